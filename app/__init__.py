@@ -1,0 +1,68 @@
+"""Tapsyrys — the state educational order for private schools, as BPMN workflows."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import build_config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.update(build_config(instance_path, overrides))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+
+    from app import extensions as ext
+
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, render_as_batch=True, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    ext.csrf.init_app(app)
+    ext.login_manager.init_app(app)
+    from app.i18n import init_i18n
+
+    init_i18n(app)
+    from app.database import init_database_events
+
+    init_database_events(app)
+    from app.ui import init_ui
+
+    init_ui(app)
+
+    _register_domain()
+    _register_blueprints(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_domain() -> None:
+    """Import modules whose import registers lanes, task handlers and service operators."""
+    import app.acts.handlers  # noqa: F401
+    import app.audit.models  # noqa: F401
+    import app.payments.handlers  # noqa: F401
+    import app.people.lanes  # noqa: F401
+    import app.registry.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.acts.views import bp as acts_bp
+    from app.api import init_api
+    from app.errors import register_error_handlers
+    from app.inbox.views import bp as inbox_bp
+    from app.people.views import bp as people_bp
+    from app.processes.views import bp as processes_bp
+    from app.vendor import bp as vendor_bp
+
+    for bp in (people_bp, inbox_bp, acts_bp, processes_bp, vendor_bp):
+        app.register_blueprint(bp)
+    init_api(app)
+    register_error_handlers(app)

@@ -1,0 +1,1 @@
+"""Monthly acts of services rendered: submission, contingent verification, acceptance."""

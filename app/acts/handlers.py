@@ -1,0 +1,58 @@
+"""How the monthly-act workflow's tasks touch the act: task handlers and the verify operator."""
+
+from __future__ import annotations
+
+from app.acts import operations
+from app.acts.models import Act
+from app.acts.rules import RULES
+from app.engine.errors import DomainRefused
+from app.engine.handlers import TaskContext, TaskHandler, task_handler
+from app.engine.operators import operator
+from app.extensions import db
+
+
+def act_of(ctx) -> Act:
+    act = db.session.get(Act, ctx.instance.subject_id) if ctx.instance.subject_type == "act" else None
+    if act is None:
+        raise DomainRefused("This task is not linked to an act.")
+    return act
+
+
+@task_handler("acts/submit")
+class SubmitAct(TaskHandler):
+    template = "acts/_submit_panel.html"
+
+    def prefill(self, ctx: TaskContext) -> dict:
+        return {"lines": operations.prefill_lines(act_of(ctx))}
+
+    def context(self, ctx: TaskContext) -> dict:
+        return {"act": act_of(ctx)}
+
+    def submit(self, ctx: TaskContext, data: dict) -> dict:
+        act = act_of(ctx)
+        operations.submit_act(act, data["lines"], data.get("note"), ctx.actor)
+        return {"act_id": act.id, "revision": act.revision}
+
+
+@task_handler("acts/decide")
+class DecideAct(TaskHandler):
+    template = "acts/_decide_panel.html"
+
+    def context(self, ctx: TaskContext) -> dict:
+        return {"act": act_of(ctx), "rules": RULES}
+
+    def submit(self, ctx: TaskContext, data: dict) -> dict:
+        act = act_of(ctx)
+        operations.decide(act, data["decision"], data.get("comment"), ctx.actor)
+        return {"decision": data["decision"]}
+
+
+@operator("acts/verify", params={"act_id": int})
+def verify_contingent(ctx, act_id: int) -> dict:
+    """Check every line of the act against NEDB and compute the amount (Verify contingent)."""
+    act = db.session.get(Act, act_id)
+    if act is None or act.id != ctx.instance.subject_id:
+        raise LookupError(f"Act {act_id} does not belong to this process instance")
+    summary = operations.verify(act, ctx.actor)
+    return {"accepted_lines": summary.accepted, "excluded_lines": summary.excluded,
+            "amount_tiyn": summary.amount_tiyn}

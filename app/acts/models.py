@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.people.models import Organisation
+
+
+class StudentNorm(db.Model):
+    """Monthly per-student norm by level, in tiyn (1 ₸ = 100 tiyn). Money is never a float."""
+
+    __tablename__ = "student_norm"
+    __table_args__ = (
+        UniqueConstraint("academic_year", "level", name="uq_student_norm_year_level"),
+        CheckConstraint("level IN ('primary','basic','secondary')", name="level"),
+        CheckConstraint("monthly_tiyn > 0", name="positive"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    academic_year: Mapped[str] = mapped_column(String(9))  # 2026/2027
+    level: Mapped[str] = mapped_column(String(16))
+    monthly_tiyn: Mapped[int] = mapped_column(BigInteger)
+
+
+ACT_STATUSES = ("awaiting_submission", "submitted", "verified", "returned", "accepted", "paid")
+
+
+class Act(db.Model):
+    __tablename__ = "act"
+    __table_args__ = (
+        UniqueConstraint("school_id", "period", name="uq_act_school_period"),
+        Index("ix_act_region_period", "region_id", "period"),
+        CheckConstraint("amount_tiyn >= 0", name="amount_non_negative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    period: Mapped[date] = mapped_column(Date)  # first day of the month
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    revision: Mapped[int] = mapped_column(default=0)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    total_lines: Mapped[int] = mapped_column(default=0)
+    accepted_lines: Mapped[int] = mapped_column(default=0)
+    amount_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+    withheld_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+    return_comment: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    school: Mapped[Organisation] = relationship()
+    lines: Mapped[list[ActLine]] = relationship(
+        back_populates="act", order_by="ActLine.line_no", cascade="all, delete-orphan"
+    )
+
+    @property
+    def period_label(self) -> str:
+        return self.period.strftime("%Y-%m")
+
+
+class ActLine(db.Model):
+    __tablename__ = "act_line"
+    __table_args__ = (
+        UniqueConstraint("act_id", "line_no", name="uq_act_line_no"),
+        Index("ix_act_line_iin_period", "iin", "period"),
+        CheckConstraint("outcome IN ('pending','accepted','excluded')", name="outcome"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    act_id: Mapped[int] = mapped_column(ForeignKey("act.id", ondelete="CASCADE"))
+    period: Mapped[date] = mapped_column(Date)  # copied from the act: the double-claim check is one index probe
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    line_no: Mapped[int]
+    iin: Mapped[str] = mapped_column(String(12))
+    full_name: Mapped[str] = mapped_column(String(200))
+    grade: Mapped[int]
+    days_attended: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    rule_code: Mapped[str | None] = mapped_column(String(32))
+    amount_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    act: Mapped[Act] = relationship(back_populates="lines")

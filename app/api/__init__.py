@@ -1,0 +1,98 @@
+"""REST API (flask-smorest + marshmallow); the OpenAPI document is served at /api/openapi.json.
+
+Authentication is the same session as the pages; state-changing calls need the CSRF token in the
+``X-CSRFToken`` header. Authorisation goes through the same helpers as the pages.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, abort
+from flask_login import current_user
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from app.acts.models import Act
+from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema
+from app.audit.models import AuditEvent
+from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
+from app.engine.models import HumanTask, ProcessInstance
+from app.engine.runtime import complete_task
+from app.extensions import api, db
+from app.inbox.queries import open_tasks_for
+from app.people.access import require_visible
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Tasks, acts and process instances")
+
+
+@blp.before_request
+def _authenticated():
+    if not current_user.is_authenticated:
+        abort(401)
+
+
+@blp.route("/tasks")
+@blp.response(200, HumanTaskSchema(many=True))
+def my_tasks():
+    """Open tasks the current user may complete."""
+    return db.session.scalars(open_tasks_for(current_user).order_by(HumanTask.created_at).limit(500)).all()
+
+
+@blp.route("/tasks/<int:task_id>/complete", methods=["POST"])
+@blp.arguments(CompleteTaskSchema)
+@blp.response(200, InstanceSchema)
+def complete(payload, task_id: int):
+    """Complete a task with JSON data (validated against the task's form schema)."""
+    try:
+        instance = complete_task(task_id, current_user, data=payload["data"],
+                                 expected_lock_version=payload.get("lock_version"))
+        db.session.commit()
+    except TaskNotAvailable:
+        db.session.rollback()
+        abort(404)
+    except FormInvalid as err:
+        db.session.rollback()
+        return {"code": 422, "message": str(err), "errors": err.errors}, 422
+    except ConflictError as err:
+        db.session.rollback()
+        return {"code": 409, "message": str(err)}, 409
+    except (DomainRefused, StepFailed) as err:
+        db.session.rollback()
+        return {"code": 422, "message": str(err)}, 422
+    return _instance_doc(instance)
+
+
+@blp.route("/acts/<int:act_id>")
+@blp.response(200, ActSchema)
+def act(act_id: int):
+    act = db.session.get(Act, act_id)
+    if act is None:
+        abort(404)
+    require_visible(current_user, act.region_id, act.school_id)
+    return act
+
+
+def _instance_doc(instance: ProcessInstance) -> dict:
+    return {
+        "id": instance.id, "process_id": instance.process_id, "title": instance.title, "status": instance.status,
+        "lock_version": instance.lock_version, "started_at": instance.started_at,
+        "completed_at": instance.completed_at,
+        "open_tasks": db.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == instance.id, HumanTask.status == "open")).all(),
+        "events": db.session.scalars(select(AuditEvent).where(
+            AuditEvent.chain == instance.audit_chain).order_by(AuditEvent.seq)).all(),
+    }
+
+
+@blp.route("/instances/<int:instance_id>")
+@blp.response(200, InstanceSchema)
+def instance(instance_id: int):
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        abort(404)
+    require_visible(current_user, instance.region_id, instance.organisation_id)
+    return _instance_doc(instance)
+
+
+def init_api(app: Flask) -> None:
+    api.init_app(app)
+    api.register_blueprint(blp)

@@ -1,0 +1,79 @@
+"""Marshmallow schemas for every JSON document the app emits."""
+
+from marshmallow import Schema, fields
+
+
+class HumanTaskSchema(Schema):
+    id = fields.Int()
+    instance_id = fields.Int()
+    spec_name = fields.Str()
+    title = fields.Str()
+    subject_title = fields.Str()
+    role = fields.Str()
+    region_id = fields.Int(allow_none=True)
+    organisation_id = fields.Int(allow_none=True)
+    status = fields.Str()
+    created_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class ActLineSchema(Schema):
+    line_no = fields.Int()
+    iin = fields.Str()
+    full_name = fields.Str()
+    grade = fields.Int()
+    days_attended = fields.Int()
+    outcome = fields.Str()
+    rule_code = fields.Str(allow_none=True)
+    amount_tiyn = fields.Int()
+
+
+class ActSchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    school_id = fields.Int()
+    region_id = fields.Int()
+    period = fields.Date()
+    status = fields.Str()
+    revision = fields.Int()
+    instance_id = fields.Int(allow_none=True)
+    total_lines = fields.Int()
+    accepted_lines = fields.Int()
+    amount_tiyn = fields.Int()
+    withheld_tiyn = fields.Int()
+    lines = fields.List(fields.Nested(ActLineSchema))
+
+
+class AuditEventSchema(Schema):
+    seq = fields.Int()
+    at = fields.DateTime()
+    actor_id = fields.Int(allow_none=True)
+    action = fields.Str()
+    object_type = fields.Str()
+    object_id = fields.Int(allow_none=True)
+    details = fields.Dict()
+    hash = fields.Str()
+
+
+class InstanceSchema(Schema):
+    id = fields.Int()
+    process_id = fields.Str()
+    title = fields.Str()
+    status = fields.Str()
+    lock_version = fields.Int()
+    started_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    open_tasks = fields.List(fields.Nested(HumanTaskSchema))
+    events = fields.List(fields.Nested(AuditEventSchema))
+
+
+class CompleteTaskSchema(Schema):
+    data = fields.Dict(required=True)
+    lock_version = fields.Int(load_default=None)
+
+
+class ErrorSchema(Schema):
+    code = fields.Int()
+    message = fields.Str()
+    errors = fields.Dict()

@@ -1,0 +1,56 @@
+"""Background work: firing due timers.
+
+Embedded mode runs a daemon thread in the web process; scale-out mode runs the same function from a
+Celery worker (beat schedule) with Redis as broker. Both call :func:`tick`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+def tick(app: Flask) -> int:
+    from app.engine.runtime import fire_due_timers
+
+    with app.app_context():
+        return fire_due_timers()
+
+
+def start_inprocess_ticker(app: Flask) -> threading.Thread:
+    interval = app.config["TICKER_INTERVAL_SECONDS"]
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                fired = tick(app)
+                if fired:
+                    log.info("ticker: fired timers on %s instance(s)", fired)
+            except Exception:  # the ticker must survive one bad tick and try again next time
+                log.exception("ticker failed")
+
+    thread = threading.Thread(target=loop, name="tapsyrys-ticker", daemon=True)
+    thread.stop = stop  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
+def make_celery(app: Flask):
+    """Celery app for the scale-out mode: ``celery -A app.celery_worker worker -B``."""
+    from celery import Celery
+
+    celery = Celery("tapsyrys", broker=app.config["CELERY_BROKER_URL"])
+    celery.conf.beat_schedule = {
+        "fire-due-timers": {"task": "tapsyrys.tick", "schedule": app.config["TICKER_INTERVAL_SECONDS"]},
+    }
+
+    @celery.task(name="tapsyrys.tick")
+    def tick_task() -> int:
+        return tick(app)
+
+    return celery

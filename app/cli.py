@@ -1,0 +1,109 @@
+"""Operator tasks as ``flask`` commands: seed, load-models, open-acts, ticker, verify-audit, serve."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from app.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("load-models")
+    def load_models() -> None:
+        """Validate and publish the models in bpmn/ (a changed file becomes a new version)."""
+        from app.engine.errors import ModelInvalid
+        from app.engine.publishing import publish_directory
+
+        try:
+            results = publish_directory(Path(current_app.config["BPMN_DIR"]), Path(current_app.config["FORMS_DIR"]))
+        except ModelInvalid as err:
+            db.session.rollback()
+            for problem in err.problems:
+                click.echo(f"  ✗ {problem}", err=True)
+            raise SystemExit(1) from err
+        db.session.commit()
+        for version, created in results:
+            state = "published" if created else "unchanged"
+            click.echo(f"{version.process_model.identifier} v{version.number}: {state}")
+
+    @app.cli.command("seed")
+    def seed() -> None:
+        """Create the demo data (idempotent)."""
+        from app.demo.seed import seed_demo
+
+        result = seed_demo()
+        click.echo("Demo data created." if result["seeded"] else "Demo data already present.")
+
+    @app.cli.command("open-acts")
+    @click.option("--period", required=True, help="Month as YYYY-MM")
+    def open_acts(period: str) -> None:
+        """Open the monthly act of every school for a month (skips schools that have one)."""
+        from app.acts.operations import open_monthly_act
+        from app.engine.errors import DomainRefused
+        from app.people.models import Organisation
+
+        month = date.fromisoformat(f"{period}-01")
+        opened = 0
+        for school in db.session.scalars(select(Organisation).where(Organisation.kind == "school",
+                                                                    Organisation.iban.is_not(None))):
+            try:
+                open_monthly_act(school, month)
+                db.session.commit()
+                opened += 1
+            except DomainRefused:
+                db.session.rollback()
+        click.echo(f"Opened {opened} act(s) for {period}.")
+
+    @app.cli.command("ticker")
+    @click.option("--once", is_flag=True, help="Fire due timers once and exit")
+    def ticker(once: bool) -> None:
+        """Fire due timers (what the in-process ticker or a Celery beat does)."""
+        from app.background import tick
+
+        while True:
+            fired = tick(current_app._get_current_object())
+            click.echo(f"fired {fired}")
+            if once:
+                return
+            time.sleep(current_app.config["TICKER_INTERVAL_SECONDS"])
+
+    @app.cli.command("verify-audit")
+    def verify_audit() -> None:
+        """Check every audit hash chain; exit 1 if any event was altered, removed or reordered."""
+        from app.audit.operations import verify_all_chains
+
+        chains, problems = verify_all_chains()
+        for p in problems:
+            click.echo(f"  ✗ {p.chain} #{p.seq}: {p.reason}", err=True)
+        click.echo(f"{chains} chain(s) checked, {len(problems)} problem(s).")
+        if problems:
+            raise SystemExit(1)
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1")
+    @click.option("--port", default=5000, type=int)
+    def serve(host: str, port: int) -> None:
+        """Migrate, seed, start the in-process ticker and serve (the embedded default)."""
+        from app.background import start_inprocess_ticker
+        from app.demo.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
+
+        upgrade()
+        seed_demo()
+        flask_app = current_app._get_current_object()
+        if flask_app.config["BACKGROUND_MODE"] == "inprocess":
+            start_inprocess_ticker(flask_app)
+        click.echo(f"\n  Tapsyrys is running at  http://{host}:{port}/\n")
+        click.echo(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
+        for demo in DEMO_USERS:
+            click.echo(f"    {demo.username:<16} {demo.role.value}")
+        click.echo("")
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, flask_app, threaded=True, use_reloader=False)

@@ -1,0 +1,69 @@
+"""Configuration from the environment.
+
+The embedded default (SQLite under ``instance/``, background work in-process) needs no variables at
+all; the scale-out mode is chosen by setting ``DATABASE_URL`` to PostgreSQL and
+``BACKGROUND_MODE=celery`` with ``CELERY_BROKER_URL`` pointing at Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Use SECRET_KEY when given; otherwise a random key kept in instance/ (never a fixed default)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver for them."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'tapsyrys.sqlite'}"
+    config = {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "ru"),
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Almaty",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "LANGUAGES": ["kk", "ru", "en"],
+        "BPMN_DIR": str(PROJECT_ROOT / "bpmn"),
+        "FORMS_DIR": str(PROJECT_ROOT / "forms"),
+        "NODE_MODULES_DIR": str(PROJECT_ROOT / "node_modules"),
+        # "inprocess": a daemon thread fires due timers; "celery": workers do (see app/background.py).
+        "BACKGROUND_MODE": os.environ.get("BACKGROUND_MODE", "inprocess"),
+        "TICKER_INTERVAL_SECONDS": float(os.environ.get("TICKER_INTERVAL_SECONDS", "30")),
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
+        "API_TITLE": "Tapsyrys API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    }
+    if os.environ.get("SESSION_COOKIE_SECURE") == "1":
+        config["SESSION_COOKIE_SECURE"] = True
+    config.update(overrides or {})
+    return config

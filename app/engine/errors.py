@@ -1,0 +1,52 @@
+"""Errors the engine raises; each carries a message a person can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class EngineError(Exception):
+    """Base class; ``str(err)`` is safe to show to the user."""
+
+
+class TaskNotAvailable(EngineError):
+    """The task does not exist for this user, or is no longer open."""
+
+
+class ConflictError(EngineError):
+    """Someone else changed the instance first; nothing of this attempt was saved."""
+
+
+class StepFailed(EngineError):
+    """An automatic step (service or script task) failed; the instance stays at its last saved state."""
+
+
+class FormInvalid(EngineError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("The form has errors")
+        self.errors = errors
+
+
+class DomainRefused(EngineError):
+    """A task handler refused the submission for a business reason (e.g. already paid)."""
+
+
+@dataclass
+class ModelProblem:
+    filename: str
+    message: str
+    element_id: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.filename + (f":{self.line}" if self.line else "")
+        elem = f" [{self.element_id}]" if self.element_id else ""
+        return f"{where}{elem}: {self.message}"
+
+
+@dataclass
+class ModelInvalid(EngineError):
+    problems: list[ModelProblem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(str(p) for p in self.problems)

@@ -1,0 +1,96 @@
+"""Turn a JSON Schema + UI schema into field descriptors the server-side templates render.
+
+The same descriptors serve every user task (and, later, the form editor's live preview), so what a
+process owner designs is exactly what the accountant sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.engine.forms import localised
+
+
+@dataclass
+class Field:
+    name: str
+    label: str
+    kind: str  # text | textarea | number | date | select | radio | checkbox | table
+    required: bool = False
+    value: Any = None
+    error: str | None = None
+    help: str | None = None
+    options: list[tuple[str, str]] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
+    columns: list[Field] = field(default_factory=list)
+    rows: list[list[Field]] = field(default_factory=list)
+    row_errors: dict[int, str] = field(default_factory=dict)
+
+
+def _ordered(schema: dict, ui: dict) -> list[str]:
+    props = list(schema.get("properties", {}))
+    order = [p for p in ui.get("ui:order", []) if p in props]
+    return order + [p for p in props if p not in order]
+
+
+def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, required: bool, locale: str) -> Field:
+    label = localised(ui.get("ui:title"), locale) or schema.get("title") or key
+    widget = ui.get("ui:widget")
+    kind = "text"
+    attrs: dict[str, Any] = {}
+    options: list[tuple[str, str]] = []
+    typ = schema.get("type")
+    if "enum" in schema:
+        names = ui.get("ui:enumNames", {})
+        options = [(str(v), localised(names.get(str(v)), locale) or str(v)) for v in schema["enum"]]
+        kind = "radio" if widget == "radio" else "select"
+    elif typ in ("integer", "number"):
+        kind = "number"
+        attrs.update({k: schema[k] for k in ("minimum", "maximum") if k in schema})
+        if typ == "integer":
+            attrs["step"] = 1
+    elif typ == "boolean":
+        kind = "checkbox"
+    elif schema.get("format") == "date" or widget == "date":
+        kind = "date"
+    elif widget == "textarea":
+        kind = "textarea"
+    if "maxLength" in schema:
+        attrs["maxlength"] = schema["maxLength"]
+    if schema.get("format") in ("iin", "bin"):
+        attrs.update({"maxlength": 12, "inputmode": "numeric", "pattern": r"\d{12}"})
+    if ui.get("ui:inputmode"):
+        attrs["inputmode"] = ui["ui:inputmode"]
+    return Field(name=name, label=label, kind=kind, required=required, value=value, error=errors.get(name),
+                 help=localised(ui.get("ui:help"), locale), options=options, attrs=attrs)
+
+
+def build_fields(schema: dict, ui: dict, values: dict, errors: dict, locale: str, prefix: str = "") -> list[Field]:
+    fields: list[Field] = []
+    required = set(schema.get("required", []))
+    for key in _ordered(schema, ui):
+        sub = schema["properties"][key]
+        sub_ui = ui.get(key, {})
+        name = f"{prefix}{key}"
+        value = (values or {}).get(key)
+        if sub.get("type") == "array" and sub.get("items", {}).get("type") == "object":
+            items, items_ui = sub["items"], sub_ui.get("items", {})
+            item_required = set(items.get("required", []))
+            keys = _ordered(items, items_ui)
+            columns = [_scalar(k, k, items["properties"][k], items_ui.get(k, {}), None, {}, k in item_required,
+                               locale) for k in keys]
+            rows_values = list(value or []) + [{}] * int(sub_ui.get("ui:extraRows", 1))
+            rows = [
+                [_scalar(f"{name}.{i}.{k}", k, items["properties"][k], items_ui.get(k, {}), (row or {}).get(k),
+                         errors, False, locale) for k in keys]
+                for i, row in enumerate(rows_values)
+            ]
+            row_errors = {i: errors[f"{name}.{i}"] for i in range(len(rows_values)) if f"{name}.{i}" in errors}
+            fields.append(Field(name=name, label=localised(sub_ui.get("ui:title"), locale) or sub.get("title") or key,
+                                kind="table", required=key in required, error=errors.get(name),
+                                help=localised(sub_ui.get("ui:help"), locale), columns=columns, rows=rows,
+                                row_errors=row_errors))
+        else:
+            fields.append(_scalar(name, key, sub, sub_ui, value, errors, key in required, locale))
+    return fields

@@ -1,0 +1,222 @@
+"""Server-side forms: JSON Schema (+ UI schema) from the model version, parsed from HTML form fields,
+validated with custom formats, errors keyed by field path in the user's language.
+
+HTML field names are dotted paths into the data: ``lines.3.iin``. Nothing the browser sends outside
+the schema is accepted (``additionalProperties`` is enforced for every object).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from jsonschema import Draft202012Validator, FormatChecker
+
+from app.registry.identifiers import is_valid_bin, is_valid_iin, is_valid_kz_iban
+
+FORMAT_CHECKER = FormatChecker()
+
+
+@FORMAT_CHECKER.checks("iin")
+def _iin(value) -> bool:
+    return not isinstance(value, str) or is_valid_iin(value)
+
+
+@FORMAT_CHECKER.checks("bin")
+def _bin(value) -> bool:
+    return not isinstance(value, str) or is_valid_bin(value)
+
+
+@FORMAT_CHECKER.checks("iban-kz")
+def _iban(value) -> bool:
+    return not isinstance(value, str) or is_valid_kz_iban(value)
+
+
+@FORMAT_CHECKER.checks("date", raises=ValueError)
+def _date(value) -> bool:
+    if isinstance(value, str):
+        date.fromisoformat(value)
+    return True
+
+
+def load_json(files: dict[str, str], filename: str | None) -> dict:
+    if not filename or filename not in files:
+        return {}
+    return json.loads(files[filename])
+
+
+_FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.(\d{1,4}|[A-Za-z_][A-Za-z0-9_]*))*$")
+
+
+class FieldErrors(dict):
+    """path -> message"""
+
+
+def _coerce(value: str, schema: dict) -> Any:
+    kind = schema.get("type")
+    value = value.strip()
+    if value == "":
+        return None
+    if kind == "integer":
+        if not re.fullmatch(r"-?\d{1,12}", value):
+            raise ValueError(_("Enter a whole number."))
+        return int(value)
+    if kind == "number":
+        try:
+            return float(value) if "." in value else int(value)
+        except ValueError:
+            raise ValueError(_("Enter a number.")) from None
+    if kind == "boolean":
+        return value in ("1", "true", "on", "yes")
+    return value
+
+
+def _schema_at(schema: dict, parts: list[str]) -> dict | None:
+    for part in parts:
+        if schema.get("type") == "array":
+            if not part.isdigit():
+                return None
+            schema = schema.get("items", {})
+        elif schema.get("type") == "object":
+            props = schema.get("properties", {})
+            if part not in props:
+                return None
+            schema = props[part]
+        else:
+            return None
+    return schema
+
+
+_ROW_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.(\d{1,4})\.(.+)$")
+
+
+def _compact_rows(form: dict[str, str]) -> dict[str, str]:
+    """Drop table rows left completely blank and renumber the rest 0..n-1, so that error paths, the
+    data and the re-rendered form all use the same row numbers."""
+    rows: dict[str, dict[int, dict[str, str]]] = {}
+    other: dict[str, str] = {}
+    for name, value in form.items():
+        m = _ROW_RE.match(name)
+        if m:
+            rows.setdefault(m.group(1), {}).setdefault(int(m.group(2)), {})[m.group(3)] = value
+        else:
+            other[name] = value
+    for array, by_index in rows.items():
+        kept = [cells for _i, cells in sorted(by_index.items()) if any(v.strip() for v in cells.values())]
+        for new_index, cells in enumerate(kept):
+            for key, value in cells.items():
+                other[f"{array}.{new_index}.{key}"] = value
+    return other
+
+
+def _set_path(target: dict, parts: list[str], value: Any) -> None:
+    node = target
+    for part in parts[:-1]:
+        node = node.setdefault(int(part) if part.isdigit() else part, {})
+    node[int(parts[-1]) if parts[-1].isdigit() else parts[-1]] = value
+
+
+def _finalise(node: Any, schema: dict) -> Any:
+    """Index-keyed dicts become lists, following the schema; empty values are left out."""
+    kind = schema.get("type")
+    if kind == "array" and isinstance(node, dict):
+        items = schema.get("items", {})
+        return [_finalise(node[k], items) for k in sorted(node)]
+    if kind == "object" and isinstance(node, dict):
+        props = schema.get("properties", {})
+        out = {}
+        for key, val in node.items():
+            val = _finalise(val, props.get(key, {}))
+            if val is not None:
+                out[key] = val
+        return out
+    return node
+
+
+def parse_form(schema: dict, form: dict[str, str]) -> tuple[dict, FieldErrors]:
+    """HTML form fields → data following the schema; unknown or malformed fields are errors.
+
+    A value that cannot be coerced stays in the data as the text typed, so the form shows it again.
+    """
+    raw: dict = {}
+    errors = FieldErrors()
+    for name, value in _compact_rows({k: v for k, v in form.items() if k not in ("csrf_token", "_version")}).items():
+        if not _FIELD_RE.match(name):
+            errors[name] = _("Unexpected field.")
+            continue
+        parts = name.split(".")
+        field_schema = _schema_at(schema, parts)
+        if field_schema is None or field_schema.get("type") in ("object", "array"):
+            errors[name] = _("Unexpected field.")
+            continue
+        try:
+            coerced = _coerce(value, field_schema)
+        except ValueError as err:
+            errors[name] = str(err)
+            coerced = value
+        _set_path(raw, parts, coerced)
+    return _finalise(raw, schema), errors
+
+
+def _message(error) -> str:
+    v = error.validator
+    if v == "required":
+        return _("This field is required.")
+    if v == "format":
+        return {
+            "iin": _("Not a valid IIN: 12 digits with a correct check digit."),
+            "bin": _("Not a valid BIN: 12 digits with a correct check digit."),
+            "iban-kz": _("Not a valid Kazakh IBAN (KZ, 20 characters, check digits)."),
+            "date": _("Enter a date as YYYY-MM-DD."),
+        }.get(error.validator_value, _("Invalid format."))
+    if v == "minimum":
+        return _("Must be at least %(n)s.", n=error.validator_value)
+    if v == "maximum":
+        return _("Must be at most %(n)s.", n=error.validator_value)
+    if v == "minLength":
+        return _("Too short (at least %(n)s characters).", n=error.validator_value)
+    if v == "maxLength":
+        return _("Too long (at most %(n)s characters).", n=error.validator_value)
+    if v == "minItems":
+        return _("Add at least %(n)s row(s).", n=error.validator_value)
+    if v == "maxItems":
+        return _("At most %(n)s rows.", n=error.validator_value)
+    if v == "enum":
+        return _("Choose one of the offered values.")
+    if v == "type":
+        return _("Wrong kind of value.")
+    if v == "pattern":
+        return _("Invalid format.")
+    if v == "additionalProperties":
+        return _("Unexpected field.")
+    return _("Invalid value.")
+
+
+def validate(schema: dict, data: dict) -> FieldErrors:
+    errors = FieldErrors()
+    validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+    for err in validator.iter_errors(data):
+        path = ".".join(str(p) for p in err.absolute_path)
+        if err.validator == "required":
+            missing = re.search(r"'([^']+)' is a required property", err.message)
+            if missing:
+                path = f"{path}.{missing.group(1)}" if path else missing.group(1)
+        errors.setdefault(path or "_form", _message(err))
+    return errors
+
+
+def parse_and_validate(schema: dict, form: dict[str, str]) -> tuple[dict, FieldErrors]:
+    data, errors = parse_form(schema, form)
+    if not errors:
+        errors = validate(schema, data)
+    return data, errors
+
+
+def localised(value: Any, locale: str) -> Any:
+    """UI-schema texts may be a string or {"kk": ..., "ru": ..., "en": ...}."""
+    if isinstance(value, dict):
+        return value.get(locale) or value.get("en") or next(iter(value.values()), "")
+    return value

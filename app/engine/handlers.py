@@ -1,0 +1,56 @@
+"""Task handlers: what a user task does with its validated form data besides completing the step.
+
+A user task may name a handler (``spiffworkflow:property name="taskHandler" value="acts/submit"``).
+The handler writes domain rows (an act's lines, a payment) in the same transaction that completes the
+task, and returns the small values that go into workflow data — big data stays in domain tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class TaskContext:
+    instance: Any  # ProcessInstance
+    human_task: Any  # HumanTask
+    actor: Any  # User or None
+    data: dict = field(default_factory=dict)  # the workflow task's data (small values)
+
+
+class TaskHandler:
+    """Default behaviour: no prefill, no extra page content, form data goes into workflow data."""
+
+    template: str | None = None
+
+    def prefill(self, ctx: TaskContext) -> dict:
+        return {}
+
+    def context(self, ctx: TaskContext) -> dict:
+        return {}
+
+    def submit(self, ctx: TaskContext, data: dict) -> dict:
+        return data
+
+
+_HANDLERS: dict[str, TaskHandler] = {}
+DEFAULT_HANDLER = TaskHandler()
+
+
+def task_handler(handler_id: str):
+    def decorate(cls: type[TaskHandler]) -> type[TaskHandler]:
+        _HANDLERS[handler_id] = cls()
+        return cls
+
+    return decorate
+
+
+def get_handler(handler_id: str | None) -> TaskHandler | None:
+    if not handler_id:
+        return DEFAULT_HANDLER
+    return _HANDLERS.get(handler_id)
+
+
+def known_handlers() -> list[str]:
+    return sorted(_HANDLERS)

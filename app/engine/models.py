@@ -1,0 +1,123 @@
+"""Engine tables: model versions, process instances (one row each) and the human-task table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+
+class ProcessModel(db.Model):
+    __tablename__ = "process_model"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(100), unique=True)  # the BPMN process id
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    versions: Mapped[list[ProcessModelVersion]] = relationship(
+        back_populates="process_model", order_by="ProcessModelVersion.number"
+    )
+
+
+class ProcessModelVersion(db.Model):
+    """An immutable snapshot of a model's files (BPMN, DMN, forms) once published.
+
+    Instances point at the version they started on; the files are kept here (not re-read from disk)
+    so a running instance always sees exactly the diagram and forms it started with.
+    """
+
+    __tablename__ = "process_model_version"
+    __table_args__ = (UniqueConstraint("process_model_id", "number", name="uq_process_model_version_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_model_id: Mapped[int] = mapped_column(ForeignKey("process_model.id"))
+    number: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))  # draft | published | retired
+    files: Mapped[dict] = mapped_column(JSON)  # filename -> text
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    process_model: Mapped[ProcessModel] = relationship(back_populates="versions")
+
+    @property
+    def bpmn_filename(self) -> str:
+        return next(name for name in self.files if name.endswith(".bpmn"))
+
+
+class ProcessInstance(db.Model):
+    """One running (or finished) workflow. ``state`` is the serialized workflow without its spec.
+
+    ``lock_version`` is SQLAlchemy's version counter: an UPDATE that finds another writer got there
+    first affects no row and raises StaleDataError — the loser gets a conflict, nothing half-written.
+    """
+
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_process_instance_subject", "subject_type", "subject_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("process_model_version.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running | completed | error
+    state: Mapped[str] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(default=1)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    subject_type: Mapped[str | None] = mapped_column(String(32))
+    subject_id: Mapped[int | None]
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_timer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+    model_version: Mapped[ProcessModelVersion] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    @property
+    def audit_chain(self) -> str:
+        return f"instance:{self.id}"
+
+
+class HumanTask(db.Model):
+    """The inbox's table: one row per user task, written by the engine, read without loading workflows."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "task_guid", name="uq_human_task_instance_guid"),
+        Index("ix_human_task_role_region", "role", "status", "region_id", "created_at"),
+        Index("ix_human_task_role_org", "role", "status", "organisation_id", "created_at"),
+        Index("ix_human_task_assignee", "assignee_id", "status"),
+        Index("ix_human_task_completed_by", "completed_by_id", "completed_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_guid: Mapped[str] = mapped_column(String(36))
+    spec_name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(255))
+    subject_title: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[str] = mapped_column(String(16))  # open | completed | cancelled
+    form_schema: Mapped[str | None] = mapped_column(String(200))
+    form_ui_schema: Mapped[str | None] = mapped_column(String(200))
+    handler: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+    instance: Mapped[ProcessInstance] = relationship()
+    completed_by = relationship("User", foreign_keys=[completed_by_id])
+
+    @property
+    def completed_by_name(self) -> str:
+        return self.completed_by.full_name if self.completed_by else ""

@@ -1,0 +1,298 @@
+"""The engine's small API — the only way domain code touches workflows.
+
+``start_instance``, ``complete_task``, ``fire_due_timers``, ``instance_status``. Each call loads at
+most one workflow, changes it, writes the instance row (optimistic lock), syncs the human-task table
+and writes one audit event, all in the caller's transaction; the caller commits.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import clock
+from app.audit.operations import record_event
+from app.engine.errors import ConflictError, FormInvalid, StepFailed, TaskNotAvailable
+from app.engine.forms import load_json, parse_and_validate, validate
+from app.engine.handlers import TaskContext, get_handler
+from app.engine.lanes import role_for_lane
+from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
+from app.engine.operators import call_operator
+from app.engine.scripting import RestrictedScriptEngine
+from app.engine.serialization import dump_state, load_state
+from app.engine.specs import spec_for_version
+from app.engine.timers import install_clock, parse_due
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+install_clock()
+
+
+@dataclass
+class OperatorContext:
+    instance: ProcessInstance
+    actor: Any
+    task_data: dict = field(default_factory=dict)
+
+
+_run: contextvars.ContextVar[OperatorContext] = contextvars.ContextVar("engine_run")
+
+
+def _call_service(task, operation_name: str, params: dict) -> str:
+    run = _run.get()
+    ctx = OperatorContext(run.instance, run.actor, task.data)
+    return json.dumps(call_operator(operation_name, ctx, params))
+
+
+SCRIPT_ENGINE = RestrictedScriptEngine(service_caller=_call_service)
+
+
+def latest_published_version(identifier: str) -> ProcessModelVersion:
+    version = db.session.scalars(
+        select(ProcessModelVersion).join(ProcessModel)
+        .where(ProcessModel.identifier == identifier, ProcessModelVersion.status == "published")
+        .order_by(ProcessModelVersion.number.desc()).limit(1)
+    ).first()
+    if version is None:
+        raise LookupError(f"No published version of process model {identifier!r}")
+    return version
+
+
+def _load(instance: ProcessInstance) -> BpmnWorkflow:
+    parsed = spec_for_version(instance.model_version)
+    return load_state(instance.state, parsed.spec, parsed.subprocess_specs, SCRIPT_ENGINE)
+
+
+def _run_engine(instance: ProcessInstance, actor, step) -> None:
+    token = _run.set(OperatorContext(instance, actor))
+    try:
+        step()
+    except SpiffWorkflowException as err:
+        log.warning("instance %s: step failed: %s", instance.id, err)
+        raise StepFailed(_step_message(err)) from err
+    except Exception as err:
+        log.exception("instance %s: step failed", instance.id)
+        raise StepFailed(_step_message(err)) from err
+    finally:
+        _run.reset(token)
+
+
+def _step_message(err: Exception) -> str:
+    task = getattr(err, "task", None)
+    where = getattr(getattr(task, "task_spec", None), "bpmn_name", None) or ""
+    cause = err.__cause__ or err
+    return f"{where}: {cause}".strip(": ")
+
+
+def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_guid: str | None = None,
+          new: bool = False) -> None:
+    """Mirror READY user tasks into the human-task table; record status and next timer on the row."""
+    ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+    open_rows = db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
+    ).all() if not new else []
+    known = {row.task_guid for row in open_rows}
+    for row in open_rows:
+        if row.task_guid not in ready and row.task_guid != completed_guid:
+            row.status = "cancelled"
+            row.completed_at = now
+    for guid, task in ready.items():
+        if guid in known:
+            continue
+        spec = task.task_spec
+        props = spec.extensions.get("properties", {})
+        db.session.add(HumanTask(
+            instance_id=instance.id, task_guid=guid, spec_name=spec.name,
+            title=spec.bpmn_name or spec.name, subject_title=instance.title, lane=spec.lane,
+            role=role_for_lane(spec.lane) or "admin", region_id=instance.region_id,
+            organisation_id=instance.organisation_id, status="open",
+            form_schema=props.get("formJsonSchemaFilename"), form_ui_schema=props.get("formUiSchemaFilename"),
+            handler=props.get("taskHandler"), created_at=now,
+        ))
+    if wf.is_completed():
+        instance.status = "completed"
+        instance.completed_at = now
+    else:
+        instance.status = "running"
+    dues = [d for d in (parse_due(ev.value) for ev in wf.waiting_events()) if d is not None]
+    instance.next_timer_at = min(dues) if dues else None
+    instance.state = dump_state(wf)
+    instance.updated_at = now
+
+
+def _flush_or_conflict() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as err:
+        raise ConflictError(
+            "Someone else has just completed this step. Nothing of your submission was saved; "
+            "reload to see the current state."
+        ) from err
+
+
+def start_instance(identifier: str, *, title: str, actor=None, region_id: int | None = None,
+                   organisation_id: int | None = None, subject_type: str | None = None,
+                   subject_id: int | None = None, data: dict | None = None) -> ProcessInstance:
+    version = latest_published_version(identifier)
+    parsed = spec_for_version(version)
+    now = clock.now()
+    wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SCRIPT_ENGINE)
+    start = wf.get_tasks(state=TaskState.READY)[0]
+    start.data.update(data or {})
+    instance = ProcessInstance(
+        model_version_id=version.id, model_version=version, process_id=parsed.process_id, title=title,
+        status="running", state="", region_id=region_id, organisation_id=organisation_id,
+        subject_type=subject_type, subject_id=subject_id, started_by_id=getattr(actor, "id", None),
+        started_at=now, updated_at=now,
+    )
+    db.session.add(instance)
+    db.session.flush()
+    _run_engine(instance, actor, wf.do_engine_steps)
+    _sync(instance, wf, now, new=True)
+    record_event(instance.audit_chain, "instance.started", "process_instance", instance.id,
+                 actor_id=getattr(actor, "id", None),
+                 details={"model": identifier, "version": version.number, "title": title})
+    _flush_or_conflict()
+    return instance
+
+
+def can_act(user, task: HumanTask) -> bool:
+    from app.people.access import can_see
+
+    if task.role != user.role or not can_see(user, task.region_id, task.organisation_id):
+        return False
+    return task.assignee_id in (None, user.id)
+
+
+def get_task_for(user, task_id: int) -> HumanTask:
+    """The open or finished task if this user may see it; otherwise TaskNotAvailable (shown as 404)."""
+    from app.people.access import can_see
+
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not can_see(user, task.region_id, task.organisation_id):
+        raise TaskNotAvailable("No such task.")
+    return task
+
+
+def task_context(task: HumanTask, actor) -> TaskContext:
+    return TaskContext(instance=task.instance, human_task=task, actor=actor)
+
+
+def task_form(task: HumanTask) -> tuple[dict, dict]:
+    files = task.instance.model_version.files
+    return load_json(files, task.form_schema), load_json(files, task.form_ui_schema)
+
+
+def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, data: dict | None = None,
+                  expected_lock_version: int | None = None) -> ProcessInstance:
+    """Validate and complete one user task. ``form`` is raw HTML fields; ``data`` is JSON (API)."""
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not can_act(actor, task):
+        raise TaskNotAvailable("No such task, or it is not yours to complete.")
+    if task.status != "open":
+        raise ConflictError("This task has already been completed.")
+    instance = task.instance
+    if expected_lock_version is not None and instance.lock_version != expected_lock_version:
+        raise ConflictError(
+            "Someone else has just completed this step. Nothing of your submission was saved; "
+            "reload to see the current state."
+        )
+    schema, _ui = task_form(task)
+    if data is None:
+        data, errors = parse_and_validate(schema, form or {})
+    else:
+        errors = validate(schema, data)
+    if errors:
+        raise FormInvalid(errors)
+    wf = _load(instance)
+    wf_task = wf.get_task_from_id(UUID(task.task_guid))
+    if wf_task is None or wf_task.state != TaskState.READY:
+        raise ConflictError("This step is no longer waiting for input.")
+    handler = get_handler(task.handler)
+    wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data), data)
+    now = clock.now()
+
+    def step() -> None:
+        wf_task.set_data(**wf_data)
+        wf_task.run()
+        wf.do_engine_steps()
+
+    _run_engine(instance, actor, step)
+    task.status = "completed"
+    task.completed_at = now
+    task.completed_by_id = actor.id
+    _sync(instance, wf, now, completed_guid=task.task_guid)
+    record_event(instance.audit_chain, "task.completed", "human_task", task.id, actor_id=actor.id,
+                 details={"task": task.spec_name, "title": task.title})
+    if instance.status == "completed":
+        record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
+                     actor_id=actor.id)
+    _flush_or_conflict()
+    return instance
+
+
+def fire_due_timers(limit: int = 200) -> int:
+    """Advance every instance whose earliest timer is due; each in its own transaction."""
+    now = clock.now()
+    ids = db.session.scalars(
+        select(ProcessInstance.id).where(ProcessInstance.status == "running",
+                                         ProcessInstance.next_timer_at <= now)
+        .order_by(ProcessInstance.next_timer_at).limit(limit)
+    ).all()
+    fired = 0
+    for instance_id in ids:
+        instance = db.session.get(ProcessInstance, instance_id)
+        try:
+            wf = _load(instance)
+
+            def step(wf=wf) -> None:
+                wf.refresh_timers()
+                wf.do_engine_steps()
+
+            _run_engine(instance, None, step)
+            _sync(instance, wf, now)
+            record_event(instance.audit_chain, "timer.fired", "process_instance", instance.id, actor_id=None)
+            _flush_or_conflict()
+            db.session.commit()
+            fired += 1
+        except (ConflictError, StepFailed) as err:
+            db.session.rollback()
+            log.warning("timer on instance %s not fired: %s", instance_id, err)
+    return fired
+
+
+@dataclass
+class InstanceStatus:
+    completed: list[str]  # BPMN element ids
+    active: list[str]
+    failed: list[str]
+    waiting: list[str]
+
+
+def instance_status(instance: ProcessInstance) -> InstanceStatus:
+    wf = _load(instance)
+    buckets: dict[str, list[str]] = {"completed": [], "active": [], "failed": [], "waiting": []}
+    for task in wf.tasks.values():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        if task.state == TaskState.COMPLETED:
+            buckets["completed"].append(bpmn_id)
+        elif task.state == TaskState.READY:
+            buckets["active"].append(bpmn_id)
+        elif task.state == TaskState.ERROR:
+            buckets["failed"].append(bpmn_id)
+        elif task.state == TaskState.WAITING:
+            buckets["waiting"].append(bpmn_id)
+    return InstanceStatus(**{k: sorted(set(v)) for k, v in buckets.items()})

@@ -1,0 +1,681 @@
+"""Restricted execution of BPMN scripts and expressions (SpiffWorkflow 3.2 + RestrictedPython 9).
+
+SpiffWorkflow's default ``TaskDataEnvironment`` runs every script *and* every expression (gateway
+conditions, timer expressions, service-task parameter values, DMN cells, message payloads and
+correlations, multi-instance cardinalities) with plain ``exec``/``eval`` and full builtins. This module
+replaces that environment so that all of them are compiled with RestrictedPython and run with guards.
+
+Public API
+----------
+``RestrictedScriptEngine(service_caller=None, *, extra_builtins=None, time_limit=5.0,
+max_steps=5_000_000)``
+    A ``PythonScriptEngine`` whose environment is a :class:`RestrictedTaskDataEnvironment`.
+    ``call_service(task, operation_name, operation_params)`` delegates to
+    ``service_caller(task, operation_name, params)`` where ``params`` is ``{name: evaluated value}``;
+    the caller returns a JSON string (any other value is passed through ``json.dumps``). Exceptions
+    from the caller propagate unchanged (SpiffWorkflow then puts the task in ERROR and re-raises).
+``RestrictedTaskDataEnvironment`` - the environment itself (``evaluate`` / ``execute``).
+``check_script(source, mode="exec") -> list[ScriptProblem]`` - static check for model validation.
+``ScriptProblem(line, message)``, ``ScriptError`` -> ``ScriptRejected`` (compile time) and
+``ScriptLimitExceeded`` (run time budget / oversized operation), all carrying ``line`` and ``reason``.
+
+What is guarded
+---------------
+* Compilation: RestrictedPython's policy (no names/attributes starting with ``_``, no frame/code/
+  generator introspection attributes, no ``exec``/``eval``) plus this module's additions: ``import``
+  statements, class definitions, and calls of ``open``, ``compile``, ``getattr``/``setattr``/
+  ``delattr``, ``globals``/``locals``/``vars``/``dir``, ``type``, ``super``, ``input``, ``breakpoint``
+  ... are rejected *at compile time* with :class:`ScriptRejected`.
+* Run time: ``_getattr_`` = ``safer_getattr_raise`` (no ``_`` attributes, no ``str.format``),
+  ``_getitem_``, ``_getiter_`` (+ step accounting), ``_unpack_sequence_``/``_iter_unpack_sequence_``,
+  ``_write_`` = ``full_write_guard`` (only dicts and lists are writable), ``_inplacevar_`` (whitelisted
+  in-place operators), ``_print_`` = ``PrintCollector`` (``print`` goes nowhere), ``_apply_``.
+* Builtins are a small explicit whitelist (see ``SAFE_BUILTINS``): no ``__import__``, ``open``,
+  ``getattr``, ``type``, ``object``, ``id``, ``pow``, modules or ``string.Formatter``.
+* Time limit: loops, comprehension items, function and lambda calls each cost one step; a script is
+  stopped with :class:`ScriptLimitExceeded` after ``max_steps`` steps or ``time_limit`` seconds of
+  wall-clock time. The step counter is injected into the AST (not ``sys.settrace``), so it works under
+  debuggers/coverage, cannot be switched off by the script and keeps firing if the script catches
+  the interruption with a bare ``except:``; the environment re-checks the budget after the script
+  returns, so swallowing the interruption does not make the script succeed.
+* Single-operation amplifiers: ``**``, ``*`` and ``<<`` (and their in-place forms) refuse integer
+  results above ``MAX_INT_BITS`` bits and sequence repetition above ``MAX_SEQUENCE_LENGTH`` items;
+  ``range`` is bounded; ``sum`` refuses sequence ``start`` values (quadratic concatenation).
+
+How failures surface
+--------------------
+* ``RestrictedTaskDataEnvironment.evaluate/execute`` raise :class:`ScriptRejected` (compile time,
+  ``line`` = line in the script), :class:`ScriptLimitExceeded` (budget), or the script's own runtime
+  error unchanged: ``NameError`` (e.g. ``open``/``__import__`` are not defined - only reachable when a
+  rejected name is not called, e.g. ``f = open``), ``AttributeError`` from ``safer_getattr_raise``,
+  ``TypeError`` from the write guard, etc.
+* Through the engine (i.e. whenever SpiffWorkflow runs a task) *every* failure of a script or
+  expression is wrapped in ``SpiffWorkflow.bpmn.exceptions.WorkflowTaskException`` with
+  ``line_number``/``error_line`` set where known, ``error_type`` = the original class name and
+  ``__cause__`` = the original exception (``ScriptRejected``, ``NameError``, ...). The task is put
+  in ERROR by SpiffWorkflow. Exceptions raised by ``service_caller`` are *not* wrapped.
+* SpiffWorkflow calls ``environment.evaluate`` directly (unwrapped) for process-level conditions
+  (``bpmn_process_spec``) and message correlation retrieval expressions.
+
+Task data round trip
+--------------------
+Scripts see task data as globals (external context, e.g. data objects, below task data; guards
+above). After a *successful* script, new or changed top-level names are written back to task data,
+names the script deleted are removed, and values that are not data - functions, lambdas, classes,
+modules, generators/iterators - are dropped (as is any name starting with ``_``). On failure task
+data is left as it was, except for in-place mutation of mutable values (``lst.append(...)``).
+
+Known limitations
+-----------------
+* Memory is not bounded: a few steps of doubling (``s = s + s``, ``lst.extend(lst)``,
+  ``s.replace('a', s)``, ``s.ljust(10**9)``) can allocate gigabytes, and a single C-level call
+  (sorting or joining a huge list) is not interrupted by the time limit. Run the engine in worker
+  processes with an address-space limit (``RLIMIT_AS``) and a supervisor timeout.
+* Lazy objects hidden inside returned containers (``[lambda: 1]``, ``{'g': (x for x in y)}``) are
+  not removed; after the original deadline, running them raises :class:`ScriptLimitExceeded`.
+* RestrictedPython only supports CPython.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import math
+import operator
+import re
+import time
+import traceback
+import types
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr_raise,
+)
+from RestrictedPython.PrintCollector import PrintCollector
+from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+__all__ = [
+    "DEFAULT_MAX_STEPS",
+    "DEFAULT_TIME_LIMIT",
+    "MAX_INT_BITS",
+    "MAX_SEQUENCE_LENGTH",
+    "MAX_SOURCE_LENGTH",
+    "SAFE_BUILTINS",
+    "RestrictedScriptEngine",
+    "RestrictedTaskDataEnvironment",
+    "ScriptError",
+    "ScriptLimitExceeded",
+    "ScriptProblem",
+    "ScriptRejected",
+    "ServiceCaller",
+    "check_script",
+]
+
+#: Filename given to compiled scripts; SpiffWorkflow looks for it in tracebacks to find line numbers.
+SCRIPT_FILENAME = "<string>"
+DEFAULT_TIME_LIMIT = 5.0  # seconds of wall-clock time per script / expression
+DEFAULT_MAX_STEPS = 5_000_000  # loop iterations + iterated items + calls per script / expression
+MAX_SOURCE_LENGTH = 100_000  # characters
+MAX_INT_BITS = 100_000  # ~30,000 decimal digits
+MAX_SEQUENCE_LENGTH = 1_000_000  # items (or characters) produced by one repetition / range()
+_TIME_CHECK_EVERY = 128  # steps between wall-clock checks
+
+ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
+
+
+# --------------------------------------------------------------------------------------------------
+# Errors
+
+
+@dataclass(frozen=True)
+class ScriptProblem:
+    """One problem found by :func:`check_script`; ``line`` is 1-based within the script."""
+
+    line: int | None
+    message: str
+
+
+class ScriptError(Exception):
+    """Base class for this module's script failures; ``line`` is 1-based within the script or None."""
+
+    def __init__(self, reason: str, line: int | None = None):
+        self.reason = reason
+        self.line = line
+        super().__init__(f"line {line}: {reason}" if line is not None else reason)
+
+    def __reduce__(self):
+        return (self.__class__, (self.reason, self.line))
+
+
+class ScriptRejected(ScriptError):
+    """The script or expression was refused at compile time (syntax error or restricted construct).
+
+    ``problems`` holds every problem found; ``line``/``reason`` are those of the first one.
+    """
+
+    def __init__(self, reason: str, line: int | None = None, problems: tuple[ScriptProblem, ...] = ()):
+        super().__init__(reason, line)
+        self.problems = tuple(problems) or (ScriptProblem(line, reason),)
+
+
+class ScriptLimitExceeded(ScriptError):
+    """The script ran out of its step/time budget or attempted an oversized operation."""
+
+
+class _BudgetExceeded(BaseException):
+    """Raised inside running restricted code; a BaseException so ``except Exception`` cannot catch it."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Compilation policy
+
+#: Builtins that must never be called from a script (most are not provided anyway; rejecting the call
+#: at compile time gives model authors a clear message instead of a NameError at run time).
+FORBIDDEN_CALLS = frozenset({
+    "breakpoint", "compile", "delattr", "dir", "eval", "exec", "exit", "getattr", "globals",
+    "hasattr", "help", "input", "locals", "memoryview", "object", "open", "quit", "setattr", "super",
+    "type", "vars",
+})
+
+_BINOP_GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_"}
+
+
+def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
+    node = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
+    copy_locations(node, like)
+    return node
+
+
+def _tick_stmt(like: ast.AST) -> ast.Expr:
+    stmt = ast.Expr(_call("_tick_", [], like))
+    copy_locations(stmt, like)
+    return stmt
+
+
+class _Policy(RestrictingNodeTransformer):
+    """RestrictedPython's policy plus: no imports/classes/dangerous calls; step accounting; op guards.
+
+    The names injected here (``_tick_``, ``_pow_`` ...) start with ``_`` and are added *after* the
+    parent checked the node, so scripts themselves still cannot reference them.
+    """
+
+    def visit_Import(self, node: ast.Import) -> ast.AST:
+        self.error(node, "import statements are not allowed")
+        return node
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
+        self.error(node, "import statements are not allowed")
+        return node
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        self.error(node, "class definitions are not allowed")
+        return node
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        if isinstance(node.func, ast.Name) and node.func.id in FORBIDDEN_CALLS:
+            self.error(node, f'calling "{node.func.id}" is not allowed')
+        return super().visit_Call(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        node = super().visit_BinOp(node)
+        guard = _BINOP_GUARDS.get(type(node.op))
+        if guard is None:
+            return node
+        return _call(guard, [node.left, node.right], node)
+
+    def visit_While(self, node: ast.While) -> Any:
+        node = super().visit_While(node)
+        node.body.insert(0, _tick_stmt(node))
+        return node
+
+    def visit_For(self, node: ast.For) -> Any:
+        node = super().visit_For(node)
+        node.body.insert(0, _tick_stmt(node))
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
+        node = super().visit_FunctionDef(node)
+        node.body.insert(0, _tick_stmt(node))
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> Any:
+        node = super().visit_Lambda(node)
+        # lambda args: body  ->  lambda args: (_tick_() or body)      (_tick_ returns None)
+        new_body = ast.BoolOp(op=ast.Or(), values=[_call("_tick_", [], node.body), node.body])
+        copy_locations(new_body, node.body)
+        node.body = new_body
+        return node
+
+
+_LINE_RE = re.compile(r"^Line (\d+|None): (.*)$", re.DOTALL)
+
+
+def _problem_from_rp(message: str) -> ScriptProblem:
+    match = _LINE_RE.match(message)
+    if not match:
+        return ScriptProblem(None, message)
+    line = None if match.group(1) == "None" else int(match.group(1))
+    text = match.group(2).strip()
+    if text.startswith("SyntaxError: "):
+        text = "syntax error: " + text[len("SyntaxError: "):]
+    return ScriptProblem(line, text)
+
+
+def _normalise(source: str, mode: str) -> str:
+    if mode not in ("exec", "eval"):
+        raise ValueError(f"mode must be 'exec' or 'eval', not {mode!r}")
+    if not isinstance(source, str):
+        raise TypeError(f"script source must be str, not {type(source).__name__}")
+    # eval() of a str strips surrounding whitespace; ast.parse does not (IndentationError).
+    return source.strip() if mode == "eval" else source
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str, mode: str) -> tuple[types.CodeType | None, tuple[ScriptProblem, ...]]:
+    """Compile ``source`` (already normalised); cached by (source, mode). Problems are immutable."""
+    if len(source) > MAX_SOURCE_LENGTH:
+        return None, (ScriptProblem(None, f"script is longer than {MAX_SOURCE_LENGTH} characters"),)
+    if mode == "eval" and not source:
+        return None, (ScriptProblem(None, "expression is empty"),)
+    compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
+    try:
+        result = compiler(source, filename=SCRIPT_FILENAME, policy=_Policy)
+    except SyntaxError as err:  # raised by compile() itself (e.g. 'return' outside function)
+        return None, (ScriptProblem(err.lineno, f"syntax error: {err.msg}"),)
+    except (ValueError, TypeError) as err:  # e.g. NUL bytes in the source
+        return None, (ScriptProblem(None, f"invalid source: {err}"),)
+    except (RecursionError, MemoryError):
+        return None, (ScriptProblem(None, "script is too deeply nested"),)
+    if result.errors:
+        problems = [_problem_from_rp(e) for e in result.errors]
+        problems.sort(key=lambda p: p.line or 0)  # stable: keeps RestrictedPython's order per line
+        return None, tuple(problems)
+    return result.code, ()
+
+
+def check_script(source: str, mode: str = "exec") -> list[ScriptProblem]:
+    """Problems that would stop ``source`` from running (syntax errors, restricted constructs).
+
+    ``mode`` is ``"exec"`` for script tasks / pre- and post-scripts and ``"eval"`` for expressions.
+    An empty list means the source compiles; run-time errors (unknown names ...) are not detected.
+    """
+    try:
+        source = _normalise(source, mode)
+    except TypeError as err:
+        return [ScriptProblem(None, str(err))]
+    return list(_compile(source, mode)[1])
+
+
+def _compiled(source: str, mode: str) -> types.CodeType:
+    code, problems = _compile(_normalise(source, mode), mode)
+    if code is None:
+        first = problems[0]
+        raise ScriptRejected(first.message, first.line, problems)
+    return code
+
+
+# --------------------------------------------------------------------------------------------------
+# Run-time guards
+
+
+def _oversized(what: str) -> ScriptLimitExceeded:
+    return ScriptLimitExceeded(f"{what} would be too large")
+
+
+def _check_int_bits(bits: int) -> None:
+    if bits > MAX_INT_BITS:
+        raise _oversized(f"integer result (~{bits} bits, limit {MAX_INT_BITS})")
+
+
+_SEQUENCES = (str, bytes, bytearray, list, tuple)
+
+
+def _guarded_pow(a: Any, b: Any, /) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
+        _check_int_bits((abs(a).bit_length() - 1) * b)
+    return a**b
+
+
+def _guarded_mul(a: Any, b: Any, /) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        _check_int_bits(a.bit_length() + b.bit_length())
+    elif isinstance(a, _SEQUENCES) and isinstance(b, int):
+        if len(a) * b > MAX_SEQUENCE_LENGTH:
+            raise _oversized(f"repeated sequence ({len(a) * b} items, limit {MAX_SEQUENCE_LENGTH})")
+    elif isinstance(b, _SEQUENCES) and isinstance(a, int):
+        return _guarded_mul(b, a)
+    return a * b
+
+
+def _guarded_lshift(a: Any, b: Any, /) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and a and b > 0:
+        _check_int_bits(a.bit_length() + b)
+    return a << b
+
+
+def _guarded_imul(a: Any, b: Any) -> Any:
+    if isinstance(a, list) and isinstance(b, int):
+        if len(a) * b > MAX_SEQUENCE_LENGTH:
+            raise _oversized(f"repeated sequence ({len(a) * b} items, limit {MAX_SEQUENCE_LENGTH})")
+        return operator.imul(a, b)  # keeps list identity, like Python's own *=
+    return _guarded_mul(a, b)
+
+
+_INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": _guarded_imul,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "**=": _guarded_pow,
+    "<<=": _guarded_lshift,
+    ">>=": operator.irshift,
+    "|=": operator.ior,
+    "^=": operator.ixor,
+    "&=": operator.iand,
+}
+
+
+def _guarded_inplacevar(op: str, x: Any, y: Any) -> Any:
+    fn = _INPLACE_OPS.get(op)
+    if fn is None:
+        raise TypeError(f"operator {op} is not allowed")
+    return fn(x, y)
+
+
+def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return func(*args, **kwargs)
+
+
+def _guarded_getitem(ob: Any, index: Any) -> Any:
+    return ob[index]
+
+
+def _bounded_range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > MAX_SEQUENCE_LENGTH:
+        raise _oversized(f"range() of {len(r)} items (limit {MAX_SEQUENCE_LENGTH})")
+    return r
+
+
+def _safe_sum(iterable: Any, /, start: Any = 0) -> Any:
+    if isinstance(start, _SEQUENCES):
+        raise TypeError("sum() of sequences is not allowed; build the list with a comprehension")
+    return sum(iterable, start)
+
+
+_MATH = types.SimpleNamespace(**{
+    name: getattr(math, name)
+    for name in ("ceil", "floor", "trunc", "sqrt", "fabs", "isclose", "isfinite", "isinf", "isnan",
+                 "log", "log10", "log2", "exp", "fsum", "pi", "e", "inf", "nan")
+})
+
+#: The builtins visible to scripts and expressions (task data shadows them, like normal Python).
+SAFE_BUILTINS: Mapping[str, Any] = types.MappingProxyType({
+    # types / constructors
+    "bool": bool, "int": int, "float": float, "str": str, "dict": dict, "list": list, "set": set,
+    "frozenset": frozenset, "tuple": tuple, "Decimal": Decimal,
+    "date": date, "datetime": datetime, "timedelta": timedelta, "timezone": timezone,
+    # functions
+    "abs": abs, "all": all, "any": any, "callable": callable, "chr": chr, "divmod": divmod,
+    "enumerate": enumerate, "filter": filter, "isinstance": isinstance, "len": len, "map": map,
+    "max": max, "min": min, "ord": ord, "range": _bounded_range, "repr": repr, "reversed": reversed,
+    "round": round, "sorted": sorted, "sum": _safe_sum, "zip": zip,
+    "math": _MATH,
+    # exceptions scripts may raise or catch (BaseException-only classes deliberately absent)
+    "ArithmeticError": ArithmeticError, "AssertionError": AssertionError,
+    "AttributeError": AttributeError, "Exception": Exception, "IndexError": IndexError,
+    "KeyError": KeyError, "LookupError": LookupError, "NameError": NameError,
+    "NotImplementedError": NotImplementedError, "OverflowError": OverflowError,
+    "RuntimeError": RuntimeError, "StopIteration": StopIteration, "TypeError": TypeError,
+    "ValueError": ValueError, "ZeroDivisionError": ZeroDivisionError,
+})
+
+_STATIC_GUARDS: dict[str, Any] = {
+    "_getattr_": safer_getattr_raise,
+    "_getitem_": _guarded_getitem,
+    "_write_": full_write_guard,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_inplacevar_": _guarded_inplacevar,
+    "_print_": PrintCollector,
+    "_apply_": _apply,
+    "_pow_": _guarded_pow,
+    "_mul_": _guarded_mul,
+    "_lshift_": _guarded_lshift,
+}
+_RESERVED = frozenset({*_STATIC_GUARDS, "_getiter_", "_tick_", "__builtins__"})
+
+
+class _Budget:
+    """Step and wall-clock budget of one ``evaluate``/``execute`` call."""
+
+    __slots__ = ("active", "deadline", "expired", "max_steps", "next_check", "steps", "time_limit")
+
+    def __init__(self, time_limit: float | None, max_steps: int | None):
+        self.time_limit = time_limit
+        self.max_steps = max_steps
+        self.deadline = None if time_limit is None else time.monotonic() + time_limit
+        self.steps = 0
+        self.next_check = _TIME_CHECK_EVERY if max_steps is None else min(_TIME_CHECK_EVERY, max_steps + 1)
+        self.expired = False
+        self.active = True
+
+    def reason(self) -> str:
+        if self.max_steps is not None and self.steps > self.max_steps:
+            return f"script exceeded its budget of {self.max_steps} steps"
+        return f"script exceeded its time limit of {self.time_limit:g} s"
+
+    def tick(self) -> None:
+        self.steps += 1
+        if self.steps >= self.next_check:
+            self._check()
+
+    def _check(self) -> None:
+        if not self.expired:
+            over_steps = self.max_steps is not None and self.steps > self.max_steps
+            over_time = self.deadline is not None and time.monotonic() > self.deadline
+            self.expired = over_steps or over_time
+        if self.expired:
+            self.next_check = 0  # every further step raises again
+            if self.active:
+                raise _BudgetExceeded(self.reason())
+            raise ScriptLimitExceeded(self.reason())
+        self.next_check = self.steps + _TIME_CHECK_EVERY
+        if self.max_steps is not None:
+            self.next_check = min(self.next_check, self.max_steps + 1)
+
+    def getiter(self, ob: Any) -> Iterator[Any]:
+        tick = self.tick
+        for item in ob:
+            tick()
+            yield item
+
+
+def _script_line(tb: types.TracebackType | None) -> int | None:
+    line = None
+    for frame in traceback.extract_tb(tb):
+        if frame.filename == SCRIPT_FILENAME:
+            line = frame.lineno
+    return line
+
+
+def _is_data(value: Any) -> bool:
+    """False for values that must not end up in task data (functions, classes, modules, iterators)."""
+    return not (
+        callable(value)
+        or isinstance(value, types.ModuleType)
+        or hasattr(type(value), "__next__")
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Environment and engine
+
+
+class RestrictedTaskDataEnvironment(TaskDataEnvironment):
+    """Drop-in replacement for SpiffWorkflow's ``TaskDataEnvironment`` running RestrictedPython code.
+
+    ``extra_builtins`` are *trusted* values added to the builtins (task data shadows them); they must
+    not expose interpreter internals (modules, frames, unrestricted callables that run code...).
+    """
+
+    def __init__(
+        self,
+        extra_builtins: Mapping[str, Any] | None = None,
+        *,
+        time_limit: float | None = DEFAULT_TIME_LIMIT,
+        max_steps: int | None = DEFAULT_MAX_STEPS,
+    ):
+        super().__init__({})
+        self.builtins: dict[str, Any] = {**SAFE_BUILTINS, **(extra_builtins or {})}
+        self.time_limit = time_limit
+        self.max_steps = max_steps
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _globals(self, context: Mapping[str, Any], external_context: Mapping[str, Any] | None,
+                 budget: _Budget) -> dict[str, Any]:
+        globs: dict[str, Any] = {}
+        if external_context:
+            globs.update(external_context)
+        globs.update(context)
+        globs.update(_STATIC_GUARDS)
+        globs["_getiter_"] = budget.getiter
+        globs["_tick_"] = budget.tick
+        globs["__builtins__"] = self.builtins
+        return globs
+
+    def _run(self, code: types.CodeType, globs: dict[str, Any], budget: _Budget) -> Any:
+        try:
+            result = eval(code, globs)  # noqa: S307 - code was compiled by RestrictedPython with guards
+        except _BudgetExceeded as exc:
+            raise ScriptLimitExceeded(str(exc), _script_line(exc.__traceback__)) from None
+        except ScriptLimitExceeded as exc:  # raised by an operator guard: add the script line
+            if exc.line is not None:
+                raise
+            raise ScriptLimitExceeded(exc.reason, _script_line(exc.__traceback__)) from None
+        finally:
+            budget.active = False
+        if budget.expired:  # the script caught the interruption and carried on
+            raise ScriptLimitExceeded(budget.reason())
+        return result
+
+    # -- BasePythonScriptEngineEnvironment API -----------------------------------------------------------
+
+    def evaluate(self, expression, context, external_context=None):
+        code = _compiled(expression, "eval")
+        budget = _Budget(self.time_limit, self.max_steps)
+        result = self._run(code, self._globals(context, external_context, budget), budget)
+        if not _is_data(result):
+            raise TypeError(
+                f"expression produced a {type(result).__name__}, not a value"
+                " (wrap iterators in list(...); functions cannot be returned)"
+            )
+        return result
+
+    def execute(self, script, context, external_context=None):
+        code = _compiled(script, "exec")
+        budget = _Budget(self.time_limit, self.max_steps)
+        external_context = external_context or {}
+        globs = self._globals(context, external_context, budget)
+        self._run(code, globs, budget)
+        self._write_back(context, globs, external_context)
+        return True
+
+    def _write_back(self, context: dict, globs: dict, external_context: Mapping[str, Any]) -> None:
+        for key in list(context):
+            if key in _RESERVED:
+                continue  # shadowed by a guard during the run; scripts cannot assign "_" names
+            if key not in globs or not _is_data(globs[key]):
+                del context[key]
+        for key, value in globs.items():
+            if key in _RESERVED or (key in external_context and key not in context):
+                continue
+            if key.startswith("_") and key not in context:
+                continue  # RestrictedPython temporaries (_print, _tmp0 ...)
+            if _is_data(value):
+                context[key] = value
+
+    def call_service(self, context, **kwargs):
+        raise NotImplementedError("service calls go through RestrictedScriptEngine.call_service")
+
+
+class RestrictedScriptEngine(PythonScriptEngine):
+    """``PythonScriptEngine`` running all scripts and expressions under RestrictedPython.
+
+    ``service_caller(task, operation_name, params)`` handles service tasks: ``params`` is a plain
+    ``{name: value}`` dict of the already evaluated parameter expressions; it should return a JSON
+    string (other values are ``json.dumps``-ed). Its exceptions propagate with their original type.
+    """
+
+    def __init__(
+        self,
+        service_caller: ServiceCaller | None = None,
+        *,
+        extra_builtins: Mapping[str, Any] | None = None,
+        time_limit: float | None = DEFAULT_TIME_LIMIT,
+        max_steps: int | None = DEFAULT_MAX_STEPS,
+    ):
+        super().__init__(environment=RestrictedTaskDataEnvironment(
+            extra_builtins, time_limit=time_limit, max_steps=max_steps))
+        self.service_caller = service_caller
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except SpiffWorkflowException as se:
+            se.add_note(f"Error evaluating expression '{expression}'")
+            raise
+        except Exception as err:
+            line = err.line if isinstance(err, ScriptError) else _script_line(err.__traceback__)
+            raise WorkflowTaskException(
+                f"Error evaluating expression '{expression}': {_describe(err)}",
+                task=task, exception=err, line_number=line,
+            ) from err
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return self.environment.execute(script, task.data, external_context or {})
+        except SpiffWorkflowException as se:
+            raise se
+        except Exception as err:
+            line = err.line if isinstance(err, ScriptError) else _script_line(err.__traceback__)
+            error_line = ""
+            if line and isinstance(script, str):
+                lines = script.splitlines()
+                error_line = lines[line - 1] if 0 < line <= len(lines) else ""
+            raise WorkflowTaskException(
+                _describe(err), task=task, exception=err, line_number=line, error_line=error_line
+            ) from err
+
+    def call_service(self, task, operation_name, operation_params):
+        """Called by SpiffWorkflow's ``ServiceTask`` with ``operation_params={name: {'value', 'type'}}``."""
+        if self.service_caller is None:
+            raise NotImplementedError(f"no service caller configured for operation {operation_name!r}")
+        params = {
+            name: (param["value"] if isinstance(param, Mapping) and "value" in param else param)
+            for name, param in (operation_params or {}).items()
+        }
+        result = self.service_caller(task, operation_name, params)
+        if not isinstance(result, (str, bytes, bytearray)):
+            result = json.dumps(result)
+        return result
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err)
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__

@@ -1,0 +1,34 @@
+"""Languages: Kazakh, Russian, English. A logged-in user's choice is remembered on their account."""
+
+from __future__ import annotations
+
+from babel.numbers import format_decimal
+from flask import Flask, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from app.extensions import babel
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def format_tenge(tiyn: int | None) -> str:
+    """Money from integer tiyn: 1 234 567,89 ₸ in the user's locale (never through float)."""
+    from decimal import Decimal
+
+    value = Decimal(tiyn or 0) / 100
+    return f"{format_decimal(value, format='#,##0.00', locale=str(get_locale()))} ₸"
+
+
+def init_i18n(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["tenge"] = format_tenge

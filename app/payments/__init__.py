@@ -1,0 +1,1 @@
+"""Payments of accepted acts by the operator — exactly once per act."""

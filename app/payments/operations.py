@@ -1,0 +1,37 @@
+"""Register the payment of an accepted act — exactly once (application check + unique constraint)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import clock
+from app.acts.models import Act
+from app.audit.operations import record_event
+from app.engine.errors import DomainRefused
+from app.extensions import db
+from app.payments.models import Payment
+
+
+def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payment:
+    if db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is not None:
+        raise DomainRefused(f"Act {act.number} has already been paid; a second payment is refused.")
+    if act.status != "accepted":
+        raise DomainRefused("Only an accepted act can be paid.")
+    payment = Payment(act_id=act.id, order_number=order_number, paid_on=paid_on, amount_tiyn=act.amount_tiyn,
+                      registered_by_id=actor.id, registered_at=clock.now())
+    try:
+        with db.session.begin_nested():
+            db.session.add(payment)
+    except IntegrityError as err:
+        # A concurrent registration won the race, or the order number is already used.
+        raise DomainRefused(
+            f"Act {act.number} has already been paid, or payment order {order_number} is already registered."
+        ) from err
+    act.status = "paid"
+    record_event(f"instance:{act.instance_id}", "act.paid", "payment", payment.id, actor_id=actor.id,
+                 details={"act": act.number, "order_number": order_number, "paid_on": paid_on.isoformat(),
+                          "amount_tiyn": act.amount_tiyn})
+    return payment

@@ -1,0 +1,1 @@
+"""People and organisations: regions, schools, departments, the operator, users and their roles."""

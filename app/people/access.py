@@ -1,0 +1,39 @@
+"""The one server-side answer to "may this user see records of this organisation / region?".
+
+Every view, API endpoint and query goes through these helpers, so the rule lives in one place.
+"""
+
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import ColumnElement, false, true
+
+from app.people.models import User
+from app.people.roles import Scope
+
+
+def can_see(user: User, region_id: int | None, organisation_id: int | None) -> bool:
+    if not user.is_authenticated:
+        return False
+    scope = user.scope
+    if scope is Scope.NATIONAL:
+        return True
+    if scope is Scope.REGION:
+        return region_id is not None and region_id == user.region_id
+    return organisation_id is not None and organisation_id == user.organisation_id
+
+
+def scope_clause(user: User, region_col, organisation_col) -> ColumnElement[bool]:
+    """SQL condition equivalent to :func:`can_see` for a query over rows with these columns."""
+    scope = user.scope
+    if scope is Scope.NATIONAL:
+        return true()
+    if scope is Scope.REGION:
+        return region_col == user.region_id if user.region_id is not None else false()
+    return organisation_col == user.organisation_id if user.organisation_id is not None else false()
+
+
+def require_visible(user: User, region_id: int | None, organisation_id: int | None) -> None:
+    """404 rather than 403: a user outside the scope should not learn that the record exists."""
+    if not can_see(user, region_id, organisation_id):
+        abort(404)

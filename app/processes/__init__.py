@@ -1,0 +1,1 @@
+"""Process instance pages: status, current step, diagram and the audit timeline."""

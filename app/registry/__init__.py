@@ -1,0 +1,1 @@
+"""National registries (NEDB students, licences, business register) behind one adapter interface."""

@@ -1,0 +1,71 @@
+"""The registry adapter interface and its default, table-backed implementation.
+
+Verification asks the adapter for all enrolments of a set of IINs in one call (set-based, never one
+query per act line). A deployment with a live NEDB service swaps in an HTTP adapter with the same
+interface.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.registry.models import NedbEnrollment
+
+_CHUNK = 900  # stays under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    iin: str
+    full_name: str
+    school_bin: str
+    school_kind: str
+    grade: int
+    enrolled_on: date
+    withdrawn_on: date | None
+
+    def active_during(self, start: date, end: date) -> bool:
+        """Enrolled for at least one day of [start, end]: withdrawal on ``start`` means zero days."""
+        return self.enrolled_on <= end and (self.withdrawn_on is None or self.withdrawn_on > start)
+
+
+class StudentRegistry(Protocol):
+    def enrollments_for(self, iins: Iterable[str]) -> dict[str, list[Enrollment]]: ...
+
+    def enrollments_at_school(self, school_bin: str, start: date, end: date) -> list[Enrollment]: ...
+
+
+def _row(e: NedbEnrollment) -> Enrollment:
+    return Enrollment(e.iin, e.full_name, e.school_bin, e.school_kind, e.grade, e.enrolled_on, e.withdrawn_on)
+
+
+class TableStudentRegistry:
+    """Reads the ``nedb_enrollment`` table filled by the import commands."""
+
+    def enrollments_for(self, iins: Iterable[str]) -> dict[str, list[Enrollment]]:
+        wanted = sorted(set(iins))
+        found: dict[str, list[Enrollment]] = defaultdict(list)
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            for row in db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin.in_(chunk))):
+                found[row.iin].append(_row(row))
+        return found
+
+    def enrollments_at_school(self, school_bin: str, start: date, end: date) -> list[Enrollment]:
+        rows = db.session.scalars(
+            select(NedbEnrollment).where(NedbEnrollment.school_bin == school_bin,
+                                         NedbEnrollment.enrolled_on <= end)
+            .order_by(NedbEnrollment.full_name)
+        )
+        return [e for e in map(_row, rows) if e.active_during(start, end)]
+
+
+def student_registry() -> StudentRegistry:
+    return TableStudentRegistry()

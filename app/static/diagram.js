@@ -1,0 +1,22 @@
+// Render the instance's diagram with bpmn-js and mark completed, active and failed steps.
+(function () {
+  "use strict";
+  var el = document.getElementById("diagram");
+  if (!el || !window.BpmnJS) { return; }
+  var viewer = new window.BpmnJS({ container: el });
+  fetch(el.dataset.diagramUrl, { credentials: "same-origin" })
+    .then(function (r) { return r.text(); })
+    .then(function (xml) { return viewer.importXML(xml); })
+    .then(function () {
+      var canvas = viewer.get("canvas");
+      var registry = viewer.get("elementRegistry");
+      canvas.zoom("fit-viewport");
+      [["completed", "tap-completed"], ["active", "tap-active"], ["failed", "tap-failed"]].forEach(function (pair) {
+        (el.dataset[pair[0]] || "").split(",").filter(Boolean).forEach(function (id) {
+          if (registry.get(id)) { canvas.addMarker(id, pair[1]); }
+        });
+      });
+      el.dataset.rendered = "true";
+    })
+    .catch(function (err) { el.textContent = String(err); });
+})();

@@ -1,0 +1,54 @@
+"""Template helpers: labels in the user's language for codes stored in the database."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.people.roles import ROLE_LABELS, Role
+
+TASK_TITLES = {
+    "submit_act": _l("Submit monthly act"),
+    "accept_act": _l("Accept act"),
+    "pay_act": _l("Pay act"),
+}
+ACT_STATUS = {
+    "awaiting_submission": _l("awaiting submission"),
+    "submitted": _l("submitted"),
+    "verified": _l("verified, awaiting acceptance"),
+    "returned": _l("returned for correction"),
+    "accepted": _l("accepted, awaiting payment"),
+    "paid": _l("paid"),
+}
+INSTANCE_STATUS = {"running": _l("running"), "completed": _l("completed"), "error": _l("error")}
+AUDIT_ACTIONS = {
+    "instance.started": _l("Process started"),
+    "instance.completed": _l("Process completed"),
+    "task.completed": _l("Task completed"),
+    "timer.fired": _l("Timer fired"),
+    "act.opened": _l("Act opened"),
+    "act.submitted": _l("Act submitted"),
+    "act.verified": _l("Contingent verified"),
+    "act.accepted": _l("Act accepted"),
+    "act.returned": _l("Act returned for correction"),
+    "act.paid": _l("Payment registered"),
+}
+
+
+def init_ui(app: Flask) -> None:
+    @app.context_processor
+    def helpers() -> dict:
+        from app.inbox.queries import count_open_tasks
+
+        count = count_open_tasks(current_user) if current_user.is_authenticated else 0
+        return {
+            "current_locale": str(get_locale()),
+            "inbox_count": count,
+            "role_label": lambda role: ROLE_LABELS.get(Role(role), role) if role in Role else role,
+            "task_title": lambda task: TASK_TITLES.get(task.spec_name, task.title),
+            "act_status_label": lambda s: ACT_STATUS.get(s, s),
+            "instance_status_label": lambda s: INSTANCE_STATUS.get(s, s),
+            "audit_action_label": lambda a: AUDIT_ACTIONS.get(a, a),
+        }

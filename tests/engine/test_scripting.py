@@ -1,0 +1,448 @@
+"""RestrictedScriptEngine: real BPMN runs, sandbox escapes, service tasks, time limits."""
+
+from __future__ import annotations
+
+import os
+import time
+from decimal import Decimal
+from xml.sax.saxutils import escape, quoteattr
+
+import pytest
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine.scripting import (
+    RestrictedScriptEngine,
+    RestrictedTaskDataEnvironment,
+    ScriptLimitExceeded,
+    ScriptProblem,
+    ScriptRejected,
+    check_script,
+)
+from app.engine.xml import parse_model_xml
+
+PROCESS_ID = "scripted"
+
+DEFAULT_SCRIPT = """\
+def double(x):
+    return x * 2
+total = sum(double(a) for a in amounts)
+label = "total=" + str(total)
+fee = Decimal("0.10") * total
+due = datetime(2024, 1, 31) + timedelta(days=len(amounts))
+square = lambda v: v * v
+biggest = max(amounts)
+counts = {k: v for k, v in zip(["a", "b"], [1, 2])}
+"""
+
+
+def _bpmn(script: str = DEFAULT_SCRIPT, condition: str = "total > 100",
+          params: dict[str, str] | None = None) -> str:
+    """start -> script -> gateway -(condition)-> high -> service -> end ; default -> low -> end."""
+    if params is None:
+        params = {"amount": "total + 1", "who": "'school-' + str(school_id)"}
+    param_xml = "\n".join(
+        f'<spiffworkflow:parameter id="{name}" type="str" value={quoteattr(value)} />'
+        for name, value in params.items()
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="defs" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="{PROCESS_ID}" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="compute" />
+    <bpmn:scriptTask id="compute" name="Compute">
+      <bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>{escape(script)}</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="compute" targetRef="gw" />
+    <bpmn:exclusiveGateway id="gw" name="Big?" default="f_low">
+      <bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>f_high</bpmn:outgoing>
+      <bpmn:outgoing>f_low</bpmn:outgoing>
+    </bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="f_high" sourceRef="gw" targetRef="high">
+      <bpmn:conditionExpression>{escape(condition)}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_low" sourceRef="gw" targetRef="low" />
+    <bpmn:scriptTask id="high" name="High">
+      <bpmn:incoming>f_high</bpmn:incoming>
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:script>route = "high"</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="high" targetRef="verify" />
+    <bpmn:serviceTask id="verify" name="Verify">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="acts/verify" resultVariable="verification">
+          <spiffworkflow:parameters>
+            {param_xml}
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f3</bpmn:incoming>
+      <bpmn:outgoing>f4</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f4" sourceRef="verify" targetRef="end_high" />
+    <bpmn:endEvent id="end_high"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:scriptTask id="low" name="Low">
+      <bpmn:incoming>f_low</bpmn:incoming>
+      <bpmn:outgoing>f5</bpmn:outgoing>
+      <bpmn:script>route = "low"</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f5" sourceRef="low" targetRef="end_low" />
+    <bpmn:endEvent id="end_low"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+class Recorder:
+    """A service caller recording its calls."""
+
+    def __init__(self, result='{"ok": true, "score": 7}'):
+        self.calls: list[tuple[object, str, dict]] = []
+        self.result = result
+
+    def __call__(self, task, operation_name, params):
+        self.calls.append((task, operation_name, params))
+        return self.result
+
+
+def _workflow(xml: str, engine, **data) -> BpmnWorkflow:
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_xml(parse_model_xml(xml.encode("utf-8"), "scripted.bpmn"), filename="scripted.bpmn")
+    wf = BpmnWorkflow(parser.get_spec(PROCESS_ID), parser.get_subprocess_specs(PROCESS_ID),
+                      script_engine=engine)
+    start = wf.get_tasks(state=TaskState.READY)[0]
+    start.data.update(data)
+    return wf
+
+
+def _final_data(wf: BpmnWorkflow) -> dict:
+    return wf.get_tasks(spec_name="end_high")[0].data if wf.get_tasks(
+        spec_name="end_high", state=TaskState.COMPLETED) else wf.get_tasks(spec_name="end_low")[0].data
+
+
+def _run_expecting_failure(wf: BpmnWorkflow) -> WorkflowTaskException:
+    with pytest.raises(WorkflowTaskException) as info:
+        wf.do_engine_steps()
+    assert not wf.is_completed()
+    assert wf.get_tasks(state=TaskState.ERROR), "the failing task must be in ERROR"
+    return info.value
+
+
+@pytest.fixture
+def system_calls(monkeypatch):
+    """Record (instead of run) os.system, so an escaped sandbox is visible but harmless."""
+    calls: list[str] = []
+    monkeypatch.setattr(os, "system", lambda cmd: calls.append(cmd) or 0)
+    return calls
+
+
+# ------------------------------------------------------------------------------------------------
+# A real workflow under the restricted engine
+
+
+def test_script_task_gateway_and_service_task_run_under_restricted_engine():
+    service = Recorder()
+    wf = _workflow(_bpmn(), RestrictedScriptEngine(service_caller=service), amounts=[30, 40], school_id=5)
+    wf.do_engine_steps()
+
+    assert wf.is_completed()
+    data = _final_data(wf)
+    assert data["total"] == 140
+    assert data["label"] == "total=140"
+    assert data["fee"] == Decimal("14.00")
+    assert data["due"].isoformat() == "2024-02-02T00:00:00"
+    assert data["biggest"] == 40
+    assert data["counts"] == {"a": 1, "b": 2}
+    assert data["route"] == "high"
+    # functions and lambdas defined by the script never reach task data
+    assert "double" not in data and "square" not in data
+    assert not any(callable(v) for v in data.values())
+    assert not any(k.startswith("_") for k in data)
+    # the service caller got evaluated parameter values as a plain dict
+    assert len(service.calls) == 1
+    task, operation, params = service.calls[0]
+    assert operation == "acts/verify"
+    assert params == {"amount": 141, "who": "school-5"}
+    assert task.task_spec.bpmn_id == "verify"
+    assert data["verification"] == {"ok": True, "score": 7}
+
+
+def test_gateway_default_branch():
+    service = Recorder()
+    wf = _workflow(_bpmn(), RestrictedScriptEngine(service_caller=service), amounts=[1, 2], school_id=5)
+    wf.do_engine_steps()
+    assert wf.is_completed()
+    data = wf.get_tasks(spec_name="end_low")[0].data
+    assert data["total"] == 6
+    assert data["route"] == "low"
+    assert service.calls == []
+
+
+# ------------------------------------------------------------------------------------------------
+# Escapes: rejected statically (check_script) and when the workflow runs
+
+ATTACKS = {
+    "import": "import os\nos.system('true')",
+    "from_import": "from os import system\nsystem('true')",
+    "open": "data = open('/etc/hostname').read()",
+    "subclasses": "classes = ().__class__.__base__.__subclasses__()",
+    "dunder_import": "__import__('os').system('true')",
+    "getattr_globals": "g = getattr(double, '__globals__')",
+    "private_attr": "x = amounts._private",
+    "eval": "eval('1 + 1')",
+    "exec": "exec('x = 1')",
+    "compile": "c = compile('1', 'x', 'eval')",
+    "frame_walk": "f = (i for i in [1]).gi_frame.f_back.f_globals",
+    "format_escape": "s = '{0.__class__}'.format(1)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_attack_is_rejected_by_check_script_with_line_number(name):
+    source = "x = 1\n" + ATTACKS[name]
+    problems = check_script(source)
+    if name == "format_escape":  # '.format' on str is refused at run time by safer_getattr, not statically
+        assert problems == []
+        return
+    assert problems, f"{name} should be rejected"
+    assert all(isinstance(p, ScriptProblem) for p in problems)
+    assert problems[0].line == 2
+    assert not problems[0].message.startswith("Line")
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_attack_fails_when_the_workflow_runs(name, system_calls):
+    script = "x = 1\n" + ATTACKS[name] + "\nleaked = True"
+    wf = _workflow(_bpmn(script=script), RestrictedScriptEngine(service_caller=Recorder()), amounts=[1])
+    err = _run_expecting_failure(wf)
+    failing = wf.get_tasks(state=TaskState.ERROR)[0]
+    assert failing.task_spec.bpmn_id == "compute"
+    assert "leaked" not in failing.data
+    assert system_calls == []
+    if name == "format_escape":
+        assert isinstance(err.__cause__, NotImplementedError)
+    else:
+        assert isinstance(err.__cause__, ScriptRejected)
+        assert err.__cause__.line == 2
+        assert err.line_number == 2
+        assert err.error_type == "ScriptRejected"
+
+
+def test_hostname_is_not_read_even_when_open_is_smuggled_in_without_a_call():
+    with open("/etc/hostname") as fh:
+        hostname = fh.read().strip()
+    script = "f = open\nhost = f('/etc/hostname').read()"
+    assert check_script(script) == []  # no call of the name "open" -> only caught at run time
+    wf = _workflow(_bpmn(script=script), RestrictedScriptEngine(service_caller=Recorder()), amounts=[1])
+    err = _run_expecting_failure(wf)
+    assert isinstance(err.__cause__, NameError)
+    assert err.line_number == 1
+    failing = wf.get_tasks(state=TaskState.ERROR)[0]
+    assert "host" not in failing.data
+    assert hostname not in repr(failing.data)
+
+
+def test_gateway_condition_cannot_import(system_calls):
+    condition = "__import__('os').system('true')"
+    wf = _workflow(_bpmn(condition=condition), RestrictedScriptEngine(service_caller=Recorder()),
+                   amounts=[1])
+    err = _run_expecting_failure(wf)
+    assert isinstance(err.__cause__, ScriptRejected)
+    assert "__import__" in err.__cause__.reason
+    assert system_calls == []
+    assert check_script(condition, mode="eval")
+
+
+def test_control_default_engine_does_run_the_gateway_attack(system_calls):
+    """Proves the attack above is real: the library's default engine executes it."""
+    condition = "__import__('os').system('true') == 0"
+    wf = _workflow(_bpmn(script="total = 1", condition=condition), PythonScriptEngine(), amounts=[1])
+    try:
+        wf.do_engine_steps()
+    except Exception:  # noqa: S110 - the service task has no caller in the default engine
+        pass
+    assert system_calls == ["true"]
+
+
+def test_runtime_guards(system_calls):
+    env = RestrictedTaskDataEnvironment()
+    from datetime import datetime
+
+    with pytest.raises(TypeError):  # write guard: only dicts and lists are writable
+        env.execute("d.year = 1", {"d": datetime(2024, 1, 1)})
+    with pytest.raises(NameError):
+        env.execute("f = open\nf('/etc/hostname')", {})
+    with pytest.raises(NameError):
+        env.evaluate("type", {})
+    with pytest.raises(NotImplementedError):
+        env.evaluate("'{0.__class__}'.format(1)", {})
+    with pytest.raises(TypeError):  # the shared math namespace is read-only
+        env.execute("math.ceil = 1", {})
+    with pytest.raises(ScriptRejected) as info:
+        env.evaluate("(1).__class__", {})
+    assert info.value.line == 1
+    assert system_calls == []
+
+
+# ------------------------------------------------------------------------------------------------
+# Service tasks
+
+
+def test_service_caller_exception_propagates_unchanged():
+    class OperatorDown(RuntimeError):
+        pass
+
+    boom = OperatorDown("registry unavailable")
+
+    def caller(task, operation_name, params):
+        raise boom
+
+    wf = _workflow(_bpmn(), RestrictedScriptEngine(service_caller=caller), amounts=[100, 100], school_id=1)
+    with pytest.raises(OperatorDown) as info:
+        wf.do_engine_steps()
+    assert info.value is boom
+    assert str(info.value) == "registry unavailable"
+    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.ERROR)] == ["verify"]
+
+
+def test_service_parameter_expressions_are_restricted(system_calls):
+    service = Recorder()
+    params = {"amount": "__import__('os').system('true')"}
+    wf = _workflow(_bpmn(params=params), RestrictedScriptEngine(service_caller=service),
+                   amounts=[100, 100], school_id=1)
+    err = _run_expecting_failure(wf)
+    assert isinstance(err.__cause__, ScriptRejected)
+    assert service.calls == [] and system_calls == []
+
+
+def test_service_caller_returning_a_python_value_is_json_encoded():
+    wf = _workflow(_bpmn(), RestrictedScriptEngine(service_caller=lambda t, o, p: {"echo": p}),
+                   amounts=[100, 100], school_id=3)
+    wf.do_engine_steps()
+    assert _final_data(wf)["verification"] == {"echo": {"amount": 401, "who": "school-3"}}
+
+
+def test_missing_service_caller_is_an_error():
+    wf = _workflow(_bpmn(), RestrictedScriptEngine(), amounts=[100, 100], school_id=3)
+    with pytest.raises(NotImplementedError):
+        wf.do_engine_steps()
+
+
+# ------------------------------------------------------------------------------------------------
+# Time limits and oversized operations
+
+
+@pytest.mark.parametrize("script", [
+    "while True:\n    pass",
+    "x = [i for i in range(1000000) for j in range(1000000)]",
+    "def f(n):\n    return f(n - 1) + f(n - 1) if n else 1\nx = f(60)",
+    "f = lambda n: f(n - 1) + f(n - 1) if n else 1\nx = f(60)",
+    # swallowing the interruption does not help: the loop in the handler is stopped as well ...
+    "try:\n    while True:\n        pass\nexcept:\n    while True:\n        pass",
+    # ... and finishing "normally" after catching it still fails the script
+    "try:\n    while True:\n        pass\nexcept:\n    pass\nok = 1",
+])
+def test_runaway_scripts_are_stopped(script):
+    env = RestrictedTaskDataEnvironment(time_limit=5.0, max_steps=20_000)
+    context = {}
+    started = time.monotonic()
+    with pytest.raises(ScriptLimitExceeded):
+        env.execute(script, context)
+    assert time.monotonic() - started < 3
+    assert "ok" not in context
+
+
+def test_wall_clock_limit():
+    env = RestrictedTaskDataEnvironment(time_limit=0.2, max_steps=None)
+    started = time.monotonic()
+    with pytest.raises(ScriptLimitExceeded, match="time limit"):
+        env.execute("while True:\n    x = sorted(range(2000))", {})
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("source", [
+    "x = 10 ** 10 ** 10", "x = 'a' * 10 ** 10", "x = [0] * 10 ** 10", "x = 1 << 10 ** 10",
+    "x = 7\nx **= 10 ** 9", "x = range(10 ** 12)", "x = sum([[1]] * 1000, [])",
+])
+def test_single_operation_bombs_fail_fast(source):
+    env = RestrictedTaskDataEnvironment()
+    started = time.monotonic()
+    with pytest.raises((ScriptLimitExceeded, TypeError)):
+        env.execute(source, {})
+    assert time.monotonic() - started < 1
+
+
+def test_runaway_script_in_a_workflow_errors_the_task():
+    engine = RestrictedScriptEngine(service_caller=Recorder(), max_steps=10_000)
+    wf = _workflow(_bpmn(script="n = 0\nwhile True:\n    n += 1"), engine, amounts=[1])
+    err = _run_expecting_failure(wf)
+    assert isinstance(err.__cause__, ScriptLimitExceeded)
+    assert err.line_number in (2, 3)
+
+
+# ------------------------------------------------------------------------------------------------
+# check_script and the environment's data handling
+
+
+def test_check_script_reports_syntax_errors_with_line_numbers():
+    problems = check_script("a = 1\nb = 2\nc = (3 +\n")
+    assert len(problems) == 1
+    assert problems[0].line == 3
+    assert "syntax" in problems[0].message.lower()
+    assert check_script("a = 1\nb = [x * 2 for x in range(3)]") == []
+    assert check_script("  total > 5  \n", mode="eval") == []
+    assert check_script("x = 1", mode="eval")  # a statement is not an expression
+    with pytest.raises(ValueError):
+        check_script("1", mode="single")
+
+
+def test_compiled_code_is_cached():
+    from app.engine.scripting import _compile
+
+    source = "cache_probe = 41 + 1"
+    env = RestrictedTaskDataEnvironment()
+    env.execute(source, {})
+    hits = _compile.cache_info().hits
+    env.execute(source, {})
+    assert _compile.cache_info().hits == hits + 1
+
+
+def test_task_data_round_trip():
+    env = RestrictedTaskDataEnvironment()
+    items = [1, 2]
+    context = {"keep": "yes", "gone": 1, "items": items, "overwritten": 5}
+    env.execute(
+        "del gone\nitems.append(3)\nnew = len(items)\noverwritten = lambda: 1\n"
+        "for _ in range(2):\n    pass\ngen = (i for i in items)\nz = zip(items, items)\nprint('x')",
+        context,
+        external_context={"lookup": {"a": 1}},
+    )
+    assert context == {"keep": "yes", "items": [1, 2, 3], "new": 3}
+    assert context["items"] is items
+    # external context is visible but not copied into task data; task data shadows builtins
+    assert env.evaluate("lookup['a'] + len", {"len": 10}, {"lookup": {"a": 1}}) == 11
+
+
+def test_failed_script_leaves_task_data_unchanged():
+    env = RestrictedTaskDataEnvironment()
+    context = {"a": 1}
+    with pytest.raises(ZeroDivisionError):
+        env.execute("b = 2\na = 3\nc = 1 / 0", context)
+    assert context == {"a": 1}
+
+
+def test_expression_may_not_return_functions_or_iterators():
+    env = RestrictedTaskDataEnvironment()
+    with pytest.raises(TypeError):
+        env.evaluate("lambda: 1", {})
+    with pytest.raises(TypeError):
+        env.evaluate("map(str, [1])", {})
+    assert env.evaluate("list(map(str, [1]))", {}) == ["1"]
