@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.people.roles import ROLE_LABELS, Role
+from app.people.roles import ROLE_LABELS
 
 TASK_TITLES = {
     "submit_act": _l("Submit monthly act"),
@@ -46,7 +46,7 @@ def init_ui(app: Flask) -> None:
         return {
             "current_locale": str(get_locale()),
             "inbox_count": count,
-            "role_label": lambda role: ROLE_LABELS.get(Role(role), role) if role in Role else role,
+            "role_label": lambda role: ROLE_LABELS.get(role, role),
             "task_title": lambda task: TASK_TITLES.get(task.spec_name, task.title),
             "act_status_label": lambda s: ACT_STATUS.get(s, s),
             "instance_status_label": lambda s: INSTANCE_STATUS.get(s, s),

@@ -6,13 +6,13 @@ Authentication is the same session as the pages; state-changing calls need the C
 
 from __future__ import annotations
 
-from flask import Flask, abort
+from flask import Flask, abort, jsonify
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.acts.models import Act
-from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema
+from app.api.schemas import ActSchema, CompleteTaskSchema, ErrorSchema, HumanTaskSchema, InstanceSchema
 from app.audit.models import AuditEvent
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.models import HumanTask, ProcessInstance
@@ -37,9 +37,17 @@ def my_tasks():
     return db.session.scalars(open_tasks_for(current_user).order_by(HumanTask.created_at).limit(500)).all()
 
 
+def _error(code: int, message: str, errors: dict | None = None):
+    response = jsonify(ErrorSchema().dump({"code": code, "message": message, "errors": errors or {}}))
+    response.status_code = code
+    return response
+
+
 @blp.route("/tasks/<int:task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteTaskSchema)
 @blp.response(200, InstanceSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="Someone else completed the step first")
+@blp.alt_response(422, schema=ErrorSchema, description="Invalid data, with an error per field")
 def complete(payload, task_id: int):
     """Complete a task with JSON data (validated against the task's form schema)."""
     try:
@@ -51,13 +59,13 @@ def complete(payload, task_id: int):
         abort(404)
     except FormInvalid as err:
         db.session.rollback()
-        return {"code": 422, "message": str(err), "errors": err.errors}, 422
+        return _error(422, str(err), dict(err.errors))
     except ConflictError as err:
         db.session.rollback()
-        return {"code": 409, "message": str(err)}, 409
+        return _error(409, str(err))
     except (DomainRefused, StepFailed) as err:
         db.session.rollback()
-        return {"code": 422, "message": str(err)}, 422
+        return _error(422, str(err))
     return _instance_doc(instance)
 
 

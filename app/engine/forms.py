@@ -144,13 +144,11 @@ def parse_form(schema: dict, form: dict[str, str]) -> tuple[dict, FieldErrors]:
     raw: dict = {}
     errors = FieldErrors()
     for name, value in _compact_rows({k: v for k, v in form.items() if k not in ("csrf_token", "_version")}).items():
-        if not _FIELD_RE.match(name):
-            errors[name] = _("Unexpected field.")
-            continue
         parts = name.split(".")
-        field_schema = _schema_at(schema, parts)
+        field_schema = _schema_at(schema, parts) if _FIELD_RE.match(name) else None
         if field_schema is None or field_schema.get("type") in ("object", "array"):
-            errors[name] = _("Unexpected field.")
+            # Not a field of this form: tampering or a stale page. Refuse the whole submission.
+            errors["_form"] = _("Unexpected field: %(name)s.", name=name[:60])
             continue
         try:
             coerced = _coerce(value, field_schema)

@@ -8,6 +8,7 @@ and writes one audit event, all in the caller's transaction; the caller commits.
 from __future__ import annotations
 
 import contextvars
+from contextlib import contextmanager
 import json
 import logging
 from dataclasses import dataclass, field
@@ -131,14 +132,21 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
     instance.updated_at = now
 
 
-def _flush_or_conflict() -> None:
+def _conflict_message() -> str:
+    from flask_babel import gettext as _
+
+    return _("Someone else has just completed this step. Nothing of your submission was saved; "
+             "reload to see the current state.")
+
+
+@contextmanager
+def _optimistic_lock():
+    """The instance row's UPDATE matched no row: another writer committed first (at any flush)."""
     try:
+        yield
         db.session.flush()
     except StaleDataError as err:
-        raise ConflictError(
-            "Someone else has just completed this step. Nothing of your submission was saved; "
-            "reload to see the current state."
-        ) from err
+        raise ConflictError(_conflict_message()) from err
 
 
 def start_instance(identifier: str, *, title: str, actor=None, region_id: int | None = None,
@@ -163,7 +171,7 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
     record_event(instance.audit_chain, "instance.started", "process_instance", instance.id,
                  actor_id=getattr(actor, "id", None),
                  details={"model": identifier, "version": version.number, "title": title})
-    _flush_or_conflict()
+    db.session.flush()
     return instance
 
 
@@ -204,10 +212,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         raise ConflictError("This task has already been completed.")
     instance = task.instance
     if expected_lock_version is not None and instance.lock_version != expected_lock_version:
-        raise ConflictError(
-            "Someone else has just completed this step. Nothing of your submission was saved; "
-            "reload to see the current state."
-        )
+        raise ConflictError(_conflict_message())
     schema, _ui = task_form(task)
     if data is None:
         data, errors = parse_and_validate(schema, form or {})
@@ -220,7 +225,6 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     if wf_task is None or wf_task.state != TaskState.READY:
         raise ConflictError("This step is no longer waiting for input.")
     handler = get_handler(task.handler)
-    wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data), data)
     now = clock.now()
 
     def step() -> None:
@@ -228,17 +232,18 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         wf_task.run()
         wf.do_engine_steps()
 
-    _run_engine(instance, actor, step)
-    task.status = "completed"
-    task.completed_at = now
-    task.completed_by_id = actor.id
-    _sync(instance, wf, now, completed_guid=task.task_guid)
-    record_event(instance.audit_chain, "task.completed", "human_task", task.id, actor_id=actor.id,
-                 details={"task": task.spec_name, "title": task.title})
-    if instance.status == "completed":
-        record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
-                     actor_id=actor.id)
-    _flush_or_conflict()
+    with _optimistic_lock():
+        wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data), data)
+        _run_engine(instance, actor, step)
+        task.status = "completed"
+        task.completed_at = now
+        task.completed_by_id = actor.id
+        _sync(instance, wf, now, completed_guid=task.task_guid)
+        record_event(instance.audit_chain, "task.completed", "human_task", task.id, actor_id=actor.id,
+                     details={"task": task.spec_name, "title": task.title})
+        if instance.status == "completed":
+            record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
+                         actor_id=actor.id)
     return instance
 
 
@@ -260,10 +265,10 @@ def fire_due_timers(limit: int = 200) -> int:
                 wf.refresh_timers()
                 wf.do_engine_steps()
 
-            _run_engine(instance, None, step)
-            _sync(instance, wf, now)
-            record_event(instance.audit_chain, "timer.fired", "process_instance", instance.id, actor_id=None)
-            _flush_or_conflict()
+            with _optimistic_lock():
+                _run_engine(instance, None, step)
+                _sync(instance, wf, now)
+                record_event(instance.audit_chain, "timer.fired", "process_instance", instance.id, actor_id=None)
             db.session.commit()
             fired += 1
         except (ConflictError, StepFailed) as err:

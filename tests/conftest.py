@@ -1,0 +1,157 @@
+"""Test set-up: a real database built by the Alembic migrations, emptied between tests.
+
+SQLite (a file in a temporary folder) by default; PostgreSQL when DATABASE_URL says so — the same
+tests run on both (CI runs both).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import text
+
+import app.people.models as people_models
+from app import clock, create_app
+from app.engine.specs import clear_spec_cache
+from app.extensions import db
+
+# Real argon2, cheaper parameters: hashing speed is not what these tests are about.
+people_models._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    from flask_migrate import downgrade, upgrade
+
+    application = create_app({"SQLALCHEMY_DATABASE_URI": _normalise(database_url), "TESTING": True,
+                              "BACKGROUND_MODE": "none"})
+    with application.app_context():
+        if not database_url.startswith("sqlite"):
+            # Start from an empty schema so a previous run cannot leak into this one.
+            downgrade(revision="base") if _has_alembic(application) else None
+        upgrade()
+    yield application
+
+
+def _normalise(url: str) -> str:
+    from app.config import normalise_database_url
+
+    return normalise_database_url(url)
+
+
+def _has_alembic(application) -> bool:
+    with db.engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT 1 FROM information_schema.tables WHERE table_name='alembic_version'")).first())
+
+
+def _empty_all_tables() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture()
+def app_ctx(app):
+    with app.app_context():
+        _empty_all_tables()
+        clear_spec_cache()
+        yield app
+        db.session.rollback()
+        db.session.remove()
+    clock.reset_clock()
+
+
+@pytest.fixture()
+def world(app_ctx):
+    """The demo world: 3 schools in 2 regions, NEDB with anomalies, open acts for last month."""
+    from app.demo.seed import seed_demo
+
+    with clock.FrozenClock(_demo_now()):
+        result = seed_demo(password="pw")
+    return result
+
+
+def _demo_now():
+    from datetime import UTC, datetime
+
+    return datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+
+
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+class Browser:
+    """A logged-in person using the pages through the Flask test client, CSRF and all."""
+
+    def __init__(self, app, username: str | None = None, password: str = "pw"):
+        self.app = app
+        self.client = app.test_client()
+        # Tests read English texts unless they switch language like a person would.
+        self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        self.csrf: str | None = None
+        if username:
+            self.login(username, password)
+
+    def _request(self, method: str, url: str, **kwargs):
+        # Each request gets its own application context (own ``g``, own database session), as in
+        # production; otherwise it would reuse the test's context and share login and CSRF state.
+        db.session.commit()
+        with self.app.app_context():
+            return getattr(self.client, method)(url, **kwargs)
+
+    def get(self, url: str, **kwargs):
+        response = self._request("get", url, **kwargs)
+        match = CSRF_RE.search(response.get_data(as_text=True))
+        if match:
+            self.csrf = match.group(1)
+        return response
+
+    def post(self, url: str, data: dict | None = None, csrf: bool = True, **kwargs):
+        if csrf and self.csrf is None:
+            self.get("/login")
+        payload = dict(data or {})
+        if csrf:
+            payload.setdefault("csrf_token", self.csrf)
+        response = self._request("post", url, data=payload, **kwargs)
+        db.session.expire_all()
+        return response
+
+    def login(self, username: str, password: str = "pw"):
+        self.get("/login")
+        response = self.post("/login", {"username": username, "password": password})
+        assert response.status_code == 302, f"login of {username} failed"
+        self.get("/inbox")
+        return response
+
+    def post_json(self, url: str, payload: dict):
+        response = self._request("post", url, json=payload, headers={"X-CSRFToken": self.csrf or ""})
+        db.session.expire_all()
+        return response
+
+
+@pytest.fixture()
+def browser(app_ctx):
+    def make(username: str | None = None) -> Browser:
+        return Browser(app_ctx, username)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,38 @@
+"""Small helpers shared by tests: find tasks, build act form fields."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.acts.models import Act
+from app.engine.models import HumanTask
+from app.extensions import db
+from app.people.models import Organisation, User
+
+
+def user(username: str) -> User:
+    return db.session.scalars(select(User).where(User.username == username)).one()
+
+
+def school(name: str) -> Organisation:
+    return db.session.scalars(select(Organisation).where(Organisation.name == name)).one()
+
+
+def act_of_school(school_name: str) -> Act:
+    return db.session.scalars(select(Act).join(Organisation, Organisation.id == Act.school_id)
+                              .where(Organisation.name == school_name)).one()
+
+
+def open_task(act: Act, spec_name: str) -> HumanTask:
+    db.session.expire_all()
+    return db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == act.instance_id, HumanTask.spec_name == spec_name, HumanTask.status == "open"
+    )).one()
+
+
+def lines_form(lines: list[dict], note: str = "") -> dict:
+    form = {"note": note}
+    for i, line in enumerate(lines):
+        for key, value in line.items():
+            form[f"lines.{i}.{key}"] = str(value)
+    return form
