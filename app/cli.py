@@ -94,7 +94,7 @@ def register_cli(app: Flask) -> None:
         from app.background import start_inprocess_ticker
         from app.demo.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
 
-        upgrade()
+        upgrade(revision="heads")
         seed_demo()
         flask_app = current_app._get_current_object()
         if flask_app.config["BACKGROUND_MODE"] == "inprocess":

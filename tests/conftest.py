@@ -38,7 +38,7 @@ def app(database_url):
         if not database_url.startswith("sqlite"):
             # Start from an empty schema so a previous run cannot leak into this one.
             downgrade(revision="base") if _has_alembic(application) else None
-        upgrade()
+        upgrade(revision="heads")
     yield application
 
 

@@ -1,0 +1,53 @@
+# Tapsyrys — two commands do all set-up:  `make run` (start the app)  and  `make test` (whole suite).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test test-fast lint translations assets install install-dev browser clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.installed assets translations
+install-dev: $(VENV)/.installed-dev assets translations
+
+assets: node_modules/.package-lock.json
+
+translations: | $(BIN)/python
+	@$(BIN)/pybabel compile -q -d translations
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "The end-to-end tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+## Start the app on the embedded default: SQLite in instance/, in-process ticker, demo data, logins printed.
+run: install
+	$(BIN)/flask serve --host $(HOST) --port $(PORT)
+
+## The whole test suite (unit, HTTP, concurrency, security, end-to-end in Chromium).
+## On PostgreSQL:  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test make test
+test: install-dev browser
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: install-dev
+	$(BIN)/ruff check app tests benchmarks
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache
