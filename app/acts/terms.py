@@ -1,0 +1,39 @@
+"""What an act is checked against besides the registries: the terms under which the school is funded.
+
+Verification asks :func:`terms_for` once per act. The default provider knows only the school's design
+capacity; the state-order lifecycle registers a provider that reads the school's active contract (levels,
+places, amount cap, licence period). Providers are tried newest first; the first non-None answer wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class ActTerms:
+    allowed_grades: frozenset[int] | None = None  # None: any grade 1–11
+    design_capacity: int | None = None  # students at most (over_capacity rule)
+    licence_valid_until: date | None = None  # None: not known from the terms (registry decides)
+    amount_cap_tiyn: int | None = None  # the act's amount may not exceed this
+    contract_id: int | None = None
+    prorate_by_days: bool = False  # pay norm × days enrolled in month / days in month
+
+
+TermsProvider = Callable[[object], ActTerms | None]
+_providers: list[TermsProvider] = []
+
+
+def register_terms_provider(provider: TermsProvider) -> TermsProvider:
+    _providers.insert(0, provider)
+    return provider
+
+
+def terms_for(act) -> ActTerms:
+    for provider in _providers:
+        terms = provider(act)
+        if terms is not None:
+            return terms
+    return ActTerms(design_capacity=act.school.design_capacity)
