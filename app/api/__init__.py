@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.acts.models import Act
-from app.api.schemas import ActSchema, CompleteTaskSchema, ErrorSchema, HumanTaskSchema, InstanceSchema
+from app.api.schemas import ActSchema, CompleteTaskSchema, TaskErrorSchema, HumanTaskSchema, InstanceSchema
 from app.audit.models import AuditEvent
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.models import HumanTask, ProcessInstance
@@ -38,7 +38,7 @@ def my_tasks():
 
 
 def _error(code: int, message: str, errors: dict | None = None):
-    response = jsonify(ErrorSchema().dump({"code": code, "message": message, "errors": errors or {}}))
+    response = jsonify(TaskErrorSchema().dump({"code": code, "message": message, "errors": errors or {}}))
     response.status_code = code
     return response
 
@@ -46,8 +46,8 @@ def _error(code: int, message: str, errors: dict | None = None):
 @blp.route("/tasks/<int:task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteTaskSchema)
 @blp.response(200, InstanceSchema)
-@blp.alt_response(409, schema=ErrorSchema, description="Someone else completed the step first")
-@blp.alt_response(422, schema=ErrorSchema, description="Invalid data, with an error per field")
+@blp.alt_response(409, schema=TaskErrorSchema, description="Someone else completed the step first")
+@blp.alt_response(422, schema=TaskErrorSchema, description="Invalid data, with an error per field")
 def complete(payload, task_id: int):
     """Complete a task with JSON data (validated against the task's form schema)."""
     try:

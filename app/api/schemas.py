@@ -73,7 +73,7 @@ class CompleteTaskSchema(Schema):
     lock_version = fields.Int(load_default=None)
 
 
-class ErrorSchema(Schema):
+class TaskErrorSchema(Schema):
     code = fields.Int()
     message = fields.Str()
     errors = fields.Dict()

@@ -1,0 +1,63 @@
+"""End-to-end fixtures: the real app served over HTTP on loopback, driven by Debian's Chromium.
+
+The browser is never downloaded (no `playwright install`): Playwright launches /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture()
+def live_server(world, app):
+    """Serve the seeded demo world on a free loopback port for the duration of one test."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def new_page(chromium, live_server):
+    """``page = new_page("accountant")`` — a fresh browser context logged in as that demo user (password pw)."""
+    contexts = []
+
+    def make(username: str | None = None, locale: str = "en-US"):
+        context = chromium.new_context(locale=locale, base_url=live_server)
+        context.set_default_timeout(15000)
+        contexts.append(context)
+        page = context.new_page()
+        if username:
+            page.goto("/login")
+            page.fill("#username", username)
+            page.fill("#password", "pw")
+            page.click("#login-submit")
+            page.wait_for_url("**/inbox")
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -1,0 +1,53 @@
+"""In a real browser: the accountant submits the act, the official accepts it, the operator pays it."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from app.acts.models import Act
+from app.extensions import db
+from tests.helpers import act_of_school
+
+
+def test_accountant_submits_official_accepts_operator_pays(new_page):
+    act_id = act_of_school("Bilim Innovation School").id
+
+    accountant = new_page("accountant")
+    accountant.get_by_role("link", name="Submit monthly act").click()
+    expect(accountant.locator("#f-lines-0-iin")).not_to_have_value("")  # prefilled from NEDB
+    # A typo in an IIN is caught on the page and nothing is saved.
+    good_iin = accountant.locator("#f-lines-0-iin").input_value()
+    accountant.fill("#f-lines-0-iin", good_iin[:-1] + str((int(good_iin[-1]) + 1) % 10))
+    accountant.get_by_role("button", name="Submit").click()
+    expect(accountant.locator("#f-lines-0-iin-err")).to_contain_text("Not a valid IIN")
+    accountant.fill("#f-lines-0-iin", good_iin)
+    accountant.get_by_role("button", name="Submit").click()
+    expect(accountant.locator(".alert-success")).to_contain_text("Submit monthly act")
+
+    official = new_page("official")
+    official.get_by_role("link", name="Accept act").click()
+    expect(official.locator("#verification-report")).to_be_visible()
+    expect(official.locator("#accepted-lines")).to_have_text("36")
+    official.get_by_label("Accept the act").check()
+    official.get_by_role("button", name="Submit").click()
+    expect(official.locator(".alert-success")).to_contain_text("Accept act")
+
+    operator = new_page("operator")
+    operator.get_by_role("link", name="Pay act").click()
+    operator.fill("#f-order_number", "PP-2026-0042")
+    operator.fill("#f-paid_on", "2026-11-20")
+    operator.get_by_role("button", name="Submit").click()
+    expect(operator.locator(".alert-success")).to_contain_text("Pay act")
+
+    operator.goto(f"/acts/{act_id}")
+    expect(operator.locator("#payment-info")).to_contain_text("PP-2026-0042")
+    operator.get_by_role("link", name="Process instance and history").click()
+    expect(operator.locator("#instance-status")).to_have_text("completed")
+    expect(operator.locator("#timeline")).to_contain_text("Payment registered")
+    expect(operator.locator("#diagram")).to_have_attribute("data-rendered", "true")
+    assert re.search(r"tap-completed", operator.locator("#diagram").inner_html())
+
+    db.session.expire_all()
+    assert db.session.get(Act, act_id).status == "paid"
