@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
 from app.audit.operations import record_event
+from app.engine import signals
 from app.engine.errors import ConflictError, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.forms import load_json, parse_and_validate, validate
 from app.engine.handlers import TaskContext, get_handler
@@ -108,19 +109,21 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
         if row.task_guid not in ready and row.task_guid != completed_guid:
             row.status = "cancelled"
             row.completed_at = now
+    created: list[HumanTask] = []
     for guid, task in ready.items():
         if guid in known:
             continue
         spec = task.task_spec
         props = spec.extensions.get("properties", {})
-        db.session.add(HumanTask(
+        created.append(HumanTask(
             instance_id=instance.id, task_guid=guid, spec_name=spec.name,
             title=spec.bpmn_name or spec.name, subject_title=instance.title, lane=spec.lane,
             role=role_for_lane(spec.lane) or "admin", region_id=instance.region_id,
             organisation_id=instance.organisation_id, status="open",
             form_schema=props.get("formJsonSchemaFilename"), form_ui_schema=props.get("formUiSchemaFilename"),
-            handler=props.get("taskHandler"), created_at=now,
+            handler=props.get("taskHandler"), created_at=now, due_at=due_date(props, now),
         ))
+    db.session.add_all(created)
     if wf.is_completed():
         instance.status = "completed"
         instance.completed_at = now
@@ -130,6 +133,24 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
     instance.next_timer_at = min(dues) if dues else None
     instance.state = dump_state(wf)
     instance.updated_at = now
+    if created:
+        db.session.flush()
+        for row in created:
+            signals.task_created.send(row)
+
+
+def due_date(props: dict, now: datetime) -> datetime | None:
+    """``dueInWorkingDays`` (Mon–Fri) or ``dueInDays`` on a user task sets its due date in the inbox."""
+    if props.get("dueInWorkingDays", "").isdigit():
+        remaining, due = int(props["dueInWorkingDays"]), now
+        while remaining:
+            due += timedelta(days=1)
+            if due.weekday() < 5:
+                remaining -= 1
+        return due
+    if props.get("dueInDays", "").isdigit():
+        return now + timedelta(days=int(props["dueInDays"]))
+    return None
 
 
 def _conflict_message() -> str:
@@ -241,9 +262,11 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         _sync(instance, wf, now, completed_guid=task.task_guid)
         record_event(instance.audit_chain, "task.completed", "human_task", task.id, actor_id=actor.id,
                      details={"task": task.spec_name, "title": task.title})
+        signals.task_completed.send(task, actor=actor)
         if instance.status == "completed":
             record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
                          actor_id=actor.id)
+            signals.instance_completed.send(instance)
     return instance
 
 
