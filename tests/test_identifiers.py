@@ -1,0 +1,43 @@
+import pytest
+
+from app.registry.identifiers import complete_12, is_valid_bin, is_valid_iin, is_valid_kz_iban
+
+
+@pytest.mark.parametrize("value", ["791028302728", "950440001673"])
+def test_valid_examples_from_the_design(value):
+    assert is_valid_iin(value) and is_valid_bin(value)
+
+
+@pytest.mark.parametrize("value", ["791028302729", "79102830272", "7910283027280", "79102830272a", "", None, 791028302728])
+def test_invalid_identifiers(value):
+    assert not is_valid_iin(value)
+
+
+def test_second_weight_set_is_used_when_first_gives_ten():
+    # Find an 11-digit prefix whose first-pass remainder is 10 and check the completed number validates.
+    for n in range(10**10, 10**10 + 5000):
+        digits = [int(c) for c in str(n)]
+        if sum(d * w for d, w in zip(digits, range(1, 12), strict=True)) % 11 == 10:
+            full = complete_12(str(n))
+            if full:
+                assert is_valid_iin(full)
+                second = sum(d * w for d, w in zip(digits, (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2), strict=True)) % 11
+                assert full[-1] == str(second)
+                return
+    raise AssertionError("no prefix exercised the second weight set")
+
+
+def test_a_changed_check_digit_is_detected():
+    valid = "950440001673"
+    assert [d for d in "0123456789" if is_valid_iin(valid[:11] + d)] == ["3"]
+
+
+@pytest.mark.parametrize("iban, ok", [
+    ("KZ86125KZT5004100100", True),
+    ("KZ86 125K ZT50 0410 0100", True),
+    ("KZ87125KZT5004100100", False),
+    ("DE89370400440532013000", False),
+    ("KZ86125KZT500410010", False),
+])
+def test_kz_iban(iban, ok):
+    assert is_valid_kz_iban(iban) is ok

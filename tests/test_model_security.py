@@ -1,0 +1,90 @@
+"""Hostile models are rejected cleanly at publish time and nothing is stored."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.engine.errors import ModelInvalid
+from app.engine.models import ProcessModelVersion
+from app.engine.publishing import gather_files, publish_version
+from app.extensions import db
+
+SCRIPT_MODEL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="evil" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="script" name="Script"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="script" />
+    <bpmn:sequenceFlow id="f2" sourceRef="script" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def _versions() -> int:
+    return db.session.scalar(select(func.count(ProcessModelVersion.id)))
+
+
+def _rejected(files: dict) -> list:
+    before = _versions()
+    with pytest.raises(ModelInvalid) as err:
+        publish_version(files)
+    db.session.rollback()
+    assert _versions() == before
+    return err.value.problems
+
+
+def test_external_entity_is_rejected_and_never_read(app_ctx):
+    xml = SCRIPT_MODEL.format(script="x = 1").replace(
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/hostname">]>',
+    ).replace('name="Script"', 'name="&e;"')
+    problems = _rejected({"evil.bpmn": xml})
+    text = " ".join(str(p) for p in problems)
+    assert "DOCTYPE" in text or "entit" in text.lower()
+    assert open("/etc/hostname").read().strip() not in text
+
+
+def test_entity_bomb_is_rejected(app_ctx):
+    bomb = '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">' for i in range(1, 10)
+    ) + "]>" + SCRIPT_MODEL.split("?>", 1)[1].replace('name="Script"', 'name="&lol9;"')
+    assert _rejected({"bomb.bpmn": bomb})
+
+
+@pytest.mark.parametrize("script", [
+    "import os",
+    "data = open('/etc/hostname').read()",
+    "x = ().__class__.__base__.__subclasses__()",
+    "x = __import__('os').system('true')",
+])
+def test_dangerous_scripts_are_rejected_with_line(app_ctx, script):
+    problems = _rejected({"evil.bpmn": SCRIPT_MODEL.format(script=script)})
+    assert any(p.element_id == "script" and p.line for p in problems), problems
+
+
+def test_malformed_xml_names_the_line(app_ctx):
+    problems = _rejected({"broken.bpmn": "<?xml version='1.0'?>\n<a>\n<b>\n</a>"})
+    assert problems[0].line is not None and problems[0].line >= 3
+
+
+def test_shipped_model_publishes_once_and_is_deduplicated(app_ctx, project_root):
+    files = gather_files(project_root / "bpmn" / "monthly_act.bpmn", project_root / "forms")
+    assert set(files) >= {"monthly_act.bpmn", "submit-act.schema.json", "accept-act.schema.json", "pay-act.schema.json"}
+    version, created = publish_version(files)
+    again, created_again = publish_version(files)
+    assert created and not created_again and again.id == version.id
+
+
+def test_unknown_operator_lane_and_form_are_reported(app_ctx, project_root):
+    files = gather_files(project_root / "bpmn" / "monthly_act.bpmn", project_root / "forms")
+    bpmn = files["monthly_act.bpmn"]
+    files["monthly_act.bpmn"] = (bpmn.replace('id="acts/verify"', 'id="acts/nonexistent"')
+                                 .replace('name="Operator"', 'name="Janitor"')
+                                 .replace('value="pay-act.schema.json"', 'value="missing.schema.json"'))
+    messages = " | ".join(p.message for p in _rejected(files))
+    assert "Unregistered service operator 'acts/nonexistent'" in messages
+    assert "lane 'Janitor'" in messages
+    assert "missing.schema.json" in messages
