@@ -30,7 +30,7 @@ install-dev: $(VENV)/.installed-dev assets translations
 assets: node_modules/.package-lock.json
 
 translations: | $(BIN)/python
-	@$(BIN)/pybabel compile -q -d translations
+	@$(BIN)/pybabel compile -d translations 2>&1 | grep -v "^compiling" || true
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
