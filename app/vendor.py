@@ -13,6 +13,7 @@ ALLOWED = {
     "htmx": "htmx.org/dist",
     "bpmn-js": "bpmn-js/dist",
     "chart.js": "chart.js/dist",
+    "dmn-js": "dmn-js/dist",
 }
 
 
