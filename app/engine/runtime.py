@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
@@ -167,6 +168,11 @@ def _optimistic_lock():
         yield
         db.session.flush()
     except StaleDataError as err:
+        raise ConflictError(_conflict_message()) from err
+    except IntegrityError as err:
+        # On PostgreSQL the loser of a race may first hit a unique key the winner just wrote (the act's
+        # line numbers, the audit chain's next seq) before it reaches the instance row: same conflict.
+        log.info("conflict surfaced as integrity error: %s", err.orig)
         raise ConflictError(_conflict_message()) from err
 
 
