@@ -48,6 +48,7 @@ def _register_domain() -> None:
     """Import modules whose import registers lanes, task handlers and service operators."""
     import app.acts.handlers  # noqa: F401
     import app.audit.models  # noqa: F401
+    import app.modeler.models  # noqa: F401
     import app.payments.handlers  # noqa: F401
     import app.people.lanes  # noqa: F401
     import app.registry.models  # noqa: F401
@@ -58,11 +59,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import init_api
     from app.errors import register_error_handlers
     from app.inbox.views import bp as inbox_bp
+    from app.modeler.views import bp as modeler_bp
     from app.people.views import bp as people_bp
     from app.processes.views import bp as processes_bp
     from app.vendor import bp as vendor_bp
 
-    for bp in (people_bp, inbox_bp, acts_bp, processes_bp, vendor_bp):
+    for bp in (people_bp, inbox_bp, acts_bp, processes_bp, vendor_bp, modeler_bp):
         app.register_blueprint(bp)
     init_api(app)
     register_error_handlers(app)

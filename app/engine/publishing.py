@@ -12,7 +12,8 @@ import json
 import re
 from pathlib import Path
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import func, select
 
 from app import clock
 from app.audit.operations import record_event
@@ -53,14 +54,11 @@ def publish_version(files: dict[str, str], actor=None) -> tuple[ProcessModelVers
         model = ProcessModel(identifier=parsed.process_id, name=parsed.name, created_at=now)
         db.session.add(model)
         db.session.flush()
-    latest = db.session.scalars(
-        select(ProcessModelVersion).where(ProcessModelVersion.process_model_id == model.id)
-        .order_by(ProcessModelVersion.number.desc()).limit(1)
-    ).first()
-    if latest is not None and latest.content_hash == digest and latest.status == "published":
+    latest = _latest(model, "published")
+    if latest is not None and latest.content_hash == digest:
         return latest, False
     version = ProcessModelVersion(
-        process_model_id=model.id, number=(latest.number + 1) if latest else 1, status="published",
+        process_model_id=model.id, number=_next_number(model), status="published",
         files=files, content_hash=digest, created_at=now, published_at=now,
         created_by_id=getattr(actor, "id", None),
     )
@@ -72,5 +70,184 @@ def publish_version(files: dict[str, str], actor=None) -> tuple[ProcessModelVers
     return version, True
 
 
+def _latest(model: ProcessModel, status: str) -> ProcessModelVersion | None:
+    return db.session.scalars(
+        select(ProcessModelVersion).where(ProcessModelVersion.process_model_id == model.id,
+                                          ProcessModelVersion.status == status)
+        .order_by(ProcessModelVersion.number.desc()).limit(1)
+    ).first()
+
+
+def _next_number(model: ProcessModel) -> int:
+    top = db.session.scalar(select(func.max(ProcessModelVersion.number))
+                            .where(ProcessModelVersion.process_model_id == model.id))
+    return (top or 0) + 1
+
+
 def publish_directory(bpmn_dir: Path, forms_dir: Path, actor=None) -> list[tuple[ProcessModelVersion, bool]]:
     return [publish_version(gather_files(path, forms_dir), actor) for path in sorted(bpmn_dir.glob("*.bpmn"))]
+
+
+# --------------------------------------------------------------------------------------------------
+# Drafts, publishing from the modeler, retiring. A draft is a version row with status "draft": it is
+# the only mutable version of a model (one per model); publishing freezes it.
+
+STARTER_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+                  xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+                  xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  id="Definitions_{pid}" targetNamespace="http://tapsyrys.kz/bpmn">
+  <bpmn:process id="{pid}" name="{name}" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f_start_end</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f_start_end</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f_start_end" sourceRef="start" targetRef="end" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="BPMNDiagram_{pid}">
+    <bpmndi:BPMNPlane id="BPMNPlane_{pid}" bpmnElement="{pid}">
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="182" y="102" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="432" y="102" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="f_start_end_di" bpmnElement="f_start_end">
+        <di:waypoint x="218" y="120" /><di:waypoint x="432" y="120" />
+      </bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{1,99}$")
+
+
+class ModelChangeRefused(Exception):
+    """A change a process owner asked for that the rules do not allow; ``str()`` says why."""
+
+
+def _actor_id(actor) -> int | None:
+    return getattr(actor, "id", None)
+
+
+def _audit(model: ProcessModel, action: str, version: ProcessModelVersion | None, actor, **details) -> None:
+    record_event(f"model:{model.id}", action, "process_model_version" if version else "process_model",
+                 version.id if version else model.id, actor_id=_actor_id(actor),
+                 details={"model": model.identifier, **({"version": version.number} if version else {}), **details})
+
+
+def create_model(identifier: str, name: str, actor=None) -> ProcessModelVersion:
+    """A new process model with a draft holding a minimal start → end diagram."""
+    from xml.sax.saxutils import escape
+
+    identifier = (identifier or "").strip()
+    name = (name or "").strip()
+    if not _IDENTIFIER.match(identifier):
+        raise ModelChangeRefused(_("The identifier must start with a letter and use only letters, digits and _"))
+    if not name:
+        raise ModelChangeRefused(_("The model needs a name"))
+    if db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == identifier)).first():
+        raise ModelChangeRefused(_("A model with the identifier %(id)s already exists", id=identifier))
+    model = ProcessModel(identifier=identifier, name=name, created_at=clock.now())
+    db.session.add(model)
+    db.session.flush()
+    files = {f"{identifier}.bpmn": STARTER_BPMN.format(pid=identifier, name=escape(name, {'"': "&quot;"}))}
+    _audit(model, "model.created", None, actor, name=name)
+    return create_draft(model, actor, files=files)
+
+
+def current_draft(model: ProcessModel) -> ProcessModelVersion | None:
+    return _latest(model, "draft")
+
+
+def create_draft(model: ProcessModel, actor=None, *, files: dict[str, str] | None = None,
+                 from_version: ProcessModelVersion | None = None) -> ProcessModelVersion:
+    """The model's draft (one per model): new from ``files`` or a copy of ``from_version``."""
+    existing = current_draft(model)
+    if existing is not None:
+        return existing
+    if files is None:
+        source = from_version or _latest(model, "published")
+        if source is None:
+            raise ModelChangeRefused(_("There is no version to start a draft from"))
+        files = dict(source.files)
+    now = clock.now()
+    draft = ProcessModelVersion(process_model_id=model.id, number=_next_number(model), status="draft",
+                                files=files, content_hash=content_hash(files), created_at=now,
+                                created_by_id=_actor_id(actor))
+    db.session.add(draft)
+    db.session.flush()
+    _audit(model, "model.draft_created", draft, actor,
+           **({"from_version": from_version.number} if from_version else {}))
+    return draft
+
+
+def _require_draft(version: ProcessModelVersion) -> None:
+    if version.status != "draft":
+        raise ModelChangeRefused(_("Published and retired versions are immutable; start a draft to change them"))
+
+
+def save_draft(version: ProcessModelVersion, files: dict[str, str], actor=None) -> list:
+    """Store the draft's files whatever their problems (work in progress) and return every problem."""
+    _require_draft(version)
+    _parsed, problems = validate_files(files)
+    problems += _identity_problems(version, files)
+    version.files = dict(files)
+    version.content_hash = content_hash(files)
+    db.session.flush()
+    _audit(version.process_model, "model.draft_saved", version, actor, files=sorted(files),
+           problems=len(problems), hash=version.content_hash)
+    return problems
+
+
+def _identity_problems(version: ProcessModelVersion, files: dict[str, str]) -> list:
+    """The diagram's process id must stay the model's identifier (instances find models by it)."""
+    from app.engine.errors import ModelProblem
+
+    ids = set(re.findall(r"<(?:\w+:)?process\b[^>]*\bid=\"([^\"]+)\"", next(
+        (text for name, text in files.items() if name.endswith(".bpmn")), "")))
+    identifier = version.process_model.identifier
+    if ids and identifier not in ids:
+        return [ModelProblem(next(n for n in files if n.endswith(".bpmn")),
+                             f"The executable process must keep the id {identifier!r}")]
+    return []
+
+
+def publish_draft(version: ProcessModelVersion, actor=None) -> ProcessModelVersion:
+    """Freeze a draft into the next published version; refused with every problem if it has any."""
+    _require_draft(version)
+    _parsed, problems = validate_files(version.files)
+    problems += _identity_problems(version, version.files)
+    if problems:
+        raise ModelInvalid(problems)
+    model = version.process_model
+    latest = _latest(model, "published")
+    if latest is not None and latest.number > version.number:
+        version.number = _next_number(model)
+    now = clock.now()
+    version.status = "published"
+    version.published_at = now
+    version.content_hash = content_hash(version.files)
+    db.session.flush()
+    _audit(model, "model.published", version, actor, hash=version.content_hash)
+    return version
+
+
+def discard_draft(version: ProcessModelVersion, actor=None) -> None:
+    _require_draft(version)
+    model = version.process_model
+    _audit(model, "model.draft_discarded", version, actor)
+    db.session.delete(version)
+    db.session.flush()
+
+
+def retire_version(version: ProcessModelVersion, actor=None) -> ProcessModelVersion:
+    """A retired version starts no new instances; running ones continue (or are migrated)."""
+    if version.status != "published":
+        raise ModelChangeRefused(_("Only a published version can be retired"))
+    others = db.session.scalar(select(func.count(ProcessModelVersion.id)).where(
+        ProcessModelVersion.process_model_id == version.process_model_id,
+        ProcessModelVersion.status == "published", ProcessModelVersion.id != version.id))
+    if not others:
+        raise ModelChangeRefused(_("This is the only published version; publish another before retiring it"))
+    version.status = "retired"
+    db.session.flush()
+    _audit(version.process_model, "model.retired", version, actor)
+    return version

@@ -202,12 +202,27 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
     return instance
 
 
-def can_act(user, task: HumanTask) -> bool:
+def can_act_directly(user, task: HumanTask) -> bool:
+    """The user's own role, scope and claim allow completing the task."""
     from app.people.access import can_see
 
     if task.role != user.role or not can_see(user, task.region_id, task.organisation_id):
         return False
     return task.assignee_id in (None, user.id)
+
+
+def can_act(user, task: HumanTask, *, directly: bool = False) -> bool:
+    """Directly, or (unless ``directly``) as the deputy of a principal who may (app.people.substitutions)."""
+    if can_act_directly(user, task):
+        return True
+    return not directly and acting_for(user, task) is not None
+
+
+def acting_for(user, task: HumanTask):
+    """The principal this user stands in for on this task today, or None."""
+    from app.people.substitutions import principal_for
+
+    return principal_for(user, task)
 
 
 def get_task_for(user, task_id: int) -> HumanTask:
@@ -237,6 +252,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         raise TaskNotAvailable("No such task, or it is not yours to complete.")
     if task.status != "open":
         raise ConflictError("This task has already been completed.")
+    on_behalf_of = None if can_act_directly(actor, task) else acting_for(actor, task)
     instance = task.instance
     if expected_lock_version is not None and instance.lock_version != expected_lock_version:
         raise ConflictError(_conflict_message())
@@ -267,8 +283,10 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         task.completed_by_id = actor.id
         _sync(instance, wf, now, completed_guid=task.task_guid)
         record_event(instance.audit_chain, "task.completed", "human_task", task.id, actor_id=actor.id,
-                     details={"task": task.spec_name, "title": task.title})
-        signals.task_completed.send(task, actor=actor)
+                     on_behalf_of_id=getattr(on_behalf_of, "id", None),
+                     details={"task": task.spec_name, "title": task.title,
+                              **({"on_behalf_of": on_behalf_of.full_name} if on_behalf_of else {})})
+        signals.task_completed.send(task, actor=actor, on_behalf_of=on_behalf_of)
         if instance.status == "completed":
             record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
                          actor_id=actor.id)
@@ -300,10 +318,31 @@ def fire_due_timers(limit: int = 200) -> int:
                 record_event(instance.audit_chain, "timer.fired", "process_instance", instance.id, actor_id=None)
             db.session.commit()
             fired += 1
-        except (ConflictError, StepFailed) as err:
+        except ConflictError as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
+        except StepFailed as err:
+            db.session.rollback()
+            log.warning("timer on instance %s not fired: %s", instance_id, err)
+            mark_failed(db.session.get(ProcessInstance, instance_id), err)
+            db.session.commit()
     return fired
+
+
+def failed_element(err: Exception) -> str | None:
+    """The BPMN id of the task whose automatic step raised ``err`` (a StepFailed), if known."""
+    task = getattr(err.__cause__, "task", None)
+    return getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+
+
+def mark_failed(instance: ProcessInstance, err: Exception) -> None:
+    """An automatic step failed outside a user request: keep the last good state, flag the instance
+    ``error`` (the ticker skips it) and record which element failed, until an operator retries it."""
+    instance.status = "error"
+    instance.error_message = str(err)[:2000]
+    instance.updated_at = clock.now()
+    record_event(instance.audit_chain, "instance.failed", "process_instance", instance.id, actor_id=None,
+                 details={"element": failed_element(err), "message": str(err)[:500]})
 
 
 @dataclass

@@ -170,7 +170,66 @@ def validate_files(files: dict[str, str]) -> tuple[ParsedModel | None, list[Mode
                 problems += _script_problems(ts.event_definition.expression, "eval", filename, *where)
     if not has_end:
         problems.append(ModelProblem(next(iter(parsed.trees)), "The process has no end event"))
+    problems += unreachable_problems(parsed.trees)
     return parsed, problems
+
+
+_FLOW_NODES = {
+    "startEvent", "endEvent", "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "manualTask",
+    "sendTask", "receiveTask", "callActivity", "subProcess", "transaction", "exclusiveGateway", "parallelGateway",
+    "inclusiveGateway", "eventBasedGateway", "complexGateway", "intermediateCatchEvent", "intermediateThrowEvent",
+    "boundaryEvent",
+}
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def unreachable_problems(trees: dict) -> list[ModelProblem]:
+    """Flow nodes no token can reach from a start event (rule: every step must be reachable).
+
+    Roots are the start events of each process and of event subprocesses, and link catch events; a
+    reached subprocess makes its own start events reached; a reached activity its boundary events.
+    """
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for process in root.iter("{*}process"):
+            nodes = {el.get("id"): el for el in process.iter() if _local(el.tag) in _FLOW_NODES and el.get("id")}
+            edges: dict[str, list[str]] = {}
+            for flow in process.iter("{*}sequenceFlow"):
+                edges.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+            boundary: dict[str, list[str]] = {}
+            for el in nodes.values():
+                if _local(el.tag) == "boundaryEvent":
+                    boundary.setdefault(el.get("attachedToRef"), []).append(el.get("id"))
+            todo = []
+            for node_id, el in nodes.items():
+                parent = el.getparent()
+                parent_kind = _local(parent.tag)
+                is_root_start = _local(el.tag) == "startEvent" and (
+                    parent_kind == "process" or parent.get("triggeredByEvent") == "true")
+                is_link = _local(el.tag) == "intermediateCatchEvent" and el.find("{*}linkEventDefinition") is not None
+                if is_root_start or is_link:
+                    todo.append(node_id)
+            seen: set[str] = set()
+            while todo:
+                node_id = todo.pop()
+                if node_id in seen or node_id not in nodes:
+                    continue
+                seen.add(node_id)
+                el = nodes[node_id]
+                todo.extend(edges.get(node_id, []))
+                todo.extend(boundary.get(node_id, []))
+                if _local(el.tag) in ("subProcess", "transaction"):
+                    todo.extend(c.get("id") for c in el if _local(c.tag) == "startEvent")
+            for node_id, el in nodes.items():
+                if node_id not in seen:
+                    problems.append(ModelProblem(
+                        filename, "This element cannot be reached from a start event", node_id, el.sourceline))
+    return problems
 
 
 _cache: dict[int, ParsedModel] = {}

@@ -1,0 +1,228 @@
+"""Moving running instances between versions of their model (SpiffWorkflow.bpmn.util.diff).
+
+``dry_run`` says, per instance, what would change and what is refused and why; ``migrate`` applies it,
+keeping the instance's previous state so ``revert`` can put it back exactly; ``spec_diff`` compares two
+versions element by element for the diagram diff. Every migration and revert writes an audit event on
+the instance's chain and on the model's chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from flask_babel import gettext as _
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from app import clock
+from app.audit.operations import record_event
+from app.engine import runtime
+from app.engine.lanes import role_for_lane
+from app.engine.models import HumanTask, ProcessInstance, ProcessModelVersion
+from app.engine.serialization import _registry
+from app.engine.specs import spec_for_version
+from app.extensions import db
+
+_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+
+
+class MigrationRefused(Exception):
+    """``str()`` is the reason, for the process owner."""
+
+
+@dataclass
+class ElementDiff:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)  # element id -> changed attributes
+
+
+def _bpmn_id(spec) -> str | None:
+    return getattr(spec, "bpmn_id", None)
+
+
+def spec_diff(old: ProcessModelVersion, new: ProcessModelVersion) -> ElementDiff:
+    """Added / removed / changed BPMN elements between two versions (top process and subprocesses)."""
+    a, b = spec_for_version(old), spec_for_version(new)
+    pairs = [(a.spec, b.spec)]
+    result = ElementDiff()
+    for name, sp in a.subprocess_specs.items():
+        if name in b.subprocess_specs:
+            pairs.append((sp, b.subprocess_specs[name]))
+        else:
+            result.removed += [i for i in map(_bpmn_id, sp.task_specs.values()) if i]
+    for name, sp in b.subprocess_specs.items():
+        if name not in a.subprocess_specs:
+            result.added += [i for i in map(_bpmn_id, sp.task_specs.values()) if i]
+    for original, updated in pairs:
+        diff = SpecDiff(_registry, original, updated)
+        result.added += [i for i in map(_bpmn_id, diff.added) if i]
+        result.removed += [i for i in map(_bpmn_id, diff.removed) if i]
+        for ts, changes in diff.changed.items():
+            if _bpmn_id(ts):
+                result.changed[_bpmn_id(ts)] = sorted(changes)
+    result.added = sorted(set(result.added))
+    result.removed = sorted(set(result.removed))
+    return result
+
+
+def _label(task) -> str:
+    spec = task.task_spec
+    return spec.bpmn_name or _bpmn_id(spec) or spec.name
+
+
+@dataclass
+class DryRun:
+    instance_id: int
+    title: str
+    from_version: int
+    to_version: int
+    allowed: bool
+    refusals: list[str] = field(default_factory=list)
+    active: list[str] = field(default_factory=list)
+    changed_active: list[str] = field(default_factory=list)
+    removed_history: list[str] = field(default_factory=list)
+    diff: ElementDiff = field(default_factory=ElementDiff)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check_target(instance: ProcessInstance, target: ProcessModelVersion) -> list[str]:
+    if target.process_model_id != instance.model_version.process_model_id:
+        return [_("The target version belongs to another process model.")]
+    if target.status != "published":
+        return [_("Instances can only be migrated to a published version.")]
+    if target.id == instance.model_version_id:
+        return [_("The instance already runs on this version.")]
+    if instance.status not in ("running", "error"):
+        return [_("Only running instances can be migrated; this one is %(status)s.", status=instance.status)]
+    return []
+
+
+def _plan(instance: ProcessInstance, target: ProcessModelVersion):
+    wf = runtime._load(instance)
+    new = spec_for_version(target)
+    top_diff, sp_diffs = diff_workflow(_registry, wf, new.spec, new.subprocess_specs)
+    return wf, new, top_diff, sp_diffs
+
+
+def dry_run(instance: ProcessInstance, target: ProcessModelVersion) -> DryRun:
+    """What migrating ``instance`` to ``target`` would do; nothing is changed."""
+    report = DryRun(instance.id, instance.title, instance.model_version.number, target.number, True)
+    report.refusals = _check_target(instance, target)
+    if report.refusals:
+        report.allowed = False
+        return report
+    report.diff = spec_diff(instance.model_version, target)
+    wf, _new, top_diff, sp_diffs = _plan(instance, target)
+    diffs = [top_diff, *[d for d in sp_diffs.values() if d is not None]]
+    for sp_id, sp_diff in sp_diffs.items():
+        if sp_diff is None:
+            sub = wf.subprocesses[sp_id]
+            report.refusals.append(_("The subprocess %(name)s that is running was removed.", name=sub.spec.name))
+    for diff in diffs:
+        for task in diff.removed:
+            if not _bpmn_id(task.task_spec):
+                continue
+            if task.state & _ACTIVE:
+                report.refusals.append(_("The active step %(step)s was removed in version %(n)s.",
+                                         step=_label(task), n=target.number))
+            elif task.state == TaskState.COMPLETED:
+                report.removed_history.append(_label(task))
+        for task in diff.changed:
+            if task.state & _ACTIVE and _bpmn_id(task.task_spec):
+                report.changed_active.append(_label(task))
+    report.active = sorted({_label(t) for t in wf.get_tasks(state=_ACTIVE) if _bpmn_id(t.task_spec)})
+    report.removed_history = sorted(set(report.removed_history))
+    report.changed_active = sorted(set(report.changed_active))
+    report.allowed = not report.refusals
+    return report
+
+
+def _resync(instance: ProcessInstance, wf, now) -> None:
+    """Bring the human-task table in line with the (migrated or restored) workflow."""
+    ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+    rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.task_guid.in_(list(ready) or [""]))).all()
+    for row in rows:
+        if row.status == "completed":
+            continue
+        spec = ready[row.task_guid].task_spec
+        props = spec.extensions.get("properties", {})
+        row.status = "open"
+        row.completed_at = None
+        row.spec_name = spec.name
+        row.title = spec.bpmn_name or spec.name
+        row.lane = spec.lane
+        row.role = role_for_lane(spec.lane) or "admin"
+        row.form_schema = props.get("formJsonSchemaFilename")
+        row.form_ui_schema = props.get("formUiSchemaFilename")
+        row.handler = props.get("taskHandler")
+    db.session.flush()
+    runtime._sync(instance, wf, now)
+
+
+def migrate(instance: ProcessInstance, target: ProcessModelVersion, actor=None):
+    """Move one instance to ``target``; refused (MigrationRefused) if the dry run refuses it."""
+    from app.modeler.models import InstanceMigration
+
+    report = dry_run(instance, target)
+    if not report.allowed:
+        raise MigrationRefused(" ".join(report.refusals))
+    wf, new, top_diff, sp_diffs = _plan(instance, target)
+    previous_state, previous_version, previous_status = instance.state, instance.model_version, instance.status
+    now = clock.now()
+    migrate_workflow(top_diff, wf, new.spec)
+    for sp_id, sp_diff in sp_diffs.items():
+        sub = wf.subprocesses[sp_id]
+        migrate_workflow(sp_diff, sub, new.subprocess_specs[sub.spec.name])
+    wf.subprocess_specs = new.subprocess_specs
+    instance.model_version_id = target.id
+    instance.model_version = target
+    with runtime._optimistic_lock():
+        runtime._run_engine(instance, actor, wf.do_engine_steps)
+        _resync(instance, wf, now)
+    record = InstanceMigration(
+        instance_id=instance.id, from_version_id=previous_version.id, to_version_id=target.id, status="applied",
+        previous_state=previous_state, report={**report.as_dict(), "lock_version_after": instance.lock_version,
+                "previous_status": previous_status},
+        migrated_at=now, migrated_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(record)
+    db.session.flush()
+    details = {"migration": record.id, "from_version": previous_version.number, "to_version": target.number}
+    record_event(instance.audit_chain, "instance.migrated", "process_instance", instance.id,
+                 actor_id=getattr(actor, "id", None), details=details)
+    record_event(f"model:{target.process_model_id}", "model.instance_migrated", "instance_migration", record.id,
+                 actor_id=getattr(actor, "id", None), details={"instance": instance.id, **details})
+    return record
+
+
+def revert(record, actor=None):
+    """Put the instance back on its previous version and state, if nothing happened to it since."""
+    if record.status != "applied":
+        raise MigrationRefused(_("This migration has already been reverted."))
+    instance = record.instance
+    if instance.lock_version != record.report.get("lock_version_after"):
+        raise MigrationRefused(_("The instance has moved on since it was migrated; it cannot be reverted."))
+    previous = record.from_version
+    now = clock.now()
+    instance.model_version_id = previous.id
+    instance.model_version = previous
+    instance.state = record.previous_state
+    wf = runtime._load(instance)
+    with runtime._optimistic_lock():
+        _resync(instance, wf, now)
+        instance.status = record.report.get("previous_status", instance.status)
+    record.status = "reverted"
+    record.reverted_at = now
+    record.reverted_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    details = {"migration": record.id, "from_version": record.to_version.number, "to_version": previous.number}
+    record_event(instance.audit_chain, "instance.migration_reverted", "process_instance", instance.id,
+                 actor_id=getattr(actor, "id", None), details=details)
+    record_event(f"model:{previous.process_model_id}", "model.migration_reverted", "instance_migration", record.id,
+                 actor_id=getattr(actor, "id", None), details={"instance": instance.id, **details})
+    return record

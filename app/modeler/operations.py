@@ -1,0 +1,217 @@
+"""Every change a process owner makes to models goes through here (and is audited on ``model:<id>``).
+
+Drafts, publishing and retiring live in :mod:`app.engine.publishing`; instance migration in
+:mod:`app.engine.migration`. This module adds the form editor's save, zip import/export in the
+SpiffArena model-folder layout, and starting a trial instance.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import PurePosixPath
+
+from flask_babel import gettext as _
+from jsonschema import Draft202012Validator, SchemaError
+from sqlalchemy import select
+
+from app.audit.operations import record_event
+from app.engine import runtime
+from app.engine.models import ProcessModel, ProcessModelVersion
+from app.engine.publishing import ModelChangeRefused, create_draft, current_draft, save_draft
+from app.extensions import db
+
+FORM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,80}$")
+ALLOWED_SUFFIXES = (".bpmn", ".dmn", ".json")
+MAX_ENTRIES = 200
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_TOTAL_BYTES = 10 * 1024 * 1024
+MAX_RATIO = 100
+MODEL_JSON = "process_model.json"
+
+
+def ui_name_for(schema_name: str) -> str:
+    """``x.schema.json`` → ``x.uischema.json``; SpiffArena's ``x-schema.json`` → ``x-uischema.json``."""
+    if schema_name.endswith(".schema.json"):
+        return schema_name[: -len(".schema.json")] + ".uischema.json"
+    if schema_name.endswith("-schema.json"):
+        return schema_name[: -len("-schema.json")] + "-uischema.json"
+    return schema_name[: -len(".json")] + ".uischema.json"
+
+
+def is_schema_file(name: str) -> bool:
+    return name.endswith("schema.json") and "uischema" not in name
+
+
+def check_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None, list[str]]:
+    """Parse and check a form; returns (schema, ui, errors in the user's language)."""
+    errors: list[str] = []
+    schema = ui = None
+    try:
+        schema = json.loads(schema_text or "")
+    except json.JSONDecodeError as err:
+        errors.append(_("JSON Schema: not valid JSON (line %(line)s: %(msg)s)", line=err.lineno, msg=err.msg))
+    try:
+        ui = json.loads(ui_text or "{}")
+    except json.JSONDecodeError as err:
+        errors.append(_("UI schema: not valid JSON (line %(line)s: %(msg)s)", line=err.lineno, msg=err.msg))
+    if schema is not None:
+        if not isinstance(schema, dict):
+            errors.append(_("JSON Schema: the form must be a JSON object"))
+        else:
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as err:
+                errors.append(_("JSON Schema: %(msg)s", msg=err.message))
+            if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+                errors.append(_('JSON Schema: a form needs "type": "object" and "properties"'))
+    if ui is not None and not isinstance(ui, dict):
+        errors.append(_("UI schema: must be a JSON object"))
+    return schema, ui, errors
+
+
+def save_form(draft: ProcessModelVersion, schema_name: str, schema_text: str, ui_text: str, actor=None) -> list:
+    """Check and store a form (JSON Schema + UI schema) in the draft; nothing is stored if it has errors."""
+    if draft.status != "draft":
+        raise ModelChangeRefused(_("Published and retired versions are immutable; start a draft to change them"))
+    if not is_schema_file(schema_name) or "/" in schema_name or "\\" in schema_name:
+        raise ModelChangeRefused(_("A form file name must end in .schema.json"))
+    _schema, _ui, errors = check_form(schema_text, ui_text)
+    if errors:
+        raise ModelChangeRefused("; ".join(errors))
+    files = dict(draft.files)
+    files[schema_name] = schema_text
+    files[ui_name_for(schema_name)] = ui_text or "{}"
+    problems = save_draft(draft, files, actor)
+    record_event(f"model:{draft.process_model_id}", "model.form_saved", "process_model_version", draft.id,
+                 actor_id=getattr(actor, "id", None),
+                 details={"model": draft.process_model.identifier, "version": draft.number, "form": schema_name})
+    return problems
+
+
+def new_form_name(name: str) -> str:
+    name = (name or "").strip().lower()
+    if not FORM_NAME.match(name):
+        raise ModelChangeRefused(_("A form name uses lowercase letters, digits, - and _"))
+    return f"{name}.schema.json"
+
+
+# --------------------------------------------------------------------------------------------------
+# Zip import / export (SpiffArena model folder: BPMN, DMN, forms JSON and process_model.json)
+
+
+def export_zip(version: ProcessModelVersion) -> bytes:
+    model = version.process_model
+    meta = {
+        "display_name": model.name, "description": "", "primary_file_name": version.bpmn_filename,
+        "primary_process_id": model.identifier, "files": sorted(version.files),
+        "tapsyrys_version": version.number, "tapsyrys_status": version.status,
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(version.files):
+            zf.writestr(f"{model.identifier}/{name}", version.files[name])
+        zf.writestr(f"{model.identifier}/{MODEL_JSON}", json.dumps(meta, indent=2, ensure_ascii=False))
+    return buf.getvalue()
+
+
+class ImportRefused(ModelChangeRefused):
+    pass
+
+
+def read_zip(data: bytes) -> tuple[dict[str, str], dict]:
+    """Safe extraction into memory: no traversal, no links, bounded sizes and ratios (zip bombs)."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as err:
+        raise ImportRefused(_("This is not a zip file.")) from err
+    infos = [i for i in zf.infolist() if not i.is_dir()]
+    if len(infos) > MAX_ENTRIES:
+        raise ImportRefused(_("The zip has too many files (at most %(n)s).", n=MAX_ENTRIES))
+    total = 0
+    files: dict[str, str] = {}
+    meta: dict = {}
+    for info in infos:
+        path = PurePosixPath(info.filename.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts or info.filename.startswith("/") or ":" in path.parts[0]:
+            raise ImportRefused(_("Unsafe path in the zip: %(path)s", path=info.filename))
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise ImportRefused(_("Links are not allowed in the zip: %(path)s", path=info.filename))
+        if len(path.parts) > 2:
+            raise ImportRefused(_("The zip must hold one model folder without subfolders: %(path)s",
+                                  path=info.filename))
+        if not path.name.endswith(ALLOWED_SUFFIXES) or path.name.startswith("."):
+            continue
+        if info.file_size > MAX_FILE_BYTES or (info.compress_size and info.file_size / info.compress_size > MAX_RATIO):
+            raise ImportRefused(_("The file %(path)s is too large or compressed suspiciously well.",
+                                  path=info.filename))
+        total += info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise ImportRefused(_("The zip holds too much data."))
+        with zf.open(info) as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)  # the header's size can lie: never read past the limit
+        if len(raw) > MAX_FILE_BYTES:
+            raise ImportRefused(_("The file %(path)s is too large.", path=info.filename))
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise ImportRefused(_("The file %(path)s is not UTF-8 text.", path=info.filename)) from err
+        if path.name in files or (path.name == MODEL_JSON and meta):
+            raise ImportRefused(_("The file %(name)s appears twice.", name=path.name))
+        if path.name == MODEL_JSON:
+            try:
+                meta = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise ImportRefused(_("process_model.json is not valid JSON.")) from err
+            if not isinstance(meta, dict):
+                raise ImportRefused(_("process_model.json is not valid JSON."))
+        else:
+            files[path.name] = text
+    bpmn = [n for n in files if n.endswith(".bpmn")]
+    primary = meta.get("primary_file_name")
+    if len(bpmn) > 1 and primary in files:
+        # SpiffArena folders may hold called processes in further files; we keep the primary diagram.
+        files = {n: t for n, t in files.items() if not n.endswith(".bpmn") or n == primary}
+    if not any(n.endswith(".bpmn") for n in files):
+        raise ImportRefused(_("The zip holds no .bpmn diagram."))
+    return files, meta
+
+
+def _process_id(files: dict[str, str]) -> str | None:
+    from app.engine.xml import ModelXmlError, parse_model_xml
+
+    name = next(n for n in files if n.endswith(".bpmn"))
+    try:
+        root = parse_model_xml(files[name].encode("utf-8"), name).getroot()
+    except ModelXmlError:
+        return None
+    processes = list(root.iter("{*}process"))
+    executable = [p for p in processes if p.get("isExecutable") == "true"] or processes
+    return executable[0].get("id") if executable else None
+
+
+def import_zip(data: bytes, actor=None) -> tuple[ProcessModelVersion, list]:
+    """Import a model folder as a draft (of a new or an existing model); returns (draft, problems)."""
+    from app.engine.publishing import create_model
+
+    files, meta = read_zip(data)
+    identifier = _process_id(files) or meta.get("primary_process_id")
+    if not identifier:
+        raise ImportRefused(_("The diagram has no process; it cannot be imported."))
+    model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == identifier)).first()
+    if model is None:
+        draft = create_model(identifier, str(meta.get("display_name") or identifier)[:200], actor)
+    else:
+        draft = current_draft(model) or create_draft(model, actor, files=dict(files))
+    problems = save_draft(draft, files, actor)
+    record_event(f"model:{draft.process_model_id}", "model.imported", "process_model_version", draft.id,
+                 actor_id=getattr(actor, "id", None),
+                 details={"model": identifier, "version": draft.number, "files": sorted(files)})
+    return draft, problems
+
+
+def start_trial_instance(model: ProcessModel, actor):
+    """A process owner starts an instance of the latest published version to try it out."""
+    return runtime.start_instance(model.identifier, title=_("%(name)s — trial", name=model.name), actor=actor)

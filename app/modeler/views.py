@@ -1,0 +1,399 @@
+"""Modeler pages: model list, bpmn-js editor, drafts, publish, diff, migration, form editor, zip.
+
+Thin: check access (app.modeler.access), call an operation, render. Every change is audited by the
+operation it calls.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.engine import migration
+from app.engine.errors import ConflictError, ModelInvalid, StepFailed
+from app.engine.form_view import build_fields
+from app.engine.handlers import known_handlers
+from app.engine.lanes import known_lanes
+from app.engine.models import ProcessInstance, ProcessModel, ProcessModelVersion
+from app.engine.operators import all_operators
+from app.engine.publishing import (
+    ModelChangeRefused, create_draft, create_model, current_draft, discard_draft, publish_draft, retire_version,
+    save_draft,
+)
+from app.engine.specs import validate_files
+from app.extensions import db
+from app.modeler import operations, queries
+from app.modeler.access import can_edit_models, require_model_editor, require_model_reader
+from app.modeler.models import InstanceMigration
+
+bp = Blueprint("modeler", __name__, url_prefix="/modeler")
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def _model(model_id: int) -> ProcessModel:
+    model = db.session.get(ProcessModel, model_id)
+    if model is None:
+        abort(404)
+    return model
+
+
+def _version(version_id: int) -> ProcessModelVersion:
+    version = db.session.get(ProcessModelVersion, version_id)
+    if version is None:
+        abort(404)
+    return version
+
+
+def _problem_dicts(problems) -> list[dict]:
+    return [{"filename": p.filename, "message": p.message, "element_id": p.element_id, "line": p.line}
+            for p in problems]
+
+
+@bp.route("/")
+@login_required
+def index():
+    require_model_reader(current_user)
+    models = queries.all_models()
+    counts = {m.id: queries.instance_counts(m.id) for m in models}
+    changes = {m.id: queries.last_change(m.id) for m in models}
+    return render_template("modeler/index.html", models=models, counts=counts, changes=changes,
+                           can_edit=can_edit_models(current_user))
+
+
+@bp.route("/new", methods=["POST"])
+@login_required
+def new_model():
+    require_model_editor(current_user)
+    try:
+        draft = create_model(request.form.get("identifier", ""), request.form.get("name", ""), current_user)
+    except ModelChangeRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("modeler.index"))
+    db.session.commit()
+    return redirect(url_for("modeler.edit", version_id=draft.id))
+
+
+@bp.route("/models/<int:model_id>")
+@login_required
+def model(model_id: int):
+    require_model_reader(current_user)
+    model = _model(model_id)
+    return render_template(
+        "modeler/model.html", model=model, counts=queries.instance_counts(model.id), draft=current_draft(model),
+        history=queries.model_history(model.id), migrations=queries.migrations_of(model.id),
+        can_edit=can_edit_models(current_user),
+    )
+
+
+@bp.route("/versions/<int:version_id>")
+@login_required
+def edit(version_id: int):
+    require_model_reader(current_user)
+    version = _version(version_id)
+    editable = version.status == "draft" and can_edit_models(current_user)
+    _parsed, problems = validate_files(version.files)
+    operators = {op.id: {"params": {k: t.__name__ for k, t in op.params.items()}, "description": op.description}
+                 for op in all_operators().values()}
+    config = {
+        "files": version.files, "editable": editable, "problems": _problem_dicts(problems),
+        "lanes": sorted(known_lanes()), "operators": operators, "handlers": known_handlers(),
+        "saveUrl": url_for("modeler.save", version_id=version.id),
+    }
+    return render_template("modeler/edit.html", version=version, model=version.process_model, editable=editable,
+                           problems=problems, config=config, can_edit=can_edit_models(current_user))
+
+
+@bp.route("/versions/<int:version_id>/save", methods=["POST"])
+@login_required
+def save(version_id: int):
+    """JSON: {"files": {name: text}, "delete": [names]} merged into the draft; answers every problem."""
+    require_model_editor(current_user)
+    version = _version(version_id)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("files", {}), dict):
+        return jsonify({"error": _("The request was not understood.")}), 400
+    files = dict(version.files)
+    for name, text in payload.get("files", {}).items():
+        if not isinstance(name, str) or not isinstance(text, str) or "/" in name or not name.endswith(
+                operations.ALLOWED_SUFFIXES):
+            return jsonify({"error": _("Unsupported file name: %(name)s", name=str(name)[:100])}), 400
+        files[name] = text
+    for name in payload.get("delete", []) or []:
+        files.pop(name, None)
+    try:
+        problems = save_draft(version, files, current_user)
+    except ModelChangeRefused as err:
+        db.session.rollback()
+        return jsonify({"error": str(err)}), 409
+    db.session.commit()
+    return jsonify({"saved": True, "problems": _problem_dicts(problems)})
+
+
+@bp.route("/versions/<int:version_id>/draft", methods=["POST"])
+@login_required
+def start_draft(version_id: int):
+    require_model_editor(current_user)
+    version = _version(version_id)
+    try:
+        draft = create_draft(version.process_model, current_user, from_version=version)
+    except ModelChangeRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("modeler.model", model_id=version.process_model_id))
+    db.session.commit()
+    return redirect(url_for("modeler.edit", version_id=draft.id))
+
+
+@bp.route("/versions/<int:version_id>/publish", methods=["POST"])
+@login_required
+def publish(version_id: int):
+    require_model_editor(current_user)
+    version = _version(version_id)
+    try:
+        publish_draft(version, current_user)
+    except ModelInvalid as err:
+        db.session.rollback()
+        flash(_("The draft has %(n)s problem(s) and cannot be published.", n=len(err.problems)), "danger")
+        return redirect(url_for("modeler.edit", version_id=version.id))
+    except ModelChangeRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("modeler.edit", version_id=version.id))
+    db.session.commit()
+    flash(_("Version %(n)s is published; new instances start on it.", n=version.number), "success")
+    return redirect(url_for("modeler.model", model_id=version.process_model_id))
+
+
+@bp.route("/versions/<int:version_id>/retire", methods=["POST"])
+@login_required
+def retire(version_id: int):
+    require_model_editor(current_user)
+    version = _version(version_id)
+    try:
+        retire_version(version, current_user)
+    except ModelChangeRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    else:
+        db.session.commit()
+        flash(_("Version %(n)s is retired.", n=version.number), "success")
+    return redirect(url_for("modeler.model", model_id=version.process_model_id))
+
+
+@bp.route("/versions/<int:version_id>/discard", methods=["POST"])
+@login_required
+def discard(version_id: int):
+    require_model_editor(current_user)
+    version = _version(version_id)
+    model_id = version.process_model_id
+    try:
+        discard_draft(version, current_user)
+    except ModelChangeRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    else:
+        db.session.commit()
+        flash(_("The draft was discarded."), "success")
+    return redirect(url_for("modeler.model", model_id=model_id))
+
+
+@bp.route("/versions/<int:version_id>/files/<path:filename>")
+@login_required
+def file(version_id: int, filename: str):
+    require_model_reader(current_user)
+    version = _version(version_id)
+    if filename not in version.files:
+        abort(404)
+    mimetype = "application/json" if filename.endswith(".json") else "application/xml"
+    return Response(version.files[filename], mimetype=mimetype)
+
+
+@bp.route("/models/<int:model_id>/diff")
+@login_required
+def diff(model_id: int):
+    require_model_reader(current_user)
+    model = _model(model_id)
+    versions = model.versions
+    old = db.session.get(ProcessModelVersion, request.args.get("old", type=int) or 0)
+    new = db.session.get(ProcessModelVersion, request.args.get("new", type=int) or 0)
+    if len(versions) >= 2 and (old is None or new is None):
+        old, new = versions[-2], versions[-1]
+    if old is None or new is None or old.process_model_id != model.id or new.process_model_id != model.id:
+        flash(_("A diff needs two versions of this model."), "warning")
+        return redirect(url_for("modeler.model", model_id=model.id))
+    try:
+        result = migration.spec_diff(old, new)
+    except ModelInvalid as err:
+        flash(str(err), "danger")
+        return redirect(url_for("modeler.model", model_id=model.id))
+    changed_files = sorted(n for n in set(old.files) | set(new.files) if old.files.get(n) != new.files.get(n))
+    return render_template("modeler/diff.html", model=model, old=old, new=new, diff=result,
+                           changed_files=changed_files, versions=versions)
+
+
+@bp.route("/versions/<int:version_id>/migrate", methods=["GET", "POST"])
+@login_required
+def migrate(version_id: int):
+    require_model_reader(current_user)
+    target = _version(version_id)
+    if request.method == "POST":
+        require_model_editor(current_user)
+        ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
+        done, refused = 0, []
+        for instance_id in ids:
+            instance = db.session.get(ProcessInstance, instance_id)
+            if instance is None:
+                continue
+            try:
+                migration.migrate(instance, target, current_user)
+                db.session.commit()
+                done += 1
+            except (migration.MigrationRefused, StepFailed, ConflictError) as err:
+                db.session.rollback()
+                refused.append(f"#{instance_id}: {err}")
+        if done:
+            flash(_("%(n)s instance(s) migrated to version %(v)s.", n=done, v=target.number), "success")
+        for message in refused:
+            flash(message, "danger")
+        if not ids:
+            flash(_("Select at least one instance."), "warning")
+        return redirect(url_for("modeler.migrate", version_id=target.id))
+    reports = [migration.dry_run(i, target) for i in queries.migratable_instances(target)]
+    return render_template("modeler/migrate.html", target=target, model=target.process_model, reports=reports,
+                           can_edit=can_edit_models(current_user))
+
+
+@bp.route("/migrations/<int:migration_id>/revert", methods=["POST"])
+@login_required
+def revert(migration_id: int):
+    require_model_editor(current_user)
+    record = db.session.get(InstanceMigration, migration_id)
+    if record is None:
+        abort(404)
+    try:
+        migration.revert(record, current_user)
+    except (migration.MigrationRefused, ConflictError, StepFailed) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    else:
+        db.session.commit()
+        flash(_("The migration was reverted; the instance is back on version %(v)s.",
+                v=record.from_version.number), "success")
+    return redirect(url_for("modeler.model", model_id=record.to_version.process_model_id))
+
+
+@bp.route("/versions/<int:version_id>/forms", methods=["POST"])
+@login_required
+def new_form(version_id: int):
+    require_model_editor(current_user)
+    version = _version(version_id)
+    try:
+        name = operations.new_form_name(request.form.get("name", ""))
+        if name in version.files:
+            raise ModelChangeRefused(_("The form %(name)s already exists.", name=name))
+        schema = json.dumps({"type": "object", "title": request.form.get("name", ""), "required": [],
+                             "properties": {"comment": {"type": "string", "title": "Comment"}}}, indent=2)
+        operations.save_form(version, name, schema, "{}", current_user)
+    except ModelChangeRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("modeler.edit", version_id=version.id))
+    db.session.commit()
+    return redirect(url_for("modeler.form", version_id=version.id, name=name))
+
+
+@bp.route("/versions/<int:version_id>/forms/<name>", methods=["GET", "POST"])
+@login_required
+def form(version_id: int, name: str):
+    require_model_reader(current_user)
+    version = _version(version_id)
+    if request.method == "GET" and name not in version.files:
+        abort(404)
+    ui_name = operations.ui_name_for(name)
+    schema_text = version.files.get(name, "")
+    ui_text = version.files.get(ui_name, "{}")
+    errors: list[str] = []
+    if request.method == "POST":
+        require_model_editor(current_user)
+        schema_text, ui_text = request.form.get("schema", ""), request.form.get("uischema", "{}")
+        try:
+            operations.save_form(version, name, schema_text, ui_text, current_user)
+        except ModelChangeRefused as err:
+            db.session.rollback()
+            errors = str(err).split("; ")
+        else:
+            db.session.commit()
+            flash(_("The form %(name)s was saved in draft version %(v)s.", name=name, v=version.number), "success")
+            return redirect(url_for("modeler.form", version_id=version.id, name=name))
+    schema, ui, _errs = operations.check_form(schema_text, ui_text)
+    fields = build_fields(schema, ui, {}, {}, str(get_locale())) if not _errs else []
+    editable = version.status == "draft" and can_edit_models(current_user)
+    return render_template("modeler/form.html", version=version, model=version.process_model, name=name,
+                           ui_name=ui_name, schema_text=schema_text, ui_text=ui_text, errors=errors, fields=fields,
+                           editable=editable), (422 if errors else 200)
+
+
+@bp.route("/forms/preview", methods=["POST"])
+@login_required
+def form_preview():
+    """The live preview: the same server renderer the task pages use (htmx swaps this fragment)."""
+    require_model_reader(current_user)
+    schema, ui, errors = operations.check_form(request.form.get("schema", ""), request.form.get("uischema", "{}"))
+    fields = build_fields(schema, ui, {}, {}, str(get_locale())) if not errors else []
+    return render_template("modeler/_preview.html", fields=fields, errors=errors)
+
+
+@bp.route("/versions/<int:version_id>/export.zip")
+@login_required
+def export(version_id: int):
+    require_model_reader(current_user)
+    version = _version(version_id)
+    data = operations.export_zip(version)
+    name = f"{version.process_model.identifier}-v{version.number}.zip"
+    return Response(data, mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/import", methods=["POST"])
+@login_required
+def import_model():
+    require_model_editor(current_user)
+    upload = request.files.get("archive")
+    data = upload.read(MAX_UPLOAD + 1) if upload else b""
+    if not data:
+        flash(_("Choose a zip file to import."), "warning")
+        return redirect(url_for("modeler.index"))
+    if len(data) > MAX_UPLOAD:
+        flash(_("The upload is too large."), "danger")
+        return redirect(url_for("modeler.index"))
+    try:
+        draft, problems = operations.import_zip(data, current_user)
+    except ModelChangeRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("modeler.index"))
+    db.session.commit()
+    flash(_("Imported as draft version %(v)s with %(n)s problem(s).", v=draft.number, n=len(problems)),
+          "warning" if problems else "success")
+    return redirect(url_for("modeler.edit", version_id=draft.id))
+
+
+@bp.route("/models/<int:model_id>/start", methods=["POST"])
+@login_required
+def start(model_id: int):
+    require_model_editor(current_user)
+    model = _model(model_id)
+    try:
+        instance = operations.start_trial_instance(model, current_user)
+    except (LookupError, StepFailed) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("modeler.model", model_id=model.id))
+    db.session.commit()
+    flash(_("A trial instance was started on version %(v)s.", v=instance.model_version.number), "success")
+    return redirect(url_for("processes.show", instance_id=instance.id))
