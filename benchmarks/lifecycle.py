@@ -1,0 +1,381 @@
+"""Engine throughput: the approval lifecycle through three paths in one run (issue 7).
+
+1. engine limit  — SpiffWorkflow alone, in memory (parse once; per instance create, run, complete the two
+   user tasks, finish), scripts under our RestrictedScriptEngine;
+2. service layer — ``app.engine.runtime.start_instance`` / ``complete_task`` with full persistence: instance
+   row (optimistic lock), human-task rows, hash-chained audit events, server-side form validation; every
+   step its own transaction and a fresh session, as a web request has;
+3. HTTP          — the real pages through the Flask test client: logged in as the two roles, CSRF token in
+   every POST, ``POST /tasks/<id>`` exactly as the task page's form does.
+
+The model is ../shared/benchmarks/approval_scripts.bpmn with trivial forms; lanes "Requester" and
+"Department" map to the school-accountant and department-official roles in this benchmark's own set-up.
+The project's monthly-act model runs through the same paths (its Verify contingent service task reads NEDB
+from the database, so its figures are reported separately).
+
+    .venv/bin/python benchmarks/lifecycle.py                     # SQLite, 5,000 approval instances per path
+    .venv/bin/python benchmarks/lifecycle.py --instances 500     # quick run
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/tapsyrys_perf .venv/bin/python benchmarks/lifecycle.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import json
+import re
+import time
+from types import SimpleNamespace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from _common import (
+    ROOT,
+    PathResult,
+    SqlCounter,
+    benchmark_database_url,
+    cleanup,
+    machine_description,
+    make_app,
+    print_table,
+)
+
+APPROVAL_BPMN = ROOT.parent / "shared" / "benchmarks" / "approval_scripts.bpmn"
+APPROVAL_PROCESS = "approval_scripts"
+SUBMIT_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Submit act", "type": "object", "additionalProperties": False, "required": ["amount"],
+    "properties": {"amount": {"type": "integer", "title": "Amount", "minimum": 0, "maximum": 1_000_000}},
+}
+APPROVE_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Approve act", "type": "object", "additionalProperties": False, "required": ["approved"],
+    "properties": {"approved": {"type": "boolean", "title": "Approved"}},
+}
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+SEED_AT = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+PERF_STUDENTS = 10
+
+
+# --------------------------------------------------------------------------------------------------
+# Set-up (not measured)
+
+
+def approval_files() -> dict[str, str]:
+    return {
+        APPROVAL_BPMN.name: APPROVAL_BPMN.read_text(encoding="utf-8"),
+        "submit-schema.json": json.dumps(SUBMIT_SCHEMA, indent=2),
+        "approve-schema.json": json.dumps(APPROVE_SCHEMA, indent=2),
+    }
+
+
+def register_approval_lanes() -> None:
+    from app.engine.lanes import register_lane
+    from app.people.roles import Role
+
+    register_lane("Requester", Role.SCHOOL_ACCOUNTANT.value)
+    register_lane("Department", Role.DEPARTMENT_OFFICIAL.value)
+
+
+def set_up_world(application) -> dict:
+    """Demo world, the approval model published, and a school of the benchmark's own for monthly acts."""
+    from sqlalchemy import select
+
+    from app import clock
+    from app.acts.models import StudentNorm
+    from app.demo.seed import make_bin, make_iin, seed_demo
+    from app.engine.publishing import publish_version
+    from app.extensions import db
+    from app.people.models import Organisation, User
+    from app.registry.models import NedbEnrollment
+
+    import random
+
+    register_approval_lanes()
+    with application.app_context(), clock.FrozenClock(SEED_AT):
+        seed_demo(password="pw")
+        publish_version(approval_files())
+        accountant = db.session.scalars(select(User).where(User.username == "accountant")).one()
+        rng = random.Random(7)
+        school = Organisation(kind="school", bin=make_bin(rng, date(2011, 1, 10)), name="Perf Benchmark School",
+                              region_id=accountant.organisation.region_id, design_capacity=10_000,
+                              iban="KZ86125KZT5004100100")
+        db.session.add(school)
+        db.session.flush()
+        perf_accountant = User(username="perf_accountant", full_name="Perf Accountant",
+                               role="school_accountant", organisation_id=school.id, created_at=clock.now(),
+                               email="perf_accountant@bench.invalid")
+        perf_accountant.set_password("pw")
+        db.session.add(perf_accountant)
+        students = []
+        for i in range(PERF_STUDENTS):
+            iin = make_iin(rng, date(2012 + i % 5, 1 + i % 12, 1 + i), i % 2 == 0)
+            students.append({"iin": iin, "full_name": f"Оқушы {i}", "grade": 1 + i % 11})
+            db.session.add(NedbEnrollment(iin=iin, full_name=f"Оқушы {i}", school_bin=school.bin,
+                                          school_kind="private", grade=1 + i % 11, enrolled_on=date(2000, 9, 1),
+                                          withdrawn_on=None))
+        norms = db.session.scalars(select(StudentNorm)).all()
+        have = {(n.academic_year, n.level) for n in norms}
+        for year in range(2000, 2101):
+            for norm in [n for n in norms if n.academic_year == norms[0].academic_year]:
+                key = (f"{year}/{year + 1}", norm.level)
+                if key not in have:
+                    db.session.add(StudentNorm(academic_year=key[0], level=norm.level,
+                                               monthly_tiyn=norm.monthly_tiyn))
+        db.session.commit()
+        users = {u.username: u.id for u in db.session.scalars(select(User)).all()}
+        return {"school_id": school.id, "students": students, "users": users,
+                "region_id": accountant.organisation.region_id, "approval_org_id": accountant.organisation_id}
+
+
+class TaskTracker:
+    """Remembers the human tasks the engine opens (engine signal), so no SQL is spent finding them."""
+
+    def __init__(self) -> None:
+        from app.engine import signals
+
+        self.open: dict[tuple[int, str], int] = {}
+        signals.task_created.connect(self._created, weak=False)
+
+    def _created(self, row, **_kw) -> None:
+        self.open[(row.instance_id, row.spec_name)] = row.id
+
+    def take(self, instance_id: int, spec_name: str) -> int:
+        return self.open.pop((instance_id, spec_name))
+
+
+# --------------------------------------------------------------------------------------------------
+# Path 1: SpiffWorkflow alone, in memory
+
+
+def path_engine_limit(files: dict[str, str], steps, n: int, service_caller=None) -> PathResult:
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    from app.engine.scripting import RestrictedScriptEngine
+    from app.engine.specs import parse_files
+
+    parsed = parse_files(files)
+    engine = RestrictedScriptEngine(service_caller=service_caller)
+    durations = []
+    start_all = time.perf_counter()
+    for _ in range(n):
+        t0 = time.perf_counter()
+        wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
+        wf.do_engine_steps()
+        for spec_name, values in steps:
+            task = wf.get_next_task(state=TaskState.READY, manual=True)
+            assert task.task_spec.name == spec_name, (task.task_spec.name, spec_name)
+            task.set_data(**values)
+            task.run()
+            wf.do_engine_steps()
+        assert wf.is_completed()
+        durations.append(time.perf_counter() - t0)
+    return PathResult("1. SpiffWorkflow in memory", durations, time.perf_counter() - start_all,
+                      note="parse once; create, run, complete the user tasks; RestrictedScriptEngine")
+
+
+# --------------------------------------------------------------------------------------------------
+# Path 2: the engine API with full persistence
+
+
+def path_service_layer(application, counter: SqlCounter, tracker: TaskTracker, n: int, start, steps) -> PathResult:
+    """``start(i)`` starts instance i and returns it; ``steps`` = [(spec_name, username, form)]."""
+    from app.engine.runtime import complete_task
+    from app.extensions import db
+    from app.people.models import User
+
+    with application.app_context():
+        user_ids = {u.username: u.id for u in db.session.query(User).all()}
+    durations = []
+    with counter.counting():
+        start_all = time.perf_counter()
+        for i in range(n):
+            t0 = time.perf_counter()
+            with application.app_context():
+                instance_id = start(i).id
+                db.session.commit()
+            for spec_name, username, form in steps:
+                # A fresh session per step, as each web request has: the actor is loaded like login does.
+                with application.app_context():
+                    actor = db.session.get(User, user_ids[username])
+                    complete_task(tracker.take(instance_id, spec_name), actor, form=form(i))
+                    db.session.commit()
+            durations.append(time.perf_counter() - t0)
+        total = time.perf_counter() - start_all
+    return PathResult("2. service layer (engine API + DB)", durations, total, counter.statements, counter.commits,
+                      note="start_instance + complete_task per step, each step its own transaction and session; "
+                           "form validation, optimistic lock, audit chain, human-task table all on")
+
+
+# --------------------------------------------------------------------------------------------------
+# Path 3: HTTP through the Flask test client
+
+
+class Browser:
+    def __init__(self, application, username: str) -> None:
+        self.client = application.test_client()
+        self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        page = self.client.get("/login").get_data(as_text=True)
+        self.csrf = CSRF_RE.search(page).group(1)
+        response = self.client.post("/login", data={"username": username, "password": "pw", "csrf_token": self.csrf})
+        assert response.status_code == 302, f"login of {username} failed"
+        self.csrf = CSRF_RE.search(self.client.get("/inbox").get_data(as_text=True)).group(1)
+
+    def submit(self, task_id: int, form: dict[str, str]) -> None:
+        response = self.client.post(f"/tasks/{task_id}", data={**form, "csrf_token": self.csrf})
+        if response.status_code != 302:
+            raise AssertionError(f"POST /tasks/{task_id}: {response.status_code}\n"
+                                 f"{response.get_data(as_text=True)[:2000]}")
+
+
+def path_http(application, counter: SqlCounter, tracker: TaskTracker, n: int, start, steps) -> PathResult:
+    from app.extensions import db
+
+    browsers = {username: Browser(application, username) for _spec, username, _form in steps}
+    durations = []
+    with counter.counting():
+        start_all = time.perf_counter()
+        for i in range(n):
+            t0 = time.perf_counter()
+            with application.app_context():
+                instance_id = start(i).id
+                db.session.commit()
+            for spec_name, username, form in steps:
+                browsers[username].submit(tracker.take(instance_id, spec_name), form(i))
+            durations.append(time.perf_counter() - t0)
+        total = time.perf_counter() - start_all
+    return PathResult("3. HTTP (test client, logged in, CSRF)", durations, total, counter.statements,
+                      counter.commits,
+                      note="instance started through the engine API (no start page for this model), then "
+                           "POST /tasks/<id> as each role")
+
+
+# --------------------------------------------------------------------------------------------------
+# The two models
+
+
+def approval_steps():
+    return [
+        ("submit_act", "accountant", lambda i: {"amount": str(100 + i % 5000)}),
+        ("approve_act", "official", lambda i: {"approved": "true"}),
+    ]
+
+
+def run_approval(application, world, counter, tracker, n: int, paths: set[str]) -> list[PathResult]:
+    from app.engine.runtime import start_instance
+
+    def start(i: int):
+        return start_instance(APPROVAL_PROCESS, title=f"Approval {i}", actor=None, region_id=world["region_id"],
+                              organisation_id=world["approval_org_id"], data={"request_no": i})
+
+    results = [path_engine_limit(approval_files(), [("submit_act", {"amount": 500}), ("approve_act", {"approved": True})],
+                                 n)]
+    if "service" in paths:
+        gc.collect()
+        results.append(path_service_layer(application, counter, tracker, n, start, approval_steps()))
+    if "http" in paths:
+        gc.collect()
+        results.append(path_http(application, counter, tracker, n, start, approval_steps()))
+    return results
+
+
+def _act_period(i: int) -> date:
+    """Instance i gets its own month (one act per school and month), going back from October 2026."""
+    months = 2026 * 12 + 9 - i
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def monthly_act_steps(students: list[dict]):
+    order_numbers = itertools.count(1)
+
+    def submit_form(_i: int) -> dict[str, str]:
+        form = {"note": "benchmark"}
+        for row, student in enumerate(students):
+            for key, value in {**student, "days_attended": 20}.items():
+                form[f"lines.{row}.{key}"] = str(value)
+        return form
+
+    return [
+        ("submit_act", "perf_accountant", submit_form),
+        ("accept_act", "official", lambda i: {"decision": "accept", "comment": ""}),
+        ("pay_act", "operator", lambda i: {"order_number": f"PP-{next(order_numbers)}", "paid_on": "2026-11-20"}),
+    ]
+
+
+def run_monthly_act(application, world, counter, tracker, n: int, offset: int, paths: set[str]) -> list[PathResult]:
+    from app.acts.operations import open_monthly_act
+    from app.engine.models import ProcessModelVersion
+    from app.extensions import db
+    from app.people.models import Organisation
+
+    with application.app_context():
+        version = db.session.query(ProcessModelVersion).filter_by(status="published").all()
+        files = next(v.files for v in version if any(name == "monthly_act.bpmn" for name in v.files))
+
+    def start(i: int):
+        school = db.session.get(Organisation, world["school_id"])
+        act = open_monthly_act(school, _act_period(offset + i))
+        db.session.flush()
+        return SimpleNamespace(id=act.instance_id)
+
+    canned = json.dumps({"accepted_lines": PERF_STUDENTS, "excluded_lines": 0, "amount_tiyn": 1})
+    in_memory = path_engine_limit(
+        files, [("submit_act", {"act_id": 1}), ("accept_act", {"decision": "accept"}), ("pay_act", {"payment_id": 1})],
+        n, service_caller=lambda task, name, params: canned)
+    in_memory.note += " (Verify contingent answered by a stub: no database in this path)"
+    results = [in_memory]
+    steps = monthly_act_steps(world["students"])
+    if "service" in paths:
+        gc.collect()
+        results.append(path_service_layer(application, counter, tracker, n, start, steps))
+        offset += n
+    if "http" in paths:
+        gc.collect()
+        results.append(path_http(application, counter, tracker, n, start, steps))
+    for r in results[1:]:
+        r.note += "; Verify contingent reads NEDB and writes the act's lines, act and payment rows"
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instances", type=int, default=5000, help="approval instances per path (default 5000)")
+    parser.add_argument("--act-instances", type=int, default=300,
+                        help="monthly-act instances per path (default 300; 0 skips the monthly-act model)")
+    parser.add_argument("--paths", default="service,http", help="database paths to run: service,http")
+    args = parser.parse_args()
+    paths = set(args.paths.split(","))
+
+    url, folder = benchmark_database_url()
+    try:
+        application = make_app(url)
+        from app.extensions import db
+
+        with application.app_context():
+            dialect = db.engine.dialect.name
+            counter = SqlCounter()
+            counter.install(db.engine)
+        world = set_up_world(application)
+        tracker = TaskTracker()
+        print(f"Machine: {machine_description()}")
+        print(f"Database: {dialect} ({'fresh temporary file' if folder else 'DATABASE_URL, schema rebuilt'}), "
+              "built by the Alembic migrations\n")
+        approval = run_approval(application, world, counter, tracker, args.instances, paths)
+        print_table(f"Approval model (approval_scripts.bpmn), {dialect}", approval,
+                    {"2. service layer (engine API + DB)": 200, "3. HTTP (test client, logged in, CSRF)": 100})
+        if args.act_instances:
+            acts = run_monthly_act(application, world, counter, tracker, args.act_instances, 0, paths)
+            print_table(f"Monthly act model (monthly_act.bpmn), {dialect}", acts)
+        with application.app_context():
+            from app.audit.operations import verify_all_chains
+
+            chains, problems = verify_all_chains()
+            print(f"Audit chains verified after the run: {chains} chains, {len(problems)} problems")
+    finally:
+        cleanup(folder)
+
+
+if __name__ == "__main__":
+    main()
