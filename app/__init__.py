@@ -52,6 +52,7 @@ def _register_domain() -> None:
     import app.payments.handlers  # noqa: F401
     import app.people.lanes  # noqa: F401
     import app.registry.models  # noqa: F401
+    import app.reports.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -47,7 +47,12 @@ def _row(e: NedbEnrollment) -> Enrollment:
 
 
 class TableStudentRegistry:
-    """Reads the ``nedb_enrollment`` table filled by the import commands."""
+    """Reads the ``nedb_enrollment`` table filled by the import commands.
+
+    ``table_name`` lets verification join the table directly in SQL instead of staging enrolments.
+    """
+
+    table_name = "nedb_enrollment"
 
     def enrollments_for(self, iins: Iterable[str]) -> dict[str, list[Enrollment]]:
         wanted = sorted(set(iins))
@@ -68,4 +73,14 @@ class TableStudentRegistry:
 
 
 def student_registry() -> StudentRegistry:
+    """The configured adapter: the NEDB web service when ``NEDB_API_URL`` is set, else the tables."""
+    import os
+
+    from flask import current_app
+
+    url = current_app.config.get("NEDB_API_URL") or os.environ.get("NEDB_API_URL")
+    if url:
+        from app.registry.http import HttpStudentRegistry
+
+        return HttpStudentRegistry(url, timeout=float(current_app.config.get("NEDB_API_TIMEOUT", 30)))
     return TableStudentRegistry()

@@ -1,0 +1,73 @@
+"""HTTP adapter for a live NEDB service: the same interface as :class:`TableStudentRegistry`.
+
+Protocol (JSON over HTTP, configured by ``NEDB_API_URL``):
+
+* ``POST {base}/enrollments/search`` with ``{"iins": [...]}`` (at most ``batch_size`` per call) →
+  ``{"enrollments": [{"iin", "full_name", "school_bin", "school_kind", "grade", "enrolled_on",
+  "withdrawn_on"}, ...]}`` — every enrolment of those students;
+* ``GET {base}/schools/{bin}/enrollments?from=YYYY-MM-DD&to=YYYY-MM-DD`` → the same shape, the
+  enrolments at that school active on at least one day of the range.
+
+Dates are ISO strings, ``withdrawn_on`` may be null. Uses only the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from app.registry.adapter import Enrollment
+
+
+class RegistryUnavailable(RuntimeError):
+    """The registry service did not answer or answered something we cannot use."""
+
+
+class HttpStudentRegistry:
+    def __init__(self, base_url: str, timeout: float = 30.0, batch_size: int = 5000):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.batch_size = batch_size
+
+    def _call(self, path: str, payload: dict | None = None) -> dict:
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method="POST" if data else "GET",
+                                         headers={"Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - configured URL
+                return json.loads(response.read().decode("utf-8"))
+        except (urllib.error.URLError, TimeoutError, json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise RegistryUnavailable(f"NEDB service error at {path}: {err}") from err
+
+    @staticmethod
+    def _enrollment(row: dict) -> Enrollment:
+        try:
+            return Enrollment(
+                iin=str(row["iin"]), full_name=str(row.get("full_name", "")), school_bin=str(row["school_bin"]),
+                school_kind=str(row.get("school_kind", "private")), grade=int(row["grade"]),
+                enrolled_on=date.fromisoformat(row["enrolled_on"]),
+                withdrawn_on=date.fromisoformat(row["withdrawn_on"]) if row.get("withdrawn_on") else None,
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise RegistryUnavailable(f"NEDB service sent a malformed enrolment: {err}") from err
+
+    def enrollments_for(self, iins: Iterable[str]) -> dict[str, list[Enrollment]]:
+        wanted = sorted(set(iins))
+        found: dict[str, list[Enrollment]] = defaultdict(list)
+        for i in range(0, len(wanted), self.batch_size):
+            answer = self._call("/enrollments/search", {"iins": wanted[i : i + self.batch_size]})
+            for row in answer.get("enrollments", []):
+                e = self._enrollment(row)
+                found[e.iin].append(e)
+        return found
+
+    def enrollments_at_school(self, school_bin: str, start: date, end: date) -> list[Enrollment]:
+        query = urllib.parse.urlencode({"from": start.isoformat(), "to": end.isoformat()})
+        answer = self._call(f"/schools/{urllib.parse.quote(school_bin)}/enrollments?{query}")
+        rows = [self._enrollment(r) for r in answer.get("enrollments", [])]
+        return sorted((e for e in rows if e.active_during(start, end)), key=lambda e: e.full_name)

@@ -1,0 +1,229 @@
+"""Every contingent rule on hand-made cases, with the edge dates of a month."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask_babel import force_locale
+
+from app.acts.rules import RULES
+from app.acts.terms import ActTerms, register_terms_provider
+from app.acts.verification import enrolled_days, prorated, verify_act, verify_acts
+from app.extensions import db
+from tests.registry.conftest import NORMS, OCTOBER, bad_iin, iin
+
+EXPECTED_CODES = {"iin_checksum", "duplicate_line", "not_in_nedb", "other_school", "withdrawn", "not_registered",
+                  "double_claim", "double_enrolment", "grade_mismatch", "level_not_covered", "over_capacity",
+                  "licence_expired", "non_education_org"}
+
+
+def outcomes(act) -> list[tuple[str, str | None]]:
+    db.session.expire_all()
+    return [(ln.outcome, ln.rule_code) for ln in sorted(act.lines, key=lambda ln: ln.line_no)]
+
+
+@pytest.fixture()
+def terms():
+    """Hand-made contract terms for one act id (what the lifecycle's provider would return)."""
+    table: dict[int, ActTerms] = {}
+    from app.acts import terms as terms_module
+
+    provider = register_terms_provider(lambda act: table.get(act.id))
+    yield table
+    terms_module._providers.remove(provider)
+
+
+def test_every_rule_has_a_title_and_reason_in_each_language(app_ctx):
+    assert set(RULES) == EXPECTED_CODES
+    for locale in ("en", "ru", "kk"):
+        with force_locale(locale):
+            for rule in RULES.values():
+                assert str(rule.title) and str(rule.reason)
+
+
+def test_clean_act_is_accepted_with_the_norm_of_each_grade(country):
+    school = country.school()
+    for n, grade in ((1, 2), (2, 7), (3, 11)):
+        country.enrol(iin(n), school.bin, grade=grade)
+    act = country.act(school, [(iin(1), 2), (iin(2), 7), (iin(3), 11)])
+    summary = verify_act(act)
+    assert outcomes(act) == [("accepted", None)] * 3
+    assert summary.amount_tiyn == act.amount_tiyn == NORMS["primary"] + NORMS["basic"] + NORMS["secondary"]
+    assert act.withheld_tiyn == 0 and (act.total_lines, act.accepted_lines) == (3, 3)
+
+
+def test_registry_rules_on_hand_made_lines(country):
+    school, other = country.school("Here"), country.school("There")
+    state = country.state_bin()
+    country.enrol(iin(1), school.bin)  # fine
+    country.enrol(iin(2), other.bin)  # studies at another school
+    country.enrol(iin(3), school.bin, withdrawn=date(2026, 9, 20))  # dropped out in September
+    country.enrol(iin(4), school.bin, enrolled=date(2026, 11, 2))  # starts next month
+    country.enrol(iin(5), school.bin)  # also at a state school the same days
+    country.enrol(iin(5), state, kind="state", enrolled=date(2026, 10, 10))
+    country.enrol(iin(6), school.bin, grade=4)  # the act claims grade 10
+    act = country.act(school, [
+        (iin(1), 5), (bad_iin(9), 5), (iin(1), 5), (iin(7), 5), (iin(2), 5), (iin(3), 5), (iin(4), 5),
+        (iin(5), 5), (iin(6), 10), ("ABC", 5),
+    ])
+    summary = verify_act(act)
+    assert [r for _, r in outcomes(act)] == [
+        None, "iin_checksum", "duplicate_line", "not_in_nedb", "other_school", "withdrawn", "not_registered",
+        "double_enrolment", "grade_mismatch", "iin_checksum",
+    ]
+    assert summary.accepted == 1 and summary.by_rule["iin_checksum"] == 2
+    # Money withheld is the claimed grade's norm of every excluded line.
+    assert act.withheld_tiyn == 8 * NORMS["basic"] + NORMS["secondary"]
+    assert act.amount_tiyn == NORMS["basic"]
+
+
+def test_edge_dates_enrolled_on_last_day_counts_withdrawn_on_first_day_does_not(country):
+    school = country.school()
+    country.enrol(iin(1), school.bin, enrolled=date(2026, 10, 31))  # one day of October
+    country.enrol(iin(2), school.bin, withdrawn=date(2026, 10, 1))  # zero days of October
+    country.enrol(iin(3), school.bin, withdrawn=date(2026, 10, 2))  # one day of October
+    country.enrol(iin(4), school.bin, enrolled=date(2026, 11, 1))  # none
+    act = country.act(school, [(iin(1), 5), (iin(2), 5), (iin(3), 5), (iin(4), 5)])
+    verify_act(act)
+    assert [r for _, r in outcomes(act)] == [None, "withdrawn", None, "not_registered"]
+
+
+def test_transfer_on_the_same_day_is_not_a_double_enrolment(country):
+    school = country.school()
+    state = country.state_bin()
+    country.enrol(iin(1), state, kind="state", withdrawn=date(2026, 10, 15))
+    country.enrol(iin(1), school.bin, enrolled=date(2026, 10, 15))
+    country.enrol(iin(2), state, kind="state", withdrawn=date(2026, 10, 16))  # one shared day
+    country.enrol(iin(2), school.bin, enrolled=date(2026, 10, 15))
+    act = country.act(school, [(iin(1), 5), (iin(2), 5)])
+    verify_act(act)
+    assert [r for _, r in outcomes(act)] == [None, "double_enrolment"]
+
+
+def test_double_claim_against_another_schools_verified_act(country):
+    first, second = country.school("First"), country.school("Second")
+    # Registered at both (e.g. moved mid-month): the second school to be verified is refused the claim.
+    country.enrol(iin(1), first.bin, withdrawn=date(2026, 10, 10))
+    country.enrol(iin(1), second.bin, enrolled=date(2026, 10, 10))
+    act1 = country.act(first, [(iin(1), 5)])
+    verify_act(act1)
+    act1.status = "verified"
+    act2 = country.act(second, [(iin(1), 5)])
+    verify_act(act2)
+    assert outcomes(act1) == [("accepted", None)]
+    assert outcomes(act2) == [("excluded", "double_claim")]
+
+
+def test_acts_verified_together_do_not_claim_against_each_other(country):
+    first, second = country.school("First"), country.school("Second")
+    country.enrol(iin(1), first.bin, withdrawn=date(2026, 10, 10))
+    country.enrol(iin(1), second.bin, enrolled=date(2026, 10, 10))
+    acts = [country.act(first, [(iin(1), 5)], status="verified"), country.act(second, [(iin(1), 5)])]
+    verify_acts(acts)
+    assert outcomes(acts[0]) == outcomes(acts[1]) == [("accepted", None)]
+
+
+def test_school_level_rules_exclude_every_line(country):
+    liquidated, shop, expired, good = (country.school(n) for n in ("Liquidated", "Shop", "Expired", "Good"))
+    country.business(liquidated, status="liquidated")
+    country.business(shop, oked="47.11")
+    country.business(expired)
+    country.business(good)
+    country.licence(expired, valid_until=date(2026, 10, 30))  # ends before the month does
+    country.licence(good, valid_until=date(2026, 10, 31))  # valid to the last day: fine
+    acts = []
+    for n, school in enumerate((liquidated, shop, expired, good), start=1):
+        country.enrol(iin(n), school.bin)
+        acts.append(country.act(school, [(iin(n), 5), (bad_iin(n + 10), 5)]))
+    verify_acts(acts)
+    assert [r for _, r in outcomes(acts[0])] == ["non_education_org"] * 2
+    assert [r for _, r in outcomes(acts[1])] == ["non_education_org"] * 2
+    assert [r for _, r in outcomes(acts[2])] == ["licence_expired"] * 2
+    assert [r for _, r in outcomes(acts[3])] == [None, "iin_checksum"]
+    assert acts[0].amount_tiyn == 0 and acts[0].withheld_tiyn == 2 * NORMS["basic"]
+
+
+def test_licence_levels_and_contract_grades_limit_the_levels(country, terms):
+    school = country.school()
+    country.licence(school, levels="primary,basic")
+    for n, grade in ((1, 3), (2, 9), (3, 10)):
+        country.enrol(iin(n), school.bin, grade=grade)
+    act = country.act(school, [(iin(1), 3), (iin(2), 9), (iin(3), 10)])
+    verify_act(act)
+    assert [r for _, r in outcomes(act)] == [None, None, "level_not_covered"]
+    terms[act.id] = ActTerms(allowed_grades=frozenset(range(1, 5)))  # the contract: primary only
+    verify_act(act)
+    assert [r for _, r in outcomes(act)] == [None, "level_not_covered", "level_not_covered"]
+
+
+def test_licence_end_date_from_the_contract_terms(country, terms):
+    school = country.school()
+    country.enrol(iin(1), school.bin)
+    act = country.act(school, [(iin(1), 5)])
+    terms[act.id] = ActTerms(licence_valid_until=date(2026, 10, 15))
+    verify_act(act)
+    assert outcomes(act) == [("excluded", "licence_expired")]
+
+
+def test_over_capacity_excludes_lines_beyond_the_design_capacity(country, terms):
+    school = country.school(capacity=2)
+    for n in range(1, 5):
+        country.enrol(iin(n), school.bin)
+    act = country.act(school, [(iin(9), 5), (iin(1), 5), (iin(2), 5), (iin(3), 5), (iin(4), 5)])
+    verify_act(act)
+    # The phantom on line 1 does not take a place; lines beyond the first two valid ones do not count.
+    assert [r for _, r in outcomes(act)] == ["not_in_nedb", None, None, "over_capacity", "over_capacity"]
+    terms[act.id] = ActTerms(design_capacity=None)
+    verify_act(act)
+    assert [r for _, r in outcomes(act)] == ["not_in_nedb", None, None, None, None]
+
+
+def test_amount_cap_and_prorating_by_days_enrolled(country, terms):
+    school = country.school()
+    country.enrol(iin(1), school.bin, grade=2)  # whole month
+    country.enrol(iin(2), school.bin, grade=2, enrolled=date(2026, 10, 31))  # 1 day
+    country.enrol(iin(3), school.bin, grade=2, withdrawn=date(2026, 10, 11))  # 10 days
+    act = country.act(school, [(iin(1), 2), (iin(2), 2), (iin(3), 2)])
+    terms[act.id] = ActTerms(prorate_by_days=True)
+    summary = verify_act(act)
+    norm = NORMS["primary"]
+    expected = [norm, norm * 1 // 31, norm * 10 // 31]
+    assert [ln.amount_tiyn for ln in sorted(act.lines, key=lambda ln: ln.line_no)] == expected
+    assert summary.amount_tiyn == act.amount_tiyn == sum(expected)
+    assert act.withheld_tiyn == 3 * norm - sum(expected)
+
+    terms[act.id] = ActTerms(amount_cap_tiyn=5_000_000)
+    summary = verify_act(act)
+    assert act.amount_tiyn == 5_000_000 and summary.capped_tiyn == 3 * norm - 5_000_000
+    assert act.withheld_tiyn == 3 * norm - 5_000_000
+
+
+def test_day_arithmetic():
+    assert enrolled_days(date(2026, 10, 31), None, date(2026, 10, 1), date(2026, 10, 31)) == 1
+    assert enrolled_days(date(2026, 9, 1), date(2026, 10, 1), date(2026, 10, 1), date(2026, 10, 31)) == 0
+    assert enrolled_days(date(2026, 9, 1), None, date(2027, 2, 1), date(2027, 2, 28)) == 28
+    assert prorated(3_850_000, 31, 31) == 3_850_000 and prorated(100, 1, 3) == 33
+
+
+def test_verification_issues_a_constant_number_of_statements(country, app_ctx):
+    """Set-based: checking 60 lines takes no more SQL statements than checking 3."""
+    from sqlalchemy import event
+
+    school = country.school(capacity=None)
+    for n in range(1, 61):
+        country.enrol(iin(n), school.bin)
+    small = country.act(school, [(iin(n), 5) for n in range(1, 4)])
+    other = country.school(capacity=None)
+    big = country.act(other, [(iin(n), 5) for n in range(1, 61)])
+    counts = []
+    for act in (small, big):
+        seen: list[str] = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            verify_act(act)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        counts.append(len(seen))
+    assert counts[0] == counts[1]
