@@ -11,6 +11,7 @@ import json
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.engine import migration
@@ -103,6 +104,7 @@ def edit(version_id: int):
         "files": version.files, "editable": editable, "problems": _problem_dicts(problems),
         "lanes": sorted(known_lanes()), "operators": operators, "handlers": known_handlers(),
         "saveUrl": url_for("modeler.save", version_id=version.id),
+        "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),
     }
     return render_template("modeler/edit.html", version=version, model=version.process_model, editable=editable,
                            problems=problems, config=config, can_edit=can_edit_models(current_user))
@@ -397,3 +399,24 @@ def start(model_id: int):
     db.session.commit()
     flash(_("A trial instance was started on version %(v)s.", v=instance.model_version.number), "success")
     return redirect(url_for("processes.show", instance_id=instance.id))
+
+
+VERSION_STATUS = {"draft": _l("draft"), "published": _l("published"), "retired": _l("retired")}
+MODEL_ACTIONS = {
+    "model.created": _l("Model created"),
+    "model.published": _l("Version published"),
+    "model.draft_created": _l("Draft started"),
+    "model.draft_saved": _l("Draft saved"),
+    "model.draft_discarded": _l("Draft discarded"),
+    "model.retired": _l("Version retired"),
+    "model.form_saved": _l("Form saved"),
+    "model.imported": _l("Imported from zip"),
+    "model.instance_migrated": _l("Instance migrated"),
+    "model.migration_reverted": _l("Migration reverted"),
+}
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {"version_status_label": lambda s: VERSION_STATUS.get(s, s),
+            "model_action_label": lambda a: MODEL_ACTIONS.get(a, a)}

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.engine.models import HumanTask, ProcessInstance
+from app.engine.errors import ConflictError, StepFailed
 from app.engine.runtime import instance_status
 from app.extensions import db
 from app.people.access import require_visible
+from app.processes.operations import RetryRefused, can_retry, failed_elements, record_failure, retry_instance
 
 bp = Blueprint("processes", __name__)
 
@@ -32,7 +35,31 @@ def show(instance_id: int):
         select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)
     ).all()
     status = instance_status(instance)
-    return render_template("processes/show.html", instance=instance, events=events, tasks=tasks, status=status)
+    status.failed = sorted(set(status.failed) | set(failed_elements(instance)))
+    return render_template("processes/show.html", instance=instance, events=events, tasks=tasks, status=status,
+                           can_retry=can_retry(current_user, instance))
+
+
+@bp.route("/instances/<int:instance_id>/retry", methods=["POST"])
+@login_required
+def retry(instance_id: int):
+    instance = _visible_instance(instance_id)
+    if not can_retry(current_user, instance):
+        abort(403 if instance.status == "error" else 409)
+    try:
+        retry_instance(instance, current_user)
+    except (RetryRefused, ConflictError) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    except StepFailed as err:
+        db.session.rollback()
+        record_failure(instance_id, err)
+        db.session.commit()
+        flash(_("The step failed again: %(msg)s", msg=str(err)), "danger")
+    else:
+        db.session.commit()
+        flash(_("The step was retried and the process continued."), "success")
+    return redirect(url_for("processes.show", instance_id=instance_id))
 
 
 @bp.route("/instances/<int:instance_id>/diagram.bpmn")

@@ -1,0 +1,360 @@
+// The process owner's editor: bpmn-js modeler + our side panel (lane, form, operator, script, timer,
+// called decision, condition), dmn-js for decision tables, server validation shown next to elements.
+(function () {
+  "use strict";
+  var cfgEl = document.getElementById("modeler-config");
+  if (!cfgEl || !window.BpmnJS) { return; }
+  var cfg = JSON.parse(cfgEl.textContent);
+  var t = JSON.parse(document.getElementById("modeler-i18n").textContent);
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var files = cfg.files;
+  var bpmnName = Object.keys(files).filter(function (n) { return /\.bpmn$/.test(n); })[0];
+  var canvasEl = document.getElementById("canvas");
+  var dmnEl = document.getElementById("dmn-canvas");
+  var panel = document.getElementById("panel");
+  var modeler, moddle, modeling, registry, overlays, canvas, dmn = null, currentDmn = null;
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") { node.textContent = attrs[k]; } else { node.setAttribute(k, attrs[k]); }
+    });
+    (children || []).forEach(function (c) { if (c) { node.appendChild(c); } });
+    return node;
+  }
+
+  var uid = 0;
+  function field(label, input) {
+    var id = "panel-f" + (++uid);
+    input.id = id;
+    input.classList.add(input.tagName === "SELECT" ? "form-select" : "form-control");
+    input.classList.add("form-control-sm");
+    return el("div", { "class": "mb-2" }, [el("label", { "class": "form-label small mb-0", "for": id, text: label }), input]);
+  }
+
+  function select(options, value, onChange) {
+    var s = el("select");
+    options.forEach(function (o) {
+      var opt = el("option", { value: o[0], text: o[1] });
+      if (o[0] === (value || "")) { opt.selected = true; }
+      s.appendChild(opt);
+    });
+    s.addEventListener("change", function () { onChange(s.value); });
+    return s;
+  }
+
+  function input(value, onChange, tag) {
+    var i = el(tag || "input");
+    i.value = value || "";
+    i.addEventListener("change", function () { onChange(i.value); });
+    return i;
+  }
+
+  // ---- spiffworkflow extension elements -------------------------------------------------------
+  function ext(bo, type, create) {
+    var ee = bo.extensionElements;
+    if (!ee && !create) { return null; }
+    if (!ee) {
+      ee = moddle.create("bpmn:ExtensionElements", { values: [] });
+      ee.$parent = bo;
+      bo.extensionElements = ee;
+    }
+    ee.values = ee.values || [];
+    var found = ee.values.filter(function (v) { return v.$type === type; })[0];
+    if (!found && create) {
+      found = moddle.create(type);
+      found.$parent = ee;
+      ee.values.push(found);
+    }
+    return found || null;
+  }
+
+  function dropExt(bo, type) {
+    var ee = bo.extensionElements;
+    if (ee && ee.values) { ee.values = ee.values.filter(function (v) { return v.$type !== type; }); }
+  }
+
+  function getProp(bo, name) {
+    var p = ext(bo, "spiffworkflow:Properties");
+    var f = p && (p.properties || []).filter(function (x) { return x.name === name; })[0];
+    return f ? f.value : "";
+  }
+
+  function setProp(bo, name, value) {
+    var p = ext(bo, "spiffworkflow:Properties", true);
+    p.properties = p.properties || [];
+    var f = p.properties.filter(function (x) { return x.name === name; })[0];
+    if (!value) {
+      if (f) { p.properties.splice(p.properties.indexOf(f), 1); }
+    } else if (f) {
+      f.value = value;
+    } else {
+      f = moddle.create("spiffworkflow:Property", { name: name, value: value });
+      f.$parent = p;
+      p.properties.push(f);
+    }
+  }
+
+  function schemaFiles() {
+    return Object.keys(files).filter(function (n) { return /schema\.json$/.test(n) && !/uischema/.test(n); }).sort();
+  }
+
+  function uiFor(name) {
+    return name.replace(/\.schema\.json$/, ".uischema.json").replace(/-schema\.json$/, "-uischema.json");
+  }
+
+  function decisions() {
+    var out = [];
+    Object.keys(files).filter(function (n) { return /\.dmn$/.test(n); }).forEach(function (n) {
+      var doc = new DOMParser().parseFromString(files[n], "application/xml");
+      Array.prototype.forEach.call(doc.getElementsByTagNameNS("*", "decision"), function (d) {
+        out.push([d.getAttribute("id"), (d.getAttribute("name") || d.getAttribute("id")) + " (" + n + ")"]);
+      });
+    });
+    return out;
+  }
+
+  // ---- lanes: a task's lane is the lane it sits in; choosing one moves the task into it ---------
+  function laneOf(element) {
+    var bo = element.businessObject;
+    var lane = registry.filter(function (e) {
+      return e.type === "bpmn:Lane" && (e.businessObject.flowNodeRef || []).indexOf(bo) >= 0;
+    })[0];
+    return lane ? lane.businessObject.name : "";
+  }
+
+  function moveToLane(element, name) {
+    var lane = registry.filter(function (e) { return e.type === "bpmn:Lane" && e.businessObject.name === name; })[0];
+    if (!lane) { window.alert(t.noLane); return false; }
+    var target = lane;
+    while (target.parent && target.type !== "bpmn:Participant") { target = target.parent; }
+    var dy = (lane.y + lane.height / 2) - (element.y + element.height / 2);
+    var dx = 0;
+    if (element.x < lane.x + 40) { dx = lane.x + 40 - element.x; }
+    modeling.moveElements([element], { x: dx, y: dy }, target);
+    return true;
+  }
+
+  // ---- the side panel --------------------------------------------------------------------------
+  function showPanel(element) {
+    panel.textContent = "";
+    if (!element || element.type === "bpmn:Process" || element.type === "label") {
+      panel.appendChild(el("p", { "class": "text-muted small mb-0", text: t.name + " …" }));
+      return;
+    }
+    var bo = element.businessObject;
+    var type = element.type;
+    panel.appendChild(el("p", { "class": "small mb-2" }, [el("code", { text: bo.id }), document.createTextNode(" · " + type.replace("bpmn:", ""))]));
+    panel.dataset.elementId = bo.id;
+    if (type !== "bpmn:SequenceFlow" || true) {
+      panel.appendChild(field(t.name, input(bo.name, function (v) { modeling.updateLabel(element, v); })));
+    }
+    if (type === "bpmn:UserTask") {
+      var lanes = [["", t.none]].concat(cfg.lanes.map(function (l) { return [l, l]; }));
+      panel.appendChild(field(t.lane, select(lanes, laneOf(element), function (v) { if (v) { moveToLane(element, v); } showPanel(element); })));
+      var forms = [["", t.none]].concat(schemaFiles().map(function (n) { return [n, n]; }));
+      panel.appendChild(field(t.form, select(forms, getProp(bo, "formJsonSchemaFilename"), function (v) {
+        setProp(bo, "formJsonSchemaFilename", v);
+        setProp(bo, "formUiSchemaFilename", v && files[uiFor(v)] !== undefined ? uiFor(v) : "");
+        changed(element);
+      })));
+      var handlers = [["", t.none]].concat(cfg.handlers.map(function (h) { return [h, h]; }));
+      panel.appendChild(field(t.handler, select(handlers, getProp(bo, "taskHandler"), function (v) { setProp(bo, "taskHandler", v); changed(element); })));
+      panel.appendChild(field(t.dueDays, input(getProp(bo, "dueInWorkingDays"), function (v) { setProp(bo, "dueInWorkingDays", v.trim()); changed(element); })));
+    }
+    if (type === "bpmn:ServiceTask") { servicePanel(element, bo); }
+    if (type === "bpmn:ScriptTask") {
+      panel.appendChild(field(t.script, input(bo.script, function (v) { modeling.updateProperties(element, { scriptFormat: "python", script: v }); }, "textarea")));
+    }
+    if (type === "bpmn:BusinessRuleTask") {
+      var current = ext(bo, "spiffworkflow:CalledDecisionId");
+      panel.appendChild(field(t.decision, select([["", t.none]].concat(decisions()), current ? current.value : "", function (v) {
+        if (!v) { dropExt(bo, "spiffworkflow:CalledDecisionId"); } else { ext(bo, "spiffworkflow:CalledDecisionId", true).value = v; }
+        changed(element);
+      })));
+    }
+    var timer = (bo.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:TimerEventDefinition"; })[0];
+    if (timer) { timerPanel(element, timer); }
+    if (type === "bpmn:SequenceFlow" && bo.sourceRef && /Gateway$/.test(bo.sourceRef.$type)) {
+      var cond = bo.conditionExpression ? bo.conditionExpression.body : "";
+      panel.appendChild(field(t.condition, input(cond, function (v) {
+        modeling.updateProperties(element, { conditionExpression: v ? moddle.create("bpmn:FormalExpression", { body: v }) : undefined });
+      }, "textarea")));
+    }
+    if (cfg.editable && /^bpmn:(StartEvent|.*Task|.*Gateway|IntermediateCatchEvent|IntermediateThrowEvent|CallActivity|SubProcess)$/.test(type)) {
+      var group = el("div", { "class": "d-flex flex-wrap gap-1" });
+      [["bpmn:UserTask", t.appendUser, "append-user-task"], ["bpmn:ServiceTask", t.appendService, "append-service-task"],
+       ["bpmn:EndEvent", t.appendEnd, "append-end-event"]].forEach(function (a) {
+        var b = el("button", { type: "button", "class": "btn btn-sm btn-outline-secondary", id: a[2], text: a[1] });
+        b.addEventListener("click", function () {
+          var shape = modeler.get("autoPlace").append(element, modeler.get("elementFactory").createShape({ type: a[0] }));
+          modeler.get("selection").select(shape);
+        });
+        group.appendChild(b);
+      });
+      panel.appendChild(group);
+    }
+  }
+
+  function servicePanel(element, bo) {
+    var op = ext(bo, "spiffworkflow:ServiceTaskOperator");
+    var ops = [["", t.none]].concat(Object.keys(cfg.operators).sort().map(function (k) { return [k, k]; }));
+    panel.appendChild(field(t.operator, select(ops, op ? op.id : "", function (v) {
+      if (!v) { dropExt(bo, "spiffworkflow:ServiceTaskOperator"); changed(element); showPanel(element); return; }
+      var o = ext(bo, "spiffworkflow:ServiceTaskOperator", true);
+      o.id = v;
+      var list = moddle.create("spiffworkflow:Parameters", { parameters: [] });
+      list.$parent = o;
+      var old = {};
+      ((o.parameterList && o.parameterList.parameters) || []).forEach(function (p) { old[p.id] = p.value; });
+      Object.keys(cfg.operators[v].params).forEach(function (name) {
+        var p = moddle.create("spiffworkflow:Parameter", { id: name, type: cfg.operators[v].params[name], value: old[name] || name });
+        p.$parent = list;
+        list.parameters.push(p);
+      });
+      o.parameterList = list;
+      changed(element);
+      showPanel(element);
+    })));
+    if (!op) { return; }
+    if (cfg.operators[op.id]) { panel.appendChild(el("p", { "class": "form-text", text: cfg.operators[op.id].description })); }
+    panel.appendChild(field(t.result, input(op.resultVariable, function (v) { op.resultVariable = v || undefined; changed(element); })));
+    panel.appendChild(el("p", { "class": "small mb-1", text: t.params }));
+    ((op.parameterList && op.parameterList.parameters) || []).forEach(function (p) {
+      panel.appendChild(field(p.id + " (" + (p.type || "any") + ")", input(p.value, function (v) { p.value = v; changed(element); })));
+    });
+  }
+
+  function timerPanel(element, timer) {
+    var kinds = ["timeDuration", "timeDate", "timeCycle"];
+    var kind = kinds.filter(function (k) { return timer[k]; })[0] || "timeDuration";
+    var body = timer[kind] ? timer[kind].body : "";
+    var kindSel = select(kinds.map(function (k) { return [k, k]; }), kind, function () { apply(); });
+    var expr = input(body, function () { apply(); });
+    function apply() {
+      kinds.forEach(function (k) { timer[k] = undefined; });
+      var f = moddle.create("bpmn:FormalExpression", { body: expr.value });
+      f.$parent = timer;
+      timer[kindSel.value] = f;
+      changed(element);
+    }
+    panel.appendChild(field(t.timer, kindSel));
+    panel.appendChild(field(t.timer + " (Python, e.g. \"P5D\")", expr));
+  }
+
+  function changed(element) {
+    modeler.get("eventBus").fire("elements.changed", { elements: [element] });
+  }
+
+  // ---- problems next to their elements -----------------------------------------------------------
+  var marked = [];
+  function showProblems(problems) {
+    var list = document.getElementById("problems");
+    list.textContent = "";
+    overlays.remove({ type: "problem" });
+    marked.forEach(function (id) { if (registry.get(id)) { canvas.removeMarker(id, "tap-problem"); } });
+    marked = [];
+    problems.forEach(function (p) {
+      var where = p.filename + (p.line ? ":" + p.line : "");
+      var li = el("li", { "class": "mb-1 problem", "data-element": p.element_id || "" });
+      if (p.element_id && registry.get(p.element_id)) {
+        var a = el("a", { href: "#", text: p.element_id });
+        a.addEventListener("click", function (ev) {
+          ev.preventDefault();
+          modeler.get("selection").select(registry.get(p.element_id));
+          canvas.scrollToElement(registry.get(p.element_id));
+        });
+        li.appendChild(a);
+        li.appendChild(document.createTextNode(" "));
+        if (marked.indexOf(p.element_id) < 0) {
+          marked.push(p.element_id);
+          canvas.addMarker(p.element_id, "tap-problem");
+          var badge = el("span", { "class": "badge bg-danger tap-problem-badge", title: p.message, text: "!" });
+          overlays.add(p.element_id, "problem", { position: { top: -12, right: 12 }, html: badge });
+        }
+      }
+      li.appendChild(el("span", { text: p.message }));
+      li.appendChild(el("span", { "class": "text-muted", text: " (" + where + ")" }));
+      list.appendChild(li);
+    });
+    document.getElementById("problem-count").textContent = String(problems.length);
+    document.getElementById("no-problems").classList.toggle("d-none", problems.length > 0);
+    var publish = document.getElementById("publish");
+    if (publish) { publish.disabled = problems.length > 0; }
+  }
+
+  // ---- DMN tabs ---------------------------------------------------------------------------------
+  function stashDmn() {
+    if (!dmn || !currentDmn) { return Promise.resolve(); }
+    var name = currentDmn;
+    return dmn.saveXML({ format: true }).then(function (r) { files[name] = r.xml; });
+  }
+
+  function openFile(name) {
+    Array.prototype.forEach.call(document.querySelectorAll("#file-tabs [data-file]"), function (b) {
+      b.classList.toggle("active", b.dataset.file === name);
+    });
+    stashDmn().then(function () {
+      if (name === bpmnName) {
+        currentDmn = null;
+        dmnEl.classList.add("d-none");
+        canvasEl.classList.remove("d-none");
+        return;
+      }
+      canvasEl.classList.add("d-none");
+      dmnEl.classList.remove("d-none");
+      if (!dmn) { dmn = new window.DmnJS({ container: dmnEl }); }
+      currentDmn = name;
+      dmn.importXML(files[name]).then(function () {
+        var table = dmn.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
+        if (table) { return dmn.open(table); }
+      }).catch(function (err) { dmnEl.textContent = String(err); });
+    });
+  }
+
+  function save() {
+    var status = document.getElementById("save-status");
+    status.classList.remove("d-none");
+    status.textContent = "…";
+    return stashDmn().then(function () { return modeler.saveXML({ format: true }); }).then(function (r) {
+      files[bpmnName] = r.xml;
+      var payload = { files: {} };
+      Object.keys(files).forEach(function (n) { if (/\.(bpmn|dmn)$/.test(n)) { payload.files[n] = files[n]; } });
+      return fetch(cfg.saveUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify(payload)
+      });
+    }).then(function (resp) {
+      return resp.json().then(function (body) {
+        if (!resp.ok) { throw new Error(body.error || resp.statusText); }
+        showProblems(body.problems);
+        status.textContent = t.saved + " " + body.problems.length + " " + t.problems;
+        canvasEl.dataset.saved = String(Date.now());
+      });
+    }).catch(function (err) { status.textContent = t.saveFailed + " " + err.message; });
+  }
+
+  fetch(cfg.descriptorUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (descriptor) {
+    modeler = new window.BpmnJS({ container: canvasEl, moddleExtensions: { spiffworkflow: descriptor } });
+    moddle = modeler.get("moddle");
+    modeling = modeler.get("modeling");
+    registry = modeler.get("elementRegistry");
+    overlays = modeler.get("overlays");
+    canvas = modeler.get("canvas");
+    return modeler.importXML(files[bpmnName]);
+  }).then(function () {
+    canvas.zoom("fit-viewport");
+    modeler.get("eventBus").on("selection.changed", function (e) { showPanel(e.newSelection[0]); });
+    showProblems(cfg.problems);
+    var saveBtn = document.getElementById("save-draft");
+    if (saveBtn) { saveBtn.addEventListener("click", save); }
+    Array.prototype.forEach.call(document.querySelectorAll("#file-tabs [data-file]"), function (b) {
+      b.addEventListener("click", function () { openFile(b.dataset.file); });
+    });
+    canvasEl.dataset.ready = "true";
+  }).catch(function (err) {
+    canvasEl.textContent = String(err);
+    canvasEl.dataset.ready = "error";
+  });
+})();

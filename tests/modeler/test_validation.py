@@ -1,0 +1,136 @@
+"""Save-as-draft validation: one case per rule, each problem pinned to its element and line."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.engine.specs import validate_files
+from tests.modeler.factory import chain_model, two_step, user_task
+
+
+def _problems(files):
+    _parsed, problems = validate_files(files)
+    return problems
+
+
+def _only(problems, element_id):
+    found = [p for p in problems if p.element_id == element_id]
+    assert found, f"no problem on {element_id}: {problems}"
+    assert all(p.line for p in found), "every element problem names its line"
+    return " | ".join(p.message for p in found)
+
+
+def test_a_correct_model_has_no_problems(app_ctx):
+    assert _problems(two_step()) == []
+
+
+def test_xml_parse_error_names_file_and_line(app_ctx):
+    files = two_step()
+    files["trial.bpmn"] = files["trial.bpmn"].replace("</bpmn:process>", "</bpmn:proces>", 1)
+    problems = _problems(files)
+    assert problems[0].filename == "trial.bpmn" and problems[0].line
+
+
+def test_external_entity_xxe_is_refused_and_never_read(app_ctx):
+    files = two_step()
+    files["trial.bpmn"] = files["trial.bpmn"].replace(
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]>').replace(
+        'name="Fill in"', 'name="&e;"')
+    text = " ".join(str(p) for p in _problems(files))
+    assert "DOCTYPE" in text or "entit" in text.lower()
+    assert "root:" not in text
+
+
+def test_entity_bomb_is_refused(app_ctx):
+    files = two_step()
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY a{i} "{("&a" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 9))
+    files["trial.bpmn"] = files["trial.bpmn"].replace(
+        '<?xml version="1.0" encoding="UTF-8"?>', f'<?xml version="1.0"?><!DOCTYPE d [{entities}]>').replace(
+        'name="Fill in"', 'name="&a8;"')
+    problems = _problems(files)
+    assert problems and problems[0].filename == "trial.bpmn"
+
+
+def test_unknown_lane(app_ctx):
+    files = two_step()
+    files["trial.bpmn"] = files["trial.bpmn"].replace('name="Department official"', 'name="Janitor"')
+    assert "lane 'Janitor'" in _only(_problems(files), "review")
+
+
+def test_missing_form(app_ctx):
+    files = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill", form="gone.schema.json"))])
+    assert "gone.schema.json" in _only(_problems(files), "fill")
+
+
+def test_user_task_without_form(app_ctx):
+    files = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill", form=None, ui=None))])
+    assert "formJsonSchemaFilename" in _only(_problems(files), "fill")
+
+
+def _service(op_id: str, params: str) -> str:
+    return (f'<bpmn:serviceTask id="svc" name="Service"><bpmn:extensionElements>'
+            f'<spiffworkflow:serviceTaskOperator id="{op_id}" resultVariable="r"><spiffworkflow:parameters>{params}'
+            f'</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>')
+
+
+def test_unregistered_operator(app_ctx):
+    files = chain_model("trial", [("svc", "School accountant", _service("nobody/home", ""))])
+    assert "Unregistered service operator 'nobody/home'" in _only(_problems(files), "svc")
+
+
+def test_operator_with_wrong_parameters(app_ctx):
+    param = '<spiffworkflow:parameter id="wrong" type="int" value="1" />'
+    files = chain_model("trial", [("svc", "School accountant", _service("acts/verify", param))])
+    assert "takes parameters ['act_id']" in _only(_problems(files), "svc")
+
+
+def test_parameter_expression_rejected(app_ctx):
+    param = '<spiffworkflow:parameter id="act_id" type="int" value="__import__(\'os\')" />'
+    files = chain_model("trial", [("svc", "School accountant", _service("acts/verify", param))])
+    assert "Expression rejected" in _only(_problems(files), "svc")
+
+
+@pytest.mark.parametrize("script", ["import os", "x = (", "x = ().__class__.__base__.__subclasses__()"])
+def test_script_rejected_or_not_compiling(app_ctx, script):
+    task = (f'<bpmn:scriptTask id="calc" name="Calc" scriptFormat="python"><bpmn:script>{script}</bpmn:script>'
+            '</bpmn:scriptTask>')
+    files = chain_model("trial", [("calc", "School accountant", task)])
+    assert "rejected" in _only(_problems(files), "calc")
+
+
+def test_timer_expression_rejected(app_ctx):
+    timer = ('<bpmn:intermediateCatchEvent id="wait" name="Wait"><bpmn:timerEventDefinition>'
+             '<bpmn:timeDuration>open("/etc/passwd")</bpmn:timeDuration></bpmn:timerEventDefinition>'
+             '</bpmn:intermediateCatchEvent>')
+    files = chain_model("trial", [("wait", "School accountant", timer)])
+    assert "rejected" in _only(_problems(files), "wait")
+
+
+def test_gateway_condition_rejected(app_ctx):
+    gw = '<bpmn:exclusiveGateway id="gw" default="f_gw_end" />'
+    files = chain_model("trial", [("gw", "School accountant", gw)], extra_flows=(
+        '<bpmn:sequenceFlow id="f_gw_other" sourceRef="gw" targetRef="end">'
+        '<bpmn:conditionExpression>__import__("os")</bpmn:conditionExpression></bpmn:sequenceFlow>'))
+    assert "rejected" in _only(_problems(files), "gw")
+
+
+def test_unreachable_element(app_ctx):
+    files = two_step()
+    orphan = user_task("orphan", "Nobody gets here")
+    files["trial.bpmn"] = files["trial.bpmn"].replace('<bpmn:endEvent id="end" />',
+                                                      f'<bpmn:endEvent id="end" />{orphan}')
+    assert "cannot be reached" in _only(_problems(files), "orphan")
+    assert not [p for p in _problems(two_step()) if "reached" in p.message]
+
+
+def test_no_end_event(app_ctx):
+    files = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill"))], end=False)
+    assert any("no end event" in p.message for p in _problems(files))
+
+
+def test_invalid_form_schema(app_ctx):
+    files = two_step()
+    files["fill.schema.json"] = '{"type": "object", "properties": {"x": {"type": "strin"}}}'
+    assert any(p.filename == "fill.schema.json" for p in _problems(files))
