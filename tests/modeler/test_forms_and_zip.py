@@ -1,0 +1,116 @@
+"""Form editor round trip and zip import/export (SpiffArena folder layout), with hostile archives."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from app.engine.models import ProcessModel
+from app.engine.publishing import create_draft, publish_draft
+from app.extensions import db
+from app.modeler.operations import ImportRefused, export_zip, import_zip, read_zip, save_form
+from tests.helpers import user
+from tests.modeler.factory import two_step
+
+
+def _zip(entries: dict[str, bytes | str], method=zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_form_round_trip_through_the_pages(trial_v1, browser):
+    owner = browser("owner")
+    draft = create_draft(trial_v1.process_model, user("owner"), from_version=trial_v1)
+    db.session.commit()
+    url = f"/modeler/versions/{draft.id}/forms/fill.schema.json"
+    page = owner.get(url).get_data(as_text=True)
+    assert "Live preview" in page and 'name="comment"' in page
+
+    schema = {"type": "object", "required": ["amount"],
+              "properties": {"amount": {"type": "integer", "title": "Amount", "minimum": 0}}}
+    ui = {"amount": {"ui:help": {"en": "In tenge"}}}
+    preview = owner.post("/modeler/forms/preview", {"schema": json.dumps(schema), "uischema": json.dumps(ui)})
+    html = preview.get_data(as_text=True)
+    assert 'id="f-amount"' in html and 'type="number"' in html and "In tenge" in html
+
+    bad = owner.post(url, {"schema": '{"type": "object", "properties": {"a": {"type": "nope"}}}', "uischema": "{}"})
+    assert bad.status_code == 422 and "JSON Schema" in bad.get_data(as_text=True)
+    db.session.refresh(draft)
+    assert json.loads(draft.files["fill.schema.json"])["required"] == ["comment"], "nothing stored"
+
+    saved = owner.post(url, {"schema": json.dumps(schema), "uischema": json.dumps(ui)})
+    assert saved.status_code == 302
+    db.session.refresh(draft)
+    assert json.loads(draft.files["fill.schema.json"]) == schema
+    assert json.loads(draft.files["fill.uischema.json"]) == ui
+    published = publish_draft(draft, user("owner"))
+    assert json.loads(published.files["fill.schema.json"]) == schema, "forms are versioned with the model"
+
+
+def test_form_save_refused_on_published_version(trial_v1):
+    from app.engine.publishing import ModelChangeRefused
+
+    with pytest.raises(ModelChangeRefused):
+        save_form(trial_v1, "fill.schema.json", '{"type": "object", "properties": {}}', "{}", user("owner"))
+
+
+def test_export_then_import_round_trip(trial_v1):
+    data = export_zip(trial_v1)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        meta = json.loads(zf.read("trial/process_model.json"))
+    assert {"trial/trial.bpmn", "trial/fill.schema.json", "trial/process_model.json"} <= names
+    assert meta["primary_process_id"] == "trial" and meta["primary_file_name"] == "trial.bpmn"
+    draft, problems = import_zip(data, user("owner"))
+    assert problems == [] and draft.status == "draft"
+    assert draft.process_model_id == trial_v1.process_model_id and draft.files == trial_v1.files
+
+
+def test_import_spiffarena_folder_creates_a_new_model(world):
+    files = two_step("imported_flow")
+    meta = {"display_name": "Imported flow", "primary_file_name": "imported_flow.bpmn",
+            "primary_process_id": "imported_flow", "description": ""}
+    entries = {f"imported-flow/{n}": t for n, t in files.items()}
+    entries["imported-flow/process_model.json"] = json.dumps(meta)
+    entries["imported-flow/README.md"] = "ignored"
+    draft, problems = import_zip(_zip(entries), user("owner"))
+    assert problems == []
+    model = db.session.get(ProcessModel, draft.process_model_id)
+    assert (model.identifier, model.name) == ("imported_flow", "Imported flow")
+    assert set(draft.files) == set(files)
+
+
+@pytest.mark.parametrize("entries", [
+    {"../evil.bpmn": "<x/>"},
+    {"/abs/evil.bpmn": "<x/>"},
+    {"a/b/c/deep.bpmn": "<x/>"},
+])
+def test_path_traversal_is_refused(app_ctx, entries):
+    with pytest.raises(ImportRefused):
+        read_zip(_zip(entries))
+
+
+def test_zip_bomb_is_refused(app_ctx):
+    with pytest.raises(ImportRefused):
+        read_zip(_zip({"m/bomb.bpmn": b"<a>" + b" " * (50 * 1024 * 1024) + b"</a>"}))
+
+
+def test_not_a_zip_and_no_diagram_are_refused(app_ctx):
+    with pytest.raises(ImportRefused):
+        read_zip(b"PK not really")
+    with pytest.raises(ImportRefused):
+        read_zip(_zip({"m/only.json": "{}"}))
+
+
+def test_import_page_refuses_bad_upload_without_500(world, browser):
+    owner = browser("owner")
+    response = owner.post("/modeler/import", {"archive": (io.BytesIO(_zip({"../x.bpmn": "<a/>"})), "m.zip")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert "Unsafe path" in owner.get("/modeler/").get_data(as_text=True)
