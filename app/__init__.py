@@ -48,6 +48,10 @@ def _register_domain() -> None:
     """Import modules whose import registers lanes, task handlers and service operators."""
     import app.acts.handlers  # noqa: F401
     import app.audit.models  # noqa: F401
+    import app.inbox.hooks  # noqa: F401
+    import app.inbox.models  # noqa: F401
+    import app.notifications.models  # noqa: F401
+    import app.people.substitutions  # noqa: F401
     import app.modeler.models  # noqa: F401
     import app.payments.handlers  # noqa: F401
     import app.people.lanes  # noqa: F401
@@ -67,5 +71,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (people_bp, inbox_bp, acts_bp, processes_bp, vendor_bp, modeler_bp):
         app.register_blueprint(bp)
+    from app.notifications.views import init_notifications
+
+    init_notifications(app)
     init_api(app)
     register_error_handlers(app)

@@ -15,6 +15,10 @@ from app.extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from app.notifications.cli import register_notifications_cli
+
+    register_notifications_cli(app)
+
     @app.cli.command("load-models")
     def load_models() -> None:
         """Validate and publish the models in bpmn/ (a changed file becomes a new version)."""

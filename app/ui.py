@@ -34,6 +34,13 @@ AUDIT_ACTIONS = {
     "act.accepted": _l("Act accepted"),
     "act.returned": _l("Act returned for correction"),
     "act.paid": _l("Payment registered"),
+    "task.claimed": _l("Task claimed"),
+    "task.unclaimed": _l("Task released"),
+    "task.reassigned": _l("Task reassigned"),
+    "task.bulk_accepted": _l("Accepted in a bulk action"),
+    "task.commented": _l("Comment added"),
+    "task.attachment_added": _l("File attached"),
+    "task.overdue": _l("Task overdue"),
 }
 
 

@@ -1,24 +1,206 @@
+"""Inbox queries. They read only the human-task table (indexes in migration 0005_inbox).
+
+Authorisation lives in the base clauses below (role + scope via :func:`scope_clause`, claim, deputies);
+filters only narrow a base query, so a filter — saved, shared or typed into the URL — can never show a
+user more than the base query allows.
+"""
+
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+
+from app import clock
 from app.engine.models import HumanTask
 from app.extensions import db
+from app.inbox import models as _inbox_models  # noqa: F401 - maps the inbox's extra human_task columns
 from app.people.access import scope_clause
 
+VIEWS = ("mine", "group", "waiting", "completed")
+STATUSES = ("unclaimed", "claimed_by_me", "claimed_by_others", "due_soon", "overdue")
+SORTS = {
+    "created": (HumanTask.created_at, HumanTask.id),
+    "-created": (HumanTask.created_at.desc(), HumanTask.id.desc()),
+    "due": (HumanTask.due_at, HumanTask.id),
+    "-due": (HumanTask.due_at.desc(), HumanTask.id.desc()),
+    "school": (HumanTask.school_name, HumanTask.id),
+}
+PAGE_SIZE = 25
+DUE_SOON = timedelta(days=2)
+_BIN = re.compile(r"^\d{12}$")
 
-def open_tasks_for(user) -> Select:
-    """Open tasks this user may complete: their role, their scope, unclaimed or claimed by them."""
-    return select(HumanTask).where(
-        HumanTask.status == "open",
+
+def as_utc(at: datetime | None) -> datetime | None:
+    # SQLite gives naive datetimes back; every timestamp we store is UTC.
+    if at is None:
+        return None
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def sla_state(task: HumanTask, now: datetime | None = None) -> str | None:
+    """``overdue`` / ``due_soon`` / None for an open task, from its due date."""
+    due = as_utc(task.due_at)
+    if task.status != "open" or due is None:
+        return None
+    now = now or clock.now()
+    if due <= now:
+        return "overdue"
+    if due <= now + DUE_SOON:
+        return "due_soon"
+    return None
+
+
+# -- who may act --------------------------------------------------------------------------------------------
+def _direct_clause(user) -> ColumnElement[bool]:
+    return and_(
         HumanTask.role == user.role,
         scope_clause(user, HumanTask.region_id, HumanTask.organisation_id),
         or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id == user.id),
     )
 
 
+def actionable_clause(user) -> ColumnElement[bool]:
+    """Tasks the user may complete: their own, or those of principals they stand in for today."""
+    from app.people.substitutions import active_principals
+
+    clauses = [_direct_clause(user)] + [_direct_clause(p) for p in active_principals(user)]
+    return or_(*clauses) if len(clauses) > 1 else clauses[0]
+
+
+def open_tasks_for(user) -> Select:
+    """Open tasks this user may complete: their role, their scope, unclaimed or claimed by them."""
+    return select(HumanTask).where(HumanTask.status == "open", actionable_clause(user))
+
+
+def view_query(user, view: str) -> Select:
+    if view == "group":
+        return select(HumanTask).where(
+            HumanTask.status == "open", HumanTask.role == user.role,
+            scope_clause(user, HumanTask.region_id, HumanTask.organisation_id),
+        )
+    if view == "waiting":
+        # Instances I started or took a step in, now waiting on someone else (not on me).
+        mine = select(HumanTask.instance_id).where(
+            or_(HumanTask.completed_by_id == user.id, HumanTask.started_by_id == user.id))
+        return select(HumanTask).where(
+            HumanTask.status == "open", HumanTask.instance_id.in_(mine),
+            ~actionable_clause(user),
+        )
+    if view == "completed":
+        return select(HumanTask).where(HumanTask.completed_by_id == user.id, HumanTask.status == "completed")
+    return open_tasks_for(user)
+
+
+# -- filters --------------------------------------------------------------------------------------------------
+@dataclass
+class InboxFilter:
+    view: str = "mine"
+    process: str = ""
+    task: str = ""
+    school: str = ""
+    status: str = ""
+    due_before: str = ""
+    q: str = ""
+    sort: str = "created"
+    errors: list[str] = field(default_factory=list)
+
+    PARAMS = ("view", "process", "task", "school", "status", "due_before", "q", "sort")
+
+    @classmethod
+    def from_args(cls, args) -> InboxFilter:
+        """Parse query parameters; a bad value is dropped with a message, never a 500."""
+        from flask_babel import gettext as _
+
+        f = cls(**{k: (args.get(k) or "").strip()[:100] for k in cls.PARAMS if args.get(k)})
+        if f.view not in VIEWS:
+            f.view = "mine"
+        if f.status and f.status not in STATUSES:
+            f.errors.append(_("Unknown status filter; it was ignored."))
+            f.status = ""
+        if f.sort not in SORTS:
+            f.sort = "created"
+        if f.due_before:
+            try:
+                date.fromisoformat(f.due_before)
+            except ValueError:
+                f.errors.append(_("The due date must be a date (YYYY-MM-DD); it was ignored."))
+                f.due_before = ""
+        return f
+
+    def params(self, **changes) -> dict:
+        data = {k: v for k, v in asdict(self).items() if k in self.PARAMS and v}
+        data.update({k: v for k, v in changes.items()})
+        return {k: v for k, v in data.items() if v not in ("", None)}
+
+    @property
+    def active(self) -> bool:
+        return any((self.process, self.task, self.school, self.status, self.due_before, self.q))
+
+    def apply(self, query: Select, user) -> Select:
+        now = clock.now()
+        if self.process:
+            query = query.where(HumanTask.process_id == self.process)
+        if self.task:
+            query = query.where(HumanTask.spec_name == self.task)
+        if self.school:
+            if _BIN.match(self.school):
+                query = query.where(HumanTask.school_bin == self.school)
+            else:
+                query = query.where(HumanTask.school_name.ilike(f"%{_escape_like(self.school)}%", escape="\\"))
+        if self.q:
+            term = self.q.upper()
+            query = query.where(or_(HumanTask.subject_number == term,
+                                    HumanTask.subject_number.ilike(f"%{_escape_like(term)}%", escape="\\")))
+        if self.status == "unclaimed":
+            query = query.where(HumanTask.assignee_id.is_(None))
+        elif self.status == "claimed_by_me":
+            query = query.where(HumanTask.assignee_id == user.id)
+        elif self.status == "claimed_by_others":
+            query = query.where(HumanTask.assignee_id.is_not(None), HumanTask.assignee_id != user.id)
+        elif self.status == "overdue":
+            query = query.where(HumanTask.due_at <= now)
+        elif self.status == "due_soon":
+            query = query.where(HumanTask.due_at > now, HumanTask.due_at <= now + DUE_SOON)
+        if self.due_before:
+            limit = datetime.combine(date.fromisoformat(self.due_before) + timedelta(days=1), datetime.min.time(),
+                                     tzinfo=UTC)
+            query = query.where(HumanTask.due_at < limit)
+        if self.view == "completed":
+            return query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+        return query.order_by(*SORTS[self.sort])
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class InboxPage:
+    tasks: list[HumanTask]
+    page: int
+    has_next: bool
+
+
+def inbox_page(user, f: InboxFilter, page: int = 1, page_size: int = PAGE_SIZE) -> InboxPage:
+    page = max(page, 1)
+    query = f.apply(view_query(user, f.view), user)
+    rows = db.session.scalars(query.limit(page_size + 1).offset((page - 1) * page_size)).all()
+    return InboxPage(tasks=list(rows[:page_size]), page=page, has_next=len(rows) > page_size)
+
+
+def count_query(query: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
 def count_open_tasks(user) -> int:
-    return db.session.scalar(select(func.count()).select_from(open_tasks_for(user).subquery())) or 0
+    return count_query(open_tasks_for(user))
+
+
+def view_counts(user) -> dict[str, int]:
+    return {view: count_query(view_query(user, view)) for view in ("mine", "group", "waiting")}
 
 
 def completed_by(user, limit: int = 50) -> list[HumanTask]:
@@ -26,3 +208,24 @@ def completed_by(user, limit: int = 50) -> list[HumanTask]:
         select(HumanTask).where(HumanTask.completed_by_id == user.id, HumanTask.status == "completed")
         .order_by(HumanTask.completed_at.desc()).limit(limit)
     ).all()
+
+
+def filter_choices() -> dict[str, list[tuple[str, str]]]:
+    """Process models and task kinds for the filter drop-downs (small tables, not the task table)."""
+    from app.engine.models import ProcessModel
+    from app.ui import TASK_TITLES
+
+    processes = [(m.identifier, m.name) for m in db.session.scalars(select(ProcessModel).order_by(ProcessModel.name))]
+    return {"processes": processes, "tasks": [(k, str(v)) for k, v in TASK_TITLES.items()]}
+
+
+def bulk_candidates(user, task_ids: list[int]) -> list[HumanTask]:
+    """Of the given ids, open *Accept act* tasks this user may complete whose act has no excluded lines."""
+    if not task_ids:
+        return []
+    return list(db.session.scalars(
+        select(HumanTask).where(
+            HumanTask.id.in_(task_ids[:200]), HumanTask.status == "open", HumanTask.spec_name == "accept_act",
+            HumanTask.excluded_lines == 0, actionable_clause(user),
+        ).order_by(HumanTask.created_at, HumanTask.id)
+    ))

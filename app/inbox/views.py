@@ -1,33 +1,236 @@
-"""Inbox and task pages. Thin: check access, call the engine, render."""
+"""Inbox and task pages. Thin: parse input, call a query or an operation, render."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
+from app.audit.models import AuditEvent
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.form_view import build_fields
 from app.engine.handlers import get_handler
-from app.engine.runtime import can_act, complete_task, get_task_for, task_context, task_form
+from app.engine.models import HumanTask
+from app.engine.runtime import (
+    acting_for,
+    can_act,
+    complete_task,
+    get_task_for,
+    instance_status,
+    task_context,
+    task_form,
+)
 from app.extensions import db
-from app.inbox.queries import completed_by, open_tasks_for
+from app.inbox import operations as ops
+from app.inbox.models import TaskAttachment, TaskComment
+from app.inbox.queries import InboxFilter, bulk_candidates, filter_choices, inbox_page, sla_state, view_counts
+from app.people import substitutions as subs
 
 bp = Blueprint("inbox", __name__)
-PAGE_SIZE = 50
+
+
+def _task_ids(values) -> list[int]:
+    return [int(v) for v in values if str(v).isdigit()][:200]
 
 
 @bp.route("/inbox")
 @login_required
 def index():
-    page = max(request.args.get("page", 1, type=int), 1)
-    query = open_tasks_for(current_user).order_by(db.text("human_task.created_at"))
-    tasks = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("inbox/index.html", tasks=tasks[:PAGE_SIZE], page=page,
-                           has_next=len(tasks) > PAGE_SIZE, done=completed_by(current_user, 10))
+    saved = None
+    args = request.args
+    if args.get("filter", "").isdigit():
+        try:
+            saved = ops.get_filter_for(current_user, int(args["filter"]))
+        except TaskNotAvailable:
+            abort(404)
+        args = {**saved.params, **{k: v for k, v in request.args.items() if k not in ("filter", "page")}}
+    f = InboxFilter.from_args(args)
+    for message in f.errors:
+        flash(message, "warning")
+    page = inbox_page(current_user, f, request.args.get("page", 1, type=int) or 1)
+    return render_template(
+        "inbox/index.html", f=f, tasks=page.tasks, page=page.page, has_next=page.has_next,
+        counts=view_counts(current_user), choices=filter_choices(), filters=ops.visible_filters(current_user),
+        saved=saved, sla_state=sla_state, principals=subs.active_principals(current_user),
+    )
 
 
+@bp.post("/inbox/filters")
+@login_required
+def save_filter():
+    f = InboxFilter.from_args(request.form)
+    try:
+        saved = ops.save_filter(current_user, request.form.get("name", ""), f, request.form.get("shared") == "1")
+        db.session.commit()
+    except DomainRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("inbox.index", **f.params()))
+    flash(_("Filter “%(name)s” saved.", name=saved.name), "success")
+    return redirect(url_for("inbox.index", filter=saved.id))
+
+
+@bp.post("/inbox/filters/<int:filter_id>/delete")
+@login_required
+def delete_filter(filter_id: int):
+    try:
+        saved = ops.get_filter_for(current_user, filter_id)
+        ops.delete_filter(current_user, saved)
+        db.session.commit()
+    except TaskNotAvailable:
+        db.session.rollback()
+        abort(404)
+    flash(_("Filter deleted."), "success")
+    return redirect(url_for("inbox.index"))
+
+
+# -- bulk accept ------------------------------------------------------------------------------------------------
+@bp.route("/inbox/bulk-accept", methods=["GET", "POST"])
+@login_required
+def bulk_accept():
+    ids = _task_ids(request.values.getlist("task"))
+    if request.method == "GET" or request.form.get("confirm") != "1":
+        tasks = bulk_candidates(current_user, ids)
+        skipped = len(set(ids)) - len(tasks)
+        if not tasks:
+            flash(_("None of the selected tasks is a clean act you can accept."), "warning")
+            return redirect(url_for("inbox.index"))
+        return render_template("inbox/bulk_confirm.html", tasks=tasks, skipped=skipped)
+    results = ops.bulk_accept(current_user, ids)
+    done = sum(1 for r in results if r.ok)
+    flash(_("%(done)s of %(total)s acts accepted.", done=done, total=len(results)),
+          "success" if done == len(results) else "warning")
+    return render_template("inbox/bulk_result.html", results=results)
+
+
+# -- claim / unclaim / reassign ------------------------------------------------------------------------------------
+def _task_or_404(task_id: int) -> HumanTask:
+    try:
+        return get_task_for(current_user, task_id)
+    except TaskNotAvailable:
+        abort(404)
+
+
+def _back(task: HumanTask):
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("inbox.task", task_id=task.id))
+
+
+def _run(task: HumanTask, action, success: str):
+    try:
+        action()
+        db.session.commit()
+        flash(success, "success")
+    except (ConflictError, DomainRefused, TaskNotAvailable) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    return _back(task)
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id: int):
+    task = _task_or_404(task_id)
+    return _run(task, lambda: ops.claim(task, current_user), _("You have claimed this task."))
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+@login_required
+def unclaim(task_id: int):
+    task = _task_or_404(task_id)
+    return _run(task, lambda: ops.unclaim(task, current_user), _("The task is back in the group."))
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@login_required
+def reassign(task_id: int):
+    task = _task_or_404(task_id)
+    to = request.form.get("user_id", type=int)
+    return _run(task, lambda: ops.reassign(task, current_user, to), _("The task has been reassigned."))
+
+
+# -- comments and attachments ------------------------------------------------------------------------------------
+@bp.post("/tasks/<int:task_id>/comments")
+@login_required
+def comment(task_id: int):
+    task = _task_or_404(task_id)
+    return _run(task, lambda: ops.add_comment(task, current_user, request.form.get("body", "")),
+                _("Comment added."))
+
+
+@bp.post("/tasks/<int:task_id>/attachments")
+@login_required
+def attach(task_id: int):
+    task = _task_or_404(task_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose a file to attach."), "danger")
+        return _back(task)
+    data = upload.read(ops.MAX_ATTACHMENT_BYTES + 1)
+    return _run(task, lambda: ops.add_attachment(task, current_user, upload.filename, data), _("File attached."))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    try:
+        item, path = ops.attachment_for(current_user, attachment_id)
+    except TaskNotAvailable:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype=item.content_type, as_attachment=True, download_name=item.filename)
+
+
+# -- substitutions -------------------------------------------------------------------------------------------------
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
+@bp.route("/substitutions", methods=["GET", "POST"])
+@login_required
+def substitutions():
+    if request.method == "POST":
+        try:
+            subs.create_substitution(current_user, request.form.get("deputy_id", type=int),
+                                     _date(request.form.get("starts_on")), _date(request.form.get("ends_on")),
+                                     current_user)
+            db.session.commit()
+            flash(_("Deputy named."), "success")
+            return redirect(url_for("inbox.substitutions"))
+        except DomainRefused as err:
+            db.session.rollback()
+            flash(str(err), "danger")
+    return render_template("inbox/substitutions.html", items=subs.substitutions_of(current_user),
+                           candidates=subs.deputy_candidates(current_user))
+
+
+@bp.post("/substitutions/<int:sub_id>/revoke")
+@login_required
+def revoke_substitution(sub_id: int):
+    sub = db.session.get(subs.Substitution, sub_id)
+    if sub is None or current_user.id not in (sub.principal_id, sub.deputy_id, sub.created_by_id):
+        abort(404)
+    try:
+        subs.revoke_substitution(sub, current_user)
+        db.session.commit()
+        flash(_("Substitution ended."), "success")
+    except DomainRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    return redirect(url_for("inbox.substitutions"))
+
+
+# -- the task page ---------------------------------------------------------------------------------------------------
 def _render_task(task, values=None, errors=None, status=200, refusal=None):
     ctx = task_context(task, current_user)
     handler = get_handler(task.handler)
@@ -38,19 +241,35 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
         if values is None:
             values = handler.prefill(ctx)
         fields = build_fields(schema, ui, values, errors or {}, str(get_locale()))
+    instance = task.instance
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == instance.audit_chain)
+                                .order_by(AuditEvent.seq)).all()
+    comments = db.session.scalars(select(TaskComment).where(TaskComment.instance_id == instance.id)
+                                  .order_by(TaskComment.created_at, TaskComment.id)).all()
+    attachments = db.session.scalars(select(TaskAttachment).where(TaskAttachment.instance_id == instance.id)
+                                     .order_by(TaskAttachment.created_at, TaskAttachment.id)).all()
+    on_behalf = acting_for(current_user, task) if actionable and not _direct(task) else None
+    manage = ops.can_manage(current_user, task)
     return render_template(
         "inbox/task.html", task=task, fields=fields, actionable=actionable, errors=errors or {},
-        refusal=refusal, panel=handler.template, **handler.context(ctx),
+        refusal=refusal, panel=handler.template, events=events, comments=comments, attachments=attachments,
+        diagram=instance_status(instance), sla=sla_state(task), on_behalf=on_behalf,
+        can_manage=manage,
+        candidates=ops.reassign_candidates(task) if task.status == "open" and manage else [],
+        max_mb=ops.MAX_ATTACHMENT_BYTES // (1024 * 1024), **handler.context(ctx),
     ), status
+
+
+def _direct(task) -> bool:
+    from app.engine.runtime import can_act_directly
+
+    return can_act_directly(current_user, task)
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task(task_id: int):
-    try:
-        task = get_task_for(current_user, task_id)
-    except TaskNotAvailable:
-        abort(404)
+    task = _task_or_404(task_id)
     if request.method == "GET":
         return _render_task(task)
     if not can_act(current_user, task):

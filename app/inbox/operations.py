@@ -1,0 +1,264 @@
+"""Every state change the inbox makes: claim, unclaim, reassign, bulk accept, saved filters, comments,
+attachments. Each checks authorisation itself (views are thin) and writes its audit event."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from app import clock
+from app.audit.operations import record_event
+from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
+from app.engine.models import HumanTask
+from app.engine.runtime import can_act, can_act_directly, complete_task
+from app.extensions import db
+from app.inbox.models import SavedFilter, TaskAttachment, TaskComment
+from app.inbox.queries import InboxFilter, bulk_candidates
+from app.people.access import can_see
+from app.people.models import User
+from app.people.roles import Role
+
+
+def _chain(task: HumanTask) -> str:
+    return f"instance:{task.instance_id}"
+
+
+def _require_open(task: HumanTask) -> None:
+    if task.status != "open":
+        raise ConflictError(_("This task is no longer open."))
+
+
+# -- claim / unclaim / reassign -------------------------------------------------------------------------------
+def claim(task: HumanTask, user: User) -> None:
+    """Take a group task. The conditional UPDATE makes two simultaneous claims end with exactly one owner."""
+    _require_open(task)
+    if not can_act_directly(user, task):
+        if task.assignee_id and task.assignee_id != user.id:
+            raise ConflictError(_("%(name)s has already claimed this task.", name=task.assignee.full_name))
+        raise TaskNotAvailable(_("This task is not in your group."))
+    if task.assignee_id == user.id:
+        return
+    now = clock.now()
+    changed = db.session.execute(
+        update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == "open", HumanTask.assignee_id.is_(None))
+        .values(assignee_id=user.id, claimed_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.expire(task)
+    if changed != 1:
+        raise ConflictError(_("Someone else has just claimed this task."))
+    record_event(_chain(task), "task.claimed", "human_task", task.id, actor_id=user.id,
+                 details={"task": task.spec_name})
+
+
+def can_manage(user: User, task: HumanTask) -> bool:
+    """A department head manages the claims of tasks in their region (admin: everywhere)."""
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.DEPARTMENT_HEAD and can_see(user, task.region_id, task.organisation_id)
+
+
+def unclaim(task: HumanTask, user: User) -> None:
+    _require_open(task)
+    if task.assignee_id is None:
+        return
+    if task.assignee_id != user.id and not can_manage(user, task):
+        raise TaskNotAvailable(_("Only the person who claimed this task or a department head can release it."))
+    previous = task.assignee_id
+    task.assignee_id = None
+    task.claimed_at = None
+    record_event(_chain(task), "task.unclaimed", "human_task", task.id, actor_id=user.id,
+                 details={"task": task.spec_name, "from_user_id": previous})
+    db.session.flush()
+
+
+def reassign_candidates(task: HumanTask) -> list[User]:
+    """Active users who could do this task: its role, and the task inside their scope."""
+    users = db.session.scalars(select(User).where(User.role == task.role, User.active.is_(True))
+                               .order_by(User.full_name)).all()
+    return [u for u in users if can_see(u, task.region_id, task.organisation_id)]
+
+
+def reassign(task: HumanTask, head: User, to_user_id: int | None) -> User:
+    _require_open(task)
+    if not can_manage(head, task):
+        raise TaskNotAvailable(_("Only a department head can reassign tasks."))
+    target = db.session.get(User, to_user_id) if to_user_id else None
+    if target is None or target not in reassign_candidates(task):
+        raise DomainRefused(_("Choose a person who has this task's role in its region."))
+    previous = task.assignee_id
+    task.assignee_id = target.id
+    task.claimed_at = clock.now()
+    record_event(_chain(task), "task.reassigned", "human_task", task.id, actor_id=head.id,
+                 details={"task": task.spec_name, "from_user_id": previous, "to_user_id": target.id,
+                          "to": target.full_name})
+    db.session.flush()
+    from app.notifications.operations import notify
+
+    notify(target, "reassigned", task, by=head.full_name)
+    return target
+
+
+# -- bulk accept ---------------------------------------------------------------------------------------------
+@dataclass
+class BulkResult:
+    task_id: int
+    subject: str
+    ok: bool
+    message: str
+
+
+def bulk_accept(user: User, task_ids: list[int]) -> list[BulkResult]:
+    """Accept each clean act one by one, each in its own transaction (this function commits).
+
+    Every task is re-checked here: open, *Accept act*, the user may act on it, and the act — read from
+    the acts table now, not from the inbox copy — still has no excluded lines. A conflict or refusal on
+    one act is reported and does not undo the others.
+    """
+    from app.acts.models import Act
+
+    results: list[BulkResult] = []
+    allowed = {t.id: t.subject_title for t in bulk_candidates(user, task_ids)}
+    for task_id in dict.fromkeys(task_ids):
+        subject = allowed.get(task_id)
+        if subject is None:
+            results.append(BulkResult(task_id, "", False, _("Not a clean act you can accept; skipped.")))
+            continue
+        try:
+            task = db.session.get(HumanTask, task_id)
+            act = db.session.get(Act, task.instance.subject_id) if task.instance.subject_type == "act" else None
+            if act is None or act.status != "verified" or act.accepted_lines != act.total_lines:
+                raise DomainRefused(_("The act has excluded lines or has changed; open it to decide."))
+            complete_task(task_id, user, data={"decision": "accept"})
+            record_event(_chain(task), "task.bulk_accepted", "human_task", task_id, actor_id=user.id,
+                         details={"act": act.number})
+            db.session.commit()
+            results.append(BulkResult(task_id, subject, True, _("Accepted.")))
+        except (ConflictError, DomainRefused, StepFailed, TaskNotAvailable, FormInvalid) as err:
+            db.session.rollback()
+            results.append(BulkResult(task_id, subject, False, str(err)))
+    return results
+
+
+# -- saved filters ------------------------------------------------------------------------------------------------
+def visible_filters(user: User) -> list[SavedFilter]:
+    """The user's own filters and those shared within their organisation (department)."""
+    clauses = [SavedFilter.owner_id == user.id]
+    if user.organisation_id:
+        clauses.append((SavedFilter.shared.is_(True)) & (SavedFilter.organisation_id == user.organisation_id))
+    from sqlalchemy import or_
+
+    return list(db.session.scalars(select(SavedFilter).where(or_(*clauses)).order_by(SavedFilter.name)))
+
+
+def get_filter_for(user: User, filter_id: int) -> SavedFilter:
+    saved = db.session.get(SavedFilter, filter_id)
+    if saved is None or saved not in visible_filters(user):
+        raise TaskNotAvailable(_("No such saved filter."))
+    return saved
+
+
+def save_filter(user: User, name: str, f: InboxFilter, shared: bool) -> SavedFilter:
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 80:
+        raise DomainRefused(_("Give the filter a name (up to 80 characters)."))
+    if shared and not user.organisation_id:
+        raise DomainRefused(_("Only members of an organisation can share filters."))
+    params = f.params()
+    saved = SavedFilter(owner_id=user.id, organisation_id=user.organisation_id, name=name, params=params,
+                        shared=bool(shared), created_at=clock.now())
+    db.session.add(saved)
+    db.session.flush()
+    record_event(f"user:{user.id}", "inbox.filter_saved", "saved_filter", saved.id, actor_id=user.id,
+                 details={"name": name, "params": params, "shared": bool(shared)})
+    return saved
+
+
+def delete_filter(user: User, saved: SavedFilter) -> None:
+    if saved.owner_id != user.id:
+        raise TaskNotAvailable(_("Only the owner can delete a saved filter."))
+    record_event(f"user:{user.id}", "inbox.filter_deleted", "saved_filter", saved.id, actor_id=user.id,
+                 details={"name": saved.name})
+    db.session.delete(saved)
+    db.session.flush()
+
+
+# -- comments and attachments -------------------------------------------------------------------------------------
+ALLOWED_TYPES = {
+    ".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".csv": "text/csv",
+    ".txt": "text/plain", ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+MAGIC = {".pdf": b"%PDF-", ".png": b"\x89PNG", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff",
+         ".xlsx": b"PK\x03\x04", ".docx": b"PK\x03\x04"}
+MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024
+
+
+def _require_visible(user: User, task: HumanTask) -> None:
+    if not can_see(user, task.region_id, task.organisation_id) and not can_act(user, task):
+        raise TaskNotAvailable(_("No such task."))
+
+
+def add_comment(task: HumanTask, user: User, body: str) -> TaskComment:
+    _require_visible(user, task)
+    body = (body or "").strip()
+    if not body:
+        raise DomainRefused(_("Write a comment first."))
+    if len(body) > 4000:
+        raise DomainRefused(_("A comment can be at most 4000 characters."))
+    comment = TaskComment(task_id=task.id, instance_id=task.instance_id, author_id=user.id, body=body,
+                          created_at=clock.now())
+    db.session.add(comment)
+    db.session.flush()
+    record_event(_chain(task), "task.commented", "task_comment", comment.id, actor_id=user.id,
+                 details={"task": task.spec_name, "comment": body[:200]})
+    return comment
+
+
+def attachments_dir() -> Path:
+    path = Path(current_app.instance_path) / "attachments"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> TaskAttachment:
+    """Store a file under a random name; the type is checked by extension *and* content signature."""
+    _require_visible(user, task)
+    original = Path((filename or "").replace("\\", "/")).name.strip()[:255]
+    ext = Path(original).suffix.lower()
+    if not original or ext not in ALLOWED_TYPES:
+        raise DomainRefused(_("Only PDF, PNG, JPEG, XLSX, DOCX, CSV or TXT files can be attached."))
+    if not data:
+        raise DomainRefused(_("The file is empty."))
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise DomainRefused(_("The file is larger than %(mb)s MB.", mb=MAX_ATTACHMENT_BYTES // (1024 * 1024)))
+    if ext in MAGIC and not data.startswith(MAGIC[ext]):
+        raise DomainRefused(_("The file's content does not match its type (%(ext)s).", ext=ext))
+    stored = secrets.token_hex(16) + ext
+    (attachments_dir() / stored).write_bytes(data)
+    attachment = TaskAttachment(
+        task_id=task.id, instance_id=task.instance_id, uploaded_by_id=user.id, filename=original,
+        stored_name=stored, content_type=ALLOWED_TYPES[ext], size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), created_at=clock.now(),
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    record_event(_chain(task), "task.attachment_added", "task_attachment", attachment.id, actor_id=user.id,
+                 details={"filename": original, "size": len(data), "sha256": attachment.sha256})
+    return attachment
+
+
+def attachment_for(user: User, attachment_id: int) -> tuple[TaskAttachment, Path]:
+    attachment = db.session.get(TaskAttachment, attachment_id)
+    if attachment is None:
+        raise TaskNotAvailable(_("No such file."))
+    task = db.session.get(HumanTask, attachment.task_id)
+    _require_visible(user, task)
+    return attachment, attachments_dir() / attachment.stored_name
+
+

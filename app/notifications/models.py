@@ -1,0 +1,42 @@
+"""Notifications are stored as a kind + parameters and rendered in the reader's language when shown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.people.models import User
+
+
+class Notification(db.Model):
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # task_created | act_returned | due_soon | overdue | on_behalf
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user: Mapped[User] = relationship()
+
+
+class OutboxEmail(db.Model):
+    """An e-mail waiting to be sent (SMTP when MAIL_SERVER is configured) or kept for reading here."""
+
+    __tablename__ = "outbox_email"
+    __table_args__ = (Index("ix_outbox_email_status", "status", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notification.id"))
+    to_address: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | stored | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,203 @@
+"""Create notifications (bell) and their e-mails (outbox); scan SLAs; deliver the outbox.
+
+A notification stores a kind and parameters, not text: the bell renders it in the reader's current
+language, the e-mail in the recipient's saved language at the time it is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+
+from flask import current_app, has_app_context
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from app import clock
+from app.audit.operations import record_event
+from app.engine.models import HumanTask
+from app.extensions import db
+from app.notifications.models import Notification, OutboxEmail
+from app.people.models import Organisation, User
+from app.people.roles import ROLE_SCOPE, Role, Scope
+
+log = logging.getLogger(__name__)
+KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned")
+DUE_SOON = timedelta(days=1)
+
+
+def _task_label(spec_name: str, title: str) -> str:
+    from app.ui import TASK_TITLES
+
+    return str(TASK_TITLES.get(spec_name, title))
+
+
+def render_text(kind: str, params: dict) -> str:
+    """The notification's sentence in the current locale."""
+    p = {"subject": "", "due": "", "comment": "", "deputy": "", "by": "", **params}
+    p["task"] = _task_label(p.get("spec_name", ""), p.get("task", ""))
+    texts = {
+        "task_created": lambda: _("New task: %(task)s — %(subject)s", task=p["task"], subject=p["subject"]),
+        "act_returned": lambda: _("Act returned for correction: %(subject)s. %(comment)s", subject=p["subject"],
+                                  comment=p["comment"]),
+        "due_soon": lambda: _("Due soon: %(task)s — %(subject)s (due %(due)s)", task=p["task"],
+                              subject=p["subject"], due=p["due"]),
+        "overdue": lambda: _("Overdue: %(task)s — %(subject)s (was due %(due)s)", task=p["task"],
+                             subject=p["subject"], due=p["due"]),
+        "on_behalf": lambda: _("%(deputy)s completed “%(task)s” on your behalf — %(subject)s", deputy=p["deputy"],
+                               task=p["task"], subject=p["subject"]),
+        "reassigned": lambda: _("%(by)s assigned you a task: %(task)s — %(subject)s", by=p["by"], task=p["task"],
+                                subject=p["subject"]),
+    }
+    return texts[kind]() if kind in texts else kind
+
+
+def _params(task: HumanTask, **extra) -> dict:
+    due = task.due_at
+    return {"spec_name": task.spec_name, "task": task.title, "subject": task.subject_title,
+            "due": due.strftime("%Y-%m-%d") if due else "", "comment": "", **extra}
+
+
+def notify(user: User, kind: str, task: HumanTask | None = None, **extra) -> Notification:
+    params = _params(task, **extra) if task is not None else dict(extra)
+    note = Notification(user_id=user.id, kind=kind, params=params, task_id=getattr(task, "id", None),
+                        created_at=clock.now())
+    db.session.add(note)
+    db.session.flush()
+    if user.email:
+        _queue_email(user, note)
+    return note
+
+
+def _queue_email(user: User, note: Notification) -> None:
+    locale = user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")
+    with force_locale(locale):
+        text = render_text(note.kind, note.params)
+        body = "\n\n".join([
+            _("Hello, %(name)s.", name=user.full_name), text,
+            _("Open Tapsyrys to see the task. This message was sent automatically."),
+        ])
+    configured = bool(current_app.config.get("MAIL_SERVER"))
+    db.session.add(OutboxEmail(user_id=user.id, notification_id=note.id, to_address=user.email,
+                               subject=f"Tapsyrys: {text}"[:255], body=body,
+                               status="pending" if configured else "stored", created_at=clock.now()))
+
+
+def recipients(task: HumanTask) -> list[User]:
+    """Who should hear about a task: its assignee, or everyone of its role in its scope; plus their deputies."""
+    from app.people.substitutions import Substitution
+
+    if task.assignee_id:
+        users = [db.session.get(User, task.assignee_id)]
+    else:
+        query = select(User).where(User.role == task.role, User.active.is_(True))
+        scope = ROLE_SCOPE.get(Role(task.role)) if task.role in Role._value2member_map_ else None
+        if scope is Scope.ORGANISATION:
+            query = query.where(User.organisation_id == task.organisation_id)
+        elif scope is Scope.REGION:
+            query = query.join(Organisation, Organisation.id == User.organisation_id).where(
+                Organisation.region_id == task.region_id)
+        users = list(db.session.scalars(query.order_by(User.id)))
+    today = clock.today()
+    ids = [u.id for u in users if u is not None]
+    deputies = db.session.scalars(select(User).join(Substitution, Substitution.deputy_id == User.id).where(
+        Substitution.principal_id.in_(ids), Substitution.starts_on <= today, Substitution.ends_on >= today,
+        Substitution.revoked_at.is_(None), User.active.is_(True))).all() if ids else []
+    seen: dict[int, User] = {}
+    for u in [*users, *deputies]:
+        if u is not None:
+            seen.setdefault(u.id, u)
+    return list(seen.values())
+
+
+def department_heads(region_id: int | None) -> list[User]:
+    if region_id is None:
+        return []
+    return list(db.session.scalars(
+        select(User).join(Organisation, Organisation.id == User.organisation_id)
+        .where(User.role == Role.DEPARTMENT_HEAD.value, User.active.is_(True), Organisation.region_id == region_id)
+    ))
+
+
+def scan_sla(now=None) -> dict[str, int]:
+    """Notify once when an open task becomes due soon, and once when it is overdue (heads are told too).
+
+    The row's ``sla_state`` records the last notice, so running the scan often never repeats one. The
+    caller commits.
+    """
+    now = now or clock.now()
+    counts = {"due_soon": 0, "overdue": 0}
+    overdue = db.session.scalars(select(HumanTask).where(
+        HumanTask.status == "open", HumanTask.due_at <= now,
+        (HumanTask.sla_state.is_(None)) | (HumanTask.sla_state != "overdue"),
+    ).limit(1000)).all()
+    for task in overdue:
+        people = {u.id: u for u in [*recipients(task), *department_heads(task.region_id)]}
+        for user in people.values():
+            notify(user, "overdue", task)
+        task.sla_state = "overdue"
+        record_event(f"instance:{task.instance_id}", "task.overdue", "human_task", task.id, actor_id=None,
+                     details={"task": task.spec_name, "notified": len(people)})
+        counts["overdue"] += 1
+    soon = db.session.scalars(select(HumanTask).where(
+        HumanTask.status == "open", HumanTask.due_at > now, HumanTask.due_at <= now + DUE_SOON,
+        HumanTask.sla_state.is_(None),
+    ).limit(1000)).all()
+    for task in soon:
+        for user in recipients(task):
+            notify(user, "due_soon", task)
+        task.sla_state = "due_soon"
+        counts["due_soon"] += 1
+    db.session.flush()
+    return counts
+
+
+def unread_count(user: User) -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(user: User, note_id: int | None = None) -> int:
+    """Mark one (or all) of the user's notifications read; never another user's."""
+    query = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if note_id is not None:
+        query = query.where(Notification.id == note_id)
+    return db.session.execute(query.values(read_at=clock.now())).rowcount
+
+
+def deliver_outbox(limit: int = 100) -> dict[str, int]:
+    """Send pending e-mails over SMTP (MAIL_SERVER, MAIL_PORT, MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS,
+    MAIL_FROM). Without MAIL_SERVER nothing is sent: mails stay stored and readable in the outbox page."""
+    cfg = current_app.config if has_app_context() else {}
+    counts = {"sent": 0, "failed": 0}
+    if not cfg.get("MAIL_SERVER"):
+        return counts
+    pending = db.session.scalars(select(OutboxEmail).where(OutboxEmail.status == "pending")
+                                 .order_by(OutboxEmail.id).limit(limit)).all()
+    if not pending:
+        return counts
+    with smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT", 25)), timeout=20) as smtp:
+        if cfg.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD", ""))
+        for mail in pending:
+            msg = EmailMessage()
+            msg["From"] = cfg.get("MAIL_FROM", "tapsyrys@localhost")
+            msg["To"] = mail.to_address
+            msg["Subject"] = mail.subject
+            msg.set_content(mail.body)
+            try:
+                smtp.send_message(msg)
+                mail.status, mail.sent_at = "sent", clock.now()
+                counts["sent"] += 1
+            except smtplib.SMTPException as err:
+                mail.status, mail.error = "failed", str(err)[:1000]
+                counts["failed"] += 1
+            db.session.commit()
+    return counts

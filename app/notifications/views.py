@@ -1,0 +1,74 @@
+"""The bell: list, open (mark read and go to the task), mark all read; the e-mail outbox page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.extensions import db
+from app.notifications.models import Notification, OutboxEmail
+from app.notifications.operations import mark_read, render_text, unread_count
+from app.people.roles import Role
+
+bp = Blueprint("notifications", __name__)
+
+
+@bp.route("/notifications")
+@login_required
+def index():
+    notes = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
+                               .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(100)).all()
+    return render_template("notifications/index.html", notes=notes, render_text=render_text)
+
+
+@bp.post("/notifications/<int:note_id>/open")
+@login_required
+def open_note(note_id: int):
+    note = db.session.get(Notification, note_id)
+    if note is None or note.user_id != current_user.id:
+        abort(404)
+    mark_read(current_user, note.id)
+    db.session.commit()
+    if note.task_id:
+        return redirect(url_for("inbox.task", task_id=note.task_id))
+    return redirect(url_for("notifications.index"))
+
+
+@bp.post("/notifications/read-all")
+@login_required
+def read_all():
+    mark_read(current_user)
+    db.session.commit()
+    return redirect(url_for("notifications.index"))
+
+
+@bp.route("/notifications/outbox")
+@login_required
+def outbox():
+    """Stored e-mails: a user reads their own; an administrator reads everyone's."""
+    query = select(OutboxEmail).order_by(OutboxEmail.id.desc())
+    everyone = current_user.role == Role.ADMIN and request.args.get("all") == "1"
+    if not everyone:
+        query = query.where(OutboxEmail.user_id == current_user.id)
+    mails = db.session.scalars(query.limit(200)).all()
+    return render_template("notifications/outbox.html", mails=mails, everyone=everyone)
+
+
+def init_notifications(app: Flask) -> None:
+    import os
+    from importlib import import_module
+
+    import_module("app.notifications.receivers")  # connects the engine signals
+
+    for key in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM"):
+        if os.environ.get(key) and key not in app.config:
+            app.config[key] = os.environ[key]
+
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def bell() -> dict:
+        if not current_user.is_authenticated:
+            return {"unread_notifications": 0}
+        return {"unread_notifications": unread_count(current_user)}

@@ -1,0 +1,192 @@
+"""Bulk accept of clean acts, substitution (deputies act on behalf), notifications, comments, files, languages."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app import clock
+from app.acts.models import Act
+from app.audit.models import AuditEvent
+from app.audit.operations import verify_all_chains
+from app.engine.models import HumanTask
+from app.engine.runtime import complete_task
+from app.extensions import db
+from app.inbox.models import TaskAttachment
+from app.notifications.models import Notification, OutboxEmail
+from app.notifications.operations import scan_sla
+from app.people.substitutions import Substitution
+from tests.helpers import act_of_school, open_task, user
+
+
+def _act(task: HumanTask) -> Act:
+    db.session.expire_all()
+    return db.session.get(Act, db.session.get(HumanTask, task.id).instance.subject_id)
+
+
+def test_bulk_accept_confirms_then_accepts_each_clean_act(world, clean_acts, browser):
+    dirty = open_task(act_of_school("Alatau Lyceum"), "accept_act")  # Almaty, excluded lines
+    official = browser("official")
+    query = "&".join(f"task={t.id}" for t in [*clean_acts, dirty])
+    page = official.get(f"/inbox/bulk-accept?{query}").get_data(as_text=True)
+    listed = [int(x) for x in re.findall(r'<tr data-task-id="(\d+)"', page)]
+    assert sorted(listed) == sorted(t.id for t in clean_acts) and "1 selected task(s)" in page
+    assert all(_act(t).status == "verified" for t in clean_acts), "the confirmation page changes nothing"
+
+    # One act is accepted by someone else between confirmation and submission: it fails alone.
+    complete_task(clean_acts[0].id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    data = {"confirm": "1", "task": [str(t.id) for t in [*clean_acts, dirty]]}
+    page = official.post("/inbox/bulk-accept", data).get_data(as_text=True)
+    assert page.count('data-ok="true"') == 3 and page.count('data-ok="false"') == 2
+    assert all(_act(t).status == "accepted" for t in clean_acts)
+    assert db.session.get(HumanTask, dirty.id).status == "open"
+    for t in clean_acts[1:]:
+        events = db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.chain == f"instance:{t.instance_id}")).all()
+        assert "task.completed" in events and "act.accepted" in events and "task.bulk_accepted" in events
+    assert verify_all_chains()[1] == []
+
+
+def test_bulk_accept_rechecks_authorisation(world, clean_acts, browser):
+    almaty = browser("official_almaty")
+    data = {"confirm": "1", "task": [str(t.id) for t in clean_acts]}
+    page = almaty.post("/inbox/bulk-accept", data).get_data(as_text=True)
+    assert 'data-ok="true"' not in page
+    assert all(_act(t).status == "verified" for t in clean_acts)
+    assert browser("accountant").get(f"/inbox/bulk-accept?task={clean_acts[0].id}").status_code == 302
+
+
+def test_deputy_sees_and_completes_the_principals_task_on_behalf(world, clean_acts, official2, browser):
+    task = clean_acts[0]
+    official = browser("official")
+    official.post(f"/tasks/{task.id}/claim")
+    today = clock.today()
+    response = official.post("/substitutions", {"deputy_id": official2.id, "starts_on": today.isoformat(),
+                                                "ends_on": (today + timedelta(days=7)).isoformat()})
+    assert response.status_code == 302
+
+    deputy = browser("official2")
+    page = deputy.get("/inbox").get_data(as_text=True)
+    assert f'data-task-id="{task.id}"' in page and "standing in for" in page
+    page = deputy.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "on behalf of Ержан Қалиев" in page
+    assert deputy.post(f"/tasks/{task.id}", {"decision": "accept"}).status_code == 302
+    db.session.expire_all()
+    done = db.session.get(HumanTask, task.id)
+    assert done.completed_by_id == official2.id
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "task.completed",
+                                                        AuditEvent.object_id == task.id)).one()
+    assert (event.actor_id, event.on_behalf_of_id) == (official2.id, user("official").id)
+    assert "on behalf of" in official.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert db.session.scalars(select(Notification).where(Notification.kind == "on_behalf",
+                                                         Notification.user_id == user("official").id)).first()
+    assert verify_all_chains()[1] == []
+
+
+def test_substitution_ends_and_bad_input_is_refused(world, clean_acts, official2, browser):
+    official = browser("official")
+    today = clock.today()
+    yesterday = today - timedelta(days=1)
+    for form, message in (
+        ({"deputy_id": official2.id, "starts_on": today.isoformat(), "ends_on": yesterday.isoformat()},
+         "before the start"),
+        ({"deputy_id": official2.id, "starts_on": "soon", "ends_on": ""}, "Enter both dates"),
+        ({"deputy_id": user("official_almaty").id, "starts_on": today.isoformat(), "ends_on": today.isoformat()},
+         "colleague from your organisation"),
+    ):
+        assert message in official.post("/substitutions", form).get_data(as_text=True)
+    assert db.session.scalars(select(Substitution)).first() is None
+
+    official.post("/substitutions", {"deputy_id": official2.id, "starts_on": (today - timedelta(days=9)).isoformat(),
+                                     "ends_on": (today + timedelta(days=1)).isoformat()})
+    task = clean_acts[0]
+    official.post(f"/tasks/{task.id}/claim")
+    deputy = browser("official2")
+    assert f'data-task-id="{task.id}"' in deputy.get("/inbox").get_data(as_text=True)
+    with clock.FrozenClock(clock.now() + timedelta(days=3)):  # the substitution is over
+        assert f'data-task-id="{task.id}"' not in deputy.get("/inbox").get_data(as_text=True)
+        assert deputy.post(f"/tasks/{task.id}", {"decision": "accept"}).status_code == 404
+
+
+def test_notifications_bell_outbox_and_act_returned(world, clean_acts, browser):
+    official = browser("official")
+    page = official.get("/inbox").get_data(as_text=True)
+    unread = int(re.search(r'id="unread-count">(\d+)<', page).group(1))
+    assert unread >= 4
+    page = official.get("/notifications").get_data(as_text=True)
+    assert "New task: Accept act" in page
+    mail = db.session.scalars(select(OutboxEmail).where(OutboxEmail.user_id == user("official").id)).first()
+    assert mail.status == "stored" and "Принять акт" in mail.subject, "written in the recipient's language (default ru)"
+    assert mail.subject in official.get("/notifications/outbox").get_data(as_text=True)
+    assert mail.subject not in browser("accountant").get("/notifications/outbox").get_data(as_text=True)
+
+    note = db.session.scalars(select(Notification).where(Notification.user_id == user("official").id)).first()
+    assert browser("accountant").post(f"/notifications/{note.id}/open").status_code == 404
+    assert official.post(f"/notifications/{note.id}/open").status_code == 302
+    official.post("/notifications/read-all")
+    assert 'id="unread-count"' not in official.get("/inbox").get_data(as_text=True)
+
+    official.post(f"/tasks/{clean_acts[0].id}", {"decision": "return", "comment": "Check grade 5"})
+    returned = db.session.scalars(select(Notification).where(
+        Notification.kind == "act_returned", Notification.user_id == user("accountant").id)).one()
+    assert returned.params["comment"] == "Check grade 5"
+    assert "Act returned for correction" in browser("accountant").get("/notifications").get_data(as_text=True)
+
+
+def test_sla_scan_notifies_once_and_escalates_to_the_head(world, clean_acts):
+    due = max(t.due_at for t in clean_acts)
+    late = (due if due.tzinfo else due.replace(tzinfo=clock.now().tzinfo)) + timedelta(hours=1)
+    assert scan_sla(late - timedelta(hours=20))["due_soon"] == 4
+    counts = scan_sla(late)
+    db.session.commit()
+    assert counts["overdue"] >= 4
+    head_notes = db.session.scalars(select(Notification).where(
+        Notification.kind == "overdue", Notification.user_id == user("head").id)).all()
+    assert len(head_notes) == 4
+    assert scan_sla(late + timedelta(hours=1)) == {"due_soon": 0, "overdue": 0}, "each notice only once"
+
+
+def test_comments_and_attachments_with_limits(world, clean_acts, browser, app_ctx):
+    task = clean_acts[0]
+    official = browser("official")
+    official.post(f"/tasks/{task.id}/comments", {"body": "<script>alert(1)</script> Looks fine"})
+    page = official.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Looks fine" in page
+
+    pdf = b"%PDF-1.4\n" + b"0" * 100
+    official.post(f"/tasks/{task.id}/attachments", {"file": (io.BytesIO(pdf), "../../licence.pdf")},
+                  content_type="multipart/form-data")
+    stored = db.session.scalars(select(TaskAttachment)).one()
+    assert stored.filename == "licence.pdf" and stored.stored_name != "licence.pdf" and stored.size == len(pdf)
+    download = official.get(f"/attachments/{stored.id}")
+    assert download.status_code == 200 and download.data == pdf
+    assert browser("accountant").get(f"/attachments/{stored.id}").status_code == 200, "the school sees its act"
+    assert browser("official_almaty").get(f"/attachments/{stored.id}").status_code == 404
+    assert browser("accountant3").get(f"/attachments/{stored.id}").status_code == 404
+
+    for name, data, message in (("run.exe", b"MZ", "Only PDF"), ("fake.pdf", b"GIF89a", "does not match"),
+                                ("big.txt", b"x" * (4 * 1024 * 1024 + 1), "larger than 4 MB")):
+        page = official.post(f"/tasks/{task.id}/attachments", {"file": (io.BytesIO(data), name)},
+                             content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+        assert message in page
+    assert len(db.session.scalars(select(TaskAttachment)).all()) == 1
+
+
+def test_task_page_shows_diagram_timeline_and_localised_form(world, clean_acts, browser):
+    task = clean_acts[0]
+    official = browser("official")
+    page = official.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="diagram"' in page and 'data-active="accept_act"' in page and "submit_act" in page
+    assert 'id="timeline"' in page and "Act submitted" in page
+    official.post("/locale", {"locale": "kk", "next": f"/tasks/{task.id}"})
+    assert user("official").locale == "kk"
+    page = official.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "Шешім" in page and "Актіні қабылдау" in page and "Кіріс тапсырмалар" in page
+    assert "₸" in page
+    official.post("/locale", {"locale": "ru", "next": "/inbox"})
+    page = official.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "Решение" in page and "Принять акт" in page
