@@ -324,25 +324,28 @@ def fire_due_timers(limit: int = 200) -> int:
         except StepFailed as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
-            mark_failed(db.session.get(ProcessInstance, instance_id), err)
+            mark_failed(db.session.get(ProcessInstance, instance_id), err, wf)
             db.session.commit()
     return fired
 
 
-def failed_element(err: Exception) -> str | None:
-    """The BPMN id of the task whose automatic step raised ``err`` (a StepFailed), if known."""
+def failed_element(err: Exception, wf: BpmnWorkflow | None = None) -> str | None:
+    """The BPMN id of the task whose automatic step raised ``err`` (a StepFailed): from the exception,
+    else the task the failed run left in ERROR state in ``wf``."""
     task = getattr(err.__cause__, "task", None)
+    if task is None and wf is not None:
+        task = next(iter(wf.get_tasks(state=TaskState.ERROR)), None)
     return getattr(getattr(task, "task_spec", None), "bpmn_id", None)
 
 
-def mark_failed(instance: ProcessInstance, err: Exception) -> None:
+def mark_failed(instance: ProcessInstance, err: Exception, wf: BpmnWorkflow | None = None) -> None:
     """An automatic step failed outside a user request: keep the last good state, flag the instance
     ``error`` (the ticker skips it) and record which element failed, until an operator retries it."""
     instance.status = "error"
     instance.error_message = str(err)[:2000]
     instance.updated_at = clock.now()
     record_event(instance.audit_chain, "instance.failed", "process_instance", instance.id, actor_id=None,
-                 details={"element": failed_element(err), "message": str(err)[:500]})
+                 details={"element": failed_element(err, wf), "message": str(err)[:500]})
 
 
 @dataclass
