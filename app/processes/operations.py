@@ -9,7 +9,7 @@ from app import clock
 from app.audit.models import AuditEvent
 from app.audit.operations import record_event
 from app.engine import runtime
-from app.engine.errors import EngineError
+from app.engine.errors import EngineError, StepFailed
 from app.engine.models import ProcessInstance
 from app.extensions import db
 from app.people.roles import Role
@@ -50,7 +50,11 @@ def retry_instance(instance: ProcessInstance, actor) -> ProcessInstance:
         wf.do_engine_steps()
 
     with runtime._optimistic_lock():
-        runtime._run_engine(instance, actor, step)
+        try:
+            runtime._run_engine(instance, actor, step)
+        except StepFailed as err:
+            err.workflow = wf  # lets the caller record which element failed again
+            raise
         instance.error_message = None
         runtime._sync(instance, wf, now)
         record_event(instance.audit_chain, "instance.retried", "process_instance", instance.id,
@@ -61,5 +65,5 @@ def retry_instance(instance: ProcessInstance, actor) -> ProcessInstance:
     return instance
 
 
-def record_failure(instance_id: int, err: Exception) -> None:
-    runtime.mark_failed(db.session.get(ProcessInstance, instance_id), err)
+def record_failure(instance_id: int, err: Exception, wf=None) -> None:
+    runtime.mark_failed(db.session.get(ProcessInstance, instance_id), err, wf)

@@ -53,7 +53,7 @@ def retry(instance_id: int):
         flash(str(err), "danger")
     except StepFailed as err:
         db.session.rollback()
-        record_failure(instance_id, err)
+        record_failure(instance_id, err, getattr(err, "workflow", None))
         db.session.commit()
         flash(_("The step failed again: %(msg)s", msg=str(err)), "danger")
     else:

@@ -1,0 +1,153 @@
+"""The modeler through its pages: only process owners change models; every page renders; failed
+service tasks are retried from the operator's instance view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app import clock
+from app.engine import runtime
+from app.engine.models import ProcessInstance, ProcessModelVersion
+from app.engine.operators import operator
+from app.engine.publishing import create_draft, publish_version
+from app.extensions import db
+from app.modeler.models import InstanceMigration
+from tests.helpers import user
+from tests.modeler.factory import chain_model, user_task
+from tests.modeler.test_versions import review_only, three_step
+
+
+def test_model_list_shows_versions_instances_and_last_change(trial_v1, browser):
+    runtime.start_instance("trial", title="one", actor=user("owner"))
+    db.session.commit()
+    page = browser("owner").get("/modeler/").get_data(as_text=True)
+    assert "Test trial" in page and "v1 published" in page and "v1: 1 running" in page
+    assert "Version published" in page
+
+
+@pytest.mark.parametrize("username", ["accountant", "official", "operator"])
+def test_only_process_owners_change_models(trial_v1, browser, username):
+    someone = browser(username)
+    draft = create_draft(trial_v1.process_model, user("owner"), from_version=trial_v1)
+    db.session.commit()
+    assert someone.get("/modeler/").status_code == 403
+    assert someone.post_json(f"/modeler/versions/{draft.id}/save", {"files": {}}).status_code == 403
+    for url in (f"/modeler/versions/{draft.id}/publish", f"/modeler/versions/{trial_v1.id}/retire",
+                f"/modeler/models/{trial_v1.process_model_id}/start", f"/modeler/versions/{trial_v1.id}/migrate"):
+        assert someone.post(url).status_code == 403, url
+    db.session.refresh(draft)
+    assert draft.status == "draft"
+
+
+def test_auditor_reads_but_cannot_change(trial_v1, browser):
+    auditor = browser("auditor")
+    assert auditor.get(f"/modeler/versions/{trial_v1.id}").status_code == 200
+    assert auditor.post(f"/modeler/versions/{trial_v1.id}/draft").status_code == 403
+
+
+def test_save_publish_and_start_through_the_pages(trial_v1, browser):
+    owner = browser("owner")
+    owner.get(f"/modeler/models/{trial_v1.process_model_id}")
+    response = owner.post(f"/modeler/versions/{trial_v1.id}/draft")
+    draft = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "draft")).one()
+    assert response.headers["Location"].endswith(f"/modeler/versions/{draft.id}")
+    assert "bpmn-modeler.production.min.js" in owner.get(f"/modeler/versions/{draft.id}").get_data(as_text=True)
+
+    bad = three_step()["trial.bpmn"].replace('<spiffworkflow:property name="formJsonSchemaFilename" value="fill.schema.json" />',
+                                             "", 2)
+    saved = owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"trial.bpmn": bad}}).get_json()
+    assert {p["element_id"] for p in saved["problems"]} == {"fill", "check"}
+    refused = owner.post(f"/modeler/versions/{draft.id}/publish")
+    assert refused.headers["Location"].endswith(f"/modeler/versions/{draft.id}")
+    assert db.session.get(ProcessModelVersion, draft.id).status == "draft"
+
+    good = owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"trial.bpmn": three_step()["trial.bpmn"]}})
+    assert good.get_json()["problems"] == []
+    assert owner.post(f"/modeler/versions/{draft.id}/publish").status_code == 302
+    assert db.session.get(ProcessModelVersion, draft.id).status == "published"
+
+    started = owner.post(f"/modeler/models/{trial_v1.process_model_id}/start")
+    instance = db.session.scalars(select(ProcessInstance).order_by(ProcessInstance.id.desc())).first()
+    assert started.headers["Location"].endswith(f"/instances/{instance.id}")
+    assert instance.model_version_id == draft.id
+    assert "version 2" in owner.get(f"/instances/{instance.id}").get_data(as_text=True)
+
+
+def test_bad_save_payload_is_a_clear_error(trial_v1, browser):
+    owner = browser("owner")
+    owner.get("/modeler/")
+    draft = create_draft(trial_v1.process_model, user("owner"), from_version=trial_v1)
+    db.session.commit()
+    assert owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"../x.bpmn": "a"}}).status_code == 400
+    assert owner.post_json(f"/modeler/versions/{trial_v1.id}/save", {"files": {}}).status_code == 409
+
+
+def test_diff_migrate_and_revert_pages(trial_v1, browser):
+    owner_user = user("owner")
+    stays = runtime.start_instance("trial", title="stays", actor=owner_user)
+    v2, _ = publish_version(three_step())
+    v3, _ = publish_version(review_only())
+    db.session.commit()
+    owner = browser("owner")
+    diff = owner.get(f"/modeler/models/{trial_v1.process_model_id}/diff?old={trial_v1.id}&new={v2.id}")
+    assert diff.status_code == 200 and 'data-added="check"' in diff.get_data(as_text=True)
+
+    refused = owner.get(f"/modeler/versions/{v3.id}/migrate").get_data(as_text=True)
+    assert 'data-allowed="no"' in refused and "The active step Fill in was removed in version 3" in refused
+
+    dry = owner.get(f"/modeler/versions/{v2.id}/migrate").get_data(as_text=True)
+    assert f'data-instance="{stays.id}" data-allowed="yes"' in dry
+    owner.post(f"/modeler/versions/{v2.id}/migrate", {"instance_id": str(stays.id)})
+    assert db.session.get(ProcessInstance, stays.id).model_version_id == v2.id
+    record = db.session.scalars(select(InstanceMigration)).one()
+    assert f"data-migration=\"{record.id}\"" in owner.get(f"/modeler/models/{trial_v1.process_model_id}").get_data(
+        as_text=True)
+    owner.post(f"/modeler/migrations/{record.id}/revert")
+    assert db.session.get(ProcessInstance, stays.id).model_version_id == trial_v1.id
+
+
+FLAKY = {"fail": True}
+
+
+@operator("tests/flaky", {}, "A service that fails until told otherwise (tests only).")
+def _flaky(ctx):
+    if FLAKY["fail"]:
+        raise RuntimeError("registry unavailable")
+    return {"ok": True}
+
+
+def test_failed_service_task_is_shown_and_retried_by_the_operator(world, browser):
+    svc = ('<bpmn:serviceTask id="call" name="Call registry"><bpmn:extensionElements>'
+           '<spiffworkflow:serviceTaskOperator id="tests/flaky" resultVariable="r"><spiffworkflow:parameters />'
+           '</spiffworkflow:serviceTaskOperator></bpmn:extensionElements>'
+           '</bpmn:serviceTask>')
+    timer = ('<bpmn:intermediateCatchEvent id="wait" name="Wait an hour"><bpmn:timerEventDefinition>'
+             '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>')
+    files = chain_model("flaky", [("wait", "Operator", timer), ("call", "Operator", svc),
+                                  ("pay", "Operator", user_task("pay", "Pay"))])
+    publish_version(files)
+    FLAKY["fail"] = True
+    with clock.FrozenClock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC)) as frozen:
+        instance = runtime.start_instance("flaky", title="flaky", actor=user("owner"))
+        db.session.commit()
+        frozen.advance(hours=2)
+        runtime.fire_due_timers()
+        instance = db.session.get(ProcessInstance, instance.id)
+        assert instance.status == "error" and "registry unavailable" in instance.error_message
+
+        operator_page = browser("operator")
+        page = operator_page.get(f"/instances/{instance.id}").get_data(as_text=True)
+        assert 'data-failed="call"' in page and 'id="retry-step"' in page
+        assert browser("accountant").post(f"/instances/{instance.id}/retry").status_code == 404
+
+        operator_page.post(f"/instances/{instance.id}/retry")
+        assert db.session.get(ProcessInstance, instance.id).status == "error", "still failing"
+        FLAKY["fail"] = False
+        operator_page.post(f"/instances/{instance.id}/retry")
+    instance = db.session.get(ProcessInstance, instance.id)
+    assert instance.status == "running" and instance.error_message is None
+    page = operator_page.get(f"/instances/{instance.id}").get_data(as_text=True)
+    assert 'data-active="pay"' in page and 'data-failed=""' in page
