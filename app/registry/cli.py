@@ -1,0 +1,103 @@
+"""Operator commands for the registries: ``import-nedb``, ``import-licences``, ``import-business``,
+``generate-country`` and ``verify-month``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask_babel import force_locale
+
+from app.extensions import db
+
+
+def _import_command(kind: str):
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--errors-csv", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Write every rejected row (line, column, reason) to this CSV file")
+    def command(file: Path, errors_csv: Path | None) -> None:
+        from app.registry.importers import REASONS, count_rows
+        from app.registry.models import RegistryImport
+        from app.registry.operations import create_import, run_import
+
+        job = create_import(kind, file.name, source=file)
+        db.session.commit()
+        total = count_rows(file)
+        with click.progressbar(length=total, label=f"Importing {file.name}", show_pos=True) as bar:
+            state = {"done": 0}
+
+            def progress(processed: int, _total: int) -> None:
+                bar.update(processed - state["done"])
+                state["done"] = processed
+
+            result = run_import(job.id, progress)
+        job = db.session.get(RegistryImport, job.id)
+        with force_locale("en"):
+            if result is None:
+                code, _, detail = (job.message or "").partition(":")
+                click.echo(f"✗ {REASONS.get(code, code)} {detail}".rstrip(), err=True)
+                raise SystemExit(1)
+            for err in result.errors[:50]:
+                click.echo(f"  line {err['line']}: {err['column']}: {REASONS[err['code']]} ({err['value']!r})", err=True)
+            if result.rejected > 50:
+                click.echo(f"  … and {result.rejected - 50} more rejected row(s)", err=True)
+        if errors_csv is not None:
+            import csv
+
+            with open(errors_csv, "w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["line", "column", "reason", "value"])
+                with force_locale("en"):
+                    writer.writerows([e["line"], e["column"], str(REASONS[e["code"]]), e["value"]] for e in result.errors)
+        click.echo(f"{result.total} row(s): {result.loaded} loaded, {result.rejected} rejected.")
+
+    command.__doc__ = f"Import the {kind} registry from a CSV or XLSX file (re-import updates, no duplicates)."
+    return command
+
+
+def register_registry_cli(app: Flask) -> None:
+    for kind, name in (("nedb", "import-nedb"), ("licences", "import-licences"), ("business", "import-business")):
+        app.cli.command(name)(_import_command(kind))
+
+    @app.cli.command("generate-country")
+    @click.option("--seed", default=2026, show_default=True, type=int)
+    @click.option("--students", default=4_000_000, show_default=True, type=int, help="NEDB size (all schools)")
+    @click.option("--schools", default=850, show_default=True, type=int, help="private schools")
+    @click.option("--private-students", default=None, type=int, help="students in private schools (default ≈13.9%)")
+    @click.option("--period", default="2026-10", show_default=True, help="month of the acts, YYYY-MM")
+    @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="ground-truth CSV (default: instance/country-truth-<seed>.csv)")
+    def generate_country_command(seed: int, students: int, schools: int, private_students: int | None,
+                                 period: str, truth: Path | None) -> None:
+        """Build the deterministic synthetic country: regions, schools, NEDB, licences, business register,
+        one month of submitted acts with anomalies at known rates, and the ground truth."""
+        from flask import current_app
+
+        from app.registry.synthetic import CountrySpec, generate_country
+
+        spec = CountrySpec(seed=seed, nedb_students=students, schools=schools,
+                           private_students=private_students, period=date.fromisoformat(f"{period}-01"))
+        truth = truth or Path(current_app.instance_path) / f"country-truth-{seed}.csv"
+        with click.progressbar(length=100, label="Generating country") as bar:
+            state = {"done": 0}
+
+            def progress(percent: int) -> None:
+                bar.update(percent - state["done"])
+                state["done"] = percent
+
+            stats = generate_country(spec, truth, progress=progress)
+        click.echo(f"{stats.schools} schools, {stats.nedb_rows} NEDB rows, {stats.act_lines} act lines, "
+                   f"{stats.anomalous_lines} anomalous lines; ground truth: {truth}")
+
+    @app.cli.command("verify-month")
+    @click.option("--period", required=True, help="Month as YYYY-MM")
+    def verify_month_command(period: str) -> None:
+        """Verify every submitted or verified act of a month (what the operator's background job does)."""
+        from app.reports.operations import run_month_verification, start_month_verification
+
+        run = start_month_verification(date.fromisoformat(f"{period}-01"), actor=None, dispatch_job=False)
+        db.session.commit()
+        run = run_month_verification(run.id)
+        click.echo(f"{run.total_acts} act(s), {run.total_lines} line(s), {run.excluded_lines} excluded: {run.by_rule}")

@@ -1,0 +1,317 @@
+"""Reading registry files (CSV or XLSX) row by row, validating each row, and upserting the valid ones.
+
+Every rejected row is reported with its line number (the header is line 1, as a spreadsheet shows it)
+and a reason code; valid rows land whatever happens to the others. Rows are upserted on the table's
+natural key, so re-importing a file updates rather than duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.extensions import db
+from app.registry.identifiers import is_valid_bin, is_valid_iin
+from app.registry.models import LEVELS, BusinessRecord, Licence, NedbEnrollment
+
+BATCH = 2000
+MAX_REPORTED_ERRORS = 1000
+
+# Reason codes stored with each rejected row; shown in the reader's language.
+REASONS = {
+    "missing": _l("required value is missing"),
+    "invalid_iin": _l("not a valid IIN (12 digits with a correct check digit)"),
+    "invalid_bin": _l("not a valid BIN (12 digits with a correct check digit)"),
+    "invalid_date": _l("not a date (use YYYY-MM-DD or DD.MM.YYYY)"),
+    "invalid_grade": _l("grade must be a whole number from 1 to 11"),
+    "invalid_kind": _l("school kind must be 'private' or 'state'"),
+    "invalid_levels": _l("levels must be a list of primary, basic, secondary"),
+    "invalid_status": _l("status must be 'active' or 'liquidated'"),
+    "invalid_oked": _l("activity code must look like 85.31"),
+    "end_before_start": _l("the end date is before the start date"),
+    "too_long": _l("value is too long"),
+    "missing_columns": _l("the header lacks required columns"),
+    "unreadable": _l("the file cannot be read as CSV (UTF-8) or XLSX"),
+}
+
+
+class RowError(ValueError):
+    def __init__(self, column: str, code: str):
+        super().__init__(code)
+        self.column = column
+        self.code = code
+
+
+class FileUnreadable(ValueError):
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(detail or code)
+        self.code = code
+        self.detail = detail
+
+
+# --- value parsers ---------------------------------------------------------------------------------
+
+
+def _text(row: dict, column: str, max_len: int, required: bool = True) -> str | None:
+    value = row.get(column)
+    value = "" if value is None else str(value).strip()
+    if not value:
+        if required:
+            raise RowError(column, "missing")
+        return None
+    if len(value) > max_len:
+        raise RowError(column, "too_long")
+    return value
+
+
+def _ident(row: dict, column: str, check: Callable[[str], bool], code: str) -> str:
+    value = row.get(column)
+    if isinstance(value, int | float) and not isinstance(value, bool):  # a spreadsheet turned it into a number
+        value = f"{int(value):012d}"
+    value = _text({column: value}, column, 12)
+    if not check(value):
+        raise RowError(column, code)
+    return value
+
+
+def _date(row: dict, column: str, required: bool = True) -> date | None:
+    value = row.get(column)
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = "" if value is None else str(value).strip()
+    if not text:
+        if required:
+            raise RowError(column, "missing")
+        return None
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise RowError(column, "invalid_date")
+
+
+def _grade(row: dict) -> int:
+    value = row.get("grade")
+    try:
+        grade = int(str(value).strip().removesuffix(".0"))
+    except (TypeError, ValueError):
+        raise RowError("grade", "missing" if value in (None, "") else "invalid_grade") from None
+    if not 1 <= grade <= 11:
+        raise RowError("grade", "invalid_grade")
+    return grade
+
+
+# --- kinds -----------------------------------------------------------------------------------------
+
+
+def parse_nedb(row: dict) -> dict:
+    kind = (_text(row, "school_kind", 8, required=False) or "private").lower()
+    if kind not in ("private", "state"):
+        raise RowError("school_kind", "invalid_kind")
+    enrolled = _date(row, "enrolled_on")
+    withdrawn = _date(row, "withdrawn_on", required=False)
+    if withdrawn is not None and withdrawn < enrolled:
+        raise RowError("withdrawn_on", "end_before_start")
+    return {"iin": _ident(row, "iin", is_valid_iin, "invalid_iin"), "full_name": _text(row, "full_name", 200),
+            "school_bin": _ident(row, "school_bin", is_valid_bin, "invalid_bin"), "school_kind": kind,
+            "grade": _grade(row), "enrolled_on": enrolled, "withdrawn_on": withdrawn}
+
+
+def parse_licence(row: dict) -> dict:
+    levels = [x for x in re.split(r"[\s,;|]+", (_text(row, "levels", 60) or "").lower()) if x]
+    if not levels or any(x not in LEVELS for x in levels):
+        raise RowError("levels", "invalid_levels")
+    valid_from = _date(row, "valid_from")
+    valid_until = _date(row, "valid_until", required=False)
+    if valid_until is not None and valid_until < valid_from:
+        raise RowError("valid_until", "end_before_start")
+    return {"number": _text(row, "number", 40), "bin": _ident(row, "bin", is_valid_bin, "invalid_bin"),
+            "valid_from": valid_from, "valid_until": valid_until,
+            "levels": ",".join(x for x in LEVELS if x in levels)}
+
+
+def parse_business(row: dict) -> dict:
+    status = (_text(row, "status", 16) or "").lower()
+    if status not in ("active", "liquidated"):
+        raise RowError("status", "invalid_status")
+    oked = _text(row, "oked", 16)
+    if not re.fullmatch(r"\d{2}(\.\d{1,2}(\.\d{1,2})?)?", oked):
+        raise RowError("oked", "invalid_oked")
+    return {"bin": _ident(row, "bin", is_valid_bin, "invalid_bin"), "name": _text(row, "name", 255),
+            "status": status, "oked": oked}
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    name: str
+    model: type
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    key: tuple[str, ...]
+    parse: Callable[[dict], dict]
+
+    @property
+    def table(self) -> Table:
+        return self.model.__table__
+
+
+KINDS: dict[str, ImportKind] = {
+    "nedb": ImportKind("nedb", NedbEnrollment,
+                       ("iin", "full_name", "school_bin", "school_kind", "grade", "enrolled_on", "withdrawn_on"),
+                       ("iin", "full_name", "school_bin", "grade", "enrolled_on"),
+                       ("iin", "school_bin", "enrolled_on"), parse_nedb),
+    "licences": ImportKind("licences", Licence, ("number", "bin", "valid_from", "valid_until", "levels"),
+                           ("number", "bin", "valid_from", "levels"), ("number",), parse_licence),
+    "business": ImportKind("business", BusinessRecord, ("bin", "name", "status", "oked"),
+                           ("bin", "name", "status", "oked"), ("bin",), parse_business),
+}
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+
+def _normalise_header(cells) -> list[str]:
+    return [str(c).strip().lower().replace(" ", "_") if c is not None else "" for c in cells]
+
+
+def count_rows(path: Path) -> int:
+    """Data rows (without the header) — for the progress bar; cheap compared to the import itself."""
+    if _is_xlsx(path):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True)
+        try:
+            return max((wb.worksheets[0].max_row or 1) - 1, 0)
+        finally:
+            wb.close()
+    with open(path, "rb") as fh:
+        return max(sum(1 for _ in fh) - 1, 0)
+
+
+def _is_xlsx(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"PK\x03\x04"
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, {column: value}) for each non-empty data row; raises FileUnreadable."""
+    if _is_xlsx(path):
+        yield from _read_xlsx(path)
+    else:
+        yield from _read_csv(path)
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, dict]]:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            sample = fh.read(8192)
+            fh.seek(0)
+            delimiter = max(",;\t", key=sample.split("\n", 1)[0].count)
+            reader = csv.reader(fh, delimiter=delimiter)
+            header = _normalise_header(next(reader, []))
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    yield reader.line_num, dict(zip(header, row, strict=False))
+    except UnicodeDecodeError as err:
+        raise FileUnreadable("unreadable", str(err)) from err
+    except csv.Error as err:
+        raise FileUnreadable("unreadable", str(err)) from err
+
+
+def _read_xlsx(path: Path) -> Iterator[tuple[int, dict]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises many kinds for a corrupt archive
+        raise FileUnreadable("unreadable", str(err)) from err
+    try:
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = _normalise_header(next(rows, ()) or ())
+        for number, row in enumerate(rows, start=2):
+            if any(c not in (None, "") for c in row):
+                yield number, dict(zip(header, row, strict=False))
+    finally:
+        wb.close()
+
+
+def header_of(path: Path) -> list[str]:
+    for _, row in read_rows(path):
+        return list(row.keys())
+    if _is_xlsx(path):
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        first = fh.readline()
+    return _normalise_header(next(csv.reader(io.StringIO(first), delimiter=max(",;\t", key=first.count)), []))
+
+
+# --- upsert ----------------------------------------------------------------------------------------
+
+
+def upsert(kind: ImportKind, rows: list[dict]) -> None:
+    """INSERT … ON CONFLICT (natural key) DO UPDATE — on SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    by_key = {tuple(r[k] for k in kind.key): r for r in rows}  # last row of a key in the batch wins
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(kind.table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(kind.key),
+                                      set_={c: stmt.excluded[c] for c in kind.columns if c not in kind.key})
+    db.session.execute(stmt, list(by_key.values()))
+
+
+@dataclass
+class ImportResult:
+    total: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    errors: list[dict] | None = None
+
+
+def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], None] | None = None) -> ImportResult:
+    """Validate and upsert every row of ``path``; ``progress(processed, loaded, rejected)`` after each batch.
+
+    The caller owns the transaction boundary; ``progress`` may commit (the import then lands batch by batch).
+    """
+    kind = KINDS[kind_name]
+    result = ImportResult(errors=[])
+    header = header_of(path)
+    missing = [c for c in kind.required if c not in header]
+    if missing:
+        raise FileUnreadable("missing_columns", ", ".join(missing))
+    batch: list[dict] = []
+
+    def flush() -> None:
+        upsert(kind, batch)
+        result.loaded += len(batch)
+        batch.clear()
+        if progress:
+            progress(result.total, result.loaded, result.rejected)
+
+    for line, row in read_rows(path):
+        result.total += 1
+        try:
+            batch.append(kind.parse(row))
+        except RowError as err:
+            result.rejected += 1
+            if len(result.errors) < MAX_REPORTED_ERRORS:
+                value = row.get(err.column)
+                result.errors.append({"line": line, "column": err.column, "code": err.code,
+                                      "value": "" if value is None else str(value)[:60]})
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    return result

@@ -1,0 +1,61 @@
+"""Running long operator jobs (registry imports, month-wide verification) off the request.
+
+``BACKGROUND_MODE``: ``inprocess`` — a daemon thread in the web process (the embedded default);
+``celery`` — a task on the Celery workers (scale-out, Redis broker); anything else (tests: ``none``) —
+run immediately, in the caller's request. The job functions read everything they need from the
+database by id, so the three modes run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+
+def _job_functions() -> dict[str, Callable[[int], None]]:
+    from app.registry.operations import run_import
+    from app.reports.operations import run_month_verification
+
+    return {"tapsyrys.registry.import": run_import, "tapsyrys.reports.verify_month": run_month_verification}
+
+
+def run_job(app: Flask, name: str, job_id: int) -> None:
+    with app.app_context():
+        try:
+            _job_functions()[name](job_id)
+        except Exception:  # the job records its own failure; never take the worker down
+            log.exception("background job %s(%s) failed", name, job_id)
+
+
+def dispatch(name: str, job_id: int) -> None:
+    app = current_app._get_current_object()
+    mode = app.config.get("BACKGROUND_MODE", "inprocess")
+    if mode == "celery":
+        celery_app(app).send_task(name, args=[job_id])
+    elif mode == "inprocess":
+        threading.Thread(target=run_job, args=(app, name, job_id), name=f"job-{name}-{job_id}", daemon=True).start()
+    else:
+        _job_functions()[name](job_id)
+
+
+def celery_app(app: Flask):
+    """The web process's Celery client (created once per Flask app)."""
+    if "tapsyrys_celery" not in app.extensions:
+        from app.background import make_celery
+
+        app.extensions["tapsyrys_celery"] = make_celery(app)
+    return app.extensions["tapsyrys_celery"]
+
+
+def register_celery_tasks(celery, app: Flask) -> None:
+    """Called by :func:`app.background.make_celery`: the workers' side of :func:`dispatch`."""
+    for name in ("tapsyrys.registry.import", "tapsyrys.reports.verify_month"):
+        def task(job_id: int, _name: str = name) -> None:
+            run_job(app, _name, job_id)
+
+        celery.task(name=name)(task)
