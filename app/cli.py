@@ -15,6 +15,10 @@ from app.extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from app.notifications.cli import register_notifications_cli
+
+    register_notifications_cli(app)
+
     from app.registry.cli import register_registry_cli
 
     register_registry_cli(app)

@@ -43,9 +43,8 @@ def make_clean_acts() -> list[HumanTask]:
     return tasks
 
 
-@pytest.fixture()
-def official2(world) -> User:
-    """A second official of the Astana department, to share work with."""
+def make_official2() -> User:
+    """A second official of the Astana department (password pw), to share work with."""
     first = user("official")
     colleague = User(username="official2", full_name="Дина Серікова", role=first.role,
                      organisation_id=first.organisation_id, email="official2@demo.tapsyrys.kz")
@@ -53,6 +52,11 @@ def official2(world) -> User:
     db.session.add(colleague)
     db.session.commit()
     return colleague
+
+
+@pytest.fixture()
+def official2(world) -> User:
+    return make_official2()
 
 
 @pytest.fixture()
