@@ -47,6 +47,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 def _register_domain() -> None:
     """Import modules whose import registers lanes, task handlers and service operators."""
     import app.acts.handlers  # noqa: F401
+    import app.applications.handlers  # noqa: F401
+    import app.contracts.handlers  # noqa: F401
+    import app.contracts.sla  # noqa: F401
+    import app.orders.handlers  # noqa: F401
+    import app.yearend.handlers  # noqa: F401
     import app.audit.models  # noqa: F401
     import app.inbox.hooks  # noqa: F401
     import app.inbox.models  # noqa: F401
@@ -71,6 +76,14 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (people_bp, inbox_bp, acts_bp, processes_bp, vendor_bp, modeler_bp):
         app.register_blueprint(bp)
+    from app.registry.views import bp as registry_bp
+    from app.reports.views import bp as reports_bp
+
+    app.register_blueprint(registry_bp)
+    app.register_blueprint(reports_bp)
+    from app.contracts.views import register_lifecycle_blueprints
+
+    register_lifecycle_blueprints(app)
     from app.notifications.views import init_notifications
 
     init_notifications(app)

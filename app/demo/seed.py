@@ -44,6 +44,11 @@ DEMO_USERS = [
     DemoUser("director", Role.SCHOOL_DIRECTOR, "school_a", "Марат Жақыпов"),
     DemoUser("accountant2", Role.SCHOOL_ACCOUNTANT, "school_b", "Айнұр Бекова"),
     DemoUser("accountant3", Role.SCHOOL_ACCOUNTANT, "school_c", "Сәуле Нұрланқызы"),
+    DemoUser("director2", Role.SCHOOL_DIRECTOR, "school_b", "Ерболат Нұрпейісов"),
+    DemoUser("accountant4", Role.SCHOOL_ACCOUNTANT, "school_d", "Меруерт Әлібекова"),
+    DemoUser("director4", Role.SCHOOL_DIRECTOR, "school_d", "Қанат Байжанов"),
+    DemoUser("official_shymkent", Role.DEPARTMENT_OFFICIAL, "dept_shymkent", "Нұржан Әбілов"),
+    DemoUser("head_shymkent", Role.DEPARTMENT_HEAD, "dept_shymkent", "Гүлмира Сапарова"),
     DemoUser("official", Role.DEPARTMENT_OFFICIAL, "dept_astana", "Ержан Қалиев"),
     DemoUser("head", Role.DEPARTMENT_HEAD, "dept_astana", "Лаура Әбдірова"),
     DemoUser("official_almaty", Role.DEPARTMENT_OFFICIAL, "dept_almaty", "Бауыржан Оспанов"),
@@ -114,6 +119,9 @@ def seed_demo(password: str = DEMO_PASSWORD) -> dict:
         "school_c": Organisation(kind="school", bin=make_bin(rng, date(2012, 2, 1)), name="Alatau Lyceum",
                                  region_id=regions["ALMATY"].id, design_capacity=500,
                                  iban="KZ563190000012344567"),
+        "school_d": Organisation(kind="school", bin=make_bin(rng, date(2019, 6, 1)), name="Samruk Private School",
+                                 region_id=regions["SHYMKENT"].id, design_capacity=300,
+                                 iban="KZ396010111000227001"),
         "state_school": Organisation(kind="school", bin=make_bin(rng, date(1998, 9, 1)),
                                      name="Школа-гимназия №12 (государственная)", region_id=regions["ASTANA"].id),
     }
@@ -140,7 +148,7 @@ def seed_demo(password: str = DEMO_PASSWORD) -> dict:
                                       grade=grade, enrolled_on=enrolled, withdrawn_on=withdrawn))
         return iin, name
 
-    for school, count in (("school_a", 36), ("school_b", 30), ("school_c", 28)):
+    for school, count in (("school_a", 36), ("school_b", 30), ("school_c", 28), ("school_d", 24)):
         for i in range(count):
             enrol(school, 1 + i % 11)
     # Anomalies, each of a known kind (DESIGN.md §2):
@@ -158,6 +166,9 @@ def seed_demo(password: str = DEMO_PASSWORD) -> dict:
     db.session.flush()
     db.session.commit()
     _submit_demo_act_with_anomalies(acts["school_c"], withdrawn, moved, shared, phantom)
+    from app.demo.lifecycle import seed_lifecycle
+
+    seed_lifecycle(orgs, password)
     return {"seeded": True, "period": period, "users": [d.username for d in DEMO_USERS], "password": password}
 
 

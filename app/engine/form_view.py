@@ -56,6 +56,9 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
         kind = "date"
     elif widget == "textarea":
         kind = "textarea"
+    elif widget == "password":
+        kind = "password"  # never echoed back into the page
+        value = None
     if "maxLength" in schema:
         attrs["maxlength"] = schema["maxLength"]
     if schema.get("format") in ("iin", "bin"):

@@ -14,12 +14,22 @@ from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.payments.models import Payment
 
+#: Further conditions a payment must meet (e.g. the contract's cap); each raises DomainRefused.
+PAYMENT_CHECKS: list = []
+
+
+def register_payment_check(check):
+    PAYMENT_CHECKS.append(check)
+    return check
+
 
 def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payment:
     if db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is not None:
         raise DomainRefused(f"Act {act.number} has already been paid; a second payment is refused.")
     if act.status != "accepted":
         raise DomainRefused("Only an accepted act can be paid.")
+    for check in PAYMENT_CHECKS:
+        check(act)
     payment = Payment(act_id=act.id, order_number=order_number, paid_on=paid_on, amount_tiyn=act.amount_tiyn,
                       registered_by_id=actor.id, registered_at=clock.now())
     try:

@@ -1,0 +1,65 @@
+"""How the application workflow's tasks touch the application: task handlers and the eligibility operator."""
+
+from __future__ import annotations
+
+from app.applications import operations
+from app.applications.models import Application
+from app.applications.rules import ELIGIBILITY_RULES
+from app.engine.errors import DomainRefused
+from app.engine.handlers import TaskContext, TaskHandler, task_handler
+from app.engine.operators import operator
+from app.extensions import db
+from app.orders.models import LEVELS
+
+
+def application_of(ctx) -> Application:
+    application = (db.session.get(Application, ctx.instance.subject_id)
+                   if ctx.instance.subject_type == "application" else None)
+    if application is None:
+        raise DomainRefused("This task is not linked to an application.")
+    return application
+
+
+@task_handler("applications/submit")
+class SubmitApplication(TaskHandler):
+    template = "applications/_submit_panel.html"
+
+    def prefill(self, ctx: TaskContext) -> dict:
+        app_ = application_of(ctx)
+        return {"design_capacity": app_.design_capacity, "iban": app_.iban, "locality": app_.locality}
+
+    def context(self, ctx: TaskContext) -> dict:
+        return {"application": application_of(ctx)}
+
+    def submit(self, ctx: TaskContext, data: dict) -> dict:
+        app_ = application_of(ctx)
+        operations.submit_application(app_, data, ctx.actor)
+        return {"students_total": app_.students_total}
+
+
+@task_handler("applications/allocate")
+class AllocatePlaces(TaskHandler):
+    template = "applications/_review_panel.html"
+
+    def prefill(self, ctx: TaskContext) -> dict:
+        app_ = application_of(ctx)
+        return {"decision": "allocate", **{f"places_{lv}": app_.students(lv) for lv in LEVELS}}
+
+    def context(self, ctx: TaskContext) -> dict:
+        return {"application": application_of(ctx), "rules": ELIGIBILITY_RULES}
+
+    def submit(self, ctx: TaskContext, data: dict) -> dict:
+        app_ = application_of(ctx)
+        places = {lv: int(data.get(f"places_{lv}") or 0) for lv in LEVELS}
+        operations.allocate(app_, data["decision"], places, data.get("comment"), ctx.actor)
+        return {"decision": data["decision"]}
+
+
+@operator("applications/check_eligibility", params={"application_id": int})
+def check_eligibility(ctx, application_id: int) -> dict:
+    """Check the application against the registries: BIN, activity code, licence, capacity."""
+    application = db.session.get(Application, application_id)
+    if application is None or application.id != ctx.instance.subject_id:
+        raise LookupError(f"Application {application_id} does not belong to this process instance")
+    reasons = operations.check_eligibility(application)
+    return {"eligible": not reasons, "reasons": reasons}

@@ -1,0 +1,164 @@
+"""Every state change of an application passes through here and writes its audit event."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import clock
+from app.applications import registry_lookup
+from app.applications.models import Application
+from app.audit.operations import record_event
+from app.engine.errors import DomainRefused
+from app.engine.runtime import start_instance
+from app.extensions import db
+from app.orders.models import LEVELS, StateOrder
+from app.orders.operations import allocated_tiyn
+from app.people.models import Organisation
+from app.registry.identifiers import is_valid_bin, is_valid_kz_iban
+
+APPLICATION_PROCESS = "application"
+
+
+def _chain(application: Application) -> str:
+    return f"instance:{application.instance_id}" if application.instance_id else f"application:{application.id}"
+
+
+def start_application(order: StateOrder, school: Organisation, actor) -> Application:
+    """The school opens an application to the order; its first task is the accountant's form."""
+    if school.kind != "school" or school.region_id != order.region_id:
+        raise DomainRefused(_("Only a school of this region can apply to this order."))
+    if not order.window_is_open(clock.today()):
+        raise DomainRefused(_("The application window for this order is not open."))
+    pending = db.session.scalars(select(Application).where(
+        Application.order_id == order.id, Application.school_id == school.id,
+        Application.status.not_in(("ineligible", "rejected")))).first()
+    if pending is not None:
+        raise DomainRefused(_("Your school already has application %(number)s to this order.",
+                              number=pending.number))
+    count = len(db.session.scalars(select(Application.id).where(Application.order_id == order.id)).all())
+    application = Application(
+        number=f"APP-{order.number[3:]}-{count + 1:04d}", order_id=order.id, school_id=school.id,
+        region_id=order.region_id, status="draft", design_capacity=school.design_capacity, iban=school.iban,
+        created_at=clock.now(),
+    )
+    db.session.add(application)
+    db.session.flush()
+    instance = start_instance(
+        APPLICATION_PROCESS, title=f"{application.number} · {school.name}", actor=actor,
+        region_id=order.region_id, organisation_id=school.id, subject_type="application",
+        subject_id=application.id, data={"application_id": application.id, "order_id": order.id},
+    )
+    application.instance_id = instance.id
+    record_event(_chain(application), "application.opened", "application", application.id,
+                 actor_id=getattr(actor, "id", None), details={"number": application.number})
+    db.session.flush()
+    return application
+
+
+def submit_application(application: Application, data: dict, actor) -> None:
+    if application.status != "draft":
+        raise DomainRefused(_("This application has already been submitted."))
+    if not application.order.window_is_open(clock.today()):
+        raise DomainRefused(_("The application window for this order is closed."))
+    application.licence_number = data["licence_number"].strip()
+    application.locality = data["locality"]
+    for level in LEVELS:
+        setattr(application, f"students_{level}", data.get(f"students_{level}") or 0)
+    application.design_capacity = data["design_capacity"]
+    application.iban = data["iban"].replace(" ", "").upper()
+    application.status = "submitted"
+    application.submitted_at = clock.now()
+    record_event(_chain(application), "application.submitted", "application", application.id,
+                 actor_id=actor.id, details={"students": application.students_total,
+                                             "capacity": application.design_capacity,
+                                             "licence": application.licence_number})
+    db.session.flush()
+
+
+def eligibility_reasons(application: Application) -> list[str]:
+    """The rules this application fails, in a fixed order; empty means eligible."""
+    reasons: list[str] = []
+    school = application.school
+    if not is_valid_bin(school.bin):
+        reasons.append("bin_invalid")
+    else:
+        record = registry_lookup.business_record(school.bin)
+        if record is None:
+            reasons.append("not_in_business_register")
+        else:
+            if not record.active:
+                reasons.append("business_inactive")
+            if not (record.oked or "").startswith("85"):
+                reasons.append("not_education")
+    licence = registry_lookup.licence(school.bin, application.licence_number or "")
+    if licence is None:
+        reasons.append("licence_missing")
+    else:
+        start = application.order.period_start
+        if (licence.valid_until is not None and licence.valid_until < start) or (
+                licence.valid_from is not None and licence.valid_from > start):
+            reasons.append("licence_expired")
+        claimed = {level for level in LEVELS if application.students(level) > 0}
+        if not claimed <= licence.levels:
+            reasons.append("licence_levels")
+        application.licence_valid_until = licence.valid_until
+    if application.students_total == 0:
+        reasons.append("no_students")
+    if application.design_capacity is None or application.students_total > application.design_capacity:
+        reasons.append("over_capacity")
+    if school.design_capacity is not None and (application.design_capacity or 0) > school.design_capacity:
+        reasons.append("capacity_mismatch")
+    if not is_valid_kz_iban(application.iban or ""):
+        reasons.append("iban_invalid")
+    return reasons
+
+
+def check_eligibility(application: Application) -> list[str]:
+    if application.status != "submitted":
+        raise DomainRefused("Only a submitted application can be checked.")
+    reasons = eligibility_reasons(application)
+    application.reasons = reasons
+    application.status = "ineligible" if reasons else "eligible"
+    application.checked_at = clock.now()
+    record_event(_chain(application), f"application.{application.status}", "application", application.id,
+                 actor_id=None, details={"reasons": reasons})
+    db.session.flush()
+    return reasons
+
+
+def monthly_amount(application: Application, places: dict[str, int]) -> int:
+    order = application.order
+    return sum(places[level] * order.norm(level, application.locality) for level in LEVELS)
+
+
+def allocate(application: Application, decision: str, places: dict[str, int], comment: str | None, actor) -> None:
+    """The official allocates places per level (at most the students claimed, within the budget) or rejects."""
+    if application.status != "eligible":
+        raise DomainRefused(_("Only an eligible application can be reviewed."))
+    application.review_comment = comment
+    application.decided_at = clock.now()
+    if decision == "reject":
+        application.status = "rejected"
+        record_event(_chain(application), "application.rejected", "application", application.id,
+                     actor_id=actor.id, details={"comment": comment or ""})
+        return
+    for level in LEVELS:
+        if places[level] > application.students(level):
+            raise DomainRefused(_("More places than students claimed at the %(level)s level.", level=_(level)))
+    if sum(places.values()) == 0:
+        raise DomainRefused(_("Allocate at least one place, or reject the application."))
+    order = application.order
+    annual = monthly_amount(application, places) * order.months
+    remaining = order.budget_tiyn - allocated_tiyn(order, exclude_application_id=application.id)
+    if annual > remaining:
+        from app.i18n import format_tenge
+
+        raise DomainRefused(_("The allocation needs %(need)s but only %(left)s of the order's budget remains.",
+                              need=format_tenge(annual), left=format_tenge(remaining)))
+    for level in LEVELS:
+        setattr(application, f"places_{level}", places[level])
+    application.status = "allocated"
+    record_event(_chain(application), "application.allocated", "application", application.id, actor_id=actor.id,
+                 details={"places": places, "annual_tiyn": annual, "comment": comment or ""})
+    db.session.flush()

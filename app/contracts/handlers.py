@@ -1,0 +1,117 @@
+"""How the contract workflow's tasks touch the contract: signing, activation, the monthly-act loop."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.acts.terms import ActTerms, register_terms_provider
+from app.applications.models import Application
+from app.contracts import operations
+from app.contracts.models import Contract, ContractAct
+from app.engine.errors import DomainRefused
+from app.engine.handlers import TaskContext, TaskHandler, task_handler
+from app.engine.operators import operator
+from app.extensions import db
+from app.payments.operations import register_payment_check
+
+
+def contract_of(ctx) -> Contract:
+    contract = db.session.get(Contract, ctx.instance.subject_id) if ctx.instance.subject_type == "contract" else None
+    if contract is None:
+        raise DomainRefused("This task is not linked to a contract.")
+    return contract
+
+
+@task_handler("contracts/sign")
+class SignContract(TaskHandler):
+    """Both signing tasks: the password is checked again and never stored in workflow data."""
+
+    template = "contracts/_sign_panel.html"
+
+    def context(self, ctx: TaskContext) -> dict:
+        contract = contract_of(ctx)
+        return {"contract": contract, "document_sha256": operations.document_sha256(contract)}
+
+    def submit(self, ctx: TaskContext, data: dict) -> dict:
+        if not data.get("confirm"):
+            raise DomainRefused(_("Confirm that you have read the contract."))
+        signature = operations.sign_contract(contract_of(ctx), ctx.actor, data.get("password") or "")
+        return {f"signed_{signature.capacity}": signature.document_sha256}
+
+
+def _contract(ctx, contract_id: int) -> Contract:
+    contract = db.session.get(Contract, contract_id)
+    if contract is None or ctx.instance.subject_type != "contract" or ctx.instance.subject_id != contract.id:
+        raise LookupError(f"Contract {contract_id} does not belong to this process instance")
+    return contract
+
+
+@operator("contracts/generate", params={"application_id": int})
+def generate(ctx, application_id: int) -> dict:
+    """Generate the contract from the allocation and start its signing process."""
+    application = db.session.get(Application, application_id)
+    if application is None or application.id != ctx.instance.subject_id:
+        raise LookupError(f"Application {application_id} does not belong to this process instance")
+    contract = operations.generate_contract(application, ctx.actor)
+    return {"contract_id": contract.id, "number": contract.number}
+
+
+@operator("contracts/activate", params={"contract_id": int})
+def activate(ctx, contract_id: int) -> dict:
+    """Both parties have signed: the contract is active."""
+    contract = _contract(ctx, contract_id)
+    operations.activate(contract)
+    return {"status": contract.status}
+
+
+@operator("contracts/plan_month", params={"contract_id": int})
+def plan_month(ctx, contract_id: int) -> dict:
+    """The next month of the contract and when it ends (the timer waits until then)."""
+    return operations.plan_next_month(_contract(ctx, contract_id))
+
+
+@operator("contracts/open_act", params={"contract_id": int, "period": str})
+def open_act(ctx, contract_id: int, period: str) -> dict:
+    """Month ended: open the school's monthly act under this contract."""
+    act = operations.open_contract_act(_contract(ctx, contract_id), date.fromisoformat(period))
+    return {"act_id": act.id, "number": act.number}
+
+
+@operator("contracts/close", params={"contract_id": int})
+def close(ctx, contract_id: int) -> dict:
+    """Year-end report approved: the contract closes."""
+    contract = _contract(ctx, contract_id)
+    operations.close(contract)
+    return {"status": contract.status}
+
+
+@register_terms_provider
+def contract_terms(act) -> ActTerms | None:
+    """Acts opened under a contract are checked against its levels, capacity, licence and monthly cap."""
+    link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
+    if link is None:
+        return None
+    contract = link.contract
+    return ActTerms(allowed_grades=contract.allowed_grades, design_capacity=contract.design_capacity,
+                    licence_valid_until=contract.licence_valid_until, amount_cap_tiyn=contract.monthly_cap_tiyn,
+                    contract_id=contract.id, prorate_by_days=True)
+
+
+@register_payment_check
+def within_contract_cap(act) -> None:
+    """An act under a contract is paid only within the contract's monthly and annual caps."""
+    from app.i18n import format_tenge
+
+    link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
+    if link is None:
+        return
+    contract = link.contract
+    if act.amount_tiyn > contract.monthly_cap_tiyn:
+        raise DomainRefused(_("The act's amount %(amount)s exceeds the contract's monthly cap %(cap)s.",
+                              amount=format_tenge(act.amount_tiyn), cap=format_tenge(contract.monthly_cap_tiyn)))
+    if operations.paid_under(contract) + act.amount_tiyn > contract.amount_cap_tiyn:
+        raise DomainRefused(_("Paying this act would exceed the contract's amount cap %(cap)s.",
+                              cap=format_tenge(contract.amount_cap_tiyn)))

@@ -1,0 +1,51 @@
+"""Labels in the user's language for the lifecycle's status codes, levels and audit actions."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+STATUS = {
+    # orders
+    "placed": _l("placed"), "open": _l("open for applications"), "closed": _l("closed"),
+    # applications
+    "draft": _l("draft"), "submitted": _l("submitted"), "eligible": _l("eligible, awaiting review"),
+    "ineligible": _l("ineligible"), "allocated": _l("places allocated"), "rejected": _l("rejected"),
+    # contracts
+    "awaiting_director": _l("awaiting the school director's signature"),
+    "awaiting_head": _l("awaiting the department head's signature"), "active": _l("active"),
+    # year-end report
+    "returned": _l("returned for correction"), "approved": _l("approved"),
+    # signers, localities
+    "school_director": _l("School director"), "department_head": _l("Department head"),
+    "urban": _l("urban"), "rural": _l("rural"),
+}
+LEVELS = {"primary": _l("Primary (grades 1–4)"), "basic": _l("Basic (grades 5–9)"),
+          "secondary": _l("General secondary (grades 10–11)")}
+TASK_TITLES = {
+    "submit_application": _l("Submit application"),
+    "review_application": _l("Review and allocate places"),
+    "sign_director": _l("Sign contract (school director)"),
+    "sign_head": _l("Sign contract (department head)"),
+    "submit_report": _l("Submit year-end report"),
+    "approve_report": _l("Approve year-end report"),
+}
+AUDIT_ACTIONS = {
+    "order.placed": _l("State order placed"), "order.opened": _l("Application window opened"),
+    "order.window_closed": _l("Application window closed"),
+    "application.opened": _l("Application started"), "application.submitted": _l("Application submitted"),
+    "application.eligible": _l("Eligibility check passed"), "application.ineligible": _l("Application ineligible"),
+    "application.allocated": _l("Places allocated"), "application.rejected": _l("Application rejected"),
+    "contract.generated": _l("Contract generated"), "contract.signed": _l("Contract signed"),
+    "contract.activated": _l("Contract active"), "contract.act_opened": _l("Monthly act opened"),
+    "contract.closed": _l("Contract closed"), "act.escalated": _l("Acceptance overdue: department head notified"),
+    "yearend.submitted": _l("Year-end report submitted"), "yearend.approved": _l("Year-end report approved"),
+    "yearend.returned": _l("Year-end report returned"),
+}
+
+
+def status_label(code: str) -> str:
+    return str(STATUS.get(code, code))
+
+
+def level_label(code: str) -> str:
+    return str(LEVELS.get(code, code))

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.acts.models import Act
+from app.applications.models import Application
+from app.extensions import db
+from app.orders.models import StateOrder
+from app.people.models import Organisation, User
+
+CONTRACT_STATUSES = ("awaiting_director", "awaiting_head", "active", "closed")
+LEVEL_GRADES = {"primary": range(1, 5), "basic": range(5, 10), "secondary": range(10, 12)}
+
+
+class Contract(db.Model):
+    __tablename__ = "contract"
+    __table_args__ = (
+        UniqueConstraint("application_id", name="uq_contract_application_id"),
+        Index("ix_contract_school_period", "school_id", "period_start"),
+        CheckConstraint("status IN ('awaiting_director','awaiting_head','active','closed')", name="status"),
+        CheckConstraint("amount_cap_tiyn >= 0 AND monthly_cap_tiyn >= 0", name="caps_non_negative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("state_order.id"))
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"))
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    places_primary: Mapped[int] = mapped_column(default=0)
+    places_basic: Mapped[int] = mapped_column(default=0)
+    places_secondary: Mapped[int] = mapped_column(default=0)
+    design_capacity: Mapped[int | None]
+    locality: Mapped[str] = mapped_column(String(8), default="urban")
+    iban: Mapped[str | None] = mapped_column(String(34))
+    licence_number: Mapped[str | None] = mapped_column(String(40))
+    licence_valid_until: Mapped[date | None] = mapped_column(Date)
+    monthly_cap_tiyn: Mapped[int] = mapped_column(BigInteger)
+    amount_cap_tiyn: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default="awaiting_director")
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    order: Mapped[StateOrder] = relationship()
+    application: Mapped[Application] = relationship()
+    school: Mapped[Organisation] = relationship(foreign_keys=[school_id])
+    department: Mapped[Organisation | None] = relationship(foreign_keys=[department_id])
+    signatures: Mapped[list[ContractSignature]] = relationship(back_populates="contract",
+                                                               order_by="ContractSignature.signed_at")
+
+    def places(self, level: str) -> int:
+        return getattr(self, f"places_{level}")
+
+    @property
+    def places_total(self) -> int:
+        return self.places_primary + self.places_basic + self.places_secondary
+
+    @property
+    def levels(self) -> list[str]:
+        return [level for level in LEVEL_GRADES if self.places(level) > 0]
+
+    @property
+    def allowed_grades(self) -> frozenset[int]:
+        return frozenset(g for level in self.levels for g in LEVEL_GRADES[level])
+
+
+class ContractSignature(db.Model):
+    """A signature: who signed in which capacity, when, and the SHA-256 of the document they signed."""
+
+    __tablename__ = "contract_signature"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "capacity", name="uq_contract_signature_capacity"),
+        CheckConstraint("capacity IN ('school_director','department_head')", name="capacity"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))
+    capacity: Mapped[str] = mapped_column(String(20))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    contract: Mapped[Contract] = relationship(back_populates="signatures")
+    signer: Mapped[User] = relationship()
+
+
+class ContractAct(db.Model):
+    """Links a monthly act to the contract it is paid under: one act per contract and month."""
+
+    __tablename__ = "contract_act"
+    __table_args__ = (
+        UniqueConstraint("act_id", name="uq_contract_act_act_id"),
+        UniqueConstraint("contract_id", "period", name="uq_contract_act_contract_period"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
+    act_id: Mapped[int] = mapped_column(ForeignKey("act.id"))
+    period: Mapped[date] = mapped_column(Date)
+
+    contract: Mapped[Contract] = relationship()
+    act: Mapped[Act] = relationship()
+
+
+class ActEscalation(db.Model):
+    """An act waited for acceptance past its deadline; the department head was notified (SLA)."""
+
+    __tablename__ = "act_escalation"
+    __table_args__ = (Index("ix_act_escalation_region", "region_id", "escalated_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    act_id: Mapped[int] = mapped_column(ForeignKey("act.id"), index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notified_user_ids: Mapped[str] = mapped_column(String(500), default="")  # comma-separated heads
+
+    act: Mapped[Act] = relationship()

@@ -1,0 +1,188 @@
+"""Every state change of a contract passes through here and writes its audit event."""
+
+from __future__ import annotations
+
+import hashlib
+from calendar import monthrange
+from datetime import date
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app import clock
+from app.acts.models import Act
+from app.acts.operations import open_monthly_act
+from app.applications.models import Application
+from app.audit.operations import record_event
+from app.contracts.models import Contract, ContractAct, ContractSignature
+from app.engine.errors import DomainRefused
+from app.engine.runtime import start_instance
+from app.extensions import db
+from app.orders.models import LEVELS
+from app.orders.operations import local_midnight
+from app.payments.models import Payment
+from app.people.models import Organisation
+from app.people.roles import Role
+
+CONTRACT_PROCESS = "contract"
+SIGNING_ORDER = ("school_director", "department_head")
+
+
+def _chain(contract: Contract) -> str:
+    return f"instance:{contract.instance_id}" if contract.instance_id else f"contract:{contract.id}"
+
+
+def generate_contract(application: Application, actor=None) -> Contract:
+    """The contract from the allocation: parties, period, places per level, monthly and annual caps."""
+    if application.status != "allocated":
+        raise DomainRefused("Only an allocated application gets a contract.")
+    existing = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).first()
+    if existing is not None:
+        return existing
+    order = application.order
+    monthly = sum(application.places(lv) * order.norm(lv, application.locality) for lv in LEVELS)
+    department = db.session.scalars(select(Organisation).where(
+        Organisation.kind == "department", Organisation.region_id == order.region_id)).first()
+    count = db.session.scalar(select(func.count(Contract.id)).where(Contract.order_id == order.id)) or 0
+    contract = Contract(
+        number=f"C-{order.number[3:]}-{count + 1:04d}", order_id=order.id, application_id=application.id,
+        school_id=application.school_id, department_id=department.id if department else None,
+        region_id=order.region_id, period_start=order.period_start, period_end=order.period_end,
+        places_primary=application.places_primary, places_basic=application.places_basic,
+        places_secondary=application.places_secondary, design_capacity=application.design_capacity,
+        locality=application.locality, iban=application.iban, licence_number=application.licence_number,
+        licence_valid_until=application.licence_valid_until, monthly_cap_tiyn=monthly,
+        amount_cap_tiyn=monthly * order.months, status="awaiting_director", created_at=clock.now(),
+    )
+    db.session.add(contract)
+    db.session.flush()
+    instance = start_instance(
+        CONTRACT_PROCESS, title=f"{contract.number} · {application.school.name}", actor=actor,
+        region_id=contract.region_id, organisation_id=contract.school_id, subject_type="contract",
+        subject_id=contract.id, data={"contract_id": contract.id},
+    )
+    contract.instance_id = instance.id
+    record_event(_chain(contract), "contract.generated", "contract", contract.id,
+                 actor_id=getattr(actor, "id", None),
+                 details={"number": contract.number, "monthly_cap_tiyn": monthly,
+                          "amount_cap_tiyn": contract.amount_cap_tiyn})
+    db.session.flush()
+    return contract
+
+
+def document_html(contract: Contract) -> str:
+    """The printable contract in its legal language; what is signed is exactly these bytes."""
+    from app.contracts.labels import level_label
+
+    locale = current_app.config.get("CONTRACT_LOCALE", current_app.config["BABEL_DEFAULT_LOCALE"])
+    with force_locale(locale):
+        # Rendered without the request's context processors: the bytes depend on the contract only.
+        template = current_app.jinja_env.get_template("contracts/document.html")
+        return template.render(contract=contract, levels=LEVELS, level_label=level_label, locale=locale)
+
+
+def document_sha256(contract: Contract) -> str:
+    return hashlib.sha256(document_html(contract).encode("utf-8")).hexdigest()
+
+
+def expected_signer(contract: Contract) -> str | None:
+    return {"awaiting_director": "school_director", "awaiting_head": "department_head"}.get(contract.status)
+
+
+def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
+    """Re-authenticate, check it is this signer's turn, and sign the document's SHA-256."""
+    capacity = {Role.SCHOOL_DIRECTOR.value: "school_director",
+                Role.DEPARTMENT_HEAD.value: "department_head"}.get(user.role)
+    if capacity is None:
+        raise DomainRefused(_("Only the school director and the department head sign contracts."))
+    if capacity == "school_director" and user.organisation_id != contract.school_id:
+        raise DomainRefused(_("Only the director of this school can sign for it."))
+    if capacity == "department_head" and user.region_id != contract.region_id:
+        raise DomainRefused(_("Only the head of this region's department can sign for it."))
+    expected = expected_signer(contract)
+    if expected != capacity:
+        if expected == "school_director":
+            raise DomainRefused(_("The school director signs first; the department head signs after."))
+        raise DomainRefused(_("This contract is not waiting for your signature."))
+    if not password or not user.check_password(password):
+        raise DomainRefused(_("The password is not correct. The contract was not signed."))
+    digest = document_sha256(contract)
+    signature = ContractSignature(contract_id=contract.id, capacity=capacity, signer_id=user.id,
+                                  document_sha256=digest, signed_at=clock.now())
+    db.session.add(signature)
+    contract.status = "awaiting_head" if capacity == "school_director" else "active"
+    if contract.status == "active":
+        contract.activated_at = clock.now()
+    record_event(_chain(contract), "contract.signed", "contract", contract.id, actor_id=user.id,
+                 details={"capacity": capacity, "document_sha256": digest, "number": contract.number})
+    db.session.flush()
+    return signature
+
+
+def activate(contract: Contract) -> None:
+    if contract.status != "active" or len(contract.signatures) != 2:
+        raise DomainRefused("A contract becomes active only when both parties have signed.")
+    record_event(_chain(contract), "contract.activated", "contract", contract.id, actor_id=None,
+                 details={"number": contract.number})
+
+
+def contract_months(contract: Contract) -> list[date]:
+    months, current = [], contract.period_start.replace(day=1)
+    while current <= contract.period_end:
+        months.append(current)
+        current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
+    return months
+
+
+def plan_next_month(contract: Contract) -> dict:
+    """The first month of the contract without an act, and when it ends (its act opens then)."""
+    linked = set(db.session.scalars(select(ContractAct.period).where(ContractAct.contract_id == contract.id)))
+    months = contract_months(contract)
+    pending = [m for m in months if m not in linked]
+    if not pending:
+        return {"period": None, "due": None, "last": True}
+    period = pending[0]
+    after = date(period.year + period.month // 12, period.month % 12 + 1, 1)
+    return {"period": period.isoformat(), "due": local_midnight(after).isoformat(), "last": len(pending) == 1}
+
+
+def open_contract_act(contract: Contract, period: date) -> Act:
+    """Open the month's act under this contract (or link the act the school already has for that month)."""
+    if contract.status != "active":
+        raise DomainRefused("Acts are opened only under an active contract.")
+    act = db.session.scalars(select(Act).where(Act.school_id == contract.school_id, Act.period == period)).first()
+    if act is None:
+        act = open_monthly_act(contract.school, period)
+    link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
+    if link is None:
+        db.session.add(ContractAct(contract_id=contract.id, act_id=act.id, period=period))
+    record_event(_chain(contract), "contract.act_opened", "act", act.id, actor_id=None,
+                 details={"act": act.number, "period": f"{period:%Y-%m}"})
+    db.session.flush()
+    return act
+
+
+def contract_acts(contract: Contract) -> list[Act]:
+    return list(db.session.scalars(select(Act).join(ContractAct, ContractAct.act_id == Act.id)
+                                   .where(ContractAct.contract_id == contract.id).order_by(Act.period)))
+
+
+def paid_under(contract: Contract) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_tiyn), 0)).join(ContractAct, ContractAct.act_id == Payment.act_id)
+        .where(ContractAct.contract_id == contract.id)) or 0
+
+
+def close(contract: Contract) -> None:
+    if contract.status != "active":
+        raise DomainRefused("Only an active contract can be closed.")
+    contract.status = "closed"
+    contract.closed_at = clock.now()
+    record_event(_chain(contract), "contract.closed", "contract", contract.id, actor_id=None,
+                 details={"number": contract.number, "paid_tiyn": paid_under(contract)})
+
+
+def month_end(period: date) -> date:
+    return period.replace(day=monthrange(period.year, period.month)[1])

@@ -1,0 +1,110 @@
+"""SLA on "Accept act": a deadline in working days, the inbox due date, escalation to the department head.
+
+The deadline is computed once, by a service task right before "Accept act"; the non-interrupting
+boundary timer on that task fires at the deadline and calls ``acts/escalate``. The official can still
+accept the act afterwards — the escalation only notifies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from blinker import Namespace
+from flask import current_app
+from sqlalchemy import select
+
+from app import clock
+from app.acts.models import Act
+from app.audit.operations import record_event
+from app.contracts.models import ActEscalation
+from app.engine import signals
+from app.engine.models import HumanTask
+from app.engine.operators import operator
+from app.extensions import db
+from app.people.models import Organisation, User
+from app.people.roles import Role
+
+ACCEPT_TASK = "accept_act"
+_signals = Namespace()
+#: sender = ActEscalation just written (notifications may subscribe)
+act_escalated = _signals.signal("act-escalated")
+
+
+def working_days() -> int:
+    return int(current_app.config.get("SLA_ACCEPT_WORKING_DAYS", 5))
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """Mon–Fri; the deadline keeps the time of day the act arrived."""
+    due, remaining = start, days
+    while remaining > 0:
+        due += timedelta(days=1)
+        if due.weekday() < 5:
+            remaining -= 1
+    return due
+
+
+@operator("acts/acceptance_deadline")
+def acceptance_deadline(ctx) -> dict:
+    """When acceptance becomes overdue: SLA working days (process variable ``sla_working_days`` or config)."""
+    days = ctx.task_data.get("sla_working_days")
+    days = days if isinstance(days, int) and days >= 0 else working_days()
+    return {"due": add_working_days(clock.now(), days).isoformat(), "working_days": days}
+
+
+@signals.task_created.connect
+def _set_due_date(task: HumanTask, **_kw) -> None:
+    """The inbox shows the same deadline the boundary timer waits for."""
+    if task.spec_name != ACCEPT_TASK or task.instance is None:
+        return
+    task.due_at = add_working_days(task.created_at, working_days())
+
+
+@operator("acts/escalate", params={"act_id": int})
+def escalate(ctx, act_id: int) -> dict:
+    """The act waited past its deadline: mark the task overdue and notify the region's department heads."""
+    act = db.session.get(Act, act_id)
+    if act is None or act.id != ctx.instance.subject_id:
+        raise LookupError(f"Act {act_id} does not belong to this process instance")
+    now = clock.now()
+    task = db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == ctx.instance.id, HumanTask.spec_name == ACCEPT_TASK,
+        HumanTask.status == "open")).first()
+    if task is not None:
+        task.details = {**(task.details or {}), "overdue": True, "escalated_at": now.isoformat()}
+        if hasattr(task, "sla_state"):  # the inbox's SLA scan then does not notify a second time
+            task.sla_state = "overdue"
+    heads = db.session.scalars(select(User).join(Organisation, Organisation.id == User.organisation_id).where(
+        User.role == Role.DEPARTMENT_HEAD.value, Organisation.region_id == act.region_id, User.active.is_(True))).all()
+    escalation = ActEscalation(act_id=act.id, region_id=act.region_id, human_task_id=task.id if task else None,
+                               due_at=task.due_at if task else None, escalated_at=now,
+                               notified_user_ids=",".join(str(h.id) for h in heads))
+    db.session.add(escalation)
+    db.session.flush()
+    record_event(ctx.instance.audit_chain, "act.escalated", "act", act.id, actor_id=None,
+                 details={"act": act.number, "notified": [h.full_name for h in heads]})
+    _notify_bell(heads, task)
+    act_escalated.send(escalation)
+    return {"escalated": True, "notified": len(heads)}
+
+
+def is_overdue(task: HumanTask, now: datetime | None = None) -> bool:
+    now = now or clock.now()
+    due = task.due_at
+    if due is not None and due.tzinfo is None:
+        from datetime import UTC
+
+        due = due.replace(tzinfo=UTC)
+    return task.status == "open" and (bool((task.details or {}).get("overdue")) or (due is not None and due < now))
+
+
+def _notify_bell(heads: list[User], task: HumanTask | None) -> None:
+    """In-app notification (bell and e-mail outbox) when the notifications package is installed."""
+    try:
+        from app.notifications.operations import notify
+    except ImportError:
+        return
+    if task is None:
+        return
+    for head in heads:
+        notify(head, "overdue", task)

@@ -1,0 +1,130 @@
+"""Contract pages: list, show (document, signatures, acts, payments, year-end, history), sign."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.audit.models import AuditEvent
+from app.contracts import operations
+from app.contracts.models import ActEscalation, Contract
+from app.engine.errors import ConflictError, DomainRefused, EngineError, FormInvalid
+from app.engine.models import HumanTask
+from app.engine.runtime import complete_task
+from app.extensions import db
+from app.orders.models import LEVELS
+from app.payments.models import Payment
+from app.people.access import require_visible, scope_clause
+from app.people.roles import Role
+
+bp = Blueprint("contracts", __name__)
+SIGN_TASKS = {Role.SCHOOL_DIRECTOR.value: "sign_director", Role.DEPARTMENT_HEAD.value: "sign_head"}
+
+
+def register_lifecycle_blueprints(app: Flask) -> None:
+    from app.applications.views import bp as applications_bp
+    from app.orders.views import bp as orders_bp
+
+    from app import ui
+    from app.contracts import labels
+
+    for blueprint in (orders_bp, applications_bp, bp):
+        app.register_blueprint(blueprint)
+    ui.TASK_TITLES.update(labels.TASK_TITLES)
+    ui.AUDIT_ACTIONS.update(labels.AUDIT_ACTIONS)
+
+    @app.context_processor
+    def lifecycle_labels() -> dict:
+        from app.applications.rules import reason
+        from app.contracts.labels import level_label, status_label
+        from app.contracts.sla import is_overdue
+
+        return {"task_overdue": is_overdue, "lifecycle_status": status_label, "level_label": level_label,
+                "eligibility_reason": reason}
+
+
+def history_of(instance_id: int | None) -> list[AuditEvent]:
+    if instance_id is None:
+        return []
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"instance:{instance_id}")
+                              .order_by(AuditEvent.seq)).all()
+
+
+def visible_contract(contract_id: int) -> Contract:
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        abort(404)
+    require_visible(current_user, contract.region_id, contract.school_id)
+    return contract
+
+
+@bp.route("/contracts")
+@login_required
+def index():
+    contracts = db.session.scalars(
+        select(Contract).where(scope_clause(current_user, Contract.region_id, Contract.school_id))
+        .order_by(Contract.id.desc()).limit(200)).all()
+    escalations = []
+    if current_user.role not in (Role.SCHOOL_ACCOUNTANT.value, Role.SCHOOL_DIRECTOR.value):
+        escalations = db.session.scalars(
+            select(ActEscalation).where(scope_clause(current_user, ActEscalation.region_id, None))
+            .order_by(ActEscalation.escalated_at.desc()).limit(50)).all()
+    return render_template("contracts/index.html", contracts=contracts, escalations=escalations)
+
+
+@bp.route("/contracts/<int:contract_id>")
+@login_required
+def show(contract_id: int):
+    from app.yearend.operations import report_of
+
+    contract = visible_contract(contract_id)
+    acts = operations.contract_acts(contract)
+    payments = {p.act_id: p for p in db.session.scalars(
+        select(Payment).where(Payment.act_id.in_([a.id for a in acts] or [0])))}
+    expected = operations.expected_signer(contract)
+    signer_role = {"school_director": Role.SCHOOL_DIRECTOR.value, "department_head": Role.DEPARTMENT_HEAD.value}
+    my_turn = expected is not None and current_user.role == signer_role[expected]
+    return render_template("contracts/show.html", contract=contract, acts=acts, payments=payments, levels=LEVELS,
+                           paid=operations.paid_under(contract), report=report_of(contract), my_turn=my_turn,
+                           can_sign=current_user.role in SIGN_TASKS, events=history_of(contract.instance_id),
+                           document_sha256=operations.document_sha256(contract))
+
+
+@bp.route("/contracts/<int:contract_id>/document")
+@login_required
+def document(contract_id: int):
+    """The printable contract: exactly the bytes whose SHA-256 the signatures record."""
+    contract = visible_contract(contract_id)
+    return Response(operations.document_html(contract), mimetype="text/html")
+
+
+@bp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
+@login_required
+def sign(contract_id: int):
+    contract = visible_contract(contract_id)
+    spec_name = SIGN_TASKS.get(current_user.role)
+    if spec_name is None:
+        abort(404)
+    task = db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == contract.instance_id, HumanTask.spec_name == spec_name,
+        HumanTask.status == "open")).first()
+    try:
+        if task is None:
+            # Not this signer's turn (or already signed): the operation says why, and nothing changes.
+            operations.sign_contract(contract, current_user, request.form.get("password", ""))
+            raise DomainRefused(_("This contract is not waiting for your signature."))
+        complete_task(task.id, current_user, data={"confirm": request.form.get("confirm") in ("true", "on", "1"),
+                                                   "password": request.form.get("password", "")})
+        db.session.commit()
+    except FormInvalid:
+        db.session.rollback()
+        flash(_("Confirm that you have read the contract and enter your password."), "danger")
+        return redirect(url_for("contracts.show", contract_id=contract.id), 303)
+    except (DomainRefused, ConflictError, EngineError) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("contracts.show", contract_id=contract.id), 303)
+    flash(_("Signed. The document's SHA-256 is recorded in the audit trail."), "success")
+    return redirect(url_for("contracts.show", contract_id=contract.id), 303)

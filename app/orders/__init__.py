@@ -1,0 +1,1 @@
+"""The state order a regional department places for an academic year: budget, norms, application window."""

@@ -1,0 +1,31 @@
+"""Service operators of the state-order process."""
+
+from __future__ import annotations
+
+from app.engine.operators import operator
+from app.extensions import db
+from app.orders import operations
+from app.orders.models import StateOrder
+
+
+def _order(ctx, order_id: int) -> StateOrder:
+    order = db.session.get(StateOrder, order_id)
+    if order is None or ctx.instance.subject_type != "state_order" or ctx.instance.subject_id != order.id:
+        raise LookupError(f"State order {order_id} does not belong to this process instance")
+    return order
+
+
+@operator("orders/open", params={"order_id": int, "levels": list, "localities": list, "amounts": list})
+def open_order(ctx, order_id: int, levels: list, localities: list, amounts: list) -> dict:
+    """Record the norms from the decision table and open the application window."""
+    order = _order(ctx, order_id)
+    operations.open_order(order, list(zip(levels, localities, amounts, strict=True)))
+    return {"status": order.status, "norms": len(order.norms)}
+
+
+@operator("orders/close_window", params={"order_id": int})
+def close_window(ctx, order_id: int) -> dict:
+    """The application window has closed."""
+    order = _order(ctx, order_id)
+    operations.close_window(order)
+    return {"status": order.status}

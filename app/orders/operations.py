@@ -1,0 +1,116 @@
+"""Every state change of a state order passes through here and writes its audit event."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import clock
+from app.acts.models import StudentNorm
+from app.audit.operations import record_event
+from app.engine.errors import DomainRefused
+from app.engine.runtime import start_instance
+from app.extensions import db
+from app.orders.models import LEVELS, LOCALITIES, OrderNorm, StateOrder
+from app.people.models import Region
+
+STATE_ORDER_PROCESS = "state_order"
+#: Deadlines are local to Kazakhstan (UTC+5): "after 31 May" means from 1 June 00:00 in Astana.
+KZ = timezone(timedelta(hours=5))
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=KZ)
+
+
+def parse_academic_year(value: str) -> tuple[date, date]:
+    """'2026/2027' → (2026-09-01, 2027-05-31): nine months of study, September to May."""
+    match = re.fullmatch(r"(\d{4})/(\d{4})", value or "")
+    if not match or int(match.group(2)) != int(match.group(1)) + 1:
+        raise DomainRefused(_("The academic year must look like 2026/2027."))
+    start = int(match.group(1))
+    return date(start, 9, 1), date(start + 1, 5, 31)
+
+
+def _chain(order: StateOrder) -> str:
+    return f"instance:{order.instance_id}" if order.instance_id else f"order:{order.id}"
+
+
+def place_order(region: Region, academic_year: str, budget_tiyn: int, window_opens: date, window_closes: date,
+                actor) -> StateOrder:
+    """Place the order and start its process; the norms come from the decision table in the process."""
+    period_start, period_end = parse_academic_year(academic_year)
+    if budget_tiyn <= 0:
+        raise DomainRefused(_("The budget must be a positive amount."))
+    if window_closes < window_opens:
+        raise DomainRefused(_("The application window must close after it opens."))
+    if window_closes < clock.today():
+        raise DomainRefused(_("The application window would already be closed."))
+    exists = db.session.scalars(select(StateOrder).where(StateOrder.region_id == region.id,
+                                                         StateOrder.academic_year == academic_year)).first()
+    if exists is not None:
+        raise DomainRefused(_("A state order for %(year)s has already been placed in this region.",
+                              year=academic_year))
+    order = StateOrder(
+        number=f"SO-{region.code}-{period_start.year}", region_id=region.id, academic_year=academic_year,
+        budget_tiyn=budget_tiyn, period_start=period_start, period_end=period_end, window_opens=window_opens,
+        window_closes=window_closes, status="placed", placed_by_id=getattr(actor, "id", None),
+        placed_at=clock.now(),
+    )
+    db.session.add(order)
+    db.session.flush()
+    instance = start_instance(
+        STATE_ORDER_PROCESS, title=f"{order.number} · {academic_year}", actor=actor, region_id=region.id,
+        subject_type="state_order", subject_id=order.id,
+        data={"order_id": order.id, "academic_year": academic_year,
+              "window_closes_at": local_midnight(window_closes + timedelta(days=1)).isoformat()},
+    )
+    order.instance_id = instance.id
+    record_event(_chain(order), "order.placed", "state_order", order.id, actor_id=getattr(actor, "id", None),
+                 details={"number": order.number, "academic_year": academic_year, "budget_tiyn": budget_tiyn,
+                          "window": f"{window_opens.isoformat()}..{window_closes.isoformat()}"})
+    db.session.flush()
+    return order
+
+
+def open_order(order: StateOrder, norms: list[tuple[str, str, int]]) -> None:
+    """Record the norms the decision table gave (later rows win) and open the application window."""
+    table: dict[tuple[str, str], int] = {}
+    for level, locality, monthly in norms:
+        if level not in LEVELS or locality not in LOCALITIES or not isinstance(monthly, int) or monthly <= 0:
+            raise ValueError(f"Norms table gave an unusable row: {level!r}, {locality!r}, {monthly!r}")
+        table[(level, locality)] = monthly
+    missing = [f"{lv}/{lc}" for lv in LEVELS for lc in LOCALITIES if (lv, lc) not in table]
+    if missing:
+        raise ValueError(f"Norms table has no norm for {', '.join(missing)}")
+    order.norms = [OrderNorm(level=lv, locality=lc, monthly_tiyn=v) for (lv, lc), v in sorted(table.items())]
+    order.status = "open"
+    # Acts are priced per academic year (StudentNorm); the urban norm is the default when none is set.
+    for level in LEVELS:
+        existing = db.session.scalars(select(StudentNorm).where(StudentNorm.academic_year == order.academic_year,
+                                                                StudentNorm.level == level)).first()
+        if existing is None:
+            db.session.add(StudentNorm(academic_year=order.academic_year, level=level,
+                                       monthly_tiyn=table[(level, "urban")]))
+    record_event(_chain(order), "order.opened", "state_order", order.id, actor_id=None,
+                 details={"norms": {f"{lv}/{lc}": v for (lv, lc), v in sorted(table.items())}})
+    db.session.flush()
+
+
+def close_window(order: StateOrder) -> None:
+    order.status = "closed"
+    record_event(_chain(order), "order.window_closed", "state_order", order.id, actor_id=None,
+                 details={"number": order.number})
+
+
+def allocated_tiyn(order: StateOrder, exclude_application_id: int | None = None) -> int:
+    """Budget already committed to contracts under this order (annual caps)."""
+    from app.contracts.models import Contract
+
+    query = select(Contract.amount_cap_tiyn).where(Contract.order_id == order.id)
+    if exclude_application_id is not None:
+        query = query.where(Contract.application_id != exclude_application_id)
+    return sum(db.session.scalars(query))

@@ -1,0 +1,119 @@
+"""State order pages: list, place (department official), show, apply (school accountant)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import clock
+from app.applications.models import Application
+from app.applications.operations import start_application
+from app.engine.errors import DomainRefused, EngineError
+from app.engine.models import HumanTask
+from app.extensions import db
+from app.orders.models import LEVELS, LOCALITIES, StateOrder
+from app.orders.operations import allocated_tiyn, place_order
+from app.people.access import scope_clause
+from app.people.roles import Role, Scope
+
+bp = Blueprint("orders", __name__)
+
+
+def visible_order(order_id: int) -> StateOrder:
+    """Orders are public within their region: every role of the region sees them; national roles all."""
+    order = db.session.get(StateOrder, order_id)
+    if order is None or not (current_user.scope is Scope.NATIONAL or current_user.region_id == order.region_id):
+        abort(404)
+    return order
+
+
+@bp.route("/orders")
+@login_required
+def index():
+    query = select(StateOrder)
+    if current_user.scope is not Scope.NATIONAL:
+        query = query.where(StateOrder.region_id == current_user.region_id)
+    orders = db.session.scalars(query.order_by(StateOrder.academic_year.desc(), StateOrder.number)).all()
+    return render_template("orders/index.html", orders=orders,
+                           can_place=current_user.role == Role.DEPARTMENT_OFFICIAL.value)
+
+
+def _parse_tenge(value: str) -> int:
+    text = (value or "").replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    if not text or not all(ch.isdigit() or ch == "." for ch in text) or text.count(".") > 1:
+        raise DomainRefused(_("Enter the budget in tenge, e.g. 1500000000."))
+    whole, _sep, frac = text.partition(".")
+    if len(frac) > 2 or not whole:
+        raise DomainRefused(_("Enter the budget in tenge, e.g. 1500000000."))
+    return int(whole) * 100 + int((frac + "00")[:2])
+
+
+def _parse_date(value: str, label: str) -> date:
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        raise DomainRefused(_("%(field)s: enter a date.", field=label)) from None
+
+
+@bp.route("/orders/new", methods=["GET", "POST"])
+@login_required
+def new():
+    if current_user.role != Role.DEPARTMENT_OFFICIAL.value or current_user.organisation is None:
+        abort(404)
+    today = clock.today()
+    start = today.year if today.month < 9 else today.year + 1
+    values = {"academic_year": f"{start}/{start + 1}", "budget": "", "window_opens": today.isoformat(),
+              "window_closes": date(start, 8, 15).isoformat()}
+    error = None
+    if request.method == "POST":
+        values = {k: request.form.get(k, "").strip() for k in values}
+        try:
+            order = place_order(
+                current_user.organisation.region, values["academic_year"], _parse_tenge(values["budget"]),
+                _parse_date(values["window_opens"], _("Window opens")),
+                _parse_date(values["window_closes"], _("Window closes")), current_user)
+            db.session.commit()
+        except EngineError as err:
+            db.session.rollback()
+            error = str(err)
+        else:
+            flash(_("State order %(number)s placed; the application window is open.", number=order.number), "success")
+            return redirect(url_for("orders.show", order_id=order.id))
+    return render_template("orders/new.html", values=values, error=error), 422 if error else 200
+
+
+@bp.route("/orders/<int:order_id>")
+@login_required
+def show(order_id: int):
+    order = visible_order(order_id)
+    applications = db.session.scalars(
+        select(Application).where(Application.order_id == order.id,
+                                  scope_clause(current_user, Application.region_id, Application.school_id))
+        .order_by(Application.id)).all()
+    can_apply = (current_user.role == Role.SCHOOL_ACCOUNTANT.value and order.window_is_open(clock.today())
+                 and current_user.region_id == order.region_id)
+    return render_template("orders/show.html", order=order, applications=applications, can_apply=can_apply,
+                           levels=LEVELS, localities=LOCALITIES, allocated=allocated_tiyn(order))
+
+
+@bp.route("/orders/<int:order_id>/apply", methods=["POST"])
+@login_required
+def apply(order_id: int):
+    order = visible_order(order_id)
+    if current_user.role != Role.SCHOOL_ACCOUNTANT.value or current_user.organisation is None:
+        abort(404)
+    try:
+        application = start_application(order, current_user.organisation, current_user)
+        db.session.commit()
+    except EngineError as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("orders.show", order_id=order.id))
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == application.instance_id,
+                                                      HumanTask.status == "open")).first()
+    return redirect(url_for("inbox.task", task_id=task.id) if task else url_for("applications.show",
+                                                                                application_id=application.id))

@@ -1,0 +1,76 @@
+"""The year-end report: per-month totals prefilled from the contract's acts; approval closes the contract."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import clock
+from app.audit.operations import record_event
+from app.contracts.models import Contract
+from app.contracts.operations import _chain, contract_acts, contract_months
+from app.engine.errors import DomainRefused
+from app.extensions import db
+from app.payments.models import Payment
+from app.yearend.models import YearEndReport
+
+
+def monthly_totals(contract: Contract) -> list[dict]:
+    acts = {a.period: a for a in contract_acts(contract)}
+    rows = []
+    for period in contract_months(contract):
+        act = acts.get(period)
+        payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() if act else None
+        rows.append({
+            "period": period.strftime("%Y-%m"), "act_id": act.id if act else None,
+            "act_number": act.number if act else None, "status": act.status if act else "missing",
+            "accepted_lines": act.accepted_lines if act else 0, "amount_tiyn": act.amount_tiyn if act else 0,
+            "paid_tiyn": payment.amount_tiyn if payment else 0,
+        })
+    return rows
+
+
+def report_of(contract: Contract) -> YearEndReport | None:
+    return db.session.scalars(select(YearEndReport).where(YearEndReport.contract_id == contract.id)).first()
+
+
+def submit_report(contract: Contract, comment: str | None, actor) -> YearEndReport:
+    if contract.status != "active":
+        raise DomainRefused(_("Only an active contract gets a year-end report."))
+    months = monthly_totals(contract)
+    unpaid = [m["period"] for m in months if m["status"] != "paid"]
+    if unpaid:
+        raise DomainRefused(_("Every monthly act must be paid before the year-end report; not yet paid: %(months)s.",
+                              months=", ".join(unpaid)))
+    report = report_of(contract)
+    if report is not None and report.status == "approved":
+        raise DomainRefused(_("The year-end report has already been approved."))
+    if report is None:
+        report = YearEndReport(contract_id=contract.id)
+        db.session.add(report)
+    report.status = "submitted"
+    report.months = months
+    report.total_paid_tiyn = sum(m["paid_tiyn"] for m in months)
+    report.comment = comment
+    report.submitted_by_id = actor.id
+    report.submitted_at = clock.now()
+    db.session.flush()
+    record_event(_chain(contract), "yearend.submitted", "year_end_report", report.id, actor_id=actor.id,
+                 details={"total_paid_tiyn": report.total_paid_tiyn, "months": len(months)})
+    return report
+
+
+def decide_report(contract: Contract, decision: str, comment: str | None, actor) -> YearEndReport:
+    report = report_of(contract)
+    if report is None or report.status != "submitted":
+        raise DomainRefused(_("There is no submitted year-end report to decide on."))
+    report.review_comment = comment
+    if decision == "approve":
+        report.status = "approved"
+        report.approved_by_id = actor.id
+        report.approved_at = clock.now()
+    else:
+        report.status = "returned"
+    record_event(_chain(contract), f"yearend.{report.status}", "year_end_report", report.id, actor_id=actor.id,
+                 details={"comment": comment or ""})
+    return report
