@@ -146,9 +146,7 @@
     var type = element.type;
     panel.appendChild(el("p", { "class": "small mb-2" }, [el("code", { text: bo.id }), document.createTextNode(" · " + type.replace("bpmn:", ""))]));
     panel.dataset.elementId = bo.id;
-    if (type !== "bpmn:SequenceFlow" || true) {
-      panel.appendChild(field(t.name, input(bo.name, function (v) { modeling.updateLabel(element, v); })));
-    }
+    panel.appendChild(field(t.name, input(bo.name, function (v) { modeling.updateLabel(element, v); })));
     if (type === "bpmn:UserTask") {
       var lanes = [["", t.none]].concat(cfg.lanes.map(function (l) { return [l, l]; }));
       panel.appendChild(field(t.lane, select(lanes, laneOf(element), function (v) { if (v) { moveToLane(element, v); } showPanel(element); })));
@@ -187,7 +185,15 @@
        ["bpmn:EndEvent", t.appendEnd, "append-end-event"]].forEach(function (a) {
         var b = el("button", { type: "button", "class": "btn btn-sm btn-outline-secondary", id: a[2], text: a[1] });
         b.addEventListener("click", function () {
+          // Insert after: the element's single outgoing flow now leaves the new step instead (not for an end event).
+          var outgoing = (element.outgoing || []).filter(function (c) { return c.type === "bpmn:SequenceFlow"; });
           var shape = modeler.get("autoPlace").append(element, modeler.get("elementFactory").createShape({ type: a[0] }));
+          if (a[0] !== "bpmn:EndEvent" && outgoing.length === 1) {
+            modeling.reconnectStart(outgoing[0], shape, { x: shape.x + shape.width, y: shape.y + shape.height / 2 });
+          }
+          // The modeler opens inline label editing on a new shape; the panel's Name field is the editor here.
+          var directEditing = modeler.get("directEditing");
+          if (directEditing.isActive()) { directEditing.cancel(); }
           modeler.get("selection").select(shape);
         });
         group.appendChild(b);

@@ -1,0 +1,72 @@
+"""A process owner edits a model in the browser: adds a user task with lane and form, sees a validation
+error next to it, fixes it, publishes, and starts an instance on the new version."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.engine.models import ProcessInstance, ProcessModelVersion
+from app.engine.publishing import publish_version
+from app.extensions import db
+from tests.modeler.factory import two_step
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "instance" / "screenshots"
+
+
+def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page):
+    publish_version(two_step("e2e_trial"))
+    db.session.commit()
+    page = new_page("owner")
+    page.click("#nav-modeler")
+    page.get_by_role("link", name="Test e2e_trial").click()
+    page.locator("button.new-draft").first.click()
+    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+
+    page.locator('.djs-shape[data-element-id="fill"]').click(position={"x": 12, "y": 12})
+    panel = page.locator("#panel")
+    expect(panel).to_contain_text("fill")
+    page.click("#append-user-task")
+    expect(panel).to_contain_text("UserTask")
+    new_id = panel.locator("code").inner_text()
+    assert new_id != "fill"
+    panel.get_by_label("Name").fill("Approve the request")
+    panel.get_by_label("Name").press("Tab")
+    panel.get_by_label("Lane (role)").select_option("Department official")
+    expect(panel.get_by_label("Lane (role)")).to_have_value("Department official")
+
+    page.click("#save-draft")
+    expect(page.locator("#save-status")).to_contain_text("Draft saved")
+    problem = page.locator(f'#problems li[data-element="{new_id}"]')
+    expect(problem).to_contain_text("formJsonSchemaFilename")
+    expect(page.locator(f'.djs-shape[data-element-id="{new_id}"]')).to_have_class(re.compile("tap-problem"))
+    expect(page.locator("#publish")).to_be_disabled()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "modeler-validation-error.png"), full_page=True)
+
+    problem.get_by_role("link").click()
+    expect(panel.locator("code")).to_have_text(new_id)
+    panel.get_by_label("Form (JSON Schema)").select_option("fill.schema.json")
+    page.click("#save-draft")
+    expect(page.locator("#problem-count")).to_have_text("0")
+    expect(page.locator("#no-problems")).to_be_visible()
+    expect(page.locator("#publish")).to_be_enabled()
+    page.click("#publish")
+    expect(page.locator(".alert-success")).to_contain_text("Version 2 is published")
+
+    page.click("#start-instance")
+    expect(page.locator(".alert-success")).to_contain_text("version 2")
+    expect(page.locator("dl")).to_contain_text("version 2")
+    page.screenshot(path=str(SCREENSHOTS / "modeler-started-instance.png"), full_page=True)
+
+    db.session.expire_all()
+    version = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.number == 2)).one()
+    bpmn = version.files["e2e_trial.bpmn"]
+    assert 'name="Approve the request"' in bpmn and 'value="fill.schema.json"' in bpmn
+    lane = re.search(r'<bpmn:lane id="[^"]+" name="Department official">(.*?)</bpmn:lane>', bpmn, re.S).group(1)
+    assert new_id in lane
+    instance = db.session.scalars(select(ProcessInstance).order_by(ProcessInstance.id.desc())).first()
+    assert instance.model_version_id == version.id
