@@ -26,9 +26,8 @@ import itertools
 import json
 import re
 import time
-from types import SimpleNamespace
 from datetime import UTC, date, datetime
-from pathlib import Path
+from types import SimpleNamespace
 
 from _common import (
     ROOT,
@@ -80,6 +79,8 @@ def register_approval_lanes() -> None:
 
 def set_up_world(application) -> dict:
     """Demo world, the approval model published, and a school of the benchmark's own for monthly acts."""
+    import random
+
     from sqlalchemy import select
 
     from app import clock
@@ -90,11 +91,9 @@ def set_up_world(application) -> dict:
     from app.people.models import Organisation, User
     from app.registry.models import NedbEnrollment
 
-    import random
-
     register_approval_lanes()
     with application.app_context(), clock.FrozenClock(SEED_AT):
-        seed_demo(password="pw")
+        seed_demo(password="pw")  # noqa: S106 - throw-away benchmark database
         publish_version(approval_files())
         accountant = db.session.scalars(select(User).where(User.username == "accountant")).one()
         rng = random.Random(7)
@@ -270,8 +269,8 @@ def run_approval(application, world, counter, tracker, n: int, paths: set[str]) 
         return start_instance(APPROVAL_PROCESS, title=f"Approval {i}", actor=None, region_id=world["region_id"],
                               organisation_id=world["approval_org_id"], data={"request_no": i})
 
-    results = [path_engine_limit(approval_files(), [("submit_act", {"amount": 500}), ("approve_act", {"approved": True})],
-                                 n)]
+    in_memory_steps = [("submit_act", {"amount": 500}), ("approve_act", {"approved": True})]
+    results = [path_engine_limit(approval_files(), in_memory_steps, n)]
     if "service" in paths:
         gc.collect()
         results.append(path_service_layer(application, counter, tracker, n, start, approval_steps()))

@@ -8,33 +8,35 @@ and writes one audit event, all in the caller's transaction; the caller commits.
 from __future__ import annotations
 
 import contextvars
-from contextlib import contextmanager
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
-from app.audit.operations import record_event
+from app.audit.operations import record_event, start_chain
 from app.engine import signals
 from app.engine.errors import ConflictError, FormInvalid, StepFailed, TaskNotAvailable
-from app.engine.forms import load_json, parse_and_validate, validate
+from app.engine.forms import FORMAT_CHECKER, FieldErrors, load_json, parse_form, validate
 from app.engine.handlers import TaskContext, get_handler
 from app.engine.lanes import role_for_lane
 from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
 from app.engine.operators import call_operator
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import dump_state, load_state
-from app.engine.specs import spec_for_version
+from app.engine.specs import ParsedModel, spec_for_version
 from app.engine.timers import install_clock, parse_due
 from app.extensions import db
 
@@ -54,6 +56,8 @@ _run: contextvars.ContextVar[OperatorContext] = contextvars.ContextVar("engine_r
 
 def _call_service(task, operation_name: str, params: dict) -> str:
     run = _run.get()
+    if run.instance.id is None:
+        db.session.flush()  # a new instance is inserted lazily; operators may need its id
     ctx = OperatorContext(run.instance, run.actor, task.data)
     return json.dumps(call_operator(operation_name, ctx, params))
 
@@ -62,18 +66,83 @@ SCRIPT_ENGINE = RestrictedScriptEngine(service_caller=_call_service)
 
 
 def latest_published_version(identifier: str) -> ProcessModelVersion:
+    # The files (every diagram and form, the biggest column) load only if someone reads them: the parsed
+    # spec and forms are cached per version (versions are immutable).
     version = db.session.scalars(
         select(ProcessModelVersion).join(ProcessModel)
         .where(ProcessModel.identifier == identifier, ProcessModelVersion.status == "published")
-        .order_by(ProcessModelVersion.number.desc()).limit(1)
+        .order_by(ProcessModelVersion.number.desc()).limit(1).options(defer(ProcessModelVersion.files))
     ).first()
     if version is None:
         raise LookupError(f"No published version of process model {identifier!r}")
     return version
 
 
+class _VersionRef:
+    """A model version known only by id. ``spec_for_version`` needs nothing else on a cache hit; any
+    other attribute loads the row (with its files) on first use."""
+
+    def __init__(self, version_id: int) -> None:
+        self.id = version_id
+        self._row: ProcessModelVersion | None = None
+
+    def __getattr__(self, name: str):
+        if self._row is None:
+            self._row = db.session.get(ProcessModelVersion, self.id)
+        return getattr(self._row, name)
+
+
+@dataclass
+class _VersionForms:
+    """A version's form files with parsed schemas and compiled validators, cached next to its parsed spec
+    (``parsed`` ties the entry to the spec cache: when that is cleared, this is rebuilt)."""
+
+    parsed: ParsedModel
+    files: dict[str, str]
+    schemas: dict = field(default_factory=dict)
+    validators: dict = field(default_factory=dict)
+
+    def schema(self, filename: str | None) -> dict:
+        """Parsed once; shared and read-only (``task_form`` hands out fresh copies)."""
+        if filename not in self.schemas:
+            self.schemas[filename] = load_json(self.files, filename)
+        return self.schemas[filename]
+
+    def errors(self, filename: str | None, data: dict) -> FieldErrors:
+        """Server-side validation, always: a compiled validator answers "valid"; on invalid data the full
+        validation of :mod:`app.engine.forms` builds the messages in the user's language."""
+        validator = self.validators.get(filename)
+        if validator is None:
+            validator = self.validators[filename] = Draft202012Validator(self.schema(filename),
+                                                                          format_checker=FORMAT_CHECKER)
+        if validator.is_valid(data):
+            return FieldErrors()
+        return validate(self.schema(filename), data)
+
+
+_forms_cache: dict[int, _VersionForms] = {}
+
+
+def _version_of(instance: ProcessInstance) -> tuple[ParsedModel, Any]:
+    """Parsed spec and version of an instance without loading the version row when the spec is cached."""
+    version = instance.__dict__.get("model_version")  # already loaded, or just set by a migration
+    if version is None:
+        version = _VersionRef(instance.model_version_id)
+    return spec_for_version(version), version
+
+
+def _forms_for(instance: ProcessInstance) -> _VersionForms:
+    parsed, version = _version_of(instance)
+    entry = _forms_cache.get(version.id)
+    if entry is None or entry.parsed is not parsed:
+        if len(_forms_cache) > 512:
+            _forms_cache.clear()
+        entry = _forms_cache[version.id] = _VersionForms(parsed, dict(version.files))
+    return entry
+
+
 def _load(instance: ProcessInstance) -> BpmnWorkflow:
-    parsed = spec_for_version(instance.model_version)
+    parsed, _version = _version_of(instance)
     return load_state(instance.state, parsed.spec, parsed.subprocess_specs, SCRIPT_ENGINE)
 
 
@@ -99,13 +168,24 @@ def _step_message(err: Exception) -> str:
 
 
 def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_guid: str | None = None,
-          new: bool = False) -> None:
-    """Mirror READY user tasks into the human-task table; record status and next timer on the row."""
+          new: bool = False, open_guids: set[str] | None = None) -> None:
+    """Mirror READY user tasks into the human-task table; record status and next timer on the row.
+
+    ``open_guids``: the caller knows which rows are open — the READY user tasks of the state it loaded,
+    since every save passes through here and leaves exactly those rows open. Then the rows are only
+    queried when one of them has to be cancelled; a row the workflow still has READY is never inserted
+    twice either way (unique instance, task guid).
+    """
     ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
-    ).all() if not new else []
-    known = {row.task_guid for row in open_rows}
+    if new:
+        open_rows, known = [], set()
+    elif open_guids is not None and not (open_guids - ready.keys() - {completed_guid}):
+        open_rows, known = [], set(open_guids)
+    else:
+        open_rows = db.session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
+        ).all()
+        known = {row.task_guid for row in open_rows}
     for row in open_rows:
         if row.task_guid not in ready and row.task_guid != completed_guid:
             row.status = "cancelled"
@@ -117,7 +197,7 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
         spec = task.task_spec
         props = spec.extensions.get("properties", {})
         created.append(HumanTask(
-            instance_id=instance.id, task_guid=guid, spec_name=spec.name,
+            instance=instance, task_guid=guid, spec_name=spec.name,
             title=spec.bpmn_name or spec.name, subject_title=instance.title, lane=spec.lane,
             role=role_for_lane(spec.lane) or "admin", region_id=instance.region_id,
             organisation_id=instance.organisation_id, status="open",
@@ -192,9 +272,12 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
         started_at=now, updated_at=now,
     )
     db.session.add(instance)
-    db.session.flush()
+    # Run first, insert after: the row is written once, with its state (an operator that needs the
+    # instance's id flushes it earlier, see _call_service).
     _run_engine(instance, actor, wf.do_engine_steps)
     _sync(instance, wf, now, new=True)
+    db.session.flush()
+    start_chain(instance.audit_chain)  # a new instance's chain is empty: no head to look up
     record_event(instance.audit_chain, "instance.started", "process_instance", instance.id,
                  actor_id=getattr(actor, "id", None),
                  details={"model": identifier, "version": version.number, "title": title})
@@ -240,14 +323,14 @@ def task_context(task: HumanTask, actor) -> TaskContext:
 
 
 def task_form(task: HumanTask) -> tuple[dict, dict]:
-    files = task.instance.model_version.files
+    files = _forms_for(task.instance).files
     return load_json(files, task.form_schema), load_json(files, task.form_ui_schema)
 
 
 def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, data: dict | None = None,
                   expected_lock_version: int | None = None) -> ProcessInstance:
     """Validate and complete one user task. ``form`` is raw HTML fields; ``data`` is JSON (API)."""
-    task = db.session.get(HumanTask, task_id)
+    task = db.session.get(HumanTask, task_id, options=[joinedload(HumanTask.instance)])
     if task is None or not can_act(actor, task):
         raise TaskNotAvailable("No such task, or it is not yours to complete.")
     if task.status != "open":
@@ -256,14 +339,16 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     instance = task.instance
     if expected_lock_version is not None and instance.lock_version != expected_lock_version:
         raise ConflictError(_conflict_message())
-    schema, _ui = task_form(task)
+    forms = _forms_for(instance)
     if data is None:
-        data, errors = parse_and_validate(schema, form or {})
+        data, errors = parse_form(forms.schema(task.form_schema), form or {})
+        errors = errors or forms.errors(task.form_schema, data)
     else:
-        errors = validate(schema, data)
+        errors = forms.errors(task.form_schema, data)
     if errors:
         raise FormInvalid(errors)
     wf = _load(instance)
+    open_guids = {str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True)}
     wf_task = wf.get_task_from_id(UUID(task.task_guid))
     if wf_task is None or wf_task.state != TaskState.READY:
         raise ConflictError("This step is no longer waiting for input.")
@@ -281,7 +366,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         task.status = "completed"
         task.completed_at = now
         task.completed_by_id = actor.id
-        _sync(instance, wf, now, completed_guid=task.task_guid)
+        _sync(instance, wf, now, completed_guid=task.task_guid, open_guids=open_guids)
         record_event(instance.audit_chain, "task.completed", "human_task", task.id, actor_id=actor.id,
                      on_behalf_of_id=getattr(on_behalf_of, "id", None),
                      details={"task": task.spec_name, "title": task.title,

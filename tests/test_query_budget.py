@@ -1,0 +1,142 @@
+"""SQL statement budgets for completing one task (issue 7): a change that adds an N+1 query fails here.
+
+Statements are counted with a SQLAlchemy event listener, not timed. The budgets leave some room for
+features that add a row or two per step (notifications, SLA columns); a query per act line, per open
+task or per audit event in the chain does not fit.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from app.acts.models import Act
+from app.audit.operations import verify_all_chains
+from app.engine.runtime import complete_task
+from app.extensions import db
+from tests.helpers import act_of_school, lines_form, open_task, user
+
+SCHOOL_A = "Bilim Innovation School"
+SCHOOL_B = "Nur Private School"
+SCHOOL_C = "Alatau Lyceum"
+
+#: Statements for one completed task through the engine API (load task+instance, update the task, the
+#: instance row under its lock, new human-task rows and whatever their signal receivers write, audit).
+ENGINE_BUDGET = 26
+#: The same through POST /tasks/<id> (plus the login session's user and the page's own look-ups).
+HTTP_BUDGET = 34
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def reads(self) -> int:
+        return sum(s.lstrip().upper().startswith("SELECT") for s in self.statements)
+
+    def report(self) -> str:
+        return "\n".join(s.split("\n")[0][:140] for s in self.statements)
+
+
+@contextmanager
+def counting():
+    counter = StatementCounter()
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+
+
+def _fresh_session_user(username: str):
+    """Commit, start from an empty session (as a request does) and load the acting user like login does."""
+    db.session.commit()
+    db.session.expunge_all()
+    return user(username)
+
+
+def _lines(count: int, act) -> list[dict]:
+    from app.acts.operations import prefill_lines
+
+    return prefill_lines(act)[:count]
+
+
+def test_accepting_an_act_stays_within_the_statement_budget(world):
+    act = act_of_school(SCHOOL_C)
+    act_id, task_id = act.id, open_task(act, "accept_act").id
+    official = _fresh_session_user("official_almaty")
+
+    with counting() as sql:
+        complete_task(task_id, official, form={"decision": "accept"})
+        db.session.commit()
+
+    assert 0 < sql.count <= ENGINE_BUDGET, f"{sql.count} statements:\n{sql.report()}"
+    assert open_task(db.session.get(Act, act_id), "pay_act") is not None
+    assert verify_all_chains()[1] == []
+
+
+def test_submitting_an_act_costs_the_same_for_few_and_many_lines(world):
+    """Verify contingent checks every line: it must not query once per line (N+1)."""
+    few_act, many_act = act_of_school(SCHOOL_B), act_of_school(SCHOOL_A)
+    few, many = _lines(3, few_act), _lines(30, many_act)
+    assert len(many) == 30
+    tasks = {"accountant2": open_task(few_act, "submit_act").id, "accountant": open_task(many_act, "submit_act").id}
+    counts = []
+    for username, lines in (("accountant2", few), ("accountant", many)):
+        task_id = tasks[username]
+        actor = _fresh_session_user(username)
+        with counting() as sql:
+            complete_task(task_id, actor, data={"lines": lines, "note": ""})
+            db.session.commit()
+        counts.append(sql)
+    few_sql, many_sql = counts
+    assert few_sql.reads() == many_sql.reads(), (
+        f"reads grow with the lines: 3 lines {few_sql.reads()}, 30 lines {many_sql.reads()}:\n{many_sql.report()}")
+    # Writing the lines themselves may cost a statement per line (the ORM inserts act lines one by one
+    # today); anything beyond that grows with the act and fails here.
+    assert many_sql.count - few_sql.count <= 27, many_sql.report()
+
+
+def test_completing_a_task_over_http_stays_within_the_statement_budget(world, browser):
+    act = act_of_school(SCHOOL_C)
+    task = open_task(act, "accept_act")
+    official = browser("official_almaty")
+    db.session.commit()
+
+    with counting() as sql:
+        response = official.post(f"/tasks/{task.id}", {"decision": "return", "comment": "Line 5 is a duplicate"})
+
+    assert response.status_code == 302
+    assert 0 < sql.count <= HTTP_BUDGET, f"{sql.count} statements:\n{sql.report()}"
+    assert open_task(act, "submit_act") is not None
+
+
+def test_a_long_audit_chain_does_not_make_the_next_step_dearer(world):
+    """The chain head is one indexed look-up, whatever the chain's length (no scan of the history)."""
+    from app.audit.operations import record_event
+
+    act = act_of_school(SCHOOL_C)
+    task = open_task(act, "accept_act")
+    task_id = task.id
+    for i in range(50):
+        record_event(task.instance.audit_chain, "test.padding", "process_instance", task.instance_id,
+                     actor_id=None, details={"i": i})
+    official = _fresh_session_user("official_almaty")
+
+    with counting() as sql:
+        complete_task(task_id, official, form={"decision": "accept"})
+        db.session.commit()
+
+    assert sql.count <= ENGINE_BUDGET, sql.report()
+    audit_reads = [s for s in sql.statements if s.lstrip().startswith("SELECT") and "FROM audit_event" in s]
+    assert len(audit_reads) <= 2, "one head look-up per chain written (the instance's and the act's)"
+    assert all(s.lstrip().startswith("SELECT audit_event.seq, audit_event.hash") for s in audit_reads), sql.report()
+    assert verify_all_chains()[1] == []
