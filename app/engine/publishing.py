@@ -106,8 +106,12 @@ STARTER_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
   <bpmndi:BPMNDiagram id="BPMNDiagram_{pid}">
     <bpmndi:BPMNPlane id="BPMNPlane_{pid}" bpmnElement="{pid}">
-      <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="182" y="102" width="36" height="36" /></bpmndi:BPMNShape>
-      <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="432" y="102" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start">
+        <dc:Bounds x="182" y="102" width="36" height="36" />
+      </bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="end_di" bpmnElement="end">
+        <dc:Bounds x="432" y="102" width="36" height="36" />
+      </bpmndi:BPMNShape>
       <bpmndi:BPMNEdge id="f_start_end_di" bpmnElement="f_start_end">
         <di:waypoint x="218" y="120" /><di:waypoint x="432" y="120" />
       </bpmndi:BPMNEdge>

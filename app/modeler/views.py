@@ -22,7 +22,13 @@ from app.engine.lanes import known_lanes
 from app.engine.models import ProcessInstance, ProcessModel, ProcessModelVersion
 from app.engine.operators import all_operators
 from app.engine.publishing import (
-    ModelChangeRefused, create_draft, create_model, current_draft, discard_draft, publish_draft, retire_version,
+    ModelChangeRefused,
+    create_draft,
+    create_model,
+    current_draft,
+    discard_draft,
+    publish_draft,
+    retire_version,
     save_draft,
 )
 from app.engine.specs import validate_files

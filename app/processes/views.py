@@ -6,8 +6,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.engine.models import HumanTask, ProcessInstance
 from app.engine.errors import ConflictError, StepFailed
+from app.engine.models import HumanTask, ProcessInstance
 from app.engine.runtime import instance_status
 from app.extensions import db
 from app.people.access import require_visible

@@ -11,12 +11,16 @@ from app.engine import migration
 from app.engine.errors import ModelInvalid
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.publishing import (
-    ModelChangeRefused, create_draft, publish_draft, retire_version, save_draft,
+    ModelChangeRefused,
+    create_draft,
+    publish_draft,
+    retire_version,
+    save_draft,
 )
 from app.engine.runtime import complete_task, latest_published_version, start_instance
 from app.extensions import db
 from tests.helpers import user
-from tests.modeler.factory import chain_model, two_step, user_task
+from tests.modeler.factory import chain_model, user_task
 
 
 def three_step(pid: str = "trial") -> dict[str, str]:
@@ -115,8 +119,7 @@ def test_migrate_waiting_instance_picks_up_added_step_then_revert_restores_it(tr
 
     record = migration.migrate(instance, v2, owner)
     db.session.commit()
-    complete_task(_open(instance, "fill").id, user("owner_as_accountant") if False else _accountant(instance),
-                  data={"comment": "done"})
+    complete_task(_open(instance, "fill").id, _accountant(instance), data={"comment": "done"})
     db.session.commit()
     assert _open(instance, "check").title == "Check", "the added step comes next"
     with pytest.raises(migration.MigrationRefused):
