@@ -53,4 +53,7 @@ def make_celery(app: Flask):
     def tick_task() -> int:
         return tick(app)
 
+    from app.registry.jobs import register_celery_tasks
+
+    register_celery_tasks(celery, app)  # registry imports, month-wide verification
     return celery

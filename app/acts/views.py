@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.acts import report
 from app.acts.models import Act, ActLine
 from app.acts.rules import RULES
 from app.extensions import db
@@ -11,6 +12,13 @@ from app.payments.models import Payment
 from app.people.access import require_visible, scope_clause
 
 bp = Blueprint("acts", __name__)
+LINES_PAGE = 500
+
+
+@bp.app_template_global()
+def act_report(act: Act) -> dict:
+    """The verification report's figures, for the act page and the task panels that include it."""
+    return {"by_rule": report.by_rule(act), "outcomes": report.outcome_counts(act)}
 
 
 @bp.route("/acts")
@@ -24,16 +32,50 @@ def index():
     return render_template("acts/index.html", acts=acts, status=status)
 
 
-@bp.route("/acts/<int:act_id>")
-@login_required
-def show(act_id: int):
+def _visible_act(act_id: int) -> Act:
     act = db.session.get(Act, act_id)
     if act is None:
         abort(404)
     require_visible(current_user, act.region_id, act.school_id)
-    rule = request.args.get("rule")
-    lines = act.lines if not rule else db.session.scalars(
-        select(ActLine).where(ActLine.act_id == act.id, ActLine.rule_code == rule).order_by(ActLine.line_no)
-    ).all()
+    return act
+
+
+def _filtered_lines(act: Act):
+    """Lines filtered by ``rule`` (a rule code) and ``outcome`` (accepted / excluded / pending)."""
+    rule = request.args.get("rule") or None
+    outcome = request.args.get("outcome") or None
+    query = select(ActLine).where(ActLine.act_id == act.id).order_by(ActLine.line_no)
+    if rule in RULES:
+        query = query.where(ActLine.rule_code == rule)
+    else:
+        rule = None
+    if outcome in ("accepted", "excluded", "pending"):
+        query = query.where(ActLine.outcome == outcome)
+    else:
+        outcome = None
+    return query, rule, outcome
+
+
+@bp.route("/acts/<int:act_id>")
+@login_required
+def show(act_id: int):
+    act = _visible_act(act_id)
+    query, rule, outcome = _filtered_lines(act)
+    lines = db.session.scalars(query.limit(LINES_PAGE + 1)).all()
     payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
-    return render_template("acts/show.html", act=act, lines=lines, rules=RULES, rule=rule, payment=payment)
+    return render_template("acts/show.html", act=act, lines=lines[:LINES_PAGE], more=len(lines) > LINES_PAGE,
+                           rules=RULES, rule=rule, outcome=outcome, payment=payment)
+
+
+@bp.route("/acts/<int:act_id>/lines.<any(csv, xlsx):fmt>")
+@login_required
+def export(act_id: int, fmt: str):
+    act = _visible_act(act_id)
+    query, rule, outcome = _filtered_lines(act)
+    lines = db.session.scalars(query).all()
+    name = f"{act.number}{'-' + rule if rule else ''}{'-' + outcome if outcome else ''}.{fmt}"
+    if fmt == "csv":
+        body, mimetype = report.to_csv(act, lines), "text/csv; charset=utf-8"
+    else:
+        body, mimetype = report.to_xlsx(act, lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

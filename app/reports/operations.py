@@ -83,8 +83,6 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100) -> Verific
             run.processed_acts = min(i + size, len(act_ids))
             run.total_lines, run.excluded_lines, run.by_rule = lines, excluded, dict(totals)
             db.session.commit()
-            db.session.expunge_all()
-            run = db.session.get(VerificationRun, run_id)
         run.status = "done"
         run.finished_at = clock.now()
         record_event(CHAIN, "verification.finished", "verification_run", run.id, actor_id=run.created_by_id,

@@ -1,0 +1,88 @@
+"""The verification report of one act: lines by outcome and rule, money withheld, CSV/XLSX export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+
+from app.acts.models import Act, ActLine
+from app.acts.rules import RULES
+from app.acts.verification import norms_for
+from app.extensions import db
+
+
+@dataclass
+class RuleCount:
+    code: str
+    title: object
+    reason: object
+    lines: int
+    withheld_tiyn: int
+
+
+def norm_expr(period):
+    norms = norms_for(period)
+    return case((ActLine.grade <= 4, norms.get("primary", 0)), (ActLine.grade <= 9, norms.get("basic", 0)),
+                else_=norms.get("secondary", 0))
+
+
+def by_rule(act: Act) -> list[RuleCount]:
+    """Excluded lines per rule (in precedence order) with the norms they would have earned."""
+    rows = {code: (n, int(w or 0)) for code, n, w in db.session.execute(
+        select(ActLine.rule_code, func.count(ActLine.id), func.sum(norm_expr(act.period)))
+        .where(ActLine.act_id == act.id, ActLine.outcome == "excluded").group_by(ActLine.rule_code))}
+    out = [RuleCount(code, r.title, r.reason, *rows[code]) for code, r in RULES.items() if code in rows]
+    out += [RuleCount(code, code, code, n, w) for code, (n, w) in rows.items() if code not in RULES]
+    return out
+
+
+def outcome_counts(act: Act) -> dict[str, int]:
+    return dict(db.session.execute(select(ActLine.outcome, func.count(ActLine.id))
+                                   .where(ActLine.act_id == act.id).group_by(ActLine.outcome)).all())
+
+
+HEADER = ["line", "iin", "full_name", "grade", "days_attended", "outcome", "rule", "rule_title", "reason",
+          "amount_kzt"]
+
+
+def _safe(value):
+    # Spreadsheet formula injection: a cell that starts like a formula is kept as text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def export_rows(act: Act, lines) -> list[list]:
+    rows = []
+    for ln in lines:
+        rule = RULES.get(ln.rule_code) if ln.rule_code else None
+        rows.append([ln.line_no, _safe(ln.iin), _safe(ln.full_name), ln.grade, ln.days_attended, ln.outcome,
+                     ln.rule_code or "", str(rule.title) if rule else "", str(rule.reason) if rule else "",
+                     str(Decimal(ln.amount_tiyn) / 100)])
+    return rows
+
+
+def to_csv(act: Act, lines) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    writer.writerows(export_rows(act, lines))
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Cyrillic correctly
+
+
+def to_xlsx(act: Act, lines) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(act.period_label)
+    ws.append(HEADER)
+    for row in export_rows(act, lines):
+        row[-1] = Decimal(row[-1])
+        ws.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,98 @@
+"""Registry pages: upload a file, watch the import, read the per-row error report. Thin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.extensions import db
+from app.registry.access import require_importer
+from app.registry.importers import KINDS, REASONS
+from app.registry.jobs import dispatch
+from app.registry.models import RegistryImport
+from app.registry.operations import create_import, registry_counts
+
+bp = Blueprint("registry", __name__)
+ALLOWED_SUFFIXES = {".csv", ".xlsx"}
+
+
+def _kind_labels() -> dict[str, str]:
+    return {"nedb": _("NEDB students"), "licences": _("Licences"), "business": _("Business register")}
+
+
+@bp.route("/registry")
+@login_required
+def index():
+    require_importer(current_user)
+    imports = db.session.scalars(select(RegistryImport).order_by(RegistryImport.id.desc()).limit(30)).all()
+    return render_template("registry/index.html", imports=imports, counts=registry_counts(), kinds=_kind_labels(),
+                           columns={k: v.columns for k, v in KINDS.items()}, max_mb=_max_bytes() // (1024 * 1024))
+
+
+def _max_bytes() -> int:
+    return int(current_app.config.get("REGISTRY_UPLOAD_MAX_BYTES") or current_app.config.get("MAX_CONTENT_LENGTH")
+               or 5 * 1024 * 1024)
+
+
+def _upload_problem(kind: str, upload) -> str | None:
+    if kind not in KINDS:
+        return _("Choose which registry the file belongs to.")
+    if upload is None or not upload.filename:
+        return _("Choose a CSV or XLSX file.")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        return _("Only CSV and XLSX files can be imported.")
+    head = upload.stream.read(4)
+    upload.stream.seek(0, 2)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    if size == 0:
+        return _("The file is empty.")
+    if size > _max_bytes():
+        return _("The file is larger than %(mb)s MB; import it with the command line instead.",
+                 mb=_max_bytes() // (1024 * 1024))
+    if (suffix == ".xlsx") != (head == b"PK\x03\x04"):
+        return _("The file's content does not match its extension.")
+    return None
+
+
+@bp.route("/registry/imports", methods=["POST"])
+@login_required
+def upload():
+    require_importer(current_user)
+    kind = request.form.get("kind", "")
+    file = request.files.get("file")
+    problem = _upload_problem(kind, file)
+    if problem:
+        flash(problem, "danger")
+        return redirect(url_for("registry.index")), 303
+    job = create_import(kind, Path(file.filename).name, actor=current_user, stream=file)
+    db.session.commit()
+    dispatch("tapsyrys.registry.import", job.id)
+    return redirect(url_for("registry.show_import", import_id=job.id)), 303
+
+
+def _job(import_id: int) -> RegistryImport:
+    require_importer(current_user)
+    job = db.session.get(RegistryImport, import_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.route("/registry/imports/<int:import_id>")
+@login_required
+def show_import(import_id: int):
+    job = _job(import_id)
+    return render_template("registry/import.html", job=job, kinds=_kind_labels(), reasons=REASONS)
+
+
+@bp.route("/registry/imports/<int:import_id>/progress")
+@login_required
+def import_progress(import_id: int):
+    job = _job(import_id)
+    return render_template("registry/_import_progress.html", job=job, reasons=REASONS)

@@ -1,0 +1,95 @@
+"""Discrepancies by region and rule; the operator's month-wide verification job and its progress. Thin."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.acts.models import Act
+from app.acts.rules import RULES
+from app.engine.errors import DomainRefused
+from app.extensions import db
+from app.people.access import scope_clause
+from app.registry.access import require_importer
+from app.reports.models import VerificationRun
+from app.reports.operations import discrepancies, months_with_acts, regions_by_id, start_month_verification
+
+bp = Blueprint("reports", __name__)
+
+
+def _period_arg(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(f"{value}-01") if value else None
+    except ValueError:
+        return None
+
+
+@bp.route("/reports/discrepancies")
+@login_required
+def discrepancies_page():
+    months = months_with_acts()
+    period = _period_arg(request.args.get("period")) or (months[0] if months else None)
+    rows = discrepancies(period, scope_clause(current_user, Act.region_id, Act.school_id)) if period else []
+    regions = regions_by_id()
+    locale = str(get_locale())
+    rule_codes = [code for code in RULES if any(r.rule == code for r in rows)]
+    table: dict[int, dict[str, tuple[int, int]]] = {}
+    for r in rows:
+        table.setdefault(r.region_id, {})[r.rule] = (r.lines, r.withheld_tiyn)
+    region_rows = sorted(table.items(), key=lambda kv: regions[kv[0]].name(locale) if kv[0] in regions else "")
+    by_rule = {code: (sum(r.lines for r in rows if r.rule == code), sum(r.withheld_tiyn for r in rows if r.rule == code))
+               for code in rule_codes}
+    return render_template("reports/discrepancies.html", period=period, months=months, rows=region_rows,
+                           regions=regions, locale=locale, rule_codes=rule_codes, rules=RULES, by_rule=by_rule,
+                           total_lines=sum(r.lines for r in rows), total_withheld=sum(r.withheld_tiyn for r in rows))
+
+
+@bp.route("/reports/verification")
+@login_required
+def runs():
+    require_importer(current_user)
+    items = db.session.scalars(select(VerificationRun).order_by(VerificationRun.id.desc()).limit(30)).all()
+    return render_template("reports/runs.html", runs=items, months=months_with_acts())
+
+
+@bp.route("/reports/verification", methods=["POST"])
+@login_required
+def start_run():
+    require_importer(current_user)
+    period = _period_arg(request.form.get("period"))
+    if period is None:
+        flash(_("Choose a month as YYYY-MM."), "danger")
+        return redirect(url_for("reports.runs")), 303
+    try:
+        run = start_month_verification(period, current_user)
+    except DomainRefused:
+        db.session.rollback()
+        flash(_("A verification of this month is already running."), "warning")
+        return redirect(url_for("reports.runs")), 303
+    db.session.commit()
+    return redirect(url_for("reports.show_run", run_id=run.id)), 303
+
+
+def _run(run_id: int) -> VerificationRun:
+    require_importer(current_user)
+    run = db.session.get(VerificationRun, run_id)
+    if run is None:
+        abort(404)
+    return run
+
+
+@bp.route("/reports/verification/<int:run_id>")
+@login_required
+def show_run(run_id: int):
+    return render_template("reports/run.html", run=_run(run_id), rules=RULES)
+
+
+@bp.route("/reports/verification/<int:run_id>/progress")
+@login_required
+def run_progress(run_id: int):
+    return render_template("reports/_run_progress.html", run=_run(run_id), rules=RULES)

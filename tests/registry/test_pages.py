@@ -1,0 +1,164 @@
+"""The operator imports registries in the browser, runs the month's verification, reads discrepancies;
+the act page reports by outcome and rule and exports CSV/XLSX. Access is enforced on the server."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.people.models import Organisation, User
+from app.registry.models import NedbEnrollment, RegistryImport
+from app.reports.models import VerificationRun
+from tests.registry.conftest import NORMS, bad_iin, iin
+
+
+def _user(username: str, role: str, org: Organisation | None) -> User:
+    u = User(username=username, full_name=username, role=role, organisation_id=org.id if org else None,
+             created_at=datetime(2026, 11, 1, tzinfo=UTC))
+    u.set_password("pw")
+    db.session.add(u)
+    db.session.flush()
+    return u
+
+
+@pytest.fixture()
+def people(country):
+    school = country.school("Alpha")
+    other_region_school = country.school("Beta", region=country.region2)
+    dept = Organisation(kind="department", bin="950440001673", name="Dept", region_id=country.region.id)
+    op = Organisation(kind="operator", bin="791028302728", name="Operator")
+    db.session.add_all([dept, op])
+    db.session.flush()
+    _user("op", "operator", op)
+    _user("off", "department_official", dept)
+    _user("acc", "school_accountant", school)
+    _user("acc2", "school_accountant", other_region_school)
+    db.session.commit()
+    return {"school": school, "other": other_region_school}
+
+
+def nedb_csv(rows: list[str]) -> bytes:
+    return ("iin,full_name,school_bin,school_kind,grade,enrolled_on,withdrawn_on\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_operator_imports_csv_with_row_errors_and_reimport_updates(people, browser):
+    school = people["school"]
+    op = browser("op")
+    assert "Registries" in op.get("/registry").get_data(as_text=True)
+    body = nedb_csv([
+        f"{iin(1)},Асанов Ерлан,{school.bin},private,5,2026-09-01,",
+        f"{bad_iin(2)},Bad Iin,{school.bin},private,5,2026-09-01,",
+        f"{iin(3)},No Grade,{school.bin},private,,2026-09-01,",
+        f"{iin(4)},Wrong Date,{school.bin},private,5,31/09/2026,",
+        f"{iin(5)},Ок,{school.bin},state,11,01.09.2026,2026-10-15",
+    ])
+    response = op.post("/registry/imports", {"kind": "nedb", "file": (io.BytesIO(body), "nedb.csv")},
+                       content_type="multipart/form-data")
+    assert response.status_code == 303
+    job = db.session.scalars(select(RegistryImport)).one()
+    assert (job.status, job.total_rows, job.loaded_rows, job.rejected_rows) == ("done", 5, 2, 3)
+    assert [(e["line"], e["code"]) for e in job.errors] == [(3, "invalid_iin"), (4, "missing"), (5, "invalid_date")]
+    page = op.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Rejected rows" in page and "not a valid IIN" in page and "grade must be" not in page
+    assert db.session.scalar(select(func.count(NedbEnrollment.id))) == 2
+
+    # Re-import with a changed grade: the row is updated, nothing duplicated.
+    body2 = nedb_csv([f"{iin(1)},Асанов Ерлан,{school.bin},private,6,2026-09-01,"])
+    op.post("/registry/imports", {"kind": "nedb", "file": (io.BytesIO(body2), "nedb.csv")},
+            content_type="multipart/form-data")
+    rows = db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == iin(1))).all()
+    assert [r.grade for r in rows] == [6]
+    assert db.session.scalar(select(func.count(NedbEnrollment.id))) == 2
+
+
+def test_upload_is_refused_for_bad_files_and_other_roles(people, browser):
+    op = browser("op")
+    for data, expected in (
+        ({"kind": "nedb", "file": (io.BytesIO(b"x"), "nedb.exe")}, "Only CSV and XLSX"),
+        ({"kind": "nope", "file": (io.BytesIO(b"a,b\n"), "a.csv")}, "Choose which registry"),
+        ({"kind": "nedb", "file": (io.BytesIO(b"not a zip"), "a.xlsx")}, "does not match its extension"),
+        ({"kind": "nedb", "file": (io.BytesIO(b""), "a.csv")}, "empty"),
+    ):
+        response = op.post("/registry/imports", data, content_type="multipart/form-data")
+        assert response.status_code == 303
+        assert expected in op.get("/registry").get_data(as_text=True)
+    assert db.session.scalar(select(func.count(RegistryImport.id))) == 0
+    # A header without the required columns fails the import with a reason, not a 500.
+    op.post("/registry/imports", {"kind": "nedb", "file": (io.BytesIO(b"iin,name\n1,2\n"), "a.csv")},
+            content_type="multipart/form-data")
+    job = db.session.scalars(select(RegistryImport)).one()
+    assert job.status == "failed"
+    assert "header lacks required columns" in op.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    # Without CSRF the upload is refused.
+    assert op.post("/registry/imports", {"kind": "nedb"}, csrf=False).status_code == 400
+
+    for username in ("off", "acc"):
+        someone = browser(username)
+        assert someone.get("/registry").status_code == 403
+        assert someone.get(f"/registry/imports/{job.id}").status_code == 403
+        assert someone.post("/registry/imports", {"kind": "nedb", "file": (io.BytesIO(b"a"), "a.csv")},
+                            content_type="multipart/form-data").status_code == 403
+        assert someone.post("/reports/verification", {"period": "2026-10"}).status_code == 403
+
+
+def test_month_verification_then_discrepancies_by_region_and_rule(people, country, browser):
+    school, other = people["school"], people["other"]
+    country.enrol(iin(1), school.bin)
+    country.enrol(iin(2), other.bin, grade=2)
+    a1 = country.act(school, [(iin(1), 5), (bad_iin(3), 5), (iin(1), 5)])
+    a2 = country.act(other, [(iin(2), 2), (iin(9), 11)])
+    db.session.commit()
+    op = browser("op")
+    response = op.post("/reports/verification", {"period": "2026-10"})
+    assert response.status_code == 303
+    run = db.session.scalars(select(VerificationRun)).one()
+    assert (run.status, run.total_acts, run.processed_acts, run.excluded_lines) == ("done", 2, 2, 3)
+    assert run.by_rule == {"iin_checksum": 1, "duplicate_line": 1, "not_in_nedb": 1}
+    page = op.get(f"/reports/verification/{run.id}").get_data(as_text=True)
+    assert "2 of 2 acts verified" in page
+    db.session.expire_all()
+    assert a1.status == a2.status == "verified"
+
+    report = op.get("/reports/discrepancies?period=2026-10").get_data(as_text=True)
+    assert "Astana" in report and "Almaty" in report and "Not in NEDB" in report
+    assert 'id="total-excluded">3<' in report
+    # The department official sees their own region only.
+    official = browser("off").get("/reports/discrepancies?period=2026-10").get_data(as_text=True)
+    assert "Astana" in official and "Almaty" not in official and 'id="total-excluded">2<' in official
+
+
+def test_act_page_reports_by_rule_filters_and_exports(people, country, browser):
+    school = people["school"]
+    country.enrol(iin(1), school.bin)
+    act = country.act(school, [(iin(1), 5), (bad_iin(3), 5), (iin(7), 10), ("=cmd()", 2)])
+    from app.acts.verification import verify_act
+
+    verify_act(act)
+    db.session.commit()
+    acc = browser("acc")
+    page = acc.get(f"/acts/{act.id}").get_data(as_text=True)
+    assert 'id="report-by-rule"' in page and "Invalid IIN" in page and "Not in NEDB" in page
+    filtered = acc.get(f"/acts/{act.id}?rule=not_in_nedb").get_data(as_text=True)
+    table = filtered.split('id="lines-table"')[1]
+    assert iin(7) in table and bad_iin(3) not in table
+    accepted = acc.get(f"/acts/{act.id}?outcome=accepted").get_data(as_text=True).split('id="lines-table"')[1]
+    assert iin(1) in accepted and iin(7) not in accepted
+
+    csv_text = acc.get(f"/acts/{act.id}/lines.csv").get_data().decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("line,iin,full_name")
+    assert f"{iin(7)},Student {iin(7)},10,20,excluded,not_in_nedb,Not in NEDB" in csv_text
+    assert f"accepted,,,,{NORMS['basic'] // 100}" in csv_text
+    response = acc._request("get", f"/acts/{act.id}/lines.xlsx?rule=iin_checksum")
+    ws = load_workbook(io.BytesIO(response.get_data())).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][0] == "line" and {r[6] for r in rows[1:]} == {"iin_checksum"} and len(rows) == 3
+    assert any(r[1] == "'=cmd()" for r in rows[1:])  # kept as text, never a formula cell
+    # Another school's accountant cannot see or export this act.
+    other = browser("acc2")
+    assert other.get(f"/acts/{act.id}").status_code == 404
+    assert other.get(f"/acts/{act.id}/lines.csv").status_code == 404
