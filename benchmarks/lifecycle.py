@@ -319,7 +319,9 @@ def run_monthly_act(application, world, counter, tracker, n: int, offset: int, p
         db.session.flush()
         return SimpleNamespace(id=act.instance_id)
 
-    canned = json.dumps({"accepted_lines": PERF_STUDENTS, "excluded_lines": 0, "amount_tiyn": 1})
+    # One answer fits every operator the model calls (verification summary, acceptance deadline far ahead).
+    canned = json.dumps({"accepted_lines": PERF_STUDENTS, "excluded_lines": 0, "amount_tiyn": 1,
+                         "due": "2099-01-01T00:00:00+00:00", "working_days": 5})
     in_memory = path_engine_limit(
         files, [("submit_act", {"act_id": 1}), ("accept_act", {"decision": "accept"}), ("pay_act", {"payment_id": 1})],
         n, service_caller=lambda task, name, params: canned)
