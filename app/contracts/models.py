@@ -62,7 +62,7 @@ class Contract(db.Model):
     school: Mapped[Organisation] = relationship(foreign_keys=[school_id])
     department: Mapped[Organisation | None] = relationship(foreign_keys=[department_id])
     signatures: Mapped[list[ContractSignature]] = relationship(back_populates="contract",
-                                                               order_by="ContractSignature.signed_at")
+                                                               order_by="ContractSignature.id")
 
     def places(self, level: str) -> int:
         return getattr(self, f"places_{level}")

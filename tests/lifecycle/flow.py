@@ -77,3 +77,18 @@ def allocate(official, application: Application) -> Contract:
 
 def sign(person, contract: Contract, password: str = "pw"):
     return person.post(f"/contracts/{contract.id}/sign", {"confirm": "true", "password": password})
+
+
+def active_contract(browser, order: StateOrder, school_name: str, accountant: str, director: str,
+                    licence: str) -> Contract:
+    """Apply, allocate every claimed place, sign by the director and the head: an active contract."""
+    from tests.helpers import school
+
+    official = browser("official")
+    contract = allocate(official, apply(browser(accountant), order, school(school_name), licence))
+    sign(browser(director), contract)
+    sign(browser("head"), contract)
+    db.session.expire_all()
+    contract = db.session.get(Contract, contract.id)
+    assert contract.status == "active"
+    return contract

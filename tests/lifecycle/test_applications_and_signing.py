@@ -1,0 +1,152 @@
+"""Applications that fail the registry checks, allocation limits, and the order of signatures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from app.applications.models import Application
+from app.audit.models import AuditEvent
+from app.contracts.models import Contract, ContractSignature
+from app.contracts.operations import document_sha256
+from app.engine.models import HumanTask, ProcessInstance
+from app.extensions import db
+from app.orders.models import StateOrder
+from app.registry.models import BusinessRecord, Licence
+from tests.helpers import school
+from tests.lifecycle.flow import allocate, apply, open_task_of, place_order, sign
+
+NUR = "Nur Private School"
+BILIM = "Bilim Innovation School"
+
+
+def test_an_ineligible_application_ends_with_the_reasons_shown_to_the_school(frozen, browser):
+    order = place_order(browser("official"))
+    nur = school(NUR)
+    business = db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin == nur.bin)).one()
+    business.oked = "47.11"  # registered as a retail shop, not an education organisation
+    licence = db.session.scalars(select(Licence).where(Licence.bin == nur.bin)).one()
+    licence.levels, licence.valid_until = "primary", date(2027, 5, 31)
+    db.session.commit()
+
+    accountant = browser("accountant2")
+    application = apply(accountant, order, nur, licence.number, design_capacity=20)
+    assert application.status == "ineligible"
+    assert application.reasons == ["not_education", "licence_expired", "licence_levels", "over_capacity"]
+    instance = db.session.get(ProcessInstance, application.instance_id)
+    assert instance.status == "completed", "an ineligible application ends"
+    assert db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.status == "open")).all() == []
+
+    page = accountant.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert 'id="ineligible-reasons"' in page
+    for text in ("main activity is not education", "not valid at the start of the contract period",
+                 "does not cover every level", "exceed the building"):
+        assert text in page, text
+    # Another school of the region, or another region, does not see it.
+    assert browser("accountant").get(f"/applications/{application.id}").status_code == 404
+    assert browser("official_almaty").get(f"/applications/{application.id}").status_code == 404
+    assert browser("official").get(f"/applications/{application.id}").status_code == 200
+
+
+def test_application_form_rejects_a_bad_iban_and_nothing_is_submitted(frozen, browser):
+    order = place_order(browser("official"))
+    accountant = browser("accountant")
+    response = accountant.post(f"/orders/{order.id}/apply")
+    application = db.session.scalars(select(Application).where(Application.order_id == order.id)).one()
+    task = open_task_of(application.instance_id, "submit_application")
+    form = {"licence_number": "KZ15LAA00001234", "locality": "urban", "students_primary": "10",
+            "students_basic": "10", "students_secondary": "5", "design_capacity": "600",
+            "iban": "KZ00125KZT5004100100"}
+    response = accountant.post(f"/tasks/{task.id}", form)
+    assert response.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).status == "draft"
+    # Applying twice while the first application is open is refused.
+    response = accountant.post(f"/orders/{order.id}/apply", follow_redirects=True)
+    assert "already has application" in response.get_data(as_text=True)
+
+
+def test_allocation_cannot_exceed_the_claim_or_the_budget(frozen, browser):
+    official = browser("official")
+    order = place_order(official, budget="1000000")  # 1 million tenge: far too little for a year
+    application = apply(browser("accountant"), order, school(BILIM), "KZ15LAA00001234")
+    task = open_task_of(application.instance_id, "review_application")
+    too_many = {"decision": "allocate", "places_primary": str(application.students_primary + 1),
+                "places_basic": "0", "places_secondary": "0"}
+    page = official.post(f"/tasks/{task.id}", too_many).get_data(as_text=True)
+    assert "More places than students claimed" in page
+    over_budget = {"decision": "allocate", "places_primary": str(application.students_primary),
+                   "places_basic": "0", "places_secondary": "0"}
+    response = official.post(f"/tasks/{task.id}", over_budget)
+    assert response.status_code == 422 and "budget remains" in response.get_data(as_text=True)
+    assert db.session.scalars(select(Contract).where(Contract.order_id == order.id)).all() == []
+
+
+def test_the_head_cannot_sign_before_the_director_and_a_wrong_password_signs_nothing(frozen, browser):
+    official = browser("official")
+    order = place_order(official)
+    contract = allocate(official, apply(browser("accountant"), order, school(BILIM), "KZ15LAA00001234"))
+    head, director = browser("head"), browser("director")
+
+    response = sign(head, contract)
+    assert response.status_code == 303
+    page = head.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert "The school director signs first" in page
+    # The head has no task to complete either: the director's task is not theirs.
+    director_task = open_task_of(contract.instance_id, "sign_director")
+    assert head.post(f"/tasks/{director_task.id}", {"confirm": "true", "password": "pw"}).status_code == 404
+
+    sign(director, contract, password="wrong")
+    assert "password is not correct" in director.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalars(select(ContractSignature).where(ContractSignature.contract_id == contract.id)).all() == []
+    assert db.session.get(Contract, contract.id).status == "awaiting_director"
+
+    # Another school's director cannot sign (and does not even see the contract).
+    assert sign(browser("director2"), contract).status_code == 404
+
+    sign(director, contract)
+    sign(head, contract)
+    db.session.expire_all()
+    contract = db.session.get(Contract, contract.id)
+    assert contract.status == "active"
+    assert [s.capacity for s in contract.signatures] == ["school_director", "department_head"]
+    digest = document_sha256(contract)
+    assert all(s.document_sha256 == digest for s in contract.signatures)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"instance:{contract.instance_id}",
+                                                         AuditEvent.action == "contract.signed")).all()
+    assert [e.details["document_sha256"] for e in events] == [digest, digest]
+    # The printable document is exactly what was hashed.
+    import hashlib
+
+    document = head.get(f"/contracts/{contract.id}/document").get_data()
+    assert hashlib.sha256(document).hexdigest() == digest
+    # A second signature by the head is refused.
+    sign(head, contract)
+    assert len(db.session.scalars(select(ContractSignature).where(
+        ContractSignature.contract_id == contract.id)).all()) == 2
+
+
+def test_order_placement_validates_input_and_refuses_a_second_order(frozen, browser):
+    official = browser("official")
+    bad = official.post("/orders/new", {"academic_year": "2027-2028", "budget": "1000", "window_opens": "2027-06-01",
+                                        "window_closes": "2027-08-15"})
+    assert bad.status_code == 422 and "academic year must look like" in bad.get_data(as_text=True)
+    bad = official.post("/orders/new", {"academic_year": "2027/2028", "budget": "abc", "window_opens": "2027-06-01",
+                                        "window_closes": "2027-08-15"})
+    assert bad.status_code == 422 and "Enter the budget in tenge" in bad.get_data(as_text=True)
+    bad = official.post("/orders/new", {"academic_year": "2027/2028", "budget": "12 345,50", "window_opens": "x",
+                                        "window_closes": "2027-08-15"})
+    assert bad.status_code == 422 and "enter a date" in bad.get_data(as_text=True)
+    assert db.session.scalars(select(StateOrder).where(StateOrder.academic_year == "2027/2028")).all() == []
+    order = place_order(official)
+    assert order.budget_tiyn == 500_000_000 * 100
+    again = official.post("/orders/new", {"academic_year": "2027/2028", "budget": "1", "window_opens": "2027-06-01",
+                                          "window_closes": "2027-08-15"})
+    assert again.status_code == 422 and "already been placed" in again.get_data(as_text=True)
+    # Only department officials place orders.
+    assert browser("accountant").get("/orders/new").status_code == 404
+    assert browser("accountant").get(f"/orders/{order.id}").status_code == 200
+    assert browser("official_almaty").get(f"/orders/{order.id}").status_code == 404
