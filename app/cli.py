@@ -22,6 +22,9 @@ def register_cli(app: Flask) -> None:
     from app.registry.cli import register_registry_cli
 
     register_registry_cli(app)
+    from app.modeler.cli import register_modeler_cli
+
+    register_modeler_cli(app)
     from app.notifications.cli import register_notifications_cli
 
     register_notifications_cli(app)
