@@ -284,8 +284,11 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
             conn.execute(text("ANALYZE tmp_vline"))
             conn.execute(text("ANALYZE tmp_vact"))
         step("staged")
-        nedb = _stage_registry(conn, registry)
+        nedb = getattr(registry, "table_name", None) or "tmp_vnedb"
         for label, sql in _rule_statements(dialect, nedb):
+            if label == "not_in_nedb" and nedb == "tmp_vnedb":
+                # Only IINs that passed the checksum and duplicate checks are asked of the service.
+                _stage_registry(conn, registry)
             conn.execute(text(sql))
             step(label)
         _apply_amounts(conn, contexts, nedb)

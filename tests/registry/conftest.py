@@ -20,8 +20,9 @@ NORMS = {"primary": 3_850_000, "basic": 4_230_000, "secondary": 4_610_000}
 
 def iin(n: int) -> str:
     """A valid IIN, distinct for every n."""
-    for serial in range(n * 10, n * 10 + 10):
-        value = complete_12(f"1501016{serial:04d}")
+    day, rest = divmod(n, 900)
+    for serial in range(rest * 10, rest * 10 + 10):
+        value = complete_12(f"1501{day % 28 + 1:02d}6{serial:04d}")
         if value:
             return value
     raise AssertionError("no valid IIN")

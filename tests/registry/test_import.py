@@ -1,0 +1,117 @@
+"""Registry imports from CSV and XLSX: per-row error report, valid rows land, re-import updates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.registry.importers import import_file
+from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
+from tests.registry.conftest import bad_iin, iin
+
+SCHOOL_BIN = "950440001673"
+
+
+def write_xlsx(path, rows):
+    wb = Workbook()
+    ws = wb.active
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def test_nedb_xlsx_with_dates_numbers_and_bad_rows(app_ctx, tmp_path):
+    path = write_xlsx(tmp_path / "nedb.xlsx", [
+        ["IIN", "Full name", "School BIN", "School kind", "Grade", "Enrolled on", "Withdrawn on"],
+        [iin(1), "Ерлан", SCHOOL_BIN, "private", 5, date(2026, 9, 1), None],
+        [int(iin(2)), "As a number", int(SCHOOL_BIN), "STATE", 11.0, "01.09.2026", "2026-10-01"],
+        [iin(3), "Grade 12", SCHOOL_BIN, "private", 12, date(2026, 9, 1), None],
+        [iin(4), "Backwards", SCHOOL_BIN, "private", 5, date(2026, 9, 1), date(2026, 8, 1)],
+        [None, None, None, None, None, None, None],
+        [iin(5), "Odd kind", SCHOOL_BIN, "home", 5, date(2026, 9, 1), None],
+        [iin(6), "", SCHOOL_BIN, "private", 5, date(2026, 9, 1), None],
+    ])
+    result = import_file("nedb", path)
+    db.session.commit()
+    assert (result.total, result.loaded, result.rejected) == (6, 2, 4)
+    assert [(e["line"], e["column"], e["code"]) for e in result.errors] == [
+        (4, "grade", "invalid_grade"), (5, "withdrawn_on", "end_before_start"), (7, "school_kind", "invalid_kind"),
+        (8, "full_name", "missing")]
+    second = db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == iin(2))).one()
+    assert (second.school_kind, second.grade, second.withdrawn_on) == ("state", 11, date(2026, 10, 1))
+
+
+def test_licences_and_business_register_csv_reimport_without_duplicates(app_ctx, tmp_path):
+    lic = tmp_path / "licences.csv"
+    lic.write_text("number;bin;valid_from;valid_until;levels\n"
+                   f"KZ01LAA1;{SCHOOL_BIN};2020-01-01;;primary basic\n"
+                   f"KZ01LAA2;{SCHOOL_BIN};2020-01-01;2019-01-01;primary\n"
+                   f"KZ01LAA3;123;2020-01-01;;primary\n"
+                   f"KZ01LAA4;{SCHOOL_BIN};2020-01-01;;kindergarten\n", encoding="utf-8")
+    result = import_file("licences", lic)
+    assert (result.loaded, [e["code"] for e in result.errors]) == (1, ["end_before_start", "invalid_bin",
+                                                                       "invalid_levels"])
+    lic.write_text("number,bin,valid_from,valid_until,levels\n"
+                   f"KZ01LAA1,{SCHOOL_BIN},2020-01-01,2030-06-30,\"primary,basic,secondary\"\n", encoding="utf-8")
+    import_file("licences", lic)
+    db.session.commit()
+    row = db.session.scalars(select(Licence)).one()
+    assert (row.levels, row.valid_until) == ("primary,basic,secondary", date(2030, 6, 30))
+
+    biz = tmp_path / "business.csv"
+    biz.write_text("bin,name,status,oked\n"
+                   f"{SCHOOL_BIN},ТОО «Білім»,active,85.31\n"
+                   f"{SCHOOL_BIN},ТОО «Білім»,active,85.31\n"
+                   "791028302728,Shop,closed,47.11\n"
+                   "791028302728,Shop,active,retail\n", encoding="utf-8")
+    for _ in range(2):
+        result = import_file("business", biz)
+        db.session.commit()
+    assert [e["code"] for e in result.errors] == ["invalid_status", "invalid_oked"]
+    assert db.session.scalar(select(func.count(BusinessRecord.id))) == 1
+
+
+def test_cli_imports_with_progress_and_error_report(app_ctx, tmp_path):
+    rows = [f"{iin(n)},Student {n},{SCHOOL_BIN},private,{1 + n % 11},2026-09-01," for n in range(1, 2501)]
+    rows.insert(10, f"{bad_iin(9999)},Broken,{SCHOOL_BIN},private,5,2026-09-01,")
+    path = tmp_path / "nedb.csv"
+    path.write_text("iin,full_name,school_bin,school_kind,grade,enrolled_on,withdrawn_on\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    runner = app_ctx.test_cli_runner()
+    errors_csv = tmp_path / "errors.csv"
+    result = runner.invoke(args=["import-nedb", str(path), "--errors-csv", str(errors_csv)])
+    assert result.exit_code == 0, result.output
+    assert "line 12: iin: not a valid IIN" in result.output
+    assert "2501 row(s): 2500 loaded, 1 rejected." in result.output
+    assert errors_csv.read_text(encoding="utf-8").splitlines()[1].startswith("12,iin,not a valid IIN")
+    again = runner.invoke(args=["import-nedb", str(path)])
+    assert again.exit_code == 0
+    assert db.session.scalar(select(func.count(NedbEnrollment.id))) == 2500
+    jobs = db.session.scalars(select(RegistryImport).order_by(RegistryImport.id)).all()
+    assert [(j.status, j.loaded_rows, j.rejected_rows) for j in jobs] == [("done", 2500, 1)] * 2
+
+    missing = tmp_path / "bad.csv"
+    missing.write_text("bin,name\n1,2\n", encoding="utf-8")
+    failed = runner.invoke(args=["import-business", str(missing)])
+    assert failed.exit_code == 1 and "header lacks required columns" in failed.output
+    binary = tmp_path / "latin.csv"
+    binary.write_bytes(b"bin,name,status,oked\n\xff\xfe,\xff,active,85\n")
+    assert runner.invoke(args=["import-business", str(binary)]).exit_code == 1
+
+
+def test_generate_country_command(app_ctx, tmp_path):
+    runner = app_ctx.test_cli_runner()
+    truth = tmp_path / "truth.csv"
+    result = runner.invoke(args=["generate-country", "--seed", "3", "--students", "900", "--schools", "5",
+                                 "--private-students", "250", "--truth", str(truth)])
+    assert result.exit_code == 0, result.output
+    assert "5 schools" in result.output and truth.exists()
+    again = runner.invoke(args=["generate-country", "--seed", "3", "--students", "900", "--schools", "5",
+                                "--private-students", "250", "--truth", str(truth)])
+    assert again.exit_code != 0
+    verify = runner.invoke(args=["verify-month", "--period", "2026-10"])
+    assert verify.exit_code == 0 and "5 act(s)" in verify.output
