@@ -131,6 +131,16 @@
     var dy = (lane.y + lane.height / 2) - (element.y + element.height / 2);
     var dx = 0;
     if (element.x < lane.x + 40) { dx = lane.x + 40 - element.x; }
+    // Slide right past any step already standing where the task would land.
+    var top = element.y + dy, overlap = true;
+    while (overlap) {
+      var left = element.x + dx;
+      overlap = registry.filter(function (e) {
+        return e !== element && !e.waypoints && e.type !== "label" && !/Lane|Participant|Process/.test(e.type) &&
+          e.x < left + element.width + 20 && e.x + e.width + 20 > left && e.y < top + element.height && e.y + e.height > top;
+      }).length > 0;
+      if (overlap) { dx += element.width + 40; }
+    }
     modeling.moveElements([element], { x: dx, y: dy }, target);
     return true;
   }
