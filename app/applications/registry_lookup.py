@@ -71,8 +71,8 @@ def _levels(value) -> frozenset[str]:
 def licence(holder_bin: str, number: str) -> LicenceRecord | None:
     model = _registry_model("Licence", "License", "LicenceRecord")
     if model is not None:
-        number_col = getattr(model, "number", None) or getattr(model, "licence_number")
-        holder_col = getattr(model, "holder_bin", None) or getattr(model, "bin")
+        number_col = getattr(model, "number", None) or model.licence_number
+        holder_col = getattr(model, "holder_bin", None) or model.bin
         row = db.session.scalars(select(model).where(number_col == number, holder_col == holder_bin)).first()
         if row is None:
             return None

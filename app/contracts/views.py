@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -9,7 +11,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.contracts import operations
-from app.contracts.models import ActEscalation, Contract
+from app.contracts.models import ActEscalation, Contract, ContractAct
 from app.engine.errors import ConflictError, DomainRefused, EngineError, FormInvalid
 from app.engine.models import HumanTask
 from app.engine.runtime import complete_task
@@ -24,11 +26,10 @@ SIGN_TASKS = {Role.SCHOOL_DIRECTOR.value: "sign_director", Role.DEPARTMENT_HEAD.
 
 
 def register_lifecycle_blueprints(app: Flask) -> None:
-    from app.applications.views import bp as applications_bp
-    from app.orders.views import bp as orders_bp
-
     from app import ui
+    from app.applications.views import bp as applications_bp
     from app.contracts import labels
+    from app.orders.views import bp as orders_bp
 
     for blueprint in (orders_bp, applications_bp, bp):
         app.register_blueprint(blueprint)
@@ -42,7 +43,21 @@ def register_lifecycle_blueprints(app: Flask) -> None:
         from app.contracts.sla import is_overdue
 
         return {"task_overdue": is_overdue, "lifecycle_status": status_label, "level_label": level_label,
-                "eligibility_reason": reason}
+                "eligibility_reason": reason, "contract_for_act": contract_for_act}
+
+
+@dataclass
+class ActUnderContract:
+    contract: Contract
+    paid_tiyn: int
+
+
+def contract_for_act(act) -> ActUnderContract | None:
+    """The contract an act is paid under (for the act and payment pages), or None."""
+    link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
+    if link is None:
+        return None
+    return ActUnderContract(link.contract, operations.paid_under(link.contract))
 
 
 def history_of(instance_id: int | None) -> list[AuditEvent]:

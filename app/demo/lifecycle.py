@@ -1,8 +1,10 @@
-"""Demo of the whole lifecycle, driven through the real operations and the engine as each role would:
+"""Demo of the whole lifecycle, driven through the real operations and the engine as each role would.
+
 Astana's and Shymkent's departments place the order for the current academic year (Astana's schools can
-apply in the browser); in Shymkent, Samruk Private School has applied, the official allocated places, the
-director and the head signed — the contract is active and its timers open the months already ended. Registry rows (business register, licences) are
-written for every demo school so the eligibility check has something true to check against."""
+apply in the browser). In Shymkent, Samruk Private School has applied, the official allocated places, the
+director and the head signed: the contract is active, and its timers open the months already ended.
+Registry rows (business register, licences) are written for every demo school so the eligibility check
+has something true to check against."""
 
 from __future__ import annotations
 

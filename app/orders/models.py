@@ -53,7 +53,8 @@ class StateOrder(db.Model):
 
     @property
     def months(self) -> int:
-        return (self.period_end.year - self.period_start.year) * 12 + self.period_end.month - self.period_start.month + 1
+        start, end = self.period_start, self.period_end
+        return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
 class OrderNorm(db.Model):

@@ -75,7 +75,7 @@ def allocate(official, application: Application) -> Contract:
     return db.session.scalars(select(Contract).where(Contract.application_id == application.id)).one()
 
 
-def sign(person, contract: Contract, password: str = "pw"):
+def sign(person, contract: Contract, password: str = "pw"):  # noqa: S107 - the test users' password
     return person.post(f"/contracts/{contract.id}/sign", {"confirm": "true", "password": password})
 
 

@@ -61,6 +61,9 @@ def test_an_act_waiting_past_five_working_days_notifies_the_head_and_can_still_b
         notes = db.session.scalars(select(Notification).where(Notification.user_id == user("head").id,
                                                               Notification.task_id == accept.id)).all()
         assert len(notes) == 1, "the head is notified once"
+    inbox = browser("official").get("/inbox").get_data(as_text=True)
+    row = inbox[inbox.index(f'data-task-id="{accept.id}"'):]
+    assert 'data-sla="overdue"' in row[:row.index("</tr>")], "the inbox shows the act as overdue"
     head_page = browser("head").get("/contracts").get_data(as_text=True)
     assert 'id="escalations"' in head_page and act.number in head_page
     history = browser("official").get(f"/instances/{act.instance_id}").get_data(as_text=True)
@@ -73,11 +76,15 @@ def test_an_act_waiting_past_five_working_days_notifies_the_head_and_can_still_b
     complete_task(accept.id, user("official"), data={"decision": "accept"})
     db.session.commit()
     pay = open_task_of(act.instance_id, "pay_act")
+    page = browser("operator").get(f"/tasks/{pay.id}").get_data(as_text=True)
+    assert 'id="act-contract"' in page and contract.number in page, "the payment page shows the contract's cap"
     complete_task(pay.id, user("operator"), data={"order_number": "PP-SLA-1", "paid_on": "2027-10-12"})
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Act, act.id).status == "paid"
     assert db.session.get(ProcessInstance, act.instance_id).status == "completed"
+    page = browser("accountant").get(f"/acts/{act.id}").get_data(as_text=True)
+    assert 'id="act-contract"' in page and "PP-SLA-1" in page
 
 
 def test_the_deadline_is_configurable_in_working_days(frozen, browser, app):
