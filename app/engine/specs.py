@@ -237,7 +237,12 @@ _cache_lock = threading.Lock()
 
 
 def spec_for_version(version) -> ParsedModel:
-    """Parsed spec of a stored model version, parsed once per process (versions are immutable)."""
+    """Parsed spec of a stored model version, parsed once per process (versions are immutable).
+
+    A draft is still being edited, so it is parsed afresh every time and never cached: its id becomes a
+    published version's id when it is published."""
+    if version.status == "draft":
+        return parse_files(version.files)
     parsed = _cache.get(version.id)
     if parsed is None:
         with _cache_lock:

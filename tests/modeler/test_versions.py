@@ -156,3 +156,14 @@ def test_migration_refused_to_a_draft_or_the_same_version(trial_v1):
     draft = create_draft(trial_v1.process_model, owner, files=three_step())
     assert not migration.dry_run(instance, draft).allowed
     assert not migration.dry_run(instance, trial_v1).allowed
+
+
+def test_a_draft_is_never_served_from_the_spec_cache(trial_v1):
+    from app.engine.specs import spec_for_version
+
+    owner = user("owner")
+    draft = create_draft(trial_v1.process_model, owner, from_version=trial_v1)
+    assert "check" not in spec_for_version(draft).spec.task_specs
+    save_draft(draft, three_step(), owner)
+    publish_draft(draft, owner)
+    assert "check" in spec_for_version(draft).spec.task_specs
