@@ -1,0 +1,58 @@
+"""Acts under a contract are verified against its terms: levels, capacity, cap, days enrolled."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+
+from app.acts.models import Act
+from app.acts.operations import prefill_lines
+from app.contracts.models import Contract
+from app.engine.runtime import complete_task, fire_due_timers
+from app.extensions import db
+from app.registry.models import NedbEnrollment
+from tests.helpers import school, user
+from tests.lifecycle.flow import apply, open_task_of, place_order, sign
+
+BILIM = "Bilim Innovation School"
+
+
+def test_a_contract_without_secondary_places_pays_no_secondary_student_and_prorates_late_arrivals(frozen, browser):
+    official = browser("official")
+    order = place_order(official)
+    bilim = school(BILIM)
+    # A first-grader who joins on 16 September: 15 of 30 days.
+    db.session.add(NedbEnrollment(iin="791028302728", full_name="Жаңа Оқушы", school_bin=bilim.bin,
+                                  school_kind="private", grade=1, enrolled_on=date(2027, 9, 16)))
+    db.session.commit()
+    application = apply(browser("accountant"), order, bilim, "KZ15LAA00001234")
+    review = open_task_of(application.instance_id, "review_application")
+    places = {"places_primary": application.students_primary, "places_basic": application.students_basic,
+              "places_secondary": 0}
+    assert official.post(f"/tasks/{review.id}", {"decision": "allocate", **{k: str(v) for k, v in places.items()}}
+                         ).status_code == 302
+    contract = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).one()
+    assert contract.levels == ["primary", "basic"] and max(contract.allowed_grades) == 9
+    sign(browser("director"), contract)
+    sign(browser("head"), contract)
+
+    frozen.at = datetime(2027, 10, 1, 3, 0, tzinfo=UTC)
+    fire_due_timers()
+    act = db.session.scalars(select(Act).where(Act.school_id == bilim.id, Act.period == date(2027, 9, 1))).one()
+    lines = prefill_lines(act)
+    for line in lines:
+        line["days_attended"] = 15 if line["iin"] == "791028302728" else 20
+    complete_task(open_task_of(act.instance_id, "submit_act").id, user("accountant"), data={"lines": lines})
+    db.session.commit()
+    db.session.expire_all()
+    act = db.session.get(Act, act.id)
+    contract = db.session.get(Contract, contract.id)
+    secondary = [ln for ln in act.lines if ln.grade >= 10]
+    assert secondary and all(ln.outcome == "excluded" and ln.rule_code == "level_not_covered" for ln in secondary)
+    newcomer = next(ln for ln in act.lines if ln.iin == "791028302728")
+    norm = order.norm("primary", "urban")
+    assert newcomer.outcome == "accepted" and newcomer.amount_tiyn == norm * 15 // 30
+    assert 0 < act.amount_tiyn <= contract.monthly_cap_tiyn
+    page = browser("official").get(f"/tasks/{open_task_of(act.instance_id, 'accept_act').id}").get_data(as_text=True)
+    assert "Level not covered" in page
