@@ -54,9 +54,16 @@ def publish_version(files: dict[str, str], actor=None) -> tuple[ProcessModelVers
         model = ProcessModel(identifier=parsed.process_id, name=parsed.name, created_at=now)
         db.session.add(model)
         db.session.flush()
-    latest = _latest(model, "published")
-    if latest is not None and latest.content_hash == digest:
-        return latest, False
+    # Files already published once (even if a process owner has published newer versions since, or
+    # retired it) are not published again: restarting the app must not undo the modeler's work.
+    known = db.session.scalars(
+        select(ProcessModelVersion).where(ProcessModelVersion.process_model_id == model.id,
+                                          ProcessModelVersion.content_hash == digest,
+                                          ProcessModelVersion.status != "draft")
+        .order_by(ProcessModelVersion.number.desc()).limit(1)
+    ).first()
+    if known is not None:
+        return known, False
     version = ProcessModelVersion(
         process_model_id=model.id, number=_next_number(model), status="published",
         files=files, content_hash=digest, created_at=now, published_at=now,

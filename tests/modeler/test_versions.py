@@ -167,3 +167,12 @@ def test_a_draft_is_never_served_from_the_spec_cache(trial_v1):
     save_draft(draft, three_step(), owner)
     publish_draft(draft, owner)
     assert "check" in spec_for_version(draft).spec.task_specs
+
+
+def test_reloading_shipped_files_does_not_undo_the_modelers_version(trial_v1):
+    from app.engine.publishing import publish_version
+
+    v2 = _publish(trial_v1.process_model, three_step(), user("owner"))
+    again, created = publish_version(trial_v1.files)
+    assert not created and again.id == trial_v1.id
+    assert latest_published_version("trial").id == v2.id
