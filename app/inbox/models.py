@@ -35,7 +35,7 @@ if "claimed_at" not in HumanTask.__table__.c:
     HumanTask.assignee = relationship(User, foreign_keys=[HumanTask.__table__.c.assignee_id], viewonly=True)
     _t = HumanTask.__table__
     for _index_cols in (
-        ("ix_human_task_region_due", "role", "status", "region_id", "due_at"),
+        ("ix_human_task_region_due", "role", "status", "region_id", "due_at", "assignee_id"),
         ("ix_human_task_region_school", "region_id", "school_bin"),
         ("ix_human_task_subject_number", "subject_number"),
         ("ix_human_task_started_by", "started_by_id", "status"),

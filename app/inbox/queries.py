@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
 
 from app import clock
 from app.engine.models import HumanTask
@@ -29,6 +29,7 @@ SORTS = {
     "school": (HumanTask.school_name, HumanTask.id),
 }
 PAGE_SIZE = 25
+WAITING_WINDOW = 1000  # "waiting for" looks at the most recent instances the user acted in
 DUE_SOON = timedelta(days=2)
 _BIN = re.compile(r"^\d{12}$")
 
@@ -82,9 +83,13 @@ def view_query(user, view: str) -> Select:
             scope_clause(user, HumanTask.region_id, HumanTask.organisation_id),
         )
     if view == "waiting":
-        # Instances I started or took a step in, now waiting on someone else (not on me).
-        mine = select(HumanTask.instance_id).where(
-            or_(HumanTask.completed_by_id == user.id, HumanTask.started_by_id == user.id))
+        # Instances I started or took a step in, now waiting on someone else (not on me). Bounded to the
+        # WAITING_WINDOW most recent instances I acted in, so an official with years of history stays fast.
+        acted = (select(HumanTask.instance_id).where(HumanTask.completed_by_id == user.id)
+                 .order_by(HumanTask.completed_at.desc()).limit(WAITING_WINDOW).subquery())
+        started = (select(HumanTask.instance_id).where(HumanTask.started_by_id == user.id, HumanTask.status == "open")
+                   .limit(WAITING_WINDOW).subquery())
+        mine = union_all(select(acted.c.instance_id), select(started.c.instance_id))
         return select(HumanTask).where(
             HumanTask.status == "open", HumanTask.instance_id.in_(mine),
             ~actionable_clause(user),
@@ -191,16 +196,33 @@ def inbox_page(user, f: InboxFilter, page: int = 1, page_size: int = PAGE_SIZE) 
     return InboxPage(tasks=list(rows[:page_size]), page=page, has_next=len(rows) > page_size)
 
 
-def count_query(query: Select) -> int:
-    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+def count_query(query: Select, cap: int | None = None) -> int:
+    """Exact count, or at most ``cap`` (a capped count stops scanning early: shown as "99+")."""
+    query = query.order_by(None)
+    if cap is not None:
+        query = query.with_only_columns(HumanTask.id).limit(cap)
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def count_open_tasks(user) -> int:
-    return count_query(open_tasks_for(user))
+    """The nav badge; computed once per request (the inbox tabs show the same number)."""
+    from flask import g, has_app_context
+
+    if not has_app_context():
+        return count_query(open_tasks_for(user))
+    cache = g.setdefault("_open_task_count", {})
+    if user.id not in cache:
+        cache[user.id] = count_query(open_tasks_for(user))
+    return cache[user.id]
+
+
+WAITING_CAP = 100
 
 
 def view_counts(user) -> dict[str, int]:
-    return {view: count_query(view_query(user, view)) for view in ("mine", "group", "waiting")}
+    """Tab counts; "waiting for" is capped (it spans the user's whole history of instances)."""
+    return {"mine": count_open_tasks(user), "group": count_query(view_query(user, "group")),
+            "waiting": count_query(view_query(user, "waiting"), cap=WAITING_CAP)}
 
 
 def completed_by(user, limit: int = 50) -> list[HumanTask]:

@@ -38,7 +38,16 @@ def active_principals(deputy: User, on: date | None = None) -> list[User]:
     """Users this deputy stands in for today."""
     if deputy is None or not getattr(deputy, "is_authenticated", False) or deputy.id is None:
         return []
-    on = on or clock.today()
+    from flask import g, has_app_context
+
+    key = (deputy.id, on or clock.today())
+    cache = g.setdefault("_active_principals", {}) if has_app_context() else {}
+    if key not in cache:
+        cache[key] = _load_principals(deputy, key[1])
+    return cache[key]
+
+
+def _load_principals(deputy: User, on: date) -> list[User]:
     return list(db.session.scalars(
         select(User).join(Substitution, Substitution.principal_id == User.id).where(
             Substitution.deputy_id == deputy.id, Substitution.starts_on <= on, Substitution.ends_on >= on,

@@ -26,4 +26,18 @@
       row.querySelector("input").focus();
     });
   });
+  // Inbox: "/" jumps to the search field (unless the user is typing somewhere).
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "/" || evt.ctrlKey || evt.metaKey || evt.altKey) { return; }
+    var target = evt.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) { return; }
+    var search = document.getElementById("q");
+    if (search) { evt.preventDefault(); search.focus(); search.select(); }
+  });
+  // Inbox: one checkbox selects every clean act on the page for bulk acceptance.
+  document.querySelectorAll("[data-select-all]").forEach(function (box) {
+    box.addEventListener("change", function () {
+      document.querySelectorAll(box.dataset.selectAll).forEach(function (el) { el.checked = box.checked; });
+    });
+  });
 })();

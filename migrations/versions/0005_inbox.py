@@ -24,7 +24,9 @@ def upgrade():
         batch_op.add_column(sa.Column("excluded_lines", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("amount_tiyn", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("sla_state", sa.String(length=16), nullable=True))
-        batch_op.create_index("ix_human_task_region_due", ["role", "status", "region_id", "due_at"], unique=False)
+        # Also covers the region's open-task counts (index-only): role, status, region, due, claim.
+        batch_op.create_index("ix_human_task_region_due", ["role", "status", "region_id", "due_at", "assignee_id"],
+                              unique=False)
         batch_op.create_index("ix_human_task_region_school", ["region_id", "school_bin"], unique=False)
         batch_op.create_index("ix_human_task_subject_number", ["subject_number"], unique=False)
         batch_op.create_index("ix_human_task_started_by", ["started_by_id", "status"], unique=False)

@@ -41,6 +41,8 @@ def test_save_a_filter_share_it_and_reuse_it(new_page):
     make_official2()
     bin_a = school("Bilim Innovation School").bin
     page = new_page("official")
+    page.keyboard.press("/")  # keyboard shortcut to the search field
+    expect(page.locator("#q")).to_be_focused()
     page.get_by_label("School (name or BIN)").fill(bin_a)
     page.get_by_label("Task", exact=True).select_option("accept_act")
     page.get_by_label("School (name or BIN)").press("Enter")  # keyboard submits the filter form
