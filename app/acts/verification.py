@@ -125,92 +125,44 @@ def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
 
 # --- SQL --------------------------------------------------------------------------------------------
 
-_TEMP_TABLES = ("tmp_vline", "tmp_vact", "tmp_vgrade", "tmp_vrun", "tmp_vnedb")
+_TEMP_TABLES = ("tmp_vline", "tmp_vact", "tmp_vrun", "tmp_vnedb")
 
 
-def _digits_ok(dialect: str) -> str:
+def _digits_ok(dialect: str, col: str) -> str:
     if dialect == "postgresql":
-        return "v.iin ~ '^[0-9]{12}$'"
-    return "(length(v.iin) = 12 AND v.iin NOT GLOB '*[^0-9]*')"
+        return f"{col} ~ '^[0-9]{{12}}$'"
+    return f"(length({col}) = 12 AND {col} NOT GLOB '*[^0-9]*')"
 
 
-def _iin_invalid_sql(dialect: str) -> str:
-    """The IIN check digit (DESIGN.md §2) as a SQL expression; CASE guards the casts of non-digits."""
-    d = [f"CAST(substr(v.iin, {i}, 1) AS INTEGER)" for i in range(1, 13)]
+def _iin_invalid_sql(dialect: str, col: str) -> str:
+    """The IIN check digit (DESIGN.md §2) as a SQL condition; CASE guards the casts of non-digits."""
+    d = [f"CAST(substr({col}, {i}, 1) AS INTEGER)" for i in range(1, 13)]
     s1 = " + ".join(f"{d[i]} * {i + 1}" for i in range(11))
     s2 = " + ".join(f"{d[i]} * {w}" for i, w in enumerate((3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)))
-    return (f"CASE WHEN NOT {_digits_ok(dialect)} THEN 1 "
+    return (f"CASE WHEN NOT {_digits_ok(dialect, col)} THEN 1 "
             f"WHEN ({s1}) % 11 <> 10 THEN CASE WHEN ({s1}) % 11 = {d[11]} THEN 0 ELSE 1 END "
             f"WHEN ({s2}) % 11 <> 10 AND ({s2}) % 11 = {d[11]} THEN 0 ELSE 1 END = 1")
 
 
 _ACTIVE = "e.enrolled_on <= v.month_end AND (e.withdrawn_on IS NULL OR e.withdrawn_on > v.month_start)"
-
-
-def _rule_statements(dialect: str, nedb: str) -> list[tuple[str, str]]:
-    """(label, SQL) in precedence order; each UPDATE only touches lines no earlier rule excluded."""
-    here = f"SELECT 1 FROM {nedb} e WHERE e.iin = v.iin AND e.school_bin = v.school_bin AND {_ACTIVE}"
-    return [
-        ("iin_checksum", f"UPDATE tmp_vline SET rule = 'iin_checksum' WHERE rule IS NULL AND id IN "
-                         f"(SELECT v.id FROM tmp_vline v WHERE v.rule IS NULL AND {_iin_invalid_sql(dialect)})"),
-        ("duplicate_line", "UPDATE tmp_vline SET rule = 'duplicate_line' WHERE rule IS NULL AND EXISTS ("
-                           "SELECT 1 FROM tmp_vline d WHERE d.act_id = tmp_vline.act_id AND d.iin = tmp_vline.iin "
-                           "AND d.line_no < tmp_vline.line_no)"),
-        ("not_in_nedb", f"UPDATE tmp_vline SET rule = 'not_in_nedb' WHERE rule IS NULL AND id IN ("
-                        f"SELECT v.id FROM tmp_vline v WHERE v.rule IS NULL AND NOT EXISTS "
-                        f"(SELECT 1 FROM {nedb} e WHERE e.iin = v.iin))"),
-        # Not registered here for any day of the month: say why (other_school, withdrawn, not_registered).
-        ("registration", f"UPDATE tmp_vline SET rule = (SELECT CASE "
-                         f"WHEN EXISTS (SELECT 1 FROM {nedb} e WHERE e.iin = v.iin AND e.school_bin <> v.school_bin "
-                         f"AND {_ACTIVE}) THEN 'other_school' "
-                         f"WHEN EXISTS (SELECT 1 FROM {nedb} e WHERE e.iin = v.iin AND e.school_bin = v.school_bin "
-                         f"AND e.withdrawn_on <= v.month_start) THEN 'withdrawn' ELSE 'not_registered' END "
-                         f"FROM tmp_vline v WHERE v.id = tmp_vline.id) "
-                         f"WHERE rule IS NULL AND id IN (SELECT v.id FROM tmp_vline v WHERE v.rule IS NULL "
-                         f"AND NOT EXISTS ({here}))"),
-        # double_enrolment: an enrolment here and one elsewhere share at least one day of the month (both
-        # active in the month and overlapping each other ⇒ a common day). A transfer — withdrawn here on
-        # the day enrolled there — shares none.
-        ("double_enrolment", f"UPDATE tmp_vline SET rule = 'double_enrolment' WHERE rule IS NULL AND id IN ("
-                             f"SELECT v.id FROM tmp_vline v JOIN {nedb} e ON e.iin = v.iin "
-                             f"AND e.school_bin = v.school_bin AND {_ACTIVE} "
-                             f"JOIN {nedb} o ON o.iin = v.iin AND o.school_bin <> v.school_bin "
-                             f"AND o.enrolled_on <= v.month_end AND (o.withdrawn_on IS NULL OR o.withdrawn_on > v.month_start) "
-                             f"AND (o.withdrawn_on IS NULL OR e.enrolled_on < o.withdrawn_on) "
-                             f"AND (e.withdrawn_on IS NULL OR o.enrolled_on < e.withdrawn_on) "
-                             f"WHERE v.rule IS NULL)"),
-        # double_claim: another school's act for the month already counts the student, and that act is
-        # not part of this verification pass.
-        ("double_claim", "UPDATE tmp_vline SET rule = 'double_claim' WHERE rule IS NULL AND id IN ("
-                         "SELECT v.id FROM tmp_vline v JOIN act_line o ON o.iin = v.iin AND o.period = v.period "
-                         "AND o.school_id <> v.school_id AND o.outcome = 'accepted' "
-                         "JOIN act oa ON oa.id = o.act_id AND oa.status IN ('verified', 'accepted', 'paid') "
-                         "WHERE v.rule IS NULL AND NOT EXISTS (SELECT 1 FROM tmp_vrun r WHERE r.act_id = o.act_id))"),
-        ("grade_mismatch", f"UPDATE tmp_vline SET rule = 'grade_mismatch' WHERE rule IS NULL AND id IN ("
-                           f"SELECT v.id FROM tmp_vline v WHERE v.rule IS NULL AND NOT EXISTS "
-                           f"({here} AND e.grade = v.grade))"),
-        ("level_not_covered", "UPDATE tmp_vline SET rule = 'level_not_covered' WHERE rule IS NULL AND NOT EXISTS ("
-                              "SELECT 1 FROM tmp_vgrade g WHERE g.act_id = tmp_vline.act_id AND g.grade = tmp_vline.grade)"),
-        # over_capacity: lines still accepted, in line order, beyond the design capacity.
-        ("over_capacity", "UPDATE tmp_vline SET rule = 'over_capacity' WHERE id IN (SELECT x.id FROM ("
-                          "SELECT v.id, a.capacity, ROW_NUMBER() OVER (PARTITION BY v.act_id ORDER BY v.line_no) AS rn "
-                          "FROM tmp_vline v JOIN tmp_vact a ON a.act_id = v.act_id "
-                          "WHERE v.rule IS NULL AND a.capacity IS NOT NULL) x WHERE x.rn > x.capacity)"),
-    ]
+_HERE = "e.school_bin = v.school_bin"
 
 
 def _create_temp_tables(conn: Connection) -> None:
     _drop_temp_tables(conn)
     conn.execute(text("CREATE TEMPORARY TABLE tmp_vact (act_id INTEGER PRIMARY KEY, school_rule VARCHAR(32), "
-                      "capacity INTEGER, prorate INTEGER NOT NULL, month_start DATE, month_end DATE)"))
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_vgrade (act_id INTEGER NOT NULL, grade INTEGER NOT NULL, "
-                      "PRIMARY KEY (act_id, grade))"))
+                      "capacity INTEGER, prorate INTEGER NOT NULL, month_start DATE, month_end DATE, "
+                      "grade_mask INTEGER NOT NULL)"))
     conn.execute(text("CREATE TEMPORARY TABLE tmp_vrun (act_id INTEGER PRIMARY KEY)"))
+    # One row per line: the facts the rules need, gathered by a few set-based statements.
     conn.execute(text("CREATE TEMPORARY TABLE tmp_vline (id BIGINT PRIMARY KEY, act_id INTEGER NOT NULL, "
                       "school_id INTEGER NOT NULL, school_bin VARCHAR(12) NOT NULL, period DATE NOT NULL, "
                       "month_start DATE NOT NULL, month_end DATE NOT NULL, line_no INTEGER NOT NULL, "
                       "iin VARCHAR(12) NOT NULL, grade INTEGER NOT NULL, norm BIGINT NOT NULL, "
-                      "amount BIGINT NOT NULL DEFAULT 0, rule VARCHAR(32))"))
+                      "prorate INTEGER NOT NULL, grade_ok INTEGER NOT NULL, amount BIGINT NOT NULL DEFAULT 0, "
+                      "n_any INTEGER NOT NULL DEFAULT 0, here_active INTEGER NOT NULL DEFAULT 0, "
+                      "here_grade INTEGER NOT NULL DEFAULT 0, else_active INTEGER NOT NULL DEFAULT 0, "
+                      "here_withdrawn INTEGER NOT NULL DEFAULT 0, rule VARCHAR(32))"))
 
 
 def _drop_temp_tables(conn: Connection) -> None:
@@ -236,6 +188,7 @@ def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
         return table
     conn.execute(text("CREATE TEMPORARY TABLE tmp_vnedb (iin VARCHAR(12) NOT NULL, school_bin VARCHAR(12) NOT NULL, "
                       "grade INTEGER NOT NULL, enrolled_on DATE NOT NULL, withdrawn_on DATE)"))
+    # Only IINs that passed the checksum and duplicate checks are asked of the service.
     iins = [r[0] for r in conn.execute(text("SELECT DISTINCT iin FROM tmp_vline WHERE rule IS NULL"))]
     rows = [{"iin": e.iin, "school_bin": e.school_bin, "grade": e.grade, "enrolled_on": _d(conn, e.enrolled_on),
              "withdrawn_on": _d(conn, e.withdrawn_on)}
@@ -244,6 +197,68 @@ def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
         conn.execute(text("INSERT INTO tmp_vnedb VALUES (:iin, :school_bin, :grade, :enrolled_on, :withdrawn_on)"), rows)
     conn.execute(text("CREATE INDEX ix_tmp_vnedb_iin ON tmp_vnedb (iin)"))
     return "tmp_vnedb"
+
+
+def _statements(dialect: str, nedb: str, norm_sql: str) -> list[tuple[str, str]]:
+    """(label, SQL) — the whole verification; the number of statements does not depend on the lines."""
+    return [
+        # Stage the lines. School-level rules, iin_checksum and duplicate_line are decided right here, in
+        # precedence order: the first line of an IIN counts, later ones are duplicates.
+        ("staged", "INSERT INTO tmp_vline (id, act_id, school_id, school_bin, period, month_start, month_end, line_no, "
+                   "iin, grade, norm, prorate, grade_ok, rule) "
+                   "SELECT l.id, l.act_id, l.school_id, o.bin, l.period, a.month_start, a.month_end, l.line_no, l.iin, "
+                   f"l.grade, {norm_sql}, a.prorate, (a.grade_mask >> l.grade) & 1, "
+                   f"COALESCE(a.school_rule, CASE WHEN {_iin_invalid_sql(dialect, 'l.iin')} THEN 'iin_checksum' "
+                   "WHEN ROW_NUMBER() OVER (PARTITION BY l.act_id, l.iin ORDER BY l.line_no) > 1 "
+                   "THEN 'duplicate_line' END) "
+                   "FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id JOIN organisation o ON o.id = l.school_id"),
+        # NEDB facts per line in ONE join over the iin index: enrolled anywhere, active here (with this
+        # grade), active elsewhere, withdrawn from here before the month.
+        ("registry", "UPDATE tmp_vline SET n_any = f.n_any, here_active = f.here_active, here_grade = f.here_grade, "
+                     "else_active = f.else_active, here_withdrawn = f.here_withdrawn FROM ("
+                     "SELECT v.id AS id, COUNT(*) AS n_any, "
+                     f"MAX(CASE WHEN {_HERE} AND {_ACTIVE} THEN 1 ELSE 0 END) AS here_active, "
+                     f"MAX(CASE WHEN {_HERE} AND {_ACTIVE} AND e.grade = v.grade THEN 1 ELSE 0 END) AS here_grade, "
+                     f"MAX(CASE WHEN e.school_bin <> v.school_bin AND {_ACTIVE} THEN 1 ELSE 0 END) AS else_active, "
+                     f"MAX(CASE WHEN {_HERE} AND e.withdrawn_on <= v.month_start THEN 1 ELSE 0 END) AS here_withdrawn "
+                     f"FROM tmp_vline v JOIN {nedb} e ON e.iin = v.iin WHERE v.rule IS NULL GROUP BY v.id) f "
+                     "WHERE tmp_vline.id = f.id"),
+        ("not_in_nedb", "UPDATE tmp_vline SET rule = 'not_in_nedb' WHERE rule IS NULL AND n_any = 0"),
+        # Not registered here for any day of the month: say why.
+        ("registration", "UPDATE tmp_vline SET rule = CASE WHEN else_active = 1 THEN 'other_school' "
+                         "WHEN here_withdrawn = 1 THEN 'withdrawn' ELSE 'not_registered' END "
+                         "WHERE rule IS NULL AND here_active = 0"),
+        # double_enrolment: an enrolment here and one elsewhere share at least one day of the month (both
+        # active in the month and overlapping each other ⇒ a common day). A transfer — withdrawn there on
+        # the day enrolled here — shares none. Only lines active both here and elsewhere are paired.
+        ("double_enrolment", "UPDATE tmp_vline SET rule = 'double_enrolment' WHERE id IN ("
+                             f"SELECT v.id FROM tmp_vline v JOIN {nedb} e ON e.iin = v.iin AND {_HERE} AND {_ACTIVE} "
+                             f"JOIN {nedb} o ON o.iin = v.iin AND o.school_bin <> v.school_bin "
+                             "AND o.enrolled_on <= v.month_end AND (o.withdrawn_on IS NULL OR o.withdrawn_on > v.month_start) "
+                             "AND (o.withdrawn_on IS NULL OR e.enrolled_on < o.withdrawn_on) "
+                             "AND (e.withdrawn_on IS NULL OR o.enrolled_on < e.withdrawn_on) "
+                             "WHERE v.rule IS NULL AND v.else_active = 1)"),
+        # double_claim: another school's act for the month already counts the student, and that act is
+        # not part of this verification pass.
+        ("double_claim", "UPDATE tmp_vline SET rule = 'double_claim' WHERE id IN ("
+                         "SELECT v.id FROM tmp_vline v JOIN act_line o ON o.iin = v.iin AND o.period = v.period "
+                         "AND o.school_id <> v.school_id AND o.outcome = 'accepted' "
+                         "JOIN act oa ON oa.id = o.act_id AND oa.status IN ('verified', 'accepted', 'paid') "
+                         "WHERE v.rule IS NULL AND NOT EXISTS (SELECT 1 FROM tmp_vrun r WHERE r.act_id = o.act_id))"),
+        ("grade", "UPDATE tmp_vline SET rule = CASE WHEN here_grade = 0 THEN 'grade_mismatch' "
+                  "ELSE 'level_not_covered' END WHERE rule IS NULL AND (here_grade = 0 OR grade_ok = 0)"),
+        # over_capacity: lines still accepted, in line order, beyond the design capacity — only in acts
+        # that have more accepted lines than places.
+        ("over_capacity", "UPDATE tmp_vline SET rule = 'over_capacity' WHERE id IN (SELECT x.id FROM ("
+                          "SELECT v.id, a.capacity, ROW_NUMBER() OVER (PARTITION BY v.act_id ORDER BY v.line_no) AS rn "
+                          "FROM tmp_vline v JOIN tmp_vact a ON a.act_id = v.act_id "
+                          "WHERE v.rule IS NULL AND v.act_id IN (SELECT w.act_id FROM tmp_vline w "
+                          "JOIN tmp_vact c ON c.act_id = w.act_id WHERE w.rule IS NULL AND c.capacity IS NOT NULL "
+                          "GROUP BY w.act_id, c.capacity HAVING COUNT(*) > c.capacity)) x WHERE x.rn > x.capacity)"),
+    ]
+
+
+_PAID = "CASE WHEN v.rule IS NOT NULL THEN 0 WHEN v.prorate = 1 THEN v.amount ELSE v.norm END"
 
 
 def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
@@ -262,40 +277,32 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     dialect = conn.dialect.name
     contexts = _school_contexts(acts)
     step = on_step or (lambda label: None)
+    run_ids = sorted(set(run_act_ids or ()) | {c.act_id for c in contexts})
     _create_temp_tables(conn)
     try:
-        conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :prorate, :ms, :me)"), [
+        conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :prorate, :ms, :me, :mask)"), [
             {"act_id": c.act_id, "school_rule": c.school_rule, "capacity": c.terms.design_capacity,
-             "prorate": int(c.terms.prorate_by_days), "ms": _d(conn, c.start), "me": _d(conn, c.end)} for c in contexts])
-        grades = [{"a": c.act_id, "g": g} for c in contexts for g in sorted(c.grades)]
-        if grades:
-            conn.execute(text("INSERT INTO tmp_vgrade VALUES (:a, :g)"), grades)
-        conn.execute(text("INSERT INTO tmp_vrun VALUES (:a)"), [{"a": a} for a in sorted(set(run_act_ids or ()) |
-                                                                                        {c.act_id for c in contexts})])
-        norm_sql = _norm_by_period_sql(contexts)
-        conn.execute(text(
-            "INSERT INTO tmp_vline (id, act_id, school_id, school_bin, period, month_start, month_end, line_no, iin, "
-            f"grade, norm, amount, rule) SELECT l.id, l.act_id, l.school_id, o.bin, l.period, a.month_start, a.month_end, "
-            f"l.line_no, l.iin, l.grade, {norm_sql}, 0, a.school_rule "
-            "FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id JOIN organisation o ON o.id = l.school_id"))
-        conn.execute(text("CREATE INDEX ix_tmp_vline_act_iin ON tmp_vline (act_id, iin)"))
-        conn.execute(text("CREATE INDEX ix_tmp_vline_iin ON tmp_vline (iin)"))
-        if dialect == "postgresql":
-            conn.execute(text("ANALYZE tmp_vline"))
-            conn.execute(text("ANALYZE tmp_vact"))
-        step("staged")
+             "prorate": int(c.terms.prorate_by_days), "ms": _d(conn, c.start), "me": _d(conn, c.end),
+             "mask": sum(1 << g for g in c.grades)} for c in contexts])
+        conn.execute(text("INSERT INTO tmp_vrun VALUES (:a)"), [{"a": a} for a in run_ids])
         nedb = getattr(registry, "table_name", None) or "tmp_vnedb"
-        for label, sql in _rule_statements(dialect, nedb):
-            if label == "not_in_nedb" and nedb == "tmp_vnedb":
-                # Only IINs that passed the checksum and duplicate checks are asked of the service.
+        competing = _competing_claims_exist(conn, {c.period for c in contexts})
+        for label, sql in _statements(dialect, nedb, _norm_by_period_sql(contexts)):
+            if label == "registry" and nedb == "tmp_vnedb":
                 _stage_registry(conn, registry)
+            if label == "double_claim" and not competing:
+                continue  # no other act of the month is verified outside this pass: nothing to claim against
             conn.execute(text(sql))
+            if label == "staged":
+                conn.execute(text("CREATE INDEX ix_tmp_vline_iin ON tmp_vline (iin)"))
+                if dialect == "postgresql":
+                    conn.execute(text("ANALYZE tmp_vline"))
             step(label)
-        _apply_amounts(conn, contexts, nedb)
+        _apply_prorating(conn, contexts, nedb)
         step("amounts")
         conn.execute(text(
             "UPDATE act_line SET outcome = CASE WHEN v.rule IS NULL THEN 'accepted' ELSE 'excluded' END, "
-            "rule_code = v.rule, amount_tiyn = v.amount FROM tmp_vline v WHERE act_line.id = v.id"))
+            f"rule_code = v.rule, amount_tiyn = {_PAID} FROM tmp_vline v WHERE act_line.id = v.id"))
         summaries = _summaries(conn, contexts)
         conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
                           "withheld_tiyn = :withheld WHERE id = :id"),
@@ -307,6 +314,14 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     return summaries
 
 
+def _competing_claims_exist(conn: Connection, periods: set[date]) -> bool:
+    params = {f"p{i}": _d(conn, p) for i, p in enumerate(sorted(periods))}
+    return conn.execute(text(
+        f"SELECT 1 FROM act a WHERE a.period IN ({', '.join(':' + k for k in params)}) "
+        "AND a.status IN ('verified', 'accepted', 'paid') "
+        "AND NOT EXISTS (SELECT 1 FROM tmp_vrun r WHERE r.act_id = a.id) LIMIT 1"), params).first() is not None
+
+
 def _norm_by_period_sql(contexts: list[ActContext]) -> str:
     """The claimed grade's monthly norm per line; norms depend only on the act's academic year."""
     by_year: dict[tuple, list[int]] = defaultdict(list)
@@ -314,19 +329,17 @@ def _norm_by_period_sql(contexts: list[ActContext]) -> str:
         by_year[(c.norms.get("primary", 0), c.norms.get("basic", 0), c.norms.get("secondary", 0))].append(c.act_id)
     if len(by_year) == 1:
         p, b, s = next(iter(by_year))
-        return f"CASE WHEN l.grade <= 4 THEN {p} WHEN l.grade <= 9 THEN {b} ELSE {s} END"
+        return f"CASE WHEN l.grade <= 4 THEN {int(p)} WHEN l.grade <= 9 THEN {int(b)} ELSE {int(s)} END"
     parts = []
     for (p, b, s), ids in by_year.items():
-        parts.append(f"WHEN l.act_id IN ({', '.join(map(str, ids))}) THEN "
-                     f"CASE WHEN l.grade <= 4 THEN {p} WHEN l.grade <= 9 THEN {b} ELSE {s} END")
+        parts.append(f"WHEN l.act_id IN ({', '.join(str(int(i)) for i in ids)}) THEN "
+                     f"CASE WHEN l.grade <= 4 THEN {int(p)} WHEN l.grade <= 9 THEN {int(b)} ELSE {int(s)} END")
     return f"CASE {' '.join(parts)} ELSE 0 END"
 
 
-def _apply_amounts(conn: Connection, contexts: list[ActContext], nedb: str) -> None:
-    """Accepted lines earn the norm of their grade; with ``prorate_by_days``, norm × days enrolled here in
-    the month / days in the month (days summed over this school's enrolments, at most the whole month)."""
-    conn.execute(text("UPDATE tmp_vline SET amount = norm WHERE rule IS NULL AND act_id IN "
-                      "(SELECT act_id FROM tmp_vact WHERE prorate = 0)"))
+def _apply_prorating(conn: Connection, contexts: list[ActContext], nedb: str) -> None:
+    """With ``prorate_by_days``: norm × days enrolled here in the month / days in the month (days summed
+    over this school's enrolments, at most the whole month). Other acts earn the whole norm."""
     if not any(c.terms.prorate_by_days for c in contexts):
         return
     days: dict[int, int] = defaultdict(int)
@@ -334,8 +347,7 @@ def _apply_amounts(conn: Connection, contexts: list[ActContext], nedb: str) -> N
     month_days: dict[int, int] = {}
     rows = conn.execute(text(
         f"SELECT v.id, v.norm, v.month_start, v.month_end, e.enrolled_on, e.withdrawn_on FROM tmp_vline v "
-        f"JOIN tmp_vact a ON a.act_id = v.act_id AND a.prorate = 1 "
-        f"JOIN {nedb} e ON e.iin = v.iin AND e.school_bin = v.school_bin AND {_ACTIVE} WHERE v.rule IS NULL"))
+        f"JOIN {nedb} e ON e.iin = v.iin AND {_HERE} AND {_ACTIVE} WHERE v.rule IS NULL AND v.prorate = 1"))
     for line_id, norm, ms, me, enrolled, withdrawn in rows:
         start, end = _as_date(ms), _as_date(me)
         days[line_id] += enrolled_days(_as_date(enrolled), _as_date(withdrawn), start, end)
@@ -349,8 +361,8 @@ def _apply_amounts(conn: Connection, contexts: list[ActContext], nedb: str) -> N
 def _summaries(conn: Connection, contexts: list[ActContext]) -> dict[int, VerificationSummary]:
     summaries = {c.act_id: VerificationSummary(0, 0, 0, 0, 0, {}) for c in contexts}
     for act_id, rule, count, norm_sum, amount_sum in conn.execute(text(
-            "SELECT act_id, rule, COUNT(*), COALESCE(SUM(norm), 0), COALESCE(SUM(amount), 0) "
-            "FROM tmp_vline GROUP BY act_id, rule")):
+            f"SELECT v.act_id, v.rule, COUNT(*), COALESCE(SUM(v.norm), 0), COALESCE(SUM({_PAID}), 0) "
+            "FROM tmp_vline v GROUP BY v.act_id, v.rule")):
         s = summaries[act_id]
         s.total += count
         if rule is None:
