@@ -104,3 +104,6 @@ def instance(instance_id: int):
 def init_api(app: Flask) -> None:
     api.init_app(app)
     api.register_blueprint(blp)
+    from app.contracts.api import blp as lifecycle_blp
+
+    api.register_blueprint(lifecycle_blp)

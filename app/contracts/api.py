@@ -1,0 +1,120 @@
+"""REST API of the lifecycle under /api/v1: orders, applications, contracts, signing.
+
+Same session and CSRF rules as the pages; the same scope checks; signing runs the same engine task.
+"""
+
+from __future__ import annotations
+
+from flask import abort, jsonify
+from flask_login import current_user
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from app.applications.models import Application
+from app.contracts import operations
+from app.contracts.models import Contract
+from app.contracts.schemas import (
+    ApplicationSchema,
+    ContractDetailSchema,
+    ContractSchema,
+    SignContractSchema,
+    StateOrderSchema,
+)
+from app.engine.errors import ConflictError, DomainRefused, EngineError, FormInvalid
+from app.engine.models import HumanTask
+from app.engine.runtime import complete_task
+from app.extensions import db
+from app.orders.models import StateOrder
+from app.people.access import require_visible, scope_clause
+from app.people.roles import Role, Scope
+
+blp = Blueprint("lifecycle_api", __name__, url_prefix="/api/v1",
+                description="State orders, applications and contracts")
+SIGN_TASKS = {Role.SCHOOL_DIRECTOR.value: "sign_director", Role.DEPARTMENT_HEAD.value: "sign_head"}
+
+
+@blp.before_request
+def _authenticated():
+    if not current_user.is_authenticated:
+        abort(401)
+
+
+@blp.route("/orders")
+@blp.response(200, StateOrderSchema(many=True))
+def orders():
+    """State orders of the user's region (every region for national roles)."""
+    query = select(StateOrder)
+    if current_user.scope is not Scope.NATIONAL:
+        query = query.where(StateOrder.region_id == current_user.region_id)
+    return db.session.scalars(query.order_by(StateOrder.id)).all()
+
+
+@blp.route("/applications/<int:application_id>")
+@blp.response(200, ApplicationSchema)
+def application(application_id: int):
+    found = db.session.get(Application, application_id)
+    if found is None:
+        abort(404)
+    require_visible(current_user, found.region_id, found.school_id)
+    return found
+
+
+@blp.route("/contracts")
+@blp.response(200, ContractSchema(many=True))
+def contracts():
+    return db.session.scalars(select(Contract).where(scope_clause(current_user, Contract.region_id,
+                                                                  Contract.school_id)).order_by(Contract.id)).all()
+
+
+class _ContractDetail:
+    """The contract plus what the detail document adds (its acts, the amount paid, the document's hash)."""
+
+    def __init__(self, contract: Contract):
+        self._contract = contract
+        self.acts = operations.contract_acts(contract)
+        self.paid_tiyn = operations.paid_under(contract)
+        self.document_sha256 = operations.document_sha256(contract)
+
+    def __getattr__(self, name: str):
+        return getattr(self._contract, name)
+
+
+def _contract_doc(contract: Contract) -> _ContractDetail:
+    return _ContractDetail(contract)
+
+
+@blp.route("/contracts/<int:contract_id>")
+@blp.response(200, ContractDetailSchema)
+def contract(contract_id: int):
+    found = db.session.get(Contract, contract_id)
+    if found is None:
+        abort(404)
+    require_visible(current_user, found.region_id, found.school_id)
+    return _contract_doc(found)
+
+
+@blp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
+@blp.arguments(SignContractSchema)
+@blp.response(200, ContractDetailSchema)
+def sign(payload, contract_id: int):
+    """Sign as the school director or the department head; the password is asked again."""
+    found = db.session.get(Contract, contract_id)
+    if found is None:
+        abort(404)
+    require_visible(current_user, found.region_id, found.school_id)
+    task = db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == found.instance_id, HumanTask.spec_name == SIGN_TASKS.get(current_user.role, ""),
+        HumanTask.status == "open")).first()
+    try:
+        if task is None:
+            operations.sign_contract(found, current_user, payload["password"])
+            raise DomainRefused("This contract is not waiting for your signature.")
+        complete_task(task.id, current_user, data={"confirm": True, "password": payload["password"]})
+        db.session.commit()
+    except (FormInvalid, DomainRefused, ConflictError, EngineError) as err:
+        db.session.rollback()
+        response = jsonify({"code": 409 if isinstance(err, ConflictError) else 422, "message": str(err)})
+        response.status_code = 409 if isinstance(err, ConflictError) else 422
+        return response
+    db.session.expire_all()
+    return _contract_doc(db.session.get(Contract, contract_id))

@@ -1,0 +1,87 @@
+"""Marshmallow schemas for the lifecycle's JSON documents (orders, applications, contracts)."""
+
+from marshmallow import Schema, fields
+
+
+class OrderNormSchema(Schema):
+    level = fields.Str()
+    locality = fields.Str()
+    monthly_tiyn = fields.Int()
+
+
+class StateOrderSchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    region_id = fields.Int()
+    academic_year = fields.Str()
+    budget_tiyn = fields.Int()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    window_opens = fields.Date()
+    window_closes = fields.Date()
+    status = fields.Str()
+    instance_id = fields.Int(allow_none=True)
+    norms = fields.List(fields.Nested(OrderNormSchema))
+
+
+class ApplicationSchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    order_id = fields.Int()
+    school_id = fields.Int()
+    status = fields.Str()
+    licence_number = fields.Str(allow_none=True)
+    locality = fields.Str()
+    students_primary = fields.Int()
+    students_basic = fields.Int()
+    students_secondary = fields.Int()
+    design_capacity = fields.Int(allow_none=True)
+    reasons = fields.List(fields.Str(), allow_none=True)
+    places_primary = fields.Int()
+    places_basic = fields.Int()
+    places_secondary = fields.Int()
+    instance_id = fields.Int(allow_none=True)
+
+
+class SignatureSchema(Schema):
+    capacity = fields.Str()
+    signer_id = fields.Int()
+    document_sha256 = fields.Str()
+    signed_at = fields.DateTime()
+
+
+class ContractActSchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    period = fields.Date()
+    status = fields.Str()
+    amount_tiyn = fields.Int()
+
+
+class ContractSchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    order_id = fields.Int()
+    application_id = fields.Int()
+    school_id = fields.Int()
+    region_id = fields.Int()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    places_primary = fields.Int()
+    places_basic = fields.Int()
+    places_secondary = fields.Int()
+    monthly_cap_tiyn = fields.Int()
+    amount_cap_tiyn = fields.Int()
+    status = fields.Str()
+    instance_id = fields.Int(allow_none=True)
+    signatures = fields.List(fields.Nested(SignatureSchema))
+
+
+class ContractDetailSchema(ContractSchema):
+    acts = fields.List(fields.Nested(ContractActSchema))
+    paid_tiyn = fields.Int()
+    document_sha256 = fields.Str()
+
+
+class SignContractSchema(Schema):
+    password = fields.Str(required=True, load_only=True)

@@ -1,0 +1,32 @@
+"""The lifecycle through the REST API: the same scope checks and signing order as the pages."""
+
+from __future__ import annotations
+
+from tests.helpers import school
+from tests.lifecycle.flow import allocate, apply, place_order
+
+
+def test_contracts_are_signed_through_the_api_in_order(frozen, browser):
+    official = browser("official")
+    order = place_order(official)
+    contract = allocate(official, apply(browser("accountant"), order, school("Bilim Innovation School"),
+                                        "KZ15LAA00001234"))
+    head, director = browser("head"), browser("director")
+
+    early = head.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    assert early.status_code == 422 and "director signs first" in early.get_json()["message"]
+    wrong = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "nope"})
+    assert wrong.status_code == 422 and "password is not correct" in wrong.get_json()["message"]
+    signed = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    assert signed.status_code == 200 and signed.get_json()["status"] == "awaiting_head"
+    done = head.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"}).get_json()
+    assert done["status"] == "active" and len(done["signatures"]) == 2
+    assert done["signatures"][0]["document_sha256"] == done["document_sha256"]
+    assert "password" not in str(done)
+
+    mine = browser("accountant").get("/api/v1/contracts").get_json()
+    assert [c["number"] for c in mine] == [contract.number]
+    assert browser("accountant2").get(f"/api/v1/contracts/{contract.id}").status_code == 404
+    orders = official.get("/api/v1/orders").get_json()
+    assert {o["academic_year"] for o in orders} >= {"2027/2028"} and all(len(o["norms"]) in (0, 6) for o in orders)
+    assert "/api/v1/contracts/{contract_id}/sign" in official.get("/api/openapi.json").get_data(as_text=True)
