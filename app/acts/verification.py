@@ -93,7 +93,8 @@ def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
     licences: dict[str, list[Licence]] = defaultdict(list)
     for i in range(0, len(bins), _CHUNK):
         chunk = bins[i : i + _CHUNK]
-        business.update({b.bin: b for b in db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin.in_(chunk)))})
+        found = db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin.in_(chunk)))
+        business.update({b.bin: b for b in found})
         for lic in db.session.scalars(select(Licence).where(Licence.bin.in_(chunk))):
             licences[lic.bin].append(lic)
     norms_by_period: dict[date, dict[str, int]] = {}
@@ -194,7 +195,8 @@ def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
              "withdrawn_on": _d(conn, e.withdrawn_on)}
             for found in registry.enrollments_for(iins).values() for e in found]
     if rows:
-        conn.execute(text("INSERT INTO tmp_vnedb VALUES (:iin, :school_bin, :grade, :enrolled_on, :withdrawn_on)"), rows)
+        conn.execute(text("INSERT INTO tmp_vnedb VALUES (:iin, :school_bin, :grade, :enrolled_on, :withdrawn_on)"),
+                     rows)
     conn.execute(text("CREATE INDEX ix_tmp_vnedb_iin ON tmp_vnedb (iin)"))
     return "tmp_vnedb"
 
@@ -204,7 +206,7 @@ def _statements(dialect: str, nedb: str, norm_sql: str) -> list[tuple[str, str]]
     return [
         # Stage the lines. School-level rules, iin_checksum and duplicate_line are decided right here, in
         # precedence order: the first line of an IIN counts, later ones are duplicates.
-        ("staged", "INSERT INTO tmp_vline (id, act_id, school_id, school_bin, period, month_start, month_end, line_no, "
+        ("staged", "INSERT INTO tmp_vline (id, act_id, school_id, school_bin, period, month_start, month_end, line_no, "  # noqa: S608
                    "iin, grade, norm, prorate, grade_ok, rule) "
                    "SELECT l.id, l.act_id, l.school_id, o.bin, l.period, a.month_start, a.month_end, l.line_no, l.iin, "
                    f"l.grade, {norm_sql}, a.prorate, (a.grade_mask >> l.grade) & 1, "
@@ -214,7 +216,7 @@ def _statements(dialect: str, nedb: str, norm_sql: str) -> list[tuple[str, str]]
                    "FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id JOIN organisation o ON o.id = l.school_id"),
         # NEDB facts per line in ONE join over the iin index: enrolled anywhere, active here (with this
         # grade), active elsewhere, withdrawn from here before the month.
-        ("registry", "UPDATE tmp_vline SET n_any = f.n_any, here_active = f.here_active, here_grade = f.here_grade, "
+        ("registry", "UPDATE tmp_vline SET n_any = f.n_any, here_active = f.here_active, here_grade = f.here_grade, "  # noqa: S608
                      "else_active = f.else_active, here_withdrawn = f.here_withdrawn FROM ("
                      "SELECT v.id AS id, COUNT(*) AS n_any, "
                      f"MAX(CASE WHEN {_HERE} AND {_ACTIVE} THEN 1 ELSE 0 END) AS here_active, "
@@ -231,10 +233,11 @@ def _statements(dialect: str, nedb: str, norm_sql: str) -> list[tuple[str, str]]
         # double_enrolment: an enrolment here and one elsewhere share at least one day of the month (both
         # active in the month and overlapping each other ⇒ a common day). A transfer — withdrawn there on
         # the day enrolled here — shares none. Only lines active both here and elsewhere are paired.
-        ("double_enrolment", "UPDATE tmp_vline SET rule = 'double_enrolment' WHERE id IN ("
+        ("double_enrolment", "UPDATE tmp_vline SET rule = 'double_enrolment' WHERE id IN ("  # noqa: S608
                              f"SELECT v.id FROM tmp_vline v JOIN {nedb} e ON e.iin = v.iin AND {_HERE} AND {_ACTIVE} "
                              f"JOIN {nedb} o ON o.iin = v.iin AND o.school_bin <> v.school_bin "
-                             "AND o.enrolled_on <= v.month_end AND (o.withdrawn_on IS NULL OR o.withdrawn_on > v.month_start) "
+                             "AND o.enrolled_on <= v.month_end "
+                             "AND (o.withdrawn_on IS NULL OR o.withdrawn_on > v.month_start) "
                              "AND (o.withdrawn_on IS NULL OR e.enrolled_on < o.withdrawn_on) "
                              "AND (e.withdrawn_on IS NULL OR o.enrolled_on < e.withdrawn_on) "
                              "WHERE v.rule IS NULL AND v.else_active = 1)"),
@@ -280,10 +283,11 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     run_ids = sorted(set(run_act_ids or ()) | {c.act_id for c in contexts})
     _create_temp_tables(conn)
     try:
-        conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :prorate, :ms, :me, :mask)"), [
-            {"act_id": c.act_id, "school_rule": c.school_rule, "capacity": c.terms.design_capacity,
-             "prorate": int(c.terms.prorate_by_days), "ms": _d(conn, c.start), "me": _d(conn, c.end),
-             "mask": sum(1 << g for g in c.grades)} for c in contexts])
+        act_rows = [{"act_id": c.act_id, "school_rule": c.school_rule, "capacity": c.terms.design_capacity,
+                     "prorate": int(c.terms.prorate_by_days), "ms": _d(conn, c.start), "me": _d(conn, c.end),
+                     "mask": sum(1 << g for g in c.grades)} for c in contexts]
+        conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :prorate, :ms, :me, :mask)"),
+                     act_rows)
         conn.execute(text("INSERT INTO tmp_vrun VALUES (:a)"), [{"a": a} for a in run_ids])
         nedb = getattr(registry, "table_name", None) or "tmp_vnedb"
         competing = _competing_claims_exist(conn, {c.period for c in contexts})
@@ -301,7 +305,7 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         _apply_prorating(conn, contexts, nedb)
         step("amounts")
         conn.execute(text(
-            "UPDATE act_line SET outcome = CASE WHEN v.rule IS NULL THEN 'accepted' ELSE 'excluded' END, "
+            "UPDATE act_line SET outcome = CASE WHEN v.rule IS NULL THEN 'accepted' ELSE 'excluded' END, "  # noqa: S608
             f"rule_code = v.rule, amount_tiyn = {_PAID} FROM tmp_vline v WHERE act_line.id = v.id"))
         summaries = _summaries(conn, contexts)
         conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
@@ -317,7 +321,7 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
 def _competing_claims_exist(conn: Connection, periods: set[date]) -> bool:
     params = {f"p{i}": _d(conn, p) for i, p in enumerate(sorted(periods))}
     return conn.execute(text(
-        f"SELECT 1 FROM act a WHERE a.period IN ({', '.join(':' + k for k in params)}) "
+        f"SELECT 1 FROM act a WHERE a.period IN ({', '.join(':' + k for k in params)}) "  # noqa: S608
         "AND a.status IN ('verified', 'accepted', 'paid') "
         "AND NOT EXISTS (SELECT 1 FROM tmp_vrun r WHERE r.act_id = a.id) LIMIT 1"), params).first() is not None
 
@@ -346,7 +350,7 @@ def _apply_prorating(conn: Connection, contexts: list[ActContext], nedb: str) ->
     norm_of: dict[int, int] = {}
     month_days: dict[int, int] = {}
     rows = conn.execute(text(
-        f"SELECT v.id, v.norm, v.month_start, v.month_end, e.enrolled_on, e.withdrawn_on FROM tmp_vline v "
+        f"SELECT v.id, v.norm, v.month_start, v.month_end, e.enrolled_on, e.withdrawn_on FROM tmp_vline v "  # noqa: S608
         f"JOIN {nedb} e ON e.iin = v.iin AND {_HERE} AND {_ACTIVE} WHERE v.rule IS NULL AND v.prorate = 1"))
     for line_id, norm, ms, me, enrolled, withdrawn in rows:
         start, end = _as_date(ms), _as_date(me)
@@ -361,7 +365,7 @@ def _apply_prorating(conn: Connection, contexts: list[ActContext], nedb: str) ->
 def _summaries(conn: Connection, contexts: list[ActContext]) -> dict[int, VerificationSummary]:
     summaries = {c.act_id: VerificationSummary(0, 0, 0, 0, 0, {}) for c in contexts}
     for act_id, rule, count, norm_sum, amount_sum in conn.execute(text(
-            f"SELECT v.act_id, v.rule, COUNT(*), COALESCE(SUM(v.norm), 0), COALESCE(SUM({_PAID}), 0) "
+            f"SELECT v.act_id, v.rule, COUNT(*), COALESCE(SUM(v.norm), 0), COALESCE(SUM({_PAID}), 0) "  # noqa: S608
             "FROM tmp_vline v GROUP BY v.act_id, v.rule")):
         s = summaries[act_id]
         s.total += count

@@ -40,7 +40,8 @@ def _import_command(kind: str):
                 click.echo(f"✗ {REASONS.get(code, code)} {detail}".rstrip(), err=True)
                 raise SystemExit(1)
             for err in result.errors[:50]:
-                click.echo(f"  line {err['line']}: {err['column']}: {REASONS[err['code']]} ({err['value']!r})", err=True)
+                click.echo(f"  line {err['line']}: {err['column']}: {REASONS[err['code']]} ({err['value']!r})",
+                           err=True)
             if result.rejected > 50:
                 click.echo(f"  … and {result.rejected - 50} more rejected row(s)", err=True)
         if errors_csv is not None:
@@ -50,7 +51,8 @@ def _import_command(kind: str):
                 writer = csv.writer(fh)
                 writer.writerow(["line", "column", "reason", "value"])
                 with force_locale("en"):
-                    writer.writerows([e["line"], e["column"], str(REASONS[e["code"]]), e["value"]] for e in result.errors)
+                    writer.writerows([e["line"], e["column"], str(REASONS[e["code"]]), e["value"]]
+                                     for e in result.errors)
         click.echo(f"{result.total} row(s): {result.loaded} loaded, {result.rejected} rejected.")
 
     command.__doc__ = f"Import the {kind} registry from a CSV or XLSX file (re-import updates, no duplicates)."

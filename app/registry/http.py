@@ -30,13 +30,15 @@ class RegistryUnavailable(RuntimeError):
 
 class HttpStudentRegistry:
     def __init__(self, base_url: str, timeout: float = 30.0, batch_size: int = 5000):
+        if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
+            raise ValueError("NEDB_API_URL must be an http(s) URL")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.batch_size = batch_size
 
     def _call(self, path: str, payload: dict | None = None) -> dict:
         data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(self.base_url + path, data=data, method="POST" if data else "GET",
+        request = urllib.request.Request(self.base_url + path, data=data, method="POST" if data else "GET",  # noqa: S310
                                          headers={"Content-Type": "application/json", "Accept": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - configured URL

@@ -100,4 +100,6 @@ class RegistryImport(db.Model):
 
     @property
     def percent(self) -> int:
-        return 100 if self.status == "done" else int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+        if self.status == "done":
+            return 100
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0

@@ -138,7 +138,7 @@ def _bulk(table: str, columns: list[str], rows: Iterable[tuple]) -> int:
                 copy.write_row(row)
                 n += 1
         return n
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
     cur = raw.cursor()
     chunk: list[tuple] = []
     for row in rows:
@@ -295,7 +295,8 @@ def generate_country(spec: CountrySpec, truth_path: Path,
         school_rule = school_anomaly.get(s)
         expected = [school_rule if school_rule in ("non_education_org", "licence_expired") else ln[2] for ln in lines]
         if school_rule == "level_not_covered":
-            expected = [e if e is not None or ln[1] < 10 else "level_not_covered" for e, ln in zip(expected, lines, strict=True)]
+            expected = [e if e is not None or ln[1] < 10 else "level_not_covered"
+                        for e, ln in zip(expected, lines, strict=True)]
         valid = sum(1 for e in expected if e is None)
         if school_rule == "over_capacity":
             school.design_capacity = max(1, valid * 45 // 100)  # more than twice the building holds

@@ -42,8 +42,8 @@ def discrepancies_page():
     for r in rows:
         table.setdefault(r.region_id, {})[r.rule] = (r.lines, r.withheld_tiyn)
     region_rows = sorted(table.items(), key=lambda kv: regions[kv[0]].name(locale) if kv[0] in regions else "")
-    by_rule = {code: (sum(r.lines for r in rows if r.rule == code), sum(r.withheld_tiyn for r in rows if r.rule == code))
-               for code in rule_codes}
+    by_rule = {code: (sum(r.lines for r in rows if r.rule == code),
+                      sum(r.withheld_tiyn for r in rows if r.rule == code)) for code in rule_codes}
     return render_template("reports/discrepancies.html", period=period, months=months, rows=region_rows,
                            regions=regions, locale=locale, rule_codes=rule_codes, rules=RULES, by_rule=by_rule,
                            total_lines=sum(r.lines for r in rows), total_withheld=sum(r.withheld_tiyn for r in rows))

@@ -59,12 +59,12 @@ def test_operator_imports_verifies_month_and_reads_discrepancies(new_page, inpro
     page.screenshot(path=str(shots / "discrepancies.png"), full_page=True)
 
 
-def test_official_filters_act_report_by_rule_and_exports(new_page):
+def test_official_filters_act_report_by_rule_and_exports(new_page, tmp_path):
     page = new_page("official_almaty")
     page.click("text=Acts")
     page.click("text=ACT-")
     page.wait_for_selector("#report-by-rule")
-    page.screenshot(path=str(Path(os.environ.get("E2E_SCREENSHOTS", "/tmp")) / "act-report.png"), full_page=True)
+    page.screenshot(path=str(Path(os.environ.get("E2E_SCREENSHOTS", tmp_path)) / "act-report.png"), full_page=True)
     page.click("#report-by-rule tr[data-rule='withdrawn'] a")
     lines = page.inner_text("#lines-table")
     assert lines.count("Withdrawn") == 3 and "Duplicate" not in lines

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from app.acts.models import Act, ActLine
 from app.extensions import db
+from app.registry.identifiers import is_valid_iin
 from app.registry.models import NedbEnrollment
 from app.registry.synthetic import CountrySpec, IinFactory, generate_country, read_truth
-from app.registry.identifiers import is_valid_iin
 from app.reports.operations import run_month_verification, start_month_verification
 
 SPEC = dict(seed=7, nedb_students=6000, schools=24, private_students=2400, period=date(2026, 10, 1))

@@ -11,7 +11,7 @@ from app.acts.rules import RULES
 from app.acts.terms import ActTerms, register_terms_provider
 from app.acts.verification import enrolled_days, prorated, verify_act, verify_acts
 from app.extensions import db
-from tests.registry.conftest import NORMS, OCTOBER, bad_iin, iin
+from tests.registry.conftest import NORMS, bad_iin, iin
 
 EXPECTED_CODES = {"iin_checksum", "duplicate_line", "not_in_nedb", "other_school", "withdrawn", "not_registered",
                   "double_claim", "double_enrolment", "grade_mismatch", "level_not_covered", "over_capacity",
@@ -219,7 +219,7 @@ def test_verification_issues_a_constant_number_of_statements(country, app_ctx):
     counts = []
     for act in (small, big):
         seen: list[str] = []
-        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        listener = lambda *args, seen=seen: seen.append(args[2])  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
             verify_act(act)
