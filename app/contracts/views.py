@@ -92,7 +92,7 @@ def index():
 @bp.route("/contracts/<int:contract_id>")
 @login_required
 def show(contract_id: int):
-    from app.yearend.operations import report_of
+    from app.yearend.operations import report_of, year_end_instance
 
     contract = visible_contract(contract_id)
     acts = operations.contract_acts(contract)
@@ -103,6 +103,7 @@ def show(contract_id: int):
     my_turn = expected is not None and current_user.role == signer_role[expected]
     return render_template("contracts/show.html", contract=contract, acts=acts, payments=payments, levels=LEVELS,
                            paid=operations.paid_under(contract), report=report_of(contract), my_turn=my_turn,
+                           year_end=year_end_instance(contract),
                            can_sign=current_user.role in SIGN_TASKS, events=history_of(contract.instance_id),
                            document_sha256=operations.document_sha256(contract))
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from app.contracts.handlers import contract_of
+from app.contracts.models import Contract
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
+from app.engine.operators import operator
+from app.extensions import db
 from app.yearend import operations
 
 
@@ -34,3 +37,13 @@ class ApproveReport(TaskHandler):
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         operations.decide_report(contract_of(ctx), data["decision"], data.get("comment"), ctx.actor)
         return {"report_decision": data["decision"]}
+
+
+@operator("yearend/start", params={"contract_id": int})
+def start_year_end(ctx, contract_id: int) -> dict:
+    """Every month's act is open: start the school's year-end report."""
+    contract = db.session.get(Contract, contract_id)
+    if contract is None or ctx.instance.subject_type != "contract" or ctx.instance.subject_id != contract.id:
+        raise LookupError(f"Contract {contract_id} does not belong to this process instance")
+    instance = operations.start_year_end(contract, ctx.actor)
+    return {"instance_id": instance.id}

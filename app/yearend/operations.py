@@ -30,6 +30,32 @@ def monthly_totals(contract: Contract) -> list[dict]:
     return rows
 
 
+YEAR_END_PROCESS = "year_end"
+
+
+def start_year_end(contract: Contract, actor=None):
+    """After the last month's act has opened, the school's year-end report waits in its inbox."""
+    from app.engine.runtime import start_instance
+
+    if contract.status != "active":
+        raise DomainRefused("Only an active contract gets a year-end report.")
+    instance = start_instance(
+        YEAR_END_PROCESS, title=f"{contract.number} · {contract.school.name}", actor=actor,
+        region_id=contract.region_id, organisation_id=contract.school_id, subject_type="contract",
+        subject_id=contract.id, data={"contract_id": contract.id})
+    record_event(_chain(contract), "yearend.opened", "process_instance", instance.id, actor_id=None,
+                 details={"number": contract.number})
+    return instance
+
+
+def year_end_instance(contract: Contract):
+    from app.engine.models import ProcessInstance
+
+    return db.session.scalars(select(ProcessInstance).where(
+        ProcessInstance.process_id == YEAR_END_PROCESS, ProcessInstance.subject_type == "contract",
+        ProcessInstance.subject_id == contract.id).order_by(ProcessInstance.id.desc())).first()
+
+
 def report_of(contract: Contract) -> YearEndReport | None:
     return db.session.scalars(select(YearEndReport).where(YearEndReport.contract_id == contract.id)).first()
 
