@@ -38,7 +38,8 @@ AUDIT_ACTIONS = {
     "contract.generated": _l("Contract generated"), "contract.signed": _l("Contract signed"),
     "contract.activated": _l("Contract active"), "contract.act_opened": _l("Monthly act opened"),
     "contract.closed": _l("Contract closed"), "act.escalated": _l("Acceptance overdue: department head notified"),
-    "yearend.opened": _l("Year-end report opened"), "yearend.submitted": _l("Year-end report submitted"), "yearend.approved": _l("Year-end report approved"),
+    "yearend.opened": _l("Year-end report opened"), "yearend.submitted": _l("Year-end report submitted"),
+    "yearend.approved": _l("Year-end report approved"),
     "yearend.returned": _l("Year-end report returned"),
 }
 
