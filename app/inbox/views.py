@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
@@ -117,7 +118,8 @@ def _task_or_404(task_id: int) -> HumanTask:
 
 def _back(task: HumanTask):
     target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
+    # Same-site relative paths only: no open redirect through "next" ("//host" and "/\\host" included).
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target and not urlsplit(target).netloc:
         return redirect(target)
     return redirect(url_for("inbox.task", task_id=task.id))
 

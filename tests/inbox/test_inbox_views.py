@@ -162,3 +162,11 @@ def test_saved_filter_shared_with_the_department_only(world, clean_acts, officia
         .get_data(as_text=True).count("Give the filter a name") == 1
     assert official.post(f"/inbox/filters/{saved.id}/delete").status_code == 302
     assert db.session.scalars(select(SavedFilter)).first() is None
+
+
+def test_claim_redirect_stays_on_this_site(world, clean_acts, browser):
+    official = browser("official")
+    for evil in ("//evil.example/x", "/\\evil.example", "https://evil.example/"):
+        response = official.post(f"/tasks/{clean_acts[0].id}/claim", {"next": evil})
+        assert response.headers["Location"].endswith(f"/tasks/{clean_acts[0].id}"), evil
+        official.post(f"/tasks/{clean_acts[0].id}/unclaim")
