@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.applications import operations
+from app import clock
+from app.acts.rules import level_for_grade
+from app.applications import operations, registry_lookup
 from app.applications.models import Application
 from app.applications.rules import ELIGIBILITY_RULES
 from app.engine.errors import DomainRefused
@@ -10,6 +12,7 @@ from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
 from app.extensions import db
 from app.orders.models import LEVELS
+from app.registry.adapter import student_registry
 
 
 def application_of(ctx) -> Application:
@@ -25,8 +28,16 @@ class SubmitApplication(TaskHandler):
     template = "applications/_submit_panel.html"
 
     def prefill(self, ctx: TaskContext) -> dict:
+        """What the registries already know: the school's licence, its NEDB contingent by level, capacity, IBAN."""
         app_ = application_of(ctx)
-        return {"design_capacity": app_.design_capacity, "iban": app_.iban, "locality": app_.locality}
+        licences = registry_lookup.licence_numbers(app_.school.bin)
+        today = clock.today()
+        counts = {level: 0 for level in LEVELS}
+        for enrolment in student_registry().enrollments_at_school(app_.school.bin, today, today):
+            counts[level_for_grade(enrolment.grade)] += 1
+        return {"licence_number": licences[0] if len(licences) == 1 else None, "locality": app_.locality,
+                **{f"students_{level}": n for level, n in counts.items()},
+                "design_capacity": app_.design_capacity, "iban": app_.iban}
 
     def context(self, ctx: TaskContext) -> dict:
         return {"application": application_of(ctx)}

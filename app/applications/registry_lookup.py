@@ -80,3 +80,13 @@ def licence(holder_bin: str, number: str) -> LicenceRecord | None:
                              getattr(row, "valid_until", None), _levels(getattr(row, "levels", None)))
     # No licence registry loaded: the declared licence stands, without an expiry date.
     return LicenceRecord(number, holder_bin, None, None, _levels(None)) if number else None
+
+
+def licence_numbers(holder_bin: str) -> list[str]:
+    """Licences registered for a BIN (to prefill the application form); empty without a licence registry."""
+    model = _registry_model("Licence", "License", "LicenceRecord")
+    if model is None:
+        return []
+    holder_col = getattr(model, "holder_bin", None) or model.bin
+    number_col = getattr(model, "number", None) or model.licence_number
+    return list(db.session.scalars(select(number_col).where(holder_col == holder_bin).order_by(number_col)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -62,6 +63,8 @@ def test_task_pages_of_the_application_render_with_their_panels(day_after_seed, 
     task_url = response.headers["Location"]
     page = accountant.get(task_url).get_data(as_text=True)
     assert 'id="application-summary"' in page and 'name="iban"' in page and "KZ86125KZT5004100100" in page
+    assert 'value="KZ15LAA00001234"' in page, "the licence is prefilled from the licence registry"
+    assert re.search(r'name="students_primary"[^>]*value="\d+"', page), "students prefilled from NEDB"
     application = db.session.scalars(select(Application).where(Application.order_id == order.id)).one()
     form = {"licence_number": "KZ15LAA00001234", "locality": "urban", "students_primary": "12",
             "students_basic": "15", "students_secondary": "6", "design_capacity": "600",
