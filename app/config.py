@@ -55,6 +55,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # "inprocess": a daemon thread fires due timers; "celery": workers do (see app/background.py).
         "BACKGROUND_MODE": os.environ.get("BACKGROUND_MODE", "inprocess"),
         "TICKER_INTERVAL_SECONDS": float(os.environ.get("TICKER_INTERVAL_SECONDS", "30")),
+        # SLA of "Accept act": working days before the department head is notified (a process variable
+        # ``sla_working_days`` overrides it per instance).
+        "SLA_ACCEPT_WORKING_DAYS": int(os.environ.get("SLA_ACCEPT_WORKING_DAYS", "5")),
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
         "API_TITLE": "Tapsyrys API",
         "API_VERSION": "v1",

@@ -34,12 +34,24 @@ def working_days() -> int:
     return int(current_app.config.get("SLA_ACCEPT_WORKING_DAYS", 5))
 
 
+#: Public holidays of Kazakhstan with a fixed date (month, day): not working days. Movable ones (Kurban
+#: Ait) and transferred days off are announced each year; add them here when the government does.
+PUBLIC_HOLIDAYS = frozenset({(1, 1), (1, 2), (3, 8), (3, 21), (3, 22), (3, 23), (5, 1), (5, 7), (5, 9), (7, 6),
+                             (8, 30), (10, 25), (12, 16)})
+
+
+def is_working_day(day) -> bool:
+    return day.weekday() < 5 and (day.month, day.day) not in PUBLIC_HOLIDAYS
+
+
 def add_working_days(start: datetime, days: int) -> datetime:
-    """Mon–Fri; the deadline keeps the time of day the act arrived."""
+    """Working days (Mon–Fri, not a public holiday) in Astana time; the deadline keeps the time of day."""
+    from app.orders.operations import KZ
+
     due, remaining = start, days
     while remaining > 0:
         due += timedelta(days=1)
-        if due.weekday() < 5:
+        if is_working_day(due.astimezone(KZ).date()):
             remaining -= 1
     return due
 

@@ -91,6 +91,8 @@ def test_the_deadline_is_configurable_in_working_days(frozen, browser, app):
     friday = datetime(2027, 10, 1, 3, 0, tzinfo=UTC)
     assert add_working_days(friday, 5) == datetime(2027, 10, 8, 3, 0, tzinfo=UTC)
     assert add_working_days(friday, 1) == datetime(2027, 10, 4, 3, 0, tzinfo=UTC)
+    # 16 December (Independence Day) is not a working day: Tuesday + 2 → Friday.
+    assert add_working_days(datetime(2027, 12, 14, 3, 0, tzinfo=UTC), 2) == datetime(2027, 12, 17, 3, 0, tzinfo=UTC)
     app.config["SLA_ACCEPT_WORKING_DAYS"] = 2
     try:
         _contract, act = _september_act_verified(frozen, browser)
