@@ -107,7 +107,7 @@ def sign(payload, contract_id: int):
         HumanTask.status == "open")).first()
     try:
         if task is None:
-            operations.sign_contract(found, current_user, payload["password"])
+            operations.check_signer(found, current_user)
             raise DomainRefused("This contract is not waiting for your signature.")
         complete_task(task.id, current_user, data={"confirm": True, "password": payload["password"]})
         db.session.commit()

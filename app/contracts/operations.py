@@ -91,8 +91,8 @@ def expected_signer(contract: Contract) -> str | None:
     return {"awaiting_director": "school_director", "awaiting_head": "department_head"}.get(contract.status)
 
 
-def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
-    """Re-authenticate, check it is this signer's turn, and sign the document's SHA-256."""
+def check_signer(contract: Contract, user) -> str:
+    """The capacity this user signs in, if it is their turn; otherwise DomainRefused saying why."""
     capacity = {Role.SCHOOL_DIRECTOR.value: "school_director",
                 Role.DEPARTMENT_HEAD.value: "department_head"}.get(user.role)
     if capacity is None:
@@ -106,6 +106,12 @@ def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
         if expected == "school_director":
             raise DomainRefused(_("The school director signs first; the department head signs after."))
         raise DomainRefused(_("This contract is not waiting for your signature."))
+    return capacity
+
+
+def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
+    """Re-authenticate, check it is this signer's turn, and sign the document's SHA-256."""
+    capacity = check_signer(contract, user)
     if not password or not user.check_password(password):
         raise DomainRefused(_("The password is not correct. The contract was not signed."))
     digest = document_sha256(contract)

@@ -129,7 +129,7 @@ def sign(contract_id: int):
     try:
         if task is None:
             # Not this signer's turn (or already signed): the operation says why, and nothing changes.
-            operations.sign_contract(contract, current_user, request.form.get("password", ""))
+            operations.check_signer(contract, current_user)
             raise DomainRefused(_("This contract is not waiting for your signature."))
         complete_task(task.id, current_user, data={"confirm": request.form.get("confirm") in ("true", "on", "1"),
                                                    "password": request.form.get("password", "")})
