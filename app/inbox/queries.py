@@ -216,13 +216,9 @@ def count_open_tasks(user) -> int:
     return cache[user.id]
 
 
-WAITING_CAP = 100
-
-
 def view_counts(user) -> dict[str, int]:
-    """Tab counts; "waiting for" is capped (it spans the user's whole history of instances)."""
-    return {"mine": count_open_tasks(user), "group": count_query(view_query(user, "group")),
-            "waiting": count_query(view_query(user, "waiting"), cap=WAITING_CAP)}
+    """Tab counts for the views that are work to do ("waiting for" and "completed" are history, not counted)."""
+    return {"mine": count_open_tasks(user), "group": count_query(view_query(user, "group"))}
 
 
 def completed_by(user, limit: int = 50) -> list[HumanTask]:
