@@ -36,11 +36,12 @@ def start_application(order: StateOrder, school: Organisation, actor) -> Applica
     if pending is not None:
         raise DomainRefused(_("Your school already has application %(number)s to this order.",
                               number=pending.number))
-    count = len(db.session.scalars(select(Application.id).where(Application.order_id == order.id)).all())
+    earlier = len(db.session.scalars(select(Application.id).where(
+        Application.order_id == order.id, Application.school_id == school.id)).all())
+    number = f"APP-{order.number[3:]}-{school.bin}" + (f"-{earlier + 1}" if earlier else "")
     application = Application(
-        number=f"APP-{order.number[3:]}-{count + 1:04d}", order_id=order.id, school_id=school.id,
-        region_id=order.region_id, status="draft", design_capacity=school.design_capacity, iban=school.iban,
-        created_at=clock.now(),
+        number=number, order_id=order.id, school_id=school.id, region_id=order.region_id, status="draft",
+        design_capacity=school.design_capacity, iban=school.iban, created_at=clock.now(),
     )
     db.session.add(application)
     db.session.flush()

@@ -45,9 +45,8 @@ def generate_contract(application: Application, actor=None) -> Contract:
     monthly = sum(application.places(lv) * order.norm(lv, application.locality) for lv in LEVELS)
     department = db.session.scalars(select(Organisation).where(
         Organisation.kind == "department", Organisation.region_id == order.region_id)).first()
-    count = db.session.scalar(select(func.count(Contract.id)).where(Contract.order_id == order.id)) or 0
     contract = Contract(
-        number=f"C-{order.number[3:]}-{count + 1:04d}", order_id=order.id, application_id=application.id,
+        number=f"C-{order.number[3:]}-{application.id:05d}", order_id=order.id, application_id=application.id,
         school_id=application.school_id, department_id=department.id if department else None,
         region_id=order.region_id, period_start=order.period_start, period_end=order.period_end,
         places_primary=application.places_primary, places_basic=application.places_basic,

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.applications.models import Application
@@ -112,6 +113,10 @@ def apply(order_id: int):
     except EngineError as err:
         db.session.rollback()
         flash(str(err), "danger")
+        return redirect(url_for("orders.show", order_id=order.id))
+    except IntegrityError:  # a double click: the first request created the application
+        db.session.rollback()
+        flash(_("Your school has already applied to this order."), "warning")
         return redirect(url_for("orders.show", order_id=order.id))
     task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == application.instance_id,
                                                       HumanTask.status == "open")).first()
