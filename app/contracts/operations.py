@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from calendar import monthrange
 from datetime import date
 
@@ -26,6 +27,7 @@ from app.payments.models import Payment
 from app.people.models import Organisation
 from app.people.roles import Role
 
+log = logging.getLogger(__name__)
 CONTRACT_PROCESS = "contract"
 SIGNING_ORDER = ("school_director", "department_head")
 
@@ -112,6 +114,7 @@ def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
     """Re-authenticate, check it is this signer's turn, and sign the document's SHA-256."""
     capacity = check_signer(contract, user)
     if not password or not user.check_password(password):
+        log.warning("contract %s: signature refused, wrong password (user %s)", contract.number, user.id)
         raise DomainRefused(_("The password is not correct. The contract was not signed."))
     digest = document_sha256(contract)
     signature = ContractSignature(contract_id=contract.id, capacity=capacity, signer_id=user.id,

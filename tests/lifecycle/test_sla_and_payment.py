@@ -106,6 +106,18 @@ def test_the_deadline_is_configurable_in_working_days(frozen, browser, app):
         app.config.pop("SLA_ACCEPT_WORKING_DAYS", None)
 
 
+def test_a_process_variable_overrides_the_configured_deadline(frozen):
+    from types import SimpleNamespace
+
+    from app.contracts.sla import acceptance_deadline
+
+    friday = datetime(2027, 10, 1, 3, 0, tzinfo=UTC)
+    frozen.at = friday
+    assert acceptance_deadline(SimpleNamespace(task_data={"sla_working_days": 1}))["due"] == \
+        datetime(2027, 10, 4, 3, 0, tzinfo=UTC).isoformat()
+    assert acceptance_deadline(SimpleNamespace(task_data={}))["working_days"] == 5
+
+
 def test_a_payment_beyond_the_contracts_cap_is_refused(frozen, browser):
     contract, act = _september_act_verified(frozen, browser)
     complete_task(open_task_of(act.instance_id, "accept_act").id, user("official"), data={"decision": "accept"})
