@@ -43,7 +43,8 @@ def register_lifecycle_blueprints(app: Flask) -> None:
         from app.contracts.sla import is_overdue
 
         return {"task_overdue": is_overdue, "lifecycle_status": status_label, "level_label": level_label,
-                "eligibility_reason": reason, "contract_for_act": contract_for_act}
+                "eligibility_reason": reason, "contract_for_act": contract_for_act,
+                "instance_history": history_of}
 
 
 @dataclass

@@ -85,6 +85,9 @@ def test_an_act_waiting_past_five_working_days_notifies_the_head_and_can_still_b
     assert db.session.get(ProcessInstance, act.instance_id).status == "completed"
     page = browser("accountant").get(f"/acts/{act.id}").get_data(as_text=True)
     assert 'id="act-contract"' in page and "PP-SLA-1" in page
+    timeline = page[page.index('id="history"'):]
+    for text in ("Act submitted", "Acceptance overdue: department head notified", "Act accepted", "Payment registered"):
+        assert text in timeline, text
 
 
 def test_the_deadline_is_configurable_in_working_days(frozen, browser, app):
