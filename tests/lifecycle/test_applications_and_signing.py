@@ -49,6 +49,32 @@ def test_an_ineligible_application_ends_with_the_reasons_shown_to_the_school(fro
     assert browser("official_almaty").get(f"/applications/{application.id}").status_code == 404
     assert browser("official").get(f"/applications/{application.id}").status_code == 200
 
+    # Once the registries are put right, the school applies again and is eligible.
+    business.oked, licence.levels, licence.valid_until = "85.31", "primary,basic,secondary", None
+    db.session.commit()
+    again = apply(accountant, order, nur, licence.number)
+    assert again.id != application.id and again.status == "eligible" and again.reasons == []
+
+
+def test_the_official_can_reject_an_application_with_a_reason(frozen, browser):
+    official = browser("official")
+    order = place_order(official)
+    application = apply(browser("accountant"), order, school(BILIM), "KZ15LAA00001234")
+    task = open_task_of(application.instance_id, "review_application")
+    no_reason = official.post(f"/tasks/{task.id}", {"decision": "reject", "places_primary": "0", "places_basic": "0",
+                                                    "places_secondary": "0"})
+    assert no_reason.status_code == 422, "a rejection needs a comment"
+    response = official.post(f"/tasks/{task.id}", {"decision": "reject", "places_primary": "0", "places_basic": "0",
+                                                   "places_secondary": "0", "comment": "Budget exhausted"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    application = db.session.get(Application, application.id)
+    assert application.status == "rejected"
+    assert db.session.get(ProcessInstance, application.instance_id).status == "completed"
+    assert db.session.scalars(select(Contract).where(Contract.application_id == application.id)).all() == []
+    page = browser("accountant").get(f"/applications/{application.id}").get_data(as_text=True)
+    assert "rejected" in page and "Budget exhausted" in page
+
 
 def test_application_form_rejects_a_bad_iban_and_nothing_is_submitted(frozen, browser):
     order = place_order(browser("official"))
