@@ -125,6 +125,7 @@ def verify(args, backend: str) -> dict:
         baseline = time.perf_counter() - t0
         db.session.commit()
 
+        load_before = os.getloadavg()[0]
         t0 = time.perf_counter()
         run = start_month_verification(PERIOD, actor=None, dispatch_job=False)
         db.session.commit()
@@ -140,13 +141,14 @@ def verify(args, backend: str) -> dict:
             "wall_s": wall, "baseline_s": baseline,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "precision": hits / len(found) if found else 1.0, "recall": hits / len(truth) if truth else 1.0,
-            "by_rule": run.by_rule,
+            "by_rule": run.by_rule, "load": load_before,
         }
 
 
 def report(r: dict, args) -> None:
     ok = lambda cond: "ok" if cond else "MISSED"  # noqa: E731
-    print(f"\n== {r['backend']} · {r['acts']} acts · {r['lines']:,} lines · {r['excluded']:,} excluded ==")
+    print(f"\n== {r['backend']} · {r['acts']} acts · {r['lines']:,} lines · {r['excluded']:,} excluded "
+          f"(machine load average {r['load']:.1f} on {os.cpu_count()} cores) ==")
     print(f"wall time         {r['wall_s']:8.2f} s" + (f"   (target < 10 s: {ok(r['wall_s'] < 10)})"
                                                      if r["backend"] == "postgresql" else ""))
     print(f"peak memory       {r['peak_rss_mb']:8.0f} MB  (target < 1024 MB: {ok(r['peak_rss_mb'] < 1024)})")

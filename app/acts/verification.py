@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import selectinload
 
@@ -25,6 +26,7 @@ from app.acts.rules import SCHOOL_LEVEL_RULES, grades_for_levels, level_for_grad
 from app.acts.terms import ActTerms, terms_for
 from app.extensions import db
 from app.registry.adapter import StudentRegistry, student_registry
+from app.registry.identifiers import is_valid_iin
 from app.registry.models import BusinessRecord, Licence
 
 ALL_GRADES = frozenset(range(1, 12))
@@ -126,7 +128,7 @@ def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
 
 # --- SQL --------------------------------------------------------------------------------------------
 
-_TEMP_TABLES = ("tmp_vline", "tmp_vact", "tmp_vrun", "tmp_vnedb")
+_TEMP_TABLES = ("tmp_vact", "tmp_vrun", "tmp_vnedb")
 
 
 def _digits_ok(dialect: str, col: str) -> str:
@@ -136,13 +138,15 @@ def _digits_ok(dialect: str, col: str) -> str:
 
 
 def _iin_invalid_sql(dialect: str, col: str) -> str:
-    """The IIN check digit (DESIGN.md §2) as a SQL condition; CASE guards the casts of non-digits."""
-    d = [f"CAST(substr({col}, {i}, 1) AS INTEGER)" for i in range(1, 13)]
+    """The IIN check digit (DESIGN.md §2) as a SQL condition, in integer arithmetic on the number; the
+    CASE guards the cast of anything that is not 12 digits."""
+    n = f"CAST({col} AS BIGINT)"
+    d = [f"(({n} / {10 ** (11 - i)}) % 10)" for i in range(12)]
     s1 = " + ".join(f"{d[i]} * {i + 1}" for i in range(11))
     s2 = " + ".join(f"{d[i]} * {w}" for i, w in enumerate((3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)))
-    return (f"CASE WHEN NOT {_digits_ok(dialect, col)} THEN 1 "
+    return (f"(CASE WHEN NOT {_digits_ok(dialect, col)} THEN 1 "
             f"WHEN ({s1}) % 11 <> 10 THEN CASE WHEN ({s1}) % 11 = {d[11]} THEN 0 ELSE 1 END "
-            f"WHEN ({s2}) % 11 <> 10 AND ({s2}) % 11 = {d[11]} THEN 0 ELSE 1 END = 1")
+            f"WHEN ({s2}) % 11 <> 10 AND ({s2}) % 11 = {d[11]} THEN 0 ELSE 1 END) = 1")
 
 
 _ACTIVE = "e.enrolled_on <= v.month_end AND (e.withdrawn_on IS NULL OR e.withdrawn_on > v.month_start)"
@@ -155,15 +159,6 @@ def _create_temp_tables(conn: Connection) -> None:
                       "capacity INTEGER, prorate INTEGER NOT NULL, month_start DATE, month_end DATE, "
                       "grade_mask INTEGER NOT NULL)"))
     conn.execute(text("CREATE TEMPORARY TABLE tmp_vrun (act_id INTEGER PRIMARY KEY)"))
-    # One row per line: the facts the rules need, gathered by a few set-based statements.
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_vline (id BIGINT PRIMARY KEY, act_id INTEGER NOT NULL, "
-                      "school_id INTEGER NOT NULL, school_bin VARCHAR(12) NOT NULL, period DATE NOT NULL, "
-                      "month_start DATE NOT NULL, month_end DATE NOT NULL, line_no INTEGER NOT NULL, "
-                      "iin VARCHAR(12) NOT NULL, grade INTEGER NOT NULL, norm BIGINT NOT NULL, "
-                      "prorate INTEGER NOT NULL, grade_ok INTEGER NOT NULL, amount BIGINT NOT NULL DEFAULT 0, "
-                      "n_any INTEGER NOT NULL DEFAULT 0, here_active INTEGER NOT NULL DEFAULT 0, "
-                      "here_grade INTEGER NOT NULL DEFAULT 0, else_active INTEGER NOT NULL DEFAULT 0, "
-                      "here_withdrawn INTEGER NOT NULL DEFAULT 0, rule VARCHAR(32))"))
 
 
 def _drop_temp_tables(conn: Connection) -> None:
@@ -183,17 +178,21 @@ def _as_date(value) -> date | None:
 
 
 def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
-    """Copy the enrolments of the IINs being checked from a non-table adapter into a temporary table."""
+    """Copy the enrolments of the IINs being checked from a non-table adapter into a temporary table.
+
+    Only well-formed IINs of acts without a school-level exclusion are asked of the service, and only
+    enrolments with a valid IIN are kept (as the importer keeps only those in the table)."""
     table = getattr(registry, "table_name", None)
     if table:
         return table
     conn.execute(text("CREATE TEMPORARY TABLE tmp_vnedb (iin VARCHAR(12) NOT NULL, school_bin VARCHAR(12) NOT NULL, "
                       "grade INTEGER NOT NULL, enrolled_on DATE NOT NULL, withdrawn_on DATE)"))
-    # Only IINs that passed the checksum and duplicate checks are asked of the service.
-    iins = [r[0] for r in conn.execute(text("SELECT DISTINCT iin FROM tmp_vline WHERE rule IS NULL"))]
+    iins = [r[0] for r in conn.execute(text(
+        "SELECT DISTINCT l.iin FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id WHERE a.school_rule IS NULL"))
+        if is_valid_iin(r[0])]
     rows = [{"iin": e.iin, "school_bin": e.school_bin, "grade": e.grade, "enrolled_on": _d(conn, e.enrolled_on),
              "withdrawn_on": _d(conn, e.withdrawn_on)}
-            for found in registry.enrollments_for(iins).values() for e in found]
+            for found in registry.enrollments_for(iins).values() for e in found if is_valid_iin(e.iin)]
     if rows:
         conn.execute(text("INSERT INTO tmp_vnedb VALUES (:iin, :school_bin, :grade, :enrolled_on, :withdrawn_on)"),
                      rows)
@@ -201,67 +200,73 @@ def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
     return "tmp_vnedb"
 
 
-def _statements(dialect: str, nedb: str, norm_sql: str) -> list[tuple[str, str]]:
-    """(label, SQL) — the whole verification; the number of statements does not depend on the lines."""
-    return [
-        # Stage the lines. School-level rules, iin_checksum and duplicate_line are decided right here, in
-        # precedence order: the first line of an IIN counts, later ones are duplicates.
-        ("staged", "INSERT INTO tmp_vline (id, act_id, school_id, school_bin, period, month_start, month_end, line_no, "  # noqa: S608
-                   "iin, grade, norm, prorate, grade_ok, rule) "
-                   "SELECT l.id, l.act_id, l.school_id, o.bin, l.period, a.month_start, a.month_end, l.line_no, l.iin, "
-                   f"l.grade, {norm_sql}, a.prorate, (a.grade_mask >> l.grade) & 1, "
-                   f"COALESCE(a.school_rule, CASE WHEN {_iin_invalid_sql(dialect, 'l.iin')} THEN 'iin_checksum' "
-                   "WHEN ROW_NUMBER() OVER (PARTITION BY l.act_id, l.iin ORDER BY l.line_no) > 1 "
-                   "THEN 'duplicate_line' END) "
-                   "FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id JOIN organisation o ON o.id = l.school_id"),
-        # NEDB facts per line in ONE join over the iin index: enrolled anywhere, active here (with this
-        # grade), active elsewhere, withdrawn from here before the month.
-        ("registry", "UPDATE tmp_vline SET n_any = f.n_any, here_active = f.here_active, here_grade = f.here_grade, "  # noqa: S608
-                     "else_active = f.else_active, here_withdrawn = f.here_withdrawn FROM ("
-                     "SELECT v.id AS id, COUNT(*) AS n_any, "
-                     f"MAX(CASE WHEN {_HERE} AND {_ACTIVE} THEN 1 ELSE 0 END) AS here_active, "
-                     f"MAX(CASE WHEN {_HERE} AND {_ACTIVE} AND e.grade = v.grade THEN 1 ELSE 0 END) AS here_grade, "
-                     f"MAX(CASE WHEN e.school_bin <> v.school_bin AND {_ACTIVE} THEN 1 ELSE 0 END) AS else_active, "
-                     f"MAX(CASE WHEN {_HERE} AND e.withdrawn_on <= v.month_start THEN 1 ELSE 0 END) AS here_withdrawn "
-                     f"FROM tmp_vline v JOIN {nedb} e ON e.iin = v.iin WHERE v.rule IS NULL GROUP BY v.id) f "
-                     "WHERE tmp_vline.id = f.id"),
-        ("not_in_nedb", "UPDATE tmp_vline SET rule = 'not_in_nedb' WHERE rule IS NULL AND n_any = 0"),
-        # Not registered here for any day of the month: say why.
-        ("registration", "UPDATE tmp_vline SET rule = CASE WHEN else_active = 1 THEN 'other_school' "
-                         "WHEN here_withdrawn = 1 THEN 'withdrawn' ELSE 'not_registered' END "
-                         "WHERE rule IS NULL AND here_active = 0"),
-        # double_enrolment: an enrolment here and one elsewhere share at least one day of the month (both
-        # active in the month and overlapping each other ⇒ a common day). A transfer — withdrawn there on
-        # the day enrolled here — shares none. Only lines active both here and elsewhere are paired.
-        ("double_enrolment", "UPDATE tmp_vline SET rule = 'double_enrolment' WHERE id IN ("  # noqa: S608
-                             f"SELECT v.id FROM tmp_vline v JOIN {nedb} e ON e.iin = v.iin AND {_HERE} AND {_ACTIVE} "
-                             f"JOIN {nedb} o ON o.iin = v.iin AND o.school_bin <> v.school_bin "
-                             "AND o.enrolled_on <= v.month_end "
-                             "AND (o.withdrawn_on IS NULL OR o.withdrawn_on > v.month_start) "
-                             "AND (o.withdrawn_on IS NULL OR e.enrolled_on < o.withdrawn_on) "
-                             "AND (e.withdrawn_on IS NULL OR o.enrolled_on < e.withdrawn_on) "
-                             "WHERE v.rule IS NULL AND v.else_active = 1)"),
-        # double_claim: another school's act for the month already counts the student, and that act is
-        # not part of this verification pass.
-        ("double_claim", "UPDATE tmp_vline SET rule = 'double_claim' WHERE id IN ("
-                         "SELECT v.id FROM tmp_vline v JOIN act_line o ON o.iin = v.iin AND o.period = v.period "
-                         "AND o.school_id <> v.school_id AND o.outcome = 'accepted' "
-                         "JOIN act oa ON oa.id = o.act_id AND oa.status IN ('verified', 'accepted', 'paid') "
-                         "WHERE v.rule IS NULL AND NOT EXISTS (SELECT 1 FROM tmp_vrun r WHERE r.act_id = o.act_id))"),
-        ("grade", "UPDATE tmp_vline SET rule = CASE WHEN here_grade = 0 THEN 'grade_mismatch' "
-                  "ELSE 'level_not_covered' END WHERE rule IS NULL AND (here_grade = 0 OR grade_ok = 0)"),
-        # over_capacity: lines still accepted, in line order, beyond the design capacity — only in acts
-        # that have more accepted lines than places.
-        ("over_capacity", "UPDATE tmp_vline SET rule = 'over_capacity' WHERE id IN (SELECT x.id FROM ("
-                          "SELECT v.id, a.capacity, ROW_NUMBER() OVER (PARTITION BY v.act_id ORDER BY v.line_no) AS rn "
-                          "FROM tmp_vline v JOIN tmp_vact a ON a.act_id = v.act_id "
-                          "WHERE v.rule IS NULL AND v.act_id IN (SELECT w.act_id FROM tmp_vline w "
-                          "JOIN tmp_vact c ON c.act_id = w.act_id WHERE w.rule IS NULL AND c.capacity IS NOT NULL "
-                          "GROUP BY w.act_id, c.capacity HAVING COUNT(*) > c.capacity)) x WHERE x.rn > x.capacity)"),
-    ]
+def _verification_sql(dialect: str, nedb: str, norm_sql: str, with_claims: bool) -> str:
+    """One statement: every rule for every line of the acts in ``tmp_vact``, written to ``act_line``.
 
-
-_PAID = "CASE WHEN v.rule IS NOT NULL THEN 0 WHEN v.prorate = 1 THEN v.amount ELSE v.norm END"
+    Each CTE is a set: the lines (with their rank among equal IINs of the act), the NEDB facts of each
+    line from ONE join over the iin index, the few lines enrolled here and elsewhere on a common day,
+    competing claims, then the rule of each line in precedence order (``RULES``), and over_capacity by
+    rank. Only rows whose outcome changes are written.
+    """
+    claims = ("claimed AS (SELECT DISTINCT v.id FROM lines v JOIN act_line o ON o.iin = v.iin AND o.period = v.period "
+              "AND o.school_id <> v.school_id AND o.outcome = 'accepted' "
+              "JOIN act oa ON oa.id = o.act_id AND oa.status IN ('verified', 'accepted', 'paid') "
+              "WHERE v.school_rule IS NULL AND NOT EXISTS (SELECT 1 FROM tmp_vrun r WHERE r.act_id = o.act_id))"
+              if with_claims else "claimed AS (SELECT v.id FROM lines v WHERE 1 = 0)")
+    distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+    return (  # noqa: S608 - composed from code constants and int() values only
+        "WITH lines AS (SELECT l.id, l.act_id, l.school_id, l.period, l.line_no, l.iin, l.grade, o.bin AS school_bin, "
+        "a.month_start, a.month_end, a.school_rule, a.prorate, a.grade_mask, a.capacity, "
+        f"{norm_sql} AS norm, "
+        "ROW_NUMBER() OVER (PARTITION BY l.act_id, l.iin ORDER BY l.line_no) AS dup_rank "
+        "FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id JOIN organisation o ON o.id = l.school_id), "
+        # NEDB facts per line: enrolled anywhere; active here (with this grade); active elsewhere; withdrawn
+        # from here before the month.
+        # (Joined from the base tables, not the CTE, so the planner knows the sizes and picks a hash join.)
+        "facts AS (SELECT f.id, "
+        f"MAX(CASE WHEN {_HERE} AND {_ACTIVE} THEN 1 ELSE 0 END) AS here_active, "
+        f"MAX(CASE WHEN {_HERE} AND {_ACTIVE} AND e.grade = f.grade THEN 1 ELSE 0 END) AS here_grade, "
+        f"MAX(CASE WHEN e.school_bin <> v.bin AND {_ACTIVE} THEN 1 ELSE 0 END) AS else_active, "
+        f"MAX(CASE WHEN {_HERE} AND e.withdrawn_on <= v.month_start THEN 1 ELSE 0 END) AS here_withdrawn "
+        "FROM act_line f JOIN (SELECT t.act_id, t.month_start, t.month_end, so.bin, so.bin AS school_bin "
+        "FROM tmp_vact t JOIN act sa ON sa.id = t.act_id JOIN organisation so ON so.id = sa.school_id "
+        f"WHERE t.school_rule IS NULL) v ON v.act_id = f.act_id JOIN {nedb} e ON e.iin = f.iin GROUP BY f.id), "
+        # double_enrolment: an enrolment here and one elsewhere share a day of the month (both active in
+        # the month and overlapping each other ⇒ a common day). A transfer — withdrawn there on the day
+        # enrolled here — shares none. Only lines active both here and elsewhere are paired.
+        "doubled AS (SELECT DISTINCT v.id FROM lines v JOIN facts f ON f.id = v.id AND f.here_active = 1 "
+        f"AND f.else_active = 1 JOIN {nedb} e ON e.iin = v.iin AND {_HERE} AND {_ACTIVE} "
+        f"JOIN {nedb} o ON o.iin = v.iin AND o.school_bin <> v.school_bin "
+        "AND o.enrolled_on <= v.month_end AND (o.withdrawn_on IS NULL OR o.withdrawn_on > v.month_start) "
+        "AND (o.withdrawn_on IS NULL OR e.enrolled_on < o.withdrawn_on) "
+        "AND (e.withdrawn_on IS NULL OR o.enrolled_on < e.withdrawn_on)), "
+        f"{claims}, "
+        # Precedence as in RULES. NEDB holds valid IINs only (the importer rejects others), so a line found
+        # there has a valid IIN: the check digit is computed only for lines NEDB does not know.
+        "ruled AS (SELECT v.id, v.act_id, v.line_no, v.capacity, v.norm, v.prorate, CASE "
+        "WHEN v.school_rule IS NOT NULL THEN v.school_rule "
+        f"WHEN f.id IS NULL AND {_iin_invalid_sql(dialect, 'v.iin')} THEN 'iin_checksum' "
+        "WHEN v.dup_rank > 1 THEN 'duplicate_line' "
+        "WHEN f.id IS NULL THEN 'not_in_nedb' "
+        "WHEN f.here_active = 0 THEN CASE WHEN f.else_active = 1 THEN 'other_school' "
+        "WHEN f.here_withdrawn = 1 THEN 'withdrawn' ELSE 'not_registered' END "
+        "WHEN d.id IS NOT NULL THEN 'double_enrolment' "
+        "WHEN c.id IS NOT NULL THEN 'double_claim' "
+        "WHEN f.here_grade = 0 THEN 'grade_mismatch' "
+        "WHEN (v.grade_mask >> v.grade) & 1 = 0 THEN 'level_not_covered' END AS rule "
+        "FROM lines v LEFT JOIN facts f ON f.id = v.id LEFT JOIN doubled d ON d.id = v.id "
+        "LEFT JOIN claimed c ON c.id = v.id), "
+        # over_capacity: lines still accepted, in line order, beyond the design capacity.
+        "ranked AS (SELECT r.*, CASE WHEN r.rule IS NULL THEN ROW_NUMBER() OVER "
+        "(PARTITION BY r.act_id, r.rule IS NULL ORDER BY r.line_no) END AS place FROM ruled r), "
+        "result AS (SELECT id, CASE WHEN rule IS NULL AND capacity IS NOT NULL AND place > capacity "
+        "THEN 'over_capacity' ELSE rule END AS rule, norm, prorate FROM ranked) "
+        "UPDATE act_line SET outcome = CASE WHEN x.rule IS NULL THEN 'accepted' ELSE 'excluded' END, "
+        "rule_code = x.rule, amount_tiyn = CASE WHEN x.rule IS NULL THEN x.norm ELSE 0 END "
+        "FROM result x WHERE act_line.id = x.id AND (act_line.outcome <> CASE WHEN x.rule IS NULL THEN 'accepted' "
+        f"ELSE 'excluded' END OR act_line.rule_code {distinct} x.rule OR act_line.amount_tiyn <> "
+        "CASE WHEN x.rule IS NULL THEN x.norm ELSE 0 END)"
+    )
 
 
 def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
@@ -281,6 +286,10 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     contexts = _school_contexts(acts)
     step = on_step or (lambda label: None)
     run_ids = sorted(set(run_act_ids or ()) | {c.act_id for c in contexts})
+    if dialect == "postgresql":
+        # Sorts and hashes of a whole month fit in memory; JIT compilation costs more than it saves here.
+        conn.execute(text(f"SET LOCAL work_mem = '{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256))}MB'"))
+        conn.execute(text("SET LOCAL jit = off"))
     _create_temp_tables(conn)
     try:
         act_rows = [{"act_id": c.act_id, "school_rule": c.school_rule, "capacity": c.terms.design_capacity,
@@ -289,24 +298,15 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :prorate, :ms, :me, :mask)"),
                      act_rows)
         conn.execute(text("INSERT INTO tmp_vrun VALUES (:a)"), [{"a": a} for a in run_ids])
-        nedb = getattr(registry, "table_name", None) or "tmp_vnedb"
-        competing = _competing_claims_exist(conn, {c.period for c in contexts})
-        for label, sql in _statements(dialect, nedb, _norm_by_period_sql(contexts)):
-            if label == "registry" and nedb == "tmp_vnedb":
-                _stage_registry(conn, registry)
-            if label == "double_claim" and not competing:
-                continue  # no other act of the month is verified outside this pass: nothing to claim against
-            conn.execute(text(sql))
-            if label == "staged":
-                conn.execute(text("CREATE INDEX ix_tmp_vline_iin ON tmp_vline (iin)"))
-                if dialect == "postgresql":
-                    conn.execute(text("ANALYZE tmp_vline"))
-            step(label)
+        if dialect == "postgresql":
+            conn.execute(text("ANALYZE tmp_vact"))
+        nedb = _stage_registry(conn, registry)
+        step("staged")
+        with_claims = _competing_claims_exist(conn, {c.period for c in contexts})
+        conn.execute(text(_verification_sql(dialect, nedb, _norm_by_period_sql(contexts), with_claims)))
+        step("rules")
         _apply_prorating(conn, contexts, nedb)
         step("amounts")
-        conn.execute(text(
-            "UPDATE act_line SET outcome = CASE WHEN v.rule IS NULL THEN 'accepted' ELSE 'excluded' END, "  # noqa: S608
-            f"rule_code = v.rule, amount_tiyn = {_PAID} FROM tmp_vline v WHERE act_line.id = v.id"))
         summaries = _summaries(conn, contexts)
         conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
                           "withheld_tiyn = :withheld WHERE id = :id"),
@@ -319,6 +319,7 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
 
 
 def _competing_claims_exist(conn: Connection, periods: set[date]) -> bool:
+    """Whether any act of these months outside this pass could hold a competing claim (double_claim)."""
     params = {f"p{i}": _d(conn, p) for i, p in enumerate(sorted(periods))}
     return conn.execute(text(
         f"SELECT 1 FROM act a WHERE a.period IN ({', '.join(':' + k for k in params)}) "  # noqa: S608
@@ -327,7 +328,7 @@ def _competing_claims_exist(conn: Connection, periods: set[date]) -> bool:
 
 
 def _norm_by_period_sql(contexts: list[ActContext]) -> str:
-    """The claimed grade's monthly norm per line; norms depend only on the act's academic year."""
+    """The claimed grade's monthly norm per line (alias ``l``); norms depend only on the academic year."""
     by_year: dict[tuple, list[int]] = defaultdict(list)
     for c in contexts:
         by_year[(c.norms.get("primary", 0), c.norms.get("basic", 0), c.norms.get("secondary", 0))].append(c.act_id)
@@ -350,23 +351,25 @@ def _apply_prorating(conn: Connection, contexts: list[ActContext], nedb: str) ->
     norm_of: dict[int, int] = {}
     month_days: dict[int, int] = {}
     rows = conn.execute(text(
-        f"SELECT v.id, v.norm, v.month_start, v.month_end, e.enrolled_on, e.withdrawn_on FROM tmp_vline v "  # noqa: S608
-        f"JOIN {nedb} e ON e.iin = v.iin AND {_HERE} AND {_ACTIVE} WHERE v.rule IS NULL AND v.prorate = 1"))
+        f"SELECT l.id, l.amount_tiyn, v.month_start, v.month_end, e.enrolled_on, e.withdrawn_on FROM act_line l "  # noqa: S608
+        "JOIN tmp_vact v ON v.act_id = l.act_id AND v.prorate = 1 JOIN organisation o ON o.id = l.school_id "
+        f"JOIN {nedb} e ON e.iin = l.iin AND e.school_bin = o.bin AND {_ACTIVE} WHERE l.outcome = 'accepted'"))
     for line_id, norm, ms, me, enrolled, withdrawn in rows:
         start, end = _as_date(ms), _as_date(me)
         days[line_id] += enrolled_days(_as_date(enrolled), _as_date(withdrawn), start, end)
         norm_of[line_id] = norm
         month_days[line_id] = end.day
     if days:
-        conn.execute(text("UPDATE tmp_vline SET amount = :amount WHERE id = :id"),
+        conn.execute(text("UPDATE act_line SET amount_tiyn = :amount WHERE id = :id"),
                      [{"id": i, "amount": prorated(norm_of[i], d, month_days[i])} for i, d in days.items()])
 
 
 def _summaries(conn: Connection, contexts: list[ActContext]) -> dict[int, VerificationSummary]:
     summaries = {c.act_id: VerificationSummary(0, 0, 0, 0, 0, {}) for c in contexts}
     for act_id, rule, count, norm_sum, amount_sum in conn.execute(text(
-            f"SELECT v.act_id, v.rule, COUNT(*), COALESCE(SUM(v.norm), 0), COALESCE(SUM({_PAID}), 0) "  # noqa: S608
-            "FROM tmp_vline v GROUP BY v.act_id, v.rule")):
+            f"SELECT l.act_id, l.rule_code, COUNT(*), COALESCE(SUM({_norm_by_period_sql(contexts)}), 0), "  # noqa: S608
+            "COALESCE(SUM(l.amount_tiyn), 0) FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id "
+            "GROUP BY l.act_id, l.rule_code")):
         s = summaries[act_id]
         s.total += count
         if rule is None:
