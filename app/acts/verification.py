@@ -214,8 +214,9 @@ def _verification_sql(dialect: str, nedb: str, norm_sql: str, with_claims: bool)
               "WHERE v.school_rule IS NULL AND NOT EXISTS (SELECT 1 FROM tmp_vrun r WHERE r.act_id = o.act_id))"
               if with_claims else "claimed AS (SELECT v.id FROM lines v WHERE 1 = 0)")
     distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
-    return (  # noqa: S608 - composed from code constants and int() values only
-        "WITH lines AS (SELECT l.id, l.act_id, l.school_id, l.period, l.line_no, l.iin, l.grade, o.bin AS school_bin, "
+    # Composed from code constants and int() values only.
+    return (
+        "WITH lines AS (SELECT l.id, l.act_id, l.school_id, l.period, l.line_no, l.iin, l.grade, o.bin AS school_bin, "  # noqa: S608
         "a.month_start, a.month_end, a.school_rule, a.prorate, a.grade_mask, a.capacity, "
         f"{norm_sql} AS norm, "
         "ROW_NUMBER() OVER (PARTITION BY l.act_id, l.iin ORDER BY l.line_no) AS dup_rank "
