@@ -29,6 +29,7 @@ SORTS = {
     "school": (HumanTask.school_name, HumanTask.id),
 }
 PAGE_SIZE = 25
+SUPERVISES = {"department_head": ("department_official",)}
 WAITING_WINDOW = 1000  # "waiting for" looks at the most recent instances the user acted in
 DUE_SOON = timedelta(days=2)
 _BIN = re.compile(r"^\d{12}$")
@@ -78,8 +79,10 @@ def open_tasks_for(user) -> Select:
 
 def view_query(user, view: str) -> Select:
     if view == "group":
+        # A department head also oversees the officials' queue (to see who has what, and reassign).
+        roles = [user.role, *SUPERVISES.get(user.role, ())]
         return select(HumanTask).where(
-            HumanTask.status == "open", HumanTask.role == user.role,
+            HumanTask.status == "open", HumanTask.role.in_(roles) if len(roles) > 1 else HumanTask.role == user.role,
             scope_clause(user, HumanTask.region_id, HumanTask.organisation_id),
         )
     if view == "waiting":

@@ -121,6 +121,7 @@ def test_claim_shows_who_has_it_and_others_cannot_complete(world, clean_acts, of
 def test_department_head_reassigns(world, clean_acts, official2, browser):
     task = clean_acts[0]
     head = browser("head")
+    assert task.id in _rows(head.get("/inbox?view=group").get_data(as_text=True)), "the head oversees the queue"
     page = head.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert 'id="reassign-form"' in page
     assert head.post(f"/tasks/{task.id}/reassign", {"user_id": official2.id}).status_code == 302
