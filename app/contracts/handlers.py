@@ -15,6 +15,7 @@ from app.engine.errors import DomainRefused
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
 from app.extensions import db
+from app.orders.models import LEVELS
 from app.payments.operations import register_payment_check
 
 
@@ -97,7 +98,8 @@ def contract_terms(act) -> ActTerms | None:
     contract = link.contract
     return ActTerms(allowed_grades=contract.allowed_grades, design_capacity=contract.design_capacity,
                     licence_valid_until=contract.licence_valid_until, amount_cap_tiyn=contract.monthly_cap_tiyn,
-                    contract_id=contract.id, prorate_by_days=True)
+                    contract_id=contract.id, prorate_by_days=True,
+                    norms_tiyn=tuple((lv, contract.order.norm(lv, contract.locality)) for lv in LEVELS))
 
 
 @register_payment_check
