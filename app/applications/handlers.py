@@ -74,3 +74,13 @@ def check_eligibility(ctx, application_id: int) -> dict:
         raise LookupError(f"Application {application_id} does not belong to this process instance")
     reasons = operations.check_eligibility(application)
     return {"eligible": not reasons, "reasons": reasons}
+
+
+@operator("applications/expire", params={"application_id": int})
+def expire(ctx, application_id: int) -> dict:
+    """The application window closed before the school submitted its application."""
+    application = db.session.get(Application, application_id)
+    if application is None or application.id != ctx.instance.subject_id:
+        raise LookupError(f"Application {application_id} does not belong to this process instance")
+    operations.expire(application)
+    return {"status": application.status}

@@ -9,14 +9,14 @@ from app.extensions import db
 from app.orders.models import StateOrder
 from app.people.models import Organisation
 
-APPLICATION_STATUSES = ("draft", "submitted", "eligible", "ineligible", "allocated", "rejected")
+APPLICATION_STATUSES = ("draft", "submitted", "eligible", "ineligible", "allocated", "rejected", "expired")
 
 
 class Application(db.Model):
     __tablename__ = "application"
     __table_args__ = (
         Index("ix_application_order_school", "order_id", "school_id"),
-        CheckConstraint("status IN ('draft','submitted','eligible','ineligible','allocated','rejected')",
+        CheckConstraint("status IN ('draft','submitted','eligible','ineligible','allocated','rejected','expired')",
                         name="status"),
         CheckConstraint("students_primary >= 0 AND students_basic >= 0 AND students_secondary >= 0",
                         name="students_non_negative"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -13,7 +15,7 @@ from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
 from app.orders.models import LEVELS, StateOrder
-from app.orders.operations import allocated_tiyn
+from app.orders.operations import allocated_tiyn, local_midnight
 from app.people.models import Organisation
 from app.registry.identifiers import is_valid_bin, is_valid_kz_iban
 
@@ -32,7 +34,7 @@ def start_application(order: StateOrder, school: Organisation, actor) -> Applica
         raise DomainRefused(_("The application window for this order is not open."))
     pending = db.session.scalars(select(Application).where(
         Application.order_id == order.id, Application.school_id == school.id,
-        Application.status.not_in(("ineligible", "rejected")))).first()
+        Application.status.not_in(("ineligible", "rejected", "expired")))).first()
     if pending is not None:
         raise DomainRefused(_("Your school already has application %(number)s to this order.",
                               number=pending.number))
@@ -48,7 +50,9 @@ def start_application(order: StateOrder, school: Organisation, actor) -> Applica
     instance = start_instance(
         APPLICATION_PROCESS, title=f"{application.number} · {school.name}", actor=actor,
         region_id=order.region_id, organisation_id=school.id, subject_type="application",
-        subject_id=application.id, data={"application_id": application.id, "order_id": order.id},
+        subject_id=application.id,
+        data={"application_id": application.id, "order_id": order.id,
+              "window_closes_at": local_midnight(order.window_closes + timedelta(days=1)).isoformat()},
     )
     application.instance_id = instance.id
     record_event(_chain(application), "application.opened", "application", application.id,
@@ -75,6 +79,16 @@ def submit_application(application: Application, data: dict, actor) -> None:
                                              "capacity": application.design_capacity,
                                              "licence": application.licence_number})
     db.session.flush()
+
+
+def expire(application: Application) -> None:
+    """The window closed before the school submitted: the draft ends, and says so."""
+    if application.status != "draft":
+        raise DomainRefused("Only an unsubmitted application expires.")
+    application.status = "expired"
+    application.decided_at = clock.now()
+    record_event(_chain(application), "application.expired", "application", application.id, actor_id=None,
+                 details={"number": application.number})
 
 
 def eligibility_reasons(application: Application) -> list[str]:

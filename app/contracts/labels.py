@@ -10,6 +10,7 @@ STATUS = {
     # applications
     "draft": _l("draft"), "submitted": _l("submitted"), "eligible": _l("eligible, awaiting review"),
     "ineligible": _l("ineligible"), "allocated": _l("places allocated"), "rejected": _l("rejected"),
+    "expired": _l("not submitted before the window closed"),
     # contracts
     "awaiting_director": _l("awaiting the school director's signature"),
     "awaiting_head": _l("awaiting the department head's signature"), "active": _l("active"),
@@ -34,7 +35,9 @@ AUDIT_ACTIONS = {
     "order.window_closed": _l("Application window closed"),
     "application.opened": _l("Application started"), "application.submitted": _l("Application submitted"),
     "application.eligible": _l("Eligibility check passed"), "application.ineligible": _l("Application ineligible"),
-    "application.allocated": _l("Places allocated"), "application.rejected": _l("Application rejected"),
+    "application.allocated": _l("Places allocated"),
+    "application.expired": _l("Application expired: not submitted in time"),
+    "application.rejected": _l("Application rejected"),
     "contract.generated": _l("Contract generated"), "contract.signed": _l("Contract signed"),
     "contract.activated": _l("Contract active"), "contract.act_opened": _l("Monthly act opened"),
     "contract.closed": _l("Contract closed"), "act.escalated": _l("Acceptance overdue: department head notified"),

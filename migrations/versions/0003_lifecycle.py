@@ -85,7 +85,7 @@ def upgrade():
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("status IN ('draft','submitted','eligible','ineligible','allocated','rejected')", name=op.f('ck_application_status')),
+    sa.CheckConstraint("status IN ('draft','submitted','eligible','ineligible','allocated','rejected','expired')", name=op.f('ck_application_status')),
     sa.CheckConstraint('places_primary >= 0 AND places_basic >= 0 AND places_secondary >= 0', name=op.f('ck_application_places_non_negative')),
     sa.CheckConstraint('students_primary >= 0 AND students_basic >= 0 AND students_secondary >= 0', name=op.f('ck_application_students_non_negative')),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], name=op.f('fk_application_instance_id_process_instance')),

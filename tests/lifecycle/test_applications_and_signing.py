@@ -176,3 +176,31 @@ def test_order_placement_validates_input_and_refuses_a_second_order(frozen, brow
     assert browser("accountant").get("/orders/new").status_code == 404
     assert browser("accountant").get(f"/orders/{order.id}").status_code == 200
     assert browser("official_almaty").get(f"/orders/{order.id}").status_code == 404
+
+
+def test_an_application_not_submitted_when_the_window_closes_expires(frozen, browser):
+    from datetime import UTC, datetime
+
+    from app.engine.runtime import fire_due_timers
+
+    order = place_order(browser("official"))
+    accountant = browser("accountant")
+    accountant.post(f"/orders/{order.id}/apply")
+    application = db.session.scalars(select(Application).where(Application.order_id == order.id)).one()
+    task = open_task_of(application.instance_id, "submit_application")
+
+    frozen.at = datetime(2027, 8, 15, 18, 0, tzinfo=UTC)  # 23:00 in Astana on the last day: still open
+    fire_due_timers()
+    assert open_task_of(application.instance_id, "submit_application").id == task.id
+    frozen.at = datetime(2027, 8, 15, 19, 1, tzinfo=UTC)  # 00:01 on 16 August in Astana
+    fire_due_timers()
+    db.session.expire_all()
+    application = db.session.get(Application, application.id)
+    assert application.status == "expired"
+    assert db.session.get(HumanTask, task.id).status == "cancelled"
+    assert db.session.get(ProcessInstance, application.instance_id).status == "completed"
+    assert db.session.get(StateOrder, order.id).status == "closed"
+    page = accountant.get(f"/applications/{application.id}").get_data(as_text=True)
+    assert "not submitted before the window closed" in page
+    late = accountant.post(f"/orders/{order.id}/apply", follow_redirects=True).get_data(as_text=True)
+    assert "window for this order is not open" in late
