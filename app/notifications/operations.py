@@ -12,7 +12,6 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app, has_app_context
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -35,24 +34,50 @@ def _task_label(spec_name: str, title: str) -> str:
     return str(TASK_TITLES.get(spec_name, title))
 
 
-def render_text(kind: str, params: dict) -> str:
-    """The notification's sentence in the current locale."""
+def render_text(kind: str, params: dict, translate=None) -> str:
+    """The notification's sentence: in the current request's locale, or through ``translate`` (a
+    gettext function for another locale — e-mails are written in the recipient's language)."""
     p = {"subject": "", "due": "", "comment": "", "deputy": "", "by": "", **params}
-    p["task"] = _task_label(p.get("spec_name", ""), p.get("task", ""))
+    if translate is None:
+        translate = _
+        p["task"] = _task_label(p.get("spec_name", ""), p.get("task", ""))
+    else:
+        p["task"] = translate(p.get("task", ""))  # task titles are the BPMN names, which are msgids
+
+    def t(msgid: str, **names) -> str:
+        return translate(msgid) % {name: p[name] for name in names}
+
     texts = {
-        "task_created": lambda: _("New task: %(task)s — %(subject)s", task=p["task"], subject=p["subject"]),
-        "act_returned": lambda: _("Act returned for correction: %(subject)s. %(comment)s", subject=p["subject"],
-                                  comment=p["comment"]),
-        "due_soon": lambda: _("Due soon: %(task)s — %(subject)s (due %(due)s)", task=p["task"],
-                              subject=p["subject"], due=p["due"]),
-        "overdue": lambda: _("Overdue: %(task)s — %(subject)s (was due %(due)s)", task=p["task"],
-                             subject=p["subject"], due=p["due"]),
-        "on_behalf": lambda: _("%(deputy)s completed “%(task)s” on your behalf — %(subject)s", deputy=p["deputy"],
-                               task=p["task"], subject=p["subject"]),
-        "reassigned": lambda: _("%(by)s assigned you a task: %(task)s — %(subject)s", by=p["by"], task=p["task"],
-                                subject=p["subject"]),
+        "task_created": lambda: t(N_("New task: %(task)s — %(subject)s"), task=1, subject=1),
+        "act_returned": lambda: t(N_("Act returned for correction: %(subject)s. %(comment)s"), subject=1, comment=1),
+        "due_soon": lambda: t(N_("Due soon: %(task)s — %(subject)s (due %(due)s)"), task=1, subject=1, due=1),
+        "overdue": lambda: t(N_("Overdue: %(task)s — %(subject)s (was due %(due)s)"), task=1, subject=1, due=1),
+        "on_behalf": lambda: t(N_("%(deputy)s completed “%(task)s” on your behalf — %(subject)s"), deputy=1, task=1,
+                               subject=1),
+        "reassigned": lambda: t(N_("%(by)s assigned you a task: %(task)s — %(subject)s"), by=1, task=1, subject=1),
     }
     return texts[kind]() if kind in texts else kind
+
+
+def N_(msgid: str) -> str:  # noqa: N802 - marks a msgid for pybabel extract; translated later
+    return msgid
+
+
+_catalogs: dict[str, object] = {}
+
+
+def translator_for(locale: str):
+    """A gettext function for ``locale`` that does not touch Flask-Babel's per-request state.
+
+    (``flask_babel.force_locale`` swaps the application-wide locale selector, which would leak the
+    recipient's language into other threads' requests.)
+    """
+    from babel.support import Translations
+
+    if locale not in _catalogs:
+        directory = current_app.config.get("BABEL_TRANSLATION_DIRECTORIES", "translations").split(";")[0]
+        _catalogs[locale] = Translations.load(directory, [locale], domain="messages")
+    return _catalogs[locale].gettext
 
 
 def _params(task: HumanTask, **extra) -> dict:
@@ -73,13 +98,12 @@ def notify(user: User, kind: str, task: HumanTask | None = None, **extra) -> Not
 
 
 def _queue_email(user: User, note: Notification) -> None:
-    locale = user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")
-    with force_locale(locale):
-        text = render_text(note.kind, note.params)
-        body = "\n\n".join([
-            _("Hello, %(name)s.", name=user.full_name), text,
-            _("Open Tapsyrys to see the task. This message was sent automatically."),
-        ])
+    translate = translator_for(user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru"))
+    text = render_text(note.kind, note.params, translate)
+    body = "\n\n".join([
+        translate(N_("Hello, %(name)s.")) % {"name": user.full_name}, text,
+        translate(N_("Open Tapsyrys to see the task. This message was sent automatically.")),
+    ])
     configured = bool(current_app.config.get("MAIL_SERVER"))
     db.session.add(OutboxEmail(user_id=user.id, notification_id=note.id, to_address=user.email,
                                subject=f"Tapsyrys: {text}"[:255], body=body,
