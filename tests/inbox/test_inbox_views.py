@@ -41,7 +41,7 @@ def test_views_and_counts_for_official_and_accountant(world, clean_acts, browser
     page = accountant.get("/inbox?view=waiting").get_data(as_text=True)
     waiting = [t.id for t in clean_acts if t.organisation_id == school("Bilim Innovation School").id]
     assert sorted(_rows(page)) == sorted(waiting), "the accountant's submitted acts now wait on the department"
-    assert "Accept act" in page
+    assert "Accept act" in page and "waiting on: Department official" in page
 
     page = accountant.get("/inbox?view=completed").get_data(as_text=True)
     assert len(_rows(page)) == 2 and "Submit monthly act" in page
