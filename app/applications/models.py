@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.orders.models import StateOrder
 from app.people.models import Organisation
 
+OPEN_CONDITION = "status NOT IN ('ineligible','rejected','expired')"
 APPLICATION_STATUSES = ("draft", "submitted", "eligible", "ineligible", "allocated", "rejected", "expired")
 
 
@@ -16,6 +17,10 @@ class Application(db.Model):
     __tablename__ = "application"
     __table_args__ = (
         Index("ix_application_order_school", "order_id", "school_id"),
+        # At most one application per school and order that is still in play (a school may apply again
+        # only after an ineligible, rejected or expired one) — held by the database, not just the code.
+        Index("uq_application_in_play", "order_id", "school_id", unique=True,
+              sqlite_where=text(OPEN_CONDITION), postgresql_where=text(OPEN_CONDITION)),
         CheckConstraint("status IN ('draft','submitted','eligible','ineligible','allocated','rejected','expired')",
                         name="status"),
         CheckConstraint("students_primary >= 0 AND students_basic >= 0 AND students_secondary >= 0",

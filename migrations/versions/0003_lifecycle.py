@@ -13,6 +13,8 @@ down_revision = "0001_foundation"
 branch_labels = None
 depends_on = None
 
+IN_PLAY = "status NOT IN ('ineligible','rejected','expired')"
+
 
 def upgrade():
     op.create_table('state_order',
@@ -97,6 +99,8 @@ def upgrade():
     )
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.create_index('ix_application_order_school', ['order_id', 'school_id'], unique=False)
+        batch_op.create_index('uq_application_in_play', ['order_id', 'school_id'], unique=True,
+                              sqlite_where=sa.text(IN_PLAY), postgresql_where=sa.text(IN_PLAY))
         batch_op.create_index(batch_op.f('ix_application_region_id'), ['region_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_school_id'), ['school_id'], unique=False)
 
@@ -217,6 +221,8 @@ def downgrade():
 
     op.drop_table('contract')
     op.drop_table('order_norm')
+    # IF EXISTS: databases migrated with an earlier draft of this revision lack the index.
+    op.execute("DROP INDEX IF EXISTS uq_application_in_play")
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_application_school_id'))
         batch_op.drop_index(batch_op.f('ix_application_region_id'))

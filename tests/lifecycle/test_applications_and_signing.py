@@ -204,3 +204,19 @@ def test_an_application_not_submitted_when_the_window_closes_expires(frozen, bro
     assert "not submitted before the window closed" in page
     late = accountant.post(f"/orders/{order.id}/apply", follow_redirects=True).get_data(as_text=True)
     assert "window for this order is not open" in late
+
+
+def test_the_database_holds_one_application_in_play_per_school_and_order(frozen, browser):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from app import clock
+
+    order = place_order(browser("official"))
+    first = apply(browser("accountant"), order, school(BILIM), "KZ15LAA00001234")
+    assert first.status == "eligible"
+    db.session.add(Application(number="APP-DUPLICATE", order_id=order.id, school_id=first.school_id,
+                               region_id=first.region_id, status="draft", created_at=clock.now()))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
