@@ -225,3 +225,11 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
                 counts["failed"] += 1
             db.session.commit()
     return counts
+
+
+def tick() -> dict[str, int]:
+    """One background pass: SLA notices, then the outbox. Meant for ``app.background.tick`` (one line)."""
+    counts = scan_sla()
+    db.session.commit()
+    counts.update(deliver_outbox())
+    return counts

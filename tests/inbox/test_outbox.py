@@ -57,3 +57,11 @@ def test_cli_commands(world, clean_acts, app_ctx):
     assert "overdue: 0" in runner.invoke(args=["notify-sla"]).output, "each notice only once"
     result = runner.invoke(args=["send-mail"])
     assert result.exit_code == 0 and "sent: 0" in result.output
+
+
+def test_background_tick_scans_sla_and_commits(world, clean_acts, app_ctx):
+    from app.notifications.operations import tick
+
+    assert tick() == {"due_soon": 0, "overdue": 1, "sent": 0, "failed": 0}
+    db.session.rollback()  # committed by tick: the notice survives a rollback
+    assert tick()["overdue"] == 0
