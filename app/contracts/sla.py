@@ -56,20 +56,29 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return due
 
 
+#: Deadline computed for an instance in this engine step, handed to the inbox row created right after it.
+_deadlines: dict[int, datetime] = {}
+
+
 @operator("acts/acceptance_deadline")
 def acceptance_deadline(ctx) -> dict:
     """When acceptance becomes overdue: SLA working days (process variable ``sla_working_days`` or config)."""
     days = ctx.task_data.get("sla_working_days")
     days = days if isinstance(days, int) and days >= 0 else working_days()
-    return {"due": add_working_days(clock.now(), days).isoformat(), "working_days": days}
+    due = add_working_days(clock.now(), days)
+    instance = getattr(ctx, "instance", None)
+    if instance is not None and instance.id is not None:
+        _deadlines[instance.id] = due
+    return {"due": due.isoformat(), "working_days": days}
 
 
 @signals.task_created.connect
 def _set_due_date(task: HumanTask, **_kw) -> None:
     """The inbox shows the same deadline the boundary timer waits for."""
-    if task.spec_name != ACCEPT_TASK or task.instance is None:
+    if task.spec_name != ACCEPT_TASK:
         return
-    task.due_at = add_working_days(task.created_at, working_days())
+    due = _deadlines.pop(task.instance_id, None)
+    task.due_at = due or add_working_days(task.created_at, working_days())
 
 
 @operator("acts/escalate", params={"act_id": int})
