@@ -35,6 +35,13 @@ def open_note(note_id: int):
     return redirect(url_for("notifications.index"))
 
 
+@bp.route("/notifications/unread.json")
+@login_required
+def unread():
+    """Polled by the bell (static/app.js) so the count stays current without reloading the page."""
+    return {"unread": unread_count(current_user)}
+
+
 @bp.post("/notifications/read-all")
 @login_required
 def read_all():

@@ -40,4 +40,26 @@
       document.querySelectorAll(box.dataset.selectAll).forEach(function (el) { el.checked = box.checked; });
     });
   });
+  // The bell's unread count stays current: poll once a minute while the page is visible.
+  var bell = document.getElementById("bell");
+  if (bell && bell.dataset.unreadUrl && window.fetch) {
+    window.setInterval(function () {
+      if (document.hidden) { return; }
+      fetch(bell.dataset.unreadUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) { return; }
+          var badge = document.getElementById("unread-count");
+          if (!badge && data.unread) {
+            badge = document.createElement("span");
+            badge.id = "unread-count";
+            badge.className = "badge rounded-pill bg-danger";
+            bell.appendChild(badge);
+          }
+          if (badge) { badge.textContent = String(data.unread); badge.hidden = !data.unread; }
+          bell.setAttribute("aria-label", (bell.dataset.label || "").replace("%n", String(data.unread)));
+        })
+        .catch(function () { /* offline: keep the last count */ });
+    }, 60000);
+  }
 })();

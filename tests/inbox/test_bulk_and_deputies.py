@@ -117,6 +117,7 @@ def test_notifications_bell_outbox_and_act_returned(world, clean_acts, browser):
     page = official.get("/inbox").get_data(as_text=True)
     unread = int(re.search(r'id="unread-count">(\d+)<', page).group(1))
     assert unread >= 4
+    assert official.get("/notifications/unread.json").get_json() == {"unread": unread}
     page = official.get("/notifications").get_data(as_text=True)
     assert "New task: Accept act" in page
     mail = db.session.scalars(select(OutboxEmail).where(OutboxEmail.user_id == user("official").id)).first()
