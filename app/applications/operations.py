@@ -11,6 +11,7 @@ from app import clock
 from app.applications import registry_lookup
 from app.applications.models import Application
 from app.audit.operations import record_event
+from app.contracts.labels import level_label
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
@@ -160,7 +161,7 @@ def allocate(application: Application, decision: str, places: dict[str, int], co
         return
     for level in LEVELS:
         if places[level] > application.students(level):
-            raise DomainRefused(_("More places than students claimed at the %(level)s level.", level=_(level)))
+            raise DomainRefused(_("More places than students claimed: %(level)s.", level=level_label(level)))
     if sum(places.values()) == 0:
         raise DomainRefused(_("Allocate at least one place, or reject the application."))
     order = application.order

@@ -102,7 +102,7 @@ def test_allocation_cannot_exceed_the_claim_or_the_budget(frozen, browser):
     too_many = {"decision": "allocate", "places_primary": str(application.students_primary + 1),
                 "places_basic": "0", "places_secondary": "0"}
     page = official.post(f"/tasks/{task.id}", too_many).get_data(as_text=True)
-    assert "More places than students claimed" in page
+    assert "More places than students claimed: Primary" in page
     over_budget = {"decision": "allocate", "places_primary": str(application.students_primary),
                    "places_basic": "0", "places_secondary": "0"}
     response = official.post(f"/tasks/{task.id}", over_budget)
