@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 
 from app import clock
 from app.acts.models import Act, ActLine
@@ -67,6 +67,8 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100) -> Verific
         for i in range(0, len(act_ids), size):
             acts = load_acts(act_ids[i : i + size])
             summaries = verify_acts(acts, run_act_ids=act_ids)
+            for act in acts:  # totals were written in SQL
+                db.session.expire(act, ["total_lines", "accepted_lines", "amount_tiyn", "withheld_tiyn"])
             for act in acts:
                 s = summaries[act.id]
                 lines += s.total
@@ -80,6 +82,7 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100) -> Verific
                              "act", act.id, actor_id=run.created_by_id,
                              details={"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": s.amount_tiyn,
                                       "by_rule": s.by_rule, "run": run.id})
+            _refresh_inbox_rows(acts, summaries)
             run.processed_acts = min(i + size, len(act_ids))
             run.total_lines, run.excluded_lines, run.by_rule = lines, excluded, dict(totals)
             db.session.commit()
@@ -98,6 +101,21 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100) -> Verific
         db.session.commit()
         raise
     return run
+
+
+def _refresh_inbox_rows(acts: list[Act], summaries: dict) -> None:
+    """Open tasks of these acts show the new outcome in the inbox (the columns the inbox copies from the act)."""
+    from app.engine.models import HumanTask
+
+    if not hasattr(HumanTask, "excluded_lines"):
+        return
+    db.session.flush()
+    for act in acts:
+        if act.instance_id:
+            db.session.execute(update(HumanTask).where(HumanTask.instance_id == act.instance_id,
+                                                       HumanTask.status == "open")
+                               .values(excluded_lines=summaries[act.id].excluded,
+                                       amount_tiyn=summaries[act.id].amount_tiyn))
 
 
 @dataclass
