@@ -13,6 +13,15 @@ def can_import(user) -> bool:
     return bool(user.is_authenticated and user.role in IMPORTERS)
 
 
+READERS = IMPORTERS | {Role.AUDITOR.value}
+
+
+def require_reader(user) -> None:
+    """Looking a person or organisation up in the registries: the operator advises participants."""
+    if not (user.is_authenticated and user.role in READERS):
+        abort(403)
+
+
 def require_importer(user) -> None:
     if not can_import(user):
         abort(403)

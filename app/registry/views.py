@@ -10,10 +10,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.extensions import db
-from app.registry.access import require_importer
+from app.registry.access import require_importer, require_reader
 from app.registry.importers import KINDS, REASONS
 from app.registry.jobs import dispatch
-from app.registry.models import RegistryImport
+from app.registry.identifiers import is_valid_12
+from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
 from app.registry.operations import create_import, registry_counts
 
 bp = Blueprint("registry", __name__)
@@ -96,3 +97,27 @@ def show_import(import_id: int):
 def import_progress(import_id: int):
     job = _job(import_id)
     return render_template("registry/_import_progress.html", job=job, reasons=REASONS)
+
+
+@bp.route("/registry/lookup")
+@login_required
+def lookup():
+    """Everything the registries say about one IIN (enrolments) or BIN (school roll, licences, business record)."""
+    require_reader(current_user)
+    number = (request.args.get("q") or "").strip()
+    found = {}
+    problem = None
+    if number:
+        if not is_valid_12(number):
+            problem = _("Enter a 12-digit IIN or BIN with a correct check digit.")
+        else:
+            found = {
+                "enrolments": db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == number)
+                                                 .order_by(NedbEnrollment.enrolled_on)).all(),
+                "roll": db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.school_bin == number)
+                                           .order_by(NedbEnrollment.full_name).limit(200)).all(),
+                "licences": db.session.scalars(select(Licence).where(Licence.bin == number)
+                                               .order_by(Licence.valid_from)).all(),
+                "business": db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin == number)).first(),
+            }
+    return render_template("registry/lookup.html", q=number, found=found, problem=problem)

@@ -162,3 +162,21 @@ def test_act_page_reports_by_rule_filters_and_exports(people, country, browser):
     other = browser("acc2")
     assert other.get(f"/acts/{act.id}").status_code == 404
     assert other.get(f"/acts/{act.id}/lines.csv").status_code == 404
+
+
+def test_registry_lookup_by_iin_and_bin(people, country, browser):
+    school = people["school"]
+    country.enrol(iin(1), school.bin, grade=4)
+    country.enrol(iin(1), country.state_bin(), kind="state", enrolled=datetime(2026, 10, 3).date())
+    country.licence(school, levels="primary,basic")
+    country.business(school, oked="47.11")
+    db.session.commit()
+    op = browser("op")
+    by_iin = op.get(f"/registry/lookup?q={iin(1)}").get_data(as_text=True)
+    assert by_iin.count(f"Student {iin(1)}") == 2 and "state" in by_iin
+    by_bin = op.get(f"/registry/lookup?q={school.bin}").get_data(as_text=True)
+    assert "primary,basic" in by_bin and "not an active education organisation" in by_bin and iin(1) in by_bin
+    assert "correct check digit" in op.get("/registry/lookup?q=12345").get_data(as_text=True)
+    assert "know nothing" in op.get("/registry/lookup?q=791028302728").get_data(as_text=True)
+    assert browser("acc").get(f"/registry/lookup?q={iin(1)}").status_code == 403
+    assert browser("off").get(f"/registry/lookup?q={iin(1)}").status_code == 403
