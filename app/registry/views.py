@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.registry.access import require_importer, require_reader
+from app.registry.identifiers import is_valid_12
 from app.registry.importers import KINDS, REASONS
 from app.registry.jobs import dispatch
-from app.registry.identifiers import is_valid_12
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
 from app.registry.operations import create_import, registry_counts
 
