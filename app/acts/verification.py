@@ -220,7 +220,8 @@ def _verification_sql(dialect: str, nedb: str, norm_sql: str, with_claims: bool)
         "a.month_start, a.month_end, a.school_rule, a.prorate, a.grade_mask, a.capacity, "
         f"{norm_sql} AS norm, "
         "ROW_NUMBER() OVER (PARTITION BY l.act_id, l.iin ORDER BY l.line_no) AS dup_rank "
-        "FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id JOIN organisation o ON o.id = l.school_id), "
+        "FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id JOIN organisation o ON o.id = l.school_id "
+        "WHERE l.act_id IN (SELECT act_id FROM tmp_vact)), "  # lets SQLite use the act_line (act_id, …) index
         # NEDB facts per line: enrolled anywhere; active here (with this grade); active elsewhere; withdrawn
         # from here before the month.
         # (Joined from the base tables, not the CTE, so the planner knows the sizes and picks a hash join.)
@@ -231,7 +232,8 @@ def _verification_sql(dialect: str, nedb: str, norm_sql: str, with_claims: bool)
         f"MAX(CASE WHEN {_HERE} AND e.withdrawn_on <= v.month_start THEN 1 ELSE 0 END) AS here_withdrawn "
         "FROM act_line f JOIN (SELECT t.act_id, t.month_start, t.month_end, so.bin, so.bin AS school_bin "
         "FROM tmp_vact t JOIN act sa ON sa.id = t.act_id JOIN organisation so ON so.id = sa.school_id "
-        f"WHERE t.school_rule IS NULL) v ON v.act_id = f.act_id JOIN {nedb} e ON e.iin = f.iin GROUP BY f.id), "
+        f"WHERE t.school_rule IS NULL) v ON v.act_id = f.act_id JOIN {nedb} e ON e.iin = f.iin "
+        "WHERE f.act_id IN (SELECT act_id FROM tmp_vact WHERE school_rule IS NULL) GROUP BY f.id), "
         # double_enrolment: an enrolment here and one elsewhere share a day of the month (both active in
         # the month and overlapping each other ⇒ a common day). A transfer — withdrawn there on the day
         # enrolled here — shares none. Only lines active both here and elsewhere are paired.
