@@ -158,9 +158,10 @@ def load(app, rows: int, seed: int = 5) -> dict:
                 cur.execute("SELECT setval(pg_get_serial_sequence('process_instance','id'), "
                             "(SELECT max(id) FROM process_instance))")
                 raw.commit()
-                raw.autocommit = True
+                raw.driver_connection.autocommit = True  # VACUUM cannot run in a transaction
                 cur.execute("VACUUM ANALYZE human_task")  # steady state: autovacuum has set the visibility map
                 cur.execute("ANALYZE")
+                raw.driver_connection.autocommit = False
             finally:
                 raw.close()
         else:
