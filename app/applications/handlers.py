@@ -15,6 +15,15 @@ from app.orders.models import LEVELS
 from app.registry.adapter import student_registry
 
 
+def nedb_counts(school_bin: str) -> dict[str, int]:
+    """Students registered at the school in NEDB today, by level."""
+    today = clock.today()
+    counts = {level: 0 for level in LEVELS}
+    for enrolment in student_registry().enrollments_at_school(school_bin, today, today):
+        counts[level_for_grade(enrolment.grade)] += 1
+    return counts
+
+
 def application_of(ctx) -> Application:
     application = (db.session.get(Application, ctx.instance.subject_id)
                    if ctx.instance.subject_type == "application" else None)
@@ -31,10 +40,7 @@ class SubmitApplication(TaskHandler):
         """What the registries already know: the school's licence, its NEDB contingent by level, capacity, IBAN."""
         app_ = application_of(ctx)
         licences = registry_lookup.licence_numbers(app_.school.bin)
-        today = clock.today()
-        counts = {level: 0 for level in LEVELS}
-        for enrolment in student_registry().enrollments_at_school(app_.school.bin, today, today):
-            counts[level_for_grade(enrolment.grade)] += 1
+        counts = nedb_counts(app_.school.bin)
         return {"licence_number": licences[0] if len(licences) == 1 else None, "locality": app_.locality,
                 **{f"students_{level}": n for level, n in counts.items()},
                 "design_capacity": app_.design_capacity, "iban": app_.iban}
@@ -57,7 +63,8 @@ class AllocatePlaces(TaskHandler):
         return {"decision": "allocate", **{f"places_{lv}": app_.students(lv) for lv in LEVELS}}
 
     def context(self, ctx: TaskContext) -> dict:
-        return {"application": application_of(ctx), "rules": ELIGIBILITY_RULES}
+        app_ = application_of(ctx)
+        return {"application": app_, "rules": ELIGIBILITY_RULES, "nedb": nedb_counts(app_.school.bin)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         app_ = application_of(ctx)

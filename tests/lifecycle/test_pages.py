@@ -75,3 +75,4 @@ def test_task_pages_of_the_application_render_with_their_panels(day_after_seed, 
     assert f"/tasks/{review.id}" in official.get("/inbox").get_data(as_text=True)
     page = official.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert 'id="eligible"' in page and "Norms" in page and 'name="places_primary"' in page
+    assert 'id="claim-vs-nedb"' in page and "In NEDB today" in page
