@@ -216,11 +216,16 @@ def _verification_sql(dialect: str, nedb: str, norm_sql: str, with_claims: bool)
     distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
     # Composed from code constants and int() values only.
     return (
-        "WITH lines AS (SELECT l.id, l.act_id, l.school_id, l.period, l.line_no, l.iin, l.grade, o.bin AS school_bin, "  # noqa: S608
+        # duplicate_line: lines after the first of an IIN within an act (a hash aggregate finds the few IINs
+        # listed twice; no sort of the whole month).
+        "WITH dups AS (SELECT l.id FROM (SELECT act_id, iin, MIN(line_no) AS first_no FROM act_line "  # noqa: S608
+        "WHERE act_id IN (SELECT act_id FROM tmp_vact) GROUP BY act_id, iin HAVING COUNT(*) > 1) d "
+        "JOIN act_line l ON l.iin = d.iin AND l.act_id = d.act_id AND l.line_no > d.first_no), "
+        "lines AS (SELECT l.id, l.act_id, l.school_id, l.period, l.line_no, l.iin, l.grade, o.bin AS school_bin, "
         "a.month_start, a.month_end, a.school_rule, a.prorate, a.grade_mask, a.capacity, "
-        f"{norm_sql} AS norm, "
-        "ROW_NUMBER() OVER (PARTITION BY l.act_id, l.iin ORDER BY l.line_no) AS dup_rank "
+        f"{norm_sql} AS norm, CASE WHEN dl.id IS NULL THEN 0 ELSE 1 END AS is_dup "
         "FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id JOIN organisation o ON o.id = l.school_id "
+        "LEFT JOIN dups dl ON dl.id = l.id "
         "WHERE l.act_id IN (SELECT act_id FROM tmp_vact)), "  # lets SQLite use the act_line (act_id, …) index
         # NEDB facts per line: enrolled anywhere; active here (with this grade); active elsewhere; withdrawn
         # from here before the month.
@@ -249,7 +254,7 @@ def _verification_sql(dialect: str, nedb: str, norm_sql: str, with_claims: bool)
         "ruled AS (SELECT v.id, v.act_id, v.line_no, v.capacity, v.norm, v.prorate, CASE "
         "WHEN v.school_rule IS NOT NULL THEN v.school_rule "
         f"WHEN f.id IS NULL AND {_iin_invalid_sql(dialect, 'v.iin')} THEN 'iin_checksum' "
-        "WHEN v.dup_rank > 1 THEN 'duplicate_line' "
+        "WHEN v.is_dup = 1 THEN 'duplicate_line' "
         "WHEN f.id IS NULL THEN 'not_in_nedb' "
         "WHEN f.here_active = 0 THEN CASE WHEN f.else_active = 1 THEN 'other_school' "
         "WHEN f.here_withdrawn = 1 THEN 'withdrawn' ELSE 'not_registered' END "
@@ -259,11 +264,14 @@ def _verification_sql(dialect: str, nedb: str, norm_sql: str, with_claims: bool)
         "WHEN (v.grade_mask >> v.grade) & 1 = 0 THEN 'level_not_covered' END AS rule "
         "FROM lines v LEFT JOIN facts f ON f.id = v.id LEFT JOIN doubled d ON d.id = v.id "
         "LEFT JOIN claimed c ON c.id = v.id), "
-        # over_capacity: lines still accepted, in line order, beyond the design capacity.
-        "ranked AS (SELECT r.*, CASE WHEN r.rule IS NULL THEN ROW_NUMBER() OVER "
-        "(PARTITION BY r.act_id, r.rule IS NULL ORDER BY r.line_no) END AS place FROM ruled r), "
-        "result AS (SELECT id, CASE WHEN rule IS NULL AND capacity IS NOT NULL AND place > capacity "
-        "THEN 'over_capacity' ELSE rule END AS rule, norm, prorate FROM ranked) "
+        # over_capacity: lines still accepted, in line order, beyond the design capacity — ranked only in
+        # the acts that have more accepted lines than places.
+        "crowded AS (SELECT act_id FROM ruled WHERE rule IS NULL AND capacity IS NOT NULL "
+        "GROUP BY act_id, capacity HAVING COUNT(*) > capacity), "
+        "ranked AS (SELECT r.id, r.capacity, ROW_NUMBER() OVER (PARTITION BY r.act_id ORDER BY r.line_no) AS place "
+        "FROM ruled r JOIN crowded c ON c.act_id = r.act_id WHERE r.rule IS NULL), "
+        "result AS (SELECT r.id, CASE WHEN k.place > k.capacity THEN 'over_capacity' ELSE r.rule END AS rule, "
+        "r.norm, r.prorate FROM ruled r LEFT JOIN ranked k ON k.id = r.id) "
         "UPDATE act_line SET outcome = CASE WHEN x.rule IS NULL THEN 'accepted' ELSE 'excluded' END, "
         "rule_code = x.rule, amount_tiyn = CASE WHEN x.rule IS NULL THEN x.norm ELSE 0 END "
         "FROM result x WHERE act_line.id = x.id AND (act_line.outcome <> CASE WHEN x.rule IS NULL THEN 'accepted' "
