@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from app import clock
 from app.audit.operations import record_event
@@ -151,8 +151,6 @@ def visible_filters(user: User) -> list[SavedFilter]:
     clauses = [SavedFilter.owner_id == user.id]
     if user.organisation_id:
         clauses.append((SavedFilter.shared.is_(True)) & (SavedFilter.organisation_id == user.organisation_id))
-    from sqlalchemy import or_
-
     return list(db.session.scalars(select(SavedFilter).where(or_(*clauses)).order_by(SavedFilter.name)))
 
 

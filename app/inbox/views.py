@@ -19,6 +19,7 @@ from app.engine.models import HumanTask
 from app.engine.runtime import (
     acting_for,
     can_act,
+    can_act_directly,
     complete_task,
     get_task_for,
     instance_status,
@@ -250,7 +251,7 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
                                   .order_by(TaskComment.created_at, TaskComment.id)).all()
     attachments = db.session.scalars(select(TaskAttachment).where(TaskAttachment.instance_id == instance.id)
                                      .order_by(TaskAttachment.created_at, TaskAttachment.id)).all()
-    on_behalf = acting_for(current_user, task) if actionable and not _direct(task) else None
+    on_behalf = acting_for(current_user, task) if actionable and not can_act_directly(current_user, task) else None
     manage = ops.can_manage(current_user, task)
     return render_template(
         "inbox/task.html", task=task, fields=fields, actionable=actionable, errors=errors or {},
@@ -260,12 +261,6 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
         candidates=ops.reassign_candidates(task) if task.status == "open" and manage else [],
         max_mb=ops.MAX_ATTACHMENT_BYTES // (1024 * 1024), **handler.context(ctx),
     ), status
-
-
-def _direct(task) -> bool:
-    from app.engine.runtime import can_act_directly
-
-    return can_act_directly(current_user, task)
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
