@@ -24,7 +24,7 @@ from app.people.models import Organisation, User
 from app.people.roles import ROLE_SCOPE, Role, Scope
 
 log = logging.getLogger(__name__)
-KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned")
+KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named")
 DUE_SOON = timedelta(days=1)
 
 
@@ -37,7 +37,8 @@ def _task_label(spec_name: str, title: str) -> str:
 def render_text(kind: str, params: dict, translate=None) -> str:
     """The notification's sentence: in the current request's locale, or through ``translate`` (a
     gettext function for another locale — e-mails are written in the recipient's language)."""
-    p = {"subject": "", "due": "", "comment": "", "deputy": "", "by": "", **params}
+    p = {"subject": "", "due": "", "comment": "", "deputy": "", "by": "", "principal": "", "start": "", "end": "",
+         **params}
     if translate is None:
         translate = _
         p["task"] = _task_label(p.get("spec_name", ""), p.get("task", ""))
@@ -55,6 +56,8 @@ def render_text(kind: str, params: dict, translate=None) -> str:
         "on_behalf": lambda: t(N_("%(deputy)s completed “%(task)s” on your behalf — %(subject)s"), deputy=1, task=1,
                                subject=1),
         "reassigned": lambda: t(N_("%(by)s assigned you a task: %(task)s — %(subject)s"), by=1, task=1, subject=1),
+        "deputy_named": lambda: t(N_("%(principal)s named you deputy from %(start)s to %(end)s: their tasks are in "
+                                     "your inbox."), principal=1, start=1, end=1),
     }
     return texts[kind]() if kind in texts else kind
 

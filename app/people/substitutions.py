@@ -116,6 +116,10 @@ def create_substitution(principal: User, deputy_id: int | None, starts_on: date 
     record_event(f"user:{principal.id}", "substitution.created", "substitution", sub.id, actor_id=actor.id,
                  details={"deputy_id": deputy.id, "deputy": deputy.full_name, "from": starts_on.isoformat(),
                           "to": ends_on.isoformat()})
+    from app.notifications.operations import notify
+
+    notify(deputy, "deputy_named", principal=principal.full_name, start=starts_on.isoformat(),
+           end=ends_on.isoformat())
     return sub
 
 

@@ -72,6 +72,7 @@ def test_deputy_sees_and_completes_the_principals_task_on_behalf(world, clean_ac
     deputy = browser("official2")
     page = deputy.get("/inbox").get_data(as_text=True)
     assert f'data-task-id="{task.id}"' in page and "standing in for" in page
+    assert "Ержан Қалиев named you deputy" in deputy.get("/notifications").get_data(as_text=True)
     page = deputy.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "on behalf of Ержан Қалиев" in page
     assert deputy.post(f"/tasks/{task.id}", {"decision": "accept"}).status_code == 302
