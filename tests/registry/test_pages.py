@@ -180,3 +180,24 @@ def test_registry_lookup_by_iin_and_bin(people, country, browser):
     assert "know nothing" in op.get("/registry/lookup?q=791028302728").get_data(as_text=True)
     assert browser("acc").get(f"/registry/lookup?q={iin(1)}").status_code == 403
     assert browser("off").get(f"/registry/lookup?q={iin(1)}").status_code == 403
+
+
+def test_registry_and_report_pages_render_in_every_language(people, country, browser):
+    school = people["school"]
+    country.enrol(iin(1), school.bin)
+    act = country.act(school, [(iin(1), 5), (bad_iin(2), 5)])
+    db.session.commit()
+    op = browser("op")
+    op.post("/reports/verification", {"period": "2026-10"})
+    op.post("/registry/imports", {"kind": "nedb", "file": (io.BytesIO(nedb_csv([f"{bad_iin(3)},X,{school.bin},,5,"
+                                                                                   "2026-09-01,"])), "n.csv")},
+            content_type="multipart/form-data")
+    job = db.session.scalars(select(RegistryImport)).one()
+    run = db.session.scalars(select(VerificationRun)).one()
+    for locale in ("kk", "ru", "en"):
+        op.post("/locale", {"locale": locale, "next": "/registry"})
+        for url in ("/registry", f"/registry/imports/{job.id}", f"/registry/imports/{job.id}/progress",
+                    f"/registry/lookup?q={iin(1)}", "/reports/verification", f"/reports/verification/{run.id}",
+                    "/reports/discrepancies?period=2026-10",
+                    f"/acts/{act.id}", f"/acts/{act.id}?rule=iin_checksum&outcome=excluded"):
+            assert op.get(url).status_code == 200, (locale, url)
