@@ -32,7 +32,10 @@ def database_url(tmp_path_factory) -> str:
 def app(database_url):
     from flask_migrate import downgrade, upgrade
 
+    # English outside requests too (worker threads, CLI), so assertions read one language; pages follow
+    # the user's choice or Accept-Language as in production.
     application = create_app({"SQLALCHEMY_DATABASE_URI": _normalise(database_url), "TESTING": True,
+                              "BABEL_DEFAULT_LOCALE": "en",
                               "BACKGROUND_MODE": "none"})
     with application.app_context():
         if not database_url.startswith("sqlite"):
