@@ -191,11 +191,12 @@ def count_rows(path: Path) -> int:
     if _is_xlsx(path):
         from openpyxl import load_workbook
 
-        wb = load_workbook(path, read_only=True)
-        try:
-            return max((wb.worksheets[0].max_row or 1) - 1, 0)
-        finally:
-            wb.close()
+        with open(path, "rb") as fh:  # a file object: openpyxl would insist on an .xlsx file name otherwise
+            wb = load_workbook(fh, read_only=True)
+            try:
+                return max((wb.worksheets[0].max_row or 1) - 1, 0)
+            finally:
+                wb.close()
     with open(path, "rb") as fh:
         return max(sum(1 for _ in fh) - 1, 0)
 
@@ -233,18 +234,19 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict]]:
 def _read_xlsx(path: Path) -> Iterator[tuple[int, dict]]:
     from openpyxl import load_workbook
 
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as err:  # openpyxl raises many kinds for a corrupt archive
-        raise FileUnreadable("unreadable", str(err)) from err
-    try:
-        rows = wb.worksheets[0].iter_rows(values_only=True)
-        header = _normalise_header(next(rows, ()) or ())
-        for number, row in enumerate(rows, start=2):
-            if any(c not in (None, "") for c in row):
-                yield number, dict(zip(header, row, strict=False))
-    finally:
-        wb.close()
+    with open(path, "rb") as fh:  # a file object: stored uploads do not keep the .xlsx name
+        try:
+            wb = load_workbook(fh, read_only=True, data_only=True)
+        except Exception as err:  # openpyxl raises many kinds for a corrupt archive
+            raise FileUnreadable("unreadable", str(err)) from err
+        try:
+            rows = wb.worksheets[0].iter_rows(values_only=True)
+            header = _normalise_header(next(rows, ()) or ())
+            for number, row in enumerate(rows, start=2):
+                if any(c not in (None, "") for c in row):
+                    yield number, dict(zip(header, row, strict=False))
+        finally:
+            wb.close()
 
 
 def header_of(path: Path) -> list[str]:

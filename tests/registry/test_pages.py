@@ -201,3 +201,26 @@ def test_registry_and_report_pages_render_in_every_language(people, country, bro
                     "/reports/discrepancies?period=2026-10",
                     f"/acts/{act.id}", f"/acts/{act.id}?rule=iin_checksum&outcome=excluded"):
             assert op.get(url).status_code == 200, (locale, url)
+
+
+def test_xlsx_upload_of_licences_and_bad_month_inputs(people, browser):
+    from openpyxl import Workbook
+
+    school = people["school"]
+    wb = Workbook()
+    wb.active.append(["number", "bin", "valid_from", "valid_until", "levels"])
+    wb.active.append(["KZ99LAA1", school.bin, datetime(2020, 1, 1), None, "primary, basic"])
+    wb.active.append(["KZ99LAA2", "000000000001", datetime(2020, 1, 1), None, "primary"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    buffer.seek(0)
+    op = browser("op")
+    response = op.post("/registry/imports", {"kind": "licences", "file": (buffer, "licences.xlsx")},
+                       content_type="multipart/form-data")
+    page = op.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 loaded, 1 rejected" in page and "not a valid BIN" in page, page[page.find("import-progress"):][:1500]
+    assert op.post("/reports/verification", {"period": "October"}).status_code == 303
+    assert "Choose a month" in op.get("/reports/verification").get_data(as_text=True)
+    assert op.get("/reports/discrepancies?period=13-2026").status_code == 200
+    assert op.get("/reports/verification/999").status_code == 404
+    assert op.get("/registry/imports/999").status_code == 404
