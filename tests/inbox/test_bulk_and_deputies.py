@@ -17,7 +17,7 @@ from app.engine.runtime import complete_task
 from app.extensions import db
 from app.inbox.models import TaskAttachment
 from app.notifications.models import Notification, OutboxEmail
-from app.notifications.operations import scan_sla
+from app.notifications.operations import notify, scan_sla
 from app.people.substitutions import Substitution
 from tests.helpers import act_of_school, open_task, user
 
@@ -122,7 +122,16 @@ def test_notifications_bell_outbox_and_act_returned(world, clean_acts, browser):
     page = official.get("/notifications").get_data(as_text=True)
     assert "New task: Accept act" in page
     mail = db.session.scalars(select(OutboxEmail).where(OutboxEmail.user_id == user("official").id)).first()
-    assert mail.status == "stored" and "Принять акт" in mail.subject, "written in the recipient's language (default ru)"
+    assert mail.status == "stored" and clean_acts[0].subject_number[:10] in mail.subject
+    official_user = user("official")
+    official_user.locale = "kk"
+    notify(official_user, "task_created", clean_acts[0])
+    db.session.commit()
+    newest = db.session.scalars(select(OutboxEmail).where(OutboxEmail.user_id == official_user.id)
+                                .order_by(OutboxEmail.id.desc())).first()
+    assert "Актіні қабылдау" in newest.subject, "e-mails are written in the recipient's language"
+    official_user.locale = None
+    db.session.commit()
     assert mail.subject in official.get("/notifications/outbox").get_data(as_text=True)
     assert mail.subject not in browser("accountant").get("/notifications/outbox").get_data(as_text=True)
 
