@@ -106,8 +106,9 @@ def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
         if act.period not in norms_by_period:
             norms_by_period[act.period] = norms_for(act.period)
         terms = terms_for(act)
-        ctx = ActContext(act.id, act.school_id, act.school.bin, act.period, start, end, terms,
-                         norms=norms_by_period[act.period])
+        # A contract carries its own region's urban/rural norms; other acts use the year's norm table.
+        norms = dict(terms.norms_tiyn) if terms.norms_tiyn else norms_by_period[act.period]
+        ctx = ActContext(act.id, act.school_id, act.school.bin, act.period, start, end, terms, norms=norms)
         record = business.get(act.school.bin)
         # non_education_org: decided only on evidence — a school missing from an unimported register is not
         # accused; a liquidated BIN or a non-education main activity is.
