@@ -1,4 +1,4 @@
-"""Background work: firing due timers.
+"""Background work: firing due timers, then SLA notices and the e-mail outbox.
 
 Embedded mode runs a daemon thread in the web process; scale-out mode runs the same function from a
 Celery worker (beat schedule) with Redis as broker. Both call :func:`tick`.
@@ -15,10 +15,14 @@ log = logging.getLogger(__name__)
 
 
 def tick(app: Flask) -> int:
+    """One pass of background work; returns how many instances had timers fired."""
     from app.engine.runtime import fire_due_timers
+    from app.notifications.operations import tick as notify_tick
 
     with app.app_context():
-        return fire_due_timers()
+        fired = fire_due_timers()
+        notify_tick()
+        return fired
 
 
 def start_inprocess_ticker(app: Flask) -> threading.Thread:
