@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-fast lint translations assets install install-dev browser clean
+.PHONY: run test lint messages translations assets install install-dev browser clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -31,6 +31,11 @@ assets: node_modules/.package-lock.json
 
 translations: | $(BIN)/python
 	@$(BIN)/pybabel compile -d translations 2>&1 | grep -v "^compiling" || true
+
+## Re-extract translatable strings and merge them into the kk/ru catalogues (then translate the empty ones).
+messages: | $(BIN)/python
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
