@@ -67,6 +67,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
     }
+    for key in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM"):
+        if os.environ.get(key):
+            config[key] = os.environ[key]
     if os.environ.get("SESSION_COOKIE_SECURE") == "1":
         config["SESSION_COOKIE_SECURE"] = True
     config.update(overrides or {})
