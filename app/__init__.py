@@ -22,7 +22,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app import extensions as ext
 
     ext.db.init_app(app)
-    ext.migrate.init_app(app, ext.db, render_as_batch=True, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    ext.migrate.init_app(app, ext.db, render_as_batch=True, directory=str(migrations))
     ext.csrf.init_app(app)
     ext.login_manager.init_app(app)
     from app.i18n import init_i18n
@@ -48,20 +49,20 @@ def _register_domain() -> None:
     """Import modules whose import registers lanes, task handlers and service operators."""
     import app.acts.handlers  # noqa: F401
     import app.applications.handlers  # noqa: F401
+    import app.audit.models  # noqa: F401
     import app.contracts.handlers  # noqa: F401
     import app.contracts.sla  # noqa: F401
-    import app.orders.handlers  # noqa: F401
-    import app.yearend.handlers  # noqa: F401
-    import app.audit.models  # noqa: F401
     import app.inbox.hooks  # noqa: F401
     import app.inbox.models  # noqa: F401
-    import app.notifications.models  # noqa: F401
-    import app.people.substitutions  # noqa: F401
     import app.modeler.models  # noqa: F401
+    import app.notifications.models  # noqa: F401
+    import app.orders.handlers  # noqa: F401
     import app.payments.handlers  # noqa: F401
     import app.people.lanes  # noqa: F401
+    import app.people.substitutions  # noqa: F401
     import app.registry.models  # noqa: F401
     import app.reports.models  # noqa: F401
+    import app.yearend.handlers  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

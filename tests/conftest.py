@@ -101,7 +101,7 @@ CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 class Browser:
     """A logged-in person using the pages through the Flask test client, CSRF and all."""
 
-    def __init__(self, app, username: str | None = None, password: str = "pw"):
+    def __init__(self, app, username: str | None = None, password: str = "pw"):  # noqa: S107 - demo test password
         self.app = app
         self.client = app.test_client()
         # Tests read English texts unless they switch language like a person would.
@@ -134,7 +134,7 @@ class Browser:
         db.session.expire_all()
         return response
 
-    def login(self, username: str, password: str = "pw"):
+    def login(self, username: str, password: str = "pw"):  # noqa: S107 - the demo world's test password
         self.get("/login")
         response = self.post("/login", {"username": username, "password": password})
         assert response.status_code == 302, f"login of {username} failed"

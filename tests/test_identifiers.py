@@ -8,7 +8,8 @@ def test_valid_examples_from_the_design(value):
     assert is_valid_iin(value) and is_valid_bin(value)
 
 
-@pytest.mark.parametrize("value", ["791028302729", "79102830272", "7910283027280", "79102830272a", "", None, 791028302728])
+@pytest.mark.parametrize("value", ["791028302729", "79102830272", "7910283027280", "79102830272a", "", None,
+                                   791028302728])
 def test_invalid_identifiers(value):
     assert not is_valid_iin(value)
 

@@ -15,7 +15,7 @@ from app.acts.models import Act
 from app.audit.operations import verify_all_chains
 from app.engine.runtime import complete_task
 from app.extensions import db
-from tests.helpers import act_of_school, lines_form, open_task, user
+from tests.helpers import act_of_school, open_task, user
 
 SCHOOL_A = "Bilim Innovation School"
 SCHOOL_B = "Nur Private School"

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.acts.models import Act
-from app.api.schemas import ActSchema, CompleteTaskSchema, TaskErrorSchema, HumanTaskSchema, InstanceSchema
+from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema, TaskErrorSchema
 from app.audit.models import AuditEvent
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.models import HumanTask, ProcessInstance
