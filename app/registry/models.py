@@ -6,12 +6,13 @@ duplicating them (upsert on the natural key).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, Date, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.jobs import BackgroundJobMixin
 
 
 class NedbEnrollment(db.Model):
@@ -80,26 +81,19 @@ class BusinessRecord(db.Model):
 IMPORT_KINDS = ("nedb", "licences", "business")
 
 
-class RegistryImport(db.Model):
+class RegistryImport(BackgroundJobMixin, db.Model):
     """One import of a registry file: progress while it runs, then the per-row error report."""
 
     __tablename__ = "registry_import"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     filename: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | done | failed
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)
     loaded_rows: Mapped[int] = mapped_column(default=0)
     rejected_rows: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list] = mapped_column(JSON, default=list)  # [{"line": n, "reason": "..."}], first 1000
-    message: Mapped[str | None] = mapped_column(String(500))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def percent(self) -> int:
-        if self.status == "done":
-            return 100
-        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+        return self._progress(self.processed_rows, self.total_rows)
