@@ -11,6 +11,7 @@ import json
 import threading
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from jsonschema import Draft202012Validator, SchemaError
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -71,7 +72,7 @@ def parse_files(files: dict[str, str]) -> ParsedModel:
             p.get("id") for p in trees[bpmn_names[0]].iter("{*}process") if p.get("isExecutable") == "true"
         ] or ids
         if not executable:
-            raise ModelInvalid([ModelProblem(bpmn_names[0], "The diagram has no executable process")])
+            raise ModelInvalid([ModelProblem(bpmn_names[0], _("The diagram has no executable process"))])
         process_id = executable[0]
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
@@ -89,16 +90,16 @@ def _form_problems(files: dict[str, str], filename: str | None, where: str, elem
     if not filename:
         return []
     if filename not in files:
-        return [ModelProblem(where, f"Form file {filename!r} is not part of the model", *elem_line)]
+        return [ModelProblem(where, _("Form file %(name)s is not part of the model", name=repr(filename)), *elem_line)]
     try:
         schema = json.loads(files[filename])
     except json.JSONDecodeError as err:
-        return [ModelProblem(filename, f"Not valid JSON: {err.msg}", line=err.lineno)]
+        return [ModelProblem(filename, _("Not valid JSON: %(reason)s", reason=err.msg), line=err.lineno)]
     if filename.endswith("schema.json") and "uischema" not in filename:
         try:
             Draft202012Validator.check_schema(schema)
         except SchemaError as err:
-            return [ModelProblem(filename, f"Not a valid JSON Schema: {err.message}")]
+            return [ModelProblem(filename, _("Not a valid JSON Schema: %(reason)s", reason=err.message))]
     return []
 
 
@@ -106,7 +107,7 @@ def _script_problems(source: str | None, mode: str, filename: str, element_id: s
     if not source:
         return []
     return [
-        ModelProblem(filename, f"Expression rejected: {p.message}", element_id, line)
+        ModelProblem(filename, _("Expression rejected: %(reason)s", reason=p.message), element_id, line)
         for p in check_script(source, mode)
     ]
 
@@ -133,27 +134,29 @@ def validate_files(files: dict[str, str]) -> tuple[ParsedModel | None, list[Mode
             if isinstance(ts, UserTask):
                 if role_for_lane(ts.lane) is None:
                     problems.append(ModelProblem(
-                        filename, f"User task is in lane {ts.lane!r}, which maps to no role", *where))
+                        filename, _("User task is in lane %(lane)s, which maps to no role", lane=repr(ts.lane)),
+                        *where))
                 props = ts.extensions.get("properties", {})
                 schema_file = props.get("formJsonSchemaFilename")
                 if not schema_file:
-                    problems.append(ModelProblem(filename, "User task has no formJsonSchemaFilename", *where))
+                    problems.append(ModelProblem(filename, _("User task has no formJsonSchemaFilename"), *where))
                 problems += _form_problems(files, schema_file, filename, where)
                 problems += _form_problems(files, props.get("formUiSchemaFilename"), filename, where)
                 if get_handler(props.get("taskHandler")) is None:
                     problems.append(ModelProblem(
-                        filename, f"Unknown task handler {props.get('taskHandler')!r}", *where))
+                        filename, _("Unknown task handler %(name)s", name=repr(props.get("taskHandler"))), *where))
             if isinstance(ts, ServiceTask):
                 op = get_operator(ts.operation_name)
                 if op is None:
                     problems.append(ModelProblem(
-                        filename, f"Unregistered service operator {ts.operation_name!r}", *where))
+                        filename, _("Unregistered service operator %(name)s", name=repr(ts.operation_name)), *where))
                 else:
                     given = set(ts.operation_params or {})
                     if given != set(op.params):
                         problems.append(ModelProblem(
                             filename,
-                            f"Operator {op.id} takes parameters {sorted(op.params)}, the task gives {sorted(given)}",
+                            _("Operator %(op)s takes parameters %(expected)s, the task gives %(given)s", op=op.id,
+                              expected=sorted(op.params), given=sorted(given)),
                             *where))
                 for param in (ts.operation_params or {}).values():
                     problems += _script_problems(param.get("value"), "eval", filename, *where)
@@ -169,7 +172,7 @@ def validate_files(files: dict[str, str]) -> tuple[ParsedModel | None, list[Mode
             if isinstance(ts, CatchingEvent) and isinstance(ts.event_definition, TimerEventDefinition):
                 problems += _script_problems(ts.event_definition.expression, "eval", filename, *where)
     if not has_end:
-        problems.append(ModelProblem(next(iter(parsed.trees)), "The process has no end event"))
+        problems.append(ModelProblem(next(iter(parsed.trees)), _("The process has no end event")))
     problems += unreachable_problems(parsed.trees)
     return parsed, problems
 
@@ -228,7 +231,7 @@ def unreachable_problems(trees: dict) -> list[ModelProblem]:
             for node_id, el in nodes.items():
                 if node_id not in seen:
                     problems.append(ModelProblem(
-                        filename, "This element cannot be reached from a start event", node_id, el.sourceline))
+                        filename, _("This element cannot be reached from a start event"), node_id, el.sourceline))
     return problems
 
 
