@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -9,7 +9,7 @@ from app.acts.models import Act, ActLine
 from app.acts.rules import RULES
 from app.extensions import db
 from app.payments.models import Payment
-from app.people.access import require_visible, scope_clause
+from app.people.access import get_visible_or_404, scope_clause
 
 bp = Blueprint("acts", __name__)
 LINES_PAGE = 500
@@ -33,10 +33,7 @@ def index():
 
 
 def _visible_act(act_id: int) -> Act:
-    act = db.session.get(Act, act_id)
-    if act is None:
-        abort(404)
-    require_visible(current_user, act.region_id, act.school_id)
+    act = get_visible_or_404(Act, act_id)
     return act
 
 

@@ -19,7 +19,7 @@ from app.engine.models import HumanTask, ProcessInstance
 from app.engine.runtime import complete_task
 from app.extensions import api, db
 from app.inbox.queries import open_tasks_for
-from app.people.access import require_visible
+from app.people.access import get_visible_or_404
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Tasks, acts and process instances")
 
@@ -72,10 +72,7 @@ def complete(payload, task_id: int):
 @blp.route("/acts/<int:act_id>")
 @blp.response(200, ActSchema)
 def act(act_id: int):
-    act = db.session.get(Act, act_id)
-    if act is None:
-        abort(404)
-    require_visible(current_user, act.region_id, act.school_id)
+    act = get_visible_or_404(Act, act_id)
     return act
 
 
@@ -94,10 +91,7 @@ def _instance_doc(instance: ProcessInstance) -> dict:
 @blp.route("/instances/<int:instance_id>")
 @blp.response(200, InstanceSchema)
 def instance(instance_id: int):
-    instance = db.session.get(ProcessInstance, instance_id)
-    if instance is None:
-        abort(404)
-    require_visible(current_user, instance.region_id, instance.organisation_id)
+    instance = get_visible_or_404(ProcessInstance, instance_id, organisation_attr="organisation_id")
     return _instance_doc(instance)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from app.contracts.models import Contract
 from app.contracts.views import history_of
 from app.extensions import db
 from app.orders.models import LEVELS
-from app.people.access import require_visible, scope_clause
+from app.people.access import get_visible_or_404, scope_clause
 
 bp = Blueprint("applications", __name__)
 
@@ -29,10 +29,7 @@ def index():
 @bp.route("/applications/<int:application_id>")
 @login_required
 def show(application_id: int):
-    application = db.session.get(Application, application_id)
-    if application is None:
-        abort(404)
-    require_visible(current_user, application.region_id, application.school_id)
+    application = get_visible_or_404(Application, application_id)
     contract = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).first()
     return render_template("applications/show.html", application=application, rules=ELIGIBILITY_RULES,
                            levels=LEVELS, contract=contract, events=history_of(application.instance_id))

@@ -25,7 +25,7 @@ from app.engine.models import HumanTask
 from app.engine.runtime import complete_task
 from app.extensions import db
 from app.orders.models import StateOrder
-from app.people.access import require_visible, scope_clause
+from app.people.access import get_visible_or_404, scope_clause
 from app.people.roles import Role, Scope
 
 blp = Blueprint("lifecycle_api", __name__, url_prefix="/api/v1",
@@ -52,10 +52,7 @@ def orders():
 @blp.route("/applications/<int:application_id>")
 @blp.response(200, ApplicationSchema)
 def application(application_id: int):
-    found = db.session.get(Application, application_id)
-    if found is None:
-        abort(404)
-    require_visible(current_user, found.region_id, found.school_id)
+    found = get_visible_or_404(Application, application_id)
     return found
 
 
@@ -86,10 +83,7 @@ def _contract_doc(contract: Contract) -> _ContractDetail:
 @blp.route("/contracts/<int:contract_id>")
 @blp.response(200, ContractDetailSchema)
 def contract(contract_id: int):
-    found = db.session.get(Contract, contract_id)
-    if found is None:
-        abort(404)
-    require_visible(current_user, found.region_id, found.school_id)
+    found = get_visible_or_404(Contract, contract_id)
     return _contract_doc(found)
 
 
@@ -98,10 +92,7 @@ def contract(contract_id: int):
 @blp.response(200, ContractDetailSchema)
 def sign(payload, contract_id: int):
     """Sign as the school director or the department head; the password is asked again."""
-    found = db.session.get(Contract, contract_id)
-    if found is None:
-        abort(404)
-    require_visible(current_user, found.region_id, found.school_id)
+    found = get_visible_or_404(Contract, contract_id)
     task = db.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == found.instance_id, HumanTask.spec_name == SIGN_TASKS.get(current_user.role, ""),
         HumanTask.status == "open")).first()

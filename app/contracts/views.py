@@ -18,7 +18,7 @@ from app.engine.runtime import complete_task
 from app.extensions import db
 from app.orders.models import LEVELS
 from app.payments.models import Payment
-from app.people.access import require_visible, scope_clause
+from app.people.access import get_visible_or_404, scope_clause
 from app.people.roles import Role
 
 bp = Blueprint("contracts", __name__)
@@ -69,10 +69,7 @@ def history_of(instance_id: int | None) -> list[AuditEvent]:
 
 
 def visible_contract(contract_id: int) -> Contract:
-    contract = db.session.get(Contract, contract_id)
-    if contract is None:
-        abort(404)
-    require_visible(current_user, contract.region_id, contract.school_id)
+    contract = get_visible_or_404(Contract, contract_id)
     return contract
 
 

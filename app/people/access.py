@@ -37,3 +37,17 @@ def require_visible(user: User, region_id: int | None, organisation_id: int | No
     """404 rather than 403: a user outside the scope should not learn that the record exists."""
     if not can_see(user, region_id, organisation_id):
         abort(404)
+
+
+def get_visible_or_404(model, ident: int, *, organisation_attr: str = "school_id"):
+    """Load a region/organisation-scoped record for the current user; 404 if missing or out of scope."""
+    from flask_login import current_user
+
+    from app.extensions import db
+
+    record = db.session.get(model, ident)
+    if record is None:
+        abort(404)
+    require_visible(current_user, record.region_id, getattr(record, organisation_attr))
+    return record
+

@@ -10,17 +10,14 @@ from app.engine.errors import ConflictError, StepFailed
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.runtime import instance_status
 from app.extensions import db
-from app.people.access import require_visible
+from app.people.access import get_visible_or_404
 from app.processes.operations import RetryRefused, can_retry, failed_elements, record_failure, retry_instance
 
 bp = Blueprint("processes", __name__)
 
 
 def _visible_instance(instance_id: int) -> ProcessInstance:
-    instance = db.session.get(ProcessInstance, instance_id)
-    if instance is None:
-        abort(404)
-    require_visible(current_user, instance.region_id, instance.organisation_id)
+    instance = get_visible_or_404(ProcessInstance, instance_id, organisation_attr="organisation_id")
     return instance
 
 
