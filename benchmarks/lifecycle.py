@@ -129,15 +129,17 @@ def set_up_world(application) -> dict:
 
 
 class TaskTracker:
-    """Remembers the human tasks the engine opens (engine signal), so no SQL is spent finding them."""
+    """Remembers the human tasks the engine opens (as their rows are inserted), so no SQL is spent finding them."""
 
     def __init__(self) -> None:
-        from app.engine import signals
+        from sqlalchemy import event
+
+        from app.engine.models import HumanTask
 
         self.open: dict[tuple[int, str], int] = {}
-        signals.task_created.connect(self._created, weak=False)
+        event.listen(HumanTask, "after_insert", self._inserted)
 
-    def _created(self, row, **_kw) -> None:
+    def _inserted(self, _mapper, _connection, row) -> None:
         self.open[(row.instance_id, row.spec_name)] = row.id
 
     def take(self, instance_id: int, spec_name: str) -> int:

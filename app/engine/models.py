@@ -74,6 +74,7 @@ class ProcessInstance(db.Model):
     error_message: Mapped[str | None] = mapped_column(Text)
 
     model_version: Mapped[ProcessModelVersion] = relationship()
+    organisation = relationship("Organisation")
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -1,7 +1,9 @@
 """Engine events other packages subscribe to (notifications, SLA, statistics) without the engine knowing them.
 
-Each is sent inside the transaction that caused it, after the change is flushed; receivers may write rows
-in the same transaction (they commit or roll back together with the change).
+Each is sent inside the transaction that caused it; receivers may change the sender and add rows in the
+same transaction (they commit or roll back together with the change). ``task_created`` is sent *before*
+the step's flush: the row has no id yet, so receivers link their rows to it by relationship, and whatever
+they set on it goes into its INSERT.
 """
 
 from blinker import Namespace

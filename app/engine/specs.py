@@ -244,9 +244,11 @@ def spec_for_version(version) -> ParsedModel:
 
     A draft is still being edited, so it is parsed afresh every time and never cached: its id becomes a
     published version's id when it is published."""
+    parsed = _cache.get(version.id)  # only non-drafts are cached: a hit needs nothing but the id
+    if parsed is not None:
+        return parsed
     if version.status == "draft":
         return parse_files(version.files)
-    parsed = _cache.get(version.id)
     if parsed is None:
         with _cache_lock:
             parsed = _cache.get(version.id)

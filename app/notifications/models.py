@@ -22,6 +22,7 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     user: Mapped[User] = relationship()
+    task = relationship("HumanTask")
 
 
 class OutboxEmail(db.Model):
@@ -40,3 +41,4 @@ class OutboxEmail(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     user: Mapped[User | None] = relationship()
+    notification: Mapped[Notification | None] = relationship()

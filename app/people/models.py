@@ -57,7 +57,8 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime | None]
-    organisation: Mapped[Organisation | None] = relationship()
+    # Joined: every scope check reads the user's organisation (its region), so it comes with the user's row.
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
 
     @property
     def is_active(self) -> bool:  # Flask-Login: disabled accounts cannot log in
