@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.engine.models import HumanTask
 from app.extensions import db
 from app.people.models import User
+
+# -- the column notifications add to human_task (migration 0009_announce) -----------------------------
+# Empty until the task has been announced (app.notifications.announce); the partial index holds only the
+# few rows still waiting, so finding them stays one small index scan at any size of the table.
+if "announced_at" not in HumanTask.__table__.c:
+    HumanTask.announced_at = Column("announced_at", DateTime(timezone=True))
+    Index("ix_human_task_unannounced", HumanTask.__table__.c.id,
+          sqlite_where=HumanTask.__table__.c.announced_at.is_(None),
+          postgresql_where=HumanTask.__table__.c.announced_at.is_(None))
 
 
 class Notification(db.Model):

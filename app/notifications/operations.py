@@ -99,44 +99,65 @@ def notify(user: User, kind: str, task: HumanTask | None = None, **extra) -> Not
 
 
 def _queue_email(user: User, note: Notification) -> None:
+    # Linked by relationship, not id: the note and its e-mail go into the transaction's next flush together.
+    db.session.add(OutboxEmail(notification=note, **email_fields(user, note.kind, note.params)))
+
+
+def email_fields(user: User, kind: str, params: dict) -> dict:
+    """The outbox row of one notification, written in the recipient's saved language."""
     translate = translator_for(user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru"))
-    text = render_text(note.kind, note.params, translate)
+    text = render_text(kind, params, translate)
     body = "\n\n".join([
         translate(N_("Hello, %(name)s.")) % {"name": user.full_name}, text,
         translate(N_("Open Tapsyrys to see the task. This message was sent automatically.")),
     ])
     configured = bool(current_app.config.get("MAIL_SERVER"))
-    # Linked by relationship, not id: the note and its e-mail go into the transaction's next flush together
-    # (one batched INSERT per table for all recipients).
-    db.session.add(OutboxEmail(user_id=user.id, notification=note, to_address=user.email,
-                               subject=f"Tapsyrys: {text}"[:255], body=body,
-                               status="pending" if configured else "stored", created_at=clock.now()))
+    return {"user_id": user.id, "to_address": user.email, "subject": f"Tapsyrys: {text}"[:255], "body": body,
+            "status": "pending" if configured else "stored", "created_at": clock.now()}
 
 
 def recipients(task: HumanTask) -> list[User]:
-    """Who should hear about a task: its assignee, or everyone of its role in its scope; plus their deputies.
+    """Who should hear about a task: its assignee, or everyone of its role in its scope; plus their deputies."""
+    return recipients_for(task.role, task.region_id, task.organisation_id, task.assignee_id)
 
-    One query: the principals, and the active deputies standing in for any of them today."""
+
+def recipient_key(task: HumanTask) -> tuple:
+    """Tasks with the same key have the same recipients (what :func:`recipients_for` reads of a task)."""
+    if task.assignee_id:
+        return ("assignee", task.assignee_id)
+    scope = ROLE_SCOPE.get(Role(task.role)) if task.role in Role._value2member_map_ else None
+    if scope is Scope.ORGANISATION:
+        return (task.role, None, task.organisation_id)
+    if scope is Scope.REGION:
+        return (task.role, task.region_id, None)
+    return (task.role, None, None)
+
+
+def recipients_for(role: str, region_id: int | None, organisation_id: int | None,
+                   assignee_id: int | None = None) -> list[User]:
+    """The assignee, or every active user of ``role`` in the scope; plus the active deputies standing in for
+    any of them today. One query."""
     from sqlalchemy import or_
 
     from app.people.substitutions import Substitution
 
-    if task.assignee_id:
-        principals = select(User.id).where(User.id == task.assignee_id)
+    if assignee_id:
+        principals = select(User.id).where(User.id == assignee_id)
     else:
-        principals = select(User.id).where(User.role == task.role, User.active.is_(True))
-        scope = ROLE_SCOPE.get(Role(task.role)) if task.role in Role._value2member_map_ else None
+        principals = select(User.id).where(User.role == role, User.active.is_(True))
+        scope = ROLE_SCOPE.get(Role(role)) if role in Role._value2member_map_ else None
         if scope is Scope.ORGANISATION:
-            principals = principals.where(User.organisation_id == task.organisation_id)
+            principals = principals.where(User.organisation_id == organisation_id)
         elif scope is Scope.REGION:
             principals = principals.join(Organisation, Organisation.id == User.organisation_id).where(
-                Organisation.region_id == task.region_id)
+                Organisation.region_id == region_id)
     today = clock.today()
     deputies = select(Substitution.deputy_id).where(
         Substitution.principal_id.in_(principals), Substitution.starts_on <= today, Substitution.ends_on >= today,
         Substitution.revoked_at.is_(None))
     deputy = User.id.in_(deputies) & User.active.is_(True)
-    return list(db.session.scalars(select(User).where(or_(User.id.in_(principals), deputy)).order_by(User.id)))
+    with db.session.no_autoflush:  # reads only users and substitutions: nothing pending to flush first
+        return list(db.session.scalars(select(User).where(or_(User.id.in_(principals), deputy)).order_by(User.id)))
 
 
 def department_heads(region_id: int | None) -> list[User]:
@@ -230,8 +251,12 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
 
 
 def tick() -> dict[str, int]:
-    """One background pass: SLA notices, then the outbox. Meant for ``app.background.tick`` (one line)."""
-    counts = scan_sla()
+    """One background pass: new tasks announced, SLA notices, then the outbox. Meant for
+    ``app.background.tick`` (one line)."""
+    from app.notifications.announce import announce_new_tasks
+
+    counts = {"announced": announce_new_tasks()}
+    counts.update(scan_sla())
     db.session.commit()
     counts.update(deliver_outbox())
     return counts

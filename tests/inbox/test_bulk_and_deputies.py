@@ -16,6 +16,7 @@ from app.engine.models import HumanTask
 from app.engine.runtime import complete_task
 from app.extensions import db
 from app.inbox.models import TaskAttachment
+from app.notifications.announce import announce_new_tasks
 from app.notifications.models import Notification, OutboxEmail
 from app.notifications.operations import notify, scan_sla
 from app.people.substitutions import Substitution
@@ -114,6 +115,7 @@ def test_substitution_ends_and_bad_input_is_refused(world, clean_acts, official2
 
 
 def test_notifications_bell_outbox_and_act_returned(world, clean_acts, browser):
+    announce_new_tasks()  # the background pass announces the acts' new tasks
     official = browser("official")
     page = official.get("/inbox").get_data(as_text=True)
     unread = int(re.search(r'id="unread-count">(\d+)<', page).group(1))
@@ -142,6 +144,7 @@ def test_notifications_bell_outbox_and_act_returned(world, clean_acts, browser):
     assert 'id="unread-count"' not in official.get("/inbox").get_data(as_text=True)
 
     official.post(f"/tasks/{clean_acts[0].id}", {"decision": "return", "comment": "Check grade 5"})
+    announce_new_tasks()
     returned = db.session.scalars(select(Notification).where(
         Notification.kind == "act_returned", Notification.user_id == user("accountant").id)).one()
     assert returned.params["comment"] == "Check grade 5"

@@ -62,6 +62,7 @@ def test_cli_commands(world, clean_acts, app_ctx):
 def test_background_tick_scans_sla_and_commits(world, clean_acts, app_ctx):
     from app.notifications.operations import tick
 
-    assert tick() == {"due_soon": 0, "overdue": 1, "sent": 0, "failed": 0}
+    assert tick() == {"announced": 4, "due_soon": 0, "overdue": 1, "sent": 0, "failed": 0}, \
+        "the four new Accept act tasks are announced by the pass"
     db.session.rollback()  # committed by tick: the notice survives a rollback
-    assert tick()["overdue"] == 0
+    assert tick() == {"announced": 0, "due_soon": 0, "overdue": 0, "sent": 0, "failed": 0}

@@ -1,0 +1,84 @@
+"""New tasks announced to the people who will do them: a bell notification and an e-mail each.
+
+The human-task row is its own outbox: the engine commits it with the step (``announced_at`` empty), and
+the background pass (:func:`app.background.tick`, every ``TICKER_INTERVAL_SECONDS``) announces everything
+new in a few batched statements. So completing a step costs its user no notification work, a burst of new
+tasks (a month's acts opening, a bulk accept) costs a handful of statements per batch rather than several
+per task, and a crash between the two loses nothing: the rows stay unannounced until the next pass.
+A task that was already completed or cancelled when the pass comes is not announced.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import insert, select, update
+
+from app import clock
+from app.engine.models import HumanTask, ProcessInstance
+from app.extensions import db
+from app.notifications.models import Notification, OutboxEmail
+from app.notifications.operations import _params, email_fields, recipient_key, recipients_for
+
+
+def announce_new_tasks(limit: int = 500) -> int:
+    """Announce up to ``limit`` unannounced tasks, oldest first; returns how many open tasks were announced.
+    The caller commits (the rows are claimed in the same transaction as the notifications they get)."""
+    now = clock.now()
+    batch = db.session.scalars(
+        select(HumanTask).where(HumanTask.announced_at.is_(None)).order_by(HumanTask.id).limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL: two workers never take the same rows
+    ).all()
+    if not batch:
+        return 0
+    claimed = db.session.execute(
+        update(HumanTask).where(HumanTask.id.in_([t.id for t in batch]), HumanTask.announced_at.is_(None))
+        .values(announced_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != len(batch):
+        # SQLite has no SKIP LOCKED: another pass committed some of these first; it has announced them.
+        db.session.rollback()
+        return 0
+    tasks = [t for t in batch if t.status == "open"]
+    returned = _returned_acts(tasks)
+    by_key: dict[tuple, list[HumanTask]] = defaultdict(list)
+    for task in tasks:
+        by_key[recipient_key(task)].append(task)
+    notes, mails = [], {}
+    for group in by_key.values():
+        first = group[0]
+        people = recipients_for(first.role, first.region_id, first.organisation_id, first.assignee_id)
+        for task in group:
+            kind, extra = ("act_returned", {"comment": returned[task.instance_id]}) \
+                if task.instance_id in returned else ("task_created", {})
+            params = _params(task, **extra)
+            for user in people:
+                notes.append({"user_id": user.id, "kind": kind, "params": params, "task_id": task.id,
+                              "created_at": now})
+                if user.email:
+                    mails[(user.id, task.id)] = email_fields(user, kind, params)
+    if notes:
+        # One note per (user, task) in a batch, so the returned pairs tell which id is whose; asking for
+        # the ids in parameter order instead would make SQLite insert row by row.
+        returned = db.session.execute(
+            insert(Notification).returning(Notification.id, Notification.user_id, Notification.task_id), notes)
+        rows = [{**mails[(user_id, task_id)], "notification_id": note_id}
+                for note_id, user_id, task_id in returned if (user_id, task_id) in mails]
+        if rows:
+            db.session.execute(insert(OutboxEmail), rows)
+    return len(tasks)
+
+
+def _returned_acts(tasks: list[HumanTask]) -> dict[int, str]:
+    """instance id → the department's comment, for *Submit act* tasks whose act was returned for correction."""
+    from app.acts.models import Act
+
+    instance_ids = {t.instance_id for t in tasks if t.spec_name == "submit_act"}
+    if not instance_ids:
+        return {}
+    rows = db.session.execute(
+        select(ProcessInstance.id, Act.return_comment)
+        .join(Act, (ProcessInstance.subject_type == "act") & (ProcessInstance.subject_id == Act.id))
+        .where(ProcessInstance.id.in_(instance_ids), Act.status == "returned")
+    ).all()
+    return {instance_id: comment or "" for instance_id, comment in rows}

@@ -1,0 +1,111 @@
+"""New tasks reach their people through the background pass (app.notifications.announce), once each."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import event, func, select
+
+from app.acts.models import Act
+from app.acts.operations import open_monthly_act
+from app.engine.models import HumanTask
+from app.engine.runtime import complete_task
+from app.extensions import db
+from app.notifications.announce import announce_new_tasks
+from app.notifications.models import Notification, OutboxEmail
+from app.people.models import User
+from tests.helpers import school, user
+from tests.inbox.conftest import make_clean_acts
+
+
+def _notes(task_id: int) -> list[Notification]:
+    return db.session.scalars(select(Notification).where(Notification.task_id == task_id)
+                              .order_by(Notification.user_id)).all()
+
+
+def test_a_new_task_is_announced_once_to_everyone_who_may_do_it(world, official2):
+    tasks = make_clean_acts()
+    assert _notes(tasks[0].id) == [], "the step itself writes no notification"
+
+    assert announce_new_tasks() == len(tasks)
+    db.session.commit()
+
+    officials = {user("official").id, official2.id}
+    for task in tasks:
+        notes = _notes(task.id)
+        assert {n.user_id for n in notes} == officials and {n.kind for n in notes} == {"task_created"}
+        assert notes[0].params["subject"] == task.subject_title
+        mails = db.session.scalars(select(OutboxEmail).where(
+            OutboxEmail.notification_id.in_([n.id for n in notes]))).all()
+        assert {m.user_id for m in mails} == officials
+        assert all(m.subject.startswith("Tapsyrys: ") and m.status == "stored" for m in mails)
+    assert all(t.announced_at is not None for t in db.session.scalars(select(HumanTask)))
+
+    assert announce_new_tasks() == 0, "a second pass announces nothing again"
+    assert sum(len(_notes(t.id)) for t in tasks) == 2 * len(tasks)
+
+
+def test_a_task_finished_before_the_pass_is_not_announced(world):
+    tasks = make_clean_acts()
+    complete_task(tasks[0].id, user("official"), data={"decision": "accept", "comment": ""})
+    db.session.commit()
+    pay = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == tasks[0].instance_id,
+                                                     HumanTask.status == "open")).one()
+
+    announced = announce_new_tasks()
+    db.session.commit()
+
+    assert _notes(tasks[0].id) == []
+    assert [n.user_id for n in _notes(pay.id)] == [user("operator").id]
+    assert announced == len(tasks)  # three still open Accept act tasks and the new Pay act task
+    assert db.session.scalar(select(func.count()).select_from(HumanTask)
+                             .where(HumanTask.announced_at.is_(None))) == 0
+
+
+def test_a_returned_act_tells_the_school_why(world):
+    tasks = make_clean_acts()
+    announce_new_tasks()
+    complete_task(tasks[0].id, user("official"), data={"decision": "return", "comment": "Line 3: wrong grade"})
+    db.session.commit()
+
+    announce_new_tasks()
+    db.session.commit()
+
+    submit = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == tasks[0].instance_id,
+                                                        HumanTask.status == "open")).one()
+    [note] = _notes(submit.id)
+    assert (note.kind, note.params["comment"], note.user_id) == ("act_returned", "Line 3: wrong grade",
+                                                                 user("accountant").id)
+
+
+def test_a_pass_costs_the_same_statements_for_few_and_many_tasks(world):
+    """One batch is a fixed number of statements (per group of recipients), not several per task."""
+
+    def statements_to_announce() -> int:
+        seen: list[str] = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            announce_new_tasks()
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    announce_new_tasks()
+    db.session.commit()
+    org = school("Bilim Innovation School")
+    open_monthly_act(org, date(2026, 9, 1))
+    db.session.commit()
+    one = statements_to_announce()
+    for month in range(1, 9):
+        open_monthly_act(org, date(2026, month, 1))
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Act).where(Act.school_id == org.id)) == 10
+    eight = statements_to_announce()
+    assert one == eight, (one, eight)
+    accountants = db.session.scalars(select(User).where(User.organisation_id == org.id,
+                                                        User.role == "school_accountant")).all()
+    assert db.session.scalar(select(func.count()).select_from(Notification)
+                             .where(Notification.user_id == accountants[0].id,
+                                    Notification.kind == "task_created")) >= 9
