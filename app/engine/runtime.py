@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -76,6 +76,20 @@ def latest_published_version(identifier: str) -> ProcessModelVersion:
     if version is None:
         raise LookupError(f"No published version of process model {identifier!r}")
     return version
+
+
+def _latest_published_ref(identifier: str) -> tuple[_VersionRef, int]:
+    """The latest published version of a model as (reference, number): two columns, no row to track."""
+    row = db.session.connection().execute(_LATEST_PUBLISHED, {"identifier": identifier}).first()
+    if row is None:
+        raise LookupError(f"No published version of process model {identifier!r}")
+    return _VersionRef(row.id), row.number
+
+
+_LATEST_PUBLISHED = (  # built once (see app.audit.operations._HEAD)
+    select(ProcessModelVersion.id, ProcessModelVersion.number).join(ProcessModel)
+    .where(ProcessModel.identifier == bindparam("identifier"), ProcessModelVersion.status == "published")
+    .order_by(ProcessModelVersion.number.desc()).limit(1))
 
 
 class _VersionRef:
@@ -259,14 +273,14 @@ def _optimistic_lock():
 def start_instance(identifier: str, *, title: str, actor=None, region_id: int | None = None,
                    organisation_id: int | None = None, subject_type: str | None = None,
                    subject_id: int | None = None, data: dict | None = None) -> ProcessInstance:
-    version = latest_published_version(identifier)
+    version, number = _latest_published_ref(identifier)
     parsed = spec_for_version(version)
     now = clock.now()
     wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SCRIPT_ENGINE)
     start = wf.get_tasks(state=TaskState.READY)[0]
     start.data.update(data or {})
     instance = ProcessInstance(
-        model_version_id=version.id, model_version=version, process_id=parsed.process_id, title=title,
+        model_version_id=version.id, process_id=parsed.process_id, title=title,
         status="running", state="", region_id=region_id, organisation_id=organisation_id,
         subject_type=subject_type, subject_id=subject_id, started_by_id=getattr(actor, "id", None),
         started_at=now, updated_at=now,
@@ -280,7 +294,7 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
     start_chain(instance.audit_chain)  # a new instance's chain is empty: no head to look up
     record_event(instance.audit_chain, "instance.started", "process_instance", instance.id,
                  actor_id=getattr(actor, "id", None),
-                 details={"model": identifier, "version": version.number, "title": title})
+                 details={"model": identifier, "version": number, "title": title})
     return instance
 
 
@@ -326,12 +340,14 @@ def task_form(task: HumanTask) -> tuple[dict, dict]:
     return load_json(files, task.form_schema), load_json(files, task.form_ui_schema)
 
 
+_TASK_WITH_INSTANCE = [joinedload(HumanTask.instance).joinedload(ProcessInstance.organisation)]
+
+
 def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, data: dict | None = None,
                   expected_lock_version: int | None = None) -> ProcessInstance:
     """Validate and complete one user task. ``form`` is raw HTML fields; ``data`` is JSON (API)."""
     # Task, instance and the instance's organisation (the new tasks' inbox columns) in one statement.
-    task = db.session.get(HumanTask, task_id,
-                          options=[joinedload(HumanTask.instance).joinedload(ProcessInstance.organisation)])
+    task = db.session.get(HumanTask, task_id, options=_TASK_WITH_INSTANCE)
     if task is None or not can_act(actor, task):
         raise TaskNotAvailable("No such task, or it is not yours to complete.")
     if task.status != "open":
