@@ -1,4 +1,5 @@
-"""Background work: firing due timers, then SLA notices and the e-mail outbox.
+"""Background work: firing due timers, announcing new tasks, SLA notices, the e-mail outbox, and (SQLite)
+checkpointing the write-ahead log.
 
 Embedded mode runs a daemon thread in the web process; scale-out mode runs the same function from a
 Celery worker (beat schedule) with Redis as broker. Both call :func:`tick`.
@@ -16,12 +17,14 @@ log = logging.getLogger(__name__)
 
 def tick(app: Flask) -> int:
     """One pass of background work; returns how many instances had timers fired."""
+    from app.database import checkpoint
     from app.engine.runtime import fire_due_timers
     from app.notifications.operations import tick as notify_tick
 
     with app.app_context():
         fired = fire_due_timers()
         notify_tick()
+        checkpoint()
         return fired
 
 

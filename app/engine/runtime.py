@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
 from app.audit.operations import record_event, start_chain
+from app.database import get_by_id
 from app.engine import signals
 from app.engine.errors import ConflictError, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.forms import FORMAT_CHECKER, FieldErrors, load_json, parse_form, validate
@@ -321,11 +322,17 @@ def acting_for(user, task: HumanTask):
     return principal_for(user, task)
 
 
+#: A task with its instance and the instance's organisation (the inbox columns of the tasks a step opens),
+#: in one statement.
+_TASK_WITH_INSTANCE = (select(HumanTask).where(HumanTask.id == bindparam("id"))
+                       .options(joinedload(HumanTask.instance).joinedload(ProcessInstance.organisation)))
+
+
 def get_task_for(user, task_id: int) -> HumanTask:
     """The open or finished task if this user may see it; otherwise TaskNotAvailable (shown as 404)."""
     from app.people.access import can_see
 
-    task = db.session.get(HumanTask, task_id)
+    task = get_by_id(_TASK_WITH_INSTANCE, HumanTask, task_id)
     if task is None or not can_see(user, task.region_id, task.organisation_id):
         raise TaskNotAvailable("No such task.")
     return task
@@ -340,14 +347,11 @@ def task_form(task: HumanTask) -> tuple[dict, dict]:
     return load_json(files, task.form_schema), load_json(files, task.form_ui_schema)
 
 
-_TASK_WITH_INSTANCE = [joinedload(HumanTask.instance).joinedload(ProcessInstance.organisation)]
-
-
 def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, data: dict | None = None,
                   expected_lock_version: int | None = None) -> ProcessInstance:
     """Validate and complete one user task. ``form`` is raw HTML fields; ``data`` is JSON (API)."""
     # Task, instance and the instance's organisation (the new tasks' inbox columns) in one statement.
-    task = db.session.get(HumanTask, task_id, options=_TASK_WITH_INSTANCE)
+    task = get_by_id(_TASK_WITH_INSTANCE, HumanTask, task_id)
     if task is None or not can_act(actor, task):
         raise TaskNotAvailable("No such task, or it is not yours to complete.")
     if task.status != "open":

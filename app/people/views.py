@@ -5,9 +5,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.audit.operations import record_event
+from app.database import get_by_id
 from app.extensions import db, login_manager
 from app.people.forms import LoginForm
 from app.people.models import User
@@ -19,7 +20,10 @@ login_manager.login_message = None
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return get_by_id(_USER_BY_ID, User, int(user_id)) if user_id.isdigit() else None
+
+
+_USER_BY_ID = select(User).where(User.id == bindparam("id"))  # with the organisation (joined), built once
 
 
 def _safe_next(target: str | None) -> str:
