@@ -20,9 +20,10 @@ from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
@@ -220,19 +221,67 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
             handler=props.get("taskHandler"), created_at=now, due_at=due_date(props, now),
         ))
     db.session.add_all(created)
-    if wf.is_completed():
-        instance.status = "completed"
-        instance.completed_at = now
-    else:
-        instance.status = "running"
+    completed = wf.is_completed()
     dues = [d for d in (parse_due(ev.value) for ev in wf.waiting_events()) if d is not None]
-    instance.next_timer_at = min(dues) if dues else None
-    instance.state = dump_state(wf)
-    instance.updated_at = now
+    _write_instance(instance, {
+        "status": "completed" if completed else "running",
+        "completed_at": now if completed else instance.completed_at,
+        "next_timer_at": min(dues) if dues else None,
+        "state": dump_state(wf),
+        "updated_at": now,
+    })
     # Receivers fill the new rows and add their own (SLA due date, notifications linked by relationship)
     # before the step's one flush, so everything goes out in that flush's batched statements.
     for row in created:
         signals.task_created.send(row)
+
+
+_UPDATE_INSTANCE = (  # built once; the WHERE on lock_version is the optimistic lock
+    update(ProcessInstance.__table__)
+    .where(ProcessInstance.__table__.c.id == bindparam("b_id"),
+           ProcessInstance.__table__.c.lock_version == bindparam("b_version"))
+    .values(status=bindparam("b_status"), completed_at=bindparam("b_completed_at"),
+            next_timer_at=bindparam("b_next_timer_at"), state=bindparam("b_state"),
+            updated_at=bindparam("b_updated_at"), lock_version=bindparam("b_next_version")))
+
+
+def _write_instance(instance: ProcessInstance, values: dict) -> None:
+    """Save the instance's new state under its optimistic lock.
+
+    An instance already in the database with no other change pending is written at once by one UPDATE that
+    checks and increments ``lock_version`` itself (the ORM's flush of the same row costs several times
+    more); no row matched means another writer committed first. The ORM object is then told the values it
+    now has in the database. A new instance, or one a caller has changed otherwise (a migration, a retry),
+    goes through the ORM's own versioned flush."""
+    record = inspect(instance)
+    if record.pending or record.transient or record.modified:
+        for name, value in values.items():
+            setattr(instance, name, value)
+        return
+    version = instance.lock_version
+    params = {f"b_{name}": value for name, value in values.items()}
+    result = db.session.connection().execute(
+        _UPDATE_INSTANCE, {**params, "b_id": instance.id, "b_version": version, "b_next_version": version + 1})
+    if result.rowcount != 1:
+        raise ConflictError(_conflict_message())
+    for name, value in {**values, "lock_version": version + 1}.items():
+        set_committed_value(instance, name, value)
+
+
+_COMPLETE_TASK = (  # built once; only an open task can be completed
+    update(HumanTask.__table__)
+    .where(HumanTask.__table__.c.id == bindparam("b_id"), HumanTask.__table__.c.status == "open")
+    .values(status="completed", completed_at=bindparam("b_at"), completed_by_id=bindparam("b_by")))
+
+
+def _mark_completed(task: HumanTask, actor, now: datetime) -> None:
+    """The task row is completed by one UPDATE that also refuses a task someone completed meanwhile (a
+    race the instance's lock catches too, a moment later)."""
+    result = db.session.connection().execute(_COMPLETE_TASK, {"b_id": task.id, "b_at": now, "b_by": actor.id})
+    if result.rowcount != 1:
+        raise ConflictError(_conflict_message())
+    for name, value in (("status", "completed"), ("completed_at", now), ("completed_by_id", actor.id)):
+        set_committed_value(task, name, value)
 
 
 def due_date(props: dict, now: datetime) -> datetime | None:
@@ -384,9 +433,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     with _optimistic_lock():
         wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data), data)
         _run_engine(instance, actor, step)
-        task.status = "completed"
-        task.completed_at = now
-        task.completed_by_id = actor.id
+        _mark_completed(task, actor, now)
         _sync(instance, wf, now, completed_guid=task.task_guid, open_guids=open_guids)
         record_event(instance.audit_chain, "task.completed", "human_task", task.id, actor_id=actor.id,
                      on_behalf_of_id=getattr(on_behalf_of, "id", None),
