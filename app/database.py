@@ -55,3 +55,15 @@ def get_by_id(statement: Select, model, ident: int):
     if found is not None:
         return found
     return db.session.execute(statement, {"id": ident}).scalar_one_or_none()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds, for a request that only builds its response after
+    the commit (a redirect's message, an API document): what it read and wrote in the transaction is what
+    was committed, so reloading it would repeat every row once more."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

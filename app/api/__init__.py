@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.acts.models import Act
 from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema, TaskErrorSchema
 from app.audit.models import AuditEvent
+from app.database import commit_keeping_loaded
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.runtime import complete_task
@@ -53,7 +54,8 @@ def complete(payload, task_id: int):
     try:
         instance = complete_task(task_id, current_user, data=payload["data"],
                                  expected_lock_version=payload.get("lock_version"))
-        db.session.commit()
+        document = _instance_doc(instance)
+        commit_keeping_loaded()
     except TaskNotAvailable:
         db.session.rollback()
         abort(404)
@@ -66,7 +68,7 @@ def complete(payload, task_id: int):
     except (DomainRefused, StepFailed) as err:
         db.session.rollback()
         return _error(422, str(err))
-    return _instance_doc(instance)
+    return document
 
 
 @blp.route("/acts/<int:act_id>")

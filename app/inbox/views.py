@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
+from app.database import commit_keeping_loaded
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.form_view import build_fields
 from app.engine.handlers import get_handler
@@ -274,7 +275,7 @@ def task(task_id: int):
     try:
         complete_task(task.id, current_user, form=request.form.to_dict(),
                       expected_lock_version=request.form.get("_version", type=int))
-        db.session.commit()
+        commit_keeping_loaded()
     except FormInvalid as err:
         db.session.rollback()
         from app.engine.forms import parse_form
