@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from app import clock
 from app.acts.models import Act, ActLine
@@ -62,11 +62,12 @@ def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
         raise DomainRefused("This act has already been submitted.")
     db.session.execute(delete(ActLine).where(ActLine.act_id == act.id))
     db.session.expire(act, ["lines"])
-    db.session.add_all([
-        ActLine(act_id=act.id, period=act.period, school_id=act.school_id, line_no=i, iin=ln["iin"],
-                full_name=ln["full_name"], grade=ln["grade"], days_attended=ln["days_attended"])
-        for i, ln in enumerate(lines, start=1)
-    ])
+    if lines:  # one executemany for the whole act (the ORM would insert line by line)
+        db.session.execute(insert(ActLine), [
+            {"act_id": act.id, "period": act.period, "school_id": act.school_id, "line_no": i, "iin": ln["iin"],
+             "full_name": ln["full_name"], "grade": ln["grade"], "days_attended": ln["days_attended"]}
+            for i, ln in enumerate(lines, start=1)
+        ])
     act.status = "submitted"
     act.revision += 1
     act.note = note
