@@ -18,7 +18,7 @@ from app import clock
 from app.engine.models import HumanTask, ProcessInstance
 from app.extensions import db
 from app.notifications.models import Notification, OutboxEmail
-from app.notifications.operations import _params, email_fields, recipient_key, recipients_for
+from app.notifications.operations import email_fields, recipient_key, recipients_for, task_params
 
 
 def announce_new_tasks(limit: int = 500) -> int:
@@ -51,7 +51,7 @@ def announce_new_tasks(limit: int = 500) -> int:
         for task in group:
             kind, extra = ("act_returned", {"comment": returned[task.instance_id]}) \
                 if task.instance_id in returned else ("task_created", {})
-            params = _params(task, **extra)
+            params = task_params(task, **extra)
             for user in people:
                 notes.append({"user_id": user.id, "kind": kind, "params": params, "task_id": task.id,
                               "created_at": now})

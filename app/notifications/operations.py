@@ -83,14 +83,14 @@ def translator_for(locale: str):
     return _catalogs[locale].gettext
 
 
-def _params(task: HumanTask, **extra) -> dict:
+def task_params(task: HumanTask, **extra) -> dict:
     due = task.due_at
     return {"spec_name": task.spec_name, "task": task.title, "subject": task.subject_title,
             "due": due.strftime("%Y-%m-%d") if due else "", "comment": "", **extra}
 
 
 def notify(user: User, kind: str, task: HumanTask | None = None, **extra) -> Notification:
-    params = _params(task, **extra) if task is not None else dict(extra)
+    params = task_params(task, **extra) if task is not None else dict(extra)
     note = Notification(user_id=user.id, kind=kind, params=params, task=task, created_at=clock.now())
     db.session.add(note)
     if user.email:
@@ -121,11 +121,15 @@ def recipients(task: HumanTask) -> list[User]:
     return recipients_for(task.role, task.region_id, task.organisation_id, task.assignee_id)
 
 
+def _scope_of(role: str) -> Scope | None:
+    return ROLE_SCOPE.get(Role(role)) if role in Role._value2member_map_ else None
+
+
 def recipient_key(task: HumanTask) -> tuple:
     """Tasks with the same key have the same recipients (what :func:`recipients_for` reads of a task)."""
     if task.assignee_id:
         return ("assignee", task.assignee_id)
-    scope = ROLE_SCOPE.get(Role(task.role)) if task.role in Role._value2member_map_ else None
+    scope = _scope_of(task.role)
     if scope is Scope.ORGANISATION:
         return (task.role, None, task.organisation_id)
     if scope is Scope.REGION:
@@ -145,7 +149,7 @@ def recipients_for(role: str, region_id: int | None, organisation_id: int | None
         principals = select(User.id).where(User.id == assignee_id)
     else:
         principals = select(User.id).where(User.role == role, User.active.is_(True))
-        scope = ROLE_SCOPE.get(Role(role)) if role in Role._value2member_map_ else None
+        scope = _scope_of(role)
         if scope is Scope.ORGANISATION:
             principals = principals.where(User.organisation_id == organisation_id)
         elif scope is Scope.REGION:
