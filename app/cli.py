@@ -78,7 +78,8 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("ticker")
     @click.option("--once", is_flag=True, help="Fire due timers once and exit")
     def ticker(once: bool) -> None:
-        """Fire due timers (what the in-process ticker or a Celery beat does)."""
+        """The background pass: due timers, new tasks announced, SLA notices, outbox (what the in-process ticker
+        or a Celery beat does)."""
         from app.background import tick
 
         while True:
