@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from app.acts.models import Act
 from app.acts.operations import open_monthly_act
@@ -109,3 +109,40 @@ def test_a_pass_costs_the_same_statements_for_few_and_many_tasks(world):
     assert db.session.scalar(select(func.count()).select_from(Notification)
                              .where(Notification.user_id == accountants[0].id,
                                     Notification.kind == "task_created")) >= 9
+
+
+def test_two_passes_never_announce_a_task_twice(world):
+    """Two background passes (two processes) that read the same new tasks: the second finds them claimed."""
+    import app.notifications.announce as announce
+
+    tasks = make_clean_acts()
+    if db.engine.dialect.name == "postgresql":
+        # The first pass holds its rows (FOR UPDATE SKIP LOCKED): a second one passes over them.
+        first_task_id = min(t.id for t in tasks)
+        with db.engine.connect() as other:
+            with other.begin():
+                other.execute(select(HumanTask.id).where(HumanTask.id == first_task_id).with_for_update())
+                db.session.execute(text("SET LOCAL lock_timeout = '5s'"))  # a pass that waited would fail
+                assert announce_new_tasks() == len(tasks) - 1
+                db.session.commit()
+        assert announce_new_tasks() == 1
+        db.session.commit()
+    else:
+        # SQLite has no row locks: the other pass commits its claim between this pass's read and its claim.
+        real_update = announce.update
+
+        def other_pass_first(table):
+            with db.engine.begin() as other:
+                other.execute(real_update(HumanTask).where(HumanTask.id == tasks[0].id)
+                              .values(announced_at=func.now()))
+            return real_update(table)
+
+        announce.update = other_pass_first
+        try:
+            assert announce_new_tasks() == 0, "the pass that lost the race writes nothing"
+        finally:
+            announce.update = real_update
+        assert _notes(tasks[1].id) == []
+        assert announce_new_tasks() == len(tasks) - 1  # the rest, in the next pass
+        db.session.commit()
+    assert all(len(_notes(t.id)) == 1 for t in tasks[1:]), "one note each (the Astana official)"
