@@ -129,9 +129,6 @@ def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
 
 # --- SQL --------------------------------------------------------------------------------------------
 
-_TEMP_TABLES = ("tmp_vact", "tmp_vrun", "tmp_vnedb")
-
-
 def _digits_ok(dialect: str, col: str) -> str:
     if dialect == "postgresql":
         return f"{col} ~ '^[0-9]{{12}}$'"
@@ -155,16 +152,19 @@ _HERE = "e.school_bin = v.school_bin"
 
 
 def _create_temp_tables(conn: Connection) -> None:
-    _drop_temp_tables(conn)
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_vact (act_id INTEGER PRIMARY KEY, school_rule VARCHAR(32), "
-                      "capacity INTEGER, prorate INTEGER NOT NULL, month_start DATE, month_end DATE, "
-                      "grade_mask INTEGER NOT NULL)"))
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_vrun (act_id INTEGER PRIMARY KEY)"))
+    """The pass's act tables, kept by the connection between passes and emptied after each: creating and
+    dropping them every time (a single act's Verify contingent is one pass) cost eight DDL statements per
+    act, and on SQLite every change of the schema makes the connection prepare its statements anew."""
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vact (act_id INTEGER PRIMARY KEY, "
+                      "school_rule VARCHAR(32), capacity INTEGER, prorate INTEGER NOT NULL, month_start DATE, "
+                      "month_end DATE, grade_mask INTEGER NOT NULL)"))
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vrun (act_id INTEGER PRIMARY KEY)"))
 
 
-def _drop_temp_tables(conn: Connection) -> None:
-    for name in _TEMP_TABLES:
-        conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+def _empty_temp_tables(conn: Connection) -> None:
+    """At the end of every pass (a rolled-back pass leaves them empty too: the rows were in its transaction)."""
+    conn.execute(text("DELETE FROM tmp_vact"))
+    conn.execute(text("DELETE FROM tmp_vrun"))
 
 
 def _d(conn: Connection, value: date | None):
@@ -179,13 +179,15 @@ def _as_date(value) -> date | None:
 
 
 def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
-    """Copy the enrolments of the IINs being checked from a non-table adapter into a temporary table.
+    """Copy the enrolments of the IINs being checked from a non-table adapter into a temporary table (dropped
+    at the end of the pass).
 
     Only well-formed IINs of acts without a school-level exclusion are asked of the service, and only
     enrolments with a valid IIN are kept (as the importer keeps only those in the table)."""
     table = getattr(registry, "table_name", None)
     if table:
         return table
+    conn.execute(text("DROP TABLE IF EXISTS tmp_vnedb"))
     conn.execute(text("CREATE TEMPORARY TABLE tmp_vnedb (iin VARCHAR(12) NOT NULL, school_bin VARCHAR(12) NOT NULL, "
                       "grade INTEGER NOT NULL, enrolled_on DATE NOT NULL, withdrawn_on DATE)"))
     iins = [r[0] for r in conn.execute(text(
@@ -303,6 +305,7 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         conn.execute(text(f"SET LOCAL work_mem = '{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256))}MB'"))
         conn.execute(text("SET LOCAL jit = off"))
     _create_temp_tables(conn)
+    nedb = None
     try:
         act_rows = [{"act_id": c.act_id, "school_rule": c.school_rule, "capacity": c.terms.design_capacity,
                      "prorate": int(c.terms.prorate_by_days), "ms": _d(conn, c.start), "me": _d(conn, c.end),
@@ -326,7 +329,9 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
                        "withheld": s.withheld_tiyn} for act_id, s in summaries.items()])
         step("written")
     finally:
-        _drop_temp_tables(conn)
+        _empty_temp_tables(conn)
+        if nedb == "tmp_vnedb":
+            conn.execute(text("DROP TABLE tmp_vnedb"))
     return summaries
 
 

@@ -53,6 +53,27 @@ def test_clean_act_is_accepted_with_the_norm_of_each_grade(country):
     assert act.withheld_tiyn == 0 and (act.total_lines, act.accepted_lines) == (3, 3)
 
 
+def test_passes_in_one_transaction_share_the_working_tables_but_not_their_rows(country):
+    """The working tables stay with the connection between passes (no DDL per act) and are empty after each."""
+    from sqlalchemy import text
+
+    school, other = country.school("Here"), country.school("There")
+    country.enrol(iin(1), school.bin)
+    country.enrol(iin(2), other.bin)
+    first = country.act(school, [(iin(1), 5), (iin(2), 5)])
+    second = country.act(other, [(iin(2), 5), (iin(1), 5)])
+
+    verify_act(first)
+    conn = db.session.connection()
+    assert conn.execute(text("SELECT COUNT(*) FROM tmp_vact")).scalar() == 0
+    verify_act(second)
+
+    assert [r for _, r in outcomes(first)] == [None, "other_school"]
+    assert [r for _, r in outcomes(second)] == [None, "other_school"]
+    assert conn.execute(text("SELECT COUNT(*) FROM tmp_vact")).scalar() == 0
+    assert conn.execute(text("SELECT COUNT(*) FROM tmp_vrun")).scalar() == 0
+
+
 def test_registry_rules_on_hand_made_lines(country):
     school, other = country.school("Here"), country.school("There")
     state = country.state_bin()
