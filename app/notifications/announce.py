@@ -2,7 +2,7 @@
 
 The human-task row is its own outbox: the engine commits it with the step (``announced_at`` empty), and
 the background pass (:func:`app.background.tick`, every ``TICKER_INTERVAL_SECONDS``) announces everything
-new in a few batched statements. So completing a step costs its user no notification work, a burst of new
+new, in batches of a few statements each. So completing a step costs its user no notification work, a burst of new
 tasks (a month's acts opening, a bulk accept) costs a handful of statements per batch rather than several
 per task, and a crash between the two loses nothing: the rows stay unannounced until the next pass.
 A task that was already completed or cancelled when the pass comes is not announced.
@@ -20,17 +20,38 @@ from app.extensions import db
 from app.notifications.models import Notification, OutboxEmail
 from app.notifications.operations import email_fields, recipient_key, recipients_for, task_params
 
+BATCH = 500
 
-def announce_new_tasks(limit: int = 500) -> int:
+
+def announce_backlog(max_batches: int = 40) -> int:
+    """Announce every unannounced task, a batch per transaction (committed), at most ``max_batches``
+    batches per pass so that a huge backlog cannot hold one pass forever; returns how many were announced."""
+    total = 0
+    for _ in range(max_batches):
+        claimed, announced = _announce_batch(BATCH)
+        db.session.commit()
+        total += announced
+        if claimed < BATCH:
+            break
+    return total
+
+
+def announce_new_tasks(limit: int = BATCH) -> int:
     """Announce up to ``limit`` unannounced tasks, oldest first; returns how many open tasks were announced.
-    The caller commits (the rows are claimed in the same transaction as the notifications they get)."""
+    Meant to run in a transaction of its own, which the caller commits (the rows are claimed in the same
+    transaction as the notifications they get); a pass that lost the race for its rows rolls it back."""
+    return _announce_batch(limit)[1]
+
+
+def _announce_batch(limit: int) -> tuple[int, int]:
+    """(rows claimed, open tasks announced)."""
     now = clock.now()
     batch = db.session.scalars(
         select(HumanTask).where(HumanTask.announced_at.is_(None)).order_by(HumanTask.id).limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL: two workers never take the same rows
     ).all()
     if not batch:
-        return 0
+        return 0, 0
     claimed = db.session.execute(
         update(HumanTask).where(HumanTask.id.in_([t.id for t in batch]), HumanTask.announced_at.is_(None))
         .values(announced_at=now).execution_options(synchronize_session=False)
@@ -38,7 +59,7 @@ def announce_new_tasks(limit: int = 500) -> int:
     if claimed != len(batch):
         # SQLite has no SKIP LOCKED: another pass committed some of these first; it has announced them.
         db.session.rollback()
-        return 0
+        return 0, 0
     tasks = [t for t in batch if t.status == "open"]
     returned = _returned_acts(tasks)
     by_key: dict[tuple, list[HumanTask]] = defaultdict(list)
@@ -60,13 +81,13 @@ def announce_new_tasks(limit: int = 500) -> int:
     if notes:
         # One note per (user, task) in a batch, so the returned pairs tell which id is whose; asking for
         # the ids in parameter order instead would make SQLite insert row by row.
-        returned = db.session.execute(
+        inserted = db.session.execute(
             insert(Notification).returning(Notification.id, Notification.user_id, Notification.task_id), notes)
         rows = [{**mails[(user_id, task_id)], "notification_id": note_id}
-                for note_id, user_id, task_id in returned if (user_id, task_id) in mails]
+                for note_id, user_id, task_id in inserted if (user_id, task_id) in mails]
         if rows:
             db.session.execute(insert(OutboxEmail), rows)
-    return len(tasks)
+    return len(batch), len(tasks)
 
 
 def _returned_acts(tasks: list[HumanTask]) -> dict[int, str]:

@@ -257,9 +257,9 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
 def tick() -> dict[str, int]:
     """One background pass: new tasks announced, SLA notices, then the outbox. Meant for
     ``app.background.tick`` (one line)."""
-    from app.notifications.announce import announce_new_tasks
+    from app.notifications.announce import announce_backlog
 
-    counts = {"announced": announce_new_tasks()}
+    counts = {"announced": announce_backlog()}
     counts.update(scan_sla())
     db.session.commit()
     counts.update(deliver_outbox())

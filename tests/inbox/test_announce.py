@@ -146,3 +146,14 @@ def test_two_passes_never_announce_a_task_twice(world):
         assert announce_new_tasks() == len(tasks) - 1  # the rest, in the next pass
         db.session.commit()
     assert all(len(_notes(t.id)) == 1 for t in tasks[1:]), "one note each (the Astana official)"
+
+
+def test_the_background_pass_drains_a_backlog_larger_than_one_batch(world, monkeypatch):
+    import app.notifications.announce as announce
+
+    tasks = make_clean_acts()
+    monkeypatch.setattr(announce, "BATCH", 3)  # four new tasks: two batches
+
+    assert announce.announce_backlog() == len(tasks)
+    assert all(_notes(t.id) for t in tasks)
+    assert announce.announce_backlog() == 0
