@@ -169,10 +169,9 @@ def seed_demo(password: str = DEMO_PASSWORD) -> dict:
     from app.demo.lifecycle import seed_lifecycle
 
     seed_lifecycle(orgs, password)
-    from app.notifications.announce import announce_new_tasks
+    from app.notifications.announce import announce_backlog
 
-    announce_new_tasks()  # as the background pass would: the demo's open tasks are in everyone's bell
-    db.session.commit()
+    announce_backlog()  # as the background pass would: the demo's open tasks are in everyone's bell
     return {"seeded": True, "period": period, "users": [d.username for d in DEMO_USERS], "password": password}
 
 
