@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint messages translations assets install install-dev browser clean
+.PHONY: run test bench lint messages translations assets install install-dev browser clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -50,6 +50,10 @@ run: install
 ## On PostgreSQL:  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test make test
 test: install-dev browser
 	$(BIN)/pytest -q -p no:cacheprovider
+
+## A quick run of the engine-throughput benchmark (figures and the full command: benchmarks/README.md).
+bench: install-dev
+	$(BIN)/python benchmarks/lifecycle.py --instances 500 --act-instances 50
 
 lint: install-dev
 	$(BIN)/ruff check app tests benchmarks

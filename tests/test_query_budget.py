@@ -1,8 +1,8 @@
 """SQL statement budgets for completing one task (issue 7): a change that adds an N+1 query fails here.
 
-Statements are counted with a SQLAlchemy event listener, not timed. The budgets leave some room for
-features that add a row or two per step (notifications, SLA columns); a query per act line, per open
-task or per audit event in the chain does not fit.
+Statements are counted with a SQLAlchemy event listener, not timed. The budgets leave room for one or two
+more statements per step (a feature that writes a row of its own); a query per act line, per open task,
+per recipient or per audit event in the chain does not fit.
 """
 
 from __future__ import annotations
