@@ -76,7 +76,7 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Opened {opened} act(s) for {period}.")
 
     @app.cli.command("ticker")
-    @click.option("--once", is_flag=True, help="Fire due timers once and exit")
+    @click.option("--once", is_flag=True, help="Run the background pass once and exit")
     def ticker(once: bool) -> None:
         """The background pass: due timers, new tasks announced, SLA notices, outbox (what the in-process ticker
         or a Celery beat does)."""
