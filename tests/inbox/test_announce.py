@@ -157,3 +157,21 @@ def test_the_background_pass_drains_a_backlog_larger_than_one_batch(world, monke
     assert announce.announce_backlog() == len(tasks)
     assert all(_notes(t.id) for t in tasks)
     assert announce.announce_backlog() == 0
+
+
+def test_a_deputy_hears_of_the_principals_new_tasks(world):
+    from datetime import timedelta
+
+    from app import clock
+    from app.people.substitutions import create_substitution
+
+    official, head = user("official"), user("head")
+    create_substitution(official, head.id, clock.today(), clock.today() + timedelta(days=7), official)
+    db.session.commit()
+    tasks = make_clean_acts()
+
+    announce_new_tasks()
+    db.session.commit()
+
+    for task in tasks:
+        assert {n.user_id for n in _notes(task.id)} == {official.id, head.id}
