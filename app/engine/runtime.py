@@ -68,16 +68,10 @@ SCRIPT_ENGINE = RestrictedScriptEngine(service_caller=_call_service)
 
 
 def latest_published_version(identifier: str) -> ProcessModelVersion:
-    # The files (every diagram and form, the biggest column) load only if someone reads them: the parsed
-    # spec and forms are cached per version (versions are immutable).
-    version = db.session.scalars(
-        select(ProcessModelVersion).join(ProcessModel)
-        .where(ProcessModel.identifier == identifier, ProcessModelVersion.status == "published")
-        .order_by(ProcessModelVersion.number.desc()).limit(1).options(defer(ProcessModelVersion.files))
-    ).first()
-    if version is None:
-        raise LookupError(f"No published version of process model {identifier!r}")
-    return version
+    """The row of the latest published version (the rule lives in ``_LATEST_PUBLISHED``). Its files, the
+    biggest column, load only if someone reads them: parsed specs and forms are cached per version."""
+    ref, _number = _latest_published_ref(identifier)
+    return db.session.get(ProcessModelVersion, ref.id, options=[defer(ProcessModelVersion.files)])
 
 
 def _latest_published_ref(identifier: str) -> tuple[_VersionRef, int]:
