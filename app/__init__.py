@@ -52,6 +52,7 @@ def _register_domain() -> None:
     import app.audit.models  # noqa: F401
     import app.contracts.handlers  # noqa: F401
     import app.contracts.sla  # noqa: F401
+    import app.engine.incidents  # noqa: F401
     import app.inbox.hooks  # noqa: F401
     import app.inbox.models  # noqa: F401
     import app.modeler.models  # noqa: F401
