@@ -4,7 +4,8 @@ One failure stays one failure: a batch that advances many instances (timers, ser
 migrations, month-wide jobs) rolls back only the failing instance and records an :class:`Incident` on it,
 then goes on. An incident names the element, carries a message for users and a technical detail for
 operators, and counts attempts; it is open until an operator retries (re-running the failed element) or
-resolves it. The instance's ``status`` is ``incident`` while one is open.
+resolves it. The instance's ``status`` is ``error`` while one is open (shown as *incident*); an operator may also set
+``suspended`` (the background pass skips it) or ``cancelled`` (final).
 """
 
 from __future__ import annotations
