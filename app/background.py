@@ -19,11 +19,15 @@ def tick(app: Flask) -> int:
     """One pass of background work; returns how many instances had timers fired."""
     from app.database import checkpoint
     from app.engine.runtime import fire_due_timers
+    from app.extensions import db
     from app.notifications.operations import tick as notify_tick
+    from app.public.figures import refresh_public_figures
 
     with app.app_context():
         fired = fire_due_timers()
         notify_tick()
+        refresh_public_figures()
+        db.session.commit()
         checkpoint()
         return fired
 

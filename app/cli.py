@@ -25,6 +25,9 @@ def register_cli(app: Flask) -> None:
     from app.modeler.cli import register_modeler_cli
 
     register_modeler_cli(app)
+    from app.public.cli import register_public_cli
+
+    register_public_cli(app)
     from app.notifications.cli import register_notifications_cli
 
     register_notifications_cli(app)
@@ -52,7 +55,7 @@ def register_cli(app: Flask) -> None:
         """Create the demo data (idempotent)."""
         from app.demo.seed import seed_demo
 
-        result = seed_demo()
+        result = seed_demo(history=True)
         click.echo("Demo data created." if result["seeded"] else "Demo data already present.")
 
     @app.cli.command("open-acts")
@@ -110,7 +113,7 @@ def register_cli(app: Flask) -> None:
         from app.demo.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
 
         upgrade(revision="heads")
-        seed_demo()
+        seed_demo(history=True)
         flask_app = current_app._get_current_object()
         if flask_app.config["BACKGROUND_MODE"] == "inprocess":
             start_inprocess_ticker(flask_app)

@@ -36,3 +36,17 @@ def lines_form(lines: list[dict], note: str = "") -> dict:
         for key, value in line.items():
             form[f"lines.{i}.{key}"] = str(value)
     return form
+
+
+def add_paid_history() -> int:
+    """September of the demo year submitted, accepted and paid for the Astana schools, as `flask seed` does it."""
+    from datetime import date
+
+    from app.demo.history import seed_paid_history
+    from app.public.figures import refresh_public_figures
+
+    orgs = {"school_a": school("Bilim Innovation School"), "school_b": school("Nur Private School")}
+    paid = seed_paid_history(orgs, date(2026, 9, 1), date(2026, 10, 1))
+    refresh_public_figures()
+    db.session.commit()
+    return paid

@@ -87,8 +87,10 @@ def _student(rng: random.Random, grade: int, ref: date) -> tuple[str, str]:
     return make_iin(rng, born, female), f"{last} {rng.choice(FIRST)}"
 
 
-def seed_demo(password: str = DEMO_PASSWORD) -> dict:
-    """Idempotent: does nothing when the demo regions already exist."""
+def seed_demo(password: str = DEMO_PASSWORD, history: bool = False) -> dict:
+    """Idempotent: does nothing when the demo regions already exist. ``history``: the Astana schools' earlier
+    months of the year are also submitted, accepted and paid (the public portal's figures; `flask seed` and
+    `make run` ask for it, tests that need it too)."""
     if db.session.scalars(select(Region).limit(1)).first() is not None:
         return {"seeded": False}
     rng = random.Random(2026)
@@ -169,6 +171,13 @@ def seed_demo(password: str = DEMO_PASSWORD) -> dict:
     from app.demo.lifecycle import seed_lifecycle
 
     seed_lifecycle(orgs, password)
+    from app.demo.history import seed_paid_history
+    from app.public.figures import refresh_public_figures
+
+    if history:
+        seed_paid_history(orgs, year_start, period)
+    refresh_public_figures()
+    db.session.commit()
     from app.notifications.announce import announce_backlog
 
     announce_backlog()  # as the background pass would: the demo's open tasks are in everyone's bell

@@ -1,0 +1,192 @@
+"""The public figures: rebuilt from the decided acts and payments, read by the portal's pages and downloads.
+
+Only acts that the department has decided (accepted or paid) count: a submitted act may still change, and a
+returned one was not funded. Counts of children under :data:`SMALL_CELL` never leave this module as numbers
+(:func:`cell`), and neither does money tied to such a count (it would give the count away: amount / norm).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from statistics import median
+
+from sqlalchemy import delete, func, insert, select
+
+from app import clock
+from app.acts.models import Act, ActLine
+from app.acts.verification import academic_year
+from app.contracts.models import Contract
+from app.extensions import db
+from app.orders.models import StateOrder
+from app.payments.models import Payment
+from app.people.models import Organisation, Region
+from app.public.models import PublicSchoolMonth
+
+SMALL_CELL = 5
+DECIDED = ("accepted", "paid")
+#: a school's withheld share stands out at this share or at twice its region's median, whichever is higher
+STANDOUT_SHARE = 0.10
+
+
+def refresh_public_figures() -> int:
+    """Rebuild ``public_school_month`` from the acts, their lines and payments; returns the rows written.
+
+    Three grouped statements read everything (850 schools × 12 months is a few thousand rows), then the table
+    is replaced in the same transaction: a reader sees the old figures or the new ones, never a mix."""
+    acts = db.session.execute(
+        select(Act.school_id, Act.region_id, Act.period, func.sum(Act.accepted_lines), func.sum(Act.total_lines),
+               func.sum(Act.amount_tiyn), func.sum(Act.withheld_tiyn))
+        .where(Act.status.in_(DECIDED)).group_by(Act.school_id, Act.region_id, Act.period)).all()
+    paid = {(r[0], r[1]): int(r[2] or 0) for r in db.session.execute(
+        select(Act.school_id, Act.period, func.sum(Payment.amount_tiyn)).join(Payment, Payment.act_id == Act.id)
+        .group_by(Act.school_id, Act.period))}
+    by_rule: dict[tuple[int, date], dict[str, int]] = defaultdict(dict)
+    for school_id, period, rule, n in db.session.execute(
+            select(Act.school_id, Act.period, ActLine.rule_code, func.count(ActLine.id))
+            .join(ActLine, ActLine.act_id == Act.id)
+            .where(Act.status.in_(DECIDED), ActLine.outcome == "excluded")
+            .group_by(Act.school_id, Act.period, ActLine.rule_code)):
+        by_rule[(school_id, period)][rule or "other"] = int(n)
+    now = clock.now()
+    rows = [{"academic_year": academic_year(period), "period": period, "region_id": region_id,
+             "school_id": school_id, "children": int(children or 0), "claimed_lines": int(claimed or 0),
+             "accepted_tiyn": int(accepted or 0), "withheld_tiyn": int(withheld or 0),
+             "paid_tiyn": paid.get((school_id, period), 0), "withheld_by_rule": by_rule.get((school_id, period), {}),
+             "refreshed_at": now}
+            for school_id, region_id, period, children, claimed, accepted, withheld in acts]
+    db.session.execute(delete(PublicSchoolMonth))
+    if rows:
+        db.session.execute(insert(PublicSchoolMonth), rows)
+    return len(rows)
+
+
+def cell(count: int) -> int | None:
+    """A count of children fit to publish: None (shown as "fewer than 5") for 1–4."""
+    return None if 0 < count < SMALL_CELL else count
+
+
+@dataclass
+class Totals:
+    """Sums over school-months; ``smallest`` is the smallest non-zero children count that went in."""
+
+    children: int = 0
+    accepted_tiyn: int = 0
+    withheld_tiyn: int = 0
+    paid_tiyn: int = 0
+    schools: set = field(default_factory=set)
+    smallest: int = 0
+
+    def add(self, row: PublicSchoolMonth) -> None:
+        self.children += row.children
+        self.accepted_tiyn += row.accepted_tiyn
+        self.withheld_tiyn += row.withheld_tiyn
+        self.paid_tiyn += row.paid_tiyn
+        self.schools.add(row.school_id)
+        if row.children and (not self.smallest or row.children < self.smallest):
+            self.smallest = row.children
+
+    @property
+    def small(self) -> bool:
+        return 0 < self.children < SMALL_CELL
+
+    @property
+    def withheld_share(self) -> float:
+        claimed = self.accepted_tiyn + self.withheld_tiyn
+        return self.withheld_tiyn / claimed if claimed else 0.0
+
+    def public(self) -> dict:
+        """The figures as published: children and money suppressed together when the count is small."""
+        small = self.small
+        return {"children": cell(self.children), "accepted_tiyn": None if small else self.accepted_tiyn,
+                "withheld_tiyn": None if small else self.withheld_tiyn, "paid_tiyn": None if small else self.paid_tiyn,
+                "withheld_share": None if small else round(self.withheld_share, 4), "schools": len(self.schools)}
+
+
+def years() -> list[str]:
+    found = set(db.session.scalars(select(PublicSchoolMonth.academic_year).distinct()))
+    found |= set(db.session.scalars(select(StateOrder.academic_year).distinct()))
+    return sorted(found, reverse=True)
+
+
+def rows_for(year: str, region_id: int | None = None, school_id: int | None = None) -> list[PublicSchoolMonth]:
+    query = select(PublicSchoolMonth).where(PublicSchoolMonth.academic_year == year)
+    if region_id is not None:
+        query = query.where(PublicSchoolMonth.region_id == region_id)
+    if school_id is not None:
+        query = query.where(PublicSchoolMonth.school_id == school_id)
+    return list(db.session.scalars(query.order_by(PublicSchoolMonth.period)))
+
+
+def by_month(rows: list[PublicSchoolMonth]) -> list[tuple[date, Totals]]:
+    months: dict[date, Totals] = defaultdict(Totals)
+    for row in rows:
+        months[row.period].add(row)
+    return sorted(months.items())
+
+
+def by_key(rows: list[PublicSchoolMonth], key: str) -> dict[int, Totals]:
+    groups: dict[int, Totals] = defaultdict(Totals)
+    for row in rows:
+        groups[getattr(row, key)].add(row)
+    return dict(groups)
+
+
+def national(year: str) -> dict:
+    rows = rows_for(year)
+    total = Totals()
+    for row in rows:
+        total.add(row)
+    regions = {r.id: r for r in db.session.scalars(select(Region))}
+    return {"total": total, "months": by_month(rows), "regions": by_key(rows, "region_id"), "region_rows": regions,
+            "orders": _orders(year)}
+
+
+def region(year: str, region_id: int) -> dict:
+    rows = rows_for(year, region_id=region_id)
+    schools = by_key(rows, "school_id")
+    shares = [t.withheld_share for t in schools.values() if t.accepted_tiyn + t.withheld_tiyn]
+    threshold = max(STANDOUT_SHARE, 2 * median(shares)) if shares else STANDOUT_SHARE
+    total = Totals()
+    for row in rows:
+        total.add(row)
+    orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(list(schools) or [0])))}
+    return {"total": total, "months": by_month(rows), "schools": schools, "orgs": orgs,
+            "standout": {sid for sid, t in schools.items() if not t.small and t.withheld_share >= threshold
+                         and t.withheld_tiyn > 0},
+            "threshold": threshold, "orders": _orders(year, region_id), "contracts": _contracts(year, region_id)}
+
+
+def schools(year: str) -> dict:
+    """Every school with figures in the year (the country-wide download)."""
+    groups = by_key(rows_for(year), "school_id")
+    orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(list(groups) or [0])))}
+    return {"schools": groups, "orgs": orgs}
+
+
+def school(year: str, school_id: int) -> dict:
+    rows = rows_for(year, school_id=school_id)
+    rules: dict[str, int] = defaultdict(int)
+    for row in rows:
+        for code, n in (row.withheld_by_rule or {}).items():
+            rules[code] += n
+    return {"months": by_month(rows), "rules": {code: cell(n) for code, n in sorted(rules.items())},
+            "contracts": _contracts(year, school_id=school_id)}
+
+
+def _orders(year: str, region_id: int | None = None) -> list[StateOrder]:
+    query = select(StateOrder).where(StateOrder.academic_year == year)
+    if region_id is not None:
+        query = query.where(StateOrder.region_id == region_id)
+    return list(db.session.scalars(query.order_by(StateOrder.number)))
+
+
+def _contracts(year: str, region_id: int | None = None, school_id: int | None = None) -> list[Contract]:
+    query = (select(Contract).join(StateOrder, StateOrder.id == Contract.order_id)
+             .where(StateOrder.academic_year == year, Contract.status.in_(("active", "closed"))))
+    if region_id is not None:
+        query = query.where(Contract.region_id == region_id)
+    if school_id is not None:
+        query = query.where(Contract.school_id == school_id)
+    return list(db.session.scalars(query.order_by(Contract.number)))

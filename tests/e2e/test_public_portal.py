@@ -1,0 +1,61 @@
+"""In a real browser, without logging in: the public portal draws its charts, reads on a phone, and an axe-core
+run finds no serious or critical accessibility violation on any of its pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.people.models import Organisation, Region
+from tests.helpers import add_paid_history
+
+pytestmark = pytest.mark.e2e
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture()
+def world(world):
+    add_paid_history()
+    return world
+
+
+def _serious_violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_a_visitor_on_a_phone_reads_the_figures_and_the_pages_pass_axe(chromium, live_server, app):
+    astana = db.session.scalars(select(Region).where(Region.code == "ASTANA")).one()
+    school = db.session.scalars(select(Organisation).where(Organisation.name == "Bilim Innovation School")).one()
+    context = chromium.new_context(base_url=live_server, viewport={"width": 390, "height": 844}, locale="ru-RU")
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda msg: errors.append(msg.text)
+                if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+        page.goto("/public/")
+        expect(page.locator("h1")).to_contain_text("куда идут деньги")
+        page.get_by_role("link", name=astana.name_ru).click()
+        expect(page.locator("h1")).to_have_text(astana.name_ru)
+        # Chart.js drew the region's months: the canvas has a chart attached and a non-zero size.
+        assert page.evaluate("() => !!Chart.getChart(document.getElementById('region-months'))")
+        assert page.locator("#region-months").bounding_box()["width"] > 300
+        no_scroll = page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+        assert no_scroll, "the page scrolls sideways on a phone"
+        page.get_by_role("link", name="Bilim Innovation School").first.click()
+        expect(page.locator("h1")).to_have_text(school.name)
+        for url in ("/public/", f"/public/regions/{astana.id}", f"/public/schools/{school.bin}"):
+            page.goto(url)
+            assert _serious_violations(page) == [], url
+        assert errors == []
+    finally:
+        context.close()

@@ -1,0 +1,139 @@
+"""The public portal: anyone can see where the money went, nobody can see a child."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.acts.models import Act, ActLine
+from app.extensions import db
+from app.payments.models import Payment
+from app.people.models import Organisation, Region
+from app.public.figures import refresh_public_figures
+from app.public.models import PublicSchoolMonth
+from app.registry.models import NedbEnrollment
+from tests.conftest import Browser
+from tests.helpers import add_paid_history
+
+TWELVE_DIGITS = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+
+
+@pytest.fixture()
+def world(world):
+    """The demo world with the Astana schools' September paid, as `flask seed` builds it."""
+    assert add_paid_history() == 2
+    return world
+
+
+def _pages(visitor: Browser) -> dict[str, str]:
+    """Every public page and download of the demo world, by URL."""
+    urls = ["/public/", "/public/data/regions.csv", "/public/data/regions.json", "/public/data/schools.csv",
+            "/public/data/schools.json", "/public/data/months.csv", "/public/data/months.json"]
+    for region in db.session.scalars(select(Region)):
+        urls += [f"/public/regions/{region.id}", f"/public/data/schools.csv?region={region.id}",
+                 f"/public/data/months.json?region={region.id}"]
+    for school in db.session.scalars(select(Organisation).where(Organisation.kind == "school")):
+        urls.append(f"/public/schools/{school.bin}")
+    pages = {}
+    for url in urls:
+        response = visitor.get(url)
+        assert response.status_code == 200, url
+        pages[url] = response.get_data(as_text=True)
+    return pages
+
+
+def test_anyone_sees_the_paid_months_without_logging_in(world, app):
+    visitor = Browser(app)
+    page = visitor.get("/public/").get_data(as_text=True)
+    assert "Where the money goes" in page and "Astana city" in page
+    paid = db.session.scalar(select(db.func.sum(Payment.amount_tiyn)))
+    assert paid and paid > 0
+    data = json.loads(visitor.get("/public/data/regions.json").get_data(as_text=True))
+    assert sum(row["paid_tiyn"] for row in data["rows"]) == paid
+    assert data["currency"] == "KZT" and data["small_cell_suppressed_below"] == 5
+
+
+def test_no_personal_data_on_any_public_page_or_download(world, app):
+    pages = _pages(Browser(app))
+    bins = set(db.session.scalars(select(Organisation.bin)))
+    students = list(db.session.execute(select(NedbEnrollment.iin, NedbEnrollment.full_name)))
+    students += list(db.session.execute(select(ActLine.iin, ActLine.full_name)))
+    assert len(students) > 100
+    for url, text in pages.items():
+        for number in TWELVE_DIGITS.findall(text):
+            assert number in bins, f"{url}: a 12-digit number that is not an organisation's BIN: {number}"
+        for iin, name in students:
+            assert iin not in text, f"{url} shows a student's IIN"
+            assert name not in text, f"{url} shows a student's name"
+
+
+def test_fewer_than_five_children_are_not_published(world, app):
+    act = db.session.scalars(select(Act).where(Act.status == "paid")).first()
+    kept = act.lines[:3]
+    for line in act.lines[3:]:
+        db.session.delete(line)
+    act.accepted_lines, act.total_lines = len(kept), len(kept)
+    act.amount_tiyn = sum(line.amount_tiyn for line in kept)
+    db.session.flush()
+    refresh_public_figures()
+    db.session.commit()
+    row = db.session.scalars(select(PublicSchoolMonth).where(PublicSchoolMonth.school_id == act.school_id,
+                                                             PublicSchoolMonth.period == act.period)).one()
+    assert row.children == 3
+    visitor = Browser(app)
+    page = visitor.get(f"/public/schools/{act.school.bin}").get_data(as_text=True)
+    month_row = re.search(rf"{act.period:%Y-%m}</th>(.*?)</tr>", page, re.S).group(1)
+    assert "&lt;5" in month_row and "₸" not in month_row, "count and the money that reveals it are both hidden"
+    rows = list(csv.reader(io.StringIO(visitor.get(
+        f"/public/data/months.csv?region={act.region_id}").get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][0] == "Month"
+    other_months = [r for r in rows[1:] if r[0] != f"{act.period:%Y-%m}"]
+    assert all(r[2] != "<5" for r in other_months)
+
+
+def test_only_decided_acts_count_and_totals_equal_the_acts(world, app):
+    refresh_public_figures()
+    db.session.commit()
+    decided = db.session.scalars(select(Act).where(Act.status.in_(("accepted", "paid")))).all()
+    undecided = db.session.scalars(select(Act).where(Act.status.not_in(("accepted", "paid")))).all()
+    assert decided and any(a.amount_tiyn for a in undecided), "the demo has a verified act with an amount"
+    rows = db.session.scalars(select(PublicSchoolMonth)).all()
+    assert sum(r.accepted_tiyn for r in rows) == sum(a.amount_tiyn for a in decided)
+    assert sum(r.children for r in rows) == sum(a.accepted_lines for a in decided)
+    assert {(r.school_id, r.period) for r in rows} == {(a.school_id, a.period) for a in decided}
+
+
+def test_withheld_money_is_explained_by_rule_in_words(world, app):
+    act = db.session.scalars(select(Act).where(Act.status == "paid")).first()
+    for line in act.lines[:6]:
+        line.outcome, line.rule_code = "excluded", "withdrawn"
+    act.withheld_tiyn = 1_000_000
+    db.session.flush()
+    refresh_public_figures()
+    db.session.commit()
+    page = Browser(app).get(f"/public/schools/{act.school.bin}").get_data(as_text=True)
+    assert "Withdrawn" in page and "withdrawn<" not in page
+    rules_table = page[page.index("Why money was withheld"):]
+    assert re.search(r"Withdrawn</th><td[^>]*>6<", rules_table)
+
+
+@pytest.mark.parametrize("url", [
+    "/public/?year=1999/2000", "/public/?year=%00", "/public/regions/2147483648", "/public/regions/999999",
+    "/public/schools/12345", "/public/schools/１２３４５６７８９０１２", "/public/data/secrets.csv",
+    "/public/data/regions.xml", "/public/data/schools.csv?region=2147483648",
+])
+def test_unknown_or_malformed_addresses_are_404(world, app, url):
+    assert Browser(app).get(url).status_code == 404
+
+
+def test_pages_follow_the_visitors_language(world, app):
+    visitor = Browser(app)
+    visitor.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    region = db.session.scalars(select(Region).where(Region.code == "ASTANA")).one()
+    page = visitor.get(f"/public/regions/{region.id}").get_data(as_text=True)
+    assert region.name_ru in page and region.name_en not in page
