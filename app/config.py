@@ -66,6 +66,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        # Open data (OCDS 1.1): the ocid prefix registered with the Open Contracting Partnership, and the publisher.
+        "OCDS_OCID_PREFIX": os.environ.get("OCDS_OCID_PREFIX", "ocds-tpsrys"),
+        "OCDS_PUBLISHER": os.environ.get("OCDS_PUBLISHER", "Financial Center JSC"),
     }
     for key in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM"):
         if os.environ.get(key):

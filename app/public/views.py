@@ -7,7 +7,7 @@ import io
 import json
 import re
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.acts.rules import RULES
 from app.extensions import db
 from app.people.models import Organisation, Region
-from app.public import figures
+from app.public import figures, open_contracting
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -167,3 +167,65 @@ def _money(totals: figures.Totals) -> dict:
     public = totals.public()
     return {key: public[key] for key in ("schools", "children", "accepted_tiyn", "withheld_tiyn", "paid_tiyn",
                                          "withheld_share")}
+
+
+# --- open data: OCDS 1.1 release and record packages ---------------------------------------------------
+
+PAGE_SIZE = 100
+
+
+@bp.route("/ocds/releases.json")
+def ocds_releases():
+    """A release package of the year's contracting processes, a page at a time (``page``, ``per_page`` ≤ 1000)."""
+    year, page, per_page = _ocds_params()
+    releases = [r for order in open_contracting.orders_of(year) for r in open_contracting.releases_for(order)]
+    chunk, links = _page(releases, page, per_page, "public.ocds_releases", year)
+    return _json(open_contracting.release_package(chunk, request.url, links))
+
+
+@bp.route("/ocds/records.json")
+def ocds_records():
+    """A record package: one record per order (its releases and the compiled release), paged by order."""
+    year, page, per_page = _ocds_params(default_per_page=20)
+    chunk, links = _page(open_contracting.orders_of(year), page, per_page, "public.ocds_records", year)
+    return _json(open_contracting.record_package(chunk, request.url, links))
+
+
+@bp.route("/ocds/<int:start_year>-<int:end_year>-releases.json")
+def ocds_bulk(start_year: int, end_year: int):
+    """Every release of one academic year in one file (a download)."""
+    year = f"{start_year}/{end_year}"
+    orders = open_contracting.orders_of(year) if end_year == start_year + 1 else []
+    if not orders:
+        abort(404)
+    releases = [r for order in orders for r in open_contracting.releases_for(order)]
+    response = _json(open_contracting.release_package(releases, request.url))
+    response.headers["Content-Disposition"] = f'attachment; filename="tapsyrys-ocds-{start_year}-{end_year}.json"'
+    return response
+
+
+def _ocds_params(default_per_page: int = PAGE_SIZE) -> tuple[str | None, int, int]:
+    year = request.args.get("year")
+    if year is not None and year not in figures.years():
+        abort(404)
+    page = request.args.get("page", 1, type=int)
+    per_page = request.args.get("per_page", default_per_page, type=int)
+    if not (1 <= page <= 10**6 and 1 <= per_page <= 1000):
+        abort(404)
+    return year, page, per_page
+
+
+def _page(items: list, page: int, per_page: int, endpoint: str, year: str | None) -> tuple[list, dict]:
+    start = (page - 1) * per_page
+    chunk = items[start : start + per_page]
+    args = {"per_page": per_page, **({"year": year} if year else {})}
+    links = {}
+    if start + per_page < len(items):
+        links["next"] = url_for(endpoint, page=page + 1, _external=True, **args)
+    if page > 1:
+        links["prev"] = url_for(endpoint, page=page - 1, _external=True, **args)
+    return chunk, links
+
+
+def _json(document: dict) -> Response:
+    return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/json")

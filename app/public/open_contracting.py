@@ -1,0 +1,190 @@
+"""Open Contracting Data Standard 1.1: the state order's contracting processes as releases and records.
+
+One contracting process (one ``ocid``) per state order: the order and its budget (``planning``), the call for
+applications (``tender``), each allocation of places (``award``), each signed contract (``contract``) and each
+payment of an act under a contract (``implementation`` transaction). Releases are built from the audited
+operations' tables, never typed in; parties are identified by their BIN (org-id scheme ``KZ-BIN``), amounts
+are in KZT. Records carry their releases and a compiled release merged by ocdsmerge with the standard's own
+merge rules (the release schema shipped in ``app/public/ocds/``, so nothing is fetched).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app import clock
+from app.applications.models import Application
+from app.contracts.models import Contract, ContractAct
+from app.extensions import db
+from app.orders.models import StateOrder
+from app.payments.models import Payment
+from app.people.models import Organisation
+
+VERSION = "1.1"
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+LEVEL_NAMES = {"primary": "Primary education (grades 1–4)", "basic": "Basic secondary education (grades 5–9)",
+               "secondary": "General secondary education (grades 10–11)"}
+
+
+@cache
+def release_schema() -> dict:
+    return json.loads((Path(__file__).parent / "ocds" / "release-schema.json").read_text(encoding="utf-8"))
+
+
+def ocid(order: StateOrder) -> str:
+    """Stable: the configured prefix and the order's number, which never changes once placed."""
+    return f"{current_app.config['OCDS_OCID_PREFIX']}-{order.number}"
+
+
+def _amount(tiyn: int) -> dict:
+    value = Decimal(tiyn) / 100
+    return {"amount": int(value) if value == value.to_integral_value() else float(value), "currency": "KZT"}
+
+
+def _when(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(0, 0), tzinfo=UTC)
+    if value.tzinfo is None:  # SQLite gives naive datetimes; every one we store is UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _party_ref(org: Organisation) -> dict:
+    return {"id": f"KZ-BIN-{org.bin}", "name": org.name}
+
+
+def _party(org: Organisation, roles: list[str]) -> dict:
+    party = {**_party_ref(org), "identifier": {"scheme": "KZ-BIN", "id": org.bin, "legalName": org.name},
+             "roles": roles}
+    if org.region is not None:
+        party["address"] = {"region": org.region.name_en, "countryName": "Kazakhstan"}
+    return party
+
+
+def _department(order: StateOrder) -> Organisation | None:
+    return db.session.scalars(select(Organisation).where(Organisation.kind == "department",
+                                                         Organisation.region_id == order.region_id)
+                              .order_by(Organisation.id)).first()
+
+
+def _release(order: StateOrder, suffix: str, when, tags: list[str], buyer: Organisation | None, **sections) -> dict:
+    release = {"ocid": ocid(order), "id": f"{ocid(order)}-{suffix}", "date": _when(when), "tag": tags,
+               "initiationType": "tender", "language": "en"}
+    parties = sections.pop("parties", [])
+    if buyer is not None:
+        release["buyer"] = _party_ref(buyer)
+        parties = [_party(buyer, ["buyer", "procuringEntity"]), *parties]
+    if parties:
+        release["parties"] = parties
+    release.update(sections)
+    return release
+
+
+def _tender_status(order: StateOrder, today: date) -> str:
+    if today < order.window_opens:
+        return "planned"
+    return "active" if today <= order.window_closes else "complete"
+
+
+def releases_for(order: StateOrder) -> list[dict]:
+    """Every release of one order's contracting process, oldest first."""
+    buyer = _department(order)
+    title = f"State educational order {order.academic_year}: {order.region.name_en}"
+    releases = [
+        _release(order, "planning", order.placed_at, ["planning"], buyer,
+                 planning={"budget": {"description": f"Budget of the state educational order {order.academic_year}",
+                                      "amount": _amount(order.budget_tiyn)}}),
+        _release(order, "tender", order.placed_at, ["tender"], buyer, tender={
+            "id": order.number, "title": title, "status": _tender_status(order, clock.today()),
+            "procurementMethod": "open", "procurementMethodDetails": "Call for applications from private schools",
+            "mainProcurementCategory": "services", "value": _amount(order.budget_tiyn),
+            "tenderPeriod": {"startDate": _when(order.window_opens), "endDate": _when(order.window_closes)},
+            "contractPeriod": {"startDate": _when(order.period_start), "endDate": _when(order.period_end)},
+            "items": [{"id": f"{n.level}-{n.locality}",
+                       "description": f"{LEVEL_NAMES.get(n.level, n.level)}, {n.locality}: one student-month",
+                       "unit": {"name": "student-month", "value": _amount(n.monthly_tiyn)}} for n in order.norms]}),
+    ]
+    applications = db.session.scalars(select(Application).where(Application.order_id == order.id,
+                                                                Application.status == "allocated")
+                                      .order_by(Application.number)).all()
+    for app_ in applications:
+        items = [{"id": level, "description": LEVEL_NAMES[level], "quantity": places, "unit": {"name": "place"}}
+                 for level, places in (("primary", app_.places_primary), ("basic", app_.places_basic),
+                                       ("secondary", app_.places_secondary)) if places]
+        award = {"id": app_.number, "title": f"Places allocated to {app_.school.name}", "status": "active",
+                 "date": _when(app_.decided_at), "suppliers": [_party_ref(app_.school)], "items": items}
+        releases.append(_release(order, f"award-{app_.number}", app_.decided_at or order.placed_at, ["award"], buyer,
+                                 parties=[_party(app_.school, ["supplier"])], awards=[award]))
+    contracts = db.session.scalars(select(Contract).where(Contract.order_id == order.id,
+                                                          Contract.status.in_(("active", "closed")))
+                                   .options(selectinload(Contract.signatures)).order_by(Contract.number)).all()
+    payer = db.session.scalars(select(Organisation).where(Organisation.kind == "operator")
+                               .order_by(Organisation.id)).first()  # the operator pays every act
+    for contract in contracts:
+        signed = max((s.signed_at for s in contract.signatures), default=contract.activated_at)
+        body = {"id": contract.number, "awardID": contract.application.number,
+                "title": f"Contract with {contract.school.name}",
+                "status": "active" if contract.status == "active" else "terminated",
+                "period": {"startDate": _when(contract.period_start), "endDate": _when(contract.period_end)},
+                "value": _amount(contract.amount_cap_tiyn), "dateSigned": _when(signed)}
+        releases.append(_release(order, f"contract-{contract.number}", signed or contract.created_at, ["contract"],
+                                 buyer, parties=[_party(contract.school, ["supplier", "payee"])], contracts=[body]))
+        payments = db.session.scalars(select(Payment).join(ContractAct, ContractAct.act_id == Payment.act_id)
+                                      .where(ContractAct.contract_id == contract.id)
+                                      .order_by(Payment.registered_at, Payment.id)).all()
+        for payment in payments:
+            transaction = {"id": payment.order_number, "date": _when(payment.registered_at),
+                           "value": _amount(payment.amount_tiyn), "payee": _party_ref(contract.school)}
+            if payer is not None:
+                transaction["payer"] = _party_ref(payer)
+            releases.append(_release(order, f"payment-{payment.id}", payment.registered_at, ["implementation"], buyer,
+                                     parties=[_party(payer, ["payer"])] if payer is not None else [],
+                                     contracts=[{"id": contract.number, "awardID": contract.application.number,
+                                                 "implementation": {"transactions": [transaction]}}]))
+    return releases
+
+
+def orders_of(year: str | None) -> list[StateOrder]:
+    query = select(StateOrder).options(selectinload(StateOrder.norms), selectinload(StateOrder.region))
+    if year:
+        query = query.where(StateOrder.academic_year == year)
+    return list(db.session.scalars(query.order_by(StateOrder.number)))
+
+
+def _package_meta(uri: str) -> dict:
+    return {"uri": uri, "version": VERSION, "publishedDate": _when(clock.now()),
+            "publisher": {"name": current_app.config["OCDS_PUBLISHER"]}, "license": LICENSE,
+            "publicationPolicy": "Aggregate figures only; no personal data of students is published."}
+
+
+def release_package(releases: list[dict], uri: str, links: dict | None = None) -> dict:
+    package = {**_package_meta(uri), "releases": releases}
+    if links:
+        package["links"] = links
+    return package
+
+
+def record_package(orders: list[StateOrder], uri: str, links: dict | None = None) -> dict:
+    """One record per contracting process: its releases embedded and the compiled release (ocdsmerge)."""
+    import ocdsmerge
+
+    merger = ocdsmerge.Merger(schema=release_schema())
+    records = []
+    for order in orders:
+        releases = releases_for(order)
+        records.append({"ocid": ocid(order), "releases": releases,
+                        "compiledRelease": merger.create_compiled_release(releases)})
+    package = {**_package_meta(uri), "records": records}
+    if links:
+        package["links"] = links
+    return package
