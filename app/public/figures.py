@@ -8,11 +8,12 @@ returned one was not funded. Counts of children under :data:`SMALL_CELL` never l
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from statistics import median
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, literal_column, select
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.acts.models import Act, ActLine
@@ -69,23 +70,13 @@ def cell(count: int) -> int | None:
 
 @dataclass
 class Totals:
-    """Sums over school-months; ``smallest`` is the smallest non-zero children count that went in."""
+    """Sums over school-months (a month, a region, a school, the country), computed by the database."""
 
     children: int = 0
     accepted_tiyn: int = 0
     withheld_tiyn: int = 0
     paid_tiyn: int = 0
-    schools: set = field(default_factory=set)
-    smallest: int = 0
-
-    def add(self, row: PublicSchoolMonth) -> None:
-        self.children += row.children
-        self.accepted_tiyn += row.accepted_tiyn
-        self.withheld_tiyn += row.withheld_tiyn
-        self.paid_tiyn += row.paid_tiyn
-        self.schools.add(row.school_id)
-        if row.children and (not self.smallest or row.children < self.smallest):
-            self.smallest = row.children
+    schools: int = 0
 
     @property
     def small(self) -> bool:
@@ -101,7 +92,28 @@ class Totals:
         small = self.small
         return {"children": cell(self.children), "accepted_tiyn": None if small else self.accepted_tiyn,
                 "withheld_tiyn": None if small else self.withheld_tiyn, "paid_tiyn": None if small else self.paid_tiyn,
-                "withheld_share": None if small else round(self.withheld_share, 4), "schools": len(self.schools)}
+                "withheld_share": None if small else round(self.withheld_share, 4), "schools": self.schools}
+
+
+_SUMS = (func.count(func.distinct(PublicSchoolMonth.school_id)), func.sum(PublicSchoolMonth.children),
+         func.sum(PublicSchoolMonth.accepted_tiyn), func.sum(PublicSchoolMonth.withheld_tiyn),
+         func.sum(PublicSchoolMonth.paid_tiyn))
+
+
+def _grouped(key, year: str, region_id: int | None = None, school_id: int | None = None) -> dict:
+    """One GROUP BY over the cached rows of a year (a region's, a school's): key -> Totals."""
+    query = select(key, *_SUMS).where(PublicSchoolMonth.academic_year == year)
+    if region_id is not None:
+        query = query.where(PublicSchoolMonth.region_id == region_id)
+    if school_id is not None:
+        query = query.where(PublicSchoolMonth.school_id == school_id)
+    return {row[0]: Totals(schools=int(row[1]), children=int(row[2] or 0), accepted_tiyn=int(row[3] or 0),
+                           withheld_tiyn=int(row[4] or 0), paid_tiyn=int(row[5] or 0))
+            for row in db.session.execute(query.group_by(key))}
+
+
+def _total(year: str, region_id: int | None = None) -> Totals:
+    return _grouped(literal_column("1"), year, region_id).get(1, Totals())
 
 
 def years() -> list[str]:
@@ -110,49 +122,22 @@ def years() -> list[str]:
     return sorted(found, reverse=True)
 
 
-def rows_for(year: str, region_id: int | None = None, school_id: int | None = None) -> list[PublicSchoolMonth]:
-    query = select(PublicSchoolMonth).where(PublicSchoolMonth.academic_year == year)
-    if region_id is not None:
-        query = query.where(PublicSchoolMonth.region_id == region_id)
-    if school_id is not None:
-        query = query.where(PublicSchoolMonth.school_id == school_id)
-    return list(db.session.scalars(query.order_by(PublicSchoolMonth.period)))
-
-
-def by_month(rows: list[PublicSchoolMonth]) -> list[tuple[date, Totals]]:
-    months: dict[date, Totals] = defaultdict(Totals)
-    for row in rows:
-        months[row.period].add(row)
-    return sorted(months.items())
-
-
-def by_key(rows: list[PublicSchoolMonth], key: str) -> dict[int, Totals]:
-    groups: dict[int, Totals] = defaultdict(Totals)
-    for row in rows:
-        groups[getattr(row, key)].add(row)
-    return dict(groups)
+def by_month(year: str, region_id: int | None = None, school_id: int | None = None) -> list[tuple[date, Totals]]:
+    return sorted(_grouped(PublicSchoolMonth.period, year, region_id, school_id).items())
 
 
 def national(year: str) -> dict:
-    rows = rows_for(year)
-    total = Totals()
-    for row in rows:
-        total.add(row)
     regions = {r.id: r for r in db.session.scalars(select(Region))}
-    return {"total": total, "months": by_month(rows), "regions": by_key(rows, "region_id"), "region_rows": regions,
-            "orders": _orders(year)}
+    return {"total": _total(year), "months": by_month(year), "regions": _grouped(PublicSchoolMonth.region_id, year),
+            "region_rows": regions, "orders": _orders(year)}
 
 
 def region(year: str, region_id: int) -> dict:
-    rows = rows_for(year, region_id=region_id)
-    schools = by_key(rows, "school_id")
+    schools = _grouped(PublicSchoolMonth.school_id, year, region_id)
     shares = [t.withheld_share for t in schools.values() if t.accepted_tiyn + t.withheld_tiyn]
     threshold = max(STANDOUT_SHARE, 2 * median(shares)) if shares else STANDOUT_SHARE
-    total = Totals()
-    for row in rows:
-        total.add(row)
-    orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(list(schools) or [0])))}
-    return {"total": total, "months": by_month(rows), "schools": schools, "orgs": orgs,
+    return {"total": _total(year, region_id), "months": by_month(year, region_id), "schools": schools,
+            "orgs": _organisations(schools),
             "standout": {sid for sid, t in schools.items() if not t.small and t.withheld_share >= threshold
                          and t.withheld_tiyn > 0},
             "threshold": threshold, "orders": _orders(year, region_id), "contracts": _contracts(year, region_id)}
@@ -160,23 +145,30 @@ def region(year: str, region_id: int) -> dict:
 
 def schools(year: str) -> dict:
     """Every school with figures in the year (the country-wide download)."""
-    groups = by_key(rows_for(year), "school_id")
-    orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(list(groups) or [0])))}
-    return {"schools": groups, "orgs": orgs}
+    groups = _grouped(PublicSchoolMonth.school_id, year)
+    return {"schools": groups, "orgs": _organisations(groups)}
+
+
+def _organisations(ids) -> dict[int, Organisation]:
+    found = db.session.scalars(select(Organisation).where(Organisation.id.in_(list(ids) or [0]))
+                               .options(selectinload(Organisation.region)))
+    return {o.id: o for o in found}
 
 
 def school(year: str, school_id: int) -> dict:
-    rows = rows_for(year, school_id=school_id)
     rules: dict[str, int] = defaultdict(int)
-    for row in rows:
-        for code, n in (row.withheld_by_rule or {}).items():
+    for by_rule in db.session.scalars(select(PublicSchoolMonth.withheld_by_rule).where(
+            PublicSchoolMonth.academic_year == year, PublicSchoolMonth.school_id == school_id)):
+        for code, n in (by_rule or {}).items():
             rules[code] += n
-    return {"months": by_month(rows), "rules": {code: cell(n) for code, n in sorted(rules.items())},
+    return {"months": by_month(year, school_id=school_id),
+            "rules": {code: cell(n) for code, n in sorted(rules.items())},
             "contracts": _contracts(year, school_id=school_id)}
 
 
 def _orders(year: str, region_id: int | None = None) -> list[StateOrder]:
-    query = select(StateOrder).where(StateOrder.academic_year == year)
+    query = (select(StateOrder).where(StateOrder.academic_year == year)
+             .options(selectinload(StateOrder.norms), selectinload(StateOrder.region)))
     if region_id is not None:
         query = query.where(StateOrder.region_id == region_id)
     return list(db.session.scalars(query.order_by(StateOrder.number)))
@@ -184,7 +176,8 @@ def _orders(year: str, region_id: int | None = None) -> list[StateOrder]:
 
 def _contracts(year: str, region_id: int | None = None, school_id: int | None = None) -> list[Contract]:
     query = (select(Contract).join(StateOrder, StateOrder.id == Contract.order_id)
-             .where(StateOrder.academic_year == year, Contract.status.in_(("active", "closed"))))
+             .where(StateOrder.academic_year == year, Contract.status.in_(("active", "closed")))
+             .options(selectinload(Contract.school)))
     if region_id is not None:
         query = query.where(Contract.region_id == region_id)
     if school_id is not None:

@@ -11,6 +11,8 @@ merge rules (the release schema shipped in ``app/public/ocds/``, so nothing is f
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache
@@ -37,6 +39,14 @@ LEVEL_NAMES = {"primary": "Primary education (grades 1–4)", "basic": "Basic se
 @cache
 def release_schema() -> dict:
     return json.loads((Path(__file__).parent / "ocds" / "release-schema.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _merger():
+    """The merge rules come from the schema once per process (dereferencing it costs more than a page)."""
+    import ocdsmerge
+
+    return ocdsmerge.Merger(schema=release_schema())
 
 
 def ocid(order: StateOrder) -> str:
@@ -71,12 +81,6 @@ def _party(org: Organisation, roles: list[str]) -> dict:
     return party
 
 
-def _department(order: StateOrder) -> Organisation | None:
-    return db.session.scalars(select(Organisation).where(Organisation.kind == "department",
-                                                         Organisation.region_id == order.region_id)
-                              .order_by(Organisation.id)).first()
-
-
 def _release(order: StateOrder, suffix: str, when, tags: list[str], buyer: Organisation | None, **sections) -> dict:
     release = {"ocid": ocid(order), "id": f"{ocid(order)}-{suffix}", "date": _when(when), "tag": tags,
                "initiationType": "tender", "language": "en"}
@@ -96,9 +100,49 @@ def _tender_status(order: StateOrder, today: date) -> str:
     return "active" if today <= order.window_closes else "complete"
 
 
-def releases_for(order: StateOrder) -> list[dict]:
+@dataclass
+class _Loaded:
+    """Everything the releases of some orders need, read in a fixed handful of statements (not per order)."""
+
+    departments: dict[int, Organisation]
+    applications: dict[int, list[Application]]
+    contracts: dict[int, list[Contract]]
+    payments: dict[int, list[Payment]]
+    payer: Organisation | None
+
+
+def _load(orders: list[StateOrder]) -> _Loaded:
+    order_ids = [o.id for o in orders] or [0]
+    departments: dict[int, Organisation] = {}
+    for dept in db.session.scalars(select(Organisation).where(Organisation.kind == "department")
+                                   .order_by(Organisation.id.desc())):
+        departments[dept.region_id] = dept  # the first department of a region wins
+    applications: dict[int, list[Application]] = defaultdict(list)
+    for app_ in db.session.scalars(select(Application).where(Application.order_id.in_(order_ids),
+                                                             Application.status == "allocated")
+                                   .options(selectinload(Application.school)).order_by(Application.number)):
+        applications[app_.order_id].append(app_)
+    contracts: dict[int, list[Contract]] = defaultdict(list)
+    for contract in db.session.scalars(select(Contract).where(Contract.order_id.in_(order_ids),
+                                                              Contract.status.in_(("active", "closed")))
+                                       .options(selectinload(Contract.signatures), selectinload(Contract.school),
+                                                selectinload(Contract.application)).order_by(Contract.number)):
+        contracts[contract.order_id].append(contract)
+    contract_ids = [c.id for group in contracts.values() for c in group] or [0]
+    payments: dict[int, list[Payment]] = defaultdict(list)
+    for contract_id, payment in db.session.execute(
+            select(ContractAct.contract_id, Payment).join(Payment, Payment.act_id == ContractAct.act_id)
+            .where(ContractAct.contract_id.in_(contract_ids)).order_by(Payment.registered_at, Payment.id)):
+        payments[contract_id].append(payment)
+    payer = db.session.scalars(select(Organisation).where(Organisation.kind == "operator")
+                               .order_by(Organisation.id)).first()  # the operator pays every act
+    return _Loaded(departments, applications, contracts, payments, payer)
+
+
+def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]:
     """Every release of one order's contracting process, oldest first."""
-    buyer = _department(order)
+    loaded = loaded or _load([order])
+    buyer = loaded.departments.get(order.region_id)
     title = f"State educational order {order.academic_year}: {order.region.name_en}"
     releases = [
         _release(order, "planning", order.placed_at, ["planning"], buyer,
@@ -114,10 +158,7 @@ def releases_for(order: StateOrder) -> list[dict]:
                        "description": f"{LEVEL_NAMES.get(n.level, n.level)}, {n.locality}: one student-month",
                        "unit": {"name": "student-month", "value": _amount(n.monthly_tiyn)}} for n in order.norms]}),
     ]
-    applications = db.session.scalars(select(Application).where(Application.order_id == order.id,
-                                                                Application.status == "allocated")
-                                      .order_by(Application.number)).all()
-    for app_ in applications:
+    for app_ in loaded.applications.get(order.id, []):
         items = [{"id": level, "description": LEVEL_NAMES[level], "quantity": places, "unit": {"name": "place"}}
                  for level, places in (("primary", app_.places_primary), ("basic", app_.places_basic),
                                        ("secondary", app_.places_secondary)) if places]
@@ -125,12 +166,8 @@ def releases_for(order: StateOrder) -> list[dict]:
                  "date": _when(app_.decided_at), "suppliers": [_party_ref(app_.school)], "items": items}
         releases.append(_release(order, f"award-{app_.number}", app_.decided_at or order.placed_at, ["award"], buyer,
                                  parties=[_party(app_.school, ["supplier"])], awards=[award]))
-    contracts = db.session.scalars(select(Contract).where(Contract.order_id == order.id,
-                                                          Contract.status.in_(("active", "closed")))
-                                   .options(selectinload(Contract.signatures)).order_by(Contract.number)).all()
-    payer = db.session.scalars(select(Organisation).where(Organisation.kind == "operator")
-                               .order_by(Organisation.id)).first()  # the operator pays every act
-    for contract in contracts:
+    payer = loaded.payer
+    for contract in loaded.contracts.get(order.id, []):
         signed = max((s.signed_at for s in contract.signatures), default=contract.activated_at)
         body = {"id": contract.number, "awardID": contract.application.number,
                 "title": f"Contract with {contract.school.name}",
@@ -139,10 +176,7 @@ def releases_for(order: StateOrder) -> list[dict]:
                 "value": _amount(contract.amount_cap_tiyn), "dateSigned": _when(signed)}
         releases.append(_release(order, f"contract-{contract.number}", signed or contract.created_at, ["contract"],
                                  buyer, parties=[_party(contract.school, ["supplier", "payee"])], contracts=[body]))
-        payments = db.session.scalars(select(Payment).join(ContractAct, ContractAct.act_id == Payment.act_id)
-                                      .where(ContractAct.contract_id == contract.id)
-                                      .order_by(Payment.registered_at, Payment.id)).all()
-        for payment in payments:
+        for payment in loaded.payments.get(contract.id, []):
             transaction = {"id": payment.order_number, "date": _when(payment.registered_at),
                            "value": _amount(payment.amount_tiyn), "payee": _party_ref(contract.school)}
             if payer is not None:
@@ -152,6 +186,12 @@ def releases_for(order: StateOrder) -> list[dict]:
                                      contracts=[{"id": contract.number, "awardID": contract.application.number,
                                                  "implementation": {"transactions": [transaction]}}]))
     return releases
+
+
+def releases_of(orders: list[StateOrder]) -> list[dict]:
+    """The releases of several orders, loaded together."""
+    loaded = _load(orders)
+    return [release for order in orders for release in releases_for(order, loaded)]
 
 
 def orders_of(year: str | None) -> list[StateOrder]:
@@ -176,12 +216,11 @@ def release_package(releases: list[dict], uri: str, links: dict | None = None) -
 
 def record_package(orders: list[StateOrder], uri: str, links: dict | None = None) -> dict:
     """One record per contracting process: its releases embedded and the compiled release (ocdsmerge)."""
-    import ocdsmerge
-
-    merger = ocdsmerge.Merger(schema=release_schema())
+    merger = _merger()
+    loaded = _load(orders)
     records = []
     for order in orders:
-        releases = releases_for(order)
+        releases = releases_for(order, loaded)
         records.append({"ocid": ocid(order), "releases": releases,
                         "compiledRelease": merger.create_compiled_release(releases)})
     package = {**_package_meta(uri), "records": records}

@@ -178,7 +178,7 @@ PAGE_SIZE = 100
 def ocds_releases():
     """A release package of the year's contracting processes, a page at a time (``page``, ``per_page`` ≤ 1000)."""
     year, page, per_page = _ocds_params()
-    releases = [r for order in open_contracting.orders_of(year) for r in open_contracting.releases_for(order)]
+    releases = open_contracting.releases_of(open_contracting.orders_of(year))
     chunk, links = _page(releases, page, per_page, "public.ocds_releases", year)
     return _json(open_contracting.release_package(chunk, request.url, links))
 
@@ -198,7 +198,7 @@ def ocds_bulk(start_year: int, end_year: int):
     orders = open_contracting.orders_of(year) if end_year == start_year + 1 else []
     if not orders:
         abort(404)
-    releases = [r for order in orders for r in open_contracting.releases_for(order)]
+    releases = open_contracting.releases_of(orders)
     response = _json(open_contracting.release_package(releases, request.url))
     response.headers["Content-Disposition"] = f'attachment; filename="tapsyrys-ocds-{start_year}-{end_year}.json"'
     return response
