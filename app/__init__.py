@@ -87,6 +87,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.public.views import bp as public_bp
 
     app.register_blueprint(public_bp)
+    from app.analytics.views import bp as analytics_bp
+
+    app.register_blueprint(analytics_bp)
     from app.contracts.views import register_lifecycle_blueprints
 
     register_lifecycle_blueprints(app)

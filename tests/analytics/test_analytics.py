@@ -1,0 +1,110 @@
+"""Analytics: red flags that point at the schools worth a look, process times per step, and nothing outside a
+user's scope."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.acts.models import Act
+from app.analytics.flags import school_flags
+from app.engine.models import HumanTask, ProcessModelVersion
+from app.extensions import db
+from tests.conftest import Browser
+from tests.helpers import act_of_school, school
+
+
+def _flags_row(page: str, school_name: str) -> str:
+    match = re.search(rf">{re.escape(school_name)}</a></th>(.*?)</tr>", page, re.S)
+    return match.group(1) if match else ""
+
+
+def test_the_school_with_excluded_lines_is_flagged_for_its_department_and_the_operator(world, app):
+    alatau = act_of_school("Alatau Lyceum")
+    assert alatau.withheld_tiyn * 10 >= alatau.amount_tiyn + alatau.withheld_tiyn  # ≥ 10 % withheld
+    for username in ("official_almaty", "operator", "auditor"):
+        page = Browser(app, username).get("/analytics/").get_data(as_text=True)
+        assert 'data-flag="withheld"' in _flags_row(page, "Alatau Lyceum"), username
+
+
+def test_a_department_sees_only_its_own_region(world, app):
+    page = Browser(app, "official").get("/analytics/").get_data(as_text=True)
+    assert "Alatau Lyceum" not in page
+    alatau = school("Alatau Lyceum")
+    assert Browser(app, "official").get(f"/analytics/schools/{alatau.id}").status_code == 404
+    assert Browser(app, "official_almaty").get(f"/analytics/schools/{alatau.id}").status_code == 200
+
+
+@pytest.mark.parametrize("username", ["accountant", "director"])
+def test_schools_have_no_analytics(world, app, username):
+    assert Browser(app, username).get("/analytics/").status_code == 404
+    assert Browser(app, username).get("/analytics/processes").status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_the_login(world, app):
+    response = Browser(app).get("/analytics/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_each_flag_fires_on_its_own_evidence_and_not_below_its_threshold(world, app):
+    bilim = school("Bilim Innovation School")
+    act = act_of_school("Bilim Innovation School")
+
+    def flags() -> dict:
+        found = school_flags("2026/2027", Act.school_id == bilim.id)
+        return found[0].flags if found else {}
+
+    act.status, act.total_lines, act.accepted_lines = "accepted", 36, 36
+    act.amount_tiyn, act.withheld_tiyn = 100_000_000, 10_000_000  # 9.1 %: under the 10 % threshold
+    act.submitted_at, act.revision = datetime(2026, 11, 10, tzinfo=UTC), 1  # 10 days after the month: on time
+    db.session.flush()
+    assert flags() == {}
+    act.withheld_tiyn = 12_000_000  # 10.7 %
+    act.submitted_at = datetime(2026, 11, 12, tzinfo=UTC)  # 12 days after the month
+    act.revision = 3  # returned twice
+    bilim.design_capacity = 30
+    earlier = Act(number="ACT-TEST-SEP", school_id=bilim.id, region_id=bilim.region_id, period=date(2026, 9, 1),
+                  status="paid", revision=1, total_lines=20, accepted_lines=20, amount_tiyn=1, withheld_tiyn=0,
+                  created_at=datetime(2026, 10, 1, tzinfo=UTC), submitted_at=datetime(2026, 10, 3, tzinfo=UTC))
+    db.session.add(earlier)
+    db.session.flush()
+    found = flags()
+    assert set(found) == {"withheld", "late", "returns", "over_capacity", "jump"}
+    assert found["jump"] == "2026-09 20 → 2026-10 36" and found["over_capacity"] == "36 > 30"
+    assert found["late"] == "2026-10" and found["returns"] == "2026-10 ×2"
+
+
+def test_process_analytics_show_time_per_step_and_where_instances_wait(world, app):
+    act = act_of_school("Alatau Lyceum")
+    version_id = act_instance_version(act)
+    done = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == act.instance_id,
+                                                      HumanTask.status == "completed")).one()
+    done.created_at, done.completed_at = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+    db.session.commit()
+    operator = Browser(app, "owner")
+    page = operator.get(f"/analytics/processes/{version_id}").get_data(as_text=True)
+    row = re.search(rf'data-element="{done.spec_name}">(.*?)</tr>', page, re.S).group(1)
+    assert "48.0" in row  # two days
+    data = json.loads(re.search(r'id="heat-data">(.*?)</script>', page, re.S).group(1))
+    assert data["heat"][done.spec_name] == 1.0
+    from app.engine.models import ProcessInstance
+
+    open_tasks = db.session.execute(select(HumanTask.spec_name, db.func.count()).join(ProcessInstance)
+                                    .where(ProcessInstance.model_version_id == version_id, HumanTask.status == "open")
+                                    .group_by(HumanTask.spec_name)).all()
+    assert data["waiting"] == dict(open_tasks) and data["waiting"]["accept_act"] == 1
+    diagram = operator.get(f"/analytics/processes/{version_id}/diagram.bpmn")
+    assert diagram.status_code == 200 and "attachment" in diagram.headers["Content-Disposition"]
+    assert operator.get("/analytics/processes/2147483648").status_code == 404
+
+
+def act_instance_version(act: Act) -> int:
+    from app.engine.models import ProcessInstance
+
+    version_id = db.session.get(ProcessInstance, act.instance_id).model_version_id
+    assert db.session.get(ProcessModelVersion, version_id).status == "published"
+    return version_id
