@@ -90,6 +90,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.analytics.views import bp as analytics_bp
 
     app.register_blueprint(analytics_bp)
+    from app.api.docs import bp as api_docs_bp
+
+    app.register_blueprint(api_docs_bp)
     from app.contracts.views import register_lifecycle_blueprints
 
     register_lifecycle_blueprints(app)

@@ -14,6 +14,7 @@ ALLOWED = {
     "bpmn-js": "bpmn-js/dist",
     "chart.js": "chart.js/dist",
     "dmn-js": "dmn-js/dist",
+    "swagger-ui": "swagger-ui-dist",
 }
 
 
