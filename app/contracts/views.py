@@ -103,7 +103,16 @@ def show(contract_id: int):
                            paid=operations.paid_under(contract), report=report_of(contract), my_turn=my_turn,
                            year_end=year_end_instance(contract),
                            can_sign=current_user.role in SIGN_TASKS, events=history_of(contract.instance_id),
-                           document_sha256=operations.document_sha256(contract))
+                           document_sha256=operations.document_sha256(contract),
+                           next_timer=_next_timer(contract.instance_id))
+
+
+def _next_timer(instance_id: int | None):
+    """When the contract's process next acts by itself (the next month's act opens, the year-end report is due)."""
+    from app.engine.models import ProcessInstance
+
+    instance = db.session.get(ProcessInstance, instance_id) if instance_id else None
+    return instance.next_timer_at if instance is not None and instance.status == "running" else None
 
 
 @bp.route("/contracts/<int:contract_id>/document")

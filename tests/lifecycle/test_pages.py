@@ -76,3 +76,17 @@ def test_task_pages_of_the_application_render_with_their_panels(day_after_seed, 
     page = official.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert 'id="eligible"' in page and "Norms" in page and 'name="places_primary"' in page
     assert 'id="claim-vs-nedb"' in page and "In NEDB today" in page
+
+
+def test_the_contract_page_shows_when_its_process_next_acts_by_itself(world, browser):
+    from app.engine.models import ProcessInstance
+
+    _order, _application, contract = _shymkent()
+    instance = db.session.get(ProcessInstance, contract.instance_id)
+    assert instance.status == "running" and instance.next_timer_at is not None
+    page = browser("accountant4").get(f"/contracts/{contract.id}").get_data(as_text=True)
+    shown = re.search(r'id="next-timer">(.*?)</p>', page, re.S).group(1)
+    assert "Next automatic step" in shown and str(instance.next_timer_at.year) in shown
+    instance.next_timer_at = None
+    db.session.commit()
+    assert 'id="next-timer"' not in browser("accountant4").get(f"/contracts/{contract.id}").get_data(as_text=True)
