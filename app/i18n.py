@@ -34,3 +34,18 @@ def format_tenge(tiyn: int | None) -> str:
 def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["tenge"] = format_tenge
+    app.jinja_env.filters["filesize"] = format_size
+
+
+def format_size(size: int | None) -> str:
+    """A file size a person reads at a glance, in the user's locale: 512 B, 3.4 KB, 1.2 MB (never "0.0 KB")."""
+    from babel.numbers import format_decimal
+    from flask_babel import gettext as _
+
+    size = int(size or 0)
+    locale = str(get_locale())
+    if size < 1024:
+        return _("%(n)s B", n=size)
+    if size < 1024 * 1024:
+        return _("%(n)s KB", n=format_decimal(round(size / 1024, 1), locale=locale))
+    return _("%(n)s MB", n=format_decimal(round(size / (1024 * 1024), 1), locale=locale))
