@@ -40,6 +40,9 @@ def _task_ids(values) -> list[int]:
     return [int(v) for v in values if str(v).isdigit()][:200]
 
 
+PERSONAL_VIEWS = ("mine", "waiting", "completed")
+
+
 @bp.route("/inbox")
 @login_required
 def index():
@@ -50,7 +53,12 @@ def index():
             saved = ops.get_filter_for(current_user, int(args["filter"]))
         except TaskNotAvailable:
             abort(404)
-        args = {**saved.params, **{k: v for k, v in request.args.items() if k not in ("filter", "page")}}
+        params = dict(saved.params)
+        if saved.owner_id != current_user.id and params.get("view", "mine") in PERSONAL_VIEWS:
+            # A colleague's "my tasks" / "waiting" / "completed by me" are theirs, not mine: a shared filter
+            # applies its criteria to the queue the colleagues share (the group view).
+            params["view"] = "group"
+        args = {**params, **{k: v for k, v in request.args.items() if k not in ("filter", "page")}}
     f = InboxFilter.from_args(args)
     for message in f.errors:
         flash(message, "warning")

@@ -171,3 +171,22 @@ def test_claim_redirect_stays_on_this_site(world, clean_acts, browser):
         response = official.post(f"/tasks/{clean_acts[0].id}/claim", {"next": evil})
         assert response.headers["Location"].endswith(f"/tasks/{clean_acts[0].id}"), evil
         official.post(f"/tasks/{clean_acts[0].id}/unclaim")
+
+
+def test_a_shared_filter_opened_by_a_colleague_shows_the_shared_queue_not_the_creators_own_view(
+        world, clean_acts, official2, browser):
+    official = browser("official")
+    a_bin = school("Bilim Innovation School").bin
+    official.post(f"/tasks/{clean_acts[0].id}/claim")
+    official.post("/inbox/filters", {"name": "Bilim acts", "school": a_bin, "task": "accept_act", "shared": "1"})
+    saved = db.session.scalars(select(SavedFilter)).one()
+    assert saved.params["view"] == "mine"
+    assert len(_rows(official.get(f"/inbox?filter={saved.id}").get_data(as_text=True))) == 2
+    # The head (another role) and a fellow official see the department's queue with the filter's criteria —
+    # including the task the creator claimed — instead of "No tasks match" in their own "my tasks".
+    for colleague, expected in (("head", 2), ("official2", 2)):
+        page = browser(colleague).get(f"/inbox?filter={saved.id}").get_data(as_text=True)
+        assert len(_rows(page)) == expected, colleague
+    # Choosing a view explicitly still wins.
+    page = browser("official2").get(f"/inbox?filter={saved.id}&view=mine").get_data(as_text=True)
+    assert len(_rows(page)) == 1, "the task the creator claimed is not official2's to do"
