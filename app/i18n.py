@@ -35,6 +35,9 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["tenge"] = format_tenge
     app.jinja_env.filters["filesize"] = format_size
+    from app.words import tr
+
+    app.jinja_env.filters["tr"] = tr
 
 
 def format_size(size: int | None) -> str:
