@@ -238,7 +238,7 @@ def _check_xlsx_bounds(path: Path) -> None:
                     match = _DIMENSION.search(head)
                     if match and match.group(4):
                         rows = int(match.group(4)[:9])
-                        columns = _column_number(match.group(3))
+                        columns = _column_number(match.group(3).decode("ascii"))
                         if rows > MAX_ROWS + 1 or columns > MAX_COLUMNS:
                             raise FileUnreadable("too_large", f"sheet dimension {rows} rows × {columns} columns")
     except FileUnreadable:
