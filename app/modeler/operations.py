@@ -33,7 +33,7 @@ MAX_RATIO = 100
 MODEL_JSON = "process_model.json"
 
 
-def refuse_foreign_content(files: dict[str, str]) -> None:
+def refuse_foreign_content(files: dict[str, str], refusal: type[Exception] = ModelChangeRefused) -> None:
     """Refuse model files with elements outside the BPMN/DMN/spiffworkflow namespaces (issue 13 §2).
 
     Checked at every save and import, before anything is stored: an ``<h:script>`` in a diagram
@@ -50,7 +50,7 @@ def refuse_foreign_content(files: dict[str, str]) -> None:
                               "DMN and spiffworkflow elements are accepted.",
                               file=name, line=item.line or "?", what=_foreign_label(item)))
     if messages:
-        raise ModelChangeRefused("; ".join(messages[:20]))
+        raise refusal("; ".join(messages[:20]))
 
 
 def _foreign_label(item) -> str:
@@ -254,7 +254,7 @@ def import_zip(data: bytes, actor=None) -> tuple[ProcessModelVersion, list]:
     from app.engine.publishing import create_model
 
     files, meta = read_zip(data)
-    refuse_foreign_content(files)
+    refuse_foreign_content(files, ImportRefused)
     identifier = _process_id(files) or meta.get("primary_process_id")
     if not identifier:
         raise ImportRefused(_("The diagram has no process; it cannot be imported."))
