@@ -249,13 +249,22 @@ def _check_xlsx_bounds(path: Path) -> None:
 
 
 def count_rows(path: Path) -> int:
-    """Data rows (without the header) — for the progress bar; cheap compared to the import itself."""
-    check_bounds(path)
+    """Data rows (without the header) — for the progress bar; cheap compared to the import itself.
+
+    0 for a file the import will refuse: :func:`import_file` reports why (the job fails with that reason).
+    """
+    try:
+        check_bounds(path)
+    except FileUnreadable:
+        return 0
     if _is_xlsx(path):
         from openpyxl import load_workbook
 
         with open(path, "rb") as fh:  # a file object: openpyxl would insist on an .xlsx file name otherwise
-            wb = load_workbook(fh, read_only=True)
+            try:
+                wb = load_workbook(fh, read_only=True)
+            except Exception:  # a corrupt archive: import_file raises FileUnreadable for it
+                return 0
             try:
                 return max((wb.worksheets[0].max_row or 1) - 1, 0)
             finally:
