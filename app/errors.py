@@ -24,10 +24,6 @@ def register_error_handlers(app: Flask) -> None:
         return page(400, _("Session expired"),
                     _("The form was too old or did not come from this site. Reload the page and try again."))
 
-    @app.errorhandler(400)
-    def bad_request(err):
-        return page(400, _("Invalid input"), _("The request was not understood. Check what you entered and try again."))
-
     # A number too large for its column (PostgreSQL: numeric value out of range; SQLite's driver: Python
     # int too large) that no field check caught: the user's input, not our failure — nothing is saved.
     @app.errorhandler(DataError)
