@@ -31,8 +31,8 @@ column-width DI extensions). Anything else - an ``<h:script>`` in the XHTML name
 an ``xml-stylesheet`` processing instruction - would run in a browser that renders the file, so it is
 refused with the element and its line (:func:`foreign_content` lists them for the save/import checks).
 
-Size limits are left to the caller
-(e.g. Flask's ``MAX_CONTENT_LENGTH``); ``huge_tree=False`` keeps lxml's own depth/text-size limits.
+Size limits are left to the caller (e.g. Flask's ``MAX_CONTENT_LENGTH``); ``huge_tree=False`` keeps
+lxml's own depth/text-size limits.
 """
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ ALLOWED_NAMESPACES = frozenset({
     "http://bpmn.io/schema/dmn/biodi/1.0",  # dmn-js column widths
     "http://bpmn.io/schema/dmn/biodi/2.0",
 })
-MAX_FOREIGN_REPORTED = 20
 
 
 class ModelXmlError(Exception):
