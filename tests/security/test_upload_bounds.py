@@ -183,12 +183,13 @@ def test_refused_workbook_fails_the_job_with_a_message(world, browser, tmp_path)
     path = _workbook(tmp_path / "huge.xlsx", [["number", "bin", "valid_from", "levels"]], far_cell="XFD1048576")
     operator = browser("operator")
     response = operator.post("/registry/imports", {"kind": "licences", "file": (io.BytesIO(path.read_bytes()),
-                                                                                  "huge.xlsx")},
+                                                                                  "li\u202ecences.xlsx")},
                              content_type="multipart/form-data")
     assert response.status_code == 303
     from app.extensions import db
 
     job = db.session.query(RegistryImport).order_by(RegistryImport.id.desc()).first()
     assert job.status == "failed" and job.message.startswith("too_large")
+    assert job.filename == "licences.xlsx", "the right-to-left override is not stored"
     page = operator.get(f"/registry/imports/{job.id}").get_data(as_text=True)
     assert "too large to import" in page
