@@ -35,6 +35,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.ui import init_ui
 
     init_ui(app)
+    from app.security import init_security
+
+    init_security(app)
 
     _register_domain()
     _register_blueprints(app)

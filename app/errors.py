@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 
 from app.extensions import db
 
@@ -22,6 +23,13 @@ def register_error_handlers(app: Flask) -> None:
     def csrf_error(err):
         return page(400, _("Session expired"),
                     _("The form was too old or did not come from this site. Reload the page and try again."))
+
+    # A number too large for its column (PostgreSQL: numeric value out of range; SQLite's driver: Python
+    # int too large) that no field check caught: the user's input, not our failure — nothing is saved.
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def out_of_range(err):
+        return page(422, _("Invalid input"), _("A value is too large or not valid for this field. Nothing was saved."))
 
     @app.errorhandler(403)
     def forbidden(err):

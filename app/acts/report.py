@@ -13,6 +13,7 @@ from app.acts.models import Act, ActLine
 from app.acts.rules import RULES
 from app.acts.verification import norms_for
 from app.extensions import db
+from app.security import spreadsheet_cell
 
 
 @dataclass
@@ -51,9 +52,7 @@ HEADER = ["line", "iin", "full_name", "grade", "days_attended", "outcome", "rule
 
 def _safe(value):
     # Spreadsheet formula injection: a cell that starts like a formula is kept as text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return spreadsheet_cell(value)
 
 
 def export_rows(act: Act, lines) -> list[list]:

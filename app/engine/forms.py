@@ -8,6 +8,7 @@ the schema is accepted (``additionalProperties`` is enforced for every object).
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date
 from typing import Any
@@ -18,6 +19,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from app.registry.identifiers import is_valid_bin, is_valid_iin, is_valid_kz_iban
 
 FORMAT_CHECKER = FormatChecker()
+# Largest number a form field accepts: exact in a float and far inside PostgreSQL's bigint.
+MAX_FORM_NUMBER = 10**15
 
 
 @FORMAT_CHECKER.checks("iin")
@@ -65,10 +68,17 @@ def _coerce(value: str, schema: dict) -> Any:
             raise ValueError(_("Enter a whole number."))
         return int(value)
     if kind == "number":
+        # Bounded before conversion (Python's int-to-string limit, 25-digit amounts) and after (1e999 is
+        # infinity): JSON data and integer columns cannot hold more than 15 significant digits safely.
+        if len(value) > 24:
+            raise ValueError(_("The number is too large."))
         try:
-            return float(value) if "." in value else int(value)
+            number = float(value) if "." in value or "e" in value.lower() else int(value)
         except ValueError:
             raise ValueError(_("Enter a number.")) from None
+        if not math.isfinite(number) or abs(number) > MAX_FORM_NUMBER:
+            raise ValueError(_("The number is too large."))
+        return number
     if kind == "boolean":
         return value in ("1", "true", "on", "yes")
     return value

@@ -23,8 +23,16 @@ Never use the parser's ``add_bpmn_file(s)``/``add_bpmn_str``/``add_dmn_*`` for u
 lxml with default settings.
 
 A CDATA section or comment containing the literal text ``<!DOCTYPE`` or ``<!ENTITY`` is rejected too
-(the raw scan cannot tell); real models do not need either. Size limits are left to the caller
-(e.g. Flask's ``MAX_CONTENT_LENGTH``); ``huge_tree=False`` keeps lxml's own depth/text-size limits.
+(the raw scan cannot tell); real models do not need either.
+
+Namespaces: a model file may only use the namespaces the modeler and the engine need (BPMN, BPMN DI,
+DC, DI, DMN 1.1-1.3 with DMNDI, the spiffworkflow extensions, XML Schema instance, bpmn.io's colour and
+column-width DI extensions). Anything else - an ``<h:script>`` in the XHTML namespace, an SVG element,
+an ``xml-stylesheet`` processing instruction - would run in a browser that renders the file, so it is
+refused with the element and its line (:func:`foreign_content` lists them for the save/import checks).
+
+Size limits are left to the caller (e.g. Flask's ``MAX_CONTENT_LENGTH``); ``huge_tree=False`` keeps
+lxml's own depth/text-size limits.
 """
 
 from __future__ import annotations
@@ -33,12 +41,36 @@ import re
 
 from lxml import etree
 
-__all__ = ["ModelXmlError", "parse_model_xml"]
+__all__ = ["ALLOWED_NAMESPACES", "ForeignContent", "ModelXmlError", "foreign_content", "foreign_content_of",
+           "parse_model_xml"]
 
 if etree.LXML_VERSION < (5, 0):  # pragma: no cover - lxml 4.9 resolved external entities by default
     raise ImportError("app.engine.xml requires lxml >= 5")
 
 _FORBIDDEN = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+# What bpmn-js/dmn-js write and SpiffWorkflow reads. Data-only vocabularies: none of them has an
+# element a browser executes. The DMN model namespaces are the three SpiffWorkflow's DMN parser knows.
+ALLOWED_NAMESPACES = frozenset({
+    "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "http://www.omg.org/spec/BPMN/20100524/DI",
+    "http://www.omg.org/spec/DD/20100524/DC",
+    "http://www.omg.org/spec/DD/20100524/DI",
+    "http://spiffworkflow.org/bpmn/schema/1.0/core",
+    "http://www.w3.org/2001/XMLSchema-instance",
+    "http://www.w3.org/XML/1998/namespace",  # xml:lang, xml:space
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",  # DMN 1.1
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",  # DMN 1.2
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",  # DMN 1.3
+    "http://www.omg.org/spec/DMN/20180521/DMNDI/",
+    "https://www.omg.org/spec/DMN/20191111/DMNDI/",
+    "http://www.omg.org/spec/DMN/20180521/DC/",
+    "http://www.omg.org/spec/DMN/20180521/DI/",
+    "http://bpmn.io/schema/bpmn/biocolor/1.0",  # bpmn-js colours
+    "http://www.omg.org/spec/BPMN/non-normative/color/1.0",
+    "http://bpmn.io/schema/dmn/biodi/1.0",  # dmn-js column widths
+    "http://bpmn.io/schema/dmn/biodi/2.0",
+})
 
 
 class ModelXmlError(Exception):
@@ -53,6 +85,58 @@ class ModelXmlError(Exception):
     def __str__(self) -> str:
         where = f"{self.filename}, line {self.line}" if self.line else self.filename
         return f"{where}: {self.reason}"
+
+
+class ForeignContent:
+    """One element, attribute or processing instruction outside :data:`ALLOWED_NAMESPACES`."""
+
+    __slots__ = ("kind", "line", "name")
+
+    def __init__(self, kind: str, name: str, line: int | None):
+        self.kind, self.name, self.line = kind, name, line
+
+    def __str__(self) -> str:
+        if self.kind == "pi":
+            return f"processing instruction <?{self.name}?> is not allowed in model files"
+        what = "element" if self.kind == "element" else "attribute"
+        return f"{what} {self.name} is not allowed in model files (only BPMN, DMN and spiffworkflow namespaces)"
+
+
+def _qualified(tag: str, nsmap: dict) -> str:
+    """``{uri}local`` → ``prefix:local`` as the author wrote it (falls back to the URI)."""
+    if not tag.startswith("{"):
+        return tag
+    uri, local = tag[1:].split("}", 1)
+    prefix = next((p for p, u in nsmap.items() if u == uri), None)
+    return f"{prefix}:{local}" if prefix else f"{{{uri}}}{local}"
+
+
+def foreign_content(tree) -> list[ForeignContent]:
+    """Every element/attribute in a namespace outside the allow-list, and every processing instruction.
+
+    Elements and attributes without a namespace: an element must have one (BPMN and DMN have no
+    un-namespaced elements); un-prefixed attributes (``id``, ``name``) are the normal case.
+    """
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    found: list[ForeignContent] = []
+    for node in root.getroottree().iter():
+        if isinstance(node, etree._ProcessingInstruction):
+            found.append(ForeignContent("pi", node.target, node.sourceline))
+            continue
+        if not isinstance(node.tag, str):  # comments
+            continue
+        uri = etree.QName(node).namespace
+        if uri not in ALLOWED_NAMESPACES:
+            found.append(ForeignContent("element", _qualified(node.tag, node.nsmap), node.sourceline))
+        for attr in node.attrib:
+            attr_uri = etree.QName(attr).namespace
+            if attr_uri is not None and attr_uri not in ALLOWED_NAMESPACES:
+                found.append(ForeignContent("attribute", _qualified(attr, node.nsmap), node.sourceline))
+    # Siblings of the root (a PI before <definitions>) are not in root.iter().
+    for sibling in (*root.itersiblings(preceding=True), *root.itersiblings()):
+        if isinstance(sibling, etree._ProcessingInstruction):
+            found.append(ForeignContent("pi", sibling.target, sibling.sourceline))
+    return found
 
 
 def _make_parser() -> etree.XMLParser:
@@ -100,6 +184,22 @@ def _syntax_line(err: etree.XMLSyntaxError) -> int | None:
 
 def parse_model_xml(data: bytes, filename: str = "model.bpmn") -> etree._ElementTree:
     """Parse one uploaded model file; raise :class:`ModelXmlError` on anything unsafe or malformed."""
+    tree = _parse(data, filename)
+    foreign = foreign_content(tree)
+    if foreign:
+        raise ModelXmlError(filename, foreign[0].line, str(foreign[0]))
+    return tree
+
+
+def foreign_content_of(data: bytes | str, filename: str = "model.bpmn") -> list[ForeignContent]:
+    """What :func:`foreign_content` finds in a file; ``[]`` for malformed XML (validation reports that)."""
+    try:
+        return foreign_content(_parse(data, filename))
+    except ModelXmlError:
+        return []
+
+
+def _parse(data: bytes, filename: str) -> etree._ElementTree:
     if isinstance(data, str):
         data = data.encode("utf-8")
     elif isinstance(data, (bytearray, memoryview)):

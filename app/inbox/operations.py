@@ -23,6 +23,7 @@ from app.inbox.queries import InboxFilter, bulk_candidates
 from app.people.access import can_see
 from app.people.models import User
 from app.people.roles import Role
+from app.security import clean_filename
 
 
 def _chain(task: HumanTask) -> str:
@@ -227,7 +228,7 @@ def attachments_dir() -> Path:
 def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> TaskAttachment:
     """Store a file under a random name; the type is checked by extension *and* content signature."""
     _require_visible(user, task)
-    original = Path((filename or "").replace("\\", "/")).name.strip()[:255]
+    original = clean_filename(filename, default="")  # no bidi overrides or invisible characters (issue 13 §4)
     ext = Path(original).suffix.lower()
     if not original or ext not in ALLOWED_TYPES:
         raise DomainRefused(_("Only PDF, PNG, JPEG, XLSX, DOCX, CSV or TXT files can be attached."))

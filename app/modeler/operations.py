@@ -11,6 +11,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from pathlib import PurePosixPath
 
 from flask_babel import gettext as _
@@ -30,6 +31,34 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_TOTAL_BYTES = 10 * 1024 * 1024
 MAX_RATIO = 100
 MODEL_JSON = "process_model.json"
+
+
+def refuse_foreign_content(files: dict[str, str], refusal: type[Exception] = ModelChangeRefused) -> None:
+    """Refuse model files with elements outside the BPMN/DMN/spiffworkflow namespaces (issue 13 §2).
+
+    Checked at every save and import, before anything is stored: an ``<h:script>`` in a diagram
+    would otherwise run in the browser of whoever opens the file.
+    """
+    from app.engine.xml import foreign_content_of
+
+    messages = []
+    for name in sorted(files):
+        if not name.endswith((".bpmn", ".dmn")):
+            continue
+        for item in foreign_content_of(files[name].encode("utf-8"), name):
+            messages.append(_("%(file)s, line %(line)s: %(what)s is not allowed in model files; only BPMN, "
+                              "DMN and spiffworkflow elements are accepted.",
+                              file=name, line=item.line or "?", what=_foreign_label(item)))
+    if messages:
+        raise refusal("; ".join(messages[:20]))
+
+
+def _foreign_label(item) -> str:
+    if item.kind == "pi":
+        return _("the processing instruction <?%(name)s?>", name=item.name)
+    if item.kind == "attribute":
+        return _("the attribute %(name)s", name=item.name)
+    return _("the element <%(name)s>", name=item.name)
 
 
 def ui_name_for(schema_name: str) -> str:
@@ -121,8 +150,28 @@ class ImportRefused(ModelChangeRefused):
     pass
 
 
+# Everything zipfile/zlib raise for a damaged or hostile archive: bad CRC and truncated data
+# (BadZipFile, EOFError, zlib.error), encrypted entries (RuntimeError), compression methods zipfile
+# does not implement (NotImplementedError), and headers that contradict each other (ValueError).
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, RuntimeError,
+              NotImplementedError, ValueError, OSError, UnicodeDecodeError)
+
+
 def read_zip(data: bytes) -> tuple[dict[str, str], dict]:
-    """Safe extraction into memory: no traversal, no links, bounded sizes and ratios (zip bombs)."""
+    """Safe extraction into memory: no traversal, no links, bounded sizes and ratios (zip bombs).
+
+    Every archive error is a clear refusal, never a 500.
+    """
+    try:
+        return _read_zip(data)
+    except ImportRefused:
+        raise
+    except ZIP_ERRORS as err:
+        raise ImportRefused(_("The zip file is damaged, encrypted or uses an unsupported compression; "
+                              "export it again without a password.")) from err
+
+
+def _read_zip(data: bytes) -> tuple[dict[str, str], dict]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as err:
@@ -144,6 +193,12 @@ def read_zip(data: bytes) -> tuple[dict[str, str], dict]:
                                   path=info.filename))
         if not path.name.endswith(ALLOWED_SUFFIXES) or path.name.startswith("."):
             continue
+        if info.flag_bits & 0x1:
+            raise ImportRefused(_("The file %(path)s in the zip is encrypted; export it without a password.",
+                                  path=info.filename))
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ImportRefused(_("The file %(path)s uses an unsupported compression; use deflate.",
+                                  path=info.filename))
         if info.file_size > MAX_FILE_BYTES or (info.compress_size and info.file_size / info.compress_size > MAX_RATIO):
             raise ImportRefused(_("The file %(path)s is too large or compressed suspiciously well.",
                                   path=info.filename))
@@ -152,8 +207,10 @@ def read_zip(data: bytes) -> tuple[dict[str, str], dict]:
             raise ImportRefused(_("The zip holds too much data."))
         with zf.open(info) as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)  # the header's size can lie: never read past the limit
-        if len(raw) > MAX_FILE_BYTES:
-            raise ImportRefused(_("The file %(path)s is too large.", path=info.filename))
+        if len(raw) > MAX_FILE_BYTES or (
+                info.compress_size and len(raw) / info.compress_size > MAX_RATIO):
+            raise ImportRefused(_("The file %(path)s is too large or compressed suspiciously well.",
+                                  path=info.filename))
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as err:
@@ -197,6 +254,7 @@ def import_zip(data: bytes, actor=None) -> tuple[ProcessModelVersion, list]:
     from app.engine.publishing import create_model
 
     files, meta = read_zip(data)
+    refuse_foreign_content(files, ImportRefused)
     identifier = _process_id(files) or meta.get("primary_process_id")
     if not identifier:
         raise ImportRefused(_("The diagram has no process; it cannot be imported."))

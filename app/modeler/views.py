@@ -36,6 +36,7 @@ from app.extensions import db
 from app.modeler import operations, queries
 from app.modeler.access import can_edit_models, require_model_editor, require_model_reader
 from app.modeler.models import InstanceMigration
+from app.security import model_file_download
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -123,7 +124,9 @@ def save(version_id: int):
     require_model_editor(current_user)
     version = _version(version_id)
     payload = request.get_json(silent=True)
-    if not isinstance(payload, dict) or not isinstance(payload.get("files", {}), dict):
+    deletions = (payload.get("delete") or []) if isinstance(payload, dict) else None
+    if not isinstance(payload, dict) or not isinstance(payload.get("files", {}), dict) or not isinstance(
+            deletions, list) or not all(isinstance(n, str) for n in deletions):
         return jsonify({"error": _("The request was not understood.")}), 400
     files = dict(version.files)
     for name, text in payload.get("files", {}).items():
@@ -131,13 +134,14 @@ def save(version_id: int):
                 operations.ALLOWED_SUFFIXES):
             return jsonify({"error": _("Unsupported file name: %(name)s", name=str(name)[:100])}), 400
         files[name] = text
-    for name in payload.get("delete", []) or []:
+    for name in deletions:
         files.pop(name, None)
     try:
+        operations.refuse_foreign_content(payload.get("files", {}))
         problems = save_draft(version, files, current_user)
     except ModelChangeRefused as err:
         db.session.rollback()
-        return jsonify({"error": str(err)}), 409
+        return jsonify({"error": str(err)}), 409 if version.status != "draft" else 422
     db.session.commit()
     return jsonify({"saved": True, "problems": _problem_dicts(problems)})
 
@@ -218,7 +222,7 @@ def file(version_id: int, filename: str):
     if filename not in version.files:
         abort(404)
     mimetype = "application/json" if filename.endswith(".json") else "application/xml"
-    return Response(version.files[filename], mimetype=mimetype)
+    return model_file_download(version.files[filename], filename, mimetype)
 
 
 @bp.route("/models/<int:model_id>/diff")

@@ -50,6 +50,8 @@ def _parse_tenge(value: str) -> int:
     whole, _sep, frac = text.partition(".")
     if len(frac) > 2 or not whole:
         raise DomainRefused(_("Enter the budget in tenge, e.g. 1500000000."))
+    if len(whole) > 15:  # tiyn must fit PostgreSQL's bigint (issue 13 §4)
+        raise DomainRefused(_("The budget is too large."))
     return int(whole) * 100 + int((frac + "00")[:2])
 
 

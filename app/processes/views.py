@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from app.engine.runtime import instance_status
 from app.extensions import db
 from app.people.access import get_visible_or_404
 from app.processes.operations import RetryRefused, can_retry, failed_elements, record_failure, retry_instance
+from app.security import model_file_download
 
 bp = Blueprint("processes", __name__)
 
@@ -64,4 +65,4 @@ def retry(instance_id: int):
 def diagram(instance_id: int):
     instance = _visible_instance(instance_id)
     version = instance.model_version
-    return Response(version.files[version.bpmn_filename], mimetype="application/xml")
+    return model_file_download(version.files[version.bpmn_filename], version.bpmn_filename, "application/xml")

@@ -47,11 +47,13 @@ def _import_command(kind: str):
         if errors_csv is not None:
             import csv
 
+            from app.security import spreadsheet_cell
+
             with open(errors_csv, "w", newline="", encoding="utf-8") as fh:
                 writer = csv.writer(fh)
                 writer.writerow(["line", "column", "reason", "value"])
                 with force_locale("en"):
-                    writer.writerows([e["line"], e["column"], str(REASONS[e["code"]]), e["value"]]
+                    writer.writerows([e["line"], e["column"], str(REASONS[e["code"]]), spreadsheet_cell(e["value"])]
                                      for e in result.errors)
         click.echo(f"{result.total} row(s): {result.loaded} loaded, {result.rejected} rejected.")
 

@@ -41,6 +41,7 @@ REASONS = {
     "too_long": _l("value is too long"),
     "missing_columns": _l("the header lacks required columns"),
     "unreadable": _l("the file cannot be read as CSV (UTF-8) or XLSX"),
+    "too_large": _l("the file is too large to import: too much data once unpacked, too many rows or columns"),
 }
 
 
@@ -186,13 +187,84 @@ def _normalise_header(cells) -> list[str]:
     return [str(c).strip().lower().replace(" ", "_") if c is not None else "" for c in cells]
 
 
+# --- upload bounds (issue 13 §5) ---------------------------------------------------------------------
+# Checked before any parser runs: a 308 KB workbook can unpack to a gigabyte of XML or declare a sheet of
+# 16,384 columns that read-only openpyxl would still pad every row to. Rows and cells are bounded again
+# while streaming, because a sheet's <dimension> is only what the file claims.
+
+MAX_ROWS = 1_000_000
+MAX_COLUMNS = 64
+MAX_XLSX_ENTRIES = 100
+MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_XLSX_RATIO = 200  # unpacked / packed size of one archive member
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})?(\d+)?(?::([A-Z]{1,3})(\d+))?"')
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + (ord(ch) - 64)
+    return number
+
+
+def check_bounds(path: Path) -> None:
+    """Refuse, before parsing, a file whose unpacked size, rows or columns exceed the import's bounds."""
+    if _is_xlsx(path):
+        _check_xlsx_bounds(path)
+
+
+def _check_xlsx_bounds(path: Path) -> None:
+    import zipfile
+    import zlib
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_XLSX_ENTRIES:
+                raise FileUnreadable("too_large", f"{len(infos)} archive members")
+            if sum(i.file_size for i in infos) > MAX_XLSX_UNPACKED_BYTES:
+                raise FileUnreadable("too_large", "unpacked size")
+            for info in infos:
+                if info.flag_bits & 0x1:
+                    raise FileUnreadable("unreadable", f"{info.filename} is encrypted")
+                if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    raise FileUnreadable("unreadable", f"{info.filename}: unsupported compression")
+                if info.file_size > 1024 * 1024 and info.file_size > MAX_XLSX_RATIO * max(info.compress_size, 1):
+                    raise FileUnreadable("too_large", f"{info.filename} compressed suspiciously well")
+            for info in infos:
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    with zf.open(info) as fh:
+                        head = fh.read(64 * 1024)  # the <dimension> element comes first in a sheet
+                    match = _DIMENSION.search(head)
+                    if match and match.group(4):
+                        rows = int(match.group(4)[:9])
+                        columns = _column_number(match.group(3).decode("ascii"))
+                        if rows > MAX_ROWS + 1 or columns > MAX_COLUMNS:
+                            raise FileUnreadable("too_large", f"sheet dimension {rows} rows × {columns} columns")
+    except FileUnreadable:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
+            ValueError, OSError) as err:
+        raise FileUnreadable("unreadable", str(err)[:200]) from err
+
+
 def count_rows(path: Path) -> int:
-    """Data rows (without the header) — for the progress bar; cheap compared to the import itself."""
+    """Data rows (without the header) — for the progress bar; cheap compared to the import itself.
+
+    0 for a file the import will refuse: :func:`import_file` reports why (the job fails with that reason).
+    """
+    try:
+        check_bounds(path)
+    except FileUnreadable:
+        return 0
     if _is_xlsx(path):
         from openpyxl import load_workbook
 
         with open(path, "rb") as fh:  # a file object: openpyxl would insist on an .xlsx file name otherwise
-            wb = load_workbook(fh, read_only=True)
+            try:
+                wb = load_workbook(fh, read_only=True)
+            except Exception:  # a corrupt archive: import_file raises FileUnreadable for it
+                return 0
             try:
                 return max((wb.worksheets[0].max_row or 1) - 1, 0)
             finally:
@@ -221,8 +293,12 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict]]:
             fh.seek(0)
             delimiter = max(",;\t", key=sample.split("\n", 1)[0].count)
             reader = csv.reader(fh, delimiter=delimiter)
-            header = _normalise_header(next(reader, []))
+            header = _normalise_header(next(reader, [])[:MAX_COLUMNS + 1])
+            if len(header) > MAX_COLUMNS:
+                raise FileUnreadable("too_large", "columns")
             for row in reader:
+                if reader.line_num > MAX_ROWS + 1 or len(row) > MAX_COLUMNS:
+                    raise FileUnreadable("too_large", f"line {reader.line_num}")
                 if any(cell.strip() for cell in row):
                     yield reader.line_num, dict(zip(header, row, strict=False))
     except UnicodeDecodeError as err:
@@ -234,17 +310,25 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict]]:
 def _read_xlsx(path: Path) -> Iterator[tuple[int, dict]]:
     from openpyxl import load_workbook
 
+    check_bounds(path)
     with open(path, "rb") as fh:  # a file object: stored uploads do not keep the .xlsx name
         try:
             wb = load_workbook(fh, read_only=True, data_only=True)
         except Exception as err:  # openpyxl raises many kinds for a corrupt archive
             raise FileUnreadable("unreadable", str(err)) from err
         try:
-            rows = wb.worksheets[0].iter_rows(values_only=True)
+            # max_col: a row is never padded beyond the columns an import can have (streamed, read-only).
+            rows = wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
             header = _normalise_header(next(rows, ()) or ())
             for number, row in enumerate(rows, start=2):
+                if number > MAX_ROWS + 1:
+                    raise FileUnreadable("too_large", f"more than {MAX_ROWS} rows")
                 if any(c not in (None, "") for c in row):
                     yield number, dict(zip(header, row, strict=False))
+        except FileUnreadable:
+            raise
+        except Exception as err:  # a damaged member found while streaming (bad CRC, truncated XML)
+            raise FileUnreadable("unreadable", str(err)[:200]) from err
         finally:
             wb.close()
 

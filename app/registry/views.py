@@ -16,6 +16,7 @@ from app.registry.importers import KINDS, REASONS
 from app.registry.jobs import dispatch
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
 from app.registry.operations import create_import, registry_counts
+from app.security import clean_filename
 
 bp = Blueprint("registry", __name__)
 ALLOWED_SUFFIXES = {".csv", ".xlsx"}
@@ -71,7 +72,7 @@ def upload():
     if problem:
         flash(problem, "danger")
         return redirect(url_for("registry.index")), 303
-    job = create_import(kind, Path(file.filename).name, actor=current_user, stream=file)
+    job = create_import(kind, clean_filename(file.filename), actor=current_user, stream=file)
     db.session.commit()
     dispatch("tapsyrys.registry.import", job.id)
     return redirect(url_for("registry.show_import", import_id=job.id)), 303

@@ -1,0 +1,204 @@
+"""Web security in one place (issue 13 §2 and §4): response headers, bad-input guard, safe names and cells.
+
+* Every response carries a Content-Security-Policy without inline script (our JavaScript lives in
+  ``app/static``; the JSON configuration blocks in templates are ``type="application/json"``, which a
+  CSP does not run), ``frame-ancestors 'none'``, ``X-Content-Type-Options: nosniff``, a
+  ``Referrer-Policy``, and HSTS when the request came over HTTPS. A few lines instead of a library: we
+  need no per-view policy, no HTTPS redirect and no nonces.
+* Bad input is refused before it reaches a view or the database, each class in one place:
+  ids beyond PostgreSQL's ``integer`` in the URL (the ``int`` converter is bounded, so the route does
+  not match → 404), in an id-like query/form field (→ 404/422) or JSON value (→ 422); control
+  characters in the path, query, form, file names or JSON (→ 400 with a message). The database errors
+  that remain possible (a number too large for its column) are answered in :mod:`app.errors`.
+* :func:`clean_filename` strips control, bidi-override and invisible characters from names we store;
+  :func:`spreadsheet_cell` keeps a CSV/XLSX cell that starts like a formula as text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter
+
+# PostgreSQL ``integer`` (every primary key here): ids beyond it cannot exist.
+MAX_DB_INT = 2**31 - 1
+# PostgreSQL ``bigint`` / SQLite INTEGER: no stored number can be larger.
+MAX_DB_BIGINT = 2**63 - 1
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    # Inline style attributes (progress bars, diagram heights) and bpmn-js's injected styles; styles
+    # cannot run script.
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+HSTS = "max-age=31536000; includeSubDomains"
+
+# C0 controls except tab, line feed and carriage return (text areas and model XML use them), DEL and
+# the C1 controls. NUL is the one PostgreSQL refuses outright; the others are never typed by a person.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# A query/form/JSON field whose name says it holds a database id (or a page / version counter).
+ID_FIELD = re.compile(r"^(id|ids|.+_id|.+_ids|old|new|page|filter|_version|lock_version|version)$")
+MAX_JSON_NODES = 200_000
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` that matches only values an ``integer`` column can hold (else the route is a 404)."""
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", MAX_DB_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_security(app: Flask) -> None:
+    """Call before blueprints are registered: the ``int`` converter is bound when rules are added."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    # First in line, before CSRF: a NUL byte in POST /login without a session is a 400 about the input.
+    app.before_request_funcs.setdefault(None, []).insert(0, guard_request)
+    app.after_request(set_security_headers)
+
+
+def set_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+def model_file_download(text: str, filename: str, mimetype: str) -> Response:
+    """A model file is data to download, never a document the browser renders in our origin."""
+    response = Response(text, mimetype=mimetype)
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:200] or "model"
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- bad input ------------------------------------------------------------------------------------------
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def guard_request():
+    """Refuse the bad-input classes of issue 13 §4 before any view, CSRF check or query runs."""
+    try:
+        _check_text(request.path)
+        _check_pairs(request.args.items(multi=True), status=404)
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            _check_pairs(request.form.items(multi=True), status=422)
+            for field, upload in request.files.items(multi=True):
+                _check_text(field)
+                _check_text(upload.filename or "")
+            if request.is_json:
+                _check_json(request.get_json(silent=True))
+    except _Refusal as refusal:
+        return _refusal_response(refusal)
+    except RecursionError:
+        return _refusal_response(_Refusal(400, _("The request was not understood.")))
+    return None
+
+
+def _check_text(value: str) -> None:
+    if CONTROL_CHARACTERS.search(value):
+        raise _Refusal(400, _("The request contains control characters (such as a NUL byte) that no field "
+                              "accepts. Remove them and try again."))
+
+
+def _check_pairs(pairs, status: int) -> None:
+    for key, value in pairs:
+        _check_text(key)
+        _check_text(value)
+        if ID_FIELD.match(key) and _is_out_of_range(value.strip()):
+            raise _Refusal(status, _("There is no such record: %(field)s is out of range.", field=key[:50]))
+
+
+def _is_out_of_range(value: str) -> bool:
+    # Length first: int() of a 5,000-digit string would itself raise (Python's int-to-string limit).
+    return bool(re.fullmatch(r"[+-]?\d+", value)) and (len(value) > 20 or abs(int(value)) > MAX_DB_INT)
+
+
+def _walk(node: Any) -> Iterator[tuple[str | None, Any]]:
+    """(key, value) of every node of a JSON document, iteratively (no recursion limit to hit)."""
+    stack: list[tuple[str | None, Any]] = [(None, node)]
+    seen = 0
+    while stack:
+        key, value = stack.pop()
+        seen += 1
+        if seen > MAX_JSON_NODES:
+            raise _Refusal(413, _("The request is too large."))
+        yield key, value
+        if isinstance(value, dict):
+            stack.extend((str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((key, v) for v in value)
+
+
+def _check_json(document: Any) -> None:
+    for key, value in _walk(document):
+        if key is not None:
+            _check_text(key)
+        if isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_DB_BIGINT or (key is not None and ID_FIELD.match(key) and abs(value) > MAX_DB_INT):
+                raise _Refusal(422, _("The number in %(field)s is out of range.", field=(key or "?")[:50]))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise _Refusal(422, _("The number in %(field)s is out of range.", field=(key or "?")[:50]))
+
+
+def _refusal_response(refusal: _Refusal):
+    title = _("Not found") if refusal.status == 404 else _("Invalid input")
+    if request.path.startswith("/api/") or request.is_json:
+        return jsonify({"code": refusal.status, "status": title, "message": refusal.message}), refusal.status
+    return render_template("error.html", status=refusal.status, title=title, message=refusal.message), \
+        refusal.status
+
+
+# --- names and cells ------------------------------------------------------------------------------------
+
+# Format characters (Cf: bidi overrides U+202E, zero-width joiners, BOM), controls, line/paragraph
+# separators and private-use/unassigned code points: a file name "invoice‮fdp.exe" must not show as
+# something it is not.
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Co", "Cn", "Cs"}
+
+
+def clean_filename(name: str, default: str = "file") -> str:
+    """The name a person sees for an uploaded file: no path, no control or invisible characters."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES)
+    name = " ".join(name.split()).strip(". ")
+    return name[:255] or default
+
+
+# ASCII and full-width formula starts (Excel and LibreOffice treat ＝＋－＠ like =+-@), and the
+# whitespace/controls a spreadsheet skips before them.
+_FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20", "\t", "\r", "\n")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would read as a formula is prefixed with ``'`` (kept as text)."""
+    if isinstance(value, str) and value.lstrip(" ")[:1] in _FORMULA_START:
+        return "'" + value
+    return value
