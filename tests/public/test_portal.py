@@ -123,12 +123,16 @@ def test_withheld_money_is_explained_by_rule_in_words(world, app):
 
 
 @pytest.mark.parametrize("url", [
-    "/public/?year=1999/2000", "/public/?year=%00", "/public/regions/2147483648", "/public/regions/999999",
+    "/public/?year=1999/2000", "/public/regions/2147483648", "/public/regions/999999",
     "/public/schools/12345", "/public/schools/１２３４５６７８９０１２", "/public/data/secrets.csv",
     "/public/data/regions.xml", "/public/data/schools.csv?region=2147483648",
 ])
 def test_unknown_or_malformed_addresses_are_404(world, app, url):
     assert Browser(app).get(url).status_code == 404
+
+
+def test_control_characters_in_the_year_are_refused(world, app):
+    assert Browser(app).get("/public/?year=%00").status_code == 400
 
 
 def test_pages_follow_the_visitors_language(world, app):
