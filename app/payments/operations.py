@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.acts.models import Act
+from app.acts.operations import guarded_write
 from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
 from app.extensions import db
@@ -30,6 +31,12 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
         raise DomainRefused("Only an accepted act can be paid.")
     for check in PAYMENT_CHECKS:
         check(act)
+    # The amount accepted is the amount paid: the act is still accepted at the version read (its amount was
+    # final from acceptance on), and the same UPDATE marks it paid — a concurrent change makes this write nothing.
+    accepted_tiyn = act.amount_tiyn
+    guarded_write(act, ("accepted",), status="paid")
+    if act.amount_tiyn != accepted_tiyn:
+        raise DomainRefused("The act's amount changed after acceptance; nothing was paid.")
     payment = Payment(act_id=act.id, order_number=order_number, paid_on=paid_on, amount_tiyn=act.amount_tiyn,
                       registered_by_id=actor.id, registered_at=clock.now())
     try:
@@ -40,7 +47,6 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
         raise DomainRefused(
             f"Act {act.number} has already been paid, or payment order {order_number} is already registered."
         ) from err
-    act.status = "paid"
     record_event(f"instance:{act.instance_id}", "act.paid", "payment", payment.id, actor_id=actor.id,
                  details={"act": act.number, "order_number": order_number, "paid_on": paid_on.isoformat(),
                           "amount_tiyn": act.amount_tiyn})
