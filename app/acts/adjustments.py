@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
 
 from app import clock
@@ -38,6 +39,11 @@ ENROLLED_DAYS = "enrolled_days"
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 #: Rule code of a reversal: the registry, corrected again, confirms a line an earlier adjustment clawed back.
 NEDB_CORRECTED = "nedb_corrected"
+#: Titles of the causes that are not contingent rules (those take their title from ``RULES``).
+CAUSES = {
+    ENROLLED_DAYS: _l("Days enrolled corrected"),
+    NEDB_CORRECTED: _l("Registry corrected back"),
+}
 
 
 @dataclass(frozen=True)
@@ -172,9 +178,16 @@ def settle_adjustments(acts: Sequence[Act], registry: StudentRegistry | None = N
     return dict(by_act)
 
 
+def cause_title(code: str):
+    from app.acts.rules import RULES
+
+    return RULES[code].title if code in RULES else CAUSES.get(code, code)
+
+
 def adjustments_of(act: Act) -> list[ActAdjustment]:
     return list(db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == act.id)
                                    .order_by(ActAdjustment.period, ActAdjustment.id)))
 
 
-__all__ = ["ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "adjustments_of", "reprice", "settle_adjustments"]
+__all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "adjustments_of", "cause_title", "reprice",
+           "settle_adjustments"]

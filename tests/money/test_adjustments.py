@@ -61,7 +61,7 @@ def _state(act_id: int) -> tuple:
         select(ActLine.outcome, ActLine.amount_tiyn).where(ActLine.act_id == act_id).order_by(ActLine.line_no)))
 
 
-def test_withdrawal_found_after_payment_is_clawed_back_on_the_next_act_once(world):
+def test_withdrawal_found_after_payment_is_clawed_back_on_the_next_act_once(world, browser):
     october = _submit_accept_pay(act_of_school(BILIM), "PP-OCT-1")
     assert october.status == "paid" and october.accepted_lines == october.total_lines == 36
     paid_october = _state(october.id)
@@ -97,7 +97,10 @@ def test_withdrawal_found_after_payment_is_clawed_back_on_the_next_act_once(worl
     assert _state(november.id)[1:3] == (lines_sum + clawed, clawed)
     assert db.session.query(ActAdjustment).count() == 2
 
-    complete_task(open_task(november, "accept_act").id, user("official"), data={"decision": "accept"})
+    accept_task = open_task(november, "accept_act")
+    page = browser("official").get(f"/tasks/{accept_task.id}").get_data(as_text=True)
+    assert 'id="adjustments-table"' in page and october.number in page and "Withdrawn" in page
+    complete_task(accept_task.id, user("official"), data={"decision": "accept"})
     db.session.commit()
     accepted = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.accepted",
                                                            AuditEvent.object_id == november.id)).one()
