@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -36,7 +37,7 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
     accepted_tiyn = act.amount_tiyn
     guarded_write(act, ("accepted",), status="paid")
     if act.amount_tiyn != accepted_tiyn:
-        raise DomainRefused("The act's amount changed after acceptance; nothing was paid.")
+        raise DomainRefused(_("The act's amount changed after acceptance; nothing was paid."))
     payment = Payment(act_id=act.id, order_number=order_number, paid_on=paid_on, amount_tiyn=act.amount_tiyn,
                       registered_by_id=actor.id, registered_at=clock.now())
     try:

@@ -143,7 +143,7 @@ def _safe(value):
 
 
 COLUMNS = [
-    ("acts", _l("Acts")), ("lines", _l("Lines")), ("claimed_tiyn", _l("Claimed")),
+    ("acts", _l("Acts")), ("lines", _l("Lines")), ("claimed_tiyn", _l("Claimed by schools")),
     ("accepted_tiyn", _l("Accepted")), ("withheld_total_tiyn", _l("Withheld")),
     ("withheld_other_tiyn", _l("Withheld: days, cap, contract norms")), ("under_review_tiyn", _l("Under review")),
     ("adjusted_tiyn", _l("Adjusted")), ("adjusted_under_review_tiyn", _l("Adjustments under review")),
