@@ -74,9 +74,9 @@ class Act(db.Model):
     lines: Mapped[list[ActLine]] = relationship(
         back_populates="act", order_by="ActLine.line_no", cascade="all, delete-orphan"
     )
+    #: Settled on this act (written only by :mod:`app.acts.adjustments`; the database cascades the delete).
     adjustments: Mapped[list[ActAdjustment]] = relationship(
-        foreign_keys="ActAdjustment.act_id", order_by="ActAdjustment.id", cascade="all, delete-orphan",
-        viewonly=True,
+        foreign_keys="ActAdjustment.act_id", order_by="ActAdjustment.id", viewonly=True,
     )
 
     @property
