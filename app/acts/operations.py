@@ -74,7 +74,7 @@ def open_monthly_act(school: Organisation, period: date, actor=None) -> Act:
     period = period.replace(day=1)
     existing = db.session.scalars(select(Act).where(Act.school_id == school.id, Act.period == period)).first()
     if existing is not None:
-        raise DomainRefused(f"An act for {period:%Y-%m} already exists for this school.")
+        raise DomainRefused(_("An act for %(month)s already exists for this school.", month=f"{period:%Y-%m}"))
     act = Act(
         number=f"ACT-{school.bin}-{period:%Y%m}", school_id=school.id, region_id=school.region_id,
         period=period, status="awaiting_submission", created_at=clock.now(),
@@ -105,7 +105,7 @@ def prefill_lines(act: Act) -> list[dict]:
 
 def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
     if act.status not in ("awaiting_submission", "returned"):
-        raise DomainRefused("This act has already been submitted.")
+        raise DomainRefused(_("This act has already been submitted."))
     guarded_write(act, ("awaiting_submission", "returned"), status="submitted", revision=act.revision + 1,
                   note=note, submitted_at=clock.now())
     db.session.execute(delete(ActLine).where(ActLine.act_id == act.id))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
 from app import clock
@@ -38,7 +39,7 @@ def start_month_verification(period: date, actor, dispatch_job: bool = True) -> 
     busy = db.session.scalars(select(VerificationRun).where(VerificationRun.period == period,
                                                             VerificationRun.status.in_(("queued", "running")))).first()
     if busy is not None:
-        raise DomainRefused("A verification of this month is already running.")
+        raise DomainRefused(_("A verification of this month is already running."))
     total = db.session.scalar(select(func.count(Act.id)).where(Act.period == period, Act.status.in_(VERIFIABLE))) or 0
     run = VerificationRun(period=period, status="queued", total_acts=total, processed_acts=0, total_lines=0,
                           excluded_lines=0, by_rule={}, created_by_id=getattr(actor, "id", None),
