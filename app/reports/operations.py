@@ -85,6 +85,8 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
             settled = settle_adjustments(acts)
             for act in acts:  # totals were written in SQL
                 db.session.expire(act, ["total_lines", "accepted_lines", "amount_tiyn", "withheld_tiyn"])
+            net = {act.id: summaries[act.id].amount_tiyn + sum(x["amount_tiyn"] for x in settled.get(act.id, []))
+                   for act in acts}  # the act's amount as written in SQL, without reloading every act
             for act in acts:
                 s = summaries[act.id]
                 lines += s.total
@@ -96,10 +98,10 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
                 act.verified_at = clock.now()
                 record_event(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.verified",
                              "act", act.id, actor_id=run.created_by_id,
-                             details={"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": act.amount_tiyn,
+                             details={"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": net[act.id],
                                       "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule, "run": run.id,
                                       "adjustments": settled.get(act.id, [])})
-            _refresh_inbox_rows(acts)
+            _refresh_inbox_rows(acts, summaries, net)
             run.processed_acts = min(i + size, len(act_ids))
             run.total_lines, run.excluded_lines, run.by_rule = lines, excluded, dict(totals)
             db.session.commit()
@@ -120,7 +122,7 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
     return run
 
 
-def _refresh_inbox_rows(acts: list[Act]) -> None:
+def _refresh_inbox_rows(acts: list[Act], summaries: dict, net: dict[int, int]) -> None:
     """Open tasks of these acts show the new outcome in the inbox (the columns the inbox copies from the act)."""
     from app.engine.models import HumanTask
 
@@ -131,8 +133,7 @@ def _refresh_inbox_rows(acts: list[Act]) -> None:
         if act.instance_id:
             db.session.execute(update(HumanTask).where(HumanTask.instance_id == act.instance_id,
                                                        HumanTask.status == "open")
-                               .values(excluded_lines=act.total_lines - act.accepted_lines,
-                                       amount_tiyn=act.amount_tiyn))
+                               .values(excluded_lines=summaries[act.id].excluded, amount_tiyn=net[act.id]))
 
 
 @dataclass
