@@ -150,3 +150,28 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
                      "adjustments": [{"id": a.id, "original_act_id": a.original_act_id, "month": f"{a.period:%Y-%m}",
                                       "rule": a.rule_code, "amount_tiyn": a.amount_tiyn}
                                      for a in (act.adjustments if act.adjustment_tiyn else ())]})
+
+
+def decided_then_rewritten() -> list:
+    """Audit check (``flask verify-audit``): an act's chain in which a verification follows its acceptance or
+    return without a new submission in between — the act was rewritten after it was decided. A correct chain
+    never shows it (the guarded writes above); a chain that does was written around them."""
+    from app.audit.models import AuditEvent
+    from app.audit.operations import ChainProblem
+
+    problems = []
+    decided: dict[tuple[str, int], str] = {}
+    rows = db.session.execute(
+        select(AuditEvent.chain, AuditEvent.seq, AuditEvent.action, AuditEvent.object_id)
+        .where(AuditEvent.object_type == "act",
+               AuditEvent.action.in_(("act.submitted", "act.verified", "act.accepted", "act.returned")))
+        .order_by(AuditEvent.chain, AuditEvent.seq).execution_options(yield_per=5000))
+    for chain, seq, action, act_id in rows:
+        key = (chain, act_id)
+        if action in ("act.accepted", "act.returned"):
+            decided[key] = action
+        elif action == "act.submitted":
+            decided.pop(key, None)
+        elif key in decided:
+            problems.append(ChainProblem(chain, seq, f"act {act_id} verified after {decided[key]} (decided is final)"))
+    return problems

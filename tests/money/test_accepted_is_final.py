@@ -186,3 +186,20 @@ def test_payment_refused_when_the_act_moved_on(world):
         register_payment(act, "PP-STALE", date(2026, 11, 20), user("operator"))
     db.session.rollback()
     assert db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is None
+
+
+def test_verify_audit_reports_an_act_verified_after_its_acceptance(app, world):
+    from app.audit.operations import record_event
+
+    act = act_of_school(ALATAU)
+    complete_task(open_task(act, "accept_act").id, user("official_almaty"), data={"decision": "accept"})
+    db.session.commit()
+    runner = app.test_cli_runner()
+    clean = runner.invoke(args=["verify-audit"])
+    assert clean.exit_code == 0, clean.output
+    # What the unguarded pass used to write: a verification after the acceptance, hash-chained and all.
+    record_event(f"instance:{act.instance_id}", "act.verified", "act", act.id, actor_id=None, details={})
+    db.session.commit()
+    result = runner.invoke(args=["verify-audit"])
+    assert result.exit_code == 1
+    assert f"act {act.id} verified after act.accepted" in result.output
