@@ -14,7 +14,7 @@ from app.acts.adjustments import settle_adjustments
 from app.acts.models import Act, ActLine
 from app.acts.verification import VerificationSummary, month_bounds, verify_act
 from app.audit.operations import record_event
-from app.engine.errors import DomainRefused
+from app.engine.errors import ConflictError, DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
 from app.people.models import Organisation
@@ -37,7 +37,7 @@ def guarded_write(act: Act, from_statuses: Sequence[str], **values) -> None:
         .values(lock_version=Act.lock_version + 1, **values).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         db.session.expire(act)
-        raise DomainRefused(_("The act was changed by someone else (for example re-verified) while you were "
+        raise ConflictError(_("The act was changed by someone else (for example re-verified) while you were "
                               "working on it. Nothing was saved; open it again and review its current state."))
     # The row was at the version read, so what the object holds is what the database holds: keep it, plus the
     # values just written (no reload).
@@ -106,8 +106,6 @@ def prefill_lines(act: Act) -> list[dict]:
 def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
     if act.status not in ("awaiting_submission", "returned"):
         raise DomainRefused(_("This act has already been submitted."))
-    guarded_write(act, ("awaiting_submission", "returned"), status="submitted", revision=act.revision + 1,
-                  note=note, submitted_at=clock.now())
     db.session.execute(delete(ActLine).where(ActLine.act_id == act.id))
     db.session.expire(act, ["lines"])
     if lines:  # one executemany for the whole act (the ORM would insert line by line)
@@ -116,6 +114,12 @@ def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
              "full_name": ln["full_name"], "grade": ln["grade"], "days_attended": ln["days_attended"]}
             for i, ln in enumerate(lines, start=1)
         ])
+    # Not a guarded write: only the open *Submit* task leads here, and the engine's instance version already
+    # lets exactly one of two concurrent submissions win (no verification pass or decision touches such an act).
+    act.status = "submitted"
+    act.revision += 1
+    act.note = note
+    act.submitted_at = clock.now()
     record_event(_chain(act), "act.submitted", "act", act.id, actor_id=actor.id,
                  details={"revision": act.revision, "lines": len(lines)})
     db.session.flush()

@@ -15,7 +15,7 @@ import app.acts.operations as act_operations
 from app.acts.models import Act, ActLine
 from app.audit.models import AuditEvent
 from app.audit.operations import verify_chain
-from app.engine.errors import DomainRefused
+from app.engine.errors import ConflictError, DomainRefused
 from app.engine.runtime import complete_task
 from app.extensions import db
 from app.payments.models import Payment
@@ -52,7 +52,7 @@ def _in_own_context(app, work) -> dict:
                 work()
                 db.session.commit()
                 outcome["ok"] = True
-            except DomainRefused as err:
+            except ConflictError as err:
                 db.session.rollback()
                 outcome["refused"] = str(err)
             finally:
@@ -182,7 +182,7 @@ def test_payment_refused_when_the_act_moved_on(world):
     stale_version = act.lock_version
     db.session.execute(Act.__table__.update().where(Act.__table__.c.id == act.id)
                        .values(lock_version=stale_version + 1))  # someone else wrote the act meanwhile
-    with pytest.raises(DomainRefused):
+    with pytest.raises(ConflictError):
         register_payment(act, "PP-STALE", date(2026, 11, 20), user("operator"))
     db.session.rollback()
     assert db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is None
