@@ -49,9 +49,13 @@ HEADER = ["line", "iin", "full_name", "grade", "days_attended", "outcome", "rule
           "amount_kzt"]
 
 
-def _safe(value):
+#: What a spreadsheet may read as the start of a formula, ASCII and full-width (Excel folds ＝＋－＠ to =+-@).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def safe_cell(value):
     # Spreadsheet formula injection: a cell that starts like a formula is kept as text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
@@ -60,7 +64,7 @@ def export_rows(act: Act, lines) -> list[list]:
     rows = []
     for ln in lines:
         rule = RULES.get(ln.rule_code) if ln.rule_code else None
-        rows.append([ln.line_no, _safe(ln.iin), _safe(ln.full_name), ln.grade, ln.days_attended, ln.outcome,
+        rows.append([ln.line_no, safe_cell(ln.iin), safe_cell(ln.full_name), ln.grade, ln.days_attended, ln.outcome,
                      ln.rule_code or "", str(rule.title) if rule else "", str(rule.reason) if rule else "",
                      str(Decimal(ln.amount_tiyn) / 100)])
     return rows

@@ -30,7 +30,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.acts.models import Act, ActLine
-from app.acts.report import norm_expr
+from app.acts.report import norm_expr, safe_cell
 from app.acts.rules import RULES
 from app.extensions import db
 from app.payments.models import Payment
@@ -132,15 +132,6 @@ def reconcile(period: date, scope, region_id: int | None = None) -> tuple[list[R
 
 # --- downloads --------------------------------------------------------------------------------------------------
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
-
-
-def _safe(value):
-    """Spreadsheet formula injection: a text cell that starts like a formula (ASCII or full-width) stays text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
 
 COLUMNS = [
     ("acts", _l("Acts")), ("lines", _l("Lines")), ("claimed_tiyn", _l("Claimed by schools")),
@@ -161,7 +152,7 @@ def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name) 
     for r in [*rows, total]:
         values = r.as_dict()
         name = region_name(r.region_id) if r.region_id is not None else str(_l("All regions"))
-        body.append([_safe(name)] + [values[key] if key in COUNTS else Decimal(values[key]) / 100
+        body.append([safe_cell(name)] + [values[key] if key in COUNTS else Decimal(values[key]) / 100
                                      for key, _ in COLUMNS]
                     + [Decimal(r.withheld_by_rule.get(code, 0)) / 100 for code in rule_codes])
     return header, body
@@ -170,7 +161,7 @@ def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name) 
 def to_csv(header: list[str], body: list[list]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([_safe(h) for h in header])
+    writer.writerow([safe_cell(h) for h in header])
     writer.writerows([[str(v) if isinstance(v, Decimal) else v for v in row] for row in body])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Cyrillic correctly
 
@@ -180,7 +171,7 @@ def to_xlsx(header: list[str], body: list[list], sheet: str) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
-    ws.append([_safe(h) for h in header])
+    ws.append([safe_cell(h) for h in header])
     for row in body:
         ws.append(row)
     buffer = io.BytesIO()
