@@ -74,14 +74,18 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
         db.session.commit()
         size = chunk_acts or max(len(act_ids), 1)
         totals: dict[str, int] = {}
-        lines = excluded = skipped = 0
+        lines = excluded = 0
+        decided_meanwhile: set[int] = set()
         for i in range(0, len(act_ids), size):
             step("chunk")
             chunk = act_ids[i : i + size]
             claimed = claim_for_verification(chunk)
-            skipped += len(chunk) - len(claimed)
+            decided_meanwhile.update(set(chunk) - set(claimed))
             acts = load_acts(claimed)
-            summaries = verify_acts(acts, run_act_ids=act_ids, on_step=on_step)
+            # An act decided since the month was listed is no longer part of the run: its accepted lines count
+            # as competing claims (double_claim) again.
+            run_ids = [a for a in act_ids if a not in decided_meanwhile]
+            summaries = verify_acts(acts, run_act_ids=run_ids, on_step=on_step)
             settled = settle_adjustments(acts)
             for act in acts:  # totals were written in SQL
                 db.session.expire(act, ["total_lines", "accepted_lines", "amount_tiyn", "withheld_tiyn"])
@@ -109,7 +113,7 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
         run.finished_at = clock.now()
         record_event(CHAIN, "verification.finished", "verification_run", run.id, actor_id=run.created_by_id,
                      details={"period": f"{run.period:%Y-%m}", "acts": run.total_acts, "lines": lines,
-                              "excluded": excluded, "by_rule": totals, "skipped_decided": skipped})
+                              "excluded": excluded, "by_rule": totals, "skipped_decided": len(decided_meanwhile)})
         db.session.commit()
     except Exception as err:
         db.session.rollback()
