@@ -103,4 +103,7 @@ def _register_blueprints(app: Flask) -> None:
 
     init_notifications(app)
     init_api(app)
+    from app.reports.api import init_reconciliation_api
+
+    init_reconciliation_api(app)
     register_error_handlers(app)

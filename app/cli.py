@@ -98,6 +98,9 @@ def register_cli(app: Flask) -> None:
         from app.audit.operations import verify_all_chains
 
         chains, problems = verify_all_chains()
+        from app.acts.operations import decided_then_rewritten
+
+        problems += decided_then_rewritten()
         for p in problems:
             click.echo(f"  ✗ {p.chain} #{p.seq}: {p.reason}", err=True)
         click.echo(f"{chains} chain(s) checked, {len(problems)} problem(s).")

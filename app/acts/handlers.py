@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from app.acts import operations
 from app.acts.models import Act
 from app.acts.rules import RULES
@@ -14,7 +16,7 @@ from app.extensions import db
 def act_of(ctx) -> Act:
     act = db.session.get(Act, ctx.instance.subject_id) if ctx.instance.subject_type == "act" else None
     if act is None:
-        raise DomainRefused("This task is not linked to an act.")
+        raise DomainRefused(_("This task is not linked to an act."))
     return act
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -51,11 +52,17 @@ class Act(db.Model):
     period: Mapped[date] = mapped_column(Date)  # first day of the month
     status: Mapped[str] = mapped_column(String(24), index=True)
     revision: Mapped[int] = mapped_column(default=0)
+    #: Bumped by every guarded write (verification claim, submit, accept/return, pay): a writer that read an
+    #: older version, or a status that has moved on, writes nothing (decided is final, DESIGN.md §3).
+    lock_version: Mapped[int] = mapped_column(default=0, server_default="0")
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     total_lines: Mapped[int] = mapped_column(default=0)
     accepted_lines: Mapped[int] = mapped_column(default=0)
     amount_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
     withheld_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Part of ``amount_tiyn`` that settles corrections of earlier months (signed: claw-backs are negative);
+    #: ``amount_tiyn`` is the net to pay, ``amount_tiyn - adjustment_tiyn`` what this month's lines earn.
+    adjustment_tiyn: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     note: Mapped[str | None] = mapped_column(Text)
     return_comment: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -67,6 +74,14 @@ class Act(db.Model):
     lines: Mapped[list[ActLine]] = relationship(
         back_populates="act", order_by="ActLine.line_no", cascade="all, delete-orphan"
     )
+    #: Settled on this act (written only by :mod:`app.acts.adjustments`; the database cascades the delete).
+    adjustments: Mapped[list[ActAdjustment]] = relationship(
+        foreign_keys="ActAdjustment.act_id", order_by="ActAdjustment.id", viewonly=True,
+    )
+
+    @property
+    def lines_amount_tiyn(self) -> int:
+        return self.amount_tiyn - (self.adjustment_tiyn or 0)
 
     @property
     def period_label(self) -> str:
@@ -94,3 +109,33 @@ class ActLine(db.Model):
     amount_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
 
     act: Mapped[Act] = relationship(back_populates="lines")
+
+
+class ActAdjustment(db.Model):
+    """A correction of a line of an earlier, already accepted or paid act, settled on a later act of the same
+    school (claw-back: negative; top-up: positive). The earlier act is never edited: the difference between
+    what its line earned and what today's registry data says it should have earned is carried here, with the
+    rule, the month it belongs to and the NEDB evidence, and is accepted and paid with the later act."""
+
+    __tablename__ = "act_adjustment"
+    __table_args__ = (
+        # One adjustment of an original line per settling act: re-verifying that act recomputes it, never adds.
+        UniqueConstraint("act_id", "original_line_id", name="uq_act_adjustment_act_line"),
+        Index("ix_act_adjustment_original_line", "original_line_id"),
+        CheckConstraint("amount_tiyn <> 0", name="non_zero"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    act_id: Mapped[int] = mapped_column(ForeignKey("act.id", ondelete="CASCADE"), index=True)
+    original_act_id: Mapped[int] = mapped_column(ForeignKey("act.id"))
+    original_line_id: Mapped[int] = mapped_column(ForeignKey("act_line.id"))
+    period: Mapped[date] = mapped_column(Date)  # the month the corrected line belongs to
+    iin: Mapped[str] = mapped_column(String(12))
+    full_name: Mapped[str] = mapped_column(String(200))
+    rule_code: Mapped[str] = mapped_column(String(32))
+    original_amount_tiyn: Mapped[int] = mapped_column(BigInteger)  # what the line earned when accepted
+    corrected_amount_tiyn: Mapped[int] = mapped_column(BigInteger)  # what it earns on today's registry data
+    amount_tiyn: Mapped[int] = mapped_column(BigInteger)  # settled on this act (earlier settlements deducted)
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)  # the NEDB enrolments the correction rests on
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    original_act: Mapped[Act] = relationship(foreign_keys=[original_act_id])

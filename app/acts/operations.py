@@ -2,21 +2,67 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import delete, insert, select
+from flask_babel import gettext as _
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
+from app.acts.adjustments import settle_adjustments
 from app.acts.models import Act, ActLine
 from app.acts.verification import VerificationSummary, month_bounds, verify_act
 from app.audit.operations import record_event
-from app.engine.errors import DomainRefused
+from app.engine.errors import ConflictError, DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.adapter import student_registry
 
 MONTHLY_ACT_PROCESS = "monthly_act"
+#: Statuses a verification pass may (re)write; accepted, returned and paid acts are final for it.
+VERIFIABLE = ("submitted", "verified")
+_CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
+
+
+def guarded_write(act: Act, from_statuses: Sequence[str], **values) -> None:
+    """Write ``values`` to the act only if it is still in one of ``from_statuses`` at the version this request
+    read — one ``UPDATE … WHERE id = :id AND status IN (…) AND lock_version = :read`` that also bumps the
+    version. The row lock it takes (PostgreSQL) or the write lock (SQLite) makes a concurrent verification pass
+    or decision wait, and whoever comes second finds the status or version moved on and writes nothing."""
+    read = act.lock_version
+    result = db.session.execute(
+        update(Act).where(Act.id == act.id, Act.status.in_(tuple(from_statuses)), Act.lock_version == read)
+        .values(lock_version=Act.lock_version + 1, **values).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.expire(act)
+        raise ConflictError(_("The act was changed by someone else (for example re-verified) while you were "
+                              "working on it. Nothing was saved; open it again and review its current state."))
+    # The row was at the version read, so what the object holds is what the database holds: keep it, plus the
+    # values just written (no reload).
+    set_committed_value(act, "lock_version", read + 1)
+    for key, value in values.items():
+        set_committed_value(act, key, value)
+
+
+def claim_for_verification(act_ids: Sequence[int]) -> list[int]:
+    """Claim the acts a verification pass may still write: only those still submitted or verified, each
+    version bumped by one guarded UPDATE. Call it first in the pass's transaction and verify only the acts it
+    returns; an act accepted or returned before the claim is left alone, and a decision arriving after it waits
+    for the pass's commit and then finds the version moved on."""
+    claimed: list[int] = []
+    ids = sorted(set(act_ids))
+    for i in range(0, len(ids), _CHUNK):
+        claimed += db.session.execute(
+            update(Act).where(Act.id.in_(ids[i : i + _CHUNK]), Act.status.in_(VERIFIABLE))
+            .values(lock_version=Act.lock_version + 1).returning(Act.id)
+            .execution_options(synchronize_session=False)).scalars().all()
+    for act_id in claimed:  # objects already in the session must not keep the old version
+        loaded = db.session.identity_map.get(db.session.identity_key(Act, act_id))
+        if loaded is not None:
+            db.session.expire(loaded)
+    return sorted(claimed)
 
 
 def _chain(act: Act) -> str:
@@ -28,7 +74,7 @@ def open_monthly_act(school: Organisation, period: date, actor=None) -> Act:
     period = period.replace(day=1)
     existing = db.session.scalars(select(Act).where(Act.school_id == school.id, Act.period == period)).first()
     if existing is not None:
-        raise DomainRefused(f"An act for {period:%Y-%m} already exists for this school.")
+        raise DomainRefused(_("An act for %(month)s already exists for this school.", month=f"{period:%Y-%m}"))
     act = Act(
         number=f"ACT-{school.bin}-{period:%Y%m}", school_id=school.id, region_id=school.region_id,
         period=period, status="awaiting_submission", created_at=clock.now(),
@@ -59,7 +105,7 @@ def prefill_lines(act: Act) -> list[dict]:
 
 def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
     if act.status not in ("awaiting_submission", "returned"):
-        raise DomainRefused("This act has already been submitted.")
+        raise DomainRefused(_("This act has already been submitted."))
     db.session.execute(delete(ActLine).where(ActLine.act_id == act.id))
     db.session.expire(act, ["lines"])
     if lines:  # one executemany for the whole act (the ORM would insert line by line)
@@ -68,6 +114,8 @@ def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
              "full_name": ln["full_name"], "grade": ln["grade"], "days_attended": ln["days_attended"]}
             for i, ln in enumerate(lines, start=1)
         ])
+    # Not a guarded write: only the open *Submit* task leads here, and the engine's instance version already
+    # lets exactly one of two concurrent submissions win (no verification pass or decision touches such an act).
     act.status = "submitted"
     act.revision += 1
     act.note = note
@@ -78,23 +126,56 @@ def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
 
 
 def verify(act: Act, actor=None) -> VerificationSummary:
+    """Verify contingent for one act: claim it, check its lines, settle corrections of earlier months."""
+    if not claim_for_verification([act.id]):
+        raise DomainRefused(_("The act has already been decided; it is not verified again."))
     summary = verify_act(act)
+    settled = settle_adjustments([act]).get(act.id, [])
     act.status = "verified"
     act.verified_at = clock.now()
     record_event(_chain(act), "act.verified", "act", act.id, actor_id=getattr(actor, "id", None),
                  details={"accepted": summary.accepted, "excluded": summary.excluded,
-                          "amount_tiyn": summary.amount_tiyn, "by_rule": summary.by_rule})
+                          "amount_tiyn": act.amount_tiyn, "lines_amount_tiyn": summary.amount_tiyn,
+                          "by_rule": summary.by_rule, "adjustments": settled})
     return summary
 
 
 def decide(act: Act, decision: str, comment: str | None, actor) -> None:
+    """Accept or return a verified act — exactly the lines, adjustments and amount its report shows now."""
     if act.status != "verified":
-        raise DomainRefused("Only a verified act can be accepted or returned.")
-    if decision == "return":
-        act.status = "returned"
-        act.return_comment = comment
-    else:
-        act.status = "accepted"
-    act.decided_at = clock.now()
+        raise DomainRefused(_("Only a verified act can be accepted or returned."))
+    values = {"status": "returned", "return_comment": comment} if decision == "return" else {"status": "accepted"}
+    guarded_write(act, ("verified",), decided_at=clock.now(), **values)
     record_event(_chain(act), f"act.{'returned' if decision == 'return' else 'accepted'}", "act", act.id,
-                 actor_id=actor.id, details={"comment": comment or ""})
+                 actor_id=actor.id, details={
+                     "comment": comment or "", "amount_tiyn": act.amount_tiyn,
+                     "adjustment_tiyn": act.adjustment_tiyn, "accepted_lines": act.accepted_lines,
+                     # What was settled with it (the act's net carries them; no query for the common act without).
+                     "adjustments": [{"id": a.id, "original_act_id": a.original_act_id, "month": f"{a.period:%Y-%m}",
+                                      "rule": a.rule_code, "amount_tiyn": a.amount_tiyn}
+                                     for a in (act.adjustments if act.adjustment_tiyn else ())]})
+
+
+def decided_then_rewritten() -> list:
+    """Audit check (``flask verify-audit``): an act's chain in which a verification follows its acceptance or
+    return without a new submission in between — the act was rewritten after it was decided. A correct chain
+    never shows it (the guarded writes above); a chain that does was written around them."""
+    from app.audit.models import AuditEvent
+    from app.audit.operations import ChainProblem
+
+    problems = []
+    decided: dict[tuple[str, int], str] = {}
+    rows = db.session.execute(
+        select(AuditEvent.chain, AuditEvent.seq, AuditEvent.action, AuditEvent.object_id)
+        .where(AuditEvent.object_type == "act",
+               AuditEvent.action.in_(("act.submitted", "act.verified", "act.accepted", "act.returned")))
+        .order_by(AuditEvent.chain, AuditEvent.seq).execution_options(yield_per=5000))
+    for chain, seq, action, act_id in rows:
+        key = (chain, act_id)
+        if action in ("act.accepted", "act.returned"):
+            decided[key] = action
+        elif action == "act.submitted":
+            decided.pop(key, None)
+        elif key in decided:
+            problems.append(ChainProblem(chain, seq, f"act {act_id} verified after {decided[key]} (decided is final)"))
+    return problems

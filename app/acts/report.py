@@ -50,7 +50,7 @@ HEADER = ["line", "iin", "full_name", "grade", "days_attended", "outcome", "rule
           "amount_kzt"]
 
 
-def _safe(value):
+def safe_cell(value):
     # Spreadsheet formula injection: a cell that starts like a formula is kept as text.
     return spreadsheet_cell(value)
 
@@ -59,7 +59,7 @@ def export_rows(act: Act, lines) -> list[list]:
     rows = []
     for ln in lines:
         rule = RULES.get(ln.rule_code) if ln.rule_code else None
-        rows.append([ln.line_no, _safe(ln.iin), _safe(ln.full_name), ln.grade, ln.days_attended, ln.outcome,
+        rows.append([ln.line_no, safe_cell(ln.iin), safe_cell(ln.full_name), ln.grade, ln.days_attended, ln.outcome,
                      ln.rule_code or "", str(rule.title) if rule else "", str(rule.reason) if rule else "",
                      str(Decimal(ln.amount_tiyn) / 100)])
     return rows

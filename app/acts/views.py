@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.acts import report
+from app.acts.adjustments import adjustments_of, cause_title
 from app.acts.models import Act, ActLine
 from app.acts.rules import RULES
 from app.extensions import db
@@ -18,7 +19,8 @@ LINES_PAGE = 500
 @bp.app_template_global()
 def act_report(act: Act) -> dict:
     """The verification report's figures, for the act page and the task panels that include it."""
-    return {"by_rule": report.by_rule(act), "outcomes": report.outcome_counts(act)}
+    return {"by_rule": report.by_rule(act), "outcomes": report.outcome_counts(act),
+            "adjustments": adjustments_of(act) if act.adjustment_tiyn else [], "cause_title": cause_title}
 
 
 @bp.route("/acts")

@@ -16,11 +16,11 @@ from app.acts.rules import RULES
 from app.extensions import db
 from app.people.models import Organisation, Region
 from app.public import figures, open_contracting
+from app.security import spreadsheet_cell
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
 _BIN = re.compile(r"[0-9]{12}")  # ASCII digits only: \d would also take other scripts' digits
-_FORMULA_START = tuple("=+-@\t\r") + tuple("＝＋－＠")
 
 
 def region_name(region: Region | None) -> str:
@@ -143,8 +143,7 @@ def _csv_cell(value) -> str:
     """Suppressed cells are written as "<5"; text that a spreadsheet would run as a formula is quoted."""
     if value is None:
         return f"<{figures.SMALL_CELL}"
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return spreadsheet_cell(str(value))
 
 
 def _dataset(dataset: str, year: str, region_id: int | None) -> list[dict]:

@@ -3,17 +3,26 @@
 The job re-verifies every act of a month that is submitted or verified (not yet accepted — an accepted
 act's lines are final) with the same set-based rules as the Verify contingent task, a chunk of acts per
 transaction so the operator sees progress and the database is never locked for long.
+
+Decided is final: each chunk's transaction first *claims* its acts (a guarded UPDATE of the ones still
+submitted or verified, see :func:`app.acts.operations.claim_for_verification`) and verifies only those. An act
+accepted or returned after the job listed the month is skipped; a decision arriving while the chunk runs waits
+for its commit and then finds the act's version moved on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
 from app import clock
+from app.acts.adjustments import settle_adjustments
 from app.acts.models import Act, ActLine
+from app.acts.operations import VERIFIABLE, claim_for_verification
 from app.acts.verification import load_acts, norms_for, verify_acts
 from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
@@ -21,7 +30,6 @@ from app.extensions import db
 from app.people.models import Region
 from app.reports.models import VerificationRun
 
-VERIFIABLE = ("submitted", "verified")
 CHAIN = "verification"
 
 
@@ -31,7 +39,7 @@ def start_month_verification(period: date, actor, dispatch_job: bool = True) -> 
     busy = db.session.scalars(select(VerificationRun).where(VerificationRun.period == period,
                                                             VerificationRun.status.in_(("queued", "running")))).first()
     if busy is not None:
-        raise DomainRefused("A verification of this month is already running.")
+        raise DomainRefused(_("A verification of this month is already running."))
     total = db.session.scalar(select(func.count(Act.id)).where(Act.period == period, Act.status.in_(VERIFIABLE))) or 0
     run = VerificationRun(period=period, status="queued", total_acts=total, processed_acts=0, total_lines=0,
                           excluded_lines=0, by_rule={}, created_by_id=getattr(actor, "id", None),
@@ -48,9 +56,12 @@ def start_month_verification(period: date, actor, dispatch_job: bool = True) -> 
     return run
 
 
-def run_month_verification(run_id: int, chunk_acts: int | None = 100) -> VerificationRun | None:
+def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
+                           on_step: Callable[[str], None] | None = None) -> VerificationRun | None:
     """Verify every verifiable act of the run's month; commits after each chunk of ``chunk_acts`` acts
-    (None: all acts in one pass — the benchmark's fastest path)."""
+    (None: all acts in one pass — the benchmark's fastest path). ``on_step`` is told where the pass is
+    ("chunk" before each chunk's claim, then the verification's own steps) — tests pause the pass there."""
+    step = on_step or (lambda label: None)
     run = db.session.get(VerificationRun, run_id)
     if run is None or run.status not in ("queued", "running"):
         return run
@@ -64,11 +75,22 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100) -> Verific
         size = chunk_acts or max(len(act_ids), 1)
         totals: dict[str, int] = {}
         lines = excluded = 0
+        decided_meanwhile: set[int] = set()
         for i in range(0, len(act_ids), size):
-            acts = load_acts(act_ids[i : i + size])
-            summaries = verify_acts(acts, run_act_ids=act_ids)
+            step("chunk")
+            chunk = act_ids[i : i + size]
+            claimed = claim_for_verification(chunk)
+            decided_meanwhile.update(set(chunk) - set(claimed))
+            acts = load_acts(claimed)
+            # An act decided since the month was listed is no longer part of the run: its accepted lines count
+            # as competing claims (double_claim) again.
+            run_ids = [a for a in act_ids if a not in decided_meanwhile]
+            summaries = verify_acts(acts, run_act_ids=run_ids, on_step=on_step)
+            settled = settle_adjustments(acts)
             for act in acts:  # totals were written in SQL
                 db.session.expire(act, ["total_lines", "accepted_lines", "amount_tiyn", "withheld_tiyn"])
+            net = {act.id: summaries[act.id].amount_tiyn + sum(x["amount_tiyn"] for x in settled.get(act.id, []))
+                   for act in acts}  # the act's amount as written in SQL, without reloading every act
             for act in acts:
                 s = summaries[act.id]
                 lines += s.total
@@ -80,9 +102,10 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100) -> Verific
                 act.verified_at = clock.now()
                 record_event(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.verified",
                              "act", act.id, actor_id=run.created_by_id,
-                             details={"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": s.amount_tiyn,
-                                      "by_rule": s.by_rule, "run": run.id})
-            _refresh_inbox_rows(acts, summaries)
+                             details={"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": net[act.id],
+                                      "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule, "run": run.id,
+                                      "adjustments": settled.get(act.id, [])})
+            _refresh_inbox_rows(acts, summaries, net)
             run.processed_acts = min(i + size, len(act_ids))
             run.total_lines, run.excluded_lines, run.by_rule = lines, excluded, dict(totals)
             db.session.commit()
@@ -90,7 +113,7 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100) -> Verific
         run.finished_at = clock.now()
         record_event(CHAIN, "verification.finished", "verification_run", run.id, actor_id=run.created_by_id,
                      details={"period": f"{run.period:%Y-%m}", "acts": run.total_acts, "lines": lines,
-                              "excluded": excluded, "by_rule": totals})
+                              "excluded": excluded, "by_rule": totals, "skipped_decided": len(decided_meanwhile)})
         db.session.commit()
     except Exception as err:
         db.session.rollback()
@@ -103,7 +126,7 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100) -> Verific
     return run
 
 
-def _refresh_inbox_rows(acts: list[Act], summaries: dict) -> None:
+def _refresh_inbox_rows(acts: list[Act], summaries: dict, net: dict[int, int]) -> None:
     """Open tasks of these acts show the new outcome in the inbox (the columns the inbox copies from the act)."""
     from app.engine.models import HumanTask
 
@@ -114,8 +137,7 @@ def _refresh_inbox_rows(acts: list[Act], summaries: dict) -> None:
         if act.instance_id:
             db.session.execute(update(HumanTask).where(HumanTask.instance_id == act.instance_id,
                                                        HumanTask.status == "open")
-                               .values(excluded_lines=summaries[act.id].excluded,
-                                       amount_tiyn=summaries[act.id].amount_tiyn))
+                               .values(excluded_lines=summaries[act.id].excluded, amount_tiyn=net[act.id]))
 
 
 @dataclass

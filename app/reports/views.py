@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,9 +15,12 @@ from app.acts.rules import RULES
 from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.people.access import scope_clause
+from app.people.roles import Role, Scope
 from app.registry.access import require_importer
+from app.reports import reconciliation
 from app.reports.models import VerificationRun
 from app.reports.operations import discrepancies, months_with_acts, regions_by_id, start_month_verification
+from app.reports.reconciliation import reconcile
 
 bp = Blueprint("reports", __name__)
 
@@ -93,3 +96,74 @@ def show_run(run_id: int):
 @login_required
 def run_progress(run_id: int):
     return render_template("reports/_run_progress.html", run=_run(run_id), rules=RULES)
+
+
+# --- reconciliation: every tenge explained ------------------------------------------------------------------------
+
+#: The operator, auditor and admin see every region; a department its own (the scope clause decides the rows).
+RECONCILERS = {Role.OPERATOR.value, Role.AUDITOR.value, Role.ADMIN.value, Role.DEPARTMENT_OFFICIAL.value,
+               Role.DEPARTMENT_HEAD.value}
+
+
+def can_reconcile(user) -> bool:
+    return bool(user.is_authenticated and user.role in RECONCILERS)
+
+
+def reconciliation_query(user, args) -> tuple[dict, list[str]]:
+    """The month and region asked for, checked: problems are messages in the user's language, never a 500;
+    an unusable filter falls back to the latest month / all visible regions."""
+    problems: list[str] = []
+    months = months_with_acts()
+    period = _period_arg(args.get("period"))
+    if args.get("period") and period is None:
+        problems.append(_("Choose a month as YYYY-MM."))
+    period = period or (months[0] if months else None)
+    regions = regions_by_id()
+    visible = {rid: r for rid, r in regions.items() if user.scope is Scope.NATIONAL or rid == user.region_id}
+    region_id = None
+    raw = (args.get("region") or "").strip()
+    if raw:
+        region_id = int(raw) if raw.isdigit() and int(raw) in visible else None
+        if region_id is None:
+            problems.append(_("Unknown region; all regions you may see are shown."))
+    scope = scope_clause(user, Act.region_id, Act.school_id)
+    rows, total = reconcile(period, scope, region_id) if period else ([], None)
+    return {"period": period, "months": months, "region_id": region_id, "regions": regions, "visible": visible,
+            "rows": rows, "total": total}, problems
+
+
+def _region_namer(regions):
+    locale = str(get_locale())
+    return lambda rid: regions[rid].name(locale) if rid in regions else str(rid)
+
+
+@bp.route("/reports/reconciliation")
+@login_required
+def reconciliation_page():
+    if not can_reconcile(current_user):
+        abort(403)
+    data, problems = reconciliation_query(current_user, request.args)
+    for problem in problems:
+        flash(problem, "warning")
+    return render_template("reports/reconciliation.html", **data, region_name=_region_namer(data["regions"]),
+                           rules=RULES)
+
+
+@bp.route("/reports/reconciliation.<any(csv, xlsx):fmt>")
+@login_required
+def reconciliation_export(fmt: str):
+    if not can_reconcile(current_user):
+        abort(403)
+    data, problems = reconciliation_query(current_user, request.args)
+    if problems or data["period"] is None:
+        for problem in problems or [_("No acts yet.")]:
+            flash(problem, "warning")
+        return redirect(url_for("reports.reconciliation_page")), 303
+    header, body = reconciliation.table(data["rows"], data["total"], _region_namer(data["regions"]))
+    name = f"reconciliation-{data['period']:%Y-%m}{'-' + str(data['region_id']) if data['region_id'] else ''}.{fmt}"
+    if fmt == "csv":
+        payload, mimetype = reconciliation.to_csv(header, body), "text/csv; charset=utf-8"
+    else:
+        payload = reconciliation.to_xlsx(header, body, f"{data['period']:%Y-%m}")
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(payload, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

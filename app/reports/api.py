@@ -1,0 +1,68 @@
+"""The month's reconciliation under /api/v1 — the same figures, scope and checks as the page."""
+
+from __future__ import annotations
+
+from flask import abort, jsonify
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from app.reports.views import can_reconcile, reconciliation_query
+
+blp = Blueprint("reconciliation_api", __name__, url_prefix="/api/v1",
+                description="Reconciliation of a month: claimed, accepted, withheld, under review, adjusted, paid")
+
+
+class ReconciliationArgs(Schema):
+    period = fields.Str(load_default=None, metadata={"description": "YYYY-MM; default: the latest month"})
+    region = fields.Str(load_default=None, metadata={"description": "region id; default: all visible"})
+
+
+class ReconciliationRowSchema(Schema):
+    region_id = fields.Int(allow_none=True)
+    acts = fields.Int()
+    lines = fields.Int()
+    claimed_tiyn = fields.Int()
+    accepted_tiyn = fields.Int()
+    withheld_total_tiyn = fields.Int()
+    withheld_by_rule = fields.Dict(keys=fields.Str(), values=fields.Int())
+    withheld_other_tiyn = fields.Int()
+    under_review_tiyn = fields.Int()
+    pending_tiyn = fields.Int()
+    adjusted_tiyn = fields.Int()
+    adjusted_under_review_tiyn = fields.Int()
+    payable_tiyn = fields.Int()
+    paid_tiyn = fields.Int()
+    outstanding_tiyn = fields.Int()
+
+
+class ReconciliationSchema(Schema):
+    period = fields.Str(allow_none=True)
+    regions = fields.List(fields.Nested(ReconciliationRowSchema))
+    total = fields.Nested(ReconciliationRowSchema, allow_none=True)
+
+
+@blp.route("/reconciliation")
+@blp.arguments(ReconciliationArgs, location="query")
+@blp.response(200, ReconciliationSchema)
+@blp.alt_response(422, description="A month or region that cannot be used, with the reason")
+def reconciliation(args):
+    """Money of a month per region, in tiyn; every figure is a sum of act lines, adjustments and payments."""
+    if not current_user.is_authenticated:
+        abort(401)
+    if not can_reconcile(current_user):
+        abort(403)
+    data, problems = reconciliation_query(current_user, {k: v for k, v in args.items() if v is not None})
+    if problems:
+        response = jsonify({"code": 422, "message": " ".join(problems), "errors": {}})
+        response.status_code = 422
+        return response
+    total = data["total"]
+    return {"period": f"{data['period']:%Y-%m}" if data["period"] else None,
+            "regions": [r.as_dict() for r in data["rows"]], "total": total.as_dict() if total else None}
+
+
+def init_reconciliation_api(app) -> None:
+    from app.extensions import api
+
+    api.register_blueprint(blp)

@@ -1,0 +1,182 @@
+"""Every tenge explained: the reconciliation of a month, per region.
+
+For the acts of a month (every act that has been submitted) and each region:
+
+* **claimed** — what the schools' lines would earn at the norm: accepted + under review + withheld;
+* **accepted** — what this month's lines of accepted or paid acts earn (the act's amount without adjustments);
+* **withheld by rule** — the norm of every excluded line, per contingent rule (as on the discrepancies page);
+* **withheld, other** — the rest of what the acts withhold: days not enrolled (pay-by-days), the contract's cap,
+  a contract's own norms;
+* **under review** — what the lines of acts not yet decided (submitted, verified, returned) earn, plus the norm
+  of lines still pending verification;
+* **adjusted** — corrections of earlier months settled on the accepted acts of this month (claw-backs negative),
+  and those on acts still under review;
+* **payable** = accepted + adjusted; **paid** — the payments registered for these acts; **outstanding** = payable
+  − paid.
+
+Built from the audited operations' tables (acts, lines, adjustments, payments) in four grouped statements, never
+typed in. ``tests/money/test_reconciliation.py`` proves the figures equal the sums of the lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app.acts.models import Act, ActLine
+from app.acts.report import norm_expr, safe_cell
+from app.acts.rules import RULES
+from app.extensions import db
+from app.payments.models import Payment
+
+DECIDED = ("accepted", "paid")
+UNDECIDED = ("submitted", "verified", "returned")
+COUNTED = DECIDED + UNDECIDED  # an act awaiting submission claims nothing yet
+
+
+@dataclass
+class ReconciliationRow:
+    region_id: int | None  # None: the total of the rows
+    acts: int = 0
+    lines: int = 0
+    accepted_tiyn: int = 0
+    under_review_tiyn: int = 0
+    withheld_by_rule: dict[str, int] = field(default_factory=dict)
+    withheld_total_tiyn: int = 0  # everything the acts withhold (by rule and other)
+    adjusted_tiyn: int = 0
+    adjusted_under_review_tiyn: int = 0
+    paid_tiyn: int = 0
+    pending_tiyn: int = 0  # the norm of lines still pending verification (part of under review)
+
+    @property
+    def withheld_other_tiyn(self) -> int:
+        return self.withheld_total_tiyn - sum(self.withheld_by_rule.values())
+
+    @property
+    def claimed_tiyn(self) -> int:
+        return self.accepted_tiyn + self.under_review_tiyn + self.withheld_total_tiyn
+
+    @property
+    def payable_tiyn(self) -> int:
+        return self.accepted_tiyn + self.adjusted_tiyn
+
+    @property
+    def outstanding_tiyn(self) -> int:
+        return self.payable_tiyn - self.paid_tiyn
+
+    def add(self, other: ReconciliationRow) -> None:
+        for name in ("acts", "lines", "accepted_tiyn", "under_review_tiyn", "withheld_total_tiyn", "adjusted_tiyn",
+                     "adjusted_under_review_tiyn", "paid_tiyn", "pending_tiyn"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for code, value in other.withheld_by_rule.items():
+            self.withheld_by_rule[code] = self.withheld_by_rule.get(code, 0) + value
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "withheld_other_tiyn": self.withheld_other_tiyn, "claimed_tiyn": self.claimed_tiyn,
+                "payable_tiyn": self.payable_tiyn, "outstanding_tiyn": self.outstanding_tiyn}
+
+
+def reconcile(period: date, scope, region_id: int | None = None) -> tuple[list[ReconciliationRow], ReconciliationRow]:
+    """The month's rows per region (those the ``scope`` clause lets the user see), and their total."""
+    period = period.replace(day=1)
+    where = [Act.period == period, Act.status.in_(COUNTED), scope]
+    if region_id is not None:
+        where.append(Act.region_id == region_id)
+    rows: dict[int, ReconciliationRow] = {}
+
+    def row(rid: int) -> ReconciliationRow:
+        return rows.setdefault(rid, ReconciliationRow(rid))
+
+    decided = Act.status.in_(DECIDED)
+    for rid, acts, lines_amount, adjusted, withheld, is_decided in db.session.execute(
+            select(Act.region_id, func.count(Act.id), func.sum(Act.amount_tiyn - Act.adjustment_tiyn),
+                   func.sum(Act.adjustment_tiyn), func.sum(Act.withheld_tiyn), decided)
+            .where(*where).group_by(Act.region_id, decided)):
+        r = row(rid)
+        r.acts += acts
+        r.withheld_total_tiyn += int(withheld or 0)
+        if is_decided:
+            r.accepted_tiyn += int(lines_amount or 0)
+            r.adjusted_tiyn += int(adjusted or 0)
+        else:
+            r.under_review_tiyn += int(lines_amount or 0)
+            r.adjusted_under_review_tiyn += int(adjusted or 0)
+    # Lines: counts, the norm of excluded lines per rule, the norm of lines not verified yet.
+    norm = norm_expr(period)
+    for rid, outcome, rule, lines, norm_sum in db.session.execute(
+            select(Act.region_id, ActLine.outcome, ActLine.rule_code, func.count(ActLine.id), func.sum(norm))
+            .join(Act, Act.id == ActLine.act_id).where(*where)
+            .group_by(Act.region_id, ActLine.outcome, ActLine.rule_code)):
+        r = row(rid)
+        r.lines += lines
+        if outcome == "excluded":
+            r.withheld_by_rule[rule] = r.withheld_by_rule.get(rule, 0) + int(norm_sum or 0)
+        elif outcome == "pending":
+            r.pending_tiyn += int(norm_sum or 0)
+            r.under_review_tiyn += int(norm_sum or 0)
+    for rid, paid in db.session.execute(
+            select(Act.region_id, func.sum(Payment.amount_tiyn)).join(Act, Act.id == Payment.act_id)
+            .where(*where).group_by(Act.region_id)):
+        row(rid).paid_tiyn += int(paid or 0)
+    total = ReconciliationRow(None)
+    for r in rows.values():
+        total.add(r)
+    return sorted(rows.values(), key=lambda r: r.region_id), total
+
+
+# --- downloads --------------------------------------------------------------------------------------------------
+
+
+COLUMNS = [
+    ("acts", _l("Acts")), ("lines", _l("Lines")), ("claimed_tiyn", _l("Claimed by schools")),
+    ("accepted_tiyn", _l("Accepted")), ("withheld_total_tiyn", _l("Withheld")),
+    ("withheld_other_tiyn", _l("Withheld: days, cap, contract norms")), ("under_review_tiyn", _l("Under review")),
+    ("adjusted_tiyn", _l("Adjusted")), ("adjusted_under_review_tiyn", _l("Adjustments under review")),
+    ("payable_tiyn", _l("Payable")), ("paid_tiyn", _l("Paid")), ("outstanding_tiyn", _l("Outstanding")),
+]
+COUNTS = ("acts", "lines")
+
+
+def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name) -> tuple[list[str], list[list]]:
+    """Header and rows (money as ``Decimal`` tenge) of the download: one row per region and the total."""
+    rule_codes = list(RULES)
+    header = [str(_l("Region"))] + [str(label) for _, label in COLUMNS] + [
+        f"{_l('Withheld')}: {RULES[code].title} ({code})" for code in rule_codes]
+    body = []
+    for r in [*rows, total]:
+        values = r.as_dict()
+        name = region_name(r.region_id) if r.region_id is not None else str(_l("All regions"))
+        body.append([safe_cell(name)] + [values[key] if key in COUNTS else Decimal(values[key]) / 100
+                                     for key, _ in COLUMNS]
+                    + [Decimal(r.withheld_by_rule.get(code, 0)) / 100 for code in rule_codes])
+    return header, body
+
+
+def to_csv(header: list[str], body: list[list]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([safe_cell(h) for h in header])
+    writer.writerows([[str(v) if isinstance(v, Decimal) else v for v in row] for row in body])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Cyrillic correctly
+
+
+def to_xlsx(header: list[str], body: list[list], sheet: str) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    ws.append([safe_cell(h) for h in header])
+    for row in body:
+        ws.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+__all__ = ["COLUMNS", "ReconciliationRow", "reconcile", "table", "to_csv", "to_xlsx"]

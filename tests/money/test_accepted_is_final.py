@@ -1,0 +1,205 @@
+"""An accepted act is final: the month-wide verification never rewrites an act the department decided while the
+pass was running, the decision never lands on lines the official did not see, and the amount accepted is the
+amount paid. Deterministic: the pass is paused at a named step and the department acts from a second thread
+(its own application context, session and database connection) — on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+import app.acts.operations as act_operations
+from app.acts.models import Act, ActLine
+from app.audit.models import AuditEvent
+from app.audit.operations import verify_chain
+from app.engine.errors import ConflictError, DomainRefused
+from app.engine.runtime import complete_task
+from app.extensions import db
+from app.payments.models import Payment
+from app.registry.models import NedbEnrollment
+from app.reports.operations import run_month_verification, start_month_verification
+from tests.helpers import act_of_school, open_task, school, user
+
+ALATAU = "Alatau Lyceum"
+
+
+def _registry_catches_up(act: Act) -> None:
+    """A new NEDB import registers the two phantom students: re-verifying the act would now change it."""
+    for ln in [ln for ln in act.lines if ln.rule_code == "not_in_nedb"]:
+        db.session.add(NedbEnrollment(iin=ln.iin, full_name=ln.full_name, school_bin=school(ALATAU).bin,
+                                      school_kind="private", grade=ln.grade, enrolled_on=date(2026, 9, 1)))
+    db.session.commit()
+
+
+def _snapshot(act_id: int) -> tuple:
+    db.session.expire_all()
+    act = db.session.get(Act, act_id)
+    lines = tuple(db.session.execute(select(ActLine.line_no, ActLine.outcome, ActLine.rule_code, ActLine.amount_tiyn)
+                                     .where(ActLine.act_id == act_id).order_by(ActLine.line_no)).all())
+    return act.status, act.amount_tiyn, act.accepted_lines, lines
+
+
+def _in_own_context(app, work) -> dict:
+    """Run ``work`` as another person would: another thread, its own session and connection."""
+    outcome: dict = {}
+
+    def target():
+        with app.app_context():
+            try:
+                work()
+                db.session.commit()
+                outcome["ok"] = True
+            except ConflictError as err:
+                db.session.rollback()
+                outcome["refused"] = str(err)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return {"thread": thread, "outcome": outcome}
+
+
+def _accept(task_id: int):
+    return lambda: complete_task(task_id, user("official_almaty"), data={"decision": "accept"})
+
+
+def _actions(act: Act) -> list[tuple[str, dict]]:
+    db.session.expire_all()
+    return [(e.action, e.details) for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.chain == f"instance:{act.instance_id}").order_by(AuditEvent.seq))]
+
+
+def _pay_and_check(act_id: int, order_number: str) -> Payment:
+    act = db.session.get(Act, act_id)
+    complete_task(open_task(act, "pay_act").id, user("operator"),
+                  data={"order_number": order_number, "paid_on": "2026-11-20"})
+    db.session.commit()
+    payment = db.session.scalars(select(Payment).where(Payment.act_id == act_id)).one()
+    accepted = [d for a, d in _actions(act) if a == "act.accepted"]
+    assert payment.amount_tiyn == accepted[-1]["amount_tiyn"] == db.session.get(Act, act_id).amount_tiyn, \
+        "the amount accepted is the amount paid, to the tiyn"
+    return payment
+
+
+def _assert_audit_order(act: Act) -> None:
+    actions = [a for a, _ in _actions(act)]
+    decided = [i for i, a in enumerate(actions) if a in ("act.accepted", "act.returned")]
+    assert decided, actions
+    assert "act.verified" not in actions[decided[-1]:], f"verified after the decision: {actions}"
+    assert verify_chain(f"instance:{act.instance_id}") == []
+
+
+def test_act_accepted_after_the_pass_listed_the_month_is_not_reverified(app, world):
+    act = act_of_school(ALATAU)
+    assert act.status == "verified"
+    _registry_catches_up(act)
+    seen_by_official = _snapshot(act.id)
+    task_id = open_task(act, "accept_act").id
+    run = start_month_verification(act.period, actor=None, dispatch_job=False)
+    db.session.commit()
+
+    def accept_while_paused(step: str) -> None:
+        if step == "chunk":  # the pass has listed the month's acts; its chunk is not claimed yet
+            job = _in_own_context(app, _accept(task_id))
+            job["thread"].join()
+            assert job["outcome"] == {"ok": True}
+
+    run = run_month_verification(run.id, on_step=accept_while_paused)
+    assert run.status == "done" and run.total_acts == 1
+    after = _snapshot(act.id)
+    assert after[0] == "accepted"
+    assert after[1:] == seen_by_official[1:], "lines, amount and counts are what the official accepted"
+    finished = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "verification.finished")).one()
+    assert finished.details["skipped_decided"] == 1
+    _assert_audit_order(act)
+    _pay_and_check(act.id, "PP-RACE-1")
+
+
+def test_decision_during_a_running_chunk_waits_and_is_refused_then_sees_the_new_report(app, world, monkeypatch):
+    act = act_of_school(ALATAU)
+    _registry_catches_up(act)
+    before = _snapshot(act.id)
+    task_id = open_task(act, "accept_act").id
+    run = start_month_verification(act.period, actor=None, dispatch_job=False)
+    db.session.commit()
+
+    reached_write = threading.Event()
+    real_guarded_write = act_operations.guarded_write
+
+    def signalling_guarded_write(*args, **kwargs):
+        reached_write.set()  # the official's request has read the act and now writes its decision
+        return real_guarded_write(*args, **kwargs)
+
+    monkeypatch.setattr(act_operations, "guarded_write", signalling_guarded_write)
+    job = {}
+
+    def accept_mid_chunk(step: str) -> None:
+        if step == "rules":  # the chunk is claimed and its lines rewritten, not yet committed
+            job.update(_in_own_context(app, _accept(task_id)))
+            assert reached_write.wait(60), "the official's request never reached its write"
+
+    run = run_month_verification(run.id, on_step=accept_mid_chunk)
+    job["thread"].join(60)
+    assert not job["thread"].is_alive()
+    assert run.status == "done"
+    assert "refused" in job["outcome"], "the decision was about a report that no longer exists"
+    reverified = _snapshot(act.id)
+    assert reverified[0] == "verified" and reverified[2] == before[2] + 2 and reverified[1] > before[1]
+    assert open_task(act, "accept_act").id == task_id, "the task stays open; nothing half-written"
+
+    monkeypatch.setattr(act_operations, "guarded_write", real_guarded_write)
+    complete_task(task_id, user("official_almaty"), data={"decision": "accept"})
+    db.session.commit()
+    assert _snapshot(act.id)[1:] == reverified[1:]
+    _assert_audit_order(act)
+    _pay_and_check(act.id, "PP-RACE-2")
+
+
+def test_a_pass_never_writes_a_returned_or_paid_act(world):
+    act = act_of_school(ALATAU)
+    _registry_catches_up(act)
+    complete_task(open_task(act, "accept_act").id, user("official_almaty"),
+                  data={"decision": "return", "comment": "fix"})
+    db.session.commit()
+    before = _snapshot(act.id)
+    with pytest.raises(DomainRefused):
+        act_operations.verify(db.session.get(Act, act.id))
+    db.session.rollback()
+    assert _snapshot(act.id) == before
+
+
+def test_payment_refused_when_the_act_moved_on(world):
+    from app.payments.operations import register_payment
+
+    act = act_of_school(ALATAU)
+    complete_task(open_task(act, "accept_act").id, user("official_almaty"), data={"decision": "accept"})
+    db.session.commit()
+    act = db.session.get(Act, act.id)
+    stale_version = act.lock_version
+    db.session.execute(Act.__table__.update().where(Act.__table__.c.id == act.id)
+                       .values(lock_version=stale_version + 1))  # someone else wrote the act meanwhile
+    with pytest.raises(ConflictError):
+        register_payment(act, "PP-STALE", date(2026, 11, 20), user("operator"))
+    db.session.rollback()
+    assert db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is None
+
+
+def test_verify_audit_reports_an_act_verified_after_its_acceptance(app, world):
+    from app.audit.operations import record_event
+
+    act = act_of_school(ALATAU)
+    complete_task(open_task(act, "accept_act").id, user("official_almaty"), data={"decision": "accept"})
+    db.session.commit()
+    runner = app.test_cli_runner()
+    clean = runner.invoke(args=["verify-audit"])
+    assert clean.exit_code == 0, clean.output
+    # What the unguarded pass used to write: a verification after the acceptance, hash-chained and all.
+    record_event(f"instance:{act.instance_id}", "act.verified", "act", act.id, actor_id=None, details={})
+    db.session.commit()
+    result = runner.invoke(args=["verify-audit"])
+    assert result.exit_code == 1
+    assert f"act {act.id} verified after act.accepted" in result.output

@@ -1,0 +1,161 @@
+"""Every tenge explained: the month's reconciliation per region equals the sums of the act lines, adjustments and
+payments it summarises — page, CSV, XLSX and API alike, each within the user's scope; bad filters get a message."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from app.acts.models import Act, ActLine
+from app.acts.operations import prefill_lines
+from app.acts.rules import level_for_grade
+from app.engine.runtime import complete_task
+from app.extensions import db
+from app.payments.models import Payment
+from app.people.access import scope_clause
+from app.registry.models import NedbEnrollment
+from app.reports.reconciliation import reconcile
+from tests.helpers import act_of_school, open_task, school, user
+from tests.money.test_adjustments import NORMS, _submit
+
+OCTOBER, NOVEMBER = date(2026, 10, 1), date(2026, 11, 1)
+
+
+def _norm(line: ActLine) -> int:
+    return NORMS[level_for_grade(line.grade)]
+
+
+def _month_of_every_kind() -> None:
+    """Paid (Bilim), accepted (Nur), verified with excluded lines (Alatau), submitted and pending (Samruk)."""
+    for name, accountant, order in (("Bilim Innovation School", "accountant", "PP-R-1"),
+                                    ("Nur Private School", "accountant2", None)):
+        act = act_of_school(name)
+        complete_task(open_task(act, "submit_act").id, user(accountant), data={"lines": prefill_lines(act)})
+        complete_task(open_task(act, "accept_act").id, user("official"), data={"decision": "accept"})
+        if order:
+            complete_task(open_task(act, "pay_act").id, user("operator"),
+                          data={"order_number": order, "paid_on": "2026-11-20"})
+        db.session.commit()
+    samruk = school("Samruk Private School")
+    act = db.session.scalars(select(Act).where(Act.school_id == samruk.id, Act.period == OCTOBER)).first()
+    if act is None:
+        act = Act(number="ACT-SAMRUK-202610", school_id=samruk.id, region_id=samruk.region_id, period=OCTOBER,
+                  status="submitted", created_at=datetime(2026, 11, 2, tzinfo=UTC))
+        db.session.add(act)
+    assert act.status in ("awaiting_submission", "submitted") and not act.lines
+    act.status = "submitted"  # as if the school had just submitted: lines not verified yet
+    db.session.flush()
+    for no, grade in enumerate((2, 6, 10), start=1):
+        db.session.add(ActLine(act_id=act.id, period=OCTOBER, school_id=samruk.id, line_no=no,
+                               iin=f"0101015000{no:02d}", full_name=f"Pending {no}", grade=grade, days_attended=20))
+    db.session.commit()
+
+
+def _expected(period: date) -> dict[int, dict]:
+    """The same figures, summed line by line in Python."""
+    out: dict[int, dict] = defaultdict(lambda: defaultdict(int) | {"by_rule": defaultdict(int)})
+    for act in db.session.scalars(select(Act).where(Act.period == period, Act.status != "awaiting_submission")):
+        e = out[act.region_id]
+        e["acts"] += 1
+        decided = act.status in ("accepted", "paid")
+        for line in act.lines:
+            e["lines"] += 1
+            e["claimed"] += _norm(line)
+            if line.outcome == "accepted":
+                e["accepted" if decided else "under_review"] += line.amount_tiyn
+            elif line.outcome == "pending":
+                e["under_review"] += _norm(line)
+            else:
+                e["by_rule"][line.rule_code] += _norm(line)
+        e["adjusted" if decided else "adjusted_under_review"] += sum(a.amount_tiyn for a in act.adjustments)
+        e["paid"] += sum(p.amount_tiyn for p in db.session.scalars(select(Payment).where(Payment.act_id == act.id)))
+    return out
+
+
+def _assert_equal(rows, expected) -> None:
+    assert {r.region_id for r in rows} == set(expected)
+    for r in rows:
+        e = expected[r.region_id]
+        assert (r.acts, r.lines) == (e["acts"], e["lines"])
+        assert r.claimed_tiyn == e["claimed"], "claimed = every line at its norm"
+        assert r.accepted_tiyn == e["accepted"]
+        assert r.under_review_tiyn == e["under_review"]
+        assert r.withheld_by_rule == dict(e["by_rule"]) and r.withheld_other_tiyn == 0
+        assert (r.adjusted_tiyn, r.adjusted_under_review_tiyn) == (e["adjusted"], e["adjusted_under_review"])
+        assert r.paid_tiyn == e["paid"]
+        assert r.payable_tiyn == e["accepted"] + e["adjusted"] and r.outstanding_tiyn == r.payable_tiyn - e["paid"]
+
+
+def test_reconciliation_equals_the_sums_of_the_lines(world, browser):
+    _month_of_every_kind()
+    everything = scope_clause(user("operator"), Act.region_id, Act.school_id)
+    rows, total = reconcile(OCTOBER, everything)
+    expected = _expected(OCTOBER)
+    _assert_equal(rows, expected)
+    assert len(rows) == 3 and total.paid_tiyn > 0 and total.under_review_tiyn > 0
+    assert set(total.withheld_by_rule) >= {"withdrawn", "not_in_nedb", "other_school"}
+    assert total.claimed_tiyn == sum(e["claimed"] for e in expected.values())
+
+    # November: the paid October line of a withdrawn student is clawed back and accepted with November's act.
+    october = db.session.scalars(select(Act).where(Act.number.like("%202610"), Act.status == "paid")).one()
+    gone = october.lines[3]
+    db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == gone.iin)).one().withdrawn_on = \
+        date(2026, 9, 20)
+    db.session.commit()
+    november = _submit(NOVEMBER)
+    complete_task(open_task(november, "accept_act").id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    rows, total = reconcile(NOVEMBER, everything)
+    _assert_equal(rows, _expected(NOVEMBER))
+    assert total.adjusted_tiyn == -_norm(gone) and total.payable_tiyn == db.session.get(Act, november.id).amount_tiyn
+
+    # The operator's page, CSV, XLSX and API show the same October total.
+    operator = browser("operator")
+    rows, total = reconcile(OCTOBER, everything)
+    page = operator.get("/reports/reconciliation?period=2026-10").get_data(as_text=True)
+    assert 'id="reconciliation-table"' in page and 'id="nav-reconciliation"' in page
+    api = operator.get("/api/v1/reconciliation?period=2026-10").get_json()
+    assert api["total"]["claimed_tiyn"] == total.claimed_tiyn and len(api["regions"]) == 3
+    assert api["total"]["withheld_by_rule"] == total.withheld_by_rule
+    body = operator.get("/reports/reconciliation.csv?period=2026-10").get_data().decode("utf-8-sig")
+    last = list(csv.reader(io.StringIO(body)))[-1]
+    assert last[0] == "All regions"
+    assert Decimal(last[3]) * 100 == total.claimed_tiyn and Decimal(last[11]) * 100 == total.paid_tiyn
+    xlsx = load_workbook(io.BytesIO(operator._request("get", "/reports/reconciliation.xlsx?period=2026-10").get_data()))
+    sheet = list(xlsx.active.values)
+    assert sheet[-1][0] == "All regions" and Decimal(str(sheet[-1][3])) * 100 == total.claimed_tiyn
+
+
+def test_a_department_sees_its_region_and_bad_filters_get_a_message(world, browser):
+    _month_of_every_kind()
+    almaty = browser("official_almaty")
+    api = almaty.get("/api/v1/reconciliation?period=2026-10").get_json()
+    alatau = act_of_school("Alatau Lyceum")
+    assert [r["region_id"] for r in api["regions"]] == [alatau.region_id]
+    bilim_region = act_of_school("Bilim Innovation School").region_id
+    page = almaty.get(f"/reports/reconciliation?period=2026-10&region={bilim_region}").get_data(as_text=True)
+    assert "Unknown region" in page and f'data-region="{bilim_region}"' not in page
+    assert almaty.get("/api/v1/reconciliation?period=2026-13").status_code == 422
+    page = almaty.get("/reports/reconciliation?period=bogus").get_data(as_text=True)
+    assert "Choose a month as YYYY-MM." in page
+    assert almaty.get("/reports/reconciliation.csv?period=bogus").status_code == 303
+    for school_user in ("accountant", "director"):
+        assert browser(school_user).get("/reports/reconciliation").status_code == 403
+        assert browser(school_user).get("/api/v1/reconciliation").status_code == 403
+    ru = browser("official_almaty")
+    ru.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    assert ru.get("/reports/reconciliation?period=2026-10").status_code == 200
+
+
+def test_downloads_neutralise_formula_starts():
+    from app.acts.report import safe_cell
+
+    for start in ("=", "+", "-", "@", "＝", "＋", "－", "＠"):
+        assert safe_cell(f"{start}SUM(A1)") == f"'{start}SUM(A1)"
+    assert safe_cell("Астана") == "Астана" and safe_cell(12) == 12
