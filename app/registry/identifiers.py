@@ -1,4 +1,9 @@
-"""Kazakh identifiers: IIN (person) and BIN (organisation) check digits, and KZ IBANs (ISO 13616)."""
+"""Kazakh identifiers: IIN (person) and BIN (organisation) check digits, and KZ IBANs (ISO 13616).
+
+Digits are ASCII 0–9 only. Python's ``\\d`` and ``int()`` also accept full-width (０–９) and Arabic-Indic
+(٠–٩) digits: such a value would pass here, be stored, and then fail the SQL check digit in verification
+(which reads bytes). Every path (forms, API, importers, lookups) calls these functions, so the rule lives here.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,18 @@ def _check_digit(digits: list[int]) -> int | None:
     return c
 
 
+_ASCII_12 = re.compile(r"[0-9]{12}")
+_IBAN = re.compile(r"KZ[0-9]{2}[0-9A-Z]{16}")
+
+
+def has_non_ascii_digits(value) -> bool:
+    """Whether the value holds a digit that is not ASCII 0–9 (full-width, Arabic-Indic, …): worth its own message."""
+    return isinstance(value, str) and any(ch.isdigit() and not ("0" <= ch <= "9") for ch in value)
+
+
 def is_valid_12(value: str) -> bool:
     """IIN and BIN share the algorithm: 12 digits, the 12th a weighted mod-11 check digit."""
-    if not isinstance(value, str) or not re.fullmatch(r"\d{12}", value):
+    if not isinstance(value, str) or not _ASCII_12.fullmatch(value):
         return False
     digits = [int(ch) for ch in value]
     return _check_digit(digits[:11]) == digits[11]
@@ -31,6 +45,8 @@ is_valid_bin = is_valid_12
 
 def complete_12(first_11: str) -> str | None:
     """Append the check digit to 11 digits, or None when no valid number has these digits."""
+    if not re.fullmatch(r"[0-9]{11}", first_11):
+        return None
     c = _check_digit([int(ch) for ch in first_11])
     return None if c is None else first_11 + str(c)
 
@@ -39,7 +55,7 @@ def is_valid_kz_iban(value: str) -> bool:
     if not isinstance(value, str):
         return False
     iban = value.replace(" ", "").upper()
-    if not re.fullmatch(r"KZ\d{2}[0-9A-Z]{16}", iban):
+    if not _IBAN.fullmatch(iban):
         return False
     rearranged = iban[4:] + iban[:4]
     numeric = "".join(str(int(ch, 36)) for ch in rearranged)
