@@ -83,6 +83,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(registry_bp)
     app.register_blueprint(reports_bp)
+    from app.acts.review import bp as act_review_bp
+
+    app.register_blueprint(act_review_bp)
     from app.contracts.views import register_lifecycle_blueprints
 
     register_lifecycle_blueprints(app)

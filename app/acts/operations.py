@@ -8,6 +8,7 @@ from sqlalchemy import delete, insert, select
 
 from app import clock
 from app.acts.models import Act, ActLine
+from app.acts.review import ensure_reviews_resolved
 from app.acts.verification import VerificationSummary, month_bounds, verify_act
 from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
@@ -94,6 +95,7 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
         act.status = "returned"
         act.return_comment = comment
     else:
+        ensure_reviews_resolved(act)  # rules piece: no acceptance while a line needs review (app/acts/review.py)
         act.status = "accepted"
     act.decided_at = clock.now()
     record_event(_chain(act), f"act.{'returned' if decision == 'return' else 'accepted'}", "act", act.id,

@@ -8,6 +8,7 @@ Digits are ASCII 0–9 only. Python's ``\\d`` and ``int()`` also accept full-wid
 from __future__ import annotations
 
 import re
+from datetime import date
 
 _WEIGHTS_1 = range(1, 12)
 _WEIGHTS_2 = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
@@ -60,3 +61,22 @@ def is_valid_kz_iban(value: str) -> bool:
     rearranged = iban[4:] + iban[:4]
     numeric = "".join(str(int(ch, 36)) for ch in rearranged)
     return int(numeric) % 97 == 1
+
+
+_CENTURY_OF_DIGIT = {"1": 1800, "2": 1800, "3": 1900, "4": 1900, "5": 2000, "6": 2000}
+
+
+def iin_century_digit(born: date, female: bool) -> str:
+    """The IIN's 7th digit: century of birth and sex (3/4 born 1900–1999, 5/6 born 2000–2099; odd = male)."""
+    base = {1800: 1, 1900: 3, 2000: 5}[born.year // 100 * 100]
+    return str(base + int(female))
+
+
+def iin_birth_date(value: str) -> date | None:
+    """The birth date an IIN carries (YYMMDD and the century digit), or None when it carries none."""
+    if not isinstance(value, str) or not _ASCII_12.fullmatch(value) or value[6] not in _CENTURY_OF_DIGIT:
+        return None
+    try:
+        return date(_CENTURY_OF_DIGIT[value[6]] + int(value[:2]), int(value[2:4]), int(value[4:6]))
+    except ValueError:
+        return None
