@@ -80,13 +80,12 @@ class CountrySpec:
 
     def set_rate(self, name: str, share: float) -> None:
         """Override one class's rate (``generate-country --rate NAME=SHARE``); unknown names are refused."""
+        tables = [t for t in (self.line_rates, self.school_rates, self.review_rates, self.near_miss_rates) if name in t]
+        if not tables:
+            raise ValueError(f"Unknown anomaly class {name!r}; known: {', '.join(sorted(all_rate_names()))}.")
         if not 0 <= share <= 0.05:
             raise ValueError(f"The rate of {name} must be between 0 and 0.05.")
-        for table in (self.line_rates, self.school_rates, self.review_rates, self.near_miss_rates):
-            if name in table:
-                table[name] = share
-                return
-        raise ValueError(f"Unknown anomaly class {name!r}; known: {', '.join(sorted(all_rate_names()))}.")
+        tables[0][name] = share
 
 
 def all_rate_names() -> set[str]:
