@@ -14,7 +14,6 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import and_, func, select
 
@@ -47,8 +46,7 @@ def ensure_reviews_resolved(act: Act) -> None:
     """Refuse to accept an act while a line still needs review (called by the accept step)."""
     n = undecided_count(act)
     if n:
-        raise DomainRefused(ngettext("%(num)d line needs review: decide it before accepting the act.",
-                                     "%(num)d lines need review: decide each before accepting the act.", n))
+        raise DomainRefused(_("Lines that need review: %(n)s. Decide each before accepting the act.", n=n))
 
 
 @dataclass

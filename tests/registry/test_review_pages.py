@@ -47,7 +47,7 @@ def test_official_sees_both_values_and_decides_each_line_then_the_act_can_be_acc
     assert 'id="review-table"' in page and 'id="review-undecided">2<' in page
     assert f"Student {iin(2)}" in page and "Омаров Тимур" in page  # the act's name and NEDB's
     assert "born 2015-01-" in page and "11 years on 1 September" in page and "grade 1" in page
-    with pytest.raises(DomainRefused, match="need review"):
+    with pytest.raises(DomainRefused, match="need review: 2"):
         decide(act, "accept", None, db.session.get(User, 1))
 
     url = f"/acts/{act.id}/lines/{{}}/review"
