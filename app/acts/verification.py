@@ -207,13 +207,18 @@ _ACTIVE = "e.enrolled_on <= v.month_end AND (e.withdrawn_on IS NULL OR e.withdra
 _HERE = "e.school_bin = v.school_bin"
 
 
-def _days_sql(dialect: str, lo: str, hi: str) -> str:
-    """Days of [lo, hi] on which enrolment ``e`` runs (enrolled_on … the day before withdrawn_on), ≥ 0."""
+def _days_sql(dialect: str, lo: str, hi: str, whole: str) -> str:
+    """Days of [lo, hi] on which enrolment ``e`` runs (enrolled_on … the day before withdrawn_on), ≥ 0.
+
+    Nearly every enrolment spans the whole range (``whole`` days): a comparison settles it before any date
+    arithmetic."""
     if dialect == "postgresql":
-        return f"GREATEST(0, LEAST({hi}, COALESCE(e.withdrawn_on - 1, {hi})) - GREATEST({lo}, e.enrolled_on) + 1)"
-    # SQLite keeps ISO date text: min()/max() compare it in date order; julianday() counts the days.
-    return (f"max(0, CAST(julianday(min({hi}, COALESCE(date(e.withdrawn_on, '-1 day'), {hi}))) "
-            f"- julianday(max({lo}, e.enrolled_on)) AS INTEGER) + 1)")
+        part = f"GREATEST(0, LEAST({hi}, COALESCE(e.withdrawn_on - 1, {hi})) - GREATEST({lo}, e.enrolled_on) + 1)"
+    else:  # SQLite keeps ISO date text: min()/max() compare it in date order; julianday() counts the days.
+        part = (f"max(0, CAST(julianday(min({hi}, COALESCE(date(e.withdrawn_on, '-1 day'), {hi}))) "
+                f"- julianday(max({lo}, e.enrolled_on)) AS INTEGER) + 1)")
+    return (f"CASE WHEN e.enrolled_on <= {lo} AND (e.withdrawn_on IS NULL OR e.withdrawn_on > {hi}) "
+            f"THEN {whole} ELSE {part} END")
 
 
 def _age_implausible_sql(iin: str, grade: str, year_start: str) -> str:
@@ -232,7 +237,7 @@ def _create_temp_tables(conn: Connection) -> None:
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vact (act_id INTEGER PRIMARY KEY, "
                       "school_rule VARCHAR(32), capacity INTEGER, month_start DATE, month_end DATE, "
                       "grade_mask INTEGER NOT NULL, pay_from DATE, pay_to DATE, month_days INTEGER NOT NULL, "
-                      "year_start INTEGER NOT NULL)"))
+                      "year_start INTEGER NOT NULL, pay_days INTEGER)"))
 
 
 def _empty_temp_tables(conn: Connection) -> None:
@@ -301,10 +306,13 @@ def _verification_sql(dialect: str, nedb: str, norm_sql: str) -> str:
         f"MAX(CASE WHEN {_HERE} AND e.withdrawn_on <= v.month_start THEN 1 ELSE 0 END) AS here_withdrawn, "
         f"MIN(CASE WHEN {here_active} THEN e.enrolled_on END) AS here_since, "
         f"MAX(CASE WHEN {here_active} THEN e.full_name END) AS here_name, "
-        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.month_start', 'v.month_end')} ELSE 0 END) "
+        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.month_start', 'v.month_end', 'v.month_days')} "
+        "ELSE 0 END) "
         "AS month_days_here, "
-        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.pay_from', 'v.pay_to')} ELSE 0 END) AS paid_days "
-        "FROM act_line f JOIN (SELECT t.act_id, t.month_start, t.month_end, t.pay_from, t.pay_to, "
+        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.pay_from', 'v.pay_to', 'v.pay_days')} ELSE 0 END) "
+        "AS paid_days "
+        "FROM act_line f JOIN (SELECT t.act_id, t.month_start, t.month_end, t.pay_from, t.pay_to, t.month_days, "
+        "t.pay_days, "
         "so.bin AS school_bin FROM tmp_vact t JOIN act sa ON sa.id = t.act_id "
         "JOIN organisation so ON so.id = sa.school_id "
         f"WHERE t.school_rule IS NULL) v ON v.act_id = f.act_id JOIN {nedb} e ON e.iin = f.iin "
@@ -409,9 +417,10 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         act_rows = [{"act_id": c.act_id, "school_rule": c.school_rule, "capacity": c.terms.design_capacity,
                      "ms": _d(conn, c.start), "me": _d(conn, c.end), "mask": sum(1 << g for g in c.grades),
                      "pf": _d(conn, c.pay_from), "pt": _d(conn, c.pay_to), "days": c.end.day,
-                     "ys": c.period.year if c.period.month >= 9 else c.period.year - 1} for c in contexts]
+                     "ys": c.period.year if c.period.month >= 9 else c.period.year - 1,
+                     "pd": (c.pay_to - c.pay_from).days + 1 if c.pay_from else None} for c in contexts]
         conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :ms, :me, :mask, :pf, :pt, "
-                          ":days, :ys)"), act_rows)
+                          ":days, :ys, :pd)"), act_rows)
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_vact"))
         nedb = _stage_registry(conn, registry)
