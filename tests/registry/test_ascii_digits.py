@@ -46,3 +46,18 @@ def test_lookup_says_which_digits_to_use(people, browser):  # noqa: F811
     page = browser("op").get(f"/registry/lookup?q={iin(1).translate(FULL_WIDTH)}")
     assert page.status_code == 200
     assert "digits 0–9 only" in page.get_data(as_text=True)
+
+
+def test_form_page_and_api_refuse_full_width_iins_and_store_nothing(world, browser):
+    from app.acts.models import ActLine
+    from tests.helpers import act_of_school, lines_form, open_task
+
+    act = act_of_school("Bilim Innovation School")
+    task = open_task(act, "submit_act")
+    wide = {"iin": "791028302728".translate(FULL_WIDTH), "full_name": "Тест", "grade": 3, "days_attended": 20}
+    accountant = browser("accountant")
+    page = accountant.post(f"/tasks/{task.id}", lines_form([{k: str(v) for k, v in wide.items()}]))
+    assert page.status_code == 422 and "Not a valid IIN" in page.get_data(as_text=True)
+    api = accountant.post_json(f"/api/v1/tasks/{task.id}/complete", {"data": {"lines": [wide]}})
+    assert api.status_code == 422
+    assert db.session.scalar(select(func.count(ActLine.id)).where(ActLine.act_id == act.id)) == 0
