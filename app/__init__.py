@@ -96,6 +96,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.docs import bp as api_docs_bp
 
     app.register_blueprint(api_docs_bp)
+    from app.acts.review import bp as act_review_bp
+
+    app.register_blueprint(act_review_bp)
     from app.contracts.views import register_lifecycle_blueprints
 
     register_lifecycle_blueprints(app)

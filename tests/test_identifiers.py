@@ -1,6 +1,6 @@
 import pytest
 
-from app.registry.identifiers import complete_12, is_valid_bin, is_valid_iin, is_valid_kz_iban
+from app.registry.identifiers import complete_12, has_non_ascii_digits, is_valid_bin, is_valid_iin, is_valid_kz_iban
 
 
 @pytest.mark.parametrize("value", ["791028302728", "950440001673"])
@@ -42,3 +42,16 @@ def test_a_changed_check_digit_is_detected():
 ])
 def test_kz_iban(iban, ok):
     assert is_valid_kz_iban(iban) is ok
+
+
+@pytest.mark.parametrize("value", ["７９１０２８３０２７２８", "٧٩١٠٢٨٣٠٢٧٢٨", "79102830272８", "۷۹۱۰۲۸۳۰۲۷۲۸"])
+def test_only_ascii_digits_make_an_identifier(value):
+    """Full-width / Arabic-Indic digits pass Python's \\d and int(); they must never pass as an IIN or BIN."""
+    assert not is_valid_iin(value) and not is_valid_bin(value)
+    assert has_non_ascii_digits(value)
+    assert not has_non_ascii_digits("791028302728")
+
+
+def test_iban_with_full_width_digits_is_refused():
+    assert not is_valid_kz_iban("KZ８６125KZT5004100100")
+    assert complete_12("７９１０２８３０２７２") is None

@@ -107,6 +107,11 @@ class ActLine(db.Model):
     outcome: Mapped[str] = mapped_column(String(16), default="pending")
     rule_code: Mapped[str | None] = mapped_column(String(32))
     amount_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Written by verification (app.acts.verification): the days of the month NEDB has the student at this
+    # school within the licence's days (what is paid), and the identity checks the official must review.
+    paid_days: Mapped[int | None]
+    review_codes: Mapped[str | None] = mapped_column(String(32))  # e.g. "name,age" (rules.REVIEW_CHECKS)
+    registry_name: Mapped[str | None] = mapped_column(String(200))  # NEDB's name, kept when it differs
 
     act: Mapped[Act] = relationship(back_populates="lines")
 
@@ -139,3 +144,28 @@ class ActAdjustment(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     original_act: Mapped[Act] = relationship(foreign_keys=[original_act_id])
+REVIEW_DECISIONS = ("confirm", "exclude")
+
+
+class ActLineReview(db.Model):
+    """The department official's decision on a line that needs review (identity checks, rules.REVIEW_CHECKS).
+
+    One decision per line; it resolves the checks it names (``codes``). A line submitted anew is a new line
+    (the act's lines are replaced on resubmission) and needs a new decision. Written only by
+    ``app.acts.review.decide_line``, which records the audit event.
+    """
+
+    __tablename__ = "act_line_review"
+    __table_args__ = (
+        UniqueConstraint("line_id", name="uq_act_line_review_line"),
+        Index("ix_act_line_review_act", "act_id"),
+        CheckConstraint("decision IN ('confirm','exclude')", name="decision"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    act_id: Mapped[int] = mapped_column(ForeignKey("act.id", ondelete="CASCADE"))
+    line_id: Mapped[int] = mapped_column(ForeignKey("act_line.id", ondelete="CASCADE"))
+    codes: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import clock
 from app.acts.adjustments import settle_adjustments
 from app.acts.models import Act, ActLine
+from app.acts.review import ensure_reviews_resolved
 from app.acts.verification import VerificationSummary, month_bounds, verify_act
 from app.audit.operations import record_event
 from app.engine.errors import ConflictError, DomainRefused
@@ -144,6 +145,8 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
     """Accept or return a verified act — exactly the lines, adjustments and amount its report shows now."""
     if act.status != "verified":
         raise DomainRefused(_("Only a verified act can be accepted or returned."))
+    if decision != "return":
+        ensure_reviews_resolved(act)  # rules piece: no acceptance while a line needs review (app/acts/review.py)
     values = {"status": "returned", "return_comment": comment} if decision == "return" else {"status": "accepted"}
     guarded_write(act, ("verified",), decided_at=clock.now(), **values)
     record_event(_chain(act), f"act.{'returned' if decision == 'return' else 'accepted'}", "act", act.id,

@@ -7,6 +7,22 @@ precedence order of :data:`app.acts.rules.RULES`; a line keeps the first rule th
 
 Registries behind an adapter that is not a table (the HTTP adapter) are first staged into a temporary
 table with the enrolments of exactly the IINs in question, then the same SQL runs against it.
+
+Order-independence: a line's outcome depends only on its own act, the registries and the act's terms —
+never on other acts' lines or statuses. A student claimed by two schools in one month is decided by NEDB:
+each school is paid the days NEDB has the student there (a transfer pays both, each its own days); days
+at both schools at once are ``double_enrolment`` on both. So the same act gets the same result whichever
+act is verified first, and per act or month-wide; a re-verification clears an exclusion only when the
+registry facts behind it changed, and an official's ``exclude`` review decision is re-applied every time.
+
+Pay by days, every act: a line earns norm × paid days / days in the month, paid days being the days NEDB
+has the student at this school, within the days the school's licence covers (a licence starting or ending
+inside the month pays the covered days only).
+
+``days_attended`` stays on the act as the school's statement and is reconciled, not trusted: payment never
+reads it (NEDB's dates decide), but a claim of more days than NEDB's enrolment makes the line *needs
+review* (``days``) — the school states attendance the registry contradicts, which an official should see.
+Removing the field would hide that contradiction and change the act form other processes use.
 """
 
 from __future__ import annotations
@@ -22,7 +38,14 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import selectinload
 
 from app.acts.models import Act, StudentNorm
-from app.acts.rules import SCHOOL_LEVEL_RULES, grades_for_levels, level_for_grade
+from app.acts.rules import (
+    AGE_OVER_GRADE_MAX,
+    AGE_OVER_GRADE_MIN,
+    SCHOOL_LEVEL_RULES,
+    grades_for_levels,
+    level_for_grade,
+    normalise_name,
+)
 from app.acts.terms import ActTerms, terms_for
 from app.extensions import db
 from app.registry.adapter import StudentRegistry, student_registry
@@ -86,6 +109,8 @@ class ActContext:
     school_rule: str | None = None
     grades: frozenset[int] = ALL_GRADES
     norms: dict[str, int] = field(default_factory=dict)
+    pay_from: date | None = None  # the licence's days within the month (defaults: the whole month)
+    pay_to: date | None = None
 
 
 def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
@@ -110,21 +135,52 @@ def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
         norms = dict(terms.norms_tiyn) if terms.norms_tiyn else norms_by_period[act.period]
         ctx = ActContext(act.id, act.school_id, act.school.bin, act.period, start, end, terms, norms=norms)
         record = business.get(act.school.bin)
-        # non_education_org: decided only on evidence — a school missing from an unimported register is not
-        # accused; a liquidated BIN or a non-education main activity is.
-        if record is not None and (record.status != "active" or not record.is_education):
-            ctx.school_rule = "non_education_org"
         own = licences.get(act.school.bin, [])
-        valid = [lic for lic in own if lic.valid_from <= start and (lic.valid_until is None or lic.valid_until >= end)]
-        if ctx.school_rule is None and ((own and not valid) or
-                                        (terms.licence_valid_until is not None and terms.licence_valid_until < end)):
+        # No record, no payment: the school-level rules decide on the registries' evidence, and missing
+        # evidence excludes as failing evidence does (no_business_record, no_licence).
+        if record is None:
+            ctx.school_rule = "no_business_record"
+        elif record.status != "active" or not record.is_education:
+            ctx.school_rule = "non_education_org"
+        elif not own:
+            ctx.school_rule = "no_licence"
+        covering = [lic for lic in own
+                    if lic.valid_from <= end and (lic.valid_until is None or lic.valid_until >= start)]
+        ctx.pay_from, ctx.pay_to = _covered_days(covering, start, end, terms.licence_valid_until)
+        if ctx.school_rule is None and ctx.pay_from is None:
             ctx.school_rule = "licence_expired"
         grades = terms.allowed_grades if terms.allowed_grades is not None else ALL_GRADES
-        if valid:
-            grades = grades & grades_for_levels({lvl for lic in valid for lvl in lic.level_set})
+        if covering:
+            grades = grades & grades_for_levels({lvl for lic in covering for lvl in lic.level_set})
         ctx.grades = frozenset(grades)
         contexts.append(ctx)
     return contexts
+
+
+def _covered_days(licences: list[Licence], start: date, end: date,
+                  terms_until: date | None) -> tuple[date | None, date | None]:
+    """The days of [start, end] the licences cover, as one run of days (None, None: no day).
+
+    Licences rarely leave a gap inside a month; if they do, only the longest run of covered days is paid —
+    never a day without a licence."""
+    if terms_until is not None:
+        end = min(end, terms_until)
+    covered = set()
+    for lic in licences:
+        first = max(lic.valid_from, start)
+        last = end if lic.valid_until is None else min(end, lic.valid_until)
+        covered.update(range(first.toordinal(), last.toordinal() + 1))
+    best: tuple[int, int] | None = None
+    for day in sorted(covered):
+        if day - 1 not in covered:
+            run_end = day
+            while run_end + 1 in covered:
+                run_end += 1
+            if best is None or run_end - day > best[1] - best[0]:
+                best = (day, run_end)
+    if best is None:
+        return None, None
+    return date.fromordinal(best[0]), date.fromordinal(best[1])
 
 
 # --- SQL --------------------------------------------------------------------------------------------
@@ -151,20 +207,42 @@ _ACTIVE = "e.enrolled_on <= v.month_end AND (e.withdrawn_on IS NULL OR e.withdra
 _HERE = "e.school_bin = v.school_bin"
 
 
+def _days_sql(dialect: str, lo: str, hi: str, whole: str) -> str:
+    """Days of [lo, hi] on which enrolment ``e`` runs (enrolled_on … the day before withdrawn_on), ≥ 0.
+
+    Nearly every enrolment spans the whole range (``whole`` days): a comparison settles it before any date
+    arithmetic."""
+    if dialect == "postgresql":
+        part = f"GREATEST(0, LEAST({hi}, COALESCE(e.withdrawn_on - 1, {hi})) - GREATEST({lo}, e.enrolled_on) + 1)"
+    else:  # SQLite keeps ISO date text: min()/max() compare it in date order; julianday() counts the days.
+        part = (f"max(0, CAST(julianday(min({hi}, COALESCE(date(e.withdrawn_on, '-1 day'), {hi}))) "
+                f"- julianday(max({lo}, e.enrolled_on)) AS INTEGER) + 1)")
+    return (f"CASE WHEN e.enrolled_on <= {lo} AND (e.withdrawn_on IS NULL OR e.withdrawn_on > {hi}) "
+            f"THEN {whole} ELSE {part} END")
+
+
+def _age_implausible_sql(iin: str, grade: str, year_start: str) -> str:
+    """rules.age_plausible in SQL: the birth date the IIN carries (YYMMDD, century digit) against the grade."""
+    born = (f"(CASE substr({iin}, 7, 1) WHEN '1' THEN 1800 WHEN '2' THEN 1800 WHEN '3' THEN 1900 "
+            f"WHEN '4' THEN 1900 WHEN '5' THEN 2000 WHEN '6' THEN 2000 END + CAST(substr({iin}, 1, 2) AS INTEGER))")
+    age = f"({year_start} - {born} - CASE WHEN CAST(substr({iin}, 3, 4) AS INTEGER) > 901 THEN 1 ELSE 0 END)"
+    return (f"(CASE WHEN {born} IS NULL THEN 1 WHEN {age} < {grade} + {AGE_OVER_GRADE_MIN} THEN 1 "
+            f"WHEN {age} > {grade} + {AGE_OVER_GRADE_MAX} THEN 1 ELSE 0 END) = 1")
+
+
 def _create_temp_tables(conn: Connection) -> None:
-    """The pass's act tables, kept by the connection between passes and emptied after each: creating and
-    dropping them every time (a single act's Verify contingent is one pass) cost eight DDL statements per
-    act, and on SQLite every change of the schema makes the connection prepare its statements anew."""
+    """The pass's act table, kept by the connection between passes and emptied after each: creating and
+    dropping it every time (a single act's Verify contingent is one pass) cost DDL statements per act, and
+    on SQLite every change of the schema makes the connection prepare its statements anew."""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vact (act_id INTEGER PRIMARY KEY, "
-                      "school_rule VARCHAR(32), capacity INTEGER, prorate INTEGER NOT NULL, month_start DATE, "
-                      "month_end DATE, grade_mask INTEGER NOT NULL)"))
-    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vrun (act_id INTEGER PRIMARY KEY)"))
+                      "school_rule VARCHAR(32), capacity INTEGER, month_start DATE, month_end DATE, "
+                      "grade_mask INTEGER NOT NULL, pay_from DATE, pay_to DATE, month_days INTEGER NOT NULL, "
+                      "year_start INTEGER NOT NULL, pay_days INTEGER)"))
 
 
 def _empty_temp_tables(conn: Connection) -> None:
-    """At the end of every pass (a rolled-back pass leaves them empty too: the rows were in its transaction)."""
+    """At the end of every pass (a rolled-back pass leaves it empty too: the rows were in its transaction)."""
     conn.execute(text("DELETE FROM tmp_vact"))
-    conn.execute(text("DELETE FROM tmp_vrun"))
 
 
 def _d(conn: Connection, value: date | None):
@@ -172,10 +250,6 @@ def _d(conn: Connection, value: date | None):
     if value is None or conn.dialect.name == "postgresql":
         return value
     return value.isoformat()
-
-
-def _as_date(value) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
@@ -188,109 +262,143 @@ def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
     if table:
         return table
     conn.execute(text("DROP TABLE IF EXISTS tmp_vnedb"))
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_vnedb (iin VARCHAR(12) NOT NULL, school_bin VARCHAR(12) NOT NULL, "
-                      "grade INTEGER NOT NULL, enrolled_on DATE NOT NULL, withdrawn_on DATE)"))
+    conn.execute(text("CREATE TEMPORARY TABLE tmp_vnedb (iin VARCHAR(12) NOT NULL, full_name VARCHAR(200) NOT NULL, "
+                      "school_bin VARCHAR(12) NOT NULL, grade INTEGER NOT NULL, enrolled_on DATE NOT NULL, "
+                      "withdrawn_on DATE)"))
     iins = [r[0] for r in conn.execute(text(
         "SELECT DISTINCT l.iin FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id WHERE a.school_rule IS NULL"))
         if is_valid_iin(r[0])]
-    rows = [{"iin": e.iin, "school_bin": e.school_bin, "grade": e.grade, "enrolled_on": _d(conn, e.enrolled_on),
-             "withdrawn_on": _d(conn, e.withdrawn_on)}
+    rows = [{"iin": e.iin, "full_name": e.full_name, "school_bin": e.school_bin, "grade": e.grade,
+             "enrolled_on": _d(conn, e.enrolled_on), "withdrawn_on": _d(conn, e.withdrawn_on)}
             for found in registry.enrollments_for(iins).values() for e in found if is_valid_iin(e.iin)]
     if rows:
-        conn.execute(text("INSERT INTO tmp_vnedb VALUES (:iin, :school_bin, :grade, :enrolled_on, :withdrawn_on)"),
-                     rows)
+        conn.execute(text("INSERT INTO tmp_vnedb VALUES (:iin, :full_name, :school_bin, :grade, :enrolled_on, "
+                          ":withdrawn_on)"), rows)
     conn.execute(text("CREATE INDEX ix_tmp_vnedb_iin ON tmp_vnedb (iin)"))
     return "tmp_vnedb"
 
 
-def _verification_sql(dialect: str, nedb: str, norm_sql: str, with_claims: bool) -> str:
+def _verification_sql(dialect: str, nedb: str, norm_sql: str) -> str:
     """One statement: every rule for every line of the acts in ``tmp_vact``, written to ``act_line``.
 
-    Each CTE is a set: the lines (with their rank among equal IINs of the act), the NEDB facts of each
-    line from ONE join over the iin index, the few lines enrolled here and elsewhere on a common day,
-    competing claims, then the rule of each line in precedence order (``RULES``), and over_capacity by
-    rank. Only rows whose outcome changes are written.
+    Each CTE is a set: the lines, the NEDB facts of each line from ONE join over the iin index (with the
+    days enrolled here in the month and within the licence's days), the copies of a student listed twice,
+    the few lines enrolled here and elsewhere on a common day, then the rule of each line in precedence
+    order (``RULES``), over_capacity by NEDB enrolment date, the amount by days, and the identity checks
+    that need review. Only rows whose result changes are written.
     """
-    claims = ("claimed AS (SELECT DISTINCT v.id FROM lines v JOIN act_line o ON o.iin = v.iin AND o.period = v.period "
-              "AND o.school_id <> v.school_id AND o.outcome = 'accepted' "
-              "JOIN act oa ON oa.id = o.act_id AND oa.status IN ('verified', 'accepted', 'paid') "
-              "WHERE v.school_rule IS NULL AND NOT EXISTS (SELECT 1 FROM tmp_vrun r WHERE r.act_id = o.act_id))"
-              if with_claims else "claimed AS (SELECT v.id FROM lines v WHERE 1 = 0)")
     distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+    here_active = f"{_HERE} AND {_ACTIVE}"
     # Composed from code constants and int() values only.
     return (
-        # duplicate_line: lines after the first of an IIN within an act (a hash aggregate finds the few IINs
-        # listed twice; no sort of the whole month).
-        "WITH dups AS (SELECT l.id FROM (SELECT act_id, iin, MIN(line_no) AS first_no FROM act_line "  # noqa: S608
-        "WHERE act_id IN (SELECT act_id FROM tmp_vact) GROUP BY act_id, iin HAVING COUNT(*) > 1) d "
-        "JOIN act_line l ON l.iin = d.iin AND l.act_id = d.act_id AND l.line_no > d.first_no), "
-        "lines AS (SELECT l.id, l.act_id, l.school_id, l.period, l.line_no, l.iin, l.grade, o.bin AS school_bin, "
-        "a.month_start, a.month_end, a.school_rule, a.prorate, a.grade_mask, a.capacity, "
-        f"{norm_sql} AS norm, CASE WHEN dl.id IS NULL THEN 0 ELSE 1 END AS is_dup "
+        "WITH lines AS (SELECT l.id, l.act_id, l.line_no, l.iin, l.grade, l.full_name, l.days_attended, "  # noqa: S608
+        "o.bin AS school_bin, a.month_start, a.month_end, a.school_rule, a.grade_mask, a.capacity, a.month_days, "
+        f"a.year_start, {norm_sql} AS norm "
         "FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id JOIN organisation o ON o.id = l.school_id "
-        "LEFT JOIN dups dl ON dl.id = l.id "
         "WHERE l.act_id IN (SELECT act_id FROM tmp_vact)), "  # lets SQLite use the act_line (act_id, …) index
         # NEDB facts per line: enrolled anywhere; active here (with this grade); active elsewhere; withdrawn
-        # from here before the month.
-        # (Joined from the base tables, not the CTE, so the planner knows the sizes and picks a hash join.)
+        # from here before the month; since when here; NEDB's name; days here in the month and within the
+        # licence's days. (Joined from the base tables, not the CTE, so the planner knows the sizes.)
         "facts AS (SELECT f.id, "
-        f"MAX(CASE WHEN {_HERE} AND {_ACTIVE} THEN 1 ELSE 0 END) AS here_active, "
-        f"MAX(CASE WHEN {_HERE} AND {_ACTIVE} AND e.grade = f.grade THEN 1 ELSE 0 END) AS here_grade, "
-        f"MAX(CASE WHEN e.school_bin <> v.bin AND {_ACTIVE} THEN 1 ELSE 0 END) AS else_active, "
-        f"MAX(CASE WHEN {_HERE} AND e.withdrawn_on <= v.month_start THEN 1 ELSE 0 END) AS here_withdrawn "
-        "FROM act_line f JOIN (SELECT t.act_id, t.month_start, t.month_end, so.bin, so.bin AS school_bin "
-        "FROM tmp_vact t JOIN act sa ON sa.id = t.act_id JOIN organisation so ON so.id = sa.school_id "
+        f"MAX(CASE WHEN {here_active} THEN 1 ELSE 0 END) AS here_active, "
+        f"MAX(CASE WHEN {here_active} AND e.grade = f.grade THEN 1 ELSE 0 END) AS here_grade, "
+        f"MAX(CASE WHEN e.school_bin <> v.school_bin AND {_ACTIVE} THEN 1 ELSE 0 END) AS else_active, "
+        f"MAX(CASE WHEN {_HERE} AND e.withdrawn_on <= v.month_start THEN 1 ELSE 0 END) AS here_withdrawn, "
+        f"MIN(CASE WHEN {here_active} THEN e.enrolled_on END) AS here_since, "
+        f"MAX(CASE WHEN {here_active} THEN e.full_name END) AS here_name, "
+        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.month_start', 'v.month_end', 'v.month_days')} "
+        "ELSE 0 END) "
+        "AS month_days_here, "
+        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.pay_from', 'v.pay_to', 'v.pay_days')} ELSE 0 END) "
+        "AS paid_days "
+        "FROM act_line f JOIN (SELECT t.act_id, t.month_start, t.month_end, t.pay_from, t.pay_to, t.month_days, "
+        "t.pay_days, "
+        "so.bin AS school_bin FROM tmp_vact t JOIN act sa ON sa.id = t.act_id "
+        "JOIN organisation so ON so.id = sa.school_id "
         f"WHERE t.school_rule IS NULL) v ON v.act_id = f.act_id JOIN {nedb} e ON e.iin = f.iin "
         "WHERE f.act_id IN (SELECT act_id FROM tmp_vact WHERE school_rule IS NULL) GROUP BY f.id), "
+        # duplicate_line: of the copies of a student in one act, the one to keep is the valid one — grade as
+        # in NEDB, level covered, name as in NEDB — and only then the lower line number (the copies are then
+        # alike). The school's order of lines cannot make a wrong copy win. (A hash aggregate finds the few
+        # IINs listed twice; only their lines are ranked.)
+        "dupsets AS (SELECT act_id, iin FROM act_line WHERE act_id IN (SELECT act_id FROM tmp_vact) "
+        "GROUP BY act_id, iin HAVING COUNT(*) > 1), "
+        "dupranked AS (SELECT v.id, ROW_NUMBER() OVER (PARTITION BY v.act_id, v.iin ORDER BY "
+        "COALESCE(f.here_grade, 0) DESC, (v.grade_mask >> v.grade) & 1 DESC, "
+        "CASE WHEN v.full_name = f.here_name THEN 0 ELSE 1 END, v.line_no) AS copy_no "
+        "FROM lines v JOIN dupsets s ON s.act_id = v.act_id AND s.iin = v.iin LEFT JOIN facts f ON f.id = v.id), "
         # double_enrolment: an enrolment here and one elsewhere share a day of the month (both active in
         # the month and overlapping each other ⇒ a common day). A transfer — withdrawn there on the day
-        # enrolled here — shares none. Only lines active both here and elsewhere are paired.
+        # enrolled here — shares none, and each school is paid its own days. Decided by NEDB alone, so the
+        # same on both schools' acts whichever is verified first.
         "doubled AS (SELECT DISTINCT v.id FROM lines v JOIN facts f ON f.id = v.id AND f.here_active = 1 "
         f"AND f.else_active = 1 JOIN {nedb} e ON e.iin = v.iin AND {_HERE} AND {_ACTIVE} "
         f"JOIN {nedb} o ON o.iin = v.iin AND o.school_bin <> v.school_bin "
         "AND o.enrolled_on <= v.month_end AND (o.withdrawn_on IS NULL OR o.withdrawn_on > v.month_start) "
         "AND (o.withdrawn_on IS NULL OR e.enrolled_on < o.withdrawn_on) "
         "AND (e.withdrawn_on IS NULL OR o.enrolled_on < e.withdrawn_on)), "
-        f"{claims}, "
+        "reviewed AS (SELECT line_id, decision FROM act_line_review "
+        "WHERE act_id IN (SELECT act_id FROM tmp_vact)), "
         # Precedence as in RULES. NEDB holds valid IINs only (the importer rejects others), so a line found
         # there has a valid IIN: the check digit is computed only for lines NEDB does not know.
-        "ruled AS (SELECT v.id, v.act_id, v.line_no, v.capacity, v.norm, v.prorate, CASE "
+        "ruled AS (SELECT v.id, v.act_id, v.iin, v.grade, v.full_name, v.days_attended, v.capacity, v.norm, "
+        "v.month_days, v.year_start, f.here_since, f.here_name, f.month_days_here, f.paid_days, CASE "
         "WHEN v.school_rule IS NOT NULL THEN v.school_rule "
         f"WHEN f.id IS NULL AND {_iin_invalid_sql(dialect, 'v.iin')} THEN 'iin_checksum' "
-        "WHEN v.is_dup = 1 THEN 'duplicate_line' "
+        "WHEN dr.copy_no > 1 THEN 'duplicate_line' "
         "WHEN f.id IS NULL THEN 'not_in_nedb' "
         "WHEN f.here_active = 0 THEN CASE WHEN f.else_active = 1 THEN 'other_school' "
         "WHEN f.here_withdrawn = 1 THEN 'withdrawn' ELSE 'not_registered' END "
         "WHEN d.id IS NOT NULL THEN 'double_enrolment' "
-        "WHEN c.id IS NOT NULL THEN 'double_claim' "
         "WHEN f.here_grade = 0 THEN 'grade_mismatch' "
-        "WHEN (v.grade_mask >> v.grade) & 1 = 0 THEN 'level_not_covered' END AS rule "
-        "FROM lines v LEFT JOIN facts f ON f.id = v.id LEFT JOIN doubled d ON d.id = v.id "
-        "LEFT JOIN claimed c ON c.id = v.id), "
-        # over_capacity: lines still accepted, in line order, beyond the design capacity — ranked only in
-        # the acts that have more accepted lines than places.
+        "WHEN (v.grade_mask >> v.grade) & 1 = 0 THEN 'level_not_covered' "
+        # Enrolled here only on days no licence covers (the licence starts after or ends before them).
+        "WHEN f.paid_days = 0 THEN 'licence_expired' "
+        # The official's exclusion stands until the line itself is submitted anew.
+        "WHEN rv.decision = 'exclude' THEN 'review_excluded' END AS rule "
+        "FROM lines v LEFT JOIN facts f ON f.id = v.id LEFT JOIN dupranked dr ON dr.id = v.id "
+        "LEFT JOIN doubled d ON d.id = v.id LEFT JOIN reviewed rv ON rv.line_id = v.id), "
+        # over_capacity: in the acts with more accepted lines than places, the places go to the students
+        # enrolled here longest according to NEDB; the most recent enrolments are not paid (ties by IIN).
+        # Registry data only — the school's own order of lines plays no part.
         "crowded AS (SELECT act_id FROM ruled WHERE rule IS NULL AND capacity IS NOT NULL "
         "GROUP BY act_id, capacity HAVING COUNT(*) > capacity), "
-        "ranked AS (SELECT r.id, r.capacity, ROW_NUMBER() OVER (PARTITION BY r.act_id ORDER BY r.line_no) AS place "
+        "ranked AS (SELECT r.id, r.capacity, ROW_NUMBER() OVER (PARTITION BY r.act_id "
+        "ORDER BY r.here_since, r.iin) AS place "
         "FROM ruled r JOIN crowded c ON c.act_id = r.act_id WHERE r.rule IS NULL), "
-        "result AS (SELECT r.id, CASE WHEN k.place > k.capacity THEN 'over_capacity' ELSE r.rule END AS rule, "
-        "r.norm, r.prorate FROM ruled r LEFT JOIN ranked k ON k.id = r.id) "
+        "decided AS (SELECT r.*, CASE WHEN k.place > k.capacity THEN 'over_capacity' ELSE r.rule END AS final "
+        "FROM ruled r LEFT JOIN ranked k ON k.id = r.id), "
+        # Amount by days: norm × paid days / days in the month (integer tiyn, rounded down). Identity checks
+        # on paid lines only: they mark the line for review and withhold nothing by themselves.
+        "result AS (SELECT id, final AS rule, "
+        "CASE WHEN final IS NOT NULL THEN 0 WHEN paid_days >= month_days THEN norm "
+        "ELSE norm * paid_days / month_days END AS amount, "
+        "CASE WHEN final IS NULL THEN paid_days END AS paid_days, "
+        "CASE WHEN final IS NULL THEN substr(NULLIF("
+        "CASE WHEN full_name <> here_name THEN ',name' ELSE '' END || "
+        f"CASE WHEN {_age_implausible_sql('iin', 'grade', 'year_start')} THEN ',age' ELSE '' END || "
+        "CASE WHEN days_attended > month_days_here THEN ',days' ELSE '' END, ''), 2) END AS review, "
+        "CASE WHEN final IS NULL AND full_name <> here_name THEN here_name END AS registry_name "
+        "FROM decided) "
         "UPDATE act_line SET outcome = CASE WHEN x.rule IS NULL THEN 'accepted' ELSE 'excluded' END, "
-        "rule_code = x.rule, amount_tiyn = CASE WHEN x.rule IS NULL THEN x.norm ELSE 0 END "
+        "rule_code = x.rule, amount_tiyn = x.amount, paid_days = x.paid_days, review_codes = x.review, "
+        "registry_name = x.registry_name "
         "FROM result x WHERE act_line.id = x.id AND (act_line.outcome <> CASE WHEN x.rule IS NULL THEN 'accepted' "
-        f"ELSE 'excluded' END OR act_line.rule_code {distinct} x.rule OR act_line.amount_tiyn <> "
-        "CASE WHEN x.rule IS NULL THEN x.norm ELSE 0 END)"
+        f"ELSE 'excluded' END OR act_line.rule_code {distinct} x.rule OR act_line.amount_tiyn <> x.amount "
+        f"OR act_line.paid_days {distinct} x.paid_days OR act_line.review_codes {distinct} x.review "
+        f"OR act_line.registry_name {distinct} x.registry_name)"
     )
 
 
 def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
                 conn: Connection | None = None, run_act_ids: Sequence[int] | None = None,
                 on_step: Callable[[str], None] | None = None) -> dict[int, VerificationSummary]:
-    """Verify the lines of ``acts`` in place (outcome, rule_code, amount) and the acts' totals.
+    """Verify the lines of ``acts`` in place (outcome, rule_code, amount, paid days, review) and the acts' totals.
 
-    Runs in the caller's transaction. ``run_act_ids``: every act of the current pass (defaults to
-    ``acts``) — their lines are not counted as competing claims (double_claim) against each other.
+    Runs in the caller's transaction. ``run_act_ids`` (every act of a month-wide pass) no longer changes
+    anything: no outcome depends on other acts (see the module's docstring); it is accepted for callers.
     """
+    del run_act_ids
     registry = registry or student_registry()
     if not acts:
         return {}
@@ -299,7 +407,6 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     dialect = conn.dialect.name
     contexts = _school_contexts(acts)
     step = on_step or (lambda label: None)
-    run_ids = sorted(set(run_act_ids or ()) | {c.act_id for c in contexts})
     if dialect == "postgresql":
         # Sorts and hashes of a whole month fit in memory; JIT compilation costs more than it saves here.
         conn.execute(text(f"SET LOCAL work_mem = '{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256))}MB'"))
@@ -308,19 +415,19 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     nedb = None
     try:
         act_rows = [{"act_id": c.act_id, "school_rule": c.school_rule, "capacity": c.terms.design_capacity,
-                     "prorate": int(c.terms.prorate_by_days), "ms": _d(conn, c.start), "me": _d(conn, c.end),
-                     "mask": sum(1 << g for g in c.grades)} for c in contexts]
-        conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :prorate, :ms, :me, :mask)"),
-                     act_rows)
-        conn.execute(text("INSERT INTO tmp_vrun VALUES (:a)"), [{"a": a} for a in run_ids])
+                     "ms": _d(conn, c.start), "me": _d(conn, c.end), "mask": sum(1 << g for g in c.grades),
+                     "pf": _d(conn, c.pay_from), "pt": _d(conn, c.pay_to), "days": c.end.day,
+                     "ys": c.period.year if c.period.month >= 9 else c.period.year - 1,
+                     "pd": (c.pay_to - c.pay_from).days + 1 if c.pay_from else None} for c in contexts]
+        conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :ms, :me, :mask, :pf, :pt, "
+                          ":days, :ys, :pd)"), act_rows)
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_vact"))
         nedb = _stage_registry(conn, registry)
         step("staged")
-        with_claims = _competing_claims_exist(conn, {c.period for c in contexts})
-        conn.execute(text(_verification_sql(dialect, nedb, _norm_by_period_sql(contexts), with_claims)))
+        conn.execute(text(_verification_sql(dialect, nedb, _norm_by_period_sql(contexts))))
         step("rules")
-        _apply_prorating(conn, contexts, nedb)
+        _clear_name_variants(conn)
         step("amounts")
         summaries = _summaries(conn, contexts)
         conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
@@ -335,13 +442,19 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     return summaries
 
 
-def _competing_claims_exist(conn: Connection, periods: set[date]) -> bool:
-    """Whether any act of these months outside this pass could hold a competing claim (double_claim)."""
-    params = {f"p{i}": _d(conn, p) for i, p in enumerate(sorted(periods))}
-    return conn.execute(text(
-        f"SELECT 1 FROM act a WHERE a.period IN ({', '.join(':' + k for k in params)}) "  # noqa: S608
-        "AND a.status IN ('verified', 'accepted', 'paid') "
-        "AND NOT EXISTS (SELECT 1 FROM tmp_vrun r WHERE r.act_id = a.id) LIMIT 1"), params).first() is not None
+def _clear_name_variants(conn: Connection) -> None:
+    """The SQL marks every name that differs from NEDB's byte for byte; names equal after normalising case,
+    spaces and Cyrillic/Kazakh letter variants (rules.normalise_name) are the same name. Few rows: the
+    comparison runs here, where Unicode case folding is the same on every database."""
+    rows = conn.execute(text("SELECT l.id, l.full_name, l.registry_name, l.review_codes FROM act_line l "
+                             "JOIN tmp_vact a ON a.act_id = l.act_id WHERE l.registry_name IS NOT NULL")).all()
+    fixes = []
+    for line_id, claimed, registered, codes in rows:
+        if normalise_name(claimed) == normalise_name(registered):
+            rest = ",".join(c for c in (codes or "").split(",") if c and c != "name")
+            fixes.append({"id": line_id, "codes": rest or None})
+    if fixes:
+        conn.execute(text("UPDATE act_line SET review_codes = :codes, registry_name = NULL WHERE id = :id"), fixes)
 
 
 def _norm_by_period_sql(contexts: list[ActContext]) -> str:
@@ -357,28 +470,6 @@ def _norm_by_period_sql(contexts: list[ActContext]) -> str:
         parts.append(f"WHEN l.act_id IN ({', '.join(str(int(i)) for i in ids)}) THEN "
                      f"CASE WHEN l.grade <= 4 THEN {int(p)} WHEN l.grade <= 9 THEN {int(b)} ELSE {int(s)} END")
     return f"CASE {' '.join(parts)} ELSE 0 END"
-
-
-def _apply_prorating(conn: Connection, contexts: list[ActContext], nedb: str) -> None:
-    """With ``prorate_by_days``: norm × days enrolled here in the month / days in the month (days summed
-    over this school's enrolments, at most the whole month). Other acts earn the whole norm."""
-    if not any(c.terms.prorate_by_days for c in contexts):
-        return
-    days: dict[int, int] = defaultdict(int)
-    norm_of: dict[int, int] = {}
-    month_days: dict[int, int] = {}
-    rows = conn.execute(text(
-        f"SELECT l.id, l.amount_tiyn, v.month_start, v.month_end, e.enrolled_on, e.withdrawn_on FROM act_line l "  # noqa: S608
-        "JOIN tmp_vact v ON v.act_id = l.act_id AND v.prorate = 1 JOIN organisation o ON o.id = l.school_id "
-        f"JOIN {nedb} e ON e.iin = l.iin AND e.school_bin = o.bin AND {_ACTIVE} WHERE l.outcome = 'accepted'"))
-    for line_id, norm, ms, me, enrolled, withdrawn in rows:
-        start, end = _as_date(ms), _as_date(me)
-        days[line_id] += enrolled_days(_as_date(enrolled), _as_date(withdrawn), start, end)
-        norm_of[line_id] = norm
-        month_days[line_id] = end.day
-    if days:
-        conn.execute(text("UPDATE act_line SET amount_tiyn = :amount WHERE id = :id"),
-                     [{"id": i, "amount": prorated(norm_of[i], d, month_days[i])} for i, d in days.items()])
 
 
 def _summaries(conn: Connection, contexts: list[ActContext]) -> dict[int, VerificationSummary]:

@@ -20,7 +20,7 @@ from app.engine.publishing import publish_directory
 from app.extensions import db
 from app.people.models import Organisation, Region, User
 from app.people.roles import Role
-from app.registry.identifiers import complete_12
+from app.registry.identifiers import complete_12, iin_century_digit
 from app.registry.models import NedbEnrollment
 
 DEMO_PASSWORD = "demo-tapsyrys-2026"  # noqa: S105 - demo accounts only, printed at start
@@ -67,7 +67,7 @@ def make_bin(rng: random.Random, registered: date) -> str:
 
 
 def make_iin(rng: random.Random, born: date, female: bool) -> str:
-    century = (5 if born.year < 2000 else 6) if female else (3 if born.year < 2000 else 4)
+    century = iin_century_digit(born, female)
     while True:
         candidate = complete_12(f"{born:%y%m%d}{century}{rng.randint(0, 9999):04d}")
         if candidate:
@@ -164,6 +164,9 @@ def seed_demo(password: str = DEMO_PASSWORD, history: bool = False) -> dict:
     db.session.flush()
 
     publish_directory(Path(current_app.config["BPMN_DIR"]), Path(current_app.config["FORMS_DIR"]))
+    from app.demo.lifecycle import seed_registry
+
+    seed_registry(orgs)  # no record, no payment: the schools' registry records exist before their acts are verified
     acts = {key: open_monthly_act(orgs[key], period) for key in ("school_a", "school_b", "school_c")}
     db.session.flush()
     db.session.commit()

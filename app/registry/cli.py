@@ -73,16 +73,34 @@ def register_registry_cli(app: Flask) -> None:
     @click.option("--period", default="2026-10", show_default=True, help="month of the acts, YYYY-MM")
     @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
                   help="ground-truth CSV (default: instance/country-truth-<seed>.csv)")
+    @click.option("--rate", "rates", multiple=True, metavar="CLASS=SHARE",
+                  help="share of students (or schools) with this anomaly or near-miss, e.g. --rate withdrawn=0.01 "
+                       "--rate transfer_mid=0.01; repeat for several classes (0 turns one off, at most 0.05)")
     def generate_country_command(seed: int, students: int, schools: int, private_students: int | None,
-                                 period: str, truth: Path | None) -> None:
+                                 period: str, truth: Path | None, rates: tuple[str, ...]) -> None:
         """Build the deterministic synthetic country: regions, schools, NEDB, licences, business register,
-        one month of submitted acts with anomalies at known rates, and the ground truth."""
+        one month of submitted acts with anomalies and near-misses at known rates, and the ground truth."""
         from flask import current_app
 
         from app.registry.synthetic import CountrySpec, generate_country
 
+        try:
+            month = date.fromisoformat(f"{period}-01")
+        except ValueError:
+            raise click.BadParameter("use YYYY-MM", param_hint="--period") from None
         spec = CountrySpec(seed=seed, nedb_students=students, schools=schools,
-                           private_students=private_students, period=date.fromisoformat(f"{period}-01"))
+                           private_students=private_students, period=month)
+        for item in rates:
+            name, _sep, value = item.partition("=")
+            try:
+                share = float(value)
+            except ValueError:
+                raise click.BadParameter(f"{item!r}: write CLASS=SHARE, e.g. withdrawn=0.004",
+                                         param_hint="--rate") from None
+            try:
+                spec.set_rate(name.strip(), share)
+            except ValueError as err:
+                raise click.BadParameter(str(err), param_hint="--rate") from None
         truth = truth or Path(current_app.instance_path) / f"country-truth-{seed}.csv"
         with click.progressbar(length=100, label="Generating country") as bar:
             state = {"done": 0}

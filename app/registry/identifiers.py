@@ -1,8 +1,14 @@
-"""Kazakh identifiers: IIN (person) and BIN (organisation) check digits, and KZ IBANs (ISO 13616)."""
+"""Kazakh identifiers: IIN (person) and BIN (organisation) check digits, and KZ IBANs (ISO 13616).
+
+Digits are ASCII 0–9 only. Python's ``\\d`` and ``int()`` also accept full-width (０–９) and Arabic-Indic
+(٠–٩) digits: such a value would pass here, be stored, and then fail the SQL check digit in verification
+(which reads bytes). Every path (forms, API, importers, lookups) calls these functions, so the rule lives here.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 _WEIGHTS_1 = range(1, 12)
 _WEIGHTS_2 = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
@@ -17,9 +23,18 @@ def _check_digit(digits: list[int]) -> int | None:
     return c
 
 
+_ASCII_12 = re.compile(r"[0-9]{12}")
+_IBAN = re.compile(r"KZ[0-9]{2}[0-9A-Z]{16}")
+
+
+def has_non_ascii_digits(value) -> bool:
+    """Whether the value holds a digit that is not ASCII 0–9 (full-width, Arabic-Indic, …): worth its own message."""
+    return isinstance(value, str) and any(ch.isdigit() and not ("0" <= ch <= "9") for ch in value)
+
+
 def is_valid_12(value: str) -> bool:
     """IIN and BIN share the algorithm: 12 digits, the 12th a weighted mod-11 check digit."""
-    if not isinstance(value, str) or not re.fullmatch(r"\d{12}", value):
+    if not isinstance(value, str) or not _ASCII_12.fullmatch(value):
         return False
     digits = [int(ch) for ch in value]
     return _check_digit(digits[:11]) == digits[11]
@@ -31,6 +46,8 @@ is_valid_bin = is_valid_12
 
 def complete_12(first_11: str) -> str | None:
     """Append the check digit to 11 digits, or None when no valid number has these digits."""
+    if not re.fullmatch(r"[0-9]{11}", first_11):
+        return None
     c = _check_digit([int(ch) for ch in first_11])
     return None if c is None else first_11 + str(c)
 
@@ -39,8 +56,27 @@ def is_valid_kz_iban(value: str) -> bool:
     if not isinstance(value, str):
         return False
     iban = value.replace(" ", "").upper()
-    if not re.fullmatch(r"KZ\d{2}[0-9A-Z]{16}", iban):
+    if not _IBAN.fullmatch(iban):
         return False
     rearranged = iban[4:] + iban[:4]
     numeric = "".join(str(int(ch, 36)) for ch in rearranged)
     return int(numeric) % 97 == 1
+
+
+_CENTURY_OF_DIGIT = {"1": 1800, "2": 1800, "3": 1900, "4": 1900, "5": 2000, "6": 2000}
+
+
+def iin_century_digit(born: date, female: bool) -> str:
+    """The IIN's 7th digit: century of birth and sex (3/4 born 1900–1999, 5/6 born 2000–2099; odd = male)."""
+    base = {1800: 1, 1900: 3, 2000: 5}[born.year // 100 * 100]
+    return str(base + int(female))
+
+
+def iin_birth_date(value: str) -> date | None:
+    """The birth date an IIN carries (YYMMDD and the century digit), or None when it carries none."""
+    if not isinstance(value, str) or not _ASCII_12.fullmatch(value) or value[6] not in _CENTURY_OF_DIGIT:
+        return None
+    try:
+        return date(_CENTURY_OF_DIGIT[value[6]] + int(value[:2]), int(value[2:4]), int(value[4:6]))
+    except ValueError:
+        return None

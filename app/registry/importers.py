@@ -20,7 +20,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
-from app.registry.identifiers import is_valid_bin, is_valid_iin
+from app.registry.identifiers import has_non_ascii_digits, is_valid_bin, is_valid_iin
 from app.registry.models import LEVELS, BusinessRecord, Licence, NedbEnrollment
 
 BATCH = 2000
@@ -31,6 +31,7 @@ REASONS = {
     "missing": _l("required value is missing"),
     "invalid_iin": _l("not a valid IIN (12 digits with a correct check digit)"),
     "invalid_bin": _l("not a valid BIN (12 digits with a correct check digit)"),
+    "non_ascii_digits": _l("use the digits 0–9 only (the value has full-width or other non-Latin digits)"),
     "invalid_date": _l("not a date (use YYYY-MM-DD or DD.MM.YYYY)"),
     "invalid_grade": _l("grade must be a whole number from 1 to 11"),
     "invalid_kind": _l("school kind must be 'private' or 'state'"),
@@ -79,6 +80,8 @@ def _ident(row: dict, column: str, check: Callable[[str], bool], code: str) -> s
     if isinstance(value, int | float) and not isinstance(value, bool):  # a spreadsheet turned it into a number
         value = f"{int(value):012d}"
     value = _text({column: value}, column, 12)
+    if has_non_ascii_digits(value):
+        raise RowError(column, "non_ascii_digits")
     if not check(value):
         raise RowError(column, code)
     return value

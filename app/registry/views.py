@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.registry.access import require_importer, require_reader
-from app.registry.identifiers import is_valid_12
+from app.registry.identifiers import has_non_ascii_digits, is_valid_12
 from app.registry.importers import KINDS, REASONS
 from app.registry.jobs import dispatch
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
@@ -109,7 +109,9 @@ def lookup():
     found = {}
     problem = None
     if number:
-        if not is_valid_12(number):
+        if has_non_ascii_digits(number):
+            problem = _("Type the number with the digits 0–9 only (it contains full-width or other non-Latin digits).")
+        elif not is_valid_12(number):
             problem = _("Enter a 12-digit IIN or BIN with a correct check digit.")
         else:
             found = {

@@ -44,13 +44,19 @@ class Country:
         db.session.add_all([StudentNorm(academic_year="2026/2027", level=k, monthly_tiyn=v) for k, v in NORMS.items()])
         db.session.flush()
 
-    def school(self, name: str = "School", capacity: int | None = 500, region=None) -> Organisation:
+    def school(self, name: str = "School", capacity: int | None = 500, region=None,
+               registered: bool = True) -> Organisation:
+        """A school; ``registered``: with an active education record in the business register and an
+        indefinite licence for every level (no record, no payment)."""
         n = next(self._bins)
         org = Organisation(kind="school", bin=complete_12(f"15080{n:06d}") or complete_12(f"15081{n:06d}"),
                            name=f"{name} {n}", region_id=(region or self.region).id, design_capacity=capacity,
                            iban="KZ86125KZT5004100100")
         db.session.add(org)
         db.session.flush()
+        if registered:
+            self.business(org)
+            self.licence(org, number=f"KZ-{org.bin}-base")
         return org
 
     def state_bin(self) -> str:

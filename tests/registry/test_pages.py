@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.people.models import Organisation, User
-from app.registry.models import NedbEnrollment, RegistryImport
+from app.registry.models import BusinessRecord, NedbEnrollment, RegistryImport
 from app.reports.models import VerificationRun
 from tests.registry.conftest import NORMS, bad_iin, iin
 
@@ -169,7 +169,7 @@ def test_registry_lookup_by_iin_and_bin(people, country, browser):
     country.enrol(iin(1), school.bin, grade=4)
     country.enrol(iin(1), country.state_bin(), kind="state", enrolled=datetime(2026, 10, 3).date())
     country.licence(school, levels="primary,basic")
-    country.business(school, oked="47.11")
+    db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin == school.bin)).one().oked = "47.11"
     db.session.commit()
     op = browser("op")
     by_iin = op.get(f"/registry/lookup?q={iin(1)}").get_data(as_text=True)

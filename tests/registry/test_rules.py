@@ -15,7 +15,7 @@ from tests.registry.conftest import NORMS, bad_iin, iin
 
 EXPECTED_CODES = {"iin_checksum", "duplicate_line", "not_in_nedb", "other_school", "withdrawn", "not_registered",
                   "double_claim", "double_enrolment", "grade_mismatch", "level_not_covered", "over_capacity",
-                  "licence_expired", "non_education_org"}
+                  "licence_expired", "non_education_org", "no_business_record", "no_licence", "review_excluded"}
 
 
 def outcomes(act) -> list[tuple[str, str | None]]:
@@ -71,7 +71,6 @@ def test_passes_in_one_transaction_share_the_working_tables_but_not_their_rows(c
     assert [r for _, r in outcomes(first)] == [None, "other_school"]
     assert [r for _, r in outcomes(second)] == [None, "other_school"]
     assert conn.execute(text("SELECT COUNT(*) FROM tmp_vact")).scalar() == 0
-    assert conn.execute(text("SELECT COUNT(*) FROM tmp_vrun")).scalar() == 0
 
 
 def test_registry_rules_on_hand_made_lines(country):
@@ -122,36 +121,67 @@ def test_transfer_on_the_same_day_is_not_a_double_enrolment(country):
     assert [r for _, r in outcomes(act)] == [None, "double_enrolment"]
 
 
-def test_double_claim_against_another_schools_verified_act(country):
+def test_a_transfer_claimed_by_both_schools_pays_each_its_own_days_in_any_order(country):
+    """Order-independent: NEDB decides who has the student on each day, not which act was verified first."""
     first, second = country.school("First"), country.school("Second")
-    # Registered at both (e.g. moved mid-month): the second school to be verified is refused the claim.
-    country.enrol(iin(1), first.bin, withdrawn=date(2026, 10, 10))
-    country.enrol(iin(1), second.bin, enrolled=date(2026, 10, 10))
-    act1 = country.act(first, [(iin(1), 5)])
+    country.enrol(iin(1), first.bin, withdrawn=date(2026, 10, 10))  # 9 days at the first school
+    country.enrol(iin(1), second.bin, enrolled=date(2026, 10, 10))  # 22 days at the second
+    act1 = country.act(first, [(iin(1), 5, 9)])
+    act2 = country.act(second, [(iin(1), 5, 22)])
+    norm = NORMS["basic"]
+    expected = ([("accepted", None)], [("accepted", None)], norm * 9 // 31, norm * 22 // 31)
+
+    def result():
+        return outcomes(act1), outcomes(act2), act1.amount_tiyn, act2.amount_tiyn
+
     verify_act(act1)
     act1.status = "verified"
-    act2 = country.act(second, [(iin(1), 5)])
     verify_act(act2)
-    assert outcomes(act1) == [("accepted", None)]
-    assert outcomes(act2) == [("excluded", "double_claim")]
+    assert result() == expected
+    verify_act(act2)
+    act2.status = "verified"
+    verify_act(act1)  # the other order
+    assert result() == expected
+    verify_acts([act1, act2])  # month-wide
+    assert result() == expected
+    assert act1.amount_tiyn + act2.amount_tiyn < norm  # never both in full
 
 
-def test_acts_verified_together_do_not_claim_against_each_other(country):
+def test_a_student_at_two_schools_on_the_same_days_is_excluded_on_both_acts_in_any_order(country):
     first, second = country.school("First"), country.school("Second")
-    country.enrol(iin(1), first.bin, withdrawn=date(2026, 10, 10))
-    country.enrol(iin(1), second.bin, enrolled=date(2026, 10, 10))
-    acts = [country.act(first, [(iin(1), 5)], status="verified"), country.act(second, [(iin(1), 5)])]
-    verify_acts(acts)
-    assert outcomes(acts[0]) == outcomes(acts[1]) == [("accepted", None)]
+    country.enrol(iin(1), first.bin)
+    country.enrol(iin(1), second.bin, enrolled=date(2026, 10, 5))
+    act1, act2 = country.act(first, [(iin(1), 5)]), country.act(second, [(iin(1), 5)])
+    for order in ((act1, act2), (act2, act1)):
+        for act in order:
+            verify_act(act)
+            act.status = "verified"
+        assert outcomes(act1) == outcomes(act2) == [("excluded", "double_enrolment")]
+    verify_acts([act1, act2])
+    assert outcomes(act1) == outcomes(act2) == [("excluded", "double_enrolment")]
+
+
+def test_a_claim_of_another_schools_student_is_other_school_whichever_is_verified_first(country):
+    first, second = country.school("First"), country.school("Second")
+    country.enrol(iin(1), first.bin)
+    act2 = country.act(second, [(iin(1), 5)])
+    verify_act(act2)  # the wrong claimant first
+    act2.status = "verified"
+    act1 = country.act(first, [(iin(1), 5)])
+    verify_act(act1)
+    assert outcomes(act1) == [("accepted", None)] and outcomes(act2) == [("excluded", "other_school")]
 
 
 def test_school_level_rules_exclude_every_line(country):
-    liquidated, shop, expired, good = (country.school(n) for n in ("Liquidated", "Shop", "Expired", "Good"))
+    liquidated, shop, expired, good = (country.school(n, registered=False)
+                                       for n in ("Liquidated", "Shop", "Expired", "Good"))
     country.business(liquidated, status="liquidated")
     country.business(shop, oked="47.11")
     country.business(expired)
     country.business(good)
-    country.licence(expired, valid_until=date(2026, 10, 30))  # ends before the month does
+    country.licence(liquidated)
+    country.licence(shop)
+    country.licence(expired, valid_until=date(2026, 9, 30))  # ended before the month began
     country.licence(good, valid_until=date(2026, 10, 31))  # valid to the last day: fine
     acts = []
     for n, school in enumerate((liquidated, shop, expired, good), start=1):
@@ -166,7 +196,8 @@ def test_school_level_rules_exclude_every_line(country):
 
 
 def test_licence_levels_and_contract_grades_limit_the_levels(country, terms):
-    school = country.school()
+    school = country.school(registered=False)
+    country.business(school)
     country.licence(school, levels="primary,basic")
     for n, grade in ((1, 3), (2, 9), (3, 10)):
         country.enrol(iin(n), school.bin, grade=grade)
@@ -183,6 +214,10 @@ def test_licence_end_date_from_the_contract_terms(country, terms):
     country.enrol(iin(1), school.bin)
     act = country.act(school, [(iin(1), 5)])
     terms[act.id] = ActTerms(licence_valid_until=date(2026, 10, 15))
+    verify_act(act)
+    # The licence ends inside the month: the days it covers are paid.
+    assert outcomes(act) == [("accepted", None)] and act.amount_tiyn == NORMS["basic"] * 15 // 31
+    terms[act.id] = ActTerms(licence_valid_until=date(2026, 9, 30))
     verify_act(act)
     assert outcomes(act) == [("excluded", "licence_expired")]
 
@@ -214,9 +249,9 @@ def test_amount_cap_and_prorating_by_days_enrolled(country, terms):
     assert summary.amount_tiyn == act.amount_tiyn == sum(expected)
     assert act.withheld_tiyn == 3 * norm - sum(expected)
 
-    terms[act.id] = ActTerms(amount_cap_tiyn=5_000_000)
+    terms[act.id] = ActTerms(amount_cap_tiyn=5_000_000)  # every act is paid by days, under a contract or not
     summary = verify_act(act)
-    assert act.amount_tiyn == 5_000_000 and summary.capped_tiyn == 3 * norm - 5_000_000
+    assert act.amount_tiyn == 5_000_000 and summary.capped_tiyn == sum(expected) - 5_000_000
     assert act.withheld_tiyn == 3 * norm - 5_000_000
 
 

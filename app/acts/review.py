@@ -1,0 +1,145 @@
+"""Needs review: the department official's decision on each act line an identity check flagged.
+
+Verification marks a paid line with ``review_codes`` (rules.REVIEW_CHECKS: name differs from NEDB, age
+implausible for the grade, more days claimed than enrolled). Nothing is withheld automatically; the official
+sees both values and decides per line — *confirm* (paid as verified) or *exclude* (``review_excluded``,
+re-applied by every later verification of the act). :func:`ensure_reviews_resolved` is the one check the
+accept step calls: an act with an undecided line cannot be accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import and_, func, select
+
+from app import clock
+from app.acts.models import REVIEW_DECISIONS, Act, ActLine, ActLineReview
+from app.acts.rules import REVIEW_CHECKS, age_on
+from app.audit.operations import record_event
+from app.engine.errors import DomainRefused
+from app.extensions import db
+from app.people.access import get_visible_or_404
+from app.people.roles import Role
+from app.registry.identifiers import iin_birth_date
+
+bp = Blueprint("act_review", __name__)
+MAX_COMMENT = 2000
+
+
+def _undecided(act_id: int):
+    """Lines of the act with review codes and no decision on exactly those codes."""
+    return (select(ActLine).outerjoin(ActLineReview, and_(ActLineReview.line_id == ActLine.id,
+                                                          ActLineReview.codes == ActLine.review_codes))
+            .where(ActLine.act_id == act_id, ActLine.review_codes.is_not(None), ActLineReview.id.is_(None)))
+
+
+def undecided_count(act: Act) -> int:
+    return db.session.scalar(select(func.count()).select_from(_undecided(act.id).subquery())) or 0
+
+
+def ensure_reviews_resolved(act: Act) -> None:
+    """Refuse to accept an act while a line still needs review (called by the accept step)."""
+    n = undecided_count(act)
+    if n:
+        raise DomainRefused(_("Lines that need review: %(n)s. Decide each before accepting the act.", n=n))
+
+
+@dataclass
+class ReviewRow:
+    line: ActLine
+    codes: list[str]
+    decision: ActLineReview | None
+    birth_date: date | None
+    age: int | None
+
+
+def review_rows(act: Act, limit: int = 500) -> list[ReviewRow]:
+    """Lines flagged for review (decided or not) with both values: the act's and the registry's."""
+    lines = db.session.scalars(select(ActLine).where(ActLine.act_id == act.id, ActLine.review_codes.is_not(None))
+                               .order_by(ActLine.line_no).limit(limit)).all()
+    excluded = db.session.scalars(select(ActLine).join(ActLineReview, ActLineReview.line_id == ActLine.id)
+                                  .where(ActLine.act_id == act.id, ActLine.rule_code == "review_excluded")
+                                  .order_by(ActLine.line_no).limit(limit)).all()
+    decisions = {r.line_id: r for r in db.session.scalars(select(ActLineReview).where(ActLineReview.act_id == act.id))}
+    start_year = act.period.year if act.period.month >= 9 else act.period.year - 1
+    rows = []
+    for line in sorted({ln.id: ln for ln in (*lines, *excluded)}.values(), key=lambda ln: ln.line_no):
+        born = iin_birth_date(line.iin)
+        codes = [c for c in (line.review_codes or decisions[line.id].codes).split(",") if c in REVIEW_CHECKS]
+        decision = decisions.get(line.id)
+        if decision is not None and line.review_codes and decision.codes != line.review_codes:
+            decision = None  # the checks changed since (a re-verification): decide again
+        rows.append(ReviewRow(line, codes, decision, born,
+                              age_on(born, date(start_year, 9, 1)) if born else None))
+    return rows
+
+
+def may_decide(user, act: Act) -> bool:
+    return (user.is_authenticated and user.role == Role.DEPARTMENT_OFFICIAL and user.region_id == act.region_id
+            and act.status == "verified")
+
+
+def decide_line(act: Act, line_id: int, decision: str, comment: str | None, actor) -> ActLineReview:
+    """Record the official's decision on one flagged line (audited); an exclusion is applied at once by
+    re-verifying the act (the one place amounts are computed)."""
+    from app.acts.verification import verify_act
+
+    if act.status != "verified":
+        raise DomainRefused(_("Lines can be reviewed only while the act waits for the department's decision."))
+    if decision not in REVIEW_DECISIONS:
+        raise DomainRefused(_("Choose whether to keep or exclude the line."))
+    comment = (comment or "").strip() or None
+    if comment and len(comment) > MAX_COMMENT:
+        raise DomainRefused(_("A comment can be at most %(n)s characters.", n=MAX_COMMENT))
+    if decision == "exclude" and not comment:
+        raise DomainRefused(_("Say why the line is excluded."))
+    line = db.session.get(ActLine, line_id)
+    existing = db.session.scalars(select(ActLineReview).where(ActLineReview.line_id == line_id)).first()
+    if line is None or line.act_id != act.id or (not line.review_codes and existing is None):
+        raise DomainRefused(_("This line does not need review."))
+    codes = line.review_codes or existing.codes
+    review = existing or ActLineReview(act_id=act.id, line_id=line.id)
+    review.codes, review.decision, review.comment = codes, decision, comment
+    review.decided_by_id, review.decided_at = actor.id, clock.now()
+    db.session.add(review)
+    db.session.flush()
+    record_event(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.line_reviewed", "act",
+                 act.id, actor_id=actor.id, details={"line_no": line.line_no, "codes": codes, "decision": decision,
+                                                     "comment": comment or ""})
+    verify_act(act)
+    return review
+
+
+@bp.route("/acts/<int:act_id>/lines/<int:line_id>/review", methods=["POST"])
+@login_required
+def review_line(act_id: int, line_id: int):
+    act = get_visible_or_404(Act, act_id)
+    if not may_decide(current_user, act):
+        abort(403)
+    try:
+        decide_line(act, line_id, request.form.get("decision", ""), request.form.get("comment"), current_user)
+    except DomainRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    else:
+        db.session.commit()
+        flash(_("Decision recorded."), "success")
+    return redirect(request.form.get("next") if _local(request.form.get("next"))
+                    else url_for("acts.show", act_id=act_id) + "#review-lines"), 303
+
+
+def _local(target: str | None) -> bool:
+    """Only a path on this site (never //host or a scheme): no open redirect."""
+    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target
+
+
+@bp.app_template_global()
+def act_review(act: Act) -> dict:
+    """The needs-review rows of an act for the report partial (acts/_review.html)."""
+    return {"rows": review_rows(act), "undecided": undecided_count(act), "may_decide": may_decide(current_user, act),
+            "checks": REVIEW_CHECKS}
