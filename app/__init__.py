@@ -35,6 +35,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.ui import init_ui
 
     init_ui(app)
+    from app.observability import init_observability
+
+    init_observability(app)
 
     _register_domain()
     _register_blueprints(app)

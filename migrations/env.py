@@ -9,9 +9,10 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging — without switching off the loggers that already exist:
+# the default (disable_existing_loggers=True) silenced every app logger (the ticker, incidents, jobs) for the
+# rest of the process whenever migrations ran in it (``flask serve`` upgrades first).
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

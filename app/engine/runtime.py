@@ -221,13 +221,29 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
         "status": "completed" if completed else "running",
         "completed_at": now if completed else instance.completed_at,
         "next_timer_at": min(dues) if dues else None,
-        "state": dump_state(wf),
+        "state": _dump(wf),
         "updated_at": now,
     })
     # Receivers fill the new rows and add their own (SLA due date, notifications linked by relationship)
     # before the step's one flush, so everything goes out in that flush's batched statements.
     for row in created:
         signals.task_created.send(row)
+
+
+class StateNotSerializable(StepFailed):
+    """The workflow's data after a step cannot be saved (an int over Python's 4,300-digit limit, a value JSON
+    cannot hold): the step is refused as a whole, like any other failed step."""
+
+    incident_kind = "serialization"
+
+
+def _dump(wf: BpmnWorkflow) -> str:
+    try:
+        return dump_state(wf)
+    except (ValueError, TypeError, OverflowError, RecursionError) as err:
+        from flask_babel import gettext as _
+
+        raise StateNotSerializable(_("The process data cannot be saved: %(reason)s", reason=str(err)[:300])) from err
 
 
 _UPDATE_INSTANCE = (  # built once; the WHERE on lock_version is the optimistic lock
@@ -442,7 +458,10 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
 
 
 def fire_due_timers(limit: int = 200) -> int:
-    """Advance every instance whose earliest timer is due; each in its own transaction."""
+    """Advance every instance whose earliest timer is due, each in its own transaction.
+
+    One failure stays one failure: whatever one instance raises (a script, data that cannot be saved, a
+    budget, the database) rolls back that instance only, becomes an incident on it, and the pass goes on."""
     now = clock.now()
     ids = db.session.scalars(
         select(ProcessInstance.id).where(ProcessInstance.status == "running",
@@ -451,8 +470,11 @@ def fire_due_timers(limit: int = 200) -> int:
     ).all()
     fired = 0
     for instance_id in ids:
-        instance = db.session.get(ProcessInstance, instance_id)
+        wf = None
         try:
+            instance = db.session.get(ProcessInstance, instance_id)
+            if instance is None or instance.status != "running":
+                continue  # finished or halted by someone else since the query
             wf = _load(instance)
 
             def step(wf=wf) -> None:
@@ -468,12 +490,47 @@ def fire_due_timers(limit: int = 200) -> int:
         except ConflictError as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
-        except StepFailed as err:
+        except Exception as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
-            mark_failed(db.session.get(ProcessInstance, instance_id), err, wf)
-            db.session.commit()
+            _record_incident(instance_id, err, wf)
     return fired
+
+
+def _record_incident(instance_id: int, err: Exception, wf: BpmnWorkflow | None) -> None:
+    from app.engine.incidents import record_incident_safely
+    from app.engine.operators import retry_policy_for_error
+
+    record_incident_safely(instance_id, err, element_id=failed_element(err, wf),
+                           retry_policy=retry_policy_for_error(err))
+
+
+def rerun_failed_step(instance: ProcessInstance, actor) -> ProcessInstance:
+    """Run the instance's automatic steps again from its last good state (the failed element first): the
+    retry of an incident. On failure the exception propagates with ``workflow`` set (which element failed);
+    the caller rolls back. The caller commits."""
+    wf = _load(instance)
+    now = clock.now()
+
+    def step() -> None:
+        wf.refresh_timers()
+        wf.do_engine_steps()
+
+    with _optimistic_lock():
+        instance.error_message = None  # changed row: _write_instance then uses the ORM's versioned flush
+        try:
+            _run_engine(instance, actor, step)
+            _sync(instance, wf, now)
+        except StepFailed as err:
+            err.workflow = wf
+            raise
+        record_event(instance.audit_chain, "instance.retried", "process_instance", instance.id,
+                     actor_id=getattr(actor, "id", None), details={"status": instance.status})
+        if instance.status == "completed":
+            record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
+                         actor_id=getattr(actor, "id", None))
+            signals.instance_completed.send(instance)
+    return instance
 
 
 def failed_element(err: Exception, wf: BpmnWorkflow | None = None) -> str | None:
@@ -486,13 +543,12 @@ def failed_element(err: Exception, wf: BpmnWorkflow | None = None) -> str | None
 
 
 def mark_failed(instance: ProcessInstance, err: Exception, wf: BpmnWorkflow | None = None) -> None:
-    """An automatic step failed outside a user request: keep the last good state, flag the instance
-    ``error`` (the ticker skips it) and record which element failed, until an operator retries it."""
-    instance.status = "error"
-    instance.error_message = str(err)[:2000]
-    instance.updated_at = clock.now()
-    record_event(instance.audit_chain, "instance.failed", "process_instance", instance.id, actor_id=None,
-                 details={"element": failed_element(err, wf), "message": str(err)[:500]})
+    """An automatic step failed outside a user request (the caller rolled it back): keep the last good state,
+    flag the instance ``error`` (the ticker skips it) and record the incident — which element failed, why,
+    how many attempts — until an operator retries or resolves it. The caller commits."""
+    from app.engine.incidents import record_incident
+
+    record_incident(instance.id, err, element_id=failed_element(err, wf))
 
 
 @dataclass

@@ -259,8 +259,14 @@ def tick() -> dict[str, int]:
     ``app.background.tick`` (one line)."""
     from app.notifications.announce import announce_backlog
 
-    counts = {"announced": announce_backlog()}
-    counts.update(scan_sla())
-    db.session.commit()
-    counts.update(deliver_outbox())
+    counts: dict[str, int] = {}
+    # each part on its own: a failing SLA scan or mail server must not stop the announcements, nor the reverse
+    for name, part in (("announce", lambda: {"announced": announce_backlog()}), ("sla", scan_sla),
+                       ("outbox", deliver_outbox)):
+        try:
+            counts.update(part())
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("notification pass: %s failed; the other parts go on", name)
     return counts
