@@ -76,8 +76,8 @@ def claim(job) -> bool:
         update(model).where(model.id == job.id, or_(
             model.status == "queued",
             (model.status == "running") & (model.lease_expires_at.is_(None) | (model.lease_expires_at < now))))
-        .values(status="running", worker=me, heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_seconds()),
-                started_at=now, attempts=model.attempts + 1)
+        .values(status="running", worker=me, heartbeat_at=now, started_at=now, attempts=model.attempts + 1,
+                lease_expires_at=now + timedelta(seconds=lease_seconds()))
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     db.session.refresh(job)

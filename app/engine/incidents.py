@@ -74,24 +74,28 @@ def user_message(incident: Incident) -> str:
 
 
 def classify(err: BaseException) -> str:
-    """The kind of failure, from the exception and its causes (the first cause that tells wins)."""
+    """The kind of failure (one of :data:`KINDS`), from the exception and its causes."""
+    from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.engine.scripting import ScriptError, ScriptLimitExceeded
 
-    seen = err
-    while seen is not None:
+    chain, seen = [], err
+    while seen is not None and len(chain) < 20:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for seen in chain:  # the budget and a tagged service call win over the script wrapper around them
         if isinstance(seen, ScriptLimitExceeded):
             return "budget"
         if getattr(seen, "service_operator", None):
             return "service"
+    for seen in chain:
         if getattr(seen, "incident_kind", None):
             return seen.incident_kind
         if isinstance(seen, SQLAlchemyError):
             return "database"
-        if isinstance(seen, ScriptError):
-            return "script"
-        seen = seen.__cause__ or seen.__context__
+        if isinstance(seen, ScriptError | WorkflowTaskException):
+            return "script"  # a script or an expression (gateway, timer, payload) of the model
     return "other"
 
 

@@ -243,7 +243,20 @@ def _dump(wf: BpmnWorkflow) -> str:
     except (ValueError, TypeError, OverflowError, RecursionError) as err:
         from flask_babel import gettext as _
 
-        raise StateNotSerializable(_("The process data cannot be saved: %(reason)s", reason=str(err)[:300])) from err
+        failure = StateNotSerializable(_("The process data cannot be saved: %(reason)s", reason=str(err)[:300]))
+        failure.element_id = _unsaveable_element(wf)
+        raise failure from err
+
+
+def _unsaveable_element(wf: BpmnWorkflow) -> str | None:
+    """The element that brought in data that cannot be saved: data flows forward from task to task, so the
+    first task (in the order they ran) whose data fails alone."""
+    for task in sorted(wf.tasks.values(), key=lambda t: getattr(t, "last_state_change", 0)):
+        try:
+            json.dumps(task.data, default=str)
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            return getattr(task.task_spec, "bpmn_id", None)
+    return None
 
 
 _UPDATE_INSTANCE = (  # built once; the WHERE on lock_version is the optimistic lock
@@ -536,6 +549,8 @@ def rerun_failed_step(instance: ProcessInstance, actor) -> ProcessInstance:
 def failed_element(err: Exception, wf: BpmnWorkflow | None = None) -> str | None:
     """The BPMN id of the task whose automatic step raised ``err`` (a StepFailed): from the exception,
     else the task the failed run left in ERROR state in ``wf``."""
+    if getattr(err, "element_id", None):
+        return err.element_id
     task = getattr(err.__cause__, "task", None)
     if task is None and wf is not None:
         task = next(iter(wf.get_tasks(state=TaskState.ERROR)), None)
