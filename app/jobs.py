@@ -134,8 +134,8 @@ def reap_expired_jobs() -> int:
             try:
                 if job.attempts >= max_attempts:
                     job.status, job.finished_at = "failed", clock.now()
-                    job.message = (f"The worker running this job stopped responding ({holder or 'never started'}); "
-                                   f"given up after {job.attempts} run(s). Start it again.")[:500]
+                    # "code:detail", as the import page shows its reasons (app/registry/importers.py REASONS)
+                    job.message = f"worker_lost:{job.attempts} run(s), last on {holder or 'no worker'}"[:500]
                     release(job)
                     action = "job.abandoned"
                 else:

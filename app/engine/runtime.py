@@ -41,6 +41,7 @@ from app.engine.serialization import dump_state, load_state
 from app.engine.specs import ParsedModel, spec_for_version
 from app.engine.timers import install_clock, parse_due
 from app.extensions import db
+from app.observability import observe_step
 
 log = logging.getLogger(__name__)
 install_clock()
@@ -467,6 +468,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
             record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
                          actor_id=actor.id)
             signals.instance_completed.send(instance)
+    observe_step("task")
     return instance
 
 
@@ -500,12 +502,14 @@ def fire_due_timers(limit: int = 200) -> int:
                 record_event(instance.audit_chain, "timer.fired", "process_instance", instance.id, actor_id=None)
             db.session.commit()
             fired += 1
+            observe_step("timer")
         except ConflictError as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
         except Exception as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
+            observe_step("timer", "failed")
             _record_incident(instance_id, err, wf)
     return fired
 
@@ -543,6 +547,7 @@ def rerun_failed_step(instance: ProcessInstance, actor) -> ProcessInstance:
             record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
                          actor_id=getattr(actor, "id", None))
             signals.instance_completed.send(instance)
+    observe_step("retry")
     return instance
 
 

@@ -41,6 +41,9 @@ REASONS = {
     "too_long": _l("value is too long"),
     "missing_columns": _l("the header lacks required columns"),
     "unreadable": _l("the file cannot be read as CSV (UTF-8) or XLSX"),
+    "file_missing": _l("the uploaded file is no longer there; upload it again"),
+    "worker_lost": _l("the worker running the import stopped responding; start the import again"),
+    "error": _l("the import stopped on an unexpected error"),
 }
 
 
