@@ -19,7 +19,7 @@ from app.registry.models import RegistryImport
 from app.registry.operations import create_import, run_import
 from app.reports import operations as reports
 from app.reports.models import VerificationRun
-from tests.registry.conftest import OCTOBER, bad_iin, country, iin  # noqa: F401 - the fixture
+from tests.registry.conftest import OCTOBER, bad_iin, iin
 
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 
