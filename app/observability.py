@@ -238,17 +238,20 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
-def configure_json_logs() -> None:
-    """``LOG_FORMAT=json``: the root logger's handlers write JSON objects."""
+def json_formatter() -> logging.Formatter:
     from pythonjsonlogger.json import JsonFormatter
 
+    return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
+                         rename_fields={"levelname": "level", "asctime": "time"})
+
+
+def configure_json_logs() -> None:
+    """``LOG_FORMAT=json``: the root logger's handlers write JSON objects with the request and user ids."""
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.StreamHandler())
-    formatter = JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
-                              rename_fields={"levelname": "level", "asctime": "time"})
     for handler in root.handlers:
-        handler.setFormatter(formatter)
+        handler.setFormatter(json_formatter())
         if not any(isinstance(f, RequestContextFilter) for f in handler.filters):
             handler.addFilter(RequestContextFilter())
 
