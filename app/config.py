@@ -76,6 +76,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "JOB_QUEUE_TIMEOUT_SECONDS": int(os.environ.get("JOB_QUEUE_TIMEOUT_SECONDS", "600")),
         "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
         "SERVICE_RETRY": json.loads(os.environ.get("SERVICE_RETRY") or "{}"),
+        "REGISTRY_UPLOAD_DIR": os.environ.get("REGISTRY_UPLOAD_DIR", ""),
     }
     for key in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM"):
         if os.environ.get(key):

@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def upload_dir() -> Path:
-    path = Path(current_app.instance_path) / "imports"
+    """Where uploads wait for their job: ``REGISTRY_UPLOAD_DIR`` (shared by the web processes and the Celery
+    workers in the scale-out mode), else instance/imports."""
+    configured = current_app.config.get("REGISTRY_UPLOAD_DIR")
+    path = Path(configured) if configured else Path(current_app.instance_path) / "imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
