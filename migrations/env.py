@@ -13,6 +13,10 @@ config = context.config
 # the default (disable_existing_loggers=True) silenced every app logger (the ticker, incidents, jobs) for the
 # rest of the process whenever migrations ran in it (``flask serve`` upgrades first).
 fileConfig(config.config_file_name, disable_existing_loggers=False)
+if current_app.config.get("LOG_FORMAT") == "json":  # fileConfig replaced the root handlers: JSON lines again
+    from app.observability import configure_json_logs
+
+    configure_json_logs()
 logger = logging.getLogger('alembic.env')
 
 
