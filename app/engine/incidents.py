@@ -139,7 +139,8 @@ def record_incident(instance_id: int, err: BaseException, *, element_id: str | N
     incident.status = "retrying" if delay is not None else "open"
     incident.next_retry_at = now + timedelta(seconds=delay) if delay is not None else None
     instance = db.session.get(ProcessInstance, instance_id)
-    if halt and instance is not None and instance.status not in ("completed", "cancelled"):
+    # a suspended instance stays suspended (no pass advances it anyway); a finished one stays finished
+    if halt and instance is not None and instance.status in ("running", "error"):
         instance.status = "error"
         instance.error_message = message[:2000]
         instance.updated_at = now
@@ -199,6 +200,8 @@ def retry_incident(incident: Incident, actor) -> bool:
 
     if incident.status not in OPEN_STATUSES:
         raise IncidentRefused(gettext("This incident is already resolved."))
+    if incident.instance.status in ("completed", "cancelled"):
+        raise IncidentRefused(gettext("The process has ended; resolve the incident instead of retrying it."))
     incident_id, instance_id, element_id, kind = incident.id, incident.instance_id, incident.element_id, incident.kind
     try:
         if kind == "announcement":
@@ -230,8 +233,13 @@ def retry_due_incidents(limit: int = 100) -> int:
     """The background pass's automatic retries (service tasks with a retry policy): each incident whose
     ``next_retry_at`` has come is retried in its own transaction. Returns how many succeeded."""
     now = clock.now()
-    ids = db.session.scalars(select(Incident.id).where(Incident.status == "retrying", Incident.next_retry_at <= now)
-                             .order_by(Incident.next_retry_at).limit(limit)).all()
+    from app.engine.models import ProcessInstance
+
+    ids = db.session.scalars(
+        select(Incident.id).join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
+        .where(Incident.status == "retrying", Incident.next_retry_at <= now,
+               ProcessInstance.status.in_(("running", "error")))  # not a suspended or finished one
+        .order_by(Incident.next_retry_at).limit(limit)).all()
     succeeded = 0
     for incident_id in ids:
         incident = db.session.get(Incident, incident_id)
@@ -241,6 +249,14 @@ def retry_due_incidents(limit: int = 100) -> int:
             db.session.rollback()
             log.exception("automatic retry of incident %s failed", incident_id)
     return succeeded
+
+
+def incidents_of(instance_id: int, *, open_only: bool = False) -> list[Incident]:
+    """An instance's incidents, newest first (for its page)."""
+    query = select(Incident).where(Incident.instance_id == instance_id)
+    if open_only:
+        query = query.where(Incident.status.in_(OPEN_STATUSES))
+    return list(db.session.scalars(query.order_by(Incident.id.desc())))
 
 
 def open_incident_count() -> int:
