@@ -241,3 +241,27 @@ def test_run_job_survives_a_job_that_lost_its_lease(app_ctx, country, monkeypatc
 
     monkeypatch.setattr("app.registry.jobs._job_functions", lambda: {"tapsyrys.reports.verify_month": lost})
     run_job(app_ctx, "tapsyrys.reports.verify_month", run.id)  # logged, not raised
+
+
+def test_the_operator_sees_why_a_corrupt_workbook_failed(app_ctx, country, uploads, browser):
+    """In the page: the upload of a workbook that cannot even be opened ends ``failed`` with the reason."""
+    import io
+
+    from app.people.models import Organisation, User
+
+    operator_org = Organisation(kind="operator", bin="791028302728", name="Operator")
+    db.session.add(operator_org)
+    db.session.flush()
+    person = User(username="op", full_name="Operator", role="operator", organisation_id=operator_org.id,
+                  created_at=NOW)
+    person.set_password("pw")
+    db.session.add(person)
+    db.session.commit()
+    page = browser("op")
+    corrupt = io.BytesIO(b"PK\x03\x04" + b"\x00garbage" * 100)
+    assert page.post("/registry/imports", {"kind": "nedb", "file": (corrupt, "nedb.xlsx")},
+                     content_type="multipart/form-data").status_code == 303
+    job = db.session.scalars(select(RegistryImport)).one()
+    assert job.status == "failed"
+    shown = page.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    assert "the file cannot be read as CSV (UTF-8) or XLSX" in shown and 'id="import-failed"' in shown
