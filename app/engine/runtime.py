@@ -485,11 +485,12 @@ def fire_due_timers(limit: int = 200) -> int:
     ).all()
     fired = 0
     for instance_id in ids:
-        wf = None
+        wf, version = None, None
         try:
             instance = db.session.get(ProcessInstance, instance_id)
             if instance is None or instance.status != "running":
                 continue  # finished or halted by someone else since the query
+            version = instance.lock_version
             wf = _load(instance)
 
             def step(wf=wf) -> None:
@@ -506,12 +507,20 @@ def fire_due_timers(limit: int = 200) -> int:
         except ConflictError as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
+            if isinstance(err.__cause__, IntegrityError) and _lock_version(instance_id) == version:
+                # nobody else wrote the instance: not a race but the step itself breaks a constraint, which
+                # would fail again on every pass
+                _record_incident(instance_id, err.__cause__, wf)
         except Exception as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
             observe_step("timer", "failed")
             _record_incident(instance_id, err, wf)
     return fired
+
+
+def _lock_version(instance_id: int) -> int | None:
+    return db.session.scalar(select(ProcessInstance.lock_version).where(ProcessInstance.id == instance_id))
 
 
 def _record_incident(instance_id: int, err: Exception, wf: BpmnWorkflow | None) -> None:

@@ -146,3 +146,29 @@ def test_a_failed_retry_counts_an_attempt_and_resolving_needs_a_reason(app_ctx, 
         db.session.commit()
     assert db.session.get(Incident, incident.id).status == "resolved"
     assert db.session.get(ProcessInstance, instance_id).status == "running"
+
+
+def test_a_step_that_breaks_a_database_constraint_becomes_an_incident(app_ctx, world):
+    """Not a race (nobody else wrote the instance): the same step would fail on every pass, so it is halted."""
+    from app.engine.operators import operator
+    from app.engine.publishing import publish_version
+    from app.people.models import Region
+    from tests.modeler.factory import chain_model, user_task
+    from tests.operations.conftest import service_task, timer
+
+    @operator("tests/duplicate_region", {}, "Writes a row that breaks a unique key at the step's flush (tests).")
+    def _duplicate_region(ctx):
+        db.session.add_all([Region(code="DUP", name_kk="x", name_ru="x", name_en="x") for _ in range(2)])
+        return {}
+
+    publish_version(chain_model("dup", [("wait", "Operator", timer()),
+                                        ("write", "Operator", service_task("write", "tests/duplicate_region")),
+                                        ("check", "Operator", user_task("check", "Check"))]))
+    with clock.FrozenClock(START) as frozen:
+        instance = runtime.start_instance("dup", title="dup", actor=user("owner"))
+        db.session.commit()
+        frozen.advance(hours=2)
+        runtime.fire_due_timers()
+    db.session.expire_all()
+    incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance.id)).one()
+    assert incident.kind == "database" and db.session.get(ProcessInstance, instance.id).status == "error"
