@@ -195,7 +195,9 @@ def retry_incident(incident: Incident, actor) -> bool:
     one more attempt (committed) and False is returned. Raises :class:`IncidentRefused` for an incident that
     is not open and :class:`app.engine.errors.ConflictError` when someone else changed the instance first.
     """
+    from app.audit.operations import record_event
     from app.engine.errors import ConflictError
+    from app.engine.operators import retry_policy_for_error
     from app.engine.runtime import rerun_failed_step
 
     if incident.status not in OPEN_STATUSES:
@@ -210,8 +212,6 @@ def retry_incident(incident: Incident, actor) -> bool:
             rerun_failed_step(incident.instance, actor)
         incident = db.session.get(Incident, incident_id)
         _close(incident, actor, "retried")
-        from app.audit.operations import record_event
-
         record_event(f"instance:{instance_id}", "incident.retried", "incident", incident_id,
                      actor_id=getattr(actor, "id", None), details={"element": element_id, "outcome": "resolved"})
         db.session.commit()
@@ -221,11 +221,16 @@ def retry_incident(incident: Incident, actor) -> bool:
         raise
     except Exception as err:
         db.session.rollback()
-        from app.engine.operators import retry_policy_for_error
-
-        policy = retry_policy_for_error(err) if actor is None else None
-        record_incident_safely(instance_id, err, element_id=element_id or _element_of(err), kind=kind,
-                               retry_policy=policy, halt=kind != "announcement")
+        if kind == "announcement":
+            new_element, new_kind = element_id, kind
+        else:
+            new_element, new_kind = _element_of(err) or element_id, classify(err)
+        if (new_element, new_kind) != (element_id, kind):
+            # the failed element went through this time and a later one failed: that is the incident now
+            _close(db.session.get(Incident, incident_id), actor, f"superseded: {new_kind} at {new_element}")
+        policy = retry_policy_for_error(err) if actor is None else None  # an operator's retry: no backoff after
+        record_incident_safely(instance_id, err, element_id=new_element, kind=new_kind, retry_policy=policy,
+                               halt=kind != "announcement")
         return False
 
 

@@ -172,3 +172,31 @@ def test_a_step_that_breaks_a_database_constraint_becomes_an_incident(app_ctx, w
     db.session.expire_all()
     incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance.id)).one()
     assert incident.kind == "database" and db.session.get(ProcessInstance, instance.id).status == "error"
+
+
+def test_a_retry_that_fails_further_on_supersedes_the_incident(app_ctx, world):
+    from app.engine.publishing import publish_version
+    from tests.modeler.factory import chain_model, user_task
+    from tests.operations.conftest import script_task, service_task, timer
+
+    SERVICE.update(fail=True, calls=0)
+    publish_version(chain_model("two_faults", [
+        ("wait", "Operator", timer()), ("lookup", "Operator", service_task("lookup", "tests/registry_lookup")),
+        ("compute", "Operator", script_task("compute", "ratio = 1 / 0")),
+        ("check", "Operator", user_task("check", "Check"))]))
+    with clock.FrozenClock(START) as frozen:
+        instance = runtime.start_instance("two_faults", title="two faults", actor=user("owner"))
+        db.session.commit()
+        frozen.advance(hours=2)
+        runtime.fire_due_timers()
+        first = db.session.scalars(select(Incident).where(Incident.instance_id == instance.id)).one()
+        assert (first.kind, first.element_id) == ("service", "lookup")
+        SERVICE["fail"] = False
+        assert retry_incident(first, user("operator")) is False
+    db.session.expire_all()
+    incidents = db.session.scalars(select(Incident).where(Incident.instance_id == instance.id)
+                                   .order_by(Incident.id)).all()
+    assert [(i.kind, i.element_id, i.status) for i in incidents] == [
+        ("service", "lookup", "resolved"), ("script", "compute", "open")]
+    assert incidents[0].resolution == "superseded: script at compute"
+    assert db.session.get(ProcessInstance, instance.id).status == "error"
