@@ -38,6 +38,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.security import init_security
 
     init_security(app)
+    from app.observability import init_observability
+
+    init_observability(app)
 
     _register_domain()
     _register_blueprints(app)

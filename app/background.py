@@ -16,20 +16,48 @@ log = logging.getLogger(__name__)
 
 
 def tick(app: Flask) -> int:
-    """One pass of background work; returns how many instances had timers fired."""
+    """One pass of background work; returns how many instances had timers fired.
+
+    Each part runs on its own: one that raises is rolled back and logged, and the others still run (a broken
+    outbox must not stop timers, nor a poisoned instance the announcements). Within the parts, each instance,
+    batch or job is isolated again (see :func:`app.engine.runtime.fire_due_timers`)."""
     from app.database import checkpoint
+    from app.engine.incidents import retry_due_incidents
     from app.engine.runtime import fire_due_timers
-    from app.extensions import db
+    from app.jobs import reap_expired_jobs
     from app.notifications.operations import tick as notify_tick
+    from app.observability import background_pass
+
+    with app.app_context(), background_pass() as outcome:
+        fired = _part(outcome, "timers", fire_due_timers) or 0
+        _part(outcome, "retries", retry_due_incidents)
+        _part(outcome, "notifications", notify_tick)
+        _part(outcome, "jobs", reap_expired_jobs)
+        _part(outcome, "public figures", _refresh_public_figures)
+        _part(outcome, "checkpoint", checkpoint)
+        return fired
+
+
+def _refresh_public_figures() -> int:
+    """The public portal's cached figures, rebuilt and committed (app.public.figures)."""
+    from app.extensions import db
     from app.public.figures import refresh_public_figures
 
-    with app.app_context():
-        fired = fire_due_timers()
-        notify_tick()
-        refresh_public_figures()
-        db.session.commit()
-        checkpoint()
-        return fired
+    rows = refresh_public_figures()
+    db.session.commit()
+    return rows
+
+
+def _part(outcome: dict, name: str, func):
+    from app.extensions import db
+
+    try:
+        return func()
+    except Exception:
+        db.session.rollback()
+        outcome.setdefault("failed", []).append(name)
+        log.exception("background pass: %s failed; the other parts go on", name)
+        return None
 
 
 def start_inprocess_ticker(app: Flask) -> threading.Thread:

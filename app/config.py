@@ -7,6 +7,7 @@ all; the scale-out mode is chosen by setting ``DATABASE_URL`` to PostgreSQL and
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -69,6 +70,16 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Open data (OCDS 1.1): the ocid prefix registered with the Open Contracting Partnership, and the publisher.
         "OCDS_OCID_PREFIX": os.environ.get("OCDS_OCID_PREFIX", "ocds-tpsrys"),
         "OCDS_PUBLISHER": os.environ.get("OCDS_PUBLISHER", "Financial Center JSC"),
+        # Operations (app/observability.py, app/jobs.py, app/engine/operators.py): /metrics is allowed only with
+        # the token or from the networks; job leases; automatic retries of service tasks per operator (JSON).
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        "METRICS_ALLOWED_NETWORKS": os.environ.get("METRICS_ALLOWED_NETWORKS", ""),
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+        "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", "120")),
+        "JOB_QUEUE_TIMEOUT_SECONDS": int(os.environ.get("JOB_QUEUE_TIMEOUT_SECONDS", "600")),
+        "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
+        "SERVICE_RETRY": json.loads(os.environ.get("SERVICE_RETRY") or "{}"),
+        "REGISTRY_UPLOAD_DIR": os.environ.get("REGISTRY_UPLOAD_DIR", ""),
     }
     for key in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM"):
         if os.environ.get(key):

@@ -1,11 +1,28 @@
-"""What every background job row shares: its state, who started it, when, and its progress."""
+"""What every background job row shares: its state, who started it, when, its progress — and its lease.
+
+Jobs never hang. A worker *claims* a job by taking its lease (``lease_expires_at``, ``worker``) and renews it
+with every committed chunk (:func:`heartbeat`). A worker that dies — a killed gunicorn worker, thread or Celery
+worker — stops renewing; the background pass (:func:`reap_expired_jobs`) finds the expired lease and queues the
+job again, to resume from its last committed chunk (``checkpoint``), or after ``JOB_MAX_ATTEMPTS`` runs marks it
+failed with the reason. A job that was dispatched but never claimed (a lost message, a dead thread) is found the
+same way: dispatching gives it a lease too (``JOB_QUEUE_TIMEOUT_SECONDS``). Claiming is one conditional UPDATE,
+so two workers never run the same job, and a worker that lost its lease stops at its next heartbeat.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, ForeignKey, String
+from flask import current_app, has_app_context
+from sqlalchemy import JSON, DateTime, ForeignKey, String, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
+
+from app import clock
+
+log = logging.getLogger(__name__)
 
 
 class BackgroundJobMixin:
@@ -14,8 +31,126 @@ class BackgroundJobMixin:
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the lease: who runs the job and until when it counts as alive without a heartbeat
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(default=0)  # runs claimed so far
+    checkpoint: Mapped[dict | None] = mapped_column(JSON)  # where a resumed run goes on (job-specific)
 
     def _progress(self, done: int, total: int) -> int:
         if self.status == "done":
             return 100
         return int(100 * done / total) if total else 0
+
+
+class LeaseLost(Exception):
+    """Another worker holds the job now (this one was presumed dead): stop without touching it."""
+
+
+def _setting(name: str, default: int) -> int:
+    return int(current_app.config.get(name, default)) if has_app_context() else default
+
+
+def lease_seconds() -> int:
+    return _setting("JOB_LEASE_SECONDS", 120)
+
+
+def worker_id() -> str:
+    """This process (and thread): a lease names its holder."""
+    import threading
+
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
+
+
+def claim(job) -> bool:
+    """Take the job's lease, in a transaction of its own (committed): True when this worker runs it now. A job
+    is claimable when queued, or running with an expired lease; anything else (done, failed, or alive
+    elsewhere) is left alone."""
+    from app.extensions import db
+
+    model, now = type(job), clock.now()
+    me = worker_id()
+    claimed = db.session.execute(
+        update(model).where(model.id == job.id, or_(
+            model.status == "queued",
+            (model.status == "running") & (model.lease_expires_at.is_(None) | (model.lease_expires_at < now))))
+        .values(status="running", worker=me, heartbeat_at=now, started_at=now, attempts=model.attempts + 1,
+                lease_expires_at=now + timedelta(seconds=lease_seconds()))
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    db.session.refresh(job)
+    return claimed == 1
+
+
+def heartbeat(job) -> None:
+    """Renew the lease with the chunk being committed (in the caller's transaction). Raises
+    :class:`LeaseLost` when the job was given to another worker meanwhile."""
+    from app.extensions import db
+
+    model, now = type(job), clock.now()
+    renewed = db.session.execute(
+        update(model).where(model.id == job.id, model.worker == job.worker, model.status == "running")
+        .values(heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_seconds()))
+        .execution_options(synchronize_session=False)).rowcount
+    if renewed != 1:
+        raise LeaseLost(f"{model.__tablename__} {job.id}")
+
+
+def release(job) -> None:
+    """The job is finished (done or failed): nobody holds it any more. The caller commits."""
+    job.lease_expires_at = None
+    job.heartbeat_at = clock.now()
+
+
+def mark_dispatched(job) -> None:
+    """A job handed to a runner must be claimed within ``JOB_QUEUE_TIMEOUT_SECONDS``, or the reaper sends it
+    again. The caller commits."""
+    job.lease_expires_at = clock.now() + timedelta(seconds=_setting("JOB_QUEUE_TIMEOUT_SECONDS", 600))
+
+
+def expired_jobs(model, now: datetime | None = None) -> list:
+    from app.extensions import db
+
+    now = now or clock.now()
+    return list(db.session.scalars(select(model).where(model.status.in_(("queued", "running")),
+                                                       model.lease_expires_at < now).order_by(model.id).limit(100)))
+
+
+def reap_expired_jobs() -> int:
+    """The background pass: every job whose lease expired (its worker died, or its message was lost) is queued
+    again to resume, or — after ``JOB_MAX_ATTEMPTS`` runs — marked failed with the reason. Each job in its own
+    transaction. Returns how many were handled."""
+    from app.audit.operations import record_event
+    from app.extensions import db
+    from app.registry.jobs import JOB_MODELS, dispatch
+
+    max_attempts = _setting("JOB_MAX_ATTEMPTS", 3)
+    handled = 0
+    for name, model in JOB_MODELS().items():
+        for job in expired_jobs(model):
+            job_id, holder = job.id, job.worker
+            try:
+                if job.attempts >= max_attempts:
+                    job.status, job.finished_at = "failed", clock.now()
+                    # "code:detail", as the import page shows its reasons (app/registry/importers.py REASONS)
+                    job.message = f"worker_lost:{job.attempts} run(s), last on {holder or 'no worker'}"[:500]
+                    release(job)
+                    action = "job.abandoned"
+                else:
+                    job.status = "queued"
+                    action = "job.requeued"
+                record_event("jobs", action, model.__tablename__, job_id, actor_id=None,
+                             details={"worker": holder, "attempts": job.attempts, "checkpoint": job.checkpoint})
+                if job.status == "queued":
+                    mark_dispatched(job)
+                db.session.commit()
+                log.warning("%s %s: lease of %s expired; %s", model.__tablename__, job_id, holder, action)
+                if action == "job.requeued":
+                    dispatch(name, job_id)
+                handled += 1
+            except Exception:
+                db.session.rollback()
+                log.exception("%s %s: expired lease not handled", model.__tablename__, job_id)
+    return handled

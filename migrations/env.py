@@ -9,9 +9,14 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging — without switching off the loggers that already exist:
+# the default (disable_existing_loggers=True) silenced every app logger (the ticker, incidents, jobs) for the
+# rest of the process whenever migrations ran in it (``flask serve`` upgrades first).
+fileConfig(config.config_file_name, disable_existing_loggers=False)
+if current_app.config.get("LOG_FORMAT") == "json":  # fileConfig replaced the root handlers: JSON lines again
+    from app.observability import configure_json_logs
+
+    configure_json_logs()
 logger = logging.getLogger('alembic.env')
 
 

@@ -10,11 +10,15 @@ resolves it. The instance's ``status`` is ``error`` while one is open (shown as 
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+import traceback
+from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from flask_babel import gettext, lazy_gettext
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
 from app.extensions import db
 
 #: kinds of incident (what failed), for filters and counts
@@ -32,7 +36,7 @@ class Incident(db.Model):
     message: Mapped[str] = mapped_column(String(1000))  # for users: what failed, in plain words
     detail: Mapped[str | None] = mapped_column(Text)  # for operators: exception type, message, trace tail
     attempts: Mapped[int] = mapped_column(default=1)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | retrying | resolved
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     next_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -41,3 +45,254 @@ class Incident(db.Model):
     resolution: Mapped[str | None] = mapped_column(String(500))
 
     instance = relationship("ProcessInstance")
+
+
+# -- operations: the one door for incidents (each writes its audit event) ------------------------------------
+
+log = logging.getLogger(__name__)
+
+#: what a user is told, per kind (translated when shown: see :func:`user_message`)
+_MESSAGES = {
+    "script": lazy_gettext("A script of step “%(element)s” failed."),
+    "service": lazy_gettext("The service called by step “%(element)s” failed."),
+    "serialization": lazy_gettext("The process data after step “%(element)s” cannot be saved."),
+    "budget": lazy_gettext("A script of step “%(element)s” ran out of its time or step budget."),
+    "database": lazy_gettext("The database refused the changes of step “%(element)s”."),
+    "timer": lazy_gettext("The timer of step “%(element)s” could not be processed."),
+    "announcement": lazy_gettext("The new task “%(element)s” could not be announced."),
+    "other": lazy_gettext("Step “%(element)s” failed."),
+}
+
+#: incident statuses: ``retrying`` — an automatic retry is scheduled (``next_retry_at``); ``open`` — waits for
+#: an operator; ``resolved`` — retried successfully or closed by an operator
+OPEN_STATUSES = ("open", "retrying")
+
+
+def user_message(incident: Incident) -> str:
+    """The incident's message in the current user's language."""
+    return str(_MESSAGES.get(incident.kind, _MESSAGES["other"]) % {"element": incident.element_id or "?"})
+
+
+def classify(err: BaseException) -> str:
+    """The kind of failure (one of :data:`KINDS`), from the exception and its causes."""
+    from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.engine.scripting import ScriptError, ScriptLimitExceeded
+
+    chain, seen = [], err
+    while seen is not None and len(chain) < 20:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for seen in chain:  # the budget and a tagged service call win over the script wrapper around them
+        if isinstance(seen, ScriptLimitExceeded):
+            return "budget"
+        if getattr(seen, "service_operator", None):
+            return "service"
+    for seen in chain:
+        if getattr(seen, "incident_kind", None):
+            return seen.incident_kind
+        if isinstance(seen, SQLAlchemyError):
+            return "database"
+        if isinstance(seen, ScriptError | WorkflowTaskException):
+            return "script"  # a script or an expression (gateway, timer, payload) of the model
+    return "other"
+
+
+def technical_detail(err: BaseException, limit: int = 8000) -> str:
+    """Exception types and messages with the tail of the traceback, for operators (never shown to users)."""
+    text = "".join(traceback.format_exception(err))
+    return text[-limit:]
+
+
+def open_incident_of(instance_id: int) -> Incident | None:
+    return db.session.scalars(select(Incident).where(Incident.instance_id == instance_id,
+                                                     Incident.status.in_(OPEN_STATUSES))
+                              .order_by(Incident.id.desc()).limit(1)).first()
+
+
+def record_incident(instance_id: int, err: BaseException, *, element_id: str | None = None,
+                    kind: str | None = None, retry_policy=None, halt: bool = True) -> Incident:
+    """Record that an automatic step of this instance failed — after the caller rolled the step back.
+
+    A failure of the same element as the instance's open incident counts as one more attempt of it, not a
+    new incident. With a ``retry_policy`` (:class:`app.engine.operators.RetryPolicy`) that has attempts left
+    the incident is ``retrying`` and the background pass re-runs it at ``next_retry_at``. ``halt`` (the
+    default) flags the instance ``error`` so no pass advances it until the incident is retried or resolved;
+    an announcement failure does not halt the process. Writes the audit event; the caller commits.
+    """
+    from app.audit.operations import record_event
+    from app.engine.models import ProcessInstance
+
+    now = clock.now()
+    kind = kind or classify(err)
+    message = str(err)[:1000] or type(err).__name__
+    incident = open_incident_of(instance_id)
+    if incident is not None and incident.element_id == element_id and incident.kind == kind:
+        incident.attempts += 1
+        incident.message, incident.detail, incident.updated_at = message, technical_detail(err), now
+    else:
+        incident = Incident(instance_id=instance_id, element_id=element_id, kind=kind, message=message,
+                            detail=technical_detail(err), attempts=1, status="open", created_at=now, updated_at=now)
+        db.session.add(incident)
+    delay = retry_policy.delay_after(incident.attempts) if retry_policy is not None else None
+    incident.status = "retrying" if delay is not None else "open"
+    incident.next_retry_at = now + timedelta(seconds=delay) if delay is not None else None
+    instance = db.session.get(ProcessInstance, instance_id)
+    # a suspended instance stays suspended (no pass advances it anyway); a finished one stays finished
+    if halt and instance is not None and instance.status in ("running", "error"):
+        instance.status = "error"
+        instance.error_message = message[:2000]
+        instance.updated_at = now
+    db.session.flush()
+    record_event(f"instance:{instance_id}", "instance.failed", "process_instance", instance_id, actor_id=None,
+                 details={"element": element_id, "message": message[:500], "kind": kind, "incident": incident.id,
+                          "attempts": incident.attempts,
+                          "next_retry_at": incident.next_retry_at.isoformat() if incident.next_retry_at else None})
+    log.warning("incident %s on instance %s (%s, element %s, attempt %s): %s", incident.id, instance_id, kind,
+                element_id, incident.attempts, message)
+    return incident
+
+
+def record_incident_safely(instance_id: int, err: BaseException, **kwargs) -> Incident | None:
+    """:func:`record_incident` in a transaction of its own, for batches: the step was rolled back already;
+    if even the record cannot be written (the database is gone) the failure is logged and the batch goes on."""
+    try:
+        incident = record_incident(instance_id, err, **kwargs)
+        db.session.commit()
+        return incident
+    except Exception:
+        db.session.rollback()
+        log.exception("instance %s: the incident could not be recorded (original error: %r)", instance_id, err)
+        return None
+
+
+def resolve_incident(incident: Incident, actor, reason: str) -> Incident:
+    """Close an incident without re-running anything (the operator repaired it otherwise). An instance left
+    without open incidents goes back to ``running``, so the next pass advances it again. The caller commits."""
+    from app.audit.operations import record_event
+
+    if incident.status not in OPEN_STATUSES:
+        raise IncidentRefused(gettext("This incident is already resolved."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise IncidentRefused(gettext("Give a reason for resolving the incident."))
+    _close(incident, actor, reason[:500])
+    instance = incident.instance
+    if instance.status == "error" and open_incident_of(instance.id) is None:
+        instance.status, instance.error_message, instance.updated_at = "running", None, clock.now()
+    record_event(instance.audit_chain, "incident.resolved", "incident", incident.id,
+                 actor_id=getattr(actor, "id", None), details={"reason": reason[:500], "element": incident.element_id})
+    return incident
+
+
+def retry_incident(incident: Incident, actor) -> bool:
+    """Re-run the failed element from the instance's last good state (an operator's retry, or the background
+    pass's scheduled one when ``actor`` is None).
+
+    Owns its transaction: on success the step's changes, the resolution and the audit events are committed
+    together and True is returned; on failure everything of the attempt is rolled back, the incident counts
+    one more attempt (committed) and False is returned. Raises :class:`IncidentRefused` for an incident that
+    is not open and :class:`app.engine.errors.ConflictError` when someone else changed the instance first.
+    """
+    from app.audit.operations import record_event
+    from app.engine.errors import ConflictError
+    from app.engine.operators import retry_policy_for_error
+    from app.engine.runtime import rerun_failed_step
+
+    if incident.status not in OPEN_STATUSES:
+        raise IncidentRefused(gettext("This incident is already resolved."))
+    if incident.instance.status in ("completed", "cancelled"):
+        raise IncidentRefused(gettext("The process has ended; resolve the incident instead of retrying it."))
+    incident_id, instance_id, element_id, kind = incident.id, incident.instance_id, incident.element_id, incident.kind
+    try:
+        if kind == "announcement":
+            _reannounce(incident)
+        else:
+            rerun_failed_step(incident.instance, actor)
+        incident = db.session.get(Incident, incident_id)
+        _close(incident, actor, "retried")
+        record_event(f"instance:{instance_id}", "incident.retried", "incident", incident_id,
+                     actor_id=getattr(actor, "id", None), details={"element": element_id, "outcome": "resolved"})
+        db.session.commit()
+        return True
+    except ConflictError:
+        db.session.rollback()
+        raise
+    except Exception as err:
+        db.session.rollback()
+        if kind == "announcement":
+            new_element, new_kind = element_id, kind
+        else:
+            new_element, new_kind = _element_of(err) or element_id, classify(err)
+        if (new_element, new_kind) != (element_id, kind):
+            # the failed element went through this time and a later one failed: that is the incident now
+            _close(db.session.get(Incident, incident_id), actor, f"superseded: {new_kind} at {new_element}")
+        policy = retry_policy_for_error(err) if actor is None else None  # an operator's retry: no backoff after
+        record_incident_safely(instance_id, err, element_id=new_element, kind=new_kind, retry_policy=policy,
+                               halt=kind != "announcement")
+        return False
+
+
+def retry_due_incidents(limit: int = 100) -> int:
+    """The background pass's automatic retries (service tasks with a retry policy): each incident whose
+    ``next_retry_at`` has come is retried in its own transaction. Returns how many succeeded."""
+    now = clock.now()
+    from app.engine.models import ProcessInstance
+
+    ids = db.session.scalars(
+        select(Incident.id).join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
+        .where(Incident.status == "retrying", Incident.next_retry_at <= now,
+               ProcessInstance.status.in_(("running", "error")))  # not a suspended or finished one
+        .order_by(Incident.next_retry_at).limit(limit)).all()
+    succeeded = 0
+    for incident_id in ids:
+        incident = db.session.get(Incident, incident_id)
+        try:
+            succeeded += retry_incident(incident, None)
+        except Exception:  # a conflict or a refused retry: leave it for the next pass
+            db.session.rollback()
+            log.exception("automatic retry of incident %s failed", incident_id)
+    return succeeded
+
+
+def incidents_of(instance_id: int, *, open_only: bool = False) -> list[Incident]:
+    """An instance's incidents, newest first (for its page)."""
+    query = select(Incident).where(Incident.instance_id == instance_id)
+    if open_only:
+        query = query.where(Incident.status.in_(OPEN_STATUSES))
+    return list(db.session.scalars(query.order_by(Incident.id.desc())))
+
+
+def open_incident_count() -> int:
+    return db.session.scalar(select(func.count(Incident.id)).where(Incident.status.in_(OPEN_STATUSES))) or 0
+
+
+class IncidentRefused(Exception):
+    """An incident action that cannot be done now; ``str(err)`` is safe to show."""
+
+
+def _close(incident: Incident, actor, resolution: str) -> None:
+    now = clock.now()
+    incident.status, incident.resolution = "resolved", resolution
+    incident.resolved_at = incident.updated_at = now
+    incident.resolved_by_id = getattr(actor, "id", None)
+    incident.next_retry_at = None
+
+
+def _element_of(err: BaseException) -> str | None:
+    from app.engine.runtime import failed_element
+
+    return failed_element(err, getattr(err, "workflow", None))
+
+
+def _reannounce(incident: Incident) -> None:
+    """An announcement incident is retried by putting the instance's unannounced-failed tasks back in the queue."""
+    from sqlalchemy import update
+
+    from app.engine.models import HumanTask
+
+    db.session.execute(update(HumanTask).where(HumanTask.instance_id == incident.instance_id,
+                                               HumanTask.spec_name == incident.element_id,
+                                               HumanTask.status == "open")
+                       .values(announced_at=None).execution_options(synchronize_session=False))

@@ -41,6 +41,7 @@ from app.engine.serialization import dump_state, load_state
 from app.engine.specs import ParsedModel, spec_for_version
 from app.engine.timers import install_clock, parse_due
 from app.extensions import db
+from app.observability import observe_step
 
 log = logging.getLogger(__name__)
 install_clock()
@@ -221,13 +222,42 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
         "status": "completed" if completed else "running",
         "completed_at": now if completed else instance.completed_at,
         "next_timer_at": min(dues) if dues else None,
-        "state": dump_state(wf),
+        "state": _dump(wf),
         "updated_at": now,
     })
     # Receivers fill the new rows and add their own (SLA due date, notifications linked by relationship)
     # before the step's one flush, so everything goes out in that flush's batched statements.
     for row in created:
         signals.task_created.send(row)
+
+
+class StateNotSerializable(StepFailed):
+    """The workflow's data after a step cannot be saved (an int over Python's 4,300-digit limit, a value JSON
+    cannot hold): the step is refused as a whole, like any other failed step."""
+
+    incident_kind = "serialization"
+
+
+def _dump(wf: BpmnWorkflow) -> str:
+    try:
+        return dump_state(wf)
+    except (ValueError, TypeError, OverflowError, RecursionError) as err:
+        from flask_babel import gettext as _
+
+        failure = StateNotSerializable(_("The process data cannot be saved: %(reason)s", reason=str(err)[:300]))
+        failure.element_id = _unsaveable_element(wf)
+        raise failure from err
+
+
+def _unsaveable_element(wf: BpmnWorkflow) -> str | None:
+    """The element that brought in data that cannot be saved: data flows forward from task to task, so the
+    first task (in the order they ran) whose data fails alone."""
+    for task in sorted(wf.tasks.values(), key=lambda t: getattr(t, "last_state_change", 0)):
+        try:
+            json.dumps(task.data, default=str)
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            return getattr(task.task_spec, "bpmn_id", None)
+    return None
 
 
 _UPDATE_INSTANCE = (  # built once; the WHERE on lock_version is the optimistic lock
@@ -438,11 +468,15 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
             record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
                          actor_id=actor.id)
             signals.instance_completed.send(instance)
+    observe_step("task")
     return instance
 
 
 def fire_due_timers(limit: int = 200) -> int:
-    """Advance every instance whose earliest timer is due; each in its own transaction."""
+    """Advance every instance whose earliest timer is due, each in its own transaction.
+
+    One failure stays one failure: whatever one instance raises (a script, data that cannot be saved, a
+    budget, the database) rolls back that instance only, becomes an incident on it, and the pass goes on."""
     now = clock.now()
     ids = db.session.scalars(
         select(ProcessInstance.id).where(ProcessInstance.status == "running",
@@ -451,8 +485,12 @@ def fire_due_timers(limit: int = 200) -> int:
     ).all()
     fired = 0
     for instance_id in ids:
-        instance = db.session.get(ProcessInstance, instance_id)
+        wf, version = None, None
         try:
+            instance = db.session.get(ProcessInstance, instance_id)
+            if instance is None or instance.status != "running":
+                continue  # finished or halted by someone else since the query
+            version = instance.lock_version
             wf = _load(instance)
 
             def step(wf=wf) -> None:
@@ -465,20 +503,68 @@ def fire_due_timers(limit: int = 200) -> int:
                 record_event(instance.audit_chain, "timer.fired", "process_instance", instance.id, actor_id=None)
             db.session.commit()
             fired += 1
+            observe_step("timer")
         except ConflictError as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
-        except StepFailed as err:
+            if isinstance(err.__cause__, IntegrityError) and _lock_version(instance_id) == version:
+                # nobody else wrote the instance: not a race but the step itself breaks a constraint, which
+                # would fail again on every pass
+                _record_incident(instance_id, err.__cause__, wf)
+        except Exception as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
-            mark_failed(db.session.get(ProcessInstance, instance_id), err, wf)
-            db.session.commit()
+            observe_step("timer", "failed")
+            _record_incident(instance_id, err, wf)
     return fired
+
+
+def _lock_version(instance_id: int) -> int | None:
+    return db.session.scalar(select(ProcessInstance.lock_version).where(ProcessInstance.id == instance_id))
+
+
+def _record_incident(instance_id: int, err: Exception, wf: BpmnWorkflow | None) -> None:
+    from app.engine.incidents import record_incident_safely
+    from app.engine.operators import retry_policy_for_error
+
+    record_incident_safely(instance_id, err, element_id=failed_element(err, wf),
+                           retry_policy=retry_policy_for_error(err))
+
+
+def rerun_failed_step(instance: ProcessInstance, actor) -> ProcessInstance:
+    """Run the instance's automatic steps again from its last good state (the failed element first): the
+    retry of an incident. On failure the exception propagates with ``workflow`` set (which element failed);
+    the caller rolls back. The caller commits."""
+    wf = _load(instance)
+    now = clock.now()
+
+    def step() -> None:
+        wf.refresh_timers()
+        wf.do_engine_steps()
+
+    with _optimistic_lock():
+        instance.error_message = None  # changed row: _write_instance then uses the ORM's versioned flush
+        try:
+            _run_engine(instance, actor, step)
+            _sync(instance, wf, now)
+        except StepFailed as err:
+            err.workflow = wf
+            raise
+        record_event(instance.audit_chain, "instance.retried", "process_instance", instance.id,
+                     actor_id=getattr(actor, "id", None), details={"status": instance.status})
+        if instance.status == "completed":
+            record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
+                         actor_id=getattr(actor, "id", None))
+            signals.instance_completed.send(instance)
+    observe_step("retry")
+    return instance
 
 
 def failed_element(err: Exception, wf: BpmnWorkflow | None = None) -> str | None:
     """The BPMN id of the task whose automatic step raised ``err`` (a StepFailed): from the exception,
     else the task the failed run left in ERROR state in ``wf``."""
+    if getattr(err, "element_id", None):
+        return err.element_id
     task = getattr(err.__cause__, "task", None)
     if task is None and wf is not None:
         task = next(iter(wf.get_tasks(state=TaskState.ERROR)), None)
@@ -486,13 +572,12 @@ def failed_element(err: Exception, wf: BpmnWorkflow | None = None) -> str | None
 
 
 def mark_failed(instance: ProcessInstance, err: Exception, wf: BpmnWorkflow | None = None) -> None:
-    """An automatic step failed outside a user request: keep the last good state, flag the instance
-    ``error`` (the ticker skips it) and record which element failed, until an operator retries it."""
-    instance.status = "error"
-    instance.error_message = str(err)[:2000]
-    instance.updated_at = clock.now()
-    record_event(instance.audit_chain, "instance.failed", "process_instance", instance.id, actor_id=None,
-                 details={"element": failed_element(err, wf), "message": str(err)[:500]})
+    """An automatic step failed outside a user request (the caller rolled it back): keep the last good state,
+    flag the instance ``error`` (the ticker skips it) and record the incident — which element failed, why,
+    how many attempts — until an operator retries or resolves it. The caller commits."""
+    from app.engine.incidents import record_incident
+
+    record_incident(instance.id, err, element_id=failed_element(err, wf))
 
 
 @dataclass

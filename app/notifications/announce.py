@@ -6,10 +6,15 @@ new, in batches of a few statements each. So completing a step costs its user no
 tasks (a month's acts opening, a bulk accept) costs a handful of statements per batch rather than several
 per task, and a crash between the two loses nothing: the rows stay unannounced until the next pass.
 A task that was already completed or cancelled when the pass comes is not announced.
+
+One failure stays one failure: a batch that raises is rolled back and its tasks are announced one by one; a
+task that fails alone is taken out of the queue with an incident on its instance (kind ``announcement``, the
+process itself goes on), which an operator's retry puts back in the queue.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
 from sqlalchemy import insert, select, update
@@ -21,6 +26,7 @@ from app.notifications.models import Notification, OutboxEmail
 from app.notifications.operations import email_fields, recipient_key, recipients_for, task_params
 
 BATCH = 500
+log = logging.getLogger(__name__)
 
 
 def announce_backlog(max_batches: int = 40) -> int:
@@ -28,8 +34,13 @@ def announce_backlog(max_batches: int = 40) -> int:
     batches per pass so that a huge backlog cannot hold one pass forever; returns how many were announced."""
     total = 0
     for _ in range(max_batches):
-        claimed, announced = _announce_batch(BATCH)
-        db.session.commit()
+        try:
+            claimed, announced = _announce_batch(BATCH)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("announcing a batch of new tasks failed; announcing them one by one")
+            claimed, announced = _announce_one_by_one(BATCH)
         total += announced
         if claimed < BATCH:
             break
@@ -43,11 +54,36 @@ def announce_new_tasks(limit: int = BATCH) -> int:
     return _announce_batch(limit)[1]
 
 
-def _announce_batch(limit: int) -> tuple[int, int]:
-    """(rows claimed, open tasks announced)."""
+def _announce_one_by_one(limit: int) -> tuple[int, int]:
+    """The fallback after a failed batch: each of the next ``limit`` tasks in a transaction of its own."""
+    from app.engine.incidents import record_incident_safely
+
+    ids = db.session.scalars(select(HumanTask.id).where(HumanTask.announced_at.is_(None))
+                             .order_by(HumanTask.id).limit(limit)).all()
+    announced = 0
+    for task_id in ids:
+        try:
+            announced += _announce_batch(1, task_id=task_id)[1]
+            db.session.commit()
+        except Exception as err:
+            db.session.rollback()
+            task = db.session.get(HumanTask, task_id)
+            # out of the queue, or it would fail again on every pass; the incident's retry puts it back
+            task.announced_at = clock.now()
+            instance_id, spec_name = task.instance_id, task.spec_name
+            db.session.commit()
+            record_incident_safely(instance_id, err, element_id=spec_name, kind="announcement", halt=False)
+    return len(ids), announced
+
+
+def _announce_batch(limit: int, task_id: int | None = None) -> tuple[int, int]:
+    """(rows claimed, open tasks announced); ``task_id``: that task only."""
     now = clock.now()
+    query = select(HumanTask).where(HumanTask.announced_at.is_(None))
+    if task_id is not None:
+        query = query.where(HumanTask.id == task_id)
     batch = db.session.scalars(
-        select(HumanTask).where(HumanTask.announced_at.is_(None)).order_by(HumanTask.id).limit(limit)
+        query.order_by(HumanTask.id).limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL: two workers never take the same rows
     ).all()
     if not batch:

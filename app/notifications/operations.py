@@ -185,25 +185,43 @@ def scan_sla(now=None) -> dict[str, int]:
         HumanTask.status == "open", HumanTask.due_at <= now,
         (HumanTask.sla_state.is_(None)) | (HumanTask.sla_state != "overdue"),
     ).limit(1000)).all()
-    for task in overdue:
+    def overdue_notice(task: HumanTask) -> None:
         people = {u.id: u for u in [*recipients(task), *department_heads(task.region_id)]}
         for user in people.values():
             notify(user, "overdue", task)
         task.sla_state = "overdue"
         record_event(f"instance:{task.instance_id}", "task.overdue", "human_task", task.id, actor_id=None,
                      details={"task": task.spec_name, "notified": len(people)})
-        counts["overdue"] += 1
+
+    for task in overdue:
+        counts["overdue"] += _isolated_notice(task, overdue_notice)
     soon = db.session.scalars(select(HumanTask).where(
         HumanTask.status == "open", HumanTask.due_at > now, HumanTask.due_at <= now + DUE_SOON,
         HumanTask.sla_state.is_(None),
     ).limit(1000)).all()
-    for task in soon:
+    def due_soon_notice(task: HumanTask) -> None:
         for user in recipients(task):
             notify(user, "due_soon", task)
         task.sla_state = "due_soon"
-        counts["due_soon"] += 1
+
+    for task in soon:
+        counts["due_soon"] += _isolated_notice(task, due_soon_notice)
     db.session.flush()
     return counts
+
+
+def _isolated_notice(task: HumanTask, notice) -> int:
+    """One task's notice in a savepoint: a failure rolls back that notice only (logged; ``sla_state`` unchanged,
+    so the next pass tries it again) and the scan goes on with the other tasks. 1 when sent, else 0."""
+    task_id = task.id
+    try:
+        with db.session.begin_nested():
+            notice(task)
+            db.session.flush()
+        return 1
+    except Exception:
+        log.exception("SLA notice for task %s failed; the scan goes on", task_id)
+        return 0
 
 
 def unread_count(user: User) -> int:
@@ -259,8 +277,14 @@ def tick() -> dict[str, int]:
     ``app.background.tick`` (one line)."""
     from app.notifications.announce import announce_backlog
 
-    counts = {"announced": announce_backlog()}
-    counts.update(scan_sla())
-    db.session.commit()
-    counts.update(deliver_outbox())
+    counts: dict[str, int] = {}
+    # each part on its own: a failing SLA scan or mail server must not stop the announcements, nor the reverse
+    for name, part in (("announce", lambda: {"announced": announce_backlog()}), ("sla", scan_sla),
+                       ("outbox", deliver_outbox)):
+        try:
+            counts.update(part())
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("notification pass: %s failed; the other parts go on", name)
     return counts

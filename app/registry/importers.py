@@ -43,6 +43,9 @@ REASONS = {
     "missing_columns": _l("the header lacks required columns"),
     "unreadable": _l("the file cannot be read as CSV (UTF-8) or XLSX"),
     "too_large": _l("the file is too large to import: too much data once unpacked, too many rows or columns"),
+    "file_missing": _l("the uploaded file is no longer there; upload it again"),
+    "worker_lost": _l("the worker running the import stopped responding; start the import again"),
+    "error": _l("the import stopped on an unexpected error"),
 }
 
 

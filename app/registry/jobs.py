@@ -3,7 +3,8 @@
 ``BACKGROUND_MODE``: ``inprocess`` — a daemon thread in the web process (the embedded default);
 ``celery`` — a task on the Celery workers (scale-out, Redis broker); anything else (tests: ``none``) —
 run immediately, in the caller's request. The job functions read everything they need from the
-database by id, so the three modes run exactly the same code.
+database by id, so the three modes run exactly the same code. Every job holds a lease while it runs
+(:mod:`app.jobs`): a job whose runner died is found by the background pass and sent here again.
 """
 
 from __future__ import annotations
@@ -24,17 +25,41 @@ def _job_functions() -> dict[str, Callable[[int], None]]:
     return {"tapsyrys.registry.import": run_import, "tapsyrys.reports.verify_month": run_month_verification}
 
 
+def JOB_MODELS() -> dict[str, type]:  # noqa: N802 - a constant, built lazily (the models import the app)
+    """Job name → its row's model (each has :class:`app.jobs.BackgroundJobMixin`)."""
+    from app.registry.models import RegistryImport
+    from app.reports.models import VerificationRun
+
+    return {"tapsyrys.registry.import": RegistryImport, "tapsyrys.reports.verify_month": VerificationRun}
+
+
 def run_job(app: Flask, name: str, job_id: int) -> None:
+    from app.extensions import db
+    from app.jobs import LeaseLost
+    from app.observability import observe_job
+
     with app.app_context():
         try:
             _job_functions()[name](job_id)
+        except LeaseLost:  # presumed dead and handed on: the other runner owns the job now
+            db.session.rollback()
+            log.warning("background job %s(%s): lease lost, stopped", name, job_id)
         except Exception:  # the job records its own failure; never take the worker down
+            db.session.rollback()
             log.exception("background job %s(%s) failed", name, job_id)
+        observe_job(name, db.session.get(JOB_MODELS()[name], job_id))
 
 
 def dispatch(name: str, job_id: int) -> None:
+    from app.extensions import db
+    from app.jobs import mark_dispatched
+
     app = current_app._get_current_object()
     mode = app.config.get("BACKGROUND_MODE", "inprocess")
+    job = db.session.get(JOB_MODELS()[name], job_id)
+    if job is not None and mode in ("celery", "inprocess"):
+        mark_dispatched(job)
+        db.session.commit()
     if mode == "celery":
         celery_app(app).send_task(name, args=[job_id])
     elif mode == "inprocess":

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import clock
+from app import clock, jobs
 from app.audit.operations import record_event
 from app.extensions import db
 from app.registry.importers import KINDS, FileUnreadable, ImportResult, count_rows, import_file
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
 
 CHAIN = "registry"
+log = logging.getLogger(__name__)
 
 
 def upload_dir() -> Path:
-    path = Path(current_app.instance_path) / "imports"
+    """Where uploads wait for their job: ``REGISTRY_UPLOAD_DIR`` (shared by the web processes and the Celery
+    workers in the scale-out mode), else instance/imports."""
+    configured = current_app.config.get("REGISTRY_UPLOAD_DIR")
+    path = Path(configured) if configured else Path(current_app.instance_path) / "imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -46,42 +51,67 @@ def create_import(kind: str, filename: str, source: Path | None = None, actor=No
 
 
 def run_import(job_id: int, progress=None) -> ImportResult | None:
-    """Run a queued import: rows land batch by batch (committed), progress is visible meanwhile."""
+    """Run a queued import: rows land batch by batch (committed), progress is visible meanwhile.
+
+    The job holds a lease (:mod:`app.jobs`) renewed with every batch. Rows are upserted on their natural key,
+    so a run resumed after its worker died simply reads the file again: rows already loaded are updated to the
+    same values, never duplicated. Any failure — a corrupt or hostile file even before the first row (the
+    workbook cannot be opened, an XML bomb), or anything unexpected later — ends the job ``failed`` with the
+    reason, never ``queued`` or ``running`` for ever."""
     job = db.session.get(RegistryImport, job_id)
     if job is None or job.status not in ("queued", "running"):
         return None
+    if not jobs.claim(job):
+        return None  # another worker holds the lease
     path = stored_path(job)
-    job.status = "running"
-    job.total_rows = count_rows(path) if path.exists() else 0
-    db.session.commit()
 
     def on_batch(processed: int, loaded: int, rejected: int) -> None:
         job.processed_rows, job.loaded_rows, job.rejected_rows = processed, loaded, rejected
+        jobs.heartbeat(job)
         db.session.commit()
         if progress:
             progress(processed, job.total_rows)
 
     try:
-        result = import_file(job.kind, path, on_batch)
-    except FileUnreadable as err:
-        db.session.rollback()
-        job = db.session.get(RegistryImport, job_id)
-        job.status, job.message = "failed", f"{err.code}:{err.detail}"[:500]
-        job.finished_at = clock.now()
-        record_event(CHAIN, "registry.import_failed", "registry_import", job.id, actor_id=job.created_by_id,
-                     details={"kind": job.kind, "reason": job.message})
+        if not path.exists():
+            raise FileUnreadable("file_missing", "")
+        try:
+            job.total_rows = count_rows(path)
+        except Exception as err:  # openpyxl and lxml raise many kinds for a corrupt or hostile workbook
+            raise FileUnreadable("unreadable", f"{type(err).__name__}: {err}") from err
         db.session.commit()
+        result = import_file(job.kind, path, on_batch)
+    except jobs.LeaseLost:
+        db.session.rollback()
+        raise
+    except Exception as err:
+        db.session.rollback()
+        if not isinstance(err, FileUnreadable):
+            log.exception("registry import %s failed", job_id)
+        reason = f"{err.code}:{err.detail}" if isinstance(err, FileUnreadable) else f"error:{type(err).__name__}: {err}"
+        _fail_import(job_id, reason)
         return None
     job.status = "done"
     job.total_rows = job.processed_rows = result.total
     job.loaded_rows, job.rejected_rows, job.errors = result.loaded, result.rejected, result.errors
     job.finished_at = clock.now()
+    jobs.release(job)
     record_event(CHAIN, "registry.imported", "registry_import", job.id, actor_id=job.created_by_id,
                  details={"kind": job.kind, "filename": job.filename, "rows": result.total,
                           "loaded": result.loaded, "rejected": result.rejected})
     db.session.commit()
     path.unlink(missing_ok=True)
     return result
+
+
+def _fail_import(job_id: int, reason: str) -> None:
+    job = db.session.get(RegistryImport, job_id)
+    job.status, job.message = "failed", reason[:500]
+    job.finished_at = clock.now()
+    jobs.release(job)
+    record_event(CHAIN, "registry.import_failed", "registry_import", job.id, actor_id=job.created_by_id,
+                 details={"kind": job.kind, "reason": job.message})
+    db.session.commit()
 
 
 def registry_counts() -> dict[str, int]:

@@ -19,7 +19,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
-from app import clock
+from app import clock, jobs
 from app.acts.adjustments import settle_adjustments
 from app.acts.models import Act, ActLine
 from app.acts.operations import VERIFIABLE, claim_for_verification
@@ -65,16 +65,21 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
     run = db.session.get(VerificationRun, run_id)
     if run is None or run.status not in ("queued", "running"):
         return run
-    run.status = "running"
-    db.session.commit()
+    # -- lease (app/jobs.py): one worker at a time; a resumed run goes on after its last committed chunk --
+    if not jobs.claim(run):
+        return run
+    after_act_id = (run.checkpoint or {}).get("after_act_id", 0)
+    done_before = run.processed_acts if after_act_id else 0
+    # --
     try:
-        act_ids = list(db.session.scalars(select(Act.id).where(Act.period == run.period, Act.status.in_(VERIFIABLE))
-                                          .order_by(Act.id)))
-        run.total_acts = len(act_ids)
+        month_ids = list(db.session.scalars(select(Act.id).where(Act.period == run.period, Act.status.in_(VERIFIABLE))
+                                            .order_by(Act.id)))
+        act_ids = [act_id for act_id in month_ids if act_id > after_act_id]  # lease: resume after the checkpoint
+        run.total_acts = done_before + len(act_ids)
         db.session.commit()
         size = chunk_acts or max(len(act_ids), 1)
-        totals: dict[str, int] = {}
-        lines = excluded = 0
+        totals: dict[str, int] = dict(run.by_rule or {}) if after_act_id else {}
+        lines, excluded = (run.total_lines, run.excluded_lines) if after_act_id else (0, 0)
         decided_meanwhile: set[int] = set()
         for i in range(0, len(act_ids), size):
             step("chunk")
@@ -82,9 +87,8 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
             claimed = claim_for_verification(chunk)
             decided_meanwhile.update(set(chunk) - set(claimed))
             acts = load_acts(claimed)
-            # An act decided since the month was listed is no longer part of the run: its accepted lines count
-            # as competing claims (double_claim) again.
-            run_ids = [a for a in act_ids if a not in decided_meanwhile]
+            # An act decided since the month was listed is no longer part of the run.
+            run_ids = [a for a in month_ids if a not in decided_meanwhile]
             summaries = verify_acts(acts, run_act_ids=run_ids, on_step=on_step)
             settled = settle_adjustments(acts)
             for act in acts:  # totals were written in SQL
@@ -106,19 +110,26 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
                                       "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule, "run": run.id,
                                       "adjustments": settled.get(act.id, [])})
             _refresh_inbox_rows(acts, summaries, net)
-            run.processed_acts = min(i + size, len(act_ids))
+            run.processed_acts = done_before + min(i + size, len(act_ids))
             run.total_lines, run.excluded_lines, run.by_rule = lines, excluded, dict(totals)
+            run.checkpoint = {"after_act_id": chunk[-1]}  # lease: resume point
+            jobs.heartbeat(run)  # lease: renewed with the chunk, or LeaseLost
             db.session.commit()
         run.status = "done"
         run.finished_at = clock.now()
+        jobs.release(run)  # lease
         record_event(CHAIN, "verification.finished", "verification_run", run.id, actor_id=run.created_by_id,
                      details={"period": f"{run.period:%Y-%m}", "acts": run.total_acts, "lines": lines,
                               "excluded": excluded, "by_rule": totals, "skipped_decided": len(decided_meanwhile)})
         db.session.commit()
+    except jobs.LeaseLost:  # lease: another worker took the run over; it is theirs now
+        db.session.rollback()
+        raise
     except Exception as err:
         db.session.rollback()
         run = db.session.get(VerificationRun, run_id)
         run.status, run.message, run.finished_at = "failed", str(err)[:500], clock.now()
+        jobs.release(run)  # lease
         record_event(CHAIN, "verification.failed", "verification_run", run.id, actor_id=run.created_by_id,
                      details={"error": run.message})
         db.session.commit()

@@ -1,0 +1,266 @@
+"""Observability: liveness and readiness probes, Prometheus metrics, JSON logs with request and user ids.
+
+* ``/healthz`` — the process answers (no database, no broker: a liveness probe must not restart a web process
+  because PostgreSQL blinked).
+* ``/readyz`` — the database answers, the broker answers (Celery mode), and the last background pass finished
+  less than ``READY_MAX_PASS_AGE_SECONDS`` ago (default: five ticker intervals plus a minute). 503 otherwise;
+  only check names and yes/no go out, never an error text.
+* ``/metrics`` — Prometheus text format (``prometheus_client``): request latency per endpoint, engine steps,
+  open incidents, the unannounced backlog, job durations, background pass duration. Not public: allowed only
+  with ``METRICS_TOKEN`` (``Authorization: Bearer …``) or from ``METRICS_ALLOWED_NETWORKS`` (comma-separated
+  CIDRs); with neither set it answers 404. Under gunicorn with several workers set ``PROMETHEUS_MULTIPROC_DIR``
+  (prometheus_client's multi-process mode) so every worker's counts are summed.
+* ``LOG_FORMAT=json`` — one JSON object per log line (python-json-logger) with ``request_id`` (the
+  ``X-Request-ID`` header, or a new one, echoed in the response) and ``user_id``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime
+
+from flask import Flask, Response, abort, g, has_request_context, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import DateTime, Integer, String, func, select, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app import clock
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+REQUEST_SECONDS = Histogram("tapsyrys_request_seconds", "Request latency per endpoint", ["endpoint", "method"])
+REQUESTS = Counter("tapsyrys_requests_total", "Requests per endpoint and status class",
+                   ["endpoint", "method", "status"])
+STEPS = Counter("tapsyrys_engine_steps_total", "Engine steps run (task completions, timers, retries)",
+                ["kind", "outcome"])
+JOB_SECONDS = Histogram("tapsyrys_job_seconds", "Background job durations (claim to finish)", ["job", "status"],
+                        buckets=(1, 5, 15, 60, 300, 900, 3600, 4 * 3600))
+PASS_SECONDS = Histogram("tapsyrys_background_pass_seconds", "Duration of one background pass", ["outcome"],
+                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+OPEN_INCIDENTS = Gauge("tapsyrys_open_incidents", "Incidents waiting for an operator or an automatic retry",
+                       multiprocess_mode="max")
+UNANNOUNCED = Gauge("tapsyrys_unannounced_tasks", "New tasks not yet announced by the background pass",
+                    multiprocess_mode="max")
+LAST_PASS_AGE = Gauge("tapsyrys_background_pass_age_seconds", "Seconds since the last background pass finished",
+                      multiprocess_mode="max")
+
+
+class BackgroundPass(db.Model):
+    """The last background pass, one row per kind of pass: readiness and metrics read its age from any process
+    (the pass may run in a Celery worker, the probe in a web worker)."""
+
+    __tablename__ = "background_pass"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    failed_parts: Mapped[str | None] = mapped_column(String(200))
+
+
+@contextmanager
+def background_pass(name: str = "tick"):
+    """Times one background pass and records it (its own small transaction at the end). The body adds the
+    names of parts that failed to ``outcome["failed"]``."""
+    outcome: dict = {}
+    started, began = clock.now(), time.perf_counter()
+    try:
+        yield outcome
+    finally:
+        seconds = time.perf_counter() - began
+        failed = ",".join(outcome.get("failed", []))[:200] or None
+        PASS_SECONDS.labels("partial" if failed else "ok").observe(seconds)
+        try:
+            row = db.session.get(BackgroundPass, name) or BackgroundPass(name=name)
+            row.started_at, row.finished_at = started, clock.now()
+            row.duration_ms, row.failed_parts = int(seconds * 1000), failed
+            db.session.add(row)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("background pass: its record could not be written")
+
+
+def observe_step(kind: str, outcome: str = "ok") -> None:
+    STEPS.labels(kind, outcome).inc()
+
+
+def observe_job(name: str, job) -> None:
+    if job is None or job.started_at is None or job.finished_at is None:
+        return
+    JOB_SECONDS.labels(name, job.status).observe(max((_aware(job.finished_at) - _aware(job.started_at))
+                                                     .total_seconds(), 0))
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def last_pass_age(name: str = "tick") -> float | None:
+    finished = db.session.scalar(select(BackgroundPass.finished_at).where(BackgroundPass.name == name))
+    return None if finished is None else max((clock.now() - _aware(finished)).total_seconds(), 0.0)
+
+
+# -- probes ----------------------------------------------------------------------------------------------------
+
+def healthz():
+    return jsonify(status="alive")
+
+
+def readyz():
+    from flask import current_app
+
+    checks: dict[str, bool] = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = True
+    except Exception:
+        db.session.rollback()
+        log.exception("readiness: database check failed")
+        checks["database"] = False
+    cfg = current_app.config
+    if cfg.get("BACKGROUND_MODE") == "celery":
+        checks["broker"] = _broker_answers(cfg["CELERY_BROKER_URL"])
+    age = last_pass_age() if checks["database"] else None
+    limit = float(cfg.get("READY_MAX_PASS_AGE_SECONDS") or 5 * cfg["TICKER_INTERVAL_SECONDS"] + 60)
+    started = current_app.extensions.get("tapsyrys_started_at", time.time())
+    # a fresh process has not seen its first pass yet: that is not a failure until the limit has passed
+    checks["background_pass"] = (age <= limit) if age is not None else (time.time() - started <= limit)
+    ready = all(checks.values())
+    body = {"status": "ready" if ready else "not ready", "checks": checks,
+            "background_pass_age_seconds": None if age is None else round(age, 1)}
+    return jsonify(body), 200 if ready else 503
+
+
+def _broker_answers(url: str) -> bool:
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        log.exception("readiness: broker check failed")
+        return False
+
+
+def metrics():
+    _allow_metrics()
+    OPEN_INCIDENTS.set(_count_open_incidents())
+    UNANNOUNCED.set(_count_unannounced())
+    age = last_pass_age()
+    if age is not None:
+        LAST_PASS_AGE.set(age)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        payload = generate_latest(registry)
+    else:
+        payload = generate_latest()
+    return Response(payload, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _count_open_incidents() -> int:
+    from app.engine.incidents import open_incident_count
+
+    return open_incident_count()
+
+
+def _count_unannounced() -> int:
+    from app.engine.models import HumanTask
+
+    return db.session.scalar(select(func.count(HumanTask.id)).where(HumanTask.announced_at.is_(None))) or 0
+
+
+def _allow_metrics() -> None:
+    """A token or an allowed network; nothing configured means nobody (404: the page does not exist for them)."""
+    import hmac
+
+    from flask import current_app
+
+    token = current_app.config.get("METRICS_TOKEN") or ""
+    networks = [n.strip() for n in (current_app.config.get("METRICS_ALLOWED_NETWORKS") or "").split(",") if n.strip()]
+    given = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return
+    if networks and request.remote_addr:
+        try:
+            address = ipaddress.ip_address(request.remote_addr)
+            if any(address in ipaddress.ip_network(n, strict=False) for n in networks):
+                return
+        except ValueError:
+            pass
+    abort(404)
+
+
+# -- request timing and JSON logs --------------------------------------------------------------------------------
+
+def _before_request() -> None:
+    g.request_started = time.perf_counter()
+    incoming = request.headers.get("X-Request-ID", "")
+    # accept a caller's id only if it looks like one (it goes into every log line)
+    g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum() else uuid.uuid4().hex
+
+
+def _after_request(response):
+    endpoint = request.url_rule.endpoint if request.url_rule else "unmatched"  # bounded label values
+    started = g.get("request_started")
+    if started is not None:
+        REQUEST_SECONDS.labels(endpoint, request.method).observe(time.perf_counter() - started)
+    REQUESTS.labels(endpoint, request.method, f"{response.status_code // 100}xx").inc()
+    if g.get("request_id"):
+        response.headers["X-Request-ID"] = g.request_id
+    return response
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds ``request_id`` and ``user_id`` to every record (empty outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id, record.user_id = "", None
+        if has_request_context():
+            record.request_id = g.get("request_id", "")
+            try:
+                from flask_login import current_user
+
+                record.user_id = current_user.get_id() if current_user and current_user.is_authenticated else None
+            except Exception:  # no user loaded yet (e.g. logging from the user loader itself)
+                record.user_id = None
+        return True
+
+
+def json_formatter() -> logging.Formatter:
+    from pythonjsonlogger.json import JsonFormatter
+
+    return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
+                         rename_fields={"levelname": "level", "asctime": "time"})
+
+
+def configure_json_logs() -> None:
+    """``LOG_FORMAT=json``: the root logger's handlers write JSON objects with the request and user ids."""
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler())
+    for handler in root.handlers:
+        handler.setFormatter(json_formatter())
+        if not any(isinstance(f, RequestContextFilter) for f in handler.filters):
+            handler.addFilter(RequestContextFilter())
+
+
+def init_observability(app: Flask) -> None:
+    app.extensions["tapsyrys_started_at"] = time.time()
+    if (app.config.get("LOG_FORMAT") or os.environ.get("LOG_FORMAT")) == "json":
+        configure_json_logs()
+    app.before_request(_before_request)
+    app.after_request(_after_request)
+    for rule, view in (("/healthz", healthz), ("/readyz", readyz), ("/metrics", metrics)):
+        app.add_url_rule(rule, f"observability.{view.__name__}", view, methods=["GET"])

@@ -1,0 +1,110 @@
+"""Operators can see the system: probes, metrics (not public), JSON logs, and log lines that stay switched on."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from app import clock
+from app.background import tick
+from tests.operations.conftest import START
+
+
+def test_liveness_and_readiness(app_ctx, browser):
+    anonymous = browser()
+    assert anonymous.get("/healthz").get_json() == {"status": "alive"}
+    with clock.FrozenClock(START) as frozen:
+        tick(app_ctx)
+        ready = anonymous.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.get_json()["checks"] == {"database": True, "background_pass": True}
+        # the background pass stopped (a dead ticker or worker): not ready any more
+        frozen.advance(seconds=5 * app_ctx.config["TICKER_INTERVAL_SECONDS"] + 61)
+        stale = anonymous.get("/readyz")
+    assert stale.status_code == 503
+    assert stale.get_json()["checks"]["background_pass"] is False
+
+
+def test_readiness_asks_the_broker_in_celery_mode(app_ctx, browser):
+    saved = dict(app_ctx.config)
+    app_ctx.config.update(BACKGROUND_MODE="celery", CELERY_BROKER_URL="redis://127.0.0.1:1/14")  # nobody listens
+    try:
+        answer = browser().get("/readyz")
+    finally:
+        app_ctx.config.update(saved)
+    assert answer.status_code == 503 and answer.get_json()["checks"]["broker"] is False
+
+
+def test_metrics_need_the_token_or_an_allowed_network(app_ctx, browser):
+    client = browser()
+    client.get("/healthz")
+    assert client.get("/metrics").status_code == 404, "nothing configured: nobody"
+    app_ctx.config["METRICS_TOKEN"] = "s3cret-token"
+    try:
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
+        page = client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+    finally:
+        app_ctx.config["METRICS_TOKEN"] = ""
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    for name in ("tapsyrys_request_seconds_count{endpoint=\"observability.healthz\",method=\"GET\"}",
+                 "tapsyrys_open_incidents", "tapsyrys_unannounced_tasks", "tapsyrys_engine_steps_total",
+                 "tapsyrys_job_seconds", "tapsyrys_background_pass_seconds"):
+        assert name in text, name
+    app_ctx.config["METRICS_ALLOWED_NETWORKS"] = "10.0.0.0/8, 127.0.0.0/8"
+    try:
+        assert client.get("/metrics").status_code == 200, "the test client comes from 127.0.0.1"
+        app_ctx.config["METRICS_ALLOWED_NETWORKS"] = "10.0.0.0/8"
+        assert client.get("/metrics").status_code == 404
+    finally:
+        app_ctx.config["METRICS_ALLOWED_NETWORKS"] = ""
+
+
+def test_open_incidents_are_counted_in_the_metrics(app_ctx, poison_model, browser):
+    from app.engine import runtime
+    from app.extensions import db
+    from tests.helpers import user
+
+    with clock.FrozenClock(START) as frozen:
+        runtime.start_instance("poison", title="p", actor=user("owner"), data={"kind": "raise"})
+        db.session.commit()
+        frozen.advance(hours=2)
+        runtime.fire_due_timers()
+    app_ctx.config["METRICS_TOKEN"] = "t"
+    try:
+        text = browser().get("/metrics", headers={"Authorization": "Bearer t"}).get_data(as_text=True)
+    finally:
+        app_ctx.config["METRICS_TOKEN"] = ""
+    assert "tapsyrys_open_incidents 1.0" in text
+
+
+def test_json_logs_carry_the_request_and_user_ids(app_ctx, world, browser):
+    from app.observability import RequestContextFilter, json_formatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(json_formatter())
+    handler.addFilter(RequestContextFilter())
+    probe = logging.getLogger("app.people.views")
+    probe.addHandler(handler)
+    app_ctx.before_request_funcs.setdefault(None, []).append(lambda: probe.warning("seen"))
+    try:
+        answer = browser("operator").get("/healthz", headers={"X-Request-ID": "req-42"})
+    finally:
+        app_ctx.before_request_funcs[None].pop()
+        probe.removeHandler(handler)
+    assert answer.headers["X-Request-ID"] == "req-42"
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    from tests.helpers import user
+
+    assert {"message": "seen", "request_id": "req-42", "user_id": str(user("operator").id)}.items() \
+        <= lines[-1].items()
+
+
+def test_the_apps_loggers_survive_the_migrations_logging_setup(app_ctx):
+    from flask_migrate import upgrade
+
+    upgrade(revision="heads")  # runs migrations/env.py and its fileConfig again, as `flask db upgrade` does
+    for name in ("app.engine.runtime", "app.engine.incidents", "app.background", "app.jobs"):
+        assert logging.getLogger(name).disabled is False, name

@@ -1,0 +1,202 @@
+"""One failure stays one failure: poisoned instances become incidents, the healthy ones go on in the same pass."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app import clock
+from app.background import tick
+from app.engine import runtime
+from app.engine.incidents import Incident, resolve_incident, retry_incident, user_message
+from app.engine.models import HumanTask, ProcessInstance
+from app.extensions import db
+from app.notifications.models import Notification
+from app.observability import BackgroundPass, _aware
+from tests.helpers import user
+from tests.operations.conftest import SERVICE, START
+
+
+def _start(kind: str) -> int:
+    instance = runtime.start_instance("poison", title=f"poison {kind}", actor=user("owner"), data={"kind": kind})
+    db.session.commit()
+    return instance.id
+
+
+def _open_check_task(instance_id: int) -> HumanTask | None:
+    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                      HumanTask.spec_name == "check")).first()
+
+
+def test_poisoned_instances_do_not_stop_the_healthy_ones(app_ctx, poison_model, small_script_budget):
+    with clock.FrozenClock(START) as frozen:
+        # the poisoned ones are due first, so the pass meets them before the healthy ones
+        poisoned = {kind: _start(kind) for kind in ("raise", "huge", "loop")}
+        frozen.advance(minutes=1)
+        healthy = [_start("fine"), _start("fine")]
+        frozen.advance(hours=2)
+        tick(app_ctx)
+
+    db.session.expire_all()
+    for instance_id in healthy:
+        task = _open_check_task(instance_id)
+        assert task is not None and task.status == "open", "the healthy instance's timer fired"
+        assert task.announced_at is not None, "and its new task was announced in the same pass"
+        assert db.session.scalar(select(func.count(Notification.id)).where(Notification.task_id == task.id)) >= 1
+        assert db.session.get(ProcessInstance, instance_id).status == "running"
+
+    kinds = {}
+    for kind, instance_id in poisoned.items():
+        instance = db.session.get(ProcessInstance, instance_id)
+        assert instance.status == "error", kind
+        assert _open_check_task(instance_id) is None, "nothing of the failed step was written"
+        incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+        assert incident.status == "open" and incident.attempts == 1 and incident.detail
+        kinds[kind] = (incident.kind, incident.element_id)
+    assert kinds == {"raise": ("script", "compute"), "huge": ("serialization", "compute"),
+                     "loop": ("budget", "compute")}
+    assert db.session.get(BackgroundPass, "tick").failed_parts is None
+
+    # the next pass leaves the halted instances alone: no second incident, no second attempt
+    with clock.FrozenClock(START) as frozen:
+        frozen.advance(hours=3)
+        tick(app_ctx)
+    assert db.session.scalar(select(func.sum(Incident.attempts))) == 3
+
+
+def test_every_incident_message_has_its_kazakh_and_russian_translation(app_ctx, poison_model):
+    """The catalogues are merged by the lead (translations/pending); every kind's message must be there."""
+    import json
+    from pathlib import Path
+
+    from app.engine.incidents import _MESSAGES, KINDS
+
+    pending = json.loads((Path(__file__).parents[2] / "translations/pending/incidents.json").read_text())
+    with clock.FrozenClock(START) as frozen:
+        instance_id = _start("raise")
+        frozen.advance(hours=2)
+        runtime.fire_due_timers()
+    incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+    with app_ctx.test_request_context():
+        assert user_message(incident) == "A script of step “compute” failed."
+    for kind in KINDS:
+        msgid = _MESSAGES[kind]._args[0]
+        assert pending[msgid]["kk"] and pending[msgid]["ru"], kind
+        assert "%(element)s" in pending[msgid]["kk"] and "%(element)s" in pending[msgid]["ru"]
+
+
+def test_retrying_an_incident_re_runs_the_failed_element(app_ctx, service_model):
+    with clock.FrozenClock(START) as frozen:
+        instance = runtime.start_instance("registry_check", title="registry check", actor=user("owner"))
+        db.session.commit()
+        instance_id = instance.id
+        frozen.advance(hours=2)
+        tick(app_ctx)
+        incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+        # a service failure is retried automatically with the operator's backoff: 60 s, then 600 s
+        assert (incident.kind, incident.element_id, incident.status, incident.attempts) == \
+            ("service", "lookup", "retrying", 1)
+        assert (_aware(incident.next_retry_at) - clock.now()).total_seconds() == 60
+        frozen.advance(seconds=30)
+        tick(app_ctx)
+        assert SERVICE["calls"] == 1, "not before its time"
+        frozen.advance(seconds=31)
+        tick(app_ctx)
+        db.session.expire_all()
+        incident = db.session.get(Incident, incident.id)
+        assert (SERVICE["calls"], incident.attempts, incident.status) == (2, 2, "retrying")
+        frozen.advance(seconds=601)
+        tick(app_ctx)
+        db.session.expire_all()
+        incident = db.session.get(Incident, incident.id)
+        # attempts are used up: now it waits for an operator
+        assert (SERVICE["calls"], incident.attempts, incident.status, incident.next_retry_at) == (3, 3, "open", None)
+        frozen.advance(hours=5)
+        tick(app_ctx)
+        assert SERVICE["calls"] == 3
+
+        # the operator retries after the registry is back: the failed element runs again, the process goes on
+        SERVICE["fail"] = False
+        assert retry_incident(incident, user("operator")) is True
+    db.session.expire_all()
+    incident = db.session.get(Incident, incident.id)
+    assert incident.status == "resolved" and incident.resolved_by_id == user("operator").id
+    assert db.session.get(ProcessInstance, instance_id).status == "running"
+    assert _open_check_task(instance_id).status == "open"
+    assert SERVICE["calls"] == 4
+
+
+def test_a_failed_retry_counts_an_attempt_and_resolving_needs_a_reason(app_ctx, poison_model):
+    import pytest
+
+    from app.engine.incidents import IncidentRefused
+
+    with clock.FrozenClock(START) as frozen:
+        instance_id = _start("raise")
+        frozen.advance(hours=2)
+        runtime.fire_due_timers()
+        incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+        assert retry_incident(incident, user("operator")) is False
+        db.session.expire_all()
+        incident = db.session.get(Incident, incident.id)
+        assert (incident.attempts, incident.status) == (2, "open")
+        assert db.session.get(ProcessInstance, instance_id).status == "error"
+        with pytest.raises(IncidentRefused):
+            resolve_incident(incident, user("operator"), "  ")
+        resolve_incident(incident, user("operator"), "model fixed in version 2; instance migrated")
+        db.session.commit()
+    assert db.session.get(Incident, incident.id).status == "resolved"
+    assert db.session.get(ProcessInstance, instance_id).status == "running"
+
+
+def test_a_step_that_breaks_a_database_constraint_becomes_an_incident(app_ctx, world):
+    """Not a race (nobody else wrote the instance): the same step would fail on every pass, so it is halted."""
+    from app.engine.operators import operator
+    from app.engine.publishing import publish_version
+    from app.people.models import Region
+    from tests.modeler.factory import chain_model, user_task
+    from tests.operations.conftest import service_task, timer
+
+    @operator("tests/duplicate_region", {}, "Writes a row that breaks a unique key at the step's flush (tests).")
+    def _duplicate_region(ctx):
+        db.session.add_all([Region(code="DUP", name_kk="x", name_ru="x", name_en="x") for _ in range(2)])
+        return {}
+
+    publish_version(chain_model("dup", [("wait", "Operator", timer()),
+                                        ("write", "Operator", service_task("write", "tests/duplicate_region")),
+                                        ("check", "Operator", user_task("check", "Check"))]))
+    with clock.FrozenClock(START) as frozen:
+        instance = runtime.start_instance("dup", title="dup", actor=user("owner"))
+        db.session.commit()
+        frozen.advance(hours=2)
+        runtime.fire_due_timers()
+    db.session.expire_all()
+    incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance.id)).one()
+    assert incident.kind == "database" and db.session.get(ProcessInstance, instance.id).status == "error"
+
+
+def test_a_retry_that_fails_further_on_supersedes_the_incident(app_ctx, world):
+    from app.engine.publishing import publish_version
+    from tests.modeler.factory import chain_model, user_task
+    from tests.operations.conftest import script_task, service_task, timer
+
+    SERVICE.update(fail=True, calls=0)
+    publish_version(chain_model("two_faults", [
+        ("wait", "Operator", timer()), ("lookup", "Operator", service_task("lookup", "tests/registry_lookup")),
+        ("compute", "Operator", script_task("compute", "ratio = 1 / 0")),
+        ("check", "Operator", user_task("check", "Check"))]))
+    with clock.FrozenClock(START) as frozen:
+        instance = runtime.start_instance("two_faults", title="two faults", actor=user("owner"))
+        db.session.commit()
+        frozen.advance(hours=2)
+        runtime.fire_due_timers()
+        first = db.session.scalars(select(Incident).where(Incident.instance_id == instance.id)).one()
+        assert (first.kind, first.element_id) == ("service", "lookup")
+        SERVICE["fail"] = False
+        assert retry_incident(first, user("operator")) is False
+    db.session.expire_all()
+    incidents = db.session.scalars(select(Incident).where(Incident.instance_id == instance.id)
+                                   .order_by(Incident.id)).all()
+    assert [(i.kind, i.element_id, i.status) for i in incidents] == [
+        ("service", "lookup", "resolved"), ("script", "compute", "open")]
+    assert incidents[0].resolution == "superseded: script at compute"
+    assert db.session.get(ProcessInstance, instance.id).status == "error"
