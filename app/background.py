@@ -84,6 +84,9 @@ def make_celery(app: Flask):
     from celery import Celery
 
     celery = Celery("tapsyrys", broker=app.config["CELERY_BROKER_URL"])
+    # The app configures logging itself (app/observability.py: text or JSON lines with request and user ids);
+    # a worker must not replace the root logger's handlers with its own.
+    celery.conf.worker_hijack_root_logger = False
     celery.conf.beat_schedule = {
         "fire-due-timers": {"task": "tapsyrys.tick", "schedule": app.config["TICKER_INTERVAL_SECONDS"]},
     }

@@ -30,10 +30,8 @@ class WorkerKilled(BaseException):
 
 def _month(country, schools: int = 4):
     """Acts of several schools; a student claimed by two of them and a bad IIN, so cross-act rules matter."""
-    made = [country.school() for _ in range(schools)]
+    made = [country.school() for _ in range(schools)]  # registered: business record and licence
     for n, school in enumerate(made):
-        country.licence(school)
-        country.business(school)
         country.enrol(iin(10 + n), school.bin)
     acts = [country.act(school, [(iin(10 + n), 5), (iin(10), 5)] + ([(bad_iin(3), 5)] if n == 2 else []))
             for n, school in enumerate(made)]
