@@ -61,6 +61,8 @@ def _register_domain() -> None:
     import app.payments.handlers  # noqa: F401
     import app.people.lanes  # noqa: F401
     import app.people.substitutions  # noqa: F401
+    import app.processes.models  # noqa: F401
+    import app.processes.trials  # noqa: F401
     import app.registry.models  # noqa: F401
     import app.reports.models  # noqa: F401
     import app.yearend.handlers  # noqa: F401
@@ -83,6 +85,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(registry_bp)
     app.register_blueprint(reports_bp)
+    from app.admin.views import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
     from app.contracts.views import register_lifecycle_blueprints
 
     register_lifecycle_blueprints(app)

@@ -1,0 +1,202 @@
+"""The cockpit's instance list: filters, counts per state, paging — over the ``process_instance`` table only.
+
+Every filter narrows one base query that already holds the user's scope (:func:`scope_clause`) and leaves
+trial runs out unless asked for, so no parameter typed into the URL can show more than the user may see.
+Each filter has an index in migration 0011_cockpit; ``benchmarks/cockpit.py`` measures them at 1,000,000
+instances. Counts per state are capped (shown as "10000+"): an exact count of a million rows would cost a
+scan the page does not need.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, exists, false, func, or_, select, true
+
+from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
+from app.extensions import db
+from app.people.access import scope_clause
+from app.people.models import Organisation
+from app.processes import models as _cockpit_models  # noqa: F401 - maps is_trial / trial_owner_id
+
+#: the states people filter by; ``waiting`` and ``incident`` are how ``running`` and ``error`` are shown
+STATES = ("running", "waiting", "incident", "suspended", "completed", "cancelled")
+STORED = {"running": "running", "waiting": "running", "incident": "error", "suspended": "suspended",
+          "completed": "completed", "cancelled": "cancelled"}
+COUNTED = ("running", "incident", "suspended", "completed", "cancelled")
+TRIAL = ("", "only", "include")
+PAGE_SIZE = 25
+MAX_PAGE = 400  # deep OFFSETs get slow; past it, narrow the filters
+COUNT_CAP = 10_000
+_BIN = re.compile(r"^\d{12}$")
+
+
+def _open_task_exists():
+    return exists().where(HumanTask.instance_id == ProcessInstance.id, HumanTask.status == "open")
+
+
+def waiting_clause():
+    """A running instance that only waits — for a user task or a timer."""
+    return and_(ProcessInstance.status == "running",
+                or_(ProcessInstance.next_timer_at.is_not(None), _open_task_exists()))
+
+
+def shown_state(instance: ProcessInstance, has_open_tasks: bool) -> str:
+    if instance.status == "running":
+        return "waiting" if (has_open_tasks or instance.next_timer_at is not None) else "running"
+    return {"error": "incident"}.get(instance.status, instance.status)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _day(value: str) -> datetime:
+    return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+
+
+@dataclass
+class InstanceFilter:
+    process: str = ""
+    version: str = ""
+    state: str = ""
+    region: str = ""
+    org: str = ""
+    q: str = ""
+    element: str = ""
+    started_from: str = ""
+    started_to: str = ""
+    updated_from: str = ""
+    updated_to: str = ""
+    trial: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    PARAMS = ("process", "version", "state", "region", "org", "q", "element", "started_from", "started_to",
+              "updated_from", "updated_to", "trial")
+
+    @classmethod
+    def from_args(cls, args) -> InstanceFilter:
+        """Parse query parameters; a bad value is dropped with a message in the user's language, never a 500."""
+        f = cls(**{k: (args.get(k) or "").strip()[:100] for k in cls.PARAMS if args.get(k)})
+        if f.state and f.state not in STATES:
+            f.errors.append(_("Unknown state; the filter was ignored."))
+            f.state = ""
+        if f.trial not in TRIAL:
+            f.trial = ""
+        for name in ("version", "region"):
+            if getattr(f, name) and not getattr(f, name).isdigit():
+                f.errors.append(_("%(field)s must be a number; the filter was ignored.", field=name))
+                setattr(f, name, "")
+        for name in ("started_from", "started_to", "updated_from", "updated_to"):
+            value = getattr(f, name)
+            if value:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    f.errors.append(_("Dates are written YYYY-MM-DD; a wrong one was ignored."))
+                    setattr(f, name, "")
+        return f
+
+    def params(self, **changes) -> dict:
+        data = {k: v for k, v in asdict(self).items() if k in self.PARAMS and v}
+        data.update(changes)
+        return {k: v for k, v in data.items() if v not in ("", None)}
+
+    def base(self, user) -> Select:
+        query = select(ProcessInstance).where(
+            scope_clause(user, ProcessInstance.region_id, ProcessInstance.organisation_id))
+        if self.trial == "only":
+            return query.where(ProcessInstance.is_trial == true())
+        if self.trial == "include":
+            return query
+        return query.where(ProcessInstance.is_trial == false())
+
+    def apply(self, query: Select, *, with_state: bool = True) -> Select:
+        pi = ProcessInstance
+        if self.process:
+            query = query.where(pi.process_id == self.process)
+            if self.version:
+                version_ids = (select(ProcessModelVersion.id).join(ProcessModel)
+                               .where(ProcessModel.identifier == self.process,
+                                      ProcessModelVersion.number == int(self.version)))
+                query = query.where(pi.model_version_id.in_(version_ids.scalar_subquery()))
+        if self.region:
+            query = query.where(pi.region_id == int(self.region))
+        if self.org:
+            query = query.where(pi.organisation_id.in_(self._organisation_ids()))
+        if self.q:
+            query = query.where(self._business_key())
+        if self.element:
+            query = query.where(exists().where(HumanTask.instance_id == pi.id, HumanTask.status == "open",
+                                               HumanTask.spec_name == self.element))
+        if self.started_from:
+            query = query.where(pi.started_at >= _day(self.started_from))
+        if self.started_to:
+            query = query.where(pi.started_at < _day(self.started_to) + timedelta(days=1))
+        if self.updated_from:
+            query = query.where(pi.updated_at >= _day(self.updated_from))
+        if self.updated_to:
+            query = query.where(pi.updated_at < _day(self.updated_to) + timedelta(days=1))
+        if with_state and self.state:
+            query = query.where(pi.status == STORED[self.state])
+            if self.state == "waiting":
+                query = query.where(waiting_clause())
+        return query
+
+    def _organisation_ids(self):
+        """BIN (exact) or part of the name: organisations are a small table, resolved to ids first."""
+        if _BIN.match(self.org):
+            return select(Organisation.id).where(Organisation.bin == self.org).scalar_subquery()
+        return (select(Organisation.id).where(Organisation.name.ilike(f"%{_escape_like(self.org)}%", escape="\\"))
+                .limit(1000).scalar_subquery())
+
+    def _business_key(self):
+        """Act, contract and order numbers begin the instance title (``A-2026-10-0001 · school``): a prefix
+        search on the title index; a bare number also finds the instance by id."""
+        term = self.q.upper() if not self.q.isdigit() else self.q
+        clause = ProcessInstance.title.like(f"{_escape_like(term)}%", escape="\\")
+        if self.q.isdigit() and len(self.q) < 12:
+            clause = or_(clause, ProcessInstance.id == int(self.q))
+        return clause
+
+
+@dataclass
+class InstancePage:
+    instances: list[ProcessInstance]
+    waiting_ids: set[int]
+    page: int
+    has_next: bool
+
+
+def instance_page(user, f: InstanceFilter, page: int = 1, page_size: int = PAGE_SIZE) -> InstancePage:
+    page = min(max(page, 1), MAX_PAGE)
+    pi = ProcessInstance
+    query = f.apply(f.base(user)).order_by(pi.updated_at.desc(), pi.id.desc())
+    rows = list(db.session.scalars(query.limit(page_size + 1).offset((page - 1) * page_size)))
+    shown = rows[:page_size]
+    ids = [r.id for r in shown if r.status == "running"]
+    waiting = set(db.session.scalars(select(HumanTask.instance_id).where(
+        HumanTask.instance_id.in_(ids), HumanTask.status == "open")).all()) if ids else set()
+    return InstancePage(instances=shown, waiting_ids=waiting, page=page, has_next=len(rows) > page_size)
+
+
+def state_counts(user, f: InstanceFilter, cap: int = COUNT_CAP) -> dict[str, int]:
+    """Instances per stored state under the current filters (the state filter aside), each at most ``cap``."""
+    base = f.apply(f.base(user), with_state=False)
+    counts = {}
+    for state in COUNTED:
+        sub = base.where(ProcessInstance.status == STORED[state]).with_only_columns(ProcessInstance.id).limit(cap)
+        counts[state] = db.session.scalar(select(func.count()).select_from(sub.subquery())) or 0
+    return counts
+
+
+def filter_choices() -> dict:
+    from app.people.models import Region
+
+    return {
+        "processes": [(m.identifier, m.name) for m in db.session.scalars(select(ProcessModel).order_by(ProcessModel.name))],
+        "regions": list(db.session.scalars(select(Region).order_by(Region.code))),
+    }
