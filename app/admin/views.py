@@ -54,6 +54,22 @@ def _forced_password_change():
     return None
 
 
+#: what an auditor may POST: their own session, password and read marks, and checks that change nothing
+AUDITOR_MAY_POST = frozenset({"people.login", "people.logout", "people.set_locale", "admin.change_password",
+                              "admin.audit", "modeler.form_preview", "notifications.open_note",
+                              "notifications.read_all"})
+
+
+@bp.before_app_request
+def _auditors_read_only():
+    """Auditors read everything and change nothing (DESIGN §1) — enforced once, for every route and the API,
+    so a write route added later is closed to them by default; each operation may check again."""
+    if (request.method not in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated
+            and current_user.role == Role.AUDITOR.value and request.endpoint not in AUDITOR_MAY_POST):
+        abort(403)
+    return None
+
+
 @bp.route("/")
 @login_required
 def index():

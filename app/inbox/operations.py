@@ -202,7 +202,14 @@ def _require_visible(user: User, task: HumanTask) -> None:
         raise TaskNotAvailable(_("No such task."))
 
 
+def _require_writer(user: User) -> None:
+    """Auditors read everything and change nothing (DESIGN §1): no comments, no files."""
+    if user.role == Role.AUDITOR:
+        raise DomainRefused(_("Auditors read; they cannot comment or attach files."))
+
+
 def add_comment(task: HumanTask, user: User, body: str) -> TaskComment:
+    _require_writer(user)
     _require_visible(user, task)
     body = (body or "").strip()
     if not body:
@@ -226,6 +233,7 @@ def attachments_dir() -> Path:
 
 def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> TaskAttachment:
     """Store a file under a random name; the type is checked by extension *and* content signature."""
+    _require_writer(user)
     _require_visible(user, task)
     original = Path((filename or "").replace("\\", "/")).name.strip()[:255]
     ext = Path(original).suffix.lower()

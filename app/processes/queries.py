@@ -197,6 +197,7 @@ def filter_choices() -> dict:
     from app.people.models import Region
 
     return {
-        "processes": [(m.identifier, m.name) for m in db.session.scalars(select(ProcessModel).order_by(ProcessModel.name))],
+        "processes": [(m.identifier, m.name)
+                      for m in db.session.scalars(select(ProcessModel).order_by(ProcessModel.name))],
         "regions": list(db.session.scalars(select(Region).order_by(Region.code))),
     }
