@@ -39,8 +39,9 @@ def waits(world):
 
 def at_timer(instance):
     """Complete the first task so the instance waits at its timer."""
-    from app.engine.models import HumanTask
     from sqlalchemy import select
+
+    from app.engine.models import HumanTask
 
     task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                       HumanTask.status == "open")).one()
@@ -52,3 +53,13 @@ def at_timer(instance):
 
 def confirmed(reason: str = "checked with the school", **extra) -> dict:
     return {"confirm": "yes", "reason": reason, **extra}
+
+
+@pytest.fixture()
+def trial_v1(world):
+    """The modeler's published two-step test model (fill in → review), version 1."""
+    from tests.modeler.factory import two_step
+
+    version, _ = publish_version(two_step())
+    db.session.commit()
+    return version
