@@ -60,7 +60,7 @@ def _user_fields(form, errors: dict, user: User | None) -> dict:
         organisation = db.session.get(Organisation, int(org_id)) if org_id.isdigit() else None
         if organisation is None:
             errors["organisation_id"] = _("Choose an existing organisation.")
-    if "role" not in errors:
+    if "role" not in errors and "organisation_id" not in errors:
         kind = ROLE_ORG_KIND.get(Role(values["role"]))
         if kind and (organisation is None or organisation.kind != kind):
             errors["organisation_id"] = _("This role needs an organisation of the kind: %(kind)s.", kind=kind)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.audit.operations import verify_all_chains
-from app.engine.models import HumanTask, ProcessInstance
+from app.engine.models import HumanTask, ProcessInstance, ProcessModel
 from app.extensions import db
 from app.inbox.models import TaskComment
 from app.people.models import User
@@ -126,3 +126,24 @@ def test_trial_runs_of_the_shipped_models_never_give_a_500(world, browser):
             assert response.status_code in (200, 404), (login, task.spec_name, response.status_code)
         answer = owner.post(f"/tasks/{task.id}", {"_version": "1"})
         assert answer.status_code in (302, 409, 422), (task.spec_name, answer.status_code)
+
+
+def test_a_national_role_does_not_get_trial_tasks_of_its_lane(world, browser):
+    """The operator sees every region: a trial task in the Operator lane would reach them but for the trial rule."""
+    from app.engine.publishing import publish_version
+    from app.inbox.queries import count_open_tasks
+    from tests.modeler.factory import chain_model, user_task
+
+    publish_version(chain_model("optrial", [("pay", "Operator", user_task("pay", "Pay"))]))
+    db.session.commit()
+    before = count_open_tasks(user("operator"))
+    model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == "optrial")).one()
+    instance = _start_trial(browser("owner"), type("V", (), {"process_model_id": model.id}))
+    task = _open_task(instance)
+    assert task.role == "operator" and task.is_trial
+    operator = browser("operator")
+    for view in ("mine", "group"):
+        assert f'data-task-id="{task.id}"' not in operator.get(f"/inbox?view={view}").get_data(as_text=True)
+    db.session.expire_all()
+    assert count_open_tasks(user("operator")) == before
+    assert operator.post(f"/tasks/{task.id}", {"comment": "x"}).status_code in (404, 409)
