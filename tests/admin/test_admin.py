@@ -71,7 +71,8 @@ def test_bad_user_input_is_explained_and_nothing_is_written(world, browser):
         ({"username": "newbie", "full_name": "", "role": "operator"}, "full name"),
         ({"username": "newbie", "full_name": "N", "role": "janitor"}, "Choose a role"),
         ({"username": "newbie", "full_name": "N", "role": "school_accountant"}, "needs an organisation"),
-        ({"username": "newbie", "full_name": "N", "role": "operator", "organisation_id": "99999"}, "existing organisation"),
+        ({"username": "newbie", "full_name": "N", "role": "operator", "organisation_id": "99999"},
+         "existing organisation"),
     ]
     for form, message in cases:
         response = admin.post("/admin/users/new", form)
