@@ -3,7 +3,7 @@
 Every filter narrows one base query that already holds the user's scope (:func:`scope_clause`) and leaves
 trial runs out unless asked for, so no parameter typed into the URL can show more than the user may see.
 Each filter has an index in migration 0011_cockpit; ``benchmarks/cockpit.py`` measures them at 1,000,000
-instances. Counts per state are capped (shown as "10000+"): an exact count of a million rows would cost a
+instances. Counts per state are capped (shown as "1000+"): an exact count of a million rows would cost a
 scan the page does not need.
 """
 
@@ -30,7 +30,7 @@ COUNTED = ("running", "incident", "suspended", "completed", "cancelled")
 TRIAL = ("", "only", "include")
 PAGE_SIZE = 25
 MAX_PAGE = 400  # deep OFFSETs get slow; past it, narrow the filters
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 _BIN = re.compile(r"^\d{12}$")
 
 
@@ -86,10 +86,12 @@ class InstanceFilter:
             f.state = ""
         if f.trial not in TRIAL:
             f.trial = ""
-        for name in ("version", "region"):
-            if getattr(f, name) and not getattr(f, name).isdigit():
-                f.errors.append(_("%(field)s must be a number; the filter was ignored.", field=name))
-                setattr(f, name, "")
+        if f.version and not f.version.isdigit():
+            f.errors.append(_("The version is a number; the version filter was ignored."))
+            f.version = ""
+        if f.region and not f.region.isdigit():
+            f.errors.append(_("Unknown region; the region filter was ignored."))
+            f.region = ""
         for name in ("started_from", "started_to", "updated_from", "updated_to"):
             value = getattr(f, name)
             if value:
@@ -157,7 +159,11 @@ class InstanceFilter:
         """Act, contract and order numbers begin the instance title (``A-2026-10-0001 · school``): a prefix
         search on the title index; a bare number also finds the instance by id."""
         term = self.q.upper() if not self.q.isdigit() else self.q
-        clause = ProcessInstance.title.like(f"{_escape_like(term)}%", escape="\\")
+        if db.session.get_bind().dialect.name == "sqlite":
+            # SQLite's LIKE ignores case and so cannot use the index; a range over the title's index can.
+            clause = and_(ProcessInstance.title >= term, ProcessInstance.title < term + "\U0010ffff")
+        else:  # PostgreSQL: LIKE 'prefix%' uses the text_pattern_ops index whatever the collation
+            clause = ProcessInstance.title.like(f"{_escape_like(term)}%", escape="\\")
         if self.q.isdigit() and len(self.q) < 12:
             clause = or_(clause, ProcessInstance.id == int(self.q))
         return clause
