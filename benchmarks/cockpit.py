@@ -15,7 +15,8 @@ share, and the ratio of each p95 to the p95 of a plain indexed ``SELECT count(*)
     .venv/bin/python benchmarks/cockpit.py                         # SQLite file in /tmp, 20,000 instances
     .venv/bin/python benchmarks/cockpit.py --instances 1000000     # the scale
     .venv/bin/python benchmarks/cockpit.py --reuse                 # measure the loaded database again
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test_cockpit .venv/bin/python benchmarks/cockpit.py --instances 1000000
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test_cockpit \
+        .venv/bin/python benchmarks/cockpit.py --instances 1000000
 
 The PostgreSQL database is emptied (downgrade to base, upgrade to heads) before loading; its name must
 contain "cockpit", "bench" or "perf".
@@ -156,8 +157,10 @@ def load(app, instances: int, seed: int = 12) -> dict:
                 with cur.copy(f"COPY human_task ({', '.join(task_cols)}) FROM STDIN") as copy:
                     for row in tasks:
                         copy.write_row(row)
-                for table in ("process_instance", "human_task"):
-                    cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}','id'), (SELECT max(id) FROM {table}))")
+                cur.execute("SELECT setval(pg_get_serial_sequence('process_instance','id'), "
+                            "(SELECT max(id) FROM process_instance))")
+                cur.execute("SELECT setval(pg_get_serial_sequence('human_task','id'), "
+                            "(SELECT max(id) FROM human_task))")
                 raw.commit()
                 raw.driver_connection.autocommit = True  # VACUUM cannot run in a transaction
                 cur.execute("VACUUM ANALYZE process_instance")  # steady state: autovacuum set the visibility map
@@ -297,7 +300,7 @@ def main() -> None:
           f"{len(PROCESSES)} processes × 2 versions; loaded in {info['load_seconds']:.1f} s; "
           f"{args.repeat} requests per case; operator (national scope)")
     results, (base50, base95) = measure(app, info, args.repeat)
-    print(f"baseline: SELECT count(*) FROM process_instance WHERE region_id = … (indexed): "
+    print(f"baseline: SELECT count(*) FROM process_instance WHERE region_id = … (indexed): "  # noqa: S608 - a label
           f"p50 {base50:.1f} ms, p95 {base95:.1f} ms")
     print("server time = whole request (page query + 5 capped counts + rendering); SQL = inside the driver")
     print(f"{'case':<28} {'p50 ms':>8} {'p95 ms':>8} {'SQL p50':>8} {'SQL p95':>8} {'×base':>6} {'rows':>5}")
