@@ -131,8 +131,9 @@ class InstanceFilter:
             query = query.where(pi.organisation_id.in_(self._organisation_ids()))
         if self.q:
             query = query.where(self._business_key())
-        if self.element:
-            query = query.where(exists().where(HumanTask.instance_id == pi.id, HumanTask.status == "open",
+        if self.element:  # where the instance stands: its open tasks (held ones too, while it is suspended)
+            query = query.where(exists().where(HumanTask.instance_id == pi.id,
+                                               HumanTask.status.in_(("open", "suspended")),
                                                HumanTask.spec_name == self.element))
         if self.started_from:
             query = query.where(pi.started_at >= _day(self.started_from))
@@ -194,6 +195,9 @@ def state_counts(user, f: InstanceFilter, cap: int = COUNT_CAP) -> dict[str, int
     base = f.apply(f.base(user), with_state=False)
     counts = {}
     for state in COUNTED:
+        if f.element and state in ("completed", "cancelled"):
+            counts[state] = 0  # an ended instance has no open task: nothing to scan for
+            continue
         sub = base.where(ProcessInstance.status == STORED[state]).with_only_columns(ProcessInstance.id).limit(cap)
         counts[state] = db.session.scalar(select(func.count()).select_from(sub.subquery())) or 0
     return counts
