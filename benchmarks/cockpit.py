@@ -183,7 +183,7 @@ def load(app, instances: int, seed: int = 12) -> dict:
             db.session.commit()
             db.session.execute(db.text("ANALYZE"))
             db.session.commit()
-        return {"load_seconds": time.perf_counter() - started, **info_from_db(app)}
+        return {**info_from_db(app), "load_seconds": time.perf_counter() - started}
 
 
 def info_from_db(app) -> dict:

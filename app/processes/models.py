@@ -24,8 +24,9 @@ if "is_trial" not in ProcessInstance.__table__.c:
     for _name, *_cols in (
         ("ix_process_instance_list", "is_trial", "updated_at", "id"),
         ("ix_process_instance_list_status", "is_trial", "status", "updated_at", "id"),
-        ("ix_process_instance_list_process", "process_id", "is_trial", "updated_at"),
-        ("ix_process_instance_list_region", "region_id", "is_trial", "updated_at"),
+        # process and region lead with the state too: the counts per state stay index-only under these filters
+        ("ix_process_instance_list_process", "process_id", "status", "is_trial", "updated_at"),
+        ("ix_process_instance_list_region", "region_id", "status", "is_trial", "updated_at"),
         ("ix_process_instance_list_org", "organisation_id", "is_trial", "updated_at"),
         ("ix_process_instance_list_started", "is_trial", "started_at"),
     ):

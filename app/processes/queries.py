@@ -34,14 +34,17 @@ COUNT_CAP = 1_000
 _BIN = re.compile(r"^\d{12}$")
 
 
-def _open_task_exists():
-    return exists().where(HumanTask.instance_id == ProcessInstance.id, HumanTask.status == "open")
+def _has_open_task():
+    # A correlated scalar sub-select with LIMIT 1, not EXISTS: inside an OR, PostgreSQL may turn EXISTS into a
+    # hashed sub-plan over every open task (hundreds of thousands) where one index probe per row is enough.
+    return (select(HumanTask.id).where(HumanTask.instance_id == ProcessInstance.id, HumanTask.status == "open")
+            .limit(1).correlate(ProcessInstance).scalar_subquery().is_not(None))
 
 
 def waiting_clause():
     """A running instance that only waits — for a user task or a timer."""
     return and_(ProcessInstance.status == "running",
-                or_(ProcessInstance.next_timer_at.is_not(None), _open_task_exists()))
+                or_(ProcessInstance.next_timer_at.is_not(None), _has_open_task()))
 
 
 def shown_state(instance: ProcessInstance, has_open_tasks: bool) -> str:
@@ -149,6 +152,18 @@ class InstanceFilter:
                 query = query.where(waiting_clause())
         return query
 
+    @property
+    def by_start(self) -> bool:
+        """With a start range the list is in start order: the start-date index then finds the page at once,
+        where the last-change order would walk past every recently changed instance started outside it."""
+        return bool(self.started_from or self.started_to)
+
+    def order(self) -> tuple:
+        pi = ProcessInstance
+        if self.by_start:
+            return pi.started_at.desc(), pi.id.desc()
+        return pi.updated_at.desc(), pi.id.desc()
+
     def _organisation_ids(self):
         """BIN (exact) or part of the name: organisations are a small table, resolved to ids first."""
         if _BIN.match(self.org):
@@ -180,8 +195,7 @@ class InstancePage:
 
 def instance_page(user, f: InstanceFilter, page: int = 1, page_size: int = PAGE_SIZE) -> InstancePage:
     page = min(max(page, 1), MAX_PAGE)
-    pi = ProcessInstance
-    query = f.apply(f.base(user)).order_by(pi.updated_at.desc(), pi.id.desc())
+    query = f.apply(f.base(user)).order_by(*f.order())
     rows = list(db.session.scalars(query.limit(page_size + 1).offset((page - 1) * page_size)))
     shown = rows[:page_size]
     ids = [r.id for r in shown if r.status == "running"]
@@ -192,15 +206,29 @@ def instance_page(user, f: InstanceFilter, page: int = 1, page_size: int = PAGE_
 
 def state_counts(user, f: InstanceFilter, cap: int = COUNT_CAP) -> dict[str, int]:
     """Instances per stored state under the current filters (the state filter aside), each at most ``cap``."""
+    if f.element:
+        return _element_counts(user, f, cap)
     base = f.apply(f.base(user), with_state=False)
     counts = {}
     for state in COUNTED:
-        if f.element and state in ("completed", "cancelled"):
-            counts[state] = 0  # an ended instance has no open task: nothing to scan for
-            continue
         sub = base.where(ProcessInstance.status == STORED[state]).with_only_columns(ProcessInstance.id).limit(cap)
         counts[state] = db.session.scalar(select(func.count()).select_from(sub.subquery())) or 0
     return counts
+
+
+def _element_counts(user, f: InstanceFilter, cap: int) -> dict[str, int]:
+    """Counts under a current-element filter, driven from that element's open tasks (a bounded set: work in
+    flight, not history) joined to their instances — not from a million instances probing for a task each."""
+    pi, ht = ProcessInstance, HumanTask
+    without_element = InstanceFilter(**{k: getattr(f, k) for k in InstanceFilter.PARAMS if k != "element"})
+    counts = {"completed": 0, "cancelled": 0}  # an ended instance has no open task
+    for state in ("running", "incident", "suspended"):
+        query = (without_element.apply(without_element.base(user), with_state=False)
+                 .join(ht, ht.instance_id == pi.id)
+                 .where(ht.spec_name == f.element, ht.status.in_(("open", "suspended")), pi.status == STORED[state])
+                 .with_only_columns(pi.id).distinct().limit(cap))
+        counts[state] = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return {s: counts[s] for s in COUNTED}
 
 
 def filter_choices() -> dict:

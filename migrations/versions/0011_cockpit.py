@@ -14,8 +14,8 @@ depends_on = None
 _LIST_INDEXES = (
     ("ix_process_instance_list", ["is_trial", "updated_at", "id"]),
     ("ix_process_instance_list_status", ["is_trial", "status", "updated_at", "id"]),
-    ("ix_process_instance_list_process", ["process_id", "is_trial", "updated_at"]),
-    ("ix_process_instance_list_region", ["region_id", "is_trial", "updated_at"]),
+    ("ix_process_instance_list_process", ["process_id", "status", "is_trial", "updated_at"]),
+    ("ix_process_instance_list_region", ["region_id", "status", "is_trial", "updated_at"]),
     ("ix_process_instance_list_org", ["organisation_id", "is_trial", "updated_at"]),
     ("ix_process_instance_list_started", ["is_trial", "started_at"]),
     ("ix_process_instance_trial_owner", ["trial_owner_id"]),
