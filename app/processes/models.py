@@ -29,6 +29,7 @@ if "is_trial" not in ProcessInstance.__table__.c:
         ("ix_process_instance_list_region", "region_id", "status", "is_trial", "updated_at"),
         ("ix_process_instance_list_org", "organisation_id", "is_trial", "updated_at"),
         ("ix_process_instance_list_started", "is_trial", "started_at"),
+        ("ix_process_instance_status_started", "is_trial", "status", "started_at"),  # counts in a start range
     ):
         Index(_name, *(_pi.c[c] for c in _cols))  # binds itself to the table
     # Business keys (act, contract, order numbers) start the title: a prefix search uses this index.

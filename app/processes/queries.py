@@ -124,10 +124,11 @@ class InstanceFilter:
         if self.process:
             query = query.where(pi.process_id == self.process)
             if self.version:
-                version_ids = (select(ProcessModelVersion.id).join(ProcessModel)
-                               .where(ProcessModel.identifier == self.process,
-                                      ProcessModelVersion.number == int(self.version)))
-                query = query.where(pi.model_version_id.in_(version_ids.scalar_subquery()))
+                # Resolved first (a small table): a plain id list keeps the counts on the instance indexes.
+                version_ids = list(db.session.scalars(
+                    select(ProcessModelVersion.id).join(ProcessModel)
+                    .where(ProcessModel.identifier == self.process, ProcessModelVersion.number == int(self.version))))
+                query = query.where(pi.model_version_id.in_(version_ids) if version_ids else false())
         if self.region:
             query = query.where(pi.region_id == int(self.region))
         if self.org:
