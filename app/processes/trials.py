@@ -59,6 +59,11 @@ class TrialRefused(DomainRefused):
     pass
 
 
+#: tables whose rows only describe a run (deleted with a trial run)
+RUN_TABLES = frozenset({"task_comment", "task_attachment", "notification", "act_escalation", "incident",
+                        "instance_migration"})
+
+
 def can_delete_trial(user, instance: ProcessInstance) -> bool:
     return bool(instance.is_trial) and user.is_authenticated and (
         instance.trial_owner_id == user.id or user.role == "admin")
@@ -71,14 +76,20 @@ def delete_trial(instance: ProcessInstance, actor, reason: str) -> None:
         raise TrialRefused(_("Only a trial instance can be deleted, by the person who started it or an administrator."))
     instance_id, chain = instance.id, instance.audit_chain
     task_ids = select(HumanTask.id).where(HumanTask.instance_id == instance_id).scalar_subquery()
-    # Every table that points at the task or the instance (comments, attachments, notifications, incidents…),
-    # found from the schema so that a table added later cannot make deletion fail with a foreign-key error.
+    # Rows that only describe the run (comments, files' rows, notifications, incidents…) go with it. A table
+    # holding a business record (an act, a contract…) that points at the run stops the deletion instead:
+    # such a record is never deleted behind its owner's back.
     for table in reversed(db.metadata.sorted_tables):
         for fk in table.foreign_keys:
-            if fk.column.table.name == "human_task" and table.name != "human_task":
-                db.session.execute(delete(table).where(fk.parent.in_(task_ids)))
-            elif fk.column.table.name == "process_instance" and table.name not in ("human_task",):
-                db.session.execute(delete(table).where(fk.parent == instance_id))
+            target = fk.column.table.name
+            if target not in ("human_task", "process_instance") or table.name == "human_task":
+                continue
+            where = fk.parent.in_(task_ids) if target == "human_task" else fk.parent == instance_id
+            if table.name not in RUN_TABLES:
+                if db.session.execute(select(fk.parent).where(where).limit(1)).first() is not None:
+                    raise TrialRefused(_("This trial run created business records; it cannot be deleted."))
+                continue
+            db.session.execute(delete(table).where(where))
     db.session.execute(delete(HumanTask).where(HumanTask.instance_id == instance_id))
     db.session.execute(delete(AuditEvent).where(AuditEvent.chain == chain))
     model_id = instance.model_version.process_model_id
