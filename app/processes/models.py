@@ -27,9 +27,10 @@ if "is_trial" not in ProcessInstance.__table__.c:
         # process and region lead with the state too: the counts per state stay index-only under these filters
         ("ix_process_instance_list_process", "process_id", "status", "is_trial", "updated_at"),
         ("ix_process_instance_list_region", "region_id", "status", "is_trial", "updated_at"),
-        ("ix_process_instance_list_org", "organisation_id", "is_trial", "updated_at"),
+        ("ix_process_instance_list_org", "organisation_id", "status", "is_trial", "updated_at"),
         ("ix_process_instance_list_started", "is_trial", "started_at"),
         ("ix_process_instance_status_started", "is_trial", "status", "started_at"),  # counts in a start range
+        ("ix_process_instance_list_version", "model_version_id", "status", "is_trial", "updated_at"),
     ):
         Index(_name, *(_pi.c[c] for c in _cols))  # binds itself to the table
     # Business keys (act, contract, order numbers) start the title: a prefix search uses this index.

@@ -16,9 +16,10 @@ _LIST_INDEXES = (
     ("ix_process_instance_list_status", ["is_trial", "status", "updated_at", "id"]),
     ("ix_process_instance_list_process", ["process_id", "status", "is_trial", "updated_at"]),
     ("ix_process_instance_list_region", ["region_id", "status", "is_trial", "updated_at"]),
-    ("ix_process_instance_list_org", ["organisation_id", "is_trial", "updated_at"]),
+    ("ix_process_instance_list_org", ["organisation_id", "status", "is_trial", "updated_at"]),
     ("ix_process_instance_list_started", ["is_trial", "started_at"]),
     ("ix_process_instance_status_started", ["is_trial", "status", "started_at"]),
+    ("ix_process_instance_list_version", ["model_version_id", "status", "is_trial", "updated_at"]),
     ("ix_process_instance_trial_owner", ["trial_owner_id"]),
 )
 
