@@ -40,6 +40,13 @@ def test_a_trial_run_is_the_owners_from_start_to_end(trial_v1, browser):
     assert page.status_code == 200 and 'id="trial-badge"' in page.get_data(as_text=True)
     assert 'id="task-form"' in page.get_data(as_text=True)
 
+    assert 'id="unclaim-btn"' not in page.get_data(as_text=True)
+    kept = owner.post(f"/tasks/{task.id}/unclaim", follow_redirects=True)
+    assert "stays with the person who started" in kept.get_data(as_text=True)
+    handed = browser("admin").post(f"/tasks/{task.id}/reassign", {"user_id": str(user("accountant").id)})
+    assert handed.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(HumanTask, task.id).assignee_id == user("owner").id
     done = owner.post(f"/tasks/{task.id}", {"comment": "looks right", "_version": str(instance.lock_version)})
     assert done.status_code == 302
     review = _open_task(instance)
