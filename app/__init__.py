@@ -67,6 +67,8 @@ def _register_domain() -> None:
     import app.payments.handlers  # noqa: F401
     import app.people.lanes  # noqa: F401
     import app.people.substitutions  # noqa: F401
+    import app.processes.models  # noqa: F401
+    import app.processes.trials  # noqa: F401
     import app.public.models  # noqa: F401
     import app.registry.models  # noqa: F401
     import app.reports.models  # noqa: F401
@@ -102,6 +104,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.acts.review import bp as act_review_bp
 
     app.register_blueprint(act_review_bp)
+    from app.admin.views import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
     from app.contracts.views import register_lifecycle_blueprints
 
     register_lifecycle_blueprints(app)

@@ -22,7 +22,8 @@ ACT_STATUS = {
     "accepted": _l("accepted, awaiting payment"),
     "paid": _l("paid"),
 }
-INSTANCE_STATUS = {"running": _l("running"), "completed": _l("completed"), "error": _l("error")}
+INSTANCE_STATUS = {"running": _l("running"), "completed": _l("completed"), "error": _l("error"),
+                   "suspended": _l("suspended"), "cancelled": _l("cancelled")}
 AUDIT_ACTIONS = {
     "instance.started": _l("Process started"),
     "instance.completed": _l("Process completed"),
@@ -41,6 +42,13 @@ AUDIT_ACTIONS = {
     "task.commented": _l("Comment added"),
     "task.attachment_added": _l("File attached"),
     "task.overdue": _l("Task overdue"),
+    "instance.failed": _l("Automatic step failed"),
+    "instance.retried": _l("Failed step retried"),
+    "instance.cancelled": _l("Process cancelled"),
+    "instance.suspended": _l("Process suspended"),
+    "instance.resumed": _l("Process resumed"),
+    "timer.triggered": _l("Timer triggered by an administrator"),
+    "variable.edited": _l("Variable changed by an administrator"),
 }
 
 

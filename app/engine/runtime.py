@@ -376,6 +376,8 @@ def can_act_directly(user, task: HumanTask) -> bool:
     """The user's own role, scope and claim allow completing the task."""
     from app.people.access import can_see
 
+    if getattr(task, "is_trial", False):  # a trial run's tasks are all its owner's (app.processes.trials)
+        return task.assignee_id == user.id
     if task.role != user.role or not can_see(user, task.region_id, task.organisation_id):
         return False
     return task.assignee_id in (None, user.id)

@@ -64,10 +64,18 @@ def can_manage(user: User, task: HumanTask) -> bool:
     return user.role == Role.DEPARTMENT_HEAD and can_see(user, task.region_id, task.organisation_id)
 
 
+def _keep_trial_with_owner(task: HumanTask) -> None:
+    """A trial run's tasks belong to the process owner who started it (app.processes.trials): released or
+    handed on, nobody could complete them."""
+    if getattr(task, "is_trial", False):
+        raise DomainRefused(_("A trial run's task stays with the person who started the run."))
+
+
 def unclaim(task: HumanTask, user: User) -> None:
     _require_open(task)
     if task.assignee_id is None:
         return
+    _keep_trial_with_owner(task)
     if task.assignee_id != user.id and not can_manage(user, task):
         raise TaskNotAvailable(_("Only the person who claimed this task or a department head can release it."))
     previous = task.assignee_id
@@ -87,6 +95,7 @@ def reassign_candidates(task: HumanTask) -> list[User]:
 
 def reassign(task: HumanTask, head: User, to_user_id: int | None) -> User:
     _require_open(task)
+    _keep_trial_with_owner(task)
     if not can_manage(head, task):
         raise TaskNotAvailable(_("Only a department head can reassign tasks."))
     target = db.session.get(User, to_user_id) if to_user_id else None
@@ -203,7 +212,14 @@ def _require_visible(user: User, task: HumanTask) -> None:
         raise TaskNotAvailable(_("No such task."))
 
 
+def _require_writer(user: User) -> None:
+    """Auditors read everything and change nothing (DESIGN §1): no comments, no files."""
+    if user.role == Role.AUDITOR:
+        raise DomainRefused(_("Auditors read; they cannot comment or attach files."))
+
+
 def add_comment(task: HumanTask, user: User, body: str) -> TaskComment:
+    _require_writer(user)
     _require_visible(user, task)
     body = (body or "").strip()
     if not body:
@@ -227,6 +243,7 @@ def attachments_dir() -> Path:
 
 def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> TaskAttachment:
     """Store a file under a random name; the type is checked by extension *and* content signature."""
+    _require_writer(user)
     _require_visible(user, task)
     original = clean_filename(filename, default="")  # no bidi overrides or invisible characters (issue 13 §4)
     ext = Path(original).suffix.lower()

@@ -11,13 +11,14 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, union_all
 
 from app import clock
 from app.engine.models import HumanTask
 from app.extensions import db
 from app.inbox import models as _inbox_models  # noqa: F401 - maps the inbox's extra human_task columns
 from app.people.access import scope_clause
+from app.processes import models as _cockpit_models  # noqa: F401 - maps human_task.is_trial
 
 VIEWS = ("mine", "group", "waiting", "completed")
 STATUSES = ("unclaimed", "claimed_by_me", "claimed_by_others", "due_soon", "overdue")
@@ -58,6 +59,7 @@ def sla_state(task: HumanTask, now: datetime | None = None) -> str | None:
 # -- who may act --------------------------------------------------------------------------------------------
 def _direct_clause(user) -> ColumnElement[bool]:
     return and_(
+        HumanTask.is_trial == false(),  # trial runs are not production work (app.processes.trials)
         HumanTask.role == user.role,
         scope_clause(user, HumanTask.region_id, HumanTask.organisation_id),
         or_(HumanTask.assignee_id.is_(None), HumanTask.assignee_id == user.id),
@@ -69,6 +71,8 @@ def actionable_clause(user) -> ColumnElement[bool]:
     from app.people.substitutions import active_principals
 
     clauses = [_direct_clause(user)] + [_direct_clause(p) for p in active_principals(user)]
+    if user.role in ("process_owner", "admin"):  # the tasks of the trial runs they started, whatever the lane
+        clauses.append(and_(HumanTask.is_trial == true(), HumanTask.assignee_id == user.id))
     return or_(*clauses) if len(clauses) > 1 else clauses[0]
 
 
@@ -82,7 +86,8 @@ def view_query(user, view: str) -> Select:
         # A department head also oversees the officials' queue (to see who has what, and reassign).
         roles = [user.role, *SUPERVISES.get(user.role, ())]
         return select(HumanTask).where(
-            HumanTask.status == "open", HumanTask.role.in_(roles) if len(roles) > 1 else HumanTask.role == user.role,
+            HumanTask.status == "open", HumanTask.is_trial == false(),
+            HumanTask.role.in_(roles) if len(roles) > 1 else HumanTask.role == user.role,
             scope_clause(user, HumanTask.region_id, HumanTask.organisation_id),
         )
     if view == "waiting":

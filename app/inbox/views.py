@@ -248,10 +248,18 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
     handler = get_handler(task.handler)
     actionable = task.status == "open" and can_act(current_user, task)
     fields = []
+    panel = handler.template
+    try:
+        extra = handler.context(ctx)
+        if actionable and values is None:
+            values = handler.prefill(ctx)
+    except DomainRefused as err:
+        # The step's business record (act, contract…) is missing — e.g. a trial run started from the modeler:
+        # show the task and say why, never a 500; submitting is refused by the same handler.
+        extra, panel, values = {}, None, values or {}
+        refusal = refusal or str(err)
     if actionable:
         schema, ui = task_form(task)
-        if values is None:
-            values = handler.prefill(ctx)
         fields = build_fields(schema, ui, values, errors or {}, str(get_locale()))
     instance = task.instance
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == instance.audit_chain)
@@ -264,11 +272,11 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
     manage = ops.can_manage(current_user, task)
     return render_template(
         "inbox/task.html", task=task, fields=fields, actionable=actionable, errors=errors or {},
-        refusal=refusal, panel=handler.template, events=events, comments=comments, attachments=attachments,
+        refusal=refusal, panel=panel, events=events, comments=comments, attachments=attachments,
         diagram=instance_status(instance), sla=sla_state(task), on_behalf=on_behalf,
         can_manage=manage,
         candidates=ops.reassign_candidates(task) if task.status == "open" and manage else [],
-        max_mb=ops.MAX_ATTACHMENT_BYTES // (1024 * 1024), **handler.context(ctx),
+        max_mb=ops.MAX_ATTACHMENT_BYTES // (1024 * 1024), **extra,
     ), status
 
 

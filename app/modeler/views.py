@@ -36,6 +36,7 @@ from app.extensions import db
 from app.modeler import operations, queries
 from app.modeler.access import can_edit_models, require_model_editor, require_model_reader
 from app.modeler.models import InstanceMigration
+from app.processes.trials import start_trial
 from app.security import model_file_download
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
@@ -401,7 +402,7 @@ def start(model_id: int):
     require_model_editor(current_user)
     model = _model(model_id)
     try:
-        instance = operations.start_trial_instance(model, current_user)
+        instance = start_trial(model, current_user)
     except (LookupError, StepFailed) as err:
         db.session.rollback()
         flash(str(err), "danger")

@@ -1,25 +1,53 @@
+"""The operations cockpit: the instance list and the instance page with its actions.
+
+Thin: check who may (``operations.can_*``, scope via :func:`get_visible_or_404`), call an operation, commit
+or roll back, render. Every action needs a confirmation and a reason; the operation writes the audit event.
+"""
+
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import json
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.engine.errors import ConflictError, StepFailed
+from app.engine import runtime
+from app.engine.errors import ConflictError, DomainRefused, StepFailed
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.runtime import instance_status
 from app.extensions import db
 from app.people.access import get_visible_or_404
-from app.processes.operations import RetryRefused, can_retry, failed_elements, record_failure, retry_instance
+from app.processes import operations as ops
+from app.processes import queries, trials
+from app.processes.masking import mask
 from app.security import model_file_download
 
 bp = Blueprint("processes", __name__)
 
 
 def _visible_instance(instance_id: int) -> ProcessInstance:
-    instance = get_visible_or_404(ProcessInstance, instance_id, organisation_attr="organisation_id")
-    return instance
+    return get_visible_or_404(ProcessInstance, instance_id, organisation_attr="organisation_id")
+
+
+def _require_cockpit() -> None:
+    if not ops.can_use_cockpit(current_user):
+        abort(403)
+
+
+@bp.route("/instances")
+@login_required
+def index():
+    _require_cockpit()
+    f = queries.InstanceFilter.from_args(request.args)
+    page = queries.instance_page(current_user, f, request.args.get("page", 1, type=int) or 1)
+    for message in f.errors:
+        flash(message, "warning")
+    return render_template("processes/index.html", f=f, page=page, counts=queries.state_counts(current_user, f),
+                           choices=queries.filter_choices(), states=queries.STATES, cap=queries.COUNT_CAP,
+                           shown_state=queries.shown_state)
 
 
 @bp.route("/instances/<int:instance_id>")
@@ -33,31 +61,116 @@ def show(instance_id: int):
         select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)
     ).all()
     status = instance_status(instance)
-    status.failed = sorted(set(status.failed) | set(failed_elements(instance)))
-    return render_template("processes/show.html", instance=instance, events=events, tasks=tasks, status=status,
-                           can_retry=can_retry(current_user, instance))
+    status.failed = sorted(set(status.failed) | set(ops.failed_elements(instance)))
+    cockpit = ops.can_use_cockpit(current_user)
+    wf = runtime._load(instance)
+    timers = [{"element": t["element"], "name": t["name"], "due": t["due"]} for t in ops.waiting_timers(wf)]
+    variables = None
+    if cockpit:
+        variables = ops.variables(wf)
+        if not ops.may_see_personal_data(current_user):
+            variables = mask(variables)
+    u = current_user
+    return render_template(
+        "processes/show.html", instance=instance, events=events, tasks=tasks, status=status, timers=timers,
+        timers_json=json.dumps([{"element": t["element"], "due": t["due"]} for t in timers]),
+        variables=variables, variables_json={k: json.dumps(v, ensure_ascii=False, default=str)
+                                             for k, v in (variables or {}).items()},
+        incidents=ops.open_incidents(instance), cockpit=cockpit,
+        shown_state=queries.shown_state(instance, any(t.status == "open" for t in tasks)),
+        can_retry=ops.can_retry(u, instance), can_cancel=ops.can_cancel(u, instance),
+        can_suspend=ops.can_suspend(u, instance), can_resume=ops.can_resume(u, instance),
+        can_trigger=ops.can_trigger_timer(u, instance) and bool(timers),
+        can_edit=ops.can_edit_variables(u, instance), can_delete=trials.can_delete_trial(u, instance))
+
+
+def _confirmed_reason() -> str:
+    """The action's confirmation box and reason, checked on the server (a crafted POST gets the same rule)."""
+    if request.form.get("confirm") != "yes":
+        raise ops.ActionRefused(_("Please tick the confirmation box to go ahead."))
+    return ops.clean_reason(request.form.get("reason"))
+
+
+def _act(instance_id: int, action, success: str):
+    """Run one cockpit action: refusals and conflicts roll back and say why; a failing step is recorded."""
+    instance = _visible_instance(instance_id)
+    if not ops.can_use_cockpit(current_user) or current_user.role == "auditor":
+        abort(403)
+    try:
+        action(instance, _confirmed_reason())
+    except (DomainRefused, ConflictError, ops.RetryRefused) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    except StepFailed as err:
+        db.session.rollback()
+        ops.record_failure(instance_id, err, getattr(err, "workflow", None))
+        db.session.commit()
+        flash(_("The step failed again: %(msg)s", msg=str(err)), "danger")
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return redirect(url_for("processes.show", instance_id=instance_id))
 
 
 @bp.route("/instances/<int:instance_id>/retry", methods=["POST"])
 @login_required
 def retry(instance_id: int):
+    return _act(instance_id, lambda i, reason: ops.retry_instance(i, current_user, reason),
+                _("The step was retried and the process continued."))
+
+
+@bp.route("/instances/<int:instance_id>/cancel", methods=["POST"])
+@login_required
+def cancel(instance_id: int):
+    return _act(instance_id, lambda i, reason: ops.cancel_instance(i, current_user, reason),
+                _("The instance was cancelled."))
+
+
+@bp.route("/instances/<int:instance_id>/suspend", methods=["POST"])
+@login_required
+def suspend(instance_id: int):
+    return _act(instance_id, lambda i, reason: ops.suspend_instance(i, current_user, reason),
+                _("The instance was suspended."))
+
+
+@bp.route("/instances/<int:instance_id>/resume", methods=["POST"])
+@login_required
+def resume(instance_id: int):
+    return _act(instance_id, lambda i, reason: ops.resume_instance(i, current_user, reason),
+                _("The instance was resumed."))
+
+
+@bp.route("/instances/<int:instance_id>/trigger-timer", methods=["POST"])
+@login_required
+def trigger_timer(instance_id: int):
+    element = request.form.get("element", "")
+    return _act(instance_id, lambda i, reason: ops.trigger_timer(i, current_user, element, reason),
+                _("The timer was triggered."))
+
+
+@bp.route("/instances/<int:instance_id>/variables", methods=["POST"])
+@login_required
+def edit_variable(instance_id: int):
+    name, value = request.form.get("name", ""), request.form.get("value", "")
+    return _act(instance_id, lambda i, reason: ops.edit_variable(i, current_user, name, value, reason),
+                _("The variable was changed."))
+
+
+@bp.route("/instances/<int:instance_id>/delete-trial", methods=["POST"])
+@login_required
+def delete_trial(instance_id: int):
     instance = _visible_instance(instance_id)
-    if not can_retry(current_user, instance):
-        abort(403 if instance.status == "error" else 409)
+    if not trials.can_delete_trial(current_user, instance):
+        abort(403)
     try:
-        retry_instance(instance, current_user)
-    except (RetryRefused, ConflictError) as err:
+        trials.delete_trial(instance, current_user, _confirmed_reason())
+    except DomainRefused as err:
         db.session.rollback()
         flash(str(err), "danger")
-    except StepFailed as err:
-        db.session.rollback()
-        record_failure(instance_id, err, getattr(err, "workflow", None))
-        db.session.commit()
-        flash(_("The step failed again: %(msg)s", msg=str(err)), "danger")
-    else:
-        db.session.commit()
-        flash(_("The step was retried and the process continued."), "success")
-    return redirect(url_for("processes.show", instance_id=instance_id))
+        return redirect(url_for("processes.show", instance_id=instance_id))
+    db.session.commit()
+    flash(_("The trial instance was deleted."), "success")
+    return redirect(url_for("processes.index", trial="only"))
 
 
 @bp.route("/instances/<int:instance_id>/diagram.bpmn")

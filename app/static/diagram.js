@@ -16,6 +16,16 @@
           if (registry.get(id)) { canvas.addMarker(id, pair[1]); }
         });
       });
+      // Cockpit: a waiting timer's due time next to its element (data-timers = [{element, due}]).
+      var overlays = viewer.get("overlays");
+      JSON.parse(el.dataset.timers || "[]").forEach(function (t) {
+        if (!registry.get(t.element)) { return; }
+        canvas.addMarker(t.element, "tap-active");
+        var badge = document.createElement("span");
+        badge.className = "badge bg-warning text-dark tap-timer";
+        badge.textContent = "⏱ " + (t.due || "");
+        overlays.add(t.element, { position: { bottom: -4, left: 0 }, html: badge });
+      });
       el.dataset.rendered = "true";
     })
     .catch(function (err) { el.textContent = String(err); });

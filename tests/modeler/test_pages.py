@@ -143,10 +143,10 @@ def test_failed_service_task_is_shown_and_retried_by_the_operator(world, browser
         assert 'data-failed="call"' in page and 'id="retry-step"' in page
         assert browser("accountant").post(f"/instances/{instance.id}/retry").status_code == 404
 
-        operator_page.post(f"/instances/{instance.id}/retry")
+        operator_page.post(f"/instances/{instance.id}/retry", {"confirm": "yes", "reason": "registry back"})
         assert db.session.get(ProcessInstance, instance.id).status == "error", "still failing"
         FLAKY["fail"] = False
-        operator_page.post(f"/instances/{instance.id}/retry")
+        operator_page.post(f"/instances/{instance.id}/retry", {"confirm": "yes", "reason": "registry back"})
     instance = db.session.get(ProcessInstance, instance.id)
     assert instance.status == "running" and instance.error_message is None
     page = operator_page.get(f"/instances/{instance.id}").get_data(as_text=True)

@@ -1,0 +1,232 @@
+"""Every change an administrator makes to users, organisations and regions — validated, then audited.
+
+Each function takes the submitted fields (strings), returns the changed record or raises :class:`Invalid`
+with a message per field in the user's language; nothing is written when anything is wrong. Audit events go
+to the record's own chain (``user:<id>``, ``organisation:<id>``, ``region:<id>``), like logins do.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app import clock
+from app.audit.operations import record_event
+from app.engine.errors import DomainRefused
+from app.extensions import db
+from app.people.models import Organisation, Region, User
+from app.people.roles import ROLE_SCOPE, Role
+from app.registry.identifiers import is_valid_12, is_valid_kz_iban
+
+MIN_PASSWORD = 10
+ORG_KINDS = ("school", "department", "operator", "ministry")
+#: the organisation kind a role belongs to (None: any, or none)
+ROLE_ORG_KIND = {
+    Role.SCHOOL_ACCOUNTANT: "school", Role.SCHOOL_DIRECTOR: "school",
+    Role.DEPARTMENT_OFFICIAL: "department", Role.DEPARTMENT_HEAD: "department",
+    Role.OPERATOR: "operator",
+}
+
+
+class Invalid(DomainRefused):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def _audit(chain: str, action: str, object_type: str, object_id: int, actor, **details) -> None:
+    record_event(chain, action, object_type, object_id, actor_id=actor.id, details=details)
+
+
+def _text(form, name: str, limit: int) -> str:
+    return (form.get(name) or "").strip()[:limit + 1]
+
+
+# -- users ------------------------------------------------------------------------------------------------------
+def _user_fields(form, errors: dict, user: User | None) -> dict:
+    values = {"full_name": _text(form, "full_name", 200), "email": _text(form, "email", 200) or None,
+              "role": _text(form, "role", 32)}
+    if not values["full_name"] or len(values["full_name"]) > 200:
+        errors["full_name"] = _("Enter the person's full name (at most 200 characters).")
+    if values["email"] and ("@" not in values["email"] or len(values["email"]) > 200):
+        errors["email"] = _("Enter a valid e-mail address or leave it empty.")
+    if values["role"] not in {r.value for r in Role}:
+        errors["role"] = _("Choose a role.")
+    org_id = _text(form, "organisation_id", 12)
+    organisation = None
+    if org_id:
+        organisation = db.session.get(Organisation, int(org_id)) if org_id.isdigit() else None
+        if organisation is None:
+            errors["organisation_id"] = _("Choose an existing organisation.")
+    if "role" not in errors and "organisation_id" not in errors:
+        kind = ROLE_ORG_KIND.get(Role(values["role"]))
+        if kind and (organisation is None or organisation.kind != kind):
+            errors["organisation_id"] = _("This role needs an organisation of the kind: %(kind)s.", kind=kind)
+    values["organisation_id"] = organisation.id if organisation else None
+    return values
+
+
+def check_password_rules(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD:
+        return _("The password needs at least %(n)s characters.", n=MIN_PASSWORD)
+    if len(password) > 200:
+        return _("The password is too long.")
+    return None
+
+
+def create_user(form, actor: User) -> tuple[User, str]:
+    """A new account with a temporary password (returned once, to hand over); it must be changed at first login."""
+    errors: dict[str, str] = {}
+    username = _text(form, "username", 80).lower()
+    if not username or len(username) > 80 or not all(c.isalnum() or c in "._-" for c in username):
+        errors["username"] = _("A login is letters, digits, dots, dashes or underscores (at most 80).")
+    elif db.session.scalar(select(func.count()).select_from(User).where(func.lower(User.username) == username)):
+        errors["username"] = _("This login is taken.")
+    values = _user_fields(form, errors, None)
+    if errors:
+        raise Invalid(errors)
+    temporary = secrets.token_urlsafe(9)
+    user = User(username=username, created_at=clock.now(), must_change_password=True, active=True, **values)
+    user.set_password(temporary)
+    db.session.add(user)
+    db.session.flush()
+    _audit(f"user:{user.id}", "user.created", "user", user.id, actor, username=username, role=user.role,
+           organisation_id=user.organisation_id)
+    return user, temporary
+
+
+def update_user(user: User, form, actor: User) -> User:
+    errors: dict[str, str] = {}
+    values = _user_fields(form, errors, user)
+    if user.id == actor.id and values.get("role") != Role.ADMIN.value:
+        errors["role"] = _("You cannot take the administrator role from yourself.")
+    if errors:
+        raise Invalid(errors)
+    changes = {k: [getattr(user, k), v] for k, v in values.items() if getattr(user, k) != v}
+    for name, value in values.items():
+        setattr(user, name, value)
+    if changes:
+        _audit(f"user:{user.id}", "user.updated", "user", user.id, actor, changes=changes)
+    return user
+
+
+def set_active(user: User, active: bool, actor: User) -> None:
+    """Deactivated accounts cannot log in (Flask-Login reads ``is_active`` on every request)."""
+    if user.id == actor.id and not active:
+        raise DomainRefused(_("You cannot deactivate your own account."))
+    if user.active == active:
+        return
+    user.active = active
+    _audit(f"user:{user.id}", "user.activated" if active else "user.deactivated", "user", user.id, actor)
+
+
+def reset_password(user: User, actor: User) -> str:
+    """A new temporary password, shown once to the administrator; the user must change it at next login."""
+    temporary = secrets.token_urlsafe(9)
+    user.set_password(temporary)
+    user.must_change_password = True
+    _audit(f"user:{user.id}", "user.password_reset", "user", user.id, actor)
+    return temporary
+
+
+def change_own_password(user: User, current: str, new: str, repeat: str) -> None:
+    errors: dict[str, str] = {}
+    if not user.check_password(current):
+        errors["current"] = _("The current password is wrong.")
+    problem = check_password_rules(new)
+    if problem:
+        errors["new"] = problem
+    elif new != repeat:
+        errors["repeat"] = _("The two new passwords differ.")
+    elif new == current:
+        errors["new"] = _("Choose a password different from the current one.")
+    if errors:
+        raise Invalid(errors)
+    user.set_password(new)
+    user.must_change_password = False
+    _audit(f"user:{user.id}", "user.password_changed", "user", user.id, user)
+
+
+# -- organisations ----------------------------------------------------------------------------------------------
+def save_organisation(organisation: Organisation | None, form, actor: User) -> Organisation:
+    errors: dict[str, str] = {}
+    kind, bin_, name = _text(form, "kind", 16), _text(form, "bin", 12), _text(form, "name", 255)
+    region_id, capacity, iban = _text(form, "region_id", 12), _text(form, "design_capacity", 9), \
+        _text(form, "iban", 34).replace(" ", "").upper()
+    if kind not in ORG_KINDS:
+        errors["kind"] = _("Choose the kind of organisation.")
+    if not is_valid_12(bin_):
+        errors["bin"] = _("The BIN must be 12 digits with a valid check digit.")
+    else:
+        clash = db.session.scalars(select(Organisation).where(Organisation.bin == bin_)).first()
+        if clash is not None and clash is not organisation:
+            errors["bin"] = _("Another organisation has this BIN.")
+    if not name or len(name) > 255:
+        errors["name"] = _("Enter the name (at most 255 characters).")
+    region = None
+    if region_id:
+        region = db.session.get(Region, int(region_id)) if region_id.isdigit() else None
+        if region is None:
+            errors["region_id"] = _("Choose a region.")
+    elif kind in ("school", "department"):
+        errors["region_id"] = _("Schools and departments belong to a region.")
+    if capacity and (not capacity.isdigit() or len(capacity) > 6):
+        errors["design_capacity"] = _("The design capacity is a whole number of places.")
+    if iban and not is_valid_kz_iban(iban):
+        errors["iban"] = _("The IBAN is not a valid Kazakh IBAN.")
+    if errors:
+        raise Invalid(errors)
+    values = {"kind": kind, "bin": bin_, "name": name, "region_id": region.id if region else None,
+              "design_capacity": int(capacity) if capacity else None, "iban": iban or None}
+    created = organisation is None
+    if created:
+        organisation = Organisation(**values)
+        db.session.add(organisation)
+        db.session.flush()
+        changes = values
+    else:
+        changes = {k: [getattr(organisation, k), v] for k, v in values.items() if getattr(organisation, k) != v}
+        for k, v in values.items():
+            setattr(organisation, k, v)
+    if changes:
+        _audit(f"organisation:{organisation.id}", "organisation.created" if created else "organisation.updated",
+               "organisation", organisation.id, actor, changes=changes)
+    return organisation
+
+
+# -- regions ----------------------------------------------------------------------------------------------------
+def save_region(region: Region | None, form, actor: User) -> Region:
+    errors: dict[str, str] = {}
+    values = {"code": _text(form, "code", 16).upper(), "name_kk": _text(form, "name_kk", 120),
+              "name_ru": _text(form, "name_ru", 120), "name_en": _text(form, "name_en", 120)}
+    if not values["code"] or len(values["code"]) > 16 or not all(c.isalnum() or c in "-_" for c in values["code"]):
+        errors["code"] = _("The code is up to 16 letters, digits or dashes.")
+    else:
+        clash = db.session.scalars(select(Region).where(Region.code == values["code"])).first()
+        if clash is not None and clash is not region:
+            errors["code"] = _("Another region has this code.")
+    for field in ("name_kk", "name_ru", "name_en"):
+        if not values[field] or len(values[field]) > 120:
+            errors[field] = _("Enter the name in each language (at most 120 characters).")
+    if errors:
+        raise Invalid(errors)
+    created = region is None
+    if created:
+        region = Region(**values)
+        db.session.add(region)
+        db.session.flush()
+        changes = values
+    else:
+        changes = {k: [getattr(region, k), v] for k, v in values.items() if getattr(region, k) != v}
+        for k, v in values.items():
+            setattr(region, k, v)
+    if changes:
+        _audit(f"region:{region.id}", "region.created" if created else "region.updated", "region", region.id,
+               actor, changes=changes)
+    return region
+
+
+def role_scope(role: str) -> str:
+    return ROLE_SCOPE[Role(role)].value

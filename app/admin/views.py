@@ -1,0 +1,280 @@
+"""Administration pages. Administrators change users, organisations and regions; auditors read them and run
+the audit-chain check. Thin: check the role, call an operation (it validates and audits), commit, render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from app.admin import operations as ops
+from app.audit.operations import verify_all_chains
+from app.engine.errors import DomainRefused
+from app.extensions import db
+from app.people.models import Organisation, Region, User
+from app.people.roles import ROLE_LABELS, Role
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE_SIZE = 50
+READERS = {Role.ADMIN.value, Role.AUDITOR.value}
+
+
+def _require_reader() -> None:
+    if current_user.role not in READERS:
+        abort(403)
+
+
+def _require_admin() -> None:
+    if current_user.role != Role.ADMIN.value:
+        abort(403)
+
+
+def _get(model, ident: int):
+    record = db.session.get(model, ident)
+    if record is None:
+        abort(404)
+    return record
+
+
+@bp.app_context_processor
+def _labels() -> dict:
+    return {"is_admin": lambda: current_user.is_authenticated and current_user.role == Role.ADMIN.value}
+
+
+@bp.before_app_request
+def _forced_password_change():
+    """After an administrator set a temporary password, the person must choose their own before anything else."""
+    if (current_user.is_authenticated and getattr(current_user, "must_change_password", False)
+            and request.endpoint not in ("admin.change_password", "people.logout", "people.set_locale", "static",
+                                         "vendor.asset")):
+        if request.method != "GET" or request.endpoint is None:
+            abort(403)
+        return redirect(url_for("admin.change_password"))
+    return None
+
+
+#: what an auditor may POST: their own session, password and read marks, and checks that change nothing
+AUDITOR_MAY_POST = frozenset({"people.login", "people.logout", "people.set_locale", "admin.change_password",
+                              "admin.audit", "modeler.form_preview", "notifications.open_note",
+                              "notifications.read_all"})
+
+
+@bp.before_app_request
+def _auditors_read_only():
+    """Auditors read everything and change nothing (DESIGN §1) — enforced once, for every route and the API,
+    so a write route added later is closed to them by default; each operation may check again."""
+    if (request.method not in ("GET", "HEAD", "OPTIONS") and current_user.is_authenticated
+            and current_user.role == Role.AUDITOR.value and request.endpoint not in AUDITOR_MAY_POST):
+        abort(403)
+    return None
+
+
+@bp.route("/")
+@login_required
+def index():
+    _require_reader()
+    counts = {"users": db.session.scalar(select(func.count()).select_from(User)),
+              "organisations": db.session.scalar(select(func.count()).select_from(Organisation)),
+              "regions": db.session.scalar(select(func.count()).select_from(Region))}
+    return render_template("admin/index.html", counts=counts)
+
+
+# -- users ------------------------------------------------------------------------------------------------------
+@bp.route("/users")
+@login_required
+def users():
+    _require_reader()
+    q = (request.args.get("q") or "").strip()[:80]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = select(User).order_by(User.username)
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        query = query.where(or_(User.username.ilike(like), User.full_name.ilike(like)))
+    rows = list(db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
+    return render_template("admin/users.html", users=rows[:PAGE_SIZE], q=q, page=page,
+                           has_next=len(rows) > PAGE_SIZE)
+
+
+def _choices() -> dict:
+    return {"roles": [(r.value, ROLE_LABELS[r], ops.role_scope(r.value)) for r in Role],
+            "organisations": list(db.session.scalars(select(Organisation).order_by(Organisation.kind,
+                                                                                    Organisation.name))),
+            "regions": list(db.session.scalars(select(Region).order_by(Region.code))),
+            "kinds": ops.ORG_KINDS}
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@login_required
+def new_user():
+    _require_reader()
+    errors: dict = {}
+    if request.method == "POST":
+        _require_admin()
+        try:
+            user, temporary = ops.create_user(request.form, current_user)
+        except ops.Invalid as err:
+            db.session.rollback()
+            errors = err.errors
+        else:
+            db.session.commit()
+            flash(_("Account %(login)s created. Temporary password (shown once, hand it over): %(pw)s",
+                    login=user.username, pw=temporary), "success")
+            return redirect(url_for("admin.user", user_id=user.id))
+    return render_template("admin/user.html", user=None, values=request.form, errors=errors, **_choices()), \
+        422 if errors else 200
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def user(user_id: int):
+    _require_reader()
+    user = _get(User, user_id)
+    errors: dict = {}
+    if request.method == "POST":
+        _require_admin()
+        try:
+            ops.update_user(user, request.form, current_user)
+        except ops.Invalid as err:
+            db.session.rollback()
+            errors = err.errors
+            user = _get(User, user_id)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.user", user_id=user.id))
+    values = request.form if errors else {"full_name": user.full_name, "email": user.email or "", "role": user.role,
+                                          "organisation_id": str(user.organisation_id or "")}
+    return render_template("admin/user.html", user=user, values=values, errors=errors, **_choices()), \
+        422 if errors else 200
+
+
+@bp.post("/users/<int:user_id>/active")
+@login_required
+def set_active(user_id: int):
+    _require_admin()
+    user = _get(User, user_id)
+    try:
+        ops.set_active(user, request.form.get("active") == "yes", current_user)
+    except DomainRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    else:
+        db.session.commit()
+        flash(_("The account is active.") if user.active else _("The account is deactivated."), "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@login_required
+def reset_password(user_id: int):
+    _require_admin()
+    user = _get(User, user_id)
+    temporary = ops.reset_password(user, current_user)
+    db.session.commit()
+    flash(_("New temporary password for %(login)s (shown once; they must change it at login): %(pw)s",
+            login=user.username, pw=temporary), "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            ops.change_own_password(current_user, request.form.get("current", ""), request.form.get("new", ""),
+                                    request.form.get("repeat", ""))
+        except ops.Invalid as err:
+            db.session.rollback()
+            errors = err.errors
+        else:
+            db.session.commit()
+            flash(_("Your password was changed."), "success")
+            return redirect(url_for("inbox.index"))
+    return render_template("admin/password.html", errors=errors, min_length=ops.MIN_PASSWORD), 422 if errors else 200
+
+
+# -- organisations and regions ----------------------------------------------------------------------------------
+@bp.route("/organisations")
+@login_required
+def organisations():
+    _require_reader()
+    q = (request.args.get("q") or "").strip()[:80]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = select(Organisation).order_by(Organisation.kind, Organisation.name)
+    if q:
+        query = query.where(or_(Organisation.bin == q, Organisation.name.ilike(f"%{q.replace('%', '')}%")))
+    rows = list(db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
+    return render_template("admin/organisations.html", organisations=rows[:PAGE_SIZE], q=q, page=page,
+                           has_next=len(rows) > PAGE_SIZE)
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"], defaults={"org_id": None})
+@bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
+@login_required
+def organisation(org_id: int | None):
+    _require_reader()
+    org = _get(Organisation, org_id) if org_id else None
+    errors: dict = {}
+    if request.method == "POST":
+        _require_admin()
+        try:
+            org = ops.save_organisation(org, request.form, current_user)
+        except ops.Invalid as err:
+            db.session.rollback()
+            errors = err.errors
+            org = _get(Organisation, org_id) if org_id else None
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.organisation", org_id=org.id))
+    values = request.form if errors or org is None else {
+        "kind": org.kind, "bin": org.bin, "name": org.name, "region_id": str(org.region_id or ""),
+        "design_capacity": str(org.design_capacity or ""), "iban": org.iban or ""}
+    return render_template("admin/organisation.html", org=org, values=values, errors=errors, **_choices()), \
+        422 if errors else 200
+
+
+@bp.route("/regions")
+@login_required
+def regions():
+    _require_reader()
+    return render_template("admin/regions.html", regions=db.session.scalars(select(Region).order_by(Region.code)).all())
+
+
+@bp.route("/regions/new", methods=["GET", "POST"], defaults={"region_id": None})
+@bp.route("/regions/<int:region_id>", methods=["GET", "POST"])
+@login_required
+def region(region_id: int | None):
+    _require_reader()
+    region = _get(Region, region_id) if region_id else None
+    errors: dict = {}
+    if request.method == "POST":
+        _require_admin()
+        try:
+            region = ops.save_region(region, request.form, current_user)
+        except ops.Invalid as err:
+            db.session.rollback()
+            errors = err.errors
+            region = _get(Region, region_id) if region_id else None
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.regions"))
+    values = request.form if errors or region is None else {
+        "code": region.code, "name_kk": region.name_kk, "name_ru": region.name_ru, "name_en": region.name_en}
+    return render_template("admin/region.html", region=region, values=values, errors=errors), 422 if errors else 200
+
+
+# -- audit --------------------------------------------------------------------------------------------------------
+@bp.route("/audit", methods=["GET", "POST"])
+@login_required
+def audit():
+    """Run the audit-chain check on request (POST: it reads every event, so not on every page view)."""
+    _require_reader()
+    result = None
+    if request.method == "POST":
+        chains, problems = verify_all_chains()
+        result = {"chains": chains, "problems": problems}
+    return render_template("admin/audit.html", result=result)

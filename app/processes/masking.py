@@ -1,0 +1,39 @@
+"""Personal data in task data is masked for roles that do not need it (DESIGN: children's IINs and names).
+
+A value is personal when its key names a person (``iin``, ``*_name``, ``full_name``…) or when it looks like an
+IIN (12 digits). Masking keeps the last digits of an IIN so an operator can still tell two values apart.
+"""
+
+from __future__ import annotations
+
+import re
+
+_IIN = re.compile(r"^\d{12}$")
+_PERSONAL_KEYS = re.compile(r"(^|_)(iin|name|first_name|last_name|middle_name|full_name|fio|patronymic|"
+                            r"surname|birth_date|phone|email)$", re.IGNORECASE)
+MASK = "•••"
+
+
+def mask_value(value):
+    if isinstance(value, str) and _IIN.match(value):
+        return "••••••••" + value[-4:]
+    if isinstance(value, dict | list):
+        return mask(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return MASK
+
+
+def mask(data, personal: bool = False):
+    """A copy of ``data`` with personal values replaced; structure and non-personal values kept."""
+    if isinstance(data, dict):
+        return {k: (mask_value(v) if (personal or _PERSONAL_KEYS.search(str(k))) and not isinstance(v, dict | list)
+                    else mask(v, personal or bool(_PERSONAL_KEYS.search(str(k)))))
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [mask(v, personal) for v in data]
+    if isinstance(data, str) and _IIN.match(data):
+        return mask_value(data)
+    if personal and data is not None and not isinstance(data, bool | int | float):
+        return MASK
+    return data

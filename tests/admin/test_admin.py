@@ -1,0 +1,157 @@
+"""The administrator manages people, organisations and regions in the browser — no more editing the database
+by hand — and every change is audited. Auditors read these pages and run the audit-chain check."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, update
+
+from app.audit.models import AuditEvent
+from app.extensions import db
+from app.people.models import Organisation, Region, User
+from tests.helpers import user
+
+
+def _free_bin() -> str:
+    """A valid BIN no organisation of the demo world has."""
+    from app.registry.identifiers import complete_12
+
+    taken = set(db.session.scalars(select(Organisation.bin)))
+    for n in range(10_000):
+        candidate = complete_12(f"990101{n:05d}")
+        if candidate and candidate not in taken:
+            return candidate
+    raise AssertionError("no free BIN")
+
+
+def _temporary_password(page: str) -> str:
+    match = re.search(r"\(shown once[^)]*\): ([A-Za-z0-9_-]+)", page)
+    assert match, "the temporary password is shown once"
+    return match.group(1)
+
+
+def _events(chain: str) -> list[str]:
+    return [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.chain == chain)
+                                                 .order_by(AuditEvent.seq))]
+
+
+def test_admin_creates_a_user_who_must_choose_a_password_at_first_login(world, browser):
+    admin = browser("admin")
+    school = user("accountant").organisation
+    created = admin.post("/admin/users/new", {"username": "Zhanar", "full_name": "Zhanar Bekova", "email": "",
+                                              "role": "school_accountant", "organisation_id": str(school.id)},
+                         follow_redirects=True)
+    assert created.status_code == 200
+    temporary = _temporary_password(created.get_data(as_text=True))
+    zhanar = user("zhanar")
+    assert zhanar.must_change_password and zhanar.organisation_id == school.id
+    assert _events(f"user:{zhanar.id}") == ["user.created"]
+
+    person = browser()
+    person.get("/login")
+    person.post("/login", {"username": "zhanar", "password": temporary})
+    assert person.get("/inbox").headers["Location"].endswith("/admin/password")
+    assert person.post("/tasks/1/comments", {"body": "x"}).status_code == 403, "nothing else until changed"
+    short = person.post("/admin/password", {"current": temporary, "new": "short", "repeat": "short"})
+    assert short.status_code == 422 and "at least 10" in short.get_data(as_text=True)
+    ok = person.post("/admin/password", {"current": temporary, "new": "a-long-secret-1", "repeat": "a-long-secret-1"})
+    assert ok.status_code == 302
+    db.session.expire_all()
+    assert not user("zhanar").must_change_password and user("zhanar").check_password("a-long-secret-1")
+    assert person.get("/inbox").status_code == 200
+
+
+def test_bad_user_input_is_explained_and_nothing_is_written(world, browser):
+    admin = browser("admin")
+    before = db.session.scalar(select(db.func.count()).select_from(User))
+    cases = [
+        ({"username": "accountant", "full_name": "Dup", "role": "operator"}, "This login is taken"),
+        ({"username": "bad name!", "full_name": "X", "role": "operator"}, "A login is letters"),
+        ({"username": "newbie", "full_name": "", "role": "operator"}, "full name"),
+        ({"username": "newbie", "full_name": "N", "role": "janitor"}, "Choose a role"),
+        ({"username": "newbie", "full_name": "N", "role": "school_accountant"}, "needs an organisation"),
+        ({"username": "newbie", "full_name": "N", "role": "operator", "organisation_id": "99999"},
+         "existing organisation"),
+    ]
+    for form, message in cases:
+        response = admin.post("/admin/users/new", form)
+        assert response.status_code == 422 and message in response.get_data(as_text=True), message
+    assert db.session.scalar(select(db.func.count()).select_from(User)) == before
+
+
+def test_admin_changes_role_deactivates_and_resets_a_password(world, browser):
+    admin = browser("admin")
+    official = user("official")
+    department = official.organisation
+    admin.post(f"/admin/users/{official.id}", {"full_name": "Aigerim Official", "email": "a@example.kz",
+                                               "role": "department_head", "organisation_id": str(department.id)})
+    db.session.expire_all()
+    assert user("official").role == "department_head" and user("official").full_name == "Aigerim Official"
+
+    admin.post(f"/admin/users/{official.id}/active", {"active": "no"})
+    db.session.expire_all()
+    assert not user("official").active
+    person = browser()
+    person.get("/login")
+    assert person.post("/login", {"username": "official", "password": "pw"}).status_code == 401
+
+    admin.post(f"/admin/users/{official.id}/active", {"active": "yes"})
+    page = admin.post(f"/admin/users/{official.id}/reset-password", follow_redirects=True).get_data(as_text=True)
+    temporary = _temporary_password(page)
+    db.session.expire_all()
+    assert user("official").must_change_password and user("official").check_password(temporary)
+    assert _events(f"user:{official.id}") == ["user.updated", "user.deactivated", "user.activated",
+                                              "user.password_reset"]
+    me = user("admin")
+    assert "cannot deactivate your own" in admin.post(f"/admin/users/{me.id}/active", {"active": "no"},
+                                                      follow_redirects=True).get_data(as_text=True)
+
+
+def test_admin_manages_organisations_and_regions(world, browser):
+    admin = browser("admin")
+    region = admin.post("/admin/regions/new", {"code": "ulytau-2", "name_kk": "Ұлытау", "name_ru": "Улытау",
+                                               "name_en": "Ulytau"})
+    assert region.status_code == 302
+    new_region = db.session.scalars(select(Region).where(Region.code == "ULYTAU-2")).one()
+    bad_bin = admin.post("/admin/organisations/new", {"kind": "school", "bin": "123456789012", "name": "X",
+                                                      "region_id": str(new_region.id)})
+    assert bad_bin.status_code == 422 and "check digit" in bad_bin.get_data(as_text=True)
+    free_bin = _free_bin()
+    bad_iban = admin.post("/admin/organisations/new", {"kind": "school", "bin": free_bin, "name": "New School",
+                                                       "region_id": str(new_region.id), "iban": "KZ00"})
+    assert bad_iban.status_code == 422
+    assert db.session.scalars(select(Organisation).where(Organisation.name == "New School")).first() is None
+    created = admin.post("/admin/organisations/new", {"kind": "school", "bin": free_bin, "name": "New School",
+                                                      "region_id": str(new_region.id), "design_capacity": "300"})
+    assert created.status_code == 302
+    org = db.session.scalars(select(Organisation).where(Organisation.bin == free_bin)).one()
+    assert org.design_capacity == 300 and _events(f"organisation:{org.id}") == ["organisation.created"]
+    renamed = admin.post(f"/admin/organisations/{org.id}", {"kind": "school", "bin": free_bin, "name": "Renamed",
+                                                            "region_id": str(new_region.id)})
+    assert renamed.status_code == 302
+    assert _events(f"organisation:{org.id}") == ["organisation.created", "organisation.updated"]
+    assert _events(f"region:{new_region.id}") == ["region.created"]
+
+
+def test_auditor_reads_administration_and_runs_the_audit_check(world, browser):
+    auditor = browser("auditor")
+    for url in ("/admin/", "/admin/users", "/admin/organisations", "/admin/regions", "/admin/audit",
+                f"/admin/users/{user('official').id}"):
+        page = auditor.get(url)
+        assert page.status_code == 200 and 'id="read-only"' in page.get_data(as_text=True), url
+    assert auditor.post("/admin/users/new", {"username": "x", "full_name": "x", "role": "admin"}).status_code == 403
+    assert auditor.post(f"/admin/users/{user('official').id}/reset-password").status_code == 403
+    clean = auditor.post("/admin/audit").get_data(as_text=True)
+    assert 'id="audit-ok"' in clean
+    db.session.execute(update(AuditEvent).where(AuditEvent.id == db.session.scalar(select(db.func.min(AuditEvent.id))))
+                       .values(action="tampered"))
+    db.session.commit()
+    tampered = auditor.post("/admin/audit").get_data(as_text=True)
+    assert 'id="audit-problems"' in tampered and "tampered" in tampered
+
+
+def test_only_administrators_and_auditors_see_administration(world, browser):
+    for login in ("operator", "owner", "accountant", "official"):
+        assert browser(login).get("/admin/users").status_code == 403
+        assert browser(login).post("/admin/regions/new", {"code": "X"}).status_code == 403
