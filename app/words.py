@@ -31,6 +31,13 @@ MODEL_WORDS = frozenset({
     N_("Expire unsubmitted application"), N_("Generate contract"), N_("Notify department head"),
     N_("Open application window"), N_("Open monthly act"), N_("Plan next month"), N_("Set acceptance deadline"),
     N_("Start year-end report"), N_("Verify contingent"), N_("Determine per-student norms"),
+    # events and gateways (timers and history name them)
+    N_("Acceptance overdue"), N_("Application window closed"), N_("Act paid"), N_("Application rejected"),
+    N_("Contract closed"), N_("Contract generated"), N_("Every month's act opened"), N_("Head notified"),
+    N_("Ineligible: reasons shown to the school"), N_("Not submitted in time"), N_("Window closed"),
+    N_("Accepted?"), N_("Allocated?"), N_("Approved?"), N_("Eligible?"), N_("Last month?"),
+    N_("Application window closes"), N_("Month ended"), N_("Last month's act opened"), N_("Order placed"),
+    N_("School applies"),
 })
 
 

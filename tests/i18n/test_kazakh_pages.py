@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.acts.models import Act
 from app.acts.rules import RULES
 from app.contracts.models import Contract
+from app.engine.models import ProcessInstance
 from app.extensions import db
 from app.ui import AUDIT_ACTIONS
 from tests.conftest import Browser
@@ -52,6 +53,7 @@ def _urls(app) -> list[str]:
             urls.append(rule.rule)
     urls += [f"/acts/{a.id}" for a in db.session.scalars(select(Act))]
     urls += [f"/contracts/{c.id}" for c in db.session.scalars(select(Contract))]
+    urls += [f"/instances/{i.id}" for i in db.session.scalars(select(ProcessInstance).limit(12))]
     return sorted(set(urls))
 
 
@@ -88,7 +90,9 @@ def test_every_name_in_the_shipped_models_is_a_translated_model_word():
         for element in etree.parse(str(path)).iter():
             if isinstance(element.tag, str) and element.get("name") and etree.QName(element).localname in (
                     "process", "participant", "lane", "userTask", "serviceTask", "scriptTask", "businessRuleTask",
-                    "manualTask", "task", "callActivity", "subProcess", "sendTask", "receiveTask"):
+                    "manualTask", "task", "callActivity", "subProcess", "sendTask", "receiveTask", "startEvent",
+                    "endEvent", "boundaryEvent", "intermediateCatchEvent", "intermediateThrowEvent",
+                    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"):
                 names.add(element.get("name"))
     assert names - MODEL_WORDS == set(), "add these names to app/words.py and translate them"
     for language in ("kk", "ru"):
