@@ -26,6 +26,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     ext.migrate.init_app(app, ext.db, render_as_batch=True, directory=str(migrations))
     ext.csrf.init_app(app)
     ext.login_manager.init_app(app)
+    from app.limits import init_limits
+    from app.people.tokens import init_tokens
+
+    init_limits(app)
+    init_tokens(app)
     from app.i18n import init_i18n
 
     init_i18n(app)
