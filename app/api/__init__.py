@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.acts.models import Act
 from app.api.errors import ErrorSchema, error_response
-from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema, TaskErrorSchema
+from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema
 from app.audit.models import AuditEvent
 from app.database import commit_keeping_loaded
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
@@ -47,8 +47,8 @@ def _error(code: int, message: str, errors: dict | None = None):
 @blp.route("/tasks/<int:task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteTaskSchema)
 @blp.response(200, InstanceSchema)
-@blp.alt_response(409, schema=TaskErrorSchema, description="Someone else completed the step first")
-@blp.alt_response(422, schema=TaskErrorSchema, description="Invalid data, with an error per field")
+@blp.alt_response(409, schema=ErrorSchema, description="Someone else completed the step first")
+@blp.alt_response(422, schema=ErrorSchema, description="Invalid data, with an error per field")
 def complete(payload, task_id: int):
     """Complete a task with JSON data (validated against the task's form schema)."""
     try:
