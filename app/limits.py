@@ -14,11 +14,12 @@ is off unless a test switches it on (``limiter.enabled = True``).
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True, default_limits=[])
+# If Redis is unreachable the counters fall back to this process's memory: logins keep working, throttled.
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True, default_limits=[], in_memory_fallback_enabled=True)
 
 
 def _account() -> str:
@@ -38,6 +39,23 @@ def login_limits(view):
         view = limiter.limit(lambda setting=setting: current_app.config[setting], key_func=key, methods=["POST"],
                              deduct_when=_failed, scope=setting.lower(), override_defaults=False)(view)
     return view
+
+
+def _user_key() -> str:
+    from flask_login import current_user
+
+    return f"user:{current_user.get_id()}"
+
+
+def _wrong_current_password(_response) -> bool:
+    return bool(g.get("wrong_current_password"))
+
+
+def password_change_limits(view):
+    """Guessing the current password through the change form, with a stolen session: same backoff."""
+    return limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT_ADDRESS"], key_func=_user_key,
+                         methods=["POST"], deduct_when=_wrong_current_password, scope="password_change",
+                         override_defaults=False)(view)
 
 
 def init_limits(app: Flask) -> None:

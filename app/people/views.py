@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 
 from app.database import get_by_id
 from app.extensions import db, login_manager
-from app.limits import login_limits
+from app.limits import login_limits, password_change_limits
 from app.people import operations, sessions
 from app.people.forms import ChangePasswordForm, LoginForm
 from app.people.models import User, spend_a_password_check
@@ -79,12 +79,14 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@password_change_limits
 def change_password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()
     if form.validate_on_submit():
         if not user.check_password(form.current_password.data):
             form.current_password.errors.append(_("This is not your current password."))
+            g.wrong_current_password = True  # counted by the throttle (app/limits.py)
         else:
             problems = password_problems(form.new_password.data, user.username)
             if user.check_password(form.new_password.data):

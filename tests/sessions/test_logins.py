@@ -112,3 +112,14 @@ def test_every_login_costs_one_password_hash(world, app_ctx, hasher, username, p
     person.post("/login", {"username": username, "password": password})
 
     assert hasher.verifications == 1
+
+
+def test_guessing_the_current_password_in_the_change_form_is_throttled(world, throttled):
+    holder = Browser(throttled, "accountant")  # someone with the session, not the password
+    attempt = {"new_password": "a long enough phrase", "confirm": "a long enough phrase"}
+    assert holder.post("/account/password", dict(attempt, current_password="weak")).status_code == 422
+    for guess in ("guess1", "guess2"):
+        assert holder.post("/account/password", dict(attempt, current_password=guess)).status_code == 422
+    refused = holder.post("/account/password", dict(attempt, current_password="pw"))
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    assert user("accountant").check_password("pw")
