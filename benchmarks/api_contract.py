@@ -37,11 +37,14 @@ def main() -> int:
         with app.app_context(), clock.FrozenClock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC)):
             seed_demo(password="pw")  # noqa: S106 - the demo world's password, as in the tests
         creds = credentials(app)
-        run, rounds, started = ContractRun(), 0, time.perf_counter()
-        while run.sent < args.requests:
-            rounds += 1
-            run_contract(app, args.examples, creds, seed=rounds, run=run)
-            print(f"round {rounds}: {run.sent} requests, {len(run.problems)} problems", flush=True)
+        run, rounds, started, interrupted = ContractRun(), 0, time.perf_counter(), False
+        try:
+            while run.sent < args.requests:
+                rounds += 1
+                run_contract(app, args.examples, creds, seed=rounds, run=run)
+                print(f"round {rounds}: {run.sent} requests, {len(run.problems)} problems", flush=True)
+        except KeyboardInterrupt:  # Ctrl-C (or `timeout -s INT`): report what was run so far
+            interrupted = True
         elapsed = time.perf_counter() - started
     finally:
         cleanup(folder)
@@ -49,13 +52,14 @@ def main() -> int:
     server_errors = sum(n for statuses in run.answered.values() for code, n in statuses.items() if code >= 500)
     print(f"\nAPI contract run — {machine_description()}")
     print(f"database: {url.split('://')[0]}; rounds: {rounds} × {args.examples} examples per operation and role")
-    print(f"requests: {run.sent:,} in {elapsed:,.0f} s ({run.sent / elapsed:,.0f} requests/s)")
+    print(f"requests: {run.sent:,} in {elapsed:,.0f} s ({run.sent / elapsed:,.0f} requests/s)"
+          + (" — INTERRUPTED before the target" if interrupted else ""))
     print(f"server errors (5xx): {server_errors}; schema/status/content-type violations: {len(run.problems)}")
     for role, statuses in sorted(run.answered.items()):
         print(f"  {role:<22} " + "  ".join(f"{code}: {n:,}" for code, n in sorted(statuses.items())))
     for problem in sorted(set(run.problems))[:20]:
         print("\n" + problem)
-    return 1 if run.problems or server_errors else 0
+    return 1 if run.problems or server_errors or interrupted else 0
 
 
 if __name__ == "__main__":
