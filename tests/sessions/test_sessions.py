@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app import clock
 from app.audit.models import AuditEvent
 from app.extensions import db
+from app.people import sessions
 from tests.conftest import Browser
 from tests.helpers import user
 
@@ -70,30 +72,55 @@ def test_a_weak_new_password_is_refused_with_the_reason_and_nothing_changes(worl
     assert accountant.get("/inbox").status_code == 200
 
 
-def test_a_session_ends_after_the_idle_time(world, app_ctx):
+class WallClock:
+    """Stands in for the wall clock sessions are timed by (not app.clock: business time may jump)."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def advance(self, **kwargs) -> None:
+        self.at += timedelta(**kwargs)
+
+    def __call__(self) -> int:
+        return int(self.at.timestamp())
+
+
+@pytest.fixture()
+def wall_clock(monkeypatch):
+    now = WallClock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
+    monkeypatch.setattr(sessions, "_now", now)
+    return now
+
+
+def test_a_session_ends_after_the_idle_time(world, app_ctx, wall_clock):
     app_ctx.config.update(SESSION_IDLE_MINUTES=30, SESSION_ABSOLUTE_HOURS=12)
-    with clock.FrozenClock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC)) as now:
-        official = Browser(app_ctx, "official")
-        now.advance(minutes=29)
-        assert official.get("/inbox").status_code == 200  # activity keeps the session alive…
-        now.advance(minutes=29)
-        assert official.get("/inbox").status_code == 200
-        now.advance(minutes=31)  # …31 idle minutes end it
-        response = official.get("/inbox")
+    official = Browser(app_ctx, "official")
+    wall_clock.advance(minutes=29)
+    assert official.get("/inbox").status_code == 200  # activity keeps the session alive…
+    wall_clock.advance(minutes=29)
+    assert official.get("/inbox").status_code == 200
+    wall_clock.advance(minutes=31)  # …31 idle minutes end it
+    response = official.get("/inbox")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_a_session_ends_after_the_absolute_lifetime_however_busy(world, app_ctx):
+def test_a_session_ends_after_the_absolute_lifetime_however_busy(world, app_ctx, wall_clock):
     app_ctx.config.update(SESSION_IDLE_MINUTES=30, SESSION_ABSOLUTE_HOURS=12)
-    with clock.FrozenClock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC)) as now:
-        official = Browser(app_ctx, "official")
-        for _ in range(12 * 3 + 1):
-            now.advance(minutes=20)
-            response = official.get("/inbox")
-            if response.status_code != 200:
-                break
+    official = Browser(app_ctx, "official")
+    for _ in range(12 * 3 + 1):
+        wall_clock.advance(minutes=20)
+        response = official.get("/inbox")
+        if response.status_code != 200:
+            break
     assert response.status_code == 302
-    assert now.at == datetime(2026, 11, 5, 21, 20, tzinfo=UTC)  # the first request past 12 hours
+    assert wall_clock.at == datetime(2026, 11, 5, 21, 20, tzinfo=UTC)  # the first request past 12 hours
+
+
+def test_moving_the_business_clock_does_not_end_sessions(world, app_ctx):
+    """Tests and the time-travel demo jump app.clock by days; people stay logged in."""
+    official = Browser(app_ctx, "official")
+    with clock.FrozenClock(clock.now() + timedelta(days=40)):
+        assert official.get("/inbox").status_code == 200
 
 
 def test_a_cookie_from_before_these_checks_is_not_accepted(world, app_ctx):
