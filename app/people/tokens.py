@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import DateTime, ForeignKey, String, bindparam, select
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from wtforms import IntegerField, SelectMultipleField, StringField, widgets
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from app import clock
 from app.audit.operations import record_event
@@ -146,14 +146,17 @@ class TokenForm(FlaskForm):
     name = StringField(_l("Name (which integration uses it)"), validators=[DataRequired(), Length(max=100)])
     scopes = SelectMultipleField(_l("Allowed"), choices=[], validators=[DataRequired()],
                                  option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False))
-    days = IntegerField(_l("Valid for (days)"), default=90, validators=[InputRequired(), NumberRange(min=1)])
+    days = IntegerField(_l("Valid for (days)"), default=90, validators=[InputRequired()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.scopes.choices = [(code, label) for code, label in SCOPES.items()]
-        self.days.validators[1].max = current_app.config["API_TOKEN_MAX_DAYS"]
-        self.days.validators[1].message = _("Between %(min)s and %(max)s days.", min=1,
-                                            max=current_app.config["API_TOKEN_MAX_DAYS"])
+
+    def validate_days(self, field) -> None:
+        # Every token expires: the longest lifetime is a setting, not the user's choice.
+        longest = current_app.config["API_TOKEN_MAX_DAYS"]
+        if field.data is not None and not 1 <= field.data <= longest:  # None: not a number, already said
+            raise ValidationError(_("Between %(min)s and %(max)s days.", min=1, max=longest))
 
 
 def _my_tokens() -> list[ApiToken]:
