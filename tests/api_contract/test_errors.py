@@ -52,6 +52,7 @@ def test_a_stale_lock_version_is_409_with_the_error_document(world, app_ctx):
 
 @pytest.mark.parametrize("logged_in, method, path, code", [
     (False, "get", "/api/v1/tasks", 401),        # not logged in
+    (False, "post", "/api/v1/tasks/1/complete", 401),  # not logged in: 401, not a CSRF complaint
     (True, "get", "/api/v1/acts/999999", 404),   # no such record
     (True, "get", "/api/v1/no-such-thing", 404),  # no such route
     (True, "delete", "/api/v1/orders", 405),     # wrong method
