@@ -15,6 +15,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     instance_path = Path(app.instance_path)
     instance_path.mkdir(parents=True, exist_ok=True)
     app.config.update(build_config(instance_path, overrides))
+    from app.api.errors import DatabaseIdConverter
+
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route: ids past INTEGER are 404, not 500
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("spiff").setLevel(logging.WARNING)
@@ -26,6 +29,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     ext.migrate.init_app(app, ext.db, render_as_batch=True, directory=str(migrations))
     ext.csrf.init_app(app)
     ext.login_manager.init_app(app)
+    from app.limits import init_limits
+    from app.people.tokens import init_tokens
+
+    init_limits(app)
+    init_tokens(app)
     from app.i18n import init_i18n
 
     init_i18n(app)

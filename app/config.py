@@ -80,7 +80,23 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
         "SERVICE_RETRY": json.loads(os.environ.get("SERVICE_RETRY") or "{}"),
         "REGISTRY_UPLOAD_DIR": os.environ.get("REGISTRY_UPLOAD_DIR", ""),
+        # Sessions end after this long without a request, and this long after login whatever happens.
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_ABSOLUTE_HOURS": int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")),
+        "PASSWORD_MIN_LENGTH": int(os.environ.get("PASSWORD_MIN_LENGTH", "12")),
+        "API_TOKEN_MAX_DAYS": int(os.environ.get("API_TOKEN_MAX_DAYS", "365")),
+        # CSRF is checked by app.people.tokens for every request except API calls with a bearer token
+        # (a browser cannot attach one cross-site); Flask-WTF's own blanket check would refuse those.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        # Failed logins: per address+account, per account (from anywhere), per address (any account). Several
+        # windows each, so a persistent guesser waits longer and longer (see app/limits.py).
+        "LOGIN_LIMIT_ACCOUNT_ADDRESS": os.environ.get("LOGIN_LIMIT_ACCOUNT_ADDRESS", "5/minute;20/hour;50/day"),
+        "LOGIN_LIMIT_ACCOUNT": os.environ.get("LOGIN_LIMIT_ACCOUNT", "20/minute;60/hour;150/day"),
+        "LOGIN_LIMIT_ADDRESS": os.environ.get("LOGIN_LIMIT_ADDRESS", "30/minute;200/hour;500/day"),
     }
+    # Login counters live in the process when embedded, in Redis when several processes serve requests.
+    config["RATELIMIT_STORAGE_URI"] = os.environ.get("RATELIMIT_STORAGE_URI") or (
+        config["CELERY_BROKER_URL"] if config["BACKGROUND_MODE"] == "celery" else "memory://")
     for key in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM"):
         if os.environ.get(key):
             config[key] = os.environ[key]

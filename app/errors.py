@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
 
+from app.api.errors import error_response
 from app.extensions import db
 
 
@@ -12,12 +16,20 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _headers(err) -> dict:
+    """The headers an HTTP error must keep (``Allow`` on 405, ``Retry-After`` on 429, ``WWW-Authenticate``)."""
+    if not isinstance(err, HTTPException):
+        return {}
+    return {name: value for name, value in err.get_headers() if name.lower() != "content-type"}
+
+
 def register_error_handlers(app: Flask) -> None:
-    def page(status: int, title: str, message: str):
+    def page(status: int, title: str, message: str, err=None, errors: dict | None = None):
         db.session.rollback()
+        headers = _headers(err)
         if _wants_json():
-            return {"code": status, "status": title, "message": message}, status
-        return render_template("error.html", status=status, title=title, message=message), status
+            return error_response(status, message, errors, headers)
+        return render_template("error.html", status=status, title=title, message=message), status, headers
 
     @app.errorhandler(CSRFError)
     def csrf_error(err):
@@ -41,11 +53,43 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(405)
     def not_allowed(err):
-        return page(405, _("Not allowed"), _("This action is not available here."))
+        return page(405, _("Not allowed"), _("This action is not available here."), err)
 
     @app.errorhandler(413)
     def too_large(err):
         return page(413, _("Too large"), _("The upload is too large."))
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(err):
+        # Retry-After (and the X-RateLimit headers) are added by Flask-Limiter after the handler.
+        if request.endpoint == "people.login" and not _wants_json():
+            from app.people.forms import LoginForm
+
+            db.session.rollback()
+            form = LoginForm()
+            return render_template("people/login.html", form=form, throttled=True), 429
+        return page(429, _("Too many attempts"), _("Too many attempts. Wait a little and try again."), err)
+
+    @app.errorhandler(IntegrityError)
+    @app.errorhandler(StaleDataError)
+    def lost_race(err):
+        app.logger.warning("refused write answered as a conflict: %s", err)
+        # A uniqueness or version guard refused the write: someone else's change came first (a lost race),
+        # and the answer is the same 409 as the engine's conflict, with nothing written.
+        return page(409, _("Changed meanwhile"),
+                    _("Someone else changed this at the same time. Reload the page to see the current state."))
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(err):
+        # Everything else (401, 400, 422 from the API's argument parsing, ...) in the same two shapes.
+        data = getattr(err, "data", None) or {}
+        errors = data.get("errors") or data.get("messages")
+        message = data.get("message") or err.description or err.name
+        if err.code == 401:
+            message = _("Log in, or send a valid API token.")
+        elif err.code == 422:
+            message = _("The request is not valid; see the errors per field.")
+        return page(err.code or 500, err.name, message, err, errors)
 
     @app.errorhandler(500)
     def server_error(err):

@@ -1,18 +1,20 @@
 """REST API (flask-smorest + marshmallow); the OpenAPI document is served at /api/openapi.json.
 
-Authentication is the same session as the pages; state-changing calls need the CSRF token in the
-``X-CSRFToken`` header. Authorisation goes through the same helpers as the pages.
+Authentication is the same session as the pages — state-changing calls then need the CSRF token in the
+``X-CSRFToken`` header — or an API token (``Authorization: Bearer``, see app/people/tokens.py), which needs
+no CSRF token. Authorisation goes through the same helpers as the pages either way.
 """
 
 from __future__ import annotations
 
-from flask import Flask, abort, jsonify
+from flask import Flask, abort
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.acts.models import Act
-from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema, TaskErrorSchema
+from app.api.errors import ErrorSchema, error_response
+from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema
 from app.audit.models import AuditEvent
 from app.database import commit_keeping_loaded
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
@@ -39,16 +41,14 @@ def my_tasks():
 
 
 def _error(code: int, message: str, errors: dict | None = None):
-    response = jsonify(TaskErrorSchema().dump({"code": code, "message": message, "errors": errors or {}}))
-    response.status_code = code
-    return response
+    return error_response(code, message, errors)
 
 
 @blp.route("/tasks/<int:task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteTaskSchema)
 @blp.response(200, InstanceSchema)
-@blp.alt_response(409, schema=TaskErrorSchema, description="Someone else completed the step first")
-@blp.alt_response(422, schema=TaskErrorSchema, description="Invalid data, with an error per field")
+@blp.alt_response(409, schema=ErrorSchema, description="Someone else completed the step first")
+@blp.alt_response(422, schema=ErrorSchema, description="Invalid data, with an error per field")
 def complete(payload, task_id: int):
     """Complete a task with JSON data (validated against the task's form schema)."""
     try:
@@ -98,6 +98,8 @@ def instance(instance_id: int):
 
 
 def init_api(app: Flask) -> None:
+    # Every operation's documented "default" response is our one error document (app/api/errors.py).
+    api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app)
     api.register_blueprint(blp)
     from app.contracts.api import blp as lifecycle_blp

@@ -1,6 +1,18 @@
 """Marshmallow schemas for every JSON document the app emits."""
 
+from datetime import UTC
+
 from marshmallow import Schema, fields
+
+
+class UtcDateTime(fields.DateTime):
+    """Every stored timestamp is UTC, but SQLite hands it back without its offset; the document says
+    ``format: date-time`` (RFC 3339), which requires one, so add it rather than send a local-looking time."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class HumanTaskSchema(Schema):
@@ -13,9 +25,9 @@ class HumanTaskSchema(Schema):
     region_id = fields.Int(allow_none=True)
     organisation_id = fields.Int(allow_none=True)
     status = fields.Str()
-    created_at = fields.DateTime()
-    due_at = fields.DateTime(allow_none=True)
-    completed_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    due_at = UtcDateTime(allow_none=True)
+    completed_at = UtcDateTime(allow_none=True)
 
 
 class ActLineSchema(Schema):
@@ -47,7 +59,7 @@ class ActSchema(Schema):
 
 class AuditEventSchema(Schema):
     seq = fields.Int()
-    at = fields.DateTime()
+    at = UtcDateTime()
     actor_id = fields.Int(allow_none=True)
     action = fields.Str()
     object_type = fields.Str()
@@ -62,8 +74,8 @@ class InstanceSchema(Schema):
     title = fields.Str()
     status = fields.Str()
     lock_version = fields.Int()
-    started_at = fields.DateTime()
-    completed_at = fields.DateTime(allow_none=True)
+    started_at = UtcDateTime()
+    completed_at = UtcDateTime(allow_none=True)
     open_tasks = fields.List(fields.Nested(HumanTaskSchema))
     events = fields.List(fields.Nested(AuditEventSchema))
 
@@ -71,9 +83,3 @@ class InstanceSchema(Schema):
 class CompleteTaskSchema(Schema):
     data = fields.Dict(required=True)
     lock_version = fields.Int(load_default=None)
-
-
-class TaskErrorSchema(Schema):
-    code = fields.Int()
-    message = fields.Str()
-    errors = fields.Dict()

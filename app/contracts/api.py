@@ -5,11 +5,12 @@ Same session and CSRF rules as the pages; the same scope checks; signing runs th
 
 from __future__ import annotations
 
-from flask import abort, jsonify
+from flask import abort
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from app.api.errors import ErrorSchema, error_response
 from app.applications.models import Application
 from app.contracts import operations
 from app.contracts.models import Contract
@@ -90,6 +91,8 @@ def contract(contract_id: int):
 @blp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
 @blp.arguments(SignContractSchema)
 @blp.response(200, ContractDetailSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="Someone else signed or changed the contract first")
+@blp.alt_response(422, schema=ErrorSchema, description="Wrong password, or not waiting for this signature")
 def sign(payload, contract_id: int):
     """Sign as the school director or the department head; the password is asked again."""
     found = get_visible_or_404(Contract, contract_id)
@@ -104,8 +107,8 @@ def sign(payload, contract_id: int):
         db.session.commit()
     except (FormInvalid, DomainRefused, ConflictError, EngineError) as err:
         db.session.rollback()
-        response = jsonify({"code": 409 if isinstance(err, ConflictError) else 422, "message": str(err)})
-        response.status_code = 409 if isinstance(err, ConflictError) else 422
-        return response
+        # A lost race is 409 with the API's one error document, like every other conflict.
+        return error_response(409 if isinstance(err, ConflictError) else 422, str(err),
+                              dict(err.errors) if isinstance(err, FormInvalid) else None)
     db.session.expire_all()
     return _contract_doc(db.session.get(Contract, contract_id))

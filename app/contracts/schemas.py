@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields
 
+from app.api.schemas import UtcDateTime
+
 
 class OrderNormSchema(Schema):
     level = fields.Str()
@@ -47,7 +49,7 @@ class SignatureSchema(Schema):
     capacity = fields.Str()
     signer_id = fields.Int()
     document_sha256 = fields.Str()
-    signed_at = fields.DateTime()
+    signed_at = UtcDateTime()
 
 
 class ContractActSchema(Schema):

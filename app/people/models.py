@@ -5,7 +5,7 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, false
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -59,6 +59,10 @@ class User(UserMixin, db.Model):
     # Set when an administrator (re)sets the password: the next login must choose a new one (app/admin).
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime | None]
+    # Bumped on logout and password change: a session cookie carries the number it was issued with, so a
+    # copied cookie stops working on the server even though its signature is still valid.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Joined: every scope check reads the user's organisation (its region), so it comes with the user's row.
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
 
@@ -86,3 +90,18 @@ class User(UserMixin, db.Model):
     @property
     def region_id(self) -> int | None:
         return self.organisation.region_id if self.organisation else None
+
+
+def spend_a_password_check(password: str) -> None:
+    """Verify ``password`` against a fixed hash made with the same parameters, so a login for an unknown or
+    disabled account costs what a wrong password for a real one costs (no account enumeration by timing)."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash("no account has this password"))
+    try:
+        _hasher.verify(_dummy[1], password)
+    except (VerificationError, InvalidHashError):
+        pass
+
+
+_dummy: tuple[PasswordHasher, str] | None = None

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, select
 
-from app.audit.operations import record_event
 from app.database import get_by_id
 from app.extensions import db, login_manager
-from app.people.forms import LoginForm
-from app.people.models import User
+from app.limits import login_limits, password_change_limits
+from app.people import operations, sessions
+from app.people.forms import ChangePasswordForm, LoginForm
+from app.people.models import User, spend_a_password_check
+from app.people.passwords import password_problems
+from app.people.tokens import bearer_secret
 
 bp = Blueprint("people", __name__)
 login_manager.login_view = "people.login"
@@ -20,7 +23,14 @@ login_manager.login_message = None
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return get_by_id(_USER_BY_ID, User, int(user_id)) if user_id.isdigit() else None
+    # An API call with a bearer token is that token's user only, whatever cookie came with it.
+    if g.get("api_token") is not None or bearer_secret() is not None:
+        return None
+    user = get_by_id(_USER_BY_ID, User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not sessions.still_valid(user):
+        sessions.forget()
+        return None
+    return user
 
 
 _USER_BY_ID = select(User).where(User.id == bindparam("id"))  # with the organisation (joined), built once
@@ -34,15 +44,23 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_limits
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("inbox.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalars(select(User).where(User.username == form.username.data.strip())).first()
-        if user is not None and user.active and user.check_password(form.password.data):
+        if user is not None and user.active:
+            password_ok = user.check_password(form.password.data)
+        else:
+            # The same argon2 work as for a real account, so the answer's timing does not tell who exists.
+            spend_a_password_check(form.password.data)
+            password_ok = False
+        if password_ok:
             login_user(user)
-            record_event(f"user:{user.id}", "user.login", "user", user.id, actor_id=user.id)
+            sessions.stamp(user)
+            operations.record_login(user)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
         flash(_("Wrong login or password."), "danger")
@@ -52,8 +70,39 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    operations.end_sessions(current_user._get_current_object())
+    db.session.commit()
     logout_user()
+    sessions.forget()
     return redirect(url_for("people.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@password_change_limits
+def change_password():
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        if not user.check_password(form.current_password.data):
+            form.current_password.errors.append(_("This is not your current password."))
+            g.wrong_current_password = True  # counted by the throttle (app/limits.py)
+        else:
+            problems = password_problems(form.new_password.data, user.username)
+            if user.check_password(form.new_password.data):
+                problems.append(_("The new password must differ from the current one."))
+            if problems:
+                form.new_password.errors.extend(problems)
+            else:
+                operations.change_password(user, form.new_password.data)
+                db.session.commit()
+                # Every other session ended; this one proved the password and goes on.
+                sessions.restamp_version(user)
+                flash(_("Your password was changed. Other devices have been logged out."), "success")
+                return redirect(url_for("people.change_password"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("people/password.html", form=form,
+                           min_length=current_app.config["PASSWORD_MIN_LENGTH"]), status
 
 
 @bp.post("/locale")

@@ -1,0 +1,64 @@
+"""Login throttling with Flask-Limiter.
+
+Only failed logins count (``deduct_when``), against three keys: the address and the account together
+(one person mistyping, or one guesser at one account), the account from anywhere (a guesser spread over
+many addresses) and the address for any account (one address trying many accounts). Each limit has
+several windows (per minute, hour, day): a guesser who keeps going waits longer and longer, a person who
+mistyped waits a minute. The good login from another address still works, because the per-account limit
+is set well above the per-address one.
+
+Counters live in memory when embedded (one process) and in Redis in the scale-out mode
+(``RATELIMIT_STORAGE_URI``, see app/config.py). Tests log in constantly, so under ``TESTING`` the limiter
+is off unless a test switches it on (``limiter.enabled = True``).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+# If Redis is unreachable the counters fall back to this process's memory: logins keep working, throttled.
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True, default_limits=[], in_memory_fallback_enabled=True)
+
+
+def _account() -> str:
+    # Case and spaces do not make a new account to guess at; the length is capped like the form's field.
+    return (request.form.get("username") or "").strip().lower()[:80]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def login_limits(view):
+    """Decorate the login view with the three failed-login limits."""
+    for key, setting in ((lambda: f"{get_remote_address()}|{_account()}", "LOGIN_LIMIT_ACCOUNT_ADDRESS"),
+                         (_account, "LOGIN_LIMIT_ACCOUNT"),
+                         (get_remote_address, "LOGIN_LIMIT_ADDRESS")):
+        view = limiter.limit(lambda setting=setting: current_app.config[setting], key_func=key, methods=["POST"],
+                             deduct_when=_failed, scope=setting.lower(), override_defaults=False)(view)
+    return view
+
+
+def _user_key() -> str:
+    from flask_login import current_user
+
+    return f"user:{current_user.get_id()}"
+
+
+def _wrong_current_password(_response) -> bool:
+    return bool(g.get("wrong_current_password"))
+
+
+def password_change_limits(view):
+    """Guessing the current password through the change form, with a stolen session: same backoff."""
+    return limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT_ADDRESS"], key_func=_user_key,
+                         methods=["POST"], deduct_when=_wrong_current_password, scope="password_change",
+                         override_defaults=False)(view)
+
+
+def init_limits(app: Flask) -> None:
+    limiter.init_app(app)
+    if app.config.get("TESTING") and not app.config.get("RATELIMIT_ENABLED_IN_TESTS"):
+        limiter.enabled = False

@@ -1,0 +1,120 @@
+"""API tokens (issue 13 §3): per user, scoped, hashed at rest, expiring, revocable, audited; the same
+authorisation as the user; no CSRF for token requests while session requests still need it."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app import clock
+from app.audit.models import AuditEvent
+from app.engine.models import ProcessInstance
+from app.extensions import db
+from app.people.tokens import ApiToken, create_token, hash_token
+from tests.conftest import Browser
+from tests.helpers import act_of_school, open_task, user
+
+SCHOOL_A, SCHOOL_C = "Bilim Innovation School", "Alatau Lyceum"
+
+
+def _bearer(app, secret: str) -> Browser:
+    client = Browser(app)
+    client.client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    return client
+
+
+def _token(username: str, scopes: list[str], days: int = 30) -> str:
+    _row, secret = create_token(user(username), "integration", scopes, days)
+    db.session.commit()
+    return secret
+
+
+def test_a_token_is_created_on_its_page_shown_once_and_stored_as_a_hash(world, browser):
+    official = browser("official_almaty")
+    page = official.post("/account/tokens", {"name": "1C accounting", "scopes": ["read", "tasks"], "days": "90"})
+
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    secret = re.search(r'id="new-token">(tps_[^<]+)<', page.get_data(as_text=True)).group(1)
+    row = db.session.scalars(select(ApiToken)).one()
+    assert row.token_hash == hash_token(secret) and secret not in (row.prefix, row.token_hash)
+    assert row.scope_set == {"read", "tasks"} and row.user_id == user("official_almaty").id
+    assert secret not in official.get("/account/tokens").get_data(as_text=True)  # never shown again
+    assert "api_token.created" in [e.action for e in db.session.scalars(select(AuditEvent))]
+
+
+def test_bad_token_forms_are_refused_with_a_message(world, browser):
+    official = browser("official_almaty")
+    for form in ({"name": "", "scopes": ["read"], "days": "30"}, {"name": "x", "days": "30"},
+                 {"name": "x", "scopes": ["read"], "days": "100000"}, {"name": "x", "scopes": ["root"], "days": "1"},
+                 {"name": "x", "scopes": ["read"], "days": "soon"}):
+        assert official.post("/account/tokens", form).status_code == 422, form
+    assert db.session.scalars(select(ApiToken)).all() == []
+
+
+def test_a_token_reads_what_its_user_may_read_and_nothing_more(world, app_ctx):
+    client = _bearer(app_ctx, _token("accountant", ["read"]))
+
+    assert client.get(f"/api/v1/acts/{act_of_school(SCHOOL_A).id}").status_code == 200
+    assert client.get(f"/api/v1/acts/{act_of_school(SCHOOL_C).id}").status_code == 404  # another school's
+    assert client.get("/inbox").status_code == 302  # pages never accept tokens
+
+
+def test_a_token_completes_a_task_without_csrf_when_its_scope_allows(world, app_ctx):
+    task_id = open_task(act_of_school(SCHOOL_C), "accept_act").id
+    reader = _bearer(app_ctx, _token("official_almaty", ["read"]))
+    refused = reader._request("post", f"/api/v1/tasks/{task_id}/complete", json={"data": {"decision": "accept"}})
+    assert refused.status_code == 403 and refused.get_json()["code"] == 403
+
+    worker = _bearer(app_ctx, _token("official_almaty", ["read", "tasks"]))
+    response = worker._request("post", f"/api/v1/tasks/{task_id}/complete", json={"data": {"decision": "accept"}})
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    chain = db.session.get(ProcessInstance, act_of_school(SCHOOL_C).instance_id).audit_chain
+    completed = db.session.scalars(select(AuditEvent.actor_id).where(
+        AuditEvent.chain == chain, AuditEvent.action == "task.completed").order_by(AuditEvent.seq)).all()
+    assert completed[-1] == user("official_almaty").id  # acts as its user, in the audit trail too
+
+
+def test_session_requests_to_the_api_still_need_csrf(world, browser):
+    task_id = open_task(act_of_school(SCHOOL_C), "accept_act").id
+    official = browser("official_almaty")
+    official.csrf = "forged"
+    response = official.post_json(f"/api/v1/tasks/{task_id}/complete", {"data": {"decision": "accept"}})
+    assert response.status_code == 400
+    assert open_task(act_of_school(SCHOOL_C), "accept_act").id == task_id
+
+
+def test_revoked_expired_and_unknown_tokens_are_refused(world, app_ctx, browser):
+    secret = _token("accountant", ["read"], days=1)
+    client = _bearer(app_ctx, secret)
+    assert client.get("/api/v1/tasks").status_code == 200
+
+    with clock.FrozenClock(clock.now() + timedelta(days=1, seconds=1)):
+        expired = client.get("/api/v1/tasks")
+    assert expired.status_code == 401 and expired.headers["WWW-Authenticate"].startswith("Bearer")
+
+    accountant = browser("accountant")
+    token_id = db.session.scalars(select(ApiToken.id)).one()
+    assert browser("accountant2").post(f"/account/tokens/{token_id}/revoke").status_code == 404  # not theirs
+    assert client.get("/api/v1/tasks").status_code == 200
+    assert accountant.post(f"/account/tokens/{token_id}/revoke").status_code == 302
+    revoked = client.get("/api/v1/tasks")
+    assert revoked.status_code == 401 and revoked.get_json()["message"]
+    assert _bearer(app_ctx, secret + "x").get("/api/v1/tasks").status_code == 401
+    assert "api_token.revoked" in [e.action for e in db.session.scalars(select(AuditEvent))]
+
+
+def test_a_token_of_a_disabled_user_stops_working(world, app_ctx):
+    client = _bearer(app_ctx, _token("accountant", ["read"]))
+    user("accountant").active = False
+    db.session.commit()
+    assert client.get("/api/v1/tasks").status_code == 401
+
+
+def test_a_token_ignores_the_session_cookie_next_to_it(world, app_ctx):
+    """A bearer request is its token's user only: a cookie cannot widen what the token may do."""
+    official = Browser(app_ctx, "official_almaty")
+    official.client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {_token('accountant', ['read'])}"
+    assert official.get(f"/api/v1/acts/{act_of_school(SCHOOL_C).id}").status_code == 404

@@ -1,0 +1,125 @@
+"""Logins (issue 13 §3): throttling per account and per address, and the same work whether or not the
+account exists."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+
+import app.people.models as people_models
+from app.extensions import db
+from app.limits import limiter
+from tests.conftest import Browser
+from tests.helpers import user
+
+
+def _from(app, address: str) -> Browser:
+    person = Browser(app)
+    person.client.environ_base["REMOTE_ADDR"] = address
+    return person
+
+
+def _login(person: Browser, username: str, password: str):
+    return person.post("/login", {"username": username, "password": password})
+
+
+@pytest.fixture()
+def throttled(app_ctx):
+    """The limiter on (tests run without it), with small limits and empty counters."""
+    saved = {key: app_ctx.config[key] for key in
+             ("LOGIN_LIMIT_ACCOUNT_ADDRESS", "LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ADDRESS")}
+    app_ctx.config.update(LOGIN_LIMIT_ACCOUNT_ADDRESS="3/minute;10/hour", LOGIN_LIMIT_ACCOUNT="6/minute",
+                          LOGIN_LIMIT_ADDRESS="8/minute")
+    limiter.reset()
+    limiter.enabled = True
+    yield app_ctx
+    limiter.enabled = False
+    limiter.reset()
+    app_ctx.config.update(saved)
+
+
+def test_bad_logins_are_throttled_but_the_owner_gets_in_from_elsewhere(world, throttled):
+    guesser = _from(throttled, "203.0.113.7")
+    for guess in ("123456", "qwerty", "password"):
+        assert _login(guesser, "accountant", guess).status_code == 401
+
+    refused = _login(guesser, "accountant", "pw")  # even the right password: this address must wait
+
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert "Too many failed logins" in refused.get_data(as_text=True)
+    assert _login(_from(throttled, "198.51.100.20"), "accountant", "pw").status_code == 302
+
+
+def test_good_logins_do_not_count(world, throttled):
+    office = _from(throttled, "192.0.2.10")
+    for _ in range(5):
+        assert _login(office, "accountant", "pw").status_code == 302
+        office.post("/logout")
+    assert _login(office, "accountant", "pw").status_code == 302
+
+
+def test_guessing_one_account_from_many_addresses_is_throttled_per_account(world, throttled):
+    for n in range(6):  # two wrong guesses from each of three addresses: under the per-address limits
+        assert _login(_from(throttled, f"203.0.113.{n // 2 + 1}"), "official", f"guess{n}").status_code == 401
+
+    assert _login(_from(throttled, "203.0.113.99"), "official", "guess-again").status_code == 429
+    assert _login(_from(throttled, "203.0.113.99"), "accountant", "pw").status_code == 302  # others unaffected
+
+
+def test_one_address_trying_many_accounts_is_throttled_per_address(world, throttled):
+    sprayer = _from(throttled, "203.0.113.50")
+    for name in ("accountant", "director", "official", "head", "operator", "owner", "auditor", "admin"):
+        assert _login(sprayer, name, "Summer2026!").status_code == 401
+
+    assert _login(sprayer, "accountant2", "Summer2026!").status_code == 429
+    assert _login(_from(throttled, "203.0.113.51"), "accountant2", "pw").status_code == 302
+
+
+class CountingHasher(PasswordHasher):
+    def __init__(self):
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verifications = 0
+
+    def verify(self, hash, password):  # noqa: A002 - argon2's own parameter name
+        self.verifications += 1
+        return super().verify(hash, password)
+
+
+@pytest.fixture()
+def hasher(monkeypatch):
+    counting = CountingHasher()
+    monkeypatch.setattr(people_models, "_hasher", counting)
+    return counting
+
+
+@pytest.mark.parametrize("username, password", [
+    ("accountant", "wrong password"),        # exists, wrong password
+    ("nobody-by-this-name", "any password"),  # does not exist
+    ("disabled", "pw"),                       # exists but is disabled
+    ("accountant", "pw"),                     # the good one
+])
+def test_every_login_costs_one_password_hash(world, app_ctx, hasher, username, password):
+    """Timing must not tell whether an account exists: counted in argon2 verifications, not milliseconds."""
+    disabled = user("director2")
+    disabled.username, disabled.active = "disabled", False
+    disabled.set_password("pw")
+    db.session.commit()
+    person = Browser(app_ctx)
+    person.get("/login")
+    hasher.verifications = 0
+
+    person.post("/login", {"username": username, "password": password})
+
+    assert hasher.verifications == 1
+
+
+def test_guessing_the_current_password_in_the_change_form_is_throttled(world, throttled):
+    holder = Browser(throttled, "accountant")  # someone with the session, not the password
+    attempt = {"new_password": "a long enough phrase", "confirm": "a long enough phrase"}
+    assert holder.post("/account/password", dict(attempt, current_password="weak")).status_code == 422
+    for guess in ("guess1", "guess2"):
+        assert holder.post("/account/password", dict(attempt, current_password=guess)).status_code == 422
+    refused = holder.post("/account/password", dict(attempt, current_password="pw"))
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    assert user("accountant").check_password("pw")

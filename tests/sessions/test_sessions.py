@@ -1,0 +1,133 @@
+"""Sessions the server can end (issue 13 §3): logout, password change, idle and absolute lifetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import clock
+from app.audit.models import AuditEvent
+from app.extensions import db
+from app.people import sessions
+from tests.conftest import Browser
+from tests.helpers import user
+
+
+def _replay(app, cookie: str):
+    """Another machine that got hold of the session cookie."""
+    thief = Browser(app)
+    thief.client.set_cookie("session", cookie)
+    return thief.get("/inbox")
+
+
+def test_a_copied_cookie_stops_working_after_logout(world, browser, app_ctx):
+    accountant = browser("accountant")
+    cookie = accountant.client.get_cookie("session").value
+    assert _replay(app_ctx, cookie).status_code == 200  # the copy works while the session lives
+
+    accountant.post("/logout")
+
+    response = _replay(app_ctx, cookie)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert "user.logout" in [e.action for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.chain == f"user:{user('accountant').id}"))]
+
+
+def test_changing_the_password_ends_the_other_sessions_but_not_this_one(world, browser, app_ctx):
+    laptop, phone = browser("accountant"), browser("accountant")
+    phone_cookie = phone.client.get_cookie("session").value
+
+    response = laptop.post("/account/password", {"current_password": "pw", "new_password": "steppe horses run far",
+                                                 "confirm": "steppe horses run far"})
+
+    assert response.status_code == 302
+    assert laptop.get("/inbox").status_code == 200
+    assert _replay(app_ctx, phone_cookie).status_code == 302
+    assert user("accountant").check_password("steppe horses run far")
+    assert user("accountant").password_changed_at is not None
+    Browser(app_ctx, "accountant", "steppe horses run far")  # logs in with the new password
+    assert Browser(app_ctx).post("/login", {"username": "accountant", "password": "pw"}).status_code == 401
+
+
+def test_a_weak_new_password_is_refused_with_the_reason_and_nothing_changes(world, browser):
+    accountant = browser("accountant")
+    before = user("accountant").password_hash
+    for new, reason in (("short1", "at least 12 characters"),
+                        ("accountant-is-me-2026", "must not contain your login"),
+                        ("aaaaaaaaaaaaaaaa", "too easy to guess"),
+                        ("pw", "at least 12 characters")):
+        response = accountant.post("/account/password", {"current_password": "pw", "new_password": new,
+                                                         "confirm": new})
+        assert response.status_code == 422, new
+        assert reason in response.get_data(as_text=True), new
+    wrong = accountant.post("/account/password", {"current_password": "nope", "new_password": "a long good phrase",
+                                                  "confirm": "a long good phrase"})
+    assert "not your current password" in wrong.get_data(as_text=True)
+    mismatch = accountant.post("/account/password", {"current_password": "pw", "new_password": "a long good phrase",
+                                                     "confirm": "a long good phrasE"})
+    assert "two new passwords differ" in mismatch.get_data(as_text=True)
+    assert user("accountant").password_hash == before
+    assert accountant.get("/inbox").status_code == 200
+
+
+class WallClock:
+    """Stands in for the wall clock sessions are timed by (not app.clock: business time may jump)."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def advance(self, **kwargs) -> None:
+        self.at += timedelta(**kwargs)
+
+    def __call__(self) -> int:
+        return int(self.at.timestamp())
+
+
+@pytest.fixture()
+def wall_clock(monkeypatch):
+    now = WallClock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
+    monkeypatch.setattr(sessions, "_now", now)
+    return now
+
+
+def test_a_session_ends_after_the_idle_time(world, app_ctx, wall_clock):
+    app_ctx.config.update(SESSION_IDLE_MINUTES=30, SESSION_ABSOLUTE_HOURS=12)
+    official = Browser(app_ctx, "official")
+    wall_clock.advance(minutes=29)
+    assert official.get("/inbox").status_code == 200  # activity keeps the session alive…
+    wall_clock.advance(minutes=29)
+    assert official.get("/inbox").status_code == 200
+    wall_clock.advance(minutes=31)  # …31 idle minutes end it
+    response = official.get("/inbox")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_session_ends_after_the_absolute_lifetime_however_busy(world, app_ctx, wall_clock):
+    app_ctx.config.update(SESSION_IDLE_MINUTES=30, SESSION_ABSOLUTE_HOURS=12)
+    official = Browser(app_ctx, "official")
+    for _ in range(12 * 3 + 1):
+        wall_clock.advance(minutes=20)
+        response = official.get("/inbox")
+        if response.status_code != 200:
+            break
+    assert response.status_code == 302
+    assert wall_clock.at == datetime(2026, 11, 5, 21, 20, tzinfo=UTC)  # the first request past 12 hours
+
+
+def test_moving_the_business_clock_does_not_end_sessions(world, app_ctx):
+    """Tests and the time-travel demo jump app.clock by days; people stay logged in."""
+    official = Browser(app_ctx, "official")
+    with clock.FrozenClock(clock.now() + timedelta(days=40)):
+        assert official.get("/inbox").status_code == 200
+
+
+def test_a_cookie_from_before_these_checks_is_not_accepted(world, app_ctx):
+    """A session without the server's stamps (forged with the key, or older than this code) logs nobody in."""
+    official = Browser(app_ctx)
+    with official.client.session_transaction() as session:
+        session["_user_id"] = str(user("official").id)
+        session["_fresh"] = True
+    response = official.get("/inbox")
+    assert response.status_code == 302
