@@ -15,9 +15,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     instance_path = Path(app.instance_path)
     instance_path.mkdir(parents=True, exist_ok=True)
     app.config.update(build_config(instance_path, overrides))
-    from app.api.errors import DatabaseIdConverter
-
-    app.url_map.converters["int"] = DatabaseIdConverter  # before any route: ids past INTEGER are 404, not 500
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("spiff").setLevel(logging.WARNING)

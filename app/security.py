@@ -117,6 +117,10 @@ def guard_request():
         return _refusal_response(refusal)
     except RecursionError:
         return _refusal_response(_Refusal(400, _("The request was not understood.")))
+    if request.routing_exception is not None:
+        # No such route (or method): that answer (404 / 405 with Allow) comes before CSRF, read-only roles or
+        # tokens have their say — they guard routes that exist.
+        raise request.routing_exception
     return None
 
 

@@ -11,7 +11,6 @@ from http import HTTPStatus
 
 import marshmallow as ma
 from flask import Response, jsonify
-from werkzeug.routing import IntegerConverter
 
 
 class ErrorSchema(ma.Schema):
@@ -38,12 +37,3 @@ def error_response(code: int, message: str, errors: dict | None = None, headers:
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
-
-
-class DatabaseIdConverter(IntegerConverter):
-    """``<int:…>`` in every route: an id beyond the database's INTEGER is "not found" (404), not an overflow
-    inside the driver (500). The bound also appears in the OpenAPI document as the parameter's maximum."""
-
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002 - Werkzeug's names
-                 max: int | None = 2**31 - 1, signed: bool = False) -> None:  # noqa: A002
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
