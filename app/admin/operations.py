@@ -17,10 +17,10 @@ from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.people.models import Organisation, Region, User
+from app.people.operations import end_sessions
 from app.people.roles import ROLE_SCOPE, Role
 from app.registry.identifiers import is_valid_12, is_valid_kz_iban
 
-MIN_PASSWORD = 10
 ORG_KINDS = ("school", "department", "operator", "ministry")
 #: the organisation kind a role belongs to (None: any, or none)
 ROLE_ORG_KIND = {
@@ -68,12 +68,14 @@ def _user_fields(form, errors: dict, user: User | None) -> dict:
     return values
 
 
-def check_password_rules(password: str) -> str | None:
-    if len(password) < MIN_PASSWORD:
-        return _("The password needs at least %(n)s characters.", n=MIN_PASSWORD)
+def check_password_rules(password: str, username: str | None = None) -> str | None:
+    """The one password policy (app/people/passwords.py), plus an upper bound on what is hashed."""
+    from app.people.passwords import password_problems
+
     if len(password) > 200:
         return _("The password is too long.")
-    return None
+    problems = password_problems(password, username)
+    return " ".join(problems) if problems else None
 
 
 def create_user(form, actor: User) -> tuple[User, str]:
@@ -120,6 +122,8 @@ def set_active(user: User, active: bool, actor: User) -> None:
         return
     user.active = active
     _audit(f"user:{user.id}", "user.activated" if active else "user.deactivated", "user", user.id, actor)
+    if not active:
+        end_sessions(user, "user.sessions_ended")  # a deactivated person's open sessions end now
 
 
 def reset_password(user: User, actor: User) -> str:
@@ -128,6 +132,7 @@ def reset_password(user: User, actor: User) -> str:
     user.set_password(temporary)
     user.must_change_password = True
     _audit(f"user:{user.id}", "user.password_reset", "user", user.id, actor)
+    end_sessions(user, "user.sessions_ended")  # whoever was signed in with the old password is signed out
     return temporary
 
 
@@ -135,7 +140,7 @@ def change_own_password(user: User, current: str, new: str, repeat: str) -> None
     errors: dict[str, str] = {}
     if not user.check_password(current):
         errors["current"] = _("The current password is wrong.")
-    problem = check_password_rules(new)
+    problem = check_password_rules(new, user.username)
     if problem:
         errors["new"] = problem
     elif new != repeat:

@@ -3,7 +3,7 @@ the audit-chain check. Thin: check the role, call an operation (it validates and
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
@@ -192,7 +192,8 @@ def change_password():
             db.session.commit()
             flash(_("Your password was changed."), "success")
             return redirect(url_for("inbox.index"))
-    return render_template("admin/password.html", errors=errors, min_length=ops.MIN_PASSWORD), 422 if errors else 200
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    return render_template("admin/password.html", errors=errors, min_length=minimum), 422 if errors else 200
 
 
 # -- organisations and regions ----------------------------------------------------------------------------------

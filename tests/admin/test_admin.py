@@ -54,7 +54,7 @@ def test_admin_creates_a_user_who_must_choose_a_password_at_first_login(world, b
     assert person.get("/inbox").headers["Location"].endswith("/admin/password")
     assert person.post("/tasks/1/comments", {"body": "x"}).status_code == 403, "nothing else until changed"
     short = person.post("/admin/password", {"current": temporary, "new": "short", "repeat": "short"})
-    assert short.status_code == 422 and "at least 10" in short.get_data(as_text=True)
+    assert short.status_code == 422 and "at least 12" in short.get_data(as_text=True)
     ok = person.post("/admin/password", {"current": temporary, "new": "a-long-secret-1", "repeat": "a-long-secret-1"})
     assert ok.status_code == 302
     db.session.expire_all()
@@ -101,8 +101,8 @@ def test_admin_changes_role_deactivates_and_resets_a_password(world, browser):
     temporary = _temporary_password(page)
     db.session.expire_all()
     assert user("official").must_change_password and user("official").check_password(temporary)
-    assert _events(f"user:{official.id}") == ["user.updated", "user.deactivated", "user.activated",
-                                              "user.password_reset"]
+    assert _events(f"user:{official.id}") == ["user.updated", "user.deactivated", "user.sessions_ended",
+                                              "user.activated", "user.password_reset", "user.sessions_ended"]
     me = user("admin")
     assert "cannot deactivate your own" in admin.post(f"/admin/users/{me.id}/active", {"active": "no"},
                                                       follow_redirects=True).get_data(as_text=True)
