@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 def tick(app: Flask) -> int:
     """One pass of background work; returns how many instances had timers fired."""
+    from app.audit.anchors import anchor_if_due
     from app.database import checkpoint
     from app.engine.runtime import fire_due_timers
     from app.notifications.operations import tick as notify_tick
@@ -24,6 +25,7 @@ def tick(app: Flask) -> int:
     with app.app_context():
         fired = fire_due_timers()
         notify_tick()
+        anchor_if_due()  # signed checkpoint of every audit chain head, outside the database
         checkpoint()
         return fired
 

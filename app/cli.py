@@ -89,16 +89,34 @@ def register_cli(app: Flask) -> None:
                 return
             time.sleep(current_app.config["TICKER_INTERVAL_SECONDS"])
 
-    @app.cli.command("verify-audit")
-    def verify_audit() -> None:
-        """Check every audit hash chain; exit 1 if any event was altered, removed or reordered."""
-        from app.audit.operations import verify_all_chains
+    from app.audit.cli import register_audit_cli
 
-        chains, problems = verify_all_chains()
-        for p in problems:
-            click.echo(f"  ✗ {p.chain} #{p.seq}: {p.reason}", err=True)
-        click.echo(f"{chains} chain(s) checked, {len(problems)} problem(s).")
-        if problems:
+    register_audit_cli(app)
+
+    @app.cli.command("verify-audit")
+    @click.option("--anchor", "anchor_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="Compare with this exported anchor file (default: the latest in AUDIT_ANCHOR_DIR)")
+    def verify_audit(anchor_paths: tuple[Path, ...]) -> None:
+        """Check every audit chain (keyed hashes), the rows they vouch for and the anchors; exit 1 if any event
+        was altered, removed or reordered, a chain was cut or deleted, or a covered row differs."""
+        from app.audit.anchors import read_anchor
+        from app.audit.operations import verify_audit_trail
+
+        try:
+            anchors = [read_anchor(p) for p in anchor_paths] or None
+        except ValueError as err:
+            click.echo(f"  ✗ {err}", err=True)
+            raise SystemExit(2) from err
+        report = verify_audit_trail(anchors)
+        for p in report.problems:
+            click.echo(f"  ✗ {p}", err=True)
+        for warning in report.warnings:
+            click.echo(f"  ! {warning}", err=True)
+        keys = ", ".join(f"{k}: {n}" for k, n in sorted(report.events_by_key.items()))
+        anchored = ", ".join(str(n) for n in report.anchors_checked) or "none"
+        click.echo(f"{report.chains} chain(s), {report.events} event(s) checked (keys {keys or '-'}; "
+                   f"anchor {anchored}), {len(report.problems)} problem(s).")
+        if report.problems:
             raise SystemExit(1)
 
     @app.cli.command("serve")

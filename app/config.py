@@ -66,6 +66,14 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        # Audit trail (app/audit/keys.py, anchors.py): HMAC keys and signed anchors live outside the database.
+        "AUDIT_KEY": os.environ.get("AUDIT_KEY"),
+        "AUDIT_KEY_ID": os.environ.get("AUDIT_KEY_ID"),
+        "AUDIT_KEY_CURRENT_ID": os.environ.get("AUDIT_KEY_CURRENT_ID"),
+        "AUDIT_KEY_FILE": os.environ.get("AUDIT_KEY_FILE") or str(instance_path / "audit_keys"),
+        "AUDIT_KEY_CREATE": not os.environ.get("AUDIT_KEY_FILE"),  # embedded mode: generate it on first use
+        "AUDIT_ANCHOR_DIR": os.environ.get("AUDIT_ANCHOR_DIR") or str(instance_path / "audit_anchors"),
+        "AUDIT_ANCHOR_INTERVAL_SECONDS": float(os.environ.get("AUDIT_ANCHOR_INTERVAL_SECONDS", "3600")),
     }
     for key in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM"):
         if os.environ.get(key):

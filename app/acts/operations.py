@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select
 from app import clock
 from app.acts.models import Act, ActLine
 from app.acts.verification import VerificationSummary, month_bounds, verify_act
+from app.audit.facts import act_facts
 from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
@@ -97,4 +98,5 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
         act.status = "accepted"
     act.decided_at = clock.now()
     record_event(_chain(act), f"act.{'returned' if decision == 'return' else 'accepted'}", "act", act.id,
-                 actor_id=actor.id, details={"comment": comment or ""})
+                 actor_id=actor.id, details={"comment": comment or ""},
+                 facts=None if decision == "return" else act_facts(act))
