@@ -98,23 +98,25 @@ def load_keyring(config) -> Keyring:
     return Keyring(current, keys)
 
 
-def keyring() -> Keyring:
-    """The application's keyring, re-read when the key file changes (a rotation by another process)."""
-    config = current_app.config
+def _stamp(config) -> tuple:
     path = _key_file(config)
     try:
-        stamp = path.stat().st_mtime_ns if path is not None else None
+        stat = path.stat() if path is not None else None
+        mtime = (stat.st_mtime_ns, stat.st_size) if stat is not None else None
     except FileNotFoundError:
-        stamp = None
+        mtime = None
+    return (str(path), mtime, config.get("AUDIT_KEY"), config.get("AUDIT_KEY_ID"), config.get("AUDIT_KEY_CURRENT_ID"))
+
+
+def keyring() -> Keyring:
+    """The application's keyring, re-read when the settings or the key file change (a rotation by another
+    process): one ``stat`` per call, no database statement."""
+    config = current_app.config
     cached = current_app.extensions.get("audit_keyring")
-    if cached is not None and cached[0] == stamp:
+    if cached is not None and cached[0] == _stamp(config):
         return cached[1]
     ring = load_keyring(config)
-    try:
-        stamp = path.stat().st_mtime_ns if path is not None else None
-    except FileNotFoundError:
-        stamp = None
-    current_app.extensions["audit_keyring"] = (stamp, ring)
+    current_app.extensions["audit_keyring"] = (_stamp(config), ring)
     return ring
 
 
