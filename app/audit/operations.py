@@ -173,52 +173,56 @@ class _ChainWalker:
         self._chain: str | None = None
 
     def feed(self, ev) -> None:
-        problems = self.report.problems
-        if ev.chain != self._chain:
-            self._chain, self._prev, self._expected, self._keyed = ev.chain, GENESIS, 1, False
-            self.report.chains += 1
-        self.report.events += 1
-        self.report.events_by_key[ev.key_id] = self.report.events_by_key.get(ev.key_id, 0) + 1
-        if ev.seq != self._expected:
-            problems.append(ChainProblem(ev.chain, ev.seq, f"gap: expected seq {self._expected}"))
-        if ev.prev_hash != self._prev:
-            problems.append(ChainProblem(ev.chain, ev.seq, "prev_hash does not match the previous event"))
-        fields = (ev.prev_hash, ev.chain, ev.seq, ev.at, ev.actor_id, ev.on_behalf_of_id, ev.action,
-                  ev.object_type, ev.object_id, ev.details)
-        if ev.key_id == LEGACY_KEY_ID:
+        """One event (a row of ``_COLUMNS``, in that order). Kept to plain locals: it runs once per event."""
+        (event_id, chain, seq, at, actor_id, on_behalf_of_id, action, object_type, object_id, details, prev_hash,
+         digest, key_id, facts) = ev
+        report = self.report
+        problems = report.problems
+        if chain != self._chain:
+            self._chain, self._prev, self._expected, self._keyed = chain, GENESIS, 1, False
+            report.chains += 1
+        report.events += 1
+        report.events_by_key[key_id] = report.events_by_key.get(key_id, 0) + 1
+        if seq != self._expected:
+            problems.append(ChainProblem(chain, seq, f"gap: expected seq {self._expected}"))
+        if prev_hash != self._prev:
+            problems.append(ChainProblem(chain, seq, "prev_hash does not match the previous event"))
+        fields = (prev_hash, chain, seq, at, actor_id, on_behalf_of_id, action, object_type, object_id, details)
+        key = self.keys.get(key_id)
+        if key_id == LEGACY_KEY_ID:
             if self._keyed:
-                problems.append(ChainProblem(ev.chain, ev.seq, "unkeyed (sha256-legacy) event after keyed events"))
-            if ev.facts is not None:
-                problems.append(ChainProblem(ev.chain, ev.seq, "sha256-legacy event carries facts it cannot cover"))
-            if _legacy_digest(*fields) != ev.hash:
-                problems.append(ChainProblem(ev.chain, ev.seq, "content does not match its hash (tampered)"))
-            if ev.object_type in COVERED_OBJECTS:
-                self.legacy_objects.add((ev.object_type, ev.object_id))
-        elif ev.key_id not in self.keys:
+                problems.append(ChainProblem(chain, seq, "unkeyed (sha256-legacy) event after keyed events"))
+            if facts is not None:
+                problems.append(ChainProblem(chain, seq, "sha256-legacy event carries facts it cannot cover"))
+            if _legacy_digest(*fields) != digest:
+                problems.append(ChainProblem(chain, seq, "content does not match its hash (tampered)"))
+            if object_type in COVERED_OBJECTS:
+                self.legacy_objects.add((object_type, object_id))
+        elif key is None:
             self._keyed = True
-            problems.append(ChainProblem(ev.chain, ev.seq, f"unknown audit key id {ev.key_id!r}"))
+            problems.append(ChainProblem(chain, seq, f"unknown audit key id {key_id!r}"))
         else:
             self._keyed = True
-            body = _keyed_body(ev.key_id, ev.facts, *fields)
-            if hmac.new(self.keys[ev.key_id], body, hashlib.sha256).hexdigest() != ev.hash:
-                problems.append(ChainProblem(ev.chain, ev.seq, "content does not match its hash (tampered)"))
-            elif ev.facts is not None:
-                cover = self.covers.get((ev.object_type, ev.object_id))
-                if cover is None or cover.event_id < ev.id:
-                    self.covers[(ev.object_type, ev.object_id)] = _Cover(ev.id, ev.chain, ev.seq, ev.facts)
-        if ev.seq in self.wanted.get(ev.chain, ()):
-            self.seen_hashes[(ev.chain, ev.seq)] = ev.hash
-        self.last_seq[ev.chain] = ev.seq
-        self._prev = ev.hash
-        self._expected = ev.seq + 1
+            if hmac.digest(key, _keyed_body(key_id, facts, *fields), "sha256").hex() != digest:
+                problems.append(ChainProblem(chain, seq, "content does not match its hash (tampered)"))
+            elif facts is not None:
+                cover = self.covers.get((object_type, object_id))
+                if cover is None or cover.event_id < event_id:
+                    self.covers[(object_type, object_id)] = _Cover(event_id, chain, seq, facts)
+        if chain in self.wanted and seq in self.wanted[chain]:
+            self.seen_hashes[(chain, seq)] = digest
+        self.last_seq[chain] = seq
+        self._prev = digest
+        self._expected = seq + 1
 
 
 def _walk(chain: str | None = None, wanted: dict[str, set[int]] | None = None) -> _ChainWalker:
+    """One streamed, ordered read of the events (Core rows, no ORM objects), fed to a :class:`_ChainWalker`."""
     walker = _ChainWalker(keyring().keys, wanted)
     query = select(*_COLUMNS).order_by(AuditEvent.chain, AuditEvent.seq)
     if chain is not None:
         query = query.where(AuditEvent.chain == chain)
-    for ev in db.session.execute(query, execution_options={"yield_per": 5000}):
+    for ev in db.session.connection().execute(query, execution_options={"yield_per": 5000}):
         walker.feed(ev)
     return walker
 
