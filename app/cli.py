@@ -100,6 +100,7 @@ def register_cli(app: Flask) -> None:
         """Check every audit chain (keyed hashes), the rows they vouch for and the anchors; exit 1 if any event
         was altered, removed or reordered, a chain was cut or deleted, or a covered row differs."""
         from app.audit.anchors import read_anchor
+        from app.audit.keys import AuditKeyError
         from app.audit.operations import verify_audit_trail
 
         try:
@@ -107,7 +108,11 @@ def register_cli(app: Flask) -> None:
         except ValueError as err:
             click.echo(f"  ✗ {err}", err=True)
             raise SystemExit(2) from err
-        report = verify_audit_trail(anchors)
+        try:
+            report = verify_audit_trail(anchors)
+        except AuditKeyError as err:
+            click.echo(f"  ✗ {err}", err=True)
+            raise SystemExit(2) from err
         for p in report.problems:
             click.echo(f"  ✗ {p}", err=True)
         for warning in report.warnings:

@@ -17,8 +17,13 @@ def register_audit_cli(app: Flask) -> None:
     def audit_anchor() -> None:
         """Write a signed anchor of every chain head to AUDIT_ANCHOR_DIR now."""
         from app.audit.anchors import create_anchor, read_anchor
+        from app.audit.keys import AuditKeyError
 
-        path = create_anchor()
+        try:
+            path = create_anchor()
+        except AuditKeyError as err:
+            click.echo(str(err), err=True)
+            raise SystemExit(2) from err
         if path is None:
             click.echo("Another process wrote this anchor at the same moment; nothing written.", err=True)
             raise SystemExit(1)
@@ -64,7 +69,11 @@ def register_audit_cli(app: Flask) -> None:
                 raise SystemExit(1) from err
             click.echo(f"New audit key {new_id} appended to {current_app.config['AUDIT_KEY_FILE']}; "
                        "keep the older lines: events they signed still verify with them.")
-        ring = keyring()
+        try:
+            ring = keyring()
+        except AuditKeyError as err:
+            click.echo(f"{err} ('flask audit-key --rotate' creates AUDIT_KEY_FILE with a first key.)", err=True)
+            raise SystemExit(2) from err
         counts = dict(db.session.execute(select(AuditEvent.key_id, func.count()).group_by(AuditEvent.key_id)).all())
         click.echo(f"current key: {ring.current_id}")
         for key_id in sorted(set(ring.keys) | set(counts)):

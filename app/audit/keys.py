@@ -126,10 +126,11 @@ def rotate_key_file(config) -> str:
     if path is None or config.get("AUDIT_KEY"):
         raise AuditKeyError("The current key comes from AUDIT_KEY: rotate it by moving the old key into "
                             "AUDIT_KEY_FILE and setting a new AUDIT_KEY and AUDIT_KEY_ID.")
-    _ensure_key_file(config)
     keys = parse_key_file(path.read_text()) if path.exists() else {}
     numbers = [int(k[1:]) for k in keys if re.fullmatch(r"k\d+", k)]
     key_id = f"k{max(numbers, default=0) + 1}"
-    with path.open("a") as fh:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A missing file is created readable by this user only: this is also how a first key is provisioned.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as fh:
         fh.write(_new_key_line(key_id))
     return key_id
