@@ -145,3 +145,27 @@ def test_migration_0011_marks_existing_events_legacy_and_they_verify(tmp_path):
         report = verify_audit_trail()
         assert (report.chains, report.events, report.problems) == (1, 2, [])
         db.session.remove()
+
+
+def test_without_a_key_the_commands_say_how_to_provision_one(world, app, tmp_path, monkeypatch):
+    missing = tmp_path / "provisioned" / "audit_keys"
+    monkeypatch.setitem(app.config, "AUDIT_KEY_FILE", str(missing))
+    monkeypatch.setitem(app.config, "AUDIT_KEY_CREATE", False)  # an explicit AUDIT_KEY_FILE is never invented
+    runner = app.test_cli_runner()
+    for args in (["verify-audit"], ["audit-anchor"], ["audit-key"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 2 and "No audit key" in result.output, (args, result.output)
+    result = runner.invoke(args=["audit-key", "--rotate"])
+    assert result.exit_code == 0 and "New audit key k1" in result.output
+    assert missing.stat().st_mode & 0o777 == 0o600
+
+
+def test_two_anchors_racing_for_the_same_number_write_one_file(world, anchor_dir, app, monkeypatch):
+    import app.audit.anchors as anchors
+
+    create_anchor = anchors.create_anchor
+    assert create_anchor() is not None
+    monkeypatch.setattr(anchors, "anchor_files", lambda directory=None: [])  # both saw no anchor
+    assert create_anchor() is None
+    result = app.test_cli_runner().invoke(args=["audit-anchor"])
+    assert result.exit_code == 1 and "nothing written" in result.output
