@@ -105,11 +105,6 @@ def read_anchor(path: Path) -> dict:
     return document
 
 
-def latest_anchor() -> dict | None:
-    files = anchor_files()
-    return read_anchor(files[-1][1]) if files else None
-
-
 def anchor_if_due() -> Path | None:
     """The background pass's call: anchor when the interval has passed and events were added since.
 

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -296,6 +296,3 @@ def verify_all_chains() -> tuple[int, list[ChainProblem]]:
     _compare_facts(walker)
     return walker.report.chains, walker.report.problems
 
-
-def count_events() -> int:
-    return db.session.scalar(select(func.count(AuditEvent.id))) or 0
