@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -36,8 +37,9 @@ def chain(name="c", n=3, key_ids=None, first_id=1, facts_at=None, object_type="p
     for seq in range(1, n + 1):
         key_id = (key_ids or ["k1"] * n)[seq - 1]
         facts = {"amount_tiyn": 100 * seq} if seq == facts_at else None
+        # Keys out of order on purpose: the body is canonical JSON (sorted keys, UTF-8 kept).
         fields = (prev, name, seq, AT + timedelta(seconds=seq), 7, None, f"a.{seq}", object_type, 40 + seq,
-                  {"n": seq, "ә": "ү"})
+                  {"z": seq, "ә": "ү", "a": [2, 1]})
         digest = _hash(key_id, facts, *fields)
         rows.append((first_id + seq - 1, name, seq, fields[3], 7, None, f"a.{seq}", object_type, 40 + seq,
                      fields[9], prev, digest, key_id, facts))
@@ -54,6 +56,7 @@ def walk(*chains, wanted=None) -> _ChainWalker:
 
 
 def reasons(walker) -> list[tuple[int, str]]:
+    assert all(p.chain in ("a", "b", "c") for p in walker.report.problems), "each problem names its chain"
     return [(p.seq, p.reason) for p in walker.report.problems]
 
 
@@ -73,14 +76,20 @@ def test_valid_chains_have_no_problems_and_are_counted():
     assert walker.last_seq == {"a": 3, "b": 2}
 
 
-def test_the_hash_functions_match_the_documented_bodies():
+def test_the_hash_functions_match_the_documented_bodies(monkeypatch):
     fields = (GENESIS, "c", 1, AT, 7, None, "a.1", "payment", 41, {"n": 1})
     assert hmac.new(KEYS["k1"], _keyed_body("k1", None, *fields), hashlib.sha256).hexdigest() == \
         _hash("k1", None, *fields)
     assert _legacy_digest(*fields) == _hash("sha256-legacy", None, *fields)
+    monkeypatch.setenv("TZ", "Asia/Almaty")  # a naive time from SQLite is UTC, whatever the server's zone
+    time.tzset()
     naive = (GENESIS, "c", 1, AT.replace(tzinfo=None), 7, None, "a.1", "payment", 41, {"n": 1})
     almaty = (GENESIS, "c", 1, AT.astimezone(timezone(timedelta(hours=5))), 7, None, "a.1", "payment", 41, {"n": 1})
-    assert _legacy_digest(*naive) == _legacy_digest(*fields) == _legacy_digest(*almaty), "all stored times are UTC"
+    try:
+        assert _legacy_digest(*naive) == _legacy_digest(*fields) == _legacy_digest(*almaty), "stored times are UTC"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_a_changed_field_is_tampered():
@@ -110,6 +119,7 @@ def test_a_missing_middle_event_is_a_gap_and_a_broken_link():
 def test_each_chain_starts_from_genesis_and_seq_one():
     walker = walk(chain("a", 2), chain("b", 2, first_id=5))
     assert reasons(walker) == [] and walker.report.chains == 2
+    assert walk(chain("", 1)).report.chains == 1, "even a chain with an empty name"
 
 
 def test_an_unknown_key_is_reported_and_its_facts_are_not_trusted():
