@@ -31,7 +31,8 @@ _HEADS = "audit_chain_heads"  # session.info key: chain -> (seq, hash), this tra
 
 
 def _canonical(value) -> bytes:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    # Only JSON values reach here (times as ISO text, details and facts round-tripped by _as_stored).
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _body(prev_hash: str, chain: str, seq: int, at: datetime, actor_id, on_behalf_of_id, action: str,
