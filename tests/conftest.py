@@ -72,7 +72,9 @@ def _empty_all_tables() -> None:
 
 
 @pytest.fixture()
-def app_ctx(app):
+def app_ctx(app, tmp_path, monkeypatch):
+    # Every test starts from empty tables, so from no audit anchors either.
+    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_DIR", str(tmp_path / "audit_anchors"))
     with app.app_context():
         _empty_all_tables()
         clear_spec_cache()

@@ -45,17 +45,20 @@ def act_facts(act) -> dict:
     return _act_facts(act, lines)
 
 
-def load_act_facts(act_ids: set[int]) -> dict[int, dict]:
+#: Acts whose money is decided: accepted for payment, or paid. Earlier states may still change legitimately.
+DECIDED_ACT_STATUSES = ("accepted", "paid")
+
+
+def load_act_facts(statuses: tuple[str, ...] = DECIDED_ACT_STATUSES) -> dict[int, dict]:
+    """Every act in ``statuses`` with its facts: two statements, a join rather than a list of ids."""
     from app.acts.models import Act, ActLine
 
-    if not act_ids:
-        return {}
     lines = defaultdict(list)
     for row in db.session.execute(select(ActLine.act_id, *[getattr(ActLine, f) for f in _LINE_FIELDS])
-                                  .where(ActLine.act_id.in_(act_ids))):
+                                  .join(Act, Act.id == ActLine.act_id).where(Act.status.in_(statuses))):
         lines[row.act_id].append(row)
     return {act.id: _act_facts(act, lines[act.id])
-            for act in db.session.scalars(select(Act).where(Act.id.in_(act_ids)))}
+            for act in db.session.scalars(select(Act).where(Act.status.in_(statuses)))}
 
 
 # -- payment ------------------------------------------------------------------------------------------------
@@ -65,13 +68,10 @@ def payment_facts(payment) -> dict:
             "paid_on": payment.paid_on.isoformat()}
 
 
-def load_payment_facts(payment_ids: set[int] | None = None) -> dict[int, dict]:
+def load_payment_facts() -> dict[int, dict]:
     from app.payments.models import Payment
 
-    query = select(Payment)
-    if payment_ids is not None:
-        query = query.where(Payment.id.in_(payment_ids))
-    return {p.id: payment_facts(p) for p in db.session.scalars(query)}
+    return {p.id: payment_facts(p) for p in db.session.scalars(select(Payment))}
 
 
 # -- contract -----------------------------------------------------------------------------------------------
@@ -98,16 +98,11 @@ def contract_facts(contract) -> dict:
     return _contract_facts(contract, signatures)
 
 
-def load_contract_facts(contract_ids: set[int] | None = None) -> dict[int, dict]:
+def load_contract_facts() -> dict[int, dict]:
     from app.contracts.models import Contract, ContractSignature
 
-    query = select(Contract)
-    sig_query = select(ContractSignature.contract_id, ContractSignature.capacity, ContractSignature.signer_id,
-                       ContractSignature.document_sha256)
-    if contract_ids is not None:
-        query = query.where(Contract.id.in_(contract_ids))
-        sig_query = sig_query.where(ContractSignature.contract_id.in_(contract_ids))
     signatures = defaultdict(list)
-    for row in db.session.execute(sig_query):
+    for row in db.session.execute(select(ContractSignature.contract_id, ContractSignature.capacity,
+                                         ContractSignature.signer_id, ContractSignature.document_sha256)):
         signatures[row.contract_id].append(row)
-    return {c.id: _contract_facts(c, signatures[c.id]) for c in db.session.scalars(query)}
+    return {c.id: _contract_facts(c, signatures[c.id]) for c in db.session.scalars(select(Contract))}

@@ -35,7 +35,7 @@ class AuditEvent(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(32))
-    facts: Mapped[dict | None] = mapped_column(JSON)
+    facts: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))  # no facts: SQL NULL, not JSON null
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])

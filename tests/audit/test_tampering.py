@@ -39,6 +39,7 @@ def test_the_untouched_trail_verifies_with_keyed_hashes_facts_and_an_anchor(paid
     assert set(report.events_by_key) == {"k1"} and report.events == sum(report.events_by_key.values()) > 20
     covered = db.session.scalars(select(AuditEvent.action).where(AuditEvent.facts.is_not(None))).all()
     assert {"act.accepted", "act.paid", "contract.generated", "contract.signed"} <= set(covered)
+    assert "task.completed" not in covered, "an event without facts stores SQL NULL"
 
 
 def test_an_event_rewritten_and_the_rest_of_its_chain_rehashed_is_found(paid_act):
