@@ -214,3 +214,33 @@ def test_a_deleted_signature_is_found(world):
     contract = _contract()
     tamper(delete(ContractSignature).where(ContractSignature.contract_id == contract.id))
     assert any(f"contract {contract.id}: signatures_sha256 differs" in r for r in _reasons(verify_all_chains()[1]))
+
+
+def test_an_unvouched_row_is_reported_apart_from_any_chain(paid_act):
+    tamper(update(AuditEvent).where(AuditEvent.action == "act.paid").values(object_id=None))
+    payment = db.session.scalars(select(Payment)).one()
+    unvouched = [p for p in verify_all_chains()[1] if p.reason.endswith("no audit event vouches for its facts")]
+    assert [(p.chain, p.seq, p.reason) for p in unvouched] == [
+        ("", 0, f"payment {payment.id}: no audit event vouches for its facts")]
+
+
+def test_a_fact_the_event_does_not_know_is_reported(paid_act, monkeypatch):
+    """Facts gained a field since the event was written: a difference to show, not to ignore."""
+    from app.audit import facts
+
+    original = facts.load_payment_facts
+    monkeypatch.setattr(facts, "load_payment_facts",
+                        lambda: {i: {**f, "currency": "KZT"} for i, f in original().items()})
+    payment = db.session.scalars(select(Payment)).one()
+    assert [p.reason.split(" from ")[0] for p in verify_all_chains()[1]] == [
+        f"payment {payment.id}: currency differs"]
+
+
+def test_a_contract_row_gone_is_reported(world, monkeypatch):
+    from app.audit import facts
+
+    contract = _contract()
+    monkeypatch.setattr(facts, "load_contract_facts", lambda: {})
+    problems = verify_all_chains()[1]
+    assert [(p.chain, p.reason) for p in problems] == [
+        (f"instance:{contract.instance_id}", f"contract {contract.id}: vouched for by the event but missing")]
