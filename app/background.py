@@ -21,6 +21,7 @@ def tick(app: Flask) -> int:
     Each part runs on its own: one that raises is rolled back and logged, and the others still run (a broken
     outbox must not stop timers, nor a poisoned instance the announcements). Within the parts, each instance,
     batch or job is isolated again (see :func:`app.engine.runtime.fire_due_timers`)."""
+    from app.audit.anchors import anchor_if_due
     from app.database import checkpoint
     from app.engine.incidents import retry_due_incidents
     from app.engine.runtime import fire_due_timers
@@ -34,6 +35,7 @@ def tick(app: Flask) -> int:
         _part(outcome, "notifications", notify_tick)
         _part(outcome, "jobs", reap_expired_jobs)
         _part(outcome, "public figures", _refresh_public_figures)
+        _part(outcome, "audit anchor", anchor_if_due)  # signed checkpoint of every chain head, outside the database
         _part(outcome, "checkpoint", checkpoint)
         return fired
 

@@ -92,19 +92,42 @@ def register_cli(app: Flask) -> None:
                 return
             time.sleep(current_app.config["TICKER_INTERVAL_SECONDS"])
 
+    from app.audit.cli import register_audit_cli
+
+    register_audit_cli(app)
+
     @app.cli.command("verify-audit")
-    def verify_audit() -> None:
-        """Check every audit hash chain; exit 1 if any event was altered, removed or reordered."""
-        from app.audit.operations import verify_all_chains
+    @click.option("--anchor", "anchor_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                  help="Compare with this exported anchor file (default: the latest in AUDIT_ANCHOR_DIR)")
+    def verify_audit(anchor_paths: tuple[Path, ...]) -> None:
+        """Check every audit chain (keyed hashes), the rows they vouch for and the anchors; exit 1 if any event
+        was altered, removed or reordered, a chain was cut or deleted, or a covered row differs."""
+        from app.audit.anchors import read_anchor
+        from app.audit.keys import AuditKeyError
+        from app.audit.operations import verify_audit_trail
 
-        chains, problems = verify_all_chains()
-        from app.acts.operations import decided_then_rewritten
+        try:
+            anchors = [read_anchor(p) for p in anchor_paths] or None
+        except ValueError as err:
+            click.echo(f"  ✗ {err}", err=True)
+            raise SystemExit(2) from err
+        try:
+            report = verify_audit_trail(anchors)
+            from app.acts.operations import decided_then_rewritten
 
-        problems += decided_then_rewritten()
-        for p in problems:
-            click.echo(f"  ✗ {p.chain} #{p.seq}: {p.reason}", err=True)
-        click.echo(f"{chains} chain(s) checked, {len(problems)} problem(s).")
-        if problems:
+            report.problems.extend(decided_then_rewritten())  # decided is final (app/acts/operations.py)
+        except AuditKeyError as err:
+            click.echo(f"  ✗ {err}", err=True)
+            raise SystemExit(2) from err
+        for p in report.problems:
+            click.echo(f"  ✗ {p}", err=True)
+        for warning in report.warnings:
+            click.echo(f"  ! {warning}", err=True)
+        keys = ", ".join(f"{k}: {n}" for k, n in sorted(report.events_by_key.items()))
+        anchored = ", ".join(str(n) for n in report.anchors_checked) or "none"
+        click.echo(f"{report.chains} chain(s), {report.events} event(s) checked (keys {keys or '-'}; "
+                   f"anchor {anchored}), {len(report.problems)} problem(s).")
+        if report.problems:
             raise SystemExit(1)
 
     @app.cli.command("serve")

@@ -93,6 +93,14 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOGIN_LIMIT_ACCOUNT_ADDRESS": os.environ.get("LOGIN_LIMIT_ACCOUNT_ADDRESS", "5/minute;20/hour;50/day"),
         "LOGIN_LIMIT_ACCOUNT": os.environ.get("LOGIN_LIMIT_ACCOUNT", "20/minute;60/hour;150/day"),
         "LOGIN_LIMIT_ADDRESS": os.environ.get("LOGIN_LIMIT_ADDRESS", "30/minute;200/hour;500/day"),
+        # Audit trail (app/audit/keys.py, anchors.py): HMAC keys and signed anchors live outside the database.
+        "AUDIT_KEY": os.environ.get("AUDIT_KEY"),
+        "AUDIT_KEY_ID": os.environ.get("AUDIT_KEY_ID"),
+        "AUDIT_KEY_CURRENT_ID": os.environ.get("AUDIT_KEY_CURRENT_ID"),
+        "AUDIT_KEY_FILE": os.environ.get("AUDIT_KEY_FILE") or str(instance_path / "audit_keys"),
+        "AUDIT_KEY_CREATE": not os.environ.get("AUDIT_KEY_FILE"),  # embedded mode: generate it on first use
+        "AUDIT_ANCHOR_DIR": os.environ.get("AUDIT_ANCHOR_DIR") or str(instance_path / "audit_anchors"),
+        "AUDIT_ANCHOR_INTERVAL_SECONDS": float(os.environ.get("AUDIT_ANCHOR_INTERVAL_SECONDS", "3600")),
     }
     # Login counters live in the process when embedded, in Redis when several processes serve requests.
     config["RATELIMIT_STORAGE_URI"] = os.environ.get("RATELIMIT_STORAGE_URI") or (

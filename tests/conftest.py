@@ -29,14 +29,17 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
     from flask_migrate import downgrade, upgrade
 
     # English outside requests too (worker threads, CLI), so assertions read one language; pages follow
     # the user's choice or Accept-Language as in production.
     application = create_app({"SQLALCHEMY_DATABASE_URI": _normalise(database_url), "TESTING": True,
                               "BABEL_DEFAULT_LOCALE": "en",
-                              "BACKGROUND_MODE": "none"})
+                              "BACKGROUND_MODE": "none",
+                              # Audit keys and anchors outside the repo's instance/ folder.
+                              "AUDIT_KEY_FILE": str(tmp_path_factory.mktemp("audit") / "audit_keys"),
+                              "AUDIT_ANCHOR_DIR": str(tmp_path_factory.mktemp("audit") / "anchors")})
     with application.app_context():
         if not database_url.startswith("sqlite"):
             # Start from an empty schema so a previous run cannot leak into this one.
@@ -69,7 +72,9 @@ def _empty_all_tables() -> None:
 
 
 @pytest.fixture()
-def app_ctx(app):
+def app_ctx(app, tmp_path, monkeypatch):
+    # Every test starts from empty tables, so from no audit anchors either.
+    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_DIR", str(tmp_path / "audit_anchors"))
     with app.app_context():
         _empty_all_tables()
         clear_spec_cache()

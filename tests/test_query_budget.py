@@ -30,8 +30,9 @@ ENGINE_BUDGET = 11
 #: The same through POST /tasks/<id>: plus the login session's user (with its organisation, one SELECT).
 #: The commit keeps what the request loaded, so the redirect's message reloads nothing.
 HTTP_BUDGET = 11
-#: The same through the JSON API: plus the instance document (open tasks, audit trail) it returns, and the count
-#: of the act's lines still needing review (no acceptance while one does: app/acts/review.py).
+#: The same through the JSON API: plus the instance document (open tasks, audit trail) it returns, the count
+#: of the act's lines still needing review (no acceptance while one does: app/acts/review.py), and the accepted
+#: act's lines read once for the audit facts the acceptance event vouches for (app/audit/facts.py).
 API_BUDGET = 14
 
 

@@ -14,6 +14,7 @@ from app.acts.adjustments import settle_adjustments
 from app.acts.models import Act, ActLine
 from app.acts.review import ensure_reviews_resolved
 from app.acts.verification import VerificationSummary, month_bounds, verify_act
+from app.audit.facts import act_facts
 from app.audit.operations import record_event
 from app.engine.errors import ConflictError, DomainRefused
 from app.engine.runtime import start_instance
@@ -156,7 +157,8 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
                      # What was settled with it (the act's net carries them; no query for the common act without).
                      "adjustments": [{"id": a.id, "original_act_id": a.original_act_id, "month": f"{a.period:%Y-%m}",
                                       "rule": a.rule_code, "amount_tiyn": a.amount_tiyn}
-                                     for a in (act.adjustments if act.adjustment_tiyn else ())]})
+                                     for a in (act.adjustments if act.adjustment_tiyn else ())]},
+                 facts=None if decision == "return" else act_facts(act))
 
 
 def decided_then_rewritten() -> list:

@@ -11,7 +11,9 @@ from app.people.models import User
 
 class AuditEvent(db.Model):
     """One state change. ``chain`` groups events (one chain per process instance or organisation):
-    ``seq`` is the position in the chain and ``hash`` covers the previous hash and this event's content.
+    ``seq`` is the position in the chain and ``hash`` is an HMAC (key ``key_id``, kept outside the database)
+    over the previous hash, this event's content and ``facts`` — the money and legal fields of the row the
+    event created (``app/audit/facts.py``), which ``verify-audit`` compares with the row.
     The unique (chain, seq) makes two concurrent writers to the same chain collide instead of forking it.
     """
 
@@ -32,6 +34,8 @@ class AuditEvent(db.Model):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+    facts: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))  # no facts: SQL NULL, not JSON null
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])

@@ -1,17 +1,28 @@
-"""The one door for audit events: :func:`record_event` and :func:`verify_chain`."""
+"""The one door for audit events: :func:`record_event`, and their verification (:func:`verify_audit_trail`).
+
+Each event's ``hash`` is an HMAC-SHA256, with a key kept outside the database (``app/audit/keys.py``), over
+the previous event's hash, the event's own fields, its key id and its ``facts``. A database writer without the
+key can therefore neither rewrite an event nor re-hash the rest of the chain. What a chain alone cannot show —
+its last events or the whole chain deleted — the signed anchors outside the database show
+(``app/audit/anchors.py``); what the rows say about money and legal facts is compared with the events that
+created them (``app/audit/facts.py``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.audit import facts as fact_rules
+from app.audit.keys import LEGACY_KEY_ID, keyring
 from app.audit.models import AuditEvent
 from app.extensions import db
 
@@ -19,14 +30,24 @@ GENESIS = "0" * 64
 _HEADS = "audit_chain_heads"  # session.info key: chain -> (seq, hash), this transaction only
 
 
-def _digest(prev_hash: str, chain: str, seq: int, at: datetime, actor_id, on_behalf_of_id, action: str,
-            object_type: str, object_id, details: dict) -> str:
-    body = json.dumps(
-        [prev_hash, chain, seq, _as_utc(at).isoformat(timespec="microseconds"), actor_id, on_behalf_of_id, action,
-         object_type, object_id, details],
-        sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
+def _canonical(value) -> bytes:
+    # Only JSON values reach here (times as ISO text, details and facts round-tripped by _as_stored).
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _body(prev_hash: str, chain: str, seq: int, at: datetime, actor_id, on_behalf_of_id, action: str,
+          object_type: str, object_id, details) -> list:
+    return [prev_hash, chain, seq, _as_utc(at).isoformat(timespec="microseconds"), actor_id, on_behalf_of_id,
+            action, object_type, object_id, details]
+
+
+def _legacy_digest(*fields) -> str:
+    """The hash of events written before keyed hashes (key id ``sha256-legacy``): plain SHA-256."""
+    return hashlib.sha256(_canonical(_body(*fields))).hexdigest()
+
+
+def _keyed_body(key_id: str, facts, *fields) -> bytes:
+    return _canonical([*_body(*fields), key_id, facts])
 
 
 def _as_utc(at: datetime) -> datetime:
@@ -34,21 +55,31 @@ def _as_utc(at: datetime) -> datetime:
     return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
+def _as_stored(value):
+    # Round-trip through JSON so the hash is computed over exactly what the database will give back.
+    return None if value is None else json.loads(json.dumps(value, default=str))
+
+
 def record_event(chain: str, action: str, object_type: str, object_id: int | None, *, actor_id: int | None,
-                 details: dict | None = None, on_behalf_of_id: int | None = None) -> None:
+                 details: dict | None = None, on_behalf_of_id: int | None = None, facts: dict | None = None) -> None:
     """Append an event to ``chain`` in the current transaction (the caller commits).
+
+    ``facts`` are the money and legal fields of the row this event creates or decides (built by
+    ``app/audit/facts.py``); ``verify-audit`` compares them with the row later.
 
     Written at once with a plain INSERT (no ORM object to track until the flush): the event is visible to
     the rest of the transaction and goes with it on commit or rollback."""
+    ring = keyring()
     seq, prev = _next_link(chain)
     at = clock.now()
-    # Round-trip through JSON so the hash is computed over exactly what the database will give back.
-    details = json.loads(json.dumps(details or {}, default=str))
-    digest = _digest(prev, chain, seq, at, actor_id, on_behalf_of_id, action, object_type, object_id, details)
+    details = _as_stored(details or {})
+    facts = _as_stored(facts)
+    digest = ring.sign(_keyed_body(ring.current_id, facts, prev, chain, seq, at, actor_id, on_behalf_of_id, action,
+                                   object_type, object_id, details))
     db.session.connection().execute(_INSERT, {
         "chain": chain, "seq": seq, "at": at, "actor_id": actor_id, "on_behalf_of_id": on_behalf_of_id,
         "action": action, "object_type": object_type, "object_id": object_id, "details": details,
-        "prev_hash": prev, "hash": digest,
+        "prev_hash": prev, "hash": digest, "key_id": ring.current_id, "facts": facts,
     })
     db.session.info.setdefault(_HEADS, {})[chain] = (seq, digest)
 
@@ -90,38 +121,176 @@ def _forget_heads(session, *_args) -> None:
     session.info.pop(_HEADS, None)
 
 
+# -- verification -------------------------------------------------------------------------------------------
 @dataclass
 class ChainProblem:
     chain: str
     seq: int
     reason: str
 
+    def __str__(self) -> str:
+        return f"{self.chain} #{self.seq}: {self.reason}" if self.chain else self.reason
+
+
+@dataclass
+class VerificationReport:
+    chains: int = 0
+    events: int = 0
+    problems: list[ChainProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    events_by_key: dict[str, int] = field(default_factory=dict)
+    anchors_checked: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Cover:
+    """The latest event that vouches for a row's facts."""
+
+    event_id: int
+    chain: str
+    seq: int
+    facts: dict
+
+
+#: Which rows must be vouched for, by the object type their events name. ``act`` rows only once decided for
+#: payment (accepted or paid); every payment and every contract always.
+COVERED_OBJECTS = ("act", "payment", "contract")
+_COLUMNS = (AuditEvent.id, AuditEvent.chain, AuditEvent.seq, AuditEvent.at, AuditEvent.actor_id,
+            AuditEvent.on_behalf_of_id, AuditEvent.action, AuditEvent.object_type, AuditEvent.object_id,
+            AuditEvent.details, AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.key_id, AuditEvent.facts)
+
+
+class _ChainWalker:
+    """Checks events in (chain, seq) order, one pass, remembering only what later checks need."""
+
+    def __init__(self, keys: dict[str, bytes], wanted: dict[str, set[int]] | None = None) -> None:
+        self.keys = keys
+        self.wanted = wanted or {}  # chain -> seqs whose hashes an anchor vouches for
+        self.report = VerificationReport()
+        self.covers: dict[tuple[str, int], _Cover] = {}
+        self.legacy_objects: set[tuple[str, int]] = set()
+        self.last_seq: dict[str, int] = {}
+        self.seen_hashes: dict[tuple[str, int], str] = {}
+        self._chain: str | None = None
+
+    def feed(self, ev) -> None:
+        """One event (a row of ``_COLUMNS``, in that order). Kept to plain locals: it runs once per event."""
+        (event_id, chain, seq, at, actor_id, on_behalf_of_id, action, object_type, object_id, details, prev_hash,
+         digest, key_id, facts) = ev
+        report = self.report
+        problems = report.problems
+        if chain != self._chain:
+            self._chain, self._prev, self._expected, self._keyed = chain, GENESIS, 1, False
+            report.chains += 1
+        report.events += 1
+        report.events_by_key[key_id] = report.events_by_key.get(key_id, 0) + 1
+        if seq != self._expected:
+            problems.append(ChainProblem(chain, seq, f"gap: expected seq {self._expected}"))
+        if prev_hash != self._prev:
+            problems.append(ChainProblem(chain, seq, "prev_hash does not match the previous event"))
+        fields = (prev_hash, chain, seq, at, actor_id, on_behalf_of_id, action, object_type, object_id, details)
+        key = self.keys.get(key_id)
+        if key_id == LEGACY_KEY_ID:
+            if self._keyed:
+                problems.append(ChainProblem(chain, seq, "unkeyed (sha256-legacy) event after keyed events"))
+            if facts is not None:
+                problems.append(ChainProblem(chain, seq, "sha256-legacy event carries facts it cannot cover"))
+            if _legacy_digest(*fields) != digest:
+                problems.append(ChainProblem(chain, seq, "content does not match its hash (tampered)"))
+            if object_type in COVERED_OBJECTS:
+                self.legacy_objects.add((object_type, object_id))
+        elif key is None:
+            self._keyed = True
+            problems.append(ChainProblem(chain, seq, f"unknown audit key id {key_id!r}"))
+        else:
+            self._keyed = True
+            if hmac.digest(key, _keyed_body(key_id, facts, *fields), "sha256").hex() != digest:
+                problems.append(ChainProblem(chain, seq, "content does not match its hash (tampered)"))
+            elif facts is not None:
+                cover = self.covers.get((object_type, object_id))
+                if cover is None or cover.event_id < event_id:
+                    self.covers[(object_type, object_id)] = _Cover(event_id, chain, seq, facts)
+        if chain in self.wanted and seq in self.wanted[chain]:
+            self.seen_hashes[(chain, seq)] = digest
+        self.last_seq[chain] = seq
+        self._prev = digest
+        self._expected = seq + 1
+
+
+def _walk(chain: str | None = None, wanted: dict[str, set[int]] | None = None) -> _ChainWalker:
+    """One streamed, ordered read of the events (Core rows, no ORM objects), fed to a :class:`_ChainWalker`."""
+    walker = _ChainWalker(keyring().keys, wanted)
+    query = select(*_COLUMNS).order_by(AuditEvent.chain, AuditEvent.seq)
+    if chain is not None:
+        query = query.where(AuditEvent.chain == chain)
+    for ev in db.session.connection().execute(query, execution_options={"yield_per": 5000}):
+        walker.feed(ev)
+    return walker
+
 
 def verify_chain(chain: str) -> list[ChainProblem]:
-    problems: list[ChainProblem] = []
-    prev = GENESIS
-    expected_seq = 1
-    for ev in db.session.scalars(select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.seq)):
-        if ev.seq != expected_seq:
-            problems.append(ChainProblem(chain, ev.seq, f"gap: expected seq {expected_seq}"))
-        if ev.prev_hash != prev:
-            problems.append(ChainProblem(chain, ev.seq, "prev_hash does not match the previous event"))
-        digest = _digest(ev.prev_hash, ev.chain, ev.seq, ev.at, ev.actor_id, ev.on_behalf_of_id,
-                         ev.action, ev.object_type, ev.object_id, ev.details)
-        if digest != ev.hash:
-            problems.append(ChainProblem(chain, ev.seq, "content does not match its hash (tampered)"))
-        prev = ev.hash
-        expected_seq = ev.seq + 1
-    return problems
+    return _walk(chain).report.problems
+
+
+def _compare_facts(walker: _ChainWalker) -> None:
+    """Every row that carries money or legal weight must equal the facts of the latest event vouching for it."""
+    report = walker.report
+    rows = {
+        "act": fact_rules.load_act_facts(),
+        "payment": fact_rules.load_payment_facts(),
+        "contract": fact_rules.load_contract_facts(),
+    }
+    legacy_only = 0
+    for object_type, by_id in rows.items():
+        for object_id, actual in sorted(by_id.items()):
+            cover = walker.covers.get((object_type, object_id))
+            if cover is None:
+                if (object_type, object_id) in walker.legacy_objects:
+                    legacy_only += 1
+                else:
+                    report.problems.append(ChainProblem(
+                        "", 0, f"{object_type} {object_id}: no audit event vouches for its facts"))
+                continue
+            for name in sorted(set(actual) | set(cover.facts)):
+                if actual.get(name) != cover.facts.get(name):
+                    report.problems.append(ChainProblem(
+                        cover.chain, cover.seq,
+                        f"{object_type} {object_id}: {name} differs from event {cover.chain}#{cover.seq}"))
+    for (object_type, object_id), cover in sorted(walker.covers.items(), key=lambda item: item[1].event_id):
+        # Acts are loaded only once decided; a payment or a contract an event vouches for must still exist.
+        if object_type in ("payment", "contract") and object_id not in rows[object_type]:
+            report.problems.append(ChainProblem(cover.chain, cover.seq,
+                                                f"{object_type} {object_id}: vouched for by the event but missing"))
+    if legacy_only:
+        report.warnings.append(f"{legacy_only} row(s) are vouched for only by events older than keyed hashes "
+                               "(sha256-legacy): their facts are not compared.")
+
+
+def verify_audit_trail(anchors: list | None = None) -> VerificationReport:
+    """The whole check behind ``flask verify-audit``: every chain, every covered row, and the anchors
+    (``anchors``: parsed anchor documents; ``None`` = the latest anchor in ``AUDIT_ANCHOR_DIR``)."""
+    from app.audit import anchors as anchoring
+
+    loaded, problems = anchoring.anchors_to_check(anchors)
+    wanted: dict[str, set[int]] = {}
+    for anchor in loaded:
+        for chain, (_count, seq, _hash) in anchor.get("chains", {}).items():
+            wanted.setdefault(chain, set()).add(seq)
+    walker = _walk(wanted=wanted)
+    _compare_facts(walker)
+    walker.report.problems.extend(problems)
+    for anchor in loaded:
+        walker.report.problems.extend(anchoring.compare_with_anchor(anchor, walker.last_seq, walker.seen_hashes))
+        walker.report.anchors_checked.append(anchor.get("number"))
+    if not loaded and not problems:
+        walker.report.warnings.append("No anchor yet: deleted chains and deleted last events cannot be found "
+                                      "(run 'flask audit-anchor').")
+    return walker.report
 
 
 def verify_all_chains() -> tuple[int, list[ChainProblem]]:
-    chains = db.session.scalars(select(AuditEvent.chain).group_by(AuditEvent.chain)).all()
-    problems: list[ChainProblem] = []
-    for chain in chains:
-        problems.extend(verify_chain(chain))
-    return len(chains), problems
+    """Every chain and every covered row (not the anchors: see :func:`verify_audit_trail`)."""
+    walker = _walk()
+    _compare_facts(walker)
+    return walker.report.chains, walker.report.problems
 
-
-def count_events() -> int:
-    return db.session.scalar(select(func.count(AuditEvent.id))) or 0

@@ -16,6 +16,7 @@ from app import clock
 from app.acts.models import Act
 from app.acts.operations import open_monthly_act
 from app.applications.models import Application
+from app.audit.facts import contract_facts
 from app.audit.operations import record_event
 from app.contracts.models import Contract, ContractAct, ContractSignature
 from app.engine.errors import DomainRefused
@@ -68,7 +69,7 @@ def generate_contract(application: Application, actor=None) -> Contract:
     record_event(_chain(contract), "contract.generated", "contract", contract.id,
                  actor_id=getattr(actor, "id", None),
                  details={"number": contract.number, "monthly_cap_tiyn": monthly,
-                          "amount_cap_tiyn": contract.amount_cap_tiyn})
+                          "amount_cap_tiyn": contract.amount_cap_tiyn}, facts=contract_facts(contract))
     db.session.flush()
     return contract
 
@@ -124,7 +125,8 @@ def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
     if contract.status == "active":
         contract.activated_at = clock.now()
     record_event(_chain(contract), "contract.signed", "contract", contract.id, actor_id=user.id,
-                 details={"capacity": capacity, "document_sha256": digest, "number": contract.number})
+                 details={"capacity": capacity, "document_sha256": digest, "number": contract.number},
+                 facts=contract_facts(contract))
     db.session.flush()
     return signature
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from app import clock
 from app.acts.models import Act
 from app.acts.operations import guarded_write
+from app.audit.facts import payment_facts
 from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
 from app.extensions import db
@@ -49,5 +50,5 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
                               number=act.number, order=order_number)) from err
     record_event(f"instance:{act.instance_id}", "act.paid", "payment", payment.id, actor_id=actor.id,
                  details={"act": act.number, "order_number": order_number, "paid_on": paid_on.isoformat(),
-                          "amount_tiyn": act.amount_tiyn})
+                          "amount_tiyn": act.amount_tiyn}, facts=payment_facts(payment))
     return payment

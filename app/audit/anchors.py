@@ -1,0 +1,177 @@
+"""Signed anchors: a checkpoint of every chain's head and event count, written outside the database.
+
+A chain proves that nothing in it was changed, but not that its last events — or the whole chain — were not
+deleted. An anchor does: each file names every chain with its event count, last seq and last hash, is signed
+with the audit key (HMAC) and names the previous anchor's SHA-256, so anchors form a chain of their own.
+``verify-audit`` compares the database with the latest anchor (or with anchors exported elsewhere).
+
+Files go to ``AUDIT_ANCHOR_DIR`` (``instance/audit_anchors`` by default) as ``anchor-00000001.json``, created
+exclusively and made read-only; point the setting at a write-once (WORM) mount in production. The
+background pass writes one every ``AUDIT_ANCHOR_INTERVAL_SECONDS`` when events were added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app import clock
+from app.audit.keys import keyring
+from app.audit.models import AuditEvent
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+FORMAT = "tapsyrys-audit-anchor/1"
+_NAME = re.compile(r"^anchor-(\d{8})\.json$")
+
+
+def _canonical(value) -> bytes:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def anchor_dir() -> Path:
+    return Path(current_app.config["AUDIT_ANCHOR_DIR"])
+
+
+def anchor_files(directory: Path | None = None) -> list[tuple[int, Path]]:
+    directory = directory or anchor_dir()
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), directory / name) for name in os.listdir(directory) if (m := _NAME.match(name))]
+    return sorted(found)
+
+
+def chain_heads() -> tuple[dict[str, list], int]:
+    """Every chain's [event count, last seq, last hash], and the highest event id — one statement."""
+    per_chain = (select(AuditEvent.chain, func.count().label("n"), func.max(AuditEvent.seq).label("seq"),
+                        func.max(AuditEvent.id).label("max_id"))
+                 .group_by(AuditEvent.chain).subquery())
+    rows = db.session.execute(
+        select(per_chain.c.chain, per_chain.c.n, per_chain.c.seq, per_chain.c.max_id, AuditEvent.hash)
+        .join(AuditEvent, (AuditEvent.chain == per_chain.c.chain) & (AuditEvent.seq == per_chain.c.seq)))
+    heads, max_id = {}, 0
+    for row in rows:
+        heads[row.chain] = [row.n, row.seq, row.hash]
+        max_id = max(max_id, row.max_id)
+    return heads, max_id
+
+
+def sign(body: dict, key_id: str | None = None) -> str:
+    return keyring().sign(_canonical(body), key_id)
+
+
+def create_anchor() -> Path | None:
+    """Write the next anchor file; ``None`` if another process wrote that number first."""
+    directory = anchor_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    files = anchor_files(directory)
+    number = files[-1][0] + 1 if files else 1
+    previous = hashlib.sha256(files[-1][1].read_bytes()).hexdigest() if files else None
+    heads, max_id = chain_heads()
+    ring = keyring()
+    body = {"format": FORMAT, "number": number, "created_at": clock.now().isoformat(), "key_id": ring.current_id,
+            "previous_sha256": previous, "events": sum(h[0] for h in heads.values()), "max_event_id": max_id,
+            "chains": heads}
+    document = {**body, "signature": sign(body, ring.current_id)}
+    path = directory / f"anchor-{number:08d}.json"
+    try:
+        # Exclusive create: an anchor file is never overwritten, here or on a write-once mount.
+        with path.open("x", encoding="utf-8") as fh:
+            json.dump(document, fh, sort_keys=True, ensure_ascii=False, indent=1)
+    except FileExistsError:
+        return None
+    path.chmod(0o444)
+    return path
+
+
+def read_anchor(path: Path) -> dict:
+    """Parse an anchor file; ValueError with a readable reason when it is not one."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a readable anchor ({err})") from err
+    if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(
+            document.get("chains"), dict):
+        raise ValueError(f"{path}: not a {FORMAT} document")
+    return document
+
+
+def anchor_if_due() -> Path | None:
+    """The background pass's call: anchor when the interval has passed and events were added since.
+
+    Never raises: a failed anchor is logged and tried again on the next pass (one failure stays one)."""
+    try:
+        files = anchor_files()
+        latest = read_anchor(files[-1][1]) if files else None
+        if latest is not None:
+            age = (clock.now() - datetime.fromisoformat(latest["created_at"])).total_seconds()
+            if age < current_app.config["AUDIT_ANCHOR_INTERVAL_SECONDS"]:
+                return None
+            if db.session.scalar(select(func.max(AuditEvent.id))) == latest.get("max_event_id"):
+                return None
+        return create_anchor()
+    except Exception:
+        log.exception("audit anchor failed; the next background pass tries again")
+        db.session.rollback()
+        return None
+
+
+def anchors_to_check(documents: list[dict] | None) -> tuple[list[dict], list]:
+    """The anchors ``verify-audit`` compares with: the given ones, or the latest in ``AUDIT_ANCHOR_DIR``
+    (whose signature and link to the previous file are checked here)."""
+    from app.audit.operations import ChainProblem
+
+    problems: list[ChainProblem] = []
+    if documents is None:
+        files = anchor_files()
+        if not files:
+            return [], []
+        try:
+            documents = [read_anchor(files[-1][1])]
+        except ValueError as err:
+            return [], [ChainProblem("", 0, f"anchor: {err}")]
+        previous = documents[0].get("previous_sha256")
+        numbers = [n for n, _ in files]
+        if numbers != list(range(1, numbers[-1] + 1)):
+            missing = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
+            problems.append(ChainProblem("", 0, f"anchor file(s) missing: {missing}"))
+        if len(files) > 1 and previous != hashlib.sha256(files[-2][1].read_bytes()).hexdigest():
+            problems.append(ChainProblem("", 0, f"anchor {files[-1][0]}: the previous anchor file was changed"))
+    valid = []
+    for document in documents:
+        body = {k: v for k, v in document.items() if k != "signature"}
+        keys = keyring().keys
+        key_id = document.get("key_id")
+        if not isinstance(key_id, str) or key_id not in keys:
+            problems.append(ChainProblem("", 0, f"anchor {document.get('number')}: unknown audit key id {key_id!r}"))
+        elif not hmac.compare_digest(str(document.get("signature")), sign(body, key_id)):
+            problems.append(ChainProblem("", 0, f"anchor {document.get('number')}: signature does not verify"))
+        else:
+            valid.append(document)
+    return valid, problems
+
+
+def compare_with_anchor(anchor: dict, last_seq: dict[str, int], seen_hashes: dict[tuple[str, int], str]) -> list:
+    """What the database lost or changed since ``anchor``: deleted chains, deleted last events, rewritten heads."""
+    from app.audit.operations import ChainProblem
+
+    number = anchor.get("number")
+    problems = []
+    for chain, (count, seq, head) in sorted(anchor["chains"].items()):
+        if chain not in last_seq:
+            problems.append(ChainProblem(chain, seq, f"chain deleted: anchor {number} vouched for {count} event(s)"))
+        elif last_seq[chain] < seq:
+            problems.append(ChainProblem(chain, seq, f"truncated: anchor {number} vouched for events up to "
+                                                     f"#{seq}, the database ends at #{last_seq[chain]}"))
+        elif seen_hashes.get((chain, seq)) != head:
+            problems.append(ChainProblem(chain, seq, f"event differs from anchor {number} (rewritten)"))
+    return problems

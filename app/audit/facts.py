@@ -1,0 +1,108 @@
+"""The business facts an audit event vouches for: the money and legal fields of the row it created.
+
+One function per kind of row, used twice — by the operation that writes the event (``record_event(...,
+facts=act_facts(act))``) and by ``verify-audit``, which recomputes them from the rows as they are now and
+reports every field that differs. A value is kept as is when a person would want to read it in the report
+(amounts, order number); a list (act lines, signatures) is kept as a SHA-256 digest of its canonical JSON.
+
+The loaders work on whole tables in a few statements (``load_*``), so checking every row stays set-based.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from app.extensions import db
+
+
+def digest(value) -> str:
+    body = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+# -- act ----------------------------------------------------------------------------------------------------
+_LINE_FIELDS = ("line_no", "iin", "full_name", "grade", "days_attended", "outcome", "rule_code", "amount_tiyn")
+
+
+def _act_facts(act, lines: Iterable) -> dict:
+    rows = sorted([getattr(ln, f) for f in _LINE_FIELDS] for ln in lines)
+    return {"number": act.number, "school_id": act.school_id, "period": act.period.isoformat(),
+            "amount_tiyn": act.amount_tiyn, "withheld_tiyn": act.withheld_tiyn, "total_lines": act.total_lines,
+            "accepted_lines": act.accepted_lines, "lines_sha256": digest(rows)}
+
+
+def act_facts(act) -> dict:
+    """An accepted act: what the operator will pay and the lines it is paid for."""
+    from app.acts.models import ActLine
+
+    lines = db.session.execute(select(*[getattr(ActLine, f) for f in _LINE_FIELDS])
+                               .where(ActLine.act_id == act.id)).all()
+    return _act_facts(act, lines)
+
+
+#: Acts whose money is decided: accepted for payment, or paid. Earlier states may still change legitimately.
+DECIDED_ACT_STATUSES = ("accepted", "paid")
+
+
+def load_act_facts(statuses: tuple[str, ...] = DECIDED_ACT_STATUSES) -> dict[int, dict]:
+    """Every act in ``statuses`` with its facts: two statements, a join rather than a list of ids."""
+    from app.acts.models import Act, ActLine
+
+    lines = defaultdict(list)
+    for row in db.session.execute(select(ActLine.act_id, *[getattr(ActLine, f) for f in _LINE_FIELDS])
+                                  .join(Act, Act.id == ActLine.act_id).where(Act.status.in_(statuses))):
+        lines[row.act_id].append(row)
+    return {act.id: _act_facts(act, lines[act.id])
+            for act in db.session.scalars(select(Act).where(Act.status.in_(statuses)))}
+
+
+# -- payment ------------------------------------------------------------------------------------------------
+def payment_facts(payment) -> dict:
+    """A registered payment: how much was paid, by which payment order, for which act."""
+    return {"act_id": payment.act_id, "amount_tiyn": payment.amount_tiyn, "order_number": payment.order_number,
+            "paid_on": payment.paid_on.isoformat()}
+
+
+def load_payment_facts() -> dict[int, dict]:
+    from app.payments.models import Payment
+
+    return {p.id: payment_facts(p) for p in db.session.scalars(select(Payment))}
+
+
+# -- contract -----------------------------------------------------------------------------------------------
+_TERM_FIELDS = ("number", "order_id", "school_id", "department_id", "region_id", "period_start", "period_end",
+                "places_primary", "places_basic", "places_secondary", "design_capacity", "locality", "iban",
+                "licence_number", "licence_valid_until", "monthly_cap_tiyn", "amount_cap_tiyn")
+
+
+def _contract_facts(contract, signatures: Iterable) -> dict:
+    terms = {f: getattr(contract, f) for f in _TERM_FIELDS}
+    facts = {"monthly_cap_tiyn": contract.monthly_cap_tiyn, "amount_cap_tiyn": contract.amount_cap_tiyn,
+             "terms_sha256": digest(terms)}
+    facts["signatures_sha256"] = digest(sorted([s.capacity, s.signer_id, s.document_sha256] for s in signatures))
+    return facts
+
+
+def contract_facts(contract) -> dict:
+    """A contract: its terms (parties, period, places, bank account, licence, caps) and the signed hashes."""
+    from app.contracts.models import ContractSignature
+
+    signatures = db.session.execute(select(ContractSignature.capacity, ContractSignature.signer_id,
+                                           ContractSignature.document_sha256)
+                                    .where(ContractSignature.contract_id == contract.id)).all()
+    return _contract_facts(contract, signatures)
+
+
+def load_contract_facts() -> dict[int, dict]:
+    from app.contracts.models import Contract, ContractSignature
+
+    signatures = defaultdict(list)
+    for row in db.session.execute(select(ContractSignature.contract_id, ContractSignature.capacity,
+                                         ContractSignature.signer_id, ContractSignature.document_sha256)):
+        signatures[row.contract_id].append(row)
+    return {c.id: _contract_facts(c, signatures[c.id]) for c in db.session.scalars(select(Contract))}

@@ -1,0 +1,124 @@
+"""Anchors: signed checkpoints of every chain head, outside the database, written by the background pass,
+exported and checked by verify-audit."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+
+from app import clock
+from app.audit.anchors import anchor_files, anchor_if_due, chain_heads, create_anchor, read_anchor
+from app.audit.models import AuditEvent
+from app.audit.operations import record_event, verify_audit_trail
+from app.background import tick
+from app.extensions import db
+from tests.audit.helpers import tamper
+
+
+def _reasons(report) -> list[str]:
+    return [str(p) for p in report.problems]
+
+
+def _rewrite(path, change) -> None:
+    document = json.loads(path.read_text())
+    change(document)
+    path.chmod(0o644)
+    path.write_text(json.dumps(document))
+
+
+def test_an_anchor_names_every_chain_with_its_count_last_seq_and_head(world, anchor_dir):
+    path = create_anchor()
+    assert path == anchor_dir / "anchor-00000001.json"
+    assert path.stat().st_mode & 0o222 == 0, "an anchor file is read-only once written"
+    anchor = read_anchor(path)
+    heads, max_id = chain_heads()
+    assert anchor["chains"] == heads and anchor["max_event_id"] == max_id
+    assert anchor["events"] == db.session.scalar(select(func.count(AuditEvent.id)))
+    chain, (count, seq, head) = next(iter(sorted(heads.items())))
+    last = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == chain)
+                              .order_by(AuditEvent.seq.desc())).first()
+    assert (count, seq, head) == (seq, last.seq, last.hash)
+    assert anchor["previous_sha256"] is None and anchor["key_id"] == "k1" and len(anchor["signature"]) == 64
+    second = read_anchor(create_anchor())
+    assert second["number"] == 2 and second["previous_sha256"] is not None
+    assert verify_audit_trail().anchors_checked == [2]
+
+
+def test_the_background_pass_anchors_when_due_and_only_when_events_were_added(world, anchor_dir, app):
+    start = clock.now()
+    with clock.FrozenClock(start):
+        tick(app)
+        assert [n for n, _ in anchor_files()] == [1]
+        assert anchor_if_due() is None, "not again within AUDIT_ANCHOR_INTERVAL_SECONDS"
+    later = start + timedelta(seconds=app.config["AUDIT_ANCHOR_INTERVAL_SECONDS"] + 1)
+    with clock.FrozenClock(later):
+        assert anchor_if_due() is None, "nothing was added: no new anchor"
+        record_event("registry", "thing.done", "thing", 1, actor_id=None)
+        db.session.commit()
+        assert anchor_if_due() == anchor_dir / "anchor-00000002.json"
+    with clock.FrozenClock(later + timedelta(seconds=1)):
+        record_event("registry", "thing.done", "thing", 2, actor_id=None)
+        db.session.commit()
+        assert anchor_if_due() is None
+
+
+def test_a_failing_anchor_does_not_stop_the_background_pass(world, app, tmp_path, monkeypatch):
+    import app.audit.anchors as anchors
+
+    logged = []
+    monkeypatch.setattr(anchors.log, "exception", lambda message, *args: logged.append(message))
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_DIR", str(blocker))
+    assert anchor_if_due() is None
+    assert logged == ["audit anchor failed; the next background pass tries again"]
+    tick(app)  # the rest of the pass still runs
+    assert len(logged) == 2
+    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_DIR", str(tmp_path / "anchors"))
+    assert anchor_if_due() == tmp_path / "anchors" / "anchor-00000001.json"
+
+
+def test_a_forged_anchor_is_refused(world, anchor_dir):
+    path = create_anchor()
+    _rewrite(path, lambda d: d["chains"].clear())
+    assert _reasons(verify_audit_trail()) == ["anchor 1: signature does not verify"]
+    _rewrite(path, lambda d: d.update(key_id="k9"))
+    assert _reasons(verify_audit_trail()) == ["anchor 1: unknown audit key id 'k9'"]
+
+
+def test_a_changed_or_missing_earlier_anchor_is_found(world, anchor_dir):
+    first = create_anchor()
+    create_anchor()
+    third = create_anchor()
+    assert _reasons(verify_audit_trail()) == []
+    first.chmod(0o644)
+    first.unlink()
+    assert _reasons(verify_audit_trail()) == ["anchor file(s) missing: [1]"]
+    _rewrite(anchor_dir / "anchor-00000002.json", lambda d: d.update(events=0))
+    assert _reasons(verify_audit_trail()) == ["anchor file(s) missing: [1]",
+                                              "anchor 3: the previous anchor file was changed"]
+    third.chmod(0o644)
+    third.write_text("{not json")
+    assert _reasons(verify_audit_trail())[0].startswith(f"anchor: {third}: not a readable anchor")
+
+
+def test_an_exported_anchor_still_finds_a_chain_deleted_after_the_local_anchors_were_lost(world, anchor_dir):
+    exported = read_anchor(create_anchor())
+    for _number, path in anchor_files():
+        path.chmod(0o644)
+        path.unlink()
+    chain = sorted(exported["chains"])[0]
+    tamper(delete(AuditEvent).where(AuditEvent.chain == chain))
+    report = verify_audit_trail()
+    assert report.problems == [] and report.warnings[-1].startswith("No anchor yet")
+    assert [p.reason for p in verify_audit_trail([exported]).problems] == [
+        f"chain deleted: anchor 1 vouched for {exported['chains'][chain][0]} event(s)"]
+
+
+def test_events_added_after_the_anchor_are_fine(world, anchor_dir):
+    create_anchor()
+    record_event("registry", "thing.done", "thing", 1, actor_id=None)
+    db.session.commit()
+    assert verify_audit_trail().problems == []
