@@ -5,13 +5,13 @@ SHA-256 of their old body, carry no facts, and a legacy event after a keyed one 
 (a downgrade). Rewriting a whole legacy chain is found by the first signed anchor taken after the upgrade.
 
 Revision ID: 0011_audit
-Revises: 0010_incidents
+Revises: 0011_rules
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_audit"
-down_revision = "0010_incidents"
+down_revision = "0011_rules"
 branch_labels = None
 depends_on = None
 

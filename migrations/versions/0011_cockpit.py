@@ -1,13 +1,13 @@
 """cockpit: trial instances, suspended/cancelled states, list indexes; forced password change
 
 Revision ID: 0011_cockpit
-Revises: 0010_incidents
+Revises: 0011_audit
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_cockpit"
-down_revision = "0010_incidents"
+down_revision = "0011_audit"
 branch_labels = None
 depends_on = None
 

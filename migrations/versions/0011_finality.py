@@ -1,13 +1,13 @@
 """acts: decided is final — the act's lock version for guarded writes, adjustments of earlier months
 
 Revision ID: 0011_finality
-Revises: 0010_incidents
+Revises: 0011_incidents
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_finality"
-down_revision = "0010_incidents"
+down_revision = "0011_incidents"
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """acts: paid days and identity review of act lines; the official's review decisions
 
 Revision ID: 0011_rules
-Revises: 0010_incidents
+Revises: 0011_finality
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_rules"
-down_revision = "0010_incidents"
+down_revision = "0011_finality"
 branch_labels = None
 depends_on = None
 

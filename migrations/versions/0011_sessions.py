@@ -1,13 +1,13 @@
 """people: server-side session invalidation (session_version, password_changed_at) and API tokens
 
 Revision ID: 0011_sessions
-Revises: 0010_incidents
+Revises: 0011_cockpit
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_sessions"
-down_revision = "0010_incidents"
+down_revision = "0011_cockpit"
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """public: cached per-school monthly figures for the public portal
 
 Revision ID: 0012_public
-Revises: 0010_incidents
+Revises: 0011_sessions
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_public"
-down_revision = "0010_incidents"
+down_revision = "0011_sessions"
 branch_labels = None
 depends_on = None
 
