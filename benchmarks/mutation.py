@@ -66,9 +66,6 @@ def _config(files: list[str], tests: list[str]) -> str:
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not e2e", "-x", "-q"]',
         'also_copy = ["bpmn", "forms", "migrations", "translations", "wsgi.py"]',
-        # Workers fork from a process that has only collected the tests: forking from the one that ran them
-        # would inherit warm caches (compiled scripts, specs) and let mutants of the cached code survive.
-        'process_isolation = "forkserver"',
     ]
     return "\n".join(lines) + "\n"
 
