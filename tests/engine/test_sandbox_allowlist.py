@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import types
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -67,8 +67,8 @@ def _samples() -> list:
     """Values scripts hold: task data (JSON-like, dates, Decimal) and what the builtins make."""
     return [
         0, 1.5, True, None, "text", [1], {"a": 1}, {1}, frozenset({1}), (1,), Decimal("1.5"),
-        date(2026, 1, 1), datetime(2026, 1, 1, tzinfo=timezone.utc), timedelta(days=1), timezone.utc,
-        range(3), enumerate([1]), map(str, [1]), filter(None, [1]), zip([1], [2]), reversed([1]),
+        date(2026, 1, 1), datetime(2026, 1, 1, tzinfo=UTC), timedelta(days=1), UTC,
+        range(3), enumerate([1]), map(str, [1]), filter(None, [1]), zip([1], [2], strict=True), reversed([1]),
         iter([1]), {"a": 1}.items(), (i for i in [1]), lambda: 1, ValueError("x"),
     ]
 
@@ -85,7 +85,7 @@ def test_no_forbidden_callable_is_reachable_from_any_builtin_or_value():
     found = [f"builtin {name} -> {value!r}" for name, value in SAFE_BUILTINS.items() if _is_forbidden(value)]
     seen: set[int] = set()
     visited = 0
-    for depth in range(4):
+    for _depth in range(4):
         following = []
         for obj in frontier:
             if id(obj) in seen:
