@@ -529,3 +529,135 @@ def test_expression_may_not_return_functions_or_iterators():
     with pytest.raises(TypeError):
         env.evaluate("map(str, [1])", {})
     assert env.evaluate("list(map(str, [1]))", {}) == ["1"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Exact messages and values (what a model author reads; what a mutation of the sandbox would change)
+
+
+@pytest.mark.parametrize("source, problems", [
+    ("import os", [(1, "import statements are not allowed")]),
+    ("x = 1\nfrom os import path", [(2, "import statements are not allowed")]),
+    ("class A:\n    pass", [(1, "class definitions are not allowed")]),
+    ("x = (1 +", [(1, "syntax error: '(' was never closed at statement: 'x = (1 +'")]),
+    ("return 1", [(1, "syntax error: 'return' outside function")]),
+    ("x = getattr\ny = vars(x)", [(2, 'calling "vars" is not allowed')]),
+    (5, [(None, "script source must be str, not int")]),
+    ("x = 1\n" * 20_000, [(None, "script is longer than 100000 characters")]),
+])
+def test_check_script_names_each_problem_exactly(source, problems):
+    assert [(p.line, p.message) for p in check_script(source)] == problems
+
+
+def test_restricted_python_messages_are_read_into_problems():
+    from app.engine.scripting import _problem_from_rp
+
+    assert _problem_from_rp("Line 3: SyntaxError: bad at x") == ScriptProblem(3, "syntax error: bad at x")
+    assert _problem_from_rp("Line 12: \"_x\" is an invalid name") == ScriptProblem(12, '"_x" is an invalid name')
+    assert _problem_from_rp("Line None: odd") == ScriptProblem(None, "odd")
+    assert _problem_from_rp("weird") == ScriptProblem(None, "weird")
+
+
+def test_script_rejected_carries_its_problems():
+    assert ScriptRejected("bad", 3).problems == (ScriptProblem(3, "bad"),)
+    both = (ScriptProblem(1, "a"), ScriptProblem(2, "b"))
+    rejected = ScriptRejected("a", 1, both)
+    assert (rejected.problems, rejected.reason, rejected.line, str(rejected)) == (both, "a", 1, "line 1: a")
+    assert str(ScriptRejected("no line")) == "no line"
+    with pytest.raises(ScriptRejected) as info:
+        RestrictedTaskDataEnvironment().execute("import os\nimport sys", {})
+    assert [(p.line, p.message) for p in info.value.problems] == [
+        (1, "import statements are not allowed"), (2, "import statements are not allowed")]
+
+
+def test_in_place_operators_outside_the_list_are_refused():
+    from app.engine.scripting import _guarded_inplacevar
+
+    with pytest.raises(TypeError, match="^operator @= is not allowed$"):
+        RestrictedTaskDataEnvironment().execute("a = [1]\na @= 2", {})
+    assert _guarded_inplacevar("+=", 1, 2) == 3
+
+
+def test_repetition_up_to_the_limit_is_allowed_in_place_too():
+    context: dict = {}
+    RestrictedTaskDataEnvironment().execute("x = [0] * 1000\nx *= 1000\nn = len(x)", context)
+    assert context["n"] == 1_000_000
+    with pytest.raises(ScriptLimitExceeded, match=r"repeated sequence \(1001000 items"):
+        RestrictedTaskDataEnvironment().execute("x = [0] * 1001\nx *= 1000", {})
+
+
+def test_shifting_a_large_task_value_by_zero_is_not_refused():
+    big = 2**100_001
+    assert RestrictedTaskDataEnvironment().evaluate("big << 0", {"big": big}) == big
+
+
+@pytest.mark.parametrize("source, kind", [("lambda: 1", "function"), ("map(str, [1])", "map"),
+                                          ("(i for i in [1])", "generator"), ("len", "builtin_function_or_method")])
+def test_expressions_returning_a_non_value_say_what_they_produced(source, kind):
+    with pytest.raises(TypeError) as info:
+        RestrictedTaskDataEnvironment().evaluate(source, {})
+    assert str(info.value) == (f"expression produced a {kind}, not a value"
+                               " (wrap iterators in list(...); functions cannot be returned)")
+
+
+def test_expressions_have_the_same_step_and_time_budget_as_scripts(monkeypatch):
+    with pytest.raises(ScriptLimitExceeded, match="^line 1: script exceeded its budget of 100 steps$"):
+        RestrictedTaskDataEnvironment(max_steps=100).evaluate("[x for x in range(1000)]", {})
+    from app.engine import scripting
+
+    readings = iter(range(10**9))
+    monkeypatch.setattr(scripting.time, "monotonic", lambda: next(readings) / 100)
+    with pytest.raises(ScriptLimitExceeded, match="^line 1: script exceeded its time limit of 0.2 s$"):
+        RestrictedTaskDataEnvironment(time_limit=0.2, max_steps=None).evaluate("[x for x in range(100000)]", {})
+
+
+def _task_with(**data):
+    """A real (READY start) task of a workflow, holding ``data``."""
+    wf = _workflow(_bpmn(), RestrictedScriptEngine())
+    task = wf.get_tasks(state=TaskState.READY)[0]
+    task.data = dict(data)
+    return task
+
+
+def test_engine_evaluate_passes_the_external_context_and_reports_the_line():
+    engine = RestrictedScriptEngine()
+    assert engine.evaluate(_task_with(a=2), "a + lookup['b']", {"lookup": {"b": 3}}) == 5
+    with pytest.raises(WorkflowTaskException) as info:
+        engine.evaluate(_task_with(a=0), "1 / a")
+    err = info.value
+    assert isinstance(err.__cause__, ZeroDivisionError)
+    assert err.line_number == 1 and err.error_type == "ZeroDivisionError"
+    assert str(err).startswith("Error evaluating expression '1 / a': ZeroDivisionError: division by zero")
+    with pytest.raises(WorkflowTaskException) as info:
+        engine.evaluate(_task_with(), "import_me(")
+    assert info.value.line_number == 1 and isinstance(info.value.__cause__, ScriptRejected)
+
+
+def test_engine_execute_reports_the_failing_line_and_its_text():
+    engine = RestrictedScriptEngine()
+    task = _task_with(a=0)
+    with pytest.raises(WorkflowTaskException) as info:
+        engine.execute(task, "b = 1\nc = 2 / a\nd = 3")
+    err = info.value
+    assert (err.line_number, err.error_line, err.error_type) == (2, "c = 2 / a", "ZeroDivisionError")
+    assert str(err).startswith("ZeroDivisionError: division by zero")
+    assert task.data == {"a": 0}
+    assert engine.execute(task, "b = a + lookup", {"lookup": 4}) is True
+    assert task.data == {"a": 0, "b": 4}
+
+
+def test_call_service_passes_plain_values_and_encodes_results():
+    seen = []
+
+    def caller(task, operation_name, params):
+        seen.append((operation_name, params))
+        return {"ok": True}
+
+    engine = RestrictedScriptEngine(service_caller=caller)
+    result = engine.call_service(None, "acts/verify", {"a": {"value": 1, "type": "int"}, "b": "value-like text",
+                                                       "c": {"type": "str"}})
+    assert result == '{"ok": true}'
+    assert seen == [("acts/verify", {"a": 1, "b": "value-like text", "c": {"type": "str"}})]
+    assert RestrictedScriptEngine(service_caller=lambda *a: b"raw").call_service(None, "x", None) == b"raw"
+    with pytest.raises(NotImplementedError, match="^no service caller configured for operation 'acts/verify'$"):
+        RestrictedScriptEngine().call_service(None, "acts/verify", {})
