@@ -67,6 +67,9 @@ def _config(files: list[str], tests: list[str]) -> str:
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not e2e", "-x", "-q"]',
         'also_copy = ["bpmn", "forms", "migrations", "translations", "wsgi.py"]',
+        # A mutant that disables a budget loops until this timeout (counted as killed by timeout, reported
+        # apart); mutmut's default allows 15 times the tests' clean duration.
+        "timeout_multiplier = 5.0",
     ]
     return "\n".join(lines) + "\n"
 

@@ -164,3 +164,22 @@ def test_the_annual_cap_counts_what_was_already_paid_under_the_contract(frozen, 
     contract.amount_cap_tiyn = 2 * amount
     within_contract_cap(act)
     db.session.rollback()
+
+
+def test_the_pay_task_handler_shows_the_act_and_registers_the_payment(world):
+    from types import SimpleNamespace
+
+    from app.engine.handlers import TaskContext
+    from app.payments.handlers import PayAct
+
+    act = _accepted_act_without_contract(world)
+    instance = SimpleNamespace(subject_type="act", subject_id=act.id)
+    ctx = TaskContext(instance=instance, human_task=None, actor=user("operator"))
+    handler = PayAct()
+    assert handler.template == "payments/_pay_panel.html"
+    assert handler.context(ctx) == {"act": act}
+    result = handler.submit(ctx, {"order_number": "PP-0042", "paid_on": "2027-10-05"})
+    (payment,) = _payments(act)
+    assert result == {"payment_id": payment.id}
+    assert (payment.order_number, payment.paid_on, payment.registered_by_id) == ("PP-0042", PAID_ON,
+                                                                                  user("operator").id)
