@@ -661,3 +661,57 @@ def test_call_service_passes_plain_values_and_encodes_results():
     assert RestrictedScriptEngine(service_caller=lambda *a: b"raw").call_service(None, "x", None) == b"raw"
     with pytest.raises(NotImplementedError, match="^no service caller configured for operation 'acts/verify'$"):
         RestrictedScriptEngine().call_service(None, "acts/verify", {})
+
+
+def test_a_loop_body_that_continues_at_once_still_costs_a_step_per_pass():
+    script = "n = []\nwhile len(n) < 4:\n    if n.append(1) is None:\n        continue"
+    RestrictedTaskDataEnvironment(max_steps=4).execute(script, {})
+    with pytest.raises(ScriptLimitExceeded, match="budget of 3 steps"):
+        RestrictedTaskDataEnvironment(max_steps=3).execute(script, {})
+
+
+def test_results_above_the_limit_are_refused_even_from_large_task_values():
+    big = 2**100_001
+    env = RestrictedTaskDataEnvironment()
+    for source in ("big ** 1", "big << 1", "big * 1"):
+        with pytest.raises(ScriptLimitExceeded, match="integer result"):
+            env.evaluate(source, {"big": big})
+    assert env.evaluate("big ** 0", {"big": big}) == 1
+    assert env.evaluate("big // big", {"big": big}) == 1
+
+
+def test_task_data_under_a_guard_name_does_not_stop_the_write_back():
+    context = {"_tick_": "kept as it was", "gone": 1, "kept": 2}
+    RestrictedTaskDataEnvironment().execute("del gone\nnew = kept + 1", context)
+    assert context == {"_tick_": "kept as it was", "kept": 2, "new": 3}
+
+
+def test_the_engine_passes_its_limits_to_the_environment():
+    engine = RestrictedScriptEngine(time_limit=0.5, max_steps=77, extra_builtins={"vat": 12})
+    assert (engine.environment.time_limit, engine.environment.max_steps) == (0.5, 77)
+    assert engine.environment.builtins["vat"] == 12
+    default = RestrictedScriptEngine()
+    assert (default.environment.time_limit, default.environment.max_steps) == (5.0, 5_000_000)
+
+
+def test_a_workflow_error_raised_inside_an_expression_gets_a_note():
+    from SpiffWorkflow.exceptions import WorkflowException
+
+    def fail():
+        raise WorkflowException("registry said no")
+
+    with pytest.raises(WorkflowException) as info:
+        RestrictedScriptEngine().evaluate(_task_with(), "fail()", {"fail": fail})
+    assert "Error evaluating expression 'fail()'" in info.value.notes
+
+
+@pytest.mark.parametrize("script, line, error_line, message", [
+    ("raise ValueError()", 1, "raise ValueError()", "ValueError"),
+    ("x = 1\ny = 2\nz = y / 0", 3, "z = y / 0", "ZeroDivisionError: division by zero"),
+    ("x = 1\n" * 20_000, None, "", "ScriptRejected: script is longer than 100000 characters"),
+])
+def test_execute_errors_name_the_line_and_its_text(script, line, error_line, message):
+    with pytest.raises(WorkflowTaskException) as info:
+        RestrictedScriptEngine().execute(_task_with(), script)
+    err = info.value
+    assert (err.line_number, err.error_line, err.args[0]) == (line, error_line, message)
