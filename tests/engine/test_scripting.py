@@ -715,3 +715,69 @@ def test_execute_errors_name_the_line_and_its_text(script, line, error_line, mes
         RestrictedScriptEngine().execute(_task_with(), script)
     err = info.value
     assert (err.line_number, err.error_line, err.args[0]) == (line, error_line, message)
+
+
+def test_the_step_budget_is_exact_to_one_step():
+    """max_steps=10 allows 10 steps and refuses the 11th (5 loop items + 5 passes + 1 call = 11)."""
+    script = "def f():\n    return 1\nfor i in range(5):\n    continue\n"
+    RestrictedTaskDataEnvironment(time_limit=None, max_steps=10).execute(script, {})
+    with pytest.raises(ScriptLimitExceeded, match="budget of 10 steps"):
+        RestrictedTaskDataEnvironment(time_limit=None, max_steps=10).execute(script + "x = f()", {})
+
+
+def test_the_deadline_itself_is_still_in_time(monkeypatch):
+    """Fake clock: 10 ms per reading, limit 0.2 s. Checks read the clock every 128 steps; the check that
+    reads exactly 0.2 s carries on, the next one (0.21 s) stops the script."""
+    from app.engine import scripting
+
+    readings = iter(range(10**9))
+    monkeypatch.setattr(scripting.time, "monotonic", lambda: next(readings) / 100)
+    with pytest.raises(ScriptLimitExceeded, match="time limit of 0.2 s"):
+        RestrictedTaskDataEnvironment(time_limit=0.2, max_steps=None).execute("while True:\n    pass", {})
+    assert next(readings) == 22, "readings 0 (start) .. 21 (the check that stopped it)"
+
+
+def test_when_time_and_steps_run_out_at_the_same_check_the_time_is_named(monkeypatch):
+    from app.engine import scripting
+
+    readings = iter(range(10**9))
+    monkeypatch.setattr(scripting.time, "monotonic", lambda: next(readings) / 100)
+    env = RestrictedTaskDataEnvironment(time_limit=0.001, max_steps=128)
+    with pytest.raises(ScriptLimitExceeded, match="time limit of 0.001 s"):
+        env.execute("while True:\n    pass", {})
+
+
+def test_a_script_cannot_catch_its_own_interruption():
+    log: list = []
+    with pytest.raises(ScriptLimitExceeded, match="budget of 50 steps"):
+        RestrictedTaskDataEnvironment(max_steps=50).execute(
+            "try:\n    while True:\n        pass\nexcept Exception:\n    log.append('caught')", {"log": log})
+    assert log == [], "the interruption is not an Exception the script's handler could see"
+
+
+def test_code_left_behind_by_an_interrupted_script_stays_interrupted():
+    box: list = []
+    with pytest.raises(ScriptLimitExceeded):
+        RestrictedTaskDataEnvironment(max_steps=50).execute(
+            "box.append(lambda: 1)\ntry:\n    while True:\n        pass\nexcept:\n    pass", {"box": box})
+    with pytest.raises(ScriptLimitExceeded) as info:
+        box[0]()
+    assert type(info.value) is ScriptLimitExceeded and str(info.value) == "script exceeded its budget of 50 steps"
+
+
+def test_an_expression_error_raised_outside_the_script_has_no_line():
+    with pytest.raises(WorkflowTaskException) as info:
+        RestrictedScriptEngine().evaluate(_task_with(), "lambda: 1")
+    assert info.value.line_number is None and isinstance(info.value.__cause__, TypeError)
+
+
+def test_scripts_keep_their_indentation_and_modes_are_checked():
+    assert [(p.line, p.message) for p in check_script("  x = 1")] == [
+        (1, "IndentationError: unexpected indent at statement: 'x = 1'")]
+    with pytest.raises(ValueError, match="^mode must be 'exec' or 'eval', not 'single'$"):
+        check_script("1", mode="single")
+
+
+def test_every_forbidden_extra_builtin_is_named():
+    with pytest.raises(ValueError, match="^builtins must not expose g, run$"):
+        RestrictedTaskDataEnvironment(extra_builtins={"run": eval, "g": getattr, "ok": 1})
