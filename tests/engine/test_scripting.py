@@ -781,3 +781,28 @@ def test_scripts_keep_their_indentation_and_modes_are_checked():
 def test_every_forbidden_extra_builtin_is_named():
     with pytest.raises(ValueError, match="^builtins must not expose g, run$"):
         RestrictedTaskDataEnvironment(extra_builtins={"run": eval, "g": getattr, "ok": 1})
+
+
+def test_the_clock_is_read_every_128_steps(monkeypatch):
+    """21 readings after the start pass the 0.2 s deadline: 21 × 128 steps, the last one interrupted."""
+    from app.engine import scripting
+
+    readings = iter(range(10**9))
+    monkeypatch.setattr(scripting.time, "monotonic", lambda: next(readings) / 100)
+    box: list = []
+    with pytest.raises(ScriptLimitExceeded, match="time limit"):
+        RestrictedTaskDataEnvironment(time_limit=0.2, max_steps=None).execute("while True:\n    box.append(1)",
+                                                                              {"box": box})
+    assert len(box) == 21 * 128 - 1
+
+
+@pytest.mark.parametrize("max_steps, loop_items, over", [(128, 64, False), (200, 100, False), (200, 100, True)])
+def test_budgets_around_the_clock_check_interval_are_exact(max_steps, loop_items, over):
+    """Budgets at and beyond the 128-step check interval: the budget's own steps run, one more does not."""
+    script = f"def f():\n    return 1\nfor i in range({loop_items}):\n    continue\n" + ("x = f()" if over else "")
+    env = RestrictedTaskDataEnvironment(time_limit=None, max_steps=max_steps)
+    if over:
+        with pytest.raises(ScriptLimitExceeded, match=f"budget of {max_steps} steps"):
+            env.execute(script, {})
+    else:
+        env.execute(script, {})
