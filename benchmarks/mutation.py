@@ -30,7 +30,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                   ["tests/engine/test_scripting.py", "tests/engine/test_sandbox_allowlist.py"]),
     "payments": (["app/payments/*"],
                  ["tests/lifecycle/test_payment_rules.py", "tests/test_concurrency.py"]),
-    "access": (["app/people/access.py"], ["tests/test_access_rules.py", "tests/test_authorization.py"]),
+    "access": (["app/people/access.py"], ["tests/test_access_rules.py"]),
     "substitutions": (["app/people/substitutions.py"],
                       ["tests/inbox/test_substitution_rules.py", "tests/inbox/test_bulk_and_deputies.py"]),
     "contracts_handlers": (["app/contracts/handlers.py"],
