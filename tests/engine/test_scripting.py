@@ -806,3 +806,15 @@ def test_budgets_around_the_clock_check_interval_are_exact(max_steps, loop_items
             env.execute(script, {})
     else:
         env.execute(script, {})
+
+
+def test_calls_with_unpacked_arguments_pass_them_all():
+    env = RestrictedTaskDataEnvironment()
+    assert env.evaluate("max(*[3, 9], *[4])", {}) == 9
+    assert env.evaluate("dict(**{'a': 1}, b=2)", {}) == {"a": 1, "b": 2}
+    assert env.evaluate("sorted(*[[3, 1, 2]], **{'reverse': True})", {}) == [3, 2, 1]
+
+
+def test_the_environment_itself_refuses_service_calls():
+    with pytest.raises(NotImplementedError, match="^service calls go through RestrictedScriptEngine.call_service$"):
+        RestrictedTaskDataEnvironment().call_service({}, operation_name="x")
