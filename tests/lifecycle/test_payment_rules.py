@@ -183,3 +183,17 @@ def test_the_pay_task_handler_shows_the_act_and_registers_the_payment(world):
     assert result == {"payment_id": payment.id}
     assert (payment.order_number, payment.paid_on, payment.registered_by_id) == ("PP-0042", PAID_ON,
                                                                                   user("operator").id)
+
+
+def test_payment_checks_register_in_order_and_the_contract_cap_is_one_of_them():
+    from app.payments import operations
+
+    def check(act):
+        raise AssertionError("not called here")
+
+    try:
+        assert operations.register_payment_check(check) is check
+        assert operations.PAYMENT_CHECKS[-1] is check
+    finally:
+        operations.PAYMENT_CHECKS.remove(check)
+    assert within_contract_cap in operations.PAYMENT_CHECKS
