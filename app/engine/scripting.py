@@ -110,8 +110,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 __all__ = [
     "ALLOWED_BUILTIN_NAMES",
     "DEFAULT_MAX_STEPS",
-    "FORBIDDEN_BUILTINS",
     "DEFAULT_TIME_LIMIT",
+    "FORBIDDEN_BUILTINS",
     "MAX_INT_BITS",
     "MAX_SEQUENCE_LENGTH",
     "MAX_SOURCE_LENGTH",
