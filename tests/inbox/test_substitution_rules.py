@@ -96,8 +96,8 @@ def test_anonymous_or_unsaved_users_have_no_principals(today):
 
 def test_substitutions_of_lists_current_and_future_periods_of_both_sides(today, official2):
     official = user("official")
+    later = create_substitution(official, official2.id, START, END, official)  # named first, starts later
     ending_today = create_substitution(official, official2.id, TODAY - timedelta(days=3), TODAY, official)
-    later = create_substitution(official, official2.id, START, END, official)
     db.session.commit()
     assert [s.id for s in substitutions_of(official)] == [ending_today.id, later.id]
     assert [s.id for s in substitutions_of(official2)] == [ending_today.id, later.id]
@@ -187,7 +187,7 @@ def test_revoking_is_for_the_principal_the_creator_or_an_administrator_and_happe
     official = user("official")
     sub = create_substitution(official, official2.id, START, END, user("admin"))
     db.session.commit()
-    with pytest.raises(DomainRefused, match="Only the principal can end this substitution."):
+    with pytest.raises(DomainRefused, match=r"^Only the principal can end this substitution\.$"):
         revoke_substitution(sub, official2)
     at = datetime(2026, 11, 6, 8, 0, tzinfo=UTC)
     with clock.FrozenClock(at):
@@ -198,5 +198,13 @@ def test_revoking_is_for_the_principal_the_creator_or_an_administrator_and_happe
     db.session.commit()
     assert sub.revoked_at.replace(tzinfo=UTC) == at
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "substitution.revoked")).all()
-    assert [(e.object_id, e.actor_id, e.details) for e in events] == [(sub.id, official.id,
-                                                                        {"deputy_id": official2.id})]
+    assert [(e.chain, e.object_type, e.object_id, e.actor_id, e.details) for e in events] == [
+        (f"user:{official.id}", "substitution", sub.id, official.id, {"deputy_id": official2.id})]
+
+
+def test_an_administrator_may_end_a_substitution_named_by_the_principal(today, official2):
+    official = user("official")
+    sub = create_substitution(official, official2.id, START, END, official)
+    db.session.commit()
+    revoke_substitution(sub, user("admin"))
+    assert sub.revoked_at is not None

@@ -45,3 +45,10 @@ def test_service_operators_refuse_a_contract_of_another_instance(contract):
             handlers._contract(ctx, contract.id)
     with pytest.raises(LookupError):
         handlers._contract(_ctx("contract", 10**9), 10**9)
+
+
+def test_signing_needs_the_confirmation_first(contract):
+    for data in ({}, {"confirm": ""}, {"password": "pw"}):
+        with pytest.raises(DomainRefused) as info:
+            handlers.SignContract().submit(_ctx("contract", contract.id), data)
+        assert str(info.value) == "Confirm that you have read the contract."
