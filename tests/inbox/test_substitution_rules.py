@@ -129,11 +129,13 @@ def test_a_substitution_is_recorded_audited_and_announced(today, official2):
     assert (sub.principal_id, sub.deputy_id, sub.starts_on, sub.ends_on, sub.created_by_id, sub.revoked_at) == (
         official.id, official2.id, START, END, official.id, None)
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "substitution.created")).one()
-    assert (event.chain, event.object_id, event.actor_id) == (f"user:{official.id}", sub.id, official.id)
+    assert (event.chain, event.object_type, event.object_id, event.actor_id) == (
+        f"user:{official.id}", "substitution", sub.id, official.id)
     assert event.details == {"deputy_id": official2.id, "deputy": official2.full_name, "from": "2026-11-10",
                              "to": "2026-11-20"}
     note = db.session.scalars(select(Notification).where(Notification.user_id == official2.id)).one()
-    assert note.kind == "deputy_named"
+    assert (note.kind, note.params) == ("deputy_named", {"principal": official.full_name, "start": "2026-11-10",
+                                                         "end": "2026-11-20"})
 
 
 @pytest.mark.parametrize("starts, ends, message", [
