@@ -88,11 +88,18 @@ def test_revoked_or_deactivated_principals_are_not_stood_in_for(today, official2
     assert substitutions_of(official) == [] and substitutions_of(official2) == []
 
 
-def test_anonymous_or_unsaved_users_have_no_principals(today):
+def test_anonymous_or_unsaved_users_have_no_principals(today, official2):
+    from types import SimpleNamespace
+
     from flask_login import AnonymousUserMixin
 
+    create_substitution(user("official"), official2.id, TODAY, END, user("official"))
+    db.session.commit()
     assert active_principals(None) == []
     assert active_principals(AnonymousUserMixin()) == []
+    # something that is not a logged-in user, even one carrying the deputy's id, stands in for no one
+    assert active_principals(SimpleNamespace(id=official2.id)) == []
+    assert active_principals(SimpleNamespace(id=None, is_authenticated=True)) == []
 
 
 def test_substitutions_of_lists_current_and_future_periods_of_both_sides(today, official2):
@@ -109,7 +116,9 @@ def test_substitutions_of_lists_current_and_future_periods_of_both_sides(today, 
 
 def test_deputy_candidates_are_active_colleagues_of_the_same_organisation(today, official2):
     official = user("official")
-    assert sorted(_names(deputy_candidates(official))) == ["head", "official2"]
+    candidates = deputy_candidates(official)
+    assert _names(candidates) == [u.username for u in sorted(candidates, key=lambda u: u.full_name)]
+    assert sorted(_names(candidates)) == ["head", "official2"]
     assert "official" not in _names(deputy_candidates(official))
     assert "official_almaty" not in _names(deputy_candidates(official))
     official2.active = False
