@@ -55,6 +55,12 @@ test: install-dev browser
 bench: install-dev
 	$(BIN)/python benchmarks/lifecycle.py --instances 500 --act-instances 50
 
+## Mutation testing of the modules where a bug costs money, data or security, one module at a time
+## (slow: not part of `make test`). One module: make mutation MODULE=payments. Scores: benchmarks/MUTATION.md.
+.PHONY: mutation
+mutation: install-dev
+	$(BIN)/python benchmarks/mutation.py $(MODULE)
+
 lint: install-dev
 	$(BIN)/ruff check app tests benchmarks
 

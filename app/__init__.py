@@ -10,8 +10,10 @@ from flask import Flask
 from app.config import build_config
 
 
-def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(overrides: dict | None = None, *, instance_path: str | None = None) -> Flask:
+    # instance_path: where the secret key, the SQLite file, attachments and imports live (tests pass a
+    # temporary folder so they never write into the repository's instance/).
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     instance_path = Path(app.instance_path)
     instance_path.mkdir(parents=True, exist_ok=True)
     app.config.update(build_config(instance_path, overrides))

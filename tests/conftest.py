@@ -33,13 +33,15 @@ def app(database_url, tmp_path_factory):
     from flask_migrate import downgrade, upgrade
 
     # English outside requests too (worker threads, CLI), so assertions read one language; pages follow
-    # the user's choice or Accept-Language as in production.
+    # the user's choice or Accept-Language as in production. The instance folder (secret key, attachments,
+    # imports) is temporary: tests never write into the repository's instance/.
     application = create_app({"SQLALCHEMY_DATABASE_URI": _normalise(database_url), "TESTING": True,
                               "BABEL_DEFAULT_LOCALE": "en",
                               "BACKGROUND_MODE": "none",
                               # Audit keys and anchors outside the repo's instance/ folder.
                               "AUDIT_KEY_FILE": str(tmp_path_factory.mktemp("audit") / "audit_keys"),
-                              "AUDIT_ANCHOR_DIR": str(tmp_path_factory.mktemp("audit") / "anchors")})
+                              "AUDIT_ANCHOR_DIR": str(tmp_path_factory.mktemp("audit") / "anchors")},
+                             instance_path=str(tmp_path_factory.mktemp("instance")))
     with application.app_context():
         if not database_url.startswith("sqlite"):
             # Start from an empty schema so a previous run cannot leak into this one.
@@ -69,6 +71,19 @@ def _empty_all_tables() -> None:
         for table in tables:
             db.session.execute(table.delete())
     db.session.commit()
+
+
+def clear_compiled_scripts() -> None:
+    """Scripts compile afresh in every test: a warm cache (e.g. inherited by a forked mutation-testing worker)
+    would otherwise hide a change to the compilation policy."""
+    from app.engine.scripting import _compile
+
+    _compile.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_script_compilation():
+    clear_compiled_scripts()
 
 
 @pytest.fixture()

@@ -55,3 +55,19 @@ def test_only_ascii_digits_make_an_identifier(value):
 def test_iban_with_full_width_digits_is_refused():
     assert not is_valid_kz_iban("KZ８６125KZT5004100100")
     assert complete_12("７９１０２８３０２７２") is None
+#: Worked out by hand from the published rule (weights 1..11, sum mod 11), NOT with the code under test,
+#: so the registry tests' data builder (tests/registry/conftest.py: iin) is anchored to known-good values:
+#: 150101600008: 1·1 + 5·2 + 0·3 + 1·4 + 0·5 + 1·6 + 6·7 + 0·8 + 0·9 + 0·10 + 0·11 = 63 ≡ 8 (mod 11)
+#: 150101600107: 63 + 1·10 = 73 ≡ 7;  150101600206: 63 + 2·10 = 83 ≡ 6
+#: 150102600102: 1 + 10 + 4 + 2·6 + 6·7 + 1·10 = 79 ≡ 2;  150106650001: 1 + 10 + 4 + 6·6 + 6·7 + 5·8 = 133 ≡ 1
+HAND_CHECKED_IINS = {0: "150101600008", 1: "150101600107", 2: "150101600206", 901: "150102600102",
+                     5000: "150106650001"}
+
+
+def test_the_test_data_builder_makes_hand_checked_iins():
+    from tests.registry.conftest import bad_iin, iin
+
+    assert {n: iin(n) for n in HAND_CHECKED_IINS} == HAND_CHECKED_IINS
+    assert all(is_valid_iin(value) for value in HAND_CHECKED_IINS.values())
+    assert bad_iin(0) == "150101600009" and not is_valid_iin(bad_iin(0))
+    assert complete_12("15010160000") == "150101600008"

@@ -79,6 +79,7 @@ Known limitations
 from __future__ import annotations
 
 import ast
+import builtins
 import functools
 import json
 import math
@@ -107,8 +108,10 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 __all__ = [
+    "ALLOWED_BUILTIN_NAMES",
     "DEFAULT_MAX_STEPS",
     "DEFAULT_TIME_LIMIT",
+    "FORBIDDEN_BUILTINS",
     "MAX_INT_BITS",
     "MAX_SEQUENCE_LENGTH",
     "MAX_SOURCE_LENGTH",
@@ -444,6 +447,44 @@ SAFE_BUILTINS: Mapping[str, Any] = types.MappingProxyType({
     "ValueError": ValueError, "ZeroDivisionError": ZeroDivisionError,
 })
 
+#: The exact names of :data:`SAFE_BUILTINS`. Adding a builtin is a security decision: it is made here,
+#: on purpose, and the test that pins this set changes with it.
+ALLOWED_BUILTIN_NAMES = frozenset({
+    "bool", "int", "float", "str", "dict", "list", "set", "frozenset", "tuple", "Decimal",
+    "date", "datetime", "timedelta", "timezone",
+    "abs", "all", "any", "callable", "chr", "divmod", "enumerate", "filter", "isinstance", "len", "map",
+    "max", "min", "ord", "range", "repr", "reversed", "round", "sorted", "sum", "zip",
+    "math",
+    "ArithmeticError", "AssertionError", "AttributeError", "Exception", "IndexError", "KeyError",
+    "LookupError", "NameError", "NotImplementedError", "OverflowError", "RuntimeError", "StopIteration",
+    "TypeError", "ValueError", "ZeroDivisionError",
+})
+
+#: Interpreter callables that open the sandbox (attribute access by string, introspection, code
+#: execution, imports, files). None of them may be a builtin of a script under any name.
+FORBIDDEN_BUILTINS: tuple[Any, ...] = tuple(
+    value for value in (getattr(builtins, name, None) for name in (
+        "__import__", "breakpoint", "compile", "delattr", "dir", "eval", "exec", "exit", "getattr",
+        "globals", "hasattr", "help", "input", "locals", "memoryview", "object", "open", "quit", "setattr",
+        "super", "type", "vars", "id",
+    )) if value is not None
+)
+
+
+def _refuse_forbidden(names: Mapping[str, Any], *, exact: bool) -> None:
+    """Refuse a builtins mapping that exposes a forbidden callable (by any name) or, if ``exact``, any
+    name outside :data:`ALLOWED_BUILTIN_NAMES`."""
+    exposed = sorted(name for name, value in names.items()
+                     if name.startswith("_") or any(value is bad for bad in FORBIDDEN_BUILTINS))
+    if exposed:
+        raise ValueError(f"builtins must not expose {', '.join(exposed)}")
+    if exact and set(names) != ALLOWED_BUILTIN_NAMES:
+        raise ValueError(f"builtins differ from the allow-list: {sorted(set(names) ^ ALLOWED_BUILTIN_NAMES)}")
+
+
+# Checked when the module is imported, so an edit of SAFE_BUILTINS that widens the sandbox cannot ship.
+_refuse_forbidden(SAFE_BUILTINS, exact=True)
+
 _STATIC_GUARDS: dict[str, Any] = {
     "_getattr_": safer_getattr_raise,
     "_getitem_": _guarded_getitem,
@@ -530,7 +571,8 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
     """Drop-in replacement for SpiffWorkflow's ``TaskDataEnvironment`` running RestrictedPython code.
 
     ``extra_builtins`` are *trusted* values added to the builtins (task data shadows them); they must
-    not expose interpreter internals (modules, frames, unrestricted callables that run code...).
+    not expose interpreter internals (modules, frames, unrestricted callables that run code...); a
+    mapping with a ``_`` name or one of :data:`FORBIDDEN_BUILTINS` under any name is refused (ValueError).
     """
 
     def __init__(
@@ -541,6 +583,7 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
         max_steps: int | None = DEFAULT_MAX_STEPS,
     ):
         super().__init__({})
+        _refuse_forbidden(extra_builtins or {}, exact=False)
         self.builtins: dict[str, Any] = {**SAFE_BUILTINS, **(extra_builtins or {})}
         self.time_limit = time_limit
         self.max_steps = max_steps

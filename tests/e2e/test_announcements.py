@@ -3,9 +3,12 @@ official finds it in the bell and opens the task from there."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from app.background import tick
+
+pytestmark = pytest.mark.e2e
 
 
 def test_the_background_pass_announces_the_new_task_in_the_officials_bell(new_page, app):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -13,6 +14,8 @@ from app.audit.models import AuditEvent
 from app.extensions import db
 from tests.helpers import school, user
 from tests.inbox.conftest import make_clean_acts, make_official2
+
+pytestmark = pytest.mark.e2e
 
 
 def _act_status(task) -> str:

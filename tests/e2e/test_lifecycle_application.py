@@ -10,6 +10,8 @@ from playwright.sync_api import expect
 
 from app import clock
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture()
 def june_2027(live_server):

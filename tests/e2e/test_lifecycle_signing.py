@@ -15,6 +15,8 @@ from app.extensions import db
 from tests.helpers import school
 from tests.lifecycle.flow import allocate, apply, place_order
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture()
 def contract_to_sign(live_server, browser):

@@ -3,6 +3,7 @@ decisions of the model for a business rule task."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -10,6 +11,8 @@ from app.engine.models import ProcessModelVersion
 from app.engine.publishing import publish_version
 from app.extensions import db
 from tests.modeler.factory import chain_model, user_task
+
+pytestmark = pytest.mark.e2e
 
 DMN = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_norm" name="Norms"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from app.engine.publishing import create_draft, publish_version
 from app.extensions import db
 from tests.helpers import user
 from tests.modeler.factory import chain_model, two_step, user_task
+
+pytestmark = pytest.mark.e2e
 
 
 def test_form_editor_previews_live_and_refuses_invalid_schema(new_page):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -13,6 +14,8 @@ from app.engine.models import ProcessInstance, ProcessModelVersion
 from app.engine.publishing import publish_version
 from app.extensions import db
 from tests.modeler.factory import two_step
+
+pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "instance" / "screenshots"
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from app.acts.models import Act
 from app.extensions import db
 from tests.helpers import act_of_school
+
+pytestmark = pytest.mark.e2e
 
 
 def test_accountant_submits_official_accepts_operator_pays(new_page):

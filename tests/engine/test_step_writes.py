@@ -99,10 +99,20 @@ def test_a_task_already_in_the_session_is_not_read_again(world):
 
 
 def test_the_background_pass_checkpoints_the_sqlite_log(world):
-    checkpoint()
+    sent: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        checkpoint()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
     if db.engine.dialect.name == "sqlite":
+        assert sent == ["PRAGMA wal_checkpoint(PASSIVE)"]
         with db.engine.connect() as conn:
             busy, log_frames, checkpointed = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
         assert busy == 0 and log_frames == checkpointed, "every frame of the log is back in the database file"
     else:
-        assert db.engine.dialect.name == "postgresql"  # the server checkpoints by itself; nothing to do
+        assert sent == [], "the server checkpoints by itself: the pass sends it nothing"

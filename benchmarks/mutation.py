@@ -1,0 +1,152 @@
+"""Mutation testing of the modules where a bug costs money, data or security (issue 17).
+
+Runs mutmut for ONE module at a time, with only the tests that exercise it, in a scratch copy of the
+repository (mutmut writes a ``mutants/`` tree and runs the tests there; the work tree and its
+``instance/`` folder stay untouched). Prints killed / survived / other per module and the surviving
+mutant names; ``--show`` prints their diffs. Figures and the equivalent survivors: benchmarks/MUTATION.md.
+
+    python benchmarks/mutation.py scripting            # one module
+    python benchmarks/mutation.py --all                 # every module below, one after the other
+    python benchmarks/mutation.py payments --show       # with the diffs of the survivors
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: module key -> (files mutated, the tests that exercise them). Narrow on purpose: mutmut runs, for each
+#: mutant, only the selected tests that reach the mutated function, but it first runs all of them once.
+MODULES: dict[str, tuple[list[str], list[str]]] = {
+    "scripting": (["app/engine/scripting.py"],
+                  ["tests/engine/test_scripting.py", "tests/engine/test_sandbox_allowlist.py"]),
+    "payments": (["app/payments/*"],
+                 ["tests/lifecycle/test_payment_rules.py", "tests/test_concurrency.py"]),
+    "access": (["app/people/access.py"], ["tests/test_access_rules.py"]),
+    "substitutions": (["app/people/substitutions.py"],
+                      ["tests/inbox/test_substitution_rules.py", "tests/inbox/test_bulk_and_deputies.py"]),
+    "contracts_handlers": (["app/contracts/handlers.py"],
+                           ["tests/lifecycle/test_contract_handler_rules.py", "tests/lifecycle/test_payment_rules.py",
+                            "tests/lifecycle/test_contract_terms.py",
+                            "tests/lifecycle/test_applications_and_signing.py"]),
+    "migration": (["app/engine/migration.py"], ["tests/modeler/test_versions.py"]),
+    "forms": (["app/engine/forms.py"], ["tests/test_forms.py"]),
+    "xml": (["app/engine/xml.py"], ["tests/engine/test_xml_hardening.py"]),
+    "runtime": (["app/engine/runtime.py"],
+                ["tests/engine/test_step_writes.py", "tests/test_lifecycle.py", "tests/test_concurrency.py"]),
+}
+
+PYTHON = Path(sys.executable)
+
+
+def _copy_repository(target: Path) -> None:
+    """The tracked files (what CI sees) plus compiled catalogues, without instance/ or node_modules."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,  # noqa: S603,S607
+                           capture_output=True).stdout
+    for name in filter(None, files.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    for catalogue in ROOT.glob("translations/*/LC_MESSAGES/*.mo"):
+        shutil.copy2(catalogue, target / catalogue.relative_to(ROOT))
+
+
+def _config(files: list[str], tests: list[str]) -> str:
+    lines = [
+        "\n[tool.mutmut]",
+        'source_paths = ["app"]',
+        f"only_mutate = {json.dumps(files)}",
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not e2e", "-x", "-q"]',
+        'also_copy = ["bpmn", "forms", "migrations", "translations", "wsgi.py"]',
+        # A mutant that disables a budget loops until this timeout (counted as killed by timeout, reported
+        # apart); mutmut's default allows 15 times the tests' clean duration.
+        "timeout_multiplier = 5.0",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _counts(workdir: Path) -> dict:
+    out = subprocess.run([PYTHON, "-m", "mutmut", "export-cicd-stats"], cwd=workdir,  # noqa: S603
+                         capture_output=True, text=True)
+    stats_file = workdir / "mutants" / "mutmut-cicd-stats.json"
+    if not stats_file.exists():
+        raise SystemExit(f"mutmut produced no statistics:\n{out.stdout}\n{out.stderr}")
+    return json.loads(stats_file.read_text())
+
+
+def _survivors(workdir: Path) -> list[str]:
+    out = subprocess.run([PYTHON, "-m", "mutmut", "results"], cwd=workdir,  # noqa: S603
+                         capture_output=True, text=True).stdout
+    return [line.split(":")[0].strip() for line in out.splitlines() if line.strip().endswith(": survived")]
+
+
+def run_module(key: str, *, children: int, show: bool, keep: bool) -> dict:
+    files, tests = MODULES[key]
+    missing = [t for t in tests if not (ROOT / t).exists()]
+    tests = [t for t in tests if t not in missing]
+    workdir = Path(tempfile.mkdtemp(prefix=f"tapsyrys-mutation-{key}-"))
+    try:
+        _copy_repository(workdir)
+        with (workdir / "pyproject.toml").open("a") as fh:
+            fh.write(_config(files, tests))
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env.setdefault("DATABASE_URL", "")  # SQLite in a temporary folder unless the caller says otherwise
+        if not env["DATABASE_URL"]:
+            del env["DATABASE_URL"]
+        subprocess.run([PYTHON, "-m", "mutmut", "run", "--max-children", str(children)],  # noqa: S603
+                       cwd=workdir, env=env,
+                       check=False)
+        counts = _counts(workdir)
+        survivors = _survivors(workdir)
+        killed, survived = counts.get("killed", 0), counts.get("survived", 0)
+        total = counts.get("total", 0)
+        score = 100.0 * killed / (killed + survived) if killed + survived else 0.0
+        print(f"\n== {key}: {killed} killed, {survived} survived, {total - killed - survived} other "
+              f"(no tests / timeout / suspicious) of {total}; score {score:.1f} %")
+        for name in survivors:
+            print(f"   survived: {name}")
+            if show:
+                diff = subprocess.run([PYTHON, "-m", "mutmut", "show", name], cwd=workdir,  # noqa: S603
+                                      capture_output=True,
+                                      text=True).stdout
+                print(diff)
+        if missing:
+            print(f"   (test files not found, not used: {', '.join(missing)})")
+        return {"module": key, **counts, "score": round(score, 1), "survivors": survivors}
+    finally:
+        if keep:
+            print(f"   scratch copy kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help=f"module keys: {', '.join(MODULES)} (default: all)")
+    parser.add_argument("--all", action="store_true", help="every module, one after the other")
+    parser.add_argument("--children", type=int, default=1, help="parallel mutant runs (default 1: shared CPUs)")
+    parser.add_argument("--show", action="store_true", help="print the diff of every survivor")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copy (to inspect with mutmut)")
+    args = parser.parse_args()
+    unknown = [k for k in args.modules if k not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s): {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+    keys = list(MODULES) if args.all or not args.modules else args.modules
+    results = [run_module(k, children=args.children, show=args.show, keep=args.keep) for k in keys]
+    print("\nmodule                killed  survived  score")
+    for r in results:
+        print(f"{r['module']:<20} {r.get('killed', 0):>7} {r.get('survived', 0):>9} {r['score']:>6.1f} %")
+
+
+if __name__ == "__main__":
+    main()
