@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from sqlalchemy import select
 
 from app.acts.models import Act
@@ -50,3 +52,25 @@ def add_paid_history() -> int:
     refresh_public_figures()
     db.session.commit()
     return paid
+
+
+@contextmanager
+def celery_worker_on(app, broker: str):
+    """The app in scale-out mode with a real Celery worker (in this process, solo pool) on ``broker`` (a Redis
+    database of the test's own, emptied first); the app's mode and broker are restored afterwards."""
+    import redis
+    from celery.contrib.testing.worker import start_worker
+
+    from app.background import make_celery
+
+    redis.Redis.from_url(broker).flushdb()
+    saved = {k: app.config[k] for k in ("BACKGROUND_MODE", "CELERY_BROKER_URL")}
+    app.config.update(BACKGROUND_MODE="celery", CELERY_BROKER_URL=broker)
+    celery = make_celery(app)
+    app.extensions["tapsyrys_celery"] = celery
+    try:
+        with start_worker(celery, perform_ping_check=False, pool="solo", shutdown_timeout=30):
+            yield celery
+    finally:
+        app.extensions.pop("tapsyrys_celery", None)
+        app.config.update(saved)

@@ -16,7 +16,7 @@ from app.engine.runtime import complete_task
 from app.extensions import db
 from app.reports.models import VerificationRun
 from app.reports.operations import start_month_verification
-from tests.helpers import act_of_school, open_task, user
+from tests.helpers import act_of_school, celery_worker_on, open_task, user
 from tests.money.test_accepted_is_final import ALATAU, _assert_audit_order, _registry_catches_up
 
 BROKER = "redis://127.0.0.1:6379/10"
@@ -24,22 +24,8 @@ BROKER = "redis://127.0.0.1:6379/10"
 
 @pytest.fixture()
 def celery_worker(app_ctx):
-    import redis
-    from celery.contrib.testing.worker import start_worker
-
-    from app.background import make_celery
-
-    redis.Redis.from_url(BROKER).flushdb()
-    saved = {k: app_ctx.config[k] for k in ("BACKGROUND_MODE", "CELERY_BROKER_URL")}
-    app_ctx.config.update(BACKGROUND_MODE="celery", CELERY_BROKER_URL=BROKER)
-    celery = make_celery(app_ctx)
-    app_ctx.extensions["tapsyrys_celery"] = celery
-    try:
-        with start_worker(celery, perform_ping_check=False, pool="solo", shutdown_timeout=30):
-            yield celery
-    finally:
-        app_ctx.extensions.pop("tapsyrys_celery", None)
-        app_ctx.config.update(saved)
+    with celery_worker_on(app_ctx, BROKER) as celery:
+        yield celery
 
 
 def test_celery_pass_leaves_an_act_accepted_meanwhile_alone(app, world, celery_worker, monkeypatch):

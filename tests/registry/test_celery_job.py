@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.reports.models import VerificationRun
 from app.reports.operations import start_month_verification
+from tests.helpers import celery_worker_on
 from tests.registry.conftest import OCTOBER, bad_iin, iin
 
 BROKER = "redis://127.0.0.1:6379/15"
@@ -17,22 +18,8 @@ BROKER = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture()
 def celery_mode(app_ctx):
-    import redis
-    from celery.contrib.testing.worker import start_worker
-
-    from app.background import make_celery
-
-    redis.Redis.from_url(BROKER).flushdb()
-    saved = {k: app_ctx.config[k] for k in ("BACKGROUND_MODE", "CELERY_BROKER_URL")}
-    app_ctx.config.update(BACKGROUND_MODE="celery", CELERY_BROKER_URL=BROKER)
-    celery = make_celery(app_ctx)
-    app_ctx.extensions["tapsyrys_celery"] = celery
-    try:
-        with start_worker(celery, perform_ping_check=False, pool="solo", shutdown_timeout=30):
-            yield celery
-    finally:
-        app_ctx.extensions.pop("tapsyrys_celery", None)
-        app_ctx.config.update(saved)
+    with celery_worker_on(app_ctx, BROKER) as celery:
+        yield celery
 
 
 def test_month_verification_runs_on_a_celery_worker(country, celery_mode):
