@@ -188,6 +188,17 @@ def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]
     return releases
 
 
+def releases_window(orders: list[StateOrder], start: int, count: int) -> tuple[list[dict], bool]:
+    """``count`` releases from position ``start`` of the orders' releases, and whether more follow: only the orders
+    up to the window are built (a page of a country-wide year no longer builds every release of the year)."""
+    collected: list[dict] = []
+    for order in orders:
+        collected.extend(releases_for(order))
+        if len(collected) > start + count:
+            return collected[start : start + count], True
+    return collected[start : start + count], False
+
+
 def releases_of(orders: list[StateOrder]) -> list[dict]:
     """The releases of several orders, loaded together."""
     loaded = _load(orders)

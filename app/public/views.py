@@ -177,9 +177,9 @@ PAGE_SIZE = 100
 def ocds_releases():
     """A release package of the year's contracting processes, a page at a time (``page``, ``per_page`` ≤ 1000)."""
     year, page, per_page = _ocds_params()
-    releases = open_contracting.releases_of(open_contracting.orders_of(year))
-    chunk, links = _page(releases, page, per_page, "public.ocds_releases", year)
-    return _json(open_contracting.release_package(chunk, request.url, links))
+    chunk, more = open_contracting.releases_window(open_contracting.orders_of(year), (page - 1) * per_page, per_page)
+    return _json(open_contracting.release_package(chunk, request.url,
+                                                  _links("public.ocds_releases", year, page, per_page, more)))
 
 
 @bp.route("/ocds/records.json")
@@ -217,13 +217,17 @@ def _ocds_params(default_per_page: int = PAGE_SIZE) -> tuple[str | None, int, in
 def _page(items: list, page: int, per_page: int, endpoint: str, year: str | None) -> tuple[list, dict]:
     start = (page - 1) * per_page
     chunk = items[start : start + per_page]
+    return chunk, _links(endpoint, year, page, per_page, start + per_page < len(items))
+
+
+def _links(endpoint: str, year: str | None, page: int, per_page: int, more: bool) -> dict:
     args = {"per_page": per_page, **({"year": year} if year else {})}
     links = {}
-    if start + per_page < len(items):
+    if more:
         links["next"] = url_for(endpoint, page=page + 1, _external=True, **args)
     if page > 1:
         links["prev"] = url_for(endpoint, page=page - 1, _external=True, **args)
-    return chunk, links
+    return links
 
 
 def _json(document: dict) -> Response:

@@ -118,3 +118,16 @@ def test_a_validator_that_can_fail(world, app):
     del package["releases"][0]["ocid"]
     assert any("ocid" in e for e in _errors(_validator("release-package-schema.json"), package))
     assert db.session.scalars(select(Contract)).first() is not None
+
+
+def test_following_next_links_yields_every_release_of_the_year_once(paid_contract_act, app):
+    visitor = Browser(app)
+    year = db.session.scalars(select(StateOrder.academic_year)).first()
+    bulk = json.loads(visitor.get(f"/public/ocds/{year.replace('/', '-')}-releases.json").get_data(as_text=True))
+    paged, url, pages = [], f"/public/ocds/releases.json?year={year}&per_page=3", 0
+    while url:
+        package = json.loads(visitor.get(url).get_data(as_text=True))
+        paged += [release["id"] for release in package["releases"]]
+        url = package.get("links", {}).get("next", "").split("localhost", 1)[-1] or None
+        pages += 1
+    assert paged == [release["id"] for release in bulk["releases"]] and pages == -(-len(paged) // 3)
