@@ -43,8 +43,9 @@ class FrozenClock:
         self.at = self.at + timedelta(**kwargs)
 
     def __enter__(self) -> FrozenClock:
+        self._previous = _now  # nested use (a seed inside a test's frozen day) gives the outer clock back
         set_clock(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        reset_clock()
+        set_clock(self._previous)
