@@ -8,7 +8,9 @@
   var t = JSON.parse(document.getElementById("modeler-i18n").textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var files = cfg.files;
-  var bpmnName = Object.keys(files).filter(function (n) { return /\.bpmn$/.test(n); })[0];
+  // The primary diagram first; a model may hold further diagrams (called processes), each in its own tab.
+  var bpmnName = (cfg.bpmnFiles || [])[0] || Object.keys(files).filter(function (n) { return /\.bpmn$/.test(n); })[0];
+  var currentBpmn = bpmnName, lastProblems = [];
   var canvasEl = document.getElementById("canvas");
   var dmnEl = document.getElementById("dmn-canvas");
   var panel = document.getElementById("panel");
@@ -270,10 +272,12 @@
     overlays.remove({ type: "problem" });
     marked.forEach(function (id) { if (registry.get(id)) { canvas.removeMarker(id, "tap-problem"); } });
     marked = [];
+    lastProblems = problems;
     problems.forEach(function (p) {
       var where = p.filename + (p.line ? ":" + p.line : "");
-      var li = el("li", { "class": "mb-1 problem", "data-element": p.element_id || "" });
-      if (p.element_id && registry.get(p.element_id)) {
+      var li = el("li", { "class": "mb-1 problem", "data-element": p.element_id || "", "data-file": p.filename || "" });
+      var here = !/\.bpmn$/.test(p.filename || "") || p.filename === currentBpmn;
+      if (p.element_id && here && registry.get(p.element_id)) {
         var a = el("a", { href: "#", text: p.element_id });
         a.addEventListener("click", function (ev) {
           ev.preventDefault();
@@ -288,7 +292,11 @@
           var badge = el("span", { "class": "badge bg-danger tap-problem-badge", title: p.message, text: "!" });
           overlays.add(p.element_id, "problem", { position: { top: -12, right: 12 }, html: badge });
         }
+      } else if (p.element_id) {
+        li.appendChild(el("code", { text: p.element_id }));
+        li.appendChild(document.createTextNode(" "));
       }
+      if (p.name) { li.appendChild(el("span", { "class": "fw-semibold", text: "«" + p.name + "» " })); }
       li.appendChild(el("span", { text: p.message }));
       li.appendChild(el("span", { "class": "text-muted", text: " (" + where + ")" }));
       list.appendChild(li);
@@ -311,11 +319,16 @@
       b.classList.toggle("active", b.dataset.file === name);
     });
     stashDmn().then(function () {
-      if (name === bpmnName) {
+      if (/\.bpmn$/.test(name)) {
         currentDmn = null;
         dmnEl.classList.add("d-none");
         canvasEl.classList.remove("d-none");
-        return;
+        if (name === currentBpmn) { return; }
+        return modeler.saveXML({ format: true }).then(function (r) {
+          files[currentBpmn] = r.xml;
+          currentBpmn = name;
+          return modeler.importXML(files[name]);
+        }).then(function () { canvas.zoom("fit-viewport"); showProblems(lastProblems); });
       }
       canvasEl.classList.add("d-none");
       dmnEl.classList.remove("d-none");
@@ -333,7 +346,7 @@
     status.classList.remove("d-none");
     status.textContent = "…";
     return stashDmn().then(function () { return modeler.saveXML({ format: true }); }).then(function (r) {
-      files[bpmnName] = r.xml;
+      files[currentBpmn] = r.xml;
       var payload = { files: {} };
       Object.keys(files).forEach(function (n) { if (/\.(bpmn|dmn)$/.test(n)) { payload.files[n] = files[n]; } });
       return fetch(cfg.saveUrl, {
