@@ -395,6 +395,25 @@ def _optimistic_lock():
         raise ConflictError(_conflict_message()) from err
 
 
+def _start(wf: BpmnWorkflow) -> None:
+    """Run up to the first wait. A process that starts on a message or signal (other tools draw the "request
+    received" start that way) is started by this call: its start event gets that message or signal, with the
+    start data as payload. Timer and conditional starts keep waiting as drawn."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+    from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+    from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+    from SpiffWorkflow.bpmn.util.event import BpmnEvent
+
+    wf.do_engine_steps()
+    waiting = [t for t in wf.get_tasks(state=TaskState.WAITING) if isinstance(t.task_spec, StartEvent)
+               and t.workflow is wf and isinstance(t.task_spec.event_definition,
+                                                    (MessageEventDefinition, SignalEventDefinition))]
+    if waiting and not wf.get_tasks(state=TaskState.READY):
+        first = waiting[0]
+        wf.send_event(BpmnEvent(first.task_spec.event_definition, dict(first.data)))
+        wf.do_engine_steps()
+
+
 def start_instance(identifier: str, *, title: str, actor=None, region_id: int | None = None,
                    organisation_id: int | None = None, subject_type: str | None = None,
                    subject_id: int | None = None, data: dict | None = None) -> ProcessInstance:
@@ -413,7 +432,7 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
     db.session.add(instance)
     # Run first, insert after: the row is written once, with its state (an operator that needs the
     # instance's id flushes it earlier, see _call_service).
-    _run_engine(instance, actor, wf.do_engine_steps)
+    _run_engine(instance, actor, lambda: _start(wf))
     _sync(instance, wf, now, new=True)
     db.session.flush()  # the instance's id names its audit chain
     start_chain(instance.audit_chain)  # a new instance's chain is empty: no head to look up

@@ -304,10 +304,9 @@ def read_upload(data: bytes, filename: str = "") -> tuple[dict[str, str], dict]:
         raise ImportRefused(_("The file %(path)s is not UTF-8 text.", path=name)) from err
     if name.lower().endswith(".xml"):
         name = name[:-4] + ".bpmn"
-    if name.lower().endswith(".dmn"):
-        raise ImportRefused(_("A decision table is imported with its diagram: put both in a zip."))
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name[: -len(".bpmn")]).strip("._") or "model"
-    return {f"{stem}.bpmn": text}, {}
+    suffix = ".dmn" if name.lower().endswith(".dmn") else ".bpmn"
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name[: -len(suffix)]).strip("._") or "model"
+    return {f"{stem}{suffix}": text}, {}
 
 
 def import_zip(data: bytes, actor=None, *, filename: str = "", lane_role: str | None = None,
@@ -327,23 +326,25 @@ def import_zip(data: bytes, actor=None, *, filename: str = "", lane_role: str | 
     refuse_foreign_content(files, ImportRefused)
     trees = _checked_trees(files)
     primary, process_id = choose_process(trees, meta.get("primary_process_id"), meta.get("primary_file_name"))
+    stem = (primary or min(files)).rsplit(".", 1)[0]
     root = trees.get(primary)
     process = next((p for p in root.iter("{*}process") if p.get("id") == process_id), None) if root is not None else None
     name = str(meta.get("display_name") or (process.get("name") if process is not None else None)
                or next((p.get("name") for p in root.iter("{*}participant") if p.get("name")), None)
-               if root is not None else None) or (primary or "model").rsplit(".", 1)[0]
+               if root is not None else None) or stem
     if identifier:
         identifier = identifier.strip()
         model = None
     else:
         identifier = model_identifier(meta.get("tapsyrys_identifier"), meta.get("primary_process_id"), process_id,
-                                      meta.get("_folder"),
-                                      (primary or "").rsplit(".", 1)[0])
+                                      meta.get("_folder"), stem)
         model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == identifier)).first()
         if model is not None and not meta:
             identifier, model = _free_identifier(identifier), None
     if model is None:
         draft = create_model(identifier, name.strip()[:200] or identifier, actor)
+        if primary is None:  # a decision table alone: kept beside the new model's starter diagram
+            files = {**draft.files, **files}
         draft.process_id, draft.primary_file = process_id, primary
     else:
         draft = current_draft(model) or create_draft(model, actor, files=dict(files))
