@@ -25,6 +25,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine.errors import ModelInvalid, ModelProblem
+from app.engine.forms import with_task_data_options
 from app.engine.handlers import get_handler
 from app.engine.lanes import role_for_lane
 from app.engine.operators import get_operator
@@ -179,7 +180,8 @@ def _form_problems(files: dict[str, str], filename: str | None, where: str, elem
         return [ModelProblem(filename, _("JSON Schema: the form must be a JSON object"))]
     if kind == "schema":  # whatever the file is called (SpiffArena names vary)
         try:
-            Draft202012Validator.check_schema(schema)
+            # options taken from task data when the task opens are checked as an (empty) list of options
+            Draft202012Validator.check_schema(with_task_data_options(schema, {}))
         except SchemaError as err:
             return [ModelProblem(filename, _("Not a valid JSON Schema: %(reason)s", reason=err.message))]
     return []

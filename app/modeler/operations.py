@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from app.audit.operations import record_event
 from app.engine import runtime
+from app.engine.forms import with_task_data_options
 from app.engine.models import ProcessModel, ProcessModelVersion
 from app.engine.publishing import ModelChangeRefused, create_draft, current_draft, save_draft
 from app.extensions import db
@@ -97,7 +98,7 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None
             errors.append(_("JSON Schema: the form must be a JSON object"))
         else:
             try:
-                Draft202012Validator.check_schema(schema)
+                Draft202012Validator.check_schema(with_task_data_options(schema, {}))
             except SchemaError as err:
                 errors.append(_("JSON Schema: %(msg)s", msg=err.message))
             if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
