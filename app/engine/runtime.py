@@ -248,11 +248,9 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
 def _task_data_options(instance: ProcessInstance, schema_file: str | None, data: dict) -> dict | None:
     """The task data a form takes its options from (SpiffArena's ``options_from_task_data_var:``), kept on
     the task row when the task opens so the page and the completion see the same options."""
-    if not schema_file:
-        return None
+    if not schema_file or schema_file not in _version_of(instance)[0].option_forms:
+        return None  # known from the cached spec: no query
     forms = _forms_for(instance)
-    if TASK_DATA_OPTIONS not in forms.files.get(schema_file, ""):
-        return None
     names = task_data_option_vars(forms.schema(schema_file))
     return {name: json.loads(json.dumps(data.get(name), default=str)) for name in sorted(names)} or None
 

@@ -25,7 +25,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine.errors import ModelInvalid, ModelProblem
-from app.engine.forms import with_task_data_options
+from app.engine.forms import TASK_DATA_OPTIONS, with_task_data_options
 from app.engine.handlers import get_handler
 from app.engine.lanes import role_for_lane
 from app.engine.operators import get_operator
@@ -53,6 +53,7 @@ class ParsedModel:
     primary: str | None = None  # the .bpmn file that holds it
     descriptive: bool = False  # marked isExecutable="false": kept for viewing, not published
     lane_role: str | None = None  # the version's role for user tasks without a role's lane ("starter")
+    option_forms: frozenset = frozenset()  # form files that take options from task data
 
 
 def _line_of(trees: dict, element_id: str | None) -> tuple[str | None, int | None]:
@@ -412,6 +413,8 @@ def _parse_version(version) -> ParsedModel:
     parsed = parse_files(version.files, version.process_id or version.process_model.identifier,
                          version.primary_file)
     parsed.lane_role = version.lane_role
+    parsed.option_forms = frozenset(name for name, text in version.files.items()
+                                    if name.endswith(".json") and TASK_DATA_OPTIONS in text)
     return parsed
 
 

@@ -147,11 +147,32 @@
     return true;
   }
 
+  // A descriptive model (isExecutable="false", as many tools write) is kept for viewing; this box makes its
+  // process one the engine runs.
+  function executableBox(element, processBo) {
+    var box = el("input", { type: "checkbox", "class": "form-check-input", id: "panel-executable" });
+    box.checked = processBo.isExecutable !== false;
+    box.disabled = !cfg.editable;
+    box.addEventListener("change", function () {
+      if (element.businessObject === processBo) {
+        modeling.updateProperties(element, { isExecutable: box.checked });
+      } else {
+        processBo.isExecutable = box.checked;
+        changed(element);
+      }
+    });
+    return el("div", { "class": "form-check mt-2" }, [box, el("label", { "class": "form-check-label small", "for": "panel-executable", text: t.executable })]);
+  }
+
   // ---- the side panel --------------------------------------------------------------------------
   function showPanel(element) {
     panel.textContent = "";
     if (!element || element.type === "bpmn:Process" || element.type === "label") {
       panel.appendChild(el("p", { "class": "text-muted small mb-0", text: t.name + " …" }));
+      var root = canvas.getRootElement();
+      if (root && root.businessObject && root.businessObject.$type === "bpmn:Process") {
+        panel.appendChild(executableBox(root, root.businessObject));
+      }
       return;
     }
     var bo = element.businessObject;
@@ -172,6 +193,7 @@
       panel.appendChild(field(t.handler, select(handlers, getProp(bo, "taskHandler"), function (v) { setProp(bo, "taskHandler", v); changed(element); })));
       panel.appendChild(field(t.dueDays, input(getProp(bo, "dueInWorkingDays"), function (v) { setProp(bo, "dueInWorkingDays", v.trim()); changed(element); })));
     }
+    if (type === "bpmn:Participant" && bo.processRef) { panel.appendChild(executableBox(element, bo.processRef)); }
     if (type === "bpmn:ServiceTask") { servicePanel(element, bo); }
     if (type === "bpmn:ScriptTask") {
       panel.appendChild(field(t.script, input(bo.script, function (v) { modeling.updateProperties(element, { scriptFormat: "python", script: v }); }, "textarea")));
@@ -328,7 +350,7 @@
           files[currentBpmn] = r.xml;
           currentBpmn = name;
           return modeler.importXML(files[name]);
-        }).then(function () { canvas.zoom("fit-viewport"); showProblems(lastProblems); });
+        }).then(function () { canvas.zoom("fit-viewport"); showPanel(null); showProblems(lastProblems); });
       }
       canvasEl.classList.add("d-none");
       dmnEl.classList.remove("d-none");
@@ -375,6 +397,7 @@
   }).then(function () {
     canvas.zoom("fit-viewport");
     modeler.get("eventBus").on("selection.changed", function (e) { showPanel(e.newSelection[0]); });
+    showPanel(null);
     showProblems(cfg.problems);
     var saveBtn = document.getElementById("save-draft");
     if (saveBtn) { saveBtn.addEventListener("click", save); }
