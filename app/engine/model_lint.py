@@ -294,12 +294,18 @@ def _entry(filename: str, el, rule, input_expr: str, text: str) -> list[ModelPro
 
 
 def descriptive_process(trees: dict, filename: str, process_id: str):
-    """The process element if it is marked ``isExecutable="false"`` (a descriptive model)."""
+    """The process element if it is marked ``isExecutable="false"`` (a descriptive model); for a
+    collaboration, the collaboration element if all its pools are."""
     root = trees.get(filename)
     if root is None:
         return None
-    for process in _bpmn(root, ".//bpmn:process"):
-        if process.get("id") == process_id and process.get("isExecutable") == "false":
-            return process
+    processes = {p.get("id"): p for p in _bpmn(root, ".//bpmn:process")}
+    if process_id in processes:
+        return processes[process_id] if processes[process_id].get("isExecutable") == "false" else None
+    for collab in _bpmn(root, ".//bpmn:collaboration"):
+        if collab.get("id") == process_id:
+            pools = [processes.get(part.get("processRef")) for part in _bpmn(collab, "./bpmn:participant")]
+            pools = [p for p in pools if p is not None]
+            if pools and all(p.get("isExecutable") == "false" for p in pools):
+                return collab
     return None
-

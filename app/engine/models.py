@@ -13,7 +13,7 @@ from app.extensions import db
 class ProcessModel(db.Model):
     __tablename__ = "process_model"
     id: Mapped[int] = mapped_column(primary_key=True)
-    identifier: Mapped[str] = mapped_column(String(100), unique=True)  # the BPMN process id
+    identifier: Mapped[str] = mapped_column(String(100), unique=True)  # ours; the BPMN ids stay as drawn
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     versions: Mapped[list[ProcessModelVersion]] = relationship(

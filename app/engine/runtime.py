@@ -402,13 +402,27 @@ def _start(wf: BpmnWorkflow) -> None:
     from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
     from SpiffWorkflow.bpmn.util.event import BpmnEvent
 
-    wf.do_engine_steps()
+    advance(wf)
     waiting = [t for t in wf.get_tasks(state=TaskState.WAITING) if isinstance(t.task_spec, StartEvent)
                and t.workflow is wf and isinstance(t.task_spec.event_definition,
                                                     (MessageEventDefinition, SignalEventDefinition))]
     if waiting and not wf.get_tasks(state=TaskState.READY):
         first = waiting[0]
         wf.send_event(BpmnEvent(first.task_spec.event_definition, dict(first.data)))
+        advance(wf)
+
+
+def advance(wf: BpmnWorkflow) -> None:
+    """``do_engine_steps``, then hand messages nobody caught yet to whoever waits for them now. In a
+    collaboration of pools run as one instance, one pool may send before the other has reached its catch
+    event; SpiffWorkflow then keeps the message as outgoing, and it is delivered here once a catcher waits."""
+    wf.do_engine_steps()
+    for _ in range(20):
+        pending = list(wf.bpmn_events)
+        delivered = [ev for ev in pending if wf.event_manager.catch(ev, internal=False)]
+        if not delivered:
+            return
+        wf.bpmn_events = [ev for ev in pending if all(ev is not d for d in delivered)]
         wf.do_engine_steps()
 
 
@@ -534,7 +548,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     def step() -> None:
         wf_task.set_data(**wf_data)
         wf_task.run()
-        wf.do_engine_steps()
+        advance(wf)
 
     with _optimistic_lock():
         wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data), data)
@@ -577,7 +591,7 @@ def fire_due_timers(limit: int = 200) -> int:
 
             def step(wf=wf) -> None:
                 wf.refresh_timers()
-                wf.do_engine_steps()
+                advance(wf)
 
             with _optimistic_lock():
                 _run_engine(instance, None, step)
@@ -622,7 +636,7 @@ def rerun_failed_step(instance: ProcessInstance, actor) -> ProcessInstance:
 
     def step() -> None:
         wf.refresh_timers()
-        wf.do_engine_steps()
+        advance(wf)
 
     with _optimistic_lock():
         instance.error_message = None  # changed row: _write_instance then uses the ORM's versioned flush

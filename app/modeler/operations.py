@@ -329,7 +329,8 @@ def import_zip(data: bytes, actor=None, *, filename: str = "", lane_role: str | 
     primary, process_id = choose_process(trees, meta.get("primary_process_id"), meta.get("primary_file_name"))
     stem = (primary or min(files)).rsplit(".", 1)[0]
     root = trees.get(primary)
-    process = next((p for p in root.iter("{*}process") if p.get("id") == process_id), None) if root is not None else None
+    process = next((p for p in (*root.iter("{*}process"), *root.iter("{*}collaboration"))
+                    if p.get("id") == process_id), None) if root is not None else None
     name = str(meta.get("display_name") or (process.get("name") if process is not None else None)
                or next((p.get("name") for p in root.iter("{*}participant") if p.get("name")), None)
                if root is not None else None) or stem

@@ -145,7 +145,7 @@ def lane_role(version_id: int):
         flash(str(err), "danger")
     else:
         db.session.commit()
-        flash(_("Saved. The draft has %(n)s problem(s).", n=len(problems)), "warning" if problems else "success")
+        flash(_("Saved. Problems in the draft: %(n)s.", n=len(problems)), "warning" if problems else "success")
     return redirect(url_for("modeler.edit", version_id=version.id))
 
 

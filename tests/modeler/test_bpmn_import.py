@@ -369,3 +369,35 @@ def test_subprocess_multi_instance_signal_escalation_error_and_data_objects_run(
     instance = _run(draft.process_model, owner)
     assert instance.status == "completed"
     assert "caught" in runtime.instance_status(instance).completed
+
+
+def test_two_pools_exchanging_a_message_run_together(world):
+    """A collaboration of two pools (as bpmn-js and Signavio draw "customer" and "supplier") runs as one
+    instance, so the message of one pool reaches the other."""
+    owner = user("owner")
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="D" targetNamespace="t">\n'
+           '<bpmn:collaboration id="collab-1" name="Order">'
+           '<bpmn:participant id="p-a" name="Customer" processRef="customer" />'
+           '<bpmn:participant id="p-b" name="Supplier" processRef="supplier" />'
+           '<bpmn:messageFlow id="mf" sourceRef="send" targetRef="wait" /></bpmn:collaboration>\n'
+           '<bpmn:message id="m1" name="order placed" />\n'
+           '<bpmn:process id="customer" isExecutable="false"><bpmn:startEvent id="a0" />'
+           '<bpmn:intermediateThrowEvent id="send" name="Place order"><bpmn:messageEventDefinition messageRef="m1" />'
+           '</bpmn:intermediateThrowEvent><bpmn:endEvent id="a1" />'
+           '<bpmn:sequenceFlow id="fa0" sourceRef="a0" targetRef="send" />'
+           '<bpmn:sequenceFlow id="fa1" sourceRef="send" targetRef="a1" /></bpmn:process>\n'
+           '<bpmn:process id="supplier" isExecutable="false"><bpmn:startEvent id="b0" />'
+           '<bpmn:intermediateCatchEvent id="wait" name="Order received"><bpmn:messageEventDefinition messageRef="m1" />'
+           '</bpmn:intermediateCatchEvent><bpmn:endEvent id="b1" />'
+           '<bpmn:sequenceFlow id="fb0" sourceRef="b0" targetRef="wait" />'
+           '<bpmn:sequenceFlow id="fb1" sourceRef="wait" targetRef="b1" /></bpmn:process>\n</bpmn:definitions>\n')
+    draft, problems = import_zip(xml.encode(), owner, filename="order.bpmn")
+    assert draft.process_id == "collab-1" and draft.process_model.name == "Order"
+    assert [p.element_id for p in problems] == ["collab-1"], "descriptive: kept for viewing until marked executable"
+    from app.engine.publishing import save_draft
+
+    save_draft(draft, {"order.bpmn": xml.replace('isExecutable="false"', 'isExecutable="true"')}, owner)
+    publish_draft(draft, owner)
+    db.session.commit()
+    instance = _run(draft.process_model, owner)
+    assert instance.status == "completed", "the supplier got the customer's message"
