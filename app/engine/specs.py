@@ -188,14 +188,38 @@ def _form_problems(files: dict[str, str], filename: str | None, where: str, elem
     return []
 
 
+#: SpiffArena's script helpers (spiff-arena's script registry). None of them exists in our sandbox: they read
+#: the server's environment, secrets, users and groups, or other instances. A script that calls one is refused
+#: at save with this reason, instead of a NameError in front of a citizen at run time.
+SPIFFARENA_HELPERS = frozenset({
+    "get_current_user", "get_process_initiator_user", "get_last_user_completing_task", "get_user_properties",
+    "set_user_properties", "get_group_members", "get_all_permissions", "get_env", "get_secret",
+    "get_frontend_url", "get_url_for_task_with_bpmn_identifier", "get_toplevel_process_info", "get_process_info",
+    "get_data_sizes", "get_encoded_file_data", "get_markdown_file_download_link", "get_task_data_value",
+    "get_localtime", "refresh_permissions", "delete_process_instances_with_criteria", "get_current_task_info",
+    "markdown_file_download_link", "get_timezone", "add_permission", "add_user_to_group",
+})
+
+
 def _script_problems(source: str | None, mode: str, filename: str, element_id: str, line, name=None,
                      ) -> list[ModelProblem]:
     if not source:
         return []
-    return [
+    found = [
         ModelProblem(filename, _("Expression rejected: %(reason)s", reason=p.message), element_id, line, name)
         for p in check_script(source, mode)
     ]
+    if found:
+        return found
+    import ast
+
+    calls = sorted({node.func.id for node in ast.walk(ast.parse(source, mode=mode))
+                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in SPIFFARENA_HELPERS})
+    return [ModelProblem(filename, _(
+        "%(helper)s() is a SpiffArena helper that does not exist here (it reads users, secrets or the server); "
+        "pass the value in the task data or use a service task.", helper=helper), element_id, line, name)
+        for helper in calls]
 
 
 def validate_files(files: dict[str, str], *, process_id: str | None = None, primary: str | None = None,

@@ -401,3 +401,9 @@ def test_two_pools_exchanging_a_message_run_together(world):
     db.session.commit()
     instance = _run(draft.process_model, owner)
     assert instance.status == "completed", "the supplier got the customer's message"
+
+
+def test_spiffarena_helpers_that_are_not_here_are_refused_at_save(app_ctx):
+    _parsed, problems = validate_files({"s.bpmn": diagram(chain(_script("who = get_current_user(); key = get_secret('x')")))})
+    messages = [p.message for p in problems if p.element_id == "sc-1"]
+    assert len(messages) == 2 and "get_current_user()" in messages[0] and "get_secret()" in messages[1]
