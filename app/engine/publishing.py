@@ -181,7 +181,7 @@ def create_draft(model: ProcessModel, actor=None, *, files: dict[str, str] | Non
             raise ModelChangeRefused(_("There is no version to start a draft from"))
         files = dict(source.files)
     now = clock.now()
-    source = from_version if from_version is not None else (source if files is None else None)
+    source = from_version if from_version is not None else source  # its settings go with its files
     draft = ProcessModelVersion(process_model_id=model.id, number=_next_number(model), status="draft",
                                 files=files, content_hash=content_hash(files), created_at=now,
                                 created_by_id=_actor_id(actor),

@@ -179,6 +179,10 @@ def test_lane_less_user_tasks_ask_for_a_role(world):
     db.session.commit()
     task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).one()
     assert task.role == "department_official" and task.lane is None
+    from app.engine.publishing import create_draft
+
+    again = create_draft(draft.process_model, owner)
+    assert (again.lane_role, again.process_id, again.primary_file) == ("department_official", "WFP-6-", "approve.bpmn")
 
 
 def test_lane_less_user_tasks_go_to_the_starter(world, browser):
