@@ -161,7 +161,8 @@ def test_foreign_extensions_are_kept_and_script_capable_content_refused():
             parse_model_xml(xml.encode())
     misplaced = diagram('<camunda:thing id="x" />', extra_ns=CAMUNDA)
     found = foreign_content_of(misplaced.encode())
-    assert [(f.kind, f.name) for f in found] == [("placement", "camunda:thing")]
+    assert [(f.kind, f.name, f.misplaced) for f in found] == [("element", "camunda:thing", True)]
+    assert "extensionElements" in str(found[0])
 
 
 # ---- lane-less models ---------------------------------------------------------------------------------------
