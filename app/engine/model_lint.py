@@ -16,6 +16,7 @@ import copy
 import re
 
 from flask_babel import gettext as _
+
 from app.engine.errors import ModelProblem
 from app.engine.scripting import check_script
 
@@ -65,7 +66,8 @@ def lint(trees: dict) -> list[ModelProblem]:
                 "Complex gateways cannot be run by the engine; use an inclusive or exclusive gateway.")))
         for el in _bpmn(root, ".//bpmn:choreography | .//bpmn:choreographyTask | .//bpmn:subChoreography"
                               " | .//bpmn:callChoreography"):
-            problems.append(_problem(filename, el, _("Choreographies are kept for viewing; the engine cannot run them.")))
+            problems.append(_problem(filename, el, _(
+                "Choreographies are kept for viewing; the engine cannot run them.")))
         for el in _bpmn(root, ".//bpmn:adHocSubProcess[@ordering='Sequential']"):
             problems.append(_problem(filename, el, _(
                 "Ad hoc subprocesses with sequential ordering cannot be run by the engine.")))
@@ -123,7 +125,8 @@ _FLOW_NODE_TAGS = {
 def _split_problems(filename: str, root) -> list[ModelProblem]:
     """Several flows out of a task or event: BPMN reads it as a parallel split, the engine needs the gateway."""
     problems = []
-    for container in _bpmn(root, ".//bpmn:process | .//bpmn:subProcess | .//bpmn:transaction | .//bpmn:adHocSubProcess"):
+    containers = ".//bpmn:process | .//bpmn:subProcess | .//bpmn:transaction | .//bpmn:adHocSubProcess"
+    for container in _bpmn(root, containers):
         counts: dict[str, int] = {}
         for flow in container:
             if local(flow.tag) == "sequenceFlow":

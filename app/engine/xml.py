@@ -52,8 +52,8 @@ import re
 
 from lxml import etree
 
-__all__ = ["ALLOWED_NAMESPACES", "DANGEROUS_NAMESPACE", "EXTENSION_POINTS", "ForeignContent", "ModelXmlError", "foreign_content", "foreign_content_of",
-           "parse_model_xml"]
+__all__ = ["ALLOWED_NAMESPACES", "DANGEROUS_NAMESPACE", "EXTENSION_POINTS", "ForeignContent", "ModelXmlError",
+           "foreign_content", "foreign_content_of", "parse_model_xml"]
 
 if etree.LXML_VERSION < (5, 0):  # pragma: no cover - lxml 4.9 resolved external entities by default
     raise ImportError("app.engine.xml requires lxml >= 5")
@@ -181,8 +181,8 @@ def foreign_content(tree) -> list[ForeignContent]:
             found.append(ForeignContent("element", _qualified(node.tag, node.nsmap), node.sourceline, misplaced=True))
         for attr in node.attrib:
             attr_name = etree.QName(attr)
-            if _dangerous(attr_name.namespace) or (
-                    attr_name.namespace not in (None, *ALLOWED_NAMESPACES) and _EVENT_HANDLER.match(attr_name.localname)):
+            foreign = attr_name.namespace not in (None, *ALLOWED_NAMESPACES)
+            if _dangerous(attr_name.namespace) or (foreign and _EVENT_HANDLER.match(attr_name.localname)):
                 found.append(ForeignContent("attribute", _qualified(attr, node.nsmap), node.sourceline))
     # Siblings of the root (a PI before <definitions>) are not in root.iter().
     for sibling in (*root.itersiblings(preceding=True), *root.itersiblings()):

@@ -261,7 +261,8 @@ def model_identifier(*candidates: str | None) -> str:
 
 def _free_identifier(base: str) -> str:
     """``base``, or ``base_2``, ``base_3``... if a model already has it."""
-    taken = set(db.session.scalars(select(ProcessModel.identifier).where(ProcessModel.identifier.like(f"{base[:90]}%"))))
+    taken = set(db.session.scalars(select(ProcessModel.identifier)
+                                   .where(ProcessModel.identifier.like(f"{base[:90]}%"))))
     if base not in taken:
         return base
     n = 2
@@ -331,9 +332,9 @@ def import_zip(data: bytes, actor=None, *, filename: str = "", lane_role: str | 
     root = trees.get(primary)
     process = next((p for p in (*root.iter("{*}process"), *root.iter("{*}collaboration"))
                     if p.get("id") == process_id), None) if root is not None else None
-    name = str(meta.get("display_name") or (process.get("name") if process is not None else None)
-               or next((p.get("name") for p in root.iter("{*}participant") if p.get("name")), None)
-               if root is not None else None) or stem
+    pools = root.iter("{*}participant") if root is not None else ()
+    pool = next((p.get("name") for p in pools if p.get("name")), None)
+    name = str(meta.get("display_name") or (process.get("name") if process is not None else None) or pool or stem)
     if identifier:
         identifier = identifier.strip()
         model = None
@@ -341,7 +342,7 @@ def import_zip(data: bytes, actor=None, *, filename: str = "", lane_role: str | 
         identifier = model_identifier(meta.get("tapsyrys_identifier"), meta.get("primary_process_id"), process_id,
                                       meta.get("_folder"), stem)
         model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == identifier)).first()
-        if model is not None and not meta:
+        if model is not None and not set(meta) - {"_folder"}:  # not a model folder: another model
             identifier, model = _free_identifier(identifier), None
     if model is None:
         draft = create_model(identifier, name.strip()[:200] or identifier, actor)

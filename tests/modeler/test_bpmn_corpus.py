@@ -48,9 +48,9 @@ RUNNABLE = {
 
 def test_the_corpus_is_large_and_documented():
     assert len(FILES) >= 30
-    rows = {cells[1].strip(): cells for cells in (line.split("|") for line in
-            (CORPUS / "SOURCES.md").read_text(encoding="utf-8").splitlines() if line.startswith("| ") and ".bpmn" in line
-            or line.startswith("| ") and ".dmn" in line)}
+    lines = (CORPUS / "SOURCES.md").read_text(encoding="utf-8").splitlines()
+    rows = {cells[1].strip(): cells for cells in (line.split("|") for line in lines
+                                                  if line.startswith("| ") and (".bpmn" in line or ".dmn" in line))}
     for path in FILES:
         assert path.name in rows, f"{path.name} has no source in SOURCES.md"
         repo, where, commit, licence = (c.strip() for c in rows[path.name][2:6])
@@ -106,7 +106,7 @@ def run_to_the_end(model, owner, limit: int = 50) -> ProcessInstance:
             break
         task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                           HumanTask.status == "open").order_by(HumanTask.id)).first()
-        assert task is not None, f"the run waits for something other than a user task: {runtime.instance_status(instance)}"
+        assert task is not None, f"the run waits for something else: {runtime.instance_status(instance)}"
         instance = runtime.complete_task(task.id, owner, data={})
         db.session.commit()
     return instance

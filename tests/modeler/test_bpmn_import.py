@@ -151,8 +151,8 @@ def test_foreign_extensions_are_kept_and_script_capable_content_refused():
             ('<bpmn:extensionElements><h:script xmlns:h="http://www.w3.org/1999/xhtml">alert(1)</h:script>'
              '</bpmn:extensionElements>', "h:script"),
             ('<bpmn:documentation><svg:svg xmlns:svg="http://www.w3.org/2000/svg" /></bpmn:documentation>', "svg:svg"),
-            ('<bpmn:extensionElements><x:a xmlns:x="urn:x" xmlns:xl="http://www.w3.org/1999/xlink" xl:href="javascript:1"'
-             ' /></bpmn:extensionElements>', "xl:href"),
+            ('<bpmn:extensionElements><x:a xmlns:x="urn:x" xmlns:xl="http://www.w3.org/1999/xlink" '
+             'xl:href="javascript:1" /></bpmn:extensionElements>', "xl:href"),
     ):
         xml = diagram(f'<bpmn:startEvent id="s">{evil}</bpmn:startEvent>')
         found = foreign_content_of(xml.encode())
@@ -353,18 +353,23 @@ def test_subprocess_multi_instance_signal_escalation_error_and_data_objects_run(
         '<bpmn:startEvent id="ss" /><bpmn:intermediateThrowEvent id="esc" name="Too many">'
         '<bpmn:escalationEventDefinition escalationRef="E1" /></bpmn:intermediateThrowEvent>'
         '<bpmn:endEvent id="se"><bpmn:errorEventDefinition errorRef="Err1" /></bpmn:endEvent>'
-        '<bpmn:sequenceFlow id="sf1" sourceRef="ss" targetRef="esc" /><bpmn:sequenceFlow id="sf2" sourceRef="esc" targetRef="se" />'
+        '<bpmn:sequenceFlow id="sf1" sourceRef="ss" targetRef="esc" />'
+        '<bpmn:sequenceFlow id="sf2" sourceRef="esc" targetRef="se" />'
         '</bpmn:subProcess>'
-        '<bpmn:boundaryEvent id="caught" attachedToRef="sub"><bpmn:errorEventDefinition errorRef="Err1" /></bpmn:boundaryEvent>'
+        '<bpmn:boundaryEvent id="caught" attachedToRef="sub"><bpmn:errorEventDefinition errorRef="Err1" />'
+        '</bpmn:boundaryEvent>'
         '<bpmn:boundaryEvent id="esc-seen" attachedToRef="sub" cancelActivity="false">'
         '<bpmn:escalationEventDefinition escalationRef="E1" /></bpmn:boundaryEvent>'
         '<bpmn:endEvent id="esc-end" />'
         '<bpmn:intermediateThrowEvent id="sig" name="Tell"><bpmn:signalEventDefinition signalRef="S1" />'
         '</bpmn:intermediateThrowEvent>'
         '<bpmn:endEvent id="e" />'
-        '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="prep" /><bpmn:sequenceFlow id="f2" sourceRef="prep" targetRef="mi" />'
-        '<bpmn:sequenceFlow id="f3" sourceRef="mi" targetRef="sub" /><bpmn:sequenceFlow id="f4" sourceRef="caught" targetRef="sig" />'
-        '<bpmn:sequenceFlow id="f5" sourceRef="sig" targetRef="e" /><bpmn:sequenceFlow id="f6" sourceRef="sub" targetRef="e" />'
+        '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="prep" />'
+        '<bpmn:sequenceFlow id="f2" sourceRef="prep" targetRef="mi" />'
+        '<bpmn:sequenceFlow id="f3" sourceRef="mi" targetRef="sub" />'
+        '<bpmn:sequenceFlow id="f4" sourceRef="caught" targetRef="sig" />'
+        '<bpmn:sequenceFlow id="f5" sourceRef="sig" targetRef="e" />'
+        '<bpmn:sequenceFlow id="f6" sourceRef="sub" targetRef="e" />'
         '<bpmn:sequenceFlow id="f7" sourceRef="esc-seen" targetRef="esc-end" />'
     )
     xml = diagram(body).replace("</bpmn:definitions>",
@@ -396,7 +401,8 @@ def test_two_pools_exchanging_a_message_run_together(world):
            '<bpmn:sequenceFlow id="fa0" sourceRef="a0" targetRef="send" />'
            '<bpmn:sequenceFlow id="fa1" sourceRef="send" targetRef="a1" /></bpmn:process>\n'
            '<bpmn:process id="supplier" isExecutable="false"><bpmn:startEvent id="b0" />'
-           '<bpmn:intermediateCatchEvent id="wait" name="Order received"><bpmn:messageEventDefinition messageRef="m1" />'
+           '<bpmn:intermediateCatchEvent id="wait" name="Order received">'
+           '<bpmn:messageEventDefinition messageRef="m1" />'
            '</bpmn:intermediateCatchEvent><bpmn:endEvent id="b1" />'
            '<bpmn:sequenceFlow id="fb0" sourceRef="b0" targetRef="wait" />'
            '<bpmn:sequenceFlow id="fb1" sourceRef="wait" targetRef="b1" /></bpmn:process>\n</bpmn:definitions>\n')
@@ -413,6 +419,13 @@ def test_two_pools_exchanging_a_message_run_together(world):
 
 
 def test_spiffarena_helpers_that_are_not_here_are_refused_at_save(app_ctx):
-    _parsed, problems = validate_files({"s.bpmn": diagram(chain(_script("who = get_current_user(); key = get_secret('x')")))})
+    source = "who = get_current_user(); key = get_secret('x')"
+    _parsed, problems = validate_files({"s.bpmn": diagram(chain(_script(source)))})
     messages = [p.message for p in problems if p.element_id == "sc-1"]
     assert len(messages) == 2 and "get_current_user()" in messages[0] and "get_secret()" in messages[1]
+
+
+def test_a_decision_table_alone_imports_beside_a_starter_diagram(world):
+    draft, _problems = import_zip(_dmn([("1", "2")]).encode(), user("owner"), filename="norms.dmn")
+    assert "norms.dmn" in draft.files and any(n.endswith(".bpmn") for n in draft.files)
+    assert draft.process_model.name == "norms" and draft.process_model.identifier == "norms"
