@@ -114,23 +114,20 @@ class ModelXmlError(Exception):
 
 
 class ForeignContent:
-    """One element, attribute or processing instruction the namespace policy refuses.
+    """One element, attribute or processing instruction outside :data:`ALLOWED_NAMESPACES`."""
 
-    ``kind`` is ``"element"``, ``"attribute"`` or ``"pi"``; ``misplaced`` marks an element of a harmless
-    vocabulary outside an extension point (the fix is moving it, not removing it)."""
+    __slots__ = ("kind", "line", "name")
 
-    __slots__ = ("kind", "line", "misplaced", "name")
-
-    def __init__(self, kind: str, name: str, line: int | None, misplaced: bool = False):
-        self.kind, self.name, self.line, self.misplaced = kind, name, line, misplaced
+    def __init__(self, kind: str, name: str, line: int | None):
+        self.kind, self.name, self.line = kind, name, line
 
     def __str__(self) -> str:
         if self.kind == "pi":
             return f"processing instruction <?{self.name}?> is not allowed in model files"
-        if self.misplaced:
-            return (f"element {self.name} is not allowed here: other tools' extensions belong inside "
+        what = "element" if self.kind in ("element", "placement") else "attribute"
+        if self.kind == "placement":
+            return (f"element {self.name} is not allowed here: other tools' elements belong inside "
                     "extensionElements")
-        what = "element" if self.kind == "element" else "attribute"
         return f"{what} {self.name} is not allowed in model files (its namespace can carry scripts)"
 
 
@@ -161,9 +158,9 @@ def _dangerous(uri: str | None) -> bool:
 def foreign_content(tree) -> list[ForeignContent]:
     """Everything the namespace policy refuses (see the module docstring), in document order.
 
-    ``kind`` is ``"element"``/``"attribute"`` for a script-capable vocabulary and for a foreign element outside
-    an extension point (``misplaced``; an element without a namespace counts as foreign: BPMN and DMN have
-    none), ``"pi"`` for a processing instruction. Un-prefixed attributes (``id``, ``name``) are the
+    ``kind`` is ``"element"``/``"attribute"`` for a script-capable vocabulary, ``"placement"`` for a foreign
+    element outside an extension point (an element without a namespace counts as foreign: BPMN and DMN
+    have none), ``"pi"`` for a processing instruction. Un-prefixed attributes (``id``, ``name``) are the
     normal case; prefixed attributes of other tools are kept.
     """
     root = tree.getroot() if hasattr(tree, "getroot") else tree
@@ -178,7 +175,7 @@ def foreign_content(tree) -> list[ForeignContent]:
         if _dangerous(uri):
             found.append(ForeignContent("element", _qualified(node.tag, node.nsmap), node.sourceline))
         elif uri not in ALLOWED_NAMESPACES and not _in_extension_point(node):
-            found.append(ForeignContent("element", _qualified(node.tag, node.nsmap), node.sourceline, misplaced=True))
+            found.append(ForeignContent("placement", _qualified(node.tag, node.nsmap), node.sourceline))
         for attr in node.attrib:
             attr_name = etree.QName(attr)
             foreign = attr_name.namespace not in (None, *ALLOWED_NAMESPACES)

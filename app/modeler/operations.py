@@ -48,7 +48,7 @@ def refuse_foreign_content(files: dict[str, str], refusal: type[Exception] = Mod
         if not name.endswith((".bpmn", ".dmn")):
             continue
         for item in foreign_content_of(files[name].encode("utf-8"), name):
-            if item.misplaced:
+            if item.kind == "placement":
                 messages.append(_("%(file)s, line %(line)s: %(what)s is not allowed here; other tools' "
                                   "elements are kept only inside extensionElements.",
                                   file=name, line=item.line or "?", what=_foreign_label(item)))
