@@ -24,7 +24,8 @@ from app.people.models import Organisation, User
 from app.people.roles import ROLE_SCOPE, Role, Scope
 
 log = logging.getLogger(__name__)
-KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named")
+KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named",
+         "contract_amended")
 DUE_SOON = timedelta(days=1)
 
 
@@ -58,6 +59,8 @@ def render_text(kind: str, params: dict, translate=None) -> str:
         "reassigned": lambda: t(N_("%(by)s assigned you a task: %(task)s — %(subject)s"), by=1, task=1, subject=1),
         "deputy_named": lambda: t(N_("%(principal)s named you deputy from %(start)s to %(end)s: their tasks are in "
                                      "your inbox."), principal=1, start=1, end=1),
+        "contract_amended": lambda: t(N_("Contract %(subject)s amended by the education department, from %(start)s: "
+                                         "see its new terms."), subject=1, start=1),
     }
     return texts[kind]() if kind in texts else kind
 

@@ -32,6 +32,8 @@ def open_note(note_id: int):
     db.session.commit()
     if note.task_id:
         return redirect(url_for("inbox.task", task_id=note.task_id))
+    if isinstance((note.params or {}).get("contract_id"), int):  # a contract amended: its page says how
+        return redirect(url_for("contracts.show", contract_id=note.params["contract_id"]))
     return redirect(url_for("notifications.index"))
 
 

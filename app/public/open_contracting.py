@@ -126,7 +126,8 @@ def _load(orders: list[StateOrder]) -> _Loaded:
     for contract in db.session.scalars(select(Contract).where(Contract.order_id.in_(order_ids),
                                                               Contract.status.in_(("active", "closed")))
                                        .options(selectinload(Contract.signatures), selectinload(Contract.school),
-                                                selectinload(Contract.application)).order_by(Contract.number)):
+                                                selectinload(Contract.application),
+                                                selectinload(Contract.amendments)).order_by(Contract.number)):
         contracts[contract.order_id].append(contract)
     contract_ids = [c.id for group in contracts.values() for c in group] or [0]
     payments: dict[int, list[Payment]] = defaultdict(list)
@@ -168,23 +169,56 @@ def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]
                                  parties=[_party(app_.school, ["supplier"])], awards=[award]))
     payer = loaded.payer
     for contract in loaded.contracts.get(order.id, []):
-        signed = max((s.signed_at for s in contract.signatures), default=contract.activated_at)
-        body = {"id": contract.number, "awardID": contract.application.number,
-                "title": f"Contract with {contract.school.name}",
-                "status": "active" if contract.status == "active" else "terminated",
-                "period": {"startDate": _when(contract.period_start), "endDate": _when(contract.period_end)},
-                "value": _amount(contract.amount_cap_tiyn), "dateSigned": _when(signed)}
-        releases.append(_release(order, f"contract-{contract.number}", signed or contract.created_at, ["contract"],
-                                 buyer, parties=[_party(contract.school, ["supplier", "payee"])], contracts=[body]))
-        for payment in loaded.payments.get(contract.id, []):
-            transaction = {"id": payment.order_number, "date": _when(payment.registered_at),
-                           "value": _amount(payment.amount_tiyn), "payee": _party_ref(contract.school)}
-            if payer is not None:
-                transaction["payer"] = _party_ref(payer)
-            releases.append(_release(order, f"payment-{payment.id}", payment.registered_at, ["implementation"], buyer,
-                                     parties=[_party(payer, ["payer"])] if payer is not None else [],
-                                     contracts=[{"id": contract.number, "awardID": contract.application.number,
-                                                 "implementation": {"transactions": [transaction]}}]))
+        releases.extend(_contract_releases(order, contract, buyer, payer, loaded.payments.get(contract.id, [])))
+    return releases
+
+
+def _contract_items(terms: dict, levels: list[str]) -> list[dict]:
+    return [{"id": level, "description": LEVEL_NAMES[level], "quantity": terms[f"places_{level}"],
+             "unit": {"name": "place"}} for level in levels]
+
+
+def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, payments: list[Payment]) -> list[dict]:
+    """The signed contract (with the terms as signed), each amendment (``contractAmendment``: the terms from then
+    on, and the amendment pointing at the release it amends), each payment (``implementation``)."""
+    from app.contracts.amendments import signed_terms
+
+    signed = max((s.signed_at for s in contract.signatures), default=contract.activated_at)
+    terms = signed_terms(contract)
+    levels = [lv for lv in LEVEL_NAMES if terms[f"places_{lv}"]
+              or any(a.after[f"places_{lv}"] for a in contract.amendments)]
+    supplier = [_party(contract.school, ["supplier", "payee"])]
+    body = {"id": contract.number, "awardID": contract.application.number,
+            "title": f"Contract with {contract.school.name}",
+            "status": "active" if contract.status == "active" else "terminated",
+            "period": {"startDate": _when(contract.period_start),
+                       "endDate": _when(date.fromisoformat(terms["period_end"]))},
+            "value": _amount(terms["amount_cap_tiyn"]), "dateSigned": _when(signed),
+            "items": _contract_items(terms, [lv for lv in levels if terms[f"places_{lv}"]])}
+    releases = [_release(order, f"contract-{contract.number}", signed or contract.created_at, ["contract"], buyer,
+                         parties=supplier, contracts=[body])]
+    for amendment in contract.amendments:
+        after = amendment.after
+        release = _release(order, f"contract-{contract.number}-amendment-{amendment.seq}", amendment.amended_at,
+                           ["contractAmendment"], buyer, parties=supplier, contracts=[{
+                               "id": contract.number, "awardID": contract.application.number,
+                               "period": {"startDate": _when(contract.period_start),
+                                          "endDate": _when(date.fromisoformat(after["period_end"]))},
+                               "value": _amount(after["amount_cap_tiyn"]), "items": _contract_items(after, levels)}])
+        release["contracts"][0]["amendments"] = [{
+            "id": amendment.number, "date": _when(amendment.amended_at), "rationale": amendment.rationale,
+            "description": f"Places, amount or term amended from {amendment.effective_from:%Y-%m}",
+            "amendsReleaseID": releases[-1]["id"], "releaseID": release["id"]}]
+        releases.append(release)
+    for payment in payments:
+        transaction = {"id": payment.order_number, "date": _when(payment.registered_at),
+                       "value": _amount(payment.amount_tiyn), "payee": _party_ref(contract.school)}
+        if payer is not None:
+            transaction["payer"] = _party_ref(payer)
+        releases.append(_release(order, f"payment-{payment.id}", payment.registered_at, ["implementation"], buyer,
+                                 parties=[_party(payer, ["payer"])] if payer is not None else [],
+                                 contracts=[{"id": contract.number, "awardID": contract.application.number,
+                                             "implementation": {"transactions": [transaction]}}]))
     return releases
 
 
