@@ -42,7 +42,7 @@ def release_schema() -> dict:
 
 
 @cache
-def _merger():
+def merger():
     """The merge rules come from the schema once per process (dereferencing it costs more than a page)."""
     import ocdsmerge
 
@@ -111,7 +111,7 @@ class _Loaded:
     payer: Organisation | None
 
 
-def _load(orders: list[StateOrder]) -> _Loaded:
+def load(orders: list[StateOrder]) -> _Loaded:
     order_ids = [o.id for o in orders] or [0]
     departments: dict[int, Organisation] = {}
     for dept in db.session.scalars(select(Organisation).where(Organisation.kind == "department")
@@ -142,7 +142,7 @@ def _load(orders: list[StateOrder]) -> _Loaded:
 
 def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]:
     """Every release of one order's contracting process, oldest first."""
-    loaded = loaded or _load([order])
+    loaded = loaded or load([order])
     buyer = loaded.departments.get(order.region_id)
     title = f"State educational order {order.academic_year}: {order.region.name_en}"
     releases = [
@@ -235,7 +235,7 @@ def releases_window(orders: list[StateOrder], start: int, count: int) -> tuple[l
 
 def releases_of(orders: list[StateOrder]) -> list[dict]:
     """The releases of several orders, loaded together."""
-    loaded = _load(orders)
+    loaded = load(orders)
     return [release for order in orders for release in releases_for(order, loaded)]
 
 
@@ -246,14 +246,15 @@ def orders_of(year: str | None) -> list[StateOrder]:
     return list(db.session.scalars(query.order_by(StateOrder.number)))
 
 
-def _package_meta(uri: str) -> dict:
+def package_meta(uri: str, links: dict | None = None) -> dict:
     return {"uri": uri, "version": VERSION, "publishedDate": _when(clock.now()),
             "publisher": {"name": current_app.config["OCDS_PUBLISHER"]}, "license": LICENSE,
-            "publicationPolicy": "Aggregate figures only; no personal data of students is published."}
+            "publicationPolicy": "Aggregate figures only; no personal data of students is published.",
+            **({"links": links} if links else {})}
 
 
 def release_package(releases: list[dict], uri: str, links: dict | None = None) -> dict:
-    package = {**_package_meta(uri), "releases": releases}
+    package = {**package_meta(uri), "releases": releases}
     if links:
         package["links"] = links
     return package
@@ -261,14 +262,14 @@ def release_package(releases: list[dict], uri: str, links: dict | None = None) -
 
 def record_package(orders: list[StateOrder], uri: str, links: dict | None = None) -> dict:
     """One record per contracting process: its releases embedded and the compiled release (ocdsmerge)."""
-    merger = _merger()
-    loaded = _load(orders)
+    merging = merger()
+    loaded = load(orders)
     records = []
     for order in orders:
         releases = releases_for(order, loaded)
         records.append({"ocid": ocid(order), "releases": releases,
-                        "compiledRelease": merger.create_compiled_release(releases)})
-    package = {**_package_meta(uri), "records": records}
+                        "compiledRelease": merging.create_compiled_release(releases)})
+    package = {**package_meta(uri), "records": records}
     if links:
         package["links"] = links
     return package
