@@ -52,7 +52,23 @@ AUDIT_ACTIONS = {
 }
 
 
+def personal(value):
+    """A child's IIN or name as this user may see it: in full, or masked (``app.people.access``)."""
+    from app.people.access import sees_personal_data
+    from app.processes.masking import mask_value
+
+    return value if sees_personal_data(current_user) else mask_value(value)
+
+
+def _sees_personal_data() -> bool:
+    from app.people.access import sees_personal_data
+
+    return sees_personal_data(current_user)
+
+
 def init_ui(app: Flask) -> None:
+    app.jinja_env.filters["personal"] = personal
+
     @app.context_processor
     def helpers() -> dict:
         from app.inbox.queries import count_open_tasks
@@ -66,4 +82,5 @@ def init_ui(app: Flask) -> None:
             "act_status_label": lambda s: ACT_STATUS.get(s, s),
             "instance_status_label": lambda s: INSTANCE_STATUS.get(s, s),
             "audit_action_label": lambda a: AUDIT_ACTIONS.get(a, a),
+            "may_see_personal_data": _sees_personal_data,
         }

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -10,7 +10,7 @@ from app.acts.models import Act, ActLine
 from app.acts.rules import RULES
 from app.extensions import db
 from app.payments.models import Payment
-from app.people.access import get_visible_or_404, scope_clause
+from app.people.access import get_visible_or_404, scope_clause, sees_personal_data
 
 bp = Blueprint("acts", __name__)
 LINES_PAGE = 500
@@ -70,6 +70,8 @@ def show(act_id: int):
 @login_required
 def export(act_id: int, fmt: str):
     act = _visible_act(act_id)
+    if not sees_personal_data(current_user):  # the lines' file carries children's IINs and names in full
+        abort(403)
     query, rule, outcome = _filtered_lines(act)
     lines = db.session.scalars(query).all()
     name = f"{act.number}{'-' + rule if rule else ''}{'-' + outcome if outcome else ''}.{fmt}"
