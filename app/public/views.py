@@ -115,6 +115,9 @@ def download(dataset: str, fmt: str):
 # --- open data: OCDS 1.1 release and record packages ---------------------------------------------------
 
 PAGE_SIZE = 100
+#: a record embeds every release of its order (a region's order at country scale: ~470 releases, ~600 kB), so a
+#: page of records holds a few of them by default (20 were 12 MB at country scale)
+RECORDS_PAGE_SIZE = 5
 
 
 @bp.route("/ocds/releases.json")
@@ -134,7 +137,7 @@ def ocds_releases():
 @bp.route("/ocds/records.json")
 def ocds_records():
     """A record package: one record per order (its releases and the compiled release), paged by order."""
-    year, page, per_page = _ocds_params(default_per_page=20)
+    year, page, per_page = _ocds_params(default_per_page=RECORDS_PAGE_SIZE)
     start = (page - 1) * per_page
     if cache.ocds_ready():
         found = cache.records_page(year, start, per_page + 1)
