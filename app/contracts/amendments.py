@@ -85,7 +85,7 @@ def _stored(value):
     return value.isoformat() if isinstance(value, date) else value
 
 
-def parse_form(form, contract: Contract) -> AmendmentRequest:
+def parse_form(form) -> AmendmentRequest:
     """The amendment form's fields, checked for shape (the operation checks them against the contract).
     Every field's problem is reported at once, in the user's language (FormInvalid)."""
     errors: dict[str, str] = {}

@@ -175,7 +175,7 @@ def amend(contract_id: int):
         values = {name: request.form.get(name, "").strip() for name in values}
         values["confirm"] = request.form.get("confirm", "")
         try:
-            amendment = operations.amend_contract(contract, current_user, parse_form(request.form, contract))
+            amendment = operations.amend_contract(contract, current_user, parse_form(request.form))
             db.session.commit()
         except FormInvalid as err:
             db.session.rollback()
