@@ -525,6 +525,13 @@ def _report(recorder: Recorder, seconds: float) -> list[str]:
     for c in calls:
         statuses[c.status or "no answer"] += 1
     print(f"\nAnswers: {dict(sorted(statuses.items(), key=lambda kv: str(kv[0])))}")
+    refused = defaultdict(int)
+    for c in calls:
+        if c.status is not None and 400 <= c.status < 500:
+            refused[f"{c.status} {c.name}"] += 1
+    if refused:
+        print("Refusals (4xx; a 409 is the loser of a race for the same task):",
+              ", ".join(f"{name}: {n}" for name, n in sorted(refused.items())))
     print(f"Failed in flight on the killed gunicorn worker: {len(in_flight)}; other 5xx: {len(server_errors)}; "
           f"other failed connections: {len(broken)}")
     problems = []
