@@ -19,7 +19,7 @@ from app.engine.errors import ConflictError, ModelInvalid, StepFailed
 from app.engine.form_view import build_fields
 from app.engine.handlers import known_handlers
 from app.engine.lanes import known_lanes
-from app.engine.models import ProcessInstance, ProcessModel, ProcessModelVersion
+from app.engine.models import ProcessModel, ProcessModelVersion
 from app.engine.operators import all_operators
 from app.engine.publishing import (
     ModelChangeRefused,
@@ -256,23 +256,16 @@ def migrate(version_id: int):
     target = _version(version_id)
     if request.method == "POST":
         require_model_editor(current_user)
-        ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
-        done, refused = 0, []
-        for instance_id in ids:
-            instance = db.session.get(ProcessInstance, instance_id)
-            if instance is None:
-                continue
-            try:
-                migration.migrate(instance, target, current_user)
-                db.session.commit()
-                done += 1
-            except (migration.MigrationRefused, StepFailed, ConflictError) as err:
-                db.session.rollback()
-                refused.append(f"#{instance_id}: {err}")
-        if done:
-            flash(_("%(n)s instance(s) migrated to version %(v)s.", n=done, v=target.number), "success")
-        for message in refused:
-            flash(message, "danger")
+        ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit() and len(i) < 19]
+        outcome = migration.migrate_many(ids, target, current_user)  # each instance in its own transaction
+        if outcome.migrated:
+            flash(_("%(n)s instance(s) migrated to version %(v)s.", n=len(outcome.migrated), v=target.number),
+                  "success")
+        for instance_id, message in outcome.refused.items():
+            flash(f"#{instance_id}: {message}", "danger")
+        for instance_id, message in outcome.failed.items():
+            flash(_("#%(id)s: the migration failed and was rolled back; the instance stays on its version and "
+                    "has an incident: %(msg)s", id=instance_id, msg=message), "danger")
         if not ids:
             flash(_("Select at least one instance."), "warning")
         return redirect(url_for("modeler.migrate", version_id=target.id))
