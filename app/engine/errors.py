@@ -37,10 +37,12 @@ class ModelProblem:
     message: str
     element_id: str | None = None
     line: int | None = None
+    name: str | None = None  # the element's name as drawn, when it has one
 
     def __str__(self) -> str:
         where = self.filename + (f":{self.line}" if self.line else "")
-        elem = f" [{self.element_id}]" if self.element_id else ""
+        label = f"{self.element_id} «{self.name}»" if self.element_id and self.name else self.element_id
+        elem = f" [{label}]" if label else ""
         return f"{where}{elem}: {self.message}"
 
 

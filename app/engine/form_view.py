@@ -34,6 +34,28 @@ def _ordered(schema: dict, ui: dict) -> list[str]:
     return order + [p for p in props if p not in order]
 
 
+def choice_options(schema: dict) -> list[tuple]:
+    """``anyOf``/``oneOf`` of single-value branches (``{"enum": [v], "title": t}`` or ``{"const": v}``), the way
+    SpiffArena forms list labelled options: [(value, title)]; [] for any other schema."""
+    for key in ("oneOf", "anyOf"):
+        branches = schema.get(key)
+        if not isinstance(branches, list) or not branches:
+            continue
+        out = []
+        for branch in branches:
+            if not isinstance(branch, dict):
+                return []
+            if "const" in branch:
+                value = branch["const"]
+            elif isinstance(branch.get("enum"), list) and len(branch["enum"]) == 1:
+                value = branch["enum"][0]
+            else:
+                return []
+            out.append((value, branch.get("title") or value))
+        return out
+    return []
+
+
 def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, required: bool, locale: str) -> Field:
     label = localised(ui.get("ui:title"), locale) or schema.get("title") or key
     widget = ui.get("ui:widget")
@@ -44,6 +66,9 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
     if "enum" in schema:
         names = ui.get("ui:enumNames", {})
         options = [(str(v), localised(names.get(str(v)), locale) or str(v)) for v in schema["enum"]]
+        kind = "radio" if widget == "radio" else "select"
+    elif choice_options(schema):
+        options = [(str(v), localised(t, locale) or str(v)) for v, t in choice_options(schema)]
         kind = "radio" if widget == "radio" else "select"
     elif typ in ("integer", "number"):
         kind = "number"

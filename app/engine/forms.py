@@ -51,6 +51,58 @@ def load_json(files: dict[str, str], filename: str | None) -> dict:
     return json.loads(files[filename])
 
 
+#: SpiffArena's convention: a field's options come from a task data variable at the time the task opens.
+TASK_DATA_OPTIONS = "options_from_task_data_var:"
+
+
+def task_data_option_vars(schema: Any) -> set[str]:
+    """Names of the task data variables a form takes its options from (``"anyOf":
+    "options_from_task_data_var:fruits"``, also as ``oneOf``/``enum`` or a one-item list)."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            marker = value[0] if isinstance(value, list) and len(value) == 1 else value
+            if key in ("anyOf", "oneOf", "enum") and isinstance(marker, str) and marker.startswith(TASK_DATA_OPTIONS):
+                found.add(marker[len(TASK_DATA_OPTIONS):].strip())
+            else:
+                found |= task_data_option_vars(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            found |= task_data_option_vars(item)
+    return found
+
+
+def with_task_data_options(schema: Any, options: dict) -> Any:
+    """The schema with each options marker replaced by the variable's value from ``options``: a list of
+    ``{"value", "label"}`` becomes labelled ``anyOf``/``oneOf`` branches (an ``enum`` marker: the values);
+    plain values are their own labels. A missing or malformed variable leaves no option (nothing can be
+    chosen, so a required field cannot be submitted) instead of a broken schema."""
+    if isinstance(schema, list):
+        return [with_task_data_options(item, options) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        marker = value[0] if isinstance(value, list) and len(value) == 1 else value
+        if key in ("anyOf", "oneOf", "enum") and isinstance(marker, str) and marker.startswith(TASK_DATA_OPTIONS):
+            items = options.get(marker[len(TASK_DATA_OPTIONS):].strip())
+            pairs = []
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and "value" in item:
+                    pairs.append((item["value"], str(item.get("label", item["value"]))))
+                elif isinstance(item, (str, int, float, bool)):
+                    pairs.append((item, str(item)))
+            if key == "enum":
+                out["enum"] = [v for v, _label in pairs]
+            elif pairs:
+                out[key] = [{"enum": [v], "title": label} for v, label in pairs]
+            else:
+                out["enum"] = []
+        else:
+            out[key] = with_task_data_options(value, options)
+    return out
+
+
 _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.(\d{1,4}|[A-Za-z_][A-Za-z0-9_]*))*$")
 
 

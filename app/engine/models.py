@@ -13,7 +13,7 @@ from app.extensions import db
 class ProcessModel(db.Model):
     __tablename__ = "process_model"
     id: Mapped[int] = mapped_column(primary_key=True)
-    identifier: Mapped[str] = mapped_column(String(100), unique=True)  # the BPMN process id
+    identifier: Mapped[str] = mapped_column(String(100), unique=True)  # ours; the BPMN ids stay as drawn
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     versions: Mapped[list[ProcessModelVersion]] = relationship(
@@ -39,11 +39,26 @@ class ProcessModelVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Which process of which diagram runs (a model may hold several .bpmn files: call activities resolve
+    # across them), as the tool wrote its ids; None: chosen by app.engine.specs.choose_process.
+    primary_file: Mapped[str | None] = mapped_column(String(200))
+    process_id: Mapped[str | None] = mapped_column(String(200))
+    # The role that performs user tasks without a lane (or in a lane that names no role); "starter": the
+    # person who started the instance. None: every user task needs a role's lane.
+    lane_role: Mapped[str | None] = mapped_column(String(32))
     process_model: Mapped[ProcessModel] = relationship(back_populates="versions")
 
     @property
     def bpmn_filename(self) -> str:
-        return next(name for name in self.files if name.endswith(".bpmn"))
+        if self.primary_file and self.primary_file in self.files:
+            return self.primary_file
+        return next(name for name in sorted(self.files) if name.endswith(".bpmn"))
+
+    @property
+    def bpmn_filenames(self) -> list[str]:
+        """The primary diagram first, then the others (called processes) by name."""
+        first = self.bpmn_filename
+        return [first, *sorted(n for n in self.files if n.endswith(".bpmn") and n != first)]
 
 
 class ProcessInstance(db.Model):

@@ -67,7 +67,7 @@ def publish_version(files: dict[str, str], actor=None) -> tuple[ProcessModelVers
     version = ProcessModelVersion(
         process_model_id=model.id, number=_next_number(model), status="published",
         files=files, content_hash=digest, created_at=now, published_at=now,
-        created_by_id=getattr(actor, "id", None),
+        created_by_id=getattr(actor, "id", None), primary_file=parsed.primary, process_id=parsed.process_id,
     )
     db.session.add(version)
     db.session.flush()
@@ -174,15 +174,20 @@ def create_draft(model: ProcessModel, actor=None, *, files: dict[str, str] | Non
     existing = current_draft(model)
     if existing is not None:
         return existing
+    source = None
     if files is None:
         source = from_version or _latest(model, "published")
         if source is None:
             raise ModelChangeRefused(_("There is no version to start a draft from"))
         files = dict(source.files)
     now = clock.now()
+    source = from_version if from_version is not None else source  # its settings go with its files
     draft = ProcessModelVersion(process_model_id=model.id, number=_next_number(model), status="draft",
                                 files=files, content_hash=content_hash(files), created_at=now,
-                                created_by_id=_actor_id(actor))
+                                created_by_id=_actor_id(actor),
+                                primary_file=getattr(source, "primary_file", None),
+                                process_id=getattr(source, "process_id", None),
+                                lane_role=getattr(source, "lane_role", None))
     db.session.add(draft)
     db.session.flush()
     _audit(model, "model.draft_created", draft, actor,
@@ -198,8 +203,7 @@ def _require_draft(version: ProcessModelVersion) -> None:
 def save_draft(version: ProcessModelVersion, files: dict[str, str], actor=None) -> list:
     """Store the draft's files whatever their problems (work in progress) and return every problem."""
     _require_draft(version)
-    _parsed, problems = validate_files(files)
-    problems += _identity_problems(version, files)
+    problems = version_problems(version, files, learn=True)
     version.files = dict(files)
     version.content_hash = content_hash(files)
     db.session.flush()
@@ -208,24 +212,51 @@ def save_draft(version: ProcessModelVersion, files: dict[str, str], actor=None) 
     return problems
 
 
-def _identity_problems(version: ProcessModelVersion, files: dict[str, str]) -> list:
-    """The diagram's process id must stay the model's identifier (instances find models by it)."""
+def version_problems(version: ProcessModelVersion, files: dict[str, str] | None = None, *, learn: bool = False,
+                     ) -> list:
+    """Every problem of a version's files under its settings (process, primary diagram, lane-less role).
+
+    A version that does not yet know which process it runs learns it here (the first save of an import,
+    or a version from before these settings existed: then the model's identifier, which was its process id).
+    """
+    files = version.files if files is None else files
+    process_id = version.process_id or version.process_model.identifier
+    parsed, problems = validate_files(files, process_id=process_id, primary=version.primary_file,
+                                      lane_role=version.lane_role)
+    if learn and version.process_id is None and parsed is not None and version.status == "draft":
+        version.process_id, version.primary_file = parsed.process_id, parsed.primary
+    return problems + _identity_problems(version, files, parsed)
+
+
+def _identity_problems(version: ProcessModelVersion, files: dict[str, str], parsed=None) -> list:
+    """The process a model runs keeps its id from version to version (instances migrate by it)."""
     from app.engine.errors import ModelProblem
 
-    ids = set(re.findall(r"<(?:\w+:)?process\b[^>]*\bid=\"([^\"]+)\"", next(
-        (text for name, text in files.items() if name.endswith(".bpmn")), "")))
-    identifier = version.process_model.identifier
-    if ids and identifier not in ids:
-        return [ModelProblem(next(n for n in files if n.endswith(".bpmn")),
-                             f"The executable process must keep the id {identifier!r}")]
-    return []
+    if parsed is None or not version.process_id or parsed.process_id == version.process_id:
+        return []
+    return [ModelProblem(parsed.primary or "(model)", _(
+        "The process this model runs must keep the id %(id)s; it is no longer in the diagram.",
+        id=repr(version.process_id)))]
+
+
+def set_lane_role(version: ProcessModelVersion, role: str | None, actor=None) -> list:
+    """Choose who performs user tasks without a lane's role (a role, ``"starter"``, or nobody: None)."""
+    from app.engine.lanes import known_lanes
+
+    _require_draft(version)
+    role = (role or "").strip() or None
+    if role is not None and role != "starter" and role not in set(known_lanes().values()):
+        raise ModelChangeRefused(_("Unknown role %(role)s", role=repr(role)))
+    version.lane_role = role
+    db.session.flush()
+    _audit(version.process_model, "model.lane_role_set", version, actor, role=role)
+    return version_problems(version)
 
 
 def publish_draft(version: ProcessModelVersion, actor=None) -> ProcessModelVersion:
     """Freeze a draft into the next published version; refused with every problem if it has any."""
     _require_draft(version)
-    _parsed, problems = validate_files(version.files)
-    problems += _identity_problems(version, version.files)
+    problems = version_problems(version)
     if problems:
         raise ModelInvalid(problems)
     model = version.process_model

@@ -21,6 +21,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -31,7 +33,16 @@ from app.audit.operations import record_event, start_chain
 from app.database import get_by_id
 from app.engine import signals
 from app.engine.errors import ConflictError, FormInvalid, StepFailed, TaskNotAvailable
-from app.engine.forms import FORMAT_CHECKER, FieldErrors, load_json, parse_form, validate
+from app.engine.forms import (
+    FORMAT_CHECKER,
+    TASK_DATA_OPTIONS,
+    FieldErrors,
+    load_json,
+    parse_form,
+    task_data_option_vars,
+    validate,
+    with_task_data_options,
+)
 from app.engine.handlers import TaskContext, get_handler
 from app.engine.lanes import role_for_lane
 from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
@@ -207,13 +218,16 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
             continue
         spec = task.task_spec
         props = spec.extensions.get("properties", {})
+        role, assignee_id = _performer(instance, spec.lane)
+        options = _task_data_options(instance, props.get("formJsonSchemaFilename"), task.data)
         created.append(HumanTask(
-            instance=instance, task_guid=guid, spec_name=spec.name,
+            instance=instance, task_guid=guid, spec_name=spec.name, assignee_id=assignee_id,
             title=spec.bpmn_name or spec.name, subject_title=instance.title, lane=spec.lane,
-            role=role_for_lane(spec.lane) or "admin", region_id=instance.region_id,
+            role=role, region_id=instance.region_id,
             organisation_id=instance.organisation_id, status="open",
             form_schema=props.get("formJsonSchemaFilename"), form_ui_schema=props.get("formUiSchemaFilename"),
             handler=props.get("taskHandler"), created_at=now, due_at=due_date(props, now),
+            **({"details": {"form_options": options}} if options else {}),
         ))
     db.session.add_all(created)
     completed = wf.is_completed()
@@ -229,6 +243,41 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
     # before the step's one flush, so everything goes out in that flush's batched statements.
     for row in created:
         signals.task_created.send(row)
+
+
+def _task_data_options(instance: ProcessInstance, schema_file: str | None, data: dict) -> dict | None:
+    """The task data a form takes its options from (SpiffArena's ``options_from_task_data_var:``), kept on
+    the task row when the task opens so the page and the completion see the same options."""
+    if not schema_file or schema_file not in _version_of(instance)[0].option_forms:
+        return None  # known from the cached spec: no query
+    forms = _forms_for(instance)
+    names = task_data_option_vars(forms.schema(schema_file))
+    return {name: json.loads(json.dumps(data.get(name), default=str)) for name in sorted(names)} or None
+
+
+def _task_options(task: HumanTask) -> dict | None:
+    details = task.details if isinstance(task.details, dict) else None
+    return details.get("form_options") if details else None
+
+
+_USER_ACCOUNT = sa_table("user_account", sa_column("id"), sa_column("role"))  # read-only: the starter's role
+_USER_ROLE = select(_USER_ACCOUNT.c.role).where(_USER_ACCOUNT.c.id == bindparam("user_id"))
+
+
+def _performer(instance: ProcessInstance, lane: str | None) -> tuple[str, int | None]:
+    """(role, assignee) of a new user task: the lane's role; else the version's role for tasks without a
+    role's lane (issue 16 §1: models drawn without lanes); ``"starter"`` gives the task to whoever started
+    the instance (with their role). Nothing chosen: the administrator's inbox, as before."""
+    role = role_for_lane(lane)
+    if role is not None:
+        return role, None
+    fallback = _version_of(instance)[0].lane_role
+    if fallback == "starter" and instance.started_by_id is not None:
+        starter_role = db.session.connection().execute(_USER_ROLE, {"user_id": instance.started_by_id}).scalar()
+        return starter_role or "admin", instance.started_by_id
+    if fallback and fallback != "starter":
+        return fallback, None
+    return "admin", None
 
 
 class StateNotSerializable(StepFailed):
@@ -344,6 +393,39 @@ def _optimistic_lock():
         raise ConflictError(_conflict_message()) from err
 
 
+def _start(wf: BpmnWorkflow) -> None:
+    """Run up to the first wait. A process that starts on a message or signal (other tools draw the "request
+    received" start that way) is started by this call: its start event gets that message or signal, with the
+    start data as payload. Timer and conditional starts keep waiting as drawn."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+    from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+    from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+    from SpiffWorkflow.bpmn.util.event import BpmnEvent
+
+    advance(wf)
+    waiting = [t for t in wf.get_tasks(state=TaskState.WAITING) if isinstance(t.task_spec, StartEvent)
+               and t.workflow is wf and isinstance(t.task_spec.event_definition,
+                                                    (MessageEventDefinition, SignalEventDefinition))]
+    if waiting and not wf.get_tasks(state=TaskState.READY):
+        first = waiting[0]
+        wf.send_event(BpmnEvent(first.task_spec.event_definition, dict(first.data)))
+        advance(wf)
+
+
+def advance(wf: BpmnWorkflow) -> None:
+    """``do_engine_steps``, then hand messages nobody caught yet to whoever waits for them now. In a
+    collaboration of pools run as one instance, one pool may send before the other has reached its catch
+    event; SpiffWorkflow then keeps the message as outgoing, and it is delivered here once a catcher waits."""
+    wf.do_engine_steps()
+    for _ in range(20):
+        pending = list(wf.bpmn_events)
+        delivered = [ev for ev in pending if wf.event_manager.catch(ev, internal=False)]
+        if not delivered:
+            return
+        wf.bpmn_events = [ev for ev in pending if all(ev is not d for d in delivered)]
+        wf.do_engine_steps()
+
+
 def start_instance(identifier: str, *, title: str, actor=None, region_id: int | None = None,
                    organisation_id: int | None = None, subject_type: str | None = None,
                    subject_id: int | None = None, data: dict | None = None) -> ProcessInstance:
@@ -354,7 +436,7 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
     start = wf.get_tasks(state=TaskState.READY)[0]
     start.data.update(data or {})
     instance = ProcessInstance(
-        model_version_id=version.id, process_id=parsed.process_id, title=title,
+        model_version_id=version.id, process_id=identifier[:100], title=title,
         status="running", state="", region_id=region_id, organisation_id=organisation_id,
         subject_type=subject_type, subject_id=subject_id, started_by_id=getattr(actor, "id", None),
         started_at=now, updated_at=now,
@@ -362,7 +444,7 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
     db.session.add(instance)
     # Run first, insert after: the row is written once, with its state (an operator that needs the
     # instance's id flushes it earlier, see _call_service).
-    _run_engine(instance, actor, wf.do_engine_steps)
+    _run_engine(instance, actor, lambda: _start(wf))
     _sync(instance, wf, now, new=True)
     db.session.flush()  # the instance's id names its audit chain
     start_chain(instance.audit_chain)  # a new instance's chain is empty: no head to look up
@@ -419,7 +501,11 @@ def task_context(task: HumanTask, actor) -> TaskContext:
 
 def task_form(task: HumanTask) -> tuple[dict, dict]:
     files = _forms_for(task.instance).files
-    return load_json(files, task.form_schema), load_json(files, task.form_ui_schema)
+    schema = load_json(files, task.form_schema)
+    options = _task_options(task)
+    if options is not None or TASK_DATA_OPTIONS in files.get(task.form_schema or "", ""):
+        schema = with_task_data_options(schema, options or {})
+    return schema, load_json(files, task.form_ui_schema)
 
 
 def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, data: dict | None = None,
@@ -436,7 +522,15 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     if expected_lock_version is not None and instance.lock_version != expected_lock_version:
         raise ConflictError(_conflict_message())
     forms = _forms_for(instance)
-    if data is None:
+    if TASK_DATA_OPTIONS in forms.files.get(task.form_schema or "", ""):
+        # options from task data: this task's own schema, validated afresh (not the version's cached validator)
+        schema = with_task_data_options(forms.schema(task.form_schema), _task_options(task) or {})
+        if data is None:
+            data, errors = parse_form(schema, form or {})
+            errors = errors or validate(schema, data)
+        else:
+            errors = validate(schema, data)
+    elif data is None:
         data, errors = parse_form(forms.schema(task.form_schema), form or {})
         errors = errors or forms.errors(task.form_schema, data)
     else:
@@ -454,7 +548,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     def step() -> None:
         wf_task.set_data(**wf_data)
         wf_task.run()
-        wf.do_engine_steps()
+        advance(wf)
 
     with _optimistic_lock():
         wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data), data)
@@ -497,7 +591,7 @@ def fire_due_timers(limit: int = 200) -> int:
 
             def step(wf=wf) -> None:
                 wf.refresh_timers()
-                wf.do_engine_steps()
+                advance(wf)
 
             with _optimistic_lock():
                 _run_engine(instance, None, step)
@@ -542,7 +636,7 @@ def rerun_failed_step(instance: ProcessInstance, actor) -> ProcessInstance:
 
     def step() -> None:
         wf.refresh_timers()
-        wf.do_engine_steps()
+        advance(wf)
 
     with _optimistic_lock():
         instance.error_message = None  # changed row: _write_instance then uses the ORM's versioned flush

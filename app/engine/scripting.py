@@ -679,7 +679,8 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task, expression, external_context=None):
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            value = self.environment.evaluate(expression, task.data, external_context)
+            return timer_value(task, expression, value)
         except SpiffWorkflowException as se:
             se.add_note(f"Error evaluating expression '{expression}'")
             raise
@@ -717,6 +718,24 @@ class RestrictedScriptEngine(PythonScriptEngine):
         if not isinstance(result, (str, bytes, bytearray)):
             result = json.dumps(result)
         return result
+
+
+def timer_value(task, expression, value):
+    """SpiffArena writes timers as Python (``timedelta(days=5)``, ``datetime(...)``); SpiffWorkflow 3.2's timer
+    definitions only read ISO 8601 strings. The value of a timer's own expression becomes one: a timedelta an
+    ISO duration (``PT432000S``), a datetime or date an ISO date-time (naive means UTC). Other expressions are
+    left alone."""
+    definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
+    if getattr(definition, "expression", None) != expression:
+        return value
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        return f"PT{int(seconds) if seconds == int(seconds) else seconds}S"
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).isoformat()
+    return value
 
 
 def _describe(err: BaseException) -> str:

@@ -8,6 +8,7 @@ refuses, diagrams without an end event.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 
@@ -20,73 +21,154 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine.errors import ModelInvalid, ModelProblem
+from app.engine.forms import TASK_DATA_OPTIONS, with_task_data_options
 from app.engine.handlers import get_handler
 from app.engine.lanes import role_for_lane
 from app.engine.operators import get_operator
 from app.engine.scripting import check_script
+from app.engine.model_lint import (
+    descriptive_process,
+    dmn_problems,
+    engine_copy,
+    engine_problem,
+    find_element,
+    lint,
+    local,
+    translate_engine_message,
+)
 from app.engine.xml import ModelXmlError, parse_model_xml
 
 
 @dataclass
 class ParsedModel:
-    process_id: str
+    process_id: str  # the BPMN process (or collaboration) id the engine runs, as the tool wrote it
     name: str
     spec: object
     subprocess_specs: dict
     trees: dict  # filename -> lxml root, for line numbers
+    primary: str | None = None  # the .bpmn file that holds it
+    descriptive: bool = False  # marked isExecutable="false": kept for viewing, not published
+    lane_role: str | None = None  # the version's role for user tasks without a role's lane ("starter")
+    option_forms: frozenset = frozenset()  # form files that take options from task data
 
 
 def _line_of(trees: dict, element_id: str | None) -> tuple[str | None, int | None]:
-    if not element_id:
+    filename, el = find_element(trees, element_id)
+    return filename, (el.sourceline if el is not None else None)
+
+
+def _load_trees(files: dict[str, str]) -> tuple[dict, list[ModelProblem]]:
+    """Every .bpmn and .dmn file through the hardened parser; a file that is refused is a problem."""
+    trees, problems = {}, []
+    for name in sorted(files):
+        if not name.endswith((".bpmn", ".dmn")):
+            continue
+        try:
+            trees[name] = parse_model_xml(files[name].encode("utf-8"), name).getroot()
+        except ModelXmlError as err:
+            problems.append(ModelProblem(err.filename, xml_reason(err.reason), line=err.line))
+    if not any(n.endswith(".bpmn") for n in files):
+        problems.append(ModelProblem("(model)", _("A model needs a .bpmn diagram")))
+    return trees, problems
+
+
+def xml_reason(reason: str) -> str:
+    """The hardened parser's refusal (English, in app.engine.xml) in the user's language."""
+    declared = re.fullmatch(r"<!(DOCTYPE|ENTITY)> declarations are not allowed in model files", reason)
+    if declared:
+        return _("<!%(kind)s> declarations are not allowed in model files", kind=declared.group(1))
+    known = {
+        "a DOCTYPE is not allowed in model files": _("a DOCTYPE is not allowed in model files"),
+        "entity references are not allowed in model files": _("entity references are not allowed in model files"),
+        "the file is empty": _("the file is empty"),
+        "the file contains no XML element": _("the file contains no XML element"),
+    }
+    if reason in known:
+        return known[reason]
+    if reason.startswith("not well-formed XML: "):
+        return _("not well-formed XML: %(reason)s", reason=reason[len("not well-formed XML: "):])
+    return reason
+
+
+def choose_process(trees: dict, process_id: str | None = None, primary: str | None = None) -> tuple[str | None, str | None]:
+    """(primary file, process or collaboration id) the engine runs.
+
+    The stored choice wins while it still exists; otherwise the primary file is the diagram whose processes
+    no other diagram calls, and in it a collaboration of several pools with start events (run together, so
+    their messages meet), else the first executable process with a start event, else the first process.
+    """
+    bpmn = [n for n in sorted(trees) if n.endswith(".bpmn")]
+    if not bpmn:
         return None, None
-    for filename, root in trees.items():
-        found = root.xpath("//*[@id=$id]", id=element_id)
-        if found:
-            return filename, found[0].sourceline
-    return None, None
+    ids_in = {n: [p.get("id") for p in trees[n].iter("{*}process") if p.get("id")] for n in bpmn}
+    collabs_in = {n: [c.get("id") for c in trees[n].iter("{*}collaboration") if c.get("id")] for n in bpmn}
+    if process_id:
+        for name in ([primary] if primary in ids_in else []) + bpmn:
+            if process_id in ids_in[name] or process_id in collabs_in[name]:
+                return name, process_id
+    if primary not in ids_in:
+        called = {el.get("calledElement") for n in bpmn for el in trees[n].iter("{*}callActivity")}
+        primary = next((n for n in bpmn if ids_in[n] and not set(ids_in[n]) & called), None) or next(
+            (n for n in bpmn if ids_in[n]), bpmn[0])
+    root = trees[primary]
+    processes = [p for p in root.iter("{*}process") if p.get("id")]
+    starting = [p for p in processes if any(local(c.tag) == "startEvent" for c in p)]
+    for collab in root.iter("{*}collaboration"):
+        refs = {part.get("processRef") for part in collab.iter("{*}participant")}
+        if collab.get("id") and len([p for p in starting if p.get("id") in refs]) >= 2:
+            return primary, collab.get("id")
+    for group in ([p for p in starting if p.get("isExecutable") == "true"], starting, processes):
+        if group:
+            return primary, group[0].get("id")
+    return primary, None
 
 
-def parse_files(files: dict[str, str]) -> ParsedModel:
-    """Parse the BPMN and DMN files of one model; raise ModelInvalid with line numbers on failure."""
-    bpmn_names = [n for n in files if n.endswith(".bpmn")]
-    if len(bpmn_names) != 1:
-        raise ModelInvalid([ModelProblem("(model)", "A model needs exactly one .bpmn file")])
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    trees = {}
-    try:
-        for name in sorted(files):
-            if not name.endswith((".bpmn", ".dmn")):
-                continue
-            root = parse_model_xml(files[name].encode("utf-8"), name).getroot()
-            trees[name] = root
+def _parse_trees(trees: dict, process_id: str | None, primary: str | None) -> ParsedModel:
+    """The engine's spec of the chosen process; raises ModelInvalid (one problem: the engine stops at its first)."""
+    primary, chosen = choose_process(trees, process_id, primary)
+    if chosen is None:
+        raise ModelInvalid([ModelProblem(primary or "(model)", _(
+            "The diagram has no process the engine could run (it may hold only a collaboration, conversation "
+            "or choreography); it is kept for viewing."))])
+    parser = SpiffBpmnParser(validator=None)  # the XSD is stricter than the tools that write BPMN; the
+    try:                                       # engine's parser and lint() check what running needs
+        for name, root in trees.items():
             if name.endswith(".dmn"):
                 parser.add_dmn_xml(root, filename=name)
             else:
-                parser.add_bpmn_xml(root, filename=name)
-        ids = parser.get_process_ids()
-        executable = [
-            p.get("id") for p in trees[bpmn_names[0]].iter("{*}process") if p.get("isExecutable") == "true"
-        ] or ids
-        if not executable:
-            raise ModelInvalid([ModelProblem(bpmn_names[0], _("The diagram has no executable process"))])
-        process_id = executable[0]
-        spec = parser.get_spec(process_id)
-        subprocess_specs = parser.get_subprocess_specs(process_id)
-    except ModelXmlError as err:
-        raise ModelInvalid([ModelProblem(err.filename, err.reason, line=err.line)]) from err
+                parser.add_bpmn_xml(engine_copy(root), filename=name)
+        if chosen in parser.collaborations:
+            spec, subprocess_specs = parser.get_collaboration(chosen)
+            collab = next(c for c in trees[primary].iter("{*}collaboration") if c.get("id") == chosen)
+            name = collab.get("name") or next(
+                (p.get("name") for p in collab.iter("{*}participant") if p.get("name")), chosen)
+            spec.description = name
+        else:
+            spec = parser.get_spec(chosen)
+            subprocess_specs = parser.get_subprocess_specs(chosen)
+            name = spec.description or chosen
     except ValidationException as err:
-        line = int(err.line_number) if str(err.line_number).isdigit() else None
-        raise ModelInvalid(
-            [ModelProblem(err.file_name or bpmn_names[0], str(err).split("\n")[0], err.id or None, line)]
-        ) from err
-    return ParsedModel(process_id, spec.description or process_id, spec, subprocess_specs, trees)
+        raise ModelInvalid([engine_problem(err, trees, primary)]) from err
+    except Exception as err:  # noqa: BLE001 - any other parser failure is a problem, never a 500
+        raise ModelInvalid([ModelProblem(primary, translate_engine_message(str(err)))]) from err
+    descriptive = descriptive_process(trees, primary, chosen) is not None
+    return ParsedModel(chosen, name, spec, subprocess_specs, trees, primary, descriptive)
 
 
-def _form_problems(files: dict[str, str], filename: str | None, where: str, elem_line) -> list[ModelProblem]:
+def parse_files(files: dict[str, str], process_id: str | None = None, primary: str | None = None) -> ParsedModel:
+    """Parse the BPMN and DMN files of one model; raise ModelInvalid with line numbers on failure."""
+    trees, problems = _load_trees(files)
+    if problems:
+        raise ModelInvalid(problems)
+    return _parse_trees(trees, process_id, primary)
+
+
+def _form_problems(files: dict[str, str], filename: str | None, where: str, elem_line,
+                   kind: str = "schema") -> list[ModelProblem]:
     if not filename:
         return []
     if filename not in files:
@@ -95,30 +177,75 @@ def _form_problems(files: dict[str, str], filename: str | None, where: str, elem
         schema = json.loads(files[filename])
     except json.JSONDecodeError as err:
         return [ModelProblem(filename, _("Not valid JSON: %(reason)s", reason=err.msg), line=err.lineno)]
-    if filename.endswith("schema.json") and "uischema" not in filename:
+    if not isinstance(schema, dict):
+        return [ModelProblem(filename, _("JSON Schema: the form must be a JSON object"))]
+    if kind == "schema":  # whatever the file is called (SpiffArena names vary)
         try:
-            Draft202012Validator.check_schema(schema)
+            # options taken from task data when the task opens are checked as an (empty) list of options
+            Draft202012Validator.check_schema(with_task_data_options(schema, {}))
         except SchemaError as err:
             return [ModelProblem(filename, _("Not a valid JSON Schema: %(reason)s", reason=err.message))]
     return []
 
 
-def _script_problems(source: str | None, mode: str, filename: str, element_id: str, line) -> list[ModelProblem]:
+#: SpiffArena's script helpers (spiff-arena's script registry). None of them exists in our sandbox: they read
+#: the server's environment, secrets, users and groups, or other instances. A script that calls one is refused
+#: at save with this reason, instead of a NameError in front of a citizen at run time.
+SPIFFARENA_HELPERS = frozenset({
+    "get_current_user", "get_process_initiator_user", "get_last_user_completing_task", "get_user_properties",
+    "set_user_properties", "get_group_members", "get_all_permissions", "get_env", "get_secret",
+    "get_frontend_url", "get_url_for_task_with_bpmn_identifier", "get_toplevel_process_info", "get_process_info",
+    "get_data_sizes", "get_encoded_file_data", "get_markdown_file_download_link", "get_task_data_value",
+    "get_localtime", "refresh_permissions", "delete_process_instances_with_criteria", "get_current_task_info",
+    "markdown_file_download_link", "get_timezone", "add_permission", "add_user_to_group",
+})
+
+
+def _script_problems(source: str | None, mode: str, filename: str, element_id: str, line, name=None,
+                     ) -> list[ModelProblem]:
     if not source:
         return []
-    return [
-        ModelProblem(filename, _("Expression rejected: %(reason)s", reason=p.message), element_id, line)
+    found = [
+        ModelProblem(filename, _("Expression rejected: %(reason)s", reason=p.message), element_id, line, name)
         for p in check_script(source, mode)
     ]
+    if found:
+        return found
+    import ast
+
+    calls = sorted({node.func.id for node in ast.walk(ast.parse(source, mode=mode))
+                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in SPIFFARENA_HELPERS})
+    return [ModelProblem(filename, _(
+        "%(helper)s() is a SpiffArena helper that does not exist here (it reads users, secrets or the server); "
+        "pass the value in the task data or use a service task.", helper=helper), element_id, line, name)
+        for helper in calls]
 
 
-def validate_files(files: dict[str, str]) -> tuple[ParsedModel | None, list[ModelProblem]]:
-    """Every problem of a model, each with its file, element and line; empty list means publishable."""
+def validate_files(files: dict[str, str], *, process_id: str | None = None, primary: str | None = None,
+                   lane_role: str | None = None) -> tuple[ParsedModel | None, list[ModelProblem]]:
+    """Every problem of a model, each with its file, element, name and line; empty list means publishable.
+
+    All at once: the files' XML problems, every element the engine cannot run (:func:`lint`), every
+    decision table cell, then - when the engine can parse the model - lanes, forms, operators, scripts,
+    conditions and timers of every task. ``lane_role``: the role that performs user tasks without a lane
+    (or in a lane that names no role); ``"starter"`` means the person who started the instance.
+    """
+    trees, problems = _load_trees(files)
+    if not any(n.endswith(".bpmn") for n in trees):
+        return None, problems
+    problems += lint(trees) + dmn_problems(trees)
+    flagged = {p.element_id for p in problems if p.element_id}
     try:
-        parsed = parse_files(files)
+        parsed = _parse_trees(trees, process_id, primary)
     except ModelInvalid as err:
-        return None, err.problems
-    problems: list[ModelProblem] = []
+        return None, problems + [p for p in err.problems if not p.element_id or p.element_id not in flagged]
+    if parsed.descriptive:
+        process = descriptive_process(trees, parsed.primary, parsed.process_id)
+        problems.append(ModelProblem(parsed.primary, _(
+            "This process is marked as not executable (a descriptive model): it is kept for viewing and "
+            "documentation. Mark it executable to publish and run it."), parsed.process_id, process.sourceline,
+            process.get("name") or None))
     has_end = False
     specs = [parsed.spec, *parsed.subprocess_specs.values()]
     for wf_spec in specs:
@@ -126,28 +253,42 @@ def validate_files(files: dict[str, str]) -> tuple[ParsedModel | None, list[Mode
             element_id = getattr(ts, "bpmn_id", None)
             if not element_id:
                 continue
-            filename, line = _line_of(parsed.trees, element_id)
+            filename, el = find_element(parsed.trees, element_id, getattr(wf_spec, "file", None))
+            line = el.sourceline if el is not None else None
             filename = filename or "(model)"
-            where = (element_id, line)
+            where = (element_id, line, getattr(ts, "bpmn_name", None) or None)
             if isinstance(ts, EndEvent):
                 has_end = True
             if isinstance(ts, UserTask):
-                if role_for_lane(ts.lane) is None:
-                    problems.append(ModelProblem(
-                        filename, _("User task is in lane %(lane)s, which maps to no role", lane=repr(ts.lane)),
-                        *where))
+                if role_for_lane(ts.lane) is None and not lane_role:
+                    if ts.lane:
+                        message = _("User task is in lane %(lane)s, which names no role: rename the lane after a "
+                                    "role, or choose who performs tasks without a role's lane.", lane=repr(ts.lane))
+                    else:
+                        message = _("User task has no lane: choose which role performs user tasks without a lane, "
+                                    "or draw it in a lane named after a role.")
+                    problems.append(ModelProblem(filename, message, *where))
                 props = ts.extensions.get("properties", {})
                 schema_file = props.get("formJsonSchemaFilename")
-                if not schema_file:
-                    problems.append(ModelProblem(filename, _("User task has no formJsonSchemaFilename"), *where))
+                # No form is allowed: the task is then a confirmation ("done") without fields, as other tools'
+                # user tasks are until someone adds a form.
                 problems += _form_problems(files, schema_file, filename, where)
-                problems += _form_problems(files, props.get("formUiSchemaFilename"), filename, where)
+                for key in ("dueInWorkingDays", "dueInDays"):
+                    if props.get(key) and not str(props[key]).strip().isdigit():
+                        problems.append(ModelProblem(filename, _(
+                            "The due time must be a whole number of days, not %(value)s.", value=repr(props[key])),
+                            *where))
+                problems += _form_problems(files, props.get("formUiSchemaFilename"), filename, where, "ui")
                 if get_handler(props.get("taskHandler")) is None:
                     problems.append(ModelProblem(
                         filename, _("Unknown task handler %(name)s", name=repr(props.get("taskHandler"))), *where))
             if isinstance(ts, ServiceTask):
                 op = get_operator(ts.operation_name)
-                if op is None:
+                if op is None and not ts.operation_name:
+                    problems.append(ModelProblem(filename, _(
+                        "Service task has no service operator (it may be written for another engine): choose one "
+                        "in the side panel."), *where))
+                elif op is None:
                     problems.append(ModelProblem(
                         filename, _("Unregistered service operator %(name)s", name=repr(ts.operation_name)), *where))
                 else:
@@ -170,11 +311,45 @@ def validate_files(files: dict[str, str]) -> tuple[ParsedModel | None, list[Mode
                     if isinstance(source, str):
                         problems += _script_problems(source, "eval", filename, *where)
             if isinstance(ts, CatchingEvent) and isinstance(ts.event_definition, TimerEventDefinition):
-                problems += _script_problems(ts.event_definition.expression, "eval", filename, *where)
+                expression = ts.event_definition.expression
+                found = _script_problems(expression, "eval", filename, *where)
+                problems += found or _timer_problems(ts.event_definition, filename, where)
     if not has_end:
-        problems.append(ModelProblem(next(iter(parsed.trees)), _("The process has no end event")))
-    problems += unreachable_problems(parsed.trees)
+        problems.append(ModelProblem(parsed.primary, _("The process has no end event")))
+    problems += [p for p in unreachable_problems(parsed.trees) if p.element_id not in flagged]
     return parsed, problems
+
+
+def _timer_problems(definition, filename: str, where) -> list[ModelProblem]:
+    """A timer whose expression is a constant is checked now, not when the timer is due: a quoted ISO 8601
+    date, duration or cycle, or ``timedelta(...)`` / ``datetime(...)`` (SpiffArena's Python timers, turned
+    into ISO values by the script engine). A bare ``P5D`` (not quoted) would be a NameError at run time."""
+    import ast
+
+    expression = (definition.expression or "").strip()
+    try:
+        node = ast.parse(expression, mode="eval").body
+    except SyntaxError:
+        return []  # reported by the script check
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("timedelta", "datetime"):
+        return []
+    if isinstance(node, ast.Name) and re.fullmatch(r"R?\d*/?P[\dYMWDTHS.]+", node.id):
+        return [ModelProblem(filename, _("The timer %(expr)s must be quoted: write \"%(expr)s\" (timers are Python "
+                                         "expressions).", expr=node.id), *where)]
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return []  # a variable or another expression: known only at run time
+    kind = type(definition).__name__
+    try:
+        if kind == "CycleTimerEventDefinition":
+            definition.parse_iso_recurring_interval(node.value)
+        elif kind == "DurationTimerEventDefinition":
+            definition.parse_iso_duration(node.value)
+        else:
+            definition.parse_time_or_duration(node.value)
+    except Exception:  # noqa: BLE001 - the library raises bare Exception/ValueError/AttributeError
+        return [ModelProblem(filename, _("The timer value %(value)s is not an ISO 8601 date, duration or cycle.",
+                                         value=repr(node.value)), *where)]
+    return []
 
 
 _FLOW_NODES = {
@@ -248,13 +423,22 @@ def spec_for_version(version) -> ParsedModel:
     if parsed is not None:
         return parsed
     if version.status == "draft":
-        return parse_files(version.files)
+        return _parse_version(version)
     if parsed is None:
         with _cache_lock:
             parsed = _cache.get(version.id)
             if parsed is None:
-                parsed = parse_files(version.files)
+                parsed = _parse_version(version)
                 _cache[version.id] = parsed
+    return parsed
+
+
+def _parse_version(version) -> ParsedModel:
+    parsed = parse_files(version.files, version.process_id or version.process_model.identifier,
+                         version.primary_file)
+    parsed.lane_role = version.lane_role
+    parsed.option_forms = frozenset(name for name, text in version.files.items()
+                                    if name.endswith(".json") and TASK_DATA_OPTIONS in text)
     return parsed
 
 

@@ -25,11 +25,22 @@ lxml with default settings.
 A CDATA section or comment containing the literal text ``<!DOCTYPE`` or ``<!ENTITY`` is rejected too
 (the raw scan cannot tell); real models do not need either.
 
-Namespaces: a model file may only use the namespaces the modeler and the engine need (BPMN, BPMN DI,
-DC, DI, DMN 1.1-1.3 with DMNDI, the spiffworkflow extensions, XML Schema instance, bpmn.io's colour and
-column-width DI extensions). Anything else - an ``<h:script>`` in the XHTML namespace, an SVG element,
-an ``xml-stylesheet`` processing instruction - would run in a browser that renders the file, so it is
-refused with the element and its line (:func:`foreign_content` lists them for the save/import checks).
+Namespaces (issue 16 §1): the BPMN, BPMN DI, DC, DI, DMN 1.1-1.3 with DMNDI, spiffworkflow, XML Schema
+instance and bpmn.io colour/column-width namespaces (:data:`ALLOWED_NAMESPACES`) may be used anywhere. Other
+tools' *harmless* extensions are kept as the tool wrote them, so a model round-trips through import and
+export: elements of any other namespace inside ``extensionElements``, a DI ``extension`` or a
+``documentation`` (the only places BPMN 2.0 and DMN allow foreign elements: camunda:, zeebe:, signavio:,
+bizagi:, adonis: ...), and attributes of any other namespace on any element (``camunda:asyncBefore``,
+``modeler:executionPlatform``). Refused everywhere, with the element and its line:
+
+* elements and attributes of a *script-capable* vocabulary - XHTML, SVG, XSLT, XInclude, XLink, MathML,
+  XForms, XUL, XML Events (:data:`DANGEROUS_NAMESPACE`): an ``<h:script>`` or ``<svg:svg onload>`` would
+  run in a browser that renders the file, wherever it sits; and foreign attributes named like an event
+  handler (``x:onload``);
+* foreign elements outside those extension points (not valid BPMN/DMN, and nothing would ever read them);
+* processing instructions (``<?xml-stylesheet?>`` would make a browser run XSLT).
+
+:func:`foreign_content` lists what is refused for the save/import checks.
 
 Size limits are left to the caller (e.g. Flask's ``MAX_CONTENT_LENGTH``); ``huge_tree=False`` keeps
 lxml's own depth/text-size limits.
@@ -41,7 +52,7 @@ import re
 
 from lxml import etree
 
-__all__ = ["ALLOWED_NAMESPACES", "ForeignContent", "ModelXmlError", "foreign_content", "foreign_content_of",
+__all__ = ["ALLOWED_NAMESPACES", "DANGEROUS_NAMESPACE", "EXTENSION_POINTS", "ForeignContent", "ModelXmlError", "foreign_content", "foreign_content_of",
            "parse_model_xml"]
 
 if etree.LXML_VERSION < (5, 0):  # pragma: no cover - lxml 4.9 resolved external entities by default
@@ -73,6 +84,21 @@ ALLOWED_NAMESPACES = frozenset({
 })
 
 
+#: Namespace URIs of vocabularies a browser (or an XML pipeline) acts on: XHTML, SVG, XSLT, XInclude, XLink,
+#: MathML, XForms, XUL, XML Events. Matched loosely (any URI that mentions them, whatever the scheme, case or
+#: version), so a near-miss spelling of a dangerous URI is refused too.
+DANGEROUS_NAMESPACE = re.compile(
+    r"xhtml|/svg|xsl|xinclude|xlink|mathml|xforms|there\.is\.only\.xul|xml-events|/1999/xhtml",
+    re.IGNORECASE)
+
+#: A foreign attribute named like an event handler (``x:onload``) is refused whatever its namespace: no tool
+#: needs one, and it is the shape an injected script takes.
+_EVENT_HANDLER = re.compile(r"on[a-z]", re.IGNORECASE)
+
+#: Elements under which BPMN 2.0 / DMN allow foreign (other-namespace) content: a tool's extensions.
+EXTENSION_POINTS = frozenset({"extensionElements", "extension", "documentation"})
+
+
 class ModelXmlError(Exception):
     """A model file that is not acceptable XML; ``line`` is 1-based or None."""
 
@@ -98,8 +124,11 @@ class ForeignContent:
     def __str__(self) -> str:
         if self.kind == "pi":
             return f"processing instruction <?{self.name}?> is not allowed in model files"
-        what = "element" if self.kind == "element" else "attribute"
-        return f"{what} {self.name} is not allowed in model files (only BPMN, DMN and spiffworkflow namespaces)"
+        what = "element" if self.kind in ("element", "placement") else "attribute"
+        if self.kind == "placement":
+            return (f"element {self.name} is not allowed here: other tools' elements belong inside "
+                    "extensionElements")
+        return f"{what} {self.name} is not allowed in model files (its namespace can carry scripts)"
 
 
 def _qualified(tag: str, nsmap: dict) -> str:
@@ -111,11 +140,28 @@ def _qualified(tag: str, nsmap: dict) -> str:
     return f"{prefix}:{local}" if prefix else f"{{{uri}}}{local}"
 
 
-def foreign_content(tree) -> list[ForeignContent]:
-    """Every element/attribute in a namespace outside the allow-list, and every processing instruction.
+def _in_extension_point(node) -> bool:
+    """Whether a BPMN/DMN ancestor of ``node`` is an extension point (foreign content is allowed there)."""
+    parent = node.getparent()
+    while parent is not None:
+        uri = etree.QName(parent).namespace
+        if uri in ALLOWED_NAMESPACES:
+            return etree.QName(parent).localname in EXTENSION_POINTS
+        parent = parent.getparent()
+    return False
 
-    Elements and attributes without a namespace: an element must have one (BPMN and DMN have no
-    un-namespaced elements); un-prefixed attributes (``id``, ``name``) are the normal case.
+
+def _dangerous(uri: str | None) -> bool:
+    return uri is not None and bool(DANGEROUS_NAMESPACE.search(uri))
+
+
+def foreign_content(tree) -> list[ForeignContent]:
+    """Everything the namespace policy refuses (see the module docstring), in document order.
+
+    ``kind`` is ``"element"``/``"attribute"`` for a script-capable vocabulary, ``"placement"`` for a foreign
+    element outside an extension point (an element without a namespace counts as foreign: BPMN and DMN
+    have none), ``"pi"`` for a processing instruction. Un-prefixed attributes (``id``, ``name``) are the
+    normal case; prefixed attributes of other tools are kept.
     """
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     found: list[ForeignContent] = []
@@ -126,11 +172,14 @@ def foreign_content(tree) -> list[ForeignContent]:
         if not isinstance(node.tag, str):  # comments
             continue
         uri = etree.QName(node).namespace
-        if uri not in ALLOWED_NAMESPACES:
+        if _dangerous(uri):
             found.append(ForeignContent("element", _qualified(node.tag, node.nsmap), node.sourceline))
+        elif uri not in ALLOWED_NAMESPACES and not _in_extension_point(node):
+            found.append(ForeignContent("placement", _qualified(node.tag, node.nsmap), node.sourceline))
         for attr in node.attrib:
-            attr_uri = etree.QName(attr).namespace
-            if attr_uri is not None and attr_uri not in ALLOWED_NAMESPACES:
+            attr_name = etree.QName(attr)
+            if _dangerous(attr_name.namespace) or (
+                    attr_name.namespace not in (None, *ALLOWED_NAMESPACES) and _EVENT_HANDLER.match(attr_name.localname)):
                 found.append(ForeignContent("attribute", _qualified(attr, node.nsmap), node.sourceline))
     # Siblings of the root (a PI before <definitions>) are not in root.iter().
     for sibling in (*root.itersiblings(preceding=True), *root.itersiblings()):

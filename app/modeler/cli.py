@@ -14,16 +14,29 @@ from app.extensions import db
 def register_modeler_cli(app: Flask) -> None:
     @app.cli.command("import-model")
     @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    def import_model(archive: Path) -> None:
-        """Import a SpiffArena-style model folder zip as a draft (publish it in the modeler)."""
-        from app.modeler.operations import ImportRefused, import_zip
+    @click.option("--lane-role", default=None,
+                  help='Role that performs user tasks without a lane ("starter": whoever starts the instance)')
+    @click.option("--identifier", default=None, help="Our identifier for a new model (default: from the process id)")
+    def import_model(archive: Path, lane_role: str | None, identifier: str | None) -> None:
+        """Import a model folder zip or a .bpmn diagram from any BPMN tool as a draft (publish it in the modeler)."""
+        import logging
 
+        from app.engine.publishing import ModelChangeRefused
+        from app.modeler.operations import import_zip
+
+        data = archive.read_bytes()
+        if len(data) > 5 * 1024 * 1024:
+            raise click.ClickException(f"{archive.name}: the file is too large (at most 5 MB)")
         try:
-            draft, problems = import_zip(archive.read_bytes()[: 5 * 1024 * 1024 + 1])
-        except ImportRefused as err:
+            draft, problems = import_zip(data, filename=archive.name, lane_role=lane_role, identifier=identifier)
+            db.session.commit()
+        except ModelChangeRefused as err:
             db.session.rollback()
             raise click.ClickException(str(err)) from err
-        db.session.commit()
+        except Exception as err:  # noqa: BLE001 - a command ends in a sentence, never a traceback
+            db.session.rollback()
+            logging.getLogger(__name__).warning("import-model %s failed: %r", archive, err)
+            raise click.ClickException(f"{archive.name}: the import failed ({type(err).__name__}: {err})") from err
         click.echo(f"{draft.process_model.identifier}: draft v{draft.number}, {len(problems)} problem(s)")
         for problem in problems:
             click.echo(f"  ✗ {problem}", err=True)

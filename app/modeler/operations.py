@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from app.audit.operations import record_event
 from app.engine import runtime
+from app.engine.forms import with_task_data_options
 from app.engine.models import ProcessModel, ProcessModelVersion
 from app.engine.publishing import ModelChangeRefused, create_draft, current_draft, save_draft
 from app.extensions import db
@@ -34,10 +35,11 @@ MODEL_JSON = "process_model.json"
 
 
 def refuse_foreign_content(files: dict[str, str], refusal: type[Exception] = ModelChangeRefused) -> None:
-    """Refuse model files with elements outside the BPMN/DMN/spiffworkflow namespaces (issue 13 §2).
+    """Refuse model files with script-capable or misplaced foreign content (issue 13 §2, issue 16 §1).
 
     Checked at every save and import, before anything is stored: an ``<h:script>`` in a diagram
-    would otherwise run in the browser of whoever opens the file.
+    would otherwise run in the browser of whoever opens the file. Other tools' harmless extensions
+    (camunda:, signavio:, ... inside ``extensionElements``) are kept: see :mod:`app.engine.xml`.
     """
     from app.engine.xml import foreign_content_of
 
@@ -46,9 +48,14 @@ def refuse_foreign_content(files: dict[str, str], refusal: type[Exception] = Mod
         if not name.endswith((".bpmn", ".dmn")):
             continue
         for item in foreign_content_of(files[name].encode("utf-8"), name):
-            messages.append(_("%(file)s, line %(line)s: %(what)s is not allowed in model files; only BPMN, "
-                              "DMN and spiffworkflow elements are accepted.",
-                              file=name, line=item.line or "?", what=_foreign_label(item)))
+            if item.kind == "placement":
+                messages.append(_("%(file)s, line %(line)s: %(what)s is not allowed here; other tools' "
+                                  "elements are kept only inside extensionElements.",
+                                  file=name, line=item.line or "?", what=_foreign_label(item)))
+            else:
+                messages.append(_("%(file)s, line %(line)s: %(what)s is not allowed in model files: it could "
+                                  "run a script in a browser.",
+                                  file=name, line=item.line or "?", what=_foreign_label(item)))
     if messages:
         raise refusal("; ".join(messages[:20]))
 
@@ -91,7 +98,7 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None
             errors.append(_("JSON Schema: the form must be a JSON object"))
         else:
             try:
-                Draft202012Validator.check_schema(schema)
+                Draft202012Validator.check_schema(with_task_data_options(schema, {}))
             except SchemaError as err:
                 errors.append(_("JSON Schema: %(msg)s", msg=err.message))
             if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
@@ -135,7 +142,8 @@ def export_zip(version: ProcessModelVersion) -> bytes:
     model = version.process_model
     meta = {
         "display_name": model.name, "description": "", "primary_file_name": version.bpmn_filename,
-        "primary_process_id": model.identifier, "files": sorted(version.files),
+        "primary_process_id": version.process_id or model.identifier, "files": sorted(version.files),
+        "tapsyrys_identifier": model.identifier, "tapsyrys_lane_role": version.lane_role,
         "tapsyrys_version": version.number, "tapsyrys_status": version.status,
     }
     buf = io.BytesIO()
@@ -226,47 +234,133 @@ def _read_zip(data: bytes) -> tuple[dict[str, str], dict]:
                 raise ImportRefused(_("process_model.json is not valid JSON."))
         else:
             files[path.name] = text
-    bpmn = [n for n in files if n.endswith(".bpmn")]
-    primary = meta.get("primary_file_name")
-    if len(bpmn) > 1 and primary in files:
-        # SpiffArena folders may hold called processes in further files; we keep the primary diagram.
-        files = {n: t for n, t in files.items() if not n.endswith(".bpmn") or n == primary}
+    # Every diagram is kept: SpiffArena folders hold called processes in further .bpmn files.
+    folders = {PurePosixPath(i.filename.replace("\\", "/")).parts[0] for i in infos
+               if len(PurePosixPath(i.filename.replace("\\", "/")).parts) == 2}
+    if len(folders) == 1 and "_folder" not in meta:
+        meta = {**meta, "_folder": folders.pop()}
     if not any(n.endswith(".bpmn") for n in files):
         raise ImportRefused(_("The zip holds no .bpmn diagram."))
     return files, meta
 
 
-def _process_id(files: dict[str, str]) -> str | None:
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def model_identifier(*candidates: str | None) -> str:
+    """Our identifier for an imported model, from the first usable candidate (process id, folder, file
+    name): other characters become ``_`` (``WFP-6-`` → ``WFP_6_``); the diagram's ids are not touched."""
+    for candidate in candidates:
+        text = _NOT_IDENTIFIER.sub("_", str(candidate or "")).strip()
+        if text.strip("_"):
+            if not (text[0].isalpha() or text[0] == "_"):
+                text = "m_" + text
+            return (text + "_")[:100] if len(text) < 2 else text[:100]
+    return "imported_model"
+
+
+def _free_identifier(base: str) -> str:
+    """``base``, or ``base_2``, ``base_3``... if a model already has it."""
+    taken = set(db.session.scalars(select(ProcessModel.identifier).where(ProcessModel.identifier.like(f"{base[:90]}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base[:90]}_{n}" in taken:
+        n += 1
+    return f"{base[:90]}_{n}"
+
+
+def _checked_trees(files: dict[str, str]) -> dict:
+    """Each diagram and decision table through the hardened parser; every refusal at once, per file and line
+    (a DOCTYPE inside a zip is reported as such)."""
+    from app.engine.specs import xml_reason
     from app.engine.xml import ModelXmlError, parse_model_xml
 
-    name = next(n for n in files if n.endswith(".bpmn"))
+    trees, messages = {}, []
+    for name in sorted(files):
+        if not name.endswith((".bpmn", ".dmn")):
+            continue
+        try:
+            trees[name] = parse_model_xml(files[name].encode("utf-8"), name).getroot()
+        except ModelXmlError as err:
+            where = _("%(file)s, line %(line)s", file=err.filename, line=err.line) if err.line else err.filename
+            messages.append(f"{where}: {xml_reason(err.reason)}")
+    if messages:
+        raise ImportRefused("; ".join(messages[:20]))
+    return trees
+
+
+def read_upload(data: bytes, filename: str = "") -> tuple[dict[str, str], dict]:
+    """A model folder zip, or one .bpmn / .dmn file exported by any BPMN tool."""
+    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".zip"):
+        return read_zip(data)
+    name = PurePosixPath((filename or "model.bpmn").replace("\\", "/")).name
+    if not name.lower().endswith((".bpmn", ".dmn", ".xml")):
+        raise ImportRefused(_("Choose a .zip model folder or a .bpmn diagram."))
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRefused(_("The file %(path)s is too large or compressed suspiciously well.", path=name))
     try:
-        root = parse_model_xml(files[name].encode("utf-8"), name).getroot()
-    except ModelXmlError:
-        return None
-    processes = list(root.iter("{*}process"))
-    executable = [p for p in processes if p.get("isExecutable") == "true"] or processes
-    return executable[0].get("id") if executable else None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ImportRefused(_("The file %(path)s is not UTF-8 text.", path=name)) from err
+    if name.lower().endswith(".xml"):
+        name = name[:-4] + ".bpmn"
+    suffix = ".dmn" if name.lower().endswith(".dmn") else ".bpmn"
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name[: -len(suffix)]).strip("._") or "model"
+    return {f"{stem}{suffix}": text}, {}
 
 
-def import_zip(data: bytes, actor=None) -> tuple[ProcessModelVersion, list]:
-    """Import a model folder as a draft (of a new or an existing model); returns (draft, problems)."""
-    from app.engine.publishing import create_model
+def import_zip(data: bytes, actor=None, *, filename: str = "", lane_role: str | None = None,
+               identifier: str | None = None) -> tuple[ProcessModelVersion, list]:
+    """Import a model (folder zip or one diagram) as a draft; returns (draft, problems).
 
-    files, meta = read_zip(data)
+    Any BPMN 2.0 file the security rules accept is stored as a draft, whatever the engine thinks of it (its
+    problems come back, all at once). The model's identifier is ours (``identifier``, or derived from the
+    process id); the diagram keeps the ids its tool wrote. A model folder (zip with process_model.json, as
+    exported here or by SpiffArena) becomes the next draft of the model with its identifier; a bare diagram
+    always becomes a new model (``Process_1`` from two tools are different models).
+    """
+    from app.engine.publishing import create_model, set_lane_role
+    from app.engine.specs import choose_process
+
+    files, meta = read_upload(data, filename)
     refuse_foreign_content(files, ImportRefused)
-    identifier = _process_id(files) or meta.get("primary_process_id")
-    if not identifier:
-        raise ImportRefused(_("The diagram has no process; it cannot be imported."))
-    model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == identifier)).first()
+    trees = _checked_trees(files)
+    primary, process_id = choose_process(trees, meta.get("primary_process_id"), meta.get("primary_file_name"))
+    stem = (primary or min(files)).rsplit(".", 1)[0]
+    root = trees.get(primary)
+    process = next((p for p in (*root.iter("{*}process"), *root.iter("{*}collaboration"))
+                    if p.get("id") == process_id), None) if root is not None else None
+    name = str(meta.get("display_name") or (process.get("name") if process is not None else None)
+               or next((p.get("name") for p in root.iter("{*}participant") if p.get("name")), None)
+               if root is not None else None) or stem
+    if identifier:
+        identifier = identifier.strip()
+        model = None
+    else:
+        identifier = model_identifier(meta.get("tapsyrys_identifier"), meta.get("primary_process_id"), process_id,
+                                      meta.get("_folder"), stem)
+        model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == identifier)).first()
+        if model is not None and not meta:
+            identifier, model = _free_identifier(identifier), None
     if model is None:
-        draft = create_model(identifier, str(meta.get("display_name") or identifier)[:200], actor)
+        draft = create_model(identifier, name.strip()[:200] or identifier, actor)
+        if primary is None:  # a decision table alone: kept beside the new model's starter diagram
+            files = {**draft.files, **files}
+        draft.process_id, draft.primary_file = process_id, primary
     else:
         draft = current_draft(model) or create_draft(model, actor, files=dict(files))
+        published = next((v for v in reversed(model.versions) if v.status != "draft"), None)
+        draft.process_id = (published.process_id or model.identifier) if published is not None else process_id
+        draft.primary_file = primary
+    lane_role = lane_role or meta.get("tapsyrys_lane_role")
+    if lane_role:
+        set_lane_role(draft, str(lane_role), actor)
     problems = save_draft(draft, files, actor)
     record_event(f"model:{draft.process_model_id}", "model.imported", "process_model_version", draft.id,
                  actor_id=getattr(actor, "id", None),
-                 details={"model": identifier, "version": draft.number, "files": sorted(files)})
+                 details={"model": draft.process_model.identifier, "version": draft.number, "files": sorted(files),
+                          "process": process_id})
     return draft, problems
 
 

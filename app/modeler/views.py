@@ -30,8 +30,9 @@ from app.engine.publishing import (
     publish_draft,
     retire_version,
     save_draft,
+    set_lane_role,
+    version_problems,
 )
-from app.engine.specs import validate_files
 from app.extensions import db
 from app.modeler import operations, queries
 from app.modeler.access import can_edit_models, require_model_editor, require_model_reader
@@ -58,8 +59,8 @@ def _version(version_id: int) -> ProcessModelVersion:
 
 
 def _problem_dicts(problems) -> list[dict]:
-    return [{"filename": p.filename, "message": p.message, "element_id": p.element_id, "line": p.line}
-            for p in problems]
+    return [{"filename": p.filename, "message": p.message, "element_id": p.element_id, "line": p.line,
+             "name": p.name} for p in problems]
 
 
 @bp.route("/")
@@ -70,7 +71,18 @@ def index():
     counts = {m.id: queries.instance_counts(m.id) for m in models}
     changes = {m.id: queries.last_change(m.id) for m in models}
     return render_template("modeler/index.html", models=models, counts=counts, changes=changes,
-                           can_edit=can_edit_models(current_user))
+                           can_edit=can_edit_models(current_user), lane_role_options=lane_role_options())
+
+
+def lane_role_options() -> list[tuple[str, str]]:
+    """Choices for the role that performs user tasks without a role's lane (issue 16 §1)."""
+    from app.people.roles import ROLE_LABELS, Role
+
+    roles = sorted(set(known_lanes().values()))
+    return [("", _("Nobody yet: I will draw lanes (problems until then)")),
+            ("starter", _("The person who starts the instance (e.g. trial runs)")),
+            *[(role, str(ROLE_LABELS.get(Role(role), role)) if role in Role._value2member_map_ else role)
+              for role in roles]]
 
 
 @bp.route("/new", methods=["POST"])
@@ -105,7 +117,7 @@ def edit(version_id: int):
     require_model_reader(current_user)
     version = _version(version_id)
     editable = version.status == "draft" and can_edit_models(current_user)
-    _parsed, problems = validate_files(version.files)
+    problems = version_problems(version)
     operators = {op.id: {"params": {k: t.__name__ for k, t in op.params.items()}, "description": op.description}
                  for op in all_operators().values()}
     config = {
@@ -114,8 +126,27 @@ def edit(version_id: int):
         "saveUrl": url_for("modeler.save", version_id=version.id),
         "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),
     }
+    config["bpmnFiles"] = version.bpmn_filenames
     return render_template("modeler/edit.html", version=version, model=version.process_model, editable=editable,
-                           problems=problems, config=config, can_edit=can_edit_models(current_user))
+                           problems=problems, config=config, can_edit=can_edit_models(current_user),
+                           lane_role_options=lane_role_options())
+
+
+@bp.route("/versions/<int:version_id>/lane-role", methods=["POST"])
+@login_required
+def lane_role(version_id: int):
+    """The draft's answer to "who performs user tasks without a lane?" (asked at import and publish)."""
+    require_model_editor(current_user)
+    version = _version(version_id)
+    try:
+        problems = set_lane_role(version, request.form.get("lane_role"), current_user)
+    except ModelChangeRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    else:
+        db.session.commit()
+        flash(_("Saved. Problems in the draft: %(n)s.", n=len(problems)), "warning" if problems else "success")
+    return redirect(url_for("modeler.edit", version_id=version.id))
 
 
 @bp.route("/versions/<int:version_id>/save", methods=["POST"])
@@ -372,13 +403,15 @@ def import_model():
     upload = request.files.get("archive")
     data = upload.read(MAX_UPLOAD + 1) if upload else b""
     if not data:
-        flash(_("Choose a zip file to import."), "warning")
+        flash(_("Choose a .zip model folder or a .bpmn diagram to import."), "warning")
         return redirect(url_for("modeler.index"))
     if len(data) > MAX_UPLOAD:
         flash(_("The upload is too large."), "danger")
         return redirect(url_for("modeler.index"))
     try:
-        draft, problems = operations.import_zip(data, current_user)
+        draft, problems = operations.import_zip(data, current_user, filename=upload.filename or "",
+                                                lane_role=request.form.get("lane_role") or None,
+                                                identifier=request.form.get("identifier") or None)
     except ModelChangeRefused as err:
         db.session.rollback()
         flash(str(err), "danger")
@@ -415,6 +448,7 @@ MODEL_ACTIONS = {
     "model.retired": _l("Version retired"),
     "model.form_saved": _l("Form saved"),
     "model.imported": _l("Imported from zip"),
+    "model.lane_role_set": _l("Role for lane-less user tasks chosen"),
     "model.instance_migrated": _l("Instance migrated"),
     "model.migration_reverted": _l("Migration reverted"),
 }

@@ -8,7 +8,9 @@
   var t = JSON.parse(document.getElementById("modeler-i18n").textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var files = cfg.files;
-  var bpmnName = Object.keys(files).filter(function (n) { return /\.bpmn$/.test(n); })[0];
+  // The primary diagram first; a model may hold further diagrams (called processes), each in its own tab.
+  var bpmnName = (cfg.bpmnFiles || [])[0] || Object.keys(files).filter(function (n) { return /\.bpmn$/.test(n); })[0];
+  var currentBpmn = bpmnName, lastProblems = [];
   var canvasEl = document.getElementById("canvas");
   var dmnEl = document.getElementById("dmn-canvas");
   var panel = document.getElementById("panel");
@@ -145,11 +147,32 @@
     return true;
   }
 
+  // A descriptive model (isExecutable="false", as many tools write) is kept for viewing; this box makes its
+  // process one the engine runs.
+  function executableBox(element, processBo) {
+    var box = el("input", { type: "checkbox", "class": "form-check-input", id: "panel-executable" });
+    box.checked = processBo.isExecutable !== false;
+    box.disabled = !cfg.editable;
+    box.addEventListener("change", function () {
+      if (element.businessObject === processBo) {
+        modeling.updateProperties(element, { isExecutable: box.checked });
+      } else {
+        processBo.isExecutable = box.checked;
+        changed(element);
+      }
+    });
+    return el("div", { "class": "form-check mt-2" }, [box, el("label", { "class": "form-check-label small", "for": "panel-executable", text: t.executable })]);
+  }
+
   // ---- the side panel --------------------------------------------------------------------------
   function showPanel(element) {
     panel.textContent = "";
     if (!element || element.type === "bpmn:Process" || element.type === "label") {
       panel.appendChild(el("p", { "class": "text-muted small mb-0", text: t.name + " …" }));
+      var root = canvas.getRootElement();
+      if (root && root.businessObject && root.businessObject.$type === "bpmn:Process") {
+        panel.appendChild(executableBox(root, root.businessObject));
+      }
       return;
     }
     var bo = element.businessObject;
@@ -170,6 +193,7 @@
       panel.appendChild(field(t.handler, select(handlers, getProp(bo, "taskHandler"), function (v) { setProp(bo, "taskHandler", v); changed(element); })));
       panel.appendChild(field(t.dueDays, input(getProp(bo, "dueInWorkingDays"), function (v) { setProp(bo, "dueInWorkingDays", v.trim()); changed(element); })));
     }
+    if (type === "bpmn:Participant" && bo.processRef) { panel.appendChild(executableBox(element, bo.processRef)); }
     if (type === "bpmn:ServiceTask") { servicePanel(element, bo); }
     if (type === "bpmn:ScriptTask") {
       panel.appendChild(field(t.script, input(bo.script, function (v) { modeling.updateProperties(element, { scriptFormat: "python", script: v }); }, "textarea")));
@@ -270,10 +294,12 @@
     overlays.remove({ type: "problem" });
     marked.forEach(function (id) { if (registry.get(id)) { canvas.removeMarker(id, "tap-problem"); } });
     marked = [];
+    lastProblems = problems;
     problems.forEach(function (p) {
       var where = p.filename + (p.line ? ":" + p.line : "");
-      var li = el("li", { "class": "mb-1 problem", "data-element": p.element_id || "" });
-      if (p.element_id && registry.get(p.element_id)) {
+      var li = el("li", { "class": "mb-1 problem", "data-element": p.element_id || "", "data-file": p.filename || "" });
+      var here = !/\.bpmn$/.test(p.filename || "") || p.filename === currentBpmn;
+      if (p.element_id && here && registry.get(p.element_id)) {
         var a = el("a", { href: "#", text: p.element_id });
         a.addEventListener("click", function (ev) {
           ev.preventDefault();
@@ -288,7 +314,11 @@
           var badge = el("span", { "class": "badge bg-danger tap-problem-badge", title: p.message, text: "!" });
           overlays.add(p.element_id, "problem", { position: { top: -12, right: 12 }, html: badge });
         }
+      } else if (p.element_id) {
+        li.appendChild(el("code", { text: p.element_id }));
+        li.appendChild(document.createTextNode(" "));
       }
+      if (p.name) { li.appendChild(el("span", { "class": "fw-semibold", text: "«" + p.name + "» " })); }
       li.appendChild(el("span", { text: p.message }));
       li.appendChild(el("span", { "class": "text-muted", text: " (" + where + ")" }));
       list.appendChild(li);
@@ -311,11 +341,16 @@
       b.classList.toggle("active", b.dataset.file === name);
     });
     stashDmn().then(function () {
-      if (name === bpmnName) {
+      if (/\.bpmn$/.test(name)) {
         currentDmn = null;
         dmnEl.classList.add("d-none");
         canvasEl.classList.remove("d-none");
-        return;
+        if (name === currentBpmn) { return; }
+        return modeler.saveXML({ format: true }).then(function (r) {
+          files[currentBpmn] = r.xml;
+          currentBpmn = name;
+          return modeler.importXML(files[name]);
+        }).then(function () { canvas.zoom("fit-viewport"); showPanel(null); showProblems(lastProblems); });
       }
       canvasEl.classList.add("d-none");
       dmnEl.classList.remove("d-none");
@@ -333,7 +368,7 @@
     status.classList.remove("d-none");
     status.textContent = "…";
     return stashDmn().then(function () { return modeler.saveXML({ format: true }); }).then(function (r) {
-      files[bpmnName] = r.xml;
+      files[currentBpmn] = r.xml;
       var payload = { files: {} };
       Object.keys(files).forEach(function (n) { if (/\.(bpmn|dmn)$/.test(n)) { payload.files[n] = files[n]; } });
       return fetch(cfg.saveUrl, {
@@ -362,6 +397,7 @@
   }).then(function () {
     canvas.zoom("fit-viewport");
     modeler.get("eventBus").on("selection.changed", function (e) { showPanel(e.newSelection[0]); });
+    showPanel(null);
     showProblems(cfg.problems);
     var saveBtn = document.getElementById("save-draft");
     if (saveBtn) { saveBtn.addEventListener("click", save); }

@@ -1,5 +1,6 @@
 """A process owner edits a model in the browser: adds a user task with lane and form, sees a validation
-error next to it, fixes it, publishes, and starts an instance on the new version."""
+error next to it (a due time that is not a number), fixes it, publishes, and starts an instance on the new
+version."""
 
 from __future__ import annotations
 
@@ -40,11 +41,13 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page):
     panel.get_by_label("Name").press("Tab")
     panel.get_by_label("Lane (role)").select_option("Department official")
     expect(panel.get_by_label("Lane (role)")).to_have_value("Department official")
+    panel.get_by_label("Due in working days").fill("soon")
+    panel.get_by_label("Due in working days").press("Tab")
 
     page.click("#save-draft")
     expect(page.locator("#save-status")).to_contain_text("Draft saved")
     problem = page.locator(f'#problems li[data-element="{new_id}"]')
-    expect(problem).to_contain_text("formJsonSchemaFilename")
+    expect(problem).to_contain_text("whole number of days")
     expect(page.locator(f'.djs-shape[data-element-id="{new_id}"]')).to_have_class(re.compile("tap-problem"))
     expect(page.locator("#publish")).to_be_disabled()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -52,6 +55,8 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page):
 
     problem.get_by_role("link").click()
     expect(panel.locator("code")).to_have_text(new_id)
+    panel.get_by_label("Due in working days").fill("5")
+    panel.get_by_label("Due in working days").press("Tab")
     panel.get_by_label("Form (JSON Schema)").select_option("fill.schema.json")
     page.click("#save-draft")
     expect(page.locator("#problem-count")).to_have_text("0")

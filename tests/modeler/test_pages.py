@@ -57,7 +57,7 @@ def test_save_publish_and_start_through_the_pages(trial_v1, browser):
     assert "bpmn-modeler.production.min.js" in owner.get(f"/modeler/versions/{draft.id}").get_data(as_text=True)
 
     form_ref = '<spiffworkflow:property name="formJsonSchemaFilename" value="fill.schema.json" />'
-    bad = three_step()["trial.bpmn"].replace(form_ref, "", 2)
+    bad = three_step()["trial.bpmn"].replace(form_ref, form_ref.replace("fill.schema", "gone.schema"), 2)
     saved = owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"trial.bpmn": bad}}).get_json()
     assert {p["element_id"] for p in saved["problems"]} == {"fill", "check"}
     refused = owner.post(f"/modeler/versions/{draft.id}/publish")

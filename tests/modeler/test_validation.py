@@ -65,9 +65,18 @@ def test_missing_form(app_ctx):
     assert "gone.schema.json" in _only(_problems(files), "fill")
 
 
-def test_user_task_without_form(app_ctx):
+def test_user_task_without_form_is_a_confirmation_step(app_ctx):
+    """Other tools' user tasks have no form: they run as a "done" step (issue 16 §1)."""
     files = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill", form=None, ui=None))])
-    assert "formJsonSchemaFilename" in _only(_problems(files), "fill")
+    assert _problems(files) == []
+
+
+def test_due_time_must_be_a_number(app_ctx):
+    files = chain_model("trial", [("fill", "School accountant", user_task(
+        "fill", "Fill", extra="").replace("</spiffworkflow:properties>",
+                                          '<spiffworkflow:property name="dueInWorkingDays" value="soon" />'
+                                          "</spiffworkflow:properties>"))])
+    assert "whole number of days" in _only(_problems(files), "fill")
 
 
 def _service(op_id: str, params: str) -> str:
