@@ -38,8 +38,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                             "tests/lifecycle/test_contract_terms.py",
                             "tests/lifecycle/test_applications_and_signing.py"]),
     "migration": (["app/engine/migration.py"], ["tests/modeler/test_versions.py"]),
-    "forms": (["app/engine/forms.py"], ["tests/test_forms.py"]),
-    "xml": (["app/engine/xml.py"], ["tests/engine/test_xml_hardening.py"]),
+    "forms": (["app/engine/forms.py"], ["tests/engine/test_form_rules.py", "tests/test_forms.py"]),
+    "xml": (["app/engine/xml.py"], ["tests/engine/test_xml_layers.py", "tests/engine/test_xml_hardening.py"]),
     "runtime": (["app/engine/runtime.py"],
                 ["tests/engine/test_step_writes.py", "tests/test_lifecycle.py", "tests/test_concurrency.py"]),
 }
