@@ -23,9 +23,18 @@ IIN = "791028302728"
 IBAN = "KZ86125KZT5004100100"
 
 
+@pytest.fixture(scope="module")
+def light_app(tmp_path_factory):
+    """No database: these rules are pure functions (and mutation runs repeat this module hundreds of times)."""
+    from app import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True, "BABEL_DEFAULT_LOCALE": "en",
+                       "BACKGROUND_MODE": "none"}, instance_path=str(tmp_path_factory.mktemp("instance")))
+
+
 @pytest.fixture()
-def en(app):
-    with app.test_request_context(headers={"Accept-Language": "en"}):
+def en(light_app):
+    with light_app.test_request_context(headers={"Accept-Language": "en"}):
         yield
 
 
