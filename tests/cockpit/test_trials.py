@@ -14,7 +14,6 @@ from app.people.models import User
 from app.processes import queries
 from tests.helpers import user
 
-
 #: Roles that see every region's tasks and instances (production ones; trial ones only as overseers).
 NATIONAL_ROLES = {"process_owner", "operator", "auditor", "admin"}
 
