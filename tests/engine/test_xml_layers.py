@@ -187,7 +187,8 @@ def test_with_the_byte_scan_off_a_doctype_is_still_refused_after_parsing(monkeyp
     monkeypatch.setattr(model_xml, "_scan_raw", lambda data, filename: None)
     with pytest.raises(ModelXmlError) as info:
         parse_model_xml(b"<?xml version='1.0'?>\n<!DOCTYPE a>\n<a/>", "late.bpmn")
-    assert info.value.line is None and "DOCTYPE" in _words(info.value.reason)
+    assert (info.value.filename, info.value.line) == ("late.bpmn", None)
+    assert "DOCTYPE" in _words(info.value.reason)
 
 
 # ---- syntax errors and their line --------------------------------------------------------------------
@@ -216,6 +217,7 @@ def test_malformed_xml_is_refused_at_its_line_without_the_parsers_noise(data, li
         parse_model_xml(data, "bad.bpmn")
     assert (info.value.filename, info.value.line) == ("bad.bpmn", line)
     assert str(info.value).startswith(f"bad.bpmn, line {line}: ")
+    assert "(<string>, line" not in info.value.reason, "libxml2's own position suffix is not repeated"
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
@@ -242,6 +244,7 @@ def test_an_empty_file_is_refused_without_a_line(data):
     with pytest.raises(ModelXmlError) as info:
         parse_model_xml(data, "empty.bpmn")
     assert (info.value.filename, info.value.line) == ("empty.bpmn", None)
+    assert isinstance(info.value.reason, str) and info.value.reason.strip()
 
 
 def test_the_default_file_name_is_model_bpmn():
@@ -300,6 +303,12 @@ def test_processing_instructions_inside_and_beside_the_root_are_found():
         ("pi", "xml-stylesheet", 2),
         ("pi", "after", _line_of(doc, "<?after")),
     ]
+
+
+def test_the_search_goes_on_after_comments_and_instructions():
+    doc = DIAGRAM.replace("<!-- a comment is not content -->",
+                          '<!-- c1 -->\n<?pi one?>\n<!-- c2 -->\n<h:b xmlns:h="http://www.w3.org/1999/xhtml"/>')
+    assert _foreign(doc) == [("pi", "pi", _line_of(doc, "<?pi")), ("element", "h:b", _line_of(doc, "<h:b"))]
 
 
 def test_the_first_foreign_thing_is_refused_with_its_line_and_name():
