@@ -346,3 +346,26 @@ def test_qualified_names_use_the_authors_prefix_or_the_uri():
     assert model_xml._qualified("{urn:a}x", {None: "urn:a"}) == "{urn:a}x"
     assert model_xml._qualified("{urn:a}x}y", {"p": "urn:a"}) == "p:x}y"
     assert model_xml._qualified("{urn:a}x", {}) == "{urn:a}x"
+
+
+# ---- the parser's other ways out, forced (lxml does not take them for bytes today) ------------------
+
+
+def test_a_value_error_from_the_parser_is_a_model_error_naming_the_file(monkeypatch):
+    def refuse(data, parser):
+        raise ValueError("unsupported encoding declaration")
+
+    monkeypatch.setattr(model_xml.etree, "fromstring", refuse)
+    with pytest.raises(ModelXmlError) as info:
+        parse_model_xml(b"<a/>", "odd.bpmn")
+    assert (info.value.filename, info.value.line) == ("odd.bpmn", None)
+    assert "unsupported encoding declaration" in info.value.reason
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_a_parse_without_a_root_element_is_a_model_error_naming_the_file(monkeypatch):
+    monkeypatch.setattr(model_xml.etree, "fromstring", lambda data, parser: None)
+    with pytest.raises(ModelXmlError) as info:
+        parse_model_xml(b"<a/>", "rootless.bpmn")
+    assert (info.value.filename, info.value.line) == ("rootless.bpmn", None)
+    assert isinstance(info.value.reason, str) and "XML" in _words(info.value.reason)
