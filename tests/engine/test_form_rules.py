@@ -196,6 +196,21 @@ def test_an_array_without_an_items_schema_takes_text_cells(en):
     assert (data, errors) == ({"tags": ["a", "b"]}, {})
 
 
+def test_more_than_ten_cells_and_rows_keep_their_numeric_order(en):
+    cells = {f"tags.{i}": f"t{i}" for i in range(12)}
+    data, errors = parse_form(SCHEMA, cells)
+    assert errors == {} and data == {"tags": [f"t{i}" for i in range(12)]}, "10 and 11 come after 9, not after 1"
+    rows = {f"lines.{i}.iin": f"r{i}" for i in range(12)}
+    data, errors = parse_form(SCHEMA, rows)
+    assert errors == {} and data == {"lines": [{"iin": f"r{i}"} for i in range(12)]}
+
+
+def test_an_array_inside_an_object_is_filled_by_its_index(en):
+    schema = {"type": "object", "properties": {"a": {"type": "object", "properties": {
+        "b": {"type": "array", "items": {"type": "integer"}}}}}}
+    assert parse_form(schema, {"a.b.1": "2", "a.b.0": "1"}) == ({"a": {"b": [1, 2]}}, {})
+
+
 # ---- rows ---------------------------------------------------------------------------------------
 
 
