@@ -49,6 +49,11 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[A-Za-z]+", text))
 
 
+def _sentence(reason) -> bool:
+    """A reason is readable text for the modeller: a non-empty string, not shouted in capitals."""
+    return isinstance(reason, str) and bool(reason.strip()) and reason != reason.upper()
+
+
 # ---- the error object ------------------------------------------------------------------------------
 
 
@@ -163,7 +168,7 @@ def test_the_tree_check_refuses_any_doctype(doc):
     with pytest.raises(ModelXmlError) as info:
         model_xml._check_tree(tree, "dtd.bpmn")
     assert (info.value.filename, info.value.line) == ("dtd.bpmn", None)
-    assert "DOCTYPE" in _words(info.value.reason)
+    assert "DOCTYPE" in _words(info.value.reason) and _sentence(info.value.reason)
 
 
 def test_the_tree_check_refuses_an_entity_reference_even_without_a_doctype():
@@ -176,6 +181,7 @@ def test_the_tree_check_refuses_an_entity_reference_even_without_a_doctype():
     assert info.value.filename == "ent.bpmn"
     assert "entity" in {w.lower() for w in _words(info.value.reason)}
     assert "DOCTYPE" not in _words(info.value.reason), "refused as an entity, not as a DOCTYPE"
+    assert _sentence(info.value.reason)
 
 
 def test_the_tree_check_passes_a_clean_tree():
@@ -244,7 +250,7 @@ def test_an_empty_file_is_refused_without_a_line(data):
     with pytest.raises(ModelXmlError) as info:
         parse_model_xml(data, "empty.bpmn")
     assert (info.value.filename, info.value.line) == ("empty.bpmn", None)
-    assert isinstance(info.value.reason, str) and info.value.reason.strip()
+    assert _sentence(info.value.reason)
 
 
 def test_the_default_file_name_is_model_bpmn():
@@ -368,4 +374,4 @@ def test_a_parse_without_a_root_element_is_a_model_error_naming_the_file(monkeyp
     with pytest.raises(ModelXmlError) as info:
         parse_model_xml(b"<a/>", "rootless.bpmn")
     assert (info.value.filename, info.value.line) == ("rootless.bpmn", None)
-    assert isinstance(info.value.reason, str) and "XML" in _words(info.value.reason)
+    assert _sentence(info.value.reason) and "XML" in _words(info.value.reason)
