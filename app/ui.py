@@ -52,6 +52,19 @@ AUDIT_ACTIONS = {
 }
 
 
+def task_label(spec_name: str, title: str, language: str | None = None, translate=None) -> str:
+    """A task's title in the reader's language: the model's own name in that language, else the catalogue's."""
+    from app.words import own_name, tr
+
+    language = language or str(get_locale() or "en").split("_")[0]
+    own = own_name(title, language)
+    if own:
+        return own
+    if translate is not None:  # another reader's language (an e-mail): task titles are the BPMN names, msgids
+        return translate(title or "")
+    return str(TASK_TITLES[spec_name]) if spec_name in TASK_TITLES else tr(title, language)
+
+
 def init_ui(app: Flask) -> None:
     @app.context_processor
     def helpers() -> dict:
@@ -62,7 +75,7 @@ def init_ui(app: Flask) -> None:
             "current_locale": str(get_locale()),
             "inbox_count": count,
             "role_label": lambda role: ROLE_LABELS.get(role, role),
-            "task_title": lambda task: TASK_TITLES.get(task.spec_name, task.title),
+            "task_title": lambda task: task_label(task.spec_name, task.title),
             "act_status_label": lambda s: ACT_STATUS.get(s, s),
             "instance_status_label": lambda s: INSTANCE_STATUS.get(s, s),
             "audit_action_label": lambda a: AUDIT_ACTIONS.get(a, a),

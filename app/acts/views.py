@@ -20,7 +20,8 @@ LINES_PAGE = 500
 def act_report(act: Act) -> dict:
     """The verification report's figures, for the act page and the task panels that include it."""
     return {"by_rule": report.by_rule(act), "outcomes": report.outcome_counts(act),
-            "adjustments": adjustments_of(act) if act.adjustment_tiyn else [], "cause_title": cause_title}
+            "adjustments": adjustments_of(act) if act.adjustment_tiyn else [], "cause_title": cause_title,
+            "rules": RULES}
 
 
 @bp.route("/acts")

@@ -32,6 +32,7 @@ from app.inbox import operations as ops
 from app.inbox.models import TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, bulk_candidates, filter_choices, inbox_page, sla_state, view_counts
 from app.people import substitutions as subs
+from app.ui import task_label
 
 bp = Blueprint("inbox", __name__)
 
@@ -313,5 +314,5 @@ def task(task_id: int):
     except TaskNotAvailable:
         db.session.rollback()
         abort(404)
-    flash(_("Done: %(title)s.", title=task.title), "success")
+    flash(_("Done: %(title)s.", title=task_label(task.spec_name, task.title)), "success")
     return redirect(url_for("inbox.index"))

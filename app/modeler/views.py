@@ -32,6 +32,7 @@ from app.engine.publishing import (
     save_draft,
 )
 from app.engine.specs import validate_files
+from app.engine.names import NAME_LANGUAGES
 from app.extensions import db
 from app.modeler import operations, queries
 from app.modeler.access import can_edit_models, require_model_editor, require_model_reader
@@ -113,6 +114,7 @@ def edit(version_id: int):
         "lanes": sorted(known_lanes()), "operators": operators, "handlers": known_handlers(),
         "saveUrl": url_for("modeler.save", version_id=version.id),
         "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),
+        "nameLanguages": list(NAME_LANGUAGES),
     }
     return render_template("modeler/edit.html", version=version, model=version.process_model, editable=editable,
                            problems=problems, config=config, can_edit=can_edit_models(current_user))
