@@ -52,12 +52,14 @@ AUDIT_ACTIONS = {
 }
 
 
-def task_label(spec_name: str, title: str, language: str | None = None, translate=None) -> str:
-    """A task's title in the reader's language: the model's own name in that language, else the catalogue's."""
+def task_label(spec_name: str, title: str, language: str | None = None, translate=None,
+               version_id: int | None = None) -> str:
+    """A task's title in the reader's language: the model's own name in that language, else the catalogue's.
+    ``version_id``: read only that version's words, and only if already read (no query; see ``own_name``)."""
     from app.words import own_name, tr
 
     language = language or str(get_locale() or "en").split("_")[0]
-    own = own_name(title, language)
+    own = own_name(title, language, version_id)
     if own:
         return own
     if translate is not None:  # another reader's language (an e-mail): task titles are the BPMN names, msgids

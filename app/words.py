@@ -92,9 +92,18 @@ def tr(text: str | None, language: str | None = None) -> str:
     return gettext(text) if text in MODEL_WORDS else text
 
 
-def own_name(text: str | None, language: str) -> str | None:
-    """The name the published models themselves give ``text`` in ``language`` (None if they give none)."""
-    return (model_book().get(text) or {}).get(language) if text else None
+def own_name(text: str | None, language: str, version_id: int | None = None) -> str | None:
+    """The name the published models themselves give ``text`` in ``language`` (None if they give none).
+
+    With ``version_id``: that version's own words if this process has read them already (any page that showed
+    a model word did), without a query — else None, and the catalogue speaks (a step's confirmation stays
+    within its statement budget, tests/test_query_budget.py)."""
+    if not text:
+        return None
+    if version_id is not None:
+        names = next((n for (vid, _hash), n in list(_VERSION_NAMES.items()) if vid == version_id), {})
+        return next((words.get(language) for words in names.values() if words.get("") == text), None)
+    return (model_book().get(text) or {}).get(language)
 
 
 def diagram_in_language(text: str) -> str:

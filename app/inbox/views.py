@@ -314,5 +314,7 @@ def task(task_id: int):
     except TaskNotAvailable:
         db.session.rollback()
         abort(404)
-    flash(_("Done: %(title)s.", title=task_label(task.spec_name, task.title)), "success")
+    flash(_("Done: %(title)s.", title=task_label(task.spec_name, task.title,
+                                                   version_id=task.instance.model_version_id)),
+          "success")
     return redirect(url_for("inbox.index"))

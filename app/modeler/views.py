@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -20,6 +20,7 @@ from app.engine.form_view import build_fields
 from app.engine.handlers import known_handlers
 from app.engine.lanes import known_lanes
 from app.engine.models import ProcessInstance, ProcessModel, ProcessModelVersion
+from app.engine.names import NAME_LANGUAGES
 from app.engine.operators import all_operators
 from app.engine.publishing import (
     ModelChangeRefused,
@@ -32,7 +33,6 @@ from app.engine.publishing import (
     save_draft,
 )
 from app.engine.specs import validate_files
-from app.engine.names import NAME_LANGUAGES
 from app.extensions import db
 from app.modeler import operations, queries
 from app.modeler.access import can_edit_models, require_model_editor, require_model_reader
@@ -173,7 +173,8 @@ def publish(version_id: int):
         publish_draft(version, current_user)
     except ModelInvalid as err:
         db.session.rollback()
-        flash(_("The draft has %(n)s problem(s) and cannot be published.", n=len(err.problems)), "danger")
+        flash(ngettext("The draft has %(num)s problem and cannot be published.",
+                       "The draft has %(num)s problems and cannot be published.", len(err.problems)), "danger")
         return redirect(url_for("modeler.edit", version_id=version.id))
     except ModelChangeRefused as err:
         db.session.rollback()
@@ -272,7 +273,8 @@ def migrate(version_id: int):
                 db.session.rollback()
                 refused.append(f"#{instance_id}: {err}")
         if done:
-            flash(_("%(n)s instance(s) migrated to version %(v)s.", n=done, v=target.number), "success")
+            flash(ngettext("%(num)s instance migrated to version %(v)s.",
+                           "%(num)s instances migrated to version %(v)s.", done, v=target.number), "success")
         for message in refused:
             flash(message, "danger")
         if not ids:
@@ -393,7 +395,8 @@ def import_model():
         flash(str(err), "danger")
         return redirect(url_for("modeler.index"))
     db.session.commit()
-    flash(_("Imported as draft version %(v)s with %(n)s problem(s).", v=draft.number, n=len(problems)),
+    flash(ngettext("Imported as draft version %(v)s with %(num)s problem.",
+                   "Imported as draft version %(v)s with %(num)s problems.", len(problems), v=draft.number),
           "warning" if problems else "success")
     return redirect(url_for("modeler.edit", version_id=draft.id))
 
