@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
 from app.people.roles import ROLE_LABELS
@@ -16,7 +17,7 @@ TASK_TITLES = {
 }
 ACT_STATUS = {
     "awaiting_submission": _l("awaiting submission"),
-    "submitted": _l("submitted"),
+    "submitted": _lp("act", "submitted"),
     "verified": _l("verified, awaiting acceptance"),
     "returned": _l("returned for correction"),
     "accepted": _l("accepted, awaiting payment"),
@@ -49,6 +50,25 @@ AUDIT_ACTIONS = {
     "instance.resumed": _l("Process resumed"),
     "timer.triggered": _l("Timer triggered by an administrator"),
     "variable.edited": _l("Variable changed by an administrator"),
+    "instance.migrated": _l("Moved to another model version"),
+    "instance.migration_reverted": _l("Move to another model version undone"),
+    "act.line_reviewed": _l("Line reviewed"),
+    "incident.resolved": _l("Incident resolved"),
+    "incident.retried": _l("Incident retried"),
+    "trial.deleted": _l("Trial instance deleted"),
+    "verification.started": _l("Verification of the month started"),
+    "verification.finished": _l("Verification of the month finished"),
+    "verification.failed": _l("Verification of the month failed"),
+    "registry.import_started": _l("Registry import started"),
+    "registry.imported": _l("Registry imported"),
+    "registry.import_failed": _l("Registry import failed"),
+    "substitution.created": _l("Deputy named"),
+    "substitution.revoked": _l("Deputy ended"),
+    "api_token.created": _l("API token created"),
+    "api_token.revoked": _l("API token revoked"),
+    "inbox.filter_saved": _l("Inbox filter saved"),
+    "inbox.filter_deleted": _l("Inbox filter deleted"),
+    "user.login": _l("Logged in"),
 }
 
 
