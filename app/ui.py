@@ -84,7 +84,9 @@ def task_label(spec_name: str, title: str, language: str | None = None, translat
         return own
     if translate is not None:  # another reader's language (an e-mail): task titles are the BPMN names, msgids
         return translate(title or "")
-    return str(TASK_TITLES[spec_name]) if spec_name in TASK_TITLES else tr(title, language)
+    if spec_name in TASK_TITLES:
+        return str(TASK_TITLES[spec_name])
+    return tr(title, language, models=version_id is None)
 
 
 def init_ui(app: Flask) -> None:

@@ -82,11 +82,12 @@ def _build_book() -> dict[str, dict[str, str]]:
     return book
 
 
-def tr(text: str | None, language: str | None = None) -> str:
-    """A model word in the user's language (or ``language``); any other text unchanged."""
+def tr(text: str | None, language: str | None = None, *, models: bool = True) -> str:
+    """A model word in the user's language (or ``language``); any other text unchanged. ``models=False``: the
+    catalogue only (the caller has already asked the models)."""
     if not text:
         return text or ""
-    own = own_name(text, language or str(get_locale() or "en").split("_")[0])
+    own = own_name(text, language or str(get_locale() or "en").split("_")[0]) if models else None
     if own:
         return own
     return gettext(text) if text in MODEL_WORDS else text
