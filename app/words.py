@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from flask import g, has_app_context, has_request_context, request
 from flask_babel import get_locale, gettext
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 
 def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "extract, translate later"
@@ -54,11 +55,26 @@ def model_book() -> dict[str, dict[str, str]]:
     wins when two models translate the same name differently). Read once per request (one small query)."""
     if not has_app_context():
         return {}
-    holder = request.environ if has_request_context() else g.__dict__
+    holder = _holder()
     book = holder.get(_BOOK_KEY)
     if book is None:
         book = holder[_BOOK_KEY] = _build_book()
     return book
+
+
+def _holder() -> dict:
+    """A request's own store, else the application context's (a background pass, a command)."""
+    return request.environ if has_request_context() else g.__dict__
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_book_on_publication(session: Session, _context) -> None:
+    """A version published (or retired) in this request or pass: its words count from the next name shown."""
+    from app.engine.models import ProcessModelVersion
+
+    if has_app_context() and any(isinstance(obj, ProcessModelVersion) and obj.status != "draft"
+                                 for obj in (*session.new, *session.dirty)):
+        _holder().pop(_BOOK_KEY, None)
 
 
 def _build_book() -> dict[str, dict[str, str]]:
