@@ -183,7 +183,8 @@ def test_the_modeler_palette_and_context_pad_speak_kazakh(new_page):
     expect(owner.locator(".djs-palette .entry[aria-label='Тапсырма жасау']")).to_have_count(1)
     expect(owner.locator(".djs-palette .entry[aria-label='Create task']")).to_have_count(0)
     owner.locator('.djs-shape[data-element-id="fill"]').click(position={"x": 12, "y": 12})
-    expect(owner.locator(".djs-context-pad .entry[title='Жою'], .djs-context-pad .entry[aria-label='Жою']")).to_have_count(1)
+    delete = owner.locator(".djs-context-pad .entry[title='Жою'], .djs-context-pad .entry[aria-label='Жою']")
+    expect(delete).to_have_count(1)
 
 
 def test_discrepancies_total_for_all_regions_is_filled(new_page):
