@@ -118,7 +118,7 @@ def own_name(text: str | None, language: str, version_id: int | None = None) -> 
     if not text:
         return None
     if version_id is not None:
-        names = next((n for (vid, _hash), n in list(_VERSION_NAMES.items()) if vid == version_id), {})
+        names = next((n for (vid, _hash), n in reversed(list(_VERSION_NAMES.items())) if vid == version_id), {})
         return next((words.get(language) for words in names.values() if words.get("") == text), None)
     return (model_book().get(text) or {}).get(language)
 
