@@ -75,14 +75,23 @@ def generate_contract(application: Application, actor=None) -> Contract:
 
 
 def document_html(contract: Contract) -> str:
-    """The printable contract in its legal language; what is signed is exactly these bytes."""
+    """The printable contract in its legal languages (Kazakh, then Russian: the state language and the official
+    one), one after the other in one document; what is signed is exactly these bytes."""
     from app.contracts.labels import level_label
 
-    locale = current_app.config.get("CONTRACT_LOCALE", current_app.config["BABEL_DEFAULT_LOCALE"])
-    with force_locale(locale):
-        # Rendered without the request's context processors: the bytes depend on the contract only.
-        template = current_app.jinja_env.get_template("contracts/document.html")
-        return template.render(contract=AsSigned(contract), levels=LEVELS, level_label=level_label, locale=locale)
+    languages = current_app.config.get("CONTRACT_LANGUAGES", ("kk", "ru"))
+    # Rendered without the request's context processors: the bytes depend on the contract only.
+    signed = AsSigned(contract)
+    body = current_app.jinja_env.get_template("contracts/_document_body.html")
+    sections = []
+    for language in languages:
+        with force_locale(language):
+            sections.append((language, body.render(contract=signed, levels=LEVELS, level_label=level_label,
+                                                   locale=language)))
+    with force_locale(languages[0]):
+        title = f"{_('Contract')} {contract.number}"
+    return current_app.jinja_env.get_template("contracts/document.html").render(
+        sections=sections, languages=languages, title=title)
 
 
 class AsSigned:

@@ -16,6 +16,7 @@ import copy
 import re
 
 from flask_babel import gettext as _
+
 from app.engine.errors import ModelProblem
 from app.engine.scripting import check_script
 

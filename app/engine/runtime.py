@@ -397,8 +397,8 @@ def _start(wf: BpmnWorkflow) -> None:
     """Run up to the first wait. A process that starts on a message or signal (other tools draw the "request
     received" start that way) is started by this call: its start event gets that message or signal, with the
     start data as payload. Timer and conditional starts keep waiting as drawn."""
-    from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
     from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+    from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
     from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
     from SpiffWorkflow.bpmn.util.event import BpmnEvent
 

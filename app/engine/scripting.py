@@ -90,7 +90,7 @@ import traceback
 import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -732,9 +732,9 @@ def timer_value(task, expression, value):
         seconds = value.total_seconds()
         return f"PT{int(seconds) if seconds == int(seconds) else seconds}S"
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).isoformat()
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).isoformat()
     return value
 
 

@@ -28,8 +28,6 @@ from app.engine.errors import ModelInvalid, ModelProblem
 from app.engine.forms import TASK_DATA_OPTIONS, with_task_data_options
 from app.engine.handlers import get_handler
 from app.engine.lanes import role_for_lane
-from app.engine.operators import get_operator
-from app.engine.scripting import check_script
 from app.engine.model_lint import (
     descriptive_process,
     dmn_problems,
@@ -40,6 +38,8 @@ from app.engine.model_lint import (
     local,
     translate_engine_message,
 )
+from app.engine.operators import get_operator
+from app.engine.scripting import check_script
 from app.engine.xml import ModelXmlError, parse_model_xml
 
 

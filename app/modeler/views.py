@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -20,6 +20,7 @@ from app.engine.form_view import build_fields
 from app.engine.handlers import known_handlers
 from app.engine.lanes import known_lanes
 from app.engine.models import ProcessModel, ProcessModelVersion
+from app.engine.names import NAME_LANGUAGES
 from app.engine.operators import all_operators
 from app.engine.publishing import (
     ModelChangeRefused,
@@ -125,6 +126,7 @@ def edit(version_id: int):
         "lanes": sorted(known_lanes()), "operators": operators, "handlers": known_handlers(),
         "saveUrl": url_for("modeler.save", version_id=version.id),
         "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),
+        "nameLanguages": list(NAME_LANGUAGES),
     }
     config["bpmnFiles"] = version.bpmn_filenames
     return render_template("modeler/edit.html", version=version, model=version.process_model, editable=editable,
@@ -202,7 +204,8 @@ def publish(version_id: int):
         publish_draft(version, current_user)
     except ModelInvalid as err:
         db.session.rollback()
-        flash(_("The draft has %(n)s problem(s) and cannot be published.", n=len(err.problems)), "danger")
+        flash(ngettext("The draft has %(num)s problem and cannot be published.",
+                       "The draft has %(num)s problems and cannot be published.", len(err.problems)), "danger")
         return redirect(url_for("modeler.edit", version_id=version.id))
     except ModelChangeRefused as err:
         db.session.rollback()
@@ -290,7 +293,8 @@ def migrate(version_id: int):
         ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit() and len(i) < 19]
         outcome = migration.migrate_many(ids, target, current_user)  # each instance in its own transaction
         if outcome.migrated:
-            flash(_("%(n)s instance(s) migrated to version %(v)s.", n=len(outcome.migrated), v=target.number),
+            flash(ngettext("%(num)s instance migrated to version %(v)s.",
+                           "%(num)s instances migrated to version %(v)s.", len(outcome.migrated), v=target.number),
                   "success")
         for instance_id, message in outcome.refused.items():
             flash(f"#{instance_id}: {message}", "danger")
@@ -417,7 +421,8 @@ def import_model():
         flash(str(err), "danger")
         return redirect(url_for("modeler.index"))
     db.session.commit()
-    flash(_("Imported as draft version %(v)s with %(n)s problem(s).", v=draft.number, n=len(problems)),
+    flash(ngettext("Imported as draft version %(v)s with %(num)s problem.",
+                   "Imported as draft version %(v)s with %(num)s problems.", len(problems), v=draft.number),
           "warning" if problems else "success")
     return redirect(url_for("modeler.edit", version_id=draft.id))
 

@@ -190,4 +190,7 @@ def delete_trial(instance_id: int):
 def diagram(instance_id: int):
     instance = _visible_instance(instance_id)
     version = instance.model_version
-    return model_file_download(version.files[version.bpmn_filename], version.bpmn_filename, "application/xml")
+    from app.words import diagram_in_language
+
+    return model_file_download(diagram_in_language(version.files[version.bpmn_filename]), version.bpmn_filename,
+                               "application/xml")

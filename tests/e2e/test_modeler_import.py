@@ -4,7 +4,6 @@ problems listed with element id, name and line."""
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 

@@ -41,8 +41,8 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page, tmp_p
     expect(panel).to_contain_text("UserTask")
     new_id = panel.locator("code").inner_text()
     assert new_id != "fill"
-    panel.get_by_label("Name").fill("Approve the request")
-    panel.get_by_label("Name").press("Tab")
+    panel.get_by_label("Name", exact=True).fill("Approve the request")
+    panel.get_by_label("Name", exact=True).press("Tab")
     panel.get_by_label("Lane (role)").select_option("Department official")
     expect(panel.get_by_label("Lane (role)")).to_have_value("Department official")
     panel.get_by_label("Due in working days").fill("soon")
@@ -67,8 +67,11 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page, tmp_p
     expect(page.locator("#problem-count")).to_have_text("0")
     expect(page.locator("#no-problems")).to_be_visible()
     expect(page.locator("#publish")).to_be_enabled()
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.click("#publish")
     expect(page.locator(".alert-success")).to_contain_text("Version 2 is published")
+    assert questions == ["Publish version 2? Published versions cannot be changed; new instances start on it."]
 
     page.click("#start-instance")
     expect(page.locator(".alert-success")).to_contain_text("version 2")
