@@ -34,7 +34,7 @@ translations: | $(BIN)/python
 
 ## Re-extract translatable strings and merge them into the kk/ru catalogues (then translate the empty ones).
 messages: | $(BIN)/python
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -k _lp:1c,2 -k lazy_pgettext:1c,2 -o translations/messages.pot --no-location --omit-header .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 browser:

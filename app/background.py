@@ -34,20 +34,22 @@ def tick(app: Flask) -> int:
         _part(outcome, "retries", retry_due_incidents)
         _part(outcome, "notifications", notify_tick)
         _part(outcome, "jobs", reap_expired_jobs)
-        _part(outcome, "public figures", _refresh_public_figures)
+        _part(outcome, "public figures", _refresh_public)
         _part(outcome, "audit anchor", anchor_if_due)  # signed checkpoint of every chain head, outside the database
         _part(outcome, "checkpoint", checkpoint)
         return fired
 
 
-def _refresh_public_figures() -> int:
-    """The public portal's cached figures, rebuilt and committed (app.public.figures)."""
+def _refresh_public() -> None:
+    """The public portal's caches (figures, country-wide downloads, OCDS releases and records): rebuilt where audit
+    events since the last pass touched them, nothing when there were none (app.public.cache), and committed."""
     from app.extensions import db
-    from app.public.figures import refresh_public_figures
+    from app.public.cache import refresh_public
 
-    rows = refresh_public_figures()
+    outcome = refresh_public()
     db.session.commit()
-    return rows
+    if not outcome.skipped:
+        log.info("public caches: %s", outcome)
 
 
 def _part(outcome: dict, name: str, func):

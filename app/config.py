@@ -60,6 +60,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # SLA of "Accept act": working days before the department head is notified (a process variable
         # ``sla_working_days`` overrides it per instance).
         "SLA_ACCEPT_WORKING_DAYS": int(os.environ.get("SLA_ACCEPT_WORKING_DAYS", "5")),
+        # A payment is registered after its order was executed: a date further ahead than this is a typo.
+        "PAYMENT_DATE_MAX_DAYS_AHEAD": int(os.environ.get("PAYMENT_DATE_MAX_DAYS_AHEAD", "31")),
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
         "API_TITLE": "Tapsyrys API",
         "API_VERSION": "v1",

@@ -38,6 +38,36 @@ def init_i18n(app: Flask) -> None:
     from app.words import tr
 
     app.jinja_env.filters["tr"] = tr
+    app.jinja_env.filters["dateformat"] = format_day
+    app.jinja_env.filters["datetimeformat"] = format_moment
+
+
+#: English dates read one way wherever the reader is from: 1 Dec 2026 (never 12/1/26, which half the world reads
+#: as the 12th of January). Kazakh and Russian keep their own patterns (05.11.2026 is unambiguous to their readers).
+ENGLISH_DATE = {"short": "d MMM y", "medium": "d MMM y", "long": "d MMMM y", "full": "EEEE, d MMMM y"}
+ENGLISH_DATETIME = {"short": "d MMM y, HH:mm", "medium": "d MMM y, HH:mm:ss", "long": "d MMMM y, HH:mm:ss z"}
+
+
+def _english() -> bool:
+    return str(get_locale() or "").split("_")[0] == "en"
+
+
+def format_day(value, format: str = "medium") -> str:  # noqa: A002 - the filter's argument name in Flask-Babel
+    """A date in the user's language (the ``dateformat`` filter)."""
+    from flask_babel import format_date
+
+    if value is None:
+        return ""
+    return format_date(value, ENGLISH_DATE.get(format, format) if _english() else format)
+
+
+def format_moment(value, format: str = "medium") -> str:  # noqa: A002
+    """A date and time in the user's language and time zone (the ``datetimeformat`` filter)."""
+    from flask_babel import format_datetime
+
+    if value is None:
+        return ""
+    return format_datetime(value, ENGLISH_DATETIME.get(format, format) if _english() else format)
 
 
 def format_size(size: int | None) -> str:

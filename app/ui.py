@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
 from app.people.roles import ROLE_LABELS
@@ -16,7 +17,7 @@ TASK_TITLES = {
 }
 ACT_STATUS = {
     "awaiting_submission": _l("awaiting submission"),
-    "submitted": _l("submitted"),
+    "submitted": _lp("act", "submitted"),
     "verified": _l("verified, awaiting acceptance"),
     "returned": _l("returned for correction"),
     "accepted": _l("accepted, awaiting payment"),
@@ -44,15 +45,68 @@ AUDIT_ACTIONS = {
     "task.overdue": _l("Task overdue"),
     "instance.failed": _l("Automatic step failed"),
     "instance.retried": _l("Failed step retried"),
+    "instance.migration_failed": _l("Migration to a new version failed"),
+    "incident.retried": _l("Incident retried"),
+    "incident.resolved": _l("Incident resolved"),
     "instance.cancelled": _l("Process cancelled"),
     "instance.suspended": _l("Process suspended"),
     "instance.resumed": _l("Process resumed"),
     "timer.triggered": _l("Timer triggered by an administrator"),
     "variable.edited": _l("Variable changed by an administrator"),
+    "instance.migrated": _l("Moved to another model version"),
+    "instance.migration_reverted": _l("Move to another model version undone"),
+    "act.line_reviewed": _l("Line reviewed"),
+    "trial.deleted": _l("Trial instance deleted"),
+    "verification.started": _l("Verification of the month started"),
+    "verification.finished": _l("Verification of the month finished"),
+    "verification.failed": _l("Verification of the month failed"),
+    "registry.import_started": _l("Registry import started"),
+    "registry.imported": _l("Registry imported"),
+    "registry.import_failed": _l("Registry import failed"),
+    "substitution.created": _l("Deputy named"),
+    "substitution.revoked": _l("Deputy ended"),
+    "api_token.created": _l("API token created"),
+    "api_token.revoked": _l("API token revoked"),
+    "inbox.filter_saved": _l("Inbox filter saved"),
+    "inbox.filter_deleted": _l("Inbox filter deleted"),
+    "user.login": _l("Logged in"),
 }
 
 
+def personal(value):
+    """A child's IIN or name as this user may see it: in full, or masked (``app.people.access``)."""
+    from app.people.access import sees_personal_data
+    from app.processes.masking import mask_value
+
+    return value if sees_personal_data(current_user) else mask_value(value)
+
+
+def _sees_personal_data() -> bool:
+    from app.people.access import sees_personal_data
+
+    return sees_personal_data(current_user)
+
+
+def task_label(spec_name: str, title: str, language: str | None = None, translate=None,
+               version_id: int | None = None) -> str:
+    """A task's title in the reader's language: the model's own name in that language, else the catalogue's.
+    ``version_id``: read only that version's words, and only if already read (no query; see ``own_name``)."""
+    from app.words import own_name, tr
+
+    language = language or str(get_locale() or "en").split("_")[0]
+    own = own_name(title, language, version_id)
+    if own:
+        return own
+    if translate is not None:  # another reader's language (an e-mail): task titles are the BPMN names, msgids
+        return translate(title or "")
+    if spec_name in TASK_TITLES:
+        return str(TASK_TITLES[spec_name])
+    return tr(title, language, models=version_id is None)
+
+
 def init_ui(app: Flask) -> None:
+    app.jinja_env.filters["personal"] = personal
+
     @app.context_processor
     def helpers() -> dict:
         from app.inbox.queries import count_open_tasks
@@ -62,8 +116,9 @@ def init_ui(app: Flask) -> None:
             "current_locale": str(get_locale()),
             "inbox_count": count,
             "role_label": lambda role: ROLE_LABELS.get(role, role),
-            "task_title": lambda task: TASK_TITLES.get(task.spec_name, task.title),
+            "task_title": lambda task: task_label(task.spec_name, task.title),
             "act_status_label": lambda s: ACT_STATUS.get(s, s),
             "instance_status_label": lambda s: INSTANCE_STATUS.get(s, s),
             "audit_action_label": lambda a: AUDIT_ACTIONS.get(a, a),
+            "may_see_personal_data": _sees_personal_data,
         }

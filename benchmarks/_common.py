@@ -41,8 +41,9 @@ def benchmark_database_url() -> tuple[str, str | None]:
     return f"sqlite:///{folder}/bench.sqlite", folder
 
 
-def make_app(url: str):
-    """The real application on an empty database built by the Alembic migrations (upgrade to heads)."""
+def make_app(url: str, fresh: bool = True):
+    """The real application on an empty database built by the Alembic migrations (upgrade to heads); with
+    ``fresh=False`` the database is kept as it is (a benchmark measuring again on the data it loaded before)."""
     from argon2 import PasswordHasher
     from flask_migrate import upgrade
     from sqlalchemy import text
@@ -56,7 +57,7 @@ def make_app(url: str):
     people_models._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     application = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url), "BACKGROUND_MODE": "none"})
     with application.app_context():
-        if db.engine.dialect.name == "postgresql":
+        if fresh and db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))

@@ -37,9 +37,13 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                            ["tests/lifecycle/test_contract_handler_rules.py", "tests/lifecycle/test_payment_rules.py",
                             "tests/lifecycle/test_contract_terms.py",
                             "tests/lifecycle/test_applications_and_signing.py"]),
-    "migration": (["app/engine/migration.py"], ["tests/modeler/test_versions.py"]),
-    "forms": (["app/engine/forms.py"], ["tests/test_forms.py"]),
-    "xml": (["app/engine/xml.py"], ["tests/engine/test_xml_hardening.py"]),
+    "migration": (["app/engine/migration.py"],
+                  ["tests/modeler/test_migration_rules.py", "tests/modeler/test_versions.py"]),
+    "forms": (["app/engine/forms.py"], ["tests/engine/test_form_rules.py"]),
+    "xml": (["app/engine/xml.py"], ["tests/engine/test_xml_layers.py", "tests/engine/test_xml_hardening.py"]),
+    "audit": (["app/audit/operations.py", "app/audit/keys.py", "app/audit/anchors.py", "app/audit/facts.py"],
+              ["tests/audit/test_keys.py", "tests/audit/test_walker.py", "tests/audit/test_tampering.py",
+               "tests/audit/test_anchors.py", "tests/test_audit.py"]),
     "runtime": (["app/engine/runtime.py"],
                 ["tests/engine/test_step_writes.py", "tests/test_lifecycle.py", "tests/test_concurrency.py"]),
 }
@@ -60,7 +64,7 @@ def _copy_repository(target: Path) -> None:
         shutil.copy2(catalogue, target / catalogue.relative_to(ROOT))
 
 
-def _config(files: list[str], tests: list[str]) -> str:
+def _config(files: list[str], tests: list[str], timeout_multiplier: float = 5.0) -> str:
     lines = [
         "\n[tool.mutmut]",
         'source_paths = ["app"]',
@@ -70,7 +74,7 @@ def _config(files: list[str], tests: list[str]) -> str:
         'also_copy = ["bpmn", "forms", "migrations", "translations", "wsgi.py"]',
         # A mutant that disables a budget loops until this timeout (counted as killed by timeout, reported
         # apart); mutmut's default allows 15 times the tests' clean duration.
-        "timeout_multiplier = 5.0",
+        f"timeout_multiplier = {timeout_multiplier}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -90,7 +94,8 @@ def _survivors(workdir: Path) -> list[str]:
     return [line.split(":")[0].strip() for line in out.splitlines() if line.strip().endswith(": survived")]
 
 
-def run_module(key: str, *, children: int, show: bool, keep: bool) -> dict:
+def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multiplier: float = 5.0,
+               only: list[str] | None = None) -> dict:
     files, tests = MODULES[key]
     missing = [t for t in tests if not (ROOT / t).exists()]
     tests = [t for t in tests if t not in missing]
@@ -98,12 +103,13 @@ def run_module(key: str, *, children: int, show: bool, keep: bool) -> dict:
     try:
         _copy_repository(workdir)
         with (workdir / "pyproject.toml").open("a") as fh:
-            fh.write(_config(files, tests))
+            fh.write(_config(files, tests, timeout_multiplier))
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env.setdefault("DATABASE_URL", "")  # SQLite in a temporary folder unless the caller says otherwise
         if not env["DATABASE_URL"]:
             del env["DATABASE_URL"]
-        subprocess.run([PYTHON, "-m", "mutmut", "run", "--max-children", str(children)],  # noqa: S603
+        # ``only``: mutant name patterns (e.g. "app.engine.migration.x_revert__mutmut_*"), a subset of the module
+        subprocess.run([PYTHON, "-m", "mutmut", "run", "--max-children", str(children), *(only or [])],  # noqa: S603
                        cwd=workdir, env=env,
                        check=False)
         counts = _counts(workdir)
@@ -136,13 +142,19 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="every module, one after the other")
     parser.add_argument("--children", type=int, default=1, help="parallel mutant runs (default 1: shared CPUs)")
     parser.add_argument("--show", action="store_true", help="print the diff of every survivor")
+    parser.add_argument("--timeout-multiplier", type=float, default=5.0,
+                        help="a mutant's time limit in clean-run durations (raise it on a loaded machine, where "
+                             "slow runs would otherwise count as timeouts)")
+    parser.add_argument("--only", nargs="+", metavar="PATTERN",
+                        help="only these mutant name patterns (a subset, when the whole module cannot finish)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy (to inspect with mutmut)")
     args = parser.parse_args()
     unknown = [k for k in args.modules if k not in MODULES]
     if unknown:
         parser.error(f"unknown module(s): {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     keys = list(MODULES) if args.all or not args.modules else args.modules
-    results = [run_module(k, children=args.children, show=args.show, keep=args.keep) for k in keys]
+    results = [run_module(k, children=args.children, show=args.show, keep=args.keep,
+                          timeout_multiplier=args.timeout_multiplier, only=args.only) for k in keys]
     print("\nmodule                killed  survived  score")
     for r in results:
         print(f"{r['module']:<20} {r.get('killed', 0):>7} {r.get('survived', 0):>9} {r['score']:>6.1f} %")

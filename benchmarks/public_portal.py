@@ -5,7 +5,8 @@ region, and for each school and each of --months months one accepted-and-paid ac
 share of --students children; the last month's acts also carry their lines (one per child, ~4 % excluded with a
 rule), so rebuilding the cached figures reads a full month of lines. Then:
 
-* the rebuild of the cache (``refresh_public_figures``: what the background pass runs), in seconds;
+* the background pass (``refresh_public``): a full pass (figures, OCDS releases and compiled records, the country-wide
+  downloads in three languages), a pass with no new audit event, and a pass after one audited contract change;
 * every public page and download through the Flask test client (server time: routing, queries, template, JSON),
   p50/p95 in milliseconds over --repeat requests per page kind;
 * the baseline, measured in the same run and cache state: the national page's core query alone (one GROUP BY
@@ -15,6 +16,7 @@ rule), so rebuilding the cached figures reads a full month of lines. Then:
     .venv/bin/python benchmarks/public_portal.py                                  # SQLite in /tmp
     .venv/bin/python benchmarks/public_portal.py --schools 100 --students 60000   # quick
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/tapsyrys_bench .venv/bin/python benchmarks/public_portal.py
+    DATABASE_URL=... .venv/bin/python benchmarks/public_portal.py --reuse    # measure again on the data loaded before
 
 Target (issue 14): p95 < 100 ms per page on PostgreSQL at full size.
 """
@@ -118,19 +120,37 @@ def load(app, schools: int, students: int, months: int, seed: int = 14) -> dict:
 
 
 def measure(app, ids: dict, repeat: int) -> None:
-    from sqlalchemy import text
+    from sqlalchemy import select, text
 
+    from app.contracts.models import Contract
     from app.extensions import db
-    from app.public.figures import refresh_public_figures
+    from app.public.cache import refresh_public
 
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             db.session.execute(text("ANALYZE"))
             db.session.commit()
         started = time.perf_counter()
-        rows = refresh_public_figures()
+        full = refresh_public(full=True)
         db.session.commit()
         refresh = time.perf_counter() - started
+        started = time.perf_counter()
+        idle = refresh_public()
+        db.session.commit()
+        idle_s = time.perf_counter() - started
+        # One audited change of one contract (as an amendment writes): the next pass rebuilds its order only.
+        from app.audit.operations import record_event
+
+        contract_id = db.session.scalars(select(Contract.id).order_by(Contract.id).limit(1)).one()
+        record_event(f"contract:{contract_id}", "contract.amended", "contract", contract_id, actor_id=None)
+        db.session.commit()
+        started = time.perf_counter()
+        one = refresh_public()
+        db.session.commit()
+        one_s = time.perf_counter() - started
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
         # The national page's core query alone, straight through the driver: one GROUP BY over the cached rows.
         core = text("SELECT period, count(DISTINCT school_id), sum(children), sum(accepted_tiyn), "
                     "sum(withheld_tiyn), sum(paid_tiyn) FROM public_school_month WHERE academic_year = :y "
@@ -142,8 +162,12 @@ def measure(app, ids: dict, repeat: int) -> None:
             samples.append((time.perf_counter() - t0) * 1000)
             db.session.rollback()
         baseline = statistics.median(samples)
-    print(f"cache rebuilt: {rows:,} school-month rows in {refresh:.2f} s (reads {ids['acts']:,} acts, "
-          f"{ids['lines']:,} lines)")
+    print(f"full pass (refresh_public(full=True)): {refresh:.2f} s — {full.figure_rows:,} school-month rows "
+          f"(reads {ids['acts']:,} acts, {ids['lines']:,} lines), {full.orders} contracting processes' releases and "
+          f"records, {full.downloads} downloads")
+    print(f"pass with no new audit event: {idle_s * 1000:.1f} ms (skipped: {idle.skipped})")
+    print(f"pass after one audited contract change: {one_s:.2f} s ({one.orders} order, {one.figure_rows} "
+          f"figure rows, {one.downloads} downloads rebuilt)")
     print(f"baseline (the national page's core GROUP BY over the cached rows, through the driver, median of 9): "
           f"{baseline:.1f} ms")
     client = app.test_client()
@@ -155,7 +179,10 @@ def measure(app, ids: dict, repeat: int) -> None:
         "schools.csv (country)": lambda: "/public/data/schools.csv",
         "months.json (region)": lambda: f"/public/data/months.json?region={rng.choice(ids['regions'])}",
         "OCDS releases (page)": lambda: "/public/ocds/releases.json",
-        "OCDS records (page)": lambda: "/public/ocds/records.json",
+        "OCDS releases (page 50)": lambda: "/public/ocds/releases.json?page=50",
+        "OCDS records (page of 5)": lambda: "/public/ocds/records.json",
+        "OCDS records (page of 20)": lambda: "/public/ocds/records.json?per_page=20",
+        "OCDS records (1 per page)": lambda: f"/public/ocds/records.json?per_page=1&page={rng.randint(1, 20)}",
     }
     print(f"\n{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'p95/baseline':>13}  target p95 < {TARGET_P95_MS:.0f} ms")
     for name, url in pages.items():
@@ -178,19 +205,39 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=555_000)
     parser.add_argument("--months", type=int, default=9)
     parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument("--reuse", action="store_true",
+                        help="PostgreSQL: measure again on the data a previous run loaded (no drop, no load)")
     args = parser.parse_args()
     url, folder = benchmark_database_url()
     try:
-        app = make_app(url)
+        reuse = args.reuse and folder is None
+        app = make_app(url, fresh=not reuse)
         print(f"{machine_description()}\n{url.split('@')[-1]} · {args.schools} schools · {args.students:,} students · "
               f"{args.months} months")
         t0 = time.perf_counter()
-        ids = load(app, args.schools, args.students, args.months)
-        print(f"loaded {ids['acts']:,} acts, {ids['lines']:,} lines, {ids['children']:,} children in "
-              f"{time.perf_counter() - t0:.0f} s")
+        ids = loaded(app) if reuse else load(app, args.schools, args.students, args.months)
+        print(f"{'found' if reuse else 'loaded'} {ids['acts']:,} acts, {ids['lines']:,} lines, {ids['children']:,} "
+              f"children in {time.perf_counter() - t0:.0f} s")
         measure(app, ids, args.repeat)
     finally:
         cleanup(folder)
+
+
+def loaded(app) -> dict:
+    """What a previous run loaded (``--reuse``)."""
+    from sqlalchemy import func, select
+
+    from app.acts.models import Act, ActLine
+    from app.extensions import db
+    from app.people.models import Organisation, Region
+
+    with app.app_context():
+        return {"regions": list(db.session.scalars(select(Region.id))),
+                "bins": list(db.session.scalars(select(Organisation.bin).where(Organisation.kind == "school"))),
+                "acts": db.session.scalar(select(func.count(Act.id))),
+                "lines": db.session.scalar(select(func.count(ActLine.id))),
+                "children": db.session.scalar(select(func.sum(Act.total_lines)).where(
+                    Act.period == select(func.max(Act.period)).scalar_subquery()))}
 
 
 if __name__ == "__main__":

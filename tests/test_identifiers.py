@@ -71,3 +71,14 @@ def test_the_test_data_builder_makes_hand_checked_iins():
     assert all(is_valid_iin(value) for value in HAND_CHECKED_IINS.values())
     assert bad_iin(0) == "150101600009" and not is_valid_iin(bad_iin(0))
     assert complete_12("15010160000") == "150101600008"
+
+
+#: Worked out by hand, for the rule's second pass (weights 3,4,5,6,7,8,9,10,11,1,2 when the first gives 10):
+#: 01010150040: 0·1+1·2+0·3+1·4+0·5+1·6+5·7+0·8+0·9+4·10+0·11 = 87 ≡ 10, so the second pass:
+#:              0·3+1·4+0·5+1·6+0·7+1·8+5·9+0·10+0·11+4·1+0·2 = 67 ≡ 1  →  010101500401
+#: 01010154541: first pass 2+4+6+35+32+45+40+11 = 175 ≡ 10, second 4+6+8+45+40+55+4+2 = 164 ≡ 10  →  no IIN
+def test_hand_checked_iins_of_the_second_pass():
+    assert complete_12("01010150040") == "010101500401"
+    assert [d for d in "0123456789" if is_valid_iin("01010150040" + d)] == ["1"]
+    assert complete_12("01010154541") is None
+    assert [d for d in "0123456789" if is_valid_iin("01010154541" + d)] == []

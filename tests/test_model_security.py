@@ -56,15 +56,20 @@ def test_entity_bomb_is_rejected(app_ctx):
         ("bomb.bpmn", 1, None, "<!DOCTYPE> declarations are not allowed in model files")]
 
 
-@pytest.mark.parametrize("script", [
-    "import os",
-    "data = open('/etc/hostname').read()",
-    "x = ().__class__.__base__.__subclasses__()",
-    "x = __import__('os').system('true')",
+@pytest.mark.parametrize(("script", "reasons"), [
+    ("import os", ["import statements are not allowed"]),
+    ("data = open('/etc/hostname').read()", ['calling "open" is not allowed']),
+    ("x = ().__class__.__base__.__subclasses__()", ['"__subclasses__" is an invalid attribute name',
+                                                    '"__base__" is an invalid attribute name',
+                                                    '"__class__" is an invalid attribute name']),
+    ("x = __import__('os').system('true')", ['"__import__" is an invalid variable name']),
 ])
-def test_dangerous_scripts_are_rejected_with_line(app_ctx, script):
+def test_dangerous_scripts_are_rejected_with_line(app_ctx, script, reasons):
     problems = _rejected({"evil.bpmn": SCRIPT_MODEL.format(script=script)})
-    assert any(p.element_id == "script" and p.line for p in problems), problems
+    # every problem is this script task's, on the script's line, and says what was refused
+    assert [(p.filename, p.line, p.element_id) for p in problems] == [("evil.bpmn", 5, "script")] * len(reasons)
+    for problem, reason in zip(problems, reasons, strict=True):
+        assert problem.message.startswith("Expression rejected: ") and reason in problem.message, problem.message
 
 
 def test_malformed_xml_names_the_line(app_ctx):

@@ -39,3 +39,54 @@ def test_the_app_under_test_keeps_its_instance_folder_outside_the_repository(app
     assert not instance.is_relative_to(project_root.resolve())
     if not os.environ.get("SECRET_KEY"):  # the generated secret key lives there, not in the repository
         assert (instance / "secret_key").exists()
+
+
+def _test_modules(project_root: Path) -> list[Path]:
+    return sorted((project_root / "tests").rglob("*.py"))
+
+
+def test_every_module_that_drives_a_browser_is_marked_e2e(project_root):
+    """Playwright anywhere in the suite, not only under tests/e2e (their conftest is not a test module)."""
+    drivers = [m for m in _test_modules(project_root)
+               if m.name.startswith("test_") and m.name != "test_suite_hygiene.py"
+               and "playwright" in m.read_text(encoding="utf-8")]
+    assert drivers, "the browser tests were found"
+    assert [str(m.relative_to(project_root)) for m in drivers if not _marks_e2e(m)] == []
+
+
+def _repository_paths_into_instance(module: Path) -> list[int]:
+    """Lines where a path is built from the repository (``__file__``, ``project_root``) into ``instance``."""
+    found = []
+    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and \
+                isinstance(node.right, ast.Constant) and node.right.value == "instance":
+            left = ast.unparse(node.left)
+            if "__file__" in left or "project_root" in left or "ROOT" in left:
+                found.append(node.lineno)
+    return found
+
+
+def _apps_without_instance_path(module: Path) -> list[int]:
+    return [node.lineno for node in ast.walk(ast.parse(module.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("create_app")
+            and not any(k.arg == "instance_path" for k in node.keywords)]
+
+
+def test_no_test_writes_into_the_repositorys_instance_folder(project_root):
+    """Every app a test builds has a temporary instance folder, and no test builds a path into instance/."""
+    modules = [m for m in _test_modules(project_root) if m.name != "test_suite_hygiene.py"]
+    assert {str(m.relative_to(project_root)): _apps_without_instance_path(m) for m in modules
+            if _apps_without_instance_path(m)} == {}
+    assert {str(m.relative_to(project_root)): _repository_paths_into_instance(m) for m in modules
+            if _repository_paths_into_instance(m)} == {}
+
+
+def test_the_instance_checks_see_what_they_look_for(tmp_path):
+    bad = tmp_path / "test_bad.py"
+    bad.write_text('from pathlib import Path\nfrom app import create_app\n'
+                   'SHOTS = Path(__file__).parent.parent / "instance"\napp = create_app({})\n')
+    assert _repository_paths_into_instance(bad) == [3]
+    assert _apps_without_instance_path(bad) == [4]
+    good = tmp_path / "test_good.py"
+    good.write_text('def test_x(tmp_path):\n    p = tmp_path / "instance"\n    create_app({}, instance_path=str(p))\n')
+    assert (_repository_paths_into_instance(good), _apps_without_instance_path(good)) == ([], [])

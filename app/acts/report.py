@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from app.acts.models import Act, ActLine
@@ -37,7 +38,7 @@ def by_rule(act: Act) -> list[RuleCount]:
         select(ActLine.rule_code, func.count(ActLine.id), func.sum(norm_expr(act.period)))
         .where(ActLine.act_id == act.id, ActLine.outcome == "excluded").group_by(ActLine.rule_code))}
     out = [RuleCount(code, r.title, r.reason, *rows[code]) for code, r in RULES.items() if code in rows]
-    out += [RuleCount(code, code, code, n, w) for code, (n, w) in rows.items() if code not in RULES]
+    out += [RuleCount(code, _l("Other reason"), "—", n, w) for code, (n, w) in rows.items() if code not in RULES]
     return out
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -10,7 +10,7 @@ from app.acts.models import Act, ActLine
 from app.acts.rules import RULES
 from app.extensions import db
 from app.payments.models import Payment
-from app.people.access import get_visible_or_404, scope_clause
+from app.people.access import get_visible_or_404, scope_clause, sees_personal_data
 
 bp = Blueprint("acts", __name__)
 LINES_PAGE = 500
@@ -20,7 +20,8 @@ LINES_PAGE = 500
 def act_report(act: Act) -> dict:
     """The verification report's figures, for the act page and the task panels that include it."""
     return {"by_rule": report.by_rule(act), "outcomes": report.outcome_counts(act),
-            "adjustments": adjustments_of(act) if act.adjustment_tiyn else [], "cause_title": cause_title}
+            "adjustments": adjustments_of(act) if act.adjustment_tiyn else [], "cause_title": cause_title,
+            "rules": RULES}
 
 
 @bp.route("/acts")
@@ -70,6 +71,8 @@ def show(act_id: int):
 @login_required
 def export(act_id: int, fmt: str):
     act = _visible_act(act_id)
+    if not sees_personal_data(current_user):  # the lines' file carries children's IINs and names in full
+        abort(403)
     query, rule, outcome = _filtered_lines(act)
     lines = db.session.scalars(query).all()
     name = f"{act.number}{'-' + rule if rule else ''}{'-' + outcome if outcome else ''}.{fmt}"
@@ -78,3 +81,29 @@ def export(act_id: int, fmt: str):
     else:
         body, mimetype = report.to_xlsx(act, lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/acts/<int:act_id>/document")
+@login_required
+def document(act_id: int):
+    """The printable act in Kazakh and Russian, one after the other (the accepted lines are what is paid)."""
+    from flask import current_app
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from app.ui import ACT_STATUS
+
+    act = _visible_act(act_id)
+    lines = db.session.scalars(select(ActLine).where(ActLine.act_id == act.id, ActLine.outcome == "accepted")
+                               .order_by(ActLine.line_no)).all()
+    by_rule = report.by_rule(act)
+    languages = current_app.config.get("CONTRACT_LANGUAGES", ("kk", "ru"))
+    body = current_app.jinja_env.get_template("acts/_document_body.html")
+    sections = []
+    for language in languages:
+        with force_locale(language):
+            sections.append((language, body.render(act=act, lines=lines, by_rule=by_rule, rules=RULES,
+                                                   act_status_label=lambda s: ACT_STATUS.get(s, s))))
+    with force_locale(languages[0]):
+        title = f"{_('Act')} {act.number}"
+    return render_template("acts/document.html", sections=sections, languages=languages, title=title)

@@ -94,7 +94,9 @@ def process_diagram(version_id: int):
     version = db.session.get(ProcessModelVersion, version_id) if version_id < 2**31 else None
     if version is None or version.status != "published":
         abort(404)
-    return Response(version.files[version.bpmn_filename], mimetype="application/octet-stream",
+    from app.words import diagram_in_language
+
+    return Response(diagram_in_language(version.files[version.bpmn_filename]), mimetype="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{version.bpmn_filename}"',
                              "X-Content-Type-Options": "nosniff"})
 

@@ -87,6 +87,9 @@ def _instance_doc(instance: ProcessInstance) -> dict:
             HumanTask.instance_id == instance.id, HumanTask.status == "open")).all(),
         "events": db.session.scalars(select(AuditEvent).where(
             AuditEvent.chain == instance.audit_chain).order_by(AuditEvent.seq)).all(),
+        # Not a field: holds the instance in the session while the document is written, so the open tasks'
+        # names in the reader's language come from its version without a query (HumanTaskSchema).
+        "instance": instance,
     }
 
 

@@ -19,7 +19,10 @@ class HumanTaskSchema(Schema):
     id = fields.Int()
     instance_id = fields.Int()
     spec_name = fields.Str()
-    title = fields.Str()
+    title = fields.Str(metadata={"description": "The task's name as the model writes it"})
+    title_localized = fields.Method("_title_localized", metadata={
+        "description": "The task's name in the request's language (the user's choice or Accept-Language): the "
+                       "model's own name in that language, else the catalogue's"})
     subject_title = fields.Str()
     role = fields.Str()
     region_id = fields.Int(allow_none=True)
@@ -28,6 +31,18 @@ class HumanTaskSchema(Schema):
     created_at = UtcDateTime()
     due_at = UtcDateTime(allow_none=True)
     completed_at = UtcDateTime(allow_none=True)
+
+    def _title_localized(self, task) -> str:
+        from sqlalchemy.orm.util import identity_key
+
+        from app.engine.models import ProcessInstance
+        from app.extensions import db
+        from app.ui import task_label
+
+        # A task whose instance is at hand (a step's answer) reads that version's words without a query.
+        instance = db.session.identity_map.get(identity_key(ProcessInstance, task.instance_id))
+        version_id = instance.model_version_id if instance is not None else None
+        return task_label(task.spec_name, task.title, version_id=version_id)
 
 
 class ActLineSchema(Schema):

@@ -80,29 +80,46 @@ _TERM_FIELDS = ("number", "order_id", "school_id", "department_id", "region_id",
                 "licence_number", "licence_valid_until", "monthly_cap_tiyn", "amount_cap_tiyn")
 
 
-def _contract_facts(contract, signatures: Iterable) -> dict:
-    terms = {f: getattr(contract, f) for f in _TERM_FIELDS}
+_AMENDMENT_FIELDS = ("seq", "effective_from", "rationale", "before_sha256", "after_sha256", "amended_by_id")
+
+
+def terms_sha256(contract) -> str:
+    """The digest of a contract's whole terms (what an amendment records before and after)."""
+    return digest({f: getattr(contract, f) for f in _TERM_FIELDS})
+
+
+def _contract_facts(contract, signatures: Iterable, amendments: Iterable = ()) -> dict:
     facts = {"monthly_cap_tiyn": contract.monthly_cap_tiyn, "amount_cap_tiyn": contract.amount_cap_tiyn,
-             "terms_sha256": digest(terms)}
+             "terms_sha256": terms_sha256(contract)}
     facts["signatures_sha256"] = digest(sorted([s.capacity, s.signer_id, s.document_sha256] for s in signatures))
+    amended = sorted([getattr(a, f) for f in _AMENDMENT_FIELDS] for a in amendments)
+    if amended:  # an amended contract's events vouch for its amendments too (an unamended one's facts are as before)
+        facts["amendments_sha256"] = digest(amended)
     return facts
 
 
 def contract_facts(contract) -> dict:
-    """A contract: its terms (parties, period, places, bank account, licence, caps) and the signed hashes."""
-    from app.contracts.models import ContractSignature
+    """A contract: its terms (parties, period, places, bank account, licence, caps), the signed hashes and the
+    amendments (reason, effective month, digests of the terms before and after)."""
+    from app.contracts.models import ContractAmendment, ContractSignature
 
     signatures = db.session.execute(select(ContractSignature.capacity, ContractSignature.signer_id,
                                            ContractSignature.document_sha256)
                                     .where(ContractSignature.contract_id == contract.id)).all()
-    return _contract_facts(contract, signatures)
+    amendments = db.session.execute(select(*[getattr(ContractAmendment, f) for f in _AMENDMENT_FIELDS])
+                                    .where(ContractAmendment.contract_id == contract.id)).all()
+    return _contract_facts(contract, signatures, amendments)
 
 
 def load_contract_facts() -> dict[int, dict]:
-    from app.contracts.models import Contract, ContractSignature
+    from app.contracts.models import Contract, ContractAmendment, ContractSignature
 
     signatures = defaultdict(list)
     for row in db.session.execute(select(ContractSignature.contract_id, ContractSignature.capacity,
                                          ContractSignature.signer_id, ContractSignature.document_sha256)):
         signatures[row.contract_id].append(row)
-    return {c.id: _contract_facts(c, signatures[c.id]) for c in db.session.scalars(select(Contract))}
+    amendments = defaultdict(list)
+    for row in db.session.execute(select(ContractAmendment.contract_id,
+                                         *[getattr(ContractAmendment, f) for f in _AMENDMENT_FIELDS])):
+        amendments[row.contract_id].append(row)
+    return {c.id: _contract_facts(c, signatures[c.id], amendments[c.id]) for c in db.session.scalars(select(Contract))}

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -106,13 +106,24 @@ def _next_link(chain: str) -> tuple[int, str]:
     if head is not None:
         seq, digest = head
         return seq + 1, digest
-    last = db.session.connection().execute(_HEAD, {"chain": chain}).first()
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and not chain.startswith("instance:"):
+        # A chain that no other lock guards (a person's logins, the registry's imports, the month-wide runs, a
+        # model's versions): the second of two concurrent writers waits here for the first one's commit and
+        # then links after it, instead of failing on the unique (chain, seq) — a 500 for someone logging in
+        # while their other browser does too, or an import marked failed because an upload wrote the chain at
+        # the same moment. An instance's writers already race on its lock version: the loser is told.
+        connection.execute(_LOCK_CHAIN, {"chain": chain})
+    last = connection.execute(_HEAD, {"chain": chain}).first()
     return (last.seq + 1, last.hash) if last else (1, GENESIS)
 
 
 # Built once: a statement object carries its compiled form's cache key, so a step pays only the execution.
 _HEAD = (select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == bindparam("chain"))
          .order_by(AuditEvent.seq.desc()).limit(1))
+
+
+_LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(hashtextextended(:chain, 0))")
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

@@ -6,6 +6,7 @@ Same session and CSRF rules as the pages; the same scope checks; signing runs th
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from app.applications.models import Application
 from app.contracts import operations
 from app.contracts.models import Contract
 from app.contracts.schemas import (
+    AmendContractSchema,
     ApplicationSchema,
     ContractDetailSchema,
     ContractSchema,
@@ -110,5 +112,40 @@ def sign(payload, contract_id: int):
         # A lost race is 409 with the API's one error document, like every other conflict.
         return error_response(409 if isinstance(err, ConflictError) else 422, str(err),
                               dict(err.errors) if isinstance(err, FormInvalid) else None)
+    db.session.expire_all()
+    return _contract_doc(db.session.get(Contract, contract_id))
+
+
+@blp.route("/contracts/<int:contract_id>/amendments", methods=["POST"])
+@blp.arguments(AmendContractSchema)
+@blp.response(201, ContractDetailSchema)
+@blp.alt_response(403, schema=ErrorSchema, description="Only the region's education department amends contracts")
+@blp.alt_response(409, schema=ErrorSchema, description="Someone amended the contract first (revision is stale)")
+@blp.alt_response(422, schema=ErrorSchema, description="The amendment does not fit the contract (per field)")
+def amend(payload, contract_id: int):
+    """Amend an active contract's places, amount cap or term from a month on, with a reason (the same operation
+    and checks as the page); the school is notified and the open data gains a contract amendment release."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.contracts.amendments import AmendmentRequest, may_amend
+
+    found = get_visible_or_404(Contract, contract_id)
+    if not may_amend(current_user, found):
+        return error_response(403, _("Only the education department of the contract's region amends it."))
+    request = AmendmentRequest(payload["places_primary"], payload["places_basic"], payload["places_secondary"],
+                               payload["amount_cap_tiyn"], payload["period_end"],
+                               payload["effective_from"].replace(day=1), payload["rationale"], payload["revision"])
+    try:
+        operations.amend_contract(found, current_user, request)
+        db.session.commit()
+    except (FormInvalid, DomainRefused, ConflictError) as err:
+        db.session.rollback()
+        return error_response(409 if isinstance(err, ConflictError) else 422,
+                              _("The amendment has errors.") if isinstance(err, FormInvalid) else str(err),
+                              dict(err.errors) if isinstance(err, FormInvalid) else None)
+    except IntegrityError:
+        db.session.rollback()
+        return error_response(409, _("Someone amended this contract meanwhile. Review its current terms and amend "
+                                     "again."))
     db.session.expire_all()
     return _contract_doc(db.session.get(Contract, contract_id))

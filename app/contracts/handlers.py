@@ -10,7 +10,8 @@ from sqlalchemy import select
 from app.acts.terms import ActTerms, register_terms_provider
 from app.applications.models import Application
 from app.contracts import operations
-from app.contracts.models import Contract, ContractAct
+from app.contracts.amendments import terms_on
+from app.contracts.models import LEVEL_GRADES, Contract, ContractAct
 from app.engine.errors import DomainRefused
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
@@ -91,29 +92,34 @@ def close(ctx, contract_id: int) -> dict:
 
 @register_terms_provider
 def contract_terms(act) -> ActTerms | None:
-    """Acts opened under a contract are checked against its levels, capacity, licence and monthly cap."""
+    """Acts opened under a contract are checked against its levels, capacity, licence and monthly cap — as in
+    force for the act's month (an amendment applies from its effective month on)."""
     link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
     if link is None:
         return None
     contract = link.contract
-    return ActTerms(allowed_grades=contract.allowed_grades, design_capacity=contract.design_capacity,
-                    licence_valid_until=contract.licence_valid_until, amount_cap_tiyn=contract.monthly_cap_tiyn,
+    terms = terms_on(contract, act.period)
+    grades = frozenset(g for level, span in LEVEL_GRADES.items() if terms[f"places_{level}"] > 0 for g in span)
+    return ActTerms(allowed_grades=grades, design_capacity=contract.design_capacity,
+                    licence_valid_until=contract.licence_valid_until, amount_cap_tiyn=terms["monthly_cap_tiyn"],
                     contract_id=contract.id, prorate_by_days=True,
                     norms_tiyn=tuple((lv, contract.order.norm(lv, contract.locality)) for lv in LEVELS))
 
 
 @register_payment_check
 def within_contract_cap(act) -> None:
-    """An act under a contract is paid only within the contract's monthly and annual caps."""
+    """An act under a contract is paid only within the contract's monthly and annual caps in force for its month
+    (the amended ones from an amendment's effective month, the earlier ones before)."""
     from app.i18n import format_tenge
 
     link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
     if link is None:
         return
     contract = link.contract
-    if act.amount_tiyn > contract.monthly_cap_tiyn:
+    terms = terms_on(contract, act.period)
+    if act.amount_tiyn > terms["monthly_cap_tiyn"]:
         raise DomainRefused(_("The act's amount %(amount)s exceeds the contract's monthly cap %(cap)s.",
-                              amount=format_tenge(act.amount_tiyn), cap=format_tenge(contract.monthly_cap_tiyn)))
-    if operations.paid_under(contract) + act.amount_tiyn > contract.amount_cap_tiyn:
+                              amount=format_tenge(act.amount_tiyn), cap=format_tenge(terms["monthly_cap_tiyn"])))
+    if operations.paid_under(contract) + act.amount_tiyn > terms["amount_cap_tiyn"]:
         raise DomainRefused(_("Paying this act would exceed the contract's amount cap %(cap)s.",
-                              cap=format_tenge(contract.amount_cap_tiyn)))
+                              cap=format_tenge(terms["amount_cap_tiyn"])))

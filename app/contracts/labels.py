@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 
 STATUS = {
     # orders
     "placed": _l("placed"), "open": _l("open for applications"), "closed": _l("closed"),
     # applications
-    "draft": _l("draft"), "submitted": _l("submitted"), "eligible": _l("eligible, awaiting review"),
+    "draft": _l("draft"), "submitted": _lp("application", "submitted"), "eligible": _l("eligible, awaiting review"),
     "ineligible": _l("ineligible"), "allocated": _l("places allocated"), "rejected": _l("rejected"),
     "expired": _l("not submitted before the window closed"),
     # contracts
     "awaiting_director": _l("awaiting the school director's signature"),
-    "awaiting_head": _l("awaiting the department head's signature"), "active": _l("active"),
+    "awaiting_head": _l("awaiting the department head's signature"), "active": _lp("contract", "active"),
     # year-end report
     "returned": _l("returned for correction"), "approved": _l("approved"),
     # signers, localities
@@ -40,7 +41,8 @@ AUDIT_ACTIONS = {
     "application.rejected": _l("Application rejected"),
     "contract.generated": _l("Contract generated"), "contract.signed": _l("Contract signed"),
     "contract.activated": _l("Contract active"), "contract.act_opened": _l("Monthly act opened"),
-    "contract.closed": _l("Contract closed"), "act.escalated": _l("Acceptance overdue: department head notified"),
+    "contract.closed": _l("Contract closed"), "contract.amended": _l("Contract amended"),
+    "act.escalated": _l("Acceptance overdue: department head notified"),
     "yearend.opened": _l("Year-end report opened"), "yearend.submitted": _l("Year-end report submitted"),
     "yearend.approved": _l("Year-end report approved"),
     "yearend.returned": _l("Year-end report returned"),

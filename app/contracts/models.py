@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -10,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -63,6 +65,8 @@ class Contract(db.Model):
     department: Mapped[Organisation | None] = relationship(foreign_keys=[department_id])
     signatures: Mapped[list[ContractSignature]] = relationship(back_populates="contract",
                                                                order_by="ContractSignature.id")
+    amendments: Mapped[list[ContractAmendment]] = relationship(back_populates="contract",
+                                                               order_by="ContractAmendment.seq")
 
     def places(self, level: str) -> int:
         return getattr(self, f"places_{level}")
@@ -97,6 +101,41 @@ class ContractSignature(db.Model):
 
     contract: Mapped[Contract] = relationship(back_populates="signatures")
     signer: Mapped[User] = relationship()
+
+
+#: The terms an amendment may change; the contract row always holds the terms in force now.
+AMENDABLE_TERMS = ("places_primary", "places_basic", "places_secondary", "monthly_cap_tiyn", "amount_cap_tiyn",
+                   "period_end")
+
+
+class ContractAmendment(db.Model):
+    """A change of a signed contract's places, amount or term, with its reason (a supplementary agreement).
+
+    ``before`` and ``after`` hold the amended terms (:data:`AMENDABLE_TERMS`, dates as ISO text) and their SHA-256
+    digests the whole terms before and after, as the audit event's facts do. The terms apply to the months from
+    ``effective_from``; earlier months keep the terms before. ``seq`` numbers a contract's amendments 1, 2, …:
+    the unique (contract, seq) makes two officials amending the same version collide instead of both winning."""
+
+    __tablename__ = "contract_amendment"
+    __table_args__ = (UniqueConstraint("contract_id", "seq", name="uq_contract_amendment_seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
+    seq: Mapped[int]
+    effective_from: Mapped[date] = mapped_column(Date)
+    rationale: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+    before_sha256: Mapped[str] = mapped_column(String(64))
+    after_sha256: Mapped[str] = mapped_column(String(64))
+    amended_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    amended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    contract: Mapped[Contract] = relationship(back_populates="amendments")
+    amended_by: Mapped[User] = relationship()
+
+    @property
+    def number(self) -> str:
+        return f"{self.contract.number}-A{self.seq}"
 
 
 class ContractAct(db.Model):

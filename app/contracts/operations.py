@@ -18,7 +18,7 @@ from app.acts.operations import open_monthly_act
 from app.applications.models import Application
 from app.audit.facts import contract_facts
 from app.audit.operations import record_event
-from app.contracts.models import Contract, ContractAct, ContractSignature
+from app.contracts.models import Contract, ContractAct, ContractAmendment, ContractSignature
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
@@ -75,14 +75,43 @@ def generate_contract(application: Application, actor=None) -> Contract:
 
 
 def document_html(contract: Contract) -> str:
-    """The printable contract in its legal language; what is signed is exactly these bytes."""
+    """The printable contract in its legal languages (Kazakh, then Russian: the state language and the official
+    one), one after the other in one document; what is signed is exactly these bytes."""
     from app.contracts.labels import level_label
 
-    locale = current_app.config.get("CONTRACT_LOCALE", current_app.config["BABEL_DEFAULT_LOCALE"])
-    with force_locale(locale):
-        # Rendered without the request's context processors: the bytes depend on the contract only.
-        template = current_app.jinja_env.get_template("contracts/document.html")
-        return template.render(contract=contract, levels=LEVELS, level_label=level_label, locale=locale)
+    languages = current_app.config.get("CONTRACT_LANGUAGES", ("kk", "ru"))
+    # Rendered without the request's context processors: the bytes depend on the contract only.
+    signed = AsSigned(contract)
+    body = current_app.jinja_env.get_template("contracts/_document_body.html")
+    sections = []
+    for language in languages:
+        with force_locale(language):
+            sections.append((language, body.render(contract=signed, levels=LEVELS, level_label=level_label,
+                                                   locale=language)))
+    with force_locale(languages[0]):
+        title = f"{_('Contract')} {contract.number}"
+    return current_app.jinja_env.get_template("contracts/document.html").render(
+        sections=sections, languages=languages, title=title)
+
+
+class AsSigned:
+    """The contract with the terms both parties signed: an amendment changes the terms in force, never the signed
+    document (it is an agreement of its own, with its own digests), so the signatures' SHA-256 stays valid."""
+
+    def __init__(self, contract: Contract):
+        from app.contracts.amendments import signed_terms
+
+        self._contract = contract
+        self._terms = signed_terms(contract) if contract.amendments else {}
+
+    def __getattr__(self, name: str):
+        if name in self._terms:
+            value = self._terms[name]
+            return date.fromisoformat(value) if name == "period_end" else value
+        return getattr(self._contract, name)
+
+    def places(self, level: str) -> int:
+        return getattr(self, f"places_{level}")
 
 
 def document_sha256(contract: Contract) -> str:
@@ -196,3 +225,95 @@ def close(contract: Contract) -> None:
 
 def month_end(period: date) -> date:
     return period.replace(day=monthrange(period.year, period.month)[1])
+
+
+def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
+    """Change an active contract's places, amount cap or term from a month on, for a reason (a supplementary
+    agreement): the one door for it, checked here whoever calls (page or API), audited with the digests of the
+    terms before and after. Acts already decided keep the terms they were decided under (Decided is final), so
+    an amendment takes effect only after the last decided month.
+
+    ``request`` is an :class:`app.contracts.amendments.AmendmentRequest`; ``request.revision`` is the number of
+    amendments the department saw: if another amendment came first, ConflictError and nothing changes."""
+    from app.audit.facts import terms_sha256
+    from app.contracts.amendments import RATIONALE_MAX, RATIONALE_MIN, earliest_effective, may_amend, terms_now
+    from app.contracts.models import AMENDABLE_TERMS
+    from app.engine.errors import ConflictError, FormInvalid
+    from app.i18n import format_tenge
+
+    if not may_amend(actor, contract):
+        raise DomainRefused(_("Only the education department of the contract's region amends it."))
+    if contract.status != "active":
+        raise DomainRefused(_("Only an active contract can be amended."))
+    if request.revision != len(contract.amendments):
+        raise ConflictError(_("Someone amended this contract meanwhile. Review its current terms and amend again."))
+    errors: dict[str, str] = {}
+    places = {"primary": request.places_primary, "basic": request.places_basic,
+              "secondary": request.places_secondary}
+    total = sum(places.values())
+    if total == 0:
+        errors["places_primary"] = _("A contract funds at least one place.")
+    elif contract.design_capacity is not None and total > contract.design_capacity:
+        errors["places_primary"] = _("%(total)s places exceed the building's design capacity of %(capacity)s.",
+                                     total=total, capacity=contract.design_capacity)
+    linked = sorted(db.session.scalars(select(ContractAct.period).where(ContractAct.contract_id == contract.id)))
+    order_end = contract.order.period_end
+    if request.period_end < contract.period_start or request.period_end > order_end:
+        errors["period_end"] = _("The term ends between %(start)s and the end of the state order's period, %(end)s.",
+                                 start=contract.period_start.isoformat(), end=order_end.isoformat())
+    elif linked and request.period_end < month_end(linked[-1]):
+        errors["period_end"] = _("The term cannot end before %(date)s: an act is already open for that month.",
+                                 date=month_end(linked[-1]).isoformat())
+    effective = request.effective_from
+    earliest = earliest_effective(contract)
+    if effective < earliest:
+        errors["effective_from"] = _("The amendment can apply from %(month)s on: earlier months are decided or "
+                                     "already amended.", month=f"{earliest:%Y-%m}")
+    elif effective > request.period_end:
+        errors["effective_from"] = _("The amendment must apply from a month within the term.")
+    paid = paid_under(contract)
+    if request.amount_cap_tiyn <= 0:
+        errors["amount"] = _("The amount must be more than zero.")
+    elif request.amount_cap_tiyn < paid:
+        errors["amount"] = _("The amount cannot be less than what has been paid already, %(paid)s.",
+                             paid=format_tenge(paid))
+    if not RATIONALE_MIN <= len(request.rationale.strip()) <= RATIONALE_MAX:
+        errors["rationale"] = _("Give the reason for the amendment (%(min)s to %(max)s characters).",
+                                min=RATIONALE_MIN, max=RATIONALE_MAX)
+    if errors:
+        raise FormInvalid(errors)
+    before_sha256 = terms_sha256(contract)
+    before = terms_now(contract)
+    monthly = sum(places[lv] * contract.order.norm(lv, contract.locality) for lv in LEVELS)
+    after = {"places_primary": places["primary"], "places_basic": places["basic"],
+             "places_secondary": places["secondary"], "monthly_cap_tiyn": monthly,
+             "amount_cap_tiyn": request.amount_cap_tiyn, "period_end": request.period_end.isoformat()}
+    if after == before:
+        raise DomainRefused(_("Nothing to amend: these are the contract's terms now."))
+    for name in AMENDABLE_TERMS:
+        value = after[name]
+        setattr(contract, name, date.fromisoformat(value) if name == "period_end" else value)
+    amendment = ContractAmendment(
+        contract=contract, seq=len(contract.amendments) + 1, effective_from=effective,
+        rationale=request.rationale.strip(), before=before, after=after, before_sha256=before_sha256,
+        after_sha256=terms_sha256(contract), amended_by_id=actor.id, amended_at=clock.now())
+    db.session.add(amendment)
+    db.session.flush()  # the unique (contract, seq) refuses a second amendment of the same version here
+    record_event(_chain(contract), "contract.amended", "contract", contract.id, actor_id=actor.id,
+                 details={"number": contract.number, "amendment": amendment.seq,
+                          "effective_from": f"{effective:%Y-%m}", "comment": amendment.rationale,
+                          "before": before, "after": after, "before_sha256": amendment.before_sha256,
+                          "after_sha256": amendment.after_sha256},
+                 facts=contract_facts(contract))
+    _tell_school(contract, amendment)
+    return amendment
+
+
+def _tell_school(contract: Contract, amendment) -> None:
+    """The school's director and accountants find the amendment in their bell (and e-mail)."""
+    from app.notifications.operations import notify, recipients_for
+
+    for role in (Role.SCHOOL_DIRECTOR.value, Role.SCHOOL_ACCOUNTANT.value):
+        for person in recipients_for(role, contract.region_id, contract.school_id):
+            notify(person, "contract_amended", subject=contract.number, contract_id=contract.id,
+                   start=f"{amendment.effective_from:%Y-%m}")

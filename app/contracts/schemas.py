@@ -1,6 +1,6 @@
 """Marshmallow schemas for the lifecycle's JSON documents (orders, applications, contracts)."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.api.schemas import UtcDateTime
 
@@ -79,7 +79,21 @@ class ContractSchema(Schema):
     signatures = fields.List(fields.Nested(SignatureSchema))
 
 
+class AmendmentSchema(Schema):
+    seq = fields.Int()
+    number = fields.Str()
+    effective_from = fields.Date()
+    rationale = fields.Str()
+    before = fields.Dict()
+    after = fields.Dict()
+    before_sha256 = fields.Str()
+    after_sha256 = fields.Str()
+    amended_by_id = fields.Int()
+    amended_at = UtcDateTime()
+
+
 class ContractDetailSchema(ContractSchema):
+    amendments = fields.List(fields.Nested(AmendmentSchema))
     acts = fields.List(fields.Nested(ContractActSchema))
     paid_tiyn = fields.Int()
     document_sha256 = fields.Str()
@@ -87,3 +101,17 @@ class ContractDetailSchema(ContractSchema):
 
 class SignContractSchema(Schema):
     password = fields.Str(required=True, load_only=True)
+
+
+class AmendContractSchema(Schema):
+    """An amendment: the new places, amount cap and end of term, the first month it applies to and why.
+    ``revision`` is the number of amendments the client saw (optimistic lock: another amendment first → 409)."""
+
+    revision = fields.Int(required=True, validate=validate.Range(min=0, max=10_000))
+    places_primary = fields.Int(required=True, validate=validate.Range(min=0, max=100_000))
+    places_basic = fields.Int(required=True, validate=validate.Range(min=0, max=100_000))
+    places_secondary = fields.Int(required=True, validate=validate.Range(min=0, max=100_000))
+    amount_cap_tiyn = fields.Int(required=True, validate=validate.Range(min=1, max=10**17))
+    period_end = fields.Date(required=True)
+    effective_from = fields.Date(required=True, metadata={"description": "Any day of the first month it applies to"})
+    rationale = fields.Str(required=True, validate=validate.Length(min=10, max=1000))

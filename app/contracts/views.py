@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, Response, abort, flash, redirect, render_tem
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditEvent
 from app.contracts import operations
@@ -90,6 +91,7 @@ def index():
 @bp.route("/contracts/<int:contract_id>")
 @login_required
 def show(contract_id: int):
+    from app.contracts.amendments import may_amend
     from app.yearend.operations import report_of, year_end_instance
 
     contract = visible_contract(contract_id)
@@ -104,7 +106,8 @@ def show(contract_id: int):
                            year_end=year_end_instance(contract),
                            can_sign=current_user.role in SIGN_TASKS, events=history_of(contract.instance_id),
                            document_sha256=operations.document_sha256(contract),
-                           next_timer=_next_timer(contract.instance_id))
+                           next_timer=_next_timer(contract.instance_id),
+                           can_amend=contract.status == "active" and may_amend(current_user, contract))
 
 
 def _next_timer(instance_id: int | None):
@@ -151,3 +154,58 @@ def sign(contract_id: int):
         return redirect(url_for("contracts.show", contract_id=contract.id), 303)
     flash(_("Signed. The document's SHA-256 is recorded in the audit trail."), "success")
     return redirect(url_for("contracts.show", contract_id=contract.id), 303)
+
+
+@bp.route("/contracts/<int:contract_id>/amend", methods=["GET", "POST"])
+@login_required
+def amend(contract_id: int):
+    """The education department amends an active contract's places, amount or term, with a reason."""
+    from app.contracts.amendments import may_amend, parse_form
+
+    contract = visible_contract(contract_id)
+    if not may_amend(current_user, contract):
+        abort(403)
+    if contract.status != "active":
+        flash(_("Only an active contract can be amended."), "danger")
+        return redirect(url_for("contracts.show", contract_id=contract.id), 303)
+    values = _amend_values(contract)
+    errors: dict[str, str] = {}
+    error = None
+    if request.method == "POST":
+        values = {name: request.form.get(name, "").strip() for name in values}
+        values["confirm"] = request.form.get("confirm", "")
+        try:
+            amendment = operations.amend_contract(contract, current_user, parse_form(request.form))
+            db.session.commit()
+        except FormInvalid as err:
+            db.session.rollback()
+            errors = dict(err.errors)
+        except (DomainRefused, ConflictError, EngineError) as err:
+            db.session.rollback()
+            error = str(err)
+        except IntegrityError:  # another amendment of the same version was committed first (unique contract, seq)
+            db.session.rollback()
+            error = _("Someone amended this contract meanwhile. Review its current terms and amend again.")
+        else:
+            flash(_("Amendment %(number)s recorded; the school has been notified.", number=amendment.number),
+                  "success")
+            return redirect(url_for("contracts.show", contract_id=contract.id), 303)
+        if error or "revision" in errors:
+            db.session.expire_all()
+            contract = db.session.get(Contract, contract_id)
+            values["revision"] = str(len(contract.amendments))
+    status = 422 if (error or errors) else 200
+    return render_template("contracts/amend.html", contract=contract, values=values, errors=errors, error=error,
+                           levels=LEVELS, paid=operations.paid_under(contract)), status
+
+
+def _amend_values(contract: Contract) -> dict:
+    from decimal import Decimal
+
+    from app.contracts.amendments import earliest_effective
+
+    return {"places_primary": str(contract.places_primary), "places_basic": str(contract.places_basic),
+            "places_secondary": str(contract.places_secondary),
+            "amount": str(Decimal(contract.amount_cap_tiyn) / 100), "period_end": contract.period_end.isoformat(),
+            "effective_from": f"{earliest_effective(contract):%Y-%m}", "rationale": "",
+            "revision": str(len(contract.amendments)), "confirm": ""}

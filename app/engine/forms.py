@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from jsonschema import Draft202012Validator, FormatChecker
 
 from app.registry.identifiers import is_valid_bin, is_valid_iin, is_valid_kz_iban
@@ -241,7 +242,7 @@ def _message(error) -> str:
     if v == "maxLength":
         return _("Too long (at most %(n)s characters).", n=error.validator_value)
     if v == "minItems":
-        return _("Add at least %(n)s row(s).", n=error.validator_value)
+        return ngettext("Add at least %(num)s row.", "Add at least %(num)s rows.", error.validator_value)
     if v == "maxItems":
         return _("At most %(n)s rows.", n=error.validator_value)
     if v == "enum":

@@ -22,7 +22,8 @@ from app import clock
 from app.extensions import db
 
 #: kinds of incident (what failed), for filters and counts
-KINDS = ("script", "service", "serialization", "budget", "database", "timer", "announcement", "other")
+KINDS = ("script", "service", "serialization", "budget", "database", "timer", "announcement", "migration",
+         "verification", "other")
 
 
 class Incident(db.Model):
@@ -60,8 +61,15 @@ _MESSAGES = {
     "database": lazy_gettext("The database refused the changes of step “%(element)s”."),
     "timer": lazy_gettext("The timer of step “%(element)s” could not be processed."),
     "announcement": lazy_gettext("The new task “%(element)s” could not be announced."),
+    "migration": lazy_gettext("Moving the instance to a new version failed at “%(element)s”; it stays on its "
+                              "version."),
+    "verification": lazy_gettext("The month-wide verification could not check this act again "
+                                 "(“%(element)s”); the act keeps its last check."),
     "other": lazy_gettext("Step “%(element)s” failed."),
 }
+
+#: failures outside the instance's own run: the instance goes on (on its version, with its act's last check)
+NON_HALTING = ("announcement", "migration", "verification")
 
 #: incident statuses: ``retrying`` — an automatic retry is scheduled (``next_retry_at``); ``open`` — waits for
 #: an operator; ``resolved`` — retried successfully or closed by an operator
@@ -186,9 +194,11 @@ def resolve_incident(incident: Incident, actor, reason: str) -> Incident:
     return incident
 
 
-def retry_incident(incident: Incident, actor) -> bool:
+def retry_incident(incident: Incident, actor, reason: str | None = None) -> bool:
     """Re-run the failed element from the instance's last good state (an operator's retry, or the background
-    pass's scheduled one when ``actor`` is None).
+    pass's scheduled one when ``actor`` is None). A failed migration is retried by migrating the instance to
+    the same version again; an announcement by queueing its task again; a month-wide check by checking the
+    act again. ``reason`` (the cockpit's) is kept as the resolution and in the audit event.
 
     Owns its transaction: on success the step's changes, the resolution and the audit events are committed
     together and True is returned; on failure everything of the attempt is rolled back, the incident counts
@@ -208,20 +218,25 @@ def retry_incident(incident: Incident, actor) -> bool:
     try:
         if kind == "announcement":
             _reannounce(incident)
+        elif kind == "migration":
+            _remigrate(incident, actor)
+        elif kind == "verification":
+            _reverify(incident, actor)
         else:
             rerun_failed_step(incident.instance, actor)
         incident = db.session.get(Incident, incident_id)
-        _close(incident, actor, "retried")
+        _close(incident, actor, (reason or "retried")[:500])
         record_event(f"instance:{instance_id}", "incident.retried", "incident", incident_id,
-                     actor_id=getattr(actor, "id", None), details={"element": element_id, "outcome": "resolved"})
+                     actor_id=getattr(actor, "id", None), details={"element": element_id, "outcome": "resolved",
+                                                                   **({"reason": reason[:500]} if reason else {})})
         db.session.commit()
         return True
-    except ConflictError:
+    except (ConflictError, IncidentRefused):
         db.session.rollback()
         raise
     except Exception as err:
         db.session.rollback()
-        if kind == "announcement":
+        if kind in NON_HALTING:
             new_element, new_kind = element_id, kind
         else:
             new_element, new_kind = _element_of(err) or element_id, classify(err)
@@ -230,7 +245,7 @@ def retry_incident(incident: Incident, actor) -> bool:
             _close(db.session.get(Incident, incident_id), actor, f"superseded: {new_kind} at {new_element}")
         policy = retry_policy_for_error(err) if actor is None else None  # an operator's retry: no backoff after
         record_incident_safely(instance_id, err, element_id=new_element, kind=new_kind, retry_policy=policy,
-                               halt=kind != "announcement")
+                               halt=kind not in NON_HALTING)
         return False
 
 
@@ -296,3 +311,27 @@ def _reannounce(incident: Incident) -> None:
                                                HumanTask.spec_name == incident.element_id,
                                                HumanTask.status == "open")
                        .values(announced_at=None).execution_options(synchronize_session=False))
+
+
+def _remigrate(incident: Incident, actor) -> None:
+    """A failed migration is retried by migrating the instance to the version it was being moved to (kept in
+    the instance's ``instance.migration_failed`` audit event)."""
+    from app.engine import migration
+
+    try:
+        migration.retry_failed_migration(incident.instance, actor)
+    except migration.MigrationRefused as err:
+        raise IncidentRefused(str(err)) from err
+
+
+def _reverify(incident: Incident, actor) -> None:
+    """A month-wide check that failed for one act is retried by checking that act again (the engine knows no
+    acts: the domain registers the function, see :data:`reverifiers`)."""
+    if not reverifiers:
+        raise IncidentRefused(gettext("Nothing can check this act again here; resolve the incident instead."))
+    reverifiers[0](incident.instance, actor)
+
+
+#: the domain's act re-check for ``verification`` incidents (app.reports registers it); the engine imports no
+#: domain package
+reverifiers: list = []

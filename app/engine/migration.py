@@ -8,6 +8,7 @@ the instance's chain and on the model's chain.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 
 from flask_babel import gettext as _
@@ -18,12 +19,14 @@ from sqlalchemy import select
 from app import clock
 from app.audit.operations import record_event
 from app.engine import runtime
+from app.engine.errors import ConflictError
 from app.engine.lanes import role_for_lane
 from app.engine.models import HumanTask, ProcessInstance, ProcessModelVersion
 from app.engine.serialization import _registry
 from app.engine.specs import spec_for_version
 from app.extensions import db
 
+log = logging.getLogger(__name__)
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 
 
@@ -84,6 +87,7 @@ class DryRun:
     changed_active: list[str] = field(default_factory=list)
     removed_history: list[str] = field(default_factory=list)
     diff: ElementDiff = field(default_factory=ElementDiff)
+    unreadable: bool = False  # the saved state cannot be loaded: migrating it is a failure, not a refusal
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -116,7 +120,14 @@ def dry_run(instance: ProcessInstance, target: ProcessModelVersion) -> DryRun:
         report.allowed = False
         return report
     report.diff = spec_diff(instance.model_version, target)
-    wf, _new, top_diff, sp_diffs = _plan(instance, target)
+    try:
+        wf, _new, top_diff, sp_diffs = _plan(instance, target)
+    except Exception as err:  # noqa: BLE001 - a state that cannot be read refuses this one instance, not the page
+        log.warning("instance %s: its state cannot be read for a migration: %r", instance.id, err)
+        report.refusals.append(_("The saved state of this instance cannot be read: %(reason)s",
+                                 reason=str(err)[:200] or type(err).__name__))
+        report.allowed, report.unreadable = False, True
+        return report
     diffs = [top_diff, *[d for d in sp_diffs.values() if d is not None]]
     for sp_id, sp_diff in sp_diffs.items():
         if sp_diff is None:
@@ -169,6 +180,8 @@ def migrate(instance: ProcessInstance, target: ProcessModelVersion, actor=None):
     from app.modeler.models import InstanceMigration
 
     report = dry_run(instance, target)
+    if report.unreadable:
+        _plan(instance, target)  # raises what the dry run met: the caller's failure (an incident), not a refusal
     if not report.allowed:
         raise MigrationRefused(" ".join(report.refusals))
     wf, new, top_diff, sp_diffs = _plan(instance, target)
@@ -198,6 +211,80 @@ def migrate(instance: ProcessInstance, target: ProcessModelVersion, actor=None):
     record_event(f"model:{target.process_model_id}", "model.instance_migrated", "instance_migration", record.id,
                  actor_id=getattr(actor, "id", None), details={"instance": instance.id, **details})
     return record
+
+
+@dataclass
+class BatchOutcome:
+    """What a migration of many instances did, per instance."""
+
+    migrated: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)  # instance id -> why the dry run (or a race) refused it
+    failed: dict[int, str] = field(default_factory=dict)  # instance id -> the incident's message
+
+
+def migrate_many(instance_ids, target: ProcessModelVersion, actor=None) -> BatchOutcome:
+    """Migrate each instance in its own transaction (committed here).
+
+    One failure stays one failure: a refusal or a race leaves that instance as it was and says why; any other
+    exception (a script of the new version that raises, data that cannot be saved, the database) rolls back
+    that instance only, which stays on its version, and becomes a ``migration`` incident on it; the others
+    migrate."""
+    outcome = BatchOutcome()
+    target_id = target.id
+    for instance_id in instance_ids:
+        try:
+            instance = db.session.get(ProcessInstance, instance_id)
+            if instance is None:
+                outcome.refused[instance_id] = _("No such instance.")
+                continue
+            migrate(instance, db.session.get(ProcessModelVersion, target_id), actor)
+            db.session.commit()
+            outcome.migrated.append(instance_id)
+        except (MigrationRefused, ConflictError) as err:
+            db.session.rollback()
+            outcome.refused[instance_id] = str(err)
+        except Exception as err:  # noqa: BLE001 - the batch goes on; the failure is the instance's incident
+            db.session.rollback()
+            log.warning("instance %s: migration to version %s failed: %r", instance_id, target_id, err)
+            if _record_failure(instance_id, target_id, err, actor):
+                outcome.failed[instance_id] = str(err)[:300] or type(err).__name__
+            else:
+                outcome.refused[instance_id] = str(err)[:300] or type(err).__name__
+    return outcome
+
+
+def _record_failure(instance_id: int, target_id: int, err: Exception, actor) -> bool:
+    """The incident of a failed migration, with the target version kept in the instance's audit chain (its
+    retry migrates there again), in a transaction of its own. False if even that cannot be written."""
+    from app.engine.incidents import record_incident
+
+    try:
+        target = db.session.get(ProcessModelVersion, target_id)
+        incident = record_incident(instance_id, err, element_id=runtime.failed_element(err),
+                                   kind="migration", halt=False)
+        record_event(f"instance:{instance_id}", "instance.migration_failed", "process_instance", instance_id,
+                     actor_id=getattr(actor, "id", None),
+                     details={"incident": incident.id, "to_version_id": target_id, "to_version": target.number})
+        db.session.commit()
+        return True
+    except Exception:  # noqa: BLE001 - the database itself is gone: logged, the batch goes on
+        db.session.rollback()
+        log.exception("instance %s: the failed migration could not be recorded", instance_id)
+        return False
+
+
+def retry_failed_migration(instance: ProcessInstance, actor=None):
+    """Migrate the instance again to the version its last failed migration aimed at (a migration incident's
+    retry). The caller commits."""
+    from app.audit.models import AuditEvent
+
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == instance.audit_chain,
+                                                        AuditEvent.action == "instance.migration_failed")
+                               .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    target = db.session.get(ProcessModelVersion, (event.details or {}).get("to_version_id")) if event else None
+    if target is None:
+        raise MigrationRefused(_("The version this instance was being moved to is not known."))
+    return migrate(instance, target, actor)
 
 
 def revert(record, actor=None):

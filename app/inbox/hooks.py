@@ -44,7 +44,10 @@ def fill_inbox_columns(session: Session, task: HumanTask) -> None:
             task.subject_number = act.number[:40]
             if act.status == "verified":
                 task.excluded_lines = act.total_lines - act.accepted_lines
+            if act.status in ("verified", "accepted"):  # to accept, then to pay: the amount is the act's
                 task.amount_tiyn = act.amount_tiyn
+            elif act.status == "returned":  # the school corrects a returned act: the inbox says so
+                task.details = {**(task.details or {}), "returned": True}
     elif instance.subject_type and instance.subject_id:
         # Other instruments (contracts, applications…): searchable by the instance title's first word.
         task.subject_number = (instance.title or "").split(" ")[0][:40] or None

@@ -32,6 +32,7 @@ from app.inbox import operations as ops
 from app.inbox.models import TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, bulk_candidates, filter_choices, inbox_page, sla_state, view_counts
 from app.people import substitutions as subs
+from app.ui import task_label
 
 bp = Blueprint("inbox", __name__)
 
@@ -243,6 +244,17 @@ def revoke_substitution(sub_id: int):
 
 
 # -- the task page ---------------------------------------------------------------------------------------------------
+def _typed_values(task) -> dict | None:
+    """The submitted form's values, typed by the task's schema (to show them again after a refusal)."""
+    from app.engine.forms import parse_form
+
+    if not task.form_schema:
+        return None
+    schema, _ui = task_form(task)
+    values, _errs = parse_form(schema, request.form.to_dict())
+    return values
+
+
 def _render_task(task, values=None, errors=None, status=200, refusal=None):
     ctx = task_context(task, current_user)
     handler = get_handler(task.handler)
@@ -294,14 +306,11 @@ def task(task_id: int):
         commit_keeping_loaded()
     except FormInvalid as err:
         db.session.rollback()
-        from app.engine.forms import parse_form
-
-        schema, _ui = task_form(task)
-        values, _errs = parse_form(schema, request.form.to_dict())
-        return _render_task(task, values=values, errors=err.errors, status=422)
+        return _render_task(task, values=_typed_values(task), errors=err.errors, status=422)
     except DomainRefused as err:
         db.session.rollback()
-        return _render_task(task, refusal=str(err), status=422)
+        # What the person typed stays in the form: they correct the one thing the refusal names.
+        return _render_task(task, values=_typed_values(task), refusal=str(err), status=422)
     except ConflictError as err:
         db.session.rollback()
         flash(str(err), "warning")
@@ -313,5 +322,7 @@ def task(task_id: int):
     except TaskNotAvailable:
         db.session.rollback()
         abort(404)
-    flash(_("Done: %(title)s.", title=task.title), "success")
+    flash(_("Done: %(title)s.", title=task_label(task.spec_name, task.title,
+                                                   version_id=task.instance.model_version_id)),
+          "success")
     return redirect(url_for("inbox.index"))

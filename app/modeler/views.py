@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -19,7 +19,8 @@ from app.engine.errors import ConflictError, ModelInvalid, StepFailed
 from app.engine.form_view import build_fields
 from app.engine.handlers import known_handlers
 from app.engine.lanes import known_lanes
-from app.engine.models import ProcessInstance, ProcessModel, ProcessModelVersion
+from app.engine.models import ProcessModel, ProcessModelVersion
+from app.engine.names import NAME_LANGUAGES
 from app.engine.operators import all_operators
 from app.engine.publishing import (
     ModelChangeRefused,
@@ -125,6 +126,7 @@ def edit(version_id: int):
         "lanes": sorted(known_lanes()), "operators": operators, "handlers": known_handlers(),
         "saveUrl": url_for("modeler.save", version_id=version.id),
         "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),
+        "nameLanguages": list(NAME_LANGUAGES),
     }
     config["bpmnFiles"] = version.bpmn_filenames
     return render_template("modeler/edit.html", version=version, model=version.process_model, editable=editable,
@@ -202,7 +204,8 @@ def publish(version_id: int):
         publish_draft(version, current_user)
     except ModelInvalid as err:
         db.session.rollback()
-        flash(_("The draft has %(n)s problem(s) and cannot be published.", n=len(err.problems)), "danger")
+        flash(ngettext("The draft has %(num)s problem and cannot be published.",
+                       "The draft has %(num)s problems and cannot be published.", len(err.problems)), "danger")
         return redirect(url_for("modeler.edit", version_id=version.id))
     except ModelChangeRefused as err:
         db.session.rollback()
@@ -287,23 +290,17 @@ def migrate(version_id: int):
     target = _version(version_id)
     if request.method == "POST":
         require_model_editor(current_user)
-        ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
-        done, refused = 0, []
-        for instance_id in ids:
-            instance = db.session.get(ProcessInstance, instance_id)
-            if instance is None:
-                continue
-            try:
-                migration.migrate(instance, target, current_user)
-                db.session.commit()
-                done += 1
-            except (migration.MigrationRefused, StepFailed, ConflictError) as err:
-                db.session.rollback()
-                refused.append(f"#{instance_id}: {err}")
-        if done:
-            flash(_("%(n)s instance(s) migrated to version %(v)s.", n=done, v=target.number), "success")
-        for message in refused:
-            flash(message, "danger")
+        ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit() and len(i) < 19]
+        outcome = migration.migrate_many(ids, target, current_user)  # each instance in its own transaction
+        if outcome.migrated:
+            flash(ngettext("%(num)s instance migrated to version %(v)s.",
+                           "%(num)s instances migrated to version %(v)s.", len(outcome.migrated), v=target.number),
+                  "success")
+        for instance_id, message in outcome.refused.items():
+            flash(f"#{instance_id}: {message}", "danger")
+        for instance_id, message in outcome.failed.items():
+            flash(_("#%(id)s: the migration failed and was rolled back; the instance stays on its version and "
+                    "has an incident: %(msg)s", id=instance_id, msg=message), "danger")
         if not ids:
             flash(_("Select at least one instance."), "warning")
         return redirect(url_for("modeler.migrate", version_id=target.id))
@@ -424,7 +421,8 @@ def import_model():
         flash(str(err), "danger")
         return redirect(url_for("modeler.index"))
     db.session.commit()
-    flash(_("Imported as draft version %(v)s with %(n)s problem(s).", v=draft.number, n=len(problems)),
+    flash(ngettext("Imported as draft version %(v)s with %(num)s problem.",
+                   "Imported as draft version %(v)s with %(num)s problems.", len(problems), v=draft.number),
           "warning" if problems else "success")
     return redirect(url_for("modeler.edit", version_id=draft.id))
 

@@ -24,26 +24,23 @@ from app.people.models import Organisation, User
 from app.people.roles import ROLE_SCOPE, Role, Scope
 
 log = logging.getLogger(__name__)
-KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named")
+KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named",
+         "contract_amended")
 DUE_SOON = timedelta(days=1)
 
 
-def _task_label(spec_name: str, title: str) -> str:
-    from app.ui import TASK_TITLES
-
-    return str(TASK_TITLES.get(spec_name, title))
-
-
-def render_text(kind: str, params: dict, translate=None) -> str:
+def render_text(kind: str, params: dict, translate=None, language: str | None = None) -> str:
     """The notification's sentence: in the current request's locale, or through ``translate`` (a
     gettext function for another locale — e-mails are written in the recipient's language)."""
     p = {"subject": "", "due": "", "comment": "", "deputy": "", "by": "", "principal": "", "start": "", "end": "",
          **params}
+    from app.ui import task_label
+
     if translate is None:
         translate = _
-        p["task"] = _task_label(p.get("spec_name", ""), p.get("task", ""))
-    else:
-        p["task"] = translate(p.get("task", ""))  # task titles are the BPMN names, which are msgids
+        p["task"] = task_label(p.get("spec_name", ""), p.get("task", ""))
+    else:  # the recipient's language: the model's own name in it, else the catalogue's
+        p["task"] = task_label(p.get("spec_name", ""), p.get("task", ""), language, translate)
 
     def t(msgid: str, **names) -> str:
         return translate(msgid) % {name: p[name] for name in names}
@@ -58,6 +55,8 @@ def render_text(kind: str, params: dict, translate=None) -> str:
         "reassigned": lambda: t(N_("%(by)s assigned you a task: %(task)s — %(subject)s"), by=1, task=1, subject=1),
         "deputy_named": lambda: t(N_("%(principal)s named you deputy from %(start)s to %(end)s: their tasks are in "
                                      "your inbox."), principal=1, start=1, end=1),
+        "contract_amended": lambda: t(N_("Contract %(subject)s amended by the education department, from %(start)s: "
+                                         "see its new terms."), subject=1, start=1),
     }
     return texts[kind]() if kind in texts else kind
 
@@ -105,8 +104,9 @@ def _queue_email(user: User, note: Notification) -> None:
 
 def email_fields(user: User, kind: str, params: dict) -> dict:
     """The outbox row of one notification, written in the recipient's saved language."""
-    translate = translator_for(user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru"))
-    text = render_text(kind, params, translate)
+    language = user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "ru")
+    translate = translator_for(language)
+    text = render_text(kind, params, translate, language)
     body = "\n\n".join([
         translate(N_("Hello, %(name)s.")) % {"name": user.full_name}, text,
         translate(N_("Open Tapsyrys to see the task. This message was sent automatically.")),

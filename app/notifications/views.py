@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -32,6 +33,8 @@ def open_note(note_id: int):
     db.session.commit()
     if note.task_id:
         return redirect(url_for("inbox.task", task_id=note.task_id))
+    if isinstance((note.params or {}).get("contract_id"), int):  # a contract amended: its page says how
+        return redirect(url_for("contracts.show", contract_id=note.params["contract_id"]))
     return redirect(url_for("notifications.index"))
 
 
@@ -59,7 +62,12 @@ def outbox():
     if not everyone:
         query = query.where(OutboxEmail.user_id == current_user.id)
     mails = db.session.scalars(query.limit(200)).all()
-    return render_template("notifications/outbox.html", mails=mails, everyone=everyone)
+    return render_template("notifications/outbox.html", mails=mails, everyone=everyone, statuses=OUTBOX_STATUS)
+
+
+#: an e-mail's state in the outbox, as a person reads it
+OUTBOX_STATUS = {"pending": _lp("e-mail", "waiting to be sent"), "sent": _lp("e-mail", "sent"),
+                 "stored": _lp("e-mail", "kept here (no mail server configured)"), "failed": _lp("e-mail", "not sent")}
 
 
 def init_notifications(app: Flask) -> None:

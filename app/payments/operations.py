@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from app.audit.facts import payment_facts
 from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
 from app.extensions import db
+from app.i18n import format_day
 from app.payments.models import Payment
 
 #: Further conditions a payment must meet (e.g. the contract's cap); each raises DomainRefused.
@@ -26,11 +28,39 @@ def register_payment_check(check):
     return check
 
 
+def _check_paid_on(paid_on: date) -> None:
+    """A payment date far in the future is a typo (six months ahead was once accepted): refused with the limit."""
+    days = current_app.config.get("PAYMENT_DATE_MAX_DAYS_AHEAD", 31)
+    latest = clock.today() + timedelta(days=days)
+    if paid_on > latest:
+        raise DomainRefused(_("The payment date %(date)s is in the future: a payment is registered on or after the "
+                              "day its order was executed (at most %(days)s days ahead, until %(latest)s).",
+                              date=format_day(paid_on), days=days, latest=format_day(latest)))
+
+
+def _check_order_number_unused(order_number: str, actor) -> None:
+    """A payment order pays one act: a reused number names the act it paid, if the user may see that act."""
+    from app.people.access import can_see
+
+    used = db.session.execute(select(Payment.id, Act.number, Act.region_id, Act.school_id)
+                              .join(Act, Act.id == Payment.act_id)
+                              .where(Payment.order_number == order_number)).first()
+    if used is None:
+        return
+    if can_see(actor, used.region_id, used.school_id):
+        raise DomainRefused(_("Payment order %(order)s is already registered for act %(act)s; enter the number of "
+                              "this act's own payment order.", order=order_number, act=used.number))
+    raise DomainRefused(_("Payment order %(order)s is already registered for another act; enter the number of "
+                          "this act's own payment order.", order=order_number))
+
+
 def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payment:
     if db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is not None:
         raise DomainRefused(_("Act %(number)s has already been paid; a second payment is refused.", number=act.number))
     if act.status != "accepted":
         raise DomainRefused(_("Only an accepted act can be paid."))
+    _check_paid_on(paid_on)
+    _check_order_number_unused(order_number, actor)
     for check in PAYMENT_CHECKS:
         check(act)
     # The amount accepted is the amount paid: the act is still accepted at the version read (its amount was

@@ -9,7 +9,14 @@ from flask import abort
 from sqlalchemy import ColumnElement, false, true
 
 from app.people.models import User
-from app.people.roles import Scope
+from app.people.roles import Role, Scope
+
+#: roles whose work needs children's IINs and names in acts: the school (its own acts), the department that
+#: accepts them, the operator that pays them, the auditor; process owners and administrators — who reach acts
+#: through analytics and the cockpit — see them masked (DESIGN: personal data only for roles that may see it)
+PERSONAL_DATA_ROLES = frozenset({Role.SCHOOL_ACCOUNTANT.value, Role.SCHOOL_DIRECTOR.value,
+                                 Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value, Role.OPERATOR.value,
+                                 Role.AUDITOR.value})
 
 
 def can_see(user: User, region_id: int | None, organisation_id: int | None) -> bool:
@@ -21,6 +28,10 @@ def can_see(user: User, region_id: int | None, organisation_id: int | None) -> b
     if scope is Scope.REGION:
         return region_id is not None and region_id == user.region_id
     return organisation_id is not None and organisation_id == user.organisation_id
+
+
+def sees_personal_data(user: User) -> bool:
+    return user.is_authenticated and user.role in PERSONAL_DATA_ROLES
 
 
 def scope_clause(user: User, region_col, organisation_col) -> ColumnElement[bool]:

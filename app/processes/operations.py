@@ -19,7 +19,7 @@ from app.audit.models import AuditEvent
 from app.audit.operations import record_event
 from app.engine import runtime
 from app.engine.errors import DomainRefused, EngineError, StepFailed
-from app.engine.incidents import Incident
+from app.engine.incidents import OPEN_STATUSES, Incident, IncidentRefused, retry_incident
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.serialization import dump_state
 from app.extensions import db
@@ -54,7 +54,11 @@ def can_use_cockpit(user) -> bool:
 
 
 def can_retry(user, instance: ProcessInstance) -> bool:
-    return instance.status == "error" and _role(user) in RETRY_ROLES
+    """An instance halted by an incident, or one with a non-halting incident (an announcement, a migration,
+    a month-wide check) that is still open."""
+    if _role(user) not in RETRY_ROLES or instance.status in ("completed", "cancelled"):
+        return False
+    return instance.status == "error" or bool(open_incidents(instance))
 
 
 def can_cancel(user, instance: ProcessInstance) -> bool:
@@ -125,51 +129,32 @@ def failed_elements(instance: ProcessInstance) -> list[str]:
 
 def open_incidents(instance: ProcessInstance) -> list[Incident]:
     return list(db.session.scalars(select(Incident).where(Incident.instance_id == instance.id,
-                                                          Incident.status == "open").order_by(Incident.id)))
+                                                          Incident.status.in_(OPEN_STATUSES))
+                                   .order_by(Incident.id)))
 
 
 def _resolve_incidents(instance: ProcessInstance, actor, resolution: str) -> int:
     now = clock.now()
     return db.session.execute(
-        update(Incident).where(Incident.instance_id == instance.id, Incident.status == "open")
+        update(Incident).where(Incident.instance_id == instance.id, Incident.status.in_(OPEN_STATUSES))
         .values(status="resolved", resolved_at=now, resolved_by_id=getattr(actor, "id", None), updated_at=now,
                 resolution=resolution[:500]).execution_options(synchronize_session=False)).rowcount
 
 
-def retry_instance(instance: ProcessInstance, actor, reason: str | None = None) -> ProcessInstance:
-    """Run the failed step again from the last good state; on success the instance's open incidents are
-    resolved. On a new failure StepFailed propagates (the caller rolls back and records it with
-    :func:`record_failure`)."""
-    if instance.status != "error":
-        raise RetryRefused(_("Only an instance whose step failed can be retried."))
-    wf = runtime._load(instance)
-    now = clock.now()
-
-    def step() -> None:
-        wf.refresh_timers()
-        wf.do_engine_steps()
-
-    with runtime._optimistic_lock():
-        try:
-            runtime._run_engine(instance, actor, step)
-        except StepFailed as err:
-            err.workflow = wf  # lets the caller record which element failed again
-            raise
-        instance.error_message = None
-        runtime._sync(instance, wf, now)
-        resolved = _resolve_incidents(instance, actor, reason or _("retried"))
-        record_event(instance.audit_chain, "instance.retried", "process_instance", instance.id,
-                     actor_id=getattr(actor, "id", None),
-                     details={"status": instance.status, "incidents_resolved": resolved,
-                              **({"reason": reason} if reason else {})})
-        if instance.status == "completed":
-            record_event(instance.audit_chain, "instance.completed", "process_instance", instance.id,
-                         actor_id=getattr(actor, "id", None))
-    return instance
-
-
-def record_failure(instance_id: int, err: Exception, wf=None) -> None:
-    runtime.mark_failed(db.session.get(ProcessInstance, instance_id), err, wf)
+def retry(instance: ProcessInstance, actor, reason: str, incident_id: int | None = None) -> bool:
+    """Retry one open incident of the instance (the one named, else its latest) through
+    :func:`app.engine.incidents.retry_incident`: the failed element runs again — a step from the last good
+    state, a migration to its version, an announcement, an act's check. Owns its transaction (committed):
+    True if the incident was resolved; False if it failed again (one more attempt, committed)."""
+    incidents = open_incidents(instance)
+    incident = next((i for i in incidents if i.id == incident_id), None) if incident_id else \
+        (incidents[-1] if incidents else None)
+    if incident is None:
+        raise RetryRefused(_("This instance has no open incident to retry."))
+    try:
+        return retry_incident(incident, actor, reason)
+    except IncidentRefused as err:
+        raise RetryRefused(str(err)) from err
 
 
 # -- cancel, suspend, resume ------------------------------------------------------------------------------------

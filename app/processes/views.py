@@ -14,8 +14,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.engine import runtime
-from app.engine.errors import ConflictError, DomainRefused, StepFailed
+from app.engine import incidents, runtime
+from app.engine.errors import ConflictError, DomainRefused
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.runtime import instance_status
 from app.extensions import db
@@ -92,7 +92,7 @@ def _confirmed_reason() -> str:
 
 
 def _act(instance_id: int, action, success: str):
-    """Run one cockpit action: refusals and conflicts roll back and say why; a failing step is recorded."""
+    """Run one cockpit action: refusals and conflicts roll back and say why."""
     instance = _visible_instance(instance_id)
     if not ops.can_use_cockpit(current_user) or current_user.role == "auditor":
         abort(403)
@@ -101,11 +101,6 @@ def _act(instance_id: int, action, success: str):
     except (DomainRefused, ConflictError, ops.RetryRefused) as err:
         db.session.rollback()
         flash(str(err), "danger")
-    except StepFailed as err:
-        db.session.rollback()
-        ops.record_failure(instance_id, err, getattr(err, "workflow", None))
-        db.session.commit()
-        flash(_("The step failed again: %(msg)s", msg=str(err)), "danger")
     else:
         db.session.commit()
         flash(success, "success")
@@ -115,8 +110,25 @@ def _act(instance_id: int, action, success: str):
 @bp.route("/instances/<int:instance_id>/retry", methods=["POST"])
 @login_required
 def retry(instance_id: int):
-    return _act(instance_id, lambda i, reason: ops.retry_instance(i, current_user, reason),
-                _("The step was retried and the process continued."))
+    """Retry an incident (``incident_id``, else the instance's latest): the failed element runs again
+    (app.engine.incidents.retry_incident, which commits the outcome either way)."""
+    instance = _visible_instance(instance_id)
+    if not ops.can_use_cockpit(current_user) or current_user.role not in ops.RETRY_ROLES:
+        abort(403)
+    incident_id = request.form.get("incident_id", "")
+    try:
+        resolved = ops.retry(instance, current_user, _confirmed_reason(),
+                             int(incident_id) if incident_id.isdigit() and len(incident_id) < 19 else None)
+    except (DomainRefused, ConflictError, ops.RetryRefused) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    else:
+        if resolved:
+            flash(_("The step was retried and the process continued."), "success")
+        else:
+            incident = incidents.open_incident_of(instance_id)
+            flash(_("The step failed again: %(msg)s", msg=incident.message if incident else "?"), "danger")
+    return redirect(url_for("processes.show", instance_id=instance_id))
 
 
 @bp.route("/instances/<int:instance_id>/cancel", methods=["POST"])
@@ -178,4 +190,7 @@ def delete_trial(instance_id: int):
 def diagram(instance_id: int):
     instance = _visible_instance(instance_id)
     version = instance.model_version
-    return model_file_download(version.files[version.bpmn_filename], version.bpmn_filename, "application/xml")
+    from app.words import diagram_in_language
+
+    return model_file_download(diagram_in_language(version.files[version.bpmn_filename]), version.bpmn_filename,
+                               "application/xml")

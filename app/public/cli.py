@@ -1,4 +1,4 @@
-"""``flask refresh-public``: rebuild the public portal's figures now (the background pass does it every tick)."""
+"""``flask refresh-public``: rebuild the public portal's caches now (the background pass rebuilds what changed)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from app.extensions import db
 def register_public_cli(app: Flask) -> None:
     @app.cli.command("refresh-public")
     def refresh_public() -> None:
-        """Rebuild the public portal's per-school monthly figures from the decided acts and payments."""
-        from app.public.figures import refresh_public_figures
+        """Rebuild the public portal's figures, country-wide downloads and OCDS releases and records."""
+        from app.public.cache import refresh_public
 
-        rows = refresh_public_figures()
+        outcome = refresh_public(full=True)
         db.session.commit()
-        click.echo(f"Public figures rebuilt: {rows} school-month row(s).")
+        click.echo(f"Public figures rebuilt: {outcome.figure_rows} school-month row(s), {outcome.orders} "
+                   f"contracting process(es), {outcome.downloads} download(s).")

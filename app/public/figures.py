@@ -31,23 +31,27 @@ DECIDED = ("accepted", "paid")
 STANDOUT_SHARE = 0.10
 
 
-def refresh_public_figures() -> int:
+def refresh_public_figures(school_ids: set[int] | None = None) -> int:
     """Rebuild ``public_school_month`` from the acts, their lines and payments; returns the rows written.
 
     Three grouped statements read everything (850 schools × 12 months is a few thousand rows), then the table
-    is replaced in the same transaction: a reader sees the old figures or the new ones, never a mix."""
-    acts = db.session.execute(
+    is replaced in the same transaction: a reader sees the old figures or the new ones, never a mix. With
+    ``school_ids``, only those schools' rows are rebuilt (the background pass's incremental refresh)."""
+    def only(query, column):
+        return query if school_ids is None else query.where(column.in_(sorted(school_ids)))
+
+    acts = db.session.execute(only(
         select(Act.school_id, Act.region_id, Act.period, func.sum(Act.accepted_lines), func.sum(Act.total_lines),
                func.sum(Act.amount_tiyn), func.sum(Act.withheld_tiyn))
-        .where(Act.status.in_(DECIDED)).group_by(Act.school_id, Act.region_id, Act.period)).all()
-    paid = {(r[0], r[1]): int(r[2] or 0) for r in db.session.execute(
-        select(Act.school_id, Act.period, func.sum(Payment.amount_tiyn)).join(Payment, Payment.act_id == Act.id)
-        .group_by(Act.school_id, Act.period))}
+        .where(Act.status.in_(DECIDED)), Act.school_id).group_by(Act.school_id, Act.region_id, Act.period)).all()
+    paid = {(r[0], r[1]): int(r[2] or 0) for r in db.session.execute(only(
+        select(Act.school_id, Act.period, func.sum(Payment.amount_tiyn)).join(Payment, Payment.act_id == Act.id),
+        Act.school_id).group_by(Act.school_id, Act.period))}
     by_rule: dict[tuple[int, date], dict[str, int]] = defaultdict(dict)
-    for school_id, period, rule, n in db.session.execute(
+    for school_id, period, rule, n in db.session.execute(only(
             select(Act.school_id, Act.period, ActLine.rule_code, func.count(ActLine.id))
             .join(ActLine, ActLine.act_id == Act.id)
-            .where(Act.status.in_(DECIDED), ActLine.outcome == "excluded")
+            .where(Act.status.in_(DECIDED), ActLine.outcome == "excluded"), Act.school_id)
             .group_by(Act.school_id, Act.period, ActLine.rule_code)):
         by_rule[(school_id, period)][rule or "other"] = int(n)
     now = clock.now()
@@ -57,7 +61,7 @@ def refresh_public_figures() -> int:
              "paid_tiyn": paid.get((school_id, period), 0), "withheld_by_rule": by_rule.get((school_id, period), {}),
              "refreshed_at": now}
             for school_id, region_id, period, children, claimed, accepted, withheld in acts]
-    db.session.execute(delete(PublicSchoolMonth))
+    db.session.execute(only(delete(PublicSchoolMonth), PublicSchoolMonth.school_id))
     if rows:
         db.session.execute(insert(PublicSchoolMonth), rows)
     return len(rows)

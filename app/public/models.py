@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -32,3 +32,57 @@ class PublicSchoolMonth(db.Model):
     paid_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
     withheld_by_rule: Mapped[dict] = mapped_column(JSON, default=dict)
     refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PublicRefresh(db.Model):
+    """Where the background pass left the public caches: the last audit event it has taken into account.
+
+    One row. A pass reads the audit events after ``watermark`` (a range scan of the primary key), rebuilds only
+    what they touched and moves the watermark; with no new event it does nothing. ``full_built_on``: the day of
+    the last full rebuild — once a day everything is rebuilt (a tender's status follows the calendar)."""
+
+    __tablename__ = "public_refresh"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    watermark: Mapped[int] = mapped_column(BigInteger, default=0)
+    full_built_on: Mapped[date] = mapped_column(Date)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PublicPayload(db.Model):
+    """A download rendered by the background pass (the country-wide files), served as stored."""
+
+    __tablename__ = "public_payload"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    content_type: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OcdsRelease(db.Model):
+    """One OCDS release as published (compact JSON), in the order a contracting process's releases come."""
+
+    __tablename__ = "ocds_release"
+    __table_args__ = (Index("ix_ocds_release_order", "order_number", "position", unique=True),
+                      Index("ix_ocds_release_year", "academic_year", "order_number", "position"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("state_order.id"), index=True)
+    order_number: Mapped[str] = mapped_column(String(40))
+    academic_year: Mapped[str] = mapped_column(String(9))
+    position: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
+
+
+class OcdsRecord(db.Model):
+    """One contracting process's compiled release (its releases merged by ocdsmerge), as published."""
+
+    __tablename__ = "ocds_record"
+    __table_args__ = (Index("ix_ocds_record_year", "academic_year", "order_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("state_order.id"), unique=True)
+    order_number: Mapped[str] = mapped_column(String(40), unique=True)
+    academic_year: Mapped[str] = mapped_column(String(9))
+    ocid: Mapped[str] = mapped_column(String(120))
+    release_count: Mapped[int]
+    compiled: Mapped[str] = mapped_column(Text)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

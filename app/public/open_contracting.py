@@ -42,7 +42,7 @@ def release_schema() -> dict:
 
 
 @cache
-def _merger():
+def merger():
     """The merge rules come from the schema once per process (dereferencing it costs more than a page)."""
     import ocdsmerge
 
@@ -111,7 +111,7 @@ class _Loaded:
     payer: Organisation | None
 
 
-def _load(orders: list[StateOrder]) -> _Loaded:
+def load(orders: list[StateOrder]) -> _Loaded:
     order_ids = [o.id for o in orders] or [0]
     departments: dict[int, Organisation] = {}
     for dept in db.session.scalars(select(Organisation).where(Organisation.kind == "department")
@@ -126,7 +126,8 @@ def _load(orders: list[StateOrder]) -> _Loaded:
     for contract in db.session.scalars(select(Contract).where(Contract.order_id.in_(order_ids),
                                                               Contract.status.in_(("active", "closed")))
                                        .options(selectinload(Contract.signatures), selectinload(Contract.school),
-                                                selectinload(Contract.application)).order_by(Contract.number)):
+                                                selectinload(Contract.application),
+                                                selectinload(Contract.amendments)).order_by(Contract.number)):
         contracts[contract.order_id].append(contract)
     contract_ids = [c.id for group in contracts.values() for c in group] or [0]
     payments: dict[int, list[Payment]] = defaultdict(list)
@@ -141,7 +142,7 @@ def _load(orders: list[StateOrder]) -> _Loaded:
 
 def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]:
     """Every release of one order's contracting process, oldest first."""
-    loaded = loaded or _load([order])
+    loaded = loaded or load([order])
     buyer = loaded.departments.get(order.region_id)
     title = f"State educational order {order.academic_year}: {order.region.name_en}"
     releases = [
@@ -168,23 +169,56 @@ def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]
                                  parties=[_party(app_.school, ["supplier"])], awards=[award]))
     payer = loaded.payer
     for contract in loaded.contracts.get(order.id, []):
-        signed = max((s.signed_at for s in contract.signatures), default=contract.activated_at)
-        body = {"id": contract.number, "awardID": contract.application.number,
-                "title": f"Contract with {contract.school.name}",
-                "status": "active" if contract.status == "active" else "terminated",
-                "period": {"startDate": _when(contract.period_start), "endDate": _when(contract.period_end)},
-                "value": _amount(contract.amount_cap_tiyn), "dateSigned": _when(signed)}
-        releases.append(_release(order, f"contract-{contract.number}", signed or contract.created_at, ["contract"],
-                                 buyer, parties=[_party(contract.school, ["supplier", "payee"])], contracts=[body]))
-        for payment in loaded.payments.get(contract.id, []):
-            transaction = {"id": payment.order_number, "date": _when(payment.registered_at),
-                           "value": _amount(payment.amount_tiyn), "payee": _party_ref(contract.school)}
-            if payer is not None:
-                transaction["payer"] = _party_ref(payer)
-            releases.append(_release(order, f"payment-{payment.id}", payment.registered_at, ["implementation"], buyer,
-                                     parties=[_party(payer, ["payer"])] if payer is not None else [],
-                                     contracts=[{"id": contract.number, "awardID": contract.application.number,
-                                                 "implementation": {"transactions": [transaction]}}]))
+        releases.extend(_contract_releases(order, contract, buyer, payer, loaded.payments.get(contract.id, [])))
+    return releases
+
+
+def _contract_items(terms: dict, levels: list[str]) -> list[dict]:
+    return [{"id": level, "description": LEVEL_NAMES[level], "quantity": terms[f"places_{level}"],
+             "unit": {"name": "place"}} for level in levels]
+
+
+def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, payments: list[Payment]) -> list[dict]:
+    """The signed contract (with the terms as signed), each amendment (``contractAmendment``: the terms from then
+    on, and the amendment pointing at the release it amends), each payment (``implementation``)."""
+    from app.contracts.amendments import signed_terms
+
+    signed = max((s.signed_at for s in contract.signatures), default=contract.activated_at)
+    terms = signed_terms(contract)
+    levels = [lv for lv in LEVEL_NAMES if terms[f"places_{lv}"]
+              or any(a.after[f"places_{lv}"] for a in contract.amendments)]
+    supplier = [_party(contract.school, ["supplier", "payee"])]
+    body = {"id": contract.number, "awardID": contract.application.number,
+            "title": f"Contract with {contract.school.name}",
+            "status": "active" if contract.status == "active" else "terminated",
+            "period": {"startDate": _when(contract.period_start),
+                       "endDate": _when(date.fromisoformat(terms["period_end"]))},
+            "value": _amount(terms["amount_cap_tiyn"]), "dateSigned": _when(signed),
+            "items": _contract_items(terms, [lv for lv in levels if terms[f"places_{lv}"]])}
+    releases = [_release(order, f"contract-{contract.number}", signed or contract.created_at, ["contract"], buyer,
+                         parties=supplier, contracts=[body])]
+    for amendment in contract.amendments:
+        after = amendment.after
+        release = _release(order, f"contract-{contract.number}-amendment-{amendment.seq}", amendment.amended_at,
+                           ["contractAmendment"], buyer, parties=supplier, contracts=[{
+                               "id": contract.number, "awardID": contract.application.number,
+                               "period": {"startDate": _when(contract.period_start),
+                                          "endDate": _when(date.fromisoformat(after["period_end"]))},
+                               "value": _amount(after["amount_cap_tiyn"]), "items": _contract_items(after, levels)}])
+        release["contracts"][0]["amendments"] = [{
+            "id": amendment.number, "date": _when(amendment.amended_at), "rationale": amendment.rationale,
+            "description": f"Places, amount or term amended from {amendment.effective_from:%Y-%m}",
+            "amendsReleaseID": releases[-1]["id"], "releaseID": release["id"]}]
+        releases.append(release)
+    for payment in payments:
+        transaction = {"id": payment.order_number, "date": _when(payment.registered_at),
+                       "value": _amount(payment.amount_tiyn), "payee": _party_ref(contract.school)}
+        if payer is not None:
+            transaction["payer"] = _party_ref(payer)
+        releases.append(_release(order, f"payment-{payment.id}", payment.registered_at, ["implementation"], buyer,
+                                 parties=[_party(payer, ["payer"])] if payer is not None else [],
+                                 contracts=[{"id": contract.number, "awardID": contract.application.number,
+                                             "implementation": {"transactions": [transaction]}}]))
     return releases
 
 
@@ -201,7 +235,7 @@ def releases_window(orders: list[StateOrder], start: int, count: int) -> tuple[l
 
 def releases_of(orders: list[StateOrder]) -> list[dict]:
     """The releases of several orders, loaded together."""
-    loaded = _load(orders)
+    loaded = load(orders)
     return [release for order in orders for release in releases_for(order, loaded)]
 
 
@@ -212,14 +246,15 @@ def orders_of(year: str | None) -> list[StateOrder]:
     return list(db.session.scalars(query.order_by(StateOrder.number)))
 
 
-def _package_meta(uri: str) -> dict:
+def package_meta(uri: str, links: dict | None = None) -> dict:
     return {"uri": uri, "version": VERSION, "publishedDate": _when(clock.now()),
             "publisher": {"name": current_app.config["OCDS_PUBLISHER"]}, "license": LICENSE,
-            "publicationPolicy": "Aggregate figures only; no personal data of students is published."}
+            "publicationPolicy": "Aggregate figures only; no personal data of students is published.",
+            **({"links": links} if links else {})}
 
 
 def release_package(releases: list[dict], uri: str, links: dict | None = None) -> dict:
-    package = {**_package_meta(uri), "releases": releases}
+    package = {**package_meta(uri), "releases": releases}
     if links:
         package["links"] = links
     return package
@@ -227,14 +262,14 @@ def release_package(releases: list[dict], uri: str, links: dict | None = None) -
 
 def record_package(orders: list[StateOrder], uri: str, links: dict | None = None) -> dict:
     """One record per contracting process: its releases embedded and the compiled release (ocdsmerge)."""
-    merger = _merger()
-    loaded = _load(orders)
+    merging = merger()
+    loaded = load(orders)
     records = []
     for order in orders:
         releases = releases_for(order, loaded)
         records.append({"ocid": ocid(order), "releases": releases,
-                        "compiledRelease": merger.create_compiled_release(releases)})
-    package = {**_package_meta(uri), "records": records}
+                        "compiledRelease": merging.create_compiled_release(releases)})
+    package = {**package_meta(uri), "records": records}
     if links:
         package["links"] = links
     return package

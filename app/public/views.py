@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 
@@ -15,18 +13,12 @@ from sqlalchemy import select
 from app.acts.rules import RULES
 from app.extensions import db
 from app.people.models import Organisation, Region
-from app.public import figures, open_contracting
-from app.security import spreadsheet_cell
+from app.public import cache, downloads, figures, open_contracting
+from app.public.downloads import region_name
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
 _BIN = re.compile(r"[0-9]{12}")  # ASCII digits only: \d would also take other scripts' digits
-
-
-def region_name(region: Region | None) -> str:
-    if region is None:
-        return ""
-    return getattr(region, f"name_{get_locale()}", None) or region.name_en
 
 
 def rule_title(code: str) -> str:
@@ -101,83 +93,43 @@ def _school(school_bin: str) -> Organisation:
 
 # --- downloads: every chart's table as CSV and JSON ---------------------------------------------------
 
-_COLUMNS = {
-    "months": ("period", "schools", "children", "accepted_tiyn", "withheld_tiyn", "paid_tiyn"),
-    "regions": ("region_code", "region", "schools", "children", "accepted_tiyn", "withheld_tiyn", "paid_tiyn",
-                "withheld_share"),
-    "schools": ("bin", "school", "region_code", "children", "accepted_tiyn", "withheld_tiyn", "paid_tiyn",
-                "withheld_share"),
-}
-HEADINGS = {"period": _l("Month"), "schools": _l("Schools"), "children": _l("Child-months funded"),
-            "accepted_tiyn": _l("Accepted, tiyn"), "withheld_tiyn": _l("Withheld, tiyn"),
-            "paid_tiyn": _l("Paid, tiyn"), "region_code": _l("Region code"), "region": _l("Region"),
-            "withheld_share": _l("Share withheld"), "bin": _l("BIN"), "school": _l("School")}
-
-
 @bp.route("/data/<dataset>.<fmt>")
 def download(dataset: str, fmt: str):
-    if dataset not in _COLUMNS or fmt not in ("csv", "json"):
+    """The country-wide files as the background pass rendered them (app.public.cache); the others built here."""
+    if dataset not in downloads.COLUMNS or fmt not in downloads.MIMETYPES:
         abort(404)
     year, _years = _year()
     region_id = request.args.get("region", type=int)
     if region_id is not None and (region_id >= 2**31 or db.session.get(Region, region_id) is None):
         abort(404)
-    rows = _dataset(dataset, year, region_id) if year else []
-    name = f"tapsyrys-{dataset}-{(year or 'none').replace('/', '-')}"
-    if fmt == "json":
-        body = json.dumps({"academic_year": year, "region_id": region_id, "small_cell_suppressed_below":
-                           figures.SMALL_CELL, "currency": "KZT", "amount_unit": "tiyn", "rows": rows},
-                          ensure_ascii=False, indent=1, default=str)
-        return Response(body, mimetype="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([str(HEADINGS[c]) for c in _COLUMNS[dataset]])
-    for row in rows:
-        writer.writerow([_csv_cell(row[c]) for c in _COLUMNS[dataset]])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-
-
-def _csv_cell(value) -> str:
-    """Suppressed cells are written as "<5"; text that a spreadsheet would run as a formula is quoted."""
-    if value is None:
-        return f"<{figures.SMALL_CELL}"
-    return spreadsheet_cell(str(value))
-
-
-def _dataset(dataset: str, year: str, region_id: int | None) -> list[dict]:
-    if dataset == "months":
-        data = figures.region(year, region_id) if region_id else figures.national(year)
-        return [{"period": f"{period:%Y-%m}", **_money(t)} for period, t in data["months"]]
-    if dataset == "regions":
-        data = figures.national(year)
-        regions = data["region_rows"]
-        return [{"region_code": regions[rid].code, "region": region_name(regions[rid]), **_money(t)}
-                for rid, t in sorted(data["regions"].items(), key=lambda kv: regions[kv[0]].code)]
-    data = figures.region(year, region_id) if region_id else figures.schools(year)
-    orgs = data["orgs"]
-    return [{"bin": orgs[sid].bin, "school": orgs[sid].name,
-             "region_code": orgs[sid].region.code if orgs[sid].region else "", **_money(t)}
-            for sid, t in sorted(data["schools"].items(), key=lambda kv: orgs[kv[0]].name)]
-
-
-def _money(totals: figures.Totals) -> dict:
-    public = totals.public()
-    return {key: public[key] for key in ("schools", "children", "accepted_tiyn", "withheld_tiyn", "paid_tiyn",
-                                         "withheld_share")}
+    kept = cache.kept_download(dataset, fmt, year, str(get_locale())) if year and region_id is None else None
+    if kept is not None:
+        body, mimetype = kept.body, kept.content_type
+        name = f"tapsyrys-{dataset}-{year.replace('/', '-')}.{fmt}"
+    else:
+        file = downloads.render(dataset, fmt, year, region_id)
+        body, mimetype, name = file.body, file.mimetype, file.filename
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # --- open data: OCDS 1.1 release and record packages ---------------------------------------------------
 
 PAGE_SIZE = 100
+#: a record embeds every release of its order (a region's order at country scale: ~470 releases, ~600 kB), so a
+#: page of records holds a few of them by default (20 were 12 MB at country scale)
+RECORDS_PAGE_SIZE = 5
 
 
 @bp.route("/ocds/releases.json")
 def ocds_releases():
     """A release package of the year's contracting processes, a page at a time (``page``, ``per_page`` ≤ 1000)."""
     year, page, per_page = _ocds_params()
-    chunk, more = open_contracting.releases_window(open_contracting.orders_of(year), (page - 1) * per_page, per_page)
+    start = (page - 1) * per_page
+    if cache.ocds_ready():
+        bodies = cache.release_bodies(year, start, per_page + 1)
+        links = _links("public.ocds_releases", year, page, per_page, len(bodies) > per_page)
+        return _spliced(open_contracting.release_package([], request.url, links), "releases", bodies[:per_page])
+    chunk, more = open_contracting.releases_window(open_contracting.orders_of(year), start, per_page)
     return _json(open_contracting.release_package(chunk, request.url,
                                                   _links("public.ocds_releases", year, page, per_page, more)))
 
@@ -185,7 +137,14 @@ def ocds_releases():
 @bp.route("/ocds/records.json")
 def ocds_records():
     """A record package: one record per order (its releases and the compiled release), paged by order."""
-    year, page, per_page = _ocds_params(default_per_page=20)
+    year, page, per_page = _ocds_params(default_per_page=RECORDS_PAGE_SIZE)
+    start = (page - 1) * per_page
+    if cache.ocds_ready():
+        found = cache.records_page(year, start, per_page + 1)
+        links = _links("public.ocds_records", year, page, per_page, len(found) > per_page)
+        records = [f'{{"ocid":{json.dumps(record.ocid)},"releases":[{",".join(bodies)}],'
+                   f'"compiledRelease":{record.compiled}}}' for record, bodies in found[:per_page]]
+        return _spliced(open_contracting.package_meta(request.url, links), "records", records)
     chunk, links = _page(open_contracting.orders_of(year), page, per_page, "public.ocds_records", year)
     return _json(open_contracting.record_package(chunk, request.url, links))
 
@@ -194,11 +153,18 @@ def ocds_records():
 def ocds_bulk(start_year: int, end_year: int):
     """Every release of one academic year in one file (a download)."""
     year = f"{start_year}/{end_year}"
-    orders = open_contracting.orders_of(year) if end_year == start_year + 1 else []
-    if not orders:
+    if end_year != start_year + 1 or year not in figures.years():
         abort(404)
-    releases = open_contracting.releases_of(orders)
-    response = _json(open_contracting.release_package(releases, request.url))
+    if cache.ocds_ready():
+        bodies = cache.release_bodies(year, 0, None)
+        if not bodies:
+            abort(404)
+        response = _spliced(open_contracting.release_package([], request.url), "releases", bodies)
+    else:
+        orders = open_contracting.orders_of(year)
+        if not orders:
+            abort(404)
+        response = _json(open_contracting.release_package(open_contracting.releases_of(orders), request.url))
     response.headers["Content-Disposition"] = f'attachment; filename="tapsyrys-ocds-{start_year}-{end_year}.json"'
     return response
 
@@ -231,4 +197,11 @@ def _links(endpoint: str, year: str | None, page: int, per_page: int, more: bool
 
 
 def _json(document: dict) -> Response:
-    return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/json")
+    return Response(cache.compact(document), mimetype="application/json")
+
+
+def _spliced(meta: dict, key: str, items: list[str]) -> Response:
+    """A package whose ``key`` array is made of stored JSON texts, joined as they are (nothing parsed again)."""
+    meta = {k: v for k, v in meta.items() if k != key}
+    head = cache.compact(meta)[:-1]
+    return Response(f'{head},"{key}":[{",".join(items)}]}}', mimetype="application/json")

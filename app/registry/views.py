@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -123,4 +125,9 @@ def lookup():
                                                .order_by(Licence.valid_from)).all(),
                 "business": db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin == number)).first(),
             }
-    return render_template("registry/lookup.html", q=number, found=found, problem=problem)
+    return render_template("registry/lookup.html", q=number, found=found, problem=problem, words=REGISTRY_WORDS)
+
+
+#: the registries' codes as a person reads them (business status, school kind; levels use the lifecycle's labels)
+REGISTRY_WORDS = {"active": _lp("organisation", "active"), "liquidated": _l("liquidated"),
+                  "private": _l("private school"), "state": _l("state school")}

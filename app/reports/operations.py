@@ -12,6 +12,7 @@ for its commit and then finds the act's version moved on.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -26,11 +27,15 @@ from app.acts.operations import VERIFIABLE, claim_for_verification
 from app.acts.verification import load_acts, norms_for, verify_acts
 from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
+from app.engine.incidents import reverifiers
 from app.extensions import db
 from app.people.models import Region
 from app.reports.models import VerificationRun
 
 CHAIN = "verification"
+#: the monthly act's verification step: where a month-wide check's incident is shown on the diagram
+VERIFY_ELEMENT = "verify_contingent"
+log = logging.getLogger(__name__)
 
 
 def start_month_verification(period: date, actor, dispatch_job: bool = True) -> VerificationRun:
@@ -81,46 +86,39 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
         totals: dict[str, int] = dict(run.by_rule or {}) if after_act_id else {}
         lines, excluded = (run.total_lines, run.excluded_lines) if after_act_id else (0, 0)
         decided_meanwhile: set[int] = set()
+        failed: dict[str, str] = dict((run.checkpoint or {}).get("failed_acts", {})) if after_act_id else {}
         for i in range(0, len(act_ids), size):
             step("chunk")
             chunk = act_ids[i : i + size]
-            claimed = claim_for_verification(chunk)
-            decided_meanwhile.update(set(chunk) - set(claimed))
-            acts = load_acts(claimed)
-            # An act decided since the month was listed is no longer part of the run.
-            run_ids = [a for a in month_ids if a not in decided_meanwhile]
-            summaries = verify_acts(acts, run_act_ids=run_ids, on_step=on_step)
-            settled = settle_adjustments(acts)
-            for act in acts:  # totals were written in SQL
-                db.session.expire(act, ["total_lines", "accepted_lines", "amount_tiyn", "withheld_tiyn"])
-            net = {act.id: summaries[act.id].amount_tiyn + sum(x["amount_tiyn"] for x in settled.get(act.id, []))
-                   for act in acts}  # the act's amount as written in SQL, without reloading every act
-            for act in acts:
-                s = summaries[act.id]
+            try:
+                results = _verify_chunk(run, chunk, month_ids, decided_meanwhile, on_step)
+            except jobs.LeaseLost:
+                raise
+            except Exception as err:  # noqa: BLE001 - one poisoned act must not fail the month: one act at a time
+                db.session.rollback()
+                log.warning("verification run %s: a chunk failed (%r); its acts are checked one by one", run_id, err)
+                results = _verify_one_by_one(run_id, chunk, month_ids, decided_meanwhile, failed)
+                run = db.session.get(VerificationRun, run_id)
+            for s in results:
                 lines += s.total
                 excluded += s.excluded
                 for rule, n in s.by_rule.items():
                     totals[rule] = totals.get(rule, 0) + n
-                if act.status == "submitted":
-                    act.status = "verified"
-                act.verified_at = clock.now()
-                record_event(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.verified",
-                             "act", act.id, actor_id=run.created_by_id,
-                             details={"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": net[act.id],
-                                      "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule, "run": run.id,
-                                      "adjustments": settled.get(act.id, [])})
-            _refresh_inbox_rows(acts, summaries, net)
             run.processed_acts = done_before + min(i + size, len(act_ids))
             run.total_lines, run.excluded_lines, run.by_rule = lines, excluded, dict(totals)
-            run.checkpoint = {"after_act_id": chunk[-1]}  # lease: resume point
+            run.checkpoint = {"after_act_id": chunk[-1], **({"failed_acts": failed} if failed else {})}  # lease
             jobs.heartbeat(run)  # lease: renewed with the chunk, or LeaseLost
             db.session.commit()
+        if failed:
+            run.message = _("%(n)s act(s) could not be checked; each has an incident: %(ids)s", n=len(failed),
+                            ids=", ".join(f"#{a}" for a in sorted(failed, key=int)[:20]))[:500]
         run.status = "done"
         run.finished_at = clock.now()
         jobs.release(run)  # lease
         record_event(CHAIN, "verification.finished", "verification_run", run.id, actor_id=run.created_by_id,
                      details={"period": f"{run.period:%Y-%m}", "acts": run.total_acts, "lines": lines,
-                              "excluded": excluded, "by_rule": totals, "skipped_decided": len(decided_meanwhile)})
+                              "excluded": excluded, "by_rule": totals, "skipped_decided": len(decided_meanwhile),
+                              "failed": len(failed)})
         db.session.commit()
     except jobs.LeaseLost:  # lease: another worker took the run over; it is theirs now
         db.session.rollback()
@@ -135,6 +133,79 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
         db.session.commit()
         raise
     return run
+
+
+def _verify_chunk(run: VerificationRun, chunk: list[int], month_ids: list[int], decided_meanwhile: set[int],
+                  on_step=None) -> list:
+    """Claim and verify a chunk of acts set-based, in the caller's transaction; the acts' summaries."""
+    claimed = claim_for_verification(chunk)
+    decided_meanwhile.update(set(chunk) - set(claimed))
+    acts = load_acts(claimed)
+    # An act decided since the month was listed is no longer part of the run.
+    run_ids = [a for a in month_ids if a not in decided_meanwhile]
+    summaries = verify_acts(acts, run_act_ids=run_ids, on_step=on_step)
+    settled = settle_adjustments(acts)
+    for act in acts:  # totals were written in SQL
+        db.session.expire(act, ["total_lines", "accepted_lines", "amount_tiyn", "withheld_tiyn"])
+    net = {act.id: summaries[act.id].amount_tiyn + sum(x["amount_tiyn"] for x in settled.get(act.id, []))
+           for act in acts}  # the act's amount as written in SQL, without reloading every act
+    for act in acts:
+        s = summaries[act.id]
+        if act.status == "submitted":
+            act.status = "verified"
+        act.verified_at = clock.now()
+        record_event(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.verified",
+                     "act", act.id, actor_id=run.created_by_id,
+                     details={"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": net[act.id],
+                              "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule, "run": run.id,
+                              "adjustments": settled.get(act.id, [])})
+    _refresh_inbox_rows(acts, summaries, net)
+    return [summaries[act.id] for act in acts]
+
+
+def _verify_one_by_one(run_id: int, chunk: list[int], month_ids: list[int], decided_meanwhile: set[int],
+                       failed: dict[str, str]) -> list:
+    """A chunk that failed as a whole, again one act per transaction: an act that fails alone is rolled back
+    (it keeps its last check), becomes a ``verification`` incident on its instance and is listed in
+    ``failed``; the others are verified and committed."""
+    from app.engine.incidents import record_incident_safely
+
+    results = []
+    for act_id in chunk:
+        try:
+            results += _verify_chunk(db.session.get(VerificationRun, run_id), [act_id], month_ids,
+                                     decided_meanwhile)
+            db.session.commit()
+        except Exception as err:  # noqa: BLE001 - this act's failure is its own
+            db.session.rollback()
+            log.warning("verification run %s: act %s could not be checked: %r", run_id, act_id, err)
+            failed[str(act_id)] = (str(err) or type(err).__name__)[:200]
+            instance_id = db.session.scalar(select(Act.instance_id).where(Act.id == act_id))
+            if instance_id is not None:
+                record_incident_safely(instance_id, err, element_id=VERIFY_ELEMENT, kind="verification",
+                                       halt=False)
+    return results
+
+
+def reverify_act_of(instance, actor) -> None:
+    """The retry of a ``verification`` incident: check the instance's act again, if it is still open to checks
+    (an act accepted or returned since is final: nothing to retry). The caller commits."""
+    act = db.session.scalars(select(Act).where(Act.instance_id == instance.id)).first()
+    if act is None or act.status not in VERIFIABLE:
+        from app.engine.incidents import IncidentRefused
+
+        raise IncidentRefused(_("The act is no longer waiting for checks; resolve the incident instead."))
+    run = VerificationRun(period=act.period, status="done", total_acts=1, processed_acts=1, total_lines=0,
+                          excluded_lines=0, by_rule={}, created_by_id=getattr(actor, "id", None),
+                          created_at=clock.now(), finished_at=clock.now())
+    db.session.add(run)
+    db.session.flush()
+    [summary] = _verify_chunk(run, [act.id], [act.id], set()) or [None]
+    if summary is not None:
+        run.total_lines, run.excluded_lines, run.by_rule = summary.total, summary.excluded, dict(summary.by_rule)
+
+
+reverifiers[:] = [reverify_act_of]
 
 
 def _refresh_inbox_rows(acts: list[Act], summaries: dict, net: dict[int, int]) -> None:

@@ -6,6 +6,13 @@
     var meta = document.querySelector('meta[name="csrf-token"]');
     if (meta) { evt.detail.headers["X-CSRFToken"] = meta.content; }
   });
+  // Irreversible actions ask first: a form (or its submit button) with data-confirm="question".
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    var button = evt.submitter;
+    var question = (button && button.dataset.confirm) || form.dataset.confirm;
+    if (question && !window.confirm(question)) { evt.preventDefault(); evt.stopImmediatePropagation(); }
+  }, true);
   // "Add row" in form tables: clone the last row with the next index.
   document.querySelectorAll("[data-add-row]").forEach(function (button) {
     button.addEventListener("click", function () {

@@ -14,7 +14,19 @@
   var canvasEl = document.getElementById("canvas");
   var dmnEl = document.getElementById("dmn-canvas");
   var panel = document.getElementById("panel");
-  var modeler, moddle, modeling, registry, overlays, canvas, dmn = null, currentDmn = null;
+  var modeler, moddle, modeling, registry, overlays, canvas, dmn = null, currentDmn = null, dirty = false;
+
+  // Leaving the editor (Add form, a link, closing the tab) with unsaved changes asks first.
+  document.querySelectorAll("[data-leaves-editor]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      if (dirty && !window.confirm(t.unsaved)) { ev.preventDefault(); ev.stopImmediatePropagation(); }
+    });
+  });
+  window.addEventListener("beforeunload", function (ev) {
+    if (dirty && !leaving) { ev.preventDefault(); ev.returnValue = ""; }
+  });
+  var leaving = false;
+  document.addEventListener("submit", function (ev) { if (!ev.defaultPrevented) { leaving = true; } });
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -165,21 +177,40 @@
   }
 
   // ---- the side panel --------------------------------------------------------------------------
+  // Names in the other languages live in the model (spiffworkflow property name.kk / name.ru / name.en) and are
+  // what the inbox, history, lists, e-mails, the API and the diagram viewers show to a reader of that language.
+  function namePanel(element, bo) {
+    cfg.nameLanguages.forEach(function (lang) {
+      panel.appendChild(field(t.nameIn[lang], input(getProp(bo, "name." + lang), function (v) {
+        setProp(bo, "name." + lang, v.trim());
+        changed(element);
+      })));
+    });
+  }
+
   function showPanel(element) {
     panel.textContent = "";
-    if (!element || element.type === "bpmn:Process" || element.type === "label") {
-      panel.appendChild(el("p", { "class": "text-muted small mb-0", text: t.name + " …" }));
-      var root = canvas.getRootElement();
-      if (root && root.businessObject && root.businessObject.$type === "bpmn:Process") {
-        panel.appendChild(executableBox(root, root.businessObject));
-      }
-      return;
-    }
+    if (!element) { element = canvas.getRootElement(); }
+    if (element.type === "label") { element = element.labelTarget || element; }
     var bo = element.businessObject;
     var type = element.type;
+    if (type === "bpmn:Collaboration") {  // the pool's process names the model
+      var pool = registry.filter(function (e) { return e.type === "bpmn:Participant"; })[0];
+      if (!pool) { return; }
+      element = pool;
+      bo = pool.businessObject.processRef || pool.businessObject;
+      type = "bpmn:Process";
+    }
     panel.appendChild(el("p", { "class": "small mb-2" }, [el("code", { text: bo.id }), document.createTextNode(" · " + type.replace("bpmn:", ""))]));
     panel.dataset.elementId = bo.id;
+    if (type === "bpmn:Process") {
+      panel.appendChild(field(t.name, input(bo.name, function (v) { bo.name = v; changed(element); })));
+      namePanel(element, bo);
+      panel.appendChild(executableBox(element, bo));
+      return;
+    }
     panel.appendChild(field(t.name, input(bo.name, function (v) { modeling.updateLabel(element, v); })));
+    namePanel(element, bo);
     if (type === "bpmn:UserTask") {
       var lanes = [["", t.none]].concat(cfg.lanes.map(function (l) { return [l, l]; }));
       panel.appendChild(field(t.lane, select(lanes, laneOf(element), function (v) { if (v) { moveToLane(element, v); } showPanel(element); })));
@@ -380,14 +411,16 @@
       return resp.json().then(function (body) {
         if (!resp.ok) { throw new Error(body.error || resp.statusText); }
         showProblems(body.problems);
-        status.textContent = t.saved + " " + body.problems.length + " " + t.problems;
+        status.textContent = t.saved + " " + t.problems.replace("%n", String(body.problems.length));
         canvasEl.dataset.saved = String(Date.now());
+        dirty = false;
       });
     }).catch(function (err) { status.textContent = t.saveFailed + " " + err.message; });
   }
 
   fetch(cfg.descriptorUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (descriptor) {
-    modeler = new window.BpmnJS({ container: canvasEl, moddleExtensions: { spiffworkflow: descriptor } });
+    modeler = new window.BpmnJS({ container: canvasEl, moddleExtensions: { spiffworkflow: descriptor },
+      additionalModules: window.TapsyrysBpmnTranslate ? [window.TapsyrysBpmnTranslate()] : [] });
     moddle = modeler.get("moddle");
     modeling = modeler.get("modeling");
     registry = modeler.get("elementRegistry");
@@ -397,6 +430,7 @@
   }).then(function () {
     canvas.zoom("fit-viewport");
     modeler.get("eventBus").on("selection.changed", function (e) { showPanel(e.newSelection[0]); });
+    modeler.get("eventBus").on(["commandStack.changed", "elements.changed"], function () { dirty = true; });
     showPanel(null);
     showProblems(cfg.problems);
     var saveBtn = document.getElementById("save-draft");

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_bpmnimport"
-down_revision = "0012_public"
+down_revision = "0013_ocds"
 branch_labels = None
 depends_on = None
 

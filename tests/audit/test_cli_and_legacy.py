@@ -126,7 +126,8 @@ def test_migration_0011_marks_existing_events_legacy_and_they_verify(tmp_path):
 
     application = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.sqlite'}", "TESTING": True,
                               "BACKGROUND_MODE": "none", "AUDIT_KEY_FILE": str(tmp_path / "keys"),
-                              "AUDIT_ANCHOR_DIR": str(tmp_path / "anchors")})
+                              "AUDIT_ANCHOR_DIR": str(tmp_path / "anchors")},
+                             instance_path=str(tmp_path / "instance"))
     with application.app_context():
         upgrade(revision="0010_incidents")
         at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

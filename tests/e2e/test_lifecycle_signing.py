@@ -68,7 +68,8 @@ def test_director_then_head_sign_the_contract_with_their_password(new_page, cont
 
     with head.expect_popup() as popup:
         head.click("#document-link")
-    expect(popup.value.locator("h1")).to_contain_text("№")
+    expect(popup.value.locator("#contract-kk h1")).to_contain_text("Келісімшарт №")  # the state language first
+    expect(popup.value.locator("#contract-ru h1")).to_contain_text("Договор №")
 
     db.session.expire_all()
     contract = db.session.get(Contract, contract_id)

@@ -4,6 +4,7 @@ version."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -18,10 +19,13 @@ from tests.modeler.factory import two_step
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "instance" / "screenshots"
+
+def _screenshots(tmp_path) -> Path:
+    """A temporary folder unless E2E_SCREENSHOTS names one: never the repository's instance/."""
+    return Path(os.environ.get("E2E_SCREENSHOTS", tmp_path))
 
 
-def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page):
+def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page, tmp_path):
     publish_version(two_step("e2e_trial"))
     db.session.commit()
     page = new_page("owner")
@@ -37,8 +41,8 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page):
     expect(panel).to_contain_text("UserTask")
     new_id = panel.locator("code").inner_text()
     assert new_id != "fill"
-    panel.get_by_label("Name").fill("Approve the request")
-    panel.get_by_label("Name").press("Tab")
+    panel.get_by_label("Name", exact=True).fill("Approve the request")
+    panel.get_by_label("Name", exact=True).press("Tab")
     panel.get_by_label("Lane (role)").select_option("Department official")
     expect(panel.get_by_label("Lane (role)")).to_have_value("Department official")
     panel.get_by_label("Due in working days").fill("soon")
@@ -50,8 +54,9 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page):
     expect(problem).to_contain_text("whole number of days")
     expect(page.locator(f'.djs-shape[data-element-id="{new_id}"]')).to_have_class(re.compile("tap-problem"))
     expect(page.locator("#publish")).to_be_disabled()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "modeler-validation-error.png"), full_page=True)
+    shots = _screenshots(tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "modeler-validation-error.png"), full_page=True)
 
     problem.get_by_role("link").click()
     expect(panel.locator("code")).to_have_text(new_id)
@@ -62,13 +67,16 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page):
     expect(page.locator("#problem-count")).to_have_text("0")
     expect(page.locator("#no-problems")).to_be_visible()
     expect(page.locator("#publish")).to_be_enabled()
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.click("#publish")
     expect(page.locator(".alert-success")).to_contain_text("Version 2 is published")
+    assert questions == ["Publish version 2? Published versions cannot be changed; new instances start on it."]
 
     page.click("#start-instance")
     expect(page.locator(".alert-success")).to_contain_text("version 2")
     expect(page.locator("dl")).to_contain_text("version 2")
-    page.screenshot(path=str(SCREENSHOTS / "modeler-started-instance.png"), full_page=True)
+    page.screenshot(path=str(shots / "modeler-started-instance.png"), full_page=True)
 
     db.session.expire_all()
     version = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.number == 2)).one()

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.acts.models import Act
 from app.acts.rules import RULES
 from app.contracts.models import Contract
-from app.engine.models import ProcessInstance
+from app.engine.models import ProcessInstance, ProcessModelVersion
 from app.extensions import db
 from app.ui import AUDIT_ACTIONS
 from tests.conftest import Browser
@@ -33,11 +33,27 @@ WRITTEN_FOR_OTHERS = {"/notifications/outbox"}
 TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S | re.I)
 
 
-def _english_phrases() -> list[str]:
+def _translated_ids() -> set[str]:
     with CATALOGUE.open("rb") as fh:
         catalogue = read_po(fh, locale="kk")
-    return sorted({m.id for m in catalogue if isinstance(m.id, str) and m.string and m.string != m.id
-                   and len(m.id.split()) >= 2 and "%(" not in m.id and "{" not in m.id}, key=len, reverse=True)
+    return {m.id for m in catalogue if isinstance(m.id, str) and m.string and m.string != m.id
+            and "%(" not in m.id and "{" not in m.id}
+
+
+def _english_phrases() -> list[str]:
+    return sorted({i for i in _translated_ids() if len(i.split()) >= 2}, key=len, reverse=True)
+
+
+def _english_words() -> set[str]:
+    """Single English words of the catalogue: a cell, a label or a badge that reads exactly one of them."""
+    return {i for i in _translated_ids() if len(i.split()) == 1 and len(i) > 2} - NAMES
+
+
+#: names written the same in every language (the product's own name)
+NAMES = {"Tapsyrys"}
+
+
+CELL = re.compile(r">\s*([^<>]+?)\s*<")
 
 
 def _text(page: str) -> str:
@@ -51,8 +67,9 @@ def _urls(app) -> list[str]:
                                                                                        "/metrics")) \
                 and not rule.rule.endswith((".csv", ".json", ".xlsx", ".bpmn", ".ico", "/logout")):
             urls.append(rule.rule)
-    urls += [f"/acts/{a.id}" for a in db.session.scalars(select(Act))]
-    urls += [f"/contracts/{c.id}" for c in db.session.scalars(select(Contract))]
+    urls += [f"/acts/{a.id}{tail}" for a in db.session.scalars(select(Act)) for tail in ("", "/document")]
+    urls += [f"/contracts/{c.id}{tail}" for c in db.session.scalars(select(Contract)) for tail in ("", "/document")]
+    urls += [f"/modeler/versions/{v.id}" for v in db.session.scalars(select(ProcessModelVersion))]
     urls += [f"/instances/{i.id}" for i in db.session.scalars(select(ProcessInstance).limit(12))]
     return sorted(set(urls))
 
@@ -60,6 +77,7 @@ def _urls(app) -> list[str]:
 @pytest.mark.parametrize("username", ROLES)
 def test_no_english_sentence_or_raw_key_on_any_kazakh_page(world, app, username):
     phrases = _english_phrases()
+    words = _english_words()
     raw_keys = [key for key in AUDIT_ACTIONS] + [code for code in RULES if "_" in code]
     person = Browser(app, username)
     person.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "kk"
@@ -69,7 +87,12 @@ def test_no_english_sentence_or_raw_key_on_any_kazakh_page(world, app, username)
         response = person.get(url)
         if response.status_code != 200 or not response.mimetype.startswith("text/html") or url in WRITTEN_FOR_OTHERS:
             continue
-        text = _text(response.get_data(as_text=True))
+        page = response.get_data(as_text=True)
+        text = _text(page)
+        bare = TAG.sub(lambda m: m.group(0) if not m.group(1) else "", page)  # scripts and styles out
+        for cell in CELL.findall(bare):
+            if html.unescape(cell) in words:
+                problems.append(f"{url}: English word “{html.unescape(cell)}”")
         for phrase in phrases:
             if phrase in text:
                 problems.append(f"{url}: English “{phrase}”")

@@ -34,7 +34,7 @@ def test_bulk_accept_confirms_then_accepts_each_clean_act(world, clean_acts, bro
     query = "&".join(f"task={t.id}" for t in [*clean_acts, dirty])
     page = official.get(f"/inbox/bulk-accept?{query}").get_data(as_text=True)
     listed = [int(x) for x in re.findall(r'<tr data-task-id="(\d+)"', page)]
-    assert sorted(listed) == sorted(t.id for t in clean_acts) and "1 selected task(s)" in page
+    assert sorted(listed) == sorted(t.id for t in clean_acts) and "1 selected task is not a clean act" in page
     assert all(_act(t).status == "verified" for t in clean_acts), "the confirmation page changes nothing"
 
     # One act is accepted by someone else between confirmation and submission: it fails alone.

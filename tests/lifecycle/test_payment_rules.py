@@ -26,6 +26,13 @@ from tests.lifecycle.test_sla_and_payment import _september_act_verified
 PAID_ON = date(2027, 10, 5)
 
 
+@pytest.fixture(autouse=True)
+def _october_2027():
+    """Payments are registered in the month they are paid (a date far ahead of today is refused)."""
+    with clock.FrozenClock(datetime(2027, 10, 5, 6, 30, tzinfo=UTC)):
+        yield
+
+
 def _payments(act: Act) -> list[Payment]:
     return list(db.session.scalars(select(Payment).where(Payment.act_id == act.id)))
 
@@ -94,7 +101,7 @@ def test_a_payment_order_number_is_used_once(world):
     db.session.commit()
     register_payment(act, "PP-0001", PAID_ON, user("operator"))
     db.session.commit()
-    with pytest.raises(DomainRefused, match="payment order PP-0001 is already registered"):
+    with pytest.raises(DomainRefused, match=f"Payment order PP-0001 is already registered for act {act.number};"):
         register_payment(other, "PP-0001", PAID_ON, user("operator"))
     db.session.rollback()
     assert _payments(other) == []

@@ -145,3 +145,67 @@ def test_a_migration_is_recorded_on_both_chains(trial_v1):
     assert (task.title, task.role, task.status) == ("Fill in", "school_accountant", "open")
     assert db.session.scalar(select(func.count()).select_from(HumanTask)
                              .where(HumanTask.instance_id == instance.id, HumanTask.status == "open")) == 1
+
+
+_TASK_FIELDS = ("spec_name", "title", "lane", "role", "form_schema", "form_ui_schema", "handler", "status",
+                "completed_at", "task_guid")
+
+
+def _task_row(instance, spec_name: str) -> tuple:
+    task = _open(instance, spec_name)
+    return tuple(getattr(task, name) for name in _TASK_FIELDS)
+
+
+def test_a_revert_puts_back_version_state_status_and_task_and_is_recorded_on_both_chains(trial_v1):
+    from app import clock
+
+    owner = user("owner")
+    instance = _start()
+    instance.status = "error"  # a failed step: migrated to fix it, then put back
+    db.session.commit()
+    before = (instance.model_version_id, instance.state, _task_row(instance, "fill"))
+    v2 = _publish(trial_v1.process_model, three_step(), owner)
+    db.session.commit()
+    record = migration.migrate(instance, v2, owner)
+    db.session.commit()
+    assert record.report["previous_status"] == "error"
+    with clock.FrozenClock(clock.now()) as frozen:
+        reverted = migration.revert(record, owner)
+        db.session.commit()
+        assert reverted is record
+        assert (record.status, record.reverted_by_id) == ("reverted", owner.id)
+        assert record.reverted_at.replace(tzinfo=None) == frozen.at.replace(tzinfo=None)
+    instance = db.session.get(ProcessInstance, instance.id)
+    assert instance.status == "error", "the status it had before the migration"
+    assert (instance.model_version_id, instance.state, _task_row(instance, "fill")) == before
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.in_(
+        ["instance.migration_reverted", "model.migration_reverted"])).order_by(AuditEvent.id)).all()
+    details = {"migration": record.id, "from_version": 2, "to_version": 1}
+    assert [(e.chain, e.action, e.object_type, e.object_id, e.actor_id, e.details) for e in events] == [
+        (instance.audit_chain, "instance.migration_reverted", "process_instance", instance.id, owner.id, details),
+        (f"model:{trial_v1.process_model_id}", "model.migration_reverted", "instance_migration", record.id,
+         owner.id, {"instance": instance.id, **details}),
+    ]
+
+
+def test_a_revert_is_refused_twice_and_once_the_instance_moved_on(trial_v1):
+    owner = user("owner")
+    instance = _start()
+    v2 = _publish(trial_v1.process_model, three_step(), owner)
+    db.session.commit()
+    record = migration.migrate(instance, v2, owner)
+    db.session.commit()
+    migration.revert(record, owner)
+    db.session.commit()
+    with pytest.raises(migration.MigrationRefused) as info:
+        migration.revert(record, owner)
+    assert str(info.value) == "This migration has already been reverted."
+
+    record = migration.migrate(instance, v2, owner)
+    db.session.commit()
+    complete_task(_open(instance, "fill").id, user("accountant"), data={"comment": "done"})
+    db.session.commit()
+    with pytest.raises(migration.MigrationRefused) as info:
+        migration.revert(record, owner)
+    assert str(info.value) == "The instance has moved on since it was migrated; it cannot be reverted."
+    assert db.session.get(ProcessInstance, instance.id).model_version_id == v2.id

@@ -137,10 +137,13 @@ def test_unreachable_element(app_ctx):
 
 def test_no_end_event(app_ctx):
     files = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill"))], end=False)
-    assert any("no end event" in p.message for p in _problems(files))
+    assert [(p.filename, p.element_id, p.message) for p in _problems(files)] == [
+        ("trial.bpmn", None, "The process has no end event")]
 
 
 def test_invalid_form_schema(app_ctx):
     files = two_step()
     files["fill.schema.json"] = '{"type": "object", "properties": {"x": {"type": "strin"}}}'
-    assert any(p.filename == "fill.schema.json" for p in _problems(files))
+    problems = _problems(files)
+    assert problems and {(p.filename, p.element_id) for p in problems} == {("fill.schema.json", None)}
+    assert all(p.message.startswith("Not a valid JSON Schema: 'strin'") for p in problems), problems

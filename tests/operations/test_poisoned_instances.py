@@ -65,6 +65,7 @@ def test_poisoned_instances_do_not_stop_the_healthy_ones(app_ctx, poison_model, 
 
 def test_every_incident_message_has_its_kazakh_and_russian_translation(app_ctx, poison_model):
     """Every kind's message is in the Kazakh and Russian catalogues, with its element placeholder."""
+    import json
     from pathlib import Path
 
     from babel.messages.pofile import read_po
@@ -83,12 +84,17 @@ def test_every_incident_message_has_its_kazakh_and_russian_translation(app_ctx, 
     incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
     with app_ctx.test_request_context():
         assert user_message(incident) == "A script of step “compute” failed."
+    # a message added since the catalogues were last merged waits in translations/pending/*.json
+    pending = {}
+    for path in sorted((root / "pending").glob("*.json")):
+        pending.update(json.loads(path.read_text(encoding="utf-8")))
     for kind in KINDS:
         msgid = _MESSAGES[kind]._args[0]
         for language, catalogue in catalogues.items():
             entry = catalogue.get(msgid)
-            assert entry is not None and entry.string, (kind, language)
-            assert "%(element)s" in entry.string, (kind, language)
+            text = entry.string if entry is not None and entry.string else pending.get(msgid, {}).get(language)
+            assert text, (kind, language)
+            assert "%(element)s" in text, (kind, language)
 
 
 def test_retrying_an_incident_re_runs_the_failed_element(app_ctx, service_model):

@@ -61,7 +61,7 @@ def test_the_largest_integer_id_is_an_ordinary_404(world, browser):
     admin = browser("admin")
     for rule in _rules(admin.app, "GET", with_int=True):
         url = _url(rule, MAX_DB_INT)
-        assert admin.get(url).status_code in (200, 302, 403, 404), url
+        assert admin.get(url).status_code == 404, url
 
 
 def test_out_of_range_ids_in_query_strings(world, browser):
@@ -120,7 +120,7 @@ def test_json_bodies_are_walked(world, browser):
     deep = "[" * 100_000 + "]" * 100_000
     response = owner._request("post", url, data=deep, content_type="application/json",
                               headers={"X-CSRFToken": owner.csrf})
-    assert response.status_code in (400, 422)
+    assert response.status_code == 400
     response = owner.post_json(url, {"files": {}, "delete": 5})
     assert response.status_code == 400
 
@@ -195,7 +195,7 @@ def test_attachment_stored_without_the_right_to_left_override(world, browser):
     response = accountant.post(f"/tasks/{task.id}/attachments",
                                {"file": (io.BytesIO(b"%PDF-1.4 x"), "act\u202efdp.exe.pdf")},
                                content_type="multipart/form-data")
-    assert response.status_code in (200, 302, 303)
+    assert response.status_code == 302
     stored = db.session.scalars(select(TaskAttachment).where(TaskAttachment.task_id == task.id)).one()
     assert stored.filename == "actfdp.exe.pdf"
     assert db.session.get(HumanTask, task.id) is not None

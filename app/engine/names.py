@@ -1,0 +1,89 @@
+"""Element and process names per language, kept in the model itself.
+
+A BPMN element has one ``name``: the one its author wrote. Its names in the other languages are properties of
+the element in the spiffworkflow extension the modeler already writes, so a model carries its own words and no
+new namespace has to pass the security allow-list (:data:`app.engine.xml.ALLOWED_NAMESPACES`)::
+
+    <bpmn:userTask id="accept_act" name="Accept act">
+      <bpmn:extensionElements>
+        <spiffworkflow:properties>
+          <spiffworkflow:property name="name.kk" value="Актіні қабылдау" />
+          <spiffworkflow:property name="name.ru" value="Принять акт" />
+        </spiffworkflow:properties>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+
+Processes, participants, lanes, tasks, events, gateways and flows may all carry them. :func:`model_names` reads
+them when a version is published (stored on the version, so pages never parse XML to show a name);
+:func:`localized_diagram` writes the reader's names into a copy of the diagram a viewer shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lxml import etree
+
+from app.engine.xml import ModelXmlError, parse_model_xml
+
+__all__ = ["NAME_LANGUAGES", "NAME_PROPERTY", "localized_diagram", "model_names", "name_property"]
+
+#: the property that holds an element's name in one language: ``name.kk``, ``name.ru``, ``name.en``
+NAME_PROPERTY = "name."
+NAME_LANGUAGES = ("kk", "ru", "en")
+_SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def name_property(language: str) -> str:
+    return f"{NAME_PROPERTY}{language}"
+
+
+def _translations(element) -> dict[str, str]:
+    found = {}
+    for prop in element.iterfind(f"./{{*}}extensionElements/{{{_SPIFF}}}properties/{{{_SPIFF}}}property"):
+        key, value = prop.get("name") or "", (prop.get("value") or "").strip()
+        if key.startswith(NAME_PROPERTY) and key[len(NAME_PROPERTY):] in NAME_LANGUAGES and value:
+            found[key[len(NAME_PROPERTY):]] = value
+    return found
+
+
+def model_names(files: dict[str, str]) -> dict[str, dict[str, str]]:
+    """``{element id: {"": name as written, "kk": …, "ru": …, "en": …}}`` for every element of the model's BPMN
+    files that has a name in another language (an unparseable file contributes nothing: validation reports it)."""
+    names: dict[str, dict[str, str]] = {}
+    for filename, text in files.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        try:
+            root = parse_model_xml(text, filename).getroot()
+        except ModelXmlError:
+            continue
+        for element in root.iter():
+            if not isinstance(element.tag, str) or not element.get("id"):
+                continue
+            words = _translations(element)
+            if words:
+                names[element.get("id")] = {"": element.get("name") or "", **words}
+    return names
+
+
+def localized_diagram(text: str, language: str, translate: Callable[[str], str] | None = None) -> str:
+    """The diagram with each element's name in ``language``: the model's own name in that language, else
+    ``translate(name)`` (the application's catalogue of known words), else the name as written. The XML is the
+    one stored (already checked at upload); only ``name`` attributes change."""
+    try:
+        tree = parse_model_xml(text, "diagram.bpmn")
+    except ModelXmlError:
+        return text
+    changed = False
+    for element in tree.getroot().iter():
+        if not isinstance(element.tag, str) or element.get("name") is None:
+            continue
+        written = element.get("name")
+        name = _translations(element).get(language) or (translate(written) if translate and written else written)
+        if name != written:
+            element.set("name", name)
+            changed = True
+    if not changed:
+        return text
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8").decode("utf-8")

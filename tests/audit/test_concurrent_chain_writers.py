@@ -1,0 +1,70 @@
+"""Two transactions appending to the same chain that no other lock guards (a person's logins from two browsers,
+an upload while an import finishes): the second waits for the first and links after it — both are kept, the chain
+verifies. Before, the second failed on the unique (chain, seq): a 500 for the second login."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from app.audit.models import AuditEvent
+from app.audit.operations import record_event, verify_all_chains
+from app.extensions import db
+from app.people.models import User
+from app.people.operations import record_login
+
+
+def test_two_logins_of_the_same_person_at_once_are_both_recorded(world, app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the second transaction waits for the database lock")
+    operator = db.session.scalars(select(User).where(User.username == "operator")).one()
+    operator_id = operator.id
+    first_written, outcome = threading.Event(), {}
+
+    def second_browser() -> None:
+        with app.app_context():
+            first_written.wait(10)
+            try:
+                record_login(db.session.get(User, operator_id))
+                db.session.commit()
+                outcome["second"] = "committed"
+            except Exception as err:  # noqa: BLE001 - the test reports what happened
+                db.session.rollback()
+                outcome["second"] = repr(err)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=second_browser)
+    thread.start()
+    record_login(operator)  # the first browser's login, not committed yet
+    first_written.set()
+    thread.join(0.5)  # the second one is now waiting (for the chain, or for the first one's row)
+    db.session.commit()
+    thread.join(15)
+    assert outcome == {"second": "committed"}
+    logins = db.session.scalars(select(AuditEvent.seq).where(AuditEvent.chain == f"user:{operator_id}",
+                                                             AuditEvent.action == "user.login")).all()
+    assert len(logins) == 2
+    assert verify_all_chains()[1] == []
+
+
+def test_an_instance_chain_is_left_to_the_instance_lock(world):
+    """No advisory lock for an instance's chain: its writers race on the instance's lock version instead."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        record_event("instance:999999", "test.event", "process_instance", 999999, actor_id=None)
+        record_event("registry", "test.event", "registry_import", 1, actor_id=None)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+        db.session.rollback()
+    locks = [s for s in sent if "pg_advisory_xact_lock" in s]
+    assert len(locks) == (1 if db.engine.dialect.name == "postgresql" else 0)

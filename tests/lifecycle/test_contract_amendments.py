@@ -1,0 +1,218 @@
+"""The education department amends a signed contract (places, amount, term) with a reason: one audited door, the
+school sees it, payments follow the amended caps from the effective month, and nobody else can amend."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.audit.models import AuditEvent
+from app.audit.operations import verify_all_chains
+from app.contracts import operations
+from app.contracts.handlers import within_contract_cap
+from app.contracts.models import Contract, ContractAct, ContractAmendment
+from app.engine.errors import DomainRefused
+from app.extensions import db
+from app.notifications.models import Notification
+from tests.helpers import user
+
+NEW_PLACES = {"places_primary": "1", "places_basic": "1", "places_secondary": "1"}
+
+
+def samruk() -> Contract:
+    return db.session.scalars(select(Contract).where(Contract.number == "C-SHYMKENT-2026-00001")).one()
+
+
+def form(contract: Contract, **changes) -> dict:
+    values = {**NEW_PLACES, "amount": "5000000", "period_end": "2027-05-31", "effective_from": "2026-10",
+              "rationale": "Fewer students enrolled after the school's building was partly closed.",
+              "revision": str(len(contract.amendments)), "confirm": "true"}
+    values.update(changes)
+    return values
+
+
+def snapshot(contract_id: int) -> tuple:
+    db.session.expire_all()
+    contract = db.session.get(Contract, contract_id)
+    return (contract.places_primary, contract.places_basic, contract.places_secondary, contract.monthly_cap_tiyn,
+            contract.amount_cap_tiyn, contract.period_end,
+            db.session.scalar(select(func.count(ContractAmendment.id))),
+            db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "contract.amended")))
+
+
+def test_the_department_amends_with_a_reason_audited_and_the_school_sees_it(world, browser):
+    contract = samruk()
+    signed_hash = operations.document_sha256(contract)
+    old_monthly, old_amount = contract.monthly_cap_tiyn, contract.amount_cap_tiyn
+    official = browser("official_shymkent")
+    page = official.get(f"/contracts/{contract.id}/amend")
+    assert page.status_code == 200 and 'name="csrf_token"' in page.get_data(as_text=True)
+
+    response = official.post(f"/contracts/{contract.id}/amend", form(contract))
+    assert response.status_code == 303, response.get_data(as_text=True)
+
+    contract = samruk()
+    amendment = db.session.scalars(select(ContractAmendment)).one()
+    norms = sum(contract.order.norm(lv, contract.locality) for lv in ("primary", "basic", "secondary"))
+    assert (contract.places_total, contract.monthly_cap_tiyn, contract.amount_cap_tiyn) == (3, norms, 500_000_000)
+    assert amendment.seq == 1 and amendment.effective_from == date(2026, 10, 1)
+    assert amendment.before["monthly_cap_tiyn"] == old_monthly and amendment.before["amount_cap_tiyn"] == old_amount
+    assert amendment.after["amount_cap_tiyn"] == 500_000_000 and amendment.before_sha256 != amendment.after_sha256
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "contract.amended")).one()
+    assert event.actor_id == user("official_shymkent").id and event.object_id == contract.id
+    assert event.details["before_sha256"] == amendment.before_sha256
+    assert event.details["after_sha256"] == amendment.after_sha256
+    assert event.facts["amount_cap_tiyn"] == 500_000_000 and "amendments_sha256" in event.facts
+    assert verify_all_chains()[1] == []
+    # the signed document is what was signed: its hash is unchanged by the amendment
+    assert operations.document_sha256(contract) == signed_hash
+
+    director = user("director4")
+    note = db.session.scalars(select(Notification).where(Notification.user_id == director.id,
+                                                         Notification.kind == "contract_amended")).one()
+    assert note.params["subject"] == contract.number
+    school_page = browser("director4").get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="contract-amendments"' in school_page and "partly closed" in school_page
+    assert 'id="amend-link"' not in school_page
+
+
+def test_tampering_with_an_amendment_is_found_by_the_audit_check(world, browser):
+    contract = samruk()
+    browser("head_shymkent").post(f"/contracts/{contract.id}/amend", form(contract))
+    amendment = db.session.scalars(select(ContractAmendment)).one()
+    amendment.rationale = "Something else entirely, written in later."
+    db.session.commit()
+    problems = verify_all_chains()[1]
+    assert any("amendments_sha256" in p.reason for p in problems)
+
+
+@pytest.mark.parametrize("username,status", [("director4", 403), ("accountant4", 403), ("auditor", 403),
+                                             ("operator", 403), ("official", 404)])
+def test_only_the_regions_department_amends(world, browser, username, status):
+    contract = samruk()
+    before = snapshot(contract.id)
+    person = browser(username)
+    assert person.get(f"/contracts/{contract.id}/amend").status_code == status
+    assert person.post(f"/contracts/{contract.id}/amend", form(contract)).status_code == status
+    assert person.post_json(f"/api/v1/contracts/{contract.id}/amendments", {
+        "revision": 0, "places_primary": 1, "places_basic": 1, "places_secondary": 1, "amount_cap_tiyn": 500_000_000,
+        "period_end": "2027-05-31", "effective_from": "2026-10-01",
+        "rationale": "Fewer students enrolled this year."}).status_code == status
+    assert snapshot(contract.id) == before
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"places_basic": "ten"}, "places_basic"),
+    ({"places_primary": "-1"}, "places_primary"),
+    ({"places_primary": "٣"}, "places_primary"),
+    ({"places_primary": "0", "places_basic": "0", "places_secondary": "0"}, "places_primary"),
+    ({"places_primary": "400"}, "places_primary"),  # over the design capacity of 300
+    ({"amount": "1e9"}, "amount"),
+    ({"amount": "12.345"}, "amount"),
+    ({"amount": "0"}, "amount"),
+    ({"amount": "9" * 30}, "amount"),
+    ({"period_end": "2027-13-01"}, "period_end"),
+    ({"period_end": "2027-08-31"}, "period_end"),  # after the order's period
+    ({"period_end": "2026-09-30"}, "period_end"),  # the October act is already open
+    ({"effective_from": "2026-08"}, "effective_from"),  # before the term
+    ({"effective_from": "2027-06"}, "effective_from"),  # after the term
+    ({"effective_from": "someday"}, "effective_from"),
+    ({"rationale": "because"}, "rationale"),
+    ({"rationale": "x" * 1001}, "rationale"),
+    ({"confirm": ""}, "confirm"),
+    ({"revision": "abc"}, "revision"),
+])
+def test_bad_input_is_refused_per_field_and_changes_nothing(world, browser, changes, field):
+    contract = samruk()
+    before = snapshot(contract.id)
+    response = browser("official_shymkent").post(f"/contracts/{contract.id}/amend", form(contract, **changes))
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.get_data(as_text=True) or field == "revision"
+    assert snapshot(contract.id) == before
+
+
+def test_the_same_terms_or_a_missing_field_are_refused_without_a_500(world, browser):
+    contract = samruk()
+    before = snapshot(contract.id)
+    official = browser("official_shymkent")
+    same = form(contract, places_primary=str(contract.places_primary), places_basic=str(contract.places_basic),
+                places_secondary=str(contract.places_secondary), amount=str(contract.amount_cap_tiyn // 100))
+    response = official.post(f"/contracts/{contract.id}/amend", same)
+    assert response.status_code == 422 and "Nothing to amend" in response.get_data(as_text=True)
+    assert official.post(f"/contracts/{contract.id}/amend", {"rationale": "x"}).status_code == 422
+    assert official.post(f"/contracts/{contract.id}/amend", form(contract), csrf=False).status_code == 400
+    assert snapshot(contract.id) == before
+
+
+def test_two_officials_amending_the_same_version_one_wins_the_other_is_told(world, browser):
+    contract = samruk()
+    first, second = browser("official_shymkent"), browser("head_shymkent")
+    stale = form(contract, amount="6000000")
+    assert first.post(f"/contracts/{contract.id}/amend", form(contract)).status_code == 303
+    after_first = snapshot(contract.id)
+    response = second.post(f"/contracts/{contract.id}/amend", stale)
+    assert response.status_code == 422 and "Someone amended this contract meanwhile" in response.get_data(as_text=True)
+    assert snapshot(contract.id) == after_first and samruk().amount_cap_tiyn == 500_000_000
+    # the page now carries the new revision: amending again on top of the first amendment works
+    assert 'name="revision" value="1"' in response.get_data(as_text=True)
+    assert second.post(f"/contracts/{contract.id}/amend",
+                       form(samruk(), amount="6000000", effective_from="2026-11")).status_code == 303
+    assert [a.seq for a in samruk().amendments] == [1, 2]
+
+
+def test_payment_caps_follow_the_amended_terms_from_the_effective_month(world, browser):
+    contract = samruk()
+    old_monthly = contract.monthly_cap_tiyn
+    assert browser("official_shymkent").post(f"/contracts/{contract.id}/amend", form(contract)).status_code == 303
+    contract = samruk()
+    new_monthly = contract.monthly_cap_tiyn
+    assert new_monthly < old_monthly
+    acts = {link.period: link.act for link in db.session.scalars(
+        select(ContractAct).where(ContractAct.contract_id == contract.id))}
+    september, october = acts[date(2026, 9, 1)], acts[date(2026, 10, 1)]
+    september.amount_tiyn = october.amount_tiyn = new_monthly + 1
+    within_contract_cap(september)  # before the effective month: the signed cap applies
+    with pytest.raises(DomainRefused, match="monthly cap"):
+        within_contract_cap(october)
+    october.amount_tiyn = new_monthly
+    within_contract_cap(october)
+    september.amount_tiyn = old_monthly + 1
+    with pytest.raises(DomainRefused, match="monthly cap"):
+        within_contract_cap(september)
+    db.session.rollback()
+
+
+def test_a_decided_month_cannot_be_amended(world, browser):
+    contract = samruk()
+    link = db.session.scalars(select(ContractAct).where(ContractAct.contract_id == contract.id,
+                                                        ContractAct.period == date(2026, 9, 1))).one()
+    link.act.status = "accepted"
+    db.session.commit()
+    official = browser("official_shymkent")
+    page = official.get(f"/contracts/{contract.id}/amend").get_data(as_text=True)
+    assert 'value="2026-10"' in page  # the first month still open to amendment is offered
+    response = official.post(f"/contracts/{contract.id}/amend", form(contract, effective_from="2026-09"))
+    assert response.status_code == 422 and 'id="effective_from-error"' in response.get_data(as_text=True)
+    assert official.post(f"/contracts/{contract.id}/amend", form(contract)).status_code == 303
+
+
+def test_the_api_amends_with_the_same_checks(world, browser):
+    contract = samruk()
+    official = browser("official_shymkent")
+    body = {"revision": 0, "places_primary": 2, "places_basic": 2, "places_secondary": 2,
+            "amount_cap_tiyn": 400_000_000, "period_end": "2027-04-30", "effective_from": "2026-11-15",
+            "rationale": "Term shortened: the school closes for renovation in May."}
+    bad = official.post_json(f"/api/v1/contracts/{contract.id}/amendments", {**body, "amount_cap_tiyn": "lots"})
+    assert bad.status_code == 422
+    refused = official.post_json(f"/api/v1/contracts/{contract.id}/amendments", {**body, "places_primary": 400})
+    assert refused.status_code == 422 and "places_primary" in refused.get_json()["errors"]
+    created = official.post_json(f"/api/v1/contracts/{contract.id}/amendments", body)
+    assert created.status_code == 201, created.get_json()
+    document = created.get_json()
+    assert document["amount_cap_tiyn"] == 400_000_000 and document["period_end"] == "2027-04-30"
+    assert document["amendments"][0]["effective_from"] == "2026-11-01"
+    stale = official.post_json(f"/api/v1/contracts/{contract.id}/amendments", {**body, "amount_cap_tiyn": 1})
+    assert stale.status_code == 409
+    assert len(samruk().amendments) == 1

@@ -1,0 +1,65 @@
+"""Payments refuse a typo with a message that says what to do (issue 16 §3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from app import clock
+from app.engine.errors import DomainRefused
+from app.engine.runtime import complete_task
+from app.extensions import db
+from app.payments.operations import register_payment
+from tests.helpers import act_of_school, open_task, user
+
+
+@pytest.fixture()
+def accepted(world):
+    act = act_of_school("Alatau Lyceum")  # verified in the seed
+    complete_task(open_task(act, "accept_act").id, user("official_almaty"), data={"decision": "accept"})
+    db.session.commit()
+    return act
+
+
+def test_a_payment_date_beyond_the_limit_is_refused_and_the_limit_itself_is_accepted(accepted, app):
+    app.config["PAYMENT_DATE_MAX_DAYS_AHEAD"] = 10
+    try:
+        with clock.FrozenClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC)):
+            with pytest.raises(DomainRefused, match=r"^The payment date 1 Dec 2026 is in the future: .* \(at most 10 "
+                                                    r"days ahead, until 30 Nov 2026\)\.$"):
+                register_payment(accepted, "PP-FAR", date(2026, 12, 1), user("operator"))
+            db.session.rollback()
+            assert register_payment(accepted, "PP-EDGE", date(2026, 11, 30), user("operator")).paid_on == \
+                date(2026, 11, 30)
+    finally:
+        app.config["PAYMENT_DATE_MAX_DAYS_AHEAD"] = 31
+
+
+def test_a_reused_order_number_names_the_act_only_to_whom_may_see_it(accepted):
+    register_payment(accepted, "PP-ONCE", clock.today(), user("operator"))
+    db.session.commit()
+    other = act_of_school("Nur Private School")
+    other.status = "accepted"
+    db.session.commit()
+    with pytest.raises(DomainRefused, match=f"already registered for act {accepted.number};"):
+        register_payment(other, "PP-ONCE", clock.today(), user("operator"))
+    db.session.rollback()
+    with pytest.raises(DomainRefused, match="already registered for another act;"):
+        register_payment(other, "PP-ONCE", clock.today(), user("official"))  # Astana: the Almaty act is not theirs
+    db.session.rollback()
+
+
+def test_english_dates_read_day_month_year_and_other_languages_keep_their_own(app):
+    from flask_babel import force_locale
+
+    from app.i18n import format_day, format_moment
+
+    moment = datetime(2026, 12, 1, 4, 30, tzinfo=UTC)
+    with app.test_request_context():
+        with force_locale("en"):
+            assert (format_day(date(2026, 12, 1)), format_moment(moment, "short")) == ("1 Dec 2026",
+                                                                                       "1 Dec 2026, 09:30")
+        with force_locale("ru"):
+            assert format_day(date(2026, 12, 1), "short") == "01.12.2026"
+        assert format_day(None) == ""
