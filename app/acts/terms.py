@@ -1,9 +1,10 @@
 """What an act is checked against besides the registries: the terms under which the school is funded.
 
-Verification asks :func:`terms_for` once per act, or :func:`terms_for_acts` once for many (a provider may offer
-a ``many`` attribute answering for a list of acts at once; otherwise it is asked act by act). The default provider knows only the school's design
-capacity; the state-order lifecycle registers a provider that reads the school's active contract (levels,
-places, amount cap, licence period). Providers are tried newest first; the first non-None answer wins.
+Verification asks :func:`terms_for` once per act, or :func:`terms_for_acts` once for many (a provider may
+offer a ``many`` attribute answering for a list of acts at once; otherwise it is asked act by act). The
+default provider knows only the school's design capacity; the state-order lifecycle registers a provider
+that reads the school's active contract (levels, places, amount cap, licence period). Providers are tried
+newest first; the first non-None answer wins.
 """
 
 from __future__ import annotations
