@@ -43,8 +43,9 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/tapsyrys_registry_bench"
 
 
 def _key(args) -> str:
-    # g2: the generator with near-misses and per-line amounts (an older cached dataset is not reused)
-    return f"g2-s{args.seed}-n{args.students}-p{args.private_students or 'auto'}-k{args.schools}"
+    # g2: the generator with near-misses and per-line amounts; g3: schema 0013_speed (the covering NEDB index).
+    # An older cached dataset is not reused.
+    return f"g3-s{args.seed}-n{args.students}-p{args.private_students or 'auto'}-k{args.schools}"
 
 
 def _paths(args, backend: str) -> tuple[Path, Path, str]:

@@ -1,8 +1,10 @@
 """What an act is checked against besides the registries: the terms under which the school is funded.
 
-Verification asks :func:`terms_for` once per act. The default provider knows only the school's design
-capacity; the state-order lifecycle registers a provider that reads the school's active contract (levels,
-places, amount cap, licence period). Providers are tried newest first; the first non-None answer wins.
+Verification asks :func:`terms_for` once per act, or :func:`terms_for_acts` once for many (a provider may
+offer a ``many`` attribute answering for a list of acts at once; otherwise it is asked act by act). The
+default provider knows only the school's design capacity; the state-order lifecycle registers a provider
+that reads the school's active contract (levels, places, amount cap, licence period). Providers are tried
+newest first; the first non-None answer wins.
 """
 
 from __future__ import annotations
@@ -40,3 +42,25 @@ def terms_for(act) -> ActTerms:
         if terms is not None:
             return terms
     return ActTerms(design_capacity=act.school.design_capacity)
+
+
+def terms_for_acts(acts) -> dict[int, ActTerms]:
+    """:func:`terms_for` of every act, by act id — the same answers, asked of each provider once per batch."""
+    found: dict[int, ActTerms] = {}
+    pending = list(acts)
+    for provider in _providers:
+        if not pending:
+            break
+        many = getattr(provider, "many", None)
+        answers = many(pending) if many is not None else {a.id: provider(a) for a in pending}
+        rest = []
+        for act in pending:
+            terms = answers.get(act.id)
+            if terms is None:
+                rest.append(act)
+            else:
+                found[act.id] = terms
+        pending = rest
+    for act in pending:
+        found[act.id] = ActTerms(design_capacity=act.school.design_capacity)
+    return found

@@ -1,9 +1,13 @@
 """Verify contingent: every line of one act — or of every act of a month — against the registries.
 
-Set-based: the lines to check are copied into a temporary table and each rule is ONE ``UPDATE`` over
-all of them, joining the indexed registry tables (``nedb_enrollment``, other acts' lines). The number of
-statements is the same for one act of 30 lines and for 850 acts with 555,000 lines. Rules run in the
-precedence order of :data:`app.acts.rules.RULES`; a line keeps the first rule that excludes it.
+Set-based, and in the same few statements for one act of 30 lines as for 850 acts with 559,000 lines: the
+acts' context goes into a working table, then ONE statement reads every line with its IIN's NEDB rows (one
+probe of a covering index per line, as the reference scan of the core lookup does) and writes each line's
+rule, amount and review into a second working table keyed by (act, line); the few lines that need more than
+one NEDB row, the copies of a student listed twice and the places over capacity are decided there by
+statements over those lines only; the per-act sums are read from it, and ``act_line`` is written once, only
+where a result changed. Rules run in the precedence order of :data:`app.acts.rules.RULES`; a line keeps the
+first rule that excludes it.
 
 Registries behind an adapter that is not a table (the HTTP adapter) are first staged into a temporary
 table with the enrolments of exactly the IINs in question, then the same SQL runs against it.
@@ -46,7 +50,7 @@ from app.acts.rules import (
     level_for_grade,
     normalise_name,
 )
-from app.acts.terms import ActTerms, terms_for
+from app.acts.terms import ActTerms, terms_for_acts
 from app.extensions import db
 from app.registry.adapter import StudentRegistry, student_registry
 from app.registry.identifiers import is_valid_iin
@@ -126,11 +130,12 @@ def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
             licences[lic.bin].append(lic)
     norms_by_period: dict[date, dict[str, int]] = {}
     contexts = []
+    all_terms = terms_for_acts(acts)
     for act in acts:
         start, end = month_bounds(act.period)
         if act.period not in norms_by_period:
             norms_by_period[act.period] = norms_for(act.period)
-        terms = terms_for(act)
+        terms = all_terms[act.id]
         # A contract carries its own region's urban/rural norms; other acts use the year's norm table.
         norms = dict(terms.norms_tiyn) if terms.norms_tiyn else norms_by_period[act.period]
         ctx = ActContext(act.id, act.school_id, act.school.bin, act.period, start, end, terms, norms=norms)
@@ -207,41 +212,64 @@ _ACTIVE = "e.enrolled_on <= v.month_end AND (e.withdrawn_on IS NULL OR e.withdra
 _HERE = "e.school_bin = v.school_bin"
 
 
-def _days_sql(dialect: str, lo: str, hi: str, whole: str) -> str:
-    """Days of [lo, hi] on which enrolment ``e`` runs (enrolled_on … the day before withdrawn_on), ≥ 0.
+def _days_sql(dialect: str, lo: str, hi: str, whole: str, on: str = "e.enrolled_on",
+              off: str = "e.withdrawn_on") -> str:
+    """Days of [lo, hi] on which the enrolment ``on`` … the day before ``off`` runs, ≥ 0.
 
     Nearly every enrolment spans the whole range (``whole`` days): a comparison settles it before any date
     arithmetic."""
     if dialect == "postgresql":
-        part = f"GREATEST(0, LEAST({hi}, COALESCE(e.withdrawn_on - 1, {hi})) - GREATEST({lo}, e.enrolled_on) + 1)"
+        part = f"GREATEST(0, LEAST({hi}, COALESCE({off} - 1, {hi})) - GREATEST({lo}, {on}) + 1)"
     else:  # SQLite keeps ISO date text: min()/max() compare it in date order; julianday() counts the days.
-        part = (f"max(0, CAST(julianday(min({hi}, COALESCE(date(e.withdrawn_on, '-1 day'), {hi}))) "
-                f"- julianday(max({lo}, e.enrolled_on)) AS INTEGER) + 1)")
-    return (f"CASE WHEN e.enrolled_on <= {lo} AND (e.withdrawn_on IS NULL OR e.withdrawn_on > {hi}) "
-            f"THEN {whole} ELSE {part} END")
+        part = (f"max(0, CAST(julianday(min({hi}, COALESCE(date({off}, '-1 day'), {hi}))) "
+                f"- julianday(max({lo}, {on})) AS INTEGER) + 1)")
+    return f"CASE WHEN {on} <= {lo} AND ({off} IS NULL OR {off} > {hi}) THEN {whole} ELSE {part} END"
 
 
-def _age_implausible_sql(iin: str, grade: str, year_start: str) -> str:
-    """rules.age_plausible in SQL: the birth date the IIN carries (YYMMDD, century digit) against the grade."""
-    born = (f"(CASE substr({iin}, 7, 1) WHEN '1' THEN 1800 WHEN '2' THEN 1800 WHEN '3' THEN 1900 "
-            f"WHEN '4' THEN 1900 WHEN '5' THEN 2000 WHEN '6' THEN 2000 END + CAST(substr({iin}, 1, 2) AS INTEGER))")
-    age = f"({year_start} - {born} - CASE WHEN CAST(substr({iin}, 3, 4) AS INTEGER) > 901 THEN 1 ELSE 0 END)"
-    return (f"(CASE WHEN {born} IS NULL THEN 1 WHEN {age} < {grade} + {AGE_OVER_GRADE_MIN} THEN 1 "
-            f"WHEN {age} > {grade} + {AGE_OVER_GRADE_MAX} THEN 1 ELSE 0 END) = 1")
+def _age_bounds(year_start: int) -> tuple[int, int]:
+    """rules.age_plausible as a range of one integer per line (see :func:`_age_implausible_sql`)."""
+    return (year_start - AGE_OVER_GRADE_MAX - 1) * 10000 + 902, (year_start - AGE_OVER_GRADE_MIN) * 10000 + 901
+
+
+def _age_implausible_sql(iin: str, grade: str, lo: str, hi: str) -> str:
+    """rules.age_plausible in SQL: the birth date the IIN carries (YYMMDD, century digit) against the grade.
+
+    Age on 1 September of year Y is Y − birth year − (1 if born after 1 September); with the birth date as the
+    number YYYYMMDD, grade + MIN ≤ age ≤ grade + MAX is YYYYMMDD + grade·10⁴ within
+    [(Y − MAX − 1)·10⁴ + 902, (Y − MIN)·10⁴ + 901] (:func:`_age_bounds`, per act). An unknown century digit is
+    out of range."""
+    century = (f"CASE substr({iin}, 7, 1) WHEN '1' THEN 18000000 WHEN '2' THEN 18000000 WHEN '3' THEN 19000000 "
+               f"WHEN '4' THEN 19000000 WHEN '5' THEN 20000000 WHEN '6' THEN 20000000 ELSE -1000000000 END")
+    return f"({century} + CAST(substr({iin}, 1, 6) AS INTEGER) + {grade} * 10000) NOT BETWEEN {lo} AND {hi}"
+
+
+_SCHOOL_AND_CHECKSUM = (*SCHOOL_LEVEL_RULES, "iin_checksum")  # rules that outrank duplicate_line
 
 
 def _create_temp_tables(conn: Connection) -> None:
-    """The pass's act table, kept by the connection between passes and emptied after each: creating and
-    dropping it every time (a single act's Verify contingent is one pass) cost DDL statements per act, and
-    on SQLite every change of the schema makes the connection prepare its statements anew."""
+    """The pass's working tables, kept by the connection between passes and emptied after each: creating and
+    dropping them every time (a single act's Verify contingent is one pass) cost DDL statements per act, and
+    on SQLite every change of the schema makes the connection prepare its statements anew.
+
+    ``tmp_vact``: one row per act (its school-level verdict, month, licence days, norms). ``tmp_vline``: one
+    row per line with its result, keyed by (act, line) so per-act sums and ranks read it in order; SQLite keeps
+    it without a rowid (the key is the table)."""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vact (act_id INTEGER PRIMARY KEY, "
                       "school_rule VARCHAR(32), capacity INTEGER, month_start DATE, month_end DATE, "
                       "grade_mask INTEGER NOT NULL, pay_from DATE, pay_to DATE, month_days INTEGER NOT NULL, "
-                      "year_start INTEGER NOT NULL, pay_days INTEGER)"))
+                      "year_start INTEGER NOT NULL, pay_days INTEGER, school_bin VARCHAR(12) NOT NULL, "
+                      "norm_p BIGINT NOT NULL, norm_b BIGINT NOT NULL, norm_s BIGINT NOT NULL, "
+                      "has_excl INTEGER NOT NULL, age_lo INTEGER NOT NULL, age_hi INTEGER NOT NULL)"))
+    rowid = " WITHOUT ROWID" if conn.dialect.name == "sqlite" else ""
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vline (act_id INTEGER NOT NULL, id INTEGER NOT NULL, "
+                      "iin VARCHAR(12) NOT NULL, rule VARCHAR(32), norm BIGINT NOT NULL, amount BIGINT NOT NULL, "
+                      "paid_days INTEGER, review VARCHAR(32), registry_name VARCHAR(200), here_since DATE, "
+                      f"PRIMARY KEY (act_id, id)){rowid}"))
 
 
 def _empty_temp_tables(conn: Connection) -> None:
-    """At the end of every pass (a rolled-back pass leaves it empty too: the rows were in its transaction)."""
+    """At the end of every pass (a rolled-back pass leaves them empty too: the rows were in its transaction)."""
+    conn.execute(text("DELETE FROM tmp_vline"))
     conn.execute(text("DELETE FROM tmp_vact"))
 
 
@@ -274,119 +302,157 @@ def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
     if rows:
         conn.execute(text("INSERT INTO tmp_vnedb VALUES (:iin, :full_name, :school_bin, :grade, :enrolled_on, "
                           ":withdrawn_on)"), rows)
-    conn.execute(text("CREATE INDEX ix_tmp_vnedb_iin ON tmp_vnedb (iin)"))
+    conn.execute(text("CREATE INDEX ix_tmp_vnedb_iin ON tmp_vnedb (iin, school_bin, enrolled_on, withdrawn_on, "
+                      "grade, full_name)"))
     return "tmp_vnedb"
 
 
-def _verification_sql(dialect: str, nedb: str, norm_sql: str) -> str:
-    """One statement: every rule for every line of the acts in ``tmp_vact``, written to ``act_line``.
+_AGE = _age_implausible_sql("iin", "grade", "age_lo", "age_hi")
+_RESULT = ("SELECT act_id, id, iin, rule, norm, "  # from a row of line facts with its rule (alias-free columns)
+           "CASE WHEN rule IS NOT NULL THEN 0 WHEN paid_days >= month_days THEN norm "
+           "ELSE norm * paid_days / month_days END AS amount, "
+           "CASE WHEN rule IS NULL THEN paid_days END AS paid_days, "
+           "CASE WHEN rule IS NOT NULL THEN NULL "
+           f"WHEN full_name = here_name AND NOT {_AGE} AND days_attended <= month_days_here THEN NULL "
+           "ELSE substr(NULLIF("
+           "CASE WHEN full_name <> here_name THEN ',name' ELSE '' END || "
+           f"CASE WHEN {_AGE} THEN ',age' ELSE '' END || "
+           "CASE WHEN days_attended > month_days_here THEN ',days' ELSE '' END, ''), 2) END AS review, "
+           "CASE WHEN rule IS NULL AND full_name <> here_name THEN here_name END AS registry_name, here_since ")
+_COLUMNS = "act_id, id, iin, rule, norm, amount, paid_days, review, registry_name, here_since"
+_MANY = "*"  # rule placeholder of a line with several NEDB rows, decided by the general statement
+_REVIEW_EXCLUDED = ("WHEN v.has_excl = 1 AND EXISTS (SELECT 1 FROM act_line_review r WHERE r.line_id = f.id "
+                    "AND r.decision = 'exclude') THEN 'review_excluded' ")
 
-    Each CTE is a set: the lines, the NEDB facts of each line from ONE join over the iin index (with the
-    days enrolled here in the month and within the licence's days), the copies of a student listed twice,
-    the few lines enrolled here and elsewhere on a common day, then the rule of each line in precedence
-    order (``RULES``), over_capacity by NEDB enrolment date, the amount by days, and the identity checks
-    that need review. Only rows whose result changes are written.
-    """
-    distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
-    here_active = f"{_HERE} AND {_ACTIVE}"
-    # Composed from code constants and int() values only.
-    return (
-        "WITH lines AS (SELECT l.id, l.act_id, l.line_no, l.iin, l.grade, l.full_name, l.days_attended, "  # noqa: S608
-        "o.bin AS school_bin, a.month_start, a.month_end, a.school_rule, a.grade_mask, a.capacity, a.month_days, "
-        f"a.year_start, {norm_sql} AS norm "
-        "FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id JOIN organisation o ON o.id = l.school_id "
-        "WHERE l.act_id IN (SELECT act_id FROM tmp_vact)), "  # lets SQLite use the act_line (act_id, …) index
-        # NEDB facts per line: enrolled anywhere; active here (with this grade); active elsewhere; withdrawn
-        # from here before the month; since when here; NEDB's name; days here in the month and within the
-        # licence's days. (Joined from the base tables, not the CTE, so the planner knows the sizes.)
-        "facts AS (SELECT f.id, "
-        f"MAX(CASE WHEN {here_active} THEN 1 ELSE 0 END) AS here_active, "
-        f"MAX(CASE WHEN {here_active} AND e.grade = f.grade THEN 1 ELSE 0 END) AS here_grade, "
-        f"MAX(CASE WHEN e.school_bin <> v.school_bin AND {_ACTIVE} THEN 1 ELSE 0 END) AS else_active, "
-        f"MAX(CASE WHEN {_HERE} AND e.withdrawn_on <= v.month_start THEN 1 ELSE 0 END) AS here_withdrawn, "
-        f"MIN(CASE WHEN {here_active} THEN e.enrolled_on END) AS here_since, "
-        f"MAX(CASE WHEN {here_active} THEN e.full_name END) AS here_name, "
-        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.month_start', 'v.month_end', 'v.month_days')} "
-        "ELSE 0 END) "
-        "AS month_days_here, "
-        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.pay_from', 'v.pay_to', 'v.pay_days')} ELSE 0 END) "
-        "AS paid_days "
-        "FROM act_line f JOIN (SELECT t.act_id, t.month_start, t.month_end, t.pay_from, t.pay_to, t.month_days, "
-        "t.pay_days, "
-        "so.bin AS school_bin FROM tmp_vact t JOIN act sa ON sa.id = t.act_id "
-        "JOIN organisation so ON so.id = sa.school_id "
-        f"WHERE t.school_rule IS NULL) v ON v.act_id = f.act_id JOIN {nedb} e ON e.iin = f.iin "
-        "WHERE f.act_id IN (SELECT act_id FROM tmp_vact WHERE school_rule IS NULL) GROUP BY f.id), "
-        # duplicate_line: of the copies of a student in one act, the one to keep is the valid one — grade as
-        # in NEDB, level covered, name as in NEDB — and only then the lower line number (the copies are then
-        # alike). The school's order of lines cannot make a wrong copy win. (A hash aggregate finds the few
-        # IINs listed twice; only their lines are ranked.)
-        "dupsets AS (SELECT act_id, iin FROM act_line WHERE act_id IN (SELECT act_id FROM tmp_vact) "
-        "GROUP BY act_id, iin HAVING COUNT(*) > 1), "
-        "dupranked AS (SELECT v.id, ROW_NUMBER() OVER (PARTITION BY v.act_id, v.iin ORDER BY "
-        "COALESCE(f.here_grade, 0) DESC, (v.grade_mask >> v.grade) & 1 DESC, "
-        "CASE WHEN v.full_name = f.here_name THEN 0 ELSE 1 END, v.line_no) AS copy_no "
-        "FROM lines v JOIN dupsets s ON s.act_id = v.act_id AND s.iin = v.iin LEFT JOIN facts f ON f.id = v.id), "
-        # double_enrolment: an enrolment here and one elsewhere share a day of the month (both active in
-        # the month and overlapping each other ⇒ a common day). A transfer — withdrawn there on the day
-        # enrolled here — shares none, and each school is paid its own days. Decided by NEDB alone, so the
-        # same on both schools' acts whichever is verified first.
-        "doubled AS (SELECT DISTINCT v.id FROM lines v JOIN facts f ON f.id = v.id AND f.here_active = 1 "
-        f"AND f.else_active = 1 JOIN {nedb} e ON e.iin = v.iin AND {_HERE} AND {_ACTIVE} "
-        f"JOIN {nedb} o ON o.iin = v.iin AND o.school_bin <> v.school_bin "
-        "AND o.enrolled_on <= v.month_end AND (o.withdrawn_on IS NULL OR o.withdrawn_on > v.month_start) "
-        "AND (o.withdrawn_on IS NULL OR e.enrolled_on < o.withdrawn_on) "
-        "AND (e.withdrawn_on IS NULL OR o.enrolled_on < e.withdrawn_on)), "
-        "reviewed AS (SELECT line_id, decision FROM act_line_review "
-        "WHERE act_id IN (SELECT act_id FROM tmp_vact)), "
-        # Precedence as in RULES. NEDB holds valid IINs only (the importer rejects others), so a line found
-        # there has a valid IIN: the check digit is computed only for lines NEDB does not know.
-        "ruled AS (SELECT v.id, v.act_id, v.iin, v.grade, v.full_name, v.days_attended, v.capacity, v.norm, "
-        "v.month_days, v.year_start, f.here_since, f.here_name, f.month_days_here, f.paid_days, CASE "
-        "WHEN v.school_rule IS NOT NULL THEN v.school_rule "
-        f"WHEN f.id IS NULL AND {_iin_invalid_sql(dialect, 'v.iin')} THEN 'iin_checksum' "
-        "WHEN dr.copy_no > 1 THEN 'duplicate_line' "
-        "WHEN f.id IS NULL THEN 'not_in_nedb' "
-        "WHEN f.here_active = 0 THEN CASE WHEN f.else_active = 1 THEN 'other_school' "
-        "WHEN f.here_withdrawn = 1 THEN 'withdrawn' ELSE 'not_registered' END "
-        "WHEN d.id IS NOT NULL THEN 'double_enrolment' "
-        "WHEN f.here_grade = 0 THEN 'grade_mismatch' "
-        "WHEN (v.grade_mask >> v.grade) & 1 = 0 THEN 'level_not_covered' "
+
+def _fence(dialect: str) -> str:
+    """Keeps a subquery a subquery: merged into the outer query, its rule would be computed anew for every
+    column that reads it."""
+    return " LIMIT -1 OFFSET 0" if dialect == "sqlite" else " OFFSET 0"
+
+
+def _lines_sql(dialect: str, nedb: str) -> str:
+    """One statement: every line of the acts in ``tmp_vact`` with its rule, amount, paid days and review, into
+    ``tmp_vline`` — one pass over the lines, each joined to its IIN's NEDB rows through the covering index
+    (the same probe per line as the reference scan of the core lookup).
+
+    Nearly every student has one NEDB row: the statement decides the line from that row alone, in the
+    precedence of ``RULES`` (the common case — enrolled here over the licence's days, grade as claimed, level
+    covered — tested first). A line whose IIN has several NEDB rows gets a placeholder rule and is decided by
+    :func:`_general_sql`, which weighs all of them; this keeps the general case's per-row work (a dozen
+    conditional sums) off the other 99 % of lines. SQLite inserts one row per NEDB row and a second row of the
+    same line turns it into the placeholder (no grouping: SQLite would copy every column of every row into its
+    aggregate); PostgreSQL groups per line (a hash aggregate) and counts the rows."""
+    line_cols = ("f.id, f.act_id, f.iin, f.grade, f.full_name, f.days_attended, v.school_rule, v.school_bin, "
+                 "v.month_start, v.month_end, v.month_days, v.pay_from, v.pay_to, v.pay_days, v.grade_mask, "
+                 "v.age_lo, v.age_hi, v.has_excl, "
+                 "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm")
+    joined = (f"FROM act_line f JOIN tmp_vact v ON v.act_id = f.act_id LEFT JOIN {nedb} e ON e.iin = f.iin "  # noqa: S608
+              "AND v.school_rule IS NULL WHERE f.act_id IN (SELECT act_id FROM tmp_vact)")
+    if dialect == "sqlite":
+        source = (f"SELECT {line_cols}, e.iin AS e_iin, e.school_bin AS e_bin, e.enrolled_on AS e_on, "  # noqa: S608
+                  f"e.withdrawn_on AS e_off, e.grade AS e_grade, e.full_name AS e_name {joined}")
+        found, none, many = "e_iin IS NOT NULL", "e_iin IS NULL", ""
+    else:
+        source = (f"SELECT {line_cols}, COUNT(e.iin) AS n, MAX(e.school_bin) AS e_bin, MAX(e.enrolled_on) AS e_on, "  # noqa: S608
+                  "MAX(e.withdrawn_on) AS e_off, MAX(e.grade) AS e_grade, MAX(e.full_name) AS e_name "
+                  f"{joined} GROUP BY f.id, v.act_id{_fence(dialect)}")
+        found, none, many = "n = 1", "n = 0", f"WHEN n > 1 THEN '{_MANY}' "
+    here = f"{found} AND e_bin = school_bin AND e_on <= month_end AND (e_off IS NULL OR e_off > month_start)"
+    pay_days = _days_sql(dialect, "pay_from", "pay_to", "pay_days", "e_on", "e_off")
+    ruled = (
+        "SELECT act_id, id, iin, grade, full_name, days_attended, norm, month_days, age_lo, age_hi, "  # noqa: S608
+        "e_name AS here_name, e_on AS here_since, "
+        f"CASE WHEN {here} THEN {_days_sql(dialect, 'month_start', 'month_end', 'month_days', 'e_on', 'e_off')} "
+        "ELSE 0 END AS month_days_here, "
+        f"CASE WHEN {here} THEN {pay_days} ELSE 0 END AS paid_days, "
+        # The common case first: enrolled here over all the licence's days, grade as claimed, level covered.
+        f"CASE WHEN {found} AND e_bin = school_bin AND e_on <= pay_from AND (e_off IS NULL OR e_off > pay_to) "
+        "AND e_grade = grade AND (grade_mask >> grade) & 1 = 1 AND has_excl = 0 THEN NULL "
+        "WHEN school_rule IS NOT NULL THEN school_rule "
+        f"WHEN {none} THEN CASE WHEN {_iin_invalid_sql(dialect, 'iin')} THEN 'iin_checksum' ELSE 'not_in_nedb' END "
+        + many +
+        "WHEN e_bin <> school_bin THEN CASE WHEN e_on <= month_end AND (e_off IS NULL OR e_off > month_start) "
+        "THEN 'other_school' ELSE 'not_registered' END "
+        "WHEN e_off <= month_start THEN 'withdrawn' "
+        "WHEN e_on > month_end THEN 'not_registered' "
+        "WHEN e_grade <> grade THEN 'grade_mismatch' "
+        "WHEN (grade_mask >> grade) & 1 = 0 THEN 'level_not_covered' "
         # Enrolled here only on days no licence covers (the licence starts after or ends before them).
-        "WHEN f.paid_days = 0 THEN 'licence_expired' "
+        f"WHEN {pay_days} = 0 THEN 'licence_expired' "
         # The official's exclusion stands until the line itself is submitted anew.
-        "WHEN rv.decision = 'exclude' THEN 'review_excluded' END AS rule "
-        "FROM lines v LEFT JOIN facts f ON f.id = v.id LEFT JOIN dupranked dr ON dr.id = v.id "
-        "LEFT JOIN doubled d ON d.id = v.id LEFT JOIN reviewed rv ON rv.line_id = v.id), "
-        # over_capacity: in the acts with more accepted lines than places, the places go to the students
-        # enrolled here longest according to NEDB; the most recent enrolments are not paid (ties by IIN).
-        # Registry data only — the school's own order of lines plays no part.
-        "crowded AS (SELECT act_id FROM ruled WHERE rule IS NULL AND capacity IS NOT NULL "
-        "GROUP BY act_id, capacity HAVING COUNT(*) > capacity), "
-        "ranked AS (SELECT r.id, r.capacity, ROW_NUMBER() OVER (PARTITION BY r.act_id "
-        "ORDER BY r.here_since, r.iin) AS place "
-        "FROM ruled r JOIN crowded c ON c.act_id = r.act_id WHERE r.rule IS NULL), "
-        "decided AS (SELECT r.*, CASE WHEN k.place > k.capacity THEN 'over_capacity' ELSE r.rule END AS final "
-        "FROM ruled r LEFT JOIN ranked k ON k.id = r.id), "
-        # Amount by days: norm × paid days / days in the month (integer tiyn, rounded down). Identity checks
-        # on paid lines only: they mark the line for review and withhold nothing by themselves.
-        "result AS (SELECT id, final AS rule, "
-        "CASE WHEN final IS NOT NULL THEN 0 WHEN paid_days >= month_days THEN norm "
-        "ELSE norm * paid_days / month_days END AS amount, "
-        "CASE WHEN final IS NULL THEN paid_days END AS paid_days, "
-        "CASE WHEN final IS NULL THEN substr(NULLIF("
-        "CASE WHEN full_name <> here_name THEN ',name' ELSE '' END || "
-        f"CASE WHEN {_age_implausible_sql('iin', 'grade', 'year_start')} THEN ',age' ELSE '' END || "
-        "CASE WHEN days_attended > month_days_here THEN ',days' ELSE '' END, ''), 2) END AS review, "
-        "CASE WHEN final IS NULL AND full_name <> here_name THEN here_name END AS registry_name "
-        "FROM decided) "
-        "UPDATE act_line SET outcome = CASE WHEN x.rule IS NULL THEN 'accepted' ELSE 'excluded' END, "
-        "rule_code = x.rule, amount_tiyn = x.amount, paid_days = x.paid_days, review_codes = x.review, "
-        "registry_name = x.registry_name "
-        "FROM result x WHERE act_line.id = x.id AND (act_line.outcome <> CASE WHEN x.rule IS NULL THEN 'accepted' "
-        f"ELSE 'excluded' END OR act_line.rule_code {distinct} x.rule OR act_line.amount_tiyn <> x.amount "
-        f"OR act_line.paid_days {distinct} x.paid_days OR act_line.review_codes {distinct} x.review "
-        f"OR act_line.registry_name {distinct} x.registry_name)"
+        + _REVIEW_EXCLUDED.replace("v.has_excl", "has_excl").replace("f.id", "g.id") +
+        f"END AS rule FROM ({source}) g" + _fence(dialect))
+    insert = f"INSERT INTO tmp_vline ({_COLUMNS}) {_RESULT} FROM ({ruled}) r"  # noqa: S608
+    if dialect == "sqlite":  # a second NEDB row of a line: the general case decides it
+        return f"{insert} WHERE true ON CONFLICT (act_id, id) DO UPDATE SET rule = '{_MANY}'"
+    return insert
+
+
+def _general_sql(dialect: str, nedb: str) -> str:
+    """The lines :func:`_lines_sql` left to the general case (several NEDB rows), decided over all their rows:
+    enrolled here (with this grade), elsewhere, withdrawn from here before the month, since when, NEDB's name,
+    days here in the month and within the licence's days — then the rule in precedence order (``RULES``).
+
+    double_enrolment: an enrolment here and one elsewhere share a day of the month (both active in the month
+    and overlapping each other ⇒ a common day). A transfer — withdrawn there on the day enrolled here — shares
+    none, and each school is paid its own days. Decided by NEDB alone, so the same on both schools' acts
+    whichever is verified first. (The self-join of NEDB runs only for a line active here *and* elsewhere: a
+    ``CASE`` evaluates lazily.)"""
+    here_active = f"{_HERE} AND {_ACTIVE}"
+    facts = (
+        "SELECT f.id, f.act_id, f.iin, f.grade, f.full_name, f.days_attended, v.month_days, v.age_lo, v.age_hi, "  # noqa: S608
+        "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm, "
+        f"MAX(CASE WHEN {here_active} THEN e.full_name END) AS here_name, "
+        f"MIN(CASE WHEN {here_active} THEN e.enrolled_on END) AS here_since, "
+        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.month_start', 'v.month_end', 'v.month_days')} "
+        "ELSE 0 END) AS month_days_here, "
+        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.pay_from', 'v.pay_to', 'v.pay_days')} ELSE 0 END) "
+        "AS paid_days, "
+        "CASE "
+        f"WHEN MAX(CASE WHEN {here_active} THEN 1 ELSE 0 END) = 0 THEN "
+        f"CASE WHEN MAX(CASE WHEN e.school_bin <> v.school_bin AND {_ACTIVE} THEN 1 ELSE 0 END) = 1 "
+        "THEN 'other_school' "
+        f"WHEN MAX(CASE WHEN {_HERE} AND e.withdrawn_on <= v.month_start THEN 1 ELSE 0 END) = 1 THEN 'withdrawn' "
+        "ELSE 'not_registered' END "
+        f"WHEN MAX(CASE WHEN e.school_bin <> v.school_bin AND {_ACTIVE} THEN 1 ELSE 0 END) = 1 AND EXISTS ("
+        f"SELECT 1 FROM {nedb} h JOIN {nedb} o ON o.iin = h.iin AND o.school_bin <> h.school_bin "
+        "AND o.enrolled_on <= v.month_end AND (o.withdrawn_on IS NULL OR o.withdrawn_on > v.month_start) "
+        "AND (o.withdrawn_on IS NULL OR h.enrolled_on < o.withdrawn_on) "
+        "AND (h.withdrawn_on IS NULL OR o.enrolled_on < h.withdrawn_on) "
+        "WHERE h.iin = f.iin AND h.school_bin = v.school_bin AND h.enrolled_on <= v.month_end "
+        "AND (h.withdrawn_on IS NULL OR h.withdrawn_on > v.month_start)) THEN 'double_enrolment' "
+        f"WHEN MAX(CASE WHEN {here_active} AND e.grade = f.grade THEN 1 ELSE 0 END) = 0 THEN 'grade_mismatch' "
+        "WHEN (v.grade_mask >> f.grade) & 1 = 0 THEN 'level_not_covered' "
+        f"WHEN SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.pay_from', 'v.pay_to', 'v.pay_days')} "
+        "ELSE 0 END) = 0 THEN 'licence_expired' "
+        + _REVIEW_EXCLUDED +
+        "END AS rule "
+        f"FROM tmp_vline m JOIN act_line f ON f.id = m.id JOIN tmp_vact v ON v.act_id = m.act_id "
+        f"JOIN {nedb} e ON e.iin = f.iin WHERE m.rule = '{_MANY}' GROUP BY f.id, v.act_id" + _fence(dialect))
+    sets = ", ".join(f"{c} = x.{c}" for c in _COLUMNS.split(", ")[3:])
+    return (f"UPDATE tmp_vline SET {sets} FROM ({_RESULT} FROM ({facts}) r) x "  # noqa: S608
+            "WHERE tmp_vline.act_id = x.act_id AND tmp_vline.id = x.id")
+
+
+def _duplicates_sql(nedb: str) -> str:
+    """duplicate_line: of the copies of a student in one act, the one to keep is the valid one — grade as in
+    NEDB, level covered, name as in NEDB — and only then the lower line number (the copies are then alike).
+    The school's order of lines cannot make a wrong copy win. The IINs an act lists twice come from one
+    ordered scan of the (act_id, iin) index; only their lines are ranked."""
+    here_active = f"{_HERE} AND {_ACTIVE}"
+    return (
+        "WITH dupsets AS (SELECT act_id, iin FROM act_line WHERE act_id IN (SELECT act_id FROM tmp_vact "  # noqa: S608
+        "WHERE school_rule IS NULL) GROUP BY act_id, iin HAVING COUNT(*) > 1) "
+        "SELECT act_id, id FROM (SELECT x.act_id, x.id, ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin "
+        "ORDER BY here_grade DESC, grade_covered DESC, name_differs, line_no) AS copy_no FROM ("
+        "SELECT l.act_id, l.id, l.iin, l.line_no, "
+        f"MAX(CASE WHEN {here_active} AND e.grade = l.grade THEN 1 ELSE 0 END) AS here_grade, "
+        "(v.grade_mask >> l.grade) & 1 AS grade_covered, "
+        f"CASE WHEN l.full_name = MAX(CASE WHEN {here_active} THEN e.full_name END) THEN 0 ELSE 1 END AS name_differs "
+        "FROM dupsets s JOIN act_line l ON l.act_id = s.act_id AND l.iin = s.iin "
+        "JOIN tmp_vact v ON v.act_id = l.act_id "
+        f"LEFT JOIN {nedb} e ON e.iin = l.iin GROUP BY l.id, v.act_id) x) ranked WHERE copy_no > 1"
     )
 
 
@@ -397,6 +463,10 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
 
     Runs in the caller's transaction. ``run_act_ids`` (every act of a month-wide pass) no longer changes
     anything: no outcome depends on other acts (see the module's docstring); it is accepted for callers.
+
+    The statements do not grow with the acts or lines: the acts' context in, every line's result computed
+    into ``tmp_vline`` by one statement, the few duplicate copies and over-capacity places decided there, the
+    per-act sums read from it, and ``act_line`` written once, only where a result changed.
     """
     del run_act_ids
     registry = registry or student_registry()
@@ -411,25 +481,41 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         # Sorts and hashes of a whole month fit in memory; JIT compilation costs more than it saves here.
         conn.execute(text(f"SET LOCAL work_mem = '{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256))}MB'"))
         conn.execute(text("SET LOCAL jit = off"))
+    else:
+        # The working tables live in SQLite's temp schema, whose page cache is 2 MB by default: a month's
+        # lines (≈40 MB at country scale) would go through a temporary file. The main schema's cache is left
+        # as it is.
+        conn.execute(text(f"PRAGMA temp.cache_size = -{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256)) * 1024}"))
     _create_temp_tables(conn)
     nedb = None
     try:
+        excl = _acts_with_exclusions([c.act_id for c in contexts])
         act_rows = [{"act_id": c.act_id, "school_rule": c.school_rule, "capacity": c.terms.design_capacity,
                      "ms": _d(conn, c.start), "me": _d(conn, c.end), "mask": sum(1 << g for g in c.grades),
                      "pf": _d(conn, c.pay_from), "pt": _d(conn, c.pay_to), "days": c.end.day,
-                     "ys": c.period.year if c.period.month >= 9 else c.period.year - 1,
-                     "pd": (c.pay_to - c.pay_from).days + 1 if c.pay_from else None} for c in contexts]
+                     "ys": _year_start(c),
+                     "pd": (c.pay_to - c.pay_from).days + 1 if c.pay_from else None, "bin": c.school_bin,
+                     "np": int(c.norms.get("primary", 0)), "nb": int(c.norms.get("basic", 0)),
+                     "ns": int(c.norms.get("secondary", 0)), "excl": int(c.act_id in excl),
+                     "lo": _age_bounds(_year_start(c))[0], "hi": _age_bounds(_year_start(c))[1]} for c in contexts]
         conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :ms, :me, :mask, :pf, :pt, "
-                          ":days, :ys, :pd)"), act_rows)
+                          ":days, :ys, :pd, :bin, :np, :nb, :ns, :excl, :lo, :hi)"), act_rows)
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_vact"))
         nedb = _stage_registry(conn, registry)
         step("staged")
-        conn.execute(text(_verification_sql(dialect, nedb, _norm_by_period_sql(contexts))))
+        conn.execute(text(_lines_sql(dialect, nedb)))
+        conn.execute(text(_general_sql(dialect, nedb)))
+        if dialect == "postgresql":
+            conn.execute(text("ANALYZE tmp_vline"))
+        _decide_duplicates(conn, nedb)
         step("rules")
+        summaries = _summaries(conn, contexts)
+        if _decide_over_capacity(conn, contexts, summaries):
+            summaries = _summaries(conn, contexts)
         _clear_name_variants(conn)
         step("amounts")
-        summaries = _summaries(conn, contexts)
+        _write_lines(conn)
         conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
                           "withheld_tiyn = :withheld WHERE id = :id"),
                      [{"id": act_id, "total": s.total, "accepted": s.accepted, "amount": s.amount_tiyn,
@@ -442,52 +528,94 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     return summaries
 
 
+def _year_start(c: ActContext) -> int:
+    return c.period.year if c.period.month >= 9 else c.period.year - 1
+
+
+def _acts_with_exclusions(act_ids: list[int]) -> set[int]:
+    """Acts in which the official excluded a line after review (their lines look the decision up)."""
+    from app.acts.models import ActLineReview
+
+    found: set[int] = set()
+    for i in range(0, len(act_ids), _CHUNK):
+        found.update(db.session.scalars(select(ActLineReview.act_id).distinct().where(
+            ActLineReview.act_id.in_(act_ids[i : i + _CHUNK]), ActLineReview.decision == "exclude")))
+    return found
+
+
+_EXCLUDE = ("UPDATE tmp_vline SET rule = :rule, amount = 0, paid_days = NULL, review = NULL, registry_name = NULL "
+            "WHERE act_id = :act_id AND id = :id")
+
+
+def _decide_duplicates(conn: Connection, nedb: str) -> None:
+    """Every copy but the one kept becomes ``duplicate_line`` — unless a rule of higher precedence (the school's,
+    an invalid IIN) already excludes it."""
+    later = [{"act_id": a, "id": i, "rule": "duplicate_line"} for a, i in conn.execute(text(_duplicates_sql(nedb)))]
+    if later:
+        conn.execute(text(_EXCLUDE + " AND (rule IS NULL OR rule NOT IN ("
+                          + ", ".join(f"'{code}'" for code in _SCHOOL_AND_CHECKSUM) + "))"), later)
+
+
+def _decide_over_capacity(conn: Connection, contexts: list[ActContext],
+                          summaries: dict[int, VerificationSummary]) -> bool:
+    """over_capacity: in the acts with more accepted lines than places, the places go to the students enrolled
+    here longest according to NEDB; the most recent enrolments are not paid (ties by IIN). Registry data only —
+    the school's own order of lines plays no part."""
+    crowded = [c for c in contexts
+               if c.terms.design_capacity is not None and summaries[c.act_id].accepted > c.terms.design_capacity]
+    out = []
+    for c in crowded:
+        ids = conn.execute(text("SELECT id FROM tmp_vline WHERE act_id = :a AND rule IS NULL "
+                                "ORDER BY here_since, iin"), {"a": c.act_id}).scalars().all()
+        out += [{"act_id": c.act_id, "id": i, "rule": "over_capacity"} for i in ids[c.terms.design_capacity :]]
+    if out:
+        conn.execute(text(_EXCLUDE), out)
+    return bool(out)
+
+
 def _clear_name_variants(conn: Connection) -> None:
     """The SQL marks every name that differs from NEDB's byte for byte; names equal after normalising case,
     spaces and Cyrillic/Kazakh letter variants (rules.normalise_name) are the same name. Few rows: the
     comparison runs here, where Unicode case folding is the same on every database."""
-    rows = conn.execute(text("SELECT l.id, l.full_name, l.registry_name, l.review_codes FROM act_line l "
-                             "JOIN tmp_vact a ON a.act_id = l.act_id WHERE l.registry_name IS NOT NULL")).all()
+    rows = conn.execute(text("SELECT x.act_id, x.id, l.full_name, x.registry_name, x.review FROM tmp_vline x "
+                             "JOIN act_line l ON l.id = x.id WHERE x.registry_name IS NOT NULL")).all()
     fixes = []
-    for line_id, claimed, registered, codes in rows:
+    for act_id, line_id, claimed, registered, codes in rows:
         if normalise_name(claimed) == normalise_name(registered):
             rest = ",".join(c for c in (codes or "").split(",") if c and c != "name")
-            fixes.append({"id": line_id, "codes": rest or None})
+            fixes.append({"act_id": act_id, "id": line_id, "codes": rest or None})
     if fixes:
-        conn.execute(text("UPDATE act_line SET review_codes = :codes, registry_name = NULL WHERE id = :id"), fixes)
+        conn.execute(text("UPDATE tmp_vline SET review = :codes, registry_name = NULL "
+                          "WHERE act_id = :act_id AND id = :id"), fixes)
 
 
-def _norm_by_period_sql(contexts: list[ActContext]) -> str:
-    """The claimed grade's monthly norm per line (alias ``l``); norms depend only on the academic year."""
-    by_year: dict[tuple, list[int]] = defaultdict(list)
-    for c in contexts:
-        by_year[(c.norms.get("primary", 0), c.norms.get("basic", 0), c.norms.get("secondary", 0))].append(c.act_id)
-    if len(by_year) == 1:
-        p, b, s = next(iter(by_year))
-        return f"CASE WHEN l.grade <= 4 THEN {int(p)} WHEN l.grade <= 9 THEN {int(b)} ELSE {int(s)} END"
-    parts = []
-    for (p, b, s), ids in by_year.items():
-        parts.append(f"WHEN l.act_id IN ({', '.join(str(int(i)) for i in ids)}) THEN "
-                     f"CASE WHEN l.grade <= 4 THEN {int(p)} WHEN l.grade <= 9 THEN {int(b)} ELSE {int(s)} END")
-    return f"CASE {' '.join(parts)} ELSE 0 END"
+def _write_lines(conn: Connection) -> None:
+    """``act_line`` written once from the results, only the rows whose result changes."""
+    distinct = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
+    conn.execute(text(
+        "UPDATE act_line SET outcome = CASE WHEN x.rule IS NULL THEN 'accepted' ELSE 'excluded' END, "  # noqa: S608
+        "rule_code = x.rule, amount_tiyn = x.amount, paid_days = x.paid_days, review_codes = x.review, "
+        "registry_name = x.registry_name "
+        "FROM tmp_vline x WHERE act_line.id = x.id AND (act_line.outcome <> CASE WHEN x.rule IS NULL THEN 'accepted' "
+        f"ELSE 'excluded' END OR act_line.rule_code {distinct} x.rule OR act_line.amount_tiyn <> x.amount "
+        f"OR act_line.paid_days {distinct} x.paid_days OR act_line.review_codes {distinct} x.review "
+        f"OR act_line.registry_name {distinct} x.registry_name)"))
 
 
 def _summaries(conn: Connection, contexts: list[ActContext]) -> dict[int, VerificationSummary]:
     summaries = {c.act_id: VerificationSummary(0, 0, 0, 0, 0, {}) for c in contexts}
-    for act_id, rule, count, norm_sum, amount_sum in conn.execute(text(
-            f"SELECT l.act_id, l.rule_code, COUNT(*), COALESCE(SUM({_norm_by_period_sql(contexts)}), 0), "  # noqa: S608
-            "COALESCE(SUM(l.amount_tiyn), 0) FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id "
-            "GROUP BY l.act_id, l.rule_code")):
+    for act_id, count, accepted, amount_sum, norm_sum in conn.execute(text(
+            "SELECT act_id, COUNT(*), SUM(CASE WHEN rule IS NULL THEN 1 ELSE 0 END), COALESCE(SUM(amount), 0), "
+            "COALESCE(SUM(norm), 0) FROM tmp_vline GROUP BY act_id")):
         s = summaries[act_id]
-        s.total += count
-        if rule is None:
-            s.accepted += count
-            s.amount_tiyn += int(amount_sum)
-            s.withheld_tiyn += int(norm_sum) - int(amount_sum)  # pro-rated days not enrolled
-        else:
-            s.excluded += count
-            s.withheld_tiyn += int(norm_sum)
-            s.by_rule[rule] = count
+        s.total, s.accepted, s.excluded = int(count), int(accepted), int(count) - int(accepted)
+        s.amount_tiyn = int(amount_sum)  # excluded lines earn 0
+        # Withheld: the claimed grade's norm of every excluded line, and the pro-rated days not enrolled.
+        s.withheld_tiyn = int(norm_sum) - int(amount_sum)
+    for act_id, rule, count in conn.execute(text(
+            "SELECT act_id, rule, COUNT(*) FROM tmp_vline WHERE rule IS NOT NULL GROUP BY act_id, rule "
+            "ORDER BY act_id, rule")):
+        summaries[act_id].by_rule[rule] = int(count)
     for c in contexts:
         s = summaries[c.act_id]
         cap = c.terms.amount_cap_tiyn

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import and_, bindparam, func, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -85,6 +85,46 @@ def record_event(chain: str, action: str, object_type: str, object_id: int | Non
 
 
 _INSERT = AuditEvent.__table__.insert()
+
+
+def record_events(events: list[dict]) -> None:
+    """Append many events at once, each a dict of :func:`record_event`'s arguments (``chain``, ``action``,
+    ``object_type``, ``object_id``, ``actor_id`` and optionally ``details``, ``on_behalf_of_id``, ``facts``),
+    in list order: the same events, links and hashes as that many :func:`record_event` calls, with one look-up
+    of the chains' heads per 900 chains and one INSERT (a month-wide verification writes one event per act)."""
+    if not events:
+        return
+    ring = keyring()
+    heads = db.session.info.setdefault(_HEADS, {})
+    conn = db.session.connection()
+    unknown = sorted({e["chain"] for e in events} - heads.keys())
+    for i in range(0, len(unknown), 900):
+        chunk = unknown[i : i + 900]
+        for chain in chunk:
+            heads[chain] = (0, GENESIS)
+        last = (select(AuditEvent.chain, func.max(AuditEvent.seq).label("seq"))
+                .where(AuditEvent.chain.in_(chunk)).group_by(AuditEvent.chain).subquery())
+        for chain, seq, digest in conn.execute(
+                select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash)
+                .join(last, and_(AuditEvent.chain == last.c.chain, AuditEvent.seq == last.c.seq))):
+            heads[chain] = (seq, digest)
+    rows = []
+    for e in events:
+        chain = e["chain"]
+        seq, prev = heads[chain]
+        seq += 1
+        at = clock.now()
+        details = _as_stored(e.get("details") or {})
+        facts = _as_stored(e.get("facts"))
+        actor_id, on_behalf_of_id = e["actor_id"], e.get("on_behalf_of_id")
+        digest = ring.sign(_keyed_body(ring.current_id, facts, prev, chain, seq, at, actor_id, on_behalf_of_id,
+                                       e["action"], e["object_type"], e["object_id"], details))
+        rows.append({"chain": chain, "seq": seq, "at": at, "actor_id": actor_id, "on_behalf_of_id": on_behalf_of_id,
+                     "action": e["action"], "object_type": e["object_type"], "object_id": e["object_id"],
+                     "details": details, "prev_hash": prev, "hash": digest, "key_id": ring.current_id,
+                     "facts": facts})
+        heads[chain] = (seq, digest)
+    conn.execute(_INSERT, rows)
 
 
 def start_chain(chain: str) -> None:

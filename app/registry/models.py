@@ -25,7 +25,9 @@ class NedbEnrollment(db.Model):
 
     __tablename__ = "nedb_enrollment"
     __table_args__ = (
-        Index("ix_nedb_enrollment_iin", "iin"),
+        # Every NEDB fact verification reads about a claimed IIN, in the index itself (no table look-up per
+        # line; replaces the plain (iin) index, which it covers). Migration 0013_speed.
+        Index("ix_nedb_enrollment_facts", "iin", "school_bin", "enrolled_on", "withdrawn_on", "grade", "full_name"),
         Index("ix_nedb_enrollment_school", "school_bin", "enrolled_on"),
         Index("uq_nedb_enrollment_natural", "iin", "school_bin", "enrolled_on", unique=True),
     )

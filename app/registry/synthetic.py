@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app import clock
 from app.acts.models import Act, StudentNorm
@@ -419,7 +419,12 @@ def generate_country(spec: CountrySpec, truth_path: Path,
         yield from extra_rows
 
     columns = ["iin", "full_name", "school_bin", "school_kind", "grade", "enrolled_on", "withdrawn_on"]
+    # The wide covering index (migration 0013_speed) is built once after the load, from sorted rows, instead of
+    # taking 4 million inserts in IIN order that is random to it; the unique natural key stays on throughout.
+    db.session.execute(text("DROP INDEX ix_nedb_enrollment_facts"))
     stats.nedb_rows = _bulk("nedb_enrollment", columns, nedb_rows())
+    db.session.execute(text("CREATE INDEX ix_nedb_enrollment_facts ON nedb_enrollment "
+                            "(iin, school_bin, enrolled_on, withdrawn_on, grade, full_name)"))
     report(60)
 
     n_state_students = max(0, spec.nedb_students - private)

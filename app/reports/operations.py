@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 
 from app import clock, jobs
 from app.acts.adjustments import settle_adjustments
 from app.acts.models import Act, ActLine
 from app.acts.operations import VERIFIABLE, claim_for_verification
 from app.acts.verification import load_acts, norms_for, verify_acts
-from app.audit.operations import record_event
+from app.audit.operations import record_event, record_events
 from app.engine.errors import DomainRefused
 from app.engine.incidents import reverifiers
 from app.extensions import db
@@ -149,16 +149,19 @@ def _verify_chunk(run: VerificationRun, chunk: list[int], month_ids: list[int], 
         db.session.expire(act, ["total_lines", "accepted_lines", "amount_tiyn", "withheld_tiyn"])
     net = {act.id: summaries[act.id].amount_tiyn + sum(x["amount_tiyn"] for x in settled.get(act.id, []))
            for act in acts}  # the act's amount as written in SQL, without reloading every act
+    events = []
     for act in acts:
         s = summaries[act.id]
         if act.status == "submitted":
             act.status = "verified"
         act.verified_at = clock.now()
-        record_event(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.verified",
-                     "act", act.id, actor_id=run.created_by_id,
-                     details={"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": net[act.id],
-                              "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule, "run": run.id,
-                              "adjustments": settled.get(act.id, [])})
+        events.append({"chain": f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}",
+                       "action": "act.verified", "object_type": "act", "object_id": act.id,
+                       "actor_id": run.created_by_id,
+                       "details": {"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": net[act.id],
+                                   "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule, "run": run.id,
+                                   "adjustments": settled.get(act.id, [])}})
+    record_events(events)  # one per act, as record_event would write them, in one INSERT
     _refresh_inbox_rows(acts, summaries, net)
     return [summaries[act.id] for act in acts]
 
@@ -215,11 +218,13 @@ def _refresh_inbox_rows(acts: list[Act], summaries: dict, net: dict[int, int]) -
     if not hasattr(HumanTask, "excluded_lines"):
         return
     db.session.flush()
-    for act in acts:
-        if act.instance_id:
-            db.session.execute(update(HumanTask).where(HumanTask.instance_id == act.instance_id,
-                                                       HumanTask.status == "open")
-                               .values(excluded_lines=summaries[act.id].excluded, amount_tiyn=net[act.id]))
+    rows = [{"instance": act.instance_id, "excluded": summaries[act.id].excluded, "amount": net[act.id]}
+            for act in acts if act.instance_id]
+    if rows:  # one executemany for the chunk
+        db.session.connection().execute(
+            update(HumanTask.__table__).where(HumanTask.__table__.c.instance_id == bindparam("instance"),
+                                              HumanTask.__table__.c.status == "open")
+            .values(excluded_lines=bindparam("excluded"), amount_tiyn=bindparam("amount")), rows)
 
 
 @dataclass
