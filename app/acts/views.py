@@ -7,12 +7,13 @@ from sqlalchemy import select
 from app.acts import report
 from app.acts.adjustments import adjustments_of, cause_title
 from app.acts.models import Act, ActLine
-from app.acts.rules import RULES
 from app.extensions import db
+from app.instruments import instrument_of
 from app.payments.models import Payment
 from app.people.access import get_visible_or_404, scope_clause
 
 bp = Blueprint("acts", __name__)
+bp.add_app_template_global(instrument_of, "instrument_of")
 LINES_PAGE = 500
 
 
@@ -44,7 +45,7 @@ def _filtered_lines(act: Act):
     rule = request.args.get("rule") or None
     outcome = request.args.get("outcome") or None
     query = select(ActLine).where(ActLine.act_id == act.id).order_by(ActLine.line_no)
-    if rule in RULES:
+    if rule in instrument_of(act).rules:
         query = query.where(ActLine.rule_code == rule)
     else:
         rule = None
@@ -63,7 +64,7 @@ def show(act_id: int):
     lines = db.session.scalars(query.limit(LINES_PAGE + 1)).all()
     payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
     return render_template("acts/show.html", act=act, lines=lines[:LINES_PAGE], more=len(lines) > LINES_PAGE,
-                           rules=RULES, rule=rule, outcome=outcome, payment=payment)
+                           rules=instrument_of(act).rules, instrument=instrument_of(act), rule=rule, outcome=outcome, payment=payment)
 
 
 @bp.route("/acts/<int:act_id>/lines.<any(csv, xlsx):fmt>")

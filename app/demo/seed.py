@@ -174,6 +174,9 @@ def seed_demo(password: str = DEMO_PASSWORD, history: bool = False) -> dict:
     from app.demo.lifecycle import seed_lifecycle
 
     seed_lifecycle(orgs, password)
+    from app.dormitories.demo import DORM_USERS, seed_dormitory_demo
+
+    dormitories = seed_dormitory_demo(password, year_start, period)
     from app.demo.history import seed_paid_history
     from app.public.figures import refresh_public_figures
 
@@ -184,7 +187,9 @@ def seed_demo(password: str = DEMO_PASSWORD, history: bool = False) -> dict:
     from app.notifications.announce import announce_backlog
 
     announce_backlog()  # as the background pass would: the demo's open tasks are in everyone's bell
-    return {"seeded": True, "period": period, "users": [d.username for d in DEMO_USERS], "password": password}
+    return {"seeded": True, "period": period, "password": password,
+            "users": [d.username for d in DEMO_USERS] + [login for login, *_ in DORM_USERS],
+            "dormitories": dormitories}
 
 
 def _submit_demo_act_with_anomalies(act, withdrawn, moved, shared, phantom) -> None:
