@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.applications.models import Application
+from app.audit.facts import contract_facts
 from app.audit.operations import record_event
 from app.contracts.models import Contract
 from app.dormitories.models import DormitoryTerms
@@ -104,7 +105,8 @@ def put_in_force(contract: Contract, rate_tiyn: int) -> None:
     contract.activated_at = clock.now()
     record_event(f"instance:{contract.instance_id}", "contract.activated", "contract", contract.id, actor_id=None,
                  details={"number": contract.number, "places": terms.places, "place_rate_tiyn": rate_tiyn,
-                          "monthly_cap_tiyn": contract.monthly_cap_tiyn, "amount_cap_tiyn": contract.amount_cap_tiyn})
+                          "monthly_cap_tiyn": contract.monthly_cap_tiyn, "amount_cap_tiyn": contract.amount_cap_tiyn},
+                 facts=contract_facts(contract))
 
 
 def reverify_other_claims(acts) -> dict:
