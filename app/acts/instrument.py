@@ -28,7 +28,7 @@ SCHOOLS_INSTRUMENT = register_instrument(Instrument(
     code=SCHOOLS, title=_l("State educational order for private schools"), organisation_kind="school",
     monthly_process="monthly_act", rules=RULES,
     verify=lambda acts, on_step=None: verify_acts(acts, on_step=on_step),
-    prefill=prefill_school_lines, settle=settle_adjustments, withheld_expr=lambda act: norm_expr(act.period),
+    prefill=prefill_school_lines, settle=settle_adjustments, withheld_expr=norm_expr,
     organisation_label=_l("School"), level_label=_l("Grade"),
     submit_hint=_l("The list is prefilled from the school's contingent registered in NEDB for this month. Check days "
                    "attended, add or remove students, then submit."),

@@ -18,8 +18,8 @@ from app.audit.operations import record_event
 from app.engine.errors import ConflictError, DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
-from app.people.models import Organisation
 from app.instruments import SCHOOLS, instrument, instrument_for_kind, instrument_of
+from app.people.models import Organisation
 
 #: Statuses a verification pass may (re)write; accepted, returned and paid acts are final for it.
 VERIFIABLE = ("submitted", "verified")

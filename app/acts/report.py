@@ -36,7 +36,7 @@ def by_rule(act: Act) -> list[RuleCount]:
     instrument = instrument_of(act)
     rules = instrument.rules
     rows = {code: (n, int(w or 0)) for code, n, w in db.session.execute(
-        select(ActLine.rule_code, func.count(ActLine.id), func.sum(instrument.withheld_expr(act)))
+        select(ActLine.rule_code, func.count(ActLine.id), func.sum(instrument.withheld_expr(act.period)))
         .where(ActLine.act_id == act.id, ActLine.outcome == "excluded").group_by(ActLine.rule_code))}
     out = [RuleCount(code, r.title, r.reason, *rows[code]) for code, r in rules.items() if code in rows]
     out += [RuleCount(code, code, code, n, w) for code, (n, w) in rows.items() if code not in rules]

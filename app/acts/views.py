@@ -64,7 +64,8 @@ def show(act_id: int):
     lines = db.session.scalars(query.limit(LINES_PAGE + 1)).all()
     payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
     return render_template("acts/show.html", act=act, lines=lines[:LINES_PAGE], more=len(lines) > LINES_PAGE,
-                           rules=instrument_of(act).rules, instrument=instrument_of(act), rule=rule, outcome=outcome, payment=payment)
+                           rules=instrument_of(act).rules, instrument=instrument_of(act),
+                           rule=rule, outcome=outcome, payment=payment)
 
 
 @bp.route("/acts/<int:act_id>/lines.<any(csv, xlsx):fmt>")

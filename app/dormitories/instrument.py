@@ -7,7 +7,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from app.acts.models import Act, ActLine
 from app.acts.verification import month_bounds
@@ -68,16 +68,13 @@ def prefill_places(act: Act) -> list[dict]:
     return _form_lines(previous, still_from=start) if previous else []
 
 
-def place_rate(act: Act) -> int:
-    """The contracted monthly rate per place of the act's contract (0 without one)."""
-    return db.session.scalar(select(DormitoryTerms.place_rate_tiyn).join(
-        ContractAct, ContractAct.contract_id == DormitoryTerms.contract_id).where(ContractAct.act_id == act.id)) or 0
-
-
-def withheld_expr(act: Act):
-    """What an excluded line would have earned: rate × days claimed / days in the month."""
-    _start, end = month_bounds(act.period)
-    return ActLine.days_attended * place_rate(act) / end.day
+def withheld_expr(period: date):
+    """What a line would earn in full: its contract's rate per place × days claimed / days in the month."""
+    _start, end = month_bounds(period)
+    rate = (select(DormitoryTerms.place_rate_tiyn)
+            .join(ContractAct, ContractAct.contract_id == DormitoryTerms.contract_id)
+            .where(ContractAct.act_id == ActLine.act_id).correlate(ActLine).scalar_subquery())
+    return ActLine.days_attended * func.coalesce(rate, 0) / end.day
 
 
 DORMITORY_INSTRUMENT = register_instrument(Instrument(

@@ -63,7 +63,8 @@ class TableStudentRegistry:
         wanted = sorted(set(iins))
         found: dict[str, list[StudentRecord]] = defaultdict(list)
         for i in range(0, len(wanted), _CHUNK):
-            for row in db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin.in_(wanted[i:i + _CHUNK]))):
+            chunk = wanted[i:i + _CHUNK]
+            for row in db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin.in_(chunk))):
                 found[row.iin].append(_record(row))
         return found
 
@@ -82,8 +83,9 @@ def beds_of(dormitory_bins: Iterable[str]) -> dict[str, set[tuple[str, str]]]:
     wanted = sorted(set(dormitory_bins))
     beds: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for i in range(0, len(wanted), _CHUNK):
-        for bin_, room, bed in db.session.execute(select(DormitoryBed.dormitory_bin, DormitoryBed.room, DormitoryBed.bed)
-                                                  .where(DormitoryBed.dormitory_bin.in_(wanted[i:i + _CHUNK]))):
+        for bin_, room, bed in db.session.execute(
+                select(DormitoryBed.dormitory_bin, DormitoryBed.room, DormitoryBed.bed)
+                .where(DormitoryBed.dormitory_bin.in_(wanted[i:i + _CHUNK]))):
             beds[bin_].add((room, bed))
     return beds
 

@@ -39,7 +39,8 @@ class Instrument:
     organisation_label: object = ""  # lazy string: "School", "Dormitory"
     level_label: object = ""  # lazy string: what the generic line's ``grade`` means ("Grade", "Course")
     submit_hint: object = ""  # lazy string: where the act form's lines come from
-    #: withheld_expr(act): SQL expression over ``ActLine`` of what an excluded line would have earned
+    #: withheld_expr(period): SQL expression over ``ActLine`` (any of the month's acts) of what the line would earn
+    #: if it were paid in full for the days it claims — what an excluded line withholds
     withheld_expr: Callable[[object], object] | None = None
 
 

@@ -12,8 +12,8 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.acts.rules import RULES
 from app.extensions import db
+from app.instruments import all_rules
 from app.people.models import Organisation, Region
 from app.public import figures, open_contracting
 from app.security import spreadsheet_cell
@@ -30,7 +30,7 @@ def region_name(region: Region | None) -> str:
 
 
 def rule_title(code: str) -> str:
-    rule = RULES.get(code)
+    rule = all_rules().get(code)
     return str(rule.title) if rule else code
 
 

@@ -360,8 +360,10 @@ def upsert(kind: ImportKind, rows: list[dict]) -> None:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(kind.table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(kind.key),
-                                      set_={c: stmt.excluded[c] for c in kind.columns if c not in kind.key})
+    updated = {c: stmt.excluded[c] for c in kind.columns if c not in kind.key}
+    # A row that is all key (a dormitory's bed) has nothing to update: it exists or it is added.
+    stmt = (stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updated) if updated
+            else stmt.on_conflict_do_nothing(index_elements=list(kind.key)))
     db.session.execute(stmt, list(by_key.values()))
 
 

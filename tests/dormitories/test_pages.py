@@ -49,7 +49,8 @@ def test_the_dormitory_accountant_submits_the_official_accepts_the_operator_pays
     assert official.post(f"/tasks/{accept.id}", {"decision": "accept"}).status_code == 302
     operator = browser("operator")
     pay = _task(act, "pay_act")
-    assert operator.post(f"/tasks/{pay.id}", {"order_number": "DP-2026-001", "paid_on": "2026-11-20"}).status_code == 302
+    paid = operator.post(f"/tasks/{pay.id}", {"order_number": "DP-2026-001", "paid_on": "2026-11-20"})
+    assert paid.status_code == 302
     again = operator.post(f"/tasks/{pay.id}", {"order_number": "DP-2026-002", "paid_on": "2026-11-21"})
     assert again.status_code in (200, 302, 404, 409)
     assert db.session.scalars(select(Payment).where(Payment.act_id == act.id)).all()[0].amount_tiyn == act.amount_tiyn
@@ -59,8 +60,9 @@ def test_the_dormitory_accountant_submits_the_official_accepts_the_operator_pays
 def test_the_official_reads_each_dormitory_rule_with_its_reason(dorm_world, browser):
     act = _act(dorm_world, "dorm_b")
     page = browser("official").get(f"/acts/{act.id}").get_data(as_text=True)
-    for title in ("Not in the student registry", "Not a full-time student", "Local resident", "Bed not in the dormitory",
-                  "Bed occupied twice", "Placed in two dormitories", "Over contracted places", "Student listed twice"):
+    for title in ("Not in the student registry", "Not a full-time student", "Local resident",
+                  "Bed not in the dormitory", "Bed occupied twice", "Placed in two dormitories",
+                  "Over contracted places", "Student listed twice"):
         assert title in page, title
     assert "Course" in page
 
