@@ -12,21 +12,22 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.dormitories.models import DOCUMENT_KINDS, STUDY_FORMS, DormitoryBed, DormitoryDocument, StudentEnrolment
 from app.extensions import db
+from app.registry.adapter import EnrolledDays, TableEnrolments
+from app.registry.adapter import StudentRegistry as StudentRegistry  # the one interface, re-exported
 from app.registry.identifiers import is_valid_bin, is_valid_iin
-from app.registry.importers import KINDS, REASONS, ImportKind, RowError, _date, _ident, _text
+from app.registry.importers import KINDS, REASONS, ImportKind, RowError, _ident, _period, _text, _whole_number
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
-class StudentRecord:
+class StudentRecord(EnrolledDays):
     iin: str
     full_name: str
     institution_bin: str
@@ -36,43 +37,20 @@ class StudentRecord:
     enrolled_on: date
     withdrawn_on: date | None
 
-    def active_during(self, start: date, end: date) -> bool:
-        """Enrolled for at least one day of [start, end]: withdrawal on ``start`` means zero days."""
-        return self.enrolled_on <= end and (self.withdrawn_on is None or self.withdrawn_on > start)
-
-
-class StudentRegistry(Protocol):
-    """The same interface as the NEDB adapter (``app.registry.adapter.StudentRegistry``)."""
-
-    def enrollments_for(self, iins: Iterable[str]) -> dict[str, list[StudentRecord]]: ...
-
-    def enrollments_at_school(self, school_bin: str, start: date, end: date) -> list[StudentRecord]: ...
-
 
 def _record(e: StudentEnrolment) -> StudentRecord:
     return StudentRecord(e.iin, e.full_name, e.institution_bin, e.course, e.study_form, e.home_region,
                          e.enrolled_on, e.withdrawn_on)
 
 
-class TableStudentRegistry:
-    """Reads the ``student_enrolment`` table filled by the import commands."""
+class TableStudentRegistry(TableEnrolments):
+    """Reads the ``student_enrolment`` table filled by the import commands (the NEDB adapter's interface:
+    ``enrollments_for(iins)``, ``enrollments_at_school(institution_bin, start, end)``)."""
 
     table_name = "student_enrolment"
-
-    def enrollments_for(self, iins: Iterable[str]) -> dict[str, list[StudentRecord]]:
-        wanted = sorted(set(iins))
-        found: dict[str, list[StudentRecord]] = defaultdict(list)
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i:i + _CHUNK]
-            for row in db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin.in_(chunk))):
-                found[row.iin].append(_record(row))
-        return found
-
-    def enrollments_at_school(self, school_bin: str, start: date, end: date) -> list[StudentRecord]:
-        rows = db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.institution_bin == school_bin,
-                                                                 StudentEnrolment.enrolled_on <= end)
-                                  .order_by(StudentEnrolment.full_name))
-        return [e for e in map(_record, rows) if e.active_during(start, end)]
+    model = StudentEnrolment
+    school_column = "institution_bin"
+    record = staticmethod(_record)
 
 
 def student_registry() -> StudentRegistry:
@@ -110,17 +88,6 @@ REASONS.update({
 })
 
 
-def _course(row: dict) -> int:
-    value = row.get("course")
-    try:
-        course = int(str(value).strip().removesuffix(".0"))
-    except (TypeError, ValueError):
-        raise RowError("course", "missing" if value in (None, "") else "invalid_course") from None
-    if not 1 <= course <= 7:
-        raise RowError("course", "invalid_course")
-    return course
-
-
 def _region_code(row: dict) -> str:
     from app.demo.regions import REGIONS
 
@@ -134,12 +101,10 @@ def parse_student(row: dict) -> dict:
     form = (_text(row, "study_form", 16, required=False) or "full_time").lower()
     if form not in STUDY_FORMS:
         raise RowError("study_form", "invalid_study_form")
-    enrolled = _date(row, "enrolled_on")
-    withdrawn = _date(row, "withdrawn_on", required=False)
-    if withdrawn is not None and withdrawn < enrolled:
-        raise RowError("withdrawn_on", "end_before_start")
+    enrolled, withdrawn = _period(row, "enrolled_on", "withdrawn_on")
     return {"iin": _ident(row, "iin", is_valid_iin, "invalid_iin"), "full_name": _text(row, "full_name", 200),
-            "institution_bin": _ident(row, "institution_bin", is_valid_bin, "invalid_bin"), "course": _course(row),
+            "institution_bin": _ident(row, "institution_bin", is_valid_bin, "invalid_bin"),
+            "course": _whole_number(row, "course", 1, 7, "invalid_course"),
             "study_form": form, "home_region": _region_code(row), "enrolled_on": enrolled, "withdrawn_on": withdrawn}
 
 
@@ -152,10 +117,7 @@ def parse_document(row: dict) -> dict:
     kind = (_text(row, "kind", 16) or "").lower()
     if kind not in DOCUMENT_KINDS:
         raise RowError("kind", "invalid_document_kind")
-    valid_from = _date(row, "valid_from")
-    valid_until = _date(row, "valid_until", required=False)
-    if valid_until is not None and valid_until < valid_from:
-        raise RowError("valid_until", "end_before_start")
+    valid_from, valid_until = _period(row, "valid_from", "valid_until")
     return {"number": _text(row, "number", 40), "dormitory_bin": _ident(row, "dormitory_bin", is_valid_bin,
                                                                         "invalid_bin"),
             "kind": kind, "valid_from": valid_from, "valid_until": valid_until}

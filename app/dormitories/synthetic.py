@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from app.acts.verification import month_bounds
-from app.demo.seed import FIRST, LAST, make_iin
+from app.demo.seed import _student
 from app.dormitories.models import DormitoryBed, DormitoryDocument, StudentEnrolment
 from app.extensions import db
 from app.people.models import Organisation
@@ -54,12 +54,8 @@ class DormitoryWorld:
 
 
 def _person(rng: random.Random, course: int, ref: date) -> tuple[str, str]:
-    female = rng.random() < 0.5
-    born = date(ref.year - 17 - course, rng.randint(1, 12), rng.randint(1, 28))
-    last = rng.choice(LAST)
-    if female and not last.endswith("а"):
-        last += "а"
-    return make_iin(rng, born, female), f"{last} {rng.choice(FIRST)}"
+    """A student in their ``course``: aged as a school leaver (grade 11) plus the years since."""
+    return _student(rng, 11 + course, ref)
 
 
 def _enrol(rng, institution_bin: str, course: int, since: date, home_region: str, *, study_form="full_time",
