@@ -28,6 +28,7 @@ class Resident:
     moved_in: date
     moved_out: date | None = None
     expected: str | None = None  # the rule that must exclude the line (ground truth); None: paid
+    home_region: str | None = None  # in the student registry (None: not registered)
 
     def line(self) -> dict:
         return {"iin": self.iin, "full_name": self.full_name, "institution_bin": self.institution_bin,
@@ -90,11 +91,11 @@ def build_dormitory(rng: random.Random, dormitory: Organisation, *, places: int,
     def resident(expected=None, *, moved_in=year_start, registry=True, bed=None, institution=None, **enrol):
         course = rng.randint(1, 4)
         institution = institution or rng.choice(institutions)
-        iin, name = (_enrol(rng, institution, course, date(year_start.year - course + 1, 9, 1),
-                            enrol.pop("home_region", rng.choice(away)), **enrol)
+        home = enrol.pop("home_region", rng.choice(away)) if registry else None
+        iin, name = (_enrol(rng, institution, course, date(year_start.year - course + 1, 9, 1), home, **enrol)
                      if registry else _person(rng, course, year_start))
         room, bed_no = bed or next(free)
-        r = Resident(iin, name, institution, course, room, bed_no, moved_in, expected=expected)
+        r = Resident(iin, name, institution, course, room, bed_no, moved_in, expected=expected, home_region=home)
         world.residents.append(r)
         return r
 
@@ -114,9 +115,11 @@ def build_dormitory(rng: random.Random, dormitory: Organisation, *, places: int,
         resident("bed_unknown", bed=("999", "9"))
         resident("bed_shared", bed=(world.residents[2].room, world.residents[2].bed))
         if other is not None:  # the other dormitory's resident, claimed here too
-            twin = other.residents[-1]
+            # (a paid resident there who is not a local resident here: the one rule that catches the line)
+            twin = next(r for r in reversed(other.residents) if r.expected is None and r.home_region != region)
             world.residents.append(Resident(twin.iin, twin.full_name, twin.institution_bin, twin.course,
-                                            *next(free), year_start, expected="two_dormitories"))
+                                            *next(free), year_start, expected="two_dormitories",
+                                            home_region=twin.home_region))
             twin.expected = "two_dormitories"
         # The contract's places are full: the ones who moved in last (four valid residents from 31 October) are
         # unpaid. (In September and October one place is still free: the mid-October resident's.)

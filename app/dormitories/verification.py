@@ -26,6 +26,7 @@ from app.contracts.models import Contract, ContractAct
 from app.dormitories.models import DormitoryTerms, DormPlaceLine
 from app.dormitories.registry import StudentRegistry, beds_of, documents_of, student_registry
 from app.extensions import db
+from app.people.models import Organisation, Region
 from app.registry.identifiers import is_valid_iin
 
 _CHUNK = 900
@@ -38,12 +39,13 @@ class DormContext:
     start: date
     end: date
     region_code: str
+    dormitory_id: int
     places: int | None = None
     rate_tiyn: int = 0
     excludes_local_residents: bool = True
     monthly_cap_tiyn: int | None = None
     dormitory_rule: str | None = None
-    paid_days: set[date] = field(default_factory=set)  # days both documents are valid
+    paid_days: set[int] = field(default_factory=set)  # days (ordinals) both documents are valid
     beds: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -73,14 +75,19 @@ def occupied_days(moved_in: date, moved_out: date | None, start: date, end: date
     return max(moved_in, start), last
 
 
-def _days(first: date, last: date) -> set[date]:
-    return {first + timedelta(days=i) for i in range((last - first).days + 1)} if last >= first else set()
+def _days(first: date, last: date) -> set[int]:
+    """The days of [first, last] as ordinals (a month's worth at most)."""
+    return set(range(first.toordinal(), last.toordinal() + 1))
 
 
-def _document_days(docs, start: date, end: date) -> set[date] | None:
+def _overlap(a: tuple[date, date], b: tuple[date, date]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _document_days(docs, start: date, end: date) -> set[int] | None:
     """Days of the month on which a commissioning act AND an ownership document are valid; None: one kind is
     missing from the registry altogether."""
-    by_kind: dict[str, set[date]] = defaultdict(set)
+    by_kind: dict[str, set[int]] = defaultdict(set)
     kinds = set()
     for doc in docs:
         kinds.add(doc.kind)
@@ -99,26 +106,33 @@ def _contexts(acts: Sequence[Act]) -> dict[int, DormContext]:
             .join(Contract, Contract.id == ContractAct.contract_id)
             .join(DormitoryTerms, DormitoryTerms.contract_id == Contract.id)
             .where(ContractAct.act_id.in_(ids[i:i + _CHUNK])))})
-    bins = {a.school.bin for a in acts}
+    dormitories = {}  # id → (BIN, region code, capacity), in one query rather than a lazy load per act
+    org_ids = sorted({a.school_id for a in acts})
+    for i in range(0, len(org_ids), _CHUNK):
+        dormitories.update({oid: (bin_, code or "", capacity) for oid, bin_, code, capacity in db.session.execute(
+            select(Organisation.id, Organisation.bin, Region.code, Organisation.design_capacity)
+            .outerjoin(Region, Region.id == Organisation.region_id).where(Organisation.id.in_(org_ids[i:i + _CHUNK])))})
+    bins = {bin_ for bin_, _, _ in dormitories.values()}
     beds, docs = beds_of(bins), documents_of(bins)
     contexts = {}
     for act in acts:
         start, end = month_bounds(act.period)
-        ctx = DormContext(act, start, end, act.school.region.code if act.school.region else "")
+        bin_, region_code, capacity = dormitories[act.school_id]
+        ctx = DormContext(act, start, end, region_code, act.school_id)
         contract, t = terms.get(act.id, (None, None))
         if t is not None:
             ctx.places, ctx.rate_tiyn = t.places, t.place_rate_tiyn
             ctx.excludes_local_residents = t.excludes_local_residents
             ctx.monthly_cap_tiyn = contract.monthly_cap_tiyn
         else:  # no contract: nothing is owed, the places are the organisation's own capacity
-            ctx.places = act.school.design_capacity
-        days = _document_days(docs.get(act.school.bin, []), start, end)
+            ctx.places = capacity
+        days = _document_days(docs.get(bin_, []), start, end)
         if days is None:
             ctx.dormitory_rule = "dorm_no_documents"
         elif not days:
             ctx.dormitory_rule = "dorm_documents_expired"
         ctx.paid_days = days or set()
-        ctx.beds = beds.get(act.school.bin, set())
+        ctx.beds = beds.get(bin_, set())
         contexts[act.id] = ctx
     return contexts
 
@@ -160,18 +174,18 @@ def _decide(places: list[Place], contexts: dict[int, DormContext], registry: Stu
     seen: set[tuple[int, str]] = set()
     for p in places:
         ctx = contexts[p.act_id]
-        days = _days(p.first, p.last)
         records = enrolments.get(p.iin, [])
         at_institution = [r for r in records if r.institution_bin == p.institution_bin
                           and r.active_during(p.first, p.last)]
         full_time = [r for r in at_institution if r.study_form == "full_time"]
-        enrolled = set().union(*(_days(max(r.enrolled_on, p.first),
-                                       p.last if r.withdrawn_on is None else min(p.last, r.withdrawn_on - timedelta(1)))
-                                 for r in full_time)) if full_time else set()
+        # Enrolled full-time on which of the place's days (intervals; a withdrawal is the first day not enrolled).
+        enrolled = [(max(r.enrolled_on, p.first),
+                     p.last if r.withdrawn_on is None else min(p.last, r.withdrawn_on - timedelta(days=1)))
+                    for r in full_time]
         first_copy = (p.act_id, p.iin) not in seen
         seen.add((p.act_id, p.iin))
-        elsewhere = [c for c in claims.get((p.iin, ctx.act.period), []) if c[0] != ctx.act.school_id
-                     and days & _days(*occupied_days(c[1], c[2], ctx.start, ctx.end))]
+        elsewhere = [c for c in claims.get((p.iin, ctx.act.period), []) if c[0] != ctx.dormitory_id
+                     and _overlap((p.first, p.last), occupied_days(c[1], c[2], ctx.start, ctx.end))]
         if ctx.dormitory_rule:
             p.rule = ctx.dormitory_rule
         elif not records and not is_valid_iin(p.iin):
@@ -191,9 +205,10 @@ def _decide(places: list[Place], contexts: dict[int, DormContext], registry: Stu
         elif elsewhere:
             p.rule = "two_dormitories"
         else:
-            p.paid_days = len(days & enrolled & ctx.paid_days)
+            enrolled_days = set().union(*(_days(a, b) for a, b in enrolled if a <= b))
+            p.paid_days = len(enrolled_days & ctx.paid_days)
             if not p.paid_days:
-                p.rule = "not_enrolled" if not days & enrolled else "dorm_documents_expired"
+                p.rule = "not_enrolled" if not enrolled_days else "dorm_documents_expired"
     _share_beds(places)
     _cap_places(places, contexts)
 
