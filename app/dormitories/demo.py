@@ -48,7 +48,8 @@ INSTITUTIONS = ("L.N. Gumilyov Eurasian National University", "Astana Polytechni
 
 
 def academic_year_end(year_start: date) -> date:
-    return date(year_start.year + 1, 6, 30)
+    """Dormitory contracts run the whole year, summer included (students on practice, summer terms)."""
+    return date(year_start.year + 1, 8, 31)
 
 
 def seed_dormitories(password: str, year_start: date, *, rng: random.Random | None = None) -> dict:

@@ -64,3 +64,34 @@ def test_a_dormitory_without_documents_is_paid_nothing_and_a_malformed_iin_is_ca
     submit_act(other, [bad], None, user("dorm_accountant3"))
     assert verify_dormitory_acts([other])[other.id].by_rule == {"iin_checksum": 1}
     assert db.session.scalar(select(func.count(ActLine.id)).where(ActLine.act_id == other.id)) == 1
+
+
+def test_the_process_owner_edits_the_rates_table_and_only_new_contracts_take_the_new_rate(dorm_year):
+    from app.dormitories.models import DormitoryTerms
+    from app.dormitories.operations import place_dormitory_contract
+    from app.engine.models import ProcessModel
+    from app.engine.publishing import create_draft, publish_draft, save_draft
+    from app.people.models import Organisation
+
+    owner = user("owner")
+    model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == "dorm_contract")).one()
+    draft = create_draft(model, owner)
+    files = dict(draft.files)
+    rates = next(name for name in files if name.endswith(".dmn"))
+    files[rates] = files[rates].replace("<text>1900000</text>", "<text>2050000</text>")
+    assert save_draft(draft, files, owner) == []
+    publish_draft(draft, owner)
+    db.session.commit()
+
+    old = db.session.scalar(select(DormitoryTerms.place_rate_tiyn).where(
+        DormitoryTerms.contract_id == dorm_year["contracts"]["dorm_a"].id))
+    assert old == 1_900_000
+    newcomer = Organisation(kind="dormitory", bin="950440001673", name="New Residence",
+                            region_id=dorm_year["orgs"]["dorm_a"].region_id)
+    db.session.add(newcomer)
+    db.session.flush()
+    contract = place_dormitory_contract(newcomer, places=10, period_start=date(2027, 9, 1),
+                                        period_end=date(2028, 8, 31), actor=owner)
+    assert contract.status == "active" and contract.monthly_cap_tiyn == 10 * 2_050_000
+    assert db.session.scalar(select(DormitoryTerms.place_rate_tiyn).where(
+        DormitoryTerms.contract_id == dorm_year["contracts"]["dorm_a"].id)) == old, "a contract keeps its rate"
