@@ -38,7 +38,6 @@ REFERENCE_SQL = ("SELECT COUNT(*) FROM act_line l JOIN dorm_place_line p ON p.li
 
 
 def build(args):
-    from sqlalchemy import select
 
     from app import clock
     from app.acts.operations import submit_act
@@ -58,7 +57,8 @@ def build(args):
     db.session.flush()
     db.session.add_all(Organisation(kind="department", bin=make_bin(rng, date(2005, 1 + i % 12, 1)),
                                     name=f"Department {r.code}", region_id=r.id) for i, r in enumerate(regions))
-    accountant = User(username="bench", full_name="Bench", role="dormitory_accountant", password_hash="-")
+    accountant = User(username="bench", full_name="Bench", role="dormitory_accountant",
+                      password_hash="-")  # noqa: S106 - no login: a throw-away benchmark user
     db.session.add(accountant)
     publish_directory(ROOT / "bpmn", ROOT / "forms")
     institutions = [make_bin(rng, date(1995, 1 + i % 12, 1)) for i in range(60)]
