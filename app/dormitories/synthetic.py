@@ -55,8 +55,15 @@ class DormitoryWorld:
 
 
 def _person(rng: random.Random, course: int, ref: date) -> tuple[str, str]:
-    """A student in their ``course``: aged as a school leaver (grade 11) plus the years since."""
-    return _student(rng, 11 + course, ref)
+    """A student in their ``course``: aged as a school leaver (grade 11) plus the years since. Never an IIN this
+    generator issued before (at country scale random IINs collide, and one person in two dormitories is an
+    anomaly the ground truth must not contain by accident)."""
+    issued = rng.__dict__.setdefault("issued_iins", set())
+    while True:
+        iin, name = _student(rng, 11 + course, ref)
+        if iin not in issued:
+            issued.add(iin)
+            return iin, name
 
 
 def _enrol(rng, institution_bin: str, course: int, since: date, home_region: str, *, study_form="full_time",

@@ -141,7 +141,7 @@ def _places(contexts: dict[int, DormContext]) -> list[Place]:
     places = []
     ids = sorted(contexts)
     for i in range(0, len(ids), _CHUNK):
-        rows = db.session.execute(
+        rows = db.session.connection().execute(  # plain rows: no ORM loading for a month of lines
             select(ActLine.id, ActLine.act_id, ActLine.line_no, ActLine.iin, DormPlaceLine.institution_bin,
                    DormPlaceLine.room, DormPlaceLine.bed, DormPlaceLine.moved_in, DormPlaceLine.moved_out)
             .join(DormPlaceLine, DormPlaceLine.line_id == ActLine.id).where(ActLine.act_id.in_(ids[i:i + _CHUNK]))
@@ -159,7 +159,7 @@ def _other_claims(acts: Sequence[Act], iins: set[str]) -> dict[tuple[str, date],
     wanted = sorted(iins)
     claims: dict[tuple[str, date], list] = defaultdict(list)
     for i in range(0, len(wanted), _CHUNK):
-        rows = db.session.execute(
+        rows = db.session.connection().execute(
             select(ActLine.iin, ActLine.period, ActLine.school_id, DormPlaceLine.moved_in, DormPlaceLine.moved_out)
             .join(DormPlaceLine, DormPlaceLine.line_id == ActLine.id).join(Act, Act.id == ActLine.act_id)
             .where(Act.instrument == DORMITORY, ActLine.period.in_(periods), ActLine.iin.in_(wanted[i:i + _CHUNK])))
