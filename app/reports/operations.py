@@ -55,6 +55,12 @@ def start_month_verification(period: date, actor, dispatch_job: bool = True) -> 
     return run
 
 
+def verify_acts(acts, **kwargs) -> tuple[dict, dict]:
+    """One chunk of the month: every act by its instrument's rule set, then what follows it (the schools'
+    adjustments of decided months) — ({act_id: summary}, {act_id: settled}). The pass's one call per chunk."""
+    return verify_acts_of_instruments(acts, **kwargs)
+
+
 def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
                            on_step: Callable[[str], None] | None = None) -> VerificationRun | None:
     """Verify every verifiable act of the run's month; commits after each chunk of ``chunk_acts`` acts
@@ -87,7 +93,7 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
             decided_meanwhile.update(set(chunk) - set(claimed))
             acts = load_acts(claimed)
             # Each act by its instrument's rule set; no outcome depends on other acts (app.acts.verification).
-            summaries, settled = verify_acts_of_instruments(acts, on_step=on_step)
+            summaries, settled = verify_acts(acts, on_step=on_step)
             for act in acts:  # totals were written in SQL
                 db.session.expire(act, ["total_lines", "accepted_lines", "amount_tiyn", "withheld_tiyn"])
             net = {act.id: summaries[act.id].amount_tiyn + sum(x["amount_tiyn"] for x in settled.get(act.id, []))
