@@ -61,10 +61,13 @@ def create_app(overrides: dict | None = None, *, instance_path: str | None = Non
 def _register_domain() -> None:
     """Import modules whose import registers lanes, task handlers and service operators."""
     import app.acts.handlers  # noqa: F401
+    import app.acts.instrument  # noqa: F401
     import app.applications.handlers  # noqa: F401
     import app.audit.models  # noqa: F401
     import app.contracts.handlers  # noqa: F401
     import app.contracts.sla  # noqa: F401
+    import app.dormitories.handlers  # noqa: F401
+    import app.dormitories.registry  # noqa: F401
     import app.engine.incidents  # noqa: F401
     import app.inbox.hooks  # noqa: F401
     import app.inbox.models  # noqa: F401

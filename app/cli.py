@@ -55,7 +55,7 @@ def register_cli(app: Flask) -> None:
         """Create the demo data (idempotent)."""
         from app.demo.seed import seed_demo
 
-        result = seed_demo(history=True)
+        result = seed_demo(history=True, dormitories=True)
         click.echo("Demo data created." if result["seeded"] else "Demo data already present.")
 
     @app.cli.command("open-acts")
@@ -139,14 +139,16 @@ def register_cli(app: Flask) -> None:
         from app.demo.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
 
         upgrade(revision="heads")
-        seed_demo(history=True)
+        seed_demo(history=True, dormitories=True)
         flask_app = current_app._get_current_object()
         if flask_app.config["BACKGROUND_MODE"] == "inprocess":
             start_inprocess_ticker(flask_app)
         click.echo(f"\n  Tapsyrys is running at  http://{host}:{port}/\n")
         click.echo(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
-        for demo in DEMO_USERS:
-            click.echo(f"    {demo.username:<16} {demo.role.value}")
+        from app.dormitories.demo import DORM_USERS
+
+        for username, role in [(d.username, d.role) for d in DEMO_USERS] + [(u[0], u[1]) for u in DORM_USERS]:
+            click.echo(f"    {username:<16} {role.value}")
         click.echo("")
         from werkzeug.serving import run_simple
 

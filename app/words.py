@@ -42,6 +42,9 @@ MODEL_WORDS = frozenset({
     N_("Accepted?"), N_("Allocated?"), N_("Approved?"), N_("Eligible?"), N_("Last month?"),
     N_("Application window closes"), N_("Month ended"), N_("Last month's act opened"), N_("Order placed"),
     N_("School applies"),
+    # the dormitory-places instrument's models (bpmn/dorm_*.bpmn)
+    N_("Monthly act of occupied dormitory places"), N_("Dormitory places contract"), N_("Dormitory accountant"),
+    N_("Determine the rate per place"),
 })
 
 

@@ -6,11 +6,11 @@ from flask_babel import gettext as _
 
 from app.acts import operations
 from app.acts.models import Act
-from app.acts.rules import RULES
 from app.engine.errors import DomainRefused
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
 from app.extensions import db
+from app.instruments import instrument_of
 
 
 def act_of(ctx) -> Act:
@@ -28,7 +28,8 @@ class SubmitAct(TaskHandler):
         return {"lines": operations.prefill_lines(act_of(ctx))}
 
     def context(self, ctx: TaskContext) -> dict:
-        return {"act": act_of(ctx)}
+        act = act_of(ctx)
+        return {"act": act, "instrument": instrument_of(act)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         act = act_of(ctx)
@@ -41,7 +42,8 @@ class DecideAct(TaskHandler):
     template = "acts/_decide_panel.html"
 
     def context(self, ctx: TaskContext) -> dict:
-        return {"act": act_of(ctx), "rules": RULES}
+        act = act_of(ctx)
+        return {"act": act, "rules": instrument_of(act).rules, "instrument": instrument_of(act)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         act = act_of(ctx)

@@ -47,7 +47,9 @@ class Act(db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    #: The funding instrument the act is paid under (app.instruments): its rules, registry and line schema.
+    instrument: Mapped[str] = mapped_column(String(16), default="schools", server_default="schools")
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)  # the funded organisation
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
     period: Mapped[date] = mapped_column(Date)  # first day of the month
     status: Mapped[str] = mapped_column(String(24), index=True)

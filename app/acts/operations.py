@@ -10,19 +10,17 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
-from app.acts.adjustments import settle_adjustments
 from app.acts.models import Act, ActLine
 from app.acts.review import ensure_reviews_resolved
-from app.acts.verification import VerificationSummary, month_bounds, verify_act
+from app.acts.verification import VerificationSummary
 from app.audit.facts import act_facts
 from app.audit.operations import record_event
 from app.engine.errors import ConflictError, DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.instruments import SCHOOLS, instrument, instrument_for_kind, instrument_of
 from app.people.models import Organisation
-from app.registry.adapter import student_registry
 
-MONTHLY_ACT_PROCESS = "monthly_act"
 #: Statuses a verification pass may (re)write; accepted, returned and paid acts are final for it.
 VERIFIABLE = ("submitted", "verified")
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
@@ -74,17 +72,19 @@ def _chain(act: Act) -> str:
 def open_monthly_act(school: Organisation, period: date, actor=None) -> Act:
     """Create the act for a school and month and start its workflow (one act per school and month)."""
     period = period.replace(day=1)
+    instrument = instrument_for_kind(school.kind)
     existing = db.session.scalars(select(Act).where(Act.school_id == school.id, Act.period == period)).first()
     if existing is not None:
         raise DomainRefused(_("An act for %(month)s already exists for this school.", month=f"{period:%Y-%m}"))
     act = Act(
-        number=f"ACT-{school.bin}-{period:%Y%m}", school_id=school.id, region_id=school.region_id,
+        number=f"ACT-{school.bin}-{period:%Y%m}", instrument=instrument.code, school_id=school.id,
+        region_id=school.region_id,
         period=period, status="awaiting_submission", created_at=clock.now(),
     )
     db.session.add(act)
     db.session.flush()
     instance = start_instance(
-        MONTHLY_ACT_PROCESS, title=f"{act.number} · {school.name}", actor=actor, region_id=school.region_id,
+        instrument.monthly_process, title=f"{act.number} · {school.name}", actor=actor, region_id=school.region_id,
         organisation_id=school.id, subject_type="act", subject_id=act.id,
         data={"act_id": act.id, "period": period.isoformat()},
     )
@@ -95,14 +95,8 @@ def open_monthly_act(school: Organisation, period: date, actor=None) -> Act:
 
 
 def prefill_lines(act: Act) -> list[dict]:
-    """Last submitted lines when correcting; otherwise the school's contingent registered in NEDB."""
-    if act.lines:
-        return [{"iin": ln.iin, "full_name": ln.full_name, "grade": ln.grade,
-                 "days_attended": ln.days_attended} for ln in act.lines]
-    start, end = month_bounds(act.period)
-    school_days = sum(1 for d in range(start.day, end.day + 1) if start.replace(day=d).weekday() < 5)
-    return [{"iin": e.iin, "full_name": e.full_name, "grade": e.grade, "days_attended": school_days}
-            for e in student_registry().enrollments_at_school(act.school.bin, start, end)]
+    """The act form's lines: the last submitted ones when correcting, else what the instrument's registry says."""
+    return instrument_of(act).prefill(act)
 
 
 def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
@@ -110,12 +104,16 @@ def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
         raise DomainRefused(_("This act has already been submitted."))
     db.session.execute(delete(ActLine).where(ActLine.act_id == act.id))
     db.session.expire(act, ["lines"])
+    instrument = instrument_of(act)
+    values = instrument.line_values or (lambda act, ln: {"grade": ln["grade"], "days_attended": ln["days_attended"]})
     if lines:  # one executemany for the whole act (the ORM would insert line by line)
         db.session.execute(insert(ActLine), [
             {"act_id": act.id, "period": act.period, "school_id": act.school_id, "line_no": i, "iin": ln["iin"],
-             "full_name": ln["full_name"], "grade": ln["grade"], "days_attended": ln["days_attended"]}
+             "full_name": ln["full_name"], **values(act, ln)}
             for i, ln in enumerate(lines, start=1)
         ])
+        if instrument.store_lines is not None:  # the instrument's part of each line (its line schema)
+            instrument.store_lines(act, lines)
     # Not a guarded write: only the open *Submit* task leads here, and the engine's instance version already
     # lets exactly one of two concurrent submissions win (no verification pass or decision touches such an act).
     act.status = "submitted"
@@ -131,8 +129,10 @@ def verify(act: Act, actor=None) -> VerificationSummary:
     """Verify contingent for one act: claim it, check its lines, settle corrections of earlier months."""
     if not claim_for_verification([act.id]):
         raise DomainRefused(_("The act has already been decided; it is not verified again."))
-    summary = verify_act(act)
-    settled = settle_adjustments([act]).get(act.id, [])
+    chosen = instrument_of(act)
+    summary = chosen.verify([act])[act.id]
+    db.session.expire(act)
+    settled = chosen.settle([act]).get(act.id, []) if chosen.settle is not None else []
     act.status = "verified"
     act.verified_at = clock.now()
     record_event(_chain(act), "act.verified", "act", act.id, actor_id=getattr(actor, "id", None),
@@ -140,6 +140,23 @@ def verify(act: Act, actor=None) -> VerificationSummary:
                           "amount_tiyn": act.amount_tiyn, "lines_amount_tiyn": summary.amount_tiyn,
                           "by_rule": summary.by_rule, "adjustments": settled})
     return summary
+
+
+def verify_acts_of_instruments(acts: Sequence[Act], on_step=None) -> tuple[dict[int, VerificationSummary],
+                                                                           dict[int, list]]:
+    """Run each act's instrument's rule set over its lines (one set-based pass per instrument) and settle the
+    corrections of decided months the instrument knows of: ({act_id: summary}, {act_id: settled adjustments})."""
+    summaries: dict[int, VerificationSummary] = {}
+    settled: dict[int, list] = {}
+    groups: dict[str, list[Act]] = {}
+    for act in acts:
+        groups.setdefault(act.instrument or SCHOOLS, []).append(act)
+    for code, group in groups.items():
+        chosen = instrument(code)
+        summaries.update(chosen.verify(group, on_step=on_step))
+        if chosen.settle is not None:
+            settled.update(chosen.settle(group))
+    return summaries, settled
 
 
 def decide(act: Act, decision: str, comment: str | None, actor) -> None:

@@ -11,9 +11,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from app.acts.models import Act, ActLine
-from app.acts.rules import RULES
 from app.acts.verification import norms_for
 from app.extensions import db
+from app.instruments import instrument_of
 from app.security import spreadsheet_cell
 
 
@@ -34,11 +34,13 @@ def norm_expr(period):
 
 def by_rule(act: Act) -> list[RuleCount]:
     """Excluded lines per rule (in precedence order) with the norms they would have earned."""
+    instrument = instrument_of(act)
+    rules = instrument.rules
     rows = {code: (n, int(w or 0)) for code, n, w in db.session.execute(
-        select(ActLine.rule_code, func.count(ActLine.id), func.sum(norm_expr(act.period)))
+        select(ActLine.rule_code, func.count(ActLine.id), func.sum(instrument.withheld_expr(act.period)))
         .where(ActLine.act_id == act.id, ActLine.outcome == "excluded").group_by(ActLine.rule_code))}
-    out = [RuleCount(code, r.title, r.reason, *rows[code]) for code, r in RULES.items() if code in rows]
-    out += [RuleCount(code, _l("Other reason"), "—", n, w) for code, (n, w) in rows.items() if code not in RULES]
+    out = [RuleCount(code, r.title, r.reason, *rows[code]) for code, r in rules.items() if code in rows]
+    out += [RuleCount(code, _l("Other reason"), "—", n, w) for code, (n, w) in rows.items() if code not in rules]
     return out
 
 
@@ -58,8 +60,9 @@ def safe_cell(value):
 
 def export_rows(act: Act, lines) -> list[list]:
     rows = []
+    rules = instrument_of(act).rules
     for ln in lines:
-        rule = RULES.get(ln.rule_code) if ln.rule_code else None
+        rule = rules.get(ln.rule_code) if ln.rule_code else None
         rows.append([ln.line_no, safe_cell(ln.iin), safe_cell(ln.full_name), ln.grade, ln.days_attended, ln.outcome,
                      ln.rule_code or "", str(rule.title) if rule else "", str(rule.reason) if rule else "",
                      str(Decimal(ln.amount_tiyn) / 100)])

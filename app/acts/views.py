@@ -7,12 +7,13 @@ from sqlalchemy import select
 from app.acts import report
 from app.acts.adjustments import adjustments_of, cause_title
 from app.acts.models import Act, ActLine
-from app.acts.rules import RULES
 from app.extensions import db
+from app.instruments import instrument_of
 from app.payments.models import Payment
 from app.people.access import get_visible_or_404, scope_clause, sees_personal_data
 
 bp = Blueprint("acts", __name__)
+bp.add_app_template_global(instrument_of, "instrument_of")
 LINES_PAGE = 500
 
 
@@ -21,7 +22,7 @@ def act_report(act: Act) -> dict:
     """The verification report's figures, for the act page and the task panels that include it."""
     return {"by_rule": report.by_rule(act), "outcomes": report.outcome_counts(act),
             "adjustments": adjustments_of(act) if act.adjustment_tiyn else [], "cause_title": cause_title,
-            "rules": RULES}
+            "rules": instrument_of(act).rules}
 
 
 @bp.route("/acts")
@@ -45,7 +46,7 @@ def _filtered_lines(act: Act):
     rule = request.args.get("rule") or None
     outcome = request.args.get("outcome") or None
     query = select(ActLine).where(ActLine.act_id == act.id).order_by(ActLine.line_no)
-    if rule in RULES:
+    if rule in instrument_of(act).rules:
         query = query.where(ActLine.rule_code == rule)
     else:
         rule = None
@@ -64,7 +65,8 @@ def show(act_id: int):
     lines = db.session.scalars(query.limit(LINES_PAGE + 1)).all()
     payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
     return render_template("acts/show.html", act=act, lines=lines[:LINES_PAGE], more=len(lines) > LINES_PAGE,
-                           rules=RULES, rule=rule, outcome=outcome, payment=payment)
+                           rules=instrument_of(act).rules, instrument=instrument_of(act),
+                           rule=rule, outcome=outcome, payment=payment)
 
 
 @bp.route("/acts/<int:act_id>/lines.<any(csv, xlsx):fmt>")
@@ -102,7 +104,7 @@ def document(act_id: int):
     sections = []
     for language in languages:
         with force_locale(language):
-            sections.append((language, body.render(act=act, lines=lines, by_rule=by_rule, rules=RULES,
+            sections.append((language, body.render(act=act, lines=lines, by_rule=by_rule, rules=instrument_of(act).rules,
                                                    act_status_label=lambda s: ACT_STATUS.get(s, s))))
     with force_locale(languages[0]):
         title = f"{_('Act')} {act.number}"

@@ -21,10 +21,11 @@ from app.people.operations import end_sessions
 from app.people.roles import ROLE_SCOPE, Role
 from app.registry.identifiers import is_valid_12, is_valid_kz_iban
 
-ORG_KINDS = ("school", "department", "operator", "ministry")
+ORG_KINDS = ("school", "dormitory", "department", "operator", "ministry")
 #: the organisation kind a role belongs to (None: any, or none)
 ROLE_ORG_KIND = {
     Role.SCHOOL_ACCOUNTANT: "school", Role.SCHOOL_DIRECTOR: "school",
+    Role.DORMITORY_ACCOUNTANT: "dormitory", Role.DORMITORY_DIRECTOR: "dormitory",
     Role.DEPARTMENT_OFFICIAL: "department", Role.DEPARTMENT_HEAD: "department",
     Role.OPERATOR: "operator",
 }
@@ -175,7 +176,7 @@ def save_organisation(organisation: Organisation | None, form, actor: User) -> O
         region = db.session.get(Region, int(region_id)) if region_id.isdigit() else None
         if region is None:
             errors["region_id"] = _("Choose a region.")
-    elif kind in ("school", "department"):
+    elif kind in ("school", "dormitory", "department"):
         errors["region_id"] = _("Schools and departments belong to a region.")
     if capacity and (not capacity.isdigit() or len(capacity) > 6):
         errors["design_capacity"] = _("The design capacity is a whole number of places.")

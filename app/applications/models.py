@@ -30,6 +30,7 @@ class Application(db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
+    instrument: Mapped[str] = mapped_column(String(16), default="schools", server_default="schools")
     order_id: Mapped[int] = mapped_column(ForeignKey("state_order.id"))
     school_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)

@@ -87,10 +87,11 @@ def _student(rng: random.Random, grade: int, ref: date) -> tuple[str, str]:
     return make_iin(rng, born, female), f"{last} {rng.choice(FIRST)}"
 
 
-def seed_demo(password: str = DEMO_PASSWORD, history: bool = False) -> dict:
+def seed_demo(password: str = DEMO_PASSWORD, history: bool = False, dormitories: bool = False) -> dict:
     """Idempotent: does nothing when the demo regions already exist. ``history``: the Astana schools' earlier
     months of the year are also submitted, accepted and paid (the public portal's figures; `flask seed` and
-    `make run` ask for it, tests that need it too)."""
+    `make run` ask for it, tests that need it too). ``dormitories``: the dormitory-places instrument's demo
+    (app.dormitories.demo) as well — `flask seed` and `make run` ask for it, the dormitory tests too."""
     if db.session.scalars(select(Region).limit(1)).first() is not None:
         return {"seeded": False}
     rng = random.Random(2026)
@@ -174,6 +175,9 @@ def seed_demo(password: str = DEMO_PASSWORD, history: bool = False) -> dict:
     from app.demo.lifecycle import seed_lifecycle
 
     seed_lifecycle(orgs, password)
+    from app.dormitories.demo import DORM_USERS, seed_dormitory_demo
+
+    dorms = seed_dormitory_demo(password, year_start, period) if dormitories else None
     from app.demo.history import seed_paid_history
     from app.public.figures import refresh_public_figures
 
@@ -184,7 +188,9 @@ def seed_demo(password: str = DEMO_PASSWORD, history: bool = False) -> dict:
     from app.notifications.announce import announce_backlog
 
     announce_backlog()  # as the background pass would: the demo's open tasks are in everyone's bell
-    return {"seeded": True, "period": period, "users": [d.username for d in DEMO_USERS], "password": password}
+    return {"seeded": True, "period": period, "password": password,
+            "users": [d.username for d in DEMO_USERS] + ([login for login, *_ in DORM_USERS] if dorms else []),
+            "dormitories": dorms}
 
 
 def _submit_demo_act_with_anomalies(act, withdrawn, moved, shared, phantom) -> None:

@@ -18,7 +18,7 @@ class StateOrder(db.Model):
 
     __tablename__ = "state_order"
     __table_args__ = (
-        UniqueConstraint("region_id", "academic_year", name="uq_state_order_region_year"),
+        UniqueConstraint("region_id", "academic_year", "instrument", name="uq_state_order_region_year_instrument"),
         CheckConstraint("budget_tiyn > 0", name="budget_positive"),
         CheckConstraint("window_opens <= window_closes", name="window_order"),
         CheckConstraint("period_start < period_end", name="period_order"),
@@ -26,6 +26,7 @@ class StateOrder(db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
+    instrument: Mapped[str] = mapped_column(String(16), default="schools", server_default="schools")
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
     academic_year: Mapped[str] = mapped_column(String(9))  # 2026/2027
     budget_tiyn: Mapped[int] = mapped_column(BigInteger)

@@ -14,6 +14,7 @@ from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.instruments import SCHOOLS
 from app.orders.models import LEVELS, LOCALITIES, OrderNorm, StateOrder
 from app.people.models import Region
 
@@ -50,6 +51,7 @@ def place_order(region: Region, academic_year: str, budget_tiyn: int, window_ope
     if window_closes < clock.today():
         raise DomainRefused(_("The application window would already be closed."))
     exists = db.session.scalars(select(StateOrder).where(StateOrder.region_id == region.id,
+                                                         StateOrder.instrument == SCHOOLS,
                                                          StateOrder.academic_year == academic_year)).first()
     if exists is not None:
         raise DomainRefused(_("A state order for %(year)s has already been placed in this region.",

@@ -6,6 +6,8 @@ from app.people.roles import Role
 for _name, _role in {
     "School accountant": Role.SCHOOL_ACCOUNTANT,
     "School director": Role.SCHOOL_DIRECTOR,
+    "Dormitory accountant": Role.DORMITORY_ACCOUNTANT,
+    "Dormitory director": Role.DORMITORY_DIRECTOR,
     "Department official": Role.DEPARTMENT_OFFICIAL,
     "Department head": Role.DEPARTMENT_HEAD,
     "Operator": Role.OPERATOR,

@@ -29,11 +29,11 @@ class Region(db.Model):
 
 
 class Organisation(db.Model):
-    """A private school, a regional education department, the operator or the ministry."""
+    """A private school, a dormitory (its investor), a regional education department, the operator or the ministry."""
 
     __tablename__ = "organisation"
     __table_args__ = (
-        CheckConstraint("kind IN ('school','department','operator','ministry')", name="kind"),
+        CheckConstraint("kind IN ('school','dormitory','department','operator','ministry')", name="kind"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)

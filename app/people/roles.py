@@ -15,6 +15,8 @@ from flask_babel import lazy_gettext as _l
 class Role(StrEnum):
     SCHOOL_ACCOUNTANT = "school_accountant"
     SCHOOL_DIRECTOR = "school_director"
+    DORMITORY_ACCOUNTANT = "dormitory_accountant"
+    DORMITORY_DIRECTOR = "dormitory_director"
     DEPARTMENT_OFFICIAL = "department_official"
     DEPARTMENT_HEAD = "department_head"
     OPERATOR = "operator"
@@ -32,6 +34,8 @@ class Scope(StrEnum):
 ROLE_SCOPE: dict[Role, Scope] = {
     Role.SCHOOL_ACCOUNTANT: Scope.ORGANISATION,
     Role.SCHOOL_DIRECTOR: Scope.ORGANISATION,
+    Role.DORMITORY_ACCOUNTANT: Scope.ORGANISATION,
+    Role.DORMITORY_DIRECTOR: Scope.ORGANISATION,
     Role.DEPARTMENT_OFFICIAL: Scope.REGION,
     Role.DEPARTMENT_HEAD: Scope.REGION,
     Role.OPERATOR: Scope.NATIONAL,
@@ -43,6 +47,8 @@ ROLE_SCOPE: dict[Role, Scope] = {
 ROLE_LABELS = {
     Role.SCHOOL_ACCOUNTANT: _l("School accountant"),
     Role.SCHOOL_DIRECTOR: _l("School director"),
+    Role.DORMITORY_ACCOUNTANT: _l("Dormitory accountant"),
+    Role.DORMITORY_DIRECTOR: _l("Dormitory director"),
     Role.DEPARTMENT_OFFICIAL: _l("Department official"),
     Role.DEPARTMENT_HEAD: _l("Department head"),
     Role.OPERATOR: _l("Operator"),

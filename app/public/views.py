@@ -10,8 +10,8 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.acts.rules import RULES
 from app.extensions import db
+from app.instruments import all_rules
 from app.people.models import Organisation, Region
 from app.public import cache, downloads, figures, open_contracting
 from app.public.downloads import region_name
@@ -22,7 +22,7 @@ _BIN = re.compile(r"[0-9]{12}")  # ASCII digits only: \d would also take other s
 
 
 def rule_title(code: str) -> str:
-    rule = RULES.get(code)
+    rule = all_rules().get(code)
     return str(rule.title) if rule else code
 
 

@@ -21,8 +21,20 @@ from app.registry.models import NedbEnrollment
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
 
+class EnrolledDays:
+    """An enrolment's dates (``enrolled_on``, ``withdrawn_on``: the first day no longer a student there) — of a
+    school in NEDB, or of a college or university in the student registry (app.dormitories.registry)."""
+
+    enrolled_on: date
+    withdrawn_on: date | None
+
+    def active_during(self, start: date, end: date) -> bool:
+        """Enrolled for at least one day of [start, end]: withdrawal on ``start`` means zero days."""
+        return self.enrolled_on <= end and (self.withdrawn_on is None or self.withdrawn_on > start)
+
+
 @dataclass(frozen=True)
-class Enrollment:
+class Enrollment(EnrolledDays):
     iin: str
     full_name: str
     school_bin: str
@@ -30,10 +42,6 @@ class Enrollment:
     grade: int
     enrolled_on: date
     withdrawn_on: date | None
-
-    def active_during(self, start: date, end: date) -> bool:
-        """Enrolled for at least one day of [start, end]: withdrawal on ``start`` means zero days."""
-        return self.enrolled_on <= end and (self.withdrawn_on is None or self.withdrawn_on > start)
 
 
 class StudentRegistry(Protocol):
@@ -46,30 +54,40 @@ def _row(e: NedbEnrollment) -> Enrollment:
     return Enrollment(e.iin, e.full_name, e.school_bin, e.school_kind, e.grade, e.enrolled_on, e.withdrawn_on)
 
 
-class TableStudentRegistry:
+class TableEnrolments:
+    """An enrolment registry read from its imported table: ``model`` has ``iin``, ``full_name``, ``enrolled_on``
+    and the column ``school_column`` naming the school (or institution); ``record`` turns a row into the
+    adapter's value. One implementation for NEDB and for the other instruments' student registries."""
+
+    model: type = NedbEnrollment
+    school_column = "school_bin"
+    record = staticmethod(_row)
+
+    def enrollments_for(self, iins: Iterable[str]) -> dict[str, list]:
+        wanted = sorted(set(iins))
+        found: dict[str, list] = defaultdict(list)
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            for row in db.session.scalars(select(self.model).where(self.model.iin.in_(chunk))):
+                found[row.iin].append(self.record(row))
+        return found
+
+    def enrollments_at_school(self, school_bin: str, start: date, end: date) -> list:
+        rows = db.session.scalars(
+            select(self.model).where(getattr(self.model, self.school_column) == school_bin,
+                                     self.model.enrolled_on <= end)
+            .order_by(self.model.full_name)
+        )
+        return [e for e in map(self.record, rows) if e.active_during(start, end)]
+
+
+class TableStudentRegistry(TableEnrolments):
     """Reads the ``nedb_enrollment`` table filled by the import commands.
 
     ``table_name`` lets verification join the table directly in SQL instead of staging enrolments.
     """
 
     table_name = "nedb_enrollment"
-
-    def enrollments_for(self, iins: Iterable[str]) -> dict[str, list[Enrollment]]:
-        wanted = sorted(set(iins))
-        found: dict[str, list[Enrollment]] = defaultdict(list)
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i : i + _CHUNK]
-            for row in db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin.in_(chunk))):
-                found[row.iin].append(_row(row))
-        return found
-
-    def enrollments_at_school(self, school_bin: str, start: date, end: date) -> list[Enrollment]:
-        rows = db.session.scalars(
-            select(NedbEnrollment).where(NedbEnrollment.school_bin == school_bin,
-                                         NedbEnrollment.enrolled_on <= end)
-            .order_by(NedbEnrollment.full_name)
-        )
-        return [e for e in map(_row, rows) if e.active_during(start, end)]
 
 
 def student_registry() -> StudentRegistry:

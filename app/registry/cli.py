@@ -62,7 +62,9 @@ def _import_command(kind: str):
 
 
 def register_registry_cli(app: Flask) -> None:
-    for kind, name in (("nedb", "import-nedb"), ("licences", "import-licences"), ("business", "import-business")):
+    for kind, name in (("nedb", "import-nedb"), ("licences", "import-licences"), ("business", "import-business"),
+                       ("students", "import-students"), ("dormitory_beds", "import-dormitory-beds"),
+                       ("dormitory_documents", "import-dormitory-documents")):
         app.cli.command(name)(_import_command(kind))
 
     @app.cli.command("generate-country")

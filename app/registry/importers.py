@@ -109,15 +109,28 @@ def _date(row: dict, column: str, required: bool = True) -> date | None:
     raise RowError(column, "invalid_date")
 
 
-def _grade(row: dict) -> int:
-    value = row.get("grade")
+def _whole_number(row: dict, column: str, low: int, high: int, code: str) -> int:
+    value = row.get(column)
     try:
-        grade = int(str(value).strip().removesuffix(".0"))
+        number = int(str(value).strip().removesuffix(".0"))
     except (TypeError, ValueError):
-        raise RowError("grade", "missing" if value in (None, "") else "invalid_grade") from None
-    if not 1 <= grade <= 11:
-        raise RowError("grade", "invalid_grade")
-    return grade
+        raise RowError(column, "missing" if value in (None, "") else code) from None
+    if not low <= number <= high:
+        raise RowError(column, code)
+    return number
+
+
+def _grade(row: dict) -> int:
+    return _whole_number(row, "grade", 1, 11, "invalid_grade")
+
+
+def _period(row: dict, start: str, end: str) -> tuple[date, date | None]:
+    """A required first day and an optional end that may not come before it."""
+    first = _date(row, start)
+    last = _date(row, end, required=False)
+    if last is not None and last < first:
+        raise RowError(end, "end_before_start")
+    return first, last
 
 
 # --- kinds -----------------------------------------------------------------------------------------
@@ -127,10 +140,7 @@ def parse_nedb(row: dict) -> dict:
     kind = (_text(row, "school_kind", 8, required=False) or "private").lower()
     if kind not in ("private", "state"):
         raise RowError("school_kind", "invalid_kind")
-    enrolled = _date(row, "enrolled_on")
-    withdrawn = _date(row, "withdrawn_on", required=False)
-    if withdrawn is not None and withdrawn < enrolled:
-        raise RowError("withdrawn_on", "end_before_start")
+    enrolled, withdrawn = _period(row, "enrolled_on", "withdrawn_on")
     return {"iin": _ident(row, "iin", is_valid_iin, "invalid_iin"), "full_name": _text(row, "full_name", 200),
             "school_bin": _ident(row, "school_bin", is_valid_bin, "invalid_bin"), "school_kind": kind,
             "grade": _grade(row), "enrolled_on": enrolled, "withdrawn_on": withdrawn}
@@ -140,10 +150,7 @@ def parse_licence(row: dict) -> dict:
     levels = [x for x in re.split(r"[\s,;|]+", (_text(row, "levels", 60) or "").lower()) if x]
     if not levels or any(x not in LEVELS for x in levels):
         raise RowError("levels", "invalid_levels")
-    valid_from = _date(row, "valid_from")
-    valid_until = _date(row, "valid_until", required=False)
-    if valid_until is not None and valid_until < valid_from:
-        raise RowError("valid_until", "end_before_start")
+    valid_from, valid_until = _period(row, "valid_from", "valid_until")
     return {"number": _text(row, "number", 40), "bin": _ident(row, "bin", is_valid_bin, "invalid_bin"),
             "valid_from": valid_from, "valid_until": valid_until,
             "levels": ",".join(x for x in LEVELS if x in levels)}
@@ -360,8 +367,10 @@ def upsert(kind: ImportKind, rows: list[dict]) -> None:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(kind.table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(kind.key),
-                                      set_={c: stmt.excluded[c] for c in kind.columns if c not in kind.key})
+    updated = {c: stmt.excluded[c] for c in kind.columns if c not in kind.key}
+    # A row that is all key (a dormitory's bed) has nothing to update: it exists or it is added.
+    stmt = (stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updated) if updated
+            else stmt.on_conflict_do_nothing(index_elements=list(kind.key)))
     db.session.execute(stmt, list(by_key.values()))
 
 

@@ -119,4 +119,7 @@ def registry_counts() -> dict[str, int]:
         "nedb": db.session.scalar(select(func.count(NedbEnrollment.id))) or 0,
         "licences": db.session.scalar(select(func.count(Licence.id))) or 0,
         "business": db.session.scalar(select(func.count(BusinessRecord.id))) or 0,
+        # The other instruments' registries (app.dormitories.registry adds its kinds to the importers').
+        **{name: db.session.scalar(select(func.count()).select_from(kind.table)) or 0
+           for name, kind in KINDS.items() if name not in ("nedb", "licences", "business")},
     }

@@ -25,7 +25,10 @@ ALLOWED_SUFFIXES = {".csv", ".xlsx"}
 
 
 def _kind_labels() -> dict[str, str]:
-    return {"nedb": _("NEDB students"), "licences": _("Licences"), "business": _("Business register")}
+    from app.dormitories.registry import KIND_LABELS
+
+    return {"nedb": _("NEDB students"), "licences": _("Licences"), "business": _("Business register"),
+            **{kind: str(label) for kind, label in KIND_LABELS.items()}}
 
 
 @bp.route("/registry")

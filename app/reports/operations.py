@@ -21,10 +21,9 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, select, update
 
 from app import clock, jobs
-from app.acts.adjustments import settle_adjustments
 from app.acts.models import Act, ActLine
-from app.acts.operations import VERIFIABLE, claim_for_verification
-from app.acts.verification import load_acts, norms_for, verify_acts
+from app.acts.operations import VERIFIABLE, claim_for_verification, verify_acts_of_instruments
+from app.acts.verification import load_acts, norms_for
 from app.audit.operations import record_event, record_events
 from app.engine.errors import DomainRefused
 from app.engine.incidents import reverifiers
@@ -59,6 +58,12 @@ def start_month_verification(period: date, actor, dispatch_job: bool = True) -> 
 
         dispatch("tapsyrys.reports.verify_month", run.id)
     return run
+
+
+def verify_acts(acts, **kwargs) -> tuple[dict, dict]:
+    """One chunk of the month: every act by its instrument's rule set, then what follows it (the schools'
+    adjustments of decided months) — ({act_id: summary}, {act_id: settled}). The pass's one call per chunk."""
+    return verify_acts_of_instruments(acts, **kwargs)
 
 
 def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
@@ -141,10 +146,8 @@ def _verify_chunk(run: VerificationRun, chunk: list[int], month_ids: list[int], 
     claimed = claim_for_verification(chunk)
     decided_meanwhile.update(set(chunk) - set(claimed))
     acts = load_acts(claimed)
-    # An act decided since the month was listed is no longer part of the run.
-    run_ids = [a for a in month_ids if a not in decided_meanwhile]
-    summaries = verify_acts(acts, run_act_ids=run_ids, on_step=on_step)
-    settled = settle_adjustments(acts)
+    # Each act by its instrument's rule set; no outcome depends on the order of acts (app.acts.verification).
+    summaries, settled = verify_acts(acts, on_step=on_step)
     for act in acts:  # totals were written in SQL
         db.session.expire(act, ["total_lines", "accepted_lines", "amount_tiyn", "withheld_tiyn"])
     net = {act.id: summaries[act.id].amount_tiyn + sum(x["amount_tiyn"] for x in settled.get(act.id, []))

@@ -30,9 +30,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.acts.models import Act, ActLine
-from app.acts.report import norm_expr, safe_cell
+from app.acts.report import safe_cell
 from app.acts.rules import RULES
 from app.extensions import db
+from app.instruments import SCHOOLS
+from app.instruments import instrument as instrument_named
 from app.payments.models import Payment
 
 DECIDED = ("accepted", "paid")
@@ -82,10 +84,12 @@ class ReconciliationRow:
                 "payable_tiyn": self.payable_tiyn, "outstanding_tiyn": self.outstanding_tiyn}
 
 
-def reconcile(period: date, scope, region_id: int | None = None) -> tuple[list[ReconciliationRow], ReconciliationRow]:
-    """The month's rows per region (those the ``scope`` clause lets the user see), and their total."""
+def reconcile(period: date, scope, region_id: int | None = None,
+              instrument: str = SCHOOLS) -> tuple[list[ReconciliationRow], ReconciliationRow]:
+    """The month's rows per region (those the ``scope`` clause lets the user see) for one funding instrument, and
+    their total."""
     period = period.replace(day=1)
-    where = [Act.period == period, Act.status.in_(COUNTED), scope]
+    where = [Act.period == period, Act.status.in_(COUNTED), Act.instrument == instrument, scope]
     if region_id is not None:
         where.append(Act.region_id == region_id)
     rows: dict[int, ReconciliationRow] = {}
@@ -108,7 +112,7 @@ def reconcile(period: date, scope, region_id: int | None = None) -> tuple[list[R
             r.under_review_tiyn += int(lines_amount or 0)
             r.adjusted_under_review_tiyn += int(adjusted or 0)
     # Lines: counts, the norm of excluded lines per rule, the norm of lines not verified yet.
-    norm = norm_expr(period)
+    norm = instrument_named(instrument).withheld_expr(period)
     for rid, outcome, rule, lines, norm_sum in db.session.execute(
             select(Act.region_id, ActLine.outcome, ActLine.rule_code, func.count(ActLine.id), func.sum(norm))
             .join(Act, Act.id == ActLine.act_id).where(*where)
@@ -143,11 +147,12 @@ COLUMNS = [
 COUNTS = ("acts", "lines")
 
 
-def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name) -> tuple[list[str], list[list]]:
+def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name,
+          rules=RULES) -> tuple[list[str], list[list]]:
     """Header and rows (money as ``Decimal`` tenge) of the download: one row per region and the total."""
-    rule_codes = list(RULES)
+    rule_codes = list(rules)
     header = [str(_l("Region"))] + [str(label) for _, label in COLUMNS] + [
-        f"{_l('Withheld')}: {RULES[code].title} ({code})" for code in rule_codes]
+        f"{_l('Withheld')}: {rules[code].title} ({code})" for code in rule_codes]
     body = []
     for r in [*rows, total]:
         values = r.as_dict()

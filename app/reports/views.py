@@ -11,9 +11,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.acts.models import Act
-from app.acts.rules import RULES
 from app.engine.errors import DomainRefused
 from app.extensions import db
+from app.instruments import SCHOOLS, all_rules, instruments
+from app.instruments import instrument as instrument_named
 from app.people.access import scope_clause
 from app.people.roles import Role, Scope
 from app.registry.access import require_importer
@@ -40,7 +41,7 @@ def discrepancies_page():
     rows = discrepancies(period, scope_clause(current_user, Act.region_id, Act.school_id)) if period else []
     regions = regions_by_id()
     locale = str(get_locale())
-    rule_codes = [code for code in RULES if any(r.rule == code for r in rows)]
+    rule_codes = [code for code in all_rules() if any(r.rule == code for r in rows)]
     table: dict[int, dict[str, tuple[int, int]]] = {}
     for r in rows:
         table.setdefault(r.region_id, {})[r.rule] = (r.lines, r.withheld_tiyn)
@@ -48,7 +49,7 @@ def discrepancies_page():
     by_rule = {code: (sum(r.lines for r in rows if r.rule == code),
                       sum(r.withheld_tiyn for r in rows if r.rule == code)) for code in rule_codes}
     return render_template("reports/discrepancies.html", period=period, months=months, rows=region_rows,
-                           regions=regions, locale=locale, rule_codes=rule_codes, rules=RULES, by_rule=by_rule,
+                           regions=regions, locale=locale, rule_codes=rule_codes, rules=all_rules(), by_rule=by_rule,
                            total_lines=sum(r.lines for r in rows), total_withheld=sum(r.withheld_tiyn for r in rows))
 
 
@@ -89,13 +90,13 @@ def _run(run_id: int) -> VerificationRun:
 @bp.route("/reports/verification/<int:run_id>")
 @login_required
 def show_run(run_id: int):
-    return render_template("reports/run.html", run=_run(run_id), rules=RULES)
+    return render_template("reports/run.html", run=_run(run_id), rules=all_rules())
 
 
 @bp.route("/reports/verification/<int:run_id>/progress")
 @login_required
 def run_progress(run_id: int):
-    return render_template("reports/_run_progress.html", run=_run(run_id), rules=RULES)
+    return render_template("reports/_run_progress.html", run=_run(run_id), rules=all_rules())
 
 
 # --- reconciliation: every tenge explained ------------------------------------------------------------------------
@@ -126,10 +127,16 @@ def reconciliation_query(user, args) -> tuple[dict, list[str]]:
         region_id = int(raw) if raw.isdigit() and int(raw) in visible else None
         if region_id is None:
             problems.append(_("Unknown region; all regions you may see are shown."))
+    codes = [i.code for i in instruments()]
+    chosen = (args.get("instrument") or SCHOOLS).strip()
+    if chosen not in codes:
+        problems.append(_("Unknown funding instrument; the state order for schools is shown."))
+        chosen = SCHOOLS
     scope = scope_clause(user, Act.region_id, Act.school_id)
-    rows, total = reconcile(period, scope, region_id) if period else ([], None)
+    rows, total = reconcile(period, scope, region_id, chosen) if period else ([], None)
     return {"period": period, "months": months, "region_id": region_id, "regions": regions, "visible": visible,
-            "rows": rows, "total": total}, problems
+            "rows": rows, "total": total, "instrument": instrument_named(chosen),
+            "instruments": instruments()}, problems
 
 
 def _region_namer(regions):
@@ -146,7 +153,7 @@ def reconciliation_page():
     for problem in problems:
         flash(problem, "warning")
     return render_template("reports/reconciliation.html", **data, region_name=_region_namer(data["regions"]),
-                           rules=RULES)
+                           rules=data["instrument"].rules)
 
 
 @bp.route("/reports/reconciliation.<any(csv, xlsx):fmt>")
@@ -159,7 +166,8 @@ def reconciliation_export(fmt: str):
         for problem in problems or [_("No acts yet.")]:
             flash(problem, "warning")
         return redirect(url_for("reports.reconciliation_page")), 303
-    header, body = reconciliation.table(data["rows"], data["total"], _region_namer(data["regions"]))
+    header, body = reconciliation.table(data["rows"], data["total"], _region_namer(data["regions"]),
+                                        data["instrument"].rules)
     name = f"reconciliation-{data['period']:%Y-%m}{'-' + str(data['region_id']) if data['region_id'] else ''}.{fmt}"
     if fmt == "csv":
         payload, mimetype = reconciliation.to_csv(header, body), "text/csv; charset=utf-8"

@@ -1,0 +1,35 @@
+"""The schools' state educational order as a funding instrument (app.instruments): NEDB, the contingent rules,
+the set-based verification in :mod:`app.acts.verification` and adjustments of decided months."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from app.acts.adjustments import settle_adjustments
+from app.acts.report import norm_expr
+from app.acts.rules import RULES
+from app.acts.verification import month_bounds, verify_acts
+from app.instruments import SCHOOLS, Instrument, register_instrument
+from app.registry.adapter import student_registry
+
+
+def prefill_school_lines(act) -> list[dict]:
+    """Last submitted lines when correcting; otherwise the school's contingent registered in NEDB."""
+    if act.lines:
+        return [{"iin": ln.iin, "full_name": ln.full_name, "grade": ln.grade,
+                 "days_attended": ln.days_attended} for ln in act.lines]
+    start, end = month_bounds(act.period)
+    school_days = sum(1 for d in range(start.day, end.day + 1) if start.replace(day=d).weekday() < 5)
+    return [{"iin": e.iin, "full_name": e.full_name, "grade": e.grade, "days_attended": school_days}
+            for e in student_registry().enrollments_at_school(act.school.bin, start, end)]
+
+
+SCHOOLS_INSTRUMENT = register_instrument(Instrument(
+    code=SCHOOLS, title=_l("State educational order for private schools"), organisation_kind="school",
+    monthly_process="monthly_act", rules=RULES,
+    verify=lambda acts, on_step=None: verify_acts(acts, on_step=on_step),
+    prefill=prefill_school_lines, settle=settle_adjustments, withheld_expr=norm_expr,
+    organisation_label=_l("School"), level_label=_l("Grade"),
+    submit_hint=_l("The list is prefilled from the school's contingent registered in NEDB for this month. Check days "
+                   "attended, add or remove students, then submit."),
+))

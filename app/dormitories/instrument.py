@@ -1,0 +1,88 @@
+"""The dormitory-places order as a funding instrument (app.instruments): its line schema (institution, room/bed,
+move-in/move-out dates on ``dorm_place_line``), its rule set and the pass that runs it, its monthly-act process."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, insert, select
+
+from app.acts.models import Act, ActLine
+from app.acts.verification import month_bounds
+from app.contracts.models import ContractAct
+from app.dormitories.models import DormitoryTerms, DormPlaceLine
+from app.dormitories.operations import reverify_other_claims
+from app.dormitories.rules import DORM_RULES
+from app.dormitories.verification import DORMITORY, occupied_days, verify_dormitory_acts
+from app.engine.errors import DomainRefused
+from app.extensions import db
+from app.instruments import Instrument, register_instrument
+
+
+def _day(value) -> date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def place_values(act: Act, line: dict) -> dict:
+    """The generic line's level (the course) and claimed days (days the place is occupied this month)."""
+    start, end = month_bounds(act.period)
+    moved_in, moved_out = _day(line["moved_in"]), _day(line.get("moved_out"))
+    if moved_out is not None and moved_out < moved_in:
+        raise DomainRefused(_("Student %(iin)s: the move-out date is before the move-in date.", iin=line["iin"]))
+    first, last = occupied_days(moved_in, moved_out, start, end)
+    if last < first:
+        raise DomainRefused(_("Student %(iin)s: the move-in and move-out dates leave no day of %(month)s.",
+                              iin=line["iin"], month=f"{act.period:%Y-%m}"))
+    return {"grade": int(line["course"]), "days_attended": (last - first).days + 1}
+
+
+def store_places(act: Act, lines: list[dict]) -> None:
+    ids = db.session.scalars(select(ActLine.id).where(ActLine.act_id == act.id).order_by(ActLine.line_no)).all()
+    db.session.execute(insert(DormPlaceLine), [
+        {"line_id": line_id, "institution_bin": ln["institution_bin"], "room": str(ln["room"]), "bed": str(ln["bed"]),
+         "moved_in": _day(ln["moved_in"]), "moved_out": _day(ln.get("moved_out"))}
+        for line_id, ln in zip(ids, lines, strict=True)])
+
+
+def _form_lines(act_id: int, still_from: date | None = None) -> list[dict]:
+    rows = db.session.execute(
+        select(ActLine, DormPlaceLine).join(DormPlaceLine, DormPlaceLine.line_id == ActLine.id)
+        .where(ActLine.act_id == act_id).order_by(ActLine.line_no))
+    return [{"iin": ln.iin, "full_name": ln.full_name, "institution_bin": p.institution_bin, "course": ln.grade,
+             "room": p.room, "bed": p.bed, "moved_in": p.moved_in.isoformat(),
+             **({"moved_out": p.moved_out.isoformat()} if p.moved_out else {})}
+            for ln, p in rows if still_from is None or p.moved_out is None or p.moved_out > still_from]
+
+
+def prefill_places(act: Act) -> list[dict]:
+    """Last submitted lines when correcting; otherwise last month's residents who have not moved out."""
+    if act.lines:
+        return _form_lines(act.id)
+    start, _end = month_bounds(act.period)
+    previous = db.session.scalars(select(Act.id).where(Act.school_id == act.school_id, Act.period < act.period)
+                                  .order_by(Act.period.desc()).limit(1)).first()
+    return _form_lines(previous, still_from=start) if previous else []
+
+
+def withheld_expr(period: date):
+    """What a line would earn in full: its contract's rate per place × days claimed / days in the month."""
+    _start, end = month_bounds(period)
+    rate = (select(DormitoryTerms.place_rate_tiyn)
+            .join(ContractAct, ContractAct.contract_id == DormitoryTerms.contract_id)
+            .where(ContractAct.act_id == ActLine.act_id).correlate(ActLine).scalar_subquery())
+    return ActLine.days_attended * func.coalesce(rate, 0) / end.day
+
+
+DORMITORY_INSTRUMENT = register_instrument(Instrument(
+    code=DORMITORY, title=_l("State order for student dormitory places"), organisation_kind="dormitory",
+    monthly_process="dorm_monthly_act", rules=DORM_RULES, verify=verify_dormitory_acts, prefill=prefill_places,
+    line_values=place_values, store_lines=store_places, withheld_expr=withheld_expr, settle=reverify_other_claims,
+    organisation_label=_l("Dormitory"), level_label=_l("Course"),
+    submit_hint=_l("The list is prefilled with last month's residents who have not moved out. Add students who "
+                   "moved in, enter move-out dates, then submit; each line is checked against the student registry "
+                   "and the dormitory's beds and documents."),
+))

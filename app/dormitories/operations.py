@@ -1,0 +1,144 @@
+"""Every state change of the dormitory instrument's own records passes through here and writes its audit event.
+
+A dormitory contract is the generic order → application → contract chain with ``instrument='dormitory'`` plus
+its :class:`DormitoryTerms`; its monthly rate per place comes from the rates decision table
+(``bpmn/dorm_place_rates.dmn``, edited by the process owner) in the ``dorm_contract`` process when it is placed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import clock
+from app.applications.models import Application
+from app.audit.facts import contract_facts
+from app.audit.operations import record_event
+from app.contracts.models import Contract
+from app.dormitories.models import DormitoryTerms
+from app.dormitories.verification import DORMITORY
+from app.engine.errors import DomainRefused
+from app.engine.runtime import start_instance
+from app.extensions import db
+from app.orders.models import StateOrder
+from app.people.models import Organisation
+
+DORM_CONTRACT_PROCESS = "dorm_contract"
+
+
+def _months(start: date, end: date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def dormitory_order(region_id: int, period_start: date, period_end: date, budget_tiyn: int, actor=None) -> StateOrder:
+    """The region's order for dormitory places starting that year (one per region and year), placed if absent."""
+    year = f"{period_start.year}/{period_start.year + 1}"
+    order = db.session.scalars(select(StateOrder).where(StateOrder.region_id == region_id,
+                                                        StateOrder.academic_year == year,
+                                                        StateOrder.instrument == DORMITORY)).first()
+    if order is not None:
+        return order
+    from app.people.models import Region
+
+    region = db.session.get(Region, region_id)
+    order = StateOrder(number=f"DO-{region.code}-{period_start.year}", instrument=DORMITORY, region_id=region_id,
+                       academic_year=year, budget_tiyn=budget_tiyn, period_start=period_start, period_end=period_end,
+                       window_opens=period_start, window_closes=period_start, status="closed",
+                       placed_by_id=getattr(actor, "id", None), placed_at=clock.now())
+    db.session.add(order)
+    db.session.flush()
+    record_event(f"state_order:{order.id}", "order.placed", "state_order", order.id,
+                 actor_id=getattr(actor, "id", None),
+                 details={"number": order.number, "instrument": DORMITORY, "budget_tiyn": budget_tiyn})
+    return order
+
+
+def place_dormitory_contract(dormitory: Organisation, *, places: int, period_start: date, period_end: date,
+                             locality: str = "urban", excludes_local_residents: bool = True,
+                             budget_tiyn: int = 10**12, actor=None) -> Contract:
+    """Contract ``places`` in ``dormitory`` for the period; the ``dorm_contract`` process sets the rate from the
+    rates decision table and puts the contract in force."""
+    if dormitory.kind != "dormitory":
+        raise DomainRefused(_("Dormitory places are contracted with a dormitory."))
+    if places <= 0 or period_end < period_start or locality not in ("urban", "rural"):
+        raise DomainRefused(_("Give the number of places, a period and the locality (urban or rural)."))
+    order = dormitory_order(dormitory.region_id, period_start, period_end, budget_tiyn, actor)
+    department = db.session.scalars(select(Organisation).where(
+        Organisation.kind == "department", Organisation.region_id == dormitory.region_id)).first()
+    application = Application(number=f"DA-{dormitory.bin}-{period_start:%Y}", instrument=DORMITORY, order_id=order.id,
+                              school_id=dormitory.id, region_id=dormitory.region_id, status="allocated",
+                              locality=locality, design_capacity=places, iban=dormitory.iban,
+                              created_at=clock.now(), decided_at=clock.now())
+    db.session.add(application)
+    db.session.flush()
+    contract = Contract(number=f"DC-{dormitory.bin}-{period_start:%Y}", instrument=DORMITORY, order_id=order.id,
+                        application_id=application.id, school_id=dormitory.id,
+                        department_id=department.id if department else None, region_id=dormitory.region_id,
+                        period_start=period_start, period_end=period_end, design_capacity=places, locality=locality,
+                        iban=dormitory.iban, monthly_cap_tiyn=0, amount_cap_tiyn=0, status="awaiting_head",
+                        created_at=clock.now())
+    db.session.add(contract)
+    db.session.flush()
+    db.session.add(DormitoryTerms(contract_id=contract.id, places=places, place_rate_tiyn=0,
+                                  excludes_local_residents=excludes_local_residents))
+    instance = start_instance(DORM_CONTRACT_PROCESS, title=f"{contract.number} · {dormitory.name}", actor=actor,
+                              region_id=dormitory.region_id, organisation_id=dormitory.id, subject_type="contract",
+                              subject_id=contract.id,
+                              data={"contract_id": contract.id, "region_code": dormitory.region.code,
+                                    "locality": locality})
+    contract.instance_id = instance.id
+    db.session.flush()
+    return contract
+
+
+def put_in_force(contract: Contract, rate_tiyn: int) -> None:
+    """The rate the decision table gave becomes the contract's; its caps follow from places × rate."""
+    if contract.instrument != DORMITORY or contract.status == "active":
+        raise DomainRefused(_("This contract is not a dormitory contract waiting for its rate."))
+    terms = db.session.scalars(select(DormitoryTerms).where(DormitoryTerms.contract_id == contract.id)).one()
+    terms.place_rate_tiyn = rate_tiyn
+    contract.monthly_cap_tiyn = terms.places * rate_tiyn
+    contract.amount_cap_tiyn = contract.monthly_cap_tiyn * _months(contract.period_start, contract.period_end)
+    contract.status = "active"
+    contract.activated_at = clock.now()
+    record_event(f"instance:{contract.instance_id}", "contract.activated", "contract", contract.id, actor_id=None,
+                 details={"number": contract.number, "places": terms.places, "place_rate_tiyn": rate_tiyn,
+                          "monthly_cap_tiyn": contract.monthly_cap_tiyn, "amount_cap_tiyn": contract.amount_cap_tiyn},
+                 facts=contract_facts(contract))
+
+
+def reverify_other_claims(acts) -> dict:
+    """``two_dormitories`` on both acts whichever is verified first: the other dormitories' acts of the month that
+    are still open for verification (submitted or verified, not decided) and claim a student these acts exclude
+    by that rule are verified again, each with its audit event. Returns no settlements (the instrument settles no
+    adjustments of decided months)."""
+    from app.acts.models import Act, ActLine
+    from app.acts.operations import VERIFIABLE, claim_for_verification
+    from app.dormitories.verification import verify_dormitory_acts
+
+    ids = [a.id for a in acts]
+    doubled = select(ActLine.iin, ActLine.period).where(ActLine.act_id.in_(ids),
+                                                        ActLine.rule_code == "two_dormitories")
+    pairs = db.session.execute(doubled).all()
+    if not pairs:
+        return {}
+    others = set(db.session.scalars(
+        select(ActLine.act_id).join(Act, Act.id == ActLine.act_id)
+        .where(Act.instrument == DORMITORY, Act.status.in_(VERIFIABLE), Act.id.not_in(ids),
+               ActLine.rule_code.is_distinct_from("two_dormitories"),
+               ActLine.iin.in_({iin for iin, _ in pairs}), ActLine.period.in_({p for _, p in pairs}))))
+    claimed = claim_for_verification(sorted(others))
+    if claimed:
+        again = list(db.session.scalars(select(Act).where(Act.id.in_(claimed))))
+        summaries = verify_dormitory_acts(again)
+        for act in again:
+            db.session.expire(act)
+            s = summaries[act.id]
+            record_event(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.verified",
+                         "act", act.id, actor_id=None,
+                         details={"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": s.amount_tiyn,
+                                  "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule,
+                                  "because": "two_dormitories", "adjustments": []})
+    return {}

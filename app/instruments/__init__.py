@@ -1,0 +1,84 @@
+"""Funding instruments: what the schools' state order and the dormitory-places order share is written once.
+
+Orders, applications, contracts with terms, monthly acts with lines, guarded writes, acceptance, payment exactly
+once, reconciliation and public figures are generic (``app.acts``, ``app.payments``, ``app.contracts``, …); each
+act, order, application and contract names its ``instrument``. An instrument supplies what differs: the kind of
+organisation it funds, its monthly-act process, its rule set and the set-based pass that runs it, what its act
+lines carry beyond the generic line (prefill, storage, the lines' panel), and how corrections of decided months
+are settled. The generic code asks :func:`instrument_of` and never names an instrument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+SCHOOLS = "schools"
+
+
+@dataclass(frozen=True)
+class Instrument:
+    code: str
+    title: object  # lazy string
+    organisation_kind: str  # the organisations it funds (``organisation.kind``)
+    monthly_process: str  # the BPMN process of its monthly act
+    rules: Mapping[str, object]  # code → app.acts.rules.Rule, in precedence order
+    #: verify(acts) → {act_id: VerificationSummary}: the rule set over every line of ``acts``, in the caller's
+    #: transaction, writing lines' outcomes, amounts and the acts' totals
+    verify: Callable[[Sequence], dict]
+    prefill: Callable[[object], list[dict]]  # the act form's lines when the act is opened or returned
+    #: line_values(act, line) → the generic line's ``grade`` and ``days_attended`` from a submitted form line
+    #: (None: the form line carries them as they are)
+    line_values: Callable[[object, dict], dict] | None = None
+    #: store_lines(act, lines): the instrument's part of each submitted line, after the generic lines exist
+    store_lines: Callable[[object, list[dict]], None] | None = None
+    #: settle(acts) → {act_id: [settled adjustments]}: what follows a verification of ``acts`` — the schools settle
+    #: corrections of months already decided on them; the dormitories re-verify other open acts claiming the
+    #: same students
+    settle: Callable[[Sequence], dict] | None = None
+    organisation_label: object = ""  # lazy string: "School", "Dormitory"
+    level_label: object = ""  # lazy string: what the generic line's ``grade`` means ("Grade", "Course")
+    submit_hint: object = ""  # lazy string: where the act form's lines come from
+    #: withheld_expr(period): SQL expression over ``ActLine`` (any of the month's acts) of what the line would earn
+    #: if it were paid in full for the days it claims — what an excluded line withholds
+    withheld_expr: Callable[[object], object] | None = None
+
+
+_INSTRUMENTS: dict[str, Instrument] = {}
+
+
+def register_instrument(instrument: Instrument) -> Instrument:
+    _INSTRUMENTS[instrument.code] = instrument
+    return instrument
+
+
+def instrument(code: str) -> Instrument:
+    try:
+        return _INSTRUMENTS[code]
+    except KeyError:
+        raise LookupError(f"No funding instrument {code!r} is registered") from None
+
+
+def instrument_of(record) -> Instrument:
+    """The instrument of an act, order, application or contract (anything with ``instrument``)."""
+    return instrument(getattr(record, "instrument", None) or SCHOOLS)
+
+
+def instrument_for_kind(organisation_kind: str) -> Instrument:
+    for candidate in _INSTRUMENTS.values():
+        if candidate.organisation_kind == organisation_kind:
+            return candidate
+    raise LookupError(f"No funding instrument funds organisations of kind {organisation_kind!r}")
+
+
+def instruments() -> list[Instrument]:
+    return list(_INSTRUMENTS.values())
+
+
+def all_rules() -> dict[str, object]:
+    """Every instrument's rules by code (pages that show lines of several instruments: reports, portal)."""
+    merged: dict[str, object] = {}
+    for candidate in _INSTRUMENTS.values():
+        for code, rule in candidate.rules.items():
+            merged.setdefault(code, rule)
+    return merged

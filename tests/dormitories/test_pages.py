@@ -1,0 +1,75 @@
+"""The dormitory instrument through the pages, as each role uses it: the dormitory's accountant submits the act of
+occupied places (prefilled from last month), the department's official sees the verification report with the
+dormitory rules' reasons and accepts, the operator pays — exactly once; other organisations see none of it."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.acts.models import Act, ActLine
+from app.engine.models import HumanTask
+from app.extensions import db
+from app.payments.models import Payment
+from tests.helpers import lines_form
+
+
+def _act(dorm_world, key: str) -> Act:
+    db.session.expire_all()
+    return db.session.get(Act, dorm_world["dormitories"]["acts"][key].id)
+
+
+def _task(act: Act, spec: str) -> HumanTask:
+    db.session.expire_all()
+    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == act.instance_id,
+                                                      HumanTask.spec_name == spec, HumanTask.status == "open")).one()
+
+
+def test_the_dormitory_accountant_submits_the_official_accepts_the_operator_pays_once(dorm_world, browser):
+    act = _act(dorm_world, "dorm_a")
+    accountant = browser("dorm_accountant")
+    submit = _task(act, "submit_act")
+    assert f"/tasks/{submit.id}" in accountant.get("/inbox").get_data(as_text=True)
+    page = accountant.get(f"/tasks/{submit.id}").get_data(as_text=True)
+    assert "last month" in page and "Institution BIN" in page and "Moved in" in page
+    lines = dorm_world["dormitories"]["worlds"]["dorm_a"].lines_for(act.period)
+    assert page.count('name="lines.') >= len(lines) * 7, "prefilled with last month's residents"
+    bad = [dict(line) for line, _ in lines]
+    bad[0]["moved_out"], bad[0]["moved_in"] = "2026-09-01", "2026-10-05"
+    refused = accountant.post(f"/tasks/{submit.id}", lines_form(bad))
+    assert refused.status_code == 422 and "move-out date is before the move-in date" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(ActLine.id).where(ActLine.act_id == act.id)) is None, "nothing half-written"
+    assert accountant.post(f"/tasks/{submit.id}", lines_form([line for line, _ in lines])).status_code == 302
+
+    act = _act(dorm_world, "dorm_a")
+    assert act.status == "verified" and act.accepted_lines == act.total_lines == len(lines)
+    official = browser("official")
+    accept = _task(act, "accept_act")
+    page = official.get(f"/tasks/{accept.id}").get_data(as_text=True)
+    assert "Jastar Student Residence" in page and "Dormitory" in page
+    assert official.post(f"/tasks/{accept.id}", {"decision": "accept"}).status_code == 302
+    operator = browser("operator")
+    pay = _task(act, "pay_act")
+    paid = operator.post(f"/tasks/{pay.id}", {"order_number": "DP-2026-001", "paid_on": "2026-11-20"})
+    assert paid.status_code == 302
+    again = operator.post(f"/tasks/{pay.id}", {"order_number": "DP-2026-002", "paid_on": "2026-11-21"})
+    assert again.status_code in (200, 302, 404, 409)
+    assert db.session.scalars(select(Payment).where(Payment.act_id == act.id)).all()[0].amount_tiyn == act.amount_tiyn
+    assert len(db.session.scalars(select(Payment).where(Payment.act_id == act.id)).all()) == 1
+
+
+def test_the_official_reads_each_dormitory_rule_with_its_reason(dorm_world, browser):
+    act = _act(dorm_world, "dorm_b")
+    page = browser("official").get(f"/acts/{act.id}").get_data(as_text=True)
+    for title in ("Not in the student registry", "Not a full-time student", "Local resident",
+                  "Bed not in the dormitory", "Bed occupied twice", "Placed in two dormitories",
+                  "Over contracted places", "Student listed twice"):
+        assert title in page, title
+    assert "Course" in page
+
+
+def test_other_organisations_see_no_dormitory_act(dorm_world, browser):
+    act = _act(dorm_world, "dorm_b")
+    for outsider in ("accountant", "dorm_accountant", "official_almaty"):
+        assert browser(outsider).get(f"/acts/{act.id}").status_code == 404, outsider
+    assert browser("dorm_accountant2").get(f"/acts/{act.id}").status_code == 200
+    assert browser("auditor").get(f"/acts/{act.id}").status_code == 200

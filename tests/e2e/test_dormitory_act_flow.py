@@ -1,0 +1,68 @@
+"""In a real browser, the second funding instrument: a dormitory's accountant submits the act of occupied places,
+the department's official accepts it, the operator pays it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app import clock
+from app.acts.models import Act
+from app.engine.models import HumanTask
+from app.extensions import db
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture()
+def world(app_ctx):
+    """The demo world with the dormitories' demo, as `make run` seeds it."""
+    from app.demo.seed import seed_demo
+    from tests.conftest import _demo_now
+
+    with clock.FrozenClock(_demo_now()):
+        return seed_demo(password="pw", dormitories=True)
+
+
+def _task_url(act_id: int, spec: str) -> str:
+    db.session.expire_all()
+    act = db.session.get(Act, act_id)
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == act.instance_id,
+                                                      HumanTask.spec_name == spec, HumanTask.status == "open")).one()
+    return f"/tasks/{task.id}"
+
+
+def test_dormitory_accountant_submits_official_accepts_operator_pays(world, new_page):
+    act_id = world["dormitories"]["acts"]["dorm_a"].id
+    # Prefilled with September's residents who have not moved out (October's newcomer is not on the form yet).
+    residents = len(world["dormitories"]["worlds"]["dorm_a"].lines_for(world["period"].replace(month=9)))
+
+    accountant = new_page("dorm_accountant")
+    expect(accountant.locator(f"a[href='{_task_url(act_id, 'submit_act')}']").first).to_be_visible()  # in the inbox
+    accountant.goto(_task_url(act_id, "submit_act"))
+    expect(accountant.locator("#f-lines-0-iin")).not_to_have_value("")  # last month's residents
+    expect(accountant.locator("#f-lines-0-moved_in")).not_to_have_value("")
+    accountant.get_by_role("button", name="Submit").click()
+    expect(accountant.locator(".alert-success")).to_be_visible()
+
+    official = new_page("official")
+    official.goto(_task_url(act_id, "accept_act"))
+    expect(official.locator("#verification-report")).to_be_visible()
+    expect(official.locator("#act-summary")).to_contain_text("Jastar Student Residence")
+    expect(official.locator("#accepted-lines")).to_have_text(str(residents))
+    official.get_by_label("Accept the act").check()
+    official.get_by_role("button", name="Submit").click()
+    expect(official.locator(".alert-success")).to_be_visible()
+
+    operator = new_page("operator")
+    operator.goto(_task_url(act_id, "pay_act"))
+    operator.fill("#f-order_number", "DP-2026-0042")
+    operator.fill("#f-paid_on", "2026-11-20")
+    operator.get_by_role("button", name="Submit").click()
+    expect(operator.locator(".alert-success")).to_be_visible()
+    operator.goto(f"/acts/{act_id}")
+    expect(operator.locator("#payment-info")).to_contain_text("DP-2026-0042")
+
+    db.session.expire_all()
+    assert db.session.get(Act, act_id).status == "paid"
