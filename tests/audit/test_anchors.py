@@ -101,7 +101,9 @@ def test_a_changed_or_missing_earlier_anchor_is_found(world, anchor_dir):
                                               "anchor 3: the previous anchor file was changed"]
     third.chmod(0o644)
     third.write_text("{not json")
-    assert _reasons(verify_audit_trail())[0].startswith(f"anchor: {third}: not a readable anchor")
+    unreadable = verify_audit_trail().problems[0]
+    assert str(unreadable).startswith(f"anchor: {third}: not a readable anchor")
+    assert (unreadable.chain, unreadable.seq) == ("", 0), "a problem of the anchors, not of a chain's event"
 
 
 def test_an_exported_anchor_still_finds_a_chain_deleted_after_the_local_anchors_were_lost(world, anchor_dir):

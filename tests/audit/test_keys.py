@@ -143,3 +143,13 @@ def test_rotation_is_refused_when_the_key_comes_from_the_environment(tmp_path):
         rotate_key_file({"AUDIT_KEY": SECRET, "AUDIT_KEY_FILE": str(tmp_path / "k")})
     with pytest.raises(AuditKeyError):
         rotate_key_file({})
+
+
+def test_a_comment_may_itself_contain_a_hash_sign():
+    assert parse_key_file(f"k1 {'a' * 64}  # rotated # on 1 Dec\n") == {"k1": b"a" * 64}
+
+
+def test_a_secret_needs_at_least_32_characters():
+    assert parse_key_file(f"k1 {'s' * 32}\n") == {"k1": b"s" * 32}
+    with pytest.raises(AuditKeyError, match="line 1"):
+        parse_key_file(f"k1 {'s' * 31}\n")

@@ -209,3 +209,19 @@ def test_a_revert_is_refused_twice_and_once_the_instance_moved_on(trial_v1):
         migration.revert(record, owner)
     assert str(info.value) == "The instance has moved on since it was migrated; it cannot be reverted."
     assert db.session.get(ProcessInstance, instance.id).model_version_id == v2.id
+
+
+def test_a_migration_recorded_before_statuses_were_kept_reverts_without_touching_the_status(trial_v1):
+    """Records written before ``previous_status`` existed: the instance keeps its status; no actor is needed."""
+    owner = user("owner")
+    instance = _start()
+    v2 = _publish(trial_v1.process_model, three_step(), owner)
+    db.session.commit()
+    record = migration.migrate(instance, v2, owner)
+    record.report = {k: v for k, v in record.report.items() if k != "previous_status"}
+    db.session.commit()
+    migration.revert(record)
+    db.session.commit()
+    instance = db.session.get(ProcessInstance, instance.id)
+    assert (instance.status, instance.model_version_id) == ("running", trial_v1.id)
+    assert (record.status, record.reverted_by_id) == ("reverted", None)
