@@ -19,7 +19,7 @@ def test_operator_drills_down_from_a_red_flag_and_reads_the_heat_map(new_page):
     page.locator("#acts tbody a").first.click()
     expect(page.locator("h1")).to_contain_text("ACT-")
     page.goto("/analytics/processes")
-    page.locator("#versions a", has_text="onthly").first.click()
+    page.locator("#versions a", has_text="Monthly act of services rendered").first.click()
     diagram = page.locator("#heat-diagram")
     expect(diagram).to_have_attribute("data-rendered", "true")
     assert page.locator("#heat-diagram .djs-element[class*='tap-heat-']").count() >= 1

@@ -249,7 +249,7 @@ def test_every_row_blank_leaves_an_empty_form(en):
     ({"type": "integer", "maximum": 11}, 12, "Must be at most 11."),
     ({"type": "string", "minLength": 2}, "a", "Too short (at least 2 characters)."),
     ({"type": "string", "maxLength": 3}, "abcd", "Too long (at most 3 characters)."),
-    ({"type": "array", "minItems": 1}, [], "Add at least 1 row(s)."),
+    ({"type": "array", "minItems": 1}, [], "Add at least 1 row."),
     ({"type": "array", "maxItems": 2}, [1, 2, 3], "At most 2 rows."),
     ({"enum": ["a", "b"]}, "c", "Choose one of the offered values."),
     ({"type": "integer"}, "x", "Wrong kind of value."),

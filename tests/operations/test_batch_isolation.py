@@ -74,7 +74,7 @@ def test_migrating_many_instances_isolates_each_one(world, browser, monkeypatch)
     response = owner.post(f"/modeler/versions/{v2.id}/migrate", {"instance_id": [str(i) for i in ids.values()]})
     assert response.status_code == 302
     flashes = owner.get(response.headers["Location"]).get_data(as_text=True)
-    assert "2 instance(s) migrated to version 2." in flashes
+    assert "2 instances migrated to version 2." in flashes
     assert "the migration failed and was rolled back" in flashes
 
     for name in ("fine-1", "fine-2"):
