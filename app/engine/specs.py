@@ -63,6 +63,15 @@ def _line_of(trees: dict, element_id: str | None) -> tuple[str | None, int | Non
 
 def _load_trees(files: dict[str, str]) -> tuple[dict, list[ModelProblem]]:
     """Every .bpmn and .dmn file through the hardened parser; a file that is refused is a problem."""
+    trees, problems = parse_trees(files)
+    if not any(n.endswith(".bpmn") for n in files):
+        problems.append(ModelProblem("(model)", _("A model needs a .bpmn diagram")))
+    return trees, problems
+
+
+def parse_trees(files: dict[str, str]) -> tuple[dict, list[ModelProblem]]:
+    """Each diagram and decision table through the hardened parser: the trees, and every refusal at once
+    (per file and line, in the user's language)."""
     trees, problems = {}, []
     for name in sorted(files):
         if not name.endswith((".bpmn", ".dmn")):
@@ -71,8 +80,6 @@ def _load_trees(files: dict[str, str]) -> tuple[dict, list[ModelProblem]]:
             trees[name] = parse_model_xml(files[name].encode("utf-8"), name).getroot()
         except ModelXmlError as err:
             problems.append(ModelProblem(err.filename, xml_reason(err.reason), line=err.line))
-    if not any(n.endswith(".bpmn") for n in files):
-        problems.append(ModelProblem("(model)", _("A model needs a .bpmn diagram")))
     return trees, problems
 
 

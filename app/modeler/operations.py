@@ -274,20 +274,13 @@ def _free_identifier(base: str) -> str:
 def _checked_trees(files: dict[str, str]) -> dict:
     """Each diagram and decision table through the hardened parser; every refusal at once, per file and line
     (a DOCTYPE inside a zip is reported as such)."""
-    from app.engine.specs import xml_reason
-    from app.engine.xml import ModelXmlError, parse_model_xml
+    from app.engine.specs import parse_trees
 
-    trees, messages = {}, []
-    for name in sorted(files):
-        if not name.endswith((".bpmn", ".dmn")):
-            continue
-        try:
-            trees[name] = parse_model_xml(files[name].encode("utf-8"), name).getroot()
-        except ModelXmlError as err:
-            where = _("%(file)s, line %(line)s", file=err.filename, line=err.line) if err.line else err.filename
-            messages.append(f"{where}: {xml_reason(err.reason)}")
-    if messages:
-        raise ImportRefused("; ".join(messages[:20]))
+    trees, problems = parse_trees(files)
+    if problems:
+        raise ImportRefused("; ".join(
+            f"{_('%(file)s, line %(line)s', file=p.filename, line=p.line) if p.line else p.filename}: {p.message}"
+            for p in problems[:20]))
     return trees
 
 
