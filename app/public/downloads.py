@@ -67,9 +67,8 @@ def _csv_cell(value) -> str:
 
 
 def _dataset(dataset: str, year: str, region_id: int | None) -> list[dict]:
-    if dataset == "months":
-        data = figures.region(year, region_id) if region_id else figures.national(year)
-        return [{"period": f"{period:%Y-%m}", **_money(t)} for period, t in data["months"]]
+    if dataset == "months":  # the months alone: one GROUP BY, not the whole region or national page
+        return [{"period": f"{period:%Y-%m}", **_money(t)} for period, t in figures.by_month(year, region_id)]
     if dataset == "regions":
         data = figures.national(year)
         regions = data["region_rows"]
