@@ -17,7 +17,7 @@ from app.api.errors import ErrorSchema, error_response
 from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema
 from app.audit.models import AuditEvent
 from app.database import commit_keeping_loaded
-from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
+from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.runtime import complete_task
 from app.extensions import api, db
@@ -62,7 +62,7 @@ def complete(payload, task_id: int):
     except FormInvalid as err:
         db.session.rollback()
         return _error(422, str(err), dict(err.errors))
-    except ConflictError as err:
+    except (ConflictError, DomainConflict) as err:
         db.session.rollback()
         return _error(409, str(err))
     except (DomainRefused, StepFailed) as err:

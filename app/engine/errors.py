@@ -28,7 +28,13 @@ class FormInvalid(EngineError):
 
 
 class DomainRefused(EngineError):
-    """A task handler refused the submission for a business reason (e.g. already paid)."""
+    """A task handler refused the submission for a business reason (e.g. a payment date too far ahead)."""
+
+
+class DomainConflict(DomainRefused):
+    """Refused because the object is no longer in the state the request was made for: the act was paid meanwhile,
+    or its amount changed. The request lost a race or repeats a step already done — HTTP 409, where a refusal of
+    what the person entered is 422."""
 
 
 @dataclass

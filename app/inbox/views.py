@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.database import commit_keeping_loaded
-from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
+from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.form_view import build_fields
 from app.engine.handlers import get_handler
 from app.engine.models import HumanTask
@@ -309,8 +309,10 @@ def task(task_id: int):
         return _render_task(task, values=_typed_values(task), errors=err.errors, status=422)
     except DomainRefused as err:
         db.session.rollback()
-        # What the person typed stays in the form: they correct the one thing the refusal names.
-        return _render_task(task, values=_typed_values(task), refusal=str(err), status=422)
+        # What the person typed stays in the form: they correct the one thing the refusal names. A conflict (paid
+        # meanwhile) is a 409, as the API answers it.
+        return _render_task(task, values=_typed_values(task), refusal=str(err),
+                            status=409 if isinstance(err, DomainConflict) else 422)
     except ConflictError as err:
         db.session.rollback()
         flash(str(err), "warning")

@@ -14,7 +14,7 @@ from app.acts.models import Act
 from app.acts.operations import guarded_write
 from app.audit.facts import payment_facts
 from app.audit.operations import record_event
-from app.engine.errors import DomainRefused
+from app.engine.errors import DomainConflict, DomainRefused
 from app.extensions import db
 from app.i18n import format_day
 from app.payments.models import Payment
@@ -56,9 +56,9 @@ def _check_order_number_unused(order_number: str, actor) -> None:
 
 def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payment:
     if db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is not None:
-        raise DomainRefused(_("Act %(number)s has already been paid; a second payment is refused.", number=act.number))
+        raise DomainConflict(_("Act %(number)s has already been paid; a second payment is refused.", number=act.number))
     if act.status != "accepted":
-        raise DomainRefused(_("Only an accepted act can be paid."))
+        raise (DomainConflict if act.status == "paid" else DomainRefused)(_("Only an accepted act can be paid."))
     _check_paid_on(paid_on)
     _check_order_number_unused(order_number, actor)
     for check in PAYMENT_CHECKS:
@@ -68,7 +68,7 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
     accepted_tiyn = act.amount_tiyn
     guarded_write(act, ("accepted",), status="paid")
     if act.amount_tiyn != accepted_tiyn:
-        raise DomainRefused(_("The act's amount changed after acceptance; nothing was paid."))
+        raise DomainConflict(_("The act's amount changed after acceptance; nothing was paid."))
     payment = Payment(act_id=act.id, order_number=order_number, paid_on=paid_on, amount_tiyn=act.amount_tiyn,
                       registered_by_id=actor.id, registered_at=clock.now())
     try:
@@ -76,7 +76,7 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
             db.session.add(payment)
     except IntegrityError as err:
         # A concurrent registration won the race, or the order number is already used.
-        raise DomainRefused(_("Act %(number)s has already been paid, or payment order %(order)s is already registered.",
+        raise DomainConflict(_("Act %(number)s has already been paid, or payment order %(order)s is already registered.",
                               number=act.number, order=order_number)) from err
     record_event(f"instance:{act.instance_id}", "act.paid", "payment", payment.id, actor_id=actor.id,
                  details={"act": act.number, "order_number": order_number, "paid_on": paid_on.isoformat(),

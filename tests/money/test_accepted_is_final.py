@@ -203,3 +203,34 @@ def test_verify_audit_reports_an_act_verified_after_its_acceptance(app, world):
     result = runner.invoke(args=["verify-audit"])
     assert result.exit_code == 1
     assert f"act {act.id} verified after act.accepted" in result.output
+
+
+def test_paying_an_act_paid_meanwhile_is_a_conflict_409_on_the_api_and_the_page(world, browser):
+    """Two payers open the same act; the first one's payment commits between the second one's read and submit.
+    The second is told the act is already paid with 409 Conflict (not 422: nothing they typed is wrong), and no
+    second payment, audit event or status change is written."""
+    from app.engine.errors import DomainConflict
+    from app.payments.operations import register_payment
+
+    act = act_of_school(ALATAU)
+    complete_task(open_task(act, "accept_act").id, user("official_almaty"), data={"decision": "accept"})
+    db.session.commit()
+    task = open_task(act, "pay_act")
+    register_payment(db.session.get(Act, act.id), "PP-FIRST", date(2026, 11, 20), user("operator"))
+    db.session.commit()
+    paid_events = len([a for a, _ in _actions(act) if a == "act.paid"])
+
+    api = browser("operator").post_json(f"/api/v1/tasks/{task.id}/complete",
+                                        {"data": {"order_number": "PP-SECOND", "paid_on": "2026-11-21"}})
+    assert api.status_code == 409
+    assert api.get_json()["message"] == f"Act {act.number} has already been paid; a second payment is refused."
+    page = browser("operator").post(f"/tasks/{task.id}", {"order_number": "PP-THIRD", "paid_on": "2026-11-21"})
+    assert page.status_code == 409
+    assert "already been paid" in page.get_data(as_text=True)
+
+    db.session.expire_all()
+    assert [p.order_number for p in db.session.scalars(select(Payment).where(Payment.act_id == act.id))] == ["PP-FIRST"]
+    assert len([a for a, _ in _actions(act) if a == "act.paid"]) == paid_events == 1
+    with pytest.raises(DomainConflict):
+        register_payment(db.session.get(Act, act.id), "PP-FOURTH", date(2026, 11, 21), user("operator"))
+    db.session.rollback()
