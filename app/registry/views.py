@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.extensions import db
+from app.people.access import sees_personal_data
 from app.registry.access import require_importer, require_reader
 from app.registry.identifiers import has_non_ascii_digits, is_valid_12
 from app.registry.importers import KINDS, REASONS
@@ -113,6 +114,9 @@ def lookup():
     number = (request.args.get("q") or "").strip()
     found = {}
     problem = None
+    # The administrator looks organisations up (licences, business record) but does not work with children's
+    # records: a child's enrolments are not looked up for that role, and a school's roll is shown masked.
+    personal = sees_personal_data(current_user)
     if number:
         if has_non_ascii_digits(number):
             problem = _("Type the number with the digits 0–9 only (it contains full-width or other non-Latin digits).")
@@ -121,14 +125,15 @@ def lookup():
         else:
             found = {
                 "enrolments": db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == number)
-                                                 .order_by(NedbEnrollment.enrolled_on)).all(),
+                                                 .order_by(NedbEnrollment.enrolled_on)).all() if personal else [],
                 "roll": db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.school_bin == number)
                                            .order_by(NedbEnrollment.full_name).limit(200)).all(),
                 "licences": db.session.scalars(select(Licence).where(Licence.bin == number)
                                                .order_by(Licence.valid_from)).all(),
                 "business": db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin == number)).first(),
             }
-    return render_template("registry/lookup.html", q=number, found=found, problem=problem, words=REGISTRY_WORDS)
+    return render_template("registry/lookup.html", q=number, found=found, problem=problem, words=REGISTRY_WORDS,
+                           personal=personal)
 
 
 #: the registries' codes as a person reads them (business status, school kind; levels use the lifecycle's labels)

@@ -182,6 +182,28 @@ def test_registry_lookup_by_iin_and_bin(people, country, browser):
     assert browser("off").get(f"/registry/lookup?q={iin(1)}").status_code == 403
 
 
+def test_the_administrator_looks_up_organisations_but_not_children(people, country, browser):
+    """The administrator may read the registries (licences, business record) but is not a role that works with
+    children's data: a child's IIN is not looked up, and a school's roll shows IINs and names masked."""
+    school = people["school"]
+    country.enrol(iin(1), school.bin, grade=4)
+    country.licence(school, levels="primary,basic")
+    _user("adm", "admin", None)
+    db.session.commit()
+    admin = browser("adm")
+    by_iin = admin.get(f"/registry/lookup?q={iin(1)}")
+    assert by_iin.status_code == 200
+    page = by_iin.get_data(as_text=True)
+    assert f"Student {iin(1)}" not in page and 'id="lookup-enrolments"' not in page
+    assert "No organisation with this BIN" in page and "shown to the roles that work with them" in page
+    by_bin = admin.get(f"/registry/lookup?q={school.bin}").get_data(as_text=True)
+    assert "Primary (grades 1–4), Basic (grades 5–9)" in by_bin and 'id="lookup-roll"' in by_bin
+    assert iin(1) not in by_bin and f"Student {iin(1)}" not in by_bin
+    assert "••••••••" + iin(1)[-4:] in by_bin
+    # The operator, who advises schools on their registry records, sees the same roll in full.
+    assert f"Student {iin(1)}" in browser("op").get(f"/registry/lookup?q={school.bin}").get_data(as_text=True)
+
+
 def test_registry_and_report_pages_render_in_every_language(people, country, browser):
     school = people["school"]
     country.enrol(iin(1), school.bin)
