@@ -1,0 +1,36 @@
+"""The tenge filter formats with integer arithmetic and the locale's symbols: it must equal Babel's own
+``#,##0.00`` formatting for every language, sign and size."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from babel.numbers import format_decimal
+
+from app.i18n import format_tenge
+
+AMOUNTS = [0, 1, 9, 10, 99, 100, 101, 999, 1000, 99999, 100000, 123456789, 1234567890123, 10**18 + 7,
+           -1, -99, -100, -123456789, -(10**15)]
+
+
+@pytest.mark.parametrize("locale", ["kk", "ru", "en"])
+def test_the_tenge_filter_equals_babels_formatting(app, locale):
+    with app.test_request_context(headers={"Accept-Language": locale}):
+        from flask_babel import get_locale, refresh
+
+        refresh()
+        assert str(get_locale()) == locale
+        for tiyn in AMOUNTS:
+            expected = f"{format_decimal(Decimal(tiyn) / 100, format='#,##0.00', locale=locale)} ₸"
+            assert format_tenge(tiyn) == expected, (locale, tiyn)
+        assert format_tenge(None) == format_tenge(0)
+
+
+def test_known_renderings(app):
+    # Independent anchors (not computed by the code under test or by Babel).
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert format_tenge(123456789) == "1,234,567.89 ₸"
+        assert format_tenge(-5) == "-0.05 ₸"
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        assert format_tenge(123456789) == "1\xa0234\xa0567,89 ₸"
