@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, false, func, or_, select, true
+from sqlalchemy.orm import selectinload
 
 from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
 from app.extensions import db
@@ -205,7 +206,9 @@ class InstancePage:
 
 def instance_page(user, f: InstanceFilter, page: int = 1, page_size: int = PAGE_SIZE) -> InstancePage:
     page = min(max(page, 1), MAX_PAGE)
-    query = f.apply(f.base(user)).order_by(*f.order())
+    # The row shows its organisation's name: loaded for the whole page in one statement (lazily it was one
+    # round trip per row — 24 of a request's 35 statements at 1M instances).
+    query = f.apply(f.base(user)).order_by(*f.order()).options(selectinload(ProcessInstance.organisation))
     rows = list(db.session.scalars(query.limit(page_size + 1).offset((page - 1) * page_size)))
     shown = rows[:page_size]
     ids = [r.id for r in shown if r.status == "running"]
