@@ -79,3 +79,28 @@ def test_the_list_is_for_the_cockpit_roles_and_keeps_to_scope(waits, browser):
     # The base query holds the scope: a regional user would see only their region.
     official = user("official_almaty")
     assert waits.id not in [i.id for i in queries.instance_page(official, queries.InstanceFilter()).instances]
+
+
+def test_the_list_costs_the_same_statements_whatever_its_rows(waits, browser):
+    """An N+1 (a look-up per listed instance, e.g. its organisation's name) fails here: more rows from more
+    organisations on the page, the same number of statements."""
+    from app.engine import runtime
+    from app.people.models import Organisation
+    from tests.test_query_budget import counting
+
+    operator = browser("operator")
+    operator.get("/instances")
+    with counting() as before:
+        page = operator.get("/instances").get_data(as_text=True)
+    shown_before = len(_ids(page))
+    schools = db.session.scalars(select(Organisation).where(Organisation.kind == "school")).all()
+    assert len(schools) >= 3
+    for n, school in enumerate(schools * 3):
+        runtime.start_instance("waits", title=f"W-{100 + n:04d} · {school.name}", actor=user("official"),
+                               region_id=school.region_id, organisation_id=school.id, data={})
+    db.session.commit()
+    with counting() as after:
+        page = operator.get("/instances").get_data(as_text=True)
+    assert len(_ids(page)) > shown_before
+    assert all(s.name in page for s in schools), "every organisation's name is on the page"
+    assert after.count == before.count, after.report()
