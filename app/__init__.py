@@ -75,11 +75,13 @@ def _register_domain() -> None:
     import app.notifications.models  # noqa: F401
     import app.orders.handlers  # noqa: F401
     import app.payments.handlers  # noqa: F401
+    import app.people.access  # noqa: F401 - the engine's scope rule (app.engine.access)
     import app.people.lanes  # noqa: F401
-    import app.people.substitutions  # noqa: F401
+    import app.people.substitutions  # noqa: F401 - and its substitution rule
     import app.processes.models  # noqa: F401
     import app.processes.trials  # noqa: F401
     import app.public.models  # noqa: F401
+    import app.registry.formats  # noqa: F401 - the forms' IIN, BIN and IBAN formats (app.engine.forms)
     import app.registry.models  # noqa: F401
     import app.reports.models  # noqa: F401
     import app.yearend.handlers  # noqa: F401

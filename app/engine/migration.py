@@ -21,7 +21,7 @@ from app.audit.operations import record_event
 from app.engine import runtime
 from app.engine.errors import ConflictError
 from app.engine.lanes import role_for_lane
-from app.engine.models import HumanTask, ProcessInstance, ProcessModelVersion
+from app.engine.models import HumanTask, InstanceMigration, ProcessInstance, ProcessModelVersion
 from app.engine.serialization import _registry
 from app.engine.specs import spec_for_version
 from app.extensions import db
@@ -177,8 +177,6 @@ def _resync(instance: ProcessInstance, wf, now) -> None:
 
 def migrate(instance: ProcessInstance, target: ProcessModelVersion, actor=None):
     """Move one instance to ``target``; refused (MigrationRefused) if the dry run refuses it."""
-    from app.modeler.models import InstanceMigration
-
     report = dry_run(instance, target)
     if report.unreadable:
         _plan(instance, target)  # raises what the dry run met: the caller's failure (an incident), not a refusal

@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
 from app.audit.operations import record_event, start_chain
+from app.engine.access import can_see, principal_for
 from app.database import get_by_id
 from app.engine import signals
 from app.engine.errors import ConflictError, FormInvalid, StepFailed, TaskNotAvailable
@@ -456,8 +457,6 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
 
 def can_act_directly(user, task: HumanTask) -> bool:
     """The user's own role, scope and claim allow completing the task."""
-    from app.people.access import can_see
-
     if getattr(task, "is_trial", False):  # a trial run's tasks are all its owner's (app.processes.trials)
         return task.assignee_id == user.id
     if task.role != user.role or not can_see(user, task.region_id, task.organisation_id):
@@ -466,7 +465,8 @@ def can_act_directly(user, task: HumanTask) -> bool:
 
 
 def can_act(user, task: HumanTask, *, directly: bool = False) -> bool:
-    """Directly, or (unless ``directly``) as the deputy of a principal who may (app.people.substitutions)."""
+    """Directly, or (unless ``directly``) as the deputy of a principal who may (the substitution rule the domain
+    plugs into app.engine.access)."""
     if can_act_directly(user, task):
         return True
     return not directly and acting_for(user, task) is not None
@@ -474,8 +474,6 @@ def can_act(user, task: HumanTask, *, directly: bool = False) -> bool:
 
 def acting_for(user, task: HumanTask):
     """The principal this user stands in for on this task today, or None."""
-    from app.people.substitutions import principal_for
-
     return principal_for(user, task)
 
 
@@ -487,8 +485,6 @@ _TASK_WITH_INSTANCE = (select(HumanTask).where(HumanTask.id == bindparam("id"))
 
 def get_task_for(user, task_id: int) -> HumanTask:
     """The open or finished task if this user may see it; otherwise TaskNotAvailable (shown as 404)."""
-    from app.people.access import can_see
-
     task = get_by_id(_TASK_WITH_INSTANCE, HumanTask, task_id)
     if task is None or not can_see(user, task.region_id, task.organisation_id):
         raise TaskNotAvailable("No such task.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import abort
 from sqlalchemy import ColumnElement, false, true
 
+from app.engine import access as engine_access
 from app.people.models import User
 from app.people.roles import Role, Scope
 
@@ -62,3 +63,7 @@ def get_visible_or_404(model, ident: int, *, organisation_attr: str = "school_id
     require_visible(current_user, record.region_id, getattr(record, organisation_attr))
     return record
 
+
+
+# The engine asks this rule whether a user may see a task (app.engine.access: it imports no domain package).
+engine_access.use_scope_rule(can_see)

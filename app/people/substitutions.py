@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.extensions import db
+from app.engine import access as engine_access
 from app.people.models import User
 
 
@@ -136,3 +137,7 @@ def revoke_substitution(sub: Substitution, actor: User) -> None:
         record_event(f"user:{sub.principal_id}", "substitution.revoked", "substitution", sub.id, actor_id=actor.id,
                      details={"deputy_id": sub.deputy_id})
         db.session.flush()
+
+
+# The engine asks who a deputy stands in for on a task (app.engine.access: it imports no domain package).
+engine_access.use_substitution_rule(principal_for)
