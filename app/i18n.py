@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+
 from babel.numbers import format_decimal
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale

@@ -104,7 +104,8 @@ def document(act_id: int):
     sections = []
     for language in languages:
         with force_locale(language):
-            sections.append((language, body.render(act=act, lines=lines, by_rule=by_rule, rules=instrument_of(act).rules,
+            sections.append((language, body.render(act=act, lines=lines, by_rule=by_rule,
+                                                   rules=instrument_of(act).rules,
                                                    act_status_label=lambda s: ACT_STATUS.get(s, s))))
     with force_locale(languages[0]):
         title = f"{_('Act')} {act.number}"

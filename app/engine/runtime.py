@@ -30,9 +30,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
 from app.audit.operations import record_event, start_chain
-from app.engine.access import can_see, principal_for
 from app.database import get_by_id
 from app.engine import signals
+from app.engine.access import can_see, principal_for
 from app.engine.errors import ConflictError, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.forms import (
     FORMAT_CHECKER,

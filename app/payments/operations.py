@@ -76,8 +76,8 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
             db.session.add(payment)
     except IntegrityError as err:
         # A concurrent registration won the race, or the order number is already used.
-        raise DomainConflict(_("Act %(number)s has already been paid, or payment order %(order)s is already registered.",
-                              number=act.number, order=order_number)) from err
+        raise DomainConflict(_("Act %(number)s has already been paid, or payment order %(order)s is already "
+                               "registered.", number=act.number, order=order_number)) from err
     record_event(f"instance:{act.instance_id}", "act.paid", "payment", payment.id, actor_id=actor.id,
                  details={"act": act.number, "order_number": order_number, "paid_on": paid_on.isoformat(),
                           "amount_tiyn": act.amount_tiyn}, facts=payment_facts(payment))

@@ -13,8 +13,8 @@ from sqlalchemy import Date, DateTime, ForeignKey, Index, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
-from app.extensions import db
 from app.engine import access as engine_access
+from app.extensions import db
 from app.people.models import User
 
 

@@ -175,7 +175,8 @@ def test_registry_lookup_by_iin_and_bin(people, country, browser):
     by_iin = op.get(f"/registry/lookup?q={iin(1)}").get_data(as_text=True)
     assert by_iin.count(f"Student {iin(1)}") == 2 and "state" in by_iin
     by_bin = op.get(f"/registry/lookup?q={school.bin}").get_data(as_text=True)
-    assert "Primary (grades 1–4), Basic (grades 5–9)" in by_bin and "not an active education organisation" in by_bin and iin(1) in by_bin
+    assert "Primary (grades 1–4), Basic (grades 5–9)" in by_bin and "not an active education organisation" in by_bin
+    assert iin(1) in by_bin
     assert "correct check digit" in op.get("/registry/lookup?q=12345").get_data(as_text=True)
     assert "know nothing" in op.get("/registry/lookup?q=791028302728").get_data(as_text=True)
     assert browser("acc").get(f"/registry/lookup?q={iin(1)}").status_code == 403
