@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from calendar import monthrange
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -246,6 +246,19 @@ def _age_implausible_sql(iin: str, grade: str, lo: str, hi: str) -> str:
 _SCHOOL_AND_CHECKSUM = (*SCHOOL_LEVEL_RULES, "iin_checksum")  # rules that outrank duplicate_line
 
 
+def _tune_for_pass(conn: Connection) -> None:
+    """Settings of the pass's transaction (every instrument's set-based pass)."""
+    if conn.dialect.name == "postgresql":
+        # Sorts and hashes of a whole month fit in memory; JIT compilation costs more than it saves here.
+        conn.execute(text(f"SET LOCAL work_mem = '{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256))}MB'"))
+        conn.execute(text("SET LOCAL jit = off"))
+    else:
+        # The working tables live in SQLite's temp schema, whose page cache is 2 MB by default: a month's
+        # lines (≈40 MB at country scale) would go through a temporary file. The main schema's cache is left
+        # as it is.
+        conn.execute(text(f"PRAGMA temp.cache_size = -{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256)) * 1024}"))
+
+
 def _create_temp_tables(conn: Connection) -> None:
     """The pass's working tables, kept by the connection between passes and emptied after each: creating and
     dropping them every time (a single act's Verify contingent is one pass) cost DDL statements per act, and
@@ -253,7 +266,9 @@ def _create_temp_tables(conn: Connection) -> None:
 
     ``tmp_vact``: one row per act (its school-level verdict, month, licence days, norms). ``tmp_vline``: one
     row per line with its result, keyed by (act, line) so per-act sums and ranks read it in order; SQLite keeps
-    it without a rowid (the key is the table)."""
+    it without a rowid (the key is the table). The dormitories' pass
+    (app.dormitories.verification) shares ``tmp_vline`` and what reads and writes it."""
+    _tune_for_pass(conn)
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vact (act_id INTEGER PRIMARY KEY, "
                       "school_rule VARCHAR(32), capacity INTEGER, month_start DATE, month_end DATE, "
                       "grade_mask INTEGER NOT NULL, pay_from DATE, pay_to DATE, month_days INTEGER NOT NULL, "
@@ -477,15 +492,6 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     dialect = conn.dialect.name
     contexts = _school_contexts(acts)
     step = on_step or (lambda label: None)
-    if dialect == "postgresql":
-        # Sorts and hashes of a whole month fit in memory; JIT compilation costs more than it saves here.
-        conn.execute(text(f"SET LOCAL work_mem = '{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256))}MB'"))
-        conn.execute(text("SET LOCAL jit = off"))
-    else:
-        # The working tables live in SQLite's temp schema, whose page cache is 2 MB by default: a month's
-        # lines (≈40 MB at country scale) would go through a temporary file. The main schema's cache is left
-        # as it is.
-        conn.execute(text(f"PRAGMA temp.cache_size = -{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256)) * 1024}"))
     _create_temp_tables(conn)
     nedb = None
     try:
@@ -510,16 +516,14 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
             conn.execute(text("ANALYZE tmp_vline"))
         _decide_duplicates(conn, nedb)
         step("rules")
-        summaries = _summaries(conn, contexts)
-        if _decide_over_capacity(conn, contexts, summaries):
-            summaries = _summaries(conn, contexts)
+        caps = {c.act_id: c.terms.amount_cap_tiyn for c in contexts}
+        summaries = _summaries(conn, caps)
+        if _decide_over_capacity(conn, {c.act_id: c.terms.design_capacity for c in contexts}, summaries):
+            summaries = _summaries(conn, caps)
         _clear_name_variants(conn)
         step("amounts")
         _write_lines(conn)
-        conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
-                          "withheld_tiyn = :withheld WHERE id = :id"),
-                     [{"id": act_id, "total": s.total, "accepted": s.accepted, "amount": s.amount_tiyn,
-                       "withheld": s.withheld_tiyn} for act_id, s in summaries.items()])
+        _write_totals(conn, summaries)
         step("written")
     finally:
         _empty_temp_tables(conn)
@@ -556,18 +560,19 @@ def _decide_duplicates(conn: Connection, nedb: str) -> None:
                           + ", ".join(f"'{code}'" for code in _SCHOOL_AND_CHECKSUM) + "))"), later)
 
 
-def _decide_over_capacity(conn: Connection, contexts: list[ActContext],
-                          summaries: dict[int, VerificationSummary]) -> bool:
-    """over_capacity: in the acts with more accepted lines than places, the places go to the students enrolled
-    here longest according to NEDB; the most recent enrolments are not paid (ties by IIN). Registry data only —
-    the school's own order of lines plays no part."""
-    crowded = [c for c in contexts
-               if c.terms.design_capacity is not None and summaries[c.act_id].accepted > c.terms.design_capacity]
+def _decide_over_capacity(conn: Connection, places: Mapping[int, int | None],
+                          summaries: dict[int, VerificationSummary], rule: str = "over_capacity") -> bool:
+    """over_capacity: in the acts with more accepted lines than ``places`` (act → places), the places go to the
+    students here longest (``tmp_vline.here_since``: since when NEDB has them here; for a dormitory, the move-in
+    date); the most recent are not paid (ties by IIN). Registry and act dates only — the order of the act's
+    lines plays no part. ``rule``: the code the instrument gives it."""
+    crowded = [(act_id, limit) for act_id, limit in places.items()
+               if limit is not None and summaries[act_id].accepted > limit]
     out = []
-    for c in crowded:
+    for act_id, limit in crowded:
         ids = conn.execute(text("SELECT id FROM tmp_vline WHERE act_id = :a AND rule IS NULL "
-                                "ORDER BY here_since, iin"), {"a": c.act_id}).scalars().all()
-        out += [{"act_id": c.act_id, "id": i, "rule": "over_capacity"} for i in ids[c.terms.design_capacity :]]
+                                "ORDER BY here_since, iin"), {"a": act_id}).scalars().all()
+        out += [{"act_id": act_id, "id": i, "rule": rule} for i in ids[limit:]]
     if out:
         conn.execute(text(_EXCLUDE), out)
     return bool(out)
@@ -602,8 +607,18 @@ def _write_lines(conn: Connection) -> None:
         f"OR act_line.registry_name {distinct} x.registry_name)"))
 
 
-def _summaries(conn: Connection, contexts: list[ActContext]) -> dict[int, VerificationSummary]:
-    summaries = {c.act_id: VerificationSummary(0, 0, 0, 0, 0, {}) for c in contexts}
+def _write_totals(conn: Connection, summaries: Mapping[int, VerificationSummary]) -> None:
+    """The acts' totals, one executemany."""
+    conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
+                      "withheld_tiyn = :withheld WHERE id = :id"),
+                 [{"id": act_id, "total": s.total, "accepted": s.accepted, "amount": s.amount_tiyn,
+                   "withheld": s.withheld_tiyn} for act_id, s in summaries.items()])
+
+
+def _summaries(conn: Connection, caps: Mapping[int, int | None]) -> dict[int, VerificationSummary]:
+    """Per-act sums of ``tmp_vline`` for the acts in ``caps`` (act → the contract's amount cap, None: none).
+    ``norm`` is what a line would earn if paid in full for what it claims, so withheld = Σ norm − Σ amount."""
+    summaries = {act_id: VerificationSummary(0, 0, 0, 0, 0, {}) for act_id in caps}
     for act_id, count, accepted, amount_sum, norm_sum in conn.execute(text(
             "SELECT act_id, COUNT(*), SUM(CASE WHEN rule IS NULL THEN 1 ELSE 0 END), COALESCE(SUM(amount), 0), "
             "COALESCE(SUM(norm), 0) FROM tmp_vline GROUP BY act_id")):
@@ -616,9 +631,8 @@ def _summaries(conn: Connection, contexts: list[ActContext]) -> dict[int, Verifi
             "SELECT act_id, rule, COUNT(*) FROM tmp_vline WHERE rule IS NOT NULL GROUP BY act_id, rule "
             "ORDER BY act_id, rule")):
         summaries[act_id].by_rule[rule] = int(count)
-    for c in contexts:
-        s = summaries[c.act_id]
-        cap = c.terms.amount_cap_tiyn
+    for act_id, cap in caps.items():
+        s = summaries[act_id]
         if cap is not None and s.amount_tiyn > cap:
             # The contract's cap: the act is paid at most the cap; the rest is withheld.
             s.capped_tiyn = s.amount_tiyn - cap
