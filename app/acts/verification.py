@@ -295,31 +295,47 @@ def _d(conn: Connection, value: date | None):
     return value.isoformat()
 
 
+def _stage_enrolments(conn: Connection, registry, name: str, columns: str, index: str,
+                      iins: Callable[[], list[str]], row: Callable[[object], dict | None]) -> str:
+    """The registry as a table the pass joins: a table adapter's own table, or — for an adapter that is not a
+    table (a web service) — the enrolments of exactly ``iins()`` copied into the temporary table ``name``
+    (``columns``: its definition; ``row``: an enrolment as a row with those columns, None to leave it out),
+    indexed on ``index``; the caller drops it at the end of the pass. Shared by every instrument's pass."""
+    table = getattr(registry, "table_name", None)
+    if table:
+        return table
+    conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns})"))
+    rows = [values for found in registry.enrollments_for(iins()).values() for e in found
+            if (values := row(e)) is not None]
+    if rows:
+        conn.execute(text(f"INSERT INTO {name} ({', '.join(rows[0])}) "  # noqa: S608 - the caller's fixed names
+                          f"VALUES ({', '.join(':' + key for key in rows[0])})"), rows)
+    conn.execute(text(f"CREATE INDEX ix_{name}_iin ON {name} ({index})"))
+    return name
+
+
 def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
     """Copy the enrolments of the IINs being checked from a non-table adapter into a temporary table (dropped
     at the end of the pass).
 
     Only well-formed IINs of acts without a school-level exclusion are asked of the service, and only
     enrolments with a valid IIN are kept (as the importer keeps only those in the table)."""
-    table = getattr(registry, "table_name", None)
-    if table:
-        return table
-    conn.execute(text("DROP TABLE IF EXISTS tmp_vnedb"))
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_vnedb (iin VARCHAR(12) NOT NULL, full_name VARCHAR(200) NOT NULL, "
-                      "school_bin VARCHAR(12) NOT NULL, grade INTEGER NOT NULL, enrolled_on DATE NOT NULL, "
-                      "withdrawn_on DATE)"))
-    iins = [r[0] for r in conn.execute(text(
-        "SELECT DISTINCT l.iin FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id WHERE a.school_rule IS NULL"))
-        if is_valid_iin(r[0])]
-    rows = [{"iin": e.iin, "full_name": e.full_name, "school_bin": e.school_bin, "grade": e.grade,
-             "enrolled_on": _d(conn, e.enrolled_on), "withdrawn_on": _d(conn, e.withdrawn_on)}
-            for found in registry.enrollments_for(iins).values() for e in found if is_valid_iin(e.iin)]
-    if rows:
-        conn.execute(text("INSERT INTO tmp_vnedb VALUES (:iin, :full_name, :school_bin, :grade, :enrolled_on, "
-                          ":withdrawn_on)"), rows)
-    conn.execute(text("CREATE INDEX ix_tmp_vnedb_iin ON tmp_vnedb (iin, school_bin, enrolled_on, withdrawn_on, "
-                      "grade, full_name)"))
-    return "tmp_vnedb"
+    def iins() -> list[str]:
+        return [r[0] for r in conn.execute(text(
+            "SELECT DISTINCT l.iin FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id WHERE a.school_rule IS NULL"))
+            if is_valid_iin(r[0])]
+
+    def row(e) -> dict | None:
+        if not is_valid_iin(e.iin):
+            return None
+        return {"iin": e.iin, "full_name": e.full_name, "school_bin": e.school_bin, "grade": e.grade,
+                "enrolled_on": _d(conn, e.enrolled_on), "withdrawn_on": _d(conn, e.withdrawn_on)}
+
+    return _stage_enrolments(
+        conn, registry, "tmp_vnedb", "iin VARCHAR(12) NOT NULL, full_name VARCHAR(200) NOT NULL, "
+        "school_bin VARCHAR(12) NOT NULL, grade INTEGER NOT NULL, enrolled_on DATE NOT NULL, withdrawn_on DATE",
+        "iin, school_bin, enrolled_on, withdrawn_on, grade, full_name", iins, row)
 
 
 _AGE = _age_implausible_sql("iin", "grade", "age_lo", "age_hi")
@@ -516,15 +532,9 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
             conn.execute(text("ANALYZE tmp_vline"))
         _decide_duplicates(conn, nedb)
         step("rules")
-        caps = {c.act_id: c.terms.amount_cap_tiyn for c in contexts}
-        summaries = _summaries(conn, caps)
-        if _decide_over_capacity(conn, {c.act_id: c.terms.design_capacity for c in contexts}, summaries):
-            summaries = _summaries(conn, caps)
-        _clear_name_variants(conn)
-        step("amounts")
-        _write_lines(conn)
-        _write_totals(conn, summaries)
-        step("written")
+        summaries = _sum_and_write(conn, step, {c.act_id: c.terms.amount_cap_tiyn for c in contexts},
+                                   {c.act_id: c.terms.design_capacity for c in contexts},
+                                   before_write=_clear_name_variants)
     finally:
         _empty_temp_tables(conn)
         if nedb == "tmp_vnedb":
@@ -605,6 +615,24 @@ def _write_lines(conn: Connection) -> None:
         f"ELSE 'excluded' END OR act_line.rule_code {distinct} x.rule OR act_line.amount_tiyn <> x.amount "
         f"OR act_line.paid_days {distinct} x.paid_days OR act_line.review_codes {distinct} x.review "
         f"OR act_line.registry_name {distinct} x.registry_name)"))
+
+
+def _sum_and_write(conn: Connection, step: Callable[[str], None], caps: Mapping[int, int | None],
+                   places: Mapping[int, int | None], over_capacity: str = "over_capacity",
+                   before_write: Callable[[Connection], None] | None = None) -> dict[int, VerificationSummary]:
+    """The end of every instrument's pass over ``tmp_vline``: the per-act sums (``caps``: act → amount cap), the
+    places over capacity (``places``: act → places; ``over_capacity``: the instrument's code) with the sums read
+    again if any, ``act_line`` written once where a result changed, and the acts' totals."""
+    summaries = _summaries(conn, caps)
+    if _decide_over_capacity(conn, places, summaries, over_capacity):
+        summaries = _summaries(conn, caps)
+    if before_write is not None:
+        before_write(conn)
+    step("amounts")
+    _write_lines(conn)
+    _write_totals(conn, summaries)
+    step("written")
+    return summaries
 
 
 def _write_totals(conn: Connection, summaries: Mapping[int, VerificationSummary]) -> None:

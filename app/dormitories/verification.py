@@ -44,13 +44,11 @@ from app.acts.verification import (
     _create_temp_tables,
     _d,
     _days_sql,
-    _decide_over_capacity,
     _empty_temp_tables,
     _fence,
     _iin_invalid_sql,
-    _summaries,
-    _write_lines,
-    _write_totals,
+    _stage_enrolments,
+    _sum_and_write,
     month_bounds,
 )
 from app.contracts.models import Contract, ContractAct
@@ -340,24 +338,21 @@ _SHARED_BEDS = (
 
 def _stage_students(conn: Connection, registry: StudentRegistry) -> str:
     """The student registry as a table: the adapter's own, or — for an adapter that is not a table (a live
-    registry service) — the enrolments of exactly the IINs in question copied into ``tmp_dstud`` (dropped at the
-    end of the pass)."""
-    table = getattr(registry, "table_name", None)
-    if table:
-        return table
-    conn.execute(text("DROP TABLE IF EXISTS tmp_dstud"))
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_dstud (iin VARCHAR(12) NOT NULL, institution_bin VARCHAR(12) "
-                      "NOT NULL, study_form VARCHAR(16) NOT NULL, home_region VARCHAR(16) NOT NULL, "
-                      "enrolled_on DATE NOT NULL, withdrawn_on DATE)"))
-    iins = conn.execute(text("SELECT DISTINCT d.iin FROM tmp_dplace d JOIN tmp_dact v ON v.act_id = d.act_id "
-                             "WHERE v.dorm_rule IS NULL")).scalars().all()
-    rows = [{"iin": r.iin, "inst": r.institution_bin, "form": r.study_form, "home": r.home_region or "",
-             "on": _d(conn, r.enrolled_on), "off": _d(conn, r.withdrawn_on)}
-            for found in registry.enrollments_for(iins).values() for r in found]
-    if rows:
-        conn.execute(text("INSERT INTO tmp_dstud VALUES (:iin, :inst, :form, :home, :on, :off)"), rows)
-    conn.execute(text("CREATE INDEX ix_tmp_dstud_iin ON tmp_dstud (iin)"))
-    return "tmp_dstud"
+    registry service) — the enrolments of exactly the IINs in question in ``tmp_dstud`` (dropped at the end of
+    the pass)."""
+    def iins() -> list[str]:
+        return conn.execute(text("SELECT DISTINCT d.iin FROM tmp_dplace d JOIN tmp_dact v ON v.act_id = d.act_id "
+                                 "WHERE v.dorm_rule IS NULL")).scalars().all()
+
+    def row(r) -> dict:
+        return {"iin": r.iin, "institution_bin": r.institution_bin, "study_form": r.study_form,
+                "home_region": r.home_region or "", "enrolled_on": _d(conn, r.enrolled_on),
+                "withdrawn_on": _d(conn, r.withdrawn_on)}
+
+    return _stage_enrolments(
+        conn, registry, "tmp_dstud", "iin VARCHAR(12) NOT NULL, institution_bin VARCHAR(12) NOT NULL, "
+        "study_form VARCHAR(16) NOT NULL, home_region VARCHAR(16) NOT NULL, enrolled_on DATE NOT NULL, "
+        "withdrawn_on DATE", "iin, institution_bin, study_form, enrolled_on, withdrawn_on, home_region", iins, row)
 
 
 def _fill_days(conn: Connection, contexts: dict[int, DormContext]) -> bool:
@@ -417,17 +412,11 @@ def verify_dormitory_acts(acts: Sequence[Act], registry: StudentRegistry | None 
                  f" AND (rule IS NULL OR rule NOT IN ({_OUTRANK_DUPLICATE}))")
         _exclude(conn, _SHARED_BEDS, "bed_shared")
         step("rules")
-        caps = {act_id: c.monthly_cap_tiyn for act_id, c in contexts.items()}
-        summaries = _summaries(conn, caps)
         # dorm_over_capacity: more paid places than the contract's: the places go to the students who moved in
-        # first (ties by IIN) — the act's dates only, the order of its lines plays no part.
-        if _decide_over_capacity(conn, {act_id: c.places for act_id, c in contexts.items()}, summaries,
-                                 "dorm_over_capacity"):
-            summaries = _summaries(conn, caps)
-        step("amounts")
-        _write_lines(conn)
-        _write_totals(conn, summaries)
-        step("written")
+        # first (``here_since`` is the move-in date; ties by IIN) — the act's dates only, the order of its lines
+        # plays no part. The contract's monthly cap limits the act's amount.
+        summaries = _sum_and_write(conn, step, {act_id: c.monthly_cap_tiyn for act_id, c in contexts.items()},
+                                   {act_id: c.places for act_id, c in contexts.items()}, "dorm_over_capacity")
     finally:
         _empty_temp_tables(conn)
         _empty_dorm_tables(conn)
