@@ -7,10 +7,10 @@ over-capacity ranking, the one write-back of the lines that changed):
 1. the acts' dormitory-level facts (documents, contract terms, region) are decided per act in Python — a few
    rows per dormitory — and go into ``tmp_dact``;
 2. one ``INSERT … SELECT`` stages every line with its occupied days of the month (``tmp_dplace``);
-3. ONE statement joins every place to its student's enrolments (the ``(iin, …)`` index of the registry) and
-   writes each line's rule, paid days and amount into ``tmp_vline``, in the precedence of
-   :data:`app.dormitories.rules.DORM_RULES`; the bed and the other dormitories' claims are probed by index only
-   for the lines still open at that rule;
+3. one statement finds the places another dormitory claims on a common day (``tmp_dtwin``); then ONE statement
+   joins every place to its student's enrolments (a covering index of the registry) and writes each line's
+   rule, paid days and amount into ``tmp_vline``, in the precedence of :data:`app.dormitories.rules.DORM_RULES`
+   (the bed is probed by index only for the lines still open at that rule);
 4. the rare lines the one-row arithmetic cannot pay exactly (several full-time enrolments at the institution,
    or documents valid in more than one run of days) are counted day by day over the month's days;
 5. the copies of a student listed twice, the beds occupied twice and the places over the contract are ranked
@@ -155,7 +155,8 @@ def _create_dorm_tables(conn: Connection) -> None:
     ``tmp_dact``: one row per act — its dormitory-level rule, month, terms and the first and last day both
     documents are valid (``doc_run`` = 1: every day between is valid too). ``tmp_dplace``: one row per line with
     its occupied days of the month, keyed (act, room, bed, line) so the beds' groups read it in order.
-    ``tmp_dday``: the days of the months that need the day-by-day count, with whether the documents are valid."""
+    ``tmp_dtwin``: the places another dormitory claims on a common day. ``tmp_dday``: the days of the months that
+    need the day-by-day count, with whether the documents are valid."""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dact (act_id INTEGER PRIMARY KEY, "
                       "dormitory_id INTEGER NOT NULL, dorm_bin VARCHAR(12) NOT NULL, region_code VARCHAR(16) NOT NULL, "
                       "period DATE NOT NULL, month_start DATE NOT NULL, month_end DATE NOT NULL, "
@@ -168,12 +169,14 @@ def _create_dorm_tables(conn: Connection) -> None:
                       "first_day DATE NOT NULL, last_day DATE NOT NULL, claimed_days INTEGER NOT NULL, "
                       "pay_lo DATE, pay_hi DATE, pay_span INTEGER NOT NULL, "
                       f"PRIMARY KEY (act_id, room, bed, id)){rowid}"))
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dtwin (act_id INTEGER NOT NULL, id INTEGER NOT NULL, "
+                      f"PRIMARY KEY (act_id, id)){rowid}"))
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dday (act_id INTEGER NOT NULL, day DATE NOT NULL, "
                       f"doc_ok INTEGER NOT NULL, PRIMARY KEY (act_id, day)){rowid}"))
 
 
 def _empty_dorm_tables(conn: Connection) -> None:
-    for table in ("tmp_dday", "tmp_dplace", "tmp_dact"):
+    for table in ("tmp_dday", "tmp_dtwin", "tmp_dplace", "tmp_dact"):
         conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
 
 
@@ -217,6 +220,20 @@ def _places_sql(sql: _Dialect) -> str:
             "FROM tmp_dact v JOIN act_line l ON l.act_id = v.act_id JOIN dorm_place_line p ON p.line_id = l.id")
 
 
+def _twins_sql(sql: _Dialect) -> str:
+    """two_dormitories, the facts: the staged places whose student another dormitory's act of the same month
+    places there on a common day (any status of that act: the claim stands until it or the registry is
+    corrected). One statement over the places, so the database may join them to the month's lines as it sees
+    fit; the rule statement looks the few found up at the rule's rank."""
+    other_first = sql.greatest("op.moved_in", "v.month_start")
+    other_last = sql.last_occupied("op.moved_out", "v.month_end")
+    return ("INSERT INTO tmp_dtwin (act_id, id) SELECT d.act_id, d.id FROM tmp_dplace d "  # noqa: S608
+            "JOIN tmp_dact v ON v.act_id = d.act_id WHERE v.dorm_rule IS NULL AND EXISTS (SELECT 1 FROM act_line o "
+            "JOIN act a ON a.id = o.act_id JOIN dorm_place_line op ON op.line_id = o.id WHERE o.iin = d.iin "
+            f"AND o.period = v.period AND o.school_id <> v.dormitory_id AND a.instrument = '{DORMITORY}' "
+            f"AND {other_first} <= d.last_day AND d.first_day <= {other_last})")
+
+
 def _rules_sql(sql: _Dialect, dialect: str, students: str) -> str:
     """ONE statement: every staged place with its rule, paid days and amount, into ``tmp_vline``.
 
@@ -244,8 +261,6 @@ def _rules_sql(sql: _Dialect, dialect: str, students: str) -> str:
         # grouped in the working table's key order: no sort of the month's lines
         f"AND v.dorm_rule IS NULL GROUP BY d.act_id, d.room, d.bed, d.id{', v.act_id' if sql.pg else ''}"
         f"{_fence(dialect)}")
-    other_first = sql.greatest("op.moved_in", "g.month_start")
-    other_last = sql.last_occupied("op.moved_out", "g.month_end")
     ruled = (
         "SELECT g.*, CASE "  # noqa: S608
         # dorm_no_documents, dorm_documents_expired: decided per act (_contexts), every line.
@@ -265,12 +280,9 @@ def _rules_sql(sql: _Dialect, dialect: str, students: str) -> str:
         # bed_unknown: the room and bed are not in the dormitory's list of beds (its building passport).
         "WHEN NOT EXISTS (SELECT 1 FROM dormitory_bed b WHERE b.dormitory_bin = g.dorm_bin AND b.room = g.room "
         "AND b.bed = g.bed) THEN 'bed_unknown' "
-        # two_dormitories: another dormitory's act of the month places the student on a common day (any status:
-        # the claim stands until that act or the registry is corrected).
-        "WHEN EXISTS (SELECT 1 FROM act_line o JOIN act a ON a.id = o.act_id "
-        "JOIN dorm_place_line op ON op.line_id = o.id WHERE o.iin = g.iin AND o.period = g.period "
-        f"AND o.school_id <> g.dormitory_id AND a.instrument = '{DORMITORY}' "
-        f"AND {other_first} <= g.last_day AND g.first_day <= {other_last}) THEN 'two_dormitories' "
+        # two_dormitories: another dormitory's act of the month places the student on a common day (the lines
+        # found by _twins_sql).
+        "WHEN (g.act_id, g.id) IN (SELECT act_id, id FROM tmp_dtwin) THEN 'two_dormitories' "
         f"WHEN g.n_full > 1 OR g.doc_run = 0 THEN '{_GENERAL}' "
         # Occupied and enrolled, but no common day with the documents' validity (dorm_documents_expired) or
         # with the enrolment (not_enrolled: only a line with no occupied day could get here).
@@ -319,15 +331,16 @@ _OUTRANK_DUPLICATE = ", ".join(f"'{code}'" for code in (*DORM_LEVEL_RULES, "iin_
 # bed_shared: of the lines still paid that place students on the same bed of an act, taken in order of their first
 # occupied day (then line number), a line whose days meet a line kept before it loses the bed — the earlier
 # move-in keeps it. "Kept before" makes it a walk: the recursive part carries the last day of the beds' kept
-# lines. Only the beds with two paid lines are walked.
+# lines. Only the beds with two lines are walked (read in the working table's key order, no sort).
 _SHARED_BEDS = (
-    "WITH RECURSIVE beds AS (SELECT d.act_id, d.room, d.bed FROM tmp_dplace d JOIN tmp_vline x "
-    "ON x.act_id = d.act_id AND x.id = d.id WHERE x.rule IS NULL GROUP BY d.act_id, d.room, d.bed "
+    "WITH RECURSIVE beds AS (SELECT act_id, room, bed FROM tmp_dplace GROUP BY act_id, room, bed "
     "HAVING COUNT(*) > 1), "
-    "ranked AS (SELECT d.act_id, d.room, d.bed, d.id, d.first_day, d.last_day, ROW_NUMBER() OVER ("
-    "PARTITION BY d.act_id, d.room, d.bed ORDER BY d.first_day, d.line_no) AS n FROM beds b "
+    # (the line's rule by a probe of tmp_vline's key per line of those beds: no plan may scan it per bed)
+    "paid AS (SELECT d.act_id, d.room, d.bed, d.id, d.first_day, d.last_day, d.line_no FROM beds b "
     "JOIN tmp_dplace d ON d.act_id = b.act_id AND d.room = b.room AND d.bed = b.bed "
-    "JOIN tmp_vline x ON x.act_id = d.act_id AND x.id = d.id WHERE x.rule IS NULL), "
+    "WHERE (SELECT x.rule FROM tmp_vline x WHERE x.act_id = d.act_id AND x.id = d.id) IS NULL), "
+    "ranked AS (SELECT act_id, room, bed, id, first_day, last_day, ROW_NUMBER() OVER ("
+    "PARTITION BY act_id, room, bed ORDER BY first_day, line_no) AS n FROM paid), "
     "walk (act_id, room, bed, n, id, lost, reach) AS ("
     "SELECT act_id, room, bed, n, id, 0, last_day FROM ranked WHERE n = 1 "
     "UNION ALL SELECT r.act_id, r.room, r.bed, r.n, r.id, CASE WHEN r.first_day <= w.reach THEN 1 ELSE 0 END, "
@@ -405,6 +418,7 @@ def verify_dormitory_acts(acts: Sequence[Act], registry: StudentRegistry | None 
             conn.execute(text("ANALYZE tmp_dplace"))
         students = _stage_students(conn, registry or student_registry())
         step("staged")
+        conn.execute(text(_twins_sql(sql)))
         conn.execute(text(_rules_sql(sql, dialect, students)))
         if _fill_days(conn, contexts):
             conn.execute(text(_day_by_day_sql(students)))
