@@ -94,7 +94,8 @@ class ActLine(db.Model):
     __tablename__ = "act_line"
     __table_args__ = (
         UniqueConstraint("act_id", "line_no", name="uq_act_line_no"),
-        Index("ix_act_line_iin_period", "iin", "period"),
+        # two_dormitories probes a month's lines of an IIN and skips the own dormitory's by school (0014_dormsql)
+        Index("ix_act_line_iin_period_school", "iin", "period", "school_id"),
         Index("ix_act_line_act_iin", "act_id", "iin"),  # an act's students listed twice, in order (0013_speed)
         CheckConstraint("outcome IN ('pending','accepted','excluded')", name="outcome"),
     )

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from calendar import monthrange
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -246,6 +246,19 @@ def _age_implausible_sql(iin: str, grade: str, lo: str, hi: str) -> str:
 _SCHOOL_AND_CHECKSUM = (*SCHOOL_LEVEL_RULES, "iin_checksum")  # rules that outrank duplicate_line
 
 
+def _tune_for_pass(conn: Connection) -> None:
+    """Settings of the pass's transaction (every instrument's set-based pass)."""
+    if conn.dialect.name == "postgresql":
+        # Sorts and hashes of a whole month fit in memory; JIT compilation costs more than it saves here.
+        conn.execute(text(f"SET LOCAL work_mem = '{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256))}MB'"))
+        conn.execute(text("SET LOCAL jit = off"))
+    else:
+        # The working tables live in SQLite's temp schema, whose page cache is 2 MB by default: a month's
+        # lines (≈40 MB at country scale) would go through a temporary file. The main schema's cache is left
+        # as it is.
+        conn.execute(text(f"PRAGMA temp.cache_size = -{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256)) * 1024}"))
+
+
 def _create_temp_tables(conn: Connection) -> None:
     """The pass's working tables, kept by the connection between passes and emptied after each: creating and
     dropping them every time (a single act's Verify contingent is one pass) cost DDL statements per act, and
@@ -253,7 +266,9 @@ def _create_temp_tables(conn: Connection) -> None:
 
     ``tmp_vact``: one row per act (its school-level verdict, month, licence days, norms). ``tmp_vline``: one
     row per line with its result, keyed by (act, line) so per-act sums and ranks read it in order; SQLite keeps
-    it without a rowid (the key is the table)."""
+    it without a rowid (the key is the table). The dormitories' pass
+    (app.dormitories.verification) shares ``tmp_vline`` and what reads and writes it."""
+    _tune_for_pass(conn)
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vact (act_id INTEGER PRIMARY KEY, "
                       "school_rule VARCHAR(32), capacity INTEGER, month_start DATE, month_end DATE, "
                       "grade_mask INTEGER NOT NULL, pay_from DATE, pay_to DATE, month_days INTEGER NOT NULL, "
@@ -280,31 +295,47 @@ def _d(conn: Connection, value: date | None):
     return value.isoformat()
 
 
+def _stage_enrolments(conn: Connection, registry, name: str, columns: str, index: str,
+                      iins: Callable[[], list[str]], row: Callable[[object], dict | None]) -> str:
+    """The registry as a table the pass joins: a table adapter's own table, or — for an adapter that is not a
+    table (a web service) — the enrolments of exactly ``iins()`` copied into the temporary table ``name``
+    (``columns``: its definition; ``row``: an enrolment as a row with those columns, None to leave it out),
+    indexed on ``index``; the caller drops it at the end of the pass. Shared by every instrument's pass."""
+    table = getattr(registry, "table_name", None)
+    if table:
+        return table
+    conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns})"))
+    rows = [values for found in registry.enrollments_for(iins()).values() for e in found
+            if (values := row(e)) is not None]
+    if rows:
+        conn.execute(text(f"INSERT INTO {name} ({', '.join(rows[0])}) "  # noqa: S608 - the caller's fixed names
+                          f"VALUES ({', '.join(':' + key for key in rows[0])})"), rows)
+    conn.execute(text(f"CREATE INDEX ix_{name}_iin ON {name} ({index})"))
+    return name
+
+
 def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
     """Copy the enrolments of the IINs being checked from a non-table adapter into a temporary table (dropped
     at the end of the pass).
 
     Only well-formed IINs of acts without a school-level exclusion are asked of the service, and only
     enrolments with a valid IIN are kept (as the importer keeps only those in the table)."""
-    table = getattr(registry, "table_name", None)
-    if table:
-        return table
-    conn.execute(text("DROP TABLE IF EXISTS tmp_vnedb"))
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_vnedb (iin VARCHAR(12) NOT NULL, full_name VARCHAR(200) NOT NULL, "
-                      "school_bin VARCHAR(12) NOT NULL, grade INTEGER NOT NULL, enrolled_on DATE NOT NULL, "
-                      "withdrawn_on DATE)"))
-    iins = [r[0] for r in conn.execute(text(
-        "SELECT DISTINCT l.iin FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id WHERE a.school_rule IS NULL"))
-        if is_valid_iin(r[0])]
-    rows = [{"iin": e.iin, "full_name": e.full_name, "school_bin": e.school_bin, "grade": e.grade,
-             "enrolled_on": _d(conn, e.enrolled_on), "withdrawn_on": _d(conn, e.withdrawn_on)}
-            for found in registry.enrollments_for(iins).values() for e in found if is_valid_iin(e.iin)]
-    if rows:
-        conn.execute(text("INSERT INTO tmp_vnedb VALUES (:iin, :full_name, :school_bin, :grade, :enrolled_on, "
-                          ":withdrawn_on)"), rows)
-    conn.execute(text("CREATE INDEX ix_tmp_vnedb_iin ON tmp_vnedb (iin, school_bin, enrolled_on, withdrawn_on, "
-                      "grade, full_name)"))
-    return "tmp_vnedb"
+    def iins() -> list[str]:
+        return [r[0] for r in conn.execute(text(
+            "SELECT DISTINCT l.iin FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id WHERE a.school_rule IS NULL"))
+            if is_valid_iin(r[0])]
+
+    def row(e) -> dict | None:
+        if not is_valid_iin(e.iin):
+            return None
+        return {"iin": e.iin, "full_name": e.full_name, "school_bin": e.school_bin, "grade": e.grade,
+                "enrolled_on": _d(conn, e.enrolled_on), "withdrawn_on": _d(conn, e.withdrawn_on)}
+
+    return _stage_enrolments(
+        conn, registry, "tmp_vnedb", "iin VARCHAR(12) NOT NULL, full_name VARCHAR(200) NOT NULL, "
+        "school_bin VARCHAR(12) NOT NULL, grade INTEGER NOT NULL, enrolled_on DATE NOT NULL, withdrawn_on DATE",
+        "iin, school_bin, enrolled_on, withdrawn_on, grade, full_name", iins, row)
 
 
 _AGE = _age_implausible_sql("iin", "grade", "age_lo", "age_hi")
@@ -477,15 +508,6 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     dialect = conn.dialect.name
     contexts = _school_contexts(acts)
     step = on_step or (lambda label: None)
-    if dialect == "postgresql":
-        # Sorts and hashes of a whole month fit in memory; JIT compilation costs more than it saves here.
-        conn.execute(text(f"SET LOCAL work_mem = '{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256))}MB'"))
-        conn.execute(text("SET LOCAL jit = off"))
-    else:
-        # The working tables live in SQLite's temp schema, whose page cache is 2 MB by default: a month's
-        # lines (≈40 MB at country scale) would go through a temporary file. The main schema's cache is left
-        # as it is.
-        conn.execute(text(f"PRAGMA temp.cache_size = -{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256)) * 1024}"))
     _create_temp_tables(conn)
     nedb = None
     try:
@@ -510,17 +532,9 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
             conn.execute(text("ANALYZE tmp_vline"))
         _decide_duplicates(conn, nedb)
         step("rules")
-        summaries = _summaries(conn, contexts)
-        if _decide_over_capacity(conn, contexts, summaries):
-            summaries = _summaries(conn, contexts)
-        _clear_name_variants(conn)
-        step("amounts")
-        _write_lines(conn)
-        conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
-                          "withheld_tiyn = :withheld WHERE id = :id"),
-                     [{"id": act_id, "total": s.total, "accepted": s.accepted, "amount": s.amount_tiyn,
-                       "withheld": s.withheld_tiyn} for act_id, s in summaries.items()])
-        step("written")
+        summaries = _sum_and_write(conn, step, {c.act_id: c.terms.amount_cap_tiyn for c in contexts},
+                                   {c.act_id: c.terms.design_capacity for c in contexts},
+                                   before_write=_clear_name_variants)
     finally:
         _empty_temp_tables(conn)
         if nedb == "tmp_vnedb":
@@ -556,18 +570,19 @@ def _decide_duplicates(conn: Connection, nedb: str) -> None:
                           + ", ".join(f"'{code}'" for code in _SCHOOL_AND_CHECKSUM) + "))"), later)
 
 
-def _decide_over_capacity(conn: Connection, contexts: list[ActContext],
-                          summaries: dict[int, VerificationSummary]) -> bool:
-    """over_capacity: in the acts with more accepted lines than places, the places go to the students enrolled
-    here longest according to NEDB; the most recent enrolments are not paid (ties by IIN). Registry data only —
-    the school's own order of lines plays no part."""
-    crowded = [c for c in contexts
-               if c.terms.design_capacity is not None and summaries[c.act_id].accepted > c.terms.design_capacity]
+def _decide_over_capacity(conn: Connection, places: Mapping[int, int | None],
+                          summaries: dict[int, VerificationSummary], rule: str = "over_capacity") -> bool:
+    """over_capacity: in the acts with more accepted lines than ``places`` (act → places), the places go to the
+    students here longest (``tmp_vline.here_since``: since when NEDB has them here; for a dormitory, the move-in
+    date); the most recent are not paid (ties by IIN). Registry and act dates only — the order of the act's
+    lines plays no part. ``rule``: the code the instrument gives it."""
+    crowded = [(act_id, limit) for act_id, limit in places.items()
+               if limit is not None and summaries[act_id].accepted > limit]
     out = []
-    for c in crowded:
+    for act_id, limit in crowded:
         ids = conn.execute(text("SELECT id FROM tmp_vline WHERE act_id = :a AND rule IS NULL "
-                                "ORDER BY here_since, iin"), {"a": c.act_id}).scalars().all()
-        out += [{"act_id": c.act_id, "id": i, "rule": "over_capacity"} for i in ids[c.terms.design_capacity :]]
+                                "ORDER BY here_since, iin"), {"a": act_id}).scalars().all()
+        out += [{"act_id": act_id, "id": i, "rule": rule} for i in ids[limit:]]
     if out:
         conn.execute(text(_EXCLUDE), out)
     return bool(out)
@@ -602,8 +617,36 @@ def _write_lines(conn: Connection) -> None:
         f"OR act_line.registry_name {distinct} x.registry_name)"))
 
 
-def _summaries(conn: Connection, contexts: list[ActContext]) -> dict[int, VerificationSummary]:
-    summaries = {c.act_id: VerificationSummary(0, 0, 0, 0, 0, {}) for c in contexts}
+def _sum_and_write(conn: Connection, step: Callable[[str], None], caps: Mapping[int, int | None],
+                   places: Mapping[int, int | None], over_capacity: str = "over_capacity",
+                   before_write: Callable[[Connection], None] | None = None) -> dict[int, VerificationSummary]:
+    """The end of every instrument's pass over ``tmp_vline``: the per-act sums (``caps``: act → amount cap), the
+    places over capacity (``places``: act → places; ``over_capacity``: the instrument's code) with the sums read
+    again if any, ``act_line`` written once where a result changed, and the acts' totals."""
+    summaries = _summaries(conn, caps)
+    if _decide_over_capacity(conn, places, summaries, over_capacity):
+        summaries = _summaries(conn, caps)
+    if before_write is not None:
+        before_write(conn)
+    step("amounts")
+    _write_lines(conn)
+    _write_totals(conn, summaries)
+    step("written")
+    return summaries
+
+
+def _write_totals(conn: Connection, summaries: Mapping[int, VerificationSummary]) -> None:
+    """The acts' totals, one executemany."""
+    conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
+                      "withheld_tiyn = :withheld WHERE id = :id"),
+                 [{"id": act_id, "total": s.total, "accepted": s.accepted, "amount": s.amount_tiyn,
+                   "withheld": s.withheld_tiyn} for act_id, s in summaries.items()])
+
+
+def _summaries(conn: Connection, caps: Mapping[int, int | None]) -> dict[int, VerificationSummary]:
+    """Per-act sums of ``tmp_vline`` for the acts in ``caps`` (act → the contract's amount cap, None: none).
+    ``norm`` is what a line would earn if paid in full for what it claims, so withheld = Σ norm − Σ amount."""
+    summaries = {act_id: VerificationSummary(0, 0, 0, 0, 0, {}) for act_id in caps}
     for act_id, count, accepted, amount_sum, norm_sum in conn.execute(text(
             "SELECT act_id, COUNT(*), SUM(CASE WHEN rule IS NULL THEN 1 ELSE 0 END), COALESCE(SUM(amount), 0), "
             "COALESCE(SUM(norm), 0) FROM tmp_vline GROUP BY act_id")):
@@ -616,9 +659,8 @@ def _summaries(conn: Connection, contexts: list[ActContext]) -> dict[int, Verifi
             "SELECT act_id, rule, COUNT(*) FROM tmp_vline WHERE rule IS NOT NULL GROUP BY act_id, rule "
             "ORDER BY act_id, rule")):
         summaries[act_id].by_rule[rule] = int(count)
-    for c in contexts:
-        s = summaries[c.act_id]
-        cap = c.terms.amount_cap_tiyn
+    for act_id, cap in caps.items():
+        s = summaries[act_id]
         if cap is not None and s.amount_tiyn > cap:
             # The contract's cap: the act is paid at most the cap; the rest is withheld.
             s.capped_tiyn = s.amount_tiyn - cap

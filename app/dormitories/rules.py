@@ -23,7 +23,8 @@ DORM_RULES: dict[str, Rule] = {r.code: r for r in (
             "Documents that start or end within the month pay only the days they cover."), school_level=True),
     SCHOOL_RULES["iin_checksum"],
     Rule("dorm_duplicate_line", _l("Student listed twice"),
-         _l("The same student appears more than once in this act; only the first line counts.")),
+         _l("The same student appears more than once in this act; only one line counts — the one no other check "
+            "excludes (the first of them if several pass), whatever its place in the act.")),
     Rule("student_not_found", _l("Not in the student registry"),
          _l("No student with this IIN is registered at any college or university in the student registry.")),
     Rule("not_enrolled", _l("Not enrolled at the institution"),
