@@ -9,6 +9,7 @@ from app.acts.adjustments import settle_adjustments
 from app.acts.report import norm_expr
 from app.acts.rules import RULES
 from app.acts.verification import month_bounds, verify_acts
+from app.applications.rules import ELIGIBILITY_RULES
 from app.instruments import SCHOOLS, Instrument, register_instrument
 from app.registry.adapter import student_registry
 
@@ -29,7 +30,7 @@ SCHOOLS_INSTRUMENT = register_instrument(Instrument(
     monthly_process="monthly_act", rules=RULES,
     verify=lambda acts, on_step=None: verify_acts(acts, on_step=on_step),
     prefill=prefill_school_lines, settle=settle_adjustments, withheld_expr=norm_expr,
-    organisation_label=_l("School"), level_label=_l("Grade"),
+    organisation_label=_l("School"), level_label=_l("Grade"), eligibility_rules=ELIGIBILITY_RULES,
     submit_hint=_l("The list is prefilled from the school's contingent registered in NEDB for this month. Check days "
                    "attended, add or remove students, then submit."),
 ))

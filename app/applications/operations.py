@@ -15,12 +15,11 @@ from app.contracts.labels import level_label
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.instruments import SCHOOLS, instrument_of
 from app.orders.models import LEVELS, StateOrder
 from app.orders.operations import allocated_tiyn, local_midnight
 from app.people.models import Organisation
 from app.registry.identifiers import is_valid_bin, is_valid_kz_iban
-
-APPLICATION_PROCESS = "application"
 
 
 def _chain(application: Application) -> str:
@@ -28,28 +27,35 @@ def _chain(application: Application) -> str:
 
 
 def start_application(order: StateOrder, school: Organisation, actor) -> Application:
-    """The school opens an application to the order; its first task is the accountant's form."""
-    if school.kind != "school" or school.region_id != order.region_id:
-        raise DomainRefused(_("Only a school of this region can apply to this order."))
+    """The funded organisation (a school, a dormitory: the order's instrument says) opens an application to the
+    order; its first task is the accountant's form in the instrument's application process."""
+    instrument = instrument_of(order)
+    schools = instrument.code == SCHOOLS
+    if school.kind != instrument.organisation_kind or school.region_id != order.region_id:
+        raise DomainRefused(_("Only a school of this region can apply to this order.") if schools else
+                            _("Only a dormitory of this region can apply to this order."))
     if not order.window_is_open(clock.today()):
         raise DomainRefused(_("The application window for this order is not open."))
     pending = db.session.scalars(select(Application).where(
         Application.order_id == order.id, Application.school_id == school.id,
         Application.status.not_in(("ineligible", "rejected", "expired")))).first()
     if pending is not None:
-        raise DomainRefused(_("Your school already has application %(number)s to this order.",
+        raise DomainRefused(_("Your school already has application %(number)s to this order.", number=pending.number)
+                            if schools else
+                            _("Your dormitory already has application %(number)s to this order.",
                               number=pending.number))
     earlier = len(db.session.scalars(select(Application.id).where(
         Application.order_id == order.id, Application.school_id == school.id)).all())
     number = f"APP-{order.number[3:]}-{school.bin}" + (f"-{earlier + 1}" if earlier else "")
     application = Application(
-        number=number, order_id=order.id, school_id=school.id, region_id=order.region_id, status="draft",
-        design_capacity=school.design_capacity, iban=school.iban, created_at=clock.now(),
+        number=number, instrument=instrument.code, order_id=order.id, school_id=school.id,
+        region_id=order.region_id, status="draft", design_capacity=school.design_capacity, iban=school.iban,
+        created_at=clock.now(),
     )
     db.session.add(application)
     db.session.flush()
     instance = start_instance(
-        APPLICATION_PROCESS, title=f"{application.number} · {school.name}", actor=actor,
+        instrument.application_process, title=f"{application.number} · {school.name}", actor=actor,
         region_id=order.region_id, organisation_id=school.id, subject_type="application",
         subject_id=application.id,
         data={"application_id": application.id, "order_id": order.id,

@@ -58,8 +58,10 @@ def dormitory_order(region_id: int, period_start: date, period_end: date, budget
 def place_dormitory_contract(dormitory: Organisation, *, places: int, period_start: date, period_end: date,
                              locality: str = "urban", excludes_local_residents: bool = True,
                              budget_tiyn: int = 10**12, actor=None) -> Contract:
-    """Contract ``places`` in ``dormitory`` for the period; the ``dorm_contract`` process sets the rate from the
-    rates decision table and puts the contract in force."""
+    """Register a contract signed on paper: ``places`` in ``dormitory`` for the period (demo, benchmarks, contracts
+    concluded before the system); the ``dorm_contract`` process sets the rate from the rates decision table and puts
+    the contract in force. Contracts made in the system come from an order and an application
+    (:mod:`app.dormitories.ordering`) and are signed on screen."""
     if dormitory.kind != "dormitory":
         raise DomainRefused(_("Dormitory places are contracted with a dormitory."))
     if places <= 0 or period_end < period_start or locality not in ("urban", "rural"):
@@ -87,7 +89,7 @@ def place_dormitory_contract(dormitory: Organisation, *, places: int, period_sta
                               region_id=dormitory.region_id, organisation_id=dormitory.id, subject_type="contract",
                               subject_id=contract.id,
                               data={"contract_id": contract.id, "region_code": dormitory.region.code,
-                                    "locality": locality})
+                                    "locality": locality, "signing": "paper"})
     contract.instance_id = instance.id
     db.session.flush()
     return contract
