@@ -78,6 +78,11 @@ def withheld_expr(period: date):
     return ActLine.days_attended * func.coalesce(rate, 0) / end.day
 
 
+def contracted_places(contract, _period) -> int:
+    terms = db.session.scalars(select(DormitoryTerms).where(DormitoryTerms.contract_id == contract.id)).first()
+    return terms.places if terms is not None else 0
+
+
 DORMITORY_INSTRUMENT = register_instrument(Instrument(
     code=DORMITORY, title=_l("State order for student dormitory places"), organisation_kind="dormitory",
     monthly_process="dorm_monthly_act", rules=DORM_RULES, verify=verify_dormitory_acts, prefill=prefill_places,
@@ -85,6 +90,7 @@ DORMITORY_INSTRUMENT = register_instrument(Instrument(
     organisation_label=_l("Dormitory"), level_label=_l("Course"), accountant_role="dormitory_accountant",
     director_role="dormitory_director", application_process="dorm_application",
     contract_body="contracts/_document_body_dormitory.html", eligibility_rules=DORM_ELIGIBILITY_RULES,
+    year_end_process="dorm_year_end", contracted_places=contracted_places,
     submit_hint=_l("The list is prefilled with last month's residents who have not moved out. Add students who "
                    "moved in, enter move-out dates, then submit; each line is checked against the student registry "
                    "and the dormitory's beds and documents."),

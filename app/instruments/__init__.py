@@ -47,6 +47,9 @@ class Instrument:
     application_process: str = "application"  # the BPMN process of an application to such an order
     contract_body: str = "contracts/_document_body.html"  # one language of the printable contract
     eligibility_rules: Mapping[str, object] = field(default_factory=dict)  # code → reason, for applications
+    year_end_process: str = "year_end"  # the BPMN process of a contract's year-end report
+    #: contracted_places(contract, period) → the places the contract funds in that month (terms in force then)
+    contracted_places: Callable[[object, object], int] | None = None
 
 
 _INSTRUMENTS: dict[str, Instrument] = {}
