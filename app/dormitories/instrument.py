@@ -13,7 +13,7 @@ from app.acts.models import Act, ActLine
 from app.acts.verification import month_bounds
 from app.contracts.models import ContractAct
 from app.dormitories.models import DormitoryTerms, DormPlaceLine
-from app.dormitories.operations import reverify_other_claims
+from app.dormitories.operations import settle_dormitory_acts
 from app.dormitories.ordering import DORM_ELIGIBILITY_RULES
 from app.dormitories.rules import DORM_RULES
 from app.dormitories.verification import DORMITORY, occupied_days, verify_dormitory_acts
@@ -86,7 +86,7 @@ def contracted_places(contract, _period) -> int:
 DORMITORY_INSTRUMENT = register_instrument(Instrument(
     code=DORMITORY, title=_l("State order for student dormitory places"), organisation_kind="dormitory",
     monthly_process="dorm_monthly_act", rules=DORM_RULES, verify=verify_dormitory_acts, prefill=prefill_places,
-    line_values=place_values, store_lines=store_places, withheld_expr=withheld_expr, settle=reverify_other_claims,
+    line_values=place_values, store_lines=store_places, withheld_expr=withheld_expr, settle=settle_dormitory_acts,
     organisation_label=_l("Dormitory"), level_label=_l("Course"), accountant_role="dormitory_accountant",
     director_role="dormitory_director", application_process="dorm_application",
     contract_body="contracts/_document_body_dormitory.html", eligibility_rules=DORM_ELIGIBILITY_RULES,
