@@ -50,6 +50,12 @@ class Instrument:
     year_end_process: str = "year_end"  # the BPMN process of a contract's year-end report
     #: contracted_places(contract, period) → the places the contract funds in that month (terms in force then)
     contracted_places: Callable[[object, object], int] | None = None
+    #: Open Contracting (English, as the releases' language): the contracting process's title and the call's words
+    ocds_title: str = "State educational order"
+    ocds_call: str = "Call for applications from private schools"
+    #: ocds_items(stage, record, terms) → the items of a release ("tender": the order; "award": the application;
+    #: "contract": the contract with its terms as signed or amended); None: the schools' places per level
+    ocds_items: Callable[[str, object, dict | None], list[dict]] | None = None
 
 
 _INSTRUMENTS: dict[str, Instrument] = {}
