@@ -136,10 +136,11 @@ def eligibility_reasons(application: Application) -> list[str]:
     return reasons
 
 
-def check_eligibility(application: Application) -> list[str]:
+def check_eligibility(application: Application, reasons_of=eligibility_reasons) -> list[str]:
+    """Run the eligibility rules (the instrument's: ``reasons_of``) and record the outcome."""
     if application.status != "submitted":
         raise DomainRefused("Only a submitted application can be checked.")
-    reasons = eligibility_reasons(application)
+    reasons = reasons_of(application)
     application.reasons = reasons
     application.status = "ineligible" if reasons else "eligible"
     application.checked_at = clock.now()
@@ -149,6 +150,31 @@ def check_eligibility(application: Application) -> list[str]:
     return reasons
 
 
+def rejected(application: Application, decision: str, comment: str | None, actor) -> bool:
+    """The start of every review: only an eligible application; a rejection (with its comment) ends it here."""
+    if application.status != "eligible":
+        raise DomainRefused(_("Only an eligible application can be reviewed."))
+    application.review_comment = comment
+    application.decided_at = clock.now()
+    if decision != "reject":
+        return False
+    application.status = "rejected"
+    record_event(_chain(application), "application.rejected", "application", application.id,
+                 actor_id=actor.id, details={"comment": comment or ""})
+    return True
+
+
+def check_budget(application: Application, annual_tiyn: int) -> None:
+    """The allocation's yearly amount fits in what the order's budget has left (other applications' contracts)."""
+    order = application.order
+    remaining = order.budget_tiyn - allocated_tiyn(order, exclude_application_id=application.id)
+    if annual_tiyn > remaining:
+        from app.i18n import format_tenge
+
+        raise DomainRefused(_("The allocation needs %(need)s but only %(left)s of the order's budget remains.",
+                              need=format_tenge(annual_tiyn), left=format_tenge(remaining)))
+
+
 def monthly_amount(application: Application, places: dict[str, int]) -> int:
     order = application.order
     return sum(places[level] * order.norm(level, application.locality) for level in LEVELS)
@@ -156,28 +182,15 @@ def monthly_amount(application: Application, places: dict[str, int]) -> int:
 
 def allocate(application: Application, decision: str, places: dict[str, int], comment: str | None, actor) -> None:
     """The official allocates places per level (at most the students claimed, within the budget) or rejects."""
-    if application.status != "eligible":
-        raise DomainRefused(_("Only an eligible application can be reviewed."))
-    application.review_comment = comment
-    application.decided_at = clock.now()
-    if decision == "reject":
-        application.status = "rejected"
-        record_event(_chain(application), "application.rejected", "application", application.id,
-                     actor_id=actor.id, details={"comment": comment or ""})
+    if rejected(application, decision, comment, actor):
         return
     for level in LEVELS:
         if places[level] > application.students(level):
             raise DomainRefused(_("More places than students claimed: %(level)s.", level=level_label(level)))
     if sum(places.values()) == 0:
         raise DomainRefused(_("Allocate at least one place, or reject the application."))
-    order = application.order
-    annual = monthly_amount(application, places) * order.months
-    remaining = order.budget_tiyn - allocated_tiyn(order, exclude_application_id=application.id)
-    if annual > remaining:
-        from app.i18n import format_tenge
-
-        raise DomainRefused(_("The allocation needs %(need)s but only %(left)s of the order's budget remains.",
-                              need=format_tenge(annual), left=format_tenge(remaining)))
+    annual = monthly_amount(application, places) * application.order.months
+    check_budget(application, annual)
     for level in LEVELS:
         setattr(application, f"places_{level}", places[level])
     application.status = "allocated"

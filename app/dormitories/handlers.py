@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 import app.dormitories.instrument  # noqa: F401 - registers the instrument
+from app.applications import operations as applications
 from app.applications.handlers import application_of
 from app.applications.models import Application
 from app.contracts.models import Contract
@@ -69,7 +70,8 @@ def open_order(ctx, order_id: int, regions: list, amounts: list, region_code: st
 @operator("dormitories/check_eligibility", params={"application_id": int})
 def check_eligibility(ctx, application_id: int) -> dict:
     """Check the dormitory's application: BIN, commissioning and ownership documents, beds, IBAN."""
-    reasons = ordering.check_dormitory_eligibility(_application(ctx, application_id))
+    application = _application(ctx, application_id)
+    reasons = applications.check_eligibility(application, ordering.dormitory_eligibility_reasons)
     return {"eligible": not reasons, "reasons": reasons}
 
 

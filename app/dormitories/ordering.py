@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.applications.models import Application
+from app.applications.operations import check_budget, rejected
 from app.audit.facts import contract_facts
 from app.audit.operations import record_event
 from app.contracts.models import Contract
@@ -33,7 +34,7 @@ from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
 from app.orders.models import LOCALITIES, StateOrder
-from app.orders.operations import allocated_tiyn, local_midnight
+from app.orders.operations import check_budget_and_window, local_midnight
 from app.people.models import Organisation, Region
 from app.registry.identifiers import is_valid_bin, is_valid_kz_iban
 
@@ -74,12 +75,7 @@ def place_dormitory_order(region: Region, *, first_year: int, years: int, locali
         raise DomainRefused(_("Choose the locality: urban or rural."))
     if places <= 0:
         raise DomainRefused(_("Order at least one place."))
-    if budget_tiyn <= 0:
-        raise DomainRefused(_("The budget must be a positive amount."))
-    if window_closes < window_opens:
-        raise DomainRefused(_("The application window must close after it opens."))
-    if window_closes < clock.today():
-        raise DomainRefused(_("The application window would already be closed."))
+    check_budget_and_window(budget_tiyn, window_opens, window_closes)
     period_start, period_end = term_of(first_year, years)
     if window_closes >= period_start:
         raise DomainRefused(_("The application window must close before the term starts on %(date)s.",
@@ -193,31 +189,11 @@ def dormitory_eligibility_reasons(application: Application) -> list[str]:
     return reasons
 
 
-def check_dormitory_eligibility(application: Application) -> list[str]:
-    if application.status != "submitted":
-        raise DomainRefused("Only a submitted application can be checked.")
-    reasons = dormitory_eligibility_reasons(application)
-    application.reasons = reasons
-    application.status = "ineligible" if reasons else "eligible"
-    application.checked_at = clock.now()
-    record_event(_chain(application), f"application.{application.status}", "application", application.id,
-                 actor_id=None, details={"reasons": reasons})
-    db.session.flush()
-    return reasons
-
-
 def allocate_dormitory_places(application: Application, decision: str, places: int, comment: str | None,
                               actor) -> None:
     """The official allocates places (at most those offered, those left in the order, within the budget) or
     rejects with a reason."""
-    if application.status != "eligible":
-        raise DomainRefused(_("Only an eligible application can be reviewed."))
-    application.review_comment = comment
-    application.decided_at = clock.now()
-    if decision == "reject":
-        application.status = "rejected"
-        record_event(_chain(application), "application.rejected", "application", application.id,
-                     actor_id=actor.id, details={"comment": comment or ""})
+    if rejected(application, decision, comment, actor):
         return
     terms, order = terms_of(application), application.order
     if places <= 0:
@@ -228,12 +204,7 @@ def allocate_dormitory_places(application: Application, decision: str, places: i
     if places > left:
         raise DomainRefused(_("Only %(left)s of the order's places are left.", left=left))
     annual = places * order.dormitory_terms.place_rate_tiyn * order.months
-    remaining = order.budget_tiyn - allocated_tiyn(order, exclude_application_id=application.id)
-    if annual > remaining:
-        from app.i18n import format_tenge
-
-        raise DomainRefused(_("The allocation needs %(need)s but only %(left)s of the order's budget remains.",
-                              need=format_tenge(annual), left=format_tenge(remaining)))
+    check_budget(application, annual)
     terms.places_allocated = places
     application.status = "allocated"
     record_event(_chain(application), "application.allocated", "application", application.id, actor_id=actor.id,
