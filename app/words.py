@@ -44,7 +44,11 @@ MODEL_WORDS = frozenset({
     N_("School applies"),
     # the dormitory-places instrument's models (bpmn/dorm_*.bpmn)
     N_("Monthly act of occupied dormitory places"), N_("Dormitory places contract"), N_("Dormitory accountant"),
-    N_("Determine the rate per place"),
+    N_("Determine the rate per place"), N_("Dormitory places order placement"),
+    N_("Application to the dormitory places order"), N_("Dormitory applies"), N_("Dormitory director"),
+    N_("Ineligible: reasons shown to the dormitory"), N_("Signed on paper?"), N_("Register contract signed on paper"),
+    N_("Set the rate and the caps"), N_("Sign contract (dormitory director)"), N_("In force"),
+    N_("Dormitory year-end report"),
 })
 
 

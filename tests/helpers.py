@@ -74,3 +74,20 @@ def celery_worker_on(app, broker: str):
     finally:
         app.extensions.pop("tapsyrys_celery", None)
         app.config.update(saved)
+
+
+TWELVE_DIGITS = r"(?<![0-9])[0-9]{12}(?![0-9])"
+
+
+def assert_no_personal_data(pages: dict[str, str], students: list) -> None:
+    """No public page or download shows a 12-digit number other than an organisation's BIN, or any student's IIN or
+    name (``students``: (iin, full name) pairs)."""
+    import re
+
+    bins = set(db.session.scalars(select(Organisation.bin)))
+    for url, text in pages.items():
+        for number in re.findall(TWELVE_DIGITS, text):
+            assert number in bins, f"{url}: a 12-digit number that is not an organisation's BIN: {number}"
+        for iin, name in students:
+            assert iin not in text, f"{url} shows a student's IIN"
+            assert name not in text, f"{url} shows a student's name"

@@ -10,12 +10,17 @@ Idempotent: the difference is always computed against what the original line ear
 settled for it on other acts*, and the adjustments of the act being verified are recomputed (never added to),
 so re-verification never claws back twice. A claw-back never makes an act's net negative: the part that does
 not fit stays owed and is settled on a following act.
+
+Generic over funding instruments: :func:`settle` does all of the above for any instrument given the decided lines
+to look at again and the instrument's repricing of them (what each line earns on today's registry, the rule that
+says so and the evidence); :func:`settle_adjustments` is the schools' (NEDB, the per-student norms), the
+dormitories' lives in ``app.dormitories.adjustments``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -86,17 +91,22 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
     return Correction(NEDB_CORRECTED, line.amount_tiyn, evidence)
 
 
-def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
-    """Accepted lines of these schools' decided acts of earlier months of the same academic year that today's
-    registry might price differently. With the NEDB table, lines of a student still enrolled at the school
-    since before that month (the vast majority) are left out in SQL; lines already adjusted always come back
-    (the registry may have been corrected again)."""
+def decided_lines_query(acts: Sequence[Act]):
+    """Accepted lines of these organisations' decided acts of earlier months of the same academic year: the lines
+    a registry correction may price differently (an instrument may narrow the query further)."""
     school_ids = sorted({a.school_id for a in acts})
     latest = max(a.period for a in acts)
     earliest = min(_year_start(a.period) for a in acts)
-    query = (select(ActLine, Act).join(Act, Act.id == ActLine.act_id)
-             .where(Act.school_id.in_(school_ids), Act.status.in_(DECIDED), Act.period >= earliest,
-                    Act.period < latest, ActLine.outcome == "accepted"))
+    return (select(ActLine, Act).join(Act, Act.id == ActLine.act_id)
+            .where(Act.school_id.in_(school_ids), Act.status.in_(DECIDED), Act.period >= earliest,
+                   Act.period < latest, ActLine.outcome == "accepted"))
+
+
+def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
+    """The schools' decided lines to look at again. With the NEDB table, lines of a student still enrolled at the
+    school since before that month (the vast majority) are left out in SQL; lines already adjusted always come
+    back (the registry may have been corrected again)."""
+    query = decided_lines_query(acts)
     if getattr(registry, "table_name", None) == NedbEnrollment.__tablename__:
         still_enrolled = (select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
                           .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == ActLine.iin,
@@ -106,16 +116,44 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
     return db.session.execute(query.order_by(Act.period, ActLine.line_no)).all()
 
 
+def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, Correction]]:
+    """The schools' repricing: today's NEDB enrolments at the school, the contract's norms (by days or not)."""
+
+    def reprice_all(rows: list) -> dict[int, Correction]:
+        enrolments = registry.enrollments_for({ln.iin for ln, _ in rows}) if rows else {}
+        pricing: dict[int, tuple[dict[str, int], bool]] = {}
+        found: dict[int, Correction] = {}
+        for line, original in rows:
+            if original.id not in pricing:
+                terms = terms_for(original)
+                norms = dict(terms.norms_tiyn) if terms.norms_tiyn else norms_for(original.period)
+                pricing[original.id] = (norms, terms.prorate_by_days)
+            norms, by_days = pricing[original.id]
+            found[line.id] = reprice(line, original, enrolments.get(line.iin, []), original.school.bin,
+                                     norms.get(level_for_grade(line.grade), 0), by_days)
+        return found
+
+    return reprice_all
+
+
 def settle_adjustments(acts: Sequence[Act], registry: StudentRegistry | None = None) -> dict[int, list[dict]]:
-    """Recompute the adjustments settled on ``acts`` (each claimed for verification by the caller, whose lines
-    and totals were just verified) and add them to each act's amount. Returns, per act, what was settled (for
-    the audit event)."""
+    """The schools' settlement: decided lines priced again on today's NEDB (see :func:`settle`)."""
     if not acts:
         return {}
     registry = registry or student_registry()
+    return settle(acts, _candidate_lines(acts, registry), _school_repricing(registry))
+
+
+def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[int, Correction]]
+           ) -> dict[int, list[dict]]:
+    """Recompute the adjustments settled on ``acts`` (each claimed for verification by the caller, whose lines
+    and totals were just verified) and add them to each act's amount. ``rows`` are the decided (line, act) pairs
+    to look at again, ``reprice_all(rows)`` the instrument's correction of each ({line id: Correction}). Returns,
+    per act, what was settled (for the audit event)."""
+    if not acts:
+        return {}
     ids = [a.id for a in acts]
     db.session.execute(delete(ActAdjustment).where(ActAdjustment.act_id.in_(ids)))
-    rows = _candidate_lines(acts, registry)
     line_ids = [ln.id for ln, _ in rows]
     settled_elsewhere: dict[int, int] = {}
     for i in range(0, len(line_ids), _CHUNK):  # what earlier acts already settled for these lines
@@ -123,30 +161,22 @@ def settle_adjustments(acts: Sequence[Act], registry: StudentRegistry | None = N
             select(ActAdjustment.original_line_id, func.sum(ActAdjustment.amount_tiyn))
             .where(ActAdjustment.original_line_id.in_(line_ids[i : i + _CHUNK]))
             .group_by(ActAdjustment.original_line_id)).all())
-    enrolments = registry.enrollments_for({ln.iin for ln, _ in rows}) if rows else {}
+    corrections = reprice_all(rows)
     rows_by_school: dict[int, list] = defaultdict(list)
     for line, original in rows:
         rows_by_school[original.school_id].append((line, original))
     # Just verified: ``amount_tiyn`` is what the act's own lines earn.
     line_amounts = dict(db.session.execute(select(Act.id, Act.amount_tiyn).where(Act.id.in_(ids))).all())
-    pricing: dict[int, tuple[dict[str, int], bool]] = {}
     by_act: dict[int, list[dict]] = defaultdict(list)
     inserts: list[dict] = []
     now = clock.now()
     for act in acts:
-        school_bin = act.school.bin
         available = int(line_amounts.get(act.id) or 0)
         candidates = []
         for line, original in rows_by_school.get(act.school_id, []):
             if not (_year_start(act.period) <= original.period < act.period):
                 continue
-            if original.id not in pricing:
-                terms = terms_for(original)
-                norms = dict(terms.norms_tiyn) if terms.norms_tiyn else norms_for(original.period)
-                pricing[original.id] = (norms, terms.prorate_by_days)
-            norms, by_days = pricing[original.id]
-            norm = norms.get(level_for_grade(line.grade), 0)
-            found = reprice(line, original, enrolments.get(line.iin, []), school_bin, norm, by_days)
+            found = corrections[line.id]
             owed = found.corrected_tiyn - line.amount_tiyn - int(settled_elsewhere.get(line.id, 0) or 0)
             if owed:
                 candidates.append((line, original, found, owed))
@@ -179,9 +209,11 @@ def settle_adjustments(acts: Sequence[Act], registry: StudentRegistry | None = N
 
 
 def cause_title(code: str):
-    from app.acts.rules import RULES
+    """The title of an adjustment's cause: a rule of any instrument, or a correction that is not a rule."""
+    from app.instruments import all_rules
 
-    return RULES[code].title if code in RULES else CAUSES.get(code, code)
+    rules = all_rules()
+    return rules[code].title if code in rules else CAUSES.get(code, code)
 
 
 def adjustments_of(act: Act) -> list[ActAdjustment]:
@@ -189,5 +221,5 @@ def adjustments_of(act: Act) -> list[ActAdjustment]:
                                    .order_by(ActAdjustment.period, ActAdjustment.id)))
 
 
-__all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "adjustments_of", "cause_title", "reprice",
-           "settle_adjustments"]
+__all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "adjustments_of", "cause_title",
+           "decided_lines_query", "reprice", "settle", "settle_adjustments"]

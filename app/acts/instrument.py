@@ -9,6 +9,7 @@ from app.acts.adjustments import settle_adjustments
 from app.acts.report import norm_expr
 from app.acts.rules import RULES
 from app.acts.verification import month_bounds, verify_acts
+from app.applications.rules import ELIGIBILITY_RULES
 from app.instruments import SCHOOLS, Instrument, register_instrument
 from app.registry.adapter import student_registry
 
@@ -24,12 +25,21 @@ def prefill_school_lines(act) -> list[dict]:
             for e in student_registry().enrollments_at_school(act.school.bin, start, end)]
 
 
+def contracted_pupils(contract, period) -> int:
+    """Places per level in force that month (an amendment changes them from its month on)."""
+    from app.contracts.amendments import terms_on
+
+    terms = terms_on(contract, period)
+    return sum(int(terms[f"places_{level}"]) for level in ("primary", "basic", "secondary"))
+
+
 SCHOOLS_INSTRUMENT = register_instrument(Instrument(
     code=SCHOOLS, title=_l("State educational order for private schools"), organisation_kind="school",
     monthly_process="monthly_act", rules=RULES,
     verify=lambda acts, on_step=None: verify_acts(acts, on_step=on_step),
     prefill=prefill_school_lines, settle=settle_adjustments, withheld_expr=norm_expr,
-    organisation_label=_l("School"), level_label=_l("Grade"),
+    organisation_label=_l("School"), level_label=_l("Grade"), eligibility_rules=ELIGIBILITY_RULES,
+    contracted_places=contracted_pupils,
     submit_hint=_l("The list is prefilled from the school's contingent registered in NEDB for this month. Check days "
                    "attended, add or remove students, then submit."),
 ))

@@ -15,12 +15,11 @@ from app.contracts.labels import level_label
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.instruments import SCHOOLS, instrument_of
 from app.orders.models import LEVELS, StateOrder
 from app.orders.operations import allocated_tiyn, local_midnight
 from app.people.models import Organisation
 from app.registry.identifiers import is_valid_bin, is_valid_kz_iban
-
-APPLICATION_PROCESS = "application"
 
 
 def _chain(application: Application) -> str:
@@ -28,28 +27,35 @@ def _chain(application: Application) -> str:
 
 
 def start_application(order: StateOrder, school: Organisation, actor) -> Application:
-    """The school opens an application to the order; its first task is the accountant's form."""
-    if school.kind != "school" or school.region_id != order.region_id:
-        raise DomainRefused(_("Only a school of this region can apply to this order."))
+    """The funded organisation (a school, a dormitory: the order's instrument says) opens an application to the
+    order; its first task is the accountant's form in the instrument's application process."""
+    instrument = instrument_of(order)
+    schools = instrument.code == SCHOOLS
+    if school.kind != instrument.organisation_kind or school.region_id != order.region_id:
+        raise DomainRefused(_("Only a school of this region can apply to this order.") if schools else
+                            _("Only a dormitory of this region can apply to this order."))
     if not order.window_is_open(clock.today()):
         raise DomainRefused(_("The application window for this order is not open."))
     pending = db.session.scalars(select(Application).where(
         Application.order_id == order.id, Application.school_id == school.id,
         Application.status.not_in(("ineligible", "rejected", "expired")))).first()
     if pending is not None:
-        raise DomainRefused(_("Your school already has application %(number)s to this order.",
+        raise DomainRefused(_("Your school already has application %(number)s to this order.", number=pending.number)
+                            if schools else
+                            _("Your dormitory already has application %(number)s to this order.",
                               number=pending.number))
     earlier = len(db.session.scalars(select(Application.id).where(
         Application.order_id == order.id, Application.school_id == school.id)).all())
     number = f"APP-{order.number[3:]}-{school.bin}" + (f"-{earlier + 1}" if earlier else "")
     application = Application(
-        number=number, order_id=order.id, school_id=school.id, region_id=order.region_id, status="draft",
-        design_capacity=school.design_capacity, iban=school.iban, created_at=clock.now(),
+        number=number, instrument=instrument.code, order_id=order.id, school_id=school.id,
+        region_id=order.region_id, status="draft", design_capacity=school.design_capacity, iban=school.iban,
+        created_at=clock.now(),
     )
     db.session.add(application)
     db.session.flush()
     instance = start_instance(
-        APPLICATION_PROCESS, title=f"{application.number} · {school.name}", actor=actor,
+        instrument.application_process, title=f"{application.number} · {school.name}", actor=actor,
         region_id=order.region_id, organisation_id=school.id, subject_type="application",
         subject_id=application.id,
         data={"application_id": application.id, "order_id": order.id,
@@ -130,10 +136,11 @@ def eligibility_reasons(application: Application) -> list[str]:
     return reasons
 
 
-def check_eligibility(application: Application) -> list[str]:
+def check_eligibility(application: Application, reasons_of=eligibility_reasons) -> list[str]:
+    """Run the eligibility rules (the instrument's: ``reasons_of``) and record the outcome."""
     if application.status != "submitted":
         raise DomainRefused("Only a submitted application can be checked.")
-    reasons = eligibility_reasons(application)
+    reasons = reasons_of(application)
     application.reasons = reasons
     application.status = "ineligible" if reasons else "eligible"
     application.checked_at = clock.now()
@@ -143,6 +150,31 @@ def check_eligibility(application: Application) -> list[str]:
     return reasons
 
 
+def rejected(application: Application, decision: str, comment: str | None, actor) -> bool:
+    """The start of every review: only an eligible application; a rejection (with its comment) ends it here."""
+    if application.status != "eligible":
+        raise DomainRefused(_("Only an eligible application can be reviewed."))
+    application.review_comment = comment
+    application.decided_at = clock.now()
+    if decision != "reject":
+        return False
+    application.status = "rejected"
+    record_event(_chain(application), "application.rejected", "application", application.id,
+                 actor_id=actor.id, details={"comment": comment or ""})
+    return True
+
+
+def check_budget(application: Application, annual_tiyn: int) -> None:
+    """The allocation's yearly amount fits in what the order's budget has left (other applications' contracts)."""
+    order = application.order
+    remaining = order.budget_tiyn - allocated_tiyn(order, exclude_application_id=application.id)
+    if annual_tiyn > remaining:
+        from app.i18n import format_tenge
+
+        raise DomainRefused(_("The allocation needs %(need)s but only %(left)s of the order's budget remains.",
+                              need=format_tenge(annual_tiyn), left=format_tenge(remaining)))
+
+
 def monthly_amount(application: Application, places: dict[str, int]) -> int:
     order = application.order
     return sum(places[level] * order.norm(level, application.locality) for level in LEVELS)
@@ -150,28 +182,15 @@ def monthly_amount(application: Application, places: dict[str, int]) -> int:
 
 def allocate(application: Application, decision: str, places: dict[str, int], comment: str | None, actor) -> None:
     """The official allocates places per level (at most the students claimed, within the budget) or rejects."""
-    if application.status != "eligible":
-        raise DomainRefused(_("Only an eligible application can be reviewed."))
-    application.review_comment = comment
-    application.decided_at = clock.now()
-    if decision == "reject":
-        application.status = "rejected"
-        record_event(_chain(application), "application.rejected", "application", application.id,
-                     actor_id=actor.id, details={"comment": comment or ""})
+    if rejected(application, decision, comment, actor):
         return
     for level in LEVELS:
         if places[level] > application.students(level):
             raise DomainRefused(_("More places than students claimed: %(level)s.", level=level_label(level)))
     if sum(places.values()) == 0:
         raise DomainRefused(_("Allocate at least one place, or reject the application."))
-    order = application.order
-    annual = monthly_amount(application, places) * order.months
-    remaining = order.budget_tiyn - allocated_tiyn(order, exclude_application_id=application.id)
-    if annual > remaining:
-        from app.i18n import format_tenge
-
-        raise DomainRefused(_("The allocation needs %(need)s but only %(left)s of the order's budget remains.",
-                              need=format_tenge(annual), left=format_tenge(remaining)))
+    annual = monthly_amount(application, places) * application.order.months
+    check_budget(application, annual)
     for level in LEVELS:
         setattr(application, f"places_{level}", places[level])
     application.status = "allocated"

@@ -20,4 +20,12 @@ ELIGIBILITY_RULES: dict[str, object] = {
 
 
 def reason(code: str) -> str:
-    return str(ELIGIBILITY_RULES.get(code, code))
+    """The reason of a rule code of any instrument's eligibility check (the schools' first)."""
+    if code in ELIGIBILITY_RULES:
+        return str(ELIGIBILITY_RULES[code])
+    from app.instruments import instruments
+
+    for candidate in instruments():
+        if code in candidate.eligibility_rules:
+            return str(candidate.eligibility_rules[code])
+    return code

@@ -33,7 +33,8 @@ from app.people.roles import Role, Scope
 
 blp = Blueprint("lifecycle_api", __name__, url_prefix="/api/v1",
                 description="State orders, applications and contracts")
-SIGN_TASKS = {Role.SCHOOL_DIRECTOR.value: "sign_director", Role.DEPARTMENT_HEAD.value: "sign_head"}
+SIGN_TASKS = {Role.SCHOOL_DIRECTOR.value: "sign_director", Role.DORMITORY_DIRECTOR.value: "sign_dorm_director",
+              Role.DEPARTMENT_HEAD.value: "sign_head"}
 
 
 @blp.before_request

@@ -14,11 +14,13 @@ STATUS = {
     "expired": _l("not submitted before the window closed"),
     # contracts
     "awaiting_director": _l("awaiting the school director's signature"),
+    "awaiting_dormitory_director": _l("awaiting the dormitory director's signature"),
     "awaiting_head": _l("awaiting the department head's signature"), "active": _lp("contract", "active"),
     # year-end report
     "returned": _l("returned for correction"), "approved": _l("approved"),
     # signers, localities
-    "school_director": _l("School director"), "department_head": _l("Department head"),
+    "school_director": _l("School director"), "dormitory_director": _l("Dormitory director"),
+    "department_head": _l("Department head"),
     "urban": _l("urban"), "rural": _l("rural"),
 }
 LEVELS = {"primary": _l("Primary (grades 1–4)"), "basic": _l("Basic (grades 5–9)"),
@@ -27,6 +29,7 @@ TASK_TITLES = {
     "submit_application": _l("Submit application"),
     "review_application": _l("Review and allocate places"),
     "sign_director": _l("Sign contract (school director)"),
+    "sign_dorm_director": _l("Sign contract (dormitory director)"),
     "sign_head": _l("Sign contract (department head)"),
     "submit_report": _l("Submit year-end report"),
     "approve_report": _l("Approve year-end report"),
@@ -51,6 +54,16 @@ AUDIT_ACTIONS = {
 
 def status_label(code: str) -> str:
     return str(STATUS.get(code, code))
+
+
+def contract_status(contract) -> str:
+    """A contract's status in words; waiting for a signature names whose (the instrument's director)."""
+    from app.instruments import instrument_of
+
+    director = instrument_of(contract).director_role
+    if contract.status == "awaiting_director" and director != "school_director":
+        return status_label(f"awaiting_{director}")
+    return status_label(contract.status)
 
 
 def level_label(code: str) -> str:

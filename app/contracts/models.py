@@ -91,7 +91,7 @@ class ContractSignature(db.Model):
     __tablename__ = "contract_signature"
     __table_args__ = (
         UniqueConstraint("contract_id", "capacity", name="uq_contract_signature_capacity"),
-        CheckConstraint("capacity IN ('school_director','department_head')", name="capacity"),
+        CheckConstraint("capacity IN ('school_director','dormitory_director','department_head')", name="capacity"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))

@@ -22,6 +22,7 @@ from app.contracts.models import Contract, ContractAct, ContractAmendment, Contr
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.instruments import instrument_of
 from app.orders.models import LEVELS
 from app.orders.operations import local_midnight
 from app.payments.models import Payment
@@ -82,7 +83,7 @@ def document_html(contract: Contract) -> str:
     languages = current_app.config.get("CONTRACT_LANGUAGES", ("kk", "ru"))
     # Rendered without the request's context processors: the bytes depend on the contract only.
     signed = AsSigned(contract)
-    body = current_app.jinja_env.get_template("contracts/_document_body.html")
+    body = current_app.jinja_env.get_template(instrument_of(contract).contract_body)
     sections = []
     for language in languages:
         with force_locale(language):
@@ -118,24 +119,34 @@ def document_sha256(contract: Contract) -> str:
     return hashlib.sha256(document_html(contract).encode("utf-8")).hexdigest()
 
 
+HEAD_CAPACITY = "department_head"
+
+
 def expected_signer(contract: Contract) -> str | None:
-    return {"awaiting_director": "school_director", "awaiting_head": "department_head"}.get(contract.status)
+    """The capacity whose signature the contract waits for: the funded organisation's director (its instrument
+    names the role), then the department head."""
+    return {"awaiting_director": instrument_of(contract).director_role,
+            "awaiting_head": HEAD_CAPACITY}.get(contract.status)
 
 
 def check_signer(contract: Contract, user) -> str:
     """The capacity this user signs in, if it is their turn; otherwise DomainRefused saying why."""
-    capacity = {Role.SCHOOL_DIRECTOR.value: "school_director",
-                Role.DEPARTMENT_HEAD.value: "department_head"}.get(user.role)
+    director = instrument_of(contract).director_role
+    capacity = {director: director, Role.DEPARTMENT_HEAD.value: HEAD_CAPACITY}.get(user.role)
+    schools = director == Role.SCHOOL_DIRECTOR.value
     if capacity is None:
-        raise DomainRefused(_("Only the school director and the department head sign contracts."))
-    if capacity == "school_director" and user.organisation_id != contract.school_id:
-        raise DomainRefused(_("Only the director of this school can sign for it."))
-    if capacity == "department_head" and user.region_id != contract.region_id:
+        raise DomainRefused(_("Only the school director and the department head sign contracts.") if schools else
+                            _("Only the dormitory director and the department head sign contracts."))
+    if capacity == director and user.organisation_id != contract.school_id:
+        raise DomainRefused(_("Only the director of this school can sign for it.") if schools else
+                            _("Only the director of this dormitory can sign for it."))
+    if capacity == HEAD_CAPACITY and user.region_id != contract.region_id:
         raise DomainRefused(_("Only the head of this region's department can sign for it."))
     expected = expected_signer(contract)
     if expected != capacity:
-        if expected == "school_director":
-            raise DomainRefused(_("The school director signs first; the department head signs after."))
+        if expected == director:
+            raise DomainRefused(_("The school director signs first; the department head signs after.") if schools
+                                else _("The dormitory director signs first; the department head signs after."))
         raise DomainRefused(_("This contract is not waiting for your signature."))
     return capacity
 
@@ -150,7 +161,7 @@ def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
     signature = ContractSignature(contract_id=contract.id, capacity=capacity, signer_id=user.id,
                                   document_sha256=digest, signed_at=clock.now())
     db.session.add(signature)
-    contract.status = "awaiting_head" if capacity == "school_director" else "active"
+    contract.status = "active" if capacity == HEAD_CAPACITY else "awaiting_head"
     if contract.status == "active":
         contract.activated_at = clock.now()
     record_event(_chain(contract), "contract.signed", "contract", contract.id, actor_id=user.id,

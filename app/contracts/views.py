@@ -23,7 +23,8 @@ from app.people.access import get_visible_or_404, scope_clause
 from app.people.roles import Role
 
 bp = Blueprint("contracts", __name__)
-SIGN_TASKS = {Role.SCHOOL_DIRECTOR.value: "sign_director", Role.DEPARTMENT_HEAD.value: "sign_head"}
+SIGN_TASKS = {Role.SCHOOL_DIRECTOR.value: "sign_director", Role.DORMITORY_DIRECTOR.value: "sign_dorm_director",
+              Role.DEPARTMENT_HEAD.value: "sign_head"}
 
 
 def register_lifecycle_blueprints(app: Flask) -> None:
@@ -40,11 +41,11 @@ def register_lifecycle_blueprints(app: Flask) -> None:
     @app.context_processor
     def lifecycle_labels() -> dict:
         from app.applications.rules import reason
-        from app.contracts.labels import level_label, status_label
+        from app.contracts.labels import contract_status, level_label, status_label
         from app.contracts.sla import is_overdue
 
         return {"task_overdue": is_overdue, "lifecycle_status": status_label, "level_label": level_label,
-                "eligibility_reason": reason, "contract_for_act": contract_for_act,
+                "eligibility_reason": reason, "contract_for_act": contract_for_act, "contract_status": contract_status,
                 "instance_history": history_of}
 
 
@@ -81,7 +82,8 @@ def index():
         select(Contract).where(scope_clause(current_user, Contract.region_id, Contract.school_id))
         .order_by(Contract.id.desc()).limit(200)).all()
     escalations = []
-    if current_user.role not in (Role.SCHOOL_ACCOUNTANT.value, Role.SCHOOL_DIRECTOR.value):
+    if current_user.role not in (Role.SCHOOL_ACCOUNTANT.value, Role.SCHOOL_DIRECTOR.value,
+                                 Role.DORMITORY_ACCOUNTANT.value, Role.DORMITORY_DIRECTOR.value):
         escalations = db.session.scalars(
             select(ActEscalation).where(scope_clause(current_user, ActEscalation.region_id, None))
             .order_by(ActEscalation.escalated_at.desc()).limit(50)).all()
@@ -99,8 +101,7 @@ def show(contract_id: int):
     payments = {p.act_id: p for p in db.session.scalars(
         select(Payment).where(Payment.act_id.in_([a.id for a in acts] or [0])))}
     expected = operations.expected_signer(contract)
-    signer_role = {"school_director": Role.SCHOOL_DIRECTOR.value, "department_head": Role.DEPARTMENT_HEAD.value}
-    my_turn = expected is not None and current_user.role == signer_role[expected]
+    my_turn = expected is not None and current_user.role == expected  # a signing capacity is its role's name
     return render_template("contracts/show.html", contract=contract, acts=acts, payments=payments, levels=LEVELS,
                            paid=operations.paid_under(contract), report=report_of(contract), my_turn=my_turn,
                            year_end=year_end_instance(contract),

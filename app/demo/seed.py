@@ -175,7 +175,7 @@ def seed_demo(password: str = DEMO_PASSWORD, history: bool = False, dormitories:
     from app.demo.lifecycle import seed_lifecycle
 
     seed_lifecycle(orgs, password)
-    from app.dormitories.demo import DORM_USERS, seed_dormitory_demo
+    from app.dormitories.demo import APPLICANT_USERS, DORM_USERS, seed_dormitory_demo
 
     dorms = seed_dormitory_demo(password, year_start, period) if dormitories else None
     from app.demo.history import seed_paid_history
@@ -189,7 +189,8 @@ def seed_demo(password: str = DEMO_PASSWORD, history: bool = False, dormitories:
 
     announce_backlog()  # as the background pass would: the demo's open tasks are in everyone's bell
     return {"seeded": True, "period": period, "password": password,
-            "users": [d.username for d in DEMO_USERS] + ([login for login, *_ in DORM_USERS] if dorms else []),
+            "users": [d.username for d in DEMO_USERS]
+            + ([login for login, *_ in DORM_USERS + APPLICANT_USERS] if dorms else []),
             "dormitories": dorms}
 
 

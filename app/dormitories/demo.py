@@ -20,6 +20,7 @@ from app.engine.runtime import complete_task
 from app.extensions import db
 from app.people.models import Organisation, Region, User
 from app.people.roles import Role
+from app.registry.synthetic import _iban as valid_iban
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,13 @@ DORM_USERS = (  # login, role, dormitory, name
     ("dorm_director", Role.DORMITORY_DIRECTOR, "dorm_a", "Серік Әбенов"),
     ("dorm_accountant2", Role.DORMITORY_ACCOUNTANT, "dorm_b", "Динара Құлжанова"),
     ("dorm_accountant3", Role.DORMITORY_ACCOUNTANT, "dorm_c", "Ерік Тоқтаров"),
+)
+#: A dormitory with beds, documents and residents in the registries but no contract yet: it applies to an order
+#: for dormitory places placed in the browser (order → application → contract signed on screen).
+APPLICANT = DemoDormitory("dorm_d", "Qazyna Student Residence", "ASTANA", 20, 24)
+APPLICANT_USERS = (
+    ("dorm_applicant", Role.DORMITORY_ACCOUNTANT, "Әйгерім Нұрланова"),
+    ("dorm_applicant_director", Role.DORMITORY_DIRECTOR, "Нұрлан Бекенов"),
 )
 INSTITUTIONS = ("L.N. Gumilyov Eurasian National University", "Astana Polytechnic College",
                 "Al-Farabi Kazakh National University")
@@ -82,6 +90,28 @@ def seed_dormitories(password: str, year_start: date, *, rng: random.Random | No
     return {"orgs": orgs, "worlds": worlds, "contracts": contracts, "institutions": institutions}
 
 
+def seed_applicant_dormitory(password: str, year_start: date, institutions: list[str], *,
+                             rng: random.Random | None = None) -> Organisation:
+    """The applicant dormitory (registries filled, no contract) and its accountant and director."""
+    rng = rng or random.Random(2028)
+    region = db.session.scalars(select(Region).where(Region.code == APPLICANT.region)).one()
+    org = Organisation(kind="dormitory", bin=make_bin(rng, date(2021, 4, 1)), name=APPLICANT.name,
+                       region_id=region.id, design_capacity=APPLICANT.beds, iban=valid_iban(rng))
+    db.session.add(org)
+    db.session.flush()
+    regions = sorted(db.session.scalars(select(Region.code)))
+    build_dormitory(rng, org, places=APPLICANT.places, beds=APPLICANT.beds, institutions=institutions,
+                    year_start=year_start, home_regions=regions)
+    now = clock.now()
+    for login, role, name in APPLICANT_USERS:
+        user = User(username=login, full_name=name, role=role.value, organisation_id=org.id, created_at=now,
+                    email=f"{login}@demo.tapsyrys.kz")
+        user.set_password(password)
+        db.session.add(user)
+    db.session.flush()
+    return org
+
+
 def submit_month(world: DormitoryWorld, act, username: str) -> None:
     task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == act.instance_id,
                                                       HumanTask.spec_name == "submit_act",
@@ -95,6 +125,8 @@ def seed_dormitory_demo(password: str, year_start: date, period: date) -> dict:
     """The demo: every earlier month of the year paid for the clean dormitory (lived on its own days), last month's
     acts opened, the anomalous and the Almaty dormitories' submitted and verified."""
     seeded = seed_dormitories(password, year_start)
+    seeded["orgs"]["dorm_d"] = seed_applicant_dormitory(password, date(year_start.year + 1, 9, 1),
+                                                        seeded["institutions"])
     db.session.commit()
     contracts, worlds = seeded["contracts"], seeded["worlds"]
     official, operator = (db.session.scalars(select(User).where(User.username == u)).one()

@@ -13,7 +13,9 @@ from app.acts.models import Act, ActLine
 from app.acts.verification import month_bounds
 from app.contracts.models import ContractAct
 from app.dormitories.models import DormitoryTerms, DormPlaceLine
-from app.dormitories.operations import reverify_other_claims
+from app.dormitories.operations import settle_dormitory_acts
+from app.dormitories.ordering import DORM_ELIGIBILITY_RULES
+from app.dormitories.public import ocds_items
 from app.dormitories.rules import DORM_RULES
 from app.dormitories.verification import DORMITORY, occupied_days, verify_dormitory_acts
 from app.engine.errors import DomainRefused
@@ -77,11 +79,21 @@ def withheld_expr(period: date):
     return ActLine.days_attended * func.coalesce(rate, 0) / end.day
 
 
+def contracted_places(contract, _period) -> int:
+    terms = db.session.scalars(select(DormitoryTerms).where(DormitoryTerms.contract_id == contract.id)).first()
+    return terms.places if terms is not None else 0
+
+
 DORMITORY_INSTRUMENT = register_instrument(Instrument(
     code=DORMITORY, title=_l("State order for student dormitory places"), organisation_kind="dormitory",
     monthly_process="dorm_monthly_act", rules=DORM_RULES, verify=verify_dormitory_acts, prefill=prefill_places,
-    line_values=place_values, store_lines=store_places, withheld_expr=withheld_expr, settle=reverify_other_claims,
-    organisation_label=_l("Dormitory"), level_label=_l("Course"),
+    line_values=place_values, store_lines=store_places, withheld_expr=withheld_expr, settle=settle_dormitory_acts,
+    organisation_label=_l("Dormitory"), level_label=_l("Course"), accountant_role="dormitory_accountant",
+    director_role="dormitory_director", application_process="dorm_application",
+    contract_body="contracts/_document_body_dormitory.html", eligibility_rules=DORM_ELIGIBILITY_RULES,
+    year_end_process="dorm_year_end", contracted_places=contracted_places,
+    ocds_title="State order for student dormitory places", ocds_call="Call for applications from dormitories",
+    ocds_items=ocds_items,
     submit_hint=_l("The list is prefilled with last month's residents who have not moved out. Add students who "
                    "moved in, enter move-out dates, then submit; each line is checked against the student registry "
                    "and the dormitory's beds and documents."),

@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.acts.models import ActLine
+from app.applications.models import Application
+from app.contracts.models import Contract
 from app.extensions import db
+from app.orders.models import StateOrder
 
 STUDY_FORMS = ("full_time", "part_time", "distance")
 DOCUMENT_KINDS = ("commissioning", "ownership")
@@ -105,3 +108,43 @@ class DormitoryTerms(db.Model):
     places: Mapped[int]
     place_rate_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
     excludes_local_residents: Mapped[bool] = mapped_column(default=True)
+
+    contract: Mapped[Contract] = relationship(backref=backref("dormitory_terms", uselist=False))
+
+
+class DormitoryOrderTerms(db.Model):
+    """What an order for dormitory places adds to the generic order: the locality it funds, the places it orders,
+    the monthly rate per place the rates decision table gave when it was placed (its contracts take this rate), and
+    whether students who are local residents of the region are excluded."""
+
+    __tablename__ = "dormitory_order_terms"
+    __table_args__ = (
+        CheckConstraint("places > 0", name="places_positive"),
+        CheckConstraint("place_rate_tiyn >= 0", name="rate_non_negative"),
+        CheckConstraint("locality IN ('urban','rural')", name="locality"),
+        UniqueConstraint("order_id", name="uq_dormitory_order_terms_order"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("state_order.id"))
+    locality: Mapped[str] = mapped_column(String(8))
+    places: Mapped[int]
+    place_rate_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+    excludes_local_residents: Mapped[bool] = mapped_column(default=True)
+
+    order: Mapped[StateOrder] = relationship(backref=backref("dormitory_terms", uselist=False))
+
+
+class DormitoryApplicationTerms(db.Model):
+    """What a dormitory's application adds to the generic application: the places it offers and those allocated."""
+
+    __tablename__ = "dormitory_application_terms"
+    __table_args__ = (
+        CheckConstraint("places_requested >= 0 AND places_allocated >= 0", name="places_non_negative"),
+        UniqueConstraint("application_id", name="uq_dormitory_application_terms_application"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"))
+    places_requested: Mapped[int] = mapped_column(default=0)
+    places_allocated: Mapped[int] = mapped_column(default=0)
+
+    application: Mapped[Application] = relationship(backref=backref("dormitory_terms", uselist=False))

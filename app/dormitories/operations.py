@@ -58,8 +58,10 @@ def dormitory_order(region_id: int, period_start: date, period_end: date, budget
 def place_dormitory_contract(dormitory: Organisation, *, places: int, period_start: date, period_end: date,
                              locality: str = "urban", excludes_local_residents: bool = True,
                              budget_tiyn: int = 10**12, actor=None) -> Contract:
-    """Contract ``places`` in ``dormitory`` for the period; the ``dorm_contract`` process sets the rate from the
-    rates decision table and puts the contract in force."""
+    """Register a contract signed on paper: ``places`` in ``dormitory`` for the period (demo, benchmarks, contracts
+    concluded before the system); the ``dorm_contract`` process sets the rate from the rates decision table and puts
+    the contract in force. Contracts made in the system come from an order and an application
+    (:mod:`app.dormitories.ordering`) and are signed on screen."""
     if dormitory.kind != "dormitory":
         raise DomainRefused(_("Dormitory places are contracted with a dormitory."))
     if places <= 0 or period_end < period_start or locality not in ("urban", "rural"):
@@ -87,7 +89,7 @@ def place_dormitory_contract(dormitory: Organisation, *, places: int, period_sta
                               region_id=dormitory.region_id, organisation_id=dormitory.id, subject_type="contract",
                               subject_id=contract.id,
                               data={"contract_id": contract.id, "region_code": dormitory.region.code,
-                                    "locality": locality})
+                                    "locality": locality, "signing": "paper"})
     contract.instance_id = instance.id
     db.session.flush()
     return contract
@@ -109,13 +111,25 @@ def put_in_force(contract: Contract, rate_tiyn: int) -> None:
                  facts=contract_facts(contract))
 
 
+def settle_dormitory_acts(acts) -> dict:
+    """What follows a verification of dormitory acts: adjustments of decided months settled on them (a registry
+    correction of a month already accepted or paid), then the other claims on the students they exclude as placed
+    in two dormitories. Returns, per act, the adjustments settled (for the audit event)."""
+    from app.dormitories.adjustments import settle_dormitory_adjustments
+
+    settled = settle_dormitory_adjustments(acts)
+    reverify_other_claims(acts)
+    return settled
+
+
 def reverify_other_claims(acts) -> dict:
     """``two_dormitories`` on both acts whichever is verified first: the other dormitories' acts of the month that
     are still open for verification (submitted or verified, not decided) and claim a student these acts exclude
-    by that rule are verified again, each with its audit event. Returns no settlements (the instrument settles no
-    adjustments of decided months)."""
+    by that rule are verified again (their adjustments of decided months settled again), each with its audit
+    event."""
     from app.acts.models import Act, ActLine
     from app.acts.operations import VERIFIABLE, claim_for_verification
+    from app.dormitories.adjustments import settle_dormitory_adjustments
     from app.dormitories.verification import verify_dormitory_acts
 
     ids = [a.id for a in acts]
@@ -133,14 +147,15 @@ def reverify_other_claims(acts) -> dict:
     if claimed:
         again = list(db.session.scalars(select(Act).where(Act.id.in_(claimed))))
         summaries = verify_dormitory_acts(again)
+        adjusted = settle_dormitory_adjustments(again)
         events = []
         for act in again:
             db.session.expire(act)
             s = summaries[act.id]
             events.append({"chain": f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}",
                            "action": "act.verified", "object_type": "act", "object_id": act.id, "actor_id": None,
-                           "details": {"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": s.amount_tiyn,
+                           "details": {"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": act.amount_tiyn,
                                        "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule,
-                                       "because": "two_dormitories", "adjustments": []}})
+                                       "because": "two_dormitories", "adjustments": adjusted.get(act.id, [])}})
         record_events(events)  # one look-up of the chains' heads and one INSERT, however many acts
     return {}

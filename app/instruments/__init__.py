@@ -11,7 +11,7 @@ are settled. The generic code asks :func:`instrument_of` and never names an inst
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SCHOOLS = "schools"
 
@@ -42,6 +42,20 @@ class Instrument:
     #: withheld_expr(period): SQL expression over ``ActLine`` (any of the month's acts) of what the line would earn
     #: if it were paid in full for the days it claims — what an excluded line withholds
     withheld_expr: Callable[[object], object] | None = None
+    accountant_role: str = "school_accountant"  # who applies and submits acts for the funded organisation
+    director_role: str = "school_director"  # who signs its contracts (and the signature's capacity)
+    application_process: str = "application"  # the BPMN process of an application to such an order
+    contract_body: str = "contracts/_document_body.html"  # one language of the printable contract
+    eligibility_rules: Mapping[str, object] = field(default_factory=dict)  # code → reason, for applications
+    year_end_process: str = "year_end"  # the BPMN process of a contract's year-end report
+    #: contracted_places(contract, period) → the places the contract funds in that month (terms in force then)
+    contracted_places: Callable[[object, object], int] | None = None
+    #: Open Contracting (English, as the releases' language): the contracting process's title and the call's words
+    ocds_title: str = "State educational order"
+    ocds_call: str = "Call for applications from private schools"
+    #: ocds_items(stage, record, terms) → the items of a release ("tender": the order; "award": the application;
+    #: "contract": the contract with its terms as signed or amended); None: the schools' places per level
+    ocds_items: Callable[[str, object, dict | None], list[dict]] | None = None
 
 
 _INSTRUMENTS: dict[str, Instrument] = {}

@@ -40,16 +40,21 @@ def _chain(order: StateOrder) -> str:
     return f"instance:{order.instance_id}" if order.instance_id else f"order:{order.id}"
 
 
-def place_order(region: Region, academic_year: str, budget_tiyn: int, window_opens: date, window_closes: date,
-                actor) -> StateOrder:
-    """Place the order and start its process; the norms come from the decision table in the process."""
-    period_start, period_end = parse_academic_year(academic_year)
+def check_budget_and_window(budget_tiyn: int, window_opens: date, window_closes: date) -> None:
+    """What every instrument's order needs: a positive budget and an application window not already closed."""
     if budget_tiyn <= 0:
         raise DomainRefused(_("The budget must be a positive amount."))
     if window_closes < window_opens:
         raise DomainRefused(_("The application window must close after it opens."))
     if window_closes < clock.today():
         raise DomainRefused(_("The application window would already be closed."))
+
+
+def place_order(region: Region, academic_year: str, budget_tiyn: int, window_opens: date, window_closes: date,
+                actor) -> StateOrder:
+    """Place the order and start its process; the norms come from the decision table in the process."""
+    period_start, period_end = parse_academic_year(academic_year)
+    check_budget_and_window(budget_tiyn, window_opens, window_closes)
     exists = db.session.scalars(select(StateOrder).where(StateOrder.region_id == region.id,
                                                          StateOrder.instrument == SCHOOLS,
                                                          StateOrder.academic_year == academic_year)).first()

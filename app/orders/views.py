@@ -16,6 +16,7 @@ from app.applications.operations import start_application
 from app.engine.errors import DomainRefused, EngineError
 from app.engine.models import HumanTask
 from app.extensions import db
+from app.instruments import SCHOOLS, instrument_of, instruments
 from app.orders.models import LEVELS, LOCALITIES, StateOrder
 from app.orders.operations import allocated_tiyn, place_order
 from app.people.access import scope_clause
@@ -62,11 +63,58 @@ def _parse_date(value: str, label: str) -> date:
         raise DomainRefused(_("%(field)s: enter a date.", field=label)) from None
 
 
+def _parse_whole(value: str, label: str) -> int:
+    text = (value or "").strip()
+    if not text.isdigit() or len(text) > 6:
+        raise DomainRefused(_("%(field)s: enter a whole number.", field=label))
+    return int(text)
+
+
+def _new_dormitory_order():
+    """The dormitory-places order: the term in years, the locality, the places and whether local residents are
+    excluded; the rate comes from the rates table in the ``dorm_order`` process."""
+    from app.dormitories.ordering import place_dormitory_order
+
+    today = clock.today()
+    start = today.year if today.month < 9 else today.year + 1
+    values = {"first_year": str(start), "years": "3", "locality": "urban", "places": "", "budget": "",
+              "excludes_local_residents": True, "window_opens": today.isoformat(),
+              "window_closes": date(start, 8, 15).isoformat()}
+    error = None
+    if request.method == "POST":
+        values = {k: request.form.get(k, "").strip() for k in values}
+        values["excludes_local_residents"] = request.form.get("excludes_local_residents") == "true"
+        try:
+            order = place_dormitory_order(
+                current_user.organisation.region,
+                first_year=_parse_whole(values["first_year"], _("First academic year starts in")),
+                years=_parse_whole(values["years"], _("Term, years")), locality=values["locality"],
+                places=_parse_whole(values["places"], _("Places")),
+                excludes_local_residents=values["excludes_local_residents"], budget_tiyn=_parse_tenge(values["budget"]),
+                window_opens=_parse_date(values["window_opens"], _("Window opens")),
+                window_closes=_parse_date(values["window_closes"], _("Window closes")), actor=current_user)
+            db.session.commit()
+        except EngineError as err:
+            db.session.rollback()
+            error = str(err)
+        else:
+            flash(_("Order %(number)s for dormitory places placed; the application window is open.",
+                    number=order.number), "success")
+            return redirect(url_for("orders.show", order_id=order.id))
+    return render_template("orders/new_dormitory.html", values=values, error=error,
+                           localities=LOCALITIES), 422 if error else 200
+
+
 @bp.route("/orders/new", methods=["GET", "POST"])
 @login_required
 def new():
     if current_user.role != Role.DEPARTMENT_OFFICIAL.value or current_user.organisation is None:
         abort(404)
+    chosen = request.values.get("instrument") or SCHOOLS
+    if chosen not in {i.code for i in instruments()}:
+        abort(404)
+    if chosen != SCHOOLS:
+        return _new_dormitory_order()
     today = clock.today()
     start = today.year if today.month < 9 else today.year + 1
     values = {"academic_year": f"{start}/{start + 1}", "budget": "", "window_opens": today.isoformat(),
@@ -97,17 +145,19 @@ def show(order_id: int):
         select(Application).where(Application.order_id == order.id,
                                   scope_clause(current_user, Application.region_id, Application.school_id))
         .order_by(Application.id)).all()
-    can_apply = (current_user.role == Role.SCHOOL_ACCOUNTANT.value and order.window_is_open(clock.today())
+    instrument = instrument_of(order)
+    can_apply = (current_user.role == instrument.accountant_role and order.window_is_open(clock.today())
                  and current_user.region_id == order.region_id)
     return render_template("orders/show.html", order=order, applications=applications, can_apply=can_apply,
-                           levels=LEVELS, localities=LOCALITIES, allocated=allocated_tiyn(order))
+                           levels=LEVELS, localities=LOCALITIES, allocated=allocated_tiyn(order),
+                           instrument=instrument)
 
 
 @bp.route("/orders/<int:order_id>/apply", methods=["POST"])
 @login_required
 def apply(order_id: int):
     order = visible_order(order_id)
-    if current_user.role != Role.SCHOOL_ACCOUNTANT.value or current_user.organisation is None:
+    if current_user.role != instrument_of(order).accountant_role or current_user.organisation is None:
         abort(404)
     try:
         application = start_application(order, current_user.organisation, current_user)

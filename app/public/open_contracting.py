@@ -1,11 +1,12 @@
 """Open Contracting Data Standard 1.1: the state order's contracting processes as releases and records.
 
-One contracting process (one ``ocid``) per state order: the order and its budget (``planning``), the call for
-applications (``tender``), each allocation of places (``award``), each signed contract (``contract``) and each
-payment of an act under a contract (``implementation`` transaction). Releases are built from the audited
-operations' tables, never typed in; parties are identified by their BIN (org-id scheme ``KZ-BIN``), amounts
-are in KZT. Records carry their releases and a compiled release merged by ocdsmerge with the standard's own
-merge rules (the release schema shipped in ``app/public/ocds/``, so nothing is fetched).
+One contracting process (one ``ocid``) per order of any funding instrument (its title and items are the
+instrument's: the schools' places per level, the dormitories' places at a rate per place): the order and its budget
+(``planning``), the call for applications (``tender``), each allocation of places (``award``), each signed contract
+(``contract``) and each payment of an act under a contract (``implementation`` transaction). Releases are built
+from the audited operations' tables, never typed in; parties are identified by their BIN (org-id scheme
+``KZ-BIN``), amounts are in KZT. Records carry their releases and a compiled release merged by ocdsmerge with the
+standard's own merge rules (the release schema shipped in ``app/public/ocds/``, so nothing is fetched).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from app import clock
 from app.applications.models import Application
 from app.contracts.models import Contract, ContractAct
 from app.extensions import db
+from app.instruments import instrument_of
 from app.orders.models import StateOrder
 from app.payments.models import Payment
 from app.people.models import Organisation
@@ -144,25 +146,34 @@ def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]
     """Every release of one order's contracting process, oldest first."""
     loaded = loaded or load([order])
     buyer = loaded.departments.get(order.region_id)
-    title = f"State educational order {order.academic_year}: {order.region.name_en}"
+    instrument = instrument_of(order)
+    title = f"{instrument.ocds_title} {order.academic_year}: {order.region.name_en}"
+    if instrument.ocds_items is not None:
+        tender_items = instrument.ocds_items("tender", order, None)
+    else:
+        tender_items = [{"id": f"{n.level}-{n.locality}",
+                         "description": f"{LEVEL_NAMES.get(n.level, n.level)}, {n.locality}: one student-month",
+                         "unit": {"name": "student-month", "value": _amount(n.monthly_tiyn)}} for n in order.norms]
     releases = [
         _release(order, "planning", order.placed_at, ["planning"], buyer,
-                 planning={"budget": {"description": f"Budget of the state educational order {order.academic_year}",
+                 planning={"budget": {"description": f"Budget of the {instrument.ocds_title.lower()} "
+                                                     f"{order.academic_year}",
                                       "amount": _amount(order.budget_tiyn)}}),
         _release(order, "tender", order.placed_at, ["tender"], buyer, tender={
             "id": order.number, "title": title, "status": _tender_status(order, clock.today()),
-            "procurementMethod": "open", "procurementMethodDetails": "Call for applications from private schools",
+            "procurementMethod": "open", "procurementMethodDetails": instrument.ocds_call,
             "mainProcurementCategory": "services", "value": _amount(order.budget_tiyn),
             "tenderPeriod": {"startDate": _when(order.window_opens), "endDate": _when(order.window_closes)},
             "contractPeriod": {"startDate": _when(order.period_start), "endDate": _when(order.period_end)},
-            "items": [{"id": f"{n.level}-{n.locality}",
-                       "description": f"{LEVEL_NAMES.get(n.level, n.level)}, {n.locality}: one student-month",
-                       "unit": {"name": "student-month", "value": _amount(n.monthly_tiyn)}} for n in order.norms]}),
+            "items": tender_items}),
     ]
     for app_ in loaded.applications.get(order.id, []):
-        items = [{"id": level, "description": LEVEL_NAMES[level], "quantity": places, "unit": {"name": "place"}}
-                 for level, places in (("primary", app_.places_primary), ("basic", app_.places_basic),
-                                       ("secondary", app_.places_secondary)) if places]
+        if instrument.ocds_items is not None:
+            items = instrument.ocds_items("award", app_, None)
+        else:
+            items = [{"id": level, "description": LEVEL_NAMES[level], "quantity": places, "unit": {"name": "place"}}
+                     for level, places in (("primary", app_.places_primary), ("basic", app_.places_basic),
+                                           ("secondary", app_.places_secondary)) if places]
         award = {"id": app_.number, "title": f"Places allocated to {app_.school.name}", "status": "active",
                  "date": _when(app_.decided_at), "suppliers": [_party_ref(app_.school)], "items": items}
         releases.append(_release(order, f"award-{app_.number}", app_.decided_at or order.placed_at, ["award"], buyer,
@@ -187,6 +198,11 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
     terms = signed_terms(contract)
     levels = [lv for lv in LEVEL_NAMES if terms[f"places_{lv}"]
               or any(a.after[f"places_{lv}"] for a in contract.amendments)]
+    custom = instrument_of(contract).ocds_items
+
+    def items_of(stage_terms: dict, of_levels: list[str]) -> list[dict]:
+        return custom("contract", contract, stage_terms) if custom else _contract_items(stage_terms, of_levels)
+
     supplier = [_party(contract.school, ["supplier", "payee"])]
     body = {"id": contract.number, "awardID": contract.application.number,
             "title": f"Contract with {contract.school.name}",
@@ -194,7 +210,7 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
             "period": {"startDate": _when(contract.period_start),
                        "endDate": _when(date.fromisoformat(terms["period_end"]))},
             "value": _amount(terms["amount_cap_tiyn"]), "dateSigned": _when(signed),
-            "items": _contract_items(terms, [lv for lv in levels if terms[f"places_{lv}"]])}
+            "items": items_of(terms, [lv for lv in levels if terms[f"places_{lv}"]])}
     releases = [_release(order, f"contract-{contract.number}", signed or contract.created_at, ["contract"], buyer,
                          parties=supplier, contracts=[body])]
     for amendment in contract.amendments:
@@ -204,7 +220,7 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
                                "id": contract.number, "awardID": contract.application.number,
                                "period": {"startDate": _when(contract.period_start),
                                           "endDate": _when(date.fromisoformat(after["period_end"]))},
-                               "value": _amount(after["amount_cap_tiyn"]), "items": _contract_items(after, levels)}])
+                               "value": _amount(after["amount_cap_tiyn"]), "items": items_of(after, levels)}])
         release["contracts"][0]["amendments"] = [{
             "id": amendment.number, "date": _when(amendment.amended_at), "rationale": amendment.rationale,
             "description": f"Places, amount or term amended from {amendment.effective_from:%Y-%m}",

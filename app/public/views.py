@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.instruments import all_rules
+from app.instruments import all_rules, instrument_for_kind, instruments
 from app.people.models import Organisation, Region
 from app.public import cache, downloads, figures, open_contracting
 from app.public.downloads import region_name
@@ -29,7 +29,7 @@ def rule_title(code: str) -> str:
 @bp.app_context_processor
 def public_helpers() -> dict:
     return {"region_name": region_name, "rule_title": rule_title, "small_cell": figures.SMALL_CELL,
-            "months_chart_data": months_chart_data}
+            "months_chart_data": months_chart_data, "instrument_for_kind": instrument_for_kind}
 
 
 def months_chart_data(months: list) -> dict:
@@ -84,8 +84,9 @@ def school_page(school_bin: str):
 def _school(school_bin: str) -> Organisation:
     if not _BIN.fullmatch(school_bin):
         abort(404)
+    funded = {i.organisation_kind for i in instruments()}  # schools, dormitories: whoever an instrument pays
     school = db.session.scalars(select(Organisation).where(Organisation.bin == school_bin,
-                                                           Organisation.kind == "school")).first()
+                                                           Organisation.kind.in_(funded))).first()
     if school is None:
         abort(404)
     return school

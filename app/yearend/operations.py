@@ -11,36 +11,49 @@ from app.contracts.models import Contract
 from app.contracts.operations import _chain, contract_acts, contract_months
 from app.engine.errors import DomainRefused
 from app.extensions import db
+from app.instruments import instrument_of
 from app.payments.models import Payment
 from app.yearend.models import YearEndReport
 
 
 def monthly_totals(contract: Contract) -> list[dict]:
+    """Per month of the contract: places contracted (terms in force that month) against lines accepted (students
+    taught, places occupied), the act's amount and payment, and what excluded lines withheld, by rule — the same
+    for every instrument (its rules, its price of a line, its contracted places)."""
+    from app.acts.report import by_rule
+
+    instrument = instrument_of(contract)
     acts = {a.period: a for a in contract_acts(contract)}
     rows = []
     for period in contract_months(contract):
         act = acts.get(period)
         payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() if act else None
+        excluded = by_rule(act) if act is not None and act.status in DECIDED else []
         rows.append({
             "period": period.strftime("%Y-%m"), "act_id": act.id if act else None,
             "act_number": act.number if act else None, "status": act.status if act else "missing",
+            "contracted": instrument.contracted_places(contract, period) if instrument.contracted_places else None,
             "accepted_lines": act.accepted_lines if act else 0, "amount_tiyn": act.amount_tiyn if act else 0,
             "paid_tiyn": payment.amount_tiyn if payment else 0,
+            "withheld_tiyn": sum(r.withheld_tiyn for r in excluded),
+            "by_rule": {r.code: r.lines for r in excluded},
         })
     return rows
 
 
-YEAR_END_PROCESS = "year_end"
+#: acts whose lines' outcomes are final (Decided is final): what they withheld is part of the year's report
+DECIDED = ("accepted", "paid")
 
 
 def start_year_end(contract: Contract, actor=None):
-    """After the last month's act has opened, the school's year-end report waits in its inbox."""
+    """After the last month's act has opened, the year-end report waits in the funded organisation's inbox (the
+    instrument's year-end process: its lane names the accountant's role)."""
     from app.engine.runtime import start_instance
 
     if contract.status != "active":
         raise DomainRefused("Only an active contract gets a year-end report.")
     instance = start_instance(
-        YEAR_END_PROCESS, title=f"{contract.number} · {contract.school.name}", actor=actor,
+        instrument_of(contract).year_end_process, title=f"{contract.number} · {contract.school.name}", actor=actor,
         region_id=contract.region_id, organisation_id=contract.school_id, subject_type="contract",
         subject_id=contract.id, data={"contract_id": contract.id})
     record_event(_chain(contract), "yearend.opened", "process_instance", instance.id, actor_id=None,
@@ -52,7 +65,8 @@ def year_end_instance(contract: Contract):
     from app.engine.models import ProcessInstance
 
     return db.session.scalars(select(ProcessInstance).where(
-        ProcessInstance.process_id == YEAR_END_PROCESS, ProcessInstance.subject_type == "contract",
+        ProcessInstance.process_id == instrument_of(contract).year_end_process,
+        ProcessInstance.subject_type == "contract",
         ProcessInstance.subject_id == contract.id).order_by(ProcessInstance.id.desc())).first()
 
 

@@ -1,0 +1,116 @@
+"""Adjustments of decided months for dormitories, through the generic settlement: after September's act of the clean
+dormitory is accepted and paid, the student registry is corrected — one resident withdrew mid-September, another
+was never enrolled then. October's act carries a claw-back line for each (rule, month, evidence), the official
+accepts it with the act, the operator pays the net once; September's act and payment are never touched."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+
+from app import clock
+from app.acts.adjustments import ENROLLED_DAYS
+from app.acts.models import Act, ActAdjustment, ActLine
+from app.audit.models import AuditEvent
+from app.contracts.operations import open_contract_act
+from app.dormitories.demo import submit_month
+from app.dormitories.models import DormitoryTerms, StudentEnrolment
+from app.engine.runtime import complete_task
+from app.extensions import db
+from app.payments.models import Payment
+from tests.helpers import user
+from tests.lifecycle.flow import open_task_of
+
+SEPTEMBER, OCTOBER = date(2027, 9, 1), date(2027, 10, 1)
+
+
+def _month(seeded: dict, period: date, *, decide: bool = True) -> Act:
+    following = date(period.year + (period.month == 12), period.month % 12 + 1, 1)
+    clock.set_clock(clock.FrozenClock(datetime(following.year, following.month, 3, 5, 0, tzinfo=UTC)))
+    act = open_contract_act(seeded["contracts"]["dorm_a"], period)
+    db.session.commit()
+    submit_month(seeded["worlds"]["dorm_a"], act, "dorm_accountant")
+    db.session.commit()
+    if decide:
+        _accept_and_pay(act)
+    db.session.expire_all()
+    return db.session.get(Act, act.id)
+
+
+def _accept_and_pay(act: Act) -> None:
+    complete_task(open_task_of(act.instance_id, "accept_act").id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    complete_task(open_task_of(act.instance_id, "pay_act").id, user("operator"),
+                  data={"order_number": f"DP-{act.id:05d}", "paid_on": f"{clock.today()}"})
+    db.session.commit()
+
+
+def test_a_registry_correction_of_a_paid_month_is_clawed_back_on_the_next_act(dorm_year, browser):
+    september = _month(dorm_year, SEPTEMBER)
+    assert september.status == "paid"
+    paid_september = db.session.scalars(select(Payment).where(Payment.act_id == september.id)).one().amount_tiyn
+    rate = db.session.scalar(select(DormitoryTerms.place_rate_tiyn)
+                             .where(DormitoryTerms.contract_id == dorm_year["contracts"]["dorm_a"].id))
+    full = [ln for ln in september.lines if ln.outcome == "accepted" and ln.amount_tiyn == rate]
+    halfway, never = full[0], full[1]
+    for line, withdrawn_on in ((halfway, date(2027, 9, 16)), (never, date(2027, 8, 1))):
+        for enrolment in db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == line.iin)):
+            enrolment.withdrawn_on = withdrawn_on  # the registry, corrected after September was paid
+    db.session.commit()
+
+    october = _month(dorm_year, OCTOBER, decide=False)
+    adjustments = {a.iin: a for a in db.session.scalars(select(ActAdjustment)
+                                                        .where(ActAdjustment.act_id == october.id))}
+    assert set(adjustments) == {halfway.iin, never.iin}
+    half = adjustments[halfway.iin]
+    assert (half.rule_code, half.period, half.original_act_id) == (ENROLLED_DAYS, SEPTEMBER, september.id)
+    assert half.amount_tiyn == rate * 15 // 30 - rate and half.evidence["days"] == 15
+    assert half.evidence["registry"][0]["withdrawn_on"] == "2027-09-16"
+    gone = adjustments[never.iin]
+    assert (gone.rule_code, gone.amount_tiyn, gone.corrected_amount_tiyn) == ("not_enrolled", -rate, 0)
+    assert october.adjustment_tiyn == half.amount_tiyn + gone.amount_tiyn
+    assert october.amount_tiyn == october.lines_amount_tiyn + october.adjustment_tiyn
+    verified = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "act",
+                                                           AuditEvent.object_id == october.id,
+                                                           AuditEvent.action == "act.verified")).all()
+    assert {a["rule"] for a in verified[-1].details["adjustments"]} == {ENROLLED_DAYS, "not_enrolled"}
+
+    # The official sees the claw-backs with their rule, month and evidence on the act they accept.
+    official = browser("official")
+    page = official.get(f"/tasks/{open_task_of(october.instance_id, 'accept_act').id}").get_data(as_text=True)
+    assert 'id="adjustments-table"' in page and 'data-rule="not_enrolled"' in page
+    assert "Evidence (student registry)" in page and "2027-09-16" in page
+    assert f'data-rule="{ENROLLED_DAYS}"' in page
+    _accept_and_pay(october)
+
+    db.session.expire_all()
+    october = db.session.get(Act, october.id)
+    assert october.status == "paid"
+    payments = db.session.scalars(select(Payment).where(Payment.act_id == october.id)).all()
+    assert [p.amount_tiyn for p in payments] == [october.amount_tiyn]
+    # Decided is final: September's act, lines and payment are as they were.
+    september = db.session.get(Act, september.id)
+    assert september.status == "paid" and september.adjustment_tiyn == 0
+    assert db.session.get(ActLine, halfway.id).amount_tiyn == rate
+    assert db.session.scalars(select(Payment).where(Payment.act_id == september.id)).one().amount_tiyn == \
+        paid_september
+
+
+def test_a_registry_corrected_back_reverses_the_claw_back_and_never_twice(dorm_year):
+    september = _month(dorm_year, SEPTEMBER)
+    rate = db.session.scalar(select(DormitoryTerms.place_rate_tiyn)
+                             .where(DormitoryTerms.contract_id == dorm_year["contracts"]["dorm_a"].id))
+    line = next(ln for ln in september.lines if ln.outcome == "accepted" and ln.amount_tiyn == rate)
+    enrolments = list(db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == line.iin)))
+    for enrolment in enrolments:
+        enrolment.withdrawn_on = date(2027, 8, 1)
+    db.session.commit()
+    october = _month(dorm_year, OCTOBER)
+    assert october.adjustment_tiyn == -rate
+    for enrolment in enrolments:  # the registry is corrected back: the student was there all along
+        enrolment.withdrawn_on = None
+    db.session.commit()
+    november = _month(dorm_year, date(2027, 11, 1), decide=False)
+    back = db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == november.id)).all()
+    assert [(a.iin, a.rule_code, a.amount_tiyn) for a in back] == [(line.iin, "nedb_corrected", rate)]
