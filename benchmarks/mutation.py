@@ -44,6 +44,11 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "audit": (["app/audit/operations.py", "app/audit/keys.py", "app/audit/anchors.py", "app/audit/facts.py"],
               ["tests/audit/test_keys.py", "tests/audit/test_walker.py", "tests/audit/test_tampering.py",
                "tests/audit/test_anchors.py", "tests/test_audit.py"]),
+    # Money rules: the contingent rules' helpers and the adjustments (claw-backs and top-ups of accepted months).
+    # NOT app/acts/verification.py (being rewritten; its run belongs with that change).
+    "acts_rules": (["app/acts/rules.py", "app/acts/adjustments.py"],
+                   ["tests/money/test_rule_helpers.py", "tests/money/test_reprice.py",
+                    "tests/money/test_adjustments.py", "tests/money/test_reconciliation.py"]),
     "runtime": (["app/engine/runtime.py"],
                 ["tests/engine/test_step_writes.py", "tests/test_lifecycle.py", "tests/test_concurrency.py"]),
 }
