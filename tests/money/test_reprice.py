@@ -82,6 +82,8 @@ def test_a_student_here_and_elsewhere_in_the_same_month_keeps_what_it_earned_her
     records = [_enrolment(HERE, date(2026, 9, 1), date(2026, 10, 15)), _enrolment(THERE, date(2026, 10, 15))]
     found = reprice(_line(3_000_000), OCTOBER, records, HERE, NORM, by_days=False)
     assert (found.rule_code, found.corrected_tiyn) == (NEDB_CORRECTED, 3_000_000)
+    assert [(r["school_bin"], r["withdrawn_on"]) for r in found.evidence["nedb"]] == [(HERE, "2026-10-15"),
+                                                                                      (THERE, None)]
 
 
 def test_pay_by_days_adds_the_days_of_every_enrolment_here_and_never_pays_more_than_the_month():
