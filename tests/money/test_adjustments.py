@@ -207,6 +207,12 @@ def test_only_accepted_lines_of_the_schools_decided_earlier_months_of_the_year_a
     db.session.commit()
     assert candidates((bilim, NOVEMBER)) == expected
 
+    # September, the academic year's first month, is looked at too.
+    db.session.execute(Act.__table__.update().where(Act.id == october.id).values(period=date(2026, 9, 1)))
+    db.session.execute(ActLine.__table__.update().where(ActLine.act_id == october.id).values(period=date(2026, 9, 1)))
+    db.session.commit()  # (the student enrolled on 1 October was not one in September)
+    assert candidates((bilim, NOVEMBER)) == [*expected, (first_day.id, october.id)]
+
     db.session.execute(Act.__table__.update().where(Act.id == october.id).values(status="verified"))
     db.session.commit()
     assert candidates((bilim, NOVEMBER)) == []
