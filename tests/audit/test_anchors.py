@@ -4,8 +4,10 @@ exported and checked by verify-audit."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from app import clock
@@ -114,7 +116,8 @@ def test_an_exported_anchor_still_finds_a_chain_deleted_after_the_local_anchors_
     chain = sorted(exported["chains"])[0]
     tamper(delete(AuditEvent).where(AuditEvent.chain == chain))
     report = verify_audit_trail()
-    assert report.problems == [] and report.warnings[-1].startswith("No anchor yet")
+    assert report.problems == [] and report.warnings[-1] == (
+        "No anchor yet: deleted chains and deleted last events cannot be found (run 'flask audit-anchor').")
     assert [p.reason for p in verify_audit_trail([exported]).problems] == [
         f"chain deleted: anchor 1 vouched for {exported['chains'][chain][0]} event(s)"]
 
@@ -124,3 +127,25 @@ def test_events_added_after_the_anchor_are_fine(world, anchor_dir):
     record_event("registry", "thing.done", "thing", 1, actor_id=None)
     db.session.commit()
     assert verify_audit_trail().problems == []
+
+
+def test_only_well_named_anchor_files_count_and_in_number_order(tmp_path):
+    for name in ("anchor-00000010.json", "anchor-00000002.json", "anchor-2.json", "anchor-00000003.json.tmp",
+                 "xanchor-00000004.json", "notes.txt"):
+        (tmp_path / name).write_text("{}")
+    assert anchor_files(tmp_path) == [(2, tmp_path / "anchor-00000002.json"), (10, tmp_path / "anchor-00000010.json")]
+    assert anchor_files(tmp_path / "absent") == []
+
+
+def test_a_file_that_is_not_an_anchor_is_refused_with_its_reason(tmp_path):
+    path = tmp_path / "anchor-00000001.json"
+    for text in ("[]", '{"format": "other/1", "chains": {}}', '{"format": "tapsyrys-audit-anchor/1", "chains": []}',
+                 '{"format": "tapsyrys-audit-anchor/1"}'):
+        path.write_text(text)
+        with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: not a tapsyrys-audit-anchor/1 document$"):
+            read_anchor(path)
+    path.write_bytes(b"\xff\xfe")
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: not a readable anchor \\("):
+        read_anchor(path)
+    path.write_text('{"format": "tapsyrys-audit-anchor/1", "chains": {}, "number": 1}')
+    assert read_anchor(path) == {"format": "tapsyrys-audit-anchor/1", "chains": {}, "number": 1}

@@ -153,3 +153,31 @@ def test_a_secret_needs_at_least_32_characters():
     assert parse_key_file(f"k1 {'s' * 32}\n") == {"k1": b"s" * 32}
     with pytest.raises(AuditKeyError, match="line 1"):
         parse_key_file(f"k1 {'s' * 31}\n")
+
+
+def test_rotation_numbers_the_new_key_after_the_highest_k_number_and_keeps_every_line(tmp_path):
+    path = tmp_path / "keys"
+    old = f"k9 {'a' * 64}\nk10 {'b' * 64}\nprod-20 {'c' * 64}\nk2x {'d' * 64}\n"
+    path.write_text(old)
+    assert rotate_key_file({"AUDIT_KEY_FILE": str(path)}) == "k11"
+    text = path.read_text()
+    assert text.startswith(old) and len(text.splitlines()) == 5
+    ring = load_keyring({"AUDIT_KEY_FILE": str(path)})
+    assert ring.current_id == "k11" and len(ring.keys["k11"]) == 64
+    assert set(ring.keys) == {"k9", "k10", "prod-20", "k2x", "k11"}
+
+
+def test_a_first_rotation_provisions_a_private_key_file(tmp_path):
+    path = tmp_path / "secrets" / "audit_keys"
+    assert rotate_key_file({"AUDIT_KEY_FILE": str(path)}) == "k1"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_keyring({"AUDIT_KEY_FILE": str(path)}).current_id == "k1"
+
+
+def test_no_key_file_is_created_when_the_key_comes_from_the_environment_or_creation_is_off(tmp_path):
+    path = tmp_path / "audit_keys"
+    ring = load_keyring({"AUDIT_KEY_FILE": str(path), "AUDIT_KEY_CREATE": True, "AUDIT_KEY": SECRET})
+    assert ring == Keyring("env", {"env": SECRET.encode()}) and not path.exists()
+    with pytest.raises(AuditKeyError, match="No audit key"):
+        load_keyring({"AUDIT_KEY_FILE": str(path)})
+    assert not path.exists()

@@ -147,9 +147,25 @@ def test_a_payment_no_event_vouches_for_is_found(paid_act):
 
 def test_a_deleted_payment_is_found(paid_act):
     payment = db.session.scalars(select(Payment).where(Payment.act_id == paid_act.id)).one()
+    paid = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.paid")).one()
     tamper(delete(Payment))
-    assert any(f"payment {payment.id}: vouched for by the event but missing" in r
-               for r in _reasons(verify_all_chains()[1]))
+    assert f"{paid.chain} #{paid.seq}: payment {payment.id}: vouched for by the event but missing" in _reasons(
+        verify_all_chains()[1])
+
+
+def test_every_row_is_compared_even_after_one_that_no_event_vouches_for(paid_act):
+    """The first payment's event lost its facts, and a second payment was slipped in by hand: both are named."""
+    payment = db.session.scalars(select(Payment).where(Payment.act_id == paid_act.id)).one()
+    tamper(update(AuditEvent).where(AuditEvent.action == "act.paid").values(facts=None))
+    other_act = db.session.scalar(select(Act.id).where(Act.id != paid_act.id))
+    tamper(Payment.__table__.insert().values(act_id=other_act, order_number="PP-FORGED", paid_on=payment.paid_on,
+                                             amount_tiyn=1, registered_by_id=payment.registered_by_id,
+                                             registered_at=payment.registered_at))
+    forged = db.session.scalar(select(Payment.id).where(Payment.order_number == "PP-FORGED"))
+    assert forged > payment.id
+    reasons = [p.reason for p in verify_all_chains()[1]]
+    assert f"payment {payment.id}: no audit event vouches for its facts" in reasons
+    assert f"payment {forged}: no audit event vouches for its facts" in reasons
 
 
 def test_an_accepted_acts_amount_changed_is_found(paid_act):

@@ -4,7 +4,7 @@ official accepts it with the next act and the operator pays the net. Never twice
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -23,6 +23,7 @@ from tests.helpers import act_of_school, open_task, school, user
 BILIM = "Bilim Innovation School"
 NORMS = {"primary": 3_850_000, "basic": 4_230_000, "secondary": 4_610_000}
 OCTOBER, NOVEMBER, DECEMBER = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def _act(period: date) -> Act:
@@ -86,6 +87,15 @@ def test_withdrawal_found_after_payment_is_clawed_back_on_the_next_act_once(worl
                                                                                           line.id)
         assert (adj.original_amount_tiyn, adj.corrected_amount_tiyn, adj.amount_tiyn) == (norm, 0, -norm)
         assert any(e["withdrawn_on"] for e in adj.evidence["nedb"]), "the NEDB dates are the evidence"
+        assert (adj.full_name, adj.act_id) == (line.full_name, november.id)
+    # The verification's audit event names each settlement: top-ups first, then claw-backs by month and line.
+    verified = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.verified",
+                                                           AuditEvent.object_id == november.id)).one()
+    assert verified.details["adjustments"] == [
+        {"original_act": october.number, "line": line.line_no, "month": "2026-10", "rule": rule,
+         "amount_tiyn": -NORMS[level_for_grade(line.grade)]}
+        for line, rule in sorted(((withdrawn_line, "withdrawn"), (moved_line, "other_school")),
+                                 key=lambda pair: pair[0].line_no)]
     clawed = sum(a.amount_tiyn for a in adjustments.values())
     lines_sum = sum(ln.amount_tiyn for ln in november.lines)
     assert november.adjustment_tiyn == clawed and november.amount_tiyn == lines_sum + clawed
@@ -146,3 +156,78 @@ def test_claw_back_never_makes_an_act_negative_the_rest_stays_owed(world):
     settled = -db.session.query(db.func.sum(ActAdjustment.amount_tiyn)).scalar()
     assert settled == min(owed, -november.adjustment_tiyn + sum(ln.amount_tiyn for ln in december.lines))
     assert december.amount_tiyn >= 0
+
+
+def test_only_accepted_lines_of_the_schools_decided_earlier_months_of_the_year_are_looked_at(world):
+    """Which lines today's registry may re-price: never a line of a month not yet decided (its own verification
+    sees the registry), never an excluded line (it earned nothing), never another school's, a later month's or
+    another academic year's. With the NEDB table, lines of students enrolled at this school since before the
+    month and still there are left out in SQL — but not a student who is enrolled only elsewhere now, or came
+    back only later, and never a line already adjusted (the registry may have been corrected back)."""
+    from types import SimpleNamespace
+
+    from app.acts.adjustments import _candidate_lines
+    from app.registry.adapter import student_registry
+
+    october = _submit_accept_pay(act_of_school(BILIM), "PP-OCT-3")
+    lines = sorted(october.lines, key=lambda ln: ln.line_no)
+    withdrawn, moved, excluded, returned, first_day = lines[4], lines[9], lines[12], lines[15], lines[20]
+    for line in (withdrawn, moved, excluded, returned):
+        _enrolment(line.iin).withdrawn_on = date(2026, 9, 20)
+    _enrolment(first_day.iin).enrolled_on = OCTOBER  # enrolled on the month's first day: a student all month
+    lyceum = school("Alatau Lyceum")
+    for line, bin_, since in ((moved, lyceum.bin, date(2026, 9, 20)), (returned, school(BILIM).bin, NOVEMBER)):
+        db.session.add(NedbEnrollment(iin=line.iin, full_name=line.full_name, school_bin=bin_, school_kind="private",
+                                      grade=line.grade, enrolled_on=since))
+    excluded.outcome, excluded.amount_tiyn = "excluded", 0  # as if the official had excluded it
+    db.session.commit()
+    registry, bilim = student_registry(), school(BILIM).id
+
+    def candidates(*acts, registry=registry):
+        return [(line.id, act.id) for line, act in _candidate_lines(
+            [SimpleNamespace(school_id=s, period=p) for s, p in acts], registry)]
+
+    expected = [(withdrawn.id, october.id), (moved.id, october.id), (returned.id, october.id)]
+    assert candidates((bilim, NOVEMBER)) == expected
+    assert candidates((bilim, date(2027, 8, 1))) == expected  # the last month of the academic year
+    assert candidates((lyceum.id, NOVEMBER), (bilim, NOVEMBER)) == expected
+    assert candidates((lyceum.id, NOVEMBER)) == []
+    assert candidates((bilim, OCTOBER)) == [] and candidates((bilim, date(2026, 9, 1))) == []
+    assert candidates((bilim, date(2027, 9, 1))) == []  # the next academic year
+    # A registry that is not the NEDB table: every accepted line comes back, in line order.
+    everything = [(ln.id, october.id) for ln in lines if ln is not excluded]
+    assert candidates((bilim, NOVEMBER), registry=SimpleNamespace()) == everything
+
+    # The withdrawn student was clawed back, then NEDB corrected the withdrawal: the line still comes back.
+    db.session.add(ActAdjustment(act_id=october.id, original_act_id=october.id, original_line_id=withdrawn.id,
+                                 period=OCTOBER, iin=withdrawn.iin, full_name=withdrawn.full_name,
+                                 rule_code="withdrawn", original_amount_tiyn=withdrawn.amount_tiyn,
+                                 corrected_amount_tiyn=0, amount_tiyn=-withdrawn.amount_tiyn, created_at=AT))
+    _enrolment(withdrawn.iin).withdrawn_on = None
+    db.session.commit()
+    assert candidates((bilim, NOVEMBER)) == expected
+
+    # September, the academic year's first month, is looked at too.
+    db.session.execute(Act.__table__.update().where(Act.id == october.id).values(period=date(2026, 9, 1)))
+    db.session.execute(ActLine.__table__.update().where(ActLine.act_id == october.id).values(period=date(2026, 9, 1)))
+    db.session.commit()  # (the student enrolled on 1 October was not one in September)
+    assert candidates((bilim, NOVEMBER)) == [*expected, (first_day.id, october.id)]
+
+    db.session.execute(Act.__table__.update().where(Act.id == october.id).values(status="verified"))
+    db.session.commit()
+    assert candidates((bilim, NOVEMBER)) == []
+
+
+def test_an_acts_adjustments_are_listed_by_month_then_as_settled(world):
+    from app import clock
+    from app.acts.adjustments import adjustments_of
+
+    act = act_of_school("Alatau Lyceum")  # verified in the seed: it has lines
+    first, second, third = act.lines[:3]
+    for line, period in ((first, NOVEMBER), (second, OCTOBER), (third, NOVEMBER)):
+        db.session.add(ActAdjustment(act_id=act.id, original_act_id=act.id, original_line_id=line.id, period=period,
+                                     iin=line.iin, full_name=line.full_name, rule_code="withdrawn",
+                                     original_amount_tiyn=1, corrected_amount_tiyn=0, amount_tiyn=-1,
+                                     created_at=clock.now()))
+        db.session.flush()
+    assert [a.original_line_id for a in adjustments_of(act)] == [second.id, first.id, third.id]

@@ -1,0 +1,91 @@
+"""The small rules every act line is priced and checked by: which level a grade is paid at, which grades a
+contract's levels cover, how old a student is, whether that age fits the grade, and when two names are one."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+import pytest
+
+from app.acts.rules import age_on, age_plausible, grades_for_levels, level_for_grade, normalise_name
+
+
+@pytest.mark.parametrize(("grade", "level"), [
+    (1, "primary"), (4, "primary"), (5, "basic"), (9, "basic"), (10, "secondary"), (11, "secondary"),
+])
+def test_a_grade_is_paid_at_its_level_up_to_the_last_grade_of_each(grade, level):
+    assert level_for_grade(grade) == level
+
+
+def test_a_contracts_levels_cover_exactly_their_grades():
+    assert grades_for_levels(["primary"]) == frozenset({1, 2, 3, 4})
+    assert grades_for_levels(["basic"]) == frozenset({5, 6, 7, 8, 9})
+    assert grades_for_levels(["secondary"]) == frozenset({10, 11})
+    assert grades_for_levels(["primary", "secondary"]) == frozenset({1, 2, 3, 4, 10, 11})
+    assert grades_for_levels(["primary", "basic", "secondary"]) == frozenset(range(1, 12))
+
+
+def test_an_unknown_level_covers_no_grade_and_does_not_hide_the_known_ones():
+    assert grades_for_levels([]) == frozenset()
+    assert grades_for_levels(["preschool"]) == frozenset()
+    assert grades_for_levels(["preschool", "basic"]) == frozenset({5, 6, 7, 8, 9})
+
+
+@pytest.mark.parametrize(("born", "day", "age"), [
+    (date(2015, 9, 1), date(2026, 9, 1), 11),    # birthday on the day: a year older that day
+    (date(2015, 9, 2), date(2026, 9, 1), 10),    # birthday the day after
+    (date(2015, 8, 31), date(2026, 9, 1), 11),   # birthday the day before
+    (date(2015, 10, 1), date(2026, 9, 1), 10),   # later month, earlier day
+    (date(2015, 3, 15), date(2026, 9, 1), 11),   # earlier month, later day
+    (date(2026, 9, 1), date(2026, 9, 1), 0),
+])
+def test_age_counts_whole_years_and_the_birthday_itself(born, day, age):
+    assert age_on(born, day) == age
+
+
+def test_an_age_for_the_grade_is_plausible_from_one_year_early_to_two_years_late():
+    # A first-grader is normally 6 on 1 September; 5 (early) to 8 (late start, a repeated year) is plausible.
+    year = 2026
+    on_first_september = {age: date(year - age, 9, 1) for age in range(3, 11)}
+    plausible = {age for age, born in on_first_september.items() if age_plausible(born, 1, year)}
+    assert plausible == {5, 6, 7, 8}
+    # The bounds move with the grade: grade 10 takes 14 to 17.
+    plausible = {age for age in range(10, 21) if age_plausible(date(year - age, 9, 1), 10, year)}
+    assert plausible == {14, 15, 16, 17}
+
+
+def test_the_age_is_taken_on_the_first_of_september_of_the_academic_year():
+    # Turns 5 on 2 September 2026: still 4 on 1 September, too young for grade 1 that year, plausible the next.
+    born = date(2021, 9, 2)
+    assert age_plausible(born, 1, 2026) is False
+    assert age_plausible(born, 1, 2027) is True
+    # Turns 9 on 1 September 2026: 9 that day, too old for grade 1.
+    assert age_plausible(date(2017, 9, 1), 1, 2026) is False
+    assert age_plausible(date(2017, 9, 2), 1, 2026) is True
+
+
+def test_without_a_birth_date_the_age_is_never_plausible():
+    assert age_plausible(None, 1, 2026) is False
+
+
+def test_names_that_differ_only_by_case_spacing_and_letter_variants_are_one_name():
+    assert normalise_name("  Әлібек   Нұрлан-Қайратұлы ") == "алибек нурлан каиратулы"
+    assert normalise_name("ӘЛІБЕК") == normalise_name("әлібек") == normalise_name("алибек")
+    # Latin letters typed on the wrong layout.
+    assert normalise_name("Ceмeнoв") == normalise_name("Семенов") == "семенов"
+    assert normalise_name("Пётр.Иванович") == "петр иванович"
+    assert normalise_name("Ғани\tҢұрөһ\nҮйі") == "гани нуроx уии".replace("x", "х")
+
+
+def test_a_name_in_decomposed_unicode_is_the_same_name():
+    decomposed = unicodedata.normalize("NFD", "Йошкин")  # Й as И + combining breve
+    assert decomposed != "Йошкин"
+    assert normalise_name(decomposed) == normalise_name("Йошкин") == "иошкин"
+
+
+def test_a_missing_name_is_empty_and_different_names_stay_different():
+    assert normalise_name(None) == ""
+    assert normalise_name("") == ""
+    assert normalise_name("   ") == ""
+    assert normalise_name("Асан") != normalise_name("Үсен")
