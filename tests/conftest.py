@@ -63,14 +63,28 @@ def _has_alembic(application) -> bool:
 
 
 def _empty_all_tables() -> None:
+    # Children before parents, so no foreign key is ever left pointing at a deleted row.
     tables = [t for t in reversed(db.metadata.sorted_tables)]
+    for table in tables:
+        db.session.execute(table.delete())
     if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
+        # DELETE, not TRUNCATE: TRUNCATE gives every table and index a new file and fsyncs them, about a second
+        # per test for all tables even when a test wrote nothing; deleting the rows a test left costs milliseconds.
+        # The identity sequences a test advanced start again, as TRUNCATE ... RESTART IDENTITY did.
+        db.session.execute(text(_RESTART_USED_SEQUENCES), {"tables": [t.name for t in tables]})
     db.session.commit()
+
+
+# The sequences owned by the given tables' columns (serial: 'a', identity: 'i') that have handed out a value.
+_RESTART_USED_SEQUENCES = """
+SELECT setval(s.oid, ps.start_value, false)
+FROM pg_class s
+JOIN pg_namespace n ON n.oid = s.relnamespace
+JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype IN ('a', 'i')
+JOIN pg_sequences ps ON ps.schemaname = n.nspname AND ps.sequencename = s.relname
+WHERE s.relkind = 'S' AND ps.last_value IS NOT NULL
+  AND d.refobjid = ANY(SELECT to_regclass(quote_ident(name)) FROM unnest(CAST(:tables AS text[])) AS name)
+"""
 
 
 def clear_compiled_scripts() -> None:
