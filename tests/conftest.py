@@ -25,7 +25,30 @@ people_models._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelis
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    """SQLite in this session's temporary folder (per xdist worker already), or DATABASE_URL's PostgreSQL
+    database — under pytest-xdist, a database of each worker's own next to it (``test`` → ``test_gw0``)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """The worker's own PostgreSQL database (created when missing): workers never share rows, locks or a schema."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    main = make_url(_normalise(url))
+    name = f"{main.database}_{worker}"
+    maintenance = create_engine(main.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        maintenance.dispose()
+    return main.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
