@@ -18,6 +18,7 @@ import app.people.models as people_models
 from app import clock, create_app
 from app.engine.specs import clear_spec_cache
 from app.extensions import db
+from app.limits import limiter
 
 # Real argon2, cheaper parameters: hashing speed is not what these tests are about.
 people_models._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -70,6 +71,11 @@ def app(database_url, tmp_path_factory):
         # synchronous=NORMAL, the embedded default. Each commit waited ~1-8 ms for an fsync, dozens per test.
         overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True,
                                                   "connect_args": {"options": "-c synchronous_commit=off"}}
+    # The login limiter is one object for every app a process builds, and an app built while it is switched off
+    # (as app.limits leaves it under TESTING) gets no limiter at all. Another module may build its own app first
+    # (tests/engine/test_form_rules.py; the order depends on how pytest-xdist hands out modules), so switch it on
+    # for this app's set-up: the login-throttling tests then find it wired, as they would in production.
+    limiter.enabled = True
     application = create_app(overrides, instance_path=str(tmp_path_factory.mktemp("instance")))
     with application.app_context():
         if not database_url.startswith("sqlite"):
