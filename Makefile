@@ -46,10 +46,12 @@ browser:
 run: install
 	$(BIN)/flask serve --host $(HOST) --port $(PORT)
 
-## The whole test suite (unit, HTTP, concurrency, security, end-to-end in Chromium).
-## On PostgreSQL:  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test make test
+## The whole test suite (unit, HTTP, concurrency, security, end-to-end in Chromium), one pytest-xdist worker
+## per CPU (TEST_WORKERS=0: in one process). Each test module stays on one worker (--dist loadfile).
+## On PostgreSQL:  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test make test  (worker gw0 uses test_gw0, ...)
+TEST_WORKERS ?= auto
 test: install-dev browser
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 ## A quick run of the engine-throughput benchmark (figures and the full command: benchmarks/README.md).
 bench: install-dev
