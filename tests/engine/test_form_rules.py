@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+import app.registry.formats  # noqa: F401 - the domain's IIN, BIN and IBAN formats, plugged in as the app factory does
 from app.engine.forms import (
     FORMAT_CHECKER,
     MAX_FORM_NUMBER,
