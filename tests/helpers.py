@@ -91,3 +91,13 @@ def assert_no_personal_data(pages: dict[str, str], students: list) -> None:
         for iin, name in students:
             assert iin not in text, f"{url} shows a student's IIN"
             assert name not in text, f"{url} shows a student's name"
+
+
+def fetch_all(client, urls: list[str]) -> dict[str, str]:
+    """Every page at ``urls`` as text, each required to answer 200 (the public pages' crawls)."""
+    pages = {}
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        pages[url] = response.get_data(as_text=True)
+    return pages

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.people.models import Organisation, Region
 from app.public.figures import years
 from tests.conftest import Browser
-from tests.helpers import assert_no_personal_data
+from tests.helpers import assert_no_personal_data, fetch_all
 from tests.public.test_ocds import _errors, _validator
 
 TITLE = "State order for student dormitory places"
@@ -31,12 +31,7 @@ def _pages(visitor: Browser) -> dict[str, str]:
     for dormitory in db.session.scalars(select(Organisation).where(Organisation.kind == "dormitory")):
         urls.append(f"/public/schools/{dormitory.bin}?year={year}")
         assert TITLE in visitor.get(urls[-1]).get_data(as_text=True)
-    pages = {}
-    for url in urls:
-        response = visitor.get(url)
-        assert response.status_code == 200, url
-        pages[url] = response.get_data(as_text=True)
-    return pages
+    return fetch_all(visitor, urls)
 
 
 def test_dormitory_orders_and_contracts_are_labelled_as_their_instrument_in_every_language(dorm_world, app):

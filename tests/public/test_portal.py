@@ -18,7 +18,7 @@ from app.public.figures import refresh_public_figures
 from app.public.models import PublicSchoolMonth
 from app.registry.models import NedbEnrollment
 from tests.conftest import Browser
-from tests.helpers import add_paid_history
+from tests.helpers import add_paid_history, fetch_all
 
 TWELVE_DIGITS = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 
@@ -39,12 +39,7 @@ def _pages(visitor: Browser) -> dict[str, str]:
                  f"/public/data/months.json?region={region.id}"]
     for school in db.session.scalars(select(Organisation).where(Organisation.kind == "school")):
         urls.append(f"/public/schools/{school.bin}")
-    pages = {}
-    for url in urls:
-        response = visitor.get(url)
-        assert response.status_code == 200, url
-        pages[url] = response.get_data(as_text=True)
-    return pages
+    return fetch_all(visitor, urls)
 
 
 def test_anyone_sees_the_paid_months_without_logging_in(world, app):
