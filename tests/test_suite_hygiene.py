@@ -90,3 +90,28 @@ def test_the_instance_checks_see_what_they_look_for(tmp_path):
     good = tmp_path / "test_good.py"
     good.write_text('def test_x(tmp_path):\n    p = tmp_path / "instance"\n    create_app({}, instance_path=str(p))\n')
     assert (_repository_paths_into_instance(good), _apps_without_instance_path(good)) == ([], [])
+
+
+def _loose_status_assertions(module: Path) -> list[int]:
+    """``assert response.status_code in (…)``: a test that accepts several answers cannot tell them apart."""
+    found = []
+    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Assert):
+            for compare in ast.walk(node.test):
+                if (isinstance(compare, ast.Compare) and ast.unparse(compare.left).endswith("status_code")
+                        and any(isinstance(op, ast.In) for op in compare.ops)):
+                    found.append(node.lineno)
+    return found
+
+
+def test_no_test_accepts_several_status_codes(project_root):
+    modules = [m for m in _test_modules(project_root) if m.name != "test_suite_hygiene.py"]
+    assert {str(m.relative_to(project_root)): _loose_status_assertions(m) for m in modules
+            if _loose_status_assertions(m)} == {}
+
+
+def test_the_loose_status_check_sees_what_it_looks_for(tmp_path):
+    module = tmp_path / "test_loose.py"
+    module.write_text("def test_x(r):\n    assert r.status_code == 200\n    assert r.status_code in (200, 422)\n"
+                      "    assert r.ok and r.status_code in {302, 303}\n")
+    assert _loose_status_assertions(module) == [3, 4]
