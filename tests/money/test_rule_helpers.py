@@ -89,3 +89,43 @@ def test_a_missing_name_is_empty_and_different_names_stay_different():
     assert normalise_name("") == ""
     assert normalise_name("   ") == ""
     assert normalise_name("Асан") != normalise_name("Үсен")
+
+
+def _iin_for(born: date, female: bool = False) -> str:
+    """An IIN's first seven digits carry the birth date and its century; the rest does not matter here."""
+    century = {1800: 1, 1900: 3, 2000: 5}[born.year // 100 * 100] + int(female)
+    return f"{born:%y%m%d}{century}00000"
+
+
+def test_the_passs_sql_age_check_is_the_rule_itself(app_ctx):
+    """The set-based pass checks age against grade in SQL (one integer comparison per line); on the test
+    database's own engine it must answer exactly as ``age_plausible`` for every grade, on both sides of each
+    boundary (born on 1 and 2 September, 31 August), in every century an IIN can name, and an unknown
+    century digit is never plausible. (An impossible calendar date, e.g. 30 February, never gets this far
+    with a real student: no NEDB record carries it.)"""
+    from sqlalchemy import text
+
+    from app.acts.verification import _age_bounds, _age_implausible_sql
+    from app.extensions import db
+
+    year = 2026
+    lo, hi = _age_bounds(year)
+    check = text("SELECT " + _age_implausible_sql("CAST(:iin AS VARCHAR(12))", "CAST(:grade AS INTEGER)",
+                                                  "CAST(:lo AS INTEGER)", "CAST(:hi AS INTEGER)"))
+    cases = []
+    for grade in range(0, 12):
+        for age in range(grade + 2, grade + 10):
+            for month, day in ((8, 31), (9, 1), (9, 2), (1, 1), (12, 31)):
+                cases.append((_iin_for(date(year - age, month, day), female=age % 2 == 0), grade))
+    cases += [(_iin_for(date(1899, 9, 1)), 3), (_iin_for(date(1999, 9, 1)), 11)]
+    for iin, grade in cases:
+        implausible = bool(db.session.execute(check, {"iin": iin, "grade": grade, "lo": lo, "hi": hi}).scalar())
+        born = date((1800 if iin[6] in "12" else 1900 if iin[6] in "34" else 2000) + int(iin[:2]),
+                    int(iin[2:4]), int(iin[4:6]))
+        assert implausible is not age_plausible(born, grade, year), (iin, grade)
+    plausible_date = _iin_for(date(year - 10, 3, 1))
+    assert age_plausible(date(year - 10, 3, 1), 4, year)
+    for unknown_century in "0789":
+        iin = plausible_date[:6] + unknown_century + plausible_date[7:]
+        assert db.session.execute(check, {"iin": iin, "grade": 4, "lo": lo, "hi": hi}).scalar(), unknown_century
+    assert sum(not age_plausible(date(year - a, 9, 1), 4, year) for a in range(6, 14)) == 4, "both outcomes seen"
