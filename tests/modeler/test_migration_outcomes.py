@@ -1,0 +1,193 @@
+"""What a migration leaves behind, exactly: the batch's report per instance, the failure's incident and audit
+event (which its retry reads), the retry's target, and the open task rows brought in line with the new version.
+
+Issue 17: the mutation run of ``app/engine/migration.py`` showed that the batch, the failure record, the retry
+and the task rows' re-sync could change without a test noticing (their outcomes were only checked loosely)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select, update
+
+from app import clock
+from app.audit.models import AuditEvent
+from app.audit.operations import verify_all_chains
+from app.engine import incidents, migration, runtime
+from app.engine.incidents import Incident
+from app.engine.models import HumanTask, ProcessInstance
+from app.engine.publishing import publish_version
+from app.extensions import db
+from app.modeler.models import InstanceMigration
+from tests.helpers import user
+from tests.modeler.factory import chain_model, user_task
+from tests.operations.conftest import START, timer
+
+
+def _v1() -> dict[str, str]:
+    return chain_model("mig", [("fill", "School accountant", user_task("fill", "Fill in")),
+                               ("check", "School accountant", user_task("check", "Check"))])
+
+
+def _v2(wait: str = "wait") -> dict[str, str]:
+    return chain_model("mig", [("fill", "School accountant", user_task("fill", "Fill in")), (wait, "Operator", timer(wait)),
+                               ("check", "School accountant", user_task("check", "Check"))])
+
+
+def _start(title: str) -> int:
+    instance_id = runtime.start_instance("mig", title=title, actor=user("owner")).id
+    db.session.commit()
+    return instance_id
+
+
+@pytest.fixture()
+def versions(world):
+    with clock.FrozenClock(START):
+        v1, _ = publish_version(_v1())
+        db.session.commit()
+        yield v1
+
+
+def _publish(files):
+    version, _ = publish_version(files)
+    db.session.commit()
+    return version
+
+
+SAVE_FAILED = "The process data cannot be saved: the state cannot be written"
+
+
+def _refuse_dump(monkeypatch, message: str = "the state cannot be written") -> None:
+    def dump(_wf):
+        raise ValueError(message)
+
+    monkeypatch.setattr(runtime, "dump_state", dump)
+
+
+def test_the_batch_reports_each_instance_with_its_own_words_and_goes_on(versions, caplog):
+    owner = user("owner")
+    missing, done, fine = 999_999, _start("done"), _start("fine")
+    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == done).values(status="completed"))
+    db.session.commit()
+    v2 = _publish(_v2())
+    outcome = migration.migrate_many([missing, done, fine], v2, owner)
+    assert outcome.migrated == [fine], "a missing or refused instance does not stop the batch"
+    assert outcome.refused == {missing: "No such instance.",
+                               done: "Only running instances can be migrated; this one is completed."}
+    assert outcome.failed == {}
+    record = db.session.scalars(select(InstanceMigration).where(InstanceMigration.instance_id == fine)).one()
+    assert (record.migrated_by_id, record.to_version_id) == (owner.id, v2.id)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.in_(
+        ["instance.migrated", "model.instance_migrated"])).order_by(AuditEvent.id)).all()
+    assert [(e.action, e.actor_id) for e in events] == [("instance.migrated", owner.id),
+                                                        ("model.instance_migrated", owner.id)]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "migration" in r.getMessage()]
+
+
+def test_a_failed_migration_is_an_incident_with_the_target_its_retry_needs(versions, monkeypatch, caplog):
+    owner = user("owner")
+    loud, silent = _start("loud"), _start("silent")
+    v2 = _publish(_v2())
+    _refuse_dump(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="app.engine.migration"):
+        outcome = migration.migrate_many([loud], v2, owner)
+
+    def wordless(*_args):
+        raise ValueError()
+
+    monkeypatch.setattr(migration, "migrate_workflow", wordless)
+    outcome_silent = migration.migrate_many([silent], v2, owner)
+    assert (outcome.migrated, outcome.refused, outcome.failed) == ([], {}, {loud: SAVE_FAILED})
+    assert outcome_silent.failed == {silent: "ValueError"}, "an exception without words is named by its type"
+    assert (f"instance {loud}: migration to version {v2.id} failed: StateNotSerializable('{SAVE_FAILED}')"
+            in [r.getMessage() for r in caplog.records])
+
+    incident = db.session.scalars(select(Incident).where(Incident.instance_id == loud)).one()
+    assert (incident.kind, incident.status, incident.attempts) == ("migration", "open", 1)
+    instance = db.session.get(ProcessInstance, loud)
+    assert (instance.status, instance.model_version_id) == ("running", versions.id), \
+        "a failed migration does not halt the instance, which stays on its version"
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "instance.migration_failed",
+                                                        AuditEvent.object_id == loud)).one()
+    assert (event.chain, event.object_type, event.actor_id) == (f"instance:{loud}", "process_instance", owner.id)
+    assert event.details == {"incident": incident.id, "to_version_id": v2.id, "to_version": 2}
+    assert verify_all_chains()[1] == []
+
+
+def test_when_even_the_failure_cannot_be_written_the_instance_is_reported_refused(versions, monkeypatch, caplog):
+    instance_id = _start("unlucky")
+    v2 = _publish(_v2())
+    _refuse_dump(monkeypatch)
+
+    def no_database(*_args, **_kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(incidents, "record_incident", no_database)
+    with caplog.at_level(logging.ERROR, logger="app.engine.migration"):
+        outcome = migration.migrate_many([instance_id], v2, user("owner"))
+    assert (outcome.failed, outcome.refused) == ({}, {instance_id: SAVE_FAILED})
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        f"instance {instance_id}: the failed migration could not be recorded"]
+    assert db.session.scalars(select(Incident)).all() == []
+
+
+def test_an_unreadable_state_fails_with_its_own_error_not_a_refusal(versions):
+    instance_id = _start("unreadable")
+    v2 = _publish(_v2())
+    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                       .values(state='{"serializer_version": "1.4", "data": {"tru'))
+    db.session.commit()
+    outcome = migration.migrate_many([instance_id], v2, user("owner"))
+    assert list(outcome.failed) == [instance_id]
+    message = db.session.scalars(select(Incident.message).where(Incident.instance_id == instance_id)).one()
+    assert "NoneType" not in message and "attribute" not in message, message
+    assert outcome.failed[instance_id] == message[:300]
+
+
+def test_the_retry_migrates_to_the_version_this_instances_last_failure_aimed_at(versions, monkeypatch):
+    owner, operator = user("owner"), user("operator")
+    mine, other = _start("mine"), _start("other")
+    real_dump = runtime.dump_state
+    v2 = _publish(_v2())
+    v3 = _publish(_v2(wait="pause"))
+    _refuse_dump(monkeypatch)
+    migration.migrate_many([mine], v2, owner)
+    migration.migrate_many([mine], v3, owner)  # its last failure aims at version 3 ...
+    migration.migrate_many([other], v2, owner)  # ... and the most recent failure of all is another instance's
+    monkeypatch.setattr(runtime, "dump_state", real_dump)
+
+    record = migration.retry_failed_migration(db.session.get(ProcessInstance, mine), operator)
+    db.session.commit()
+    assert (record.to_version_id, record.migrated_by_id) == (v3.id, operator.id)
+    assert db.session.get(ProcessInstance, mine).model_version_id == v3.id
+    assert db.session.get(ProcessInstance, other).model_version_id == versions.id
+
+    never_failed = db.session.get(ProcessInstance, _start("never failed"))
+    with pytest.raises(migration.MigrationRefused) as refused:
+        migration.retry_failed_migration(never_failed, operator)
+    assert str(refused.value) == "The version this instance was being moved to is not known."
+
+
+def test_the_open_task_takes_the_new_versions_title_lane_form_and_handler(versions):
+    instance_id = _start("renamed")
+    before = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).one()
+    assert (before.title, before.role, before.handler) == ("Fill in", "school_accountant", None)
+    other_id = _start("untouched")
+    renamed = ('<bpmn:userTask id="fill" name="Fill in the act"><bpmn:extensionElements><spiffworkflow:properties>'
+               '<spiffworkflow:property name="formJsonSchemaFilename" value="act.schema.json" />'
+               '<spiffworkflow:property name="taskHandler" value="acts/decide" />'
+               '</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>')
+    files = chain_model("mig", [("fill", "Department official", renamed),
+                                ("check", "School accountant", user_task("check", "Check"))])
+    files["act.schema.json"] = files["fill.schema.json"]
+    v2 = _publish(files)
+    assert migration.migrate_many([instance_id], v2, user("owner")).migrated == [instance_id]
+
+    db.session.expire_all()
+    row = db.session.get(HumanTask, before.id)
+    assert (row.status, row.spec_name, row.title, row.lane, row.role) == (
+        "open", "fill", "Fill in the act", "Department official", "department_official")
+    assert (row.form_schema, row.form_ui_schema, row.handler) == ("act.schema.json", None, "acts/decide")
+    other = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == other_id)).one()
+    assert (other.title, other.role, other.handler) == ("Fill in", "school_accountant", None)
