@@ -1,0 +1,117 @@
+"""The set-based pass's own arithmetic, held to the Python rules it stands for, on the test database's engine.
+
+Issue 17: the mutation run of ``app/acts/verification.py`` found that the IIN check digit in SQL, the licence
+days when licences leave a gap, the licence boundaries and the pass's settings could change without a test
+noticing: these tests pin each of them. Amounts are worked out here: the norm × days ÷ days of the month,
+rounded down to the tiyn."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+
+from app.acts.verification import _iin_invalid_sql, _tune_for_pass, verify_act
+from app.extensions import db
+from app.registry.identifiers import _check_digit, complete_12, is_valid_12
+from tests.registry.conftest import NORMS, iin
+from tests.registry.test_rules import outcomes
+
+BASIC = NORMS["basic"]
+
+
+def _second_weights_needed(prefix: str) -> bool:
+    return sum(int(d) * w for d, w in zip(prefix, range(1, 12), strict=True)) % 11 == 10
+
+
+def _sample_numbers() -> list[str]:
+    rng = random.Random(17)
+    numbers = ["000000000000", "999999999999", "12345678901", "1234567890123", "12345678901a", " 23456789012",
+               "１２３４５６７８９０１２", "٠١٢٣٤٥٦٧٨٩٠١"]
+    second, none = [], []
+    while len(second) < 40 or len(none) < 5:
+        prefix = f"{rng.randrange(10 ** 11):011d}"
+        if _second_weights_needed(prefix):
+            (second if _check_digit([int(c) for c in prefix]) is not None else none).append(prefix)
+    for prefix in second[:40] + none[:5]:  # the second set of weights decides, or no digit can be right
+        numbers += [prefix + str(d) for d in range(10)]
+    for _ in range(300):
+        good = complete_12(f"{rng.randrange(10 ** 11):011d}")
+        if good:
+            numbers += [good, good[:11] + str((int(good[11]) + 1) % 10), good[1:] + good[0]]
+    return numbers
+
+
+def test_the_sql_check_digit_is_the_registrys_check_digit(app_ctx):
+    """Every value the pass reads as an IIN: valid ones of both weightings, each wrong last digit, numbers
+    with no possible check digit, and what is not twelve ASCII digits (full-width, Arabic-Indic, spaces)."""
+    check = text(f"SELECT {_iin_invalid_sql(db.engine.dialect.name, 'v.iin')} "
+                 "FROM (SELECT CAST(:iin AS VARCHAR(40)) AS iin) v")
+    numbers = _sample_numbers()
+    verdicts = {n: bool(db.session.execute(check, {"iin": n}).scalar()) for n in numbers}
+    assert {n for n, invalid in verdicts.items() if invalid is is_valid_12(n)} == set()
+    assert sum(is_valid_12(n) for n in numbers) > 300 and sum(not is_valid_12(n) for n in numbers) > 300
+    assert sum(is_valid_12(n) and _second_weights_needed(n[:11]) for n in numbers) >= 40
+
+
+def test_licences_with_a_gap_pay_the_longest_run_of_days_and_never_a_day_without_one(country):
+    school = country.school(registered=False)
+    country.business(school)
+    country.licence(school, valid_from=date(2020, 1, 1), valid_until=date(2026, 10, 10))
+    country.licence(school, valid_from=date(2026, 10, 16), valid_until=None)  # 16 days, the longer run
+    country.enrol(iin(1), school.bin)
+    act = country.act(school, [(iin(1), 5)])
+    verify_act(act)
+    line = act.lines[0]
+    assert (line.paid_days, line.amount_tiyn) == (16, BASIC * 16 // 31)
+
+
+def test_two_runs_of_equal_length_pay_the_earlier_one(country):
+    school = country.school(registered=False)
+    country.business(school)
+    country.licence(school, valid_from=date(2026, 10, 1), valid_until=date(2026, 10, 10))
+    country.licence(school, valid_from=date(2026, 10, 22), valid_until=date(2026, 10, 31))
+    country.enrol(iin(1), school.bin)
+    country.enrol(iin(2), school.bin, enrolled=date(2026, 10, 21))  # enrolled only in the later run
+    act = country.act(school, [(iin(1), 5), (iin(2), 5)])
+    verify_act(act)
+    first, second = sorted(act.lines, key=lambda ln: ln.line_no)
+    assert (first.paid_days, first.amount_tiyn) == (10, BASIC * 10 // 31)
+    assert outcomes(act)[1] == ("excluded", "licence_expired")
+    assert second.amount_tiyn == 0
+
+
+@pytest.mark.parametrize("valid_from, valid_until, days", [
+    (date(2020, 1, 1), date(2026, 10, 1), 1),  # expires on the month's first day: that day is covered
+    (date(2026, 10, 31), None, 1),  # issued on its last day
+    (date(2020, 1, 1), date(2026, 9, 30), 0),  # expired the day before
+    (date(2026, 11, 1), None, 0),  # issued the day after
+])
+def test_a_licence_covers_the_day_it_starts_and_the_day_it_ends(country, valid_from, valid_until, days):
+    school = country.school(registered=False)
+    country.business(school)
+    country.licence(school, valid_from=valid_from, valid_until=valid_until)
+    country.enrol(iin(1), school.bin)
+    act = country.act(school, [(iin(1), 5)])
+    verify_act(act)
+    if days:
+        assert outcomes(act) == [("accepted", None)]
+        assert (act.lines[0].paid_days, act.lines[0].amount_tiyn) == (days, BASIC * days // 31)
+    else:
+        assert outcomes(act) == [("excluded", "licence_expired")]
+
+
+def test_the_pass_works_in_the_memory_the_setting_gives_it(app_ctx):
+    app_ctx.config["VERIFY_WORK_MEM_MB"] = 48
+    conn = db.session.connection()
+    _tune_for_pass(conn)
+    if conn.dialect.name == "postgresql":
+        assert conn.execute(text("SHOW work_mem")).scalar() == "48MB"
+        assert conn.execute(text("SHOW jit")).scalar() == "off"
+        db.session.rollback()  # SET LOCAL: the settings end with the pass's transaction
+        assert db.session.connection().execute(text("SHOW work_mem")).scalar() != "48MB"
+    else:
+        assert conn.execute(text("PRAGMA temp.cache_size")).scalar() == -48 * 1024
+        db.session.rollback()
