@@ -104,7 +104,6 @@ def prorated(norm_tiyn: int, days: int, days_in_month: int) -> int:
 @dataclass
 class ActContext:
     act_id: int
-    school_id: int
     school_bin: str
     period: date
     start: date
@@ -138,7 +137,7 @@ def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
         terms = all_terms[act.id]
         # A contract carries its own region's urban/rural norms; other acts use the year's norm table.
         norms = dict(terms.norms_tiyn) if terms.norms_tiyn else norms_by_period[act.period]
-        ctx = ActContext(act.id, act.school_id, act.school.bin, act.period, start, end, terms, norms=norms)
+        ctx = ActContext(act.id, act.school.bin, act.period, start, end, terms, norms=norms)
         record = business.get(act.school.bin)
         own = licences.get(act.school.bin, [])
         # No record, no payment: the school-level rules decide on the registries' evidence, and missing

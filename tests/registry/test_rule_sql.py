@@ -115,3 +115,17 @@ def test_the_pass_works_in_the_memory_the_setting_gives_it(app_ctx):
     else:
         assert conn.execute(text("PRAGMA temp.cache_size")).scalar() == -48 * 1024
         db.session.rollback()
+
+
+def test_schools_are_looked_up_in_chunks_and_none_is_left_out(country, monkeypatch):
+    """The registers are read in chunks of bound parameters (SQLite's limit); every chunk counts."""
+    from app.acts import verification
+
+    monkeypatch.setattr(verification, "_CHUNK", 2)
+    schools = [country.school(f"S{n}") for n in range(5)]
+    acts = []
+    for n, school in enumerate(schools, start=1):
+        country.enrol(iin(n), school.bin)
+        acts.append(country.act(school, [(iin(n), 5)]))
+    verification.verify_acts(acts)
+    assert [outcomes(a) for a in acts] == [[("accepted", None)]] * 5
