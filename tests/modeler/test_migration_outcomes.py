@@ -20,7 +20,7 @@ from app.engine.models import HumanTask, ProcessInstance
 from app.engine.publishing import publish_version
 from app.extensions import db
 from app.modeler.models import InstanceMigration
-from tests.helpers import user
+from tests.helpers import school, user
 from tests.modeler.factory import chain_model, user_task
 from tests.operations.conftest import START, timer
 
@@ -191,3 +191,63 @@ def test_the_open_task_takes_the_new_versions_title_lane_form_and_handler(versio
     assert (row.form_schema, row.form_ui_schema, row.handler) == ("act.schema.json", None, "acts/decide")
     other = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == other_id)).one()
     assert (other.title, other.role, other.handler) == ("Fill in", "school_accountant", None)
+
+
+def _embedded(inner_steps: str, inner_flows: str) -> str:
+    return (f'<bpmn:subProcess id="sub" name="Inside"><bpmn:startEvent id="sub_start" />{inner_steps}'
+            f'<bpmn:endEvent id="sub_end" />{inner_flows}</bpmn:subProcess>')
+
+
+def test_an_instance_waiting_inside_a_subprocess_continues_on_the_new_subprocess(versions):
+    """The running subprocess is migrated too: the step added inside it in version 2 comes next."""
+    inner_v1 = _embedded(user_task("inner", "Inner"),
+                         '<bpmn:sequenceFlow id="s1" sourceRef="sub_start" targetRef="inner" />'
+                         '<bpmn:sequenceFlow id="s2" sourceRef="inner" targetRef="sub_end" />')
+    inner_v2 = _embedded(user_task("inner", "Inner") + user_task("added", "Added inside"),
+                         '<bpmn:sequenceFlow id="s1" sourceRef="sub_start" targetRef="inner" />'
+                         '<bpmn:sequenceFlow id="s2" sourceRef="inner" targetRef="added" />'
+                         '<bpmn:sequenceFlow id="s3" sourceRef="added" targetRef="sub_end" />')
+    v1 = _publish(chain_model("nest", [("sub", "School accountant", inner_v1)]))
+    bilim = school("Bilim Innovation School")
+    instance = runtime.start_instance("nest", title="nested", actor=user("owner"), region_id=bilim.region_id,
+                                      organisation_id=bilim.id)
+    db.session.commit()
+    v2 = _publish(chain_model("nest", [("sub", "School accountant", inner_v2)]))
+    assert migration.dry_run(instance, v2).refusals == []
+    assert migration.migrate_many([instance.id], v2, user("owner")).migrated == [instance.id]
+
+    def open_tasks():
+        return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                          HumanTask.status == "open")).all()
+
+    inner = open_tasks()
+    assert [t.spec_name for t in inner] == ["inner"]
+    runtime.complete_task(inner[0].id, user("accountant"), data={"comment": "done"})
+    db.session.commit()
+    assert [t.spec_name for t in open_tasks()] == ["added"], "version 2's step inside the subprocess comes next"
+    assert db.session.get(ProcessInstance, instance.id).model_version_id == v2.id != v1.id
+
+
+def test_every_active_step_a_version_removes_is_named_in_the_refusal(versions):
+    """Two steps active at once (a parallel split), both removed: both are named, each by its name or, when
+    it has none, by its id; nothing is migrated."""
+    lane = "School accountant"
+    unnamed = user_task("a", "").replace(' name=""', "")
+    files = chain_model("par", [("split", lane, '<bpmn:parallelGateway id="split" />'), ("a", lane, unnamed),
+                                ("b", lane, user_task("b", "Step B")),
+                                ("join", lane, '<bpmn:parallelGateway id="join" />')])
+    files["par.bpmn"] = files["par.bpmn"].replace(
+        '<bpmn:sequenceFlow id="f_a_b" sourceRef="a" targetRef="b" />',
+        '<bpmn:sequenceFlow id="f_split_b" sourceRef="split" targetRef="b" />'
+        '<bpmn:sequenceFlow id="f_a_join" sourceRef="a" targetRef="join" />')
+    _publish(files)
+    instance = runtime.start_instance("par", title="parallel", actor=user("owner"))
+    db.session.commit()
+    v2 = _publish(chain_model("par", [("c", "School accountant", user_task("c", "Step C"))]))
+    expected = ["The active step Step B was removed in version 2.", "The active step a was removed in version 2."]
+    assert sorted(migration.dry_run(instance, v2).refusals) == expected
+    with pytest.raises(migration.MigrationRefused) as refused:
+        migration.migrate(instance, v2, user("owner"))
+    assert str(refused.value) in (" ".join(expected), " ".join(reversed(expected))), "each refusal, space-separated"
+    db.session.rollback()
+    assert db.session.get(ProcessInstance, instance.id).model_version_id != v2.id
