@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -114,33 +115,77 @@ def _survivors(workdir: Path) -> list[str]:
     return [line.split(":")[0].strip() for line in out.splitlines() if line.strip().endswith(": survived")]
 
 
+_SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|FROM|WHERE|JOIN|PRAGMA|SET|LOCAL|INTEGER|VARCHAR|"
+                        r"BIGINT|DATE|NULL|NOT|CASE|WHEN|THEN|ELSE|END|GROUP|ORDER|BY|TABLE|TEMPORARY|IF|EXISTS|"
+                        r"PRIMARY|KEY|WITHOUT|ROWID|AND|OR|ON|AS|IN|INTO|VALUES|BETWEEN|LIMIT)\b")
+
+
+def _diff_lines(workdir: Path, name: str) -> tuple[list[str], list[str]]:
+    diff = subprocess.run([PYTHON, "-m", "mutmut", "show", name], cwd=workdir,  # noqa: S603
+                          capture_output=True, text=True).stdout.splitlines()
+    return ([ln[1:] for ln in diff if ln.startswith("-") and not ln.startswith("---")],
+            [ln[1:] for ln in diff if ln.startswith("+") and not ln.startswith("+++")])
+
+
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LITERAL = re.compile(r'"[^"]*"|\'[^\']*\'')
+
+
+def sql_case_only(workdir: Path, name: str) -> bool:
+    """A survivor that only changes the letter case of SQL text — keywords and types, or lower-case table,
+    column and setting names, inside a string literal that is SQL: SQL does not tell them apart, so the mutant
+    is equivalent. A word of another case that changes (a configuration key, a dialect's name, a message people
+    read) keeps the mutant counted."""
+    removed, added = _diff_lines(workdir, name)
+    if not removed or len(removed) != len(added):
+        return False
+    for before, after in zip(removed, added, strict=True):
+        if before == after or before.lower() != after.lower():
+            return False
+        sql_spans = [m.span() for m in _LITERAL.finditer(before) if _SQL_WORDS.search(m.group())]
+        for token in _TOKEN.finditer(before):
+            if after[token.start():token.end()] == token.group():
+                continue
+            word = token.group()
+            if not (_SQL_WORDS.fullmatch(word) or word.islower()):
+                return False
+            if not any(lo <= token.start() and token.end() <= hi for lo, hi in sql_spans):
+                return False
+    return True
+
+
 def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multiplier: float = 5.0,
-               only: list[str] | None = None) -> dict:
+               only: list[str] | None = None, rescore: Path | None = None) -> dict:
     files, tests = MODULES[key]
     missing = [t for t in tests if not (ROOT / t).exists()]
     tests = [t for t in tests if t not in missing]
-    workdir = Path(tempfile.mkdtemp(prefix=f"tapsyrys-mutation-{key}-"))
+    workdir = rescore or Path(tempfile.mkdtemp(prefix=f"tapsyrys-mutation-{key}-"))
+    keep = keep or rescore is not None
     try:
-        _copy_repository(workdir)
-        with (workdir / "pyproject.toml").open("a") as fh:
-            fh.write(_config(files, tests, timeout_multiplier))
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        env.setdefault("DATABASE_URL", "")  # SQLite in a temporary folder unless the caller says otherwise
-        if not env["DATABASE_URL"]:
-            del env["DATABASE_URL"]
-        # ``only``: mutant name patterns (e.g. "app.engine.migration.x_revert__mutmut_*"), a subset of the module
-        subprocess.run([PYTHON, "-m", "mutmut", "run", "--max-children", str(children), *(only or [])],  # noqa: S603
-                       cwd=workdir, env=env,
-                       check=False)
+        if rescore is None:
+            _copy_repository(workdir)
+            with (workdir / "pyproject.toml").open("a") as fh:
+                fh.write(_config(files, tests, timeout_multiplier))
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            env.setdefault("DATABASE_URL", "")  # SQLite in a temporary folder unless the caller says otherwise
+            if not env["DATABASE_URL"]:
+                del env["DATABASE_URL"]
+            # ``only``: mutant name patterns (e.g. "app.engine.migration.x_revert__mutmut_*"), a subset
+            subprocess.run([PYTHON, "-m", "mutmut", "run", "--max-children", str(children),  # noqa: S603
+                            *(only or [])], cwd=workdir, env=env, check=False)
         counts = _counts(workdir)
         survivors = _survivors(workdir)
         killed, survived = counts.get("killed", 0), counts.get("survived", 0)
         total = counts.get("total", 0)
         score = 100.0 * killed / (killed + survived) if killed + survived else 0.0
+        case_only = [n for n in survivors if sql_case_only(workdir, n)]
+        counted = survived - len(case_only)
+        rest = 100.0 * killed / (killed + counted) if killed + counted else 0.0
         print(f"\n== {key}: {killed} killed, {survived} survived, {total - killed - survived} other "
-              f"(no tests / timeout / suspicious) of {total}; score {score:.1f} %")
+              f"(no tests / timeout / suspicious / not checked) of {total}; score {score:.1f} %; "
+              f"{len(case_only)} survivors only change the case of SQL text (equivalent): {rest:.1f} % without them")
         for name in survivors:
-            print(f"   survived: {name}")
+            print(f"   survived: {name}{'  (SQL case only)' if name in case_only else ''}")
             if show:
                 diff = subprocess.run([PYTHON, "-m", "mutmut", "show", name], cwd=workdir,  # noqa: S603
                                       capture_output=True,
@@ -168,13 +213,18 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", metavar="PATTERN",
                         help="only these mutant name patterns (a subset, when the whole module cannot finish)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy (to inspect with mutmut)")
+    parser.add_argument("--rescore", type=Path, metavar="DIR",
+                        help="count the verdicts already in a kept scratch copy (one module) without running")
     args = parser.parse_args()
     unknown = [k for k in args.modules if k not in MODULES]
     if unknown:
         parser.error(f"unknown module(s): {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     keys = list(MODULES) if args.all or not args.modules else args.modules
+    if args.rescore and len(keys) != 1:
+        parser.error("--rescore takes one module key")
     results = [run_module(k, children=args.children, show=args.show, keep=args.keep,
-                          timeout_multiplier=args.timeout_multiplier, only=args.only) for k in keys]
+                          timeout_multiplier=args.timeout_multiplier, only=args.only, rescore=args.rescore)
+               for k in keys]
     print("\nmodule                killed  survived  score")
     for r in results:
         print(f"{r['module']:<20} {r.get('killed', 0):>7} {r.get('survived', 0):>9} {r['score']:>6.1f} %")

@@ -31,7 +31,8 @@ def _v1() -> dict[str, str]:
 
 
 def _v2(wait: str = "wait") -> dict[str, str]:
-    return chain_model("mig", [("fill", "School accountant", user_task("fill", "Fill in")), (wait, "Operator", timer(wait)),
+    return chain_model("mig", [("fill", "School accountant", user_task("fill", "Fill in")),
+                               (wait, "Operator", timer(wait)),
                                ("check", "School accountant", user_task("check", "Check"))])
 
 
