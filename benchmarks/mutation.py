@@ -201,6 +201,28 @@ def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multi
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def recheck(key: str, workdir: Path, names: list[str] | None = None) -> dict[str, str]:
+    """Run the survivors of a kept scratch copy again against the work tree's CURRENT tests (copied into the
+    copy's ``mutants/tests``), each alone, as mutmut does (``MUTANT_UNDER_TEST``), with the module's test
+    selection. A mutant a new test kills is reported killed. mutmut's own verdicts are not rewritten."""
+    files, tests = MODULES[key]
+    tests = [t for t in tests if (ROOT / t).exists()]
+    shutil.rmtree(workdir / "mutants" / "tests")
+    shutil.copytree(ROOT / "tests", workdir / "mutants" / "tests")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    verdicts = {}
+    for name in names or _survivors(workdir):
+        env["MUTANT_UNDER_TEST"] = name
+        done = subprocess.run([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-m", "not e2e",  # noqa: S603
+                               "-x", "-q", *tests], cwd=workdir / "mutants", env=env, capture_output=True, text=True,
+                              check=False)
+        verdicts[name] = "survived" if done.returncode == 0 else "killed"
+        print(f"   {verdicts[name]:>8}: {name}", flush=True)
+    killed = sum(v == "killed" for v in verdicts.values())
+    print(f"\n== {key}: {killed} of {len(verdicts)} survivors now killed by the current tests")
+    return verdicts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="*", help=f"module keys: {', '.join(MODULES)} (default: all)")
@@ -213,6 +235,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", metavar="PATTERN",
                         help="only these mutant name patterns (a subset, when the whole module cannot finish)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy (to inspect with mutmut)")
+    parser.add_argument("--recheck", type=Path, metavar="DIR",
+                        help="run the survivors of a kept scratch copy (one module) against the current tests")
     parser.add_argument("--rescore", type=Path, metavar="DIR",
                         help="count the verdicts already in a kept scratch copy (one module) without running")
     args = parser.parse_args()
@@ -220,8 +244,11 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown module(s): {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     keys = list(MODULES) if args.all or not args.modules else args.modules
-    if args.rescore and len(keys) != 1:
-        parser.error("--rescore takes one module key")
+    if (args.rescore or args.recheck) and len(keys) != 1:
+        parser.error("--rescore and --recheck take one module key")
+    if args.recheck:
+        recheck(keys[0], args.recheck, args.only)
+        return
     results = [run_module(k, children=args.children, show=args.show, keep=args.keep,
                           timeout_multiplier=args.timeout_multiplier, only=args.only, rescore=args.rescore)
                for k in keys]
