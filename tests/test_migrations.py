@@ -4,38 +4,88 @@ database the suite runs on (SQLite, or a PostgreSQL database of its own next to 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.util import CommandError
+from flask import current_app
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from app import create_app
 from app.extensions import db
 from tests.conftest import _normalise, _worker_database
 
 
-def test_upgrade_downgrade_to_base_and_upgrade_again_match_the_models(tmp_path):
+@contextmanager
+def _empty_database(tmp_path, name: str = "migrations") -> Iterator[None]:
+    """An application on a database of its own with no schema at all (SQLite file, or PostgreSQL's dropped)."""
     url = os.environ.get("DATABASE_URL")
-    url = _worker_database(url, f"migrations_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}") if url else \
-        f"sqlite:///{tmp_path / 'migrations.sqlite'}"
+    url = _worker_database(url, f"{name}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}") if url else \
+        f"sqlite:///{tmp_path / (name + '.sqlite')}"
     application = create_app({"SQLALCHEMY_DATABASE_URI": _normalise(url), "TESTING": True, "BACKGROUND_MODE": "none"},
                              instance_path=str(tmp_path / "instance"))
     with application.app_context():
         try:
             if db.engine.dialect.name == "postgresql":
-                from sqlalchemy import text
-
                 with db.engine.begin() as conn:
                     conn.execute(text("DROP SCHEMA public CASCADE"))
                     conn.execute(text("CREATE SCHEMA public"))
-            upgrade(revision="heads")
-            downgrade(revision="base")
-            assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
-            upgrade(revision="heads")
-            with db.engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
-            assert diff == [], diff
+            yield
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_upgrade_downgrade_to_base_and_upgrade_again_match_the_models(tmp_path):
+    with _empty_database(tmp_path):
+        upgrade(revision="heads")
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade(revision="heads")
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        assert diff == [], diff
+
+
+def _scalar(sql: str):
+    with db.engine.connect() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+def test_the_dormitory_downgrade_refuses_while_dormitories_exist_and_says_what_to_delete(tmp_path):
+    """Below 0013_dorm no organisation may be a dormitory: rather than a raw CHECK-constraint error half-way through,
+    the downgrade refuses before it changes anything and names the rows to delete; without them it goes through."""
+    with _empty_database(tmp_path, "dorm_downgrade"):
+        upgrade(revision="heads")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO organisation (kind, bin, name) VALUES "
+                              "('dormitory', '950440001673', 'Jastar Student Residence')"))
+        head = _scalar("SELECT version_num FROM alembic_version")
+        config = current_app.extensions["migrate"].migrate.get_config()
+        with pytest.raises(CommandError) as refused:  # (``flask db downgrade`` prints it and exits 1)
+            command.downgrade(config, "0013_speed")
+        message = str(refused.value)
+        assert "Cannot downgrade below 0013_dorm" in message
+        assert "1 organisations of kind 'dormitory'" in message and "Delete them first" in message
+        assert "IntegrityError" not in message and "constraint" not in message.lower()
+        # Nothing was changed: the dormitories' tables and the organisation are still there.
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"dormitory_order_terms", "dormitory_terms", "dorm_place_line"} <= tables
+        assert _scalar("SELECT count(*) FROM organisation WHERE kind = 'dormitory'") == 1
+        assert _scalar("SELECT count(*) FROM contract_signature") == 0
+        # PostgreSQL rolls the whole downgrade back; SQLite (DDL outside the transaction) keeps the steps above
+        # the dormitories' revisions — indexes only — and an upgrade takes it back to the head.
+        assert _scalar("SELECT version_num FROM alembic_version") in (head, "0014_dormflow")
+        upgrade(revision="heads")
+        assert _scalar("SELECT version_num FROM alembic_version") == head
+
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM organisation WHERE kind = 'dormitory'"))
+        downgrade(revision="0013_speed")
+        assert _scalar("SELECT version_num FROM alembic_version") == "0013_speed"
+        assert "dormitory_terms" not in inspect(db.engine).get_table_names()
