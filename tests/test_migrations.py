@@ -89,3 +89,32 @@ def test_the_dormitory_downgrade_refuses_while_dormitories_exist_and_says_what_t
         downgrade(revision="0013_speed")
         assert _scalar("SELECT version_num FROM alembic_version") == "0013_speed"
         assert "dormitory_terms" not in inspect(db.engine).get_table_names()
+
+
+def test_the_cached_public_figures_learn_their_instrument_and_are_rebuilt(tmp_path):
+    """0016_dorm2: a dormitory's cached months become the dormitories' instrument's, the schools' stay theirs, and
+    the stored downloads (without the instrument column) go, so the next pass builds them again."""
+    with _empty_database(tmp_path, "public_instrument"):
+        upgrade(revision="0015_national")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO region (id, code, name_kk, name_ru, name_en) "
+                              "VALUES (1, 'ASTANA', 'Астана', 'Астана', 'Astana')"))
+            conn.execute(text("INSERT INTO organisation (id, kind, bin, name, region_id) VALUES (1, 'school', "
+                              "'950440001673', 'Bilim', 1), (2, 'dormitory', '791028302728', 'Jastar', 1)"))
+            for org in (1, 2):
+                conn.execute(text(
+                    "INSERT INTO public_school_month (academic_year, period, region_id, school_id, children, "
+                    "claimed_lines, accepted_tiyn, withheld_tiyn, paid_tiyn, withheld_by_rule, refreshed_at) VALUES "
+                    "('2026/2027', '2026-09-01', 1, :org, 30, 30, 100, 0, 100, '{}', '2026-10-05 00:00:00+00')"),
+                    {"org": org})
+            conn.execute(text("INSERT INTO public_refresh (id, watermark, full_built_on, built_at) "
+                              "VALUES (1, 10, '2026-10-05', '2026-10-05 00:00:00+00')"))
+            conn.execute(text("INSERT INTO public_payload (key, content_type, body, built_at) "
+                              "VALUES ('schools.csv|2026/2027|en', 'text/csv', 'old', '2026-10-05 00:00:00+00')"))
+        upgrade(revision="0016_dorm2")
+        with db.engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT school_id, instrument FROM public_school_month")).all()) == \
+                {1: "schools", 2: "dormitory"}
+        assert _scalar("SELECT count(*) FROM public_refresh") == _scalar("SELECT count(*) FROM public_payload") == 0
+        downgrade(revision="0015_national")
+        assert "instrument" not in {c["name"] for c in inspect(db.engine).get_columns("public_school_month")}
