@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -118,3 +119,45 @@ def test_the_cached_public_figures_learn_their_instrument_and_are_rebuilt(tmp_pa
         assert _scalar("SELECT count(*) FROM public_refresh") == _scalar("SELECT count(*) FROM public_payload") == 0
         downgrade(revision="0015_national")
         assert "instrument" not in {c["name"] for c in inspect(db.engine).get_columns("public_school_month")}
+
+
+def test_a_contracts_one_year_end_report_becomes_the_report_of_its_last_academic_year(tmp_path):
+    """0016_dorm2: a report made when a contract had one report is its last academic year's, linked to its
+    instance; a downgrade with two years reported for one contract refuses and says what to delete."""
+    with _empty_database(tmp_path, "year_end_per_year"):
+        upgrade(revision="0015_national")
+        now = {"now": datetime(2029, 9, 5, tzinfo=UTC)}
+        with db.engine.begin() as conn:
+            for sql in (
+                    "INSERT INTO region (id, code, name_kk, name_ru, name_en) VALUES (1, 'ASTANA', 'А', 'А', 'Astana')",
+                    "INSERT INTO organisation (id, kind, bin, name, region_id) "
+                    "VALUES (1, 'dormitory', '791028302728', 'Jastar', 1)",
+                    "INSERT INTO state_order (id, number, instrument, region_id, academic_year, budget_tiyn, "
+                    "period_start, period_end, window_opens, window_closes, status, placed_at) VALUES (1, "
+                    "'DO-ASTANA-2027', 'dormitory', 1, '2027/2028', 1000, '2027-09-01', '2029-08-31', '2027-05-01', "
+                    "'2027-06-30', 'open', :now)",
+                    "INSERT INTO application (id, number, instrument, order_id, school_id, region_id, status, "
+                    "locality, students_primary, students_basic, students_secondary, places_primary, places_basic, "
+                    "places_secondary, created_at) VALUES (1, 'A-1', 'dormitory', 1, 1, 1, 'allocated', 'urban', "
+                    "0, 0, 0, 0, 0, 0, :now)",
+                    "INSERT INTO contract (id, number, instrument, order_id, application_id, school_id, region_id, "
+                    "period_start, period_end, places_primary, places_basic, places_secondary, locality, "
+                    "monthly_cap_tiyn, amount_cap_tiyn, status, created_at) VALUES (1, 'DC-1', 'dormitory', 1, 1, 1, "
+                    "1, '2027-09-01', '2029-08-31', 0, 0, 0, 'urban', 100, 2400, 'active', :now)",
+                    "INSERT INTO year_end_report (id, contract_id, status, months, total_paid_tiyn) "
+                    "VALUES (1, 1, 'submitted', '[]', 2400)"):
+                conn.execute(text(sql), now)
+        upgrade(revision="0016_dorm2")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT academic_year, instance_id FROM year_end_report")).one() == \
+                ("2028/2029", None)
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO year_end_report (id, contract_id, academic_year, status, months, "
+                              "total_paid_tiyn) VALUES (2, 1, '2027/2028', 'approved', '[]', 1200)"))
+        config = current_app.extensions["migrate"].migrate.get_config()
+        with pytest.raises(CommandError, match="1 contracts have year-end reports for more than one academic year"):
+            command.downgrade(config, "0015_national")
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM year_end_report WHERE academic_year = '2027/2028'"))
+        downgrade(revision="0015_national")
+        assert _scalar("SELECT count(*) FROM year_end_report WHERE contract_id = 1") == 1

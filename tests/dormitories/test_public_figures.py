@@ -19,8 +19,8 @@ from app.people.models import Organisation, Region
 from app.public.cache import refresh_public
 from app.public.models import PublicSchoolMonth
 from tests.conftest import Browser
-from tests.dormitories.words import assert_translated
 from tests.helpers import add_paid_history
+from tests.i18n.pending import assert_translated
 from tests.public.test_cache import no_overlap  # noqa: F401  (fixture)
 
 SCHOOLS_TITLE = "State educational order for private schools"
