@@ -158,3 +158,19 @@ def test_the_stored_downloads_and_an_incremental_pass_keep_the_instruments_apart
 def test_the_portal_words_have_kazakh_and_russian(app):
     for msgid in WORDS:
         assert_translated(app, msgid)
+
+
+def test_the_money_across_instruments_is_hidden_when_any_part_would_reveal_a_small_count():
+    """Three dormitory places beside a thousand children: the dormitories' money is hidden, and so is the total —
+    the total less the schools' published money would give it away."""
+    from app.public.figures import Money, Totals
+
+    schools = Totals(funded=1000, accepted_tiyn=9_000_000, withheld_tiyn=1_000_000, paid_tiyn=9_000_000,
+                     organisations=12)
+    few_places = Totals(funded=3, accepted_tiyn=60_000, withheld_tiyn=0, paid_tiyn=60_000, organisations=1)
+    assert few_places.public()["accepted_tiyn"] is None
+    assert Money([schools, few_places]).public() == {"accepted_tiyn": None, "withheld_tiyn": None, "paid_tiyn": None,
+                                                     "withheld_share": None}
+    places = Totals(funded=40, accepted_tiyn=760_000, withheld_tiyn=0, paid_tiyn=760_000, organisations=1)
+    assert Money([schools, places]).public() == {"accepted_tiyn": 9_760_000, "withheld_tiyn": 1_000_000,
+                                                 "paid_tiyn": 9_760_000, "withheld_share": round(1 / 10.76, 4)}
