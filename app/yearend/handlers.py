@@ -58,9 +58,13 @@ def _contract(ctx, contract_id: int) -> Contract:
 
 @operator("yearend/start", params={"contract_id": int})
 def start_year_end(ctx, contract_id: int) -> dict:
-    """Every month's act is open: start the year-end report (of the contract's one academic year)."""
-    instance = operations.start_year_end(_contract(ctx, contract_id), ctx.actor)
-    return {"instance_id": instance.id}
+    """Every month's act is open: start the year-end report of every academic year the contract covers that has
+    none yet — the schools' one year; for a contract over several years whose process predates the reports per
+    year, each year's (the last one's approval closes the contract)."""
+    contract = _contract(ctx, contract_id)
+    instances = [operations.start_year_end(contract, ctx.actor, year) for year in operations.academic_years(contract)
+                 if operations.report_of(contract, year) is None]
+    return {"instance_id": instances[-1].id if instances else None}
 
 
 @operator("yearend/start_year", params={"contract_id": int, "academic_year": str})

@@ -216,3 +216,23 @@ def test_the_academic_years_of_a_three_year_span_each_end_in_august_or_at_the_co
     assert ends == [("2027/2028", "2028-08"), ("2028/2029", "2029-08"), ("2029/2030", "2030-08"),
                     ("2030/2031", "2030-09")]
 
+
+
+def test_a_contract_whose_process_predates_reports_per_year_gets_one_for_every_year_at_its_end(dorm_year):
+    """A two-year contract still running the earlier contract process asks once, after its last month, for "the"
+    year-end report: it gets one per academic year, none of its months left out."""
+    from types import SimpleNamespace
+
+    from app.yearend.handlers import start_year_end
+
+    org = dorm_year["orgs"]["dorm_c"]
+    contract = place_dormitory_contract(org, places=3, period_start=date(2028, 9, 1), period_end=date(2030, 8, 31))
+    ctx = SimpleNamespace(instance=SimpleNamespace(subject_type="contract", subject_id=contract.id), actor=None)
+    start_year_end(ctx, contract.id)
+    start_year_end(ctx, contract.id)  # asked again: nothing more
+    reports = db.session.scalars(select(YearEndReport).where(YearEndReport.contract_id == contract.id)
+                                 .order_by(YearEndReport.academic_year)).all()
+    assert [(r.academic_year, r.status) for r in reports] == [("2028/2029", "awaiting"), ("2029/2030", "awaiting")]
+    instances = [db.session.get(ProcessInstance, r.instance_id) for r in reports]
+    assert len({i.id for i in instances}) == 2 and all(i.process_id == "dorm_year_end" for i in instances)
+    assert all(open_task_of(i.id, "submit_report").role == "dormitory_accountant" for i in instances)
