@@ -96,3 +96,19 @@ def test_a_liquidated_dormitory_applicant_is_ineligible(frozen, browser):  # noq
     application = apply(browser("dorm_applicant"), place(browser("official")))
     assert (application.status, application.reasons) == ("ineligible", ["business_inactive"])
     assert reason("business_inactive").startswith("The organisation is not active in the business register")
+
+
+def test_the_register_is_read_in_chunks_and_no_bin_is_left_out(dorm_year, monkeypatch):
+    """The records are read 900 BINs at a time (SQLite's bound-parameter limit); every chunk counts."""
+    from app.registry import business
+
+    monkeypatch.setattr(business, "_CHUNK", 2)
+    bins = [org.bin for org in dorm_year["orgs"].values()]
+    assert len(bins) >= 3
+    jastar = dorm_year["orgs"]["dorm_a"].bin
+    _record(jastar).status = "liquidated"
+    db.session.flush()
+    rules = business.organisation_rules([*bins, "000000000000"], {business.Standing.MISSING: "missing",
+                                                                  business.Standing.INACTIVE: "inactive"})
+    assert rules == {"000000000000": "missing", jastar: "inactive"}
+    assert set(business.business_records(bins)) == set(bins)
