@@ -45,8 +45,11 @@ class ApproveReport(TaskHandler):
         return {"contract": contract, "months": months, "report": report, "academic_year": _year(ctx)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
-        operations.decide_report(contract_of(ctx), data["decision"], data.get("comment"), ctx.actor, _year(ctx))
-        return {"report_decision": data["decision"]}
+        contract = contract_of(ctx)
+        report = operations.decide_report(contract, data["decision"], data.get("comment"), ctx.actor, _year(ctx))
+        # the process closes the contract after the approval of its last academic year's report only
+        return {"report_decision": data["decision"],
+                "closes_contract": report.academic_year == operations.academic_years(contract)[-1]}
 
 
 def _contract(ctx, contract_id: int) -> Contract:
