@@ -6,7 +6,7 @@ and neither does money tied to such a count (it would give the count away: amoun
 
 Every figure belongs to one funding instrument (app.instruments): what the schools' order funds is children
 taught, what the dormitories' funds is places occupied, and the two are never added up. Only money has a total
-across instruments (:func:`across`), published as such, and only when every instrument's part of it may be.
+across instruments (:class:`Money`), published as such, and only when every instrument's part of it may be.
 """
 
 from __future__ import annotations
@@ -127,10 +127,6 @@ class Money:
                 "withheld_share": share}
 
 
-def across(by_instrument: dict[str, Totals]) -> Money:
-    return Money(list(by_instrument.values()))
-
-
 @dataclass
 class Section:
     """One instrument's figures on a page: its totals, its months, and its regions or organisations."""
@@ -188,9 +184,9 @@ def years() -> list[str]:
 
 def by_month(year: str, region_id: int | None = None,
              school_id: int | None = None) -> list[tuple[Instrument, date, Totals]]:
-    """Every instrument's months, the schools' first (the months download)."""
-    return [(section.instrument, period, totals) for section in _sections(year, region_id, school_id)
-            for period, totals in section.months]
+    """Every instrument's months, the schools' first (the months download: one GROUP BY)."""
+    months = _grouped(PublicSchoolMonth.period, year, region_id, school_id)
+    return [(i, period, totals) for i in _ordered(months) for period, totals in sorted(months[i.code].items())]
 
 
 def national(year: str) -> dict:
