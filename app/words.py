@@ -48,7 +48,8 @@ MODEL_WORDS = frozenset({
     N_("Application to the dormitory places order"), N_("Dormitory applies"), N_("Dormitory director"),
     N_("Ineligible: reasons shown to the dormitory"), N_("Signed on paper?"), N_("Register contract signed on paper"),
     N_("Set the rate and the caps"), N_("Sign contract (dormitory director)"), N_("In force"),
-    N_("Dormitory year-end report"),
+    N_("Dormitory year-end report"), N_("Academic year's last month?"), N_("Start the academic year's year-end report"),
+    N_("The academic year's last act opened"), N_("The contract's last academic year?"), N_("Academic year approved"),
 })
 
 

@@ -152,9 +152,9 @@ def measure(app, ids: dict, repeat: int) -> None:
             db.session.execute(text("ANALYZE"))
             db.session.commit()
         # The national page's core query alone, straight through the driver: one GROUP BY over the cached rows.
-        core = text("SELECT period, count(DISTINCT school_id), sum(children), sum(accepted_tiyn), "
+        core = text("SELECT instrument, period, count(DISTINCT school_id), sum(children), sum(accepted_tiyn), "
                     "sum(withheld_tiyn), sum(paid_tiyn) FROM public_school_month WHERE academic_year = :y "
-                    "GROUP BY period")
+                    "GROUP BY instrument, period")
         samples = []
         for _ in range(9):
             t0 = time.perf_counter()

@@ -4,38 +4,160 @@ database the suite runs on (SQLite, or a PostgreSQL database of its own next to 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.util import CommandError
+from flask import current_app
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from app import create_app
 from app.extensions import db
 from tests.conftest import _normalise, _worker_database
 
 
-def test_upgrade_downgrade_to_base_and_upgrade_again_match_the_models(tmp_path):
+@contextmanager
+def _empty_database(tmp_path, name: str = "migrations") -> Iterator[None]:
+    """An application on a database of its own with no schema at all (SQLite file, or PostgreSQL's dropped)."""
     url = os.environ.get("DATABASE_URL")
-    url = _worker_database(url, f"migrations_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}") if url else \
-        f"sqlite:///{tmp_path / 'migrations.sqlite'}"
+    url = _worker_database(url, f"{name}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}") if url else \
+        f"sqlite:///{tmp_path / (name + '.sqlite')}"
     application = create_app({"SQLALCHEMY_DATABASE_URI": _normalise(url), "TESTING": True, "BACKGROUND_MODE": "none"},
                              instance_path=str(tmp_path / "instance"))
     with application.app_context():
         try:
             if db.engine.dialect.name == "postgresql":
-                from sqlalchemy import text
-
                 with db.engine.begin() as conn:
                     conn.execute(text("DROP SCHEMA public CASCADE"))
                     conn.execute(text("CREATE SCHEMA public"))
-            upgrade(revision="heads")
-            downgrade(revision="base")
-            assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
-            upgrade(revision="heads")
-            with db.engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
-            assert diff == [], diff
+            yield
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_upgrade_downgrade_to_base_and_upgrade_again_match_the_models(tmp_path):
+    with _empty_database(tmp_path):
+        upgrade(revision="heads")
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade(revision="heads")
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        assert diff == [], diff
+
+
+def _scalar(sql: str):
+    with db.engine.connect() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+def test_the_dormitory_downgrade_refuses_while_dormitories_exist_and_says_what_to_delete(tmp_path):
+    """Below 0013_dorm no organisation may be a dormitory: rather than a raw CHECK-constraint error half-way through,
+    the downgrade refuses before it changes anything and names the rows to delete; without them it goes through."""
+    with _empty_database(tmp_path, "dorm_downgrade"):
+        upgrade(revision="heads")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO organisation (kind, bin, name) VALUES "
+                              "('dormitory', '950440001673', 'Jastar Student Residence')"))
+        head = _scalar("SELECT version_num FROM alembic_version")
+        config = current_app.extensions["migrate"].migrate.get_config()
+        with pytest.raises(CommandError) as refused:  # (``flask db downgrade`` prints it and exits 1)
+            command.downgrade(config, "0013_speed")
+        message = str(refused.value)
+        assert "Cannot downgrade below 0013_dorm" in message
+        assert "1 organisations of kind 'dormitory'" in message and "Delete them first" in message
+        assert "IntegrityError" not in message and "constraint" not in message.lower()
+        # Nothing was changed: the dormitories' tables and the organisation are still there.
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"dormitory_order_terms", "dormitory_terms", "dorm_place_line"} <= tables
+        assert _scalar("SELECT count(*) FROM organisation WHERE kind = 'dormitory'") == 1
+        assert _scalar("SELECT count(*) FROM contract_signature") == 0
+        # PostgreSQL rolls the whole downgrade back; SQLite (DDL outside the transaction) keeps the steps above
+        # the dormitories' revisions — indexes only — and an upgrade takes it back to the head.
+        assert _scalar("SELECT version_num FROM alembic_version") in (head, "0014_dormflow")
+        upgrade(revision="heads")
+        assert _scalar("SELECT version_num FROM alembic_version") == head
+
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM organisation WHERE kind = 'dormitory'"))
+        downgrade(revision="0013_speed")
+        assert _scalar("SELECT version_num FROM alembic_version") == "0013_speed"
+        assert "dormitory_terms" not in inspect(db.engine).get_table_names()
+
+
+def test_the_cached_public_figures_learn_their_instrument_and_are_rebuilt(tmp_path):
+    """0016_dorm2: a dormitory's cached months become the dormitories' instrument's, the schools' stay theirs, and
+    the stored downloads (without the instrument column) go, so the next pass builds them again."""
+    with _empty_database(tmp_path, "public_instrument"):
+        upgrade(revision="0015_national")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO region (id, code, name_kk, name_ru, name_en) "
+                              "VALUES (1, 'ASTANA', 'Астана', 'Астана', 'Astana')"))
+            conn.execute(text("INSERT INTO organisation (id, kind, bin, name, region_id) VALUES (1, 'school', "
+                              "'950440001673', 'Bilim', 1), (2, 'dormitory', '791028302728', 'Jastar', 1)"))
+            for org in (1, 2):
+                conn.execute(text(
+                    "INSERT INTO public_school_month (academic_year, period, region_id, school_id, children, "
+                    "claimed_lines, accepted_tiyn, withheld_tiyn, paid_tiyn, withheld_by_rule, refreshed_at) VALUES "
+                    "('2026/2027', '2026-09-01', 1, :org, 30, 30, 100, 0, 100, '{}', '2026-10-05 00:00:00+00')"),
+                    {"org": org})
+            conn.execute(text("INSERT INTO public_refresh (id, watermark, full_built_on, built_at) "
+                              "VALUES (1, 10, '2026-10-05', '2026-10-05 00:00:00+00')"))
+            conn.execute(text("INSERT INTO public_payload (key, content_type, body, built_at) "
+                              "VALUES ('schools.csv|2026/2027|en', 'text/csv', 'old', '2026-10-05 00:00:00+00')"))
+        upgrade(revision="0016_dorm2")
+        with db.engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT school_id, instrument FROM public_school_month")).all()) == \
+                {1: "schools", 2: "dormitory"}
+        assert _scalar("SELECT count(*) FROM public_refresh") == _scalar("SELECT count(*) FROM public_payload") == 0
+        downgrade(revision="0015_national")
+        assert "instrument" not in {c["name"] for c in inspect(db.engine).get_columns("public_school_month")}
+
+
+def test_a_contracts_one_year_end_report_becomes_the_report_of_its_last_academic_year(tmp_path):
+    """0016_dorm2: a report made when a contract had one report is its last academic year's, linked to its
+    instance; a downgrade with two years reported for one contract refuses and says what to delete."""
+    with _empty_database(tmp_path, "year_end_per_year"):
+        upgrade(revision="0015_national")
+        now = {"now": datetime(2029, 9, 5, tzinfo=UTC)}
+        with db.engine.begin() as conn:
+            for sql in (
+                    "INSERT INTO region (id, code, name_kk, name_ru, name_en) VALUES (1, 'ASTANA', 'А', 'А', 'Astana')",
+                    "INSERT INTO organisation (id, kind, bin, name, region_id) "
+                    "VALUES (1, 'dormitory', '791028302728', 'Jastar', 1)",
+                    "INSERT INTO state_order (id, number, instrument, region_id, academic_year, budget_tiyn, "
+                    "period_start, period_end, window_opens, window_closes, status, placed_at) VALUES (1, "
+                    "'DO-ASTANA-2027', 'dormitory', 1, '2027/2028', 1000, '2027-09-01', '2029-08-31', '2027-05-01', "
+                    "'2027-06-30', 'open', :now)",
+                    "INSERT INTO application (id, number, instrument, order_id, school_id, region_id, status, "
+                    "locality, students_primary, students_basic, students_secondary, places_primary, places_basic, "
+                    "places_secondary, created_at) VALUES (1, 'A-1', 'dormitory', 1, 1, 1, 'allocated', 'urban', "
+                    "0, 0, 0, 0, 0, 0, :now)",
+                    "INSERT INTO contract (id, number, instrument, order_id, application_id, school_id, region_id, "
+                    "period_start, period_end, places_primary, places_basic, places_secondary, locality, "
+                    "monthly_cap_tiyn, amount_cap_tiyn, status, created_at) VALUES (1, 'DC-1', 'dormitory', 1, 1, 1, "
+                    "1, '2027-09-01', '2029-08-31', 0, 0, 0, 'urban', 100, 2400, 'active', :now)",
+                    "INSERT INTO year_end_report (id, contract_id, status, months, total_paid_tiyn) "
+                    "VALUES (1, 1, 'submitted', '[]', 2400)"):
+                conn.execute(text(sql), now)
+        upgrade(revision="0016_dorm2")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT academic_year, instance_id FROM year_end_report")).one() == \
+                ("2028/2029", None)
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO year_end_report (id, contract_id, academic_year, status, months, "
+                              "total_paid_tiyn) VALUES (2, 1, '2027/2028', 'approved', '[]', 1200)"))
+        config = current_app.extensions["migrate"].migrate.get_config()
+        with pytest.raises(CommandError, match="1 contracts have year-end reports for more than one academic year"):
+            command.downgrade(config, "0015_national")
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM year_end_report WHERE academic_year = '2027/2028'"))
+        downgrade(revision="0015_national")
+        assert _scalar("SELECT count(*) FROM year_end_report WHERE contract_id = 1") == 1

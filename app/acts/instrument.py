@@ -39,6 +39,8 @@ SCHOOLS_INSTRUMENT = register_instrument(Instrument(
     verify=lambda acts, on_step=None: verify_acts(acts, on_step=on_step),
     prefill=prefill_school_lines, settle=settle_adjustments, withheld_expr=norm_expr,
     organisation_label=_l("School"), level_label=_l("Grade"), eligibility_rules=ELIGIBILITY_RULES,
+    organisations_label=_l("Schools"), organisations_funded_label=_l("Schools funded"),
+    funded_label=_l("Children funded"), funded_months_label=_l("Child-months funded"), funded_unit="child-month",
     contracted_places=contracted_pupils,
     submit_hint=_l("The list is prefilled from the school's contingent registered in NEDB for this month. Check days "
                    "attended, add or remove students, then submit."),

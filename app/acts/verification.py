@@ -53,10 +53,14 @@ from app.acts.rules import (
 from app.acts.terms import ActTerms, terms_for_acts
 from app.extensions import db
 from app.registry.adapter import StudentRegistry, student_registry
+from app.registry.business import Standing, organisation_rules
 from app.registry.identifiers import is_valid_iin
-from app.registry.models import BusinessRecord, Licence
+from app.registry.models import Licence
 
 ALL_GRADES = frozenset(range(1, 12))
+#: what the business register's standing of a school means for its acts (no_business_record: no record, no payment)
+SCHOOL_BUSINESS_RULES = {Standing.MISSING: "no_business_record", Standing.INACTIVE: "non_education_org",
+                         Standing.OTHER_ACTIVITY: "non_education_org"}
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 
 
@@ -119,13 +123,12 @@ class ActContext:
 def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
     """What the school-level rules decide, from the business register, licences and the act's terms."""
     bins = sorted({a.school.bin for a in acts})
-    business: dict[str, BusinessRecord] = {}
+    # No record, no payment: the school-level rules decide on the registries' evidence, and missing evidence
+    # excludes as failing evidence does (no_business_record, no_licence).
+    business = organisation_rules(bins, SCHOOL_BUSINESS_RULES, activity="85")
     licences: dict[str, list[Licence]] = defaultdict(list)
     for i in range(0, len(bins), _CHUNK):
-        chunk = bins[i : i + _CHUNK]
-        found = db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin.in_(chunk)))
-        business.update({b.bin: b for b in found})
-        for lic in db.session.scalars(select(Licence).where(Licence.bin.in_(chunk))):
+        for lic in db.session.scalars(select(Licence).where(Licence.bin.in_(bins[i : i + _CHUNK]))):
             licences[lic.bin].append(lic)
     norms_by_period: dict[date, dict[str, int]] = {}
     contexts = []
@@ -138,16 +141,8 @@ def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
         # A contract carries its own region's urban/rural norms; other acts use the year's norm table.
         norms = dict(terms.norms_tiyn) if terms.norms_tiyn else norms_by_period[act.period]
         ctx = ActContext(act.id, act.school.bin, act.period, start, end, terms, norms=norms)
-        record = business.get(act.school.bin)
         own = licences.get(act.school.bin, [])
-        # No record, no payment: the school-level rules decide on the registries' evidence, and missing
-        # evidence excludes as failing evidence does (no_business_record, no_licence).
-        if record is None:
-            ctx.school_rule = "no_business_record"
-        elif record.status != "active" or not record.is_education:
-            ctx.school_rule = "non_education_org"
-        elif not own:
-            ctx.school_rule = "no_licence"
+        ctx.school_rule = business.get(act.school.bin) or (None if own else "no_licence")
         covering = [lic for lic in own
                     if lic.valid_from <= end and (lic.valid_until is None or lic.valid_until >= start)]
         ctx.pay_from, ctx.pay_to = _covered_days(covering, start, end, terms.licence_valid_until)

@@ -105,14 +105,7 @@ def eligibility_reasons(application: Application) -> list[str]:
     if not is_valid_bin(school.bin):
         reasons.append("bin_invalid")
     else:
-        record = registry_lookup.business_record(school.bin)
-        if record is None:
-            reasons.append("not_in_business_register")
-        else:
-            if not record.active:
-                reasons.append("business_inactive")
-            if not (record.oked or "").startswith("85"):
-                reasons.append("not_education")
+        reasons += registry_lookup.business_register_reasons(school.bin, activity="85")
     licence = registry_lookup.licence(school.bin, application.licence_number or "")
     if licence is None:
         reasons.append("licence_missing")

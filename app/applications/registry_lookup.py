@@ -60,6 +60,20 @@ def business_record(bin_: str) -> BusinessRecord | None:
     return BusinessRecord(org.bin, org.name, True, "85.31" if org.kind == "school" else None)
 
 
+def business_register_reasons(bin_: str, *, activity: str | None,
+                               missing: str = "not_in_business_register") -> list[str]:
+    """The eligibility codes of what the business register says against funding this BIN (empty: nothing): no
+    record (``missing``: the instrument's code for it), not active, main activity not ``activity`` (an OKED
+    prefix; None: any activity will do)."""
+    record = business_record(bin_)
+    if record is None:
+        return [missing]
+    reasons = [] if record.active else ["business_inactive"]
+    if activity is not None and not (record.oked or "").startswith(activity):
+        reasons.append("not_education")
+    return reasons
+
+
 def _levels(value) -> frozenset[str]:
     if value is None:
         return frozenset(("primary", "basic", "secondary"))

@@ -17,7 +17,7 @@ STATUS = {
     "awaiting_dormitory_director": _l("awaiting the dormitory director's signature"),
     "awaiting_head": _l("awaiting the department head's signature"), "active": _lp("contract", "active"),
     # year-end report
-    "returned": _l("returned for correction"), "approved": _l("approved"),
+    "awaiting": _l("awaiting submission"), "returned": _l("returned for correction"), "approved": _l("approved"),
     # signers, localities
     "school_director": _l("School director"), "dormitory_director": _l("Dormitory director"),
     "department_head": _l("Department head"),

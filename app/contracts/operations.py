@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from app import clock
 from app.acts.models import Act
 from app.acts.operations import open_monthly_act
+from app.acts.verification import academic_year
 from app.applications.models import Application
 from app.audit.facts import contract_facts
 from app.audit.operations import record_event
@@ -186,16 +187,27 @@ def contract_months(contract: Contract) -> list[date]:
     return months
 
 
+def contract_years(contract: Contract) -> dict[str, list[date]]:
+    """The academic years (1 September – 31 August) the contract covers, in order, each with its months."""
+    years: dict[str, list[date]] = {}
+    for month in contract_months(contract):
+        years.setdefault(academic_year(month), []).append(month)
+    return years
+
+
 def plan_next_month(contract: Contract) -> dict:
-    """The first month of the contract without an act, and when it ends (its act opens then)."""
+    """The first month of the contract without an act, and when it ends (its act opens then); ``year_end``: it is
+    the last month of its academic year under the contract (once its act opens, that year's report is due)."""
     linked = set(db.session.scalars(select(ContractAct.period).where(ContractAct.contract_id == contract.id)))
     months = contract_months(contract)
     pending = [m for m in months if m not in linked]
     if not pending:
-        return {"period": None, "due": None, "last": True}
+        return {"period": None, "due": None, "last": True, "academic_year": None, "year_end": False}
     period = pending[0]
     after = date(period.year + period.month // 12, period.month % 12 + 1, 1)
-    return {"period": period.isoformat(), "due": local_midnight(after).isoformat(), "last": len(pending) == 1}
+    year = academic_year(period)
+    return {"period": period.isoformat(), "due": local_midnight(after).isoformat(), "last": len(pending) == 1,
+            "academic_year": year, "year_end": period == contract_years(contract)[year][-1]}
 
 
 def open_contract_act(contract: Contract, period: date) -> Act:

@@ -94,7 +94,7 @@ def index():
 @login_required
 def show(contract_id: int):
     from app.contracts.amendments import may_amend
-    from app.yearend.operations import report_of, year_end_instance
+    from app.yearend.operations import reports_of, year_end_instance
 
     contract = visible_contract(contract_id)
     acts = operations.contract_acts(contract)
@@ -103,7 +103,7 @@ def show(contract_id: int):
     expected = operations.expected_signer(contract)
     my_turn = expected is not None and current_user.role == expected  # a signing capacity is its role's name
     return render_template("contracts/show.html", contract=contract, acts=acts, payments=payments, levels=LEVELS,
-                           paid=operations.paid_under(contract), report=report_of(contract), my_turn=my_turn,
+                           paid=operations.paid_under(contract), reports=reports_of(contract), my_turn=my_turn,
                            year_end=year_end_instance(contract),
                            can_sign=current_user.role in SIGN_TASKS, events=history_of(contract.instance_id),
                            document_sha256=operations.document_sha256(contract),

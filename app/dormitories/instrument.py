@@ -89,6 +89,8 @@ DORMITORY_INSTRUMENT = register_instrument(Instrument(
     monthly_process="dorm_monthly_act", rules=DORM_RULES, verify=verify_dormitory_acts, prefill=prefill_places,
     line_values=place_values, store_lines=store_places, withheld_expr=withheld_expr, settle=settle_dormitory_acts,
     organisation_label=_l("Dormitory"), level_label=_l("Course"), accountant_role="dormitory_accountant",
+    organisations_label=_l("Dormitories"), organisations_funded_label=_l("Dormitories funded"),
+    funded_label=_l("Places funded"), funded_months_label=_l("Place-months funded"), funded_unit="place-month",
     director_role="dormitory_director", application_process="dorm_application",
     contract_body="contracts/_document_body_dormitory.html", eligibility_rules=DORM_ELIGIBILITY_RULES,
     year_end_process="dorm_year_end", contracted_places=contracted_places,

@@ -19,6 +19,8 @@ from sqlalchemy import func, select
 from app import clock
 from app.applications.models import Application
 from app.applications.operations import check_budget, rejected
+from app.applications.registry_lookup import business_register_reasons
+from app.applications.rules import ELIGIBILITY_RULES
 from app.audit.facts import contract_facts
 from app.audit.operations import record_event
 from app.contracts.models import Contract
@@ -45,6 +47,8 @@ MAX_TERM_YEARS = 10
 #: Eligibility rules of a dormitory's application: code (stored on the application) → the reason shown.
 DORM_ELIGIBILITY_RULES: dict[str, object] = {
     "dorm_bin_invalid": _l("The dormitory's BIN is not 12 digits with a correct check digit."),
+    "dorm_not_in_business_register": _l("The dormitory's BIN is not found in the business register."),
+    "business_inactive": ELIGIBILITY_RULES["business_inactive"],
     "dorm_no_commissioning": _l("No commissioning act of the dormitory is valid at the start of the order's term."),
     "dorm_no_ownership": _l("No ownership or lease document of the dormitory is valid at the start of the order's "
                             "term."),
@@ -171,6 +175,8 @@ def dormitory_eligibility_reasons(application: Application) -> list[str]:
     dormitory, start = application.school, application.order.period_start
     if not is_valid_bin(dormitory.bin):
         reasons.append("dorm_bin_invalid")
+    else:  # no record, no payment — the schools' check of the business register, any main activity
+        reasons += business_register_reasons(dormitory.bin, activity=None, missing="dorm_not_in_business_register")
     documents = db.session.scalars(select(DormitoryDocument).where(DormitoryDocument.dormitory_bin == dormitory.bin))
     valid = {d.kind for d in documents if d.valid_from <= start and (d.valid_until is None or d.valid_until >= start)}
     if "commissioning" not in valid:

@@ -15,6 +15,12 @@ from app.acts.rules import RULES as SCHOOL_RULES
 from app.acts.rules import Rule
 
 DORM_RULES: dict[str, Rule] = {r.code: r for r in (
+    # No record, no payment, as for schools: a dormitory the business register does not know is not funded.
+    Rule("dorm_no_business_record", _l("Not in the business register"),
+         _l("The dormitory's BIN has no record in the state business register: no record, no payment."),
+         school_level=True),
+    Rule("dorm_business_inactive", _l("Not active in the business register"),
+         _l("In the business register the dormitory's BIN is liquidated or suspended."), school_level=True),
     Rule("dorm_no_documents", _l("No commissioning or ownership document"),
          _l("The dormitory registry has no commissioning act or no ownership (or lease) document of this dormitory."),
          school_level=True),

@@ -13,6 +13,7 @@ from app.demo.seed import _student
 from app.dormitories.models import DormitoryBed, DormitoryDocument, StudentEnrolment
 from app.extensions import db
 from app.people.models import Organisation
+from app.registry.models import BusinessRecord
 
 ROOM_BEDS = 4  # beds per room
 
@@ -78,7 +79,8 @@ def _enrol(rng, institution_bin: str, course: int, since: date, home_region: str
 def build_dormitory(rng: random.Random, dormitory: Organisation, *, places: int, beds: int, institutions: list[str],
                     year_start: date, home_regions: list[str], ownership_until: date | None = None,
                     anomalies: bool = False, other: DormitoryWorld | None = None) -> DormitoryWorld:
-    """Register the dormitory's beds and documents, and ``places`` full-time students from other regions who
+    """Register the dormitory in the business register (active; OKED 55.90, other accommodation), its beds and
+    documents, and ``places`` full-time students from other regions who
     move in on ``year_start`` (one only mid-October, one moves out mid-January: pro rata). ``anomalies``: add one
     line of each kind the rules catch (needs ``places + 10`` beds); ``other``: a dormitory whose resident this one
     also claims (two_dormitories)."""
@@ -86,6 +88,7 @@ def build_dormitory(rng: random.Random, dormitory: Organisation, *, places: int,
     away = [code for code in home_regions if code != region]
     bed_list = [(f"{1 + i // ROOM_BEDS:03d}", str(1 + i % ROOM_BEDS)) for i in range(beds)]
     db.session.add_all(DormitoryBed(dormitory_bin=dormitory.bin, room=room, bed=bed) for room, bed in bed_list)
+    db.session.add(BusinessRecord(bin=dormitory.bin, name=dormitory.name, status="active", oked="55.90"))
     db.session.add_all([
         DormitoryDocument(number=f"CA-{dormitory.bin}", dormitory_bin=dormitory.bin, kind="commissioning",
                           valid_from=date(year_start.year - 3, 6, 1), valid_until=None),

@@ -56,9 +56,13 @@ from app.dormitories.models import DormitoryTerms
 from app.dormitories.registry import StudentRegistry, documents_of, student_registry
 from app.extensions import db
 from app.people.models import Organisation, Region
+from app.registry.business import Standing, organisation_rules
 
 _CHUNK = 900
 DORMITORY = "dormitory"
+#: the business register's standing of a dormitory (its BIN: the investor's operating company) → its rule; any
+#: main activity will do (accommodation, real estate), so only a missing or an inactive record excludes
+DORM_BUSINESS_RULES = {Standing.MISSING: "dorm_no_business_record", Standing.INACTIVE: "dorm_business_inactive"}
 
 
 @dataclass
@@ -118,7 +122,9 @@ def _contexts(acts: Sequence[Act]) -> dict[int, DormContext]:
         dormitories.update({oid: (bin_, code or "", capacity) for oid, bin_, code, capacity in db.session.execute(
             select(Organisation.id, Organisation.bin, Region.code, Organisation.design_capacity)
             .outerjoin(Region, Region.id == Organisation.region_id).where(Organisation.id.in_(org_ids[i:i + _CHUNK])))})
-    docs = documents_of({bin_ for bin_, _, _ in dormitories.values()})
+    bins = {bin_ for bin_, _, _ in dormitories.values()}
+    docs = documents_of(bins)
+    business = organisation_rules(bins, DORM_BUSINESS_RULES)
     contexts = {}
     for act in acts:
         start, end = month_bounds(act.period)
@@ -132,10 +138,13 @@ def _contexts(acts: Sequence[Act]) -> dict[int, DormContext]:
         else:  # no contract: nothing is owed, the places are the organisation's own capacity
             ctx.places = capacity
         days = _document_days(docs.get(bin_, []), start, end)
-        # dorm_no_documents: a commissioning act or an ownership (lease) document is missing altogether;
-        # dorm_documents_expired: both exist but are not both valid on any day of the month. Either excludes
-        # every line of the act (dormitory-level rules come first).
-        if days is None:
+        # dorm_no_business_record (no record, no payment), dorm_business_inactive: the business register, as for
+        # schools (app.registry.business); dorm_no_documents: a commissioning act or an ownership (lease) document
+        # is missing altogether; dorm_documents_expired: both exist but are not both valid on any day of the
+        # month. Each excludes every line of the act (dormitory-level rules come first).
+        if bin_ in business:
+            ctx.dormitory_rule = business[bin_]
+        elif days is None:
             ctx.dormitory_rule = "dorm_no_documents"
         elif not days:
             ctx.dormitory_rule = "dorm_documents_expired"

@@ -37,6 +37,14 @@ class Instrument:
     #: same students
     settle: Callable[[Sequence], dict] | None = None
     organisation_label: object = ""  # lazy string: "School", "Dormitory"
+    #: the public portal's words for what the instrument funds, never added up across instruments (lazy strings):
+    #: the organisations ("Schools"), how many had a decided month ("Schools funded"), the lines paid in a month
+    #: ("Children funded") and over several months ("Child-months funded"); ``funded_unit``: the downloads' code
+    organisations_label: object = ""
+    organisations_funded_label: object = ""
+    funded_label: object = ""
+    funded_months_label: object = ""
+    funded_unit: str = ""
     level_label: object = ""  # lazy string: what the generic line's ``grade`` means ("Grade", "Course")
     submit_hint: object = ""  # lazy string: where the act form's lines come from
     #: withheld_expr(period): SQL expression over ``ActLine`` (any of the month's acts) of what the line would earn

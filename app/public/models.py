@@ -11,16 +11,20 @@ from app.extensions import db
 
 
 class PublicSchoolMonth(db.Model):
-    """What one school received for one month, from its decided acts (accepted or paid).
+    """What one funded organisation (a school, a dormitory) received for one month under one funding instrument,
+    from its decided acts (accepted or paid).
 
-    ``children`` counts the act lines that were paid for; ``withheld_by_rule`` counts excluded lines per
-    rule code. Both may be small: the pages and downloads suppress counts under the threshold, this
-    table keeps the exact figures for the aggregates above it."""
+    ``children`` counts the act lines that were paid for — children taught for the schools' instrument, places
+    occupied for the dormitories' (``instrument`` says which: the two are never added up); ``withheld_by_rule``
+    counts excluded lines per rule code. Both may be small: the pages and downloads suppress counts under the
+    threshold, this table keeps the exact figures for the aggregates above it."""
 
     __tablename__ = "public_school_month"
     __table_args__ = (Index("ix_public_school_month_year_region", "academic_year", "region_id", "period"),
-                      Index("ix_public_school_month_school", "school_id", "period", unique=True))
+                      Index("ix_public_school_month_school", "school_id", "period", "instrument", unique=True))
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: the funding instrument the acts were paid under (app.instruments)
+    instrument: Mapped[str] = mapped_column(String(16), default="schools", server_default="schools")
     academic_year: Mapped[str] = mapped_column(String(9))
     period: Mapped[date] = mapped_column(Date)
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))

@@ -103,12 +103,16 @@ def download(dataset: str, fmt: str):
     region_id = request.args.get("region", type=int)
     if region_id is not None and (region_id >= 2**31 or db.session.get(Region, region_id) is None):
         abort(404)
-    kept = cache.kept_download(dataset, fmt, year, str(get_locale())) if year and region_id is None else None
+    kind = request.args.get("instrument")  # one instrument's rows (default: every instrument's, each labelled)
+    if kind is not None and kind not in {i.code for i in instruments()}:
+        abort(404)
+    kept = cache.kept_download(dataset, fmt, year, str(get_locale())) \
+        if year and region_id is None and kind is None else None
     if kept is not None:
         body, mimetype = kept.body, kept.content_type
         name = f"tapsyrys-{dataset}-{year.replace('/', '-')}.{fmt}"
     else:
-        file = downloads.render(dataset, fmt, year, region_id)
+        file = downloads.render(dataset, fmt, year, region_id, kind)
         body, mimetype, name = file.body, file.mimetype, file.filename
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from app.contracts.handlers import contract_of
 from app.contracts.models import Contract
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
 from app.extensions import db
 from app.yearend import operations
+from app.yearend.models import YearEndReport
+
+
+def _year(ctx: TaskContext) -> str | None:
+    """The academic year the instance reports on: its report row's (written when it started), else the workflow's
+    data; None — an instance started before reports were per year — stands for the contract's last year."""
+    year = db.session.scalar(select(YearEndReport.academic_year).where(YearEndReport.instance_id == ctx.instance.id))
+    return year or ctx.data.get("academic_year")
 
 
 @task_handler("yearend/submit")
@@ -16,11 +26,11 @@ class SubmitReport(TaskHandler):
 
     def context(self, ctx: TaskContext) -> dict:
         contract = contract_of(ctx)
-        return {"contract": contract, "months": operations.monthly_totals(contract),
-                "report": operations.report_of(contract)}
+        return {"contract": contract, "months": operations.monthly_totals(contract, _year(ctx)),
+                "report": operations.report_of(contract, _year(ctx)), "academic_year": _year(ctx)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
-        report = operations.submit_report(contract_of(ctx), data.get("comment"), ctx.actor)
+        report = operations.submit_report(contract_of(ctx), data.get("comment"), ctx.actor, _year(ctx))
         return {"report_id": report.id, "total_paid_tiyn": report.total_paid_tiyn}
 
 
@@ -30,20 +40,39 @@ class ApproveReport(TaskHandler):
 
     def context(self, ctx: TaskContext) -> dict:
         contract = contract_of(ctx)
-        report = operations.report_of(contract)
-        return {"contract": contract, "months": report.months if report else operations.monthly_totals(contract),
-                "report": report}
+        report = operations.report_of(contract, _year(ctx))
+        months = report.months if report and report.months else operations.monthly_totals(contract, _year(ctx))
+        return {"contract": contract, "months": months, "report": report, "academic_year": _year(ctx)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
-        operations.decide_report(contract_of(ctx), data["decision"], data.get("comment"), ctx.actor)
-        return {"report_decision": data["decision"]}
+        contract = contract_of(ctx)
+        report = operations.decide_report(contract, data["decision"], data.get("comment"), ctx.actor, _year(ctx))
+        # the process closes the contract after the approval of its last academic year's report only
+        return {"report_decision": data["decision"],
+                "closes_contract": report.academic_year == operations.academic_years(contract)[-1]}
+
+
+def _contract(ctx, contract_id: int) -> Contract:
+    contract = db.session.get(Contract, contract_id)
+    if contract is None or ctx.instance.subject_type != "contract" or ctx.instance.subject_id != contract.id:
+        raise LookupError(f"Contract {contract_id} does not belong to this process instance")
+    return contract
 
 
 @operator("yearend/start", params={"contract_id": int})
 def start_year_end(ctx, contract_id: int) -> dict:
-    """Every month's act is open: start the school's year-end report."""
-    contract = db.session.get(Contract, contract_id)
-    if contract is None or ctx.instance.subject_type != "contract" or ctx.instance.subject_id != contract.id:
-        raise LookupError(f"Contract {contract_id} does not belong to this process instance")
-    instance = operations.start_year_end(contract, ctx.actor)
-    return {"instance_id": instance.id}
+    """Every month's act is open: start the year-end report of every academic year the contract covers that has
+    none yet — the schools' one year; for a contract over several years whose process predates the reports per
+    year, each year's (the last one's approval closes the contract)."""
+    contract = _contract(ctx, contract_id)
+    instances = [operations.start_year_end(contract, ctx.actor, year) for year in operations.academic_years(contract)
+                 if operations.report_of(contract, year) is None]
+    return {"instance_id": instances[-1].id if instances else None}
+
+
+@operator("yearend/start_year", params={"contract_id": int, "academic_year": str})
+def start_year_end_of(ctx, contract_id: int, academic_year: str) -> dict:
+    """The academic year's last month has opened its act: start that year's report (a contract over several
+    years gets one per year)."""
+    instance = operations.start_year_end(_contract(ctx, contract_id), ctx.actor, academic_year)
+    return {"instance_id": instance.id, "academic_year": academic_year}

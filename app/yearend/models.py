@@ -10,13 +10,19 @@ from app.extensions import db
 
 
 class YearEndReport(db.Model):
+    """The report on one academic year (1 September – 31 August) of a contract: a contract over several years
+    has one per year, each with that year's months. The row exists from the moment the report is asked for
+    (``awaiting``, with its process instance) and holds the months as submitted."""
+
     __tablename__ = "year_end_report"
     __table_args__ = (
-        UniqueConstraint("contract_id", name="uq_year_end_report_contract_id"),
-        CheckConstraint("status IN ('submitted','returned','approved')", name="status"),
+        UniqueConstraint("contract_id", "academic_year", name="uq_year_end_report_contract_year"),
+        CheckConstraint("status IN ('awaiting','submitted','returned','approved')", name="status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))
+    academic_year: Mapped[str] = mapped_column(String(9))  # "2027/2028"
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     status: Mapped[str] = mapped_column(String(16))
     months: Mapped[list] = mapped_column(JSON)  # [{period, act_number, status, accepted_lines, amount_tiyn, paid_tiyn}]
     total_paid_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)

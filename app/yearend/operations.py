@@ -1,4 +1,8 @@
-"""The year-end report: per-month totals prefilled from the contract's acts; approval closes the contract."""
+"""The year-end report: one per academic year (1 September – 31 August) the contract covers, with that year's
+per-month totals prefilled from the contract's acts; approving the report of the contract's last year closes it.
+
+A schools' contract runs one academic year, so it has one report; a dormitory contract runs several, and after the
+last month of each year has opened its act, that year's report waits in the organisation's inbox."""
 
 from __future__ import annotations
 
@@ -8,24 +12,42 @@ from sqlalchemy import select
 from app import clock
 from app.audit.operations import record_event
 from app.contracts.models import Contract
-from app.contracts.operations import _chain, contract_acts, contract_months
+from app.contracts.operations import _chain, contract_acts, contract_years
 from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.instruments import instrument_of
 from app.payments.models import Payment
 from app.yearend.models import YearEndReport
 
+#: acts whose lines' outcomes are final (Decided is final): what they withheld is part of the year's report
+DECIDED = ("accepted", "paid")
 
-def monthly_totals(contract: Contract) -> list[dict]:
-    """Per month of the contract: places contracted (terms in force that month) against lines accepted (students
-    taught, places occupied), the act's amount and payment, and what excluded lines withheld, by rule — the same
-    for every instrument (its rules, its price of a line, its contracted places)."""
+
+def academic_years(contract: Contract) -> list[str]:
+    return list(contract_years(contract))
+
+
+def _year(contract: Contract, academic_year: str | None) -> str:
+    """The academic year asked for (one the contract covers); None: the contract's last (its only one for schools,
+    and the one a report started before reports were per year belongs to)."""
+    years = academic_years(contract)
+    if academic_year is None:
+        return years[-1]
+    if academic_year not in years:
+        raise DomainRefused(_("The contract does not cover the academic year %(year)s.", year=academic_year))
+    return academic_year
+
+
+def monthly_totals(contract: Contract, academic_year: str | None = None) -> list[dict]:
+    """Per month of the academic year under the contract: places contracted (terms in force that month) against
+    lines accepted (students taught, places occupied), the act's amount and payment, and what excluded lines
+    withheld, by rule — the same for every instrument (its rules, its price of a line, its contracted places)."""
     from app.acts.report import by_rule
 
     instrument = instrument_of(contract)
     acts = {a.period: a for a in contract_acts(contract)}
     rows = []
-    for period in contract_months(contract):
+    for period in contract_years(contract)[_year(contract, academic_year)]:
         act = acts.get(period)
         payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() if act else None
         excluded = by_rule(act) if act is not None and act.status in DECIDED else []
@@ -41,52 +63,74 @@ def monthly_totals(contract: Contract) -> list[dict]:
     return rows
 
 
-#: acts whose lines' outcomes are final (Decided is final): what they withheld is part of the year's report
-DECIDED = ("accepted", "paid")
-
-
-def start_year_end(contract: Contract, actor=None):
-    """After the last month's act has opened, the year-end report waits in the funded organisation's inbox (the
-    instrument's year-end process: its lane names the accountant's role)."""
+def start_year_end(contract: Contract, actor=None, academic_year: str | None = None):
+    """After the academic year's last month has opened its act, that year's report waits in the funded
+    organisation's inbox (the instrument's year-end process: its lane names the accountant's role). ``final``
+    tells the process whether approving it closes the contract. Asked twice for a year, it starts once."""
+    from app.engine.models import ProcessInstance
     from app.engine.runtime import start_instance
 
     if contract.status != "active":
         raise DomainRefused("Only an active contract gets a year-end report.")
+    year = _year(contract, academic_year)
+    report = report_of(contract, year)
+    if report is not None and report.instance_id is not None:
+        return db.session.get(ProcessInstance, report.instance_id)
+    final = year == academic_years(contract)[-1]
     instance = start_instance(
-        instrument_of(contract).year_end_process, title=f"{contract.number} · {contract.school.name}", actor=actor,
-        region_id=contract.region_id, organisation_id=contract.school_id, subject_type="contract",
-        subject_id=contract.id, data={"contract_id": contract.id})
+        instrument_of(contract).year_end_process, title=f"{contract.number} · {year} · {contract.school.name}",
+        actor=actor, region_id=contract.region_id, organisation_id=contract.school_id, subject_type="contract",
+        subject_id=contract.id, data={"contract_id": contract.id, "academic_year": year, "final": final})
+    if report is None:
+        report = YearEndReport(contract_id=contract.id, academic_year=year, status="awaiting", months=[])
+        db.session.add(report)
+    report.instance_id = instance.id
+    db.session.flush()
     record_event(_chain(contract), "yearend.opened", "process_instance", instance.id, actor_id=None,
-                 details={"number": contract.number})
+                 details={"number": contract.number, "academic_year": year, "final": final})
     return instance
 
 
-def year_end_instance(contract: Contract):
+def year_end_instance(contract: Contract, academic_year: str | None = None):
+    """The process instance of the year's report (the latest year's when None)."""
     from app.engine.models import ProcessInstance
 
+    report = report_of(contract, academic_year)
+    if report is not None and report.instance_id is not None:
+        return db.session.get(ProcessInstance, report.instance_id)
     return db.session.scalars(select(ProcessInstance).where(
         ProcessInstance.process_id == instrument_of(contract).year_end_process,
         ProcessInstance.subject_type == "contract",
         ProcessInstance.subject_id == contract.id).order_by(ProcessInstance.id.desc())).first()
 
 
-def report_of(contract: Contract) -> YearEndReport | None:
-    return db.session.scalars(select(YearEndReport).where(YearEndReport.contract_id == contract.id)).first()
+def reports_of(contract: Contract) -> list[YearEndReport]:
+    return list(db.session.scalars(select(YearEndReport).where(YearEndReport.contract_id == contract.id)
+                                   .order_by(YearEndReport.academic_year)))
 
 
-def submit_report(contract: Contract, comment: str | None, actor) -> YearEndReport:
+def report_of(contract: Contract, academic_year: str | None = None) -> YearEndReport | None:
+    """The report of the academic year; None: the latest year's report there is."""
+    query = select(YearEndReport).where(YearEndReport.contract_id == contract.id)
+    if academic_year is not None:
+        query = query.where(YearEndReport.academic_year == academic_year)
+    return db.session.scalars(query.order_by(YearEndReport.academic_year.desc())).first()
+
+
+def submit_report(contract: Contract, comment: str | None, actor, academic_year: str | None = None) -> YearEndReport:
     if contract.status != "active":
         raise DomainRefused(_("Only an active contract gets a year-end report."))
-    months = monthly_totals(contract)
+    year = _year(contract, academic_year)
+    months = monthly_totals(contract, year)
     unpaid = [m["period"] for m in months if m["status"] != "paid"]
     if unpaid:
         raise DomainRefused(_("Every monthly act must be paid before the year-end report; not yet paid: %(months)s.",
                               months=", ".join(unpaid)))
-    report = report_of(contract)
+    report = report_of(contract, year)
     if report is not None and report.status == "approved":
         raise DomainRefused(_("The year-end report has already been approved."))
     if report is None:
-        report = YearEndReport(contract_id=contract.id)
+        report = YearEndReport(contract_id=contract.id, academic_year=year)
         db.session.add(report)
     report.status = "submitted"
     report.months = months
@@ -96,14 +140,23 @@ def submit_report(contract: Contract, comment: str | None, actor) -> YearEndRepo
     report.submitted_at = clock.now()
     db.session.flush()
     record_event(_chain(contract), "yearend.submitted", "year_end_report", report.id, actor_id=actor.id,
-                 details={"total_paid_tiyn": report.total_paid_tiyn, "months": len(months)})
+                 details={"academic_year": year, "total_paid_tiyn": report.total_paid_tiyn, "months": len(months)})
     return report
 
 
-def decide_report(contract: Contract, decision: str, comment: str | None, actor) -> YearEndReport:
-    report = report_of(contract)
+def decide_report(contract: Contract, decision: str, comment: str | None, actor,
+                  academic_year: str | None = None) -> YearEndReport:
+    year = _year(contract, academic_year)
+    report = report_of(contract, year)
     if report is None or report.status != "submitted":
         raise DomainRefused(_("There is no submitted year-end report to decide on."))
+    if decision == "approve" and year == academic_years(contract)[-1]:
+        # Approving the last year's report closes the contract: every earlier year is reported and approved first.
+        earlier = [r.academic_year for r in reports_of(contract) if r.academic_year < year and r.status != "approved"]
+        missing = [y for y in academic_years(contract)[:-1] if y not in {r.academic_year for r in reports_of(contract)}]
+        if earlier or missing:
+            raise DomainRefused(_("Approve the year-end reports of the earlier academic years first: %(years)s.",
+                                  years=", ".join(sorted(earlier + missing))))
     report.review_comment = comment
     if decision == "approve":
         report.status = "approved"
@@ -112,5 +165,5 @@ def decide_report(contract: Contract, decision: str, comment: str | None, actor)
     else:
         report.status = "returned"
     record_event(_chain(contract), f"yearend.{report.status}", "year_end_report", report.id, actor_id=actor.id,
-                 details={"comment": comment or ""})
+                 details={"academic_year": year, "comment": comment or ""})
     return report

@@ -6,6 +6,7 @@ Revises: 0012_public
 """
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 revision = "0013_dorm"
 down_revision = "0013_speed"
@@ -25,6 +26,36 @@ def _defer_foreign_keys() -> None:
     # by name, so the check waits for the commit, when the rebuilt table is back under its name.
     if op.get_bind().dialect.name == "sqlite":
         op.execute("PRAGMA defer_foreign_keys = ON")
+
+
+#: what still needs this revision's schema, with what to delete: (label, table, condition)
+DORMITORY_RECORDS = (
+    ("monthly acts", "act", "instrument <> 'schools'"),
+    ("contracts", "contract", "instrument <> 'schools'"),
+    ("applications", "application", "instrument <> 'schools'"),
+    ("orders", "state_order", "instrument <> 'schools'"),
+    ("organisations of kind 'dormitory'", "organisation", "kind = 'dormitory'"),
+)
+
+
+def refuse_while_dormitory_records_exist() -> None:
+    """Below this revision there is one instrument and no organisation kind 'dormitory': rows of the other
+    instrument would either break the rebuilt CHECK constraint (a raw database error half-way through) or silently
+    turn into schools' records. So the downgrade refuses, before it changes anything, and says what to delete.
+    (0014_dormflow's downgrade asks the same first: it would drop the dormitories' order and application terms.)"""
+    bind = op.get_bind()
+    found = [(label, table, where, bind.execute(sa.select(sa.func.count()).select_from(sa.table(table))
+                                                .where(sa.text(where))).scalar())
+             for label, table, where in DORMITORY_RECORDS]
+    found = [row for row in found if row[3]]
+    if found:
+        counts = "; ".join(f"{n} {label} ({table} WHERE {where})" for label, table, where, n in found)
+        raise CommandError(
+            "Cannot downgrade below 0013_dorm: the database holds records of the dormitory-places instrument — "
+            f"{counts}. Delete them first, in this order: the dormitories' acts (their lines and payments with "
+            "them), contracts, applications and orders (instrument <> 'schools'), then the users of the "
+            "dormitory organisations and the organisations of kind 'dormitory'; or stay on this revision. "
+            "No dormitory record or table was changed.")
 
 
 def upgrade():
@@ -110,6 +141,7 @@ def upgrade():
 
 
 def downgrade():
+    refuse_while_dormitory_records_exist()
     _defer_foreign_keys()
     op.drop_table("dormitory_terms")
     op.drop_index("ix_dormitory_document_bin", table_name="dormitory_document")

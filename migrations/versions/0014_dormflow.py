@@ -4,6 +4,9 @@ rates table, local residents excluded), an application's places, and the dormito
 Revision ID: 0014_dormflow
 Revises: 0014_dormsql
 """
+import importlib.util
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -58,7 +61,16 @@ def upgrade():
     )
 
 
+def _refuse_while_dormitory_records_exist() -> None:
+    """0013_dorm's guard, asked before this downgrade drops the dormitories' terms and signatures."""
+    spec = importlib.util.spec_from_file_location("_0013_dorm", Path(__file__).with_name("0013_dorm.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.refuse_while_dormitory_records_exist()
+
+
 def downgrade():
+    _refuse_while_dormitory_records_exist()
     _defer_foreign_keys()
     op.drop_table("dormitory_application_terms")
     op.drop_table("dormitory_order_terms")

@@ -99,7 +99,9 @@ def test_a_year_of_three_dormitories_matches_the_ground_truth_line_by_line_and_i
             assert paid == {15}, "May pays only the days the lease covers"
         _decide_and_pay(acts)
 
-    expected = set(DORM_RULES) - {"iin_checksum", "dorm_no_documents"}  # the form refuses bad IINs; below
+    # the form refuses bad IINs; dorm_no_documents below; the business register's rules: test_business_register
+    expected = set(DORM_RULES) - {"iin_checksum", "dorm_no_documents", "dorm_no_business_record",
+                                  "dorm_business_inactive"}
     assert seen_rules == expected
     payments = db.session.scalars(select(Payment)).all()
     dorm_acts = db.session.scalars(select(Act).where(Act.instrument == "dormitory")).all()

@@ -1,11 +1,13 @@
-"""The year-end report of a dormitory contract through the generic year-end report: after the contract's last
-month opens, the dormitory's accountant finds the report in the inbox with, per month, the places contracted
-against the places occupied (accepted lines), the amount paid and what excluded lines withheld, by rule; the
-department head approves it and the contract closes. The contract's months are opened by its own process."""
+"""The year-end report of a dormitory contract through the generic year-end report: after the last month of each
+academic year the contract covers opens, the dormitory's accountant finds that year's report in the inbox with, per
+month, the places contracted against the places occupied (accepted lines), the amount paid and what excluded lines
+withheld, by rule; the department head approves it, and the approval of the last year's report closes the contract.
+The contract's months are opened by its own process."""
 
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from datetime import UTC, date, datetime
 
@@ -30,8 +32,9 @@ PLACES = 5
 MONTHS = (date(2027, 9, 1), date(2027, 10, 1))
 
 
-def _anomalous_dormitory(seeded: dict):
-    """A dormitory of Astana with one line of every anomaly each month, contracted for two months."""
+def _anomalous_dormitory(seeded: dict, period_end: date = date(2027, 10, 31)):
+    """A dormitory of Astana with one line of every anomaly each month, contracted from September 2027 (for two
+    months unless told)."""
     from app.demo.seed import make_bin
 
     rng = random.Random(7)
@@ -47,7 +50,7 @@ def _anomalous_dormitory(seeded: dict):
                       organisation_id=org.id, created_at=clock.now(), email="kokterek@demo.tapsyrys.kz")
     accountant.set_password("pw")
     db.session.add(accountant)
-    contract = place_dormitory_contract(org, places=PLACES, period_start=MONTHS[0], period_end=date(2027, 10, 31))
+    contract = place_dormitory_contract(org, places=PLACES, period_start=MONTHS[0], period_end=period_end)
     db.session.commit()
     return world, contract
 
@@ -110,3 +113,126 @@ def test_a_dormitory_year_end_report_shows_places_contracted_occupied_paid_and_w
     assert db.session.get(Contract, contract.id).status == "closed"
     assert db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                       HumanTask.status == "open")).all() == []
+
+
+def _months(first: date, count: int) -> list[date]:
+    out = [first]
+    while len(out) < count:
+        out.append(date(out[-1].year + out[-1].month // 12, out[-1].month % 12 + 1, 1))
+    return out
+
+
+def _report(contract: Contract, year: str) -> YearEndReport:
+    db.session.expire_all()
+    return db.session.scalars(select(YearEndReport).where(YearEndReport.contract_id == contract.id,
+                                                          YearEndReport.academic_year == year)).one()
+
+
+def test_a_two_year_contract_gets_a_report_per_academic_year_each_with_its_own_months(dorm_year, browser):
+    world, contract = _anomalous_dormitory(dorm_year, period_end=date(2029, 8, 31))
+    first_year, second_year = _months(date(2027, 9, 1), 12), _months(date(2028, 9, 1), 12)
+    acts = {period: _month(world, contract, period) for period in first_year[:-1]}
+    assert db.session.scalars(select(YearEndReport).where(YearEndReport.contract_id == contract.id)).all() == [], \
+        "no report while the academic year's months are still opening"
+    acts[first_year[-1]] = _month(world, contract, first_year[-1])  # August 2028's act opened on 1 September
+
+    # 2027/2028: its own report, its own twelve months, in the dormitory's inbox.
+    report = _report(contract, "2027/2028")
+    assert report.status == "awaiting" and report.instance_id is not None
+    instance = db.session.get(ProcessInstance, report.instance_id)
+    assert instance.process_id == "dorm_year_end" and "2027/2028" in instance.title
+    accountant, head = browser("kokterek"), browser("head")
+    task = open_task_of(instance.id, "submit_report")
+    page = accountant.get(f"/tasks/{task.id}").get_data(as_text=True)
+    table = page.split('id="report-months"')[1].split("</table>")[0]
+    assert "2027/2028" in page.split('id="report-year"')[1][:80]
+    assert re.findall(r"<td>(\d{4}-\d{2})</td>", table) == [f"{m:%Y-%m}" for m in first_year]
+    assert accountant.post(f"/tasks/{task.id}", {"comment": "First year"}).status_code == 302
+    report = _report(contract, "2027/2028")
+    assert [m["period"] for m in report.months] == [f"{m:%Y-%m}" for m in first_year]
+    assert report.total_paid_tiyn == sum(a.amount_tiyn for a in acts.values()) > 0
+    assert [m["accepted_lines"] for m in report.months] == [acts[m].accepted_lines for m in first_year]
+    # The head returns it: it goes back to the dormitory, and the contract runs on.
+    approve = open_task_of(instance.id, "approve_report")
+    assert head.post(f"/tasks/{approve.id}", {"decision": "return", "comment": "Explain May"}).status_code == 302
+
+    later = {period: _month(world, contract, period) for period in second_year}
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "active"
+    second = _report(contract, "2028/2029")
+    assert second.status == "awaiting"
+    second_instance = db.session.get(ProcessInstance, second.instance_id)
+    task = open_task_of(second_instance.id, "submit_report")
+    assert accountant.post(f"/tasks/{task.id}", {"comment": "Second year"}).status_code == 302
+    second = _report(contract, "2028/2029")
+    assert [m["period"] for m in second.months] == [f"{m:%Y-%m}" for m in second_year]
+    assert second.total_paid_tiyn == sum(a.amount_tiyn for a in later.values())
+    assert {m["contracted"] for m in second.months} == {PLACES}
+
+    # The last year's approval would close the contract: not while 2027/2028 is unapproved.
+    approve_last = open_task_of(second_instance.id, "approve_report")
+    refused = head.post(f"/tasks/{approve_last.id}", {"decision": "approve"})
+    assert refused.status_code != 302 and "2027/2028" in refused.get_data(as_text=True)
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "active" and _report(contract, "2028/2029").status == \
+        "submitted"
+
+    task = open_task_of(instance.id, "submit_report")
+    assert accountant.post(f"/tasks/{task.id}", {"comment": "May: two students moved in late"}).status_code == 302
+    approve = open_task_of(instance.id, "approve_report")
+    assert head.post(f"/tasks/{approve.id}", {"decision": "approve"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "active", "an earlier year's approval does not close it"
+    assert db.session.get(ProcessInstance, instance.id).status == "completed"
+
+    assert head.post(f"/tasks/{approve_last.id}", {"decision": "approve"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "closed"
+    assert [(r.academic_year, r.status) for r in db.session.scalars(
+        select(YearEndReport).where(YearEndReport.contract_id == contract.id).order_by(YearEndReport.academic_year))] \
+        == [("2027/2028", "approved"), ("2028/2029", "approved")]
+    page = head.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="report-status-2027-2028"' in page and 'id="report-status-2028-2029"' in page
+
+
+def test_the_academic_years_of_a_three_year_span_each_end_in_august_or_at_the_contract_end(dorm_year):
+    """A contract from August 2028 to September 2030 spans four academic years; its process asks for a year's report
+    after the year's last month under the contract — August, or the contract's last month."""
+    from app.contracts.operations import contract_years, open_contract_act, plan_next_month
+
+    org = dorm_year["orgs"]["dorm_c"]
+    contract = place_dormitory_contract(org, places=3, period_start=date(2028, 8, 1), period_end=date(2030, 9, 30))
+    years = contract_years(contract)
+    assert list(years) == ["2027/2028", "2028/2029", "2029/2030", "2030/2031"]
+    assert [len(months) for months in years.values()] == [1, 12, 12, 1]
+    ends = []
+    for period in [m for months in years.values() for m in months]:
+        plan = plan_next_month(contract)
+        assert plan["period"] == period.isoformat()
+        if plan["year_end"]:
+            ends.append((plan["academic_year"], plan["period"][:7]))
+        open_contract_act(contract, period)  # the month ends: the process opens its act
+    assert ends == [("2027/2028", "2028-08"), ("2028/2029", "2029-08"), ("2029/2030", "2030-08"),
+                    ("2030/2031", "2030-09")]
+
+
+
+def test_a_contract_whose_process_predates_reports_per_year_gets_one_for_every_year_at_its_end(dorm_year):
+    """A two-year contract still running the earlier contract process asks once, after its last month, for "the"
+    year-end report: it gets one per academic year, none of its months left out."""
+    from types import SimpleNamespace
+
+    from app.yearend.handlers import start_year_end
+
+    org = dorm_year["orgs"]["dorm_c"]
+    contract = place_dormitory_contract(org, places=3, period_start=date(2028, 9, 1), period_end=date(2030, 8, 31))
+    ctx = SimpleNamespace(instance=SimpleNamespace(subject_type="contract", subject_id=contract.id), actor=None)
+    start_year_end(ctx, contract.id)
+    start_year_end(ctx, contract.id)  # asked again: nothing more
+    reports = db.session.scalars(select(YearEndReport).where(YearEndReport.contract_id == contract.id)
+                                 .order_by(YearEndReport.academic_year)).all()
+    assert [(r.academic_year, r.status) for r in reports] == [("2028/2029", "awaiting"), ("2029/2030", "awaiting")]
+    instances = [db.session.get(ProcessInstance, r.instance_id) for r in reports]
+    assert len({i.id for i in instances}) == 2 and all(i.process_id == "dorm_year_end" for i in instances)
+    assert all(open_task_of(i.id, "submit_report").role == "dormitory_accountant" for i in instances)

@@ -49,9 +49,11 @@ def test_a_visitor_on_a_phone_reads_the_figures_and_the_pages_pass_axe(chromium,
         expect(page.locator("h1")).to_contain_text("куда идут деньги")
         page.get_by_role("link", name=astana.name_ru).click()
         expect(page.locator("h1")).to_have_text(astana.name_ru)
-        # Chart.js drew the region's months: the canvas has a chart attached and a non-zero size.
-        page.wait_for_function("() => window.Chart && !!Chart.getChart(document.getElementById('region-months'))")
-        assert page.locator("#region-months").bounding_box()["width"] > 300
+        # Chart.js drew the region's months: the canvas has a chart attached and a non-zero size
+        # (one chart per funding instrument: the schools' here)
+        page.wait_for_function(
+            "() => window.Chart && !!Chart.getChart(document.getElementById('region-months-schools'))")
+        assert page.locator("#region-months-schools").bounding_box()["width"] > 300
         no_scroll = page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
         assert no_scroll, "the page scrolls sideways on a phone"
         page.get_by_role("link", name="Bilim Innovation School").first.click()

@@ -84,11 +84,12 @@ def test_fewer_than_five_children_are_not_published(world, app):
     page = visitor.get(f"/public/schools/{act.school.bin}").get_data(as_text=True)
     month_row = re.search(rf"{act.period:%Y-%m}</th>(.*?)</tr>", page, re.S).group(1)
     assert "&lt;5" in month_row and "₸" not in month_row, "count and the money that reveals it are both hidden"
-    rows = list(csv.reader(io.StringIO(visitor.get(
+    rows = list(csv.DictReader(io.StringIO(visitor.get(
         f"/public/data/months.csv?region={act.region_id}").get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][0] == "Month"
-    other_months = [r for r in rows[1:] if r[0] != f"{act.period:%Y-%m}"]
-    assert all(r[2] != "<5" for r in other_months)
+    assert {r["Funding instrument"] for r in rows} == {"State educational order for private schools"}
+    assert {r["Unit (child-month or place-month)"] for r in rows} == {"child-month"}
+    month = next(r for r in rows if r["Month"] == f"{act.period:%Y-%m}")
+    assert month["Funded units"] != "<5", "the region's month, over five children, is published"
 
 
 def test_only_decided_acts_count_and_totals_equal_the_acts(world, app):
