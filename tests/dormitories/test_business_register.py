@@ -15,7 +15,7 @@ from app.people.models import Organisation
 from app.registry.models import BusinessRecord
 from tests.dormitories.test_order_to_contract import QAZYNA, apply, frozen, place  # noqa: F401  (fixture)
 from tests.dormitories.test_rule_edges import _lines, _verify
-from tests.i18n.pending import assert_translated
+from tests.i18n.catalogue import assert_translated
 
 
 def _record(bin_: str) -> BusinessRecord:

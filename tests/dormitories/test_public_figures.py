@@ -20,7 +20,7 @@ from app.public.cache import refresh_public
 from app.public.models import PublicSchoolMonth
 from tests.conftest import Browser
 from tests.helpers import add_paid_history
-from tests.i18n.pending import assert_translated
+from tests.i18n.catalogue import assert_translated
 from tests.public.test_cache import no_overlap  # noqa: F401  (fixture)
 
 SCHOOLS_TITLE = "State educational order for private schools"
