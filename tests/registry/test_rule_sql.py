@@ -120,8 +120,10 @@ def test_the_pass_works_in_the_memory_the_setting_gives_it(app_ctx):
 def test_schools_are_looked_up_in_chunks_and_none_is_left_out(country, monkeypatch):
     """The registers are read in chunks of bound parameters (SQLite's limit); every chunk counts."""
     from app.acts import verification
+    from app.registry import business
 
-    monkeypatch.setattr(verification, "_CHUNK", 2)
+    monkeypatch.setattr(verification, "_CHUNK", 2)  # the licences
+    monkeypatch.setattr(business, "_CHUNK", 2)  # the business register
     schools = [country.school(f"S{n}") for n in range(5)]
     acts = []
     for n, school in enumerate(schools, start=1):
