@@ -133,16 +133,17 @@ _LITERAL = re.compile(r'"[^"]*"|\'[^\']*\'')
 
 def sql_case_only(workdir: Path, name: str) -> bool:
     """A survivor that only changes the letter case of SQL text — keywords and types, or lower-case table,
-    column and setting names, inside a string literal that is SQL: SQL does not tell them apart, so the mutant
-    is equivalent. A word of another case that changes (a configuration key, a dialect's name, a message people
+    column and setting names, inside a string literal that is SQL (it holds SQL words, or the function builds
+    SQL: its name ends in ``_sql``): SQL does not tell them apart, so the mutant is equivalent. A word of another case that changes (a configuration key, a dialect's name, a message people
     read) keeps the mutant counted."""
     removed, added = _diff_lines(workdir, name)
     if not removed or len(removed) != len(added):
         return False
+    builds_sql = "_sql__mutmut_" in name  # a function named *_sql: every string literal in it is SQL text
     for before, after in zip(removed, added, strict=True):
         if before == after or before.lower() != after.lower():
             return False
-        sql_spans = [m.span() for m in _LITERAL.finditer(before) if _SQL_WORDS.search(m.group())]
+        sql_spans = [m.span() for m in _LITERAL.finditer(before) if builds_sql or _SQL_WORDS.search(m.group())]
         for token in _TOKEN.finditer(before):
             if after[token.start():token.end()] == token.group():
                 continue

@@ -12,6 +12,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 from flask_babel import gettext as _
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -130,9 +131,12 @@ def dry_run(instance: ProcessInstance, target: ProcessModelVersion) -> DryRun:
         return report
     diffs = [top_diff, *[d for d in sp_diffs.values() if d is not None]]
     for sp_id, sp_diff in sp_diffs.items():
-        if sp_diff is None:
-            sub = wf.subprocesses[sp_id]
-            report.refusals.append(_("The subprocess %(name)s that is running was removed.", name=sub.spec.name))
+        if sp_diff is None:  # named as the diagram names it (its task in the parent), else by its id
+            try:
+                name = _label(wf.get_task_from_id(sp_id))
+            except TaskNotFoundException:
+                name = wf.subprocesses[sp_id].spec.name
+            report.refusals.append(_("The subprocess %(name)s that is running was removed.", name=name))
     for diff in diffs:
         for task in diff.removed:
             if not _bpmn_id(task.task_spec):

@@ -252,3 +252,55 @@ def test_every_active_step_a_version_removes_is_named_in_the_refusal(versions):
     assert str(refused.value) in (" ".join(expected), " ".join(reversed(expected))), "each refusal, space-separated"
     db.session.rollback()
     assert db.session.get(ProcessInstance, instance.id).model_version_id != v2.id
+
+
+def test_the_audit_events_of_a_migration_name_what_moved_and_who(versions):
+    owner = user("owner")
+    by_owner, by_system = _start("by owner"), _start("by the system")
+    v2 = _publish(_v2())
+    assert migration.migrate_many([by_owner], v2, owner).migrated == [by_owner]
+    assert migration.migrate_many([by_system], v2, None).migrated == [by_system], "no actor: a system migration"
+    for instance_id, actor_id in ((by_owner, owner.id), (by_system, None)):
+        record = db.session.scalars(select(InstanceMigration).where(InstanceMigration.instance_id == instance_id)).one()
+        assert record.migrated_by_id == actor_id
+        moved = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "instance.migrated",
+                                                            AuditEvent.object_id == instance_id)).one()
+        assert (moved.chain, moved.object_type, moved.actor_id) == (f"instance:{instance_id}", "process_instance",
+                                                                    actor_id)
+        assert moved.details == {"migration": record.id, "from_version": 1, "to_version": 2}
+        on_model = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "model.instance_migrated",
+                                                               AuditEvent.object_id == record.id)).one()
+        assert (on_model.chain, on_model.object_type, on_model.actor_id) == (
+            f"model:{v2.process_model_id}", "instance_migration", actor_id)
+        assert on_model.details == {"instance": instance_id, **moved.details}
+
+
+def test_the_dry_run_of_an_unreadable_state_says_why_and_refuses(versions, caplog):
+    instance_id = _start("unreadable")
+    v2 = _publish(_v2())
+    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id).values(state="{"))
+    db.session.commit()
+    with caplog.at_level(logging.WARNING, logger="app.engine.migration"):
+        report = migration.dry_run(db.session.get(ProcessInstance, instance_id), v2)
+    assert (report.allowed, report.unreadable, len(report.refusals)) == (False, True, 1)
+    assert report.refusals[0].startswith("The saved state of this instance cannot be read: ")
+    reason = report.refusals[0].removeprefix("The saved state of this instance cannot be read: ")
+    assert reason and "NoneType" not in reason and len(reason) <= 200
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith(f"instance {instance_id}: its state cannot be read for a migration: ")
+    assert warning.endswith(")") and "None" not in warning
+
+
+def test_a_running_subprocess_that_the_new_version_removes_refuses_the_migration(versions):
+    inner = _embedded(user_task("inner", "Inner"),
+                      '<bpmn:sequenceFlow id="s1" sourceRef="sub_start" targetRef="inner" />'
+                      '<bpmn:sequenceFlow id="s2" sourceRef="inner" targetRef="sub_end" />')
+    _publish(chain_model("nest", [("sub", "School accountant", inner)]))
+    bilim = school("Bilim Innovation School")
+    instance = runtime.start_instance("nest", title="nested", actor=user("owner"), region_id=bilim.region_id,
+                                      organisation_id=bilim.id)
+    db.session.commit()
+    v2 = _publish(chain_model("nest", [("flat", "School accountant", user_task("flat", "Flat"))]))
+    report = migration.dry_run(instance, v2)
+    assert report.allowed is False
+    assert report.refusals == ["The subprocess Inside that is running was removed."], "named as it is drawn"
