@@ -12,8 +12,8 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 from flask_babel import gettext as _
-from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
