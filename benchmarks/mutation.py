@@ -134,8 +134,9 @@ _LITERAL = re.compile(r'"[^"]*"|\'[^\']*\'')
 def sql_case_only(workdir: Path, name: str) -> bool:
     """A survivor that only changes the letter case of SQL text — keywords and types, or lower-case table,
     column and setting names, inside a string literal that is SQL (it holds SQL words, or the function builds
-    SQL: its name ends in ``_sql``): SQL does not tell them apart, so the mutant is equivalent. A word of another case that changes (a configuration key, a dialect's name, a message people
-    read) keeps the mutant counted."""
+    SQL: its name ends in ``_sql``): SQL does not tell them apart, so the mutant is equivalent. A word of
+    another case that changes (a configuration key, a dialect's name, a message people read) keeps the mutant
+    counted."""
     removed, added = _diff_lines(workdir, name)
     if not removed or len(removed) != len(added):
         return False
