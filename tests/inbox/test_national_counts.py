@@ -1,0 +1,91 @@
+"""The operator's counts come from an index alone (issue 5, national scope).
+
+Every page an operator opens shows the nav badge — their open tasks in the whole country, ~36,000 at
+1,000,000 tasks — and the inbox page the group tab's count as well. Read from the table, each count visited
+~24,000 heap pages (≈70 ms, on every page: benchmarks/README.md, "The operator's counts"). Both must be
+answered by an index-only scan: the role, the state, the trial flag and the claim are all in one index.
+
+Plan shape, not timing. The country's queue is loaded in miniature, and on PostgreSQL the planner is told to
+leave sequential and bitmap scans aside (with a few thousand rows it may rightly prefer them): the test asks
+whether the index path it takes reads the index alone.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Select, insert, select, text
+
+from app import clock
+from app.engine.models import HumanTask, ProcessInstance
+from app.extensions import db
+from app.inbox.queries import count_query, count_statement, open_tasks_for, view_query
+from tests.helpers import user
+
+LANES = (("accept_act", "department_official"), ("submit_act", "school_accountant"), ("pay_act", "operator"))
+
+
+@pytest.fixture()
+def national_queue(world) -> dict[str, int]:
+    """3,000 tasks of all three lanes, a quarter open; of the operators' open ones, a few claimed by the
+    operator and a few by a colleague. Returns how many open operator tasks the operator and the group see."""
+    operator = user("operator")
+    instance = db.session.scalars(select(ProcessInstance).order_by(ProcessInstance.id)).first()
+    now = clock.now()
+    rows, mine, group = [], 0, 0
+    for n in range(3000):
+        spec, role = LANES[n % 3]
+        status = "open" if n % 4 == 0 else "completed"
+        assignee = None
+        if status == "open" and role == "operator" and n % 20 == 0:
+            assignee = operator.id if n % 40 == 0 else None if n % 60 == 0 else user("official").id
+        rows.append({"instance_id": instance.id, "task_guid": f"national-{n}", "spec_name": spec, "title": spec,
+                     "subject_title": f"ACT-{n:07d}", "role": role, "region_id": instance.region_id,
+                     "organisation_id": instance.organisation_id, "status": status, "assignee_id": assignee,
+                     "created_at": now - timedelta(minutes=n)})
+        if status == "open" and role == "operator":
+            group += 1
+            mine += assignee in (None, operator.id)
+    db.session.execute(insert(HumanTask.__table__), rows)
+    if db.engine.dialect.name == "postgresql":
+        # The suite commits without waiting for the WAL flush, and VACUUM never marks the pages of such a commit
+        # all-visible until it is flushed: this one waits, so the pages are as a live system's are.
+        db.session.execute(text("SET LOCAL synchronous_commit = on"))
+    db.session.commit()
+    return {"mine": mine, "group": group}
+
+
+def _plan(statement: Select) -> str:
+    sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        # Steady state: autovacuum has marked the pages all-visible and analysed the table, as on a live system.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as maintenance:
+            maintenance.exec_driver_sql("VACUUM ANALYZE human_task")
+        conn = db.session.connection()
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+    conn = db.session.connection()
+    conn.exec_driver_sql("ANALYZE human_task")
+    return "\n".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+
+
+def _reads_the_index_alone(plan: str) -> bool:
+    if db.engine.dialect.name == "postgresql":
+        return "Index Only Scan" in plan and "Seq Scan" not in plan
+    return "COVERING INDEX" in plan
+
+
+def test_the_operators_nav_badge_is_counted_from_an_index_alone(national_queue):
+    operator = user("operator")
+    assert count_query(open_tasks_for(operator)) == national_queue["mine"]
+    plan = _plan(count_statement(open_tasks_for(operator)))
+    assert _reads_the_index_alone(plan), plan
+
+
+def test_the_operators_group_tab_is_counted_from_an_index_alone(national_queue):
+    operator = user("operator")
+    assert count_query(view_query(operator, "group")) == national_queue["group"]
+    plan = _plan(count_statement(view_query(operator, "group")))
+    assert _reads_the_index_alone(plan), plan
