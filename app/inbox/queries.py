@@ -204,12 +204,17 @@ def inbox_page(user, f: InboxFilter, page: int = 1, page_size: int = PAGE_SIZE) 
     return InboxPage(tasks=list(rows[:page_size]), page=page, has_next=len(rows) > page_size)
 
 
-def count_query(query: Select, cap: int | None = None) -> int:
-    """Exact count, or at most ``cap`` (a capped count stops scanning early: shown as "99+")."""
+def count_statement(query: Select, cap: int | None = None) -> Select:
+    """``SELECT count(*)`` over ``query``: exact, or at most ``cap`` (a capped count stops scanning early)."""
     query = query.order_by(None)
     if cap is not None:
         query = query.with_only_columns(HumanTask.id).limit(cap)
-    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return select(func.count()).select_from(query.subquery())
+
+
+def count_query(query: Select, cap: int | None = None) -> int:
+    """Exact count, or at most ``cap`` (shown as "99+")."""
+    return db.session.scalar(count_statement(query, cap)) or 0
 
 
 def count_open_tasks(user) -> int:
