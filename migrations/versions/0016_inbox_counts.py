@@ -3,12 +3,12 @@ alone — role, state, trial flag, region, claim — instead of ~24,000 heap pag
 1,000,000 tasks (benchmarks/inbox.py)
 
 Revision ID: 0016_inbox_counts
-Revises: 0015_national
+Revises: 0016_dorm2
 """
 from alembic import op
 
 revision = "0016_inbox_counts"
-down_revision = "0015_national"
+down_revision = "0016_dorm2"
 branch_labels = None
 depends_on = None
 
