@@ -13,6 +13,7 @@ mutant names; ``--show`` prints their diffs. Figures and the equivalent survivor
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -203,22 +204,41 @@ def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multi
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def recheck(key: str, workdir: Path, names: list[str] | None = None) -> dict[str, str]:
-    """Run the survivors of a kept scratch copy again against the work tree's CURRENT tests (copied into the
-    copy's ``mutants/tests``), each alone, as mutmut does (``MUTANT_UNDER_TEST``), with the module's test
-    selection. A mutant a new test kills is reported killed. mutmut's own verdicts are not rewritten."""
+def recheck(key: str, workdir: Path, patterns: list[str] | None = None) -> dict[str, str]:
+    """Run the survivors of a kept scratch copy again against the work tree's CURRENT tests, each alone, as
+    mutmut does (``MUTANT_UNDER_TEST``), with the module's test selection. The copy's ``mutants/`` tree gets
+    the current tests and the current version of every file except the mutated ones (whose mutants are the
+    copy's own); the tests must first pass with no mutant active, else nothing is concluded. A mutant that a
+    new test kills is reported killed. mutmut's own verdicts are not rewritten."""
     files, tests = MODULES[key]
     tests = [t for t in tests if (ROOT / t).exists()]
-    shutil.rmtree(workdir / "mutants" / "tests")
-    shutil.copytree(ROOT / "tests", workdir / "mutants" / "tests")
+    mutants = workdir / "mutants"
+    mutated = {p.relative_to(ROOT) for pattern in files for p in ROOT.glob(pattern)}
+    shutil.rmtree(mutants / "tests")
+    shutil.copytree(ROOT / "tests", mutants / "tests")
+    for source in ROOT.glob("app/**/*"):
+        if source.is_file() and source.suffix in (".py", ".html", ".json", ".js") and \
+                source.relative_to(ROOT) not in mutated:
+            (mutants / source.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, mutants / source.relative_to(ROOT))
+    for folder in ("migrations", "bpmn", "forms"):
+        shutil.rmtree(mutants / folder, ignore_errors=True)
+        shutil.copytree(ROOT / folder, mutants / folder)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def run(mutant: str) -> int:
+        env["MUTANT_UNDER_TEST"] = mutant
+        return subprocess.run([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",  # noqa: S603
+                               "-m", "not e2e", "-x", "-q", *tests], cwd=mutants, env=env, capture_output=True,
+                              text=True, check=False).returncode
+
+    if run("") != 0:
+        raise SystemExit("the current tests fail on the scratch copy with no mutant active: nothing concluded "
+                         "(the mutated module changed too much since the run; run the module afresh)")
     verdicts = {}
-    for name in names or _survivors(workdir):
-        env["MUTANT_UNDER_TEST"] = name
-        done = subprocess.run([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-m", "not e2e",  # noqa: S603
-                               "-x", "-q", *tests], cwd=workdir / "mutants", env=env, capture_output=True, text=True,
-                              check=False)
-        verdicts[name] = "survived" if done.returncode == 0 else "killed"
+    survivors = _survivors(workdir)
+    for name in [n for n in survivors if not patterns or any(fnmatch.fnmatch(n, p) for p in patterns)]:
+        verdicts[name] = "survived" if run(name) == 0 else "killed"
         print(f"   {verdicts[name]:>8}: {name}", flush=True)
     killed = sum(v == "killed" for v in verdicts.values())
     print(f"\n== {key}: {killed} of {len(verdicts)} survivors now killed by the current tests")
