@@ -204,7 +204,8 @@ def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multi
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def recheck(key: str, workdir: Path, patterns: list[str] | None = None) -> dict[str, str]:
+def recheck(key: str, workdir: Path, patterns: list[str] | None = None,
+            deselect: list[str] | None = None) -> dict[str, str]:
     """Run the survivors of a kept scratch copy again against the work tree's CURRENT tests, each alone, as
     mutmut does (``MUTANT_UNDER_TEST``), with the module's test selection. The copy's ``mutants/`` tree gets
     the current tests and the current version of every file except the mutated ones (whose mutants are the
@@ -229,7 +230,8 @@ def recheck(key: str, workdir: Path, patterns: list[str] | None = None) -> dict[
     def run(mutant: str) -> int:
         env["MUTANT_UNDER_TEST"] = mutant
         return subprocess.run([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",  # noqa: S603
-                               "-m", "not e2e", "-x", "-q", *tests], cwd=mutants, env=env, capture_output=True,
+                               "-m", "not e2e", "-x", "-q", *tests,
+                               *[f"--deselect={t}" for t in deselect or []]], cwd=mutants, env=env, capture_output=True,
                               text=True, check=False).returncode
 
     if run("") != 0:
@@ -259,6 +261,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy (to inspect with mutmut)")
     parser.add_argument("--recheck", type=Path, metavar="DIR",
                         help="run the survivors of a kept scratch copy (one module) against the current tests")
+    parser.add_argument("--deselect", nargs="+", metavar="TEST", help="with --recheck: tests left out (a test of "
+                        "behaviour the mutated module gained after the run)")
     parser.add_argument("--rescore", type=Path, metavar="DIR",
                         help="count the verdicts already in a kept scratch copy (one module) without running")
     args = parser.parse_args()
@@ -269,7 +273,7 @@ def main() -> None:
     if (args.rescore or args.recheck) and len(keys) != 1:
         parser.error("--rescore and --recheck take one module key")
     if args.recheck:
-        recheck(keys[0], args.recheck, args.only)
+        recheck(keys[0], args.recheck, args.only, args.deselect)
         return
     results = [run_module(k, children=args.children, show=args.show, keep=args.keep,
                           timeout_multiplier=args.timeout_multiplier, only=args.only, rescore=args.rescore)

@@ -214,7 +214,10 @@ def test_an_instance_waiting_inside_a_subprocess_continues_on_the_new_subprocess
                                       organisation_id=bilim.id)
     db.session.commit()
     v2 = _publish(chain_model("nest", [("sub", "School accountant", inner_v2)]))
-    assert migration.dry_run(instance, v2).refusals == []
+    report = migration.dry_run(instance, v2)
+    assert report.refusals == []
+    assert (report.diff.added, report.diff.removed) == (["added"], []), "the step added inside the subprocess"
+    assert report.diff.changed == {"inner": ["outputs"], "sub_end": ["inputs"]}
     assert migration.migrate_many([instance.id], v2, user("owner")).migrated == [instance.id]
 
     def open_tasks():
@@ -302,5 +305,19 @@ def test_a_running_subprocess_that_the_new_version_removes_refuses_the_migration
     db.session.commit()
     v2 = _publish(chain_model("nest", [("flat", "School accountant", user_task("flat", "Flat"))]))
     report = migration.dry_run(instance, v2)
+    assert report.diff.removed == ["inner", "sub_end", "sub_start"], "every element of the removed subprocess"
     assert report.allowed is False
     assert report.refusals == ["The subprocess Inside that is running was removed."], "named as it is drawn"
+
+
+def test_the_difference_between_versions_lists_a_new_subprocesss_elements_as_added(versions):
+    inner = _embedded(user_task("inner", "Inner"),
+                      '<bpmn:sequenceFlow id="s1" sourceRef="sub_start" targetRef="inner" />'
+                      '<bpmn:sequenceFlow id="s2" sourceRef="inner" targetRef="sub_end" />')
+    v2 = _publish(chain_model("mig", [("fill", "School accountant", user_task("fill", "Fill in")),
+                                      ("sub", "School accountant", inner),
+                                      ("check", "School accountant", user_task("check", "Check"))]))
+    diff = migration.spec_diff(versions, v2)
+    assert (diff.added, diff.removed) == (["inner", "sub", "sub_end", "sub_start"], [])
+    back = migration.spec_diff(v2, versions)
+    assert (back.added, back.removed) == ([], ["inner", "sub", "sub_end", "sub_start"])
