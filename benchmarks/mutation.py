@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,14 +206,15 @@ def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multi
 
 
 def recheck(key: str, workdir: Path, patterns: list[str] | None = None,
-            deselect: list[str] | None = None) -> dict[str, str]:
+            deselect: list[str] | None = None, only_tests: list[str] | None = None) -> dict[str, str]:
     """Run the survivors of a kept scratch copy again against the work tree's CURRENT tests, each alone, as
     mutmut does (``MUTANT_UNDER_TEST``), with the module's test selection. The copy's ``mutants/`` tree gets
     the current tests and the current version of every file except the mutated ones (whose mutants are the
     copy's own); the tests must first pass with no mutant active, else nothing is concluded. A mutant that a
     new test kills is reported killed. mutmut's own verdicts are not rewritten."""
     files, tests = MODULES[key]
-    tests = [t for t in tests if (ROOT / t).exists()]
+    # A survivor passed every test of the run already: only tests added or changed since can kill it.
+    tests = [t for t in only_tests or tests if (ROOT / t.split("::")[0]).exists()]
     mutants = workdir / "mutants"
     mutated = {p.relative_to(ROOT) for pattern in files for p in ROOT.glob(pattern)}
     shutil.rmtree(mutants / "tests")
@@ -227,20 +229,26 @@ def recheck(key: str, workdir: Path, patterns: list[str] | None = None,
         shutil.copytree(ROOT / folder, mutants / folder)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
-    def run(mutant: str) -> int:
+    def run(mutant: str, timeout: float | None = None) -> int | None:
         env["MUTANT_UNDER_TEST"] = mutant
-        return subprocess.run([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",  # noqa: S603
-                               "-m", "not e2e", "-x", "-q", *tests,
-                               *[f"--deselect={t}" for t in deselect or []]], cwd=mutants, env=env, capture_output=True,
-                              text=True, check=False).returncode
+        try:
+            return subprocess.run([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",  # noqa: S603
+                                   "-m", "not e2e", "-x", "-q", *tests,
+                                   *[f"--deselect={t}" for t in deselect or []]], cwd=mutants, env=env,
+                                  capture_output=True, text=True, check=False, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            return None
 
+    started = time.monotonic()
     if run("") != 0:
         raise SystemExit("the current tests fail on the scratch copy with no mutant active: nothing concluded "
                          "(the mutated module changed too much since the run; run the module afresh)")
     verdicts = {}
+    limit = max(60.0, 10 * (time.monotonic() - started))  # a mutant that loops is a timeout, not a kill
     survivors = _survivors(workdir)
     for name in [n for n in survivors if not patterns or any(fnmatch.fnmatch(n, p) for p in patterns)]:
-        verdicts[name] = "survived" if run(name) == 0 else "killed"
+        code = run(name, limit)
+        verdicts[name] = "timeout" if code is None else "survived" if code == 0 else "killed"
         print(f"   {verdicts[name]:>8}: {name}", flush=True)
     killed = sum(v == "killed" for v in verdicts.values())
     print(f"\n== {key}: {killed} of {len(verdicts)} survivors now killed by the current tests")
@@ -263,6 +271,8 @@ def main() -> None:
                         help="run the survivors of a kept scratch copy (one module) against the current tests")
     parser.add_argument("--deselect", nargs="+", metavar="TEST", help="with --recheck: tests left out (a test of "
                         "behaviour the mutated module gained after the run)")
+    parser.add_argument("--tests", nargs="+", metavar="TEST", help="with --recheck: only these tests (those added "
+                        "or changed since the run; the survivors passed the others)")
     parser.add_argument("--rescore", type=Path, metavar="DIR",
                         help="count the verdicts already in a kept scratch copy (one module) without running")
     args = parser.parse_args()
@@ -273,7 +283,7 @@ def main() -> None:
     if (args.rescore or args.recheck) and len(keys) != 1:
         parser.error("--rescore and --recheck take one module key")
     if args.recheck:
-        recheck(keys[0], args.recheck, args.only, args.deselect)
+        recheck(keys[0], args.recheck, args.only, args.deselect, args.tests)
         return
     results = [run_module(k, children=args.children, show=args.show, keep=args.keep,
                           timeout_multiplier=args.timeout_multiplier, only=args.only, rescore=args.rescore)

@@ -62,3 +62,71 @@ def test_retry_needs_a_role_that_may_and_an_open_incident(service_model, browser
     response = operator.post(f"/instances/{instance.id}/retry", confirmed(incident_id="999999"))
     assert "no open incident" in operator.get(response.headers["Location"]).get_data(as_text=True)
     assert SERVICE["calls"] == 1
+
+
+def _events(instance_id: int, action: str) -> list:
+    from app.audit.models import AuditEvent
+
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"instance:{instance_id}",
+                                                       AuditEvent.action == action)).all()
+
+
+def test_a_retry_is_audited_with_who_and_the_state_it_left_and_completion_when_it_ends(world):
+    """Issue 17 (mutation run of runtime.py): the retry's audit events — object, actor, the status it left — and
+    the completion event when the retried step was the last; a retry that fails again carries the workflow,
+    so the failed element is named."""
+    import pytest
+
+    from app.engine.errors import StepFailed
+    from app.engine.publishing import publish_version
+    from tests.modeler.factory import chain_model
+    from tests.operations.conftest import service_task, timer
+
+    SERVICE.update(fail=True, calls=0)
+    publish_version(chain_model("last_call", [("wait", "Operator", timer()),
+                                              ("lookup", "Operator", service_task("lookup", "tests/registry_lookup"))]))
+    db.session.commit()
+    operator = user("operator")
+    with clock.FrozenClock(START) as frozen:
+        instance = runtime.start_instance("last_call", title="last call", actor=user("owner"))
+        db.session.commit()
+        instance_id = instance.id
+        frozen.advance(hours=2)
+        runtime.fire_due_timers()
+        instance = db.session.get(ProcessInstance, instance_id)
+        assert instance.status == "error" and instance.error_message
+
+        with pytest.raises(StepFailed) as again:
+            runtime.rerun_failed_step(instance, operator)
+        assert again.value.workflow is not None
+        assert runtime.failed_element(again.value, again.value.workflow) == "lookup"
+        db.session.rollback()
+
+        SERVICE["fail"] = False
+        instance = db.session.get(ProcessInstance, instance_id)
+        runtime.rerun_failed_step(instance, operator)
+        db.session.commit()
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert (instance.status, instance.error_message) == ("completed", None)
+    [retried] = _events(instance_id, "instance.retried")
+    assert (retried.object_type, retried.object_id, retried.actor_id, retried.details) == (
+        "process_instance", instance_id, operator.id, {"status": "completed"})
+    [completed] = _events(instance_id, "instance.completed")
+    assert (completed.object_type, completed.object_id, completed.actor_id) == (
+        "process_instance", instance_id, operator.id)
+    assert completed.seq == retried.seq + 1
+
+
+def test_a_retry_that_leaves_the_instance_running_is_not_a_completion(service_model):
+    operator = user("operator")
+    with clock.FrozenClock(START) as frozen:
+        instance = runtime.start_instance("registry_check", title="registry check", actor=user("owner"))
+        db.session.commit()
+        frozen.advance(hours=2)
+        runtime.fire_due_timers()
+        SERVICE["fail"] = False
+        runtime.rerun_failed_step(db.session.get(ProcessInstance, instance.id), operator)
+        db.session.commit()
+    [retried] = _events(instance.id, "instance.retried")
+    assert (retried.actor_id, retried.details) == (operator.id, {"status": "running"})
+    assert _events(instance.id, "instance.completed") == []
