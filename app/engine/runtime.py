@@ -663,15 +663,6 @@ def failed_element(err: Exception, wf: BpmnWorkflow | None = None) -> str | None
     return getattr(getattr(task, "task_spec", None), "bpmn_id", None)
 
 
-def mark_failed(instance: ProcessInstance, err: Exception, wf: BpmnWorkflow | None = None) -> None:
-    """An automatic step failed outside a user request (the caller rolled it back): keep the last good state,
-    flag the instance ``error`` (the ticker skips it) and record the incident — which element failed, why,
-    how many attempts — until an operator retries or resolves it. The caller commits."""
-    from app.engine.incidents import record_incident
-
-    record_incident(instance.id, err, element_id=failed_element(err, wf))
-
-
 @dataclass
 class InstanceStatus:
     completed: list[str]  # BPMN element ids
