@@ -149,3 +149,54 @@ def test_a_file_that_is_not_an_anchor_is_refused_with_its_reason(tmp_path):
         read_anchor(path)
     path.write_text('{"format": "tapsyrys-audit-anchor/1", "chains": {}, "number": 1}')
     assert read_anchor(path) == {"format": "tapsyrys-audit-anchor/1", "chains": {}, "number": 1}
+
+
+def test_the_anchor_is_signed_over_its_exact_canonical_bytes_with_the_named_key(world, anchor_dir):
+    """Issue 17 (mutation run of anchors.py): the signature is the HMAC-SHA256 of the body as compact, key-sorted
+    UTF-8 JSON (non-ASCII kept as is), with the key the anchor names — an anchor another tool re-serialises
+    differently, or signs with another key, does not verify."""
+    import hashlib
+    import hmac
+
+    from app.audit.anchors import sign
+    from app.audit.keys import keyring
+
+    record_event("registry", "thing.done", "thing", 1, actor_id=None, details={"name": "Әлия Қасым"})
+    db.session.commit()
+    anchor = read_anchor(create_anchor())
+    body = {k: v for k, v in anchor.items() if k != "signature"}
+    exact = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    ring = keyring()
+    assert anchor["signature"] == hmac.new(ring.keys[anchor["key_id"]], exact, hashlib.sha256).hexdigest()
+    assert sign({"b": "Қ", "a": [1, 2]}) == hmac.new(ring.keys[ring.current_id], '{"a":[1,2],"b":"Қ"}'.encode(),
+                                                     hashlib.sha256).hexdigest()
+    ring.keys["k-old"] = b"an older key"
+    try:
+        assert sign({"a": 1}, "k-old") == hmac.new(b"an older key", b'{"a":1}', hashlib.sha256).hexdigest()
+    finally:
+        del ring.keys["k-old"]
+
+
+def test_an_anchor_is_due_exactly_when_the_interval_has_passed(world, anchor_dir, app):
+    start = clock.now()
+    with clock.FrozenClock(start):
+        assert anchor_if_due() == anchor_dir / "anchor-00000001.json"
+    interval = app.config["AUDIT_ANCHOR_INTERVAL_SECONDS"]
+    with clock.FrozenClock(start + timedelta(seconds=interval)):
+        record_event("registry", "thing.done", "thing", 1, actor_id=None)
+        db.session.commit()
+        assert anchor_if_due() == anchor_dir / "anchor-00000002.json", "due at the interval, not a second later"
+
+
+def test_anchors_go_into_a_folder_created_with_its_parents(app, world, tmp_path, monkeypatch):
+    nested = tmp_path / "mounted" / "audit" / "anchors"
+    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_DIR", str(nested))
+    assert create_anchor() == nested / "anchor-00000001.json"
+
+
+def test_an_empty_trail_anchors_no_chain_and_event_id_zero(app_ctx, anchor_dir):
+    db.session.execute(delete(AuditEvent))
+    db.session.commit()
+    assert chain_heads() == ({}, 0)
+    anchor = read_anchor(create_anchor())
+    assert (anchor["chains"], anchor["events"], anchor["max_event_id"]) == ({}, 0, 0)

@@ -139,10 +139,15 @@ def test_events_whose_key_is_gone_are_reported_not_accepted(world, key_file):
 
 
 def test_rotation_is_refused_when_the_key_comes_from_the_environment(tmp_path):
-    with pytest.raises(AuditKeyError, match="AUDIT_KEY"):
+    said = ("The current key comes from AUDIT_KEY: rotate it by moving the old key into AUDIT_KEY_FILE and "
+            "setting a new AUDIT_KEY and AUDIT_KEY_ID.")
+    with pytest.raises(AuditKeyError) as refused:
         rotate_key_file({"AUDIT_KEY": SECRET, "AUDIT_KEY_FILE": str(tmp_path / "k")})
-    with pytest.raises(AuditKeyError):
+    assert str(refused.value) == said
+    with pytest.raises(AuditKeyError) as refused:
         rotate_key_file({})
+    assert str(refused.value) == said
+    assert not (tmp_path / "k").exists()
 
 
 def test_a_comment_may_itself_contain_a_hash_sign():
@@ -168,7 +173,7 @@ def test_rotation_numbers_the_new_key_after_the_highest_k_number_and_keeps_every
 
 
 def test_a_first_rotation_provisions_a_private_key_file(tmp_path):
-    path = tmp_path / "secrets" / "audit_keys"
+    path = tmp_path / "mounted" / "secrets" / "audit_keys"  # folders created with their parents
     assert rotate_key_file({"AUDIT_KEY_FILE": str(path)}) == "k1"
     assert path.stat().st_mode & 0o777 == 0o600
     assert load_keyring({"AUDIT_KEY_FILE": str(path)}).current_id == "k1"
