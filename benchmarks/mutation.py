@@ -118,9 +118,12 @@ def _survivors(workdir: Path) -> list[str]:
     return [line.split(":")[0].strip() for line in out.splitlines() if line.strip().endswith(": survived")]
 
 
-_SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|FROM|WHERE|JOIN|PRAGMA|SET|LOCAL|INTEGER|VARCHAR|"
-                        r"BIGINT|DATE|NULL|NOT|CASE|WHEN|THEN|ELSE|END|GROUP|ORDER|BY|TABLE|TEMPORARY|IF|EXISTS|"
-                        r"PRIMARY|KEY|WITHOUT|ROWID|AND|OR|ON|AS|IN|INTO|VALUES|BETWEEN|LIMIT)\b")
+_SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|FROM|WHERE|JOIN|LEFT|INNER|OUTER|USING|PRAGMA|SET|"
+                        r"LOCAL|INTEGER|VARCHAR|BIGINT|TEXT|DATE|NULL|NOT|IS|CASE|WHEN|THEN|ELSE|END|GROUP|ORDER|BY|"
+                        r"HAVING|WITH|DESC|ASC|DISTINCT|UNION|ALL|TABLE|TEMPORARY|INDEX|UNIQUE|IF|EXISTS|PRIMARY|KEY|"
+                        r"WITHOUT|ROWID|AND|OR|ON|AS|IN|INTO|VALUES|BETWEEN|LIKE|GLOB|LIMIT|OFFSET|OVER|PARTITION|"
+                        r"ROW_NUMBER|COUNT|SUM|MAX|MIN|COALESCE|NULLIF|CAST|SUBSTR|LENGTH|CONFLICT|DO|NOTHING|"
+                        r"ANALYZE|RETURNING|FILTER)\b")
 
 
 def _diff_lines(workdir: Path, name: str) -> tuple[list[str], list[str]]:
@@ -131,7 +134,9 @@ def _diff_lines(workdir: Path, name: str) -> tuple[list[str], list[str]]:
 
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_LITERAL = re.compile(r'"[^"]*"|\'[^\']*\'')
+_DOUBLE_QUOTED = re.compile(r'"[^"]*"')
+_SINGLE_QUOTED = re.compile(r"'[^']*'")
+_BRACED = re.compile(r"\{[^{}]*\}")
 
 
 def sql_case_only(workdir: Path, name: str) -> bool:
@@ -147,7 +152,11 @@ def sql_case_only(workdir: Path, name: str) -> bool:
     for before, after in zip(removed, added, strict=True):
         if before == after or before.lower() != after.lower():
             return False
-        sql_spans = [m.span() for m in _LITERAL.finditer(before) if builds_sql or _SQL_WORDS.search(m.group())]
+        sql_spans = [m.span() for m in _DOUBLE_QUOTED.finditer(before) if builds_sql or _SQL_WORDS.search(m.group())]
+        # inside SQL text, a quoted constant ('other_school') is a value, not a name: its case matters
+        # (in an f-string, '…' inside {…} is a Python argument — a name the called function puts into SQL)
+        values = [(lo + 1 + m.start(), lo + 1 + m.end()) for lo, hi in sql_spans
+                  for m in _SINGLE_QUOTED.finditer(_BRACED.sub(lambda b: " " * len(b.group()), before[lo + 1:hi - 1]))]
         for token in _TOKEN.finditer(before):
             if after[token.start():token.end()] == token.group():
                 continue
@@ -155,6 +164,8 @@ def sql_case_only(workdir: Path, name: str) -> bool:
             if not (_SQL_WORDS.fullmatch(word) or word.islower()):
                 return False
             if not any(lo <= token.start() and token.end() <= hi for lo, hi in sql_spans):
+                return False
+            if any(lo <= token.start() and token.end() <= hi for lo, hi in values):
                 return False
     return True
 

@@ -131,3 +131,40 @@ def test_schools_are_looked_up_in_chunks_and_none_is_left_out(country, monkeypat
         acts.append(country.act(school, [(iin(n), 5)]))
     verification.verify_acts(acts)
     assert [outcomes(a) for a in acts] == [[("accepted", None)]] * 5
+
+
+def test_a_student_with_several_nedb_records_is_decided_by_every_rule_of_the_general_statement(country):
+    """About 1 % of lines have several NEDB records (a transfer, a re-enrolment); a statement of their own decides
+    them over all their records. Each of its rule codes, on a student with two records."""
+    school = country.school("Here")
+    primary_only = country.school("Primary", registered=False)
+    country.business(primary_only)
+    country.licence(primary_only, levels="primary")
+    short_licence = country.school("Short", registered=False)
+    country.business(short_licence)
+    country.licence(short_licence, valid_until=date(2026, 10, 10))
+    elsewhere, third = country.school("There"), country.school("Third")
+    # 1: here never; at another school during October (and at a third before it)
+    country.enrol(iin(1), third.bin, enrolled=date(2025, 9, 1), withdrawn=date(2026, 5, 31))
+    country.enrol(iin(1), elsewhere.bin)
+    # 2: two records, both elsewhere and both ended before October
+    country.enrol(iin(2), third.bin, enrolled=date(2025, 9, 1), withdrawn=date(2026, 5, 31))
+    country.enrol(iin(2), elsewhere.bin, withdrawn=date(2026, 9, 20))
+    # 3: re-enrolled here in grade 7, at a school licensed for primary grades only
+    country.enrol(iin(3), primary_only.bin, grade=7, withdrawn=date(2026, 9, 15))
+    country.enrol(iin(3), primary_only.bin, grade=7, enrolled=date(2026, 9, 20))
+    # 4: re-enrolled here on 15 October, after the school's licence ended on the 10th
+    country.enrol(iin(4), short_licence.bin, withdrawn=date(2026, 9, 15))
+    country.enrol(iin(4), short_licence.bin, enrolled=date(2026, 10, 15))
+    # 5: both records here, the month in full: paid
+    country.enrol(iin(5), school.bin, withdrawn=date(2026, 9, 10))
+    country.enrol(iin(5), school.bin, enrolled=date(2026, 9, 10))
+    acts = [country.act(school, [(iin(1), 5), (iin(2), 5), (iin(5), 5)]),
+            country.act(primary_only, [(iin(3), 7)]), country.act(short_licence, [(iin(4), 5)])]
+    from app.acts.verification import verify_acts
+
+    verify_acts(acts)
+    assert [outcomes(a) for a in acts] == [
+        [("excluded", "other_school"), ("excluded", "not_registered"), ("accepted", None)],
+        [("excluded", "level_not_covered")], [("excluded", "licence_expired")]]
+    assert acts[0].lines[2].amount_tiyn == BASIC
