@@ -94,7 +94,7 @@ def test_a_retry_is_audited_with_who_and_the_state_it_left_and_completion_when_i
         frozen.advance(hours=2)
         runtime.fire_due_timers()
         instance = db.session.get(ProcessInstance, instance_id)
-        assert instance.status == "error" and instance.error_message
+        assert (instance.status, instance.error_message) == ("error", "registry unavailable")
 
         with pytest.raises(StepFailed) as again:
             runtime.rerun_failed_step(instance, operator)
