@@ -168,3 +168,37 @@ def test_a_student_with_several_nedb_records_is_decided_by_every_rule_of_the_gen
         [("excluded", "other_school"), ("excluded", "not_registered"), ("accepted", None)],
         [("excluded", "level_not_covered")], [("excluded", "licence_expired")]]
     assert acts[0].lines[2].amount_tiyn == BASIC
+
+
+def test_age_is_checked_against_the_academic_year_the_acts_month_belongs_to(country):
+    """September opens the academic year: an August act checks age on 1 September of the year before, a
+    September act on 1 September of its own year. Two grade-1 pupils at the edges of the plausible ages
+    (5–8 on 1 September) tell the years apart."""
+    from app.acts.models import StudentNorm
+
+    db.session.add_all([StudentNorm(academic_year="2025/2026", level=k, monthly_tiyn=v) for k, v in NORMS.items()])
+    school = country.school()
+    oldest, youngest = _iin_for_birth(date(2017, 8, 1), 1), _iin_for_birth(date(2020, 8, 1), 2)
+    for student in (oldest, youngest):
+        country.enrol(student, school.bin, grade=1, enrolled=date(2025, 9, 1))
+    acts = {month: country.act(school, [(oldest, 1), (youngest, 1)], period=month)
+            for month in (date(2026, 8, 1), date(2026, 9, 1), date(2027, 1, 1))}
+    from app.acts.verification import verify_acts
+
+    verify_acts(list(acts.values()))
+    db.session.expire_all()
+    reviews = {month: [ln.review_codes for ln in sorted(act.lines, key=lambda ln: ln.line_no)]
+               for month, act in acts.items()}
+    assert reviews == {date(2026, 8, 1): [None, None],  # 2025/2026: aged 8 and 5
+                       date(2026, 9, 1): ["age", None],  # 2026/2027: aged 9 and 6
+                       date(2027, 1, 1): ["age", None]}
+
+
+def _iin_for_birth(born: date, n: int) -> str:
+    """A valid IIN carrying this birth date (century digit 5/6 for 2000–2099, 3/4 for 1900–1999)."""
+    century = "5" if born.year >= 2000 else "3"
+    for serial in range(n * 10, n * 10 + 10):
+        value = complete_12(f"{born:%y%m%d}{century}{serial:04d}")
+        if value:
+            return value
+    raise AssertionError("no valid IIN")
