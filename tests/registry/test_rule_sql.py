@@ -202,3 +202,26 @@ def _iin_for_birth(born: date, n: int) -> str:
         if value:
             return value
     raise AssertionError("no valid IIN")
+
+
+def test_an_acts_totals_are_counted_after_the_places_over_capacity_are_excluded(country):
+    """The act's accepted lines and amount are what its lines say once the over-capacity ones are out — never
+    the sums taken before (which would pay for the excluded child) — and an act with no lines sums to zero."""
+    from app.acts.verification import verify_acts
+
+    school = country.school(capacity=2)
+    for n, since in enumerate((date(2024, 9, 1), date(2026, 10, 1), date(2025, 9, 1)), start=1):
+        country.enrol(iin(n), school.bin, enrolled=since)
+    crowded = country.act(school, [(iin(1), 5), (iin(2), 5), (iin(3), 5)])
+    empty = country.act(country.school("Empty"), [])
+    summaries = verify_acts([crowded, empty])
+    db.session.expire_all()
+    paid = [ln for ln in crowded.lines if ln.outcome == "accepted"]
+    assert [ln.iin for ln in crowded.lines if ln.rule_code == "over_capacity"] == [iin(2)]
+    assert (crowded.total_lines, crowded.accepted_lines) == (3, 2)
+    assert crowded.amount_tiyn == sum(ln.amount_tiyn for ln in paid) == 2 * BASIC  # two whole Octobers
+    assert (summaries[crowded.id].accepted, summaries[crowded.id].amount_tiyn) == (2, crowded.amount_tiyn)
+    assert (empty.total_lines, empty.accepted_lines, empty.amount_tiyn) == (0, 0, 0)
+    empty_summary = summaries[empty.id]
+    assert (empty_summary.total, empty_summary.accepted, empty_summary.excluded, empty_summary.amount_tiyn,
+            empty_summary.withheld_tiyn, empty_summary.by_rule) == (0, 0, 0, 0, 0, {})
