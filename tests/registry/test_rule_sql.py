@@ -11,7 +11,7 @@ import random
 from datetime import date
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from app.acts.verification import _iin_invalid_sql, _tune_for_pass, verify_act
 from app.extensions import db
@@ -225,3 +225,26 @@ def test_an_acts_totals_are_counted_after_the_places_over_capacity_are_excluded(
     empty_summary = summaries[empty.id]
     assert (empty_summary.total, empty_summary.accepted, empty_summary.excluded, empty_summary.amount_tiyn,
             empty_summary.withheld_tiyn, empty_summary.by_rule) == (0, 0, 0, 0, 0, {})
+
+
+def test_a_name_variant_clears_only_the_name_and_keeps_the_other_review_checks(country):
+    """A name that differs from NEDB's only by case, spaces or Kazakh/Cyrillic letter variants is the same name:
+    its "name" check is cleared, and the other checks of that line (age, days) stay, in their order."""
+    from app.registry.models import NedbEnrollment
+
+    school = country.school()
+    too_old = _iin_for_birth(date(2010, 3, 1), 3)  # 16 on 1 September 2026: not a grade-5 pupil
+    students = [(too_old, 20), (iin(4), 40), (_iin_for_birth(date(2010, 3, 1), 5), 40)]
+    for student, _days in students:
+        country.enrol(student, school.bin, grade=5)
+    for row in db.session.scalars(select(NedbEnrollment)):
+        row.full_name = "Әлия Қасымова"
+    act = country.act(school, [(student, 5, days) for student, days in students])
+    for line in act.lines:
+        line.full_name = "АЛИЯ  Касымова"
+    db.session.flush()
+    verify_act(act)
+    db.session.expire_all()
+    lines = sorted(act.lines, key=lambda ln: ln.line_no)
+    assert [ln.review_codes for ln in lines] == ["age", "days", "age,days"]
+    assert [ln.registry_name for ln in lines] == [None, None, None]
