@@ -565,7 +565,7 @@ def _decide_duplicates(conn: Connection, nedb: str) -> None:
 
 
 def _decide_over_capacity(conn: Connection, places: Mapping[int, int | None],
-                          summaries: dict[int, VerificationSummary], rule: str = "over_capacity") -> bool:
+                          summaries: dict[int, VerificationSummary], rule: str) -> bool:
     """over_capacity: in the acts with more accepted lines than ``places`` (act → places), the places go to the
     students here longest (``tmp_vline.here_since``: since when NEDB has them here; for a dormitory, the move-in
     date); the most recent are not paid (ties by IIN). Registry and act dates only — the order of the act's

@@ -570,9 +570,11 @@ def fire_due_timers(limit: int = 200) -> int:
     One failure stays one failure: whatever one instance raises (a script, data that cannot be saved, a
     budget, the database) rolls back that instance only, becomes an incident on it, and the pass goes on."""
     now = clock.now()
+    # Strictly before now, as SpiffWorkflow decides a timer has fired (due < now): an instance taken at the very
+    # moment it is due would run no step and still be recorded as fired.
     ids = db.session.scalars(
         select(ProcessInstance.id).where(ProcessInstance.status == "running",
-                                         ProcessInstance.next_timer_at <= now)
+                                         ProcessInstance.next_timer_at < now)
         .order_by(ProcessInstance.next_timer_at).limit(limit)
     ).all()
     fired = 0

@@ -248,3 +248,28 @@ def test_a_name_variant_clears_only_the_name_and_keeps_the_other_review_checks(c
     lines = sorted(act.lines, key=lambda ln: ln.line_no)
     assert [ln.review_codes for ln in lines] == ["age", "days", "age,days"]
     assert [ln.registry_name for ln in lines] == [None, None, None]
+
+
+def test_the_pass_names_its_steps_in_order_and_writes_the_lines_only_at_the_end(country):
+    """``on_step`` is how the month-wide job and the race tests pause a pass: the NEDB facts staged (no result
+    yet), the rules decided (every line's result held in the working table, ``act_line`` untouched), the
+    amounts about to be written, then written. A step named otherwise or called elsewhere pauses a race test
+    at the wrong moment and proves nothing."""
+    from app.acts.models import ActLine
+    from app.acts.verification import verify_acts
+
+    school = country.school()
+    country.enrol(iin(1), school.bin)
+    act = country.act(school, [(iin(1), 5), (iin(2), 5)])  # iin(2): not in NEDB
+    seen = []
+
+    def step(label: str) -> None:
+        outcomes = db.session.execute(select(ActLine.outcome, ActLine.rule_code, ActLine.amount_tiyn)
+                                      .where(ActLine.act_id == act.id).order_by(ActLine.line_no)).all()
+        held = db.session.execute(text("SELECT COUNT(*) FROM tmp_vline")).scalar()
+        seen.append((label, held, [tuple(o) for o in outcomes]))
+
+    verify_acts([act], on_step=step)
+    pending = [("pending", None, 0), ("pending", None, 0)]
+    assert seen == [("staged", 0, pending), ("rules", 2, pending), ("amounts", 2, pending),
+                    ("written", 2, [("accepted", None, BASIC), ("excluded", "not_in_nedb", 0)])]

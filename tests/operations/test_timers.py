@@ -1,0 +1,123 @@
+"""The timer pass (``runtime.fire_due_timers``): which instances it fires, in which order, how many per pass, what
+each fired step leaves behind, and what it leaves alone.
+
+Issue 17: the mutation run of ``app/engine/runtime.py`` showed that the pass could fire instances that are not
+due, skip the ones due at this very moment, fire a halted instance, stop at the first halted one, ignore its
+limit, fire the latest first or misreport how many it fired, and no test noticed. Writing these tests found that
+the pass took an instance at the very moment its timer was due, which the engine does not fire until after that
+moment: the instance was recorded as fired and nothing moved. The pass now takes only timers due before now."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from app import clock
+from app.audit.models import AuditEvent
+from app.engine import runtime
+from app.engine.models import HumanTask, ProcessInstance
+from app.extensions import db
+from tests.helpers import user
+from tests.operations.conftest import START
+
+HOUR = timedelta(hours=1)
+
+
+def _start(at) -> int:
+    """A "fine" instance of the poison model started at ``at``: it waits on its one-hour timer."""
+    with clock.FrozenClock(at):
+        instance = runtime.start_instance("poison", title=f"timer {at:%H:%M}", actor=user("owner"),
+                                          data={"kind": "fine"})
+        db.session.commit()
+    assert instance.status == "running" and instance.next_timer_at is not None
+    return instance.id
+
+
+def _fired(instance_id: int) -> bool:
+    """The timer fired: its step ran, the *Check* task is open and the instance's chain says so."""
+    db.session.expire_all()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                      HumanTask.spec_name == "check")).first()
+    events = db.session.scalar(select(func.count(AuditEvent.id)).where(
+        AuditEvent.chain == f"instance:{instance_id}", AuditEvent.action == "timer.fired"))
+    assert (task is not None) == (events == 1), "a fired timer leaves both its task and its event"
+    return task is not None
+
+
+def _others_due(at, mine: list[int]) -> int:
+    return db.session.scalar(select(func.count(ProcessInstance.id)).where(
+        ProcessInstance.status == "running", ProcessInstance.next_timer_at < at, ProcessInstance.id.not_in(mine)))
+
+
+def _fire(at, **kwargs) -> int:
+    with clock.FrozenClock(at):
+        return runtime.fire_due_timers(**kwargs)
+
+
+def test_the_earliest_due_fire_first_up_to_the_limit_and_the_pass_counts_them(poison_model):
+    late = _start(START + timedelta(minutes=10))    # due 10:10
+    first = _start(START)                           # due 10:00
+    second = _start(START + timedelta(minutes=5))   # due 10:05
+    not_yet = _start(START + timedelta(minutes=30))  # due 10:30
+    at = START + HOUR + timedelta(minutes=10)  # exactly when `late` is due
+    assert _others_due(at + timedelta(seconds=1), [late, first, second, not_yet]) == 0
+
+    assert _fire(at, limit=2) == 2
+    assert [_fired(i) for i in (first, second, late, not_yet)] == [True, True, False, False]
+    # The engine fires a timer strictly after its time (SpiffWorkflow: due < now); the pass takes the same view,
+    # or it would record a timer as fired that did not move.
+    assert _fire(at) == 0
+    assert not _fired(late)
+    assert _fire(at + timedelta(microseconds=1)) == 1
+    assert [_fired(i) for i in (late, not_yet)] == [True, False]
+    assert _fire(at + timedelta(minutes=5)) == 0, "nothing fires twice, nothing fires early"
+    assert not _fired(not_yet)
+
+
+def test_a_fired_timer_is_recorded_on_its_instances_chain_without_an_actor(poison_model):
+    instance_id = _start(START)
+    assert _fire(START + HOUR + timedelta(seconds=1)) == 1
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"instance:{instance_id}",
+                                                        AuditEvent.action == "timer.fired")).one()
+    assert (event.object_type, event.object_id, event.actor_id) == ("process_instance", instance_id, None)
+
+
+def test_a_halted_instance_is_not_fired_nor_takes_a_place_in_the_pass(poison_model):
+    halted = _start(START)  # due first, but halted (an incident, an operator's stop) before the pass
+    waiting = _start(START + timedelta(minutes=1))
+    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == halted).values(status="error"))
+    db.session.commit()
+    assert _fire(START + 2 * HOUR, limit=1) == 1
+    assert (_fired(halted), _fired(waiting)) == (False, True)
+    assert db.session.get(ProcessInstance, halted).status == "error"
+
+
+def test_an_instance_halted_after_the_pass_listed_it_is_skipped_and_the_pass_goes_on(poison_model, monkeypatch):
+    """Another worker halts the first instance between the pass's query and its turn: that one is left as it is,
+    the next one still fires."""
+    halted = _start(START)
+    waiting = _start(START + timedelta(minutes=1))
+    db.session.expire_all()
+    real_get = db.session.get
+
+    def get_after_another_worker(cls, ident, *args, **kwargs):
+        if cls is ProcessInstance and ident == halted:
+            db.session.execute(update(ProcessInstance).where(ProcessInstance.id == halted).values(status="error"))
+            db.session.expire_all()
+        return real_get(cls, ident, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "get", get_after_another_worker)
+    assert _fire(START + 2 * HOUR) == 1
+    monkeypatch.undo()
+    assert (_fired(halted), _fired(waiting)) == (False, True)
+    assert db.session.get(ProcessInstance, halted).status == "error"
+
+
+@pytest.mark.parametrize(("limit", "passes"), [(1, [1, 1, 1, 0]), (2, [2, 1, 0, 0]), (3, [3, 0, 0, 0])])
+def test_the_limit_bounds_one_pass_and_the_next_passes_take_the_rest(poison_model, limit, passes):
+    ids = [_start(START + timedelta(minutes=n)) for n in range(3)]
+    at = START + 2 * HOUR
+    assert [_fire(at, limit=limit) for _ in passes] == passes
+    assert all(_fired(i) for i in ids)
