@@ -9,18 +9,25 @@ moment: the instance was recorded as fired and nothing moved. The pass now takes
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select, update
 
 from app import clock
 from app.audit.models import AuditEvent
 from app.engine import runtime
+from app.engine.incidents import Incident
 from app.engine.models import HumanTask, ProcessInstance
+from app.engine.operators import operator
+from app.engine.publishing import publish_version
 from app.extensions import db
+from app.people.models import Region
 from tests.helpers import user
-from tests.operations.conftest import START
+from tests.modeler.factory import chain_model, user_task
+from tests.operations.conftest import START, service_task, timer
 
 HOUR = timedelta(hours=1)
 
@@ -121,3 +128,71 @@ def test_the_limit_bounds_one_pass_and_the_next_passes_take_the_rest(poison_mode
     at = START + 2 * HOUR
     assert [_fire(at, limit=limit) for _ in passes] == passes
     assert all(_fired(i) for i in ids)
+
+
+# --- when a timer's step fails ------------------------------------------------------------------------------
+
+@operator("tests/timer_duplicate_region", {}, "Writes a row that breaks a unique key at the step's flush (tests).")
+def _duplicate_region(ctx):
+    db.session.add_all([Region(code="DUPT", name_kk="x", name_ru="x", name_en="x") for _ in range(2)])
+    return {}
+
+
+@pytest.fixture()
+def constraint_model(world):
+    """timer → a service task whose rows break a unique key when the step is flushed → *Check*."""
+    publish_version(chain_model("dup_timer", [("wait", "Operator", timer()),
+                                              ("write", "Operator", service_task("write", "tests/timer_duplicate_region")),
+                                              ("check", "Operator", user_task("check", "Check"))]))
+    db.session.commit()
+    return "dup_timer"
+
+
+def _steps(outcome: str) -> float:
+    return REGISTRY.get_sample_value("tapsyrys_engine_steps_total", {"kind": "timer", "outcome": outcome}) or 0.0
+
+
+def test_each_fired_timer_and_each_failed_one_is_counted_in_the_metrics(poison_model):
+    fine = [_start(START), _start(START)]
+    with clock.FrozenClock(START):
+        broken = runtime.start_instance("poison", title="raises", actor=user("owner"), data={"kind": "raise"}).id
+        db.session.commit()
+    ok, failed = _steps("ok"), _steps("failed")
+    assert _fire(START + 2 * HOUR) == 2
+    assert (_steps("ok") - ok, _steps("failed") - failed) == (2, 1)
+    assert all(_fired(i) for i in fine) and not _fired(broken)
+
+
+def test_a_failed_timer_step_is_logged_with_its_instance_and_cause(poison_model, caplog):
+    with clock.FrozenClock(START):
+        broken = runtime.start_instance("poison", title="raises", actor=user("owner"), data={"kind": "raise"}).id
+        db.session.commit()
+    with caplog.at_level(logging.WARNING, logger=runtime.log.name):
+        assert _fire(START + 2 * HOUR) == 0
+    messages = [r.getMessage() for r in caplog.records if r.name == runtime.log.name]
+    assert f"timer on instance {broken} not fired: Compute: division by zero" in messages, messages
+
+
+def test_a_step_that_breaks_a_constraint_while_another_writer_moved_the_instance_is_a_race_not_an_incident(
+        constraint_model, monkeypatch, caplog):
+    """The step hit a unique key and someone else wrote the instance meanwhile (on PostgreSQL the loser of a race
+    may meet the winner's key first): a conflict, logged; no incident, the instance stays running and the next
+    pass decides. When nobody else wrote it, the same failure is the step's own and becomes an incident."""
+    with clock.FrozenClock(START):
+        instance_id = runtime.start_instance("dup_timer", title="dup", actor=user("owner")).id
+        db.session.commit()
+    written = db.session.get(ProcessInstance, instance_id).lock_version
+    monkeypatch.setattr(runtime, "_lock_version", lambda _id: written + 1)  # another worker's write
+    with caplog.at_level(logging.WARNING, logger=runtime.log.name):
+        assert _fire(START + 2 * HOUR) == 0
+    [record] = [r for r in caplog.records if r.name == runtime.log.name]
+    assert record.getMessage() == f"timer on instance {instance_id} not fired: {runtime._conflict_message()}"
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Incident.id)).where(Incident.instance_id == instance_id)) == 0
+    assert db.session.get(ProcessInstance, instance_id).status == "running"
+
+    monkeypatch.undo()
+    assert _fire(START + 3 * HOUR) == 0
+    db.session.expire_all()
+    incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+    assert incident.kind == "database" and db.session.get(ProcessInstance, instance_id).status == "error"
