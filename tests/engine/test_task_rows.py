@@ -1,0 +1,57 @@
+"""The human-task rows mirror the workflow after every step (``runtime._sync``): a task the workflow no longer
+waits for is closed as cancelled, whichever path removed it.
+
+Issue 17: the mutation run of ``app/engine/runtime.py`` showed that a completion could leave open the row of a
+parallel task the process had just terminated (the row stayed in the inbox of a finished instance) without a test
+noticing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from app import clock
+from app.engine import runtime
+from app.engine.models import HumanTask, ProcessInstance
+from app.engine.publishing import publish_version
+from app.extensions import db
+from tests.helpers import user
+from tests.modeler.factory import chain_model, user_task
+
+AT = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+
+
+def _rows(instance_id: int) -> dict[str, tuple]:
+    db.session.expire_all()
+    return {t.spec_name: (t.status, t.completed_at is not None) for t in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id))}
+
+
+def test_completing_one_branch_that_terminates_the_process_cancels_the_other_branchs_task(world):
+    """start → fork → *Approve* → terminate end; fork → *Comment* → end. Approving ends the whole process: the
+    *Comment* row, still open a moment ago, is closed as cancelled in the same step."""
+    model = chain_model("fork_terminate", [
+        ("fork", "Operator", '<bpmn:parallelGateway id="fork" />'),
+        ("approve", "Operator", user_task("approve", "Approve")),
+        ("stop", "Operator", '<bpmn:endEvent id="stop"><bpmn:terminateEventDefinition /></bpmn:endEvent>')],
+        end=False,
+        extra_nodes=user_task("comment", "Comment") + '<bpmn:endEvent id="comment_end" />',
+        extra_flows=('<bpmn:sequenceFlow id="f_fork_comment" sourceRef="fork" targetRef="comment" />'
+                     '<bpmn:sequenceFlow id="f_comment_end" sourceRef="comment" targetRef="comment_end" />'))
+    name = "fork_terminate.bpmn"  # the second branch drawn in the same lane
+    model[name] = model[name].replace("<bpmn:flowNodeRef>approve</bpmn:flowNodeRef>",
+                                      "<bpmn:flowNodeRef>approve</bpmn:flowNodeRef><bpmn:flowNodeRef>comment"
+                                      "</bpmn:flowNodeRef><bpmn:flowNodeRef>comment_end</bpmn:flowNodeRef>")
+    publish_version(model)
+    db.session.commit()
+    with clock.FrozenClock(AT):
+        instance = runtime.start_instance("fork_terminate", title="fork", actor=user("owner"))
+        db.session.commit()
+        assert _rows(instance.id) == {"approve": ("open", False), "comment": ("open", False)}
+        approve = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                             HumanTask.spec_name == "approve")).one()
+        runtime.complete_task(approve.id, user("operator"), data={"comment": "ok"})
+        db.session.commit()
+    assert _rows(instance.id) == {"approve": ("completed", True), "comment": ("cancelled", True)}
+    assert db.session.get(ProcessInstance, instance.id).status == "completed"
