@@ -28,10 +28,19 @@ def _rows(instance_id: int) -> dict[str, tuple]:
         select(HumanTask).where(HumanTask.instance_id == instance_id))}
 
 
+def _complete(instance_id: int, spec_name: str) -> None:
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                      HumanTask.spec_name == spec_name)).one()
+    runtime.complete_task(task.id, user("operator"), data={"comment": "ok"})
+    db.session.commit()
+
+
 def test_completing_one_branch_that_terminates_the_process_cancels_the_other_branchs_task(world):
-    """start → fork → *Approve* → terminate end; fork → *Comment* → end. Approving ends the whole process: the
-    *Comment* row, still open a moment ago, is closed as cancelled in the same step."""
+    """start → *Prepare* → fork → *Approve* → terminate end; fork → *Comment* → end. Approving ends the whole
+    process: the *Comment* row, still open a moment ago, is closed as cancelled in the same step; the row of
+    *Prepare*, completed earlier, stays completed."""
     model = chain_model("fork_terminate", [
+        ("prepare", "Operator", user_task("prepare", "Prepare")),
         ("fork", "Operator", '<bpmn:parallelGateway id="fork" />'),
         ("approve", "Operator", user_task("approve", "Approve")),
         ("stop", "Operator", '<bpmn:endEvent id="stop"><bpmn:terminateEventDefinition /></bpmn:endEvent>')],
@@ -48,10 +57,10 @@ def test_completing_one_branch_that_terminates_the_process_cancels_the_other_bra
     with clock.FrozenClock(AT):
         instance = runtime.start_instance("fork_terminate", title="fork", actor=user("owner"))
         db.session.commit()
-        assert _rows(instance.id) == {"approve": ("open", False), "comment": ("open", False)}
-        approve = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                             HumanTask.spec_name == "approve")).one()
-        runtime.complete_task(approve.id, user("operator"), data={"comment": "ok"})
-        db.session.commit()
-    assert _rows(instance.id) == {"approve": ("completed", True), "comment": ("cancelled", True)}
+        _complete(instance.id, "prepare")
+        assert _rows(instance.id) == {"prepare": ("completed", True), "approve": ("open", False),
+                                      "comment": ("open", False)}
+        _complete(instance.id, "approve")
+    assert _rows(instance.id) == {"prepare": ("completed", True), "approve": ("completed", True),
+                                  "comment": ("cancelled", True)}
     assert db.session.get(ProcessInstance, instance.id).status == "completed"
