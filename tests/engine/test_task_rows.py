@@ -64,3 +64,37 @@ def test_completing_one_branch_that_terminates_the_process_cancels_the_other_bra
     assert _rows(instance.id) == {"prepare": ("completed", True), "approve": ("completed", True),
                                   "comment": ("cancelled", True)}
     assert db.session.get(ProcessInstance, instance.id).status == "completed"
+
+
+def test_a_new_task_opens_beside_a_parallel_task_that_is_still_open(world):
+    """start → fork → *Approve* → *Sign* → join; fork → *Comment* → *Answer* → join → end. Each completion
+    opens the next task of its branch while the other branch's task stays open, whichever comes first in the
+    workflow's list of ready tasks."""
+    model = chain_model("two_branches", [
+        ("fork", "Operator", '<bpmn:parallelGateway id="fork" />'),
+        ("approve", "Operator", user_task("approve", "Approve")),
+        ("sign", "Operator", user_task("sign", "Sign")),
+        ("join", "Operator", '<bpmn:parallelGateway id="join" />')],
+        extra_nodes=user_task("comment", "Comment") + user_task("answer", "Answer"),
+        extra_flows=('<bpmn:sequenceFlow id="f_fork_comment" sourceRef="fork" targetRef="comment" />'
+                     '<bpmn:sequenceFlow id="f_comment_answer" sourceRef="comment" targetRef="answer" />'
+                     '<bpmn:sequenceFlow id="f_answer_join" sourceRef="answer" targetRef="join" />'))
+    name = "two_branches.bpmn"
+    model[name] = model[name].replace("<bpmn:flowNodeRef>approve</bpmn:flowNodeRef>",
+                                      "<bpmn:flowNodeRef>approve</bpmn:flowNodeRef><bpmn:flowNodeRef>comment"
+                                      "</bpmn:flowNodeRef><bpmn:flowNodeRef>answer</bpmn:flowNodeRef>")
+    publish_version(model)
+    db.session.commit()
+    with clock.FrozenClock(AT):
+        instance = runtime.start_instance("two_branches", title="two branches", actor=user("owner"))
+        db.session.commit()
+        assert _rows(instance.id) == {"approve": ("open", False), "comment": ("open", False)}
+        _complete(instance.id, "approve")
+        assert _rows(instance.id) == {"approve": ("completed", True), "comment": ("open", False),
+                                      "sign": ("open", False)}
+        _complete(instance.id, "comment")
+        assert _rows(instance.id) == {"approve": ("completed", True), "comment": ("completed", True),
+                                      "sign": ("open", False), "answer": ("open", False)}
+        _complete(instance.id, "answer")
+        _complete(instance.id, "sign")
+    assert db.session.get(ProcessInstance, instance.id).status == "completed"

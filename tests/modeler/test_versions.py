@@ -176,3 +176,16 @@ def test_reloading_shipped_files_does_not_undo_the_modelers_version(trial_v1):
     again, created = publish_version(trial_v1.files)
     assert not created and again.id == trial_v1.id
     assert latest_published_version("trial").id == v2.id
+
+
+def test_the_latest_version_is_read_without_its_files_until_they_are_needed(trial_v1):
+    """The files (every diagram and form: the biggest column) stay in the database when only the version is
+    wanted; reading them loads them."""
+    from sqlalchemy import inspect
+
+    db.session.commit()
+    db.session.expunge_all()  # nothing of the version in the session yet
+    version = latest_published_version("trial")
+    assert "files" in inspect(version).unloaded
+    assert "trial.bpmn" in version.files
+    assert "files" not in inspect(version).unloaded

@@ -191,8 +191,66 @@ def test_a_step_that_breaks_a_constraint_while_another_writer_moved_the_instance
     assert db.session.scalar(select(func.count(Incident.id)).where(Incident.instance_id == instance_id)) == 0
     assert db.session.get(ProcessInstance, instance_id).status == "running"
 
+    assert record.getMessage().endswith("not fired: Someone else has just completed this step. Nothing of your "
+                                        "submission was saved; reload to see the current state.")
     monkeypatch.undo()
+    # Nobody else wrote it this time: the version read back is this instance's own (7), not another's.
+    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id).values(lock_version=7))
+    db.session.commit()
     assert _fire(START + 3 * HOUR) == 0
     db.session.expire_all()
     incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
     assert incident.kind == "database" and db.session.get(ProcessInstance, instance_id).status == "error"
+
+
+# --- retried by an operator -----------------------------------------------------------------------------------
+
+SEEN = {"fail": True, "actors": []}
+
+
+@operator("tests/timer_sees_actor", {}, "Records who runs the step; fails while told to (tests only).")
+def _sees_actor(ctx):
+    SEEN["actors"].append(getattr(ctx.actor, "username", None))
+    if SEEN["fail"]:
+        raise ConnectionError("registry unavailable")
+    return {}
+
+
+def test_a_retried_step_runs_as_the_operator_who_retried_it(world):
+    """The timer's own run has no actor; the operator's retry runs the service as that operator (what an
+    operator's audit and permissions see)."""
+    from app.engine.incidents import retry_incident
+
+    SEEN.update(fail=True, actors=[])
+    publish_version(chain_model("sees_actor", [("wait", "Operator", timer()),
+                                               ("lookup", "Operator", service_task("lookup", "tests/timer_sees_actor")),
+                                               ("check", "Operator", user_task("check", "Check"))]))
+    db.session.commit()
+    with clock.FrozenClock(START):
+        instance_id = runtime.start_instance("sees_actor", title="actor", actor=user("owner")).id
+        db.session.commit()
+    assert _fire(START + 2 * HOUR) == 0
+    incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+    SEEN["fail"] = False
+    with clock.FrozenClock(START + 3 * HOUR):
+        assert retry_incident(incident, user("operator")) is True
+    assert SEEN["actors"] == [None, "operator"]
+
+
+def test_data_that_cannot_be_saved_is_blamed_on_the_step_that_made_it_not_on_an_earlier_date(world):
+    """A date in the data is saved as it is; the number over Python's digit limit, made one step later, is
+    what cannot be saved, and the incident names that step."""
+    from tests.operations.conftest import script_task
+
+    publish_version(chain_model("stamp_then_huge", [
+        ("wait", "Operator", timer()),
+        ("stamp", "Operator", script_task("stamp", "when = date(2026, 1, 1)")),
+        ("compute", "Operator", script_task("compute", "big = 10 ** 5000")),
+        ("check", "Operator", user_task("check", "Check"))]))
+    db.session.commit()
+    with clock.FrozenClock(START):
+        instance_id = runtime.start_instance("stamp_then_huge", title="huge", actor=user("owner")).id
+        db.session.commit()
+    assert _fire(START + 2 * HOUR) == 0
+    incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+    assert (incident.kind, incident.element_id) == ("serialization", "compute")
