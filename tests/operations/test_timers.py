@@ -254,3 +254,54 @@ def test_data_that_cannot_be_saved_is_blamed_on_the_step_that_made_it_not_on_an_
     assert _fire(START + 2 * HOUR) == 0
     incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
     assert (incident.kind, incident.element_id) == ("serialization", "compute")
+
+
+FLAKY = {"fail": True}
+
+
+@operator("tests/timer_flaky", {}, "Fails while told to; retried automatically (tests only).",
+          retry_attempts=3, retry_delays=(60, 600))
+def _flaky(ctx):
+    if FLAKY["fail"]:
+        raise ConnectionError("registry unavailable")
+    return {}
+
+
+def test_the_background_retry_that_finishes_the_process_is_recorded_without_an_actor_and_announced(world):
+    """timer → a flaky service (retried after 60 s) → end. The background pass's retry succeeds and ends the
+    process: retried and completed are on the chain with no actor, the completion is announced with the
+    instance itself, and the retry is counted in the metrics."""
+    from app.engine import signals
+    from app.engine.incidents import retry_due_incidents
+
+    FLAKY["fail"] = True
+    publish_version(chain_model("flaky_end", [("wait", "Operator", timer()),
+                                              ("lookup", "Operator", service_task("lookup", "tests/timer_flaky"))]))
+    db.session.commit()
+    with clock.FrozenClock(START):
+        instance_id = runtime.start_instance("flaky_end", title="flaky", actor=user("owner")).id
+        db.session.commit()
+    assert _fire(START + 2 * HOUR) == 0
+    FLAKY["fail"] = False
+    announced = []
+
+    def receiver(instance, **_kwargs):
+        announced.append(instance)
+
+    signals.instance_completed.connect(receiver)
+    retries = REGISTRY.get_sample_value("tapsyrys_engine_steps_total", {"kind": "retry", "outcome": "ok"}) or 0.0
+    try:
+        with clock.FrozenClock(START + 2 * HOUR + timedelta(seconds=61)):
+            assert retry_due_incidents() == 1
+    finally:
+        signals.instance_completed.disconnect(receiver)
+    assert REGISTRY.get_sample_value("tapsyrys_engine_steps_total", {"kind": "retry", "outcome": "ok"}) == retries + 1
+    db.session.expire_all()
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert instance.status == "completed"
+    assert [getattr(i, "id", None) for i in announced] == [instance_id]
+    events = [(e.action, e.actor_id, e.details) for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.chain == f"instance:{instance_id}",
+                                 AuditEvent.action.in_(("instance.retried", "instance.completed")))
+        .order_by(AuditEvent.seq))]
+    assert events == [("instance.retried", None, {"status": "completed"}), ("instance.completed", None, {})]
