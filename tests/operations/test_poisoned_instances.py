@@ -230,3 +230,28 @@ def test_a_failed_steps_message_names_the_step_as_drawn_then_the_cause():
     assert _step_message(failure(unnamed, ValueError("bad value"))) == "bad value", "no name: no leading colon"
     assert _step_message(failure(None, ValueError("XX: bad :"))) == "XX: bad", "only the edges are trimmed"
     assert _step_message(ValueError("plain")) == "plain"
+
+
+def test_the_failed_element_is_the_task_the_engine_names_then_the_one_left_in_error():
+    """Which element an incident names (runtime.failed_element): the element the failure carries, else the task
+    its cause names (SpiffWorkflow's own errors carry it), else the task the failed run left in ERROR state."""
+    from types import SimpleNamespace
+
+    from app.engine.runtime import failed_element
+
+    def task(bpmn_id: str):
+        return SimpleNamespace(task_spec=SimpleNamespace(bpmn_id=bpmn_id))
+
+    def failure(cause_task=None, element_id=None) -> Exception:
+        err = RuntimeError("step failed")
+        err.element_id = element_id
+        err.__cause__ = SimpleNamespace(task=cause_task) if cause_task else ValueError("no task")
+        return err
+
+    errored = SimpleNamespace(get_tasks=lambda state: [task("left_in_error")])
+    assert failed_element(failure(task("named"), element_id="carried"), errored) == "carried"
+    assert failed_element(failure(task("named"))) == "named", "no workflow needed when the cause names it"
+    assert failed_element(failure(task("named")), errored) == "named", "the cause's task before the ERROR one"
+    assert failed_element(failure(), errored) == "left_in_error"
+    assert failed_element(failure()) is None
+    assert failed_element(failure(), SimpleNamespace(get_tasks=lambda state: [])) is None
