@@ -245,7 +245,10 @@ def test_the_failed_element_is_the_task_the_engine_names_then_the_one_left_in_er
     def failure(cause_task=None, element_id=None) -> Exception:
         err = RuntimeError("step failed")
         err.element_id = element_id
-        err.__cause__ = SimpleNamespace(task=cause_task) if cause_task else ValueError("no task")
+        cause = ValueError("the engine's error")
+        if cause_task:
+            cause.task = cause_task
+        err.__cause__ = cause
         return err
 
     errored = SimpleNamespace(get_tasks=lambda state: [task("left_in_error")])
