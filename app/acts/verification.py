@@ -242,15 +242,16 @@ _SCHOOL_AND_CHECKSUM = (*SCHOOL_LEVEL_RULES, "iin_checksum")  # rules that outra
 
 def _tune_for_pass(conn: Connection) -> None:
     """Settings of the pass's transaction (every instrument's set-based pass)."""
+    megabytes = int(current_app.config.get("VERIFY_WORK_MEM_MB", 256))
     if conn.dialect.name == "postgresql":
         # Sorts and hashes of a whole month fit in memory; JIT compilation costs more than it saves here.
-        conn.execute(text(f"SET LOCAL work_mem = '{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256))}MB'"))
+        conn.execute(text(f"SET LOCAL work_mem = '{megabytes}MB'"))
         conn.execute(text("SET LOCAL jit = off"))
     else:
         # The working tables live in SQLite's temp schema, whose page cache is 2 MB by default: a month's
         # lines (≈40 MB at country scale) would go through a temporary file. The main schema's cache is left
-        # as it is.
-        conn.execute(text(f"PRAGMA temp.cache_size = -{int(current_app.config.get('VERIFY_WORK_MEM_MB', 256)) * 1024}"))
+        # as it is. A negative cache_size is in KiB.
+        conn.execute(text(f"PRAGMA temp.cache_size = -{megabytes * 1024}"))
 
 
 def _create_temp_tables(conn: Connection) -> None:

@@ -103,17 +103,23 @@ def test_a_licence_covers_the_day_it_starts_and_the_day_it_ends(country, valid_f
         assert outcomes(act) == [("excluded", "licence_expired")]
 
 
-def test_the_pass_works_in_the_memory_the_setting_gives_it(app_ctx):
-    app_ctx.config["VERIFY_WORK_MEM_MB"] = 48
+@pytest.mark.parametrize("setting", [48, None])
+def test_the_pass_works_in_the_memory_the_setting_gives_it(app_ctx, monkeypatch, setting):
+    """``VERIFY_WORK_MEM_MB`` when set; 256 MB when not (the default of a fresh installation)."""
+    if setting is None:
+        monkeypatch.delitem(app_ctx.config, "VERIFY_WORK_MEM_MB", raising=False)
+    else:
+        monkeypatch.setitem(app_ctx.config, "VERIFY_WORK_MEM_MB", setting)
+    megabytes = setting or 256
     conn = db.session.connection()
     _tune_for_pass(conn)
     if conn.dialect.name == "postgresql":
-        assert conn.execute(text("SHOW work_mem")).scalar() == "48MB"
+        assert conn.execute(text("SHOW work_mem")).scalar() == f"{megabytes}MB"
         assert conn.execute(text("SHOW jit")).scalar() == "off"
         db.session.rollback()  # SET LOCAL: the settings end with the pass's transaction
-        assert db.session.connection().execute(text("SHOW work_mem")).scalar() != "48MB"
+        assert db.session.connection().execute(text("SHOW work_mem")).scalar() != f"{megabytes}MB"
     else:
-        assert conn.execute(text("PRAGMA temp.cache_size")).scalar() == -48 * 1024
+        assert conn.execute(text("PRAGMA temp.cache_size")).scalar() == -megabytes * 1024
         db.session.rollback()
 
 
