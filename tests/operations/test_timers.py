@@ -305,3 +305,45 @@ def test_the_background_retry_that_finishes_the_process_is_recorded_without_an_a
                                  AuditEvent.action.in_(("instance.retried", "instance.completed")))
         .order_by(AuditEvent.seq))]
     assert events == [("instance.retried", None, {"status": "completed"}), ("instance.completed", None, {})]
+
+
+# --- what a service task's operator is given ---------------------------------------------------------------
+
+CONTEXTS: list[tuple] = []
+
+
+@operator("tests/records_context", {}, "Records the context it is called with (tests only).")
+def _records_context(ctx):
+    CONTEXTS.append((ctx.instance.id, getattr(ctx.actor, "username", None), ctx.task_data.get("kind")))
+    return {}
+
+
+def test_an_operator_run_before_the_first_wait_gets_the_new_instances_id_its_starter_and_the_start_data(world):
+    """start → service task → *Check*: the service runs inside start_instance, before the instance row was ever
+    written; the operator still gets the instance's id (it names records after it), who started it and the
+    workflow data; after a timer it gets no actor."""
+    CONTEXTS.clear()
+    publish_version(chain_model("records_context", [
+        ("lookup", "Operator", service_task("lookup", "tests/records_context")),
+        ("wait", "Operator", timer()),
+        ("again", "Operator", service_task("again", "tests/records_context")),
+        ("check", "Operator", user_task("check", "Check"))]))
+    db.session.commit()
+    with clock.FrozenClock(START):
+        instance = runtime.start_instance("records_context", title="context", actor=user("owner"),
+                                          data={"kind": "start data"})
+        db.session.commit()
+    assert _fire(START + 2 * HOUR) == 1
+    assert CONTEXTS == [(instance.id, "owner", "start data"), (instance.id, None, "start data")]
+
+
+def test_the_diagram_of_an_instance_shows_what_is_done_what_waits_and_what_is_open(poison_model):
+    """What the instance page colours (runtime.instance_status): before the timer fires the start is done and
+    the timer waits; after it, the script is done and *Check* is open. Nothing is marked failed."""
+    instance_id = _start(START)
+    status = runtime.instance_status(db.session.get(ProcessInstance, instance_id))
+    assert (status.completed, status.active, status.failed, status.waiting) == (["start"], [], [], ["wait"])
+    assert _fire(START + 2 * HOUR) == 1
+    status = runtime.instance_status(db.session.get(ProcessInstance, instance_id))
+    assert (status.completed, status.active, status.failed, status.waiting) == \
+        (["compute", "start", "wait"], ["check"], [], [])
