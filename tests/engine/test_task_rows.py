@@ -63,7 +63,9 @@ def test_completing_one_branch_that_terminates_the_process_cancels_the_other_bra
         _complete(instance.id, "approve")
     assert _rows(instance.id) == {"prepare": ("completed", True), "approve": ("completed", True),
                                   "comment": ("cancelled", True)}
-    assert db.session.get(ProcessInstance, instance.id).status == "completed"
+    finished = db.session.get(ProcessInstance, instance.id)
+    assert finished.status == "completed"
+    assert (finished.completed_at if finished.completed_at.tzinfo else finished.completed_at.replace(tzinfo=UTC)) == AT
 
 
 def test_a_new_task_opens_beside_a_parallel_task_that_is_still_open(world):

@@ -1,0 +1,101 @@
+"""What ``complete_task`` accepts as JSON data (the API's path, ``data=``): the form's schema decides on the server,
+every time, with formats checked — and what a started instance records.
+
+Issue 17: the mutation run of ``app/engine/runtime.py`` showed that the compiled validator of a version's forms
+could be built from the wrong schema or without its format checker — letting invalid data through the API —
+and that the instance's start event and a task's due date could change, without a test noticing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import clock
+from app.audit.models import AuditEvent
+from app.engine import runtime
+from app.engine.errors import FormInvalid, TaskNotAvailable
+from app.engine.models import HumanTask
+from app.engine.publishing import publish_version
+from app.extensions import db
+from tests.helpers import user
+from tests.modeler.factory import chain_model, user_task
+
+AT = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)  # a Thursday
+FORM = {"type": "object", "required": ["when", "comment"], "properties": {
+    "when": {"type": "string", "format": "date", "title": "When"},
+    "comment": {"type": "string", "maxLength": 10, "title": "Comment"}}}
+
+
+@pytest.fixture()
+def dated(world):
+    """start → *Plan* (a form with a date and a short comment; due in 2 working days) → *Check*."""
+    due = '<spiffworkflow:property name="dueInWorkingDays" value="2" />'
+    model = chain_model("dated", [("plan", "Operator", user_task("plan", "Plan", form="plan.schema.json", ui=None)),
+                                  ("check", "Operator", user_task("check", "Check"))])
+    model["dated.bpmn"] = model["dated.bpmn"].replace(
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="plan.schema.json" />',
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="plan.schema.json" />' + due)
+    model["plan.schema.json"] = json.dumps(FORM)
+    publish_version(model)
+    db.session.commit()
+    with clock.FrozenClock(AT):
+        instance = runtime.start_instance("dated", title="Dated plan", actor=user("owner"))
+        db.session.commit()
+    return instance
+
+
+def _task(instance, spec_name: str) -> HumanTask:
+    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.spec_name == spec_name)).one()
+
+
+@pytest.mark.parametrize("data", [
+    {"when": "2026-13-45", "comment": "ok"},       # not a date: the format is checked
+    {"when": "2026-11-05", "comment": "far too long"},  # over maxLength
+    {"when": "2026-11-05"},                         # required field missing
+    {"when": 20261105, "comment": "ok"},            # wrong type
+])
+def test_invalid_json_data_is_refused_and_changes_nothing(dated, data):
+    task = _task(dated, "plan")
+    for _attempt in range(2):  # the second time through the version's cached validator
+        with pytest.raises(FormInvalid):
+            runtime.complete_task(task.id, user("operator"), data=data)
+        db.session.rollback()
+    assert _task(dated, "plan").status == "open"
+
+
+def test_valid_json_data_completes_the_task_and_each_forms_own_schema_decides(dated):
+    runtime.complete_task(_task(dated, "plan").id, user("operator"), data={"when": "2026-11-05", "comment": "ok"})
+    db.session.commit()
+    check = _task(dated, "check")  # another form: its own schema (comment ≤ 200 characters, no date)
+    runtime.complete_task(check.id, user("operator"), data={"comment": "c" * 200})
+    db.session.commit()
+    assert [t.status for t in (_task(dated, "plan"), _task(dated, "check"))] == ["completed", "completed"]
+
+
+def test_a_task_is_due_after_the_working_days_its_step_gives(dated):
+    """Thursday + 2 working days = Monday; a step without a due property has none."""
+    plan = _task(dated, "plan")
+    due = plan.due_at if plan.due_at.tzinfo else plan.due_at.replace(tzinfo=UTC)
+    assert due == AT + timedelta(days=4)
+    assert plan.details is None, "no form options: nothing extra kept on the row"
+    runtime.complete_task(plan.id, user("operator"), data={"when": "2026-11-05", "comment": "ok"})
+    db.session.commit()
+    assert _task(dated, "check").due_at is None
+
+
+def test_the_start_is_recorded_with_its_model_version_title_and_starter(dated):
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"instance:{dated.id}",
+                                                        AuditEvent.action == "instance.started")).one()
+    assert (event.object_type, event.object_id, event.actor_id, event.details) == (
+        "process_instance", dated.id, user("owner").id, {"model": "dated", "version": 1, "title": "Dated plan"})
+
+
+def test_refusals_say_what_is_wrong(dated):
+    with pytest.raises(LookupError, match=r"^No published version of process model 'no_such_model'$"):
+        runtime.start_instance("no_such_model", title="x")
+    with pytest.raises(TaskNotAvailable, match=r"^No such task, or it is not yours to complete\.$"):
+        runtime.complete_task(_task(dated, "plan").id, user("accountant"), data={})
