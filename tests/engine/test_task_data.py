@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app import clock
 from app.audit.models import AuditEvent
 from app.engine import runtime
-from app.engine.errors import FormInvalid, TaskNotAvailable
+from app.engine.errors import ConflictError, FormInvalid, TaskNotAvailable
 from app.engine.models import HumanTask
 from app.engine.publishing import publish_version
 from app.extensions import db
@@ -99,3 +99,31 @@ def test_refusals_say_what_is_wrong(dated):
         runtime.start_instance("no_such_model", title="x")
     with pytest.raises(TaskNotAvailable, match=r"^No such task, or it is not yours to complete\.$"):
         runtime.complete_task(_task(dated, "plan").id, user("accountant"), data={})
+    plan = _task(dated, "plan")
+    runtime.complete_task(plan.id, user("operator"), data={"when": "2026-11-05", "comment": "ok"})
+    db.session.commit()
+    with pytest.raises(ConflictError, match=r"^This task has already been completed\.$"):
+        runtime.complete_task(plan.id, user("operator"), data={"when": "2026-11-05", "comment": "ok"})
+
+
+def test_options_from_task_data_are_checked_on_json_data_too(world):
+    """A form whose choices come from the workflow's data (SpiffArena's ``options_from_task_data_var:``): a value
+    that was not offered is refused through the API as through the page."""
+    schema = {"type": "object", "required": ["fruit"], "properties": {
+        "fruit": {"type": "string", "title": "Fruit", "anyOf": ["options_from_task_data_var:fruits"]}}}
+    script = ('<bpmn:scriptTask id="offer" name="Offer"><bpmn:script>fruits = [{"value": "apple", "label": "Apple"}, '
+              '{"value": "pear", "label": "Pear"}]</bpmn:script></bpmn:scriptTask>')
+    model = chain_model("fruit", [("offer", "Operator", script),
+                                  ("pick", "Operator", user_task("pick", "Pick", form="pick.json", ui=None))])
+    model["pick.json"] = json.dumps(schema)
+    publish_version(model)
+    db.session.commit()
+    instance = runtime.start_instance("fruit", title="Fruit", actor=user("owner"))
+    db.session.commit()
+    pick = _task(instance, "pick")
+    with pytest.raises(FormInvalid):
+        runtime.complete_task(pick.id, user("operator"), data={"fruit": "plum"})
+    db.session.rollback()
+    runtime.complete_task(pick.id, user("operator"), data={"fruit": "pear"})
+    db.session.commit()
+    assert _task(instance, "pick").status == "completed"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from app import clock
+from app.audit.models import AuditEvent
+from app.engine import signals
 from app.engine import runtime
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.publishing import publish_version
@@ -54,13 +57,34 @@ def test_completing_one_branch_that_terminates_the_process_cancels_the_other_bra
                                       "</bpmn:flowNodeRef><bpmn:flowNodeRef>comment_end</bpmn:flowNodeRef>")
     publish_version(model)
     db.session.commit()
-    with clock.FrozenClock(AT):
-        instance = runtime.start_instance("fork_terminate", title="fork", actor=user("owner"))
-        db.session.commit()
-        _complete(instance.id, "prepare")
-        assert _rows(instance.id) == {"prepare": ("completed", True), "approve": ("open", False),
-                                      "comment": ("open", False)}
-        _complete(instance.id, "approve")
+    completed_tasks, completed_instances = [], []
+
+    def on_task(task, **_kwargs):
+        completed_tasks.append(getattr(task, "spec_name", None))
+
+    def on_instance(instance, **_kwargs):
+        completed_instances.append(getattr(instance, "id", None))
+
+    signals.task_completed.connect(on_task)
+    signals.instance_completed.connect(on_instance)
+    steps = REGISTRY.get_sample_value("tapsyrys_engine_steps_total", {"kind": "task", "outcome": "ok"}) or 0.0
+    try:
+        with clock.FrozenClock(AT):
+            instance = runtime.start_instance("fork_terminate", title="fork", actor=user("owner"))
+            db.session.commit()
+            _complete(instance.id, "prepare")
+            assert _rows(instance.id) == {"prepare": ("completed", True), "approve": ("open", False),
+                                          "comment": ("open", False)}
+            _complete(instance.id, "approve")
+    finally:
+        signals.task_completed.disconnect(on_task)
+        signals.instance_completed.disconnect(on_instance)
+    assert (completed_tasks, completed_instances) == (["prepare", "approve"], [instance.id])
+    assert REGISTRY.get_sample_value("tapsyrys_engine_steps_total", {"kind": "task", "outcome": "ok"}) == steps + 2
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"instance:{instance.id}",
+                                                        AuditEvent.action == "instance.completed")).one()
+    assert (event.object_type, event.object_id, event.actor_id) == ("process_instance", instance.id,
+                                                                    user("operator").id)
     assert _rows(instance.id) == {"prepare": ("completed", True), "approve": ("completed", True),
                                   "comment": ("cancelled", True)}
     finished = db.session.get(ProcessInstance, instance.id)
