@@ -127,3 +127,14 @@ def test_options_from_task_data_are_checked_on_json_data_too(world):
     runtime.complete_task(pick.id, user("operator"), data={"fruit": "pear"})
     db.session.commit()
     assert _task(instance, "pick").status == "completed"
+
+
+@pytest.mark.parametrize(("data", "fields"), [
+    ({"when": "2026-13-45", "comment": "ok"}, {"when"}),
+    ({"when": "2026-11-05", "comment": "far too long"}, {"comment"}),
+    ({"comment": "ok"}, {"when"}),
+])
+def test_each_refusal_names_the_field_that_is_wrong(dated, data, fields):
+    with pytest.raises(FormInvalid) as refused:
+        runtime.complete_task(_task(dated, "plan").id, user("operator"), data=data)
+    assert set(refused.value.errors) == fields and all(refused.value.errors.values())
