@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.audit.models import AuditEvent
-from app.engine import signals
-from app.engine import runtime
+from app.engine import runtime, signals
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.publishing import publish_version
 from app.extensions import db

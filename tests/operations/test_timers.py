@@ -63,6 +63,20 @@ def _fire(at, **kwargs) -> int:
         return runtime.fire_due_timers(**kwargs)
 
 
+def _started(pid: str, steps: list[tuple[str, str, str]], **start) -> int:
+    """Publish the chain ``steps`` as model ``pid`` and start one instance of it at START (the owner starts it)."""
+    publish_version(chain_model(pid, steps))
+    db.session.commit()
+    with clock.FrozenClock(START):
+        instance_id = runtime.start_instance(pid, title=pid, actor=user("owner"), **start).id
+        db.session.commit()
+    return instance_id
+
+
+def _incident(instance_id: int) -> Incident:
+    return db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+
+
 def test_the_earliest_due_fire_first_up_to_the_limit_and_the_pass_counts_them(poison_model):
     late = _start(START + timedelta(minutes=10))    # due 10:10
     first = _start(START)                           # due 10:00
@@ -141,8 +155,8 @@ def _duplicate_region(ctx):
 @pytest.fixture()
 def constraint_model(world):
     """timer → a service task whose rows break a unique key when the step is flushed → *Check*."""
-    publish_version(chain_model("dup_timer", [("wait", "Operator", timer()),
-                                              ("write", "Operator", service_task("write", "tests/timer_duplicate_region")),
+    write = service_task("write", "tests/timer_duplicate_region")
+    publish_version(chain_model("dup_timer", [("wait", "Operator", timer()), ("write", "Operator", write),
                                               ("check", "Operator", user_task("check", "Check"))]))
     db.session.commit()
     return "dup_timer"
@@ -199,7 +213,7 @@ def test_a_step_that_breaks_a_constraint_while_another_writer_moved_the_instance
     db.session.commit()
     assert _fire(START + 3 * HOUR) == 0
     db.session.expire_all()
-    incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+    incident = _incident(instance_id)
     assert incident.kind == "database" and db.session.get(ProcessInstance, instance_id).status == "error"
 
 
@@ -222,15 +236,11 @@ def test_a_retried_step_runs_as_the_operator_who_retried_it(world):
     from app.engine.incidents import retry_incident
 
     SEEN.update(fail=True, actors=[])
-    publish_version(chain_model("sees_actor", [("wait", "Operator", timer()),
-                                               ("lookup", "Operator", service_task("lookup", "tests/timer_sees_actor")),
-                                               ("check", "Operator", user_task("check", "Check"))]))
-    db.session.commit()
-    with clock.FrozenClock(START):
-        instance_id = runtime.start_instance("sees_actor", title="actor", actor=user("owner")).id
-        db.session.commit()
+    instance_id = _started("sees_actor", [("wait", "Operator", timer()),
+                                          ("lookup", "Operator", service_task("lookup", "tests/timer_sees_actor")),
+                                          ("check", "Operator", user_task("check", "Check"))])
     assert _fire(START + 2 * HOUR) == 0
-    incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+    incident = _incident(instance_id)
     SEEN["fail"] = False
     with clock.FrozenClock(START + 3 * HOUR):
         assert retry_incident(incident, user("operator")) is True
@@ -242,17 +252,13 @@ def test_data_that_cannot_be_saved_is_blamed_on_the_step_that_made_it_not_on_an_
     what cannot be saved, and the incident names that step."""
     from tests.operations.conftest import script_task
 
-    publish_version(chain_model("stamp_then_huge", [
+    instance_id = _started("stamp_then_huge", [
         ("wait", "Operator", timer()),
         ("stamp", "Operator", script_task("stamp", "when = date(2026, 1, 1)")),
         ("compute", "Operator", script_task("compute", "big = 10 ** 5000")),
-        ("check", "Operator", user_task("check", "Check"))]))
-    db.session.commit()
-    with clock.FrozenClock(START):
-        instance_id = runtime.start_instance("stamp_then_huge", title="huge", actor=user("owner")).id
-        db.session.commit()
+        ("check", "Operator", user_task("check", "Check"))])
     assert _fire(START + 2 * HOUR) == 0
-    incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+    incident = _incident(instance_id)
     assert (incident.kind, incident.element_id) == ("serialization", "compute")
 
 
@@ -275,12 +281,8 @@ def test_the_background_retry_that_finishes_the_process_is_recorded_without_an_a
     from app.engine.incidents import retry_due_incidents
 
     FLAKY["fail"] = True
-    publish_version(chain_model("flaky_end", [("wait", "Operator", timer()),
-                                              ("lookup", "Operator", service_task("lookup", "tests/timer_flaky"))]))
-    db.session.commit()
-    with clock.FrozenClock(START):
-        instance_id = runtime.start_instance("flaky_end", title="flaky", actor=user("owner")).id
-        db.session.commit()
+    instance_id = _started("flaky_end", [("wait", "Operator", timer()),
+                                         ("lookup", "Operator", service_task("lookup", "tests/timer_flaky"))])
     assert _fire(START + 2 * HOUR) == 0
     FLAKY["fail"] = False
     announced = []
@@ -323,18 +325,13 @@ def test_an_operator_run_before_the_first_wait_gets_the_new_instances_id_its_sta
     written; the operator still gets the instance's id (it names records after it), who started it and the
     workflow data; after a timer it gets no actor."""
     CONTEXTS.clear()
-    publish_version(chain_model("records_context", [
+    instance_id = _started("records_context", [
         ("lookup", "Operator", service_task("lookup", "tests/records_context")),
         ("wait", "Operator", timer()),
         ("again", "Operator", service_task("again", "tests/records_context")),
-        ("check", "Operator", user_task("check", "Check"))]))
-    db.session.commit()
-    with clock.FrozenClock(START):
-        instance = runtime.start_instance("records_context", title="context", actor=user("owner"),
-                                          data={"kind": "start data"})
-        db.session.commit()
+        ("check", "Operator", user_task("check", "Check"))], data={"kind": "start data"})
     assert _fire(START + 2 * HOUR) == 1
-    assert CONTEXTS == [(instance.id, "owner", "start data"), (instance.id, None, "start data")]
+    assert CONTEXTS == [(instance_id, "owner", "start data"), (instance_id, None, "start data")]
 
 
 def test_the_diagram_of_an_instance_shows_what_is_done_what_waits_and_what_is_open(poison_model):
