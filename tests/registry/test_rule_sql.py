@@ -13,7 +13,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
-from app.acts.verification import _iin_invalid_sql, _tune_for_pass, verify_act
+from app.acts.models import ActLine, StudentNorm
+from app.acts.verification import _iin_invalid_sql, _tune_for_pass, verify_act, verify_acts
 from app.extensions import db
 from app.registry.identifiers import _check_digit, complete_12, is_valid_12
 from tests.registry.conftest import NORMS, iin
@@ -167,8 +168,6 @@ def test_a_student_with_several_nedb_records_is_decided_by_every_rule_of_the_gen
     country.enrol(iin(5), school.bin, enrolled=date(2026, 9, 10))
     acts = [country.act(school, [(iin(1), 5), (iin(2), 5), (iin(5), 5)]),
             country.act(primary_only, [(iin(3), 7)]), country.act(short_licence, [(iin(4), 5)])]
-    from app.acts.verification import verify_acts
-
     verify_acts(acts)
     assert [outcomes(a) for a in acts] == [
         [("excluded", "other_school"), ("excluded", "not_registered"), ("accepted", None)],
@@ -180,8 +179,6 @@ def test_age_is_checked_against_the_academic_year_the_acts_month_belongs_to(coun
     """September opens the academic year: an August act checks age on 1 September of the year before, a
     September act on 1 September of its own year. Two grade-1 pupils at the edges of the plausible ages
     (5–8 on 1 September) tell the years apart."""
-    from app.acts.models import StudentNorm
-
     db.session.add_all([StudentNorm(academic_year="2025/2026", level=k, monthly_tiyn=v) for k, v in NORMS.items()])
     school = country.school()
     oldest, youngest = _iin_for_birth(date(2017, 8, 1), 1), _iin_for_birth(date(2020, 8, 1), 2)
@@ -189,8 +186,6 @@ def test_age_is_checked_against_the_academic_year_the_acts_month_belongs_to(coun
         country.enrol(student, school.bin, grade=1, enrolled=date(2025, 9, 1))
     acts = {month: country.act(school, [(oldest, 1), (youngest, 1)], period=month)
             for month in (date(2026, 8, 1), date(2026, 9, 1), date(2027, 1, 1))}
-    from app.acts.verification import verify_acts
-
     verify_acts(list(acts.values()))
     db.session.expire_all()
     reviews = {month: [ln.review_codes for ln in sorted(act.lines, key=lambda ln: ln.line_no)]
@@ -213,8 +208,6 @@ def _iin_for_birth(born: date, n: int) -> str:
 def test_an_acts_totals_are_counted_after_the_places_over_capacity_are_excluded(country):
     """The act's accepted lines and amount are what its lines say once the over-capacity ones are out — never
     the sums taken before (which would pay for the excluded child) — and an act with no lines sums to zero."""
-    from app.acts.verification import verify_acts
-
     school = country.school(capacity=2)
     for n, since in enumerate((date(2024, 9, 1), date(2026, 10, 1), date(2025, 9, 1)), start=1):
         country.enrol(iin(n), school.bin, enrolled=since)
@@ -261,9 +254,6 @@ def test_the_pass_names_its_steps_in_order_and_writes_the_lines_only_at_the_end(
     yet), the rules decided (every line's result held in the working table, ``act_line`` untouched), the
     amounts about to be written, then written. A step named otherwise or called elsewhere pauses a race test
     at the wrong moment and proves nothing."""
-    from app.acts.models import ActLine
-    from app.acts.verification import verify_acts
-
     school = country.school()
     country.enrol(iin(1), school.bin)
     act = country.act(school, [(iin(1), 5), (iin(2), 5)])  # iin(2): not in NEDB
