@@ -1,0 +1,106 @@
+"""``settle``, the generic settlement of registry corrections, on hand-made acts: which earlier lines an act
+settles (its own academic year, earlier months only), what was already settled elsewhere (however many lines),
+and a claw-back that never takes an act below zero — not even by one tiyn."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.acts import adjustments
+from app.acts.adjustments import Correction, settle
+from app.acts.models import Act, ActAdjustment
+from app.extensions import db
+from tests.registry.conftest import Country, iin
+
+NOVEMBER = date(2026, 11, 1)
+AMOUNT = 3_850_000
+
+
+@pytest.fixture()
+def country(app_ctx) -> Country:
+    return Country()
+
+
+def _decided(country: Country, school, period: date, students: int) -> Act:
+    """A paid act of ``period`` whose every line was accepted at ``AMOUNT``."""
+    act = country.act(school, [(iin(period.month * 100 + n), 3) for n in range(students)], period=period,
+                      status="paid")
+    for line in act.lines:
+        line.outcome, line.amount_tiyn = "accepted", AMOUNT
+    act.amount_tiyn = AMOUNT * students
+    db.session.flush()
+    return act
+
+
+def _being_verified(country: Country, school, earns: int) -> Act:
+    act = country.act(school, [(iin(9_000), 3)], period=NOVEMBER, status="verified")
+    act.amount_tiyn = earns
+    db.session.flush()
+    return act
+
+
+def _withdrawn(rows):
+    """The registry now says every one of these students had left: each line earns nothing."""
+    return {line.id: Correction("withdrawn", 0, {"nedb": []}) for line, _ in rows}
+
+
+def _rows(*acts: Act) -> list:
+    return [(line, act) for act in acts for line in sorted(act.lines, key=lambda ln: ln.line_no)]
+
+
+def _settled_on(act: Act) -> list[tuple[int, int]]:
+    return [(a.original_line_id, a.amount_tiyn) for a in db.session.scalars(
+        select(ActAdjustment).where(ActAdjustment.act_id == act.id).order_by(ActAdjustment.id))]
+
+
+def test_what_other_acts_already_settled_is_deducted_for_every_line_whatever_the_chunking(country, monkeypatch):
+    """The look-up of earlier settlements goes chunk by chunk (SQLite's bound-parameter limit): every chunk is
+    read, so no line is clawed back a second time, however many lines there are."""
+    monkeypatch.setattr(adjustments, "_CHUNK", 2)
+    school = country.school()
+    october = _decided(country, school, date(2026, 10, 1), students=5)
+    for line in october.lines:  # each already clawed back in full on an earlier settlement
+        db.session.add(ActAdjustment(act_id=october.id, original_act_id=october.id, original_line_id=line.id,
+                                     period=october.period, iin=line.iin, full_name=line.full_name,
+                                     rule_code="withdrawn", original_amount_tiyn=AMOUNT, corrected_amount_tiyn=0,
+                                     amount_tiyn=-AMOUNT, created_at=datetime(2026, 11, 5, tzinfo=UTC)))
+    november = _being_verified(country, school, earns=10 * AMOUNT)
+    db.session.flush()
+
+    assert settle([november], _rows(october), _withdrawn) == {}
+    db.session.expire_all()
+    assert _settled_on(november) == []
+    assert (november.amount_tiyn, november.adjustment_tiyn) == (10 * AMOUNT, 0)
+
+
+def test_an_act_that_earns_nothing_takes_no_claw_back_not_even_one_tiyn(country):
+    school = country.school()
+    october = _decided(country, school, date(2026, 10, 1), students=1)
+    november = _being_verified(country, school, earns=0)
+
+    assert settle([november], _rows(october), _withdrawn) == {}
+    db.session.expire_all()
+    assert _settled_on(november) == []
+    assert (november.amount_tiyn, november.adjustment_tiyn) == (0, 0)
+
+
+def test_the_first_month_of_the_academic_year_is_settled_a_month_of_the_year_before_is_not(country):
+    """An act settles the earlier months of its own academic year (1 September onwards): August belongs to the
+    year before and is passed over — without ending the look at the months after it."""
+    school = country.school()
+    august = _decided(country, school, date(2026, 8, 1), students=1)
+    september = _decided(country, school, date(2026, 9, 1), students=1)
+    october = _decided(country, school, date(2026, 10, 1), students=1)
+    november = _being_verified(country, school, earns=10 * AMOUNT)
+
+    settled = settle([november], _rows(august, september, october), _withdrawn)
+
+    db.session.expire_all()
+    assert settled == {november.id: [
+        {"original_act": september.number, "line": 1, "month": "2026-09", "rule": "withdrawn", "amount_tiyn": -AMOUNT},
+        {"original_act": october.number, "line": 1, "month": "2026-10", "rule": "withdrawn", "amount_tiyn": -AMOUNT}]}
+    assert _settled_on(november) == [(september.lines[0].id, -AMOUNT), (october.lines[0].id, -AMOUNT)]
+    assert (november.amount_tiyn, november.adjustment_tiyn) == (8 * AMOUNT, -2 * AMOUNT)
