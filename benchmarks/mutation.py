@@ -56,7 +56,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     # Money rules: the contingent rules' helpers and the adjustments (claw-backs and top-ups of accepted months).
     "acts_rules": (["app/acts/rules.py", "app/acts/adjustments.py"],
                    ["tests/money/test_rule_helpers.py", "tests/money/test_reprice.py",
-                    "tests/money/test_adjustments.py", "tests/money/test_reconciliation.py"]),
+                    "tests/money/test_adjustments.py", "tests/money/test_reconciliation.py",
+                    "tests/money/test_settle.py"]),
     # The set-based rule pass over an act's lines (the SQL it builds, the guarded write, precedence, sums).
     "verification": (["app/acts/verification.py"],
                      ["tests/registry/test_rules.py", "tests/registry/test_leaks.py",
