@@ -114,10 +114,11 @@ def _counts(workdir: Path) -> dict:
     return json.loads(stats_file.read_text())
 
 
-def _survivors(workdir: Path) -> list[str]:
+def _survivors(workdir: Path, verdicts: tuple[str, ...] = ("survived",)) -> list[str]:
     out = subprocess.run([PYTHON, "-m", "mutmut", "results"], cwd=workdir,  # noqa: S603
                          capture_output=True, text=True).stdout
-    return [line.split(":")[0].strip() for line in out.splitlines() if line.strip().endswith(": survived")]
+    return [line.split(":")[0].strip() for line in out.splitlines()
+            if any(line.strip().endswith(f": {v}") for v in verdicts)]
 
 
 _SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|FROM|WHERE|JOIN|LEFT|INNER|OUTER|USING|PRAGMA|SET|"
@@ -220,12 +221,16 @@ def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multi
 
 
 def recheck(key: str, workdir: Path, patterns: list[str] | None = None,
-            deselect: list[str] | None = None, only_tests: list[str] | None = None) -> dict[str, str]:
+            deselect: list[str] | None = None, only_tests: list[str] | None = None,
+            timeouts: bool = False) -> dict[str, str]:
     """Run the survivors of a kept scratch copy again against the work tree's CURRENT tests, each alone, as
     mutmut does (``MUTANT_UNDER_TEST``), with the module's test selection. The copy's ``mutants/`` tree gets
     the current tests and the current version of every file except the mutated ones (whose mutants are the
     copy's own); the tests must first pass with no mutant active, else nothing is concluded. A mutant that a
-    new test kills is reported killed. mutmut's own verdicts are not rewritten."""
+    new test kills is reported killed. mutmut's own verdicts are not rewritten. ``timeouts``: instead of the
+    survivors, the mutants mutmut stopped as timeouts are run again (with every test of the module unless
+    ``only_tests``), each limited to 3 times the clean run of the whole selection: a loaded machine makes slow
+    runs look like loops, and a mutant that fails slowly is killed."""
     files, tests = MODULES[key]
     # A survivor passed every test of the run already: only tests added or changed since can kill it.
     tests = [t for t in only_tests or tests if (ROOT / t.split("::")[0]).exists()]
@@ -258,8 +263,9 @@ def recheck(key: str, workdir: Path, patterns: list[str] | None = None,
         raise SystemExit("the current tests fail on the scratch copy with no mutant active: nothing concluded "
                          "(the mutated module changed too much since the run; run the module afresh)")
     verdicts = {}
-    limit = max(60.0, 10 * (time.monotonic() - started))  # a mutant that loops is a timeout, not a kill
-    survivors = _survivors(workdir)
+    # A mutant that loops is a timeout, not a kill. Rechecking timeouts, most of which do loop, a third as long.
+    limit = max(60.0, (3 if timeouts else 10) * (time.monotonic() - started))
+    survivors = _survivors(workdir, ("timeout",) if timeouts else ("survived",))
     for name in [n for n in survivors if not patterns or any(fnmatch.fnmatch(n, p) for p in patterns)]:
         code = run(name, limit)
         verdicts[name] = "timeout" if code is None else "survived" if code == 0 else "killed"
@@ -287,6 +293,7 @@ def main() -> None:
                         "behaviour the mutated module gained after the run)")
     parser.add_argument("--tests", nargs="+", metavar="TEST", help="with --recheck: only these tests (those added "
                         "or changed since the run; the survivors passed the others)")
+    parser.add_argument("--timeouts", action="store_true", help="with --recheck: the timeouts instead of the survivors")
     parser.add_argument("--rescore", type=Path, metavar="DIR",
                         help="count the verdicts already in a kept scratch copy (one module) without running")
     args = parser.parse_args()
@@ -297,7 +304,7 @@ def main() -> None:
     if (args.rescore or args.recheck) and len(keys) != 1:
         parser.error("--rescore and --recheck take one module key")
     if args.recheck:
-        recheck(keys[0], args.recheck, args.only, args.deselect, args.tests)
+        recheck(keys[0], args.recheck, args.only, args.deselect, args.tests, args.timeouts)
         return
     results = [run_module(k, children=args.children, show=args.show, keep=args.keep,
                           timeout_multiplier=args.timeout_multiplier, only=args.only, rescore=args.rescore)
