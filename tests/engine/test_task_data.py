@@ -138,3 +138,18 @@ def test_each_refusal_names_the_field_that_is_wrong(dated, data, fields):
     with pytest.raises(FormInvalid) as refused:
         runtime.complete_task(_task(dated, "plan").id, user("operator"), data=data)
     assert set(refused.value.errors) == fields and all(refused.value.errors.values())
+
+
+def test_a_versions_forms_are_read_once_and_read_again_when_its_spec_is_parsed_again(dated):
+    """The forms of a version (schemas, compiled validators) are kept beside its parsed spec: the same entry
+    for every task of the version, a new one once the spec cache was cleared (never a stale validator)."""
+    from app.engine.specs import clear_spec_cache, spec_for_version
+
+    first = runtime._forms_for(dated)
+    assert first.parsed is spec_for_version(dated.model_version)
+    assert first.files == dict(dated.model_version.files)
+    assert runtime._forms_for(dated) is first
+    clear_spec_cache()
+    again = runtime._forms_for(dated)
+    assert again is not first and again.parsed is spec_for_version(dated.model_version)
+    assert runtime._forms_for(dated) is again
