@@ -9,10 +9,12 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from app.acts import adjustments
-from app.acts.adjustments import Correction, settle
+from app.acts import adjustments, terms
+from app.acts.adjustments import ENROLLED_DAYS, Correction, settle
 from app.acts.models import Act, ActAdjustment
+from app.acts.terms import ActTerms
 from app.extensions import db
+from app.registry.adapter import student_registry
 from tests.registry.conftest import Country, iin
 
 NOVEMBER = date(2026, 11, 1)
@@ -104,3 +106,30 @@ def test_the_first_month_of_the_academic_year_is_settled_a_month_of_the_year_bef
         {"original_act": october.number, "line": 1, "month": "2026-10", "rule": "withdrawn", "amount_tiyn": -AMOUNT}]}
     assert _settled_on(november) == [(september.lines[0].id, -AMOUNT), (october.lines[0].id, -AMOUNT)]
     assert (november.amount_tiyn, november.adjustment_tiyn) == (8 * AMOUNT, -2 * AMOUNT)
+
+
+def test_the_schools_repricing_pays_the_contracts_own_norms_by_the_days_nedb_gives(country, monkeypatch):
+    """Under a pay-by-days contract with its own norms, a decided line earns the contract's norm for its level
+    × the days NEDB has the student at the school that month (rounded down to the tiyn); a level the contract
+    has no norm for earns nothing; a student NEDB does not know earns nothing, with the rule that says so."""
+    monkeypatch.setattr(terms, "_providers", [lambda act: ActTerms(
+        prorate_by_days=True, norms_tiyn=(("primary", 3_000_000), ("basic", 4_000_000)))])
+    school = country.school()
+    late, leaving, senior, unknown = iin(501), iin(502), iin(503), iin(504)
+    october = country.act(school, [(late, 3), (leaving, 7), (senior, 10), (unknown, 2)], status="paid")
+    country.enrol(late, school.bin, grade=3, enrolled=date(2026, 10, 11))  # 11–31 October: 21 days
+    country.enrol(leaving, school.bin, grade=7, withdrawn=date(2026, 10, 21))  # 1–20 October: 20 days
+    country.enrol(senior, school.bin, grade=10)  # all month, but the contract has no secondary norm
+    for line in october.lines:
+        line.outcome, line.amount_tiyn = "accepted", AMOUNT
+    db.session.flush()
+
+    found = adjustments._school_repricing(student_registry())(_rows(october))
+
+    by_line = {line.line_no: found[line.id] for line in october.lines}
+    assert {no: (c.rule_code, c.corrected_tiyn) for no, c in by_line.items()} == {
+        1: (ENROLLED_DAYS, 3_000_000 * 21 // 31), 2: (ENROLLED_DAYS, 4_000_000 * 20 // 31),
+        3: (ENROLLED_DAYS, 0), 4: ("not_in_nedb", 0)}
+    assert (by_line[1].evidence["days"], by_line[2].evidence["days"], by_line[3].evidence["days"]) == (21, 20, 31)
+    assert by_line[4].evidence == {"nedb": []}
+    assert adjustments._school_repricing(student_registry())([]) == {}
