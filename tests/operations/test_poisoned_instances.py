@@ -258,3 +258,34 @@ def test_the_failed_element_is_the_task_the_engine_names_then_the_one_left_in_er
     assert failed_element(failure(), errored) == "left_in_error"
     assert failed_element(failure()) is None
     assert failed_element(failure(), SimpleNamespace(get_tasks=lambda state: [])) is None
+
+
+def test_a_failed_step_is_logged_with_its_instance_an_unexpected_one_with_its_traceback(caplog):
+    """What the operator's log says: an engine error (a script, a gateway) as a warning naming the instance and
+    the cause; anything else as an error with its traceback. Either way the step fails as ``StepFailed`` and
+    the operator context of the step is gone afterwards."""
+    import logging
+    from types import SimpleNamespace
+
+    import pytest
+    from SpiffWorkflow.exceptions import WorkflowException
+
+    from app.engine.errors import StepFailed
+
+    instance = SimpleNamespace(id=4711)
+
+    def engine_error():
+        raise WorkflowException("no outgoing flow matched")
+
+    def bug():
+        raise ValueError("unexpected")
+
+    with caplog.at_level(logging.WARNING, logger="app.engine.runtime"):
+        for step in (engine_error, bug):
+            with pytest.raises(StepFailed):
+                runtime._run_engine(instance, None, step)
+    assert [(r.levelno, r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+        (logging.WARNING, f"instance 4711: step failed: {WorkflowException('no outgoing flow matched')}", False),
+        (logging.ERROR, "instance 4711: step failed", True)]
+    assert caplog.records[1].exc_info[0] is ValueError
+    assert runtime._run.get(None) is None
