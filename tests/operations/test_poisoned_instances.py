@@ -289,3 +289,19 @@ def test_a_failed_step_is_logged_with_its_instance_an_unexpected_one_with_its_tr
         (logging.ERROR, "instance 4711: step failed", True)]
     assert caplog.records[1].exc_info[0] is ValueError
     assert runtime._run.get(None) is None
+
+
+def test_data_that_cannot_be_saved_fails_the_step_with_its_reason_cut_to_300_characters(app_ctx, monkeypatch):
+    from types import SimpleNamespace
+
+    import pytest
+
+    def refuse(wf):
+        raise ValueError("x" * 299 + "yz")
+
+    monkeypatch.setattr(runtime, "dump_state", refuse)
+    with pytest.raises(runtime.StateNotSerializable) as caught:
+        runtime._dump(SimpleNamespace(tasks={}))
+    assert str(caught.value) == "The process data cannot be saved: " + "x" * 299 + "y"
+    assert caught.value.element_id is None and isinstance(caught.value.__cause__, ValueError)
+    assert caught.value.incident_kind == "serialization"
