@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from app import clock
 from app.audit.anchors import anchor_files, anchor_if_due, chain_heads, create_anchor, read_anchor
 from app.audit.models import AuditEvent
-from app.audit.operations import record_event, verify_audit_trail
+from app.audit.operations import ChainProblem, record_event, verify_audit_trail
 from app.background import tick
 from app.extensions import db
 from tests.audit.helpers import tamper
@@ -200,3 +200,44 @@ def test_an_empty_trail_anchors_no_chain_and_event_id_zero(app_ctx, anchor_dir):
     assert chain_heads() == ({}, 0)
     anchor = read_anchor(create_anchor())
     assert (anchor["chains"], anchor["events"], anchor["max_event_id"]) == ({}, 0, 0)
+
+
+def test_anchor_problems_are_the_anchors_own_named_by_number(world, anchor_dir):
+    """A gap anywhere in the numbering is found (here the last but one), and the link check names the newest
+    anchor; both are problems of the anchors, not of a chain's event (no chain, no sequence number)."""
+    for _ in range(4):
+        create_anchor()
+    third = anchor_dir / "anchor-00000003.json"
+    third.chmod(0o644)
+    third.unlink()
+    assert verify_audit_trail().problems == [
+        ChainProblem("", 0, "anchor file(s) missing: [3]"),
+        ChainProblem("", 0, "anchor 4: the previous anchor file was changed")]
+
+
+def test_a_forged_or_unknown_key_anchor_is_a_problem_of_the_anchors(world, anchor_dir):
+    path = create_anchor()
+    _rewrite(path, lambda d: d["chains"].clear())
+    assert verify_audit_trail().problems == [ChainProblem("", 0, "anchor 1: signature does not verify")]
+    _rewrite(path, lambda d: d.update(key_id="k9"))
+    assert verify_audit_trail().problems == [ChainProblem("", 0, "anchor 1: unknown audit key id 'k9'")]
+
+
+def test_an_anchor_signed_before_a_key_rotation_still_verifies(world, anchor_dir, key_file, app):
+    from app.audit.keys import keyring, rotate_key_file
+
+    first = read_anchor(create_anchor())
+    new = rotate_key_file(app.config)
+    assert keyring().current_id == new != first["key_id"]
+    assert verify_audit_trail().problems == []
+    second = read_anchor(create_anchor())
+    assert second["key_id"] == new and verify_audit_trail().problems == []
+
+
+def test_an_anchor_file_is_read_only_key_sorted_and_counts_every_event(world, anchor_dir):
+    path = create_anchor()
+    assert path.stat().st_mode & 0o777 == 0o444
+    document = read_anchor(path)
+    assert path.read_text(encoding="utf-8") == json.dumps(document, sort_keys=True, ensure_ascii=False, indent=1)
+    assert document["events"] == db.session.scalar(select(func.count(AuditEvent.id)))
+    assert document["max_event_id"] == db.session.scalar(select(func.max(AuditEvent.id)))

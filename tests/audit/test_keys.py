@@ -88,10 +88,12 @@ def test_the_environment_key_is_current_and_the_file_keeps_the_old_ones(tmp_path
 
 
 def test_the_embedded_mode_creates_a_private_key_file_once(tmp_path):
-    path = tmp_path / "instance" / "audit_keys"
+    path = tmp_path / "instance" / "keys" / "audit_keys"  # folders created with their parents
     ring = load_keyring({"AUDIT_KEY_FILE": str(path), "AUDIT_KEY_CREATE": True})
     assert ring.current_id == "k1" and len(ring.keys["k1"]) == 64
     assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text().splitlines()[0] == (
+        "# Tapsyrys audit keys: '<key id> <secret>'; the last line signs new events. Keep old lines.")
     assert load_keyring({"AUDIT_KEY_FILE": str(path), "AUDIT_KEY_CREATE": True}) == ring
 
 
