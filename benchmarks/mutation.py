@@ -90,7 +90,8 @@ def _copy_repository(target: Path) -> None:
         shutil.copy2(catalogue, target / catalogue.relative_to(ROOT))
 
 
-def _config(files: list[str], tests: list[str], timeout_multiplier: float = 5.0) -> str:
+def _config(files: list[str], tests: list[str], timeout_multiplier: float = 5.0,
+            timeout_constant: float = 1.0) -> str:
     lines = [
         "\n[tool.mutmut]",
         'source_paths = ["app"]',
@@ -101,6 +102,11 @@ def _config(files: list[str], tests: list[str], timeout_multiplier: float = 5.0)
         # A mutant that disables a budget loops until this timeout (counted as killed by timeout, reported
         # apart); mutmut's default allows 15 times the tests' clean duration.
         f"timeout_multiplier = {timeout_multiplier}",
+        # mutmut's limit is (the covering tests' recorded durations + this) x the multiplier x 2 CPU seconds.
+        # The recorded durations leave out most of the fixtures' set-up (the demo world, the app), so a
+        # module whose tests start the world needs more here, or a mutant that fails (or survives) after
+        # its fixtures is reported as a timeout.
+        f"timeout_constant = {timeout_constant}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -174,6 +180,7 @@ def sql_case_only(workdir: Path, name: str) -> bool:
 
 
 def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multiplier: float = 5.0,
+               timeout_constant: float = 1.0,
                only: list[str] | None = None, rescore: Path | None = None) -> dict:
     files, tests = MODULES[key]
     missing = [t for t in tests if not (ROOT / t).exists()]
@@ -184,7 +191,7 @@ def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multi
         if rescore is None:
             _copy_repository(workdir)
             with (workdir / "pyproject.toml").open("a") as fh:
-                fh.write(_config(files, tests, timeout_multiplier))
+                fh.write(_config(files, tests, timeout_multiplier, timeout_constant))
             env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
             env.setdefault("DATABASE_URL", "")  # SQLite in a temporary folder unless the caller says otherwise
             if not env["DATABASE_URL"]:
@@ -284,6 +291,9 @@ def main() -> None:
     parser.add_argument("--timeout-multiplier", type=float, default=5.0,
                         help="a mutant's time limit in clean-run durations (raise it on a loaded machine, where "
                              "slow runs would otherwise count as timeouts)")
+    parser.add_argument("--timeout-constant", type=float, default=1.0,
+                        help="CPU seconds added to every mutant's recorded test time before the multiplier "
+                             "(raise it for tests whose fixtures start the demo world: runtime, verification)")
     parser.add_argument("--only", nargs="+", metavar="PATTERN",
                         help="only these mutant name patterns (a subset, when the whole module cannot finish)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy (to inspect with mutmut)")
@@ -307,7 +317,8 @@ def main() -> None:
         recheck(keys[0], args.recheck, args.only, args.deselect, args.tests, args.timeouts)
         return
     results = [run_module(k, children=args.children, show=args.show, keep=args.keep,
-                          timeout_multiplier=args.timeout_multiplier, only=args.only, rescore=args.rescore)
+                          timeout_multiplier=args.timeout_multiplier, timeout_constant=args.timeout_constant,
+                          only=args.only, rescore=args.rescore)
                for k in keys]
     print("\nmodule                killed  survived  score")
     for r in results:
