@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
@@ -123,3 +124,26 @@ def test_a_new_task_opens_beside_a_parallel_task_that_is_still_open(world):
         _complete(instance.id, "answer")
         _complete(instance.id, "sign")
     assert db.session.get(ProcessInstance, instance.id).status == "completed"
+
+
+@pytest.mark.parametrize("definition", [
+    '<bpmn:messageEventDefinition messageRef="m_req" />',
+    '<bpmn:signalEventDefinition signalRef="s_req" />',
+])
+def test_a_process_drawn_to_start_on_a_message_or_signal_starts_with_the_start_data(world, definition):
+    """Other tools draw the "request received" start as a message or signal start event: starting the instance
+    delivers that message or signal, so the first task opens, with the start data."""
+    model = chain_model("requested", [("review", "Operator", user_task("review", "Review"))])
+    model["requested.bpmn"] = model["requested.bpmn"].replace(
+        '<bpmn:startEvent id="start" />',
+        f'<bpmn:startEvent id="start" name="Request received">{definition}</bpmn:startEvent>',
+    ).replace('<bpmn:process id=', '<bpmn:message id="m_req" name="request received" />'
+                                   '<bpmn:signal id="s_req" name="request received" /><bpmn:process id=', 1)
+    publish_version(model)
+    db.session.commit()
+    instance = runtime.start_instance("requested", title="Request", actor=user("owner"), data={"number": "R-1"})
+    db.session.commit()
+    rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).all()
+    assert [(t.spec_name, t.status) for t in rows] == [("review", "open")]
+    review = next(t for t in runtime._load(instance).get_tasks() if t.task_spec.name == "review")
+    assert review.data["number"] == "R-1"
