@@ -126,6 +126,25 @@ def test_a_new_task_opens_beside_a_parallel_task_that_is_still_open(world):
     assert db.session.get(ProcessInstance, instance.id).status == "completed"
 
 
+def _start_drawn(start: str, before_review: str = "") -> ProcessInstance:
+    """start (as given) → [before_review] → *Review*, published and started with some data."""
+    steps = [("review", "Operator", user_task("review", "Review"))]
+    model = chain_model("requested", [*([("before", "Operator", before_review)] if before_review else []), *steps])
+    model["requested.bpmn"] = model["requested.bpmn"].replace('<bpmn:startEvent id="start" />', start).replace(
+        '<bpmn:process id=', '<bpmn:message id="m_req" name="request received" />'
+                             '<bpmn:signal id="s_req" name="request received" /><bpmn:process id=', 1)
+    publish_version(model)
+    db.session.commit()
+    instance = runtime.start_instance("requested", title="Request", actor=user("owner"), data={"number": "R-1"})
+    db.session.commit()
+    return instance
+
+
+def _opened(instance: ProcessInstance) -> list[tuple[str, str]]:
+    return [(t.spec_name, t.status) for t in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id))]
+
+
 @pytest.mark.parametrize("definition", [
     '<bpmn:messageEventDefinition messageRef="m_req" />',
     '<bpmn:signalEventDefinition signalRef="s_req" />',
@@ -133,17 +152,23 @@ def test_a_new_task_opens_beside_a_parallel_task_that_is_still_open(world):
 def test_a_process_drawn_to_start_on_a_message_or_signal_starts_with_the_start_data(world, definition):
     """Other tools draw the "request received" start as a message or signal start event: starting the instance
     delivers that message or signal, so the first task opens, with the start data."""
-    model = chain_model("requested", [("review", "Operator", user_task("review", "Review"))])
-    model["requested.bpmn"] = model["requested.bpmn"].replace(
-        '<bpmn:startEvent id="start" />',
-        f'<bpmn:startEvent id="start" name="Request received">{definition}</bpmn:startEvent>',
-    ).replace('<bpmn:process id=', '<bpmn:message id="m_req" name="request received" />'
-                                   '<bpmn:signal id="s_req" name="request received" /><bpmn:process id=', 1)
-    publish_version(model)
-    db.session.commit()
-    instance = runtime.start_instance("requested", title="Request", actor=user("owner"), data={"number": "R-1"})
-    db.session.commit()
-    rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).all()
-    assert [(t.spec_name, t.status) for t in rows] == [("review", "open")]
+    instance = _start_drawn(f'<bpmn:startEvent id="start" name="Request received">{definition}</bpmn:startEvent>')
+    assert _opened(instance) == [("review", "open")]
     review = next(t for t in runtime._load(instance).get_tasks() if t.task_spec.name == "review")
     assert review.data["number"] == "R-1"
+
+
+def test_a_timer_start_keeps_waiting_as_drawn(world):
+    instance = _start_drawn('<bpmn:startEvent id="start" name="Every hour"><bpmn:timerEventDefinition>'
+                            '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>'
+                            '</bpmn:startEvent>')
+    assert _opened(instance) == [] and instance.status == "running" and instance.next_timer_at is not None
+
+
+def test_starting_never_delivers_the_message_a_later_step_waits_for(world):
+    """Only a start event is started by the start: a message the process waits for after its start is the
+    sender's to deliver."""
+    instance = _start_drawn('<bpmn:startEvent id="start" />', before_review=(
+        '<bpmn:intermediateCatchEvent id="before" name="Approval received">'
+        '<bpmn:messageEventDefinition messageRef="m_req" /></bpmn:intermediateCatchEvent>'))
+    assert _opened(instance) == [] and instance.status == "running"
