@@ -78,3 +78,32 @@ def test_a_contracts_facts_are_its_caps_terms_signatures_and_amendments():
     amended = _contract_facts(contract, signatures, amendments)
     assert amended == {**facts, "amendments_sha256": _sha(
         '[[1,"2026-11-01","iban","a","c",7],[2,"2026-12-01","places","c","d",7]]')}
+
+
+def test_the_bulk_loaders_give_each_object_the_facts_it_has_alone(world):
+    """verify-audit reads every contract's and act's facts in a few statements: each must equal what the
+    object's own events vouched for — an amended contract's amendments included."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from app.acts.models import Act
+    from app.audit.facts import act_facts, contract_facts, load_act_facts, load_contract_facts
+    from app.contracts.models import Contract, ContractAmendment
+    from app.extensions import db
+    from tests.helpers import user
+
+    contracts = db.session.scalars(select(Contract).order_by(Contract.id)).all()
+    amended = contracts[0]
+    assert "amendments_sha256" not in load_contract_facts()[amended.id]
+    db.session.add(ContractAmendment(contract_id=amended.id, seq=1, effective_from=date(2026, 11, 1),
+                                     rationale="Places corrected", before={"places": 100}, after={"places": 120},
+                                     before_sha256="a" * 64, after_sha256="b" * 64,
+                                     amended_by_id=user("official").id, amended_at=datetime(2026, 11, 2, tzinfo=UTC)))
+    db.session.flush()
+    loaded = load_contract_facts()
+    assert set(loaded) == {c.id for c in contracts}
+    assert loaded == {c.id: contract_facts(c) for c in contracts}
+    assert "amendments_sha256" in loaded[amended.id]
+    acts = load_act_facts(("verified", "accepted", "paid"))  # the demo has verified acts, none decided yet
+    assert acts and acts == {a.id: act_facts(a) for a in db.session.scalars(select(Act).where(Act.id.in_(acts)))}
