@@ -153,3 +153,22 @@ def test_a_versions_forms_are_read_once_and_read_again_when_its_spec_is_parsed_a
     again = runtime._forms_for(dated)
     assert again is not first and again.parsed is spec_for_version(dated.model_version)
     assert runtime._forms_for(dated) is again
+
+
+def test_options_from_task_data_are_kept_on_the_task_as_json_decimals_as_text(world):
+    """The options a form takes from the workflow's data are kept on the task row when it opens; a value the
+    process state holds but JSON has no type for (a ``Decimal`` amount) is kept as its text, never failing
+    the step."""
+    from decimal import Decimal
+
+    schema = {"type": "object", "properties": {
+        "tariff": {"type": "string", "title": "Tariff", "anyOf": ["options_from_task_data_var:tariffs"]}}}
+    model = chain_model("tariffs", [("pick", "Operator", user_task("pick", "Pick", form="pick.json", ui=None))])
+    model["pick.json"] = json.dumps(schema)
+    publish_version(model)
+    db.session.commit()
+    tariffs = [{"value": "a", "label": "Basic", "monthly": Decimal("38500.00")}]
+    instance = runtime.start_instance("tariffs", title="Tariffs", actor=user("owner"), data={"tariffs": tariffs})
+    db.session.commit()
+    assert _task(instance, "pick").details["form_options"] == {
+        "tariffs": [{"value": "a", "label": "Basic", "monthly": "38500.00"}]}
