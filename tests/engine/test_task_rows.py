@@ -172,3 +172,45 @@ def test_starting_never_delivers_the_message_a_later_step_waits_for(world):
         '<bpmn:intermediateCatchEvent id="before" name="Approval received">'
         '<bpmn:messageEventDefinition messageRef="m_req" /></bpmn:intermediateCatchEvent>'))
     assert _opened(instance) == [] and instance.status == "running"
+
+
+def test_a_message_sent_before_its_catcher_waits_is_kept_once_and_dropped_when_delivered(world):
+    """Two pools run as one instance: the customer sends at once, the supplier catches only after an hour. The
+    message waits in the saved state exactly once; when the supplier reaches its catch event it is delivered
+    and nothing is left over to be delivered again."""
+    from app.engine.publishing import publish_version
+    from tests.modeler.factory import NS
+
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="D" targetNamespace="t">'
+           '<bpmn:collaboration id="late_order" name="Late order">'
+           '<bpmn:participant id="p-a" name="Customer" processRef="customer" />'
+           '<bpmn:participant id="p-b" name="Supplier" processRef="supplier" />'
+           '<bpmn:messageFlow id="mf" sourceRef="send" targetRef="wait" /></bpmn:collaboration>'
+           '<bpmn:message id="m1" name="order placed" />'
+           '<bpmn:process id="customer" isExecutable="true"><bpmn:startEvent id="a0" />'
+           '<bpmn:intermediateThrowEvent id="send" name="Place order"><bpmn:messageEventDefinition messageRef="m1" />'
+           '</bpmn:intermediateThrowEvent><bpmn:endEvent id="a1" />'
+           '<bpmn:sequenceFlow id="fa0" sourceRef="a0" targetRef="send" />'
+           '<bpmn:sequenceFlow id="fa1" sourceRef="send" targetRef="a1" /></bpmn:process>'
+           '<bpmn:process id="supplier" isExecutable="true"><bpmn:startEvent id="b0" />'
+           '<bpmn:intermediateCatchEvent id="later" name="An hour later"><bpmn:timerEventDefinition>'
+           '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>'
+           '<bpmn:intermediateCatchEvent id="wait" name="Order received">'
+           '<bpmn:messageEventDefinition messageRef="m1" /></bpmn:intermediateCatchEvent><bpmn:endEvent id="b1" />'
+           '<bpmn:sequenceFlow id="fb0" sourceRef="b0" targetRef="later" />'
+           '<bpmn:sequenceFlow id="fb1" sourceRef="later" targetRef="wait" />'
+           '<bpmn:sequenceFlow id="fb2" sourceRef="wait" targetRef="b1" /></bpmn:process></bpmn:definitions>')
+    publish_version({"order.bpmn": xml})
+    db.session.commit()
+    with clock.FrozenClock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC)) as frozen:
+        instance = runtime.start_instance("late_order", title="Order", actor=user("owner"))
+        db.session.commit()
+        assert instance.status == "running"
+        assert [e.event_definition.name for e in runtime._load(instance).bpmn_events] == ["order placed"]
+        frozen.advance(hours=2)
+        assert runtime.fire_due_timers() == 1
+        db.session.commit()
+    db.session.expire_all()
+    instance = db.session.get(ProcessInstance, instance.id)
+    assert instance.status == "completed", "the supplier got the message that waited for it"
+    assert runtime._load(instance).bpmn_events == []
