@@ -125,3 +125,24 @@ def test_a_chain_started_in_this_transaction_needs_no_look_up_and_a_wrong_hint_f
     start_chain("fresh")  # wrong: the chain has an event
     with clock.FrozenClock(AT), pytest.raises(IntegrityError):
         record_event("fresh", "second", "act", 1, actor_id=None)
+
+
+def test_a_chains_head_is_its_last_event_whatever_order_its_rows_are_stored_in(keyed):
+    """The batch looks up each chain's head by its highest sequence number, not by the order the rows come back
+    in: after the earlier events were rewritten in place (PostgreSQL then stores them behind the head), the
+    next event still links to the last one."""
+    from sqlalchemy import update
+
+    for n in range(3):
+        record_event("order:1", "thing.done", "thing", n, actor_id=None)
+    db.session.commit()
+    db.session.execute(update(AuditEvent).where(AuditEvent.chain == "order:1", AuditEvent.seq < 3)
+                       .values(key_id=AuditEvent.key_id))  # same values, new row versions
+    db.session.commit()
+    head = db.session.scalars(select(AuditEvent.hash).where(AuditEvent.chain == "order:1", AuditEvent.seq == 3)).one()
+    record_events([{"chain": "order:1", "action": "thing.done", "object_type": "thing", "object_id": 9,
+                    "actor_id": None}])
+    db.session.commit()
+    assert db.session.execute(select(AuditEvent.seq, AuditEvent.prev_hash).where(
+        AuditEvent.chain == "order:1", AuditEvent.seq == 4)).one() == (4, head)
+    assert verify_all_chains() == (1, [])
