@@ -188,3 +188,17 @@ def test_no_key_file_is_created_when_the_key_comes_from_the_environment_or_creat
     with pytest.raises(AuditKeyError, match="No audit key"):
         load_keyring({"AUDIT_KEY_FILE": str(path)})
     assert not path.exists()
+
+
+def test_the_keyring_is_read_again_when_its_settings_change(app_ctx, tmp_path, monkeypatch):
+    """The keyring is cached per process and re-read when the key file or any key setting changes."""
+    path = tmp_path / "audit_keys"
+    path.write_text(f"k1 {'a' * 64}\nk2 {'b' * 64}\n")
+    for name in ("AUDIT_KEY", "AUDIT_KEY_ID", "AUDIT_KEY_CURRENT_ID"):
+        monkeypatch.delitem(app_ctx.config, name, raising=False)
+    monkeypatch.setitem(app_ctx.config, "AUDIT_KEY_FILE", str(path))
+    assert keyring().current_id == "k2"
+    monkeypatch.setitem(app_ctx.config, "AUDIT_KEY", SECRET)
+    assert keyring().current_id == "env"
+    monkeypatch.setitem(app_ctx.config, "AUDIT_KEY_CURRENT_ID", "k1")
+    assert keyring().current_id == "k1"
