@@ -104,6 +104,8 @@ def test_refusals_say_what_is_wrong(dated):
     db.session.commit()
     with pytest.raises(ConflictError, match=r"^This task has already been completed\.$"):
         runtime.complete_task(plan.id, user("operator"), data={"when": "2026-11-05", "comment": "ok"})
+    with pytest.raises(TaskNotAvailable, match=r"^No such task\.$"):
+        runtime.get_task_for(user("operator"), plan.id + 10_000)
 
 
 def test_options_from_task_data_are_checked_on_json_data_too(world):
