@@ -270,7 +270,8 @@ def recheck(key: str, workdir: Path, patterns: list[str] | None = None,
         raise SystemExit("the current tests fail on the scratch copy with no mutant active: nothing concluded "
                          "(the mutated module changed too much since the run; run the module afresh)")
     verdicts = {}
-    # A mutant that loops is a timeout, not a kill. Rechecking timeouts, most of which do loop, a third as long.
+    # A mutant that loops is a timeout, not a kill. Timeouts are rechecked with a third of that: most were the
+    # fixtures' set-up counted against mutmut's limit, and fail (or pass) well within one clean run.
     limit = max(60.0, (3 if timeouts else 10) * (time.monotonic() - started))
     survivors = _survivors(workdir, ("timeout",) if timeouts else ("survived",))
     for name in [n for n in survivors if not patterns or any(fnmatch.fnmatch(n, p) for p in patterns)]:
