@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.acts.models import Act
@@ -20,9 +21,9 @@ def test_operator_searches_opens_and_suspends_an_instance(new_page):
     assert page.locator("#state-counts [data-state='running'] .count").inner_text().strip() != "0"
 
     page.fill("#f-q", act.number.lower())
-    page.click("#apply-filters")
-    rows = page.locator("#instances tbody tr[data-instance-id]")
-    assert rows.count() == 1
+    page.click("#apply-filters")  # a plain GET form: wait for the filtered page, not the one being left
+    page.wait_for_url("**/instances?q=*")
+    expect(page.locator("#instances tbody tr[data-instance-id]")).to_have_count(1)
     page.click(f"#instances tr[data-instance-id='{act.instance_id}'] a")
     page.wait_for_url(f"**/instances/{act.instance_id}")
     page.wait_for_selector("#diagram[data-rendered='true']")
