@@ -20,7 +20,7 @@ from app.engine.models import HumanTask, ProcessInstance
 from app.engine.publishing import publish_version
 from app.extensions import db
 from tests.helpers import user
-from tests.modeler.factory import chain_model, user_task
+from tests.modeler.factory import NS, chain_model, user_task
 
 AT = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
 
@@ -178,9 +178,6 @@ def test_a_message_sent_before_its_catcher_waits_is_kept_once_and_dropped_when_d
     """Two pools run as one instance: the customer sends at once, the supplier catches only after an hour. The
     message waits in the saved state exactly once; when the supplier reaches its catch event it is delivered
     and nothing is left over to be delivered again."""
-    from app.engine.publishing import publish_version
-    from tests.modeler.factory import NS
-
     xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="D" targetNamespace="t">'
            '<bpmn:collaboration id="late_order" name="Late order">'
            '<bpmn:participant id="p-a" name="Customer" processRef="customer" />'
