@@ -147,6 +147,14 @@ def app_ctx(app, tmp_path, monkeypatch):
 
 
 @pytest.fixture()
+def country(app_ctx):
+    """A tiny hand-made world (regions, schools, NEDB rows, acts): ``tests.registry.conftest.Country``."""
+    from tests.registry.conftest import Country
+
+    return Country()
+
+
+@pytest.fixture()
 def world(app_ctx):
     """The demo world: 3 schools in 2 regions, NEDB with anomalies, open acts for last month."""
     from app.demo.seed import seed_demo

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
 from sqlalchemy import select
 
 from app.acts import adjustments, terms
@@ -19,11 +18,6 @@ from tests.registry.conftest import Country, iin
 
 NOVEMBER = date(2026, 11, 1)
 AMOUNT = 3_850_000
-
-
-@pytest.fixture()
-def country(app_ctx) -> Country:
-    return Country()
 
 
 def _decided(country: Country, school, period: date, students: int) -> Act:

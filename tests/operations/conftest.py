@@ -83,11 +83,3 @@ def small_script_budget(monkeypatch):
     from app.engine.runtime import SCRIPT_ENGINE
 
     monkeypatch.setattr(SCRIPT_ENGINE.environment, "max_steps", 20_000)
-
-
-@pytest.fixture()
-def country(app_ctx):
-    """The registry tests' tiny hand-made world (regions, schools, NEDB rows, acts)."""
-    from tests.registry.conftest import Country
-
-    return Country()

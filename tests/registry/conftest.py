@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from itertools import count
 
-import pytest
-
 from app.acts.models import Act, ActLine, StudentNorm
 from app.extensions import db
 from app.people.models import Organisation, Region
@@ -97,8 +95,3 @@ class Country:
                                    full_name=f"Student {student}", grade=grade, days_attended=days))
         db.session.flush()
         return act
-
-
-@pytest.fixture()
-def country(app_ctx) -> Country:
-    return Country()
