@@ -92,18 +92,21 @@ def test_a_pass_costs_the_same_statements_for_few_and_many_tasks(world):
             event.remove(db.engine, "before_cursor_execute", listener)
         return len(seen)
 
-    announce_new_tasks()
-    db.session.commit()
     org = school("Bilim Innovation School")
+    # A first pass with a task to announce warms what a pass reads once per context (the models' words).
     open_monthly_act(org, date(2026, 9, 1))
     db.session.commit()
+    announce_new_tasks()
+    db.session.commit()
+    open_monthly_act(org, date(2026, 8, 1))
+    db.session.commit()
     one = statements_to_announce()
-    for month in range(1, 9):
+    for month in range(1, 8):
         open_monthly_act(org, date(2026, month, 1))
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Act).where(Act.school_id == org.id)) == 10
-    eight = statements_to_announce()
-    assert one == eight, (one, eight)
+    seven = statements_to_announce()
+    assert one == seven, (one, seven)
     accountants = db.session.scalars(select(User).where(User.organisation_id == org.id,
                                                         User.role == "school_accountant")).all()
     assert db.session.scalar(select(func.count()).select_from(Notification)
