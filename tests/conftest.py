@@ -179,7 +179,6 @@ def world(app_ctx, _world_copies):
     import sqlite3
 
     from app.demo.seed import seed_demo
-
     from app.engine import runtime, specs
 
     sqlite = db.engine.dialect.name == "sqlite"

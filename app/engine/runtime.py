@@ -18,7 +18,7 @@ from uuid import UUID
 
 from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy import column as sa_column
@@ -535,7 +535,10 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         raise FormInvalid(errors)
     wf = _load(instance)
     open_guids = {str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True)}
-    wf_task = wf.get_task_from_id(UUID(task.task_guid))
+    try:
+        wf_task = wf.get_task_from_id(UUID(task.task_guid))
+    except TaskNotFoundException:  # a row out of step with the saved state (restored, edited by hand)
+        wf_task = None
     if wf_task is None or wf_task.state != TaskState.READY:
         raise ConflictError("This step is no longer waiting for input.")
     handler = get_handler(task.handler)

@@ -174,3 +174,56 @@ def test_options_from_task_data_are_kept_on_the_task_as_json_decimals_as_text(wo
     db.session.commit()
     assert _task(instance, "pick").details["form_options"] == {
         "tariffs": [{"value": "a", "label": "Basic", "monthly": "38500.00"}]}
+
+
+@pytest.mark.parametrize("row_points_at", ["a task the saved state does not hold", "the completed start event"])
+def test_a_task_row_the_saved_state_no_longer_waits_on_is_refused_and_nothing_changes(dated, row_points_at):
+    """The task row says open, but the instance's saved state does not wait on that task (a row out of step
+    with the state: a hand-edited row, a restored backup): the completion is refused as a conflict, word for
+    word, before any handler or engine step runs — the row stays open, the state and the audit trail as they
+    were."""
+    from uuid import uuid4
+
+    from app.engine.models import ProcessInstance
+
+    task = _task(dated, "plan")
+    if row_points_at == "the completed start event":
+        start = next(t for t in runtime._load(dated).get_tasks() if t.task_spec.name == "start")
+        task.task_guid = str(start.id)
+    else:
+        task.task_guid = str(uuid4())
+    db.session.commit()
+    state, events = dated.state, db.session.scalar(select(db.func.count()).select_from(AuditEvent))
+    with pytest.raises(ConflictError) as refused:
+        runtime.complete_task(task.id, user("operator"), data={"when": "2026-11-06", "comment": "ok"})
+    assert str(refused.value) == "This step is no longer waiting for input."
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(HumanTask, task.id).status == "open"
+    assert db.session.get(ProcessInstance, dated.id).state == state
+    assert db.session.scalar(select(db.func.count()).select_from(AuditEvent)) == events
+
+
+def test_a_handler_is_given_the_workflow_tasks_own_data(dated, monkeypatch):
+    """A task handler's ``submit`` sees the data the workflow task holds (what the process put there before the
+    step), beside the form's data — e.g. the year-end report's academic year for an instance without its row."""
+    from app.engine import handlers
+
+    seen = {}
+
+    class Recording(handlers.TaskHandler):
+        def submit(self, ctx, data):
+            seen.update(workflow=dict(ctx.data), form=dict(data), task=ctx.human_task.spec_name)
+            return data
+
+    monkeypatch.setitem(handlers._HANDLERS, "test/recording", Recording())
+    wf = runtime._load(dated)
+    plan = next(t for t in wf.get_tasks() if t.task_spec.name == "plan")
+    plan.set_data(academic_year="2026/2027")
+    dated.state = runtime._dump(wf)
+    task = _task(dated, "plan")
+    task.handler = "test/recording"
+    db.session.commit()
+    runtime.complete_task(task.id, user("operator"), data={"when": "2026-11-06", "comment": "ok"})
+    assert seen["task"] == "plan" and seen["form"] == {"when": "2026-11-06", "comment": "ok"}
+    assert seen["workflow"].get("academic_year") == "2026/2027"
