@@ -71,7 +71,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                  "tests/lifecycle/test_sla_and_payment.py", "tests/modeler/test_bpmn_import.py",
                  "tests/inbox/test_substitution_rules.py", "tests/inbox/test_bulk_and_deputies.py",
                  "tests/modeler/test_versions.py", "tests/test_authorization.py", "tests/operations/test_timers.py",
-                 "tests/engine/test_task_rows.py", "tests/engine/test_task_data.py"]),
+                 "tests/engine/test_task_rows.py", "tests/engine/test_task_data.py",
+                 "tests/engine/test_completion_record.py"]),
 }
 
 PYTHON = Path(sys.executable)
