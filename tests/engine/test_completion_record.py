@@ -95,6 +95,10 @@ def test_the_completed_event_names_the_task_its_title_and_the_actor(planned):
     assert [(e.object_type, e.object_id, e.actor_id, e.on_behalf_of_id, e.details) for e in events] == [
         ("human_task", task.id, user("operator").id, None, {"task": "plan", "title": "Plan"})]
     assert events[0].chain == planned.audit_chain
+    # the process goes on (its *Check* is open): nothing says it completed
+    assert db.session.scalar(select(db.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "instance.completed", AuditEvent.object_id == planned.id)) == 0
+    assert db.session.get(ProcessInstance, planned.id).status == "running"
 
 
 def test_a_deputy_completing_their_principals_claimed_task_is_recorded_on_their_behalf(planned):
