@@ -162,8 +162,7 @@ def test_the_service_step_after_a_completion_runs_as_the_person_who_completed(pl
     assert _task(planned, "check").status == "open"
 
 
-def _open_row_reads(run) -> int:
-    """How many statements of ``run`` read the instance's open task rows."""
+def _statements(run) -> list[str]:
     seen: list[str] = []
 
     def listener(_conn, _cursor, statement, *_args):
@@ -174,6 +173,12 @@ def _open_row_reads(run) -> int:
         run()
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
+    return seen
+
+
+def _open_row_reads(run) -> int:
+    """How many statements of ``run`` read the instance's open task rows."""
+    seen = _statements(run)
     where = [s.split("WHERE", 1)[1] for s in seen if s.lstrip().startswith("SELECT") and "FROM human_task" in s
              and "WHERE" in s]
     return sum("human_task.instance_id" in w and "human_task.status" in w for w in where)
@@ -194,3 +199,25 @@ def test_a_step_that_cancels_nothing_does_not_read_the_open_rows(planned):
     assert _open_row_reads(complete) == 0
     assert {t.spec_name: t.status for t in db.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == planned.id))} == {"plan": "completed", "check": "open"}
+
+
+def test_a_new_instance_reads_neither_open_rows_nor_its_audit_chain(world):
+    """A new instance has no task rows and an empty audit chain: starting it opens its first task and records
+    ``instance.started`` without reading either (one step of the country's monthly acts is thousands of these)."""
+    publish_version(chain_model("fresh", [("check", "Operator", user_task("check", "Check"))]))
+    db.session.commit()
+    owner = user("owner")
+    started = []
+
+    def start():
+        with clock.FrozenClock(AT):
+            started.append(runtime.start_instance("fresh", title="Fresh", actor=owner))
+            db.session.commit()
+
+    seen = _statements(start)
+    reads = [s for s in seen if s.lstrip().startswith("SELECT") and ("FROM human_task" in s or "FROM audit_event" in s)]
+    assert reads == []
+    (instance,) = started
+    assert [(t.spec_name, t.status) for t in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id))] == [("check", "open")]
+    assert db.session.scalars(select(AuditEvent.seq).where(AuditEvent.chain == instance.audit_chain)).all() == [1]

@@ -87,6 +87,21 @@ def test_a_task_is_due_after_the_working_days_its_step_gives(dated):
     assert _task(dated, "check").due_at is None
 
 
+@pytest.mark.parametrize(("props", "due"), [
+    ({"dueInDays": "3"}, AT + timedelta(days=3)),            # calendar days, weekend included
+    ({"dueInDays": "0"}, AT),
+    ({"dueInWorkingDays": "1"}, AT + timedelta(days=1)),     # Thursday -> Friday
+    ({"dueInWorkingDays": "3"}, AT + timedelta(days=5)),     # Thursday -> Tuesday, over the weekend
+    ({"dueInWorkingDays": "2", "dueInDays": "10"}, AT + timedelta(days=4)),  # working days win
+    ({"dueInWorkingDays": "two", "dueInDays": "1"}, AT + timedelta(days=1)),  # not a number: the other one
+    ({"dueInDays": "-1"}, None),
+    ({"dueInDays": "soon"}, None),
+    ({}, None),
+])
+def test_a_steps_due_property_sets_its_due_date(props, due):
+    assert runtime.due_date(props, AT) == due
+
+
 def test_the_start_is_recorded_with_its_model_version_title_and_starter(dated):
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"instance:{dated.id}",
                                                         AuditEvent.action == "instance.started")).one()

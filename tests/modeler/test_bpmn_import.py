@@ -202,6 +202,19 @@ def test_lane_less_user_tasks_go_to_the_starter(world, browser):
     assert db.session.get(type(instance), instance.id).status == "completed"
 
 
+def test_a_starter_task_of_an_instance_started_by_nobody_goes_to_the_administrator(world):
+    """"The starter" when no person started the instance (a background start, a message): no one to give the
+    task to, so it waits in the administrator's inbox, unassigned — never in a role called "starter"."""
+    xml = diagram(chain('ut-1|<bpmn:userTask id="ut-1" name="Approve" />'))
+    draft, _ = import_zip(xml.encode(), user("owner"), filename="approve.bpmn", lane_role="starter")
+    publish_draft(draft, user("owner"))
+    db.session.commit()
+    instance = runtime.start_instance(draft.process_model.identifier, title="t", actor=None)
+    db.session.commit()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).one()
+    assert (task.role, task.assignee_id, instance.started_by_id) == ("admin", None, None)
+
+
 def test_unknown_lane_role_is_refused(world):
     from app.engine.publishing import ModelChangeRefused
 
