@@ -98,7 +98,30 @@ def test_the_completed_event_names_the_task_its_title_and_the_actor(planned):
     # the process goes on (its *Check* is open): nothing says it completed
     assert db.session.scalar(select(db.func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "instance.completed", AuditEvent.object_id == planned.id)) == 0
-    assert db.session.get(ProcessInstance, planned.id).status == "running"
+    instance = db.session.get(ProcessInstance, planned.id)
+    assert (instance.status, instance.completed_at) == ("running", None)
+    check = _task(planned, "check")
+    assert (check.lane, check.role, check.title, check.subject_title) == ("Operator", "operator", "Check", "Planned")
+
+
+def test_the_last_step_completes_the_instance_at_its_time(planned):
+    later = AT.replace(hour=15)
+    with clock.FrozenClock(AT):
+        runtime.complete_task(_task(planned, "plan").id, user("operator"), data=GOOD)
+        db.session.commit()
+    with clock.FrozenClock(later):
+        runtime.complete_task(_task(planned, "check").id, user("operator"), data={"comment": "done"})
+        db.session.commit()
+    db.session.expire_all()
+    instance = db.session.get(ProcessInstance, planned.id)
+    completed_at = instance.completed_at if instance.completed_at.tzinfo else instance.completed_at.replace(tzinfo=UTC)
+    assert (instance.status, completed_at) == ("completed", later)
+
+
+def test_a_handlers_context_names_the_task_its_instance_and_the_person(planned):
+    task, person = _task(planned, "plan"), user("operator")
+    ctx = runtime.task_context(task, person)
+    assert (ctx.human_task, ctx.instance, ctx.actor) == (task, planned, person)
 
 
 def test_a_deputy_completing_their_principals_claimed_task_is_recorded_on_their_behalf(planned):
