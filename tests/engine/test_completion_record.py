@@ -244,3 +244,13 @@ def test_a_new_instance_reads_neither_open_rows_nor_its_audit_chain(world):
     assert [(t.spec_name, t.status) for t in db.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id))] == [("check", "open")]
     assert db.session.scalars(select(AuditEvent.seq).where(AuditEvent.chain == instance.audit_chain)).all() == [1]
+
+
+def test_a_step_moves_the_lock_version_by_exactly_one(planned):
+    """Each saved step is one new version of the instance (what a page drawn from it is compared with)."""
+    before = db.session.get(ProcessInstance, planned.id).lock_version
+    with clock.FrozenClock(AT):
+        runtime.complete_task(_task(planned, "plan").id, user("operator"), data=GOOD)
+        db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(ProcessInstance, planned.id).lock_version == before + 1
