@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -11,8 +12,11 @@ from app.config import build_config
 
 
 def create_app(overrides: dict | None = None, *, instance_path: str | None = None) -> Flask:
-    # instance_path: where the secret key, the SQLite file, attachments and imports live (tests pass a
-    # temporary folder so they never write into the repository's instance/).
+    # instance_path: where the secret key, the SQLite file, attachments, imports, audit keys and anchors live
+    # (tests pass a temporary folder so they never write into the repository's instance/); else the setting
+    # INSTANCE_PATH (a deployment's data folder, a worker started by a test), else the repository's instance/.
+    instance_path = instance_path or (os.path.abspath(os.environ["INSTANCE_PATH"])
+                                      if os.environ.get("INSTANCE_PATH") else None)
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     instance_path = Path(app.instance_path)
     instance_path.mkdir(parents=True, exist_ok=True)

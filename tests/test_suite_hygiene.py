@@ -72,9 +72,18 @@ def _apps_without_instance_path(module: Path) -> list[int]:
             and not any(k.arg == "instance_path" for k in node.keywords)]
 
 
+def _app_processes_without_instance_path(module: Path) -> bool:
+    """A module that starts the app in another process (a Celery worker, the WSGI app, ``flask``) without giving
+    it ``INSTANCE_PATH``: that process would keep its audit keys and anchors in the repository's instance/."""
+    text = module.read_text(encoding="utf-8")
+    starts_app = "subprocess" in text and any(m in text for m in ("app.celery_worker", "wsgi:", '"flask"'))
+    return starts_app and "INSTANCE_PATH" not in text
+
+
 def test_no_test_writes_into_the_repositorys_instance_folder(project_root):
     """Every app a test builds has a temporary instance folder, and no test builds a path into instance/."""
     modules = [m for m in _test_modules(project_root) if m.name != "test_suite_hygiene.py"]
+    assert [str(m.relative_to(project_root)) for m in modules if _app_processes_without_instance_path(m)] == []
     assert {str(m.relative_to(project_root)): _apps_without_instance_path(m) for m in modules
             if _apps_without_instance_path(m)} == {}
     assert {str(m.relative_to(project_root)): _repository_paths_into_instance(m) for m in modules
@@ -90,6 +99,12 @@ def test_the_instance_checks_see_what_they_look_for(tmp_path):
     good = tmp_path / "test_good.py"
     good.write_text('def test_x(tmp_path):\n    p = tmp_path / "instance"\n    create_app({}, instance_path=str(p))\n')
     assert (_repository_paths_into_instance(good), _apps_without_instance_path(good)) == ([], [])
+    worker = tmp_path / "test_worker.py"
+    worker.write_text('import subprocess\nsubprocess.Popen(["celery", "-A", "app.celery_worker", "worker"], env={})\n')
+    assert _app_processes_without_instance_path(worker)
+    worker.write_text('import subprocess\nsubprocess.Popen(["celery", "-A", "app.celery_worker", "worker"], '
+                      'env={"INSTANCE_PATH": "/tmp/x"})\n')
+    assert not _app_processes_without_instance_path(worker)
 
 
 def _loose_status_assertions(module: Path) -> list[int]:

@@ -49,9 +49,14 @@ def celery_worker_process(app_ctx, database_url, tmp_path):
     redis.Redis.from_url(BROKER).flushdb()
     uploads = tmp_path / "imports"
     uploads.mkdir()
+    from app.audit.keys import load_keyring
+
+    load_keyring(app_ctx.config)  # the test app's audit key file exists: the worker signs with the same keys
+    # Every file the worker keeps goes to this test's folders, never to the repository's instance/.
     env = {**os.environ, "PYTHONPATH": str(WORKTREE), "DATABASE_URL": database_url, "SECRET_KEY": "test-worker",
            "BACKGROUND_MODE": "celery", "CELERY_BROKER_URL": BROKER, "TICKER_INTERVAL_SECONDS": "1",
-           "REGISTRY_UPLOAD_DIR": str(uploads)}
+           "REGISTRY_UPLOAD_DIR": str(uploads), "INSTANCE_PATH": str(tmp_path / "instance"),
+           "AUDIT_KEY_FILE": app_ctx.config["AUDIT_KEY_FILE"], "AUDIT_ANCHOR_DIR": app_ctx.config["AUDIT_ANCHOR_DIR"]}
     command = [str(Path(sys.executable).parent / "celery"), "-A", "app.celery_worker", "worker", "-B",
                "-s", str(tmp_path / "beat-schedule"), "--pool", "solo", "--loglevel", "WARNING",
                "--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -78,6 +83,7 @@ def test_a_killed_celery_worker_s_import_is_resumed_after_its_lease_expires(app_
     worker, uploads = celery_worker_process
     # the scheduled background pass runs on the real worker (beat → tapsyrys.tick)
     _wait_for(lambda: db.session.get(BackgroundPass, "tick"), 40, "the worker's first background pass")
+    assert (tmp_path / "instance").is_dir(), "the worker keeps its files in the test's folder (INSTANCE_PATH)"
 
     source = tmp_path / "nedb.csv"
     with source.open("w") as fh:
