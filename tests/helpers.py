@@ -32,6 +32,29 @@ def open_task(act: Act, spec_name: str) -> HumanTask:
     )).one()
 
 
+def task_of(instance, spec_name: str) -> HumanTask:
+    """The task row of ``instance`` at step ``spec_name`` (whatever its status)."""
+    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.spec_name == spec_name)).one()
+
+
+def statements_of(run) -> list[str]:
+    """The SQL statements ``run()`` sends, in order."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def listener(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return seen
+
+
 def lines_form(lines: list[dict], note: str = "") -> dict:
     form = {"note": note}
     for i, line in enumerate(lines):

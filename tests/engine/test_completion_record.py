@@ -14,7 +14,7 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app import clock
 from app.audit.models import AuditEvent
@@ -26,7 +26,7 @@ from app.engine.publishing import publish_version
 from app.extensions import db
 from app.people.models import User
 from app.people.substitutions import create_substitution
-from tests.helpers import user
+from tests.helpers import statements_of, task_of, user
 from tests.modeler.factory import chain_model, user_task
 from tests.operations.conftest import service_task
 
@@ -60,11 +60,6 @@ def planned(world):
     return instance
 
 
-def _task(instance, spec_name: str) -> HumanTask:
-    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                      HumanTask.spec_name == spec_name)).one()
-
-
 def _completed_events(task: HumanTask) -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "task.completed",
                                                             AuditEvent.object_id == task.id)))
@@ -87,7 +82,7 @@ GOOD = {"when": "2026-11-06", "comment": "ok"}
 
 
 def test_the_completed_event_names_the_task_its_title_and_the_actor(planned):
-    task = _task(planned, "plan")
+    task = task_of(planned, "plan")
     with clock.FrozenClock(AT):
         runtime.complete_task(task.id, user("operator"), data=GOOD)
         db.session.commit()
@@ -100,17 +95,17 @@ def test_the_completed_event_names_the_task_its_title_and_the_actor(planned):
         AuditEvent.action == "instance.completed", AuditEvent.object_id == planned.id)) == 0
     instance = db.session.get(ProcessInstance, planned.id)
     assert (instance.status, instance.completed_at) == ("running", None)
-    check = _task(planned, "check")
+    check = task_of(planned, "check")
     assert (check.lane, check.role, check.title, check.subject_title) == ("Operator", "operator", "Check", "Planned")
 
 
 def test_the_last_step_completes_the_instance_at_its_time(planned):
     later = AT.replace(hour=15)
     with clock.FrozenClock(AT):
-        runtime.complete_task(_task(planned, "plan").id, user("operator"), data=GOOD)
+        runtime.complete_task(task_of(planned, "plan").id, user("operator"), data=GOOD)
         db.session.commit()
     with clock.FrozenClock(later):
-        runtime.complete_task(_task(planned, "check").id, user("operator"), data={"comment": "done"})
+        runtime.complete_task(task_of(planned, "check").id, user("operator"), data={"comment": "done"})
         db.session.commit()
     db.session.expire_all()
     instance = db.session.get(ProcessInstance, planned.id)
@@ -119,13 +114,13 @@ def test_the_last_step_completes_the_instance_at_its_time(planned):
 
 
 def test_a_handlers_context_names_the_task_its_instance_and_the_person(planned):
-    task, person = _task(planned, "plan"), user("operator")
+    task, person = task_of(planned, "plan"), user("operator")
     ctx = runtime.task_context(task, person)
     assert (ctx.human_task, ctx.instance, ctx.actor) == (task, planned, person)
 
 
 def test_a_deputy_completing_their_principals_claimed_task_is_recorded_on_their_behalf(planned):
-    task = _task(planned, "plan")
+    task = task_of(planned, "plan")
     task.assignee_id = user("operator").id  # claimed by the principal: the deputy may act only for them
     db.session.commit()
     with clock.FrozenClock(AT):
@@ -139,7 +134,7 @@ def test_a_deputy_completing_their_principals_claimed_task_is_recorded_on_their_
 
 def test_a_deputy_who_may_act_directly_is_recorded_as_themselves(planned):
     """The same deputy on an unclaimed task of their own role acts in their own right: no "on behalf of"."""
-    task = _task(planned, "plan")
+    task = task_of(planned, "plan")
     with clock.FrozenClock(AT):
         deputy = _colleague()
         runtime.complete_task(task.id, deputy, data=GOOD)
@@ -155,7 +150,7 @@ def test_a_deputy_who_may_act_directly_is_recorded_as_themselves(planned):
 ])
 def test_the_html_path_checks_the_whole_schema_after_reading_the_fields(planned, form, field):
     """Fields that read fine as text still go through the form's schema (formats, lengths) on the HTML path."""
-    task = _task(planned, "plan")
+    task = task_of(planned, "plan")
     with pytest.raises(FormInvalid) as refused:
         runtime.complete_task(task.id, user("operator"), form=form)
     assert set(refused.value.errors) == {field}
@@ -164,7 +159,7 @@ def test_the_html_path_checks_the_whole_schema_after_reading_the_fields(planned,
 
 
 def test_a_page_drawn_from_an_older_state_is_refused_and_the_current_one_is_taken(planned):
-    task = _task(planned, "plan")
+    task = task_of(planned, "plan")
     current = db.session.get(ProcessInstance, planned.id).lock_version
     with pytest.raises(ConflictError) as refused:
         runtime.complete_task(task.id, user("operator"), data=GOOD, expected_lock_version=current - 1)
@@ -179,29 +174,15 @@ def test_a_page_drawn_from_an_older_state_is_refused_and_the_current_one_is_take
 
 def test_the_service_step_after_a_completion_runs_as_the_person_who_completed(planned):
     with clock.FrozenClock(AT):
-        runtime.complete_task(_task(planned, "plan").id, user("operator"), data=GOOD)
+        runtime.complete_task(task_of(planned, "plan").id, user("operator"), data=GOOD)
         db.session.commit()
     assert ACTORS == ["operator"]
-    assert _task(planned, "check").status == "open"
-
-
-def _statements(run) -> list[str]:
-    seen: list[str] = []
-
-    def listener(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        run()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return seen
+    assert task_of(planned, "check").status == "open"
 
 
 def _open_row_reads(run) -> int:
     """How many statements of ``run`` read the instance's open task rows."""
-    seen = _statements(run)
+    seen = statements_of(run)
     where = [s.split("WHERE", 1)[1] for s in seen if s.lstrip().startswith("SELECT") and "FROM human_task" in s
              and "WHERE" in s]
     return sum("human_task.instance_id" in w and "human_task.status" in w for w in where)
@@ -211,7 +192,7 @@ def test_a_step_that_cancels_nothing_does_not_read_the_open_rows(planned):
     """The step knows which rows are open (the state it loaded waits on exactly those), so it reads them only
     when one has to be cancelled; a completion that just opens the next task reads none."""
 
-    task_id, operator_user = _task(planned, "plan").id, user("operator")
+    task_id, operator_user = task_of(planned, "plan").id, user("operator")
 
     def complete():
         with clock.FrozenClock(AT):
@@ -237,7 +218,7 @@ def test_a_new_instance_reads_neither_open_rows_nor_its_audit_chain(world):
             started.append(runtime.start_instance("fresh", title="Fresh", actor=owner))
             db.session.commit()
 
-    seen = _statements(start)
+    seen = statements_of(start)
     reads = [s for s in seen if s.lstrip().startswith("SELECT") and ("FROM human_task" in s or "FROM audit_event" in s)]
     assert reads == []
     (instance,) = started
@@ -250,7 +231,7 @@ def test_a_step_moves_the_lock_version_by_exactly_one(planned):
     """Each saved step is one new version of the instance (what a page drawn from it is compared with)."""
     before = db.session.get(ProcessInstance, planned.id).lock_version
     with clock.FrozenClock(AT):
-        runtime.complete_task(_task(planned, "plan").id, user("operator"), data=GOOD)
+        runtime.complete_task(task_of(planned, "plan").id, user("operator"), data=GOOD)
         db.session.commit()
     db.session.expire_all()
     assert db.session.get(ProcessInstance, planned.id).lock_version == before + 1

@@ -15,7 +15,7 @@ from app.engine.errors import ConflictError
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.runtime import complete_task, get_task_for
 from app.extensions import db
-from tests.helpers import act_of_school, open_task, user
+from tests.helpers import act_of_school, open_task, statements_of, user
 
 SCHOOL_C = "Alatau Lyceum"
 
@@ -99,16 +99,7 @@ def test_a_task_already_in_the_session_is_not_read_again(world):
 
 
 def test_the_background_pass_checkpoints_the_sqlite_log(world):
-    sent: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        checkpoint()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
+    sent = statements_of(checkpoint)
     if db.engine.dialect.name == "sqlite":
         assert sent == ["PRAGMA wal_checkpoint(PASSIVE)"]
         with db.engine.connect() as conn:

@@ -20,7 +20,7 @@ from app.engine.errors import ConflictError, FormInvalid, TaskNotAvailable
 from app.engine.models import HumanTask
 from app.engine.publishing import publish_version
 from app.extensions import db
-from tests.helpers import user
+from tests.helpers import task_of, user
 from tests.modeler.factory import chain_model, user_task
 
 AT = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)  # a Thursday
@@ -47,11 +47,6 @@ def dated(world):
     return instance
 
 
-def _task(instance, spec_name: str) -> HumanTask:
-    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                      HumanTask.spec_name == spec_name)).one()
-
-
 @pytest.mark.parametrize("data", [
     {"when": "2026-13-45", "comment": "ok"},       # not a date: the format is checked
     {"when": "2026-11-05", "comment": "far too long"},  # over maxLength
@@ -59,32 +54,32 @@ def _task(instance, spec_name: str) -> HumanTask:
     {"when": 20261105, "comment": "ok"},            # wrong type
 ])
 def test_invalid_json_data_is_refused_and_changes_nothing(dated, data):
-    task = _task(dated, "plan")
+    task = task_of(dated, "plan")
     for _attempt in range(2):  # the second time through the version's cached validator
         with pytest.raises(FormInvalid):
             runtime.complete_task(task.id, user("operator"), data=data)
         db.session.rollback()
-    assert _task(dated, "plan").status == "open"
+    assert task_of(dated, "plan").status == "open"
 
 
 def test_valid_json_data_completes_the_task_and_each_forms_own_schema_decides(dated):
-    runtime.complete_task(_task(dated, "plan").id, user("operator"), data={"when": "2026-11-05", "comment": "ok"})
+    runtime.complete_task(task_of(dated, "plan").id, user("operator"), data={"when": "2026-11-05", "comment": "ok"})
     db.session.commit()
-    check = _task(dated, "check")  # another form: its own schema (comment ≤ 200 characters, no date)
+    check = task_of(dated, "check")  # another form: its own schema (comment ≤ 200 characters, no date)
     runtime.complete_task(check.id, user("operator"), data={"comment": "c" * 200})
     db.session.commit()
-    assert [t.status for t in (_task(dated, "plan"), _task(dated, "check"))] == ["completed", "completed"]
+    assert [t.status for t in (task_of(dated, "plan"), task_of(dated, "check"))] == ["completed", "completed"]
 
 
 def test_a_task_is_due_after_the_working_days_its_step_gives(dated):
     """Thursday + 2 working days = Monday; a step without a due property has none."""
-    plan = _task(dated, "plan")
+    plan = task_of(dated, "plan")
     due = plan.due_at if plan.due_at.tzinfo else plan.due_at.replace(tzinfo=UTC)
     assert due == AT + timedelta(days=4)
     assert plan.details is None, "no form options: nothing extra kept on the row"
     runtime.complete_task(plan.id, user("operator"), data={"when": "2026-11-05", "comment": "ok"})
     db.session.commit()
-    assert _task(dated, "check").due_at is None
+    assert task_of(dated, "check").due_at is None
 
 
 @pytest.mark.parametrize(("props", "due"), [
@@ -113,8 +108,8 @@ def test_refusals_say_what_is_wrong(dated):
     with pytest.raises(LookupError, match=r"^No published version of process model 'no_such_model'$"):
         runtime.start_instance("no_such_model", title="x")
     with pytest.raises(TaskNotAvailable, match=r"^No such task, or it is not yours to complete\.$"):
-        runtime.complete_task(_task(dated, "plan").id, user("accountant"), data={})
-    plan = _task(dated, "plan")
+        runtime.complete_task(task_of(dated, "plan").id, user("accountant"), data={})
+    plan = task_of(dated, "plan")
     runtime.complete_task(plan.id, user("operator"), data={"when": "2026-11-05", "comment": "ok"})
     db.session.commit()
     with pytest.raises(ConflictError, match=r"^This task has already been completed\.$"):
@@ -137,13 +132,13 @@ def test_options_from_task_data_are_checked_on_json_data_too(world):
     db.session.commit()
     instance = runtime.start_instance("fruit", title="Fruit", actor=user("owner"))
     db.session.commit()
-    pick = _task(instance, "pick")
+    pick = task_of(instance, "pick")
     with pytest.raises(FormInvalid):
         runtime.complete_task(pick.id, user("operator"), data={"fruit": "plum"})
     db.session.rollback()
     runtime.complete_task(pick.id, user("operator"), data={"fruit": "pear"})
     db.session.commit()
-    assert _task(instance, "pick").status == "completed"
+    assert task_of(instance, "pick").status == "completed"
 
 
 @pytest.mark.parametrize(("data", "fields"), [
@@ -153,7 +148,7 @@ def test_options_from_task_data_are_checked_on_json_data_too(world):
 ])
 def test_each_refusal_names_the_field_that_is_wrong(dated, data, fields):
     with pytest.raises(FormInvalid) as refused:
-        runtime.complete_task(_task(dated, "plan").id, user("operator"), data=data)
+        runtime.complete_task(task_of(dated, "plan").id, user("operator"), data=data)
     assert set(refused.value.errors) == fields and all(refused.value.errors.values())
 
 
@@ -187,7 +182,7 @@ def test_options_from_task_data_are_kept_on_the_task_as_json_decimals_as_text(wo
     tariffs = [{"value": "a", "label": "Basic", "monthly": Decimal("38500.00")}]
     instance = runtime.start_instance("tariffs", title="Tariffs", actor=user("owner"), data={"tariffs": tariffs})
     db.session.commit()
-    assert _task(instance, "pick").details["form_options"] == {
+    assert task_of(instance, "pick").details["form_options"] == {
         "tariffs": [{"value": "a", "label": "Basic", "monthly": "38500.00"}]}
 
 
@@ -201,7 +196,7 @@ def test_a_task_row_the_saved_state_no_longer_waits_on_is_refused_and_nothing_ch
 
     from app.engine.models import ProcessInstance
 
-    task = _task(dated, "plan")
+    task = task_of(dated, "plan")
     if row_points_at == "the completed start event":
         start = next(t for t in runtime._load(dated).get_tasks() if t.task_spec.name == "start")
         task.task_guid = str(start.id)
@@ -236,7 +231,7 @@ def test_a_handler_is_given_the_workflow_tasks_own_data(dated, monkeypatch):
     plan = next(t for t in wf.get_tasks() if t.task_spec.name == "plan")
     plan.set_data(academic_year="2026/2027")
     dated.state = runtime._dump(wf)
-    task = _task(dated, "plan")
+    task = task_of(dated, "plan")
     task.handler = "test/recording"
     db.session.commit()
     runtime.complete_task(task.id, user("operator"), data={"when": "2026-11-06", "comment": "ok"})
