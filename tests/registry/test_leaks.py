@@ -140,6 +140,24 @@ def test_over_capacity_excludes_the_most_recent_nedb_enrolments_whatever_the_lin
     assert results[0] == results[1] == {iin(1): None, iin(3): None, iin(2): "over_capacity"}
 
 
+def test_one_pass_over_several_crowded_acts_excludes_the_extra_places_in_each(country):
+    """A month-wide pass that meets two acts over their places excludes the most recent enrolments in both —
+    not only in the last act it looked at (the first act would then be paid for a child over its places)."""
+    schools = [country.school(name="Crowded A", capacity=1), country.school(name="Crowded B", capacity=1)]
+    acts = []
+    for k, school in enumerate(schools):
+        first, recent = iin(10 + 2 * k), iin(11 + 2 * k)
+        country.enrol(first, school.bin, enrolled=date(2024, 9, 1))
+        country.enrol(recent, school.bin, enrolled=date(2026, 10, 1))
+        acts.append(country.act(school, [(recent, 5), (first, 5)]))
+    summaries = verify_acts(acts)
+    db.session.expire_all()
+    assert [{ln.iin: ln.rule_code for ln in act.lines} for act in acts] == [
+        {iin(10): None, iin(11): "over_capacity"}, {iin(12): None, iin(13): "over_capacity"}]
+    assert [(summaries[a.id].accepted, summaries[a.id].excluded) for a in acts] == [(1, 1), (1, 1)]
+    assert [sorted(amounts(a)) for a in acts] == [[0, BASIC], [0, BASIC]]
+
+
 # --- identity: needs review -------------------------------------------------------------------------------
 
 
