@@ -20,6 +20,7 @@ from app.engine.runtime import start_instance
 from app.extensions import db
 from app.instruments import SCHOOLS, instrument, instrument_for_kind, instrument_of
 from app.people.models import Organisation
+from app.processes.operations import register_cancel_guard
 
 #: Statuses a verification pass may (re)write; accepted, returned and paid acts are final for it.
 VERIFIABLE = ("submitted", "verified")
@@ -201,3 +202,18 @@ def decided_then_rewritten() -> list:
         elif key in decided:
             problems.append(ChainProblem(chain, seq, f"act {act_id} verified after {decided[key]} (decided is final)"))
     return problems
+
+
+@register_cancel_guard
+def _act_still_open(instance) -> str | None:
+    """An act moves on only through its process (submitted, verified, accepted, paid): with the process cancelled,
+    an act not yet paid would wait for ever, and the school could not submit that month again (one act per
+    organisation and month). The operator returns the act or lets it finish instead."""
+    from app.ui import ACT_STATUS
+
+    act = db.session.scalars(select(Act).where(Act.instance_id == instance.id)).first()
+    if act is None or act.status == "paid":
+        return None
+    return _("This process carries act %(number)s (%(status)s), which only it can take to payment: cancelling "
+             "would strand the act. Suspend the process, or have the act returned or paid.", number=act.number,
+             status=ACT_STATUS.get(act.status, act.status))

@@ -344,7 +344,9 @@ _RESULT = ("SELECT act_id, id, iin, rule, norm, "  # from a row of line facts wi
            "CASE WHEN full_name <> here_name THEN ',name' ELSE '' END || "
            f"CASE WHEN {_AGE} THEN ',age' ELSE '' END || "
            "CASE WHEN days_attended > month_days_here THEN ',days' ELSE '' END, ''), 2) END AS review, "
-           "CASE WHEN rule IS NULL AND full_name <> here_name THEN here_name END AS registry_name, here_since ")
+           # NEDB's name stays on a line the official excluded after review: the evidence of the decision.
+           "CASE WHEN (rule IS NULL OR rule = 'review_excluded') AND full_name <> here_name THEN here_name END "
+           "AS registry_name, here_since ")
 _COLUMNS = "act_id, id, iin, rule, norm, amount, paid_days, review, registry_name, here_since"
 _MANY = "*"  # rule placeholder of a line with several NEDB rows, decided by the general statement
 _REVIEW_EXCLUDED = ("WHEN v.has_excl = 1 AND EXISTS (SELECT 1 FROM act_line_review r WHERE r.line_id = f.id "

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from jsonschema import Draft202012Validator
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
@@ -38,6 +37,7 @@ from app.engine.forms import (
     FORMAT_CHECKER,
     TASK_DATA_OPTIONS,
     FieldErrors,
+    FormValidator,
     load_json,
     parse_form,
     task_data_option_vars,
@@ -136,8 +136,8 @@ class _VersionForms:
         validation of :mod:`app.engine.forms` builds the messages in the user's language."""
         validator = self.validators.get(filename)
         if validator is None:
-            validator = self.validators[filename] = Draft202012Validator(self.schema(filename),
-                                                                          format_checker=FORMAT_CHECKER)
+            validator = self.validators[filename] = FormValidator(self.schema(filename),
+                                                                  format_checker=FORMAT_CHECKER)
         if validator.is_valid(data):
             return FieldErrors()
         return validate(self.schema(filename), data)

@@ -28,14 +28,21 @@ def register_payment_check(check):
     return check
 
 
-def _check_paid_on(paid_on: date) -> None:
-    """A payment date far in the future is a typo (six months ahead was once accepted): refused with the limit."""
+def _check_paid_on(act: Act, paid_on: date) -> None:
+    """A payment date far in the future is a typo (six months ahead was once accepted): refused with the limit.
+    So is one before the act's month began (0001-01-01 and 2019 were once accepted for a November act): the
+    money would land in another month of the reconciliation and the open data. The act's month is the bound
+    rather than its acceptance: an acceptance's day depends on the time zone it is read in, the month does not."""
     days = current_app.config.get("PAYMENT_DATE_MAX_DAYS_AHEAD", 31)
     latest = clock.today() + timedelta(days=days)
     if paid_on > latest:
-        raise DomainRefused(_("The payment date %(date)s is in the future: a payment is registered on or after the "
-                              "day its order was executed (at most %(days)s days ahead, until %(latest)s).",
+        raise DomainRefused(_("The payment date %(date)s is too far ahead: a payment is registered on or after the "
+                              "day its order was executed, and at most %(days)s days ahead (until %(latest)s).",
                               date=format_day(paid_on), days=days, latest=format_day(latest)))
+    if paid_on < act.period:
+        raise DomainRefused(_("The payment date %(date)s is before the act's month, which began on %(start)s: "
+                              "enter the day the payment order was executed.", date=format_day(paid_on),
+                              start=format_day(act.period)))
 
 
 def _check_order_number_unused(order_number: str, actor) -> None:
@@ -59,7 +66,7 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
         raise DomainConflict(_("Act %(number)s has already been paid; a second payment is refused.", number=act.number))
     if act.status != "accepted":
         raise (DomainConflict if act.status == "paid" else DomainRefused)(_("Only an accepted act can be paid."))
-    _check_paid_on(paid_on)
+    _check_paid_on(act, paid_on)
     _check_order_number_unused(order_number, actor)
     for check in PAYMENT_CHECKS:
         check(act)

@@ -8,6 +8,7 @@ audit event in the same transaction (the caller commits, or rolls back: nothing 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from flask_babel import gettext as _
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -39,6 +40,17 @@ OPEN_STATES = ("running", "error", "suspended")
 
 class RetryRefused(EngineError):
     pass
+
+
+#: What the domain says against cancelling an instance: ``guard(instance) -> message or None``. Cancelling is
+#: the engine's business, but an instance may carry a record whose lifecycle it alone moves on (an act waiting
+#: for acceptance or payment): cancelled, the record would be stranded in its state for good.
+CANCEL_GUARDS: list[Callable[[ProcessInstance], str | None]] = []
+
+
+def register_cancel_guard(guard: Callable[[ProcessInstance], str | None]):
+    CANCEL_GUARDS.append(guard)
+    return guard
 
 
 class ActionRefused(DomainRefused):
@@ -173,6 +185,9 @@ def cancel_instance(instance: ProcessInstance, actor, reason: str) -> None:
     reason = clean_reason(reason)
     if not can_cancel(actor, instance):
         raise ActionRefused(_("This instance cannot be cancelled (it has already ended)."))
+    for guard in CANCEL_GUARDS:
+        if (objection := guard(instance)) is not None:
+            raise ActionRefused(objection)
     now = clock.now()
     previous = instance.status
     _save_state(instance, status="cancelled", next_timer_at=None, completed_at=now)

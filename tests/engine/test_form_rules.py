@@ -310,3 +310,25 @@ def test_localised_texts_fall_back_to_english_then_to_any():
     assert localised({}, "kk") == ""
     assert localised(None, "kk") is None
 
+
+
+@pytest.mark.parametrize(("pattern", "python"), [
+    ("^[A-Za-z0-9/-]{1,40}$", r"^[A-Za-z0-9/-]{1,40}\Z"),
+    (r"^a\$b$", r"^a\$b\Z"),  # an escaped dollar is a dollar sign
+    ("^[$]x$", r"^[$]x\Z"),  # inside a class too
+    (r"^[\]$]+$", r"^[\]$]+\Z"),  # an escaped bracket does not close the class
+    ("^(a|b$)", r"^(a|b\Z)"),
+])
+def test_a_pattern_ends_at_the_end_of_the_text_as_in_json_schema(pattern, python):
+    from app.engine.forms import ecma_pattern
+
+    assert ecma_pattern(pattern) == python
+
+
+def test_a_trailing_newline_does_not_pass_a_pattern_that_ends_with_a_dollar():
+    from app.engine.forms import validate
+
+    schema = {"type": "object", "properties": {"n": {"type": "string", "pattern": "^[A-Z0-9-]{1,10}$"}}}
+    assert validate(schema, {"n": "PP-1"}) == {}
+    assert validate(schema, {"n": "PP-1\n"}) == {"n": "Invalid format."}
+    assert validate(schema, {"n": "PP-1\nX"}) == {"n": "Invalid format."}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from app import clock
+from app.acts.models import Act
 from app.engine.errors import DomainRefused
 from app.engine.runtime import complete_task
 from app.extensions import db
+from app.payments.models import Payment
 from app.payments.operations import register_payment
 from tests.helpers import act_of_school, open_task, user
 
@@ -26,14 +29,36 @@ def test_a_payment_date_beyond_the_limit_is_refused_and_the_limit_itself_is_acce
     app.config["PAYMENT_DATE_MAX_DAYS_AHEAD"] = 10
     try:
         with clock.FrozenClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC)):
-            with pytest.raises(DomainRefused, match=r"^The payment date 1 Dec 2026 is in the future: .* \(at most 10 "
-                                                    r"days ahead, until 30 Nov 2026\)\.$"):
+            with pytest.raises(DomainRefused, match=r"^The payment date 1 Dec 2026 is too far ahead: .*, and at most "
+                                                    r"10 days ahead \(until 30 Nov 2026\)\.$"):
                 register_payment(accepted, "PP-FAR", date(2026, 12, 1), user("operator"))
             db.session.rollback()
             assert register_payment(accepted, "PP-EDGE", date(2026, 11, 30), user("operator")).paid_on == \
                 date(2026, 11, 30)
     finally:
         app.config["PAYMENT_DATE_MAX_DAYS_AHEAD"] = 31
+
+
+def test_a_payment_date_before_the_acts_month_is_refused_and_its_first_day_is_accepted(accepted):
+    start = accepted.period
+    for early in (date(1, 1, 1), date(2019, 1, 1), start - timedelta(days=1)):
+        with pytest.raises(DomainRefused, match=rf"^The payment date {early.day} {early:%b} {early.year} is before "
+                                                rf"the act's month, which began on 1 {start:%b %Y}: enter the day the "
+                                                r"payment order was executed\.$"):
+            register_payment(accepted, "PP-EARLY", early, user("operator"))
+        db.session.rollback()
+        assert db.session.get(Act, accepted.id).status == "accepted"
+        assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+    assert register_payment(accepted, "PP-FIRST-DAY", start, user("operator")).paid_on == start
+
+
+def test_an_order_number_with_a_trailing_newline_is_refused_by_the_form_through_the_api(accepted, browser):
+    task = open_task(accepted, "pay_act")
+    response = browser("operator").post_json(f"/api/v1/tasks/{task.id}/complete", {"data": {
+        "order_number": "PP-NL\n", "paid_on": clock.today().isoformat()}})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "order_number" in response.get_json()["errors"]
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
 
 
 def test_a_reused_order_number_names_the_act_only_to_whom_may_see_it(accepted):

@@ -241,6 +241,31 @@ def test_a_month_wide_pass_keeps_the_officials_exclusion_and_decided_lines_stay_
     assert db.session.scalars(select(ActLineReview)).all()
 
 
+def test_a_name_flagged_line_excluded_after_review_keeps_nedbs_name_as_the_evidence(country):
+    """The review table shows the registry's name next to the line's; excluding the line (verified again by the
+    decision) used to drop it, leaving "—" where the reason for the exclusion had been."""
+    from app.registry.models import NedbEnrollment
+
+    school = country.school()
+    country.enrol(iin(1), school.bin, grade=5)
+    for row in db.session.scalars(select(NedbEnrollment)):
+        row.full_name = "Ахметов Нурлан"
+    act = country.act(school, [(iin(1), 5)])
+    act.lines[0].full_name = "Омаров Тимур"
+    db.session.flush()
+    verify_act(act)
+    act.status = "verified"
+    dept = Organisation(kind="department", bin="950440001673", name="Dept", region_id=school.region_id)
+    db.session.add(dept)
+    db.session.flush()
+    decide_line(act, act.lines[0].id, "exclude", "another child", _user("off", "department_official", dept))
+    db.session.refresh(act.lines[0])
+    line = act.lines[0]
+    assert (line.outcome, line.rule_code, line.review_codes) == ("excluded", "review_excluded", None)
+    assert line.registry_name == "Ахметов Нурлан"
+    assert line.amount_tiyn == 0
+
+
 def test_decisions_are_refused_once_the_act_is_decided(flagged_act):
     act, official = flagged_act
     act.status = "accepted"
