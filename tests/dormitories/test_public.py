@@ -75,3 +75,19 @@ def test_no_student_of_a_dormitory_on_any_public_page_or_download(dorm_world, ap
     students += list(db.session.execute(select(ActLine.iin, ActLine.full_name)))
     assert len(students) > 100
     assert_no_personal_data(pages, students)
+
+
+def test_the_norms_of_a_schools_order_are_named_in_the_visitors_language_not_by_their_codes(dorm_world, app):
+    """A tester saw "basic/rural: 50 760,00 ₸" on the Russian and Kazakh portal: the level and locality codes."""
+    from app.contracts.labels import LEVELS
+
+    astana = db.session.scalars(select(Region).where(Region.code == "ASTANA")).one()
+    for language in ("en", "ru", "kk"):
+        visitor = Browser(app)
+        visitor.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+        page = visitor.get(f"/public/regions/{astana.id}?year={years()[0]}").get_data(as_text=True)
+        orders = page.split('id="orders-h"')[1].split("</section>")[0]
+        with app.test_request_context(), force_locale(language):
+            basic, rural = str(LEVELS["basic"]), _("rural")
+        assert f"{basic}, {rural}: " in orders, language
+        assert "basic/" not in orders and "/rural" not in orders, language
