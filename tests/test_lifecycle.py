@@ -7,11 +7,12 @@ import re
 from sqlalchemy import select
 
 from app.acts.models import Act
+from app.audit.models import AuditEvent
 from app.audit.operations import verify_all_chains
 from app.engine.models import ProcessInstance
 from app.extensions import db
 from app.payments.models import Payment
-from tests.helpers import act_of_school, lines_form, open_task
+from tests.helpers import act_of_school, lines_form, open_task, user
 
 SCHOOL_A = "Bilim Innovation School"
 
@@ -48,6 +49,10 @@ def test_act_is_submitted_verified_returned_corrected_accepted_and_paid_once(wor
     excluded = [ln for ln in act.lines if ln.outcome == "excluded"]
     assert [(ln.iin, ln.rule_code) for ln in excluded] == [("791028302728", "not_in_nedb")]
     assert act.amount_tiyn == sum(ln.amount_tiyn for ln in act.lines) > 0
+    # The registries' check is the system's: the accountant's submission set it off, but did not verify.
+    verified = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.verified",
+                                                           AuditEvent.object_id == act.id)).one()
+    assert verified.actor_id is None and verified.details["requested_by"] == user("accountant").id
 
     official = browser("official")
     accept = open_task(act, "accept_act")

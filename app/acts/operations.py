@@ -136,10 +136,13 @@ def verify(act: Act, actor=None) -> VerificationSummary:
     settled = chosen.settle([act]).get(act.id, []) if chosen.settle is not None else []
     act.status = "verified"
     act.verified_at = clock.now()
-    record_event(_chain(act), "act.verified", "act", act.id, actor_id=getattr(actor, "id", None),
+    # The registries' check is the system's, whoever's step set it off: with the accountant as its actor, the
+    # act's history read "Contingent verified · <the school's accountant>". Who set it off stays in the details.
+    requested = {"requested_by": actor.id} if getattr(actor, "id", None) is not None else {}
+    record_event(_chain(act), "act.verified", "act", act.id, actor_id=None,
                  details={"accepted": summary.accepted, "excluded": summary.excluded,
                           "amount_tiyn": act.amount_tiyn, "lines_amount_tiyn": summary.amount_tiyn,
-                          "by_rule": summary.by_rule, "adjustments": settled})
+                          "by_rule": summary.by_rule, "adjustments": settled, **requested})
     return summary
 
 
