@@ -49,6 +49,10 @@ def test_act_is_submitted_verified_returned_corrected_accepted_and_paid_once(wor
     excluded = [ln for ln in act.lines if ln.outcome == "excluded"]
     assert [(ln.iin, ln.rule_code) for ln in excluded] == [("791028302728", "not_in_nedb")]
     assert act.amount_tiyn == sum(ln.amount_tiyn for ln in act.lines) > 0
+    done = accountant.get(f"/tasks/{submit.id}").get_data(as_text=True)
+    assert 'id="task-done"' in done, "the completed step says who completed it"
+    assert 'id="claim-state"' not in done and "Due</span>" not in done and ">Due: <" not in done, \
+        "a finished step is neither due nor waiting to be claimed"
     # The registries' check is the system's: the accountant's submission set it off, but did not verify.
     verified = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.verified",
                                                            AuditEvent.object_id == act.id)).one()
