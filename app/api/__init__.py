@@ -8,6 +8,7 @@ no CSRF token. Authorisation goes through the same helpers as the pages either w
 from __future__ import annotations
 
 from flask import Flask, abort
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -61,7 +62,8 @@ def complete(payload, task_id: int):
         abort(404)
     except FormInvalid as err:
         db.session.rollback()
-        return _error(422, str(err), dict(err.errors))
+        # str(err) is the engine's fixed English text; the reader's language, as for the API's other 422s
+        return _error(422, _("The request is not valid; see the errors per field."), dict(err.errors))
     except (ConflictError, DomainConflict) as err:
         db.session.rollback()
         return _error(409, str(err))

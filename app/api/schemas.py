@@ -45,10 +45,22 @@ class HumanTaskSchema(Schema):
         return task_label(task.spec_name, task.title, version_id=version_id)
 
 
+class PersonalStr(fields.Str):
+    """A child's IIN or name: in full for the roles whose work needs it, masked for the others — the same rule and
+    mask as the act's page (``app.ui.personal``; the roles in ``app.people.access.PERSONAL_DATA_ROLES``)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from app.ui import personal
+
+        return super()._serialize(personal(value) if value is not None else None, attr, obj, **kwargs)
+
+
 class ActLineSchema(Schema):
     line_no = fields.Int()
-    iin = fields.Str()
-    full_name = fields.Str()
+    iin = PersonalStr(metadata={"description": "The child's IIN; masked (••••••••1234) for roles that may not see "
+                                               "it"})
+    full_name = PersonalStr(metadata={"description": "The child's name; masked (•••) for roles that may not see "
+                                                     "it"})
     grade = fields.Int()
     days_attended = fields.Int()
     outcome = fields.Str()
@@ -97,4 +109,4 @@ class InstanceSchema(Schema):
 
 class CompleteTaskSchema(Schema):
     data = fields.Dict(required=True)
-    lock_version = fields.Int(load_default=None)
+    lock_version = fields.Int(load_default=None, strict=True)  # a whole JSON number: "3" or 2.5 is 422

@@ -107,11 +107,12 @@ class AmendContractSchema(Schema):
     """An amendment: the new places, amount cap and end of term, the first month it applies to and why.
     ``revision`` is the number of amendments the client saw (optimistic lock: another amendment first → 409)."""
 
-    revision = fields.Int(required=True, validate=validate.Range(min=0, max=10_000))
-    places_primary = fields.Int(required=True, validate=validate.Range(min=0, max=100_000))
-    places_basic = fields.Int(required=True, validate=validate.Range(min=0, max=100_000))
-    places_secondary = fields.Int(required=True, validate=validate.Range(min=0, max=100_000))
-    amount_cap_tiyn = fields.Int(required=True, validate=validate.Range(min=1, max=10**17))
+    # strict: a whole JSON number or 422 — 1.5 tiyn was cut to 1 and "10" read as 10 (marshmallow 4 refuses true)
+    revision = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10_000))
+    places_primary = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+    places_basic = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+    places_secondary = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+    amount_cap_tiyn = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=10**17))
     period_end = fields.Date(required=True)
     effective_from = fields.Date(required=True, metadata={"description": "Any day of the first month it applies to"})
     rationale = fields.Str(required=True, validate=validate.Length(min=10, max=1000))

@@ -239,6 +239,28 @@ def mark_read(user: User, note_id: int | None = None) -> int:
     return db.session.execute(query.values(read_at=clock.now())).rowcount
 
 
+class UnsendableMail(ValueError):
+    """An outbox row that no retry can send as it is stored (its recipient address is not one plain address)."""
+
+
+def email_message(mail: OutboxEmail, sender: str) -> EmailMessage:
+    """The message of an outbox row. The address is used as stored or not at all: a line break in it would add
+    headers (``Bcc: …``), a list would add recipients. The subject is folded onto one line (a task's name may have
+    a line break in the model)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    try:
+        msg["To"] = mail.to_address
+        recipients = msg["To"].addresses
+    except ValueError as err:  # a line break (CR or LF) in the address
+        raise UnsendableMail(f"not a valid recipient address: {err}") from err
+    if len(recipients) != 1 or not recipients[0].domain:
+        raise UnsendableMail(f"not a valid recipient address: {mail.to_address!r} is not one address")
+    msg["Subject"] = " ".join(mail.subject.split())
+    msg.set_content(mail.body)
+    return msg
+
+
 def deliver_outbox(limit: int = 100) -> dict[str, int]:
     """Send pending e-mails over SMTP (MAIL_SERVER, MAIL_PORT, MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS,
     MAIL_FROM). Without MAIL_SERVER nothing is sent: mails stay stored and readable in the outbox page."""
@@ -250,22 +272,21 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
                                  .order_by(OutboxEmail.id).limit(limit)).all()
     if not pending:
         return counts
+    sender = cfg.get("MAIL_FROM", "tapsyrys@localhost")
     with smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT", 25)), timeout=20) as smtp:
         if cfg.get("MAIL_USE_TLS"):
             smtp.starttls()
         if cfg.get("MAIL_USERNAME"):
             smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD", ""))
         for mail in pending:
-            msg = EmailMessage()
-            msg["From"] = cfg.get("MAIL_FROM", "tapsyrys@localhost")
-            msg["To"] = mail.to_address
-            msg["Subject"] = mail.subject
-            msg.set_content(mail.body)
+            # Each mail on its own: one that cannot be written or is refused is marked failed with the reason,
+            # and the pass goes on — a raise here would leave it pending, at the head of every later pass.
             try:
-                smtp.send_message(msg)
+                smtp.send_message(email_message(mail, sender))
                 mail.status, mail.sent_at = "sent", clock.now()
                 counts["sent"] += 1
-            except smtplib.SMTPException as err:
+            except (UnsendableMail, smtplib.SMTPException) as err:
+                log.warning("e-mail %s to user %s failed: %s", mail.id, mail.user_id, err)
                 mail.status, mail.error = "failed", str(err)[:1000]
                 counts["failed"] += 1
             db.session.commit()
