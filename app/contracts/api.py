@@ -111,8 +111,9 @@ def sign(payload, contract_id: int):
     except (FormInvalid, DomainRefused, ConflictError, EngineError) as err:
         db.session.rollback()
         # A lost race is 409 with the API's one error document, like every other conflict.
-        return error_response(409 if isinstance(err, ConflictError) else 422, str(err),
-                              dict(err.errors) if isinstance(err, FormInvalid) else None)
+        if isinstance(err, FormInvalid):  # its text is the engine's fixed English; the reader's language instead
+            return error_response(422, _("The request is not valid; see the errors per field."), dict(err.errors))
+        return error_response(409 if isinstance(err, ConflictError) else 422, str(err))
     db.session.expire_all()
     return _contract_doc(db.session.get(Contract, contract_id))
 

@@ -512,7 +512,9 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     if task is None or not can_act(actor, task):
         raise TaskNotAvailable("No such task, or it is not yours to complete.")
     if task.status != "open":
-        raise ConflictError("This task has already been completed.")
+        from flask_babel import gettext as _
+
+        raise ConflictError(_("This task has already been completed."))
     on_behalf_of = None if can_act_directly(actor, task) else acting_for(actor, task)
     instance = task.instance
     if expected_lock_version is not None and instance.lock_version != expected_lock_version:
@@ -540,7 +542,9 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     except TaskNotFoundException:  # a row out of step with the saved state (restored, edited by hand)
         wf_task = None
     if wf_task is None or wf_task.state != TaskState.READY:
-        raise ConflictError("This step is no longer waiting for input.")
+        from flask_babel import gettext as _
+
+        raise ConflictError(_("This step is no longer waiting for input."))
     handler = get_handler(task.handler)
     now = clock.now()
 
