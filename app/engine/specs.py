@@ -375,8 +375,8 @@ def _local(tag) -> str:
 def unreachable_problems(trees: dict) -> list[ModelProblem]:
     """Flow nodes no token can reach from a start event (rule: every step must be reachable).
 
-    Roots are the start events of each process and of event subprocesses, and link catch events; a
-    reached subprocess makes its own start events reached; a reached activity its boundary events.
+    Roots are the start events of each process, event subprocesses and their start events, and link catch
+    events; a reached subprocess makes its own start events reached; a reached activity its boundary events.
     """
     problems: list[ModelProblem] = []
     for filename, root in trees.items():
@@ -398,7 +398,9 @@ def unreachable_problems(trees: dict) -> list[ModelProblem]:
                 is_root_start = _local(el.tag) == "startEvent" and (
                     parent_kind == "process" or parent.get("triggeredByEvent") == "true")
                 is_link = _local(el.tag) == "intermediateCatchEvent" and el.find("{*}linkEventDefinition") is not None
-                if is_root_start or is_link:
+                # An event subprocess has no incoming flow by definition: its start event's trigger starts it.
+                is_event_subprocess = el.get("triggeredByEvent") == "true"
+                if is_root_start or is_link or is_event_subprocess:
                     todo.append(node_id)
             seen: set[str] = set()
             while todo:

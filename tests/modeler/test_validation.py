@@ -147,3 +147,19 @@ def test_invalid_form_schema(app_ctx):
     problems = _problems(files)
     assert problems and {(p.filename, p.element_id) for p in problems} == {("fill.schema.json", None)}
     assert all(p.message.startswith("Not a valid JSON Schema: 'strin'") for p in problems), problems
+
+
+def test_an_event_subprocess_is_reached_by_its_trigger_not_by_a_flow(app_ctx):
+    """A tester's model (an error end event caught by an event subprocess, as Camunda Modeler draws it) could not
+    be published: "This element cannot be reached from a start event" on the event subprocess itself."""
+    files = two_step()
+    handler = ('<bpmn:subProcess id="on_error" name="Handle rejection" triggeredByEvent="true">'
+               '<bpmn:startEvent id="err_start"><bpmn:errorEventDefinition id="err_catch" /></bpmn:startEvent>'
+               '<bpmn:endEvent id="err_end" /><bpmn:sequenceFlow id="e1" sourceRef="err_start" targetRef="err_end" />'
+               '</bpmn:subProcess>')
+    files["trial.bpmn"] = files["trial.bpmn"].replace('<bpmn:endEvent id="end" />',
+                                                      f'<bpmn:endEvent id="end" />{handler}')
+    assert not [p for p in _problems(files) if "reached" in p.message]
+    # An ordinary subprocess without a flow into it is still unreachable.
+    files["trial.bpmn"] = files["trial.bpmn"].replace('triggeredByEvent="true"', "")
+    assert "cannot be reached" in _only(_problems(files), "on_error")
