@@ -219,10 +219,7 @@ def _read_zip(data: bytes) -> tuple[dict[str, str], dict]:
                 info.compress_size and len(raw) / info.compress_size > MAX_RATIO):
             raise ImportRefused(_("The file %(path)s is too large or compressed suspiciously well.",
                                   path=info.filename))
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            raise ImportRefused(_("The file %(path)s is not UTF-8 text.", path=info.filename)) from err
+        text = decoded(raw, info.filename)
         if path.name in files or (path.name == MODEL_JSON and meta):
             raise ImportRefused(_("The file %(name)s appears twice.", name=path.name))
         if path.name == MODEL_JSON:
@@ -242,6 +239,28 @@ def _read_zip(data: bytes) -> tuple[dict[str, str], dict]:
     if not any(n.endswith(".bpmn") for n in files):
         raise ImportRefused(_("The zip holds no .bpmn diagram."))
     return files, meta
+
+
+_DECLARED_ENCODING = re.compile(r"""\A(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])([^"']*)\2""")
+
+
+def decoded(raw: bytes, path: str) -> str:
+    """An imported file as text: UTF-8 (a byte-order mark dropped), or UTF-16 with its byte-order mark. UTF-16
+    without one decoded "as UTF-8" into text full of NUL characters, was stored, and every later save of it was
+    refused; now it is refused here, with what to do. The text is stored as UTF-8, so an XML declaration naming
+    another encoding is made to say so where that changes what is read (text beyond ASCII) — the engine would
+    otherwise read the UTF-8 bytes as, say, Latin-1 and show its task names garbled."""
+    try:
+        text = raw.decode("utf-16") if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        raise ImportRefused(_("The file %(path)s is not UTF-8 text: save it as UTF-8 and import it again.",
+                              path=path))
+    declared = _DECLARED_ENCODING.match(text)
+    if declared is None or declared.group(3).lower() in ("utf-8", "utf8") or text.isascii():
+        return text  # kept byte for byte, as the tool wrote it (ASCII reads the same in any of these encodings)
+    return f"{declared.group(1)}{declared.group(2)}UTF-8{declared.group(2)}{text[declared.end():]}"
 
 
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
@@ -293,10 +312,7 @@ def read_upload(data: bytes, filename: str = "") -> tuple[dict[str, str], dict]:
         raise ImportRefused(_("Choose a .zip model folder or a .bpmn diagram."))
     if len(data) > MAX_FILE_BYTES:
         raise ImportRefused(_("The file %(path)s is too large or compressed suspiciously well.", path=name))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ImportRefused(_("The file %(path)s is not UTF-8 text.", path=name)) from err
+    text = decoded(data, name)
     if name.lower().endswith(".xml"):
         name = name[:-4] + ".bpmn"
     suffix = ".dmn" if name.lower().endswith(".dmn") else ".bpmn"

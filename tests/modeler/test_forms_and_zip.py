@@ -114,3 +114,23 @@ def test_import_page_refuses_bad_upload_without_500(world, browser):
                           content_type="multipart/form-data")
     assert response.status_code == 302
     assert "Unsafe path" in owner.get("/modeler/").get_data(as_text=True)
+
+
+def test_a_diagram_is_stored_as_utf8_whatever_byte_order_mark_or_declaration_it_came_with(app_ctx):
+    """Found by a tester with foreign files: UTF-16 without a byte-order mark was stored full of NUL characters
+    (and then no save of it was possible); UTF-16 with one was refused; a UTF-8 file declaring ISO-8859-1 (as the
+    BPMN MIWG reference files do) was run by the engine as Latin-1, its task names garbled."""
+    from app.modeler.operations import read_upload
+
+    body = '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"><a name="Проверка"/>'
+    with pytest.raises(ImportRefused, match=r"^The file m\.bpmn is not UTF-8 text: save it as UTF-8 and import it "
+                                            r"again\.$"):
+        read_upload(('<?xml version="1.0"?>' + body).encode("utf-16-be"), "m.bpmn")
+    with pytest.raises(ImportRefused, match="not UTF-8 text"):
+        read_upload(body.encode("cp1251"), "m.bpmn")
+    files, _meta = read_upload(('<?xml version="1.0" encoding="UTF-16"?>' + body).encode("utf-16"), "m.bpmn")
+    assert files == {"m.bpmn": '<?xml version="1.0" encoding="UTF-8"?>' + body}
+    files, _meta = read_upload(("<?xml version='1.0' encoding='ISO-8859-1'?>" + body).encode(), "m.bpmn")
+    assert files == {"m.bpmn": "<?xml version='1.0' encoding='UTF-8'?>" + body}
+    archive = _zip({"m/m.bpmn": "\ufeff" + body})  # a byte-order mark inside a zip is dropped as well
+    assert read_zip(archive)[0] == {"m.bpmn": body}
