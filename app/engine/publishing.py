@@ -200,9 +200,36 @@ def _require_draft(version: ProcessModelVersion) -> None:
         raise ModelChangeRefused(_("Published and retired versions are immutable; start a draft to change them"))
 
 
+#: The SpiffWorkflow extensions the modeler's side panel edits (app/static/modeler-spiffworkflow.json, tag names
+#: as written): the owner may remove these there; any other extension a save drops was dropped by the editor.
+PANEL_EXTENSIONS = frozenset({"properties", "property", "serviceTaskOperator", "parameterList", "parameters",
+                              "parameter", "calledDecisionId", "instructionsForEndUser", "preScript", "postScript"})
+
+
+def _refuse_lost_content(before: dict[str, str], after: dict[str, str]) -> None:
+    """A save must not drop what the diagram editor cannot show: SpiffArena's message payloads and variables, a
+    signal's payload, unit tests, other tools' extensions, multi-instance data references. The editor drops
+    elements of a vocabulary it half knows, silently — and the model then published and ran without them."""
+    from app.engine.xml import lost_content
+
+    for name, text in after.items():
+        old = before.get(name)
+        if old is None or old == text or not name.endswith((".bpmn", ".dmn")):
+            continue
+        lost = lost_content(old, text, PANEL_EXTENSIONS)
+        if lost:
+            what = "; ".join(f"{tag} ×{count} in {owner}" if count > 1 else f"{tag} in {owner}"
+                             for owner, tag, count in lost[:8])
+            raise ModelChangeRefused(_(
+                "Nothing was saved: saving %(file)s would remove what this editor cannot show (%(what)s). Change "
+                "those elements in the exported model's files and import it again.", file=name, what=what))
+
+
 def save_draft(version: ProcessModelVersion, files: dict[str, str], actor=None) -> list:
-    """Store the draft's files whatever their problems (work in progress) and return every problem."""
+    """Store the draft's files whatever their problems (work in progress) and return every problem — unless the
+    change would drop content the editor cannot show (:func:`_refuse_lost_content`)."""
     _require_draft(version)
+    _refuse_lost_content(version.files or {}, files)
     problems = version_problems(version, files, learn=True)
     version.files = dict(files)
     version.content_hash = content_hash(files)

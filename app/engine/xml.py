@@ -271,3 +271,63 @@ def _parse(data: bytes, filename: str) -> etree._ElementTree:
     tree = root.getroottree()
     _check_tree(tree, filename)
     return tree
+
+
+# -- what a save must not lose ----------------------------------------------------------------------------------
+_DIAGRAM_NAMESPACES = frozenset({
+    "http://www.omg.org/spec/BPMN/20100524/MODEL", "http://www.omg.org/spec/BPMN/20100524/DI",
+    "http://www.omg.org/spec/DD/20100524/DC", "http://www.omg.org/spec/DD/20100524/DI"})
+SPIFF_NAMESPACE = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+#: Multi-instance data references: SpiffWorkflow writes them as variable names, which the diagram editor
+#: cannot resolve as element ids and drops on save.
+_DATA_REFERENCES = frozenset({"loopDataInputRef", "loopDataOutputRef", "inputDataItem", "outputDataItem"})
+
+
+def kept_content(data: bytes | str, editable: frozenset[str] = frozenset()) -> dict[tuple[str, str], int]:
+    """What a save of ``data`` must keep, per (owning element id, ``{uri}local`` tag): how many elements of other
+    vocabularies (a tool's extensions) and multi-instance data references each element holds — all but the
+    SpiffWorkflow extensions the editor's side panel edits (``editable``: local names), which the owner may
+    remove there. Malformed XML counts nothing (validation reports it)."""
+    try:
+        tree = _parse(data, "model")
+    except (ModelXmlError, TypeError):
+        return {}
+    counts: dict[tuple[str, str], int] = {}
+    for node in tree.iter():
+        if not isinstance(node.tag, str):
+            continue
+        qname = etree.QName(node)
+        foreign = qname.namespace not in _DIAGRAM_NAMESPACES
+        if (foreign and qname.namespace == SPIFF_NAMESPACE and qname.localname in editable) or (
+                not foreign and qname.localname not in _DATA_REFERENCES):
+            continue
+        owner = node.getparent()
+        while owner is not None and not (owner.get("id") and etree.QName(owner).namespace in _DIAGRAM_NAMESPACES):
+            owner = owner.getparent()
+        if owner is not None:
+            key = (owner.get("id"), node.tag)
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def lost_content(before: bytes | str, after: bytes | str, editable: frozenset[str] = frozenset(),
+                 ) -> list[tuple[str, str, int]]:
+    """(element id, tag, how many) that ``after`` no longer holds of what :func:`kept_content` counts in
+    ``before``, for elements still in ``after`` (deleting an element takes its extensions with it). Tags are
+    compared by namespace URI, whatever prefix each file gives it, and reported as ``prefix:local``."""
+    old = kept_content(before, editable)
+    if not old:
+        return []
+    try:
+        ids = {el.get("id") for el in _parse(after, "model").iter() if isinstance(el.tag, str)}
+    except (ModelXmlError, TypeError):
+        return []
+    new = kept_content(after, editable)
+    prefixes = {v: k for k, v in _parse(before, "model").getroot().nsmap.items() if k}
+    lost = []
+    for (owner, tag), count in sorted(old.items()):
+        if owner in ids and new.get((owner, tag), 0) < count:
+            uri, local = tag[1:].split("}", 1) if tag.startswith("{") else ("", tag)
+            shown = f"{prefixes[uri]}:{local}" if uri in prefixes else local
+            lost.append((owner, shown, count - new.get((owner, tag), 0)))
+    return lost

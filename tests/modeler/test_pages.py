@@ -151,3 +151,39 @@ def test_failed_service_task_is_shown_and_retried_by_the_operator(world, browser
     assert instance.status == "running" and instance.error_message is None
     page = operator_page.get(f"/instances/{instance.id}").get_data(as_text=True)
     assert 'data-active="pay"' in page and 'data-failed=""' in page
+
+
+def test_a_save_that_drops_what_the_editor_cannot_show_is_refused_and_saves_nothing(trial_v1, browser):
+    """A tester saved a SpiffArena model unchanged in the editor: its message payloads and variables, a signal's
+    payload and multi-instance data references were gone (the editor drops a half-known vocabulary's elements),
+    and the model published and ran without them."""
+    owner = browser("owner")
+    owner.post(f"/modeler/versions/{trial_v1.id}/draft")
+    draft = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "draft")).one()
+    extension = ('<bpmn:extensionElements><spiffworkflow:messagePayload>{"act": act_id}'
+                 '</spiffworkflow:messagePayload><camunda:properties><camunda:property name="a" value="b"/>'
+                 '</camunda:properties><spiffworkflow:preScript>x = 1</spiffworkflow:preScript>'
+                 '</bpmn:extensionElements>')
+    camunda = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+    full = draft.files["trial.bpmn"].replace('<bpmn:userTask id="review" name="Review">',
+                                             f'<bpmn:userTask id="review" name="Review">{extension}', 1)
+    full = full.replace("<bpmn:definitions ", f"<bpmn:definitions {camunda}", 1)
+    assert owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"trial.bpmn": full}}).status_code == 200
+
+    # The editor's save: the payload gone (camunda's elements kept, under another prefix), the pre-script removed
+    # in the side panel (which the owner may do).
+    dropped = full.replace('<spiffworkflow:messagePayload>{"act": act_id}</spiffworkflow:messagePayload>', "")
+    dropped = dropped.replace("<spiffworkflow:preScript>x = 1</spiffworkflow:preScript>", "")
+    dropped = dropped.replace("camunda:", "cam:").replace("xmlns:camunda=", "xmlns:cam=")
+    response = owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"trial.bpmn": dropped}})
+    assert response.status_code == 422
+    assert response.get_json()["error"] == (
+        "Nothing was saved: saving trial.bpmn would remove what this editor cannot show (spiffworkflow:messagePayload "
+        "in review). Change those elements in the exported model's files and import it again.")
+    assert db.session.get(ProcessModelVersion, draft.id).files["trial.bpmn"] == full
+
+    kept = full.replace("<spiffworkflow:preScript>x = 1</spiffworkflow:preScript>", "")  # the panel's own: allowed
+    assert owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"trial.bpmn": kept}}).status_code == 200
+    # An element deleted (here: replaced by another of a new id) takes its extensions with it.
+    gone = dropped.replace('"review"', '"review2"')
+    assert owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"trial.bpmn": gone}}).status_code == 200
