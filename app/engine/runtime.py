@@ -231,6 +231,7 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
             **({"details": {"form_options": options}} if options else {}),
         ))
     db.session.add_all(created)
+    _refuse_too_deep(wf)
     completed = wf.is_completed()
     dues = [d for d in (parse_due(ev.value) for ev in wf.waiting_events()) if d is not None]
     _write_instance(instance, {
@@ -286,6 +287,38 @@ class StateNotSerializable(StepFailed):
     cannot hold): the step is refused as a whole, like any other failed step."""
 
     incident_kind = "serialization"
+
+
+#: SpiffWorkflow follows a task tree at most this deep (``TaskIterator``'s ``max_depth``); past it, the ready
+#: tasks are not found and the workflow reads as completed — a loop's 500th round "completed" an instance that
+#: never reached its end event. A step that takes the tree near it fails instead, like any failed step.
+ENGINE_MAX_DEPTH = 1000
+_DEPTH_MARGIN = 50
+
+
+class PathTooLong(StepFailed):
+    """The process went round its loops so often that the engine would lose track of it."""
+
+    incident_kind = "loop"
+
+
+def _refuse_too_deep(wf: BpmnWorkflow) -> None:
+    """The newest branch's depth (each step adds a level; following the last child is enough, and costs the
+    depth, not the tree)."""
+    depth, node, where = 0, wf.task_tree, None
+    while node.children:
+        node, depth = node.children[-1], depth + 1
+        if getattr(node.task_spec, "bpmn_id", None) and not node.has_state(TaskState.PREDICTED_MASK):
+            where = node.task_spec.bpmn_id  # the last step taken, not a predicted one
+    if depth >= ENGINE_MAX_DEPTH - _DEPTH_MARGIN:
+        from flask_babel import gettext as _
+
+        failure = PathTooLong(_("This process has gone round its loops too often: the engine follows at most "
+                                "%(n)s steps in one path and would lose track of it. Nothing of this step was "
+                                "saved; end the loop in the model (a counter or an exit condition).",
+                                n=ENGINE_MAX_DEPTH))
+        failure.element_id = where
+        raise failure
 
 
 def _dump(wf: BpmnWorkflow) -> str:
