@@ -367,6 +367,18 @@
     return dmn.saveXML({ format: true }).then(function (r) { files[name] = r.xml; });
   }
 
+  function dmnNotice(text) {
+    var notice = document.getElementById("dmn-notice");
+    if (!notice) {
+      notice = document.createElement("div");
+      notice.id = "dmn-notice";
+      notice.className = "alert alert-warning";
+      dmnEl.parentNode.insertBefore(notice, dmnEl);
+    }
+    notice.textContent = text;
+    notice.classList.toggle("d-none", !text);
+  }
+
   function openFile(name) {
     Array.prototype.forEach.call(document.querySelectorAll("#file-tabs [data-file]"), function (b) {
       b.classList.toggle("active", b.dataset.file === name);
@@ -374,6 +386,7 @@
     stashDmn().then(function () {
       if (/\.bpmn$/.test(name)) {
         currentDmn = null;
+        dmnNotice("");
         dmnEl.classList.add("d-none");
         canvasEl.classList.remove("d-none");
         if (name === currentBpmn) { return; }
@@ -386,11 +399,15 @@
       canvasEl.classList.add("d-none");
       dmnEl.classList.remove("d-none");
       if (!dmn) { dmn = new window.DmnJS({ container: dmnEl }); }
-      currentDmn = name;
+      // The tab's file is taken back on save only once dmn-js has read it: a table it cannot read (DMN 1.1 or
+      // 1.2) stays as stored, and saving the rest goes on ("no definitions loaded" stopped every save before).
+      currentDmn = null;
+      dmnNotice("");
       dmn.importXML(files[name]).then(function () {
+        currentDmn = name;
         var table = dmn.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
         if (table) { return dmn.open(table); }
-      }).catch(function (err) { dmnEl.textContent = String(err); });
+      }).catch(function (err) { dmnNotice(t.dmnUnreadable + " " + String(err && err.message || err)); });
     });
   }
 

@@ -64,3 +64,28 @@ def test_owner_edits_a_decision_table(new_page):
     draft = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "draft")).one()
     assert "<text>250</text>" in draft.files["norms.dmn"]
     assert "<text>100</text>" in version.files["norms.dmn"], "the published version is untouched"
+
+
+def test_a_decision_table_the_editor_cannot_open_is_kept_and_saving_goes_on(new_page):
+    """A tester opened a DMN 1.1 table (which the engine runs): dmn-js refused it, and from then on every save of
+    the model failed ("no definitions loaded") until the page was reloaded."""
+    old_dmn = DMN.replace("https://www.omg.org/spec/DMN/20191111/MODEL/", "http://www.omg.org/spec/DMN/20151101/dmn.xsd")
+    files = chain_model("dmn_old", [("decide", "School accountant", RULE_TASK),
+                                    ("fill", "School accountant", user_task("fill", "Fill in"))])
+    files["norms.dmn"] = old_dmn
+    version, _ = publish_version(files)
+    db.session.commit()
+    page = new_page("owner")
+    page.goto(f"/modeler/models/{version.process_model_id}")
+    page.locator("button.new-draft").first.click()
+    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+
+    page.get_by_role("button", name="norms.dmn").click()
+    expect(page.locator("#dmn-notice")).to_contain_text("cannot open this decision table")
+    page.get_by_role("button", name="dmn_old.bpmn").click()
+    expect(page.locator("#dmn-notice")).to_be_hidden()
+    page.click("#save-draft")
+    expect(page.locator("#save-status")).to_contain_text("Draft saved")
+    db.session.expire_all()
+    draft = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "draft")).one()
+    assert draft.files["norms.dmn"] == old_dmn, "the table is kept as it was"
