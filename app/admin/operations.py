@@ -7,9 +7,12 @@ to the record's own chain (``user:<id>``, ``organisation:<id>``, ``region:<id>``
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask_babel import gettext as _
+from marshmallow import ValidationError
+from marshmallow.validate import Email
 from sqlalchemy import func, select
 
 from app import clock
@@ -20,6 +23,7 @@ from app.people.models import Organisation, Region, User
 from app.people.operations import end_sessions
 from app.people.roles import ROLE_SCOPE, Role
 from app.registry.identifiers import is_valid_12, is_valid_kz_iban
+from app.user_input import ascii_int, is_ascii_digits
 
 ORG_KINDS = ("school", "dormitory", "department", "operator", "ministry")
 #: the organisation kind a role belongs to (None: any, or none)
@@ -29,6 +33,10 @@ ROLE_ORG_KIND = {
     Role.DEPARTMENT_OFFICIAL: "department", Role.DEPARTMENT_HEAD: "department",
     Role.OPERATOR: "operator",
 }
+#: A login is ASCII: "аccountant" (Cyrillic а) or "ａｃｃｏｕｎｔａｎｔ" (full width) would read as "accountant" on
+#: every page and in the audit trail, next to the real one.
+LOGIN = re.compile(r"[A-Za-z0-9._-]{1,80}")
+_EMAIL = Email()
 
 
 class Invalid(DomainRefused):
@@ -45,20 +53,32 @@ def _text(form, name: str, limit: int) -> str:
     return (form.get(name) or "").strip()[:limit + 1]
 
 
+def is_email_address(address: str) -> bool:
+    """One address a mail server can deliver to. Notifications put it in a header, so a line break would add
+    headers ("Bcc: ..."): marshmallow's RFC 5322 check (one @, no spaces), nothing unprintable, a plain local part
+    (no quoted "..." with markup in it) and a domain name with a dot (no ``localhost``, no ``[127.0.0.1]``)."""
+    try:
+        _EMAIL(address)
+    except ValidationError:
+        return False
+    local, _at, domain = address.rpartition("@")
+    return address.isprintable() and not local.startswith('"') and "." in domain and not domain.startswith("[")
+
+
 # -- users ------------------------------------------------------------------------------------------------------
 def _user_fields(form, errors: dict, user: User | None) -> dict:
     values = {"full_name": _text(form, "full_name", 200), "email": _text(form, "email", 200) or None,
               "role": _text(form, "role", 32)}
     if not values["full_name"] or len(values["full_name"]) > 200:
         errors["full_name"] = _("Enter the person's full name (at most 200 characters).")
-    if values["email"] and ("@" not in values["email"] or len(values["email"]) > 200):
+    if values["email"] and (len(values["email"]) > 200 or not is_email_address(values["email"])):
         errors["email"] = _("Enter a valid e-mail address or leave it empty.")
     if values["role"] not in {r.value for r in Role}:
         errors["role"] = _("Choose a role.")
     org_id = _text(form, "organisation_id", 12)
     organisation = None
     if org_id:
-        organisation = db.session.get(Organisation, int(org_id)) if org_id.isdigit() else None
+        organisation = db.session.get(Organisation, int(org_id)) if is_ascii_digits(org_id) else None
         if organisation is None:
             errors["organisation_id"] = _("Choose an existing organisation.")
     if "role" not in errors and "organisation_id" not in errors:
@@ -82,9 +102,10 @@ def check_password_rules(password: str, username: str | None = None) -> str | No
 def create_user(form, actor: User) -> tuple[User, str]:
     """A new account with a temporary password (returned once, to hand over); it must be changed at first login."""
     errors: dict[str, str] = {}
-    username = _text(form, "username", 80).lower()
-    if not username or len(username) > 80 or not all(c.isalnum() or c in "._-" for c in username):
-        errors["username"] = _("A login is letters, digits, dots, dashes or underscores (at most 80).")
+    typed = _text(form, "username", 80)
+    username = typed.lower()
+    if not LOGIN.fullmatch(typed):
+        errors["username"] = _("A login is letters (a–z), digits, dots, dashes or underscores (at most 80).")
     elif db.session.scalar(select(func.count()).select_from(User).where(func.lower(User.username) == username)):
         errors["username"] = _("This login is taken.")
     values = _user_fields(form, errors, None)
@@ -173,12 +194,12 @@ def save_organisation(organisation: Organisation | None, form, actor: User) -> O
         errors["name"] = _("Enter the name (at most 255 characters).")
     region = None
     if region_id:
-        region = db.session.get(Region, int(region_id)) if region_id.isdigit() else None
+        region = db.session.get(Region, int(region_id)) if is_ascii_digits(region_id) else None
         if region is None:
             errors["region_id"] = _("Choose a region.")
     elif kind in ("school", "dormitory", "department"):
         errors["region_id"] = _("Schools and departments belong to a region.")
-    if capacity and (not capacity.isdigit() or len(capacity) > 6):
+    if capacity and ascii_int(capacity, max_digits=6) is None:
         errors["design_capacity"] = _("The design capacity is a whole number of places.")
     if iban and not is_valid_kz_iban(iban):
         errors["iban"] = _("The IBAN is not a valid Kazakh IBAN.")

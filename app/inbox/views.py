@@ -33,12 +33,14 @@ from app.inbox.models import TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, bulk_candidates, filter_choices, inbox_page, sla_state, view_counts
 from app.people import substitutions as subs
 from app.ui import task_label
+from app.user_input import ascii_int
 
 bp = Blueprint("inbox", __name__)
 
 
 def _task_ids(values) -> list[int]:
-    return [int(v) for v in values if str(v).isdigit()][:200]
+    """The task ids asked for; a value that is not ASCII digits (a word, "²", "１") names no task."""
+    return [task_id for task_id in map(ascii_int, values) if task_id is not None][:200]
 
 
 PERSONAL_VIEWS = ("mine", "waiting", "completed")
@@ -49,9 +51,10 @@ PERSONAL_VIEWS = ("mine", "waiting", "completed")
 def index():
     saved = None
     args = request.args
-    if args.get("filter", "").isdigit():
+    filter_id = ascii_int(args.get("filter"))
+    if filter_id is not None:
         try:
-            saved = ops.get_filter_for(current_user, int(args["filter"]))
+            saved = ops.get_filter_for(current_user, filter_id)
         except TaskNotAvailable:
             abort(404)
         params = dict(saved.params)
@@ -164,7 +167,7 @@ def unclaim(task_id: int):
 @login_required
 def reassign(task_id: int):
     task = _task_or_404(task_id)
-    to = request.form.get("user_id", type=int)
+    to = ascii_int(request.form.get("user_id"))  # int() would read "１２" as person 12
     return _run(task, lambda: ops.reassign(task, current_user, to), _("The task has been reassigned."))
 
 

@@ -40,6 +40,7 @@ from app.modeler.access import can_edit_models, require_model_editor, require_mo
 from app.modeler.models import InstanceMigration
 from app.processes.trials import start_trial
 from app.security import model_file_download
+from app.user_input import UnreadableJson, ascii_int, loads_json_field
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -151,6 +152,22 @@ def lane_role(version_id: int):
     return redirect(url_for("modeler.edit", version_id=version.id))
 
 
+def _unreadable_file(files: dict[str, str]) -> str | None:
+    """The refusal for a saved .json file ``json.loads`` must not be given: the model check would exhaust its
+    recursion on one nested too deeply (a 500), or read NaN and Infinity. Other invalid JSON is one more problem
+    the draft lists."""
+    for name, text in files.items():
+        if not name.endswith(".json"):
+            continue
+        try:
+            loads_json_field(text)
+        except UnreadableJson as err:
+            return _("Not valid JSON: %(reason)s", reason=f"{name[:100]}: {err.msg}")
+        except ValueError:
+            continue
+    return None
+
+
 @bp.route("/versions/<int:version_id>/save", methods=["POST"])
 @login_required
 def save(version_id: int):
@@ -168,6 +185,9 @@ def save(version_id: int):
                 operations.ALLOWED_SUFFIXES):
             return jsonify({"error": _("Unsupported file name: %(name)s", name=str(name)[:100])}), 400
         files[name] = text
+    unreadable = _unreadable_file(payload.get("files", {}))
+    if unreadable:
+        return jsonify({"error": unreadable}), 422
     for name in deletions:
         files.pop(name, None)
     try:
@@ -290,7 +310,7 @@ def migrate(version_id: int):
     target = _version(version_id)
     if request.method == "POST":
         require_model_editor(current_user)
-        ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit() and len(i) < 19]
+        ids = [i for i in map(ascii_int, request.form.getlist("instance_id")) if i is not None]
         outcome = migration.migrate_many(ids, target, current_user)  # each instance in its own transaction
         if outcome.migrated:
             flash(ngettext("%(num)s instance migrated to version %(v)s.",
@@ -328,6 +348,25 @@ def revert(migration_id: int):
     return redirect(url_for("modeler.model", model_id=record.to_version.process_model_id))
 
 
+def _unreadable_json(schema_text: str, ui_text: str) -> list[str]:
+    """check_form's "not valid JSON" messages, read with the form-field parser first: JSON nested too deeply would
+    exhaust ``json.loads``'s recursion (a 500), and NaN, Infinity or a 5,000-digit number are not JSON."""
+    errors = []
+    for text, message in ((schema_text or "", _l("JSON Schema: not valid JSON (line %(line)s: %(msg)s)")),
+                          (ui_text or "{}", _l("UI schema: not valid JSON (line %(line)s: %(msg)s)"))):
+        try:
+            loads_json_field(text)
+        except json.JSONDecodeError as err:
+            errors.append(str(message) % {"line": err.lineno, "msg": err.msg})
+    return errors
+
+
+def _checked_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None, list[str]]:
+    """``operations.check_form``, given only text that parses safely."""
+    errors = _unreadable_json(schema_text, ui_text)
+    return (None, None, errors) if errors else operations.check_form(schema_text, ui_text)
+
+
 @bp.route("/versions/<int:version_id>/forms", methods=["POST"])
 @login_required
 def new_form(version_id: int):
@@ -348,6 +387,17 @@ def new_form(version_id: int):
     return redirect(url_for("modeler.form", version_id=version.id, name=name))
 
 
+def _save_form(version: ProcessModelVersion, name: str, schema_text: str, ui_text: str) -> list[str]:
+    """Save the form in the draft and commit; else the reasons it was refused (nothing stored)."""
+    try:
+        operations.save_form(version, name, schema_text, ui_text, current_user)
+    except ModelChangeRefused as err:
+        db.session.rollback()
+        return str(err).split("; ")
+    db.session.commit()
+    return []
+
+
 @bp.route("/versions/<int:version_id>/forms/<name>", methods=["GET", "POST"])
 @login_required
 def form(version_id: int, name: str):
@@ -362,16 +412,11 @@ def form(version_id: int, name: str):
     if request.method == "POST":
         require_model_editor(current_user)
         schema_text, ui_text = request.form.get("schema", ""), request.form.get("uischema", "{}")
-        try:
-            operations.save_form(version, name, schema_text, ui_text, current_user)
-        except ModelChangeRefused as err:
-            db.session.rollback()
-            errors = str(err).split("; ")
-        else:
-            db.session.commit()
+        errors = _unreadable_json(schema_text, ui_text) or _save_form(version, name, schema_text, ui_text)
+        if not errors:
             flash(_("The form %(name)s was saved in draft version %(v)s.", name=name, v=version.number), "success")
             return redirect(url_for("modeler.form", version_id=version.id, name=name))
-    schema, ui, _errs = operations.check_form(schema_text, ui_text)
+    schema, ui, _errs = _checked_form(schema_text, ui_text)
     fields = build_fields(schema, ui, {}, {}, str(get_locale())) if not _errs else []
     editable = version.status == "draft" and can_edit_models(current_user)
     return render_template("modeler/form.html", version=version, model=version.process_model, name=name,
@@ -384,7 +429,7 @@ def form(version_id: int, name: str):
 def form_preview():
     """The live preview: the same server renderer the task pages use (htmx swaps this fragment)."""
     require_model_reader(current_user)
-    schema, ui, errors = operations.check_form(request.form.get("schema", ""), request.form.get("uischema", "{}"))
+    schema, ui, errors = _checked_form(request.form.get("schema", ""), request.form.get("uischema", "{}"))
     fields = build_fields(schema, ui, {}, {}, str(get_locale())) if not errors else []
     return render_template("modeler/_preview.html", fields=fields, errors=errors)
 

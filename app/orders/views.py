@@ -21,6 +21,7 @@ from app.orders.models import LEVELS, LOCALITIES, StateOrder
 from app.orders.operations import allocated_tiyn, place_order
 from app.people.access import scope_clause
 from app.people.roles import Role, Scope
+from app.user_input import is_ascii_digits
 
 bp = Blueprint("orders", __name__)
 
@@ -46,10 +47,9 @@ def index():
 
 def _parse_tenge(value: str) -> int:
     text = (value or "").replace(" ", "").replace("\u00a0", "").replace(",", ".")
-    if not text or not all(ch.isdigit() or ch == "." for ch in text) or text.count(".") > 1:
-        raise DomainRefused(_("Enter the budget in tenge, e.g. 1500000000."))
     whole, _sep, frac = text.partition(".")
-    if len(frac) > 2 or not whole:
+    # ASCII digits only (app/user_input.py): "１５００" is not read as 1500, "²" is not a 500.
+    if not is_ascii_digits(whole) or (frac and not is_ascii_digits(frac)) or len(frac) > 2:
         raise DomainRefused(_("Enter the budget in tenge, e.g. 1500000000."))
     if len(whole) > 15:  # tiyn must fit PostgreSQL's bigint (issue 13 §4)
         raise DomainRefused(_("The budget is too large."))
@@ -65,7 +65,7 @@ def _parse_date(value: str, label: str) -> date:
 
 def _parse_whole(value: str, label: str) -> int:
     text = (value or "").strip()
-    if not text.isdigit() or len(text) > 6:
+    if not is_ascii_digits(text) or len(text) > 6:
         raise DomainRefused(_("%(field)s: enter a whole number.", field=label))
     return int(text)
 

@@ -15,6 +15,7 @@ from app.people.forms import ChangePasswordForm, LoginForm
 from app.people.models import User, spend_a_password_check
 from app.people.passwords import password_problems
 from app.people.tokens import bearer_secret
+from app.user_input import ascii_int
 
 bp = Blueprint("people", __name__)
 login_manager.login_view = "people.login"
@@ -26,7 +27,8 @@ def load_user(user_id: str) -> User | None:
     # An API call with a bearer token is that token's user only, whatever cookie came with it.
     if g.get("api_token") is not None or bearer_secret() is not None:
         return None
-    user = get_by_id(_USER_BY_ID, User, int(user_id)) if user_id.isdigit() else None
+    user_key = ascii_int(user_id)
+    user = get_by_id(_USER_BY_ID, User, user_key) if user_key is not None else None
     if user is None or not sessions.still_valid(user):
         sessions.forget()
         return None

@@ -22,6 +22,7 @@ from app.extensions import db
 from app.people.access import scope_clause
 from app.people.models import Organisation
 from app.processes import models as _cockpit_models  # noqa: F401 - maps is_trial / trial_owner_id
+from app.user_input import ascii_int, is_ascii_digits
 
 #: the states people filter by; ``waiting`` and ``incident`` are how ``running`` and ``error`` are shown
 STATES = ("running", "waiting", "incident", "suspended", "completed", "cancelled")
@@ -91,10 +92,11 @@ class InstanceFilter:
             f.state = ""
         if f.trial not in TRIAL:
             f.trial = ""
-        if f.version and not f.version.isdigit():
+        # Numbers are ASCII digits (app/user_input.py): "²" or "１" is ignored like a word, never read or a 500.
+        if f.version and ascii_int(f.version) is None:
             f.errors.append(_("The version is a number; the version filter was ignored."))
             f.version = ""
-        if f.region and not f.region.isdigit():
+        if f.region and ascii_int(f.region) is None:
             f.errors.append(_("Unknown region; the region filter was ignored."))
             f.region = ""
         for name in ("started_from", "started_to", "updated_from", "updated_to"):
@@ -185,13 +187,13 @@ class InstanceFilter:
     def _business_key(self):
         """Act, contract and order numbers begin the instance title (``A-2026-10-0001 · school``): a prefix
         search on the title index; a bare number also finds the instance by id."""
-        term = self.q.upper() if not self.q.isdigit() else self.q
+        term = self.q if is_ascii_digits(self.q) else self.q.upper()
         if db.session.get_bind().dialect.name == "sqlite":
             # SQLite's LIKE ignores case and so cannot use the index; a range over the title's index can.
             clause = and_(ProcessInstance.title >= term, ProcessInstance.title < term + "\U0010ffff")
         else:  # PostgreSQL: LIKE 'prefix%' uses the text_pattern_ops index whatever the collation
             clause = ProcessInstance.title.like(f"{_escape_like(term)}%", escape="\\")
-        if self.q.isdigit() and len(self.q) < 12:
+        if is_ascii_digits(self.q) and len(self.q) < 12:
             clause = or_(clause, ProcessInstance.id == int(self.q))
         return clause
 

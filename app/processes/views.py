@@ -24,6 +24,7 @@ from app.processes import operations as ops
 from app.processes import queries, trials
 from app.processes.masking import mask
 from app.security import model_file_download
+from app.user_input import JsonTooDeep, NonFiniteNumber, ascii_int, loads_json_field
 
 bp = Blueprint("processes", __name__)
 
@@ -117,8 +118,7 @@ def retry(instance_id: int):
         abort(403)
     incident_id = request.form.get("incident_id", "")
     try:
-        resolved = ops.retry(instance, current_user, _confirmed_reason(),
-                             int(incident_id) if incident_id.isdigit() and len(incident_id) < 19 else None)
+        resolved = ops.retry(instance, current_user, _confirmed_reason(), ascii_int(incident_id))
     except (DomainRefused, ConflictError, ops.RetryRefused) as err:
         db.session.rollback()
         flash(str(err), "danger")
@@ -160,11 +160,28 @@ def trigger_timer(instance_id: int):
                 _("The timer was triggered."))
 
 
+def _storable_value(text: str) -> str:
+    """The typed value, if the workflow state can hold what it parses to. ``json.loads`` would exhaust its recursion on
+    JSON nested 100,000 deep (a 500) and read NaN, Infinity and 1e999, which are not JSON (PostgreSQL's ``json``
+    refuses the saved state). Text that is not JSON at all is left to ``ops.parse_value`` (a bare word is text)."""
+    try:
+        loads_json_field(text.strip())
+    except JsonTooDeep:
+        raise ops.ActionRefused(_("The value is not valid JSON.")) from None
+    except NonFiniteNumber:
+        raise ops.ActionRefused(_("Numbers must be finite: NaN, Infinity and numbers as large as 1e999 cannot be "
+                                  "saved.")) from None
+    except ValueError:
+        pass
+    return text
+
+
 @bp.route("/instances/<int:instance_id>/variables", methods=["POST"])
 @login_required
 def edit_variable(instance_id: int):
     name, value = request.form.get("name", ""), request.form.get("value", "")
-    return _act(instance_id, lambda i, reason: ops.edit_variable(i, current_user, name, value, reason),
+    return _act(instance_id,
+                lambda i, reason: ops.edit_variable(i, current_user, name, _storable_value(value), reason),
                 _("The variable was changed."))
 
 

@@ -22,6 +22,7 @@ from app.reports import reconciliation
 from app.reports.models import VerificationRun
 from app.reports.operations import discrepancies, months_with_acts, regions_by_id, start_month_verification
 from app.reports.reconciliation import reconcile
+from app.user_input import ascii_int
 
 bp = Blueprint("reports", __name__)
 
@@ -121,11 +122,11 @@ def reconciliation_query(user, args) -> tuple[dict, list[str]]:
     period = period or (months[0] if months else None)
     regions = regions_by_id()
     visible = {rid: r for rid, r in regions.items() if user.scope is Scope.NATIONAL or rid == user.region_id}
-    region_id = None
     raw = (args.get("region") or "").strip()
-    if raw:
-        region_id = int(raw) if raw.isdigit() and int(raw) in visible else None
-        if region_id is None:
+    region_id = ascii_int(raw)  # "²" or "１" is no region, like a word (app/user_input.py)
+    if region_id not in visible:
+        region_id = None
+        if raw:
             problems.append(_("Unknown region; all regions you may see are shown."))
     codes = [i.code for i in instruments()]
     chosen = (args.get("instrument") or SCHOOLS).strip()

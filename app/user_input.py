@@ -1,0 +1,88 @@
+"""Values a person types into a query string or a form field: whole numbers and JSON text.
+
+* Digits are ASCII 0–9 only (the rule of ``app/registry/identifiers.py``). ``str.isdigit`` also says yes to
+  "²", which ``int`` then refuses (a 500), and to full-width "１２" or Arabic-Indic "١٢", which ``int`` silently
+  reads as 12. Here such a value is what a word of letters always was: not a number.
+* JSON typed into a form field is read by :func:`loads_json_field`. JSON request bodies are guarded in
+  :mod:`app.security`; a form field is only text until a view parses it, and ``json.loads`` then recurses once per
+  level (100,000 ``[`` raise ``RecursionError``) and accepts ``NaN``, ``Infinity`` and ``1e999``, which are not
+  JSON and which PostgreSQL's ``json`` type refuses. Each is refused as a :class:`json.JSONDecodeError`, so a
+  caller's "not valid JSON" message covers it; :class:`UnreadableJson` tells it apart from a plain typing error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, NoReturn, TypeGuard
+
+#: A form schema or a workflow variable is a few levels deep; the parser, the schema validator and the audit copy
+#: each recurse once per level, and Python stops at 1,000 frames.
+MAX_JSON_DEPTH = 64
+#: Ids and counters fit PostgreSQL's ``bigint`` in 18 digits; a longer number is not one we could hold.
+MAX_ID_DIGITS = 18
+
+
+def is_ascii_digits(text: object) -> TypeGuard[str]:
+    """Whether ``text`` is a non-empty string of ASCII digits 0–9 (no sign, no spaces)."""
+    return isinstance(text, str) and text.isascii() and text.isdigit()
+
+
+def ascii_int(text: object, max_digits: int = MAX_ID_DIGITS) -> int | None:
+    """The whole number ``text`` spells in at most ``max_digits`` ASCII digits, else None (a filter is ignored,
+    an id is not found)."""
+    if not is_ascii_digits(text) or len(text) > max_digits:
+        return None
+    return int(text)
+
+
+class UnreadableJson(json.JSONDecodeError):
+    """Text that ``json.loads`` must not be given: it would recurse too deeply, read a value JSON has not, or raise
+    something other than a ``JSONDecodeError`` (an integer of more than 4,300 digits)."""
+
+
+class JsonTooDeep(UnreadableJson):
+    """Arrays and objects nested deeper than :data:`MAX_JSON_DEPTH`."""
+
+
+class NonFiniteNumber(UnreadableJson):
+    """``NaN``, ``Infinity`` or a number too large for a double (``1e999``): Python reads them, JSON has none."""
+
+
+def loads_json_field(text: str) -> Any:
+    """``json.loads`` for text typed into a form field; anything that is not plain, finite, shallow JSON raises a
+    :class:`json.JSONDecodeError`; an :class:`UnreadableJson` (:class:`JsonTooDeep`, :class:`NonFiniteNumber`) where
+    plain ``json.loads`` would have gone wrong rather than said so."""
+
+    def refuse_number(literal: str) -> NoReturn:
+        raise NonFiniteNumber(f"{literal[:20]} is not a finite number", text, max(text.find(literal), 0))
+
+    def finite_float(literal: str) -> float:
+        number = float(literal)
+        return number if math.isfinite(number) else refuse_number(literal)
+
+    try:
+        value = json.loads(text, parse_constant=refuse_number, parse_float=finite_float)
+    except RecursionError:
+        raise JsonTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels", text, 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as err:  # an integer of more than 4,300 digits (Python's int-from-string limit)
+        raise UnreadableJson(f"number too long ({str(err)[:60]})", text, 0) from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise JsonTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels", text, 0)
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How many arrays and objects deep ``value`` is, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:  # one level past the limit is enough to know
+                stack.extend((child, level + 1) for child in node)
+    return deepest
