@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -393,14 +394,14 @@ def _mark_completed(task: HumanTask, actor, now: datetime) -> None:
 
 def due_date(props: dict, now: datetime) -> datetime | None:
     """``dueInWorkingDays`` (Mon–Fri) or ``dueInDays`` on a user task sets its due date in the inbox."""
-    if props.get("dueInWorkingDays", "").isdigit():
+    if re.fullmatch(r"[0-9]{1,4}", props.get("dueInWorkingDays", "").strip()):
         remaining, due = int(props["dueInWorkingDays"]), now
         while remaining:
             due += timedelta(days=1)
             if due.weekday() < 5:
                 remaining -= 1
         return due
-    if props.get("dueInDays", "").isdigit():
+    if re.fullmatch(r"[0-9]{1,4}", props.get("dueInDays", "").strip()):
         return now + timedelta(days=int(props["dueInDays"]))
     return None
 

@@ -185,6 +185,8 @@ def _form_problems(files: dict[str, str], filename: str | None, where: str, elem
         schema = json.loads(files[filename])
     except json.JSONDecodeError as err:
         return [ModelProblem(filename, _("Not valid JSON: %(reason)s", reason=err.msg), line=err.lineno)]
+    except (RecursionError, ValueError):  # nested past Python's recursion limit; an integer past 4,300 digits
+        return [ModelProblem(filename, _("Not valid JSON: %(reason)s", reason=_("nested or sized beyond reason")))]
     if not isinstance(schema, dict):
         return [ModelProblem(filename, _("JSON Schema: the form must be a JSON object"))]
     if kind == "schema":  # whatever the file is called (SpiffArena names vary)
@@ -282,7 +284,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                 # user tasks are until someone adds a form.
                 problems += _form_problems(files, schema_file, filename, where)
                 for key in ("dueInWorkingDays", "dueInDays"):
-                    if props.get(key) and not str(props[key]).strip().isdigit():
+                    if props.get(key) and not re.fullmatch(r"[0-9]{1,4}", str(props[key]).strip()):
                         problems.append(ModelProblem(filename, _(
                             "The due time must be a whole number of days, not %(value)s.", value=repr(props[key])),
                             *where))

@@ -49,3 +49,35 @@ def test_a_loop_that_ends_in_time_completes(world):
     instance = _start(200)  # 200 rounds of two steps each: 400 levels
     db.session.commit()
     assert instance.status == "completed"
+
+
+def test_a_due_time_in_other_digits_is_a_model_problem_not_a_crash_when_the_task_opens(app_ctx):
+    """``"²".isdigit()`` is true and ``int("²")`` fails: a model with ``dueInDays="²"`` passed the check and its
+    task could not be created."""
+    from datetime import UTC, datetime
+
+    from app.engine.runtime import due_date
+    from app.engine.specs import validate_files
+    from tests.modeler.factory import chain_model, user_task
+
+    now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    for odd in ("²", "１", "٣", "-1", "99999"):
+        assert due_date({"dueInDays": odd}, now) is None
+        assert due_date({"dueInWorkingDays": odd}, now) is None
+        task = user_task("fill", "Fill", extra="").replace(
+            "</spiffworkflow:properties>", f'<spiffworkflow:property name="dueInDays" value="{odd}" />'
+                                           "</spiffworkflow:properties>")
+        _parsed, problems = validate_files(chain_model("due", [("fill", "School accountant", task)]), process_id="due")
+        assert any("whole number of days" in p.message for p in problems), odd
+    assert due_date({"dueInDays": "3"}, now) == datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+
+
+def test_a_form_nested_past_the_recursion_limit_is_a_model_problem(app_ctx):
+    from app.engine.specs import validate_files
+    from tests.modeler.factory import two_step
+
+    files = two_step()
+    files["fill.schema.json"] = "[" * 100_000 + "]" * 100_000
+    _parsed, problems = validate_files(files, process_id="trial")
+    assert {p.message for p in problems if p.filename == "fill.schema.json"} == {
+        "Not valid JSON: nested or sized beyond reason"}  # once per task that uses the form
