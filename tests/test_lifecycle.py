@@ -66,6 +66,8 @@ def test_act_is_submitted_verified_returned_corrected_accepted_and_paid_once(wor
 
     response = official.post(f"/tasks/{accept.id}", {"decision": "return", "comment": "Remove the phantom line"})
     assert response.status_code == 302
+    # The confirmation names the decision: "Done: Accept act." after a return read as an acceptance.
+    assert "Done: Accept act — Return for correction." in official.get("/inbox").get_data(as_text=True)
 
     resubmit = open_task(act, "submit_act")
     page = accountant.get(f"/tasks/{resubmit.id}").get_data(as_text=True)

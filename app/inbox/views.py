@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from app.audit.models import AuditEvent
 from app.database import commit_keeping_loaded
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.form_view import build_fields
+from app.engine.forms import localised
 from app.engine.handlers import get_handler
 from app.engine.models import HumanTask
 from app.engine.runtime import (
@@ -327,7 +329,22 @@ def task(task_id: int):
     except TaskNotAvailable:
         db.session.rollback()
         abort(404)
-    flash(_("Done: %(title)s.", title=task_label(task.spec_name, task.title,
-                                                   version_id=task.instance.model_version_id)),
-          "success")
+    title = task_label(task.spec_name, task.title, version_id=task.instance.model_version_id)
+    decision = _decision_label(task, request.form.get("decision"))
+    flash(_("Done: %(title)s — %(decision)s.", title=title, decision=decision) if decision
+          else _("Done: %(title)s.", title=title), "success")
     return redirect(url_for("inbox.index"))
+
+
+def _decision_label(task: HumanTask, value: str | None) -> str | None:
+    """The option chosen in the form's ``decision`` field as the form names it: "Done: Accept act." after the
+    official had returned the act read as if they had accepted it."""
+    if not value or not task.form_ui_schema:
+        return None
+    try:
+        ui = json.loads(task.instance.model_version.files.get(task.form_ui_schema) or "{}")
+        names = ui.get("decision", {}).get("ui:enumNames", {})
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    label = names.get(value) if isinstance(names, dict) else None
+    return localised(label, str(get_locale())) if label else None
