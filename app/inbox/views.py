@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -342,7 +341,7 @@ def _decision_label(task: HumanTask, value: str | None) -> str | None:
     if not value or not task.form_ui_schema:
         return None
     try:
-        ui = json.loads(task.instance.model_version.files.get(task.form_ui_schema) or "{}")
+        _schema, ui = task_form(task)  # the version's forms as the engine keeps them: no statement
         names = ui.get("decision", {}).get("ui:enumNames", {})
     except (ValueError, AttributeError, RecursionError):
         return None

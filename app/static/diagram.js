@@ -28,5 +28,10 @@
       });
       el.dataset.rendered = "true";
     })
-    .catch(function (err) { el.textContent = String(err); });
+    .catch(function (err) {
+      // A diagram without layout (BPMN DI) imports and runs, but bpmn-js has nothing to draw.
+      var noLayout = /no diagram to display/i.test(String(err && err.message || err));
+      el.textContent = noLayout && el.dataset.noLayout ? el.dataset.noLayout : String(err);
+      el.dataset.rendered = "error";
+    });
 })();

@@ -457,7 +457,8 @@
     });
     canvasEl.dataset.ready = "true";
   }).catch(function (err) {
-    canvasEl.textContent = String(err);
+    var text = String(err && err.message || err);
+    canvasEl.textContent = /no diagram to display/i.test(text) ? t.noLayout : text;
     canvasEl.dataset.ready = "error";
   });
 })();
