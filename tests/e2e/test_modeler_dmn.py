@@ -37,16 +37,22 @@ RULE_TASK = ('<bpmn:businessRuleTask id="decide" name="Find the norm"><bpmn:exte
              '</bpmn:businessRuleTask>')
 
 
-def test_owner_edits_a_decision_table(new_page):
-    files = chain_model("dmn_trial", [("decide", "School accountant", RULE_TASK),
-                                      ("fill", "School accountant", user_task("fill", "Fill in"))])
-    files["norms.dmn"] = DMN
+def _draft_in_the_editor(new_page, process_id: str, dmn: str):
+    """A published model with a business rule task and ``dmn`` as norms.dmn; the owner's new draft in the editor."""
+    files = chain_model(process_id, [("decide", "School accountant", RULE_TASK),
+                                     ("fill", "School accountant", user_task("fill", "Fill in"))])
+    files["norms.dmn"] = dmn
     version, _ = publish_version(files)
     db.session.commit()
     page = new_page("owner")
     page.goto(f"/modeler/models/{version.process_model_id}")
     page.locator("button.new-draft").first.click()
     expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+    return page, version
+
+
+def test_owner_edits_a_decision_table(new_page):
+    page, version = _draft_in_the_editor(new_page, "dmn_trial", DMN)
 
     page.locator('.djs-shape[data-element-id="decide"]').click(position={"x": 12, "y": 12})
     expect(page.locator("#panel").get_by_label("Called decision")).to_have_value("norm")
@@ -70,15 +76,7 @@ def test_a_decision_table_the_editor_cannot_open_is_kept_and_saving_goes_on(new_
     """A tester opened a DMN 1.1 table (which the engine runs): dmn-js refused it, and from then on every save of
     the model failed ("no definitions loaded") until the page was reloaded."""
     old_dmn = DMN.replace("https://www.omg.org/spec/DMN/20191111/MODEL/", "http://www.omg.org/spec/DMN/20151101/dmn.xsd")
-    files = chain_model("dmn_old", [("decide", "School accountant", RULE_TASK),
-                                    ("fill", "School accountant", user_task("fill", "Fill in"))])
-    files["norms.dmn"] = old_dmn
-    version, _ = publish_version(files)
-    db.session.commit()
-    page = new_page("owner")
-    page.goto(f"/modeler/models/{version.process_model_id}")
-    page.locator("button.new-draft").first.click()
-    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+    page, _version = _draft_in_the_editor(new_page, "dmn_old", old_dmn)
 
     page.get_by_role("button", name="norms.dmn").click()
     expect(page.locator("#dmn-notice")).to_contain_text("cannot open this decision table")

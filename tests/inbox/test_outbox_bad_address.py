@@ -11,28 +11,15 @@ from app.extensions import db
 from app.notifications import operations
 from app.notifications.models import OutboxEmail
 from tests.helpers import user
+from tests.inbox.test_outbox import FakeSMTP
 
 
-class RecordingSMTP:
-    """A mail server stand-in that keeps what it was given; refuses ``refused`` recipients like a real one."""
+class RecordingSMTP(FakeSMTP):
+    """The mail server stand-in of test_outbox, keeping whole messages; refuses ``refused`` recipients like a real
+    one."""
 
     sent: list = []
     refused: set = set()
-
-    def __init__(self, host, port, timeout=None):
-        self.host = host
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def starttls(self):
-        pass
-
-    def login(self, username, password):
-        pass
 
     def send_message(self, msg):
         import smtplib
