@@ -35,6 +35,8 @@ def test_act_is_submitted_verified_returned_corrected_accepted_and_paid_once(wor
     assert f"/tasks/{submit.id}" in inbox and "Submit monthly act" in inbox
 
     page = accountant.get(f"/tasks/{submit.id}").get_data(as_text=True)
+    # The form says how to remove a student and what pays (testers missed both).
+    assert "to remove a student, clear the row" in page and "Payment follows the days" in page
     lines = _prefilled_lines(page)
     assert len(lines) == 36, "the act is prefilled with the school's NEDB contingent"
     # The accountant adds a child who is not in NEDB at all (a phantom) before submitting.
