@@ -17,6 +17,11 @@ def init_database_events(app: Flask) -> None:
         engine: Engine = db.engine
     synchronous = app.config.get("SQLITE_SYNCHRONOUS", "NORMAL")
     autocheckpoint = int(app.config.get("SQLITE_WAL_AUTOCHECKPOINT", 20000))
+    mmap_megabytes = str(app.config.get("SQLITE_MMAP_MB", 1024))
+    if not mmap_megabytes.isascii() or not mmap_megabytes.isdigit():
+        raise ValueError(f"SQLITE_MMAP_MB must be a whole number of megabytes (0 turns the memory map off), "
+                         f"not {mmap_megabytes!r}")
+    mmap_bytes = int(mmap_megabytes) * 1024 * 1024
     if synchronous not in ("NORMAL", "FULL", "EXTRA"):
         raise ValueError("SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA")
 
@@ -34,6 +39,12 @@ def init_database_events(app: Flask) -> None:
         # has grown past this many pages (SQLite's default is 1,000, i.e. every few dozen steps).
         cursor.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Reads through a memory map of the file instead of a read() into SQLite's own 2 MB page cache per
+        # page: a month-wide verification probes the NEDB index once per act line in act order, i.e. at random
+        # places of a 300 MB index (benchmarks/README.md: the lines statement 4.4 → 3.0 s at country scale).
+        # The mapped pages are the OS's file cache, shared by every connection; writes still go through the
+        # WAL. 0 turns it off.
+        cursor.execute(f"PRAGMA mmap_size={mmap_bytes}")
         cursor.close()
 
 

@@ -603,12 +603,17 @@ def _clear_name_variants(conn: Connection) -> None:
 
 def _write_lines(conn: Connection) -> None:
     """``act_line`` written once from the results, only the rows whose result changes."""
-    distinct = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
+    postgres = conn.dialect.name == "postgresql"
+    distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
+    # PostgreSQL joins the results to act_line by hashing act_line and reading tmp_vline in its own order (the
+    # lines statement's hash order): fed in line id order, the updates walk act_line's pages in the order they
+    # lie on disk instead of at random — 3.0–3.4 s → 2.1–2.5 s for 563,000 lines (benchmarks/README.md).
+    results = "(SELECT * FROM tmp_vline ORDER BY id OFFSET 0)" if postgres else "tmp_vline"
     conn.execute(text(
         "UPDATE act_line SET outcome = CASE WHEN x.rule IS NULL THEN 'accepted' ELSE 'excluded' END, "  # noqa: S608
         "rule_code = x.rule, amount_tiyn = x.amount, paid_days = x.paid_days, review_codes = x.review, "
         "registry_name = x.registry_name "
-        "FROM tmp_vline x WHERE act_line.id = x.id AND (act_line.outcome <> CASE WHEN x.rule IS NULL THEN 'accepted' "
+        f"FROM {results} x WHERE act_line.id = x.id AND (act_line.outcome <> CASE WHEN x.rule IS NULL THEN 'accepted' "
         f"ELSE 'excluded' END OR act_line.rule_code {distinct} x.rule OR act_line.amount_tiyn <> x.amount "
         f"OR act_line.paid_days {distinct} x.paid_days OR act_line.review_codes {distinct} x.review "
         f"OR act_line.registry_name {distinct} x.registry_name)"))
