@@ -244,7 +244,7 @@ def report(r: dict, args) -> None:
           f"(machine load average {r['load']:.1f} on {os.cpu_count()} cores) ==")
     print(f"wall time         {r['wall_s']:8.2f} s")
     print(f"peak memory       {r['peak_rss_mb']:8.0f} MB  (target < 1024 MB: {ok(r['peak_rss_mb'] < 1024)})")
-    if r.get("mapped_mb"):
+    if r["backend"] == "sqlite" and r.get("mapped_mb"):
         print(f"  file pages      {r['mapped_mb']:8.0f} MB  mapped into the process right after the pass "
               "(SQLite's memory map: the OS's file cache, shared by every connection)")
     print(f"lines/second      {r['lines'] / r['wall_s']:8,.0f}")
