@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from app import clock
 from app.acts.models import Act
 from app.audit.models import AuditEvent
 from app.audit.operations import verify_all_chains
@@ -88,7 +89,7 @@ def test_act_is_submitted_verified_returned_corrected_accepted_and_paid_once(wor
     operator = browser("operator")
     pay = open_task(act, "pay_act")
     assert f"/tasks/{pay.id}" in operator.get("/inbox").get_data(as_text=True)
-    response = operator.post(f"/tasks/{pay.id}", {"order_number": "PP-2026-001", "paid_on": "2026-11-20"})
+    response = operator.post(f"/tasks/{pay.id}", {"order_number": "PP-2026-001", "paid_on": clock.today().isoformat()})
     assert response.status_code == 302
 
     db.session.expire_all()
@@ -100,7 +101,7 @@ def test_act_is_submitted_verified_returned_corrected_accepted_and_paid_once(wor
     assert instance.status == "completed"
 
     # The completed pay task cannot be submitted a second time.
-    again = operator.post(f"/tasks/{pay.id}", {"order_number": "PP-2026-002", "paid_on": "2026-11-21"})
+    again = operator.post(f"/tasks/{pay.id}", {"order_number": "PP-2026-002", "paid_on": clock.today().isoformat()})
     assert again.status_code == 409
     assert len(db.session.scalars(select(Payment).where(Payment.act_id == act.id)).all()) == 1
 
@@ -120,12 +121,11 @@ def test_second_payment_of_the_same_act_is_refused_with_a_clear_message(world):
 
     act = act_of_school("Alatau Lyceum")  # verified in the seed
     act.status = "accepted"
-    from datetime import date
 
-    register_payment(act, "PP-1", date(2026, 11, 20), user("operator"))
+    register_payment(act, "PP-1", clock.today(), user("operator"))
     db.session.commit()
     try:
-        register_payment(act, "PP-2", date(2026, 11, 21), user("operator"))
+        register_payment(act, "PP-2", clock.today(), user("operator"))
     except DomainRefused as err:
         assert "already been paid" in str(err)
     else:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -31,18 +32,35 @@ def register_payment_check(check):
 def _check_paid_on(act: Act, paid_on: date) -> None:
     """A payment date far in the future is a typo (six months ahead was once accepted): refused with the limit.
     So is one before the act's month began (0001-01-01 and 2019 were once accepted for a November act): the
-    money would land in another month of the reconciliation and the open data. The act's month is the bound
-    rather than its acceptance: an acceptance's day depends on the time zone it is read in, the month does not."""
+    money would land in another month of the reconciliation and the open data. And so is one before the day the
+    department accepted the act (a November act accepted on 3 December was once recorded as paid on 2 November):
+    the operator pays an accepted act, so its payment order cannot be older than the acceptance's day."""
     days = current_app.config.get("PAYMENT_DATE_MAX_DAYS_AHEAD", 31)
     latest = clock.today() + timedelta(days=days)
     if paid_on > latest:
-        raise DomainRefused(_("The payment date %(date)s is too far ahead: a payment is registered on or after the "
-                              "day its order was executed, and at most %(days)s days ahead (until %(latest)s).",
+        raise DomainRefused(_("The payment date %(date)s is too far ahead: enter the day the payment order was "
+                              "executed, at most %(days)s days from today (until %(latest)s).",
                               date=format_day(paid_on), days=days, latest=format_day(latest)))
     if paid_on < act.period:
         raise DomainRefused(_("The payment date %(date)s is before the act's month, which began on %(start)s: "
                               "enter the day the payment order was executed.", date=format_day(paid_on),
                               start=format_day(act.period)))
+    accepted_on = _accepted_on(act)
+    if accepted_on is not None and paid_on < accepted_on:
+        raise DomainRefused(_("The payment date %(date)s is before the act was accepted on %(accepted)s: enter the "
+                              "day the payment order was executed.", date=format_day(paid_on),
+                              accepted=format_day(accepted_on)))
+
+
+def _accepted_on(act: Act) -> date | None:
+    """The day the department accepted the act (None: no decision time kept) — the earlier of its day in UTC, the
+    calendar of ``clock.today()``, and in the business's time zone (``BABEL_DEFAULT_TIMEZONE``, Kazakhstan's), so
+    a payment order executed on the day of the acceptance is accepted whichever calendar the operator reads."""
+    if act.decided_at is None:
+        return None
+    at = act.decided_at if act.decided_at.tzinfo is not None else act.decided_at.replace(tzinfo=UTC)
+    local = at.astimezone(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Almaty")))
+    return min(at.astimezone(UTC).date(), local.date())
 
 
 def _check_order_number_unused(order_number: str, actor) -> None:

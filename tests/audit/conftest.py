@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from app import clock
 from app.acts.models import Act
 from app.engine.runtime import complete_task
 from app.extensions import db
@@ -21,7 +22,7 @@ def paid_act(world) -> Act:
     complete_task(open_task(act, "accept_act").id, user("official_almaty"), form={"decision": "accept"})
     db.session.commit()
     complete_task(open_task(act, "pay_act").id, user("operator"),
-                  form={"order_number": "PP-2026-0007", "paid_on": "2026-11-20"})
+                  form={"order_number": "PP-2026-0007", "paid_on": clock.today().isoformat()})
     db.session.commit()
     return db.session.get(Act, act.id)
 

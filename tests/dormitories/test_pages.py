@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app import clock
 from app.acts.models import Act, ActLine
 from app.engine.models import HumanTask
 from app.extensions import db
@@ -49,9 +50,9 @@ def test_the_dormitory_accountant_submits_the_official_accepts_the_operator_pays
     assert official.post(f"/tasks/{accept.id}", {"decision": "accept"}).status_code == 302
     operator = browser("operator")
     pay = _task(act, "pay_act")
-    paid = operator.post(f"/tasks/{pay.id}", {"order_number": "DP-2026-001", "paid_on": "2026-11-20"})
+    paid = operator.post(f"/tasks/{pay.id}", {"order_number": "DP-2026-001", "paid_on": clock.today().isoformat()})
     assert paid.status_code == 302
-    again = operator.post(f"/tasks/{pay.id}", {"order_number": "DP-2026-002", "paid_on": "2026-11-21"})
+    again = operator.post(f"/tasks/{pay.id}", {"order_number": "DP-2026-002", "paid_on": clock.today().isoformat()})
     assert again.status_code == 409, "the second payment of one act is refused as a conflict"
     assert db.session.scalars(select(Payment).where(Payment.act_id == act.id)).all()[0].amount_tiyn == act.amount_tiyn
     assert len(db.session.scalars(select(Payment).where(Payment.act_id == act.id)).all()) == 1

@@ -58,7 +58,7 @@ def test_dormitory_accountant_submits_official_accepts_operator_pays(world, new_
     operator = new_page("operator")
     operator.goto(_task_url(act_id, "pay_act"))
     operator.fill("#f-order_number", "DP-2026-0042")
-    operator.fill("#f-paid_on", "2026-11-20")
+    operator.fill("#f-paid_on", clock.today().isoformat())
     operator.get_by_role("button", name="Submit").click()
     expect(operator.locator(".alert-success")).to_be_visible()
     operator.goto(f"/acts/{act_id}")

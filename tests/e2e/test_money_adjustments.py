@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from app import clock
 from app.acts.models import Act
 from app.extensions import db
 from app.payments.models import Payment
@@ -47,7 +48,7 @@ def test_claw_back_is_seen_accepted_paid_and_reconciled(new_page, tmp_path):
     operator.get_by_role("link", name="Pay act").click()
     expect(operator.locator("#pay-adjustment")).to_be_visible()
     operator.fill("#f-order_number", "PP-E2E-NOV")
-    operator.fill("#f-paid_on", "2026-12-10")
+    operator.fill("#f-paid_on", clock.today().isoformat())
     operator.get_by_role("button", name="Submit").click()
     expect(operator.locator(".alert-success")).to_contain_text("Pay act")
     db.session.expire_all()

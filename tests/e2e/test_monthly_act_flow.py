@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from app import clock
 from app.acts.models import Act
 from app.extensions import db
 from tests.helpers import act_of_school
@@ -40,7 +41,7 @@ def test_accountant_submits_official_accepts_operator_pays(new_page):
     operator = new_page("operator")
     operator.get_by_role("link", name="Pay act").click()
     operator.fill("#f-order_number", "PP-2026-0042")
-    operator.fill("#f-paid_on", "2026-11-20")
+    operator.fill("#f-paid_on", clock.today().isoformat())
     operator.get_by_role("button", name="Submit").click()
     expect(operator.locator(".alert-success")).to_contain_text("Pay act")
 

@@ -81,8 +81,8 @@ def test_pay_rows_show_the_amount_and_a_far_date_or_a_reused_order_is_refused_cl
     operator.fill("#f-paid_on", far.isoformat())
     operator.get_by_role("button", name="Submit").click()
     expect(operator.locator("main")).to_contain_text(
-        f"The payment date {far.day} {far:%b %Y} is too far ahead: a payment is registered on or after the day its "
-        "order was executed, and at most 31 days ahead")
+        f"The payment date {far.day} {far:%b %Y} is too far ahead: enter the day the payment order was executed, at "
+        "most 31 days from today")
     operator.fill("#f-paid_on", clock.today().isoformat())
     operator.get_by_role("button", name="Submit").click()
     expect(operator.locator(".alert-success")).to_contain_text("Pay act")

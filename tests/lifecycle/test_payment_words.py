@@ -25,12 +25,16 @@ def accepted(world):
     return act
 
 
-def test_a_payment_date_beyond_the_limit_is_refused_and_the_limit_itself_is_accepted(accepted, app):
+def test_a_payment_date_beyond_the_limit_is_refused_and_the_limit_itself_is_accepted(world, app):
     app.config["PAYMENT_DATE_MAX_DAYS_AHEAD"] = 10
     try:
         with clock.FrozenClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC)):
-            with pytest.raises(DomainRefused, match=r"^The payment date 1 Dec 2026 is too far ahead: .*, and at most "
-                                                    r"10 days ahead \(until 30 Nov 2026\)\.$"):
+            accepted = act_of_school("Alatau Lyceum")  # verified in the seed
+            complete_task(open_task(accepted, "accept_act").id, user("official_almaty"), data={"decision": "accept"})
+            db.session.commit()
+            with pytest.raises(DomainRefused, match=r"^The payment date 1 Dec 2026 is too far ahead: enter the day the "
+                                                    r"payment order was executed, at most 10 days from today \(until "
+                                                    r"30 Nov 2026\)\.$"):
                 register_payment(accepted, "PP-FAR", date(2026, 12, 1), user("operator"))
             db.session.rollback()
             assert register_payment(accepted, "PP-EDGE", date(2026, 11, 30), user("operator")).paid_on == \
@@ -39,7 +43,7 @@ def test_a_payment_date_beyond_the_limit_is_refused_and_the_limit_itself_is_acce
         app.config["PAYMENT_DATE_MAX_DAYS_AHEAD"] = 31
 
 
-def test_a_payment_date_before_the_acts_month_is_refused_and_its_first_day_is_accepted(accepted):
+def test_a_payment_date_before_the_acts_month_is_refused(accepted):
     start = accepted.period
     for early in (date(1, 1, 1), date(2019, 1, 1), start - timedelta(days=1)):
         with pytest.raises(DomainRefused, match=rf"^The payment date {early.day} {early:%b} {early.year} is before "
@@ -49,7 +53,40 @@ def test_a_payment_date_before_the_acts_month_is_refused_and_its_first_day_is_ac
         db.session.rollback()
         assert db.session.get(Act, accepted.id).status == "accepted"
         assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
-    assert register_payment(accepted, "PP-FIRST-DAY", start, user("operator")).paid_on == start
+
+
+def test_a_payment_date_before_the_acceptance_is_refused_and_the_acceptance_day_is_accepted(world):
+    # A November act accepted on 3 December was once recorded as paid on 2 November: paid before it was accepted.
+    act = act_of_school("Alatau Lyceum")  # verified in the seed
+    with clock.FrozenClock(datetime(2026, 12, 3, 10, 0, tzinfo=UTC)):
+        complete_task(open_task(act, "accept_act").id, user("official_almaty"), data={"decision": "accept"})
+        db.session.commit()
+        for early in (act.period, date(2026, 12, 2)):
+            assert early >= act.period  # within the act's month or after it: only the acceptance refuses it
+            with pytest.raises(DomainRefused, match=rf"^The payment date {early.day} {early:%b %Y} is before the act "
+                                                    r"was accepted on 3 Dec 2026: enter the day the payment order "
+                                                    r"was executed\.$"):
+                register_payment(db.session.get(Act, act.id), "PP-BEFORE", early, user("operator"))
+            db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+        assert register_payment(db.session.get(Act, act.id), "PP-SAME-DAY", date(2026, 12, 3),
+                                user("operator")).paid_on == date(2026, 12, 3)
+
+
+@pytest.mark.parametrize(("accepted_at", "first_day"), [
+    (datetime(2026, 12, 2, 20, 30, tzinfo=UTC), date(2026, 12, 2)),  # 3 December in Almaty, 2 December in UTC
+    (datetime(2026, 12, 3, 4, 0, tzinfo=UTC), date(2026, 12, 3)),  # the same day in both
+])
+def test_the_acceptance_day_is_the_earlier_of_its_utc_and_its_local_day(world, accepted_at, first_day):
+    act = act_of_school("Alatau Lyceum")
+    with clock.FrozenClock(accepted_at):
+        complete_task(open_task(act, "accept_act").id, user("official_almaty"), data={"decision": "accept"})
+        db.session.commit()
+        with pytest.raises(DomainRefused, match="is before the act was accepted on"):
+            register_payment(db.session.get(Act, act.id), "PP-EVE", first_day - timedelta(days=1), user("operator"))
+        db.session.rollback()
+        assert register_payment(db.session.get(Act, act.id), "PP-DAY", first_day, user("operator")).paid_on == \
+            first_day
 
 
 def test_an_order_number_with_a_trailing_newline_is_refused_by_the_form_through_the_api(accepted, browser):

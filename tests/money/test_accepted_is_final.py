@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 import app.acts.operations as act_operations
+from app import clock
 from app.acts.models import Act, ActLine
 from app.audit.models import AuditEvent
 from app.audit.operations import verify_chain
@@ -76,7 +77,7 @@ def _actions(act: Act) -> list[tuple[str, dict]]:
 def _pay_and_check(act_id: int, order_number: str) -> Payment:
     act = db.session.get(Act, act_id)
     complete_task(open_task(act, "pay_act").id, user("operator"),
-                  data={"order_number": order_number, "paid_on": "2026-11-20"})
+                  data={"order_number": order_number, "paid_on": clock.today().isoformat()})
     db.session.commit()
     payment = db.session.scalars(select(Payment).where(Payment.act_id == act_id)).one()
     accepted = [d for a, d in _actions(act) if a == "act.accepted"]
@@ -183,7 +184,7 @@ def test_payment_refused_when_the_act_moved_on(world):
     db.session.execute(Act.__table__.update().where(Act.__table__.c.id == act.id)
                        .values(lock_version=stale_version + 1))  # someone else wrote the act meanwhile
     with pytest.raises(ConflictError):
-        register_payment(act, "PP-STALE", date(2026, 11, 20), user("operator"))
+        register_payment(act, "PP-STALE", clock.today(), user("operator"))
     db.session.rollback()
     assert db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is None
 
@@ -216,15 +217,16 @@ def test_paying_an_act_paid_meanwhile_is_a_conflict_409_on_the_api_and_the_page(
     complete_task(open_task(act, "accept_act").id, user("official_almaty"), data={"decision": "accept"})
     db.session.commit()
     task = open_task(act, "pay_act")
-    register_payment(db.session.get(Act, act.id), "PP-FIRST", date(2026, 11, 20), user("operator"))
+    register_payment(db.session.get(Act, act.id), "PP-FIRST", clock.today(), user("operator"))
     db.session.commit()
     paid_events = len([a for a, _ in _actions(act) if a == "act.paid"])
 
     api = browser("operator").post_json(f"/api/v1/tasks/{task.id}/complete",
-                                        {"data": {"order_number": "PP-SECOND", "paid_on": "2026-11-21"}})
+                                        {"data": {"order_number": "PP-SECOND", "paid_on": clock.today().isoformat()}})
     assert api.status_code == 409
     assert api.get_json()["message"] == f"Act {act.number} has already been paid; a second payment is refused."
-    page = browser("operator").post(f"/tasks/{task.id}", {"order_number": "PP-THIRD", "paid_on": "2026-11-21"})
+    page = browser("operator").post(f"/tasks/{task.id}", {"order_number": "PP-THIRD",
+                                                          "paid_on": clock.today().isoformat()})
     assert page.status_code == 409
     assert "already been paid" in page.get_data(as_text=True)
 
@@ -232,5 +234,5 @@ def test_paying_an_act_paid_meanwhile_is_a_conflict_409_on_the_api_and_the_page(
     assert [p.order_number for p in db.session.scalars(select(Payment).where(Payment.act_id == act.id))] == ["PP-FIRST"]
     assert len([a for a, _ in _actions(act) if a == "act.paid"]) == paid_events == 1
     with pytest.raises(DomainConflict):
-        register_payment(db.session.get(Act, act.id), "PP-FOURTH", date(2026, 11, 21), user("operator"))
+        register_payment(db.session.get(Act, act.id), "PP-FOURTH", clock.today(), user("operator"))
     db.session.rollback()

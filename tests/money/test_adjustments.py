@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from app import clock
 from app.acts.models import Act, ActAdjustment, ActLine
 from app.acts.operations import open_monthly_act, prefill_lines
 from app.acts.rules import level_for_grade
@@ -36,7 +37,7 @@ def _submit_accept_pay(act: Act, order_number: str) -> Act:
     complete_task(open_task(act, "accept_act").id, user("official"), data={"decision": "accept"})
     db.session.commit()
     complete_task(open_task(act, "pay_act").id, user("operator"),
-                  data={"order_number": order_number, "paid_on": "2026-12-10"})
+                  data={"order_number": order_number, "paid_on": clock.today().isoformat()})
     db.session.commit()
     return db.session.get(Act, act.id)
 
@@ -117,7 +118,7 @@ def test_withdrawal_found_after_payment_is_clawed_back_on_the_next_act_once(worl
     assert accepted.details["amount_tiyn"] == lines_sum + clawed
     assert sorted(a["rule"] for a in accepted.details["adjustments"]) == ["other_school", "withdrawn"]
     complete_task(open_task(november, "pay_act").id, user("operator"),
-                  data={"order_number": "PP-NOV-1", "paid_on": "2026-12-11"})
+                  data={"order_number": "PP-NOV-1", "paid_on": clock.today().isoformat()})
     db.session.commit()
     assert db.session.scalars(select(Payment.amount_tiyn).where(Payment.act_id == november.id)).one() == \
         lines_sum + clawed
@@ -149,7 +150,7 @@ def test_claw_back_never_makes_an_act_negative_the_rest_stays_owed(world):
     assert november.amount_tiyn == 0 and november.adjustment_tiyn == -sum(ln.amount_tiyn for ln in november.lines)
     complete_task(open_task(november, "accept_act").id, user("official"), data={"decision": "accept"})
     complete_task(open_task(november, "pay_act").id, user("operator"),
-                  data={"order_number": "PP-NOV-2", "paid_on": "2026-12-11"})
+                  data={"order_number": "PP-NOV-2", "paid_on": clock.today().isoformat()})
     db.session.commit()
 
     december = _submit(DECEMBER)
@@ -219,7 +220,6 @@ def test_only_accepted_lines_of_the_schools_decided_earlier_months_of_the_year_a
 
 
 def test_an_acts_adjustments_are_listed_by_month_then_as_settled(world):
-    from app import clock
     from app.acts.adjustments import adjustments_of
 
     act = act_of_school("Alatau Lyceum")  # verified in the seed: it has lines

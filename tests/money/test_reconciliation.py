@@ -12,6 +12,7 @@ from decimal import Decimal
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from app import clock
 from app.acts.models import Act, ActLine
 from app.acts.operations import prefill_lines
 from app.acts.rules import level_for_grade
@@ -40,7 +41,7 @@ def _month_of_every_kind() -> None:
         complete_task(open_task(act, "accept_act").id, user("official"), data={"decision": "accept"})
         if order:
             complete_task(open_task(act, "pay_act").id, user("operator"),
-                          data={"order_number": order, "paid_on": "2026-11-20"})
+                          data={"order_number": order, "paid_on": clock.today().isoformat()})
         db.session.commit()
     samruk = school("Samruk Private School")
     act = db.session.scalars(select(Act).where(Act.school_id == samruk.id, Act.period == OCTOBER)).first()

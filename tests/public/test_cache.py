@@ -148,7 +148,7 @@ def test_a_payment_rebuilds_its_schools_figures_and_the_downloads(world, app, no
     complete_task(open_task(act, "submit_act").id, user("accountant4"), data={"lines": prefill_lines(act)})
     complete_task(open_task(act, "accept_act").id, user("official_shymkent"), data={"decision": "accept"})
     complete_task(open_task(act, "pay_act").id, user("operator"),
-                  data={"order_number": "PP-2026-0099", "paid_on": "2026-11-04"})
+                  data={"order_number": "PP-2026-0099", "paid_on": clock.today().isoformat()})
     db.session.commit()
     outcome = refresh_public()
     db.session.commit()

@@ -12,6 +12,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from sqlalchemy import select
 
+from app import clock
 from app.contracts.models import Contract, ContractAct
 from app.engine.runtime import complete_task
 from app.extensions import db
@@ -49,7 +50,7 @@ def paid_contract_act(world):
     complete_task(open_task(act, "accept_act").id, user("official_shymkent"), data={"decision": "accept"})
     db.session.commit()
     complete_task(open_task(act, "pay_act").id, user("operator"),
-                  data={"order_number": "PP-2026-0042", "paid_on": "2026-11-04"})
+                  data={"order_number": "PP-2026-0042", "paid_on": clock.today().isoformat()})
     db.session.commit()
     return db.session.scalars(select(Payment).where(Payment.act_id == act.id)).one(), link.contract
 
