@@ -20,7 +20,7 @@ from app.engine.runtime import can_act, can_act_directly, complete_task
 from app.extensions import db
 from app.inbox.models import SavedFilter, TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, bulk_candidates
-from app.people.access import can_see
+from app.people.access import can_see, sees_personal_data
 from app.people.models import User
 from app.people.roles import Role
 from app.security import clean_filename
@@ -275,6 +275,10 @@ def attachment_for(user: User, attachment_id: int) -> tuple[TaskAttachment, Path
         raise TaskNotAvailable(_("No such file."))
     task = db.session.get(HumanTask, attachment.task_id)
     _require_visible(user, task)
+    # A file attached to a case is the case's evidence — often a list of children with IINs and names, which no
+    # page can mask inside a file: only the roles that see personal data (and whoever attached it) download it.
+    if not sees_personal_data(user) and attachment.uploaded_by_id != user.id:
+        raise TaskNotAvailable(_("No such file."))
     return attachment, attachments_dir() / attachment.stored_name
 
 

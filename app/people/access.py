@@ -12,10 +12,11 @@ from app.engine import access as engine_access
 from app.people.models import User
 from app.people.roles import Role, Scope
 
-#: roles whose work needs children's IINs and names in acts: the school (its own acts), the department that
+#: roles whose work needs children's IINs and names in acts: the school or dormitory (its own acts), the department that
 #: accepts them, the operator that pays them, the auditor; process owners and administrators — who reach acts
 #: through analytics and the cockpit — see them masked (DESIGN: personal data only for roles that may see it)
 PERSONAL_DATA_ROLES = frozenset({Role.SCHOOL_ACCOUNTANT.value, Role.SCHOOL_DIRECTOR.value,
+                                 Role.DORMITORY_ACCOUNTANT.value, Role.DORMITORY_DIRECTOR.value,
                                  Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value, Role.OPERATOR.value,
                                  Role.AUDITOR.value})
 

@@ -74,3 +74,17 @@ def test_other_organisations_see_no_dormitory_act(dorm_world, browser):
         assert browser(outsider).get(f"/acts/{act.id}").status_code == 404, outsider
     assert browser("dorm_accountant2").get(f"/acts/{act.id}").status_code == 200
     assert browser("auditor").get(f"/acts/{act.id}").status_code == 200
+
+
+def test_the_dormitory_sees_its_own_residents_in_full_and_the_process_owner_sees_them_masked(dorm_world, browser):
+    # The dormitory's accountant typed the residents' IINs and names; its act page showed them as "••••••••1737".
+    act = _act(dorm_world, "dorm_a")
+    accountant = browser("dorm_accountant")
+    assert accountant.post(f"/tasks/{_task(act, 'submit_act').id}", lines_form(
+        [line for line, _ in dorm_world["dormitories"]["worlds"]["dorm_a"].lines_for(act.period)])).status_code == 302
+    line = db.session.scalars(select(ActLine).where(ActLine.act_id == act.id).order_by(ActLine.line_no)).first()
+    page = accountant.get(f"/acts/{act.id}").get_data(as_text=True)
+    assert line.iin in page and line.full_name in page and 'id="export-csv"' in page
+    assert accountant.get(f"/acts/{act.id}/lines.csv").status_code == 200
+    owner = browser("owner").get(f"/acts/{act.id}").get_data(as_text=True)
+    assert line.iin not in owner and line.iin[-4:] in owner and 'id="export-csv"' not in owner

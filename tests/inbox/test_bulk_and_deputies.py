@@ -181,6 +181,12 @@ def test_comments_and_attachments_with_limits(world, clean_acts, browser, app_ct
     assert browser("accountant").get(f"/attachments/{stored.id}").status_code == 200, "the school sees its act"
     assert browser("official_almaty").get(f"/attachments/{stored.id}").status_code == 404
     assert browser("accountant3").get(f"/attachments/{stored.id}").status_code == 404
+    # A case's file carries children's IINs and names that no page can mask inside it: the process owner and the
+    # administrator, who see acts masked, do not download it, and the task page names it without a link.
+    for masked in ("owner", "admin"):
+        assert browser(masked).get(f"/attachments/{stored.id}").status_code == 404
+        assert f"/attachments/{stored.id}" not in browser(masked).get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert browser("operator").get(f"/attachments/{stored.id}").status_code == 200
 
     for name, data, message in (("run.exe", b"MZ", "Only PDF"), ("fake.pdf", b"GIF89a", "does not match"),
                                 ("big.txt", b"x" * (4 * 1024 * 1024 + 1), "larger than 4 MB")):
