@@ -3,6 +3,7 @@
 * Digits are ASCII 0–9 only (the rule of ``app/registry/identifiers.py``). ``str.isdigit`` also says yes to
   "²", which ``int`` then refuses (a 500), and to full-width "１２" or Arabic-Indic "١٢", which ``int`` silently
   reads as 12. Here such a value is what a word of letters always was: not a number.
+* A page to return to (``next``) is followed only when :func:`is_local_path` says it is a path on this site.
 * JSON typed into a form field is read by :func:`loads_json_field`. JSON request bodies are guarded in
   :mod:`app.security`; a form field is only text until a view parses it, and ``json.loads`` then recurses once per
   level (100,000 ``[`` raise ``RecursionError``) and accepts ``NaN``, ``Infinity`` and ``1e999``, which are not
@@ -15,12 +16,25 @@ from __future__ import annotations
 import json
 import math
 from typing import Any, NoReturn, TypeGuard
+from urllib.parse import urlsplit
 
 #: A form schema or a workflow variable is a few levels deep; the parser, the schema validator and the audit copy
 #: each recurse once per level, and Python stops at 1,000 frames.
 MAX_JSON_DEPTH = 64
 #: Ids and counters fit PostgreSQL's ``bigint`` in 18 digits; a longer number is not one we could hold.
 MAX_ID_DIGITS = 18
+
+
+def is_local_path(target: object) -> TypeGuard[str]:
+    """Whether ``target`` is a path on this site, safe to redirect to: it starts with one "/", and names no scheme
+    or host. Browsers drop tabs and line breaks from a URL and read "\\" as "/", so "/\t/evil.example" and
+    "/\\evil.example" would both take the user to another site: any control character or backslash refuses it."""
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
 
 
 def is_ascii_digits(text: object) -> TypeGuard[str]:

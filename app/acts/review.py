@@ -26,6 +26,7 @@ from app.extensions import db
 from app.people.access import get_visible_or_404
 from app.people.roles import Role
 from app.registry.identifiers import iin_birth_date
+from app.user_input import is_local_path
 
 bp = Blueprint("act_review", __name__)
 MAX_COMMENT = 2000
@@ -129,13 +130,9 @@ def review_line(act_id: int, line_id: int):
     else:
         db.session.commit()
         flash(_("Decision recorded."), "success")
-    return redirect(request.form.get("next") if _local(request.form.get("next"))
+    target = request.form.get("next")
+    return redirect(target if is_local_path(target)  # only a path on this site: no open redirect
                     else url_for("acts.show", act_id=act_id) + "#review-lines"), 303
-
-
-def _local(target: str | None) -> bool:
-    """Only a path on this site (never //host or a scheme): no open redirect."""
-    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target
 
 
 @bp.app_template_global()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.engine.forms import localised
+from app.engine.forms import extra_rows, is_table, localised
 
 
 @dataclass
@@ -28,9 +28,16 @@ class Field:
     row_errors: dict[int, str] = field(default_factory=dict)
 
 
+def _obj(value: Any) -> dict:
+    """A schema or UI entry as the page reads it: forms are checked when saved and published
+    (``forms.form_shape_problems``), so anything else is an older version's, drawn as an empty entry, never a 500."""
+    return value if isinstance(value, dict) else {}
+
+
 def _ordered(schema: dict, ui: dict) -> list[str]:
-    props = list(schema.get("properties", {}))
-    order = [p for p in ui.get("ui:order", []) if p in props]
+    props = list(_obj(schema.get("properties")))
+    wanted = ui.get("ui:order")
+    order = [p for p in (wanted if isinstance(wanted, list) else []) if isinstance(p, str) and p in props]
     return order + [p for p in props if p not in order]
 
 
@@ -63,8 +70,8 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
     attrs: dict[str, Any] = {}
     options: list[tuple[str, str]] = []
     typ = schema.get("type")
-    if "enum" in schema:
-        names = ui.get("ui:enumNames", {})
+    if isinstance(schema.get("enum"), list):
+        names = _obj(ui.get("ui:enumNames"))
         options = [(str(v), localised(names.get(str(v)), locale) or str(v)) for v in schema["enum"]]
         kind = "radio" if widget == "radio" else "select"
     elif choice_options(schema):
@@ -97,21 +104,24 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
 def build_fields(schema: dict, ui: dict, values: dict, errors: dict, locale: str, prefix: str = "") -> list[Field]:
     fields: list[Field] = []
     required = set(schema.get("required", []))
+    ui = _obj(ui)
     for key in _ordered(schema, ui):
-        sub = schema["properties"][key]
-        sub_ui = ui.get(key, {})
+        sub = _obj(schema["properties"][key])
+        sub_ui = _obj(ui.get(key))
         name = f"{prefix}{key}"
         value = (values or {}).get(key)
-        if sub.get("type") == "array" and sub.get("items", {}).get("type") == "object":
-            items, items_ui = sub["items"], sub_ui.get("items", {})
+        if is_table(sub):
+            items, items_ui = sub["items"], _obj(sub_ui.get("items"))
             item_required = set(items.get("required", []))
             keys = _ordered(items, items_ui)
-            columns = [_scalar(k, k, items["properties"][k], items_ui.get(k, {}), None, {}, k in item_required,
+            item_props = _obj(items.get("properties"))
+            columns = [_scalar(k, k, _obj(item_props[k]), _obj(items_ui.get(k)), None, {}, k in item_required,
                                locale) for k in keys]
-            rows_values = list(value or []) + [{}] * int(sub_ui.get("ui:extraRows", 1))
+            filled = value if isinstance(value, list) else []
+            rows_values = filled + [{}] * extra_rows(sub_ui)
             rows = [
-                [_scalar(f"{name}.{i}.{k}", k, items["properties"][k], items_ui.get(k, {}), (row or {}).get(k),
-                         errors, False, locale) for k in keys]
+                [_scalar(f"{name}.{i}.{k}", k, _obj(item_props[k]), _obj(items_ui.get(k)),
+                         row.get(k) if isinstance(row, dict) else None, errors, False, locale) for k in keys]
                 for i, row in enumerate(rows_values)
             ]
             row_errors = {i: errors[f"{name}.{i}"] for i in range(len(rows_values)) if f"{name}.{i}" in errors}

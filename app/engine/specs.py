@@ -25,7 +25,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine.errors import ModelInvalid, ModelProblem
-from app.engine.forms import TASK_DATA_OPTIONS, with_task_data_options
+from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, with_task_data_options
 from app.engine.handlers import get_handler
 from app.engine.lanes import role_for_lane
 from app.engine.model_lint import (
@@ -198,6 +198,19 @@ def _form_problems(files: dict[str, str], filename: str | None, where: str, elem
     return []
 
 
+def _form_shape(files: dict[str, str], schema_file: str, ui_file: str | None) -> list[ModelProblem]:
+    """forms.form_shape_problems of a task's form whose files parse (their own problems are reported apart)."""
+    try:
+        schema = json.loads(files[schema_file])
+        ui = json.loads(files[ui_file]) if ui_file and ui_file in files else {}
+    except (RecursionError, ValueError):
+        return []
+    if not isinstance(schema, dict):
+        return []
+    return [ModelProblem(ui_file if part == "ui" and ui_file else schema_file, message)
+            for part, message in form_shape_problems(schema, ui)]
+
+
 #: SpiffArena's script helpers (spiff-arena's script registry). None of them exists in our sandbox: they read
 #: the server's environment, secrets, users and groups, or other instances. A script that calls one is refused
 #: at save with this reason, instead of a NameError in front of a citizen at run time.
@@ -288,7 +301,12 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                         problems.append(ModelProblem(filename, _(
                             "The due time must be a whole number of days, not %(value)s.", value=repr(props[key])),
                             *where))
-                problems += _form_problems(files, props.get("formUiSchemaFilename"), filename, where, "ui")
+                ui_file = props.get("formUiSchemaFilename")
+                form_problems = _form_problems(files, ui_file, filename, where, "ui")
+                if not form_problems and schema_file in files and not _form_problems(files, schema_file, filename,
+                                                                                       where):
+                    form_problems = _form_shape(files, schema_file, ui_file)
+                problems += form_problems
                 if get_handler(props.get("taskHandler")) is None:
                     problems.append(ModelProblem(
                         filename, _("Unknown task handler %(name)s", name=repr(props.get("taskHandler"))), *where))

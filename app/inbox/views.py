@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
@@ -34,7 +33,7 @@ from app.inbox.models import TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, bulk_candidates, filter_choices, inbox_page, sla_state, view_counts
 from app.people import substitutions as subs
 from app.ui import task_label
-from app.user_input import ascii_int
+from app.user_input import ascii_int, is_local_path
 
 bp = Blueprint("inbox", __name__)
 
@@ -133,8 +132,7 @@ def _task_or_404(task_id: int) -> HumanTask:
 
 def _back(task: HumanTask):
     target = request.form.get("next", "")
-    # Same-site relative paths only: no open redirect through "next" ("//host" and "/\\host" included).
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target and not urlsplit(target).netloc:
+    if is_local_path(target):  # same-site paths only: no open redirect through "next"
         return redirect(target)
     return redirect(url_for("inbox.task", task_id=task.id))
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from app.audit.operations import record_event
 from app.engine import runtime
-from app.engine.forms import with_task_data_options
+from app.engine.forms import form_shape_problems, with_task_data_options
 from app.engine.models import ProcessModel, ProcessModelVersion
 from app.engine.publishing import ModelChangeRefused, create_draft, current_draft, save_draft
 from app.extensions import db
@@ -105,6 +105,8 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None
                 errors.append(_('JSON Schema: a form needs "type": "object" and "properties"'))
     if ui is not None and not isinstance(ui, dict):
         errors.append(_("UI schema: must be a JSON object"))
+    elif isinstance(schema, dict) and not errors:
+        errors += [message for _part, message in form_shape_problems(schema, ui)]
     return schema, ui, errors
 
 

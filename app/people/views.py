@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -15,7 +13,7 @@ from app.people.forms import ChangePasswordForm, LoginForm
 from app.people.models import User, spend_a_password_check
 from app.people.passwords import password_problems
 from app.people.tokens import bearer_secret
-from app.user_input import ascii_int
+from app.user_input import ascii_int, is_local_path
 
 bp = Blueprint("people", __name__)
 login_manager.login_view = "people.login"
@@ -40,7 +38,7 @@ _USER_BY_ID = select(User).where(User.id == bindparam("id"))  # with the organis
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths: no open redirect through ?next=."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if is_local_path(target):
         return target
     return url_for("inbox.index")
 

@@ -167,7 +167,8 @@ def test_saved_filter_shared_with_the_department_only(world, clean_acts, officia
 
 def test_claim_redirect_stays_on_this_site(world, clean_acts, browser):
     official = browser("official")
-    for evil in ("//evil.example/x", "/\\evil.example", "https://evil.example/"):
+    for evil in ("//evil.example/x", "/\\evil.example", "https://evil.example/", "/\t/evil.example",
+                 "/\n/evil.example"):
         response = official.post(f"/tasks/{clean_acts[0].id}/claim", {"next": evil})
         assert response.headers["Location"].endswith(f"/tasks/{clean_acts[0].id}"), evil
         official.post(f"/tasks/{clean_acts[0].id}/unclaim")

@@ -80,3 +80,15 @@ def test_only_the_regions_official_may_decide(review_world, browser):
     assert browser("acc2").post(url, {"decision": "confirm"}).status_code == 404
     assert browser("off").post(f"/acts/{act.id}/lines/999999/review", {"decision": "confirm"}).status_code == 303
     assert db.session.scalars(select(ActLineReview)).all() == []
+
+
+def test_the_decision_returns_only_to_a_page_of_this_site(review_world, browser):
+    # A browser drops the tab of "/\t/evil.example" and goes to //evil.example: the review's own check let it through.
+    act, line = review_world
+    official = browser("off")
+    for evil in ("/\t/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/x"):
+        response = official.post(f"/acts/{act.id}/lines/{line[2]}/review", {"decision": "confirm", "next": evil})
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith(f"/acts/{act.id}#review-lines"), evil
+    kept = official.post(f"/acts/{act.id}/lines/{line[2]}/review", {"decision": "confirm", "next": f"/acts/{act.id}?x=1"})
+    assert kept.headers["Location"].endswith(f"/acts/{act.id}?x=1")

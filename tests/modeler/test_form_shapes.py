@@ -1,0 +1,67 @@
+"""A form the page cannot draw is refused with its reason wherever a form enters — preview, save, publish — and a
+stored one never makes a task page fail (a published `{"b": true}` field made every view of the task a 500)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.engine.errors import ModelInvalid
+from app.engine.form_view import build_fields
+from app.engine.forms import MAX_EXTRA_ROWS
+from app.engine.publishing import publish_version
+from tests.modeler.factory import two_step
+
+TABLE = {"type": "object", "properties": {"lines": {"type": "array", "items": {
+    "type": "object", "properties": {"iin": {"type": "string"}}}}}}
+PLAIN = {"type": "object", "properties": {"a": {"type": "string"}}}
+
+BAD = [
+    ({"type": "object", "properties": {"a": True}}, {}, "field a needs a schema object with a type, not true"),
+    ({"type": "object", "properties": {"a": {"type": "string"}, "b": False}}, {}, "field b needs a schema object"),
+    (PLAIN, {"a": "notadict"}, "the entry of a must be a JSON object"),
+    (PLAIN, {"ui:order": "a"}, '"ui:order" of / must be a list of field names'),
+    (TABLE, {"lines": {"ui:extraRows": "abc"}}, '"ui:extraRows" of lines must be a whole number from 0 to 50, not "abc"'),
+    (TABLE, {"lines": {"ui:extraRows": None}}, "not null"),
+    (TABLE, {"lines": {"ui:extraRows": [1]}}, "not [1]"),
+    (TABLE, {"lines": {"ui:extraRows": 20000}}, "not 20000"),
+    (TABLE, {"lines": {"ui:extraRows": -1}}, "not -1"),
+    (TABLE, {"lines": {"ui:extraRows": True}}, "not true"),
+    (TABLE, {"lines": {"items": {"iin": 7}}}, "the entry of lines/iin must be a JSON object"),
+]
+
+
+@pytest.mark.parametrize(("schema", "ui", "reason"), BAD)
+def test_the_preview_names_what_the_page_cannot_draw(world, browser, schema, ui, reason):
+    for reader in ("owner", "auditor"):
+        response = browser(reader).post("/modeler/forms/preview",
+                                        {"schema": json.dumps(schema), "uischema": json.dumps(ui)})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, html[:300]
+        assert reason in html.replace("&#34;", '"').replace("&quot;", '"')
+        assert "<input" not in html
+
+
+@pytest.mark.parametrize(("schema", "ui", "reason"), BAD)
+def test_a_model_with_such_a_form_is_not_published(world, schema, ui, reason):
+    files = two_step("shapes")
+    files["fill.schema.json"], files["fill.uischema.json"] = json.dumps(schema), json.dumps(ui)
+    with pytest.raises(ModelInvalid) as refused:
+        publish_version(files)
+    assert any(reason in p.message for p in refused.value.problems), [p.message for p in refused.value.problems]
+
+
+def test_the_limit_of_blank_rows_itself_is_accepted(world, browser):
+    ui = {"lines": {"ui:extraRows": MAX_EXTRA_ROWS}}
+    html = browser("owner").post("/modeler/forms/preview", {"schema": json.dumps(TABLE),
+                                                            "uischema": json.dumps(ui)}).get_data(as_text=True)
+    assert html.count('name="lines.') == MAX_EXTRA_ROWS
+
+
+@pytest.mark.parametrize(("schema", "ui"), [(s, u) for s, u, _ in BAD])
+def test_a_stored_form_of_any_shape_is_still_drawn(app_ctx, schema, ui):
+    # A version published before these checks keeps its files: the page draws what it can instead of failing.
+    fields = build_fields(schema, ui, {"lines": [{"iin": "1"}, "not a row"]}, {}, "en")
+    for table in (f for f in fields if f.kind == "table"):
+        assert len(table.rows) <= 2 + MAX_EXTRA_ROWS
