@@ -62,3 +62,28 @@ def init_limits(app: Flask) -> None:
     limiter.init_app(app)
     if app.config.get("TESTING") and not app.config.get("RATELIMIT_ENABLED_IN_TESTS"):
         limiter.enabled = False
+
+
+def _password_limits():
+    from limits import parse_many
+
+    return parse_many(current_app.config["LOGIN_LIMIT_ACCOUNT_ADDRESS"])
+
+
+def password_retry_after(scope: str, who: object) -> int | None:
+    """Seconds until ``who`` may try a password again in ``scope`` (a password asked inside an operation, such as
+    the re-authentication of a signature, reachable from the page, the API and the task), None: now. The login's
+    per-account windows and backoff, counted by :func:`count_wrong_password`; off where the limiter is."""
+    if not limiter.enabled:
+        return None
+    import time
+
+    waits = [limiter.limiter.get_window_stats(item, scope, str(who)).reset_time - time.time()
+             for item in _password_limits() if not limiter.limiter.test(item, scope, str(who))]
+    return max(1, int(max(waits)) + 1) if waits else None
+
+
+def count_wrong_password(scope: str, who: object) -> None:
+    if limiter.enabled:
+        for item in _password_limits():
+            limiter.limiter.hit(item, scope, str(who))

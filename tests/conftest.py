@@ -284,3 +284,18 @@ def browser(app_ctx):
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def throttled(app_ctx):
+    """The limiter on (tests run without it), with small limits and empty counters."""
+    saved = {key: app_ctx.config[key] for key in
+             ("LOGIN_LIMIT_ACCOUNT_ADDRESS", "LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ADDRESS")}
+    app_ctx.config.update(LOGIN_LIMIT_ACCOUNT_ADDRESS="3/minute;10/hour", LOGIN_LIMIT_ACCOUNT="6/minute",
+                          LOGIN_LIMIT_ADDRESS="8/minute")
+    limiter.reset()
+    limiter.enabled = True
+    yield app_ctx
+    limiter.enabled = False
+    limiter.reset()
+    app_ctx.config.update(saved)

@@ -20,8 +20,9 @@ from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.people.models import Organisation, Region, User
-from app.people.operations import end_sessions
+from app.people.operations import change_password, end_sessions
 from app.people.roles import ROLE_SCOPE, Role
+from app.people.tokens import revoke_tokens_of
 from app.registry.identifiers import is_valid_12, is_valid_kz_iban
 from app.user_input import ascii_int, is_ascii_digits
 
@@ -155,6 +156,7 @@ def reset_password(user: User, actor: User) -> str:
     user.must_change_password = True
     _audit(f"user:{user.id}", "user.password_reset", "user", user.id, actor)
     end_sessions(user, "user.sessions_ended")  # whoever was signed in with the old password is signed out
+    revoke_tokens_of(user, "user.password_reset")  # and whatever integration used a token made meanwhile
     return temporary
 
 
@@ -171,9 +173,9 @@ def change_own_password(user: User, current: str, new: str, repeat: str) -> None
         errors["new"] = _("Choose a password different from the current one.")
     if errors:
         raise Invalid(errors)
-    user.set_password(new)
+    # The same door as the account page: the other sessions end and the API tokens are revoked.
+    change_password(user, new)
     user.must_change_password = False
-    _audit(f"user:{user.id}", "user.password_changed", "user", user.id, user)
 
 
 # -- organisations ----------------------------------------------------------------------------------------------

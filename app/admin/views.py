@@ -3,7 +3,7 @@ the audit-chain check. Thin: check the role, call an operation (it validates and
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
@@ -12,6 +12,8 @@ from app.admin import operations as ops
 from app.audit.operations import verify_all_chains
 from app.engine.errors import DomainRefused
 from app.extensions import db
+from app.limits import password_change_limits
+from app.people import sessions
 from app.people.models import Organisation, Region, User
 from app.people.roles import ROLE_LABELS, Role
 
@@ -179,6 +181,7 @@ def reset_password(user_id: int):
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@password_change_limits
 def change_password():
     errors: dict = {}
     if request.method == "POST":
@@ -188,8 +191,11 @@ def change_password():
         except ops.Invalid as err:
             db.session.rollback()
             errors = err.errors
+            g.wrong_current_password = "current" in errors  # counted by the throttle (app/limits.py)
         else:
             db.session.commit()
+            # Every other session ended and the API tokens were revoked; this one proved the password and goes on.
+            sessions.restamp_version(current_user._get_current_object())
             flash(_("Your password was changed."), "success")
             return redirect(url_for("inbox.index"))
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]

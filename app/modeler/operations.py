@@ -77,6 +77,16 @@ def ui_name_for(schema_name: str) -> str:
     return schema_name[: -len(".json")] + ".uischema.json"
 
 
+def is_safe_file_name(name: object) -> bool:
+    """A model file's name as the editor saves it and the zip export writes it: one plain name of a kind the model
+    holds — no folder separator of any system ("/" or "\\": Windows unzips "..\\..\\x" above its folder, and
+    our own import then refuses the export), no drive colon, no control character, not hidden, at most 120
+    characters."""
+    return (isinstance(name, str) and 0 < len(name) <= 120 and name.endswith(ALLOWED_SUFFIXES)
+            and not name.startswith(".") and not any(c in name for c in '/\\:')
+            and not any(ord(c) < 32 or ord(c) == 127 for c in name))
+
+
 def is_schema_file(name: str) -> bool:
     return name.endswith("schema.json") and "uischema" not in name
 
@@ -114,7 +124,7 @@ def save_form(draft: ProcessModelVersion, schema_name: str, schema_text: str, ui
     """Check and store a form (JSON Schema + UI schema) in the draft; nothing is stored if it has errors."""
     if draft.status != "draft":
         raise ModelChangeRefused(_("Published and retired versions are immutable; start a draft to change them"))
-    if not is_schema_file(schema_name) or "/" in schema_name or "\\" in schema_name:
+    if not is_schema_file(schema_name) or not is_safe_file_name(schema_name):
         raise ModelChangeRefused(_("A form file name must end in .schema.json"))
     _schema, _ui, errors = check_form(schema_text, ui_text)
     if errors:

@@ -181,8 +181,7 @@ def save(version_id: int):
         return jsonify({"error": _("The request was not understood.")}), 400
     files = dict(version.files)
     for name, text in payload.get("files", {}).items():
-        if not isinstance(name, str) or not isinstance(text, str) or "/" in name or not name.endswith(
-                operations.ALLOWED_SUFFIXES):
+        if not operations.is_safe_file_name(name) or not isinstance(text, str):
             return jsonify({"error": _("Unsupported file name: %(name)s", name=str(name)[:100])}), 400
         files[name] = text
     unreadable = _unreadable_file(payload.get("files", {}))

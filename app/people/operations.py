@@ -10,6 +10,7 @@ from app import clock
 from app.audit.operations import record_event
 from app.extensions import db
 from app.people.models import User
+from app.people.tokens import revoke_tokens_of
 
 
 def _chain(user: User) -> str:
@@ -35,3 +36,4 @@ def change_password(user: User, new_password: str) -> None:
     user.password_changed_at = clock.now()
     db.session.flush()
     end_sessions(user, "user.password_changed")
+    revoke_tokens_of(user, "user.password_changed")

@@ -83,6 +83,20 @@ def create_token(user: User, name: str, scopes: list[str], days: int) -> tuple[A
     return token, secret
 
 
+def revoke_tokens_of(user: User, why: str) -> int:
+    """Revoke every usable token of ``user`` — when their password is changed or reset: a token made on a
+    compromised account must not outlive the recovery (the sessions end at the same moment). Audited with the
+    count and ``why`` (the event that caused it)."""
+    now = clock.now()
+    revoked = db.session.execute(
+        ApiToken.__table__.update().where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)).rowcount
+    if revoked:
+        record_event(f"user:{user.id}", "api_tokens.revoked", "user", user.id, actor_id=user.id,
+                     details={"count": revoked, "because": why})
+    return revoked
+
+
 def revoke_token(token: ApiToken, actor: User) -> None:
     if token.revoked_at is None:
         token.revoked_at = clock.now()

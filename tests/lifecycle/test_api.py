@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.contracts.models import Contract
+from app.extensions import db
 from tests.helpers import school
 from tests.lifecycle.flow import allocate, apply, place_order
 
@@ -32,3 +34,21 @@ def test_contracts_are_signed_through_the_api_in_order(frozen, browser):
     assert sorted((o["academic_year"], o["status"], len(o["norms"])) for o in orders) == [
         ("2026/2027", "open", 6), ("2027/2028", "open", 6)]
     assert "/api/v1/contracts/{contract_id}/sign" in official.get("/api/openapi.json").get_data(as_text=True)
+
+
+def test_guessing_the_signature_password_is_throttled_like_a_login(frozen, browser, throttled):
+    # 40 wrong passwords through the API were each answered "wrong password", and the 41st signed.
+    official = browser("official")
+    contract = allocate(official, apply(browser("accountant"), place_order(official), school("Bilim Innovation School"),
+                                        "KZ15LAA00001234"))
+    director = browser("director")
+    for guess in ("guess-1", "guess-2", "guess-3"):
+        wrong = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": guess})
+        assert wrong.status_code == 422 and "password is not correct" in wrong.get_json()["message"]
+    held = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    assert held.status_code == 422
+    assert held.get_json()["message"] == "Too many wrong passwords. Try again in 1 min; the contract was not signed."
+    page = director.post(f"/contracts/{contract.id}/sign", {"confirm": "on", "password": "pw"}, follow_redirects=True)
+    assert "Too many wrong passwords" in page.get_data(as_text=True), "the page is the same door"
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "awaiting_director", "not signed"

@@ -82,6 +82,14 @@ def test_bad_save_payload_is_a_clear_error(trial_v1, browser):
     draft = create_draft(trial_v1.process_model, user("owner"), from_version=trial_v1)
     db.session.commit()
     assert owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"../x.bpmn": "a"}}).status_code == 400
+    # "..\\..\\evil.schema.json" was saved, exported into the zip as such (a path out of the folder for Windows's
+    # unzip) and then refused by our own import.
+    for name in ("..\\..\\evil.schema.json", "C:evil.bpmn", ".hidden.bpmn", "tab\tname.bpmn", "x" * 121 + ".bpmn",
+                 "notes.txt", ""):
+        refused = owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {name: "{}"}})
+        assert refused.status_code == 400 and "Unsupported file name" in refused.get_json()["error"], name
+    db.session.refresh(draft)
+    assert not any("evil" in name or "hidden" in name for name in draft.files)
     assert owner.post_json(f"/modeler/versions/{trial_v1.id}/save", {"files": {}}).status_code == 409
 
 

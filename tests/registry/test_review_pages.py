@@ -90,5 +90,6 @@ def test_the_decision_returns_only_to_a_page_of_this_site(review_world, browser)
         response = official.post(f"/acts/{act.id}/lines/{line[2]}/review", {"decision": "confirm", "next": evil})
         assert response.status_code == 303
         assert response.headers["Location"].endswith(f"/acts/{act.id}#review-lines"), evil
-    kept = official.post(f"/acts/{act.id}/lines/{line[2]}/review", {"decision": "confirm", "next": f"/acts/{act.id}?x=1"})
+    kept = official.post(f"/acts/{act.id}/lines/{line[2]}/review",
+                         {"decision": "confirm", "next": f"/acts/{act.id}?x=1"})
     assert kept.headers["Location"].endswith(f"/acts/{act.id}?x=1")

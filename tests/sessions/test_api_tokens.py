@@ -118,3 +118,38 @@ def test_a_token_ignores_the_session_cookie_next_to_it(world, app_ctx):
     official = Browser(app_ctx, "official_almaty")
     official.client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {_token('accountant', ['read'])}"
     assert official.get(f"/api/v1/acts/{act_of_school(SCHOOL_C).id}").status_code == 404
+
+
+def _password_form(current: str, new: str) -> dict:
+    return {"current_password": current, "new_password": new, "confirm": new}
+
+
+def test_a_password_change_or_reset_revokes_the_tokens_made_before_it(world, app_ctx, browser):
+    # A token made on a compromised account outlived the recovery: the password change and the administrator's
+    # reset ended the sessions, and the token went on reading.
+    secret = _token("director", ["read"])
+    assert _bearer(app_ctx, secret).get("/api/v1/tasks").status_code == 200
+    director = browser("director")
+    changed = director.post("/account/password", _password_form("pw", "a-new-long-password-2026"))
+    assert changed.status_code == 302, changed.get_data(as_text=True)[:500]
+    assert _bearer(app_ctx, secret).get("/api/v1/tasks").status_code == 401
+    assert director.get("/inbox").status_code == 200, "the session that changed it goes on"
+    revoked = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api_tokens.revoked")).one()
+    assert revoked.details == {"count": 1, "because": "user.password_changed"}
+
+    second = _token("director", ["read"])
+    assert browser("admin").post(f"/admin/users/{user('director').id}/reset-password").status_code in (200, 302)
+    assert _bearer(app_ctx, second).get("/api/v1/tasks").status_code == 401
+    assert db.session.get(ApiToken, db.session.scalars(select(ApiToken.id).order_by(ApiToken.id.desc())).first()) \
+        .revoked_at is not None, "revoked, not only held until the user chooses a new password"
+
+
+def test_the_forced_change_of_password_also_revokes_the_tokens_and_ends_other_sessions(world, app_ctx, browser):
+    secret = _token("director", ["read"])
+    elsewhere, here = browser("director"), browser("director")
+    page = here.post("/admin/password", {"current": "pw", "new": "a-new-long-password-2026",
+                                          "repeat": "a-new-long-password-2026"})
+    assert page.status_code == 302, page.get_data(as_text=True)[:500]
+    assert _bearer(app_ctx, secret).get("/api/v1/tasks").status_code == 401
+    assert elsewhere.get("/inbox").status_code == 302, "the other device is signed out"
+    assert here.get("/inbox").status_code == 200

@@ -8,7 +8,6 @@ from argon2 import PasswordHasher
 
 import app.people.models as people_models
 from app.extensions import db
-from app.limits import limiter
 from tests.conftest import Browser
 from tests.helpers import user
 
@@ -21,21 +20,6 @@ def _from(app, address: str) -> Browser:
 
 def _login(person: Browser, username: str, password: str):
     return person.post("/login", {"username": username, "password": password})
-
-
-@pytest.fixture()
-def throttled(app_ctx):
-    """The limiter on (tests run without it), with small limits and empty counters."""
-    saved = {key: app_ctx.config[key] for key in
-             ("LOGIN_LIMIT_ACCOUNT_ADDRESS", "LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ADDRESS")}
-    app_ctx.config.update(LOGIN_LIMIT_ACCOUNT_ADDRESS="3/minute;10/hour", LOGIN_LIMIT_ACCOUNT="6/minute",
-                          LOGIN_LIMIT_ADDRESS="8/minute")
-    limiter.reset()
-    limiter.enabled = True
-    yield app_ctx
-    limiter.enabled = False
-    limiter.reset()
-    app_ctx.config.update(saved)
 
 
 def test_bad_logins_are_throttled_but_the_owner_gets_in_from_elsewhere(world, throttled):
