@@ -41,6 +41,14 @@ def format_tenge(tiyn: int | None) -> str:
     return f"{minus if tiyn < 0 else ''}{whole:,}".replace(",", group) + f"{decimal}{fraction:02d} ₸"
 
 
+def format_decimal1(value) -> str:
+    """A share or a duration with one decimal in the user's locale (2,6 in kk and ru, 2.6 in en): "%.1f" wrote a
+    point next to money written with a comma."""
+    if value is None:
+        return "—"
+    return format_decimal(round(float(value), 1), format="#,##0.0", locale=str(get_locale()))
+
+
 @lru_cache(maxsize=16)
 def _money_symbols(locale: str) -> tuple[str, str, str]:
     from babel import Locale
@@ -54,6 +62,7 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["tenge"] = format_tenge
     app.jinja_env.filters["filesize"] = format_size
+    app.jinja_env.filters["decimal1"] = format_decimal1
     from app.words import tr
 
     app.jinja_env.filters["tr"] = tr

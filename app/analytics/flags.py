@@ -28,7 +28,7 @@ RETURNS = 2
 FLAGS = {
     "withheld": _l("High share withheld"),
     "jump": _l("Sudden change in the number of children"),
-    "over_capacity": _l("More students claimed than the design capacity"),
+    "over_capacity": _l("More claimed than the capacity (students or places)"),
     "late": _l("Acts submitted late"),
     "returns": _l("Acts returned repeatedly"),
 }

@@ -56,7 +56,7 @@ def index():
 @bp.route("/schools/<int:school_id>")
 def school(school_id: int):
     org = db.session.get(Organisation, school_id) if school_id < 2**31 else None
-    if org is None or org.kind != "school":
+    if org is None or org.kind not in ("school", "dormitory"):  # both are paid by acts and raise the same flags
         abort(404)
     require_visible(current_user, org.region_id, org.id)
     acts = db.session.scalars(select(Act).where(Act.school_id == org.id).order_by(Act.period.desc())).all()

@@ -33,7 +33,7 @@ def fill_inbox_columns(session: Session, task: HumanTask) -> None:
     task.started_by_id = instance.started_by_id
     if task.organisation_id:
         org = session.get(Organisation, task.organisation_id)
-        if org is not None and org.kind == "school":
+        if org is not None and org.kind in ("school", "dormitory"):  # the organisation an act is of
             task.school_name = org.name[:255]
             task.school_bin = org.bin
     if instance.subject_type == "act" and instance.subject_id:

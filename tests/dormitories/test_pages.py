@@ -88,3 +88,36 @@ def test_the_dormitory_sees_its_own_residents_in_full_and_the_process_owner_sees
     assert accountant.get(f"/acts/{act.id}/lines.csv").status_code == 200
     owner = browser("owner").get(f"/acts/{act.id}").get_data(as_text=True)
     assert line.iin not in owner and line.iin[-4:] in owner and 'id="export-csv"' not in owner
+
+
+def test_every_organisation_the_analytics_flag_opens_on_its_own_page(dorm_world, browser):
+    # "Nomad Student House" was listed with a red flag whose link answered 404: only schools had a page.
+    import re
+
+    for username in ("official", "operator"):
+        visitor = browser(username)
+        page = visitor.get("/analytics/").get_data(as_text=True)
+        table = page[page.index('id="school-flags"'):]
+        links = re.findall(r'href="(/analytics/schools/\d+[^"]*)"', table[:table.index("</table>")])
+        assert links, username
+        for link in links:
+            assert visitor.get(link.replace("&amp;", "&")).status_code == 200, (username, link)
+
+
+def test_a_dormitorys_act_is_named_in_the_bulk_acceptance_and_the_inbox(dorm_world, browser):
+    # The bulk acceptance listed a dormitory's act with an empty School cell.
+    import re
+
+    official = browser("official")
+    act = _act(dorm_world, "dorm_a")
+    assert browser("dorm_accountant").post(f"/tasks/{_task(act, 'submit_act').id}", lines_form(
+        [line for line, _ in dorm_world["dormitories"]["worlds"]["dorm_a"].lines_for(act.period)])).status_code == 302
+    verified = [_act(dorm_world, "dorm_a")]
+    assert verified[0].status == "verified" and verified[0].accepted_lines == verified[0].total_lines
+    tasks = [_task(a, "accept_act") for a in verified]
+    assert all(t.school_name == a.school.name for t, a in zip(tasks, verified, strict=True))
+    page = official.get("/inbox/bulk-accept?" + "&".join(f"task={t.id}" for t in tasks)).get_data(as_text=True)
+    rows = re.findall(r'<tr data-task-id="\d+">(.*?)</tr>', page, re.S)
+    assert len(rows) == len(tasks) and all(re.search(r"<td>[^<]+</td>", row) for row in rows)
+    for act in verified:
+        assert act.school.name in page
