@@ -41,7 +41,7 @@ REASONS = {
     "end_before_start": _l("the end date is before the start date"),
     "too_long": _l("value is too long"),
     "missing_columns": _l("the header lacks required columns"),
-    "unreadable": _l("the file cannot be read as CSV (UTF-8) or XLSX"),
+    "unreadable": _l("the file cannot be read as CSV (UTF-8 or Windows-1251) or XLSX"),
     "too_large": _l("the file is too large to import: too much data once unpacked, too many rows or columns"),
     "file_missing": _l("the uploaded file is no longer there; upload it again"),
     "worker_lost": _l("the worker running the import stopped responding; start the import again"),
@@ -299,9 +299,30 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict]]:
         yield from _read_csv(path)
 
 
+def csv_encoding(path: Path) -> str:
+    """The text encoding of a CSV upload: UTF-8 (with or without its BOM), UTF-16 with a BOM, else Windows-1251 —
+    what Excel on a Russian or Kazakh Windows writes as "CSV" (a registry officer's export was refused as not
+    UTF-8). Read in chunks, so a file of millions of rows is checked without holding it."""
+    import codecs
+
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1251"
+    return "utf-8-sig"
+
+
 def _read_csv(path: Path) -> Iterator[tuple[int, dict]]:
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
+        with open(path, encoding=csv_encoding(path), newline="") as fh:
             sample = fh.read(8192)
             fh.seek(0)
             delimiter = max(",;\t", key=sample.split("\n", 1)[0].count)
@@ -351,7 +372,7 @@ def header_of(path: Path) -> list[str]:
         return list(row.keys())
     if _is_xlsx(path):
         return []
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    with open(path, encoding=csv_encoding(path), errors="replace", newline="") as fh:
         first = fh.readline()
     return _normalise_header(next(csv.reader(io.StringIO(first), delimiter=max(",;\t", key=first.count)), []))
 

@@ -262,4 +262,5 @@ def test_the_operator_sees_why_a_corrupt_workbook_failed(app_ctx, country, uploa
     job = db.session.scalars(select(RegistryImport)).one()
     assert job.status == "failed"
     shown = page.get(f"/registry/imports/{job.id}").get_data(as_text=True)
-    assert "the file cannot be read as CSV (UTF-8) or XLSX" in shown and 'id="import-failed"' in shown
+    assert "the file cannot be read as CSV (UTF-8 or Windows-1251) or XLSX" in shown and 'id="import-failed"' in shown
+    assert "Technical detail" in shown, "the exception text apart, not glued to the sentence"

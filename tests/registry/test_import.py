@@ -99,7 +99,7 @@ def test_cli_imports_with_progress_and_error_report(app_ctx, tmp_path):
     failed = runner.invoke(args=["import-business", str(missing)])
     assert failed.exit_code == 1 and "header lacks required columns" in failed.output
     binary = tmp_path / "latin.csv"
-    binary.write_bytes(b"bin,name,status,oked\n\xff\xfe,\xff,active,85\n")
+    binary.write_bytes(b"bin,name,status,oked\n\x98\xfe,\xff,active,85\n")  # 0x98: in neither UTF-8 nor 1251
     assert runner.invoke(args=["import-business", str(binary)]).exit_code == 1
 
 
@@ -115,3 +115,34 @@ def test_generate_country_command(app_ctx, tmp_path):
     assert again.exit_code != 0
     verify = runner.invoke(args=["verify-month", "--period", "2026-10"])
     assert verify.exit_code == 0 and "5 act(s)" in verify.output
+
+
+def test_a_csv_saved_by_excel_on_a_russian_windows_imports_with_its_cyrillic_names(app_ctx, tmp_path):
+    # Excel's "CSV" on a Russian or Kazakh Windows is Windows-1251: it was refused as "not UTF-8", with Python's
+    # exception text glued to the message.
+    text = ("IIN;Full name;School BIN;School kind;Grade;Enrolled on;Withdrawn on\n"
+            f"{iin(1)};Ахметов Ерлан;{SCHOOL_BIN};private;5;01.09.2026;\n"
+            f"{iin(2)};Сейтова Айгерим;{SCHOOL_BIN};private;6;01.09.2026;\n")
+    for encoding, name in (("cp1251", "nedb-1251.csv"), ("utf-16", "nedb-16.csv"), ("utf-8-sig", "nedb-8.csv")):
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        result = import_file("nedb", path)
+        db.session.commit()
+        assert (result.total, result.loaded, result.rejected) == (2, 2, 0), encoding
+        names = set(db.session.scalars(select(NedbEnrollment.full_name)))
+        assert names == {"Ахметов Ерлан", "Сейтова Айгерим"}, encoding
+
+
+def test_a_file_in_no_encoding_we_read_is_refused_whole(app_ctx, tmp_path):
+    from app.registry.importers import FileUnreadable
+
+    path = tmp_path / "nedb.csv"
+    path.write_bytes(b"IIN;Full name\n" + b"\x98\x98\x98;x\n")  # 0x98 is no character of Windows-1251
+    try:
+        import_file("nedb", path)
+    except FileUnreadable as err:
+        assert err.code == "unreadable"
+    else:
+        raise AssertionError("read as something")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(NedbEnrollment)) == 0
