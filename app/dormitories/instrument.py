@@ -21,6 +21,10 @@ from app.dormitories.verification import DORMITORY, occupied_days, verify_dormit
 from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.instruments import Instrument, register_instrument
+from app.registry.identifiers import iin_birth_date
+
+#: the longest a resident can have held a place: the seven courses of the longest programme, and a year's margin
+MAX_RESIDENCE_YEARS = 8
 
 
 def _day(value) -> date | None:
@@ -35,6 +39,16 @@ def place_values(act: Act, line: dict) -> dict:
     moved_in, moved_out = _day(line["moved_in"]), _day(line.get("moved_out"))
     if moved_out is not None and moved_out < moved_in:
         raise DomainRefused(_("Student %(iin)s: the move-out date is before the move-in date.", iin=line["iin"]))
+    # A move-in on 1 January 1900 was accepted and the place paid for the whole month: a date no one can have
+    # moved in on is a typo, refused with the reason, before any day is counted.
+    born = iin_birth_date(str(line["iin"]))
+    if born is not None and moved_in < born:
+        raise DomainRefused(_("Student %(iin)s: the move-in date %(date)s is before the birth date the IIN carries "
+                              "(%(born)s).", iin=line["iin"], date=moved_in.isoformat(), born=born.isoformat()))
+    if moved_in < start.replace(year=start.year - MAX_RESIDENCE_YEARS):
+        raise DomainRefused(_("Student %(iin)s: the move-in date %(date)s is more than %(years)s years before "
+                              "%(month)s; check the year.", iin=line["iin"], date=moved_in.isoformat(),
+                              years=MAX_RESIDENCE_YEARS, month=f"{act.period:%Y-%m}"))
     first, last = occupied_days(moved_in, moved_out, start, end)
     if last < first:
         raise DomainRefused(_("Student %(iin)s: the move-in and move-out dates leave no day of %(month)s.",

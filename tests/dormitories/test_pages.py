@@ -121,3 +121,19 @@ def test_a_dormitorys_act_is_named_in_the_bulk_acceptance_and_the_inbox(dorm_wor
     assert len(rows) == len(tasks) and all(re.search(r"<td>[^<]+</td>", row) for row in rows)
     for act in verified:
         assert act.school.name in page
+
+
+def test_a_move_in_date_no_one_can_have_moved_in_on_is_refused_with_the_reason(dorm_world, browser):
+    # Move-in 1900-01-01 was accepted and the place paid for the whole month.
+    act = _act(dorm_world, "dorm_a")
+    accountant = browser("dorm_accountant")
+    submit = _task(act, "submit_act")
+    lines = [dict(line) for line, _ in dorm_world["dormitories"]["worlds"]["dorm_a"].lines_for(act.period)]
+    for moved_in, reason in (("1900-01-01", "is before the birth date the IIN carries"),
+                             (f"{act.period.year - 9}-{act.period.month:02d}-01", "more than 8 years before")):
+        bad = [dict(line) for line in lines]
+        bad[0]["moved_in"] = moved_in
+        refused = accountant.post(f"/tasks/{submit.id}", lines_form(bad))
+        assert refused.status_code == 422 and reason in refused.get_data(as_text=True), moved_in
+        assert db.session.scalar(select(ActLine.id).where(ActLine.act_id == act.id)) is None, "nothing half-written"
+    assert accountant.post(f"/tasks/{submit.id}", lines_form(lines)).status_code == 302
