@@ -33,6 +33,55 @@
       row.querySelector("input").focus();
     });
   });
+  // A comment or a file posted from a task page reloads it: what was typed into the task's own form and not yet
+  // submitted is kept in this tab's session storage for that moment and put back, with a note that it is still
+  // unsaved (a school accountant lost her edited days when she commented). Passwords and files are never kept.
+  (function () {
+    var form = document.getElementById("task-form");
+    if (!form || !window.sessionStorage) { return; }
+    var key = "tapsyrys:unsaved:" + window.location.pathname;
+    var changed = false;
+    var fields = function () {
+      return Array.prototype.filter.call(form.elements, function (el) {
+        return el.name && !/^(hidden|password|file|submit|button)$/.test(el.type) && el.name.charAt(0) !== "_";
+      });
+    };
+    form.addEventListener("input", function () { changed = true; });
+    form.addEventListener("change", function () { changed = true; });
+    form.addEventListener("submit", function () { window.sessionStorage.removeItem(key); });
+    ["comment-form", "attach-form"].forEach(function (id) {
+      var other = document.getElementById(id);
+      if (!other) { return; }
+      other.addEventListener("submit", function () {
+        if (!changed) { return; }
+        var values = {};
+        fields().forEach(function (el) {
+          if (el.type === "radio") { if (el.checked) { values[el.name] = el.value; } }
+          else if (el.type === "checkbox") { values[el.name] = el.checked; }
+          else { values[el.name] = el.value; }
+        });
+        try { window.sessionStorage.setItem(key, JSON.stringify(values)); } catch (err) { /* storage full: as before */ }
+      });
+    });
+    var saved = window.sessionStorage.getItem(key);
+    if (!saved) { return; }
+    window.sessionStorage.removeItem(key);
+    var values;
+    try { values = JSON.parse(saved); } catch (err) { return; }
+    fields().forEach(function (el) {
+      if (!Object.prototype.hasOwnProperty.call(values, el.name)) { return; }
+      if (el.type === "radio") { el.checked = el.value === values[el.name]; }
+      else if (el.type === "checkbox") { el.checked = values[el.name] === true; }
+      else { el.value = values[el.name]; }
+    });
+    var note = document.createElement("div");
+    note.className = "alert alert-warning";
+    note.id = "unsaved-kept";
+    note.setAttribute("role", "status");
+    note.textContent = form.dataset.keptMessage;
+    form.parentNode.insertBefore(note, form);
+    changed = true;
+  })();
   // Inbox: "/" jumps to the search field (unless the user is typing somewhere).
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "/" || evt.ctrlKey || evt.metaKey || evt.altKey) { return; }

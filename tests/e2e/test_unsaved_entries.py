@@ -1,0 +1,32 @@
+"""In a real browser: a comment posted from a task page does not wipe what the user typed into the task's form."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from app.acts.models import ActLine
+from app.extensions import db
+from tests.helpers import act_of_school
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_comment_keeps_the_unsaved_days_and_says_they_are_not_saved_yet(new_page):
+    # The accountant changed days attended from 21 to 7, posted a comment, and the field showed 21 again.
+    act = act_of_school("Bilim Innovation School")
+    accountant = new_page("accountant")
+    accountant.get_by_role("link", name="Submit monthly act").click()
+    before = accountant.locator("#f-lines-0-days_attended").input_value()
+    typed = "7" if before != "7" else "8"
+    accountant.fill("#f-lines-0-days_attended", typed)
+    accountant.fill("#comment-body", "Two children moved mid-month")
+    accountant.get_by_role("button", name="Comment").click()
+    expect(accountant.locator(".alert-success")).to_contain_text("Comment added")
+    expect(accountant.locator("#f-lines-0-days_attended")).to_have_value(typed)
+    expect(accountant.locator("#unsaved-kept")).to_contain_text("not saved until you submit")
+    assert db.session.query(ActLine).filter_by(act_id=act.id).count() == 0, "kept in the page, not saved"
+
+    accountant.reload()  # kept once: a later visit shows the stored form again
+    expect(accountant.locator("#unsaved-kept")).to_have_count(0)
+    expect(accountant.locator("#f-lines-0-days_attended")).to_have_value(before)
