@@ -31,3 +31,31 @@ def test_unknown_and_malformed_names_are_refused(app_ctx):
         for name in ("school_id", "lines.0.amount", "lines", "__class__", "lines.x.iin"):
             _data, errors = parse_form(SCHEMA, {name: "1"})
             assert errors.get("_form", "").startswith("Unexpected field"), name
+
+
+def test_a_decision_form_sent_without_a_decision_asks_only_for_the_decision(app_ctx):
+    # The comment, required only to return or reject, was also marked "This field is required".
+    import json
+    from pathlib import Path
+
+    from app.engine.forms import parse_and_validate
+
+    forms = Path(__file__).resolve().parent.parent / "forms"
+    for name, refusing in (("accept-act", "return"), ("approve-report", "return"), ("review-application", "reject"),
+                           ("review-dorm-application", "reject")):
+        schema = json.loads((forms / f"{name}.schema.json").read_text(encoding="utf-8"))
+        _data, errors = parse_and_validate(schema, {})
+        assert "decision" in errors and "comment" not in errors, name
+        _data, errors = parse_and_validate(schema, {"decision": refusing})
+        assert "comment" in errors, name
+
+
+def test_the_payment_order_field_says_its_limit(app_ctx):
+    import json
+    from pathlib import Path
+
+    from app.engine.forms import parse_and_validate
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "forms" / "pay-act.schema.json").read_text())
+    _data, errors = parse_and_validate(schema, {"order_number": "P" * 500, "paid_on": "2026-11-20"})
+    assert errors["order_number"] == "Too long (at most 40 characters)."

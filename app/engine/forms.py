@@ -148,7 +148,13 @@ def _coerce(value: str, schema: dict) -> Any:
     if value == "":
         return None
     if kind == "integer":
-        if not re.fullmatch(r"-?\d{1,12}", value):
+        if re.fullmatch(r"-?[0-9]{13,}", value):  # a whole number, too long to hold: say the field's own bound
+            bound = schema.get("maximum") if not value.startswith("-") else schema.get("minimum")
+            if isinstance(bound, int | float) and not isinstance(bound, bool):
+                raise ValueError(_("Must be at most %(n)s.", n=bound) if not value.startswith("-")
+                                 else _("Must be at least %(n)s.", n=bound))
+            raise ValueError(_("The number is too large."))
+        if not re.fullmatch(r"-?[0-9]{1,12}", value):
             raise ValueError(_("Enter a whole number."))
         return int(value)
     if kind == "number":

@@ -88,9 +88,20 @@ def test_integer_fields_take_up_to_twelve_digits(en, value, expected):
     assert type(_one("integer", value)[0]) is int
 
 
-@pytest.mark.parametrize("value", ["1234567890123", "4.5", "1e3", "four", "--1", "+1"])
+@pytest.mark.parametrize("value", ["4.5", "1e3", "four", "--1", "+1", "１２"])
 def test_integer_fields_refuse_anything_else_and_keep_the_text(en, value):
     assert _one("integer", value) == (value, "Enter a whole number.")
+
+
+def test_a_whole_number_too_long_to_hold_is_answered_with_the_fields_bound(en):
+    # "99999999999999999999999" days attended was answered "Enter a whole number." — it is one, only too large.
+    from app.engine.forms import parse_form
+
+    schema = {"type": "object", "properties": {"days": {"type": "integer", "minimum": 0, "maximum": 31},
+                                               "n": {"type": "integer"}}}
+    assert parse_form(schema, {"days": "99999999999999999999999"})[1] == {"days": "Must be at most 31."}
+    assert parse_form(schema, {"days": "-99999999999999999999999"})[1] == {"days": "Must be at least 0."}
+    assert parse_form(schema, {"n": "1234567890123"})[1] == {"n": "The number is too large."}
 
 
 @pytest.mark.parametrize(("value", "expected"), [
