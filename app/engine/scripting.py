@@ -40,7 +40,10 @@ What is guarded
   returns, so swallowing the interruption does not make the script succeed.
 * Single-operation amplifiers: ``**``, ``*`` and ``<<`` (and their in-place forms) refuse integer
   results above ``MAX_INT_BITS`` bits and sequence repetition above ``MAX_SEQUENCE_LENGTH`` items;
-  ``range`` is bounded; ``sum`` refuses sequence ``start`` values (quadratic concatenation).
+  ``+`` and ``+=`` of sequences, ``str.ljust``/``rjust``/``center``/``zfill``/``expandtabs``/``replace``/
+  ``join``, ``list.extend`` and an f-string's format spec (``f"{x:>999999999}"``) refuse results above
+  ``MAX_SEQUENCE_LENGTH`` items; ``range`` is bounded; ``sum`` refuses sequence ``start`` values
+  (quadratic concatenation).
 
 How failures surface
 --------------------
@@ -67,10 +70,11 @@ data is left as it was, except for in-place mutation of mutable values (``lst.ap
 
 Known limitations
 -----------------
-* Memory is not bounded: a few steps of doubling (``s = s + s``, ``lst.extend(lst)``,
-  ``s.replace('a', s)``, ``s.ljust(10**9)``) can allocate gigabytes, and a single C-level call
-  (sorting or joining a huge list) is not interrupted by the time limit. Run the engine in worker
-  processes with an address-space limit (``RLIMIT_AS``) and a supervisor timeout.
+* Memory is bounded per operation, not in total: no single operation makes a value above
+  ``MAX_SEQUENCE_LENGTH`` items (doubling ``s = s + s`` stops there), but a loop can still keep many such
+  values (``[s + "x" for _ in range(1000)]``) within its step budget, and a single C-level call (sorting a
+  long list) is not interrupted by the time limit. Run the engine in worker processes with an
+  address-space limit (``RLIMIT_AS``) and a supervisor timeout where process owners are not trusted.
 * Lazy objects hidden inside returned containers (``[lambda: 1]``, ``{'g': (x for x in y)}``) are
   not removed; after the original deadline, running them raises :class:`ScriptLimitExceeded`.
 * RestrictedPython only supports CPython.
@@ -192,7 +196,7 @@ FORBIDDEN_CALLS = frozenset({
     "type", "vars",
 })
 
-_BINOP_GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_"}
+_BINOP_GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_", ast.Add: "_add_"}
 
 
 def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
@@ -237,6 +241,15 @@ class _Policy(RestrictingNodeTransformer):
         if guard is None:
             return node
         return _call(guard, [node.left, node.right], node)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        """``f"{x:>999999999}"`` pads to the width its spec names: a spec goes through ``_format_``, which bounds
+        it (the conversion, ``!r`` ``!s`` ``!a``, is applied there too)."""
+        node = super().visit_FormattedValue(node)
+        if node.format_spec is None:
+            return node
+        call = _call("_format_", [node.value, ast.Constant(node.conversion), node.format_spec], node)
+        return ast.copy_location(ast.FormattedValue(value=call, conversion=-1, format_spec=None), node)
 
     def visit_While(self, node: ast.While) -> Any:
         node = super().visit_While(node)
@@ -362,6 +375,97 @@ def _guarded_mul(a: Any, b: Any, /) -> Any:
     return a * b
 
 
+def _check_length(length: int, what: str) -> None:
+    if length > MAX_SEQUENCE_LENGTH:
+        raise _oversized(f"{what} ({length} items, limit {MAX_SEQUENCE_LENGTH})")
+
+
+def _guarded_add(a: Any, b: Any, /) -> Any:
+    """``s = s + s`` doubles a string in one step: thirty of them are gigabytes."""
+    if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
+        _check_length(len(a) + len(b), "joined sequence")
+    return a + b
+
+
+def _guarded_iadd(a: Any, b: Any) -> Any:
+    if isinstance(a, _SEQUENCES) and hasattr(b, "__len__"):
+        _check_length(len(a) + len(b), "joined sequence")
+    return operator.iadd(a, b)  # keeps list identity, like Python's own +=
+
+
+_FORMAT_WIDTH = re.compile(r"[0-9]+")
+_CONVERSIONS: dict[int, Callable[[Any], str]] = {115: str, 114: repr, 97: ascii}
+
+
+def _guarded_format(value: Any, conversion: int, spec: str, /) -> str:
+    """An f-string field with a format spec: no width or precision above MAX_SEQUENCE_LENGTH."""
+    if any(int(n) > MAX_SEQUENCE_LENGTH for n in _FORMAT_WIDTH.findall(spec)):
+        raise _oversized(f"formatted field (spec {spec[:40]!r}, limit {MAX_SEQUENCE_LENGTH} characters)")
+    if conversion in _CONVERSIONS:
+        value = _CONVERSIONS[conversion](value)
+    return format(value, spec)
+
+
+def _width_bound(method: str, position: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def bind(bound: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            width = args[position] if len(args) > position else kwargs.get("width", kwargs.get("tabsize", 0))
+            if isinstance(width, int):
+                subject = getattr(bound, "__self__", "")
+                size = width if method != "expandtabs" else len(subject) * max(width, 1)
+                _check_length(size, f"{method}() result")
+            return bound(*args, **kwargs)
+        return call
+    return bind
+
+
+def _bounded_replace(bound: Callable[..., Any]) -> Callable[..., Any]:
+    def call(old: Any, new: Any, count: int = -1, /) -> Any:
+        subject = bound.__self__
+        if isinstance(old, str | bytes) and isinstance(new, str | bytes) and len(new) > len(old):
+            hits = subject.count(old) if old else len(subject) + 1
+            if isinstance(count, int) and count >= 0:
+                hits = min(hits, count)
+            _check_length(len(subject) + hits * (len(new) - len(old)), "replace() result")
+        return bound(old, new, count)
+    return call
+
+
+def _bounded_join(bound: Callable[..., Any]) -> Callable[..., Any]:
+    def call(iterable: Any, /) -> Any:
+        parts = list(iterable)
+        separator = bound.__self__
+        _check_length(sum(len(p) for p in parts if hasattr(p, "__len__")) + len(separator) * max(len(parts) - 1, 0),
+                      "join() result")
+        return bound(parts)
+    return call
+
+
+def _bounded_extend(bound: Callable[..., Any]) -> Callable[..., Any]:
+    def call(iterable: Any, /) -> Any:
+        if hasattr(iterable, "__len__"):
+            _check_length(len(bound.__self__) + len(iterable), "extended list")
+        return bound(iterable)
+    return call
+
+
+#: methods whose result can be far larger than their inputs, and the bound each is given
+_SIZED_METHODS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "ljust": _width_bound("ljust"), "rjust": _width_bound("rjust"), "center": _width_bound("center"),
+    "zfill": _width_bound("zfill"), "expandtabs": _width_bound("expandtabs"), "replace": _bounded_replace,
+    "join": _bounded_join, "extend": _bounded_extend,
+}
+
+
+def _guarded_getattr(ob: Any, name: str, *default: Any) -> Any:
+    """RestrictedPython's ``safer_getattr_raise``, and the methods of strings and lists that can blow a small
+    value up in one call (``s.ljust(10**9)``, ``s.replace('a', s)``, ``lst.extend(lst)``) bounded like ``*``."""
+    found = safer_getattr_raise(ob, name, *default)
+    if name in _SIZED_METHODS and isinstance(ob, str | bytes | bytearray | list):
+        return _SIZED_METHODS[name](found)
+    return found
+
+
 def _guarded_lshift(a: Any, b: Any, /) -> Any:
     if isinstance(a, int) and isinstance(b, int) and a and b > 0:
         _check_int_bits(a.bit_length() + b)
@@ -377,7 +481,7 @@ def _guarded_imul(a: Any, b: Any) -> Any:
 
 
 _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "+=": operator.iadd,
+    "+=": _guarded_iadd,
     "-=": operator.isub,
     "*=": _guarded_imul,
     "/=": operator.itruediv,
@@ -486,7 +590,7 @@ def _refuse_forbidden(names: Mapping[str, Any], *, exact: bool) -> None:
 _refuse_forbidden(SAFE_BUILTINS, exact=True)
 
 _STATIC_GUARDS: dict[str, Any] = {
-    "_getattr_": safer_getattr_raise,
+    "_getattr_": _guarded_getattr,
     "_getitem_": _guarded_getitem,
     "_write_": full_write_guard,
     "_unpack_sequence_": guarded_unpack_sequence,
@@ -497,6 +601,8 @@ _STATIC_GUARDS: dict[str, Any] = {
     "_pow_": _guarded_pow,
     "_mul_": _guarded_mul,
     "_lshift_": _guarded_lshift,
+    "_add_": _guarded_add,
+    "_format_": _guarded_format,
 }
 _RESERVED = frozenset({*_STATIC_GUARDS, "_getiter_", "_tick_", "__builtins__"})
 

@@ -387,9 +387,55 @@ BOMBS = {
     "x = 1\nx <<= 10 ** 9": (ScriptLimitExceeded, "line 2: " + _INT.format(1000000001)),
     "x = range(10 ** 12)": (ScriptLimitExceeded,
                             "line 1: range() of 1000000000000 items (limit 1000000) would be too large"),
+    # One call or one operator that blows a small value up (a process owner's trial ran 14 doublings in the web
+    # process; 24 would have taken it down).
+    "s = 'a' * 1000\n" + "s = s + s\n" * 30: (ScriptLimitExceeded,
+                                                 "line 11: joined sequence (1024000 items, limit 1000000) would be "
+                                                 "too large"),
+    "s = 'a' * 600000\ns += s": (ScriptLimitExceeded,
+                                 "line 2: joined sequence (1200000 items, limit 1000000) would be too large"),
+    "x = 'a'.ljust(10 ** 9)": (ScriptLimitExceeded, "line 1: ljust() result (1000000000 items, limit 1000000) would "
+                                                    "be too large"),
+    "x = 'a'.zfill(10 ** 9)": (ScriptLimitExceeded, "line 1: zfill() result (1000000000 items, limit 1000000) would "
+                                                    "be too large"),
+    "x = ('\t' * 1000).expandtabs(10 ** 6)": (ScriptLimitExceeded, "line 1: expandtabs() result (1000000000 items, "
+                                                                   "limit 1000000) would be too large"),
+    "s = 'a' * 1001\nx = s.replace('a', s)": (ScriptLimitExceeded, "line 2: replace() result (1002001 items, "
+                                                                    "limit 1000000) would be too large"),
+    "s = 'a' * 1000\nx = s.join([s] * 1001)": (ScriptLimitExceeded, "line 2: join() result (2001000 items, limit "
+                                                                     "1000000) would be too large"),
+    "x = f'{1:>999999999}'": (ScriptLimitExceeded, "line 1: formatted field (spec '>999999999', limit 1000000 "
+                                                   "characters) would be too large"),
     "x = sum([[1]] * 1000, [])": (TypeError, _SUM),
     "x = sum(['a'], '')": (TypeError, _SUM),
 }
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("x = [0] * 600000\nx += x", "line 2: joined sequence (1200000 items, limit 1000000) would be too large"),
+    ("x = [0] * 600000\nx.extend(x)", "line 2: extended list (1200000 items, limit 1000000) would be too large"),
+    ("x = [0] * 600000\ny = x + x", "line 2: joined sequence (1200000 items, limit 1000000) would be too large"),
+])
+def test_doubling_a_list_is_refused_like_repeating_it(source, message):
+    with pytest.raises(ScriptLimitExceeded) as info:
+        RestrictedTaskDataEnvironment().execute(source, {})
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(("source", "value"), [
+    ("'a' + 'b'", "ab"), ("[1] + [2]", [1, 2]), ("(1,) + (2,)", (1, 2)), ("1 + 2", 3), ("1.5 + 1", 2.5),
+    ("'ab'.ljust(5, '.')", "ab..."), ("'7'.zfill(3)", "007"), ("'a,b'.replace(',', ', ')", "a, b"),
+    ("'-'.join(['a', 'b'])", "a-b"), ("'-'.join(x for x in 'ab')", "a-b"), ("f'{3.14159:.2f}'", "3.14"),
+    ("f'{\"x\"!r:>5}'", "  'x'"), ("f'{12:>6}'", "    12"), ("'\t'.expandtabs(4)", "    "),
+])
+def test_the_bounded_operations_still_give_their_ordinary_results(source, value):
+    assert RestrictedTaskDataEnvironment().evaluate(source, {}) == value
+
+
+def test_extend_keeps_the_list_and_its_bound():
+    data = {"x": [1]}
+    RestrictedTaskDataEnvironment().execute("y = x\nx.extend([2, 3])\nx += [4]\nsame = y is x", data)
+    assert data["x"] == [1, 2, 3, 4] and data["same"] is True
 
 
 @pytest.mark.parametrize("source", sorted(BOMBS))
