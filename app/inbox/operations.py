@@ -212,14 +212,31 @@ def _require_visible(user: User, task: HumanTask) -> None:
         raise TaskNotAvailable(_("No such task."))
 
 
-def _require_writer(user: User) -> None:
-    """Auditors read everything and change nothing (DESIGN §1): no comments, no files."""
+#: roles that see cases to run the system, not to work them: they write on a case only where they act on it
+#: (a process owner's trial run), never on a school's act in a region
+_OVERSEERS = frozenset({Role.PROCESS_OWNER, Role.ADMIN})
+
+
+def may_write(user: User, task: HumanTask) -> bool:
+    """Whether ``user`` may comment on ``task``'s case or attach files to it (the page shows the forms only then)."""
+    try:
+        _require_writer(user, task)
+    except DomainRefused:
+        return False
+    return True
+
+
+def _require_writer(user: User, task: HumanTask) -> None:
+    """Auditors read everything and change nothing (DESIGN §1): no comments, no files. Process owners and
+    administrators comment and attach only on tasks they may act on."""
     if user.role == Role.AUDITOR:
         raise DomainRefused(_("Auditors read; they cannot comment or attach files."))
+    if user.role in _OVERSEERS and not can_act(user, task):
+        raise DomainRefused(_("Only the people working on this case can comment on it or attach files."))
 
 
 def add_comment(task: HumanTask, user: User, body: str) -> TaskComment:
-    _require_writer(user)
+    _require_writer(user, task)
     _require_visible(user, task)
     body = (body or "").strip()
     if not body:
@@ -243,7 +260,7 @@ def attachments_dir() -> Path:
 
 def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> TaskAttachment:
     """Store a file under a random name; the type is checked by extension *and* content signature."""
-    _require_writer(user)
+    _require_writer(user, task)
     _require_visible(user, task)
     original = clean_filename(filename, default="")  # no bidi overrides or invisible characters (issue 13 §4)
     ext = Path(original).suffix.lower()

@@ -288,7 +288,7 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
         "inbox/task.html", task=task, fields=fields, actionable=actionable, errors=errors or {},
         refusal=refusal, panel=panel, events=events, comments=comments, attachments=attachments,
         diagram=instance_status(instance), sla=sla_state(task), on_behalf=on_behalf,
-        can_manage=manage,
+        can_manage=manage, may_write=ops.may_write(current_user, task),
         candidates=ops.reassign_candidates(task) if task.status == "open" and manage else [],
         max_mb=ops.MAX_ATTACHMENT_BYTES // (1024 * 1024), **extra,
     ), status

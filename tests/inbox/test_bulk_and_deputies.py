@@ -187,6 +187,17 @@ def test_comments_and_attachments_with_limits(world, clean_acts, browser, app_ct
         assert browser(masked).get(f"/attachments/{stored.id}").status_code == 404
         assert f"/attachments/{stored.id}" not in browser(masked).get(f"/tasks/{task.id}").get_data(as_text=True)
     assert browser("operator").get(f"/attachments/{stored.id}").status_code == 200
+    # Nor do they write on a school's case in a region: they run the system, they do not work its cases.
+    for overseer in ("owner", "admin"):
+        page = browser(overseer).post(f"/tasks/{task.id}/comments", {"body": "from above"}, follow_redirects=True)
+        assert "Only the people working on this case can comment on it" in page.get_data(as_text=True)
+        refused = browser(overseer).post(f"/tasks/{task.id}/attachments", {"file": (io.BytesIO(pdf), "x.pdf")},
+                                         content_type="multipart/form-data", follow_redirects=True)
+        assert "Only the people working on this case" in refused.get_data(as_text=True)
+    assert "from above" not in official.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="comment-form"' not in browser("owner").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="comment-form"' in official.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert len(db.session.scalars(select(TaskAttachment)).all()) == 1
 
     for name, data, message in (("run.exe", b"MZ", "Only PDF"), ("fake.pdf", b"GIF89a", "does not match"),
                                 ("big.txt", b"x" * (4 * 1024 * 1024 + 1), "larger than 4 MB")):
