@@ -50,6 +50,10 @@ MODEL_WORDS = frozenset({
     N_("Set the rate and the caps"), N_("Sign contract (dormitory director)"), N_("In force"),
     N_("Dormitory year-end report"), N_("Academic year's last month?"), N_("Start the academic year's year-end report"),
     N_("The academic year's last act opened"), N_("The contract's last academic year?"), N_("Academic year approved"),
+    # the labels of the flows out of a gateway (a diagram showed "accepted" and "returned" in English in kk and ru)
+    N_("accepted"), N_("returned"), N_("allocated"), N_("rejected"), N_("approved"), N_("eligible"), N_("ineligible"),
+    N_("last month"), N_("more months"), N_("last year"), N_("more years"), N_("academic year ended"),
+    N_("year goes on"), N_("signed on paper"), N_("signed on screen"),
 })
 
 

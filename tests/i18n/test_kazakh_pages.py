@@ -115,7 +115,7 @@ def test_every_name_in_the_shipped_models_is_a_translated_model_word():
                     "process", "participant", "lane", "userTask", "serviceTask", "scriptTask", "businessRuleTask",
                     "manualTask", "task", "callActivity", "subProcess", "sendTask", "receiveTask", "startEvent",
                     "endEvent", "boundaryEvent", "intermediateCatchEvent", "intermediateThrowEvent",
-                    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"):
+                    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "sequenceFlow"):
                 names.add(element.get("name"))
     assert names - MODEL_WORDS == set(), "add these names to app/words.py and translate them"
     for language in ("kk", "ru"):

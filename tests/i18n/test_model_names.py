@@ -107,3 +107,11 @@ def test_the_side_panel_edits_the_names_in_every_language(world, browser):
     model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == "monthly_act")).one()
     page = browser("owner").get(f"/modeler/versions/{model.versions[0].id}").get_data(as_text=True)
     assert '"nameLanguages": ["kk", "ru", "en"]' in page and "bpmn-translate.js" in page
+
+
+def test_the_labels_of_a_gateways_flows_are_in_the_readers_language(world, browser):
+    # The acceptance gateway's flows read "accepted" and "returned" in English on a Kazakh or Russian page.
+    act = act_of_school("Bilim Innovation School")
+    diagram = _in_kazakh(browser, "accountant").get(f"/instances/{act.instance_id}/diagram.bpmn").get_data(as_text=True)
+    assert 'name="қабылданды"' in diagram and 'name="қайтарылды"' in diagram
+    assert 'name="accepted"' not in diagram and 'name="returned"' not in diagram
