@@ -440,6 +440,42 @@ def unreachable_problems(trees: dict) -> list[ModelProblem]:
     return problems
 
 
+#: nodes after which a token must go on: a step, a gateway or an intermediate event without an outgoing flow ends its
+#: process there (valid BPMN — an implicit end — and the engine runs it), which is rarely what the drawer meant
+_MUST_GO_ON = _FLOW_NODES - {"startEvent", "endEvent", "boundaryEvent"}
+
+
+def implicit_end_notices(files: dict[str, str]) -> list[ModelProblem]:
+    """Notices, not problems: flow nodes with no outgoing sequence flow (an "implicit end"). The engine ends the
+    process there and foreign models rely on it, so publishing stays allowed; the editor says it, so that a deleted
+    end event ("Pay act" then led nowhere and the draft showed no problem) is seen. Compensation handlers and the
+    nodes of event and ad-hoc subprocesses are left out: they end where they stop by design."""
+    trees, problems = parse_trees(files)
+    if problems:
+        return []
+    notices: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for process in root.iter("{*}process"):
+            leaving = {flow.get("sourceRef") for flow in process.iter("{*}sequenceFlow")}
+            for el in process.iter():
+                if _local(el.tag) not in _MUST_GO_ON or not el.get("id") or el.get("id") in leaving:
+                    continue
+                parent = el.getparent()
+                if el.get("isForCompensation") == "true" or (
+                        parent is not None and (parent.get("triggeredByEvent") == "true"
+                                                or _local(parent.tag) == "adHocSubProcess")):
+                    continue
+                if _local(el.tag) == "intermediateThrowEvent" and el.find("{*}linkEventDefinition") is not None:
+                    continue  # a link throw goes on at its catch event
+                notices.append(ModelProblem(filename, _(
+                    "Nothing follows this step: the process ends here without an end event. Add an end event after "
+                    "it if that is meant, or connect it to the next step."), line=el.sourceline,
+                    element_id=el.get("id"), name=el.get("name")))
+    return notices
+
+
 _cache: dict[int, ParsedModel] = {}
 _cache_lock = threading.Lock()
 

@@ -10,7 +10,7 @@
   var files = cfg.files;
   // The primary diagram first; a model may hold further diagrams (called processes), each in its own tab.
   var bpmnName = (cfg.bpmnFiles || [])[0] || Object.keys(files).filter(function (n) { return /\.bpmn$/.test(n); })[0];
-  var currentBpmn = bpmnName, lastProblems = [];
+  var currentBpmn = bpmnName, lastProblems = [], lastNotices = (cfg && cfg.notices) || [];
   var canvasEl = document.getElementById("canvas");
   var dmnEl = document.getElementById("dmn-canvas");
   var panel = document.getElementById("panel");
@@ -354,10 +354,42 @@
       li.appendChild(el("span", { "class": "text-muted", text: " (" + where + ")" }));
       list.appendChild(li);
     });
+    showNotices(lastNotices);
     document.getElementById("problem-count").textContent = String(problems.length);
     document.getElementById("no-problems").classList.toggle("d-none", problems.length > 0);
     var publish = document.getElementById("publish");
     if (publish) { publish.disabled = problems.length > 0; }
+  }
+
+  // Notices (an implicit end: a step nothing follows) do not stop publishing: listed apart, in amber, with a link
+  // to the element when it is in the open diagram.
+  function showNotices(notices) {
+    var box = document.getElementById("notices-box");
+    var list = document.getElementById("notices");
+    if (!box || !list) { return; }
+    list.textContent = "";
+    (notices || []).forEach(function (n) {
+      var li = el("li", { "class": "mb-1 notice", "data-element": n.element_id || "" });
+      var here = n.filename === currentBpmn && n.element_id && registry.get(n.element_id);
+      if (here) {
+        var a = el("a", { href: "#", text: n.element_id });
+        a.addEventListener("click", function (ev) {
+          ev.preventDefault();
+          modeler.get("selection").select(registry.get(n.element_id));
+          canvas.scrollToElement(registry.get(n.element_id));
+        });
+        li.appendChild(a);
+        li.appendChild(document.createTextNode(" "));
+      } else if (n.element_id) {
+        li.appendChild(el("code", { text: n.element_id }));
+        li.appendChild(document.createTextNode(" "));
+      }
+      if (n.name) { li.appendChild(el("span", { "class": "fw-semibold", text: "«" + n.name + "» " })); }
+      li.appendChild(el("span", { text: n.message }));
+      list.appendChild(li);
+    });
+    document.getElementById("notice-count").textContent = String((notices || []).length);
+    box.classList.toggle("d-none", !(notices || []).length);
   }
 
   // ---- DMN tabs ---------------------------------------------------------------------------------
@@ -427,6 +459,7 @@
     }).then(function (resp) {
       return resp.json().then(function (body) {
         if (!resp.ok) { throw new Error(body.error || resp.statusText); }
+        lastNotices = body.notices || [];
         showProblems(body.problems);
         status.textContent = t.saved + " " + t.problems.replace("%n", String(body.problems.length));
         canvasEl.dataset.saved = String(Date.now());

@@ -86,3 +86,21 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page, tmp_p
     assert new_id in lane
     instance = db.session.scalars(select(ProcessInstance).order_by(ProcessInstance.id.desc())).first()
     assert instance.model_version_id == version.id
+
+
+def test_a_step_nothing_follows_is_shown_as_a_notice_and_publishing_stays_open(new_page):
+    # "Pay act" led nowhere once its end event was deleted, and the editor said "Problems 0".
+    from tests.modeler.test_implicit_end import _without_end
+
+    publish_version(_without_end("e2e_notice"))
+    db.session.commit()
+    page = new_page("owner")
+    page.click("#nav-modeler")
+    page.get_by_role("link", name="Test e2e_notice").click()
+    page.locator("button.new-draft").first.click()
+    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#notices-box")).to_be_visible()
+    expect(page.locator("#notices")).to_contain_text("Archive")
+    expect(page.locator("#notices")).to_contain_text("Nothing follows this step")
+    expect(page.locator("#problem-count")).to_have_text("0")
+    expect(page.locator("#publish")).to_be_enabled()
