@@ -319,6 +319,17 @@
 
   // ---- problems next to their elements -----------------------------------------------------------
   var marked = [];
+  // A link that selects an element of the open diagram and scrolls to it (problems and notices name elements).
+  function elementLink(id) {
+    var a = el("a", { href: "#", text: id });
+    a.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      modeler.get("selection").select(registry.get(id));
+      canvas.scrollToElement(registry.get(id));
+    });
+    return a;
+  }
+
   function showProblems(problems) {
     var list = document.getElementById("problems");
     list.textContent = "";
@@ -331,13 +342,7 @@
       var li = el("li", { "class": "mb-1 problem", "data-element": p.element_id || "", "data-file": p.filename || "" });
       var here = !/\.bpmn$/.test(p.filename || "") || p.filename === currentBpmn;
       if (p.element_id && here && registry.get(p.element_id)) {
-        var a = el("a", { href: "#", text: p.element_id });
-        a.addEventListener("click", function (ev) {
-          ev.preventDefault();
-          modeler.get("selection").select(registry.get(p.element_id));
-          canvas.scrollToElement(registry.get(p.element_id));
-        });
-        li.appendChild(a);
+        li.appendChild(elementLink(p.element_id));
         li.appendChild(document.createTextNode(" "));
         if (marked.indexOf(p.element_id) < 0) {
           marked.push(p.element_id);
@@ -370,15 +375,8 @@
     list.textContent = "";
     (notices || []).forEach(function (n) {
       var li = el("li", { "class": "mb-1 notice", "data-element": n.element_id || "" });
-      var here = n.filename === currentBpmn && n.element_id && registry.get(n.element_id);
-      if (here) {
-        var a = el("a", { href: "#", text: n.element_id });
-        a.addEventListener("click", function (ev) {
-          ev.preventDefault();
-          modeler.get("selection").select(registry.get(n.element_id));
-          canvas.scrollToElement(registry.get(n.element_id));
-        });
-        li.appendChild(a);
+      if (n.filename === currentBpmn && n.element_id && registry.get(n.element_id)) {
+        li.appendChild(elementLink(n.element_id));
         li.appendChild(document.createTextNode(" "));
       } else if (n.element_id) {
         li.appendChild(el("code", { text: n.element_id }));

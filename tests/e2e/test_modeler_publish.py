@@ -25,14 +25,20 @@ def _screenshots(tmp_path) -> Path:
     return Path(os.environ.get("E2E_SCREENSHOTS", tmp_path))
 
 
-def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page, tmp_path):
-    publish_version(two_step("e2e_trial"))
+def _new_draft_in_the_editor(new_page, files: dict[str, str], pid: str):
+    """Publish ``files`` (process ``pid``), then open a new draft of it in the editor as the process owner."""
+    publish_version(files)
     db.session.commit()
     page = new_page("owner")
     page.click("#nav-modeler")
-    page.get_by_role("link", name="Test e2e_trial").click()
+    page.get_by_role("link", name=f"Test {pid}").click()
     page.locator("button.new-draft").first.click()
     expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+    return page
+
+
+def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page, tmp_path):
+    page = _new_draft_in_the_editor(new_page, two_step("e2e_trial"), "e2e_trial")
 
     page.locator('.djs-shape[data-element-id="fill"]').click(position={"x": 12, "y": 12})
     panel = page.locator("#panel")
@@ -92,13 +98,7 @@ def test_a_step_nothing_follows_is_shown_as_a_notice_and_publishing_stays_open(n
     # "Pay act" led nowhere once its end event was deleted, and the editor said "Problems 0".
     from tests.modeler.test_implicit_end import _without_end
 
-    publish_version(_without_end("e2e_notice"))
-    db.session.commit()
-    page = new_page("owner")
-    page.click("#nav-modeler")
-    page.get_by_role("link", name="Test e2e_notice").click()
-    page.locator("button.new-draft").first.click()
-    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+    page = _new_draft_in_the_editor(new_page, _without_end("e2e_notice"), "e2e_notice")
     expect(page.locator("#notices-box")).to_be_visible()
     expect(page.locator("#notices")).to_contain_text("Archive")
     expect(page.locator("#notices")).to_contain_text("Nothing follows this step")
