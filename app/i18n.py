@@ -74,10 +74,14 @@ def init_i18n(app: Flask) -> None:
 #: as the 12th of January). Kazakh and Russian keep their own patterns (05.11.2026 is unambiguous to their readers).
 ENGLISH_DATE = {"short": "d MMM y", "medium": "d MMM y", "long": "d MMMM y", "full": "EEEE, d MMMM y"}
 ENGLISH_DATETIME = {"short": "d MMM y, HH:mm", "medium": "d MMM y, HH:mm:ss", "long": "d MMMM y, HH:mm:ss z"}
+#: Kazakh's short pattern (CLDR) writes a two-digit year, 03.12.26, where Russian writes 03.12.2026: in a payment
+#: system a year is written whole.
+PATTERNS = {"en": (ENGLISH_DATE, ENGLISH_DATETIME), "kk": ({"short": "dd.MM.y"}, {"short": "dd.MM.y, HH:mm"})}
 
 
-def _english() -> bool:
-    return str(get_locale() or "").split("_")[0] == "en"
+def _pattern(format: str, moment: bool) -> str:  # noqa: A002
+    dates, moments = PATTERNS.get(str(get_locale() or "").split("_")[0], ({}, {}))
+    return (moments if moment else dates).get(format, format)
 
 
 def format_day(value, format: str = "medium") -> str:  # noqa: A002 - the filter's argument name in Flask-Babel
@@ -86,7 +90,7 @@ def format_day(value, format: str = "medium") -> str:  # noqa: A002 - the filter
 
     if value is None:
         return ""
-    return format_date(value, ENGLISH_DATE.get(format, format) if _english() else format)
+    return format_date(value, _pattern(format, moment=False))
 
 
 def format_moment(value, format: str = "medium") -> str:  # noqa: A002
@@ -95,7 +99,7 @@ def format_moment(value, format: str = "medium") -> str:  # noqa: A002
 
     if value is None:
         return ""
-    return format_datetime(value, ENGLISH_DATETIME.get(format, format) if _english() else format)
+    return format_datetime(value, _pattern(format, moment=True))
 
 
 def format_size(size: int | None) -> str:

@@ -124,4 +124,7 @@ def test_english_dates_read_day_month_year_and_other_languages_keep_their_own(ap
                                                                                        "1 Dec 2026, 09:30")
         with force_locale("ru"):
             assert format_day(date(2026, 12, 1), "short") == "01.12.2026"
+        with force_locale("kk"):  # CLDR's Kazakh short pattern wrote 01.12.26
+            assert (format_day(date(2026, 12, 1), "short"), format_moment(moment, "short")) == ("01.12.2026",
+                                                                                               "01.12.2026, 09:30")
         assert format_day(None) == ""
