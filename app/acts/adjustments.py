@@ -21,25 +21,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, exists, false, func, insert, or_, select, update
+from sqlalchemy.orm import aliased
 
 from app import clock
 from app.acts.models import Act, ActAdjustment, ActLine
 from app.acts.rules import level_for_grade
-from app.acts.terms import terms_for
-from app.acts.verification import academic_year, enrolled_days, month_bounds, norms_for, prorated
+from app.acts.verification import school_contexts, academic_year, month_bounds, prorated
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.adapter import Enrollment, StudentRegistry, student_registry
 from app.registry.models import NedbEnrollment
 
 DECIDED = ("accepted", "paid")
-#: Rule code of a correction of the days a student was enrolled (pay-by-days contracts); the other causes are
-#: the contingent rules' codes (withdrawn, other_school, not_registered, not_in_nedb).
+#: Rule code of a correction of the days a student was enrolled (every act is paid by days); the other causes
+#: are the contingent rules' codes (withdrawn, other_school, not_registered, not_in_nedb, double_enrolment,
+#: licence_expired).
 ENROLLED_DAYS = "enrolled_days"
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 #: Rule code of a reversal: the registry, corrected again, confirms a line an earlier adjustment clawed back.
@@ -56,17 +57,34 @@ class Correction:
     rule_code: str
     corrected_tiyn: int
     evidence: dict
+    #: the most the original act's month may be paid (its contract's monthly cap then; None: no cap): a top-up
+    #: never takes that month past it, so an act carrying it stays payable
+    month_cap_tiyn: int | None = None
 
 
 def _year_start(period: date) -> date:
     return date(int(academic_year(period)[:4]), 9, 1)
 
 
+def covered_days(enrolments: Sequence[Enrollment], first: date, last: date) -> int:
+    """Days of [first, last] on which any of ``enrolments`` runs, each day counted once (as the verification's
+    :func:`app.acts.verification._days_here_sql` counts them)."""
+    days: set[int] = set()
+    for e in enrolments:
+        lo = max(e.enrolled_on, first).toordinal()
+        hi = last.toordinal() if e.withdrawn_on is None else min(last.toordinal(), e.withdrawn_on.toordinal() - 1)
+        days.update(range(lo, hi + 1))
+    return len(days)
+
+
 def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_bin: str,
-            norm_tiyn: int, by_days: bool) -> Correction:
-    """What ``line`` (accepted on ``original``) earns on today's registry data, and the rule that says so."""
+            norm_tiyn: int, licence_days: tuple[date, date] | None) -> Correction:
+    """What ``line`` (accepted on ``original``) earns on today's registry data, and the rule that says so — the
+    verification's rules and pay by days, for every act: the days NEDB has the student at the school, each
+    counted once, within ``licence_days`` (the days of the month the school's licences cover; None: none)."""
     start, end = month_bounds(original.period)
     here = [e for e in enrolments if e.school_bin == school_bin and e.active_during(start, end)]
+    elsewhere = [e for e in enrolments if e.school_bin != school_bin and e.active_during(start, end)]
     evidence = {"nedb": [{"school_bin": e.school_bin, "grade": e.grade, "enrolled_on": e.enrolled_on.isoformat(),
                           "withdrawn_on": e.withdrawn_on.isoformat() if e.withdrawn_on else None}
                          for e in sorted(enrolments, key=lambda e: (e.enrolled_on, e.school_bin))]}
@@ -74,7 +92,7 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
         # Same precedence as the contingent rules: registered elsewhere, withdrawn from here, or not at all.
         if not enrolments:
             code = "not_in_nedb"
-        elif any(e.school_bin != school_bin and e.active_during(start, end) for e in enrolments):
+        elif elsewhere:
             code = "other_school"
         elif any(e.school_bin == school_bin and e.withdrawn_on is not None and e.withdrawn_on <= start
                  for e in enrolments):
@@ -82,13 +100,15 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
         else:
             code = "not_registered"
         return Correction(code, 0, evidence)
-    if by_days:
-        days = sum(enrolled_days(e.enrolled_on, e.withdrawn_on, start, end) for e in here)
-        evidence["days"] = min(days, end.day)
-        return Correction(ENROLLED_DAYS, prorated(norm_tiyn, days, end.day), evidence)
-    # Enrolled here during the month: the line earns what it earned when accepted (an earlier claw-back of
-    # it is reversed if the registry has been corrected back).
-    return Correction(NEDB_CORRECTED, line.amount_tiyn, evidence)
+    if any(h.overlaps(o) for h in here for o in elsewhere):
+        return Correction("double_enrolment", 0, evidence)  # at two schools on a common day of the month
+    days = covered_days(here, *licence_days) if licence_days else 0
+    evidence["days"] = days
+    if not days:
+        return Correction("licence_expired", 0, evidence)  # enrolled here only on days no licence covers
+    corrected = prorated(norm_tiyn, days, end.day)
+    # The same amount as when accepted: an earlier claw-back of the line is reversed (the registry corrected back).
+    return Correction(NEDB_CORRECTED if corrected == line.amount_tiyn else ENROLLED_DAYS, corrected, evidence)
 
 
 def decided_lines_query(acts: Sequence[Act]):
@@ -103,34 +123,49 @@ def decided_lines_query(acts: Sequence[Act]):
 
 
 def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
-    """The schools' decided lines to look at again. With the NEDB table, lines of a student still enrolled at the
-    school since before that month (the vast majority) are left out in SQL; lines already adjusted always come
-    back (the registry may have been corrected again)."""
+    """The schools' decided lines to look at again. With the NEDB table, a line paid for the whole month of a
+    student still enrolled at the school since before that month, with no other NEDB row (the vast majority),
+    is left out in SQL: today's NEDB prices it as it was paid. Lines paid for part of the month (a top-up may be
+    owed when NEDB's dates were corrected), lines of a student with another row (another school's claim on the
+    same days, a second row here) and lines already adjusted (the registry may have been corrected again)
+    always come back."""
     query = decided_lines_query(acts)
     if getattr(registry, "table_name", None) == NedbEnrollment.__tablename__:
+        other_row = aliased(NedbEnrollment)
         still_enrolled = (select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
                           .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == ActLine.iin,
-                                 NedbEnrollment.enrolled_on <= ActLine.period, NedbEnrollment.withdrawn_on.is_(None)))
+                                 NedbEnrollment.enrolled_on <= ActLine.period, NedbEnrollment.withdrawn_on.is_(None),
+                                 ~exists(select(other_row.id).where(other_row.iin == NedbEnrollment.iin,
+                                                                    other_row.id != NedbEnrollment.id))))
         adjusted = select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id)
-        query = query.where(or_(~exists(still_enrolled), exists(adjusted)))
+        first = min(_year_start(a.period) for a in acts)
+        months = {}
+        while first < max(a.period for a in acts):
+            months[first] = month_bounds(first)[1].day
+            first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        part_month = ActLine.paid_days < case(months, value=ActLine.period, else_=31) if months else false()
+        query = query.where(or_(~exists(still_enrolled), exists(adjusted), part_month))
     return db.session.execute(query.order_by(Act.period, ActLine.line_no)).all()
 
 
 def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, Correction]]:
-    """The schools' repricing: today's NEDB enrolments at the school, the contract's norms (by days or not)."""
+    """The schools' repricing: today's NEDB enrolments at the school, the norms of the act's terms, the days the
+    school's licences cover in that month (a school with no licence record today keeps its month whole: a record
+    missing now is not evidence about a month already paid; a dated licence is)."""
 
     def reprice_all(rows: list) -> dict[int, Correction]:
         enrolments = registry.enrollments_for({ln.iin for ln, _ in rows}) if rows else {}
-        pricing: dict[int, tuple[dict[str, int], bool]] = {}
+        originals = list({original.id: original for _, original in rows}.values())
+        contexts = {c.act_id: c for c in school_contexts(originals)}
         found: dict[int, Correction] = {}
         for line, original in rows:
-            if original.id not in pricing:
-                terms = terms_for(original)
-                norms = dict(terms.norms_tiyn) if terms.norms_tiyn else norms_for(original.period)
-                pricing[original.id] = (norms, terms.prorate_by_days)
-            norms, by_days = pricing[original.id]
-            found[line.id] = reprice(line, original, enrolments.get(line.iin, []), original.school.bin,
-                                     norms.get(level_for_grade(line.grade), 0), by_days)
+            ctx = contexts[original.id]
+            window = (ctx.start, ctx.end) if ctx.school_rule == "no_licence" else (
+                (ctx.pay_from, ctx.pay_to) if ctx.pay_from else None)
+            found[line.id] = replace(
+                reprice(line, original, enrolments.get(line.iin, []), original.school.bin,
+                        ctx.norms.get(level_for_grade(line.grade), 0), window),
+                month_cap_tiyn=ctx.terms.amount_cap_tiyn)
         return found
 
     return reprice_all
@@ -162,6 +197,7 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
             .where(ActAdjustment.original_line_id.in_(line_ids[i : i + _CHUNK]))
             .group_by(ActAdjustment.original_line_id)).all())
     corrections = reprice_all(rows)
+    headroom = _month_headroom(rows, corrections)
     rows_by_school: dict[int, list] = defaultdict(list)
     for line, original in rows:
         rows_by_school[original.school_id].append((line, original))
@@ -184,6 +220,10 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
         candidates.sort(key=lambda c: (c[3] < 0, c[1].period, c[0].line_no))
         for line, original, found, owed in candidates:
             amount = owed if owed > 0 else max(owed, -available)
+            if amount > 0 and original.id in headroom:
+                # Within the original month's cap (the part above it stays owed until a claw-back makes room).
+                amount = min(amount, max(headroom[original.id], 0))
+                headroom[original.id] -= amount
             if not amount:
                 continue
             available += amount
@@ -206,6 +246,25 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
     for act in acts:
         db.session.expire(act, ["amount_tiyn", "adjustment_tiyn", "adjustments"])
     return dict(by_act)
+
+
+def _month_headroom(rows: list, corrections: dict[int, Correction]) -> dict[int, int]:
+    """Per original act under a monthly cap: how much more its month may still be paid — the cap, less what its
+    own lines earned (``amount − adjustment`` of that act: already capped) and what was settled for its lines on
+    other acts since."""
+    caps = {original.id: (original, corrections[line.id].month_cap_tiyn) for line, original in rows
+            if corrections[line.id].month_cap_tiyn is not None}
+    if not caps:
+        return {}
+    ids = list(caps)
+    settled: dict[int, int] = {}
+    for i in range(0, len(ids), _CHUNK):
+        settled.update(db.session.execute(
+            select(ActAdjustment.original_act_id, func.sum(ActAdjustment.amount_tiyn))
+            .where(ActAdjustment.original_act_id.in_(ids[i : i + _CHUNK]))
+            .group_by(ActAdjustment.original_act_id)).all())
+    return {act_id: cap - (original.amount_tiyn - (original.adjustment_tiyn or 0)) - int(settled.get(act_id) or 0)
+            for act_id, (original, cap) in caps.items()}
 
 
 def cause_title(code: str):

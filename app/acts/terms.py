@@ -21,7 +21,6 @@ class ActTerms:
     licence_valid_until: date | None = None  # None: not known from the terms (registry decides)
     amount_cap_tiyn: int | None = None  # the act's amount may not exceed this
     contract_id: int | None = None
-    prorate_by_days: bool = False  # pay norm × days enrolled in month / days in month
     #: monthly norm per level under this contract (its region's order, its locality), as (level, tiyn) pairs;
     #: None: the academic year's default norms (StudentNorm) apply
     norms_tiyn: tuple[tuple[str, int], ...] | None = None

@@ -120,7 +120,7 @@ class ActContext:
     pay_to: date | None = None
 
 
-def _school_contexts(acts: Sequence[Act]) -> list[ActContext]:
+def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
     """What the school-level rules decide, from the business register, licences and the act's terms."""
     bins = sorted({a.school.bin for a in acts})
     # No record, no payment: the school-level rules decide on the registries' evidence, and missing evidence
@@ -202,7 +202,10 @@ def _iin_invalid_sql(dialect: str, col: str) -> str:
             f"WHEN ({s2}) % 11 <> 10 AND ({s2}) % 11 = {d[11]} THEN 0 ELSE 1 END) = 1")
 
 
-_ACTIVE = "e.enrolled_on <= v.month_end AND (e.withdrawn_on IS NULL OR e.withdrawn_on > v.month_start)"
+#: An enrolment runs in the month: at least one day of it (withdrawn on the day of enrolment: no day at all —
+#: NEDB keeps such rows; they count nowhere, neither here nor as another school's claim).
+_ACTIVE = ("e.enrolled_on <= v.month_end AND (e.withdrawn_on IS NULL OR (e.withdrawn_on > v.month_start "
+           "AND e.withdrawn_on > e.enrolled_on))")
 _HERE = "e.school_bin = v.school_bin"
 
 
@@ -275,10 +278,13 @@ def _create_temp_tables(conn: Connection) -> None:
                       "iin VARCHAR(12) NOT NULL, rule VARCHAR(32), norm BIGINT NOT NULL, amount BIGINT NOT NULL, "
                       "paid_days INTEGER, review VARCHAR(32), registry_name VARCHAR(200), here_since DATE, "
                       f"PRIMARY KEY (act_id, id)){rowid}"))
+    # ``tmp_vday``: every day of the pass's months, for the few lines whose days are counted one by one.
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vday (day DATE PRIMARY KEY)"))
 
 
 def _empty_temp_tables(conn: Connection) -> None:
     """At the end of every pass (a rolled-back pass leaves them empty too: the rows were in its transaction)."""
+    conn.execute(text("DELETE FROM tmp_vday"))
     conn.execute(text("DELETE FROM tmp_vline"))
     conn.execute(text("DELETE FROM tmp_vact"))
 
@@ -386,7 +392,9 @@ def _lines_sql(dialect: str, nedb: str) -> str:
                   "MAX(e.withdrawn_on) AS e_off, MAX(e.grade) AS e_grade, MAX(e.full_name) AS e_name "
                   f"{joined} GROUP BY f.id, v.act_id{_fence(dialect)}")
         found, none, many = "n = 1", "n = 0", f"WHEN n > 1 THEN '{_MANY}' "
-    here = f"{found} AND e_bin = school_bin AND e_on <= month_end AND (e_off IS NULL OR e_off > month_start)"
+    runs = "(e_off IS NULL OR e_off > e_on)"  # an enrolment of no day runs nowhere (see _ACTIVE)
+    here = (f"{found} AND e_bin = school_bin AND e_on <= month_end AND (e_off IS NULL OR e_off > month_start) "
+            f"AND {runs}")
     pay_days = _days_sql(dialect, "pay_from", "pay_to", "pay_days", "e_on", "e_off")
     ruled = (
         "SELECT act_id, id, iin, grade, full_name, days_attended, norm, month_days, age_lo, age_hi, "  # noqa: S608
@@ -401,9 +409,9 @@ def _lines_sql(dialect: str, nedb: str) -> str:
         f"WHEN {none} THEN CASE WHEN {_iin_invalid_sql(dialect, 'iin')} THEN 'iin_checksum' ELSE 'not_in_nedb' END "
         + many +
         "WHEN e_bin <> school_bin THEN CASE WHEN e_on <= month_end AND (e_off IS NULL OR e_off > month_start) "
-        "THEN 'other_school' ELSE 'not_registered' END "
+        f"AND {runs} THEN 'other_school' ELSE 'not_registered' END "
         "WHEN e_off <= month_start THEN 'withdrawn' "
-        "WHEN e_on > month_end THEN 'not_registered' "
+        f"WHEN e_on > month_end OR NOT {runs} THEN 'not_registered' "
         "WHEN e_grade <> grade THEN 'grade_mismatch' "
         "WHEN (grade_mask >> grade) & 1 = 0 THEN 'level_not_covered' "
         # Enrolled here only on days no licence covers (the licence starts after or ends before them).
@@ -417,6 +425,19 @@ def _lines_sql(dialect: str, nedb: str) -> str:
     return insert
 
 
+def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str) -> str:
+    """Days of [v.lo, v.hi] NEDB has the line's student at the act's school, each day counted once (an aggregate
+    over the line's NEDB rows ``e``). One enrolment here: its days. Several (a re-enrolment, or a corrected
+    enrolment date imported as a new row beside the old one): the days of ``tmp_vday`` on which any of them runs
+    — overlapping rows never pay a day twice, and a month never holds more days than it has."""
+    here_active = f"{_HERE} AND {_ACTIVE}"
+    one = f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.' + lo, 'v.' + hi, 'v.' + whole)} ELSE 0 END)"
+    union = (f"(SELECT COUNT(*) FROM tmp_vday t WHERE t.day >= v.{lo} AND t.day <= v.{hi} AND EXISTS ("  # noqa: S608
+             f"SELECT 1 FROM {nedb} d WHERE d.iin = f.iin AND d.school_bin = v.school_bin AND d.enrolled_on <= t.day "
+             "AND (d.withdrawn_on IS NULL OR d.withdrawn_on > t.day)))")
+    return f"(CASE WHEN SUM(CASE WHEN {here_active} THEN 1 ELSE 0 END) > 1 THEN {union} ELSE {one} END)"
+
+
 def _general_sql(dialect: str, nedb: str) -> str:
     """The lines :func:`_lines_sql` left to the general case (several NEDB rows), decided over all their rows:
     enrolled here (with this grade), elsewhere, withdrawn from here before the month, since when, NEDB's name,
@@ -428,15 +449,14 @@ def _general_sql(dialect: str, nedb: str) -> str:
     whichever is verified first. (The self-join of NEDB runs only for a line active here *and* elsewhere: a
     ``CASE`` evaluates lazily.)"""
     here_active = f"{_HERE} AND {_ACTIVE}"
+    paid_days = _days_here_sql(dialect, nedb, "pay_from", "pay_to", "pay_days")
     facts = (
         "SELECT f.id, f.act_id, f.iin, f.grade, f.full_name, f.days_attended, v.month_days, v.age_lo, v.age_hi, "  # noqa: S608
         "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm, "
         f"MAX(CASE WHEN {here_active} THEN e.full_name END) AS here_name, "
         f"MIN(CASE WHEN {here_active} THEN e.enrolled_on END) AS here_since, "
-        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.month_start', 'v.month_end', 'v.month_days')} "
-        "ELSE 0 END) AS month_days_here, "
-        f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.pay_from', 'v.pay_to', 'v.pay_days')} ELSE 0 END) "
-        "AS paid_days, "
+        f"{_days_here_sql(dialect, nedb, 'month_start', 'month_end', 'month_days')} AS month_days_here, "
+        f"{paid_days} AS paid_days, "
         "CASE "
         f"WHEN MAX(CASE WHEN {here_active} THEN 1 ELSE 0 END) = 0 THEN "
         f"CASE WHEN MAX(CASE WHEN e.school_bin <> v.school_bin AND {_ACTIVE} THEN 1 ELSE 0 END) = 1 "
@@ -445,15 +465,14 @@ def _general_sql(dialect: str, nedb: str) -> str:
         "ELSE 'not_registered' END "
         f"WHEN MAX(CASE WHEN e.school_bin <> v.school_bin AND {_ACTIVE} THEN 1 ELSE 0 END) = 1 AND EXISTS ("
         f"SELECT 1 FROM {nedb} h JOIN {nedb} o ON o.iin = h.iin AND o.school_bin <> h.school_bin "
-        "AND o.enrolled_on <= v.month_end AND (o.withdrawn_on IS NULL OR o.withdrawn_on > v.month_start) "
+        f"AND {_ACTIVE.replace('e.', 'o.')} "
         "AND (o.withdrawn_on IS NULL OR h.enrolled_on < o.withdrawn_on) "
         "AND (h.withdrawn_on IS NULL OR o.enrolled_on < h.withdrawn_on) "
-        "WHERE h.iin = f.iin AND h.school_bin = v.school_bin AND h.enrolled_on <= v.month_end "
-        "AND (h.withdrawn_on IS NULL OR h.withdrawn_on > v.month_start)) THEN 'double_enrolment' "
+        f"WHERE h.iin = f.iin AND h.school_bin = v.school_bin AND {_ACTIVE.replace('e.', 'h.')}) "
+        "THEN 'double_enrolment' "
         f"WHEN MAX(CASE WHEN {here_active} AND e.grade = f.grade THEN 1 ELSE 0 END) = 0 THEN 'grade_mismatch' "
         "WHEN (v.grade_mask >> f.grade) & 1 = 0 THEN 'level_not_covered' "
-        f"WHEN SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.pay_from', 'v.pay_to', 'v.pay_days')} "
-        "ELSE 0 END) = 0 THEN 'licence_expired' "
+        f"WHEN {paid_days} = 0 THEN 'licence_expired' "
         + _REVIEW_EXCLUDED +
         "END AS rule "
         f"FROM tmp_vline m JOIN act_line f ON f.id = m.id JOIN tmp_vact v ON v.act_id = m.act_id "
@@ -503,7 +522,7 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
     db.session.flush()
     conn = conn or db.session.connection()
     dialect = conn.dialect.name
-    contexts = _school_contexts(acts)
+    contexts = school_contexts(acts)
     step = on_step or (lambda label: None)
     _create_temp_tables(conn)
     nedb = None
@@ -519,6 +538,8 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
                      "lo": _age_bounds(_year_start(c))[0], "hi": _age_bounds(_year_start(c))[1]} for c in contexts]
         conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :ms, :me, :mask, :pf, :pt, "
                           ":days, :ys, :pd, :bin, :np, :nb, :ns, :excl, :lo, :hi)"), act_rows)
+        days = sorted({c.start.toordinal() + i for c in contexts for i in range(c.end.day)})
+        conn.execute(text("INSERT INTO tmp_vday VALUES (:day)"), [{"day": _d(conn, date.fromordinal(d))} for d in days])
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_vact"))
         nedb = _stage_registry(conn, registry)

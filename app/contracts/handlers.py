@@ -125,7 +125,7 @@ def _terms_of(contract: Contract, period) -> ActTerms:
     grades = frozenset(g for level, span in LEVEL_GRADES.items() if terms[f"places_{level}"] > 0 for g in span)
     return ActTerms(allowed_grades=grades, design_capacity=contract.design_capacity,
                     licence_valid_until=contract.licence_valid_until, amount_cap_tiyn=terms["monthly_cap_tiyn"],
-                    contract_id=contract.id, prorate_by_days=True,
+                    contract_id=contract.id,
                     norms_tiyn=tuple((lv, contract.order.norm(lv, contract.locality)) for lv in LEVELS))
 
 
@@ -140,9 +140,12 @@ def within_contract_cap(act) -> None:
         return
     contract = link.contract
     terms = terms_on(contract, act.period)
-    if act.amount_tiyn > terms["monthly_cap_tiyn"]:
+    # The monthly cap bounds what the month's own lines earn; an adjustment belongs to its own month and is kept
+    # within that month's cap when it is settled (app.acts.adjustments), so it is not counted against this one.
+    if act.lines_amount_tiyn > terms["monthly_cap_tiyn"]:
         raise DomainRefused(_("The act's amount %(amount)s exceeds the contract's monthly cap %(cap)s.",
-                              amount=format_tenge(act.amount_tiyn), cap=format_tenge(terms["monthly_cap_tiyn"])))
+                              amount=format_tenge(act.lines_amount_tiyn),
+                              cap=format_tenge(terms["monthly_cap_tiyn"])))
     if operations.paid_under(contract) + act.amount_tiyn > terms["amount_cap_tiyn"]:
         raise DomainRefused(_("Paying this act would exceed the contract's amount cap %(cap)s.",
                               cap=format_tenge(terms["amount_cap_tiyn"])))

@@ -29,8 +29,18 @@ class EnrolledDays:
     withdrawn_on: date | None
 
     def active_during(self, start: date, end: date) -> bool:
-        """Enrolled for at least one day of [start, end]: withdrawal on ``start`` means zero days."""
-        return self.enrolled_on <= end and (self.withdrawn_on is None or self.withdrawn_on > start)
+        """Enrolled for at least one day of [start, end]: withdrawal on ``start`` means zero days, and so does a
+        withdrawal on the day of enrolment (NEDB keeps such rows; they run on no day)."""
+        return self.enrolled_on <= end and (self.withdrawn_on is None or self.withdrawn_on > max(start, self.enrolled_on))
+
+    def overlaps(self, other: EnrolledDays) -> bool:
+        """The two enrolments share a day."""
+        return ((other.withdrawn_on is None or self.enrolled_on < other.withdrawn_on)
+                and (self.withdrawn_on is None or other.enrolled_on < self.withdrawn_on)
+                and self.runs() and other.runs())
+
+    def runs(self) -> bool:
+        return self.withdrawn_on is None or self.withdrawn_on > self.enrolled_on
 
 
 @dataclass(frozen=True)

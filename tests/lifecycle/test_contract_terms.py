@@ -57,7 +57,7 @@ def test_a_contract_without_secondary_places_pays_no_secondary_student_and_prora
     assert 0 < act.amount_tiyn <= contract.monthly_cap_tiyn
     terms = terms_for(act)
     assert terms.contract_id == contract.id and terms.amount_cap_tiyn == contract.monthly_cap_tiyn
-    assert terms.allowed_grades == frozenset(range(1, 10)) and terms.prorate_by_days
+    assert terms.allowed_grades == frozenset(range(1, 10))
     assert dict(terms.norms_tiyn) == {lv: order.norm(lv, "urban") for lv in ("primary", "basic", "secondary")}
     page = browser("official").get(f"/tasks/{open_task_of(act.instance_id, 'accept_act').id}").get_data(as_text=True)
     assert "Level not covered" in page

@@ -107,7 +107,7 @@ def test_the_schools_repricing_pays_the_contracts_own_norms_by_the_days_nedb_giv
     × the days NEDB has the student at the school that month (rounded down to the tiyn); a level the contract
     has no norm for earns nothing; a student NEDB does not know earns nothing, with the rule that says so."""
     monkeypatch.setattr(terms, "_providers", [lambda act: ActTerms(
-        prorate_by_days=True, norms_tiyn=(("primary", 3_000_000), ("basic", 4_000_000)))])
+        norms_tiyn=(("primary", 3_000_000), ("basic", 4_000_000)))])
     school = country.school()
     late, leaving, senior, unknown = iin(501), iin(502), iin(503), iin(504)
     october = country.act(school, [(late, 3), (leaving, 7), (senior, 10), (unknown, 2)], status="paid")
@@ -127,3 +127,88 @@ def test_the_schools_repricing_pays_the_contracts_own_norms_by_the_days_nedb_giv
     assert (by_line[1].evidence["days"], by_line[2].evidence["days"], by_line[3].evidence["days"]) == (21, 20, 31)
     assert by_line[4].evidence == {"nedb": []}
     assert adjustments._school_repricing(student_registry())([]) == {}
+
+
+# --- the schools' repricing on today's NEDB: the verification's rules, pay by days, every act -------------------
+
+
+def _paid_october(country: Country, school, students: list[str], amounts: list[int],
+                  days: list[int] | None = None) -> Act:
+    act = country.act(school, [(s, 3) for s in students], period=date(2026, 10, 1), status="paid")
+    for line, amount, paid in zip(sorted(act.lines, key=lambda ln: ln.line_no), amounts, days or [31] * len(amounts),
+                                  strict=True):
+        line.outcome, line.amount_tiyn, line.paid_days = "accepted", amount, paid
+    act.amount_tiyn = sum(amounts)
+    db.session.flush()
+    return act
+
+
+def _settle(november: Act) -> dict[str, int]:
+    adjustments.settle_adjustments([november])
+    db.session.expire_all()
+    return {a.iin: a.amount_tiyn for a in adjustments.adjustments_of(november)}
+
+
+def test_a_withdrawal_found_after_payment_claws_back_by_days_without_a_contract(country):
+    """No contract, default terms: the act was paid by days as every act is, so a withdrawal found later leaves
+    the days before it — the same amount its verification would have paid, knowing it."""
+    school = country.school()
+    gone, stays = iin(701), iin(702)
+    country.enrol(gone, school.bin, grade=3, withdrawn=date(2026, 10, 11))  # 1–10 October
+    country.enrol(stays, school.bin, grade=3)
+    _paid_october(country, school, [gone, stays], [AMOUNT, AMOUNT])
+    november = _being_verified(country, school, earns=10 * AMOUNT)
+    assert _settle(november) == {gone: AMOUNT * 10 // 31 - AMOUNT}
+
+
+def test_a_common_day_at_another_school_found_after_payment_is_clawed_back(country):
+    """Still enrolled here all along — but NEDB now also has the student at a state school for some days of the
+    paid month: double enrolment, the month's line is clawed back (the SQL filter no longer passes it over)."""
+    school = country.school()
+    twice = iin(711)
+    country.enrol(twice, school.bin, grade=3)
+    country.enrol(twice, country.state_bin(), grade=3, kind="state", enrolled=date(2026, 10, 5),
+                  withdrawn=date(2026, 10, 25))
+    _paid_october(country, school, [twice], [AMOUNT])
+    november = _being_verified(country, school, earns=10 * AMOUNT)
+    assert _settle(november) == {twice: -AMOUNT}
+    assert db.session.scalars(select(ActAdjustment.rule_code)).all() == ["double_enrolment"]
+
+
+def test_a_repricing_pays_only_the_days_the_licence_covered(country):
+    """A licence issued on 16 October: October was paid 16 days. A later correction (withdrawn on the 21st, and
+    a student whose enrolment is now known from September) is priced within those days — never a top-up for
+    the 1st–15th, which no licence covered."""
+    school = country.school(registered=False)
+    country.business(school)
+    country.licence(school, valid_from=date(2026, 10, 16))
+    gone, known = iin(721), iin(722)
+    country.enrol(gone, school.bin, grade=3, withdrawn=date(2026, 10, 21))  # 16–20 October under the licence
+    country.enrol(known, school.bin, grade=3, enrolled=date(2026, 9, 1), withdrawn=date(2026, 12, 1))
+    _paid_october(country, school, [gone, known], [AMOUNT * 16 // 31] * 2, days=[16, 16])
+    november = _being_verified(country, school, earns=10 * AMOUNT)
+    assert _settle(november) == {gone: AMOUNT * 5 // 31 - AMOUNT * 16 // 31}
+
+
+def test_a_top_up_keeps_its_month_within_the_contracts_monthly_cap(country, monkeypatch):
+    """October was capped by the contract: a top-up for it is paid only up to the cap of October — the rest stays
+    owed — so the act carrying it stays payable (the payment's cap check counts the month's own lines)."""
+    cap = {"value": 0}
+    monkeypatch.setattr(terms, "_providers", [lambda act: ActTerms(amount_cap_tiyn=cap["value"])])
+    school = country.school()
+    late = iin(731)
+    country.enrol(late, school.bin, grade=3)  # NEDB now: all October (paid as from the 22nd: 10 days)
+    country.enrol(iin(732), school.bin, grade=3)
+    october = _paid_october(country, school, [late, iin(732)], [AMOUNT * 10 // 31, AMOUNT], days=[10, 31])
+    owed = AMOUNT - AMOUNT * 10 // 31
+    november = _being_verified(country, school, earns=10 * AMOUNT)
+
+    cap["value"] = october.amount_tiyn  # at its cap already: nothing more for October
+    assert _settle(november) == {}
+    cap["value"] = october.amount_tiyn + 1_000  # room for 10 tenge of it
+    november = db.session.get(Act, november.id)
+    november.amount_tiyn = 10 * AMOUNT
+    assert _settle(november) == {late: 1_000}
+    cap["value"] = october.amount_tiyn + owed  # room for all of it
+    november.amount_tiyn = 10 * AMOUNT
+    assert _settle(november) == {late: owed}

@@ -102,6 +102,43 @@ def test_every_act_is_paid_by_nedb_days_mid_month_enrolment_and_withdrawal(count
     assert [ln.paid_days for ln in sorted(act.lines, key=lambda ln: ln.line_no)] == [16, 20, 19]
 
 
+def test_overlapping_nedb_rows_at_one_school_pay_each_day_once(country):
+    """A corrected enrolment date arrives as a new row beside the old one (the import's key holds the date):
+    the days both rows cover are one school day, paid once — and the claim is compared with those days."""
+    school = country.school()
+    country.enrol(iin(1), school.bin, withdrawn=date(2026, 10, 16))  # 1–15 October
+    country.enrol(iin(1), school.bin, enrolled=date(2026, 10, 10), withdrawn=date(2026, 10, 16))  # inside it
+    country.enrol(iin(2), school.bin)  # the whole month, twice
+    country.enrol(iin(2), school.bin, enrolled=date(2026, 10, 10))
+    country.enrol(iin(3), school.bin, withdrawn=date(2026, 10, 12))  # 1–11 and 6–20: 20 days
+    country.enrol(iin(3), school.bin, enrolled=date(2026, 10, 6), withdrawn=date(2026, 10, 21))
+    act = country.act(school, [(iin(1), 5, 20), (iin(2), 5, 31), (iin(3), 5, 20)])
+    verify_act(act)
+    db.session.expire_all()
+    assert [ln.paid_days for ln in sorted(act.lines, key=lambda ln: ln.line_no)] == [15, 31, 20]
+    assert amounts(act) == [BASIC * 15 // 31, BASIC, BASIC * 20 // 31]
+    assert codes(act) == ["days", None, None]
+
+
+def test_an_enrolment_withdrawn_on_its_own_first_day_counts_nowhere(country):
+    """NEDB keeps rows enrolled and withdrawn on one day: no day of school, so no claim of another school, and no
+    enrolment here either."""
+    school, other = country.school("Here"), country.school("There")
+    country.enrol(iin(1), school.bin)
+    country.enrol(iin(1), other.bin, enrolled=date(2026, 10, 10), withdrawn=date(2026, 10, 10))
+    country.enrol(iin(2), school.bin, enrolled=date(2026, 10, 10), withdrawn=date(2026, 10, 10))
+    country.enrol(iin(3), country.state_bin(), kind="state", enrolled=date(2026, 10, 12),
+                  withdrawn=date(2026, 10, 12))
+    country.enrol(iin(3), school.bin)
+    act = country.act(school, [(iin(1), 5), (iin(2), 5), (iin(3), 5)])
+    verify_act(act)
+    assert outcomes(act) == [("accepted", None), ("excluded", "not_registered"), ("accepted", None)]
+    assert amounts(act) == [BASIC, 0, BASIC]
+    there = country.act(other, [(iin(1), 5)])
+    verify_act(there)
+    assert outcomes(there) == [("excluded", "other_school")]  # the other school has the student all month
+
+
 def test_days_attended_above_the_nedb_enrolment_needs_review_and_never_raises_the_amount(country):
     school = country.school()
     country.enrol(iin(1), school.bin, enrolled=date(2026, 10, 22))  # 10 days enrolled

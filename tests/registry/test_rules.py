@@ -241,7 +241,7 @@ def test_amount_cap_and_prorating_by_days_enrolled(country, terms):
     country.enrol(iin(2), school.bin, grade=2, enrolled=date(2026, 10, 31))  # 1 day
     country.enrol(iin(3), school.bin, grade=2, withdrawn=date(2026, 10, 11))  # 10 days
     act = country.act(school, [(iin(1), 2), (iin(2), 2), (iin(3), 2)])
-    terms[act.id] = ActTerms(prorate_by_days=True)
+    terms[act.id] = ActTerms()
     summary = verify_act(act)
     norm = NORMS["primary"]
     expected = [norm, norm * 1 // 31, norm * 10 // 31]
