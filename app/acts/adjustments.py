@@ -31,7 +31,7 @@ from sqlalchemy.orm import aliased
 from app import clock
 from app.acts.models import Act, ActAdjustment, ActLine
 from app.acts.rules import level_for_grade
-from app.acts.verification import school_contexts, academic_year, month_bounds, prorated
+from app.acts.verification import academic_year, month_bounds, prorated, school_contexts
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.adapter import Enrollment, StudentRegistry, student_registry

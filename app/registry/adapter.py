@@ -31,7 +31,8 @@ class EnrolledDays:
     def active_during(self, start: date, end: date) -> bool:
         """Enrolled for at least one day of [start, end]: withdrawal on ``start`` means zero days, and so does a
         withdrawal on the day of enrolment (NEDB keeps such rows; they run on no day)."""
-        return self.enrolled_on <= end and (self.withdrawn_on is None or self.withdrawn_on > max(start, self.enrolled_on))
+        return self.enrolled_on <= end and (self.withdrawn_on is None
+                                            or self.withdrawn_on > max(start, self.enrolled_on))
 
     def overlaps(self, other: EnrolledDays) -> bool:
         """The two enrolments share a day."""
