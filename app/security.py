@@ -79,7 +79,20 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
+    if "Cache-Control" not in headers and request.endpoint not in _CACHEABLE and _signed_in():
+        # What a signed-in person reads (children's IINs and names, acts, exports) is not kept by the browser's
+        # cache or a proxy's; the application's own scripts and styles are.
+        headers["Cache-Control"] = "no-store"
     return response
+
+
+_CACHEABLE = frozenset({"static", "vendor.asset", None})
+
+
+def _signed_in() -> bool:
+    from flask_login import current_user
+
+    return bool(getattr(current_user, "is_authenticated", False))
 
 
 def model_file_download(text: str, filename: str, mimetype: str) -> Response:

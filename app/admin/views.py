@@ -120,11 +120,24 @@ def new_user():
             errors = err.errors
         else:
             db.session.commit()
-            flash(_("Account %(login)s created. Temporary password (shown once, hand it over): %(pw)s",
-                    login=user.username, pw=temporary), "success")
-            return redirect(url_for("admin.user", user_id=user.id))
+            return _shown_once(user, _("Account %(login)s created. Temporary password (shown once, hand it over): "
+                                       "%(pw)s", login=user.username, pw=temporary))
     return render_template("admin/user.html", user=None, values=request.form, errors=errors, **_choices()), \
         422 if errors else 200
+
+
+def _user_values(user: User) -> dict:
+    return {"full_name": user.full_name, "email": user.email or "", "role": user.role,
+            "organisation_id": str(user.organisation_id or "")}
+
+
+def _shown_once(user: User, message: str):
+    """The user's page with a temporary password on it, answered to the POST that made it: not flashed (the flash
+    travels in the session cookie, signed but readable, and would be kept wherever cookies are), and never cached."""
+    response = current_app.make_response(render_template(
+        "admin/user.html", user=user, values=_user_values(user), errors={}, shown_once=message, **_choices()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -145,8 +158,7 @@ def user(user_id: int):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.user", user_id=user.id))
-    values = request.form if errors else {"full_name": user.full_name, "email": user.email or "", "role": user.role,
-                                          "organisation_id": str(user.organisation_id or "")}
+    values = request.form if errors else _user_values(user)
     return render_template("admin/user.html", user=user, values=values, errors=errors, **_choices()), \
         422 if errors else 200
 
@@ -174,9 +186,8 @@ def reset_password(user_id: int):
     user = _get(User, user_id)
     temporary = ops.reset_password(user, current_user)
     db.session.commit()
-    flash(_("New temporary password for %(login)s (shown once; they must change it at login): %(pw)s",
-            login=user.username, pw=temporary), "success")
-    return redirect(url_for("admin.user", user_id=user_id))
+    return _shown_once(user, _("New temporary password for %(login)s (shown once; they must change it at login): "
+                               "%(pw)s", login=user.username, pw=temporary))
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -17,6 +17,8 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+from jsonschema.exceptions import _WrappedReferencingError
+from referencing import Registry
 
 FORMAT_CHECKER = FormatChecker()
 # Largest number a form field accepts: exact in a float and far inside PostgreSQL's bigint.
@@ -68,6 +70,63 @@ def _ecma_pattern_keyword(validator, pattern, instance, schema):
 
 #: Draft 2020-12 with ECMA's ``pattern`` semantics (:func:`ecma_pattern`): every form and API payload is checked by it.
 FormValidator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern_keyword})
+#: What a form's ``$ref`` may reach: nothing outside the form itself. Without a registry jsonschema falls back to
+#: fetching any URI it is given (``http://…``, ``file:///…``) with no timeout, whenever a form is checked — a
+#: process owner's form made the server send requests and read local files (and a silent address hung it).
+_NOTHING_OUTSIDE = Registry()
+
+
+def form_validator(schema: dict):
+    """The validator of one form: ECMA patterns, the domain's formats, references within the form only."""
+    return FormValidator(schema, format_checker=FORMAT_CHECKER, registry=_NOTHING_OUTSIDE)
+
+
+def reference_problems(schema: Any) -> list[str]:
+    """The ``$ref``/``$dynamicRef`` of a form that do not point inside it (a URI, a file, a missing ``#/…`` path or
+    ``#anchor``), in the user's language: refused when a form is saved, imported or published."""
+    refs: list[str] = []
+    anchors: set[str] = set()
+
+    def walk(node: Any, depth: int = 0) -> None:
+        if depth > 200:
+            return
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                    refs.append(value)
+                elif key in ("$anchor", "$dynamicAnchor") and isinstance(value, str):
+                    anchors.add(value)
+                else:
+                    walk(value, depth + 1)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, depth + 1)
+
+    walk(schema)
+    problems = []
+    for ref in refs:
+        if not _resolves_inside(schema, ref, anchors):
+            problems.append(_("JSON Schema: the reference %(ref)s points outside the form; a form may refer only to "
+                              "its own parts (\"#/$defs/…\").", ref=json.dumps(ref[:80], ensure_ascii=False)))
+    return problems
+
+
+def _resolves_inside(schema: Any, ref: str, anchors: set[str]) -> bool:
+    if not ref.startswith("#"):
+        return False
+    fragment = ref[1:]
+    if not fragment.startswith("/"):
+        return fragment == "" or fragment in anchors
+    node = schema
+    for part in fragment[1:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
 
 
 @FORMAT_CHECKER.checks("date", raises=ValueError)
@@ -295,8 +354,13 @@ def _message(error) -> str:
 
 def validate(schema: dict, data: dict) -> FieldErrors:
     errors = FieldErrors()
-    validator = FormValidator(schema, format_checker=FORMAT_CHECKER)
-    for err in validator.iter_errors(data):
+    try:
+        found = list(form_validator(schema).iter_errors(data))
+    except _WrappedReferencingError:  # a version published before references were checked
+        errors["_form"] = _("This form cannot be checked: its schema refers to something outside it. Ask the "
+                            "process owner to correct the form.")
+        return errors
+    for err in found:
         path = ".".join(str(p) for p in err.absolute_path)
         if err.validator == "required":
             missing = re.search(r"'([^']+)' is a required property", err.message)
@@ -344,7 +408,7 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
     ``ui:order`` a list of names, ``ui:extraRows`` a whole number from 0 to MAX_EXTRA_ROWS (each is a row of inputs:
     20,000 made a 5.5 MB page). Checked when a form is previewed, saved, imported and published. Each problem is
     (``"schema"`` or ``"ui"``: the file it is in, the message)."""
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = [("schema", message) for message in reference_problems(schema)]
 
     def walk(node: dict, node_ui: Any, path: str) -> None:
         if not isinstance(node_ui, dict):

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from jsonschema.exceptions import _WrappedReferencingError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
@@ -35,10 +36,9 @@ from app.engine import signals
 from app.engine.access import can_see, principal_for
 from app.engine.errors import ConflictError, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.forms import (
-    FORMAT_CHECKER,
     TASK_DATA_OPTIONS,
     FieldErrors,
-    FormValidator,
+    form_validator,
     load_json,
     parse_form,
     task_data_option_vars,
@@ -137,10 +137,12 @@ class _VersionForms:
         validation of :mod:`app.engine.forms` builds the messages in the user's language."""
         validator = self.validators.get(filename)
         if validator is None:
-            validator = self.validators[filename] = FormValidator(self.schema(filename),
-                                                                  format_checker=FORMAT_CHECKER)
-        if validator.is_valid(data):
-            return FieldErrors()
+            validator = self.validators[filename] = form_validator(self.schema(filename))
+        try:
+            if validator.is_valid(data):
+                return FieldErrors()
+        except _WrappedReferencingError:
+            pass  # validate() explains it
         return validate(self.schema(filename), data)
 
 

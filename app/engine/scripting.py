@@ -84,6 +84,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import decimal
 import functools
 import json
 import math
@@ -137,6 +138,9 @@ DEFAULT_MAX_STEPS = 5_000_000  # loop iterations + iterated items + calls per sc
 MAX_SOURCE_LENGTH = 100_000  # characters
 MAX_INT_BITS = 100_000  # ~30,000 decimal digits
 MAX_SEQUENCE_LENGTH = 1_000_000  # items (or characters) produced by one repetition / range()
+#: largest power of ten a Decimal of a script may carry (either way): int() of 1E600000 is one C call of 15 s
+#: that no step or time check interrupts, format(1E-99999999, 'f') a string of 100 MB
+MAX_DECIMAL_EXPONENT = 30_000  # ~ MAX_INT_BITS as decimal digits
 _TIME_CHECK_EVERY = 128  # steps between wall-clock checks
 
 ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
@@ -196,7 +200,7 @@ FORBIDDEN_CALLS = frozenset({
     "type", "vars",
 })
 
-_BINOP_GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_", ast.Add: "_add_"}
+_BINOP_GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_", ast.Add: "_add_", ast.Mod: "_mod_"}
 
 
 def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
@@ -406,6 +410,44 @@ def _guarded_format(value: Any, conversion: int, spec: str, /) -> str:
     return format(value, spec)
 
 
+#: a printf-style conversion: its width and precision (``*``: taken from the arguments)
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|[0-9]+)?(?:\.(\*|[0-9]*))?[hlL]?.", re.DOTALL)
+
+
+def _guarded_mod(a: Any, b: Any, /) -> Any:
+    """``"%300000000d" % 0`` pads to the width its conversion names: the widths and precisions of a printf-style
+    format are bounded together, as one result (a width taken from the arguments, ``%*d``, is refused)."""
+    if isinstance(a, str | bytes | bytearray):
+        text = a if isinstance(a, str) else bytes(a).decode("latin-1")
+        size = len(text)
+        for width, precision in _PERCENT_SPEC.findall(text):
+            if "*" in (width, precision):
+                raise ScriptLimitExceeded("a width or precision taken from the arguments (%*d) is not allowed")
+            size += int(width or 0) + int(precision or 0)
+        _check_length(size, "formatted text")
+    return a % b
+
+
+class _DecimalType(type):
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, Decimal)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, Decimal)
+
+
+class _ScriptDecimal(Decimal, metaclass=_DecimalType):
+    """``Decimal`` as scripts see it: a plain :class:`decimal.Decimal`, refused beyond ±MAX_DECIMAL_EXPONENT (the
+    arithmetic is bounded by the script's decimal context, see :meth:`RestrictedTaskDataEnvironment._run`);
+    ``isinstance(x, Decimal)`` holds for every Decimal."""
+
+    def __new__(cls, value: Any = "0", context: Any = None) -> Decimal:  # type: ignore[misc]
+        found = Decimal(value, context)
+        if found.is_finite() and found and abs(found.adjusted()) > MAX_DECIMAL_EXPONENT:
+            raise _oversized(f"Decimal with exponent {found.adjusted()} (limit ±{MAX_DECIMAL_EXPONENT})")
+        return found
+
+
 def _width_bound(method: str, position: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def bind(bound: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -486,7 +528,7 @@ _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "*=": _guarded_imul,
     "/=": operator.itruediv,
     "//=": operator.ifloordiv,
-    "%=": operator.imod,
+    "%=": _guarded_mod,
     "**=": _guarded_pow,
     "<<=": _guarded_lshift,
     ">>=": operator.irshift,
@@ -534,7 +576,7 @@ _MATH = types.SimpleNamespace(**{
 SAFE_BUILTINS: Mapping[str, Any] = types.MappingProxyType({
     # types / constructors
     "bool": bool, "int": int, "float": float, "str": str, "dict": dict, "list": list, "set": set,
-    "frozenset": frozenset, "tuple": tuple, "Decimal": Decimal,
+    "frozenset": frozenset, "tuple": tuple, "Decimal": _ScriptDecimal,
     "date": date, "datetime": datetime, "timedelta": timedelta, "timezone": timezone,
     # functions
     "abs": abs, "all": all, "any": any, "callable": callable, "chr": chr, "divmod": divmod,
@@ -602,6 +644,7 @@ _STATIC_GUARDS: dict[str, Any] = {
     "_mul_": _guarded_mul,
     "_lshift_": _guarded_lshift,
     "_add_": _guarded_add,
+    "_mod_": _guarded_mod,
     "_format_": _guarded_format,
 }
 _RESERVED = frozenset({*_STATIC_GUARDS, "_getiter_", "_tick_", "__builtins__"})
@@ -710,7 +753,9 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
 
     def _run(self, code: types.CodeType, globs: dict[str, Any], budget: _Budget) -> Any:
         try:
-            result = eval(code, globs)  # noqa: S307 - code was compiled by RestrictedPython with guards
+            with decimal.localcontext() as bounded:  # Decimal results past ±MAX_DECIMAL_EXPONENT overflow
+                bounded.Emax, bounded.Emin = MAX_DECIMAL_EXPONENT, -MAX_DECIMAL_EXPONENT
+                result = eval(code, globs)  # noqa: S307 - code was compiled by RestrictedPython with guards
         except _BudgetExceeded as exc:
             raise ScriptLimitExceeded(str(exc), _script_line(exc.__traceback__)) from None
         except ScriptLimitExceeded as exc:  # raised by an operator guard: add the script line

@@ -31,6 +31,18 @@ def _temporary_password(page: str) -> str:
     return match.group(1)
 
 
+def _decoded(cookie: str) -> str:
+    """A Set-Cookie header with Flask's session payload (base64, perhaps zlib-compressed) opened up."""
+    import base64
+    import zlib
+
+    value = cookie.split(";", 1)[0].split("=", 1)[-1]
+    compressed = value.startswith(".")
+    payload = value.lstrip(".").split(".", 1)[0]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    return (zlib.decompress(raw) if compressed else raw).decode("utf-8", "replace")
+
+
 def _events(chain: str) -> list[str]:
     return [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.chain == chain)
                                                  .order_by(AuditEvent.seq))]
@@ -97,8 +109,11 @@ def test_admin_changes_role_deactivates_and_resets_a_password(world, browser):
     assert person.post("/login", {"username": "official", "password": "pw"}).status_code == 401
 
     admin.post(f"/admin/users/{official.id}/active", {"active": "yes"})
-    page = admin.post(f"/admin/users/{official.id}/reset-password", follow_redirects=True).get_data(as_text=True)
-    temporary = _temporary_password(page)
+    reset = admin.post(f"/admin/users/{official.id}/reset-password")
+    temporary = _temporary_password(reset.get_data(as_text=True))
+    # On the answer itself, never cached, and not carried in the session cookie (signed, not encrypted).
+    assert reset.status_code == 200 and reset.headers["Cache-Control"] == "no-store"
+    assert not any(temporary in _decoded(cookie) for cookie in reset.headers.getlist("Set-Cookie"))
     db.session.expire_all()
     assert user("official").must_change_password and user("official").check_password(temporary)
     assert _events(f"user:{official.id}") == ["user.updated", "user.deactivated", "user.sessions_ended",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import os
 from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
@@ -406,6 +407,27 @@ BOMBS = {
                                                                      "1000000) would be too large"),
     "x = f'{1:>999999999}'": (ScriptLimitExceeded, "line 1: formatted field (spec '>999999999', limit 1000000 "
                                                    "characters) would be too large"),
+    # printf-style formats pad to the widths they name; Decimal's exponent makes int() and 'f' formats huge.
+    "n = len('%300000000d' % 0)": (ScriptLimitExceeded, "line 1: formatted text (300000011 items, limit 1000000) "
+                                                        "would be too large"),
+    "x = '%.200000000f' % 1.0": (ScriptLimitExceeded, "line 1: formatted text (200000012 items, limit 1000000) "
+                                                      "would be too large"),
+    "x = b'%200000000d' % 0": (ScriptLimitExceeded, "line 1: formatted text (200000011 items, limit 1000000) "
+                                                    "would be too large"),
+    "x = '%*d' % (10 ** 8, 0)": (ScriptLimitExceeded, "line 1: a width or precision taken from the arguments (%*d) "
+                                                      "is not allowed"),
+    "x = '%600000d%600000d' % (1, 2)": (ScriptLimitExceeded, "line 1: formatted text (1200016 items, limit "
+                                                             "1000000) would be too large"),
+    "x = '%d'\nx %= 0\nx = '%900000d%900000d'\nx %= (1, 2)": (
+        ScriptLimitExceeded, "line 4: formatted text (1800016 items, limit 1000000) would be too large"),
+    "n = int(Decimal('1e600000')) > 0": (ScriptLimitExceeded, "line 1: Decimal with exponent 600000 (limit ±30000) "
+                                                             "would be too large"),
+    "x = f\"{Decimal('1e-100000000'):f}\"": (ScriptLimitExceeded, "line 1: Decimal with exponent -100000000 "
+                                                                     "(limit ±30000) would be too large"),
+    "x = Decimal((0, (1,), 600000))": (ScriptLimitExceeded, "line 1: Decimal with exponent 600000 (limit ±30000) "
+                                                            "would be too large"),
+    "n = int(Decimal('1e29999') * Decimal('1e29999'))": (
+        decimal.Overflow, "[<class 'decimal.Overflow'>]"),
     "x = sum([[1]] * 1000, [])": (TypeError, _SUM),
     "x = sum(['a'], '')": (TypeError, _SUM),
 }
@@ -427,6 +449,9 @@ def test_doubling_a_list_is_refused_like_repeating_it(source, message):
     ("'ab'.ljust(5, '.')", "ab..."), ("'7'.zfill(3)", "007"), ("'a,b'.replace(',', ', ')", "a, b"),
     ("'-'.join(['a', 'b'])", "a-b"), ("'-'.join(x for x in 'ab')", "a-b"), ("f'{3.14159:.2f}'", "3.14"),
     ("f'{\"x\"!r:>5}'", "  'x'"), ("f'{12:>6}'", "    12"), ("'\t'.expandtabs(4)", "    "),
+    ("'%5.1f|%-3s|%%|%(a)s' % {'a': 1} if False else '%5.1f|%-3s|%%' % (2.25, 'x')", "  2.2|x  |%"),
+    ("7 % 3", 1), ("Decimal('1.10') + Decimal('2.205')", Decimal("3.305")), ("isinstance(Decimal(1), Decimal)", True),
+    ("int(Decimal('1e300'))", 10 ** 300), ("b'%03d' % 7", b"007"),
 ])
 def test_the_bounded_operations_still_give_their_ordinary_results(source, value):
     assert RestrictedTaskDataEnvironment().evaluate(source, {}) == value

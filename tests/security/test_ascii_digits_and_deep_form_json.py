@@ -283,7 +283,7 @@ def test_new_logins_are_latin_letters_digits_dots_dashes_and_underscores(world, 
         assert response.status_code == 422 and "A login is letters (a–z)" in response.get_data(as_text=True), login
     assert db.session.scalar(select(func.count()).select_from(User).where(User.full_name == "Look Alike")) == 0
     created = admin.post("/admin/users/new", {"username": "New.User-2_x", "full_name": "Good", "role": "auditor"})
-    assert created.status_code == 302 and user("new.user-2_x").full_name == "Good"
+    assert created.status_code == 200 and user("new.user-2_x").full_name == "Good"
 
 
 def test_an_e_mail_address_with_a_header_markup_or_no_domain_is_refused(world, browser):
@@ -302,7 +302,7 @@ def test_an_e_mail_address_with_a_header_markup_or_no_domain_is_refused(world, b
     assert edited.status_code == 422
     created = admin.post("/admin/users/new", {"username": "mailok", "full_name": "M", "role": "auditor",
                                               "email": "Ivan.Petrov+acts@mail.gov.kz"})
-    assert created.status_code == 302 and user("mailok").email == "Ivan.Petrov+acts@mail.gov.kz"
+    assert created.status_code == 200 and user("mailok").email == "Ivan.Petrov+acts@mail.gov.kz"
 
 
 def test_the_new_messages_have_kazakh_and_russian_words(app_ctx):

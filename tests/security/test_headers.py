@@ -79,3 +79,21 @@ def test_hsts_only_over_https(app_ctx, app):
     assert "Strict-Transport-Security" not in client.get("/login").headers
     secure = client.get("/login", base_url="https://localhost")
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_what_a_signed_in_person_reads_is_not_cached_but_the_assets_are(world, browser):
+    from app.acts.models import Act
+    from app.extensions import db
+    from app.people.models import Organisation
+
+    person = browser("accountant")
+    school = db.session.scalars(db.select(Organisation).where(Organisation.name.like("Bilim%"))).first()
+    act = db.session.scalars(db.select(Act).where(Act.school_id == school.id)).first()
+    for url in ("/inbox", f"/acts/{act.id}", f"/acts/{act.id}/lines.csv", f"/api/v1/acts/{act.id}"):
+        response = person.get(url)
+        assert response.status_code == 200, url
+        assert response.headers.get("Cache-Control") == "no-store", url
+    for url in ("/static/app.js", "/vendor/bootstrap/css/bootstrap.min.css"):
+        response = person.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" not in (response.headers.get("Cache-Control") or ""), url
