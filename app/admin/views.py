@@ -57,7 +57,9 @@ def _forced_password_change():
 
 
 #: what an auditor may POST: their own session, password and read marks, and checks that change nothing
+#: what an auditor may POST: their own session, language, password and read-only API tokens, notes, previews
 AUDITOR_MAY_POST = frozenset({"people.login", "people.logout", "people.set_locale", "admin.change_password",
+                              "people.change_password", "tokens.index", "tokens.revoke",
                               "admin.audit", "modeler.form_preview", "notifications.open_note",
                               "notifications.read_all"})
 

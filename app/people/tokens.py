@@ -167,7 +167,9 @@ class TokenForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.scopes.choices = [(code, label) for code, label in SCOPES.items()]
+        # An auditor reads everything and changes nothing: a token of theirs may only read.
+        reads_only = getattr(current_user, "role", None) == "auditor"
+        self.scopes.choices = [(code, label) for code, label in SCOPES.items() if code == "read" or not reads_only]
 
     def validate_days(self, field) -> None:
         # Every token expires: the longest lifetime is a setting, not the user's choice.

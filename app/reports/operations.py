@@ -18,16 +18,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app import clock, jobs
 from app.acts.models import Act, ActLine
 from app.acts.operations import VERIFIABLE, claim_for_verification, verify_acts_of_instruments
-from app.acts.verification import load_acts, norms_for
+from app.acts.verification import load_acts
 from app.audit.operations import record_event, record_events
 from app.engine.errors import DomainRefused
 from app.engine.incidents import reverifiers
 from app.extensions import db
+from app.instruments import SCHOOLS
+from app.instruments import instrument as instrument_named
 from app.people.models import Region
 from app.reports.models import VerificationRun
 
@@ -238,15 +240,16 @@ class DiscrepancyRow:
     withheld_tiyn: int
 
 
-def discrepancies(period: date, scope) -> list[DiscrepancyRow]:
-    """Excluded lines of the month by region and rule, with the money withheld (the claimed grade's norm)."""
-    norms = norms_for(period)
-    norm = case((ActLine.grade <= 4, norms.get("primary", 0)), (ActLine.grade <= 9, norms.get("basic", 0)),
-                else_=norms.get("secondary", 0))
+def discrepancies(period: date, scope, instrument: str = SCHOOLS) -> list[DiscrepancyRow]:
+    """Excluded lines of the month of one funding instrument by region and rule, with the money withheld — what
+    each excluded line would have earned, valued by its instrument (a school line: its grade's norm; a dormitory
+    line: its contract's rate per place for the days claimed), as the reconciliation values it."""
+    value = instrument_named(instrument).withheld_expr(period)
     rows = db.session.execute(
-        select(Act.region_id, ActLine.rule_code, func.count(ActLine.id), func.sum(norm))
+        select(Act.region_id, ActLine.rule_code, func.count(ActLine.id), func.sum(value))
         .join(Act, Act.id == ActLine.act_id)
-        .where(ActLine.period == period.replace(day=1), ActLine.outcome == "excluded", scope)
+        .where(ActLine.period == period.replace(day=1), ActLine.outcome == "excluded", Act.instrument == instrument,
+               scope)
         .group_by(Act.region_id, ActLine.rule_code)
     )
     return [DiscrepancyRow(r[0], r[1], int(r[2]), int(r[3] or 0)) for r in rows]

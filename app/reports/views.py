@@ -39,7 +39,11 @@ def _period_arg(value: str | None) -> date | None:
 def discrepancies_page():
     months = months_with_acts()
     period = _period_arg(request.args.get("period")) or (months[0] if months else None)
-    rows = discrepancies(period, scope_clause(current_user, Act.region_id, Act.school_id)) if period else []
+    chosen = (request.args.get("instrument") or SCHOOLS).strip()
+    if chosen not in {i.code for i in instruments()}:
+        flash(_("Unknown funding instrument; the state order for schools is shown."), "warning")
+        chosen = SCHOOLS
+    rows = discrepancies(period, scope_clause(current_user, Act.region_id, Act.school_id), chosen) if period else []
     regions = regions_by_id()
     locale = str(get_locale())
     rule_codes = [code for code in all_rules() if any(r.rule == code for r in rows)]
@@ -51,6 +55,7 @@ def discrepancies_page():
                       sum(r.withheld_tiyn for r in rows if r.rule == code)) for code in rule_codes}
     return render_template("reports/discrepancies.html", period=period, months=months, rows=region_rows,
                            regions=regions, locale=locale, rule_codes=rule_codes, rules=all_rules(), by_rule=by_rule,
+                           instrument=instrument_named(chosen), instruments=instruments(),
                            total_lines=sum(r.lines for r in rows), total_withheld=sum(r.withheld_tiyn for r in rows))
 
 

@@ -4,7 +4,7 @@ dormitory rules' reasons and accepts, the operator pays — exactly once; other 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import clock
 from app.acts.models import Act, ActLine
@@ -137,3 +137,36 @@ def test_a_move_in_date_no_one_can_have_moved_in_on_is_refused_with_the_reason(d
         assert refused.status_code == 422 and reason in refused.get_data(as_text=True), moved_in
         assert db.session.scalar(select(ActLine.id).where(ActLine.act_id == act.id)) is None, "nothing half-written"
     assert accountant.post(f"/tasks/{submit.id}", lines_form(lines)).status_code == 302
+
+
+def test_discrepancies_value_dormitory_lines_at_their_contracts_rate_apart_from_the_schools(dorm_world, browser):
+    """The discrepancies page values each excluded line as its instrument does (a dormitory place: the contract's
+    rate for the days claimed, not a school grade's norm) and shows one instrument at a time — its withheld
+    money equals the reconciliation's withheld by rule for the same instrument."""
+    import re
+
+    from app.people.access import scope_clause
+    from app.reports.reconciliation import reconcile
+    from tests.helpers import user
+
+    nomad = _act(dorm_world, "dorm_b")
+    month = nomad.period.strftime("%Y-%m")
+    operator = browser("operator")
+
+    def withheld(instrument: str) -> tuple[int, int]:
+        page = operator.get(f"/reports/discrepancies?period={month}&instrument={instrument}").get_data(as_text=True)
+        lines = int(re.search(r'id="total-excluded">(\d+)<', page).group(1))
+        money = re.search(r'id="total-withheld">([^<]+)<', page).group(1)
+        return lines, int(re.sub(r"\D", "", money))
+
+    scope = scope_clause(user("operator"), Act.region_id, Act.school_id)
+    for instrument in ("dormitory", "schools"):
+        _rows, total = reconcile(nomad.period, scope, instrument=instrument)
+        excluded = db.session.scalar(select(func.count(ActLine.id)).join(Act, Act.id == ActLine.act_id).where(
+            Act.period == nomad.period, Act.instrument == instrument, ActLine.outcome == "excluded"))
+        assert withheld(instrument) == (excluded, sum(total.withheld_by_rule.values())), instrument
+    assert withheld("dormitory")[0] > 0
+    page = operator.get(f"/reports/discrepancies?period={month}&instrument=dormitory").get_data(as_text=True)
+    assert "contract's rate per place" in page
+    assert "Unknown funding instrument" in operator.get(
+        f"/reports/discrepancies?period={month}&instrument=nothing", follow_redirects=True).get_data(as_text=True)

@@ -153,3 +153,22 @@ def test_the_forced_change_of_password_also_revokes_the_tokens_and_ends_other_se
     assert _bearer(app_ctx, secret).get("/api/v1/tasks").status_code == 401
     assert elsewhere.get("/inbox").status_code == 302, "the other device is signed out"
     assert here.get("/inbox").status_code == 200
+
+
+def test_an_auditor_changes_their_password_and_makes_a_token_that_only_reads(world, app_ctx, browser):
+    """An auditor reads everything and changes nothing — but their own password and read-only tokens are theirs
+    (both were a bare 403 page)."""
+    auditor = browser("auditor")
+    page = auditor.get("/account/tokens").get_data(as_text=True)
+    assert 'value="read"' in page and 'value="tasks"' not in page and 'value="contracts"' not in page
+    assert auditor.post("/account/tokens", {"name": "audit", "scopes": ["read", "tasks"], "days": "30"}
+                        ).status_code == 422
+    made = auditor.post("/account/tokens", {"name": "audit", "scopes": ["read"], "days": "30"})
+    assert made.status_code == 200
+    token = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user("auditor").id)).one()
+    assert token.scopes == "read"
+    assert auditor.post(f"/account/tokens/{token.id}/revoke").status_code == 302
+    changed = auditor.post("/account/password", _password_form("pw", "a-new-long-password-2026"))
+    assert changed.status_code == 302
+    db.session.expire_all()
+    assert user("auditor").check_password("a-new-long-password-2026")

@@ -1,0 +1,34 @@
+"""On a phone (390×844), in Kazakh: the menu folds behind one button instead of filling the screen, and the lists
+scroll inside their own box — the page itself never scrolls sideways."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+
+def _scrolls_sideways(page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
+
+
+def test_the_menu_folds_and_no_list_scrolls_the_page_on_a_phone(new_page, app):
+    page = new_page("official", locale="kk-KZ")
+    page.locator("button[value=kk]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/inbox")
+    inbox_link = page.locator("#main-nav a.nav-link", has_text="Кіріс")
+    expect(page.locator("#nav-toggle")).to_be_visible()
+    expect(inbox_link).to_be_hidden()
+    assert page.locator("nav").bounding_box()["height"] < 120, "the folded menu is one bar"
+    page.locator("#nav-toggle").click()
+    expect(inbox_link).to_be_visible()
+    for url in ("/inbox", "/acts", "/orders", "/contracts", "/notifications", "/reports/reconciliation",
+                "/reports/discrepancies"):
+        page.goto(url)
+        assert not _scrolls_sideways(page), f"{url} scrolls sideways on a phone"
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/inbox")
+    expect(page.locator("#nav-toggle")).to_be_hidden()
+    expect(inbox_link).to_be_visible()
