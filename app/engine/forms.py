@@ -410,7 +410,7 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
     (``"schema"`` or ``"ui"``: the file it is in, the message)."""
     problems: list[tuple[str, str]] = [("schema", message) for message in reference_problems(schema)]
 
-    def walk(node: dict, node_ui: Any, path: str) -> None:
+    def walk(node: dict, node_ui: Any, path: str, in_table: bool = False) -> None:
         if not isinstance(node_ui, dict):
             problems.append(("ui", _("UI schema: the entry of %(name)s must be a JSON object.", name=path or "/")))
             node_ui = {}
@@ -431,13 +431,38 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
             if not isinstance(sub_ui, dict):
                 problems.append(("ui", _("UI schema: the entry of %(name)s must be a JSON object.", name=where)))
                 continue
-            if is_table(sub):
+            if is_table(sub) and not in_table:
                 extra = sub_ui.get("ui:extraRows", 1)
                 if isinstance(extra, bool) or not isinstance(extra, int) or not 0 <= extra <= MAX_EXTRA_ROWS:
                     problems.append(("ui", _('UI schema: "ui:extraRows" of %(name)s must be a whole number from 0 '
                                              'to %(max)s, not %(value)s.', name=where, max=MAX_EXTRA_ROWS,
                                              value=json.dumps(extra)[:40])))
-                walk(sub["items"], sub_ui.get("items", {}), where)
+                walk(sub["items"], sub_ui.get("items", {}), where, in_table=True)
+            elif (why := _undrawable(sub, in_table)) is not None:
+                problems.append(("schema", _("JSON Schema: field %(name)s cannot be drawn as an input (%(why)s): a "
+                                             "form has text, number, date, yes/no and choice fields, and tables of "
+                                             "rows of those.", name=where, why=why)))
 
     walk(schema, ui if ui is not None else {}, "")
     return problems
+
+
+_SCALAR_TYPES = {"string", "number", "integer", "boolean", "null"}
+
+
+def _undrawable(field: dict, in_table: bool) -> str | None:
+    """Why the page cannot draw ``field`` as one input (None: it can). Such a field was drawn as a text box whose
+    answer the form then refused ("Unexpected field", "Wrong kind of value"): the task could never be done."""
+    if "$ref" in field or "$dynamicRef" in field:
+        return _("a reference")
+    if any(key in field for key in ("allOf", "if", "not", "patternProperties")):
+        return _("a combined schema")
+    types = field.get("type")
+    for typ in (types if isinstance(types, list) else [types] if types is not None else []):
+        if typ == "object":
+            return _("an object of fields")
+        if typ == "array":
+            return _("a table inside a table") if in_table and is_table(field) else _("a list")
+        if typ not in _SCALAR_TYPES:
+            return _("type %(type)s", type=json.dumps(typ)[:40])
+    return None

@@ -30,6 +30,19 @@ BAD = [
     (TABLE, {"lines": {"ui:extraRows": -1}}, "not -1"),
     (TABLE, {"lines": {"ui:extraRows": True}}, "not true"),
     (TABLE, {"lines": {"items": {"iin": 7}}}, "the entry of lines/iin must be a JSON object"),
+    # Drawn as a text box whose answer the form then refused: the task could never be done.
+    ({"type": "object", "properties": {"addr": {"type": "object", "properties": {"city": {"type": "string"}}}}}, {},
+     "field addr cannot be drawn as an input (an object of fields)"),
+    ({"type": "object", "properties": {"amount": {"$ref": "#/$defs/money"}}, "$defs": {"money": {"type": "number"}}},
+     {}, "field amount cannot be drawn as an input (a reference)"),
+    ({"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}}}}, {},
+     "field tags cannot be drawn as an input (a list)"),
+    ({"type": "object", "properties": {"lines": {"type": "array", "items": {"type": "object", "properties": {
+        "geo": {"type": "object", "properties": {"lat": {"type": "number"}}}}}}}}, {},
+     "field lines/geo cannot be drawn as an input (an object of fields)"),
+    ({"type": "object", "properties": {"lines": {"type": "array", "items": {"type": "object", "properties": {
+        "sub": {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "string"}}}}}}}}}, {},
+     "field lines/sub cannot be drawn as an input (a table inside a table)"),
 ]
 
 
