@@ -7,6 +7,7 @@ SpiffArena model-folder layout, and starting a trial instance.
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import re
@@ -265,7 +266,7 @@ def decoded(raw: bytes, path: str) -> str:
     try:
         text = raw.decode("utf-16") if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = None
+        text = _in_declared_encoding(raw)
     if text is None or "\x00" in text:
         raise ImportRefused(_("The file %(path)s is not UTF-8 text: save it as UTF-8 and import it again.",
                               path=path))
@@ -273,6 +274,25 @@ def decoded(raw: bytes, path: str) -> str:
     if declared is None or declared.group(3).lower() in ("utf-8", "utf8") or text.isascii():
         return text  # kept byte for byte, as the tool wrote it (ASCII reads the same in any of these encodings)
     return f"{declared.group(1)}{declared.group(2)}UTF-8{declared.group(2)}{text[declared.end():]}"
+
+
+def _in_declared_encoding(raw: bytes) -> str | None:
+    """Not UTF-8: the file read in the single-byte encoding its XML declaration names (a diagram saved on a Russian
+    or Kazakh Windows declares ``windows-1251``), or None. Tried only after UTF-8, because files declaring
+    ISO-8859-1 are often UTF-8 in fact (the BPMN MIWG reference files)."""
+    declared = _DECLARED_ENCODING.match(raw[:200].decode("latin-1"))
+    if declared is None:
+        return None
+    try:
+        codec = codecs.lookup(declared.group(3))
+    except LookupError:
+        return None
+    if codec.name.startswith(("utf", "utf_")) or codec.name in ("utf-16", "utf-32"):
+        return None
+    try:
+        return raw.decode(codec.name)
+    except UnicodeDecodeError:
+        return None
 
 
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")

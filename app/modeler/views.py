@@ -191,6 +191,10 @@ def save(version_id: int):
         return jsonify({"error": unreadable}), 422
     for name in deletions:
         files.pop(name, None)
+    if not any(name.endswith(".bpmn") for name in files):
+        # Every page of a model opens its diagram: a draft left without one could only be discarded (a 500 on
+        # the editor and on the export).
+        return jsonify({"error": _("A model needs its diagram: the last .bpmn file cannot be deleted.")}), 422
     try:
         operations.refuse_foreign_content(payload.get("files", {}))
         problems = save_draft(version, files, current_user)

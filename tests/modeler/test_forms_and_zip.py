@@ -132,5 +132,10 @@ def test_a_diagram_is_stored_as_utf8_whatever_byte_order_mark_or_declaration_it_
     assert files == {"m.bpmn": '<?xml version="1.0" encoding="UTF-8"?>' + body}
     files, _meta = read_upload(("<?xml version='1.0' encoding='ISO-8859-1'?>" + body).encode(), "m.bpmn")
     assert files == {"m.bpmn": "<?xml version='1.0' encoding='UTF-8'?>" + body}
+    # Saved on a Russian or Kazakh Windows: the single-byte encoding its declaration names is read.
+    files, _meta = read_upload(('<?xml version="1.0" encoding="windows-1251"?>' + body).encode("cp1251"), "m.bpmn")
+    assert files == {"m.bpmn": '<?xml version="1.0" encoding="UTF-8"?>' + body}
+    with pytest.raises(ImportRefused, match="not UTF-8 text"):  # the declaration does not fit the bytes
+        read_upload(('<?xml version="1.0" encoding="ascii"?>' + body).encode("cp1251"), "m.bpmn")
     archive = _zip({"m/m.bpmn": "\ufeff" + body})  # a byte-order mark inside a zip is dropped as well
     assert read_zip(archive)[0] == {"m.bpmn": body}

@@ -91,6 +91,14 @@ def test_bad_save_payload_is_a_clear_error(trial_v1, browser):
     db.session.refresh(draft)
     assert not any("evil" in name or "hidden" in name for name in draft.files)
     assert owner.post_json(f"/modeler/versions/{trial_v1.id}/save", {"files": {}}).status_code == 409
+    # The last diagram cannot be deleted: the editor and the export of such a draft were 500s.
+    diagrams = [name for name in draft.files if name.endswith(".bpmn")]
+    refused = owner.post_json(f"/modeler/versions/{draft.id}/save", {"delete": diagrams})
+    assert refused.status_code == 422 and "last .bpmn file cannot be deleted" in refused.get_json()["error"]
+    db.session.refresh(draft)
+    assert [name for name in draft.files if name.endswith(".bpmn")] == diagrams
+    assert owner.get(f"/modeler/versions/{draft.id}").status_code == 200
+    assert owner._request("get", f"/modeler/versions/{draft.id}/export.zip").status_code == 200
 
 
 def test_diff_migrate_and_revert_pages(trial_v1, browser):
