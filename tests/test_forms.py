@@ -1,5 +1,7 @@
 """Server-side form parsing: blank rows dropped, rows renumbered, typed text kept on errors."""
 
+import re
+
 from app.engine.forms import parse_and_validate, parse_form
 
 SCHEMA = {
@@ -59,3 +61,26 @@ def test_the_payment_order_field_says_its_limit(app_ctx):
     schema = json.loads((Path(__file__).resolve().parent.parent / "forms" / "pay-act.schema.json").read_text())
     _data, errors = parse_and_validate(schema, {"order_number": "P" * 500, "paid_on": "2026-11-20"})
     assert errors["order_number"] == "Too long (at most 40 characters)."
+
+
+def test_a_format_error_says_what_the_field_takes_and_the_page_focuses_it(world, browser):
+    """"Invalid format." alone did not say that a payment order number takes Latin letters (an operator typed the
+    Cyrillic "ПП-1001"): the field's hint goes with its error, in the user's language."""
+    from app.acts.operations import prefill_lines
+    from app.engine.runtime import complete_task
+    from app.extensions import db
+    from tests.helpers import act_of_school, open_task, user
+
+    act = act_of_school("Bilim Innovation School")
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
+    db.session.commit()
+    complete_task(open_task(act, "accept_act").id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    task = open_task(act, "pay_act")
+    operator = browser("operator")
+    operator.post("/locale", {"locale": "ru", "next": "/inbox"})
+    page = operator.post(f"/tasks/{task.id}", {"order_number": "ПП-1001", "paid_on": "2026-12-01"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    error = re.search(r'id="f-order_number-err">([^<]+)<', html).group(1)
+    assert error.startswith("Неверный формат.") and "латинские буквы" in error

@@ -13,6 +13,13 @@
     var question = (button && button.dataset.confirm) || form.dataset.confirm;
     if (question && !window.confirm(question)) { evt.preventDefault(); evt.stopImmediatePropagation(); }
   }, true);
+  // A form sent back with errors: the first field to correct gets the focus, scrolled into view (row 37 of 40
+  // was found only by scrolling).
+  var firstInvalid = document.querySelector("main form .is-invalid");
+  if (firstInvalid && typeof firstInvalid.focus === "function") {
+    firstInvalid.focus({ preventScroll: true });
+    firstInvalid.scrollIntoView({ block: "center" });
+  }
   // "Add row" in form tables: clone the last row with the next index.
   document.querySelectorAll("[data-add-row]").forEach(function (button) {
     button.addEventListener("click", function () {

@@ -26,6 +26,7 @@ def test_accountant_submits_official_accepts_operator_pays(new_page):
     accountant.fill("#f-lines-0-iin", good_iin[:-1] + str((int(good_iin[-1]) + 1) % 10))
     accountant.get_by_role("button", name="Submit").click()
     expect(accountant.locator("#f-lines-0-iin-err")).to_contain_text("Not a valid IIN")
+    expect(accountant.locator("#f-lines-0-iin")).to_be_focused()  # the field to correct, not the page's top
     accountant.fill("#f-lines-0-iin", good_iin)
     accountant.get_by_role("button", name="Submit").click()
     expect(accountant.locator(".alert-success")).to_contain_text("Submit monthly act")
