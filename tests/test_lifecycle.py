@@ -44,6 +44,9 @@ def test_act_is_submitted_verified_returned_corrected_accepted_and_paid_once(wor
     phantom = {"iin": "791028302728", "full_name": "Фантом Тест", "grade": "3", "days_attended": "20"}
     response = accountant.post(f"/tasks/{submit.id}", lines_form([*lines, phantom], note="October"))
     assert response.status_code == 302
+    # Where the work went: the step the submission opened, and for whom.
+    inbox = accountant.get("/inbox").get_data(as_text=True)
+    assert "Next: Accept act — Department official." in inbox, re.findall(r"alert-[a-z]+\" role=\"alert\">([^<]*)", inbox)
 
     db.session.expire_all()
     act = db.session.get(Act, act.id)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.database import commit_keeping_loaded
+from app.engine import signals
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.form_view import build_fields
 from app.engine.forms import localised
@@ -32,6 +33,7 @@ from app.inbox import operations as ops
 from app.inbox.models import TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, bulk_candidates, filter_choices, inbox_page, sla_state, view_counts
 from app.people import substitutions as subs
+from app.people.roles import ROLE_LABELS
 from app.ui import task_label
 from app.user_input import ascii_int, is_local_path
 
@@ -111,6 +113,9 @@ def bulk_accept():
     if request.method == "GET" or request.form.get("confirm") != "1":
         tasks = bulk_candidates(current_user, ids)
         skipped = len(set(ids)) - len(tasks)
+        if not ids:
+            flash(_("Nothing was selected: tick the acts to accept first."), "warning")
+            return redirect(url_for("inbox.index"))
         if not tasks:
             flash(_("None of the selected tasks is a clean act you can accept."), "warning")
             return redirect(url_for("inbox.index"))
@@ -302,9 +307,11 @@ def task(task_id: int):
         return _render_task(task)
     if not can_act(current_user, task):
         abort(404 if task.status == "open" else 409)
+    opened: list[HumanTask] = []  # the steps this completion opens, as the engine announces them
     try:
-        complete_task(task.id, current_user, form=request.form.to_dict(),
-                      expected_lock_version=request.form.get("_version", type=int))
+        with signals.task_created.connected_to(lambda row, **_kw: opened.append(row)):
+            complete_task(task.id, current_user, form=request.form.to_dict(),
+                          expected_lock_version=request.form.get("_version", type=int))
         commit_keeping_loaded()
     except FormInvalid as err:
         db.session.rollback()
@@ -328,8 +335,15 @@ def task(task_id: int):
         abort(404)
     title = task_label(task.spec_name, task.title, version_id=task.instance.model_version_id)
     decision = _decision_label(task, request.form.get("decision"))
+    if decision and decision.casefold() == title.casefold():
+        decision = None  # "Done: Accept act — Accept act." said it twice
     flash(_("Done: %(title)s — %(decision)s.", title=title, decision=decision) if decision
           else _("Done: %(title)s.", title=title), "success")
+    for step in [t for t in opened if t.status == "open"][:3]:
+        flash(_("Next: %(title)s — %(role)s.", title=task_label(step.spec_name, step.title,
+                                                                 version_id=task.instance.model_version_id),
+                role=ROLE_LABELS.get(step.role, step.role) if step.role else _("the person who started it")),
+              "info")
     return redirect(url_for("inbox.index"))
 
 
