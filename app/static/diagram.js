@@ -29,9 +29,19 @@
       el.dataset.rendered = "true";
     })
     .catch(function (err) {
-      // A diagram without layout (BPMN DI) imports and runs, but bpmn-js has nothing to draw.
-      var noLayout = /no diagram to display/i.test(String(err && err.message || err));
-      el.textContent = noLayout && el.dataset.noLayout ? el.dataset.noLayout : String(err);
+      // A diagram without layout (BPMN DI) imports and runs, but bpmn-js has nothing to draw. It says "no diagram
+      // to display" too for ids it refuses (Kazakh or Russian letters, which XML and the engine allow): the
+      // warnings tell them apart, and then their reason is shown (translated when the page gives data-cannot-open).
+      var text = String(err && err.message || err);
+      var reason = ((err && err.warnings) || []).map(function (w) { return String(w && w.message || w); }).filter(function (m) {
+        return /illegal ID|duplicate ID|unparsable content <([\w-]+:)?definitions>/i.test(m);
+      })[0];
+      if (!reason && /no diagram to display/i.test(text) && el.dataset.noLayout) {
+        el.textContent = el.dataset.noLayout;
+      } else {
+        reason = (reason || text).replace(/\s*\n\s*/g, "; ");
+        el.textContent = el.dataset.cannotOpen ? el.dataset.cannotOpen.replace("%s", reason) : reason;
+      }
       el.dataset.rendered = "error";
     });
 })();

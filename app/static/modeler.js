@@ -15,6 +15,9 @@
   var dmnEl = document.getElementById("dmn-canvas");
   var panel = document.getElementById("panel");
   var modeler, moddle, modeling, registry, overlays, canvas, dmn = null, currentDmn = null, dirty = false;
+  // The .bpmn file bpmn-js holds now, or null: a diagram it could not open (no layout, ids it refuses) is never
+  // taken back from the modeler on save: the stored text stays as it is, like a decision table dmn-js cannot open.
+  var loadedBpmn = null;
 
   // Leaving the editor (Add form, a link, closing the tab) with unsaved changes asks first.
   document.querySelectorAll("[data-leaves-editor]").forEach(function (form) {
@@ -330,18 +333,23 @@
     return a;
   }
 
+  // An element drawn in the open diagram (none when bpmn-js could not open it).
+  function onCanvas(id) {
+    return !!(registry && loadedBpmn && loadedBpmn === currentBpmn && registry.get(id));
+  }
+
   function showProblems(problems) {
     var list = document.getElementById("problems");
     list.textContent = "";
-    overlays.remove({ type: "problem" });
-    marked.forEach(function (id) { if (registry.get(id)) { canvas.removeMarker(id, "tap-problem"); } });
+    if (overlays) { overlays.remove({ type: "problem" }); }
+    marked.forEach(function (id) { if (onCanvas(id)) { canvas.removeMarker(id, "tap-problem"); } });
     marked = [];
     lastProblems = problems;
     problems.forEach(function (p) {
       var where = p.filename + (p.line ? ":" + p.line : "");
       var li = el("li", { "class": "mb-1 problem", "data-element": p.element_id || "", "data-file": p.filename || "" });
       var here = !/\.bpmn$/.test(p.filename || "") || p.filename === currentBpmn;
-      if (p.element_id && here && registry.get(p.element_id)) {
+      if (p.element_id && here && onCanvas(p.element_id)) {
         li.appendChild(elementLink(p.element_id));
         li.appendChild(document.createTextNode(" "));
         if (marked.indexOf(p.element_id) < 0) {
@@ -375,7 +383,7 @@
     list.textContent = "";
     (notices || []).forEach(function (n) {
       var li = el("li", { "class": "mb-1 notice", "data-element": n.element_id || "" });
-      if (n.filename === currentBpmn && n.element_id && registry.get(n.element_id)) {
+      if (n.filename === currentBpmn && n.element_id && onCanvas(n.element_id)) {
         li.appendChild(elementLink(n.element_id));
         li.appendChild(document.createTextNode(" "));
       } else if (n.element_id) {
@@ -420,11 +428,10 @@
         dmnEl.classList.add("d-none");
         canvasEl.classList.remove("d-none");
         if (name === currentBpmn) { return; }
-        return modeler.saveXML({ format: true }).then(function (r) {
-          files[currentBpmn] = r.xml;
+        return started.then(keepBpmn).then(function () {
           currentBpmn = name;
-          return modeler.importXML(files[name]);
-        }).then(function () { canvas.zoom("fit-viewport"); showPanel(null); showProblems(lastProblems); });
+          if (modeler) { return importBpmn(name); }
+        });
       }
       canvasEl.classList.add("d-none");
       dmnEl.classList.remove("d-none");
@@ -441,12 +448,71 @@
     });
   }
 
+  // ---- the diagram ------------------------------------------------------------------------------
+  // The open diagram's text back from bpmn-js, only when bpmn-js holds it.
+  function keepBpmn() {
+    if (!modeler || !loadedBpmn) { return Promise.resolve(); }
+    var name = loadedBpmn;
+    return modeler.saveXML({ format: true }).then(function (r) { files[name] = r.xml; });
+  }
+
+  // bpmn-js drops an element whose id it refuses (Kazakh or Russian letters, which XML and the engine allow) and
+  // says so only in a warning; a refused <definitions> leaves nothing, reported as "no diagram to display".
+  function refusal(warnings) {
+    return (warnings || []).map(function (w) { return String(w && w.message || w); }).filter(function (m) {
+      return /illegal ID|duplicate ID|unparsable content <([\w-]+:)?definitions>/i.test(m);
+    })[0];
+  }
+
+  function importFailure(err) {
+    var text = String(err && err.message || err);
+    var reason = refusal(err && err.warnings);
+    if (!reason && /no diagram to display/i.test(text)) { return t.noLayout; }
+    return t.cannotOpen.replace("%s", (reason || text).replace(/\s*\n\s*/g, "; "));
+  }
+
+  function canvasNotice(text) {
+    var notice = document.getElementById("canvas-notice");
+    if (!notice) {
+      notice = el("div", { id: "canvas-notice", "class": "alert alert-warning m-2", role: "status" });
+      canvasEl.insertBefore(notice, canvasEl.firstChild);
+    }
+    notice.textContent = text;
+    notice.classList.toggle("d-none", !text);
+  }
+
+  // Always settles: a diagram bpmn-js cannot open is explained above the canvas, and the problems, saving and the
+  // other tabs go on without it.
+  function importBpmn(name) {
+    loadedBpmn = null;
+    return modeler.importXML(files[name]).then(function (result) {
+      var refused = refusal(result && result.warnings);
+      if (refused) {  // drawn without the refused elements: editing that would lose them on save
+        var err = new Error(refused);
+        err.warnings = result.warnings;
+        throw err;
+      }
+      loadedBpmn = name;
+      canvasNotice("");
+      canvas.zoom("fit-viewport");
+      showPanel(null);
+      showProblems(lastProblems);
+      canvasEl.dataset.ready = "true";
+    }).catch(function (err) {
+      try { modeler.clear(); } catch (ignored) { /* nothing drawn */ }
+      loadedBpmn = null;
+      canvasNotice(importFailure(err));
+      panel.textContent = "";
+      showProblems(lastProblems);
+      canvasEl.dataset.ready = "error";
+    });
+  }
+
   function save() {
     var status = document.getElementById("save-status");
     status.classList.remove("d-none");
     status.textContent = "…";
-    return stashDmn().then(function () { return modeler.saveXML({ format: true }); }).then(function (r) {
-      files[currentBpmn] = r.xml;
+    return started.then(stashDmn).then(keepBpmn).then(function () {
       var payload = { files: {} };
       Object.keys(files).forEach(function (n) { if (/\.(bpmn|dmn)$/.test(n)) { payload.files[n] = files[n]; } });
       return fetch(cfg.saveUrl, {
@@ -463,10 +529,18 @@
         canvasEl.dataset.saved = String(Date.now());
         dirty = false;
       });
-    }).catch(function (err) { status.textContent = t.saveFailed + " " + err.message; });
+    }).catch(function (err) { status.textContent = t.saveFailed + " " + (err && err.message || err); });
   }
 
-  fetch(cfg.descriptorUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (descriptor) {
+  // Problems, saving and the tabs do not wait for the diagram: they work whatever bpmn-js makes of it.
+  showProblems(cfg.problems);
+  var saveBtn = document.getElementById("save-draft");
+  if (saveBtn) { saveBtn.addEventListener("click", save); }
+  Array.prototype.forEach.call(document.querySelectorAll("#file-tabs [data-file]"), function (b) {
+    b.addEventListener("click", function () { openFile(b.dataset.file); });
+  });
+
+  var started = fetch(cfg.descriptorUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (descriptor) {
     modeler = new window.BpmnJS({ container: canvasEl, moddleExtensions: { spiffworkflow: descriptor },
       additionalModules: window.TapsyrysBpmnTranslate ? [window.TapsyrysBpmnTranslate()] : [] });
     moddle = modeler.get("moddle");
@@ -474,22 +548,12 @@
     registry = modeler.get("elementRegistry");
     overlays = modeler.get("overlays");
     canvas = modeler.get("canvas");
-    return modeler.importXML(files[bpmnName]);
+    return importBpmn(bpmnName);
   }).then(function () {
-    canvas.zoom("fit-viewport");
-    modeler.get("eventBus").on("selection.changed", function (e) { showPanel(e.newSelection[0]); });
-    modeler.get("eventBus").on(["commandStack.changed", "elements.changed"], function () { dirty = true; });
-    showPanel(null);
-    showProblems(cfg.problems);
-    var saveBtn = document.getElementById("save-draft");
-    if (saveBtn) { saveBtn.addEventListener("click", save); }
-    Array.prototype.forEach.call(document.querySelectorAll("#file-tabs [data-file]"), function (b) {
-      b.addEventListener("click", function () { openFile(b.dataset.file); });
-    });
-    canvasEl.dataset.ready = "true";
+    modeler.get("eventBus").on("selection.changed", function (e) { if (loadedBpmn) { showPanel(e.newSelection[0]); } });
+    modeler.get("eventBus").on(["commandStack.changed", "elements.changed"], function () { if (loadedBpmn) { dirty = true; } });
   }).catch(function (err) {
-    var text = String(err && err.message || err);
-    canvasEl.textContent = /no diagram to display/i.test(text) ? t.noLayout : text;
+    canvasNotice(importFailure(err));
     canvasEl.dataset.ready = "error";
   });
 })();
