@@ -12,13 +12,16 @@ Nothing here changes the stored files: what the tool wrote (ids, extensions) sta
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 
 from flask_babel import gettext as _
+from lxml import etree
 
 from app.engine.errors import ModelProblem
 from app.engine.scripting import check_script
+from app.engine.xml import ALLOWED_NAMESPACES
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -102,14 +105,166 @@ def lint(trees: dict) -> list[ModelProblem]:
         for el in _bpmn(root, ".//bpmn:timerEventDefinition"):
             if not any(local(c.tag) in ("timeDate", "timeDuration", "timeCycle") and (c.text or "").strip()
                        for c in el):
-                problems.append(_problem(filename, el.getparent(), _("The timer has no date, duration or cycle.")))
+                # a reusable definition at the top of the file (iGrafx) is its own element; else its event is
+                owner = el if local(el.getparent().tag) == "definitions" else el.getparent()
+                problems.append(_problem(filename, owner, _("The timer has no date, duration or cycle.")))
         for el in _bpmn(root, ".//bpmn:serviceTask"):
             if el.find(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}serviceTaskOperator") is None:
                 problems.append(_problem(filename, el, _(
                     "Service task has no service operator (it may be written for another engine): choose one "
                     "in the side panel.")))
+        for el in _bpmn(root, ".//bpmn:compensateEventDefinition"):
+            owner = el if local(el.getparent().tag) == "definitions" else el.getparent()
+            problems.append(_problem(filename, owner, _(
+                "Compensation is not supported by the engine: this compensation event would never run its "
+                "handler. Model the undo steps as ordinary steps (for example after an error boundary event).")))
         problems += _gateway_problems(filename, root)
         problems += _split_problems(filename, root)
+        problems += _condition_problems(filename, root)
+        problems += _link_problems(filename, root)
+        problems += _data_output_problems(filename, root)
+    return problems
+
+
+def duplicate_id_problems(trees: dict) -> list[ModelProblem]:
+    """An id written twice in one file (rule: ids are unique per file): the engine keeps one of the elements and
+    the diagram editor drops the other when it saves. Reported once per id, on its last use, with every line.
+    Ids of other tools' and SpiffWorkflow's extension elements are names, not element ids (a service operator
+    ``acts/verify`` is used by many tasks), so only BPMN, DMN and diagram elements count."""
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        seen: dict[str, list] = {}
+        for el in root.iter():
+            if not isinstance(el.tag, str) or el.get("id") is None:
+                continue
+            namespace = el.tag[1:].split("}", 1)[0] if el.tag.startswith("{") else ""
+            if namespace in ALLOWED_NAMESPACES and namespace != SPIFF:
+                seen.setdefault(el.get("id"), []).append(el)
+        for element_id, elements in seen.items():
+            if len(elements) < 2:
+                continue
+            lines = [str(el.sourceline) for el in elements]
+            if len(elements) == 2:
+                message = _("The id %(id)s is used twice, on lines %(first)s and %(second)s: give each element its "
+                            "own id (the engine would run only one of them, and the editor keeps only one when it "
+                            "saves).", id=repr(element_id), first=lines[0], second=lines[1])
+            else:
+                message = _("The id %(id)s is used %(count)s times, on lines %(lines)s: give each element its own id "
+                            "(the engine would run only one of them, and the editor keeps only one when it saves).",
+                            id=repr(element_id), count=len(elements), lines=", ".join(lines))
+            problems.append(_problem(filename, elements[-1], message))
+    return problems
+
+
+#: condition languages the engine evaluates (RestrictedPython); no attribute means Python too
+PYTHON_CONDITION_LANGUAGES = PYTHON_SCRIPT_FORMATS | {"http://www.python.org/", "https://www.python.org/"}
+#: ``${amount > 100}`` / ``#{...}``: JUEL (Camunda, Activiti, Flowable), whatever the flow says its language is
+_JUEL = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
+
+
+def _condition_problems(filename: str, root) -> list[ModelProblem]:
+    """A condition written in another language than Python, on its sequence flow (the gateway is not at fault).
+    Only conditions the engine evaluates, on the flows out of an exclusive or inclusive gateway: it ignores the
+    others (a condition on a flow out of a task or event)."""
+    problems = []
+    gateways = {el.get("id") for el in _bpmn(root, ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway")}
+    for condition in _bpmn(root, ".//bpmn:sequenceFlow/bpmn:conditionExpression"):
+        if condition.getparent().get("sourceRef") not in gateways:
+            continue
+        language = (condition.get("language") or "").strip()
+        if language.lower() not in PYTHON_CONDITION_LANGUAGES:
+            problems.append(_problem(filename, condition.getparent(), _(
+                "Conditions are Python here; this one is written in %(lang)s.", lang=language)))
+        elif _JUEL.match(condition.text or ""):
+            problems.append(_problem(filename, condition.getparent(), _(
+                "Conditions are Python here; this one is written in JUEL (${...}): write it without ${ }, for "
+                "example amount > 100.")))
+    return problems
+
+
+def _link_name(event) -> str:
+    definition = event.find(f"{{{BPMN}}}linkEventDefinition")
+    return ((definition.get("name") if definition is not None else None) or event.get("name") or "").strip()
+
+
+def _links(container) -> tuple[dict[str, list], dict[str, list]]:
+    """Link throw and catch events directly in one process or subprocess, by link name (links never cross it)."""
+    throws: dict[str, list] = {}
+    catches: dict[str, list] = {}
+    for el in container:
+        kind = local(el.tag)
+        if kind in ("intermediateThrowEvent", "intermediateCatchEvent") and el.find(
+                f"{{{BPMN}}}linkEventDefinition") is not None:
+            (throws if kind == "intermediateThrowEvent" else catches).setdefault(_link_name(el), []).append(el)
+    return throws, catches
+
+
+_CONTAINERS = ".//bpmn:process | .//bpmn:subProcess | .//bpmn:transaction | .//bpmn:adHocSubProcess"
+
+
+def _link_problems(filename: str, root) -> list[ModelProblem]:
+    """A link throw goes on at the one link catch of the same name in the same process level; without it the
+    token would stop at the throw, and a catch no throw names is never reached."""
+    problems = []
+    for container in _bpmn(root, _CONTAINERS):
+        throws, catches = _links(container)
+        for name, events in throws.items():
+            if name not in catches:
+                problems += [_problem(filename, el, _(
+                    "No link catch event named %(link)s is in the same process: this link leads nowhere. Give the "
+                    "catch event the same link name.", link=repr(name))) for el in events]
+        for name, events in catches.items():
+            if name not in throws:
+                problems += [_problem(filename, el, _(
+                    "No link throw event named %(link)s is in the same process: nothing leads to this link. Give "
+                    "the throw event the same link name.", link=repr(name))) for el in events]
+            elif len(events) > 1:
+                problems += [_problem(filename, el, _(
+                    "Several link catch events are named %(link)s: a link must lead to exactly one.",
+                    link=repr(name))) for el in events[1:]]
+    return problems
+
+
+def _assigned_names(source: str) -> set[str] | None:
+    """The variables a script sets (None if it does not parse: the script check reports that)."""
+    try:
+        tree = ast.parse(source or "", mode="exec")
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+
+
+def _data_output_problems(filename: str, root) -> list[ModelProblem]:
+    """A script task that writes a data object must set the variable named like the data object's id: after the
+    task, SpiffWorkflow copies that task variable into the data object (``DataObject.set``) and fails the step
+    when it is missing. Only scripts are checked: a form or a service may set the variable too."""
+    problems = []
+    references = {el.get("id"): el for el in _bpmn(root, ".//bpmn:dataObjectReference")}
+    objects = {el.get("id"): el for el in _bpmn(root, ".//bpmn:dataObject")}
+    for task in _bpmn(root, ".//bpmn:scriptTask"):
+        written = [(c.text or "").strip() for c in _bpmn(task, "./bpmn:dataOutputAssociation/bpmn:targetRef")]
+        if not written:
+            continue
+        sources = [task.findtext(f"{{{BPMN}}}script") or ""] + [
+            el.text or "" for el in task.iter(f"{{{SPIFF}}}preScript", f"{{{SPIFF}}}postScript")]
+        assigned: set[str] = set()
+        for source in sources:
+            names = _assigned_names(source)
+            if names is None:
+                break
+            assigned |= names
+        else:
+            for ref_id in written:
+                reference = references.get(ref_id)
+                object_id = reference.get("dataObjectRef") if reference is not None else None
+                if object_id is None or object_id in assigned:
+                    continue
+                data_object = objects.get(object_id)
+                shown = (data_object.get("name") if data_object is not None else None) or object_id
+                problems.append(_problem(filename, task, _(
+                    "This script task writes the data object %(name)s, but its script never sets the variable "
+                    "%(id)s: the engine takes the data object's value from the variable named like its id. Add "
+                    "%(id)s = ... to the script.", name=repr(shown), id=object_id)))
     return problems
 
 
@@ -157,10 +312,33 @@ def _gateway_problems(filename: str, root) -> list[ModelProblem]:
 
 def engine_copy(root):
     """The tree the engine parses: every process executable (a descriptive model is reported by the
-    caller), data stores and their references and associations left out (reported by :func:`lint`)."""
+    caller), data stores and their references and associations left out, compensation events left out or
+    made plain events (all reported by :func:`lint`), and each link throw event joined to its catch event.
+
+    SpiffWorkflow 3.2 does not know link events: it reads a link throw as a plain event (the token stopped there)
+    and never reaches the catch event. A sequence flow from the throw to the one catch of its name, in the same
+    process level, is what a link means; the stored file keeps the link events as drawn."""
     tree = copy.deepcopy(root)
     for process in _bpmn(tree, ".//bpmn:process"):
         process.set("isExecutable", "true")
+    for definition in _bpmn(tree, ".//bpmn:compensateEventDefinition"):
+        event = definition.getparent()
+        if local(event.tag) == "boundaryEvent":
+            event.getparent().remove(event)
+        else:
+            event.remove(definition)
+    for container in _bpmn(tree, _CONTAINERS):
+        throws, catches = _links(container)
+        leaving = {flow.get("sourceRef") for flow in container if local(flow.tag) == "sequenceFlow"}
+        for name, events in throws.items():
+            if len(catches.get(name, ())) != 1:
+                continue
+            for event in events:
+                if event.get("id") not in leaving:
+                    flow = etree.SubElement(container, f"{{{BPMN}}}sequenceFlow")
+                    flow.set("id", f"{event.get('id')}__link")
+                    flow.set("sourceRef", event.get("id"))
+                    flow.set("targetRef", catches[name][0].get("id"))
     removed = set()
     for el in _bpmn(tree, ".//bpmn:dataStore | .//bpmn:dataStoreReference"):
         removed.add(el.get("id"))
@@ -254,6 +432,7 @@ def dmn_problems(trees: dict) -> list[ModelProblem]:
         if not filename.endswith(".dmn"):
             continue
         for table in root.iter("{*}decisionTable"):
+            problems += _hit_policy_problems(filename, table)
             inputs = [i for i in table if local(i.tag) == "input"]
             expressions = []
             for inp in inputs:
@@ -275,6 +454,29 @@ def dmn_problems(trees: dict) -> list[ModelProblem]:
                     if text:
                         problems += _cell(filename, entry, text, rule)
     return problems
+
+
+#: Hit policies SpiffWorkflow's DMNEngine applies as DMN defines them (``DMNEngine.decide``/``result``): UNIQUE
+#: (the first matching rule; a valid table has only one), FIRST (the first matching rule), ANY (all matching rules
+#: give the same output, the engine returns the first) and COLLECT without aggregation (a list per output). It
+#: returns the first matching rule for PRIORITY, OUTPUT ORDER and RULE ORDER too, and ignores COLLECT's
+#: aggregation (SUM, COUNT, MIN, MAX): a result other than the table's author meant, without an error.
+APPLIED_HIT_POLICIES = frozenset({"UNIQUE", "FIRST", "ANY", "COLLECT"})
+
+
+def _hit_policy_problems(filename: str, table) -> list[ModelProblem]:
+    policy = " ".join((table.get("hitPolicy") or "UNIQUE").upper().split())
+    aggregation = (table.get("aggregation") or "").strip().upper()
+    if policy in APPLIED_HIT_POLICIES and not (policy == "COLLECT" and aggregation):
+        return []
+    decision = table.getparent()
+    name = table.get("name") or decision.get("name") or decision.get("id") or table.get("id")
+    shown = f"{policy} {aggregation}".strip() if policy == "COLLECT" else policy
+    return [ModelProblem(filename, _(
+        "The decision table %(table)s uses the hit policy %(policy)s, which the engine does not apply (it would "
+        "give another result without an error). The engine applies UNIQUE, FIRST, ANY and COLLECT without "
+        "aggregation: change the table's hit policy.", table=repr(name), policy=shown),
+        table.get("id"), table.sourceline, name)]
 
 
 def _cell(filename: str, el, source: str, rule=None) -> list[ModelProblem]:

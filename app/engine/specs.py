@@ -31,6 +31,7 @@ from app.engine.lanes import role_for_lane
 from app.engine.model_lint import (
     descriptive_process,
     dmn_problems,
+    duplicate_id_problems,
     engine_copy,
     engine_problem,
     find_element,
@@ -96,6 +97,11 @@ def xml_reason(reason: str) -> str:
     }
     if reason in known:
         return known[reason]
+    version = re.fullmatch(r"the decision table is written in a DMN version the engine does not know \((.*)\): "
+                           r"save it as DMN 1\.3 \(DMN 1\.1 to 1\.5 are supported\)", reason)
+    if version:
+        return _("The decision table is written in a DMN version the engine does not know (%(namespace)s): save it "
+                 "as DMN 1.3 (DMN 1.1 to 1.5 are supported).", namespace=version.group(1))
     if reason.startswith("not well-formed XML: "):
         return _("not well-formed XML: %(reason)s", reason=reason[len("not well-formed XML: "):])
     return reason
@@ -159,12 +165,35 @@ def _parse_trees(trees: dict, process_id: str | None, primary: str | None) -> Pa
             spec = parser.get_spec(chosen)
             subprocess_specs = parser.get_subprocess_specs(chosen)
             name = spec.description or chosen
-    except ValidationException as err:
+    except (ValidationException, RecursionError) as err:
+        if _too_deep(err):
+            raise ModelInvalid([ModelProblem(primary, _(
+                "A chain of steps is too long for the engine's parser: it follows each path step by step and "
+                "stops after about %(steps)s steps in a row. Group the steps into subprocesses (or call "
+                "activities): the parser reads each of them on its own.", steps=_PARSER_STEPS))]) from err
         raise ModelInvalid([engine_problem(err, trees, primary)]) from err
     except Exception as err:  # noqa: BLE001 - any other parser failure is a problem, never a 500
         raise ModelInvalid([ModelProblem(primary, translate_engine_message(str(err)))]) from err
     descriptive = descriptive_process(trees, primary, chosen) is not None
     return ParsedModel(chosen, name, spec, subprocess_specs, trees, primary, descriptive)
+
+
+#: About how many steps in a row SpiffWorkflow's parser follows: it parses the next step from inside the
+#: previous one (``TaskParser.parse_node`` -> ``ProcessParser.parse_node``, two frames a step) until Python's
+#: recursion limit (1,000 frames, some used by the caller). A tester's chain of 2,000 script tasks stopped at the
+#: 473rd step outside a request. A subprocess or call activity is parsed on its own, after the process that holds
+#: it (``SubprocessParser`` only names its spec), so grouping steps into them resets the count.
+_PARSER_STEPS = 400
+
+
+def _too_deep(err: BaseException) -> bool:
+    """Whether the parser ran out of Python's recursion limit (it wraps the RecursionError of the step where that
+    happened in a ValidationException, so the step it names is just where the stack ran out)."""
+    while err is not None:
+        if isinstance(err, RecursionError) or "RecursionError(" in str(err):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def parse_files(files: dict[str, str], process_id: str | None = None, primary: str | None = None) -> ParsedModel:
@@ -257,12 +286,12 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     trees, problems = _load_trees(files)
     if not any(n.endswith(".bpmn") for n in trees):
         return None, problems
-    problems += lint(trees) + dmn_problems(trees)
+    problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees)
     flagged = {p.element_id for p in problems if p.element_id}
     try:
         parsed = _parse_trees(trees, process_id, primary)
     except ModelInvalid as err:
-        return None, problems + [p for p in err.problems if not p.element_id or p.element_id not in flagged]
+        return None, _once(problems + [p for p in err.problems if not p.element_id or p.element_id not in flagged])
     if parsed.descriptive:
         process = descriptive_process(trees, parsed.primary, parsed.process_id)
         problems.append(ModelProblem(parsed.primary, _(
@@ -336,8 +365,15 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
             if isinstance(ts, MultiChoice):
                 for condition, _target in ts.cond_task_specs:
                     source = condition.args[0] if getattr(condition, "args", None) else condition
-                    if isinstance(source, str):
+                    if not isinstance(source, str):
+                        continue
+                    # the condition is written on its sequence flow: the problem is there, not on the gateway
+                    flow = _condition_flow(el, source)
+                    if flow is None:
                         problems += _script_problems(source, "eval", filename, *where)
+                    elif flow.get("id") not in flagged:  # written in another language: said once, by lint()
+                        problems += _script_problems(source, "eval", filename, flow.get("id"), flow.sourceline,
+                                                     flow.get("name") or None)
             if isinstance(ts, CatchingEvent) and isinstance(ts.event_definition, TimerEventDefinition):
                 expression = ts.event_definition.expression
                 found = _script_problems(expression, "eval", filename, *where)
@@ -345,7 +381,30 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     if not has_end:
         problems.append(ModelProblem(parsed.primary, _("The process has no end event")))
     problems += [p for p in unreachable_problems(parsed.trees) if p.element_id not in flagged]
-    return parsed, problems
+    return parsed, _once(problems)
+
+
+def _once(problems: list[ModelProblem]) -> list[ModelProblem]:
+    """Each problem once, in order: a problem of the whole file or model (no element) can be found both by the
+    checks of the XML and by the engine."""
+    seen, kept = set(), []
+    for problem in problems:
+        key = (problem.filename, problem.message, problem.element_id, problem.line)
+        if key not in seen:
+            seen.add(key)
+            kept.append(problem)
+    return kept
+
+
+def _condition_flow(gateway, source: str):
+    """The sequence flow out of ``gateway`` whose condition is ``source`` (None when the element is unknown)."""
+    if gateway is None or gateway.getparent() is None:
+        return None
+    for flow in gateway.getparent():
+        if (_local(flow.tag) == "sequenceFlow" and flow.get("sourceRef") == gateway.get("id")
+                and (flow.findtext("{*}conditionExpression") or "").strip() == source.strip()):
+            return flow
+    return None
 
 
 def _timer_problems(definition, filename: str, where) -> list[ModelProblem]:
@@ -463,7 +522,8 @@ def implicit_end_notices(files: dict[str, str]) -> list[ModelProblem]:
                 if _local(el.tag) not in _MUST_GO_ON or not el.get("id") or el.get("id") in leaving:
                     continue
                 parent = el.getparent()
-                if el.get("isForCompensation") == "true" or (
+                # an event subprocess has no flows by definition: its start event's trigger starts it
+                if el.get("isForCompensation") == "true" or el.get("triggeredByEvent") == "true" or (
                         parent is not None and (parent.get("triggeredByEvent") == "true"
                                                 or _local(parent.tag) == "adHocSubProcess")):
                     continue

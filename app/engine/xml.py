@@ -25,7 +25,7 @@ lxml with default settings.
 A CDATA section or comment containing the literal text ``<!DOCTYPE`` or ``<!ENTITY`` is rejected too
 (the raw scan cannot tell); real models do not need either.
 
-Namespaces (issue 16 §1): the BPMN, BPMN DI, DC, DI, DMN 1.1-1.3 with DMNDI, spiffworkflow, XML Schema
+Namespaces (issue 16 §1): the BPMN, BPMN DI, DC, DI, DMN 1.1-1.5 with DMNDI, spiffworkflow, XML Schema
 instance and bpmn.io colour/column-width namespaces (:data:`ALLOWED_NAMESPACES`) may be used anywhere. Other
 tools' *harmless* extensions are kept as the tool wrote them, so a model round-trips through import and
 export: elements of any other namespace inside ``extensionElements``, a DI ``extension`` or a
@@ -61,7 +61,10 @@ if etree.LXML_VERSION < (5, 0):  # pragma: no cover - lxml 4.9 resolved external
 _FORBIDDEN = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 # What bpmn-js/dmn-js write and SpiffWorkflow reads. Data-only vocabularies: none of them has an
-# element a browser executes. The DMN model namespaces are the three SpiffWorkflow's DMN parser knows.
+# element a browser executes. The DMN model namespaces: the three SpiffWorkflow's DMN parser has schemas for,
+# and DMN 1.4 and 1.5, whose decision tables are written the same way: the parser reads the table in whatever
+# namespace the file's root declares (``BpmnDmnParser.add_dmn_xml`` maps it to its ``dmn:`` prefix) and the app
+# parses without the XSD validator, so it runs them as it runs DMN 1.3.
 ALLOWED_NAMESPACES = frozenset({
     "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "http://www.omg.org/spec/BPMN/20100524/DI",
@@ -73,8 +76,11 @@ ALLOWED_NAMESPACES = frozenset({
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",  # DMN 1.1
     "http://www.omg.org/spec/DMN/20180521/MODEL/",  # DMN 1.2
     "https://www.omg.org/spec/DMN/20191111/MODEL/",  # DMN 1.3
+    "https://www.omg.org/spec/DMN/20211108/MODEL/",  # DMN 1.4
+    "https://www.omg.org/spec/DMN/20230324/MODEL/",  # DMN 1.5
     "http://www.omg.org/spec/DMN/20180521/DMNDI/",
-    "https://www.omg.org/spec/DMN/20191111/DMNDI/",
+    "https://www.omg.org/spec/DMN/20191111/DMNDI/",  # DMN 1.3 and 1.4
+    "https://www.omg.org/spec/DMN/20230324/DMNDI/",  # DMN 1.5
     "http://www.omg.org/spec/DMN/20180521/DC/",
     "http://www.omg.org/spec/DMN/20180521/DI/",
     "http://bpmn.io/schema/bpmn/biocolor/1.0",  # bpmn-js colours
@@ -94,6 +100,10 @@ DANGEROUS_NAMESPACE = re.compile(
 #: A foreign attribute named like an event handler (``x:onload``) is refused whatever its namespace: no tool
 #: needs one, and it is the shape an injected script takes.
 _EVENT_HANDLER = re.compile(r"on[a-z]", re.IGNORECASE)
+
+#: The namespace of a DMN model (``…/spec/DMN/<date>/MODEL/``), whatever its version: a file in a version that is
+#: not allowed is refused once, as a whole, not element by element.
+_DMN_MODEL = re.compile(r"omg\.org/spec/DMN/\d+/MODEL", re.IGNORECASE)
 
 #: Elements under which BPMN 2.0 / DMN allow foreign (other-namespace) content: a tool's extensions.
 EXTENSION_POINTS = frozenset({"extensionElements", "extension", "documentation"})
@@ -122,6 +132,9 @@ class ForeignContent:
         self.kind, self.name, self.line = kind, name, line
 
     def __str__(self) -> str:
+        if self.kind == "version":
+            return (f"the decision table is written in a DMN version the engine does not know ({self.name}): save it "
+                    "as DMN 1.3 (DMN 1.1 to 1.5 are supported)")
         if self.kind == "pi":
             return f"processing instruction <?{self.name}?> is not allowed in model files"
         what = "element" if self.kind in ("element", "placement") else "attribute"
@@ -161,10 +174,16 @@ def foreign_content(tree) -> list[ForeignContent]:
     ``kind`` is ``"element"``/``"attribute"`` for a script-capable vocabulary, ``"placement"`` for a foreign
     element outside an extension point (an element without a namespace counts as foreign: BPMN and DMN
     have none), ``"pi"`` for a processing instruction. Un-prefixed attributes (``id``, ``name``) are the
-    normal case; prefixed attributes of other tools are kept.
+    normal case; prefixed attributes of other tools are kept. A DMN file of a version not in
+    :data:`ALLOWED_NAMESPACES` is one ``"version"`` entry (its root), not one entry per element it holds;
+    script-capable content in it is still listed.
     """
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     found: list[ForeignContent] = []
+    root_uri = etree.QName(root).namespace
+    unknown_version = root_uri not in ALLOWED_NAMESPACES and bool(_DMN_MODEL.search(root_uri or ""))
+    if unknown_version:
+        found.append(ForeignContent("version", root_uri, root.sourceline))
     for node in root.getroottree().iter():
         if isinstance(node, etree._ProcessingInstruction):
             found.append(ForeignContent("pi", node.target, node.sourceline))
@@ -174,7 +193,7 @@ def foreign_content(tree) -> list[ForeignContent]:
         uri = etree.QName(node).namespace
         if _dangerous(uri):
             found.append(ForeignContent("element", _qualified(node.tag, node.nsmap), node.sourceline))
-        elif uri not in ALLOWED_NAMESPACES and not _in_extension_point(node):
+        elif uri not in ALLOWED_NAMESPACES and not unknown_version and not _in_extension_point(node):
             found.append(ForeignContent("placement", _qualified(node.tag, node.nsmap), node.sourceline))
         for attr in node.attrib:
             attr_name = etree.QName(attr)

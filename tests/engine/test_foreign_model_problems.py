@@ -1,0 +1,278 @@
+"""Foreign BPMN/DMN models that imported "clean" and failed (or silently misbehaved) at run time: a tester's list.
+
+Each problem is reported before publishing, on the element (id and line) it is about, in the user's language:
+duplicate ids, hit policies the engine does not apply, DMN 1.4/1.5 files, compensation, chains of steps too long
+for the engine's parser, unmatched links, conditions in another language, a data object no script sets. And the
+notices stay quiet where the model is right (an event subprocess ends where it stops).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.engine.specs import implicit_end_notices, validate_files
+
+BPMN_NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+           'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+           'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"')
+
+
+def diagram(body: str) -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {BPMN_NS} id="defs" targetNamespace="http://x">\n'
+            f'<bpmn:process id="p" name="Foreign" isExecutable="true">\n{body}\n</bpmn:process>\n'
+            '</bpmn:definitions>\n')
+
+
+def flows(*ids: str) -> str:
+    return "\n".join(f'<bpmn:sequenceFlow id="f_{a}_{b}" sourceRef="{a}" targetRef="{b}" />'
+                     for a, b in zip(ids, ids[1:], strict=False))
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def on(problems, element_id: str):
+    return [p for p in problems if p.element_id == element_id]
+
+
+# ---- 1. duplicate ids ---------------------------------------------------------------------------------------
+
+def test_an_id_used_twice_is_a_problem_with_both_lines(app_ctx):
+    xml = diagram('<bpmn:startEvent id="s" />\n'
+                  '<bpmn:scriptTask id="T" name="First"><bpmn:script>a = 1</bpmn:script></bpmn:scriptTask>\n'
+                  '<bpmn:scriptTask id="T" name="Second"><bpmn:script>b = 2</bpmn:script></bpmn:scriptTask>\n'
+                  '<bpmn:endEvent id="e" />\n' + flows("s", "T", "e"))
+    _parsed, problems = validate_files({"dup.bpmn": xml})
+    found = [p for p in on(problems, "T") if "twice" in p.message or "used" in p.message]
+    first, second = line_of(xml, 'id="T" name="First"'), line_of(xml, 'id="T" name="Second"')
+    assert len(found) == 1, [str(p) for p in problems]
+    assert found[0].line == second and f"{first}" in found[0].message and f"{second}" in found[0].message
+
+
+def test_a_duplicate_id_in_a_decision_table_is_a_problem(app_ctx):
+    dmn = DMN13.replace('id="rule2"', 'id="rule1"').replace("HITPOLICY", "")
+    _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn})
+    assert [p.filename for p in on(problems, "rule1") if "twice" in p.message] == ["d.dmn"]
+
+
+# ---- 2. hit policies --------------------------------------------------------------------------------------
+
+DMN13 = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs" name="D" namespace="http://x">
+  <decision id="grade" name="Grade">
+    <decisionTable id="table" HITPOLICY>
+      <input id="in1" label="Amount"><inputExpression id="ie1" typeRef="number"><text>amount</text></inputExpression>
+      </input>
+      <output id="out1" name="grade" typeRef="string" />
+      <rule id="rule1"><inputEntry id="r1i"><text>&gt; 10</text></inputEntry>
+        <outputEntry id="r1o"><text>"big"</text></outputEntry></rule>
+      <rule id="rule2"><inputEntry id="r2i"><text>&gt; 1</text></inputEntry>
+        <outputEntry id="r2o"><text>"small"</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def _rule_task_model() -> str:
+    return diagram('<bpmn:startEvent id="s" />\n<bpmn:businessRuleTask id="rt" name="Grade it">'
+                   '<bpmn:extensionElements><spiffworkflow:calledDecisionId>grade</spiffworkflow:calledDecisionId>'
+                   '</bpmn:extensionElements></bpmn:businessRuleTask>\n<bpmn:endEvent id="e" />\n'
+                   + flows("s", "rt", "e"))
+
+
+@pytest.mark.parametrize("policy", ['hitPolicy="RULE ORDER"', 'hitPolicy="PRIORITY"', 'hitPolicy="OUTPUT ORDER"',
+                                    'hitPolicy="COLLECT" aggregation="SUM"', 'hitPolicy="COLLECT" aggregation="COUNT"',
+                                    'hitPolicy="COLLECT" aggregation="MAX"'])
+def test_hit_policies_the_engine_does_not_apply_are_refused_the_others_kept(app_ctx, policy):
+    """The engine returns the first matching rule for these (and ignores aggregation): a wrong result, no error.
+    UNIQUE, FIRST, ANY and COLLECT (a list per output) it applies as DMN defines them."""
+    dmn = DMN13.replace("HITPOLICY", policy)
+    _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn})
+    found = on(problems, "table")
+    assert len(found) == 1, [str(p) for p in problems]
+    shown = policy.split('"')[1] if "aggregation" not in policy else policy.split('"')[3]
+    assert found[0].filename == "d.dmn" and found[0].line == line_of(dmn, "<decisionTable")
+    assert shown in found[0].message and "UNIQUE" in found[0].message and "Grade" in found[0].message
+    for applied in ("", 'hitPolicy="UNIQUE"', 'hitPolicy="FIRST"', 'hitPolicy="COLLECT"', 'hitPolicy="ANY"'):
+        _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": DMN13.replace("HITPOLICY", applied)})
+        assert problems == [], applied
+
+
+# ---- 3. DMN 1.4 and 1.5 -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("uri", ["https://www.omg.org/spec/DMN/20211108/MODEL/",
+                                 "https://www.omg.org/spec/DMN/20230324/MODEL/"])
+def test_dmn_1_4_and_1_5_tables_are_read_like_dmn_1_3(app_ctx, uri):
+    dmn = DMN13.replace("https://www.omg.org/spec/DMN/20191111/MODEL/", uri).replace("HITPOLICY", 'hitPolicy="FIRST"')
+    parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn})
+    assert problems == [], [str(p) for p in problems]
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
+    workflow.get_next_task().data["amount"] = 50
+    workflow.do_engine_steps()
+    assert workflow.is_completed() and workflow.data["grade"] == "big"
+
+
+def test_an_unknown_dmn_version_is_one_problem_for_the_file(app_ctx):
+    dmn = DMN13.replace("https://www.omg.org/spec/DMN/20191111/MODEL/", "https://www.omg.org/spec/DMN/20990101/MODEL/")
+    _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn.replace("HITPOLICY", "")})
+    in_file = [p for p in problems if p.filename == "d.dmn"]
+    assert len(in_file) == 1 and "DMN" in in_file[0].message and "1.3" in in_file[0].message, [str(p) for p in problems]
+
+
+# ---- 4. compensation ----------------------------------------------------------------------------------------
+
+def test_compensation_events_are_a_clear_problem_on_their_element(app_ctx):
+    xml = diagram('<bpmn:startEvent id="s" />\n'
+                  '<bpmn:scriptTask id="pay" name="Pay"><bpmn:script>a = 1</bpmn:script></bpmn:scriptTask>\n'
+                  '<bpmn:boundaryEvent id="undo" name="Undo" attachedToRef="pay">'
+                  '<bpmn:compensateEventDefinition id="ced" /></bpmn:boundaryEvent>\n'
+                  '<bpmn:scriptTask id="refund" name="Refund" isForCompensation="true">'
+                  '<bpmn:script>a = 0</bpmn:script></bpmn:scriptTask>\n'
+                  '<bpmn:intermediateThrowEvent id="comp" name="Compensate">'
+                  '<bpmn:compensateEventDefinition id="ced2" /></bpmn:intermediateThrowEvent>\n'
+                  '<bpmn:endEvent id="e" />\n' + flows("s", "pay", "comp", "e")
+                  + '\n<bpmn:association id="a1" associationDirection="One" sourceRef="undo" targetRef="refund" />')
+    _parsed, problems = validate_files({"c.bpmn": xml})
+    for element_id, needle in (("undo", 'id="undo"'), ("comp", 'id="comp"')):
+        found = on(problems, element_id)
+        assert len(found) == 1 and "ompensation" in found[0].message, [str(p) for p in problems]
+        assert found[0].line == line_of(xml, needle)
+    assert not any("NotImplementedError" in p.message or "<bpmn:" in p.message for p in problems)
+
+
+# ---- 5. a chain of steps too long for the parser ------------------------------------------------------------
+
+def _chain_of(count: int) -> str:
+    steps = [f"T{i}" for i in range(count)]
+    body = '<bpmn:startEvent id="s" />\n' + "\n".join(
+        f'<bpmn:scriptTask id="{t}"><bpmn:script>a = 1</bpmn:script></bpmn:scriptTask>' for t in steps)
+    return diagram(body + '\n<bpmn:endEvent id="e" />\n' + flows("s", *steps, "e"))
+
+
+def test_a_very_long_chain_of_steps_is_one_clear_problem(app_ctx):
+    """SpiffWorkflow's parser recursed once per step and blamed "T481 … RecursionError(…)" on an arbitrary step."""
+    _parsed, problems = validate_files({"long.bpmn": _chain_of(2000)})
+    assert len(problems) == 1, [str(p) for p in problems][:5]
+    assert problems[0].element_id is None and "RecursionError" not in problems[0].message
+    assert "steps in a row" in problems[0].message
+    assert validate_files({"long.bpmn": _chain_of(150)})[1] == [], "150 steps in a row are fine"
+
+
+# ---- 6. links without a partner ---------------------------------------------------------------------------
+
+def test_a_link_throw_without_its_catch_is_a_problem_on_both_ends(app_ctx):
+    xml = diagram('<bpmn:startEvent id="s" />\n'
+                  '<bpmn:intermediateThrowEvent id="go" name="Go"><bpmn:linkEventDefinition id="l1" name="X" />'
+                  '</bpmn:intermediateThrowEvent>\n'
+                  '<bpmn:intermediateCatchEvent id="land" name="Land"><bpmn:linkEventDefinition id="l2" name="Y" />'
+                  '</bpmn:intermediateCatchEvent>\n'
+                  '<bpmn:endEvent id="e" />\n' + flows("s", "go") + "\n" + flows("land", "e"))
+    _parsed, problems = validate_files({"l.bpmn": xml})
+    throw, catch = on(problems, "go"), on(problems, "land")
+    assert len(throw) == 1 and "X" in throw[0].message and throw[0].line == line_of(xml, 'id="go"')
+    assert len(catch) == 1 and "Y" in catch[0].message and catch[0].line == line_of(xml, 'id="land"')
+
+
+def test_matching_links_are_fine(app_ctx):
+    xml = diagram('<bpmn:startEvent id="s" />\n'
+                  '<bpmn:intermediateThrowEvent id="go"><bpmn:linkEventDefinition id="l1" name="X" />'
+                  '</bpmn:intermediateThrowEvent>\n'
+                  '<bpmn:intermediateCatchEvent id="land"><bpmn:linkEventDefinition id="l2" name="X" />'
+                  '</bpmn:intermediateCatchEvent>\n'
+                  '<bpmn:endEvent id="e" />\n' + flows("s", "go") + "\n" + flows("land", "e"))
+    parsed, problems = validate_files({"l.bpmn": xml})
+    assert problems == []
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)  # SpiffWorkflow 3.2 stopped at the throw
+    workflow.do_engine_steps()
+    assert workflow.is_completed() and {t.task_spec.name for t in workflow.get_tasks()} >= {"go", "land", "e"}
+
+
+# ---- 7. conditions in another language, pinned on the flow ----------------------------------------------------
+
+def _gateway(condition: str) -> str:
+    return diagram('<bpmn:startEvent id="s" />\n<bpmn:exclusiveGateway id="g" name="Big?" default="small" />\n'
+                   '<bpmn:endEvent id="e1" />\n<bpmn:endEvent id="e2" />\n' + flows("s", "g") + "\n"
+                   f'<bpmn:sequenceFlow id="big" name="Big" sourceRef="g" targetRef="e1">{condition}'
+                   '</bpmn:sequenceFlow>\n'
+                   '<bpmn:sequenceFlow id="small" sourceRef="g" targetRef="e2" />')
+
+
+@pytest.mark.parametrize(("condition", "language"), [
+    ('<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="javascript">amount &gt; 100'
+     '</bpmn:conditionExpression>', "javascript"),
+    ('<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="juel">${amount &gt; 100}'
+     '</bpmn:conditionExpression>', "juel"),
+])
+def test_a_condition_in_another_language_is_named_on_its_flow(app_ctx, condition, language):
+    xml = _gateway(condition)
+    _parsed, problems = validate_files({"g.bpmn": xml})
+    assert on(problems, "g") == [], [str(p) for p in problems]
+    found = on(problems, "big")
+    assert len(found) == 1 and language in found[0].message and "Python" in found[0].message
+    assert found[0].line == line_of(xml, 'id="big"') and found[0].name == "Big"
+    python = condition.replace(f'language="{language}"', 'language="python"').replace("${", "").replace("}", "")
+    assert validate_files({"g.bpmn": _gateway(python)})[1] == []
+
+
+def test_a_juel_condition_without_language_is_pinned_on_its_flow(app_ctx):
+    xml = _gateway('<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${amount &gt; 100}'
+                   '</bpmn:conditionExpression>')
+    _parsed, problems = validate_files({"g.bpmn": xml})
+    assert on(problems, "g") == [] and len(on(problems, "big")) == 1, [str(p) for p in problems]
+    assert on(problems, "big")[0].line == line_of(xml, 'id="big"')
+
+
+def test_problems_of_top_level_definitions_are_listed_once_each_on_its_element(app_ctx):
+    """iGrafx writes reusable timer definitions at the top of the file: each was reported on <definitions>, without
+    element or line, as the same sentence once per definition."""
+    timers = '<bpmn:timerEventDefinition id="morning" />\n<bpmn:timerEventDefinition id="evening" />\n'
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:endEvent id="e" />\n' + flows("s", "e")).replace(
+        "</bpmn:definitions>", timers + "</bpmn:definitions>")
+    _parsed, problems = validate_files({"t.bpmn": xml})
+    texts = [str(p) for p in problems]
+    assert len(texts) == len(set(texts)), texts
+    assert [(p.element_id, p.line) for p in problems] == [("morning", line_of(xml, 'id="morning"')),
+                                                          ("evening", line_of(xml, 'id="evening"'))]
+
+
+# ---- 8. event subprocesses end where they stop ----------------------------------------------------------------
+
+def test_an_event_subprocess_is_not_a_step_that_nothing_follows(app_ctx):
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:endEvent id="e" />\n' + flows("s", "e") + "\n"
+                  '<bpmn:subProcess id="esp" name="On cancel" triggeredByEvent="true">'
+                  '<bpmn:startEvent id="es"><bpmn:messageEventDefinition id="m" /></bpmn:startEvent>'
+                  '<bpmn:endEvent id="ee" />' + flows("es", "ee") + '</bpmn:subProcess>')
+    assert implicit_end_notices({"esp.bpmn": xml}) == []
+
+
+# ---- 9. data objects a script task writes -------------------------------------------------------------------
+
+def _data_object_model(script: str) -> str:
+    return diagram('<bpmn:startEvent id="s" />\n'
+                   f'<bpmn:scriptTask id="calc" name="Calc"><bpmn:dataOutputAssociation id="doa">'
+                   f'<bpmn:targetRef>DOR_1</bpmn:targetRef></bpmn:dataOutputAssociation>'
+                   f'<bpmn:script>{script}</bpmn:script></bpmn:scriptTask>\n'
+                   '<bpmn:dataObject id="DO_1" name="Total" />\n'
+                   '<bpmn:dataObjectReference id="DOR_1" name="Total" dataObjectRef="DO_1" />\n'
+                   '<bpmn:endEvent id="e" />\n' + flows("s", "calc", "e"))
+
+
+def test_a_script_that_does_not_set_the_data_object_it_writes_is_a_problem(app_ctx):
+    xml = _data_object_model("total = 5")
+    _parsed, problems = validate_files({"d.bpmn": xml})
+    found = on(problems, "calc")
+    assert len(found) == 1 and "DO_1" in found[0].message, [str(p) for p in problems]
+    assert found[0].line == line_of(xml, 'id="calc"')
+    parsed, problems = validate_files({"d.bpmn": _data_object_model("DO_1 = 5")})
+    assert problems == [], [str(p) for p in problems]
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
+    workflow.do_engine_steps()
+    assert workflow.is_completed() and workflow.data_objects["DO_1"] == 5
