@@ -491,11 +491,32 @@ def _entry(filename: str, el, rule, input_expr: str, text: str) -> list[ModelPro
     substituted = _QUESTION.sub("dmninputexpr", text)
     if "dmninputexpr" in substituted:
         return _cell(filename, el, substituted.replace("dmninputexpr", "(" + input_expr + ")"), rule)
+    feel = _feel_reading(text)
+    if feel is not None:
+        return [ModelProblem(filename, feel, rule.get("id"), el.sourceline, rule.get("label") or None)]
     if not check_script(f"({input_expr}) == ({text})", "eval"):
         return []
     if not check_script(f"{input_expr} {text}", "eval"):
         return []
     return _cell(filename, el, text, rule)
+
+
+def _feel_reading(text: str) -> str | None:
+    """An input entry that reads as FEEL but runs as Python with another meaning, never matching and never
+    failing: ``"gold","silver"`` (a FEEL list of values; in Python a tuple the input never equals) and
+    ``not(18)`` (FEEL negation; in Python ``input == False``). None: not one of those."""
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if isinstance(tree, ast.Tuple) and not text.lstrip().startswith("("):
+        return _("Decision table cell %(cell)s lists values separated by commas, as FEEL does; cells here are Python "
+                 "and this one would never match. Write it as in (%(values)s).", cell=repr(text[:80]),
+                 values=text.strip()[:80])
+    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not) and text.lstrip().startswith("not("):
+        return _("Decision table cell %(cell)s is FEEL's negation; cells here are Python, where it compares the "
+                 "input with True or False. Write != value, or not in (values).", cell=repr(text[:80]))
+    return None
 
 
 def descriptive_process(trees: dict, filename: str, process_id: str):

@@ -8,6 +8,8 @@ notices stay quiet where the model is right (an event subprocess ends where it s
 
 from __future__ import annotations
 
+from xml.sax.saxutils import escape
+
 import pytest
 
 from app.engine.specs import implicit_end_notices, validate_files
@@ -98,6 +100,22 @@ def test_hit_policies_the_engine_does_not_apply_are_refused_the_others_kept(app_
     for applied in ("", 'hitPolicy="UNIQUE"', 'hitPolicy="FIRST"', 'hitPolicy="COLLECT"', 'hitPolicy="ANY"'):
         _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": DMN13.replace("HITPOLICY", applied)})
         assert problems == [], applied
+
+
+@pytest.mark.parametrize(("cell", "reason"), [('"gold","silver"', 'Write it as in ("gold","silver")'),
+                                              ("10, 20", "lists values separated by commas"),
+                                              ("not(18)", "FEEL's negation")])
+def test_a_cell_written_as_feel_that_python_would_never_match_is_a_problem(app_ctx, cell, reason):
+    """FEEL's list of values and negation are valid Python with another meaning: the cell never matched, and the
+    table silently fell through to its last rule."""
+    dmn = DMN13.replace("HITPOLICY", 'hitPolicy="FIRST"')
+    dmn = dmn.replace("<text>&gt; 10</text>", f"<text>{escape(cell)}</text>")
+    _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn})
+    found = on(problems, "rule1")
+    assert len(found) == 1 and reason in found[0].message, [str(p) for p in problems]
+    for fine in ('in ("gold", "silver")', "!= 18", "not in (1, 2)", "(10, 20)"):
+        dmn = DMN13.replace("HITPOLICY", "").replace("<text>&gt; 10</text>", f"<text>{escape(fine)}</text>")
+        assert on(validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn})[1], "rule1") == [], fine
 
 
 # ---- 3. DMN 1.4 and 1.5 -------------------------------------------------------------------------------------
