@@ -20,6 +20,10 @@
     firstInvalid.focus({ preventScroll: true });
     firstInvalid.scrollIntoView({ block: "center" });
   }
+  // A table that scrolls sideways in its own box (on a phone) can be scrolled from the keyboard too.
+  document.querySelectorAll("main table.table, main .table-responsive").forEach(function (box) {
+    if (box.scrollWidth > box.clientWidth + 1 && !box.hasAttribute("tabindex")) { box.setAttribute("tabindex", "0"); }
+  });
   // "Add row" in form tables: clone the last row with the next index.
   document.querySelectorAll("[data-add-row]").forEach(function (button) {
     button.addEventListener("click", function () {

@@ -4,6 +4,10 @@
   "use strict";
   if (typeof Chart === "undefined") { return; }
   var colours = ["#0d6efd", "#dc3545", "#198754"];
+  // Numbers as the page's language writes them (3 000 000 in Kazakh and Russian, not 3,000,000).
+  var lang = document.documentElement.lang || "ru";
+  var numbers = new Intl.NumberFormat(lang === "kk" ? "kk-KZ" : lang === "ru" ? "ru-RU" : "en-GB",
+                                      {maximumFractionDigits: 2});
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var source = document.getElementById(canvas.dataset.chart);
     if (!source) { return; }
@@ -13,12 +17,19 @@
       data: {
         labels: data.labels,
         datasets: data.series.map(function (s, i) {
+          // Straight segments (a curve drew a peak between two equal months), and each line its own dash and
+          // point, so one lying on another (paid = accepted) still shows.
           return {label: s.label, data: s.values, borderColor: colours[i % colours.length],
-                  backgroundColor: colours[i % colours.length], spanGaps: false, tension: 0.2};
+                  backgroundColor: colours[i % colours.length], spanGaps: false, tension: 0,
+                  borderDash: i === 0 ? [] : [6, 4 + 2 * i], borderWidth: 3 - i * 0.5,
+                  pointStyle: ["circle", "rectRot", "triangle"][i % 3], pointRadius: 4 + i};
         })
       },
       options: {responsive: true, maintainAspectRatio: false, animation: false,
-                scales: {y: {beginAtZero: true}}}
+                scales: {y: {beginAtZero: true, ticks: {callback: function (value) { return numbers.format(value); }}}},
+                plugins: {tooltip: {callbacks: {label: function (ctx) {
+                  return ctx.dataset.label + ": " + numbers.format(ctx.parsed.y);
+                }}}}}
     });
   });
 })();
