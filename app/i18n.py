@@ -68,6 +68,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["tr"] = tr
     app.jinja_env.filters["dateformat"] = format_day
     app.jinja_env.filters["datetimeformat"] = format_moment
+    app.jinja_env.filters["month"] = format_month
 
 
 #: English dates read one way wherever the reader is from: 1 Dec 2026 (never 12/1/26, which half the world reads
@@ -91,6 +92,17 @@ def format_day(value, format: str = "medium") -> str:  # noqa: A002 - the filter
     if value is None:
         return ""
     return format_date(value, _pattern(format, moment=False))
+
+
+def format_month(value) -> str:
+    """A month as people name it (the ``month`` filter): қараша 2026, ноябрь 2026, November 2026 — where pages wrote
+    2026-11 (an address's and a file's form, kept in links, files and the API)."""
+    from flask_babel import format_date
+
+    if value is None:
+        return ""
+    text = format_date(value, "LLLL y")
+    return text[:1].lower() + text[1:] if str(get_locale() or "").startswith("kk") else text
 
 
 def format_moment(value, format: str = "medium") -> str:  # noqa: A002

@@ -34,3 +34,20 @@ def test_known_renderings(app):
         assert format_tenge(-5) == "-0.05 ₸"
     with app.test_request_context(headers={"Accept-Language": "ru"}):
         assert format_tenge(123456789) == "1\xa0234\xa0567,89 ₸"
+
+
+def test_a_month_is_named_as_people_name_it_in_each_language(app):
+    """Pages wrote 2026-11 (the form of an address or a file); people read қараша 2026, ноябрь 2026, November 2026."""
+    from datetime import date
+
+    from flask_babel import force_locale
+
+    from app.i18n import format_month
+
+    with app.test_request_context():
+        named = {}
+        for locale in ("kk", "ru", "en"):
+            with force_locale(locale):
+                named[locale] = format_month(date(2026, 11, 1))
+        assert named == {"kk": "қараша 2026", "ru": "ноябрь 2026", "en": "November 2026"}
+        assert format_month(None) == ""
