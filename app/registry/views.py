@@ -38,7 +38,26 @@ def index():
     require_importer(current_user)
     imports = db.session.scalars(select(RegistryImport).order_by(RegistryImport.id.desc()).limit(30)).all()
     return render_template("registry/index.html", imports=imports, counts=registry_counts(), kinds=_kind_labels(),
-                           columns={k: v.columns for k, v in KINDS.items()}, max_mb=_max_bytes() // (1024 * 1024))
+                           columns={k: [(c, c in v.required, _column_hint(c)) for c in v.columns]
+                                    for k, v in KINDS.items()},
+                           max_mb=_max_bytes() // (1024 * 1024))
+
+
+#: What each column takes, said by the reason a row is rejected for (one text, translated once): an operator read
+#: that school_kind must be 'private' or 'state' only in the report of a failed import.
+_HINTS = {"iin": "invalid_iin", "bin": "invalid_bin", "school_bin": "invalid_bin", "institution_bin": "invalid_bin",
+          "dormitory_bin": "invalid_bin", "grade": "invalid_grade", "school_kind": "invalid_kind",
+          "levels": "invalid_levels", "status": "invalid_status", "oked": "invalid_oked", "course": "invalid_course",
+          "study_form": "invalid_study_form", "home_region": "invalid_region", "kind": "invalid_document_kind",
+          "enrolled_on": "invalid_date", "withdrawn_on": "invalid_date", "valid_from": "invalid_date",
+          "valid_until": "invalid_date"}
+
+
+def _column_hint(column: str) -> str | None:
+    from app.registry.importers import REASONS
+
+    code = _HINTS.get(column)
+    return str(REASONS[code]) if code in REASONS else None
 
 
 def _max_bytes() -> int:

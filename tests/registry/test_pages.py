@@ -247,3 +247,14 @@ def test_xlsx_upload_of_licences_and_bad_month_inputs(people, browser):
     assert op.get("/reports/discrepancies?period=13-2026").status_code == 200
     assert op.get("/reports/verification/999").status_code == 404
     assert op.get("/registry/imports/999").status_code == 404
+
+
+def test_the_import_page_says_what_each_column_takes(world, browser):
+    """The allowed values were learnt only from a failed import's report (school_kind 'private' or 'state')."""
+    import re
+
+    page = browser("operator").get("/registry").get_data(as_text=True)
+    nedb = re.search(r'data-columns="nedb">(.*?)</ul>', page, re.S).group(1)
+    assert "<code>school_kind</code> — school kind must be &#39;private&#39; or &#39;state&#39;" in nedb
+    assert "<code>iin</code> <span" in nedb and "<code>withdrawn_on</code> — not a date" in nedb
+    assert "flask import" not in page
