@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
@@ -69,21 +70,44 @@ def export_rows(act: Act, lines) -> list[list]:
     return rows
 
 
-def to_csv(act: Act, lines) -> bytes:
+def total_rows(act: Act, lines) -> list[list]:
+    """Below every line of an act whose amount is not the sum of its lines: how the one becomes the other (the
+    contract's monthly cap, adjustments of earlier months), so the file adds up to the act — it summed to
+    1,023,596.77 ₸ beside an act of 1,000,000.00 ₸ with nothing to say why."""
+    lines_sum = sum(ln.amount_tiyn for ln in lines)
+    if lines_sum == act.amount_tiyn:
+        return []
+
+    def row(label, tiyn: int) -> list:
+        return ["", "", str(label), "", "", "", "", "", "", str(Decimal(tiyn) / 100)]
+
+    rows = [row(_("Sum of the lines"), lines_sum)]
+    capped = lines_sum - act.lines_amount_tiyn
+    if capped > 0:
+        rows.append(row(_("Above the contract's monthly cap (withheld)"), -capped))
+    if act.adjustment_tiyn:
+        rows.append(row(_("Adjustments of earlier months"), act.adjustment_tiyn))
+    rows.append(row(_("Act amount"), act.amount_tiyn))
+    return rows
+
+
+def to_csv(act: Act, lines, totals: bool = False) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
     writer.writerows(export_rows(act, lines))
+    if totals:
+        writer.writerows(total_rows(act, lines))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Cyrillic correctly
 
 
-def to_xlsx(act: Act, lines) -> bytes:
+def to_xlsx(act: Act, lines, totals: bool = False) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(act.period_label)
     ws.append(HEADER)
-    for row in export_rows(act, lines):
+    for row in export_rows(act, lines) + (total_rows(act, lines) if totals else []):
         row[-1] = Decimal(row[-1])
         ws.append(row)
     buffer = io.BytesIO()

@@ -78,10 +78,12 @@ def export(act_id: int, fmt: str):
     query, rule, outcome = _filtered_lines(act)
     lines = db.session.scalars(query).all()
     name = f"{act.number}{'-' + rule if rule else ''}{'-' + outcome if outcome else ''}.{fmt}"
+    whole = not rule and not outcome  # every line: the file ends with how the lines make the act's amount
     if fmt == "csv":
-        body, mimetype = report.to_csv(act, lines), "text/csv; charset=utf-8"
+        body, mimetype = report.to_csv(act, lines, totals=whole), "text/csv; charset=utf-8"
     else:
-        body, mimetype = report.to_xlsx(act, lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, mimetype = (report.to_xlsx(act, lines, totals=whole),
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -4,7 +4,10 @@ official accepts it with the next act and the operator pays the net. Never twice
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -107,6 +110,15 @@ def test_withdrawal_found_after_payment_is_clawed_back_on_the_next_act_once(worl
     assert run_month_verification(run.id).status == "done"
     assert _state(november.id)[1:3] == (lines_sum + clawed, clawed)
     assert db.session.query(ActAdjustment).count() == 2
+
+    # The act's lines file adds up to the act: its last rows say how the lines become the amount.
+    rows = list(csv.reader(io.StringIO(browser("official").get(f"/acts/{november.id}/lines.csv").get_data()
+                                       .decode("utf-8-sig"))))
+    assert [r[2] for r in rows[-3:]] == ["Sum of the lines", "Adjustments of earlier months", "Act amount"]
+    assert [Decimal(r[-1]) * 100 for r in rows[-3:]] == [lines_sum, clawed, lines_sum + clawed]
+    assert sum(Decimal(r[-1]) * 100 for r in rows[1:-3]) == lines_sum
+    filtered = browser("official").get(f"/acts/{november.id}/lines.csv?outcome=accepted").get_data()
+    assert b"Act amount" not in filtered  # a filtered file is only its lines
 
     accept_task = open_task(november, "accept_act")
     page = browser("official").get(f"/tasks/{accept_task.id}").get_data(as_text=True)
