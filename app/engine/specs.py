@@ -175,7 +175,31 @@ def _parse_trees(trees: dict, process_id: str | None, primary: str | None) -> Pa
     except Exception as err:  # noqa: BLE001 - any other parser failure is a problem, never a 500
         raise ModelInvalid([ModelProblem(primary, translate_engine_message(str(err)))]) from err
     descriptive = descriptive_process(trees, primary, chosen) is not None
+    _inherit_lane_roles(trees, [spec, *subprocess_specs.values()])
     return ParsedModel(chosen, name, spec, subprocess_specs, trees, primary, descriptive)
+
+
+def _inherit_lane_roles(trees: dict, specs: list) -> None:
+    """A lane inside a lane (a ``childLaneSet``: "Reviewers" inside "Department official") works for the nearest
+    enclosing lane that names a role, unless its own name names one: its tasks were refused as "in a lane that
+    names no role". The engine knows only the innermost lane, so its tasks are given that lane's name."""
+    parents: dict[str, str] = {}
+    for root in trees.values():
+        for lane in root.iter("{*}lane"):
+            for child_set in (c for c in lane if c.tag.endswith("childLaneSet")):
+                for child in (c for c in child_set if c.tag.endswith("}lane")):
+                    if child.get("name") and lane.get("name"):
+                        parents.setdefault(child.get("name"), lane.get("name"))
+    if not parents:
+        return
+    for wf_spec in specs:
+        for ts in wf_spec.task_specs.values():
+            lane, seen = getattr(ts, "lane", None), set()
+            while lane and role_for_lane(lane) is None and lane in parents and lane not in seen:
+                seen.add(lane)
+                lane = parents[lane]
+            if lane and lane != ts.lane and role_for_lane(lane) is not None:
+                ts.lane = lane
 
 
 #: About how many steps in a row SpiffWorkflow's parser follows: it parses the next step from inside the

@@ -294,3 +294,27 @@ def test_a_script_that_does_not_set_the_data_object_it_writes_is_a_problem(app_c
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
     workflow.do_engine_steps()
     assert workflow.is_completed() and workflow.data_objects["DO_1"] == 5
+
+
+# ---- lanes inside lanes -----------------------------------------------------------------------------------------
+
+def _nested_lanes(outer: str, inner: str) -> str:
+    return diagram(
+        f'<bpmn:laneSet id="ls"><bpmn:lane id="outer" name="{outer}"><bpmn:childLaneSet id="cls">'
+        f'<bpmn:lane id="inner" name="{inner}"><bpmn:flowNodeRef>s</bpmn:flowNodeRef>'
+        '<bpmn:flowNodeRef>review</bpmn:flowNodeRef><bpmn:flowNodeRef>e</bpmn:flowNodeRef></bpmn:lane>'
+        '</bpmn:childLaneSet></bpmn:lane></bpmn:laneSet>\n'
+        '<bpmn:startEvent id="s" />\n<bpmn:userTask id="review" name="Review" />\n<bpmn:endEvent id="e" />\n'
+        + flows("s", "review", "e"))
+
+
+def test_a_lane_inside_a_role_lane_works_for_that_role(app_ctx):
+    """"Reviewers" drawn inside "Department official": its tasks are the officials' (they were refused as "in a
+    lane that names no role"); a lane that names a role itself keeps its own."""
+    parsed, problems = validate_files({"m.bpmn": _nested_lanes("Department official", "Reviewers")})
+    assert problems == [], [str(p) for p in problems]
+    assert parsed.spec.task_specs["review"].lane == "Department official"
+    parsed, problems = validate_files({"m.bpmn": _nested_lanes("Department official", "School accountant")})
+    assert problems == [] and parsed.spec.task_specs["review"].lane == "School accountant"
+    _parsed, problems = validate_files({"m.bpmn": _nested_lanes("Somebody", "Reviewers")})
+    assert [p.element_id for p in problems if "names no role" in p.message] == ["review"]
