@@ -170,3 +170,14 @@ def test_discrepancies_value_dormitory_lines_at_their_contracts_rate_apart_from_
     assert "contract's rate per place" in page
     assert "Unknown funding instrument" in operator.get(
         f"/reports/discrepancies?period={month}&instrument=nothing", follow_redirects=True).get_data(as_text=True)
+
+
+def test_a_contract_registered_from_paper_says_so_instead_of_not_signed(dorm_world, browser):
+    """An active contract read "in force" beside "Not signed yet." (it was signed on paper before the system)."""
+    from app.contracts.models import Contract
+
+    contract = db.session.scalars(select(Contract).where(
+        Contract.school_id == _act(dorm_world, "dorm_a").school_id)).first()
+    assert contract.status == "active" and not contract.signatures
+    page = browser("official").get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert "Signed on paper and registered in the system" in page and "Not signed yet." not in page
