@@ -24,7 +24,7 @@ def test_model_list_shows_versions_instances_and_last_change(trial_v1, browser):
     runtime.start_instance("trial", title="one", actor=user("owner"))
     db.session.commit()
     page = browser("owner").get("/modeler/").get_data(as_text=True)
-    assert "Test trial" in page and "v1 published" in page and "v1: running: 1" in page
+    assert "Test trial" in page and "v1 published" in page and "v1 · running: 1" in page
     assert "Version published" in page
 
 
