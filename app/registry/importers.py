@@ -12,13 +12,14 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app import clock
 from app.extensions import db
 from app.registry.identifiers import has_non_ascii_digits, is_valid_bin, is_valid_iin
 from app.registry.models import LEVELS, BusinessRecord, Licence, NedbEnrollment
@@ -39,6 +40,7 @@ REASONS = {
     "invalid_status": _l("status must be 'active' or 'liquidated'"),
     "invalid_oked": _l("activity code must look like 85.31"),
     "end_before_start": _l("the end date is before the start date"),
+    "far_future": _l("the date is more than a year ahead"),
     "too_long": _l("value is too long"),
     "missing_columns": _l("the header lacks required columns"),
     "unreadable": _l("the file cannot be read as CSV (UTF-8 or Windows-1251) or XLSX"),
@@ -141,6 +143,8 @@ def parse_nedb(row: dict) -> dict:
     if kind not in ("private", "state"):
         raise RowError("school_kind", "invalid_kind")
     enrolled, withdrawn = _period(row, "enrolled_on", "withdrawn_on")
+    if enrolled > clock.today() + timedelta(days=366):  # a typed year (2030): no registry enrols that far ahead
+        raise RowError("enrolled_on", "far_future")
     return {"iin": _ident(row, "iin", is_valid_iin, "invalid_iin"), "full_name": _text(row, "full_name", 200),
             "school_bin": _ident(row, "school_bin", is_valid_bin, "invalid_bin"), "school_kind": kind,
             "grade": _grade(row), "enrolled_on": enrolled, "withdrawn_on": withdrawn}

@@ -34,13 +34,14 @@ def test_nedb_xlsx_with_dates_numbers_and_bad_rows(app_ctx, tmp_path):
         [None, None, None, None, None, None, None],
         [iin(5), "Odd kind", SCHOOL_BIN, "home", 5, date(2026, 9, 1), None],
         [iin(6), "", SCHOOL_BIN, "private", 5, date(2026, 9, 1), None],
+        [iin(7), "A typed year", SCHOOL_BIN, "private", 5, date(2030, 9, 1), None],  # no registry enrols 2030
     ])
     result = import_file("nedb", path)
     db.session.commit()
-    assert (result.total, result.loaded, result.rejected) == (6, 2, 4)
+    assert (result.total, result.loaded, result.rejected) == (7, 2, 5)
     assert [(e["line"], e["column"], e["code"]) for e in result.errors] == [
         (4, "grade", "invalid_grade"), (5, "withdrawn_on", "end_before_start"), (7, "school_kind", "invalid_kind"),
-        (8, "full_name", "missing")]
+        (8, "full_name", "missing"), (9, "enrolled_on", "far_future")]
     second = db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == iin(2))).one()
     assert (second.school_kind, second.grade, second.withdrawn_on) == ("state", 11, date(2026, 10, 1))
 
