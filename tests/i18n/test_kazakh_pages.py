@@ -90,6 +90,8 @@ def test_no_english_sentence_or_raw_key_on_any_kazakh_page(world, app, username)
         page = response.get_data(as_text=True)
         text = _text(page)
         bare = TAG.sub(lambda m: m.group(0) if not m.group(1) else "", page)  # scripts and styles out
+        # <code> holds identifiers a file or a model must spell as they are (a column named grade), not words
+        bare = re.sub(r"<code>[^<]*</code>", "<code></code>", bare)
         for cell in CELL.findall(bare):
             if html.unescape(cell) in words:
                 problems.append(f"{url}: English word “{html.unescape(cell)}”")
