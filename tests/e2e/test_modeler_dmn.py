@@ -10,31 +10,12 @@ from sqlalchemy import select
 from app.engine.models import ProcessModelVersion
 from app.engine.publishing import publish_version
 from app.extensions import db
-from tests.modeler.factory import chain_model, user_task
+from tests.e2e.editor import open_new_draft, set_norm_and_save
+from tests.modeler.factory import NORM_DMN, NORM_RULE_TASK, chain_model, user_task
 
 pytestmark = pytest.mark.e2e
 
-DMN = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_norm" name="Norms"
-             namespace="http://tapsyrys.kz/dmn">
-  <decision id="norm" name="Monthly norm">
-    <decisionTable id="dt_norm" hitPolicy="UNIQUE">
-      <input id="in_level" label="Level">
-        <inputExpression id="ie_level" typeRef="string"><text>level</text></inputExpression>
-      </input>
-      <output id="out_norm" label="Norm" name="norm" typeRef="integer" />
-      <rule id="r1">
-        <inputEntry id="r1_in"><text>"primary"</text></inputEntry>
-        <outputEntry id="r1_out"><text>100</text></outputEntry>
-      </rule>
-    </decisionTable>
-  </decision>
-</definitions>
-"""
-
-RULE_TASK = ('<bpmn:businessRuleTask id="decide" name="Find the norm"><bpmn:extensionElements>'
-             '<spiffworkflow:calledDecisionId>norm</spiffworkflow:calledDecisionId></bpmn:extensionElements>'
-             '</bpmn:businessRuleTask>')
+DMN, RULE_TASK = NORM_DMN, NORM_RULE_TASK
 
 
 def _draft_in_the_editor(new_page, process_id: str, dmn: str):
@@ -44,11 +25,7 @@ def _draft_in_the_editor(new_page, process_id: str, dmn: str):
     files["norms.dmn"] = dmn
     version, _ = publish_version(files)
     db.session.commit()
-    page = new_page("owner")
-    page.goto(f"/modeler/models/{version.process_model_id}")
-    page.locator("button.new-draft").first.click()
-    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
-    return page, version
+    return open_new_draft(new_page, version.process_model_id), version
 
 
 def test_owner_edits_a_decision_table(new_page):
@@ -57,14 +34,7 @@ def test_owner_edits_a_decision_table(new_page):
     page.locator('.djs-shape[data-element-id="decide"]').click(position={"x": 12, "y": 12})
     expect(page.locator("#panel").get_by_label("Called decision")).to_have_value("norm")
 
-    page.get_by_role("button", name="norms.dmn").click()
-    cell = page.locator('#dmn-canvas [data-element-id="r1_out"]')
-    expect(cell).to_contain_text("100")
-    cell.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("250")
-    page.click("#save-draft")
-    expect(page.locator("#save-status")).to_contain_text("Draft saved")
+    set_norm_and_save(page, "250")
     expect(page.locator("#problem-count")).to_have_text("0")
     db.session.expire_all()
     draft = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "draft")).one()

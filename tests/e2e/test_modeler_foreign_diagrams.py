@@ -19,35 +19,16 @@ from app.engine import runtime
 from app.engine.models import ProcessModel, ProcessModelVersion
 from app.engine.publishing import publish_version
 from app.extensions import db
+from tests.e2e.editor import open_new_draft, set_norm_and_save
 from tests.helpers import user
-from tests.modeler.factory import chain_model, two_step, user_task
+from tests.modeler.factory import NORM_DMN, NORM_RULE_TASK, chain_model, two_step, user_task
 
 pytestmark = pytest.mark.e2e
 
 NO_LAYOUT = "This diagram has no layout (no BPMN DI)"
 CANNOT_OPEN = "This diagram cannot be drawn here; the stored model is kept as it is and still runs. Reason:"
 
-DMN = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_norm" name="Norms"
-             namespace="http://tapsyrys.kz/dmn">
-  <decision id="norm" name="Monthly norm">
-    <decisionTable id="dt_norm" hitPolicy="UNIQUE">
-      <input id="in_level" label="Level">
-        <inputExpression id="ie_level" typeRef="string"><text>level</text></inputExpression>
-      </input>
-      <output id="out_norm" label="Norm" name="norm" typeRef="integer" />
-      <rule id="r1">
-        <inputEntry id="r1_in"><text>"primary"</text></inputEntry>
-        <outputEntry id="r1_out"><text>100</text></outputEntry>
-      </rule>
-    </decisionTable>
-  </decision>
-</definitions>
-"""
-
-RULE_TASK = ('<bpmn:businessRuleTask id="decide" name="Find the norm"><bpmn:extensionElements>'
-             '<spiffworkflow:calledDecisionId>norm</spiffworkflow:calledDecisionId></bpmn:extensionElements>'
-             '</bpmn:businessRuleTask>')
+DMN, RULE_TASK = NORM_DMN, NORM_RULE_TASK
 
 
 def _draft(pid: str):
@@ -83,14 +64,7 @@ def test_a_model_without_layout_lists_its_problems_saves_and_opens_its_decision_
     expect(page.locator("#problems")).to_contain_text("'nowhere' is not in any .dmn file")
     expect(page.locator("#publish")).to_be_disabled()
 
-    page.get_by_role("button", name="norms.dmn").click()
-    cell = page.locator('#dmn-canvas [data-element-id="r1_out"]')
-    expect(cell).to_contain_text("100")
-    cell.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("250")
-    page.click("#save-draft")
-    expect(page.locator("#save-status")).to_contain_text("Draft saved")
+    set_norm_and_save(page, "250")
     expect(page.locator("#problems li")).to_have_count(count)
 
     draft = _draft("nodi_norms")
@@ -124,11 +98,8 @@ def test_a_model_with_kazakh_ids_shows_why_it_cannot_be_drawn(new_page, tmp_path
     new, _ = publish_version(newer)
     db.session.commit()
 
-    page = new_page("owner")
-    page.goto(f"/modeler/models/{old.process_model_id}")
-    page.locator("button.new-draft").first.click()
+    page = open_new_draft(new_page, old.process_model_id, ready="error")
     canvas = page.locator("#canvas")
-    expect(canvas).to_have_attribute("data-ready", "error")
     expect(canvas).to_contain_text(CANNOT_OPEN)
     expect(canvas).to_contain_text("illegal ID <Анықтама>")
     expect(canvas).not_to_contain_text(NO_LAYOUT)
@@ -157,10 +128,7 @@ def test_an_element_with_a_kazakh_id_is_not_dropped_by_saving(new_page):
     version, _ = publish_version(files)
     db.session.commit()
 
-    page = new_page("owner")
-    page.goto(f"/modeler/models/{version.process_model_id}")
-    page.locator("button.new-draft").first.click()
-    expect(page.locator("#canvas")).to_have_attribute("data-ready", "error")
+    page = open_new_draft(new_page, version.process_model_id, ready="error")
     expect(page.locator("#canvas")).to_contain_text(CANNOT_OPEN)
     expect(page.locator("#canvas")).to_contain_text("illegal ID <")
     page.click("#save-draft")

@@ -182,13 +182,18 @@ def test_a_very_long_chain_of_steps_is_one_clear_problem(app_ctx):
 
 # ---- 6. links without a partner ---------------------------------------------------------------------------
 
+def _linked(thrown: str, caught: str) -> str:
+    """start → link throw ``thrown`` … link catch ``caught`` → end."""
+    return diagram('<bpmn:startEvent id="s" />\n'
+                   '<bpmn:intermediateThrowEvent id="go" name="Go">'
+                   f'<bpmn:linkEventDefinition id="l1" name="{thrown}" /></bpmn:intermediateThrowEvent>\n'
+                   '<bpmn:intermediateCatchEvent id="land" name="Land">'
+                   f'<bpmn:linkEventDefinition id="l2" name="{caught}" /></bpmn:intermediateCatchEvent>\n'
+                   '<bpmn:endEvent id="e" />\n' + flows("s", "go") + "\n" + flows("land", "e"))
+
+
 def test_a_link_throw_without_its_catch_is_a_problem_on_both_ends(app_ctx):
-    xml = diagram('<bpmn:startEvent id="s" />\n'
-                  '<bpmn:intermediateThrowEvent id="go" name="Go"><bpmn:linkEventDefinition id="l1" name="X" />'
-                  '</bpmn:intermediateThrowEvent>\n'
-                  '<bpmn:intermediateCatchEvent id="land" name="Land"><bpmn:linkEventDefinition id="l2" name="Y" />'
-                  '</bpmn:intermediateCatchEvent>\n'
-                  '<bpmn:endEvent id="e" />\n' + flows("s", "go") + "\n" + flows("land", "e"))
+    xml = _linked("X", "Y")
     _parsed, problems = validate_files({"l.bpmn": xml})
     throw, catch = on(problems, "go"), on(problems, "land")
     assert len(throw) == 1 and "X" in throw[0].message and throw[0].line == line_of(xml, 'id="go"')
@@ -196,12 +201,7 @@ def test_a_link_throw_without_its_catch_is_a_problem_on_both_ends(app_ctx):
 
 
 def test_matching_links_are_fine(app_ctx):
-    xml = diagram('<bpmn:startEvent id="s" />\n'
-                  '<bpmn:intermediateThrowEvent id="go"><bpmn:linkEventDefinition id="l1" name="X" />'
-                  '</bpmn:intermediateThrowEvent>\n'
-                  '<bpmn:intermediateCatchEvent id="land"><bpmn:linkEventDefinition id="l2" name="X" />'
-                  '</bpmn:intermediateCatchEvent>\n'
-                  '<bpmn:endEvent id="e" />\n' + flows("s", "go") + "\n" + flows("land", "e"))
+    xml = _linked("X", "X")
     parsed, problems = validate_files({"l.bpmn": xml})
     assert problems == []
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow

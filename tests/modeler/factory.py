@@ -77,3 +77,27 @@ def chain_model(pid: str, steps: list[tuple[str, str, str]], *, extra_nodes: str
 def two_step(pid: str = "trial") -> dict[str, str]:
     return chain_model(pid, [("fill", "School accountant", user_task("fill", "Fill in")),
                              ("review", "Department official", user_task("review", "Review"))])
+
+
+#: a one-rule decision table (level → monthly norm) and the business-rule task that calls it
+NORM_DMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_norm" name="Norms"
+             namespace="http://tapsyrys.kz/dmn">
+  <decision id="norm" name="Monthly norm">
+    <decisionTable id="dt_norm" hitPolicy="UNIQUE">
+      <input id="in_level" label="Level">
+        <inputExpression id="ie_level" typeRef="string"><text>level</text></inputExpression>
+      </input>
+      <output id="out_norm" label="Norm" name="norm" typeRef="integer" />
+      <rule id="r1">
+        <inputEntry id="r1_in"><text>"primary"</text></inputEntry>
+        <outputEntry id="r1_out"><text>100</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+NORM_RULE_TASK = ('<bpmn:businessRuleTask id="decide" name="Find the norm"><bpmn:extensionElements>'
+             '<spiffworkflow:calledDecisionId>norm</spiffworkflow:calledDecisionId></bpmn:extensionElements>'
+             '</bpmn:businessRuleTask>')
