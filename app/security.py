@@ -49,7 +49,9 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 # C0 controls except tab, line feed and carriage return (text areas and model XML use them), DEL and
 # the C1 controls. NUL is the one PostgreSQL refuses outright; the others are never typed by a person.
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: control characters, and lone UTF-16 surrogates (a JSON "\\ud800" decodes to one; no text can be stored with it:
+#: it was a 500 in the first UTF-8 encode, the audit event's or the database's)
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # A query/form/JSON field whose name says it holds a database id (or a page / version counter).
 ID_FIELD = re.compile(r"^(id|ids|.+_id|.+_ids|old|new|page|filter|_version|lock_version|version)$")
 MAX_JSON_NODES = 200_000
@@ -139,8 +141,8 @@ def guard_request():
 
 def _check_text(value: str) -> None:
     if CONTROL_CHARACTERS.search(value):
-        raise _Refusal(400, _("The request contains control characters (such as a NUL byte) that no field "
-                              "accepts. Remove them and try again."))
+        raise _Refusal(400, _("The request contains control characters (such as a NUL byte) or broken characters "
+                              "that no field accepts. Remove them and try again."))
 
 
 def _check_pairs(pairs, status: int) -> None:
@@ -188,7 +190,10 @@ def _check_json(document: Any) -> None:
 def _refusal_response(refusal: _Refusal):
     title = _("Not found") if refusal.status == 404 else _("Invalid input")
     if request.path.startswith("/api/") or request.is_json:
-        return jsonify({"code": refusal.status, "status": title, "message": refusal.message}), refusal.status
+        # The API's error document: "status" is the HTTP status name, as in every other error it answers.
+        from app.api.errors import error_document
+
+        return jsonify(error_document(refusal.status, refusal.message)), refusal.status
     return render_template("error.html", status=refusal.status, title=title, message=refusal.message), \
         refusal.status
 

@@ -63,6 +63,10 @@ class NonFiniteNumber(UnreadableJson):
     """``NaN``, ``Infinity`` or a number too large for a double (``1e999``): Python reads them, JSON has none."""
 
 
+class BrokenText(UnreadableJson):
+    """A string escape that decodes to a lone UTF-16 surrogate (``"\\ud800"``): no text can be stored with it."""
+
+
 def loads_json_field(text: str) -> Any:
     """``json.loads`` for text typed into a form field; anything that is not plain, finite, shallow JSON raises a
     :class:`json.JSONDecodeError`; an :class:`UnreadableJson` (:class:`JsonTooDeep`, :class:`NonFiniteNumber`) where
@@ -85,6 +89,10 @@ def loads_json_field(text: str) -> Any:
         raise UnreadableJson(f"number too long ({str(err)[:60]})", text, 0) from None
     if _depth(value) > MAX_JSON_DEPTH:
         raise JsonTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels", text, 0)
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BrokenText("a lone surrogate in a string", text, 0) from None
     return value
 
 

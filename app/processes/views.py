@@ -24,7 +24,7 @@ from app.processes import operations as ops
 from app.processes import queries, trials
 from app.processes.masking import mask
 from app.security import model_file_download
-from app.user_input import JsonTooDeep, NonFiniteNumber, ascii_int, loads_json_field
+from app.user_input import BrokenText, JsonTooDeep, NonFiniteNumber, ascii_int, loads_json_field
 
 bp = Blueprint("processes", __name__)
 
@@ -171,6 +171,9 @@ def _storable_value(text: str) -> str:
     except NonFiniteNumber:
         raise ops.ActionRefused(_("Numbers must be finite: NaN, Infinity and numbers as large as 1e999 cannot be "
                                   "saved.")) from None
+    except BrokenText:
+        raise ops.ActionRefused(_("The value contains a broken character (a lone \\ud800–\\udfff escape) that cannot "
+                                  "be saved.")) from None
     except ValueError:
         pass
     return text

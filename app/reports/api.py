@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify
+from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from app.api.errors import ErrorSchema, error_response
 from app.reports.views import can_reconcile, reconciliation_query
 
 blp = Blueprint("reconciliation_api", __name__, url_prefix="/api/v1",
@@ -45,7 +47,7 @@ class ReconciliationSchema(Schema):
 @blp.route("/reconciliation")
 @blp.arguments(ReconciliationArgs, location="query")
 @blp.response(200, ReconciliationSchema)
-@blp.alt_response(422, description="A month or region that cannot be used, with the reason")
+@blp.alt_response(422, schema=ErrorSchema, description="A month or region that cannot be used, with the reason")
 def reconciliation(args):
     """Money of a month per region, in tiyn; every figure is a sum of act lines, adjustments and payments."""
     if not current_user.is_authenticated:
@@ -54,9 +56,11 @@ def reconciliation(args):
         abort(403)
     data, problems = reconciliation_query(current_user, {k: v for k, v in args.items() if v is not None})
     if problems:
-        response = jsonify({"code": 422, "message": " ".join(problems), "errors": {}})
-        response.status_code = 422
-        return response
+        # The page shows what it can and says what it left out; the API refuses the request and says why.
+        said = {"period": _("Choose a month as YYYY-MM."), "region": _("Unknown region."),
+                "instrument": _("Unknown funding instrument.")}
+        errors = {field: said[field] for field in problems}
+        return error_response(422, " ".join(errors.values()), errors)
     total = data["total"]
     return {"period": f"{data['period']:%Y-%m}" if data["period"] else None,
             "regions": [r.as_dict() for r in data["rows"]], "total": total.as_dict() if total else None}

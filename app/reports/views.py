@@ -116,14 +116,14 @@ def can_reconcile(user) -> bool:
     return bool(user.is_authenticated and user.role in RECONCILERS)
 
 
-def reconciliation_query(user, args) -> tuple[dict, list[str]]:
-    """The month and region asked for, checked: problems are messages in the user's language, never a 500;
-    an unusable filter falls back to the latest month / all visible regions."""
-    problems: list[str] = []
+def reconciliation_query(user, args) -> tuple[dict, dict[str, str]]:
+    """The month and region asked for, checked: problems are messages in the user's language by the argument they
+    are about, never a 500; an unusable filter falls back to the latest month / all visible regions."""
+    problems: dict[str, str] = {}
     months = months_with_acts()
     period = _period_arg(args.get("period"))
     if args.get("period") and period is None:
-        problems.append(_("Choose a month as YYYY-MM."))
+        problems["period"] = _("Choose a month as YYYY-MM.")
     period = period or (months[0] if months else None)
     regions = regions_by_id()
     visible = {rid: r for rid, r in regions.items() if user.scope is Scope.NATIONAL or rid == user.region_id}
@@ -132,11 +132,11 @@ def reconciliation_query(user, args) -> tuple[dict, list[str]]:
     if region_id not in visible:
         region_id = None
         if raw:
-            problems.append(_("Unknown region; all regions you may see are shown."))
+            problems["region"] = _("Unknown region; all regions you may see are shown.")
     codes = [i.code for i in instruments()]
     chosen = (args.get("instrument") or SCHOOLS).strip()
     if chosen not in codes:
-        problems.append(_("Unknown funding instrument; the state order for schools is shown."))
+        problems["instrument"] = _("Unknown funding instrument; the state order for schools is shown.")
         chosen = SCHOOLS
     scope = scope_clause(user, Act.region_id, Act.school_id)
     rows, total = reconcile(period, scope, region_id, chosen) if period else ([], None)
@@ -156,7 +156,7 @@ def reconciliation_page():
     if not can_reconcile(current_user):
         abort(403)
     data, problems = reconciliation_query(current_user, request.args)
-    for problem in problems:
+    for problem in problems.values():
         flash(problem, "warning")
     return render_template("reports/reconciliation.html", **data, region_name=_region_namer(data["regions"]),
                            rules=data["instrument"].rules)
@@ -169,7 +169,7 @@ def reconciliation_export(fmt: str):
         abort(403)
     data, problems = reconciliation_query(current_user, request.args)
     if problems or data["period"] is None:
-        for problem in problems or [_("No acts yet.")]:
+        for problem in list(problems.values()) or [_("No acts yet.")]:
             flash(problem, "warning")
         return redirect(url_for("reports.reconciliation_page")), 303
     header, body = reconciliation.table(data["rows"], data["total"], _region_namer(data["regions"]),

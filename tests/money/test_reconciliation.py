@@ -142,7 +142,10 @@ def test_a_department_sees_its_region_and_bad_filters_get_a_message(world, brows
     bilim_region = act_of_school("Bilim Innovation School").region_id
     page = almaty.get(f"/reports/reconciliation?period=2026-10&region={bilim_region}").get_data(as_text=True)
     assert "Unknown region" in page and f'data-region="{bilim_region}"' not in page
-    assert almaty.get("/api/v1/reconciliation?period=2026-13").status_code == 422
+    refused = almaty.get(f"/api/v1/reconciliation?period=2026-13&region={bilim_region}")
+    assert refused.status_code == 422 and refused.get_json() == {
+        "code": 422, "status": "Unprocessable Entity", "message": "Choose a month as YYYY-MM. Unknown region.",
+        "errors": {"period": "Choose a month as YYYY-MM.", "region": "Unknown region."}}
     page = almaty.get("/reports/reconciliation?period=bogus").get_data(as_text=True)
     assert "Choose a month as YYYY-MM." in page
     assert almaty.get("/reports/reconciliation.csv?period=bogus").status_code == 303

@@ -89,6 +89,22 @@ def test_control_characters_in_a_form_field_are_400(world, browser, char):
     assert response.status_code == 400 and "control characters" in response.get_data(as_text=True)
 
 
+def test_a_lone_surrogate_is_refused_like_a_control_character_in_json_and_forms(world, browser):
+    """A JSON "\\ud800" decodes to a lone UTF-16 surrogate no text can be stored with: completing a task through
+    the API and editing an instance's variable in the cockpit were 500s at the first UTF-8 encode."""
+    official = browser("official")
+    raw = '{"data": {"decision": "return", "comment": "bad \\ud800 surrogate"}}'
+    response = official._request("post", "/api/v1/tasks/1/complete", data=raw, content_type="application/json",
+                                 headers={"X-CSRFToken": official.csrf or ""})
+    assert response.status_code == 400
+    assert response.get_json()["status"] == "Bad Request" and "broken characters" in response.get_json()["message"]
+    admin = browser("admin")
+    refused = admin.post("/instances/1/variables", {"name": "x", "value": '"\\ud800"', "reason": "probe",
+                                                    "confirm": "yes"}, follow_redirects=True)
+    assert refused.status_code == 200 and "broken character" in refused.get_data(as_text=True)
+    assert "The variable was changed." not in refused.get_data(as_text=True)
+
+
 def test_nul_in_login_without_a_session_is_400_with_a_message(app_ctx, app):
     client = app.test_client()
     response = client.post("/login", data={"username": "adm\x00in", "password": "x"},
