@@ -42,7 +42,16 @@ def may_amend(user, contract: Contract) -> bool:
     """The education department of the contract's region (official or head) amends; schools, the operator and
     the auditor do not (the auditor reads everything and changes nothing)."""
     return (user.is_authenticated and user.role in AMENDING_ROLES and user.region_id is not None
-            and user.region_id == contract.region_id)
+            and user.region_id == contract.region_id and amendable_instrument(contract))
+
+
+def amendable_instrument(contract: Contract) -> bool:
+    """Amendments change places per school level priced by the order's norms: a schools' contract. A dormitory
+    contract's places are priced by its own rate per place, which this amendment does not carry — amended here,
+    its monthly cap became 0 ₸ and every place was withheld."""
+    from app.instruments import SCHOOLS
+
+    return (contract.instrument or SCHOOLS) == SCHOOLS
 
 
 def terms_now(contract: Contract) -> dict:
@@ -65,7 +74,9 @@ def terms_on(contract: Contract, period: date) -> dict:
 
 def earliest_effective(contract: Contract) -> date:
     """The first month an amendment may apply to: not before the term, not a month whose act is decided (accepted
-    or paid: Decided is final), not before the last amendment's month."""
+    or paid: Decided is final) or on its way to a decision (submitted, verified against the terms then: amended
+    under it, it was accepted at an amount the new cap refused to pay — an act stuck for good), not before the
+    last amendment's month. A returned act is verified again when resubmitted, under the terms then in force."""
     from sqlalchemy import func, select
 
     from app.acts.models import Act
@@ -74,7 +85,7 @@ def earliest_effective(contract: Contract) -> date:
 
     last_decided = db.session.scalar(select(func.max(ContractAct.period)).join(Act, Act.id == ContractAct.act_id)
                                      .where(ContractAct.contract_id == contract.id,
-                                            Act.status.in_(("accepted", "paid"))))
+                                            Act.status.in_(("submitted", "verified", "accepted", "paid"))))
     candidates = [contract.period_start.replace(day=1), *(a.effective_from for a in contract.amendments)]
     if last_decided is not None:
         candidates.append(date(last_decided.year + last_decided.month // 12, last_decided.month % 12 + 1, 1))

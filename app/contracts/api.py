@@ -23,7 +23,7 @@ from app.contracts.schemas import (
     SignContractSchema,
     StateOrderSchema,
 )
-from app.engine.errors import ConflictError, DomainRefused, EngineError, FormInvalid
+from app.engine.errors import ConflictError, DomainConflict, DomainRefused, EngineError, FormInvalid
 from app.engine.models import HumanTask
 from app.engine.runtime import complete_task
 from app.extensions import db
@@ -113,7 +113,7 @@ def sign(payload, contract_id: int):
         # A lost race is 409 with the API's one error document, like every other conflict.
         if isinstance(err, FormInvalid):  # its text is the engine's fixed English; the reader's language instead
             return error_response(422, _("The request is not valid; see the errors per field."), dict(err.errors))
-        return error_response(409 if isinstance(err, ConflictError) else 422, str(err))
+        return error_response(409 if isinstance(err, ConflictError | DomainConflict) else 422, str(err))
     db.session.expire_all()
     return _contract_doc(db.session.get(Contract, contract_id))
 

@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.acts.models import Act
@@ -20,7 +21,7 @@ from app.applications.models import Application
 from app.audit.facts import contract_facts
 from app.audit.operations import record_event
 from app.contracts.models import Contract, ContractAct, ContractAmendment, ContractSignature
-from app.engine.errors import DomainRefused
+from app.engine.errors import DomainConflict, DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
 from app.instruments import instrument_of
@@ -168,7 +169,12 @@ def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
     digest = document_sha256(contract)
     signature = ContractSignature(contract_id=contract.id, capacity=capacity, signer_id=user.id,
                                   document_sha256=digest, signed_at=clock.now())
-    db.session.add(signature)
+    try:
+        with db.session.begin_nested():  # the signature's unique (contract, capacity): a second tab loses here
+            db.session.add(signature)
+    except IntegrityError:
+        raise DomainConflict(_("This contract has just been signed in this capacity (in another tab or by "
+                               "another request). Nothing more was signed.")) from None
     contract.status = "active" if capacity == HEAD_CAPACITY else "awaiting_head"
     if contract.status == "active":
         contract.activated_at = clock.now()
@@ -266,11 +272,21 @@ def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
     ``request`` is an :class:`app.contracts.amendments.AmendmentRequest`; ``request.revision`` is the number of
     amendments the department saw: if another amendment came first, ConflictError and nothing changes."""
     from app.audit.facts import terms_sha256
-    from app.contracts.amendments import RATIONALE_MAX, RATIONALE_MIN, earliest_effective, may_amend, terms_now
+    from app.contracts.amendments import (
+        RATIONALE_MAX,
+        RATIONALE_MIN,
+        amendable_instrument,
+        earliest_effective,
+        may_amend,
+        terms_now,
+    )
     from app.contracts.models import AMENDABLE_TERMS
     from app.engine.errors import ConflictError, FormInvalid
     from app.i18n import format_tenge
 
+    if not amendable_instrument(contract):
+        raise DomainRefused(_("A dormitory contract cannot be amended here: its places are priced by its own rate "
+                              "per place. Conclude a new contract for the changed places."))
     if not may_amend(actor, contract):
         raise DomainRefused(_("Only the education department of the contract's region amends it."))
     if contract.status != "active":

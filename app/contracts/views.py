@@ -161,9 +161,13 @@ def sign(contract_id: int):
 @login_required
 def amend(contract_id: int):
     """The education department amends an active contract's places, amount or term, with a reason."""
-    from app.contracts.amendments import may_amend, parse_form
+    from app.contracts.amendments import amendable_instrument, may_amend, parse_form
 
     contract = visible_contract(contract_id)
+    if not amendable_instrument(contract):
+        flash(_("A dormitory contract cannot be amended here: its places are priced by its own rate per place. "
+                "Conclude a new contract for the changed places."), "warning")
+        return redirect(url_for("contracts.show", contract_id=contract.id), 303)
     if not may_amend(current_user, contract):
         abort(403)
     if contract.status != "active":

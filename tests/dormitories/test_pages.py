@@ -181,3 +181,25 @@ def test_a_contract_registered_from_paper_says_so_instead_of_not_signed(dorm_wor
     assert contract.status == "active" and not contract.signatures
     page = browser("official").get(f"/contracts/{contract.id}").get_data(as_text=True)
     assert "Signed on paper and registered in the system" in page and "Not signed yet." not in page
+
+
+def test_a_dormitory_contract_is_not_amended_by_the_schools_amendment(dorm_world, browser):
+    """The amendment prices places per school level by the order's norms: applied to a dormitory contract, its
+    monthly cap became 0 ₸ and every place of the next act was withheld."""
+    from app.contracts.models import Contract, ContractAmendment
+
+    contract = db.session.scalars(select(Contract).where(
+        Contract.school_id == _act(dorm_world, "dorm_a").school_id)).first()
+    cap = contract.monthly_cap_tiyn
+    official = browser("official")
+    assert 'id="amend-link"' not in official.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    page = official.get(f"/contracts/{contract.id}/amend", follow_redirects=True).get_data(as_text=True)
+    assert "A dormitory contract cannot be amended here" in page
+    response = official.post(f"/contracts/{contract.id}/amend", {
+        "places_primary": "40", "places_basic": "0", "places_secondary": "0", "amount": "9120000",
+        "period_end": contract.period_end.isoformat(), "effective_from": "2026-11", "revision": "0", "confirm": "true",
+        "rationale": "More students moved into the residence this autumn than planned."})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).monthly_cap_tiyn == cap > 0
+    assert db.session.scalar(select(func.count(ContractAmendment.id))) == 0

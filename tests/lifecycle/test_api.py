@@ -21,6 +21,11 @@ def test_contracts_are_signed_through_the_api_in_order(frozen, browser):
     assert wrong.status_code == 422 and "password is not correct" in wrong.get_json()["message"]
     signed = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
     assert signed.status_code == 200 and signed.get_json()["status"] == "awaiting_head"
+    # Signed: the director's page says so, not the form again with "the school director signs first".
+    page = director.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="signed-by-me"' in page and 'id="sign-form"' not in page and 'id="not-your-turn"' not in page
+    page = head.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="sign-form"' in page and 'id="signed-by-me"' not in page
     done = head.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"}).get_json()
     assert done["status"] == "active" and len(done["signatures"]) == 2
     assert done["signatures"][0]["document_sha256"] == done["document_sha256"]
@@ -52,3 +57,26 @@ def test_guessing_the_signature_password_is_throttled_like_a_login(frozen, brows
     assert "Too many wrong passwords" in page.get_data(as_text=True), "the page is the same door"
     db.session.expire_all()
     assert db.session.get(Contract, contract.id).status == "awaiting_director", "not signed"
+
+
+def test_a_signature_made_meanwhile_in_another_tab_is_a_conflict_not_a_500(frozen, browser):
+    """Two tabs signed at once: one signed, the other was a 500 (the signature's unique key, at an autoflush). The
+    other tab's signature is written here first, as if it had won the race by a moment."""
+    from datetime import UTC, datetime
+
+    from app.contracts.models import ContractSignature
+    from tests.helpers import user
+
+    official = browser("official")
+    contract = allocate(official, apply(browser("accountant"), place_order(official), school("Bilim Innovation School"),
+                                        "KZ15LAA00001234"))
+    db.session.add(ContractSignature(contract_id=contract.id, capacity="school_director", signer_id=user("director").id,
+                                     document_sha256="0" * 64, signed_at=datetime(2026, 12, 1, tzinfo=UTC)))
+    db.session.commit()
+    director = browser("director")
+    lost = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    assert lost.status_code == 409 and "has just been signed in this capacity" in lost.get_json()["message"]
+    page = director.post(f"/contracts/{contract.id}/sign", {"confirm": "on", "password": "pw"}, follow_redirects=True)
+    assert page.status_code == 200 and "has just been signed in this capacity" in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert len(db.session.get(Contract, contract.id).signatures) == 1

@@ -216,3 +216,20 @@ def test_the_api_amends_with_the_same_checks(world, browser):
     stale = official.post_json(f"/api/v1/contracts/{contract.id}/amendments", {**body, "amount_cap_tiyn": 1})
     assert stale.status_code == 409
     assert len(samruk().amendments) == 1
+
+
+@pytest.mark.parametrize("status", ["submitted", "verified"])
+def test_a_month_whose_act_awaits_its_decision_cannot_be_amended(world, browser, status):
+    """Amended under an act already verified, the act was accepted at an amount the new monthly cap then refused to
+    pay — and a month decided meanwhile could not be amended back: stuck for good."""
+    contract = samruk()
+    link = db.session.scalars(select(ContractAct).where(ContractAct.contract_id == contract.id,
+                                                        ContractAct.period == date(2026, 9, 1))).one()
+    link.act.status = status
+    db.session.commit()
+    official = browser("official_shymkent")
+    response = official.post(f"/contracts/{contract.id}/amend", form(contract, effective_from="2026-09"))
+    assert response.status_code == 422 and 'id="effective_from-error"' in response.get_data(as_text=True)
+    link.act.status = "returned"  # resubmitted later, it is verified again under the terms then in force
+    db.session.commit()
+    assert official.post(f"/contracts/{contract.id}/amend", form(contract, effective_from="2026-09")).status_code == 303
