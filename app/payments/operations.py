@@ -63,15 +63,19 @@ def _accepted_on(act: Act) -> date | None:
     return min(at.astimezone(UTC).date(), local.date())
 
 
-def _check_order_number_unused(order_number: str, actor) -> None:
-    """A payment order pays one act: a reused number names the act it paid, if the user may see that act."""
+def _check_order_number_unused(act: Act, order_number: str, actor) -> None:
+    """A payment order pays one act: a reused number names the act it paid, if the user may see that act. Used by
+    this very act, the act was paid meanwhile (a second tab or request with the same order won the race): 409."""
     from app.people.access import can_see
 
-    used = db.session.execute(select(Payment.id, Act.number, Act.region_id, Act.school_id)
+    used = db.session.execute(select(Payment.id, Payment.act_id, Act.number, Act.region_id, Act.school_id)
                               .join(Act, Act.id == Payment.act_id)
                               .where(Payment.order_number == order_number)).first()
     if used is None:
         return
+    if used.act_id == act.id:
+        raise DomainConflict(_("Act %(number)s has already been paid; a second payment is refused.",
+                               number=act.number))
     if can_see(actor, used.region_id, used.school_id):
         raise DomainRefused(_("Payment order %(order)s is already registered for act %(act)s; enter the number of "
                               "this act's own payment order.", order=order_number, act=used.number))
@@ -85,7 +89,7 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
     if act.status != "accepted":
         raise (DomainConflict if act.status == "paid" else DomainRefused)(_("Only an accepted act can be paid."))
     _check_paid_on(act, paid_on)
-    _check_order_number_unused(order_number, actor)
+    _check_order_number_unused(act, order_number, actor)
     for check in PAYMENT_CHECKS:
         check(act)
     # The amount accepted is the amount paid: the act is still accepted at the version read (its amount was

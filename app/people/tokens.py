@@ -33,9 +33,9 @@ TOKEN_PREFIX = "tps_"  # noqa: S105 - a marker that makes leaked tokens easy to 
 SCOPES = {
     "read": _l("Read everything the user may see through the API"),
     "tasks": _l("Complete the user's tasks (acts, acceptance, payment)"),
-    "contracts": _l("Sign contracts (the password is still asked)"),
+    "contracts": _l("Sign contracts (the password is still asked) and amend them"),
 }
-WRITE_SCOPES = {"api.complete": "tasks", "lifecycle_api.sign": "contracts"}
+WRITE_SCOPES = {"api.complete": "tasks", "lifecycle_api.sign": "contracts", "lifecycle_api.amend": "contracts"}
 
 
 class ApiToken(db.Model):

@@ -218,6 +218,26 @@ def test_the_api_amends_with_the_same_checks(world, browser):
     assert len(samruk().amendments) == 1
 
 
+def test_an_integration_amends_with_a_contracts_token_and_not_with_a_tasks_one(world, app):
+    """No token could amend (the route was in no scope): an integration of the department's got 403 for any."""
+    from app.people.tokens import create_token
+    from tests.conftest import Browser
+
+    contract = samruk()
+    body = {"revision": 0, "places_primary": 2, "places_basic": 2, "places_secondary": 2,
+            "amount_cap_tiyn": 400_000_000, "period_end": "2027-04-30", "effective_from": "2026-11-15",
+            "rationale": "Term shortened: the school closes for renovation in May."}
+    answers = {}
+    for scopes in (["read", "tasks"], ["contracts"]):
+        _row, secret = create_token(user("official_shymkent"), "integration", scopes, 30)
+        db.session.commit()
+        client = Browser(app)
+        client.client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+        answers[scopes[-1]] = client.post_json(f"/api/v1/contracts/{contract.id}/amendments", body).status_code
+    assert answers == {"tasks": 403, "contracts": 201}
+    assert len(samruk().amendments) == 1
+
+
 @pytest.mark.parametrize("status", ["submitted", "verified"])
 def test_a_month_whose_act_awaits_its_decision_cannot_be_amended(world, browser, status):
     """Amended under an act already verified, the act was accepted at an amount the new monthly cap then refused to

@@ -110,6 +110,22 @@ def test_a_payment_order_number_is_used_once(world):
     assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.paid")).all()) == 1
 
 
+def test_losing_the_race_to_the_same_payment_order_is_a_conflict_not_a_wrong_number(world, monkeypatch):
+    """Six identical payments at once: a loser read "not paid yet", then met the winner's order number and was told
+    (422) to enter this act's own payment order — of this very act. It lost a race: 409."""
+    from app.engine.errors import DomainConflict
+    from app.payments import operations
+
+    act = _accepted_act_without_contract(world)
+    winner = Payment(act_id=act.id, order_number="PP-RACE", paid_on=PAID_ON, amount_tiyn=act.amount_tiyn,
+                     registered_by_id=user("operator").id, registered_at=clock.now())
+    db.session.add(winner)
+    db.session.flush()
+    with pytest.raises(DomainConflict, match="has already been paid"):
+        operations._check_order_number_unused(act, "PP-RACE", user("operator"))
+    db.session.rollback()
+
+
 # ------------------------------------------------------------------------------------------------
 # The contract's caps (app/contracts/handlers.py: within_contract_cap), each at its boundary
 
