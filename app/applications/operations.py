@@ -19,6 +19,7 @@ from app.instruments import SCHOOLS, instrument_of
 from app.orders.models import LEVELS, StateOrder
 from app.orders.operations import allocated_tiyn, local_midnight
 from app.people.models import Organisation
+from app.processes.operations import guard_record
 from app.registry.identifiers import is_valid_bin, is_valid_kz_iban
 
 
@@ -190,3 +191,9 @@ def allocate(application: Application, decision: str, places: dict[str, int], co
     record_event(_chain(application), "application.allocated", "application", application.id, actor_id=actor.id,
                  details={"places": places, "annual_tiyn": annual, "comment": comment or ""})
     db.session.flush()
+
+
+# An application is decided through its process (eligibility, allocation): cancelled, it waited for ever.
+guard_record(Application, ("submitted", "eligible"), lambda application: _(
+    "This process carries application %(number)s, which only it takes to a decision: cancelling would strand the "
+    "application. Suspend the process instead.", number=application.number))

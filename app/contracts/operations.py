@@ -31,6 +31,7 @@ from app.orders.operations import local_midnight
 from app.payments.models import Payment
 from app.people.models import Organisation
 from app.people.roles import Role
+from app.processes.operations import guard_record
 
 log = logging.getLogger(__name__)
 CONTRACT_PROCESS = "contract"
@@ -363,3 +364,10 @@ def _tell_school(contract: Contract, amendment) -> None:
         for person in recipients_for(role, contract.region_id, contract.school_id):
             notify(person, "contract_amended", subject=contract.number, contract_id=contract.id,
                    start=f"{amendment.effective_from:%Y-%m}")
+
+
+# A contract's process collects its signatures and opens its monthly acts: cancelled, an active contract stayed
+# "in force" with no act ever opened again.
+guard_record(Contract, ("awaiting_director", "awaiting_head", "active"), lambda contract: _(
+    "This process carries contract %(number)s, which only it signs, funds month by month and closes: cancelling "
+    "would strand the contract. Suspend the process instead.", number=contract.number))

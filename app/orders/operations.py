@@ -17,6 +17,7 @@ from app.extensions import db
 from app.instruments import SCHOOLS
 from app.orders.models import LEVELS, LOCALITIES, OrderNorm, StateOrder
 from app.people.models import Region
+from app.processes.operations import guard_record
 
 STATE_ORDER_PROCESS = "state_order"
 #: Deadlines are local to Kazakhstan (UTC+5): "after 31 May" means from 1 June 00:00 in Astana.
@@ -121,3 +122,9 @@ def allocated_tiyn(order: StateOrder, exclude_application_id: int | None = None)
     if exclude_application_id is not None:
         query = query.where(Contract.application_id != exclude_application_id)
     return sum(db.session.scalars(query))
+
+
+# An open order's window is closed by its process: cancelled, the order stayed open for applications for good.
+guard_record(StateOrder, ("placed", "open"), lambda order: _(
+    "This process carries state order %(number)s, which only it closes: cancelling would leave the order open for "
+    "applications. Suspend the process instead.", number=order.number))

@@ -53,6 +53,18 @@ def register_cancel_guard(guard: Callable[[ProcessInstance], str | None]):
     return guard
 
 
+def guard_record(model, moving: tuple[str, ...], objection: Callable[[object], str]) -> None:
+    """Refuse to cancel an instance whose ``model`` row (found by its ``instance_id``) is in one of the ``moving``
+    states, which only the process takes further; ``objection(row)`` says why, in the user's language."""
+    from sqlalchemy import select
+
+    def guard(instance: ProcessInstance) -> str | None:
+        row = db.session.scalars(select(model).where(model.instance_id == instance.id)).first()
+        return objection(row) if row is not None and row.status in moving else None
+
+    register_cancel_guard(guard)
+
+
 class ActionRefused(DomainRefused):
     pass
 

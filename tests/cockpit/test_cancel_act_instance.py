@@ -44,3 +44,24 @@ def test_an_accepted_act_awaiting_payment_keeps_its_process_too(world, browser):
     assert db.session.get(ProcessInstance, act.instance_id).status == "running"
     assert db.session.scalar(select(func.count()).select_from(HumanTask).where(
         HumanTask.instance_id == act.instance_id, HumanTask.status == "cancelled")) == 0
+
+
+def test_the_processes_of_an_open_order_and_an_active_contract_are_not_cancelled(world, browser):
+    """Cancelled, the Shymkent order stayed open for applications (a school applied to it afterwards) and the
+    contract stayed "in force" with no monthly act ever opened again."""
+    from app.contracts.models import Contract
+    from app.orders.models import StateOrder
+
+    operator = browser("admin")
+    order = db.session.scalars(select(StateOrder).where(StateOrder.status == "open",
+                                                        StateOrder.instance_id.is_not(None))).first()
+    contract = db.session.scalars(select(Contract).where(Contract.status == "active",
+                                                         Contract.instance_id.is_not(None))).first()
+    for instance_id, said in ((order.instance_id, f"This process carries state order {order.number}"),
+                              (contract.instance_id, f"This process carries contract {contract.number}")):
+        events = _events(instance_id)
+        page = operator.post(f"/instances/{instance_id}/cancel", confirmed("stuck?"), follow_redirects=True)
+        assert said in page.get_data(as_text=True)
+        db.session.expire_all()
+        assert db.session.get(ProcessInstance, instance_id).status != "cancelled"
+        assert _events(instance_id) == events
