@@ -320,5 +320,9 @@ def edit_variable(instance: ProcessInstance, actor, name: str, raw_value: str, r
     old = variables(wf).get(name)
     for task in tokens:
         task.data[name] = value
+        # A token waiting at an event (a timer, a message) takes its parent's data again when the event comes
+        # (SpiffWorkflow merges the parent's data over its own): set there too, or the edit is silently undone.
+        if task.parent is not None:
+            task.parent.data[name] = value
     _save_state(instance, wf)
     _audit(instance, "variable.edited", actor, name=name, old=old, new=value, reason=reason)

@@ -141,6 +141,18 @@ def test_admin_edits_a_variable_and_the_old_value_is_audited(waits, browser):
     assert runtime._load(_instance(waits.id)).get_tasks(spec_name="fill")[0].data["amount_tiyn"] == 130000
 
 
+def test_a_variable_edited_while_the_instance_waits_at_a_timer_survives_the_timer(waits, browser):
+    """Edited at a waiting timer, the value was audited as changed — and undone when the timer fired (the waiting
+    step takes its parent's data again), so the next step ran on the old value."""
+    at_timer(waits)
+    admin = browser("admin")
+    admin.post(f"/instances/{waits.id}/variables", confirmed("wrong amount typed", name="amount_tiyn", value="130000"))
+    with clock.FrozenClock(T0 + timedelta(hours=1)):
+        admin.post(f"/instances/{waits.id}/trigger-timer", confirmed("school holiday moved", element="wait"))
+    wf = runtime._load(_instance(waits.id))
+    assert wf.get_tasks(spec_name="review")[0].data["amount_tiyn"] == 130000
+
+
 def test_personal_data_is_masked_unless_the_role_may_see_it(waits, browser):
     operator_page = browser("operator").get(f"/instances/{waits.id}").get_data(as_text=True)
     assert "791028302728" in operator_page and "Aliya Serikova" in operator_page
