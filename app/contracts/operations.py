@@ -324,6 +324,16 @@ def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
     elif request.amount_cap_tiyn < paid:
         errors["amount"] = _("The amount cannot be less than what has been paid already, %(paid)s.",
                              paid=format_tenge(paid))
+    elif request.amount_cap_tiyn > contract.amount_cap_tiyn:
+        # An increase comes out of the order's budget, as an allocation does (2,000,000,000 ₸ was accepted under
+        # an order of 900,000,000 ₸).
+        from app.orders.operations import allocated_tiyn
+
+        left = contract.order.budget_tiyn - allocated_tiyn(contract.order)
+        if request.amount_cap_tiyn - contract.amount_cap_tiyn > left:
+            errors["amount"] = _("The increase of %(more)s exceeds what the state order's budget has left, %(left)s.",
+                                 more=format_tenge(request.amount_cap_tiyn - contract.amount_cap_tiyn),
+                                 left=format_tenge(max(left, 0)))
     if not RATIONALE_MIN <= len(request.rationale.strip()) <= RATIONALE_MAX:
         errors["rationale"] = _("Give the reason for the amendment (%(min)s to %(max)s characters).",
                                 min=RATIONALE_MIN, max=RATIONALE_MAX)

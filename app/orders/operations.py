@@ -56,6 +56,12 @@ def place_order(region: Region, academic_year: str, budget_tiyn: int, window_ope
     """Place the order and start its process; the norms come from the decision table in the process."""
     period_start, period_end = parse_academic_year(academic_year)
     check_budget_and_window(budget_tiyn, window_opens, window_closes)
+    if period_end < clock.today():  # an order for 2020/2021 was placed, and a school applied to it
+        raise DomainRefused(_("The academic year %(year)s has ended: place the order for this year or a later one.",
+                              year=academic_year))
+    if window_closes > period_end:
+        raise DomainRefused(_("The application window must close before the academic year ends (%(end)s).",
+                              end=period_end.isoformat()))
     exists = db.session.scalars(select(StateOrder).where(StateOrder.region_id == region.id,
                                                          StateOrder.instrument == SCHOOLS,
                                                          StateOrder.academic_year == academic_year)).first()

@@ -167,6 +167,15 @@ def test_order_placement_validates_input_and_refuses_a_second_order(frozen, brow
                                         "window_closes": "2027-08-15"})
     assert bad.status_code == 422 and "enter a date" in bad.get_data(as_text=True)
     assert db.session.scalars(select(StateOrder).where(StateOrder.academic_year == "2027/2028")).all() == []
+    # A year already over (a school applied to an order for 2020/2021), a window past the year's end.
+    past = official.post("/orders/new", {"academic_year": "2020/2021", "budget": "1000", "window_opens": "2027-06-01",
+                                         "window_closes": "2027-08-15"})
+    assert past.status_code == 422 and "The academic year 2020/2021 has ended" in past.get_data(as_text=True)
+    late = official.post("/orders/new", {"academic_year": "2027/2028", "budget": "1000", "window_opens": "2027-06-01",
+                                         "window_closes": "2029-12-31"})
+    assert late.status_code == 422 and "must close before the academic year ends" in late.get_data(as_text=True)
+    assert db.session.scalars(select(StateOrder).where(StateOrder.academic_year.in_(("2020/2021", "2027/2028")))
+                              ).all() == []
     order = place_order(official)
     assert order.budget_tiyn == 500_000_000 * 100
     again = official.post("/orders/new", {"academic_year": "2027/2028", "budget": "1", "window_opens": "2027-06-01",

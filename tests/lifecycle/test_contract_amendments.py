@@ -253,3 +253,20 @@ def test_a_month_whose_act_awaits_its_decision_cannot_be_amended(world, browser,
     link.act.status = "returned"  # resubmitted later, it is verified again under the terms then in force
     db.session.commit()
     assert official.post(f"/contracts/{contract.id}/amend", form(contract, effective_from="2026-09")).status_code == 303
+
+
+def test_an_increase_beyond_what_the_orders_budget_has_left_is_refused(world, browser):
+    """2,000,000,000 ₸ was accepted under an order of 900,000,000 ₸: the order then showed more allocated than its
+    budget. An increase is an allocation: it fits in what the budget has left, to the tiyn."""
+    from app.orders.operations import allocated_tiyn
+
+    contract = samruk()
+    left = contract.order.budget_tiyn - allocated_tiyn(contract.order)
+    official = browser("official_shymkent")
+    too_much = (contract.amount_cap_tiyn + left + 1) / 100
+    response = official.post(f"/contracts/{contract.id}/amend", form(contract, amount=f"{too_much:.2f}"))
+    assert response.status_code == 422 and "exceeds what the state order" in response.get_data(as_text=True)
+    assert samruk().amount_cap_tiyn == contract.amount_cap_tiyn
+    just = (contract.amount_cap_tiyn + left) / 100
+    assert official.post(f"/contracts/{contract.id}/amend", form(contract, amount=f"{just:.2f}")).status_code == 303
+    assert allocated_tiyn(samruk().order) == samruk().order.budget_tiyn
