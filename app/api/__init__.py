@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.acts.models import Act
 from app.api.errors import ErrorSchema, error_response
-from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema
+from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema, LineReviewSchema
 from app.audit.models import AuditEvent
 from app.database import commit_keeping_loaded
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
@@ -78,6 +78,29 @@ def complete(payload, task_id: int):
 def act(act_id: int):
     act = get_visible_or_404(Act, act_id)
     return act
+
+
+@blp.route("/acts/<int:act_id>/lines/<int:line_id>/review", methods=["POST"])
+@blp.arguments(LineReviewSchema)
+@blp.response(200, ActSchema)
+@blp.alt_response(403, schema=ErrorSchema, description="Only the act's department decides its lines")
+@blp.alt_response(422, schema=ErrorSchema, description="Not a line to review now, or no reason to exclude it")
+def review_line(payload, act_id: int, line_id: int):
+    """Decide a line that needs review (keep or exclude, with the reason): an act with undecided lines cannot be
+    accepted. The same operation as the act's page, audited; the act is re-verified at once."""
+    from app.acts.review import decide_line, may_decide
+
+    act = get_visible_or_404(Act, act_id)
+    if not may_decide(current_user, act):
+        return _error(403, _("Only the act's education department decides its lines."))
+    try:
+        decide_line(act, line_id, payload["decision"], payload.get("comment"), current_user)
+        db.session.commit()
+    except DomainRefused as err:
+        db.session.rollback()
+        return _error(422, str(err))
+    db.session.expire_all()
+    return db.session.get(Act, act_id)
 
 
 def _instance_doc(instance: ProcessInstance) -> dict:

@@ -66,6 +66,17 @@ class ActLineSchema(Schema):
     outcome = fields.Str()
     rule_code = fields.Str(allow_none=True)
     amount_tiyn = fields.Int()
+    id = fields.Int(metadata={"description": "The line's id (to decide its review)"})
+    review_codes = fields.Str(allow_none=True, metadata={
+        "description": "What needs an official's review before the act can be accepted: name, age, days "
+                       "(comma-separated); null: nothing"})
+    registry_name = PersonalStr(allow_none=True, metadata={
+        "description": "The name NEDB has for the child, when it differs from the line's; masked like full_name"})
+
+
+class LineReviewSchema(Schema):
+    decision = fields.Str(required=True, metadata={"description": "confirm (keep the line as it is) or exclude"})
+    comment = fields.Str(load_default=None, metadata={"description": "Why (required to exclude)"})
 
 
 class ActSchema(Schema):

@@ -35,7 +35,8 @@ SCOPES = {
     "tasks": _l("Complete the user's tasks (acts, acceptance, payment)"),
     "contracts": _l("Sign contracts (the password is still asked) and amend them"),
 }
-WRITE_SCOPES = {"api.complete": "tasks", "lifecycle_api.sign": "contracts", "lifecycle_api.amend": "contracts"}
+WRITE_SCOPES = {"api.complete": "tasks", "api.review_line": "tasks", "lifecycle_api.sign": "contracts",
+                "lifecycle_api.amend": "contracts"}
 
 
 class ApiToken(db.Model):

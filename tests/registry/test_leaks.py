@@ -310,3 +310,28 @@ def test_decisions_are_refused_once_the_act_is_decided(flagged_act):
     with pytest.raises(DomainRefused):
         decide_line(act, line.id, "confirm", None, official)
     assert undecided_count(act) == 2
+
+
+def test_an_integration_reads_the_lines_to_review_and_decides_them_through_the_api(flagged_act, app):
+    """An act with lines to review could not be accepted through the API, which neither showed which lines nor let
+    anyone decide them: an integration stopped at "Lines that need review: 2"."""
+    from tests.conftest import Browser
+
+    act, official = flagged_act
+    db.session.commit()
+    client = Browser(app, official.username)
+    lines = {ln["line_no"]: ln for ln in client.get(f"/api/v1/acts/{act.id}").get_json()["lines"]}
+    assert [lines[n]["review_codes"] for n in (1, 2, 3)] == [None, "age", "age"]
+    url = f"/api/v1/acts/{act.id}/lines/{lines[3]['id']}/review"
+    refused = client.post_json(url, {"decision": "exclude"})
+    assert refused.status_code == 422 and "Say why" in refused.get_json()["message"]
+    assert client.post_json(f"/api/v1/acts/{act.id}/lines/{lines[1]['id']}/review",
+                            {"decision": "confirm"}).status_code == 422  # nothing to review on it
+    decided = client.post_json(url, {"decision": "exclude", "comment": "NEDB has a different child"})
+    assert decided.status_code == 200
+    assert [ln["outcome"] for ln in decided.get_json()["lines"]] == ["accepted", "accepted", "excluded"]
+    assert client.post_json(f"/api/v1/acts/{act.id}/lines/{lines[2]['id']}/review",
+                            {"decision": "confirm"}).status_code == 200
+    ensure_reviews_resolved(db.session.get(type(act), act.id))
+    assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "act.line_reviewed")).all() == [
+        "act.line_reviewed"] * 2
