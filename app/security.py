@@ -58,7 +58,10 @@ MAX_JSON_NODES = 200_000
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:...>`` that matches only values an ``integer`` column can hold (else the route is a 404)."""
+    """``<int:...>`` that matches only values an ``integer`` column can hold (else the route is a 404), written
+    in the digits 0–9 (werkzeug's ``\\d`` also took "１", "١": /api/v1/acts/１ answered act 1)."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's signature
         kwargs.setdefault("max", MAX_DB_INT)

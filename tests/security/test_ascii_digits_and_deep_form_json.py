@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import clock
+from app.acts.models import Act
 from app.engine import runtime
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.publishing import create_draft, publish_version
@@ -309,3 +310,15 @@ def test_the_new_messages_have_kazakh_and_russian_words(app_ctx):
     for msgid in ("A login is letters (a–z), digits, dots, dashes or underscores (at most 80).",
                   "Numbers must be finite: NaN, Infinity and numbers as large as 1e999 cannot be saved."):
         assert_translated(app_ctx, msgid)
+
+
+def test_an_id_in_a_path_is_written_in_the_digits_0_to_9(world, browser):
+    """/api/v1/acts/１ (a full-width one) answered act 1, as did the pages: werkzeug's int converter takes any
+    Unicode digit. Only 0–9 make an id; anything else is no such page."""
+    operator = browser("operator")
+    act = db.session.scalars(select(Act).order_by(Act.id)).first()
+    assert operator.get(f"/api/v1/acts/{act.id}").status_code == 200
+    for digit in (FULL_WIDTH_ONE, ARABIC_INDIC_ONE):
+        foreign = str(act.id).replace("1", digit) if "1" in str(act.id) else digit
+        assert operator.get(f"/api/v1/acts/{foreign}").status_code == 404, foreign
+        assert operator.get(f"/acts/{foreign}").status_code == 404, foreign
