@@ -69,6 +69,13 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
+        # The two ways in (README "API"): the browser's session cookie (state changes send X-CSRFToken), or an API
+        # token from Account → API tokens, sent as a bearer token.
+        "API_SPEC_OPTIONS": {"components": {"securitySchemes": {
+            "bearerToken": {"type": "http", "scheme": "bearer", "description": "An API token (tps_…) with its scopes"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                        "description": "The browser's login session; state changes also send the X-CSRFToken header"},
+        }}, "security": [{"bearerToken": []}, {"session": []}]},
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         # Open data (OCDS 1.1): the ocid prefix registered with the Open Contracting Partnership, and the publisher.
         "OCDS_OCID_PREFIX": os.environ.get("OCDS_OCID_PREFIX", "ocds-tpsrys"),

@@ -87,6 +87,10 @@ def register_error_handlers(app: Flask) -> None:
         message = data.get("message") or err.description or err.name
         if err.code == 401:
             message = _("Log in, or send a valid API token.")
+            if _wants_json():  # RFC 6750: a 401 names the scheme it wants, with or without a token sent
+                response = page(401, err.name, message, err, errors)
+                response.headers.setdefault("WWW-Authenticate", 'Bearer realm="Tapsyrys API"')
+                return response
         elif err.code == 422:
             message = _("The request is not valid; see the errors per field.")
         return page(err.code or 500, err.name, message, err, errors)

@@ -172,3 +172,14 @@ def test_an_auditor_changes_their_password_and_makes_a_token_that_only_reads(wor
     assert changed.status_code == 302
     db.session.expire_all()
     assert user("auditor").check_password("a-new-long-password-2026")
+
+
+def test_the_api_says_how_to_authenticate(world, app, browser):
+    """A 401 without any token named no scheme (only a refused token's did), and the OpenAPI document declared
+    none: a client generated from it did not know to send the bearer token."""
+    response = app.test_client().get("/api/v1/tasks")
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+    spec = browser("operator").get("/api/openapi.json").get_json()
+    assert spec["components"]["securitySchemes"]["bearerToken"] == {
+        "type": "http", "scheme": "bearer", "description": "An API token (tps_…) with its scopes"}
+    assert {"bearerToken": []} in spec["security"]
