@@ -151,7 +151,8 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
 def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, Correction]]:
     """The schools' repricing: today's NEDB enrolments at the school, the norms of the act's terms, the days the
     school's licences cover in that month (a school with no licence record today keeps its month whole: a record
-    missing now is not evidence about a month already paid; a dated licence is)."""
+    missing now is not evidence about a month already paid; a dated licence is; nor is today's business-register
+    standing, which carries no date)."""
 
     def reprice_all(rows: list) -> dict[int, Correction]:
         enrolments = registry.enrollments_for({ln.iin for ln, _ in rows}) if rows else {}
@@ -160,8 +161,11 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
         found: dict[int, Correction] = {}
         for line, original in rows:
             ctx = contexts[original.id]
-            window = (ctx.start, ctx.end) if ctx.school_rule == "no_licence" else (
-                (ctx.pay_from, ctx.pay_to) if ctx.pay_from else None)
+            # No covered day is a claw-back only when the school's own licences are known not to cover the month
+            # ("licence_expired"); with no record, or a business-register standing that hides which it is, the
+            # month stays whole.
+            window = ((ctx.pay_from, ctx.pay_to) if ctx.pay_from
+                      else None if ctx.school_rule == "licence_expired" else (ctx.start, ctx.end))
             found[line.id] = replace(
                 reprice(line, original, enrolments.get(line.iin, []), original.school.bin,
                         ctx.norms.get(level_for_grade(line.grade), 0), window),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import select
 
 from app.acts import adjustments, terms
@@ -212,3 +213,18 @@ def test_a_top_up_keeps_its_month_within_the_contracts_monthly_cap(country, monk
     cap["value"] = october.amount_tiyn + owed  # room for all of it
     november.amount_tiyn = 10 * AMOUNT
     assert _settle(november) == {late: owed}
+
+
+@pytest.mark.parametrize("records", ["none", "liquidated, no licence"])
+def test_a_school_whose_records_are_missing_now_keeps_its_paid_months(country, records):
+    """A record missing today (no licence, or a business-register standing without a date) says nothing about a
+    month already paid: the student enrolled all along, withdrawn later, is repriced over the whole month — no
+    claw-back of the days before the withdrawal."""
+    school = country.school(registered=False)
+    if records != "none":
+        country.business(school, status="liquidated")
+    gone = iin(741)
+    country.enrol(gone, school.bin, grade=3, withdrawn=date(2026, 10, 21))  # 1–20 October
+    _paid_october(country, school, [gone], [AMOUNT])
+    november = _being_verified(country, school, earns=10 * AMOUNT)
+    assert _settle(november) == {gone: AMOUNT * 20 // 31 - AMOUNT}
