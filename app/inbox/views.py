@@ -111,11 +111,11 @@ def delete_filter(filter_id: int):
 def bulk_accept():
     ids = _task_ids(request.values.getlist("task"))
     if request.method == "GET" or request.form.get("confirm") != "1":
-        tasks = bulk_candidates(current_user, ids)
-        skipped = len(set(ids)) - len(tasks)
         if not ids:
             flash(_("Nothing was selected: tick the acts to accept first."), "warning")
             return redirect(url_for("inbox.index"))
+        tasks = bulk_candidates(current_user, ids)
+        skipped = len(set(ids)) - len(tasks)
         if not tasks:
             flash(_("None of the selected tasks is a clean act you can accept."), "warning")
             return redirect(url_for("inbox.index"))

@@ -39,10 +39,9 @@ def _period_arg(value: str | None) -> date | None:
 def discrepancies_page():
     months = months_with_acts()
     period = _period_arg(request.args.get("period")) or (months[0] if months else None)
-    chosen = (request.args.get("instrument") or SCHOOLS).strip()
-    if chosen not in {i.code for i in instruments()}:
-        flash(_("Unknown funding instrument; the state order for schools is shown."), "warning")
-        chosen = SCHOOLS
+    chosen, problem = _chosen_instrument(request.args)
+    if problem:
+        flash(problem, "warning")
     rows = discrepancies(period, scope_clause(current_user, Act.region_id, Act.school_id), chosen) if period else []
     regions = regions_by_id()
     locale = str(get_locale())
@@ -116,6 +115,14 @@ def can_reconcile(user) -> bool:
     return bool(user.is_authenticated and user.role in RECONCILERS)
 
 
+def _chosen_instrument(args) -> tuple[str, str | None]:
+    """The funding instrument a report is asked for (the schools' by default), and what to say if it is unknown."""
+    chosen = (args.get("instrument") or SCHOOLS).strip()
+    if chosen in {i.code for i in instruments()}:
+        return chosen, None
+    return SCHOOLS, _("Unknown funding instrument; the state order for schools is shown.")
+
+
 def reconciliation_query(user, args) -> tuple[dict, dict[str, str]]:
     """The month and region asked for, checked: problems are messages in the user's language by the argument they
     are about, never a 500; an unusable filter falls back to the latest month / all visible regions."""
@@ -133,11 +140,9 @@ def reconciliation_query(user, args) -> tuple[dict, dict[str, str]]:
         region_id = None
         if raw:
             problems["region"] = _("Unknown region; all regions you may see are shown.")
-    codes = [i.code for i in instruments()]
-    chosen = (args.get("instrument") or SCHOOLS).strip()
-    if chosen not in codes:
-        problems["instrument"] = _("Unknown funding instrument; the state order for schools is shown.")
-        chosen = SCHOOLS
+    chosen, problem = _chosen_instrument(args)
+    if problem:
+        problems["instrument"] = problem
     scope = scope_clause(user, Act.region_id, Act.school_id)
     rows, total = reconcile(period, scope, region_id, chosen) if period else ([], None)
     return {"period": period, "months": months, "region_id": region_id, "regions": regions, "visible": visible,
