@@ -64,6 +64,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("level_not_covered", _l("Level not covered"),
          _l("The student's level (primary 1–4, basic 5–9, secondary 10–11) is not covered by the school's "
             "contract or licence.")),
+    Rule("over_contracted_places", _l("Over the contracted places"),
+         _l("The act lists more students of a level (primary, basic or secondary) than the places the contract "
+            "gives that level; the students enrolled at the school most recently in NEDB are not paid.")),
     Rule("over_capacity", _l("Over design capacity"),
          _l("The act lists more students than the school's design capacity; the students enrolled at the "
             "school most recently in NEDB are not paid.")),

@@ -24,6 +24,8 @@ class ActTerms:
     #: monthly norm per level under this contract (its region's order, its locality), as (level, tiyn) pairs;
     #: None: the academic year's default norms (StudentNorm) apply
     norms_tiyn: tuple[tuple[str, int], ...] | None = None
+    #: places contracted per level, as (level, places) pairs (over_contracted_places rule); None: no contract
+    places_by_level: tuple[tuple[str, int], ...] | None = None
 
 
 TermsProvider = Callable[[object], ActTerms | None]

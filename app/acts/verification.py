@@ -549,6 +549,7 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_vline"))
         _decide_duplicates(conn, nedb)
+        _decide_level_places(conn, {c.act_id: c.terms.places_by_level for c in contexts})
         step("rules")
         summaries = _sum_and_write(conn, step, {c.act_id: c.terms.amount_cap_tiyn for c in contexts},
                                    {c.act_id: c.terms.design_capacity for c in contexts},
@@ -604,6 +605,37 @@ def _decide_over_capacity(conn: Connection, places: Mapping[int, int | None],
     if out:
         conn.execute(text(_EXCLUDE), out)
     return bool(out)
+
+
+_LEVEL_SQL = "CASE WHEN l.grade <= 4 THEN 'primary' WHEN l.grade <= 9 THEN 'basic' ELSE 'secondary' END"
+
+
+def _decide_level_places(conn: Connection, level_places: Mapping[int, tuple[tuple[str, int], ...] | None]) -> None:
+    """over_contracted_places: a contract gives places per level (primary, basic, secondary), and an act pays
+    at most that many students of each level. In a level with more accepted lines than its places, the places
+    go to the students here longest (NEDB's ``here_since``), then by IIN, as for the design capacity — registry
+    dates only, never the order of the act's lines. Decided before the design capacity: the contract's places
+    are the narrower bound, and the building's capacity then counts what the contract pays. Acts without a
+    contract (``None``) have no places per level."""
+    bounded = {act_id: dict(places) for act_id, places in level_places.items() if places is not None}
+    acts = sorted(bounded)
+    crowded: list[tuple[int, str, int]] = []
+    for i in range(0, len(acts), _CHUNK):
+        chunk = acts[i : i + _CHUNK]
+        for act_id, level, count in conn.execute(text(
+                f"SELECT x.act_id, {_LEVEL_SQL} AS lvl, COUNT(*) FROM tmp_vline x JOIN act_line l ON l.id = x.id "  # noqa: S608
+                f"WHERE x.rule IS NULL AND x.act_id IN ({', '.join(str(int(a)) for a in chunk)}) "
+                f"GROUP BY x.act_id, {_LEVEL_SQL}")):
+            if count > bounded[act_id].get(level, 0):
+                crowded.append((act_id, level, bounded[act_id].get(level, 0)))
+    out = []
+    for act_id, level, limit in crowded:
+        ids = conn.execute(text(f"SELECT x.id FROM tmp_vline x JOIN act_line l ON l.id = x.id "  # noqa: S608
+                                f"WHERE x.act_id = :a AND x.rule IS NULL AND {_LEVEL_SQL} = :level "
+                                "ORDER BY x.here_since, x.iin"), {"a": act_id, "level": level}).scalars().all()
+        out += [{"act_id": act_id, "id": i, "rule": "over_contracted_places"} for i in ids[limit:]]
+    if out:
+        conn.execute(text(_EXCLUDE), out)
 
 
 def _clear_name_variants(conn: Connection) -> None:

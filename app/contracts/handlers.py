@@ -126,7 +126,8 @@ def _terms_of(contract: Contract, period) -> ActTerms:
     return ActTerms(allowed_grades=grades, design_capacity=contract.design_capacity,
                     licence_valid_until=contract.licence_valid_until, amount_cap_tiyn=terms["monthly_cap_tiyn"],
                     contract_id=contract.id,
-                    norms_tiyn=tuple((lv, contract.order.norm(lv, contract.locality)) for lv in LEVELS))
+                    norms_tiyn=tuple((lv, contract.order.norm(lv, contract.locality)) for lv in LEVELS),
+                    places_by_level=tuple((lv, int(terms[f"places_{lv}"])) for lv in LEVELS))
 
 
 @register_payment_check

@@ -61,3 +61,39 @@ def test_a_contract_without_secondary_places_pays_no_secondary_student_and_prora
     assert dict(terms.norms_tiyn) == {lv: order.norm(lv, "urban") for lv in ("primary", "basic", "secondary")}
     page = browser("official").get(f"/tasks/{open_task_of(act.instance_id, 'accept_act').id}").get_data(as_text=True)
     assert "Level not covered" in page
+
+
+def test_a_contract_pays_no_more_students_of_a_level_than_its_places(frozen, browser):
+    """The places allocated per level bind the act: one primary place fewer than the school's first-graders leaves
+    the student enrolled most recently in NEDB unpaid, with the reason shown to the official."""
+    official = browser("official")
+    order = place_order(official)
+    bilim = school(BILIM)
+    application = apply(browser("accountant"), order, bilim, "KZ15LAA00001234")
+    review = open_task_of(application.instance_id, "review_application")
+    places = {"places_primary": application.students_primary - 1, "places_basic": application.students_basic,
+              "places_secondary": application.students_secondary}
+    assert official.post(f"/tasks/{review.id}", {"decision": "allocate", **{k: str(v) for k, v in places.items()}}
+                         ).status_code == 302
+    contract = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).one()
+    sign(browser("director"), contract)
+    sign(browser("head"), contract)
+
+    frozen.at = datetime(2027, 10, 1, 3, 0, tzinfo=UTC)
+    fire_due_timers()
+    act = db.session.scalars(select(Act).where(Act.school_id == bilim.id, Act.period == date(2027, 9, 1))).one()
+    lines = prefill_lines(act)
+    complete_task(open_task_of(act.instance_id, "submit_act").id, user("accountant"), data={"lines": lines})
+    db.session.commit()
+    db.session.expire_all()
+    act = db.session.get(Act, act.id)
+    primary = [ln for ln in act.lines if ln.grade <= 4 and ln.rule_code in (None, "over_contracted_places")]
+    assert len(primary) == places["places_primary"] + 1
+    since = {e.iin: e.enrolled_on for e in db.session.scalars(
+        select(NedbEnrollment).where(NedbEnrollment.school_bin == bilim.bin))}
+    latest = max(primary, key=lambda ln: (since[ln.iin], ln.iin))
+    assert [ln.iin for ln in primary if ln.rule_code == "over_contracted_places"] == [latest.iin]
+    assert act.accepted_lines == sum(places.values()) and dict(terms_for(act).places_by_level) == {
+        level: places[f"places_{level}"] for level in ("primary", "basic", "secondary")}
+    page = official.get(f"/tasks/{open_task_of(act.instance_id, 'accept_act').id}").get_data(as_text=True)
+    assert "Over the contracted places" in page

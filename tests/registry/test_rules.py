@@ -11,10 +11,11 @@ from app.acts.rules import RULES
 from app.acts.terms import ActTerms, register_terms_provider
 from app.acts.verification import enrolled_days, prorated, verify_act, verify_acts
 from app.extensions import db
-from tests.registry.conftest import NORMS, bad_iin, iin
+from tests.registry.conftest import NORMS, OCTOBER, bad_iin, iin
 
 EXPECTED_CODES = {"iin_checksum", "duplicate_line", "not_in_nedb", "other_school", "withdrawn", "not_registered",
                   "double_claim", "double_enrolment", "grade_mismatch", "level_not_covered", "over_capacity",
+                  "over_contracted_places",
                   "licence_expired", "non_education_org", "no_business_record", "no_licence", "review_excluded"}
 
 
@@ -233,6 +234,35 @@ def test_over_capacity_excludes_lines_beyond_the_design_capacity(country, terms)
     terms[act.id] = ActTerms(design_capacity=None)
     verify_act(act)
     assert [r for _, r in outcomes(act)] == ["not_in_nedb", None, None, None, None]
+
+
+def test_contracted_places_per_level_go_to_the_students_here_longest(country, terms):
+    """A contract's places bind per level: two primary places pay the two first-graders enrolled earliest in
+    NEDB, whatever the line order; basic has room; then the design capacity counts what the contract pays."""
+    school = country.school(capacity=500)
+    enrolled = {1: date(2024, 9, 1), 2: date(2026, 9, 1), 3: date(2023, 9, 1), 4: date(2025, 9, 1)}
+    for n, day in enrolled.items():
+        country.enrol(iin(n), school.bin, grade=2, enrolled=day)
+    country.enrol(iin(5), school.bin, grade=6)
+    country.enrol(iin(6), school.bin, grade=2, withdrawn=date(2026, 9, 15))  # withdrawn: takes no place
+    for order, month in (([1, 2, 3, 4, 6], OCTOBER), ([4, 3, 6, 2, 1], date(2026, 11, 1))):
+        act = country.act(school, [(iin(n), 2) for n in order] + [(iin(5), 6)], period=month)
+        terms[act.id] = ActTerms(places_by_level=(("primary", 2), ("basic", 1), ("secondary", 0)))
+        summary = verify_act(act)
+        by_iin = {ln.iin: ln.rule_code for ln in act.lines}
+        assert by_iin == {iin(1): None, iin(2): "over_contracted_places", iin(3): None,
+                          iin(4): "over_contracted_places", iin(5): None, iin(6): "withdrawn"}
+        assert summary.by_rule["over_contracted_places"] == 2 and act.accepted_lines == 3
+        assert act.amount_tiyn == 2 * NORMS["primary"] + NORMS["basic"]
+    terms[act.id] = ActTerms(places_by_level=(("primary", 2), ("basic", 1)), design_capacity=1)
+    verify_act(act)
+    # The contract pays two first-graders and the fifth-grader; the building holds one: the one here longest.
+    assert {ln.iin: ln.rule_code for ln in act.lines if ln.rule_code != "withdrawn"} == {
+        iin(1): "over_capacity", iin(2): "over_contracted_places", iin(3): None, iin(4): "over_contracted_places",
+        iin(5): "over_capacity"}
+    terms[act.id] = ActTerms()  # no contract: no places per level
+    verify_act(act)
+    assert sorted(r or "" for _, r in outcomes(act)) == ["", "", "", "", "", "withdrawn"]
 
 
 def test_amount_cap_and_prorating_by_days_enrolled(country, terms):
