@@ -62,11 +62,20 @@ def register_cli(app: Flask) -> None:
     @click.option("--period", required=True, help="Month as YYYY-MM")
     def open_acts(period: str) -> None:
         """Open the monthly act of every school for a month (skips schools that have one)."""
+        from app import clock
         from app.acts.operations import open_monthly_act
         from app.engine.errors import DomainRefused
+        from app.orders.operations import local_midnight
         from app.people.models import Organisation
 
-        month = date.fromisoformat(f"{period}-01")
+        try:
+            month = date.fromisoformat(f"{period}-01")
+        except ValueError:
+            raise click.BadParameter("a month as YYYY-MM, e.g. 2026-10", param_hint="--period") from None
+        ends = local_midnight(date(month.year + month.month // 12, month.month % 12 + 1, 1))
+        if clock.now() < ends:
+            raise click.ClickException(f"{period} has not ended yet: its acts open from {ends.date()} "
+                                       "(an act lists what happened in its month).")
         opened = 0
         for school in db.session.scalars(select(Organisation).where(Organisation.kind == "school",
                                                                     Organisation.iban.is_not(None))):

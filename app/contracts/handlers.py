@@ -78,7 +78,9 @@ def plan_month(ctx, contract_id: int) -> dict:
 @operator("contracts/open_act", params={"contract_id": int, "period": str})
 def open_act(ctx, contract_id: int, period: str) -> dict:
     """Month ended: open the school's monthly act under this contract."""
-    act = operations.open_contract_act(_contract(ctx, contract_id), date.fromisoformat(period))
+    month = date.fromisoformat(period)
+    operations.month_has_ended(month)
+    act = operations.open_contract_act(_contract(ctx, contract_id), month)
     return {"act_id": act.id, "number": act.number}
 
 

@@ -224,6 +224,17 @@ def plan_next_month(contract: Contract) -> dict:
             "academic_year": year, "year_end": period == contract_years(contract)[year][-1]}
 
 
+def month_has_ended(period: date) -> None:
+    """A month's act lists what happened in the month: the contract's timer opens it once the month has ended. A
+    timer fired early by hand (the cockpit) would have opened it, to be submitted and paid for days still ahead."""
+    from app.i18n import format_day, format_month
+
+    ends = local_midnight(date(period.year + period.month // 12, period.month % 12 + 1, 1))
+    if clock.now() < ends:
+        raise DomainRefused(_("The act for %(month)s opens when the month has ended, on %(day)s.",
+                              month=format_month(period), day=format_day(ends.date())))
+
+
 def open_contract_act(contract: Contract, period: date) -> Act:
     """Open the month's act under this contract (or link the act the school already has for that month)."""
     if contract.status != "active":

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.engine import incidents, runtime
-from app.engine.errors import ConflictError, DomainRefused
+from app.engine.errors import ConflictError, DomainRefused, StepFailed
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.runtime import instance_status
 from app.extensions import db
@@ -93,13 +93,14 @@ def _confirmed_reason() -> str:
 
 
 def _act(instance_id: int, action, success: str):
-    """Run one cockpit action: refusals and conflicts roll back and say why."""
+    """Run one cockpit action: refusals, conflicts and a step that fails after it (a timer fired by hand runs the
+    steps after the timer) roll back and say why — the instance stays as it was."""
     instance = _visible_instance(instance_id)
     if not ops.can_use_cockpit(current_user) or current_user.role == "auditor":
         abort(403)
     try:
         action(instance, _confirmed_reason())
-    except (DomainRefused, ConflictError, ops.RetryRefused) as err:
+    except (DomainRefused, ConflictError, ops.RetryRefused, StepFailed) as err:
         db.session.rollback()
         flash(str(err), "danger")
     else:

@@ -97,3 +97,39 @@ def test_a_contract_pays_no_more_students_of_a_level_than_its_places(frozen, bro
         level: places[f"places_{level}"] for level in ("primary", "basic", "secondary")}
     page = official.get(f"/tasks/{open_task_of(act.instance_id, 'accept_act').id}").get_data(as_text=True)
     assert "Over the contracted places" in page
+
+
+def test_a_months_act_does_not_open_before_the_month_has_ended_even_when_an_administrator_fires_the_timer(
+        frozen, browser):
+    """The contract's month timer fired by hand in the middle of September would have opened September's act, to
+    be submitted, verified and paid for days that had not happened yet."""
+    from app.engine.models import ProcessInstance
+
+    official = browser("official")
+    order = place_order(official)
+    bilim = school(BILIM)
+    application = apply(browser("accountant"), order, bilim, "KZ15LAA00001234")
+    review = open_task_of(application.instance_id, "review_application")
+    places = {"places_primary": application.students_primary, "places_basic": application.students_basic,
+              "places_secondary": application.students_secondary}
+    official.post(f"/tasks/{review.id}", {"decision": "allocate", **{k: str(v) for k, v in places.items()}})
+    contract = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).one()
+    sign(browser("director"), contract)
+    sign(browser("head"), contract)
+    instance_id = db.session.get(Contract, contract.id).instance_id
+
+    frozen.at = datetime(2027, 9, 10, 6, 0, tzinfo=UTC)
+    answer = browser("admin").post(f"/instances/{instance_id}/trigger-timer",
+                                   {"confirm": "yes", "reason": "testing", "element": "month_ended"},
+                                   follow_redirects=True)
+    assert answer.status_code == 200
+    assert "September 2027 opens when the month has ended" in answer.get_data(as_text=True)
+    db.session.expire_all()
+    september = select(Act).where(Act.school_id == bilim.id, Act.period == date(2027, 9, 1))
+    assert db.session.scalars(september).all() == []
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert instance.status == "running" and instance.next_timer_at is not None
+
+    frozen.at = datetime(2027, 10, 1, 3, 0, tzinfo=UTC)
+    fire_due_timers()
+    assert len(db.session.scalars(september).all()) == 1
