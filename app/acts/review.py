@@ -87,8 +87,10 @@ def may_decide(user, act: Act) -> bool:
 
 def decide_line(act: Act, line_id: int, decision: str, comment: str | None, actor) -> ActLineReview:
     """Record the official's decision on one flagged line (audited); an exclusion is applied at once by
-    re-verifying the act (the one place amounts are computed)."""
-    from app.acts.verification import verify_act
+    verifying the act again — the whole verification (app.acts.operations.verify): its lines, the corrections of
+    earlier months it settles, and the ``act.verified`` event with the new amount. The lines alone would have left
+    the act's amount without its claw-backs, and the claw-backs counted as settled."""
+    from app.acts.operations import verify
 
     if act.status != "verified":
         raise DomainRefused(_("Lines can be reviewed only while the act waits for the department's decision."))
@@ -112,7 +114,7 @@ def decide_line(act: Act, line_id: int, decision: str, comment: str | None, acto
     record_event(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.line_reviewed", "act",
                  act.id, actor_id=actor.id, details={"line_no": line.line_no, "codes": codes, "decision": decision,
                                                      "comment": comment or ""})
-    verify_act(act)
+    verify(act, actor)
     return review
 
 

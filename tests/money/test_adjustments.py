@@ -243,3 +243,40 @@ def test_an_acts_adjustments_are_listed_by_month_then_as_settled(world):
                                      created_at=clock.now()))
         db.session.flush()
     assert [a.original_line_id for a in adjustments_of(act)] == [second.id, first.id, third.id]
+
+
+def test_a_review_decision_keeps_the_acts_adjustments_in_its_amount(world, browser):
+    """Deciding a flagged line verifies the act again: its amount must still carry the claw-back of earlier months
+    (the review's re-verification had set the amount to the lines alone, so the act was paid the claw-back over
+    and the claw-back counted as settled for good)."""
+    october = _submit_accept_pay(act_of_school(BILIM), "PP-OCT-R")
+    left = october.lines[3]
+    _enrolment(left.iin).withdrawn_on = date(2026, 9, 20)
+    db.session.commit()
+
+    act = open_monthly_act(school(BILIM), NOVEMBER)
+    db.session.commit()
+    lines = prefill_lines(act)
+    lines[0]["full_name"], lines[1]["full_name"] = "Someone Else Entirely", "Another Name Altogether"
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": lines})
+    db.session.commit()
+    db.session.expire_all()
+    november = db.session.get(Act, act.id)
+    clawed = -NORMS[level_for_grade(left.grade)]
+    assert november.adjustment_tiyn == clawed
+    flagged = sorted((ln for ln in november.lines if ln.review_codes), key=lambda ln: ln.line_no)
+    assert [ln.line_no for ln in flagged][:2] == [1, 2]
+
+    official = browser("official")
+    for line, body in ((flagged[0], {"decision": "confirm", "comment": "same child"}),
+                       (flagged[1], {"decision": "exclude", "comment": "not ours"})):
+        assert official.post(f"/acts/{november.id}/lines/{line.id}/review", body).status_code == 303
+        status, amount, adjustment, line_results = _state(november.id)
+        assert status == "verified" and adjustment == clawed
+        assert amount == sum(a for _, a in line_results) + clawed
+        assert db.session.query(ActAdjustment).filter_by(act_id=november.id).count() == 1
+    events = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.object_id == november.id,
+                                                                            AuditEvent.object_type == "act")
+                                                   .order_by(AuditEvent.id))]
+    assert events[-2:] == ["act.line_reviewed", "act.verified"], "the new amount is on the record"
+    assert verify_chain(f"instance:{november.instance_id}") == []
