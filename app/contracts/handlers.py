@@ -97,7 +97,9 @@ def contract_terms(act) -> ActTerms | None:
     """Acts opened under a contract are checked against its levels, capacity, licence and monthly cap — as in
     force for the act's month (an amendment applies from its effective month on)."""
     link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
-    return None if link is None else _terms_of(link.contract, act.period)
+    if link is None:
+        return None
+    return _terms_of(link.contract, act, operations.committed_under([link.contract_id]).get(link.contract_id, 0))
 
 
 def _contract_terms_many(acts) -> dict[int, ActTerms]:
@@ -106,27 +108,36 @@ def _contract_terms_many(acts) -> dict[int, ActTerms]:
 
     from app.orders.models import StateOrder
 
-    periods = {a.id: a.period for a in acts}
-    ids = list(periods)
+    by_id = {a.id: a for a in acts}
+    ids = list(by_id)
     found: dict[int, ActTerms] = {}
     for i in range(0, len(ids), 900):
-        for link in db.session.scalars(select(ContractAct).where(ContractAct.act_id.in_(ids[i : i + 900]))
-                                       .options(selectinload(ContractAct.contract).selectinload(Contract.order)
-                                                .selectinload(StateOrder.norms),
-                                                selectinload(ContractAct.contract).selectinload(Contract.amendments))):
-            found[link.act_id] = _terms_of(link.contract, periods[link.act_id])
+        links = list(db.session.scalars(select(ContractAct).where(ContractAct.act_id.in_(ids[i : i + 900]))
+                                        .options(selectinload(ContractAct.contract).selectinload(Contract.order)
+                                                 .selectinload(StateOrder.norms),
+                                                 selectinload(ContractAct.contract).selectinload(Contract.amendments))))
+        committed = operations.committed_under(sorted({link.contract_id for link in links}))
+        for link in links:
+            found[link.act_id] = _terms_of(link.contract, by_id[link.act_id], committed.get(link.contract_id, 0))
     return found
 
 
 contract_terms.many = _contract_terms_many
 
 
-def _terms_of(contract: Contract, period) -> ActTerms:
-    """The terms in force for the month ``period`` (an amendment applies from its effective month on)."""
-    terms = terms_on(contract, period)
+def _terms_of(contract: Contract, act, committed: int) -> ActTerms:
+    """The terms in force for the act's month (an amendment applies from its effective month on).
+
+    The act earns at most the monthly cap, and at most what the contract's amount has left after the acts accepted
+    or paid under it (``committed``, this act's own amount not counted): an act verified above what is left would
+    be accepted and then refused at payment for good (within_contract_cap) — a jam nobody could clear."""
+    terms = terms_on(contract, act.period)
     grades = frozenset(g for level, span in LEVEL_GRADES.items() if terms[f"places_{level}"] > 0 for g in span)
+    own = (act.amount_tiyn or 0) if act.status in operations.COMMITTED else 0
+    left = max(terms["amount_cap_tiyn"] - (committed - own), 0)
     return ActTerms(allowed_grades=grades, design_capacity=contract.design_capacity,
-                    licence_valid_until=contract.licence_valid_until, amount_cap_tiyn=terms["monthly_cap_tiyn"],
+                    licence_valid_until=contract.licence_valid_until,
+                    amount_cap_tiyn=min(terms["monthly_cap_tiyn"], left),
                     contract_id=contract.id,
                     norms_tiyn=tuple((lv, contract.order.norm(lv, contract.locality)) for lv in LEVELS),
                     places_by_level=tuple((lv, int(terms[f"places_{lv}"])) for lv in LEVELS))

@@ -256,6 +256,23 @@ def contract_acts(contract: Contract) -> list[Act]:
                                    .where(ContractAct.contract_id == contract.id).order_by(Act.period)))
 
 
+#: An act whose amount is owed under its contract: accepted (to be paid exactly that) or paid.
+COMMITTED = ("accepted", "paid")
+
+
+def committed_under(contract_ids, statuses=COMMITTED) -> dict[int, int]:
+    """Per contract, the amounts of its acts in ``statuses`` (accepted or paid: what the contract's amount owes)."""
+    found: dict[int, int] = {}
+    ids = list(contract_ids)
+    for i in range(0, len(ids), 900):
+        found.update(db.session.execute(
+            select(ContractAct.contract_id, func.coalesce(func.sum(Act.amount_tiyn), 0))
+            .join(Act, Act.id == ContractAct.act_id)
+            .where(ContractAct.contract_id.in_(ids[i : i + 900]), Act.status.in_(statuses))
+            .group_by(ContractAct.contract_id)).all())
+    return {k: int(v) for k, v in found.items()}
+
+
 def paid_under(contract: Contract) -> int:
     return db.session.scalar(
         select(func.coalesce(func.sum(Payment.amount_tiyn), 0)).join(ContractAct, ContractAct.act_id == Payment.act_id)
@@ -330,11 +347,17 @@ def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
     elif effective > request.period_end:
         errors["effective_from"] = _("The amendment must apply from a month within the term.")
     paid = paid_under(contract)
+    # What the contract already owes: paid, accepted, and on its way to a decision (submitted or verified). An
+    # amount below it left an accepted act that could never be paid — and no act or amendment could clear it.
+    owed = committed_under([contract.id], ("submitted", "verified", *COMMITTED)).get(contract.id, 0)
     if request.amount_cap_tiyn <= 0:
         errors["amount"] = _("The amount must be more than zero.")
     elif request.amount_cap_tiyn < paid:
         errors["amount"] = _("The amount cannot be less than what has been paid already, %(paid)s.",
                              paid=format_tenge(paid))
+    elif request.amount_cap_tiyn < owed:
+        errors["amount"] = _("The amount cannot be less than what the contract's acts already claim (paid, accepted "
+                             "or awaiting a decision), %(owed)s.", owed=format_tenge(owed))
     elif request.amount_cap_tiyn > contract.amount_cap_tiyn:
         # An increase comes out of the order's budget, as an allocation does (2,000,000,000 ₸ was accepted under
         # an order of 900,000,000 ₸).

@@ -270,3 +270,38 @@ def test_an_increase_beyond_what_the_orders_budget_has_left_is_refused(world, br
     just = (contract.amount_cap_tiyn + left) / 100
     assert official.post(f"/contracts/{contract.id}/amend", form(contract, amount=f"{just:.2f}")).status_code == 303
     assert allocated_tiyn(samruk().order) == samruk().order.budget_tiyn
+
+
+def test_the_amount_cannot_go_below_what_the_contracts_acts_already_claim(world, browser):
+    """An amount of 1,000 ₸ was accepted while 992,400 ₸ was accepted and unpaid: September was paid under the
+    signed terms, and October, verified in full, was accepted and then refused at payment for good."""
+    contract = samruk()
+    link = db.session.scalars(select(ContractAct).where(ContractAct.contract_id == contract.id,
+                                                        ContractAct.period == date(2026, 9, 1))).one()
+    link.act.status, link.act.amount_tiyn = "accepted", 99_240_000
+    db.session.commit()
+    before = snapshot(contract.id)
+    official = browser("official_shymkent")
+    response = official.post(f"/contracts/{contract.id}/amend", form(contract, amount="1000"))
+    assert response.status_code == 422 and "already claim" in response.get_data(as_text=True)
+    assert snapshot(contract.id) == before
+    assert official.post(f"/contracts/{contract.id}/amend", form(contract, amount="992400")).status_code == 303
+
+
+def test_an_act_earns_at_most_what_the_contracts_amount_has_left(world):
+    """Verified at the full monthly amount when the contract's amount had less left, an act was accepted and then
+    refused at payment (within_contract_cap) — for good. Verification now caps it at what is left."""
+    from app.acts.terms import terms_for
+
+    contract = samruk()
+    acts = {link.period: link.act for link in db.session.scalars(
+        select(ContractAct).where(ContractAct.contract_id == contract.id))}
+    september, october = acts[date(2026, 9, 1)], acts[date(2026, 10, 1)]
+    assert terms_for(october).amount_cap_tiyn == contract.monthly_cap_tiyn
+    september.status, september.amount_tiyn = "paid", contract.amount_cap_tiyn - 1_000_000
+    db.session.flush()
+    assert terms_for(october).amount_cap_tiyn == 1_000_000
+    assert terms_for(september).amount_cap_tiyn == contract.monthly_cap_tiyn, "its own amount is not counted"
+    october.amount_tiyn = 1_000_000
+    within_contract_cap(october)  # what verification now allows is payable
+    db.session.rollback()
