@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from app.acts import operations
 from app.acts.models import Act
-from app.engine.errors import DomainRefused
+from app.engine.errors import DomainConflict, DomainRefused
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
 from app.extensions import db
@@ -45,8 +45,19 @@ class DecideAct(TaskHandler):
         act = act_of(ctx)
         return {"act": act, "rules": instrument_of(act).rules, "instrument": instrument_of(act)}
 
+    def seen(self, ctx: TaskContext) -> str | None:
+        return str(act_of(ctx).lock_version)
+
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         act = act_of(ctx)
+        if data["decision"] != "return" and ctx.seen is not None and ctx.seen != str(act.lock_version):
+            # Verified again since the page was opened (a month-wide pass, a line's review in another tab): the
+            # amount and lines on the page may not be the act's any more. Accepting is accepting what one saw.
+            from app.i18n import format_tenge
+
+            raise DomainConflict(_("The act was verified again after you opened this page: its amount is now "
+                                   "%(amount)s. Read the report below again, then decide.",
+                                   amount=format_tenge(act.amount_tiyn)))
         operations.decide(act, data["decision"], data.get("comment"), ctx.actor)
         return {"decision": data["decision"]}
 

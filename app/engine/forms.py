@@ -295,6 +295,10 @@ def _finalise(node: Any, schema: dict) -> Any:
     return node
 
 
+#: Fields the task page adds to every form (CSRF, the instance's and the record's versions): not the form's data.
+_PAGE_FIELDS = ("csrf_token", "_version", "_seen")
+
+
 def parse_form(schema: dict, form: dict[str, str]) -> tuple[dict, FieldErrors]:
     """HTML form fields → data following the schema; unknown or malformed fields are errors.
 
@@ -302,7 +306,7 @@ def parse_form(schema: dict, form: dict[str, str]) -> tuple[dict, FieldErrors]:
     """
     raw: dict = {}
     errors = FieldErrors()
-    for name, value in _compact_rows({k: v for k, v in form.items() if k not in ("csrf_token", "_version")}).items():
+    for name, value in _compact_rows({k: v for k, v in form.items() if k not in _PAGE_FIELDS}).items():
         parts = name.split(".")
         field_schema = _schema_at(schema, parts) if _FIELD_RE.match(name) else None
         if field_schema is None or field_schema.get("type") in ("object", "array"):

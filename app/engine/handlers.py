@@ -17,6 +17,8 @@ class TaskContext:
     human_task: Any  # HumanTask
     actor: Any  # User or None
     data: dict = field(default_factory=dict)  # the workflow task's data (small values)
+    #: the version of the step's record the person saw when they opened the task (``TaskHandler.seen``), or None
+    seen: str | None = None
 
 
 class TaskHandler:
@@ -29,6 +31,13 @@ class TaskHandler:
 
     def context(self, ctx: TaskContext) -> dict:
         return {}
+
+    def seen(self, ctx: TaskContext) -> str | None:
+        """The version of the record the step decides (an act's), sent with the page's form and given back in
+        ``ctx.seen`` on submit, so a handler can refuse a decision taken on a page that is out of date. The
+        instance's version does not move when the record changes outside the process (a month-wide verification
+        re-prices an act)."""
+        return None
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         return data

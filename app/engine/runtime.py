@@ -541,8 +541,9 @@ def task_form(task: HumanTask) -> tuple[dict, dict]:
 
 
 def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, data: dict | None = None,
-                  expected_lock_version: int | None = None) -> ProcessInstance:
-    """Validate and complete one user task. ``form`` is raw HTML fields; ``data`` is JSON (API)."""
+                  expected_lock_version: int | None = None, seen: str | None = None) -> ProcessInstance:
+    """Validate and complete one user task. ``form`` is raw HTML fields; ``data`` is JSON (API). ``seen``: the
+    version of the step's record the page showed (``TaskHandler.seen``), for the handler to compare."""
     # Task, instance and the instance's organisation (the new tasks' inbox columns) in one statement.
     task = get_by_id(_TASK_WITH_INSTANCE, HumanTask, task_id)
     if task is None or not can_act(actor, task):
@@ -590,7 +591,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         advance(wf)
 
     with _optimistic_lock():
-        wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data), data)
+        wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data, seen), data)
         _run_engine(instance, actor, step)
         _mark_completed(task, actor, now)
         _sync(instance, wf, now, completed_guid=task.task_guid, open_guids=open_guids)

@@ -268,8 +268,10 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
     actionable = task.status == "open" and can_act(current_user, task)
     fields = []
     panel = handler.template
+    seen = None
     try:
         extra = handler.context(ctx)
+        seen = handler.seen(ctx)
         if actionable and values is None:
             values = handler.prefill(ctx)
     except DomainRefused as err:
@@ -291,7 +293,7 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
     manage = ops.can_manage(current_user, task)
     return render_template(
         "inbox/task.html", task=task, fields=fields, actionable=actionable, errors=errors or {},
-        refusal=refusal, panel=panel, events=events, comments=comments, attachments=attachments,
+        refusal=refusal, panel=panel, seen=seen, events=events, comments=comments, attachments=attachments,
         diagram=instance_status(instance), sla=sla_state(task), on_behalf=on_behalf,
         can_manage=manage, may_write=ops.may_write(current_user, task),
         candidates=ops.reassign_candidates(task) if task.status == "open" and manage else [],
@@ -311,7 +313,8 @@ def task(task_id: int):
     try:
         with signals.task_created.connected_to(lambda row, **_kw: opened.append(row)):
             complete_task(task.id, current_user, form=request.form.to_dict(),
-                          expected_lock_version=request.form.get("_version", type=int))
+                          expected_lock_version=request.form.get("_version", type=int),
+                          seen=request.form.get("_seen"))
         commit_keeping_loaded()
     except FormInvalid as err:
         db.session.rollback()

@@ -236,3 +236,32 @@ def test_paying_an_act_paid_meanwhile_is_a_conflict_409_on_the_api_and_the_page(
     with pytest.raises(DomainConflict):
         register_payment(db.session.get(Act, act.id), "PP-FOURTH", clock.today(), user("operator"))
     db.session.rollback()
+
+
+def test_an_acceptance_from_a_page_opened_before_the_act_was_verified_again_is_refused(world, browser):
+    """The page showed one amount; a month-wide pass re-priced the act meanwhile; "accept" from that page went
+    through at an amount the official never saw. It is refused with the new amount, and accepted from the page
+    that shows it."""
+    import re
+
+    act = act_of_school(ALATAU)
+    official = browser("official_almaty")
+    task_id = open_task(act, "accept_act").id
+    page = official.get(f"/tasks/{task_id}").get_data(as_text=True)
+    hidden = dict(re.findall(r'name="(_version|_seen)" value="(\d+)"', page))
+    assert set(hidden) == {"_version", "_seen"}
+    _registry_catches_up(act)
+    run = start_month_verification(act.period, actor=None, dispatch_job=False)
+    db.session.commit()
+    assert run_month_verification(run.id).status == "done"
+    repriced = _snapshot(act.id)
+
+    stale = official.post(f"/tasks/{task_id}", {"decision": "accept", **hidden})
+    text = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "verified again after you opened this page" in text
+    assert _snapshot(act.id) == repriced and db.session.get(Act, act.id).status == "verified"
+    fresh = dict(re.findall(r'name="(_version|_seen)" value="(\d+)"', text))
+    assert fresh["_seen"] != hidden["_seen"]
+    assert official.post(f"/tasks/{task_id}", {"decision": "accept", **fresh}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Act, act.id).status == "accepted"
