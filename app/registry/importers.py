@@ -42,6 +42,8 @@ REASONS = {
     "end_before_start": _l("the end date is before the start date"),
     "far_future": _l("the date is more than a year ahead"),
     "too_long": _l("value is too long"),
+    "formula": _l("the cell holds a formula with no saved value; save the file with values (or open and save it "
+                  "in Excel) and import it again"),
     "missing_columns": _l("the header lacks required columns"),
     "unreadable": _l("the file cannot be read as CSV (UTF-8 or Windows-1251) or XLSX"),
     "too_large": _l("the file is too large to import: too much data once unpacked, too many rows or columns"),
@@ -295,12 +297,66 @@ def _is_xlsx(path: Path) -> bool:
         return fh.read(4) == b"PK\x03\x04"
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, {column: value}) for each non-empty data row; raises FileUnreadable."""
+def read_rows(path: Path, formulas: dict | None = None) -> Iterator[tuple[int, dict]]:
+    """(line number, {column: value}) for each non-empty data row; raises FileUnreadable. ``formulas`` (from
+    :func:`scan`): an XLSX cell that holds a formula with no saved value is given as a :class:`Formula`."""
     if _is_xlsx(path):
-        yield from _read_xlsx(path)
+        yield from _read_xlsx(path, formulas or {})
     else:
         yield from _read_csv(path)
+
+
+class Formula(str):
+    """An XLSX cell's formula whose value the file does not hold (a workbook written by a program, never opened in
+    Excel): read as values, it was an empty cell — and an empty withdrawal date cleared a real one."""
+
+
+@dataclass
+class Scan:
+    rows: int  # data rows
+    formulas: dict  # {(row, column): formula text} of the XLSX cells that hold a formula
+
+
+MAX_FORMULAS = 100_000
+
+
+def scan(path: Path) -> Scan:
+    """Read the whole file once before a row is written: a file that cannot be read to its end (a field over the
+    CSV limit, a broken encoding, a damaged workbook member, too many rows) raises FileUnreadable here, so a bad
+    file changes nothing — the import had committed the batches before the bad line. Also counts the rows (the
+    progress bar) and finds an XLSX's formula cells."""
+    if not _is_xlsx(path):
+        return Scan(sum(1 for _ in _read_csv(path)), {})
+    from openpyxl import load_workbook
+
+    check_bounds(path)
+    formulas: dict = {}
+    count = 0
+    with open(path, "rb") as fh:
+        try:
+            wb = load_workbook(fh, read_only=True, data_only=False)
+        except Exception as err:  # openpyxl raises many kinds for a corrupt archive
+            raise FileUnreadable("unreadable", str(err)[:200]) from err
+        try:
+            rows = wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
+            header = _normalise_header(next(rows, ()) or ())
+            for number, row in enumerate(rows, start=2):
+                if number > MAX_ROWS + 1:
+                    raise FileUnreadable("too_large", f"more than {MAX_ROWS} rows")
+                if any(c not in (None, "") for c in row):
+                    count += 1
+                for column, value in zip(header, row, strict=False):
+                    if isinstance(value, str) and value.startswith("="):
+                        if len(formulas) >= MAX_FORMULAS:
+                            raise FileUnreadable("too_large", f"more than {MAX_FORMULAS} formulas")
+                        formulas[(number, column)] = value
+        except FileUnreadable:
+            raise
+        except Exception as err:  # a damaged member found while streaming (bad CRC, truncated XML)
+            raise FileUnreadable("unreadable", str(err)[:200]) from err
+        finally:
+            wb.close()
+    return Scan(count, formulas)
 
 
 def csv_encoding(path: Path) -> str:
@@ -345,7 +401,7 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict]]:
         raise FileUnreadable("unreadable", str(err)) from err
 
 
-def _read_xlsx(path: Path) -> Iterator[tuple[int, dict]]:
+def _read_xlsx(path: Path, formulas: dict) -> Iterator[tuple[int, dict]]:
     from openpyxl import load_workbook
 
     check_bounds(path)
@@ -361,8 +417,12 @@ def _read_xlsx(path: Path) -> Iterator[tuple[int, dict]]:
             for number, row in enumerate(rows, start=2):
                 if number > MAX_ROWS + 1:
                     raise FileUnreadable("too_large", f"more than {MAX_ROWS} rows")
-                if any(c not in (None, "") for c in row):
-                    yield number, dict(zip(header, row, strict=False))
+                values = dict(zip(header, row, strict=False))
+                for column, value in values.items():
+                    if value is None and (number, column) in formulas:
+                        values[column] = Formula(formulas[(number, column)])
+                if any(c not in (None, "") for c in values.values()):
+                    yield number, values
         except FileUnreadable:
             raise
         except Exception as err:  # a damaged member found while streaming (bad CRC, truncated XML)
@@ -384,10 +444,11 @@ def header_of(path: Path) -> list[str]:
 # --- upsert ----------------------------------------------------------------------------------------
 
 
-def upsert(kind: ImportKind, rows: list[dict]) -> None:
-    """INSERT … ON CONFLICT (natural key) DO UPDATE — on SQLite and PostgreSQL alike."""
+def upsert(kind: ImportKind, rows: list[dict]) -> int:
+    """INSERT … ON CONFLICT (natural key) DO UPDATE — on SQLite and PostgreSQL alike. Returns the records written:
+    rows of the batch with the same key are one record (the last wins)."""
     if not rows:
-        return
+        return 0
     by_key = {tuple(r[k] for k in kind.key): r for r in rows}  # last row of a key in the batch wins
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -397,6 +458,7 @@ def upsert(kind: ImportKind, rows: list[dict]) -> None:
     stmt = (stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updated) if updated
             else stmt.on_conflict_do_nothing(index_elements=list(kind.key)))
     db.session.execute(stmt, list(by_key.values()))
+    return len(by_key)
 
 
 @dataclass
@@ -407,10 +469,13 @@ class ImportResult:
     errors: list[dict] | None = None
 
 
-def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], None] | None = None) -> ImportResult:
+def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], None] | None = None,
+                formulas: dict | None = None) -> ImportResult:
     """Validate and upsert every row of ``path``; ``progress(processed, loaded, rejected)`` after each batch.
 
-    The caller owns the transaction boundary; ``progress`` may commit (the import then lands batch by batch).
+    The caller owns the transaction boundary; ``progress`` may commit (the import then lands batch by batch), so
+    the caller runs :func:`scan` first (``formulas`` is what it found). ``loaded`` counts records: two rows of a
+    batch with the same key are one record.
     """
     kind = KINDS[kind_name]
     result = ImportResult(errors=[])
@@ -421,15 +486,17 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
     batch: list[dict] = []
 
     def flush() -> None:
-        upsert(kind, batch)
-        result.loaded += len(batch)
+        result.loaded += upsert(kind, batch)
         batch.clear()
         if progress:
             progress(result.total, result.loaded, result.rejected)
 
-    for line, row in read_rows(path):
+    for line, row in read_rows(path, formulas):
         result.total += 1
         try:
+            for column, value in row.items():
+                if isinstance(value, Formula):
+                    raise RowError(column, "formula")
             batch.append(kind.parse(row))
         except RowError as err:
             result.rejected += 1

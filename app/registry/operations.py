@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app import clock, jobs
 from app.audit.operations import record_event
 from app.extensions import db
-from app.registry.importers import KINDS, FileUnreadable, ImportResult, count_rows, import_file
+from app.registry.importers import KINDS, FileUnreadable, ImportResult, import_file, scan
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
 
 CHAIN = "registry"
@@ -51,7 +51,8 @@ def create_import(kind: str, filename: str, source: Path | None = None, actor=No
 
 
 def run_import(job_id: int, progress=None) -> ImportResult | None:
-    """Run a queued import: rows land batch by batch (committed), progress is visible meanwhile.
+    """Run a queued import: the file is read through once first (:func:`importers.scan`: a file that cannot be read
+    to its end fails before a row is written), then rows land batch by batch (committed), progress visible meanwhile.
 
     The job holds a lease (:mod:`app.jobs`) renewed with every batch. Rows are upserted on their natural key,
     so a run resumed after its worker died simply reads the file again: rows already loaded are updated to the
@@ -76,11 +77,14 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
         if not path.exists():
             raise FileUnreadable("file_missing", "")
         try:
-            job.total_rows = count_rows(path)
+            scanned = scan(path)  # the whole file read before a row is written: a bad file changes nothing
+        except FileUnreadable:
+            raise
         except Exception as err:  # openpyxl and lxml raise many kinds for a corrupt or hostile workbook
             raise FileUnreadable("unreadable", f"{type(err).__name__}: {err}") from err
+        job.total_rows = scanned.rows
         db.session.commit()
-        result = import_file(job.kind, path, on_batch)
+        result = import_file(job.kind, path, on_batch, scanned.formulas)
     except jobs.LeaseLost:
         db.session.rollback()
         raise

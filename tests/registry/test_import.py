@@ -147,3 +147,56 @@ def test_a_file_in_no_encoding_we_read_is_refused_whole(app_ctx, tmp_path):
         raise AssertionError("read as something")
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(NedbEnrollment)) == 0
+
+
+def _run(kind: str, path):
+    from app.registry.operations import create_import, run_import
+
+    job = create_import(kind, path.name, source=path)
+    db.session.commit()
+    result = run_import(job.id)
+    db.session.expire_all()
+    return result, db.session.get(RegistryImport, job.id)
+
+
+def test_a_file_that_breaks_after_the_first_batches_changes_nothing(app_ctx, tmp_path):
+    """2,100 good rows, then a field over the CSV reader's limit: the import failed — after committing the first
+    2,000 rows, which then appeared in the schools' prefilled acts."""
+    rows = [f"{iin(n)},Student {n},{SCHOOL_BIN},private,5,2026-09-01," for n in range(1, 2101)]
+    rows.append(f"{iin(3000)},{'x' * 200_000},{SCHOOL_BIN},private,5,2026-09-01,")
+    path = tmp_path / "nedb.csv"
+    path.write_text("iin,full_name,school_bin,school_kind,grade,enrolled_on,withdrawn_on\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    result, job = _run("nedb", path)
+    assert result is None and job.status == "failed" and job.message.startswith("unreadable:")
+    assert job.loaded_rows == 0
+    assert db.session.scalar(select(func.count()).select_from(NedbEnrollment)) == 0
+
+
+def test_a_formula_with_no_saved_value_is_rejected_not_read_as_an_empty_cell(app_ctx, tmp_path):
+    """A workbook written by a program holds formulas without their values: read as values, a withdrawal date
+    ``=DATE(2026,10,1)`` was an empty cell and cleared the student's real withdrawal."""
+    db.session.add(NedbEnrollment(iin=iin(1), full_name="Ерлан", school_bin=SCHOOL_BIN, school_kind="private",
+                                  grade=5, enrolled_on=date(2026, 9, 1), withdrawn_on=date(2026, 10, 1)))
+    db.session.commit()
+    path = write_xlsx(tmp_path / "nedb.xlsx", [
+        ["iin", "full_name", "school_bin", "school_kind", "grade", "enrolled_on", "withdrawn_on"],
+        [iin(1), "Ерлан", SCHOOL_BIN, "private", 5, date(2026, 9, 1), "=DATE(2026,10,1)"],
+        [iin(2), '=CMD|" /C calc"!A0', SCHOOL_BIN, "private", 5, date(2026, 9, 1), None],
+        [iin(3), "Fine", SCHOOL_BIN, "private", 5, date(2026, 9, 1), None],
+    ])
+    result, job = _run("nedb", path)
+    assert (result.total, result.loaded, result.rejected) == (3, 1, 2)
+    assert [(e["line"], e["column"], e["code"], e["value"]) for e in result.errors] == [
+        (2, "withdrawn_on", "formula", "=DATE(2026,10,1)"), (3, "full_name", "formula", '=CMD|" /C calc"!A0')]
+    kept = db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == iin(1))).one()
+    assert kept.withdrawn_on == date(2026, 10, 1)
+
+
+def test_rows_of_one_key_in_a_file_count_as_one_record_loaded(app_ctx, tmp_path):
+    path = tmp_path / "business.csv"
+    path.write_text("bin,name,status,oked\n"
+                    f"{SCHOOL_BIN},First name,active,85.31\n{SCHOOL_BIN},Second name,active,85.31\n", encoding="utf-8")
+    result, _job = _run("business", path)
+    assert (result.total, result.loaded, result.rejected) == (2, 1, 0)
+    assert db.session.scalars(select(BusinessRecord.name)).all() == ["Second name"]
