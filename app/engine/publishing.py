@@ -13,11 +13,11 @@ import re
 from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app import clock
 from app.audit.operations import record_event
-from app.engine.errors import ModelInvalid
+from app.engine.errors import ConflictError, ModelInvalid
 from app.engine.models import ProcessModel, ProcessModelVersion
 from app.engine.specs import validate_files
 from app.extensions import db
@@ -131,7 +131,12 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{1,99}$")
 
 
 class ModelChangeRefused(Exception):
-    """A change a process owner asked for that the rules do not allow; ``str()`` says why."""
+    """A change a process owner asked for that the rules do not allow; ``str()`` says why, ``reasons`` lists each
+    reason on its own (a reason may itself contain "; ")."""
+
+    def __init__(self, *reasons: str):
+        super().__init__("; ".join(str(r) for r in reasons))
+        self.reasons = [str(r) for r in reasons]
 
 
 def _actor_id(actor) -> int | None:
@@ -225,14 +230,29 @@ def _refuse_lost_content(before: dict[str, str], after: dict[str, str]) -> None:
                 "those elements in the exported model's files and import it again.", file=name, what=what))
 
 
-def save_draft(version: ProcessModelVersion, files: dict[str, str], actor=None) -> list:
+def save_draft(version: ProcessModelVersion, files: dict[str, str], actor=None, base_hash: str | None = None) -> list:
     """Store the draft's files whatever their problems (work in progress) and return every problem — unless the
-    change would drop content the editor cannot show (:func:`_refuse_lost_content`)."""
+    change would drop content the editor cannot show (:func:`_refuse_lost_content`).
+
+    ``base_hash``: the draft's ``content_hash`` when the editor loaded it. If the draft was saved since (another
+    tab, a colleague), ConflictError and nothing changes — the editor posts every file it loaded, so the later
+    save silently put back what the other had changed. The check is a guarded write: of two saves from the same
+    base, one wins."""
     _require_draft(version)
     _refuse_lost_content(version.files or {}, files)
     problems = version_problems(version, files, learn=True)
+    new_hash = content_hash(files)
+    if base_hash is not None:
+        won = db.session.execute(
+            update(ProcessModelVersion).where(ProcessModelVersion.id == version.id,
+                                              ProcessModelVersion.content_hash == base_hash)
+            .values(content_hash=new_hash).execution_options(synchronize_session=False)).rowcount
+        if not won:
+            raise ConflictError(_("This draft was saved by someone else (or in another tab) after you opened it. "
+                                  "Your changes were not saved: copy what you need, reload the editor and make "
+                                  "them again."))
     version.files = dict(files)
-    version.content_hash = content_hash(files)
+    version.content_hash = new_hash
     db.session.flush()
     _audit(version.process_model, "model.draft_saved", version, actor, files=sorted(files),
            problems=len(problems), hash=version.content_hash)

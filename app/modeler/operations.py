@@ -121,19 +121,21 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None
     return schema, ui, errors
 
 
-def save_form(draft: ProcessModelVersion, schema_name: str, schema_text: str, ui_text: str, actor=None) -> list:
-    """Check and store a form (JSON Schema + UI schema) in the draft; nothing is stored if it has errors."""
+def save_form(draft: ProcessModelVersion, schema_name: str, schema_text: str, ui_text: str, actor=None,
+              base_hash: str | None = None) -> list:
+    """Check and store a form (JSON Schema + UI schema) in the draft; nothing is stored if it has errors.
+    ``base_hash``: the draft's content hash when the form page was opened (see ``save_draft``)."""
     if draft.status != "draft":
         raise ModelChangeRefused(_("Published and retired versions are immutable; start a draft to change them"))
     if not is_schema_file(schema_name) or not is_safe_file_name(schema_name):
         raise ModelChangeRefused(_("A form file name must end in .schema.json"))
     _schema, _ui, errors = check_form(schema_text, ui_text)
     if errors:
-        raise ModelChangeRefused("; ".join(errors))
+        raise ModelChangeRefused(*errors)
     files = dict(draft.files)
     files[schema_name] = schema_text
     files[ui_name_for(schema_name)] = ui_text or "{}"
-    problems = save_draft(draft, files, actor)
+    problems = save_draft(draft, files, actor, base_hash)
     record_event(f"model:{draft.process_model_id}", "model.form_saved", "process_model_version", draft.id,
                  actor_id=getattr(actor, "id", None),
                  details={"model": draft.process_model.identifier, "version": draft.number, "form": schema_name})

@@ -127,7 +127,7 @@ def edit(version_id: int):
         "files": version.files, "editable": editable, "problems": _problem_dicts(problems),
         "notices": _problem_dicts(implicit_end_notices(version.files)),
         "lanes": sorted(known_lanes()), "operators": operators, "handlers": known_handlers(),
-        "saveUrl": url_for("modeler.save", version_id=version.id),
+        "saveUrl": url_for("modeler.save", version_id=version.id), "contentHash": version.content_hash,
         "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),
         "nameLanguages": list(NAME_LANGUAGES),
     }
@@ -173,7 +173,8 @@ def _unreadable_file(files: dict[str, str]) -> str | None:
 @bp.route("/versions/<int:version_id>/save", methods=["POST"])
 @login_required
 def save(version_id: int):
-    """JSON: {"files": {name: text}, "delete": [names]} merged into the draft; answers every problem."""
+    """JSON: {"files": {name: text}, "delete": [names], "base": hash} merged into the draft; answers every problem
+    and the draft's new hash. ``base`` (the hash the editor loaded): a draft saved meanwhile is a 409."""
     require_model_editor(current_user)
     version = _version(version_id)
     payload = request.get_json(silent=True)
@@ -195,14 +196,20 @@ def save(version_id: int):
         # Every page of a model opens its diagram: a draft left without one could only be discarded (a 500 on
         # the editor and on the export).
         return jsonify({"error": _("A model needs its diagram: the last .bpmn file cannot be deleted.")}), 422
+    base = payload.get("base")
+    if base is not None and not isinstance(base, str):
+        return jsonify({"error": _("The request was not understood.")}), 400
     try:
         operations.refuse_foreign_content(payload.get("files", {}))
-        problems = save_draft(version, files, current_user)
+        problems = save_draft(version, files, current_user, base)
     except ModelChangeRefused as err:
         db.session.rollback()
         return jsonify({"error": str(err)}), 409 if version.status != "draft" else 422
+    except ConflictError as err:
+        db.session.rollback()
+        return jsonify({"error": str(err)}), 409
     db.session.commit()
-    return jsonify({"saved": True, "problems": _problem_dicts(problems),
+    return jsonify({"saved": True, "hash": version.content_hash, "problems": _problem_dicts(problems),
                     "notices": _problem_dicts(implicit_end_notices(files))})
 
 
@@ -393,13 +400,17 @@ def new_form(version_id: int):
     return redirect(url_for("modeler.form", version_id=version.id, name=name))
 
 
-def _save_form(version: ProcessModelVersion, name: str, schema_text: str, ui_text: str) -> list[str]:
+def _save_form(version: ProcessModelVersion, name: str, schema_text: str, ui_text: str,
+               base_hash: str | None = None) -> list[str]:
     """Save the form in the draft and commit; else the reasons it was refused (nothing stored)."""
     try:
-        operations.save_form(version, name, schema_text, ui_text, current_user)
+        operations.save_form(version, name, schema_text, ui_text, current_user, base_hash or None)
     except ModelChangeRefused as err:
         db.session.rollback()
-        return str(err).split("; ")
+        return err.reasons
+    except ConflictError as err:
+        db.session.rollback()
+        return [str(err)]
     db.session.commit()
     return []
 
@@ -418,16 +429,20 @@ def form(version_id: int, name: str):
     if request.method == "POST":
         require_model_editor(current_user)
         schema_text, ui_text = request.form.get("schema", ""), request.form.get("uischema", "{}")
-        errors = _unreadable_json(schema_text, ui_text) or _save_form(version, name, schema_text, ui_text)
+        errors = _unreadable_json(schema_text, ui_text) or _save_form(version, name, schema_text, ui_text,
+                                                                      request.form.get("base"))
         if not errors:
             flash(_("The form %(name)s was saved in draft version %(v)s.", name=name, v=version.number), "success")
             return redirect(url_for("modeler.form", version_id=version.id, name=name))
     schema, ui, _errs = _checked_form(schema_text, ui_text)
     fields = build_fields(schema, ui, {}, {}, str(get_locale())) if not _errs else []
     editable = version.status == "draft" and can_edit_models(current_user)
+    # The draft as the person loaded it: a form sent back with errors keeps that base, so a draft saved by someone
+    # else meanwhile stays refused until the page is reloaded.
+    base_hash = request.form.get("base", "") if request.method == "POST" else version.content_hash
     return render_template("modeler/form.html", version=version, model=version.process_model, name=name,
                            ui_name=ui_name, schema_text=schema_text, ui_text=ui_text, errors=errors, fields=fields,
-                           editable=editable), (422 if errors else 200)
+                           editable=editable, base_hash=base_hash), (422 if errors else 200)
 
 
 @bp.route("/forms/preview", methods=["POST"])

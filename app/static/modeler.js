@@ -513,7 +513,7 @@
     status.classList.remove("d-none");
     status.textContent = "…";
     return started.then(stashDmn).then(keepBpmn).then(function () {
-      var payload = { files: {} };
+      var payload = { files: {}, base: cfg.contentHash };
       Object.keys(files).forEach(function (n) { if (/\.(bpmn|dmn)$/.test(n)) { payload.files[n] = files[n]; } });
       return fetch(cfg.saveUrl, {
         method: "POST", credentials: "same-origin",
@@ -523,6 +523,7 @@
     }).then(function (resp) {
       return resp.json().then(function (body) {
         if (!resp.ok) { throw new Error(body.error || resp.statusText); }
+        cfg.contentHash = body.hash;  // the next save is made on what this one stored
         lastNotices = body.notices || [];
         showProblems(body.problems);
         status.textContent = t.saved + " " + t.problems.replace("%n", String(body.problems.length));

@@ -104,3 +104,25 @@ def test_a_step_nothing_follows_is_shown_as_a_notice_and_publishing_stays_open(n
     expect(page.locator("#notices")).to_contain_text("Nothing follows this step")
     expect(page.locator("#problem-count")).to_have_text("0")
     expect(page.locator("#publish")).to_be_enabled()
+
+
+def test_a_second_tab_saving_an_older_copy_is_told_and_the_first_save_stays(new_page):
+    """Two editors on one draft: the later save of an older copy had silently put the colleague's change back."""
+    page = _new_draft_in_the_editor(new_page, two_step("e2e_tabs"), "e2e_tabs")
+    other = page.context.new_page()
+    other.goto(page.url)
+    expect(other.locator("#canvas")).to_have_attribute("data-ready", "true")
+
+    page.locator('.djs-shape[data-element-id="fill"]').click(position={"x": 12, "y": 12})
+    page.locator("#panel").get_by_label("Name", exact=True).fill("Fill in, renamed in the first tab")
+    page.locator("#panel").get_by_label("Name", exact=True).press("Tab")
+    page.click("#save-draft")
+    expect(page.locator("#save-status")).to_contain_text("Draft saved")
+
+    other.click("#save-draft")
+    expect(other.locator("#save-status")).to_contain_text("saved by someone else")
+    draft = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "draft")).one()
+    db.session.refresh(draft)
+    assert "Fill in, renamed in the first tab" in draft.files[draft.bpmn_filename]
+    page.click("#save-draft")  # the tab that saved goes on saving on what it stored
+    expect(page.locator("#save-status")).to_contain_text("Draft saved")

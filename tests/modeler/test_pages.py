@@ -203,3 +203,47 @@ def test_a_save_that_drops_what_the_editor_cannot_show_is_refused_and_saves_noth
     # An element deleted (here: replaced by another of a new id) takes its extensions with it.
     gone = dropped.replace('"review"', '"review2"')
     assert owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"trial.bpmn": gone}}).status_code == 200
+
+
+def test_a_save_from_an_editor_opened_before_another_save_is_refused_and_changes_nothing(trial_v1, browser):
+    """Two tabs on one draft: the editor posts every file it loaded, so the later save silently put back what the
+    other tab had changed. Each save now carries the draft's hash as loaded; a stale one is a 409."""
+    import json
+    import re
+
+    owner, colleague = browser("owner"), browser("owner")
+    draft = create_draft(trial_v1.process_model, user("owner"), from_version=trial_v1)
+    db.session.commit()
+    page = owner.get(f"/modeler/versions/{draft.id}").get_data(as_text=True)
+    config = json.loads(re.search(r'id="modeler-config">(.*?)</script>', page, re.S).group(1))
+    loaded = config["contentHash"]
+    assert loaded == draft.content_hash
+
+    renamed = three_step()["trial.bpmn"].replace('name="Review"', 'name="Review by the colleague"')
+    first = colleague.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"trial.bpmn": renamed},
+                                                                       "base": loaded})
+    assert first.status_code == 200 and first.get_json()["hash"] != loaded
+    stale = owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": config["files"], "base": loaded})
+    assert stale.status_code == 409 and "saved by someone else" in stale.get_json()["error"]
+    db.session.expire_all()
+    assert "Review by the colleague" in db.session.get(ProcessModelVersion, draft.id).files["trial.bpmn"]
+    again = owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {"trial.bpmn": renamed},
+                                                                   "base": first.get_json()["hash"]})
+    assert again.status_code == 200
+    assert owner.post_json(f"/modeler/versions/{draft.id}/save", {"files": {}, "base": 7}).status_code == 400
+
+
+def test_a_form_saved_from_a_page_opened_before_another_save_is_refused(trial_v1, browser):
+    import re
+
+    owner, colleague = browser("owner"), browser("owner")
+    draft = create_draft(trial_v1.process_model, user("owner"), from_version=trial_v1)
+    db.session.commit()
+    url = f"/modeler/versions/{draft.id}/forms/fill.schema.json"
+    base = re.search(r'name="base" value="([0-9a-f]+)"', owner.get(url).get_data(as_text=True)).group(1)
+    schema = '{"type": "object", "properties": {"amount": {"type": "integer", "title": "%s"}}}'
+    assert colleague.post(url, {"schema": schema % "Colleague", "uischema": "{}", "base": base}).status_code == 302
+    stale = owner.post(url, {"schema": schema % "Mine", "uischema": "{}", "base": base})
+    assert stale.status_code == 422 and "saved by someone else" in stale.get_data(as_text=True)
+    db.session.expire_all()
+    assert "Colleague" in db.session.get(ProcessModelVersion, draft.id).files["fill.schema.json"]
