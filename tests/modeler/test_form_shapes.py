@@ -43,6 +43,15 @@ BAD = [
     ({"type": "object", "properties": {"lines": {"type": "array", "items": {"type": "object", "properties": {
         "sub": {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "string"}}}}}}}}}, {},
      "field lines/sub cannot be drawn as an input (a table inside a table)"),
+    # Rules no value could meet, or not checked safely: the task could never be done, or a worker was held.
+    ({"type": "object", "properties": {"a": {"type": "string", "pattern": "^(?=x)a$"}}}, {},
+     "the pattern ^(?=x)a$ cannot be checked here"),
+    ({"type": "object", "properties": {"a": {"type": "string", "pattern": "(a)\\1"}}}, {}, "cannot be checked here"),
+    ({"type": "object", "properties": {"a": {"type": "string"}}, "patternProperties": {"^x": {"type": "string"}}},
+     {}, "patternProperties is not supported"),
+    ({"type": "object", "properties": {"a": {"type": "string", "enum": []}}}, {}, "an empty enum leaves nothing"),
+    ({"type": "object", "required": ["a", "zzz"], "properties": {"a": {"type": "string"}}}, {},
+     "zzz is required but is not one of the form"),
 ]
 
 
