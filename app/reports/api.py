@@ -18,6 +18,8 @@ blp = Blueprint("reconciliation_api", __name__, url_prefix="/api/v1",
 class ReconciliationArgs(Schema):
     period = fields.Str(load_default=None, metadata={"description": "YYYY-MM; default: the latest month"})
     region = fields.Str(load_default=None, metadata={"description": "region id; default: all visible"})
+    instrument = fields.Str(load_default=None, metadata={
+        "description": "funding instrument: schools (default) or dormitory; another value is a 422"})
 
 
 class ReconciliationRowSchema(Schema):
@@ -40,6 +42,7 @@ class ReconciliationRowSchema(Schema):
 
 class ReconciliationSchema(Schema):
     period = fields.Str(allow_none=True)
+    instrument = fields.Str(metadata={"description": "the funding instrument these figures are of"})
     regions = fields.List(fields.Nested(ReconciliationRowSchema))
     total = fields.Nested(ReconciliationRowSchema, allow_none=True)
 
@@ -62,7 +65,7 @@ def reconciliation(args):
         errors = {field: said[field] for field in problems}
         return error_response(422, " ".join(errors.values()), errors)
     total = data["total"]
-    return {"period": f"{data['period']:%Y-%m}" if data["period"] else None,
+    return {"period": f"{data['period']:%Y-%m}" if data["period"] else None, "instrument": data["instrument"].code,
             "regions": [r.as_dict() for r in data["rows"]], "total": total.as_dict() if total else None}
 
 

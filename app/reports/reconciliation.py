@@ -148,10 +148,12 @@ COUNTS = ("acts", "lines")
 
 
 def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name,
-          rules=RULES) -> tuple[list[str], list[list]]:
-    """Header and rows (money as ``Decimal`` tenge) of the download: one row per region and the total."""
+          rules=RULES, schools: bool = True) -> tuple[list[str], list[list]]:
+    """Header and rows (money as ``Decimal`` tenge) of the download: one row per region and the total.
+    ``schools``: the schools' instrument (its claims are the schools'; a dormitory's are not)."""
     rule_codes = list(rules)
-    header = [str(_l("Region"))] + [str(label) for _, label in COLUMNS] + [
+    labels = [_l("Claimed") if key == "claimed_tiyn" and not schools else label for key, label in COLUMNS]
+    header = [str(_l("Region"))] + [str(label) for label in labels] + [
         f"{_l('Withheld')}: {rules[code].title} ({code})" for code in rule_codes]
     body = []
     for r in [*rows, total]:

@@ -178,7 +178,7 @@ def reconciliation_export(fmt: str):
             flash(problem, "warning")
         return redirect(url_for("reports.reconciliation_page")), 303
     header, body = reconciliation.table(data["rows"], data["total"], _region_namer(data["regions"]),
-                                        data["instrument"].rules)
+                                        data["instrument"].rules, schools=data["instrument"].code == SCHOOLS)
     name = f"reconciliation-{data['period']:%Y-%m}{'-' + str(data['region_id']) if data['region_id'] else ''}.{fmt}"
     if fmt == "csv":
         payload, mimetype = reconciliation.to_csv(header, body), "text/csv; charset=utf-8"

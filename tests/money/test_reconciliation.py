@@ -163,3 +163,4 @@ def test_downloads_neutralise_formula_starts():
     for start in ("=", "+", "-", "@", "＝", "＋", "－", "＠"):
         assert safe_cell(f"{start}SUM(A1)") == f"'{start}SUM(A1)"
     assert safe_cell("Астана") == "Астана" and safe_cell(12) == 12
+

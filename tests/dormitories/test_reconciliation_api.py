@@ -1,0 +1,31 @@
+"""The reconciliation API and downloads of the dormitories' instrument."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+
+
+def test_the_api_reconciles_the_funding_instrument_asked_for_and_refuses_an_unknown_one(dorm_world, browser):
+    """``instrument`` was not an argument of the API: ``?instrument=dormitory`` answered the schools' figures,
+    without saying whose they were, so the dormitories' money could not be read through it."""
+    import csv as csv_module
+    import io as io_module
+    from decimal import Decimal as D
+
+    from app.acts.models import Act
+
+    operator = browser("operator")
+    month = max(db.session.scalars(select(Act.period).where(Act.instrument == "dormitory")))
+    dorm = operator.get(f"/api/v1/reconciliation?period={month:%Y-%m}&instrument=dormitory").get_json()
+    schools = operator.get(f"/api/v1/reconciliation?period={month:%Y-%m}").get_json()
+    assert (dorm["instrument"], schools["instrument"]) == ("dormitory", "schools")
+    assert dorm["total"]["claimed_tiyn"] > 0 and dorm["total"] != schools["total"]
+    rows = list(csv_module.reader(io_module.StringIO(operator.get(
+        f"/reports/reconciliation.csv?period={month:%Y-%m}&instrument=dormitory").get_data().decode("utf-8-sig"))))
+    claimed = rows[0].index("Claimed")
+    assert "Claimed by schools" not in rows[0]
+    assert D(rows[-1][claimed]) * 100 == dorm["total"]["claimed_tiyn"]
+    refused = operator.get(f"/api/v1/reconciliation?period={month:%Y-%m}&instrument=zzz")
+    assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"instrument"}
