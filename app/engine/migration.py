@@ -87,6 +87,8 @@ class DryRun:
     active: list[str] = field(default_factory=list)
     changed_active: list[str] = field(default_factory=list)
     removed_history: list[str] = field(default_factory=list)
+    #: claimed steps whose lane changes role: the claim is released, the step goes to the new role's group
+    released: list[str] = field(default_factory=list)
     diff: ElementDiff = field(default_factory=ElementDiff)
     unreadable: bool = False  # the saved state cannot be loaded: migrating it is a failure, not a refusal
 
@@ -150,14 +152,38 @@ def dry_run(instance: ProcessInstance, target: ProcessModelVersion) -> DryRun:
             if task.state & _ACTIVE and _bpmn_id(task.task_spec):
                 report.changed_active.append(_label(task))
     report.active = sorted({_label(t) for t in wf.get_tasks(state=_ACTIVE) if _bpmn_id(t.task_spec)})
+    report.released = sorted(label for _row, label in _claims_to_release(instance, _new))
     report.removed_history = sorted(set(report.removed_history))
     report.changed_active = sorted(set(report.changed_active))
     report.allowed = not report.refusals
     return report
 
 
+def _claims_to_release(instance: ProcessInstance, new) -> list[tuple[HumanTask, str]]:
+    """The open steps someone has claimed whose lane in ``new`` (the target's parsed specs) belongs to another
+    role: that person may no longer complete them, and a claimed step is in no other person's inbox."""
+    from sqlalchemy import column, table
+
+    people = table("user_account", column("id"), column("full_name"))  # read-only: the engine knows no domain model
+    rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.status == "open",
+                                                      HumanTask.assignee_id.is_not(None))).all()
+    specs = {**new.spec.task_specs}
+    for sub in new.subprocess_specs.values():
+        specs.update(sub.task_specs)
+    found = []
+    for row in rows:
+        spec = specs.get(row.spec_name)
+        if spec is not None and (role_for_lane(getattr(spec, "lane", None)) or "admin") != row.role:
+            who = db.session.scalar(select(people.c.full_name).where(people.c.id == row.assignee_id))
+            found.append((row, f"{spec.bpmn_name or row.title} ({who or row.assignee_id})"))
+    return found
+
+
 def _resync(instance: ProcessInstance, wf, now) -> None:
-    """Bring the human-task table in line with the (migrated or restored) workflow."""
+    """Bring the human-task table in line with the (migrated or restored) workflow. A claimed step whose role
+    changes is released to the new role's group (it had stayed with a person who could no longer open it, in
+    nobody else's inbox)."""
     ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
     rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                       HumanTask.task_guid.in_(list(ready) or [""]))).all()
@@ -171,7 +197,10 @@ def _resync(instance: ProcessInstance, wf, now) -> None:
         row.spec_name = spec.name
         row.title = spec.bpmn_name or spec.name
         row.lane = spec.lane
-        row.role = role_for_lane(spec.lane) or "admin"
+        role = role_for_lane(spec.lane) or "admin"
+        if role != row.role:
+            row.assignee_id = None
+        row.role = role
         row.form_schema = props.get("formJsonSchemaFilename")
         row.form_ui_schema = props.get("formUiSchemaFilename")
         row.handler = props.get("taskHandler")

@@ -321,3 +321,31 @@ def test_the_difference_between_versions_lists_a_new_subprocesss_elements_as_add
     assert (diff.added, diff.removed) == (["inner", "sub", "sub_end", "sub_start"], [])
     back = migration.spec_diff(v2, versions)
     assert (back.added, back.removed) == ([], ["inner", "sub", "sub_end", "sub_start"])
+
+
+def test_a_claimed_step_that_moves_to_another_role_is_released_and_the_dry_run_says_so(versions):
+    """Claimed by an accountant, the step moved to the officials' lane: it stayed with the accountant, who could no
+    longer open it, and was in no official's inbox — only an administrator could free it."""
+    instance_id = _start("claimed")
+    row = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).one()
+    row.assignee_id = user("accountant").id
+    kept_id = _start("kept")
+    kept = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == kept_id)).one()
+    kept.assignee_id = user("accountant").id
+    db.session.commit()
+    moved = _publish(chain_model("mig", [("fill", "Department official", user_task("fill", "Fill in")),
+                                         ("check", "School accountant", user_task("check", "Check"))]))
+    report = migration.dry_run(db.session.get(ProcessInstance, instance_id), moved)
+    assert report.allowed and report.released == [f"Fill in ({user('accountant').full_name})"]
+    assert migration.migrate_many([instance_id], moved, user("owner")).migrated == [instance_id]
+    db.session.expire_all()
+    row = db.session.get(HumanTask, row.id)
+    assert (row.role, row.assignee_id, row.status) == ("department_official", None, "open")
+
+    # A new version with the step in the same lane keeps the claim.
+    same_role = _publish(chain_model("mig", [("fill", "School accountant", user_task("fill", "Fill in")),
+                                             ("check", "School accountant", user_task("check", "Check twice"))]))
+    assert migration.dry_run(db.session.get(ProcessInstance, kept_id), same_role).released == []
+    assert migration.migrate_many([kept_id], same_role, user("owner")).migrated == [kept_id]
+    db.session.expire_all()
+    assert db.session.get(HumanTask, kept.id).assignee_id == user("accountant").id
