@@ -69,6 +69,10 @@ def complete(payload, task_id: int):
         return _error(409, str(err))
     except (DomainRefused, StepFailed) as err:
         db.session.rollback()
+        if isinstance(err, StepFailed):
+            from app.engine.incidents import record_completion_failure
+
+            record_completion_failure(db.session.get(HumanTask, task_id).instance_id, err)
         return _error(422, str(err))
     return document
 

@@ -23,7 +23,7 @@ from app.extensions import db
 
 #: kinds of incident (what failed), for filters and counts
 KINDS = ("script", "service", "serialization", "budget", "database", "timer", "announcement", "migration",
-         "verification", "other")
+         "verification", "completion", "other")
 
 
 class Incident(db.Model):
@@ -65,11 +65,18 @@ _MESSAGES = {
                               "version."),
     "verification": lazy_gettext("The month-wide verification could not check this act again "
                                  "(“%(element)s”); the act keeps its last check."),
+    "completion": lazy_gettext("A person's step could not be completed: the automatic step “%(element)s” after it "
+                               "fails (an error in the model). Nothing was saved; the step waits. Correct the model, "
+                               "migrate the instance, then resolve this incident."),
     "other": lazy_gettext("Step “%(element)s” failed."),
 }
 
 #: failures outside the instance's own run: the instance goes on (on its version, with its act's last check)
-NON_HALTING = ("announcement", "migration", "verification")
+NON_HALTING = ("announcement", "migration", "verification", "completion")
+
+#: failures that are the model's (a script, an expression, a budget): the person completing a step cannot do
+#: anything about them, so they are recorded for the owners and administrators (``completion`` incidents)
+MODEL_FAULTS = ("script", "budget", "serialization")
 
 #: incident statuses: ``retrying`` — an automatic retry is scheduled (``next_retry_at``); ``open`` — waits for
 #: an operator; ``resolved`` — retried successfully or closed by an operator
@@ -175,6 +182,19 @@ def record_incident_safely(instance_id: int, err: BaseException, **kwargs) -> In
         return None
 
 
+def record_completion_failure(instance_id: int, err: BaseException) -> Incident | None:
+    """A person completed a step and an automatic step after it failed because of the model (a script error, a
+    name no step sets, a budget): everything was rolled back and the person can do nothing about it. Recorded as
+    a ``completion`` incident in a transaction of its own (the instance is not halted: it waits at the step as
+    before), so the cockpit shows it to the owners and administrators. Another failure (a business refusal of a
+    service) is the person's to read, and None is returned."""
+    if classify(err) not in MODEL_FAULTS:
+        return None
+    from app.engine.runtime import failed_element
+
+    return record_incident_safely(instance_id, err, element_id=failed_element(err), kind="completion", halt=False)
+
+
 def resolve_incident(incident: Incident, actor, reason: str) -> Incident:
     """Close an incident without re-running anything (the operator repaired it otherwise). An instance left
     without open incidents goes back to ``running``, so the next pass advances it again. The caller commits."""
@@ -214,6 +234,9 @@ def retry_incident(incident: Incident, actor, reason: str | None = None) -> bool
         raise IncidentRefused(gettext("This incident is already resolved."))
     if incident.instance.status in ("completed", "cancelled"):
         raise IncidentRefused(gettext("The process has ended; resolve the incident instead of retrying it."))
+    if incident.kind == "completion":
+        raise IncidentRefused(gettext("Nothing to retry: the step waits for its person, who completes it again once "
+                                      "the model is corrected. Resolve the incident then."))
     incident_id, instance_id, element_id, kind = incident.id, incident.instance_id, incident.element_id, incident.kind
     try:
         if kind == "announcement":

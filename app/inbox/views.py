@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.database import commit_keeping_loaded
-from app.engine import signals
+from app.engine import incidents, signals
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.form_view import build_fields
 from app.engine.forms import localised
@@ -331,8 +331,14 @@ def task(task_id: int):
         return _render_task(db.session.get(type(task), task.id), status=409)
     except StepFailed as err:
         db.session.rollback()
-        return _render_task(task, refusal=_("An automatic step failed: %(reason)s. Nothing was saved.",
-                                            reason=str(err)), status=422)
+        if incidents.record_completion_failure(task.instance_id, err) is not None:
+            refusal = _("The process cannot go on after this step: the automatic step that follows it has an error "
+                        "in the process model. Nothing was saved and your entries are kept; the process owners and "
+                        "administrators can see the error. Try again once they have corrected it.")
+        else:
+            refusal = _("An automatic step failed: %(reason)s. Nothing was saved.", reason=str(err))
+        return _render_task(db.session.get(type(task), task.id), values=_typed_values(task), refusal=refusal,
+                            status=422)
     except TaskNotAvailable:
         db.session.rollback()
         abort(404)
