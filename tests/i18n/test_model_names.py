@@ -115,3 +115,18 @@ def test_the_labels_of_a_gateways_flows_are_in_the_readers_language(world, brows
     diagram = _in_kazakh(browser, "accountant").get(f"/instances/{act.instance_id}/diagram.bpmn").get_data(as_text=True)
     assert 'name="қабылданды"' in diagram and 'name="қайтарылды"' in diagram
     assert 'name="accepted"' not in diagram and 'name="returned"' not in diagram
+
+
+def test_a_shipped_step_an_owner_renamed_is_shown_by_its_new_name(app_ctx):
+    """"Accept act" renamed "Accept act (checked)" and published: the inbox and the task page still said "Accept
+    act" in every language (the catalogue's title for the step's id won over the model's own name)."""
+    from flask_babel import force_locale
+
+    from app.ui import task_label
+
+    with force_locale("ru"):
+        assert task_label("accept_act", "Accept act") == "Принять акт"
+        assert task_label("accept_act", "Accept act (checked)") == "Accept act (checked)"
+    with force_locale("en"):
+        assert task_label("pay_act", "Pay the school") == "Pay the school"
+        assert task_label("pay_act", "Pay act") == "Pay act"
