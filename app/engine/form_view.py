@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.engine.forms import extra_rows, is_table, localised
+from app.engine.forms import extra_rows, field_label, is_table, localised
 
 
 @dataclass
@@ -64,7 +64,7 @@ def choice_options(schema: dict) -> list[tuple]:
 
 
 def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, required: bool, locale: str) -> Field:
-    label = localised(ui.get("ui:title"), locale) or schema.get("title") or key
+    label = field_label(ui.get("ui:title"), schema.get("title"), key, locale)
     widget = ui.get("ui:widget")
     kind = "text"
     attrs: dict[str, Any] = {}
@@ -125,7 +125,7 @@ def build_fields(schema: dict, ui: dict, values: dict, errors: dict, locale: str
                 for i, row in enumerate(rows_values)
             ]
             row_errors = {i: errors[f"{name}.{i}"] for i in range(len(rows_values)) if f"{name}.{i}" in errors}
-            fields.append(Field(name=name, label=localised(sub_ui.get("ui:title"), locale) or sub.get("title") or key,
+            fields.append(Field(name=name, label=field_label(sub_ui.get("ui:title"), sub.get("title"), key, locale),
                                 kind="table", required=key in required, error=errors.get(name),
                                 help=localised(sub_ui.get("ui:help"), locale), columns=columns, rows=rows,
                                 row_errors=row_errors))

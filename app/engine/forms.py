@@ -383,10 +383,30 @@ def parse_and_validate(schema: dict, form: dict[str, str]) -> tuple[dict, FieldE
 
 
 def localised(value: Any, locale: str) -> Any:
-    """UI-schema texts may be a string or {"kk": ..., "ru": ..., "en": ...}."""
+    """UI-schema texts may be a string or {"kk": ..., "ru": ..., "en": ...}: the reader's language, else English,
+    else any."""
     if isinstance(value, dict):
         return value.get(locale) or value.get("en") or next(iter(value.values()), "")
     return value
+
+
+def field_label(ui_title: Any, schema_title: Any, key: str, locale: str) -> str:
+    """A field's label: its ``ui:title`` in the reader's language or English, else the schema's ``title``, else
+    the ``ui:title`` in another language, else the key. (An English reader of a field titled in ru/kk only read
+    the Russian text, not the schema's own title.)"""
+    if isinstance(ui_title, dict):
+        mine = ui_title.get(locale) or ui_title.get("en")
+        return mine or schema_title or localised(ui_title, locale) or key
+    return ui_title or schema_title or key
+
+
+#: fields a form may have (each is an input on the task page: 20,000 made a 5.8 MB page that took 14 s)
+MAX_FIELDS = 300
+#: ``ui:widget`` values: those the page draws, and react-jsonschema-form's (SpiffArena's forms), drawn as the
+#: closest input the page has
+WIDGETS = frozenset({"radio", "textarea", "date", "password", "text", "email", "uri", "color", "datetime",
+                     "alt-date", "alt-datetime", "updown", "range", "select", "checkbox", "checkboxes", "hidden"})
+_TEXT_KEYS = ("ui:title", "ui:help", "ui:description", "ui:placeholder")
 
 
 #: blank rows a table field offers below its filled ones (``ui:extraRows``): each is a row of inputs on the page
@@ -473,6 +493,10 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
                                      name=path or "/")))
         for key, sub in props.items():
             where = f"{path}/{key}" if path else key
+            counted[0] += 1
+            if counted[0] == MAX_FIELDS + 1:
+                problems.append(("schema", _("JSON Schema: a form has at most %(max)s fields; split it into several "
+                                             "steps.", max=MAX_FIELDS)))
             if not isinstance(sub, dict):
                 problems.append(("schema", _("JSON Schema: field %(name)s needs a schema object with a type, not "
                                              "%(value)s.", name=where, value=json.dumps(sub)[:40])))
@@ -481,6 +505,7 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
             if not isinstance(sub_ui, dict):
                 problems.append(("ui", _("UI schema: the entry of %(name)s must be a JSON object.", name=where)))
                 continue
+            problems.extend(("ui", message) for message in _ui_entry_problems(sub_ui, where))
             if is_table(sub) and not in_table:
                 extra = sub_ui.get("ui:extraRows", 1)
                 if isinstance(extra, bool) or not isinstance(extra, int) or not 0 <= extra <= MAX_EXTRA_ROWS:
@@ -493,8 +518,29 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
                                              "form has text, number, date, yes/no and choice fields, and tables of "
                                              "rows of those.", name=where, why=why)))
 
+    counted = [0]
     walk(schema, ui if ui is not None else {}, "")
     return problems
+
+
+def _ui_entry_problems(entry: dict, where: str) -> list[str]:
+    """A field's UI entry: its texts a string or {"kk", "ru", "en"} of strings, its widget one the page knows
+    (``{"ru": 123}`` and ``"ui:widget": "foo"`` had been taken silently)."""
+    found = []
+    for key in _TEXT_KEYS:
+        value = entry.get(key)
+        if value is None or isinstance(value, str):
+            continue
+        if not (isinstance(value, dict) and value and set(value) <= {"kk", "ru", "en"}
+                and all(isinstance(v, str) for v in value.values())):
+            found.append(_('UI schema: "%(key)s" of %(name)s must be a text, or texts by language {"kk": …, '
+                           '"ru": …, "en": …}.', key=key, name=where))
+    widget = entry.get("ui:widget")
+    if widget is not None and widget not in WIDGETS:
+        found.append(_('UI schema: "ui:widget" of %(name)s is %(value)s, which the page does not know; use one of '
+                       '%(known)s.', name=where, value=json.dumps(widget)[:40],
+                       known=", ".join(sorted(WIDGETS))))
+    return found
 
 
 _SCALAR_TYPES = {"string", "number", "integer", "boolean", "null"}

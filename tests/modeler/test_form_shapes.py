@@ -50,6 +50,12 @@ BAD = [
     ({"type": "object", "properties": {"a": {"type": "string"}}, "patternProperties": {"^x": {"type": "string"}}},
      {}, "patternProperties is not supported"),
     ({"type": "object", "properties": {"a": {"type": "string", "enum": []}}}, {}, "an empty enum leaves nothing"),
+    (PLAIN, {"a": {"ui:title": {"ru": 123}}}, '"ui:title" of a must be a text, or texts by language'),
+    (PLAIN, {"a": {"ui:help": ["x"]}}, '"ui:help" of a must be a text'),
+    (PLAIN, {"a": {"ui:title": {"de": "Titel"}}}, '"ui:title" of a must be a text'),
+    (PLAIN, {"a": {"ui:widget": "foo"}}, '"ui:widget" of a is "foo", which the page does not know'),
+    ({"type": "object", "properties": {f"f{i}": {"type": "string"} for i in range(301)}}, {},
+     "a form has at most 300 fields"),
     ({"type": "object", "required": ["a", "zzz"], "properties": {"a": {"type": "string"}}}, {},
      "zzz is required but is not one of the form"),
 ]
@@ -88,3 +94,21 @@ def test_a_stored_form_of_any_shape_is_still_drawn(app_ctx, schema, ui):
     fields = build_fields(schema, ui, {"lines": [{"iin": "1"}, "not a row"]}, {}, "en")
     for table in (f for f in fields if f.kind == "table"):
         assert len(table.rows) <= 2 + MAX_EXTRA_ROWS
+
+
+def test_a_title_in_other_languages_only_gives_way_to_the_schemas_title(app_ctx):
+    """With the UI in English, a ``ui:title`` in ru/kk only showed the Russian text rather than the schema's
+    title; without a schema title, the other language is still better than the field's key."""
+    schema = {"type": "object", "properties": {"a": {"type": "string", "title": "School name"},
+                                               "b": {"type": "string"}}}
+    ui = {"a": {"ui:title": {"ru": "Название школы"}}, "b": {"ui:title": {"ru": "Примечание"}},
+          "ui:order": ["a", "b"]}
+    assert [f.label for f in build_fields(schema, ui, {}, {}, "en")] == ["School name", "Примечание"]
+    assert [f.label for f in build_fields(schema, ui, {}, {}, "ru")] == ["Название школы", "Примечание"]
+
+
+def test_the_widgets_of_spiffarenas_forms_are_accepted(world):
+    from app.engine.forms import form_shape_problems
+
+    ui = {"a": {"ui:widget": "updown", "ui:title": {"kk": "Атауы", "ru": "Название", "en": "Name"}}}
+    assert form_shape_problems({"type": "object", "properties": {"a": {"type": "integer"}}}, ui) == []
