@@ -277,12 +277,34 @@ SPIFFARENA_HELPERS = frozenset({
 })
 
 
+_SANDBOX_REASONS = (
+    (re.compile(r'"(.+)" is an invalid (?:attribute|variable) name because it starts with "_"\.?'),
+     lambda m: _('"%(name)s" is not allowed: names that start with "_" are the interpreter\'s own.', name=m[1])),
+    (re.compile(r"(\w+) statements are not allowed\.?"),
+     lambda m: _("%(what)s statements are not allowed.", what=m[1])),
+    (re.compile(r"(\w+) calls are not allowed\.?"), lambda m: _("%(what)s calls are not allowed.", what=m[1])),
+    (re.compile(r"syntax error: (.*)", re.S), lambda m: _("syntax error: %(reason)s", reason=m[1])),
+)
+
+
+def sandbox_reason(message: str) -> str:
+    """The sandbox's reason (RestrictedPython's English) in the reader's language, where it is one of the common
+    ones; Python's own syntax-error wording stays as it is inside it."""
+    for pattern, say in _SANDBOX_REASONS:
+        match = pattern.fullmatch(message.strip())
+        if match:
+            return say(match)
+    return message
+
+
 def _script_problems(source: str | None, mode: str, filename: str, element_id: str, line, name=None,
                      ) -> list[ModelProblem]:
     if not source:
         return []
     found = [
-        ModelProblem(filename, _("Expression rejected: %(reason)s", reason=p.message), element_id, line, name)
+        ModelProblem(filename, (_("Script rejected: %(reason)s", reason=sandbox_reason(p.message)) if mode == "exec"
+                                else _("Expression rejected: %(reason)s", reason=sandbox_reason(p.message))),
+                     element_id, line, name)
         for p in check_script(source, mode)
     ]
     if found:
@@ -315,7 +337,11 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     try:
         parsed = _parse_trees(trees, process_id, primary)
     except ModelInvalid as err:
-        return None, _once(problems + [p for p in err.problems if not p.element_id or p.element_id not in flagged])
+        found = problems + [p for p in err.problems if not p.element_id or p.element_id not in flagged]
+        # The engine could not read the model, so its checks per task do not run; the ones the XML alone can
+        # answer are still said now — not one round of fixes later (an imported model met its problems in rounds).
+        flagged |= {p.element_id for p in found if p.element_id}
+        return None, _once(found + _unparsed_problems(trees, lane_role, flagged))
     if parsed.descriptive:
         process = descriptive_process(trees, parsed.primary, parsed.process_id)
         problems.append(ModelProblem(parsed.primary, _(
@@ -406,6 +432,32 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
         problems.append(ModelProblem(parsed.primary, _("The process has no end event")))
     problems += [p for p in unreachable_problems(parsed.trees) if p.element_id not in flagged]
     return parsed, _once(problems)
+
+
+def _unparsed_problems(trees: dict, lane_role: str | None, flagged: set) -> list[ModelProblem]:
+    """Of a model the engine cannot parse: the scripts and conditions (Python the sandbox refuses) and the user
+    tasks without a role's lane, read from the XML — as the checks of a parsed model would say them."""
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        in_lanes = {(ref.text or "").strip() for ref in root.iter("{*}flowNodeRef")}
+        for el in root.iter("{*}scriptTask", "{*}sequenceFlow", "{*}userTask"):
+            element_id = el.get("id")
+            if not element_id or element_id in flagged:
+                continue
+            where = (element_id, el.sourceline, el.get("name") or None)
+            tag = _local(el.tag)
+            if tag == "scriptTask":
+                problems += _script_problems(el.findtext("{*}script"), "exec", filename, *where)
+            elif tag == "sequenceFlow":
+                problems += _script_problems((el.findtext("{*}conditionExpression") or "").strip() or None, "eval",
+                                             filename, *where)
+            elif not lane_role and element_id not in in_lanes:
+                problems.append(ModelProblem(filename, _(
+                    "User task has no lane: choose which role performs user tasks without a lane, or draw it in a "
+                    "lane named after a role."), *where))
+    return problems
 
 
 def _once(problems: list[ModelProblem]) -> list[ModelProblem]:
@@ -594,3 +646,42 @@ def _parse_version(version) -> ParsedModel:
 
 def clear_spec_cache() -> None:
     _cache.clear()
+
+
+#: elements a diagram draws (a shape or an edge of BPMN DI each)
+_DRAWN = {"task", "userTask", "serviceTask", "scriptTask", "manualTask", "businessRuleTask", "sendTask",
+          "receiveTask", "callActivity", "subProcess", "startEvent", "endEvent", "intermediateCatchEvent",
+          "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+          "eventBasedGateway", "sequenceFlow"}
+
+
+def layout_notices(files: dict[str, str]) -> list[ModelProblem]:
+    """Notices, not problems: elements with no layout (BPMN DI). The engine runs them, but the editor and the
+    viewer cannot draw them — a flow added by hand to an imported model was invisible, and a model without any
+    layout was published with nothing said. A file without any layout is one notice; otherwise each element."""
+    trees, problems = parse_trees(files)
+    if problems:
+        return []
+    notices: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        drawn = {el.get("bpmnElement") for el in root.iter("{*}BPMNShape", "{*}BPMNEdge")}
+        missing = [el for el in root.iter() if isinstance(el.tag, str) and _local(el.tag) in _DRAWN
+                   and el.get("id") and el.get("id") not in drawn]
+        if not missing:
+            continue
+        if not drawn:
+            notices.append(ModelProblem(filename, _(
+                "This diagram has no layout (no BPMN DI): the process runs, but the editor and the viewer cannot "
+                "draw it. Lay it out in a BPMN tool and import it again.")))
+            continue
+        notices += [ModelProblem(filename, _(
+            "This element has no layout (no BPMN DI): it runs, but the editor and the viewer do not draw it."),
+            el.get("id"), el.sourceline, el.get("name") or None) for el in missing]
+    return notices
+
+
+def model_notices(files: dict[str, str]) -> list[ModelProblem]:
+    """Everything the editor says of a draft that does not stop publishing."""
+    return implicit_end_notices(files) + layout_notices(files)

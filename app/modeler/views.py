@@ -34,7 +34,7 @@ from app.engine.publishing import (
     set_lane_role,
     version_problems,
 )
-from app.engine.specs import implicit_end_notices
+from app.engine.specs import model_notices
 from app.extensions import db
 from app.modeler import operations, queries
 from app.modeler.access import can_edit_models, require_model_editor, require_model_reader
@@ -125,7 +125,7 @@ def edit(version_id: int):
                  for op in all_operators().values()}
     config = {
         "files": version.files, "editable": editable, "problems": _problem_dicts(problems),
-        "notices": _problem_dicts(implicit_end_notices(version.files)),
+        "notices": _problem_dicts(model_notices(version.files)),
         "lanes": sorted(known_lanes()), "operators": operators, "handlers": known_handlers(),
         "saveUrl": url_for("modeler.save", version_id=version.id), "contentHash": version.content_hash,
         "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),
@@ -210,7 +210,7 @@ def save(version_id: int):
         return jsonify({"error": str(err)}), 409
     db.session.commit()
     return jsonify({"saved": True, "hash": version.content_hash, "problems": _problem_dicts(problems),
-                    "notices": _problem_dicts(implicit_end_notices(files))})
+                    "notices": _problem_dicts(model_notices(files))})
 
 
 @bp.route("/versions/<int:version_id>/draft", methods=["POST"])

@@ -318,3 +318,55 @@ def test_a_lane_inside_a_role_lane_works_for_that_role(app_ctx):
     assert problems == [] and parsed.spec.task_specs["review"].lane == "School accountant"
     _parsed, problems = validate_files({"m.bpmn": _nested_lanes("Somebody", "Reviewers")})
     assert [p.element_id for p in problems if "names no role" in p.message] == ["review"]
+
+
+def test_a_model_the_engine_cannot_parse_still_names_its_scripts_and_lanes_in_the_same_pass(app_ctx):
+    """A Camunda model: a JavaScript task and a Java delegate stop the engine's parser, so the per-task checks did
+    not run — the owner fixed four problems, saved, and met five more (no lane, import, dunder access)."""
+    from app.engine.specs import validate_files
+
+    xml = CAMUNDA_MIX
+    _parsed, problems = validate_files({"c.bpmn": xml})
+    said = {(p.element_id, p.message.split(":")[0]) for p in problems}
+    assert {"sc_js", "svc"} <= {p.element_id for p in problems}
+    expected = {("ut1", "User task has no lane"), ("sc_import", "Script rejected"), ("sc_dunder", "Script rejected")}
+    assert expected <= said
+    assert sum(1 for p in problems if p.element_id == "sc_dunder") == 1
+
+
+def test_a_model_without_layout_or_with_an_element_without_it_is_given_a_notice(app_ctx):
+    from app.engine.specs import layout_notices
+    from tests.modeler.factory import two_step
+
+    assert layout_notices({"c.bpmn": CAMUNDA_MIX}) and len(layout_notices({"c.bpmn": CAMUNDA_MIX})) == 1
+    files = two_step("laid_out")
+    assert layout_notices(files) == []
+    name = next(n for n in files if n.endswith(".bpmn"))
+    first_edge = files[name].index("<bpmndi:BPMNEdge")
+    files[name] = files[name][:first_edge] + files[name][files[name].index("</bpmndi:BPMNEdge>", first_edge) + 18:]
+    notices = layout_notices(files)
+    assert len(notices) == 1 and notices[0].element_id and "no layout" in notices[0].message
+
+
+CAMUNDA_MIX = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="mix" name="Mix" isExecutable="true">
+    <bpmn:startEvent id="s1" />
+    <bpmn:userTask id="ut1" name="Review" camunda:assignee="${initiator}" />
+    <bpmn:scriptTask id="sc_import" name="Import" scriptFormat="python"><bpmn:script>import os</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:scriptTask id="sc_dunder" name="Dunder" scriptFormat="python"><bpmn:script>z = ().__class__</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:scriptTask id="sc_js" name="JS" scriptFormat="javascript"><bpmn:script>var a = 1;</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:serviceTask id="svc" name="Java delegate" camunda:class="org.example.Delegate" />
+    <bpmn:endEvent id="e1" />
+    <bpmn:sequenceFlow id="f1" sourceRef="s1" targetRef="ut1" />
+    <bpmn:sequenceFlow id="f2" sourceRef="ut1" targetRef="sc_import" />
+    <bpmn:sequenceFlow id="f3" sourceRef="sc_import" targetRef="sc_dunder" />
+    <bpmn:sequenceFlow id="f4" sourceRef="sc_dunder" targetRef="sc_js" />
+    <bpmn:sequenceFlow id="f5" sourceRef="sc_js" targetRef="svc" />
+    <bpmn:sequenceFlow id="f6" sourceRef="svc" targetRef="e1" />
+  </bpmn:process>
+</bpmn:definitions>"""

@@ -34,7 +34,10 @@ def test_the_editor_lists_it_apart_and_publishing_goes_on(trial_v1, browser):
                             {"files": {"trial.bpmn": _without_end()["trial.bpmn"]}})
     body = saved.get_json()
     assert saved.status_code == 200 and body["problems"] == []
-    assert [n["element_id"] for n in body["notices"]] == ["archive"]
+    ends = [n["element_id"] for n in body["notices"] if "Nothing follows" in n["message"]]
+    assert ends == ["archive"]
+    # The step and its flow were added without a layout: said too (not drawn in the editor).
+    assert {n["element_id"] for n in body["notices"] if "no layout" in n["message"]} <= {"archive", "f_split_archive"}
     page = owner.get(f"/modeler/versions/{draft.id}").get_data(as_text=True)
     assert 'id="notices-box"' in page and '"notices": [{' in page.replace("&#34;", '"')
     db.session.refresh(draft)
