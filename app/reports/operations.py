@@ -162,10 +162,13 @@ def _verify_chunk(run: VerificationRun, chunk: list[int], month_ids: list[int], 
         act.verified_at = clock.now()
         events.append({"chain": f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}",
                        "action": "act.verified", "object_type": "act", "object_id": act.id,
-                       "actor_id": run.created_by_id,
+                       # The registries' check is the system's, as a per-act verification records it (an act's
+                       # history read "Contingent verified · <the operator>"); who started the run is in it.
+                       "actor_id": None,
                        "details": {"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": net[act.id],
                                    "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule, "run": run.id,
-                                   "adjustments": settled.get(act.id, [])}})
+                                   "adjustments": settled.get(act.id, []),
+                                   **({"requested_by": run.created_by_id} if run.created_by_id else {})}})
     record_events(events)  # one per act, as record_event would write them, in one INSERT
     _refresh_inbox_rows(acts, summaries, net)
     return [summaries[act.id] for act in acts]

@@ -265,3 +265,18 @@ def test_an_acceptance_from_a_page_opened_before_the_act_was_verified_again_is_r
     assert official.post(f"/tasks/{task_id}", {"decision": "accept", **fresh}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Act, act.id).status == "accepted"
+
+
+def test_a_month_wide_check_is_recorded_as_the_systems_with_who_started_it(world):
+    """A per-act verification is the system's; the month-wide one was recorded under the operator who started it
+    ("Contingent verified · <operator>" in an act's history)."""
+    act = act_of_school(ALATAU)
+    operator = user("operator")
+    run = start_month_verification(act.period, actor=operator, dispatch_job=False)
+    db.session.commit()
+    assert run_month_verification(run.id).status == "done"
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.verified",
+                                                        AuditEvent.object_id == act.id)
+                               .order_by(AuditEvent.id.desc())).first()
+    assert event.actor_id is None and event.details["requested_by"] == operator.id
+    assert event.details["run"] == run.id
