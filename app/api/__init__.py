@@ -53,8 +53,10 @@ def _error(code: int, message: str, errors: dict | None = None):
 def complete(payload, task_id: int):
     """Complete a task with JSON data (validated against the task's form schema)."""
     try:
+        seen = payload.get("seen")
         instance = complete_task(task_id, current_user, data=payload["data"],
-                                 expected_lock_version=payload.get("lock_version"))
+                                 expected_lock_version=payload.get("lock_version"),
+                                 seen=None if seen is None else str(seen))
         document = _instance_doc(instance)
         commit_keeping_loaded()
     except TaskNotAvailable:

@@ -92,6 +92,9 @@ class ActSchema(Schema):
     accepted_lines = fields.Int()
     amount_tiyn = fields.Int()
     withheld_tiyn = fields.Int()
+    version = fields.Int(attribute="lock_version", metadata={
+        "description": "moves whenever the act is verified or decided: give it as ``seen`` when completing its "
+                       "acceptance, to accept only the act as you read it"})
     lines = fields.List(fields.Nested(ActLineSchema))
 
 
@@ -121,3 +124,6 @@ class InstanceSchema(Schema):
 class CompleteTaskSchema(Schema):
     data = fields.Dict(required=True)
     lock_version = fields.Int(load_default=None, strict=True)  # a whole JSON number: "3" or 2.5 is 422
+    seen = fields.Int(load_default=None, strict=True, metadata={
+        "description": "the version of the step's record you read (an act's ``version``): if it has changed "
+                       "since, the step is refused with 409 and nothing changes"})

@@ -280,3 +280,24 @@ def test_a_month_wide_check_is_recorded_as_the_systems_with_who_started_it(world
                                .order_by(AuditEvent.id.desc())).first()
     assert event.actor_id is None and event.details["requested_by"] == operator.id
     assert event.details["run"] == run.id
+
+
+def test_the_api_accepts_only_the_act_as_read_when_it_says_what_it_read(world, browser):
+    act = act_of_school(ALATAU)
+    official = browser("official_almaty")
+    read = official.get(f"/api/v1/acts/{act.id}").get_json()
+    task_id = open_task(act, "accept_act").id
+    _registry_catches_up(act)
+    run = start_month_verification(act.period, actor=None, dispatch_job=False)
+    db.session.commit()
+    assert run_month_verification(run.id).status == "done"
+    stale = official.post_json(f"/api/v1/tasks/{task_id}/complete",
+                               {"data": {"decision": "accept"}, "seen": read["version"]})
+    assert stale.status_code == 409 and "verified again" in stale.get_json()["message"]
+    db.session.expire_all()
+    assert db.session.get(Act, act.id).status == "verified"
+    fresh = official.get(f"/api/v1/acts/{act.id}").get_json()
+    assert fresh["version"] != read["version"]
+    done = official.post_json(f"/api/v1/tasks/{task_id}/complete",
+                              {"data": {"decision": "accept"}, "seen": fresh["version"]})
+    assert done.status_code == 200, done.get_json()
