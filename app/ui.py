@@ -15,8 +15,6 @@ TASK_TITLES = {
     "accept_act": _l("Accept act"),
     "pay_act": _l("Pay act"),
 }
-#: the names the shipped models give those steps: a step an owner renamed is shown by its new name
-SHIPPED_TITLES = {"submit_act": "Submit monthly act", "accept_act": "Accept act", "pay_act": "Pay act"}
 ACT_STATUS = {
     "awaiting_submission": _l("awaiting submission"),
     "submitted": _lp("act", "submitted"),
@@ -101,8 +99,11 @@ def task_label(spec_name: str, title: str, language: str | None = None, translat
         return own
     if translate is not None:  # another reader's language (an e-mail): task titles are the BPMN names, msgids
         return translate(title or "")
-    if spec_name in TASK_TITLES and (not title or title == SHIPPED_TITLES[spec_name]):
-        return str(TASK_TITLES[spec_name])
+    # The catalogue's title of a shipped step, unless the model names it otherwise (an owner renamed it: then the
+    # model's name, translated if the catalogue knows it).
+    shipped = TASK_TITLES.get(spec_name)
+    if shipped is not None and (not title or title == getattr(shipped, "_args", (str(shipped),))[0]):
+        return str(shipped)
     return tr(title, language, models=version_id is None)
 
 

@@ -434,6 +434,7 @@ def dmn_problems(trees: dict) -> list[ModelProblem]:
         for table in root.iter("{*}decisionTable"):
             problems += _hit_policy_problems(filename, table)
             inputs = [i for i in table if local(i.tag) == "input"]
+            outputs = [o for o in table if local(o.tag) == "output"]
             expressions = []
             for inp in inputs:
                 text = ""
@@ -449,11 +450,50 @@ def dmn_problems(trees: dict) -> list[ModelProblem]:
                     if not text or text == "-":
                         continue
                     problems += _entry(filename, entry, rule, input_expr, text)
-                for entry in (e for e in rule if local(e.tag) == "outputEntry"):
+                outs = [e for e in rule if local(e.tag) == "outputEntry"]
+                for entry, output in zip(outs, outputs + [None] * len(outs), strict=False):
                     text = (entry.findtext("{*}text") or "").strip()
                     if text:
-                        problems += _cell(filename, entry, text, rule)
+                        found = _cell(filename, entry, text, rule)
+                        problems += found or _typed_output(filename, rule, text, output, expressions)
     return problems
+
+
+_NUMERIC_TYPES = {"integer": "int", "long": "int", "number": "number", "double": "number"}
+
+
+def _typed_output(filename: str, rule, text: str, output, expressions: list[str]) -> list[ModelProblem]:
+    """An output cell of a column typed as a number that is not one: a fraction in an integer column (norms are
+    whole tiyn), a text, or a bare name no input of the table gives ("abc" in a norm saved with no problem and
+    failed only when an order was placed)."""
+    kind = _NUMERIC_TYPES.get((output.get("typeRef") or "").strip().lower()) if output is not None else None
+    if kind is None:
+        return []
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return []  # _cell said it
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    column = output.get("label") or output.get("name") or output.get("id") or "?"
+    wrong = None
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, str) or isinstance(value, bool) or value is None:
+            wrong = _("a text")
+        elif kind == "int" and isinstance(value, float) and not value.is_integer():
+            wrong = _("a fraction")
+    elif isinstance(node, ast.Name) and not any(re.search(rf"\b{re.escape(node.id)}\b", e) for e in expressions):
+        wrong = _("the name %(name)s, which no input of the table gives", name=node.id)
+    if wrong is None:
+        return []
+    if kind == "int":
+        message = _("Output %(column)s is a whole number, and this cell is %(what)s: write the number.",
+                    column=column, what=wrong)
+    else:
+        message = _("Output %(column)s is a number, and this cell is %(what)s: write the number.", column=column,
+                    what=wrong)
+    return [_problem(filename, rule, message)]
 
 
 #: Hit policies SpiffWorkflow's DMNEngine applies as DMN defines them (``DMNEngine.decide``/``result``): UNIQUE

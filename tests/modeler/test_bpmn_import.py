@@ -339,6 +339,20 @@ def test_dmn_cells_go_through_the_sandbox_checks(app_ctx):
     assert all(p.line for p in problems if p.filename == "norm.dmn")
 
 
+def test_a_numeric_output_cell_must_be_a_number(app_ctx):
+    """"abc", 38500.5 and a quoted text saved in the norms' integer column with no problem (and failed, or paid a
+    fraction of a tiyn, only when an order was placed); a number, a negative one and an input's name are kept."""
+    files = {"m.bpmn": diagram(chain(_rule_task())),
+             "norm.dmn": _dmn([("1", "abc"), ("2", "38500.5"), ("3", '"385"'), ("4", "-3850000"), ("5", "grade * 2"),
+                               ("6", "3850000"), ("7", "grade")])}
+    _parsed, problems = validate_files(files)
+    found = {p.element_id: p.message for p in problems if p.filename == "norm.dmn"}
+    assert set(found) == {"r0", "r1", "r2"}, found
+    assert "the name abc, which no input of the table gives" in found["r0"]
+    assert "a fraction" in found["r1"] and "a text" in found["r2"]
+    assert all("is a whole number" in m for m in found.values())
+
+
 def test_dmn_runs_in_a_zip(world):
     owner = user("owner")
     files = {"m.bpmn": diagram(chain(_script("grade = 3"), _rule_task())),
