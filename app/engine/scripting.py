@@ -70,11 +70,14 @@ data is left as it was, except for in-place mutation of mutable values (``lst.ap
 
 Known limitations
 -----------------
-* Memory is bounded per operation, not in total: no single operation makes a value above
-  ``MAX_SEQUENCE_LENGTH`` items (doubling ``s = s + s`` stops there), but a loop can still keep many such
-  values (``[s + "x" for _ in range(1000)]``) within its step budget, and a single C-level call (sorting a
-  long list) is not interrupted by the time limit. Run the engine in worker processes with an
-  address-space limit (``RLIMIT_AS``) and a supervisor timeout where process owners are not trusted.
+* Memory: no single operation makes a value above ``MAX_SEQUENCE_LENGTH`` items (doubling ``s = s + s``
+  stops there); a container is not written out as text (``str``, ``repr``, f-strings, ``%``) past that size
+  counted through its references; the task data a script leaves is bounded (``MAX_TASK_DATA_UNITS``, what is
+  stored as JSON); and in total the process's peak memory may grow by ``MAX_SCRIPT_MEMORY_MB`` during one script
+  (checked with the time, every ``_TIME_CHECK_EVERY`` steps). Not bounded: the *time* of a single C-level call
+  over a value built within these limits — hashing or comparing a tuple of many references to one large tuple,
+  sorting a long list (13.7 s was measured for ``{u: 1}`` with ``u`` 20,000 references to a 100,000-item tuple).
+  Run the engine in worker processes with a supervisor timeout where process owners are not trusted.
 * Lazy objects hidden inside returned containers (``[lambda: 1]``, ``{'g': (x for x in y)}``) are
   not removed; after the original deadline, running them raises :class:`ScriptLimitExceeded`.
 * RestrictedPython only supports CPython.
@@ -141,7 +144,16 @@ MAX_SEQUENCE_LENGTH = 1_000_000  # items (or characters) produced by one repetit
 #: largest power of ten a Decimal of a script may carry (either way): int() of 1E600000 is one C call of 15 s
 #: that no step or time check interrupts, format(1E-99999999, 'f') a string of 100 MB
 MAX_DECIMAL_EXPONENT = 30_000  # ~ MAX_INT_BITS as decimal digits
-_TIME_CHECK_EVERY = 128  # steps between wall-clock checks
+_TIME_CHECK_EVERY = 128  # steps between wall-clock (and memory) checks
+MAX_SCRIPT_MEMORY_MB = 512  # the process's peak memory may grow this much during one script
+MAX_TASK_DATA_UNITS = 2_000_000  # a script's task data, as stored (see data_units): ≈ 64 MB of text at most
+
+
+def _peak_memory_kb() -> int:
+    """The process's peak resident size in KiB (Linux's ``ru_maxrss``): one system call, no allocation."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 ServiceCaller = Callable[[Any, str, dict[str, Any]], Any]
 
@@ -248,11 +260,11 @@ class _Policy(RestrictingNodeTransformer):
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
         """``f"{x:>999999999}"`` pads to the width its spec names: a spec goes through ``_format_``, which bounds
-        it (the conversion, ``!r`` ``!s`` ``!a``, is applied there too)."""
+        it (the conversion, ``!r`` ``!s`` ``!a``, is applied there too). A field without a spec goes through it as
+        well: ``f"{x}"`` writes a container out in one C call (:func:`_check_written_out`)."""
         node = super().visit_FormattedValue(node)
-        if node.format_spec is None:
-            return node
-        call = _call("_format_", [node.value, ast.Constant(node.conversion), node.format_spec], node)
+        spec = node.format_spec if node.format_spec is not None else ast.Constant("")
+        call = _call("_format_", [node.value, ast.Constant(node.conversion), spec], node)
         return ast.copy_location(ast.FormattedValue(value=call, conversion=-1, format_spec=None), node)
 
     def visit_While(self, node: ast.While) -> Any:
@@ -397,6 +409,68 @@ def _guarded_iadd(a: Any, b: Any) -> Any:
     return operator.iadd(a, b)  # keeps list identity, like Python's own +=
 
 
+def data_units(value: Any, limit: int) -> int:
+    """The size of ``value`` as stored (JSON of the task data) and as ``str``/``repr`` write it out: one unit per
+    item of every container, reached as often as it is referenced (``[t] * 1000`` holds ``t`` a thousand times),
+    and a string's length in units of 32 characters. Stops as soon as ``limit`` is passed (then returns more than
+    ``limit``), so the walk costs at most ``limit`` steps whatever the value."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        total += 1  # the item itself; a container's items count when they are reached
+        if isinstance(item, str | bytes | bytearray):
+            total += len(item) // 32
+        elif isinstance(item, dict):
+            if total + 2 * len(item) > limit:
+                return total + 2 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            if total + len(item) > limit:
+                return total + len(item)
+            stack.extend(item)
+        if total > limit:
+            return total
+    return total
+
+
+def _check_written_out(value: Any, what: str) -> None:
+    """A container written out as text in one C call (``str(x)``, ``f"{x}"``, ``"%s" % (x,)``): a list of a
+    thousand references to one list of a million items is small to build and a terabyte once written."""
+    if isinstance(value, dict | list | tuple | set | frozenset) and data_units(value, MAX_SEQUENCE_LENGTH) > \
+            MAX_SEQUENCE_LENGTH:
+        raise _oversized(f"{what} of a value with more than {MAX_SEQUENCE_LENGTH} items written out")
+
+
+class _StrType(type):
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, str)
+
+    def __getattr__(cls, name: str) -> Any:  # str.upper, str.strip … as functions; not the widening ones
+        if name in _SIZED_METHODS:
+            raise AttributeError(f"str.{name} is not available: call it on a value, e.g. x.{name}(...)")
+        return getattr(str, name)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, str)
+
+
+class _ScriptStr(metaclass=_StrType):
+    """``str`` as scripts see it: ``str(x)`` refuses a container too large to write out (:func:`_check_written_out`)
+    and ``isinstance(x, str)`` holds for every string. Its methods are reached through values (``"x".zfill(3)``);
+    through the type they are not offered (an unbound ``str.zfill('1', 10**9)`` escaped the bound)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> str:  # type: ignore[misc]
+        if args:
+            _check_written_out(args[0], "str()")
+        return str(*args, **kwargs)
+
+
+def _guarded_repr(value: Any, /) -> str:
+    _check_written_out(value, "repr()")
+    return repr(value)
+
+
 _FORMAT_WIDTH = re.compile(r"[0-9]+")
 _CONVERSIONS: dict[int, Callable[[Any], str]] = {115: str, 114: repr, 97: ascii}
 
@@ -405,6 +479,7 @@ def _guarded_format(value: Any, conversion: int, spec: str, /) -> str:
     """An f-string field with a format spec: no width or precision above MAX_SEQUENCE_LENGTH."""
     if any(int(n) > MAX_SEQUENCE_LENGTH for n in _FORMAT_WIDTH.findall(spec)):
         raise _oversized(f"formatted field (spec {spec[:40]!r}, limit {MAX_SEQUENCE_LENGTH} characters)")
+    _check_written_out(value, "formatted field")
     if conversion in _CONVERSIONS:
         value = _CONVERSIONS[conversion](value)
     return format(value, spec)
@@ -425,6 +500,8 @@ def _guarded_mod(a: Any, b: Any, /) -> Any:
                 raise ScriptLimitExceeded("a width or precision taken from the arguments (%*d) is not allowed")
             size += int(width or 0) + int(precision or 0)
         _check_length(size, "formatted text")
+        for arg in (b if isinstance(b, tuple) else b.values() if isinstance(b, dict) else (b,)):
+            _check_written_out(arg, "formatted text")
     return a % b
 
 
@@ -502,6 +579,9 @@ _SIZED_METHODS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = 
 def _guarded_getattr(ob: Any, name: str, *default: Any) -> Any:
     """RestrictedPython's ``safer_getattr_raise``, and the methods of strings and lists that can blow a small
     value up in one call (``s.ljust(10**9)``, ``s.replace('a', s)``, ``lst.extend(lst)``) bounded like ``*``."""
+    if name in _SIZED_METHODS and ob in (str, bytes, bytearray, list):
+        # Reached through the type (``str.zfill('1', 10**9)``) the method is unbound: no value to bound it by.
+        raise AttributeError(f"{ob.__name__}.{name} is not available: call it on a value, e.g. x.{name}(...)")
     found = safer_getattr_raise(ob, name, *default)
     if name in _SIZED_METHODS and isinstance(ob, str | bytes | bytearray | list):
         return _SIZED_METHODS[name](found)
@@ -575,13 +655,13 @@ _MATH = types.SimpleNamespace(**{
 #: The builtins visible to scripts and expressions (task data shadows them, like normal Python).
 SAFE_BUILTINS: Mapping[str, Any] = types.MappingProxyType({
     # types / constructors
-    "bool": bool, "int": int, "float": float, "str": str, "dict": dict, "list": list, "set": set,
+    "bool": bool, "int": int, "float": float, "str": _ScriptStr, "dict": dict, "list": list, "set": set,
     "frozenset": frozenset, "tuple": tuple, "Decimal": _ScriptDecimal,
     "date": date, "datetime": datetime, "timedelta": timedelta, "timezone": timezone,
     # functions
     "abs": abs, "all": all, "any": any, "callable": callable, "chr": chr, "divmod": divmod,
     "enumerate": enumerate, "filter": filter, "isinstance": isinstance, "len": len, "map": map,
-    "max": max, "min": min, "ord": ord, "range": _bounded_range, "repr": repr, "reversed": reversed,
+    "max": max, "min": min, "ord": ord, "range": _bounded_range, "repr": _guarded_repr, "reversed": reversed,
     "round": round, "sorted": sorted, "sum": _safe_sum, "zip": zip,
     "math": _MATH,
     # exceptions scripts may raise or catch (BaseException-only classes deliberately absent)
@@ -653,11 +733,14 @@ _RESERVED = frozenset({*_STATIC_GUARDS, "_getiter_", "_tick_", "__builtins__"})
 class _Budget:
     """Step and wall-clock budget of one ``evaluate``/``execute`` call."""
 
-    __slots__ = ("active", "deadline", "expired", "max_steps", "next_check", "steps", "time_limit")
+    __slots__ = ("active", "deadline", "expired", "max_steps", "memory_from", "next_check", "steps", "time_limit",
+                 "too_much_memory")
 
     def __init__(self, time_limit: float | None, max_steps: int | None):
         self.time_limit = time_limit
         self.max_steps = max_steps
+        self.memory_from = _peak_memory_kb()
+        self.too_much_memory = False
         self.deadline = None if time_limit is None else time.monotonic() + time_limit
         self.steps = 0
         self.next_check = _TIME_CHECK_EVERY if max_steps is None else min(_TIME_CHECK_EVERY, max_steps + 1)
@@ -665,6 +748,8 @@ class _Budget:
         self.active = True
 
     def reason(self) -> str:
+        if self.too_much_memory:
+            return f"script used more than {MAX_SCRIPT_MEMORY_MB} MB of memory"
         if self.max_steps is not None and self.steps > self.max_steps:
             return f"script exceeded its budget of {self.max_steps} steps"
         return f"script exceeded its time limit of {self.time_limit:g} s"
@@ -678,7 +763,11 @@ class _Budget:
         if not self.expired:
             over_steps = self.max_steps is not None and self.steps > self.max_steps
             over_time = self.deadline is not None and time.monotonic() > self.deadline
-            self.expired = over_steps or over_time
+            # Memory in total: each operation is bounded, but a loop can keep many bounded values (a comprehension
+            # of 20,000 tuples of 100,000 items is 16 GB). The process's peak resident size, read every
+            # _TIME_CHECK_EVERY steps, may grow by MAX_SCRIPT_MEMORY_MB during one script.
+            self.too_much_memory = _peak_memory_kb() - self.memory_from > MAX_SCRIPT_MEMORY_MB * 1024
+            self.expired = over_steps or over_time or self.too_much_memory
         if self.expired:
             self.next_check = 0  # every further step raises again
             if self.active:
@@ -787,8 +876,23 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
         external_context = external_context or {}
         globs = self._globals(context, external_context, budget)
         self._run(code, globs, budget)
+        self._check_data_size(globs, external_context)
         self._write_back(context, globs, external_context)
         return True
+
+    @staticmethod
+    def _check_data_size(globs: dict, external_context: Mapping[str, Any]) -> None:
+        """The task data a script leaves is stored with the instance as JSON: ``u = (t,) * 50_000`` of a 100,000-item
+        ``t`` is small to build and 5·10⁹ items once written (the server grew to 8 GB writing it). Over
+        MAX_TASK_DATA_UNITS the script fails (nothing is written back) — an incident, not a dead worker."""
+        left = MAX_TASK_DATA_UNITS
+        for key, value in globs.items():
+            if key in _RESERVED or key.startswith("_") or key in external_context or not _is_data(value):
+                continue
+            left -= data_units(value, left)
+            if left < 0:
+                raise ScriptLimitExceeded(f"the task data the script leaves is too large (more than "
+                                          f"{MAX_TASK_DATA_UNITS} items; a text counts one per 32 characters)")
 
     def _write_back(self, context: dict, globs: dict, external_context: Mapping[str, Any]) -> None:
         for key in list(context):

@@ -580,18 +580,19 @@ def unreachable_problems(trees: dict) -> list[ModelProblem]:
 _MUST_GO_ON = _FLOW_NODES - {"startEvent", "endEvent", "boundaryEvent"}
 
 
+def _diagrams(files: dict[str, str]) -> list:
+    """(file name, root) of each .bpmn file — none when a file is refused (its problems say why, not a notice)."""
+    trees, problems = parse_trees(files)
+    return [] if problems else [(name, root) for name, root in trees.items() if name.endswith(".bpmn")]
+
+
 def implicit_end_notices(files: dict[str, str]) -> list[ModelProblem]:
     """Notices, not problems: flow nodes with no outgoing sequence flow (an "implicit end"). The engine ends the
     process there and foreign models rely on it, so publishing stays allowed; the editor says it, so that a deleted
     end event ("Pay act" then led nowhere and the draft showed no problem) is seen. Compensation handlers and the
     nodes of event and ad-hoc subprocesses are left out: they end where they stop by design."""
-    trees, problems = parse_trees(files)
-    if problems:
-        return []
     notices: list[ModelProblem] = []
-    for filename, root in trees.items():
-        if not filename.endswith(".bpmn"):
-            continue
+    for filename, root in _diagrams(files):
         for process in root.iter("{*}process"):
             leaving = {flow.get("sourceRef") for flow in process.iter("{*}sequenceFlow")}
             for el in process.iter():
@@ -659,13 +660,8 @@ def layout_notices(files: dict[str, str]) -> list[ModelProblem]:
     """Notices, not problems: elements with no layout (BPMN DI). The engine runs them, but the editor and the
     viewer cannot draw them — a flow added by hand to an imported model was invisible, and a model without any
     layout was published with nothing said. A file without any layout is one notice; otherwise each element."""
-    trees, problems = parse_trees(files)
-    if problems:
-        return []
     notices: list[ModelProblem] = []
-    for filename, root in trees.items():
-        if not filename.endswith(".bpmn"):
-            continue
+    for filename, root in _diagrams(files):
         drawn = {el.get("bpmnElement") for el in root.iter("{*}BPMNShape", "{*}BPMNEdge")}
         missing = [el for el in root.iter() if isinstance(el.tag, str) and _local(el.tag) in _DRAWN
                    and el.get("id") and el.get("id") not in drawn]

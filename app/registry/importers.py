@@ -327,35 +327,16 @@ def scan(path: Path) -> Scan:
     progress bar) and finds an XLSX's formula cells."""
     if not _is_xlsx(path):
         return Scan(sum(1 for _ in _read_csv(path)), {})
-    from openpyxl import load_workbook
-
-    check_bounds(path)
     formulas: dict = {}
     count = 0
-    with open(path, "rb") as fh:
-        try:
-            wb = load_workbook(fh, read_only=True, data_only=False)
-        except Exception as err:  # openpyxl raises many kinds for a corrupt archive
-            raise FileUnreadable("unreadable", str(err)[:200]) from err
-        try:
-            rows = wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
-            header = _normalise_header(next(rows, ()) or ())
-            for number, row in enumerate(rows, start=2):
-                if number > MAX_ROWS + 1:
-                    raise FileUnreadable("too_large", f"more than {MAX_ROWS} rows")
-                if any(c not in (None, "") for c in row):
-                    count += 1
-                for column, value in zip(header, row, strict=False):
-                    if isinstance(value, str) and value.startswith("="):
-                        if len(formulas) >= MAX_FORMULAS:
-                            raise FileUnreadable("too_large", f"more than {MAX_FORMULAS} formulas")
-                        formulas[(number, column)] = value
-        except FileUnreadable:
-            raise
-        except Exception as err:  # a damaged member found while streaming (bad CRC, truncated XML)
-            raise FileUnreadable("unreadable", str(err)[:200]) from err
-        finally:
-            wb.close()
+    for number, header, row in _xlsx_rows(path, data_only=False):
+        if any(c not in (None, "") for c in row):
+            count += 1
+        for column, value in zip(header, row, strict=False):
+            if isinstance(value, str) and value.startswith("="):
+                if len(formulas) >= MAX_FORMULAS:
+                    raise FileUnreadable("too_large", f"more than {MAX_FORMULAS} formulas")
+                formulas[(number, column)] = value
     return Scan(count, formulas)
 
 
@@ -401,15 +382,17 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict]]:
         raise FileUnreadable("unreadable", str(err)) from err
 
 
-def _read_xlsx(path: Path, formulas: dict) -> Iterator[tuple[int, dict]]:
+def _xlsx_rows(path: Path, data_only: bool) -> Iterator[tuple[int, list[str], tuple]]:
+    """(row number, header, cells) of the first sheet's data rows, streamed; ``data_only``: the values a workbook
+    saved for its formulas (else the formulas). A damaged or oversized workbook raises FileUnreadable."""
     from openpyxl import load_workbook
 
     check_bounds(path)
     with open(path, "rb") as fh:  # a file object: stored uploads do not keep the .xlsx name
         try:
-            wb = load_workbook(fh, read_only=True, data_only=True)
+            wb = load_workbook(fh, read_only=True, data_only=data_only)
         except Exception as err:  # openpyxl raises many kinds for a corrupt archive
-            raise FileUnreadable("unreadable", str(err)) from err
+            raise FileUnreadable("unreadable", str(err)[:200]) from err
         try:
             # max_col: a row is never padded beyond the columns an import can have (streamed, read-only).
             rows = wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
@@ -417,18 +400,23 @@ def _read_xlsx(path: Path, formulas: dict) -> Iterator[tuple[int, dict]]:
             for number, row in enumerate(rows, start=2):
                 if number > MAX_ROWS + 1:
                     raise FileUnreadable("too_large", f"more than {MAX_ROWS} rows")
-                values = dict(zip(header, row, strict=False))
-                for column, value in values.items():
-                    if value is None and (number, column) in formulas:
-                        values[column] = Formula(formulas[(number, column)])
-                if any(c not in (None, "") for c in values.values()):
-                    yield number, values
+                yield number, header, row
         except FileUnreadable:
             raise
         except Exception as err:  # a damaged member found while streaming (bad CRC, truncated XML)
             raise FileUnreadable("unreadable", str(err)[:200]) from err
         finally:
             wb.close()
+
+
+def _read_xlsx(path: Path, formulas: dict) -> Iterator[tuple[int, dict]]:
+    for number, header, row in _xlsx_rows(path, data_only=True):
+        values = dict(zip(header, row, strict=False))
+        for column, value in values.items():
+            if value is None and (number, column) in formulas:
+                values[column] = Formula(formulas[(number, column)])
+        if any(c not in (None, "") for c in values.values()):
+            yield number, values
 
 
 def header_of(path: Path) -> list[str]:

@@ -889,3 +889,58 @@ def test_calls_with_unpacked_arguments_pass_them_all():
 def test_the_environment_itself_refuses_service_calls():
     with pytest.raises(NotImplementedError, match="^service calls go through RestrictedScriptEngine.call_service$"):
         RestrictedTaskDataEnvironment().call_service({}, operation_name="x")
+
+
+# ---- methods reached through the type, values written out, task data and memory in total ----------------------
+
+@pytest.mark.parametrize("source", [
+    "x = str.zfill('1', 5 * 10**7)", "x = str.ljust('a', 10**7)", "x = str.center('', 10**7, 'z')",
+    "x = str.join('', ['a' * 10**6] * 20)", "x = str.replace('a' * 10**6, 'a', 'bbbbbbbbbb')",
+    "l = [0] * 10**6\nlist.extend(l, l)",
+])
+def test_the_widening_methods_are_not_offered_through_the_type(source):
+    """``s.zfill(10**9)`` was bounded, ``str.zfill(s, 10**9)`` was not: the unbound method escaped the guard."""
+    with pytest.raises(AttributeError, match="is not available: call it on a value"):
+        RestrictedTaskDataEnvironment().execute(source, {})
+
+
+@pytest.mark.parametrize(("source", "value"), [
+    ("str.upper('abc')", "ABC"), ("list(map(str.strip, [' a ', 'b ']))", ["a", "b"]), ("isinstance('a', str)", True),
+    ("str(12)", "12"), ("str([1, 2])", "[1, 2]"), ("repr('a')", "'a'"), ("'%s' % ([1],)", "[1]"),
+])
+def test_str_as_a_function_and_a_type_still_works(source, value):
+    assert RestrictedTaskDataEnvironment().evaluate(source, {}) == value
+
+
+@pytest.mark.parametrize("source", [
+    "y = [[0] * 10**6] * 50\nx = str(y)", "y = [[0] * 10**6] * 50\nx = repr(y)",
+    "y = [[0] * 10**6] * 50\nx = f'{y}'", "y = [[0] * 10**6] * 50\nx = '%s' % (y,)",
+])
+def test_a_container_too_large_to_write_out_is_refused_before_it_is_written(source):
+    """Fifty references to one list of a million items are cheap to build; written out they are 150 MB in one
+    C call (a thousand of them, 3 GB) that the time limit cannot interrupt."""
+    with pytest.raises(ScriptLimitExceeded, match="written out"):
+        RestrictedTaskDataEnvironment().execute(source, {})
+
+
+def test_task_data_too_large_to_store_fails_the_script_and_changes_nothing():
+    """``u`` holds 50,000 references to one 100,000-item tuple: 5·10⁹ items once stored as JSON (the server grew
+    to 8 GB writing it)."""
+    data = {"kept": 1}
+    with pytest.raises(ScriptLimitExceeded, match="task data the script leaves is too large"):
+        RestrictedTaskDataEnvironment().execute("t = (0,) * 10**5\nu = (t,) * (5 * 10**4)\nkept = 2", data)
+    assert data == {"kept": 1}
+    with pytest.raises(ScriptLimitExceeded, match="too large"):
+        RestrictedTaskDataEnvironment().execute("x = 'a' * 10**6\ny = [x] * 100", {})
+    RestrictedTaskDataEnvironment().execute("t = (0,) * 10**5\nu = [t] * 5", data)
+    assert len(data["u"]) == 5
+
+
+def test_memory_kept_by_a_loop_is_bounded_in_total(monkeypatch):
+    """Each tuple is within the bound; twenty thousand of them are 16 GB. The script stops once the process's
+    peak memory has grown by the limit (set low here)."""
+    from app.engine import scripting
+
+    monkeypatch.setattr(scripting, "MAX_SCRIPT_MEMORY_MB", 48)
+    with pytest.raises(ScriptLimitExceeded, match="more than 48 MB of memory"):
+        RestrictedTaskDataEnvironment().execute("x = [(i,) * 10**5 for i in range(20000)]", {})

@@ -27,16 +27,9 @@ def test_a_contract_without_secondary_places_pays_no_secondary_student_and_prora
     db.session.add(NedbEnrollment(iin="791028302728", full_name="Жаңа Оқушы", school_bin=bilim.bin,
                                   school_kind="private", grade=1, enrolled_on=date(2027, 9, 16)))
     db.session.commit()
-    application = apply(browser("accountant"), order, bilim, "KZ15LAA00001234")
-    review = open_task_of(application.instance_id, "review_application")
-    places = {"places_primary": application.students_primary, "places_basic": application.students_basic,
-              "places_secondary": 0}
-    assert official.post(f"/tasks/{review.id}", {"decision": "allocate", **{k: str(v) for k, v in places.items()}}
-                         ).status_code == 302
-    contract = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).one()
+    contract = _signed(browser, official, order, bilim, lambda a: {
+        "places_primary": a.students_primary, "places_basic": a.students_basic, "places_secondary": 0})
     assert contract.levels == ["primary", "basic"] and max(contract.allowed_grades) == 9
-    sign(browser("director"), contract)
-    sign(browser("head"), contract)
 
     frozen.at = datetime(2027, 10, 1, 3, 0, tzinfo=UTC)
     fire_due_timers()
@@ -69,15 +62,16 @@ def test_a_contract_pays_no_more_students_of_a_level_than_its_places(frozen, bro
     official = browser("official")
     order = place_order(official)
     bilim = school(BILIM)
-    application = apply(browser("accountant"), order, bilim, "KZ15LAA00001234")
-    review = open_task_of(application.instance_id, "review_application")
-    places = {"places_primary": application.students_primary - 1, "places_basic": application.students_basic,
-              "places_secondary": application.students_secondary}
-    assert official.post(f"/tasks/{review.id}", {"decision": "allocate", **{k: str(v) for k, v in places.items()}}
-                         ).status_code == 302
-    contract = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).one()
-    sign(browser("director"), contract)
-    sign(browser("head"), contract)
+    chosen = {}
+
+    def one_primary_place_fewer(application) -> dict:
+        chosen.update({"places_primary": application.students_primary - 1,
+                       "places_basic": application.students_basic,
+                       "places_secondary": application.students_secondary})
+        return chosen
+
+    _signed(browser, official, order, bilim, one_primary_place_fewer)
+    places = chosen
 
     frozen.at = datetime(2027, 10, 1, 3, 0, tzinfo=UTC)
     fire_due_timers()
@@ -108,14 +102,9 @@ def test_a_months_act_does_not_open_before_the_month_has_ended_even_when_an_admi
     official = browser("official")
     order = place_order(official)
     bilim = school(BILIM)
-    application = apply(browser("accountant"), order, bilim, "KZ15LAA00001234")
-    review = open_task_of(application.instance_id, "review_application")
-    places = {"places_primary": application.students_primary, "places_basic": application.students_basic,
-              "places_secondary": application.students_secondary}
-    official.post(f"/tasks/{review.id}", {"decision": "allocate", **{k: str(v) for k, v in places.items()}})
-    contract = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).one()
-    sign(browser("director"), contract)
-    sign(browser("head"), contract)
+    contract = _signed(browser, official, order, bilim, lambda a: {
+        "places_primary": a.students_primary, "places_basic": a.students_basic,
+        "places_secondary": a.students_secondary})
     instance_id = db.session.get(Contract, contract.id).instance_id
 
     frozen.at = datetime(2027, 9, 10, 6, 0, tzinfo=UTC)
@@ -133,3 +122,16 @@ def test_a_months_act_does_not_open_before_the_month_has_ended_even_when_an_admi
     frozen.at = datetime(2027, 10, 1, 3, 0, tzinfo=UTC)
     fire_due_timers()
     assert len(db.session.scalars(september).all()) == 1
+
+
+def _signed(browser, official, order, bilim, places_of) -> Contract:
+    """Bilim applies, the official allocates ``places_of(application)`` and both parties sign."""
+    application = apply(browser("accountant"), order, bilim, "KZ15LAA00001234")
+    review = open_task_of(application.instance_id, "review_application")
+    places = places_of(application)
+    assert official.post(f"/tasks/{review.id}", {"decision": "allocate", **{k: str(v) for k, v in places.items()}}
+                         ).status_code == 302
+    contract = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).one()
+    sign(browser("director"), contract)
+    sign(browser("head"), contract)
+    return contract
