@@ -50,7 +50,18 @@ def run_job(app: Flask, name: str, job_id: int) -> None:
         observe_job(name, db.session.get(JOB_MODELS()[name], job_id))
 
 
-def dispatch(name: str, job_id: int) -> None:
+def background_unreachable_message() -> str:
+    """What the pages that queue a job say when :func:`dispatch` could not reach the broker."""
+    from flask_babel import gettext as _
+
+    return _("The job is saved and queued, but the background service cannot be reached just now: it starts by "
+             "itself when the service is back. Do not start it again.")
+
+
+def dispatch(name: str, job_id: int) -> bool:
+    """Hand a committed job to the background; False when the broker cannot be reached. The job is saved either
+    way and stays queued: a worker's reaper sends it again once its dispatch has waited JOB_QUEUE_TIMEOUT_SECONDS
+    (app.jobs). The caller says so — the page had answered 500 "nothing was saved" for a job that then ran."""
     from app.extensions import db
     from app.jobs import mark_dispatched
 
@@ -61,11 +72,16 @@ def dispatch(name: str, job_id: int) -> None:
         mark_dispatched(job)
         db.session.commit()
     if mode == "celery":
-        celery_app(app).send_task(name, args=[job_id])
+        try:
+            celery_app(app).send_task(name, args=[job_id])
+        except Exception:  # kombu's OperationalError and whatever a broker client raises
+            log.exception("job %s %s: the broker cannot be reached; the job stays queued", name, job_id)
+            return False
     elif mode == "inprocess":
         threading.Thread(target=run_job, args=(app, name, job_id), name=f"job-{name}-{job_id}", daemon=True).start()
     else:
         _job_functions()[name](job_id)
+    return True
 
 
 def celery_app(app: Flask):

@@ -99,7 +99,10 @@ def upload():
         return redirect(url_for("registry.index")), 303
     job = create_import(kind, clean_filename(file.filename), actor=current_user, stream=file)
     db.session.commit()
-    dispatch("tapsyrys.registry.import", job.id)
+    if not dispatch("tapsyrys.registry.import", job.id):
+        from app.registry.jobs import background_unreachable_message
+
+        flash(background_unreachable_message(), "warning")
     return redirect(url_for("registry.show_import", import_id=job.id)), 303
 
 

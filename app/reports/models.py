@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import JSON, Date
+from sqlalchemy import JSON, Date, Index, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -13,6 +13,11 @@ class VerificationRun(BackgroundJobMixin, db.Model):
     """One month-wide verification of every submitted or verified act, run in the background."""
 
     __tablename__ = "verification_run"
+    # One run of a month at a time, whoever starts it: the check before the insert let two operators' clicks
+    # through two web processes both start one (every act then verified twice).
+    __table_args__ = (Index("uq_verification_run_active_period", "period", unique=True,
+                            sqlite_where=text("status IN ('queued', 'running')"),
+                            postgresql_where=text("status IN ('queued', 'running')")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[date] = mapped_column(Date, index=True)
     total_acts: Mapped[int] = mapped_column(default=0)

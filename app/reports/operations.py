@@ -19,6 +19,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app import clock, jobs
 from app.acts.models import Act, ActLine
@@ -39,26 +40,33 @@ VERIFY_ELEMENT = "verify_contingent"
 log = logging.getLogger(__name__)
 
 
+def _active_run(period: date) -> VerificationRun | None:
+    return db.session.scalars(select(VerificationRun).where(VerificationRun.period == period,
+                                                            VerificationRun.status.in_(("queued", "running")))).first()
+
+
 def start_month_verification(period: date, actor, dispatch_job: bool = True) -> VerificationRun:
     """Queue a run for the month; refuses while another run of the same month is still going."""
     period = period.replace(day=1)
-    busy = db.session.scalars(select(VerificationRun).where(VerificationRun.period == period,
-                                                            VerificationRun.status.in_(("queued", "running")))).first()
-    if busy is not None:
+    if _active_run(period) is not None:
         raise DomainRefused(_("A verification of this month is already running."))
     total = db.session.scalar(select(func.count(Act.id)).where(Act.period == period, Act.status.in_(VERIFIABLE))) or 0
     run = VerificationRun(period=period, status="queued", total_acts=total, processed_acts=0, total_lines=0,
                           excluded_lines=0, by_rule={}, created_by_id=getattr(actor, "id", None),
                           created_at=clock.now())
-    db.session.add(run)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the unique index decides between two starts at once
+            db.session.add(run)
+            db.session.flush()
+    except IntegrityError:
+        raise DomainRefused(_("A verification of this month is already running.")) from None
     record_event(CHAIN, "verification.started", "verification_run", run.id, actor_id=getattr(actor, "id", None),
                  details={"period": f"{period:%Y-%m}", "acts": total})
     if dispatch_job:
         db.session.commit()
         from app.registry.jobs import dispatch
 
-        dispatch("tapsyrys.reports.verify_month", run.id)
+        run.background_unreachable = not dispatch("tapsyrys.reports.verify_month", run.id)
     return run
 
 

@@ -81,6 +81,10 @@ def start_run():
         flash(_("A verification of this month is already running."), "warning")
         return redirect(url_for("reports.runs")), 303
     db.session.commit()
+    if getattr(run, "background_unreachable", False):
+        from app.registry.jobs import background_unreachable_message
+
+        flash(background_unreachable_message(), "warning")
     return redirect(url_for("reports.show_run", run_id=run.id)), 303
 
 
