@@ -149,6 +149,10 @@ def reap_expired_jobs() -> int:
                 log.warning("%s %s: lease of %s expired; %s", model.__tablename__, job_id, holder, action)
                 if action == "job.requeued":
                     dispatch(name, job_id)
+                else:
+                    from app.registry.jobs import abandoned
+
+                    abandoned(name, job)
                 handled += 1
             except Exception:
                 db.session.rollback()

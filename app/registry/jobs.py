@@ -50,6 +50,14 @@ def run_job(app: Flask, name: str, job_id: int) -> None:
         observe_job(name, db.session.get(JOB_MODELS()[name], job_id))
 
 
+def abandoned(name: str, job) -> None:
+    """A job given up after its workers died (app.jobs.reap_expired_jobs): what it leaves behind goes too."""
+    if name == "tapsyrys.registry.import":
+        from app.registry.operations import discard_file
+
+        discard_file(job)
+
+
 def background_unreachable_message() -> str:
     """What the pages that queue a job say when :func:`dispatch` could not reach the broker."""
     from flask_babel import gettext as _

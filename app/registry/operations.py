@@ -116,6 +116,14 @@ def _fail_import(job_id: int, reason: str) -> None:
     record_event(CHAIN, "registry.import_failed", "registry_import", job.id, actor_id=job.created_by_id,
                  details={"kind": job.kind, "reason": job.message})
     db.session.commit()
+    discard_file(job)
+
+
+def discard_file(job: RegistryImport) -> None:
+    """A finished import's uploaded copy is deleted, whatever the outcome: a failed one had stayed on disk with the
+    students' IINs and names (only a successful import removed its file). To try again, the file is uploaded
+    again."""
+    stored_path(job).unlink(missing_ok=True)
 
 
 def registry_counts() -> dict[str, int]:

@@ -16,7 +16,7 @@ from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.registry.jobs import run_job
 from app.registry.models import RegistryImport
-from app.registry.operations import create_import, run_import
+from app.registry.operations import create_import, run_import, stored_path
 from app.reports import operations as reports
 from app.reports.models import VerificationRun
 from tests.registry.conftest import OCTOBER, bad_iin, iin
@@ -208,6 +208,29 @@ def test_a_file_that_fails_before_the_import_starts_fails_the_job_with_its_reaso
     job = db.session.get(RegistryImport, job.id)
     assert job.status == "failed" and job.message.startswith("unreadable:"), job.message
     assert job.lease_expires_at is None and job.finished_at is not None
+    assert not stored_path(job).exists(), "the failed import's copy of the file is deleted"
+
+
+def test_an_import_given_up_after_its_workers_died_leaves_no_copy_of_the_file(app_ctx, tmp_path, uploads):
+    """Three workers killed in turn: the job failed with its reason — and its copy of the file, the students' IINs
+    and names, stayed on disk for good."""
+    path = tmp_path / "nedb.csv"
+    path.write_text("iin,full_name,school_bin,school_kind,grade,enrolled_on\n"
+                    f"{iin(1)},Student 1,950440001673,private,5,2026-09-01\n")
+    app_ctx.config["JOB_MAX_ATTEMPTS"] = 1
+    try:
+        with clock.FrozenClock(NOW) as frozen:
+            job = create_import("nedb", "nedb.csv", source=path)
+            db.session.commit()
+            assert stored_path(job).exists() and jobs.claim(job)  # a worker took it and died
+            frozen.advance(seconds=jobs.lease_seconds() + 1)
+            tick(app_ctx)
+    finally:
+        app_ctx.config["JOB_MAX_ATTEMPTS"] = 3
+    db.session.expire_all()
+    job = db.session.get(RegistryImport, job.id)
+    assert job.status == "failed" and job.message.startswith("worker_lost:")
+    assert not stored_path(job).exists()
 
 
 def test_an_expired_import_is_run_again_and_loads_each_row_once(app_ctx, tmp_path, uploads):
