@@ -133,8 +133,14 @@ def readyz():
     started = current_app.extensions.get("tapsyrys_started_at", time.time())
     # a fresh process has not seen its first pass yet: that is not a failure until the limit has passed
     checks["background_pass"] = (age <= limit) if age is not None else (time.time() - started <= limit)
-    ready = all(checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": checks,
+    # What this process needs to serve requests decides readiness. In the embedded mode the background pass runs in
+    # this process, so a stale one is this process's failure. In celery mode it runs in the workers: a dead worker
+    # or an unreachable broker is reported ("degraded", and the pass's age is a metric to alert on), but does not
+    # take every web process out of the load balancer — that turned a worker's failure into an outage for users.
+    needed = ("database",) if cfg.get("BACKGROUND_MODE") == "celery" else tuple(checks)
+    ready = all(checks[name] for name in needed)
+    status = ("ready" if all(checks.values()) else "degraded") if ready else "not ready"
+    body = {"status": status, "checks": checks,
             "background_pass_age_seconds": None if age is None else round(age, 1)}
     return jsonify(body), 200 if ready else 503
 
