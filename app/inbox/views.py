@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -34,10 +35,12 @@ from app.inbox.models import TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, bulk_candidates, filter_choices, inbox_page, sla_state, view_counts
 from app.people import substitutions as subs
 from app.people.roles import ROLE_LABELS
+from app.registry.http import RegistryUnavailable
 from app.ui import task_label
 from app.user_input import ascii_int, is_local_path
 
 bp = Blueprint("inbox", __name__)
+log = logging.getLogger(__name__)
 
 
 def _task_ids(values) -> list[int]:
@@ -262,6 +265,20 @@ def _typed_values(task) -> dict | None:
     return values
 
 
+def registry_down_message() -> str:
+    return _("The national registry (NEDB) cannot be reached just now. Nothing was saved and your entries are "
+             "kept; try again in a few minutes.")
+
+
+def _caused_by(err: BaseException, kind: type) -> bool:
+    seen, depth = err, 0
+    while seen is not None and depth < 20:
+        if isinstance(seen, kind):
+            return True
+        seen, depth = seen.__cause__ or seen.__context__, depth + 1
+    return False
+
+
 def _render_task(task, values=None, errors=None, status=200, refusal=None):
     ctx = task_context(task, current_user)
     handler = get_handler(task.handler)
@@ -274,6 +291,11 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
         seen = handler.seen(ctx)
         if actionable and values is None:
             values = handler.prefill(ctx)
+    except RegistryUnavailable:
+        # The act's lines are prefilled from NEDB's service: down, the page had been a 500.
+        log.exception("task %s: the registry service did not answer", task.id)
+        extra, panel, values = {}, None, values or {}
+        refusal, status = registry_down_message(), 503
     except DomainRefused as err:
         # The step's business record (act, contract…) is missing — e.g. a trial run started from the modeler:
         # show the task and say why, never a 500; submitting is refused by the same handler.
@@ -331,6 +353,9 @@ def task(task_id: int):
         return _render_task(db.session.get(type(task), task.id), status=409)
     except StepFailed as err:
         db.session.rollback()
+        if _caused_by(err, RegistryUnavailable):
+            return _render_task(db.session.get(type(task), task.id), values=_typed_values(task),
+                                refusal=registry_down_message(), status=503)
         if incidents.record_completion_failure(task.instance_id, err) is not None:
             refusal = _("The process cannot go on after this step: the automatic step that follows it has an error "
                         "in the process model. Nothing was saved and your entries are kept; the process owners and "

@@ -117,3 +117,27 @@ def test_service_errors_become_a_clear_registry_error(app_ctx):
             HttpStudentRegistry(service.url)._call("/missing")
     with pytest.raises(RegistryUnavailable):
         HttpStudentRegistry("http://127.0.0.1:9/api", timeout=2).enrollments_for([iin(1)])
+
+
+def test_the_registry_service_down_is_said_plainly_on_the_task_page_and_on_submit(world, browser):
+    """NEDB's service down: opening the act's task was a 500, and submitting it said "<urlopen error [Errno 111]
+    Connection refused>"."""
+    from app.acts.operations import prefill_lines
+    from tests.helpers import act_of_school, open_task
+
+    act = act_of_school("Bilim Innovation School")
+    task = open_task(act, "submit_act")
+    lines = prefill_lines(act)  # read while the table registry answers
+    accountant = browser("accountant")
+    world_app = accountant.client.application
+    world_app.config["NEDB_API_URL"] = "http://127.0.0.1:9/api"  # nobody listens there
+    try:
+        page = accountant.get(f"/tasks/{task.id}")
+        assert page.status_code == 503 and "cannot be reached just now" in page.get_data(as_text=True)
+        form = {"note": "", **{f"lines.{i}.{k}": str(v) for i, line in enumerate(lines) for k, v in line.items()}}
+        answer = accountant.post(f"/tasks/{task.id}", form)
+        text = answer.get_data(as_text=True)
+        assert answer.status_code == 503 and "cannot be reached just now" in text and "Errno" not in text
+    finally:
+        world_app.config.pop("NEDB_API_URL")
+    assert open_task(act, "submit_act").id == task.id, "nothing was saved: the step still waits"
