@@ -61,8 +61,13 @@ def _as_stored(value):
 
 
 def record_event(chain: str, action: str, object_type: str, object_id: int | None, *, actor_id: int | None,
-                 details: dict | None = None, on_behalf_of_id: int | None = None, facts: dict | None = None) -> None:
+                 details: dict | None = None, on_behalf_of_id: int | None = None, facts: dict | None = None,
+                 alongside: bool = False) -> None:
     """Append an event to ``chain`` in the current transaction (the caller commits).
+
+    ``alongside``: the writer does not hold the instance's lock version (a comment, a file, a claim on an
+    instance's chain): on PostgreSQL it waits for the chain as other chains' writers do, instead of losing its
+    event — and the person's comment — to a 409 on the unique (chain, seq) when two are written at once.
 
     ``facts`` are the money and legal fields of the row this event creates or decides (built by
     ``app/audit/facts.py``); ``verify-audit`` compares them with the row later.
@@ -70,7 +75,7 @@ def record_event(chain: str, action: str, object_type: str, object_id: int | Non
     Written at once with a plain INSERT (no ORM object to track until the flush): the event is visible to
     the rest of the transaction and goes with it on commit or rollback."""
     ring = keyring()
-    seq, prev = _next_link(chain)
+    seq, prev = _next_link(chain, alongside)
     at = clock.now()
     details = _as_stored(details or {})
     facts = _as_stored(facts)
@@ -134,7 +139,7 @@ def start_chain(chain: str) -> None:
     db.session.info.setdefault(_HEADS, {})[chain] = (0, GENESIS)
 
 
-def _next_link(chain: str) -> tuple[int, str]:
+def _next_link(chain: str, alongside: bool = False) -> tuple[int, str]:
     """(seq, prev_hash) for the next event of ``chain``.
 
     Heads written in this transaction are remembered in the session, so a second event on the same chain
@@ -147,7 +152,7 @@ def _next_link(chain: str) -> tuple[int, str]:
         seq, digest = head
         return seq + 1, digest
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql" and not chain.startswith("instance:"):
+    if connection.dialect.name == "postgresql" and (alongside or not chain.startswith("instance:")):
         # A chain that no other lock guards (a person's logins, the registry's imports, the month-wide runs, a
         # model's versions): the second of two concurrent writers waits here for the first one's commit and
         # then links after it, instead of failing on the unique (chain, seq) — a 500 for someone logging in

@@ -54,7 +54,7 @@ def claim(task: HumanTask, user: User) -> None:
     if changed != 1:
         raise ConflictError(_("Someone else has just claimed this task."))
     record_event(_chain(task), "task.claimed", "human_task", task.id, actor_id=user.id,
-                 details={"task": task.spec_name})
+                 details={"task": task.spec_name}, alongside=True)
 
 
 def can_manage(user: User, task: HumanTask) -> bool:
@@ -82,7 +82,7 @@ def unclaim(task: HumanTask, user: User) -> None:
     task.assignee_id = None
     task.claimed_at = None
     record_event(_chain(task), "task.unclaimed", "human_task", task.id, actor_id=user.id,
-                 details={"task": task.spec_name, "from_user_id": previous})
+                 details={"task": task.spec_name, "from_user_id": previous}, alongside=True)
     db.session.flush()
 
 
@@ -106,7 +106,7 @@ def reassign(task: HumanTask, head: User, to_user_id: int | None) -> User:
     task.claimed_at = clock.now()
     record_event(_chain(task), "task.reassigned", "human_task", task.id, actor_id=head.id,
                  details={"task": task.spec_name, "from_user_id": previous, "to_user_id": target.id,
-                          "to": target.full_name})
+                          "to": target.full_name}, alongside=True)
     db.session.flush()
     from app.notifications.operations import notify
 
@@ -248,7 +248,7 @@ def add_comment(task: HumanTask, user: User, body: str) -> TaskComment:
     db.session.add(comment)
     db.session.flush()
     record_event(_chain(task), "task.commented", "task_comment", comment.id, actor_id=user.id,
-                 details={"task": task.spec_name, "comment": body[:200]})
+                 details={"task": task.spec_name, "comment": body[:200]}, alongside=True)
     return comment
 
 
@@ -282,7 +282,7 @@ def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> T
     db.session.add(attachment)
     db.session.flush()
     record_event(_chain(task), "task.attachment_added", "task_attachment", attachment.id, actor_id=user.id,
-                 details={"filename": original, "size": len(data), "sha256": attachment.sha256})
+                 details={"filename": original, "size": len(data), "sha256": attachment.sha256}, alongside=True)
     return attachment
 
 
