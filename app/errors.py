@@ -57,7 +57,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(err):
-        return page(413, _("Too large"), _("The upload is too large."))
+        # The request is refused before a view reads it, so the views' own size messages never spoke: say the limit,
+        # and for a registry file the way that has none.
+        limit = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        if request.path.startswith("/registry/"):
+            return page(413, _("Too large"), _("The file is larger than %(mb)s MB; import it with the command line "
+                                               "instead (README: registry imports).", mb=limit))
+        return page(413, _("Too large"), _("The upload is larger than %(mb)s MB.", mb=limit))
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(err):

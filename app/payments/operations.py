@@ -15,7 +15,7 @@ from app.acts.models import Act
 from app.acts.operations import guarded_write
 from app.audit.facts import payment_facts
 from app.audit.operations import record_event
-from app.engine.errors import DomainConflict, DomainRefused
+from app.engine.errors import ConflictError, DomainConflict, DomainRefused
 from app.extensions import db
 from app.i18n import format_day
 from app.payments.models import Payment
@@ -95,7 +95,21 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
     # The amount accepted is the amount paid: the act is still accepted at the version read (its amount was
     # final from acceptance on), and the same UPDATE marks it paid — a concurrent change makes this write nothing.
     accepted_tiyn = act.amount_tiyn
-    guarded_write(act, ("accepted",), status="paid")
+    try:
+        guarded_write(act, ("accepted",), status="paid")
+    except ConflictError:
+        # Lost the race to another payment of this act: say which one (the loser read "changed by someone else,
+        # for example re-verified").
+        db.session.expire(act)
+        paid = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
+        if paid is None:
+            raise
+        from app.people.models import User
+
+        who = db.session.get(User, paid.registered_by_id)
+        raise DomainConflict(_("Act %(number)s was paid meanwhile: payment order %(order)s, registered by %(name)s.",
+                               number=act.number, order=paid.order_number,
+                               name=who.full_name if who else "?")) from None
     if act.amount_tiyn != accepted_tiyn:
         raise DomainConflict(_("The act's amount changed after acceptance; nothing was paid."))
     payment = Payment(act_id=act.id, order_number=order_number, paid_on=paid_on, amount_tiyn=act.amount_tiyn,

@@ -61,7 +61,11 @@ def test_suspended_tasks_leave_the_inbox_until_resumed(waits, browser):
     operator = browser("operator")
     operator.post(f"/instances/{waits.id}/suspend", confirmed())
     assert _tasks(waits.id) == ["suspended"]
-    assert "W-0001" not in browser("accountant").get("/inbox").get_data(as_text=True)
+    accountant = browser("accountant")
+    assert "W-0001" not in accountant.get("/inbox").get_data(as_text=True)
+    task_id = db.session.scalars(select(HumanTask.id).where(HumanTask.instance_id == waits.id)).first()
+    page = accountant.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'id="task-suspended"' in page, "said as suspended, not as 'no longer open'"
     operator.post(f"/instances/{waits.id}/resume", confirmed())
     assert _tasks(waits.id) == ["open"]
 

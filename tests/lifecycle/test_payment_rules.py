@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import clock
 from app.acts.models import Act
@@ -123,6 +123,29 @@ def test_losing_the_race_to_the_same_payment_order_is_a_conflict_not_a_wrong_num
     db.session.flush()
     with pytest.raises(DomainConflict, match="has already been paid"):
         operations._check_order_number_unused(act, "PP-RACE", user("operator"))
+    db.session.rollback()
+
+
+def test_the_payment_that_loses_the_race_on_the_act_is_told_which_payment_won(world, monkeypatch):
+    """Both read "accepted, not paid"; the winner committed first. The loser's guarded write changed nothing and it
+    read "changed by someone else, for example re-verified" — it was paid, by that order."""
+    from app.engine.errors import DomainConflict
+    from app.payments import operations
+
+    act = _accepted_act_without_contract(world)
+    real = operations.guarded_write
+
+    def the_other_payment_commits_first(target, statuses, **values):
+        db.session.add(Payment(act_id=target.id, order_number="PP-WON", paid_on=PAID_ON,
+                               amount_tiyn=target.amount_tiyn, registered_by_id=user("operator").id,
+                               registered_at=clock.now()))
+        db.session.execute(update(Act).where(Act.id == target.id).values(status="paid"))
+        return real(target, statuses, **values)
+
+    monkeypatch.setattr(operations, "guarded_write", the_other_payment_commits_first)
+    with pytest.raises(DomainConflict, match=f"Act {act.number} was paid meanwhile: payment order PP-WON, "
+                                             f"registered by {user('operator').full_name}"):
+        operations.register_payment(act, "PP-LOST", PAID_ON, user("operator"))
     db.session.rollback()
 
 

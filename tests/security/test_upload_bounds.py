@@ -193,3 +193,13 @@ def test_refused_workbook_fails_the_job_with_a_message(world, browser, tmp_path)
     assert job.filename == "licences.xlsx", "the right-to-left override is not stored"
     page = operator.get(f"/registry/imports/{job.id}").get_data(as_text=True)
     assert "too large to import" in page
+
+
+def test_an_upload_over_the_request_limit_is_told_the_limit_and_for_a_registry_file_the_other_way(world, browser):
+    """The request is refused before the view reads it: the registry page's own message (its limit and the command
+    line) was never reached, and the person read a bare "The upload is too large"."""
+    operator = browser("operator")
+    big = io.BytesIO(b"bin,name,status,oked\n" + b"9" * (6 * 1024 * 1024))
+    answer = operator.post("/registry/imports", {"kind": "business", "file": (big, "big.csv")})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 413 and "larger than 5 MB" in text and "command line" in text
