@@ -105,6 +105,11 @@ def record_events(events: list[dict]) -> None:
     unknown = sorted({e["chain"] for e in events} - heads.keys())
     for i in range(0, len(unknown), 900):
         chunk = unknown[i : i + 900]
+        if conn.dialect.name == "postgresql":
+            # The writers alongside an instance (a comment, a claim: record_event's ``alongside``) lock its chain;
+            # so does this batch, in one statement and in chain order (two batches never wait on each other in a
+            # circle), so a comment on an act's task while its month is verified waits instead of colliding.
+            conn.execute(_LOCK_CHAINS, {"chains": chunk})
         for chain in chunk:
             heads[chain] = (0, GENESIS)
         last = (select(AuditEvent.chain, func.max(AuditEvent.seq).label("seq"))
@@ -169,6 +174,8 @@ _HEAD = (select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == bindp
 
 
 _LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(hashtextextended(:chain, 0))")
+_LOCK_CHAINS = text("SELECT pg_advisory_xact_lock(hashtextextended(s.c, 0)) FROM "
+                    "(SELECT c FROM unnest(CAST(:chains AS text[])) AS c ORDER BY c) AS s")
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

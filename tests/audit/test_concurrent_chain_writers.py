@@ -113,3 +113,26 @@ def test_two_comments_on_one_task_at_once_are_both_kept(world, app):
     assert sorted(db.session.scalars(select(TaskComment.body).where(TaskComment.task_id == task_id))) == [
         "first", "second"]
     assert verify_all_chains()[1] == []
+
+
+def test_a_batch_of_events_waits_for_its_chains_in_one_statement(world):
+    """The month-wide verification writes one event per act on each act's instance chain: on PostgreSQL it locks
+    those chains (in one statement, in chain order), so a comment written alongside waits instead of colliding."""
+    from sqlalchemy import event
+
+    from app.audit.operations import record_events
+
+    sent: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        record_events([{"chain": f"instance:{900000 + n}", "action": "test.event", "object_type": "act",
+                        "object_id": n, "actor_id": None} for n in range(3)])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+        db.session.rollback()
+    locks = [s for s in sent if "pg_advisory_xact_lock" in s]
+    assert len(locks) == (1 if db.engine.dialect.name == "postgresql" else 0)
