@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import JSON, DateTime, ForeignKey, String, or_, select, update
@@ -38,6 +38,19 @@ class BackgroundJobMixin:
     worker: Mapped[str | None] = mapped_column(String(100))
     attempts: Mapped[int] = mapped_column(default=0)  # runs claimed so far
     checkpoint: Mapped[dict | None] = mapped_column(JSON)  # where a resumed run goes on (job-specific)
+
+    @property
+    def stalled_since(self) -> datetime | None:
+        """When a queued or running job's worker last gave a sign of life, if its lease has expired since (a
+        killed worker, a lost message): the page says so instead of "running 53%" for ever. The reaper sends
+        the job again; None while the job is alive or finished."""
+        if self.status not in ("queued", "running") or self.lease_expires_at is None:
+            return None
+        expires = self.lease_expires_at if self.lease_expires_at.tzinfo else self.lease_expires_at.replace(tzinfo=UTC)
+        if expires >= clock.now():
+            return None
+        last = self.heartbeat_at or self.started_at or self.created_at
+        return last if last is None or last.tzinfo else last.replace(tzinfo=UTC)
 
     def _progress(self, done: int, total: int) -> int:
         if self.status == "done":

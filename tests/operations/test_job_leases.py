@@ -287,3 +287,22 @@ def test_the_operator_sees_why_a_corrupt_workbook_failed(app_ctx, country, uploa
     shown = page.get(f"/registry/imports/{job.id}").get_data(as_text=True)
     assert "the file cannot be read as CSV (UTF-8 or Windows-1251) or XLSX" in shown and 'id="import-failed"' in shown
     assert "Technical detail" in shown, "the exception text apart, not glued to the sentence"
+
+
+def test_a_job_whose_worker_stopped_reporting_says_so_on_its_page(world, tmp_path, uploads, browser):
+    """A killed worker's import read "running 53%" until a worker came back; the page now says since when no
+    worker has reported."""
+    path = tmp_path / "nedb.csv"
+    path.write_text("iin,full_name,school_bin,school_kind,grade,enrolled_on\n"
+                    f"{iin(1)},Student 1,950440001673,private,5,2026-09-01\n")
+    operator = browser("operator")
+    with clock.FrozenClock(NOW) as frozen:
+        job = create_import("nedb", "nedb.csv", source=path)
+        db.session.commit()
+        assert jobs.claim(job)
+        db.session.commit()
+        alive = operator.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+        assert 'id="job-stalled"' not in alive
+        frozen.advance(seconds=jobs.lease_seconds() + 1)
+        stalled = operator.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    assert 'id="job-stalled"' in stalled and "No worker has reported on this job since" in stalled
