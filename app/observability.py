@@ -47,6 +47,9 @@ OPEN_INCIDENTS = Gauge("tapsyrys_open_incidents", "Incidents waiting for an oper
                        multiprocess_mode="max")
 UNANNOUNCED = Gauge("tapsyrys_unannounced_tasks", "New tasks not yet announced by the background pass",
                     multiprocess_mode="max")
+JOBS = Gauge("tapsyrys_background_jobs", "Background jobs (registry imports, month-wide verifications) by kind and "
+             "state, read from the database at each scrape; state 'stalled': queued or running past its lease",
+             ["kind", "state"], multiprocess_mode="max")
 LAST_PASS_AGE = Gauge("tapsyrys_background_pass_age_seconds", "Seconds since the last background pass finished",
                       multiprocess_mode="max")
 
@@ -161,6 +164,7 @@ def metrics():
     _allow_metrics()
     OPEN_INCIDENTS.set(_count_open_incidents())
     UNANNOUNCED.set(_count_unannounced())
+    _count_jobs()
     age = last_pass_age()
     if age is not None:
         LAST_PASS_AGE.set(age)
@@ -173,6 +177,23 @@ def metrics():
     else:
         payload = generate_latest()
     return Response(payload, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _count_jobs() -> None:
+    """The jobs' figures from the database, whichever process runs them (in celery mode the workers record their
+    own metrics in their own processes, which the web's /metrics does not see)."""
+    from app import clock
+    from app.registry.jobs import JOB_MODELS
+
+    now = clock.now()
+    for model in JOB_MODELS().values():
+        kind = model.__tablename__
+        counts = dict(db.session.execute(select(model.status, func.count()).group_by(model.status)).all())
+        for state in ("queued", "running", "done", "failed"):
+            JOBS.labels(kind, state).set(counts.get(state, 0))
+        stalled = db.session.scalar(select(func.count()).select_from(model).where(
+            model.status.in_(("queued", "running")), model.lease_expires_at < now)) or 0
+        JOBS.labels(kind, "stalled").set(stalled)
 
 
 def _count_open_incidents() -> int:

@@ -57,7 +57,8 @@ def test_metrics_need_the_token_or_an_allowed_network(app_ctx, browser):
     text = page.get_data(as_text=True)
     for name in ("tapsyrys_request_seconds_count{endpoint=\"observability.healthz\",method=\"GET\"}",
                  "tapsyrys_open_incidents", "tapsyrys_unannounced_tasks", "tapsyrys_engine_steps_total",
-                 "tapsyrys_job_seconds", "tapsyrys_background_pass_seconds"):
+                 "tapsyrys_job_seconds", "tapsyrys_background_pass_seconds",
+                 'tapsyrys_background_jobs{kind="registry_import",state="stalled"}'):
         assert name in text, name
     app_ctx.config["METRICS_ALLOWED_NETWORKS"] = "10.0.0.0/8, 127.0.0.0/8"
     try:
