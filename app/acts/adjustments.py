@@ -207,11 +207,17 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
         rows_by_school[original.school_id].append((line, original))
     # Just verified: ``amount_tiyn`` is what the act's own lines earn.
     line_amounts = dict(db.session.execute(select(Act.id, Act.amount_tiyn).where(Act.id.in_(ids))).all())
+    # Under a contract, the act with its adjustments stays within what the contract's amount has left: a top-up
+    # added after the lines were capped there made an act that was accepted and could never be paid.
+    from app.acts.terms import terms_for_acts
+
+    left = {act_id: t.total_left_tiyn for act_id, t in terms_for_acts(acts).items() if t.total_left_tiyn is not None}
     by_act: dict[int, list[dict]] = defaultdict(list)
     inserts: list[dict] = []
     now = clock.now()
     for act in acts:
         available = int(line_amounts.get(act.id) or 0)
+        room = left[act.id] - available if act.id in left else None  # for top-ups, under the contract's amount
         candidates = []
         for line, original in rows_by_school.get(act.school_id, []):
             if not (_year_start(act.period) <= original.period < act.period):
@@ -227,7 +233,12 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
             if amount > 0 and original.id in headroom:
                 # Within the original month's cap (the part above it stays owed until a claw-back makes room).
                 amount = min(amount, max(headroom[original.id], 0))
+            if amount > 0 and room is not None:
+                amount = min(amount, max(room, 0))  # the rest stays owed, as above
+            if amount > 0 and original.id in headroom:
                 headroom[original.id] -= amount
+            if room is not None:
+                room -= amount
             if not amount:
                 continue
             available += amount

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from flask_babel import gettext as _
@@ -163,12 +163,24 @@ def verify_acts_of_instruments(acts: Sequence[Act], on_step=None) -> tuple[dict[
     return summaries, settled
 
 
+#: Checks an act must pass to be accepted (a funding instrument's: the contract's amount left), each raising
+#: DomainRefused with the reason; registered by the packages that know them.
+ACCEPTANCE_CHECKS: list[Callable[[Act], None]] = []
+
+
+def register_acceptance_check(check: Callable[[Act], None]) -> Callable[[Act], None]:
+    ACCEPTANCE_CHECKS.append(check)
+    return check
+
+
 def decide(act: Act, decision: str, comment: str | None, actor) -> None:
     """Accept or return a verified act — exactly the lines, adjustments and amount its report shows now."""
     if act.status != "verified":
         raise DomainRefused(_("Only a verified act can be accepted or returned."))
     if decision != "return":
         ensure_reviews_resolved(act)  # rules piece: no acceptance while a line needs review (app/acts/review.py)
+        for check in ACCEPTANCE_CHECKS:
+            check(act)
     values = {"status": "returned", "return_comment": comment} if decision == "return" else {"status": "accepted"}
     guarded_write(act, ("verified",), decided_at=clock.now(), **values)
     record_event(_chain(act), f"act.{'returned' if decision == 'return' else 'accepted'}", "act", act.id,

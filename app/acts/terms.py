@@ -26,6 +26,9 @@ class ActTerms:
     norms_tiyn: tuple[tuple[str, int], ...] | None = None
     #: places contracted per level, as (level, places) pairs (over_contracted_places rule); None: no contract
     places_by_level: tuple[tuple[str, int], ...] | None = None
+    #: what the contract's amount has left for this act (its own lines and the adjustments it settles); None: no
+    #: contract
+    total_left_tiyn: int | None = None
 
 
 TermsProvider = Callable[[object], ActTerms | None]

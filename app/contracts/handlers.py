@@ -7,6 +7,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.acts.operations import register_acceptance_check
 from app.acts.terms import ActTerms, register_terms_provider
 from app.applications.models import Application
 from app.contracts import operations
@@ -134,10 +135,12 @@ def _terms_of(contract: Contract, act, committed: int) -> ActTerms:
     terms = terms_on(contract, act.period)
     grades = frozenset(g for level, span in LEVEL_GRADES.items() if terms[f"places_{level}"] > 0 for g in span)
     own = (act.amount_tiyn or 0) if act.status in operations.COMMITTED else 0
-    left = max(terms["amount_cap_tiyn"] - (committed - own), 0)
+    # The contract's amount is one budget for all its months: the amount in force now (an amendment lowering it
+    # from December had left September–November checked against the old amount, and all three were paid).
+    left = max(contract.amount_cap_tiyn - (committed - own), 0)
     return ActTerms(allowed_grades=grades, design_capacity=contract.design_capacity,
                     licence_valid_until=contract.licence_valid_until,
-                    amount_cap_tiyn=min(terms["monthly_cap_tiyn"], left),
+                    amount_cap_tiyn=min(terms["monthly_cap_tiyn"], left), total_left_tiyn=left,
                     contract_id=contract.id,
                     norms_tiyn=tuple((lv, contract.order.norm(lv, contract.locality)) for lv in LEVELS),
                     places_by_level=tuple((lv, int(terms[f"places_{lv}"])) for lv in LEVELS))
@@ -160,6 +163,26 @@ def within_contract_cap(act) -> None:
         raise DomainRefused(_("The act's amount %(amount)s exceeds the contract's monthly cap %(cap)s.",
                               amount=format_tenge(act.lines_amount_tiyn),
                               cap=format_tenge(terms["monthly_cap_tiyn"])))
-    if operations.paid_under(contract) + act.amount_tiyn > terms["amount_cap_tiyn"]:
+    if operations.paid_under(contract) + act.amount_tiyn > contract.amount_cap_tiyn:
         raise DomainRefused(_("Paying this act would exceed the contract's amount cap %(cap)s.",
-                              cap=format_tenge(terms["amount_cap_tiyn"])))
+                              cap=format_tenge(contract.amount_cap_tiyn)))
+
+
+@register_acceptance_check
+def within_contract_amount_at_acceptance(act) -> None:
+    """An act is accepted only if the contract's amount can still pay it after every act already accepted or paid
+    under it: then every accepted act can be paid (an act verified beside another, or carrying a top-up, was
+    accepted above what was left and then refused at payment for good — nobody could pay, return or cancel it)."""
+    from app.i18n import format_tenge
+
+    link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
+    if link is None:
+        return
+    contract = link.contract
+    committed = operations.committed_under([contract.id]).get(contract.id, 0)
+    left = contract.amount_cap_tiyn - committed
+    if act.amount_tiyn > left:
+        raise DomainRefused(_("The contract's amount has %(left)s left after the acts already accepted or paid, "
+                              "less than this act's %(amount)s. Return the act: verified again when it is "
+                              "resubmitted, it is paid within what is left — or amend the contract first.",
+                              left=format_tenge(max(left, 0)), amount=format_tenge(act.amount_tiyn)))

@@ -305,3 +305,47 @@ def test_an_act_earns_at_most_what_the_contracts_amount_has_left(world):
     october.amount_tiyn = 1_000_000
     within_contract_cap(october)  # what verification now allows is payable
     db.session.rollback()
+
+
+def test_the_contracts_amount_is_one_budget_whatever_month_an_amendment_takes_effect(world, browser):
+    """The amount lowered from a later month had left the earlier months checked against the old amount: all three
+    were then verified in full and paid, three times the amended contract."""
+    from app.acts.terms import terms_for
+
+    contract = samruk()
+    official = browser("official_shymkent")
+    assert official.post(f"/contracts/{contract.id}/amend",
+                         form(contract, amount="9539.01", effective_from="2026-12")).status_code == 303
+    contract = samruk()
+    september = next(link.act for link in db.session.scalars(
+        select(ContractAct).where(ContractAct.contract_id == contract.id, ContractAct.period == date(2026, 9, 1))))
+    assert terms_for(september).amount_cap_tiyn == min(953_901, contract.monthly_cap_tiyn)
+    september.amount_tiyn = 953_902
+    with pytest.raises(DomainRefused, match="amount cap"):
+        within_contract_cap(september)
+    db.session.rollback()
+
+
+def test_an_act_is_accepted_only_if_the_contracts_amount_can_still_pay_it(world, browser):
+    """Two months verified side by side, each within what was left: both were accepted, the second then refused at
+    payment for good (no return, no amendment, no cancel could clear it). The second acceptance is refused with
+    what to do, and the act can be returned."""
+    from app.acts.operations import decide
+
+    contract = samruk()
+    acts = {link.period: link.act for link in db.session.scalars(
+        select(ContractAct).where(ContractAct.contract_id == contract.id))}
+    september, october = acts[date(2026, 9, 1)], acts[date(2026, 10, 1)]
+    half = contract.amount_cap_tiyn // 2 + 1
+    for act in (september, october):
+        act.status, act.amount_tiyn = "verified", half
+    db.session.commit()
+    decide(september, "accept", None, user("official_shymkent"))
+    db.session.commit()
+    with pytest.raises(DomainRefused, match="Return the act"):
+        decide(october, "accept", None, user("official_shymkent"))
+    db.session.rollback()
+    decide(db.session.get(type(october), october.id), "return", "resubmit within what is left",
+           user("official_shymkent"))
+    db.session.commit()
+    assert db.session.get(type(october), october.id).status == "returned"

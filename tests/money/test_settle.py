@@ -215,6 +215,32 @@ def test_a_top_up_keeps_its_month_within_the_contracts_monthly_cap(country, monk
     assert _settle(november) == {late: owed}
 
 
+def test_a_top_up_stays_within_what_the_contracts_amount_has_left(country, monkeypatch):
+    """December's lines were capped at what the contract's amount had left; a top-up added after that made the act
+    larger than what was left: accepted, then refused at payment for good. The top-up now fits in what is left, and
+    the rest stays owed."""
+    left = {"value": 0}
+    monkeypatch.setattr(terms, "_providers", [
+        lambda act: ActTerms(total_left_tiyn=left["value"]) if act.period == NOVEMBER else ActTerms()])
+    school = country.school()
+    late = iin(741)
+    country.enrol(late, school.bin, grade=3)
+    country.enrol(iin(742), school.bin, grade=3)
+    _paid_october(country, school, [late, iin(742)], [AMOUNT * 10 // 31, AMOUNT], days=[10, 31])
+    owed = AMOUNT - AMOUNT * 10 // 31
+    november = _being_verified(country, school, earns=2 * AMOUNT)
+
+    left["value"] = 2 * AMOUNT  # the lines took all that was left
+    assert _settle(november) == {}
+    left["value"] = 2 * AMOUNT + 500
+    november = db.session.get(Act, november.id)
+    november.amount_tiyn = 2 * AMOUNT
+    assert _settle(november) == {late: 500}
+    left["value"] = 10 * AMOUNT
+    november.amount_tiyn = 2 * AMOUNT
+    assert _settle(november) == {late: owed}
+
+
 @pytest.mark.parametrize("records", ["none", "liquidated, no licence"])
 def test_a_school_whose_records_are_missing_now_keeps_its_paid_months(country, records):
     """A record missing today (no licence, or a business-register standing without a date) says nothing about a
