@@ -201,7 +201,7 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
             .where(ActAdjustment.original_line_id.in_(line_ids[i : i + _CHUNK]))
             .group_by(ActAdjustment.original_line_id)).all())
     corrections = reprice_all(rows)
-    headroom = _month_headroom(rows, corrections)
+    headroom, floor = _month_bounds(rows, corrections)
     rows_by_school: dict[int, list] = defaultdict(list)
     for line, original in rows:
         rows_by_school[original.school_id].append((line, original))
@@ -235,6 +235,9 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
                 amount = min(amount, max(headroom[original.id], 0))
             if amount > 0 and room is not None:
                 amount = min(amount, max(room, 0))  # the rest stays owed, as above
+            if amount < 0 and original.id in floor:
+                amount = max(amount, floor[original.id])  # no more than the capped month was paid over its due
+                floor[original.id] -= amount
             if amount > 0 and original.id in headroom:
                 headroom[original.id] -= amount
             if room is not None:
@@ -263,23 +266,43 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
     return dict(by_act)
 
 
-def _month_headroom(rows: list, corrections: dict[int, Correction]) -> dict[int, int]:
-    """Per original act under a monthly cap: how much more its month may still be paid — the cap, less what its
-    own lines earned (``amount − adjustment`` of that act: already capped) and what was settled for its lines on
-    other acts since."""
+def _month_bounds(rows: list, corrections: dict[int, Correction]) -> tuple[dict[int, int], dict[int, int]]:
+    """Per original act under a monthly cap: (headroom, floor).
+
+    *Headroom*: how much more its month may still be paid — the cap, less what its own lines earned (``amount −
+    adjustment`` of that act: already capped) and what was settled for its lines on other acts since.
+
+    *Floor*: the most its month may be clawed back now (≤ 0) — what the month is due after the corrections,
+    ``min(cap, Σ corrected lines)``, less what it was paid and settled. A month paid at its cap, below what its
+    lines earned, gives back only what it was paid over what it is now due: a withdrawal found later had been
+    clawed back in full from a month that had been paid far less than its lines anyway."""
     caps = {original.id: (original, corrections[line.id].month_cap_tiyn) for line, original in rows
             if corrections[line.id].month_cap_tiyn is not None}
     if not caps:
-        return {}
+        return {}, {}
+    from app.acts.models import ActLine
+
     ids = list(caps)
     settled: dict[int, int] = {}
+    lines_sum: dict[int, int] = {}
     for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
         settled.update(db.session.execute(
             select(ActAdjustment.original_act_id, func.sum(ActAdjustment.amount_tiyn))
-            .where(ActAdjustment.original_act_id.in_(ids[i : i + _CHUNK]))
-            .group_by(ActAdjustment.original_act_id)).all())
-    return {act_id: cap - (original.amount_tiyn - (original.adjustment_tiyn or 0)) - int(settled.get(act_id) or 0)
-            for act_id, (original, cap) in caps.items()}
+            .where(ActAdjustment.original_act_id.in_(chunk)).group_by(ActAdjustment.original_act_id)).all())
+        lines_sum.update(db.session.execute(
+            select(ActLine.act_id, func.sum(ActLine.amount_tiyn))
+            .where(ActLine.act_id.in_(chunk), ActLine.outcome == "accepted").group_by(ActLine.act_id)).all())
+    delta: dict[int, int] = defaultdict(int)
+    for line, original in rows:
+        if original.id in caps:
+            delta[original.id] += corrections[line.id].corrected_tiyn - line.amount_tiyn
+    headroom, floor = {}, {}
+    for act_id, (original, cap) in caps.items():
+        paid = original.amount_tiyn - (original.adjustment_tiyn or 0) + int(settled.get(act_id) or 0)
+        headroom[act_id] = cap - paid
+        floor[act_id] = min(0, min(cap, int(lines_sum.get(act_id) or 0) + delta[act_id]) - paid)
+    return headroom, floor
 
 
 def cause_title(code: str):

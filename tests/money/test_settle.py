@@ -241,6 +241,24 @@ def test_a_top_up_stays_within_what_the_contracts_amount_has_left(country, monke
     assert _settle(november) == {late: owed}
 
 
+def test_a_month_paid_at_its_cap_gives_back_only_what_it_was_paid_over_its_due(country, monkeypatch):
+    """October's three lines earned 3 norms and were paid 2 (its cap). Two students found withdrawn before October
+    leave 1 norm due: one norm comes back, not the two norms the lines had earned (one of them was never paid)."""
+    monkeypatch.setattr(terms, "_providers", [
+        lambda act: ActTerms(amount_cap_tiyn=2 * AMOUNT) if act.period == date(2026, 10, 1) else ActTerms()])
+    school = country.school()
+    students = [iin(751), iin(752), iin(753)]
+    for n, student in enumerate(students):
+        country.enrol(student, school.bin, grade=3, withdrawn=date(2026, 9, 20) if n < 2 else None)
+    october = _paid_october(country, school, students, [AMOUNT] * 3)
+    october.amount_tiyn = 2 * AMOUNT  # capped
+    db.session.flush()
+    november = _being_verified(country, school, earns=5 * AMOUNT)
+    settled = _settle(november)
+    assert sum(settled.values()) == -AMOUNT, settled
+    assert set(settled) <= {iin(751), iin(752)}
+
+
 @pytest.mark.parametrize("records", ["none", "liquidated, no licence"])
 def test_a_school_whose_records_are_missing_now_keeps_its_paid_months(country, records):
     """A record missing today (no licence, or a business-register standing without a date) says nothing about a
