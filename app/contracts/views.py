@@ -78,8 +78,13 @@ def visible_contract(contract_id: int) -> Contract:
 @bp.route("/contracts")
 @login_required
 def index():
+    from sqlalchemy.orm import selectinload
+
+    # A dormitory contract's places are its terms' (the schools' per-level places are 0): loaded with the list,
+    # as the organisations are, not one query per row.
     contracts = db.session.scalars(
         select(Contract).where(scope_clause(current_user, Contract.region_id, Contract.school_id))
+        .options(selectinload(Contract.school), selectinload(Contract.dormitory_terms))
         .order_by(Contract.id.desc()).limit(200)).all()
     escalations = []
     if current_user.role not in (Role.SCHOOL_ACCOUNTANT.value, Role.SCHOOL_DIRECTOR.value,

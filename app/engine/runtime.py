@@ -551,6 +551,9 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     if task.status != "open":
         from flask_babel import gettext as _
 
+        if task.status == "suspended":
+            raise ConflictError(_("An administrator has suspended this task's process: nothing was saved. The task "
+                                  "comes back to the inbox when the process is resumed."))
         raise ConflictError(_("This task has already been completed."))
     on_behalf_of = None if can_act_directly(actor, task) else acting_for(actor, task)
     instance = task.instance

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app import clock
 from app.audit.models import AuditEvent
 from app.audit.operations import verify_all_chains
 from app.engine import runtime
+from app.engine.errors import ConflictError
 from app.engine.incidents import Incident
 from app.engine.models import HumanTask, ProcessInstance
 from app.extensions import db
 from tests.cockpit.conftest import T0, at_timer, confirmed
+from tests.helpers import user
 
 
 def _instance(instance_id: int) -> ProcessInstance:
@@ -66,6 +69,9 @@ def test_suspended_tasks_leave_the_inbox_until_resumed(waits, browser):
     task_id = db.session.scalars(select(HumanTask.id).where(HumanTask.instance_id == waits.id)).first()
     page = accountant.get(f"/tasks/{task_id}").get_data(as_text=True)
     assert 'id="task-suspended"' in page, "said as suspended, not as 'no longer open'"
+    with pytest.raises(ConflictError, match="suspended this task's process: nothing was saved"):
+        runtime.complete_task(task_id, user("accountant"), data={"comment": "done"})  # from a page opened before
+    db.session.rollback()
     operator.post(f"/instances/{waits.id}/resume", confirmed())
     assert _tasks(waits.id) == ["open"]
 

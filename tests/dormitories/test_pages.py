@@ -203,3 +203,20 @@ def test_a_dormitory_contract_is_not_amended_by_the_schools_amendment(dorm_world
     db.session.expire_all()
     assert db.session.get(Contract, contract.id).monthly_cap_tiyn == cap > 0
     assert db.session.scalar(select(func.count(ContractAmendment.id))) == 0
+
+
+def test_the_contracts_list_shows_a_dormitory_contracts_places(dorm_world, browser):
+    """The list showed 0 places for every dormitory contract (the schools' per-level places), beside its page's 30."""
+    import re
+
+    from sqlalchemy import select
+
+    from app.contracts.models import Contract
+    from app.extensions import db
+
+    page = browser("head").get("/contracts").get_data(as_text=True)
+    dorm = [c for c in db.session.scalars(select(Contract)) if c.dormitory_terms is not None and c.number in page]
+    assert dorm, "the head sees the region's dormitory contracts"
+    for contract in dorm:
+        row = re.search(rf">{re.escape(contract.number)}</a>.*?</tr>", page, re.S)
+        assert row and f'<td class="text-end">{contract.dormitory_terms.places}</td>' in row.group(0), contract.number
