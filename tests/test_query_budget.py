@@ -21,20 +21,22 @@ SCHOOL_A = "Bilim Innovation School"
 SCHOOL_B = "Nur Private School"
 SCHOOL_C = "Alatau Lyceum"
 
-#: Statements for one completed task through the engine API. Accepting an act takes 12 today: the task with
+#: Statements for one completed task through the engine API. Accepting an act takes 13 today: the task with
 #: its instance (one joined SELECT), the act, the count of lines still needing review (app/acts/review.py), the
+#: act's contract link (accepted only if the contract's amount can still pay it: app/contracts/handlers.py), the
 #: act's guarded status UPDATE (decided is final) and its re-read, the act's lines for the audit facts the event
 #: vouches for (app/audit/facts.py), the chain head, the audit events (2), the task and instance rows (one UPDATE
 #: each, the instance's under its lock), the new *Pay act* task. New tasks are announced later, in batches, by the
 #: background pass (its own budget is in tests/inbox/test_announce.py), so notifications cost a step nothing.
-ENGINE_BUDGET = 12
+ENGINE_BUDGET = 13
 #: The same through POST /tasks/<id>: plus the login session's user (with its organisation, one SELECT).
 #: The commit keeps what the request loaded, so the redirect's message reloads nothing.
 HTTP_BUDGET = 11
-#: The same through the JSON API: plus the instance document (open tasks, audit trail) it returns, the count
+#: The same through the JSON API (the contract link included): plus the instance document (open tasks, audit
+#: trail) it returns, the count
 #: of the act's lines still needing review (no acceptance while one does: app/acts/review.py), and the accepted
 #: act's lines read once for the audit facts the acceptance event vouches for (app/audit/facts.py).
-API_BUDGET = 15
+API_BUDGET = 16
 
 
 class StatementCounter:
