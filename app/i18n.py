@@ -22,6 +22,8 @@ def select_locale() -> str:
         return current_user.locale
     if session.get("locale") in languages:
         return session["locale"]
+    if request.cookies.get("locale") in languages:  # chosen before this session (set_locale)
+        return request.cookies["locale"]
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

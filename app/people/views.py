@@ -108,12 +108,17 @@ def change_password():
 @bp.post("/locale")
 def set_locale():
     locale = request.form.get("locale", "")
+    response = redirect(_safe_next(request.form.get("next")))
     if locale in current_app.config["LANGUAGES"]:
         session["locale"] = locale
         if current_user.is_authenticated:
             current_user.locale = locale
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+        # The choice outlives the session: an expired session's pages (the login, "session expired") had come back
+        # in the browser's language, not the one the person chose. Not secret; read by select_locale.
+        response.set_cookie("locale", locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
 
 
 @bp.route("/")

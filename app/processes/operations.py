@@ -232,6 +232,17 @@ def resume_instance(instance: ProcessInstance, actor, reason: str) -> None:
 
 
 # -- timers and variables (administrator) ---------------------------------------------------------------------
+def _moment(value):
+    """A timer's due time as a datetime (SpiffWorkflow keeps it as ISO text), to show in the reader's time zone;
+    None if it is not one."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def waiting_timers(wf) -> list[dict]:
     """Timer events the workflow waits for: element and due time (for the diagram and the action)."""
     timers = []
@@ -242,7 +253,7 @@ def waiting_timers(wf) -> list[dict]:
             due = value.get("next") if isinstance(value, dict) else value
             timers.append({"element": getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name,
                            "name": task.task_spec.bpmn_name or definition.name or task.task_spec.name,
-                           "due": str(due) if due else None, "task": task})
+                           "due": str(due) if due else None, "due_at": _moment(due), "task": task})
     return timers
 
 

@@ -125,3 +125,15 @@ def test_every_name_in_the_shipped_models_is_a_translated_model_word():
             catalogue = read_po(fh, locale=language)
         untranslated = {w for w in MODEL_WORDS if not (catalogue.get(w) and catalogue.get(w).string)}
         assert untranslated == set(), language
+
+
+def test_the_chosen_language_outlives_the_session(world, browser):
+    """A session that expired brought the "session expired" and login pages back in the browser's language, not the
+    one the person had chosen: the choice is kept in its own cookie too."""
+    person = browser("official_almaty")
+    person.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    person.post("/locale", {"locale": "kk", "next": "/"})
+    person.client.delete_cookie("session")  # the session expired (or was ended on the server)
+    expired = person.post("/logout", {"csrf_token": "stale"}, csrf=False)
+    assert expired.status_code == 400 and '<html lang="kk"' in expired.get_data(as_text=True)
+    assert '<html lang="kk"' in person.get("/login").get_data(as_text=True)
