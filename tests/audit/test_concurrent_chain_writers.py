@@ -16,18 +16,16 @@ from app.people.models import User
 from app.people.operations import record_login
 
 
-def test_two_logins_of_the_same_person_at_once_are_both_recorded(world, app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: the second transaction waits for the database lock")
-    operator = db.session.scalars(select(User).where(User.username == "operator")).one()
-    operator_id = operator.id
+def _at_once(app, first, second) -> dict:
+    """``first()`` in this transaction, then ``second()`` in another thread's own while the first is not committed:
+    the second waits (for the chain, or for the first one's row) and then commits, or fails. Returns its outcome."""
     first_written, outcome = threading.Event(), {}
 
-    def second_browser() -> None:
+    def in_another_transaction() -> None:
         with app.app_context():
             first_written.wait(10)
             try:
-                record_login(db.session.get(User, operator_id))
+                second()
                 db.session.commit()
                 outcome["second"] = "committed"
             except Exception as err:  # noqa: BLE001 - the test reports what happened
@@ -36,13 +34,23 @@ def test_two_logins_of_the_same_person_at_once_are_both_recorded(world, app):
             finally:
                 db.session.remove()
 
-    thread = threading.Thread(target=second_browser)
+    thread = threading.Thread(target=in_another_transaction)
     thread.start()
-    record_login(operator)  # the first browser's login, not committed yet
+    first()
     first_written.set()
-    thread.join(0.5)  # the second one is now waiting (for the chain, or for the first one's row)
+    thread.join(0.5)  # the second one is now waiting
     db.session.commit()
     thread.join(15)
+    return outcome
+
+
+def test_two_logins_of_the_same_person_at_once_are_both_recorded(world, app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the second transaction waits for the database lock")
+    operator = db.session.scalars(select(User).where(User.username == "operator")).one()
+    operator_id = operator.id
+    outcome = _at_once(app, lambda: record_login(operator),  # the first browser's login, not committed yet
+                       lambda: record_login(db.session.get(User, operator_id)))
     assert outcome == {"second": "committed"}
     logins = db.session.scalars(select(AuditEvent.seq).where(AuditEvent.chain == f"user:{operator_id}",
                                                              AuditEvent.action == "user.login")).all()
@@ -75,6 +83,7 @@ def test_two_comments_on_one_task_at_once_are_both_kept(world, app):
     comment does not hold the instance's lock version, so its event met another on the unique (chain, seq)."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time: the second transaction waits for the database lock")
+    from app.engine.models import HumanTask
     from app.inbox.models import TaskComment
     from app.inbox.operations import add_comment
     from tests.helpers import act_of_school, open_task
@@ -83,32 +92,9 @@ def test_two_comments_on_one_task_at_once_are_both_kept(world, app):
     task_id = open_task(act, "accept_act").id
     official = db.session.scalars(select(User).where(User.username == "official_almaty")).one()
     official_id = official.id
-    first_written, outcome = threading.Event(), {}
-
-    def second_official() -> None:
-        from app.engine.models import HumanTask
-
-        with app.app_context():
-            first_written.wait(10)
-            try:
-                add_comment(db.session.get(HumanTask, task_id), db.session.get(User, official_id), "second")
-                db.session.commit()
-                outcome["second"] = "committed"
-            except Exception as err:  # noqa: BLE001 - the test reports what happened
-                db.session.rollback()
-                outcome["second"] = repr(err)
-            finally:
-                db.session.remove()
-
-    from app.engine.models import HumanTask
-
-    thread = threading.Thread(target=second_official)
-    thread.start()
-    add_comment(db.session.get(HumanTask, task_id), official, "first")
-    first_written.set()
-    thread.join(0.5)
-    db.session.commit()
-    thread.join(15)
+    outcome = _at_once(app, lambda: add_comment(db.session.get(HumanTask, task_id), official, "first"),
+                       lambda: add_comment(db.session.get(HumanTask, task_id), db.session.get(User, official_id),
+                                           "second"))
     assert outcome == {"second": "committed"}
     assert sorted(db.session.scalars(select(TaskComment.body).where(TaskComment.task_id == task_id))) == [
         "first", "second"]
