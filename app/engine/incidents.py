@@ -88,6 +88,15 @@ def user_message(incident: Incident) -> str:
     return str(_MESSAGES.get(incident.kind, _MESSAGES["other"]) % {"element": incident.element_id or "?"})
 
 
+def causes(err: BaseException, limit: int = 20) -> list[BaseException]:
+    """``err`` and the exceptions behind it (``__cause__``, else ``__context__``), nearest first."""
+    chain, seen = [], err
+    while seen is not None and len(chain) < limit:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return chain
+
+
 def classify(err: BaseException) -> str:
     """The kind of failure (one of :data:`KINDS`), from the exception and its causes."""
     from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -95,10 +104,7 @@ def classify(err: BaseException) -> str:
 
     from app.engine.scripting import ScriptError, ScriptLimitExceeded
 
-    chain, seen = [], err
-    while seen is not None and len(chain) < 20:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
+    chain = causes(err)
     for seen in chain:  # the budget and a tagged service call win over the script wrapper around them
         if isinstance(seen, ScriptLimitExceeded):
             return "budget"

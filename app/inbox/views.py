@@ -270,15 +270,6 @@ def registry_down_message() -> str:
              "kept; try again in a few minutes.")
 
 
-def _caused_by(err: BaseException, kind: type) -> bool:
-    seen, depth = err, 0
-    while seen is not None and depth < 20:
-        if isinstance(seen, kind):
-            return True
-        seen, depth = seen.__cause__ or seen.__context__, depth + 1
-    return False
-
-
 def _render_task(task, values=None, errors=None, status=200, refusal=None):
     ctx = task_context(task, current_user)
     handler = get_handler(task.handler)
@@ -353,7 +344,7 @@ def task(task_id: int):
         return _render_task(db.session.get(type(task), task.id), status=409)
     except StepFailed as err:
         db.session.rollback()
-        if _caused_by(err, RegistryUnavailable):
+        if any(isinstance(cause, RegistryUnavailable) for cause in incidents.causes(err)):
             return _render_task(db.session.get(type(task), task.id), values=_typed_values(task),
                                 refusal=registry_down_message(), status=503)
         if incidents.record_completion_failure(task.instance_id, err) is not None:
