@@ -14,10 +14,11 @@ from sqlalchemy import or_, select, update
 
 from app import clock
 from app.audit.operations import record_event
-from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
+from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.models import HumanTask
 from app.engine.runtime import can_act, can_act_directly, complete_task
 from app.extensions import db
+from app.i18n import format_tenge
 from app.inbox.models import SavedFilter, TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, bulk_candidates
 from app.people.access import can_see, sees_personal_data
@@ -123,12 +124,25 @@ class BulkResult:
     message: str
 
 
-def bulk_accept(user: User, task_ids: list[int]) -> list[BulkResult]:
+def bulk_preview(user: User, task_ids: list[int]) -> list[tuple[HumanTask, object]]:
+    """The acts a bulk acceptance would take, each with its act as it is now (amount and version from the acts
+    table, not the inbox copy): the confirmation page shows these amounts and carries each act's version back."""
+    from app.acts.models import Act
+
+    tasks = bulk_candidates(user, task_ids)
+    acts = {a.id: a for a in db.session.scalars(select(Act).where(
+        Act.id.in_([t.instance.subject_id for t in tasks if t.instance.subject_type == "act"])))}
+    return [(t, acts[t.instance.subject_id]) for t in tasks if t.instance.subject_id in acts]
+
+
+def bulk_accept(user: User, task_ids: list[int], seen: dict[int, str]) -> list[BulkResult]:
     """Accept each clean act one by one, each in its own transaction (this function commits).
 
     Every task is re-checked here: open, *Accept act*, the user may act on it, and the act — read from
-    the acts table now, not from the inbox copy — still has no excluded lines. A conflict or refusal on
-    one act is reported and does not undo the others.
+    the acts table now, not from the inbox copy — still has no excluded lines and is still the version the
+    confirmation page showed (``seen``: task id → the act's version there). An act verified again in between
+    (a month-wide pass, a review) may have another amount: it is left for its own page, never accepted unseen.
+    A conflict or refusal on one act is reported and does not undo the others.
     """
     from app.acts.models import Act
 
@@ -144,11 +158,19 @@ def bulk_accept(user: User, task_ids: list[int]) -> list[BulkResult]:
             act = db.session.get(Act, task.instance.subject_id) if task.instance.subject_type == "act" else None
             if act is None or act.status != "verified" or act.accepted_lines != act.total_lines:
                 raise DomainRefused(_("The act has excluded lines or has changed; open it to decide."))
-            complete_task(task_id, user, data={"decision": "accept"})
+            if not seen.get(task_id):
+                raise DomainRefused(_("The act was not on the confirmation page; open it to decide."))
+            complete_task(task_id, user, data={"decision": "accept"}, seen=seen[task_id])
             record_event(_chain(task), "task.bulk_accepted", "human_task", task_id, actor_id=user.id,
-                         details={"act": act.number})
+                         details={"act": act.number, "amount_tiyn": act.amount_tiyn})
             db.session.commit()
             results.append(BulkResult(task_id, subject, True, _("Accepted.")))
+        except DomainConflict:
+            db.session.rollback()
+            act = db.session.get(Act, act.id)
+            results.append(BulkResult(task_id, subject, False, _(
+                "Verified again after the list was shown: its amount is now %(amount)s. Open it to decide.",
+                amount=format_tenge(act.amount_tiyn))))
         except (ConflictError, DomainRefused, StepFailed, TaskNotAvailable, FormInvalid) as err:
             db.session.rollback()
             results.append(BulkResult(task_id, subject, False, str(err)))

@@ -32,7 +32,7 @@ from app.engine.runtime import (
 from app.extensions import db
 from app.inbox import operations as ops
 from app.inbox.models import TaskAttachment, TaskComment
-from app.inbox.queries import InboxFilter, bulk_candidates, filter_choices, inbox_page, sla_state, view_counts
+from app.inbox.queries import InboxFilter, filter_choices, inbox_page, sla_state, view_counts
 from app.people import substitutions as subs
 from app.people.roles import ROLE_LABELS
 from app.registry.http import RegistryUnavailable
@@ -117,13 +117,14 @@ def bulk_accept():
         if not ids:
             flash(_("Nothing was selected: tick the acts to accept first."), "warning")
             return redirect(url_for("inbox.index"))
-        tasks = bulk_candidates(current_user, ids)
-        skipped = len(set(ids)) - len(tasks)
-        if not tasks:
+        rows = ops.bulk_preview(current_user, ids)
+        skipped = len(set(ids)) - len(rows)
+        if not rows:
             flash(_("None of the selected tasks is a clean act you can accept."), "warning")
             return redirect(url_for("inbox.index"))
-        return render_template("inbox/bulk_confirm.html", tasks=tasks, skipped=skipped)
-    results = ops.bulk_accept(current_user, ids)
+        return render_template("inbox/bulk_confirm.html", rows=rows, skipped=skipped)
+    seen = {task_id: request.form.get(f"seen_{task_id}", "") for task_id in ids}
+    results = ops.bulk_accept(current_user, ids, seen)
     done = sum(1 for r in results if r.ok)
     flash(_("%(done)s of %(total)s acts accepted.", done=done, total=len(results)),
           "success" if done == len(results) else "warning")
