@@ -50,6 +50,9 @@ UNANNOUNCED = Gauge("tapsyrys_unannounced_tasks", "New tasks not yet announced b
 JOBS = Gauge("tapsyrys_background_jobs", "Background jobs (registry imports, month-wide verifications) by kind and "
              "state, read from the database at each scrape; state 'stalled': queued or running past its lease",
              ["kind", "state"], multiprocess_mode="max")
+REGISTRY_CALLS = Counter("tapsyrys_registry_calls_total", "Calls to a live registry service (NEDB's HTTP API) by "
+                         "outcome: ok, unavailable (no answer, an HTTP error), malformed (an answer we cannot use)",
+                         ["registry", "outcome"])
 LAST_PASS_AGE = Gauge("tapsyrys_background_pass_age_seconds", "Seconds since the last background pass finished",
                       multiprocess_mode="max")
 

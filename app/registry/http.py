@@ -8,19 +8,22 @@ Protocol (JSON over HTTP, configured by ``NEDB_API_URL``):
 * ``GET {base}/schools/{bin}/enrollments?from=YYYY-MM-DD&to=YYYY-MM-DD`` → the same shape, the
   enrolments at that school active on at least one day of the range.
 
-Dates are ISO strings, ``withdrawn_on`` may be null. Uses only the standard library.
+Dates are ISO strings, ``withdrawn_on`` may be null. Uses only the standard library. Every call is counted in
+``tapsyrys_registry_calls_total`` by outcome, so the service being down shows on the operations dashboard and can
+raise an alert before the schools' calls do.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
+from app.observability import REGISTRY_CALLS
 from app.registry.adapter import Enrollment
 
 
@@ -42,9 +45,18 @@ class HttpStudentRegistry:
                                          headers={"Content-Type": "application/json", "Accept": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - configured URL
-                return json.loads(response.read().decode("utf-8"))
-        except (urllib.error.URLError, TimeoutError, json.JSONDecodeError, UnicodeDecodeError) as err:
+                answer = json.loads(response.read().decode("utf-8"))
+        except (OSError, http.client.HTTPException) as err:  # URLError, timeouts, resets are OSErrors
+            REGISTRY_CALLS.labels("nedb", "unavailable").inc()
             raise RegistryUnavailable(f"NEDB service error at {path}: {err}") from err
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            REGISTRY_CALLS.labels("nedb", "malformed").inc()
+            raise RegistryUnavailable(f"NEDB service error at {path}: {err}") from err
+        if not isinstance(answer, dict):
+            REGISTRY_CALLS.labels("nedb", "malformed").inc()
+            raise RegistryUnavailable(f"NEDB service error at {path}: the answer is not a JSON object")
+        REGISTRY_CALLS.labels("nedb", "ok").inc()
+        return answer
 
     @staticmethod
     def _enrollment(row: dict) -> Enrollment:
@@ -55,15 +67,24 @@ class HttpStudentRegistry:
                 enrolled_on=date.fromisoformat(row["enrolled_on"]),
                 withdrawn_on=date.fromisoformat(row["withdrawn_on"]) if row.get("withdrawn_on") else None,
             )
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            REGISTRY_CALLS.labels("nedb", "malformed").inc()
             raise RegistryUnavailable(f"NEDB service sent a malformed enrolment: {err}") from err
+
+    @staticmethod
+    def _rows(answer: dict) -> list:
+        rows = answer.get("enrollments", [])
+        if not isinstance(rows, list):
+            REGISTRY_CALLS.labels("nedb", "malformed").inc()
+            raise RegistryUnavailable("NEDB service sent enrolments that are not a list")
+        return rows
 
     def enrollments_for(self, iins: Iterable[str]) -> dict[str, list[Enrollment]]:
         wanted = sorted(set(iins))
         found: dict[str, list[Enrollment]] = defaultdict(list)
         for i in range(0, len(wanted), self.batch_size):
             answer = self._call("/enrollments/search", {"iins": wanted[i : i + self.batch_size]})
-            for row in answer.get("enrollments", []):
+            for row in self._rows(answer):
                 e = self._enrollment(row)
                 found[e.iin].append(e)
         return found
@@ -71,5 +92,5 @@ class HttpStudentRegistry:
     def enrollments_at_school(self, school_bin: str, start: date, end: date) -> list[Enrollment]:
         query = urllib.parse.urlencode({"from": start.isoformat(), "to": end.isoformat()})
         answer = self._call(f"/schools/{urllib.parse.quote(school_bin)}/enrollments?{query}")
-        rows = [self._enrollment(r) for r in answer.get("enrollments", [])]
+        rows = [self._enrollment(r) for r in self._rows(answer)]
         return sorted((e for e in rows if e.active_during(start, end)), key=lambda e: e.full_name)

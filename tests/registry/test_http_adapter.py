@@ -109,14 +109,39 @@ def test_verification_through_the_http_adapter_matches_the_table(country, app_ct
     assert asked == {iin(n) for n in range(1, 6)}, "only the act's valid IINs are sent to the service"
 
 
-def test_service_errors_become_a_clear_registry_error(app_ctx):
-    with StandIn([]) as service:
+def _calls(outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("tapsyrys_registry_calls_total", {"registry": "nedb", "outcome": outcome}) or 0
+
+
+def test_service_errors_become_a_clear_registry_error_and_are_counted(app_ctx):
+    """The service being down was only logged: nothing on the dashboard said the schools' submissions failed."""
+    before = {o: _calls(o) for o in ("ok", "unavailable", "malformed")}
+    with StandIn([{"iin": iin(1), "school_bin": "x", "grade": "not a grade", "enrolled_on": "2026-09-01"}]) as service:
         with pytest.raises(RegistryUnavailable):
             HttpStudentRegistry(service.url)._call("/broken")
         with pytest.raises(RegistryUnavailable):
             HttpStudentRegistry(service.url)._call("/missing")
+        with pytest.raises(RegistryUnavailable, match="malformed enrolment"):
+            HttpStudentRegistry(service.url).enrollments_for([iin(1)])
     with pytest.raises(RegistryUnavailable):
         HttpStudentRegistry("http://127.0.0.1:9/api", timeout=2).enrollments_for([iin(1)])
+    after = {o: _calls(o) for o in before}
+    assert after["unavailable"] - before["unavailable"] == 2, "the 404 and the refused connection"
+    assert after["malformed"] - before["malformed"] == 2, "the page that is not JSON and the bad enrolment"
+    assert after["ok"] - before["ok"] == 1
+
+
+@pytest.mark.parametrize("answer", [{"enrollments": None}, {"enrollments": "x"}, {"enrollments": [None]}])
+def test_an_answer_of_the_wrong_shape_is_a_registry_error(app_ctx, answer):
+    """``{"enrollments": null}`` was a TypeError out of the adapter (a 500), not the registry's error."""
+    registry = HttpStudentRegistry("http://127.0.0.1:9/api")
+    registry._call = lambda path, payload=None: answer
+    with pytest.raises(RegistryUnavailable):
+        registry.enrollments_for([iin(1)])
+    with pytest.raises(RegistryUnavailable):
+        registry.enrollments_at_school("123456789012", date(2026, 9, 1), date(2026, 9, 30))
 
 
 def test_the_registry_service_down_is_said_plainly_on_the_task_page_and_on_submit(world, browser):
