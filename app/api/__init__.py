@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.acts.models import Act
 from app.api.errors import ErrorSchema, error_response
+from app.api.paging import PAGING, page_of
 from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema, LineReviewSchema
 from app.audit.models import AuditEvent
 from app.database import commit_keeping_loaded
@@ -36,9 +37,10 @@ def _authenticated():
 
 @blp.route("/tasks")
 @blp.response(200, HumanTaskSchema(many=True))
-def my_tasks():
-    """Open tasks the current user may complete."""
-    return db.session.scalars(open_tasks_for(current_user).order_by(HumanTask.created_at).limit(500)).all()
+@blp.paginate(**PAGING)
+def my_tasks(pagination_parameters):
+    """Open tasks the current user may complete, oldest first, a page at a time (the totals in ``X-Pagination``)."""
+    return page_of(open_tasks_for(current_user).order_by(HumanTask.created_at, HumanTask.id), pagination_parameters)
 
 
 def _error(code: int, message: str, errors: dict | None = None):

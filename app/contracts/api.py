@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.api.errors import ErrorSchema, error_response
+from app.api.paging import PAGING, page_of
 from app.applications.models import Application
 from app.contracts import operations
 from app.contracts.models import Contract
@@ -45,12 +46,13 @@ def _authenticated():
 
 @blp.route("/orders")
 @blp.response(200, StateOrderSchema(many=True))
-def orders():
-    """State orders of the user's region (every region for national roles)."""
+@blp.paginate(**PAGING)
+def orders(pagination_parameters):
+    """State orders of the user's region (every region for national roles), a page at a time."""
     query = select(StateOrder)
     if current_user.scope is not Scope.NATIONAL:
         query = query.where(StateOrder.region_id == current_user.region_id)
-    return db.session.scalars(query.order_by(StateOrder.id)).all()
+    return page_of(query.order_by(StateOrder.id), pagination_parameters)
 
 
 @blp.route("/applications/<int:application_id>")
@@ -62,9 +64,12 @@ def application(application_id: int):
 
 @blp.route("/contracts")
 @blp.response(200, ContractSchema(many=True))
-def contracts():
-    return db.session.scalars(select(Contract).where(scope_clause(current_user, Contract.region_id,
-                                                                  Contract.school_id)).order_by(Contract.id)).all()
+@blp.paginate(**PAGING)
+def contracts(pagination_parameters):
+    """Contracts the user may see (their school's, their region's, every region's for national roles), a page
+    at a time."""
+    return page_of(select(Contract).where(scope_clause(current_user, Contract.region_id, Contract.school_id))
+                   .order_by(Contract.id), pagination_parameters)
 
 
 class _ContractDetail:
