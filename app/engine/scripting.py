@@ -26,7 +26,8 @@ What is guarded
   statements, class definitions, and calls of ``open``, ``compile``, ``getattr``/``setattr``/
   ``delattr``, ``globals``/``locals``/``vars``/``dir``, ``type``, ``super``, ``input``, ``breakpoint``
   ... are rejected *at compile time* with :class:`ScriptRejected`.
-* Run time: ``_getattr_`` = ``safer_getattr_raise`` (no ``_`` attributes, no ``str.format``),
+* Run time: ``_getattr_`` = ``safer_getattr_raise`` (no ``_`` attributes), no ``format``/``format_map`` on any
+  object (refused at compile time as well), and through the script's ``str`` only the listed methods,
   ``_getitem_``, ``_getiter_`` (+ step accounting), ``_unpack_sequence_``/``_iter_unpack_sequence_``,
   ``_write_`` = ``full_write_guard`` (only dicts and lists are writable), ``_inplacevar_`` (whitelisted
   in-place operators), ``_print_`` = ``PrintCollector`` (``print`` goes nowhere), ``_apply_``.
@@ -251,6 +252,11 @@ class _Policy(RestrictingNodeTransformer):
             self.error(node, f'calling "{node.func.id}" is not allowed')
         return super().visit_Call(node)
 
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        if node.attr in _FORMATTING_METHODS:  # the run-time guard refuses it too; here the author learns the line
+            self.error(node, f'"{node.attr}" is not allowed: use an f-string')
+        return super().visit_Attribute(node)
+
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         node = super().visit_BinOp(node)
         guard = _BINOP_GUARDS.get(type(node.op))
@@ -442,14 +448,31 @@ def _check_written_out(value: Any, what: str) -> None:
         raise _oversized(f"{what} of a value with more than {MAX_SEQUENCE_LENGTH} items written out")
 
 
+#: What ``str.<name>`` offers a script through the type: methods whose result is no larger than their input and
+#: that read nothing but their arguments. Not ``format``/``format_map`` (a format field walks attributes and keys
+#: by name, ``"{0.__globals__[…]}"``, where neither the compile-time ``_`` check nor ``_getattr_`` sees them),
+#: not the widening ones (:data:`_SIZED_METHODS`), nothing added by a later Python unless it is listed here.
+_STR_TYPE_METHODS = frozenset({
+    "capitalize", "casefold", "count", "endswith", "find", "index", "isalnum", "isalpha", "isascii", "isdecimal",
+    "isdigit", "isidentifier", "islower", "isnumeric", "isprintable", "isspace", "istitle", "isupper", "lower",
+    "lstrip", "partition", "removeprefix", "removesuffix", "rfind", "rindex", "rpartition", "rsplit", "rstrip",
+    "split", "splitlines", "startswith", "strip", "swapcase", "title", "upper",
+})
+
+#: Attribute names refused on every object: string formatting that resolves names inside the format string.
+_FORMATTING_METHODS = frozenset({"format", "format_map"})
+
+
 class _StrType(type):
     def __instancecheck__(cls, instance: Any) -> bool:
         return isinstance(instance, str)
 
-    def __getattr__(cls, name: str) -> Any:  # str.upper, str.strip … as functions; not the widening ones
+    def __getattr__(cls, name: str) -> Any:  # str.upper, str.strip … as functions; only those listed
+        if name in _STR_TYPE_METHODS:
+            return getattr(str, name)
         if name in _SIZED_METHODS:
             raise AttributeError(f"str.{name} is not available: call it on a value, e.g. x.{name}(...)")
-        return getattr(str, name)
+        raise AttributeError(f"str.{name} is not available to scripts")
 
     def __subclasscheck__(cls, subclass: type) -> bool:
         return issubclass(subclass, str)
@@ -579,6 +602,10 @@ _SIZED_METHODS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = 
 def _guarded_getattr(ob: Any, name: str, *default: Any) -> Any:
     """RestrictedPython's ``safer_getattr_raise``, and the methods of strings and lists that can blow a small
     value up in one call (``s.ljust(10**9)``, ``s.replace('a', s)``, ``lst.extend(lst)``) bounded like ``*``."""
+    if name in _FORMATTING_METHODS:
+        # str.format reached through the script's ``str`` (not a subclass of str, so RestrictedPython's own check
+        # of ``format`` missed it) read ``{0.__globals__[…].config[SECRET_KEY]}``: refused on every object.
+        raise AttributeError(f"{name}() is not available to scripts: use an f-string")
     if name in _SIZED_METHODS and ob in (str, bytes, bytearray, list):
         # Reached through the type (``str.zfill('1', 10**9)``) the method is unbound: no value to bound it by.
         raise AttributeError(f"{ob.__name__}.{name} is not available: call it on a value, e.g. x.{name}(...)")
