@@ -111,6 +111,18 @@ def review_line(payload, act_id: int, line_id: int):
     return db.session.get(Act, act_id)
 
 
+def _events_as_seen(events: list[AuditEvent]) -> list:
+    """The events, their details masked as the cockpit masks task data for a reader not cleared for children's
+    personal data (a variable's old and new value, an IIN, went out in full to process owners here)."""
+    from app.people.access import sees_personal_data
+    from app.processes.masking import mask_event_details
+
+    if sees_personal_data(current_user):
+        return events
+    return [{"seq": e.seq, "at": e.at, "actor_id": e.actor_id, "action": e.action, "object_type": e.object_type,
+             "object_id": e.object_id, "details": mask_event_details(e.details or {}), "hash": e.hash} for e in events]
+
+
 def _instance_doc(instance: ProcessInstance) -> dict:
     return {
         "id": instance.id, "process_id": instance.process_id, "title": instance.title, "status": instance.status,
@@ -118,8 +130,8 @@ def _instance_doc(instance: ProcessInstance) -> dict:
         "completed_at": instance.completed_at,
         "open_tasks": db.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == instance.id, HumanTask.status == "open")).all(),
-        "events": db.session.scalars(select(AuditEvent).where(
-            AuditEvent.chain == instance.audit_chain).order_by(AuditEvent.seq)).all(),
+        "events": _events_as_seen(db.session.scalars(select(AuditEvent).where(
+            AuditEvent.chain == instance.audit_chain).order_by(AuditEvent.seq)).all()),
         # Not a field: holds the instance in the session while the document is written, so the open tasks'
         # names in the reader's language come from its version without a query (HumanTaskSchema).
         "instance": instance,

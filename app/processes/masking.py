@@ -37,3 +37,14 @@ def mask(data, personal: bool = False):
     if personal and data is not None and not isinstance(data, bool | int | float):
         return MASK
     return data
+
+
+def mask_event_details(details: dict) -> dict:
+    """An audit event's details as a reader without personal-data clearance sees them. A variable's edit
+    (``name``, ``old``, ``new``) masks the values by the variable's name, as the variables table does, and keeps
+    the name itself; every other key is masked as task data is."""
+    if "name" in details and ("old" in details or "new" in details):
+        name = str(details["name"])
+        rest = mask({k: v for k, v in details.items() if k not in ("name", "old", "new")})
+        return {**rest, "name": name, **{k: mask({name: details[k]})[name] for k in ("old", "new") if k in details}}
+    return mask(details)

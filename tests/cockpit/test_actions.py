@@ -188,3 +188,24 @@ def test_retry_resolves_the_open_incidents(waits, browser):
     incident = db.session.scalars(select(Incident)).one()
     assert incident.status == "resolved" and incident.resolution == "registry is back"
     assert incident.resolved_by_id is not None
+
+
+def test_an_edited_personal_variable_is_masked_in_the_api_for_those_not_cleared(waits, browser):
+    """The cockpit masks a child's IIN in the variables table; the API's instance document gave the
+    ``variable.edited`` event's old and new value in full to an administrator or process owner."""
+    admin = browser("admin")
+    admin.post(f"/instances/{waits.id}/variables", confirmed("typo in the IIN", name="student_iin",
+                                                             value='"070707123456"'))
+    admin.post(f"/instances/{waits.id}/variables", confirmed("typo in the IIN", name="student_iin",
+                                                             value='"070707123457"'))
+    assert _events(waits.id)[-1].details["old"] == "070707123456", "the trail itself keeps the value"
+    for username in ("admin", "owner"):
+        document = browser(username).get(f"/api/v1/instances/{waits.id}")
+        if document.status_code == 404:
+            continue
+        edited = [e for e in document.get_json()["events"] if e["action"] == "variable.edited"][-1]
+        assert edited["details"]["name"] == "student_iin", username
+        assert "070707123456" not in document.get_data(as_text=True), username
+        assert edited["details"]["old"].endswith("3456") and edited["details"]["new"].endswith("3457"), username
+    cleared = browser("operator").get(f"/api/v1/instances/{waits.id}").get_json()
+    assert [e for e in cleared["events"] if e["action"] == "variable.edited"][-1]["details"]["old"] == "070707123456"
