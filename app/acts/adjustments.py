@@ -192,6 +192,11 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
     if not acts:
         return {}
     ids = [a.id for a in acts]
+    # One settlement per school at a time: two acts of a school verified at once (a resubmitted October beside
+    # November's month-wide pass) each read what the other had not yet committed and clawed the same line back
+    # twice. PostgreSQL: the schools' rows are locked in id order until commit; SQLite has one writer anyway.
+    db.session.execute(select(Organisation.id).where(Organisation.id.in_(sorted({a.school_id for a in acts})))
+                       .order_by(Organisation.id).with_for_update())
     db.session.execute(delete(ActAdjustment).where(ActAdjustment.act_id.in_(ids)))
     line_ids = [ln.id for ln, _ in rows]
     settled_elsewhere: dict[int, int] = {}

@@ -349,3 +349,28 @@ def test_an_act_is_accepted_only_if_the_contracts_amount_can_still_pay_it(world,
            user("official_shymkent"))
     db.session.commit()
     assert db.session.get(type(october), october.id).status == "returned"
+
+
+def test_two_acts_accepted_at_once_do_not_together_go_over_the_contracts_amount(world, app):
+    """On PostgreSQL two acceptances under one contract read what was committed before either: each fitted what
+    was left, together they went over it. The second now waits for the first and is refused."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the second transaction waits for the database lock")
+    from app.acts.models import Act
+    from app.acts.operations import decide
+    from tests.audit.test_concurrent_chain_writers import _at_once
+
+    contract = samruk()
+    acts = {link.period: link.act for link in db.session.scalars(
+        select(ContractAct).where(ContractAct.contract_id == contract.id))}
+    september, october = acts[date(2026, 9, 1)].id, acts[date(2026, 10, 1)].id
+    half = contract.amount_cap_tiyn // 2 + 1
+    for act_id in (september, october):
+        act = db.session.get(Act, act_id)
+        act.status, act.amount_tiyn = "verified", half
+    db.session.commit()
+    outcome = _at_once(app, lambda: decide(db.session.get(Act, september), "accept", None, user("official_shymkent")),
+                       lambda: decide(db.session.get(Act, october), "accept", None, user("official_shymkent")))
+    assert "Return the act" in outcome["second"]
+    db.session.expire_all()
+    assert [db.session.get(Act, i).status for i in (september, october)] == ["accepted", "verified"]
