@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 
 from app import clock
 from app.applications.models import Application
@@ -136,13 +137,28 @@ def reverify_other_claims(acts) -> dict:
     doubled = select(ActLine.iin, ActLine.period).where(ActLine.act_id.in_(ids),
                                                         ActLine.rule_code == "two_dormitories")
     pairs = db.session.execute(doubled).all()
-    if not pairs:
-        return {}
-    others = set(db.session.scalars(
+    others: set[int] = set()
+    if pairs:
+        others.update(db.session.scalars(
+            select(ActLine.act_id).join(Act, Act.id == ActLine.act_id)
+            .where(Act.instrument == DORMITORY, Act.status.in_(VERIFIABLE), Act.id.not_in(ids),
+                   ActLine.rule_code.is_distinct_from("two_dormitories"),
+                   ActLine.iin.in_({iin for iin, _ in pairs}), ActLine.period.in_({p for _, p in pairs}))))
+    # And the other way: an open act excludes a student as claimed by two dormitories, but no other act of the
+    # month lists the student any more (the other dormitory's act was returned and resubmitted without them).
+    # Left alone, the exclusion depended on which act was verified first, and once accepted the place was never
+    # paid (adjustments look again only at lines that were paid).
+    claim_elsewhere, act_elsewhere = aliased(ActLine), aliased(Act)
+    others.update(db.session.scalars(
         select(ActLine.act_id).join(Act, Act.id == ActLine.act_id)
         .where(Act.instrument == DORMITORY, Act.status.in_(VERIFIABLE), Act.id.not_in(ids),
-               ActLine.rule_code.is_distinct_from("two_dormitories"),
-               ActLine.iin.in_({iin for iin, _ in pairs}), ActLine.period.in_({p for _, p in pairs}))))
+               ActLine.rule_code == "two_dormitories", ActLine.period.in_({a.period for a in acts}),
+               ~exists(select(claim_elsewhere.id).join(act_elsewhere, act_elsewhere.id == claim_elsewhere.act_id)
+                       .where(claim_elsewhere.iin == ActLine.iin, claim_elsewhere.period == ActLine.period,
+                              claim_elsewhere.school_id != ActLine.school_id,
+                              act_elsewhere.instrument == DORMITORY)))))
+    if not others:
+        return {}
     claimed = claim_for_verification(sorted(others))
     if claimed:
         again = list(db.session.scalars(select(Act).where(Act.id.in_(claimed))))

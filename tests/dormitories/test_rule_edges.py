@@ -183,3 +183,37 @@ def test_a_registry_that_is_not_a_table_decides_the_same(dorm_year):
     truth = [rule for _line, rule in dorm_year["worlds"]["dorm_b"].lines_for(OCTOBER)]
     _summary, rows = _verify(dorm_year, lines, "dorm_b", registry=_ServiceRegistry())
     assert [rule for rule, _paid, _amount in rows] == truth
+
+
+def test_a_place_excluded_as_claimed_twice_is_paid_once_the_other_dormitory_drops_its_claim(dorm_year):
+    """Both dormitories claimed one student: both lines excluded. The other dormitory's act was returned and
+    resubmitted without the student; this act kept its exclusion (and, once accepted, the place was never paid):
+    the outcome depended on which act was verified last. It is verified again and pays the place."""
+    from app.dormitories.operations import settle_dormitory_acts
+
+    jastar, alatau = _lines(dorm_year), _lines(dorm_year, "dorm_c")
+    student = dict(jastar[3], room=alatau[-1]["room"], bed=alatau[-1]["bed"])
+    alatau[-1] = student
+    verified = {}
+    for key, lines in (("dorm_a", jastar), ("dorm_c", alatau)):
+        act = open_contract_act(dorm_year["contracts"][key], OCTOBER)
+        submit_act(act, lines, None, user(ACCOUNTANTS[key]))
+        verified[key] = act
+    acts = list(verified.values())
+    claim_for_verification([a.id for a in acts])
+    verify_dormitory_acts(acts)
+    settle_dormitory_acts(acts)
+    assert [_outcomes(a.id)[i][0] for a, i in ((verified["dorm_a"], 3), (verified["dorm_c"], -1))] == [
+        "two_dormitories", "two_dormitories"]
+
+    alatau_act = verified["dorm_c"]
+    alatau_act.status = "returned"  # returned by the official; resubmitted without the student
+    db.session.flush()
+    submit_act(alatau_act, alatau[:-1], None, user(ACCOUNTANTS["dorm_c"]))
+    claim_for_verification([alatau_act.id])
+    verify_dormitory_acts([alatau_act])
+    settle_dormitory_acts([alatau_act])
+    db.session.expire_all()
+    assert _outcomes(verified["dorm_a"].id)[3] == (None, 31, _rate(dorm_year))
+    jastar_act = db.session.get(Act, verified["dorm_a"].id)
+    assert jastar_act.accepted_lines == jastar_act.total_lines
