@@ -4,7 +4,9 @@ An accepted act is final (DESIGN.md §3, "decided is final"). When NEDB later sa
 earlier month was not (or only partly) a student of the school then, the earlier act is left as it is; the
 difference becomes an :class:`ActAdjustment` on the act being verified now — a claw-back (negative) or a top-up
 (positive) — carrying the rule, the month it belongs to, the original act and line and the NEDB evidence. The
-official sees it in that act's report and accepts it with the act; the payment pays the net.
+official sees it in that act's report and accepts it with the act; the payment pays the net. An act settles the
+months of its own academic year and, for claw-backs only, those of the year before (a correction of August found
+in September); a top-up of a closed year is not paid out of the new year's act.
 
 Idempotent: the difference is always computed against what the original line earned *plus everything already
 settled for it on other acts*, and the adjustments of the act being verified are recomputed (never added to),
@@ -66,6 +68,13 @@ def _year_start(period: date) -> date:
     return date(int(academic_year(period)[:4]), 9, 1)
 
 
+def _lookback_start(period: date) -> date:
+    """The first month an act of ``period`` settles: 1 September of the academic year before. A correction of
+    August found in September was never clawed back when an act looked only at its own academic year; claw-backs
+    reach one year back, top-ups stay within the act's own year (:func:`settle`)."""
+    return _year_start(period).replace(year=_year_start(period).year - 1)
+
+
 def covered_days(enrolments: Sequence[Enrollment], first: date, last: date) -> int:
     """Days of [first, last] on which any of ``enrolments`` runs, each day counted once (as the verification's
     :func:`app.acts.verification._days_here_sql` counts them)."""
@@ -112,11 +121,11 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
 
 
 def decided_lines_query(acts: Sequence[Act]):
-    """Accepted lines of these organisations' decided acts of earlier months of the same academic year: the lines
-    a registry correction may price differently (an instrument may narrow the query further)."""
+    """Accepted lines of these organisations' decided acts of earlier months since the academic year before: the
+    lines a registry correction may price differently (an instrument may narrow the query further)."""
     school_ids = sorted({a.school_id for a in acts})
     latest = max(a.period for a in acts)
-    earliest = min(_year_start(a.period) for a in acts)
+    earliest = min(_lookback_start(a.period) for a in acts)
     return (select(ActLine, Act).join(Act, Act.id == ActLine.act_id)
             .where(Act.school_id.in_(school_ids), Act.status.in_(DECIDED), Act.period >= earliest,
                    Act.period < latest, ActLine.outcome == "accepted"))
@@ -138,7 +147,7 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
                                  ~exists(select(other_row.id).where(other_row.iin == NedbEnrollment.iin,
                                                                     other_row.id != NedbEnrollment.id))))
         adjusted = select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id)
-        first = min(_year_start(a.period) for a in acts)
+        first = min(_lookback_start(a.period) for a in acts)
         months = {}
         while first < max(a.period for a in acts):
             months[first] = month_bounds(first)[1].day
@@ -225,10 +234,14 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
         room = left[act.id] - available if act.id in left else None  # for top-ups, under the contract's amount
         candidates = []
         for line, original in rows_by_school.get(act.school_id, []):
-            if not (_year_start(act.period) <= original.period < act.period):
+            if not (_lookback_start(act.period) <= original.period < act.period):
                 continue
             found = corrections[line.id]
             owed = found.corrected_tiyn - line.amount_tiyn - int(settled_elsewhere.get(line.id, 0) or 0)
+            if owed > 0 and original.period < _year_start(act.period):
+                # A top-up of a month of the academic year before is not paid out of this year's act (its
+                # contract and budget are that year's); a claw-back is: money paid for no child comes back.
+                continue
             if owed:
                 candidates.append((line, original, found, owed))
         # Top-ups first, then claw-backs as far as the act's net stays non-negative (the rest stays owed).

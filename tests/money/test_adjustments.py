@@ -174,7 +174,7 @@ def test_claw_back_never_makes_an_act_negative_the_rest_stays_owed(world):
 def test_only_accepted_lines_of_the_schools_decided_earlier_months_of_the_year_are_looked_at(world):
     """Which lines today's registry may re-price: never a line of a month not yet decided (its own verification
     sees the registry), never an excluded line (it earned nothing), never another school's, a later month's or
-    another academic year's. With the NEDB table, lines of students enrolled at this school since before the
+    one of two academic years before. With the NEDB table, lines of students enrolled at this school since before the
     month and still there are left out in SQL — but not a student who is enrolled only elsewhere now, or came
     back only later, and never a line already adjusted (the registry may have been corrected back)."""
     from types import SimpleNamespace
@@ -206,7 +206,8 @@ def test_only_accepted_lines_of_the_schools_decided_earlier_months_of_the_year_a
     assert candidates((lyceum.id, NOVEMBER), (bilim, NOVEMBER)) == expected
     assert candidates((lyceum.id, NOVEMBER)) == []
     assert candidates((bilim, OCTOBER)) == [] and candidates((bilim, date(2026, 9, 1))) == []
-    assert candidates((bilim, date(2027, 9, 1))) == []  # the next academic year
+    assert candidates((bilim, date(2027, 9, 1))) == expected  # the next academic year: for claw-backs
+    assert candidates((bilim, date(2028, 9, 1))) == []  # the year after that
     # A registry that is not the NEDB table: every accepted line comes back, in line order.
     everything = [(ln.id, october.id) for ln in lines if ln is not excluded]
     assert candidates((bilim, NOVEMBER), registry=SimpleNamespace()) == everything

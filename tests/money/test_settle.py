@@ -1,6 +1,6 @@
 """``settle``, the generic settlement of registry corrections, on hand-made acts: which earlier lines an act
-settles (its own academic year, earlier months only), what was already settled elsewhere (however many lines),
-and a claw-back that never takes an act below zero — not even by one tiyn."""
+settles (its own academic year's earlier months, claw-backs of the year before), what was already settled
+elsewhere (however many lines), and a claw-back that never takes an act below zero — not even by one tiyn."""
 
 from __future__ import annotations
 
@@ -84,23 +84,31 @@ def test_an_act_that_earns_nothing_takes_no_claw_back_not_even_one_tiyn(country)
     assert (november.amount_tiyn, november.adjustment_tiyn) == (0, 0)
 
 
-def test_the_first_month_of_the_academic_year_is_settled_a_month_of_the_year_before_is_not(country):
-    """An act settles the earlier months of its own academic year (1 September onwards): August belongs to the
-    year before and is passed over — without ending the look at the months after it."""
+def test_the_year_before_is_clawed_back_but_not_topped_up_and_two_years_before_is_not_looked_at(country):
+    """An act settles the earlier months of its own academic year (1 September onwards) both ways; a month of the
+    year before only when it was paid too much (August's correction found in September was never clawed back);
+    the year before that not at all — without ending the look at the months after it."""
     school = country.school()
+    long_ago = _decided(country, school, date(2025, 8, 1), students=1)
     august = _decided(country, school, date(2026, 8, 1), students=1)
+    july = _decided(country, school, date(2026, 7, 1), students=1)
     september = _decided(country, school, date(2026, 9, 1), students=1)
     october = _decided(country, school, date(2026, 10, 1), students=1)
     november = _being_verified(country, school, earns=10 * AMOUNT)
 
-    settled = settle([november], _rows(august, september, october), _withdrawn)
+    def withdrawn_but_july_earned_more(rows):
+        found = _withdrawn(rows)
+        found[july.lines[0].id] = Correction("enrolled_days", 2 * AMOUNT, {"nedb": []})
+        return found
+
+    settled = settle([november], _rows(long_ago, august, july, september, october), withdrawn_but_july_earned_more)
 
     db.session.expire_all()
     assert settled == {november.id: [
+        {"original_act": august.number, "line": 1, "month": "2026-08", "rule": "withdrawn", "amount_tiyn": -AMOUNT},
         {"original_act": september.number, "line": 1, "month": "2026-09", "rule": "withdrawn", "amount_tiyn": -AMOUNT},
         {"original_act": october.number, "line": 1, "month": "2026-10", "rule": "withdrawn", "amount_tiyn": -AMOUNT}]}
-    assert _settled_on(november) == [(september.lines[0].id, -AMOUNT), (october.lines[0].id, -AMOUNT)]
-    assert (november.amount_tiyn, november.adjustment_tiyn) == (8 * AMOUNT, -2 * AMOUNT)
+    assert (november.amount_tiyn, november.adjustment_tiyn) == (7 * AMOUNT, -3 * AMOUNT)
 
 
 def test_the_schools_repricing_pays_the_contracts_own_norms_by_the_days_nedb_gives(country, monkeypatch):
