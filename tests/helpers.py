@@ -32,6 +32,12 @@ def open_task(act: Act, spec_name: str) -> HumanTask:
     )).one()
 
 
+def seen(task: HumanTask) -> int:
+    """The version of the act a task decides, as its page or the API's act document gives it (``_seen``/``seen``)."""
+    db.session.expire_all()
+    return db.session.get(Act, db.session.get(HumanTask, task.id).instance.subject_id).lock_version
+
+
 def task_of(instance, spec_name: str) -> HumanTask:
     """The task row of ``instance`` at step ``spec_name`` (whatever its status)."""
     return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,

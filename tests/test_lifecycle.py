@@ -13,7 +13,7 @@ from app.audit.operations import verify_all_chains
 from app.engine.models import ProcessInstance
 from app.extensions import db
 from app.payments.models import Payment
-from tests.helpers import act_of_school, lines_form, open_task, user
+from tests.helpers import act_of_school, lines_form, open_task, seen, user
 
 SCHOOL_A = "Bilim Innovation School"
 
@@ -87,7 +87,7 @@ def test_act_is_submitted_verified_returned_corrected_accepted_and_paid_once(wor
     assert (act.status, act.revision, act.total_lines, act.accepted_lines) == ("verified", 2, 36, 36)
 
     accept = open_task(act, "accept_act")
-    assert official.post(f"/tasks/{accept.id}", {"decision": "accept"}).status_code == 302
+    assert official.post(f"/tasks/{accept.id}", {"decision": "accept", "_seen": seen(accept)}).status_code == 302
 
     operator = browser("operator")
     pay = open_task(act, "pay_act")

@@ -15,7 +15,7 @@ from app.acts.models import Act
 from app.audit.operations import verify_all_chains
 from app.engine.runtime import complete_task
 from app.extensions import db
-from tests.helpers import act_of_school, open_task, user
+from tests.helpers import act_of_school, open_task, seen, user
 
 SCHOOL_A = "Bilim Innovation School"
 SCHOOL_B = "Nur Private School"
@@ -131,13 +131,15 @@ def test_completing_a_task_over_http_stays_within_the_statement_budget(world, br
 
 def test_completing_a_task_through_the_api_stays_within_the_statement_budget(world, browser):
     act = act_of_school(SCHOOL_C)
-    task_id = open_task(act, "accept_act").id
+    task = open_task(act, "accept_act")
+    task_id, version = task.id, seen(task)
     official = browser("official_almaty")
     official.get("/inbox")
     db.session.commit()
 
     with counting() as sql:
-        response = official.post_json(f"/api/v1/tasks/{task_id}/complete", {"data": {"decision": "accept"}})
+        response = official.post_json(f"/api/v1/tasks/{task_id}/complete", {"data": {"decision": "accept"},
+                                                                           "seen": version})
 
     assert response.status_code == 200, response.get_data(as_text=True)
     document = response.get_json()

@@ -50,6 +50,11 @@ class DecideAct(TaskHandler):
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         act = act_of(ctx)
+        if data["decision"] != "return" and ctx.seen is None and ctx.seen_required:
+            # An API client (or a hand-made form) accepting without saying which version it read accepted whatever
+            # the act had become: a re-pricing in between went through unseen.
+            raise DomainRefused(_("Say which version of the act you decided on: send the act's version as "
+                                  "\"seen\" (the page sends it with its form)."))
         if data["decision"] != "return" and ctx.seen is not None and ctx.seen != str(act.lock_version):
             # Verified again since the page was opened (a month-wide pass, a line's review in another tab): the
             # amount and lines on the page may not be the act's any more. Accepting is accepting what one saw.

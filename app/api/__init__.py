@@ -58,7 +58,7 @@ def complete(payload, task_id: int):
         seen = payload.get("seen")
         instance = complete_task(task_id, current_user, data=payload["data"],
                                  expected_lock_version=payload.get("lock_version"),
-                                 seen=None if seen is None else str(seen))
+                                 seen=None if seen is None else str(seen), seen_required=True)
         document = _instance_doc(instance)
         commit_keeping_loaded()
     except TaskNotAvailable:

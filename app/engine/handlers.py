@@ -19,6 +19,9 @@ class TaskContext:
     data: dict = field(default_factory=dict)  # the workflow task's data (small values)
     #: the version of the step's record the person saw when they opened the task (``TaskHandler.seen``), or None
     seen: str | None = None
+    #: the decision comes from a person's page or an API client, who must say what they saw (``seen``); False for
+    #: the system's own completions (demo data, command line)
+    seen_required: bool = False
 
 
 class TaskHandler:

@@ -541,9 +541,11 @@ def task_form(task: HumanTask) -> tuple[dict, dict]:
 
 
 def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, data: dict | None = None,
-                  expected_lock_version: int | None = None, seen: str | None = None) -> ProcessInstance:
+                  expected_lock_version: int | None = None, seen: str | None = None,
+                  seen_required: bool = False) -> ProcessInstance:
     """Validate and complete one user task. ``form`` is raw HTML fields; ``data`` is JSON (API). ``seen``: the
-    version of the step's record the page showed (``TaskHandler.seen``), for the handler to compare."""
+    version of the step's record the page showed (``TaskHandler.seen``), for the handler to compare;
+    ``seen_required``: a person's page or an API client, who must send it where the handler decides on it."""
     # Task, instance and the instance's organisation (the new tasks' inbox columns) in one statement.
     task = get_by_id(_TASK_WITH_INSTANCE, HumanTask, task_id)
     if task is None or not can_act(actor, task):
@@ -594,7 +596,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         advance(wf)
 
     with _optimistic_lock():
-        wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data, seen), data)
+        wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data, seen, seen_required), data)
         _run_engine(instance, actor, step)
         _mark_completed(task, actor, now)
         _sync(instance, wf, now, completed_guid=task.task_guid, open_guids=open_guids)

@@ -328,7 +328,7 @@ def task(task_id: int):
         with signals.task_created.connected_to(lambda row, **_kw: opened.append(row)):
             complete_task(task.id, current_user, form=request.form.to_dict(),
                           expected_lock_version=request.form.get("_version", type=int),
-                          seen=request.form.get("_seen"))
+                          seen=request.form.get("_seen"), seen_required=True)
         commit_keeping_loaded()
     except FormInvalid as err:
         db.session.rollback()

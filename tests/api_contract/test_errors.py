@@ -8,7 +8,7 @@ from app.engine.models import ProcessInstance
 from app.extensions import db
 from app.people.tokens import create_token
 from tests.conftest import Browser
-from tests.helpers import act_of_school, open_task, user
+from tests.helpers import act_of_school, open_task, seen, user
 
 SCHOOL_C = "Alatau Lyceum"
 
@@ -37,7 +37,8 @@ def test_the_loser_of_a_race_gets_409_with_the_error_document(world, app_ctx, br
     by_token, by_session = _official_with_token(app_ctx), browser("official_almaty")
     url = f"/api/v1/tasks/{task_id}/complete"
 
-    assert by_token._request("post", url, json={"data": {"decision": "accept"}}).status_code == 200
+    version = seen(open_task(act_of_school(SCHOOL_C), "accept_act"))
+    assert by_token._request("post", url, json={"data": {"decision": "accept"}, "seen": version}).status_code == 200
     assert_error_document(by_session.post_json(url, {"data": {"decision": "return", "comment": "late"}}), 409)
 
 

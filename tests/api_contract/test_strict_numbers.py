@@ -10,7 +10,7 @@ from app.contracts.models import Contract
 from app.engine.models import ProcessInstance
 from app.extensions import db
 from tests.api_contract.test_errors import assert_error_document
-from tests.helpers import act_of_school, open_task
+from tests.helpers import act_of_school, open_task, seen
 
 AMENDMENT = {"revision": 0, "places_primary": 2, "places_basic": 2, "places_secondary": 2,
              "amount_cap_tiyn": 400_000_000, "period_end": "2027-04-30", "effective_from": "2026-11-15",
@@ -61,4 +61,5 @@ def test_a_lock_version_that_is_not_whole_is_refused_and_the_step_not_taken(worl
     document = assert_error_document(response, 422)
     assert document["errors"]["json"]["lock_version"] == ["Not a valid integer."]
     assert open_task(act, "accept_act").id == task.id, "the step is still open"
-    assert official.post_json(url, {"data": {"decision": "accept"}, "lock_version": current}).status_code == 200
+    assert official.post_json(url, {"data": {"decision": "accept"}, "lock_version": current,
+                                    "seen": seen(task)}).status_code == 200

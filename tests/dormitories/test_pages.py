@@ -11,7 +11,7 @@ from app.acts.models import Act, ActLine
 from app.engine.models import HumanTask
 from app.extensions import db
 from app.payments.models import Payment
-from tests.helpers import lines_form
+from tests.helpers import lines_form, seen
 
 
 def _act(dorm_world, key: str) -> Act:
@@ -47,7 +47,7 @@ def test_the_dormitory_accountant_submits_the_official_accepts_the_operator_pays
     accept = _task(act, "accept_act")
     page = official.get(f"/tasks/{accept.id}").get_data(as_text=True)
     assert "Jastar Student Residence" in page and "Dormitory" in page
-    assert official.post(f"/tasks/{accept.id}", {"decision": "accept"}).status_code == 302
+    assert official.post(f"/tasks/{accept.id}", {"decision": "accept", "_seen": seen(accept)}).status_code == 302
     operator = browser("operator")
     pay = _task(act, "pay_act")
     paid = operator.post(f"/tasks/{pay.id}", {"order_number": "DP-2026-001", "paid_on": clock.today().isoformat()})

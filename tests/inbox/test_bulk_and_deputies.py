@@ -20,7 +20,7 @@ from app.notifications.announce import announce_new_tasks
 from app.notifications.models import Notification, OutboxEmail
 from app.notifications.operations import notify, scan_sla
 from app.people.substitutions import Substitution
-from tests.helpers import act_of_school, open_task, user
+from tests.helpers import act_of_school, open_task, seen, user
 
 
 def _act(task: HumanTask) -> Act:
@@ -104,7 +104,7 @@ def test_deputy_sees_and_completes_the_principals_task_on_behalf(world, clean_ac
     assert "Ержан Қалиев named you deputy" in deputy.get("/notifications").get_data(as_text=True)
     page = deputy.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "on behalf of Ержан Қалиев" in page
-    assert deputy.post(f"/tasks/{task.id}", {"decision": "accept"}).status_code == 302
+    assert deputy.post(f"/tasks/{task.id}", {"decision": "accept", "_seen": seen(task)}).status_code == 302
     db.session.expire_all()
     done = db.session.get(HumanTask, task.id)
     assert done.completed_by_id == official2.id

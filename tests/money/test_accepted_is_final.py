@@ -301,3 +301,19 @@ def test_the_api_accepts_only_the_act_as_read_when_it_says_what_it_read(world, b
     done = official.post_json(f"/api/v1/tasks/{task_id}/complete",
                               {"data": {"decision": "accept"}, "seen": fresh["version"]})
     assert done.status_code == 200, done.get_json()
+
+
+def test_an_acceptance_that_does_not_say_which_version_it_read_is_refused(world, browser):
+    """An API client (or a hand-made form) that accepted without ``seen`` accepted whatever the act had become."""
+    act = act_of_school(ALATAU)
+    task_id = open_task(act, "accept_act").id
+    official = browser("official_almaty")
+    api = official.post_json(f"/api/v1/tasks/{task_id}/complete", {"data": {"decision": "accept"}})
+    assert api.status_code == 422 and '"seen"' in api.get_json()["message"]
+    page = official.post(f"/tasks/{task_id}", {"decision": "accept"})
+    assert page.status_code == 422 and "seen" in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Act, act.id).status == "verified"
+    returned = official.post_json(f"/api/v1/tasks/{task_id}/complete",
+                                  {"data": {"decision": "return", "comment": "returning needs no version"}})
+    assert returned.status_code == 200, returned.get_data(as_text=True)

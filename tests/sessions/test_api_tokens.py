@@ -14,7 +14,7 @@ from app.engine.models import ProcessInstance
 from app.extensions import db
 from app.people.tokens import ApiToken, create_token, hash_token
 from tests.conftest import Browser
-from tests.helpers import act_of_school, open_task, user
+from tests.helpers import act_of_school, open_task, seen, user
 
 SCHOOL_A, SCHOOL_C = "Bilim Innovation School", "Alatau Lyceum"
 
@@ -68,7 +68,9 @@ def test_a_token_completes_a_task_without_csrf_when_its_scope_allows(world, app_
     assert refused.status_code == 403 and refused.get_json()["code"] == 403
 
     worker = _bearer(app_ctx, _token("official_almaty", ["read", "tasks"]))
-    response = worker._request("post", f"/api/v1/tasks/{task_id}/complete", json={"data": {"decision": "accept"}})
+    response = worker._request("post", f"/api/v1/tasks/{task_id}/complete",
+                               json={"data": {"decision": "accept"}, "seen": seen(open_task(act_of_school(SCHOOL_C),
+                                                                                            "accept_act"))})
 
     assert response.status_code == 200, response.get_data(as_text=True)
     chain = db.session.get(ProcessInstance, act_of_school(SCHOOL_C).instance_id).audit_chain
