@@ -426,7 +426,9 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                                                      flow.get("name") or None)
             if isinstance(ts, CatchingEvent) and isinstance(ts.event_definition, TimerEventDefinition):
                 expression = ts.event_definition.expression
-                found = _script_problems(expression, "eval", filename, *where)
+                # an unquoted ISO value first: "2027-01-15" is a syntax error (leading zeros) that says nothing useful
+                found = _timer_problems(ts.event_definition, filename, where, bare_only=True)
+                found = found or _script_problems(expression, "eval", filename, *where)
                 problems += found or _timer_problems(ts.event_definition, filename, where)
     if not has_end:
         problems.append(ModelProblem(parsed.primary, _("The process has no end event")))
@@ -483,22 +485,29 @@ def _condition_flow(gateway, source: str):
     return None
 
 
-def _timer_problems(definition, filename: str, where) -> list[ModelProblem]:
+#: An ISO 8601 duration, cycle or date written without quotes (Camunda's and Zeebe's timers are plain text).
+_BARE_ISO = re.compile(r"R\d*/\S+|PT?\d[\dYMWDTHS.,]*(/\S+)?|\d{4}-\d{2}-\d{2}(T\S*)?(/\S+)?")
+
+
+def _timer_problems(definition, filename: str, where, bare_only: bool = False) -> list[ModelProblem]:
     """A timer whose expression is a constant is checked now, not when the timer is due: a quoted ISO 8601
     date, duration or cycle, or ``timedelta(...)`` / ``datetime(...)`` (SpiffArena's Python timers, turned
     into ISO values by the script engine). A bare ``P5D`` (not quoted) would be a NameError at run time."""
     import ast
 
     expression = (definition.expression or "").strip()
+    if _BARE_ISO.fullmatch(expression):
+        # P5D is a name, R3/PT1H a division, 2027-01-15 a subtraction: each fails (or is wrong) only when due.
+        return [ModelProblem(filename, _("The timer %(expr)s must be quoted: write \"%(expr)s\" (timers are Python "
+                                         "expressions).", expr=expression), *where)]
+    if bare_only:
+        return []
     try:
         node = ast.parse(expression, mode="eval").body
     except SyntaxError:
         return []  # reported by the script check
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("timedelta", "datetime"):
         return []
-    if isinstance(node, ast.Name) and re.fullmatch(r"R?\d*/?P[\dYMWDTHS.]+", node.id):
-        return [ModelProblem(filename, _("The timer %(expr)s must be quoted: write \"%(expr)s\" (timers are Python "
-                                         "expressions).", expr=node.id), *where)]
     if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
         return []  # a variable or another expression: known only at run time
     kind = type(definition).__name__
