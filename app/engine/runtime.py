@@ -52,7 +52,7 @@ from app.engine.operators import call_operator
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import dump_state, load_state
 from app.engine.specs import ParsedModel, spec_for_version
-from app.engine.timers import install_clock, parse_due
+from app.engine.timers import install_clock, timer_dues
 from app.extensions import db
 from app.observability import observe_step
 
@@ -236,7 +236,7 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
     db.session.add_all(created)
     _refuse_too_deep(wf)
     completed = wf.is_completed()
-    dues = [d for d in (parse_due(ev.value) for ev in wf.waiting_events()) if d is not None]
+    dues = timer_dues(wf)
     _write_instance(instance, {
         "status": "completed" if completed else "running",
         "completed_at": now if completed else instance.completed_at,

@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable
 
 from flask_babel import gettext as _
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 
@@ -23,6 +22,7 @@ from app.engine.errors import DomainRefused, EngineError, StepFailed
 from app.engine.incidents import OPEN_STATUSES, Incident, IncidentRefused, retry_incident
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.serialization import dump_state
+from app.engine.timers import timer_of
 from app.extensions import db
 from app.people.roles import Role
 from app.processes import models as _cockpit_models  # noqa: F401 - maps is_trial / trial_owner_id
@@ -247,8 +247,8 @@ def waiting_timers(wf) -> list[dict]:
     """Timer events the workflow waits for: element and due time (for the diagram and the action)."""
     timers = []
     for task in wf.get_tasks(state=TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition):
+        definition = timer_of(task)  # a timer event's, or one among an event-based gateway's events
+        if definition is not None:
             value = task._get_internal_data("event_value")
             due = value.get("next") if isinstance(value, dict) else value
             timers.append({"element": getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name,

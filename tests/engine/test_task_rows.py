@@ -211,3 +211,41 @@ def test_a_message_sent_before_its_catcher_waits_is_kept_once_and_dropped_when_d
     instance = db.session.get(ProcessInstance, instance.id)
     assert instance.status == "completed", "the supplier got the message that waited for it"
     assert runtime._load(instance).bpmn_events == []
+
+
+def test_a_timer_behind_an_event_based_gateway_is_scheduled_fires_and_shows_in_the_cockpit(world, browser):
+    """"The reply, or a day without one": an event-based gateway with a message catch and a timer catch. The
+    timer's due time is the gateway's, which ``waiting_events()`` does not give: the instance was never scheduled,
+    waited for good with no waiting timer shown, and the timeout never came."""
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="D" targetNamespace="t">'
+           '<bpmn:message id="m1" name="reply" />'
+           '<bpmn:process id="reply_or_timeout" name="Reply or timeout" isExecutable="true"><bpmn:startEvent id="s" />'
+           '<bpmn:eventBasedGateway id="gw" name="Reply or timeout" />'
+           '<bpmn:intermediateCatchEvent id="reply" name="Reply received"><bpmn:messageEventDefinition '
+           'messageRef="m1" /></bpmn:intermediateCatchEvent>'
+           '<bpmn:intermediateCatchEvent id="timeout" name="A day without a reply"><bpmn:timerEventDefinition>'
+           '<bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>'
+           '<bpmn:endEvent id="answered" /><bpmn:endEvent id="timed_out" />'
+           '<bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="gw" />'
+           '<bpmn:sequenceFlow id="f1" sourceRef="gw" targetRef="reply" />'
+           '<bpmn:sequenceFlow id="f2" sourceRef="gw" targetRef="timeout" />'
+           '<bpmn:sequenceFlow id="f3" sourceRef="reply" targetRef="answered" />'
+           '<bpmn:sequenceFlow id="f4" sourceRef="timeout" targetRef="timed_out" /></bpmn:process>'
+           '</bpmn:definitions>')
+    publish_version({"reply.bpmn": xml})
+    db.session.commit()
+    with clock.FrozenClock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC)) as frozen:
+        instance = runtime.start_instance("reply_or_timeout", title="Reply", actor=user("owner"))
+        db.session.commit()
+        due = instance.next_timer_at if instance.next_timer_at.tzinfo else instance.next_timer_at.replace(tzinfo=UTC)
+        assert due == datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
+        page = browser("admin").get(f"/instances/{instance.id}").get_data(as_text=True)
+        assert 'data-element="gw"' in page, "the cockpit lists the waiting timer, and may fire it"
+        frozen.advance(hours=25)
+        assert runtime.fire_due_timers() == 1
+        db.session.commit()
+    db.session.expire_all()
+    instance = db.session.get(ProcessInstance, instance.id)
+    assert instance.status == "completed" and instance.next_timer_at is None
+    finished = {t.task_spec.name for t in runtime._load(instance).get_tasks() if t.state == 64}  # COMPLETED
+    assert "timed_out" in finished and "answered" not in finished
