@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, session
+from flask import current_app, g, request, session
 
 from app.people.models import User
 
@@ -40,8 +40,21 @@ def restamp_version(user: User) -> None:
     session[VERSION] = user.session_version
 
 
+#: Requests a page makes by itself (the bell's unread count, polled every minute): they do not count as the person's
+#: activity, or a tab left open on an unattended desk would never reach the idle limit.
+PASSIVE_ENDPOINTS = frozenset({"notifications.unread"})
+
+
 def still_valid(user: User) -> bool:
-    """Is the session in the cookie still one the server accepts for ``user``?"""
+    """Is the session in the cookie still one the server accepts for ``user``? (Sets ``g.session_ended`` when a
+    login was in the cookie but is no longer accepted, for the login page to say why.)"""
+    valid = _still_valid(user)
+    if not valid:
+        g.session_ended = True
+    return valid
+
+
+def _still_valid(user: User) -> bool:
     auth_at, seen_at = session.get(AUTH_AT), session.get(SEEN_AT)
     if session.get(VERSION) != user.session_version or not isinstance(auth_at, int) or not isinstance(seen_at, int):
         return False
@@ -50,7 +63,7 @@ def still_valid(user: User) -> bool:
         return False
     if now - seen_at > current_app.config["SESSION_IDLE_MINUTES"] * 60:
         return False
-    if now - seen_at >= _SEEN_GRANULARITY_SECONDS:
+    if now - seen_at >= _SEEN_GRANULARITY_SECONDS and request.endpoint not in PASSIVE_ENDPOINTS:
         session[SEEN_AT] = now
     return True
 

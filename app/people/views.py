@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, select
@@ -18,6 +18,29 @@ from app.user_input import ascii_int, is_local_path
 bp = Blueprint("people", __name__)
 login_manager.login_view = "people.login"
 login_manager.login_message = None
+
+
+@login_manager.unauthorized_handler
+def _to_login():
+    """Not logged in: to the login page, and back here after it. A login that has ended (idle, too old, logged out
+    elsewhere) is said so — a form sent then was not saved; the task page offers its entries back after login."""
+    if request.path.startswith("/api/"):
+        abort(401)
+    if g.get("session_ended"):
+        flash(_("Your session has ended (%(minutes)s minutes without activity, or a logout elsewhere): log in "
+                "again.", minutes=current_app.config["SESSION_IDLE_MINUTES"])
+              + (" " + _("What you sent was not saved; the form offers your entries back.")
+                 if request.method == "POST" else ""), "warning")
+    target = request.full_path if request.method == "GET" else request.path
+    return redirect(url_for("people.login", next=target.rstrip("?")))
+
+
+@bp.post("/session/alive")
+@login_required
+def keep_alive():
+    """Typing into a long form is activity the server does not see: the page says so here (at most every few
+    minutes), so the session does not end while someone is still working on an act."""
+    return {"idle_minutes": current_app.config["SESSION_IDLE_MINUTES"]}
 
 
 @login_manager.user_loader

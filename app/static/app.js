@@ -57,28 +57,58 @@
         return el.name && !/^(hidden|password|file|submit|button)$/.test(el.type) && el.name.charAt(0) !== "_";
       });
     };
-    form.addEventListener("input", function () { changed = true; });
-    form.addEventListener("change", function () { changed = true; });
-    form.addEventListener("submit", function () { window.sessionStorage.removeItem(key); });
+    var collect = function () {
+      var values = {};
+      fields().forEach(function (el) {
+        if (el.type === "radio") { if (el.checked) { values[el.name] = el.value; } }
+        else if (el.type === "checkbox") { values[el.name] = el.checked; }
+        else { values[el.name] = el.value; }
+      });
+      return values;
+    };
+    // Typing is activity the server does not see: say so at most every five minutes, so the login does not end
+    // while an act of forty lines is being checked.
+    var lastAlive = Date.now();
+    var alive = function () {
+      changed = true;
+      var meta = document.querySelector('meta[name="csrf-token"]');
+      if (!form.dataset.aliveUrl || !meta || !window.fetch || Date.now() - lastAlive < 300000) { return; }
+      lastAlive = Date.now();
+      fetch(form.dataset.aliveUrl, { method: "POST", credentials: "same-origin",
+                                     headers: { "X-CSRFToken": meta.content, Accept: "application/json" } })
+        .catch(function () { /* offline: the submit will tell */ });
+    };
+    form.addEventListener("input", alive);
+    form.addEventListener("change", alive);
+    // What is sent is kept in this tab until the page comes back: if the login had ended meanwhile (the form went
+    // to the login page, and nothing was saved), the same task page offers the entries back after logging in.
+    form.addEventListener("submit", function () {
+      try { window.sessionStorage.setItem(key, JSON.stringify({ sent: Date.now(), values: collect() })); }
+      catch (err) { /* storage full: as before */ }
+    });
     ["comment-form", "attach-form"].forEach(function (id) {
       var other = document.getElementById(id);
       if (!other) { return; }
       other.addEventListener("submit", function () {
         if (!changed) { return; }
-        var values = {};
-        fields().forEach(function (el) {
-          if (el.type === "radio") { if (el.checked) { values[el.name] = el.value; } }
-          else if (el.type === "checkbox") { values[el.name] = el.checked; }
-          else { values[el.name] = el.value; }
-        });
-        try { window.sessionStorage.setItem(key, JSON.stringify(values)); } catch (err) { /* storage full: as before */ }
+        try { window.sessionStorage.setItem(key, JSON.stringify({ values: collect() })); }
+        catch (err) { /* storage full: as before */ }
       });
     });
     var saved = window.sessionStorage.getItem(key);
     if (!saved) { return; }
     window.sessionStorage.removeItem(key);
-    var values;
-    try { values = JSON.parse(saved); } catch (err) { return; }
+    var kept, values, message = form.dataset.keptMessage;
+    try { kept = JSON.parse(saved); } catch (err) { return; }
+    if (!kept || typeof kept.values !== "object") { return; }
+    values = kept.values;
+    if (kept.sent) {
+      // Sent and back on the same form: as the answer to the post (errors, a conflict), the server kept the entries
+      // itself; opened afresh, the submission never arrived (the login had ended), and what was sent is offered
+      // back — for twelve hours.
+      if (form.dataset.posted || Date.now() - kept.sent > 43200000) { return; }
+      message = form.dataset.resentMessage;
+    }
     fields().forEach(function (el) {
       if (!Object.prototype.hasOwnProperty.call(values, el.name)) { return; }
       if (el.type === "radio") { el.checked = el.value === values[el.name]; }
@@ -89,7 +119,7 @@
     note.className = "alert alert-warning";
     note.id = "unsaved-kept";
     note.setAttribute("role", "status");
-    note.textContent = form.dataset.keptMessage;
+    note.textContent = message;
     form.parentNode.insertBefore(note, form);
     changed = true;
   })();

@@ -30,3 +30,42 @@ def test_a_comment_keeps_the_unsaved_days_and_says_they_are_not_saved_yet(new_pa
     accountant.reload()  # kept once: a later visit shows the stored form again
     expect(accountant.locator("#unsaved-kept")).to_have_count(0)
     expect(accountant.locator("#f-lines-0-days_attended")).to_have_value(before)
+
+
+def test_entries_sent_after_the_login_ended_come_back_after_logging_in_again(new_page, monkeypatch):
+    """Logged out for inactivity while checking an act: the submit went to the login page with no word, and after
+    logging in the form showed the stored values — every edit lost. Now the login page says why, and the task page
+    offers back what was sent; typing also counts as activity (the page tells the server)."""
+    import time
+
+    from app.people import sessions
+
+    act = act_of_school("Bilim Innovation School")
+    accountant = new_page("accountant")
+    accountant.get_by_role("link", name="Submit monthly act").click()
+    task_url = accountant.url
+    before = accountant.locator("#f-lines-0-days_attended").input_value()
+    typed = "7" if before != "7" else "8"
+    accountant.fill("#f-lines-0-days_attended", typed)
+    accountant.fill("#f-note", "Checked against the class registers")
+    later = time.time() + 3 * 3600  # three hours without a request
+    monkeypatch.setattr(sessions, "_now", lambda: int(later))
+    accountant.get_by_role("button", name="Submit").click()
+    accountant.wait_for_url("**/login**")
+    expect(accountant.locator(".alert-warning")).to_contain_text("Your session has ended")
+    expect(accountant.locator(".alert-warning")).to_contain_text("was not saved")
+    assert db.session.query(ActLine).filter_by(act_id=act.id).count() == 0
+
+    accountant.fill("#username", "accountant")
+    accountant.fill("#password", "pw")
+    accountant.click("#login-submit")
+    accountant.wait_for_url(task_url)
+    expect(accountant.locator("#unsaved-kept")).to_contain_text("were not saved")
+    expect(accountant.locator("#f-lines-0-days_attended")).to_have_value(typed)
+    expect(accountant.locator("#f-note")).to_have_value("Checked against the class registers")
+    accountant.get_by_role("button", name="Submit").click()
+    accountant.wait_for_url("**/inbox**")
+    db.session.expire_all()
+    assert db.session.query(ActLine).filter_by(act_id=act.id).count() > 0
+    days = db.session.query(ActLine.days_attended).filter_by(act_id=act.id, line_no=1).scalar()
+    assert str(days) == typed

@@ -116,6 +116,41 @@ def test_a_session_ends_after_the_absolute_lifetime_however_busy(world, app_ctx,
     assert wall_clock.at == datetime(2026, 11, 5, 21, 20, tzinfo=UTC)  # the first request past 12 hours
 
 
+def test_the_bells_poll_is_not_activity_but_typing_into_a_form_is(world, app_ctx, wall_clock):
+    """The page polls the unread count every minute while it is visible: that kept an unattended desk's session
+    alive for ever. The poll no longer counts; the task form's keep-alive (sent while typing) does."""
+    app_ctx.config.update(SESSION_IDLE_MINUTES=30, SESSION_ABSOLUTE_HOURS=12)
+    official = Browser(app_ctx, "official")
+    for _ in range(40):  # forty minutes of polls, nobody at the desk
+        wall_clock.advance(minutes=1)
+        answer = official.get("/notifications/unread.json")
+    assert answer.status_code == 302, "the poll itself finds the session ended"
+    ended = official.get("/inbox")
+    assert ended.status_code == 302 and "/login" in ended.headers["Location"]
+    login_page = official.get(ended.headers["Location"]).get_data(as_text=True)
+    assert "Your session has ended (30 minutes without activity" in login_page
+
+    typist = Browser(app_ctx, "official")
+    for _ in range(3):  # an hour and a half of typing, a keep-alive every 25 minutes
+        wall_clock.advance(minutes=25)
+        assert typist.post("/session/alive").status_code == 200
+    assert typist.get("/inbox").status_code == 200
+
+
+def test_a_form_sent_after_the_session_ended_goes_to_the_login_page_which_says_why(world, app_ctx, wall_clock):
+    from tests.helpers import act_of_school, open_task
+
+    app_ctx.config.update(SESSION_IDLE_MINUTES=30, SESSION_ABSOLUTE_HOURS=12)
+    task = open_task(act_of_school("Alatau Lyceum"), "accept_act")
+    official = Browser(app_ctx, "official_almaty")
+    wall_clock.advance(minutes=31)
+    sent = official.post(f"/tasks/{task.id}", {"decision": "return", "comment": "Please recheck line 4"})
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(f"/login?next=/tasks/{task.id}")
+    page = official.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "Your session has ended (30 minutes without activity" in page and "was not saved" in page
+    assert open_task(act_of_school("Alatau Lyceum"), "accept_act").id == task.id, "nothing was saved"
+
+
 def test_moving_the_business_clock_does_not_end_sessions(world, app_ctx):
     """Tests and the time-travel demo jump app.clock by days; people stay logged in."""
     official = Browser(app_ctx, "official")
