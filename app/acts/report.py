@@ -50,8 +50,15 @@ def outcome_counts(act: Act) -> dict[str, int]:
                                    .where(ActLine.act_id == act.id).group_by(ActLine.outcome)).all())
 
 
-HEADER = ["line", "iin", "full_name", "grade", "days_attended", "outcome", "rule", "rule_title", "reason",
-          "amount_kzt"]
+#: The file's column titles in the reader's language (the reconciliation's files are, too); the rule's code stays
+#: beside its title for whoever filters or joins on it.
+HEADER = [_l("Line"), _l("IIN"), _l("Full name"), _l("Grade"), _l("Days attended"), _l("Outcome"), _l("Rule code"),
+          _l("Rule"), _l("Reason"), _l("Amount, ₸")]
+OUTCOMES = {"accepted": _l("accepted"), "excluded": _l("excluded"), "pending": _l("pending")}
+
+
+def header() -> list[str]:
+    return [str(title) for title in HEADER]
 
 
 def safe_cell(value):
@@ -64,7 +71,8 @@ def export_rows(act: Act, lines) -> list[list]:
     rules = instrument_of(act).rules
     for ln in lines:
         rule = rules.get(ln.rule_code) if ln.rule_code else None
-        rows.append([ln.line_no, safe_cell(ln.iin), safe_cell(ln.full_name), ln.grade, ln.days_attended, ln.outcome,
+        rows.append([ln.line_no, safe_cell(ln.iin), safe_cell(ln.full_name), ln.grade, ln.days_attended,
+                     str(OUTCOMES.get(ln.outcome, ln.outcome)),
                      ln.rule_code or "", str(rule.title) if rule else "", str(rule.reason) if rule else "",
                      str(Decimal(ln.amount_tiyn) / 100)])
     return rows
@@ -94,7 +102,7 @@ def total_rows(act: Act, lines) -> list[list]:
 def to_csv(act: Act, lines, totals: bool = False) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(HEADER)
+    writer.writerow(header())
     writer.writerows(export_rows(act, lines))
     if totals:
         writer.writerows(total_rows(act, lines))
@@ -106,7 +114,7 @@ def to_xlsx(act: Act, lines, totals: bool = False) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(act.period_label)
-    ws.append(HEADER)
+    ws.append(header())
     for row in export_rows(act, lines) + (total_rows(act, lines) if totals else []):
         row[-1] = Decimal(row[-1])
         ws.append(row)

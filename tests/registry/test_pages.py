@@ -150,14 +150,19 @@ def test_act_page_reports_by_rule_filters_and_exports(people, country, browser):
     assert iin(1) in accepted and iin(7) not in accepted
 
     csv_text = acc.get(f"/acts/{act.id}/lines.csv").get_data().decode("utf-8-sig")
-    assert csv_text.splitlines()[0].startswith("line,iin,full_name")
+    assert csv_text.splitlines()[0].startswith("Line,IIN,Full name")
     assert f"{iin(7)},Student {iin(7)},10,20,excluded,not_in_nedb,Not in NEDB" in csv_text
     assert f"accepted,,,,{NORMS['basic'] // 100}" in csv_text
     response = acc._request("get", f"/acts/{act.id}/lines.xlsx?rule=iin_checksum")
     ws = load_workbook(io.BytesIO(response.get_data())).active
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][0] == "line" and {r[6] for r in rows[1:]} == {"iin_checksum"} and len(rows) == 3
+    assert rows[0][0] == "Line" and {r[6] for r in rows[1:]} == {"iin_checksum"} and len(rows) == 3
     assert any(r[1] == "'=cmd()" for r in rows[1:])  # kept as text, never a formula cell
+    # In the reader's language, as the page: Kazakh titles and outcomes, the rule's code kept beside its title.
+    acc.post("/locale", {"locale": "kk", "next": "/"})
+    kazakh = acc.get(f"/acts/{act.id}/lines.csv").get_data().decode("utf-8-sig").splitlines()
+    assert kazakh[0].startswith("Жол,ЖСН,") and "Ереже коды" in kazakh[0]
+    assert any(",not_in_nedb," in row and "алып тасталды" in row for row in kazakh[1:]), kazakh[:3]
     # Another school's accountant cannot see or export this act.
     other = browser("acc2")
     assert other.get(f"/acts/{act.id}").status_code == 404
