@@ -4,13 +4,14 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.acts import report
+from app.acts import listing, report
 from app.acts.adjustments import adjustments_of, cause_title
 from app.acts.models import Act, ActLine
 from app.extensions import db
 from app.instruments import instrument_of
 from app.payments.models import Payment
-from app.people.access import get_visible_or_404, scope_clause, sees_personal_data
+from app.people.access import get_visible_or_404, sees_personal_data
+from app.ui import ACT_STATUS
 
 bp = Blueprint("acts", __name__)
 bp.add_app_template_global(instrument_of, "instrument_of")
@@ -28,12 +29,9 @@ def act_report(act: Act) -> dict:
 @bp.route("/acts")
 @login_required
 def index():
-    query = select(Act).where(scope_clause(current_user, Act.region_id, Act.school_id))
-    status = request.args.get("status")
-    if status:
-        query = query.where(Act.status == status)
-    acts = db.session.scalars(query.order_by(Act.period.desc(), Act.number).limit(200)).all()
-    return render_template("acts/index.html", acts=acts, status=status)
+    f = listing.ActFilter.from_args(request.args)
+    found = listing.acts_page(current_user, f, listing.page_number(request.args.get("page")))
+    return render_template("acts/index.html", found=found, f=f, statuses=ACT_STATUS)
 
 
 def _visible_act(act_id: int) -> Act:

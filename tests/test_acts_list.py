@@ -1,0 +1,60 @@
+"""The acts list: filters by month, status and number or organisation, a page at a time with its total (it stopped
+at 200 acts with no word), and each person sees only their scope whatever the filter says."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from app.acts import listing
+from app.acts.models import Act
+from app.extensions import db
+from tests.helpers import add_paid_history, school
+
+
+def _numbers(page: str) -> list[str]:
+    table = page.split('id="acts-table"')[1]
+    return re.findall(r'href="/acts/\d+">([^<]+)</a>', table)
+
+
+def test_the_operator_pages_through_every_act_and_the_filters_narrow_them(world, browser, monkeypatch):
+    add_paid_history()
+    monkeypatch.setattr(listing, "PAGE_SIZE", 2)
+    everything = db.session.scalar(select(func.count(Act.id)))
+    operator = browser("operator")
+    first = operator.get("/acts").get_data(as_text=True)
+    assert f"Acts found: {everything}" in first and len(_numbers(first)) == 2 and 'rel="next"' in first
+    seen, page = [], 1
+    while True:
+        text = operator.get("/acts", query_string={"page": page}).get_data(as_text=True)
+        seen += _numbers(text)
+        if 'rel="next"' not in text:
+            break
+        page += 1
+    assert len(seen) == len(set(seen)) == everything, "every act once, none skipped"
+
+    paid = operator.get("/acts", query_string={"status": "paid"}).get_data(as_text=True)
+    assert f"Acts found: {db.session.scalar(select(func.count(Act.id)).where(Act.status == 'paid'))}" in paid
+    september = operator.get("/acts", query_string={"month": "2026-09", "status": "paid"}).get_data(as_text=True)
+    assert _numbers(september) and all(n in seen for n in _numbers(september))
+    bilim = school("Bilim Innovation School")
+    by_name = operator.get("/acts", query_string={"q": "bilim"}).get_data(as_text=True)
+    by_bin = operator.get("/acts", query_string={"q": bilim.bin}).get_data(as_text=True)
+    expected = db.session.scalar(select(func.count(Act.id)).where(Act.school_id == bilim.id))
+    assert f"Acts found: {expected}" in by_name and f"Acts found: {expected}" in by_bin
+    nothing = operator.get("/acts", query_string={"q": "no such school"}).get_data(as_text=True)
+    assert 'id="no-acts"' in nothing and "No act matches these filters" in nothing
+
+
+def test_filters_that_make_no_sense_are_no_filter_and_scope_holds(world, browser):
+    accountant = browser("accountant")
+    own = school("Bilim Innovation School")
+    mine = db.session.scalar(select(func.count(Act.id)).where(Act.school_id == own.id))
+    for args in ({"month": "2026-13"}, {"month": "１２"}, {"status": "hacked"}, {"page": "-1"}, {"page": "x"},
+                 {"page": "99999"}):
+        answer = accountant.get("/acts", query_string=args)
+        assert answer.status_code == 200, args
+        assert f"Acts found: {mine}" in answer.get_data(as_text=True), args
+    other = school("Nur Private School")
+    assert other.name not in accountant.get("/acts", query_string={"q": other.bin}).get_data(as_text=True)
