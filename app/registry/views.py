@@ -133,7 +133,8 @@ def import_progress(import_id: int):
 def lookup():
     """Everything the registries say about one IIN (enrolments) or BIN (school roll, licences, business record)."""
     require_reader(current_user)
-    number = (request.args.get("q") or "").strip()
+    # Pasted as written on paper ("160510 523086"): the spaces are not part of the number.
+    number = "".join((request.args.get("q") or "").split())[:24]
     found = {}
     problem = None
     # The administrator looks organisations up (licences, business record) but does not work with children's

@@ -184,6 +184,12 @@ def test_registry_lookup_by_iin_and_bin(people, country, browser):
     assert iin(1) in by_bin
     assert "correct check digit" in op.get("/registry/lookup?q=12345").get_data(as_text=True)
     assert "know nothing" in op.get("/registry/lookup?q=791028302728").get_data(as_text=True)
+    # Pasted with the spaces it is written with on paper; dates and the activity code in the reader's words.
+    spaced = op.get("/registry/lookup", query_string={"q": f" {iin(1)[:6]} {iin(1)[6:]} "}).get_data(as_text=True)
+    assert spaced.count(f"Student {iin(1)}") == 2
+    assert "3 Oct 2026" in spaced and "2026-10-03" not in spaced
+    op.post("/locale", {"locale": "ru", "next": "/"})
+    assert "ОКЭД 47.11" in op.get(f"/registry/lookup?q={school.bin}").get_data(as_text=True)
     assert browser("acc").get(f"/registry/lookup?q={iin(1)}").status_code == 403
     assert browser("off").get(f"/registry/lookup?q={iin(1)}").status_code == 403
 
