@@ -118,6 +118,7 @@ def lint(trees: dict) -> list[ModelProblem]:
             problems.append(_problem(filename, owner, _(
                 "Compensation is not supported by the engine: this compensation event would never run its "
                 "handler. Model the undo steps as ordinary steps (for example after an error boundary event).")))
+        problems += _flow_reference_problems(filename, root)
         problems += _gateway_problems(filename, root)
         problems += _split_problems(filename, root)
         problems += _condition_problems(filename, root)
@@ -160,6 +161,38 @@ def duplicate_id_problems(trees: dict) -> list[ModelProblem]:
 PYTHON_CONDITION_LANGUAGES = PYTHON_SCRIPT_FORMATS | {"http://www.python.org/", "https://www.python.org/"}
 #: ``${amount > 100}`` / ``#{...}``: JUEL (Camunda, Activiti, Flowable), whatever the flow says its language is
 _JUEL = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
+
+
+def _broken_flows(root):
+    """(flow, source, target, ids of its process) of every sequence flow not joining two elements of its process."""
+    for process in _bpmn(root, ".//bpmn:process | .//bpmn:subProcess | .//bpmn:transaction"
+                               " | .//bpmn:adHocSubProcess"):
+        ids = {el.get("id") for el in process if el.get("id")}
+        for flow in (f for f in process if local(f.tag) == "sequenceFlow"):
+            source, target = flow.get("sourceRef"), flow.get("targetRef")
+            if not (source in ids and target in ids):
+                yield flow, source, target, ids
+
+
+def broken_flow_ends(trees: dict) -> set[str]:
+    """The elements a broken sequence flow leaves from or goes to: the engine's own error about them ("we found two
+    items, perhaps a form has the same ID?") says nothing the flow's problem does not say better."""
+    return {ref for name, root in trees.items() if name.endswith(".bpmn")
+            for _flow, source, target, ids in _broken_flows(root) for ref in (source, target) if ref}
+
+
+def _flow_reference_problems(filename: str, root) -> list[ModelProblem]:
+    """A sequence flow must join two elements of its own process (the engine said "we found two items, perhaps a
+    form has the same ID?" of a flow pointing at an id that does not exist)."""
+    problems: list[ModelProblem] = []
+    for flow, source, target, ids in _broken_flows(root):
+        if not source or not target:
+            problems.append(_problem(filename, flow, _("The sequence flow is not connected at both ends.")))
+        for ref in (r for r in (source, target) if r and r not in ids):
+            problems.append(_problem(filename, flow, _(
+                "The sequence flow connects %(ref)s, which is not an element of this process: connect it to a "
+                "step that exists.", ref=repr(ref))))
+    return problems
 
 
 def _condition_problems(filename: str, root) -> list[ModelProblem]:
@@ -431,6 +464,21 @@ def dmn_problems(trees: dict) -> list[ModelProblem]:
     for filename, root in trees.items():
         if not filename.endswith(".dmn"):
             continue
+        decisions = list(root.iter("{*}decision"))
+        for decision in decisions:
+            if decision.find("{*}decisionTable") is None:
+                kind = next((local(c.tag) for c in decision if local(c.tag) in (
+                    "literalExpression", "context", "invocation", "list", "relation", "functionDefinition")),
+                    None)
+                problems.append(ModelProblem(filename, _(
+                    "The decision %(id)s is %(kind)s, not a decision table: only decision tables run here.",
+                    id=repr(decision.get("id")), kind=_("a FEEL %(kind)s", kind=kind) if kind else _("empty")),
+                    decision.get("id"), decision.sourceline, decision.get("name") or None))
+        if len(decisions) > 1:
+            problems.append(ModelProblem(filename, _(
+                "The file holds %(n)s decisions (%(ids)s); the engine reads one decision per .dmn file: put each in "
+                "its own file.", n=len(decisions), ids=", ".join(repr(d.get("id")) for d in decisions[:5])),
+                decisions[1].get("id"), decisions[1].sourceline, decisions[1].get("name") or None))
         for table in root.iter("{*}decisionTable"):
             problems += _hit_policy_problems(filename, table)
             inputs = [i for i in table if local(i.tag) == "input"]

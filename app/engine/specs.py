@@ -29,6 +29,7 @@ from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, with_task_d
 from app.engine.handlers import get_handler
 from app.engine.lanes import role_for_lane
 from app.engine.model_lint import (
+    broken_flow_ends,
     descriptive_process,
     dmn_problems,
     duplicate_id_problems,
@@ -333,7 +334,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     if not any(n.endswith(".bpmn") for n in trees):
         return None, problems
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees)
-    flagged = {p.element_id for p in problems if p.element_id}
+    flagged = {p.element_id for p in problems if p.element_id} | broken_flow_ends(trees)
     try:
         parsed = _parse_trees(trees, process_id, primary)
     except ModelInvalid as err:
@@ -687,6 +688,31 @@ def layout_notices(files: dict[str, str]) -> list[ModelProblem]:
     return notices
 
 
+def unsent_message_notices(files: dict[str, str]) -> list[ModelProblem]:
+    """Notices: a step that waits for a message nothing in the model sends (Camunda's and Zeebe's messages come
+    from outside, by correlation): an instance reaching it waits there for good unless another branch (a timer
+    beside it on an event-based gateway, say) goes on. Start events are left out: starting delivers theirs."""
+    notices: list[ModelProblem] = []
+    diagrams = _diagrams(files)
+    names = {m.get("id"): m.get("name") or m.get("id") for _f, root in diagrams for m in root.iter("{*}message")}
+    sent = set()
+    for _f, root in diagrams:
+        for el in root.iter("{*}intermediateThrowEvent", "{*}endEvent"):
+            sent.update(d.get("messageRef") for d in el.iter("{*}messageEventDefinition"))
+        sent.update(t.get("messageRef") for t in root.iter("{*}sendTask"))
+    for filename, root in diagrams:
+        for el in root.iter("{*}intermediateCatchEvent", "{*}boundaryEvent", "{*}receiveTask"):
+            refs = [el.get("messageRef")] if _local(el.tag) == "receiveTask" else [
+                d.get("messageRef") for d in el.iter("{*}messageEventDefinition")]
+            for ref in refs:
+                if ref is not None and ref not in sent:
+                    notices.append(ModelProblem(filename, _(
+                        "This step waits for the message %(name)s, which nothing in this model sends: an instance "
+                        "that reaches it waits there for good.", name=repr(names.get(ref, ref))),
+                        el.get("id"), el.sourceline, el.get("name") or None))
+    return notices
+
+
 def model_notices(files: dict[str, str]) -> list[ModelProblem]:
     """Everything the editor says of a draft that does not stop publishing."""
-    return implicit_end_notices(files) + layout_notices(files)
+    return implicit_end_notices(files) + layout_notices(files) + unsent_message_notices(files)

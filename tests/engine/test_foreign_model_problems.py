@@ -370,3 +370,46 @@ CAMUNDA_MIX = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f6" sourceRef="svc" targetRef="e1" />
   </bpmn:process>
 </bpmn:definitions>"""
+
+
+# ---- a second tester's list: flows, decisions that are not tables, messages nobody sends -------------------
+
+def test_a_sequence_flow_to_an_element_that_does_not_exist_is_named_on_the_flow(app_ctx):
+    """The engine said "When looking for a task spec, we found two items, perhaps a form has the same ID?"."""
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:endEvent id="e" />\n'
+                  '<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="missing" />\n'
+                  '<bpmn:sequenceFlow id="g" sourceRef="s" />\n' + flows("s", "e"))
+    _parsed, problems = validate_files({"broken.bpmn": xml})
+    assert any("'missing'" in p.message and p.line == line_of(xml, 'id="f"') for p in on(problems, "f")), problems
+    assert any("not connected at both ends" in p.message for p in on(problems, "g")), problems
+    assert not any("perhaps a form" in p.message for p in problems)
+
+
+def test_a_decision_that_is_not_a_table_and_a_second_decision_in_a_file_are_said_plainly(app_ctx):
+    """A literal-expression decision gave "list index out of range" on the starter .bpmn; a second decision in a
+    file was never read ("No DMN Diagram available with id ...")."""
+    literal = DMN13.replace("HITPOLICY", "").replace(
+        '</definitions>', '<decision id="discount" name="Discount"><literalExpression id="le">'
+                          '<text>amount * 0.1</text></literalExpression></decision>\n</definitions>')
+    _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": literal})
+    found = on(problems, "discount")
+    assert any("not a decision table" in p.message and "literalExpression" in p.message for p in found), problems
+    assert any("2 decisions" in p.message and "own file" in p.message for p in found), problems
+    assert all(p.filename == "d.dmn" for p in found)
+
+
+def test_a_step_waiting_for_a_message_nothing_sends_gets_a_notice_and_a_sent_one_does_not(app_ctx):
+    from app.engine.specs import unsent_message_notices
+
+    def model(throw: bool) -> str:
+        sender = ('<bpmn:intermediateThrowEvent id="tell" name="Tell"><bpmn:messageEventDefinition messageRef="m1" />'
+                  '</bpmn:intermediateThrowEvent>\n') if throw else ""
+        return diagram(f'<bpmn:startEvent id="s" />\n{sender}<bpmn:intermediateCatchEvent id="wait" name="Reply">'
+                       '<bpmn:messageEventDefinition messageRef="m1" /></bpmn:intermediateCatchEvent>\n'
+                       '<bpmn:endEvent id="e" />\n' + (flows("s", "tell", "wait", "e") if throw else
+                                                          flows("s", "wait", "e"))
+                       ).replace('<bpmn:process id=', '<bpmn:message id="m1" name="reply" /><bpmn:process id=')
+
+    notices = unsent_message_notices({"m.bpmn": model(throw=False)})
+    assert [(n.element_id, "'reply'" in n.message) for n in notices] == [("wait", True)]
+    assert unsent_message_notices({"m.bpmn": model(throw=True)}) == []
