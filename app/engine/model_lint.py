@@ -569,10 +569,39 @@ def _hit_policy_problems(filename: str, table) -> list[ModelProblem]:
 
 def _cell(filename: str, el, source: str, rule=None) -> list[ModelProblem]:
     owner = rule if rule is not None else el
+    reasons = [p.message for p in check_script(source, "eval")] or _call_problems(source)
     return [ModelProblem(filename, _("Decision table cell %(cell)s rejected: %(reason)s",
-                                     cell=repr(source[:80]), reason=p.message), owner.get("id"),
+                                     cell=repr(source[:80]), reason=reason), owner.get("id"),
                          el.sourceline, owner.get("label") or None)
-            for p in check_script(source, "eval")]
+            for reason in reasons]
+
+
+def _call_problems(source: str) -> list[str]:
+    """Calls a cell cannot make: a function that is not one of the scripts' builtins (FEEL's ``matches``, ``string
+    length``, ``upper case``…) failed only when the table ran ("name 'matches' is not defined"), and ``date`` /
+    ``datetime`` given a string as FEEL's are ("'str' object cannot be interpreted as an integer")."""
+    from app.engine.scripting import SAFE_BUILTINS
+
+    try:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    bound = {arg.arg for node in ast.walk(tree) if isinstance(node, ast.Lambda) for arg in node.args.args}
+    bound |= {n.id for node in ast.walk(tree) if isinstance(node, ast.comprehension)
+              for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        name = node.func.id
+        if name not in SAFE_BUILTINS and name not in bound:
+            found.append(_("%(name)s() is not a function cells can call (FEEL's functions are not available: cells "
+                           "are Python).", name=name))
+        elif name in ("date", "datetime") and any(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                                                  for a in node.args):
+            found.append(_("%(name)s() takes numbers here, as in %(name)s(2024, 1, 31), not a text as in FEEL.",
+                           name=name))
+    return found
 
 
 def _entry(filename: str, el, rule, input_expr: str, text: str) -> list[ModelProblem]:
@@ -582,10 +611,11 @@ def _entry(filename: str, el, rule, input_expr: str, text: str) -> list[ModelPro
     feel = _feel_reading(text)
     if feel is not None:
         return [ModelProblem(filename, feel, rule.get("id"), el.sourceline, rule.get("label") or None)]
-    if not check_script(f"({input_expr}) == ({text})", "eval"):
-        return []
-    if not check_script(f"{input_expr} {text}", "eval"):
-        return []
+    for reading in (f"({input_expr}) == ({text})", f"{input_expr} {text}"):
+        if not check_script(reading, "eval"):
+            return [ModelProblem(filename, _("Decision table cell %(cell)s rejected: %(reason)s",
+                                             cell=repr(text[:80]), reason=reason), rule.get("id"), el.sourceline,
+                                 rule.get("label") or None) for reason in _call_problems(reading)]
     return _cell(filename, el, text, rule)
 
 

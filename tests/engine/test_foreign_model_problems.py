@@ -413,3 +413,23 @@ def test_a_step_waiting_for_a_message_nothing_sends_gets_a_notice_and_a_sent_one
     notices = unsent_message_notices({"m.bpmn": model(throw=False)})
     assert [(n.element_id, "'reply'" in n.message) for n in notices] == [("wait", True)]
     assert unsent_message_notices({"m.bpmn": model(throw=True)}) == []
+
+
+@pytest.mark.parametrize(("cell", "reason"), [
+    ('matches(?, "^s.*")', "matches() is not a function cells can call"),
+    ('>= date("2024-01-01")', "date() takes numbers here"),
+    ('string_length(?) > 3', "string_length() is not a function"),
+])
+def test_a_cell_calling_feels_functions_is_refused_before_it_runs(app_ctx, cell, reason):
+    """Passed the check and failed when the table ran: "name 'matches' is not defined", "'str' object cannot be
+    interpreted as an integer"."""
+    dmn = DMN13.replace("HITPOLICY", "").replace("<text>&gt; 10</text>", f"<text>{escape(cell)}</text>")
+    _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn})
+    assert any(reason in p.message for p in on(problems, "rule1")), problems
+
+
+def test_cells_calling_the_builtins_and_lambdas_are_fine(app_ctx):
+    for cell in ("&gt;= date(2024, 1, 1)", "len(?) &gt; 3", "in (1, 2)", "max(?, 1) == 2"):
+        dmn = DMN13.replace("HITPOLICY", "").replace("<text>&gt; 10</text>", f"<text>{cell}</text>")
+        _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn})
+        assert on(problems, "rule1") == [], (cell, problems)
