@@ -187,10 +187,18 @@ def _run_engine(instance: ProcessInstance, actor, step) -> None:
 
 
 def _step_message(err: Exception) -> str:
-    task = getattr(err, "task", None)
-    where = getattr(getattr(task, "task_spec", None), "bpmn_name", None) or ""
+    """What failed, where: the step's name, else its id (an unnamed script task said only "name 'x' is not
+    defined"), and for a name no step has set, that the process expects it from its start or an earlier step."""
+    from flask_babel import gettext as _
+
+    spec = getattr(getattr(err, "task", None), "task_spec", None)
+    where = getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or ""
     cause = err.__cause__ or err
-    return f"{where}: {cause}".strip(": ")
+    text = str(cause)
+    if isinstance(cause, NameError) and getattr(cause, "name", None):
+        text = _("%(name)s is not defined: no earlier step sets it and the process was not started with it.",
+                 name=repr(cause.name))
+    return f"{where}: {text}".strip(": ")
 
 
 def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_guid: str | None = None,

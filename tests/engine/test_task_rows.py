@@ -249,3 +249,23 @@ def test_a_timer_behind_an_event_based_gateway_is_scheduled_fires_and_shows_in_t
     assert instance.status == "completed" and instance.next_timer_at is None
     finished = {t.task_spec.name for t in runtime._load(instance).get_tasks() if t.state == 64}  # COMPLETED
     assert "timed_out" in finished and "answered" not in finished
+
+
+def test_a_step_that_reads_a_value_nobody_set_names_the_step_and_says_what_is_missing(world):
+    """A foreign model's unnamed script task read start data the trial did not give: the owner read only
+    "name 'input_data' is not defined", with no step named."""
+    from app.engine.errors import StepFailed
+
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="D" targetNamespace="t">'
+           '<bpmn:process id="needs_input" isExecutable="true"><bpmn:startEvent id="s" />'
+           '<bpmn:scriptTask id="double_it"><bpmn:script>result = input_data * 2</bpmn:script></bpmn:scriptTask>'
+           '<bpmn:endEvent id="e" /><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="double_it" />'
+           '<bpmn:sequenceFlow id="f1" sourceRef="double_it" targetRef="e" /></bpmn:process></bpmn:definitions>')
+    publish_version({"needs.bpmn": xml})
+    db.session.commit()
+    with pytest.raises(StepFailed) as failed:
+        runtime.start_instance("needs_input", title="Trial", actor=user("owner"))
+    db.session.rollback()
+    assert str(failed.value).startswith("double_it: 'input_data' is not defined: no earlier step sets it")
+    instance = runtime.start_instance("needs_input", title="With data", actor=user("owner"), data={"input_data": 2})
+    assert instance.status == "completed"
