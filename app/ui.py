@@ -23,6 +23,10 @@ ACT_STATUS = {
     "accepted": _l("accepted, awaiting payment"),
     "paid": _l("paid"),
 }
+#: An organisation's kind and a role's reach, as the administrator's pages name them (they showed the codes).
+ORG_KIND = {"school": _l("School"), "dormitory": _l("Dormitory"), "department": _l("Education department"),
+            "operator": _l("Operator"), "ministry": _l("Ministry")}
+SCOPE = {"organisation": _l("own organisation"), "region": _l("own region"), "national": _l("whole country")}
 INSTANCE_STATUS = {"running": _l("running"), "completed": _l("completed"), "error": _l("error"),
                    "suspended": _l("suspended"), "cancelled": _l("cancelled")}
 AUDIT_ACTIONS = {
@@ -121,6 +125,8 @@ def init_ui(app: Flask) -> None:
             "role_label": lambda role: ROLE_LABELS.get(role, role),
             "task_title": lambda task: task_label(task.spec_name, task.title),
             "act_status_label": lambda s: ACT_STATUS.get(s, s),
+            "org_kind_label": lambda k: ORG_KIND.get(k, k),
+            "scope_label": lambda s: SCOPE.get(s, s),
             "instance_status_label": lambda s: INSTANCE_STATUS.get(s, s),
             "audit_action_label": lambda a: AUDIT_ACTIONS.get(a, a),
             "may_see_personal_data": _sees_personal_data,

@@ -170,3 +170,13 @@ def test_only_administrators_and_auditors_see_administration(world, browser):
     for login in ("operator", "owner", "accountant", "official"):
         assert browser(login).get("/admin/users").status_code == 403
         assert browser(login).post("/admin/regions/new", {"code": "X"}).status_code == 403
+
+
+def test_organisation_kinds_and_role_scopes_are_named_in_the_readers_language(world, browser):
+    """The administrator's pages showed the codes: "school", "department", "scope: region"."""
+    admin = browser("admin")
+    admin.post("/locale", {"locale": "ru", "next": "/"})
+    listing = admin.get("/admin/organisations").get_data(as_text=True)
+    assert "<td>Школа</td>" in listing and "<td>school</td>" not in listing
+    form = admin.get("/admin/users/new").get_data(as_text=True)
+    assert "свой регион" in form and ": region<" not in form and "(school)" not in form
