@@ -44,6 +44,8 @@ def test_an_ineligible_application_ends_with_the_reasons_shown_to_the_school(fro
     for text in ("main activity is not education", "not valid at the start of the contract period",
                  "does not cover every level", "exceed the building"):
         assert text in page, text
+    # …and says how to go on: the process has ended, a new application may be made to the order.
+    assert 'id="apply-again"' in page and f'href="/orders/{application.order_id}"' in page
     # Another school of the region, or another region, does not see it.
     assert browser("accountant").get(f"/applications/{application.id}").status_code == 404
     assert browser("official_almaty").get(f"/applications/{application.id}").status_code == 404
