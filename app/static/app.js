@@ -1,4 +1,18 @@
 // Small progressive enhancements; every page works without them.
+// The diagram of a BPMN file to draw when it has several (an ADONIS export opened on a 7-shape "collapsed call
+// activity" page, the main collaboration of 200 shapes out of sight): the one with the most shapes and edges.
+// Undefined for a file with one diagram (bpmn-js then draws its first, as before).
+window.tapsyrysMainDiagram = function (xml) {
+  "use strict";
+  if (!window.DOMParser || xml.indexOf("BPMNDiagram") === xml.lastIndexOf("BPMNDiagram")) { return undefined; }
+  var doc = new window.DOMParser().parseFromString(xml, "application/xml");
+  var best, most = -1;
+  Array.prototype.forEach.call(doc.getElementsByTagNameNS("*", "BPMNDiagram"), function (d) {
+    var size = d.getElementsByTagNameNS("*", "BPMNShape").length + d.getElementsByTagNameNS("*", "BPMNEdge").length;
+    if (size > most && d.getAttribute("id")) { most = size; best = d.getAttribute("id"); }
+  });
+  return doc.getElementsByTagNameNS("*", "BPMNDiagram").length > 1 ? best : undefined;
+};
 (function () {
   "use strict";
   // htmx requests carry the CSRF token.

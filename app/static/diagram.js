@@ -6,7 +6,9 @@
   var viewer = new window.BpmnJS({ container: el });
   fetch(el.dataset.diagramUrl, { credentials: "same-origin" })
     .then(function (r) { return r.text(); })
-    .then(function (xml) { return viewer.importXML(xml); })
+    .then(function (xml) {
+      return viewer.importXML(xml, window.tapsyrysMainDiagram ? window.tapsyrysMainDiagram(xml) : undefined);
+    })
     .then(function () {
       var canvas = viewer.get("canvas");
       var registry = viewer.get("elementRegistry");

@@ -485,7 +485,8 @@
   // other tabs go on without it.
   function importBpmn(name) {
     loadedBpmn = null;
-    return modeler.importXML(files[name]).then(function (result) {
+    var diagram = window.tapsyrysMainDiagram ? window.tapsyrysMainDiagram(files[name]) : undefined;
+    return modeler.importXML(files[name], diagram).then(function (result) {
       var refused = refusal(result && result.warnings);
       if (refused) {  // drawn without the refused elements: editing that would lose them on save
         var err = new Error(refused);
