@@ -285,6 +285,9 @@ _SANDBOX_REASONS = (
      lambda m: _("%(what)s statements are not allowed.", what=m[1])),
     (re.compile(r"(\w+) calls are not allowed\.?"), lambda m: _("%(what)s calls are not allowed.", what=m[1])),
     (re.compile(r"syntax error: (.*)", re.S), lambda m: _("syntax error: %(reason)s", reason=m[1])),
+    (re.compile(r'"(\w+)" is not allowed: use an f-string'),
+     lambda m: _('"%(name)s" is not allowed: use an f-string.', name=m[1])),
+    (re.compile(r'calling "(\w+)" is not allowed'), lambda m: _('calling "%(name)s" is not allowed.', name=m[1])),
 )
 
 
