@@ -204,8 +204,10 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
     # One settlement per school at a time: two acts of a school verified at once (a resubmitted October beside
     # November's month-wide pass) each read what the other had not yet committed and clawed the same line back
     # twice. PostgreSQL: the schools' rows are locked in id order until commit; SQLite has one writer anyway.
+    # FOR NO KEY UPDATE: the transaction's own act lines hold KEY SHARE on their school's row (their foreign key),
+    # with which FOR UPDATE conflicts — two submissions of one school deadlocked every time.
     db.session.execute(select(Organisation.id).where(Organisation.id.in_(sorted({a.school_id for a in acts})))
-                       .order_by(Organisation.id).with_for_update())
+                       .order_by(Organisation.id).with_for_update(key_share=True))
     db.session.execute(delete(ActAdjustment).where(ActAdjustment.act_id.in_(ids)))
     line_ids = [ln.id for ln, _ in rows]
     settled_elsewhere: dict[int, int] = {}

@@ -181,7 +181,8 @@ def within_contract_amount_at_acceptance(act) -> None:
     # Two acts under one contract accepted at once each read what the other had not yet committed, and together
     # went over the amount. PostgreSQL: the contract's row is locked until commit (an amendment takes the same
     # lock), so the second acceptance reads the first; SQLite has one writer anyway.
-    contract = db.session.scalars(select(Contract).where(Contract.id == link.contract_id).with_for_update()
+    contract = db.session.scalars(select(Contract).where(Contract.id == link.contract_id)
+                                  .with_for_update(key_share=True)  # not against rows that merely reference it
                                   .execution_options(populate_existing=True)).one()
     committed = operations.committed_under([contract.id]).get(contract.id, 0)
     left = contract.amount_cap_tiyn - committed

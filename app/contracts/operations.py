@@ -348,7 +348,7 @@ def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
         errors["effective_from"] = _("The amendment must apply from a month within the term.")
     # The acceptance check takes this lock too (contracts.handlers.within_contract_amount_at_acceptance): an act
     # accepted while this amendment is being written is counted in what the contract owes, or waits for it.
-    db.session.execute(select(Contract.id).where(Contract.id == contract.id).with_for_update())
+    db.session.execute(select(Contract.id).where(Contract.id == contract.id).with_for_update(key_share=True))
     paid = paid_under(contract)
     # What the contract already owes: paid, accepted, and on its way to a decision (submitted or verified). An
     # amount below it left an accepted act that could never be paid — and no act or amendment could clear it.

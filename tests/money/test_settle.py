@@ -280,3 +280,58 @@ def test_a_school_whose_records_are_missing_now_keeps_its_paid_months(country, r
     _paid_october(country, school, [gone], [AMOUNT])
     november = _being_verified(country, school, earns=10 * AMOUNT)
     assert _settle(november) == {gone: AMOUNT * 20 // 31 - AMOUNT}
+
+
+def test_two_acts_of_one_school_submitted_at_once_both_go_through(world, app, monkeypatch):
+    """On PostgreSQL each submission's act lines hold KEY SHARE on their school's row; the settlement's FOR UPDATE
+    of that row conflicted with the other's: one submission failed with "deadlock detected" every time. Here both
+    transactions insert their lines, meet, and only then settle."""
+    import threading
+
+    from app.acts import adjustments
+    from app.acts.operations import open_monthly_act, prefill_lines
+    from app.engine.models import HumanTask
+    from app.engine.runtime import complete_task
+    from app.people.models import User
+    from tests.helpers import school, user
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the second transaction waits for the database lock")
+    org = school("Bilim Innovation School")
+    october = db.session.scalars(select(Act).where(Act.school_id == org.id)).one()
+    september = open_monthly_act(org, date(2026, 9, 1))
+    db.session.commit()
+    work = [(db.session.scalars(select(HumanTask.id).where(HumanTask.instance_id == act.instance_id,
+                                                           HumanTask.status == "open")).one(), prefill_lines(act))
+            for act in (september, october)]
+    accountant_id, ids = user("accountant").id, (september.id, october.id)
+    db.session.remove()
+    both_wrote_their_lines = threading.Barrier(2, timeout=10)
+    original = adjustments.settle
+
+    def settle_when_both_are_here(*args, **kwargs):
+        both_wrote_their_lines.wait()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(adjustments, "settle", settle_when_both_are_here)
+    outcomes: list[str] = []
+
+    def submit(task_id, lines):
+        with app.app_context():
+            try:
+                complete_task(task_id, db.session.get(User, accountant_id), data={"lines": lines, "note": ""})
+                db.session.commit()
+                outcomes.append("committed")
+            except Exception as err:  # noqa: BLE001 - the test reports what happened
+                db.session.rollback()
+                outcomes.append(repr(err))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=submit, args=item) for item in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == ["committed", "committed"], outcomes
+    assert {db.session.get(Act, i).status for i in ids} == {"verified"}
