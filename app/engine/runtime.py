@@ -34,7 +34,7 @@ from app.audit.operations import record_event, start_chain
 from app.database import get_by_id
 from app.engine import signals
 from app.engine.access import can_see, principal_for
-from app.engine.errors import ConflictError, FormInvalid, StepFailed, TaskNotAvailable
+from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.forms import (
     TASK_DATA_OPTIONS,
     FieldErrors,
@@ -479,6 +479,10 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
     now = clock.now()
     wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SCRIPT_ENGINE)
     start = wf.get_tasks(state=TaskState.READY)[0]
+    from app.engine.scripting import RESERVED_KEY, holds_reserved_key
+
+    if holds_reserved_key(data or {}):
+        raise DomainRefused(f"start data may not contain the key {RESERVED_KEY!r}: the engine's storage reserves it")
     start.data.update(data or {})
     instance = ProcessInstance(
         model_version_id=version.id, process_id=identifier[:100], title=title,
@@ -548,6 +552,20 @@ def task_form(task: HumanTask) -> tuple[dict, dict]:
     return schema, load_json(files, task.form_ui_schema)
 
 
+def _refuse_foreign_data(task: HumanTask, data: dict) -> None:
+    """What a completion may bring into the process: a step without a form takes no data (an API client set any
+    variable through one, of any stored type), and no value may hold the storage's reserved key."""
+    from flask_babel import gettext as _
+
+    from app.engine.scripting import RESERVED_KEY, holds_reserved_key
+
+    if not task.form_schema and data:
+        raise DomainRefused(_("This step has no form: it takes no data."))
+    if holds_reserved_key(data):
+        raise DomainRefused(_("A value may not contain the key %(key)s: the engine's storage reserves it.",
+                              key=repr(RESERVED_KEY)))
+
+
 def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, data: dict | None = None,
                   expected_lock_version: int | None = None, seen: str | None = None,
                   seen_required: bool = False) -> ProcessInstance:
@@ -585,6 +603,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         errors = forms.errors(task.form_schema, data)
     if errors:
         raise FormInvalid(errors)
+    _refuse_foreign_data(task, data)
     wf = _load(instance)
     open_guids = {str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True)}
     try:

@@ -97,7 +97,7 @@ import re
 import time
 import traceback
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -253,8 +253,8 @@ class _Policy(RestrictingNodeTransformer):
         return super().visit_Call(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> Any:
-        if node.attr in _FORMATTING_METHODS:  # the run-time guard refuses it too; here the author learns the line
-            self.error(node, f'"{node.attr}" is not allowed: use an f-string')
+        if node.attr in _REFUSED_ATTRIBUTES:  # the run-time guard refuses it too; here the author learns the line
+            self.error(node, f'"{node.attr}" is not allowed: {_REFUSED_ATTRIBUTES[node.attr]}')
         return super().visit_Attribute(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
@@ -410,6 +410,8 @@ def _guarded_add(a: Any, b: Any, /) -> Any:
 
 
 def _guarded_iadd(a: Any, b: Any) -> Any:
+    if isinstance(a, list):
+        b = _bounded_items(a, b)  # l += filter(None, l) grew l inside one C call
     if isinstance(a, _SEQUENCES) and hasattr(b, "__len__"):
         _check_length(len(a) + len(b), "joined sequence")
     return operator.iadd(a, b)  # keeps list identity, like Python's own +=
@@ -431,20 +433,49 @@ def data_units(value: Any, limit: int) -> int:
                 return total + 2 * len(item)
             stack.extend(item.keys())
             stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
+        elif isinstance(item, list | tuple | set | frozenset | KeysView | ValuesView | ItemsView):
             if total + len(item) > limit:
                 return total + len(item)
             stack.extend(item)
+        elif isinstance(item, BaseException):  # written out through its arguments: ValueError([t] * 500)
+            stack.extend(item.args)
         if total > limit:
             return total
     return total
 
 
+#: The key the engine's storage marks its own values with (``{"typename": "Decimal", "value": …}``): a dict of task
+#: data holding it came back from storage as that type — ``{"typename": "Decimal", "value": "1E-50000000"}`` passed
+#: every bound, an unknown typename locked the instance up (every page a 500).
+RESERVED_KEY = "typename"
+
+
+def holds_reserved_key(value: Any, limit: int = MAX_TASK_DATA_UNITS) -> bool:
+    """Whether ``value`` has a dict with :data:`RESERVED_KEY` anywhere inside (at most ``limit`` items walked)."""
+    stack, seen = [value], 0
+    while stack and seen <= limit:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, dict):
+            if RESERVED_KEY in item:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+    return False
+
+
+def _refuse_reserved_key(value: Any) -> None:
+    if holds_reserved_key(value):
+        raise TypeError(f'a dict with the key "{RESERVED_KEY}" cannot be kept in task data: the engine\'s storage '
+                        "reserves it; name the key otherwise")
+
+
 def _check_written_out(value: Any, what: str) -> None:
     """A container written out as text in one C call (``str(x)``, ``f"{x}"``, ``"%s" % (x,)``): a list of a
     thousand references to one list of a million items is small to build and a terabyte once written."""
-    if isinstance(value, dict | list | tuple | set | frozenset) and data_units(value, MAX_SEQUENCE_LENGTH) > \
-            MAX_SEQUENCE_LENGTH:
+    if isinstance(value, dict | list | tuple | set | frozenset | KeysView | ValuesView | ItemsView | BaseException) \
+            and data_units(value, MAX_SEQUENCE_LENGTH) > MAX_SEQUENCE_LENGTH:
         raise _oversized(f"{what} of a value with more than {MAX_SEQUENCE_LENGTH} items written out")
 
 
@@ -459,8 +490,10 @@ _STR_TYPE_METHODS = frozenset({
     "split", "splitlines", "startswith", "strip", "swapcase", "title", "upper",
 })
 
-#: Attribute names refused on every object: string formatting that resolves names inside the format string.
-_FORMATTING_METHODS = frozenset({"format", "format_map"})
+#: Attribute names refused on every object, with why: string formatting that resolves names inside the format
+#: string, and a type's ``mro()`` (``Decimal.mro()[1]`` was the unbounded ``decimal.Decimal``; ``[-1]`` is ``object``).
+_REFUSED_ATTRIBUTES = {"format": "use an f-string", "format_map": "use an f-string",
+                       "mro": "types are not inspected in scripts"}
 
 
 class _StrType(type):
@@ -551,7 +584,8 @@ class _ScriptDecimal(Decimal, metaclass=_DecimalType):
 def _width_bound(method: str, position: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def bind(bound: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
-            width = args[position] if len(args) > position else kwargs.get("width", kwargs.get("tabsize", 0))
+            width = args[position] if len(args) > position else kwargs.get(
+                "width", kwargs.get("tabsize", kwargs.get("length", 0)))
             if isinstance(width, int):
                 subject = getattr(bound, "__self__", "")
                 size = width if method != "expandtabs" else len(subject) * max(width, 1)
@@ -583,11 +617,35 @@ def _bounded_join(bound: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _bounded_items(target: Any, iterable: Any) -> Any:
+    """``iterable`` as a sized value: an iterator over the list being extended (``l.extend(map(abs, l))``) fed it for
+    ever inside one C call; read into a list first, at most one item past the bound."""
+    if hasattr(iterable, "__len__"):
+        return iterable
+    room = max(MAX_SEQUENCE_LENGTH - len(target), 0)
+    items = []
+    for item in iterable:
+        items.append(item)
+        if len(items) > room:
+            break
+    return items
+
+
 def _bounded_extend(bound: Callable[..., Any]) -> Callable[..., Any]:
     def call(iterable: Any, /) -> Any:
-        if hasattr(iterable, "__len__"):
-            _check_length(len(bound.__self__) + len(iterable), "extended list")
+        iterable = _bounded_items(bound.__self__, iterable)
+        _check_length(len(bound.__self__) + len(iterable), "extended list")
         return bound(iterable)
+    return call
+
+
+def _bounded_translate(bound: Callable[..., Any]) -> Callable[..., Any]:
+    def call(table: Any, /) -> Any:
+        """Each character may become its table entry: ``s.translate({120: "y" * 100})`` is a hundred times ``s``."""
+        values = table.values() if isinstance(table, dict) else table if isinstance(table, list | tuple) else ()
+        longest = max((len(v) for v in values if isinstance(v, str | bytes)), default=1)
+        _check_length(len(bound.__self__) * max(longest, 1), "translate() result")
+        return bound(table)
     return call
 
 
@@ -595,22 +653,23 @@ def _bounded_extend(bound: Callable[..., Any]) -> Callable[..., Any]:
 _SIZED_METHODS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
     "ljust": _width_bound("ljust"), "rjust": _width_bound("rjust"), "center": _width_bound("center"),
     "zfill": _width_bound("zfill"), "expandtabs": _width_bound("expandtabs"), "replace": _bounded_replace,
-    "join": _bounded_join, "extend": _bounded_extend,
+    "join": _bounded_join, "extend": _bounded_extend, "translate": _bounded_translate,
+    "to_bytes": _width_bound("to_bytes"),
 }
 
 
 def _guarded_getattr(ob: Any, name: str, *default: Any) -> Any:
     """RestrictedPython's ``safer_getattr_raise``, and the methods of strings and lists that can blow a small
     value up in one call (``s.ljust(10**9)``, ``s.replace('a', s)``, ``lst.extend(lst)``) bounded like ``*``."""
-    if name in _FORMATTING_METHODS:
+    if name in _REFUSED_ATTRIBUTES:
         # str.format reached through the script's ``str`` (not a subclass of str, so RestrictedPython's own check
         # of ``format`` missed it) read ``{0.__globals__[…].config[SECRET_KEY]}``: refused on every object.
-        raise AttributeError(f"{name}() is not available to scripts: use an f-string")
-    if name in _SIZED_METHODS and ob in (str, bytes, bytearray, list):
+        raise AttributeError(f"{name}() is not available to scripts: {_REFUSED_ATTRIBUTES[name]}")
+    if name in _SIZED_METHODS and ob in (str, bytes, bytearray, list, int):
         # Reached through the type (``str.zfill('1', 10**9)``) the method is unbound: no value to bound it by.
         raise AttributeError(f"{ob.__name__}.{name} is not available: call it on a value, e.g. x.{name}(...)")
     found = safer_getattr_raise(ob, name, *default)
-    if name in _SIZED_METHODS and isinstance(ob, str | bytes | bytearray | list):
+    if name in _SIZED_METHODS and isinstance(ob, str | bytes | bytearray | list | int):
         return _SIZED_METHODS[name](found)
     return found
 
@@ -804,6 +863,14 @@ class _Budget:
         if self.max_steps is not None:
             self.next_check = min(self.next_check, self.max_steps + 1)
 
+    def final_check(self) -> None:
+        """Time and memory once more when the script has returned (the steps were counted as they went)."""
+        if not self.expired:
+            self.too_much_memory = _peak_memory_kb() - self.memory_from > MAX_SCRIPT_MEMORY_MB * 1024
+            self.expired = self.too_much_memory or (self.deadline is not None and time.monotonic() > self.deadline)
+        if self.expired:
+            raise _BudgetExceeded(self.reason())
+
     def getiter(self, ob: Any) -> Iterator[Any]:
         tick = self.tick
         for item in ob:
@@ -819,13 +886,15 @@ def _script_line(tb: types.TracebackType | None) -> int | None:
     return line
 
 
+#: What task data may hold: JSON's values and the types the engine's storage knows (Decimal, dates, durations).
+_DATA_TYPES = (type(None), bool, int, float, str, Decimal, date, timedelta, list, tuple, dict, set, frozenset)
+
+
 def _is_data(value: Any) -> bool:
-    """False for values that must not end up in task data (functions, classes, modules, iterators)."""
-    return not (
-        callable(value)
-        or isinstance(value, types.ModuleType)
-        or hasattr(type(value), "__next__")
-    )
+    """False for values that must not end up in task data: functions, classes, modules and iterators, and the
+    other objects a script can hold — an exception, a dict view, ``math``, a time zone, a range, bytes (they were
+    kept, then failed when the instance was saved, or counted as one item whatever they held)."""
+    return isinstance(value, _DATA_TYPES) and not isinstance(value, type)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -872,6 +941,9 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
             with decimal.localcontext() as bounded:  # Decimal results past ±MAX_DECIMAL_EXPONENT overflow
                 bounded.Emax, bounded.Emin = MAX_DECIMAL_EXPONENT, -MAX_DECIMAL_EXPONENT
                 result = eval(code, globs)  # noqa: S307 - code was compiled by RestrictedPython with guards
+                # Time and memory spent inside one C call (int() of a huge Decimal, a translate) pass no step: the
+                # budget is read once more at the end, and a script over it fails — nothing is written back.
+                budget.final_check()
         except _BudgetExceeded as exc:
             raise ScriptLimitExceeded(str(exc), _script_line(exc.__traceback__)) from None
         except ScriptLimitExceeded as exc:  # raised by an operator guard: add the script line
@@ -890,7 +962,8 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
         code = _compiled(expression, "eval")
         budget = _Budget(self.time_limit, self.max_steps)
         result = self._run(code, self._globals(context, external_context, budget), budget)
-        if not _is_data(result):
+        _refuse_reserved_key(result)  # a decision table's output, a message's payload: stored as task data
+        if not (_is_data(result) or isinstance(result, bytes)):  # an expression's bytes are compared, not stored
             raise TypeError(
                 f"expression produced a {type(result).__name__}, not a value"
                 " (wrap iterators in list(...); functions cannot be returned)"
@@ -917,6 +990,7 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
             if key in _RESERVED or key.startswith("_") or key in external_context or not _is_data(value):
                 continue
             left -= data_units(value, left)
+            _refuse_reserved_key(value)
             if left < 0:
                 raise ScriptLimitExceeded(f"the task data the script leaves is too large (more than "
                                           f"{MAX_TASK_DATA_UNITS} items; a text counts one per 32 characters)")

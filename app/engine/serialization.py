@@ -19,6 +19,19 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 _registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 _registry.register(Decimal, lambda v: {"value": str(v)}, lambda dct: Decimal(dct["value"]), "Decimal")
+_library_restore = _registry.restore
+
+
+def _restore_known_types_only(value, **kwargs):
+    """The library's restore, except that a dict naming a type the storage does not know stays a dict (its values
+    restored) instead of calling nothing: one such value in an instance's data made every page of it a 500. Task
+    data cannot hold the reserved key any more (app.engine.scripting.RESERVED_KEY); older states still load."""
+    if isinstance(value, dict) and "typename" in value and value["typename"] not in _registry.convert_from_dict:
+        return {k: _restore_known_types_only(v, **kwargs) for k, v in value.items()}
+    return _library_restore(value, **kwargs)
+
+
+_registry.restore = _restore_known_types_only
 _serializer = BpmnWorkflowSerializer(_registry)
 _converter = BpmnWorkflowConverter(BpmnWorkflow, _registry)
 

@@ -288,6 +288,8 @@ _SANDBOX_REASONS = (
     (re.compile(r'"(\w+)" is not allowed: use an f-string'),
      lambda m: _('"%(name)s" is not allowed: use an f-string.', name=m[1])),
     (re.compile(r'calling "(\w+)" is not allowed'), lambda m: _('calling "%(name)s" is not allowed.', name=m[1])),
+    (re.compile(r'"(\w+)" is not allowed: types are not inspected in scripts'),
+     lambda m: _('"%(name)s" is not allowed: types are not inspected in scripts.', name=m[1])),
 )
 
 

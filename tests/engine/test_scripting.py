@@ -967,3 +967,78 @@ def test_memory_kept_by_a_loop_is_bounded_in_total(monkeypatch):
     monkeypatch.setattr(scripting, "MAX_SCRIPT_MEMORY_MB", 48)
     with pytest.raises(ScriptLimitExceeded, match="more than 48 MB of memory"):
         RestrictedTaskDataEnvironment().execute("x = [(i,) * 10**5 for i in range(20000)]", {})
+
+
+# ------------------------------------------------------------------------------------------------
+# A third tester's list: single calls past the bounds, types handed out, values smuggled into storage
+
+@pytest.mark.parametrize("script", [
+    "x = ('x' * 1000000).translate({120: 'y' * 100})",  # a hundred times the text in one call
+    "x = ('x' * 1000000).translate(['y' * 100] * 200)",
+    "t = list(range(100000))\nd = {1: [t] * 500}\ns = str(d.values())",  # a dict view written out
+    "t = list(range(100000))\ns = str(ValueError([t] * 500))",  # an exception written out through its arguments
+    "t = list(range(100000))\ns = f'{KeyError([t] * 500)!r}'",
+    "b = (0).to_bytes(300000000, 'big')",
+    "b = (0).to_bytes(length=300000000, byteorder='big')",
+])
+def test_a_single_call_past_the_bounds_is_refused(script):
+    with pytest.raises(ScriptLimitExceeded):
+        RestrictedTaskDataEnvironment().execute(script, {})
+
+
+@pytest.mark.parametrize("script", ["l = [1]\nl.extend(map(abs, l))", "l = [1]\nl += filter(None, l)",
+                                    "l = [1]\nl.extend(enumerate(l))"])
+def test_extending_a_list_by_an_iterator_over_itself_ends(script):
+    """The iterator fed the list it extended, inside one C call, until the machine ran out of memory."""
+    data = {}
+    RestrictedTaskDataEnvironment().execute(script, data)
+    assert len(data["l"]) == 2
+
+
+def test_an_iterator_longer_than_the_bound_is_refused_as_it_is_read():
+    with pytest.raises(ScriptLimitExceeded):
+        RestrictedTaskDataEnvironment().execute("l = [0] * 999000\nl.extend(map(abs, range(2000)))", {})
+
+
+@pytest.mark.parametrize("source", ["D = Decimal.mro()[1]", "o = int.mro()[-1]", "m = str.mro"])
+def test_a_types_mro_is_not_offered(source):
+    """``Decimal.mro()[1]`` handed out the unbounded decimal.Decimal (a 1 GB string from one f-string)."""
+    assert any("mro" in p.message for p in check_script(source))
+    with pytest.raises(ScriptRejected):
+        RestrictedTaskDataEnvironment().execute(source, {})
+
+
+def test_time_spent_inside_one_call_counts_when_the_script_returns():
+    """A script of a few steps whose one call outlasted the limit succeeded: time was read only on steps."""
+    env = RestrictedTaskDataEnvironment(time_limit=0.000001)
+    data = {}
+    with pytest.raises(ScriptLimitExceeded, match="time limit"):
+        env.execute("x = sorted(range(200000), reverse=True)", data)
+    assert "x" not in data, "nothing is written back"
+
+
+def test_values_that_are_not_data_are_not_kept():
+    data = {}
+    RestrictedTaskDataEnvironment().execute(
+        "e = ValueError(1)\nm = math\nv = {1: 2}.values()\nr = range(3)\nz = timezone.utc\nc = [1]\nk = int", data)
+    assert data == {"c": [1]}
+
+
+@pytest.mark.parametrize("script", ["sm = {'typename': 'Decimal', 'value': '1E-50000000'}",
+                                    "b = [{'x': {'typename': 'nope'}}]"])
+def test_a_dict_with_the_storages_reserved_key_is_not_kept(script):
+    """Stored as JSON, it came back from storage as that type (a Decimal past every bound), or locked the instance
+    up when the type was unknown."""
+    data = {"keep": 1}
+    with pytest.raises(TypeError, match="typename"):
+        RestrictedTaskDataEnvironment().execute(script, data)
+    assert data == {"keep": 1}
+    with pytest.raises(TypeError, match="typename"):
+        RestrictedTaskDataEnvironment().evaluate("{'typename': 'timedelta', 'days': 10 ** 10}", {})
+
+
+def test_a_stored_dict_naming_an_unknown_type_loads_as_a_dict():
+    from app.engine.serialization import _registry
+
+    assert _registry.restore({"a": {"typename": "nope", "v": [{"typename": "Decimal", "value": "1.5"}]}}) == {
+        "a": {"typename": "nope", "v": [Decimal("1.5")]}}

@@ -269,3 +269,30 @@ def test_a_step_that_reads_a_value_nobody_set_names_the_step_and_says_what_is_mi
     assert str(failed.value).startswith("double_it: 'input_data' is not defined: no earlier step sets it")
     instance = runtime.start_instance("needs_input", title="With data", actor=user("owner"), data={"input_data": 2})
     assert instance.status == "completed"
+
+
+def test_a_step_without_a_form_takes_no_data_and_no_step_takes_the_storages_reserved_key(world, browser):
+    """Through the API a formless step set any variable, of any stored type (``{"typename": "timedelta", …}``)."""
+    from tests.modeler.factory import chain_model
+
+    publish_version(chain_model("formless", [("look", "Operator", user_task("look", "Look", form=None, ui=None)),
+                                             ("fill", "Operator", user_task("fill", "Fill in"))]))
+    db.session.commit()
+    instance = runtime.start_instance("formless", title="No form", actor=user("operator"), data={"a": 1})
+    db.session.commit()
+    operator = browser("operator")
+    look = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.spec_name == "look")).one()
+    smuggled = operator.post_json(f"/api/v1/tasks/{look.id}/complete",
+                                  {"data": {"a": 999, "inj": {"typename": "timedelta", "days": 5}}})
+    assert smuggled.status_code == 422 and "takes no data" in smuggled.get_json()["message"]
+    assert operator.post_json(f"/api/v1/tasks/{look.id}/complete", {"data": {}}).status_code == 200
+    fill = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.spec_name == "fill")).one()
+    wf = runtime._load(db.session.get(ProcessInstance, instance.id))
+    assert next(t for t in wf.get_tasks() if t.task_spec.name == "fill").data["a"] == 1
+    assert fill.status == "open"
+    with pytest.raises(Exception, match="typename"):
+        runtime.start_instance("formless", title="Smuggled", actor=user("operator"),
+                               data={"x": {"typename": "Decimal", "value": "1E-50000000"}})
+    db.session.rollback()
