@@ -42,6 +42,12 @@ def is_ascii_digits(text: object) -> TypeGuard[str]:
     return isinstance(text, str) and text.isascii() and text.isdigit()
 
 
+def escape_like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (with ``escape="\\"``): ``%`` and ``_`` typed into a search box
+    matched everything."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def ascii_int(text: object, max_digits: int = MAX_ID_DIGITS) -> int | None:
     """The whole number ``text`` spells in at most ``max_digits`` ASCII digits, else None (a filter is ignored,
     an id is not found)."""

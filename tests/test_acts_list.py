@@ -58,3 +58,10 @@ def test_filters_that_make_no_sense_are_no_filter_and_scope_holds(world, browser
         assert f"Acts found: {mine}" in answer.get_data(as_text=True), args
     other = school("Nur Private School")
     assert other.name not in accountant.get("/acts", query_string={"q": other.bin}).get_data(as_text=True)
+
+
+def test_wildcards_typed_into_the_search_are_literal(world, browser):
+    operator = browser("operator")
+    for typed in ("%", "_", "\\"):
+        page = operator.get("/acts", query_string={"q": typed}).get_data(as_text=True)
+        assert "Acts found: 0" in page, typed

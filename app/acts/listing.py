@@ -14,7 +14,7 @@ from app.extensions import db
 from app.people.access import scope_clause
 from app.people.models import Organisation
 from app.ui import ACT_STATUS
-from app.user_input import ascii_int
+from app.user_input import ascii_int, escape_like
 
 PAGE_SIZE = 50
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -63,9 +63,9 @@ def acts_page(user, f: ActFilter, page: int = 1) -> ActPage:
     if f.status:
         query = query.where(Act.status == f.status)
     if f.q:
-        pattern = f"%{f.q.lower()}%"
+        pattern = f"%{escape_like(f.q)}%"
         query = query.join(Organisation, Organisation.id == Act.school_id).where(or_(
-            func.lower(Act.number).like(pattern), func.lower(Organisation.name).like(pattern),
+            Act.number.ilike(pattern, escape="\\"), Organisation.name.ilike(pattern, escape="\\"),
             Organisation.bin == f.q))
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     page = max(1, min(page, max(1, -(-total // PAGE_SIZE))))

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.inbox import models as _inbox_models  # noqa: F401 - maps the inbox's extra human_task columns
 from app.people.access import scope_clause
 from app.processes import models as _cockpit_models  # noqa: F401 - maps human_task.is_trial
+from app.user_input import escape_like
 
 VIEWS = ("mine", "group", "waiting", "completed")
 STATUSES = ("unclaimed", "claimed_by_me", "claimed_by_others", "due_soon", "overdue")
@@ -162,11 +163,11 @@ class InboxFilter:
             if _BIN.match(self.school):
                 query = query.where(HumanTask.school_bin == self.school)
             else:
-                query = query.where(HumanTask.school_name.ilike(f"%{_escape_like(self.school)}%", escape="\\"))
+                query = query.where(HumanTask.school_name.ilike(f"%{escape_like(self.school)}%", escape="\\"))
         if self.q:
             term = self.q.upper()
             query = query.where(or_(HumanTask.subject_number == term,
-                                    HumanTask.subject_number.ilike(f"%{_escape_like(term)}%", escape="\\")))
+                                    HumanTask.subject_number.ilike(f"%{escape_like(term)}%", escape="\\")))
         if self.status == "unclaimed":
             query = query.where(HumanTask.assignee_id.is_(None))
         elif self.status == "claimed_by_me":
@@ -184,10 +185,6 @@ class InboxFilter:
         if self.view == "completed":
             return query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
         return query.order_by(*SORTS[self.sort])
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass

@@ -22,7 +22,7 @@ from app.extensions import db
 from app.people.access import scope_clause
 from app.people.models import Organisation
 from app.processes import models as _cockpit_models  # noqa: F401 - maps is_trial / trial_owner_id
-from app.user_input import ascii_int, is_ascii_digits
+from app.user_input import ascii_int, escape_like, is_ascii_digits
 
 #: the states people filter by; ``waiting`` and ``incident`` are how ``running`` and ``error`` are shown
 STATES = ("running", "waiting", "incident", "suspended", "completed", "cancelled")
@@ -54,10 +54,6 @@ def shown_state(instance: ProcessInstance, has_open_tasks: bool) -> str:
     if instance.status == "running":
         return "waiting" if (has_open_tasks or instance.next_timer_at is not None) else "running"
     return {"error": "incident"}.get(instance.status, instance.status)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _day(value: str) -> datetime:
@@ -181,7 +177,7 @@ class InstanceFilter:
             query = select(Organisation.id).where(Organisation.bin == self.org)
         else:
             query = (select(Organisation.id)
-                     .where(Organisation.name.ilike(f"%{_escape_like(self.org)}%", escape="\\")).limit(1000))
+                     .where(Organisation.name.ilike(f"%{escape_like(self.org)}%", escape="\\")).limit(1000))
         return list(db.session.scalars(query))
 
     def _business_key(self):
@@ -192,7 +188,7 @@ class InstanceFilter:
             # SQLite's LIKE ignores case and so cannot use the index; a range over the title's index can.
             clause = and_(ProcessInstance.title >= term, ProcessInstance.title < term + "\U0010ffff")
         else:  # PostgreSQL: LIKE 'prefix%' uses the text_pattern_ops index whatever the collation
-            clause = ProcessInstance.title.like(f"{_escape_like(term)}%", escape="\\")
+            clause = ProcessInstance.title.like(f"{escape_like(term)}%", escape="\\")
         if is_ascii_digits(self.q) and len(self.q) < 12:
             clause = or_(clause, ProcessInstance.id == int(self.q))
         return clause
