@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, case, delete, exists, false, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, false, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from app import clock
@@ -153,8 +153,35 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
             months[first] = month_bounds(first)[1].day
             first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         part_month = ActLine.paid_days < case(months, value=ActLine.period, else_=31) if months else false()
-        query = query.where(or_(~exists(still_enrolled), exists(adjusted), part_month))
+        gaps = _licence_gaps({a.school_id for a in acts}, months)
+        licence_gap = or_(*(and_(ActLine.school_id == school_id, ActLine.period == period)
+                            for school_id, period in sorted(gaps))) if gaps else false()
+        query = query.where(or_(~exists(still_enrolled), exists(adjusted), part_month, licence_gap))
     return db.session.execute(query.order_by(Act.period, ActLine.line_no)).all()
+
+
+def _licence_gaps(school_ids: set[int], months) -> set[tuple[int, date]]:
+    """(school, month) pairs whose licence records, known today, do not cover the whole month: there a line paid
+    for the whole month of a student still enrolled may now earn less (a corrected licence dated from the 16th was
+    never clawed back — unless the student happened to have a second NEDB row). A school with no licence record is
+    left alone: a record missing now is not evidence about a month already paid."""
+    from app.registry.models import Licence
+
+    if not months:
+        return set()
+    bins = dict(db.session.execute(select(Organisation.bin, Organisation.id).where(Organisation.id.in_(school_ids)))
+                .all())
+    licences: dict[int, list] = defaultdict(list)
+    for licence in db.session.scalars(select(Licence).where(Licence.bin.in_(list(bins)))):
+        licences[bins[licence.bin]].append(licence)
+    gaps = set()
+    for school_id, held in licences.items():
+        for period in months:
+            last = month_bounds(period)[1]
+            if not any(lic.valid_from <= period and (lic.valid_until is None or lic.valid_until >= last)
+                       for lic in held):
+                gaps.add((school_id, period))
+    return gaps
 
 
 def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, Correction]]:
@@ -242,8 +269,9 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
             owed = found.corrected_tiyn - line.amount_tiyn - int(settled_elsewhere.get(line.id, 0) or 0)
             if owed > 0 and original.period < _year_start(act.period):
                 # A top-up of a month of the academic year before is not paid out of this year's act (its
-                # contract and budget are that year's); a claw-back is: money paid for no child comes back.
-                continue
+                # contract and budget are that year's); a claw-back is: money paid for no child comes back — and
+                # so is a claw-back the registry has since corrected back, up to what was clawed back.
+                owed = min(owed, max(-int(settled_elsewhere.get(line.id, 0) or 0), 0))
             if owed:
                 candidates.append((line, original, found, owed))
         # Top-ups first, then claw-backs as far as the act's net stays non-negative (the rest stays owed).

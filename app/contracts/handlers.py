@@ -134,7 +134,7 @@ def _terms_of(contract: Contract, act, committed: int) -> ActTerms:
     be accepted and then refused at payment for good (within_contract_cap) — a jam nobody could clear."""
     terms = terms_on(contract, act.period)
     grades = frozenset(g for level, span in LEVEL_GRADES.items() if terms[f"places_{level}"] > 0 for g in span)
-    own = (act.amount_tiyn or 0) if act.status in operations.COMMITTED else 0
+    own = operations.taken_by(act, contract.id) if act.status in operations.COMMITTED else 0
     # The contract's amount is one budget for all its months: the amount in force now (an amendment lowering it
     # from December had left September–November checked against the old amount, and all three were paid).
     left = max(contract.amount_cap_tiyn - (committed - own), 0)
@@ -163,7 +163,9 @@ def within_contract_cap(act) -> None:
         raise DomainRefused(_("The act's amount %(amount)s exceeds the contract's monthly cap %(cap)s.",
                               amount=format_tenge(act.lines_amount_tiyn),
                               cap=format_tenge(terms["monthly_cap_tiyn"])))
-    if operations.paid_under(contract) + act.amount_tiyn > contract.amount_cap_tiyn:
+    # What the paid acts and this one take of the amount (their adjustments of other contracts' months aside).
+    taken = operations.committed_under([contract.id], ("paid",)).get(contract.id, 0)
+    if taken + operations.taken_by(act, contract.id) > contract.amount_cap_tiyn:
         raise DomainRefused(_("Paying this act would exceed the contract's amount cap %(cap)s.",
                               cap=format_tenge(contract.amount_cap_tiyn)))
 
@@ -186,7 +188,7 @@ def within_contract_amount_at_acceptance(act) -> None:
                                   .execution_options(populate_existing=True)).one()
     committed = operations.committed_under([contract.id]).get(contract.id, 0)
     left = contract.amount_cap_tiyn - committed
-    if act.amount_tiyn > left:
+    if operations.taken_by(act, contract.id) > left:
         raise DomainRefused(_("The contract's amount has %(left)s left after the acts already accepted or paid, "
                               "less than this act's %(amount)s. Return the act: verified again when it is "
                               "resubmitted, it is paid within what is left — or amend the contract first.",

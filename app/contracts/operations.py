@@ -261,7 +261,10 @@ COMMITTED = ("accepted", "paid")
 
 
 def committed_under(contract_ids, statuses=COMMITTED) -> dict[int, int]:
-    """Per contract, the amounts of its acts in ``statuses`` (accepted or paid: what the contract's amount owes)."""
+    """Per contract, what its acts in ``statuses`` (accepted or paid) take of its amount: their amounts, less the
+    adjustments they carry for months of another contract. A claw-back of last year's month, settled on this
+    year's act, lowers what the school is paid but makes no room in this year's contract (1,385,000 ₸ of lines
+    were paid under a contract of 1,000,000 ₸)."""
     found: dict[int, int] = {}
     ids = list(contract_ids)
     for i in range(0, len(ids), 900):
@@ -270,7 +273,33 @@ def committed_under(contract_ids, statuses=COMMITTED) -> dict[int, int]:
             .join(Act, Act.id == ContractAct.act_id)
             .where(ContractAct.contract_id.in_(ids[i : i + 900]), Act.status.in_(statuses))
             .group_by(ContractAct.contract_id)).all())
+        for contract_id, foreign in _foreign_adjustments(ids[i : i + 900], statuses).items():
+            found[contract_id] = found.get(contract_id, 0) - foreign
     return {k: int(v) for k, v in found.items()}
+
+
+def _foreign_adjustments(contract_ids, statuses, act_id: int | None = None) -> dict[int, int]:
+    """Per contract, the adjustments its acts in ``statuses`` carry for acts that are not under that contract."""
+    from sqlalchemy import and_
+    from sqlalchemy.orm import aliased
+
+    from app.acts.models import ActAdjustment
+
+    original_here = aliased(ContractAct)
+    query = (select(ContractAct.contract_id, func.coalesce(func.sum(ActAdjustment.amount_tiyn), 0))
+             .join(Act, Act.id == ContractAct.act_id).join(ActAdjustment, ActAdjustment.act_id == Act.id)
+             .outerjoin(original_here, and_(original_here.act_id == ActAdjustment.original_act_id,
+                                            original_here.contract_id == ContractAct.contract_id))
+             .where(ContractAct.contract_id.in_(list(contract_ids)), Act.status.in_(statuses),
+                    original_here.act_id.is_(None)))
+    if act_id is not None:
+        query = query.where(Act.id == act_id)
+    return {k: int(v) for k, v in db.session.execute(query.group_by(ContractAct.contract_id)).all()}
+
+
+def taken_by(act: Act, contract_id: int) -> int:
+    """What one act takes of its contract's amount: its amount, less what it settles for another contract's acts."""
+    return (act.amount_tiyn or 0) - _foreign_adjustments([contract_id], (act.status,), act.id).get(contract_id, 0)
 
 
 def paid_under(contract: Contract) -> int:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from app import clock
 from app.applications.models import Application
@@ -144,19 +143,14 @@ def reverify_other_claims(acts) -> dict:
             .where(Act.instrument == DORMITORY, Act.status.in_(VERIFIABLE), Act.id.not_in(ids),
                    ActLine.rule_code.is_distinct_from("two_dormitories"),
                    ActLine.iin.in_({iin for iin, _ in pairs}), ActLine.period.in_({p for _, p in pairs}))))
-    # And the other way: an open act excludes a student as claimed by two dormitories, but no other act of the
-    # month lists the student any more (the other dormitory's act was returned and resubmitted without them).
-    # Left alone, the exclusion depended on which act was verified first, and once accepted the place was never
-    # paid (adjustments look again only at lines that were paid).
-    claim_elsewhere, act_elsewhere = aliased(ActLine), aliased(Act)
+    # And the other way: an open act of the month excludes a student as claimed by two dormitories, but the other
+    # claim has gone or moved (the other dormitory's act was resubmitted without the student, or with dates that no
+    # longer meet). Left alone, the exclusion depended on which act was verified last, and once accepted the place
+    # was never paid (adjustments look again only at lines that were paid): such acts are verified again too.
     others.update(db.session.scalars(
         select(ActLine.act_id).join(Act, Act.id == ActLine.act_id)
         .where(Act.instrument == DORMITORY, Act.status.in_(VERIFIABLE), Act.id.not_in(ids),
-               ActLine.rule_code == "two_dormitories", ActLine.period.in_({a.period for a in acts}),
-               ~exists(select(claim_elsewhere.id).join(act_elsewhere, act_elsewhere.id == claim_elsewhere.act_id)
-                       .where(claim_elsewhere.iin == ActLine.iin, claim_elsewhere.period == ActLine.period,
-                              claim_elsewhere.school_id != ActLine.school_id,
-                              act_elsewhere.instrument == DORMITORY)))))
+               ActLine.rule_code == "two_dormitories", ActLine.period.in_({a.period for a in acts}))))
     if not others:
         return {}
     claimed = claim_for_verification(sorted(others))

@@ -217,3 +217,36 @@ def test_a_place_excluded_as_claimed_twice_is_paid_once_the_other_dormitory_drop
     assert _outcomes(verified["dorm_a"].id)[3] == (None, 31, _rate(dorm_year))
     jastar_act = db.session.get(Act, verified["dorm_a"].id)
     assert jastar_act.accepted_lines == jastar_act.total_lines
+
+
+def test_a_place_excluded_as_claimed_twice_is_paid_once_the_other_dormitorys_dates_no_longer_meet(dorm_year):
+    """Jastar had the student until 15 October, Alatau from the 14th: both excluded. Alatau's act was resubmitted
+    from the 15th; Alatau was paid, Jastar stayed excluded — the other claim still existed, only its days moved."""
+    from app.dormitories.operations import settle_dormitory_acts
+
+    jastar, alatau = _lines(dorm_year), _lines(dorm_year, "dorm_c")
+    mover = next(line for line in jastar[1:] if db.session.scalar(
+        select(StudentEnrolment.home_region).where(StudentEnrolment.iin == line["iin"])) not in ("ASTANA", "ALMATY"))
+    index = jastar.index(mover)
+    mover["moved_out"] = "2027-10-15"  # at Jastar 1–14 October
+    arrival = dict(mover, room=alatau[-1]["room"], bed=alatau[-1]["bed"], moved_in="2027-10-14")
+    del arrival["moved_out"]
+    alatau[-1] = arrival
+    acts = {}
+    for key, lines in (("dorm_a", jastar), ("dorm_c", alatau)):
+        acts[key] = open_contract_act(dorm_year["contracts"][key], OCTOBER)
+        submit_act(acts[key], lines, None, user(ACCOUNTANTS[key]))
+    claim_for_verification([a.id for a in acts.values()])
+    verify_dormitory_acts(list(acts.values()))
+    settle_dormitory_acts(list(acts.values()))
+    assert _outcomes(acts["dorm_a"].id)[index][0] == "two_dormitories"
+
+    acts["dorm_c"].status = "returned"
+    db.session.flush()
+    submit_act(acts["dorm_c"], [*alatau[:-1], dict(arrival, moved_in="2027-10-15")], None, user(ACCOUNTANTS["dorm_c"]))
+    claim_for_verification([acts["dorm_c"].id])
+    verify_dormitory_acts([acts["dorm_c"]])
+    settle_dormitory_acts([acts["dorm_c"]])
+    db.session.expire_all()
+    assert _outcomes(acts["dorm_c"].id)[-1][:2] == (None, 17)
+    assert _outcomes(acts["dorm_a"].id)[index][:2] == (None, 14), "verified again: its 14 nights are paid"

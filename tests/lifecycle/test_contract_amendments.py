@@ -374,3 +374,34 @@ def test_two_acts_accepted_at_once_do_not_together_go_over_the_contracts_amount(
     assert "Return the act" in outcome["second"]
     db.session.expire_all()
     assert [db.session.get(Act, i).status for i in (september, october)] == ["accepted", "verified"]
+
+
+def test_a_claw_back_of_another_contracts_month_makes_no_room_in_this_contract(world):
+    """Last year's August clawed back on this year's September: the school is paid less, but this year's contract
+    counted the net, and October's lines were then let past its amount (1,385,000 ₸ of lines under 1,000,000 ₸)."""
+    from app.acts.models import ActAdjustment
+    from app.contracts.handlers import contract_terms
+    from tests.helpers import act_of_school
+
+    contract = samruk()
+    acts = {link.period: link.act for link in db.session.scalars(
+        select(ContractAct).where(ContractAct.contract_id == contract.id))}
+    september, october = acts[date(2026, 9, 1)], acts[date(2026, 10, 1)]
+    from app.acts.models import ActLine
+
+    elsewhere = act_of_school("Alatau Lyceum")  # an act under no link to this contract
+    line = ActLine(act_id=elsewhere.id, period=elsewhere.period, school_id=elsewhere.school_id, line_no=999,
+                   iin="000000000000", full_name="—", grade=3, days_attended=0)
+    db.session.add(line)
+    db.session.flush()
+    september.status, september.amount_tiyn = "accepted", 60_000_000
+    db.session.add(ActAdjustment(act_id=september.id, original_act_id=elsewhere.id, original_line_id=line.id,
+                                 period=date(2026, 8, 1), iin="000000000000", full_name="—", rule_code="withdrawn",
+                                 original_amount_tiyn=40_000_000, corrected_amount_tiyn=0, amount_tiyn=-40_000_000,
+                                 created_at=september.created_at))
+    db.session.flush()
+    assert operations.committed_under([contract.id])[contract.id] == 100_000_000, "the lines, not the net"
+    assert operations.taken_by(september, contract.id) == 100_000_000
+    left = contract_terms(october).total_left_tiyn
+    assert left == contract.amount_cap_tiyn - 100_000_000
+    db.session.rollback()

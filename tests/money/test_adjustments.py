@@ -281,3 +281,28 @@ def test_a_review_decision_keeps_the_acts_adjustments_in_its_amount(world, brows
                                                    .order_by(AuditEvent.id))]
     assert events[-2:] == ["act.line_reviewed", "act.verified"], "the new amount is on the record"
     assert verify_chain(f"instance:{november.instance_id}") == []
+
+
+def test_a_licence_corrected_to_start_mid_month_brings_the_paid_months_lines_back(world):
+    """October paid for whole months; the licence register then said the licence ran only from 16 October. The
+    lines of students still enrolled with one NEDB row were left out in SQL as unchanged, so nothing was clawed
+    back — unless a student had an unrelated second row. Now the month's lines come back to be priced again."""
+    from types import SimpleNamespace
+
+    from app.acts.adjustments import _candidate_lines
+    from app.registry.adapter import student_registry
+    from app.registry.models import Licence
+
+    october = _submit_accept_pay(act_of_school(BILIM), "PP-OCT-L")
+    paid = sorted(ln.id for ln in october.lines if ln.outcome == "accepted")
+    bilim = school(BILIM)
+
+    def candidates():
+        return sorted(line.id for line, _act in _candidate_lines(
+            [SimpleNamespace(school_id=bilim.id, period=NOVEMBER)], student_registry()))
+
+    assert candidates() == [], "the licence covers October: nothing to look at again"
+    for licence in db.session.scalars(select(Licence).where(Licence.bin == bilim.bin)):
+        licence.valid_from = date(2026, 10, 16)
+    db.session.commit()
+    assert candidates() == paid

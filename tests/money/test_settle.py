@@ -335,3 +335,24 @@ def test_two_acts_of_one_school_submitted_at_once_both_go_through(world, app, mo
         thread.join(30)
     assert outcomes == ["committed", "committed"], outcomes
     assert {db.session.get(Act, i).status for i in ids} == {"verified"}
+
+
+def test_a_claw_back_of_last_year_that_the_registry_corrects_back_is_paid_back_and_no_more(country):
+    """A line of August clawed back on September; NEDB then cleared the withdrawal. The reversal was never paid
+    (a top-up of a closed year is not paid): it is, up to what was clawed back."""
+    school = country.school()
+    august = _decided(country, school, date(2026, 8, 1), students=1)
+    september = _decided(country, school, date(2026, 9, 1), students=0)
+    line = august.lines[0]
+    db.session.add(ActAdjustment(act_id=september.id, original_act_id=august.id, original_line_id=line.id,
+                                 period=august.period, iin=line.iin, full_name=line.full_name, rule_code="withdrawn",
+                                 original_amount_tiyn=AMOUNT, corrected_amount_tiyn=0, amount_tiyn=-AMOUNT,
+                                 created_at=datetime(2026, 10, 5, tzinfo=UTC)))
+    november = _being_verified(country, school, earns=10 * AMOUNT)
+    db.session.flush()
+
+    def corrected_back_and_more(rows):
+        return {ln.id: Correction("nedb_corrected", 2 * AMOUNT, {"nedb": []}) for ln, _ in rows}
+
+    settled = settle([november], _rows(august), corrected_back_and_more)
+    assert [(a["month"], a["amount_tiyn"]) for a in settled[november.id]] == [("2026-08", AMOUNT)]
