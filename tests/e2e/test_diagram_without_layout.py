@@ -20,14 +20,19 @@ pytestmark = pytest.mark.e2e
 NO_LAYOUT = "This diagram has no layout (no BPMN DI), so it cannot be drawn here"
 
 
+def _published_and_started(files: dict[str, str], pid: str, title: str):
+    version, _ = publish_version(files)
+    db.session.commit()
+    instance = runtime.start_instance(pid, title=title, actor=user("owner"))
+    db.session.commit()
+    return version, instance
+
+
 def test_a_diagram_without_layout_is_explained_in_the_editor_and_on_the_instance_page(new_page):
     files = two_step("nodi")
     files["nodi.bpmn"] = re.sub(r"<bpmndi:BPMNDiagram.*</bpmndi:BPMNDiagram>", "", files["nodi.bpmn"], flags=re.S)
     assert "BPMNShape" not in files["nodi.bpmn"]
-    version, _ = publish_version(files)
-    db.session.commit()
-    instance = runtime.start_instance("nodi", title="No layout", actor=user("owner"))
-    db.session.commit()
+    version, instance = _published_and_started(files, "nodi", "No layout")
 
     page = new_page("operator")
     page.goto(f"/instances/{instance.id}")
@@ -48,10 +53,7 @@ def test_a_file_with_several_diagrams_opens_on_its_main_one(new_page):
              '</bpmndi:BPMNShape></bpmndi:BPMNPlane></bpmndi:BPMNDiagram>')
     files["twodi.bpmn"] = files["twodi.bpmn"].replace("<bpmndi:BPMNDiagram", small + "<bpmndi:BPMNDiagram", 1)
     assert files["twodi.bpmn"].count("<bpmndi:BPMNDiagram") == 2
-    version, _ = publish_version(files)
-    db.session.commit()
-    instance = runtime.start_instance("twodi", title="Two diagrams", actor=user("owner"))
-    db.session.commit()
+    version, instance = _published_and_started(files, "twodi", "Two diagrams")
 
     page = new_page("operator")
     page.goto(f"/instances/{instance.id}")

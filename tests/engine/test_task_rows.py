@@ -140,6 +140,14 @@ def _start_drawn(start: str, before_review: str = "") -> ProcessInstance:
     return instance
 
 
+def _published_and_started(files: dict[str, str], pid: str, title: str) -> ProcessInstance:
+    publish_version(files)
+    db.session.commit()
+    instance = runtime.start_instance(pid, title=title, actor=user("owner"))
+    db.session.commit()
+    return instance
+
+
 def _opened(instance: ProcessInstance) -> list[tuple[str, str]]:
     return [(t.spec_name, t.status) for t in db.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id))]
@@ -197,11 +205,8 @@ def test_a_message_sent_before_its_catcher_waits_is_kept_once_and_dropped_when_d
            '<bpmn:sequenceFlow id="fb0" sourceRef="b0" targetRef="later" />'
            '<bpmn:sequenceFlow id="fb1" sourceRef="later" targetRef="wait" />'
            '<bpmn:sequenceFlow id="fb2" sourceRef="wait" targetRef="b1" /></bpmn:process></bpmn:definitions>')
-    publish_version({"order.bpmn": xml})
-    db.session.commit()
     with clock.FrozenClock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC)) as frozen:
-        instance = runtime.start_instance("late_order", title="Order", actor=user("owner"))
-        db.session.commit()
+        instance = _published_and_started({"order.bpmn": xml}, "late_order", "Order")
         assert instance.status == "running"
         assert [e.event_definition.name for e in runtime._load(instance).bpmn_events] == ["order placed"]
         frozen.advance(hours=2)
@@ -232,11 +237,8 @@ def test_a_timer_behind_an_event_based_gateway_is_scheduled_fires_and_shows_in_t
            '<bpmn:sequenceFlow id="f3" sourceRef="reply" targetRef="answered" />'
            '<bpmn:sequenceFlow id="f4" sourceRef="timeout" targetRef="timed_out" /></bpmn:process>'
            '</bpmn:definitions>')
-    publish_version({"reply.bpmn": xml})
-    db.session.commit()
     with clock.FrozenClock(datetime(2026, 11, 5, 9, 0, tzinfo=UTC)) as frozen:
-        instance = runtime.start_instance("reply_or_timeout", title="Reply", actor=user("owner"))
-        db.session.commit()
+        instance = _published_and_started({"reply.bpmn": xml}, "reply_or_timeout", "Reply")
         due = instance.next_timer_at if instance.next_timer_at.tzinfo else instance.next_timer_at.replace(tzinfo=UTC)
         assert due == datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
         page = browser("admin").get(f"/instances/{instance.id}").get_data(as_text=True)
