@@ -39,6 +39,17 @@ def _undecided(act_id: int):
             .where(ActLine.act_id == act_id, ActLine.review_codes.is_not(None), ActLineReview.id.is_(None)))
 
 
+def acts_awaiting_review(act_ids) -> set[int]:
+    """Of these acts, those with a line whose review is not yet decided (they cannot be accepted in bulk)."""
+    ids = list(act_ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(
+        select(ActLine.act_id).outerjoin(ActLineReview, and_(ActLineReview.line_id == ActLine.id,
+                                                             ActLineReview.codes == ActLine.review_codes))
+        .where(ActLine.act_id.in_(ids), ActLine.review_codes.is_not(None), ActLineReview.id.is_(None)).distinct()))
+
+
 def undecided_count(act: Act) -> int:
     return db.session.scalar(select(func.count()).select_from(_undecided(act.id).subquery())) or 0
 

@@ -213,7 +213,8 @@ FORBIDDEN_CALLS = frozenset({
     "type", "vars",
 })
 
-_BINOP_GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_", ast.Add: "_add_", ast.Mod: "_mod_"}
+_BINOP_GUARDS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_", ast.Add: "_add_", ast.Mod: "_mod_",
+                 ast.FloorDiv: "_floordiv_"}
 
 
 def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
@@ -450,25 +451,40 @@ def data_units(value: Any, limit: int) -> int:
 RESERVED_KEY = "typename"
 
 
-def holds_reserved_key(value: Any, limit: int = MAX_TASK_DATA_UNITS) -> bool:
-    """Whether ``value`` has a dict with :data:`RESERVED_KEY` anywhere inside (at most ``limit`` items walked)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable(value: Any, limit: int = MAX_TASK_DATA_UNITS) -> str | None:
+    """Why ``value`` cannot be kept in task data, or None (at most ``limit`` items walked): a dict with
+    :data:`RESERVED_KEY` anywhere inside, or a text with a lone surrogate (``chr(0xD800)`` was saved, then every
+    view of the instance failed to write it out as UTF-8)."""
     stack, seen = [value], 0
     while stack and seen <= limit:
         item = stack.pop()
         seen += 1
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return "a text with a lone surrogate character (U+D800–U+DFFF) cannot be kept in task data"
+        elif isinstance(item, dict):
             if RESERVED_KEY in item:
-                return True
+                return (f'a dict with the key "{RESERVED_KEY}" cannot be kept in task data: the engine\'s storage '
+                        "reserves it; name the key otherwise")
+            stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list | tuple | set | frozenset):
             stack.extend(item)
-    return False
+    return None
+
+
+def holds_reserved_key(value: Any, limit: int = MAX_TASK_DATA_UNITS) -> bool:
+    """Whether ``value`` cannot be stored (see :func:`unstorable`); the forms, the API and the cockpit refuse it."""
+    return unstorable(value, limit) is not None
 
 
 def _refuse_reserved_key(value: Any) -> None:
-    if holds_reserved_key(value):
-        raise TypeError(f'a dict with the key "{RESERVED_KEY}" cannot be kept in task data: the engine\'s storage '
-                        "reserves it; name the key otherwise")
+    reason = unstorable(value)
+    if reason:
+        raise TypeError(reason)
 
 
 def _check_written_out(value: Any, what: str) -> None:
@@ -545,6 +561,35 @@ def _guarded_format(value: Any, conversion: int, spec: str, /) -> str:
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|[0-9]+)?(?:\.(\*|[0-9]*))?[hlL]?.", re.DOTALL)
 
 
+#: Division is quadratic in the operands' size: 8,000,000 bits by 4,000,000 took 30 s in one call.
+MAX_DIVISION_BITS = 10 * MAX_INT_BITS
+
+
+def _check_int_operands(a: Any, b: Any) -> None:
+    """Division of integers far past MAX_INT_BITS (built by int(text, 16), which no operator sees) takes tens of
+    seconds in one call: refused above MAX_DIVISION_BITS."""
+    for value in (a, b):
+        if isinstance(value, int) and value.bit_length() > MAX_DIVISION_BITS:
+            raise _oversized(f"division of a {value.bit_length()}-bit integer (limit {MAX_DIVISION_BITS} bits)")
+
+
+def _guarded_floordiv(a: Any, b: Any, /) -> Any:
+    _check_int_operands(a, b)
+    return a // b
+
+
+def _guarded_divmod(a: Any, b: Any, /) -> Any:
+    _check_int_operands(a, b)
+    return divmod(a, b)
+
+
+def _guarded_round(number: Any, ndigits: Any = None) -> Any:
+    """``round(1, -10**7)`` computes 10**10000000 inside one call (18 s): the digits are bounded like an integer."""
+    if isinstance(ndigits, int) and abs(ndigits) > MAX_INT_BITS // 3:
+        raise _oversized(f"round() to {ndigits} digits (limit ±{MAX_INT_BITS // 3})")
+    return round(number) if ndigits is None else round(number, ndigits)
+
+
 def _guarded_mod(a: Any, b: Any, /) -> Any:
     """``"%300000000d" % 0`` pads to the width its conversion names: the widths and precisions of a printf-style
     format are bounded together, as one result (a width taken from the arguments, ``%*d``, is refused)."""
@@ -558,6 +603,7 @@ def _guarded_mod(a: Any, b: Any, /) -> Any:
         _check_length(size, "formatted text")
         for arg in (b if isinstance(b, tuple) else b.values() if isinstance(b, dict) else (b,)):
             _check_written_out(arg, "formatted text")
+    _check_int_operands(a, b)
     return a % b
 
 
@@ -576,8 +622,12 @@ class _ScriptDecimal(Decimal, metaclass=_DecimalType):
 
     def __new__(cls, value: Any = "0", context: Any = None) -> Decimal:  # type: ignore[misc]
         found = Decimal(value, context)
-        if found.is_finite() and found and abs(found.adjusted()) > MAX_DECIMAL_EXPONENT:
-            raise _oversized(f"Decimal with exponent {found.adjusted()} (limit ±{MAX_DECIMAL_EXPONENT})")
+        if found.is_snan():  # a signalling NaN raised out of the engine's save, not the script
+            raise ValueError("a signalling NaN is not a value scripts can keep")
+        # a zero's exponent too: 0E-1000000000 written out with "f" is a billion zeros
+        exponent = found.adjusted() if found else found.as_tuple().exponent if found.is_finite() else 0
+        if abs(exponent) > MAX_DECIMAL_EXPONENT:
+            raise _oversized(f"Decimal with exponent {exponent} (limit ±{MAX_DECIMAL_EXPONENT})")
         return found
 
 
@@ -639,6 +689,28 @@ def _bounded_extend(bound: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _bounded_growth(bound: Callable[..., Any]) -> Callable[..., Any]:
+    """``any(map(l.append, l))``: a C loop reading the list it appends to, for ever (3 GB in 20 s, no step
+    counted). Each append or insert checks the list's length first."""
+    def call(*args: Any) -> Any:
+        _check_length(len(bound.__self__) + 1, "grown list")
+        return bound(*args)
+    return call
+
+
+#: The codecs ``str.encode`` and ``bytes.decode`` may name: some others (punycode) take quadratic time.
+_CODECS = frozenset({"utf-8", "utf8", "utf_8", "ascii", "latin-1", "latin1", "latin_1", "iso-8859-1", "utf-16",
+                     "utf-32", "cp1251", "windows-1251", "koi8-r"})
+
+
+def _bounded_codec(bound: Callable[..., Any]) -> Callable[..., Any]:
+    def call(encoding: str = "utf-8", errors: str = "strict") -> Any:
+        if not isinstance(encoding, str) or encoding.lower() not in _CODECS:
+            raise ValueError(f"the codec {encoding!r} is not available to scripts")
+        return bound(encoding, errors)
+    return call
+
+
 def _bounded_translate(bound: Callable[..., Any]) -> Callable[..., Any]:
     def call(table: Any, /) -> Any:
         """Each character may become its table entry: ``s.translate({120: "y" * 100})`` is a hundred times ``s``."""
@@ -654,7 +726,8 @@ _SIZED_METHODS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = 
     "ljust": _width_bound("ljust"), "rjust": _width_bound("rjust"), "center": _width_bound("center"),
     "zfill": _width_bound("zfill"), "expandtabs": _width_bound("expandtabs"), "replace": _bounded_replace,
     "join": _bounded_join, "extend": _bounded_extend, "translate": _bounded_translate,
-    "to_bytes": _width_bound("to_bytes"),
+    "to_bytes": _width_bound("to_bytes"), "append": _bounded_growth, "insert": _bounded_growth,
+    "encode": _bounded_codec, "decode": _bounded_codec,
 }
 
 
@@ -665,7 +738,7 @@ def _guarded_getattr(ob: Any, name: str, *default: Any) -> Any:
         # str.format reached through the script's ``str`` (not a subclass of str, so RestrictedPython's own check
         # of ``format`` missed it) read ``{0.__globals__[…].config[SECRET_KEY]}``: refused on every object.
         raise AttributeError(f"{name}() is not available to scripts: {_REFUSED_ATTRIBUTES[name]}")
-    if name in _SIZED_METHODS and ob in (str, bytes, bytearray, list, int):
+    if (name in _SIZED_METHODS or name == "from_bytes") and ob in (str, bytes, bytearray, list, int):
         # Reached through the type (``str.zfill('1', 10**9)``) the method is unbound: no value to bound it by.
         raise AttributeError(f"{ob.__name__}.{name} is not available: call it on a value, e.g. x.{name}(...)")
     found = safer_getattr_raise(ob, name, *default)
@@ -693,7 +766,7 @@ _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "-=": operator.isub,
     "*=": _guarded_imul,
     "/=": operator.itruediv,
-    "//=": operator.ifloordiv,
+    "//=": _guarded_floordiv,
     "%=": _guarded_mod,
     "**=": _guarded_pow,
     "<<=": _guarded_lshift,
@@ -745,10 +818,10 @@ SAFE_BUILTINS: Mapping[str, Any] = types.MappingProxyType({
     "frozenset": frozenset, "tuple": tuple, "Decimal": _ScriptDecimal,
     "date": date, "datetime": datetime, "timedelta": timedelta, "timezone": timezone,
     # functions
-    "abs": abs, "all": all, "any": any, "callable": callable, "chr": chr, "divmod": divmod,
+    "abs": abs, "all": all, "any": any, "callable": callable, "chr": chr, "divmod": _guarded_divmod,
     "enumerate": enumerate, "filter": filter, "isinstance": isinstance, "len": len, "map": map,
     "max": max, "min": min, "ord": ord, "range": _bounded_range, "repr": _guarded_repr, "reversed": reversed,
-    "round": round, "sorted": sorted, "sum": _safe_sum, "zip": zip,
+    "round": _guarded_round, "sorted": sorted, "sum": _safe_sum, "zip": zip,
     "math": _MATH,
     # exceptions scripts may raise or catch (BaseException-only classes deliberately absent)
     "ArithmeticError": ArithmeticError, "AssertionError": AssertionError,
@@ -811,6 +884,7 @@ _STATIC_GUARDS: dict[str, Any] = {
     "_lshift_": _guarded_lshift,
     "_add_": _guarded_add,
     "_mod_": _guarded_mod,
+    "_floordiv_": _guarded_floordiv,
     "_format_": _guarded_format,
 }
 _RESERVED = frozenset({*_STATIC_GUARDS, "_getiter_", "_tick_", "__builtins__"})

@@ -128,11 +128,15 @@ def bulk_preview(user: User, task_ids: list[int]) -> list[tuple[HumanTask, objec
     """The acts a bulk acceptance would take, each with its act as it is now (amount and version from the acts
     table, not the inbox copy): the confirmation page shows these amounts and carries each act's version back."""
     from app.acts.models import Act
+    from app.acts.review import acts_awaiting_review
 
     tasks = bulk_candidates(user, task_ids)
     acts = {a.id: a for a in db.session.scalars(select(Act).where(
         Act.id.in_([t.instance.subject_id for t in tasks if t.instance.subject_type == "act"])))}
-    return [(t, acts[t.instance.subject_id]) for t in tasks if t.instance.subject_id in acts]
+    # An act with a line awaiting the official's review is not clean: it was offered, then refused on the click.
+    waiting = acts_awaiting_review(acts)
+    return [(t, acts[t.instance.subject_id]) for t in tasks
+            if t.instance.subject_id in acts and t.instance.subject_id not in waiting]
 
 
 def bulk_accept(user: User, task_ids: list[int], seen: dict[int, str]) -> list[BulkResult]:

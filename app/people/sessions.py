@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, g, request, session
+from flask import current_app, request, session
 
 from app.people.models import User
 
@@ -46,12 +46,8 @@ PASSIVE_ENDPOINTS = frozenset({"notifications.unread"})
 
 
 def still_valid(user: User) -> bool:
-    """Is the session in the cookie still one the server accepts for ``user``? (Sets ``g.session_ended`` when a
-    login was in the cookie but is no longer accepted, for the login page to say why.)"""
-    valid = _still_valid(user)
-    if not valid:
-        g.session_ended = True
-    return valid
+    """Is the session in the cookie still one the server accepts for ``user``?"""
+    return _still_valid(user)
 
 
 def _still_valid(user: User) -> bool:
@@ -68,7 +64,14 @@ def _still_valid(user: User) -> bool:
     return True
 
 
-def forget() -> None:
-    """Drop the login from the cookie (keeps the language choice and the CSRF token)."""
+#: Left in the cookie when a login ends by itself (idle, too old, logged out elsewhere), until a page says so: the
+#: bell's background poll found the end first and used the message up on a page nobody saw.
+ENDED = "_ended"
+
+
+def forget(ended: bool = False) -> None:
+    """Drop the login from the cookie (keeps the language choice and the CSRF token); ``ended``: it ended by itself."""
     for key in _LOGIN_KEYS:
         session.pop(key, None)
+    if ended:
+        session[ENDED] = 1

@@ -24,9 +24,10 @@ login_manager.login_message = None
 def _to_login():
     """Not logged in: to the login page, and back here after it. A login that has ended (idle, too old, logged out
     elsewhere) is said so — a form sent then was not saved; the task page offers its entries back after login."""
-    if request.path.startswith("/api/"):
-        abort(401)
-    if g.get("session_ended"):
+    if request.path.startswith("/api/") or request.path.endswith(".json") or request.accept_mimetypes.best == \
+            "application/json":
+        abort(401)  # a page's own background request (the bell): no login page, and the message is kept for a page
+    if session.pop(sessions.ENDED, None):
         flash(_("Your session has ended (%(minutes)s minutes without activity, or a logout elsewhere): log in "
                 "again.", minutes=current_app.config["SESSION_IDLE_MINUTES"])
               + (" " + _("What you sent was not saved; the form offers your entries back.")
@@ -51,7 +52,7 @@ def load_user(user_id: str) -> User | None:
     user_key = ascii_int(user_id)
     user = get_by_id(_USER_BY_ID, User, user_key) if user_key is not None else None
     if user is None or not sessions.still_valid(user):
-        sessions.forget()
+        sessions.forget(ended=True)
         return None
     return user
 
@@ -81,6 +82,7 @@ def login():
             spend_a_password_check(form.password.data)
             password_ok = False
         if password_ok:
+            session.pop(sessions.ENDED, None)
             login_user(user)
             sessions.stamp(user)
             operations.record_login(user)

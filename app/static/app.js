@@ -80,13 +80,14 @@ window.tapsyrysMainDiagram = function (xml) {
       });
       return values;
     };
-    // Typing is activity the server does not see: say so at most every five minutes, so the login does not end
-    // while an act of forty lines is being checked.
+    // Typing is activity the server does not see: say so at most every five minutes (or half the idle limit, if
+    // shorter), so the login does not end while an act of forty lines is being checked.
     var lastAlive = Date.now();
+    var aliveEvery = Math.max(15000, Math.min(300000, Number(form.dataset.aliveEvery) || 300000));
     var alive = function () {
       changed = true;
       var meta = document.querySelector('meta[name="csrf-token"]');
-      if (!form.dataset.aliveUrl || !meta || !window.fetch || Date.now() - lastAlive < 300000) { return; }
+      if (!form.dataset.aliveUrl || !meta || !window.fetch || Date.now() - lastAlive < aliveEvery) { return; }
       lastAlive = Date.now();
       fetch(form.dataset.aliveUrl, { method: "POST", credentials: "same-origin",
                                      headers: { "X-CSRFToken": meta.content, Accept: "application/json" } })

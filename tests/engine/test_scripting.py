@@ -1042,3 +1042,44 @@ def test_a_stored_dict_naming_an_unknown_type_loads_as_a_dict():
 
     assert _registry.restore({"a": {"typename": "nope", "v": [{"typename": "Decimal", "value": "1.5"}]}}) == {
         "a": {"typename": "nope", "v": [Decimal("1.5")]}}
+
+
+# A fourth tester's list: C loops fed by the list they grow, one-call arithmetic, codecs, values storage rejects
+
+@pytest.mark.parametrize("script", [
+    "l = [1]\nx = any(map(l.append, l))",  # 3 GB in 20 s, no step counted
+    "l = [1]\nx = list(filter(l.append, l))",
+    "l = [1]\nx = sorted(map(lambda v: l.insert(0, v), l))",
+    "x = round(1, -10 ** 7)",  # 10**10000000 inside round()
+    "x = int('f' * 300000, 16) // int('e' * 150000, 16)",  # quadratic division of 1,200,000 bits
+    "x = divmod(int('f' * 300000, 16), 7)",
+    "x = int('f' * 300000, 16) % 7",
+    "d = Decimal('0E-1000000000')",  # a zero's exponent: a billion zeros written out
+])
+def test_a_single_call_that_would_run_for_ever_or_take_gigabytes_is_refused(script):
+    with pytest.raises(ScriptLimitExceeded):
+        RestrictedTaskDataEnvironment().execute(script, {})
+
+
+@pytest.mark.parametrize(("script", "error"), [
+    ("x = ('-' + '9' * 500000).encode('ascii').decode('punycode')", ValueError),  # quadratic codec
+    ("x = 'a'.encode('rot13')", ValueError),
+    ("d = Decimal('sNaN')", ValueError),  # raised out of the engine's save
+    ("x = chr(0xD800)", TypeError),  # every view of the instance then failed to write it out
+    ("x = {'k': ['ok', chr(0xDFFF)]}", TypeError),
+    ("b = int.from_bytes(b'x', 'big')", AttributeError),
+])
+def test_values_and_codecs_that_storage_or_time_cannot_bear_are_refused(script, error):
+    data = {}
+    with pytest.raises(error):
+        RestrictedTaskDataEnvironment().execute(script, data)
+    assert data == {}
+
+
+def test_the_ordinary_uses_of_those_operations_still_work():
+    data = {}
+    RestrictedTaskDataEnvironment().execute(
+        "l = [1]\nl.append(2)\nl.insert(0, 0)\nr = round(1234.5678, 2)\nq, m = divmod(17, 5)\nf = 17 // 5\n"
+        "t = 'абв'.encode('utf-8').decode('utf-8')\nz = Decimal('0.00')\nh = round(12345, -2)", data)
+    assert data == {"l": [0, 1, 2], "r": 1234.57, "q": 3, "m": 2, "f": 3, "t": "абв", "z": Decimal("0.00"),
+                    "h": 12300}

@@ -249,3 +249,17 @@ def test_task_page_shows_diagram_timeline_and_localised_form(world, clean_acts, 
     official.post("/locale", {"locale": "ru", "next": "/inbox"})
     page = official.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert "Решение" in page and "Принять акт" in page
+
+
+def test_an_act_with_a_line_awaiting_review_is_left_out_of_a_bulk_acceptance(world, clean_acts, browser):
+    """It had no excluded line, so it was listed and counted in the total, then refused on the click."""
+    from app.acts.models import ActLine
+
+    waiting = _act(clean_acts[0])
+    line = db.session.scalars(select(ActLine).where(ActLine.act_id == waiting.id)).first()
+    line.review_codes = "name"
+    db.session.commit()
+    page = browser("official").get("/inbox/bulk-accept?" + "&".join(f"task={t.id}" for t in clean_acts))
+    text = page.get_data(as_text=True)
+    assert f'data-task-id="{clean_acts[0].id}"' not in text and "1 selected task is not a clean act" in text
+    assert sorted(_seen(text)) == sorted(f"seen_{t.id}" for t in clean_acts[1:])
