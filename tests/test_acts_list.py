@@ -65,3 +65,20 @@ def test_wildcards_typed_into_the_search_are_literal(world, browser):
     for typed in ("%", "_", "\\"):
         page = operator.get("/acts", query_string={"q": typed}).get_data(as_text=True)
         assert "Acts found: 0" in page, typed
+
+
+def test_a_line_awaiting_review_shows_as_needing_review_on_the_page_and_in_the_export(world, browser):
+    """The report counted it under review; the lines table and the files called it accepted."""
+    from app.acts.models import ActLine
+    from tests.inbox.conftest import make_clean_acts
+
+    task = make_clean_acts()[0]
+    act = db.session.get(Act, db.session.get(type(task), task.id).instance.subject_id)
+    line = db.session.scalars(select(ActLine).where(ActLine.act_id == act.id).order_by(ActLine.line_no)).first()
+    line.review_codes = "name"
+    db.session.commit()
+    official = browser("official")
+    page = official.get(f"/acts/{act.id}").get_data(as_text=True)
+    assert "needs review" in page
+    rows = official.get(f"/acts/{act.id}/lines.csv").get_data().decode("utf-8-sig").splitlines()
+    assert ",needs review," in rows[1] and all(",needs review," not in row for row in rows[2:])

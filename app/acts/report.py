@@ -67,12 +67,16 @@ def safe_cell(value):
 
 
 def export_rows(act: Act, lines) -> list[list]:
+    from app.acts.review import undecided_line_ids
+
     rows = []
     rules = instrument_of(act).rules
+    under_review = undecided_line_ids(act)  # accepted by the rules, but not paid until the official decides
     for ln in lines:
         rule = rules.get(ln.rule_code) if ln.rule_code else None
+        outcome = _l("needs review") if ln.id in under_review else OUTCOMES.get(ln.outcome, ln.outcome)
         rows.append([ln.line_no, safe_cell(ln.iin), safe_cell(ln.full_name), ln.grade, ln.days_attended,
-                     str(OUTCOMES.get(ln.outcome, ln.outcome)),
+                     str(outcome),
                      ln.rule_code or "", str(rule.title) if rule else "", str(rule.reason) if rule else "",
                      str(Decimal(ln.amount_tiyn) / 100)])
     return rows

@@ -50,6 +50,11 @@ def acts_awaiting_review(act_ids) -> set[int]:
         .where(ActLine.act_id.in_(ids), ActLine.review_codes.is_not(None), ActLineReview.id.is_(None)).distinct()))
 
 
+def undecided_line_ids(act: Act) -> set[int]:
+    """The act's lines whose review is not yet decided: shown as needing review, not as accepted."""
+    return set(db.session.scalars(_undecided(act.id).with_only_columns(ActLine.id)))
+
+
 def undecided_count(act: Act) -> int:
     return db.session.scalar(select(func.count()).select_from(_undecided(act.id).subquery())) or 0
 

@@ -62,9 +62,11 @@ def show(act_id: int):
     query, rule, outcome = _filtered_lines(act)
     lines = db.session.scalars(query.limit(LINES_PAGE + 1)).all()
     payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
+    from app.acts.review import undecided_line_ids
+
     return render_template("acts/show.html", act=act, lines=lines[:LINES_PAGE], more=len(lines) > LINES_PAGE,
                            rules=instrument_of(act).rules, instrument=instrument_of(act),
-                           rule=rule, outcome=outcome, payment=payment)
+                           rule=rule, outcome=outcome, payment=payment, under_review=undecided_line_ids(act))
 
 
 @bp.route("/acts/<int:act_id>/lines.<any(csv, xlsx):fmt>")
