@@ -19,6 +19,7 @@ from app.instruments import SCHOOLS, instrument_of
 from app.orders.models import LEVELS, StateOrder
 from app.orders.operations import allocated_tiyn, local_midnight
 from app.people.models import Organisation
+from app.people.roles import Role
 from app.processes.operations import guard_record
 from app.registry.identifiers import is_valid_bin, is_valid_kz_iban
 
@@ -140,6 +141,13 @@ def check_eligibility(application: Application, reasons_of=eligibility_reasons) 
     application.checked_at = clock.now()
     record_event(_chain(application), f"application.{application.status}", "application", application.id,
                  actor_id=None, details={"reasons": reasons})
+    if reasons:  # the process ends here: the school hears it, not only by opening the application
+        from app.notifications.operations import notify, recipients_for
+
+        for role in (Role.SCHOOL_ACCOUNTANT.value, Role.SCHOOL_DIRECTOR.value, Role.DORMITORY_ACCOUNTANT.value,
+                     Role.DORMITORY_DIRECTOR.value):
+            for person in recipients_for(role, application.region_id, application.school_id):
+                notify(person, "application_ineligible", subject=application.number, application_id=application.id)
     db.session.flush()
     return reasons
 

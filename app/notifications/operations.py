@@ -25,7 +25,7 @@ from app.people.roles import ROLE_SCOPE, Role, Scope
 
 log = logging.getLogger(__name__)
 KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named",
-         "contract_amended")
+         "contract_amended", "application_ineligible")
 DUE_SOON = timedelta(days=1)
 
 
@@ -57,6 +57,8 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
                                      "your inbox."), principal=1, start=1, end=1),
         "contract_amended": lambda: t(N_("Contract %(subject)s amended by the education department, from %(start)s: "
                                          "see its new terms."), subject=1, start=1),
+        "application_ineligible": lambda: t(N_("Application %(subject)s is not eligible: its page says why and how to "
+                                               "apply again."), subject=1),
     }
     return texts[kind]() if kind in texts else kind
 

@@ -46,6 +46,16 @@ def test_an_ineligible_application_ends_with_the_reasons_shown_to_the_school(fro
         assert text in page, text
     # …and says how to go on: the process has ended, a new application may be made to the order.
     assert 'id="apply-again"' in page and f'href="/orders/{application.order_id}"' in page
+    # The school hears it (it learnt it only by opening the application), and the bell leads to the page.
+    bell = accountant.get("/notifications").get_data(as_text=True)
+    assert f"Application {application.number} is not eligible" in bell
+    from app.notifications.models import Notification
+    from tests.helpers import user
+
+    note = db.session.scalars(select(Notification).where(Notification.kind == "application_ineligible",
+                                                         Notification.user_id == user("accountant2").id)).one()
+    opened = accountant.post(f"/notifications/{note.id}/open")
+    assert opened.headers["Location"].endswith(f"/applications/{application.id}")
     # Another school of the region, or another region, does not see it.
     assert browser("accountant").get(f"/applications/{application.id}").status_code == 404
     assert browser("official_almaty").get(f"/applications/{application.id}").status_code == 404
