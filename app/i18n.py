@@ -79,7 +79,11 @@ ENGLISH_DATE = {"short": "d MMM y", "medium": "d MMM y", "long": "d MMMM y", "fu
 ENGLISH_DATETIME = {"short": "d MMM y, HH:mm", "medium": "d MMM y, HH:mm:ss", "long": "d MMMM y, HH:mm:ss z"}
 #: Kazakh's short pattern (CLDR) writes a two-digit year, 03.12.26, where Russian writes 03.12.2026: in a payment
 #: system a year is written whole.
-PATTERNS = {"en": (ENGLISH_DATE, ENGLISH_DATETIME), "kk": ({"short": "dd.MM.y"}, {"short": "dd.MM.y, HH:mm"})}
+#: Its medium pattern (CLDR: y 'ж'. dd MMM) reads "2026 ж. 01 қыр.": the day, the month's name and the year, as
+#: Russian writes "1 сент. 2026 г.", read better: 1 қыркүйек 2026 ж.
+KAZAKH_DATE = {"short": "dd.MM.y", "medium": "d MMMM y 'ж'."}
+KAZAKH_DATETIME = {"short": "dd.MM.y, HH:mm", "medium": "d MMMM y 'ж'., HH:mm:ss"}
+PATTERNS = {"en": (ENGLISH_DATE, ENGLISH_DATETIME), "kk": (KAZAKH_DATE, KAZAKH_DATETIME)}
 
 
 def _pattern(format: str, moment: bool) -> str:  # noqa: A002

@@ -127,4 +127,6 @@ def test_english_dates_read_day_month_year_and_other_languages_keep_their_own(ap
         with force_locale("kk"):  # CLDR's Kazakh short pattern wrote 01.12.26
             assert (format_day(date(2026, 12, 1), "short"), format_moment(moment, "short")) == ("01.12.2026",
                                                                                                "01.12.2026, 09:30")
+            # and its medium one "2026 ж. 01 жел.": the day, the month's name, the year, as Russian orders them
+            assert format_day(date(2026, 9, 1)) == "1 қыркүйек 2026 ж."
         assert format_day(None) == ""
