@@ -71,7 +71,8 @@ def export_rows(act: Act, lines) -> list[list]:
 
     rows = []
     rules = instrument_of(act).rules
-    under_review = undecided_line_ids(act)  # accepted by the rules, but not paid until the official decides
+    # accepted by the rules, but not paid until the official decides (an act not yet stored has no reviews)
+    under_review = undecided_line_ids(act) if getattr(act, "id", None) else set()
     for ln in lines:
         rule = rules.get(ln.rule_code) if ln.rule_code else None
         outcome = _l("needs review") if ln.id in under_review else OUTCOMES.get(ln.outcome, ln.outcome)
