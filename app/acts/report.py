@@ -75,7 +75,7 @@ def export_rows(act: Act, lines) -> list[list]:
     under_review = undecided_line_ids(act) if getattr(act, "id", None) else set()
     for ln in lines:
         rule = rules.get(ln.rule_code) if ln.rule_code else None
-        outcome = _l("needs review") if ln.id in under_review else OUTCOMES.get(ln.outcome, ln.outcome)
+        outcome = _l("needs review") if under_review and ln.id in under_review else OUTCOMES.get(ln.outcome, ln.outcome)
         rows.append([ln.line_no, safe_cell(ln.iin), safe_cell(ln.full_name), ln.grade, ln.days_attended,
                      str(outcome),
                      ln.rule_code or "", str(rule.title) if rule else "", str(rule.reason) if rule else "",
