@@ -24,9 +24,15 @@ login_manager.login_message = None
 def _to_login():
     """Not logged in: to the login page, and back here after it. A login that has ended (idle, too old, logged out
     elsewhere) is said so — a form sent then was not saved; the task page offers its entries back after login."""
-    if request.path.startswith("/api/") or request.path.endswith(".json") or request.accept_mimetypes.best == \
-            "application/json":
-        abort(401)  # a page's own background request (the bell): no login page, and the message is kept for a page
+    fetch_mode = request.headers.get("Sec-Fetch-Mode")
+    if request.path.startswith("/api/") or request.path.endswith((".json", ".bpmn")) or (
+            fetch_mode and fetch_mode != "navigate") or request.accept_mimetypes.best == "application/json":
+        # A page's own background request (the bell's poll, the diagram's fetch): no login page — it would use up
+        # the "session ended" message where nobody sees it — and the message is kept for the next page. An htmx
+        # request is sent on to the login page as a whole (its fragment would have been the login form).
+        if request.headers.get("HX-Request"):
+            return "", 401, {"HX-Redirect": url_for("people.login", next=request.referrer and _local_referrer())}
+        abort(401)
     if session.pop(sessions.ENDED, None):
         flash(_("Your session has ended (%(minutes)s minutes without activity, or a logout elsewhere): log in "
                 "again.", minutes=current_app.config["SESSION_IDLE_MINUTES"])
@@ -34,6 +40,15 @@ def _to_login():
                  if request.method == "POST" else ""), "warning")
     target = request.full_path if request.method == "GET" else request.path
     return redirect(url_for("people.login", next=target.rstrip("?")))
+
+
+def _local_referrer() -> str | None:
+    """The page a background request came from, as a path of this site (for the login's ``next``), or None."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(request.referrer or "")
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if parts.netloc == request.host and is_local_path(path) else None
 
 
 @bp.post("/session/alive")

@@ -132,6 +132,12 @@ def test_the_bells_poll_is_not_activity_but_typing_into_a_form_is(world, app_ctx
     login_page = official.get(ended.headers["Location"]).get_data(as_text=True)
     assert "Your session has ended (30 minutes without activity" in login_page
 
+    # A page's other background requests (the diagram's fetch) leave it for the page too.
+    late = Browser(app_ctx, "official")
+    wall_clock.advance(minutes=31)
+    assert late.get("/inbox", headers={"Sec-Fetch-Mode": "cors"}).status_code == 401
+    assert "Your session has ended" in late.get(late.get("/inbox").headers["Location"]).get_data(as_text=True)
+
     typist = Browser(app_ctx, "official")
     for _ in range(3):  # an hour and a half of typing, a keep-alive every 25 minutes
         wall_clock.advance(minutes=25)
@@ -168,3 +174,12 @@ def test_a_cookie_from_before_these_checks_is_not_accepted(world, app_ctx):
         session["_fresh"] = True
     response = official.get("/inbox")
     assert response.status_code == 302
+
+
+def test_an_htmx_request_on_an_ended_session_sends_the_page_to_the_login(world, app_ctx, wall_clock):
+    app_ctx.config.update(SESSION_IDLE_MINUTES=30, SESSION_ABSOLUTE_HOURS=12)
+    official = Browser(app_ctx, "official")
+    wall_clock.advance(minutes=31)
+    answer = official.get("/inbox", headers={"HX-Request": "true", "Sec-Fetch-Mode": "cors",
+                                             "Referer": "http://localhost/inbox?view=mine"})
+    assert answer.status_code == 401 and answer.headers["HX-Redirect"] == "/login?next=/inbox?view%3Dmine"
