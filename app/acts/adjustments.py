@@ -72,7 +72,8 @@ def _lookback_start(period: date) -> date:
     """The first month an act of ``period`` settles: 1 September of the academic year before. A correction of
     August found in September was never clawed back when an act looked only at its own academic year; claw-backs
     reach one year back, top-ups stay within the act's own year (:func:`settle`)."""
-    return _year_start(period).replace(year=_year_start(period).year - 1)
+    start = _year_start(period)
+    return start.replace(year=start.year - 1)
 
 
 def covered_days(enrolments: Sequence[Enrollment], first: date, last: date) -> int:

@@ -32,11 +32,11 @@ bp = Blueprint("act_review", __name__)
 MAX_COMMENT = 2000
 
 
-def _undecided(act_id: int):
-    """Lines of the act with review codes and no decision on exactly those codes."""
+def _undecided(*act_ids: int):
+    """Lines of the acts with review codes and no decision on exactly those codes."""
     return (select(ActLine).outerjoin(ActLineReview, and_(ActLineReview.line_id == ActLine.id,
                                                           ActLineReview.codes == ActLine.review_codes))
-            .where(ActLine.act_id == act_id, ActLine.review_codes.is_not(None), ActLineReview.id.is_(None)))
+            .where(ActLine.act_id.in_(act_ids), ActLine.review_codes.is_not(None), ActLineReview.id.is_(None)))
 
 
 def acts_awaiting_review(act_ids) -> set[int]:
@@ -44,10 +44,7 @@ def acts_awaiting_review(act_ids) -> set[int]:
     ids = list(act_ids)
     if not ids:
         return set()
-    return set(db.session.scalars(
-        select(ActLine.act_id).outerjoin(ActLineReview, and_(ActLineReview.line_id == ActLine.id,
-                                                             ActLineReview.codes == ActLine.review_codes))
-        .where(ActLine.act_id.in_(ids), ActLine.review_codes.is_not(None), ActLineReview.id.is_(None)).distinct()))
+    return set(db.session.scalars(_undecided(*ids).with_only_columns(ActLine.act_id).distinct()))
 
 
 def undecided_line_ids(act: Act) -> set[int]:

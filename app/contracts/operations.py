@@ -10,11 +10,12 @@ from datetime import date
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from app import clock
-from app.acts.models import Act
+from app.acts.models import Act, ActAdjustment
 from app.acts.operations import open_monthly_act
 from app.acts.verification import academic_year
 from app.applications.models import Application
@@ -280,11 +281,6 @@ def committed_under(contract_ids, statuses=COMMITTED) -> dict[int, int]:
 
 def _foreign_adjustments(contract_ids, statuses, act_id: int | None = None) -> dict[int, int]:
     """Per contract, the adjustments its acts in ``statuses`` carry for acts that are not under that contract."""
-    from sqlalchemy import and_
-    from sqlalchemy.orm import aliased
-
-    from app.acts.models import ActAdjustment
-
     original_here = aliased(ContractAct)
     query = (select(ContractAct.contract_id, func.coalesce(func.sum(ActAdjustment.amount_tiyn), 0))
              .join(Act, Act.id == ContractAct.act_id).join(ActAdjustment, ActAdjustment.act_id == Act.id)

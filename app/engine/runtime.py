@@ -479,10 +479,7 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
     now = clock.now()
     wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SCRIPT_ENGINE)
     start = wf.get_tasks(state=TaskState.READY)[0]
-    from app.engine.scripting import RESERVED_KEY, holds_reserved_key
-
-    if holds_reserved_key(data or {}):
-        raise DomainRefused(f"start data may not contain the key {RESERVED_KEY!r}: the engine's storage reserves it")
+    refuse_unstorable(data or {})
     start.data.update(data or {})
     instance = ProcessInstance(
         model_version_id=version.id, process_id=identifier[:100], title=title,
@@ -552,18 +549,29 @@ def task_form(task: HumanTask) -> tuple[dict, dict]:
     return schema, load_json(files, task.form_ui_schema)
 
 
-def _refuse_foreign_data(task: HumanTask, data: dict) -> None:
-    """What a completion may bring into the process: a step without a form takes no data (an API client set any
-    variable through one, of any stored type), and no value may hold the storage's reserved key."""
+def refuse_unstorable(value) -> None:
+    """DomainRefused, in the reader's language, for a value task data cannot keep (scripting.unstorable): the one
+    check of start data, completions and the cockpit's variable edits."""
     from flask_babel import gettext as _
 
-    from app.engine.scripting import RESERVED_KEY, holds_reserved_key
+    from app.engine.scripting import RESERVED_KEY, unstorable
+
+    reason = unstorable(value)
+    if reason == "reserved_key":
+        raise DomainRefused(_("A value may not contain the key %(key)s: the engine's storage reserves it.",
+                              key=repr(RESERVED_KEY)))
+    if reason:
+        raise DomainRefused(_("A text may not contain a lone surrogate character (U+D800–U+DFFF)."))
+
+
+def _refuse_foreign_data(task: HumanTask, data: dict) -> None:
+    """What a completion may bring into the process: a step without a form takes no data (an API client set any
+    variable through one, of any stored type), and nothing task data cannot keep."""
+    from flask_babel import gettext as _
 
     if not task.form_schema and data:
         raise DomainRefused(_("This step has no form: it takes no data."))
-    if holds_reserved_key(data):
-        raise DomainRefused(_("A value may not contain the key %(key)s: the engine's storage reserves it.",
-                              key=repr(RESERVED_KEY)))
+    refuse_unstorable(data)
 
 
 def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, data: dict | None = None,

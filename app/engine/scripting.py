@@ -454,21 +454,29 @@ RESERVED_KEY = "typename"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+#: Why a value cannot be kept in task data (the codes :func:`unstorable` returns), as scripts are told.
+UNSTORABLE = {
+    "reserved_key": f'a dict with the key "{RESERVED_KEY}" cannot be kept in task data: the engine\'s storage '
+                    "reserves it; name the key otherwise",
+    "surrogate": "a text with a lone surrogate character (U+D800–U+DFFF) cannot be kept in task data",
+}
+
+
 def unstorable(value: Any, limit: int = MAX_TASK_DATA_UNITS) -> str | None:
-    """Why ``value`` cannot be kept in task data, or None (at most ``limit`` items walked): a dict with
-    :data:`RESERVED_KEY` anywhere inside, or a text with a lone surrogate (``chr(0xD800)`` was saved, then every
-    view of the instance failed to write it out as UTF-8)."""
+    """Why ``value`` cannot be kept in task data (a key of :data:`UNSTORABLE`), or None (at most ``limit`` items
+    walked): a dict with :data:`RESERVED_KEY` anywhere inside, or a text with a lone surrogate (``chr(0xD800)`` was
+    saved, then every view of the instance failed to write it out as UTF-8). Scripts, forms, the API, start data
+    and the cockpit's variable edits all ask this."""
     stack, seen = [value], 0
     while stack and seen <= limit:
         item = stack.pop()
         seen += 1
         if isinstance(item, str):
             if _SURROGATE.search(item):
-                return "a text with a lone surrogate character (U+D800–U+DFFF) cannot be kept in task data"
+                return "surrogate"
         elif isinstance(item, dict):
             if RESERVED_KEY in item:
-                return (f'a dict with the key "{RESERVED_KEY}" cannot be kept in task data: the engine\'s storage '
-                        "reserves it; name the key otherwise")
+                return "reserved_key"
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list | tuple | set | frozenset):
@@ -476,15 +484,10 @@ def unstorable(value: Any, limit: int = MAX_TASK_DATA_UNITS) -> str | None:
     return None
 
 
-def holds_reserved_key(value: Any, limit: int = MAX_TASK_DATA_UNITS) -> bool:
-    """Whether ``value`` cannot be stored (see :func:`unstorable`); the forms, the API and the cockpit refuse it."""
-    return unstorable(value, limit) is not None
-
-
-def _refuse_reserved_key(value: Any) -> None:
+def _refuse_unstorable(value: Any) -> None:
     reason = unstorable(value)
     if reason:
-        raise TypeError(reason)
+        raise TypeError(UNSTORABLE[reason])
 
 
 def _check_written_out(value: Any, what: str) -> None:
@@ -731,6 +734,11 @@ _SIZED_METHODS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = 
 }
 
 
+#: Methods not offered through the type: the sized ones (no value to bound them by), and int.from_bytes (an integer
+#: far past MAX_INT_BITS from one call).
+_NOT_THROUGH_THE_TYPE = frozenset({*_SIZED_METHODS, "from_bytes"})
+
+
 def _guarded_getattr(ob: Any, name: str, *default: Any) -> Any:
     """RestrictedPython's ``safer_getattr_raise``, and the methods of strings and lists that can blow a small
     value up in one call (``s.ljust(10**9)``, ``s.replace('a', s)``, ``lst.extend(lst)``) bounded like ``*``."""
@@ -738,7 +746,7 @@ def _guarded_getattr(ob: Any, name: str, *default: Any) -> Any:
         # str.format reached through the script's ``str`` (not a subclass of str, so RestrictedPython's own check
         # of ``format`` missed it) read ``{0.__globals__[…].config[SECRET_KEY]}``: refused on every object.
         raise AttributeError(f"{name}() is not available to scripts: {_REFUSED_ATTRIBUTES[name]}")
-    if (name in _SIZED_METHODS or name == "from_bytes") and ob in (str, bytes, bytearray, list, int):
+    if name in _NOT_THROUGH_THE_TYPE and ob in (str, bytes, bytearray, list, int):
         # Reached through the type (``str.zfill('1', 10**9)``) the method is unbound: no value to bound it by.
         raise AttributeError(f"{ob.__name__}.{name} is not available: call it on a value, e.g. x.{name}(...)")
     found = safer_getattr_raise(ob, name, *default)
@@ -1036,7 +1044,7 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
         code = _compiled(expression, "eval")
         budget = _Budget(self.time_limit, self.max_steps)
         result = self._run(code, self._globals(context, external_context, budget), budget)
-        _refuse_reserved_key(result)  # a decision table's output, a message's payload: stored as task data
+        _refuse_unstorable(result)  # a decision table's output, a message's payload: stored as task data
         if not (_is_data(result) or isinstance(result, bytes)):  # an expression's bytes are compared, not stored
             raise TypeError(
                 f"expression produced a {type(result).__name__}, not a value"
@@ -1064,7 +1072,7 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
             if key in _RESERVED or key.startswith("_") or key in external_context or not _is_data(value):
                 continue
             left -= data_units(value, left)
-            _refuse_reserved_key(value)
+            _refuse_unstorable(value)
             if left < 0:
                 raise ScriptLimitExceeded(f"the task data the script leaves is too large (more than "
                                           f"{MAX_TASK_DATA_UNITS} items; a text counts one per 32 characters)")

@@ -324,11 +324,7 @@ def edit_variable(instance: ProcessInstance, actor, name: str, raw_value: str, r
     if not name.isidentifier() or name.startswith("_"):
         raise ActionRefused(_("A variable name is a word of letters, digits and underscores."))
     value = parse_value(raw_value)
-    from app.engine.scripting import RESERVED_KEY, holds_reserved_key
-
-    if holds_reserved_key(value):
-        raise ActionRefused(_("A value may not contain the key %(key)s: the engine's storage reserves it.",
-                              key=repr(RESERVED_KEY)))
+    runtime.refuse_unstorable(value)
     wf = runtime._load(instance)
     tokens = current_tokens(wf)
     if not tokens:

@@ -209,3 +209,16 @@ def test_an_edited_personal_variable_is_masked_in_the_api_for_those_not_cleared(
         assert edited["details"]["old"].endswith("3456") and edited["details"]["new"].endswith("3457"), username
     cleared = browser("operator").get(f"/api/v1/instances/{waits.id}").get_json()
     assert [e for e in cleared["events"] if e["action"] == "variable.edited"][-1]["details"]["old"] == "070707123456"
+
+
+def test_a_variable_edit_that_task_data_cannot_keep_is_refused_and_changes_nothing(waits, browser):
+    """The storage's reserved key (the same door as scripts, forms and the API) and a lone surrogate (refused as the
+    value is read)."""
+    admin = browser("admin")
+    before = len(_events(waits.id))
+    for value in ('{"typename": "Decimal", "value": "1E-50000000"}', '"\\ud800"'):
+        page = admin.post(f"/instances/{waits.id}/variables", confirmed(name="smuggled", value=value),
+                          follow_redirects=True).get_data(as_text=True)
+        assert "typename" in page or "broken character" in page, value
+    assert len(_events(waits.id)) == before
+    assert "smuggled" not in runtime._load(_instance(waits.id)).get_tasks(spec_name="fill")[0].data
