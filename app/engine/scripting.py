@@ -8,8 +8,9 @@ replaces that environment so that all of them are compiled with RestrictedPython
 Public API
 ----------
 ``RestrictedScriptEngine(service_caller=None, *, extra_builtins=None, time_limit=5.0,
-max_steps=5_000_000)``
-    A ``PythonScriptEngine`` whose environment is a :class:`RestrictedTaskDataEnvironment`.
+max_steps=5_000_000, isolated=True)``
+    A ``PythonScriptEngine`` whose environment runs a :class:`RestrictedTaskDataEnvironment` in a sandbox process
+    (``isolated=False``: in this process, the only way to give scripts trusted ``extra_builtins``).
     ``call_service(task, operation_name, operation_params)`` delegates to
     ``service_caller(task, operation_name, params)`` where ``params`` is ``{name: evaluated value}``;
     the caller returns a JSON string (any other value is passed through ``json.dumps``). Exceptions
@@ -77,8 +78,9 @@ Known limitations
   stored as JSON); and in total the process's peak memory may grow by ``MAX_SCRIPT_MEMORY_MB`` during one script
   (checked with the time, every ``_TIME_CHECK_EVERY`` steps). Not bounded: the *time* of a single C-level call
   over a value built within these limits — hashing or comparing a tuple of many references to one large tuple,
-  sorting a long list (13.7 s was measured for ``{u: 1}`` with ``u`` 20,000 references to a 100,000-item tuple).
-  Run the engine in worker processes with a supervisor timeout where process owners are not trusted.
+  sorting a long list (13.7 s was measured for ``{u: 1}`` with ``u`` 20,000 references to a 100,000-item tuple),
+  nor the C stack of hashing a tuple nested 300,000 deep (a SIGSEGV). The app's engine therefore runs this
+  environment in a sandbox process (:mod:`app.engine.isolation`) that is killed past the time limit.
 * Lazy objects hidden inside returned containers (``[lambda: 1]``, ``{'g': (x for x in y)}``) are
   not removed; after the original deadline, running them raises :class:`ScriptLimitExceeded`.
 * RestrictedPython only supports CPython.
@@ -1110,9 +1112,18 @@ class RestrictedScriptEngine(PythonScriptEngine):
         extra_builtins: Mapping[str, Any] | None = None,
         time_limit: float | None = DEFAULT_TIME_LIMIT,
         max_steps: int | None = DEFAULT_MAX_STEPS,
+        isolated: bool = True,
     ):
-        super().__init__(environment=RestrictedTaskDataEnvironment(
-            extra_builtins, time_limit=time_limit, max_steps=max_steps))
+        _refuse_forbidden(extra_builtins or {}, exact=False)
+        if isolated and extra_builtins:
+            raise ValueError("extra builtins are only given to scripts run in this process (isolated=False)")
+        if isolated:  # in a sandbox process: see app.engine.isolation
+            from app.engine.isolation import IsolatedTaskDataEnvironment
+
+            environment: TaskDataEnvironment = IsolatedTaskDataEnvironment(time_limit=time_limit, max_steps=max_steps)
+        else:
+            environment = RestrictedTaskDataEnvironment(extra_builtins, time_limit=time_limit, max_steps=max_steps)
+        super().__init__(environment=environment)
         self.service_caller = service_caller
 
     def evaluate(self, task, expression, external_context=None):
@@ -1123,11 +1134,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
             se.add_note(f"Error evaluating expression '{expression}'")
             raise
         except Exception as err:
-            line = err.line if isinstance(err, ScriptError) else _script_line(err.__traceback__)
-            raise WorkflowTaskException(
-                f"Error evaluating expression '{expression}': {_describe(err)}",
-                task=task, exception=err, line_number=line,
-            ) from err
+            raise _task_error(f"Error evaluating expression '{expression}': {_describe(err)}", task, err) from err
 
     def execute(self, task, script, external_context=None):
         try:
@@ -1135,14 +1142,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
         except SpiffWorkflowException as se:
             raise se
         except Exception as err:
-            line = err.line if isinstance(err, ScriptError) else _script_line(err.__traceback__)
-            error_line = ""
-            if line and isinstance(script, str):
-                lines = script.splitlines()
-                error_line = lines[line - 1] if 0 < line <= len(lines) else ""
-            raise WorkflowTaskException(
-                _describe(err), task=task, exception=err, line_number=line, error_line=error_line
-            ) from err
+            raise _task_error(_describe(err), task, err, script) from err
 
     def call_service(self, task, operation_name, operation_params):
         """Called by SpiffWorkflow's ``ServiceTask`` with ``operation_params={name: {'value', 'type'}}``."""
@@ -1176,6 +1176,30 @@ def timer_value(task, expression, value):
     return value
 
 
+def _line_of(err: BaseException) -> int | None:
+    """The script line of a failure: a ScriptError carries it, an error from a sandbox process has it in
+    ``script_line``, an error of this process in its traceback."""
+    if isinstance(err, ScriptError):
+        return err.line
+    if hasattr(err, "script_line"):
+        return err.script_line
+    return _script_line(err.__traceback__)
+
+
+def _task_error(message: str, task: Any, err: Exception, script: Any = None) -> WorkflowTaskException:
+    line = _line_of(err)
+    error_line = ""
+    if line and isinstance(script, str):
+        lines = script.splitlines()
+        error_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    wrapped = WorkflowTaskException(message, task=task, exception=err, line_number=line, error_line=error_line)
+    if hasattr(err, "type_name"):  # a sandbox's error of a type not rebuilt here (isolation.ScriptFailed)
+        wrapped.error_type = err.type_name
+    return wrapped
+
+
 def _describe(err: BaseException) -> str:
+    if hasattr(err, "type_name"):  # isolation.ScriptFailed: the child's own "Type: message"
+        return err.reason
     text = str(err)
     return f"{type(err).__name__}: {text}" if text else type(err).__name__

@@ -51,11 +51,17 @@ ESCAPE = "g=getattr; g(g(g((),'__class__'),'__base__'),'__subclasses__')()"
 def test_the_allowed_builtins_are_exactly_the_pinned_names():
     assert set(SAFE_BUILTINS) == PINNED_NAMES
     assert ALLOWED_BUILTIN_NAMES == PINNED_NAMES
-    # ... and that is all a script gets: the environment of the app's engine adds nothing.
+    # ... and that is all a script gets: the app's engine runs scripts in a sandbox process, whose environment is
+    # built with its limits only (no extra builtins can be given to an isolated engine).
+    from app.engine.isolation import IsolatedTaskDataEnvironment
     from app.engine.runtime import SCRIPT_ENGINE
+    from app.engine.scripting import RestrictedTaskDataEnvironment
 
-    assert set(SCRIPT_ENGINE.environment.builtins) == PINNED_NAMES
-    assert set(RestrictedScriptEngine().environment.builtins) == PINNED_NAMES
+    assert isinstance(SCRIPT_ENGINE.environment, IsolatedTaskDataEnvironment)
+    assert set(RestrictedTaskDataEnvironment(time_limit=1.0, max_steps=10).builtins) == PINNED_NAMES
+    assert set(RestrictedScriptEngine(isolated=False).environment.builtins) == PINNED_NAMES
+    with pytest.raises(ValueError, match="extra builtins"):
+        RestrictedScriptEngine(extra_builtins={"helper": len})
 
 
 def _is_forbidden(value) -> bool:

@@ -1,0 +1,148 @@
+"""Scripts run in a sandbox process (app.engine.isolation): what kills or stalls that process fails the script, not
+the caller; data and errors come back as they were; the caller reads only data from it."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import socket
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.engine import isolation
+from app.engine.isolation import IsolatedTaskDataEnvironment, SandboxPool, _DataUnpickler
+from app.engine.scripting import ScriptLimitExceeded, ScriptRejected
+
+NESTED_TUPLE_HASH = "t = ()\nfor i in range(300000):\n    t = (t,)\nseen = len({t})"
+COLLIDING_HASHES = "s = set([k * (2**61 - 1) for k in range(40000)])"
+
+
+@pytest.fixture
+def pool():
+    own = SandboxPool()
+    yield own
+    own.close()
+
+
+def _env(pool, time_limit=5.0, max_steps=5_000_000):
+    return IsolatedTaskDataEnvironment(time_limit=time_limit, max_steps=max_steps, pool=pool)
+
+
+def test_a_script_that_crashes_the_interpreter_fails_and_the_next_one_runs(pool):
+    env = _env(pool)
+    context = {"kept": 1}
+    # Python 3.11 hashes nested tuples recursively with no depth check: in this process it would be a SIGSEGV
+    with pytest.raises(ScriptLimitExceeded, match="SIGSEGV"):
+        env.execute(NESTED_TUPLE_HASH, context)
+    assert context == {"kept": 1}
+    assert env.evaluate("kept + 1", context) == 2
+    assert pool.started == 2
+
+
+def test_a_single_long_c_call_is_stopped_at_the_time_limit_and_a_grace(pool):
+    env = _env(pool, time_limit=0.5)
+    started = time.monotonic()
+    with pytest.raises(ScriptLimitExceeded, match="went past the time limit"):
+        env.execute(COLLIDING_HASHES, {})  # one C call of ~25 s: no step check runs inside it
+    assert time.monotonic() - started < 0.5 + isolation.GRACE_SECONDS + 3
+    assert env.evaluate("6 * 7", {}) == 42
+
+
+def test_task_data_goes_there_and_back_with_its_types():
+    almaty = ZoneInfo("Asia/Almaty")
+    context = {
+        "amount": Decimal("123456.78"), "day": date(2026, 9, 1), "at": datetime(2026, 9, 1, 8, 30, tzinfo=almaty),
+        "utc": datetime(2026, 9, 1, tzinfo=UTC), "span": timedelta(days=3), "ids": {1, 2}, "frozen": frozenset({3}),
+        "pair": (1, "a"), "lines": [{"iin": "010101500123", "days": 21, 4: None}], "flag": True, "ratio": 0.25,
+    }
+    own = SandboxPool()
+    try:
+        env = _env(own)
+        copy = dict(context)
+        env.execute("total = amount * 2\nnew_ids = ids | {3}\nnoon = at + timedelta(hours=4)", copy)
+    finally:
+        own.close()
+    assert {key: copy[key] for key in context} == context
+    assert type(copy["amount"]) is Decimal and type(copy["pair"]) is tuple and type(copy["frozen"]) is frozenset
+    assert copy["total"] == Decimal("246913.56") and type(copy["total"]) is Decimal
+    assert copy["new_ids"] == {1, 2, 3}
+    assert copy["noon"] == datetime(2026, 9, 1, 12, 30, tzinfo=almaty) and copy["noon"].tzinfo == almaty
+
+
+def test_a_failed_script_leaves_task_data_exactly_as_it_was(pool):
+    context = {"lines": [1, 2], "n": 1}
+    with pytest.raises(ZeroDivisionError):
+        _env(pool).execute("lines.append(3)\nn = 5\nx = 1 / 0", context)
+    assert context == {"lines": [1, 2], "n": 1}  # in this process, the append would have stayed
+
+
+def test_errors_keep_their_type_message_line_and_name(pool):
+    env = _env(pool)
+    with pytest.raises(KeyError) as key_error:
+        env.execute("a = 1\nb = {}['missing']", {})
+    assert key_error.value.args == ("missing",) and key_error.value.script_line == 2
+    with pytest.raises(NameError) as name_error:
+        env.evaluate("undefined_total + 1", {})
+    assert name_error.value.name == "undefined_total"
+    with pytest.raises(ScriptLimitExceeded) as budget:
+        _env(pool, max_steps=100).execute("x = 0\nwhile True:\n    x += 1", {})
+    assert budget.value.line in (2, 3) and "budget of 100 steps" in budget.value.reason
+    with pytest.raises(ScriptRejected) as rejected:  # refused here, before any process is asked
+        env.execute("import os", {})
+    assert rejected.value.line == 1
+
+
+def test_a_script_leaving_a_function_in_a_list_fails_with_a_plain_reason(pool):
+    context = {}
+    with pytest.raises(TypeError, match="task data can hold only data"):
+        _env(pool).execute("keep = [lambda: 1]", context)
+    assert context == {}
+
+
+def test_the_caller_reads_only_data_from_the_sandbox():
+    for value in ([1, {"a": (Decimal("1"), date(2026, 1, 1))}], {frozenset({1})}, b"bytes"):
+        assert _DataUnpickler(io.BytesIO(pickle.dumps(value))).load() == value
+    for hostile in (os.system, eval, socket.socket):
+        with pytest.raises(pickle.UnpicklingError, match="not data"):
+            _DataUnpickler(io.BytesIO(pickle.dumps(hostile))).load()
+
+
+def test_the_sandbox_gets_no_settings_and_no_open_connections(pool, monkeypatch):
+    monkeypatch.setenv("TAPSYRYS_TEST_SECRET", "do-not-pass")
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    try:
+        env = _env(pool)
+        env.evaluate("1", {})
+        (child,) = pool._idle
+        environ = open(f"/proc/{child.process.pid}/environ", "rb").read()
+        assert b"TAPSYRYS_TEST_SECRET" not in environ and b"DATABASE_URL" not in environ
+        fds = os.listdir(f"/proc/{child.process.pid}/fd")
+        links = [os.readlink(f"/proc/{child.process.pid}/fd/{fd}") for fd in fds]
+        assert not [link for link in links if link.startswith("socket:")], links
+    finally:
+        listening.close()
+
+
+def test_a_forked_process_starts_its_own_sandbox(pool):
+    env = _env(pool)
+    assert env.evaluate("1 + 1", {}) == 2
+    (parent_child,) = pool._idle
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the forked test process
+        code = 0
+        try:
+            ok = env.evaluate("20 + 1", {}) == 21 and all(c is not parent_child for c in pool._idle)
+            code = 0 if ok else 1
+        except BaseException:  # noqa: BLE001
+            code = 2
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert pool._idle == [parent_child] and parent_child.process.poll() is None
+    assert env.evaluate("2 + 2", {}) == 4  # the parent's child still answers it, not the fork's
