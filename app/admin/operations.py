@@ -134,6 +134,10 @@ def update_user(user: User, form, actor: User) -> User:
         setattr(user, name, value)
     if changes:
         _audit(f"user:{user.id}", "user.updated", "user", user.id, actor, changes=changes)
+    if {"organisation_id", "role"} & set(changes):
+        from app.people.substitutions import end_substitutions_of
+
+        end_substitutions_of(user, actor, "user.moved")
     return user
 
 

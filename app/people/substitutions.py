@@ -2,7 +2,9 @@
 
 The deputy sees the principal's open tasks in their own inbox and may complete them; the engine records
 ``on_behalf_of_id`` on the audit event (see :func:`app.engine.runtime.complete_task`). A deputy must be an
-active user of the principal's organisation, so seeing the tasks never widens anyone's scope.
+active user of the principal's organisation, so seeing the tasks never widens anyone's scope — and stays one: a
+substitution counts only while both are in the same organisation, the deputy acts only on tasks within their own
+scope, and moving either person to another organisation or role ends their substitutions (``end_substitutions_of``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def _load_principals(deputy: User, on: date) -> list[User]:
         select(User).join(Substitution, Substitution.principal_id == User.id).where(
             Substitution.deputy_id == deputy.id, Substitution.starts_on <= on, Substitution.ends_on >= on,
             Substitution.revoked_at.is_(None), User.active.is_(True),
+            # still colleagues: a person moved to another organisation stands in for nobody there
+            User.organisation_id == deputy.organisation_id,
         ).order_by(User.id)
     ).unique())
 
@@ -61,6 +65,8 @@ def principal_for(deputy: User, task) -> User | None:
     """The principal on whose behalf ``deputy`` may act on ``task`` today, or None."""
     from app.engine.runtime import can_act_directly
 
+    if not engine_access.can_see(deputy, task.region_id, task.organisation_id):
+        return None  # a deputy's own scope bounds what they may do for anyone
     for principal in active_principals(deputy):
         if can_act_directly(principal, task):
             return principal
@@ -137,6 +143,25 @@ def revoke_substitution(sub: Substitution, actor: User) -> None:
         record_event(f"user:{sub.principal_id}", "substitution.revoked", "substitution", sub.id, actor_id=actor.id,
                      details={"deputy_id": sub.deputy_id})
         db.session.flush()
+
+
+def end_substitutions_of(user: User, actor: User, reason: str) -> int:
+    """End every current and future substitution where ``user`` is principal or deputy (their organisation or
+    role changed: what they were trusted with there does not follow them). Each is audited; the count ended."""
+    from app.audit.operations import record_event
+
+    ended = 0
+    for sub in substitutions_of(user):
+        sub.revoked_at = clock.now()
+        record_event(f"user:{sub.principal_id}", "substitution.revoked", "substitution", sub.id, actor_id=actor.id,
+                     details={"deputy_id": sub.deputy_id, "reason": reason})
+        ended += 1
+    if ended:
+        db.session.flush()
+        from flask import g
+
+        g.pop("_active_principals", None)
+    return ended
 
 
 # The engine asks who a deputy stands in for on a task (app.engine.access: it imports no domain package).
