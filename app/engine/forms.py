@@ -536,7 +536,7 @@ def _ui_entry_problems(entry: dict, where: str) -> list[str]:
             found.append(_('UI schema: "%(key)s" of %(name)s must be a text, or texts by language {"kk": …, '
                            '"ru": …, "en": …}.', key=key, name=where))
     widget = entry.get("ui:widget")
-    if widget is not None and widget not in WIDGETS:
+    if widget is not None and (not isinstance(widget, str) or widget not in WIDGETS):
         found.append(_('UI schema: "ui:widget" of %(name)s is %(value)s, which the page does not know; use one of '
                        '%(known)s.', name=where, value=json.dumps(widget)[:40],
                        known=", ".join(sorted(WIDGETS))))

@@ -96,15 +96,18 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None
     """Parse and check a form; returns (schema, ui, errors in the user's language)."""
     errors: list[str] = []
     schema = ui = None
+    parsed_schema = parsed_ui = False  # JSON's null parses as None: it is a value to refuse, not a missing file
     try:
         schema = json.loads(schema_text or "")
+        parsed_schema = True
     except json.JSONDecodeError as err:
         errors.append(_("JSON Schema: not valid JSON (line %(line)s: %(msg)s)", line=err.lineno, msg=err.msg))
     try:
         ui = json.loads(ui_text or "{}")
+        parsed_ui = True
     except json.JSONDecodeError as err:
         errors.append(_("UI schema: not valid JSON (line %(line)s: %(msg)s)", line=err.lineno, msg=err.msg))
-    if schema is not None:
+    if parsed_schema:
         if not isinstance(schema, dict):
             errors.append(_("JSON Schema: the form must be a JSON object"))
         else:
@@ -114,7 +117,7 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None
                 errors.append(_("JSON Schema: %(msg)s", msg=err.message))
             if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
                 errors.append(_('JSON Schema: a form needs "type": "object" and "properties"'))
-    if ui is not None and not isinstance(ui, dict):
+    if parsed_ui and not isinstance(ui, dict):
         errors.append(_("UI schema: must be a JSON object"))
     elif isinstance(schema, dict) and not errors:
         errors += [message for _part, message in form_shape_problems(schema, ui)]

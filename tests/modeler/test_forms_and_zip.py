@@ -139,3 +139,33 @@ def test_a_diagram_is_stored_as_utf8_whatever_byte_order_mark_or_declaration_it_
         read_upload(('<?xml version="1.0" encoding="ascii"?>' + body).encode("cp1251"), "m.bpmn")
     archive = _zip({"m/m.bpmn": "\ufeff" + body})  # a byte-order mark inside a zip is dropped as well
     assert read_zip(archive)[0] == {"m.bpmn": body}
+
+
+@pytest.mark.parametrize(("schema", "ui", "message"), [
+    ("null", "{}", "must be a JSON object"),
+    ('{"type": "object", "properties": {"a": {"type": "string"}}}', "null", "must be a JSON object"),
+    ('{"type": "object", "properties": {"a": {"type": "string"}}}', '{"a": {"ui:widget": {"x": 1}}}', "ui:widget"),
+    ('{"type": "object", "properties": {"a": {"type": "string"}}}', '{"a": {"ui:widget": ["x"]}}', "ui:widget"),
+])
+def test_a_form_of_null_or_an_unhashable_widget_is_refused_with_its_reason(trial_v1, browser, schema, ui, message):
+    """Attacker probe: ``null`` as the schema was stored (then every view of the form was a 500); a widget that is an
+    object or a list was a 500 on preview, save and import."""
+    owner = browser("owner")
+    draft = create_draft(trial_v1.process_model, user("owner"), from_version=trial_v1)
+    db.session.commit()
+    before = dict(draft.files)
+    preview = owner.post("/modeler/forms/preview", {"schema": schema, "uischema": ui})
+    assert preview.status_code in (200, 422) and message in preview.get_data(as_text=True)
+    url = f"/modeler/versions/{draft.id}/forms/fill.schema.json"
+    saved = owner.post(url, {"schema": schema, "uischema": ui})
+    assert saved.status_code == 422 and message in saved.get_data(as_text=True)
+    db.session.refresh(draft)
+    assert draft.files == before, "nothing stored"
+    assert owner.get(url).status_code == 200
+
+    entries = {f"trial/{name}": text for name, text in trial_v1.files.items()}
+    entries["trial/fill.schema.json"], entries["trial/fill.uischema.json"] = schema, ui
+    imported, problems = import_zip(_zip(entries), user("owner"))  # kept as a draft, with its problems named
+    db.session.commit()
+    assert any(message in str(problem) for problem in problems), problems
+    assert owner.get(f"/modeler/versions/{imported.id}/forms/fill.schema.json").status_code == 200
