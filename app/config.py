@@ -77,6 +77,11 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
                         "description": "The browser's login session; state changes also send the X-CSRFToken header"},
         }}, "security": [{"bearerToken": []}, {"session": []}]},
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        # The host names this deployment answers to (comma-separated; Flask answers any other Host with a 400). Set
+        # it wherever the app is reachable from outside: absolute links (open data's "uri" and "next", e-mails) are
+        # built from the request's Host, and a forged one would otherwise be written into them.
+        "TRUSTED_HOSTS": [host.strip() for host in os.environ["TRUSTED_HOSTS"].split(",") if host.strip()]
+        if os.environ.get("TRUSTED_HOSTS") else None,
         # Open data (OCDS 1.1): the ocid prefix registered with the Open Contracting Partnership, and the publisher.
         "OCDS_OCID_PREFIX": os.environ.get("OCDS_OCID_PREFIX", "ocds-tpsrys"),
         "OCDS_PUBLISHER": os.environ.get("OCDS_PUBLISHER", "Financial Center JSC"),

@@ -6,7 +6,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from app.api.errors import error_response
 from app.extensions import db
@@ -42,6 +42,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OverflowError)
     def out_of_range(err):
         return page(422, _("Invalid input"), _("A value is too large or not valid for this field. Nothing was saved."))
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(err):
+        # A Host outside TRUSTED_HOSTS: no page can be drawn (its links would be built from that host), only this.
+        db.session.rollback()
+        return _("Unknown host."), 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(403)
     def forbidden(err):

@@ -132,3 +132,18 @@ def test_following_next_links_yields_every_release_of_the_year_once(paid_contrac
         url = package.get("links", {}).get("next", "").split("localhost", 1)[-1] or None
         pages += 1
     assert paged == [release["id"] for release in bulk["releases"]] and pages == -(-len(paged) // 3)
+
+
+def test_a_forged_host_is_refused_when_the_deployment_names_its_hosts(world, app, monkeypatch):
+    """Attacker probe: ``Host: evil.example`` was written into open data's "uri" and "next" links."""
+    from app.config import build_config
+
+    monkeypatch.setenv("TRUSTED_HOSTS", "tapsyrys.example.kz, www.tapsyrys.example.kz")
+    assert build_config(Path(app.instance_path))["TRUSTED_HOSTS"] == ["tapsyrys.example.kz", "www.tapsyrys.example.kz"]
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["tapsyrys.example.kz"])
+    client = app.test_client()
+    forged = client.get("/public/ocds/releases.json?per_page=1", headers={"Host": "evil.example"})
+    assert forged.status_code == 400 and b"evil.example" not in forged.data
+    good = client.get("/public/ocds/releases.json?per_page=1", headers={"Host": "tapsyrys.example.kz"})
+    assert good.status_code == 200
+    assert good.get_json()["uri"].startswith("http://tapsyrys.example.kz/public/ocds/releases.json")
