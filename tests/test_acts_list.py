@@ -82,3 +82,23 @@ def test_a_line_awaiting_review_shows_as_needing_review_on_the_page_and_in_the_e
     assert "needs review" in page
     rows = official.get(f"/acts/{act.id}/lines.csv").get_data().decode("utf-8-sig").splitlines()
     assert ",needs review," in rows[1] and all(",needs review," not in row for row in rows[2:])
+
+
+def test_the_note_a_school_sends_with_its_act_is_shown_to_the_official_and_on_the_act(world, browser):
+    """Users probe: the accountant's note was stored and shown nowhere."""
+    from app.acts.models import Act
+    from app.extensions import db
+    from tests.helpers import act_of_school, open_task
+
+    act = act_of_school("Alatau Lyceum")
+    act.note = 'Two pupils moved <script>alert(1)</script>\nsee the second line'
+    db.session.commit()
+    official = browser("official_almaty")
+    task = open_task(act, "accept_act")
+    for page in (official.get(f"/tasks/{task.id}").get_data(as_text=True),
+                 official.get(f"/acts/{act.id}").get_data(as_text=True)):
+        assert 'id="act-note"' in page and "Two pupils moved &lt;script&gt;" in page and "<script>alert" not in page
+    act.note = None
+    db.session.commit()
+    assert 'id="act-note"' not in official.get(f"/acts/{act.id}").get_data(as_text=True)
+    assert db.session.get(Act, act.id).note is None

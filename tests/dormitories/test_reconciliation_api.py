@@ -29,3 +29,19 @@ def test_the_api_reconciles_the_funding_instrument_asked_for_and_refuses_an_unkn
     assert D(rows[-1][claimed]) * 100 == dorm["total"]["claimed_tiyn"]
     refused = operator.get(f"/api/v1/reconciliation?period={month:%Y-%m}&instrument=zzz")
     assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"instrument"}
+
+
+def test_the_dormitories_reconciliation_names_its_claimed_column_in_the_readers_language(dorm_world, browser):
+    """Users probe: "Claimed" stayed English on the Russian and Kazakh pages and downloads of the dormitories'
+    reconciliation (only the schools' "Claimed by schools" was in the catalogues)."""
+    from app.acts.models import Act
+
+    month = max(db.session.scalars(select(Act.period).where(Act.instrument == "dormitory")))
+    for language, word in (("ru", "Заявлено"), ("kk", "Мәлімделген")):
+        operator = browser("operator")
+        operator.post("/locale", {"locale": language, "next": "/"})
+        page = operator.get(f"/reports/reconciliation?period={month:%Y-%m}&instrument=dormitory").get_data(as_text=True)
+        assert f">{word}</th>" in page and ">Claimed</th>" not in page
+        download = operator.get(f"/reports/reconciliation.csv?period={month:%Y-%m}&instrument=dormitory")
+        header = download.get_data().decode("utf-8-sig").splitlines()[0]
+        assert word in header and "Claimed" not in header
