@@ -82,3 +82,16 @@ def test_hand_checked_iins_of_the_second_pass():
     assert [d for d in "0123456789" if is_valid_iin("01010150040" + d)] == ["1"]
     assert complete_12("01010154541") is None
     assert [d for d in "0123456789" if is_valid_iin("01010154541" + d)] == []
+
+
+@pytest.mark.parametrize("typed", ["１４１０１８６１９０７９", "١٤١٠١٨٦١٩٠٧٩"])
+def test_a_form_says_what_is_wrong_with_digits_of_another_script(app, typed):
+    """Users probe: a valid IIN typed in full-width digits read "not 12 digits with a correct check digit"."""
+    from app.engine.forms import parse_and_validate
+
+    schema = {"type": "object", "properties": {"iin": {"type": "string", "format": "iin"}}}
+    with app.test_request_context():
+        _data, errors = parse_and_validate(schema, {"iin": typed})
+        assert "ordinary digits 0–9" in errors["iin"]
+        _data, errors = parse_and_validate(schema, {"iin": "141018619078"})
+        assert "ordinary digits" not in errors["iin"] and "check digit" in errors["iin"]

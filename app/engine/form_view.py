@@ -94,7 +94,7 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
     if "maxLength" in schema:
         attrs["maxlength"] = schema["maxLength"]
     if schema.get("format") in ("iin", "bin"):
-        attrs.update({"maxlength": 12, "inputmode": "numeric", "pattern": r"\d{12}"})
+        attrs.update({"maxlength": 12, "inputmode": "numeric", "pattern": r"\d{12}", "data-format": schema["format"]})
     if ui.get("ui:inputmode"):
         attrs["inputmode"] = ui["ui:inputmode"]
     return Field(name=name, label=label, kind=kind, required=required, value=value, error=errors.get(name),

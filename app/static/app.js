@@ -45,18 +45,83 @@ window.tapsyrysMainDiagram = function (xml) {
       var last = table.querySelector("tr:last-child");
       var index = table.querySelectorAll("tr").length;
       var row = last.cloneNode(true);
-      row.classList.remove("table-danger");
+      row.classList.remove("table-danger", "row-removed");
       row.querySelector("th").textContent = String(index + 1);
       row.querySelectorAll("input, select, textarea").forEach(function (input) {
         input.name = input.name.replace(/\.\d+\./, "." + index + ".");
         input.id = input.id.replace(/-\d+-/, "-" + index + "-");
         input.value = "";
+        input.disabled = false;
         input.classList.remove("is-invalid");
+        delete input.dataset.duplicate;
       });
       row.querySelectorAll(".invalid-feedback").forEach(function (el) { el.remove(); });
+      row.querySelectorAll("[data-remove-row]").forEach(function (b) { b.textContent = b.dataset.removeLabel; });
       table.appendChild(row);
       row.querySelector("input").focus();
     });
+  });
+  // Form tables: a row can be taken out (and put back) with one button, and a student listed twice is marked at once
+  // with the line that already has them; the form is not sent while one is (the accountant learnt of a duplicate
+  // only from the verification report, the line then withheld; removing a line meant emptying each of its cells).
+  document.querySelectorAll("table[data-array]").forEach(function (table) {
+    var form = table.closest("form");
+    var removeLabel = table.dataset.removeLabel, restoreLabel = table.dataset.restoreLabel;
+    if (removeLabel) {
+      var head = table.querySelector("thead tr");
+      if (head) { var th = document.createElement("th"); th.scope = "col"; head.appendChild(th); }
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        var cell = document.createElement("td");
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "btn btn-sm btn-link text-danger p-0";
+        button.dataset.removeRow = "1";
+        button.dataset.removeLabel = removeLabel;
+        button.textContent = removeLabel;
+        cell.appendChild(button);
+        row.appendChild(cell);
+      });
+    }
+    var check = function () {
+      var first = {};
+      table.querySelectorAll('tbody input[data-format="iin"]').forEach(function (input) {
+        var feedback = input.parentNode.querySelector(".js-duplicate");
+        if (feedback) { feedback.remove(); }
+        if (input.dataset.duplicate) { input.classList.remove("is-invalid"); delete input.dataset.duplicate; }
+        var value = input.value.trim();
+        if (input.disabled || !value) { return; }
+        if (!(value in first)) { first[value] = input.closest("tr").querySelector("th").textContent; return; }
+        if (!input.classList.contains("is-invalid")) { input.classList.add("is-invalid"); input.dataset.duplicate = "1"; }
+        var note = document.createElement("div");
+        note.className = "invalid-feedback d-block js-duplicate";
+        note.textContent = (table.dataset.duplicateMessage || "").replace("{line}", first[value]);
+        input.parentNode.appendChild(note);
+      });
+    };
+    table.addEventListener("input", check);
+    table.addEventListener("click", function (evt) {
+      var button = evt.target.closest("[data-remove-row]");
+      if (!button) { return; }
+      var row = button.closest("tr");
+      var removing = !row.classList.contains("row-removed");
+      row.classList.toggle("row-removed", removing);
+      row.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = removing; });
+      button.textContent = removing ? restoreLabel : removeLabel;
+      check();
+    });
+    if (form) {
+      form.addEventListener("submit", function (evt) {
+        check();
+        var duplicate = table.querySelector('input[data-duplicate="1"], .js-duplicate');
+        if (!duplicate) { return; }
+        evt.preventDefault();
+        evt.stopImmediatePropagation();
+        var field = duplicate.tagName === "INPUT" ? duplicate : duplicate.parentNode.querySelector("input");
+        field.focus({ preventScroll: true });
+        field.scrollIntoView({ block: "center" });
+      });
+    }
+    check();
   });
   // A comment or a file posted from a task page reloads it: what was typed into the task's own form and not yet
   // submitted is kept in this tab's session storage for that moment and put back, with a note that it is still

@@ -56,3 +56,35 @@ def test_accountant_submits_official_accepts_operator_pays(new_page):
 
     db.session.expire_all()
     assert db.session.get(Act, act_id).status == "paid"
+
+
+def test_a_student_listed_twice_is_marked_before_sending_and_a_row_comes_out_with_one_click(new_page):
+    """Users probe: a duplicate IIN was learnt of only from the verification report (the line withheld), and taking a
+    student out of a returned act meant emptying each cell of the row."""
+    act = act_of_school("Bilim Innovation School")
+    accountant = new_page("accountant")
+    accountant.get_by_role("link", name="Submit monthly act").click()
+    rows = accountant.locator('tbody input[data-format="iin"]').evaluate_all("els => els.filter(e => e.value).length")
+    first, fifth = accountant.locator("#f-lines-0-iin"), accountant.locator("#f-lines-4-iin")
+    kept = fifth.input_value()
+    fifth.fill(first.input_value())
+    expect(fifth).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(accountant.locator("tr", has=fifth)).to_contain_text("The same IIN as line 1")
+    accountant.get_by_role("button", name="Submit").click()  # not sent: the duplicate gets the focus
+    expect(fifth).to_be_focused()
+    expect(accountant.locator(".alert-success")).to_have_count(0)
+
+    row = accountant.locator("tbody tr", has=fifth)
+    row.get_by_role("button", name="Remove").click()  # the second listing comes out: nothing is marked any more
+    expect(fifth).to_be_disabled()
+    expect(fifth).not_to_have_class(re.compile(r"\bis-invalid\b"))
+    row.get_by_role("button", name="Put back").click()
+    expect(fifth).to_be_enabled()
+    expect(fifth).to_have_class(re.compile(r"\bis-invalid\b"))
+    fifth.fill(kept)
+    expect(fifth).not_to_have_class(re.compile(r"\bis-invalid\b"))
+    accountant.locator("tbody tr", has=accountant.locator("#f-lines-1-iin")).get_by_role("button", name="Remove").click()
+    accountant.get_by_role("button", name="Submit").click()
+    expect(accountant.locator(".alert-success")).to_contain_text("Submit monthly act")
+    db.session.expire_all()
+    assert len(db.session.get(Act, act.id).lines) == rows - 1
