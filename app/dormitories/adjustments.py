@@ -1,28 +1,29 @@
 """Adjustments of decided months for the dormitory-places instrument: the generic settlement
 (:func:`app.acts.adjustments.settle`) with the dormitories' repricing.
 
-A place accepted on an act that is already accepted or paid is priced again on today's student registry: the days
-the student was enrolled full-time at the named institution among the days the place was occupied, at the
-contract's rate per place, pro rata by days. A student found withdrawn (or never enrolled there, or not full-time)
-for a month already paid becomes a claw-back on the dormitory's next act with that rule, the month and the
-registry's evidence; a correction back reverses it. A decided line is never priced above the days it was paid
-(the dormitory's documents and beds decided those, and they are not what a student registry correction changes).
+A place accepted on an act that is already accepted or paid is priced again on today's registries with the first
+verification's count of days (:func:`app.dormitories.verification.place_days`): the days the place was occupied on
+which the student was enrolled full-time at the named institution and both of the dormitory's documents were valid,
+at the contract's rate per place, pro rata by days. A student found withdrawn (or never enrolled there, or not
+full-time) for a month already paid becomes a claw-back on the dormitory's next act with that rule, the month and
+the registry's evidence; a correction back reverses it. A dormitory with no document of a kind on record today
+keeps its month's days as paid (a record missing now is not evidence about a month already paid, as for the
+schools' licences). A decided line is never priced above the days it was paid: a claw-back is for days no longer
+covered, not a second look at the beds or the contract.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from sqlalchemy import select
 
 from app.acts.adjustments import ENROLLED_DAYS, NEDB_CORRECTED, Correction, decided_lines_query, settle
 from app.acts.models import Act, ActLine
 from app.acts.verification import month_bounds
-from app.contracts.models import ContractAct
-from app.dormitories.models import DormitoryTerms, DormPlaceLine
+from app.dormitories.models import DormPlaceLine
 from app.dormitories.registry import StudentRegistry, student_registry
-from app.dormitories.verification import occupied_days
+from app.dormitories.verification import DormContext, dormitory_contexts, occupied_days, place_days
 from app.extensions import db
 
 
@@ -33,8 +34,10 @@ def _evidence(records) -> dict:
                          for r in sorted(records, key=lambda r: (r.enrolled_on, r.institution_bin))]}
 
 
-def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: list, rate_tiyn: int) -> Correction:
-    """What an accepted place earns on today's registry, and the rule (in the rules' precedence) that says so."""
+def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: list, rate_tiyn: int,
+                  document_days: set[int]) -> Correction:
+    """What an accepted place earns on today's registry, and the rule (in the rules' precedence) that says so: the
+    days the first verification pays (``document_days``: the month's days both documents are valid, ordinals)."""
     start, end = month_bounds(original.period)
     first, last = occupied_days(place.moved_in, place.moved_out, start, end)
     evidence = _evidence(records)
@@ -46,16 +49,24 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
         return Correction("not_enrolled", 0, evidence)
     if not full_time:
         return Correction("not_full_time", 0, evidence)
-    days: set = set()
-    for r in full_time:
-        until = last if r.withdrawn_on is None else min(last, r.withdrawn_on - timedelta(days=1))
-        since = max(first, r.enrolled_on)
-        days |= {since + timedelta(days=i) for i in range((until - since).days + 1)}
-    paid = min(len(days), line.paid_days if line.paid_days is not None else line.days_attended)
+    enrolled, covered = place_days(first, last, full_time, document_days)
+    was_paid = line.paid_days if line.paid_days is not None else line.days_attended
+    paid = min(covered, was_paid)
     evidence["days"] = paid
-    if paid < (line.paid_days if line.paid_days is not None else line.days_attended):
+    if not paid:
+        # as the rule pass: occupied and enrolled, but on no day the documents cover
+        return Correction("not_enrolled" if not enrolled else "dorm_documents_expired", 0, evidence)
+    if paid < was_paid:
         return Correction(ENROLLED_DAYS, rate_tiyn * paid // end.day, evidence)
     return Correction(NEDB_CORRECTED, line.amount_tiyn, evidence)
+
+
+def _document_window(ctx: DormContext) -> set[int]:
+    """The days of the original month both documents are valid on today's registry; with no document of a kind on
+    record (or a business-register standing that hides which it is), the whole month."""
+    if ctx.paid_days or ctx.dormitory_rule == "dorm_documents_expired":
+        return ctx.paid_days
+    return set(range(ctx.start.toordinal(), ctx.end.toordinal() + 1))
 
 
 def _repricing(registry: StudentRegistry):
@@ -65,13 +76,11 @@ def _repricing(registry: StudentRegistry):
         line_ids = [ln.id for ln, _ in rows]
         places = {p.line_id: p for p in db.session.scalars(select(DormPlaceLine)
                                                            .where(DormPlaceLine.line_id.in_(line_ids)))}
-        rates = dict(db.session.execute(
-            select(ContractAct.act_id, DormitoryTerms.place_rate_tiyn)
-            .join(DormitoryTerms, DormitoryTerms.contract_id == ContractAct.contract_id)
-            .where(ContractAct.act_id.in_({a.id for _, a in rows}))).all())
+        contexts = dormitory_contexts(list({original.id: original for _, original in rows}.values()))
+        windows = {act_id: _document_window(ctx) for act_id, ctx in contexts.items()}
         records = registry.enrollments_for({ln.iin for ln, _ in rows})
         return {line.id: reprice_place(line, original, places[line.id], records.get(line.iin, []),
-                                       int(rates.get(original.id) or 0))
+                                       int(contexts[original.id].rate_tiyn or 0), windows[original.id])
                 for line, original in rows}
 
     return reprice_all

@@ -106,7 +106,8 @@ def rules_sql(sql: Dialect, dialect: str, students: str) -> str:
     one at the named institution active on a day the place is occupied (a withdrawal is the first day not
     enrolled); paid days are the days of the documents' run that the place and a full-time enrolment here
     share — exact from one such enrolment; a line with several, or a month whose documents leave a gap, gets the
-    placeholder and is counted day by day (:func:`day_by_day_sql`)."""
+    placeholder and is counted day by day (:func:`day_by_day_sql`). The same count for one line, in Python:
+    :func:`app.dormitories.verification.place_days` (the adjustments price decided lines with it)."""
     here = ("e.institution_bin = d.inst AND e.enrolled_on <= d.last_day "
             "AND (e.withdrawn_on IS NULL OR e.withdrawn_on > d.first_day)")
     full_time = f"{here} AND e.study_form = 'full_time'"
@@ -127,7 +128,7 @@ def rules_sql(sql: Dialect, dialect: str, students: str) -> str:
         f"{_fence(dialect)}")
     ruled = (
         "SELECT g.*, CASE "  # noqa: S608
-        # dorm_no_documents, dorm_documents_expired: decided per act (_contexts), every line.
+        # dorm_no_documents, dorm_documents_expired: decided per act (dormitory_contexts), every line.
         "WHEN g.dorm_rule IS NOT NULL THEN g.dorm_rule "
         # iin_checksum: an IIN the student registry does not know and whose check digit is wrong (a typing
         # error, not a missing student); student_not_found: a well-formed IIN no institution has.

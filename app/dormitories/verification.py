@@ -56,6 +56,7 @@ from app.dormitories.models import DormitoryTerms
 from app.dormitories.registry import StudentRegistry, documents_of, student_registry
 from app.extensions import db
 from app.people.models import Organisation, Region
+from app.registry.adapter import EnrolledDays
 from app.registry.business import Standing, organisation_rules
 
 _CHUNK = 900
@@ -89,6 +90,20 @@ def occupied_days(moved_in: date, moved_out: date | None, start: date, end: date
     return max(moved_in, start), last
 
 
+def place_days(first: date, last: date, full_time_here: Sequence[EnrolledDays],
+               document_days: set[int]) -> tuple[int, int]:
+    """(enrolled, paid) days of a place occupied [first, last]: the days a full-time enrolment at the named
+    institution runs (a withdrawal is the first day not enrolled; several enrolments, each day once), and those of
+    them on which both documents are valid (``document_days``, ordinals) — what the rule pass counts in SQL
+    (:func:`app.dormitories.rule_sql.rules_sql`, :func:`~app.dormitories.rule_sql.day_by_day_sql`), for one line
+    in Python (the adjustments' repricing of a decided line)."""
+    enrolled: set[int] = set()
+    for e in full_time_here:
+        until = last if e.withdrawn_on is None else min(last, e.withdrawn_on - timedelta(days=1))
+        enrolled |= _days(max(first, e.enrolled_on), until)
+    return len(enrolled), len(enrolled & document_days)
+
+
 def _days(first: date, last: date) -> set[int]:
     """The days of [first, last] as ordinals (a month's worth at most)."""
     return set(range(first.toordinal(), last.toordinal() + 1))
@@ -107,7 +122,9 @@ def _document_days(docs, start: date, end: date) -> set[int] | None:
     return by_kind["commissioning"] & by_kind["ownership"]
 
 
-def _contexts(acts: Sequence[Act]) -> dict[int, DormContext]:
+def dormitory_contexts(acts: Sequence[Act]) -> dict[int, DormContext]:
+    """Per act: its dormitory-level rule, the contract's terms and the days both documents are valid (today's
+    registries; the adjustments price a decided month again with the same)."""
     terms = {}
     ids = [a.id for a in acts]
     for i in range(0, len(ids), _CHUNK):
@@ -203,7 +220,7 @@ def verify_dormitory_acts(acts: Sequence[Act], registry: StudentRegistry | None 
     conn = db.session.connection()
     dialect = conn.dialect.name
     sql = rule_sql.Dialect(dialect)
-    contexts = _contexts(acts)
+    contexts = dormitory_contexts(acts)
     _create_temp_tables(conn)
     rule_sql.create_tables(conn)
     students = None

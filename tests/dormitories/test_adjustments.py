@@ -114,3 +114,59 @@ def test_a_registry_corrected_back_reverses_the_claw_back_and_never_twice(dorm_y
     november = _month(dorm_year, date(2027, 11, 1), decide=False)
     back = db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == november.id)).all()
     assert [(a.iin, a.rule_code, a.amount_tiyn) for a in back] == [(line.iin, "nedb_corrected", rate)]
+
+
+def _documents_from(seeded: dict, valid_from: date) -> None:
+    """dorm_a's ownership document, as the registry has it before September is verified: valid from ``valid_from``."""
+    from app.dormitories.models import DormitoryDocument
+
+    dorm_bin = seeded["contracts"]["dorm_a"].school.bin
+    ownership = db.session.scalars(select(DormitoryDocument).where(DormitoryDocument.dormitory_bin == dorm_bin,
+                                                                   DormitoryDocument.kind == "ownership")).one()
+    ownership.valid_from = valid_from
+    db.session.commit()
+
+
+def _withdraw_and_settle(seeded: dict, september: Act, line: ActLine, withdrawn_on: date) -> ActAdjustment | None:
+    for enrolment in db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == line.iin)):
+        enrolment.withdrawn_on = withdrawn_on  # the registry, corrected after September was paid
+    db.session.commit()
+    october = _month(seeded, OCTOBER, decide=False)
+    return db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == october.id,
+                                                          ActAdjustment.iin == line.iin)).one_or_none()
+
+
+def _half_month_place(seeded: dict) -> tuple[Act, ActLine, int]:
+    """September of dorm_a, whose ownership document is valid from the 16th: a place occupied all month is paid
+    the 15 days the documents cover (1,900,000 tiyn a month: 950,000), and September is paid."""
+    _documents_from(seeded, date(2027, 9, 16))
+    september = _month(seeded, SEPTEMBER)
+    rate = db.session.scalar(select(DormitoryTerms.place_rate_tiyn)
+                             .where(DormitoryTerms.contract_id == seeded["contracts"]["dorm_a"].id))
+    line = next(ln for ln in september.lines if ln.outcome == "accepted" and ln.paid_days == 15
+                and ln.days_attended == 30)
+    assert line.amount_tiyn == rate * 15 // 30
+    return september, line, rate
+
+
+def test_a_withdrawal_within_the_documents_days_claws_back_the_days_they_no_longer_cover(dorm_year):
+    september, line, rate = _half_month_place(dorm_year)
+    # withdrawn on the 20th (the first day not enrolled): of the documents' days 16–30, only 16–19 remain
+    adjustment = _withdraw_and_settle(dorm_year, september, line, date(2027, 9, 20))
+    assert adjustment is not None
+    assert (adjustment.rule_code, adjustment.period, adjustment.evidence["days"]) == (ENROLLED_DAYS, SEPTEMBER, 4)
+    assert adjustment.corrected_amount_tiyn == rate * 4 // 30
+    assert adjustment.amount_tiyn == rate * 4 // 30 - rate * 15 // 30
+    if rate == 1_900_000:  # the auditor's figures
+        assert adjustment.amount_tiyn == -696_667
+
+
+def test_a_withdrawal_before_the_documents_days_claws_back_the_whole_paid_amount(dorm_year):
+    september, line, rate = _half_month_place(dorm_year)
+    # withdrawn on the 10th: enrolled 1–9, none of them a day the documents cover — as the rule pass would say
+    adjustment = _withdraw_and_settle(dorm_year, september, line, date(2027, 9, 10))
+    assert adjustment is not None
+    assert (adjustment.rule_code, adjustment.corrected_amount_tiyn) == ("dorm_documents_expired", 0)
+    assert adjustment.amount_tiyn == -(rate * 15 // 30)
+    if rate == 1_900_000:
+        assert adjustment.amount_tiyn == -950_000
