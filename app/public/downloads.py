@@ -19,7 +19,7 @@ from app.security import spreadsheet_cell
 #: every row belongs to one funding instrument: its code and title, and what it funds (``funded`` in
 #: ``funded_unit``: child-months for schools, place-months for dormitories) — never a sum of the two
 _INSTRUMENT = ("instrument", "instrument_title")
-_FIGURES = ("funded", "funded_unit", "accepted_tiyn", "withheld_tiyn", "paid_tiyn")
+_FIGURES = ("funded", "funded_unit", "accepted_tiyn", "adjusted_tiyn", "withheld_tiyn", "paid_tiyn")
 COLUMNS = {
     "months": (*_INSTRUMENT, "period", "organisations", *_FIGURES),
     "regions": (*_INSTRUMENT, "region_code", "region", "organisations", *_FIGURES, "withheld_share"),
@@ -28,7 +28,8 @@ COLUMNS = {
 HEADINGS = {"instrument": _l("Instrument code"), "instrument_title": _l("Funding instrument"),
             "period": _l("Month"), "organisations": _l("Organisations funded"), "funded": _l("Funded units"),
             "funded_unit": _l("Unit (child-month or place-month)"), "accepted_tiyn": _l("Accepted, tiyn"),
-            "withheld_tiyn": _l("Withheld, tiyn"), "paid_tiyn": _l("Paid, tiyn"), "region_code": _l("Region code"),
+            "adjusted_tiyn": _l("Adjusted, tiyn"), "withheld_tiyn": _l("Withheld, tiyn"), "paid_tiyn": _l("Paid, tiyn"),
+            "region_code": _l("Region code"),
             "region": _l("Region"), "withheld_share": _l("Share withheld"), "bin": _l("BIN"),
             "organisation": _l("Organisation")}
 MIMETYPES = {"csv": "text/csv", "json": "application/json"}
@@ -103,5 +104,5 @@ def _instrument(instrument) -> dict:
 
 def _money(totals: figures.Totals) -> dict:
     public = totals.public()
-    return {key: public[key] for key in ("organisations", "funded", "accepted_tiyn", "withheld_tiyn", "paid_tiyn",
-                                         "withheld_share")}
+    return {key: public[key] for key in ("organisations", "funded", "accepted_tiyn", "adjusted_tiyn", "withheld_tiyn",
+                                         "paid_tiyn", "withheld_share")}

@@ -1,8 +1,13 @@
 """The public figures: rebuilt from the decided acts and payments, read by the portal's pages and downloads.
 
 Only acts that the department has decided (accepted or paid) count: a submitted act may still change, and a
-returned one was not funded. Counts under :data:`SMALL_CELL` never leave this module as numbers (:func:`cell`),
-and neither does money tied to such a count (it would give the count away: amount / norm).
+returned one was not funded. Money per month is the reconciliation's (:mod:`app.reports.reconciliation`): *accepted*
+is what the month's own lines earn, *adjusted* the corrections of earlier months settled on the month's acts
+(claw-backs negative; they belong to the month of the act that settles them), *paid* the payments of the month's
+acts. A claw-back is shown as such, never as a lower accepted amount of either month.
+
+Counts under :data:`SMALL_CELL` never leave this module as numbers (:func:`cell`), and neither does money tied to
+such a count (it would give the count away: amount / norm).
 
 Every figure belongs to one funding instrument (app.instruments): what the schools' order funds is children
 taught, what the dormitories' funds is places occupied, and the two are never added up. Only money has a total
@@ -48,7 +53,8 @@ def refresh_public_figures(school_ids: set[int] | None = None) -> int:
 
     acts = db.session.execute(only(
         select(Act.instrument, Act.school_id, Act.region_id, Act.period, func.sum(Act.accepted_lines),
-               func.sum(Act.total_lines), func.sum(Act.amount_tiyn), func.sum(Act.withheld_tiyn))
+               func.sum(Act.total_lines), func.sum(Act.amount_tiyn - Act.adjustment_tiyn),
+               func.sum(Act.adjustment_tiyn), func.sum(Act.withheld_tiyn))
         .where(Act.status.in_(DECIDED)), Act.school_id)
         .group_by(Act.instrument, Act.school_id, Act.region_id, Act.period)).all()
     paid = {(r[0], r[1], r[2]): int(r[3] or 0) for r in db.session.execute(only(
@@ -64,10 +70,10 @@ def refresh_public_figures(school_ids: set[int] | None = None) -> int:
     now = clock.now()
     rows = [{"instrument": kind, "academic_year": academic_year(period), "period": period, "region_id": region_id,
              "school_id": school_id, "children": int(children or 0), "claimed_lines": int(claimed or 0),
-             "accepted_tiyn": int(accepted or 0), "withheld_tiyn": int(withheld or 0),
-             "paid_tiyn": paid.get((kind, school_id, period), 0),
+             "accepted_tiyn": int(accepted or 0), "adjusted_tiyn": int(adjusted or 0),
+             "withheld_tiyn": int(withheld or 0), "paid_tiyn": paid.get((kind, school_id, period), 0),
              "withheld_by_rule": by_rule.get((kind, school_id, period), {}), "refreshed_at": now}
-            for kind, school_id, region_id, period, children, claimed, accepted, withheld in acts]
+            for kind, school_id, region_id, period, children, claimed, accepted, adjusted, withheld in acts]
     db.session.execute(only(delete(PublicSchoolMonth), PublicSchoolMonth.school_id))
     if rows:
         db.session.execute(insert(PublicSchoolMonth), rows)
@@ -82,10 +88,12 @@ def cell(count: int) -> int | None:
 @dataclass
 class Totals:
     """Sums over one instrument's organisation-months (a month, a region, an organisation, the country), computed
-    by the database. ``funded``: the lines paid for — child-months (schools), place-months (dormitories)."""
+    by the database. ``funded``: the lines paid for — child-months (schools), place-months (dormitories);
+    ``adjusted_tiyn``: the corrections of earlier months settled on these months' acts."""
 
     funded: int = 0
     accepted_tiyn: int = 0
+    adjusted_tiyn: int = 0
     withheld_tiyn: int = 0
     paid_tiyn: int = 0
     organisations: int = 0
@@ -103,6 +111,7 @@ class Totals:
         """The figures as published: the count and the money suppressed together when the count is small."""
         small = self.small
         return {"funded": cell(self.funded), "accepted_tiyn": None if small else self.accepted_tiyn,
+                "adjusted_tiyn": None if small else self.adjusted_tiyn,
                 "withheld_tiyn": None if small else self.withheld_tiyn, "paid_tiyn": None if small else self.paid_tiyn,
                 "withheld_share": None if small else round(self.withheld_share, 4),
                 "organisations": self.organisations}
@@ -123,7 +132,8 @@ class Money:
 
         accepted, withheld = total("accepted_tiyn"), total("withheld_tiyn")
         share = None if hidden else round(withheld / (accepted + withheld), 4) if accepted + withheld else 0.0
-        return {"accepted_tiyn": accepted, "withheld_tiyn": withheld, "paid_tiyn": total("paid_tiyn"),
+        return {"accepted_tiyn": accepted, "adjusted_tiyn": total("adjusted_tiyn"), "withheld_tiyn": withheld,
+                "paid_tiyn": total("paid_tiyn"),
                 "withheld_share": share}
 
 
@@ -145,7 +155,7 @@ class Section:
 
 _SUMS = (func.count(func.distinct(PublicSchoolMonth.school_id)), func.sum(PublicSchoolMonth.children),
          func.sum(PublicSchoolMonth.accepted_tiyn), func.sum(PublicSchoolMonth.withheld_tiyn),
-         func.sum(PublicSchoolMonth.paid_tiyn))
+         func.sum(PublicSchoolMonth.paid_tiyn), func.sum(PublicSchoolMonth.adjusted_tiyn))
 
 
 def _grouped(key, year: str, region_id: int | None = None, school_id: int | None = None) -> dict[str, dict]:
@@ -159,7 +169,7 @@ def _grouped(key, year: str, region_id: int | None = None, school_id: int | None
     for row in db.session.execute(query.group_by(PublicSchoolMonth.instrument, key)):
         found[row[0]][row[1]] = Totals(organisations=int(row[2]), funded=int(row[3] or 0),
                                        accepted_tiyn=int(row[4] or 0), withheld_tiyn=int(row[5] or 0),
-                                       paid_tiyn=int(row[6] or 0))
+                                       paid_tiyn=int(row[6] or 0), adjusted_tiyn=int(row[7] or 0))
     return found
 
 

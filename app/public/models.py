@@ -31,7 +31,10 @@ class PublicSchoolMonth(db.Model):
     school_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     children: Mapped[int] = mapped_column(default=0)
     claimed_lines: Mapped[int] = mapped_column(default=0)
+    #: what the month's own lines earn; ``adjusted_tiyn``: corrections of earlier months settled on the month's acts
+    #: (claw-backs negative) — the reconciliation's accepted and adjusted (app.reports.reconciliation)
     accepted_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+    adjusted_tiyn: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     withheld_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
     withheld_by_rule: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -169,8 +169,9 @@ def test_the_money_across_instruments_is_hidden_when_any_part_would_reveal_a_sma
                      organisations=12)
     few_places = Totals(funded=3, accepted_tiyn=60_000, withheld_tiyn=0, paid_tiyn=60_000, organisations=1)
     assert few_places.public()["accepted_tiyn"] is None
-    assert Money([schools, few_places]).public() == {"accepted_tiyn": None, "withheld_tiyn": None, "paid_tiyn": None,
-                                                     "withheld_share": None}
+    assert Money([schools, few_places]).public() == {"accepted_tiyn": None, "adjusted_tiyn": None,
+                                                     "withheld_tiyn": None, "paid_tiyn": None, "withheld_share": None}
     places = Totals(funded=40, accepted_tiyn=760_000, withheld_tiyn=0, paid_tiyn=760_000, organisations=1)
-    assert Money([schools, places]).public() == {"accepted_tiyn": 9_760_000, "withheld_tiyn": 1_000_000,
+    assert Money([schools, places]).public() == {"accepted_tiyn": 9_760_000, "adjusted_tiyn": 0,
+                                                 "withheld_tiyn": 1_000_000,
                                                  "paid_tiyn": 9_760_000, "withheld_share": round(1 / 10.76, 4)}

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import clock
 from app.acts.models import Act, ActLine
@@ -131,6 +131,41 @@ def test_reconciliation_equals_the_sums_of_the_lines(world, browser):
     xlsx = load_workbook(io.BytesIO(operator._request("get", "/reports/reconciliation.xlsx?period=2026-10").get_data()))
     sheet = list(xlsx.active.values)
     assert sheet[-1][0] == "All regions" and Decimal(str(sheet[-1][3])) * 100 == total.claimed_tiyn
+
+
+def test_the_public_figures_of_a_month_are_the_reconciliations(world):
+    """October's paid line of a withdrawn student is clawed back on November's act. The portal books the claw-back
+    as November's adjustment, as the reconciliation does — not as a lower accepted amount of November — and October
+    keeps what its lines earned; each month's funded count is its lines paid for."""
+    from app.acts.verification import academic_year
+    from app.instruments import SCHOOLS
+    from app.public.figures import by_month, refresh_public_figures
+
+    _month_of_every_kind()
+    october = db.session.scalars(select(Act).where(Act.number.like("%202610"), Act.status == "paid")).one()
+    gone = october.lines[3]
+    db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == gone.iin)).one().withdrawn_on = \
+        date(2026, 9, 20)
+    db.session.commit()
+    november = _submit(NOVEMBER)
+    complete_task(open_task(november, "accept_act").id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    refresh_public_figures()
+    db.session.commit()
+
+    published = {period: totals for instrument, period, totals in by_month(academic_year(OCTOBER))
+                 if instrument.code == SCHOOLS}
+    everything = scope_clause(user("operator"), Act.region_id, Act.school_id)
+    for period in (OCTOBER, NOVEMBER):
+        _rows, total = reconcile(period, everything)
+        figures = published[period]
+        assert (figures.accepted_tiyn, figures.adjusted_tiyn, figures.paid_tiyn) == \
+            (total.accepted_tiyn, total.adjusted_tiyn, total.paid_tiyn), period
+        assert figures.funded == db.session.scalar(
+            select(func.count(ActLine.id)).join(Act, Act.id == ActLine.act_id)
+            .where(Act.period == period, Act.status.in_(("accepted", "paid")), ActLine.outcome == "accepted"))
+    assert published[NOVEMBER].adjusted_tiyn == -_norm(gone) < 0
+    assert published[NOVEMBER].accepted_tiyn == db.session.get(Act, november.id).lines_amount_tiyn > 0
 
 
 def test_a_department_sees_its_region_and_bad_filters_get_a_message(world, browser):
