@@ -81,7 +81,9 @@ ENGLISH_DATETIME = {"short": "d MMM y, HH:mm", "medium": "d MMM y, HH:mm:ss", "l
 #: system a year is written whole.
 #: Its medium pattern (CLDR: y 'ж'. dd MMM) reads "2026 ж. 01 қыр.": the day, the month's name and the year, as
 #: Russian writes "1 сент. 2026 г.", read better: 1 қыркүйек 2026 ж.
-KAZAKH_DATE = {"short": "dd.MM.y", "medium": "d MMMM y 'ж'."}
+#: The long pattern the same way (CLDR's "2026 ж. 10 желтоқсан" on a task page beside "10 желтоқсан 2026 ж." in the
+#: inbox, for the same due date).
+KAZAKH_DATE = {"short": "dd.MM.y", "medium": "d MMMM y 'ж'.", "long": "d MMMM y 'ж'.", "full": "EEEE, d MMMM y 'ж'."}
 KAZAKH_DATETIME = {"short": "dd.MM.y, HH:mm", "medium": "d MMMM y 'ж'., HH:mm:ss"}
 PATTERNS = {"en": (ENGLISH_DATE, ENGLISH_DATETIME), "kk": (KAZAKH_DATE, KAZAKH_DATETIME)}
 

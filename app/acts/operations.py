@@ -15,7 +15,7 @@ from app.acts.review import ensure_reviews_resolved
 from app.acts.verification import VerificationSummary
 from app.audit.facts import act_facts
 from app.audit.operations import record_event
-from app.engine.errors import ConflictError, DomainRefused
+from app.engine.errors import ConflictError, DomainRefused, FormInvalid, LineRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
 from app.instruments import SCHOOLS, instrument, instrument_for_kind, instrument_of
@@ -100,6 +100,14 @@ def prefill_lines(act: Act) -> list[dict]:
     return instrument_of(act).prefill(act)
 
 
+def _line_values(values, act: Act, line: dict, index: int) -> dict:
+    """The instrument's values of one line; a refusal of one of its fields is marked on that field of that row."""
+    try:
+        return values(act, line)
+    except LineRefused as err:
+        raise FormInvalid({f"lines.{index}.{err.field}": str(err), "_form": str(err)}) from err
+
+
 def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
     if act.status not in ("awaiting_submission", "returned"):
         raise DomainRefused(_("This act has already been submitted."))
@@ -110,7 +118,7 @@ def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
     if lines:  # one executemany for the whole act (the ORM would insert line by line)
         db.session.execute(insert(ActLine), [
             {"act_id": act.id, "period": act.period, "school_id": act.school_id, "line_no": i, "iin": ln["iin"],
-             "full_name": ln["full_name"], **values(act, ln)}
+             "full_name": ln["full_name"], **_line_values(values, act, ln, i - 1)}
             for i, ln in enumerate(lines, start=1)
         ])
         if instrument.store_lines is not None:  # the instrument's part of each line (its line schema)

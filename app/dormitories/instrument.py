@@ -18,7 +18,7 @@ from app.dormitories.ordering import DORM_ELIGIBILITY_RULES
 from app.dormitories.public import ocds_items
 from app.dormitories.rules import DORM_RULES
 from app.dormitories.verification import DORMITORY, occupied_days, verify_dormitory_acts
-from app.engine.errors import DomainRefused
+from app.engine.errors import LineRefused
 from app.extensions import db
 from app.instruments import Instrument, register_instrument
 from app.registry.identifiers import iin_birth_date
@@ -38,21 +38,23 @@ def place_values(act: Act, line: dict) -> dict:
     start, end = month_bounds(act.period)
     moved_in, moved_out = _day(line["moved_in"]), _day(line.get("moved_out"))
     if moved_out is not None and moved_out < moved_in:
-        raise DomainRefused(_("Student %(iin)s: the move-out date is before the move-in date.", iin=line["iin"]))
+        raise LineRefused(_("Student %(iin)s: the move-out date is before the move-in date.", iin=line["iin"]),
+                          "moved_out")
     # A move-in on 1 January 1900 was accepted and the place paid for the whole month: a date no one can have
     # moved in on is a typo, refused with the reason, before any day is counted.
     born = iin_birth_date(str(line["iin"]))
     if born is not None and moved_in < born:
-        raise DomainRefused(_("Student %(iin)s: the move-in date %(date)s is before the birth date the IIN carries "
-                              "(%(born)s).", iin=line["iin"], date=moved_in.isoformat(), born=born.isoformat()))
+        raise LineRefused(_("Student %(iin)s: the move-in date %(date)s is before the birth date the IIN carries "
+                            "(%(born)s).", iin=line["iin"], date=moved_in.isoformat(), born=born.isoformat()),
+                          "moved_in")
     if moved_in < start.replace(year=start.year - MAX_RESIDENCE_YEARS):
-        raise DomainRefused(_("Student %(iin)s: the move-in date %(date)s is more than %(years)s years before "
-                              "%(month)s; check the year.", iin=line["iin"], date=moved_in.isoformat(),
-                              years=MAX_RESIDENCE_YEARS, month=f"{act.period:%Y-%m}"))
+        raise LineRefused(_("Student %(iin)s: the move-in date %(date)s is more than %(years)s years before "
+                            "%(month)s; check the year.", iin=line["iin"], date=moved_in.isoformat(),
+                            years=MAX_RESIDENCE_YEARS, month=f"{act.period:%Y-%m}"), "moved_in")
     first, last = occupied_days(moved_in, moved_out, start, end)
     if last < first:
-        raise DomainRefused(_("Student %(iin)s: the move-in and move-out dates leave no day of %(month)s.",
-                              iin=line["iin"], month=f"{act.period:%Y-%m}"))
+        raise LineRefused(_("Student %(iin)s: the move-in and move-out dates leave no day of %(month)s.",
+                            iin=line["iin"], month=f"{act.period:%Y-%m}"), "moved_in")
     return {"grade": int(line["course"]), "days_attended": (last - first).days + 1}
 
 

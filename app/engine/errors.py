@@ -31,6 +31,15 @@ class DomainRefused(EngineError):
     """A task handler refused the submission for a business reason (e.g. a payment date too far ahead)."""
 
 
+class LineRefused(DomainRefused):
+    """A refusal of one field of one line of a table (a move-out date before the move-in date): the page marks that
+    field (``field``, the column's name) on that line, as it marks a field the form's schema refuses."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
 class DomainConflict(DomainRefused):
     """Refused because the object is no longer in the state the request was made for: the act was paid meanwhile,
     or its amount changed. The request lost a race or repeats a step already done — HTTP 409, where a refusal of

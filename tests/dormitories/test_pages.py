@@ -4,6 +4,8 @@ dormitory rules' reasons and accepts, the operator pays — exactly once; other 
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from app import clock
@@ -38,6 +40,9 @@ def test_the_dormitory_accountant_submits_the_official_accepts_the_operator_pays
     bad[0]["moved_out"], bad[0]["moved_in"] = "2026-09-01", "2026-10-05"
     refused = accountant.post(f"/tasks/{submit.id}", lines_form(bad))
     assert refused.status_code == 422 and "move-out date is before the move-in date" in refused.get_data(as_text=True)
+    # the field itself is marked on its row (users probe: only a banner said it, the column out of sight)
+    assert re.search(r'class="form-control is-invalid" id="f-lines-0-moved_out"', refused.get_data(as_text=True))
+    assert "nothing was saved" in refused.get_data(as_text=True)
     assert db.session.scalar(select(ActLine.id).where(ActLine.act_id == act.id)) is None, "nothing half-written"
     assert accountant.post(f"/tasks/{submit.id}", lines_form([line for line, _ in lines])).status_code == 302
 

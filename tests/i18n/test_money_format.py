@@ -51,3 +51,16 @@ def test_a_month_is_named_as_people_name_it_in_each_language(app):
                 named[locale] = format_month(date(2026, 11, 1))
         assert named == {"kk": "қараша 2026", "ru": "ноябрь 2026", "en": "November 2026"}
         assert format_month(None) == ""
+
+
+def test_a_kazakh_date_reads_the_same_in_its_medium_and_long_forms(app):
+    """Users probe: a due date read "10 желтоқсан 2026 ж." in the inbox and "2026 ж. 10 желтоқсан" on the task page."""
+    from datetime import date
+
+    from flask_babel import force_locale
+
+    from app.i18n import format_day
+
+    with app.test_request_context(), force_locale("kk"):
+        assert format_day(date(2026, 12, 10), "medium") == format_day(date(2026, 12, 10), "long") == \
+            "10 желтоқсан 2026 ж."
