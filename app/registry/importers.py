@@ -2,7 +2,7 @@
 
 Every rejected row is reported with its line number (the header is line 1, as a spreadsheet shows it)
 and a reason code; valid rows land whatever happens to the others. Rows are upserted on the table's
-natural key, so re-importing a file updates rather than duplicates.
+natural key, so re-importing a file updates rather than duplicates — and only the columns the file has.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -432,17 +432,24 @@ def header_of(path: Path) -> list[str]:
 # --- upsert ----------------------------------------------------------------------------------------
 
 
-def upsert(kind: ImportKind, rows: list[dict]) -> int:
+def upsert(kind: ImportKind, rows: list[dict], columns: Collection[str] | None = None) -> int:
     """INSERT … ON CONFLICT (natural key) DO UPDATE — on SQLite and PostgreSQL alike. Returns the records written:
-    rows of the batch with the same key are one record (the last wins)."""
+    rows of the batch with the same key are one record (the last wins).
+
+    ``columns``: the file's columns (default: all of the kind's). An existing record is updated in those only: a
+    column the file does not have keeps its stored value — the parsers' defaults (not withdrawn, no licence end,
+    full-time) are for a new record, and a file without ``withdrawn_on`` had un-withdrawn every child it named. An
+    empty cell of a column the file has is a value (empty ``withdrawn_on``: not withdrawn) and is written."""
     if not rows:
         return 0
     by_key = {tuple(r[k] for k in kind.key): r for r in rows}  # last row of a key in the batch wins
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(kind.table)
-    updated = {c: stmt.excluded[c] for c in kind.columns if c not in kind.key}
-    # A row that is all key (a dormitory's bed) has nothing to update: it exists or it is added.
+    present = kind.columns if columns is None else columns
+    updated = {c: stmt.excluded[c] for c in kind.columns if c not in kind.key and c in present}
+    # A row that is all key (a dormitory's bed), or a file of key columns only, has nothing to update: the record
+    # exists or it is added.
     stmt = (stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updated) if updated
             else stmt.on_conflict_do_nothing(index_elements=list(kind.key)))
     db.session.execute(stmt, list(by_key.values()))
@@ -455,6 +462,7 @@ class ImportResult:
     loaded: int = 0
     rejected: int = 0
     errors: list[dict] | None = None
+    columns: list[str] | None = None  # the kind's columns the file has: the only ones an update writes
 
 
 def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], None] | None = None,
@@ -471,10 +479,11 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
     missing = [c for c in kind.required if c not in header]
     if missing:
         raise FileUnreadable("missing_columns", ", ".join(missing))
+    result.columns = [c for c in kind.columns if c in header]
     batch: list[dict] = []
 
     def flush() -> None:
-        result.loaded += upsert(kind, batch)
+        result.loaded += upsert(kind, batch, result.columns)
         batch.clear()
         if progress:
             progress(result.total, result.loaded, result.rejected)

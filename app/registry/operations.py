@@ -102,7 +102,7 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
     jobs.release(job)
     record_event(CHAIN, "registry.imported", "registry_import", job.id, actor_id=job.created_by_id,
                  details={"kind": job.kind, "filename": job.filename, "rows": result.total,
-                          "loaded": result.loaded, "rejected": result.rejected})
+                          "loaded": result.loaded, "rejected": result.rejected, "columns": result.columns})
     db.session.commit()
     path.unlink(missing_ok=True)
     return result
