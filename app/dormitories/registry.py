@@ -128,7 +128,7 @@ KINDS.update({
                            ("iin", "full_name", "institution_bin", "course", "study_form", "home_region",
                             "enrolled_on", "withdrawn_on"),
                            ("iin", "full_name", "institution_bin", "course", "home_region", "enrolled_on"),
-                           ("iin", "institution_bin", "enrolled_on"), parse_student),
+                           ("iin", "institution_bin", "enrolled_on"), parse_student, enrolments=True),
     "dormitory_beds": ImportKind("dormitory_beds", DormitoryBed, ("dormitory_bin", "room", "bed"),
                                  ("dormitory_bin", "room", "bed"), ("dormitory_bin", "room", "bed"), parse_bed),
     "dormitory_documents": ImportKind("dormitory_documents", DormitoryDocument,

@@ -18,6 +18,7 @@ def _import_command(kind: str):
     @click.option("--errors-csv", type=click.Path(dir_okay=False, path_type=Path),
                   help="Write every rejected row (line, column, reason) to this CSV file")
     def command(file: Path, errors_csv: Path | None) -> None:
+        from app.registry.earlier_rows import notice_text
         from app.registry.importers import REASONS, count_rows
         from app.registry.models import RegistryImport
         from app.registry.operations import create_import, run_import
@@ -44,6 +45,8 @@ def _import_command(kind: str):
                            err=True)
             if result.rejected > 50:
                 click.echo(f"  … and {result.rejected - 50} more rejected row(s)", err=True)
+            for notice in result.notices[:50]:
+                click.echo(f"  line {notice['line']}: loaded, but {notice_text(notice)}", err=True)
         if errors_csv is not None:
             import csv
 
@@ -56,6 +59,9 @@ def _import_command(kind: str):
                     writer.writerows([e["line"], e["column"], str(REASONS[e["code"]]), spreadsheet_cell(e["value"])]
                                      for e in result.errors)
         click.echo(f"{result.total} row(s): {result.loaded} loaded, {result.rejected} rejected.")
+        if result.noticed:
+            click.echo(f"{result.noticed} loaded row(s) may correct an earlier row of the same student: both rows "
+                       "count until the earlier one is voided (see above).")
 
     command.__doc__ = f"Import the {kind} registry from a CSV or XLSX file (re-import updates, no duplicates)."
     return command

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app import clock
 from app.extensions import db
+from app.registry.earlier_rows import EarlierRows
 from app.registry.identifiers import has_non_ascii_digits, is_valid_bin, is_valid_iin
 from app.registry.models import LEVELS, BusinessRecord, Licence, NedbEnrollment
 
@@ -181,6 +182,9 @@ class ImportKind:
     required: tuple[str, ...]
     key: tuple[str, ...]
     parse: Callable[[dict], dict]
+    #: an enrolment registry (key: iin, school, enrolled_on): the import names the rows that may correct an earlier
+    #: one (:mod:`app.registry.earlier_rows`)
+    enrolments: bool = False
 
     @property
     def table(self) -> Table:
@@ -191,7 +195,7 @@ KINDS: dict[str, ImportKind] = {
     "nedb": ImportKind("nedb", NedbEnrollment,
                        ("iin", "full_name", "school_bin", "school_kind", "grade", "enrolled_on", "withdrawn_on"),
                        ("iin", "full_name", "school_bin", "grade", "enrolled_on"),
-                       ("iin", "school_bin", "enrolled_on"), parse_nedb),
+                       ("iin", "school_bin", "enrolled_on"), parse_nedb, enrolments=True),
     "licences": ImportKind("licences", Licence, ("number", "bin", "valid_from", "valid_until", "levels"),
                            ("number", "bin", "valid_from", "levels"), ("number",), parse_licence),
     "business": ImportKind("business", BusinessRecord, ("bin", "name", "status", "oked"),
@@ -463,6 +467,8 @@ class ImportResult:
     rejected: int = 0
     errors: list[dict] | None = None
     columns: list[str] | None = None  # the kind's columns the file has: the only ones an update writes
+    notices: list[dict] | None = None  # rows loaded that may correct an earlier row (first MAX_REPORTED_ERRORS)
+    noticed: int = 0
 
 
 def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], None] | None = None,
@@ -480,10 +486,13 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
     if missing:
         raise FileUnreadable("missing_columns", ", ".join(missing))
     result.columns = [c for c in kind.columns if c in header]
-    batch: list[dict] = []
+    earlier = EarlierRows(kind.key, kind.model) if kind.enrolments else None
+    batch: list[tuple[int, dict]] = []
 
     def flush() -> None:
-        result.loaded += upsert(kind, batch, result.columns)
+        result.loaded += upsert(kind, [record for _, record in batch], result.columns)
+        if earlier is not None and batch:
+            earlier.check(batch)
         batch.clear()
         if progress:
             progress(result.total, result.loaded, result.rejected)
@@ -494,7 +503,7 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
             for column, value in row.items():
                 if isinstance(value, Formula):
                     raise RowError(column, "formula")
-            batch.append(kind.parse(row))
+            batch.append((line, kind.parse(row)))
         except RowError as err:
             result.rejected += 1
             if len(result.errors) < MAX_REPORTED_ERRORS:
@@ -504,4 +513,6 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
         if len(batch) >= BATCH:
             flush()
     flush()
+    notices = earlier.notices() if earlier is not None else []
+    result.noticed, result.notices = len(notices), notices[:MAX_REPORTED_ERRORS]
     return result

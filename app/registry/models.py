@@ -95,6 +95,8 @@ class RegistryImport(BackgroundJobMixin, db.Model):
     loaded_rows: Mapped[int] = mapped_column(default=0)
     rejected_rows: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list] = mapped_column(JSON, default=list)  # [{"line": n, "reason": "..."}], first 1000
+    #: rows loaded that may correct an earlier row of the same student (app.registry.earlier_rows), first 1000
+    notices: Mapped[list | None] = mapped_column(JSON, default=list)
 
     @property
     def percent(self) -> int:

@@ -98,11 +98,13 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
     job.status = "done"
     job.total_rows = job.processed_rows = result.total
     job.loaded_rows, job.rejected_rows, job.errors = result.loaded, result.rejected, result.errors
+    job.notices = result.notices
     job.finished_at = clock.now()
     jobs.release(job)
     record_event(CHAIN, "registry.imported", "registry_import", job.id, actor_id=job.created_by_id,
                  details={"kind": job.kind, "filename": job.filename, "rows": result.total,
-                          "loaded": result.loaded, "rejected": result.rejected, "columns": result.columns})
+                          "loaded": result.loaded, "rejected": result.rejected, "columns": result.columns,
+                          "may_correct_earlier": result.noticed})
     db.session.commit()
     path.unlink(missing_ok=True)
     return result

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.people.access import sees_personal_data
 from app.registry.access import require_importer, require_reader
+from app.registry.earlier_rows import notice_text
 from app.registry.identifiers import has_non_ascii_digits, is_valid_12
 from app.registry.importers import KINDS, REASONS
 from app.registry.jobs import dispatch
@@ -118,14 +119,15 @@ def _job(import_id: int) -> RegistryImport:
 @login_required
 def show_import(import_id: int):
     job = _job(import_id)
-    return render_template("registry/import.html", job=job, kinds=_kind_labels(), reasons=REASONS)
+    return render_template("registry/import.html", job=job, kinds=_kind_labels(), reasons=REASONS,
+                           notice_text=notice_text)
 
 
 @bp.route("/registry/imports/<int:import_id>/progress")
 @login_required
 def import_progress(import_id: int):
     job = _job(import_id)
-    return render_template("registry/_import_progress.html", job=job, reasons=REASONS)
+    return render_template("registry/_import_progress.html", job=job, reasons=REASONS, notice_text=notice_text)
 
 
 @bp.route("/registry/lookup")
