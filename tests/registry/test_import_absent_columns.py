@@ -100,6 +100,8 @@ def test_the_cli_and_the_web_import_keep_the_withdrawal_too(app_ctx, tmp_path, b
     db.session.expire_all()
     assert [j.status for j in db.session.scalars(select(RegistryImport))] == ["done", "done"]
     assert _nedb(1).withdrawn_on == OCT_15
+    assert "A column left out of the file keeps the values already stored" in browser("op").get("/registry").get_data(
+        as_text=True)
 
 
 def test_a_licence_file_without_valid_until_keeps_the_licence_end(app_ctx, tmp_path):
@@ -139,3 +141,28 @@ def test_a_dormitory_document_file_without_valid_until_keeps_the_document_end(ap
                     encoding="utf-8")
     assert _run("dormitory_documents", path).loaded == 1
     assert db.session.scalars(select(DormitoryDocument.valid_until)).one() == date(2026, 9, 30)
+
+
+def test_a_withdrawn_child_re_imported_without_withdrawn_on_is_still_clawed_back_and_not_paid_again(country,
+                                                                                                   tmp_path):
+    """The auditor's case: the next act paid the child again and the earlier claw-back was reversed."""
+    from app.acts.verification import verify_act
+    from tests.money.test_settle import AMOUNT, _being_verified, _paid_october, _settle
+    from tests.registry.test_rules import outcomes
+
+    school, child = country.school(), iin(701)
+    country.enrol(child, school.bin, grade=3, withdrawn=date(2026, 10, 11))  # 1–10 October
+    _paid_october(country, school, [child], [AMOUNT])
+    november = _being_verified(country, school, earns=AMOUNT)
+    db.session.commit()
+    assert _settle(november) == {child: AMOUNT * 10 // 31 - AMOUNT}
+
+    path = tmp_path / "nedb.csv"
+    path.write_text(f"iin,full_name,school_bin,grade,enrolled_on\n{child},Student,{school.bin},3,2026-09-01\n",
+                    encoding="utf-8")
+    assert _run("nedb", path).rejected == 0
+    november.amount_tiyn = AMOUNT  # verified again: the act's own lines earn the same, settled afresh
+    assert _settle(november) == {child: AMOUNT * 10 // 31 - AMOUNT}, "the claw-back stands"
+    december = country.act(school, [(child, 3)], period=date(2026, 12, 1))
+    verify_act(december)
+    assert outcomes(december) == [("excluded", "withdrawn")]
