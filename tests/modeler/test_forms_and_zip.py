@@ -155,7 +155,7 @@ def test_a_form_of_null_or_an_unhashable_widget_is_refused_with_its_reason(trial
     db.session.commit()
     before = dict(draft.files)
     preview = owner.post("/modeler/forms/preview", {"schema": schema, "uischema": ui})
-    assert preview.status_code in (200, 422) and message in preview.get_data(as_text=True)
+    assert preview.status_code == 200 and message in preview.get_data(as_text=True)
     url = f"/modeler/versions/{draft.id}/forms/fill.schema.json"
     saved = owner.post(url, {"schema": schema, "uischema": ui})
     assert saved.status_code == 422 and message in saved.get_data(as_text=True)
