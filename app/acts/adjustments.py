@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 
 from app import clock
 from app.acts.models import Act, ActAdjustment, ActLine
-from app.acts.rules import level_for_grade
+from app.acts.rules import LEVEL_GRADES, grades_for_levels, level_for_grade
 from app.acts.verification import academic_year, month_bounds, prorated, school_contexts
 from app.extensions import db
 from app.people.models import Organisation
@@ -42,7 +42,7 @@ from app.registry.models import NedbEnrollment
 DECIDED = ("accepted", "paid")
 #: Rule code of a correction of the days a student was enrolled (every act is paid by days); the other causes
 #: are the contingent rules' codes (withdrawn, other_school, not_registered, not_in_nedb, double_enrolment,
-#: licence_expired).
+#: licence_expired, level_not_covered).
 ENROLLED_DAYS = "enrolled_days"
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 #: Rule code of a reversal: the registry, corrected again, confirms a line an earlier adjustment clawed back.
@@ -88,10 +88,11 @@ def covered_days(enrolments: Sequence[Enrollment], first: date, last: date) -> i
 
 
 def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_bin: str,
-            norm_tiyn: int, licence_days: tuple[date, date] | None) -> Correction:
+            norm_tiyn: int, licence_days: tuple[date, date] | None, *, level_covered: bool = True) -> Correction:
     """What ``line`` (accepted on ``original``) earns on today's registry data, and the rule that says so — the
     verification's rules and pay by days, for every act: the days NEDB has the student at the school, each
-    counted once, within ``licence_days`` (the days of the month the school's licences cover; None: none)."""
+    counted once, within ``licence_days`` (the days of the month a licence of the school covers the line's level;
+    None: none). ``level_covered`` False: the school's licences cover the month, but none the line's level."""
     start, end = month_bounds(original.period)
     here = [e for e in enrolments if e.school_bin == school_bin and e.active_during(start, end)]
     elsewhere = [e for e in enrolments if e.school_bin != school_bin and e.active_during(start, end)]
@@ -114,8 +115,10 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
         return Correction("double_enrolment", 0, evidence)  # at two schools on a common day of the month
     days = covered_days(here, *licence_days) if licence_days else 0
     evidence["days"] = days
+    if not level_covered:
+        return Correction("level_not_covered", 0, evidence)  # no licence of the month covers the line's level
     if not days:
-        return Correction("licence_expired", 0, evidence)  # enrolled here only on days no licence covers
+        return Correction("licence_expired", 0, evidence)  # enrolled here only on days no licence covers the level
     corrected = prorated(norm_tiyn, days, end.day)
     # The same amount as when accepted: an earlier claw-back of the line is reversed (the registry corrected back).
     return Correction(NEDB_CORRECTED if corrected == line.amount_tiyn else ENROLLED_DAYS, corrected, evidence)
@@ -154,42 +157,47 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
             months[first] = month_bounds(first)[1].day
             first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         part_month = ActLine.paid_days < case(months, value=ActLine.period, else_=31) if months else false()
-        gaps = _licence_gaps({a.school_id for a in acts}, months)
-        licence_gap = or_(*(and_(ActLine.school_id == school_id, ActLine.period == period)
-                            for school_id, period in sorted(gaps))) if gaps else false()
+        licence_gap = or_(false(), *(
+            and_(ActLine.school_id == school_id, ActLine.period.in_(periods),
+                 *([ActLine.grade.not_in(sorted(grades_for_levels(whole)))] if whole else []))
+            for (school_id, whole), periods in sorted(_licence_gaps({a.school_id for a in acts}, months).items(),
+                                                      key=lambda item: (item[0][0], sorted(item[0][1])))))
         query = query.where(or_(~exists(still_enrolled), exists(adjusted), part_month, licence_gap))
     return db.session.execute(query.order_by(Act.period, ActLine.line_no)).all()
 
 
-def _licence_gaps(school_ids: set[int], months) -> set[tuple[int, date]]:
-    """(school, month) pairs whose licence records, known today, do not cover the whole month: there a line paid
-    for the whole month of a student still enrolled may now earn less (a corrected licence dated from the 16th was
-    never clawed back — unless the student happened to have a second NEDB row). A school with no licence record is
-    left alone: a record missing now is not evidence about a month already paid."""
+def _licence_gaps(school_ids: set[int], months) -> dict[tuple[int, frozenset[str]], list[date]]:
+    """The months in which a school's licence records, known today, do not cover every level for the whole month:
+    there a line paid for the whole month of a student still enrolled may now earn less (a corrected licence dated
+    from the 16th was never clawed back — unless the student happened to have a second NEDB row; a level dropped
+    from the 16th neither). Keyed by (school, the levels one licence does cover for the whole month — their lines
+    are left out), the months of each. A school with no licence record is left alone: a record missing now is not
+    evidence about a month already paid."""
     from app.registry.models import Licence
 
     if not months:
-        return set()
+        return {}
     bins = dict(db.session.execute(select(Organisation.bin, Organisation.id).where(Organisation.id.in_(school_ids)))
                 .all())
     licences: dict[int, list] = defaultdict(list)
     for licence in db.session.scalars(select(Licence).where(Licence.bin.in_(list(bins)))):
         licences[bins[licence.bin]].append(licence)
-    gaps = set()
+    gaps: dict[tuple[int, frozenset[str]], list[date]] = defaultdict(list)
     for school_id, held in licences.items():
         for period in months:
             last = month_bounds(period)[1]
-            if not any(lic.valid_from <= period and (lic.valid_until is None or lic.valid_until >= last)
-                       for lic in held):
-                gaps.add((school_id, period))
+            whole = frozenset(level for lic in held for level in lic.level_set
+                              if lic.valid_from <= period and (lic.valid_until is None or lic.valid_until >= last))
+            if not whole >= LEVEL_GRADES.keys():
+                gaps[(school_id, whole)].append(period)
     return gaps
 
 
 def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, Correction]]:
     """The schools' repricing: today's NEDB enrolments at the school, the norms of the act's terms, the days the
-    school's licences cover in that month (a school with no licence record today keeps its month whole: a record
-    missing now is not evidence about a month already paid; a dated licence is; nor is today's business-register
-    standing, which carries no date)."""
+    school's licences cover the line's level in that month — the verification's window (a school with no licence
+    record today keeps its month whole: a record missing now is not evidence about a month already paid; a dated
+    licence is; nor is today's business-register standing, which carries no date)."""
 
     def reprice_all(rows: list) -> dict[int, Correction]:
         enrolments = registry.enrollments_for({ln.iin for ln, _ in rows}) if rows else {}
@@ -198,14 +206,16 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
         found: dict[int, Correction] = {}
         for line, original in rows:
             ctx = contexts[original.id]
+            level = level_for_grade(line.grade)
             # No covered day is a claw-back only when the school's own licences are known not to cover the month
-            # ("licence_expired"); with no record, or a business-register standing that hides which it is, the
-            # month stays whole.
-            window = ((ctx.pay_from, ctx.pay_to) if ctx.pay_from
+            # ("licence_expired") or to cover it for other levels only ("level_not_covered"); with no record, or a
+            # business-register standing that hides which it is, the month stays whole.
+            window = (ctx.level_days.get(level) if ctx.level_days
                       else None if ctx.school_rule == "licence_expired" else (ctx.start, ctx.end))
             found[line.id] = replace(
                 reprice(line, original, enrolments.get(line.iin, []), original.school.bin,
-                        ctx.norms.get(level_for_grade(line.grade), 0), window),
+                        ctx.norms.get(level, 0), window,
+                        level_covered=not ctx.level_days or level in ctx.level_days),
                 month_cap_tiyn=ctx.terms.amount_cap_tiyn)
         return found
 

@@ -20,8 +20,9 @@ act is verified first, and per act or month-wide; a re-verification clears an ex
 registry facts behind it changed, and an official's ``exclude`` review decision is re-applied every time.
 
 Pay by days, every act: a line earns norm × paid days / days in the month, paid days being the days NEDB
-has the student at this school, within the days the school's licence covers (a licence starting or ending
-inside the month pays the covered days only).
+has the student at this school, within the days a licence of the school covers *the line's level* (a licence
+starting or ending inside the month pays the covered days only; when the levels change mid-month — a licence
+for primary until the 15th, one for primary and basic from the 16th — a grade-5 pupil is paid from the 16th).
 
 ``days_attended`` stays on the act as the school's statement and is reconciled, not trusted: payment never
 reads it (NEDB's dates decide), but a claim of more days than NEDB's enrolment makes the line *needs
@@ -45,6 +46,7 @@ from app.acts.models import Act, StudentNorm
 from app.acts.rules import (
     AGE_OVER_GRADE_MAX,
     AGE_OVER_GRADE_MIN,
+    LEVEL_GRADES,
     SCHOOL_LEVEL_RULES,
     grades_for_levels,
     level_for_grade,
@@ -116,8 +118,9 @@ class ActContext:
     school_rule: str | None = None
     grades: frozenset[int] = ALL_GRADES
     norms: dict[str, int] = field(default_factory=dict)
-    pay_from: date | None = None  # the licence's days within the month (defaults: the whole month)
-    pay_to: date | None = None
+    #: per level, the days of the month a licence covering that level covers, as (first, last); a level
+    #: missing: no licence covers it on any day of the month
+    level_days: dict[str, tuple[date, date]] = field(default_factory=dict)
 
 
 def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
@@ -145,12 +148,18 @@ def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
         ctx.school_rule = business.get(act.school.bin) or (None if own else "no_licence")
         covering = [lic for lic in own
                     if lic.valid_from <= end and (lic.valid_until is None or lic.valid_until >= start)]
-        ctx.pay_from, ctx.pay_to = _covered_days(covering, start, end, terms.licence_valid_until)
-        if ctx.school_rule is None and ctx.pay_from is None:
+        # A day pays a line only if a licence valid that day covers the line's level (level_not_covered: no
+        # licence covers it on any day of the month; licence_expired: not on the student's days).
+        for level in LEVEL_GRADES:
+            first, last = _covered_days([lic for lic in covering if level in lic.level_set], start, end,
+                                        terms.licence_valid_until)
+            if first is not None:
+                ctx.level_days[level] = (first, last)
+        if ctx.school_rule is None and not ctx.level_days:
             ctx.school_rule = "licence_expired"
         grades = terms.allowed_grades if terms.allowed_grades is not None else ALL_GRADES
         if covering:
-            grades = grades & grades_for_levels({lvl for lic in covering for lvl in lic.level_set})
+            grades = grades & grades_for_levels(ctx.level_days)
         ctx.grades = frozenset(grades)
         contexts.append(ctx)
     return contexts
@@ -207,6 +216,12 @@ def _iin_invalid_sql(dialect: str, col: str) -> str:
 _ACTIVE = ("e.enrolled_on <= v.month_end AND (e.withdrawn_on IS NULL OR (e.withdrawn_on > v.month_start "
            "AND e.withdrawn_on > e.enrolled_on))")
 _HERE = "e.school_bin = v.school_bin"
+_LEVEL_SUFFIX = {"primary": "p", "basic": "b", "secondary": "s"}  # tmp_vact's per-level columns
+
+
+def _of_level(column: str) -> str:
+    """The act's ``column`` for the level of the line's grade (``tmp_vact`` keeps one per level)."""
+    return f"CASE WHEN f.grade <= 4 THEN v.{column}_p WHEN f.grade <= 9 THEN v.{column}_b ELSE v.{column}_s END"
 
 
 def _days_sql(dialect: str, lo: str, hi: str, whole: str, on: str = "e.enrolled_on",
@@ -262,15 +277,18 @@ def _create_temp_tables(conn: Connection) -> None:
     dropping them every time (a single act's Verify contingent is one pass) cost DDL statements per act, and
     on SQLite every change of the schema makes the connection prepare its statements anew.
 
-    ``tmp_vact``: one row per act (its school-level verdict, month, licence days, norms). ``tmp_vline``: one
+    ``tmp_vact``: one row per act (its school-level verdict, month, licence days and norms per level — ``_p``
+    primary, ``_b`` basic, ``_s`` secondary). ``tmp_vline``: one
     row per line with its result, keyed by (act, line) so per-act sums and ranks read it in order; SQLite keeps
     it without a rowid (the key is the table). The dormitories' pass
     (app.dormitories.verification) shares ``tmp_vline`` and what reads and writes it."""
     _tune_for_pass(conn)
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vact (act_id INTEGER PRIMARY KEY, "
                       "school_rule VARCHAR(32), capacity INTEGER, month_start DATE, month_end DATE, "
-                      "grade_mask INTEGER NOT NULL, pay_from DATE, pay_to DATE, month_days INTEGER NOT NULL, "
-                      "year_start INTEGER NOT NULL, pay_days INTEGER, school_bin VARCHAR(12) NOT NULL, "
+                      "grade_mask INTEGER NOT NULL, pay_from_p DATE, pay_to_p DATE, pay_days_p INTEGER, "
+                      "pay_from_b DATE, pay_to_b DATE, pay_days_b INTEGER, pay_from_s DATE, pay_to_s DATE, "
+                      "pay_days_s INTEGER, month_days INTEGER NOT NULL, "
+                      "year_start INTEGER NOT NULL, school_bin VARCHAR(12) NOT NULL, "
                       "norm_p BIGINT NOT NULL, norm_b BIGINT NOT NULL, norm_s BIGINT NOT NULL, "
                       "has_excl INTEGER NOT NULL, age_lo INTEGER NOT NULL, age_hi INTEGER NOT NULL)"))
     rowid = " WITHOUT ROWID" if conn.dialect.name == "sqlite" else ""
@@ -371,14 +389,17 @@ def _lines_sql(dialect: str, nedb: str) -> str:
     (the same probe per line as the reference scan of the core lookup).
 
     Nearly every student has one NEDB row: the statement decides the line from that row alone, in the
-    precedence of ``RULES`` (the common case — enrolled here over the licence's days, grade as claimed, level
-    covered — tested first). A line whose IIN has several NEDB rows gets a placeholder rule and is decided by
-    :func:`_general_sql`, which weighs all of them; this keeps the general case's per-row work (a dozen
-    conditional sums) off the other 99 % of lines. SQLite inserts one row per NEDB row and a second row of the
-    same line turns it into the placeholder (no grouping: SQLite would copy every column of every row into its
-    aggregate); PostgreSQL groups per line (a hash aggregate) and counts the rows."""
+    precedence of ``RULES`` (the common case — enrolled here over the days a licence covers the line's level,
+    grade as claimed, level covered — tested first). A line whose IIN has several NEDB rows gets a placeholder
+    rule and is decided by :func:`_general_sql`, which weighs all of them; this keeps the general case's per-row
+    work (a dozen conditional sums) off the other 99 % of lines. SQLite inserts one row per NEDB row and a second
+    row of the same line turns it into the placeholder (no grouping: SQLite would copy every column of every row
+    into its aggregate); PostgreSQL groups per line (a hash aggregate) and counts the rows."""
     line_cols = ("f.id, f.act_id, f.iin, f.grade, f.full_name, f.days_attended, v.school_rule, v.school_bin, "
-                 "v.month_start, v.month_end, v.month_days, v.pay_from, v.pay_to, v.pay_days, v.grade_mask, "
+                 "v.month_start, v.month_end, v.month_days, v.grade_mask, "
+                 # The days a licence covers the line's level (NULL: no day; level_not_covered by the mask).
+                 f"{_of_level('pay_from')} AS pay_from, {_of_level('pay_to')} AS pay_to, "
+                 f"{_of_level('pay_days')} AS pay_days, "
                  "v.age_lo, v.age_hi, v.has_excl, "
                  "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm")
     joined = (f"FROM act_line f JOIN tmp_vact v ON v.act_id = f.act_id LEFT JOIN {nedb} e ON e.iin = f.iin "  # noqa: S608
@@ -402,7 +423,8 @@ def _lines_sql(dialect: str, nedb: str) -> str:
         f"CASE WHEN {here} THEN {_days_sql(dialect, 'month_start', 'month_end', 'month_days', 'e_on', 'e_off')} "
         "ELSE 0 END AS month_days_here, "
         f"CASE WHEN {here} THEN {pay_days} ELSE 0 END AS paid_days, "
-        # The common case first: enrolled here over all the licence's days, grade as claimed, level covered.
+        # The common case first: enrolled here over all the days a licence covers the level, grade as claimed,
+        # level covered.
         f"CASE WHEN {found} AND e_bin = school_bin AND e_on <= pay_from AND (e_off IS NULL OR e_off > pay_to) "
         "AND e_grade = grade AND (grade_mask >> grade) & 1 = 1 AND has_excl = 0 THEN NULL "
         "WHEN school_rule IS NOT NULL THEN school_rule "
@@ -414,7 +436,7 @@ def _lines_sql(dialect: str, nedb: str) -> str:
         f"WHEN e_on > month_end OR NOT {runs} THEN 'not_registered' "
         "WHEN e_grade <> grade THEN 'grade_mismatch' "
         "WHEN (grade_mask >> grade) & 1 = 0 THEN 'level_not_covered' "
-        # Enrolled here only on days no licence covers (the licence starts after or ends before them).
+        # Enrolled here only on days no licence covers the level (it starts after or ends before them).
         f"WHEN {pay_days} = 0 THEN 'licence_expired' "
         # The official's exclusion stands until the line itself is submitted anew.
         + _REVIEW_EXCLUDED.replace("v.has_excl", "has_excl").replace("f.id", "g.id") +
@@ -426,13 +448,14 @@ def _lines_sql(dialect: str, nedb: str) -> str:
 
 
 def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str) -> str:
-    """Days of [v.lo, v.hi] NEDB has the line's student at the act's school, each day counted once (an aggregate
-    over the line's NEDB rows ``e``). One enrolment here: its days. Several (a re-enrolment, or a corrected
-    enrolment date imported as a new row beside the old one): the days of ``tmp_vday`` on which any of them runs
-    — overlapping rows never pay a day twice, and a month never holds more days than it has."""
+    """Days of [lo, hi] (expressions over the act's row ``v`` and the line ``f``) NEDB has the line's student at
+    the act's school, each day counted once (an aggregate over the line's NEDB rows ``e``). One enrolment here: its
+    days. Several (a re-enrolment, or a corrected enrolment date imported as a new row beside the old one): the
+    days of ``tmp_vday`` on which any of them runs — overlapping rows never pay a day twice, and a month never
+    holds more days than it has."""
     here_active = f"{_HERE} AND {_ACTIVE}"
-    one = f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, 'v.' + lo, 'v.' + hi, 'v.' + whole)} ELSE 0 END)"
-    union = (f"(SELECT COUNT(*) FROM tmp_vday t WHERE t.day >= v.{lo} AND t.day <= v.{hi} AND EXISTS ("  # noqa: S608
+    one = f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, lo, hi, whole)} ELSE 0 END)"
+    union = (f"(SELECT COUNT(*) FROM tmp_vday t WHERE t.day >= {lo} AND t.day <= {hi} AND EXISTS ("  # noqa: S608
              f"SELECT 1 FROM {nedb} d WHERE d.iin = f.iin AND d.school_bin = v.school_bin AND d.enrolled_on <= t.day "
              "AND (d.withdrawn_on IS NULL OR d.withdrawn_on > t.day)))")
     return f"(CASE WHEN SUM(CASE WHEN {here_active} THEN 1 ELSE 0 END) > 1 THEN {union} ELSE {one} END)"
@@ -441,7 +464,8 @@ def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str) -> str
 def _general_sql(dialect: str, nedb: str) -> str:
     """The lines :func:`_lines_sql` left to the general case (several NEDB rows), decided over all their rows:
     enrolled here (with this grade), elsewhere, withdrawn from here before the month, since when, NEDB's name,
-    days here in the month and within the licence's days — then the rule in precedence order (``RULES``).
+    days here in the month and within the days a licence covers the line's level — then the rule in precedence
+    order (``RULES``).
 
     double_enrolment: an enrolment here and one elsewhere share a day of the month (both active in the month
     and overlapping each other ⇒ a common day). A transfer — withdrawn there on the day enrolled here — shares
@@ -449,13 +473,13 @@ def _general_sql(dialect: str, nedb: str) -> str:
     whichever is verified first. (The self-join of NEDB runs only for a line active here *and* elsewhere: a
     ``CASE`` evaluates lazily.)"""
     here_active = f"{_HERE} AND {_ACTIVE}"
-    paid_days = _days_here_sql(dialect, nedb, "pay_from", "pay_to", "pay_days")
+    paid_days = _days_here_sql(dialect, nedb, _of_level("pay_from"), _of_level("pay_to"), _of_level("pay_days"))
     facts = (
         "SELECT f.id, f.act_id, f.iin, f.grade, f.full_name, f.days_attended, v.month_days, v.age_lo, v.age_hi, "  # noqa: S608
         "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm, "
         f"MAX(CASE WHEN {here_active} THEN e.full_name END) AS here_name, "
         f"MIN(CASE WHEN {here_active} THEN e.enrolled_on END) AS here_since, "
-        f"{_days_here_sql(dialect, nedb, 'month_start', 'month_end', 'month_days')} AS month_days_here, "
+        f"{_days_here_sql(dialect, nedb, 'v.month_start', 'v.month_end', 'v.month_days')} AS month_days_here, "
         f"{paid_days} AS paid_days, "
         "CASE "
         f"WHEN MAX(CASE WHEN {here_active} THEN 1 ELSE 0 END) = 0 THEN "
@@ -530,14 +554,13 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         excl = _acts_with_exclusions([c.act_id for c in contexts])
         act_rows = [{"act_id": c.act_id, "school_rule": c.school_rule, "capacity": c.terms.design_capacity,
                      "ms": _d(conn, c.start), "me": _d(conn, c.end), "mask": sum(1 << g for g in c.grades),
-                     "pf": _d(conn, c.pay_from), "pt": _d(conn, c.pay_to), "days": c.end.day,
-                     "ys": _year_start(c),
-                     "pd": (c.pay_to - c.pay_from).days + 1 if c.pay_from else None, "bin": c.school_bin,
+                     **_level_days_row(conn, c), "days": c.end.day, "ys": _year_start(c), "bin": c.school_bin,
                      "np": int(c.norms.get("primary", 0)), "nb": int(c.norms.get("basic", 0)),
                      "ns": int(c.norms.get("secondary", 0)), "excl": int(c.act_id in excl),
                      "lo": _age_bounds(_year_start(c))[0], "hi": _age_bounds(_year_start(c))[1]} for c in contexts]
-        conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :ms, :me, :mask, :pf, :pt, "
-                          ":days, :ys, :pd, :bin, :np, :nb, :ns, :excl, :lo, :hi)"), act_rows)
+        conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :ms, :me, :mask, "
+                          ":pf_p, :pt_p, :pd_p, :pf_b, :pt_b, :pd_b, :pf_s, :pt_s, :pd_s, "
+                          ":days, :ys, :bin, :np, :nb, :ns, :excl, :lo, :hi)"), act_rows)
         days = sorted({c.start.toordinal() + i for c in contexts for i in range(c.end.day)})
         conn.execute(text("INSERT INTO tmp_vday VALUES (:day)"), [{"day": _d(conn, date.fromordinal(d))} for d in days])
         if dialect == "postgresql":
@@ -559,6 +582,16 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         if nedb == "tmp_vnedb":
             conn.execute(text("DROP TABLE tmp_vnedb"))
     return summaries
+
+
+def _level_days_row(conn: Connection, c: ActContext) -> dict:
+    """``tmp_vact``'s per-level licence days of the act: first, last and how many (None: no day)."""
+    row = {}
+    for level, suffix in _LEVEL_SUFFIX.items():
+        first, last = c.level_days.get(level, (None, None))
+        row |= {f"pf_{suffix}": _d(conn, first), f"pt_{suffix}": _d(conn, last),
+                f"pd_{suffix}": (last - first).days + 1 if first else None}
+    return row
 
 
 def _year_start(c: ActContext) -> int:

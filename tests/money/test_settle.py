@@ -15,7 +15,7 @@ from app.acts.models import Act, ActAdjustment
 from app.acts.terms import ActTerms
 from app.extensions import db
 from app.registry.adapter import student_registry
-from tests.registry.conftest import Country, iin
+from tests.registry.conftest import NORMS, Country, iin
 
 NOVEMBER = date(2026, 11, 1)
 AMOUNT = 3_850_000
@@ -356,3 +356,42 @@ def test_a_claw_back_of_last_year_that_the_registry_corrects_back_is_paid_back_a
 
     settled = settle([november], _rows(august), corrected_back_and_more)
     assert [(a["month"], a["amount_tiyn"]) for a in settled[november.id]] == [("2026-08", AMOUNT)]
+
+
+@pytest.mark.parametrize(("original", "corrected", "rule", "basic_days"), [
+    # the licence ends on the 15th, the one that follows covers primary only
+    (["primary,basic,secondary"], [(None, date(2026, 10, 15), "primary,basic,secondary"),
+                                   (date(2026, 10, 16), None, "primary")], "enrolled_days", 15),
+    # primary stays licensed all month; basic's own licence is now known to have ended on the 15th
+    (["primary", "basic,secondary"], [(None, None, "primary"), (None, date(2026, 10, 15), "basic,secondary")],
+     "enrolled_days", 15),
+    # basic was never licensed: the record is corrected to primary only
+    (["primary,basic,secondary"], [(None, None, "primary")], "level_not_covered", 0),
+], ids=["level dropped with a new licence", "a level's own licence ended", "level removed"])
+def test_a_licence_corrected_after_payment_claws_back_the_days_it_no_longer_covers_the_level(
+        country, original, corrected, rule, basic_days):
+    """October was paid in full to a basic (grade 5) and a primary (grade 3) pupil, both enrolled all month with
+    one NEDB row. The licence registry is then corrected: basic was licensed only until 15 October (or not at
+    all). November's act claws back the basic pupil's uncovered days — the same window the verification pays —
+    and leaves the primary pupil, covered every day, alone."""
+    school = country.school(registered=False)
+    country.business(school)
+    held = [country.licence(school, levels=levels, number=f"L{n}") for n, levels in enumerate(original)]
+    basic, primary = iin(761), iin(762)
+    country.enrol(basic, school.bin, grade=5)
+    country.enrol(primary, school.bin, grade=3)
+    october = country.act(school, [(basic, 5), (primary, 3)], period=date(2026, 10, 1), status="paid")
+    for line in october.lines:
+        line.outcome, line.paid_days = "accepted", 31
+        line.amount_tiyn = NORMS["basic"] if line.grade == 5 else NORMS["primary"]
+    october.amount_tiyn = NORMS["basic"] + NORMS["primary"]
+    november = _being_verified(country, school, earns=10 * AMOUNT)
+    assert _settle(november) == {}, "the licence covers October for every level: nothing owed"
+
+    for licence in held:
+        db.session.delete(licence)
+    for n, (valid_from, valid_until, levels) in enumerate(corrected):
+        country.licence(school, valid_from=valid_from or date(2020, 1, 1), valid_until=valid_until, levels=levels,
+                        number=f"C{n}")
+    assert _settle(november) == {basic: NORMS["basic"] * basic_days // 31 - NORMS["basic"]}
+    assert [a.rule_code for a in adjustments.adjustments_of(november)] == [rule]

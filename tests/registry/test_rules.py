@@ -210,6 +210,38 @@ def test_licence_levels_and_contract_grades_limit_the_levels(country, terms):
     assert [r for _, r in outcomes(act)] == [None, "level_not_covered", "level_not_covered"]
 
 
+@pytest.mark.parametrize(("first", "then", "basic_days"), [
+    ("primary", "primary,basic", 16),  # basic added from the 16th: paid 16–31 October
+    ("primary,basic", "primary", 15),  # basic dropped from the 16th: paid 1–15 October
+], ids=["level added", "level dropped"])
+def test_a_day_pays_a_line_only_if_a_licence_valid_that_day_covers_its_level(country, first, then, basic_days):
+    """The school's licence changes its levels on 16 October: L1 until the 15th, L2 from the 16th. A basic-level
+    pupil is paid only the days a licence covers basic — not every day some licence covers — with one NEDB row
+    or several (re-enrolled on the 20th); primary pupils, covered by both, are paid the whole month; a pupil
+    enrolled here only on days no licence covers basic is licence_expired; secondary, never covered, is not."""
+    school = country.school(registered=False)
+    country.business(school)
+    country.licence(school, valid_until=date(2026, 10, 15), levels=first, number="L1")
+    country.licence(school, valid_from=date(2026, 10, 16), levels=then, number="L2")
+    # iin(4) is here only on the days no licence covers basic: 1–15 October if added, 16–31 if dropped.
+    outside = (date(2026, 9, 1), date(2026, 10, 16)) if basic_days == 16 else (date(2026, 10, 16), None)
+    country.enrol(iin(1), school.bin, grade=3)
+    country.enrol(iin(2), school.bin, grade=5)
+    country.enrol(iin(3), school.bin, grade=5, withdrawn=date(2026, 10, 20))  # re-enrolled the same day
+    country.enrol(iin(3), school.bin, grade=5, enrolled=date(2026, 10, 20))
+    country.enrol(iin(4), school.bin, grade=5, enrolled=outside[0], withdrawn=outside[1])
+    country.enrol(iin(5), school.bin, grade=10)
+    act = country.act(school, [(iin(1), 3), (iin(2), 5), (iin(3), 5), (iin(4), 5), (iin(5), 10)])
+    verify_act(act)
+    assert [r for _, r in outcomes(act)] == [None, None, None, "licence_expired", "level_not_covered"]
+    paid = {ln.line_no: (ln.amount_tiyn, ln.paid_days) for ln in act.lines}
+    basic = NORMS["basic"] * basic_days // 31
+    assert basic == {16: 2_183_225, 15: 2_046_774}[basic_days]  # the auditor's figures
+    assert paid[1] == (NORMS["primary"], 31)
+    assert paid[2] == paid[3] == (basic, basic_days)
+    assert act.amount_tiyn == NORMS["primary"] + 2 * basic
+
+
 def test_licence_end_date_from_the_contract_terms(country, terms):
     school = country.school()
     country.enrol(iin(1), school.bin)
