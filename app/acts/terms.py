@@ -3,7 +3,9 @@
 Verification asks :func:`terms_for` once per act, or :func:`terms_for_acts` once for many (a provider may
 offer a ``many`` attribute answering for a list of acts at once; otherwise it is asked act by act). The
 default provider knows only the school's design capacity; the state-order lifecycle registers a provider
-that reads the school's active contract (levels, places, amount cap, licence period). Providers are tried
+that reads the school's active contract (levels, places, amount cap). The terms carry no licence period: the
+licence registry decides which days are covered (``app.acts.verification``), so a renewal registered after the
+contract was signed pays on. Providers are tried
 newest first; the first non-None answer wins.
 """
 
@@ -11,14 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 
 @dataclass(frozen=True)
 class ActTerms:
     allowed_grades: frozenset[int] | None = None  # None: any grade 1–11
     design_capacity: int | None = None  # students at most (over_capacity rule)
-    licence_valid_until: date | None = None  # None: not known from the terms (registry decides)
     amount_cap_tiyn: int | None = None  # the act's amount may not exceed this
     contract_id: int | None = None
     #: monthly norm per level under this contract (its region's order, its locality), as (level, tiyn) pairs;

@@ -23,6 +23,8 @@ Pay by days, every act: a line earns norm × paid days / days in the month, paid
 has the student at this school, within the days a licence of the school covers *the line's level* (a licence
 starting or ending inside the month pays the covered days only; when the levels change mid-month — a licence
 for primary until the 15th, one for primary and basic from the 16th — a grade-5 pupil is paid from the 16th).
+The licences are the registry's as it is now, for every month: a contract's copy of its licence's end date is
+what was checked at signing (history), never a cap — a licence renewed after signing pays on.
 
 ``days_attended`` stays on the act as the school's statement and is reconciled, not trusted: payment never
 reads it (NEDB's dates decide), but a claim of more days than NEDB's enrolment makes the line *needs
@@ -124,7 +126,8 @@ class ActContext:
 
 
 def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
-    """What the school-level rules decide, from the business register, licences and the act's terms."""
+    """What the school-level rules decide, from the business register, licences and the act's terms (its levels
+    and norms; the licence days come from the licence registry alone)."""
     bins = sorted({a.school.bin for a in acts})
     # No record, no payment: the school-level rules decide on the registries' evidence, and missing evidence
     # excludes as failing evidence does (no_business_record, no_licence).
@@ -151,8 +154,7 @@ def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
         # A day pays a line only if a licence valid that day covers the line's level (level_not_covered: no
         # licence covers it on any day of the month; licence_expired: not on the student's days).
         for level in LEVEL_GRADES:
-            first, last = _covered_days([lic for lic in covering if level in lic.level_set], start, end,
-                                        terms.licence_valid_until)
+            first, last = _covered_days([lic for lic in covering if level in lic.level_set], start, end)
             if first is not None:
                 ctx.level_days[level] = (first, last)
         if ctx.school_rule is None and not ctx.level_days:
@@ -165,14 +167,11 @@ def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
     return contexts
 
 
-def _covered_days(licences: list[Licence], start: date, end: date,
-                  terms_until: date | None) -> tuple[date | None, date | None]:
+def _covered_days(licences: list[Licence], start: date, end: date) -> tuple[date | None, date | None]:
     """The days of [start, end] the licences cover, as one run of days (None, None: no day).
 
     Licences rarely leave a gap inside a month; if they do, only the longest run of covered days is paid —
     never a day without a licence."""
-    if terms_until is not None:
-        end = min(end, terms_until)
     covered = set()
     for lic in licences:
         first = max(lic.valid_from, start)

@@ -42,7 +42,8 @@ class Application(db.Model):
     students_secondary: Mapped[int] = mapped_column(default=0)
     design_capacity: Mapped[int | None]
     iban: Mapped[str | None] = mapped_column(String(34))
-    licence_valid_until: Mapped[date | None] = mapped_column(Date)  # as found in the licence registry
+    #: as found in the licence registry at the eligibility check (history, copied into the contract; no act reads it)
+    licence_valid_until: Mapped[date | None] = mapped_column(Date)
     reasons: Mapped[list | None] = mapped_column(JSON)  # eligibility rule codes that failed
     places_primary: Mapped[int] = mapped_column(default=0)
     places_basic: Mapped[int] = mapped_column(default=0)

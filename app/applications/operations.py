@@ -119,7 +119,7 @@ def eligibility_reasons(application: Application) -> list[str]:
         claimed = {level for level in LEVELS if application.students(level) > 0}
         if not claimed <= licence.levels:
             reasons.append("licence_levels")
-        application.licence_valid_until = licence.valid_until
+        application.licence_valid_until = licence.valid_until  # what was checked, not a cap on later months
     if application.students_total == 0:
         reasons.append("no_students")
     if application.design_capacity is None or application.students_total > application.design_capacity:

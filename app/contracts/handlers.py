@@ -95,7 +95,7 @@ def close(ctx, contract_id: int) -> dict:
 
 @register_terms_provider
 def contract_terms(act) -> ActTerms | None:
-    """Acts opened under a contract are checked against its levels, capacity, licence and monthly cap — as in
+    """Acts opened under a contract are checked against its levels, capacity and monthly cap — as in
     force for the act's month (an amendment applies from its effective month on)."""
     link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
     if link is None:
@@ -138,8 +138,9 @@ def _terms_of(contract: Contract, act, committed: int) -> ActTerms:
     # The contract's amount is one budget for all its months: the amount in force now (an amendment lowering it
     # from December had left September–November checked against the old amount, and all three were paid).
     left = max(contract.amount_cap_tiyn - (committed - own), 0)
+    # No licence date: contract.licence_valid_until is what was checked at signing; the licence registry as it is
+    # now decides the covered days (a renewal pays on).
     return ActTerms(allowed_grades=grades, design_capacity=contract.design_capacity,
-                    licence_valid_until=contract.licence_valid_until,
                     amount_cap_tiyn=min(terms["monthly_cap_tiyn"], left), total_left_tiyn=left,
                     contract_id=contract.id,
                     norms_tiyn=tuple((lv, contract.order.norm(lv, contract.locality)) for lv in LEVELS),

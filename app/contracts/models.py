@@ -51,6 +51,8 @@ class Contract(db.Model):
     locality: Mapped[str] = mapped_column(String(8), default="urban")
     iban: Mapped[str | None] = mapped_column(String(34))
     licence_number: Mapped[str | None] = mapped_column(String(40))
+    #: the licence's end date as the eligibility check found it (history of what was signed), never a cap: acts are
+    #: paid for the days the licence registry covers now, renewals included
     licence_valid_until: Mapped[date | None] = mapped_column(Date)
     monthly_cap_tiyn: Mapped[int] = mapped_column(BigInteger)
     amount_cap_tiyn: Mapped[int] = mapped_column(BigInteger)

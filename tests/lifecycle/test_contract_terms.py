@@ -135,3 +135,41 @@ def _signed(browser, official, order, bilim, places_of) -> Contract:
     sign(browser("director"), contract)
     sign(browser("head"), contract)
     return contract
+
+
+def test_a_licence_renewed_after_signing_pays_the_rest_of_the_contract(frozen, browser):
+    """Bilim's licence ended on 15 October 2027 when it applied; the contract keeps that date as what was checked
+    at signing. The renewal registered from 16 October is the licence registry as it is now: October and November
+    pay every day — the contract's copy of the old date capped October at 15 days and left November unpaid."""
+    from app.registry.models import Licence
+
+    official = browser("official")
+    order = place_order(official)
+    bilim = school(BILIM)
+    licence = db.session.scalars(select(Licence).where(Licence.number == "KZ15LAA00001234")).one()
+    licence.valid_until = date(2027, 10, 15)
+    db.session.commit()
+    contract = _signed(browser, official, order, bilim, lambda a: {
+        "places_primary": a.students_primary, "places_basic": a.students_basic,
+        "places_secondary": a.students_secondary})
+    assert contract.licence_valid_until == date(2027, 10, 15), "the contract records what was checked"
+    db.session.add(Licence(number="KZ15LAA00009999", bin=bilim.bin, valid_from=date(2027, 10, 16), valid_until=None,
+                           levels=licence.levels))
+    db.session.commit()
+
+    for month_end in (date(2027, 10, 1), date(2027, 11, 1), date(2027, 12, 1)):
+        frozen.at = datetime(month_end.year, month_end.month, 1, 3, 0, tzinfo=UTC)
+        fire_due_timers()
+    here_all_along = {e.iin for e in db.session.scalars(select(NedbEnrollment).where(
+        NedbEnrollment.school_bin == bilim.bin, NedbEnrollment.enrolled_on <= date(2027, 10, 1),
+        NedbEnrollment.withdrawn_on.is_(None)))}
+    for period, days in ((date(2027, 10, 1), 31), (date(2027, 11, 1), 30)):
+        act = db.session.scalars(select(Act).where(Act.school_id == bilim.id, Act.period == period)).one()
+        complete_task(open_task_of(act.instance_id, "submit_act").id, user("accountant"),
+                      data={"lines": prefill_lines(act)})
+        db.session.commit()
+        db.session.expire_all()
+        act = db.session.get(Act, act.id)
+        assert [ln.rule_code for ln in act.lines if ln.rule_code == "licence_expired"] == []
+        paid = [ln for ln in act.lines if ln.iin in here_all_along and ln.outcome == "accepted"]
+        assert paid and all(ln.paid_days == days for ln in paid), period

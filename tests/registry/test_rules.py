@@ -242,19 +242,6 @@ def test_a_day_pays_a_line_only_if_a_licence_valid_that_day_covers_its_level(cou
     assert act.amount_tiyn == NORMS["primary"] + 2 * basic
 
 
-def test_licence_end_date_from_the_contract_terms(country, terms):
-    school = country.school()
-    country.enrol(iin(1), school.bin)
-    act = country.act(school, [(iin(1), 5)])
-    terms[act.id] = ActTerms(licence_valid_until=date(2026, 10, 15))
-    verify_act(act)
-    # The licence ends inside the month: the days it covers are paid.
-    assert outcomes(act) == [("accepted", None)] and act.amount_tiyn == NORMS["basic"] * 15 // 31
-    terms[act.id] = ActTerms(licence_valid_until=date(2026, 9, 30))
-    verify_act(act)
-    assert outcomes(act) == [("excluded", "licence_expired")]
-
-
 def test_over_capacity_excludes_lines_beyond_the_design_capacity(country, terms):
     school = country.school(capacity=2)
     for n in range(1, 5):
