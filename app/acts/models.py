@@ -112,7 +112,8 @@ class ActLine(db.Model):
     rule_code: Mapped[str | None] = mapped_column(String(32))
     amount_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
     # Written by verification (app.acts.verification): the days of the month NEDB has the student at this
-    # school within the licence's days (what is paid), and the identity checks the official must review.
+    # school within the days a licence covers the line's level (what is paid), and the identity checks the
+    # official must review.
     paid_days: Mapped[int | None]
     review_codes: Mapped[str | None] = mapped_column(String(32))  # e.g. "name,age" (rules.REVIEW_CHECKS)
     registry_name: Mapped[str | None] = mapped_column(String(200))  # NEDB's name, kept when it differs
