@@ -211,7 +211,7 @@ def path_service_layer(application, counter: SqlCounter, tracker: TaskTracker, n
     from app.engine.runtime import complete_task
     from app.extensions import db
     from app.people.models import User
-    from app.people.views import load_user
+    from app.people.views import _USER_BY_ID
 
     with application.app_context():
         user_ids = {u.username: u.id for u in db.session.query(User).all()}
@@ -224,9 +224,10 @@ def path_service_layer(application, counter: SqlCounter, tracker: TaskTracker, n
                 instance_id = start(i).id
                 db.session.commit()
             for step in steps:
-                # A fresh session per step, as each web request has: the actor is loaded by login's own loader.
+                # A fresh session per step, as each web request has: the actor is loaded by the login loader's own
+                # statement (the loader itself now reads the request: a bearer token or the session's validity).
                 with application.app_context():
-                    actor = load_user(str(user_ids[step.username]))
+                    actor = db.session.scalars(_USER_BY_ID, {"id": user_ids[step.username]}).unique().one()
                     complete_task(tracker.take(instance_id, step.spec_name), actor, form=step.form(i))
                     db.session.commit()
             background_pass(application, i, n)

@@ -36,8 +36,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          _l("In the business register the school's BIN is liquidated or its main activity is not education "
             "(OKED 85)."), school_level=True),
     Rule("licence_expired", _l("Licence not valid"),
-         _l("The school has no education licence valid on any day of this month. A licence that starts or ends "
-            "within the month pays only the days it covers."), school_level=True),
+         _l("No education licence covering the student's level was valid on any day the student was at the school "
+            "this month. A licence that starts or ends within the month pays only the days it covers."),
+         school_level=True),
     Rule("iin_checksum", _l("Invalid IIN"),
          _l("The IIN is not 12 digits with a correct check digit.")),
     Rule("duplicate_line", _l("Duplicate line"),
