@@ -77,6 +77,15 @@ def index():
                            can_edit=can_edit_models(current_user), lane_role_options=lane_role_options())
 
 
+def _lane_labels() -> dict[str, str]:
+    """Each lane name the engine knows, as the reader calls its role (the side panel listed "Department official" on
+    a Russian page); the lane keeps its name in the diagram."""
+    from app.people.roles import ROLE_LABELS, Role
+
+    return {lane: str(ROLE_LABELS[Role(role)]) if role in Role._value2member_map_ else lane
+            for lane, role in known_lanes().items()}
+
+
 def lane_role_options() -> list[tuple[str, str]]:
     """Choices for the role that performs user tasks without a role's lane (issue 16 §1)."""
     from app.people.roles import ROLE_LABELS, Role
@@ -126,7 +135,8 @@ def edit(version_id: int):
     config = {
         "files": version.files, "editable": editable, "problems": _problem_dicts(problems),
         "notices": _problem_dicts(model_notices(version.files)),
-        "lanes": sorted(known_lanes()), "operators": operators, "handlers": known_handlers(),
+        "lanes": sorted(known_lanes()), "laneLabels": _lane_labels(), "operators": operators,
+        "handlers": known_handlers(),
         "saveUrl": url_for("modeler.save", version_id=version.id), "contentHash": version.content_hash,
         "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),
         "nameLanguages": list(NAME_LANGUAGES),

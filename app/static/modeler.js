@@ -215,7 +215,7 @@
     panel.appendChild(field(t.name, input(bo.name, function (v) { modeling.updateLabel(element, v); })));
     namePanel(element, bo);
     if (type === "bpmn:UserTask") {
-      var lanes = [["", t.none]].concat(cfg.lanes.map(function (l) { return [l, l]; }));
+      var lanes = [["", t.none]].concat(cfg.lanes.map(function (l) { return [l, (cfg.laneLabels || {})[l] || l]; }));
       panel.appendChild(field(t.lane, select(lanes, laneOf(element), function (v) { if (v) { moveToLane(element, v); } showPanel(element); })));
       var forms = [["", t.none]].concat(schemaFiles().map(function (n) { return [n, n]; }));
       panel.appendChild(field(t.form, select(forms, getProp(bo, "formJsonSchemaFilename"), function (v) {

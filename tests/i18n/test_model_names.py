@@ -130,3 +130,19 @@ def test_a_shipped_step_an_owner_renamed_is_shown_by_its_new_name(app_ctx):
     with force_locale("en"):
         assert task_label("pay_act", "Pay the school") == "Pay the school"
         assert task_label("pay_act", "Pay act") == "Pay act"
+
+
+def test_the_side_panel_names_the_lanes_roles_in_the_readers_language(world, browser):
+    """Users probe: the side panel's lane list read "Department official", "Operator" … on a Russian page."""
+    import json
+    import re
+
+    model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == "monthly_act")).one()
+    owner = browser("owner")
+    owner.post("/locale", {"locale": "ru", "next": "/"})
+    page = owner.get(f"/modeler/versions/{model.versions[0].id}").get_data(as_text=True)
+    config = json.loads(re.search(r'id="modeler-config">(.*?)</script>', page, re.S).group(1))
+    labels = config["laneLabels"]
+    assert set(labels) == set(config["lanes"])
+    assert "Department official" in labels and re.search(r"[а-яА-Я]", labels["Department official"])
+    assert not [lane for lane, label in labels.items() if label == lane and re.fullmatch(r"[A-Za-z ]+", lane)]
