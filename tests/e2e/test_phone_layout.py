@@ -32,3 +32,24 @@ def test_the_menu_folds_and_no_list_scrolls_the_page_on_a_phone(new_page, app):
     page.goto("/inbox")
     expect(page.locator("#nav-toggle")).to_be_hidden()
     expect(inbox_link).to_be_visible()
+
+
+def test_the_inbox_shows_its_tasks_before_its_filters_on_a_phone_and_whole_buttons_on_a_laptop(new_page):
+    """Users probe: on a phone seven filter fields (and a hint about a "/" key) came before the first task; at 1366 px
+    in Russian the rows' "Open" and "Claim" buttons were cut off at the table's edge."""
+    page = new_page("accountant", locale="ru-RU")
+    page.locator("button[value=ru]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/inbox")
+    assert page.locator("#inbox-table").bounding_box()["y"] < page.locator("#filter-form").bounding_box()["y"]
+    expect(page.locator("#q-help")).to_be_hidden()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/inbox")
+    expect(page.locator("#q-help")).to_be_visible()
+    assert page.locator("#inbox-table").bounding_box()["y"] < 400, "the list is at the top, the filters beside it"
+    box = page.locator("#inbox-table").locator("xpath=..").bounding_box()
+    buttons = page.locator("#inbox-table td.inbox-actions .btn")
+    assert buttons.count() > 0
+    for i in range(buttons.count()):
+        right = buttons.nth(i).bounding_box()
+        assert right["x"] + right["width"] <= box["x"] + box["width"] + 1, "a row's button is cut off"
