@@ -156,6 +156,22 @@ def _error_answer(exc: BaseException) -> tuple:
             (("name", name),) if isinstance(name, str) else ())
 
 
+def _cap_cpu(time_limit: float | None) -> None:
+    """The child's own bound, for when nobody is waiting for it any more (its worker was killed mid-script: the child
+    was left running a 25-second C call, then the next, for minutes): the kernel ends it once this request has used
+    the script's time limit, the grace and a second more of CPU. Only the soft limit moves (an unprivileged process
+    cannot raise a hard limit again)."""
+    import resource
+
+    if time_limit is None:
+        resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        return
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(used.ru_utime + used.ru_stime + time_limit + GRACE_SECONDS) + 2
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+
+
 def serve() -> None:  # pragma: no cover - runs in the child process (exercised by tests/engine/test_isolation.py)
     """The child's loop: answer each request until the caller closes the pipe."""
     import resource
@@ -178,6 +194,7 @@ def serve() -> None:  # pragma: no cover - runs in the child process (exercised 
         if payload is None:
             return
         mode, source, context, external_context, time_limit, max_steps = pickle.loads(payload)  # noqa: S301
+        _cap_cpu(time_limit)
         env = environments.get((time_limit, max_steps))
         if env is None:
             env = environments[(time_limit, max_steps)] = RestrictedTaskDataEnvironment(
@@ -194,9 +211,12 @@ def serve() -> None:  # pragma: no cover - runs in the child process (exercised 
             message = _frame(answer, _DataPickler)
             _load_answer(message[4:])  # what the caller could not read fails this script, not the sandbox
         except BaseException as exc:  # noqa: BLE001 - a function inside a list, nesting past the recursion limit
-            problem = TypeError("task data is nested too deep to keep" if isinstance(exc, RecursionError) else
-                                "task data can hold only data (numbers, text, dates, and lists and dicts of them);"
-                                " the script left something else in it")
+            problem: BaseException = TypeError(
+                "task data is nested too deep to keep" if isinstance(exc, RecursionError) else
+                "task data can hold only data (numbers, text, dates, and lists and dicts of them);"
+                " the script left something else in it")
+            if isinstance(exc, MemoryError):
+                problem = exc
             message = _frame(_error_answer(problem), _DataPickler)
         answers.write(message)
         answers.flush()
@@ -327,11 +347,15 @@ class SandboxPool:
         wait = None if time_limit is None else time_limit + GRACE_SECONDS
         child = self._take()
         try:
-            answer = child.ask(request, wait)
-        except (BrokenPipeError, OSError):  # it died between two requests: the script has not run, try a new one
+            try:
+                answer = child.ask(request, wait)
+            except (BrokenPipeError, OSError):  # it died between two requests: the script has not run, try a new one
+                child.kill()
+                child = self._take()
+                answer = child.ask(request, wait)
+        except BaseException:  # the worker is being stopped mid-script (a timeout's SystemExit): the child goes too
             child.kill()
-            child = self._take()
-            answer = child.ask(request, wait)
+            raise
         if answer is None:
             ended = child.how_it_ended()
             child.kill()

@@ -692,6 +692,11 @@ def fire_due_timers(limit: int = 200) -> int:
         except Exception as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
+            if version is not None and _lock_version(instance_id) != version:
+                # another pass (an overlapping tick of another worker) advanced the instance meanwhile: this run's
+                # failure was of a state that is gone, not the instance's — an incident on a completed instance
+                # said "failed" beside "completed"
+                continue
             observe_step("timer", "failed")
             _record_incident(instance_id, err, wf)
     return fired

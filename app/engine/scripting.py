@@ -153,7 +153,16 @@ MAX_TASK_DATA_UNITS = 2_000_000  # a script's task data, as stored (see data_uni
 
 
 def _peak_memory_kb() -> int:
-    """The process's peak resident size in KiB (Linux's ``ru_maxrss``): one system call, no allocation."""
+    """The process's peak resident size in KiB: Linux's ``VmHWM`` of this address space. (``ru_maxrss`` is carried
+    over a fork and an exec: a sandbox process started by a web worker that had peaked at 1.3 GB read that as its
+    own peak, and a script could then grow by 1.3 GB before the budget saw any growth.)"""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -431,6 +440,10 @@ def data_units(value: Any, limit: int) -> int:
         total += 1  # the item itself; a container's items count when they are reached
         if isinstance(item, str | bytes | bytearray):
             total += len(item) // 32
+        elif isinstance(item, int):  # written out in decimal: 10 ** 4000 is 4,001 characters (≈ 106 bits per 32)
+            total += item.bit_length() // 106
+        elif isinstance(item, Decimal):
+            total += len(item.as_tuple().digits) // 32 if item.is_finite() else 0
         elif isinstance(item, dict):
             if total + 2 * len(item) > limit:
                 return total + 2 * len(item)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import signal
 import socket
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -146,3 +147,45 @@ def test_a_forked_process_starts_its_own_sandbox(pool):
     assert os.waitstatus_to_exitcode(status) == 0
     assert pool._idle == [parent_child] and parent_child.process.poll() is None
     assert env.evaluate("2 + 2", {}) == 4  # the parent's child still answers it, not the fork's
+
+
+def test_a_child_left_running_by_its_worker_ends_itself_at_its_cpu_bound():
+    """Ops probe: a worker killed mid-script left its sandbox child running a 25-second C call, then the next."""
+    child = isolation._Child()
+    try:
+        assert child.ask(("execute", COLLIDING_HASHES, {}, {}, 0.5, None), wait=0.2) is None  # nobody waits on
+        code = child.process.wait(timeout=0.5 + isolation.GRACE_SECONDS + 15)
+        assert code == -signal.SIGXCPU
+    finally:
+        child.kill()
+
+
+def test_a_worker_stopped_mid_script_takes_its_child_with_it(pool, monkeypatch):
+    """A gunicorn timeout stops the worker with SystemExit while it waits on the child: the child is killed."""
+    asked = []
+    original = isolation._Child.ask
+
+    def interrupted(self, request, wait):
+        asked.append(self)
+        original(self, request, 0.2)
+        raise SystemExit(1)
+
+    monkeypatch.setattr(isolation._Child, "ask", interrupted)
+    with pytest.raises(SystemExit):
+        _env(pool).execute(COLLIDING_HASHES, {})
+    assert asked[0].process.poll() is not None and pool._idle == []
+
+
+def test_the_memory_budget_counts_from_the_childs_own_start_not_its_parents_peak():
+    """Ops probe: ru_maxrss is carried over a fork and an exec, so a child of a worker that had peaked at 1.3 GB
+    counted a script's growth from there (1.2 GB scripts passed the 512 MB budget)."""
+    import subprocess
+    import sys
+
+    ballast = bytearray(400 * 1024 * 1024)  # this process's peak goes past 400 MB
+    try:
+        out = subprocess.run([sys.executable, "-c", "from app.engine.scripting import _peak_memory_kb as p; print(p())"],
+                             capture_output=True, text=True, check=True, cwd=isolation._ROOT).stdout
+    finally:
+        del ballast
+    assert int(out) < 300 * 1024, f"the child read {int(out) // 1024} MB as its own peak"

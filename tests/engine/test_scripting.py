@@ -1083,3 +1083,15 @@ def test_the_ordinary_uses_of_those_operations_still_work():
         "t = 'абв'.encode('utf-8').decode('utf-8')\nz = Decimal('0.00')\nh = round(12345, -2)", data)
     assert data == {"l": [0, 1, 2], "r": 1234.57, "q": 3, "m": 2, "f": 3, "t": "абв", "z": Decimal("0.00"),
                     "h": 12300}
+
+
+def test_large_integers_count_as_the_text_they_are_stored_as():
+    """Ops probe: 100,000 references to a 4,000-digit integer counted as 100,000 items (within the task data bound)
+    and were 400 MB of JSON: the save outlived the web worker's timeout."""
+    with pytest.raises(ScriptLimitExceeded, match="task data the script leaves is too large"):
+        RestrictedTaskDataEnvironment().execute("b = 10 ** 4000\nx = [b] * 100000", {})
+    with pytest.raises(ScriptLimitExceeded, match="task data the script leaves is too large"):
+        RestrictedTaskDataEnvironment().execute("b = Decimal('1' * 4000)\nx = [b] * 100000", {})
+    context = {}
+    RestrictedTaskDataEnvironment().execute("x = [10 ** 30] * 1000", context)
+    assert len(context["x"]) == 1000

@@ -130,3 +130,29 @@ def test_a_retry_that_leaves_the_instance_running_is_not_a_completion(service_mo
     [retried] = _events(instance.id, "instance.retried")
     assert (retried.actor_id, retried.details) == (operator.id, {"status": "running"})
     assert _events(instance.id, "instance.completed") == []
+
+
+def test_a_timer_run_whose_instance_another_pass_advanced_meanwhile_records_no_incident(service_model, monkeypatch):
+    """Ops probe: two overlapping Celery ticks ran one instance; the first completed it, the second's failure was then
+    recorded as an open incident and an 'instance.failed' on the completed instance."""
+    from sqlalchemy import text
+
+    from app.engine.incidents import Incident as IncidentRow
+
+    with clock.FrozenClock(START) as frozen:
+        instance = runtime.start_instance("registry_check", title="registry check", actor=user("owner"))
+        db.session.commit()
+        instance_id = instance.id
+        frozen.advance(hours=2)
+
+        def other_pass_then_failure(*_args, **_kwargs):
+            with db.engine.begin() as other:  # the other worker's transaction, committed while this one runs
+                other.execute(text("UPDATE process_instance SET lock_version = lock_version + 1 WHERE id = :id"),
+                              {"id": instance_id})
+            raise RuntimeError("script budget exceeded under load")
+
+        monkeypatch.setattr(runtime, "_run_engine", other_pass_then_failure)
+        assert runtime.fire_due_timers() == 0
+    db.session.expire_all()
+    assert db.session.scalars(select(IncidentRow).where(IncidentRow.instance_id == instance_id)).first() is None
+    assert db.session.get(ProcessInstance, instance_id).status == "running"
