@@ -25,6 +25,8 @@ pool was filled (gunicorn, Celery) starts its own.
 from __future__ import annotations
 
 import builtins
+import contextlib
+import contextvars
 import io
 import os
 import pickle
@@ -397,6 +399,34 @@ def _rebuilt(answer: tuple) -> BaseException:
 
 POOL = SandboxPool()
 
+#: seconds of scripts and expressions one step of an instance may run in all (a person's click, a timer, a retry):
+#: each script has its own limit, but a loop of 3-second scripts ran for 40 minutes of one request (the web worker's
+#: timeout killed it first, with a 500) or of one background pass
+STEP_SECONDS = 20.0
+_step_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("script_step_deadline", default=None)
+
+
+@contextlib.contextmanager
+def scripts_within(seconds: float = STEP_SECONDS):
+    """Every script and expression run inside shares ``seconds`` of time: the last one gets what is left, and one
+    asked for after that fails as over its budget (nothing of the step is saved; an incident names it)."""
+    token = _step_deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _step_deadline.reset(token)
+
+
+def _time_left(time_limit: float | None) -> float | None:
+    deadline = _step_deadline.get()
+    if deadline is None:
+        return time_limit
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ScriptLimitExceeded(f"the scripts of this step ran for more than {STEP_SECONDS:g} s in all (a loop of "
+                                  "scripts?); nothing of the step was saved")
+    return left if time_limit is None else min(time_limit, left)
+
 
 def _data_only(values: Mapping[str, Any] | None) -> dict[str, Any]:
     """What a script is given of task data: its data values (a function or module kept there by older versions
@@ -417,9 +447,9 @@ class IsolatedTaskDataEnvironment(TaskDataEnvironment):
     def _request(self, mode: str, source: str, context: Mapping[str, Any],
                  external_context: Mapping[str, Any] | None) -> Any:
         _compiled(source, mode == "evaluate" and "eval" or "exec")  # a refusal is raised here, with its problems
-        request = (mode, source, _data_only(context), _data_only(external_context), self.time_limit,
-                   self.max_steps)
-        return self.pool.run(request, self.time_limit)
+        time_limit = _time_left(self.time_limit)
+        request = (mode, source, _data_only(context), _data_only(external_context), time_limit, self.max_steps)
+        return self.pool.run(request, time_limit)
 
     def evaluate(self, expression, context, external_context=None):
         return self._request("evaluate", expression, context, external_context)

@@ -49,6 +49,7 @@ from app.engine.handlers import TaskContext, get_handler
 from app.engine.lanes import role_for_lane
 from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
 from app.engine.operators import call_operator
+from app.engine.isolation import scripts_within
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import dump_state, load_state
 from app.engine.specs import ParsedModel, spec_for_version
@@ -175,7 +176,8 @@ def _load(instance: ProcessInstance) -> BpmnWorkflow:
 def _run_engine(instance: ProcessInstance, actor, step) -> None:
     token = _run.set(OperatorContext(instance, actor))
     try:
-        step()
+        with scripts_within():  # one step's scripts share a time budget (app.engine.isolation)
+            step()
     except SpiffWorkflowException as err:
         log.warning("instance %s: step failed: %s", instance.id, err)
         raise StepFailed(_step_message(err)) from err

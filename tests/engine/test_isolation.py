@@ -189,3 +189,18 @@ def test_the_memory_budget_counts_from_the_childs_own_start_not_its_parents_peak
     finally:
         del ballast
     assert int(out) < 300 * 1024, f"the child read {int(out) // 1024} MB as its own peak"
+
+
+def test_the_scripts_of_one_step_share_a_time_budget(pool, monkeypatch):
+    """Ops probe: a loop of 3-second scripts ran for 40 minutes of one request (each script within its own limit)."""
+    monkeypatch.setattr(isolation, "STEP_SECONDS", 1.5)
+    env = _env(pool, time_limit=5.0)
+    slow = "x = 0\nwhile True:\n    x += 1"
+    started = time.monotonic()
+    with isolation.scripts_within(1.5):
+        with pytest.raises(ScriptLimitExceeded, match="time limit"):
+            env.execute(slow, {})  # given what is left of the step (1.5 s), not its own 5 s
+        with pytest.raises(ScriptLimitExceeded, match="ran for more than 1.5 s in all"):
+            env.evaluate("1 + 1", {})
+    assert time.monotonic() - started < 1.5 + isolation.GRACE_SECONDS + 2
+    assert env.evaluate("1 + 1", {}) == 2  # outside a step: each script its own limit
