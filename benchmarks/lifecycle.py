@@ -84,7 +84,7 @@ def register_approval_lanes() -> None:
     register_lane("Department", Role.DEPARTMENT_OFFICIAL.value)
 
 
-def set_up_world(application) -> dict:
+def set_up_world(application, act_months: int = 0) -> dict:
     """Demo world, the approval model published, and a school of the benchmark's own for monthly acts."""
     import random
 
@@ -96,7 +96,7 @@ def set_up_world(application) -> dict:
     from app.engine.publishing import publish_version
     from app.extensions import db
     from app.people.models import Organisation, User
-    from app.registry.models import NedbEnrollment
+    from app.registry.models import BusinessRecord, Licence, NedbEnrollment
 
     register_approval_lanes()
     with application.app_context(), clock.FrozenClock(SEED_AT):
@@ -114,13 +114,24 @@ def set_up_world(application) -> dict:
                                email="perf_accountant@bench.invalid")
         perf_accountant.set_password("pw")
         db.session.add(perf_accountant)
-        students = []
-        for i in range(PERF_STUDENTS):
-            iin = make_iin(rng, date(2012 + i % 5, 1 + i % 12, 1 + i), i % 2 == 0)
-            students.append({"iin": iin, "full_name": f"Оқушы {i}", "grade": 1 + i % 11})
-            db.session.add(NedbEnrollment(iin=iin, full_name=f"Оқушы {i}", school_bin=school.bin,
-                                          school_kind="private", grade=1 + i % 11, enrolled_on=date(1900, 9, 1),
-                                          withdrawn_on=None))
+        # No record, no payment: the school needs its business-register entry and a licence for every level (without
+        # them every line was excluded, and the run's check printed "0 of N lines accepted").
+        db.session.add(BusinessRecord(bin=school.bin, name=school.name, status="active", oked="85.31"))
+        db.session.add(Licence(number="PERF-0001", bin=school.bin, valid_from=date(1900, 1, 1), valid_until=None,
+                               levels="primary,basic,secondary"))
+        # One class of students per academic year the acts fall in, each child of an age that fits their grade that
+        # year (the identity check puts an implausible age up for review, and an act with a line to review cannot be
+        # accepted: one class born in 2012-2016 for acts going back decades had every act refused).
+        cohorts: dict[int, list[dict]] = {}
+        for year in range(_academic_year(_act_period(act_months)), 2027):
+            cohorts[year] = []
+            for i in range(PERF_STUDENTS):
+                grade = 1 + i % 11
+                iin = make_iin(rng, date(year - grade - 5, 1 + i % 6, 1 + i), i % 2 == 0)
+                name = f"Оқушы {year}-{i}"
+                cohorts[year].append({"iin": iin, "full_name": name, "grade": grade})
+                db.session.add(NedbEnrollment(iin=iin, full_name=name, school_bin=school.bin, school_kind="private",
+                                              grade=grade, enrolled_on=date(1900, 9, 1), withdrawn_on=None))
         norms = db.session.scalars(select(StudentNorm)).all()
         have = {(n.academic_year, n.level) for n in norms}
         for year in range(1900, 2101):
@@ -131,7 +142,7 @@ def set_up_world(application) -> dict:
                                                monthly_tiyn=norm.monthly_tiyn))
         db.session.commit()
         users = {u.username: u.id for u in db.session.scalars(select(User)).all()}
-        return {"school_id": school.id, "students": students, "users": users,
+        return {"school_id": school.id, "cohorts": cohorts, "users": users,
                 "region_id": accountant.organisation.region_id, "approval_org_id": accountant.organisation_id}
 
 
@@ -262,13 +273,26 @@ class Browser:
             raise AssertionError(f"POST /tasks/{task_id}: {response.status_code}\n"
                                  f"{response.get_data(as_text=True)[:2000]}")
 
-    def submit_api(self, task_id: int, data: dict) -> None:
+    def submit_api(self, task_id: int, data: dict, seen: int | None = None) -> None:
         """The JSON API a school's accounting system (or the page's script) calls: same validation, lock, audit."""
-        response = self.client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": data},
+        body = {"data": data} if seen is None else {"data": data, "seen": seen}
+        response = self.client.post(f"/api/v1/tasks/{task_id}/complete", json=body,
                                     headers={"X-CSRFToken": self.csrf})
         if response.status_code != 200:
             raise AssertionError(f"POST /api/v1/tasks/{task_id}/complete: {response.status_code}\n"
                                  f"{response.get_data(as_text=True)[:2000]}")
+
+
+def act_version(application, instance_id: int) -> int:
+    from sqlalchemy import select
+
+    from app.acts.models import Act
+    from app.engine.models import ProcessInstance
+    from app.extensions import db
+
+    with application.app_context():
+        return db.session.scalar(select(Act.lock_version).join(ProcessInstance, ProcessInstance.subject_id == Act.id)
+                                 .where(ProcessInstance.id == instance_id))
 
 
 HTTP_API = "3. HTTP, JSON API (test client, logged in, CSRF)"
@@ -289,10 +313,14 @@ def path_http(application, counter: SqlCounter, tracker: TaskTracker, n: int, st
                 db.session.commit()
             for step in steps:
                 task_id = tracker.take(instance_id, step.spec_name)
+                data, form, seen = step.data(i), step.form(i), None
+                if step.decides_act:  # an acceptance says which version of the act it read (as its page sends it)
+                    seen = act_version(application, instance_id)
+                    form = {**form, "_seen": str(seen)}
                 if api:
-                    browsers[step.username].submit_api(task_id, step.data(i))
+                    browsers[step.username].submit_api(task_id, data, seen)
                 else:
-                    browsers[step.username].submit_page(task_id, step.form(i))
+                    browsers[step.username].submit_page(task_id, form)
             background_pass(application, i, n)
             durations.append(time.perf_counter() - t0)
         total = time.perf_counter() - start_all
@@ -316,6 +344,7 @@ class Step:
     username: str
     form: Callable[[int], dict[str, str]]  # the page's fields for instance i
     data: Callable[[int], dict]  # the same as JSON for instance i
+    decides_act: bool = False  # the page and the API send the version of the act decided on
 
 
 def approval_steps() -> list[Step]:
@@ -353,30 +382,39 @@ def run_approval(application, world, counter, tracker, n: int, paths: set[str]) 
     return results + run_database_paths(application, counter, tracker, n, start, approval_steps(), paths)
 
 
+def _academic_year(period: date) -> int:
+    return period.year if period.month >= 9 else period.year - 1
+
+
 def _act_period(i: int) -> date:
     """Instance i gets its own month (one act per school and month), going back from October 2026."""
     months = 2026 * 12 + 9 - i
     return date(months // 12, months % 12 + 1, 1)
 
 
-def monthly_act_steps(students: list[dict]) -> list[Step]:
+def monthly_act_steps(current: dict) -> list[Step]:
+    """``current["students"]``: the class of the act being run (set when its instance is started)."""
     order_numbers = itertools.count(1)
-    lines = [{**student, "days_attended": 20} for student in students]
+
+    def lines() -> list[dict]:
+        return [{**student, "days_attended": 20} for student in current["students"]]
 
     def submit_form(_i: int) -> dict[str, str]:
         form = {"note": "benchmark"}
-        for row, line in enumerate(lines):
+        for row, line in enumerate(lines()):
             for key, value in line.items():
                 form[f"lines.{row}.{key}"] = str(value)
         return form
 
-    def pay(_i: int) -> dict:
-        return {"order_number": f"PP-{next(order_numbers)}", "paid_on": "2026-11-20"}
+    def pay(_i: int) -> dict:  # paid the day it runs: a payment is never dated before the act's acceptance
+        from app import clock
+
+        return {"order_number": f"PP-{next(order_numbers)}", "paid_on": clock.today().isoformat()}
 
     return [
-        Step("submit_act", "perf_accountant", submit_form, lambda i: {"note": "benchmark", "lines": lines}),
+        Step("submit_act", "perf_accountant", submit_form, lambda i: {"note": "benchmark", "lines": lines()}),
         Step("accept_act", "official", lambda i: {"decision": "accept", "comment": ""},
-             lambda i: {"decision": "accept", "comment": ""}),
+             lambda i: {"decision": "accept", "comment": ""}, decides_act=True),
         Step("pay_act", "operator", pay, pay),
     ]
 
@@ -391,11 +429,15 @@ def run_monthly_act(application, world, counter, tracker, n: int, paths: set[str
         version = db.session.query(ProcessModelVersion).filter_by(status="published").all()
         files = next(v.files for v in version if any(name == "monthly_act.bpmn" for name in v.files))
 
+    current: dict = {}
+
     def fresh_start(k: int):
         """Path k opens its acts in months of its own (one act per school and month)."""
         def start(i: int):
             school = db.session.get(Organisation, world["school_id"])
-            act = open_monthly_act(school, _act_period(k * n + i))
+            period = _act_period(k * n + i)
+            current["students"] = world["cohorts"][_academic_year(period)]
+            act = open_monthly_act(school, period)
             db.session.flush()
             return SimpleNamespace(id=act.instance_id)
         return start
@@ -408,7 +450,7 @@ def run_monthly_act(application, world, counter, tracker, n: int, paths: set[str
         n, service_caller=lambda task, name, params: canned)
     in_memory.note += " (Verify contingent answered by a stub: no database in this path)"
     results = [in_memory] + run_database_paths(application, counter, tracker, n, None,
-                                               monthly_act_steps(world["students"]), paths, fresh_start)
+                                               monthly_act_steps(current), paths, fresh_start)
     for r in results[1:]:
         r.note += "; Verify contingent reads NEDB and writes the act's lines, act and payment rows"
     return results
@@ -432,7 +474,7 @@ def main() -> None:
             dialect = db.engine.dialect.name
             counter = SqlCounter()
             counter.install(db.engine)
-        world = set_up_world(application)
+        world = set_up_world(application, act_months=4 * args.act_instances)  # at most 4 database paths
         tracker = TaskTracker()
         print(f"Machine: {machine_description()}")
         print(f"Database: {dialect} ({'fresh temporary file' if folder else 'DATABASE_URL, schema rebuilt'}), "
