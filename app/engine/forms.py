@@ -327,7 +327,8 @@ def _message(error) -> str:
     v = error.validator
     if v == "required":
         return _("This field is required.")
-    if v == "format" and isinstance(error.instance, str) and any(c.isdigit() and not c.isascii() for c in error.instance):
+    typed = error.instance if isinstance(error.instance, str) else ""
+    if v == "format" and any(c.isdigit() and not c.isascii() for c in typed):
         # １２… or ١٢…: a person sees twelve digits and a right number; say what is wrong with them
         return _("Type the number with the ordinary digits 0–9 (it has digits of another script).")
     if v == "format":

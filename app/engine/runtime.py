@@ -46,10 +46,10 @@ from app.engine.forms import (
     with_task_data_options,
 )
 from app.engine.handlers import TaskContext, get_handler
+from app.engine.isolation import scripts_within
 from app.engine.lanes import role_for_lane
 from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
 from app.engine.operators import call_operator
-from app.engine.isolation import scripts_within
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import dump_state, load_state
 from app.engine.specs import ParsedModel, spec_for_version

@@ -184,8 +184,9 @@ def test_the_memory_budget_counts_from_the_childs_own_start_not_its_parents_peak
 
     ballast = bytearray(400 * 1024 * 1024)  # this process's peak goes past 400 MB
     try:
-        out = subprocess.run([sys.executable, "-c", "from app.engine.scripting import _peak_memory_kb as p; print(p())"],
-                             capture_output=True, text=True, check=True, cwd=isolation._ROOT).stdout
+        code = "from app.engine.scripting import _peak_memory_kb as p; print(p())"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             cwd=isolation._ROOT).stdout
     finally:
         del ballast
     assert int(out) < 300 * 1024, f"the child read {int(out) // 1024} MB as its own peak"
