@@ -130,6 +130,10 @@ def test_discard_retire_and_migrate_selected_ask_first(new_page):
         ProcessModelVersion.process_model_id == v1.process_model_id))} == {"published", "draft"}
 
     owner.goto(f"/modeler/versions/{v2.id}/migrate")
+    # nothing is ticked until the owner ticks it (every running instance came ticked: six migrated of two chosen)
+    expect(owner.locator(".migrate-check:checked")).to_have_count(0)
+    owner.check("#migrate-all")
+    expect(owner.locator(".migrate-check:not(:checked)")).to_have_count(0)
     owner.click("#migrate-selected")
     assert questions[-1] == ("Migrate the selected instances to v2? Each migration is audited and can be "
                              "reverted.")
