@@ -53,6 +53,9 @@ JOBS = Gauge("tapsyrys_background_jobs", "Background jobs (registry imports, mon
 REGISTRY_CALLS = Counter("tapsyrys_registry_calls_total", "Calls to a live registry service (NEDB's HTTP API) by "
                          "outcome: ok, unavailable (no answer, an HTTP error), malformed (an answer we cannot use)",
                          ["registry", "outcome"])
+SANDBOXES = Counter("tapsyrys_script_sandboxes_total", "Sandbox processes for scripts (app/engine/isolation.py) by "
+                    "event: started, timeout (killed past a script's time limit), died (a crash: a signal or an "
+                    "exit), retired (replaced after a script over its limits)", ["event"])
 LAST_PASS_AGE = Gauge("tapsyrys_background_pass_age_seconds", "Seconds since the last background pass finished",
                       multiprocess_mode="max")
 

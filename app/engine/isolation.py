@@ -228,6 +228,15 @@ def serve() -> None:  # pragma: no cover - runs in the child process (exercised 
 # The caller's side
 
 
+def _count(event: str) -> None:
+    """The metric of the app that runs the engine (``tapsyrys_script_sandboxes_total``), if it has one."""
+    try:
+        from app.observability import SANDBOXES
+    except ImportError:  # pragma: no cover - the engine used without the app
+        return
+    SANDBOXES.labels(event).inc()
+
+
 class _Child:
     """One sandbox process and its pipes."""
 
@@ -242,6 +251,7 @@ class _Child:
         self.calls = 0
         self.overran = False
         self.pid = os.getpid()
+        _count("started")
         if self._read(1, time.monotonic() + START_SECONDS) != b"R":
             self.kill()
             raise ScriptLimitExceeded("the sandbox process for scripts did not start")
@@ -360,12 +370,14 @@ class SandboxPool:
             raise
         if answer is None:
             ended = child.how_it_ended()
+            _count("timeout" if child.overran else "died")
             child.kill()
             raise ScriptLimitExceeded(f"script stopped its sandbox process ({ended})")
         if answer[0] == "ok":
             self._give_back(child)
             return answer[1]
         if answer[1] == "ScriptLimitExceeded":
+            _count("retired")
             child.kill()  # a fresh child for the next script: its peak memory and heap start anew
         else:
             self._give_back(child)

@@ -205,3 +205,20 @@ def test_the_scripts_of_one_step_share_a_time_budget(pool, monkeypatch):
             env.evaluate("1 + 1", {})
     assert time.monotonic() - started < 1.5 + isolation.GRACE_SECONDS + 2
     assert env.evaluate("1 + 1", {}) == 2  # outside a step: each script its own limit
+
+
+def test_the_sandboxes_are_counted_for_the_operators_metrics(pool):
+    """Ops probe: /metrics said nothing of sandbox processes started, stopped at the time limit or crashed."""
+    from app.observability import SANDBOXES
+
+    def seen(event: str) -> float:
+        return SANDBOXES.labels(event)._value.get()
+
+    before = {event: seen(event) for event in ("started", "timeout", "died")}
+    env = _env(pool, time_limit=0.5)
+    with pytest.raises(ScriptLimitExceeded):
+        env.execute(COLLIDING_HASHES, {})
+    with pytest.raises(ScriptLimitExceeded):
+        _env(pool).execute(NESTED_TUPLE_HASH, {})
+    assert seen("timeout") == before["timeout"] + 1 and seen("died") == before["died"] + 1
+    assert seen("started") == before["started"] + 2
