@@ -19,6 +19,7 @@ from app.audit.operations import record_event, record_events
 from app.contracts.models import Contract
 from app.dormitories.models import DormitoryTerms
 from app.dormitories.verification import DORMITORY
+from app.engine.data_names import provide_names
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
@@ -169,3 +170,7 @@ def reverify_other_claims(acts) -> dict:
                                        "because": "two_dormitories", "adjustments": adjusted.get(act.id, [])}})
         record_events(events)  # one look-up of the chains' heads and one INSERT, however many acts
     return {}
+
+
+# The dormitory contract process is started with these (app.engine.data_names: no step of the model sets them).
+provide_names("contract_id", "region_code", "locality", "signing")

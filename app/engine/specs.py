@@ -718,6 +718,14 @@ def unsent_message_notices(files: dict[str, str]) -> list[ModelProblem]:
     return notices
 
 
+def unset_names(files: dict[str, str]) -> list[ModelProblem]:
+    """Notices: names scripts and conditions read that no step of the model sets (app.engine.data_names)."""
+    from app.engine.data_names import unset_name_notices
+
+    trees, problems = parse_trees(files)
+    return [] if problems else unset_name_notices(files, trees)
+
+
 def model_notices(files: dict[str, str]) -> list[ModelProblem]:
     """Everything the editor says of a draft that does not stop publishing."""
-    return implicit_end_notices(files) + layout_notices(files) + unsent_message_notices(files)
+    return implicit_end_notices(files) + layout_notices(files) + unsent_message_notices(files) + unset_names(files)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.contracts.handlers import contract_of
 from app.contracts.models import Contract
+from app.engine.data_names import provide_names
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
 from app.extensions import db
@@ -76,3 +77,7 @@ def start_year_end_of(ctx, contract_id: int, academic_year: str) -> dict:
     years gets one per year)."""
     instance = operations.start_year_end(_contract(ctx, contract_id), ctx.actor, academic_year)
     return {"instance_id": instance.id, "academic_year": academic_year}
+
+
+# What the year-end report's approval gives the process (the model's gateways read them; no step of it sets them).
+provide_names("report_decision", "closes_contract")

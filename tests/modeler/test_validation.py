@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.specs import validate_files
+from app.extensions import db
 from tests.modeler.factory import chain_model, two_step, user_task
 
 
@@ -163,3 +164,32 @@ def test_an_event_subprocess_is_reached_by_its_trigger_not_by_a_flow(app_ctx):
     # An ordinary subprocess without a flow into it is still unreachable.
     files["trial.bpmn"] = files["trial.bpmn"].replace('triggeredByEvent="true"', "")
     assert "cannot be reached" in _only(_problems(files), "on_error")
+
+
+def test_a_name_read_that_no_step_sets_is_a_notice_with_the_likely_typo(world):
+    """Process owner probe: a script reading ``verifikation`` (for ``verification``) and a gateway testing a ``valid``
+    nothing set published with no problem, then stopped the first live instance that reached them."""
+    from app.engine.specs import model_notices
+    from tests.modeler.factory import chain_model, user_task
+
+    script = ('<bpmn:scriptTask id="calc" name="Bonus"><bpmn:script>'
+              'bonus = commnet + "!"\nok = valid and all(x > 0 for x in [1, 2])\nf = lambda y: y + 1\n'
+              'total = f(len(comment))</bpmn:script></bpmn:scriptTask>')
+    files = chain_model("typos", [("fill", "School accountant", user_task("fill", "Fill in")),
+                                  ("calc", "School accountant", script)])
+    notices = [n for n in model_notices(files) if "no step of this model sets it" in n.message]
+    by_name = {n.message.split(" ", 1)[0]: n for n in notices}
+    assert set(by_name) == {"'commnet'", "'valid'"}, [n.message for n in notices]
+    assert "did you mean 'comment'?" in by_name["'commnet'"].message and by_name["'commnet'"].element_id == "calc"
+    assert "did you mean" not in by_name["'valid'"].message
+
+
+def test_the_shipped_models_read_only_names_they_or_the_domain_set(world):
+    from sqlalchemy import select
+
+    from app.engine.models import ProcessModelVersion
+    from app.engine.specs import model_notices
+
+    for version in db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "published")):
+        unset = [str(n) for n in model_notices(version.files) if "no step of this model sets it" in n.message]
+        assert unset == [], unset

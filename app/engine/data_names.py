@@ -1,0 +1,140 @@
+"""Names a model reads that nothing in it sets: said in the editor before the model runs.
+
+A script reading ``verifikation`` (for ``verification``) or a gateway testing ``valid`` that no step sets published
+with no problem, then stopped the first live instance to reach it ("'valid' is not defined"), in front of a school
+submitting its act. A model's steps set task data through scripts (what they assign), forms (their fields), service
+tasks (their result variable), decision tables (their outputs), data objects and multi-instance items; the process's
+start and the domain's task handlers set more, which the domain names with :func:`provide_names` (the engine imports
+no domain package). What is read is looked for in all of these; a name found in none is a notice — a close match
+among the names that are set is named as the likely typo. It does not stop publishing: a model may be started with
+data of its own.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+
+from flask_babel import gettext as _
+
+from app.engine.errors import ModelProblem
+
+_PROVIDED: set[str] = set()
+
+
+def provide_names(*names: str) -> None:
+    """Names task data has without a step of the model setting them: a process's start data, a task handler's
+    results (``act_id``, ``decision``...). Called by the domain when it is imported."""
+    _PROVIDED.update(names)
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _parsed(source: str, mode: str):
+    try:
+        return ast.parse(source or "", mode=mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the script check reports it
+
+
+def _bound(tree) -> set[str]:
+    """Names a source binds itself: assignments, loop and comprehension targets, function and lambda arguments."""
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.Lambda | ast.AsyncFunctionDef):
+            args = node.args
+            names |= {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+            names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                names.add(node.name)
+    return names
+
+
+def _read(source: str, mode: str) -> set[str]:
+    tree = _parsed(source, mode)
+    if tree is None:
+        return set()
+    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return loaded - _bound(tree)
+
+
+def _scripts(el) -> list[str]:
+    texts = [el.findtext("{*}script") or ""] if _local(el.tag) == "scriptTask" else []
+    return texts + [s.text or "" for s in el.iter("{*}preScript", "{*}postScript")]
+
+
+def _set_names(files: dict[str, str], trees: dict) -> set[str]:
+    names = set(_PROVIDED)
+    for name, text in files.items():
+        if name.endswith(".schema.json"):
+            try:
+                schema = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+                names |= {key for key in schema["properties"] if isinstance(key, str)}
+    for name, root in trees.items():
+        if name.endswith(".dmn"):
+            names |= {el.get("name") for el in root.iter("{*}output") if el.get("name")}
+            names |= {el.get("id") for el in root.iter("{*}decision") if el.get("id")}
+    diagrams = [(name, root) for name, root in trees.items() if name.endswith(".bpmn")]
+    for _f, root in diagrams:
+        for el in root.iter():
+            tag = _local(el.tag)
+            for source in _scripts(el):
+                tree = _parsed(source, "exec")
+                if tree is not None:
+                    names |= _bound(tree)
+            for attribute in ("resultVariable", "messageVariable", "variable", "outputElementVariable"):
+                if el.get(attribute):
+                    names.add(el.get(attribute))
+            if tag in ("dataObject", "dataObjectReference", "dataInput", "dataOutput", "dataStoreReference"):
+                names |= {value for value in (el.get("id"), el.get("name")) if value}
+            if tag in ("inputDataItem", "outputDataItem", "loopDataInputRef", "loopDataOutputRef"):
+                names |= {value for value in (el.get("name"), el.get("id"), (el.text or "").strip()) if value}
+    return names
+
+
+def _reads(root) -> list[tuple[object, str, set[str]]]:
+    """(element, where, names read) of each script and expression of a diagram."""
+    found = []
+    for el in root.iter():
+        tag = _local(el.tag)
+        for source in _scripts(el):
+            found.append((el, "script", _read(source, "exec")))
+        if tag == "sequenceFlow":
+            condition = el.findtext("{*}conditionExpression")
+            if condition and condition.strip():
+                found.append((el, "condition", _read(condition.strip(), "eval")))
+        if tag in ("loopCardinality", "completionCondition") and (el.text or "").strip():
+            owner = el.getparent().getparent() if el.getparent() is not None else el
+            found.append((owner if owner is not None else el, "expression", _read(el.text.strip(), "eval")))
+    return found
+
+
+def unset_name_notices(files: dict[str, str], trees: dict) -> list[ModelProblem]:
+    """A notice per step reading a name that no step of the model sets (nor the start or a handler, as the domain
+    names them), with the likely typo when one of the set names is close."""
+    from app.engine.scripting import SAFE_BUILTINS
+
+    notices: list[ModelProblem] = []
+    known = _set_names(files, trees)
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for el, _where, read in _reads(root):
+            for name in sorted(read - known - set(SAFE_BUILTINS)):
+                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+                if close:
+                    message = _("%(name)s is read here, but no step of this model sets it: did you mean %(match)s? "
+                                "When it runs, this step fails unless the process is started with %(name)s.",
+                                name=repr(name), match=repr(close[0]))
+                else:
+                    message = _("%(name)s is read here, but no step of this model sets it (a script, a form field, an "
+                                "operator's or a decision table's result): when it runs, this step fails unless the "
+                                "process is started with %(name)s.", name=repr(name))
+                notices.append(ModelProblem(filename, message, el.get("id"), el.sourceline, el.get("name") or None))
+    return notices
