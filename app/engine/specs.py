@@ -293,9 +293,45 @@ _SANDBOX_REASONS = (
 )
 
 
-def sandbox_reason(message: str) -> str:
+#: Python's own words for the syntax errors a person makes most, in the reader's language (the message read
+#: "синтаксическая ошибка: expected ':' at statement: …", half in English, with the diagram file's line only)
+_SYNTAX_WORDS = (
+    (re.compile(r"invalid syntax"), lambda m: _("the line cannot be read as Python")),
+    (re.compile(r"expected ':'"), lambda m: _("a colon (:) is missing at the end of the line")),
+    (re.compile(r"'(.)' was never closed"), lambda m: _("the bracket %(b)s is never closed", b=m[1])),
+    (re.compile(r"unmatched '(.)'"), lambda m: _("the bracket %(b)s closes nothing", b=m[1])),
+    (re.compile(r"unexpected indent"), lambda m: _("the line is indented where it should not be")),
+    (re.compile(r"expected an indented block after '?(.+?)'? (?:statement )?on line (\d+)"),
+     lambda m: _("the lines after %(what)s on line %(n)s must be indented", what=m[1], n=m[2])),
+    (re.compile(r"unindent does not match any outer indentation level"),
+     lambda m: _("the line's indentation matches no line above it")),
+    (re.compile(r"unterminated (?:triple-quoted )?string literal.*"), lambda m: _("a text in quotes is not closed")),
+    (re.compile(r"invalid decimal literal"),
+     lambda m: _("a number runs into letters (a name cannot start with a digit)")),
+)
+_SYNTAX = re.compile(r"(?:syntax error|IndentationError|TabError): (.*?)(?: at statement: '(.*)')?", re.S)
+
+
+def _syntax_reason(match: re.Match, line: int | None) -> str:
+    reason, code = match[1].strip(), match[2]
+    for pattern, say in _SYNTAX_WORDS:
+        words = pattern.fullmatch(reason)
+        if words:
+            reason = say(words)
+            break
+    if code:
+        reason = f"{reason} («{code.strip()[:80]}»)"
+    if line:
+        return _("syntax error on line %(n)s of the script: %(reason)s", n=line, reason=reason)
+    return _("syntax error: %(reason)s", reason=reason)
+
+
+def sandbox_reason(message: str, line: int | None = None) -> str:
     """The sandbox's reason (RestrictedPython's English) in the reader's language, where it is one of the common
-    ones; Python's own syntax-error wording stays as it is inside it."""
+    ones; a syntax error with its line in the script and, for the common mistakes, Python's words translated too."""
+    syntax = _SYNTAX.fullmatch(message.strip())
+    if syntax:
+        return _syntax_reason(syntax, line)
     for pattern, say in _SANDBOX_REASONS:
         match = pattern.fullmatch(message.strip())
         if match:
@@ -308,8 +344,9 @@ def _script_problems(source: str | None, mode: str, filename: str, element_id: s
     if not source:
         return []
     found = [
-        ModelProblem(filename, (_("Script rejected: %(reason)s", reason=sandbox_reason(p.message)) if mode == "exec"
-                                else _("Expression rejected: %(reason)s", reason=sandbox_reason(p.message))),
+        ModelProblem(filename, (_("Script rejected: %(reason)s", reason=sandbox_reason(p.message, p.line))
+                                if mode == "exec" else
+                                _("Expression rejected: %(reason)s", reason=sandbox_reason(p.message))),
                      element_id, line, name)
         for p in check_script(source, mode)
     ]

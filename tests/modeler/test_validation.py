@@ -193,3 +193,23 @@ def test_the_shipped_models_read_only_names_they_or_the_domain_set(world):
     for version in db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "published")):
         unset = [str(n) for n in model_notices(version.files) if "no step of this model sets it" in n.message]
         assert unset == [], unset
+
+
+@pytest.mark.parametrize(("source", "line", "ru_words"), [
+    ("x = 1\nif paid_total > 0\n    x = 2", 2, "не хватает двоеточия"),
+    ("x = (1 +\n", 1, "скобка ( не закрыта"),
+    ("if x:\ny = 2", 2, "должны быть с отступом"),
+    ("total = 1a", 1, "число сливается с буквами"),
+])
+def test_a_scripts_syntax_error_names_its_line_in_the_script_in_the_readers_words(app, source, line, ru_words):
+    """Process owner probe: "синтаксическая ошибка: expected ':' at statement: …" — half English, and only the
+    diagram file's line given."""
+    from flask_babel import force_locale
+
+    from app.engine.specs import _script_problems
+
+    with app.test_request_context(), force_locale("ru"):
+        (problem,) = _script_problems(source, "exec", "m.bpmn", "calc", 151)
+    assert f"в строке {line} скрипта" in problem.message and ru_words in problem.message, problem.message
+    assert "expected" not in problem.message and "never closed" not in problem.message
+    assert problem.line == 151 and problem.element_id == "calc"
