@@ -115,6 +115,21 @@ def _reads(root) -> list[tuple[object, str, set[str]]]:
     return found
 
 
+def _table_reads(root) -> list[tuple[object, str, set[str]]]:
+    """(rule or input, where, names read) of a decision table's cells: its input expressions and each rule's
+    entries run as Python over the task data (an output cell ``urban`` without quotes is a name, not a text)."""
+    found = []
+    for table in root.iter("{*}decisionTable"):
+        for entry in table.iter("{*}inputExpression"):
+            found.append((entry.getparent(), "input", _read((entry.findtext("{*}text") or "").strip(), "eval")))
+        for rule in table.iter("{*}rule"):
+            for cell in [*rule.iter("{*}inputEntry"), *rule.iter("{*}outputEntry")]:
+                text = (cell.findtext("{*}text") or "").strip()
+                if text and text != "-" and "?" not in text:
+                    found.append((rule, "cell", _read(text, "eval")))
+    return found
+
+
 def unset_name_notices(files: dict[str, str], trees: dict) -> list[ModelProblem]:
     """A notice per step reading a name that no step of the model sets (nor the start or a handler, as the domain
     names them), with the likely typo when one of the set names is close."""
@@ -123,9 +138,8 @@ def unset_name_notices(files: dict[str, str], trees: dict) -> list[ModelProblem]
     notices: list[ModelProblem] = []
     known = _set_names(files, trees)
     for filename, root in trees.items():
-        if not filename.endswith(".bpmn"):
-            continue
-        for el, _where, read in _reads(root):
+        reads = _reads(root) if filename.endswith(".bpmn") else _table_reads(root) if filename.endswith(".dmn") else []
+        for el, _where, read in reads:
             for name in sorted(read - known - set(SAFE_BUILTINS)):
                 close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
                 if close:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app import clock
 from app.acts.models import StudentNorm
 from app.audit.operations import record_event
+from app.engine.data_names import provide_names
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
@@ -134,3 +135,7 @@ def allocated_tiyn(order: StateOrder, exclude_application_id: int | None = None)
 guard_record(StateOrder, ("placed", "open"), lambda order: _(
     "This process carries state order %(number)s, which only it closes: cancelling would leave the order open for "
     "applications. Suspend the process instead.", number=order.number))
+
+
+# The state order process is started with these (app.engine.data_names: its decision table reads academic_year).
+provide_names("order_id", "academic_year", "window_closes_at")

@@ -45,3 +45,15 @@ def test_the_dormitories_reconciliation_names_its_claimed_column_in_the_readers_
         download = operator.get(f"/reports/reconciliation.csv?period={month:%Y-%m}&instrument=dormitory")
         header = download.get_data().decode("utf-8-sig").splitlines()[0]
         assert word in header and "Claimed" not in header
+
+
+def test_the_dormitory_models_read_only_names_they_or_the_domain_set(dorm_world):
+    """The modeler's notice of names no step sets (app.engine.data_names) says nothing of the shipped models."""
+    from app.engine.models import ProcessModelVersion
+    from app.engine.specs import model_notices
+
+    versions = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "published")).all()
+    assert any(".dmn" in name for v in versions for name in v.files)
+    for version in versions:
+        unset = [str(n) for n in model_notices(version.files) if "no step of this model sets it" in n.message]
+        assert unset == [], unset

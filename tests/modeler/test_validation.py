@@ -213,3 +213,18 @@ def test_a_scripts_syntax_error_names_its_line_in_the_script_in_the_readers_word
     assert f"в строке {line} скрипта" in problem.message and ru_words in problem.message, problem.message
     assert "expected" not in problem.message and "never closed" not in problem.message
     assert problem.line == 151 and problem.element_id == "calc"
+
+
+def test_a_decision_table_cell_naming_something_no_step_sets_is_a_notice(world):
+    """Process owner probe: an output cell ``urban`` without quotes (a name, not a text) was accepted."""
+    from app.engine.specs import model_notices
+    from tests.modeler.factory import NORM_DMN, NORM_RULE_TASK, chain_model
+
+    files = chain_model("norms", [("decide", "School accountant", NORM_RULE_TASK)])
+    files["norm.dmn"] = NORM_DMN.replace("<outputEntry id=\"r1_out\"><text>100</text>",
+                                         "<outputEntry id=\"r1_out\"><text>urban</text>")
+    notices = [n for n in model_notices(files) if "no step of this model sets it" in n.message]
+    assert any(n.message.startswith("'urban'") and n.filename == "norm.dmn" and n.element_id == "r1"
+               for n in notices), [str(n) for n in notices]
+    files["norm.dmn"] = NORM_DMN
+    assert not [n for n in model_notices(files) if n.message.startswith("'urban'")]
