@@ -149,7 +149,9 @@ MAX_SEQUENCE_LENGTH = 1_000_000  # items (or characters) produced by one repetit
 MAX_DECIMAL_EXPONENT = 30_000  # ~ MAX_INT_BITS as decimal digits
 _TIME_CHECK_EVERY = 128  # steps between wall-clock (and memory) checks
 MAX_SCRIPT_MEMORY_MB = 512  # the process's peak memory may grow this much during one script
-MAX_TASK_DATA_UNITS = 2_000_000  # a script's task data, as stored (see data_units): ≈ 64 MB of text at most
+#: a script's task data, as stored (see data_units): ≈ 16 MB of text at most. An act of 5,000 students is about 100,000
+#: units; 60 MB of task data (under the former 2,000,000) grew a web worker to 1.3 GB while it was copied and saved.
+MAX_TASK_DATA_UNITS = 500_000
 
 
 def _peak_memory_kb() -> int:
