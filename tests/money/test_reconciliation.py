@@ -93,6 +93,19 @@ def _assert_equal(rows, expected) -> None:
         assert r.payable_tiyn == e["accepted"] + e["adjusted"] and r.outstanding_tiyn == r.payable_tiyn - e["paid"]
 
 
+
+def _claw_back_an_october_line_in_november():
+    """A paid October line's student is found withdrawn in September; November's act, accepted, claws it back."""
+    october = db.session.scalars(select(Act).where(Act.number.like("%202610"), Act.status == "paid")).one()
+    gone = october.lines[3]
+    db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == gone.iin)).one().withdrawn_on = \
+        date(2026, 9, 20)
+    db.session.commit()
+    november = _submit(NOVEMBER)
+    complete_task(open_task(november, "accept_act").id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    return gone, november
+
 def test_reconciliation_equals_the_sums_of_the_lines(world, browser):
     _month_of_every_kind()
     everything = scope_clause(user("operator"), Act.region_id, Act.school_id)
@@ -104,14 +117,7 @@ def test_reconciliation_equals_the_sums_of_the_lines(world, browser):
     assert total.claimed_tiyn == sum(e["claimed"] for e in expected.values())
 
     # November: the paid October line of a withdrawn student is clawed back and accepted with November's act.
-    october = db.session.scalars(select(Act).where(Act.number.like("%202610"), Act.status == "paid")).one()
-    gone = october.lines[3]
-    db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == gone.iin)).one().withdrawn_on = \
-        date(2026, 9, 20)
-    db.session.commit()
-    november = _submit(NOVEMBER)
-    complete_task(open_task(november, "accept_act").id, user("official"), data={"decision": "accept"})
-    db.session.commit()
+    gone, november = _claw_back_an_october_line_in_november()
     rows, total = reconcile(NOVEMBER, everything)
     _assert_equal(rows, _expected(NOVEMBER))
     assert total.adjusted_tiyn == -_norm(gone) and total.payable_tiyn == db.session.get(Act, november.id).amount_tiyn
@@ -142,14 +148,7 @@ def test_the_public_figures_of_a_month_are_the_reconciliations(world):
     from app.public.figures import by_month, refresh_public_figures
 
     _month_of_every_kind()
-    october = db.session.scalars(select(Act).where(Act.number.like("%202610"), Act.status == "paid")).one()
-    gone = october.lines[3]
-    db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == gone.iin)).one().withdrawn_on = \
-        date(2026, 9, 20)
-    db.session.commit()
-    november = _submit(NOVEMBER)
-    complete_task(open_task(november, "accept_act").id, user("official"), data={"decision": "accept"})
-    db.session.commit()
+    gone, november = _claw_back_an_october_line_in_november()
     refresh_public_figures()
     db.session.commit()
 
