@@ -102,3 +102,19 @@ def test_the_note_a_school_sends_with_its_act_is_shown_to_the_official_and_on_th
     db.session.commit()
     assert 'id="act-note"' not in official.get(f"/acts/{act.id}").get_data(as_text=True)
     assert db.session.get(Act, act.id).note is None
+
+
+def test_a_step_without_a_handler_on_an_acts_process_shows_the_act(world, browser):
+    """Process owner probe: a co-signature step the owner added to the act's process showed its form fields only —
+    the head approved without seeing the amount, the lines or the report."""
+    from app.engine.models import HumanTask
+    from app.extensions import db
+    from tests.helpers import act_of_school, open_task
+
+    act = act_of_school("Alatau Lyceum")
+    task = open_task(act, "accept_act")
+    db.session.get(HumanTask, task.id).handler = None  # as a step drawn by the owner has none
+    db.session.commit()
+    page = browser("official_almaty").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="act-summary"' in page and 'id="verification-report"' in page and 'id="act-amount"' in page
+    assert act.number in page

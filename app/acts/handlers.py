@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from app.acts import operations
 from app.acts.models import Act
 from app.engine.errors import DomainConflict, DomainRefused
-from app.engine.handlers import TaskContext, TaskHandler, task_handler
+from app.engine.handlers import TaskContext, TaskHandler, subject_panel, task_handler
 from app.engine.operators import operator
 from app.extensions import db
 from app.instruments import instrument_of
@@ -42,8 +42,7 @@ class DecideAct(TaskHandler):
     template = "acts/_decide_panel.html"
 
     def context(self, ctx: TaskContext) -> dict:
-        act = act_of(ctx)
-        return {"act": act, "rules": instrument_of(act).rules, "instrument": instrument_of(act)}
+        return _read_only(ctx)
 
     def seen(self, ctx: TaskContext) -> str | None:
         return str(act_of(ctx).lock_version)
@@ -65,6 +64,16 @@ class DecideAct(TaskHandler):
                                    amount=format_tenge(act.amount_tiyn)))
         operations.decide(act, data["decision"], data.get("comment"), ctx.actor)
         return {"decision": data["decision"]}
+
+
+def _read_only(ctx: TaskContext) -> dict:
+    act = act_of(ctx)
+    return {"act": act, "rules": instrument_of(act).rules, "instrument": instrument_of(act)}
+
+
+# A step of the act's process without a handler of its own (a co-signature a process owner added) shows the act:
+# its summary, amount and verification report.
+subject_panel("act", "acts/_subject_panel.html", _read_only)
 
 
 @operator("acts/verify", params={"act_id": int})

@@ -49,6 +49,24 @@ class TaskHandler:
 _HANDLERS: dict[str, TaskHandler] = {}
 DEFAULT_HANDLER = TaskHandler()
 
+#: What a step with no handler shows of its instance's record, by the record's kind (``subject_type``): a step a
+#: process owner adds to the act's process ("the head co-signs acts above an amount") showed only its form fields,
+#: no amount, no lines. The domain registers (template, context) pairs; the engine imports no domain package.
+_SUBJECT_PANELS: dict[str, tuple[str, Any]] = {}
+
+
+def subject_panel(subject_type: str, template: str, context) -> None:
+    """Show ``template`` (with ``context(ctx)``) on the handler-less steps of instances about a ``subject_type``."""
+    _SUBJECT_PANELS[subject_type] = (template, context)
+
+
+def subject_panel_for(ctx: TaskContext) -> tuple[str | None, dict]:
+    found = _SUBJECT_PANELS.get(getattr(ctx.instance, "subject_type", None) or "")
+    if found is None:
+        return None, {}
+    template, context = found
+    return template, context(ctx)
+
 
 def task_handler(handler_id: str):
     def decorate(cls: type[TaskHandler]) -> type[TaskHandler]:

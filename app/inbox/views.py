@@ -17,7 +17,7 @@ from app.engine import incidents, signals
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.form_view import build_fields
 from app.engine.forms import localised
-from app.engine.handlers import get_handler
+from app.engine.handlers import get_handler, subject_panel_for
 from app.engine.models import HumanTask
 from app.engine.runtime import (
     acting_for,
@@ -280,6 +280,8 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
     seen = None
     try:
         extra = handler.context(ctx)
+        if panel is None and not task.handler:  # a step the owner added: what its instance is about, read-only
+            panel, extra = subject_panel_for(ctx)
         seen = handler.seen(ctx)
         if actionable and values is None:
             values = handler.prefill(ctx)
