@@ -6,7 +6,8 @@ verification's count of days (:func:`app.dormitories.verification.place_days`): 
 which the student was enrolled full-time at the named institution and both of the dormitory's documents were valid,
 at the contract's rate per place, pro rata by days. A student found withdrawn (or never enrolled there, or not
 full-time) for a month already paid becomes a claw-back on the dormitory's next act with that rule, the month and
-the registry's evidence; a correction back reverses it. A dormitory with no document of a kind on record today
+the registry's evidence (so does one the registry now gives an address in the dormitory's region, when the contract
+excludes local residents); a correction back reverses it. A dormitory with no document of a kind on record today
 keeps its month's days as paid (a record missing now is not evidence about a month already paid, as for the
 schools' licences). A decided line is never priced above the days it was paid: a claw-back is for days no longer
 covered, not a second look at the beds or the contract.
@@ -35,9 +36,11 @@ def _evidence(records) -> dict:
 
 
 def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: list, rate_tiyn: int,
-                  document_days: set[int]) -> Correction:
+                  document_days: set[int], local_region: str | None = None) -> Correction:
     """What an accepted place earns on today's registry, and the rule (in the rules' precedence) that says so: the
-    days the first verification pays (``document_days``: the month's days both documents are valid, ordinals)."""
+    days the first verification pays (``document_days``: the month's days both documents are valid, ordinals).
+    ``local_region``: the dormitory's region when its contract excludes local residents — a student the registry
+    now gives an address there is a local resident for the month already paid (the repricing had not looked)."""
     start, end = month_bounds(original.period)
     first, last = occupied_days(place.moved_in, place.moved_out, start, end)
     evidence = _evidence(records)
@@ -49,6 +52,9 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
         return Correction("not_enrolled", 0, evidence)
     if not full_time:
         return Correction("not_full_time", 0, evidence)
+    if local_region is not None and any(r.home_region == local_region for r in full_time):
+        evidence["home_region"] = local_region
+        return Correction("local_resident", 0, evidence)
     enrolled, covered = place_days(first, last, full_time, document_days)
     was_paid = line.paid_days if line.paid_days is not None else line.days_attended
     paid = min(covered, was_paid)
@@ -69,6 +75,10 @@ def _document_window(ctx: DormContext) -> set[int]:
     return set(range(ctx.start.toordinal(), ctx.end.toordinal() + 1))
 
 
+def _local_region(ctx: DormContext) -> str | None:
+    return ctx.region_code if ctx.excludes_local_residents else None
+
+
 def _repricing(registry: StudentRegistry):
     def reprice_all(rows: list) -> dict[int, Correction]:
         if not rows:
@@ -80,7 +90,8 @@ def _repricing(registry: StudentRegistry):
         windows = {act_id: _document_window(ctx) for act_id, ctx in contexts.items()}
         records = registry.enrollments_for({ln.iin for ln, _ in rows})
         return {line.id: reprice_place(line, original, places[line.id], records.get(line.iin, []),
-                                       int(contexts[original.id].rate_tiyn or 0), windows[original.id])
+                                       int(contexts[original.id].rate_tiyn or 0), windows[original.id],
+                                       _local_region(contexts[original.id]))
                 for line, original in rows}
 
     return reprice_all

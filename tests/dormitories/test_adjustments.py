@@ -170,3 +170,24 @@ def test_a_withdrawal_before_the_documents_days_claws_back_the_whole_paid_amount
     assert adjustment.amount_tiyn == -(rate * 15 // 30)
     if rate == 1_900_000:
         assert adjustment.amount_tiyn == -950_000
+
+
+def test_a_student_the_registry_later_gives_a_local_address_is_clawed_back(dorm_year):
+    """Dorm helper: the repricing of paid months never looked at the local-resident rule: a student the registry
+    corrected to an address in the dormitory's region kept the paid place (the first verification excludes it)."""
+    from app.dormitories.verification import dormitory_contexts
+
+    september = _month(dorm_year, SEPTEMBER)
+    rate = db.session.scalar(select(DormitoryTerms.place_rate_tiyn)
+                             .where(DormitoryTerms.contract_id == dorm_year["contracts"]["dorm_a"].id))
+    context = dormitory_contexts([september])[september.id]
+    assert context.excludes_local_residents
+    line = next(ln for ln in september.lines if ln.outcome == "accepted" and ln.amount_tiyn == rate)
+    for enrolment in db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == line.iin)):
+        enrolment.home_region = context.region_code  # corrected after September was paid
+    db.session.commit()
+    october = _month(dorm_year, OCTOBER, decide=False)
+    (claw,) = db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == october.id)).all()
+    assert (claw.iin, claw.rule_code, claw.amount_tiyn, claw.period) == (line.iin, "local_resident", -rate, SEPTEMBER)
+    assert not [ln for ln in october.lines if ln.iin == line.iin and ln.outcome == "accepted"], \
+        "this month's line is excluded by the rule pass itself"
