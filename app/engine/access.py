@@ -36,6 +36,22 @@ def use_substitution_rule(rule: SubstitutionRule) -> None:
     _rules["substitution"] = rule
 
 
+def _anyone(role, region_id, organisation_id) -> bool:
+    return True  # not known: no warning
+
+
+_rules["staffed"] = _anyone
+
+
+def use_staffing_rule(rule: Callable[[str, int | None, int | None], bool]) -> None:
+    """``rule(role, region_id, organisation_id)``: whether an active person with the role may take a task there."""
+    _rules["staffed"] = rule
+
+
+def staffed(role: str, region_id: int | None, organisation_id: int | None) -> bool:
+    return bool(_rules["staffed"](role, region_id, organisation_id))
+
+
 def can_see(user, region_id: int | None, organisation_id: int | None) -> bool:
     return bool(_rules["scope"](user, region_id, organisation_id))
 

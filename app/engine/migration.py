@@ -89,6 +89,9 @@ class DryRun:
     removed_history: list[str] = field(default_factory=list)
     #: claimed steps whose lane changes role: the claim is released, the step goes to the new role's group
     released: list[str] = field(default_factory=list)
+    #: steps of the target version whose role nobody holds for this instance's region and organisation: they would
+    #: wait with no one to take them (a warning, not a refusal: the role may be given to someone)
+    unstaffed: list[tuple[str, str]] = field(default_factory=list)  # (step, role)
     diff: ElementDiff = field(default_factory=ElementDiff)
     unreadable: bool = False  # the saved state cannot be loaded: migrating it is a failure, not a refusal
 
@@ -155,8 +158,24 @@ def dry_run(instance: ProcessInstance, target: ProcessModelVersion) -> DryRun:
     report.released = sorted(label for _row, label in _claims_to_release(instance, _new))
     report.removed_history = sorted(set(report.removed_history))
     report.changed_active = sorted(set(report.changed_active))
+    report.unstaffed = _unstaffed(instance, _new)
     report.allowed = not report.refusals
     return report
+
+
+def _unstaffed(instance: ProcessInstance, new) -> list[tuple[str, str]]:
+    """The target's user steps (named, with their role) that nobody may take for this instance."""
+    from app.engine.access import staffed
+
+    found = set()
+    for spec in [new.spec, *new.subprocess_specs.values()]:
+        for task_spec in spec.task_specs.values():
+            if not getattr(task_spec, "manual", False):
+                continue
+            role = role_for_lane(getattr(task_spec, "lane", None))
+            if role and not staffed(role, instance.region_id, instance.organisation_id):
+                found.add((getattr(task_spec, "bpmn_name", None) or _bpmn_id(task_spec), role))
+    return sorted(found)
 
 
 def _claims_to_release(instance: ProcessInstance, new) -> list[tuple[HumanTask, str]]:

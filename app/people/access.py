@@ -66,5 +66,23 @@ def get_visible_or_404(model, ident: int, *, organisation_attr: str = "school_id
 
 
 
-# The engine asks this rule whether a user may see a task (app.engine.access: it imports no domain package).
+def has_holder(role: str, region_id: int | None, organisation_id: int | None) -> bool:
+    """Whether an active person with ``role`` may take a task of that region and organisation (a step for a role
+    nobody holds there waits with no one to take it). Read once per request and place."""
+    from flask import g, has_app_context
+    from sqlalchemy import select
+
+    from app.extensions import db
+
+    cache = g.setdefault("_role_holders", {}) if has_app_context() else {}
+    key = (role, region_id, organisation_id)
+    if key not in cache:
+        holders = db.session.scalars(select(User).where(User.role == role, User.active.is_(True))).all()
+        cache[key] = any(can_see(holder, region_id, organisation_id) for holder in holders)
+    return cache[key]
+
+
+# The engine asks these rules whether a user may see a task and whether anyone may take one (app.engine.access: it
+# imports no domain package).
 engine_access.use_scope_rule(can_see)
+engine_access.use_staffing_rule(has_holder)

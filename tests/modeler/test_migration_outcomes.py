@@ -349,3 +349,24 @@ def test_a_claimed_step_that_moves_to_another_role_is_released_and_the_dry_run_s
     assert migration.migrate_many([kept_id], same_role, user("owner")).migrated == [kept_id]
     db.session.expire_all()
     assert db.session.get(HumanTask, kept.id).assignee_id == user("accountant").id
+
+
+def test_the_dry_run_names_a_new_step_nobody_may_take_for_the_instance(versions, browser):
+    """Process owner probe: a co-signature step for the department head, migrated onto an Almaty act, waited with
+    nobody to take it (Almaty has no head) and the dry run said only "can migrate"."""
+    almaty = user("official_almaty").organisation
+    instance_id = runtime.start_instance("mig", title="Almaty", actor=user("owner"), region_id=almaty.region_id,
+                                         organisation_id=school("Alatau Lyceum").id).id
+    astana = runtime.start_instance("mig", title="Astana", actor=user("owner"),
+                                    region_id=user("official").organisation.region_id,
+                                    organisation_id=school("Bilim Innovation School").id).id
+    db.session.commit()
+    v2 = _publish(chain_model("mig", [("fill", "School accountant", user_task("fill", "Fill in")),
+                                      ("cosign", "Department head", user_task("cosign", "Co-sign")),
+                                      ("check", "School accountant", user_task("check", "Check"))]))
+    reports = {r.instance_id: r for r in (migration.dry_run(db.session.get(ProcessInstance, i), v2)
+                                          for i in (instance_id, astana))}
+    assert reports[instance_id].unstaffed == [("Co-sign", "department_head")] and reports[instance_id].allowed
+    assert reports[astana].unstaffed == [], "Astana has its head"
+    page = browser("owner").get(f"/modeler/versions/{v2.id}/migrate").get_data(as_text=True)
+    assert "Nobody holds the role Department head for this instance" in page
