@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from flask_babel import gettext as _
 from jsonschema.exceptions import _WrappedReferencingError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
@@ -188,6 +189,43 @@ def _run_engine(instance: ProcessInstance, actor, step) -> None:
         _run.reset(token)
 
 
+#: The script budget's reasons (app.engine.scripting, app.engine.isolation: English, as they go to logs) in the
+#: reader's words, for the failure shown to the person and the incident (the ops probe read "script stopped its
+#: sandbox process (it went past the time limit)" on a Russian page).
+_BUDGET_WORDS = (
+    (re.compile(r"script exceeded its time limit of (\S+) s"),
+     lambda m: _("the script ran longer than its limit of %(n)s s", n=m[1])),
+    (re.compile(r"script exceeded its budget of (\d+) steps"),
+     lambda m: _("the script took more than its %(n)s steps (a loop that does not end?)", n=m[1])),
+    (re.compile(r"script used more than (\d+) MB of memory"),
+     lambda m: _("the script used more than %(n)s MB of memory", n=m[1])),
+    (re.compile(r"script stopped its sandbox process \(it went past the time limit\)"),
+     lambda m: _("the script was stopped: one operation of it ran past its time limit")),
+    (re.compile(r"script stopped its sandbox process \(.*\)"),
+     lambda m: _("the script was stopped: it crashed the process that runs scripts")),
+    (re.compile(r"the task data the script leaves is too large.*", re.S),
+     lambda m: _("the data the script leaves is too large to keep")),
+    (re.compile(r"the scripts of this step ran for more than (\S+) s in all.*", re.S),
+     lambda m: _("the scripts of this step ran for more than %(n)s s in all (a loop of scripts?); nothing of the step "
+                 "was saved", n=m[1])),
+    (re.compile(r"(.+) would be too large", re.S),
+     lambda m: _("a value the script builds would be too large (%(what)s)", what=m[1])),
+)
+
+
+def _budget_words(cause: BaseException) -> str | None:
+    from app.engine.scripting import ScriptLimitExceeded
+
+    if not isinstance(cause, ScriptLimitExceeded):
+        return None
+    for pattern, say in _BUDGET_WORDS:
+        match = pattern.fullmatch(cause.reason.strip())
+        if match:
+            text = say(match)
+            return _("line %(n)s: %(text)s", n=cause.line, text=text) if cause.line else text
+    return None
+
+
 def _step_message(err: Exception) -> str:
     """What failed, where: the step's name, else its id (an unnamed script task said only "name 'x' is not
     defined"), and for a name no step has set, that the process expects it from its start or an earlier step."""
@@ -197,6 +235,9 @@ def _step_message(err: Exception) -> str:
     where = getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or ""
     cause = err.__cause__ or err
     text = str(cause)
+    budget = _budget_words(cause)
+    if budget:
+        text = budget
     if isinstance(cause, NameError) and getattr(cause, "name", None):
         text = _("%(name)s is not defined: no earlier step sets it and the process was not started with it.",
                  name=repr(cause.name))
@@ -464,7 +505,7 @@ def advance(wf: BpmnWorkflow) -> None:
     collaboration of pools run as one instance, one pool may send before the other has reached its catch
     event; SpiffWorkflow then keeps the message as outgoing, and it is delivered here once a catcher waits."""
     wf.do_engine_steps()
-    for _ in range(20):
+    for _round in range(20):
         pending = list(wf.bpmn_events)
         delivered = [ev for ev in pending if wf.event_manager.catch(ev, internal=False)]
         if not delivered:

@@ -222,3 +222,23 @@ def test_the_sandboxes_are_counted_for_the_operators_metrics(pool):
         _env(pool).execute(NESTED_TUPLE_HASH, {})
     assert seen("timeout") == before["timeout"] + 1 and seen("died") == before["died"] + 1
     assert seen("started") == before["started"] + 2
+
+
+@pytest.mark.parametrize(("reason", "line", "words"), [
+    ("script stopped its sandbox process (it went past the time limit)", 3,
+     "строка 3: скрипт остановлен: одна его операция шла дольше отведённого времени"),
+    ("script stopped its sandbox process (it was stopped by SIGSEGV)", None,
+     "скрипт остановлен: он вызвал сбой процесса, который выполняет скрипты"),
+    ("script exceeded its time limit of 5 s", 2, "строка 2: скрипт работал дольше своего предела в 5 с"),
+])
+def test_a_budget_failure_is_told_in_the_readers_words(app, reason, line, words):
+    """Ops probe: "Script: script stopped its sandbox process (it went past the time limit)" on a Russian page."""
+    from flask_babel import force_locale
+
+    from app.engine.runtime import _step_message
+
+    cause = ScriptLimitExceeded(reason, line)
+    err = RuntimeError(str(cause))  # the engine's wrapper, its cause the budget's failure
+    err.__cause__ = cause
+    with app.test_request_context(), force_locale("ru"):
+        assert _step_message(err) == words
