@@ -2,7 +2,7 @@
 process (the baseline, measured in the same run).
 
 Three figures each way: a gateway-style expression, a script task of a few lines over task data of N items, and the
-approval lifecycle of ../shared/benchmarks/approval_scripts.bpmn in memory (SpiffWorkflow alone, no database). Prints
+approval lifecycle of benchmarks/data/approval_scripts.bpmn in memory (SpiffWorkflow alone, no database). Prints
 per-call times and the ratio sandbox / in-process.
 
     .venv/bin/python benchmarks/sandbox.py                 # 2,000 calls and 500 lifecycles each way
@@ -19,7 +19,7 @@ from pathlib import Path
 from _common import machine_description
 
 ROOT = Path(__file__).resolve().parents[1]
-APPROVAL_BPMN = ROOT.parent / "shared" / "benchmarks" / "approval_scripts.bpmn"
+APPROVAL_BPMN = ROOT / "benchmarks" / "data" / "approval_scripts.bpmn"  # the team's shared model, kept here
 
 EXPRESSION = "amount > 1000 and status == 'verified'"
 SCRIPT = "total = sum(line['amount'] for line in lines)\ncount = len(lines)\nbig = total > 100000"
