@@ -161,3 +161,15 @@ def test_a_contracts_one_year_end_report_becomes_the_report_of_its_last_academic
             conn.execute(text("DELETE FROM year_end_report WHERE academic_year = '2027/2028'"))
         downgrade(revision="0015_national")
         assert _scalar("SELECT count(*) FROM year_end_report WHERE contract_id = 1") == 1
+
+
+def test_every_registry_import_kind_fits_the_jobs_kind_column(app):
+    """CI on PostgreSQL: importing dormitory documents failed — 'dormitory_documents' is 19 characters and the job's
+    kind column held 16 (SQLite does not enforce a length, so only PostgreSQL said so)."""
+    import app.dormitories.registry  # noqa: F401 - adds the dormitories' kinds
+    from app.registry.importers import KINDS
+    from app.registry.models import RegistryImport
+
+    width = RegistryImport.__table__.c.kind.type.length
+    assert [name for name in KINDS if len(name) > width] == []
+    assert "dormitory_documents" in KINDS

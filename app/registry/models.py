@@ -88,7 +88,7 @@ class RegistryImport(BackgroundJobMixin, db.Model):
 
     __tablename__ = "registry_import"
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))  # the longest: dormitory_documents (migration 0021)
     filename: Mapped[str] = mapped_column(String(255))
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)
