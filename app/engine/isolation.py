@@ -42,6 +42,7 @@ from datetime import time as day_time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
@@ -103,8 +104,6 @@ class _DataUnpickler(pickle.Unpickler):
 
 
 def _zone(key: str) -> Any:
-    from zoneinfo import ZoneInfo
-
     return ZoneInfo(key)
 
 
@@ -112,16 +111,23 @@ class _DataPickler(pickle.Pickler):
     """The child's answers: a time zone of an aware date-time goes by its key (ZoneInfo's own pickle calls
     ``getattr``, which the caller's unpickler does not offer)."""
 
-    def reducer_override(self, obj: Any) -> Any:
-        from zoneinfo import ZoneInfo
-
+    def reducer_override(self, obj: Any) -> Any:  # called for every object of an answer: nothing imported here
         if isinstance(obj, ZoneInfo) and obj.key:
             return _zone, (obj.key,)
         return NotImplemented
 
 
+#: why an answer holding something other than data fails its script (a function inside a list, a ``range``)
+NOT_DATA = ("task data can hold only data (numbers, text, dates, and lists and dicts of them); the script left "
+            "something else in it")
+
+
 def _load_answer(payload: bytes) -> Any:
-    return _DataUnpickler(io.BytesIO(payload)).load()
+    """The child's answer, data only: an answer holding anything else is that script's error, not the sandbox's."""
+    try:
+        return _DataUnpickler(io.BytesIO(payload)).load()
+    except pickle.UnpicklingError:
+        return _error_answer(TypeError(NOT_DATA))
 
 
 def _frame(value: Any, pickler: type[pickle.Pickler] = pickle.Pickler) -> bytes:
@@ -185,7 +191,7 @@ def serve() -> None:  # pragma: no cover - runs in the child process (exercised 
         size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     limit = size + ADDRESS_SPACE_MB * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    environments: dict[tuple, RestrictedTaskDataEnvironment] = {}
+    env = RestrictedTaskDataEnvironment(time_limit=None, max_steps=None)  # each request sets its own limits
     answers.write(b"R")
     answers.flush()
     while True:
@@ -197,10 +203,7 @@ def serve() -> None:  # pragma: no cover - runs in the child process (exercised 
             return
         mode, source, context, external_context, time_limit, max_steps = pickle.loads(payload)  # noqa: S301
         _cap_cpu(time_limit)
-        env = environments.get((time_limit, max_steps))
-        if env is None:
-            env = environments[(time_limit, max_steps)] = RestrictedTaskDataEnvironment(
-                time_limit=time_limit, max_steps=max_steps)
+        env.time_limit, env.max_steps = time_limit, max_steps
         try:
             if mode == "evaluate":
                 answer: tuple = ("ok", env.evaluate(source, context, external_context))
@@ -211,12 +214,9 @@ def serve() -> None:  # pragma: no cover - runs in the child process (exercised 
             answer = _error_answer(exc)
         try:
             message = _frame(answer, _DataPickler)
-            _load_answer(message[4:])  # what the caller could not read fails this script, not the sandbox
         except BaseException as exc:  # noqa: BLE001 - a function inside a list, nesting past the recursion limit
             problem: BaseException = TypeError(
-                "task data is nested too deep to keep" if isinstance(exc, RecursionError) else
-                "task data can hold only data (numbers, text, dates, and lists and dicts of them);"
-                " the script left something else in it")
+                "task data is nested too deep to keep" if isinstance(exc, RecursionError) else NOT_DATA)
             if isinstance(exc, MemoryError):
                 problem = exc
             message = _frame(_error_answer(problem), _DataPickler)
