@@ -93,11 +93,14 @@ def register_cli(app: Flask) -> None:
         """The background pass: due timers, new tasks announced, SLA notices, outbox (what the in-process ticker
         or a Celery beat does)."""
         from app.background import tick
+        from app.registry.jobs import wait_for_inprocess_jobs
 
         while True:
             fired = tick(current_app._get_current_object())
             click.echo(f"fired {fired}")
             if once:
+                # the pass may have sent an expired job again to a thread of this process: it finishes first
+                wait_for_inprocess_jobs()
                 return
             time.sleep(current_app.config["TICKER_INTERVAL_SECONDS"])
 

@@ -86,10 +86,30 @@ def dispatch(name: str, job_id: int) -> bool:
             log.exception("job %s %s: the broker cannot be reached; the job stays queued", name, job_id)
             return False
     elif mode == "inprocess":
-        threading.Thread(target=run_job, args=(app, name, job_id), name=f"job-{name}-{job_id}", daemon=True).start()
+        thread = threading.Thread(target=run_job, args=(app, name, job_id), name=f"job-{name}-{job_id}", daemon=True)
+        with _THREADS_LOCK:
+            _THREADS[:] = [t for t in _THREADS if t.is_alive()]
+            _THREADS.append(thread)
+        thread.start()
     else:
         _job_functions()[name](job_id)
     return True
+
+
+_THREADS: list[threading.Thread] = []  # this process's in-process job runners (daemon threads)
+_THREADS_LOCK = threading.Lock()
+
+
+def wait_for_inprocess_jobs(timeout: float | None = None) -> bool:
+    """Wait for the jobs this process's in-process runners are running; True when none is left. A short-lived
+    process that dispatched a job (``flask ticker --once`` requeueing an expired one) must not exit under it: its
+    daemon thread would die with the process, after claiming the job — one of the job's ``JOB_MAX_ATTEMPTS``
+    spent for nothing and its lease held until it expired again."""
+    with _THREADS_LOCK:
+        pending = [t for t in _THREADS if t.is_alive()]
+    for thread in pending:
+        thread.join(timeout)
+    return not any(t.is_alive() for t in pending)
 
 
 def celery_app(app: Flask):

@@ -306,3 +306,39 @@ def test_a_job_whose_worker_stopped_reporting_says_so_on_its_page(world, tmp_pat
         frozen.advance(seconds=jobs.lease_seconds() + 1)
         stalled = operator.get(f"/registry/imports/{job.id}").get_data(as_text=True)
     assert 'id="job-stalled"' in stalled and "No worker has reported on this job since" in stalled
+
+
+def test_ticker_once_finishes_the_job_it_sends_again_before_it_exits(app_ctx, tmp_path, uploads, monkeypatch):
+    """`flask ticker --once` requeued an expired import to a thread of its own process and exited under it: the
+    job was claimed (one of its three attempts spent) and left running until its lease expired again."""
+    import time
+
+    from app.registry import operations
+    from app.registry.models import NedbEnrollment
+
+    real = operations.run_import
+
+    def slow(job_id):  # a file that takes a moment, as a real one does
+        time.sleep(1)
+        return real(job_id)
+
+    monkeypatch.setattr(operations, "run_import", slow)
+
+    path = tmp_path / "nedb.csv"
+    path.write_text("iin,full_name,school_bin,school_kind,grade,enrolled_on\n"
+                    + "".join(f"{iin(n)},Student {n},950440001673,private,5,2026-09-01\n" for n in range(1, 4)))
+    app_ctx.config["BACKGROUND_MODE"] = "inprocess"
+    try:
+        with clock.FrozenClock(NOW) as frozen:
+            job = create_import("nedb", "nedb.csv", source=path)
+            db.session.commit()
+            assert jobs.claim(job)  # a worker took it and died
+            frozen.advance(seconds=jobs.lease_seconds() + 1)
+            result = app_ctx.test_cli_runner().invoke(args=["ticker", "--once"])
+    finally:
+        app_ctx.config["BACKGROUND_MODE"] = "none"
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    job = db.session.get(RegistryImport, job.id)
+    assert (job.status, job.attempts, job.loaded_rows) == ("done", 2, 3)
+    assert db.session.scalar(select(db.func.count(NedbEnrollment.id))) == 3
