@@ -45,6 +45,9 @@ REASONS = {
     "too_long": _l("value is too long"),
     "formula": _l("the cell holds a formula with no saved value; save the file with values (or open and save it "
                   "in Excel) and import it again"),
+    "short_row": _l("the row has fewer values than the header has columns: put a separator for every column, "
+                    "empty cells included"),
+    "long_row": _l("the row has more values than the header has columns (a name with a comma needs quotes)"),
     "missing_columns": _l("the header lacks required columns"),
     "unreadable": _l("the file cannot be read as CSV (UTF-8 or Windows-1251) or XLSX"),
     "too_large": _l("the file is too large to import: too much data once unpacked, too many rows or columns"),
@@ -379,11 +382,32 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict]]:
                 if reader.line_num > MAX_ROWS + 1 or len(row) > MAX_COLUMNS:
                     raise FileUnreadable("too_large", f"line {reader.line_num}")
                 if any(cell.strip() for cell in row):
-                    yield reader.line_num, dict(zip(header, row, strict=False))
+                    yield reader.line_num, _cells(header, row)
     except UnicodeDecodeError as err:
         raise FileUnreadable("unreadable", str(err)) from err
     except csv.Error as err:
         raise FileUnreadable("unreadable", str(err)) from err
+
+
+class Misaligned(str):
+    """A CSV cell that is not there (the row is short) or a value no column names (the row is long): the row is
+    refused. Read as an empty cell, a short row's missing withdrawal date cleared a real one; a long row is the
+    mark of an unquoted comma that moved every value after it into the wrong column."""
+
+    def __new__(cls, value: str, code: str):
+        cell = super().__new__(cls, value)
+        cell.code = code
+        return cell
+
+
+def _cells(header: list[str], row: list[str]) -> dict:
+    cells = dict(zip(header, row, strict=False))
+    for column in header[len(row):]:
+        cells[column] = Misaligned("", "short_row")
+    surplus = [cell for cell in row[len(header):] if cell.strip()]
+    if surplus and header:  # a trailing separator (an empty last value) is not a misalignment
+        cells[header[-1]] = Misaligned(cells[header[-1]], "long_row")
+    return cells
 
 
 def _xlsx_rows(path: Path, data_only: bool) -> Iterator[tuple[int, list[str], tuple]]:
@@ -503,6 +527,8 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
             for column, value in row.items():
                 if isinstance(value, Formula):
                     raise RowError(column, "formula")
+                if isinstance(value, Misaligned):
+                    raise RowError(column, value.code)
             batch.append((line, kind.parse(row)))
         except RowError as err:
             result.rejected += 1

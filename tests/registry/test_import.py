@@ -193,6 +193,29 @@ def test_a_formula_with_no_saved_value_is_rejected_not_read_as_an_empty_cell(app
     assert kept.withdrawn_on == date(2026, 10, 1)
 
 
+def test_a_short_or_long_csv_row_is_refused_not_read_into_the_wrong_cells(app_ctx, tmp_path):
+    """A row with fewer values than the header read its last cells as empty — a missing withdrawal date cleared the
+    real one and the withdrawn child was paid again; a row with more values (an unquoted comma in a name) moved
+    every value after the comma into another column. Both are refused with their line; a trailing separator is
+    only an empty last value."""
+    db.session.add(NedbEnrollment(iin=iin(1), full_name="Ерлан", school_bin=SCHOOL_BIN, school_kind="private",
+                                  grade=5, enrolled_on=date(2026, 9, 1), withdrawn_on=date(2026, 10, 1)))
+    db.session.commit()
+    path = tmp_path / "nedb.csv"
+    path.write_text("iin,full_name,school_bin,school_kind,grade,enrolled_on,withdrawn_on\n"
+                    f"{iin(1)},Ерлан,{SCHOOL_BIN},private,5,2026-09-01\n"
+                    f"{iin(2)},Ivanov, Ivan,{SCHOOL_BIN},private,5,2026-09-01,2026-10-05\n"
+                    f"{iin(3)},Fine,{SCHOOL_BIN},private,5,2026-09-01,,\n"
+                    f'{iin(4)},"Quoted, Name",{SCHOOL_BIN},private,5,2026-09-01,\n', encoding="utf-8")
+    result, _job = _run("nedb", path)
+    assert (result.total, result.loaded, result.rejected) == (4, 2, 2)
+    assert [(e["line"], e["column"], e["code"]) for e in result.errors] == [
+        (2, "withdrawn_on", "short_row"), (3, "withdrawn_on", "long_row")]
+    kept = db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == iin(1))).one()
+    assert kept.withdrawn_on == date(2026, 10, 1)
+    assert db.session.scalar(select(NedbEnrollment.full_name).where(NedbEnrollment.iin == iin(4))) == "Quoted, Name"
+
+
 def test_rows_of_one_key_in_a_file_count_as_one_record_loaded(app_ctx, tmp_path):
     path = tmp_path / "business.csv"
     path.write_text("bin,name,status,oked\n"
