@@ -38,7 +38,7 @@ from calendar import monthrange
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import Connection, select, text
@@ -622,21 +622,45 @@ def _decide_duplicates(conn: Connection, nedb: str) -> None:
 
 
 def _decide_over_capacity(conn: Connection, places: Mapping[int, int | None],
-                          summaries: dict[int, VerificationSummary], rule: str) -> bool:
+                          summaries: dict[int, VerificationSummary], rule: str, spans: str | None = None) -> bool:
     """over_capacity: in the acts with more accepted lines than ``places`` (act → places), the places go to the
     students here longest (``tmp_vline.here_since``: since when NEDB has them here; for a dormitory, the move-in
     date); the most recent are not paid (ties by IIN). Registry and act dates only — the order of the act's
-    lines plays no part. ``rule``: the code the instrument gives it."""
+    lines plays no part. ``rule``: the code the instrument gives it.
+
+    ``spans``: for an instrument whose lines hold a place for part of the month (a dormitory's bed, handed on
+    when a student moves out), a query of ``(id, first_day, last_day)`` per line of the act ``:a`` — a place is
+    then counted on the days it is held, not once per line: a line is paid when, on each of its days, fewer than
+    ``places`` lines taken before it (in the order above) hold a place. A bed given up on the 10th and taken on
+    the 11th is one place; counting lines, the student who moved in on the 11th was refused a free place."""
     crowded = [(act_id, limit) for act_id, limit in places.items()
                if limit is not None and summaries[act_id].accepted > limit]
     out = []
     for act_id, limit in crowded:
-        ids = conn.execute(text("SELECT id FROM tmp_vline WHERE act_id = :a AND rule IS NULL "
-                                "ORDER BY here_since, iin"), {"a": act_id}).scalars().all()
-        out += [{"act_id": act_id, "id": i, "rule": rule} for i in ids[limit:]]
+        if spans is None:
+            ids = conn.execute(text("SELECT id FROM tmp_vline WHERE act_id = :a AND rule IS NULL "
+                                    "ORDER BY here_since, iin"), {"a": act_id}).scalars().all()
+            out += [{"act_id": act_id, "id": i, "rule": rule} for i in ids[limit:]]
+            continue
+        held: dict[date, int] = {}  # day → places held by the lines paid so far
+        for line_id, first, last in conn.execute(text(
+                f"SELECT x.id, s.first_day, s.last_day FROM tmp_vline x JOIN ({spans}) s ON s.id = x.id "  # noqa: S608
+                "WHERE x.act_id = :a AND x.rule IS NULL ORDER BY x.here_since, x.iin"), {"a": act_id}):
+            first, last = _as_date(first), _as_date(last)
+            days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+            if any(held.get(day, 0) >= limit for day in days):
+                out.append({"act_id": act_id, "id": line_id, "rule": rule})
+            else:
+                for day in days:
+                    held[day] = held.get(day, 0) + 1
     if out:
         conn.execute(text(_EXCLUDE), out)
     return bool(out)
+
+
+def _as_date(value) -> date:
+    """A date as the database gives it (SQLite keeps dates as ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 _LEVEL_SQL = "CASE WHEN l.grade <= 4 THEN 'primary' WHEN l.grade <= 9 THEN 'basic' ELSE 'secondary' END"
@@ -706,12 +730,14 @@ def _write_lines(conn: Connection) -> None:
 
 def _sum_and_write(conn: Connection, step: Callable[[str], None], caps: Mapping[int, int | None],
                    places: Mapping[int, int | None], over_capacity: str = "over_capacity",
-                   before_write: Callable[[Connection], None] | None = None) -> dict[int, VerificationSummary]:
+                   before_write: Callable[[Connection], None] | None = None,
+                   spans: str | None = None) -> dict[int, VerificationSummary]:
     """The end of every instrument's pass over ``tmp_vline``: the per-act sums (``caps``: act → amount cap), the
-    places over capacity (``places``: act → places; ``over_capacity``: the instrument's code) with the sums read
-    again if any, ``act_line`` written once where a result changed, and the acts' totals."""
+    places over capacity (``places``: act → places; ``over_capacity``: the instrument's code; ``spans``: see
+    :func:`_decide_over_capacity`) with the sums read again if any, ``act_line`` written once where a result
+    changed, and the acts' totals."""
     summaries = _summaries(conn, caps)
-    if _decide_over_capacity(conn, places, summaries, over_capacity):
+    if _decide_over_capacity(conn, places, summaries, over_capacity, spans):
         summaries = _summaries(conn, caps)
     if before_write is not None:
         before_write(conn)

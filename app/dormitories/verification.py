@@ -248,11 +248,13 @@ def verify_dormitory_acts(acts: Sequence[Act], registry: StudentRegistry | None 
                  f" AND (rule IS NULL OR rule NOT IN ({rule_sql.OUTRANK_DUPLICATE}))")
         _exclude(conn, rule_sql.SHARED_BEDS, "bed_shared")
         step("rules")
-        # dorm_over_capacity: more paid places than the contract's: the places go to the students who moved in
-        # first (``here_since`` is the move-in date; ties by IIN) — the act's dates only, the order of its lines
-        # plays no part. The contract's monthly cap limits the act's amount.
+        # dorm_over_capacity: more places held on a day than the contract's: the places go to the students who
+        # moved in first (``here_since`` is the move-in date; ties by IIN), counted on the days each holds its bed
+        # (a bed handed on mid-month is one place) — the act's dates only, the order of its lines plays no part.
+        # The contract's monthly cap limits the act's amount.
         summaries = _sum_and_write(conn, step, {act_id: c.monthly_cap_tiyn for act_id, c in contexts.items()},
-                                   {act_id: c.places for act_id, c in contexts.items()}, "dorm_over_capacity")
+                                   {act_id: c.places for act_id, c in contexts.items()}, "dorm_over_capacity",
+                                   spans="SELECT id, first_day, last_day FROM tmp_dplace WHERE act_id = :a")
     finally:
         _empty_temp_tables(conn)
         rule_sql.empty_tables(conn)

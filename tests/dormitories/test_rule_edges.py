@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
+import pytest
 from sqlalchemy import select, update
 
 from app.acts.models import Act, ActLine
@@ -167,6 +168,30 @@ def test_places_over_the_contract_go_to_the_latest_move_ins_whatever_the_order_o
     assert summary.by_rule == {"dorm_over_capacity": 2}
     over = set(db.session.scalars(select(ActLine.iin).where(ActLine.rule_code == "dorm_over_capacity")))
     assert over == {mid_october, late["iin"]}, "40 places: the two who moved in last (15 and 20 October)"
+
+
+@pytest.mark.parametrize("second_newcomer", [False, True])
+def test_a_bed_handed_on_mid_month_is_one_place_not_two(dorm_year, second_newcomer):
+    """Places are counted on the days they are held: a student who leaves on the 10th frees a place that a
+    newcomer takes on the 11th. Counting lines (41 lines for 40 places), the newcomer was refused as over the
+    contract's places though no day had more than 40 students. A second newcomer on those days is one more than
+    the places: the latest move-in (the student who came on the 15th) is not paid."""
+    lines = _lines(dorm_year)
+    assert len(lines) == 40
+    leaver = next(line for line in lines if line["moved_in"] < "2027-10-01")
+    leaver["moved_out"] = "2027-10-11"  # holds the place 1–10 October
+    newcomer = _newcomer(dorm_year, date(2027, 10, 11), ("011", "1"), 5)
+    second = [_newcomer(dorm_year, date(2027, 10, 12), ("011", "2"), 6)] if second_newcomer else []
+    summary, _rows = _verify(dorm_year, [*second, newcomer, *lines])
+    paid = db.session.execute(select(ActLine.paid_days).where(ActLine.iin == newcomer["iin"])).scalar_one()
+    assert paid == 21
+    if not second_newcomer:
+        assert summary.by_rule == {} and summary.accepted == 41
+    else:
+        assert summary.by_rule == {"dorm_over_capacity": 1}
+        mid_october = next(line["iin"] for line in lines if line["moved_in"] == "2027-10-15")
+        assert set(db.session.scalars(select(ActLine.iin).where(ActLine.rule_code == "dorm_over_capacity"))) == {
+            mid_october}
 
 
 class _ServiceRegistry:
