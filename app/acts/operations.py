@@ -70,13 +70,30 @@ def _chain(act: Act) -> str:
     return f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}"
 
 
-def open_monthly_act(school: Organisation, period: date, actor=None) -> Act:
-    """Create the act for a school and month and start its workflow (one act per school and month)."""
+#: opening_rule(school, period, under) → None (nothing to add), or a function given the new act before its
+#: workflow starts; a rule refuses by raising DomainRefused. ``under``: what the caller opens the act under (a
+#: contract), or None. Registered by the domains that fund schools under terms of their own (the contracts: an act
+#: of a school funded under a contract is that contract's act).
+OpeningRule = Callable[[Organisation, date, object], Callable[[Act], None] | None]
+_opening_rules: list[OpeningRule] = []
+
+
+def register_opening_rule(rule: OpeningRule) -> OpeningRule:
+    _opening_rules.append(rule)
+    return rule
+
+
+def open_monthly_act(school: Organisation, period: date, actor=None, under=None) -> Act:
+    """Create the act for a school and month and start its workflow (one act per school and month). Every act
+    opens through here, whoever asks (the contract's timer, ``flask open-acts``), so the opening rules hold for
+    all: an act of a school funded under a contract is linked to the contract that covers its month, and refused
+    for a month no contract of the school covers (``open-acts`` had opened one, paid with no contract's terms)."""
     period = period.replace(day=1)
     instrument = instrument_for_kind(school.kind)
     existing = db.session.scalars(select(Act).where(Act.school_id == school.id, Act.period == period)).first()
     if existing is not None:
         raise DomainRefused(_("An act for %(month)s already exists for this school.", month=f"{period:%Y-%m}"))
+    then = [after for rule in _opening_rules if (after := rule(school, period, under)) is not None]
     act = Act(
         number=f"ACT-{school.bin}-{period:%Y%m}", instrument=instrument.code, school_id=school.id,
         region_id=school.region_id,
@@ -84,6 +101,8 @@ def open_monthly_act(school: Organisation, period: date, actor=None) -> Act:
     )
     db.session.add(act)
     db.session.flush()
+    for after in then:
+        after(act)
     instance = start_instance(
         instrument.monthly_process, title=f"{act.number} · {school.name}", actor=actor, region_id=school.region_id,
         organisation_id=school.id, subject_type="act", subject_id=act.id,

@@ -7,7 +7,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.acts.operations import register_acceptance_check
+from app.acts.operations import register_acceptance_check, register_opening_rule
 from app.acts.terms import ActTerms, register_terms_provider
 from app.applications.models import Application
 from app.contracts import operations
@@ -91,6 +91,9 @@ def close(ctx, contract_id: int) -> dict:
     contract = _contract(ctx, contract_id)
     operations.close(contract)
     return {"status": contract.status}
+
+
+register_opening_rule(operations.act_under_contract)  # an act of a school under contract is the contract's act
 
 
 @register_terms_provider

@@ -236,19 +236,52 @@ def month_has_ended(period: date) -> None:
                               month=format_month(period), day=format_day(ends.date())))
 
 
+#: the contracts a school is funded under: signed by both sides (closed at its year-end report, it still was)
+FUNDING = ("active", "closed")
+
+
+def act_under_contract(school: Organisation, period: date, under=None):
+    """The opening rule of every act (:func:`app.acts.operations.register_opening_rule`): a school funded under a
+    contract has its acts under the active contract that covers the month — linked as it opens, whoever opens it
+    — and none for a month that no such contract covers. A school never funded under a contract opens as before.
+    ``under``: the contract whose timer opens the act (two contracts may cover one month: a new one signed before
+    the old one ends), preferred when it covers the month.
+    ``flask open-acts`` had opened such a school's act with no link: checked and paid with no places per level, no
+    caps, the year's default norms — and for a month after the contract had ended."""
+    contracts = list(db.session.scalars(select(Contract).where(Contract.school_id == school.id,
+                                                               Contract.status.in_(FUNDING))))
+    if not contracts:
+        return None
+    covering = [c for c in contracts if c.status == "active" and period in contract_months(c)]
+    if not covering:
+        from app.i18n import format_month
+
+        raise DomainRefused(_("%(school)s is funded under its contract, and no active contract of the school covers "
+                              "%(month)s: no act is opened for that month.", school=school.name,
+                              month=format_month(period)))
+    contract = under if under in covering else min(covering, key=lambda c: c.period_start)
+
+    def link(act: Act) -> None:
+        db.session.add(ContractAct(contract_id=contract.id, act_id=act.id, period=period))
+        record_event(_chain(contract), "contract.act_opened", "act", act.id, actor_id=None,
+                     details={"act": act.number, "period": f"{period:%Y-%m}"})
+
+    return link
+
+
 def open_contract_act(contract: Contract, period: date) -> Act:
     """Open the month's act under this contract (or link the act the school already has for that month)."""
     if contract.status != "active":
         raise DomainRefused("Acts are opened only under an active contract.")
     act = db.session.scalars(select(Act).where(Act.school_id == contract.school_id, Act.period == period)).first()
     if act is None:
-        act = open_monthly_act(contract.school, period)
-    link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
-    if link is None:
+        act = open_monthly_act(contract.school, period, under=contract)  # linked as it opens (act_under_contract)
+        db.session.flush()
+    if db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first() is None:
         db.session.add(ContractAct(contract_id=contract.id, act_id=act.id, period=period))
-    record_event(_chain(contract), "contract.act_opened", "act", act.id, actor_id=None,
-                 details={"act": act.number, "period": f"{period:%Y-%m}"})
-    db.session.flush()
+        record_event(_chain(contract), "contract.act_opened", "act", act.id, actor_id=None,
+                     details={"act": act.number, "period": f"{period:%Y-%m}"})
+        db.session.flush()
     return act
 
 
