@@ -76,6 +76,7 @@ def index():
         "inbox/index.html", f=f, tasks=page.tasks, page=page.page, has_next=page.has_next,
         counts=view_counts(current_user), choices=filter_choices(), filters=ops.visible_filters(current_user),
         saved=saved, sla_state=sla_state, principals=subs.active_principals(current_user),
+        held=ops.held_from_bulk(page.tasks) if f.view == "mine" and current_user.role == "department_official" else {},
     )
 
 
@@ -117,10 +118,11 @@ def bulk_accept():
         if not ids:
             flash(_("Nothing was selected: tick the acts to accept first."), "warning")
             return redirect(url_for("inbox.index"))
-        rows = ops.bulk_preview(current_user, ids)
-        skipped = len(set(ids)) - len(rows)
+        rows, skipped = ops.bulk_preview(current_user, ids)
         if not rows:
             flash(_("None of the selected tasks is a clean act you can accept."), "warning")
+            for left in skipped[:10]:
+                flash(f"{left.subject or '#' + str(left.task_id)}: {left.reason}", "warning")
             return redirect(url_for("inbox.index"))
         return render_template("inbox/bulk_confirm.html", rows=rows, skipped=skipped)
     seen = {task_id: request.form.get(f"seen_{task_id}", "") for task_id in ids}
