@@ -58,7 +58,9 @@ def _import_command(kind: str):
                 with force_locale("en"):
                     writer.writerows([e["line"], e["column"], str(REASONS[e["code"]]), spreadsheet_cell(e["value"])]
                                      for e in result.errors)
-        click.echo(f"{result.total} row(s): {result.loaded} loaded, {result.rejected} rejected.")
+        click.echo(f"{result.total} row(s): {result.loaded} loaded, {result.rejected} rejected"
+                   + (f", {result.repeated} repeated an earlier row of the file (the later one loaded)."
+                      if result.repeated else "."))
         if result.noticed:
             click.echo(f"{result.noticed} loaded row(s) may correct an earlier row of the same student: both rows "
                        "count until the earlier one is voided (see above).")

@@ -33,8 +33,18 @@ NOTICES = {
 
 
 def notice_text(notice: dict) -> str:
+    if notice["code"] == "repeated_in_file":
+        if notice.get("earlier_line"):
+            return str(REPEATED_AT) % {"line": notice["earlier_line"]}
+        return str(REPEATED)
     return str(NOTICES[notice["code"]]) % {"school": notice["school"], "enrolled": notice["enrolled_on"],
                                            "withdrawn": notice["withdrawn_on"] or "—"}
+
+
+REPEATED_AT = _l("this row has the same key as line %(line)s of this file (the same record twice); this later row "
+                 "was loaded in its place — check which one is right")
+REPEATED = _l("this row has the same key as an earlier row of this file (the same record twice); this later row was "
+              "loaded in its place — check which one is right")
 
 
 @dataclass(frozen=True)
@@ -51,14 +61,17 @@ class EarlierRows:
     million rows in tens of MB — a collision could only drop a notice, never change a row) and a stored row is named
     only if the whole file did not bring it."""
 
-    def __init__(self, key: tuple[str, ...], model: type):
+    def __init__(self, key: tuple[str, ...], model: type, in_file: set[int] | None = None):
         self.key, self.model = key, model  # key: (iin, school column, enrolled_on)
-        self._in_file: set[int] = set()
+        # the hashes of the file's keys, kept by the caller (the import's own repeated-row check shares them)
+        self._in_file: set[int] = set() if in_file is None else in_file
+        self._keeps = in_file is None
         self._found: list[tuple[tuple, dict]] = []
 
     def check(self, batch: list[tuple[int, dict]]) -> None:
         lines = {tuple(record[k] for k in self.key): line for line, record in batch}
-        self._in_file.update(hash(k) for k in lines)
+        if self._keeps:
+            self._in_file.update(hash(k) for k in lines)
         columns = [getattr(self.model, c) for c in (*self.key, "withdrawn_on")]
         iins = sorted({k[0] for k in lines})
         for i in range(0, len(iins), _CHUNK):

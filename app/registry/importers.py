@@ -493,6 +493,7 @@ class ImportResult:
     columns: list[str] | None = None  # the kind's columns the file has: the only ones an update writes
     notices: list[dict] | None = None  # rows loaded that may correct an earlier row (first MAX_REPORTED_ERRORS)
     noticed: int = 0
+    repeated: int = 0  # rows whose key an earlier row of the file had: they replaced it (not counted as loaded)
 
 
 def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], None] | None = None,
@@ -510,11 +511,29 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
     if missing:
         raise FileUnreadable("missing_columns", ", ".join(missing))
     result.columns = [c for c in kind.columns if c in header]
-    earlier = EarlierRows(kind.key, kind.model) if kind.enrolments else None
+    # The keys of the file's rows so far, as 64-bit hashes (a million rows in tens of MB; a collision could only
+    # name a row as repeated that is not, never change what is written).
+    in_file: set[int] = set()
+    earlier = EarlierRows(kind.key, kind.model, in_file) if kind.enrolments else None
     batch: list[tuple[int, dict]] = []
+    repeats: list[dict] = []
 
     def flush() -> None:
-        result.loaded += upsert(kind, [record for _, record in batch], result.columns)
+        """Write the batch. A row whose key an earlier row of the file had (the same student, school and enrolment
+        date twice) replaces it — the last row wins, as the registry's latest word — and is named with the line it
+        replaced, so the counts add up (rows = loaded + rejected + repeated) and nothing is merged unsaid."""
+        lines: dict[tuple, int] = {}
+        for line, record in batch:
+            key = tuple(record[k] for k in kind.key)
+            if key in lines or hash(key) in in_file:
+                result.repeated += 1
+                if len(repeats) < MAX_REPORTED_ERRORS:
+                    repeats.append({"line": line, "code": "repeated_in_file", "iin": str(key[0]),
+                                    "earlier_line": lines.get(key)})
+            lines[key] = line
+        upsert(kind, [record for _, record in batch], result.columns)
+        in_file.update(hash(k) for k in lines)
+        result.loaded = result.total - result.rejected - result.repeated  # every row read so far is decided
         if earlier is not None and batch:
             earlier.check(batch)
         batch.clear()
@@ -539,6 +558,7 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
         if len(batch) >= BATCH:
             flush()
     flush()
-    notices = earlier.notices() if earlier is not None else []
-    result.noticed, result.notices = len(notices), notices[:MAX_REPORTED_ERRORS]
+    overlapping = earlier.notices() if earlier is not None else []
+    result.noticed = len(overlapping)
+    result.notices = sorted(repeats + overlapping, key=lambda n: n["line"])[:MAX_REPORTED_ERRORS]
     return result

@@ -104,7 +104,7 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
     record_event(CHAIN, "registry.imported", "registry_import", job.id, actor_id=job.created_by_id,
                  details={"kind": job.kind, "filename": job.filename, "rows": result.total,
                           "loaded": result.loaded, "rejected": result.rejected, "columns": result.columns,
-                          "may_correct_earlier": result.noticed})
+                          "may_correct_earlier": result.noticed, "repeated_in_file": result.repeated})
     db.session.commit()
     path.unlink(missing_ok=True)
     return result

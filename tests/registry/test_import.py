@@ -216,6 +216,28 @@ def test_a_short_or_long_csv_row_is_refused_not_read_into_the_wrong_cells(app_ct
     assert db.session.scalar(select(NedbEnrollment.full_name).where(NedbEnrollment.iin == iin(4))) == "Quoted, Name"
 
 
+def test_a_row_repeating_an_earlier_rows_key_is_named_and_the_counts_add_up(app_ctx, tmp_path, monkeypatch):
+    """Two rows of one student, school and enrolment date: the later replaced the earlier unsaid, and the page read
+    "5 of 5 processed: 1 loaded, 3 rejected" — one row nowhere. Named now, with the line it replaced, also when the
+    two rows fall in different batches."""
+    from app.registry import importers
+
+    monkeypatch.setattr(importers, "BATCH", 2)
+    path = tmp_path / "nedb.csv"
+    path.write_text("iin,full_name,school_bin,school_kind,grade,enrolled_on\n"
+                    f"{iin(1)},First,{SCHOOL_BIN},private,5,2026-09-01\n"
+                    f"{iin(1)},Second,{SCHOOL_BIN},private,5,2026-09-01\n"
+                    f"{iin(2)},Other,{SCHOOL_BIN},private,5,2026-09-01\n"
+                    f"{iin(1)},Third,{SCHOOL_BIN},private,5,2026-09-01\n"
+                    f"{bad_iin(3)},Bad,{SCHOOL_BIN},private,5,2026-09-01\n", encoding="utf-8")
+    result, job = _run("nedb", path)
+    assert (result.total, result.loaded, result.rejected, result.repeated) == (5, 2, 1, 2)
+    assert result.loaded + result.rejected + result.repeated == result.total
+    assert [(n["line"], n["code"], n["earlier_line"]) for n in result.notices] == [
+        (3, "repeated_in_file", 2), (5, "repeated_in_file", None)]
+    assert db.session.scalars(select(NedbEnrollment.full_name).where(NedbEnrollment.iin == iin(1))).all() == ["Third"]
+
+
 def test_rows_of_one_key_in_a_file_count_as_one_record_loaded(app_ctx, tmp_path):
     path = tmp_path / "business.csv"
     path.write_text("bin,name,status,oked\n"
