@@ -219,6 +219,12 @@ def _read_zip(data: bytes) -> tuple[dict[str, str], dict]:
                                   path=info.filename))
         if not path.name.endswith(ALLOWED_SUFFIXES) or path.name.startswith("."):
             continue
+        if not is_safe_file_name(path.name):
+            # The editor's save refuses such a name; stored from a zip, a line break in it made every download of
+            # the published diagram a 500 (a header cannot hold one) and its file page unreachable.
+            raise ImportRefused(_("The file %(path)s in the zip has a name a model file cannot have (a control "
+                                  "character, a colon, a backslash or more than 120 characters): rename it and "
+                                  "export the model again.", path=info.filename))
         if info.flag_bits & 0x1:
             raise ImportRefused(_("The file %(path)s in the zip is encrypted; export it without a password.",
                                   path=info.filename))

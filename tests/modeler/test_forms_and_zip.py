@@ -96,6 +96,15 @@ def test_path_traversal_is_refused(app_ctx, entries):
         read_zip(_zip(entries))
 
 
+@pytest.mark.parametrize("name", ["ev\r\nSet-Cookie: a=b.bpmn", "tab\there.bpmn", "x" * 130 + ".bpmn",
+                                  "a:b.bpmn"])
+def test_a_member_named_as_the_editor_would_refuse_is_refused_with_its_name(app_ctx, name):
+    """Found by a security probe: a member named with a line break was stored, and every download of the
+    published diagram answered 500 (a header cannot hold a line break)."""
+    with pytest.raises(ImportRefused, match="has a name a model file cannot have"):
+        read_zip(_zip({f"m/{name}": "<x/>", "m/ok.bpmn": "<x/>"}))
+
+
 def test_zip_bomb_is_refused(app_ctx):
     with pytest.raises(ImportRefused):
         read_zip(_zip({"m/bomb.bpmn": b"<a>" + b" " * (50 * 1024 * 1024) + b"</a>"}))

@@ -137,3 +137,20 @@ def test_draft_file_and_instance_diagram_are_downloads_with_nosniff(world, draft
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("stored", ['ev\r\nSet-Cookie: a=b.bpmn', 'ev"il;x=.bpmn'])
+def test_a_published_diagram_with_a_hostile_stored_name_downloads_under_a_safe_name(trial_v1, browser, stored):
+    """Found by a security probe: the analytics download put the stored file name into its header raw — a line
+    break made it a 500 for every role, a quote ended the file name early. Names stored before the import checked
+    them are made safe by the helper every model download uses."""
+    files = dict(trial_v1.files)
+    files[stored] = files.pop(trial_v1.bpmn_filename)
+    trial_v1.files, trial_v1.primary_file = files, stored
+    db.session.commit()
+    response = browser("owner").get(f"/analytics/processes/{trial_v1.id}/diagram.bpmn")
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="') and disposition.count('"') == 2
+    assert "\r" not in disposition and "\n" not in disposition and ";x=" not in disposition
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
