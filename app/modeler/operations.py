@@ -290,20 +290,26 @@ def decoded(raw: bytes, path: str) -> str:
 def _in_declared_encoding(raw: bytes) -> str | None:
     """Not UTF-8: the file read in the single-byte encoding its XML declaration names (a diagram saved on a Russian
     or Kazakh Windows declares ``windows-1251``), or None. Tried only after UTF-8, because files declaring
-    ISO-8859-1 are often UTF-8 in fact (the BPMN MIWG reference files)."""
+    ISO-8859-1 are often UTF-8 in fact (the BPMN MIWG reference files).
+
+    Only a text encoding counts: a declaration naming a bytes-to-bytes codec (``hex``, ``rot13``, ``zlib``...) made
+    the decoding a LookupError and the import a 500. A name holding a NUL is a ValueError from the lookup; codecs
+    that refuse bytes they cannot read raise UnicodeError (``idna``, ``punycode``, ``undefined``), a ValueError too.
+    """
     declared = _DECLARED_ENCODING.match(raw[:200].decode("latin-1"))
     if declared is None:
         return None
     try:
         codec = codecs.lookup(declared.group(3))
-    except LookupError:
+    except (LookupError, ValueError):
         return None
     if codec.name.startswith(("utf", "utf_")) or codec.name in ("utf-16", "utf-32"):
         return None
     try:
-        return raw.decode(codec.name)
-    except UnicodeDecodeError:
+        text = raw.decode(codec.name)
+    except (LookupError, ValueError):
         return None
+    return text if isinstance(text, str) else None
 
 
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")

@@ -150,6 +150,20 @@ def test_a_diagram_is_stored_as_utf8_whatever_byte_order_mark_or_declaration_it_
     assert read_zip(archive)[0] == {"m.bpmn": body}
 
 
+@pytest.mark.parametrize("encoding", ["hex", "rot13", "base64", "zlib", "bz2", "uu", "quopri", "undefined",
+                                      "punycode", "idna", "a\x00b", "latin-1\x00", "x" * 150])
+def test_a_declaration_naming_no_text_encoding_is_refused_as_not_utf8_text(app_ctx, encoding):
+    """Found by a security probe: a declaration naming a bytes-to-bytes codec (encoding="hex") made the import a
+    500 ("'hex' is not a text encoding"); a NUL in the name, or a codec refusing the bytes, did the same."""
+    from app.modeler.operations import read_upload
+
+    raw = f'<?xml version="1.0" encoding="{encoding}"?><a name="'.encode() + b"\xff" + b"a" * 70 + b'"/>'
+    with pytest.raises(ImportRefused, match=r"^The file m\.bpmn is not UTF-8 text"):
+        read_upload(raw, "m.bpmn")
+    with pytest.raises(ImportRefused, match=r"^The file m/m\.bpmn is not UTF-8 text"):
+        read_zip(_zip({"m/m.bpmn": raw}))
+
+
 @pytest.mark.parametrize(("schema", "ui", "message"), [
     ("null", "{}", "must be a JSON object"),
     ('{"type": "object", "properties": {"a": {"type": "string"}}}', "null", "must be a JSON object"),
