@@ -88,6 +88,7 @@ Known limitations
 
 from __future__ import annotations
 
+import _strptime  # noqa: F401 - loaded before any script runs: see _preloaded_module
 import ast
 import builtins
 import decimal
@@ -881,6 +882,24 @@ FORBIDDEN_BUILTINS: tuple[Any, ...] = tuple(
 )
 
 
+#: The modules CPython's own date code imports while a script calls it: ``date.strftime``, ``timetuple`` and
+#: ``date.today`` import ``time``, ``datetime.strptime`` imports ``_strptime`` (Modules/_datetimemodule.c, through
+#: PyImport_Import, which looks ``__import__`` up in the builtins of the calling frame — the script's).
+C_LEVEL_IMPORTS = frozenset({"time", "_strptime"})
+
+
+def _preloaded_module(name: Any, globals: Any = None, locals: Any = None, fromlist: Any = (),  # noqa: A002
+                      level: int = 0) -> None:
+    """The scripts' ``__import__``, for CPython's date code only: without one, ``date(2020, 1, 1).strftime("%Y")``
+    failed with the incident ``'__import__'``. It imports nothing: the modules of :data:`C_LEVEL_IMPORTS` are
+    loaded with this module, PyImport_Import calls ``__import__`` for its side effect only and then takes the
+    module from ``sys.modules``. It answers None, so a script that reached it would get no module; any other
+    name is refused. Scripts cannot name it (RestrictedPython refuses names starting with ``_``, and ``import``
+    statements are refused at compile time)."""
+    if not (isinstance(name, str) and name in C_LEVEL_IMPORTS and not level):
+        raise ImportError(f"scripts cannot import {name!r}")
+
+
 def _refuse_forbidden(names: Mapping[str, Any], *, exact: bool) -> None:
     """Refuse a builtins mapping that exposes a forbidden callable (by any name) or, if ``exact``, any
     name outside :data:`ALLOWED_BUILTIN_NAMES`."""
@@ -1018,6 +1037,9 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
         super().__init__({})
         _refuse_forbidden(extra_builtins or {}, exact=False)
         self.builtins: dict[str, Any] = {**SAFE_BUILTINS, **(extra_builtins or {})}
+        # What the interpreter reads from a script's frame: the names above, and the import CPython's date code
+        # makes (no script can name ``__import__``).
+        self._frame_builtins: dict[str, Any] = {**self.builtins, "__import__": _preloaded_module}
         self.time_limit = time_limit
         self.max_steps = max_steps
 
@@ -1032,7 +1054,7 @@ class RestrictedTaskDataEnvironment(TaskDataEnvironment):
         globs.update(_STATIC_GUARDS)
         globs["_getiter_"] = budget.getiter
         globs["_tick_"] = budget.tick
-        globs["__builtins__"] = self.builtins
+        globs["__builtins__"] = self._frame_builtins
         return globs
 
     def _run(self, code: types.CodeType, globs: dict[str, Any], budget: _Budget) -> Any:

@@ -242,3 +242,13 @@ def test_a_budget_failure_is_told_in_the_readers_words(app, reason, line, words)
     err.__cause__ = cause
     with app.test_request_context(), force_locale("ru"):
         assert _step_message(err) == words
+
+
+def test_dates_are_written_and_read_as_text_in_the_sandbox(pool):
+    """The sandbox child runs the same environment: ``strftime`` no longer fails with ``'__import__'`` there."""
+    from tests.engine.test_scripting import DATE_TEXT_RESULT, DATE_TEXT_SCRIPT
+
+    context: dict = {}
+    _env(pool).execute(DATE_TEXT_SCRIPT, context)
+    assert context == DATE_TEXT_RESULT
+    assert _env(pool).evaluate('date(2026, 9, 1).strftime("%d.%m.%Y")', {}) == "01.09.2026"

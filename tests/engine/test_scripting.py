@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 import os
+from datetime import datetime
 from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
@@ -1106,3 +1107,39 @@ def test_task_data_of_a_large_act_fits_and_tens_of_megabytes_do_not():
     assert context["count"] == 5000
     with pytest.raises(ScriptLimitExceeded, match="too large"):
         RestrictedTaskDataEnvironment().execute('x = ["a" * 1000000 for i in range(20)]', {})
+
+
+DATE_TEXT_SCRIPT = ('year = date(2020, 1, 1).strftime("%Y")\n'
+                    'stamp = datetime(2020, 1, 1, tzinfo=timezone.utc).strftime("%d.%m.%Y %H:%M %z %Z")\n'
+                    'parsed = datetime.strptime("03.02.2020", "%d.%m.%Y")\n'
+                    'day_of_year = date(2020, 2, 3).timetuple().tm_yday\n'
+                    'today_is_a_date = isinstance(date.today(), date)\n')
+DATE_TEXT_RESULT = {"year": "2020", "stamp": "01.01.2020 00:00 +0000 UTC", "parsed": datetime(2020, 2, 3),
+                    "day_of_year": 34, "today_is_a_date": True}
+
+
+def test_dates_are_written_and_read_as_text_by_scripts():
+    """Found by a security probe: ``date(2020,1,1).strftime("%Y")`` failed with the incident ``'__import__'``
+    (CPython's date code imports ``time`` through the calling frame's builtins, which have no ``__import__``)."""
+    context: dict = {}
+    RestrictedTaskDataEnvironment().execute(DATE_TEXT_SCRIPT, context)
+    assert context == DATE_TEXT_RESULT
+
+
+@pytest.mark.parametrize("name", ["os", "sys", "subprocess", "builtins", "importlib", "time.os", "time "])
+def test_the_import_cpython_date_code_makes_gives_nothing_else(name):
+    """The scripts' ``__import__`` serves CPython's date code only: it refuses every other module, gives no module
+    even for ``time`` (the interpreter takes it from ``sys.modules``), and scripts cannot name it."""
+    from app.engine.scripting import _preloaded_module
+
+    with pytest.raises(ImportError, match="scripts cannot import"):
+        _preloaded_module(name)
+    with pytest.raises(ImportError, match="scripts cannot import"):
+        _preloaded_module("time", level=1)
+    assert _preloaded_module("time") is None and _preloaded_module("_strptime") is None
+    env = RestrictedTaskDataEnvironment()
+    with pytest.raises(ScriptRejected):
+        env.evaluate(f"__import__({name!r})", {})
+    with pytest.raises(ScriptRejected):
+        env.execute(f"import {name.split('.')[0].strip()}", {})
+    assert "__import__" not in env.builtins
