@@ -18,6 +18,7 @@ from app.audit.facts import contract_facts
 from app.audit.operations import record_event, record_events
 from app.contracts.models import Contract
 from app.dormitories.models import DormitoryTerms
+from app.dormitories.ordering import usable_rate
 from app.dormitories.verification import DORMITORY
 from app.engine.data_names import provide_names
 from app.engine.errors import DomainRefused
@@ -100,6 +101,7 @@ def put_in_force(contract: Contract, rate_tiyn: int) -> None:
     """The rate the decision table gave becomes the contract's; its caps follow from places × rate."""
     if contract.instrument != DORMITORY or contract.status == "active":
         raise DomainRefused(_("This contract is not a dormitory contract waiting for its rate."))
+    usable_rate(rate_tiyn)  # as the order's opening refuses it: caps of places × a rate of zero or less
     terms = db.session.scalars(select(DormitoryTerms).where(DormitoryTerms.contract_id == contract.id)).one()
     terms.place_rate_tiyn = rate_tiyn
     contract.monthly_cap_tiyn = terms.places * rate_tiyn

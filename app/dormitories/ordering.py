@@ -123,12 +123,19 @@ def table_rate(regions: list, amounts: list, region_code: str) -> int:
     return int(chosen[-1])
 
 
+def usable_rate(rate_tiyn: int) -> int:
+    """A rate per place from the rates table, refused unless above zero: every cap is places × rate, and a zero or
+    negative rate (a row the process owner mistyped) made the contract's caps zero or negative."""
+    if rate_tiyn <= 0:
+        raise ValueError(f"The rates table gave an unusable rate: {rate_tiyn!r}")
+    return rate_tiyn
+
+
 def open_dormitory_order(order: StateOrder, rate_tiyn: int) -> None:
     """The rate the decision table gave becomes the order's (its contracts take it); the window opens."""
     if order.instrument != DORMITORY or order.status != "placed":
         raise DomainRefused("Only a placed dormitory order opens.")
-    if rate_tiyn <= 0:
-        raise ValueError(f"The rates table gave an unusable rate: {rate_tiyn!r}")
+    usable_rate(rate_tiyn)
     order.dormitory_terms.place_rate_tiyn = rate_tiyn
     order.status = "open"
     record_event(_chain(order), "order.opened", "state_order", order.id, actor_id=None,
@@ -264,6 +271,7 @@ def set_contract_terms(contract: Contract, table_rate_tiyn: int) -> int:
         raise DomainRefused("This contract is not a dormitory contract waiting for its terms.")
     order_terms = contract.order.dormitory_terms
     rate = order_terms.place_rate_tiyn if order_terms is not None and order_terms.place_rate_tiyn else table_rate_tiyn
+    usable_rate(rate)
     terms = contract.dormitory_terms
     terms.place_rate_tiyn = rate
     contract.monthly_cap_tiyn = terms.places * rate

@@ -212,3 +212,24 @@ def test_the_official_can_reject_a_dormitory_application_with_a_reason(frozen, b
     assert db.session.get(Application, application.id).status == "rejected"
     assert db.session.scalar(select(func.count()).select_from(Contract)
                              .where(Contract.application_id == application.id)) == 0
+
+
+@pytest.mark.parametrize("rate", [0, -150_000])
+def test_a_rate_of_zero_or_less_puts_no_contract_in_force_and_sets_no_terms(dorm_year, rate):
+    """Found by a security probe: a contract signed on paper took the rates table's rate unchecked (the order's
+    opening refused a rate of zero or less) — its caps became places × a negative rate. The terms set before the
+    signatures took it unchecked as well."""
+    from app.dormitories.operations import place_dormitory_contract, put_in_force
+    from app.dormitories.ordering import set_contract_terms
+
+    contract = place_dormitory_contract(dorm_year["orgs"]["dorm_c"], places=3, period_start=date(2028, 9, 1),
+                                        period_end=date(2029, 6, 30))
+    caps = (contract.monthly_cap_tiyn, contract.amount_cap_tiyn)
+    contract.status = "awaiting_head"
+    with pytest.raises(ValueError, match="unusable rate"):
+        put_in_force(contract, rate)
+    assert contract.status == "awaiting_head" and (contract.monthly_cap_tiyn, contract.amount_cap_tiyn) == caps
+    contract.status = "awaiting_director"
+    with pytest.raises(ValueError, match="unusable rate"):
+        set_contract_terms(contract, rate)
+    assert (contract.monthly_cap_tiyn, contract.amount_cap_tiyn) == caps
