@@ -11,11 +11,13 @@
   characters in the path, query, form, file names or JSON (→ 400 with a message). The database errors
   that remain possible (a number too large for its column) are answered in :mod:`app.errors`.
 * :func:`clean_filename` strips control, bidi-override and invisible characters from names we store;
-  :func:`spreadsheet_cell` keeps a CSV/XLSX cell that starts like a formula as text.
+  :func:`spreadsheet_cell` keeps a CSV/XLSX cell that starts like a formula as text;
+  :func:`csv_export_writer` quotes every field of a CSV export.
 """
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 import unicodedata
@@ -222,8 +224,29 @@ def clean_filename(name: str, default: str = "file") -> str:
 _FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20", "\t", "\r", "\n")
 
 
+# A formula start after a separator a spreadsheet may split on: Excel in ru-RU and kk-KZ splits a CSV file on ";"
+# (our files use ","), so in "Иванов;=1+1" the second part became a cell of its own, and a formula.
+_FORMULA_AFTER_SEPARATOR = re.compile(
+    "([,;\t] *)(?=[" + re.escape("".join(c for c in _FORMULA_START if not c.isspace())) + "])")
+
+
 def spreadsheet_cell(value: Any) -> Any:
-    """A text cell that a spreadsheet would read as a formula is prefixed with ``'`` (kept as text)."""
-    if isinstance(value, str) and value.lstrip(" ")[:1] in _FORMULA_START:
+    """A text cell that a spreadsheet would read as a formula is prefixed with ``'`` (kept as text), and so is every
+    part of it that would start a cell if the spreadsheet split the text on a separator it holds."""
+    if not isinstance(value, str):
+        return value
+    value = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", value)
+    if value.lstrip(" ")[:1] in _FORMULA_START:
         return "'" + value
     return value
+
+
+#: What a CSV export is served as; Werkzeug adds the one ``charset=utf-8`` to a ``text/`` type (given a type that
+#: already named it, it answered ``text/csv; charset=utf-8; charset=utf-8``).
+CSV_MIMETYPE = "text/csv"
+
+
+def csv_export_writer(buffer: Any) -> Any:
+    """The writer of every CSV export: each field quoted, so a separator inside a cell stays inside it whatever
+    separator the spreadsheet reads the file with (its cells pass :func:`spreadsheet_cell` as well)."""
+    return csv.writer(buffer, quoting=csv.QUOTE_ALL)

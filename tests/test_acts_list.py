@@ -81,7 +81,7 @@ def test_a_line_awaiting_review_shows_as_needing_review_on_the_page_and_in_the_e
     page = official.get(f"/acts/{act.id}").get_data(as_text=True)
     assert "needs review" in page
     rows = official.get(f"/acts/{act.id}/lines.csv").get_data().decode("utf-8-sig").splitlines()
-    assert ",needs review," in rows[1] and all(",needs review," not in row for row in rows[2:])
+    assert ',"needs review",' in rows[1] and all('"needs review"' not in row for row in rows[2:])
 
 
 def test_the_note_a_school_sends_with_its_act_is_shown_to_the_official_and_on_the_act(world, browser):

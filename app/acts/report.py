@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,7 +14,7 @@ from app.acts.models import Act, ActLine
 from app.acts.verification import norms_for
 from app.extensions import db
 from app.instruments import instrument_of
-from app.security import spreadsheet_cell
+from app.security import csv_export_writer, spreadsheet_cell
 
 
 @dataclass
@@ -106,7 +105,7 @@ def total_rows(act: Act, lines) -> list[list]:
 
 def to_csv(act: Act, lines, totals: bool = False) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_export_writer(buffer)
     writer.writerow(header())
     writer.writerows(export_rows(act, lines))
     if totals:

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.instruments import instrument_of
 from app.payments.models import Payment
 from app.people.access import get_visible_or_404, sees_personal_data
+from app.security import CSV_MIMETYPE
 from app.ui import ACT_STATUS
 
 bp = Blueprint("acts", __name__)
@@ -80,7 +81,7 @@ def export(act_id: int, fmt: str):
     name = f"{act.number}{'-' + rule if rule else ''}{'-' + outcome if outcome else ''}.{fmt}"
     whole = not rule and not outcome  # every line: the file ends with how the lines make the act's amount
     if fmt == "csv":
-        body, mimetype = report.to_csv(act, lines, totals=whole), "text/csv; charset=utf-8"
+        body, mimetype = report.to_csv(act, lines, totals=whole), CSV_MIMETYPE
     else:
         body, mimetype = (report.to_xlsx(act, lines, totals=whole),
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -3,7 +3,6 @@ pass for the country-wide files it keeps ready (:mod:`app.public.cache`)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from app.instruments import instruments
 from app.people.models import Region
 from app.public import figures
-from app.security import spreadsheet_cell
+from app.security import CSV_MIMETYPE, csv_export_writer, spreadsheet_cell
 
 #: every row belongs to one funding instrument: its code and title, and what it funds (``funded`` in
 #: ``funded_unit``: child-months for schools, place-months for dormitories) — never a sum of the two
@@ -32,7 +31,7 @@ HEADINGS = {"instrument": _l("Instrument code"), "instrument_title": _l("Funding
             "region_code": _l("Region code"),
             "region": _l("Region"), "withheld_share": _l("Share withheld"), "bin": _l("BIN"),
             "organisation": _l("Organisation")}
-MIMETYPES = {"csv": "text/csv", "json": "application/json"}
+MIMETYPES = {"csv": CSV_MIMETYPE, "json": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def render(dataset: str, fmt: str, year: str | None, region_id: int | None, inst
                            "rows": rows}, ensure_ascii=False, indent=1, default=str)
         return Download(body, MIMETYPES[fmt], name)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_export_writer(out)
     writer.writerow([str(HEADINGS[c]) for c in COLUMNS[dataset]])
     for row in rows:
         writer.writerow([_csv_cell(row[c]) for c in COLUMNS[dataset]])

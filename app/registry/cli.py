@@ -48,12 +48,10 @@ def _import_command(kind: str):
             for notice in result.notices[:50]:
                 click.echo(f"  line {notice['line']}: loaded, but {notice_text(notice)}", err=True)
         if errors_csv is not None:
-            import csv
-
-            from app.security import spreadsheet_cell
+            from app.security import csv_export_writer, spreadsheet_cell
 
             with open(errors_csv, "w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
+                writer = csv_export_writer(fh)
                 writer.writerow(["line", "column", "reason", "value"])
                 with force_locale("en"):
                     writer.writerows([e["line"], e["column"], str(REASONS[e["code"]]), spreadsheet_cell(e["value"])]

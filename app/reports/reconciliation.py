@@ -20,7 +20,6 @@ typed in. ``tests/money/test_reconciliation.py`` proves the figures equal the su
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -36,6 +35,7 @@ from app.extensions import db
 from app.instruments import SCHOOLS
 from app.instruments import instrument as instrument_named
 from app.payments.models import Payment
+from app.security import csv_export_writer
 
 DECIDED = ("accepted", "paid")
 UNDECIDED = ("submitted", "verified", "returned")
@@ -167,7 +167,7 @@ def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name,
 
 def to_csv(header: list[str], body: list[list]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_export_writer(buffer)
     writer.writerow([safe_cell(h) for h in header])
     writer.writerows([[str(v) if isinstance(v, Decimal) else v for v in row] for row in body])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Cyrillic correctly

@@ -22,6 +22,7 @@ from app.reports import reconciliation
 from app.reports.models import VerificationRun
 from app.reports.operations import discrepancies, months_with_acts, regions_by_id, start_month_verification
 from app.reports.reconciliation import reconcile
+from app.security import CSV_MIMETYPE
 from app.user_input import ascii_int
 
 bp = Blueprint("reports", __name__)
@@ -185,7 +186,7 @@ def reconciliation_export(fmt: str):
                                         data["instrument"].rules, schools=data["instrument"].code == SCHOOLS)
     name = f"reconciliation-{data['period']:%Y-%m}{'-' + str(data['region_id']) if data['region_id'] else ''}.{fmt}"
     if fmt == "csv":
-        payload, mimetype = reconciliation.to_csv(header, body), "text/csv; charset=utf-8"
+        payload, mimetype = reconciliation.to_csv(header, body), CSV_MIMETYPE
     else:
         payload = reconciliation.to_xlsx(header, body, f"{data['period']:%Y-%m}")
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

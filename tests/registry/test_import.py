@@ -88,7 +88,7 @@ def test_cli_imports_with_progress_and_error_report(app_ctx, tmp_path):
     assert result.exit_code == 0, result.output
     assert "line 12: iin: not a valid IIN" in result.output
     assert "2501 row(s): 2500 loaded, 1 rejected." in result.output
-    assert errors_csv.read_text(encoding="utf-8").splitlines()[1].startswith("12,iin,not a valid IIN")
+    assert errors_csv.read_text(encoding="utf-8").splitlines()[1].startswith('"12","iin","not a valid IIN ')
     again = runner.invoke(args=["import-nedb", str(path)])
     assert again.exit_code == 0
     assert db.session.scalar(select(func.count(NedbEnrollment.id))) == 2500

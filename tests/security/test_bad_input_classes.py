@@ -218,7 +218,7 @@ def test_attachment_stored_without_the_right_to_left_override(world, browser):
 
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1+2", "@SUM(A1)", "\uff1dHYPERLINK(\"x\")", "\uff0b1",
-                                   "\uff0d1", "\uff20A1", "\t=1", "\r=1", " =1"])
+                                   "\uff0d1", "\uff20A1", "\r=1", " =1"])
 def test_spreadsheet_formula_starts_are_neutralised(value):
     assert spreadsheet_cell(value) == "'" + value
 
@@ -240,3 +240,42 @@ def test_act_exports_neutralise_full_width_formulas(app_ctx):
     assert "'\uff1dHYPERLINK" in csv_text
     sheet = load_workbook(io.BytesIO(report.to_xlsx(act, [line])), read_only=True).worksheets[0]
     assert list(sheet.iter_rows(values_only=True))[1][2].startswith("'\uff1d")
+
+
+@pytest.mark.parametrize(("value", "kept"), [
+    ("Иванов;=1+1", "Иванов;'=1+1"), ("Иванов, +7 701", "Иванов, '+7 701"), ("a;  @SUM(A1)", "a;  '@SUM(A1)"),
+    ("a\t-1", "a\t'-1"), ("a;\uff1d1", "a;'\uff1d1"), ("=1;=2", "'=1;'=2"), ("a;b, c", "a;b, c"),
+    ("\t=1", "'\t'=1"),  # split on the tab, "'\t=1" left "=1" a cell of its own
+])
+def test_a_formula_start_after_a_separator_is_neutralised(value, kept):
+    """Excel in ru-RU and kk-KZ splits a CSV file on ";": the part after it starts a cell of its own."""
+    assert spreadsheet_cell(value) == kept
+
+
+def test_csv_exports_quote_every_field_neutralise_split_formulas_and_name_one_charset(world, browser):
+    """Found by a security probe: a school's ``Иванов;=1+1`` stayed unquoted in the act's lines file, and Excel in a
+    Russian or Kazakh locale (which splits on ";") read ``=1+1`` as a formula; the CSV downloads answered
+    ``text/csv; charset=utf-8; charset=utf-8``."""
+    from sqlalchemy import select
+
+    from app.acts.models import Act, ActLine
+    from app.extensions import db
+    from tests.inbox.conftest import make_clean_acts
+
+    task = make_clean_acts()[0]
+    act = db.session.get(Act, db.session.get(type(task), task.id).instance.subject_id)
+    line = db.session.scalars(select(ActLine).where(ActLine.act_id == act.id).order_by(ActLine.line_no)).first()
+    line.full_name = "Иванов;=1+1"
+    db.session.commit()
+    response = browser("official").get(f"/acts/{act.id}/lines.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    data = response.get_data()
+    assert '"Иванов;\'=1+1"'.encode() in data
+    rows = data.decode("utf-8-sig").splitlines()
+    assert all(row.startswith('"') and row.endswith('"') and '",' not in row.replace('","', "") for row in rows)
+    assert not any(part.lstrip(' "').startswith("=") for row in rows for part in row.split(";"))
+    for url, who in (("/reports/reconciliation.csv?period=2026-10", "operator"), ("/public/data/schools.csv", None)):
+        response = browser(who).get(url) if who else browser("operator").client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8", url
+        assert response.get_data().decode("utf-8-sig").startswith('"'), url
