@@ -219,6 +219,20 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
                                       "rule": a.rule_code, "amount_tiyn": a.amount_tiyn}
                                      for a in (act.adjustments if act.adjustment_tiyn else ())]},
                  facts=None if decision == "return" else act_facts(act))
+    if decision != "return":  # a return reaches the school with its Submit task (the announcement says why)
+        tell_school(act, "act_accepted")
+
+
+def tell_school(act: Act, kind: str, **params) -> None:
+    """The school's (or dormitory's) director and accountants find what became of their act in their bell and
+    e-mail: accepted (the amount to be paid), paid (the payment order). They had heard only of a return."""
+    from app.i18n import format_tenge
+    from app.notifications.operations import notify, recipients_for
+
+    made = instrument_of(act)
+    amount = format_tenge(act.amount_tiyn)
+    for person in recipients_for((made.director_role, made.accountant_role), act.region_id, act.school_id):
+        notify(person, kind, subject=act.number, act_id=act.id, amount=amount, **params)
 
 
 def decided_then_rewritten() -> list:

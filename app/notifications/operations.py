@@ -25,7 +25,7 @@ from app.people.roles import ROLE_SCOPE, Role, Scope
 
 log = logging.getLogger(__name__)
 KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named",
-         "contract_amended", "application_ineligible")
+         "contract_amended", "application_ineligible", "act_accepted", "act_paid")
 DUE_SOON = timedelta(days=1)
 
 
@@ -33,7 +33,7 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
     """The notification's sentence: in the current request's locale, or through ``translate`` (a
     gettext function for another locale — e-mails are written in the recipient's language)."""
     p = {"subject": "", "due": "", "comment": "", "deputy": "", "by": "", "principal": "", "start": "", "end": "",
-         **params}
+         "amount": "", "order": "", "paid_on": "", **params}
     from app.ui import task_label
 
     if translate is None:
@@ -59,6 +59,10 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
                                          "see its new terms."), subject=1, start=1),
         "application_ineligible": lambda: t(N_("Application %(subject)s is not eligible: its page says why and how to "
                                                "apply again."), subject=1),
+        "act_accepted": lambda: t(N_("Act %(subject)s accepted by the education department: %(amount)s to be paid."),
+                                  subject=1, amount=1),
+        "act_paid": lambda: t(N_("Act %(subject)s paid: %(amount)s, payment order %(order)s of %(paid_on)s."),
+                              subject=1, amount=1, order=1, paid_on=1),
     }
     return texts[kind]() if kind in texts else kind
 
@@ -139,10 +143,11 @@ def recipient_key(task: HumanTask) -> tuple:
     return (task.role, None, None)
 
 
-def recipients_for(role: str, region_id: int | None, organisation_id: int | None,
+def recipients_for(role: str | tuple[str, ...], region_id: int | None, organisation_id: int | None,
                    assignee_id: int | None = None) -> list[User]:
     """The assignee, or every active user of ``role`` in the scope; plus the active deputies standing in for
-    any of them today. One query."""
+    any of them today. One query. ``role`` may name several roles of one scope (a school's director and
+    accountants)."""
     from sqlalchemy import or_
 
     from app.people.substitutions import Substitution
@@ -150,8 +155,12 @@ def recipients_for(role: str, region_id: int | None, organisation_id: int | None
     if assignee_id:
         principals = select(User.id).where(User.id == assignee_id)
     else:
-        principals = select(User.id).where(User.role == role, User.active.is_(True))
-        scope = _scope_of(role)
+        roles = (role,) if isinstance(role, str) else tuple(role)
+        scopes = {_scope_of(r) for r in roles}
+        if len(scopes) != 1:
+            raise ValueError(f"roles of different scopes: {roles}")
+        principals = select(User.id).where(User.role.in_(roles), User.active.is_(True))
+        scope = scopes.pop()
         if scope is Scope.ORGANISATION:
             principals = principals.where(User.organisation_id == organisation_id)
         elif scope is Scope.REGION:

@@ -35,6 +35,8 @@ def open_note(note_id: int):
         return redirect(url_for("inbox.task", task_id=note.task_id))
     if isinstance((note.params or {}).get("contract_id"), int):  # a contract amended: its page says how
         return redirect(url_for("contracts.show", contract_id=note.params["contract_id"]))
+    if isinstance((note.params or {}).get("act_id"), int):  # an act accepted or paid: its page
+        return redirect(url_for("acts.show", act_id=note.params["act_id"]))
     if isinstance((note.params or {}).get("application_id"), int):  # an application found not eligible
         return redirect(url_for("applications.show", application_id=note.params["application_id"]))
     return redirect(url_for("notifications.index"))

@@ -124,4 +124,7 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
     record_event(f"instance:{act.instance_id}", "act.paid", "payment", payment.id, actor_id=actor.id,
                  details={"act": act.number, "order_number": order_number, "paid_on": paid_on.isoformat(),
                           "amount_tiyn": act.amount_tiyn}, facts=payment_facts(payment))
+    from app.acts.operations import tell_school
+
+    tell_school(act, "act_paid", order=order_number, paid_on=paid_on.isoformat())
     return payment

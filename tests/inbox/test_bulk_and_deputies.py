@@ -180,6 +180,31 @@ def test_notifications_bell_outbox_and_act_returned(world, clean_acts, browser):
     assert "Act returned for correction" in browser("accountant").get("/notifications").get_data(as_text=True)
 
 
+def test_the_school_hears_its_act_was_accepted_and_then_paid(world, clean_acts, browser):
+    """A return reached the school's bell; an acceptance and a payment did not: the accountant never heard what
+    became of the act."""
+    task = clean_acts[0]
+    act = _act(task)
+    official = browser("official")
+    assert official.post(f"/tasks/{task.id}", {"decision": "accept", "_seen": seen(task)}).status_code == 302
+    pay = open_task(act, "pay_act")
+    operator = browser("operator")
+    assert operator.post(f"/tasks/{pay.id}", {"order_number": "PP-77", "paid_on": clock.today().isoformat()}) \
+        .status_code == 302
+    for login in ("accountant", "director"):
+        kinds = [n.kind for n in db.session.scalars(select(Notification).where(
+            Notification.user_id == user(login).id).order_by(Notification.id))]
+        assert kinds[-2:] == ["act_accepted", "act_paid"], login
+    page = browser("accountant").get("/notifications").get_data(as_text=True)
+    assert f"Act {act.number} accepted by the education department" in page and "payment order PP-77" in page
+    note = db.session.scalars(select(Notification).where(Notification.kind == "act_paid",
+                                                         Notification.user_id == user("accountant").id)).one()
+    opened = browser("accountant").post(f"/notifications/{note.id}/open")
+    assert opened.headers["Location"].endswith(f"/acts/{act.id}")
+    assert not db.session.scalars(select(Notification).where(Notification.kind == "act_paid",
+                                                             Notification.user_id == user("accountant2").id)).all()
+
+
 def test_sla_scan_notifies_once_and_escalates_to_the_head(world, clean_acts):
     due = max(t.due_at for t in clean_acts)
     late = (due if due.tzinfo else due.replace(tzinfo=clock.now().tzinfo)) + timedelta(hours=1)
