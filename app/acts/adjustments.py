@@ -42,7 +42,10 @@ from app.registry.models import NedbEnrollment
 DECIDED = ("accepted", "paid")
 #: Rule code of a correction of the days a student was enrolled (every act is paid by days); the other causes
 #: are the contingent rules' codes (withdrawn, other_school, not_registered, not_in_nedb, double_enrolment,
-#: licence_expired, level_not_covered).
+#: grade_mismatch, licence_expired, level_not_covered). Not re-checked on a decided line: the business register's
+#: standing (no date), a licence record missing now, the IIN checksum and the act's own duplicates (unchanged),
+#: the places over the contract or the building (an order of the act's lines decided with it), the official's
+#: review; the review checks (name, age, days) never exclude.
 ENROLLED_DAYS = "enrolled_days"
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 #: Rule code of a reversal: the registry, corrected again, confirms a line an earlier adjustment clawed back.
@@ -88,11 +91,17 @@ def covered_days(enrolments: Sequence[Enrollment], first: date, last: date) -> i
 
 
 def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_bin: str,
-            norm_tiyn: int, licence_days: tuple[date, date] | None, *, level_covered: bool = True) -> Correction:
+            norm_tiyn: int, licence_days: tuple[date, date] | None, *, level_covered: bool = True,
+            check_grade: bool = True) -> Correction:
     """What ``line`` (accepted on ``original``) earns on today's registry data, and the rule that says so — the
     verification's rules and pay by days, for every act: the days NEDB has the student at the school, each
     counted once, within ``licence_days`` (the days of the month a licence of the school covers the line's level;
-    None: none). ``level_covered`` False: the school's licences cover the month, but none the line's level."""
+    None: none). ``level_covered`` False: the school's licences cover the month, but none the line's level.
+
+    ``grade_mismatch`` as the verification decides it: no enrolment here in the month has the grade the line
+    claims (with several rows here, any of them with that grade will do). ``check_grade`` False: NEDB's grade is
+    not evidence about the line's month — NEDB keeps one grade per enrolment, the current one, and a month of an
+    earlier academic year was in the grade before (see :func:`_registry_year_start`)."""
     start, end = month_bounds(original.period)
     here = [e for e in enrolments if e.school_bin == school_bin and e.active_during(start, end)]
     elsewhere = [e for e in enrolments if e.school_bin != school_bin and e.active_during(start, end)]
@@ -113,6 +122,10 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
         return Correction(code, 0, evidence)
     if any(h.overlaps(o) for h in here for o in elsewhere):
         return Correction("double_enrolment", 0, evidence)  # at two schools on a common day of the month
+    if check_grade and not any(h.grade == line.grade for h in here):
+        # NEDB corrected the grade (up or down) after the month was decided: the line claimed a grade the student
+        # was not registered in here, as a first verification today would exclude it.
+        return Correction("grade_mismatch", 0, evidence | {"claimed_grade": line.grade})
     days = covered_days(here, *licence_days) if licence_days else 0
     evidence["days"] = days
     if not level_covered:
@@ -135,19 +148,29 @@ def decided_lines_query(acts: Sequence[Act]):
                    Act.period < latest, ActLine.outcome == "accepted"))
 
 
+def _registry_year_start() -> date:
+    """1 September of the academic year NEDB's grades are of: the current one (today's). NEDB keeps one grade per
+    enrolment and moves it on with the year, so a month of an earlier academic year is not re-checked against it
+    (a pupil in grade 9 last year is in grade 10 now, and last year's months were right)."""
+    return _year_start(clock.today())
+
+
 def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
     """The schools' decided lines to look at again. With the NEDB table, a line paid for the whole month of a
     student still enrolled at the school since before that month, with no other NEDB row (the vast majority),
     is left out in SQL: today's NEDB prices it as it was paid. Lines paid for part of the month (a top-up may be
     owed when NEDB's dates were corrected), lines of a student with another row (another school's claim on the
     same days, a second row here) and lines already adjusted (the registry may have been corrected again)
-    always come back."""
+    always come back; so do lines of the current academic year whose grade NEDB now gives differently (a grade
+    corrected after payment is ``grade_mismatch``)."""
     query = decided_lines_query(acts)
     if getattr(registry, "table_name", None) == NedbEnrollment.__tablename__:
         other_row = aliased(NedbEnrollment)
+        same_grade = or_(NedbEnrollment.grade == ActLine.grade, ActLine.period < _registry_year_start())
         still_enrolled = (select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
                           .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == ActLine.iin,
                                  NedbEnrollment.enrolled_on <= ActLine.period, NedbEnrollment.withdrawn_on.is_(None),
+                                 same_grade,
                                  ~exists(select(other_row.id).where(other_row.iin == NedbEnrollment.iin,
                                                                     other_row.id != NedbEnrollment.id))))
         adjusted = select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id)
@@ -204,6 +227,7 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
         originals = list({original.id: original for _, original in rows}.values())
         contexts = {c.act_id: c for c in school_contexts(originals)}
         found: dict[int, Correction] = {}
+        grade_year = _registry_year_start()
         for line, original in rows:
             ctx = contexts[original.id]
             level = level_for_grade(line.grade)
@@ -215,7 +239,8 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
             found[line.id] = replace(
                 reprice(line, original, enrolments.get(line.iin, []), original.school.bin,
                         ctx.norms.get(level, 0), window,
-                        level_covered=not ctx.level_days or level in ctx.level_days),
+                        level_covered=not ctx.level_days or level in ctx.level_days,
+                        check_grade=original.period >= grade_year),
                 month_cap_tiyn=ctx.terms.amount_cap_tiyn)
         return found
 
