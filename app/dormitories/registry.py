@@ -128,12 +128,15 @@ KINDS.update({
                            ("iin", "full_name", "institution_bin", "course", "study_form", "home_region",
                             "enrolled_on", "withdrawn_on"),
                            ("iin", "full_name", "institution_bin", "course", "home_region", "enrolled_on"),
-                           ("iin", "institution_bin", "enrolled_on"), parse_student, enrolments=True),
+                           ("iin", "institution_bin", "enrolled_on"), parse_student, enrolments=True,
+                           touches=("iin", "iin")),
     "dormitory_beds": ImportKind("dormitory_beds", DormitoryBed, ("dormitory_bin", "room", "bed"),
-                                 ("dormitory_bin", "room", "bed"), ("dormitory_bin", "room", "bed"), parse_bed),
+                                 ("dormitory_bin", "room", "bed"), ("dormitory_bin", "room", "bed"), parse_bed,
+                                 touches=("bin", "dormitory_bin")),
     "dormitory_documents": ImportKind("dormitory_documents", DormitoryDocument,
                                       ("number", "dormitory_bin", "kind", "valid_from", "valid_until"),
-                                      ("number", "dormitory_bin", "kind", "valid_from"), ("number",), parse_document),
+                                      ("number", "dormitory_bin", "kind", "valid_from"), ("number",), parse_document,
+                                      touches=("bin", "dormitory_bin")),
 })
 
 KIND_LABELS = {"students": _l("Student registry (colleges and universities)"),

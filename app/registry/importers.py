@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table
+from sqlalchemy import Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import clock
@@ -188,6 +188,9 @@ class ImportKind:
     #: an enrolment registry (key: iin, school, enrolled_on): the import names the rows that may correct an earlier
     #: one (:mod:`app.registry.earlier_rows`)
     enrolments: bool = False
+    #: what a record of this kind says about acts, for the open acts an import re-verifies (:func:`touched_acts`):
+    #: (``"iin"`` — a student's lines — or ``"bin"`` — an organisation's acts —, the column holding it); None: none
+    touches: tuple[str, str] | None = None
 
     @property
     def table(self) -> Table:
@@ -198,11 +201,12 @@ KINDS: dict[str, ImportKind] = {
     "nedb": ImportKind("nedb", NedbEnrollment,
                        ("iin", "full_name", "school_bin", "school_kind", "grade", "enrolled_on", "withdrawn_on"),
                        ("iin", "full_name", "school_bin", "grade", "enrolled_on"),
-                       ("iin", "school_bin", "enrolled_on"), parse_nedb, enrolments=True),
+                       ("iin", "school_bin", "enrolled_on"), parse_nedb, enrolments=True, touches=("iin", "iin")),
     "licences": ImportKind("licences", Licence, ("number", "bin", "valid_from", "valid_until", "levels"),
-                           ("number", "bin", "valid_from", "levels"), ("number",), parse_licence),
+                           ("number", "bin", "valid_from", "levels"), ("number",), parse_licence,
+                           touches=("bin", "bin")),
     "business": ImportKind("business", BusinessRecord, ("bin", "name", "status", "oked"),
-                           ("bin", "name", "status", "oked"), ("bin",), parse_business),
+                           ("bin", "name", "status", "oked"), ("bin",), parse_business, touches=("bin", "bin")),
 }
 
 
@@ -460,14 +464,18 @@ def header_of(path: Path) -> list[str]:
 # --- upsert ----------------------------------------------------------------------------------------
 
 
-def upsert(kind: ImportKind, rows: list[dict], columns: Collection[str] | None = None) -> int:
+def upsert(kind: ImportKind, rows: list[dict], columns: Collection[str] | None = None,
+           changed: set | None = None) -> int:
     """INSERT … ON CONFLICT (natural key) DO UPDATE — on SQLite and PostgreSQL alike. Returns the records written:
     rows of the batch with the same key are one record (the last wins).
 
     ``columns``: the file's columns (default: all of the kind's). An existing record is updated in those only: a
     column the file does not have keeps its stored value — the parsers' defaults (not withdrawn, no licence end,
     full-time) are for a new record, and a file without ``withdrawn_on`` had un-withdrawn every child it named. An
-    empty cell of a column the file has is a value (empty ``withdrawn_on``: not withdrawn) and is written."""
+    empty cell of a column the file has is a value (empty ``withdrawn_on``: not withdrawn) and is written.
+
+    ``changed``: collects the ``kind.touches`` value (IIN or BIN) of every record added or changed — a record the
+    file repeats as it is stored is not rewritten, and names no act to verify again."""
     if not rows:
         return 0
     by_key = {tuple(r[k] for k in kind.key): r for r in rows}  # last row of a key in the batch wins
@@ -478,6 +486,14 @@ def upsert(kind: ImportKind, rows: list[dict], columns: Collection[str] | None =
     updated = {c: stmt.excluded[c] for c in kind.columns if c not in kind.key and c in present}
     # A row that is all key (a dormitory's bed), or a file of key columns only, has nothing to update: the record
     # exists or it is added.
+    if changed is not None and kind.touches is not None:
+        table = kind.table
+        differs = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in updated)) if updated else None
+        stmt = (stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updated, where=differs) if updated
+                else stmt.on_conflict_do_nothing(index_elements=list(kind.key)))
+        stmt = stmt.returning(table.c[kind.touches[1]])
+        changed.update(db.session.execute(stmt, list(by_key.values())).scalars().all())
+        return len(by_key)
     stmt = (stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updated) if updated
             else stmt.on_conflict_do_nothing(index_elements=list(kind.key)))
     db.session.execute(stmt, list(by_key.values()))
@@ -494,6 +510,31 @@ class ImportResult:
     notices: list[dict] | None = None  # rows loaded that may correct an earlier row (first MAX_REPORTED_ERRORS)
     noticed: int = 0
     repeated: int = 0  # rows whose key an earlier row of the file had: they replaced it (not counted as loaded)
+    #: the acts not yet decided (submitted or verified) that the records added or changed concern
+    touched_acts: set[int] | None = None
+
+
+def touched_acts(kind: ImportKind, values: Collection[str]) -> set[int]:
+    """The acts not yet decided (submitted, or verified and awaiting acceptance) that records of ``kind`` with these
+    IINs or BINs (``kind.touches``) may decide differently: those listing one of the students, or those of one of
+    the organisations. An accepted act is final; its corrections are adjustments on the next act."""
+    from app.acts.models import Act, ActLine
+    from app.acts.operations import VERIFIABLE
+    from app.people.models import Organisation
+
+    if kind.touches is None or not values:
+        return set()
+    wanted, found = sorted(values), set()
+    for i in range(0, len(wanted), 900):  # bound parameters per IN (…) stay under SQLite's limit
+        chunk = wanted[i : i + 900]
+        if kind.touches[0] == "iin":
+            query = (select(ActLine.act_id).join(Act, Act.id == ActLine.act_id)
+                     .where(ActLine.iin.in_(chunk), Act.status.in_(VERIFIABLE)).distinct())
+        else:
+            query = (select(Act.id).join(Organisation, Organisation.id == Act.school_id)
+                     .where(Organisation.bin.in_(chunk), Act.status.in_(VERIFIABLE)))
+        found.update(db.session.scalars(query))
+    return found
 
 
 def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], None] | None = None,
@@ -518,6 +559,8 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
     batch: list[tuple[int, dict]] = []
     repeats: list[dict] = []
 
+    result.touched_acts = set()
+
     def flush() -> None:
         """Write the batch. A row whose key an earlier row of the file had (the same student, school and enrolment
         date twice) replaces it — the last row wins, as the registry's latest word — and is named with the line it
@@ -531,7 +574,10 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
                     repeats.append({"line": line, "code": "repeated_in_file", "iin": str(key[0]),
                                     "earlier_line": lines.get(key)})
             lines[key] = line
-        upsert(kind, [record for _, record in batch], result.columns)
+        changed: set[str] = set()
+        upsert(kind, [record for _, record in batch], result.columns, changed)
+        if changed:
+            result.touched_acts.update(touched_acts(kind, changed))
         in_file.update(hash(k) for k in lines)
         result.loaded = result.total - result.rejected - result.repeated  # every row read so far is decided
         if earlier is not None and batch:

@@ -85,6 +85,13 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
         job.total_rows = scanned.rows
         db.session.commit()
         result = import_file(job.kind, path, on_batch, scanned.formulas)
+        # The open acts whose students or organisations the import changed are verified again now: accepted at
+        # the version verified before, an act was paid at the registry's old word (a withdrawn pupil paid).
+        reverified = {}
+        if result.touched_acts:
+            from app.reports.operations import reverify_after_import
+
+            reverified = reverify_after_import(job, result.touched_acts)
     except jobs.LeaseLost:
         db.session.rollback()
         raise
@@ -104,7 +111,8 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
     record_event(CHAIN, "registry.imported", "registry_import", job.id, actor_id=job.created_by_id,
                  details={"kind": job.kind, "filename": job.filename, "rows": result.total,
                           "loaded": result.loaded, "rejected": result.rejected, "columns": result.columns,
-                          "may_correct_earlier": result.noticed, "repeated_in_file": result.repeated})
+                          "may_correct_earlier": result.noticed, "repeated_in_file": result.repeated,
+                          **({"reverified_acts": reverified} if reverified else {})})
     db.session.commit()
     path.unlink(missing_ok=True)
     return result

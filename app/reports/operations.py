@@ -150,9 +150,12 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
     return run
 
 
-def _verify_chunk(run: VerificationRun, chunk: list[int], month_ids: list[int], decided_meanwhile: set[int],
-                  on_step=None) -> list:
-    """Claim and verify a chunk of acts set-based, in the caller's transaction; the acts' summaries."""
+def _verify_chunk(run: VerificationRun | None, chunk: list[int], month_ids: list[int], decided_meanwhile: set[int],
+                  on_step=None, *, origin: dict | None = None) -> list:
+    """Claim and verify a chunk of acts set-based, in the caller's transaction; the acts' summaries. ``origin``:
+    what set the check off, for the acts' events (default: the run, and who started it)."""
+    if origin is None:
+        origin = {"run": run.id, **({"requested_by": run.created_by_id} if run.created_by_id else {})}
     claimed = claim_for_verification(chunk)
     decided_meanwhile.update(set(chunk) - set(claimed))
     acts = load_acts(claimed)
@@ -174,16 +177,15 @@ def _verify_chunk(run: VerificationRun, chunk: list[int], month_ids: list[int], 
                        # history read "Contingent verified · <the operator>"); who started the run is in it.
                        "actor_id": None,
                        "details": {"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": net[act.id],
-                                   "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule, "run": run.id,
-                                   "adjustments": settled.get(act.id, []),
-                                   **({"requested_by": run.created_by_id} if run.created_by_id else {})}})
+                                   "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule,
+                                   "adjustments": settled.get(act.id, []), **origin}})
     record_events(events)  # one per act, as record_event would write them, in one INSERT
     _refresh_inbox_rows(acts, summaries, net)
     return [summaries[act.id] for act in acts]
 
 
-def _verify_one_by_one(run_id: int, chunk: list[int], month_ids: list[int], decided_meanwhile: set[int],
-                       failed: dict[str, str]) -> list:
+def _verify_one_by_one(run_id: int | None, chunk: list[int], month_ids: list[int], decided_meanwhile: set[int],
+                       failed: dict[str, str], *, origin: dict | None = None) -> list:
     """A chunk that failed as a whole, again one act per transaction: an act that fails alone is rolled back
     (it keeps its last check), becomes a ``verification`` incident on its instance and is listed in
     ``failed``; the others are verified and committed."""
@@ -192,8 +194,8 @@ def _verify_one_by_one(run_id: int, chunk: list[int], month_ids: list[int], deci
     results = []
     for act_id in chunk:
         try:
-            results += _verify_chunk(db.session.get(VerificationRun, run_id), [act_id], month_ids,
-                                     decided_meanwhile)
+            run = db.session.get(VerificationRun, run_id) if run_id is not None else None
+            results += _verify_chunk(run, [act_id], month_ids, decided_meanwhile, origin=origin)
             db.session.commit()
         except Exception as err:  # noqa: BLE001 - this act's failure is its own
             db.session.rollback()
@@ -204,6 +206,36 @@ def _verify_one_by_one(run_id: int, chunk: list[int], month_ids: list[int], deci
                 record_incident_safely(instance_id, err, element_id=VERIFY_ELEMENT, kind="verification",
                                        halt=False)
     return results
+
+
+def reverify_after_import(job, act_ids, chunk_acts: int = 100) -> dict:
+    """A registry import changed records that open acts depend on (``act_ids``: submitted or verified, awaiting
+    acceptance — :func:`app.registry.importers.touched_acts`): verify them again, as the month-wide pass does —
+    a chunk per transaction, each act claimed (its version bumped: an official's accept of the page read before
+    gets the "verified again" conflict and sees the new amount), one ``act.verified`` event per act naming the
+    import. An act decided meanwhile is left alone; a chunk that fails is checked again act by act, and an act that
+    fails alone becomes an incident. Runs inside the import job, whose lease each chunk renews.
+
+    Without it, an act verified before an import withdrew one of its students was accepted and paid at the
+    amount of the registry before."""
+    origin = {"registry_import": job.id, **({"requested_by": job.created_by_id} if job.created_by_id else {})}
+    ids = sorted(set(act_ids))
+    decided_meanwhile: set[int] = set()
+    failed: dict[str, str] = {}
+    verified = 0
+    for i in range(0, len(ids), chunk_acts):
+        chunk = ids[i : i + chunk_acts]
+        try:
+            verified += len(_verify_chunk(None, chunk, chunk, decided_meanwhile, origin=origin))
+        except jobs.LeaseLost:
+            raise
+        except Exception as err:  # noqa: BLE001 - one poisoned act must not leave the others unchecked
+            db.session.rollback()
+            log.warning("registry import %s: re-verifying a chunk failed (%r); its acts one by one", job.id, err)
+            verified += len(_verify_one_by_one(None, chunk, chunk, decided_meanwhile, failed, origin=origin))
+        jobs.heartbeat(job)
+        db.session.commit()
+    return {"acts": verified, "decided_meanwhile": len(decided_meanwhile), "failed": len(failed)}
 
 
 def reverify_act_of(instance, actor) -> None:
