@@ -10,12 +10,16 @@ the registry's evidence (so does one the registry now gives an address in the do
 excludes local residents); a correction back reverses it. A dormitory with no document of a kind on record today
 keeps its month's days as paid (a record missing now is not evidence about a month already paid, as for the
 schools' licences). A decided line is never priced above the days it was paid: a claw-back is for days no longer
-covered, not a second look at the beds or the contract.
+covered, not a second look at the beds or the contract. A place another dormitory's act of the month also gives the
+student on a common day (submitted after this month was paid) is ``two_dormitories`` here too — neither place is
+paid until corrected, whichever act was decided first — and is paid again once the other claim is dropped.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select
 
@@ -24,8 +28,10 @@ from app.acts.models import Act, ActLine
 from app.acts.verification import month_bounds
 from app.dormitories.models import DormPlaceLine
 from app.dormitories.registry import StudentRegistry, student_registry
-from app.dormitories.verification import DormContext, dormitory_contexts, occupied_days, place_days
+from app.dormitories.verification import DORMITORY, DormContext, dormitory_contexts, occupied_days, place_days
 from app.extensions import db
+
+_CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 
 
 def _evidence(records) -> dict:
@@ -36,11 +42,18 @@ def _evidence(records) -> dict:
 
 
 def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: list, rate_tiyn: int,
-                  document_days: set[int], local_region: str | None = None) -> Correction:
+                  document_days: set[int], local_region: str | None = None,
+                  other_claims: Sequence[tuple[str, date, date]] = ()) -> Correction:
     """What an accepted place earns on today's registry, and the rule (in the rules' precedence) that says so: the
     days the first verification pays (``document_days``: the month's days both documents are valid, ordinals).
     ``local_region``: the dormitory's region when its contract excludes local residents — a student the registry
-    now gives an address there is a local resident for the month already paid (the repricing had not looked)."""
+    now gives an address there is a local resident for the month already paid (the repricing had not looked).
+
+    ``other_claims``: (act number, first, last occupied day) of the places other dormitories' acts of the month give
+    the student (any status, as the rule pass counts them). One on a common day is ``two_dormitories``: "neither
+    place is paid until corrected" — the act decided first had kept its payment while the second's line was
+    excluded, so which dormitory was paid depended on which act was verified first. Its paid place is clawed back
+    on its next act; once the other act drops the claim (or its dates no longer meet) the claw-back is reversed."""
     start, end = month_bounds(original.period)
     first, last = occupied_days(place.moved_in, place.moved_out, start, end)
     evidence = _evidence(records)
@@ -55,6 +68,10 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
     if local_region is not None and any(r.home_region == local_region for r in full_time):
         evidence["home_region"] = local_region
         return Correction("local_resident", 0, evidence)
+    twins = sorted({number for number, lo, hi in other_claims if lo <= last and first <= hi})
+    if twins:
+        evidence["other_dormitory_acts"] = twins
+        return Correction("two_dormitories", 0, evidence)
     enrolled, covered = place_days(first, last, full_time, document_days)
     was_paid = line.paid_days if line.paid_days is not None else line.days_attended
     paid = min(covered, was_paid)
@@ -79,6 +96,25 @@ def _local_region(ctx: DormContext) -> str | None:
     return ctx.region_code if ctx.excludes_local_residents else None
 
 
+def _other_claims(rows: list) -> dict[tuple[str, date], list[tuple[int, str, date, date]]]:
+    """Per (student, month) of the decided lines: the places dormitories' acts of that month give the student —
+    (dormitory, act number, first and last occupied day), whatever the act's status, as the first verification's
+    :func:`app.dormitories.rule_sql.twins_sql` counts them; one statement per chunk of students."""
+    found: dict[tuple[str, date], list] = defaultdict(list)
+    iins = sorted({ln.iin for ln, _ in rows})
+    periods = sorted({ln.period for ln, _ in rows})
+    for i in range(0, len(iins), _CHUNK):
+        for iin, period, school_id, number, moved_in, moved_out in db.session.execute(
+                select(ActLine.iin, ActLine.period, ActLine.school_id, Act.number, DormPlaceLine.moved_in,
+                       DormPlaceLine.moved_out)
+                .join(Act, Act.id == ActLine.act_id).join(DormPlaceLine, DormPlaceLine.line_id == ActLine.id)
+                .where(ActLine.iin.in_(iins[i : i + _CHUNK]), ActLine.period.in_(periods),
+                       Act.instrument == DORMITORY)):
+            start, end = month_bounds(period)
+            found[(iin, period)].append((school_id, number, *occupied_days(moved_in, moved_out, start, end)))
+    return found
+
+
 def _repricing(registry: StudentRegistry):
     def reprice_all(rows: list) -> dict[int, Correction]:
         if not rows:
@@ -89,9 +125,13 @@ def _repricing(registry: StudentRegistry):
         contexts = dormitory_contexts(list({original.id: original for _, original in rows}.values()))
         windows = {act_id: _document_window(ctx) for act_id, ctx in contexts.items()}
         records = registry.enrollments_for({ln.iin for ln, _ in rows})
+        claims = _other_claims(rows)
         return {line.id: reprice_place(line, original, places[line.id], records.get(line.iin, []),
                                        int(contexts[original.id].rate_tiyn or 0), windows[original.id],
-                                       _local_region(contexts[original.id]))
+                                       _local_region(contexts[original.id]),
+                                       [(number, lo, hi) for school_id, number, lo, hi
+                                        in claims.get((line.iin, line.period), ())
+                                        if school_id != original.school_id])
                 for line, original in rows}
 
     return reprice_all
