@@ -26,7 +26,8 @@ def _verify(act: Act) -> None:
     db.session.commit()
 
 
-def test_a_place_paid_before_another_dormitory_claimed_the_student_is_clawed_back_until_corrected(dorm_year):
+def test_a_place_paid_before_another_dormitory_claimed_the_student_is_clawed_back_until_corrected(dorm_year,
+                                                                                                 browser):
     september = _month(dorm_year, SEPTEMBER)  # Jastar's September: accepted and paid
     rate = _rate(dorm_year)
     paid = next(ln for ln in september.lines if ln.outcome == "accepted" and ln.amount_tiyn == rate)
@@ -50,6 +51,7 @@ def test_a_place_paid_before_another_dormitory_claimed_the_student_is_clawed_bac
     assert (adj.original_amount_tiyn, adj.corrected_amount_tiyn, adj.amount_tiyn) == (rate, 0, -rate)
     assert adj.evidence["other_dormitory_acts"] == [alatau.number]
     assert october.adjustment_tiyn == -rate
+    assert f"Also placed by act {alatau.number}" in browser("official").get(f"/acts/{october.id}").get_data(as_text=True)
 
     # Verified again: the same claw-back, once.
     run = start_month_verification(OCTOBER, actor=None, dispatch_job=False)

@@ -21,7 +21,7 @@ from tests.money.test_adjustments import BILIM, NOVEMBER, OCTOBER, _enrolment, _
 BASIC, SECONDARY = 4_230_000, 4_610_000  # 42,300 ₸ and 46,100 ₸ a month
 
 
-def test_a_grade_corrected_after_payment_is_clawed_back_in_full_once_both_ways(world):
+def test_a_grade_corrected_after_payment_is_clawed_back_in_full_once_both_ways(world, browser):
     october = _submit_accept_pay(act_of_school(BILIM), "PP-OCT-1")
     assert october.status == "paid"
     up = next(ln for ln in october.lines if ln.grade == 9)
@@ -41,6 +41,8 @@ def test_a_grade_corrected_after_payment_is_clawed_back_in_full_once_both_ways(w
                 adj.amount_tiyn) == ("grade_mismatch", OCTOBER, line.id, paid, 0, -paid)
         assert adj.evidence["claimed_grade"] == line.grade and [e["grade"] for e in adj.evidence["nedb"]] == [grade]
     assert november.adjustment_tiyn == -(BASIC + SECONDARY)
+    page = browser("official").get(f"/acts/{november.id}").get_data(as_text=True)
+    assert "Grade in the act: 9; in NEDB: 10" in page and "Grade in the act: 10; in NEDB: 9" in page
 
     # Verified again month-wide: the same two claw-backs, never twice.
     run = start_month_verification(NOVEMBER, actor=None, dispatch_job=False)
