@@ -51,7 +51,8 @@ def test_a_place_paid_before_another_dormitory_claimed_the_student_is_clawed_bac
     assert (adj.original_amount_tiyn, adj.corrected_amount_tiyn, adj.amount_tiyn) == (rate, 0, -rate)
     assert adj.evidence["other_dormitory_acts"] == [alatau.number]
     assert october.adjustment_tiyn == -rate
-    assert f"Also placed by act {alatau.number}" in browser("official").get(f"/acts/{october.id}").get_data(as_text=True)
+    page = browser("official").get(f"/acts/{october.id}").get_data(as_text=True)
+    assert f"Also placed by act {alatau.number}" in page
 
     # Verified again: the same claw-back, once.
     run = start_month_verification(OCTOBER, actor=None, dispatch_job=False)
