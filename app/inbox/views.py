@@ -30,6 +30,7 @@ from app.engine.runtime import (
     task_form,
 )
 from app.extensions import db
+from app.inbox import lines_from_file as lines_file
 from app.inbox import operations as ops
 from app.inbox.models import TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, filter_choices, inbox_page, sla_state, view_counts
@@ -273,7 +274,7 @@ def registry_down_message() -> str:
              "kept; try again in a few minutes.")
 
 
-def _render_task(task, values=None, errors=None, status=200, refusal=None):
+def _render_task(task, values=None, errors=None, status=200, refusal=None, lines_report=None):
     ctx = task_context(task, current_user)
     handler = get_handler(task.handler)
     actionable = task.status == "open" and can_act(current_user, task)
@@ -297,9 +298,12 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
         # show the task and say why, never a 500; submitting is refused by the same handler.
         extra, panel, values = {}, None, values or {}
         refusal = refusal or str(err)
+    lines_columns = None
     if actionable:
         schema, ui = task_form(task)
         fields = build_fields(schema, ui, values, errors or {}, str(get_locale()))
+        table = lines_file.table_of(schema)
+        lines_columns = lines_file.file_columns(schema, ui, table) if table else None
     instance = task.instance
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == instance.audit_chain)
                                 .order_by(AuditEvent.seq)).all()
@@ -315,7 +319,8 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None):
         diagram=instance_status(instance), sla=sla_state(task), on_behalf=on_behalf,
         can_manage=manage, may_write=ops.may_write(current_user, task),
         candidates=ops.reassign_candidates(task) if task.status == "open" and manage else [],
-        max_mb=ops.MAX_ATTACHMENT_BYTES // (1024 * 1024), **extra,
+        max_mb=ops.MAX_ATTACHMENT_BYTES // (1024 * 1024), lines_columns=lines_columns, lines_report=lines_report,
+        **extra,
     ), status
 
 
@@ -375,6 +380,47 @@ def task(task_id: int):
                 role=ROLE_LABELS.get(step.role, step.role) if step.role else _("the person who started it")),
               "info")
     return redirect(url_for("inbox.index"))
+
+
+@bp.post("/tasks/<int:task_id>/lines-from-file")
+@login_required
+def lines_from_file(task_id: int):
+    """Fill the task form's lines from a CSV or XLSX file: the page again, with the file's good lines as the form's
+    values and a report of the refused ones. Nothing is saved: the person checks the lines and submits."""
+    task = _task_or_404(task_id)
+    if task.status != "open":
+        abort(409)
+    if not can_act(current_user, task):  # the inbox's rule: who may not act on an open task does not learn of it
+        abort(404)
+    schema, ui = task_form(task)
+    table = lines_file.table_of(schema)
+    if table is None:
+        abort(404)
+    report = lines_file.lines_from_upload(request.files.get("file"), schema, ui, table, ops.MAX_ATTACHMENT_BYTES)
+    values = _current_values(schema, table)
+    if report.changed:
+        values = {**(values or {}), table: report.lines}
+    return _render_task(task, values=values, lines_report=report, status=200 if report.changed else 422)
+
+
+def _current_values(schema: dict, table: str) -> dict | None:
+    """What the task's form held when the file was sent (the page sends it along as JSON, ``current``), typed as
+    the form reads it; None if it was not sent (the form is then prefilled as when the page opens)."""
+    import json
+
+    from app.engine.forms import parse_form
+
+    raw = request.form.get("current") or ""
+    try:
+        fields = json.loads(raw) if raw else None
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict) or len(fields) > 20_000:
+        return None
+    form = {k: v for k, v in fields.items() if isinstance(k, str) and isinstance(v, str) and not k.startswith("_")
+            and k != "csrf_token"}
+    values, _errs = parse_form(schema, form)  # a field the form does not have is left out
+    return values if table in values else {**values, table: []}
 
 
 def _decision_label(task: HumanTask, value: str | None) -> str | None:

@@ -123,6 +123,10 @@ window.tapsyrysMainDiagram = function (xml) {
     }
     check();
   });
+  // The page that answers the file is the task's page: its address too (a reload does not send the file again;
+  // unsaved entries below are kept under the task's address).
+  var filled = document.querySelector("[data-task-url]");
+  if (filled && window.history && window.history.replaceState) { window.history.replaceState(null, "", filled.dataset.taskUrl); }
   // A comment or a file posted from a task page reloads it: what was typed into the task's own form and not yet
   // submitted is kept in this tab's session storage for that moment and put back, with a note that it is still
   // unsaved (a school accountant lost her edited days when she commented). Passwords and files are never kept.
@@ -203,6 +207,20 @@ window.tapsyrysMainDiagram = function (xml) {
     form.parentNode.insertBefore(note, form);
     changed = true;
   })();
+  // "Fill the lines from a file": the task form's entries go along (as JSON), so the page that comes back keeps the
+  // note — and everything, if the file has no usable line. Removed (disabled) rows are not sent, as on Submit.
+  document.querySelectorAll("form[data-carry-form]").forEach(function (upload) {
+    upload.addEventListener("submit", function () {
+      var source = document.getElementById(upload.dataset.carryForm);
+      var target = upload.querySelector('input[name="current"]');
+      if (!source || !target || !window.FormData) { return; }
+      var values = {};
+      new FormData(source).forEach(function (value, name) {
+        if (typeof value === "string" && name !== "csrf_token" && name.charAt(0) !== "_") { values[name] = value; }
+      });
+      target.value = JSON.stringify(values);
+    });
+  });
   // Inbox: "/" jumps to the search field (unless the user is typing somewhere).
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "/" || evt.ctrlKey || evt.metaKey || evt.altKey) { return; }

@@ -1,0 +1,212 @@
+"""Fill a task form's table (an act's ``lines``) from a CSV or XLSX file — read, checked, never saved.
+
+The file is read with the registry importers' bounded readers (:mod:`app.registry.importers`: size and shape
+bounds, CSV encodings, formula cells without a saved value, short and long rows refused). Its columns are the
+table's own: a header cell names a column by its property name or by its title in any of the form's languages.
+Each row is checked exactly as the task's form checks a submitted row (:func:`app.engine.forms.parse_form`, then
+:func:`app.engine.forms.validate` — types, bounds, IIN/BIN check digits); a row that fails is reported (file line,
+column, value, reason) and left out. The good rows become the form's values: the person reviews them and submits.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from flask_babel import gettext as _
+
+from app.engine.forms import is_table, parse_form, validate
+from app.registry.importers import REASONS, FileUnreadable, Formula, Misaligned, check_bounds, read_rows, scan
+
+ALLOWED_SUFFIXES = (".csv", ".xlsx")
+#: rows of the report listed on the page (all are counted)
+MAX_REPORTED = 200
+
+
+@dataclass
+class LinesReport:
+    filename: str = ""
+    read: int = 0  # data rows of the file with a value in a column of the table
+    lines: list[dict] = field(default_factory=list)  # the good rows, typed as the form's
+    refused: int = 0
+    problems: list[dict] = field(default_factory=list)  # {"line", "column", "value", "reason"}
+    problem: str | None = None  # why nothing of the file was taken
+    unused_columns: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.lines)
+
+
+def table_of(schema: dict) -> str | None:
+    """The form's table the file fills: ``lines`` if it is one, else the only table of the form."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict):
+        return None
+    tables = [key for key, sub in props.items() if is_table(sub) and isinstance(sub["items"].get("properties"), dict)]
+    if "lines" in tables:
+        return "lines"
+    return tables[0] if len(tables) == 1 else None
+
+
+def _header_key(text) -> str:
+    """A header cell as the importers normalise it (trimmed, lower case, spaces as underscores), case-folded."""
+    return str(text).strip().lower().replace(" ", "_").casefold()
+
+
+def _titles(value) -> list[str]:
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, str)]
+    return [value] if isinstance(value, str) else []
+
+
+def column_names(schema: dict, ui: dict, table: str) -> dict[str, str]:
+    """{normalised header text: property}: each property's name, its schema title and its ``ui:title`` in every
+    language the form has."""
+    items = schema["properties"][table]["items"]
+    items_ui = ((ui or {}).get(table) or {}).get("items") or {}
+    names: dict[str, str] = {}
+    for prop, sub in items["properties"].items():
+        sub_ui = items_ui.get(prop) if isinstance(items_ui.get(prop), dict) else {}
+        for text in [prop, *_titles(sub.get("title") if isinstance(sub, dict) else None),
+                     *_titles(sub_ui.get("ui:title"))]:
+            names.setdefault(_header_key(text), prop)
+    for prop in items["properties"]:  # a property's own name wins over another's title
+        names[_header_key(prop)] = prop
+    return names
+
+
+def _cell_text(value, sub: dict) -> str:
+    """A file's cell as the text a person would have typed into the form's field."""
+    fmt = sub.get("format") if isinstance(sub, dict) else None
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        if fmt in ("iin", "bin") and float(value).is_integer() and 0 <= value < 10**12:
+            return f"{int(value):012d}"  # a spreadsheet made the IIN a number and dropped its leading zero
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    text = str(value).strip()
+    if fmt == "date":
+        try:  # 05.11.2026 as Kazakh and Russian spreadsheets write dates
+            return datetime.strptime(text, "%d.%m.%Y").date().isoformat()
+        except ValueError:
+            return text
+    return text
+
+
+def _short(value) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesReport) -> None:
+    """Fill ``report`` from the file at ``path``; FileUnreadable for a file the importers refuse."""
+    names = column_names(schema, ui, table)
+    item = schema["properties"][table]["items"]
+    props = item["properties"]
+    check_bounds(path)
+    found = scan(path)  # the whole file once: a file that cannot be read to its end gives nothing
+    most = schema["properties"][table].get("maxItems")
+    header: list[str] | None = None
+    mapping: dict[str, str] = {}
+    for line, row in read_rows(path, found.formulas):
+        if header is None:
+            header = list(row.keys())
+            mapping = {column: names[_header_key(column)] for column in header
+                       if column and _header_key(column) in names}
+            report.unused_columns = [column for column in header if column and column not in mapping]
+            missing = [prop for prop in item.get("required", []) if prop not in mapping.values()]
+            if missing:
+                raise FileUnreadable("missing_columns", ", ".join(missing))
+            if isinstance(most, int) and found.rows > most:
+                report.problem = _("the file has %(num)s lines; the form takes at most %(max)s",
+                                   num=found.rows, max=most)
+                return
+        cells = {mapping[column]: value for column, value in row.items() if column in mapping}
+        if not any(value not in (None, "") for value in cells.values()):
+            continue  # values only in columns the form does not have: not a line of the table
+        report.read += 1
+        broken = [(column, value) for column, value in row.items() if isinstance(value, Formula | Misaligned)]
+        if broken:
+            column, value = broken[0]
+            code = "formula" if isinstance(value, Formula) else value.code
+            _refuse(report, line, [(mapping.get(column, column), value, str(REASONS[code]))])
+            continue
+        form = {f"{table}.0.{prop}": _cell_text(value, props[prop]) for prop, value in cells.items()}
+        data, errors = parse_form(schema, form)  # the form's own reading of typed fields …
+        rows = data.get(table) or [{}]
+        if not errors:
+            errors = validate(schema, {table: rows})  # … and its own check (types, bounds, IIN check digit)
+        prefix = f"{table}.0."
+        mine = [(path_.removeprefix(prefix), message) for path_, message in errors.items()
+                if path_.startswith(prefix) or path_ in (f"{table}.0", "_form")]
+        if mine:
+            _refuse(report, line, [(column, cells.get(column, ""), message) for column, message in mine])
+            continue
+        report.lines.append(rows[0])
+
+
+def _refuse(report: LinesReport, line: int, problems: list[tuple[str, object, str]]) -> None:
+    report.refused += 1
+    for column, value, reason in problems:
+        if len(report.problems) < MAX_REPORTED:
+            report.problems.append({"line": line, "column": column, "value": _short(value), "reason": reason})
+
+
+def upload_problem(upload, max_bytes: int) -> tuple[str | None, bytes]:
+    """Why an upload is not a file to read (in the user's language), else None and its bytes."""
+    if upload is None or not upload.filename:
+        return _("Choose a CSV or XLSX file."), b""
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        return _("Only CSV and XLSX files can be imported."), b""
+    data = upload.read(max_bytes + 1)
+    if not data:
+        return _("The file is empty."), b""
+    if len(data) > max_bytes:
+        return _("The file is larger than %(mb)s MB.", mb=max_bytes // (1024 * 1024)), b""
+    if (suffix == ".xlsx") != data.startswith(b"PK\x03\x04"):
+        return _("The file's content does not match its extension."), b""
+    return None, data
+
+
+def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int) -> LinesReport:
+    """Read an uploaded file into a report; nothing is stored (the file lives in a temporary folder)."""
+    report = LinesReport(filename=(upload.filename or "")[:120] if upload is not None else "")
+    problem, data = upload_problem(upload, max_bytes)
+    if problem:
+        report.problem = problem
+        return report
+    with tempfile.TemporaryDirectory(prefix="tapsyrys-lines-") as folder:
+        path = Path(folder) / "upload"
+        path.write_bytes(data)
+        try:
+            read_lines(path, schema, ui, table, report)
+        except FileUnreadable as err:
+            report.problem = str(REASONS.get(err.code, REASONS["unreadable"]))
+            if err.code == "missing_columns":
+                report.problem = f"{report.problem}: {err.detail}"
+            report.lines, report.read, report.refused, report.problems = [], 0, 0, []
+    if report.problem is None and not report.lines:
+        report.problem = _("the file has no line the form can take")
+    if report.problem:
+        report.lines = []
+    return report
+
+
+def file_columns(schema: dict, ui: dict, table: str) -> list[str]:
+    """The header names a file may use, property names in the form's order (for the page's hint)."""
+    items_ui = ((ui or {}).get(table) or {}).get("items") or {}
+    props = list(schema["properties"][table]["items"]["properties"])
+    order = [key for key in items_ui.get("ui:order", []) if key in props] if isinstance(items_ui, dict) else []
+    return order + [key for key in props if key not in order]

@@ -1,0 +1,43 @@
+"""In a real browser: the school accountant fills the act's lines from a CSV file, reads the report, submits."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from app.acts.models import Act
+from app.acts.operations import prefill_lines
+from app.extensions import db
+from tests.helpers import act_of_school
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_accountant_fills_the_lines_from_a_file_checks_them_and_submits(new_page):
+    act = act_of_school("Bilim Innovation School")
+    act_id = act.id
+    lines = prefill_lines(act)[:3]
+    rows = ["ИИН;ФИО;Класс;Дней посещения"] + [f'{x["iin"]};{x["full_name"]};{x["grade"]};17' for x in lines]
+    wrong = lines[0]["iin"][:-1] + str((int(lines[0]["iin"][-1]) + 1) % 10)
+    rows.append(f"{wrong};Қате Жол;3;17")  # line 5: a wrong IIN check digit is reported, not taken
+    accountant = new_page("accountant")
+    accountant.get_by_role("link", name="Submit monthly act").click()
+    expect(accountant.locator("#f-lines-10-iin")).not_to_have_value("")  # the NEDB prefill: more than three lines
+    accountant.fill("#f-note", "Из табеля")
+    accountant.set_input_files("#lines-file", files=[{"name": "act.csv", "mimeType": "text/csv",
+                                                      "buffer": "\n".join(rows).encode("utf-8")}])
+    accountant.click("#lines-file-btn")
+    expect(accountant.locator("#lines-file-counts")).to_have_text("4 lines read, 1 refused.")
+    expect(accountant.locator("#lines-file-refused")).to_contain_text("Not a valid IIN")
+    expect(accountant.locator("#f-lines-0-iin")).to_have_value(lines[0]["iin"])
+    expect(accountant.locator("#f-lines-2-days_attended")).to_have_value("17")
+    expect(accountant.locator("#f-lines-3-iin")).to_have_value("")  # only the file's good lines
+    expect(accountant.locator("#f-note")).to_have_value("Из табеля")  # what was typed is kept
+    db.session.expire_all()
+    assert db.session.get(Act, act_id).total_lines == 0, "nothing saved before Submit"
+
+    accountant.get_by_role("button", name="Submit").click()
+    expect(accountant.locator(".alert-success")).to_contain_text("Submit monthly act")
+    db.session.expire_all()
+    act = db.session.get(Act, act_id)
+    assert act.total_lines == 3 and act.note == "Из табеля"

@@ -1,0 +1,201 @@
+"""New-user probe: a school accountant could not fill the act's lines from a CSV/XLSX file — "Attach a file" stored it
+and changed no line. "Fill the lines from a file" reads the file with the registry importers' bounded readers, checks
+each row as the form does, fills the form with the good rows and reports the others; nothing is saved."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import pytest
+from sqlalchemy import func, select
+
+from app.acts.models import Act, ActLine
+from app.acts.operations import prefill_lines
+from app.engine.models import HumanTask
+from app.extensions import db
+from tests.helpers import act_of_school, lines_form, open_task
+
+
+def _bilim():
+    act = act_of_school("Bilim Innovation School")
+    return act, open_task(act, "submit_act")
+
+
+def _csv(rows: list[list], sep: str = ",") -> bytes:
+    return "\n".join(sep.join(str(c) for c in row) for row in rows).encode("utf-8")
+
+
+def _send(page, task_id: int, data: bytes, name: str = "act.csv", current: dict | None = None):
+    form = {"file": (io.BytesIO(data), name)}
+    if current is not None:
+        form["current"] = json.dumps(current)
+    return page.post(f"/tasks/{task_id}/lines-from-file", form, content_type="multipart/form-data")
+
+
+def _unchanged(act: Act, task: HumanTask, before: tuple) -> None:
+    db.session.expire_all()
+    act = db.session.get(Act, act.id)
+    assert (act.status, act.revision, act.lock_version, act.total_lines) == before
+    assert db.session.scalar(select(func.count(ActLine.id)).where(ActLine.act_id == act.id)) == 0
+    assert db.session.get(HumanTask, task.id).status == "open"
+
+
+def _state(act: Act) -> tuple:
+    return act.status, act.revision, act.lock_version, act.total_lines
+
+
+def _value(html: str, field: str) -> str | None:
+    match = re.search(rf'id="f-{re.escape(field)}"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*id="f-{re.escape(field)}"',
+                      html)
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def _xlsx(rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_the_page_offers_it_and_the_attach_hint_no_longer_suggests_lines_are_imported(world, browser):
+    _act, task = _bilim()
+    page = browser("accountant").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="lines-file-form"' in page and f'action="/tasks/{task.id}/lines-from-file"' in page
+    assert "iin, full_name, grade, days_attended" in page
+    assert "fills nothing in the form" in page and "kept with the task" in page
+
+
+def test_a_good_file_fills_the_form_and_saves_nothing(world, browser):
+    act, task = _bilim()
+    before = _state(act)
+    lines = prefill_lines(act)[:3]
+    # Titles as the form shows them, in Kazakh and Russian, any case, ";" as Excel writes it on a Russian Windows.
+    rows = [["ЖСН", "ФИО", "grade", "DAYS ATTENDED", "comment"]] + [
+        [line["iin"], line["full_name"], line["grade"], 19 - i, "x"] for i, line in enumerate(lines)]
+    page = browser("accountant")
+    answer = _send(page, task.id, _csv(rows, ";"), current={"note": "Рассчитано по журналу", "lines.0.iin": "1"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert re.search(r'id="lines-file-counts">\s*3 lines read\.', html)
+    assert "Columns not used: comment" in html
+    for i, line in enumerate(lines):
+        assert _value(html, f"lines-{i}-iin") == line["iin"]
+        assert _value(html, f"lines-{i}-days_attended") == str(19 - i)
+    assert _value(html, "lines-3-iin") in (None, ""), "only the file's lines: the prefilled ones are replaced"
+    assert "Рассчитано по журналу" in html, "the note is kept"
+    _unchanged(act, task, before)
+
+    # The person then submits the form as usual: the file's lines are the act's.
+    submitted = page.post(f"/tasks/{task.id}", lines_form(
+        [{**line, "days_attended": 19 - i} for i, line in enumerate(lines)]))
+    assert submitted.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Act, act.id).total_lines == 3
+
+
+def test_bad_rows_are_reported_line_by_line_and_the_good_ones_fill_the_form(world, browser):
+    act, task = _bilim()
+    before = _state(act)
+    good = prefill_lines(act)[:2]
+    wrong_check = good[0]["iin"][:-1] + str((int(good[0]["iin"][-1]) + 1) % 10)
+    rows = [["iin", "full_name", "grade", "days_attended"],
+            [good[0]["iin"], good[0]["full_name"], good[0]["grade"], 20],   # line 2: good
+            [wrong_check, "Wrong Check", 5, 20],                           # line 3: IIN check digit
+            [good[1]["iin"], good[1]["full_name"], 12, 20],                # line 4: grade out of bounds
+            [good[1]["iin"], good[1]["full_name"], good[1]["grade"], "abc"],  # line 5: not a number
+            [good[1]["iin"], good[1]["full_name"], good[1]["grade"]],      # line 6: short row
+            [good[1]["iin"], good[1]["full_name"], good[1]["grade"], 18]]   # line 7: good
+    answer = _send(browser("accountant"), task.id, _csv(rows))
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert re.search(r"6 lines read, 4 refused\.", html)
+    report = re.search(r'<table[^>]*id="lines-file-refused">.*?</table>', html, re.S).group(0)
+    cells = re.findall(r"<tr><td>(\d+)</td><td><code>(\w+)</code></td><td>([^<]*)</td><td>([^<]*)</td></tr>", report)
+    assert [(line, column) for line, column, _v, _r in cells] == [
+        ("3", "iin"), ("4", "grade"), ("5", "days_attended"), ("6", "days_attended")]
+    assert "Not a valid IIN" in cells[0][3] and cells[0][2] == wrong_check
+    assert "at most 11" in cells[1][3] and "whole number" in cells[2][3] and "fewer values" in cells[3][3]
+    assert _value(html, "lines-0-iin") == good[0]["iin"] and _value(html, "lines-1-days_attended") == "18"
+    assert _value(html, "lines-2-iin") in (None, "")
+    _unchanged(act, task, before)
+
+
+def test_the_report_is_in_the_users_language(world, browser):
+    _act, task = _bilim()
+    page = browser("accountant")
+    page.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    html = _send(page, task.id, _csv([["iin", "full_name", "grade", "days_attended"],
+                                      ["123", "Кто-то", 5, 20]])).get_data(as_text=True)
+    # The reasons are the form's own messages, in the reader's language (the page's new words are not translated yet).
+    assert "<td>Неверный ИИН: 12 цифр с правильной контрольной цифрой.</td>" in html and "Not a valid IIN" not in html
+
+
+def test_an_xlsx_with_numbers_for_iins_and_a_formula_cell(world, browser):
+    act, task = _bilim()
+    before = _state(act)
+    good = prefill_lines(act)[:2]
+    rows = [["IIN", "Full name", "Grade", "Days attended"],
+            [int(good[0]["iin"]), good[0]["full_name"], good[0]["grade"], 21],     # the IIN became a number
+            [good[1]["iin"], good[1]["full_name"], good[1]["grade"], "=10+11"]]    # a formula, no saved value
+    html = _send(browser("accountant"), task.id, _xlsx(rows), "act.xlsx").get_data(as_text=True)
+    assert re.search(r"2 lines read, 1 refused\.", html)
+    assert "formula with no saved value" in html and "=10+11" in html
+    assert _value(html, "lines-0-iin") == good[0]["iin"] and _value(html, "lines-1-iin") in (None, "")
+    _unchanged(act, task, before)
+
+
+@pytest.mark.parametrize(("data", "name", "says"), [
+    (b"PK\x03\x04" + b"\x00garbage" * 100, "act.xlsx", "cannot be read as CSV"),          # corrupt workbook
+    (b"iin,full_name\n", "act.csv", "the file has no line the form can take"),               # nothing to take
+    (_csv([["name", "days"], ["A", 1]]), "act.csv", "lacks required columns: iin, full_name, grade, days_attended"),
+    (b"iin,full_name,grade,days_attended\n" + b"x" * (4 * 1024 * 1024 + 512 * 1024), "act.csv", "larger than 4 MB"),
+    (b"iin;full_name;grade;days_attended\n" + b"000000000000;A;1;1\n" * 3001, "act.csv", "the form takes at most 3000"),
+    (b"%PDF-1.4 hello", "act.xlsx", "does not match its extension"),
+    (b"hello", "act.pdf", "Only CSV and XLSX"),
+])
+def test_hostile_or_useless_files_change_nothing(world, browser, data, name, says):
+    act, task = _bilim()
+    before = _state(act)
+    typed = {"lines.0.iin": "typed-by-hand", "note": "kept"}
+    answer = _send(browser("accountant"), task.id, data, name, current=typed)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "Nothing was changed:" in html and says in html
+    assert _value(html, "lines-0-iin") == "typed-by-hand" and "kept" in html, "the form as it was"
+    _unchanged(act, task, before)
+
+
+def test_a_zip_bomb_workbook_is_refused_before_parsing(world, browser):
+    act, task = _bilim()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b"<worksheet>" + b" " * (3 * 1024 * 1024) + b"</worksheet>")
+    html = _send(browser("accountant"), task.id, out.getvalue(), "act.xlsx").get_data(as_text=True)
+    assert "Nothing was changed:" in html and "too large" in html
+    _unchanged(act, task, _state(act))
+
+
+def test_only_who_may_act_on_the_open_task_may_send_a_file(world, browser):
+    act, task = _bilim()
+    line = prefill_lines(act)[0]
+    data = _csv([["iin", "full_name", "grade", "days_attended"], [line["iin"], line["full_name"], line["grade"], 20]])
+    assert _send(browser("accountant2"), task.id, data).status_code == 404  # another school's accountant
+    assert _send(browser("official"), task.id, data).status_code == 404      # sees the task, may not act on it
+    assert _send(browser("accountant"), 999_999, data).status_code == 404
+    anonymous = browser()
+    assert anonymous.post(f"/tasks/{task.id}/lines-from-file", {"file": (io.BytesIO(data), "a.csv")},
+                          content_type="multipart/form-data").status_code == 302  # to the login page
+    accountant = browser("accountant")
+    no_csrf = accountant.post(f"/tasks/{task.id}/lines-from-file", {"file": (io.BytesIO(data), "a.csv")}, csrf=False,
+                              content_type="multipart/form-data")
+    assert no_csrf.status_code == 400
+    assert accountant.post(f"/tasks/{task.id}", lines_form(prefill_lines(act))).status_code == 302
+    assert _send(accountant, task.id, data).status_code == 409  # the task is closed
