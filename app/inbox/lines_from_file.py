@@ -129,7 +129,7 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
             if missing:
                 raise FileUnreadable("missing_columns", ", ".join(missing))
             if isinstance(most, int) and found.rows > most:
-                report.problem = _("the file has %(num)s lines; the form takes at most %(max)s",
+                report.problem = _("the file has too many lines (%(num)s); the form takes at most %(max)s",
                                    num=found.rows, max=most)
                 return
         cells = {mapping[column]: value for column, value in row.items() if column in mapping}
