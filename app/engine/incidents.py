@@ -10,6 +10,7 @@ resolves it. The instance's ``status`` is ``error`` while one is open (shown as 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import traceback
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from app.extensions import db
 
 #: kinds of incident (what failed), for filters and counts
 KINDS = ("script", "service", "serialization", "budget", "database", "timer", "announcement", "migration",
-         "verification", "completion", "other")
+         "verification", "completion", "stuck", "other")
 
 
 class Incident(db.Model):
@@ -68,6 +69,7 @@ _MESSAGES = {
     "completion": lazy_gettext("A person's step could not be completed: the automatic step “%(element)s” after it "
                                "fails (an error in the model). Nothing was saved; the step waits. Correct the model, "
                                "migrate the instance, then resolve this incident."),
+    "stuck": lazy_gettext("The instance cannot go on: it waits at “%(element)s” for a branch that was never taken."),
     "other": lazy_gettext("Step “%(element)s” failed."),
 }
 
@@ -240,6 +242,9 @@ def retry_incident(incident: Incident, actor, reason: str | None = None) -> bool
         raise IncidentRefused(gettext("This incident is already resolved."))
     if incident.instance.status in ("completed", "cancelled"):
         raise IncidentRefused(gettext("The process has ended; resolve the incident instead of retrying it."))
+    if incident.kind == "stuck":
+        raise IncidentRefused(gettext("Nothing to retry: the instance waits for a branch that was never taken. "
+                                      "Correct the model and migrate the instance, or cancel it."))
     if incident.kind == "completion":
         raise IncidentRefused(gettext("Nothing to retry: the step waits for its person, who completes it again once "
                                       "the model is corrected. Resolve the incident then."))
@@ -252,7 +257,11 @@ def retry_incident(incident: Incident, actor, reason: str | None = None) -> bool
         elif kind == "verification":
             _reverify(incident, actor)
         else:
-            rerun_failed_step(incident.instance, actor)
+            token = _retrying.set(incident_id)  # this retry closes its own incident (below), not the run's hook
+            try:
+                rerun_failed_step(incident.instance, actor)
+            finally:
+                _retrying.reset(token)
         incident = db.session.get(Incident, incident_id)
         _close(incident, actor, (reason or "retried")[:500])
         record_event(f"instance:{instance_id}", "incident.retried", "incident", incident_id,
@@ -276,6 +285,53 @@ def retry_incident(incident: Incident, actor, reason: str | None = None) -> bool
         record_incident_safely(instance_id, err, element_id=new_element, kind=new_kind, retry_policy=policy,
                                halt=kind not in NON_HALTING)
         return False
+
+
+#: the incident a retry is running for (:func:`resolve_recovered` leaves it to :func:`retry_incident`)
+_retrying: contextvars.ContextVar[int | None] = contextvars.ContextVar("incident_retrying", default=None)
+
+#: what advanced the instance, as said in the resolution of the incidents it recovered
+_RECOVERED_BY = {"task": "a person completed a step", "timer": "a timer fired", "retry": "a retry",
+                 "migration": "a migration to a new version", "revert": "a migration was reverted",
+                 "start": "the start", "step": "a later step"}
+
+
+def resolve_recovered(instance, open_rows: list[Incident], *, ran: set, completed: bool, how: str,
+                      stuck_element: str | None, actor=None) -> list[Incident]:
+    """After a run of the instance that succeeded, close the open incidents it recovered, each with an
+    ``incident.resolved`` audit event naming what resolved it (``how``) and who (``actor``, None for the
+    background pass): an element's failure once that element completed in this run (``ran``: the BPMN ids of
+    the tasks it completed) or the instance completed; a failed migration once a migration succeeded; a
+    ``stuck`` instance once it no longer waits there. Announcement and month-wide check incidents are not
+    about the run and stay. The caller commits."""
+    from app.audit.operations import record_event
+
+    resolved = []
+    for incident in open_rows:
+        if incident.id == _retrying.get() or incident.kind in ("announcement", "verification"):
+            continue
+        if incident.kind == "migration":
+            recovered = how == "migration"
+        elif incident.kind == "stuck":
+            recovered = how != "start" and (completed or stuck_element != incident.element_id)
+        else:
+            recovered = completed or (incident.element_id is not None and incident.element_id in ran)
+        if not recovered:
+            continue
+        what = _RECOVERED_BY.get(how, how)
+        resolution = (f"recovered: {incident.element_id} went through after {what}" if incident.element_id
+                      and incident.element_id in ran else f"recovered: the instance went on after {what}")
+        _close(incident, actor, resolution[:500])
+        record_event(f"instance:{instance.id}", "incident.resolved", "incident", incident.id,
+                     actor_id=getattr(actor, "id", None),
+                     details={"element": incident.element_id, "kind": incident.kind, "automatic": True, "by": how,
+                              "reason": resolution[:500]})
+        resolved.append(incident)
+    if resolved and instance.status == "error" and not any(i.status in OPEN_STATUSES for i in open_rows):
+        instance.status, instance.error_message = "running", None
+    elif resolved and instance.error_message and not any(i.status in OPEN_STATUSES for i in open_rows):
+        instance.error_message = None
+    return resolved
 
 
 def retry_due_incidents(limit: int = 100) -> int:

@@ -199,7 +199,7 @@ def _claims_to_release(instance: ProcessInstance, new) -> list[tuple[HumanTask, 
     return found
 
 
-def _resync(instance: ProcessInstance, wf, now) -> None:
+def _resync(instance: ProcessInstance, wf, now, how: str = "migration") -> None:
     """Bring the human-task table in line with the (migrated or restored) workflow. A claimed step whose role
     changes is released to the new role's group (it had stayed with a person who could no longer open it, in
     nobody else's inbox)."""
@@ -224,7 +224,7 @@ def _resync(instance: ProcessInstance, wf, now) -> None:
         row.form_ui_schema = props.get("formUiSchemaFilename")
         row.handler = props.get("taskHandler")
     db.session.flush()
-    runtime._sync(instance, wf, now)
+    runtime._sync(instance, wf, now, how=how)
 
 
 def migrate(instance: ProcessInstance, target: ProcessModelVersion, actor=None):
@@ -351,7 +351,7 @@ def revert(record, actor=None):
     instance.state = record.previous_state
     wf = runtime._load(instance)
     with runtime._optimistic_lock():
-        _resync(instance, wf, now)
+        _resync(instance, wf, now, how="revert")
         instance.status = record.report.get("previous_status", instance.status)
     record.status = "reverted"
     record.reverted_at = now

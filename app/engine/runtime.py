@@ -11,6 +11,7 @@ import contextvars
 import json
 import logging
 import re
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -175,6 +176,8 @@ def _load(instance: ProcessInstance) -> BpmnWorkflow:
 
 
 def _run_engine(instance: ProcessInstance, actor, step) -> None:
+    # when this run started and for whom: the tasks it completes are those that changed since (see _settle_incidents)
+    instance._engine_run = (time.time(), actor)
     token = _run.set(OperatorContext(instance, actor))
     try:
         with scripts_within():  # one step's scripts share a time budget (app.engine.isolation)
@@ -245,8 +248,12 @@ def _step_message(err: Exception) -> str:
 
 
 def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_guid: str | None = None,
-          new: bool = False, open_guids: set[str] | None = None) -> None:
+          new: bool = False, open_guids: set[str] | None = None, how: str = "step") -> None:
     """Mirror READY user tasks into the human-task table; record status and next timer on the row.
+
+    ``how`` (``task``, ``timer``, ``retry``, ``migration``, ...) names the run for the incidents it settles: an open
+    incident whose element this run went through is resolved; an instance left with no step that can ever come
+    gets a ``stuck`` incident (:func:`_settle_incidents`).
 
     ``open_guids``: the caller knows which rows are open — the READY user tasks of the state it loaded,
     since every save passes through here and leaves exactly those rows open. Then the rows are only
@@ -299,6 +306,77 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
     # before the step's one flush, so everything goes out in that flush's batched statements.
     for row in created:
         signals.task_created.send(row)
+    if not new:  # a new instance has no incidents yet (start_instance looks at it once its chain exists)
+        _settle_incidents(instance, wf, how, has_ready=bool(ready), completed=completed)
+
+
+class InstanceStuck(Exception):
+    """The instance is not completed and nothing can move it on: it waits at a join for a branch that was never
+    taken (an exclusive split into a parallel join). Recorded as a ``stuck`` incident, never raised to a caller."""
+
+    incident_kind = "stuck"
+
+    def __init__(self, message: str, element_id: str | None):
+        super().__init__(message)
+        self.element_id = element_id
+
+
+def _all_tasks(wf: BpmnWorkflow):
+    yield from wf.tasks.values()
+    for sub in wf.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def stuck_at(wf: BpmnWorkflow):
+    """The gateway task an unfinished instance waits at for good, or None. Only when nothing else can move it:
+    no READY task, no WAITING event (timer, message, signal, conditional, an event-based gateway, a receive task),
+    nothing STARTED but subprocesses and call activities (whose own tasks are looked at), and a parallel or
+    inclusive join WAITING for a branch that no task is on."""
+    from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+    from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+
+    if wf.is_completed():
+        return None
+    joins = []
+    for task in _all_tasks(wf):
+        state, spec = task.state, task.task_spec
+        if state == TaskState.READY:
+            return None
+        if state == TaskState.STARTED and not isinstance(spec, SubWorkflowTask):
+            return None  # something runs outside the engine (an asynchronous step): not ours to judge
+        if state == TaskState.WAITING:
+            if not getattr(spec, "bpmn_id", None):
+                continue  # the engine's own joins (the process's end, a boundary event's) follow the others
+            if isinstance(spec, UnstructuredJoin):
+                joins.append(task)
+                continue
+            return None  # an event, a receive task, an event-based gateway: it waits for something that can come
+    return joins[0] if joins else None
+
+
+def _settle_incidents(instance: ProcessInstance, wf: BpmnWorkflow, how: str, *, has_ready: bool, completed: bool,
+                      known_clean: bool = False) -> None:
+    """After a successful run: resolve the open incidents it recovered (their element completed in this run, the
+    instance completed, a migration succeeded after a failed one, the instance is no longer stuck), then record a
+    ``stuck`` incident when the instance can never go on."""
+    from app.engine import incidents
+
+    started, actor = getattr(instance, "_engine_run", (None, None))
+    stuck = None if (has_ready or completed) else stuck_at(wf)
+    open_rows = [] if known_clean else incidents.incidents_of(instance.id, open_only=True)
+    if open_rows:
+        ran = {getattr(t.task_spec, "bpmn_id", None) for t in _all_tasks(wf)
+               if started is not None and t.state == TaskState.COMPLETED and t.last_state_change >= started}
+        incidents.resolve_recovered(instance, open_rows, ran=ran, completed=completed, how=how,
+                                    stuck_element=getattr(getattr(stuck, "task_spec", None), "bpmn_id", None),
+                                    actor=actor)
+    if stuck is not None:
+        spec = stuck.task_spec
+        where = spec.bpmn_name or spec.bpmn_id
+        incidents.record_incident(instance.id, InstanceStuck(
+            _("The instance cannot go on: it waits at “%(element)s” for a branch that was never taken (no task, timer "
+              "or event can move it on). Correct the model and migrate the instance, or cancel it.", element=where),
+            spec.bpmn_id), element_id=spec.bpmn_id, kind="stuck")
 
 
 def _task_data_options(instance: ProcessInstance, schema_file: str | None, data: dict) -> dict | None:
@@ -540,6 +618,8 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
     record_event(instance.audit_chain, "instance.started", "process_instance", instance.id,
                  actor_id=getattr(actor, "id", None),
                  details={"model": identifier, "version": number, "title": title})
+    if instance.status == "running" and not wf.get_tasks(state=TaskState.READY, manual=True):
+        _settle_incidents(instance, wf, "start", has_ready=False, completed=False, known_clean=True)
     return instance
 
 
@@ -677,7 +757,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data, seen, seen_required), data)
         _run_engine(instance, actor, step)
         _mark_completed(task, actor, now)
-        _sync(instance, wf, now, completed_guid=task.task_guid, open_guids=open_guids)
+        _sync(instance, wf, now, completed_guid=task.task_guid, open_guids=open_guids, how="task")
         record_event(instance.audit_chain, "task.completed", "human_task", task.id, actor_id=actor.id,
                      on_behalf_of_id=getattr(on_behalf_of, "id", None),
                      details={"task": task.spec_name, "title": task.title,
@@ -720,7 +800,7 @@ def fire_due_timers(limit: int = 200) -> int:
 
             with _optimistic_lock():
                 _run_engine(instance, None, step)
-                _sync(instance, wf, now)
+                _sync(instance, wf, now, how="timer")
                 record_event(instance.audit_chain, "timer.fired", "process_instance", instance.id, actor_id=None)
             db.session.commit()
             fired += 1
@@ -772,7 +852,7 @@ def rerun_failed_step(instance: ProcessInstance, actor) -> ProcessInstance:
         instance.error_message = None  # changed row: _write_instance then uses the ORM's versioned flush
         try:
             _run_engine(instance, actor, step)
-            _sync(instance, wf, now)
+            _sync(instance, wf, now, how="retry")
         except StepFailed as err:
             err.workflow = wf
             raise

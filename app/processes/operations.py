@@ -280,7 +280,7 @@ def trigger_timer(instance: ProcessInstance, actor, element: str, reason: str) -
         except StepFailed as err:
             err.workflow = wf
             raise
-        runtime._sync(instance, wf, now)
+        runtime._sync(instance, wf, now, how="timer")
         _audit(instance, "timer.triggered", actor, element=element, due=chosen[0]["due"], reason=reason)
         if instance.status == "completed":
             _audit(instance, "instance.completed", actor)
