@@ -127,6 +127,32 @@ def lint(trees: dict) -> list[ModelProblem]:
     return problems
 
 
+#: the triggers of an event subprocess's start event that SpiffWorkflow 3.2 starts alongside the main flow without
+#: stopping it, even when drawn interrupting (an error's thrower has ended its own path already)
+_RUNS_ALONGSIDE = ("timerEventDefinition", "messageEventDefinition", "signalEventDefinition",
+                   "conditionalEventDefinition", "escalationEventDefinition")
+
+
+def interrupting_event_subprocess_problems(trees: dict) -> list[ModelProblem]:
+    """An interrupting event subprocess (a timer, message, signal, condition or escalation start, solid outline)
+    is refused: the engine starts it but does not cancel the main flow, so both went on (probe: "Long work" and
+    "Handle timeout" were both current, and completing "Long work" continued the main flow). BPMN's default for
+    ``isInterrupting`` is true."""
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for start in _bpmn(root, ".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent"):
+            if (start.get("isInterrupting") or "true").strip().lower() == "false":
+                continue
+            if any(local(c.tag) in _RUNS_ALONGSIDE for c in start):
+                problems.append(_problem(filename, start, _(
+                    "An interrupting event subprocess is not supported by the engine: its trigger would start it "
+                    "but would not stop the main flow, so both would go on. Make its start event non-interrupting, "
+                    "or put an interrupting boundary event on the step it should stop.")))
+    return problems
+
+
 def duplicate_id_problems(trees: dict) -> list[ModelProblem]:
     """An id written twice in one file (rule: ids are unique per file): the engine keeps one of the elements and
     the diagram editor drops the other when it saves. Reported once per id, on its last use, with every line.

@@ -36,6 +36,7 @@ from app.engine.model_lint import (
     engine_copy,
     engine_problem,
     find_element,
+    interrupting_event_subprocess_problems,
     lint,
     local,
     translate_engine_message,
@@ -376,6 +377,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     if not any(n.endswith(".bpmn") for n in trees):
         return None, problems
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees)
+    problems += interrupting_event_subprocess_problems(trees)
     flagged = {p.element_id for p in problems if p.element_id} | broken_flow_ends(trees)
     try:
         parsed = _parse_trees(trees, process_id, primary)

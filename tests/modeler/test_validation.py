@@ -228,3 +228,25 @@ def test_a_decision_table_cell_naming_something_no_step_sets_is_a_notice(world):
                for n in notices), [str(n) for n in notices]
     files["norm.dmn"] = NORM_DMN
     assert not [n for n in model_notices(files) if n.message.startswith("'urban'")]
+
+
+@pytest.mark.parametrize("trigger", [
+    '<bpmn:timerEventDefinition><bpmn:timeDuration>"PT1S"</bpmn:timeDuration></bpmn:timerEventDefinition>',
+    '<bpmn:messageEventDefinition id="m" />',
+    '<bpmn:signalEventDefinition id="s" />'], ids=["timer", "message", "signal"])
+def test_an_interrupting_event_subprocess_is_refused_a_non_interrupting_one_is_not(app_ctx, trigger):
+    """Process-owner probe: an interrupting timer event subprocess did not cancel the main flow's task (SpiffWorkflow
+    3.2 starts it alongside): "Long work" and "Handle timeout" were both current. BPMN's default is interrupting."""
+    def with_handler(interrupting: str) -> dict:
+        files = two_step()
+        handler = ('<bpmn:subProcess id="esp" name="On timeout" triggeredByEvent="true">'
+                   f'<bpmn:startEvent id="esp_start"{interrupting}>{trigger}</bpmn:startEvent>'
+                   '<bpmn:endEvent id="esp_end" />'
+                   '<bpmn:sequenceFlow id="e1" sourceRef="esp_start" targetRef="esp_end" /></bpmn:subProcess>')
+        files["trial.bpmn"] = files["trial.bpmn"].replace('<bpmn:endEvent id="end" />',
+                                                          f'<bpmn:endEvent id="end" />{handler}')
+        return files
+
+    for drawn in ("", ' isInterrupting="true"'):
+        assert "interrupting event subprocess is not supported" in _only(_problems(with_handler(drawn)), "esp_start")
+    assert not [p for p in _problems(with_handler(' isInterrupting="false"')) if p.element_id == "esp_start"]
