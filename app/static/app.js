@@ -221,6 +221,20 @@ window.tapsyrysMainDiagram = function (xml) {
       target.value = JSON.stringify(values);
     });
   });
+  // A form marked data-warn-unsaved (the modeler's form editor) asks before the page is left with changes not yet
+  // saved: typing sets the flag, sending the form clears it; a page drawn again with errors (the entries are not
+  // saved) starts with it set (data-unsaved). The browser shows its own "leave site?" prompt.
+  document.querySelectorAll("form[data-warn-unsaved]").forEach(function (form) {
+    var dirty = form.dataset.unsaved === "true";
+    var mark = function () { dirty = true; form.dataset.dirty = "true"; };
+    if (dirty) { form.dataset.dirty = "true"; }
+    form.addEventListener("input", mark);
+    form.addEventListener("change", mark);
+    form.addEventListener("submit", function () { dirty = false; form.dataset.dirty = "false"; });
+    window.addEventListener("beforeunload", function (ev) {
+      if (dirty) { ev.preventDefault(); ev.returnValue = ""; }
+    });
+  });
   // Inbox: "/" jumps to the search field (unless the user is typing somewhere).
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "/" || evt.ctrlKey || evt.metaKey || evt.altKey) { return; }

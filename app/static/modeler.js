@@ -417,6 +417,17 @@
     notice.classList.toggle("d-none", !text);
   }
 
+  // An edit in a decision table is an unsaved change like one in the diagram (each dmn-js view has its own command
+  // stack; importing a table clears it, which is no edit).
+  function watchDmn() {
+    var viewer = dmn && dmn.getActiveViewer();
+    if (!viewer || viewer.tapsyrysWatched) { return; }
+    viewer.tapsyrysWatched = true;
+    viewer.get("eventBus").on("commandStack.changed", function (ev) {
+      if (currentDmn && !(ev && ev.trigger === "clear")) { dirty = true; dmnEl.dataset.dirty = "true"; }
+    });
+  }
+
   function openFile(name) {
     Array.prototype.forEach.call(document.querySelectorAll("#file-tabs [data-file]"), function (b) {
       b.classList.toggle("active", b.dataset.file === name);
@@ -435,7 +446,10 @@
       }
       canvasEl.classList.add("d-none");
       dmnEl.classList.remove("d-none");
-      if (!dmn) { dmn = new window.DmnJS({ container: dmnEl }); }
+      if (!dmn) {
+        dmn = new window.DmnJS({ container: dmnEl });
+        dmn.on("views.changed", watchDmn);
+      }
       // The tab's file is taken back on save only once dmn-js has read it: a table it cannot read (DMN 1.1 or
       // 1.2) stays as stored, and saving the rest goes on ("no definitions loaded" stopped every save before).
       currentDmn = null;
@@ -444,7 +458,7 @@
         currentDmn = name;
         var table = dmn.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
         if (table) { return dmn.open(table); }
-      }).catch(function (err) { dmnNotice(t.dmnUnreadable + " " + String(err && err.message || err)); });
+      }).then(watchDmn).catch(function (err) { dmnNotice(t.dmnUnreadable + " " + String(err && err.message || err)); });
     });
   }
 
@@ -530,6 +544,7 @@
         status.textContent = t.saved + " " + t.problems.replace("%n", String(body.problems.length));
         canvasEl.dataset.saved = String(Date.now());
         dirty = false;
+        dmnEl.dataset.dirty = "false";
       });
     }).catch(function (err) { status.textContent = t.saveFailed + " " + (err && err.message || err); });
   }
