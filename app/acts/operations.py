@@ -15,6 +15,7 @@ from app.acts.review import ensure_reviews_resolved
 from app.acts.verification import VerificationSummary
 from app.audit.facts import act_facts
 from app.audit.operations import record_event
+from app.engine.data_names import reserve_names
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, LineRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
@@ -273,3 +274,7 @@ def _act_still_open(instance) -> str | None:
     return _("This process carries act %(number)s (%(status)s), which only it can take to payment: cancelling "
              "would strand the act. Suspend the process, or have the act returned or paid.", number=act.number,
              status=ACT_STATUS.get(act.status, act.status))
+
+
+#: the subject id this module starts its process with (a form field of this name is refused)
+reserve_names("act_id")

@@ -12,6 +12,7 @@ from app.applications import registry_lookup
 from app.applications.models import Application
 from app.audit.operations import record_event
 from app.contracts.labels import level_label
+from app.engine.data_names import reserve_names
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
@@ -205,3 +206,7 @@ def allocate(application: Application, decision: str, places: dict[str, int], co
 guard_record(Application, ("submitted", "eligible"), lambda application: _(
     "This process carries application %(number)s, which only it takes to a decision: cancelling would strand the "
     "application. Suspend the process instead.", number=application.number))
+
+
+#: the subject id this module starts its process with (a form field of this name is refused)
+reserve_names("application_id")

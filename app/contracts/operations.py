@@ -22,6 +22,7 @@ from app.applications.models import Application
 from app.audit.facts import contract_facts
 from app.audit.operations import record_event
 from app.contracts.models import Contract, ContractAct, ContractAmendment, ContractSignature
+from app.engine.data_names import reserve_names
 from app.engine.errors import DomainConflict, DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
@@ -476,3 +477,7 @@ def _tell_school(contract: Contract, amendment) -> None:
 guard_record(Contract, ("awaiting_director", "awaiting_head", "active"), lambda contract: _(
     "This process carries contract %(number)s, which only it signs, funds month by month and closes: cancelling "
     "would strand the contract. Suspend the process instead.", number=contract.number))
+
+
+#: the subject id this module starts its process with (a form field of this name is refused)
+reserve_names("contract_id")

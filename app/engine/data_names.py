@@ -29,6 +29,20 @@ def provide_names(*names: str) -> None:
     _PROVIDED.update(names)
 
 
+_RESERVED: set[str] = set()
+
+
+def reserve_names(*names: str) -> None:
+    """Names the domain sets when it starts a process and reads back afterwards (the subject's id: ``act_id``,
+    ``contract_id``...): a form field of that name would overwrite it with whatever a person types. Called by the
+    domain when it is imported; the form check refuses such a field (:func:`app.engine.forms.form_shape_problems`)."""
+    _RESERVED.update(names)
+
+
+def reserved_names() -> frozenset[str]:
+    return frozenset(_RESERVED)
+
+
 def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 

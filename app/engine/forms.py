@@ -20,6 +20,8 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 from jsonschema.exceptions import _WrappedReferencingError
 from referencing import Registry
 
+from app.engine.data_names import reserved_names
+
 FORMAT_CHECKER = FormatChecker()
 # Largest number a form field accepts: exact in a float and far inside PostgreSQL's bigint.
 MAX_FORM_NUMBER = 10**15
@@ -495,6 +497,16 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
         if order is not None and not (isinstance(order, list) and all(isinstance(o, str) for o in order)):
             problems.append(("ui", _('UI schema: "ui:order" of %(name)s must be a list of field names.',
                                      name=path or "/")))
+        elif order is not None:
+            for name in order:
+                if name != "*" and name not in props:
+                    problems.append(("ui", _('UI schema: "ui:order" of %(name)s names %(field)s, which is not one of '
+                                             "the form's fields.", name=path or "/", field=json.dumps(name)[:60])))
+        if not path and not in_table:
+            for key in sorted(set(props) & reserved_names()):
+                problems.append(("schema", _("JSON Schema: field %(name)s has the name of a value the process is "
+                                             "started with; a person's answer would overwrite it. Rename the field.",
+                                             name=key)))
         for key, sub in props.items():
             where = f"{path}/{key}" if path else key
             counted[0] += 1
@@ -510,6 +522,7 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
                 problems.append(("ui", _("UI schema: the entry of %(name)s must be a JSON object.", name=where)))
                 continue
             problems.extend(("ui", message) for message in _ui_entry_problems(sub_ui, where))
+            problems.extend(_never_valid_problems(sub, sub_ui, where))
             if is_table(sub) and not in_table:
                 extra = sub_ui.get("ui:extraRows", 1)
                 if isinstance(extra, bool) or not isinstance(extra, int) or not 0 <= extra <= MAX_EXTRA_ROWS:
@@ -525,6 +538,42 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
     counted = [0]
     walk(schema, ui if ui is not None else {}, "")
     return problems
+
+
+_BOUNDS = (("minimum", "maximum"), ("exclusiveMinimum", "exclusiveMaximum"), ("minimum", "exclusiveMaximum"),
+           ("exclusiveMinimum", "maximum"), ("minLength", "maxLength"), ("minItems", "maxItems"))
+
+
+def _never_valid_problems(field: dict, entry: dict, where: str) -> list[tuple[str, str]]:
+    """A field no answer (or no default) can satisfy: bounds that exclude every value (minimum 5, maximum 1), a
+    default the field itself refuses ("abc" for an integer), labels in ``ui:enumNames`` for values the field does not
+    offer."""
+    found: list[tuple[str, str]] = []
+    for low, high in _BOUNDS:
+        lo, hi = field.get(low), field.get(high)
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lo, hi)):
+            continue
+        if lo > hi or (lo == hi and (low.startswith("exclusive") or high.startswith("exclusive"))):
+            found.append(("schema", _("JSON Schema: field %(name)s can never be valid: %(low)s %(lo)s is above "
+                                      "%(high)s %(hi)s.", name=where, low=low, lo=json.dumps(lo), high=high,
+                                      hi=json.dumps(hi))))
+    if "default" in field:
+        checked = {k: v for k, v in field.items() if k not in ("default", "title", "description")}
+        try:
+            valid = validators.validator_for(checked)(checked).is_valid(field["default"])
+        except Exception:  # noqa: BLE001 - an unreadable schema is the JSON Schema check's to report
+            valid = True
+        if not valid:
+            found.append(("schema", _("JSON Schema: the default of field %(name)s, %(value)s, is not a valid answer "
+                                      "of the field itself.", name=where, value=json.dumps(field["default"])[:60])))
+    names = entry.get("ui:enumNames")
+    if isinstance(names, dict):
+        offered = {str(v) for v in field.get("enum", [])} if isinstance(field.get("enum"), list) else set()
+        for value in names:
+            if value not in offered:
+                found.append(("ui", _('UI schema: "ui:enumNames" of %(name)s names the value %(value)s, which the '
+                                      "field does not offer.", name=where, value=json.dumps(value)[:60])))
+    return found
 
 
 def _ui_entry_problems(entry: dict, where: str) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app import clock
 from app.acts.models import StudentNorm
 from app.audit.operations import record_event
-from app.engine.data_names import provide_names
+from app.engine.data_names import provide_names, reserve_names
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
@@ -139,3 +139,7 @@ guard_record(StateOrder, ("placed", "open"), lambda order: _(
 
 # The state order process is started with these (app.engine.data_names: its decision table reads academic_year).
 provide_names("order_id", "academic_year", "window_closes_at")
+
+
+#: the subject id this module starts its process with (a form field of this name is refused)
+reserve_names("order_id")

@@ -58,6 +58,21 @@ BAD = [
      "a form has at most 300 fields"),
     ({"type": "object", "required": ["a", "zzz"], "properties": {"a": {"type": "string"}}}, {},
      "zzz is required but is not one of the form"),
+    # Process-owner probe (finding 6): fields that can never be valid were accepted.
+    ({"type": "object", "properties": {"n": {"type": "integer", "minimum": 5, "maximum": 1}}}, {},
+     "field n can never be valid: minimum 5 is above maximum 1"),
+    ({"type": "object", "properties": {"s": {"type": "string", "minLength": 3, "maxLength": 2}}}, {},
+     "field s can never be valid: minLength 3 is above maxLength 2"),
+    ({"type": "object", "properties": {"n": {"type": "integer", "default": "abc"}}}, {},
+     'the default of field n, "abc", is not a valid answer of the field itself'),
+    ({"type": "object", "properties": {"k": {"type": "string", "enum": ["a", "b"], "default": "c"}}}, {},
+     'the default of field k, "c", is not a valid answer'),
+    (PLAIN, {"ui:order": ["a", "nosuch"]}, '"ui:order" of / names "nosuch", which is not one of the form'),
+    ({"type": "object", "properties": {"k": {"type": "string", "enum": ["a", "b"]}}},
+     {"k": {"ui:enumNames": {"a": "A", "z": "Zed"}}}, '"ui:enumNames" of k names the value "z", which the field does '
+                                                      "not offer"),
+    ({"type": "object", "properties": {"act_id": {"type": "integer"}}}, {},
+     "field act_id has the name of a value the process is started with"),
 ]
 
 
@@ -112,3 +127,16 @@ def test_the_widgets_of_spiffarenas_forms_are_accepted(world):
 
     ui = {"a": {"ui:widget": "updown", "ui:title": {"kk": "Атауы", "ru": "Название", "en": "Name"}}}
     assert form_shape_problems({"type": "object", "properties": {"a": {"type": "integer"}}}, ui) == []
+
+
+def test_fields_that_can_be_valid_are_still_accepted(app_ctx):
+    """The new checks refuse only what no answer can satisfy: equal bounds, a fitting default, a wildcard in
+    ``ui:order``, labels for offered values, a subject id's name inside a table row."""
+    from app.engine.forms import form_shape_problems
+
+    schema = {"type": "object", "properties": {
+        "n": {"type": "integer", "minimum": 1, "maximum": 1, "default": 1},
+        "k": {"type": "string", "enum": ["a", 2], "default": "a"},
+        "lines": {"type": "array", "items": {"type": "object", "properties": {"act_id": {"type": "integer"}}}}}}
+    ui = {"ui:order": ["k", "*"], "k": {"ui:enumNames": {"a": "A", "2": "Two"}}}
+    assert form_shape_problems(schema, ui) == []
