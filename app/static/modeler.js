@@ -140,8 +140,28 @@
     return lane ? lane.businessObject.name : "";
   }
 
+  // A role the diagram has no lane for gets one: a new lane at the bottom of the task's pool, named after the role
+  // (the task had stayed in the lane it was drawn in, and its step went to that lane's role at runtime). A pool
+  // without lanes gets none (its steps are in no lane, not a wrong one): the owner is told to draw lanes.
+  function addLaneNamed(element, name) {
+    var pool = element.parent;
+    while (pool && pool.type !== "bpmn:Participant") { pool = pool.parent; }
+    if (!pool) { return null; }
+    var lanes = registry.filter(function (e) {
+      var up = e.parent;
+      while (up && up.type !== "bpmn:Participant") { up = up.parent; }
+      return e.type === "bpmn:Lane" && up === pool;
+    });
+    if (!lanes.length) { return null; }
+    lanes.sort(function (a, b) { return (b.y + b.height) - (a.y + a.height); });
+    var lane = modeling.addLane(lanes[0], "bottom");
+    modeling.updateLabel(lane, name);
+    return lane;
+  }
+
   function moveToLane(element, name) {
     var lane = registry.filter(function (e) { return e.type === "bpmn:Lane" && e.businessObject.name === name; })[0];
+    if (!lane) { lane = addLaneNamed(element, name); }
     if (!lane) { window.alert(t.noLane); return false; }
     var target = lane;
     while (target.parent && target.type !== "bpmn:Participant") { target = target.parent; }
