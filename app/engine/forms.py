@@ -554,9 +554,9 @@ def _never_valid_problems(field: dict, entry: dict, where: str) -> list[tuple[st
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lo, hi)):
             continue
         if lo > hi or (lo == hi and (low.startswith("exclusive") or high.startswith("exclusive"))):
-            found.append(("schema", _("JSON Schema: field %(name)s can never be valid: %(low)s %(lo)s is above "
-                                      "%(high)s %(hi)s.", name=where, low=low, lo=json.dumps(lo), high=high,
-                                      hi=json.dumps(hi))))
+            found.append(("schema", _("JSON Schema: field %(name)s can never be valid: %(low)s %(lo)s and "
+                                      "%(high)s %(hi)s leave no value between them.", name=where, low=low,
+                                      lo=json.dumps(lo), high=high, hi=json.dumps(hi))))
     if "default" in field:
         checked = {k: v for k, v in field.items() if k not in ("default", "title", "description")}
         try:

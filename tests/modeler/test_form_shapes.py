@@ -60,9 +60,11 @@ BAD = [
      "zzz is required but is not one of the form"),
     # Process-owner probe (finding 6): fields that can never be valid were accepted.
     ({"type": "object", "properties": {"n": {"type": "integer", "minimum": 5, "maximum": 1}}}, {},
-     "field n can never be valid: minimum 5 is above maximum 1"),
+     "field n can never be valid: minimum 5 and maximum 1 leave no value between them"),
     ({"type": "object", "properties": {"s": {"type": "string", "minLength": 3, "maxLength": 2}}}, {},
-     "field s can never be valid: minLength 3 is above maxLength 2"),
+     "field s can never be valid: minLength 3 and maxLength 2 leave"),
+    ({"type": "object", "properties": {"x": {"type": "number", "exclusiveMinimum": 1, "exclusiveMaximum": 1}}}, {},
+     "field x can never be valid: exclusiveMinimum 1 and exclusiveMaximum 1 leave"),
     ({"type": "object", "properties": {"n": {"type": "integer", "default": "abc"}}}, {},
      'the default of field n, "abc", is not a valid answer of the field itself'),
     ({"type": "object", "properties": {"k": {"type": "string", "enum": ["a", "b"], "default": "c"}}}, {},
