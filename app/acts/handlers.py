@@ -13,6 +13,14 @@ from app.extensions import db
 from app.instruments import instrument_of
 
 
+def act_confirm_names(act: Act) -> dict:
+    """What a confirmation of a decision on the act names: its number, organisation, month and amount."""
+    from app.i18n import format_month, format_tenge
+
+    return {"number": act.number, "organisation": act.school.name, "month": format_month(act.period),
+            "amount": format_tenge(act.amount_tiyn)}
+
+
 def act_of(ctx) -> Act:
     act = db.session.get(Act, ctx.instance.subject_id) if ctx.instance.subject_type == "act" else None
     if act is None:
@@ -31,6 +39,16 @@ class SubmitAct(TaskHandler):
         act = act_of(ctx)
         return {"act": act, "instrument": instrument_of(act)}
 
+    def confirm(self, ctx: TaskContext) -> dict:
+        # Submitting is final for the school: the act goes to verification and to the department, and can be
+        # changed again only if it is returned. Its amount is not known before verification.
+        return {"question": _("Submit the act for %(month)s of %(organisation)s? It goes to verification and to "
+                              "the department, and cannot be changed unless it is returned.",
+                              **act_confirm_names(act_of(ctx)))}
+
+    def shape_fields(self, ctx: TaskContext, fields: list) -> None:
+        operations.shape_act_form(act_of(ctx), fields)
+
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         act = act_of(ctx)
         operations.submit_act(act, data["lines"], data.get("note"), ctx.actor)
@@ -46,6 +64,13 @@ class DecideAct(TaskHandler):
 
     def seen(self, ctx: TaskContext) -> str | None:
         return str(act_of(ctx).lock_version)
+
+    def confirm(self, ctx: TaskContext) -> dict:
+        # Accepting sends the amount to payment and cannot be taken back. Returning is not asked about: the school
+        # corrects the act and submits it again, and the return's comment is already a deliberate step.
+        return {"question": _("Accept act %(number)s: %(amount)s to %(organisation)s for %(month)s? An accepted "
+                              "act goes to payment and cannot be returned.", **act_confirm_names(act_of(ctx))),
+                "field": "decision", "value": "accept"}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         act = act_of(ctx)

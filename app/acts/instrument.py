@@ -3,13 +3,16 @@ the set-based verification in :mod:`app.acts.verification` and adjustments of de
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from app.acts.adjustments import settle_adjustments
 from app.acts.report import norm_expr
 from app.acts.rules import RULES
 from app.acts.verification import month_bounds, verify_acts
 from app.applications.rules import ELIGIBILITY_RULES
+from app.engine.errors import LineRefused
 from app.instruments import SCHOOLS, Instrument, register_instrument
 from app.registry.adapter import student_registry
 
@@ -25,6 +28,30 @@ def prefill_school_lines(act) -> list[dict]:
             for e in student_registry().enrollments_at_school(act.school.bin, start, end)]
 
 
+def school_line_values(act, line: dict) -> dict:
+    """A line's grade and days attended, the days within the act's month (the form's schema allows 1–31 for every
+    month: 31 days of a 30-day month went through).
+
+    0 days is refused, not reviewed: payment follows the days NEDB has the student at the school and never reads
+    days attended (app.acts.verification), so a line claiming no day was paid in full with nothing for the official
+    to see — and a student who attended no day of the month had no service to pay for. The school removes the line
+    (an act lists the students taught that month); a review item would ask the official to second-guess the school's
+    own statement, which NEDB cannot contradict."""
+    from app.i18n import format_month
+
+    _start, end = month_bounds(act.period)
+    days = int(line["days_attended"])
+    who = f"{line['full_name']} ({line['iin']})"
+    if days < 1:
+        raise LineRefused(_("%(student)s: a student who attended no day of %(month)s is not listed in the act; "
+                            "remove the line.", student=who, month=format_month(act.period)), "days_attended")
+    if days > end.day:
+        raise LineRefused(ngettext("%(student)s: %(month)s has %(num)s day; days attended cannot be more.",
+                                   "%(student)s: %(month)s has %(num)s days; days attended cannot be more.",
+                                   end.day, student=who, month=format_month(act.period)), "days_attended")
+    return {"grade": line["grade"], "days_attended": days}
+
+
 def contracted_pupils(contract, period) -> int:
     """Places per level in force that month (an amendment changes them from its month on)."""
     from app.contracts.amendments import terms_on
@@ -37,7 +64,7 @@ SCHOOLS_INSTRUMENT = register_instrument(Instrument(
     code=SCHOOLS, title=_l("State educational order for private schools"), organisation_kind="school",
     monthly_process="monthly_act", rules=RULES,
     verify=lambda acts, on_step=None: verify_acts(acts, on_step=on_step),
-    prefill=prefill_school_lines, settle=settle_adjustments, withheld_expr=norm_expr,
+    prefill=prefill_school_lines, line_values=school_line_values, settle=settle_adjustments, withheld_expr=norm_expr,
     organisation_label=_l("School"), level_label=_l("Grade"), eligibility_rules=ELIGIBILITY_RULES,
     organisations_label=_l("Schools"), organisations_funded_label=_l("Schools funded"),
     funded_label=_l("Children funded"), funded_months_label=_l("Child-months funded"), funded_unit="child-month",

@@ -120,6 +120,31 @@ def prefill_lines(act: Act) -> list[dict]:
     return instrument_of(act).prefill(act)
 
 
+def shape_act_form(act: Act, fields: list) -> None:
+    """The act form for this act: days attended bounded by the month's days (the schema's 31 let 31 days of a
+    30-day month through), and on a returned act each line the last verification excluded marked with its rule
+    (the report listed them by number only; the rows are matched by IIN, as lines are renumbered when edited)."""
+    from app.acts.verification import month_bounds
+
+    _start, end = month_bounds(act.period)
+    excluded: dict[str, str] = {}
+    if act.status == "returned":
+        rules = instrument_of(act).rules
+        for ln in act.lines:
+            if ln.outcome == "excluded":
+                excluded.setdefault(ln.iin, str(rules[ln.rule_code].title) if ln.rule_code in rules
+                                    else _("Other reason"))
+    for table in (f for f in fields if f.kind == "table" and f.name == "lines"):
+        for cell in [*table.columns, *(c for row in table.rows for c in row)]:
+            if cell.name.endswith("days_attended") or cell.name == "days_attended":
+                cell.attrs["minimum"] = 1
+                cell.attrs["maximum"] = end.day
+        for index, row in enumerate(table.rows):
+            iin = next((str(c.value).strip() for c in row if c.name.endswith(".iin") and c.value), None)
+            if iin in excluded:
+                table.row_marks[index] = excluded[iin]
+
+
 def _line_values(values, act: Act, line: dict, index: int) -> dict:
     """The instrument's values of one line; a refusal of one of its fields is marked on that field of that row."""
     try:

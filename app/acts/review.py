@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -137,17 +138,25 @@ def review_line(act_id: int, line_id: int):
     act = get_visible_or_404(Act, act_id)
     if not may_decide(current_user, act):
         abort(403)
+    target = request.form.get("next")
+    local = is_local_path(target)  # only a path on this site: no open redirect
+    parts = urlsplit(target if local else url_for("acts.show", act_id=act_id))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "review_comment"]
+    decision = request.form.get("decision", "")
+    if decision == "exclude" and not (request.form.get("comment") or "").strip():
+        # Said at the line's own comment box (marked invalid, the page's focus on it), not in a banner at the top.
+        return redirect(urlunsplit(parts._replace(query=urlencode([*query, ("review_comment", str(line_id))]),
+                                                  fragment=f"review-line-{line_id}")), 303)
     try:
-        decide_line(act, line_id, request.form.get("decision", ""), request.form.get("comment"), current_user)
+        decide_line(act, line_id, decision, request.form.get("comment"), current_user)
     except DomainRefused as err:
         db.session.rollback()
         flash(str(err), "danger")
     else:
         db.session.commit()
         flash(_("Decision recorded."), "success")
-    target = request.form.get("next")
-    return redirect(target if is_local_path(target)  # only a path on this site: no open redirect
-                    else url_for("acts.show", act_id=act_id) + "#review-lines"), 303
+    return redirect(urlunsplit(parts._replace(query=urlencode(query),
+                                              fragment=parts.fragment if local else "review-lines")), 303)
 
 
 @bp.app_template_global()

@@ -83,7 +83,8 @@ REVIEW_CHECKS: dict[str, tuple[object, object]] = {
                 "Cyrillic/Kazakh letter variants.")),
     "age": (_l("Age implausible for the grade"),
             _l("The birth date in the IIN makes the student too young or too old for the claimed grade.")),
-    "days": (_l("More days claimed than enrolled"),
+    # (the Russian of the earlier "More days claimed than enrolled" ended mid-phrase: "…, чем зачислен")
+    "days": (_l("More days attended claimed than days enrolled in NEDB"),
              _l("The act claims more days attended than the student was enrolled at this school in the month "
                 "according to NEDB. Payment follows NEDB's days.")),
 }

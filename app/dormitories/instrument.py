@@ -53,8 +53,14 @@ def place_values(act: Act, line: dict) -> dict:
                             years=MAX_RESIDENCE_YEARS, month=f"{act.period:%Y-%m}"), "moved_in")
     first, last = occupied_days(moved_in, moved_out, start, end)
     if last < first:
-        raise LineRefused(_("Student %(iin)s: the move-in and move-out dates leave no day of %(month)s.",
-                            iin=line["iin"], month=f"{act.period:%Y-%m}"), "moved_in")
+        # Which date leaves no day: a move-in after the month, else the move-out (on or before the month's first
+        # day, or on the move-in day) — the field marked is the one to correct, with the month as people name it.
+        from app.i18n import format_month
+
+        cause = "moved_in" if moved_in > end or moved_out is None else "moved_out"
+        raise LineRefused(_("%(name)s (IIN %(iin)s): with these move-in and move-out dates the student held no day "
+                            "of %(month)s. Correct the dates or remove the row.", name=line["full_name"],
+                            iin=line["iin"], month=format_month(act.period)), cause)
     return {"grade": int(line["course"]), "days_attended": (last - first).days + 1}
 
 

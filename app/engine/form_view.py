@@ -26,6 +26,8 @@ class Field:
     columns: list[Field] = field(default_factory=list)
     rows: list[list[Field]] = field(default_factory=list)
     row_errors: dict[int, str] = field(default_factory=dict)
+    #: a table's rows marked for the reader (a returned act's excluded lines): row index → the reason shown on it
+    row_marks: dict[int, str] = field(default_factory=dict)
 
 
 def _obj(value: Any) -> dict:

@@ -42,6 +42,16 @@ class TaskHandler:
         re-prices an act)."""
         return None
 
+    def confirm(self, ctx: TaskContext) -> dict | None:
+        """A question the page asks before the form is sent, for a decision that cannot be taken back (accepting
+        or paying an act): ``{"question": text, "field": name, "value": value}`` — asked only when the form's
+        ``field`` has ``value`` (no ``field``: always). None: the form is sent as it is. The page asks with
+        JavaScript; without it the form is sent as before (the server's checks are the same either way)."""
+        return None
+
+    def shape_fields(self, ctx: TaskContext, fields: list) -> None:
+        """Adjust the form's fields for this task's record (a day's bound by the act's month, rows to mark)."""
+
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         return data
 

@@ -299,11 +299,18 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None, lines
         extra, panel, values = {}, None, values or {}
         refusal = refusal or str(err)
     lines_columns = None
+    confirm = None
     if actionable:
         schema, ui = task_form(task)
         fields = build_fields(schema, ui, values, errors or {}, str(get_locale()))
         table = lines_file.table_of(schema)
         lines_columns = lines_file.file_columns(schema, ui, table) if table else None
+        if status != 503:  # the registry is down: the form is shown as it is
+            try:
+                handler.shape_fields(ctx, fields)
+                confirm = handler.confirm(ctx)
+            except (DomainRefused, RegistryUnavailable):
+                confirm = None  # said above (the record is missing, the registry is down)
     instance = task.instance
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == instance.audit_chain)
                                 .order_by(AuditEvent.seq)).all()
@@ -315,7 +322,8 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None, lines
     manage = ops.can_manage(current_user, task)
     return render_template(
         "inbox/task.html", task=task, fields=fields, actionable=actionable, errors=errors or {},
-        refusal=refusal, panel=panel, seen=seen, events=events, comments=comments, attachments=attachments,
+        refusal=refusal, panel=panel, seen=seen, confirm=confirm, events=events, comments=comments,
+        attachments=attachments,
         diagram=instance_status(instance), sla=sla_state(task), on_behalf=on_behalf,
         can_manage=manage, may_write=ops.may_write(current_user, task),
         candidates=ops.reassign_candidates(task) if task.status == "open" and manage else [],

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.acts.handlers import act_of
+from flask_babel import gettext as _
+
+from app.acts.handlers import act_confirm_names, act_of
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.payments.operations import register_payment
 
@@ -13,6 +15,10 @@ class PayAct(TaskHandler):
 
     def context(self, ctx: TaskContext) -> dict:
         return {"act": act_of(ctx)}
+
+    def confirm(self, ctx: TaskContext) -> dict:
+        return {"question": _("Record the payment of %(amount)s for act %(number)s (%(organisation)s, %(month)s)? "
+                              "Each act is paid once; a payment cannot be undone.", **act_confirm_names(act_of(ctx)))}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         payment = register_payment(act_of(ctx), data["order_number"], date.fromisoformat(data["paid_on"]),

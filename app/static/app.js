@@ -20,11 +20,19 @@ window.tapsyrysMainDiagram = function (xml) {
     var meta = document.querySelector('meta[name="csrf-token"]');
     if (meta) { evt.detail.headers["X-CSRFToken"] = meta.content; }
   });
-  // Irreversible actions ask first: a form (or its submit button) with data-confirm="question".
+  // Irreversible actions ask first: a form (or its submit button) with data-confirm="question". A form's question
+  // with data-confirm-field/-value is asked only when that field has that value (accepting an act asks, returning
+  // it — which the school corrects and submits again — does not).
+  var chosen = function (form) {
+    var name = form.dataset.confirmField;
+    if (!name) { return true; }
+    var field = form.elements.namedItem(name);
+    return Boolean(field) && field.value === form.dataset.confirmValue;
+  };
   document.addEventListener("submit", function (evt) {
     var form = evt.target;
     var button = evt.submitter;
-    var question = (button && button.dataset.confirm) || form.dataset.confirm;
+    var question = (button && button.dataset.confirm) || (chosen(form) && form.dataset.confirm);
     if (question && !window.confirm(question)) { evt.preventDefault(); evt.stopImmediatePropagation(); }
   }, true);
   // A form sent back with errors: the first field to correct gets the focus, scrolled into view (row 37 of 40
@@ -45,7 +53,9 @@ window.tapsyrysMainDiagram = function (xml) {
       var last = table.querySelector("tr:last-child");
       var index = table.querySelectorAll("tr").length;
       var row = last.cloneNode(true);
-      row.classList.remove("table-danger", "row-removed");
+      row.classList.remove("table-danger", "table-warning", "row-removed", "row-excluded");
+      delete row.dataset.excluded;
+      row.querySelectorAll(".row-mark").forEach(function (el) { el.remove(); });
       row.querySelector("th").textContent = String(index + 1);
       row.querySelectorAll("input, select, textarea").forEach(function (input) {
         input.name = input.name.replace(/\.\d+\./, "." + index + ".");
@@ -170,9 +180,9 @@ window.tapsyrysMainDiagram = function (xml) {
       try { window.sessionStorage.setItem(key, JSON.stringify({ sent: Date.now(), values: collect() })); }
       catch (err) { /* storage full: as before */ }
     });
-    ["comment-form", "attach-form"].forEach(function (id) {
-      var other = document.getElementById(id);
-      if (!other) { return; }
+    // (and a line's review decision, posted from the act's report above the form: the official's chosen
+    // "Accept the act" was cleared by it)
+    document.querySelectorAll("#comment-form, #attach-form, form[data-keeps-task-form]").forEach(function (other) {
       other.addEventListener("submit", function () {
         if (!changed) { return; }
         try { window.sessionStorage.setItem(key, JSON.stringify({ values: collect() })); }

@@ -50,6 +50,19 @@ def new_page(chromium, live_server):
         context.set_default_timeout(15000)
         contexts.append(context)
         page = context.new_page()
+        # A task's decisive submit (accept, pay, submit an act) asks first (app.js, data-confirm): the flows say
+        # yes, and the questions asked are kept in ``page.confirmed``; a test of the question itself sets
+        # ``page.own_dialogs = True`` and answers it. Other pages' dialogs are left to the tests that raise them.
+        page.confirmed = []
+        page.own_dialogs = False
+
+        def answer(dialog, page=page):
+            if page.own_dialogs or "/tasks/" not in page.url or dialog.type != "confirm":
+                return
+            page.confirmed.append(dialog.message)
+            dialog.accept()
+
+        page.on("dialog", answer)
         if username:
             page.goto("/login")
             page.fill("#username", username)

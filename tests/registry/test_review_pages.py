@@ -53,7 +53,8 @@ def test_official_sees_both_values_and_decides_each_line_then_the_act_can_be_acc
     url = f"/acts/{act.id}/lines/{{}}/review"
     refused = official.post(url.format(line[3]), {"decision": "exclude", "comment": ""})
     assert refused.status_code == 303
-    assert "Say why the line is excluded" in official.get(f"/acts/{act.id}").get_data(as_text=True)
+    # said at the line's comment box, on the page the refusal goes back to
+    assert "Say why the line is excluded" in official.get(refused.headers["Location"]).get_data(as_text=True)
     assert db.session.scalars(select(ActLineReview)).all() == []
     assert official.post(url.format(line[3]), {"decision": "maybe"}).status_code == 303
     assert official.post(url.format(line[3]), {"decision": "exclude"}, csrf=False).status_code == 400

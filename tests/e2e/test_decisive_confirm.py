@@ -1,0 +1,65 @@
+"""In Chromium: accepting an act asks first, naming the amount, school and month (no: nothing is decided);
+returning it does not ask. Excluding a review line without a reason keeps the official's chosen decision and marks
+the line's comment box."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.acts.models import Act, ActLine
+from app.acts.verification import verify_act
+from app.extensions import db
+from app.i18n import format_tenge
+from app.registry.models import NedbEnrollment
+from tests.helpers import act_of_school, open_task
+
+pytestmark = pytest.mark.e2e
+
+
+def test_accepting_asks_naming_the_amount_and_a_no_decides_nothing(new_page):
+    act = act_of_school("Alatau Lyceum")
+    official = new_page("official_almaty")
+    official.own_dialogs = True
+    official.goto(f"/tasks/{open_task(act, 'accept_act').id}")
+    questions = []
+    official.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    official.get_by_label("Accept the act").check()
+    official.get_by_role("button", name="Submit").click()
+    expect(official.locator("#task-form")).to_be_visible()
+    assert len(questions) == 1
+    assert act.number in questions[0] and format_tenge(act.amount_tiyn) in questions[0]
+    assert "Alatau Lyceum" in questions[0] and f"{act.period:%B %Y}" in questions[0]
+    db.session.expire_all()
+    assert db.session.get(Act, act.id).status == "verified"
+
+    # Returning is not asked about (the school corrects the act and submits it again).
+    official.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    official.get_by_label("Return for correction").check()
+    official.locator("#f-comment").fill("Check the withdrawn pupils")
+    official.get_by_role("button", name="Submit").click()
+    expect(official.locator(".alert-success")).to_be_visible()
+    assert len(questions) == 1
+    db.session.expire_all()
+    assert db.session.get(Act, act.id).status == "returned"
+
+
+def test_excluding_without_a_reason_keeps_the_chosen_decision_and_marks_the_box(new_page):
+    act = act_of_school("Alatau Lyceum")
+    line = db.session.scalars(select(ActLine).where(ActLine.act_id == act.id, ActLine.outcome == "accepted")
+                              .order_by(ActLine.line_no)).first()
+    db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == line.iin)).first().full_name = "Басқа Бала"
+    verify_act(act)
+    db.session.commit()
+    official = new_page("official_almaty")
+    official.goto(f"/tasks/{open_task(act, 'accept_act').id}")
+    official.get_by_label("Accept the act").check()
+    row = official.locator(f"#review-line-{line.id}")
+    row.get_by_role("button", name="Exclude").click()
+    box = official.locator(f"#review-comment-{line.id}")
+    expect(box).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(official.locator(f"#review-comment-{line.id}-err")).to_have_text("Say why the line is excluded.")
+    expect(official.get_by_label("Accept the act")).to_be_checked()
