@@ -112,4 +112,4 @@ def document(act_id: int):
                                                    act_status_label=lambda s: ACT_STATUS.get(s, s))))
     with force_locale(languages[0]):
         title = f"{_('Act')} {act.number}"
-    return render_template("acts/document.html", sections=sections, languages=languages, title=title)
+    return render_template("acts/document.html", sections=sections, languages=languages, title=title, act=act)

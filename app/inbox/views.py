@@ -73,12 +73,35 @@ def index():
     for message in f.errors:
         flash(message, "warning")
     page = inbox_page(current_user, f, request.args.get("page", 1, type=int) or 1)
+    choices, organisation_label = _choices_for(current_user)
     return render_template(
         "inbox/index.html", f=f, tasks=page.tasks, page=page.page, has_next=page.has_next,
-        counts=view_counts(current_user), choices=filter_choices(), filters=ops.visible_filters(current_user),
+        counts=view_counts(current_user), choices=choices, filters=ops.visible_filters(current_user),
         saved=saved, sla_state=sla_state, principals=subs.active_principals(current_user),
         held=ops.held_from_bulk(page.tasks) if f.view == "mine" and current_user.role == "department_official" else {},
+        organisation_label=organisation_label,
     )
+
+
+def _choices_for(user) -> tuple[dict, object | None]:
+    """The filter's choices for ``user``, and the word for the organisation their tasks are about: a person of a
+    funded organisation (a school's or a dormitory's accountant) is not offered the other instruments' monthly-act,
+    application and year-end processes, and a dormitory's filter says "Dormitory", not "School"."""
+    from app.instruments import instrument_for_kind, instruments
+
+    choices = filter_choices()
+    kind = getattr(getattr(user, "organisation", None), "kind", None)
+    try:
+        own = instrument_for_kind(kind) if kind else None
+    except LookupError:
+        own = None
+    if own is None:
+        return choices, None
+    others = {getattr(i, name) for i in instruments() if i.code != own.code
+              for name in ("monthly_process", "application_process", "year_end_process")}
+    others -= {own.monthly_process, own.application_process, own.year_end_process}
+    choices = {**choices, "processes": [(code, name) for code, name in choices["processes"] if code not in others]}
+    return choices, (own.organisation_label if own.organisation_kind != "school" else None)
 
 
 @bp.post("/inbox/filters")

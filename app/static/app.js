@@ -15,6 +15,10 @@ window.tapsyrysMainDiagram = function (xml) {
 };
 (function () {
   "use strict";
+  // A printable document's Print button (its page has no other script).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
   // htmx requests carry the CSRF token.
   document.body.addEventListener("htmx:configRequest", function (evt) {
     var meta = document.querySelector('meta[name="csrf-token"]');

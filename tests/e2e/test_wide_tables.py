@@ -1,5 +1,6 @@
-"""Wide tables: on a phone the act form's line number and IIN stay in sight when its row is scrolled sideways; at
-1366 px the reconciliation's last column is within its box (its headings wrap)."""
+"""Wide tables: on a phone the act form's line number and IIN stay in sight when its row is scrolled sideways, and the
+printable act fits, with a way back and a print button; on a laptop the reconciliation's last column is within its
+box (its headings wrap)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,16 @@ def test_the_reconciliations_last_column_is_in_its_box_on_a_laptop(new_page):
         pytest.skip("no submitted acts in the test world's month")
     assert page.evaluate("() => { const t = document.querySelector('#reconciliation-table');"
                          " return t.parentElement.scrollWidth <= t.parentElement.clientWidth + 1; }")
+
+
+def test_the_printable_act_has_a_way_back_and_a_print_button_and_fits_a_phone(new_page):
+    act = act_of_school("Alatau Lyceum")
+    page = new_page("official_almaty")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/acts/{act.id}/document")
+    assert not page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    page.locator("#document-print").click()
+    assert page.evaluate("() => window.printed") == 1
+    page.locator("#document-back").click()
+    page.wait_for_url(f"**/acts/{act.id}")
