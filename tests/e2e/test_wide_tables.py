@@ -59,3 +59,17 @@ def test_the_printable_act_has_a_way_back_and_a_print_button_and_fits_a_phone(ne
     assert page.evaluate("() => window.printed") == 1
     page.locator("#document-back").click()
     page.wait_for_url(f"**/acts/{act.id}")
+
+
+def test_on_a_phone_the_inbox_buttons_and_an_acts_outcomes_and_amounts_are_on_screen(new_page):
+    act = act_of_school("Alatau Lyceum")
+    page = new_page("official_almaty")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/inbox")
+    button = page.locator("#inbox-table tbody tr").first.get_by_role("link", name="Open").bounding_box()
+    assert button["x"] + button["width"] <= 390, button
+    page.goto(f"/acts/{act.id}")
+    row = page.locator("#lines-table tbody tr").first
+    for cell in (row.locator("td").nth(5), row.locator("td").nth(6)):  # outcome, amount
+        box = cell.bounding_box()
+        assert box["x"] + box["width"] <= 390 + 1, box
