@@ -66,3 +66,13 @@ def test_dormitory_accountant_submits_official_accepts_operator_pays(world, new_
 
     db.session.expire_all()
     assert db.session.get(Act, act_id).status == "paid"
+
+
+def test_the_act_form_takes_the_laptops_width(world, new_page):
+    """The residents' table (1319 px) was cut to the task column's 871 px at 1366 px: a form with a table of lines
+    takes the page's width."""
+    page = new_page("dorm_accountant")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(_task_url(world["dormitories"]["acts"]["dorm_a"].id, "submit_act"))
+    box = page.locator(".form-table-box").bounding_box()
+    assert box["width"] > 1250, box

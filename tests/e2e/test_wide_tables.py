@@ -73,3 +73,4 @@ def test_on_a_phone_the_inbox_buttons_and_an_acts_outcomes_and_amounts_are_on_sc
     for cell in (row.locator("td").nth(5), row.locator("td").nth(6)):  # outcome, amount
         box = cell.bounding_box()
         assert box["x"] + box["width"] <= 390 + 1, box
+
