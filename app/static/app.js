@@ -37,6 +37,8 @@ window.tapsyrysMainDiagram = function (xml) {
     var form = evt.target;
     var button = evt.submitter;
     var question = (button && button.dataset.confirm) || (chosen(form) && form.dataset.confirm);
+    // A student listed twice stops the form first (below, with the line to correct): no question before that.
+    if (question && form.querySelector('input[data-duplicate="1"]')) { return; }
     if (question && !window.confirm(question)) { evt.preventDefault(); evt.stopImmediatePropagation(); }
   }, true);
   // A form sent back with errors: the first field to correct gets the focus, scrolled into view (row 37 of 40

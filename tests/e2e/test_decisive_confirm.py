@@ -63,3 +63,21 @@ def test_excluding_without_a_reason_keeps_the_chosen_decision_and_marks_the_box(
     expect(box).to_have_class(re.compile(r"\bis-invalid\b"))
     expect(official.locator(f"#review-comment-{line.id}-err")).to_have_text("Say why the line is excluded.")
     expect(official.get_by_label("Accept the act")).to_be_checked()
+
+
+def test_a_student_listed_twice_is_said_before_any_question(new_page):
+    act = act_of_school("Bilim Innovation School")
+    page = new_page("accountant")
+    page.own_dialogs = True
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.goto(f"/tasks/{open_task(act, 'submit_act').id}")
+    page.locator("#f-lines-1-iin").fill(page.locator("#f-lines-0-iin").input_value())
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator(".js-duplicate")).to_contain_text("The same IIN as line 1")
+    assert questions == []
+    page.locator("#f-lines-1-iin").fill(page.locator("#f-lines-0-iin").input_value()[:-1])  # no longer the same
+    page.locator("tr", has=page.locator("#f-lines-1-iin")).get_by_role("button", name="Remove").click()
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#task-form")).to_be_visible()
+    assert len(questions) == 1 and "Bilim Innovation School" in questions[0]
