@@ -108,6 +108,13 @@ def lint(trees: dict) -> list[ModelProblem]:
                 # a reusable definition at the top of the file (iGrafx) is its own element; else its event is
                 owner = el if local(el.getparent().tag) == "definitions" else el.getparent()
                 problems.append(_problem(filename, owner, _("The timer has no date, duration or cycle.")))
+            elif local(el.getparent().tag) == "intermediateCatchEvent" and any(
+                    local(c.tag) == "timeCycle" and (c.text or "").strip() for c in el):
+                # the engine passes a token on at each repetition ("R2/PT1S" opened the next step twice) and ends
+                # the instance at once on "R0/..." — as in Camunda, only start and boundary events may repeat
+                problems.append(_problem(filename, el.getparent(), _(
+                    "An intermediate timer event waits once: it cannot have a cycle (only start and boundary timer "
+                    "events repeat). Give it a duration (\"PT1H\") or a date instead.")))
         for el in _bpmn(root, ".//bpmn:serviceTask"):
             if el.find(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}serviceTaskOperator") is None:
                 problems.append(_problem(filename, el, _(

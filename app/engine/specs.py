@@ -555,18 +555,81 @@ def _timer_problems(definition, filename: str, where, bare_only: bool = False) -
         return []
     if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
         return []  # a variable or another expression: known only at run time
-    kind = type(definition).__name__
+    return timer_value_problems(type(definition).__name__, node.value, filename, where)
+
+
+#: How far ahead a timer may be: a deadline past it is a typo (``P99999999D``, ``P10000Y``) — and past the year 9999
+#: SpiffWorkflow's timer fails when it is reached with Python's "date value out of range", in front of a citizen.
+TIMER_HORIZON_YEARS = 100
+_DESIGNATOR_DAYS = {"years": 366, "months": 31, "weeks": 7, "days": 1, "hours": 1 / 24, "minutes": 1 / 1440,
+                    "seconds": 1 / 86400}
+
+
+def _too_far(parsed: dict) -> bool:
+    """Whether a parsed ISO duration (SpiffWorkflow's dict of designators) reaches past the horizon. Estimated from
+    the designators first: the library counts months one by one, and ``P99999999Y`` would take minutes."""
+    return sum(_DESIGNATOR_DAYS.get(k, 0) * float(v) for k, v in parsed.items()) > TIMER_HORIZON_YEARS * 366
+
+
+def timer_value_problems(kind: str, value: str, filename: str, where) -> list[ModelProblem]:
+    """A constant timer value (``kind``: the engine's timer class name) checked as the engine will read it: an ISO
+    8601 date, duration or cycle; no cycle of zero repetitions ("R0/PT1H" ended the instance without its remaining
+    steps); nothing past ``TIMER_HORIZON_YEARS`` years."""
+    from datetime import UTC, datetime, timedelta
+
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as Timer
+
+    def too_far() -> list[ModelProblem]:
+        return [ModelProblem(filename, _(
+            "The timer %(value)s is more than %(years)s years away: the engine cannot wait that long (it would "
+            "fail when the timer is reached). Check the number.", value=repr(value), years=TIMER_HORIZON_YEARS),
+            *where)]
+
+    def deadline(parsed: dict) -> datetime:
+        return datetime.now(UTC) + Timer.get_timedelta_from_start(dict(parsed))
+
+    horizon = datetime.now(UTC) + timedelta(days=TIMER_HORIZON_YEARS * 366)
+    text = value.strip()
     try:
         if kind == "CycleTimerEventDefinition":
-            definition.parse_iso_recurring_interval(node.value)
-        elif kind == "DurationTimerEventDefinition":
-            definition.parse_iso_duration(node.value)
+            parts = text.upper().replace("--", "/").strip("R").split("/")
+            durations = [Timer.parse_iso_duration(p) for p in parts[1:] if p.startswith("P")]
+            if any(_too_far(d) for d in durations):
+                return too_far()
+            cycles, start, _duration = Timer.parse_iso_recurring_interval(text)
+            if cycles == 0:
+                return [ModelProblem(filename, _(
+                    "The timer cycle %(value)s repeats zero times: it would never fire. Write how many times it "
+                    "repeats (R3/PT1H), or R/PT1H for no end.", value=repr(value)), *where)]
+            if start > horizon:
+                return too_far()
+        elif kind == "DurationTimerEventDefinition" or text.upper().startswith("P"):
+            parsed = Timer.parse_iso_duration(text)
+            if _too_far(parsed) or deadline(parsed) > horizon:
+                return too_far()
         else:
-            definition.parse_time_or_duration(node.value)
+            if Timer.parse_time_or_duration(text) > horizon:
+                return too_far()
+    except OverflowError:
+        return too_far()
     except Exception:  # noqa: BLE001 - the library raises bare Exception/ValueError/AttributeError
         return [ModelProblem(filename, _("The timer value %(value)s is not an ISO 8601 date, duration or cycle.",
-                                         value=repr(node.value)), *where)]
+                                         value=repr(value)), *where)]
     return []
+
+
+def _cycle_seconds(value: str) -> float | None:
+    """The interval of a constant timer cycle, in seconds (None when it cannot be read: a problem says why)."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as Timer
+
+    try:
+        parts = value.strip().upper().replace("--", "/").strip("R").split("/")
+        durations = [Timer.parse_iso_duration(p) for p in parts[1:] if p.startswith("P")]
+        if not durations or any(_too_far(d) for d in durations):
+            return None
+        return Timer.parse_iso_recurring_interval(value.strip())[2].total_seconds()
+    except Exception:  # noqa: BLE001 - as above
+        return None
 
 
 _FLOW_NODES = {
@@ -765,6 +828,34 @@ def unset_names(files: dict[str, str]) -> list[ModelProblem]:
     return [] if problems else unset_name_notices(files, trees)
 
 
+def fast_cycle_notices(files: dict[str, str]) -> list[ModelProblem]:
+    """Notices: a start or boundary timer that repeats more often than once a minute ("R/PT1S"): it fires on every
+    background pass, and without a count it does so for as long as the instance (or the step) lives."""
+    import ast
+
+    notices: list[ModelProblem] = []
+    for filename, root in _diagrams(files):
+        for cycle in root.iter("{*}timeCycle"):
+            definition = cycle.getparent()
+            event = definition.getparent() if definition is not None else None
+            if event is None or _local(event.tag) not in ("startEvent", "boundaryEvent"):
+                continue
+            try:
+                node = ast.parse((cycle.text or "").strip(), mode="eval").body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            seconds = _cycle_seconds(node.value)
+            if seconds is not None and seconds < 60:
+                notices.append(ModelProblem(filename, _(
+                    "The timer cycle %(value)s repeats more often than once a minute: it fires on every pass of the "
+                    "background worker for as long as it waits. Repeat it at most every minute (R/PT1M).",
+                    value=repr(node.value)), event.get("id"), event.sourceline, event.get("name") or None))
+    return notices
+
+
 def model_notices(files: dict[str, str]) -> list[ModelProblem]:
     """Everything the editor says of a draft that does not stop publishing."""
-    return implicit_end_notices(files) + layout_notices(files) + unsent_message_notices(files) + unset_names(files)
+    return (implicit_end_notices(files) + layout_notices(files) + unsent_message_notices(files) + unset_names(files)
+            + fast_cycle_notices(files))
