@@ -5,9 +5,9 @@ with no problem, then stopped the first live instance to reach it ("'valid' is n
 submitting its act. A model's steps set task data through scripts (what they assign), forms (their fields), service
 tasks (their result variable), decision tables (their outputs), data objects and multi-instance items; the process's
 start and the domain's task handlers set more, which the domain names with :func:`provide_names` (the engine imports
-no domain package). What is read is looked for in all of these; a name found in none is a notice — a close match
-among the names that are set is named as the likely typo. It does not stop publishing: a model may be started with
-data of its own.
+no domain package). What is read is looked for in all of these; a name found in none is a notice — it does not stop
+publishing: a model may be started with data of its own. A close match among the names that are set is named as the
+likely typo, and that is a problem, as is a bare word in a decision table's output cell: both are certain mistakes.
 """
 
 from __future__ import annotations
@@ -140,29 +140,48 @@ def _table_reads(root) -> list[tuple[object, str, set[str]]]:
             for cell in [*rule.iter("{*}inputEntry"), *rule.iter("{*}outputEntry")]:
                 text = (cell.findtext("{*}text") or "").strip()
                 if text and text != "-" and "?" not in text:
-                    found.append((rule, "cell", _read(text, "eval")))
+                    where = "output" if _local(cell.tag) == "outputEntry" else "cell"
+                    found.append((rule, where, _read(text, "eval")))
     return found
 
 
 def unset_name_notices(files: dict[str, str], trees: dict) -> list[ModelProblem]:
     """A notice per step reading a name that no step of the model sets (nor the start or a handler, as the domain
-    names them), with the likely typo when one of the set names is close."""
+    names them) and that is not a likely typo (those are problems: :func:`unset_name_problems`)."""
+    return unset_name_findings(files, trees)[1]
+
+
+def unset_name_problems(files: dict[str, str], trees: dict) -> list[ModelProblem]:
+    """Names read that no step sets and that are certain mistakes: a close match among the names that are set (a
+    typo: "did you mean 'decision'?" was only a notice, and a published model blocked acts in production), or a
+    bare word in a decision table's output cell (``senior`` for ``"senior"``): the rule fails whenever it matches."""
+    return unset_name_findings(files, trees)[0]
+
+
+def unset_name_findings(files: dict[str, str], trees: dict) -> tuple[list[ModelProblem], list[ModelProblem]]:
+    """(problems, notices) of the names read that no step of the model sets."""
     from app.engine.scripting import SAFE_BUILTINS
 
+    problems: list[ModelProblem] = []
     notices: list[ModelProblem] = []
     known = _set_names(files, trees)
     for filename, root in trees.items():
         reads = _reads(root) if filename.endswith(".bpmn") else _table_reads(root) if filename.endswith(".dmn") else []
-        for el, _where, read in reads:
+        for el, where, read in reads:
             for name in sorted(read - known - set(SAFE_BUILTINS)):
                 close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
                 if close:
                     message = _("%(name)s is read here, but no step of this model sets it: did you mean %(match)s? "
                                 "When it runs, this step fails unless the process is started with %(name)s.",
                                 name=repr(name), match=repr(close[0]))
+                elif where == "output":
+                    message = _("%(name)s is written without quotes in an output cell, so it is read as a name that "
+                                "no step of this model sets: the rule fails whenever it matches. Write it in quotes "
+                                "(\"%(name)s\") if it is a text.", name=name)
                 else:
                     message = _("%(name)s is read here, but no step of this model sets it (a script, a form field, an "
                                 "operator's or a decision table's result): when it runs, this step fails unless the "
                                 "process is started with %(name)s.", name=repr(name))
-                notices.append(ModelProblem(filename, message, el.get("id"), el.sourceline, el.get("name") or None))
-    return notices
+                found = ModelProblem(filename, message, el.get("id"), el.sourceline, el.get("name") or None)
+                (problems if close or where == "output" else notices).append(found)
+    return problems, notices

@@ -378,6 +378,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
         return None, problems
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees)
     problems += interrupting_event_subprocess_problems(trees)
+    problems += _certain_unset_names(files, trees, problems)
     flagged = {p.element_id for p in problems if p.element_id} | broken_flow_ends(trees)
     try:
         parsed = _parse_trees(trees, process_id, primary)
@@ -479,6 +480,15 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
         problems.append(ModelProblem(parsed.primary, _("The process has no end event")))
     problems += [p for p in unreachable_problems(parsed.trees) if p.element_id not in flagged]
     return parsed, _once(problems)
+
+
+def _certain_unset_names(files: dict[str, str], trees: dict, problems: list[ModelProblem]) -> list[ModelProblem]:
+    """Names read that no step sets and that are certain mistakes (app.engine.data_names), on elements with no other
+    problem yet (a script the sandbox refuses is reported as that)."""
+    from app.engine.data_names import unset_name_problems
+
+    flagged = {(p.filename, p.element_id) for p in problems if p.element_id}
+    return [p for p in unset_name_problems(files, trees) if (p.filename, p.element_id) not in flagged]
 
 
 def _unparsed_problems(trees: dict, lane_role: str | None, flagged: set) -> list[ModelProblem]:

@@ -61,3 +61,48 @@ def test_a_cycle_faster_than_a_minute_is_a_notice(app_ctx):
     notices = [n for n in model_notices(_boundary('"R/PT1S"')) if "once a minute" in n.message]
     assert notices and notices[0].element_id == "tick" and notices[0].line
     assert not [n for n in model_notices(_boundary('"R/PT1M"')) if "once a minute" in n.message]
+
+
+def test_a_likely_typo_in_a_condition_is_a_problem_and_an_unknown_name_a_notice(world):
+    """monthly_act_v2_typo: ``decison == "accept"`` (did you mean 'decision'?) was a notice only; the published model
+    then stopped acts in production."""
+    gw = '<bpmn:exclusiveGateway id="gw" default="f_gw_end" />'
+    flows = ('<bpmn:sequenceFlow id="f_typo" sourceRef="gw" targetRef="end">'
+             '<bpmn:conditionExpression>decison == "accept"</bpmn:conditionExpression></bpmn:sequenceFlow>'
+             '<bpmn:sequenceFlow id="f_unknown" sourceRef="gw" targetRef="end">'
+             '<bpmn:conditionExpression>region_flag</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    files = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill")),
+                                  ("gw", "School accountant", gw)], extra_flows=flows)
+    files["fill.schema.json"] = '{"type": "object", "properties": {"decision": {"type": "string"}}}'
+    found = _problems(files)
+    assert "did you mean 'decision'?" in _on(found, "f_typo"), [str(p) for p in found]
+    assert not _on(found, "f_unknown")
+    notices = [n for n in model_notices(files) if "no step of this model sets it" in n.message]
+    assert [n.element_id for n in notices] == ["f_unknown"], [str(n) for n in notices]
+
+
+def test_a_bare_word_in_a_text_output_cell_is_a_problem(world):
+    from tests.modeler.factory import NORM_DMN, NORM_RULE_TASK
+
+    files = chain_model("norms", [("decide", "School accountant", NORM_RULE_TASK)])
+    files["norm.dmn"] = NORM_DMN.replace('typeRef="integer"', 'typeRef="string"').replace(
+        "<text>100</text>", "<text>senior</text>")
+    found = [p for p in _problems(files) if "senior" in p.message]
+    assert [(p.filename, p.element_id) for p in found] == [("norm.dmn", "r1")], [str(p) for p in found]
+    assert "without quotes" in found[0].message and found[0].line
+    files["norm.dmn"] = files["norm.dmn"].replace("<text>senior</text>", '<text>"senior"</text>')
+    assert not [p for p in _problems(files) if "senior" in p.message]
+
+
+def test_the_shipped_models_have_no_problems(world):
+    from sqlalchemy import select
+
+    from app.engine.models import ProcessModelVersion
+    from app.extensions import db
+
+    versions = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "published")).all()
+    assert versions
+    for version in versions:
+        _parsed, found = validate_files(version.files, process_id=version.process_id, primary=version.primary_file,
+                                        lane_role=version.lane_role)
+        assert found == [], (version.process_model.identifier, [str(p) for p in found])
