@@ -652,10 +652,18 @@ def _entry(filename: str, el, rule, input_expr: str, text: str) -> list[ModelPro
     return _cell(filename, el, text, rule)
 
 
+#: FEEL's range ``[18..65]``, ``]0..100[``, ``(1..5)``: Python said "invalid syntax. Perhaps you forgot a comma?"
+_FEEL_RANGE = re.compile(r"\s*[\[\](]\s*[^.\s][^\[\]()]*?\s*\.\.\s*[^.\s][^\[\]()]*?\s*[\[\])]\s*")
+
+
 def _feel_reading(text: str) -> str | None:
     """An input entry that reads as FEEL but runs as Python with another meaning, never matching and never
     failing: ``"gold","silver"`` (a FEEL list of values; in Python a tuple the input never equals) and
     ``not(18)`` (FEEL negation; in Python ``input == False``). None: not one of those."""
+    if _FEEL_RANGE.fullmatch(text):
+        return _("Decision table cell %(cell)s is a FEEL range; FEEL ranges are not supported (cells are Python). "
+                 "Write it with ? for the input, as in 18 <= ? <= 65 (or ? < 65 for an open end).",
+                 cell=repr(text[:80]))
     try:
         tree = ast.parse(text, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -664,7 +672,7 @@ def _feel_reading(text: str) -> str | None:
         return _("Decision table cell %(cell)s lists values separated by commas, as FEEL does; cells here are Python "
                  "and this one would never match. Write it as in (%(values)s).", cell=repr(text[:80]),
                  values=text.strip()[:80])
-    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not) and text.lstrip().startswith("not("):
+    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not) and re.match(r"\s*not\s*\(", text):
         return _("Decision table cell %(cell)s is FEEL's negation; cells here are Python, where it compares the "
                  "input with True or False. Write != value, or not in (values).", cell=repr(text[:80]))
     return None
@@ -686,3 +694,126 @@ def descriptive_process(trees: dict, filename: str, process_id: str):
             if pools and all(p.get("isExecutable") == "false" for p in pools):
                 return collab
     return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Decision tables: notices (they do not stop publishing)
+
+def _blank(text: str) -> bool:
+    return text in ("", "-")
+
+
+_FLIP = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE, ast.Eq: ast.Eq}
+
+
+def _number(node):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _number(node.operand)
+        return None if value is None else (-value if isinstance(node.op, ast.USub) else value)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return node.value
+    return None
+
+
+def _interval(text: str):
+    """A numeric input entry as (low, low included, high, high included): ``>= 18``, ``< 65``, ``18``,
+    ``18 <= ? <= 65``. None: not one of those (then no overlap is claimed)."""
+    import math
+
+    bounds = [-math.inf, False, math.inf, False]
+
+    def bound(op, value) -> bool:
+        if isinstance(op, ast.Eq):
+            return bound(ast.GtE(), value) and bound(ast.LtE(), value)
+        if isinstance(op, ast.Gt | ast.GtE):
+            if value > bounds[0] or (value == bounds[0] and isinstance(op, ast.Gt)):
+                bounds[0:2] = [value, isinstance(op, ast.GtE)]
+            return True
+        if isinstance(op, ast.Lt | ast.LtE):
+            if value < bounds[2] or (value == bounds[2] and isinstance(op, ast.Lt)):
+                bounds[2:4] = [value, isinstance(op, ast.LtE)]
+            return True
+        return False
+
+    try:
+        if _number(ast.parse(text, mode="eval").body) is not None:
+            text = f"== {text}"
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
+    try:
+        node = ast.parse("dmninputexpr " + text if "?" not in text else _QUESTION.sub("dmninputexpr", text),
+                         mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if not isinstance(node, ast.Compare):
+        return None
+    operands = [node.left, *node.comparators]
+    for left, op, right in zip(operands, node.ops, operands[1:], strict=False):
+        if isinstance(left, ast.Name) and left.id == "dmninputexpr" and _number(right) is not None:
+            ok = bound(op, _number(right))
+        elif isinstance(right, ast.Name) and right.id == "dmninputexpr" and _number(left) is not None:
+            ok = type(op) in _FLIP and bound(_FLIP[type(op)](), _number(left))
+        else:
+            ok = False
+        if not ok:
+            return None
+    return tuple(bounds)
+
+
+def _entries_overlap(a: str, b: str) -> bool:
+    """Whether two input entries of a column can both hold: the same text, either ``-``, or numeric ranges that
+    meet. Anything else is not claimed to overlap."""
+    if a == b or _blank(a) or _blank(b):
+        return True
+    first, second = _interval(a), _interval(b)
+    if first is None or second is None:
+        return False
+    def edge(x, y, pick):
+        if x[0] == y[0]:
+            return x[0], x[1] and y[1]
+        return x if pick(x[0], y[0]) == x[0] else y
+
+    low = edge(first[0:2], second[0:2], max)
+    high = edge(first[2:4], second[2:4], min)
+    return low[0] < high[0] or (low[0] == high[0] and low[1] and high[1])
+
+
+def _table_name(table) -> str:
+    decision = table.getparent()
+    return table.get("name") or decision.get("name") or decision.get("id") or table.get("id") or "?"
+
+
+def dmn_notices(trees: dict) -> list[ModelProblem]:
+    """Notices of decision tables: rules of a UNIQUE table that can both match (identical entries, or one of them
+    ``-``, in every input: the engine stops with an error when both do), and UNIQUE or FIRST tables with no rule that
+    matches every case (all inputs ``-``): when no rule matches, the outputs are left unset."""
+    notices: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".dmn"):
+            continue
+        for table in root.iter("{*}decisionTable"):
+            policy = " ".join((table.get("hitPolicy") or "UNIQUE").upper().split())
+            if policy not in ("UNIQUE", "FIRST"):
+                continue
+            rules = [r for r in table if local(r.tag) == "rule"]
+            entries = [[" ".join((e.findtext("{*}text") or "").split()) for e in r if local(e.tag) == "inputEntry"]
+                       for r in rules]
+            name = _table_name(table)
+            if rules and not any(all(_blank(e) for e in row) for row in entries):
+                notices.append(ModelProblem(filename, _(
+                    "No rule of the decision table %(table)s matches every case: when no rule matches, its outputs "
+                    "are not set and a later step that reads them fails. Add a last rule with - in every input (and "
+                    "choose the hit policy FIRST).", table=repr(name)), table.get("id"), table.sourceline, name))
+            if policy != "UNIQUE":
+                continue
+            for j, later in enumerate(rules[:500]):
+                for i in range(j):
+                    if len(entries[i]) == len(entries[j]) and all(
+                            _entries_overlap(a, b) for a, b in zip(entries[i], entries[j], strict=True)):
+                        notices.append(ModelProblem(filename, _(
+                            "Rules %(first)s and %(second)s of the decision table %(table)s (hit policy UNIQUE) can "
+                            "both match: the step stops with an error when they do. Make their inputs exclusive, or "
+                            "choose the hit policy FIRST.", first=i + 1, second=j + 1, table=repr(name)),
+                            later.get("id"), later.sourceline, later.get("label") or None))
+                        break
+    return notices

@@ -55,12 +55,14 @@ from app.engine.operators import call_operator
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import dump_state, load_state
 from app.engine.specs import ParsedModel, spec_for_version
+from app.engine.decisions import install_unique_hit_policy
 from app.engine.timers import install_clock, timer_dues
 from app.extensions import db
 from app.observability import observe_step
 
 log = logging.getLogger(__name__)
 install_clock()
+install_unique_hit_policy()
 
 
 @dataclass

@@ -868,4 +868,12 @@ def fast_cycle_notices(files: dict[str, str]) -> list[ModelProblem]:
 def model_notices(files: dict[str, str]) -> list[ModelProblem]:
     """Everything the editor says of a draft that does not stop publishing."""
     return (implicit_end_notices(files) + layout_notices(files) + unsent_message_notices(files) + unset_names(files)
-            + fast_cycle_notices(files))
+            + fast_cycle_notices(files) + decision_notices(files))
+
+
+def decision_notices(files: dict[str, str]) -> list[ModelProblem]:
+    """Notices of decision tables (model_lint.dmn_notices): overlapping UNIQUE rules, no rule for every case."""
+    from app.engine.model_lint import dmn_notices
+
+    trees, problems = parse_trees(files)
+    return [] if problems else dmn_notices(trees)

@@ -106,3 +106,69 @@ def test_the_shipped_models_have_no_problems(world):
         _parsed, found = validate_files(version.files, process_id=version.process_id, primary=version.primary_file,
                                         lane_role=version.lane_role)
         assert found == [], (version.process_model.identifier, [str(p) for p in found])
+
+
+_DMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_norm" name="Norms" namespace="x">
+  <decision id="norm" name="Monthly norm">
+    <decisionTable id="dt_norm" hitPolicy="POLICY">
+      <input id="in_age" label="Age"><inputExpression id="ie_age" typeRef="integer"><text>age</text></inputExpression>
+      </input>
+      <input id="in_kind" label="Kind"><inputExpression id="ie_kind" typeRef="string"><text>kind</text></inputExpression>
+      </input>
+      <output id="out_norm" label="Norm" name="norm" typeRef="integer" />
+      RULES
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def _table(policy: str, *rules: tuple[str, str]) -> dict[str, str]:
+    from tests.modeler.factory import NORM_RULE_TASK
+
+    files = chain_model("norms", [("fill", "School accountant", user_task("fill", "Fill")),
+                                  ("decide", "School accountant", NORM_RULE_TASK)])
+    files["fill.schema.json"] = ('{"type": "object", "properties": {"age": {"type": "integer"}, '
+                                 '"kind": {"type": "string"}}}')
+    from xml.sax.saxutils import escape
+
+    cells = "".join(f'<rule id="r{n}"><inputEntry id="r{n}a"><text>{escape(age)}</text></inputEntry>'
+                    f'<inputEntry id="r{n}k"><text>{kind}</text></inputEntry>'
+                    f'<outputEntry id="r{n}o"><text>{n}</text></outputEntry></rule>'
+                    for n, (age, kind) in enumerate(rules, 1))
+    files["norm.dmn"] = _DMN.replace("POLICY", policy).replace("RULES", cells)
+    return files
+
+
+@pytest.mark.parametrize(("cell", "words"), [
+    ("not (70)", "FEEL's negation"), ("not(70)", "FEEL's negation"),
+    ("[18..65]", "FEEL ranges are not supported"), ("]0..100[", "FEEL ranges are not supported")])
+def test_feel_negation_with_a_space_and_feel_ranges_are_named(world, cell, words):
+    """``not (70)`` passed (only ``not(`` was caught); ``[18..65]`` said "invalid syntax. Perhaps you forgot a comma?"."""
+    found = _problems(_table("FIRST", (cell, "-"), ("-", "-")))
+    message = _on(found, "r1")
+    assert words in message and "comma" not in message, [str(p) for p in found]
+
+
+def test_overlapping_rules_of_a_unique_table_are_a_notice(world):
+    """probe d_unique: ``>= 18`` and ``>= 65`` both matched a 70-year-old; the engine gave the first rule's output."""
+    def overlaps(files):
+        return [(n.element_id, n.line) for n in model_notices(files) if "can both match" in n.message]
+
+    assert [e for e, _line in overlaps(_table("UNIQUE", (">= 18", '"a"'), (">= 65", '"a"')))] == ["r2"]
+    assert overlaps(_table("UNIQUE", (">= 18", '"a"'), (">= 65", "-")))[0][1]
+    assert overlaps(_table("UNIQUE", ("18 <= ? <= 65", '"a"'), ("65", '"a"')))
+    assert not overlaps(_table("UNIQUE", ("< 18", '"a"'), (">= 18", "-")))
+    assert not overlaps(_table("UNIQUE", (">= 18", '"a"'), (">= 65", '"b"')))
+    assert not overlaps(_table("FIRST", (">= 18", '"a"'), (">= 65", '"a"')))
+
+
+def test_a_unique_or_first_table_without_a_rule_for_every_case_is_a_notice(world):
+    def uncovered(files):
+        return [n.element_id for n in model_notices(files) if "matches every case" in n.message]
+
+    assert uncovered(_table("UNIQUE", ("< 18", "-"), (">= 18", '"a"'))) == ["dt_norm"]
+    assert uncovered(_table("FIRST", ("< 18", "-"))) == ["dt_norm"]
+    assert uncovered(_table("FIRST", ("< 18", "-"), ("-", "-"))) == []
+    assert uncovered(_table("COLLECT", ("< 18", "-"))) == []

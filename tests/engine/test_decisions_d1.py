@@ -1,0 +1,45 @@
+"""Probe D1: a UNIQUE decision table with overlapping rules silently returned the first match."""
+
+from __future__ import annotations
+
+import pytest
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from tests.modeler.factory import NORM_RULE_TASK, chain_model
+
+_TABLE = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs_norm" name="Norms" namespace="x">
+  <decision id="norm" name="Monthly norm">
+    <decisionTable id="dt_norm" hitPolicy="POLICY">
+      <input id="in_age" label="Age"><inputExpression id="ie_age" typeRef="integer"><text>age</text></inputExpression>
+      </input>
+      <output id="out_norm" label="Norm" name="norm" typeRef="integer" />
+      <rule id="young"><inputEntry id="i1"><text>&lt; 18</text></inputEntry><outputEntry id="o1"><text>1</text></outputEntry></rule>
+      <rule id="any"><inputEntry id="i2"><text>-</text></inputEntry><outputEntry id="o2"><text>2</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def _run(policy: str, age: int) -> dict:
+    import app.engine.runtime  # noqa: F401 - installs the engine's hit policy
+    from app.engine.specs import parse_files
+
+    files = chain_model("norms", [("decide", "School accountant", NORM_RULE_TASK)])
+    files["norm.dmn"] = _TABLE.replace("POLICY", policy)
+    parsed = parse_files(files)
+    wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
+    wf.get_tasks(state=TaskState.READY)[0].data["age"] = age
+    wf.do_engine_steps()
+    return next(t for t in wf.tasks.values() if t.task_spec.bpmn_id == "decide").data
+
+
+def test_a_unique_table_where_several_rules_match_fails_naming_them(app_ctx):
+    from app.engine.decisions import SeveralUniqueRulesMatch
+
+    with pytest.raises(SeveralUniqueRulesMatch, match=r"UNIQUE.*rows 1 \(young\), 2 \(any\)"):
+        _run("UNIQUE", 10)
+    assert _run("UNIQUE", 40)["norm"] == 2  # one rule matches: its output
+    assert _run("FIRST", 10)["norm"] == 1  # FIRST: the first match, as before
