@@ -134,14 +134,20 @@ def _table_reads(root) -> list[tuple[object, str, set[str]]]:
     entries run as Python over the task data (an output cell ``urban`` without quotes is a name, not a text)."""
     found = []
     for table in root.iter("{*}decisionTable"):
+        inputs: set[str] = set()
         for entry in table.iter("{*}inputExpression"):
-            found.append((entry.getparent(), "input", _read((entry.findtext("{*}text") or "").strip(), "eval")))
+            read = _read((entry.findtext("{*}text") or "").strip(), "eval")
+            inputs |= read
+            found.append((entry.getparent(), "input", read))
         for rule in table.iter("{*}rule"):
             for cell in [*rule.iter("{*}inputEntry"), *rule.iter("{*}outputEntry")]:
                 text = (cell.findtext("{*}text") or "").strip()
                 if text and text != "-" and "?" not in text:
-                    where = "output" if _local(cell.tag) == "outputEntry" else "cell"
-                    found.append((rule, where, _read(text, "eval")))
+                    read = _read(text, "eval")
+                    if _local(cell.tag) == "outputEntry":  # a name an input reads too is as certain as that input
+                        found.append((rule, "output", read - inputs))
+                        read = read & inputs
+                    found.append((rule, "cell", read))
     return found
 
 
