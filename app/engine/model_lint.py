@@ -817,3 +817,137 @@ def dmn_notices(trees: dict) -> list[ModelProblem]:
                             later.get("id"), later.sourceline, later.get("label") or None))
                         break
     return notices
+
+
+# --------------------------------------------------------------------------------------------------
+# Gateways that can find no way out; errors and escalations nothing catches
+
+def _complementary(first: str, second: str) -> bool:
+    """Whether two conditions are plainly each other's negation (``x`` / ``not x``, ``a > 5`` / ``a <= 5``,
+    ``d == "y"`` / ``d != "y"``): then one of them always holds."""
+    try:
+        a = ast.parse(first.strip(), mode="eval").body
+        b = ast.parse(second.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for x, y in ((a, b), (b, a)):
+        if isinstance(y, ast.UnaryOp) and isinstance(y.op, ast.Not) and ast.dump(y.operand) == ast.dump(x):
+            return True
+    opposite = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq,
+                ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+    if isinstance(a, ast.Compare) and isinstance(b, ast.Compare) and len(a.ops) == len(b.ops) == 1:
+        same = ast.dump(a.left) == ast.dump(b.left) and ast.dump(a.comparators[0]) == ast.dump(b.comparators[0])
+        return same and opposite.get(type(a.ops[0])) is type(b.ops[0])
+    return False
+
+
+def _always_true(condition: str) -> bool:
+    return condition.strip() in ("True", "1")
+
+
+def no_default_notices(trees: dict) -> list[ModelProblem]:
+    """Notices: an exclusive or inclusive gateway that splits with a condition on every way out and no default flow,
+    unless two of its conditions plainly complement each other: when none holds, the instance stops with an
+    incident."""
+    notices: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for gateway in _bpmn(root, ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway"):
+            if gateway.get("default"):
+                continue
+            outgoing = [f for f in gateway.getparent()
+                        if local(f.tag) == "sequenceFlow" and f.get("sourceRef") == gateway.get("id")]
+            conditions = [(f.findtext(f"{{{BPMN}}}conditionExpression") or "").strip() for f in outgoing]
+            if not outgoing or not all(conditions) or any(_always_true(c) for c in conditions):
+                continue
+            if any(_complementary(a, b) for i, a in enumerate(conditions) for b in conditions[i + 1:]):
+                continue
+            notices.append(_problem(filename, gateway, _(
+                "This gateway has no default flow: if no condition holds, the instance stops here with an incident. "
+                "Make one of its flows the default flow.")))
+    return notices
+
+
+def _refs_match(kind: str, catch_def, throw_ref: str | None, codes: dict) -> bool:
+    ref = catch_def.get(f"{kind}Ref")
+    if not ref or not throw_ref or ref == throw_ref:
+        return True
+    return codes.get(ref) is not None and codes.get(ref) == codes.get(throw_ref)
+
+
+def _caught(kind: str, container, throw_ref, codes, calls: dict, seen: set) -> bool:
+    """Whether something catches an error or escalation thrown directly in ``container``: an event subprocess of
+    it or of a process or subprocess around it, a boundary event on a subprocess around it, or — for a called
+    process — the same around each call activity that calls it."""
+    definition = f"{{{BPMN}}}{kind}EventDefinition"
+    while container is not None:
+        for child in container:
+            if child.get("triggeredByEvent") == "true":
+                for start in (c for c in child if local(c.tag) == "startEvent"):
+                    if any(_refs_match(kind, d, throw_ref, codes) for d in start.iter(definition)):
+                        return True
+        tag = local(container.tag)
+        if tag == "process":
+            callers = calls.get(container.get("id"), [])
+            for call in callers:
+                if id(call) in seen:
+                    continue
+                seen.add(id(call))
+                if _boundary_catches(kind, call, throw_ref, codes) or _caught(
+                        kind, call.getparent(), throw_ref, codes, calls, seen):
+                    return True
+            return False
+        if tag in ("subProcess", "transaction", "adHocSubProcess"):
+            if _boundary_catches(kind, container, throw_ref, codes):
+                return True
+        container = container.getparent()
+    return False
+
+
+def _boundary_catches(kind: str, activity, throw_ref, codes) -> bool:
+    parent = activity.getparent()
+    if parent is None:
+        return False
+    return any(local(b.tag) == "boundaryEvent" and b.get("attachedToRef") == activity.get("id")
+               and any(_refs_match(kind, d, throw_ref, codes) for d in b.iter(f"{{{BPMN}}}{kind}EventDefinition"))
+               for b in parent)
+
+
+def uncaught_throw_findings(trees: dict) -> tuple[list[ModelProblem], list[ModelProblem]]:
+    """(problems, notices): an error end event nothing in the model catches is a problem — the engine ends the
+    process there as if it had succeeded; an escalation nothing catches is a notice (the process goes on, or ends
+    there as at a plain end event)."""
+    problems: list[ModelProblem] = []
+    notices: list[ModelProblem] = []
+    diagrams = [(name, root) for name, root in trees.items() if name.endswith(".bpmn")]
+    calls: dict[str, list] = {}
+    names: dict[str, str] = {}
+    codes: dict[str, str] = {}
+    for _name, root in diagrams:
+        for call in root.iter(f"{{{BPMN}}}callActivity"):
+            calls.setdefault(call.get("calledElement"), []).append(call)
+        for el in root.iter(f"{{{BPMN}}}error", f"{{{BPMN}}}escalation"):
+            names[el.get("id")] = el.get("name") or el.get("errorCode") or el.get("escalationCode") or el.get("id")
+            codes[el.get("id")] = el.get("errorCode") or el.get("escalationCode")
+    for filename, root in diagrams:
+        for kind in ("error", "escalation"):
+            for definition in root.iter(f"{{{BPMN}}}{kind}EventDefinition"):
+                event = definition.getparent()
+                if local(event.tag) not in ("endEvent", "intermediateThrowEvent"):
+                    continue
+                ref = definition.get(f"{kind}Ref")
+                if _caught(kind, event.getparent(), ref, codes, calls, set()):
+                    continue
+                shown = repr(names.get(ref, ref or "?"))
+                if kind == "error":
+                    problems.append(_problem(filename, event, _(
+                        "Nothing catches the error %(name)s thrown here: the process would end here as if it had "
+                        "succeeded. Add an error boundary event on the subprocess or call activity around it (or an "
+                        "error event subprocess), or use a plain end event.", name=shown)))
+                else:
+                    notices.append(_problem(filename, event, _(
+                        "Nothing catches the escalation %(name)s thrown here: the process goes on (or ends here) as "
+                        "if it had not been raised. Add an escalation boundary event on the subprocess or call "
+                        "activity around it, or an escalation event subprocess.", name=shown)))
+    return problems, notices

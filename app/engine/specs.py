@@ -39,7 +39,9 @@ from app.engine.model_lint import (
     interrupting_event_subprocess_problems,
     lint,
     local,
+    no_default_notices,
     translate_engine_message,
+    uncaught_throw_findings,
 )
 from app.engine.operators import get_operator
 from app.engine.scripting import check_script
@@ -378,7 +380,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
         return None, problems
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees)
     problems += interrupting_event_subprocess_problems(trees)
-    problems += _certain_unset_names(files, trees, problems)
+    problems += _certain_unset_names(files, trees, problems) + uncaught_throw_findings(trees)[0]
     flagged = {p.element_id for p in problems if p.element_id} | broken_flow_ends(trees)
     try:
         parsed = _parse_trees(trees, process_id, primary)
@@ -868,7 +870,7 @@ def fast_cycle_notices(files: dict[str, str]) -> list[ModelProblem]:
 def model_notices(files: dict[str, str]) -> list[ModelProblem]:
     """Everything the editor says of a draft that does not stop publishing."""
     return (implicit_end_notices(files) + layout_notices(files) + unsent_message_notices(files) + unset_names(files)
-            + fast_cycle_notices(files) + decision_notices(files))
+            + fast_cycle_notices(files) + decision_notices(files) + flow_notices(files))
 
 
 def decision_notices(files: dict[str, str]) -> list[ModelProblem]:
@@ -877,3 +879,11 @@ def decision_notices(files: dict[str, str]) -> list[ModelProblem]:
 
     trees, problems = parse_trees(files)
     return [] if problems else dmn_notices(trees)
+
+
+def flow_notices(files: dict[str, str]) -> list[ModelProblem]:
+    """Notices of the flow: gateways without a default flow that may find no way out, escalations nothing catches."""
+    trees, problems = parse_trees(files)
+    if problems:
+        return []
+    return no_default_notices(trees) + uncaught_throw_findings(trees)[1]

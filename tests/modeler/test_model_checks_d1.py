@@ -172,3 +172,66 @@ def test_a_unique_or_first_table_without_a_rule_for_every_case_is_a_notice(world
     assert uncovered(_table("FIRST", ("< 18", "-"))) == ["dt_norm"]
     assert uncovered(_table("FIRST", ("< 18", "-"), ("-", "-"))) == []
     assert uncovered(_table("COLLECT", ("< 18", "-"))) == []
+
+
+def _gateway(*conditions: str, default: bool = False) -> dict[str, str]:
+    gw = '<bpmn:exclusiveGateway id="gw" default="f_gw_end" />' if default else '<bpmn:exclusiveGateway id="gw" />'
+    flows = "".join(f'<bpmn:sequenceFlow id="c{n}" sourceRef="gw" targetRef="end">'
+                    f'<bpmn:conditionExpression>{c}</bpmn:conditionExpression></bpmn:sequenceFlow>'
+                    for n, c in enumerate(conditions))
+    files = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill")),
+                                  ("gw", "School accountant", gw)], extra_flows=flows)
+    if not default:  # the chain's own flow out of the gateway gets a condition too
+        files["trial.bpmn"] = files["trial.bpmn"].replace(
+            '<bpmn:sequenceFlow id="f_gw_end" sourceRef="gw" targetRef="end" />',
+            '<bpmn:sequenceFlow id="f_gw_end" sourceRef="gw" targetRef="end">'
+            '<bpmn:conditionExpression>x == 3</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    files["fill.schema.json"] = '{"type": "object", "properties": {"x": {"type": "integer"}}}'
+    return files
+
+
+def test_a_gateway_without_a_default_whose_conditions_can_all_be_false_is_a_notice(world):
+    """probe xor_allfalse / or_allfalse: x = 5 with conditions x > 10 and x < 0 stopped the instance."""
+    def said(files):
+        return [n for n in model_notices(files) if "no default flow" in n.message]
+
+    files = _gateway("x &gt; 10", "x &lt; 0")
+    assert "f_gw_end" in files["trial.bpmn"] and 'x == 3' in files["trial.bpmn"]
+    assert [(n.element_id, bool(n.line)) for n in said(files)] == [("gw", True)]
+    assert not said(_gateway("x &gt; 10", default=True))
+    assert not said(_gateway("x &gt; 10", "x &lt;= 10"))
+    assert not said(_gateway("x == 1", "not (x == 1)"))
+
+
+def _thrower(kind: str, caught: str | None = None) -> dict[str, str]:
+    ref = "errorRef" if kind == "error" else "escalationRef"
+    sub = (f'<bpmn:subProcess id="sub" name="Inner"><bpmn:startEvent id="is" />'
+           f'<bpmn:endEvent id="boom" name="Boom"><bpmn:{kind}EventDefinition {ref}="E1" /></bpmn:endEvent>'
+           f'<bpmn:sequenceFlow id="if1" sourceRef="is" targetRef="boom" /></bpmn:subProcess>')
+    files = chain_model("trial", [("sub", "School accountant", sub),
+                                  ("fill", "School accountant", user_task("fill", "Fill"))])
+    element = "error" if kind == "error" else "escalation"
+    files["trial.bpmn"] = files["trial.bpmn"].replace(
+        "<bpmn:process ", f'<bpmn:{element} id="E1" name="Boom" /><bpmn:process ', 1)
+    if caught is not None:
+        catch_ref = f' {ref}="{caught}"' if caught else ""
+        files["trial.bpmn"] = files["trial.bpmn"].replace(
+            '<bpmn:endEvent id="end" />',
+            f'<bpmn:endEvent id="end" /><bpmn:boundaryEvent id="catch" attachedToRef="sub">'
+            f'<bpmn:{kind}EventDefinition{catch_ref} /></bpmn:boundaryEvent><bpmn:endEvent id="caught_end" />'
+            f'<bpmn:sequenceFlow id="f_caught" sourceRef="catch" targetRef="caught_end" />')
+    return files
+
+
+def test_an_error_end_event_nothing_catches_is_a_problem(world):
+    """probe errors_esc: the error end event 'Boom' inside a subprocess ended it as if it had succeeded."""
+    assert "Nothing catches the error 'Boom'" in _on(_problems(_thrower("error")), "boom")
+    assert not _on(_problems(_thrower("error", caught="E1")), "boom")
+    assert not _on(_problems(_thrower("error", caught="")), "boom")  # a boundary event without a ref catches all
+
+
+def test_an_escalation_nothing_catches_is_a_notice(world):
+    assert [n.element_id for n in model_notices(_thrower("escalation"))
+            if "Nothing catches the escalation" in n.message] == ["boom"]
+    assert not _on(_problems(_thrower("escalation")), "boom")
+    assert not [n for n in model_notices(_thrower("escalation", caught="E1")) if "Nothing catches" in n.message]
