@@ -107,7 +107,7 @@ def _set_names(files: dict[str, str], trees: dict) -> set[str]:
                     names.add(el.get(attribute))
             if tag in ("dataObject", "dataObjectReference", "dataInput", "dataOutput", "dataStoreReference"):
                 names |= {value for value in (el.get("id"), el.get("name")) if value}
-            if tag in ("inputDataItem", "outputDataItem", "loopDataInputRef", "loopDataOutputRef"):
+            if tag in ("inputDataItem", "outputDataItem", "loopDataOutputRef"):
                 names |= {value for value in (el.get("name"), el.get("id"), (el.text or "").strip()) if value}
     return names
 
@@ -123,6 +123,10 @@ def _reads(root) -> list[tuple[object, str, set[str]]]:
             condition = el.findtext("{*}conditionExpression")
             if condition and condition.strip():
                 found.append((el, "condition", _read(condition.strip(), "eval")))
+        if tag == "loopDataInputRef" and (el.text or "").strip():
+            # the collection a multi-instance step runs over, by name ("Missing data input for multiinstance task")
+            owner = el.getparent().getparent() if el.getparent() is not None else None
+            found.append((owner if owner is not None else el, "collection", {el.text.strip()}))
         if tag in ("loopCardinality", "completionCondition") and (el.text or "").strip():
             owner = el.getparent().getparent() if el.getparent() is not None else el
             found.append((owner if owner is not None else el, "expression", _read(el.text.strip(), "eval")))

@@ -120,6 +120,22 @@ def lint(trees: dict) -> list[ModelProblem]:
                 problems.append(_problem(filename, el, _(
                     "Service task has no service operator (it may be written for another engine): choose one "
                     "in the side panel.")))
+        for el in _bpmn(root, ".//bpmn:multiInstanceLoopCharacteristics"):
+            if any(local(c.tag) in ("loopCardinality", "loopDataInputRef") and (c.text or "").strip() for c in el):
+                continue
+            foreign = next((tool for tool, found in (
+                ("Camunda", any(key.startswith("{http://camunda.org/schema/1.0/bpmn}") for key in el.attrib)),
+                ("Zeebe", any(local(c.tag) == "loopCharacteristics" for c in el.iter()))) if found), None)
+            owner = el.getparent()
+            if foreign:
+                message = _("This multi-instance step is written for %(tool)s: its collection and element variable "
+                            "are not read here. Write the collection's name as the loop input (loopDataInputRef) "
+                            "and the element's name as the input data item, or a number of instances (loop "
+                            "cardinality).", tool=foreign)
+            else:
+                message = _("This multi-instance step names neither a number of instances (loop cardinality) nor "
+                            "a collection to run over (loop input).")
+            problems.append(_problem(filename, owner, message))
         for el in _bpmn(root, ".//bpmn:compensateEventDefinition"):
             owner = el if local(el.getparent().tag) == "definitions" else el.getparent()
             problems.append(_problem(filename, owner, _(
@@ -441,6 +457,9 @@ def translate_engine_message(text: str, tag: str = "") -> str:
         (r"The process '([^']*)' was not found",
          lambda m: _("The called process %(id)s is not part of the model: add its .bpmn file.", id=repr(m.group(1)))),
         (r"No start event found", lambda m: _("The process has no start event.")),
+        (r"A multiinstance task must specify a cardinality or a loop input data reference", lambda m: _(
+            "This multi-instance step names neither a number of instances (loop cardinality) nor a collection to "
+            "run over (loop input).")),
         (r"A Service Task must have an operator", lambda m: _(
             "Service task has no service operator (it may be written for another engine): choose one in the side "
             "panel.")),
