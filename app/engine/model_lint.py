@@ -970,3 +970,62 @@ def uncaught_throw_findings(trees: dict) -> tuple[list[ModelProblem], list[Model
                         "if it had not been raised. Add an escalation boundary event on the subprocess or call "
                         "activity around it, or an escalation event subprocess.", name=shown)))
     return problems, notices
+
+
+def _reach(edges: dict[str, list[str]], starts, blocked: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [s for s in starts if s != blocked]
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        todo.extend(t for t in edges.get(node, ()) if t != blocked)
+    return seen
+
+
+def deadlock_notices(trees: dict) -> list[ModelProblem]:
+    """Notices: an exclusive split whose ways meet again at a parallel join. The split sends the token one way, the
+    join waits for a token on every incoming flow: two of its flows that only the split's different ways lead to
+    (nothing else reaches them) can never both carry one, and the instance waits at the join for good."""
+    notices: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for container in _bpmn(root, _CONTAINERS):
+            nodes = {el.get("id"): el for el in container if el.get("id") and local(el.tag) != "sequenceFlow"}
+            flows = [f for f in container if local(f.tag) == "sequenceFlow"]
+            edges: dict[str, list[str]] = {}
+            for flow in flows:
+                edges.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+            for el in nodes.values():  # a boundary event goes on from its activity
+                if local(el.tag) == "boundaryEvent" and el.get("attachedToRef"):
+                    edges.setdefault(el.get("attachedToRef"), []).append(el.get("id"))
+            incoming = {f.get("targetRef") for f in flows}
+            starts = [i for i, el in nodes.items() if i not in incoming and local(el.tag) != "boundaryEvent"]
+            joins = {i: [f.get("sourceRef") for f in flows if f.get("targetRef") == i] for i, el in nodes.items()
+                     if local(el.tag) == "parallelGateway"}
+            joins = {i: sources for i, sources in joins.items() if len(sources) >= 2}
+            if not joins:
+                continue
+            said = set()
+            for split_id, split in nodes.items():
+                if local(split.tag) != "exclusiveGateway" or len(edges.get(split_id, ())) < 2:
+                    continue
+                elsewhere = _reach(edges, starts, split_id)  # what a token reaches without this split
+                ways = [_reach(edges, [target], split_id) for target in edges[split_id]]
+                for join_id, sources in joins.items():
+                    if join_id in said:
+                        continue
+                    fed = [frozenset(n for n, way in enumerate(ways) if s in way)
+                           for s in sources if s not in elsewhere]
+                    fed = [f for f in fed if f]
+                    if any(not (a & b) for i, a in enumerate(fed) for b in fed[i + 1:]):
+                        said.add(join_id)
+                        join = nodes[join_id]
+                        notices.append(_problem(filename, join, _(
+                            "The exclusive gateway %(split)s sends the token one way only, but its ways meet again at "
+                            "this parallel gateway %(join)s, which waits for a token on every incoming flow: the "
+                            "instance would wait here for good. Join them with an exclusive gateway.",
+                            split=repr(split.get("name") or split_id), join=repr(join.get("name") or join_id))))
+    return notices

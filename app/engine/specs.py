@@ -30,6 +30,7 @@ from app.engine.handlers import get_handler
 from app.engine.lanes import role_for_lane
 from app.engine.model_lint import (
     broken_flow_ends,
+    deadlock_notices,
     descriptive_process,
     dmn_problems,
     duplicate_id_problems,
@@ -886,4 +887,4 @@ def flow_notices(files: dict[str, str]) -> list[ModelProblem]:
     trees, problems = parse_trees(files)
     if problems:
         return []
-    return no_default_notices(trees) + uncaught_throw_findings(trees)[1]
+    return no_default_notices(trees) + uncaught_throw_findings(trees)[1] + deadlock_notices(trees)

@@ -271,3 +271,45 @@ def test_camunda_and_zeebe_multi_instance_say_what_to_write_instead(app, loop, t
     message = _on(found, "each")
     assert f"written for {tool}" in message and "loopDataInputRef" in message, [str(p) for p in found]
     assert "multiinstance task must specify" not in message
+
+
+def test_an_exclusive_split_met_by_a_parallel_join_is_a_notice_naming_both(world):
+    """probe xor_and_deadlock: the join waited for the branch never taken."""
+    def files(join_kind: str, split_kind: str = "exclusiveGateway") -> dict[str, str]:
+        split = f'<bpmn:{split_kind} id="x" name="Which?" default="fb" />'
+        nodes = (f'<bpmn:userTask id="a" name="A" /><bpmn:userTask id="b" name="B" />'
+                 f'<bpmn:{join_kind} id="j" name="Join" />')
+        flows = ('<bpmn:sequenceFlow id="fa" sourceRef="x" targetRef="a">'
+                 '<bpmn:conditionExpression>comment == "a"</bpmn:conditionExpression></bpmn:sequenceFlow>'
+                 '<bpmn:sequenceFlow id="fb" sourceRef="x" targetRef="b" />'
+                 '<bpmn:sequenceFlow id="fa2" sourceRef="a" targetRef="j" />'
+                 '<bpmn:sequenceFlow id="fb2" sourceRef="b" targetRef="j" />')
+        model = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill")),
+                                      ("x", "School accountant", split), ("j", "School accountant", "")],
+                            extra_nodes=nodes, extra_flows=flows)
+        model["trial.bpmn"] = model["trial.bpmn"].replace('<bpmn:sequenceFlow id="f_x_j" sourceRef="x" targetRef="j" />',
+                                                          "")
+        return model
+
+    def said(model):
+        return [n for n in model_notices(model) if "meet again" in n.message]
+
+    model = files("parallelGateway")
+    assert 'id="f_x_j"' not in model["trial.bpmn"], model["trial.bpmn"]
+    (notice,) = said(model)
+    assert notice.element_id == "j" and notice.line and "'Which?'" in notice.message and "'Join'" in notice.message
+    assert not said(files("exclusiveGateway"))
+    assert not said(files("parallelGateway", split_kind="parallelGateway"))
+
+
+def test_the_shipped_models_have_none_of_these_notices(world):
+    from sqlalchemy import select
+
+    from app.engine.models import ProcessModelVersion
+    from app.extensions import db
+
+    words = ("meet again", "no default flow", "Nothing catches", "matches every case", "can both match",
+             "once a minute", "is read here")
+    for version in db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "published")):
+        found = [str(n) for n in model_notices(version.files) if any(w in n.message for w in words)]
+        assert found == [], (version.process_model.identifier, found)
