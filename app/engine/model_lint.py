@@ -145,6 +145,7 @@ def lint(trees: dict) -> list[ModelProblem]:
         problems += _gateway_problems(filename, root)
         problems += _split_problems(filename, root)
         problems += _condition_problems(filename, root)
+        problems += _timer_language_problems(filename, root)
         problems += _link_problems(filename, root)
         problems += _data_output_problems(filename, root)
     return problems
@@ -261,6 +262,38 @@ def _condition_problems(filename: str, root) -> list[ModelProblem]:
             problems.append(_problem(filename, condition.getparent(), _(
                 "Conditions are Python here; this one is written in JUEL (${...}): write it without ${ }, for "
                 "example amount > 100.")))
+        elif is_feel(condition.text or ""):
+            problems.append(_problem(filename, condition.getparent(), _(
+                "Conditions are Python here; this one is written in FEEL (Zeebe's =...): write it in Python without "
+                "the leading =, for example ok == True or amount > 100.")))
+    return problems
+
+
+def is_feel(text: str) -> bool:
+    """A Zeebe FEEL expression: it starts with ``=`` (``=ok = true``, ``=duration("PT5M")``)."""
+    return text.lstrip().startswith("=") and not text.lstrip().startswith("==")
+
+
+def foreign_expression(text: str) -> bool:
+    """JUEL (``${x}``) or Zeebe FEEL (``=x``): said by :func:`lint`, not as Python that cannot be read."""
+    return bool(_JUEL.match(text or "")) or is_feel(text or "")
+
+
+def _timer_language_problems(filename: str, root) -> list[ModelProblem]:
+    """A timer written in JUEL or FEEL (Camunda's ``${reminderDelay}``, Zeebe's ``=duration("PT5M")``)."""
+    problems = []
+    for definition in _bpmn(root, ".//bpmn:timerEventDefinition"):
+        owner = definition if local(definition.getparent().tag) == "definitions" else definition.getparent()
+        for value in (c for c in definition if local(c.tag) in ("timeDate", "timeDuration", "timeCycle")):
+            text = (value.text or "").strip()
+            if _JUEL.match(text):
+                problems.append(_problem(filename, owner, _(
+                    "Timers are Python here; this one is written in JUEL (${...}): write it without ${ } (%(inner)s), "
+                    "or the value in quotes (\"P5D\").", inner=text.strip()[2:-1].strip()[:80])))
+            elif is_feel(text):
+                problems.append(_problem(filename, owner, _(
+                    "Timers are Python here; this one is written in FEEL (Zeebe's =...): write the ISO 8601 value in "
+                    "quotes without the leading = (\"PT5M\" for =duration(\"PT5M\")), or a variable's name.")))
     return problems
 
 

@@ -37,6 +37,7 @@ from app.engine.model_lint import (
     engine_copy,
     engine_problem,
     find_element,
+    foreign_expression,
     interrupting_event_subprocess_problems,
     lint,
     local,
@@ -390,7 +391,8 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
         # The engine could not read the model, so its checks per task do not run; the ones the XML alone can
         # answer are still said now — not one round of fixes later (an imported model met its problems in rounds).
         flagged |= {p.element_id for p in found if p.element_id}
-        return None, _once(found + _unparsed_problems(trees, lane_role, flagged))
+        unreachable = [p for p in unreachable_problems(trees) if p.element_id not in flagged]
+        return None, _once(found + _unparsed_problems(trees, lane_role, flagged) + unreachable)
     if parsed.descriptive:
         process = descriptive_process(trees, parsed.primary, parsed.process_id)
         problems.append(ModelProblem(parsed.primary, _(
@@ -473,7 +475,8 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                     elif flow.get("id") not in flagged:  # written in another language: said once, by lint()
                         problems += _script_problems(source, "eval", filename, flow.get("id"), flow.sourceline,
                                                      flow.get("name") or None)
-            if isinstance(ts, CatchingEvent) and isinstance(ts.event_definition, TimerEventDefinition):
+            if isinstance(ts, CatchingEvent) and isinstance(ts.event_definition, TimerEventDefinition) and not (
+                    foreign_expression(ts.event_definition.expression or "")):  # JUEL or FEEL: said by lint()
                 expression = ts.event_definition.expression
                 # an unquoted ISO value first: "2027-01-15" is a syntax error (leading zeros) that says nothing useful
                 found = _timer_problems(ts.event_definition, filename, where, bare_only=True)

@@ -313,3 +313,32 @@ def test_the_shipped_models_have_none_of_these_notices(world):
     for version in db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "published")):
         found = [str(n) for n in model_notices(version.files) if any(w in n.message for w in words)]
         assert found == [], (version.process_model.identifier, found)
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("${reminderDelay}", "written in JUEL (${...}): write it without ${ } (reminderDelay)"),
+    ('=duration("PT5M")', "written in FEEL (Zeebe's =...)")])
+def test_a_juel_or_feel_timer_gets_its_own_hint(app_ctx, value, words):
+    """probe timers.bpmn: "Expression rejected: syntax error: the line cannot be read as Python"."""
+    files = chain_model("trial", [("wait", "School accountant", _timer("timeDuration", value))])
+    message = _on(_problems(files), "wait")
+    assert words in message and "cannot be read as Python" not in message, message
+
+
+def test_a_feel_condition_gets_its_own_hint(app_ctx):
+    """probe zeebe_order: ``=ok = true`` said only "cannot be read as Python"."""
+    gw = '<bpmn:exclusiveGateway id="gw" default="f_gw_end" />'
+    files = chain_model("trial", [("gw", "School accountant", gw)], extra_flows=(
+        '<bpmn:sequenceFlow id="f_yes" sourceRef="gw" targetRef="end">'
+        '<bpmn:conditionExpression>=ok = true</bpmn:conditionExpression></bpmn:sequenceFlow>'))
+    message = _on(_problems(files), "f_yes")
+    assert "written in FEEL" in message and "cannot be read as Python" not in message, message
+
+
+def test_an_unreachable_element_is_said_in_the_same_round_as_the_engines_problems(app_ctx):
+    """probe zeebe_order: with a service task the engine refused, the orphan was said only a round later."""
+    files = chain_model("trial", [("svc", "School accountant", '<bpmn:serviceTask id="svc" name="Call" />')])
+    files["trial.bpmn"] = files["trial.bpmn"].replace(
+        '<bpmn:endEvent id="end" />', '<bpmn:endEvent id="end" />' + user_task("orphan", "Nobody gets here"))
+    found = _problems(files)
+    assert _on(found, "svc") and "cannot be reached" in _on(found, "orphan"), [str(p) for p in found]
