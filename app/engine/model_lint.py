@@ -136,6 +136,13 @@ def lint(trees: dict) -> list[ModelProblem]:
                 message = _("This multi-instance step names neither a number of instances (loop cardinality) nor "
                             "a collection to run over (loop input).")
             problems.append(_problem(filename, owner, message))
+        for el in _bpmn(root, ".//bpmn:intermediateCatchEvent[bpmn:conditionalEventDefinition]"):
+            # SpiffWorkflow checks the condition once, on the step's own data, when the token arrives; the host's
+            # background pass refreshes timers only, and another branch's data never reaches the waiting step
+            problems.append(_problem(filename, el, _(
+                "A conditional event is checked only once, when the token arrives: if its condition is false then, "
+                "the instance waits here for good (the engine does not check it again when the data changes). Use "
+                "an exclusive gateway to decide now, or a message or timer event to wait.")))
         for el in _bpmn(root, ".//bpmn:compensateEventDefinition"):
             owner = el if local(el.getparent().tag) == "definitions" else el.getparent()
             problems.append(_problem(filename, owner, _(

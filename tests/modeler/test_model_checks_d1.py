@@ -342,3 +342,15 @@ def test_an_unreachable_element_is_said_in_the_same_round_as_the_engines_problem
         '<bpmn:endEvent id="end" />', '<bpmn:endEvent id="end" />' + user_task("orphan", "Nobody gets here"))
     found = _problems(files)
     assert _on(found, "svc") and "cannot be reached" in _on(found, "orphan"), [str(p) for p in found]
+
+
+def test_a_conditional_catch_event_is_a_problem(app_ctx):
+    """probe conditional.bpmn: "wait until x > 3" published; SpiffWorkflow checks the condition once, when the token
+    arrives, on the step's own data — it waited for good, even after another branch set x = 5."""
+    event = ('<bpmn:intermediateCatchEvent id="until" name="Until x &gt; 3"><bpmn:conditionalEventDefinition>'
+             '<bpmn:condition xsi:type="bpmn:tFormalExpression">x &gt; 3</bpmn:condition>'
+             '</bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>')
+    files = chain_model("trial", [("until", "School accountant", event)])
+    files["trial.bpmn"] = files["trial.bpmn"].replace(
+        "<bpmn:definitions ", '<bpmn:definitions xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ', 1)
+    assert "checked only once" in _on(_problems(files), "until")
