@@ -619,7 +619,13 @@ def timer_value_problems(kind: str, value: str, filename: str, where) -> list[Mo
                     "repeats (R3/PT1H), or R/PT1H for no end.", value=repr(value)), *where)]
             if start > horizon:
                 return too_far()
-        elif kind == "DurationTimerEventDefinition" or text.upper().startswith("P"):
+        elif kind != "DurationTimerEventDefinition" and text.upper().startswith("P"):
+            # the engine compares a date timer's value with now: a duration there failed when reached ("'<' not
+            # supported between instances of 'dict' and 'datetime.datetime'")
+            return [ModelProblem(filename, _(
+                "The timer %(value)s is a duration, but this timer waits for a date: make it a duration timer, or "
+                "write a date (\"2027-01-15T09:00:00+05:00\").", value=repr(value)), *where)]
+        elif kind == "DurationTimerEventDefinition":
             parsed = Timer.parse_iso_duration(text)
             if _too_far(parsed) or deadline(parsed) > horizon:
                 return too_far()
