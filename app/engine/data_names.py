@@ -86,7 +86,7 @@ def _set_names(files: dict[str, str], trees: dict) -> set[str]:
         if name.endswith(".schema.json"):
             try:
                 schema = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested past the recursion limit: a problem of the form
                 continue
             if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
                 names |= {key for key in schema["properties"] if isinstance(key, str)}

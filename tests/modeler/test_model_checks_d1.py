@@ -362,3 +362,14 @@ def test_a_duration_in_a_date_timer_is_refused(app_ctx):
     ("'<' not supported between instances of 'dict' and 'datetime.datetime'")."""
     files = chain_model("trial", [("wait", "School accountant", _timer("timeDate", '"P30D"'))])
     assert "is a duration, but this timer waits for a date" in _on(_problems(files), "wait")
+
+
+def test_the_notices_of_a_form_nested_past_the_recursion_limit_do_not_fail(app_ctx):
+    """The names check read every form with json.loads and caught ValueError only: a form nested past Python's
+    recursion limit raised RecursionError out of the editor's notices (and, once typos became problems, out of
+    validation: tests/engine/test_deep_loops.py)."""
+    from tests.modeler.factory import two_step
+
+    files = two_step()
+    files["fill.schema.json"] = "[" * 100_000 + "]" * 100_000
+    assert isinstance(model_notices(files), list)
