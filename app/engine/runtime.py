@@ -36,6 +36,7 @@ from app.audit.operations import record_event, start_chain
 from app.database import get_by_id
 from app.engine import signals
 from app.engine.access import can_see, principal_for
+from app.engine.decisions import install_unique_hit_policy
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.forms import (
     TASK_DATA_OPTIONS,
@@ -55,7 +56,6 @@ from app.engine.operators import call_operator
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import dump_state, load_state
 from app.engine.specs import ParsedModel, spec_for_version
-from app.engine.decisions import install_unique_hit_policy
 from app.engine.timers import install_clock, timer_dues
 from app.extensions import db
 from app.observability import observe_step

@@ -15,8 +15,10 @@ _TABLE = """<?xml version="1.0" encoding="UTF-8"?>
       <input id="in_age" label="Age"><inputExpression id="ie_age" typeRef="integer"><text>age</text></inputExpression>
       </input>
       <output id="out_norm" label="Norm" name="norm" typeRef="integer" />
-      <rule id="young"><inputEntry id="i1"><text>&lt; 18</text></inputEntry><outputEntry id="o1"><text>1</text></outputEntry></rule>
-      <rule id="any"><inputEntry id="i2"><text>-</text></inputEntry><outputEntry id="o2"><text>2</text></outputEntry></rule>
+      <rule id="young"><inputEntry id="i1"><text>&lt; 18</text></inputEntry>
+        <outputEntry id="o1"><text>1</text></outputEntry></rule>
+      <rule id="any"><inputEntry id="i2"><text>-</text></inputEntry>
+        <outputEntry id="o2"><text>2</text></outputEntry></rule>
     </decisionTable>
   </decision>
 </definitions>

@@ -115,7 +115,8 @@ _DMN = """<?xml version="1.0" encoding="UTF-8"?>
     <decisionTable id="dt_norm" hitPolicy="POLICY">
       <input id="in_age" label="Age"><inputExpression id="ie_age" typeRef="integer"><text>age</text></inputExpression>
       </input>
-      <input id="in_kind" label="Kind"><inputExpression id="ie_kind" typeRef="string"><text>kind</text></inputExpression>
+      <input id="in_kind" label="Kind">
+        <inputExpression id="ie_kind" typeRef="string"><text>kind</text></inputExpression>
       </input>
       <output id="out_norm" label="Norm" name="norm" typeRef="integer" />
       RULES
@@ -146,7 +147,8 @@ def _table(policy: str, *rules: tuple[str, str]) -> dict[str, str]:
     ("not (70)", "FEEL's negation"), ("not(70)", "FEEL's negation"),
     ("[18..65]", "FEEL ranges are not supported"), ("]0..100[", "FEEL ranges are not supported")])
 def test_feel_negation_with_a_space_and_feel_ranges_are_named(world, cell, words):
-    """``not (70)`` passed (only ``not(`` was caught); ``[18..65]`` said "invalid syntax. Perhaps you forgot a comma?"."""
+    """``not (70)`` passed (only ``not(`` was caught); ``[18..65]`` said "invalid syntax. Perhaps you forgot a
+    comma?"."""
     found = _problems(_table("FIRST", (cell, "-"), ("-", "-")))
     message = _on(found, "r1")
     assert words in message and "comma" not in message, [str(p) for p in found]
@@ -288,8 +290,8 @@ def test_an_exclusive_split_met_by_a_parallel_join_is_a_notice_naming_both(world
         model = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill")),
                                       ("x", "School accountant", split), ("j", "School accountant", "")],
                             extra_nodes=nodes, extra_flows=flows)
-        model["trial.bpmn"] = model["trial.bpmn"].replace('<bpmn:sequenceFlow id="f_x_j" sourceRef="x" targetRef="j" />',
-                                                          "")
+        model["trial.bpmn"] = model["trial.bpmn"].replace(
+            '<bpmn:sequenceFlow id="f_x_j" sourceRef="x" targetRef="j" />', "")
         return model
 
     def said(model):
