@@ -365,7 +365,10 @@ def _settle_incidents(instance: ProcessInstance, wf: BpmnWorkflow, how: str, *, 
 
     started, actor = getattr(instance, "_engine_run", (None, None))
     stuck = None if (has_ready or completed) else stuck_at(wf)
-    open_rows = [] if known_clean else incidents.incidents_of(instance.id, open_only=True)
+    # read without flushing: the step's pending audit events stay pending, so the next event of the same chain
+    # needs no second look-up of its head (a step's statement budget: tests/test_query_budget.py)
+    with db.session.no_autoflush:
+        open_rows = [] if known_clean else incidents.incidents_of(instance.id, open_only=True)
     if open_rows:
         ran = {getattr(t.task_spec, "bpmn_id", None) for t in _all_tasks(wf)
                if started is not None and t.state == TaskState.COMPLETED and t.last_state_change >= started}

@@ -71,4 +71,4 @@ def test_official_filters_act_report_by_rule_and_exports(new_page, tmp_path):
     with page.expect_download() as download:
         page.click("#export-filtered-csv")
     text = open(download.value.path(), encoding="utf-8-sig").read()
-    assert text.splitlines()[0].startswith("Line,IIN") and len(text.splitlines()) == 4
+    assert text.splitlines()[0].startswith('"Line","IIN"') and len(text.splitlines()) == 4
