@@ -26,7 +26,7 @@ PHANTOM = {"iin": "791028302728", "full_name": "Фантом Тест", "grade":
 
 
 def _confirm(page: str) -> tuple[str, str | None]:
-    form = re.search(r'<form method="post" novalidate id="task-form"[^>]*>', page, re.S).group(0)
+    form = re.search(r'<form method="post"[^>]*id="task-form"[^>]*>', page, re.S).group(0)
     question = re.search(r'data-confirm="([^"]*)"', form)
     field = re.search(r'data-confirm-field="([^"]*)" data-confirm-value="([^"]*)"', form)
     return (html.unescape(question.group(1)) if question else None), (field.groups() if field else None)
