@@ -43,6 +43,26 @@ def format_tenge(tiyn: int | None) -> str:
     return f"{minus if tiyn < 0 else ''}{whole:,}".replace(",", group) + f"{decimal}{fraction:02d} ₸"
 
 
+def tenge_in(tiyn: int, locale: str) -> str:
+    """:func:`format_tenge` in a given language (a notification read or e-mailed in its reader's, not its
+    writer's): 123 100,00 ₸ for a Russian reader of an act an English-speaking official accepted."""
+    group, decimal, minus = _money_symbols(locale)
+    whole, fraction = divmod(abs(tiyn), 100)
+    return f"{minus if tiyn < 0 else ''}{whole:,}".replace(",", group) + f"{decimal}{fraction:02d} ₸"
+
+
+def day_in(value: str, locale: str) -> str:
+    """An ISO date (YYYY-MM-DD) as its reader names it, in a given language; the text as it is if it is none."""
+    from datetime import date
+
+    from babel.dates import format_date
+
+    try:
+        return format_date(date.fromisoformat(value), "medium", locale=locale)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def format_decimal1(value) -> str:
     """A share or a duration with one decimal in the user's locale (2,6 in kk and ru, 2.6 in en): "%.1f" wrote a
     point next to money written with a comma."""

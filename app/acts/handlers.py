@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from app.acts import operations
 from app.acts.models import Act
-from app.engine.errors import DomainConflict, DomainRefused
+from app.engine.errors import DomainConflict, DomainRefused, LineRefused
 from app.engine.handlers import TaskContext, TaskHandler, subject_panel, task_handler
 from app.engine.operators import operator
 from app.extensions import db
@@ -48,6 +48,18 @@ class SubmitAct(TaskHandler):
 
     def shape_fields(self, ctx: TaskContext, fields: list) -> None:
         operations.shape_act_form(act_of(ctx), fields)
+
+    def check_line(self, ctx: TaskContext, line: dict) -> tuple[str, str] | None:
+        """What submit_act would refuse of this line: the instrument's own reading of it (days within the act's
+        month; a dormitory's dates that meet it)."""
+        values = instrument_of(act := act_of(ctx)).line_values
+        if values is None:
+            return None
+        try:
+            values(act, line)
+        except LineRefused as err:
+            return err.field, str(err)
+        return None
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         act = act_of(ctx)

@@ -252,13 +252,12 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
 def tell_school(act: Act, kind: str, **params) -> None:
     """The school's (or dormitory's) director and accountants find what became of their act in their bell and
     e-mail: accepted (the amount to be paid), paid (the payment order). They had heard only of a return."""
-    from app.i18n import format_tenge
     from app.notifications.operations import notify, recipients_for
 
     made = instrument_of(act)
-    amount = format_tenge(act.amount_tiyn)
     for person in recipients_for((made.director_role, made.accountant_role), act.region_id, act.school_id):
-        notify(person, kind, subject=act.number, act_id=act.id, amount=amount, **params)
+        # the amount in tiyn: each reader sees it written in their own language (app.notifications.render_text)
+        notify(person, kind, subject=act.number, act_id=act.id, amount_tiyn=act.amount_tiyn, **params)
 
 
 def decided_then_rewritten() -> list:

@@ -49,6 +49,11 @@ class TaskHandler:
         JavaScript; without it the form is sent as before (the server's checks are the same either way)."""
         return None
 
+    def check_line(self, ctx: TaskContext, line: dict) -> tuple[str, str] | None:
+        """A line of the form's table as the record would refuse it on submit, beyond the form's schema (an act's
+        days within its month): ``(field, reason)``, or None. Asked of each line a file fills the table with."""
+        return None
+
     def shape_fields(self, ctx: TaskContext, fields: list) -> None:
         """Adjust the form's fields for this task's record (a day's bound by the act's month, rows to mark)."""
 

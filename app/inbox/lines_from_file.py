@@ -11,6 +11,7 @@ column, value, reason) and left out. The good rows become the form's values: the
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ from app.engine.forms import is_table, parse_form, validate
 from app.registry.importers import REASONS, FileUnreadable, Formula, Misaligned, check_bounds, read_rows, scan
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx")
+#: check_line(line) → (column, reason) if the task refuses the line, else None
+LineCheck = Callable[[dict], "tuple[str, str] | None"]
 #: rows of the report listed on the page (all are counted)
 MAX_REPORTED = 200
 
@@ -109,8 +112,11 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesReport) -> None:
-    """Fill ``report`` from the file at ``path``; FileUnreadable for a file the importers refuse."""
+def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesReport,
+               check_line: LineCheck | None = None) -> None:
+    """Fill ``report`` from the file at ``path``; FileUnreadable for a file the importers refuse. ``check_line``:
+    the task's own check of one line beyond the form's schema (the act's month: days within it, dates that meet
+    it), so the report refuses what Submit would."""
     names = column_names(schema, ui, table)
     item = schema["properties"][table]["items"]
     props = item["properties"]
@@ -153,6 +159,11 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
         if mine:
             _refuse(report, line, [(column, cells.get(column, ""), message) for column, message in mine])
             continue
+        refused = check_line(rows[0]) if check_line is not None else None
+        if refused is not None:
+            column, message = refused
+            _refuse(report, line, [(column, cells.get(column, ""), message)])
+            continue
         report.lines.append(rows[0])
 
 
@@ -180,7 +191,8 @@ def upload_problem(upload, max_bytes: int) -> tuple[str | None, bytes]:
     return None, data
 
 
-def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int) -> LinesReport:
+def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int,
+                      check_line: LineCheck | None = None) -> LinesReport:
     """Read an uploaded file into a report; nothing is stored (the file lives in a temporary folder)."""
     report = LinesReport(filename=(upload.filename or "")[:120] if upload is not None else "")
     problem, data = upload_problem(upload, max_bytes)
@@ -191,7 +203,7 @@ def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int
         path = Path(folder) / "upload"
         path.write_bytes(data)
         try:
-            read_lines(path, schema, ui, table, report)
+            read_lines(path, schema, ui, table, report, check_line)
         except FileUnreadable as err:
             report.problem = str(REASONS.get(err.code, REASONS["unreadable"]))
             if err.code == "missing_columns":

@@ -427,7 +427,9 @@ def lines_from_file(task_id: int):
     table = lines_file.table_of(schema)
     if table is None:
         abort(404)
-    report = lines_file.lines_from_upload(request.files.get("file"), schema, ui, table, ops.MAX_ATTACHMENT_BYTES)
+    ctx, handler = task_context(task, current_user), get_handler(task.handler)
+    report = lines_file.lines_from_upload(request.files.get("file"), schema, ui, table, ops.MAX_ATTACHMENT_BYTES,
+                                          lambda line: handler.check_line(ctx, line))
     values = _current_values(schema, table)
     if report.changed:
         values = {**(values or {}), table: report.lines}
@@ -444,7 +446,7 @@ def _current_values(schema: dict, table: str) -> dict | None:
     raw = request.form.get("current") or ""
     try:
         fields = json.loads(raw) if raw else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth: as if not sent
         fields = None
     if not isinstance(fields, dict) or len(fields) > 20_000:
         return None

@@ -12,7 +12,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app, has_app_context
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from sqlalchemy import select, update
 
 from app import clock
@@ -34,8 +34,14 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
     gettext function for another locale — e-mails are written in the recipient's language)."""
     p = {"subject": "", "due": "", "comment": "", "deputy": "", "by": "", "principal": "", "start": "", "end": "",
          "amount": "", "order": "", "paid_on": "", **params}
+    from app.i18n import day_in, tenge_in
     from app.ui import task_label
 
+    reader = language or str(get_locale() or "ru")
+    if isinstance(params.get("amount_tiyn"), int):  # money and dates in the reader's language, not the writer's
+        p["amount"] = tenge_in(params["amount_tiyn"], reader)
+    if params.get("paid_on"):
+        p["paid_on"] = day_in(params["paid_on"], reader)
     if translate is None:
         translate = _
         p["task"] = task_label(p.get("spec_name", ""), p.get("task", ""))

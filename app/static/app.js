@@ -143,6 +143,10 @@ window.tapsyrysMainDiagram = function (xml) {
   // unsaved entries below are kept under the task's address).
   var filled = document.querySelector("[data-task-url]");
   if (filled && window.history && window.history.replaceState) { window.history.replaceState(null, "", filled.dataset.taskUrl); }
+  // The file's report is where the person reads next (a screen down on a phone): it takes the focus, so it is seen
+  // and read out.
+  var fileReport = filled && document.getElementById("lines-file-report");
+  if (fileReport) { fileReport.focus(); }
   // A comment or a file posted from a task page reloads it: what was typed into the task's own form and not yet
   // submitted is kept in this tab's session storage for that moment and put back, with a note that it is still
   // unsaved (a school accountant lost her edited days when she commented). Passwords and files are never kept.

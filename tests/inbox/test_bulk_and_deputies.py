@@ -183,8 +183,13 @@ def test_notifications_bell_outbox_and_act_returned(world, clean_acts, browser):
 def test_the_school_hears_its_act_was_accepted_and_then_paid(world, clean_acts, browser):
     """A return reached the school's bell; an acceptance and a payment did not: the accountant never heard what
     became of the act."""
+    from app.i18n import day_in, tenge_in
+
     task = clean_acts[0]
     act = _act(task)
+    accountant = user("accountant")
+    accountant.locale, accountant.email = "ru", "accountant@school.kz"  # reads in Russian what an official wrote in English
+    db.session.commit()
     official = browser("official")
     assert official.post(f"/tasks/{task.id}", {"decision": "accept", "_seen": seen(task)}).status_code == 302
     pay = open_task(act, "pay_act")
@@ -196,13 +201,17 @@ def test_the_school_hears_its_act_was_accepted_and_then_paid(world, clean_acts, 
             Notification.user_id == user(login).id).order_by(Notification.id))]
         assert kinds[-2:] == ["act_accepted", "act_paid"], login
     page = browser("accountant").get("/notifications").get_data(as_text=True)
-    assert f"Act {act.number} accepted by the education department" in page and "payment order PP-77" in page
+    assert f"Акт {act.number} принят управлением образования" in page and "платёжное поручение PP-77" in page
     note = db.session.scalars(select(Notification).where(Notification.kind == "act_paid",
                                                          Notification.user_id == user("accountant").id)).one()
     opened = browser("accountant").post(f"/notifications/{note.id}/open")
     assert opened.headers["Location"].endswith(f"/acts/{act.id}")
     assert not db.session.scalars(select(Notification).where(Notification.kind == "act_paid",
                                                              Notification.user_id == user("accountant2").id)).all()
+    mail = db.session.scalars(select(OutboxEmail).where(OutboxEmail.user_id == user("accountant").id)
+                              .order_by(OutboxEmail.id.desc())).first()
+    assert tenge_in(_act(task).amount_tiyn, "ru") in mail.subject and "платёжное поручение PP-77" in mail.subject
+    assert day_in(clock.today().isoformat(), "ru") in mail.subject, mail.subject
 
 
 def test_sla_scan_notifies_once_and_escalates_to_the_head(world, clean_acts):

@@ -100,6 +100,34 @@ def test_a_good_file_fills_the_form_and_saves_nothing(world, browser):
     assert db.session.get(Act, act.id).total_lines == 3
 
 
+def test_the_report_refuses_what_submit_would_days_outside_the_month(world, browser):
+    """Probe of this feature: days 0 and 31 of a 30-day month passed the file's report (the form's schema allows
+    0–31) and were refused only on Submit. The report asks the task what it would refuse."""
+    from calendar import monthrange
+
+    act, task = _bilim()
+    days_in_month = monthrange(act.period.year, act.period.month)[1]
+    good = prefill_lines(act)[:3]
+    rows = [["iin", "full_name", "grade", "days_attended"],
+            [good[0]["iin"], good[0]["full_name"], good[0]["grade"], 20],
+            [good[1]["iin"], good[1]["full_name"], good[1]["grade"], 0],
+            [good[2]["iin"], good[2]["full_name"], good[2]["grade"], days_in_month + 1]]
+    html = _send(browser("accountant"), task.id, _csv(rows)).get_data(as_text=True)
+    assert re.search(r"3 lines read, 2 refused\.", html), html[html.find("lines-file-report"):][:400]
+    report = re.search(r'<table[^>]*id="lines-file-refused">.*?</table>', html, re.S).group(0)
+    assert [int(n) for n in re.findall(r"<tr><td>(\d+)</td><td><code>days_attended</code>", report)] == [3, 4]
+    assert _value(html, "lines-0-iin") == good[0]["iin"] and _value(html, "lines-1-iin") in (None, "")
+
+
+def test_a_deeply_nested_current_form_is_ignored_not_a_500(world, browser):
+    act, task = _bilim()
+    good = prefill_lines(act)[:1]
+    rows = [["iin", "full_name", "grade", "days_attended"], [good[0]["iin"], good[0]["full_name"], good[0]["grade"], 20]]
+    form = {"file": (io.BytesIO(_csv(rows)), "act.csv"), "current": '{"a":' * 5000}
+    answer = browser("accountant").post(f"/tasks/{task.id}/lines-from-file", form, content_type="multipart/form-data")
+    assert answer.status_code == 200 and _value(answer.get_data(as_text=True), "lines-0-iin") == good[0]["iin"]
+
+
 def test_bad_rows_are_reported_line_by_line_and_the_good_ones_fill_the_form(world, browser):
     act, task = _bilim()
     before = _state(act)
