@@ -59,6 +59,21 @@ def test_submit_accept_and_pay_ask_first_naming_the_school_month_and_amount(worl
     assert paid.status_code == 302, re.findall(r"role=\"alert\"[^>]*>(.*?)</div>", paid.get_data(as_text=True), re.S)
 
 
+def test_no_question_before_an_acceptance_the_server_refuses_anyway(world, browser):
+    """Probe: "Accept act …?" was asked on an act with a line awaiting review, then refused with the count."""
+    from app.acts.models import ActLine
+
+    act = act_of_school(SCHOOL_A)
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
+    db.session.commit()
+    line = db.session.scalars(select(ActLine).where(ActLine.act_id == act.id)).first()
+    line.review_codes = "name"
+    db.session.commit()
+    question, _condition = _confirm(browser("official").get(f"/tasks/{open_task(act, 'accept_act').id}")
+                                    .get_data(as_text=True))
+    assert question is None
+
+
 def test_days_attended_are_within_the_acts_month_and_at_least_one(world, browser):
     act = act_of_school(SCHOOL_A)
     act.period = date(2026, 11, 1)  # a month of 30 days (the form's schema allows 31 in every month)

@@ -77,9 +77,14 @@ class DecideAct(TaskHandler):
     def seen(self, ctx: TaskContext) -> str | None:
         return str(act_of(ctx).lock_version)
 
-    def confirm(self, ctx: TaskContext) -> dict:
+    def confirm(self, ctx: TaskContext) -> dict | None:
         # Accepting sends the amount to payment and cannot be taken back. Returning is not asked about: the school
-        # corrects the act and submits it again, and the return's comment is already a deliberate step.
+        # corrects the act and submits it again, and the return's comment is already a deliberate step. While a
+        # line awaits review the acceptance is refused anyway (with the count): no question before a certain "no".
+        from app.acts.review import undecided_count
+
+        if undecided_count(act_of(ctx)):
+            return None
         return {"question": _("Accept act %(number)s: %(amount)s to %(organisation)s for %(month)s? An accepted "
                               "act goes to payment and cannot be returned.", **act_confirm_names(act_of(ctx))),
                 "field": "decision", "value": "accept"}
