@@ -842,6 +842,24 @@ def _table_name(table) -> str:
     return table.get("name") or decision.get("name") or decision.get("id") or table.get("id") or "?"
 
 
+_RANGE_WORDS = re.compile(r"[<>?]|!=|\bnot\b|\bin\b", re.IGNORECASE)
+
+
+def _enumerates_only(entries: list[list[str]]) -> bool:
+    """Whether a table may well leave a case to no rule — what the "no rule matches every case" notice is for. A
+    table of one input whose entries compare or negate (``< 5`` beside ``>= 5``, ``!= "accept"`` beside
+    ``== "accept"``, ``not in (…)``) is the owner's ranges, which usually cover every case by design, as does
+    ``True`` beside ``False``: no notice for it (the probe read the notice on every such table, and a notice on every
+    table teaches nobody anything). Tables of several inputs, and a column that only names values (``"urban"``),
+    keep it: a combination or a value no rule names is easily missed."""
+    if any(len(row) != 1 for row in entries):
+        return True
+    values = {e for row in entries for e in row if not _blank(e)}
+    if any(_RANGE_WORDS.search(e) for e in values):
+        return False
+    return not {"True", "False"} <= values
+
+
 def dmn_notices(trees: dict) -> list[ModelProblem]:
     """Notices of decision tables: rules of a UNIQUE table that can both match (identical entries, or one of them
     ``-``, in every input: the engine stops with an error when both do), and UNIQUE or FIRST tables with no rule that
@@ -858,7 +876,7 @@ def dmn_notices(trees: dict) -> list[ModelProblem]:
             entries = [[" ".join((e.findtext("{*}text") or "").split()) for e in r if local(e.tag) == "inputEntry"]
                        for r in rules]
             name = _table_name(table)
-            if rules and not any(all(_blank(e) for e in row) for row in entries):
+            if rules and not any(all(_blank(e) for e in row) for row in entries) and _enumerates_only(entries):
                 notices.append(ModelProblem(filename, _(
                     "No rule of the decision table %(table)s matches every case: when no rule matches, its outputs "
                     "are not set and a later step that reads them fails. Add a last rule with - in every input (and "

@@ -143,6 +143,19 @@ def _table(policy: str, *rules: tuple[str, str]) -> dict[str, str]:
     return files
 
 
+def _single_input(*cells: str) -> dict[str, str]:
+    """A UNIQUE table of one input (``kind``), one rule per cell."""
+    from xml.sax.saxutils import escape
+
+    files = _table("UNIQUE", ("-", "-"))
+    dmn = files["norm.dmn"]
+    dmn = dmn[:dmn.index('<input id="in_age"')] + dmn[dmn.index('<input id="in_kind"'):]
+    rules = "".join(f'<rule id="r{n}"><inputEntry id="r{n}k"><text>{escape(cell)}</text></inputEntry>'
+                    f'<outputEntry id="r{n}o"><text>{n}</text></outputEntry></rule>' for n, cell in enumerate(cells, 1))
+    files["norm.dmn"] = dmn[:dmn.index("<rule ")] + rules + dmn[dmn.index("</decisionTable>"):]
+    return files
+
+
 @pytest.mark.parametrize(("cell", "words"), [
     ("not (70)", "FEEL's negation"), ("not(70)", "FEEL's negation"),
     ("[18..65]", "FEEL ranges are not supported"), ("]0..100[", "FEEL ranges are not supported")])
@@ -175,6 +188,16 @@ def test_a_unique_or_first_table_without_a_rule_for_every_case_is_a_notice(world
     assert uncovered(_table("FIRST", ("< 18", "-"))) == ["dt_norm"]
     assert uncovered(_table("FIRST", ("< 18", "-"), ("-", "-"))) == []
     assert uncovered(_table("COLLECT", ("< 18", "-"))) == []
+
+
+@pytest.mark.parametrize("first, second", [("< 5", ">= 5"), ('!= "accept"', '== "accept"'), ("True", "False"),
+                                           ("<= 4.5", "> 4.5"), ('in ("a", "b")', 'not in ("a", "b")')])
+def test_a_one_input_table_of_complementary_ranges_gets_no_every_case_notice(world, first, second):
+    """Probe of the notice: every UNIQUE table of ranges without a '-' rule read "no rule matches every case"."""
+    notices = [n.element_id for n in model_notices(_single_input(first, second)) if "matches every case" in n.message]
+    assert notices == []
+    assert [n.element_id for n in model_notices(_single_input('"urban"', '"rural"'))
+            if "matches every case" in n.message] == ["dt_norm"], "a column naming values keeps it"
 
 
 def _gateway(*conditions: str, default: bool = False) -> dict[str, str]:
