@@ -46,13 +46,19 @@ def _nedb_row(e, **changes) -> dict:
     return row | {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in changes.items()}
 
 
-def test_an_import_withdrawing_a_pupil_reverifies_the_verified_act_before_its_acceptance(world, tmp_path):
+def _verified_bilim() -> Act:
+    """Bilim's October act, submitted with its prefilled lines and verified."""
     act = act_of_school(BILIM)
     complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
     db.session.commit()
     db.session.expire_all()
     act = db.session.get(Act, act.id)
     assert act.status == "verified"
+    return act
+
+
+def test_an_import_withdrawing_a_pupil_reverifies_the_verified_act_before_its_acceptance(world, tmp_path):
+    act = _verified_bilim()
     seen, before = str(act.lock_version), act.amount_tiyn
     pupil = next(ln for ln in act.lines if ln.grade == 9)
     assert (pupil.outcome, pupil.amount_tiyn) == ("accepted", BASIC)
@@ -97,11 +103,7 @@ def test_an_import_withdrawing_a_pupil_reverifies_the_verified_act_before_its_ac
 def test_a_licence_import_reverifies_the_schools_open_act_at_the_licences_days(world, tmp_path):
     from app.registry.models import Licence
 
-    act = act_of_school(BILIM)
-    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
-    db.session.commit()
-    db.session.expire_all()
-    act = db.session.get(Act, act.id)
+    act = _verified_bilim()
     seen = act.lock_version
     paid = [ln.amount_tiyn for ln in act.lines if ln.outcome == "accepted"]
     full = sum(paid)
