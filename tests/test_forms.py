@@ -84,3 +84,31 @@ def test_a_format_error_says_what_the_field_takes_and_the_page_focuses_it(world,
     assert page.status_code == 422
     error = re.search(r'id="f-order_number-err">([^<]+)<', html).group(1)
     assert error.startswith("Неверный формат.") and "латинские буквы" in error
+
+
+def test_a_text_with_direction_controls_is_refused_at_its_field_and_nothing_is_saved(world, browser):
+    """A name "\u202eаминА" shows reversed in every list that prints it (the probe stored one in an act line): the
+    invisible direction controls are refused at the field, by the form and by the API, and nothing is saved."""
+    from app.acts.models import Act
+    from app.acts.operations import prefill_lines
+    from app.engine.runtime import complete_task
+    from app.extensions import db
+    from tests.helpers import act_of_school, lines_form, open_task, user
+
+    act = act_of_school("Bilim Innovation School")
+    lines = prefill_lines(act)[:2]
+    spoofed = [{**lines[0], "full_name": "\u202e" + lines[0]["full_name"]}, lines[1]]
+    page = browser("accountant").post(f"/tasks/{open_task(act, 'submit_act').id}", lines_form(spoofed))
+    assert page.status_code == 422
+    assert re.search(r'id="f-lines-0-full_name-err">[^<]*text-direction', page.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(Act, act.id).status == "awaiting_submission"
+    data, errors = parse_and_validate(SCHEMA | {"properties": {**SCHEMA["properties"], "note": {"type": "string"}}},
+                                      {"lines.0.iin": "791028302728", "lines.0.grade": "3", "note": "a\u2067b"})
+    assert list(errors) == ["note"]
+    try:
+        complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": spoofed})
+        raise AssertionError("the API path took it")
+    except Exception as err:  # FormInvalid: the same field, the same words
+        assert "lines.0.full_name" in getattr(err, "errors", {}), err
+    db.session.rollback()

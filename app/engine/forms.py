@@ -363,8 +363,33 @@ def _message(error) -> str:
     return _("Invalid value.")
 
 
+#: Bidirectional embedding, override and isolate controls: invisible, they make a text read other than it is (a name
+#: "‮аминА" shows reversed in every list that prints it). Kazakh, Russian and English text never needs them; the
+#: marks U+200E/U+200F stay allowed.
+_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def direction_controls(value: Any, path: tuple = ()) -> list[str]:
+    """The paths of the strings in ``value`` that hold a direction control (first 50)."""
+    found: list[str] = []
+    stack = [(path, value)]
+    while stack and len(found) < 50:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if _DIRECTION_CONTROLS.search(item):
+                found.append(".".join(str(p) for p in where))
+        elif isinstance(item, dict):
+            stack.extend((where + (k,), v) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((where + (i,), v) for i, v in enumerate(item))
+    return found
+
+
 def validate(schema: dict, data: dict) -> FieldErrors:
     errors = FieldErrors()
+    for path in direction_controls(data):
+        errors.setdefault(path or "_form", _("Remove the invisible text-direction characters: they make the text "
+                                             "read other than it is."))
     try:
         found = list(form_validator(schema).iter_errors(data))
     except _WrappedReferencingError:  # a version published before references were checked

@@ -41,6 +41,7 @@ from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFai
 from app.engine.forms import (
     TASK_DATA_OPTIONS,
     FieldErrors,
+    direction_controls,
     form_validator,
     load_json,
     parse_form,
@@ -144,7 +145,7 @@ class _VersionForms:
         if validator is None:
             validator = self.validators[filename] = form_validator(self.schema(filename))
         try:
-            if validator.is_valid(data):
+            if validator.is_valid(data) and not direction_controls(data):
                 return FieldErrors()
         except _WrappedReferencingError:
             pass  # validate() explains it

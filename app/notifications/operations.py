@@ -12,7 +12,8 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app, has_app_context
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app import clock

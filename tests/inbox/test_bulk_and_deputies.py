@@ -188,7 +188,8 @@ def test_the_school_hears_its_act_was_accepted_and_then_paid(world, clean_acts, 
     task = clean_acts[0]
     act = _act(task)
     accountant = user("accountant")
-    accountant.locale, accountant.email = "ru", "accountant@school.kz"  # reads in Russian what an official wrote in English
+    # reads in Russian what an official wrote in English
+    accountant.locale, accountant.email = "ru", "accountant@school.kz"
     db.session.commit()
     official = browser("official")
     assert official.post(f"/tasks/{task.id}", {"decision": "accept", "_seen": seen(task)}).status_code == 302

@@ -122,7 +122,8 @@ def test_the_report_refuses_what_submit_would_days_outside_the_month(world, brow
 def test_a_deeply_nested_current_form_is_ignored_not_a_500(world, browser):
     act, task = _bilim()
     good = prefill_lines(act)[:1]
-    rows = [["iin", "full_name", "grade", "days_attended"], [good[0]["iin"], good[0]["full_name"], good[0]["grade"], 20]]
+    rows = [["iin", "full_name", "grade", "days_attended"],
+            [good[0]["iin"], good[0]["full_name"], good[0]["grade"], 20]]
     form = {"file": (io.BytesIO(_csv(rows)), "act.csv"), "current": '{"a":' * 5000}
     answer = browser("accountant").post(f"/tasks/{task.id}/lines-from-file", form, content_type="multipart/form-data")
     assert answer.status_code == 200 and _value(answer.get_data(as_text=True), "lines-0-iin") == good[0]["iin"]
