@@ -125,12 +125,15 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
     most = schema["properties"][table].get("maxItems")
     header: list[str] | None = None
     mapping: dict[str, str] = {}
+    heading: dict[str, str] = {}
     for line, row in read_rows(path, found.formulas):
         if header is None:
             header = list(row.keys())
             mapping = {column: names[_header_key(column)] for column in header
                        if column and _header_key(column) in names}
             report.unused_columns = [column for column in header if column and column not in mapping]
+            # the report names a column as the file's heading does ("ЖСН"), not by the form's property (iin)
+            heading = {prop: column for column, prop in mapping.items()}
             missing = [prop for prop in item.get("required", []) if prop not in mapping.values()]
             if missing:
                 raise FileUnreadable("missing_columns", ", ".join(missing))
@@ -146,7 +149,7 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
         if broken:
             column, value = broken[0]
             code = "formula" if isinstance(value, Formula) else value.code
-            _refuse(report, line, [(mapping.get(column, column), value, str(REASONS[code]))])
+            _refuse(report, line, [(column, value, str(REASONS[code]))])
             continue
         form = {f"{table}.0.{prop}": _cell_text(value, props[prop]) for prop, value in cells.items()}
         data, errors = parse_form(schema, form)  # the form's own reading of typed fields …
@@ -157,12 +160,13 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
         mine = [(path_.removeprefix(prefix), message) for path_, message in errors.items()
                 if path_.startswith(prefix) or path_ in (f"{table}.0", "_form")]
         if mine:
-            _refuse(report, line, [(column, cells.get(column, ""), message) for column, message in mine])
+            _refuse(report, line, [(heading.get(column, column), cells.get(column, ""), message)
+                                   for column, message in mine])
             continue
         refused = check_line(rows[0]) if check_line is not None else None
         if refused is not None:
             column, message = refused
-            _refuse(report, line, [(column, cells.get(column, ""), message)])
+            _refuse(report, line, [(heading.get(column, column), cells.get(column, ""), message)])
             continue
         report.lines.append(rows[0])
 

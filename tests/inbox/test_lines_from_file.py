@@ -119,6 +119,18 @@ def test_the_report_refuses_what_submit_would_days_outside_the_month(world, brow
     assert _value(html, "lines-0-iin") == good[0]["iin"] and _value(html, "lines-1-iin") in (None, "")
 
 
+def test_the_report_names_a_column_as_the_files_heading_does(world, browser):
+    """The report's column read "iin" where the accountant's file said "ИИН"."""
+    act, task = _bilim()
+    good = prefill_lines(act)[:1]
+    wrong = good[0]["iin"][:-1] + str((int(good[0]["iin"][-1]) + 1) % 10)
+    rows = [["ИИН", "ФИО", "Класс", "Дней посещения"], [good[0]["iin"], good[0]["full_name"], good[0]["grade"], 20],
+            [wrong, "Wrong Check", 5, 20]]
+    html = _send(browser("accountant"), task.id, _csv(rows, ";")).get_data(as_text=True)
+    report = re.search(r'<table[^>]*id="lines-file-refused">.*?</table>', html, re.S).group(0)
+    assert re.findall(r"<tr><td>(\d+)</td><td><code>([^<]+)</code>", report) == [("3", "иин")]
+
+
 def test_a_deeply_nested_current_form_is_ignored_not_a_500(world, browser):
     act, task = _bilim()
     good = prefill_lines(act)[:1]
