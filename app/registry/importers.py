@@ -486,17 +486,17 @@ def upsert(kind: ImportKind, rows: list[dict], columns: Collection[str] | None =
     updated = {c: stmt.excluded[c] for c in kind.columns if c not in kind.key and c in present}
     # A row that is all key (a dormitory's bed), or a file of key columns only, has nothing to update: the record
     # exists or it is added.
-    if changed is not None and kind.touches is not None:
-        table = kind.table
-        differs = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in updated)) if updated else None
-        stmt = (stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updated, where=differs) if updated
-                else stmt.on_conflict_do_nothing(index_elements=list(kind.key)))
-        stmt = stmt.returning(table.c[kind.touches[1]])
-        changed.update(db.session.execute(stmt, list(by_key.values())).scalars().all())
-        return len(by_key)
-    stmt = (stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updated) if updated
+    track = changed is not None and kind.touches is not None
+    # tracked: a record the file repeats as stored is not rewritten, so RETURNING names only what was added or changed
+    differs = or_(*(kind.table.c[c].is_distinct_from(stmt.excluded[c]) for c in updated)) if track and updated \
+        else None
+    stmt = (stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updated, where=differs) if updated
             else stmt.on_conflict_do_nothing(index_elements=list(kind.key)))
-    db.session.execute(stmt, list(by_key.values()))
+    if track:
+        changed.update(db.session.execute(stmt.returning(kind.table.c[kind.touches[1]]),
+                                          list(by_key.values())).scalars().all())
+    else:
+        db.session.execute(stmt, list(by_key.values()))
     return len(by_key)
 
 
