@@ -19,9 +19,17 @@ from pathlib import Path
 from flask_babel import gettext as _
 
 from app.engine.forms import is_table, parse_form, validate
-from app.registry.importers import REASONS, FileUnreadable, Formula, Misaligned, check_bounds, read_rows, scan
+from app.registry.importers import (
+    REASONS,
+    FileUnreadable,
+    Formula,
+    Misaligned,
+    check_bounds,
+    read_rows,
+    scan,
+    spreadsheet_upload_problem,
+)
 
-ALLOWED_SUFFIXES = (".csv", ".xlsx")
 #: check_line(line) → (column, reason) if the task refuses the line, else None
 LineCheck = Callable[[dict], "tuple[str, str] | None"]
 #: rows of the report listed on the page (all are counted)
@@ -178,31 +186,15 @@ def _refuse(report: LinesReport, line: int, problems: list[tuple[str, object, st
             report.problems.append({"line": line, "column": column, "value": _short(value), "reason": reason})
 
 
-def upload_problem(upload, max_bytes: int) -> tuple[str | None, bytes]:
-    """Why an upload is not a file to read (in the user's language), else None and its bytes."""
-    if upload is None or not upload.filename:
-        return _("Choose a CSV or XLSX file."), b""
-    suffix = Path(upload.filename).suffix.lower()
-    if suffix not in ALLOWED_SUFFIXES:
-        return _("Only CSV and XLSX files can be imported."), b""
-    data = upload.read(max_bytes + 1)
-    if not data:
-        return _("The file is empty."), b""
-    if len(data) > max_bytes:
-        return _("The file is larger than %(mb)s MB.", mb=max_bytes // (1024 * 1024)), b""
-    if (suffix == ".xlsx") != data.startswith(b"PK\x03\x04"):
-        return _("The file's content does not match its extension."), b""
-    return None, data
-
-
 def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int,
                       check_line: LineCheck | None = None) -> LinesReport:
     """Read an uploaded file into a report; nothing is stored (the file lives in a temporary folder)."""
     report = LinesReport(filename=(upload.filename or "")[:120] if upload is not None else "")
-    problem, data = upload_problem(upload, max_bytes)
+    problem = spreadsheet_upload_problem(upload, max_bytes)  # the registry import's checks of an upload
     if problem:
         report.problem = problem
         return report
+    data = upload.read()
     with tempfile.TemporaryDirectory(prefix="tapsyrys-lines-") as folder:
         path = Path(folder) / "upload"
         path.write_bytes(data)

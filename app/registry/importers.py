@@ -351,6 +351,33 @@ def scan(path: Path) -> Scan:
     return Scan(count, formulas)
 
 
+#: the files an import reads
+SPREADSHEET_SUFFIXES = (".csv", ".xlsx")
+
+
+def spreadsheet_upload_problem(upload, max_bytes: int, too_large: str | None = None) -> str | None:
+    """Why an uploaded file is not a CSV or XLSX file to read, in the user's language; None if it may be. Its size is
+    read from the stream (nothing is loaded); ``too_large``: what to say of a file over ``max_bytes``."""
+    from flask_babel import gettext as _
+
+    if upload is None or not upload.filename:
+        return _("Choose a CSV or XLSX file.")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in SPREADSHEET_SUFFIXES:
+        return _("Only CSV and XLSX files can be imported.")
+    head = upload.stream.read(4)
+    upload.stream.seek(0, 2)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    if size == 0:
+        return _("The file is empty.")
+    if size > max_bytes:
+        return too_large or _("The file is larger than %(mb)s MB.", mb=max_bytes // (1024 * 1024))
+    if (suffix == ".xlsx") != (head == b"PK\x03\x04"):
+        return _("The file's content does not match its extension.")
+    return None
+
+
 def csv_encoding(path: Path) -> str:
     """The text encoding of a CSV upload: UTF-8 (with or without its BOM), UTF-16 with a BOM, else Windows-1251 —
     what Excel on a Russian or Kazakh Windows writes as "CSV" (a registry officer's export was refused as not

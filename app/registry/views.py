@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,14 +14,13 @@ from app.people.access import sees_personal_data
 from app.registry.access import require_importer, require_reader
 from app.registry.earlier_rows import notice_text
 from app.registry.identifiers import has_non_ascii_digits, is_valid_12
-from app.registry.importers import KINDS, REASONS
+from app.registry.importers import KINDS, REASONS, spreadsheet_upload_problem
 from app.registry.jobs import dispatch
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
 from app.registry.operations import create_import, registry_counts
 from app.security import clean_filename
 
 bp = Blueprint("registry", __name__)
-ALLOWED_SUFFIXES = {".csv", ".xlsx"}
 
 
 def _kind_labels() -> dict[str, str]:
@@ -69,23 +66,9 @@ def _max_bytes() -> int:
 def _upload_problem(kind: str, upload) -> str | None:
     if kind not in KINDS:
         return _("Choose which registry the file belongs to.")
-    if upload is None or not upload.filename:
-        return _("Choose a CSV or XLSX file.")
-    suffix = Path(upload.filename).suffix.lower()
-    if suffix not in ALLOWED_SUFFIXES:
-        return _("Only CSV and XLSX files can be imported.")
-    head = upload.stream.read(4)
-    upload.stream.seek(0, 2)
-    size = upload.stream.tell()
-    upload.stream.seek(0)
-    if size == 0:
-        return _("The file is empty.")
-    if size > _max_bytes():
-        return _("The file is larger than %(mb)s MB; import it with the command line instead.",
-                 mb=_max_bytes() // (1024 * 1024))
-    if (suffix == ".xlsx") != (head == b"PK\x03\x04"):
-        return _("The file's content does not match its extension.")
-    return None
+    limit = _max_bytes()
+    return spreadsheet_upload_problem(upload, limit, _(
+        "The file is larger than %(mb)s MB; import it with the command line instead.", mb=limit // (1024 * 1024)))
 
 
 @bp.route("/registry/imports", methods=["POST"])
