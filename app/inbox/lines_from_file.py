@@ -10,6 +10,7 @@ column, value, reason) and left out. The good rows become the form's values: the
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +90,9 @@ def column_names(schema: dict, ui: dict, table: str) -> dict[str, str]:
     return names
 
 
+_WHOLE_NUMBER = re.compile(r"([+-]?[0-9]+)[.,]0+")
+
+
 def _cell_text(value, sub: dict) -> str:
     """A file's cell as the text a person would have typed into the form's field."""
     fmt = sub.get("format") if isinstance(sub, dict) else None
@@ -107,6 +111,10 @@ def _cell_text(value, sub: dict) -> str:
             return str(int(value))
         return str(value)
     text = str(value).strip()
+    if isinstance(sub, dict) and sub.get("type") == "integer":
+        whole = _WHOLE_NUMBER.fullmatch(text)
+        if whole:  # "4.0" or "4,0": a CSV saved from a spreadsheet writes a whole number as the XLSX cell holds it
+            return whole[1]
     if fmt == "date":
         try:  # 05.11.2026 as Kazakh and Russian spreadsheets write dates
             return datetime.strptime(text, "%d.%m.%Y").date().isoformat()

@@ -131,6 +131,23 @@ def test_the_report_names_a_column_as_the_files_heading_does(world, browser):
     assert re.findall(r"<tr><td>(\d+)</td><td><code>([^<]+)</code>", report) == [("3", "иин")]
 
 
+def test_whole_numbers_written_with_a_decimal_part_are_read_as_a_spreadsheet_cell_would_be(world, browser):
+    """A CSV saved from a spreadsheet may write the grade 4 as "4.0" (or "4,0" on a Russian Windows): the same
+    value in an XLSX cell was accepted, in the CSV it was refused. A real fraction stays refused."""
+    act, task = _bilim()
+    good = prefill_lines(act)[:3]
+    rows = [["iin", "full_name", "grade", "days_attended"],
+            [good[0]["iin"], good[0]["full_name"], f"{good[0]['grade']}.0", "20.0"],
+            [good[1]["iin"], good[1]["full_name"], f"{good[1]['grade']},00", "19"],
+            [good[2]["iin"], good[2]["full_name"], good[2]["grade"], "19.5"]]
+    html = _send(browser("accountant"), task.id, _csv(rows, ";")).get_data(as_text=True)
+    assert re.search(r"3 lines read, 1 refused\.", html), html[html.find("lines-file-report"):][:400]
+    assert _value(html, "lines-0-grade") == str(good[0]["grade"]) and _value(html, "lines-0-days_attended") == "20"
+    assert _value(html, "lines-1-grade") == str(good[1]["grade"])
+    report = re.search(r'<table[^>]*id="lines-file-refused">.*?</table>', html, re.S).group(0)
+    assert re.findall(r"<tr><td>(\d+)</td><td><code>([^<]+)</code>", report) == [("4", "days_attended")]
+
+
 def test_a_deeply_nested_current_form_is_ignored_not_a_500(world, browser):
     act, task = _bilim()
     good = prefill_lines(act)[:1]
