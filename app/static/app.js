@@ -39,6 +39,9 @@ window.tapsyrysMainDiagram = function (xml) {
     var question = (button && button.dataset.confirm) || (chosen(form) && form.dataset.confirm);
     // A student listed twice stops the form first (below, with the line to correct): no question before that.
     if (question && form.querySelector('input[data-duplicate="1"]')) { return; }
+    // Nor before a field the page itself knows the server refuses (days past the month's end, a required field
+    // left empty): the form goes to the server, which names each field in the user's language and decides nothing.
+    if (question && typeof form.checkValidity === "function" && !form.checkValidity()) { return; }
     if (question && !window.confirm(question)) { evt.preventDefault(); evt.stopImmediatePropagation(); }
   }, true);
   // A form sent back with errors: the first field to correct gets the focus, scrolled into view (row 37 of 40

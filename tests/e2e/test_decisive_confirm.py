@@ -81,3 +81,27 @@ def test_a_student_listed_twice_is_said_before_any_question(new_page):
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#task-form")).to_be_visible()
     assert len(questions) == 1 and "Bilim Innovation School" in questions[0]
+
+
+def test_days_past_the_months_end_are_refused_without_a_question_first(new_page):
+    """The form knows the month's length (its days field's max): asking "Submit the act?" and then refusing the
+    answer at the field was a question about something that could not happen."""
+    act = act_of_school("Bilim Innovation School")
+    before = (act.status, act.revision, act.total_lines)
+    page = new_page("accountant")
+    page.own_dialogs = True
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.goto(f"/tasks/{open_task(act, 'submit_act').id}")
+    page.locator("#f-lines-0-days_attended").fill("40")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#f-lines-0-days_attended")).to_have_class(re.compile(r"\bis-invalid\b"))
+    assert questions == []
+    db.session.expire_all()
+    after = db.session.get(Act, act.id)
+    assert (after.status, after.revision, after.total_lines) == before
+
+    page.locator("#f-lines-0-days_attended").fill("20")  # a good form asks again
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#task-form")).to_be_visible()
+    assert len(questions) == 1 and "Bilim Innovation School" in questions[0]
