@@ -77,7 +77,7 @@ def show(instance_id: int):
         timers_json=json.dumps([{"element": t["element"], "due": t["due"]} for t in timers]),
         variables=variables, variables_json={k: json.dumps(v, ensure_ascii=False, default=str)
                                              for k, v in (variables or {}).items()},
-        incidents=ops.open_incidents(instance), cockpit=cockpit,
+        incidents=ops.open_incidents(instance), incident_headline=incidents.user_message, cockpit=cockpit,
         shown_state=queries.shown_state(instance, any(t.status == "open" for t in tasks)),
         can_retry=ops.can_retry(u, instance), can_cancel=ops.can_cancel(u, instance),
         can_suspend=ops.can_suspend(u, instance), can_resume=ops.can_resume(u, instance),

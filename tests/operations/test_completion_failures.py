@@ -75,3 +75,17 @@ def test_a_business_refusal_of_a_service_after_a_step_is_no_incident(world, brow
         raise StepFailed("the act is not verifiable") from ValueError("the act is not verifiable")
     except StepFailed as err:
         assert record_completion_failure(instance_id, err) is None
+
+
+def test_the_incident_is_read_in_the_readers_language_with_the_failure_beside_it(world, browser):
+    """The instance page showed an incident's stored message only — the words of whoever's request (or the
+    background pass) recorded it. It now leads with what failed in the reader's language; the failure's own
+    message (the model's error) follows it."""
+    instance_id, task = _broken(world)
+    browser("accountant").post(f"/tasks/{task.id}", {"comment": "x"})
+    user("admin").locale = "ru"
+    db.session.commit()
+    page = browser("admin").get(f"/instances/{instance_id}").get_data(as_text=True)
+    shown = page[page.find('data-element="calc"'):][:1200]
+    assert "Шаг сотрудника не удалось завершить: следующий за ним автоматический шаг “calc”" in shown
+    assert '<span class="incident-message text-body-secondary">' in shown and "acceptance" in shown
