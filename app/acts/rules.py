@@ -66,11 +66,13 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          _l("The student's level (primary 1–4, basic 5–9, secondary 10–11) is not covered by the school's "
             "contract or licence.")),
     Rule("over_contracted_places", _l("Over the contracted places"),
-         _l("The act lists more students of a level (primary, basic or secondary) than the places the contract "
-            "gives that level; the students enrolled at the school most recently in NEDB are not paid.")),
+         _l("On some day of the month more students of a level (primary, basic or secondary) are at the school, "
+            "by NEDB's dates, than the places the contract gives that level; the places go to the students "
+            "enrolled there longest, and those enrolled most recently are not paid.")),
     Rule("over_capacity", _l("Over design capacity"),
-         _l("The act lists more students than the school's design capacity; the students enrolled at the "
-            "school most recently in NEDB are not paid.")),
+         _l("On some day of the month more students are at the school, by NEDB's dates, than its design "
+            "capacity; the places go to the students enrolled there longest, and those enrolled most recently "
+            "are not paid.")),
     Rule("review_excluded", _l("Excluded after review"),
          _l("The department official reviewed the student's identity against NEDB and excluded the line.")),
 )}

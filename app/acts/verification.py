@@ -571,11 +571,12 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_vline"))
         _decide_duplicates(conn, nedb)
-        _decide_level_places(conn, {c.act_id: c.terms.places_by_level for c in contexts})
+        spans = _school_spans(conn, nedb)
+        _decide_level_places(conn, {c.act_id: c.terms.places_by_level for c in contexts}, spans)
         step("rules")
         summaries = _sum_and_write(conn, step, {c.act_id: c.terms.amount_cap_tiyn for c in contexts},
                                    {c.act_id: c.terms.design_capacity for c in contexts},
-                                   before_write=_clear_name_variants)
+                                   before_write=_clear_name_variants, spans=spans)
     finally:
         _empty_temp_tables(conn)
         if nedb == "tmp_vnedb":
@@ -628,34 +629,66 @@ def _decide_over_capacity(conn: Connection, places: Mapping[int, int | None],
     date); the most recent are not paid (ties by IIN). Registry and act dates only — the order of the act's
     lines plays no part. ``rule``: the code the instrument gives it.
 
-    ``spans``: for an instrument whose lines hold a place for part of the month (a dormitory's bed, handed on
-    when a student moves out), a query of ``(id, first_day, last_day)`` per line of the act ``:a`` — a place is
-    then counted on the days it is held, not once per line: a line is paid when, on each of its days, fewer than
-    ``places`` lines taken before it (in the order above) hold a place. A bed given up on the 10th and taken on
-    the 11th is one place; counting lines, the student who moved in on the 11th was refused a free place."""
+    ``spans``: a query of ``(id, first_day, last_day)`` rows per line of the act ``:a`` — the days of the month
+    the line holds a place (a school's: NEDB's enrolment here; a dormitory's: the bed's dates); a line with
+    several rows holds the days of each. A place is then counted on the days it is held, not once per line (see
+    :func:`_without_a_place`). Without it each line holds a place for the whole month."""
     crowded = [(act_id, limit) for act_id, limit in places.items()
                if limit is not None and summaries[act_id].accepted > limit]
     out = []
     for act_id, limit in crowded:
-        if spans is None:
-            ids = conn.execute(text("SELECT id FROM tmp_vline WHERE act_id = :a AND rule IS NULL "
-                                    "ORDER BY here_since, iin"), {"a": act_id}).scalars().all()
-            out += [{"act_id": act_id, "id": i, "rule": rule} for i in ids[limit:]]
-            continue
-        held: dict[date, int] = {}  # day → places held by the lines paid so far
-        for line_id, first, last in conn.execute(text(
-                f"SELECT x.id, s.first_day, s.last_day FROM tmp_vline x JOIN ({spans}) s ON s.id = x.id "  # noqa: S608
-                "WHERE x.act_id = :a AND x.rule IS NULL ORDER BY x.here_since, x.iin"), {"a": act_id}):
-            first, last = _as_date(first), _as_date(last)
-            days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-            if any(held.get(day, 0) >= limit for day in days):
-                out.append({"act_id": act_id, "id": line_id, "rule": rule})
-            else:
-                for day in days:
-                    held[day] = held.get(day, 0) + 1
+        ids = conn.execute(text("SELECT id FROM tmp_vline WHERE act_id = :a AND rule IS NULL "
+                                "ORDER BY here_since, iin, id"), {"a": act_id}).scalars().all()
+        out += [{"act_id": act_id, "id": i, "rule": rule}
+                for i in _without_a_place(ids, limit, _held_days(conn, spans, act_id, ids))]
     if out:
         conn.execute(text(_EXCLUDE), out)
     return bool(out)
+
+
+def _held_days(conn: Connection, spans: str | None, act_id: int, ids: Sequence[int]) -> dict[int, set[date]] | None:
+    """The days each of ``ids`` holds a place (``spans``, see :func:`_decide_over_capacity`); None: no spans."""
+    if spans is None:
+        return None
+    held: dict[int, set[date]] = defaultdict(set)
+    for line_id, first, last in conn.execute(text(spans), {"a": act_id}):
+        first, last = _as_date(first), _as_date(last)
+        held[line_id].update(first + timedelta(days=n) for n in range((last - first).days + 1))
+    every_day = set().union(*held.values()) if held else set()
+    return {i: held.get(i) or every_day for i in ids}  # a line with no span row holds every day (never fewer)
+
+
+def _without_a_place(ids: Sequence[int], limit: int, held: Mapping[int, set[date]] | None) -> list[int]:
+    """The lines of ``ids`` (in the order places are given) that get no place of ``limit``. Counted by lines
+    when ``held`` is None; otherwise a line gets a place when, on each of its days, fewer than ``limit`` lines
+    given a place before it hold one. A place given up on the 10th and taken on the 11th is one place: counting
+    lines, the student who came on the 11th was refused a free place (a school or a dormitory at its limit with
+    a mid-month withdrawal and a mid-month arrival)."""
+    if held is None:
+        return list(ids[limit:])
+    taken: dict[date, int] = {}  # day → places held by the lines given one so far
+    refused = []
+    for line_id in ids:
+        days = held[line_id]
+        if any(taken.get(day, 0) >= limit for day in days):
+            refused.append(line_id)
+            continue
+        for day in days:
+            taken[day] = taken.get(day, 0) + 1
+    return refused
+
+
+def _school_spans(conn: Connection, nedb: str) -> str:
+    """The days of the month a school's line holds a place: its NEDB enrolments here (``nedb``: the table or the
+    staged copy), within the month — the spans query of :func:`_decide_over_capacity`."""
+    day_before = ("date(n.withdrawn_on, '-1 day')" if conn.dialect.name == "sqlite"
+                  else "(n.withdrawn_on - 1)")
+    return ("SELECT x.id, CASE WHEN n.enrolled_on > v.month_start THEN n.enrolled_on ELSE v.month_start END, "  # noqa: S608
+            f"CASE WHEN n.withdrawn_on IS NULL OR n.withdrawn_on > v.month_end THEN v.month_end ELSE {day_before} END "
+            f"FROM tmp_vline x JOIN tmp_vact v ON v.act_id = x.act_id JOIN {nedb} n "
+            "ON n.iin = x.iin AND n.school_bin = v.school_bin "
+            "WHERE x.act_id = :a AND x.rule IS NULL AND n.enrolled_on <= v.month_end "
+            "AND (n.withdrawn_on IS NULL OR n.withdrawn_on > v.month_start)")
 
 
 def _as_date(value) -> date:
@@ -666,13 +699,16 @@ def _as_date(value) -> date:
 _LEVEL_SQL = "CASE WHEN l.grade <= 4 THEN 'primary' WHEN l.grade <= 9 THEN 'basic' ELSE 'secondary' END"
 
 
-def _decide_level_places(conn: Connection, level_places: Mapping[int, tuple[tuple[str, int], ...] | None]) -> None:
+def _decide_level_places(conn: Connection, level_places: Mapping[int, tuple[tuple[str, int], ...] | None],
+                         spans: str | None = None) -> None:
     """over_contracted_places: a contract gives places per level (primary, basic, secondary), and an act pays
-    at most that many students of each level. In a level with more accepted lines than its places, the places
-    go to the students here longest (NEDB's ``here_since``), then by IIN, as for the design capacity — registry
-    dates only, never the order of the act's lines. Decided before the design capacity: the contract's places
-    are the narrower bound, and the building's capacity then counts what the contract pays. Acts without a
-    contract (``None``) have no places per level."""
+    at most that many students of each level on any day. In a level with more accepted lines than its places,
+    the places go to the students here longest (NEDB's ``here_since``), then by IIN, as for the design capacity —
+    registry dates only, never the order of the act's lines — and a place is counted on the days it is held
+    (``spans``: see :func:`_decide_over_capacity`), so a place freed by a withdrawal on the 10th pays the pupil who
+    came on the 11th. Decided before the design capacity: the contract's places are the narrower bound, and the
+    building's capacity then counts what the contract pays. Acts without a contract (``None``) have no places
+    per level."""
     bounded = {act_id: dict(places) for act_id, places in level_places.items() if places is not None}
     acts = sorted(bounded)
     crowded: list[tuple[int, str, int]] = []
@@ -688,8 +724,9 @@ def _decide_level_places(conn: Connection, level_places: Mapping[int, tuple[tupl
     for act_id, level, limit in crowded:
         ids = conn.execute(text(f"SELECT x.id FROM tmp_vline x JOIN act_line l ON l.id = x.id "  # noqa: S608
                                 f"WHERE x.act_id = :a AND x.rule IS NULL AND {_LEVEL_SQL} = :level "
-                                "ORDER BY x.here_since, x.iin"), {"a": act_id, "level": level}).scalars().all()
-        out += [{"act_id": act_id, "id": i, "rule": "over_contracted_places"} for i in ids[limit:]]
+                                "ORDER BY x.here_since, x.iin, x.id"), {"a": act_id, "level": level}).scalars().all()
+        out += [{"act_id": act_id, "id": i, "rule": "over_contracted_places"}
+                for i in _without_a_place(ids, limit, _held_days(conn, spans, act_id, ids))]
     if out:
         conn.execute(text(_EXCLUDE), out)
 

@@ -474,10 +474,17 @@ def generate_country(spec: CountrySpec, truth_path: Path,
         valid = [ln for ln in lines if ln.rule is None]
         if school_rule == "over_capacity":
             school.design_capacity = max(1, len(valid) * 45 // 100)  # more than twice the building holds
-            # The places go to the students enrolled here longest (NEDB), then by IIN.
-            for place, ln in enumerate(sorted(valid, key=lambda ln: (ln.enrolled, ln.iin)), start=1):
-                if place > school.design_capacity:
+            # The places go to the students enrolled here longest (NEDB), then by IIN; a place is counted on the
+            # days NEDB has its student here (one freed mid-month pays a newcomer).
+            taken: dict[date, int] = {}
+            for ln in sorted(valid, key=lambda ln: (ln.enrolled, ln.iin)):
+                days = [start + timedelta(days=n) for n in range(month_days)
+                        if _overlap(ln.enrolled, ln.withdrawn, start + timedelta(days=n), start + timedelta(days=n))]
+                if any(taken.get(day, 0) >= school.design_capacity for day in days):
                     ln.rule = "over_capacity"
+                else:
+                    for day in days:
+                        taken[day] = taken.get(day, 0) + 1
         else:
             school.design_capacity = len(lines) + 5 + len(lines) * rng.randint(10, 60) // 100
         for ln in lines:

@@ -195,6 +195,29 @@ def test_one_pass_over_several_crowded_acts_excludes_the_extra_places_in_each(co
     assert [sorted(amounts(a)) for a in acts] == [[0, BASIC], [0, BASIC]]
 
 
+def test_a_place_freed_by_a_mid_month_withdrawal_pays_the_pupil_who_came_after_it(country):
+    """Places are counted on the days they are held, as a dormitory's beds are: a school of two places whose
+    pupil left on the 10th and whose newcomer came on the 15th never had three pupils on one day — counting
+    lines, the newcomer (the most recent enrolment) was refused a free place. A pupil whose days meet two
+    pupils present (the 8th and 9th) is still refused, whatever the line order and whether the pass runs per
+    act or month-wide."""
+    results = []
+    for k, (run, order) in enumerate([(verify_act, (0, 1, 2, 3)), (verify_acts, (3, 2, 1, 0))]):
+        school = country.school(name=f"Two places {k}", capacity=2)
+        pupils = [iin(20 + 4 * k + n) for n in range(4)]
+        country.enrol(pupils[0], school.bin, enrolled=date(2024, 9, 1))
+        country.enrol(pupils[1], school.bin, enrolled=date(2025, 9, 1), withdrawn=date(2026, 10, 10))  # 1–9 Oct
+        country.enrol(pupils[2], school.bin, enrolled=date(2026, 10, 15))  # 15–31: the place pupils[1] gave up
+        country.enrol(pupils[3], school.bin, enrolled=date(2026, 10, 8))  # 8–31: both places held on the 8th, 9th
+        act = country.act(school, [(pupils[i], 5) for i in order])
+        run(act) if run is verify_act else run([act])
+        db.session.expire_all()
+        by_pupil = {ln.iin: (ln.rule_code, ln.amount_tiyn) for ln in act.lines}
+        results.append([by_pupil[p] for p in pupils])
+    assert results[0] == results[1] == [(None, BASIC), (None, BASIC * 9 // 31), (None, BASIC * 17 // 31),
+                                        ("over_capacity", 0)]
+
+
 # --- identity: needs review -------------------------------------------------------------------------------
 
 
