@@ -1,9 +1,10 @@
 """Moving running instances between versions of their model (SpiffWorkflow.bpmn.util.diff).
 
 ``dry_run`` says, per instance, what would change and what is refused and why; ``migrate`` applies it,
-keeping the instance's previous state so ``revert`` can put it back exactly; ``spec_diff`` compares two
-versions element by element for the diagram diff. Every migration and revert writes an audit event on
-the instance's chain and on the model's chain.
+keeping the instance's previous state so ``revert`` can put it back exactly, and each waiting timer's due time
+(:func:`app.engine.timers.keep_timer_dues`: the time a timer was armed counts, not the migration's);
+``spec_diff`` compares two versions element by element for the diagram diff. Every migration and revert writes an
+audit event on the instance's chain and on the model's chain.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app.engine.lanes import role_for_lane
 from app.engine.models import HumanTask, InstanceMigration, ProcessInstance, ProcessModelVersion
 from app.engine.serialization import _registry
 from app.engine.specs import spec_for_version
+from app.engine.timers import armed_timers, keep_timer_dues
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -237,6 +239,7 @@ def migrate(instance: ProcessInstance, target: ProcessModelVersion, actor=None):
     wf, new, top_diff, sp_diffs = _plan(instance, target)
     previous_state, previous_version, previous_status = instance.state, instance.model_version, instance.status
     now = clock.now()
+    armed = armed_timers(wf)
     migrate_workflow(top_diff, wf, new.spec)
     for sp_id, sp_diff in sp_diffs.items():
         sub = wf.subprocesses[sp_id]
@@ -246,6 +249,10 @@ def migrate(instance: ProcessInstance, target: ProcessModelVersion, actor=None):
     instance.model_version = target
     with runtime._optimistic_lock():
         runtime._run_engine(instance, actor, wf.do_engine_steps)
+        # The reset above armed every waiting timer again from now. Its due time is put back after the steps, which
+        # end by looking at the timers: one already past is fired by the ticker's next pass (with its audit event,
+        # and its own incident if what follows fails), not inside the migration.
+        keep_timer_dues(wf, armed)
         _resync(instance, wf, now)
     record = InstanceMigration(
         instance_id=instance.id, from_version_id=previous_version.id, to_version_id=target.id, status="applied",
