@@ -159,21 +159,36 @@ def lint(trees: dict) -> list[ModelProblem]:
 
 
 #: the triggers of an event subprocess's start event that SpiffWorkflow 3.2 starts alongside the main flow without
-#: stopping it, even when drawn interrupting (an error's thrower has ended its own path already)
+#: stopping it, even when drawn interrupting
 _RUNS_ALONGSIDE = ("timerEventDefinition", "messageEventDefinition", "signalEventDefinition",
-                   "conditionalEventDefinition", "escalationEventDefinition")
+                   "conditionalEventDefinition")
+#: the triggers SpiffWorkflow 3.2 does not parse on a start event at all (its start event parser reads a message,
+#: signal, timer or condition only): the start event becomes a plain one
+_NOT_A_TRIGGER = ("errorEventDefinition", "escalationEventDefinition")
 
 
 def interrupting_event_subprocess_problems(trees: dict) -> list[ModelProblem]:
-    """An interrupting event subprocess (a timer, message, signal, condition or escalation start, solid outline)
-    is refused: the engine starts it but does not cancel the main flow, so both went on (probe: "Long work" and
-    "Handle timeout" were both current, and completing "Long work" continued the main flow). BPMN's default for
-    ``isInterrupting`` is true."""
+    """An interrupting event subprocess (a timer, message, signal or condition start, solid outline) is refused: the
+    engine starts it but does not cancel the main flow, so both went on (probe: "Long work" and "Handle timeout"
+    were both current, and completing "Long work" continued the main flow). BPMN's default for ``isInterrupting``
+    is true.
+
+    An event subprocess started by an error or an escalation is refused whether drawn interrupting or not: the
+    engine reads its start event as a plain one, so the handler started with the process (or the subprocess it is
+    drawn in) before anything was thrown, and a thrown error was not caught — the subprocess that threw it ended
+    as if it had succeeded and the flow went on after it, next to the handler (run with SpiffWorkflow 3.2)."""
     problems: list[ModelProblem] = []
     for filename, root in trees.items():
         if not filename.endswith(".bpmn"):
             continue
         for start in _bpmn(root, ".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent"):
+            if any(local(c.tag) in _NOT_A_TRIGGER for c in start):
+                problems.append(_problem(filename, start, _(
+                    "An event subprocess started by an error or an escalation is not supported by the engine: it "
+                    "would start together with the process (or the subprocess it is drawn in), whether anything is "
+                    "thrown or not, and would not catch what is thrown. Catch the error or escalation with a "
+                    "boundary event on the subprocess or call activity that throws it.")))
+                continue
             if (start.get("isInterrupting") or "true").strip().lower() == "false":
                 continue
             if any(local(c.tag) in _RUNS_ALONGSIDE for c in start):
@@ -956,7 +971,8 @@ def _refs_match(kind: str, catch_def, throw_ref: str | None, codes: dict) -> boo
 def _caught(kind: str, container, throw_ref, codes, calls: dict, seen: set) -> bool:
     """Whether something catches an error or escalation thrown directly in ``container``: an event subprocess of
     it or of a process or subprocess around it, a boundary event on a subprocess around it, or — for a called
-    process — the same around each call activity that calls it."""
+    process — the same around each call activity that calls it. Such an event subprocess is refused by its own
+    check (:func:`interrupting_event_subprocess_problems`), which says why: not here a second time."""
     definition = f"{{{BPMN}}}{kind}EventDefinition"
     while container is not None:
         for child in container:
@@ -1020,13 +1036,13 @@ def uncaught_throw_findings(trees: dict) -> tuple[list[ModelProblem], list[Model
                 if kind == "error":
                     problems.append(_problem(filename, event, _(
                         "Nothing catches the error %(name)s thrown here: the process would end here as if it had "
-                        "succeeded. Add an error boundary event on the subprocess or call activity around it (or an "
-                        "error event subprocess), or use a plain end event.", name=shown)))
+                        "succeeded. Add an error boundary event on the subprocess or call activity around it, or use a "
+                        "plain end event.", name=shown)))
                 else:
                     notices.append(_problem(filename, event, _(
                         "Nothing catches the escalation %(name)s thrown here: the process goes on (or ends here) as "
                         "if it had not been raised. Add an escalation boundary event on the subprocess or call "
-                        "activity around it, or an escalation event subprocess.", name=shown)))
+                        "activity around it.", name=shown)))
     return problems, notices
 
 

@@ -251,14 +251,17 @@ def _thrower(kind: str, caught: str | None = None) -> dict[str, str]:
 
 def test_an_error_end_event_nothing_catches_is_a_problem(world):
     """probe errors_esc: the error end event 'Boom' inside a subprocess ended it as if it had succeeded."""
-    assert "Nothing catches the error 'Boom'" in _on(_problems(_thrower("error")), "boom")
+    said = _on(_problems(_thrower("error")), "boom")
+    assert "Nothing catches the error 'Boom'" in said
+    assert "event subprocess" not in said, "an error event subprocess is refused (it starts with the process)"
     assert not _on(_problems(_thrower("error", caught="E1")), "boom")
     assert not _on(_problems(_thrower("error", caught="")), "boom")  # a boundary event without a ref catches all
 
 
 def test_an_escalation_nothing_catches_is_a_notice(world):
-    assert [n.element_id for n in model_notices(_thrower("escalation"))
-            if "Nothing catches the escalation" in n.message] == ["boom"]
+    said = [n for n in model_notices(_thrower("escalation")) if "Nothing catches the escalation" in n.message]
+    assert [n.element_id for n in said] == ["boom"]
+    assert "event subprocess" not in said[0].message, "an escalation event subprocess is refused too"
     assert not _on(_problems(_thrower("escalation")), "boom")
     assert not [n for n in model_notices(_thrower("escalation", caught="E1")) if "Nothing catches" in n.message]
 

@@ -253,3 +253,70 @@ def test_an_interrupting_event_subprocess_is_refused_a_non_interrupting_one_is_n
     for drawn in ("", ' isInterrupting="true"'):
         assert "interrupting event subprocess is not supported" in _only(_problems(with_handler(drawn)), "esp_start")
     assert not [p for p in _problems(with_handler(' isInterrupting="false"')) if p.element_id == "esp_start"]
+
+
+def _handled_by_event_subprocess(start: str, definitions: str = "") -> dict:
+    """*Fill in* → *Review*, and an event subprocess "On rejection" whose start event is ``start``."""
+    files = two_step()
+    handler = ('<bpmn:subProcess id="esp" name="On rejection" triggeredByEvent="true">'
+               f'{start}<bpmn:endEvent id="esp_end" />'
+               '<bpmn:sequenceFlow id="e1" sourceRef="esp_start" targetRef="esp_end" /></bpmn:subProcess>')
+    files["trial.bpmn"] = (files["trial.bpmn"]
+                           .replace("<bpmn:process ", f"{definitions}<bpmn:process ", 1)
+                           .replace('<bpmn:endEvent id="end" />', f'<bpmn:endEvent id="end" />{handler}'))
+    return files
+
+
+@pytest.mark.parametrize("drawn", ["", ' isInterrupting="true"', ' isInterrupting="false"'],
+                         ids=["default", "interrupting", "non-interrupting"])
+@pytest.mark.parametrize(("trigger", "definitions"), [
+    ('<bpmn:errorEventDefinition errorRef="E1" />', '<bpmn:error id="E1" name="Rejected" errorCode="rejected" />'),
+    ("<bpmn:errorEventDefinition />", ""),
+    ('<bpmn:escalationEventDefinition escalationRef="S1" />',
+     '<bpmn:escalation id="S1" name="Late" escalationCode="late" />')], ids=["error", "any-error", "escalation"])
+def test_an_event_subprocess_started_by_an_error_or_an_escalation_is_refused(app_ctx, drawn, trigger, definitions):
+    """SpiffWorkflow 3.2 parses such a start event as a plain one (its start event parser reads messages, signals,
+    timers and conditions only): the handler started with every instance, before anything was thrown, and an
+    error thrown in a subprocess was not caught — the flow went on after the subprocess as if it had succeeded."""
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    from app.engine.specs import parse_files
+
+    files = _handled_by_event_subprocess(f'<bpmn:startEvent id="esp_start"{drawn}>{trigger}</bpmn:startEvent>',
+                                         definitions)
+    parsed = parse_files(files)
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
+    workflow.do_engine_steps()
+    started = {t.task_spec.name for t in workflow.get_tasks(state=TaskState.COMPLETED)}
+    assert "esp_start" in started and "fill" not in started, "the handler ran at the start, nothing thrown"
+
+    found = [p for p in _problems(files) if p.element_id == "esp_start"]
+    assert [p.message for p in found] == [
+        "An event subprocess started by an error or an escalation is not supported by the engine: it would start "
+        "together with the process (or the subprocess it is drawn in), whether anything is thrown or not, and would "
+        "not catch what is thrown. Catch the error or escalation with a boundary event on the subprocess or call "
+        "activity that throws it."]
+    assert found[0].line == 2 and found[0].filename == "trial.bpmn"
+
+
+def test_an_error_event_subprocess_inside_a_subprocess_is_refused_and_non_interrupting_handlers_still_publish(
+        app_ctx):
+    """The refusal finds the error start wherever the event subprocess is drawn; a non-interrupting timer, message
+    or signal event subprocess (which the engine runs alongside the main flow, as drawn) is no problem."""
+    inner = ('<bpmn:subProcess id="checks" name="Checks"><bpmn:startEvent id="checks_start" />'
+             '<bpmn:endEvent id="checks_end" />'
+             '<bpmn:sequenceFlow id="c1" sourceRef="checks_start" targetRef="checks_end" />'
+             '<bpmn:subProcess id="esp" name="On rejection" triggeredByEvent="true">'
+             '<bpmn:startEvent id="esp_start"><bpmn:errorEventDefinition /></bpmn:startEvent>'
+             '<bpmn:endEvent id="esp_end" /><bpmn:sequenceFlow id="e1" sourceRef="esp_start" targetRef="esp_end" />'
+             '</bpmn:subProcess></bpmn:subProcess>')
+    files = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill in")),
+                                  ("checks", "School accountant", inner)])
+    assert "started by an error or an escalation" in _only(_problems(files), "esp_start")
+    for trigger in ('<bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration>'
+                    '</bpmn:timerEventDefinition>', '<bpmn:messageEventDefinition id="m" />',
+                    '<bpmn:signalEventDefinition id="s" />'):
+        handler = _handled_by_event_subprocess(
+            f'<bpmn:startEvent id="esp_start" isInterrupting="false">{trigger}</bpmn:startEvent>')
+        assert _problems(handler) == [], trigger
