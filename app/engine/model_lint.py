@@ -199,6 +199,30 @@ def interrupting_event_subprocess_problems(trees: dict) -> list[ModelProblem]:
     return problems
 
 
+def message_start_problems(trees: dict) -> list[ModelProblem]:
+    """A process that starts on a message or signal is started by delivering it to that start event
+    (``runtime._start``). With another start event beside it, the ways in were never all open: a plain start ran at
+    once and cancelled the message start; a timer start was cancelled by the message delivered at once; of two
+    message starts, every instance began at the first drawn. Refused on each message or signal start event of such
+    a process; one message or signal start event alone runs as drawn (tests/engine/test_task_rows.py)."""
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for process in _bpmn(root, ".//bpmn:process"):
+            starts = _bpmn(process, "./bpmn:startEvent")
+            if len(starts) < 2:
+                continue
+            for start in starts:
+                if any(local(c.tag) in ("messageEventDefinition", "signalEventDefinition") for c in start):
+                    problems.append(_problem(filename, start, _(
+                        "The process has %(n)s start events and this one waits for a message or signal: the engine "
+                        "starts an instance at one start event only, so the other ways in would never be taken. Draw "
+                        "one start event, with an exclusive gateway on the start data after it for the different "
+                        "ways in.", n=len(starts))))
+    return problems
+
+
 def duplicate_id_problems(trees: dict) -> list[ModelProblem]:
     """An id written twice in one file (rule: ids are unique per file): the engine keeps one of the elements and
     the diagram editor drops the other when it saves. Reported once per id, on its last use, with every line.

@@ -41,6 +41,7 @@ from app.engine.model_lint import (
     interrupting_event_subprocess_problems,
     lint,
     local,
+    message_start_problems,
     no_default_notices,
     translate_engine_message,
     uncaught_throw_findings,
@@ -381,7 +382,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     if not any(n.endswith(".bpmn") for n in trees):
         return None, problems
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees)
-    problems += interrupting_event_subprocess_problems(trees)
+    problems += interrupting_event_subprocess_problems(trees) + message_start_problems(trees)
     problems += _certain_unset_names(files, trees, problems) + uncaught_throw_findings(trees)[0]
     flagged = {p.element_id for p in problems if p.element_id} | broken_flow_ends(trees)
     try:

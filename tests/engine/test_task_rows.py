@@ -166,6 +166,35 @@ def test_a_process_drawn_to_start_on_a_message_or_signal_starts_with_the_start_d
     assert review.data["number"] == "R-1"
 
 
+@pytest.mark.parametrize("other", [
+    '<bpmn:startEvent id="walk_in" name="Walked in" />',
+    '<bpmn:startEvent id="walk_in" name="Every morning"><bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"'
+    '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>',
+    '<bpmn:startEvent id="walk_in" name="Letter received"><bpmn:messageEventDefinition messageRef="m_req" />'
+    '</bpmn:startEvent>'], ids=["plain", "timer", "message"])
+def test_a_message_start_beside_another_start_event_is_refused(app_ctx, other):
+    """Starting an instance delivers the message to one start event: beside a plain start the message start was
+    never taken (the plain one ran at once), beside a timer start the timer was never taken, and of two message
+    starts every instance began at the first drawn."""
+    from app.engine.specs import validate_files
+
+    model = chain_model("requested", [("review", "Operator", user_task("review", "Review"))])
+    model["requested.bpmn"] = model["requested.bpmn"].replace(
+        '<bpmn:startEvent id="start" />',
+        '<bpmn:startEvent id="start" name="Request received"><bpmn:signalEventDefinition signalRef="s_req" />'
+        f'</bpmn:startEvent>{other}').replace(
+        '<bpmn:sequenceFlow id="f_start_review"',
+        '<bpmn:sequenceFlow id="f_walk_in" sourceRef="walk_in" targetRef="review" /><bpmn:sequenceFlow '
+        'id="f_start_review"').replace(
+        '<bpmn:process id=', '<bpmn:message id="m_req" name="request received" />'
+                             '<bpmn:signal id="s_req" name="request received" /><bpmn:process id=', 1)
+    _parsed, problems = validate_files(model)
+    refused = [p for p in problems if "start events and this one waits for a message or signal" in p.message]
+    expected = ["start", "walk_in"] if "message" in other else ["start"]
+    assert sorted(p.element_id for p in refused) == expected, [str(p) for p in problems]
+    assert all(p.line and p.message.startswith("The process has 2 start events") for p in refused)
+
+
 def test_a_timer_start_keeps_waiting_as_drawn(world):
     instance = _start_drawn('<bpmn:startEvent id="start" name="Every hour"><bpmn:timerEventDefinition>'
                             '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>'
