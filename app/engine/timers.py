@@ -125,8 +125,9 @@ def _armed_at(wf, task, definition, value) -> datetime | None:
     duration = _duration(wf, task, definition)
     if due is None or duration is None:
         return None
-    # Months and years go back by the calendar's own lengths; a due time past a short month's end (31 January plus
-    # one month) has two possible arming times three days apart, and this takes the later one.
+    # Months and years go back by the calendar's own lengths. A due time the library pushed past a short month's end
+    # (31 January plus one month is 3 March) has two possible arming times, up to three days apart (31 January,
+    # 3 February): this takes the later one.
     return due - _timer_module.TimerEventDefinition.get_timedelta_from_end(duration, due)
 
 
