@@ -203,8 +203,8 @@ def message_start_problems(trees: dict) -> list[ModelProblem]:
     """A process that starts on a message or signal is started by delivering it to that start event
     (``runtime._start``). With another start event beside it, the ways in were never all open: a plain start ran at
     once and cancelled the message start; a timer start was cancelled by the message delivered at once; of two
-    message starts, every instance began at the first drawn. Refused on each message or signal start event of such
-    a process; one message or signal start event alone runs as drawn (tests/engine/test_task_rows.py)."""
+    message starts, every instance began at the first drawn. Refused on each message, signal or timer start event of
+    such a process; one such start event alone runs as drawn (tests/engine/test_task_rows.py)."""
     problems: list[ModelProblem] = []
     for filename, root in trees.items():
         if not filename.endswith(".bpmn"):
@@ -214,12 +214,20 @@ def message_start_problems(trees: dict) -> list[ModelProblem]:
             if len(starts) < 2:
                 continue
             for start in starts:
-                if any(local(c.tag) in ("messageEventDefinition", "signalEventDefinition") for c in start):
+                kinds = {local(c.tag) for c in start}
+                if kinds & {"messageEventDefinition", "signalEventDefinition"}:
                     problems.append(_problem(filename, start, _(
                         "The process has %(n)s start events and this one waits for a message or signal: the engine "
                         "starts an instance at one start event only, so the other ways in would never be taken. Draw "
                         "one start event, with an exclusive gateway on the start data after it for the different "
                         "ways in.", n=len(starts))))
+                elif "timerEventDefinition" in kinds:
+                    # beside a plain start, the plain start runs at once and the timer start is cancelled with it
+                    problems.append(_problem(filename, start, _(
+                        "The process has %(n)s start events and this one waits for a timer: the engine starts an "
+                        "instance at one start event only, so the timer would be cancelled as the instance starts. "
+                        "Draw one start event, and put the wait on an intermediate timer event after it.",
+                        n=len(starts))))
     return problems
 
 

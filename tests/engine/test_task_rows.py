@@ -327,3 +327,29 @@ def test_a_step_without_a_form_takes_no_data_and_no_step_takes_the_storages_rese
         runtime.start_instance("formless", title="Smuggled", actor=user("operator"),
                                data={"x": {"typename": "Decimal", "value": "1E-50000000"}})
     db.session.rollback()
+
+
+def test_a_timer_start_beside_a_plain_start_is_refused(app_ctx):
+    """A plain start beside a timer start: the plain start runs at once and the timer start is cancelled with it,
+    so the timer's way in was never taken (the model published with no problem)."""
+    from app.engine.specs import validate_files
+
+    model = chain_model("morning", [("review", "Operator", user_task("review", "Review"))])
+    model["morning.bpmn"] = model["morning.bpmn"].replace(
+        '<bpmn:startEvent id="start" />',
+        '<bpmn:startEvent id="start" /><bpmn:startEvent id="tick" name="Every morning"><bpmn:timerEventDefinition>'
+        '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>').replace(
+        '<bpmn:sequenceFlow id="f_start_review"',
+        '<bpmn:sequenceFlow id="f_tick" sourceRef="tick" targetRef="review" /><bpmn:sequenceFlow '
+        'id="f_start_review"')
+    _parsed, problems = validate_files(model)
+    refused = [p for p in problems if "this one waits for a timer" in p.message]
+    assert [p.element_id for p in refused] == ["tick"] and refused[0].line, [str(p) for p in problems]
+
+    alone = chain_model("morning_alone", [("review", "Operator", user_task("review", "Review"))])
+    alone["morning_alone.bpmn"] = alone["morning_alone.bpmn"].replace(
+        '<bpmn:startEvent id="start" />',
+        '<bpmn:startEvent id="start" name="Every morning"><bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"'
+        '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>')
+    _parsed, problems = validate_files(alone)
+    assert not [p for p in problems if "start events and this one" in p.message]
