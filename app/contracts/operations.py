@@ -28,7 +28,7 @@ from app.engine.runtime import start_instance
 from app.extensions import db
 from app.instruments import instrument_of
 from app.limits import count_wrong_password, password_retry_after
-from app.orders.models import LEVELS
+from app.orders.models import LEVELS, StateOrder
 from app.orders.operations import local_midnight
 from app.payments.models import Payment
 from app.people.models import Organisation
@@ -252,6 +252,7 @@ def act_under_contract(school: Organisation, period: date, under=None):
     contracts = list(db.session.scalars(select(Contract).where(Contract.school_id == school.id,
                                                                Contract.status.in_(FUNDING))))
     if not contracts:
+        _not_funded_yet(school, period)
         return None
     covering = [c for c in contracts if c.status == "active" and period in contract_months(c)]
     if not covering:
@@ -268,6 +269,23 @@ def act_under_contract(school: Organisation, period: date, under=None):
                      details={"act": act.number, "period": f"{period:%Y-%m}"})
 
     return link
+
+
+def _not_funded_yet(school: Organisation, period: date) -> None:
+    """A school with no signed contract that applied to a state order covering the month is funded under that
+    order's contract or not at all: while its contract awaits signatures, or after its application was refused, no
+    act opens for the month. ``flask open-acts`` had opened such a school's act with no contract — checked at the
+    year's default norms, no places per level, no cap, and paid before the contract was signed or to a school the
+    department had refused. A school that never applied (the pilot's schools) opens as before."""
+    applied = db.session.scalar(select(Application.id).join(StateOrder, StateOrder.id == Application.order_id)
+                                .where(Application.school_id == school.id, StateOrder.period_start <= period,
+                                       StateOrder.period_end >= period).limit(1))
+    if applied is not None:
+        from app.i18n import format_month
+
+        raise DomainRefused(_("%(school)s applied to the state order for %(month)s and has no signed contract "
+                              "covering it: no act is opened for that month.", school=school.name,
+                              month=format_month(period)))
 
 
 def open_contract_act(contract: Contract, period: date) -> Act:

@@ -27,3 +27,36 @@ def test_open_acts_refuses_a_month_not_yet_ended_and_a_malformed_month(frozen, a
     frozen.at = datetime(2027, 10, 1, 6, 0, tzinfo=UTC)  # 11:00 in Astana: September has ended
     done = runner.invoke(args=["open-acts", "--period", "2027-09"])
     assert done.exit_code == 0 and _acts_of(date(2027, 9, 1)) > 0
+
+
+def test_open_acts_opens_no_act_for_a_school_in_the_state_order_without_a_signed_contract(frozen, app, browser):
+    """A school that applied to the state order covering the month is funded only under its signed contract. With
+    the contract still awaiting signatures, or the application rejected, ``flask open-acts`` had opened the school's
+    act with no contract at all: verified at the year's default norms with no places per level and no cap, and paid
+    — before the contract was signed, or to a school the department had refused. A school that never took part in
+    a state order (the pilot's) opens as before."""
+    from app.registry.models import Licence
+    from tests.helpers import school
+    from tests.lifecycle.flow import allocate, apply, open_task_of, place_order
+
+    official = browser("official")
+    order = place_order(official)  # 2027/2028: September 2027 to May 2028
+    bilim, nur = school("Bilim Innovation School"), school("Nur Private School")
+    contract = allocate(official, apply(browser("accountant"), order, bilim, "KZ15LAA00001234"))
+    assert contract.status == "awaiting_director"
+    refused = apply(browser("accountant2"), order, nur,
+                    db.session.scalars(select(Licence.number).where(Licence.bin == nur.bin)).first())
+    task = open_task_of(refused.instance_id, "review_application")
+    assert official.post(f"/tasks/{task.id}", {"decision": "reject", "places_primary": "0", "places_basic": "0",
+                                               "places_secondary": "0", "comment": "Budget exhausted"}
+                         ).status_code == 302
+
+    frozen.at = datetime(2027, 10, 1, 6, 0, tzinfo=UTC)
+    done = app.test_cli_runner().invoke(args=["open-acts", "--period", "2027-09"])
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    september = date(2027, 9, 1)
+    opened = set(db.session.scalars(select(Act.school_id).where(Act.period == september)))
+    assert bilim.id not in opened, "the contract is not signed yet: no act, nothing to pay"
+    assert nur.id not in opened, "the school's application was rejected: it is not funded this year"
+    assert school("Alatau Lyceum").id in opened, "a school never in a state order opens as before"
