@@ -30,8 +30,9 @@ SCHOOL_C = "Alatau Lyceum"
 #: background pass (its own budget is in tests/inbox/test_announce.py), so notifications of new tasks cost a step
 #: nothing. Plus 3 for telling the school its act was accepted (app/acts/operations.py tell_school): its director
 #: and accountants (one SELECT), their notifications and e-mails (one batched INSERT each). Plus 1: the instance's
-#: open incidents, closed when the step recovered them (app/engine/runtime.py _settle_incidents).
-ENGINE_BUDGET = 17
+#: open incidents, closed when the step recovered them (app/engine/runtime.py _settle_incidents). Plus 1: an
+#: accepted line priced at 0 ₸ for want of its year's norm (app/acts/instrument.py priced_at_the_norms).
+ENGINE_BUDGET = 18
 #: The same through POST /tasks/<id>: plus the login session's user (with its organisation, one SELECT).
 #: The commit keeps what the request loaded, so the redirect's message reloads nothing.
 HTTP_BUDGET = 12  # plus the open incidents' look-up, as above
@@ -39,7 +40,7 @@ HTTP_BUDGET = 12  # plus the open incidents' look-up, as above
 #: trail) it returns, the count
 #: of the act's lines still needing review (no acceptance while one does: app/acts/review.py), and the accepted
 #: act's lines read once for the audit facts the acceptance event vouches for (app/audit/facts.py).
-API_BUDGET = 20  # plus the open incidents' look-up, as above
+API_BUDGET = 21  # plus the open incidents' look-up and the norms' check, as above
 
 
 class StatementCounter:

@@ -8,11 +8,12 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from app.acts.adjustments import settle_adjustments
+from app.acts.operations import register_acceptance_check
 from app.acts.report import norm_expr
 from app.acts.rules import RULES
 from app.acts.verification import month_bounds, verify_acts
 from app.applications.rules import ELIGIBILITY_RULES
-from app.engine.errors import LineRefused
+from app.engine.errors import DomainRefused, LineRefused
 from app.instruments import SCHOOLS, Instrument, register_instrument
 from app.registry.adapter import student_registry
 
@@ -72,3 +73,30 @@ SCHOOLS_INSTRUMENT = register_instrument(Instrument(
     submit_hint=_l("The list is prefilled from the school's contingent registered in NEDB for this month. Check days "
                    "attended, add or remove students, then submit."),
 ))
+
+
+@register_acceptance_check
+def priced_at_the_norms(act) -> None:
+    """An act of the schools' order is accepted only at a norm: a month of an academic year whose per-student norms
+    nobody has set yet (no state order of that year placed) priced every line at 0 ₸ outside a contract — accepted
+    and paid 0 ₸, the month closed for good, and nobody told why. The act waits, verified, until the year's norms
+    are set and the month is verified again. One statement: an accepted line that earns nothing for want of its
+    level's norm (a contract's lines are priced at the contract's own norms, never 0)."""
+    from sqlalchemy import case, exists, select
+
+    from app.acts.models import ActLine, StudentNorm
+    from app.acts.verification import academic_year
+    from app.extensions import db
+
+    if (act.instrument or SCHOOLS) != SCHOOLS:
+        return
+    year = academic_year(act.period)
+    level = case((ActLine.grade <= 4, "primary"), (ActLine.grade <= 9, "basic"), else_="secondary")
+    unpriced = db.session.scalar(
+        select(ActLine.id).where(ActLine.act_id == act.id, ActLine.outcome == "accepted", ActLine.amount_tiyn == 0,
+                                 ~exists().where(StudentNorm.academic_year == year, StudentNorm.level == level))
+        .limit(1))
+    if unpriced is not None:
+        raise DomainRefused(_("No per-student norms are set for the academic year %(year)s, so the act's lines were "
+                              "priced at 0 ₸. Accept it once the year's norms are set (by the year's state order) "
+                              "and the month has been verified again.", year=year))
