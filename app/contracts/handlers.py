@@ -18,7 +18,7 @@ from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
 from app.extensions import db
 from app.orders.models import LEVELS
-from app.payments.operations import register_payment_check
+from app.payments.operations import register_payee_account, register_payment_check
 
 
 def contract_of(ctx) -> Contract:
@@ -148,6 +148,14 @@ def _terms_of(contract: Contract, act, committed: int) -> ActTerms:
                     contract_id=contract.id,
                     norms_tiyn=tuple((lv, contract.order.norm(lv, contract.locality)) for lv in LEVELS),
                     places_by_level=tuple((lv, int(terms[f"places_{lv}"])) for lv in LEVELS))
+
+
+@register_payee_account
+def contract_account(act) -> str | None:
+    """An act under a contract is paid to the IBAN the contract names (the one both parties signed), whatever the
+    organisation's record says now."""
+    link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
+    return link.contract.iban if link is not None else None
 
 
 @register_payment_check

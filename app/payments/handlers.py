@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from app.acts.handlers import act_confirm_names, act_of
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
-from app.payments.operations import register_payment
+from app.payments.operations import payee_iban, register_payment
 
 
 @task_handler("payments/pay")
@@ -14,7 +14,8 @@ class PayAct(TaskHandler):
     template = "payments/_pay_panel.html"
 
     def context(self, ctx: TaskContext) -> dict:
-        return {"act": act_of(ctx)}
+        act = act_of(ctx)
+        return {"act": act, "payee_iban": payee_iban(act)}
 
     def confirm(self, ctx: TaskContext) -> dict:
         return {"question": _("Record the payment of %(amount)s for act %(number)s (%(organisation)s, %(month)s)? "

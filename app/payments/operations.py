@@ -29,6 +29,27 @@ def register_payment_check(check):
     return check
 
 
+#: Where an act's money goes: providers answering the account the act is paid to (a contract's signed IBAN), or
+#: None; the organisation's IBAN when none answers.
+PAYEE_ACCOUNTS: list = []
+
+
+def register_payee_account(provider):
+    PAYEE_ACCOUNTS.append(provider)
+    return provider
+
+
+def payee_iban(act: Act) -> str | None:
+    """The account the act is paid to: the one its contract names (signed by both parties), else the organisation's.
+    The pay page showed the organisation's record, which an edit after signing changes: the operator was told to pay
+    an account the contract never named, and the payment kept no trace of where it went."""
+    for provider in PAYEE_ACCOUNTS:
+        iban = provider(act)
+        if iban:
+            return iban
+    return act.school.iban
+
+
 def _check_paid_on(act: Act, paid_on: date) -> None:
     """A payment date far in the future is a typo (six months ahead was once accepted): refused with the limit.
     So is one before the act's month began (0001-01-01 and 2019 were once accepted for a November act): the
@@ -123,7 +144,7 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
                                "registered.", number=act.number, order=order_number)) from err
     record_event(f"instance:{act.instance_id}", "act.paid", "payment", payment.id, actor_id=actor.id,
                  details={"act": act.number, "order_number": order_number, "paid_on": paid_on.isoformat(),
-                          "amount_tiyn": act.amount_tiyn}, facts=payment_facts(payment))
+                          "amount_tiyn": act.amount_tiyn, "iban": payee_iban(act)}, facts=payment_facts(payment))
     from app.acts.operations import tell_school
 
     tell_school(act, "act_paid", order=order_number, paid_on=paid_on.isoformat())

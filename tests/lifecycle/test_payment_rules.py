@@ -68,7 +68,7 @@ def test_an_accepted_act_is_paid_once_with_its_exact_amount_and_an_audit_event(w
     assert (event.chain, event.object_type, event.object_id, event.actor_id) == (
         f"instance:{act.instance_id}", "payment", payment.id, operator.id)
     assert event.details == {"act": act.number, "order_number": "PP-0001", "paid_on": "2027-10-05",
-                             "amount_tiyn": 12_345_600}
+                             "amount_tiyn": 12_345_600, "iban": act.school.iban}
 
 
 def test_a_second_payment_of_the_same_act_is_refused_and_nothing_is_written(world):
@@ -230,7 +230,7 @@ def test_the_pay_task_handler_shows_the_act_and_registers_the_payment(world):
     ctx = TaskContext(instance=instance, human_task=None, actor=user("operator"))
     handler = PayAct()
     assert handler.template == "payments/_pay_panel.html"
-    assert handler.context(ctx) == {"act": act}
+    assert handler.context(ctx) == {"act": act, "payee_iban": act.school.iban}
     result = handler.submit(ctx, {"order_number": "PP-0042", "paid_on": "2027-10-05"})
     (payment,) = _payments(act)
     assert result == {"payment_id": payment.id}
@@ -250,3 +250,33 @@ def test_payment_checks_register_in_order_and_the_contract_cap_is_one_of_them():
     finally:
         operations.PAYMENT_CHECKS.remove(check)
     assert within_contract_cap in operations.PAYMENT_CHECKS
+
+
+def test_an_act_under_contract_is_paid_to_the_iban_the_contract_names(frozen, browser):
+    """The pay page named the organisation's IBAN as it is now: an administrator's edit after signing sent the
+    operator to an account the contract never named, and the payment's record kept no account at all."""
+    from app.people.models import Organisation
+    from tests.lifecycle.flow import open_task_of
+
+    contract, act = _accepted_contract_act(frozen, browser)
+    signed = contract.iban
+    school = db.session.get(Organisation, contract.school_id)
+    other = "KZ77125KZT9999999999"  # a valid Kazakh IBAN the contract does not name
+    assert signed != other
+    edited = browser("admin").post(f"/admin/organisations/{school.id}", {
+        "kind": school.kind, "bin": school.bin, "name": school.name, "region_id": str(school.region_id),
+        "design_capacity": str(school.design_capacity or ""), "iban": other})
+    assert edited.status_code == 302, edited.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    assert db.session.get(Organisation, school.id).iban == other
+
+    operator = browser("operator")
+    task = open_task_of(act.instance_id, "pay_act")
+    page = operator.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert f'<span id="pay-iban">{signed}</span>' in page
+    assert 'id="pay-iban-differs"' in page and other in page
+    paid = operator.post(f"/tasks/{task.id}", {"order_number": "PP-IBAN-1", "paid_on": PAID_ON.isoformat()})
+    assert paid.status_code == 302, paid.get_data(as_text=True)[:2000]
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.paid")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert event.details["iban"] == signed
