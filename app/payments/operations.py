@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
@@ -91,7 +91,7 @@ def _check_order_number_unused(act: Act, order_number: str, actor) -> None:
 
     used = db.session.execute(select(Payment.id, Payment.act_id, Act.number, Act.region_id, Act.school_id)
                               .join(Act, Act.id == Payment.act_id)
-                              .where(Payment.order_number == order_number)).first()
+                              .where(func.upper(Payment.order_number) == order_number.upper())).first()
     if used is None:
         return
     if used.act_id == act.id:
@@ -105,6 +105,9 @@ def _check_order_number_unused(act: Act, order_number: str, actor) -> None:
 
 
 def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payment:
+    # One payment order, whatever the case it is typed in: "pp-0001" is the bank's PP-0001, and registered for a
+    # second act it recorded one transfer as paying two acts (the unique constraint compares the text as typed).
+    order_number = order_number.upper()
     if db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is not None:
         raise DomainConflict(_("Act %(number)s has already been paid; a second payment is refused.", number=act.number))
     if act.status != "accepted":

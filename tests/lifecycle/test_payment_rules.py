@@ -104,6 +104,10 @@ def test_a_payment_order_number_is_used_once(world):
     with pytest.raises(DomainRefused, match=f"Payment order PP-0001 is already registered for act {act.number};"):
         register_payment(other, "PP-0001", PAID_ON, user("operator"))
     db.session.rollback()
+    # The same payment order typed in lower case is the same order (it had paid a second act with one transfer).
+    with pytest.raises(DomainRefused, match=f"Payment order PP-0001 is already registered for act {act.number};"):
+        register_payment(other, "pp-0001", PAID_ON, user("operator"))
+    db.session.rollback()
     assert _payments(other) == []
     assert db.session.get(Act, other.id).status == "accepted"
     assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.paid")).all() != []
