@@ -196,6 +196,14 @@ def save_organisation(organisation: Organisation | None, form, actor: User) -> O
         clash = db.session.scalars(select(Organisation).where(Organisation.bin == bin_)).first()
         if clash is not None and clash is not organisation:
             errors["bin"] = _("Another organisation has this BIN.")
+    if organisation is not None and (bin_, kind) != (organisation.bin, organisation.kind) \
+            and _takes_part_in_funding(organisation):
+        # The BIN and kind name the legal entity that applied, signed and is paid: its applications, contracts and
+        # acts stay with the entity they named. Changed, the registries were read for another BIN (NEDB, licences)
+        # for the contract signed by the first and the months already paid.
+        message = _("This organisation has applications, contracts or acts: its BIN and kind stay as they are. "
+                    "Register another organisation under the other BIN.")
+        errors["bin" if bin_ != organisation.bin else "kind"] = message
     if not name or len(name) > 255:
         errors["name"] = _("Enter the name (at most 255 characters).")
     region = None
@@ -227,6 +235,15 @@ def save_organisation(organisation: Organisation | None, form, actor: User) -> O
         _audit(f"organisation:{organisation.id}", "organisation.created" if created else "organisation.updated",
                "organisation", organisation.id, actor, changes=changes)
     return organisation
+
+
+def _takes_part_in_funding(organisation: Organisation) -> bool:
+    from app.acts.models import Act
+    from app.applications.models import Application
+    from app.contracts.models import Contract
+
+    return any(db.session.scalar(select(model.id).where(model.school_id == organisation.id).limit(1)) is not None
+               for model in (Act, Contract, Application))
 
 
 # -- regions ----------------------------------------------------------------------------------------------------

@@ -149,6 +149,27 @@ def test_admin_manages_organisations_and_regions(world, browser):
     assert _events(f"region:{new_region.id}") == ["region.created"]
 
 
+def test_the_bin_and_kind_of_a_funded_organisation_stay_as_they_are(world, browser):
+    """A school with acts paid under its BIN had its BIN edited on the organisation page: its open and later acts
+    were checked against another BIN's NEDB students and licences, under a contract the first BIN signed."""
+    from app.acts.models import Act
+
+    admin = browser("admin")
+    bilim = db.session.scalars(select(Organisation).where(Organisation.name == "Bilim Innovation School")).one()
+    assert db.session.scalars(select(Act).where(Act.school_id == bilim.id)).first() is not None
+    form = {"kind": "school", "bin": bilim.bin, "name": bilim.name, "region_id": str(bilim.region_id),
+            "design_capacity": str(bilim.design_capacity), "iban": bilim.iban}
+    for change in ({"bin": _free_bin()}, {"kind": "dormitory"}):
+        refused = admin.post(f"/admin/organisations/{bilim.id}", {**form, **change})
+        assert refused.status_code == 422 and "its BIN and kind stay as they are" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert (db.session.get(Organisation, bilim.id).bin, db.session.get(Organisation, bilim.id).kind) == (
+        form["bin"], "school")
+    # Its name, capacity and account are still the administrator's to correct.
+    renamed = admin.post(f"/admin/organisations/{bilim.id}", {**form, "name": "Bilim Innovation School (Astana)"})
+    assert renamed.status_code == 302
+
+
 def test_auditor_reads_administration_and_runs_the_audit_check(world, browser):
     auditor = browser("auditor")
     for url in ("/admin/", "/admin/users", "/admin/organisations", "/admin/regions", "/admin/audit",
