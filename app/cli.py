@@ -76,16 +76,29 @@ def register_cli(app: Flask) -> None:
         if clock.now() < ends:
             raise click.ClickException(f"{period} has not ended yet: its acts open from {ends.date()} "
                                        "(an act lists what happened in its month).")
-        opened = 0
-        for school in db.session.scalars(select(Organisation).where(Organisation.kind == "school",
-                                                                    Organisation.iban.is_not(None))):
+        opened, refused, failed = 0, 0, []
+        schools = db.session.execute(select(Organisation.id, Organisation.name).where(
+            Organisation.kind == "school", Organisation.iban.is_not(None)).order_by(Organisation.id)).all()
+        # One failure stays one failure (DESIGN.md §3): each school in its own transaction, and a school whose act
+        # cannot open (the contract's timer opening the same act at that moment: a unique-constraint error) is
+        # named — it had ended the pass with a traceback, and every school after it was left without its act.
+        for school_id, name in schools:
             try:
-                open_monthly_act(school, month)
+                open_monthly_act(db.session.get(Organisation, school_id), month)
                 db.session.commit()
                 opened += 1
             except DomainRefused:
                 db.session.rollback()
-        click.echo(f"Opened {opened} act(s) for {period}.")
+                refused += 1
+            except Exception as err:  # noqa: BLE001 - reported per school, the pass goes on
+                db.session.rollback()
+                failed.append(f"{name}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        click.echo(f"Opened {opened} act(s) for {period}; {refused} school(s) already have one or are not funded "
+                   "that month.")
+        for line in failed:
+            click.echo(f"  ✗ {line}", err=True)
+        if failed:
+            raise click.ClickException(f"{len(failed)} school(s) failed; run the command again for them.")
 
     @app.cli.command("ticker")
     @click.option("--once", is_flag=True, help="Run the background pass once and exit")

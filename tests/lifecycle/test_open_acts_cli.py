@@ -60,3 +60,28 @@ def test_open_acts_opens_no_act_for_a_school_in_the_state_order_without_a_signed
     assert bilim.id not in opened, "the contract is not signed yet: no act, nothing to pay"
     assert nur.id not in opened, "the school's application was rejected: it is not funded this year"
     assert school("Alatau Lyceum").id in opened, "a school never in a state order opens as before"
+
+
+def test_one_school_whose_act_fails_to_open_does_not_stop_the_others(frozen, app, monkeypatch):
+    """The contract's timer opening a school's act at the moment ``flask open-acts`` does gave the command a
+    unique-constraint error: it ended with a traceback, and every school after that one was left without its act."""
+    from sqlalchemy.exc import IntegrityError
+
+    import app.acts.operations as act_operations
+    from tests.helpers import school
+
+    unlucky = school("Bilim Innovation School").id
+    real = act_operations.open_monthly_act
+
+    def racing(organisation, period, *args, **kwargs):
+        if organisation.id == unlucky:
+            raise IntegrityError("INSERT INTO act", {}, Exception("UNIQUE constraint failed: act.school_id"))
+        return real(organisation, period, *args, **kwargs)
+
+    monkeypatch.setattr(act_operations, "open_monthly_act", racing)
+    frozen.at = datetime(2027, 10, 1, 6, 0, tzinfo=UTC)
+    done = app.test_cli_runner().invoke(args=["open-acts", "--period", "2027-09"])
+    assert done.exit_code == 1 and "Bilim Innovation School: IntegrityError" in done.output, done.output
+    opened = set(db.session.scalars(select(Act.school_id).where(Act.period == date(2027, 9, 1))))
+    assert unlucky not in opened
+    assert {school("Nur Private School").id, school("Alatau Lyceum").id} <= opened
