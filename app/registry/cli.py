@@ -127,7 +127,11 @@ def register_registry_cli(app: Flask) -> None:
         """Verify every submitted or verified act of a month (what the operator's background job does)."""
         from app.reports.operations import run_month_verification, start_month_verification
 
-        run = start_month_verification(date.fromisoformat(f"{period}-01"), actor=None, dispatch_job=False)
+        try:
+            month = date.fromisoformat(f"{period}-01")
+        except ValueError:
+            raise click.BadParameter("a month as YYYY-MM, e.g. 2026-10", param_hint="--period") from None
+        run = start_month_verification(month, actor=None, dispatch_job=False)
         db.session.commit()
         run = run_month_verification(run.id)
         click.echo(f"{run.total_acts} act(s), {run.total_lines} line(s), {run.excluded_lines} excluded: {run.by_rule}")

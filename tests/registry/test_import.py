@@ -118,6 +118,12 @@ def test_generate_country_command(app_ctx, tmp_path):
     assert verify.exit_code == 0 and "5 act(s)" in verify.output
 
 
+def test_verify_month_refuses_a_malformed_month_with_the_expected_shape(app_ctx):
+    """``--period 2026-13`` ended in a ValueError traceback."""
+    result = app_ctx.test_cli_runner().invoke(args=["verify-month", "--period", "2026-13"])
+    assert result.exit_code == 2 and "YYYY-MM" in result.output, result.output
+
+
 def test_a_csv_saved_by_excel_on_a_russian_windows_imports_with_its_cyrillic_names(app_ctx, tmp_path):
     # Excel's "CSV" on a Russian or Kazakh Windows is Windows-1251: it was refused as "not UTF-8", with Python's
     # exception text glued to the message.
