@@ -6,7 +6,9 @@ difference becomes an :class:`ActAdjustment` on the act being verified now — a
 (positive) — carrying the rule, the month it belongs to, the original act and line and the NEDB evidence. The
 official sees it in that act's report and accepts it with the act; the payment pays the net. An act settles the
 months of its own academic year and, for claw-backs only, those of the year before (a correction of August found
-in September); a top-up of a closed year is not paid out of the new year's act.
+in September); a top-up of a closed year is not paid out of the new year's act. A line the decided act *excluded* on
+registry evidence since corrected in the school's favour is topped up the same way (:mod:`app.acts.topups`: which
+exclusions a correction may lift, and the month's places a top-up must fit in).
 
 Idempotent: the difference is always computed against what the original line earned *plus everything already
 settled for it on other acts*, and the adjustments of the act being verified are recomputed (never added to),
@@ -33,6 +35,16 @@ from sqlalchemy.orm import aliased
 from app import clock
 from app.acts.models import Act, ActAdjustment, ActLine
 from app.acts.rules import LEVEL_GRADES, grades_for_levels, level_for_grade
+from app.acts.topups import (
+    REGISTRY_CORRECTED_IN_FAVOUR,
+    UNDATED_SCHOOL_RULES,
+    Places,
+    excluded_lines_clause,
+    month_limits,
+    paid_places,
+    settled_for,
+)
+from app.acts.topups import TITLE as TOP_UP_TITLE
 from app.acts.verification import academic_year, month_bounds, prorated, school_contexts
 from app.extensions import db
 from app.people.models import Organisation
@@ -54,6 +66,7 @@ NEDB_CORRECTED = "nedb_corrected"
 CAUSES = {
     ENROLLED_DAYS: _l("Days enrolled corrected"),
     NEDB_CORRECTED: _l("Registry corrected back"),
+    REGISTRY_CORRECTED_IN_FAVOUR: TOP_UP_TITLE,
 }
 
 
@@ -137,15 +150,17 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
     return Correction(NEDB_CORRECTED if corrected == line.amount_tiyn else ENROLLED_DAYS, corrected, evidence)
 
 
-def decided_lines_query(acts: Sequence[Act]):
+def decided_lines_query(acts: Sequence[Act], lines=None):
     """Accepted lines of these organisations' decided acts of earlier months since the academic year before: the
-    lines a registry correction may price differently (an instrument may narrow the query further)."""
+    lines a registry correction may price differently (an instrument may narrow the query further). ``lines``: the
+    instrument's own condition on the lines instead (the schools' also brings back lines excluded on registry
+    evidence, :mod:`app.acts.topups`)."""
     school_ids = sorted({a.school_id for a in acts})
     latest = max(a.period for a in acts)
     earliest = min(_lookback_start(a.period) for a in acts)
     return (select(ActLine, Act).join(Act, Act.id == ActLine.act_id)
             .where(Act.school_id.in_(school_ids), Act.status.in_(DECIDED), Act.period >= earliest,
-                   Act.period < latest, ActLine.outcome == "accepted"))
+                   Act.period < latest, ActLine.outcome == "accepted" if lines is None else lines))
 
 
 def _registry_year_start() -> date:
@@ -162,9 +177,16 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
     owed when NEDB's dates were corrected), lines of a student with another row (another school's claim on the
     same days, a second row here) and lines already adjusted (the registry may have been corrected again)
     always come back; so do lines of the current academic year whose grade NEDB now gives differently (a grade
-    corrected after payment is ``grade_mismatch``)."""
-    query = decided_lines_query(acts)
-    if getattr(registry, "table_name", None) == NedbEnrollment.__tablename__:
+    corrected after payment is ``grade_mismatch``).
+
+    Lines excluded by a rule a registry correction may lift come back too, within the top-up window
+    (:func:`app.acts.topups.excluded_lines_clause`: the settling acts' academic year, or once adjusted); with the
+    NEDB table only those NEDB now has at the school in their month."""
+    top_up_from = min(_year_start(a.period) for a in acts)
+    accepted = ActLine.outcome == "accepted"
+    if getattr(registry, "table_name", None) != NedbEnrollment.__tablename__:
+        query = decided_lines_query(acts, or_(accepted, excluded_lines_clause(top_up_from, None)))
+    else:
         other_row = aliased(NedbEnrollment)
         same_grade = or_(NedbEnrollment.grade == ActLine.grade, ActLine.period < _registry_year_start())
         still_enrolled = (select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
@@ -185,7 +207,10 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
                  *([ActLine.grade.not_in(sorted(grades_for_levels(whole)))] if whole else []))
             for (school_id, whole), periods in sorted(_licence_gaps({a.school_id for a in acts}, months).items(),
                                                       key=lambda item: (item[0][0], sorted(item[0][1])))))
-        query = query.where(or_(~exists(still_enrolled), exists(adjusted), part_month, licence_gap))
+        month_ends = {period: month_bounds(period)[1] for period in months}
+        query = decided_lines_query(acts, or_(
+            and_(accepted, or_(~exists(still_enrolled), exists(adjusted), part_month, licence_gap)),
+            excluded_lines_clause(top_up_from, month_ends)))
     return db.session.execute(query.order_by(Act.period, ActLine.line_no)).all()
 
 
@@ -220,7 +245,9 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
     """The schools' repricing: today's NEDB enrolments at the school, the norms of the act's terms, the days the
     school's licences cover the line's level in that month — the verification's window (a school with no licence
     record today keeps its month whole: a record missing now is not evidence about a month already paid; a dated
-    licence is; nor is today's business-register standing, which carries no date)."""
+    licence is; nor is today's business-register standing, which carries no date). A line the act excluded and
+    that earns something today is a top-up (:data:`app.acts.topups.REGISTRY_CORRECTED_IN_FAVOUR`, the rule it was
+    excluded by in the evidence) if its month has a free place."""
 
     def reprice_all(rows: list) -> dict[int, Correction]:
         enrolments = registry.enrollments_for({ln.iin for ln, _ in rows}) if rows else {}
@@ -228,9 +255,19 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
         contexts = {c.act_id: c for c in school_contexts(originals)}
         found: dict[int, Correction] = {}
         grade_year = _registry_year_start()
+        # What was settled for each line so far: a line unpaid now (excluded, or an accepted one a claw-back emptied)
+        # is paid again only into a free place of its month.
+        settled = settled_for([ln.id for ln, _ in rows])
         for line, original in rows:
             ctx = contexts[original.id]
             level = level_for_grade(line.grade)
+            if (line.outcome == "excluded" and line.amount_tiyn + settled.get(line.id, 0) <= 0
+                    and (ctx.school_rule in UNDATED_SCHOOL_RULES or original.period < grade_year)):
+                # Never paid, and no top-up now: the school's standing today carries no date (the month would be
+                # paid on missing evidence), or NEDB's grades are of a later year than the month (the line's
+                # claimed grade cannot be checked). Priced at what it has: nothing is owed.
+                found[line.id] = Correction(line.rule_code or "", 0, {"nedb": []})
+                continue
             # No covered day is a claw-back only when the school's own licences are known not to cover the month
             # ("licence_expired") or to cover it for other levels only ("level_not_covered"); with no record, or a
             # business-register standing that hides which it is, the month stays whole.
@@ -242,9 +279,39 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                         level_covered=not ctx.level_days or level in ctx.level_days,
                         check_grade=original.period >= grade_year),
                 month_cap_tiyn=ctx.terms.amount_cap_tiyn)
+            if line.outcome == "excluded" and found[line.id].corrected_tiyn > 0:
+                found[line.id] = replace(found[line.id], rule_code=REGISTRY_CORRECTED_IN_FAVOUR,
+                                         evidence=found[line.id].evidence | {"excluded_as": line.rule_code})
+        _keep_within_places(rows, found, settled, contexts, enrolments)
         return found
 
     return reprice_all
+
+
+def _keep_within_places(rows: list, found: dict[int, Correction], settled: dict[int, int], contexts: dict,
+                        enrolments: dict) -> None:
+    """A line unpaid for its month now that would be paid again takes a free place of that month, or is priced at
+    what it has — nothing owed (:mod:`app.acts.topups`, "Places"): the lines the act accepted first, then the
+    students at the school longest in NEDB, then by IIN."""
+    waiting = [(line, original) for line, original in rows
+               if line.amount_tiyn + settled.get(line.id, 0) <= 0 and found[line.id].corrected_tiyn > 0]
+    limits = {original.id: month_limits(contexts[original.id].terms.design_capacity,
+                                        contexts[original.id].terms.places_by_level) for _, original in waiting}
+    limits = {act_id: pools for act_id, pools in limits.items() if pools}
+    if not limits:
+        return
+    places = Places(limits, paid_places(limits))
+
+    def here_since(line, original) -> date:
+        return min((e.enrolled_on for e in enrolments.get(line.iin, []) if e.school_bin == original.school.bin),
+                   default=date.max)
+
+    waiting.sort(key=lambda r: (r[1].id, r[0].outcome != "accepted", here_since(*r), r[0].iin, r[0].line_no))
+    for line, original in waiting:
+        full = places.take(original.id, level_for_grade(line.grade))
+        if full:
+            found[line.id] = replace(found[line.id], rule_code=full,
+                                     corrected_tiyn=line.amount_tiyn + settled.get(line.id, 0))
 
 
 def settle_adjustments(acts: Sequence[Act], registry: StudentRegistry | None = None) -> dict[int, list[dict]]:
@@ -280,7 +347,7 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
             .where(ActAdjustment.original_line_id.in_(line_ids[i : i + _CHUNK]))
             .group_by(ActAdjustment.original_line_id)).all())
     corrections = reprice_all(rows)
-    headroom, floor = _month_bounds(rows, corrections)
+    headroom, floor = _month_bounds(rows, corrections, settled_elsewhere)
     rows_by_school: dict[int, list] = defaultdict(list)
     for line, original in rows:
         rows_by_school[original.school_id].append((line, original))
@@ -350,7 +417,8 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
     return dict(by_act)
 
 
-def _month_bounds(rows: list, corrections: dict[int, Correction]) -> tuple[dict[int, int], dict[int, int]]:
+def _month_bounds(rows: list, corrections: dict[int, Correction], settled_lines: dict[int, int]
+                  ) -> tuple[dict[int, int], dict[int, int]]:
     """Per original act under a monthly cap: (headroom, floor).
 
     *Headroom*: how much more its month may still be paid — the cap, less what its own lines earned (``amount −
@@ -359,7 +427,9 @@ def _month_bounds(rows: list, corrections: dict[int, Correction]) -> tuple[dict[
     *Floor*: the most its month may be clawed back now (≤ 0) — what the month is due after the corrections,
     ``min(cap, Σ corrected lines)``, less what it was paid and settled. A month paid at its cap, below what its
     lines earned, gives back only what it was paid over what it is now due: a withdrawal found later had been
-    clawed back in full from a month that had been paid far less than its lines anyway."""
+    clawed back in full from a month that had been paid far less than its lines anyway. An excluded line counts
+    in what the month is due once it was topped up (``settled_lines``: what was settled for each line): a top-up
+    not yet paid does not make a claw-back of another line smaller (each line's money stays its own)."""
     caps = {original.id: (original, corrections[line.id].month_cap_tiyn) for line, original in rows
             if corrections[line.id].month_cap_tiyn is not None}
     if not caps:
@@ -379,7 +449,7 @@ def _month_bounds(rows: list, corrections: dict[int, Correction]) -> tuple[dict[
             .where(ActLine.act_id.in_(chunk), ActLine.outcome == "accepted").group_by(ActLine.act_id)).all())
     delta: dict[int, int] = defaultdict(int)
     for line, original in rows:
-        if original.id in caps:
+        if original.id in caps and (line.outcome == "accepted" or int(settled_lines.get(line.id) or 0) > 0):
             delta[original.id] += corrections[line.id].corrected_tiyn - line.amount_tiyn
     headroom, floor = {}, {}
     for act_id, (original, cap) in caps.items():

@@ -173,7 +173,8 @@ def test_claw_back_never_makes_an_act_negative_the_rest_stays_owed(world):
 
 def test_only_accepted_lines_of_the_schools_decided_earlier_months_of_the_year_are_looked_at(world):
     """Which lines today's registry may re-price: never a line of a month not yet decided (its own verification
-    sees the registry), never an excluded line (it earned nothing), never another school's, a later month's or
+    sees the registry), never a line excluded by a rule no registry correction lifts (here the official's: it
+    earned nothing and never will — tests/money/test_topup_corrected.py), never another school's, a later month's or
     one of two academic years before. With the NEDB table, lines of students enrolled at this school since before the
     month and still there are left out in SQL — but not a student who is enrolled only elsewhere now, or came
     back only later, and never a line already adjusted (the registry may have been corrected back)."""

@@ -1,0 +1,154 @@
+"""Top-ups of lines a decided act excluded on registry evidence that has since been corrected in the school's favour.
+
+A line excluded on an accepted or paid act because NEDB (or the licence registry) said so at the time — the student
+not in NEDB, at another school, withdrawn, not registered, enrolled at two schools, in another grade, or the licence
+not covering the month or the level — earned nothing. When the registry is later corrected (the withdrawal was
+entered by mistake, the enrolment date was wrong), the school taught a real child it was never paid for. The act
+stays as it was decided; the line is priced again on today's registries like an accepted one
+(:mod:`app.acts.adjustments`) and what it earns now becomes a top-up on the school's next act, with the cause
+:data:`REGISTRY_CORRECTED_IN_FAVOUR`, the month it belongs to and the evidence (today's NEDB rows and the rule it was
+excluded by then). Only within the settling act's own academic year (a closed year's budget is not paid out of the
+new year's act), once (what was already settled for the line is deducted), and a later correction back claws the
+top-up back.
+
+Never topped up (:data:`LIFTABLE_RULES` leaves them out):
+
+* ``iin_checksum``, ``duplicate_line`` — facts of the act's own lines, which no registry correction changes;
+* ``review_excluded`` — the department official's decision on the line, not a registry's;
+* ``no_business_record``, ``non_education_org``, ``no_licence`` — the school's standing in the business register or
+  a licence record missing: today's answer carries no date, so it is no evidence about a month already decided
+  (neither for a claw-back nor for a top-up);
+* ``over_capacity``, ``over_contracted_places`` — the places of the building and the contract were given out with
+  the act, to the students there longest; a later act does not hand them out again.
+
+A school whose standing today is one of those school-level rules gets no new top-up either: the month would be paid
+on evidence that is missing now.
+
+**Places.** A line that is not paid for its month now — an excluded line never topped up, or an accepted line whose
+claw-back the registry has since corrected back — is paid again only into a free place of that month: the month's
+paid students of the school (lines whose earnings plus everything settled for them are above zero) stay within the
+design capacity and, under a contract, within the places of the line's level — the limits the verification decides
+``over_capacity`` and ``over_contracted_places`` by. Free places go first to the lines the act had accepted (they
+held the place when it was decided), then as the verification gives them: to the students at the school longest
+in NEDB, then by IIN. A place freed by a claw-back counts once that claw-back is settled: until then the month could
+be paid for more students than it has places. A line with no free place gets no top-up and nothing is recorded for
+it now; it stays excluded on its act, with its rule, and is looked at again with every settlement. The month's
+contract cap is kept by :func:`app.acts.adjustments.settle` (``month_cap_tiyn``), as for every top-up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, exists, func, or_, select
+
+from app.acts.models import ActAdjustment, ActLine
+from app.extensions import db
+from app.people.models import Organisation
+from app.registry.models import NedbEnrollment
+
+#: Exclusions a registry correction may lift: each rests on dated registry evidence about the line's month
+#: (NEDB's enrolments, the licences' dates and levels). See the module's docstring for those never lifted.
+LIFTABLE_RULES = ("not_in_nedb", "other_school", "withdrawn", "not_registered", "double_enrolment", "grade_mismatch",
+                  "licence_expired", "level_not_covered")
+#: School-level exclusions whose evidence carries no date (the business register's standing, a licence record
+#: missing): while one stands today, no line of the school is topped up.
+UNDATED_SCHOOL_RULES = ("no_business_record", "non_education_org", "no_licence")
+#: Cause of a top-up of a line excluded on a decided act, now confirmed by the corrected registry.
+REGISTRY_CORRECTED_IN_FAVOUR = "registry_corrected_in_favour"
+TITLE = _l("Excluded line confirmed by the corrected registry")
+
+_CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
+_LEVEL = case((ActLine.grade <= 4, "primary"), (ActLine.grade <= 9, "basic"), else_="secondary")
+CAPACITY = "capacity"  # the pool of every level: the design capacity
+
+
+def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None):
+    """Which excluded lines of the decided acts come back: those excluded by a :data:`LIFTABLE_RULES` rule, of
+    months from ``top_up_from`` (the settling acts' academic year) — or of any month looked back at once a top-up
+    was settled for them (a correction back claws it back, as far back as claw-backs reach).
+
+    ``month_ends`` (the NEDB table is the registry: each month looked back at → its last day): only the lines
+    NEDB now has at the school on a day of their month come back — nothing else can earn anything — beside those
+    already adjusted."""
+    adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
+    clause = and_(ActLine.outcome == "excluded", ActLine.rule_code.in_(LIFTABLE_RULES),
+                  or_(ActLine.period >= top_up_from, adjusted))
+    if month_ends is None:
+        return clause
+    if not month_ends:
+        return and_(clause, adjusted)
+    month_end = case(month_ends, value=ActLine.period)
+    here_in_month = exists(
+        select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
+        .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == ActLine.iin,
+               NedbEnrollment.enrolled_on <= month_end,
+               or_(NedbEnrollment.withdrawn_on.is_(None),
+                   and_(NedbEnrollment.withdrawn_on > ActLine.period,
+                        NedbEnrollment.withdrawn_on > NedbEnrollment.enrolled_on))))
+    return and_(clause, or_(adjusted, here_in_month))
+
+
+def settled_for(line_ids: Sequence[int]) -> dict[int, int]:
+    """What adjustments have settled for these lines so far (the settling acts' own were just removed)."""
+    found: dict[int, int] = {}
+    ids = list(line_ids)
+    for i in range(0, len(ids), _CHUNK):
+        found.update((line_id, int(total or 0)) for line_id, total in db.session.execute(
+            select(ActAdjustment.original_line_id, func.sum(ActAdjustment.amount_tiyn))
+            .where(ActAdjustment.original_line_id.in_(ids[i : i + _CHUNK]))
+            .group_by(ActAdjustment.original_line_id)))
+    return found
+
+
+def paid_places(act_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    """Per decided act (a school's month) and pool — :data:`CAPACITY` and each level — its students paid for now:
+    lines whose earnings plus everything settled for them are above zero (an excluded line topped up takes a place;
+    an accepted line clawed back in full gives its place up)."""
+    ids = sorted(set(act_ids))
+    settled = (select(func.coalesce(func.sum(ActAdjustment.amount_tiyn), 0))
+               .where(ActAdjustment.original_line_id == ActLine.id).scalar_subquery())
+    found: dict[tuple[int, str], int] = defaultdict(int)
+    for i in range(0, len(ids), _CHUNK):
+        for act_id, level, count in db.session.execute(
+                select(ActLine.act_id, _LEVEL, func.count(ActLine.id))
+                .where(ActLine.act_id.in_(ids[i : i + _CHUNK]), ActLine.amount_tiyn + settled > 0)
+                .group_by(ActLine.act_id, _LEVEL)):
+            found[(act_id, level)] += int(count)
+            found[(act_id, CAPACITY)] += int(count)
+    return found
+
+
+class Places:
+    """The free places of the decided months, handed out line by line (see the module's docstring)."""
+
+    def __init__(self, limits: dict[int, dict[str, int]], taken: dict[tuple[int, str], int]):
+        #: per original act: pool → places (the design capacity, the contract's places per level)
+        self._limits = limits
+        self._taken = dict(taken)
+
+    def take(self, act_id: int, level: str) -> str | None:
+        """Takes a place of the act's month for a student of ``level``; None when it was free, else the rule that
+        has no place left (``over_contracted_places`` decided before ``over_capacity``, as the verification)."""
+        limits = self._limits.get(act_id, {})
+        for pool, rule in ((level, "over_contracted_places"), (CAPACITY, "over_capacity")):
+            if pool in limits and self._taken.get((act_id, pool), 0) >= limits[pool]:
+                return rule
+        for pool in (level, CAPACITY):
+            self._taken[(act_id, pool)] = self._taken.get((act_id, pool), 0) + 1
+        return None
+
+
+def month_limits(design_capacity: int | None, places_by_level) -> dict[str, int]:
+    """The place limits of a month under its terms: the design capacity and the contract's places per level."""
+    limits = dict(places_by_level or ())
+    if design_capacity is not None:
+        limits[CAPACITY] = design_capacity
+    return limits
+
+
+__all__ = ["CAPACITY", "LIFTABLE_RULES", "REGISTRY_CORRECTED_IN_FAVOUR", "TITLE", "UNDATED_SCHOOL_RULES", "Places",
+           "excluded_lines_clause", "month_limits", "paid_places", "settled_for"]
