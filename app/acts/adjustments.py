@@ -181,8 +181,9 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
 
     Lines excluded by a rule a registry correction may lift come back too, within the top-up window
     (:func:`app.acts.topups.excluded_lines_clause`: the settling acts' academic year, or once adjusted); with the
-    NEDB table only those NEDB now has at the school in their month."""
-    top_up_from = min(_year_start(a.period) for a in acts)
+    NEDB table only those NEDB now has at the school in their month. Not before NEDB's academic year: its grades are
+    today's, so a line never paid of an earlier year cannot be checked (the repricing gives it nothing)."""
+    top_up_from = max(min(_year_start(a.period) for a in acts), _registry_year_start())
     accepted = ActLine.outcome == "accepted"
     if getattr(registry, "table_name", None) != NedbEnrollment.__tablename__:
         query = decided_lines_query(acts, or_(accepted, excluded_lines_clause(top_up_from, None)))

@@ -72,8 +72,9 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
     was settled for them (a correction back claws it back, as far back as claw-backs reach).
 
     ``month_ends`` (the NEDB table is the registry: each month looked back at → its last day): only the lines
-    NEDB now has at the school on a day of their month come back — nothing else can earn anything — beside those
-    already adjusted."""
+    NEDB now has at the school on a day of their month in the grade they claim come back — nothing else can earn
+    anything (the repricing's ``grade_mismatch``: ``top_up_from`` is never before NEDB's academic year) — beside
+    those already adjusted."""
     adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
     clause = and_(ActLine.outcome == "excluded", ActLine.rule_code.in_(LIFTABLE_RULES),
                   or_(ActLine.period >= top_up_from, adjusted))
@@ -85,7 +86,7 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
     here_in_month = exists(
         select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
         .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == ActLine.iin,
-               NedbEnrollment.enrolled_on <= month_end,
+               NedbEnrollment.grade == ActLine.grade, NedbEnrollment.enrolled_on <= month_end,
                or_(NedbEnrollment.withdrawn_on.is_(None),
                    and_(NedbEnrollment.withdrawn_on > ActLine.period,
                         NedbEnrollment.withdrawn_on > NedbEnrollment.enrolled_on))))

@@ -209,3 +209,34 @@ def test_top_ups_stay_within_the_acts_academic_year(country):
     november = _next_act(country, school)
     assert [ln.iin for ln, _act in _candidate_lines([november], student_registry())] == [september_child]
     assert _settled(november) == {september_child: (REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT)}
+
+
+def test_a_grade_nedb_corrects_to_the_claimed_one_is_topped_up_and_only_then(country):
+    """Two lines excluded as ``grade_mismatch``: NEDB corrects one pupil's grade to the one the act claimed — paid;
+    the other still differs — it does not even come back to be priced."""
+    school = country.school()
+    corrected, still_wrong = iin(841), iin(842)
+    country.enrol(corrected, school.bin, grade=3)
+    country.enrol(still_wrong, school.bin, grade=4)
+    _paid(country, school, [(corrected, 3, "grade_mismatch"), (still_wrong, 3, "grade_mismatch")])
+    november = _next_act(country, school)
+    assert [ln.iin for ln, _act in _candidate_lines([november], student_registry())] == [corrected]
+    assert _settled(november) == {corrected: (REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT)}
+
+
+def test_a_school_whose_business_record_is_missing_today_gets_no_new_top_up(country):
+    """The business register's standing carries no date: a school liquidated now keeps what its months were paid
+    (tests/money/test_settle.py), and is paid nothing more for them on today's missing evidence."""
+    school = country.school(registered=False)
+    country.licence(school)
+    record = country.business(school)
+    child = iin(851)
+    country.enrol(child, school.bin, grade=3)
+    _paid(country, school, [(child, 3, "withdrawn")])
+    november = _next_act(country, school)
+    record.status = "liquidated"
+    db.session.flush()
+    assert _settled(november) == {}
+    record.status = "active"
+    db.session.flush()
+    assert _settled(november) == {child: (REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT)}
