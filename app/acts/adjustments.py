@@ -38,10 +38,8 @@ from app.acts.rules import LEVEL_GRADES, grades_for_levels, level_for_grade
 from app.acts.topups import (
     REGISTRY_CORRECTED_IN_FAVOUR,
     UNDATED_SCHOOL_RULES,
-    Places,
     excluded_lines_clause,
-    month_limits,
-    paid_places,
+    keep_within_places,
     settled_for,
 )
 from app.acts.topups import TITLE as TOP_UP_TITLE
@@ -283,36 +281,10 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
             if line.outcome == "excluded" and found[line.id].corrected_tiyn > 0:
                 found[line.id] = replace(found[line.id], rule_code=REGISTRY_CORRECTED_IN_FAVOUR,
                                          evidence=found[line.id].evidence | {"excluded_as": line.rule_code})
-        _keep_within_places(rows, found, settled, contexts, enrolments)
+        keep_within_places(rows, found, settled, contexts, enrolments)
         return found
 
     return reprice_all
-
-
-def _keep_within_places(rows: list, found: dict[int, Correction], settled: dict[int, int], contexts: dict,
-                        enrolments: dict) -> None:
-    """A line unpaid for its month now that would be paid again takes a free place of that month, or is priced at
-    what it has — nothing owed (:mod:`app.acts.topups`, "Places"): the lines the act accepted first, then the
-    students at the school longest in NEDB, then by IIN."""
-    waiting = [(line, original) for line, original in rows
-               if line.amount_tiyn + settled.get(line.id, 0) <= 0 and found[line.id].corrected_tiyn > 0]
-    limits = {original.id: month_limits(contexts[original.id].terms.design_capacity,
-                                        contexts[original.id].terms.places_by_level) for _, original in waiting}
-    limits = {act_id: pools for act_id, pools in limits.items() if pools}
-    if not limits:
-        return
-    places = Places(limits, paid_places(limits))
-
-    def here_since(line, original) -> date:
-        return min((e.enrolled_on for e in enrolments.get(line.iin, []) if e.school_bin == original.school.bin),
-                   default=date.max)
-
-    waiting.sort(key=lambda r: (r[1].id, r[0].outcome != "accepted", here_since(*r), r[0].iin, r[0].line_no))
-    for line, original in waiting:
-        full = places.take(original.id, level_for_grade(line.grade))
-        if full:
-            found[line.id] = replace(found[line.id], rule_code=full,
-                                     corrected_tiyn=line.amount_tiyn + settled.get(line.id, 0))
 
 
 def settle_adjustments(acts: Sequence[Act], registry: StudentRegistry | None = None) -> dict[int, list[dict]]:

@@ -40,12 +40,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from app.acts.models import ActAdjustment, ActLine
+from app.acts.rules import level_for_grade
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.models import NedbEnrollment
@@ -151,5 +153,33 @@ def month_limits(design_capacity: int | None, places_by_level) -> dict[str, int]
     return limits
 
 
+def keep_within_places(rows: list, found: dict, settled: dict[int, int], contexts: dict, enrolments: dict) -> None:
+    """The schools' repricing (``found``: line id → Correction) kept within the months' places: a line unpaid for
+    its month now (its earnings plus ``settled`` ≤ 0) that would be paid again takes a free place of that month, or
+    is priced at what it has — nothing owed, with the rule that has no place left. Places go to the lines the act
+    accepted first, then to the students at the school longest in NEDB (``enrolments``: today's rows per IIN), then
+    by IIN. ``contexts``: the original acts' verification contexts (their terms give the limits)."""
+    waiting = [(line, original) for line, original in rows
+               if line.amount_tiyn + settled.get(line.id, 0) <= 0 and found[line.id].corrected_tiyn > 0]
+    limits = {original.id: month_limits(contexts[original.id].terms.design_capacity,
+                                        contexts[original.id].terms.places_by_level) for _, original in waiting}
+    limits = {act_id: pools for act_id, pools in limits.items() if pools}
+    if not limits:
+        return
+    places = Places(limits, paid_places(limits))
+
+    def here_since(line, original) -> date:
+        ctx = contexts[original.id]
+        return min((e.enrolled_on for e in enrolments.get(line.iin, [])
+                    if e.school_bin == ctx.school_bin and e.active_during(ctx.start, ctx.end)), default=date.max)
+
+    waiting.sort(key=lambda r: (r[1].id, r[0].outcome != "accepted", here_since(*r), r[0].iin, r[0].line_no))
+    for line, original in waiting:
+        full = places.take(original.id, level_for_grade(line.grade))
+        if full:
+            found[line.id] = replace(found[line.id], rule_code=full,
+                                     corrected_tiyn=line.amount_tiyn + settled.get(line.id, 0))
+
+
 __all__ = ["CAPACITY", "LIFTABLE_RULES", "REGISTRY_CORRECTED_IN_FAVOUR", "TITLE", "UNDATED_SCHOOL_RULES", "Places",
-           "excluded_lines_clause", "month_limits", "paid_places", "settled_for"]
+           "excluded_lines_clause", "keep_within_places", "month_limits", "paid_places", "settled_for"]
