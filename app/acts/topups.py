@@ -47,7 +47,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from app.acts.models import ActAdjustment, ActLine
-from app.acts.rules import level_for_grade
+from app.acts.rules import LEVEL_GRADES, level_for_grade
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.models import NedbEnrollment
@@ -146,8 +146,11 @@ class Places:
 
 
 def month_limits(design_capacity: int | None, places_by_level) -> dict[str, int]:
-    """The place limits of a month under its terms: the design capacity and the contract's places per level."""
-    limits = dict(places_by_level or ())
+    """The place limits of a month under its terms: the design capacity and the contract's places per level — a
+    level the contract gives no places has none, as in the verification (so a line excluded as
+    ``level_not_covered`` because the contract has no place of its level is never paid, whatever the licence)."""
+    limits = {level: 0 for level in LEVEL_GRADES} if places_by_level is not None else {}
+    limits.update(dict(places_by_level or ()))
     if design_capacity is not None:
         limits[CAPACITY] = design_capacity
     return limits

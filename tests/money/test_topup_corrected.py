@@ -183,13 +183,15 @@ def test_a_top_up_keeps_the_contracts_places_per_level_and_its_monthly_cap(count
     within what the month's cap has left — the second primary pupil is not: the level's one place is paid for."""
     cap = {"value": 10 * AMOUNT}
     monkeypatch.setattr(terms, "_providers", [lambda act: ActTerms(
-        places_by_level=(("primary", 1), ("basic", 5), ("secondary", 0)), amount_cap_tiyn=cap["value"])])
+        places_by_level=(("primary", 1), ("basic", 5)), amount_cap_tiyn=cap["value"])])
     school = country.school()
-    paid, primary, basic = iin(821), iin(822), iin(823)
+    paid, primary, basic, senior = iin(821), iin(822), iin(823), iin(824)
     country.enrol(paid, school.bin, grade=3)
     country.enrol(primary, school.bin, grade=2)
     country.enrol(basic, school.bin, grade=6)
-    _paid(country, school, [(paid, 3, None), (primary, 2, "other_school"), (basic, 6, "other_school")])
+    country.enrol(senior, school.bin, grade=10)  # the contract gives secondary no place at all
+    _paid(country, school, [(paid, 3, None), (primary, 2, "other_school"), (basic, 6, "other_school"),
+                            (senior, 10, "level_not_covered")])
     november = _next_act(country, school)
     assert _settled(november) == {basic: (REGISTRY_CORRECTED_IN_FAVOUR, NORMS["basic"])}
 
