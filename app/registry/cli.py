@@ -90,7 +90,7 @@ def register_registry_cli(app: Flask) -> None:
         one month of submitted acts with anomalies and near-misses at known rates, and the ground truth."""
         from flask import current_app
 
-        from app.registry.synthetic import CountrySpec, generate_country
+        from app.registry.synthetic import CountrySpec, decided_acts_held, generate_country
 
         try:
             month = date.fromisoformat(f"{period}-01")
@@ -109,6 +109,18 @@ def register_registry_cli(app: Flask) -> None:
                 spec.set_rate(name.strip(), share)
             except ValueError as err:
                 raise click.BadParameter(str(err), param_hint="--rate") from None
+        from sqlalchemy import inspect
+
+        if not inspect(db.engine).has_table("act"):
+            raise click.ClickException("The database has no tables yet: run `flask db upgrade` on it first.")
+        decided = decided_acts_held()
+        if decided:
+            # Hundreds of fictitious schools with accounts, licences and NEDB rows would sit beside the real ones:
+            # open-acts would open acts for them and the month-wide pass verify them.
+            raise click.ClickException(
+                f"This database holds {decided} accepted or paid act(s): generate-country writes a fictitious "
+                "country (schools with accounts, licences, NEDB rows, acts) into the database it runs on. Run it "
+                "on a database of its own, e.g. DATABASE_URL=sqlite:///instance/country.db.")
         truth = truth or Path(current_app.instance_path) / f"country-truth-{seed}.csv"
         with click.progressbar(length=100, label="Generating country") as bar:
             state = {"done": 0}

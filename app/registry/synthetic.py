@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app import clock
 from app.acts.models import Act, StudentNorm
@@ -240,6 +240,12 @@ def _name_variant(name: str) -> str:
     """The same name as a careless keyboard writes it: upper case, doubled space, a Kazakh letter for its
     Russian stand-in (rules.normalise_name makes them equal)."""
     return "  ".join(name.upper().split()).replace("Н", "Ң", 1).replace("И", "І", 1)
+
+
+def decided_acts_held() -> int:
+    """Acts accepted or paid in the current database: a database with real decisions is no place for a
+    fictitious country (``flask generate-country`` refuses it)."""
+    return db.session.scalar(select(func.count(Act.id)).where(Act.status.in_(("accepted", "paid")))) or 0
 
 
 def generate_country(spec: CountrySpec, truth_path: Path,
