@@ -71,8 +71,43 @@ def _ecma_pattern_keyword(validator, pattern, instance, schema):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-#: Draft 2020-12 with ``pattern`` matched by RE2 (:func:`pattern_re`): every form and API payload is checked by it.
-FormValidator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern_keyword})
+def _canonical(value: Any) -> Any:
+    """A hashable stand-in for a JSON value that is equal where JSON Schema's equality says so: 1 and 1.0 are one
+    number, ``true`` is not 1, objects are equal whatever their key order."""
+    if isinstance(value, bool) or value is None:
+        return ("literal", value)
+    if isinstance(value, int | float):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("string", value)
+    if isinstance(value, list):
+        return ("array", tuple(_canonical(item) for item in value))
+    if isinstance(value, dict):
+        return ("object", frozenset((key, _canonical(item)) for key, item in value.items()))
+    return ("other", repr(value))
+
+
+def _unique_items_keyword(validator, unique, instance, schema):
+    """``uniqueItems`` in time linear in the rows: jsonschema compares every pair of objects (its items cannot be
+    sorted), and a table of 4,000 rows — one month's act of a big school — held a worker for 38 s on each submit."""
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen: set = set()
+    for item in instance:
+        try:
+            key = _canonical(item)
+        except RecursionError:
+            key = None  # nested past Python's limit: no answer of a form is; refused as not unique
+        if key is None or key in seen:
+            yield ValidationError(f"the array has non-unique elements ({len(instance)} items)")
+            return
+        seen.add(key)
+
+
+#: Draft 2020-12 with ``pattern`` matched by RE2 (:func:`pattern_re`) and ``uniqueItems`` in linear time: every form
+#: and API payload is checked by it.
+FormValidator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern_keyword,
+                                                         "uniqueItems": _unique_items_keyword})
 #: What a form's ``$ref`` may reach: nothing outside the form itself. Without a registry jsonschema falls back to
 #: fetching any URI it is given (``http://…``, ``file:///…``) with no timeout, whenever a form is checked — a
 #: process owner's form made the server send requests and read local files (and a silent address hung it).
@@ -585,7 +620,13 @@ def _never_valid_problems(field: dict, entry: dict, where: str) -> list[tuple[st
     if "default" in field:
         checked = {k: v for k, v in field.items() if k not in ("default", "title", "description")}
         try:
-            valid = validators.validator_for(checked)(checked).is_valid(field["default"])
+            # The forms' own validator: RE2 patterns and no references outside the form. jsonschema's default one
+            # matched a ``pattern`` with Python's backtracking re (``^(a+)+$`` against a default of 30 a's and a
+            # "!" held the worker for a minute) and fetched any ``$ref`` URL — from the live preview, which an
+            # auditor may use, on every keystroke. ``patternProperties`` (refused above) would still be matched
+            # by Python's re: such a default is not checked.
+            valid = _has_key(checked, "patternProperties") or FormValidator(
+                checked, registry=_NOTHING_OUTSIDE).is_valid(field["default"])
         except Exception:  # noqa: BLE001 - an unreadable schema is the JSON Schema check's to report
             valid = True
         if not valid:
@@ -599,6 +640,20 @@ def _never_valid_problems(field: dict, entry: dict, where: str) -> list[tuple[st
                 found.append(("ui", _('UI schema: "ui:enumNames" of %(name)s names the value %(value)s, which the '
                                       "field does not offer.", name=where, value=json.dumps(value)[:60])))
     return found
+
+
+def _has_key(node: Any, key: str) -> bool:
+    """Whether ``key`` is a key of ``node`` or of any object inside it (walked without recursion)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if key in item:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _ui_entry_problems(entry: dict, where: str) -> list[str]:
