@@ -11,6 +11,7 @@ from app.engine.handlers import TaskContext, TaskHandler, subject_panel, task_ha
 from app.engine.operators import operator
 from app.extensions import db
 from app.instruments import instrument_of
+from app.people.roles import Role
 
 
 def act_confirm_names(act: Act) -> dict:
@@ -70,6 +71,7 @@ class SubmitAct(TaskHandler):
 @task_handler("acts/decide")
 class DecideAct(TaskHandler):
     template = "acts/_decide_panel.html"
+    roles = frozenset({Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value})
 
     def context(self, ctx: TaskContext) -> dict:
         return _read_only(ctx)

@@ -28,6 +28,11 @@ class TaskHandler:
     """Default behaviour: no prefill, no extra page content, form data goes into workflow data."""
 
     template: str | None = None
+    #: The roles that may take this step (empty: whoever its lane names). A step that decides or moves money names
+    #: them: the lane a process owner draws it in is checked when the model is published, and the person's role
+    #: again when the step is completed — otherwise a version with "Pay act" in the school's lane let a school
+    #: accountant pay the school's own act.
+    roles: frozenset[str] = frozenset()
 
     def prefill(self, ctx: TaskContext) -> dict:
         return {}
@@ -89,6 +94,14 @@ def task_handler(handler_id: str):
         return cls
 
     return decorate
+
+
+def roles_named(roles: frozenset[str]) -> str:
+    """The roles as the diagrams name their lanes ("Department official, Department head"), for a message."""
+    from app.engine.lanes import known_lanes
+
+    names = {role: lane for lane, role in known_lanes().items()}
+    return ", ".join(sorted(names.get(role, role) for role in roles))
 
 
 def get_handler(handler_id: str | None) -> TaskHandler | None:

@@ -49,7 +49,7 @@ from app.engine.forms import (
     validate,
     with_task_data_options,
 )
-from app.engine.handlers import TaskContext, get_handler
+from app.engine.handlers import TaskContext, get_handler, roles_named
 from app.engine.isolation import scripts_within
 from app.engine.lanes import role_for_lane
 from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
@@ -752,6 +752,13 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
 
         raise ConflictError(_("This step is no longer waiting for input."))
     handler = get_handler(task.handler)
+    if handler is not None and handler.roles and getattr(actor, "role", None) not in handler.roles:
+        # A version whose lane gives the step to another role (published before the lanes were checked against
+        # the step): nobody else decides or pays, whatever the diagram says.
+        from flask_babel import gettext as _
+
+        raise DomainRefused(_("This step can be taken only by: %(roles)s. Ask the process owner to correct the "
+                              "process model.", roles=roles_named(handler.roles)))
     now = clock.now()
 
     def step() -> None:

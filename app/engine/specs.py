@@ -26,7 +26,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine.errors import ModelInvalid, ModelProblem
 from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, with_task_data_options
-from app.engine.handlers import get_handler
+from app.engine.handlers import get_handler, roles_named
 from app.engine.lanes import role_for_lane
 from app.engine.model_lint import (
     broken_flow_ends,
@@ -438,9 +438,15 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                                                                                        where):
                     form_problems = _form_shape(files, schema_file, ui_file)
                 problems += form_problems
-                if get_handler(props.get("taskHandler")) is None:
+                handler = get_handler(props.get("taskHandler"))
+                if handler is None:
                     problems.append(ModelProblem(
                         filename, _("Unknown task handler %(name)s", name=repr(props.get("taskHandler"))), *where))
+                elif handler.roles and (role_for_lane(ts.lane) or lane_role) not in handler.roles:
+                    problems.append(ModelProblem(filename, _(
+                        "The step %(handler)s can be performed only by: %(roles)s. Draw it in the lane of one of "
+                        "these roles.", handler=repr(props.get("taskHandler")), roles=roles_named(handler.roles)),
+                        *where))
             if isinstance(ts, ServiceTask):
                 op = get_operator(ts.operation_name)
                 if op is None and not ts.operation_name:

@@ -7,11 +7,13 @@ from flask_babel import gettext as _
 from app.acts.handlers import act_confirm_names, act_of
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.payments.operations import payee_iban, register_payment
+from app.people.roles import Role
 
 
 @task_handler("payments/pay")
 class PayAct(TaskHandler):
     template = "payments/_pay_panel.html"
+    roles = frozenset({Role.OPERATOR.value})
 
     def context(self, ctx: TaskContext) -> dict:
         act = act_of(ctx)
