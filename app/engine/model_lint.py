@@ -19,6 +19,7 @@ import re
 from flask_babel import gettext as _
 from lxml import etree
 
+from app.engine.decisions import input_marks_replaced
 from app.engine.errors import ModelProblem
 from app.engine.scripting import check_script
 from app.engine.xml import ALLOWED_NAMESPACES
@@ -592,25 +593,6 @@ def engine_problem(err, trees: dict, default_file: str) -> ModelProblem:
 # --------------------------------------------------------------------------------------------------
 # Decision tables: every cell is a Python expression the sandbox must accept (as scripts are)
 
-def _input_marks_replaced(text: str, replacement: str) -> str:
-    """``text`` with every ``?`` outside quotes replaced, in one pass from the end: a ``?`` is outside quotes when
-    an even number of quote characters (``'`` or ``"``) follows it. The look-ahead regex that said the same
-    rescanned the rest of the cell for every ``?`` (a cell of 20,000 of them and a quote held the model check for
-    18 s, and it grew with the square of the cell)."""
-    if "?" not in text:
-        return text
-    parts: list[str] = []
-    quotes_after = 0
-    for char in reversed(text):
-        if char == "?" and quotes_after % 2 == 0:
-            parts.append(replacement)
-            continue
-        if char in "'\"":
-            quotes_after += 1
-        parts.append(char)
-    return "".join(reversed(parts))
-
-
 def dmn_problems(trees: dict) -> list[ModelProblem]:
     """Input expressions, input entries and output entries of every decision table, checked by the same
     RestrictedPython rules as scripts and conditions (an entry is compared with its input the way the
@@ -760,7 +742,7 @@ def _call_problems(source: str) -> list[str]:
 
 
 def _entry(filename: str, el, rule, input_expr: str, text: str) -> list[ModelProblem]:
-    substituted = _input_marks_replaced(text, "dmninputexpr")
+    substituted = input_marks_replaced(text, "dmninputexpr")
     if "dmninputexpr" in substituted:
         return _cell(filename, el, substituted.replace("dmninputexpr", "(" + input_expr + ")"), rule)
     feel = _feel_reading(text)
@@ -873,7 +855,7 @@ def _interval(text: str):
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     try:
-        node = ast.parse("dmninputexpr " + text if "?" not in text else _input_marks_replaced(text, "dmninputexpr"),
+        node = ast.parse("dmninputexpr " + text if "?" not in text else input_marks_replaced(text, "dmninputexpr"),
                          mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None

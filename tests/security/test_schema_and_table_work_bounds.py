@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 
 import pytest
 
@@ -38,10 +39,12 @@ def _within(seconds: float, work):
         except Exception as err:  # noqa: BLE001 - reported by the assertion below
             errors.append(err)
 
+    started = time.monotonic()
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
     worker.join(seconds)
-    assert not worker.is_alive(), f"the check did not finish in {seconds} s"
+    # A regex holds the GIL for as long as it runs: the join then returns only when it ends, so the time is checked too.
+    assert not worker.is_alive() and time.monotonic() - started < seconds, f"the check did not finish in {seconds} s"
     assert not errors, errors
     return answers[0]
 
@@ -207,3 +210,38 @@ def test_a_crafted_decision_table_cell_is_checked_in_linear_time(world, cell):
 def test_decision_table_cells_read_as_before(world, cell, words):
     found = [p.message for p in validate_files(_table(cell))[1] if p.element_id == "r1"]
     assert (words in " | ".join(found)) if words else not found, found
+
+
+class _Engine:
+    """What ``DMNEngine.evaluate`` asks of the script engine, evaluated as the engine would for these cells."""
+
+    def __init__(self):
+        self.evaluated: list[str] = []
+
+    def evaluate(self, task, expression, external_context=None):
+        self.evaluated.append(expression)
+        return True
+
+    def validate(self, expression):
+        compile(expression, "<cell>", "eval")
+
+
+def test_a_cell_that_passes_the_checks_is_evaluated_in_linear_time(world):
+    """``> 1 # ??…?'``: valid Python (the marks are a comment), so the model publishes; the library's regex then
+    rescanned the cell for each mark at every evaluation (10 s at 10,000)."""
+    from types import SimpleNamespace
+
+    from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+
+    import app.engine.runtime  # noqa: F401 - installs the engine's decision-table behaviour
+
+    cell = "> 1 # " + "?" * 20_000 + "'"
+    assert not [p for p in validate_files(_table(cell))[1] if p.element_id == "r1"]
+    engine = _Engine()
+    task = SimpleNamespace(workflow=SimpleNamespace(script_engine=engine))
+    table = DMNEngine.__new__(DMNEngine)
+    assert _within(8, lambda: table.evaluate("age", cell, task)) is True
+    assert engine.evaluated == ["age" + cell]
+    engine.evaluated.clear()
+    assert table.evaluate("age", "18 <= ? < 'a?' and ? != \"?\"", task) is True
+    assert engine.evaluated == ["age", "18 <= dmninputexpr < 'a?' and dmninputexpr != \"?\""]
