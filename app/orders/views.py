@@ -14,12 +14,12 @@ from app import clock
 from app.applications.models import Application
 from app.applications.operations import start_application
 from app.engine.errors import DomainRefused, EngineError
-from app.engine.models import HumanTask
+from app.engine.models import HumanTask, ProcessInstance
 from app.extensions import db
 from app.instruments import SCHOOLS, instrument_of, instruments
 from app.orders.models import LEVELS, LOCALITIES, StateOrder
 from app.orders.operations import allocated_tiyn, place_order
-from app.people.access import scope_clause
+from app.people.access import can_see, scope_clause
 from app.people.roles import Role, Scope
 from app.user_input import is_ascii_digits
 
@@ -148,9 +148,12 @@ def show(order_id: int):
     instrument = instrument_of(order)
     can_apply = (current_user.role == instrument.accountant_role and order.window_is_open(clock.today())
                  and current_user.region_id == order.region_id)
+    # The order's process runs in the department: a school sees the order, not that process — no link to a 404
+    instance = db.session.get(ProcessInstance, order.instance_id) if order.instance_id else None
+    shows_instance = instance is not None and can_see(current_user, instance.region_id, instance.organisation_id)
     return render_template("orders/show.html", order=order, applications=applications, can_apply=can_apply,
                            levels=LEVELS, localities=LOCALITIES, allocated=allocated_tiyn(order),
-                           instrument=instrument)
+                           instrument=instrument, shows_instance=shows_instance)
 
 
 @bp.route("/orders/<int:order_id>/apply", methods=["POST"])

@@ -90,3 +90,17 @@ def test_the_contract_page_shows_when_its_process_next_acts_by_itself(world, bro
     instance.next_timer_at = None
     db.session.commit()
     assert 'id="next-timer"' not in browser("accountant4").get(f"/contracts/{contract.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("username, links", [("accountant4", False), ("director4", False),
+                                             ("official_shymkent", True), ("operator", True)])
+def test_an_order_links_its_process_only_for_those_who_may_open_it(world, browser, username, links):
+    """Users probe: a school accountant on an order's page followed "Process instance and history" to a 404 — the
+    order's process runs in the department, which the school does not see."""
+    order, _application, _contract = _shymkent()
+    assert order.instance_id
+    person = browser(username)
+    page = person.get(f"/orders/{order.id}").get_data(as_text=True)
+    href = f'href="/instances/{order.instance_id}"'
+    assert (href in page) is links
+    assert person.get(f"/instances/{order.instance_id}").status_code == (200 if links else 404)
