@@ -119,8 +119,11 @@ def to_xlsx(act: Act, lines, totals: bool = False) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(act.period_label)
     ws.append(header())
+    from openpyxl.cell import WriteOnlyCell
+
     for row in export_rows(act, lines) + (total_rows(act, lines) if totals else []):
-        row[-1] = Decimal(row[-1])
+        row[-1] = WriteOnlyCell(ws, value=Decimal(row[-1]))
+        row[-1].number_format = "#,##0.00"  # tenge: grouped, two decimals, in the reader's own separators
         ws.append(row)
     buffer = io.BytesIO()
     wb.save(buffer)

@@ -145,6 +145,7 @@ COLUMNS = [
     ("payable_tiyn", _l("Payable")), ("paid_tiyn", _l("Paid")), ("outstanding_tiyn", _l("Outstanding")),
 ]
 COUNTS = ("acts", "lines")
+MONEY_FORMAT = "#,##0.00"
 
 
 def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name,
@@ -153,8 +154,10 @@ def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name,
     ``schools``: the schools' instrument (its claims are the schools'; a dormitory's are not)."""
     rule_codes = list(rules)
     labels = [_l("Claimed") if key == "claimed_tiyn" and not schools else label for key, label in COLUMNS]
-    header = [str(_l("Region"))] + [str(label) for label in labels] + [
-        f"{_l('Withheld')}: {rules[code].title} ({code})" for code in rule_codes]
+    # money columns say their unit, as the act lines' "Amount, ₸" does: a bare 2811800 could be tenge or tiyn
+    header = [str(_l("Region"))] + [str(label) if key in COUNTS else f"{label}, ₸"
+                                    for (key, _), label in zip(COLUMNS, labels, strict=True)] + [
+        f"{_l('Withheld')}: {rules[code].title} ({code}), ₸" for code in rule_codes]
     body = []
     for r in [*rows, total]:
         values = r.as_dict()
@@ -175,12 +178,19 @@ def to_csv(header: list[str], body: list[list]) -> bytes:
 
 def to_xlsx(header: list[str], body: list[list], sheet: str) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
     ws.append([safe_cell(h) for h in header])
     for row in body:
-        ws.append(row)
+        cells = []
+        for value in row:
+            if isinstance(value, Decimal):  # tenge: grouped, two decimals, shown in the reader's own separators
+                value = WriteOnlyCell(ws, value=value)
+                value.number_format = MONEY_FORMAT
+            cells.append(value)
+        ws.append(cells)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

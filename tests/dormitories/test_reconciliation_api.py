@@ -24,7 +24,7 @@ def test_the_api_reconciles_the_funding_instrument_asked_for_and_refuses_an_unkn
     assert dorm["total"]["claimed_tiyn"] > 0 and dorm["total"] != schools["total"]
     rows = list(csv_module.reader(io_module.StringIO(operator.get(
         f"/reports/reconciliation.csv?period={month:%Y-%m}&instrument=dormitory").get_data().decode("utf-8-sig"))))
-    claimed = rows[0].index("Claimed")
+    claimed = rows[0].index("Claimed, ₸")
     assert "Claimed by schools" not in rows[0]
     assert D(rows[-1][claimed]) * 100 == dorm["total"]["claimed_tiyn"]
     refused = operator.get(f"/api/v1/reconciliation?period={month:%Y-%m}&instrument=zzz")

@@ -198,3 +198,24 @@ def test_downloads_neutralise_formula_starts():
         assert safe_cell(f"{start}SUM(A1)") == f"'{start}SUM(A1)"
     assert safe_cell("Астана") == "Астана" and safe_cell(12) == 12
 
+
+
+def test_the_downloads_say_their_money_is_tenge_and_the_spreadsheet_shows_it_as_money(world, browser):
+    """Users probe: the operator's reconciliation download in Kazakh had bare 2811800 under "Қабылданды" — tenge or
+    tiyn? — and the XLSX showed it ungrouped, without decimals, beside the act's own file that says "Amount, ₸"."""
+    _month_of_every_kind()
+    operator = browser("operator")
+    operator.post("/locale", {"locale": "kk", "next": "/"})
+    header = next(csv.reader(io.StringIO(
+        operator.get("/reports/reconciliation.csv?period=2026-10").get_data().decode("utf-8-sig"))))
+    assert header[1:3] == ["Актілер", "Жолдар"], "counts are not money"
+    assert all(h.endswith(", ₸") for h in header[3:]), header
+    sheet = load_workbook(io.BytesIO(
+        operator._request("get", "/reports/reconciliation.xlsx?period=2026-10").get_data())).active
+    total = list(sheet.iter_rows())[-1]
+    assert [c.number_format for c in total[1:3]] == ["General", "General"]
+    assert {c.number_format for c in total[3:]} == {"#,##0.00"}
+    assert Decimal(str(total[3].value)) > 0
+    act = act_of_school("Bilim Innovation School")
+    lines = load_workbook(io.BytesIO(operator._request("get", f"/acts/{act.id}/lines.xlsx").get_data())).active
+    assert {row[-1].number_format for row in list(lines.iter_rows())[1:]} == {"#,##0.00"}
