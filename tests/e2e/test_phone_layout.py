@@ -53,3 +53,24 @@ def test_the_inbox_shows_its_tasks_before_its_filters_on_a_phone_and_whole_butto
     for i in range(buttons.count()):
         right = buttons.nth(i).bounding_box()
         assert right["x"] + right["width"] <= box["x"] + box["width"] + 1, "a row's button is cut off"
+
+
+def test_an_accountant_sees_each_acts_status_and_amount_on_a_phone_without_scrolling(new_page):
+    """Users probe: a school accountant on a phone opened "Актілер" to see whether her act was accepted and for how
+    much — the status and amount columns were past the right edge of a table she had to swipe sideways."""
+    page = new_page("accountant", locale="kk-KZ")
+    page.locator("button[value=kk]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/acts")
+    rows = page.locator("#acts-table tbody tr")
+    assert rows.count() > 0
+    box = page.locator("#acts-table").locator("xpath=..")
+    assert box.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the acts list scrolls sideways"
+    for cell in ("td.act-status", "td.act-amount"):
+        shown = rows.first.locator(cell).bounding_box()
+        assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 390, f"{cell} is off the screen"
+    label = rows.first.locator("td.act-amount").evaluate("el => getComputedStyle(el, '::before').content")
+    assert label == '"Сома"', "each value says what it is"
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/acts")
+    expect(page.locator("#acts-table thead th").first).to_be_visible()
