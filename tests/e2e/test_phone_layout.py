@@ -74,3 +74,28 @@ def test_an_accountant_sees_each_acts_status_and_amount_on_a_phone_without_scrol
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto("/acts")
     expect(page.locator("#acts-table thead th").first).to_be_visible()
+
+
+def test_an_official_sees_which_school_how_much_and_by_when_in_the_inbox_on_a_phone(new_page):
+    """Users probe: on a phone the inbox's sticky column of buttons covered the subject ("ACT-12024… Lyceu") and
+    the amount and due date were past the right edge — an official could not tell one act from another."""
+    page = new_page("official_almaty", locale="ru-RU")
+    page.locator("button[value=ru]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/inbox")
+    row = page.locator("#inbox-table tbody tr").first
+    box = page.locator("#inbox-table").locator("xpath=..")
+    assert box.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the inbox scrolls sideways"
+    cells = row.locator("td[data-label]")
+    assert cells.count() >= 4
+    for i in range(cells.count()):
+        shown = cells.nth(i).bounding_box()
+        assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 390, f"cell {i} is off the screen"
+    subject = row.locator("td[id^=subj-]")
+    assert "Alatau" in subject.inner_text()
+    assert subject.evaluate("el => getComputedStyle(el, '::before').content") == '"Предмет"'
+    open_button = row.get_by_role("link", name="Открыть").bounding_box()
+    assert open_button["x"] + open_button["width"] <= 390
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/inbox")
+    expect(page.locator("#inbox-table thead th", has_text="Предмет")).to_be_visible()
