@@ -191,3 +191,13 @@ def test_a_shared_filter_opened_by_a_colleague_shows_the_shared_queue_not_the_cr
     # Choosing a view explicitly still wins.
     page = browser("official2").get(f"/inbox?filter={saved.id}&view=mine").get_data(as_text=True)
     assert len(_rows(page)) == 1, "the task the creator claimed is not official2's to do"
+
+
+def test_the_completed_view_has_no_holder_column(world, clean_acts, browser):
+    """Users probe: under "Completed by me" every act an official had accepted showed "—" in the "Claimed by"
+    column (accepted without claiming first, or in bulk) — a holder column on a list that is all hers."""
+    accountant = browser("accountant")
+    page = accountant.get("/inbox?view=completed").get_data(as_text=True)
+    assert len(_rows(page)) == 2
+    assert ">Claimed by</th>" not in page and 'class="claimed-by"' not in page
+    assert ">Claimed by</th>" in accountant.get("/inbox?view=waiting").get_data(as_text=True)
