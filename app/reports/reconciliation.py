@@ -146,6 +146,7 @@ COLUMNS = [
 ]
 COUNTS = ("acts", "lines")
 MONEY_FORMAT = "#,##0.00"
+DATE_FORMAT = "DD.MM.YYYY"
 
 
 def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name,
@@ -168,11 +169,35 @@ def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name,
     return header, body
 
 
+PAYMENT_COLUMNS = [_l("Act"), _l("Organisation"), _l("BIN"), _l("Region"), _l("Month"), _l("Amount, ₸"),
+                   _l("Payment order number"), _l("Payment date")]
+
+
+def payments_table(period: date, scope, region_id: int | None, instrument: str, region_name
+                   ) -> tuple[list[str], list[list]]:
+    """The payments register of a month's acts: one row per registered payment — the act, who was paid, how much,
+    the payment order's number and date — for the operator's bank statement (the reconciliation has only sums)."""
+    from app.i18n import format_month
+
+    where = [Act.period == period, Act.instrument == instrument, scope]
+    if region_id is not None:
+        where.append(Act.region_id == region_id)
+    paid = db.session.execute(
+        select(Payment, Act).join(Act, Act.id == Payment.act_id).where(*where)
+        .order_by(Payment.paid_on, Payment.order_number)).all()
+    body = [[safe_cell(act.number), safe_cell(act.school.name), safe_cell(act.school.bin),
+             safe_cell(region_name(act.region_id)), format_month(act.period), Decimal(payment.amount_tiyn) / 100,
+             safe_cell(payment.order_number), payment.paid_on] for payment, act in paid]
+    return [str(label) for label in PAYMENT_COLUMNS], body
+
+
 def to_csv(header: list[str], body: list[list]) -> bytes:
     buffer = io.StringIO()
     writer = csv_export_writer(buffer)
     writer.writerow([safe_cell(h) for h in header])
-    writer.writerows([[str(v) if isinstance(v, Decimal) else v for v in row] for row in body])
+    # money with a point and dates as YYYY-MM-DD: what every spreadsheet and script reads, whatever its language
+    writer.writerows([[str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, date) else v
+                       for v in row] for row in body])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Cyrillic correctly
 
 
@@ -186,9 +211,10 @@ def to_xlsx(header: list[str], body: list[list], sheet: str) -> bytes:
     for row in body:
         cells = []
         for value in row:
-            if isinstance(value, Decimal):  # tenge: grouped, two decimals, shown in the reader's own separators
-                value = WriteOnlyCell(ws, value=value)
-                value.number_format = MONEY_FORMAT
+            if isinstance(value, Decimal | date):  # tenge grouped with two decimals; a date as kk/ru write it
+                value, number_format = WriteOnlyCell(ws, value=value), (
+                    MONEY_FORMAT if isinstance(value, Decimal) else DATE_FORMAT)
+                value.number_format = number_format
             cells.append(value)
         ws.append(cells)
     buffer = io.BytesIO()
@@ -196,4 +222,4 @@ def to_xlsx(header: list[str], body: list[list], sheet: str) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["COLUMNS", "ReconciliationRow", "reconcile", "table", "to_csv", "to_xlsx"]
+__all__ = ["COLUMNS", "ReconciliationRow", "payments_table", "reconcile", "table", "to_csv", "to_xlsx"]

@@ -191,3 +191,26 @@ def reconciliation_export(fmt: str):
         payload = reconciliation.to_xlsx(header, body, f"{data['period']:%Y-%m}")
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(payload, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/reports/payments.<any(csv, xlsx):fmt>")
+@login_required
+def payments_export(fmt: str):
+    """The payments register of the month, region and instrument the reconciliation shows."""
+    if not can_reconcile(current_user):
+        abort(403)
+    data, problems = reconciliation_query(current_user, request.args)
+    if problems or data["period"] is None:
+        for problem in list(problems.values()) or [_("No acts yet.")]:
+            flash(problem, "warning")
+        return redirect(url_for("reports.reconciliation_page")), 303
+    header, body = reconciliation.payments_table(
+        data["period"], scope_clause(current_user, Act.region_id, Act.school_id), data["region_id"],
+        data["instrument"].code, _region_namer(data["regions"]))
+    name = f"payments-{data['period']:%Y-%m}{'-' + str(data['region_id']) if data['region_id'] else ''}.{fmt}"
+    if fmt == "csv":
+        payload, mimetype = reconciliation.to_csv(header, body), CSV_MIMETYPE
+    else:
+        payload = reconciliation.to_xlsx(header, body, f"{data['period']:%Y-%m}")
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(payload, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -219,3 +219,31 @@ def test_the_downloads_say_their_money_is_tenge_and_the_spreadsheet_shows_it_as_
     act = act_of_school("Bilim Innovation School")
     lines = load_workbook(io.BytesIO(operator._request("get", f"/acts/{act.id}/lines.xlsx").get_data())).active
     assert {row[-1].number_format for row in list(lines.iter_rows())[1:]} == {"#,##0.00"}
+
+
+def test_the_payments_register_lists_each_payment_of_the_month_with_its_order_and_date(world, browser):
+    """Users probe: the operator's payment staff looked for the payments to match against the bank statement — the
+    reconciliation's downloads had sums per region only, no payment order number or date anywhere."""
+    _month_of_every_kind()
+    bilim = act_of_school("Bilim Innovation School")
+    payment = db.session.scalars(select(Payment).where(Payment.act_id == bilim.id)).one()
+    period = f"{bilim.period:%Y-%m}"
+    operator = browser("operator")
+    operator.post("/locale", {"locale": "kk", "next": "/"})
+    assert 'id="payments-xlsx"' in operator.get(f"/reports/reconciliation?period={period}").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(
+        operator.get(f"/reports/payments.csv?period={period}").get_data().decode("utf-8-sig"))))
+    assert rows[0][0] == "Акт" and rows[0][5] == "Сома, ₸"
+    assert [r[0] for r in rows[1:]] == [bilim.number], "only paid acts, each once"
+    number, name, _bin, _region, _month, amount, order, paid_on = rows[1]
+    assert (name, order, paid_on) == ("Bilim Innovation School", "PP-R-1", payment.paid_on.isoformat())
+    assert Decimal(amount) * 100 == payment.amount_tiyn == bilim.amount_tiyn
+    sheet = load_workbook(io.BytesIO(operator._request("get", f"/reports/payments.xlsx?period={period}").get_data()))
+    cells = list(sheet.active.iter_rows())[1]
+    assert cells[5].number_format == "#,##0.00" and cells[7].number_format == "DD.MM.YYYY"
+    assert cells[7].value.date() == payment.paid_on
+    # a department sees its own region's payments; a school and a stranger's region see none of them
+    assert len(browser("official").get(f"/reports/payments.csv?period={period}").get_data().splitlines()) == 2
+    assert len(browser("official_almaty").get(f"/reports/payments.csv?period={period}").get_data().splitlines()) == 1
+    assert browser("accountant").get(f"/reports/payments.csv?period={period}").status_code == 403
+    assert operator.get("/reports/payments.csv?period=bogus").status_code == 303
