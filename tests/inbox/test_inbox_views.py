@@ -201,3 +201,13 @@ def test_the_completed_view_has_no_holder_column(world, clean_acts, browser):
     assert len(_rows(page)) == 2
     assert ">Claimed by</th>" not in page and 'class="claimed-by"' not in page
     assert ">Claimed by</th>" in accountant.get("/inbox?view=waiting").get_data(as_text=True)
+
+
+def test_the_bulk_acceptance_is_offered_only_when_the_page_has_a_clean_act(world, clean_acts, browser):
+    """Users probe: an official whose acts all had excluded lines was offered "Accept selected clean acts…" and a
+    select-all box; pressing it said "nothing selected: mark the acts first" — with nothing on the page to mark."""
+    official_almaty = browser("official_almaty")  # Alatau Lyceum's act: lines excluded
+    page = official_almaty.get("/inbox").get_data(as_text=True)
+    assert _rows(page) and 'id="bulk-accept"' not in page and 'id="bulk-all"' not in page
+    page = browser("official").get("/inbox").get_data(as_text=True)  # clean acts
+    assert 'id="bulk-accept"' in page and page.count('class="form-check-input bulk-check"') == len(clean_acts)
