@@ -11,7 +11,7 @@ from app.engine.handlers import TaskContext, TaskHandler, subject_panel, task_ha
 from app.engine.operators import operator
 from app.extensions import db
 from app.instruments import instrument_of
-from app.people.roles import Role
+from app.people.roles import DEPARTMENT_ROLES, DORMITORY_ROLES, SCHOOL_ROLES
 
 
 def act_confirm_names(act: Act) -> dict:
@@ -32,6 +32,7 @@ def act_of(ctx) -> Act:
 @task_handler("acts/submit")
 class SubmitAct(TaskHandler):
     template = "acts/_submit_panel.html"
+    roles = SCHOOL_ROLES | DORMITORY_ROLES
 
     def prefill(self, ctx: TaskContext) -> dict:
         return {"lines": operations.prefill_lines(act_of(ctx))}
@@ -71,7 +72,7 @@ class SubmitAct(TaskHandler):
 @task_handler("acts/decide")
 class DecideAct(TaskHandler):
     template = "acts/_decide_panel.html"
-    roles = frozenset({Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value})
+    roles = DEPARTMENT_ROLES
 
     def context(self, ctx: TaskContext) -> dict:
         return _read_only(ctx)

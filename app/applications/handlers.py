@@ -12,6 +12,7 @@ from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
 from app.extensions import db
 from app.orders.models import LEVELS
+from app.people.roles import DEPARTMENT_ROLES, SCHOOL_ROLES
 from app.registry.adapter import student_registry
 
 
@@ -35,6 +36,7 @@ def application_of(ctx) -> Application:
 @task_handler("applications/submit")
 class SubmitApplication(TaskHandler):
     template = "applications/_submit_panel.html"
+    roles = SCHOOL_ROLES
 
     def prefill(self, ctx: TaskContext) -> dict:
         """What the registries already know: the school's licence, its NEDB contingent by level, capacity, IBAN."""
@@ -57,6 +59,7 @@ class SubmitApplication(TaskHandler):
 @task_handler("applications/allocate")
 class AllocatePlaces(TaskHandler):
     template = "applications/_review_panel.html"
+    roles = DEPARTMENT_ROLES
 
     def prefill(self, ctx: TaskContext) -> dict:
         app_ = application_of(ctx)

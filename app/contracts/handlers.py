@@ -19,6 +19,7 @@ from app.engine.operators import operator
 from app.extensions import db
 from app.orders.models import LEVELS
 from app.payments.operations import register_payee_account, register_payment_check
+from app.people.roles import Role
 
 
 def contract_of(ctx) -> Contract:
@@ -33,6 +34,8 @@ class SignContract(TaskHandler):
     """Both signing tasks: the password is checked again and never stored in workflow data."""
 
     template = "contracts/_sign_panel.html"
+    #: the two sides' signatories: the organisation's director and the department's head
+    roles = frozenset({Role.SCHOOL_DIRECTOR.value, Role.DORMITORY_DIRECTOR.value, Role.DEPARTMENT_HEAD.value})
 
     def context(self, ctx: TaskContext) -> dict:
         contract = contract_of(ctx)

@@ -17,6 +17,7 @@ from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
 from app.extensions import db
 from app.orders.models import StateOrder
+from app.people.roles import DEPARTMENT_ROLES, DORMITORY_ROLES
 
 
 def _contract(ctx, contract_id: int) -> Contract:
@@ -85,6 +86,7 @@ def generate_contract(ctx, application_id: int) -> dict:
 @task_handler("dormitories/submit_application")
 class SubmitDormitoryApplication(TaskHandler):
     template = "dormitories/_submit_application_panel.html"
+    roles = DORMITORY_ROLES
 
     def prefill(self, ctx: TaskContext) -> dict:
         """What the registries already know: the beds registered (at most the order's places) and the IBAN."""
@@ -105,6 +107,7 @@ class SubmitDormitoryApplication(TaskHandler):
 @task_handler("dormitories/allocate")
 class AllocateDormitoryPlaces(TaskHandler):
     template = "dormitories/_review_application_panel.html"
+    roles = DEPARTMENT_ROLES
 
     def prefill(self, ctx: TaskContext) -> dict:
         app_ = application_of(ctx)

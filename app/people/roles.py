@@ -31,6 +31,13 @@ class Scope(StrEnum):
     NATIONAL = "national"
 
 
+#: Who may take the steps that decide or move money (``TaskHandler.roles``): the department decides what the
+#: organisations ask, the organisations ask for themselves — never the other way round, whatever lane a process
+#: owner draws the step in.
+DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value})
+SCHOOL_ROLES = frozenset({Role.SCHOOL_ACCOUNTANT.value, Role.SCHOOL_DIRECTOR.value})
+DORMITORY_ROLES = frozenset({Role.DORMITORY_ACCOUNTANT.value, Role.DORMITORY_DIRECTOR.value})
+
 ROLE_SCOPE: dict[Role, Scope] = {
     Role.SCHOOL_ACCOUNTANT: Scope.ORGANISATION,
     Role.SCHOOL_DIRECTOR: Scope.ORGANISATION,

@@ -10,6 +10,7 @@ from app.engine.data_names import provide_names
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
 from app.extensions import db
+from app.people.roles import DEPARTMENT_ROLES, DORMITORY_ROLES, SCHOOL_ROLES
 from app.yearend import operations
 from app.yearend.models import YearEndReport
 
@@ -24,6 +25,7 @@ def _year(ctx: TaskContext) -> str | None:
 @task_handler("yearend/submit")
 class SubmitReport(TaskHandler):
     template = "yearend/_report_panel.html"
+    roles = SCHOOL_ROLES | DORMITORY_ROLES
 
     def context(self, ctx: TaskContext) -> dict:
         contract = contract_of(ctx)
@@ -38,6 +40,7 @@ class SubmitReport(TaskHandler):
 @task_handler("yearend/approve")
 class ApproveReport(TaskHandler):
     template = "yearend/_report_panel.html"
+    roles = DEPARTMENT_ROLES
 
     def context(self, ctx: TaskContext) -> dict:
         contract = contract_of(ctx)
