@@ -28,7 +28,9 @@ on evidence that is missing now.
 claw-back the registry has since corrected back — is paid again only into a free place of that month: the month's
 paid students of the school (lines whose earnings plus everything settled for them are above zero) stay within the
 design capacity and, under a contract, within the places of the line's level — the limits the verification decides
-``over_capacity`` and ``over_contracted_places`` by. Free places go first to the lines the act had accepted (they
+``over_capacity`` and ``over_contracted_places`` by. Here a place is counted per student for the month, where the
+verification counts it on the days it is held: the stricter count, so a top-up may wait where a place was free on
+the line's days, and never pays a month over its places. Free places go first to the lines the act had accepted (they
 held the place when it was decided), then as the verification gives them: to the students at the school longest
 in NEDB, then by IIN. A place freed by a claw-back counts once that claw-back is settled: until then the month could
 be paid for more students than it has places. A line with no free place gets no top-up and nothing is recorded for
