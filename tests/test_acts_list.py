@@ -118,3 +118,41 @@ def test_a_step_without_a_handler_on_an_acts_process_shows_the_act(world, browse
     page = browser("official_almaty").get(f"/tasks/{task.id}").get_data(as_text=True)
     assert 'id="act-summary"' in page and 'id="verification-report"' in page and 'id="act-amount"' in page
     assert act.number in page
+
+
+def test_a_filter_that_is_not_understood_is_said_not_silently_dropped(world, browser):
+    """New-user probe: /acts?month=garbage showed every act under the address of a filter, with no word that the
+    filter was not applied."""
+    page = browser("official").get("/acts", query_string={"month": "garbage", "status": "hacked",
+                                                           "decided_from": "2026-02-30"}).get_data(as_text=True)
+    notice = re.search(r'id="acts-ignored"[^>]*>(.*?)</div>', page, re.S).group(1)
+    assert "<code>month=garbage</code>" in notice and "<code>status=hacked</code>" in notice
+    assert "<code>decided_from=2026-02-30</code>" in notice
+    assert 'id="acts-ignored"' not in browser("official").get("/acts", query_string={"month": "2026-10"}).get_data(
+        as_text=True)
+
+
+def test_an_official_finds_the_acts_decided_in_a_week_whoever_decided_them(world, browser):
+    """New-user probe: an act a colleague accepted last week could be found only under "Completed by me". The list
+    shows when each act was decided and filters by the days (the app's time zone, Almaty: an act decided at 20:30
+    UTC on the 9th was decided on the 10th there)."""
+    from datetime import UTC, datetime
+
+    from tests.helpers import user
+
+    add_paid_history()
+    acts = db.session.scalars(select(Act).where(Act.region_id == user("official").region_id).order_by(Act.id)).all()
+    assert len(acts) >= 3
+    for act in acts[3:]:
+        act.decided_at = None  # only the three below were decided in November
+    acts[0].status, acts[0].decided_at = "accepted", datetime(2026, 11, 9, 20, 30, tzinfo=UTC)  # 10th in Almaty
+    acts[1].status, acts[1].decided_at = "paid", datetime(2026, 11, 16, 4, 0, tzinfo=UTC)
+    acts[2].status, acts[2].decided_at = "returned", datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+    db.session.commit()
+    official = browser("official")
+    week = official.get("/acts", query_string={"decided_from": "2026-11-10", "decided_to": "2026-11-16"})
+    text = week.get_data(as_text=True)
+    assert _numbers(text) == [acts[1].number, acts[0].number], "the latest decision first"
+    assert 'class="text-nowrap act-decided"' in text
+    day = official.get("/acts", query_string={"decided_from": "2026-11-09", "decided_to": "2026-11-09"})
+    assert _numbers(day.get_data(as_text=True)) == []

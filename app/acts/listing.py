@@ -4,8 +4,8 @@ It stopped at its 200th act with no word and no filter but the status (the opera
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
 
@@ -17,7 +17,8 @@ from app.ui import ACT_STATUS
 from app.user_input import ascii_int, escape_like
 
 PAGE_SIZE = 50
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass
@@ -25,20 +26,51 @@ class ActFilter:
     month: date | None = None
     status: str | None = None
     q: str = ""
+    #: the day range the act was decided in (accepted or returned), inclusive, in the app's time zone: an official
+    #: looking for an act a colleague accepted last week had only "Completed by me"
+    decided_from: date | None = None
+    decided_to: date | None = None
+    #: (parameter, value) the address gave that is not a filter (a malformed month, an unknown status): said on the
+    #: page, not applied — it had been dropped without a word, and the list looked filtered when it was not
+    ignored: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_args(cls, args) -> ActFilter:
-        """Whatever the address says, a filter that can be run: an unknown status or a malformed month is no filter."""
-        found = _MONTH.fullmatch(args.get("month", "") or "")
+        """Whatever the address says, a filter that can be run: what cannot be read is listed in ``ignored``."""
+        ignored: list[tuple[str, str]] = []
+        raw = (args.get("month") or "").strip()
+        found = _MONTH.fullmatch(raw)
         month = None
         if found and 1 <= int(found.group(2)) <= 12 and 2000 <= int(found.group(1)) <= 2100:
             month = date(int(found.group(1)), int(found.group(2)), 1)
+        elif raw:
+            ignored.append(("month", raw[:40]))
         status = args.get("status") if args.get("status") in ACT_STATUS else None
-        return cls(month=month, status=status, q=(args.get("q") or "").strip()[:100])
+        if args.get("status") and status is None:
+            ignored.append(("status", args["status"][:40]))
+        days = {}
+        for name in ("decided_from", "decided_to"):
+            raw = (args.get(name) or "").strip()
+            try:
+                days[name] = date.fromisoformat(raw) if raw and _DAY.fullmatch(raw) else None
+            except ValueError:
+                days[name] = None
+            if raw and days[name] is None:
+                ignored.append((name, raw[:40]))
+        return cls(month=month, status=status, q=(args.get("q") or "").strip()[:100], ignored=ignored, **days)
 
     def params(self, **extra) -> dict:
-        out = {"month": f"{self.month:%Y-%m}" if self.month else None, "status": self.status, "q": self.q or None}
+        out = {"month": f"{self.month:%Y-%m}" if self.month else None, "status": self.status, "q": self.q or None,
+               "decided_from": self.decided_from.isoformat() if self.decided_from else None,
+               "decided_to": self.decided_to.isoformat() if self.decided_to else None}
         return {k: v for k, v in {**out, **extra}.items() if v is not None}
+
+
+def _start_of_day(day: date) -> datetime:
+    """Midnight of ``day`` in the app's time zone (Asia/Almaty), as a UTC moment."""
+    from flask_babel import get_timezone
+
+    return datetime.combine(day, time.min, tzinfo=get_timezone()).astimezone(UTC)
 
 
 @dataclass
@@ -62,6 +94,10 @@ def acts_page(user, f: ActFilter, page: int = 1) -> ActPage:
         query = query.where(Act.period == f.month)
     if f.status:
         query = query.where(Act.status == f.status)
+    if f.decided_from:
+        query = query.where(Act.decided_at >= _start_of_day(f.decided_from))
+    if f.decided_to:
+        query = query.where(Act.decided_at < _start_of_day(f.decided_to + timedelta(days=1)))
     if f.q:
         pattern = f"%{escape_like(f.q)}%"
         query = query.join(Organisation, Organisation.id == Act.school_id).where(or_(
@@ -69,7 +105,9 @@ def acts_page(user, f: ActFilter, page: int = 1) -> ActPage:
             Organisation.bin == f.q))
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     page = max(1, min(page, max(1, -(-total // PAGE_SIZE))))
-    acts = list(db.session.scalars(query.order_by(Act.period.desc(), Act.number, Act.id)
+    order = ((Act.decided_at.desc(), Act.id) if f.decided_from or f.decided_to  # the latest decisions first
+             else (Act.period.desc(), Act.number, Act.id))
+    acts = list(db.session.scalars(query.order_by(*order)
                                    .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     return ActPage(acts=acts, page=page, total=total)
 
