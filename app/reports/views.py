@@ -175,28 +175,23 @@ def reconciliation_page():
 @bp.route("/reports/reconciliation.<any(csv, xlsx):fmt>")
 @login_required
 def reconciliation_export(fmt: str):
-    if not can_reconcile(current_user):
-        abort(403)
-    data, problems = reconciliation_query(current_user, request.args)
-    if problems or data["period"] is None:
-        for problem in list(problems.values()) or [_("No acts yet.")]:
-            flash(problem, "warning")
-        return redirect(url_for("reports.reconciliation_page")), 303
-    header, body = reconciliation.table(data["rows"], data["total"], _region_namer(data["regions"]),
-                                        data["instrument"].rules, schools=data["instrument"].code == SCHOOLS)
-    name = f"reconciliation-{data['period']:%Y-%m}{'-' + str(data['region_id']) if data['region_id'] else ''}.{fmt}"
-    if fmt == "csv":
-        payload, mimetype = reconciliation.to_csv(header, body), CSV_MIMETYPE
-    else:
-        payload = reconciliation.to_xlsx(header, body, f"{data['period']:%Y-%m}")
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(payload, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _month_file(fmt, "reconciliation", lambda data: reconciliation.table(
+        data["rows"], data["total"], _region_namer(data["regions"]), data["instrument"].rules,
+        schools=data["instrument"].code == SCHOOLS))
 
 
 @bp.route("/reports/payments.<any(csv, xlsx):fmt>")
 @login_required
 def payments_export(fmt: str):
     """The payments register of the month, region and instrument the reconciliation shows."""
+    return _month_file(fmt, "payments", lambda data: reconciliation.payments_table(
+        data["period"], scope_clause(current_user, Act.region_id, Act.school_id), data["region_id"],
+        data["instrument"].code, _region_namer(data["regions"])))
+
+
+def _month_file(fmt: str, kind: str, build):
+    """A download of the reconciliation's month, region and instrument: ``build(data)`` gives the header and rows.
+    A filter that cannot be read, or no month yet, goes back to the page with the reason."""
     if not can_reconcile(current_user):
         abort(403)
     data, problems = reconciliation_query(current_user, request.args)
@@ -204,10 +199,8 @@ def payments_export(fmt: str):
         for problem in list(problems.values()) or [_("No acts yet.")]:
             flash(problem, "warning")
         return redirect(url_for("reports.reconciliation_page")), 303
-    header, body = reconciliation.payments_table(
-        data["period"], scope_clause(current_user, Act.region_id, Act.school_id), data["region_id"],
-        data["instrument"].code, _region_namer(data["regions"]))
-    name = f"payments-{data['period']:%Y-%m}{'-' + str(data['region_id']) if data['region_id'] else ''}.{fmt}"
+    header, body = build(data)
+    name = f"{kind}-{data['period']:%Y-%m}{'-' + str(data['region_id']) if data['region_id'] else ''}.{fmt}"
     if fmt == "csv":
         payload, mimetype = reconciliation.to_csv(header, body), CSV_MIMETYPE
     else:

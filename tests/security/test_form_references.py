@@ -3,39 +3,9 @@ is checked at save/publish time or a person submits it (jsonschema fetches any U
 
 from __future__ import annotations
 
-import socket
-import threading
-
 import pytest
 
 from app.engine.forms import form_shape_problems, reference_problems, validate
-
-
-@pytest.fixture
-def listener():
-    """A local TCP port that counts the connections it is offered."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.settimeout(0.2)
-    hits: list[int] = []
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            hits.append(1)
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], hits
-    stop.set()
-    thread.join(1)
-    server.close()
 
 
 def _form(ref: str) -> dict:

@@ -15,7 +15,6 @@ Each check runs in a thread, so a regression fails here instead of hanging the s
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 
@@ -48,32 +47,6 @@ def _within(seconds: float, work):
     assert not errors, errors
     return answers[0]
 
-
-@pytest.fixture
-def listener():
-    """A local TCP port that counts the connections it is offered."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.settimeout(0.2)
-    hits: list[int] = []
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            hits.append(1)
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], hits
-    stop.set()
-    thread.join(1)
-    server.close()
 
 
 def _form(field: dict) -> dict:
