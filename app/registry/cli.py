@@ -137,13 +137,18 @@ def register_registry_cli(app: Flask) -> None:
     @click.option("--period", required=True, help="Month as YYYY-MM")
     def verify_month_command(period: str) -> None:
         """Verify every submitted or verified act of a month (what the operator's background job does)."""
+        from app.engine.errors import DomainRefused
         from app.reports.operations import run_month_verification, start_month_verification
 
         try:
             month = date.fromisoformat(f"{period}-01")
         except ValueError:
             raise click.BadParameter("a month as YYYY-MM, e.g. 2026-10", param_hint="--period") from None
-        run = start_month_verification(month, actor=None, dispatch_job=False)
+        try:
+            run = start_month_verification(month, actor=None, dispatch_job=False)
+        except DomainRefused as err:  # a run of the month is going on (or its worker died: the ticker resumes it)
+            db.session.rollback()
+            raise click.ClickException(str(err)) from None
         db.session.commit()
         run = run_month_verification(run.id)
         click.echo(f"{run.total_acts} act(s), {run.total_lines} line(s), {run.excluded_lines} excluded: {run.by_rule}")

@@ -251,3 +251,19 @@ def test_rows_of_one_key_in_a_file_count_as_one_record_loaded(app_ctx, tmp_path)
     result, _job = _run("business", path)
     assert (result.total, result.loaded, result.rejected) == (2, 1, 0)
     assert db.session.scalars(select(BusinessRecord.name)).all() == ["Second name"]
+
+
+def test_verify_month_says_a_run_is_going_on_without_a_traceback(app_ctx, tmp_path):
+    """A month whose run is still going on (or whose worker was killed: its lease expires and the ticker resumes
+    it) was refused with a DomainRefused traceback."""
+    from app.reports.operations import start_month_verification
+
+    runner = app_ctx.test_cli_runner()
+    generated = runner.invoke(args=["generate-country", "--seed", "3", "--students", "900", "--schools", "5",
+                                    "--private-students", "250", "--truth", str(tmp_path / "truth.csv")])
+    assert generated.exit_code == 0, generated.output
+    start_month_verification(date(2026, 10, 1), actor=None, dispatch_job=False)
+    db.session.commit()
+    result = runner.invoke(args=["verify-month", "--period", "2026-10"])
+    assert result.exit_code == 1 and "already running" in result.output, result.output
+    assert result.exc_info is None or result.exc_info[0] is SystemExit
