@@ -272,19 +272,21 @@ def act_under_contract(school: Organisation, period: date, under=None):
 
 
 def _not_funded_yet(school: Organisation, period: date) -> None:
-    """A school with no signed contract that applied to a state order covering the month is funded under that
-    order's contract or not at all: while its contract awaits signatures, or after its application was refused, no
-    act opens for the month. ``flask open-acts`` had opened such a school's act with no contract — checked at the
-    year's default norms, no places per level, no cap, and paid before the contract was signed or to a school the
-    department had refused. A school that never applied (the pilot's schools) opens as before."""
+    """A school with no signed contract that has applied to a state order starting on or before the month is funded
+    under a contract or not at all: while its contract awaits signatures, after its application was refused, and in
+    the months no order covers (June to August, or after its order's last month), no act opens. ``flask open-acts``
+    had opened such a school's act with no contract — checked at the year's default norms, no places per level, no
+    cap, and paid before the contract was signed, to a school the department had refused, or for the summer after a
+    refusal. A school that never applied (the pilot's schools) opens as before, and so do the months before the
+    first order it applied to."""
     applied = db.session.scalar(select(Application.id).join(StateOrder, StateOrder.id == Application.order_id)
-                                .where(Application.school_id == school.id, StateOrder.period_start <= period,
-                                       StateOrder.period_end >= period).limit(1))
+                                .where(Application.school_id == school.id, StateOrder.period_start <= period)
+                                .limit(1))
     if applied is not None:
         from app.i18n import format_month
 
-        raise DomainRefused(_("%(school)s applied to the state order for %(month)s and has no signed contract "
-                              "covering it: no act is opened for that month.", school=school.name,
+        raise DomainRefused(_("%(school)s takes part in the state order and has no signed contract covering "
+                              "%(month)s: no act is opened for that month.", school=school.name,
                               month=format_month(period)))
 
 

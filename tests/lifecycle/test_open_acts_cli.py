@@ -61,6 +61,16 @@ def test_open_acts_opens_no_act_for_a_school_in_the_state_order_without_a_signed
     assert nur.id not in opened, "the school's application was rejected: it is not funded this year"
     assert school("Alatau Lyceum").id in opened, "a school never in a state order opens as before"
 
+    # July 2028: no order covers the summer. The refused school had opened a pilot-style act for it, paid at the
+    # default norms with no contract behind it.
+    frozen.at = datetime(2028, 8, 1, 6, 0, tzinfo=UTC)
+    summer = app.test_cli_runner().invoke(args=["open-acts", "--period", "2028-07"])
+    assert summer.exit_code == 0, summer.output
+    db.session.expire_all()
+    july = set(db.session.scalars(select(Act.school_id).where(Act.period == date(2028, 7, 1))))
+    assert nur.id not in july and bilim.id not in july, "in the state order: no contract for July, no act"
+    assert school("Alatau Lyceum").id in july
+
 
 def test_one_school_whose_act_fails_to_open_does_not_stop_the_others(frozen, app, monkeypatch):
     """The contract's timer opening a school's act at the moment ``flask open-acts`` does gave the command a
