@@ -26,7 +26,7 @@ from app.engine.lanes import role_for_lane
 from app.engine.models import HumanTask, InstanceMigration, ProcessInstance, ProcessModelVersion
 from app.engine.serialization import _registry
 from app.engine.specs import spec_for_version
-from app.engine.timers import armed_timers, keep_timer_dues
+from app.engine.timers import armed_timers, hold_cycle_branches, keep_timer_dues, put_back_cycle_branches
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -240,10 +240,14 @@ def migrate(instance: ProcessInstance, target: ProcessModelVersion, actor=None):
     previous_state, previous_version, previous_status = instance.state, instance.model_version, instance.status
     now = clock.now()
     armed = armed_timers(wf)
+    held = hold_cycle_branches(wf, top_diff.alignment)
     migrate_workflow(top_diff, wf, new.spec)
+    put_back_cycle_branches(wf, held)
     for sp_id, sp_diff in sp_diffs.items():
         sub = wf.subprocesses[sp_id]
+        held = hold_cycle_branches(sub, sp_diff.alignment)
         migrate_workflow(sp_diff, sub, new.subprocess_specs[sub.spec.name])
+        put_back_cycle_branches(sub, held)
     wf.subprocess_specs = new.subprocess_specs
     instance.model_version_id = target.id
     instance.model_version = target

@@ -148,3 +148,32 @@ def keep_timer_dues(wf, armed: dict[UUID, ArmedTimer]) -> None:
                 due = before.armed_at + _timer_module.TimerEventDefinition.get_timedelta_from_start(
                     duration, before.armed_at)
                 task._set_internal_data(event_value=due.isoformat())
+
+
+def hold_cycle_branches(workflow, alignment) -> list[tuple[Any, list[UUID]]]:
+    """Before a migration resets the waiting tasks: lift off every branch a waiting *cycle* timer has already
+    opened (a reminder, each time it fired), so the reset of the timer does not drop it with its predictions.
+
+    A non-interrupting cycle timer stays waiting while it repeats, and each firing hangs its branch under it; the
+    library's migration resets the timer's whole branch, and an official's open reminder vanished from the inbox.
+    Only branches whose steps the new version still has (``alignment``: the diff's task → new spec) are held; the
+    rest go as before. :func:`put_back_cycle_branches` hangs them under their timer again."""
+    from SpiffWorkflow.util.task import TaskState
+
+    held = []
+    for task in workflow.get_tasks(state=TaskState.WAITING, skip_subprocesses=True):
+        if not isinstance(timer_of(task), _timer_module.CycleTimerEventDefinition):
+            continue
+        opened = [child.id for child in task.children
+                  if not child.has_state(TaskState.PREDICTED_MASK) and alignment.get(child) is not None]
+        if opened:
+            task._children = [child for child in task._children if child not in opened]
+            held.append((task, opened))
+    return held
+
+
+def put_back_cycle_branches(workflow, held: list[tuple[Any, list[UUID]]]) -> None:
+    """After the reset: each held branch under its (re-armed) timer again, in the order it was opened."""
+    for task, opened in held:
+        if task.id in workflow.tasks:
+            task._children.extend(child for child in opened if child in workflow.tasks)

@@ -182,3 +182,44 @@ def test_an_act_accepted_in_time_after_the_migration_is_not_escalated(world):
         _tick()
     instance = db.session.get(ProcessInstance, instance_id)
     assert (instance.status, instance.next_timer_at, _open_steps(instance_id)) == ("completed", None, [])
+
+
+def _reminding(accept_name: str = "Accept act") -> dict[str, str]:
+    """*Accept act* [department] with a NON-interrupting boundary cycle timer that opens *Chase the act* every
+    two days while the act waits."""
+    files = chain_model("chase", [("accept", "Department official", user_task("accept", accept_name))], extra_nodes=(
+        '<bpmn:boundaryEvent id="remind" name="Remind" attachedToRef="accept" cancelActivity="false">'
+        '<bpmn:timerEventDefinition><bpmn:timeCycle>"R3/P2D"</bpmn:timeCycle></bpmn:timerEventDefinition>'
+        '</bpmn:boundaryEvent>' + user_task("chase_up", "Chase the act") + '<bpmn:endEvent id="chase_end" />'),
+        extra_flows='<bpmn:sequenceFlow id="f_remind" sourceRef="remind" targetRef="chase_up" />'
+                    '<bpmn:sequenceFlow id="f_chase" sourceRef="chase_up" targetRef="chase_end" />')
+    files["chase.bpmn"] = files["chase.bpmn"].replace("<bpmn:flowNodeRef>accept</bpmn:flowNodeRef>", "".join(
+        f"<bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>" for node in ("accept", "remind", "chase_up", "chase_end")))
+    return files
+
+
+def test_a_reminder_a_cycle_timer_opened_survives_the_migration(world):
+    """A non-interrupting cycle timer on a waiting step opened its reminder on day 2; the model's typo was fixed on
+    day 3. The reminder the official had in the inbox was dropped by the migration (the timer's count and next due
+    time were restored, the step it had opened was not)."""
+    with clock.FrozenClock(START) as now:
+        _publish(_reminding())
+        instance_id = _start("chase")
+        now.advance(days=2, minutes=1)
+        _tick()
+        assert _open_steps(instance_id) == ["accept", "chase_up"]
+        now.advance(days=1)
+        _migrate(instance_id, _publish(_reminding(accept_name="Accept the act")))
+        assert _open_steps(instance_id) == ["accept", "chase_up"], "the reminder already opened stays open"
+        now.advance(days=1, minutes=1)  # day 4: the cycle's second reminder
+        _tick()
+        assert _open_steps(instance_id) == ["accept", "chase_up", "chase_up"]
+        for task in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                               HumanTask.status == "open")
+                                       .order_by(HumanTask.spec_name.desc())).all():
+            runtime.complete_task(task.id, user("official"), data={"comment": "done"})
+            db.session.commit()
+        now.advance(days=30)
+        _tick()
+    instance = db.session.get(ProcessInstance, instance_id)
+    assert (instance.status, instance.next_timer_at, _open_steps(instance_id)) == ("completed", None, [])
