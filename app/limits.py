@@ -7,6 +7,11 @@ several windows (per minute, hour, day): a guesser who keeps going waits longer 
 mistyped waits a minute. The good login from another address still works, because the per-account limit
 is set well above the per-address one.
 
+The account-wide limit does not apply to a browser that has logged in to that account before (a signed *device
+cookie*, set at every good login; OWASP's "device cookies"): a guesser spread over many addresses could otherwise
+lock the account's owner out for the rest of the day with about 150 wrong passwords. The guesser's own attempts
+still count, and the owner's browser is still held to the address-and-account limit.
+
 Counters live in memory when embedded (one process) and in Redis in the scale-out mode
 (``RATELIMIT_STORAGE_URI``, see app/config.py). Tests log in constantly, so under ``TESTING`` the limiter
 is off unless a test switches it on (``limiter.enabled = True``).
@@ -31,13 +36,52 @@ def _failed(response) -> bool:
     return response.status_code == 401
 
 
+DEVICE_COOKIE = "login_device"
+DEVICE_DAYS = 180
+_DEVICE_ACCOUNTS = 5  # a browser shared by a school's accountant and director knows both
+
+
+def _device_accounts() -> list[str]:
+    """The accounts this browser has logged in to within :data:`DEVICE_DAYS` (the device cookie, signed with the
+    application's secret; a forged or expired one knows none)."""
+    from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+    token = request.cookies.get(DEVICE_COOKIE)
+    if not token:
+        return []
+    try:
+        accounts = URLSafeTimedSerializer(current_app.secret_key, salt="login-device").loads(
+            token, max_age=DEVICE_DAYS * 24 * 3600)
+    except BadSignature:
+        return []
+    return [a for a in accounts if isinstance(a, str)] if isinstance(accounts, list) else []
+
+
+def _known_device() -> bool:
+    return bool(_account()) and _account() in _device_accounts()
+
+
+def remember_device(response, username: str):
+    """After a good login: this browser knows the account (kept first), for :data:`DEVICE_DAYS`."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    account = username.strip().lower()[:80]
+    accounts = [account, *(a for a in _device_accounts() if a != account)][:_DEVICE_ACCOUNTS]
+    token = URLSafeTimedSerializer(current_app.secret_key, salt="login-device").dumps(accounts)
+    response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_DAYS * 24 * 3600, httponly=True, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
+
+
 def login_limits(view):
-    """Decorate the login view with the three failed-login limits."""
-    for key, setting in ((lambda: f"{get_remote_address()}|{_account()}", "LOGIN_LIMIT_ACCOUNT_ADDRESS"),
-                         (_account, "LOGIN_LIMIT_ACCOUNT"),
-                         (get_remote_address, "LOGIN_LIMIT_ADDRESS")):
+    """Decorate the login view with the three failed-login limits (the account-wide one not for a browser that
+    has logged in to the account before)."""
+    for key, setting, exempt in ((lambda: f"{get_remote_address()}|{_account()}", "LOGIN_LIMIT_ACCOUNT_ADDRESS", None),
+                                 (_account, "LOGIN_LIMIT_ACCOUNT", _known_device),
+                                 (get_remote_address, "LOGIN_LIMIT_ADDRESS", None)):
         view = limiter.limit(lambda setting=setting: current_app.config[setting], key_func=key, methods=["POST"],
-                             deduct_when=_failed, scope=setting.lower(), override_defaults=False)(view)
+                             deduct_when=_failed, scope=setting.lower(), override_defaults=False,
+                             exempt_when=exempt)(view)
     return view
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, select
 
 from app.database import get_by_id
 from app.extensions import db, login_manager
-from app.limits import login_limits, password_change_limits
+from app.limits import login_limits, password_change_limits, remember_device
 from app.people import operations, sessions
 from app.people.forms import ChangePasswordForm, LoginForm
 from app.people.models import User, spend_a_password_check
@@ -102,7 +102,7 @@ def login():
             sessions.stamp(user)
             operations.record_login(user)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return remember_device(redirect(_safe_next(request.args.get("next"))), user.username)
         flash(_("Wrong login or password."), "danger")
     return render_template("people/login.html", form=form), 401 if request.method == "POST" else 200
 

@@ -107,3 +107,35 @@ def test_guessing_the_current_password_in_the_change_form_is_throttled(world, th
     refused = holder.post("/account/password", dict(attempt, current_password="pw"))
     assert refused.status_code == 429 and refused.headers["Retry-After"]
     assert user("accountant").check_password("pw")
+
+
+def test_a_guesser_spread_over_many_addresses_does_not_lock_the_owner_out_of_their_own_browser(world, throttled):
+    """The account-wide limit had no exception: about 150 wrong passwords a day from a botnet kept a department
+    official out of the system all day, whatever browser they used. A browser that has logged in to the account
+    before carries a signed device cookie, and the account-wide limit does not hold it back."""
+    office = _from(throttled, "192.0.2.10")
+    assert _login(office, "official", "pw").status_code == 302
+    office.post("/logout")
+    for n in range(6):  # the account-wide limit is 6/minute in tests: two guesses from each of three addresses
+        assert _login(_from(throttled, f"203.0.113.{n // 2 + 1}"), "official", f"guess{n}").status_code == 401
+
+    assert _login(_from(throttled, "203.0.113.99"), "official", "pw").status_code == 429, \
+        "a new browser is still held back: the guesser's next address gets nothing"
+    assert _login(office, "official", "pw").status_code == 302, "the owner's own browser gets in"
+
+
+def test_a_device_cookie_counts_only_for_its_own_account_and_only_when_signed(world, throttled):
+    from app.limits import DEVICE_COOKIE
+
+    office = _from(throttled, "192.0.2.10")
+    assert _login(office, "accountant", "pw").status_code == 302
+    token = office.client.get_cookie(DEVICE_COOKIE).value
+    for n in range(6):
+        assert _login(_from(throttled, f"203.0.113.{n // 2 + 1}"), "official", f"guess{n}").status_code == 401
+
+    other = _from(throttled, "198.51.100.5")  # the accountant's cookie, used for the official's account
+    other.client.set_cookie(DEVICE_COOKIE, token)
+    assert _login(other, "official", "pw").status_code == 429
+    forged = _from(throttled, "198.51.100.6")
+    forged.client.set_cookie(DEVICE_COOKIE, token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB"))
+    assert _login(forged, "official", "pw").status_code == 429
