@@ -11,9 +11,10 @@ registry evidence since corrected in the school's favour is topped up the same w
 exclusions a correction may lift, and the month's places a top-up must fit in).
 
 Idempotent: the difference is always computed against what the original line earned *plus everything already
-settled for it on other acts*, and the adjustments of the act being verified are recomputed (never added to),
-so re-verification never claws back twice. A claw-back never makes an act's net negative: the part that does
-not fit stays owed and is settled on a following act.
+settled for it on other acts* (a returned act's aside: it is not paid, and settles anew when verified again), and
+the adjustments of the act being verified are recomputed (never added to), so re-verification never claws back twice.
+A claw-back never makes an act's net negative: the part that does not fit stays owed and is settled on a following
+act.
 
 Generic over funding instruments: :func:`settle` does all of the above for any instrument given the decided lines
 to look at again and the instrument's repricing of them (what each line earns on today's registry, the rule that
@@ -37,6 +38,7 @@ from app.acts.models import Act, ActAdjustment, ActLine
 from app.acts.rules import LEVEL_GRADES, grades_for_levels, level_for_grade
 from app.acts.topups import (
     REGISTRY_CORRECTED_IN_FAVOUR,
+    SETTLED,
     UNDATED_SCHOOL_RULES,
     excluded_lines_clause,
     keep_within_places,
@@ -314,10 +316,10 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
     db.session.execute(delete(ActAdjustment).where(ActAdjustment.act_id.in_(ids)))
     line_ids = [ln.id for ln, _ in rows]
     settled_elsewhere: dict[int, int] = {}
-    for i in range(0, len(line_ids), _CHUNK):  # what earlier acts already settled for these lines
+    for i in range(0, len(line_ids), _CHUNK):  # what other acts already settled for these lines (returned ones aside)
         settled_elsewhere.update(db.session.execute(
             select(ActAdjustment.original_line_id, func.sum(ActAdjustment.amount_tiyn))
-            .where(ActAdjustment.original_line_id.in_(line_ids[i : i + _CHUNK]))
+            .where(ActAdjustment.original_line_id.in_(line_ids[i : i + _CHUNK]), SETTLED)
             .group_by(ActAdjustment.original_line_id)).all())
     corrections = reprice_all(rows)
     headroom, floor = _month_bounds(rows, corrections, settled_elsewhere)
@@ -416,7 +418,7 @@ def _month_bounds(rows: list, corrections: dict[int, Correction], settled_lines:
         chunk = ids[i : i + _CHUNK]
         settled.update(db.session.execute(
             select(ActAdjustment.original_act_id, func.sum(ActAdjustment.amount_tiyn))
-            .where(ActAdjustment.original_act_id.in_(chunk)).group_by(ActAdjustment.original_act_id)).all())
+            .where(ActAdjustment.original_act_id.in_(chunk), SETTLED).group_by(ActAdjustment.original_act_id)).all())
         lines_sum.update(db.session.execute(
             select(ActLine.act_id, func.sum(ActLine.amount_tiyn))
             .where(ActLine.act_id.in_(chunk), ActLine.outcome == "accepted").group_by(ActLine.act_id)).all())

@@ -48,7 +48,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, or_, select
 
-from app.acts.models import ActAdjustment, ActLine
+from app.acts.models import Act, ActAdjustment, ActLine
 from app.acts.rules import LEVEL_GRADES, level_for_grade
 from app.extensions import db
 from app.people.models import Organisation
@@ -68,6 +68,11 @@ TITLE = _l("Excluded line confirmed by the corrected registry")
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 _LEVEL = case((ActLine.grade <= 4, "primary"), (ActLine.grade <= 9, "basic"), else_="secondary")
 CAPACITY = "capacity"  # the pool of every level: the design capacity
+#: An adjustment counts as settled unless the act carrying it was returned: a returned act is not paid, and its
+#: adjustments are computed anew when it is verified again — meanwhile the school's next act settles them (a top-up
+#: held by a returned act the school left uncorrected was never paid, a claw-back never taken back).
+SETTLED = ~exists(select(Act.id).where(Act.id == ActAdjustment.act_id, Act.status == "returned")
+                  .correlate_except(Act))
 
 
 def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None):
@@ -98,13 +103,14 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
 
 
 def settled_for(line_ids: Sequence[int]) -> dict[int, int]:
-    """What adjustments have settled for these lines so far (the settling acts' own were just removed)."""
+    """What adjustments have settled for these lines so far (the settling acts' own were just removed; a returned
+    act's do not count, :data:`SETTLED`)."""
     found: dict[int, int] = {}
     ids = list(line_ids)
     for i in range(0, len(ids), _CHUNK):
         found.update((line_id, int(total or 0)) for line_id, total in db.session.execute(
             select(ActAdjustment.original_line_id, func.sum(ActAdjustment.amount_tiyn))
-            .where(ActAdjustment.original_line_id.in_(ids[i : i + _CHUNK]))
+            .where(ActAdjustment.original_line_id.in_(ids[i : i + _CHUNK]), SETTLED)
             .group_by(ActAdjustment.original_line_id)))
     return found
 
@@ -115,7 +121,7 @@ def paid_places(act_ids: Iterable[int]) -> dict[tuple[int, str], int]:
     an accepted line clawed back in full gives its place up)."""
     ids = sorted(set(act_ids))
     settled = (select(func.coalesce(func.sum(ActAdjustment.amount_tiyn), 0))
-               .where(ActAdjustment.original_line_id == ActLine.id).scalar_subquery())
+               .where(ActAdjustment.original_line_id == ActLine.id, SETTLED).scalar_subquery())
     found: dict[tuple[int, str], int] = defaultdict(int)
     for i in range(0, len(ids), _CHUNK):
         for act_id, level, count in db.session.execute(
@@ -186,5 +192,5 @@ def keep_within_places(rows: list, found: dict, settled: dict[int, int], context
                                      corrected_tiyn=line.amount_tiyn + settled.get(line.id, 0))
 
 
-__all__ = ["CAPACITY", "LIFTABLE_RULES", "REGISTRY_CORRECTED_IN_FAVOUR", "TITLE", "UNDATED_SCHOOL_RULES", "Places",
-           "excluded_lines_clause", "keep_within_places", "month_limits", "paid_places", "settled_for"]
+__all__ = ["CAPACITY", "LIFTABLE_RULES", "REGISTRY_CORRECTED_IN_FAVOUR", "SETTLED", "TITLE", "UNDATED_SCHOOL_RULES",
+           "Places", "excluded_lines_clause", "keep_within_places", "month_limits", "paid_places", "settled_for"]
