@@ -415,6 +415,11 @@ def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
     if request.period_end < contract.period_start or request.period_end > order_end:
         errors["period_end"] = _("The term ends between %(start)s and the end of the state order's period, %(end)s.",
                                  start=contract.period_start.isoformat(), end=order_end.isoformat())
+    elif request.period_end != month_end(request.period_end):
+        # Each month of the term has an act paying the whole month's days NEDB gives (the act does not know the term's
+        # last day): a term ending on 15 April had April paid to its 30th.
+        errors["period_end"] = _("The term ends on the last day of a month (e.g. %(date)s): each month of the term "
+                                 "is paid in full by its act.", date=month_end(request.period_end).isoformat())
     elif linked and request.period_end < month_end(linked[-1]):
         errors["period_end"] = _("The term cannot end before %(date)s: an act is already open for that month.",
                                  date=month_end(linked[-1]).isoformat())

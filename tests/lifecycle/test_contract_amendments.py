@@ -116,6 +116,7 @@ def test_only_the_regions_department_amends(world, browser, username, status):
     ({"period_end": "2027-13-01"}, "period_end"),
     ({"period_end": "2027-08-31"}, "period_end"),  # after the order's period
     ({"period_end": "2026-09-30"}, "period_end"),  # the October act is already open
+    ({"period_end": "2027-04-15"}, "period_end"),  # mid-month: April's act would pay to the 30th
     ({"effective_from": "2026-08"}, "effective_from"),  # before the term
     ({"effective_from": "2027-06"}, "effective_from"),  # after the term
     ({"effective_from": "someday"}, "effective_from"),
