@@ -341,16 +341,8 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
         room = left[act.id] - available if act.id in left else None  # for top-ups, under the contract's amount
         candidates = []
         for line, original in rows_by_school.get(act.school_id, []):
-            if not (_lookback_start(act.period) <= original.period < act.period):
-                continue
             found = corrections[line.id]
-            owed = found.corrected_tiyn - line.amount_tiyn - int(settled_elsewhere.get(line.id, 0) or 0)
-            if owed > 0 and original.period < _year_start(act.period):
-                # A top-up of a month of the academic year before is not paid out of this year's act (its
-                # contract and budget are that year's); a claw-back is: money paid for no child comes back — and
-                # so is a claw-back the registry has since corrected back, up to what was clawed back.
-                owed = min(owed, max(-int(settled_elsewhere.get(line.id, 0) or 0), 0))
-            if owed:
+            if owed := _owed(line, original, found, settled_elsewhere, act.period):
                 candidates.append((line, original, found, owed))
         # Top-ups first, then claw-backs as far as the act's net stays non-negative (the rest stays owed).
         candidates.sort(key=lambda c: (c[3] < 0, c[1].period, c[0].line_no))
@@ -390,6 +382,64 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
     for act in acts:
         db.session.expire(act, ["amount_tiyn", "adjustment_tiyn", "adjustments"])
     return dict(by_act)
+
+
+def _owed(line: ActLine, original: Act, found: Correction, settled: dict[int, int], period: date) -> int:
+    """What an act of ``period`` settles for ``line`` (of the decided act ``original``) before its own limits: the
+    difference between what the line earns now and what it earned plus ``settled`` elsewhere for it; 0 outside the
+    months the act looks back at."""
+    if not (_lookback_start(period) <= original.period < period):
+        return 0
+    owed = found.corrected_tiyn - line.amount_tiyn - int(settled.get(line.id, 0) or 0)
+    if owed > 0 and original.period < _year_start(period):
+        # A top-up of a month of the academic year before is not paid out of this year's act (its contract and
+        # budget are that year's); a claw-back is: money paid for no child comes back — and so is a claw-back the
+        # registry has since corrected back, up to what was clawed back.
+        owed = min(owed, max(-int(settled.get(line.id, 0) or 0), 0))
+    return owed
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """A registry correction of a decided month that no act has settled yet (see :func:`unsettled_corrections`)."""
+
+    line: ActLine
+    original: Act
+    correction: Correction
+    amount_tiyn: int  # negative: a claw-back the school owes back; positive: a top-up owed to the school
+
+
+def unsettled_corrections(school: Organisation, registry: StudentRegistry | None = None) -> list[Unsettled]:
+    """The corrections of the school's decided months that an act of the month after its latest decided one would
+    settle now — each month's cap kept, as :func:`settle` keeps it. Read only. They are settled on the school's next
+    act; when none is to come (its contract has ended) they are what the school owes back or is owed, and were seen
+    nowhere: a withdrawal found after the last month's payment was lost without a trace."""
+    latest = db.session.scalar(select(func.max(Act.period)).where(Act.school_id == school.id,
+                                                                  Act.status.in_(DECIDED)))
+    if latest is None:
+        return []
+    period = date(latest.year + latest.month // 12, latest.month % 12 + 1, 1)
+    registry = registry or student_registry()
+    probe = Act(school_id=school.id, period=period)  # never added to the session: what the queries read of an act
+    rows = _candidate_lines([probe], registry)
+    if not rows:
+        return []
+    settled = settled_for([ln.id for ln, _ in rows])
+    corrections = _school_repricing(registry)(rows)
+    headroom, floor = _month_bounds(rows, corrections, settled)
+    owed = [(line, original, amount) for line, original in rows
+            if (amount := _owed(line, original, corrections[line.id], settled, period))]
+    found = []
+    for line, original, amount in sorted(owed, key=lambda c: (c[2] < 0, c[1].period, c[0].line_no)):  # as settle
+        if amount > 0 and original.id in headroom:
+            amount = min(amount, max(headroom[original.id], 0))
+            headroom[original.id] -= amount
+        if amount < 0 and original.id in floor:
+            amount = max(amount, floor[original.id])
+            floor[original.id] -= amount
+        if amount:
+            found.append(Unsettled(line, original, corrections[line.id], amount))
+    return found
 
 
 def _month_bounds(rows: list, corrections: dict[int, Correction], settled_lines: dict[int, int]
@@ -447,5 +497,5 @@ def adjustments_of(act: Act) -> list[ActAdjustment]:
                                    .order_by(ActAdjustment.period, ActAdjustment.id)))
 
 
-__all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "adjustments_of", "cause_title",
-           "decided_lines_query", "reprice", "settle", "settle_adjustments"]
+__all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "Unsettled", "adjustments_of", "cause_title",
+           "decided_lines_query", "reprice", "settle", "settle_adjustments", "unsettled_corrections"]

@@ -98,6 +98,7 @@ def index():
 @bp.route("/contracts/<int:contract_id>")
 @login_required
 def show(contract_id: int):
+    from app.acts.adjustments import cause_title
     from app.contracts.amendments import may_amend
     from app.yearend.operations import reports_of, year_end_instance
 
@@ -113,7 +114,19 @@ def show(contract_id: int):
                            can_sign=current_user.role in SIGN_TASKS, events=history_of(contract.instance_id),
                            document_sha256=operations.document_sha256(contract),
                            next_timer=_next_timer(contract.instance_id),
-                           can_amend=contract.status == "active" and may_amend(current_user, contract))
+                           can_amend=contract.status == "active" and may_amend(current_user, contract),
+                           unsettled=_unsettled(contract, acts), adjustment_cause=cause_title)
+
+
+def _unsettled(contract: Contract, acts) -> list:
+    """The registry corrections of the contract's decided months that no act has settled yet: on the school's next
+    act they are settled; with none to come (the contract has ended) this is where they are seen at all."""
+    from app.acts.adjustments import unsettled_corrections
+
+    if contract.instrument != "schools" or not acts:
+        return []
+    own = {a.id for a in acts}
+    return [u for u in unsettled_corrections(contract.school) if u.original.id in own]
 
 
 def _next_timer(instance_id: int | None):
