@@ -170,7 +170,7 @@ def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name,
 
 
 PAYMENT_COLUMNS = [_l("Act"), _l("Organisation"), _l("BIN"), _l("Region"), _l("Month"), _l("Amount, ₸"),
-                   _l("Payment order number"), _l("Payment date")]
+                   _l("Payment order number"), _l("Payment date"), _l("IBAN")]
 
 
 def payments_table(period: date, scope, region_id: int | None, instrument: str, region_name
@@ -185,10 +185,29 @@ def payments_table(period: date, scope, region_id: int | None, instrument: str, 
     paid = db.session.execute(
         select(Payment, Act).join(Act, Act.id == Payment.act_id).where(*where)
         .order_by(Payment.paid_on, Payment.order_number)).all()
+    accounts = _paid_to([payment.id for payment, _act in paid])
     body = [[safe_cell(act.number), safe_cell(act.school.name), safe_cell(act.school.bin),
              safe_cell(region_name(act.region_id)), format_month(act.period), Decimal(payment.amount_tiyn) / 100,
-             safe_cell(payment.order_number), payment.paid_on] for payment, act in paid]
+             safe_cell(payment.order_number), payment.paid_on, safe_cell(accounts.get(payment.id, ""))]
+            for payment, act in paid]
     return [str(label) for label in PAYMENT_COLUMNS], body
+
+
+def _paid_to(payment_ids: list[int]) -> dict[int, str]:
+    """The account each payment was sent to, as its audited ``act.paid`` event recorded it (the contract's IBAN, or
+    the organisation's then): a bank statement's beneficiary account is matched against it — the register had no
+    account, so a payment to the wrong one could not be seen in it. Not today's organisation record, which an edit
+    after the payment changes."""
+    from app.audit.models import AuditEvent
+
+    found: dict[int, str] = {}
+    for i in range(0, len(payment_ids), 900):
+        for object_id, details in db.session.execute(
+                select(AuditEvent.object_id, AuditEvent.details)
+                .where(AuditEvent.action == "act.paid", AuditEvent.object_type == "payment",
+                       AuditEvent.object_id.in_(payment_ids[i : i + 900]))):
+            found[object_id] = (details or {}).get("iban") or ""
+    return found
 
 
 def to_csv(header: list[str], body: list[list]) -> bytes:

@@ -19,6 +19,7 @@ from app.acts.rules import level_for_grade
 from app.engine.runtime import complete_task
 from app.extensions import db
 from app.payments.models import Payment
+from app.payments.operations import payee_iban
 from app.people.access import scope_clause
 from app.registry.models import NedbEnrollment
 from app.reports.reconciliation import reconcile
@@ -235,8 +236,16 @@ def test_the_payments_register_lists_each_payment_of_the_month_with_its_order_an
         operator.get(f"/reports/payments.csv?period={period}").get_data().decode("utf-8-sig"))))
     assert rows[0][0] == "Акт" and rows[0][5] == "Сома, ₸"
     assert [r[0] for r in rows[1:]] == [bilim.number], "only paid acts, each once"
-    number, name, _bin, _region, _month, amount, order, paid_on = rows[1]
+    number, name, _bin, _region, _month, amount, order, paid_on, iban = rows[1]
     assert (name, order, paid_on) == ("Bilim Innovation School", "PP-R-1", payment.paid_on.isoformat())
+    # the account it was sent to, as recorded when paid: an edit of the organisation's record afterwards changes nothing
+    assert iban == payee_iban(bilim) and rows[0][8] == "IBAN"
+    bilim.school.iban = "KZ86125KZT5004100100" if iban != "KZ86125KZT5004100100" else "KZ75125KZT2069100100"
+    db.session.commit()
+    assert payee_iban(bilim) != iban, "paid with no contract: to the organisation's account of then"
+    again = list(csv.reader(io.StringIO(
+        operator.get(f"/reports/payments.csv?period={period}").get_data().decode("utf-8-sig"))))
+    assert again[1][8] == iban
     assert Decimal(amount) * 100 == payment.amount_tiyn == bilim.amount_tiyn
     sheet = load_workbook(io.BytesIO(operator._request("get", f"/reports/payments.xlsx?period={period}").get_data()))
     cells = list(sheet.active.iter_rows())[1]
