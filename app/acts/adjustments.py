@@ -92,20 +92,21 @@ def _lookback_start(period: date) -> date:
     return start.replace(year=start.year - 1)
 
 
-def covered_days(enrolments: Sequence[Enrollment], first: date, last: date) -> int:
-    """Days of [first, last] on which any of ``enrolments`` runs, each day counted once (as the verification's
-    :func:`app.acts.verification._days_here_sql` counts them)."""
+def covered_days(enrolments: Sequence[Enrollment], first: date, last: date,
+                 gaps: frozenset[date] = frozenset()) -> int:
+    """Days of [first, last] but ``gaps`` on which any of ``enrolments`` runs, each day counted once (as the
+    verification's :func:`app.acts.verification._days_here_sql` counts them)."""
     days: set[int] = set()
     for e in enrolments:
         lo = max(e.enrolled_on, first).toordinal()
         hi = last.toordinal() if e.withdrawn_on is None else min(last.toordinal(), e.withdrawn_on.toordinal() - 1)
         days.update(range(lo, hi + 1))
-    return len(days)
+    return len(days - {d.toordinal() for d in gaps})
 
 
 def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_bin: str,
             norm_tiyn: int, licence_days: tuple[date, date] | None, *, level_covered: bool = True,
-            check_grade: bool = True) -> Correction:
+            check_grade: bool = True, licence_gaps: frozenset[date] = frozenset()) -> Correction:
     """What ``line`` (accepted on ``original``) earns on today's registry data, and the rule that says so — the
     verification's rules and pay by days, for every act: the days NEDB has the student at the school, each
     counted once, within ``licence_days`` (the days of the month a licence of the school covers the line's level;
@@ -139,7 +140,7 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
         # NEDB corrected the grade (up or down) after the month was decided: the line claimed a grade the student
         # was not registered in here, as a first verification today would exclude it.
         return Correction("grade_mismatch", 0, evidence | {"claimed_grade": line.grade})
-    days = covered_days(here, *licence_days) if licence_days else 0
+    days = covered_days(here, *licence_days, licence_gaps) if licence_days else 0
     evidence["days"] = days
     if not level_covered:
         return Correction("level_not_covered", 0, evidence)  # no licence of the month covers the line's level
@@ -278,7 +279,8 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                 reprice(line, original, enrolments.get(line.iin, []), original.school.bin,
                         ctx.norms.get(level, 0), window,
                         level_covered=not ctx.level_days or level in ctx.level_days,
-                        check_grade=original.period >= grade_year),
+                        check_grade=original.period >= grade_year,
+                        licence_gaps=ctx.level_gaps.get(level, frozenset()) if ctx.level_days else frozenset()),
                 month_cap_tiyn=ctx.terms.amount_cap_tiyn)
             if line.outcome == "excluded" and found[line.id].corrected_tiyn > 0:
                 found[line.id] = replace(found[line.id], rule_code=REGISTRY_CORRECTED_IN_FAVOUR,

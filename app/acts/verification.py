@@ -123,6 +123,9 @@ class ActContext:
     #: per level, the days of the month a licence covering that level covers, as (first, last); a level
     #: missing: no licence covers it on any day of the month
     level_days: dict[str, tuple[date, date]] = field(default_factory=dict)
+    #: per level, the days between its first and last covered day that no licence covering it covers (licences
+    #: leaving a gap: one ending on the 10th, the next starting on the 16th); a level missing: no gap
+    level_gaps: dict[str, frozenset[date]] = field(default_factory=dict)
 
 
 def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
@@ -154,9 +157,11 @@ def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
         # A day pays a line only if a licence valid that day covers the line's level (level_not_covered: no
         # licence covers it on any day of the month; licence_expired: not on the student's days).
         for level in LEVEL_GRADES:
-            first, last = _covered_days([lic for lic in covering if level in lic.level_set], start, end)
+            first, last, gaps = _covered_days([lic for lic in covering if level in lic.level_set], start, end)
             if first is not None:
                 ctx.level_days[level] = (first, last)
+            if gaps:
+                ctx.level_gaps[level] = gaps
         if ctx.school_rule is None and not ctx.level_days:
             ctx.school_rule = "licence_expired"
         grades = terms.allowed_grades if terms.allowed_grades is not None else ALL_GRADES
@@ -167,27 +172,24 @@ def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
     return contexts
 
 
-def _covered_days(licences: list[Licence], start: date, end: date) -> tuple[date | None, date | None]:
-    """The days of [start, end] the licences cover, as one run of days (None, None: no day).
+def _covered_days(licences: list[Licence], start: date, end: date
+                  ) -> tuple[date | None, date | None, frozenset[date]]:
+    """The days of [start, end] the licences cover: the first and the last (None, None: no day) and the days between
+    them none covers (a gap between two licences).
 
-    Licences rarely leave a gap inside a month; if they do, only the longest run of covered days is paid —
-    never a day without a licence."""
-    covered = set()
+    Every covered day pays, never a day without a licence: licences leaving a gap (one ending on the 10th, the next
+    starting on the 16th) paid only their longest run of days — the 1st to the 10th of a school licensed on them
+    were never paid."""
+    covered: set[int] = set()
     for lic in licences:
         first = max(lic.valid_from, start)
         last = end if lic.valid_until is None else min(end, lic.valid_until)
         covered.update(range(first.toordinal(), last.toordinal() + 1))
-    best: tuple[int, int] | None = None
-    for day in sorted(covered):
-        if day - 1 not in covered:
-            run_end = day
-            while run_end + 1 in covered:
-                run_end += 1
-            if best is None or run_end - day > best[1] - best[0]:
-                best = (day, run_end)
-    if best is None:
-        return None, None
-    return date.fromordinal(best[0]), date.fromordinal(best[1])
+    if not covered:
+        return None, None, frozenset()
+    lo, hi = min(covered), max(covered)
+    return (date.fromordinal(lo), date.fromordinal(hi),
+            frozenset(date.fromordinal(d) for d in range(lo, hi + 1) if d not in covered))
 
 
 # --- SQL --------------------------------------------------------------------------------------------
@@ -216,6 +218,16 @@ _ACTIVE = ("e.enrolled_on <= v.month_end AND (e.withdrawn_on IS NULL OR (e.withd
            "AND e.withdrawn_on > e.enrolled_on))")
 _HERE = "e.school_bin = v.school_bin"
 _LEVEL_SUFFIX = {"primary": "p", "basic": "b", "secondary": "s"}  # tmp_vact's per-level columns
+
+
+def _gap_days_sql(act: str, grade: str, on: str, off: str) -> str:
+    """Days of ``tmp_vgap`` (no licence covering the level of ``grade``) on which the enrolment ``on`` … the day
+    before ``off`` runs: taken off the days counted over the licence days' first to last."""
+    level = f"CASE WHEN {grade} <= 4 THEN 'p' WHEN {grade} <= 9 THEN 'b' ELSE 's' END"
+    # An INTEGER, as the days it is taken from: PostgreSQL's COUNT is a BIGINT, whose SUM is a NUMERIC — and the
+    # amount, norm × days ÷ days of the month, was then rounded to the nearest tiyn, not down.
+    return (f"CAST((SELECT COUNT(*) FROM tmp_vgap q WHERE q.act_id = {act} AND q.lvl = {level} "  # noqa: S608
+            f"AND q.day >= {on} AND ({off} IS NULL OR q.day < {off})) AS INTEGER)")
 
 
 def _of_level(column: str) -> str:
@@ -289,7 +301,8 @@ def _create_temp_tables(conn: Connection) -> None:
                       "pay_days_s INTEGER, month_days INTEGER NOT NULL, "
                       "year_start INTEGER NOT NULL, school_bin VARCHAR(12) NOT NULL, "
                       "norm_p BIGINT NOT NULL, norm_b BIGINT NOT NULL, norm_s BIGINT NOT NULL, "
-                      "has_excl INTEGER NOT NULL, age_lo INTEGER NOT NULL, age_hi INTEGER NOT NULL)"))
+                      "has_excl INTEGER NOT NULL, age_lo INTEGER NOT NULL, age_hi INTEGER NOT NULL, "
+                      "gaps INTEGER NOT NULL)"))
     rowid = " WITHOUT ROWID" if conn.dialect.name == "sqlite" else ""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vline (act_id INTEGER NOT NULL, id INTEGER NOT NULL, "
                       "iin VARCHAR(12) NOT NULL, rule VARCHAR(32), norm BIGINT NOT NULL, amount BIGINT NOT NULL, "
@@ -297,11 +310,16 @@ def _create_temp_tables(conn: Connection) -> None:
                       f"PRIMARY KEY (act_id, id)){rowid}"))
     # ``tmp_vday``: every day of the pass's months, for the few lines whose days are counted one by one.
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vday (day DATE PRIMARY KEY)"))
+    # ``tmp_vgap``: the days of an act's licence days per level (``tmp_vact``'s ``pay_from``…``pay_to``) that no
+    # licence covering the level covers (licences leaving a gap; ``tmp_vact.gaps`` = 1 when the act has any).
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vgap (act_id INTEGER NOT NULL, "
+                      f"lvl VARCHAR(1) NOT NULL, day DATE NOT NULL, PRIMARY KEY (act_id, lvl, day)){rowid}"))
 
 
 def _empty_temp_tables(conn: Connection) -> None:
     """At the end of every pass (a rolled-back pass leaves them empty too: the rows were in its transaction)."""
     conn.execute(text("DELETE FROM tmp_vday"))
+    conn.execute(text("DELETE FROM tmp_vgap"))
     conn.execute(text("DELETE FROM tmp_vline"))
     conn.execute(text("DELETE FROM tmp_vact"))
 
@@ -399,7 +417,7 @@ def _lines_sql(dialect: str, nedb: str) -> str:
                  # The days a licence covers the line's level (NULL: no day; level_not_covered by the mask).
                  f"{_of_level('pay_from')} AS pay_from, {_of_level('pay_to')} AS pay_to, "
                  f"{_of_level('pay_days')} AS pay_days, "
-                 "v.age_lo, v.age_hi, v.has_excl, "
+                 "v.age_lo, v.age_hi, v.has_excl, v.gaps, "
                  "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm")
     joined = (f"FROM act_line f JOIN tmp_vact v ON v.act_id = f.act_id LEFT JOIN {nedb} e ON e.iin = f.iin "  # noqa: S608
               "AND v.school_rule IS NULL WHERE f.act_id IN (SELECT act_id FROM tmp_vact)")
@@ -415,7 +433,8 @@ def _lines_sql(dialect: str, nedb: str) -> str:
     runs = "(e_off IS NULL OR e_off > e_on)"  # an enrolment of no day runs nowhere (see _ACTIVE)
     here = (f"{found} AND e_bin = school_bin AND e_on <= month_end AND (e_off IS NULL OR e_off > month_start) "
             f"AND {runs}")
-    pay_days = _days_sql(dialect, "pay_from", "pay_to", "pay_days", "e_on", "e_off")
+    pay_days = (f"({_days_sql(dialect, 'pay_from', 'pay_to', 'pay_days', 'e_on', 'e_off')} - CASE WHEN g.gaps = 0 "
+                f"THEN 0 ELSE {_gap_days_sql('g.act_id', 'g.grade', 'g.e_on', 'g.e_off')} END)")
     ruled = (
         "SELECT act_id, id, iin, grade, full_name, days_attended, norm, month_days, age_lo, age_hi, "  # noqa: S608
         "e_name AS here_name, e_on AS here_since, "
@@ -446,15 +465,22 @@ def _lines_sql(dialect: str, nedb: str) -> str:
     return insert
 
 
-def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str) -> str:
+def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str, gaps: bool = False) -> str:
     """Days of [lo, hi] (expressions over the act's row ``v`` and the line ``f``) NEDB has the line's student at
     the act's school, each day counted once (an aggregate over the line's NEDB rows ``e``). One enrolment here: its
     days. Several (a re-enrolment, or a corrected enrolment date imported as a new row beside the old one): the
     days of ``tmp_vday`` on which any of them runs — overlapping rows never pay a day twice, and a month never
     holds more days than it has."""
     here_active = f"{_HERE} AND {_ACTIVE}"
-    one = f"SUM(CASE WHEN {here_active} THEN {_days_sql(dialect, lo, hi, whole)} ELSE 0 END)"
-    union = (f"(SELECT COUNT(*) FROM tmp_vday t WHERE t.day >= {lo} AND t.day <= {hi} AND EXISTS ("  # noqa: S608
+    days = _days_sql(dialect, lo, hi, whole)
+    skip = ""
+    if gaps:  # the licence days' gaps (``tmp_vgap``) are not paid
+        days += (" - CASE WHEN v.gaps = 0 THEN 0 ELSE "
+                 f"{_gap_days_sql('v.act_id', 'f.grade', 'e.enrolled_on', 'e.withdrawn_on')} END")
+        skip = (" AND (v.gaps = 0 OR NOT EXISTS (SELECT 1 FROM tmp_vgap q WHERE q.act_id = v.act_id AND q.lvl = "
+                "CASE WHEN f.grade <= 4 THEN 'p' WHEN f.grade <= 9 THEN 'b' ELSE 's' END AND q.day = t.day))")
+    one = f"SUM(CASE WHEN {here_active} THEN {days} ELSE 0 END)"
+    union = (f"(SELECT COUNT(*) FROM tmp_vday t WHERE t.day >= {lo} AND t.day <= {hi}{skip} AND EXISTS ("  # noqa: S608
              f"SELECT 1 FROM {nedb} d WHERE d.iin = f.iin AND d.school_bin = v.school_bin AND d.enrolled_on <= t.day "
              "AND (d.withdrawn_on IS NULL OR d.withdrawn_on > t.day)))")
     return f"(CASE WHEN SUM(CASE WHEN {here_active} THEN 1 ELSE 0 END) > 1 THEN {union} ELSE {one} END)"
@@ -472,7 +498,8 @@ def _general_sql(dialect: str, nedb: str) -> str:
     whichever is verified first. (The self-join of NEDB runs only for a line active here *and* elsewhere: a
     ``CASE`` evaluates lazily.)"""
     here_active = f"{_HERE} AND {_ACTIVE}"
-    paid_days = _days_here_sql(dialect, nedb, _of_level("pay_from"), _of_level("pay_to"), _of_level("pay_days"))
+    paid_days = _days_here_sql(dialect, nedb, _of_level("pay_from"), _of_level("pay_to"), _of_level("pay_days"),
+                               gaps=True)
     facts = (
         "SELECT f.id, f.act_id, f.iin, f.grade, f.full_name, f.days_attended, v.month_days, v.age_lo, v.age_hi, "  # noqa: S608
         "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm, "
@@ -556,10 +583,15 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
                      **_level_days_row(conn, c), "days": c.end.day, "ys": _year_start(c), "bin": c.school_bin,
                      "np": int(c.norms.get("primary", 0)), "nb": int(c.norms.get("basic", 0)),
                      "ns": int(c.norms.get("secondary", 0)), "excl": int(c.act_id in excl),
-                     "lo": _age_bounds(_year_start(c))[0], "hi": _age_bounds(_year_start(c))[1]} for c in contexts]
+                     "lo": _age_bounds(_year_start(c))[0], "hi": _age_bounds(_year_start(c))[1],
+                     "gaps": int(bool(c.level_gaps))} for c in contexts]
         conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :ms, :me, :mask, "
                           ":pf_p, :pt_p, :pd_p, :pf_b, :pt_b, :pd_b, :pf_s, :pt_s, :pd_s, "
-                          ":days, :ys, :bin, :np, :nb, :ns, :excl, :lo, :hi)"), act_rows)
+                          ":days, :ys, :bin, :np, :nb, :ns, :excl, :lo, :hi, :gaps)"), act_rows)
+        gap_rows = [{"act_id": c.act_id, "lvl": _LEVEL_SUFFIX[level], "day": _d(conn, day)}
+                    for c in contexts for level, days in c.level_gaps.items() for day in sorted(days)]
+        if gap_rows:
+            conn.execute(text("INSERT INTO tmp_vgap VALUES (:act_id, :lvl, :day)"), gap_rows)
         days = sorted({c.start.toordinal() + i for c in contexts for i in range(c.end.day)})
         conn.execute(text("INSERT INTO tmp_vday VALUES (:day)"), [{"day": _d(conn, date.fromordinal(d))} for d in days])
         if dialect == "postgresql":

@@ -57,19 +57,28 @@ def test_the_sql_check_digit_is_the_registrys_check_digit(app_ctx):
     assert sum(is_valid_12(n) and _second_weights_needed(n[:11]) for n in numbers) >= 40
 
 
-def test_licences_with_a_gap_pay_the_longest_run_of_days_and_never_a_day_without_one(country):
+def test_licences_with_a_gap_pay_every_day_one_covers_and_never_a_day_without_one(country):
+    """A licence ending on the 10th and the next starting on the 16th: the 1st–10th and the 16th–31st are paid, the
+    11th–15th are not (only the longest run, the 16th–31st, was paid: the school lost ten licensed days)."""
     school = country.school(registered=False)
     country.business(school)
     country.licence(school, valid_from=date(2020, 1, 1), valid_until=date(2026, 10, 10))
-    country.licence(school, valid_from=date(2026, 10, 16), valid_until=None)  # 16 days, the longer run
+    country.licence(school, valid_from=date(2026, 10, 16), valid_until=None)
     country.enrol(iin(1), school.bin)
-    act = country.act(school, [(iin(1), 5)])
+    country.enrol(iin(2), school.bin, enrolled=date(2026, 10, 5), withdrawn=date(2026, 10, 20))  # 5th–19th
+    country.enrol(iin(3), school.bin, enrolled=date(2026, 10, 11), withdrawn=date(2026, 10, 16))  # 11th–15th
+    country.enrol(iin(4), school.bin, withdrawn=date(2026, 10, 3))
+    country.enrol(iin(4), school.bin, enrolled=date(2026, 10, 12))  # re-enrolled: 1st–2nd and 12th–31st
+    act = country.act(school, [(iin(1), 5), (iin(2), 5), (iin(3), 5), (iin(4), 5)])
     verify_act(act)
-    line = act.lines[0]
-    assert (line.paid_days, line.amount_tiyn) == (16, BASIC * 16 // 31)
+    lines = sorted(act.lines, key=lambda ln: ln.line_no)
+    assert [(ln.outcome, ln.paid_days, ln.amount_tiyn) for ln in lines] == [
+        ("accepted", 26, BASIC * 26 // 31), ("accepted", 10, BASIC * 10 // 31), ("excluded", None, 0),
+        ("accepted", 18, BASIC * 18 // 31)]
+    assert lines[2].rule_code == "licence_expired"
 
 
-def test_two_runs_of_equal_length_pay_the_earlier_one(country):
+def test_two_runs_of_equal_length_pay_both(country):
     school = country.school(registered=False)
     country.business(school)
     country.licence(school, valid_from=date(2026, 10, 1), valid_until=date(2026, 10, 10))
@@ -79,9 +88,8 @@ def test_two_runs_of_equal_length_pay_the_earlier_one(country):
     act = country.act(school, [(iin(1), 5), (iin(2), 5)])
     verify_act(act)
     first, second = sorted(act.lines, key=lambda ln: ln.line_no)
-    assert (first.paid_days, first.amount_tiyn) == (10, BASIC * 10 // 31)
-    assert outcomes(act)[1] == ("excluded", "licence_expired")
-    assert second.amount_tiyn == 0
+    assert (first.paid_days, first.amount_tiyn) == (20, BASIC * 20 // 31)
+    assert (second.outcome, second.paid_days, second.amount_tiyn) == ("accepted", 10, BASIC * 10 // 31)
 
 
 @pytest.mark.parametrize("valid_from, valid_until, days", [
@@ -269,3 +277,25 @@ def test_the_pass_names_its_steps_in_order_and_writes_the_lines_only_at_the_end(
     pending = [("pending", None, 0), ("pending", None, 0)]
     assert seen == [("staged", 0, pending), ("rules", 2, pending), ("amounts", 2, pending),
                     ("written", 2, [("accepted", None, BASIC), ("excluded", "not_in_nedb", 0)])]
+
+
+def test_a_month_with_a_licence_gap_is_priced_again_as_it_was_verified(country):
+    """The settlement of later acts prices the month with the same days (no claw-back or top-up out of nothing)."""
+    from app.acts.adjustments import settle_adjustments
+    from app.acts.models import Act, ActAdjustment
+
+    school = country.school(registered=False)
+    country.business(school)
+    country.licence(school, valid_from=date(2020, 1, 1), valid_until=date(2026, 10, 10))
+    country.licence(school, valid_from=date(2026, 10, 16), valid_until=None)
+    country.enrol(iin(1), school.bin)
+    country.enrol(iin(2), school.bin, enrolled=date(2026, 10, 5), withdrawn=date(2026, 10, 20))
+    country.enrol(iin(4), school.bin, withdrawn=date(2026, 10, 3))
+    country.enrol(iin(4), school.bin, enrolled=date(2026, 10, 12))
+    october = country.act(school, [(iin(1), 5), (iin(2), 5), (iin(4), 5)])
+    verify_act(october)
+    assert [ln.paid_days for ln in sorted(october.lines, key=lambda ln: ln.line_no)] == [26, 10, 18]
+    db.session.execute(Act.__table__.update().where(Act.id == october.id).values(status="paid"))
+    november = country.act(school, [(iin(1), 5)], period=date(2026, 11, 1), status="verified")
+    assert settle_adjustments([november]) == {}
+    assert db.session.scalars(select(ActAdjustment)).all() == []
