@@ -347,6 +347,18 @@ def _foreign_adjustments(contract_ids, statuses, act_id: int | None = None) -> d
     return {k: int(v) for k, v in db.session.execute(query.group_by(ContractAct.contract_id)).all()}
 
 
+def unsettled_under(contract: Contract) -> list:
+    """The registry corrections of the contract's decided months that no act has settled yet
+    (:func:`app.acts.adjustments.unsettled_corrections`): the school's next act settles them; with none to come (the
+    contract's last month decided, its year-end report due) this is where they are seen at all."""
+    from app.acts.adjustments import unsettled_corrections
+
+    if contract.instrument != "schools":
+        return []
+    own = set(db.session.scalars(select(ContractAct.act_id).where(ContractAct.contract_id == contract.id)))
+    return [u for u in unsettled_corrections(contract.school) if u.original.id in own] if own else []
+
+
 def taken_by(act: Act, contract_id: int) -> int:
     """What one act takes of its contract's amount: its amount, less what it settles for another contract's acts."""
     return (act.amount_tiyn or 0) - _foreign_adjustments([contract_id], (act.status,), act.id).get(contract_id, 0)

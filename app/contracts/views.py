@@ -115,18 +115,7 @@ def show(contract_id: int):
                            document_sha256=operations.document_sha256(contract),
                            next_timer=_next_timer(contract.instance_id),
                            can_amend=contract.status == "active" and may_amend(current_user, contract),
-                           unsettled=_unsettled(contract, acts), adjustment_cause=cause_title)
-
-
-def _unsettled(contract: Contract, acts) -> list:
-    """The registry corrections of the contract's decided months that no act has settled yet: on the school's next
-    act they are settled; with none to come (the contract has ended) this is where they are seen at all."""
-    from app.acts.adjustments import unsettled_corrections
-
-    if contract.instrument != "schools" or not acts:
-        return []
-    own = {a.id for a in acts}
-    return [u for u in unsettled_corrections(contract.school) if u.original.id in own]
+                           unsettled=operations.unsettled_under(contract), adjustment_cause=cause_title)
 
 
 def _next_timer(instance_id: int | None):

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.contracts.handlers import contract_of
 from app.contracts.models import Contract
+from app.contracts.operations import unsettled_under
 from app.engine.data_names import provide_names
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
@@ -30,7 +31,8 @@ class SubmitReport(TaskHandler):
     def context(self, ctx: TaskContext) -> dict:
         contract = contract_of(ctx)
         return {"contract": contract, "months": operations.monthly_totals(contract, _year(ctx)),
-                "report": operations.report_of(contract, _year(ctx)), "academic_year": _year(ctx)}
+                "report": operations.report_of(contract, _year(ctx)), "academic_year": _year(ctx),
+                "unsettled": unsettled_under(contract)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         report = operations.submit_report(contract_of(ctx), data.get("comment"), ctx.actor, _year(ctx))
@@ -46,7 +48,8 @@ class ApproveReport(TaskHandler):
         contract = contract_of(ctx)
         report = operations.report_of(contract, _year(ctx))
         months = report.months if report and report.months else operations.monthly_totals(contract, _year(ctx))
-        return {"contract": contract, "months": months, "report": report, "academic_year": _year(ctx)}
+        return {"contract": contract, "months": months, "report": report, "academic_year": _year(ctx),
+                "unsettled": unsettled_under(contract)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         contract = contract_of(ctx)

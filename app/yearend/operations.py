@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app import clock
 from app.audit.operations import record_event
 from app.contracts.models import Contract
-from app.contracts.operations import _chain, contract_acts, contract_years
+from app.contracts.operations import _chain, contract_acts, contract_years, unsettled_under
 from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.instruments import instrument_of
@@ -139,8 +139,11 @@ def submit_report(contract: Contract, comment: str | None, actor, academic_year:
     report.submitted_by_id = actor.id
     report.submitted_at = clock.now()
     db.session.flush()
+    # What registry corrections of the contract's months no act has settled: owed back (or owed) beside the report.
+    unsettled = sum(u.amount_tiyn for u in unsettled_under(contract))
     record_event(_chain(contract), "yearend.submitted", "year_end_report", report.id, actor_id=actor.id,
-                 details={"academic_year": year, "total_paid_tiyn": report.total_paid_tiyn, "months": len(months)})
+                 details={"academic_year": year, "total_paid_tiyn": report.total_paid_tiyn, "months": len(months),
+                          "unsettled_tiyn": unsettled})
     return report
 
 
