@@ -165,10 +165,17 @@ def decided_lines_query(acts: Sequence[Act], lines=None):
 
 
 def _registry_year_start() -> date:
-    """1 September of the academic year NEDB's grades are of: the current one (today's). NEDB keeps one grade per
-    enrolment and moves it on with the year, so a month of an earlier academic year is not re-checked against it
-    (a pupil in grade 9 last year is in grade 10 now, and last year's months were right)."""
-    return _year_start(clock.today())
+    """1 September of the academic year NEDB's grades are of: the current one (today's, in Kazakhstan — the
+    business's time zone: from midnight of 1 September in Almaty until 05:00, UTC's calendar still said 31 August, and
+    a settlement then checked the whole year before against the grades NEDB had already moved on). NEDB keeps one
+    grade per enrolment and moves it on with the year, so a month of an earlier academic year is not re-checked
+    against it (a pupil in grade 9 last year is in grade 10 now, and last year's months were right)."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Almaty"))
+    return _year_start(clock.now().astimezone(zone).date())
 
 
 def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):

@@ -66,3 +66,24 @@ def test_only_the_months_of_nedbs_academic_year_are_checked_against_its_grade():
     # Two rows here in the month (a re-enrolment): one of them in the claimed grade will do, as when verified.
     both = [*promoted, Enrollment("010101500001", "Pupil", "150800000011", "private", 9, date(2026, 10, 1), None)]
     assert reprice(line, october, both, "150800000011", BASIC, window).rule_code == NEDB_CORRECTED
+
+
+def test_at_midnight_of_1_september_in_almaty_last_years_months_are_not_checked_against_the_new_grades(country):
+    """01:00 on 1 September in Almaty is still 31 August in UTC: NEDB has moved its grades on with the new year, and a
+    settlement then clawed back last year's months as ``grade_mismatch`` — every pupil's grade had "changed"."""
+    from datetime import UTC, datetime
+
+    from app import clock
+    from app.acts.adjustments import _registry_year_start
+    from tests.money.test_topup_corrected import _next_act, _paid, _settled
+    from tests.registry.conftest import iin
+
+    school = country.school()
+    pupil = iin(851)
+    country.enrol(pupil, school.bin, grade=4)  # moved on from grade 3 for 2027/2028
+    _paid(country, school, [(pupil, 3, None)], period=date(2027, 3, 1))
+    country.enrol(iin(852), school.bin, grade=3)
+    may = _next_act(country, school, date(2027, 5, 1))  # May, resubmitted after a return
+    with clock.FrozenClock(datetime(2027, 8, 31, 20, 0, tzinfo=UTC)):  # 01:00 on 1 September in Almaty
+        assert _registry_year_start() == date(2027, 9, 1)
+        assert _settled(may) == {}
