@@ -7,7 +7,10 @@ pointed at this clock by :func:`app.engine.timers.install_clock`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+
+#: Kazakhstan's time (one zone for the whole country, UTC+5, since 1 March 2024): the business's calendar.
+KZ = timezone(timedelta(hours=5), "KZ")
 
 _now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
@@ -18,7 +21,10 @@ def now() -> datetime:
 
 
 def today() -> date:
-    return now().date()
+    """Today in Kazakhstan: the day an application window, a substitution, a deadline or an academic year is
+    counted in. (UTC's calendar, used before, said "yesterday" from 00:00 to 05:00 in Astana: a window closing on
+    the 15th took applications until 05:00 on the 16th.)"""
+    return now().astimezone(KZ).date()
 
 
 def set_clock(func: Callable[[], datetime]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from app.processes.operations import guard_record
 
 STATE_ORDER_PROCESS = "state_order"
 #: Deadlines are local to Kazakhstan (UTC+5): "after 31 May" means from 1 June 00:00 in Astana.
-KZ = timezone(timedelta(hours=5))
+KZ = clock.KZ
 
 
 def local_midnight(day: date) -> datetime:

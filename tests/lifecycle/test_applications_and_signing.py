@@ -233,3 +233,21 @@ def test_the_database_holds_one_application_in_play_per_school_and_order(frozen,
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_the_window_closes_at_midnight_in_astana_even_before_the_ticker_has_run(frozen, browser):
+    """The window's last day is Astana's day: at 00:30 on 16 August there (19:30 UTC on the 15th) the Apply button
+    took an application, because the check read UTC's calendar, until the ticker's next pass closed the order."""
+    from datetime import UTC, datetime
+
+    from app import clock
+
+    order = place_order(browser("official"))
+    accountant = browser("accountant")
+    frozen.at = datetime(2027, 8, 15, 19, 30, tzinfo=UTC)
+    assert clock.today() == date(2027, 8, 16)
+    assert db.session.get(StateOrder, order.id).status == "open", "the ticker has not run yet"
+    late = accountant.post(f"/orders/{order.id}/apply", follow_redirects=True).get_data(as_text=True)
+    assert "window for this order is not open" in late
+    assert db.session.scalars(select(Application).where(Application.order_id == order.id)).all() == []
+    assert 'action="/orders/%d/apply"' % order.id not in accountant.get(f"/orders/{order.id}").get_data(as_text=True)
