@@ -170,12 +170,7 @@ def _registry_year_start() -> date:
     a settlement then checked the whole year before against the grades NEDB had already moved on). NEDB keeps one
     grade per enrolment and moves it on with the year, so a month of an earlier academic year is not re-checked
     against it (a pupil in grade 9 last year is in grade 10 now, and last year's months were right)."""
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app
-
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Almaty"))
-    return _year_start(clock.now().astimezone(zone).date())
+    return _year_start(clock.today())  # Kazakhstan's day
 
 
 def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
