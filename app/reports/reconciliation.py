@@ -10,7 +10,7 @@ For the acts of a month (every act that has been submitted) and each region:
 * **under review** — what the lines of acts not yet decided (submitted, verified, returned) earn, plus the norm
   of lines still pending verification;
 * **adjusted** — corrections of earlier months settled on the accepted acts of this month (claw-backs negative),
-  and those on acts still under review;
+  and those on acts still under review (not a returned act's: not settled until it is verified again);
 * **payable** = accepted + adjusted; **paid** — the payments registered for these acts; **outstanding** = payable
   − paid.
 
@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.acts.models import Act, ActLine
 from app.acts.report import safe_cell
@@ -98,9 +98,13 @@ def reconcile(period: date, scope, region_id: int | None = None,
         return rows.setdefault(rid, ReconciliationRow(rid))
 
     decided = Act.status.in_(DECIDED)
+    # A returned act's adjustments are not counted: they are not settled (app.acts.topups.SETTLED), the school's next
+    # act settles them meanwhile, and the returned act settles anew what is left when it is verified again — counted
+    # here as well, a correction stood twice in the months' "adjustments under review".
+    adjusted_now = case((Act.status == "returned", 0), else_=Act.adjustment_tiyn)
     for rid, acts, lines_amount, adjusted, withheld, is_decided in db.session.execute(
             select(Act.region_id, func.count(Act.id), func.sum(Act.amount_tiyn - Act.adjustment_tiyn),
-                   func.sum(Act.adjustment_tiyn), func.sum(Act.withheld_tiyn), decided)
+                   func.sum(adjusted_now), func.sum(Act.withheld_tiyn), decided)
             .where(*where).group_by(Act.region_id, decided)):
         r = row(rid)
         r.acts += acts

@@ -250,4 +250,4 @@ def test_the_window_closes_at_midnight_in_astana_even_before_the_ticker_has_run(
     late = accountant.post(f"/orders/{order.id}/apply", follow_redirects=True).get_data(as_text=True)
     assert "window for this order is not open" in late
     assert db.session.scalars(select(Application).where(Application.order_id == order.id)).all() == []
-    assert 'action="/orders/%d/apply"' % order.id not in accountant.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert f'action="/orders/{order.id}/apply"' not in accountant.get(f"/orders/{order.id}").get_data(as_text=True)

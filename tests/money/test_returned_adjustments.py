@@ -64,3 +64,24 @@ def test_a_claw_back_on_a_returned_act_is_taken_on_the_next_act_once(country: Co
     _set_status(december, "paid")
     _set_status(november, "submitted")
     assert _settled(november) == {}, "December took it back"
+
+
+def test_the_reconciliation_counts_a_returned_acts_correction_once(country: Country):
+    """November (returned) and December both showed the same top-up under "adjustments under review": the state
+    appeared to owe it twice until November was verified again."""
+    from sqlalchemy import true
+
+    from app.reports.reconciliation import reconcile
+
+    school = country.school()
+    child = iin(881)
+    country.enrol(child, school.bin, grade=3)
+    _paid(country, school, [(child, 3, "withdrawn")])
+    november = _next_act(country, school)
+    _settled(november)
+    _set_status(november, "returned")
+    december = _next_act(country, school, DECEMBER)
+    assert _settled(december) == {child: (REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT)}
+
+    under_review = sum(reconcile(month, true())[1].adjusted_under_review_tiyn for month in (NOVEMBER, DECEMBER))
+    assert under_review == AMOUNT
