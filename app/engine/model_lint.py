@@ -72,9 +72,13 @@ def lint(trees: dict) -> list[ModelProblem]:
                               " | .//bpmn:callChoreography"):
             problems.append(_problem(filename, el, _(
                 "Choreographies are kept for viewing; the engine cannot run them.")))
-        for el in _bpmn(root, ".//bpmn:adHocSubProcess[@ordering='Sequential']"):
+        for el in _bpmn(root, ".//bpmn:adHocSubProcess"):
+            # SpiffWorkflow 3.2 opens every step inside at once and waits for all of them, and checks the completion
+            # condition before any step ran (no condition: the instance fails as the subprocess starts)
             problems.append(_problem(filename, el, _(
-                "Ad hoc subprocesses with sequential ordering cannot be run by the engine.")))
+                "Ad hoc subprocesses cannot be run by the engine: it would open every step inside at once and wait "
+                "for all of them, instead of letting the performer choose. Draw the steps with an inclusive gateway "
+                "that decides which of them apply.")))
         for el in _bpmn(root, ".//bpmn:subProcess | .//bpmn:transaction"):
             starts = [c for c in el if local(c.tag) == "startEvent"]
             if len(starts) != 1:
@@ -144,6 +148,15 @@ def lint(trees: dict) -> list[ModelProblem]:
                 "A conditional event is checked only once, when the token arrives: if its condition is false then, "
                 "the instance waits here for good (the engine does not check it again when the data changes). Use "
                 "an exclusive gateway to decide now, or a message or timer event to wait.")))
+        for el in _bpmn(root, ".//bpmn:boundaryEvent[bpmn:conditionalEventDefinition]"
+                              " | .//bpmn:startEvent[bpmn:conditionalEventDefinition]"):
+            # the same once-only check, when the activity (or the process or subprocess) starts: a step inside the
+            # subprocess setting the condition's data did not start the handler (run with SpiffWorkflow 3.2)
+            problems.append(_problem(filename, el, _(
+                "A conditional event is checked only once, when the step it is attached to (or the process it "
+                "starts in) begins: the engine does not check it again when the data changes, so a condition that "
+                "becomes true later never starts its flow. Use an exclusive gateway where the data is set, or a "
+                "message or timer event.")))
         for el in _bpmn(root, ".//bpmn:compensateEventDefinition"):
             owner = el if local(el.getparent().tag) == "definitions" else el.getparent()
             problems.append(_problem(filename, owner, _(

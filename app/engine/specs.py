@@ -665,7 +665,7 @@ _FLOW_NODES = {
     "startEvent", "endEvent", "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "manualTask",
     "sendTask", "receiveTask", "callActivity", "subProcess", "transaction", "exclusiveGateway", "parallelGateway",
     "inclusiveGateway", "eventBasedGateway", "complexGateway", "intermediateCatchEvent", "intermediateThrowEvent",
-    "boundaryEvent",
+    "boundaryEvent", "adHocSubProcess",
 }
 
 
@@ -714,6 +714,10 @@ def unreachable_problems(trees: dict) -> list[ModelProblem]:
                 todo.extend(boundary.get(node_id, []))
                 if _local(el.tag) in ("subProcess", "transaction"):
                     todo.extend(c.get("id") for c in el if _local(c.tag) == "startEvent")
+                elif _local(el.tag) == "adHocSubProcess":
+                    # no start event: every step inside without an incoming flow may begin it
+                    incoming = {flow.get("targetRef") for flow in el.iter("{*}sequenceFlow")}
+                    todo.extend(c.get("id") for c in el if c.get("id") not in incoming)
             for node_id, el in nodes.items():
                 if node_id not in seen:
                     problems.append(ModelProblem(

@@ -433,3 +433,55 @@ def test_cells_calling_the_builtins_and_lambdas_are_fine(app_ctx):
         dmn = DMN13.replace("HITPOLICY", "").replace("<text>&gt; 10</text>", f"<text>{cell}</text>")
         _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn})
         assert on(problems, "rule1") == [], (cell, problems)
+
+
+# ---- ad hoc subprocesses and conditional events (what SpiffWorkflow 3.2 runs otherwise than BPMN says) ----------
+
+def test_an_ad_hoc_subprocess_is_one_problem_on_it_not_unreachable_steps(app_ctx):
+    """Parallel ad hoc subprocesses passed the ordering check and were then refused as "cannot be reached from a
+    start event" on every step inside and after it; run, SpiffWorkflow 3.2 opens every step inside at once, waits
+    for all of them, and fails at once without a completion condition (eval() of None)."""
+    xml = diagram('<bpmn:startEvent id="s" />\n'
+                  '<bpmn:adHocSubProcess id="adhoc" name="Як керек">\n'
+                  '<bpmn:userTask id="a1" name="Call" /><bpmn:userTask id="a2" name="Write" />\n'
+                  '</bpmn:adHocSubProcess>\n<bpmn:userTask id="after" name="After" />\n<bpmn:endEvent id="e" />\n'
+                  + flows("s", "adhoc", "after", "e"))
+    _parsed, problems = validate_files({"a.bpmn": xml})
+    assert not [p for p in problems if "reached" in p.message], [str(p) for p in problems]
+    found = on(problems, "adhoc")
+    assert len(found) == 1 and "Ad hoc" in found[0].message and found[0].line == line_of(xml, 'id="adhoc"')
+
+
+_CONDITION = ('<bpmn:conditionalEventDefinition><bpmn:condition xsi:type="bpmn:tFormalExpression">flag == 1'
+              '</bpmn:condition></bpmn:conditionalEventDefinition>')
+
+
+@pytest.mark.parametrize("where", ["boundary", "event subprocess", "process start"])
+def test_a_conditional_boundary_or_start_event_is_a_problem(app_ctx, where):
+    """Run with SpiffWorkflow 3.2: a non-interrupting conditional boundary event on a subprocess, and a conditional
+    event subprocess, never started when a script inside set ``flag = 1`` — the condition is checked once, when the
+    step (or process) begins — and the instance completed without the handler BPMN runs."""
+    steps = ('<bpmn:startEvent id="s" />\n<bpmn:scriptTask id="init"><bpmn:script>flag = 0</bpmn:script>'
+             '</bpmn:scriptTask>\n')
+    inner = ('<bpmn:startEvent id="ss" /><bpmn:scriptTask id="setflag"><bpmn:script>flag = 1</bpmn:script>'
+             '</bpmn:scriptTask><bpmn:userTask id="wait" /><bpmn:endEvent id="se" />'
+             + flows("ss", "setflag", "wait", "se"))
+    handler = '<bpmn:userTask id="on_cond" /><bpmn:endEvent id="he" />'
+    if where == "boundary":
+        body = (steps + f'<bpmn:subProcess id="sub">{inner}</bpmn:subProcess>\n<bpmn:endEvent id="e" />\n'
+                f'<bpmn:boundaryEvent id="cond" attachedToRef="sub" cancelActivity="false">{_CONDITION}'
+                f'</bpmn:boundaryEvent>\n{handler}\n' + flows("s", "init", "sub", "e") + flows("cond", "on_cond", "he"))
+    elif where == "event subprocess":
+        body = (steps + '<bpmn:scriptTask id="setflag"><bpmn:script>flag = 1</bpmn:script></bpmn:scriptTask>'
+                '<bpmn:userTask id="wait" /><bpmn:endEvent id="e" />\n' + flows("s", "init", "setflag", "wait", "e")
+                + f'\n<bpmn:subProcess id="evs" triggeredByEvent="true"><bpmn:startEvent id="cond" '
+                f'isInterrupting="false">{_CONDITION}</bpmn:startEvent>{handler}{flows("cond", "on_cond", "he")}'
+                '</bpmn:subProcess>')
+    else:
+        body = (f'<bpmn:startEvent id="cond">{_CONDITION}</bpmn:startEvent>\n<bpmn:userTask id="wait" />'
+                '<bpmn:endEvent id="e" />\n' + flows("cond", "wait", "e"))
+    xml = diagram(body)
+    _parsed, problems = validate_files({"c.bpmn": xml})
+    found = on(problems, "cond")
+    assert len(found) == 1 and "checked only once" in found[0].message, [str(p) for p in problems]
+    assert found[0].line == line_of(xml, 'id="cond"')
