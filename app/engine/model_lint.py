@@ -162,6 +162,12 @@ def lint(trees: dict) -> list[ModelProblem]:
             problems.append(_problem(filename, owner, _(
                 "Compensation is not supported by the engine: this compensation event would never run its "
                 "handler. Model the undo steps as ordinary steps (for example after an error boundary event).")))
+        problems += _event_reference_problems(filename, root)
+        for el in _bpmn(root, ".//bpmn:boundaryEvent[not(*[contains(local-name(), 'EventDefinition')])]"):
+            # SpiffWorkflow raised NotImplementedError with the element's XML as its text
+            problems.append(_problem(filename, el, _(
+                "The boundary event has no trigger (timer, message, signal, error, escalation...): choose what it "
+                "waits for, or delete it.")))
         problems += _flow_reference_problems(filename, root)
         problems += _gateway_problems(filename, root)
         problems += _split_problems(filename, root)
@@ -169,6 +175,40 @@ def lint(trees: dict) -> list[ModelProblem]:
         problems += _timer_language_problems(filename, root)
         problems += _link_problems(filename, root)
         problems += _data_output_problems(filename, root)
+    return problems
+
+
+#: the attribute of an event definition (or send/receive task) naming a top-level element, and that element's tag
+_EVENT_REFS = {"messageRef": "message", "signalRef": "signal", "errorRef": "error", "escalationRef": "escalation"}
+
+
+def _event_reference_problems(filename: str, root) -> list[ModelProblem]:
+    """A message, signal, error or escalation named by an event (or a send or receive task) that its file does not
+    define: SpiffWorkflow's parser looks for it in the same file only, and failed on its own error report (a
+    TypeError about ``raise_validation_exception``), which was all the owner saw. An empty reference fails the same
+    way, except a message's (the event's name is used)."""
+    problems: list[ModelProblem] = []
+    for attribute, kind in _EVENT_REFS.items():
+        defined = {el.get("id") for el in _bpmn(root, f".//bpmn:{kind}") if el.get("id")}
+        for el in _bpmn(root, f".//bpmn:*[@{attribute}]"):
+            tag = local(el.tag)
+            if not (tag.endswith("EventDefinition") or tag in ("sendTask", "receiveTask")):
+                continue  # a message flow's message is not read by the engine
+            owner = el.getparent() if tag.endswith("EventDefinition") else el
+            ref = el.get(attribute)
+            if (ref in defined and '"' not in ref) or (kind == "message" and not ref) or \
+                    local(owner.tag) == "definitions":
+                continue
+            problems.append(_problem(filename, owner, {
+                "message": _("The event names the message %(id)s, which this file does not define: choose a "
+                             "message from the list, or define it.", id=repr(ref)),
+                "signal": _("The event names the signal %(id)s, which this file does not define: choose a "
+                            "signal from the list, or define it.", id=repr(ref)),
+                "error": _("The event names the error %(id)s, which this file does not define: choose an error "
+                           "from the list, or define it.", id=repr(ref)),
+                "escalation": _("The event names the escalation %(id)s, which this file does not define: choose "
+                                "an escalation from the list, or define it.", id=repr(ref)),
+            }[kind]))
     return problems
 
 
@@ -571,6 +611,12 @@ def translate_engine_message(text: str, tag: str = "") -> str:
          lambda m: _("Two processes have the same id %(id)s.", id=repr(m.group(1)))),
         (r"Data Store with name (.*) has no implementation",
          lambda m: _("Data stores cannot be run by the engine; use a data object (process data) instead.")),
+        (r"A loopMaximum or loopCondition must be specified", lambda m: _(
+            "This step repeats (a standard loop) but has neither a loop condition nor a maximum number of "
+            "repetitions: give it one.")),
+        (r"Cannot resolve data(?:Input|Output)Association", lambda m: _(
+            "A data association of this step names a data object or data input/output that is not in this "
+            "process: connect it to one that is, or delete it.")),
     ]
     for pattern, make in patterns:
         match = re.search(pattern, first)

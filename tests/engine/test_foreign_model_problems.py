@@ -485,3 +485,45 @@ def test_a_conditional_boundary_or_start_event_is_a_problem(app_ctx, where):
     found = on(problems, "cond")
     assert len(found) == 1 and "checked only once" in found[0].message, [str(p) for p in problems]
     assert found[0].line == line_of(xml, 'id="cond"')
+
+
+# ---- references the engine's parser failed on with its own error (MIWG files of ADONIS, BIC Cloud Design) --------
+
+def test_an_event_naming_a_message_signal_or_error_the_file_lacks_is_named_on_the_event(app_ctx):
+    """SpiffWorkflow looks a message/signal/error/escalation up in the event's own file; missing, its parser failed
+    reporting it ("TypeError(NodeParser.raise_validation_exception() got an unexpected keyword argument 'node')");
+    a boundary event without a trigger was "NotImplementedError('Unsupported Catch Event: %r', b'<bpmn:…')"."""
+    xml = diagram('<bpmn:startEvent id="s" /><bpmn:parallelGateway id="pg" />\n'
+                  '<bpmn:intermediateCatchEvent id="catch"><bpmn:messageEventDefinition messageRef="nope" />'
+                  '</bpmn:intermediateCatchEvent>\n'
+                  '<bpmn:intermediateThrowEvent id="sig"><bpmn:signalEventDefinition signalRef="" />'
+                  '</bpmn:intermediateThrowEvent>\n'
+                  '<bpmn:receiveTask id="recv" messageRef="gone" />\n'
+                  '<bpmn:scriptTask id="work"><bpmn:script>a = 1</bpmn:script></bpmn:scriptTask>\n'
+                  '<bpmn:boundaryEvent id="bare" attachedToRef="work" />\n'
+                  '<bpmn:endEvent id="e1" /><bpmn:endEvent id="e2" /><bpmn:endEvent id="e3" /><bpmn:endEvent id="e4" />'
+                  + flows("s", "pg") + flows("pg", "catch", "e1") + flows("pg", "sig", "e2") + flows("pg", "recv")
+                  + flows("recv", "work", "e3") + flows("bare", "e4"))
+    _parsed, problems = validate_files({"r.bpmn": xml})
+    shown = [str(p) for p in problems]
+    assert not any("TypeError" in p or "NotImplementedError" in p or "b'<" in p for p in shown), shown
+    for element_id, needle in (("catch", "message 'nope'"), ("sig", "signal ''"), ("recv", "message 'gone'"),
+                               ("bare", "has no trigger")):
+        found = on(problems, element_id)
+        assert len(found) == 1 and needle in found[0].message, shown
+        assert found[0].line == line_of(xml, f'id="{element_id}"')
+
+
+def test_a_loop_without_condition_and_a_dangling_data_association_are_said_plainly(app_ctx):
+    xml = diagram('<bpmn:startEvent id="s" />\n'
+                  '<bpmn:scriptTask id="again"><bpmn:standardLoopCharacteristics /><bpmn:script>a = 1</bpmn:script>'
+                  '</bpmn:scriptTask>\n<bpmn:endEvent id="e" />\n' + flows("s", "again", "e"))
+    _parsed, problems = validate_files({"l.bpmn": xml})
+    found = on(problems, "again")
+    assert found and "neither a loop condition nor a maximum" in found[0].message, [str(p) for p in problems]
+    xml = diagram('<bpmn:startEvent id="s" />\n'
+                  '<bpmn:scriptTask id="write"><bpmn:dataOutputAssociation id="doa"><bpmn:targetRef>nowhere'
+                  '</bpmn:targetRef></bpmn:dataOutputAssociation><bpmn:script>a = 1</bpmn:script></bpmn:scriptTask>\n'
+                  '<bpmn:endEvent id="e" />\n' + flows("s", "write", "e"))
+    _parsed, problems = validate_files({"d.bpmn": xml})
+    assert any("data association" in p.message and p.line for p in problems), [str(p) for p in problems]
