@@ -13,6 +13,8 @@ look-ahead regex rescanned the rest of the cell for every ``?``, and a cell that
 
 from __future__ import annotations
 
+from copy import copy
+
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.specs.model import HitPolicy
@@ -72,7 +74,31 @@ def _evaluate(self, input_expr, match_expr, task):
     return script_engine.evaluate(task, expr)
 
 
+_library_result = DMNEngine.result
+
+
+def _result(self, task):
+    """``DMNEngine.result``, with DMN's answer when no rule matches: each output is null (an empty list for COLLECT).
+    The library returned nothing, so the outputs kept whatever the task data held before — the previous round's
+    answer in a loop, or a value the start data carried — and a step reading them failed or went on with it."""
+    result = _library_result(self, task)
+    if result:
+        return result
+    empty = [] if self.decision_table.hit_policy == HitPolicy.COLLECT.value else None
+    for output in self.decision_table.outputs:
+        key = output.name or output.label
+        if not key:
+            continue
+        *parents, last = key.split(".")
+        node = result
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = copy(empty)
+    return result
+
+
 def install_unique_hit_policy() -> None:
-    """The UNIQUE hit policy, and the input marks of a cell found in linear time."""
+    """The UNIQUE hit policy, the input marks of a cell found in linear time, and null outputs when no rule matches."""
     DMNEngine.decide = _decide
     DMNEngine.evaluate = _evaluate
+    DMNEngine.result = _result

@@ -45,3 +45,24 @@ def test_a_unique_table_where_several_rules_match_fails_naming_them(app_ctx):
         _run("UNIQUE", 10)
     assert _run("UNIQUE", 40)["norm"] == 2  # one rule matches: its output
     assert _run("FIRST", 10)["norm"] == 1  # FIRST: the first match, as before
+
+
+@pytest.mark.parametrize(("policy", "empty"), [("UNIQUE", None), ("FIRST", None), ("COLLECT", [])])
+def test_when_no_rule_matches_the_output_is_null_not_what_the_data_held(app_ctx, policy, empty):
+    """SpiffWorkflow 3.2 gave no output when no rule matched: ``norm`` kept the value the data already held (the
+    previous round's answer in a loop, or the start data's), or stayed unset and the next step failed with
+    "'norm' is not defined". DMN says the output is null (an empty list for COLLECT)."""
+    import app.engine.runtime  # noqa: F401 - installs the engine's decision patches
+    from app.engine.specs import parse_files
+
+    files = chain_model("norms", [("decide", "School accountant", NORM_RULE_TASK)])
+    only_young = _TABLE.replace("POLICY", policy)
+    only_young = (only_young[:only_young.index('      <rule id="any">')]
+                  + "    </decisionTable>\n  </decision>\n</definitions>\n")
+    files["norm.dmn"] = only_young
+    parsed = parse_files(files)
+    wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
+    wf.get_tasks(state=TaskState.READY)[0].data.update(age=40, norm=99)
+    wf.do_engine_steps()
+    decided = next(t for t in wf.tasks.values() if t.task_spec.bpmn_id == "decide").data
+    assert "norm" in decided and decided["norm"] == empty
