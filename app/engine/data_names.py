@@ -170,6 +170,7 @@ def unset_name_problems(files: dict[str, str], trees: dict) -> list[ModelProblem
 
 def unset_name_findings(files: dict[str, str], trees: dict) -> tuple[list[ModelProblem], list[ModelProblem]]:
     """(problems, notices) of the names read that no step of the model sets."""
+    from app.engine.model_lint import FEEL_LITERALS
     from app.engine.scripting import SAFE_BUILTINS
 
     problems: list[ModelProblem] = []
@@ -178,7 +179,9 @@ def unset_name_findings(files: dict[str, str], trees: dict) -> tuple[list[ModelP
     for filename, root in trees.items():
         reads = _reads(root) if filename.endswith(".bpmn") else _table_reads(root) if filename.endswith(".dmn") else []
         for el, where, read in reads:
-            for name in sorted(read - known - set(SAFE_BUILTINS)):
+            # FEEL's true/false/null in a decision table are model_lint's problem, said with what to write instead
+            feel = set(FEEL_LITERALS) if where in ("input", "output", "cell") else set()
+            for name in sorted(read - known - set(SAFE_BUILTINS) - feel):
                 close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
                 if close:
                     message = _("%(name)s is read here, but no step of this model sets it: did you mean %(match)s? "

@@ -763,13 +763,21 @@ def _hit_policy_problems(filename: str, table) -> list[ModelProblem]:
         table.get("id"), table.sourceline, name)]
 
 
-def _cell(filename: str, el, source: str, rule=None) -> list[ModelProblem]:
+def _cell(filename: str, el, source: str, rule=None, said: tuple[str, ...] = ()) -> list[ModelProblem]:
+    """The problems of a cell; ``said``: what its input expression's own problem already says (not repeated on every
+    rule that reads it)."""
     owner = rule if rule is not None else el
-    reasons = [p.message for p in check_script(source, "eval")] or _call_problems(source)
+    reasons = [p.message for p in check_script(source, "eval")] or [
+        r for r in _call_problems(source) if r not in said]
     return [ModelProblem(filename, _("Decision table cell %(cell)s rejected: %(reason)s",
                                      cell=repr(source[:80]), reason=reason), owner.get("id"),
                          el.sourceline, owner.get("label") or None)
             for reason in reasons]
+
+
+#: FEEL's literals and what Python calls them: a cell ``true`` (Camunda, Signavio, Trisotech write them) was read as a
+#: name and failed when the table ran ("name 'true' is not defined")
+FEEL_LITERALS = {"true": "True", "false": "False", "null": "None"}
 
 
 def _call_problems(source: str) -> list[str]:
@@ -787,6 +795,9 @@ def _call_problems(source: str) -> list[str]:
               for n in ast.walk(node.target) if isinstance(n, ast.Name)}
     found: list[str] = []
     for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in FEEL_LITERALS and node.id not in bound:
+            found.append(_("%(name)s is FEEL; cells here are Python, where it is a name nothing sets and the rule "
+                           "fails when it runs. Write %(python)s.", name=node.id, python=FEEL_LITERALS[node.id]))
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
             continue
         name = node.func.id
@@ -801,9 +812,10 @@ def _call_problems(source: str) -> list[str]:
 
 
 def _entry(filename: str, el, rule, input_expr: str, text: str) -> list[ModelProblem]:
+    said = tuple(_call_problems(input_expr))
     substituted = input_marks_replaced(text, "dmninputexpr")
     if "dmninputexpr" in substituted:
-        return _cell(filename, el, substituted.replace("dmninputexpr", "(" + input_expr + ")"), rule)
+        return _cell(filename, el, substituted.replace("dmninputexpr", "(" + input_expr + ")"), rule, said)
     feel = _feel_reading(text)
     if feel is not None:
         return [ModelProblem(filename, feel, rule.get("id"), el.sourceline, rule.get("label") or None)]
@@ -811,7 +823,7 @@ def _entry(filename: str, el, rule, input_expr: str, text: str) -> list[ModelPro
         if not check_script(reading, "eval"):
             return [ModelProblem(filename, _("Decision table cell %(cell)s rejected: %(reason)s",
                                              cell=repr(text[:80]), reason=reason), rule.get("id"), el.sourceline,
-                                 rule.get("label") or None) for reason in _call_problems(reading)]
+                                 rule.get("label") or None) for reason in _call_problems(reading) if reason not in said]
     return _cell(filename, el, text, rule)
 
 

@@ -118,6 +118,18 @@ def test_a_cell_written_as_feel_that_python_would_never_match_is_a_problem(app_c
         assert on(validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn})[1], "rule1") == [], fine
 
 
+@pytest.mark.parametrize(("old", "cell", "python"), [("&gt; 10", "true", "True"), ("&gt; 10", "null", "None"),
+                                                     ('"big"', "false", "False"), ("amount", "amount != null", "None")])
+def test_feels_true_false_and_null_in_a_cell_are_a_problem_saying_what_to_write(app_ctx, old, cell, python):
+    """A boolean column's ``true``/``false`` and ``null`` (as Camunda and Signavio write them) saved clean as input
+    entries and failed when the table ran ("name 'true' is not defined"); as an output the notice said to quote it,
+    a text where the column holds a boolean."""
+    dmn = DMN13.replace("HITPOLICY", 'hitPolicy="FIRST"').replace(f"<text>{old}</text>", f"<text>{cell}</text>", 1)
+    _parsed, problems = validate_files({"m.bpmn": _rule_task_model(), "d.dmn": dmn})
+    found = [p for p in problems if cell.split()[-1] in p.message]
+    assert len(found) == 1 and f"Write {python}" in found[0].message and found[0].line, [str(p) for p in problems]
+
+
 # ---- 3. DMN 1.4 and 1.5 -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("uri", ["https://www.omg.org/spec/DMN/20211108/MODEL/",
