@@ -29,6 +29,7 @@ FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".bpmn", ".dmn"))
 #: lane-less user tasks). The others are refused at save with a problem per element (test below).
 RUNNABLE = {
     "bpmnjs-bpmn-properties-diagram.bpmn",
+    "camunda-modeler-zeebe-user-task-form.bpmn",
     "camunda-multi-tenancy-tenant-identifier-shared-definitions-subProcess.bpmn",
     "camunda-startevent-message-start-message_start_process.bpmn",
     "camunda-usertask-task-camunda-forms-invoiceApproval.bpmn",
@@ -43,6 +44,13 @@ RUNNABLE = {
     "miwg-sap-signavio-process-man-a.1.0-export.bpmn",
     "miwg-visual-paradigm-11-1-a.1.0-roundtrip.bpmn",
     "miwg-w4-bpmn-composer-v-10-4-a.1.0-export.bpmn",
+    "miwg-actibpm-3-e-8-a.1.0-export.bpmn",
+    "miwg-bpmn-modeler-for-confluence-3-38-a.1.0-export.bpmn",
+    "miwg-ibm-blueworks-live-2014-a.1.0-export.bpmn",
+    "miwg-ibo-prometheus-3-9-a.1.0-roundtrip.bpmn",
+    "miwg-mid-bpanda-2019-05-a.1.0-export.bpmn",
+    "miwg-modelfoundry-1-1-1-a.1.0-roundtrip.bpmn",
+    "miwg-trisotech-bpmn-visio-5-0-1-a.1.0-export.bpmn",
 }
 
 
@@ -154,3 +162,28 @@ def test_call_activity_resolves_across_files_of_a_zip(world):
     publish_draft(draft, owner)
     db.session.commit()
     assert run_to_the_end(draft.process_model, owner).status == "completed"
+
+
+def test_camunda_decision_tables_are_refused_cell_by_cell_in_feel_terms(app_ctx):
+    """Camunda's DMN 1.1 dish table (a FEEL range, a FEEL list) and the modeler's DMN 1.1 requirements graph
+    (literal expressions, several decisions): each problem on its element and line, none from the parser."""
+    from app.engine.specs import validate_files
+    from tests.engine.test_foreign_model_problems import diagram, flows
+
+    def calling(decision: str) -> str:
+        return diagram('<bpmn:startEvent id="s" />\n<bpmn:businessRuleTask id="rt"><bpmn:extensionElements>'
+                       f'<spiffworkflow:calledDecisionId>{decision}</spiffworkflow:calledDecisionId>'
+                       '</bpmn:extensionElements></bpmn:businessRuleTask>\n<bpmn:endEvent id="e" />\n'
+                       + flows("s", "rt", "e"))
+
+    dish = (CORPUS / "camunda-dmn-engine-java-main-method-dish-decision.dmn").read_text(encoding="utf-8")
+    _parsed, problems = validate_files({"m.bpmn": calling("decision"), "dish.dmn": dish})
+    shown = [str(p) for p in problems]
+    assert any("FEEL range" in p.message and p.element_id == "row-950612891-4" and p.line for p in problems), shown
+    assert any("separated by commas" in p.message and p.element_id == "row-950612891-5" for p in problems), shown
+    graph = (CORPUS / "camunda-modeler-dmn11-drg-diagram11.dmn").read_text(encoding="utf-8")
+    _parsed, problems = validate_files({"m.bpmn": calling("Decision_1kizwj6"), "graph.dmn": graph})
+    shown = [str(p) for p in problems]
+    assert any("not a decision table" in p.message and p.element_id == "Decision_17gs2k3" and p.line
+               for p in problems), shown
+    assert not any("Traceback" in s or "<Element" in s for s in shown), shown
