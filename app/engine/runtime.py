@@ -53,6 +53,7 @@ from app.engine.handlers import TaskContext, get_handler, roles_named
 from app.engine.isolation import scripts_within
 from app.engine.lanes import role_for_lane
 from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
+from app.engine.multi_instance import install_instance_items
 from app.engine.operators import call_operator
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import dump_state, load_state
@@ -64,6 +65,7 @@ from app.observability import observe_step
 log = logging.getLogger(__name__)
 install_clock()
 install_unique_hit_policy()
+install_instance_items()
 
 
 @dataclass
