@@ -162,6 +162,12 @@ def lint(trees: dict) -> list[ModelProblem]:
             problems.append(_problem(filename, owner, _(
                 "Compensation is not supported by the engine: this compensation event would never run its "
                 "handler. Model the undo steps as ordinary steps (for example after an error boundary event).")))
+        for el in _bpmn(root, ".//bpmn:endEvent[bpmn:signalEventDefinition]"):
+            # SpiffWorkflow 3.2's end event parser reads message, error, escalation, cancel and terminate only: a
+            # signal end event was a plain one, and the boundary event waiting for its signal never fired
+            problems.append(_problem(filename, el, _(
+                "A signal end event is not supported by the engine: it would end here without sending the signal. "
+                "Send it with an intermediate signal throw event, followed by a plain end event.")))
         problems += _event_reference_problems(filename, root)
         for el in _bpmn(root, ".//bpmn:boundaryEvent[not(*[contains(local-name(), 'EventDefinition')])]"):
             # SpiffWorkflow raised NotImplementedError with the element's XML as its text

@@ -539,3 +539,26 @@ def test_a_loop_without_condition_and_a_dangling_data_association_are_said_plain
                   '<bpmn:endEvent id="e" />\n' + flows("s", "write", "e"))
     _parsed, problems = validate_files({"d.bpmn": xml})
     assert any("data association" in p.message and p.line for p in problems), [str(p) for p in problems]
+
+
+def test_a_signal_end_event_is_a_problem_and_a_signal_throw_is_not(app_ctx):
+    """Run with SpiffWorkflow 3.2: a signal end event ended its branch without sending the signal (its parser reads
+    no signal on an end event), and the signal boundary event on the other branch's step never fired."""
+    def model(sender: str) -> str:
+        return diagram('<bpmn:startEvent id="s" /><bpmn:parallelGateway id="pg" />\n'
+                       '<bpmn:userTask id="wait" /><bpmn:boundaryEvent id="stop" attachedToRef="wait">'
+                       '<bpmn:signalEventDefinition signalRef="sig" /></bpmn:boundaryEvent>\n'
+                       f'{sender}\n<bpmn:endEvent id="e1" /><bpmn:endEvent id="e2" /><bpmn:endEvent id="e3" />'
+                       + flows("s", "pg", "wait", "e1") + flows("pg", "send") + flows("stop", "e3")).replace(
+            "<bpmn:process ", '<bpmn:signal id="sig" name="Stop" />\n<bpmn:process ', 1)
+
+    xml = model('<bpmn:endEvent id="send"><bpmn:signalEventDefinition signalRef="sig" /></bpmn:endEvent>')
+    _parsed, problems = validate_files({"s.bpmn": xml})
+    found = on(problems, "send")
+    assert len(found) == 1 and "signal end event" in found[0].message, [str(p) for p in problems]
+    assert found[0].line == line_of(xml, 'id="send"')
+    xml = model('<bpmn:intermediateThrowEvent id="send"><bpmn:signalEventDefinition signalRef="sig" />'
+                '</bpmn:intermediateThrowEvent>') + ""
+    xml = xml.replace('<bpmn:endEvent id="e3" />', '<bpmn:endEvent id="e3" /><bpmn:endEvent id="e4" />'
+                      + flows("send", "e4"))
+    assert on(validate_files({"s.bpmn": xml})[1], "send") == []
