@@ -126,6 +126,14 @@ def lint(trees: dict) -> list[ModelProblem]:
                     "Service task has no service operator (it may be written for another engine): choose one "
                     "in the side panel.")))
         for el in _bpmn(root, ".//bpmn:multiInstanceLoopCharacteristics"):
+            collection = any(local(c.tag) == "loopDataOutputRef" and (c.text or "").strip() for c in el)
+            if collection != any(local(c.tag) == "outputDataItem" for c in el):
+                # SpiffWorkflow 3.2 collects an instance's output only with both: an output collection alone stayed
+                # empty (the instances' results were merged into the process data instead, the last one winning)
+                problems.append(_problem(filename, el.getparent(), _(
+                    "This multi-instance step collects its results with an output collection (loopDataOutputRef) "
+                    "and an output data item (the name each instance sets); it has only one of them, so nothing "
+                    "would be collected. Give it both, or neither.")))
             if any(local(c.tag) in ("loopCardinality", "loopDataInputRef") and (c.text or "").strip() for c in el):
                 continue
             foreign = next((tool for tool, found in (

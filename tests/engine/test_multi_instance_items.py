@@ -39,3 +39,20 @@ def test_every_instance_runs_and_the_item_stays_in_its_instance(app_ctx, seq, ki
     data = wf.last_task.data
     assert data["last"] == "Alatau" and data["schools"] == ["Bilim", "Nur", "Alatau"]
     assert "school" not in data, "the input data item is each instance's own"
+
+
+@pytest.mark.parametrize("output", ['<bpmn:loopDataOutputRef>results</bpmn:loopDataOutputRef>',
+                                    '<bpmn:outputDataItem id="result" />'])
+def test_an_output_collection_without_its_item_or_the_reverse_is_a_problem(app_ctx, output):
+    """Run with SpiffWorkflow 3.2: ``loopDataOutputRef`` without ``outputDataItem`` left ``results`` empty (each
+    instance's data was merged into the process instead, the last one winning), with no error."""
+    from app.engine.specs import validate_files
+
+    xml = _model("false", "task").replace("</bpmn:multiInstanceLoopCharacteristics>",
+                                          output + "</bpmn:multiInstanceLoopCharacteristics>")
+    problems = [p for p in validate_files({"mi.bpmn": xml})[1] if p.element_id == "each"]
+    assert len(problems) == 1 and "output collection" in problems[0].message and problems[0].line
+    both = _model("false", "task").replace(
+        "</bpmn:multiInstanceLoopCharacteristics>", '<bpmn:loopDataOutputRef>results</bpmn:loopDataOutputRef>'
+        '<bpmn:outputDataItem id="result" /></bpmn:multiInstanceLoopCharacteristics>')
+    assert [p for p in validate_files({"mi.bpmn": both})[1] if p.element_id == "each"] == []
