@@ -332,6 +332,20 @@ def test_a_lane_inside_a_role_lane_works_for_that_role(app_ctx):
     assert [p.element_id for p in problems if "names no role" in p.message] == ["review"]
 
 
+@pytest.mark.parametrize("name", ["Department&#10;official", "department official", "  Department   official "])
+def test_a_lane_name_wrapped_or_cased_otherwise_still_names_its_role(app_ctx, name):
+    """bpmn.io keeps the line break typed into a narrow lane's name, Signavio and BIC write "&#10;" into names: a
+    lane drawn as "Department↵official" was refused as naming no role, and its tasks went to nobody's inbox."""
+    from app.engine.lanes import role_for_lane
+    from app.people.roles import Role
+
+    parsed, problems = validate_files({"m.bpmn": _nested_lanes("Somebody", name)})
+    assert problems == [], [str(p) for p in problems]
+    assert role_for_lane(parsed.spec.task_specs["review"].lane) == Role.DEPARTMENT_OFFICIAL.value
+    assert role_for_lane("Department official ") == role_for_lane("DEPARTMENT OFFICIAL")
+    assert role_for_lane("Department officials") is None
+
+
 def test_a_model_the_engine_cannot_parse_still_names_its_scripts_and_lanes_in_the_same_pass(app_ctx):
     """A Camunda model: a JavaScript task and a Java delegate stop the engine's parser, so the per-task checks did
     not run — the owner fixed four problems, saved, and met five more (no lane, import, dunder access)."""
