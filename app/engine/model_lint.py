@@ -375,6 +375,13 @@ def _condition_problems(filename: str, root) -> list[ModelProblem]:
     gateways = {el.get("id") for el in _bpmn(root, ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway")}
     for condition in _bpmn(root, ".//bpmn:sequenceFlow/bpmn:conditionExpression"):
         if condition.getparent().get("sourceRef") not in gateways:
+            if (condition.text or "").strip():
+                # BPMN takes a conditional flow out of a task or event only when its condition holds; the engine
+                # takes it always (two conditional flows out of a start event both ran)
+                problems.append(_problem(filename, condition.getparent(), _(
+                    "This flow has a condition but leaves a step or event, not an exclusive or inclusive gateway: "
+                    "the engine does not evaluate it and would always take the flow. Put an exclusive gateway "
+                    "before the flows that depend on a condition.")))
             continue
         language = (condition.get("language") or "").strip()
         if language.lower() not in PYTHON_CONDITION_LANGUAGES:

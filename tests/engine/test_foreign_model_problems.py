@@ -576,3 +576,22 @@ def test_a_signal_end_event_is_a_problem_and_a_signal_throw_is_not(app_ctx):
     xml = xml.replace('<bpmn:endEvent id="e3" />', '<bpmn:endEvent id="e3" /><bpmn:endEvent id="e4" />'
                       + flows("send", "e4"))
     assert on(validate_files({"s.bpmn": xml})[1], "send") == []
+
+
+def test_a_condition_on_a_flow_out_of_a_step_or_event_is_a_problem(app_ctx):
+    """Run with SpiffWorkflow 3.2: two conditional flows out of a start event were both taken (``a == 1`` and
+    ``a == 2``), and bpmn-js's properties example ran through its "FOO > BAR?" flow: the engine evaluates
+    conditions only on flows out of exclusive and inclusive gateways."""
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:scriptTask id="one"><bpmn:script>x = 1</bpmn:script>'
+                  '</bpmn:scriptTask><bpmn:scriptTask id="two"><bpmn:script>x = 2</bpmn:script></bpmn:scriptTask>'
+                  '<bpmn:endEvent id="e1" /><bpmn:endEvent id="e2" />\n'
+                  '<bpmn:sequenceFlow id="c1" sourceRef="s" targetRef="one"><bpmn:conditionExpression '
+                  'xsi:type="bpmn:tFormalExpression">a == 1</bpmn:conditionExpression></bpmn:sequenceFlow>\n'
+                  '<bpmn:sequenceFlow id="c2" sourceRef="s" targetRef="two"><bpmn:conditionExpression '
+                  'xsi:type="bpmn:tFormalExpression">a == 2</bpmn:conditionExpression></bpmn:sequenceFlow>\n'
+                  + flows("one", "e1") + flows("two", "e2"))
+    _parsed, problems = validate_files({"c.bpmn": xml})
+    for flow in ("c1", "c2"):
+        found = on(problems, flow)
+        assert len(found) == 1 and "does not evaluate it" in found[0].message, [str(p) for p in problems]
+        assert found[0].line == line_of(xml, f'id="{flow}"')
