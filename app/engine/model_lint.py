@@ -59,6 +59,7 @@ def lint(trees: dict) -> list[ModelProblem]:
     problems: list[ModelProblem] = []
     called = process_ids(trees)
     decisions = decision_ids(trees)
+    calls = _process_calls(trees)
     for filename, root in trees.items():
         if not filename.endswith(".bpmn"):
             continue
@@ -177,6 +178,8 @@ def lint(trees: dict) -> list[ModelProblem]:
                 "A signal end event is not supported by the engine: it would end here without sending the signal. "
                 "Send it with an intermediate signal throw event, followed by a plain end event.")))
         problems += _event_reference_problems(filename, root)
+        problems += _call_cycle_problems(filename, root, calls)
+        problems += _attachment_problems(filename, root)
         for el in _bpmn(root, ".//bpmn:boundaryEvent[not(*[contains(local-name(), 'EventDefinition')])]"):
             # SpiffWorkflow raised NotImplementedError with the element's XML as its text
             problems.append(_problem(filename, el, _(
@@ -189,6 +192,59 @@ def lint(trees: dict) -> list[ModelProblem]:
         problems += _timer_language_problems(filename, root)
         problems += _link_problems(filename, root)
         problems += _data_output_problems(filename, root)
+    return problems
+
+
+def _process_calls(trees: dict) -> dict[str, set[str]]:
+    """Each process's id → the ids of the processes its call activities call (subprocesses included)."""
+    calls: dict[str, set[str]] = {}
+    for name, root in trees.items():
+        if name.endswith(".bpmn"):
+            for process in _bpmn(root, ".//bpmn:process[@id]"):
+                calls.setdefault(process.get("id"), set()).update(
+                    c.get("calledElement") for c in _bpmn(process, ".//bpmn:callActivity[@calledElement]"))
+    return calls
+
+
+_ACTIVITIES = {"task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "manualTask", "sendTask",
+               "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"}
+
+
+def _attachment_problems(filename: str, root) -> list[ModelProblem]:
+    """A boundary event attached to something that is not a step of its process: drawn on a start event, it
+    published and every instance failed as it started ("Split at s.BoundaryEventSplit was not reached"); attached
+    to an id that does not exist, it was reported as "cannot be reached from a start event"."""
+    problems: list[ModelProblem] = []
+    for process in _bpmn(root, ".//bpmn:process"):
+        activities = {el.get("id") for el in process.iter() if local(el.tag) in _ACTIVITIES}
+        for el in _bpmn(process, ".//bpmn:boundaryEvent"):
+            if el.get("attachedToRef") not in activities:
+                problems.append(_problem(filename, el, _(
+                    "The boundary event is attached to %(id)s, which is not a task, subprocess or call activity of "
+                    "this process: attach it to the step it watches.", id=repr(el.get("attachedToRef") or ""))))
+    return problems
+
+
+def _call_cycle_problems(filename: str, root, calls: dict[str, set[str]]) -> list[ModelProblem]:
+    """A call activity whose process calls, directly or through others, the process it is in: SpiffWorkflow 3.2
+    starts the called process at once and has no depth limit, so starting an instance held the worker for good
+    (a process calling itself: still running after 150 s, its memory growing)."""
+    problems: list[ModelProblem] = []
+    for process in _bpmn(root, ".//bpmn:process[@id]"):
+        home = process.get("id")
+        for el in _bpmn(process, ".//bpmn:callActivity[@calledElement]"):
+            seen, todo = set(), [el.get("calledElement")]
+            while todo:
+                current = todo.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                todo.extend(calls.get(current, ()))
+            if home in seen:
+                problems.append(_problem(filename, el, _(
+                    "The call activity calls %(id)s, which leads back to the process it is in: the engine would "
+                    "start the process again and again without end. Draw the repetition as a loop (a gateway "
+                    "back to an earlier step) instead.", id=repr(el.get("calledElement")))))
     return problems
 
 

@@ -595,3 +595,35 @@ def test_a_condition_on_a_flow_out_of_a_step_or_event_is_a_problem(app_ctx):
         found = on(problems, flow)
         assert len(found) == 1 and "does not evaluate it" in found[0].message, [str(p) for p in problems]
         assert found[0].line == line_of(xml, f'id="{flow}"')
+
+
+def test_a_call_activity_that_leads_back_to_its_own_process_is_a_problem(app_ctx):
+    """Starting an instance of a process whose call activity calls itself (or calls one that calls it back) held
+    the worker: still running after 150 s, SpiffWorkflow starting the called process again and again."""
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:callActivity id="again" calledElement="p" />\n'
+                  '<bpmn:endEvent id="e" />\n' + flows("s", "again", "e"))
+    found = on(validate_files({"self.bpmn": xml})[1], "again")
+    assert len(found) == 1 and "leads back" in found[0].message and found[0].line == line_of(xml, 'id="again"')
+    other = diagram('<bpmn:startEvent id="s2" />\n<bpmn:callActivity id="back" calledElement="p" />\n'
+                    '<bpmn:endEvent id="e2" />\n' + flows("s2", "back", "e2")).replace('id="p"', 'id="q"')
+    main = xml.replace('calledElement="p"', 'calledElement="q"')
+    problems = validate_files({"main.bpmn": main, "other.bpmn": other})[1]
+    looping = {p.element_id for p in problems if "leads back" in p.message}
+    assert looping == {"again", "back"}, [str(p) for p in problems]
+    once = other.replace('calledElement="p"', 'calledElement="r"').replace(
+        "</bpmn:definitions>", '<bpmn:process id="r" isExecutable="true"><bpmn:startEvent id="s3" />'
+        '<bpmn:endEvent id="e3" />' + flows("s3", "e3") + "</bpmn:process>\n</bpmn:definitions>")
+    assert not [p for p in validate_files({"main.bpmn": main, "other.bpmn": once})[1] if "leads back" in p.message]
+
+
+@pytest.mark.parametrize("target", ["s", "ghost"])
+def test_a_boundary_event_not_on_a_step_is_a_problem(app_ctx, target):
+    """On a start event it published, and every instance failed as it started ("Split at s.BoundaryEventSplit was
+    not reached"); on an id that does not exist it was said to be unreachable."""
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:scriptTask id="t"><bpmn:script>a = 1</bpmn:script>'
+                  f'</bpmn:scriptTask>\n<bpmn:boundaryEvent id="b" attachedToRef="{target}">'
+                  '<bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration>'
+                  '</bpmn:timerEventDefinition></bpmn:boundaryEvent>\n'
+                  '<bpmn:endEvent id="e" /><bpmn:endEvent id="e2" />\n' + flows("s", "t", "e") + flows("b", "e2"))
+    found = [p for p in on(validate_files({"b.bpmn": xml})[1], "b") if "attached to" in p.message]
+    assert len(found) == 1 and repr(target) in found[0].message and found[0].line == line_of(xml, 'id="b"')
