@@ -599,6 +599,12 @@ def _gateway_problems(filename: str, root) -> list[ModelProblem]:
     for gateway in _bpmn(root, ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway"):
         process = gateway.getparent()
         outgoing = [f for f in process if local(f.tag) == "sequenceFlow" and f.get("sourceRef") == gateway.get("id")]
+        default = gateway.get("default")
+        if default and default not in {f.get("id") for f in outgoing}:
+            # The engine reads no default then: where no condition holds, the instance stopped with an incident.
+            problems.append(_problem(filename, gateway, _(
+                "The gateway's default flow %(id)s is not one of the flows leaving it: choose one of them as the "
+                "default, or none.", id=repr(default))))
         if len(outgoing) < 2:
             continue
         for flow in outgoing:

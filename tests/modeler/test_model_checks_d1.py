@@ -229,6 +229,18 @@ def test_a_gateway_without_a_default_whose_conditions_can_all_be_false_is_a_noti
     assert not said(_gateway("x == 1", "not (x == 1)"))
 
 
+def test_a_gateway_default_that_is_not_one_of_its_flows_is_a_problem(world):
+    """A default naming a flow that does not leave the gateway (a deleted flow, another gateway's) published: the
+    gateway then had no default, and an instance where no condition held stopped with an incident."""
+    files = _gateway("x &gt; 10", "x &lt; 0")
+    files["trial.bpmn"] = files["trial.bpmn"].replace('<bpmn:exclusiveGateway id="gw" />',
+                                                      '<bpmn:exclusiveGateway id="gw" default="f_fill_gw" />')
+    found = _problems(files)
+    assert "default flow 'f_fill_gw' is not one of the flows leaving it" in _on(found, "gw"), [str(p) for p in found]
+    assert all(p.line for p in found if p.element_id == "gw")
+    assert not _on(_problems(_gateway("x &gt; 10", default=True)), "gw")
+
+
 def _thrower(kind: str, caught: str | None = None) -> dict[str, str]:
     ref = "errorRef" if kind == "error" else "escalationRef"
     sub = (f'<bpmn:subProcess id="sub" name="Inner"><bpmn:startEvent id="is" />'
