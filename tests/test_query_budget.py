@@ -31,16 +31,17 @@ SCHOOL_C = "Alatau Lyceum"
 #: nothing. Plus 3 for telling the school its act was accepted (app/acts/operations.py tell_school): its director
 #: and accountants (one SELECT), their notifications and e-mails (one batched INSERT each). Plus 1: the instance's
 #: open incidents, closed when the step recovered them (app/engine/runtime.py _settle_incidents). Plus 1: an
-#: accepted line priced at 0 ₸ for want of its year's norm (app/acts/instrument.py priced_at_the_norms).
-ENGINE_BUDGET = 18
+#: accepted line priced at 0 ₸ for want of its year's norm (app/acts/instrument.py priced_at_the_norms). Plus 1: the
+#: task's unread calls to act (new task, due soon…) marked read (app/notifications/receivers.py).
+ENGINE_BUDGET = 19
 #: The same through POST /tasks/<id>: plus the login session's user (with its organisation, one SELECT).
 #: The commit keeps what the request loaded, so the redirect's message reloads nothing.
-HTTP_BUDGET = 12  # plus the open incidents' look-up, as above
+HTTP_BUDGET = 13  # plus the open incidents' look-up and the calls to act marked read, as above
 #: The same through the JSON API (the contract link included): plus the instance document (open tasks, audit
 #: trail) it returns, the count
 #: of the act's lines still needing review (no acceptance while one does: app/acts/review.py), and the accepted
 #: act's lines read once for the audit facts the acceptance event vouches for (app/audit/facts.py).
-API_BUDGET = 21  # plus the open incidents' look-up and the norms' check, as above
+API_BUDGET = 22  # plus the open incidents' look-up, the norms' check and the calls to act marked read
 
 
 class StatementCounter:

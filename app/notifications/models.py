@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.engine.models import HumanTask
@@ -23,7 +23,10 @@ if "announced_at" not in HumanTask.__table__.c:
 
 class Notification(db.Model):
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at", "created_at"),)
+    __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at", "created_at"),
+                      # a task done marks its unread calls to act read (receivers.py): found through this
+                      Index("ix_notification_task_unread", "task_id", sqlite_where=text("read_at IS NULL"),
+                            postgresql_where=text("read_at IS NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     kind: Mapped[str] = mapped_column(String(32))  # task_created | act_returned | due_soon | overdue | on_behalf

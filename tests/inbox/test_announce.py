@@ -178,3 +178,21 @@ def test_a_deputy_hears_of_the_principals_new_tasks(world):
 
     for task in tasks:
         assert {n.user_id for n in _notes(task.id)} == {official.id, head.id}
+
+
+def test_a_new_task_notice_is_read_once_the_task_is_done_by_anyone_of_the_group(world, official2):
+    """Users probe: "New task: Accept act" stayed unread in both officials' bells after one of them had accepted the
+    act (and the operator's four "Pay act" notices after she had paid all four acts)."""
+    from app.notifications.operations import unread_count
+
+    tasks = make_clean_acts()
+    announce_new_tasks()
+    db.session.commit()
+    before = unread_count(official2)
+
+    complete_task(tasks[0].id, user("official"), data={"decision": "accept", "comment": ""})
+    db.session.commit()
+
+    assert all(n.read_at is not None for n in _notes(tasks[0].id))
+    assert all(n.read_at is None for n in _notes(tasks[1].id)), "the other acts' notices still wait"
+    assert unread_count(official2) == before - 1
