@@ -52,13 +52,22 @@ def tenge_in(tiyn: int, locale: str) -> str:
 
 
 def day_in(value: str, locale: str) -> str:
-    """An ISO date (YYYY-MM-DD) as its reader names it, in a given language; the text as it is if it is none."""
+    """An ISO date (YYYY-MM-DD) or month (YYYY-MM) as its reader names it, in a given language, written as the pages
+    write it (10.11.2026, 10 Nov 2026; қараша 2026); the text as it is if it is neither.
+
+    Users probe: a Kazakh notice read "… 2026 ж. 10 қар. күнгі PP-00018 төлем тапсырмасы" (CLDR's pattern) above its
+    own time "10.11.2026, 09:00", and the due dates and deputy periods of other notices were ISO dates (2026-12-11)."""
     from datetime import date
 
     from babel.dates import format_date
 
     try:
-        return format_date(date.fromisoformat(value), "medium", locale=locale)
+        if len(str(value)) == 7:  # a month, in the sentences' form ("с ноября 2026", "қараша 2026 айынан")
+            pattern = "MMMM y" if locale.startswith("ru") else "LLLL y"
+            text = format_date(date.fromisoformat(f"{value}-01"), pattern, locale=locale)
+            return text[:1].lower() + text[1:] if locale.startswith("kk") else text
+        pattern = PATTERNS.get(locale.split("_")[0].split("-")[0], ({}, {}))[0].get("short", "short")
+        return format_date(date.fromisoformat(value), pattern, locale=locale)
     except (TypeError, ValueError):
         return str(value)
 

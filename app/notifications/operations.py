@@ -41,8 +41,9 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
     reader = language or str(get_locale() or "ru")
     if isinstance(params.get("amount_tiyn"), int):  # money and dates in the reader's language, not the writer's
         p["amount"] = tenge_in(params["amount_tiyn"], reader)
-    if params.get("paid_on"):
-        p["paid_on"] = day_in(params["paid_on"], reader)
+    for name in ("paid_on", "due", "start", "end"):  # ISO dates and months stored; read as the pages write them
+        if params.get(name):
+            p[name] = day_in(params[name], reader)
     if translate is None:
         translate = _
         p["task"] = task_label(p.get("spec_name", ""), p.get("task", ""))
