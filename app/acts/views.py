@@ -64,10 +64,18 @@ def show(act_id: int):
     lines = db.session.scalars(query.limit(LINES_PAGE + 1)).all()
     payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
     from app.acts.review import undecided_line_ids
+    from app.people.access import sees_personal_data
+    from app.registry.access import READERS
 
+    # Users probe: an auditor tracing a paid act to its registry evidence found no way to the registry lookup (it
+    # is hers to read, but its only link was on the operator's Registries page): a line's IIN (NEDB, the schools'
+    # registry) and the organisation's BIN lead there for the roles that may read it.
+    reader = current_user.role in READERS
     return render_template("acts/show.html", act=act, lines=lines[:LINES_PAGE], more=len(lines) > LINES_PAGE,
                            rules=instrument_of(act).rules, instrument=instrument_of(act),
-                           rule=rule, outcome=outcome, payment=payment, under_review=undecided_line_ids(act))
+                           rule=rule, outcome=outcome, payment=payment, under_review=undecided_line_ids(act),
+                           lookup_bin=reader, lookup_iin=reader and sees_personal_data(current_user)
+                           and instrument_of(act).code == "schools")
 
 
 @bp.route("/acts/<int:act_id>/lines.<any(csv, xlsx):fmt>")
