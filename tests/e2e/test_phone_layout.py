@@ -99,3 +99,26 @@ def test_an_official_sees_which_school_how_much_and_by_when_in_the_inbox_on_a_ph
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto("/inbox")
     expect(page.locator("#inbox-table thead th", has_text="Предмет")).to_be_visible()
+
+
+def test_an_accountant_reads_when_her_act_was_decided_on_a_phone_in_kazakh(new_page, app):
+    """Users probe: in Kazakh the acts list's card row "Шешім қабылданды 07.11.2026, 09:00" was wider than the phone,
+    and the time was cut at the card's edge ("09:0")."""
+    from sqlalchemy import select
+
+    from app import clock
+    from app.acts.models import Act
+    from app.extensions import db
+    from tests.helpers import school
+
+    with app.app_context():
+        act = db.session.scalars(select(Act).where(Act.school_id == school("Bilim Innovation School").id)).first()
+        act.decided_at = clock.now()
+        db.session.commit()
+    page = new_page("accountant", locale="kk-KZ")
+    page.locator("button[value=kk]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/acts")
+    decided = page.locator("#acts-table td.act-decided").first
+    assert "—" not in decided.inner_text()
+    assert decided.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the decision's time is cut off"
