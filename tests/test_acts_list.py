@@ -156,3 +156,11 @@ def test_an_official_finds_the_acts_decided_in_a_week_whoever_decided_them(world
     assert 'class="text-nowrap act-decided"' in text
     day = official.get("/acts", query_string={"decided_from": "2026-11-09", "decided_to": "2026-11-09"})
     assert _numbers(day.get_data(as_text=True)) == []
+
+
+def test_the_demos_acts_carry_no_made_up_note(world):
+    """Users probe: the auditor read "Note with the act: Октябрь" on Alatau Lyceum's November act, and an official
+    "Примечание к акту: 2026-11" on a dormitory's — notes the demo had typed for the accountants."""
+    from sqlalchemy import select
+
+    assert [a.note for a in db.session.scalars(select(Act)) if a.note] == []

@@ -31,7 +31,7 @@ def seed_paid_history(orgs: dict, year_start: date, before: date) -> int:
                 db.session.commit()
                 day.advance(days=2)
                 complete_task(_open_task(act.instance_id, "submit_act").id, _user(accountant),
-                              data={"lines": prefill_lines(act), "note": f"{month:%Y-%m}"})
+                              data={"lines": prefill_lines(act), "note": ""})
                 db.session.commit()
                 day.advance(days=2)
                 complete_task(_open_task(act.instance_id, "accept_act").id, official, data={"decision": "accept"})
