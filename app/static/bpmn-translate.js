@@ -75,7 +75,18 @@
       "Terminate end event": "Толық аяқталу",
       "Sequence flow": "Реттілік ағыны",
       "Default flow": "Әдепкі ағын",
-      "Conditional flow": "Шартты ағын"
+      "Conditional flow": "Шартты ағын",
+      "Process": "Процесс",
+      "Lane": "Жолақ",
+      "Participant": "Қатысушы",
+      "Boundary event": "Шекаралық оқиға",
+      "Intermediate catch event": "Аралық күту оқиғасы",
+      "Intermediate throw event": "Аралық жіберу оқиғасы",
+      "Sub process": "Ішкі процесс",
+      "Text annotation": "Мәтіндік түсініктеме",
+      "Message flow": "Хабар ағыны",
+      "Association": "Ассоциация",
+      "Event based gateway": "Оқиғаға негізделген шлюз"
     },
     ru: {
       "Activate hand tool": "Инструмент «рука»",
@@ -149,7 +160,18 @@
       "Terminate end event": "Полное завершение",
       "Sequence flow": "Поток управления",
       "Default flow": "Поток по умолчанию",
-      "Conditional flow": "Условный поток"
+      "Conditional flow": "Условный поток",
+      "Process": "Процесс",
+      "Lane": "Дорожка",
+      "Participant": "Участник",
+      "Boundary event": "Граничное событие",
+      "Intermediate catch event": "Промежуточное событие ожидания",
+      "Intermediate throw event": "Промежуточное событие отправки",
+      "Sub process": "Подпроцесс",
+      "Text annotation": "Текстовая аннотация",
+      "Message flow": "Поток сообщений",
+      "Association": "Ассоциация",
+      "Event based gateway": "Шлюз по событиям"
     }
   };
 

@@ -224,7 +224,7 @@
       bo = pool.businessObject.processRef || pool.businessObject;
       type = "bpmn:Process";
     }
-    panel.appendChild(el("p", { "class": "small mb-2" }, [el("code", { text: bo.id }), document.createTextNode(" · " + type.replace("bpmn:", ""))]));
+    panel.appendChild(el("p", { "class": "small mb-2", id: "panel-type" }, [el("code", { text: bo.id }), document.createTextNode(" · " + typeLabel(type))]));
     panel.dataset.elementId = bo.id;
     if (type === "bpmn:Process") {
       panel.appendChild(field(t.name, input(bo.name, function (v) { bo.name = v; changed(element); })));
@@ -323,7 +323,7 @@
     var kinds = ["timeDuration", "timeDate", "timeCycle"];
     var kind = kinds.filter(function (k) { return timer[k]; })[0] || "timeDuration";
     var body = timer[kind] ? timer[kind].body : "";
-    var kindSel = select(kinds.map(function (k) { return [k, k]; }), kind, function () { apply(); });
+    var kindSel = select(kinds.map(function (k) { return [k, t.timerKinds[k] || k]; }), kind, function () { apply(); });
     var expr = input(body, function () { apply(); });
     function apply() {
       kinds.forEach(function (k) { timer[k] = undefined; });
@@ -332,8 +332,16 @@
       timer[kindSel.value] = f;
       changed(element);
     }
-    panel.appendChild(field(t.timer, kindSel));
-    panel.appendChild(field(t.timer + " (Python, e.g. \"P5D\")", expr));
+    panel.appendChild(field(t.timerKind, kindSel));
+    panel.appendChild(field(t.timerExpression, expr));
+  }
+
+  // An element's kind in the page's language ("bpmn:UserTask" → "User task" → "Пользовательская задача"): the panel
+  // named it by its BPMN type, in English, on a Kazakh or Russian page.
+  function typeLabel(type) {
+    var words = type.replace("bpmn:", "").replace(/([a-z])([A-Z])/g, "$1 $2");
+    words = words.charAt(0) + words.slice(1).toLowerCase();
+    return modeler.get("translate")(words);
   }
 
   function changed(element) {

@@ -30,7 +30,7 @@ def test_choosing_a_role_without_a_lane_adds_its_lane_and_moves_the_task_there(n
     page.locator('.djs-shape[data-element-id="check"]').click(position={"x": 12, "y": 12})
     panel = page.locator("#panel")
     page.click("#append-user-task")
-    expect(panel).to_contain_text("UserTask")
+    expect(panel).to_contain_text("User task")
     new_id = panel.locator("code").inner_text()
     expect(panel.get_by_label("Lane (role)")).to_have_value("Operator")  # placed where it was drawn
     panel.get_by_label("Lane (role)").select_option("Department head")

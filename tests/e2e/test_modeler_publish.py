@@ -44,7 +44,7 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page, tmp_p
     panel = page.locator("#panel")
     expect(panel).to_contain_text("fill")
     page.click("#append-user-task")
-    expect(panel).to_contain_text("UserTask")
+    expect(panel).to_contain_text("User task")
     new_id = panel.locator("code").inner_text()
     assert new_id != "fill"
     panel.get_by_label("Name", exact=True).fill("Approve the request")

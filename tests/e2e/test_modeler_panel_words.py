@@ -1,0 +1,34 @@
+"""The editor's side panel speaks the page's language: an element's kind and the timer's fields (users probe: a
+Russian process owner read "accept_act · UserTask", "sla_passed · BoundaryEvent", two fields both called "Выражение
+таймера" — one a list of timeDuration/timeDate/timeCycle — and "(Python, e.g. "P5D")")."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.engine.models import ProcessModel
+from app.extensions import db
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_side_panel_names_kinds_and_timer_fields_in_russian(new_page):
+    model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == "monthly_act")).one()
+    page = new_page("owner", locale="ru-RU")
+    page.locator("button[value=ru]").first.click()
+    page.goto(f"/modeler/models/{model.id}")
+    page.locator("button.new-draft").first.click()
+    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+
+    page.locator('.djs-shape[data-element-id="accept_act"]').click(position={"x": 12, "y": 12})
+    expect(page.locator("#panel-type")).to_have_text("accept_act · Пользовательская задача")
+
+    page.locator('.djs-shape[data-element-id="sla_passed"]').click(position={"x": 5, "y": 18})
+    expect(page.locator("#panel-type")).to_have_text("sla_passed · Граничное событие")
+    kind = page.locator("#panel").get_by_label("Вид таймера")
+    expect(kind.locator("option:checked")).to_have_text("в дату и время (timeDate)")
+    expect(page.locator("#panel").get_by_label('Выражение таймера (Python, например "P5D")')).to_have_value(
+        'acceptance["due"]')
+    assert "e.g." not in page.locator("#panel").inner_text()
