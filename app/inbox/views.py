@@ -260,8 +260,11 @@ def substitutions():
         except DomainRefused as err:
             db.session.rollback()
             flash(str(err), "danger")
+    # a refused form shows what was typed again (users probe: "the end is before the start" came back with both
+    # dates and the chosen deputy cleared)
     return render_template("inbox/substitutions.html", items=subs.substitutions_of(current_user),
-                           candidates=subs.deputy_candidates(current_user))
+                           candidates=subs.deputy_candidates(current_user),
+                           typed=request.form if request.method == "POST" else {})
 
 
 @bp.post("/substitutions/<int:sub_id>/revoke")

@@ -131,6 +131,12 @@ def test_substitution_ends_and_bad_input_is_refused(world, clean_acts, official2
     ):
         assert message in official.post("/substitutions", form).get_data(as_text=True)
     assert db.session.scalars(select(Substitution)).first() is None
+    # the refused form keeps what was typed (users probe: both dates came back empty)
+    page = official.post("/substitutions", {"deputy_id": official2.id, "starts_on": today.isoformat(),
+                                            "ends_on": yesterday.isoformat()}).get_data(as_text=True)
+    assert f'name="starts_on" value="{today.isoformat()}"' in page
+    assert f'name="ends_on" value="{yesterday.isoformat()}"' in page
+    assert f'<option value="{official2.id}" selected>' in page
 
     official.post("/substitutions", {"deputy_id": official2.id, "starts_on": (today - timedelta(days=9)).isoformat(),
                                      "ends_on": (today + timedelta(days=1)).isoformat()})
