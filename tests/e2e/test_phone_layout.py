@@ -142,3 +142,18 @@ def test_the_reconciliation_shows_each_regions_outstanding_amount_without_scroll
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto("/reports/reconciliation")
     expect(page.locator("#reconciliation-table thead th").first).to_be_visible()
+
+
+def test_a_returned_acts_accountant_reads_why_each_line_was_excluded_on_a_phone(new_page):
+    """Users probe: a Kazakh accountant opening her returned act on a phone saw the excluded lines' number, IIN, name
+    and grade — the rule and its reason were the fifth and sixth columns, past the right edge of the screen."""
+    page = new_page("accountant3", locale="kk-KZ")
+    page.locator("button[value=kk]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/acts")
+    page.locator("#acts-table a").first.click()
+    row = page.locator("#excluded-table tbody tr").first
+    for cell in ("td.excluded-rule", "td.excluded-reason"):
+        shown = row.locator(cell).bounding_box()
+        assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 390, f"{cell} is off the screen"
+    assert row.locator("td.excluded-rule").evaluate("el => getComputedStyle(el, '::before').content") == '"Ереже"'
