@@ -39,7 +39,9 @@ def months_chart_data(months: list) -> dict:
     def tenge(value: int | None) -> float | None:
         return None if value is None else value / 100  # for drawing only; tables and downloads carry tiyn
 
-    return {"labels": [f"{period:%Y-%m}" for period, _p in published],
+    from app.i18n import format_month
+
+    return {"labels": [format_month(period) for period, _p in published],
             "series": [{"label": str(label), "values": [tenge(p[key]) for _period, p in published]}
                        for key, label in (("accepted_tiyn", _l("Accepted, ₸")), ("withheld_tiyn", _l("Withheld, ₸")),
                                           ("paid_tiyn", _l("Paid, ₸")))]}

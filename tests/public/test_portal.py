@@ -82,7 +82,7 @@ def test_fewer_than_five_children_are_not_published(world, app):
     assert row.children == 3
     visitor = Browser(app)
     page = visitor.get(f"/public/schools/{act.school.bin}").get_data(as_text=True)
-    month_row = re.search(rf"{act.period:%Y-%m}</th>(.*?)</tr>", page, re.S).group(1)
+    month_row = re.search(rf"{act.period:%B %Y}</th>(.*?)</tr>", page, re.S).group(1)
     assert "&lt;5" in month_row and "₸" not in month_row, "count and the money that reveals it are both hidden"
     rows = list(csv.DictReader(io.StringIO(visitor.get(
         f"/public/data/months.csv?region={act.region_id}").get_data(as_text=True).lstrip("\ufeff"))))
@@ -137,3 +137,16 @@ def test_pages_follow_the_visitors_language(world, app):
     region = db.session.scalars(select(Region).where(Region.code == "ASTANA")).one()
     page = visitor.get(f"/public/regions/{region.id}").get_data(as_text=True)
     assert region.name_ru in page and region.name_en not in page
+
+
+def test_the_portal_names_months_and_dates_as_people_do(world, app):
+    """Users probe: the public portal in Kazakh listed its months as 2026-09, 2026-10 and its orders' and contracts'
+    terms as "2026-09-01 – 2027-05-31" (the files keep that form; the page is read by people)."""
+    refresh_public_figures()
+    db.session.commit()
+    visitor = Browser(app)
+    visitor.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "kk"
+    page = visitor.get("/public/").get_data(as_text=True)
+    text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", page, flags=re.S)
+    assert not re.search(r"\b20\d\d-\d\d\b", text), re.search(r".{60}\b20\d\d-\d\d\b.{20}", text).group(0)
+    assert "2026 ж." in text or "қыркүйек" in text or "қараша" in text
