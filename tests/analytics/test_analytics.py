@@ -36,7 +36,10 @@ def test_a_department_sees_only_its_own_region(world, app):
     assert "Alatau Lyceum" not in page
     alatau = school("Alatau Lyceum")
     assert Browser(app, "official").get(f"/analytics/schools/{alatau.id}").status_code == 404
-    assert Browser(app, "official_almaty").get(f"/analytics/schools/{alatau.id}").status_code == 200
+    page = Browser(app, "official_almaty").get(f"/analytics/schools/{alatau.id}")
+    assert page.status_code == 200
+    act = db.session.scalars(select(Act).where(Act.school_id == alatau.id)).first()
+    assert f"<td>{act.period:%B %Y}</td>" in page.get_data(as_text=True), "the month as people name it"
 
 
 @pytest.mark.parametrize("username", ["accountant", "director"])
