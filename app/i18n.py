@@ -123,11 +123,19 @@ def _pattern(format: str, moment: bool) -> str:  # noqa: A002
 
 
 def format_day(value, format: str = "medium") -> str:  # noqa: A002 - the filter's argument name in Flask-Babel
-    """A date in the user's language (the ``dateformat`` filter)."""
+    """A date in the user's language (the ``dateformat`` filter); an ISO date kept as text (an adjustment's registry
+    evidence) too — it was shown as 2026-10-12 beside dates in words."""
+    from datetime import date
+
     from flask_babel import format_date
 
     if value is None:
         return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
     return format_date(value, _pattern(format, moment=False))
 
 

@@ -80,7 +80,7 @@ def test_a_registry_correction_of_a_paid_month_is_clawed_back_on_the_next_act(do
     official = browser("official")
     page = official.get(f"/tasks/{open_task_of(october.instance_id, 'accept_act').id}").get_data(as_text=True)
     assert 'id="adjustments-table"' in page and 'data-rule="not_enrolled"' in page
-    assert "Evidence (student registry)" in page and "2027-09-16" in page
+    assert "Evidence (student registry)" in page and "16 Sep 2027" in page
     assert f'data-rule="{ENROLLED_DAYS}"' in page
     _accept_and_pay(october)
 

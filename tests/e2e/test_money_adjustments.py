@@ -37,7 +37,7 @@ def test_claw_back_is_seen_accepted_paid_and_reconciled(new_page, tmp_path):
     expect(table).to_contain_text(october.number)
     expect(table).to_contain_text(gone.iin)
     expect(table).to_contain_text("Withdrawn")
-    expect(table).to_contain_text("2026-09-20")
+    expect(table).to_contain_text("20 Sep 2026")
     expect(official.locator("#act-adjustment")).to_be_visible()
     official.screenshot(path=str(tmp_path / "accept-with-adjustment.png"), full_page=True)
     official.get_by_label("Accept the act").check()

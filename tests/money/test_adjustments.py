@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -123,6 +124,10 @@ def test_withdrawal_found_after_payment_is_clawed_back_on_the_next_act_once(worl
     accept_task = open_task(november, "accept_act")
     page = browser("official").get(f"/tasks/{accept_task.id}").get_data(as_text=True)
     assert 'id="adjustments-table"' in page and october.number in page and "Withdrawn" in page
+    table = page[page.index('id="adjustments-table"'):]
+    table = table[:table.index("</table>")]
+    assert f"<td>{october.period:%B %Y}</td>" in table, "the month as people name it"
+    assert not re.search(r"\b20\d\d-\d\d", re.sub(r"<[^>]+>", " ", table)), "no ISO dates in the evidence"
     complete_task(accept_task.id, user("official"), data={"decision": "accept"})
     db.session.commit()
     accepted = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.accepted",
