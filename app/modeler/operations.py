@@ -16,6 +16,7 @@ import zlib
 from pathlib import PurePosixPath
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jsonschema import Draft202012Validator, SchemaError
 from sqlalchemy import select
 
@@ -92,6 +93,22 @@ def is_schema_file(name: str) -> bool:
     return name.endswith("schema.json") and "uischema" not in name
 
 
+#: Python's messages for invalid JSON, in the reader's language: a Russian process owner read "UI-схема: недопустимый
+#: JSON (строка 4: Expecting property name enclosed in double quotes)". Others stay as Python writes them.
+JSON_ERRORS = {"Expecting value": _l("Expecting value"),
+               "Expecting property name enclosed in double quotes":
+                   _l("Expecting property name enclosed in double quotes"),
+               "Expecting ',' delimiter": _l("Expecting ',' delimiter"),
+               "Expecting ':' delimiter": _l("Expecting ':' delimiter"),
+               "Extra data": _l("Extra data"),
+               "Unterminated string starting at": _l("Unterminated string starting at"),
+               "Invalid control character at": _l("Invalid control character at")}
+
+
+def json_error_text(msg: str) -> str:
+    return str(JSON_ERRORS.get(msg, msg))
+
+
 def check_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None, list[str]]:
     """Parse and check a form; returns (schema, ui, errors in the user's language)."""
     errors: list[str] = []
@@ -101,12 +118,14 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None
         schema = json.loads(schema_text or "")
         parsed_schema = True
     except json.JSONDecodeError as err:
-        errors.append(_("JSON Schema: not valid JSON (line %(line)s: %(msg)s)", line=err.lineno, msg=err.msg))
+        errors.append(_("JSON Schema: not valid JSON (line %(line)s: %(msg)s)", line=err.lineno,
+                        msg=json_error_text(err.msg)))
     try:
         ui = json.loads(ui_text or "{}")
         parsed_ui = True
     except json.JSONDecodeError as err:
-        errors.append(_("UI schema: not valid JSON (line %(line)s: %(msg)s)", line=err.lineno, msg=err.msg))
+        errors.append(_("UI schema: not valid JSON (line %(line)s: %(msg)s)", line=err.lineno,
+                        msg=json_error_text(err.msg)))
     if parsed_schema:
         if not isinstance(schema, dict):
             errors.append(_("JSON Schema: the form must be a JSON object"))

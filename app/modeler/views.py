@@ -380,7 +380,7 @@ def _unreadable_json(schema_text: str, ui_text: str) -> list[str]:
         try:
             loads_json_field(text)
         except json.JSONDecodeError as err:
-            errors.append(str(message) % {"line": err.lineno, "msg": err.msg})
+            errors.append(str(message) % {"line": err.lineno, "msg": operations.json_error_text(err.msg)})
     return errors
 
 

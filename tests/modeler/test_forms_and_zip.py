@@ -192,3 +192,18 @@ def test_a_form_of_null_or_an_unhashable_widget_is_refused_with_its_reason(trial
     db.session.commit()
     assert any(message in str(problem) for problem in problems), problems
     assert owner.get(f"/modeler/versions/{imported.id}/forms/fill.schema.json").status_code == 200
+
+
+def test_invalid_json_is_explained_in_the_owners_language(trial_v1, browser):
+    """Users probe: a Russian process owner who left a comma out of a UI schema read "UI-схема: недопустимый JSON
+    (строка 4: Expecting property name enclosed in double quotes)"."""
+    owner = browser("owner")
+    owner.post("/locale", {"locale": "ru", "next": "/"})
+    draft = create_draft(trial_v1.process_model, user("owner"), from_version=trial_v1)
+    db.session.commit()
+    url = f"/modeler/versions/{draft.id}/forms/fill.schema.json"
+    schema = draft.files["fill.schema.json"]
+    page = owner.post(url, {"schema": schema, "uischema": '{\n  "a": 1,\n}'}).get_data(as_text=True)
+    assert "UI-схема: недопустимый JSON (строка 3: ожидается имя свойства в двойных кавычках)" in page
+    page = owner.post("/modeler/forms/preview", {"schema": schema, "uischema": '{"a" 1}'}).get_data(as_text=True)
+    assert "ожидается двоеточие" in page and "Expecting" not in page
