@@ -4,9 +4,10 @@
   "use strict";
   if (typeof Chart === "undefined") { return; }
   var colours = ["#0d6efd", "#dc3545", "#198754"];
-  // Numbers as the page's language writes them (3 000 000 in Kazakh and Russian, not 3,000,000).
+  // Numbers as the page's language writes them (3 000 000 in Kazakh and Russian, not 3,000,000). Kazakh borrows
+  // Russian's number format (the same symbols as the tables' 2 811 800,00 ₸): Chromium's "kk-KZ" wrote 2,500,000.
   var lang = document.documentElement.lang || "ru";
-  var numbers = new Intl.NumberFormat(lang === "kk" ? "kk-KZ" : lang === "ru" ? "ru-RU" : "en-GB",
+  var numbers = new Intl.NumberFormat(lang === "kk" || lang === "ru" ? "ru-RU" : "en-GB",
                                       {maximumFractionDigits: 2});
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var source = document.getElementById(canvas.dataset.chart);

@@ -67,3 +67,19 @@ def test_a_visitor_on_a_phone_reads_the_figures_and_the_pages_pass_axe(chromium,
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_kazakh_chart_writes_its_numbers_as_the_tables_do(new_page):
+    """Users probe: on the Kazakh portal the charts' axis read 2,500,000 beside tables writing 2 811 800,00 ₸
+    (Chromium's "kk-KZ" number format has English separators)."""
+    from app.public.figures import refresh_public_figures
+
+    refresh_public_figures()
+    db.session.commit()
+    page = new_page(locale="kk-KZ")
+    page.goto("/public/")
+    page.locator("button[value=kk]").first.evaluate("b => b.click()")
+    page.wait_for_function("() => window.Chart && Object.keys(Chart.instances).length > 0")
+    labels = page.evaluate("() => Object.values(Chart.instances)[0].scales.y.ticks.map(t => t.label)")
+    big = [label for label in labels if len(label) > 5]
+    assert big and all("," not in label and "\u00a0" in label for label in big), labels
