@@ -224,4 +224,4 @@ def test_the_contracts_list_shows_a_dormitory_contracts_places(dorm_world, brows
     assert dorm, "the head sees the region's dormitory contracts"
     for contract in dorm:
         row = re.search(rf">{re.escape(contract.number)}</a>.*?</tr>", page, re.S)
-        assert row and f'<td class="text-end">{contract.dormitory_terms.places}</td>' in row.group(0), contract.number
+        assert row and f'data-label="Places">{contract.dormitory_terms.places}</td>' in row.group(0), contract.number

@@ -157,3 +157,16 @@ def test_a_returned_acts_accountant_reads_why_each_line_was_excluded_on_a_phone(
         shown = row.locator(cell).bounding_box()
         assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 390, f"{cell} is off the screen"
     assert row.locator("td.excluded-rule").evaluate("el => getComputedStyle(el, '::before').content") == '"Ереже"'
+
+
+@pytest.mark.parametrize(("username", "url", "cell"), [("accountant4", "/orders", "td.order-status"),
+                                                       ("director4", "/contracts", "td.contract-status")])
+def test_orders_and_contracts_show_their_status_on_a_phone(new_page, username, url, cell):
+    """Users probe: on a phone in Kazakh the state orders' list showed number, instrument and region — the
+    application window and the status ("өтінімдер қабылдануда") were past the right edge."""
+    page = new_page(username, locale="kk-KZ")
+    page.locator("button[value=kk]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(url)
+    shown = page.locator(cell).first.bounding_box()
+    assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 390, f"{cell} is off the screen"
