@@ -125,7 +125,7 @@ subject_panel("act", "acts/_subject_panel.html", _read_only)
 def verify_contingent(ctx, act_id: int) -> dict:
     """Check every line of the act against NEDB and compute the amount (Verify contingent)."""
     act = db.session.get(Act, act_id)
-    if act is None or act.id != ctx.instance.subject_id:
+    if act is None or ctx.instance.subject_type != "act" or act.id != ctx.instance.subject_id:
         raise LookupError(f"Act {act_id} does not belong to this process instance")
     summary = operations.verify(act, ctx.actor)
     return {"accepted_lines": summary.accepted, "excluded_lines": summary.excluded,

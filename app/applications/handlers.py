@@ -80,7 +80,7 @@ class AllocatePlaces(TaskHandler):
 def check_eligibility(ctx, application_id: int) -> dict:
     """Check the application against the registries: BIN, activity code, licence, capacity."""
     application = db.session.get(Application, application_id)
-    if application is None or application.id != ctx.instance.subject_id:
+    if application is None or ctx.instance.subject_type != "application" or application.id != ctx.instance.subject_id:
         raise LookupError(f"Application {application_id} does not belong to this process instance")
     reasons = operations.check_eligibility(application)
     return {"eligible": not reasons, "reasons": reasons}
@@ -90,7 +90,7 @@ def check_eligibility(ctx, application_id: int) -> dict:
 def expire(ctx, application_id: int) -> dict:
     """The application window closed before the school submitted its application."""
     application = db.session.get(Application, application_id)
-    if application is None or application.id != ctx.instance.subject_id:
+    if application is None or ctx.instance.subject_type != "application" or application.id != ctx.instance.subject_id:
         raise LookupError(f"Application {application_id} does not belong to this process instance")
     operations.expire(application)
     return {"status": application.status}

@@ -59,7 +59,7 @@ def _contract(ctx, contract_id: int) -> Contract:
 def generate(ctx, application_id: int) -> dict:
     """Generate the contract from the allocation and start its signing process."""
     application = db.session.get(Application, application_id)
-    if application is None or application.id != ctx.instance.subject_id:
+    if application is None or ctx.instance.subject_type != "application" or application.id != ctx.instance.subject_id:
         raise LookupError(f"Application {application_id} does not belong to this process instance")
     contract = operations.generate_contract(application, ctx.actor)
     return {"contract_id": contract.id, "number": contract.number}

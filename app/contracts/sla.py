@@ -85,7 +85,7 @@ def _set_due_date(task: HumanTask, **_kw) -> None:
 def escalate(ctx, act_id: int) -> dict:
     """The act waited past its deadline: mark the task overdue and notify the region's department heads."""
     act = db.session.get(Act, act_id)
-    if act is None or act.id != ctx.instance.subject_id:
+    if act is None or ctx.instance.subject_type != "act" or act.id != ctx.instance.subject_id:
         raise LookupError(f"Act {act_id} does not belong to this process instance")
     now = clock.now()
     task = db.session.scalars(select(HumanTask).where(
