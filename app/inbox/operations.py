@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from app import clock
 from app.audit.operations import record_event
@@ -296,6 +296,9 @@ ALLOWED_TYPES = {
 MAGIC = {".pdf": b"%PDF-", ".png": b"\x89PNG", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff",
          ".xlsx": b"PK\x03\x04", ".docx": b"PK\x03\x04"}
 MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024
+#: files one case (process instance) may hold: each file was bounded, their number was not — anyone working on a
+#: case could fill the attachments folder by posting a 4 MB file again and again
+MAX_CASE_ATTACHMENTS = 20
 
 
 def _require_visible(user: User, task: HumanTask) -> None:
@@ -363,6 +366,11 @@ def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> T
         raise DomainRefused(_("The file is larger than %(mb)s MB.", mb=MAX_ATTACHMENT_BYTES // (1024 * 1024)))
     if ext in MAGIC and not data.startswith(MAGIC[ext]):
         raise DomainRefused(_("The file's content does not match its type (%(ext)s).", ext=ext))
+    held = db.session.scalar(select(func.count()).select_from(TaskAttachment)
+                             .where(TaskAttachment.instance_id == task.instance_id))
+    if held >= MAX_CASE_ATTACHMENTS:
+        raise DomainRefused(_("This case already holds %(count)s files, the most it can hold; attach no more, or "
+                              "combine the documents into one file.", count=MAX_CASE_ATTACHMENTS))
     stored = secrets.token_hex(16) + ext
     (attachments_dir() / stored).write_bytes(data)
     attachment = TaskAttachment(
