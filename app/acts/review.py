@@ -23,6 +23,7 @@ from app.acts.models import REVIEW_DECISIONS, Act, ActLine, ActLineReview
 from app.acts.rules import REVIEW_CHECKS, age_on
 from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
+from app.engine.forms import direction_controls, direction_controls_refused
 from app.extensions import db
 from app.people.access import get_visible_or_404
 from app.people.roles import Role
@@ -113,6 +114,8 @@ def decide_line(act: Act, line_id: int, decision: str, comment: str | None, acto
     comment = (comment or "").strip() or None
     if comment and len(comment) > MAX_COMMENT:
         raise DomainRefused(_("A comment can be at most %(n)s characters.", n=MAX_COMMENT))
+    if comment and direction_controls(comment):  # the school reads why its line was excluded
+        raise DomainRefused(direction_controls_refused())
     if decision == "exclude" and not comment:
         raise DomainRefused(_("Say why the line is excluded."))
     line = db.session.get(ActLine, line_id)

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from app.contracts.models import AMENDABLE_TERMS, Contract
 from app.engine.errors import FormInvalid
+from app.engine.forms import direction_controls, direction_controls_refused
 from app.people.roles import Role
 
 AMENDING_ROLES = (Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value)
@@ -120,6 +121,8 @@ def parse_form(form) -> AmendmentRequest:
     if not RATIONALE_MIN <= len(rationale) <= RATIONALE_MAX:
         errors["rationale"] = _("Give the reason for the amendment (%(min)s to %(max)s characters).",
                                 min=RATIONALE_MIN, max=RATIONALE_MAX)
+    elif direction_controls(rationale):  # the director is told the reason, and the contract page shows it
+        errors["rationale"] = direction_controls_refused()
     if (form.get("confirm") or "") not in ("true", "on", "1", True):
         errors["confirm"] = _("Confirm the amendment.")
     revision = str(form.get("revision") or "")

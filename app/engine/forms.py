@@ -420,11 +420,16 @@ def direction_controls(value: Any, path: tuple = ()) -> list[str]:
     return found
 
 
+def direction_controls_refused() -> str:
+    """Why a text holding a direction control is refused — in a form's field, and in the free text typed outside
+    forms (a case's comment, a line review's comment, an amendment's reason, a cockpit action's reason)."""
+    return _("Remove the invisible text-direction characters: they make the text read other than it is.")
+
+
 def validate(schema: dict, data: dict) -> FieldErrors:
     errors = FieldErrors()
     for path in direction_controls(data):
-        errors.setdefault(path or "_form", _("Remove the invisible text-direction characters: they make the text "
-                                             "read other than it is."))
+        errors.setdefault(path or "_form", direction_controls_refused())
     try:
         found = list(form_validator(schema).iter_errors(data))
     except _WrappedReferencingError:  # a version published before references were checked

@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select, update
 from app import clock
 from app.audit.operations import record_event
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
+from app.engine.forms import direction_controls, direction_controls_refused
 from app.engine.models import HumanTask
 from app.engine.runtime import can_act, can_act_directly, complete_task
 from app.extensions import db
@@ -337,6 +338,8 @@ def add_comment(task: HumanTask, user: User, body: str) -> TaskComment:
         raise DomainRefused(_("Write a comment first."))
     if len(body) > 4000:
         raise DomainRefused(_("A comment can be at most 4000 characters."))
+    if direction_controls(body):  # a comment is read by the case's other side: it reads as it was written
+        raise DomainRefused(direction_controls_refused())
     comment = TaskComment(task_id=task.id, instance_id=task.instance_id, author_id=user.id, body=body,
                           created_at=clock.now())
     db.session.add(comment)

@@ -19,6 +19,7 @@ from app.audit.models import AuditEvent
 from app.audit.operations import record_event
 from app.engine import runtime
 from app.engine.errors import DomainRefused, EngineError, StepFailed
+from app.engine.forms import direction_controls, direction_controls_refused
 from app.engine.incidents import OPEN_STATUSES, Incident, IncidentRefused, retry_incident
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.serialization import dump_state
@@ -116,6 +117,8 @@ def clean_reason(reason: str | None) -> str:
         raise ActionRefused(_("Please give a reason; it is kept in the audit trail."))
     if len(text) > REASON_MAX:
         raise ActionRefused(_("The reason is too long (at most %(n)s characters).", n=REASON_MAX))
+    if direction_controls(text):  # the instance page shows it to everyone who sees the case
+        raise ActionRefused(direction_controls_refused())
     return text
 
 
