@@ -24,7 +24,8 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
@@ -70,9 +71,19 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+class HttpsSessionInterface(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` whenever the request came over HTTPS, whatever ``SESSION_COOKIE_SECURE``
+    says: left to the setting (off unless the environment sets it), a deployment behind HTTPS sent the login
+    cookie without the flag, and the browser gave it away on the first plain-HTTP request to the host."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
 def init_security(app: Flask) -> None:
     """Call before blueprints are registered: the ``int`` converter is bound when rules are added."""
     app.url_map.converters["int"] = BoundedIntConverter
+    app.session_interface = HttpsSessionInterface()
     # First in line, before CSRF: a NUL byte in POST /login without a session is a 400 about the input.
     app.before_request_funcs.setdefault(None, []).insert(0, guard_request)
     app.after_request(set_security_headers)

@@ -97,3 +97,13 @@ def test_what_a_signed_in_person_reads_is_not_cached_but_the_assets_are(world, b
         response = person.get(url)
         assert response.status_code == 200, url
         assert "no-store" not in (response.headers.get("Cache-Control") or ""), url
+
+
+def test_the_session_cookie_is_secure_over_https(app_ctx, app):
+    """Over HTTPS the login cookie never travels without ``Secure`` (a plain-HTTP request would give it away),
+    whatever SESSION_COOKIE_SECURE says; over plain HTTP (the embedded demo) it still works."""
+    client = app.test_client()
+    secure = client.get("/login", base_url="https://localhost").headers.get("Set-Cookie", "")
+    assert secure.startswith("session=") and "Secure" in secure
+    with app.test_request_context("/login", base_url="http://localhost"):
+        assert not app.session_interface.get_cookie_secure(app)
