@@ -17,11 +17,16 @@ ALLOWED = {
     "swagger-ui": "swagger-ui-dist",
 }
 
+#: What a page loads from a package: scripts, styles, their source maps, fonts and images. Not the HTML pages some
+#: packages ship (swagger-ui-dist's index.html and oauth2-redirect.html): served from our origin, a page of a
+#: third party's would run its scripts with our cookies whenever one of them had a hole.
+ASSET_SUFFIXES = (".js", ".css", ".map", ".woff", ".woff2", ".ttf", ".eot", ".svg", ".png")
+
 
 @bp.route("/vendor/<package>/<path:filename>")
 def asset(package: str, filename: str):
     folder = ALLOWED.get(package)
-    if folder is None:
+    if folder is None or not filename.lower().endswith(ASSET_SUFFIXES):
         abort(404)
     root = Path(current_app.config["NODE_MODULES_DIR"]) / folder
     response = send_from_directory(root, filename, max_age=86400)

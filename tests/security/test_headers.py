@@ -107,3 +107,14 @@ def test_the_session_cookie_is_secure_over_https(app_ctx, app):
     assert secure.startswith("session=") and "Secure" in secure
     with app.test_request_context("/login", base_url="http://localhost"):
         assert not app.session_interface.get_cookie_secure(app)
+
+
+def test_the_packages_html_pages_are_not_served_from_our_origin(app_ctx, app):
+    """swagger-ui-dist ships index.html and oauth2-redirect.html; our pages load only its script and style."""
+    client = app.test_client()
+    for url in ("/vendor/swagger-ui/index.html", "/vendor/swagger-ui/oauth2-redirect.html",
+                "/vendor/swagger-ui/INDEX.HTML", "/vendor/swagger-ui/package.json"):
+        assert client.get(url).status_code == 404, url
+    for url in ("/vendor/swagger-ui/swagger-ui-bundle.js", "/vendor/swagger-ui/swagger-ui.css",
+                "/vendor/bpmn-js/assets/bpmn-font/css/bpmn-embedded.css"):
+        assert client.get(url).status_code == 200, url
