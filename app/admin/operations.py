@@ -138,6 +138,9 @@ def update_user(user: User, form, actor: User) -> User:
         from app.people.substitutions import end_substitutions_of
 
         end_substitutions_of(user, actor, "user.moved")
+        # A token was given to an integration of the organisation and role the person had: moved, the person's
+        # new scope is not that integration's to read or act in.
+        revoke_tokens_of(user, "user.moved")
     return user
 
 

@@ -185,3 +185,26 @@ def test_the_api_says_how_to_authenticate(world, app, browser):
     assert spec["components"]["securitySchemes"]["bearerToken"] == {
         "type": "http", "scheme": "bearer", "description": "An API token (tps_…) with its scopes"}
     assert {"bearerToken": []} in spec["security"]
+
+
+def test_moving_a_person_to_another_organisation_or_role_revokes_their_tokens(world, app_ctx, browser):
+    # A school's integration held its accountant's token; the administrator moved the accountant to another school,
+    # and the same token read — and could have submitted — the new school's acts.
+    admin = browser("admin")
+    accountant = user("accountant")
+    secret = _token("accountant", ["read", "tasks"])
+    other_school = user("accountant2").organisation
+    moved = admin.post(f"/admin/users/{accountant.id}", {"full_name": accountant.full_name, "role": accountant.role,
+                                                        "organisation_id": str(other_school.id)})
+    assert moved.status_code in (200, 302)
+    db.session.expire_all()
+    assert user("accountant").organisation_id == other_school.id
+    assert _bearer(app_ctx, secret).get("/api/v1/tasks").status_code == 401
+    revoked = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api_tokens.revoked")).one()
+    assert revoked.details == {"count": 1, "because": "user.moved"}
+
+    kept = _token("operator", ["read"])
+    operator = user("operator")
+    admin.post(f"/admin/users/{operator.id}", {"full_name": "Renamed Operator", "role": operator.role,
+                                               "organisation_id": str(operator.organisation_id)})
+    assert _bearer(app_ctx, kept).get("/api/v1/tasks").status_code == 200, "a new name is not a move"
