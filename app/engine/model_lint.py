@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
+from collections import defaultdict
 
 from flask_babel import gettext as _
 from lxml import etree
@@ -596,9 +597,13 @@ def _split_problems(filename: str, root) -> list[ModelProblem]:
 
 def _gateway_problems(filename: str, root) -> list[ModelProblem]:
     problems = []
+    # The flows leaving each element of each process level, found in one pass: reading the whole level again for
+    # every gateway held a worker for minutes on a 2 MB diagram of 20,000 gateways in a row.
+    leaving: dict[tuple, list] = defaultdict(list)
+    for flow in _bpmn(root, ".//bpmn:sequenceFlow"):
+        leaving[(flow.getparent(), flow.get("sourceRef"))].append(flow)
     for gateway in _bpmn(root, ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway"):
-        process = gateway.getparent()
-        outgoing = [f for f in process if local(f.tag) == "sequenceFlow" and f.get("sourceRef") == gateway.get("id")]
+        outgoing = leaving.get((gateway.getparent(), gateway.get("id")), [])
         default = gateway.get("default")
         if default and default not in {f.get("id") for f in outgoing}:
             # The engine reads no default then: where no condition holds, the instance stopped with an incident.

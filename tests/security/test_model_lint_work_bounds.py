@@ -1,0 +1,53 @@
+"""The model check reads a diagram in time linear in its size. Each exclusive or inclusive gateway read its whole
+process level again to find the flows leaving it: a 2 MB diagram of 20,000 gateways in a row, imported by a process
+owner, held a web worker for 7 minutes (438 s measured on the development server; 2 s now)."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from app.engine import model_lint
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def _gateways_in_a_row(count: int) -> str:
+    steps = "".join(f'<bpmn:exclusiveGateway id="g{i}"/><bpmn:sequenceFlow id="f{i}" sourceRef="g{i}" '
+                    f'targetRef="g{i + 1}"/>' for i in range(count))
+    return (f'<bpmn:definitions xmlns:bpmn="{BPMN}" id="d" targetNamespace="t"><bpmn:process id="p" '
+            f'isExecutable="true">{steps}<bpmn:endEvent id="g{count}"/></bpmn:process></bpmn:definitions>')
+
+
+def test_the_gateway_check_reads_each_flow_once(monkeypatch):
+    calls = 0
+    local = model_lint.local
+
+    def counting(tag):
+        nonlocal calls
+        calls += 1
+        return local(tag)
+
+    monkeypatch.setattr(model_lint, "local", counting)
+    model_lint._gateway_problems("big.bpmn", etree.fromstring(_gateways_in_a_row(2_000)))
+    assert calls < 20_000, f"{calls} element reads for 2,000 gateways"
+
+
+def test_a_gateway_at_any_level_still_needs_conditions_on_its_ways_out():
+    root = etree.fromstring(f"""<bpmn:definitions xmlns:bpmn="{BPMN}" id="d" targetNamespace="t">
+      <bpmn:process id="p" isExecutable="true">
+        <bpmn:exclusiveGateway id="top" default="top_default"/>
+        <bpmn:sequenceFlow id="top_default" sourceRef="top" targetRef="a"/>
+        <bpmn:sequenceFlow id="top_bare" sourceRef="top" targetRef="b"/>
+        <bpmn:subProcess id="sub">
+          <bpmn:inclusiveGateway id="inner"/>
+          <bpmn:sequenceFlow id="inner_bare" sourceRef="inner" targetRef="x"/>
+          <bpmn:sequenceFlow id="inner_set" sourceRef="inner" targetRef="y">
+            <bpmn:conditionExpression>amount &gt; 0</bpmn:conditionExpression>
+          </bpmn:sequenceFlow>
+          <bpmn:exclusiveGateway id="single"/>
+          <bpmn:sequenceFlow id="single_way" sourceRef="single" targetRef="x"/>
+        </bpmn:subProcess>
+        <bpmn:sequenceFlow id="same_name_other_level" sourceRef="inner" targetRef="a"/>
+      </bpmn:process></bpmn:definitions>""")
+    flagged = [p.element_id for p in model_lint._gateway_problems("m.bpmn", root)]
+    assert flagged == ["top_bare", "inner_bare"]
