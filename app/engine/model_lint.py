@@ -725,6 +725,28 @@ def find_element(trees: dict, element_id: str | None, prefer: str | None = None)
     return None, None
 
 
+def element_finder(trees: dict):
+    """:func:`find_element` for many ids of the same files: each file is read once, then every id is a look-up (a
+    search of the whole file per element made checking a diagram of 8,000 tasks take 40 s)."""
+    by_file: dict[str, dict] = {name: {} for name in trees}
+    for name, root in trees.items():
+        for el in root.iter():
+            element_id = el.get("id") if isinstance(el.tag, str) else None
+            if element_id is not None:
+                by_file[name].setdefault(element_id, el)  # the first in the file, as the search found it
+
+    def find(element_id: str | None, prefer: str | None = None):
+        if not element_id:
+            return None, None
+        for filename in sorted(trees, key=lambda n: n != prefer):
+            el = by_file[filename].get(element_id)
+            if el is not None:
+                return filename, el
+        return None, None
+
+    return find
+
+
 def engine_problem(err, trees: dict, default_file: str) -> ModelProblem:
     """A SpiffWorkflow ValidationException as a problem with file, element, name and line."""
     element_id = getattr(err, "id", None) or None

@@ -34,6 +34,7 @@ from app.engine.model_lint import (
     descriptive_process,
     dmn_problems,
     duplicate_id_problems,
+    element_finder,
     engine_copy,
     engine_problem,
     find_element,
@@ -402,12 +403,13 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
             process.get("name") or None))
     has_end = False
     specs = [parsed.spec, *parsed.subprocess_specs.values()]
+    find = element_finder(parsed.trees)
     for wf_spec in specs:
         for ts in wf_spec.task_specs.values():
             element_id = getattr(ts, "bpmn_id", None)
             if not element_id:
                 continue
-            filename, el = find_element(parsed.trees, element_id, getattr(wf_spec, "file", None))
+            filename, el = find(element_id, getattr(wf_spec, "file", None))
             line = el.sourceline if el is not None else None
             filename = filename or "(model)"
             where = (element_id, line, getattr(ts, "bpmn_name", None) or None)
