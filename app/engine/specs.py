@@ -473,12 +473,13 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
             for attr in ("prescript", "postscript"):
                 problems += _script_problems(getattr(ts, attr, None), "exec", filename, *where)
             if isinstance(ts, MultiChoice):
+                flows = _condition_flows(el)
                 for condition, _target in ts.cond_task_specs:
                     source = condition.args[0] if getattr(condition, "args", None) else condition
                     if not isinstance(source, str):
                         continue
                     # the condition is written on its sequence flow: the problem is there, not on the gateway
-                    flow = _condition_flow(el, source)
+                    flow = flows.get(source.strip())
                     if flow is None:
                         problems += _script_problems(source, "eval", filename, *where)
                     elif flow.get("id") not in flagged:  # written in another language: said once, by lint()
@@ -544,15 +545,17 @@ def _once(problems: list[ModelProblem]) -> list[ModelProblem]:
     return kept
 
 
-def _condition_flow(gateway, source: str):
-    """The sequence flow out of ``gateway`` whose condition is ``source`` (None when the element is unknown)."""
+def _condition_flows(gateway) -> dict:
+    """The sequence flows out of ``gateway`` by their condition (the first flow of each; none when the element is
+    unknown), read in one pass: looking for each condition's flow among all the level's elements again took 4 s
+    for a gateway of 2,000 ways out."""
     if gateway is None or gateway.getparent() is None:
-        return None
+        return {}
+    flows: dict = {}
     for flow in gateway.getparent():
-        if (_local(flow.tag) == "sequenceFlow" and flow.get("sourceRef") == gateway.get("id")
-                and (flow.findtext("{*}conditionExpression") or "").strip() == source.strip()):
-            return flow
-    return None
+        if _local(flow.tag) == "sequenceFlow" and flow.get("sourceRef") == gateway.get("id"):
+            flows.setdefault((flow.findtext("{*}conditionExpression") or "").strip(), flow)
+    return flows
 
 
 #: An ISO 8601 duration, cycle or date written without quotes (Camunda's and Zeebe's timers are plain text).
