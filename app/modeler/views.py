@@ -38,6 +38,7 @@ from app.engine.specs import model_notices
 from app.extensions import db
 from app.modeler import operations, queries
 from app.modeler.access import can_edit_models, require_model_editor, require_model_reader
+from app.modeler.file_changes import file_changes
 from app.modeler.models import InstanceMigration
 from app.processes.trials import start_trial
 from app.security import model_file_download
@@ -321,7 +322,7 @@ def diff(model_id: int):
     except ModelInvalid as err:
         flash(str(err), "danger")
         return redirect(url_for("modeler.model", model_id=model.id))
-    changed_files = sorted(n for n in set(old.files) | set(new.files) if old.files.get(n) != new.files.get(n))
+    changed_files = file_changes(old.files, new.files)
     return render_template("modeler/diff.html", model=model, old=old, new=new, diff=result,
                            changed_files=changed_files, versions=versions)
 
