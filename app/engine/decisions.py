@@ -17,7 +17,7 @@ from copy import copy
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
-from SpiffWorkflow.dmn.specs.model import HitPolicy
+from SpiffWorkflow.dmn.specs.model import HitPolicy, Rule
 
 
 class SeveralUniqueRulesMatch(WorkflowTaskException):
@@ -97,8 +97,28 @@ def _result(self, task):
     return result
 
 
+_library_output = Rule.output_as_dict
+
+
+def _output_as_dict(self, task):
+    """``Rule.output_as_dict``, with DMN's answer for an empty output cell: null. The library wrote ``""``, so a
+    number or a yes/no output of a rule that leaves it empty was a text, and ``norm > 0`` failed as it ran."""
+    out = _library_output(self, task)
+    for entry in self.outputEntries:
+        if getattr(entry, "text", None):
+            continue
+        *parents, last = (entry.output.name or entry.output.label).split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = None
+    return out
+
+
 def install_unique_hit_policy() -> None:
-    """The UNIQUE hit policy, the input marks of a cell found in linear time, and null outputs when no rule matches."""
+    """The UNIQUE hit policy, the input marks of a cell found in linear time, and null outputs when no rule matches
+    or a rule's output cell is empty."""
     DMNEngine.decide = _decide
     DMNEngine.evaluate = _evaluate
     DMNEngine.result = _result
+    Rule.output_as_dict = _output_as_dict

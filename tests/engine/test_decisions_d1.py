@@ -66,3 +66,22 @@ def test_when_no_rule_matches_the_output_is_null_not_what_the_data_held(app_ctx,
     wf.do_engine_steps()
     decided = next(t for t in wf.tasks.values() if t.task_spec.bpmn_id == "decide").data
     assert "norm" in decided and decided["norm"] == empty
+
+
+@pytest.mark.parametrize("policy", ["UNIQUE", "FIRST", "COLLECT"])
+def test_an_empty_output_cell_is_null(app_ctx, policy):
+    """A rule whose output cell is left empty gave ``""`` (a text in an integer column): DMN says null."""
+    import app.engine.runtime  # noqa: F401 - installs the engine's decision patches
+    from app.engine.specs import parse_files
+
+    files = chain_model("norms", [("decide", "School accountant", NORM_RULE_TASK)])
+    table = _TABLE.replace("POLICY", policy).replace('<outputEntry id="o1"><text>1</text></outputEntry>',
+                                                     '<outputEntry id="o1"><text></text></outputEntry>')
+    table = table[:table.index('      <rule id="any">')] + "    </decisionTable>\n  </decision>\n</definitions>\n"
+    files["norm.dmn"] = table
+    parsed = parse_files(files)
+    wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
+    wf.get_tasks(state=TaskState.READY)[0].data.update(age=10)
+    wf.do_engine_steps()
+    decided = next(t for t in wf.tasks.values() if t.task_spec.bpmn_id == "decide").data
+    assert decided["norm"] == ([None] if policy == "COLLECT" else None)
