@@ -418,18 +418,31 @@ def unsettled_corrections(school: Organisation, registry: StudentRegistry | None
     settle now — each month's cap kept, as :func:`settle` keeps it. Read only. They are settled on the school's next
     act; when none is to come (its contract has ended) they are what the school owes back or is owed, and were seen
     nowhere: a withdrawal found after the last month's payment was lost without a trace."""
-    latest = db.session.scalar(select(func.max(Act.period)).where(Act.school_id == school.id,
+    probe = next_act_probe(school)
+    if probe is None:
+        return []
+    registry = registry or student_registry()
+    return unsettled_in(probe, _candidate_lines([probe], registry), _school_repricing(registry))
+
+
+def next_act_probe(organisation: Organisation) -> Act | None:
+    """What the queries read of the organisation's next act — the month after its latest decided one — never added
+    to the session; None: no month of it is decided."""
+    latest = db.session.scalar(select(func.max(Act.period)).where(Act.school_id == organisation.id,
                                                                   Act.status.in_(DECIDED)))
     if latest is None:
-        return []
-    period = date(latest.year + latest.month // 12, latest.month % 12 + 1, 1)
-    registry = registry or student_registry()
-    probe = Act(school_id=school.id, period=period)  # never added to the session: what the queries read of an act
-    rows = _candidate_lines([probe], registry)
+        return None
+    return Act(school_id=organisation.id, period=date(latest.year + latest.month // 12, latest.month % 12 + 1, 1))
+
+
+def unsettled_in(probe: Act, rows: list, reprice_all: Callable[[list], dict[int, Correction]]) -> list[Unsettled]:
+    """Generic over instruments: what an act ``probe`` would settle for the decided (line, act) pairs ``rows``,
+    priced by the instrument's ``reprice_all`` (as :func:`settle` is given them), without writing anything."""
     if not rows:
         return []
+    period = probe.period
     settled = settled_for([ln.id for ln, _ in rows])
-    corrections = _school_repricing(registry)(rows)
+    corrections = reprice_all(rows)
     headroom, floor = _month_bounds(rows, corrections, settled)
     owed = [(line, original, amount) for line, original in rows
             if (amount := _owed(line, original, corrections[line.id], settled, period))]
@@ -502,4 +515,5 @@ def adjustments_of(act: Act) -> list[ActAdjustment]:
 
 
 __all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "Unsettled", "adjustments_of", "cause_title",
-           "decided_lines_query", "reprice", "settle", "settle_adjustments", "unsettled_corrections"]
+           "decided_lines_query", "next_act_probe", "reprice", "settle", "settle_adjustments",
+           "unsettled_corrections", "unsettled_in"]

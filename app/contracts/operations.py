@@ -351,12 +351,13 @@ def unsettled_under(contract: Contract) -> list:
     """The registry corrections of the contract's decided months that no act has settled yet
     (:func:`app.acts.adjustments.unsettled_corrections`): the school's next act settles them; with none to come (the
     contract's last month decided, its year-end report due) this is where they are seen at all."""
-    from app.acts.adjustments import unsettled_corrections
+    from app.instruments import instrument_of
 
-    if contract.instrument != "schools":
+    unsettled = instrument_of(contract).unsettled
+    if unsettled is None:
         return []
     own = set(db.session.scalars(select(ContractAct.act_id).where(ContractAct.contract_id == contract.id)))
-    return [u for u in unsettled_corrections(contract.school) if u.original.id in own] if own else []
+    return [u for u in unsettled(contract.school) if u.original.id in own] if own else []
 
 
 def taken_by(act: Act, contract_id: int) -> int:

@@ -23,13 +23,23 @@ from datetime import date
 
 from sqlalchemy import select
 
-from app.acts.adjustments import ENROLLED_DAYS, NEDB_CORRECTED, Correction, decided_lines_query, settle
+from app.acts.adjustments import (
+    ENROLLED_DAYS,
+    NEDB_CORRECTED,
+    Correction,
+    Unsettled,
+    decided_lines_query,
+    next_act_probe,
+    settle,
+    unsettled_in,
+)
 from app.acts.models import Act, ActLine
 from app.acts.verification import month_bounds
 from app.dormitories.models import DormPlaceLine
 from app.dormitories.registry import StudentRegistry, student_registry
 from app.dormitories.verification import DORMITORY, DormContext, dormitory_contexts, occupied_days, place_days
 from app.extensions import db
+from app.people.models import Organisation
 
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 
@@ -144,3 +154,16 @@ def settle_dormitory_adjustments(acts: Sequence[Act], registry: StudentRegistry 
         return {}
     rows = db.session.execute(decided_lines_query(acts).order_by(Act.period, ActLine.line_no)).all()
     return settle(acts, rows, _repricing(registry or student_registry()))
+
+
+def unsettled_dormitory_corrections(dormitory: Organisation, registry: StudentRegistry | None = None
+                                    ) -> list[Unsettled]:
+    """The corrections of the dormitory's decided months its next act would settle now (read only), as the schools'
+    :func:`app.acts.adjustments.unsettled_corrections`: with no act to come (the contract's last month decided) the
+    contract's page and year-end report are where a place paid for a student withdrawn is seen at all — it had
+    been lost without a trace, the contract's page asked the schools' repricing only."""
+    probe = next_act_probe(dormitory)
+    if probe is None:
+        return []
+    rows = db.session.execute(decided_lines_query([probe]).order_by(Act.period, ActLine.line_no)).all()
+    return unsettled_in(probe, rows, _repricing(registry or student_registry()))

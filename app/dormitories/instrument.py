@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select
 from app.acts.models import Act, ActLine
 from app.acts.verification import month_bounds
 from app.contracts.models import ContractAct
+from app.dormitories.adjustments import unsettled_dormitory_corrections
 from app.dormitories.models import DormitoryTerms, DormPlaceLine
 from app.dormitories.operations import settle_dormitory_acts
 from app.dormitories.ordering import DORM_ELIGIBILITY_RULES
@@ -110,6 +111,7 @@ DORMITORY_INSTRUMENT = register_instrument(Instrument(
     code=DORMITORY, title=_l("State order for student dormitory places"), organisation_kind="dormitory",
     monthly_process="dorm_monthly_act", rules=DORM_RULES, verify=verify_dormitory_acts, prefill=prefill_places,
     line_values=place_values, store_lines=store_places, withheld_expr=withheld_expr, settle=settle_dormitory_acts,
+    unsettled=unsettled_dormitory_corrections,
     organisation_label=_l("Dormitory"), level_label=_l("Course"), accountant_role="dormitory_accountant",
     organisations_label=_l("Dormitories"), organisations_funded_label=_l("Dormitories funded"),
     funded_label=_l("Places funded"), funded_months_label=_l("Place-months funded"), funded_unit="place-month",

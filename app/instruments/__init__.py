@@ -36,6 +36,9 @@ class Instrument:
     #: corrections of months already decided on them; the dormitories re-verify other open acts claiming the
     #: same students
     settle: Callable[[Sequence], dict] | None = None
+    #: unsettled(organisation) → [app.acts.adjustments.Unsettled]: the corrections of its decided months that its
+    #: next act would settle (read only; shown on the contract and its year-end report when no act is to come)
+    unsettled: Callable[[object], list] | None = None
     organisation_label: object = ""  # lazy string: "School", "Dormitory"
     #: the public portal's words for what the instrument funds, never added up across instruments (lazy strings):
     #: the organisations ("Schools"), how many had a decided month ("Schools funded"), the lines paid in a month

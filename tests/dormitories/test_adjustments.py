@@ -191,3 +191,30 @@ def test_a_student_the_registry_later_gives_a_local_address_is_clawed_back(dorm_
     assert (claw.iin, claw.rule_code, claw.amount_tiyn, claw.period) == (line.iin, "local_resident", -rate, SEPTEMBER)
     assert not [ln for ln in october.lines if ln.iin == line.iin and ln.outcome == "accepted"], \
         "this month's line is excluded by the rule pass itself"
+
+
+def test_a_withdrawal_found_after_the_last_decided_month_is_shown_on_the_dormitory_contract(dorm_year, browser):
+    """No act to come yet (or ever: the contract's last month decided): the claw-back a dormitory owes is seen on the
+    contract's page, as a school's is — the contract asked the schools' repricing only, and showed nothing."""
+    from app.contracts.operations import unsettled_under
+
+    contract = dorm_year["contracts"]["dorm_a"]
+    september = _month(dorm_year, SEPTEMBER)
+    assert unsettled_under(contract) == []
+    rate = db.session.scalar(select(DormitoryTerms.place_rate_tiyn)
+                             .where(DormitoryTerms.contract_id == contract.id))
+    line = next(ln for ln in september.lines if ln.outcome == "accepted" and ln.amount_tiyn == rate)
+    for enrolment in db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == line.iin)):
+        enrolment.withdrawn_on = date(2027, 8, 1)
+    db.session.commit()
+
+    (owed,) = unsettled_under(db.session.get(type(contract), contract.id))
+    assert (owed.line.id, owed.original.id, owed.correction.rule_code, owed.amount_tiyn) == (
+        line.id, september.id, "not_enrolled", -rate)
+    page = browser("official").get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="unsettled-corrections"' in page and september.number in page
+    assert db.session.scalars(select(ActAdjustment)).all() == [], "read only: nothing is settled by looking"
+
+    october = _month(dorm_year, OCTOBER, decide=False)  # the next act settles it: no longer unsettled
+    assert october.adjustment_tiyn == -rate
+    assert unsettled_under(db.session.get(type(contract), contract.id)) == []
