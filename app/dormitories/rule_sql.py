@@ -180,17 +180,24 @@ def day_by_day_sql(students: str) -> str:
             "WHERE tmp_vline.act_id = y.act_id AND tmp_vline.id = y.id")
 
 
-# dorm_duplicate_line: of the copies of a student in one act, the one kept is the copy no other rule excludes
-# (wrong institution, bed, dates …) and only then the lower line number — the dormitory's order of lines cannot
-# make a wrong copy win. The IINs an act lists twice come from one ordered scan of the (act_id, iin) index; only
-# their lines are ranked. Dormitory-level rules and iin_checksum outrank it.
+# dorm_duplicate_line: copies of a student in one act on a common day hold one place. Of such copies, the one kept is
+# the copy no other rule excludes (wrong institution, bed, dates …) and only then the lower line number — the
+# dormitory's order of lines cannot make a wrong copy win; a copy whose days meet a copy ranked before it is excluded.
+# Lines of one student whose days do not meet are a move to another room within the month, each paid its own days
+# (the second line of a move was excluded, and the place went unpaid from the move to the month's end). The IINs an
+# act lists twice come from one ordered scan of the (act_id, iin) index; only their lines are compared.
+# Dormitory-level rules and iin_checksum outrank it.
 DUPLICATES = (
     "WITH dupsets AS (SELECT act_id, iin FROM act_line WHERE act_id IN (SELECT act_id FROM tmp_dact "
-    "WHERE dorm_rule IS NULL) GROUP BY act_id, iin HAVING COUNT(*) > 1) "
-    "SELECT act_id, id FROM (SELECT x.act_id, x.id, ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin "
-    "ORDER BY CASE WHEN x.rule IS NULL THEN 0 ELSE 1 END, l.line_no) AS copy_no "
+    "WHERE dorm_rule IS NULL) GROUP BY act_id, iin HAVING COUNT(*) > 1), "
+    "copies AS (SELECT x.act_id, x.id, l.iin, l.line_no, d.first_day, d.last_day, "
+    "CASE WHEN x.rule IS NULL THEN 0 ELSE 1 END AS wrong "
     "FROM dupsets s JOIN act_line l ON l.act_id = s.act_id AND l.iin = s.iin "
-    "JOIN tmp_vline x ON x.act_id = l.act_id AND x.id = l.id) ranked WHERE copy_no > 1")
+    "JOIN tmp_vline x ON x.act_id = l.act_id AND x.id = l.id "
+    "JOIN tmp_dplace d ON d.act_id = x.act_id AND d.id = x.id) "
+    "SELECT c.act_id, c.id FROM copies c WHERE EXISTS (SELECT 1 FROM copies k WHERE k.act_id = c.act_id "
+    "AND k.iin = c.iin AND k.id <> c.id AND (k.wrong < c.wrong OR (k.wrong = c.wrong AND k.line_no < c.line_no)) "
+    "AND k.first_day <= c.last_day AND c.first_day <= k.last_day)")
 OUTRANK_DUPLICATE = ", ".join(f"'{code}'" for code in (*DORM_LEVEL_RULES, "iin_checksum"))
 
 # bed_shared: of the lines still paid that place students on the same bed of an act, taken in order of their first

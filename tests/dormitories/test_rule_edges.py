@@ -70,6 +70,36 @@ def test_a_student_listed_twice_keeps_the_copy_no_other_rule_excludes_whatever_i
     assert summary.by_rule == {"dorm_duplicate_line": 1}
 
 
+def test_a_student_moving_to_another_room_mid_month_is_paid_on_each_line_s_own_days(dorm_year):
+    """Two lines of one student whose days do not meet are a move within the dormitory, not a copy: the second was
+    excluded as listed twice and the place went unpaid from the move to the month's end. Lines on common days are
+    still one place: the later copy is excluded."""
+    lines = _lines(dorm_year)
+    free = lines.pop()  # the last resident left: their bed is free for the move
+    rate = _rate(dorm_year)
+    mover = lines[4]
+    mover["moved_out"] = "2027-10-16"  # holds the first room 1–15 October
+    moved = dict(mover, room=free["room"], bed=free["bed"], moved_in="2027-10-16")
+    del moved["moved_out"]
+    summary, rows = _verify(dorm_year, [*lines, moved])
+    assert rows[4] == (None, 15, rate * 15 // 31)
+    assert rows[-1] == (None, 16, rate * 16 // 31), "the new room's days are paid"
+    assert summary.excluded == 0
+
+
+def test_two_lines_of_one_student_on_common_days_are_one_place(dorm_year):
+    lines = _lines(dorm_year)
+    free = lines.pop()
+    mover = lines[4]
+    mover["moved_out"] = "2027-10-16"
+    overlapping = dict(mover, room=free["room"], bed=free["bed"], moved_in="2027-10-10")
+    del overlapping["moved_out"]
+    summary, rows = _verify(dorm_year, [*lines, overlapping])
+    assert rows[4][:2] == (None, 15)
+    assert rows[-1] == ("dorm_duplicate_line", None, 0)
+    assert summary.by_rule == {"dorm_duplicate_line": 1}
+
+
 def test_enrolments_that_overlap_pay_each_day_once_and_a_gap_between_them_is_not_paid(dorm_year):
     lines = _lines(dorm_year)
     rate = _rate(dorm_year)
