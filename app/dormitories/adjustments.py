@@ -19,21 +19,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select
 
 from app.acts.adjustments import (
     ENROLLED_DAYS,
     NEDB_CORRECTED,
     Correction,
     Unsettled,
+    _year_start,
     decided_lines_query,
     next_act_probe,
     settle,
     unsettled_in,
 )
-from app.acts.models import Act, ActLine
+from app.acts.models import Act, ActAdjustment, ActLine
+from app.acts.topups import REGISTRY_CORRECTED_IN_FAVOUR, settled_for
 from app.acts.verification import month_bounds
 from app.dormitories.models import DormPlaceLine
 from app.dormitories.registry import StudentRegistry, student_registry
@@ -89,6 +91,9 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
     if not paid:
         # as the rule pass: occupied and enrolled, but on no day the documents cover
         return Correction("not_enrolled" if not enrolled else "dorm_documents_expired", 0, evidence)
+    if line.outcome == "excluded":  # a lifted exclusion (LIFTABLE_RULES): the days it claimed that are covered now
+        return Correction(REGISTRY_CORRECTED_IN_FAVOUR, rate_tiyn * paid // end.day,
+                          evidence | {"excluded_as": line.rule_code})
     if paid < was_paid:
         return Correction(ENROLLED_DAYS, rate_tiyn * paid // end.day, evidence)
     return Correction(NEDB_CORRECTED, line.amount_tiyn, evidence)
@@ -125,6 +130,67 @@ def _other_claims(rows: list) -> dict[tuple[str, date], list[tuple[int, str, dat
     return found
 
 
+#: Exclusions of a decided act a later correction may lift: the other dormitory's claim on the student dropped (its
+#: act returned and resubmitted without them, or with dates that no longer meet). "Neither place is paid until
+#: corrected" — the excluded place of an act decided before the correction was never looked at again.
+LIFTABLE_RULES = ("two_dormitories",)
+
+
+def _lines_to_reprice(acts: Sequence[Act]):
+    """The decided lines an act settles: the accepted ones, and those excluded by a :data:`LIFTABLE_RULES` rule in
+    the settling acts' academic year (a top-up is not paid out of another year's budget) or adjusted before (a
+    claim coming back claws the top-up back as far as claw-backs reach)."""
+    adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
+    lifted = and_(ActLine.outcome == "excluded", ActLine.rule_code.in_(LIFTABLE_RULES),
+                  or_(ActLine.period >= min(_year_start(a.period) for a in acts), adjusted))
+    return decided_lines_query(acts, or_(ActLine.outcome == "accepted", lifted))
+
+
+def _keep_within_places(rows: list, found: dict[int, Correction], contexts: dict[int, DormContext]) -> None:
+    """An excluded place that would be paid now (a lifted exclusion, not topped up yet) takes it only where its month
+    leaves it free on each of its days: no place paid now of the same bed or of the same student meets its days,
+    and the month's paid places stay within the contract's places on every day — the limits the rule pass decides
+    ``bed_shared``, ``dorm_duplicate_line`` and ``dorm_over_capacity`` by, which a line excluded before them never
+    met. Otherwise it is priced at what it has (nothing owed) with that rule, and looked at again with every
+    settlement. The places paid now are the decided lines priced above nothing (an accepted line clawed back in full
+    gives its place up; one corrected back keeps it: it held the place when its act was decided); the waiting
+    places go to the earliest move-in (then IIN), as the rule pass gives them."""
+    candidates = [(line, original) for line, original in rows
+                  if line.outcome == "excluded" and found[line.id].corrected_tiyn > 0]
+    if not candidates:
+        return
+    settled = settled_for([ln.id for ln, _ in candidates])
+    waiting = [(line, original) for line, original in candidates if line.amount_tiyn + settled.get(line.id, 0) <= 0]
+    if not waiting:
+        return
+    act_ids = {original.id for _, original in waiting}
+    waiting_ids = {line.id for line, _ in waiting}
+    in_act = [line.id for line, original in rows if original.id in act_ids]
+    places = {p.line_id: p for i in range(0, len(in_act), _CHUNK) for p in db.session.scalars(
+        select(DormPlaceLine).where(DormPlaceLine.line_id.in_(in_act[i : i + _CHUNK])))}
+    held: dict[int, list[tuple[str, str, str, date, date]]] = defaultdict(list)
+    for line, original in rows:
+        if original.id in act_ids and line.id not in waiting_ids and found[line.id].corrected_tiyn > 0:
+            ctx, place = contexts[original.id], places[line.id]
+            held[original.id].append((line.iin, place.room, place.bed,
+                                      *occupied_days(place.moved_in, place.moved_out, ctx.start, ctx.end)))
+    waiting.sort(key=lambda r: (r[1].id, places[r[0].id].moved_in, r[0].iin, r[0].line_no))
+    for line, original in waiting:
+        ctx, place = contexts[original.id], places[line.id]
+        first, last = occupied_days(place.moved_in, place.moved_out, ctx.start, ctx.end)
+        meets = [h for h in held[original.id] if h[3] <= last and first <= h[4]]
+        full = ("dorm_duplicate_line" if any(h[0] == line.iin for h in meets)
+                else "bed_shared" if any((h[1], h[2]) == (place.room, place.bed) for h in meets)
+                else "dorm_over_capacity" if ctx.places is not None and any(
+                    sum(1 for h in meets if h[3] <= day <= h[4]) >= ctx.places
+                    for day in (first + timedelta(days=n) for n in range((last - first).days + 1)))
+                else None)
+        if full:
+            found[line.id] = Correction(full, line.amount_tiyn + settled.get(line.id, 0), found[line.id].evidence)
+        else:
+            held[original.id].append((line.iin, place.room, place.bed, first, last))
+
+
 def _repricing(registry: StudentRegistry):
     def reprice_all(rows: list) -> dict[int, Correction]:
         if not rows:
@@ -136,13 +202,15 @@ def _repricing(registry: StudentRegistry):
         windows = {act_id: _document_window(ctx) for act_id, ctx in contexts.items()}
         records = registry.enrollments_for({ln.iin for ln, _ in rows})
         claims = _other_claims(rows)
-        return {line.id: reprice_place(line, original, places[line.id], records.get(line.iin, []),
-                                       int(contexts[original.id].rate_tiyn or 0), windows[original.id],
-                                       _local_region(contexts[original.id]),
-                                       [(number, lo, hi) for school_id, number, lo, hi
-                                        in claims.get((line.iin, line.period), ())
-                                        if school_id != original.school_id])
-                for line, original in rows}
+        found = {line.id: reprice_place(line, original, places[line.id], records.get(line.iin, []),
+                                        int(contexts[original.id].rate_tiyn or 0), windows[original.id],
+                                        _local_region(contexts[original.id]),
+                                        [(number, lo, hi) for school_id, number, lo, hi
+                                         in claims.get((line.iin, line.period), ())
+                                         if school_id != original.school_id])
+                 for line, original in rows}
+        _keep_within_places(rows, found, contexts)
+        return found
 
     return reprice_all
 
@@ -152,7 +220,7 @@ def settle_dormitory_adjustments(acts: Sequence[Act], registry: StudentRegistry 
     amounts; returns, per act, what was settled (for the audit event)."""
     if not acts:
         return {}
-    rows = db.session.execute(decided_lines_query(acts).order_by(Act.period, ActLine.line_no)).all()
+    rows = db.session.execute(_lines_to_reprice(acts).order_by(Act.period, ActLine.line_no)).all()
     return settle(acts, rows, _repricing(registry or student_registry()))
 
 
@@ -165,5 +233,5 @@ def unsettled_dormitory_corrections(dormitory: Organisation, registry: StudentRe
     probe = next_act_probe(dormitory)
     if probe is None:
         return []
-    rows = db.session.execute(decided_lines_query([probe]).order_by(Act.period, ActLine.line_no)).all()
+    rows = db.session.execute(_lines_to_reprice([probe]).order_by(Act.period, ActLine.line_no)).all()
     return unsettled_in(probe, rows, _repricing(registry or student_registry()))

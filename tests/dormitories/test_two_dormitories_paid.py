@@ -5,6 +5,8 @@ the claw-back is reversed."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from app.acts.models import Act, ActAdjustment, ActLine
@@ -73,3 +75,90 @@ def test_a_place_paid_before_another_dormitory_claimed_the_student_is_clawed_bac
     db.session.expire_all()
     assert db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == october.id)).all() == []
     assert db.session.get(Act, october.id).adjustment_tiyn == 0
+
+
+def test_a_place_excluded_as_claimed_twice_on_a_paid_act_is_topped_up_once_the_other_claim_is_dropped(dorm_year):
+    """Jastar's September was decided with the student excluded as placed in two dormitories; Alatau's act is then
+    returned and resubmitted without them. The rule says neither place is paid *until corrected*: Jastar's next act
+    tops the place up (the line was never looked at again: a decided act's excluded place was lost for good)."""
+    from datetime import UTC, datetime
+
+    from app import clock
+    from app.acts.topups import REGISTRY_CORRECTED_IN_FAVOUR
+
+    clock.set_clock(clock.FrozenClock(datetime(2027, 10, 2, 5, 0, tzinfo=UTC)))
+    rate = _rate(dorm_year)
+    jastar_lines = [dict(line) for line, _ in dorm_year["worlds"]["dorm_a"].lines_for(SEPTEMBER)]
+    alatau_lines = [dict(line) for line, _ in dorm_year["worlds"]["dorm_c"].lines_for(SEPTEMBER)]
+    claimed = next(line for line in jastar_lines if not line.get("moved_out") and str(line["moved_in"]) <= "2027-09-01")
+    twin = dict(claimed, room=alatau_lines[-1]["room"], bed=alatau_lines[-1]["bed"])
+    alatau = open_contract_act(dorm_year["contracts"]["dorm_c"], SEPTEMBER)
+    submit_act(alatau, [*alatau_lines[:-1], twin], None, user(ACCOUNTANTS["dorm_c"]))
+    _verify(alatau)
+
+    september = _month(dorm_year, SEPTEMBER)  # Jastar's September: the student excluded, accepted and paid
+    excluded = next(ln for ln in september.lines if ln.iin == claimed["iin"])
+    assert (september.status, excluded.rule_code, excluded.amount_tiyn) == ("paid", "two_dormitories", 0)
+
+    alatau = db.session.get(Act, alatau.id)  # Alatau's act returned and resubmitted without the student
+    alatau.status = "returned"
+    db.session.flush()
+    submit_act(alatau, alatau_lines[:-1], None, user(ACCOUNTANTS["dorm_c"]))
+    _verify(alatau)
+
+    october = _month(dorm_year, OCTOBER, decide=False)
+    (adj,) = db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == october.id))
+    assert (adj.original_line_id, adj.rule_code, adj.period, adj.amount_tiyn) == (
+        excluded.id, REGISTRY_CORRECTED_IN_FAVOUR, SEPTEMBER, rate)
+    assert adj.evidence["excluded_as"] == "two_dormitories"
+    assert october.adjustment_tiyn == rate
+
+    # The claim comes back (Alatau lists the student again): the top-up is clawed back, never paid twice.
+    from tests.dormitories.test_adjustments import _accept_and_pay
+
+    _accept_and_pay(october)
+    alatau = db.session.get(Act, alatau.id)
+    alatau.status = "returned"
+    db.session.flush()
+    submit_act(alatau, [*alatau_lines[:-1], twin], None, user(ACCOUNTANTS["dorm_c"]))
+    _verify(alatau)
+    november = _month(dorm_year, date(2027, 11, 1), decide=False)
+    back = db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == november.id,
+                                                          ActAdjustment.original_line_id == excluded.id)).all()
+    assert [(a.rule_code, a.amount_tiyn) for a in back] == [("two_dormitories", -rate)]
+
+
+def test_a_lifted_exclusion_is_not_topped_up_onto_a_bed_another_paid_resident_held(dorm_year):
+    """The excluded place never met the shared-bed rule: the newcomer the act paid on that bed keeps it, and the
+    student placed in two dormitories is not paid for the same bed on the same days once the other claim drops."""
+    from datetime import UTC, datetime
+
+    from app import clock
+    from tests.dormitories.test_rule_edges import _newcomer
+
+    clock.set_clock(clock.FrozenClock(datetime(2027, 10, 2, 5, 0, tzinfo=UTC)))
+    jastar_lines = [dict(line) for line, _ in dorm_year["worlds"]["dorm_a"].lines_for(SEPTEMBER)][:-1]
+    alatau_lines = [dict(line) for line, _ in dorm_year["worlds"]["dorm_c"].lines_for(SEPTEMBER)]
+    claimed = next(line for line in jastar_lines if not line.get("moved_out")
+                   and str(line["moved_in"]) <= "2027-09-01")
+    twin = dict(claimed, room=alatau_lines[-1]["room"], bed=alatau_lines[-1]["bed"])
+    alatau = open_contract_act(dorm_year["contracts"]["dorm_c"], SEPTEMBER)
+    submit_act(alatau, [*alatau_lines[:-1], twin], None, user(ACCOUNTANTS["dorm_c"]))
+    _verify(alatau)
+
+    newcomer = _newcomer(dorm_year, date(2027, 9, 1), (claimed["room"], claimed["bed"]), 7)
+    september = open_contract_act(dorm_year["contracts"]["dorm_a"], SEPTEMBER)
+    submit_act(september, [*jastar_lines, newcomer], None, user(ACCOUNTANTS["dorm_a"]))
+    _verify(september)
+    rows = dict(db.session.execute(select(ActLine.iin, ActLine.rule_code).where(ActLine.act_id == september.id)).all())
+    assert (rows[claimed["iin"]], rows[newcomer["iin"]]) == ("two_dormitories", None)
+    db.session.get(Act, september.id).status = "accepted"  # decided with the place excluded
+    alatau = db.session.get(Act, alatau.id)
+    alatau.status = "returned"
+    db.session.flush()
+    submit_act(alatau, alatau_lines[:-1], None, user(ACCOUNTANTS["dorm_c"]))
+    _verify(alatau)
+
+    october = _month(dorm_year, OCTOBER, decide=False)
+    assert db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == october.id)).all() == []
+    assert october.adjustment_tiyn == 0
