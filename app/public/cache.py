@@ -72,9 +72,14 @@ def refresh_public(full: bool = False) -> RefreshOutcome:
     overlap = current_app.config.get("PUBLIC_REFRESH_OVERLAP_EVENTS", OVERLAP_EVENTS)
     touched = _Touched(None, None, True) if full else _touched(max(0, state.watermark - overlap), latest)
     outcome = RefreshOutcome(full=full, watermark=latest)
-    if touched.schools is None or touched.schools:
-        outcome.figure_rows = figures.refresh_public_figures(touched.schools)
     orders = touched.orders
+    if touched.schools is None or touched.schools:
+        before = _hidden_cells() if orders is not None else set()
+        outcome.figure_rows = figures.refresh_public_figures(touched.schools)
+        if orders is not None:  # a month hidden or shown again elsewhere (complementary suppression) changes
+            # whether its payment's amount is published: those organisations' orders are rebuilt too
+            changed = {key[2] for key in before ^ _hidden_cells()}
+            orders = orders | set(_ids(select(Contract.order_id).where(Contract.school_id.in_(sorted(changed)))))
     if orders is None or orders:
         outcome.orders = rebuild_ocds(orders)
     if touched.names or touched.schools is None or touched.schools:
@@ -87,6 +92,11 @@ def refresh_public(full: bool = False) -> RefreshOutcome:
     state.built_at = clock.now()
     db.session.flush()
     return outcome
+
+
+def _hidden_cells() -> set[tuple]:
+    """Every organisation-month withheld from publication, in every year (app.public.figures.suppression)."""
+    return {key for year in figures.years() for key in figures.suppression(year) if key[0] == "cell"}
 
 
 def _touched(after_id: int, up_to: int) -> _Touched:

@@ -7,7 +7,11 @@ is what the month's own lines earn, *adjusted* the corrections of earlier months
 acts. A claw-back is shown as such, never as a lower accepted amount of either month.
 
 Counts under :data:`SMALL_CELL` never leave this module as numbers (:func:`cell`), and neither does money tied to
-such a count (it would give the count away: amount / norm).
+such a count (it would give the count away: amount / norm). Nor can they be worked out by subtraction: every
+published figure is a cell of a group whose total is published too (a region's organisations, an organisation's
+months, a region's months, the country's regions and months, a region-month's organisations), and
+:func:`suppression` — the one function that decides what is hidden, read by every page, download and OCDS file —
+hides a second cell wherever a group would otherwise have exactly one hidden (complementary suppression).
 
 Every figure belongs to one funding instrument (app.instruments): what the schools' order funds is children
 taught, what the dormitories' funds is places occupied, and the two are never added up. Only money has a total
@@ -21,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from statistics import median
 
+from flask import g
 from sqlalchemy import delete, func, insert, literal_column, select
 from sqlalchemy.orm import selectinload
 
@@ -77,6 +82,7 @@ def refresh_public_figures(school_ids: set[int] | None = None) -> int:
     db.session.execute(only(delete(PublicSchoolMonth), PublicSchoolMonth.school_id))
     if rows:
         db.session.execute(insert(PublicSchoolMonth), rows)
+    forget_suppression()
     return len(rows)
 
 
@@ -97,10 +103,17 @@ class Totals:
     withheld_tiyn: int = 0
     paid_tiyn: int = 0
     organisations: int = 0
+    #: hidden to protect another, small cell of a group whose total is published (see :func:`suppression`)
+    suppressed: bool = False
 
     @property
     def small(self) -> bool:
         return 0 < self.funded < SMALL_CELL
+
+    @property
+    def hidden(self) -> bool:
+        """Whether the count, and the money tied to it, are withheld from publication."""
+        return self.small or self.suppressed
 
     @property
     def withheld_share(self) -> float:
@@ -109,8 +122,8 @@ class Totals:
 
     def public(self) -> dict:
         """The figures as published: the count and the money suppressed together when the count is small."""
-        small = self.small
-        return {"funded": cell(self.funded), "accepted_tiyn": None if small else self.accepted_tiyn,
+        small = self.hidden
+        return {"funded": None if small else self.funded, "accepted_tiyn": None if small else self.accepted_tiyn,
                 "adjusted_tiyn": None if small else self.adjusted_tiyn,
                 "withheld_tiyn": None if small else self.withheld_tiyn, "paid_tiyn": None if small else self.paid_tiyn,
                 "withheld_share": None if small else round(self.withheld_share, 4),
@@ -125,7 +138,7 @@ class Money:
     parts: list[Totals] = field(default_factory=list)
 
     def public(self) -> dict:
-        hidden = any(part.small for part in self.parts)
+        hidden = any(part.hidden for part in self.parts)
 
         def total(name: str) -> int | None:
             return None if hidden else sum(getattr(part, name) for part in self.parts)
@@ -153,13 +166,130 @@ class Section:
         return self.instrument.code
 
 
+# -- what is hidden -------------------------------------------------------------------------------------------------
+#: the keys of :func:`suppression`'s hidden set, per instrument code ``i``: ("cell", i, organisation, month),
+#: ("org", i, organisation) for its year, ("region_month", i, region, month), ("region", i, region) for its year,
+#: ("month", i, month) for the country, ("country", i)
+Key = tuple
+
+
+def suppression(year: str) -> frozenset[Key]:
+    """Every figure of the year withheld from publication (the count and its money together), for every instrument.
+
+    Primary: a count under :data:`SMALL_CELL`. Complementary: the portal publishes each figure beside the totals it
+    adds up to, so each such equation (total = its cells) must leave either nothing or at least two figures
+    unknown — with exactly one, total minus the others gives it away. Where an equation has exactly one hidden,
+    the smallest figure still shown among its cells is hidden too (the total itself when it has one cell; the
+    smallest cell when a hidden total is the sum of cells all shown); non-zero counts before zero ones, ties by
+    key, so the same figures always give the same pattern. Hiding is repeated until every equation holds, across
+    the linked tables (an organisation hidden in its region's table hides one of its months, which may hide
+    another organisation's month in that region-month…). Read by every page, download and OCDS file: they all
+    publish the same hidden figures. Computed from ``public_school_month`` (a few thousand rows a year) and kept
+    in the process until the year's rows change (one aggregate query per request tells), or the figures are
+    rebuilt here (:func:`forget_suppression`)."""
+    memo = g.setdefault("public_suppression", {})
+    if year not in memo:
+        row = db.session.execute(select(func.count(), func.max(PublicSchoolMonth.id),
+                                        func.max(PublicSchoolMonth.refreshed_at), func.sum(PublicSchoolMonth.children))
+                                 .where(PublicSchoolMonth.academic_year == year)).one()
+        stamp = (_generation, *row)
+        kept = _KEPT.get(year)
+        if kept is None or kept[0] != stamp:
+            kept = _KEPT[year] = (stamp, _suppress(_equations(year)))
+        memo[year] = kept[1]
+    return memo[year]
+
+
+#: year → (what its rows looked like, the hidden figures): the pattern outlives a request in each process
+_KEPT: dict[str, tuple[tuple, frozenset]] = {}
+_generation = 0
+
+
+def forget_suppression() -> None:
+    global _generation
+    _generation += 1
+    g.pop("public_suppression", None)
+    g.pop("public_cells", None)
+
+
+def cell_hidden(instrument: str, school_id: int, period: date) -> bool | None:
+    """Whether an organisation's month is withheld; None when the figures do not have that month (not yet built)."""
+    year = academic_year(period)
+    key = ("cell", instrument, school_id, period)
+    if key in suppression(year):
+        return True
+    known = g.setdefault("public_cells", {})
+    if year not in known:
+        known[year] = {("cell", kind, sid, p) for kind, sid, p in db.session.execute(
+            select(PublicSchoolMonth.instrument, PublicSchoolMonth.school_id, PublicSchoolMonth.period)
+            .where(PublicSchoolMonth.academic_year == year))}
+    return False if key in known[year] else None
+
+
+def _equations(year: str) -> tuple[dict[Key, int], list[tuple[Key, list[Key]]]]:
+    """The year's published figures (counts) and the equations between them: (total, its cells)."""
+    values: dict[Key, int] = defaultdict(int)
+    groups: dict[Key, set[Key]] = defaultdict(set)
+    for kind, school_id, region_id, period, children in db.session.execute(
+            select(PublicSchoolMonth.instrument, PublicSchoolMonth.school_id, PublicSchoolMonth.region_id,
+                   PublicSchoolMonth.period, PublicSchoolMonth.children)
+            .where(PublicSchoolMonth.academic_year == year)):
+        base = ("cell", kind, school_id, period)
+        org, region_month = ("org", kind, school_id), ("region_month", kind, region_id, period)
+        region, month, country = ("region", kind, region_id), ("month", kind, period), ("country", kind)
+        values[base] += children
+        for key in (org, region_month, region, month, country):
+            values[key] += children
+        groups[org].add(base)  # an organisation's months (its page) add up to its year (its region's table)
+        groups[region_month].add(base)  # a region-month's organisations
+        groups[("region/orgs", kind, region_id)].add(org)  # a region's organisations add up to its year
+        groups[("region/months", kind, region_id)].add(region_month)  # a region's months, the same total
+        groups[month].add(region_month)  # a month's regions add up to the country's month
+        groups[("country/regions", kind)].add(region)  # the regions add up to the country's year
+        groups[("country/months", kind)].add(month)  # so do the country's months
+    equations = []
+    for total, parts in groups.items():
+        if total[0] in ("region/orgs", "region/months"):
+            total = ("region", *total[1:])
+        elif total[0] in ("country/regions", "country/months"):
+            total = ("country", total[1])
+        equations.append((total, sorted(parts, key=_order)))
+    equations.sort(key=lambda e: _order(e[0]))
+    return dict(values), equations
+
+
+def _order(key: Key) -> tuple:
+    return tuple(str(part) if not isinstance(part, int) else f"{part:012d}" for part in key)
+
+
+def _suppress(found: tuple[dict[Key, int], list[tuple[Key, list[Key]]]]) -> frozenset[Key]:
+    values, equations = found
+    hidden = {key for key, n in values.items() if 0 < n < SMALL_CELL}
+
+    def smallest(candidates: list[Key]) -> Key:
+        return min(candidates, key=lambda k: (values[k] == 0, values[k], _order(k)))
+
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in equations:
+            unknown = (total in hidden) + sum(part in hidden for part in parts)
+            if unknown != 1:
+                continue
+            shown = [part for part in parts if part not in hidden]
+            hidden.add(smallest(shown) if shown else total)
+            changed = True
+    return frozenset(hidden)
+
+
 _SUMS = (func.count(func.distinct(PublicSchoolMonth.school_id)), func.sum(PublicSchoolMonth.children),
          func.sum(PublicSchoolMonth.accepted_tiyn), func.sum(PublicSchoolMonth.withheld_tiyn),
          func.sum(PublicSchoolMonth.paid_tiyn), func.sum(PublicSchoolMonth.adjusted_tiyn))
 
 
 def _grouped(key, year: str, region_id: int | None = None, school_id: int | None = None) -> dict[str, dict]:
-    """One GROUP BY over the cached rows of a year (a region's, an organisation's): instrument → key → Totals."""
+    """One GROUP BY over the cached rows of a year (a region's, an organisation's): instrument → key → Totals, each
+    marked as :func:`suppression` decides."""
     query = select(PublicSchoolMonth.instrument, key, *_SUMS).where(PublicSchoolMonth.academic_year == year)
     if region_id is not None:
         query = query.where(PublicSchoolMonth.region_id == region_id)
@@ -170,7 +300,26 @@ def _grouped(key, year: str, region_id: int | None = None, school_id: int | None
         found[row[0]][row[1]] = Totals(organisations=int(row[2]), funded=int(row[3] or 0),
                                        accepted_tiyn=int(row[4] or 0), withheld_tiyn=int(row[5] or 0),
                                        paid_tiyn=int(row[6] or 0), adjusted_tiyn=int(row[7] or 0))
+    hidden = suppression(year)
+    for kind, by_key in found.items():
+        for value, totals in by_key.items():
+            totals.suppressed = _key(kind, key, value, region_id, school_id) in hidden
     return found
+
+
+def _key(kind: str, key, value, region_id: int | None, school_id: int | None) -> Key:
+    """The :func:`suppression` key of a figure grouped by ``key`` (within a region's or an organisation's rows)."""
+    if key is PublicSchoolMonth.period:
+        if school_id is not None:
+            return ("cell", kind, school_id, value)
+        return ("region_month", kind, region_id, value) if region_id is not None else ("month", kind, value)
+    if key is PublicSchoolMonth.school_id:
+        return ("org", kind, value)
+    if key is PublicSchoolMonth.region_id:
+        return ("region", kind, value)
+    if school_id is not None:  # the year's total of an organisation, a region, the country
+        return ("org", kind, school_id)
+    return ("region", kind, region_id) if region_id is not None else ("country", kind)
 
 
 def _ordered(codes) -> list[Instrument]:
@@ -211,7 +360,7 @@ def region(year: str, region_id: int) -> dict:
     for section in sections:  # a standout among its own instrument's organisations
         shares = [t.withheld_share for t in section.groups.values() if t.accepted_tiyn + t.withheld_tiyn]
         section.threshold = max(STANDOUT_SHARE, 2 * median(shares)) if shares else STANDOUT_SHARE
-        section.standout = {sid for sid, t in section.groups.items() if not t.small
+        section.standout = {sid for sid, t in section.groups.items() if not t.hidden
                             and t.withheld_share >= section.threshold and t.withheld_tiyn > 0}
     return {"sections": sections, "total": Money([s.total for s in sections]),
             "orgs": _organisations({sid for s in sections for sid in s.groups}),

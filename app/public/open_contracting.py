@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache
@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app import clock
+from app.acts.models import Act
 from app.applications.models import Application
 from app.contracts.models import Contract, ContractAct
 from app.extensions import db
@@ -31,6 +32,7 @@ from app.instruments import instrument_of
 from app.orders.models import StateOrder
 from app.payments.models import Payment
 from app.people.models import Organisation
+from app.public import figures
 
 VERSION = "1.1"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
@@ -111,6 +113,8 @@ class _Loaded:
     contracts: dict[int, list[Contract]]
     payments: dict[int, list[Payment]]
     payer: Organisation | None
+    #: the payments whose amount is not published (app.public.figures.suppression)
+    hidden_payments: set[int] = field(default_factory=set)
 
 
 def load(orders: list[StateOrder]) -> _Loaded:
@@ -133,13 +137,22 @@ def load(orders: list[StateOrder]) -> _Loaded:
         contracts[contract.order_id].append(contract)
     contract_ids = [c.id for group in contracts.values() for c in group] or [0]
     payments: dict[int, list[Payment]] = defaultdict(list)
-    for contract_id, payment in db.session.execute(
-            select(ContractAct.contract_id, Payment).join(Payment, Payment.act_id == ContractAct.act_id)
+    hidden: set[int] = set()
+    for contract_id, payment, kind, school_id, period, lines in db.session.execute(
+            select(ContractAct.contract_id, Payment, Act.instrument, Act.school_id, Act.period, Act.accepted_lines)
+            .join(Payment, Payment.act_id == ContractAct.act_id).join(Act, Act.id == Payment.act_id)
             .where(ContractAct.contract_id.in_(contract_ids)).order_by(Payment.registered_at, Payment.id)):
         payments[contract_id].append(payment)
+        # a payment is one organisation's month: its amount is published only where the portal publishes that
+        # month's figures (amount / norm would give a hidden count away; the year's payments add up to its total)
+        withheld = figures.cell_hidden(kind, school_id, period)
+        if withheld is None:  # the figures have not been built yet: at least the small count stays hidden
+            withheld = 0 < (lines or 0) < figures.SMALL_CELL
+        if withheld:
+            hidden.add(payment.id)
     payer = db.session.scalars(select(Organisation).where(Organisation.kind == "operator")
                                .order_by(Organisation.id)).first()  # the operator pays every act
-    return _Loaded(departments, applications, contracts, payments, payer)
+    return _Loaded(departments, applications, contracts, payments, payer, hidden)
 
 
 def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]:
@@ -180,7 +193,8 @@ def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]
                                  parties=[_party(app_.school, ["supplier"])], awards=[award]))
     payer = loaded.payer
     for contract in loaded.contracts.get(order.id, []):
-        releases.extend(_contract_releases(order, contract, buyer, payer, loaded.payments.get(contract.id, [])))
+        releases.extend(_contract_releases(order, contract, buyer, payer, loaded.payments.get(contract.id, []),
+                                           loaded.hidden_payments))
     return releases
 
 
@@ -189,7 +203,8 @@ def _contract_items(terms: dict, levels: list[str]) -> list[dict]:
              "unit": {"name": "place"}} for level in levels]
 
 
-def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, payments: list[Payment]) -> list[dict]:
+def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, payments: list[Payment],
+                       hidden: set[int] = frozenset()) -> list[dict]:
     """The signed contract (with the terms as signed), each amendment (``contractAmendment``: the terms from then
     on, and the amendment pointing at the release it amends), each payment (``implementation``)."""
     from app.contracts.amendments import signed_terms
@@ -228,7 +243,9 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
         releases.append(release)
     for payment in payments:
         transaction = {"id": payment.order_number, "date": _when(payment.registered_at),
-                       "value": _amount(payment.amount_tiyn), "payee": _party_ref(contract.school)}
+                       "payee": _party_ref(contract.school)}
+        if payment.id not in hidden:
+            transaction["value"] = _amount(payment.amount_tiyn)
         if payer is not None:
             transaction["payer"] = _party_ref(payer)
         releases.append(_release(order, f"payment-{payment.id}", payment.registered_at, ["implementation"], buyer,
