@@ -108,6 +108,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOGIN_LIMIT_ACCOUNT_ADDRESS": os.environ.get("LOGIN_LIMIT_ACCOUNT_ADDRESS", "5/minute;20/hour;50/day"),
         "LOGIN_LIMIT_ACCOUNT": os.environ.get("LOGIN_LIMIT_ACCOUNT", "20/minute;60/hour;150/day"),
         "LOGIN_LIMIT_ADDRESS": os.environ.get("LOGIN_LIMIT_ADDRESS", "30/minute;200/hour;500/day"),
+        # The JSON API (/api/v1/): requests per API token, or per user on a login session; and per address for calls
+        # without a valid credential (see app/limits.py). 429 with Retry-After beyond.
+        "API_LIMIT": os.environ.get("API_LIMIT", "300/minute;6000/hour"),
+        "API_LIMIT_ANONYMOUS": os.environ.get("API_LIMIT_ANONYMOUS", "30/minute;300/hour"),
         # Audit trail (app/audit/keys.py, anchors.py): HMAC keys and signed anchors live outside the database.
         "AUDIT_KEY": os.environ.get("AUDIT_KEY"),
         "AUDIT_KEY_ID": os.environ.get("AUDIT_KEY_ID"),

@@ -12,6 +12,11 @@ cookie*, set at every good login; OWASP's "device cookies"): a guesser spread ov
 lock the account's owner out for the rest of the day with about 150 wrong passwords. The guesser's own attempts
 still count, and the owner's browser is still held to the address-and-account limit.
 
+The JSON API (``/api/v1/``) has a request limit of its own (:func:`api_throttle`): per API token, per user for
+calls riding on a login session, and per address for calls that bring no valid credential (``API_LIMIT``,
+``API_LIMIT_ANONYMOUS``); beyond it a 429 with ``Retry-After``, and every counted answer says where its caller
+stands (``X-RateLimit-Limit``, ``-Remaining``, ``-Reset``).
+
 Counters live in memory when embedded (one process) and in Redis in the scale-out mode
 (``RATELIMIT_STORAGE_URI``, see app/config.py). Tests log in constantly, so under ``TESTING`` the limiter
 is off unless a test switches it on (``limiter.enabled = True``).
@@ -102,8 +107,49 @@ def password_change_limits(view):
                          override_defaults=False)(view)
 
 
+API_PATH = "/api/v1/"
+
+
+def api_throttle(key: str, setting: str):
+    """Count one API request against ``key`` ("token:7", "user:3", "address:203.0.113.7") and the windows of the
+    setting ``setting``; a 429 response with ``Retry-After`` when any window is used up, else None. Called by the
+    request guard (app.people.tokens) once it knows who is asking; off where the limiter is (tests, unless a test
+    switches it on) and for anything outside the JSON API."""
+    if not limiter.enabled or not request.path.startswith(API_PATH):
+        return None
+    import time
+
+    from flask_babel import gettext as _
+    from limits import parse_many
+
+    from app.api.errors import error_response
+
+    strategy, scope = limiter.limiter, f"api:{setting.lower()}"
+    items = parse_many(current_app.config[setting])
+    over = [item for item in items if not strategy.hit(item, scope, key)]
+    now = time.time()
+    stats = [(item, strategy.get_window_stats(item, scope, key)) for item in items]
+    if not stats:
+        return None
+    tightest, window = min(stats, key=lambda s: (s[1].remaining, s[1].reset_time))
+    g.api_rate_headers = {"X-RateLimit-Limit": str(tightest.amount), "X-RateLimit-Remaining": str(window.remaining),
+                          "X-RateLimit-Reset": str(int(window.reset_time))}
+    if not over:
+        return None
+    wait = max(max(1, int(window.reset_time - now) + 1) for item, window in stats if item in over)
+    return error_response(429, _("Too many API requests. Try again in %(seconds)s s.", seconds=wait),
+                          headers={"Retry-After": str(wait), **g.api_rate_headers})
+
+
+def _api_rate_headers(response):
+    for name, value in (g.pop("api_rate_headers", None) or {}).items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 def init_limits(app: Flask) -> None:
     limiter.init_app(app)
+    app.after_request(_api_rate_headers)
     if app.config.get("TESTING") and not app.config.get("RATELIMIT_ENABLED_IN_TESTS"):
         limiter.enabled = False
 

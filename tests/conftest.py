@@ -290,7 +290,8 @@ def project_root() -> Path:
 def throttled(app_ctx):
     """The limiter on (tests run without it), with small limits and empty counters."""
     saved = {key: app_ctx.config[key] for key in
-             ("LOGIN_LIMIT_ACCOUNT_ADDRESS", "LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ADDRESS")}
+             ("LOGIN_LIMIT_ACCOUNT_ADDRESS", "LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ADDRESS", "API_LIMIT",
+              "API_LIMIT_ANONYMOUS")}
     app_ctx.config.update(LOGIN_LIMIT_ACCOUNT_ADDRESS="3/minute;10/hour", LOGIN_LIMIT_ACCOUNT="6/minute",
                           LOGIN_LIMIT_ADDRESS="8/minute")
     limiter.reset()

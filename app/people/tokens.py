@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import DateTime, ForeignKey, String, bindparam, select
@@ -127,11 +128,18 @@ def _required_scope() -> str | None:
 
 def _guard_request():
     """Before every request: a bearer token is checked (and replaces CSRF), anything else needs CSRF."""
+    from app.limits import api_throttle
+
     secret = bearer_secret()
     if secret is None:
         # An anonymous API call has no session to ride on, so CSRF protects nothing there: it gets the
         # same 401 as a GET, not a 400 about a form.
         anonymous_api = request.path.startswith("/api/") and not current_user.is_authenticated
+        if request.path.startswith("/api/"):  # per user on a session, per address without one
+            limited = (api_throttle(f"address:{get_remote_address()}", "API_LIMIT_ANONYMOUS") if anonymous_api
+                       else api_throttle(f"user:{current_user.get_id()}", "API_LIMIT"))
+            if limited is not None:
+                return limited
         if current_app.config.get("WTF_CSRF_ENABLED", True) and not anonymous_api:
             csrf.protect(apply_exemptions=True)
         return None
@@ -139,9 +147,15 @@ def _guard_request():
 
     token = db.session.execute(_BY_HASH, {"hash": hash_token(secret)}).unique().scalar_one_or_none()
     if token is None or not token.is_usable(clock.now()) or not token.user.active:
+        limited = api_throttle(f"address:{get_remote_address()}", "API_LIMIT_ANONYMOUS")
+        if limited is not None:  # guessing at tokens, or an integration whose token has ended, from one address
+            return limited
         response = error_response(401, _("The API token is unknown, expired or revoked."))
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
+    limited = api_throttle(f"token:{token.id}", "API_LIMIT")  # each token its own, whoever's user it is
+    if limited is not None:
+        return limited
     # Unrouted requests fall through to their own 404/405 answer.
     if request.endpoint is not None and _required_scope() not in token.scope_set:
         return error_response(403, _("This API token does not allow this operation."))
