@@ -6,11 +6,12 @@ from flask_babel import gettext as _
 
 from app.acts import operations
 from app.acts.models import Act
+from app.acts.shapes import act_shape, decision_shape
 from app.engine.errors import DomainConflict, DomainRefused, LineRefused
 from app.engine.handlers import TaskContext, TaskHandler, subject_panel, task_handler
 from app.engine.operators import operator
 from app.extensions import db
-from app.instruments import instrument_of
+from app.instruments import instrument_of, instruments
 from app.people.roles import DEPARTMENT_ROLES, DORMITORY_ROLES, SCHOOL_ROLES
 
 
@@ -33,6 +34,14 @@ def act_of(ctx) -> Act:
 class SubmitAct(TaskHandler):
     template = "acts/_submit_panel.html"
     roles = SCHOOL_ROLES | DORMITORY_ROLES
+
+    def data_shape(self, ctx: TaskContext) -> dict:
+        return act_shape(instrument_of(act_of(ctx)))
+
+    def model_shape(self, process_id: str | None) -> dict | None:
+        """The act of the instrument whose monthly process this is (another process: known only on completion)."""
+        found = [one for one in instruments() if one.monthly_process == process_id]
+        return act_shape(found[0]) if found else None
 
     def prefill(self, ctx: TaskContext) -> dict:
         return {"lines": operations.prefill_lines(act_of(ctx))}
@@ -73,6 +82,7 @@ class SubmitAct(TaskHandler):
 class DecideAct(TaskHandler):
     template = "acts/_decide_panel.html"
     roles = DEPARTMENT_ROLES
+    shape = decision_shape(["accept", "return"])
 
     def context(self, ctx: TaskContext) -> dict:
         return _read_only(ctx)

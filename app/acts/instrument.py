@@ -11,6 +11,7 @@ from app.acts.adjustments import settle_adjustments, unsettled_corrections
 from app.acts.operations import register_acceptance_check
 from app.acts.report import norm_expr
 from app.acts.rules import RULES
+from app.acts.shapes import SCHOOL_LINE
 from app.acts.verification import month_bounds, verify_acts
 from app.applications.rules import ELIGIBILITY_RULES
 from app.engine.errors import DomainRefused, LineRefused
@@ -65,7 +66,7 @@ SCHOOLS_INSTRUMENT = register_instrument(Instrument(
     code=SCHOOLS, title=_l("State educational order for private schools"), organisation_kind="school",
     monthly_process="monthly_act", rules=RULES,
     verify=lambda acts, on_step=None: verify_acts(acts, on_step=on_step),
-    prefill=prefill_school_lines, line_values=school_line_values, settle=settle_adjustments,
+    prefill=prefill_school_lines, line_values=school_line_values, line_shape=SCHOOL_LINE, settle=settle_adjustments,
     unsettled=unsettled_corrections, withheld_expr=norm_expr,
     organisation_label=_l("School"), level_label=_l("Grade"), eligibility_rules=ELIGIBILITY_RULES,
     organisations_label=_l("Schools"), organisations_funded_label=_l("Schools funded"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app import clock
 from app.acts.rules import level_for_grade
+from app.acts.shapes import IBAN, decision_shape, whole
 from app.applications import operations, registry_lookup
 from app.applications.models import Application
 from app.applications.rules import ELIGIBILITY_RULES
@@ -37,6 +38,12 @@ def application_of(ctx) -> Application:
 class SubmitApplication(TaskHandler):
     template = "applications/_submit_panel.html"
     roles = SCHOOL_ROLES
+    shape = {"type": "object", "required": ["licence_number", "locality", "design_capacity", "iban"],
+             "properties": {"licence_number": {"type": "string", "minLength": 3, "maxLength": 40,
+                                               "pattern": "^[A-Za-z0-9/-]+$"},
+                            "locality": {"type": "string", "enum": ["urban", "rural"]},
+                            **{f"students_{level}": whole(0, 10000) for level in LEVELS},
+                            "design_capacity": whole(1, 20000), "iban": IBAN}}
 
     def prefill(self, ctx: TaskContext) -> dict:
         """What the registries already know: the school's licence, its NEDB contingent by level, capacity, IBAN."""
@@ -60,6 +67,7 @@ class SubmitApplication(TaskHandler):
 class AllocatePlaces(TaskHandler):
     template = "applications/_review_panel.html"
     roles = DEPARTMENT_ROLES
+    shape = decision_shape(["allocate", "reject"], **{f"places_{level}": whole(0, 10000) for level in LEVELS})
 
     def prefill(self, ctx: TaskContext) -> dict:
         app_ = application_of(ctx)

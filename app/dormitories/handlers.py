@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 import app.dormitories.instrument  # noqa: F401 - registers the instrument
+from app.acts.shapes import IBAN, decision_shape, whole
 from app.applications import operations as applications
 from app.applications.handlers import application_of
 from app.applications.models import Application
@@ -87,6 +88,8 @@ def generate_contract(ctx, application_id: int) -> dict:
 class SubmitDormitoryApplication(TaskHandler):
     template = "dormitories/_submit_application_panel.html"
     roles = DORMITORY_ROLES
+    shape = {"type": "object", "required": ["places_requested", "iban"],
+             "properties": {"places_requested": whole(1, 20000), "iban": IBAN}}
 
     def prefill(self, ctx: TaskContext) -> dict:
         """What the registries already know: the beds registered (at most the order's places) and the IBAN."""
@@ -108,6 +111,7 @@ class SubmitDormitoryApplication(TaskHandler):
 class AllocateDormitoryPlaces(TaskHandler):
     template = "dormitories/_review_application_panel.html"
     roles = DEPARTMENT_ROLES
+    shape = decision_shape(["allocate", "reject"], places_allocated=whole(0, 20000))
 
     def prefill(self, ctx: TaskContext) -> dict:
         app_ = application_of(ctx)

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select
 
 from app.acts.models import Act, ActLine
+from app.acts.shapes import BIN, DATE, FULL_NAME, IIN, whole
 from app.acts.verification import month_bounds
 from app.contracts.models import ContractAct
 from app.dormitories.adjustments import unsettled_dormitory_corrections
@@ -107,11 +108,20 @@ def contracted_places(contract, _period) -> int:
     return terms.places if terms is not None else 0
 
 
+#: a dormitory's act line: the resident, their institution and course, the room and bed, the move-in and move-out dates
+PLACE_LINE = {"type": "object",
+              "required": ["iin", "full_name", "institution_bin", "course", "room", "bed", "moved_in"],
+              "properties": {"iin": IIN, "full_name": FULL_NAME, "institution_bin": BIN, "course": whole(1, 7),
+                             "room": {"type": "string", "minLength": 1, "maxLength": 16},
+                             "bed": {"type": "string", "minLength": 1, "maxLength": 16},
+                             "moved_in": DATE, "moved_out": DATE}}
+
+
 DORMITORY_INSTRUMENT = register_instrument(Instrument(
     code=DORMITORY, title=_l("State order for student dormitory places"), organisation_kind="dormitory",
     monthly_process="dorm_monthly_act", rules=DORM_RULES, verify=verify_dormitory_acts, prefill=prefill_places,
-    line_values=place_values, store_lines=store_places, withheld_expr=withheld_expr, settle=settle_dormitory_acts,
-    unsettled=unsettled_dormitory_corrections,
+    line_values=place_values, line_shape=PLACE_LINE, store_lines=store_places, withheld_expr=withheld_expr,
+    settle=settle_dormitory_acts, unsettled=unsettled_dormitory_corrections,
     organisation_label=_l("Dormitory"), level_label=_l("Course"), accountant_role="dormitory_accountant",
     organisations_label=_l("Dormitories"), organisations_funded_label=_l("Dormitories funded"),
     funded_label=_l("Places funded"), funded_months_label=_l("Place-months funded"), funded_unit="place-month",

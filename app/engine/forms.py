@@ -446,6 +446,54 @@ def validate(schema: dict, data: dict) -> FieldErrors:
     return errors
 
 
+#: The compiled validators of the handlers' data shapes (module constants), by identity.
+_SHAPE_VALIDATORS: dict[int, tuple[dict, Any]] = {}
+
+
+def shape_errors(shape: dict, form_schema: dict, data: dict) -> FieldErrors:
+    """What a task handler's own data shape (``TaskHandler.data_shape``) refuses of data the step's form accepted.
+
+    The domain's checks do not depend on the form a process owner published: a form loosened to take a grade as
+    text, any twelve characters as an IIN or 50,000 lines is refused here with the same messages. A field the
+    form does not draw gets its message in the form's heading, named by its path, rather than nowhere."""
+    cached = _SHAPE_VALIDATORS.get(id(shape))
+    if cached is None or cached[0] is not shape:
+        cached = _SHAPE_VALIDATORS[id(shape)] = (shape, form_validator(shape))
+    if cached[1].is_valid(data):
+        return FieldErrors()
+    errors = FieldErrors()
+    for path, message in validate(shape, data).items():
+        if path == "_form" or _schema_at(form_schema, path.split(".")) is not None:
+            errors.setdefault(path, message)
+        else:
+            errors.setdefault("_form", f"{path}: {message}")
+    return errors
+
+
+def shape_gaps(shape: dict, form_schema: Any, path: str = "") -> list[tuple[str, str]]:
+    """The fields a handler's shape requires that a form cannot give as it needs them: ``(path, type)`` of each one
+    the form lacks or types otherwise (at publishing: such a step could never be completed). A format or bound the
+    form leaves out is no gap: the shape is checked on completion anyway."""
+    gaps: list[tuple[str, str]] = []
+    if not isinstance(form_schema, dict):
+        return gaps
+    props, form_props = shape.get("properties", {}), form_schema.get("properties")
+    for name in shape.get("required", []):
+        want, where = props.get(name, {}), f"{path}{name}"
+        have = form_props.get(name) if isinstance(form_props, dict) else None
+        if not isinstance(have, dict):
+            gaps.append((where, want.get("type", "")))
+            continue
+        kinds = have.get("type")
+        if "type" in want and kinds is not None and want["type"] not in (kinds if isinstance(kinds, list) else [kinds]):
+            gaps.append((where, want["type"]))
+        elif want.get("type") == "object":
+            gaps += shape_gaps(want, have, f"{where}.")
+        elif want.get("type") == "array" and isinstance(want.get("items"), dict):
+            gaps += shape_gaps(want["items"], have.get("items"), f"{where}.*.")
+    return gaps
+
+
 def parse_and_validate(schema: dict, form: dict[str, str]) -> tuple[dict, FieldErrors]:
     data, errors = parse_form(schema, form)
     if not errors:

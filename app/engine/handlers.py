@@ -34,6 +34,23 @@ class TaskHandler:
     #: accountant pay the school's own act.
     roles: frozenset[str] = frozenset()
 
+    #: The data the step writes into the domain's records needs, as JSON Schema (required fields, types, the IIN,
+    #: BIN and IBAN formats, bounds, most lines), checked on completion after the step's own form: a process owner
+    #: publishes the form, and a form loosened to take a grade as text, any IIN or 50,000 lines must not loosen
+    #: the domain. None: the form alone decides. Objects in it leave ``additionalProperties`` open — a form may
+    #: ask more than the handler reads.
+    shape: dict | None = None
+
+    def data_shape(self, ctx: TaskContext) -> dict | None:
+        """The shape of this task's data (:attr:`shape`; a handler whose record decides it, an act's instrument,
+        overrides this)."""
+        return self.shape
+
+    def model_shape(self, process_id: str | None) -> dict | None:
+        """The shape as far as it is known when a model is published (its process's id, not yet a record): the
+        model check reports a form that lacks a field the shape requires, or types it otherwise."""
+        return self.shape
+
     def prefill(self, ctx: TaskContext) -> dict:
         return {}
 

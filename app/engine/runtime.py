@@ -45,6 +45,7 @@ from app.engine.forms import (
     form_validator,
     load_json,
     parse_form,
+    shape_errors,
     task_data_option_vars,
     validate,
     with_task_data_options,
@@ -768,8 +769,15 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         wf_task.run()
         advance(wf)
 
+    ctx = TaskContext(instance, task, actor, wf_task.data, seen, seen_required)
+    shape = handler.data_shape(ctx)
+    if shape is not None:
+        # the domain's shape, whatever form the published version carries: nothing is written on a refusal
+        errors = shape_errors(shape, forms.schema(task.form_schema) if task.form_schema else {}, data)
+        if errors:
+            raise FormInvalid(errors)
     with _optimistic_lock():
-        wf_data = handler.submit(TaskContext(instance, task, actor, wf_task.data, seen, seen_required), data)
+        wf_data = handler.submit(ctx, data)
         _run_engine(instance, actor, step)
         _mark_completed(task, actor, now)
         _sync(instance, wf, now, completed_guid=task.task_guid, open_guids=open_guids, how="task")

@@ -25,7 +25,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine.errors import ModelInvalid, ModelProblem
-from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, with_task_data_options
+from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, shape_gaps, with_task_data_options
 from app.engine.handlers import get_handler, roles_named
 from app.engine.lanes import role_for_lane
 from app.engine.model_lint import (
@@ -259,6 +259,18 @@ def _form_problems(files: dict[str, str], filename: str | None, where: str, elem
     return []
 
 
+def _shape_gaps(text: str, shape: dict, handler: str, filename: str, where: tuple) -> list[ModelProblem]:
+    """The fields the step's handler needs that its form (which parses) does not ask, or asks as another kind."""
+    try:
+        schema = json.loads(text)
+    except (RecursionError, ValueError):
+        return []
+    return [ModelProblem(filename, _("The step %(handler)s needs the field %(field)s (%(kind)s) in its form: add "
+                                     "it with that type, or the step can never be completed.",
+                                     handler=repr(handler), field=path, kind=kind or "-"), *where)
+            for path, kind in shape_gaps(shape, schema)]
+
+
 def _form_shape(files: dict[str, str], schema_file: str, ui_file: str | None) -> list[ModelProblem]:
     """forms.form_shape_problems of a task's form whose files parse (their own problems are reported apart)."""
     try:
@@ -444,7 +456,9 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                 if handler is None:
                     problems.append(ModelProblem(
                         filename, _("Unknown task handler %(name)s", name=repr(props.get("taskHandler"))), *where))
-                elif handler.roles and (role_for_lane(ts.lane) or lane_role) not in handler.roles:
+                elif schema_file in files and not form_problems and (shape := handler.model_shape(parsed.process_id)):
+                    problems += _shape_gaps(files[schema_file], shape, props.get("taskHandler"), filename, where)
+                if handler is not None and handler.roles and (role_for_lane(ts.lane) or lane_role) not in handler.roles:
                     problems.append(ModelProblem(filename, _(
                         "The step %(handler)s can be performed only by: %(roles)s. Draw it in the lane of one of "
                         "these roles.", handler=repr(props.get("taskHandler")), roles=roles_named(handler.roles)),

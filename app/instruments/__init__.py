@@ -30,6 +30,9 @@ class Instrument:
     #: line_values(act, line) → the generic line's ``grade`` and ``days_attended`` from a submitted form line
     #: (None: the form line carries them as they are)
     line_values: Callable[[object, dict], dict] | None = None
+    #: the JSON Schema of one act line the instrument's line_values and store_lines read (app.acts.shapes): what
+    #: the act form's lines must carry whatever form a process owner published (None: the generic line)
+    line_shape: Mapping | None = None
     #: store_lines(act, lines): the instrument's part of each submitted line, after the generic lines exist
     store_lines: Callable[[object, list[dict]], None] | None = None
     #: settle(acts) → {act_id: [settled adjustments]}: what follows a verification of ``acts`` — the schools settle

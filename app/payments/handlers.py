@@ -5,6 +5,7 @@ from datetime import date
 from flask_babel import gettext as _
 
 from app.acts.handlers import act_confirm_names, act_of
+from app.acts.shapes import DATE
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.payments.operations import payee_iban, register_payment
 from app.people.roles import Role
@@ -14,6 +15,8 @@ from app.people.roles import Role
 class PayAct(TaskHandler):
     template = "payments/_pay_panel.html"
     roles = frozenset({Role.OPERATOR.value})
+    shape = {"type": "object", "required": ["order_number", "paid_on"],
+             "properties": {"order_number": {"type": "string", "pattern": "^[A-Za-z0-9/-]{1,40}$"}, "paid_on": DATE}}
 
     def context(self, ctx: TaskContext) -> dict:
         act = act_of(ctx)

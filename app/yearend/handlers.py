@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.acts.shapes import decision_shape
 from app.contracts.handlers import contract_of
 from app.contracts.models import Contract
 from app.contracts.operations import unsettled_under
@@ -14,6 +15,9 @@ from app.extensions import db
 from app.people.roles import DEPARTMENT_ROLES, DORMITORY_ROLES, SCHOOL_ROLES
 from app.yearend import operations
 from app.yearend.models import YearEndReport
+
+#: a year-end report's comment, the school's and the department head's
+REPORT_COMMENT = {"type": "string", "maxLength": 4000}
 
 
 def _year(ctx: TaskContext) -> str | None:
@@ -27,6 +31,7 @@ def _year(ctx: TaskContext) -> str | None:
 class SubmitReport(TaskHandler):
     template = "yearend/_report_panel.html"
     roles = SCHOOL_ROLES | DORMITORY_ROLES
+    shape = {"type": "object", "properties": {"comment": REPORT_COMMENT}}
 
     def context(self, ctx: TaskContext) -> dict:
         contract = contract_of(ctx)
@@ -43,6 +48,7 @@ class SubmitReport(TaskHandler):
 class ApproveReport(TaskHandler):
     template = "yearend/_report_panel.html"
     roles = DEPARTMENT_ROLES
+    shape = decision_shape(["approve", "return"], comment=REPORT_COMMENT)
 
     def context(self, ctx: TaskContext) -> dict:
         contract = contract_of(ctx)
