@@ -27,7 +27,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from app.engine.errors import ModelInvalid, ModelProblem
 from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, shape_gaps, with_task_data_options
 from app.engine.handlers import get_handler, roles_named
-from app.engine.lanes import role_for_lane
+from app.engine.lanes import lane_names_read, role_for_lane
 from app.engine.model_lint import (
     broken_flow_ends,
     deadlock_notices,
@@ -432,6 +432,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                     if ts.lane:
                         message = _("User task is in lane %(lane)s, which names no role: rename the lane after a "
                                     "role, or choose who performs tasks without a role's lane.", lane=repr(ts.lane))
+                        message += " " + _("Lanes named after a role: %(names)s.", names=lane_names_read())
                     else:
                         message = _("User task has no lane: choose which role performs user tasks without a lane, "
                                     "or draw it in a lane named after a role.")
