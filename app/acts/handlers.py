@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.acts import operations
 from app.acts.models import Act
@@ -131,7 +132,9 @@ def _read_only(ctx: TaskContext) -> dict:
 subject_panel("act", "acts/_subject_panel.html", _read_only)
 
 
-@operator("acts/verify", params={"act_id": int})
+@operator("acts/verify", params={"act_id": int},
+          description=_l("Checks every line of the act against NEDB and the contingent rules, and computes the "
+                         "amount."))
 def verify_contingent(ctx, act_id: int) -> dict:
     """Check every line of the act against NEDB and compute the amount (Verify contingent)."""
     act = db.session.get(Act, act_id)

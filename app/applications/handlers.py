@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from app import clock
 from app.acts.rules import level_for_grade
 from app.acts.shapes import IBAN, decision_shape, whole
@@ -84,7 +86,9 @@ class AllocatePlaces(TaskHandler):
         return {"decision": data["decision"]}
 
 
-@operator("applications/check_eligibility", params={"application_id": int})
+@operator("applications/check_eligibility", params={"application_id": int},
+          description=_l("Checks the school's application against the registries: BIN, activity code, licence, "
+                         "capacity."))
 def check_eligibility(ctx, application_id: int) -> dict:
     """Check the application against the registries: BIN, activity code, licence, capacity."""
     application = db.session.get(Application, application_id)
@@ -94,7 +98,8 @@ def check_eligibility(ctx, application_id: int) -> dict:
     return {"eligible": not reasons, "reasons": reasons}
 
 
-@operator("applications/expire", params={"application_id": int})
+@operator("applications/expire", params={"application_id": int},
+          description=_l("Ends an application the school did not submit before the application window closed."))
 def expire(ctx, application_id: int) -> dict:
     """The application window closed before the school submitted its application."""
     application = db.session.get(Application, application_id)

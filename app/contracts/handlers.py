@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.acts.operations import register_acceptance_check, register_opening_rule
@@ -55,7 +56,8 @@ def _contract(ctx, contract_id: int) -> Contract:
     return contract
 
 
-@operator("contracts/generate", params={"application_id": int})
+@operator("contracts/generate", params={"application_id": int},
+          description=_l("Generates the contract from the allocated places and starts its signing."))
 def generate(ctx, application_id: int) -> dict:
     """Generate the contract from the allocation and start its signing process."""
     application = db.session.get(Application, application_id)
@@ -65,7 +67,8 @@ def generate(ctx, application_id: int) -> dict:
     return {"contract_id": contract.id, "number": contract.number}
 
 
-@operator("contracts/activate", params={"contract_id": int})
+@operator("contracts/activate", params={"contract_id": int},
+          description=_l("Both parties have signed: puts the contract in force."))
 def activate(ctx, contract_id: int) -> dict:
     """Both parties have signed: the contract is active."""
     contract = _contract(ctx, contract_id)
@@ -73,13 +76,15 @@ def activate(ctx, contract_id: int) -> dict:
     return {"status": contract.status}
 
 
-@operator("contracts/plan_month", params={"contract_id": int})
+@operator("contracts/plan_month", params={"contract_id": int},
+          description=_l("Finds the contract's next month and when it ends (the timer waits until then)."))
 def plan_month(ctx, contract_id: int) -> dict:
     """The next month of the contract and when it ends (the timer waits until then)."""
     return operations.plan_next_month(_contract(ctx, contract_id))
 
 
-@operator("contracts/open_act", params={"contract_id": int, "period": str})
+@operator("contracts/open_act", params={"contract_id": int, "period": str},
+          description=_l("The month has ended: opens the monthly act under the contract."))
 def open_act(ctx, contract_id: int, period: str) -> dict:
     """Month ended: open the school's monthly act under this contract."""
     month = date.fromisoformat(period)
@@ -88,7 +93,8 @@ def open_act(ctx, contract_id: int, period: str) -> dict:
     return {"act_id": act.id, "number": act.number}
 
 
-@operator("contracts/close", params={"contract_id": int})
+@operator("contracts/close", params={"contract_id": int},
+          description=_l("The year-end report is approved: closes the contract."))
 def close(ctx, contract_id: int) -> dict:
     """Year-end report approved: the contract closes."""
     contract = _contract(ctx, contract_id)

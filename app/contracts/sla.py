@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from blinker import Namespace
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import clock
@@ -60,7 +61,8 @@ def add_working_days(start: datetime, days: int) -> datetime:
 _deadlines: dict[int, datetime] = {}
 
 
-@operator("acts/acceptance_deadline")
+@operator("acts/acceptance_deadline",
+          description=_l("Computes when the act's acceptance becomes overdue (the deadline in working days)."))
 def acceptance_deadline(ctx) -> dict:
     """When acceptance becomes overdue: SLA working days (process variable ``sla_working_days`` or config)."""
     days = ctx.task_data.get("sla_working_days")
@@ -81,7 +83,9 @@ def _set_due_date(task: HumanTask, **_kw) -> None:
     task.due_at = due or add_working_days(task.created_at, working_days())
 
 
-@operator("acts/escalate", params={"act_id": int})
+@operator("acts/escalate", params={"act_id": int},
+          description=_l("The act waited past its deadline: marks the task overdue and notifies the region's "
+                         "department heads."))
 def escalate(ctx, act_id: int) -> dict:
     """The act waited past its deadline: mark the task overdue and notify the region's department heads."""
     act = db.session.get(Act, act_id)

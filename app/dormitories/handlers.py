@@ -4,6 +4,7 @@ and contract processes, and the task handlers of the application's forms (signin
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 import app.dormitories.instrument  # noqa: F401 - registers the instrument
@@ -40,7 +41,9 @@ def _beds(dormitory_bin: str) -> int:
                              .where(DormitoryBed.dormitory_bin == dormitory_bin)) or 0
 
 
-@operator("dormitories/put_in_force", params={"contract_id": int, "regions": list, "amounts": list, "region_code": str})
+@operator("dormitories/put_in_force", params={"contract_id": int, "regions": list, "amounts": list, "region_code": str},
+          description=_l("Registers a contract signed on paper as in force, at the rate from the rates table for the "
+                         "dormitory's region."))
 def put_in_force(ctx, contract_id: int, regions: list, amounts: list, region_code: str) -> dict:
     """A contract signed on paper is registered in force at the rate of the rates table (the last row for the
     dormitory's region, else the last row for every region)."""
@@ -50,7 +53,9 @@ def put_in_force(ctx, contract_id: int, regions: list, amounts: list, region_cod
     return {"place_rate_tiyn": rate, "status": contract.status}
 
 
-@operator("dormitories/set_terms", params={"contract_id": int, "regions": list, "amounts": list, "region_code": str})
+@operator("dormitories/set_terms", params={"contract_id": int, "regions": list, "amounts": list, "region_code": str},
+          description=_l("Before the signatures: sets the contract's rate per place (the order's, else the rates "
+                         "table's) and its caps."))
 def set_terms(ctx, contract_id: int, regions: list, amounts: list, region_code: str) -> dict:
     """Before the signatures: the rate (the order's, else the table's) and the caps."""
     contract = _contract(ctx, contract_id)
@@ -58,7 +63,9 @@ def set_terms(ctx, contract_id: int, regions: list, amounts: list, region_code: 
     return {"place_rate_tiyn": rate, "monthly_cap_tiyn": contract.monthly_cap_tiyn}
 
 
-@operator("dormitories/open_order", params={"order_id": int, "regions": list, "amounts": list, "region_code": str})
+@operator("dormitories/open_order", params={"order_id": int, "regions": list, "amounts": list, "region_code": str},
+          description=_l("Records the rate per place from the rates table on the order and opens its application "
+                         "window."))
 def open_order(ctx, order_id: int, regions: list, amounts: list, region_code: str) -> dict:
     """Record the rate per place from the rates table on the order and open its application window."""
     order = db.session.get(StateOrder, order_id)
@@ -69,7 +76,8 @@ def open_order(ctx, order_id: int, regions: list, amounts: list, region_code: st
     return {"status": order.status, "place_rate_tiyn": rate}
 
 
-@operator("dormitories/check_eligibility", params={"application_id": int})
+@operator("dormitories/check_eligibility", params={"application_id": int},
+          description=_l("Checks the dormitory's application: BIN, commissioning and ownership documents, beds, IBAN."))
 def check_eligibility(ctx, application_id: int) -> dict:
     """Check the dormitory's application: BIN, commissioning and ownership documents, beds, IBAN."""
     application = _application(ctx, application_id)
@@ -77,7 +85,8 @@ def check_eligibility(ctx, application_id: int) -> dict:
     return {"eligible": not reasons, "reasons": reasons}
 
 
-@operator("dormitories/generate_contract", params={"application_id": int})
+@operator("dormitories/generate_contract", params={"application_id": int},
+          description=_l("Generates the dormitory's contract from the allocated places and starts its signing."))
 def generate_contract(ctx, application_id: int) -> dict:
     """Generate the contract from the allocation and start its signing process."""
     contract = ordering.generate_dormitory_contract(_application(ctx, application_id), ctx.actor)

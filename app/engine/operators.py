@@ -41,20 +41,24 @@ class Operator:
     id: str
     func: Callable[..., dict]
     params: dict[str, type]  # name -> expected python type
-    description: str = ""
+    #: what it does, for process owners in the modeler's side panel: a lazy string read in the reader's language
+    #: (``str(op.description)``), else the function's docstring in English
+    description: object = ""
     retry: RetryPolicy = NO_RETRY
 
 
 _OPERATORS: dict[str, Operator] = {}
 
 
-def operator(op_id: str, params: dict[str, type] | None = None, description: str = "", *,
+def operator(op_id: str, params: dict[str, type] | None = None, description: object = None, *,
              retry_attempts: int = 1, retry_delays: Sequence[int] = ()):
-    """Register ``func(ctx, **params) -> dict`` as a service operator. ``retry_attempts``/``retry_delays``:
-    its default :class:`RetryPolicy` (the setting ``SERVICE_RETRY`` overrides it per operator)."""
+    """Register ``func(ctx, **params) -> dict`` as a service operator. ``description``: what it does for a process
+    owner, a lazy string (``_l``; it is not read here, before any request has a language). ``retry_attempts``/
+    ``retry_delays``: its default :class:`RetryPolicy` (the setting ``SERVICE_RETRY`` overrides it per operator)."""
 
     def decorate(func: Callable[..., dict]) -> Callable[..., dict]:
-        _OPERATORS[op_id] = Operator(op_id, func, params or {}, description or (func.__doc__ or "").strip(),
+        told = description if description is not None else (func.__doc__ or "").strip()
+        _OPERATORS[op_id] = Operator(op_id, func, params or {}, told,
                                      RetryPolicy(max(1, retry_attempts), tuple(retry_delays)))
         return func
 

@@ -131,7 +131,8 @@ def edit(version_id: int):
     version = _version(version_id)
     editable = version.status == "draft" and can_edit_models(current_user)
     problems = version_problems(version)
-    operators = {op.id: {"params": {k: t.__name__ for k, t in op.params.items()}, "description": op.description}
+    operators = {op.id: {"params": {k: t.__name__ for k, t in op.params.items()},
+                         "description": str(op.description)}  # a lazy string, read in the page's language
                  for op in all_operators().values()}
     config = {
         "files": version.files, "editable": editable, "problems": _problem_dicts(problems),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from app.engine.operators import operator
 from app.extensions import db
 from app.orders import operations
@@ -15,7 +17,9 @@ def _order(ctx, order_id: int) -> StateOrder:
     return order
 
 
-@operator("orders/open", params={"order_id": int, "levels": list, "localities": list, "amounts": list})
+@operator("orders/open", params={"order_id": int, "levels": list, "localities": list, "amounts": list},
+          description=_l("Records the per-student norms from the decision table on the order and opens its application"
+                         " window."))
 def open_order(ctx, order_id: int, levels: list, localities: list, amounts: list) -> dict:
     """Record the norms from the decision table and open the application window."""
     order = _order(ctx, order_id)
@@ -23,7 +27,7 @@ def open_order(ctx, order_id: int, levels: list, localities: list, amounts: list
     return {"status": order.status, "norms": len(order.norms)}
 
 
-@operator("orders/close_window", params={"order_id": int})
+@operator("orders/close_window", params={"order_id": int}, description=_l("Closes the order's application window."))
 def close_window(ctx, order_id: int) -> dict:
     """The application window has closed."""
     order = _order(ctx, order_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.acts.shapes import decision_shape
@@ -72,7 +73,8 @@ def _contract(ctx, contract_id: int) -> Contract:
     return contract
 
 
-@operator("yearend/start", params={"contract_id": int})
+@operator("yearend/start", params={"contract_id": int},
+          description=_l("Starts the year-end report of each academic year the contract covers."))
 def start_year_end(ctx, contract_id: int) -> dict:
     """Every month's act is open: start the year-end report of every academic year the contract covers that has
     none yet — the schools' one year; for a contract over several years whose process predates the reports per
@@ -83,7 +85,8 @@ def start_year_end(ctx, contract_id: int) -> dict:
     return {"instance_id": instances[-1].id if instances else None}
 
 
-@operator("yearend/start_year", params={"contract_id": int, "academic_year": str})
+@operator("yearend/start_year", params={"contract_id": int, "academic_year": str},
+          description=_l("The academic year's last month has opened its act: starts that year's year-end report."))
 def start_year_end_of(ctx, contract_id: int, academic_year: str) -> dict:
     """The academic year's last month has opened its act: start that year's report (a contract over several
     years gets one per year)."""
