@@ -280,6 +280,18 @@ def email_message(mail: OutboxEmail, sender: str) -> EmailMessage:
     return msg
 
 
+def transient_smtp_failure(err: Exception) -> bool:
+    """A failure of the mail server, not of the mail: the connection dropped (a restarted server), or a 4xx reply
+    ("421 shutting down", "451 try again later"). Such a mail is sent by a later pass; only a 5xx refusal or an
+    unsendable address fails it for good."""
+    if isinstance(err, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in err.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    return isinstance(err, smtplib.SMTPResponseException) and 400 <= err.smtp_code < 500
+
+
 def deliver_outbox(limit: int = 100) -> dict[str, int]:
     """Send pending e-mails over SMTP (MAIL_SERVER, MAIL_PORT, MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS,
     MAIL_FROM). Without MAIL_SERVER nothing is sent: mails stay stored and readable in the outbox page."""
@@ -305,6 +317,16 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
                 mail.status, mail.sent_at = "sent", clock.now()
                 counts["sent"] += 1
             except (UnsendableMail, smtplib.SMTPException) as err:
+                if transient_smtp_failure(err):
+                    # the server asks to come back later: the mail stays pending for the next pass; when the
+                    # connection is gone (a restarted server, "421"), so do the ones after it
+                    counts["deferred"] = counts.get("deferred", 0) + 1
+                    if isinstance(err, smtplib.SMTPServerDisconnected) or getattr(err, "smtp_code", 0) == 421:
+                        log.warning("e-mail %s: the mail server went away (%s); the pending mails wait for the next "
+                                    "pass", mail.id, err)
+                        break
+                    log.warning("e-mail %s to user %s deferred by the mail server: %s", mail.id, mail.user_id, err)
+                    continue
                 log.warning("e-mail %s to user %s failed: %s", mail.id, mail.user_id, err)
                 mail.status, mail.error = "failed", str(err)[:1000]
                 counts["failed"] += 1
