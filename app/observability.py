@@ -56,6 +56,10 @@ REGISTRY_CALLS = Counter("tapsyrys_registry_calls_total", "Calls to a live regis
 SANDBOXES = Counter("tapsyrys_script_sandboxes_total", "Sandbox processes for scripts (app/engine/isolation.py) by "
                     "event: started, timeout (killed past a script's time limit), died (a crash: a signal or an "
                     "exit), retired (replaced after a script over its limits)", ["event"])
+OUTBOX = Gauge("tapsyrys_outbox_emails", "E-mails in the outbox waiting to be sent (pending) or given up (failed), "
+               "read from the database at each scrape", ["state"], multiprocess_mode="max")
+OUTBOX_AGE = Gauge("tapsyrys_outbox_oldest_pending_seconds", "Age of the oldest e-mail waiting to be sent (0: none): "
+                   "grows while the mail server cannot be reached", multiprocess_mode="max")
 LAST_PASS_AGE = Gauge("tapsyrys_background_pass_age_seconds", "Seconds since the last background pass finished",
                       multiprocess_mode="max")
 
@@ -171,6 +175,7 @@ def metrics():
     OPEN_INCIDENTS.set(_count_open_incidents())
     UNANNOUNCED.set(_count_unannounced())
     _count_jobs()
+    _count_outbox()
     age = last_pass_age()
     if age is not None:
         LAST_PASS_AGE.set(age)
@@ -200,6 +205,17 @@ def _count_jobs() -> None:
         stalled = db.session.scalar(select(func.count()).select_from(model).where(
             model.status.in_(("queued", "running")), model.lease_expires_at < now)) or 0
         JOBS.labels(kind, "stalled").set(stalled)
+
+
+def _count_outbox() -> None:
+    """The outbox's backlog: a mail server that cannot be reached only logs a line per pass, and its mails wait."""
+    from app.notifications.models import OutboxEmail
+
+    for state in ("pending", "failed"):
+        OUTBOX.labels(state).set(db.session.scalar(select(func.count(OutboxEmail.id))
+                                                   .where(OutboxEmail.status == state)) or 0)
+    oldest = db.session.scalar(select(func.min(OutboxEmail.created_at)).where(OutboxEmail.status == "pending"))
+    OUTBOX_AGE.set(0 if oldest is None else max((clock.now() - _aware(oldest)).total_seconds(), 0.0))
 
 
 def _count_open_incidents() -> int:

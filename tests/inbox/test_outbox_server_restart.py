@@ -10,8 +10,10 @@ import socket
 import threading
 
 import pytest
+from sqlalchemy import func, select
 
 from app.notifications import operations
+from app.notifications.models import OutboxEmail
 from tests.inbox.test_outbox_bad_address import amended, status_of
 
 
@@ -117,3 +119,28 @@ def test_what_is_transient():
     assert not operations.transient_smtp_failure(smtplib.SMTPRecipientsRefused({"a@b.kz": (550, b"no such user")}))
     assert not operations.transient_smtp_failure(smtplib.SMTPDataError(554, b"rejected"))
     assert not operations.transient_smtp_failure(operations.UnsendableMail("not one address"))
+
+
+def test_a_mail_server_that_cannot_be_reached_shows_in_the_metrics(world, app_ctx, browser, monkeypatch):
+    """Connection refused: the pass logs it and the mails wait — the metrics show how many and for how long, for an
+    alert (before, nothing but a log line per pass said the outbox had stopped)."""
+    from app import clock
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nobody listens there
+    monkeypatch.setitem(app_ctx.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app_ctx.config, "MAIL_PORT", port)
+    monkeypatch.setitem(app_ctx.config, "METRICS_TOKEN", "t")
+    start = clock.now()
+    with clock.FrozenClock(start) as frozen:
+        mail = amended("director")
+        operations.tick()
+        assert status_of(mail)[0] == "pending"
+        frozen.advance(hours=1)
+        text = browser().get("/metrics", headers={"Authorization": "Bearer t"}).get_data(as_text=True)
+    pending = operations.db.session.scalar(select(func.count(OutboxEmail.id)).where(OutboxEmail.status == "pending"))
+    assert pending >= 1  # with the SLA scan's notices of the seeded overdue act, queued by the same pass
+    assert f'tapsyrys_outbox_emails{{state="pending"}} {pending}.0' in text
+    assert "tapsyrys_outbox_oldest_pending_seconds 3600.0" in text
