@@ -49,9 +49,9 @@ class OutboxEmail(db.Model):
     to_address: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | stored | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sending | sent | stored | failed
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # sending: when it was taken
     user: Mapped[User | None] = relationship()
     notification: Mapped[Notification | None] = relationship()

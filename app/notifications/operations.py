@@ -284,12 +284,45 @@ def transient_smtp_failure(err: Exception) -> bool:
     """A failure of the mail server, not of the mail: the connection dropped (a restarted server), or a 4xx reply
     ("421 shutting down", "451 try again later"). Such a mail is sent by a later pass; only a 5xx refusal or an
     unsendable address fails it for good."""
-    if isinstance(err, smtplib.SMTPServerDisconnected):
+    if isinstance(err, smtplib.SMTPServerDisconnected) or _connection_lost(err):
         return True
     if isinstance(err, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in err.recipients.values()]
         return bool(codes) and all(400 <= code < 500 for code in codes)
     return isinstance(err, smtplib.SMTPResponseException) and 400 <= err.smtp_code < 500
+
+
+#: a mail claimed this long ago and neither sent nor failed was claimed by a pass that died: it is sent again
+SENDING_TIMEOUT = timedelta(minutes=10)
+
+
+def _claim(mail: OutboxEmail) -> bool:
+    """Take the mail for this pass, in a transaction of its own (committed): ``sending`` since now (``sent_at``).
+    Two passes at once — beat started twice, a pass still sending when the next one starts — each send a mail
+    only if they took it; before, both read it pending and both sent it."""
+    taken = db.session.execute(update(OutboxEmail).where(OutboxEmail.id == mail.id, OutboxEmail.status == "pending")
+                               .values(status="sending", sent_at=clock.now())
+                               .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return taken == 1
+
+
+def _release_abandoned_claims() -> None:
+    """Mails whose pass died between taking and sending them (a killed worker) wait again (committed). One the
+    server had accepted just before the death is sent twice: an e-mail is rather repeated than lost."""
+    released = db.session.execute(update(OutboxEmail).where(OutboxEmail.status == "sending",
+                                                            OutboxEmail.sent_at < clock.now() - SENDING_TIMEOUT)
+                                  .values(status="pending", sent_at=None)
+                                  .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if released:
+        log.warning("outbox: %s e-mail(s) taken by a pass that stopped are pending again", released)
+
+
+def _connection_lost(err: Exception) -> bool:
+    """The connection is gone: the server dropped it, said "421", or the socket failed (a timeout, a reset)."""
+    return (isinstance(err, smtplib.SMTPServerDisconnected) or getattr(err, "smtp_code", 0) == 421
+            or (isinstance(err, OSError) and not isinstance(err, smtplib.SMTPException)))
 
 
 def deliver_outbox(limit: int = 100) -> dict[str, int]:
@@ -299,6 +332,7 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
     counts = {"sent": 0, "failed": 0}
     if not cfg.get("MAIL_SERVER"):
         return counts
+    _release_abandoned_claims()
     pending = db.session.scalars(select(OutboxEmail).where(OutboxEmail.status == "pending")
                                  .order_by(OutboxEmail.id).limit(limit)).all()
     if not pending:
@@ -312,16 +346,20 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
         for mail in pending:
             # Each mail on its own: one that cannot be written or is refused is marked failed with the reason,
             # and the pass goes on — a raise here would leave it pending, at the head of every later pass.
+            if not _claim(mail):  # another pass (a second beat, an overlapping tick) sends it
+                continue
             try:
                 smtp.send_message(email_message(mail, sender))
                 mail.status, mail.sent_at = "sent", clock.now()
                 counts["sent"] += 1
-            except (UnsendableMail, smtplib.SMTPException) as err:
+            except (UnsendableMail, OSError) as err:  # smtplib's errors are OSErrors, as is a socket's
                 if transient_smtp_failure(err):
+                    mail.status, mail.sent_at = "pending", None
+                    db.session.commit()
                     # the server asks to come back later: the mail stays pending for the next pass; when the
                     # connection is gone (a restarted server, "421"), so do the ones after it
                     counts["deferred"] = counts.get("deferred", 0) + 1
-                    if isinstance(err, smtplib.SMTPServerDisconnected) or getattr(err, "smtp_code", 0) == 421:
+                    if _connection_lost(err):
                         log.warning("e-mail %s: the mail server went away (%s); the pending mails wait for the next "
                                     "pass", mail.id, err)
                         break

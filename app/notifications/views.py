@@ -70,7 +70,8 @@ def outbox():
 
 
 #: an e-mail's state in the outbox, as a person reads it
-OUTBOX_STATUS = {"pending": _lp("e-mail", "waiting to be sent"), "sent": _lp("e-mail", "sent"),
+OUTBOX_STATUS = {"pending": _lp("e-mail", "waiting to be sent"), "sending": _lp("e-mail", "being sent"),
+                 "sent": _lp("e-mail", "sent"),
                  "stored": _lp("e-mail", "kept here (no mail server configured)"), "failed": _lp("e-mail", "not sent")}
 
 
