@@ -15,6 +15,7 @@ from flask import current_app, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.audit.operations import record_event
@@ -204,13 +205,15 @@ def scan_sla(now=None) -> dict[str, int]:
         HumanTask.status == "open", HumanTask.due_at <= now,
         (HumanTask.sla_state.is_(None)) | (HumanTask.sla_state != "overdue"),
     ).limit(1000)).all()
-    def overdue_notice(task: HumanTask) -> None:
+    def overdue_notice(task: HumanTask) -> bool:
+        if not _take_notice(task, "overdue", (HumanTask.sla_state.is_(None)) | (HumanTask.sla_state != "overdue")):
+            return False
         people = {u.id: u for u in [*recipients(task), *department_heads(task.region_id)]}
         for user in people.values():
             notify(user, "overdue", task)
-        task.sla_state = "overdue"
         record_event(f"instance:{task.instance_id}", "task.overdue", "human_task", task.id, actor_id=None,
                      details={"task": task.spec_name, "notified": len(people)})
+        return True
 
     for task in overdue:
         counts["overdue"] += _isolated_notice(task, overdue_notice)
@@ -218,15 +221,28 @@ def scan_sla(now=None) -> dict[str, int]:
         HumanTask.status == "open", HumanTask.due_at > now, HumanTask.due_at <= now + DUE_SOON,
         HumanTask.sla_state.is_(None),
     ).limit(1000)).all()
-    def due_soon_notice(task: HumanTask) -> None:
+    def due_soon_notice(task: HumanTask) -> bool:
+        if not _take_notice(task, "due_soon", HumanTask.sla_state.is_(None)):
+            return False
         for user in recipients(task):
             notify(user, "due_soon", task)
-        task.sla_state = "due_soon"
+        return True
 
     for task in soon:
         counts["due_soon"] += _isolated_notice(task, due_soon_notice)
     db.session.flush()
     return counts
+
+
+def _take_notice(task: HumanTask, state: str, still_due) -> bool:
+    """Record the notice on the task before sending it, guarded by the state the scan read: two passes at once
+    (Celery beat started twice, an overlapping pass) both read the task as not yet notified, and both notified
+    everyone; now the second one's UPDATE waits for the first's commit and finds the notice given."""
+    taken = db.session.execute(update(HumanTask).where(HumanTask.id == task.id, still_due).values(sla_state=state)
+                               .execution_options(synchronize_session=False)).rowcount
+    if taken:
+        set_committed_value(task, "sla_state", state)
+    return taken == 1
 
 
 def _isolated_notice(task: HumanTask, notice) -> int:
@@ -235,9 +251,9 @@ def _isolated_notice(task: HumanTask, notice) -> int:
     task_id = task.id
     try:
         with db.session.begin_nested():
-            notice(task)
+            sent = notice(task)
             db.session.flush()
-        return 1
+        return 1 if sent else 0  # not sent: another pass gave it meanwhile
     except Exception:
         log.exception("SLA notice for task %s failed; the scan goes on", task_id)
         return 0
