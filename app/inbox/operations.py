@@ -4,13 +4,15 @@ attachments. Each checks authorisation itself (views are thin) and writes its au
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import event, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from app import clock
 from app.audit.operations import record_event
@@ -374,8 +376,7 @@ def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> T
     if held >= MAX_CASE_ATTACHMENTS:
         raise DomainRefused(_("This case already holds %(count)s files, the most it can hold; attach no more, or "
                               "combine the documents into one file.", count=MAX_CASE_ATTACHMENTS))
-    stored = secrets.token_hex(16) + ext
-    (attachments_dir() / stored).write_bytes(data)
+    stored = _store_file(secrets.token_hex(16) + ext, data)
     attachment = TaskAttachment(
         task_id=task.id, instance_id=task.instance_id, uploaded_by_id=user.id, filename=original,
         stored_name=stored, content_type=ALLOWED_TYPES[ext], size=len(data),
@@ -386,6 +387,40 @@ def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> T
     record_event(_chain(task), "task.attachment_added", "task_attachment", attachment.id, actor_id=user.id,
                  details={"filename": original, "size": len(data), "sha256": attachment.sha256}, alongside=True)
     return attachment
+
+
+log = logging.getLogger(__name__)
+_NEW_FILES = "attachment_files_written"  # session.info: files this transaction wrote, removed unless it commits
+
+
+def _store_file(stored: str, data: bytes) -> str:
+    """Write an attachment's file for the transaction under way. A disk that is full or cannot be written refuses
+    the file with a message (it answered 500 and left the part written); a transaction that does not commit takes
+    its files with it (a refused or failed attach left the file, a child's list perhaps, on disk with no row)."""
+    path = None
+    try:
+        path = attachments_dir() / stored
+        path.write_bytes(data)
+    except OSError as err:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        log.error("attachment of %s bytes could not be stored (%s): %s", len(data), path, err)
+        raise DomainRefused(_("The file could not be stored: the server's storage is full or unavailable. Nothing "
+                              "was attached; try again later.")) from err
+    db.session.info.setdefault(_NEW_FILES, []).append(path)
+    return stored
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_new_files(session) -> None:
+    session.info.pop(_NEW_FILES, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _remove_uncommitted_files(session, transaction) -> None:
+    if transaction.parent is None:  # the transaction itself, not a savepoint: it ended without a commit
+        for path in session.info.pop(_NEW_FILES, []):
+            path.unlink(missing_ok=True)
 
 
 def attachment_for(user: User, attachment_id: int) -> tuple[TaskAttachment, Path]:
