@@ -838,6 +838,12 @@ def fire_due_timers(limit: int = 200) -> int:
         except Exception as err:
             db.session.rollback()
             log.warning("timer on instance %s not fired: %s", instance_id, err)
+            if connection_lost(err):
+                # the database connection broke under the step (a restarted server, a killed backend): not the
+                # instance's failure, which a halting incident made it — its timer is still due, the next pass
+                # fires it
+                observe_step("timer", "failed")
+                continue
             if version is not None and _lock_version(instance_id) != version:
                 # another pass (an overlapping tick of another worker) advanced the instance meanwhile: this run's
                 # failure was of a state that is gone, not the instance's — an incident on a completed instance
@@ -846,6 +852,16 @@ def fire_due_timers(limit: int = 200) -> int:
             observe_step("timer", "failed")
             _record_incident(instance_id, err, wf)
     return fired
+
+
+def connection_lost(err: BaseException) -> bool:
+    """The database connection broke under the work (SQLAlchemy invalidated it: the server restarted, the backend
+    was killed): a failure of the moment, for the next pass to try again, not of what was being done."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.engine.incidents import causes
+
+    return any(isinstance(seen, DBAPIError) and seen.connection_invalidated for seen in causes(err))
 
 
 def _lock_version(instance_id: int) -> int | None:
