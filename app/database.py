@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from sqlalchemy import Select, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
@@ -78,3 +81,24 @@ def commit_keeping_loaded() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+_NEW_FILES = "files_written"  # session.info: files written for this transaction, removed unless it commits
+
+
+def remove_unless_committed(path: Path) -> None:
+    """A file written for the transaction under way (an attachment, an uploaded registry file) goes with it if
+    it ends without a commit (a refusal, a lost race, a failed commit): no file is left on disk with no row."""
+    db.session.info.setdefault(_NEW_FILES, []).append(path)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_new_files(session) -> None:
+    session.info.pop(_NEW_FILES, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _remove_uncommitted_files(session, transaction) -> None:
+    if transaction.parent is None:  # the transaction itself, not a savepoint: it ended without a commit
+        for path in session.info.pop(_NEW_FILES, []):
+            path.unlink(missing_ok=True)

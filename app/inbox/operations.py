@@ -11,11 +11,11 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select, update
 
 from app import clock
 from app.audit.operations import record_event
+from app.database import remove_unless_committed
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.forms import direction_controls, direction_controls_refused
 from app.engine.models import HumanTask
@@ -390,7 +390,6 @@ def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> T
 
 
 log = logging.getLogger(__name__)
-_NEW_FILES = "attachment_files_written"  # session.info: files this transaction wrote, removed unless it commits
 
 
 def _store_file(stored: str, data: bytes) -> str:
@@ -407,20 +406,8 @@ def _store_file(stored: str, data: bytes) -> str:
         log.error("attachment of %s bytes could not be stored (%s): %s", len(data), path, err)
         raise DomainRefused(_("The file could not be stored: the server's storage is full or unavailable. Nothing "
                               "was attached; try again later.")) from err
-    db.session.info.setdefault(_NEW_FILES, []).append(path)
+    remove_unless_committed(path)
     return stored
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_new_files(session) -> None:
-    session.info.pop(_NEW_FILES, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _remove_uncommitted_files(session, transaction) -> None:
-    if transaction.parent is None:  # the transaction itself, not a savepoint: it ended without a commit
-        for path in session.info.pop(_NEW_FILES, []):
-            path.unlink(missing_ok=True)
 
 
 def attachment_for(user: User, attachment_id: int) -> tuple[TaskAttachment, Path]:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app import clock, jobs
 from app.audit.operations import record_event
+from app.database import remove_unless_committed
 from app.extensions import db
 from app.registry.importers import KINDS, FileUnreadable, ImportResult, import_file, scan
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
@@ -40,11 +41,24 @@ def create_import(kind: str, filename: str, source: Path | None = None, actor=No
                          created_by_id=getattr(actor, "id", None), created_at=clock.now())
     db.session.add(job)
     db.session.flush()
-    target = stored_path(job)
-    if stream is not None:
-        stream.save(target) if hasattr(stream, "save") else target.write_bytes(stream.read())
-    elif source is not None:
-        shutil.copyfile(source, target)
+    target = None
+    try:
+        target = stored_path(job)
+        if stream is not None:
+            stream.save(target) if hasattr(stream, "save") else target.write_bytes(stream.read())
+        elif source is not None:
+            shutil.copyfile(source, target)
+    except OSError as err:  # the upload folder is full or cannot be written: a message, and no part of the file
+        if target is not None:
+            target.unlink(missing_ok=True)
+        log.error("registry import %s: its file could not be stored (%s): %s", job.id, target, err)
+        from flask_babel import gettext as _
+
+        from app.engine.errors import DomainRefused
+
+        raise DomainRefused(_("The file could not be stored: the server's storage is full or unavailable. Nothing "
+                              "was imported; try again later.")) from err
+    remove_unless_committed(target)  # a job that is not committed leaves no file behind
     record_event(CHAIN, "registry.import_started", "registry_import", job.id, actor_id=getattr(actor, "id", None),
                  details={"kind": kind, "filename": job.filename})
     return job

@@ -9,6 +9,7 @@ from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.people.access import sees_personal_data
 from app.registry.access import require_importer, require_reader
@@ -81,7 +82,12 @@ def upload():
     if problem:
         flash(problem, "danger")
         return redirect(url_for("registry.index")), 303
-    job = create_import(kind, clean_filename(file.filename), actor=current_user, stream=file)
+    try:
+        job = create_import(kind, clean_filename(file.filename), actor=current_user, stream=file)
+    except DomainRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("registry.index")), 303
     db.session.commit()
     if not dispatch("tapsyrys.registry.import", job.id):
         from app.registry.jobs import background_unreachable_message
