@@ -91,8 +91,12 @@ def make_celery(app: Flask):
     # The app configures logging itself (app/observability.py: text or JSON lines with request and user ids);
     # a worker must not replace the root logger's handlers with its own.
     celery.conf.worker_hijack_root_logger = False
+    interval = app.config["TICKER_INTERVAL_SECONDS"]
+    # A pass not started within its interval is dropped (the next one does its work): while no worker ran, beat's
+    # passes piled up in the broker — 120 an hour — and a worker that came back ran them all, several at once, with
+    # the operators' imports and month-wide verifications queued behind them.
     celery.conf.beat_schedule = {
-        "fire-due-timers": {"task": "tapsyrys.tick", "schedule": app.config["TICKER_INTERVAL_SECONDS"]},
+        "fire-due-timers": {"task": "tapsyrys.tick", "schedule": interval, "options": {"expires": interval}},
     }
 
     @celery.task(name="tapsyrys.tick")
