@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -308,6 +309,9 @@ def transient_smtp_failure(err: Exception) -> bool:
     return isinstance(err, smtplib.SMTPResponseException) and 400 <= err.smtp_code < 500
 
 
+#: how long one pass may spend sending mails; the rest waits for the next pass
+OUTBOX_PASS_SECONDS = 60
+
 #: a mail claimed this long ago and neither sent nor failed was claimed by a pass that died: it is sent again
 SENDING_TIMEOUT = timedelta(minutes=10)
 
@@ -359,7 +363,14 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
             smtp.starttls()
         if cfg.get("MAIL_USERNAME"):
             smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD", ""))
+        began = time.monotonic()
         for mail in pending:
+            if time.monotonic() - began > OUTBOX_PASS_SECONDS:
+                # a slow mail server (each mail near its 20 s timeout) held the whole background pass — timers,
+                # announcements, SLA notices — for up to half an hour; the rest waits for the next pass
+                log.warning("outbox: the mail server is slow; %s s spent, the other pending mails wait for the next "
+                            "pass", OUTBOX_PASS_SECONDS)
+                break
             # Each mail on its own: one that cannot be written or is refused is marked failed with the reason,
             # and the pass goes on — a raise here would leave it pending, at the head of every later pass.
             if not _claim(mail):  # another pass (a second beat, an overlapping tick) sends it
