@@ -1,0 +1,59 @@
+"""PostgreSQL restarting under a month-wide verification (the connection lost in the middle of a chunk) is the
+database's failure, not the acts': the run keeps its lease and checkpoint and is resumed after its last chunk when
+the lease expires, each act verified once. The chunk used to be checked again act by act while the server was still
+away: each act failed "alone", became a "could not be checked" incident for an operator, and the run ended done."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from app import clock, jobs
+from app.background import tick
+from app.engine.incidents import Incident
+from app.extensions import db
+from app.reports import operations as reports
+from app.reports.models import VerificationRun
+from tests.operations.test_job_leases import NOW, _month, _verified_events
+from tests.registry.conftest import OCTOBER
+
+
+def _server_away_for(monkeypatch, calls: set[int]) -> None:
+    """The verification's ``calls``-th chunks (1-based) meet a dropped connection, as SQLAlchemy reports it."""
+    real, seen = reports.verify_acts, {"n": 0}
+
+    def verify(acts, **kwargs):
+        seen["n"] += 1
+        if seen["n"] in calls:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"),
+                                   connection_invalidated=True)
+        return real(acts, **kwargs)
+
+    monkeypatch.setattr(reports, "verify_acts", verify)
+
+
+def test_a_connection_lost_mid_run_resumes_the_run_without_incidents(app_ctx, country, monkeypatch):
+    acts = _month(country)
+    with clock.FrozenClock(NOW) as frozen:
+        run = reports.start_month_verification(OCTOBER, actor=None, dispatch_job=False)
+        db.session.commit()
+        run_id = run.id
+        _server_away_for(monkeypatch, {2, 3})  # the second chunk, and the first act of it checked alone
+        with pytest.raises(OperationalError):
+            reports.run_month_verification(run_id, chunk_acts=1)
+        monkeypatch.undo()
+
+        db.session.expire_all()
+        run = db.session.get(VerificationRun, run_id)
+        assert (run.status, run.processed_acts, run.checkpoint) == ("running", 1, {"after_act_id": acts[0].id})
+        assert db.session.scalar(select(func.count(Incident.id))) == 0, "no act is to blame"
+
+        frozen.advance(seconds=jobs.lease_seconds() + 1)
+        tick(app_ctx)  # the reaper resumes the run after its last chunk
+
+    db.session.expire_all()
+    run = db.session.get(VerificationRun, run_id)
+    assert run.status == "done" and run.message is None and run.processed_acts == 4
+    assert _verified_events(run_id) == {act.id: 1 for act in acts}, "every act verified once"
+    assert db.session.scalar(select(func.count(Incident.id))) == 0
