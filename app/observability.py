@@ -60,6 +60,9 @@ OUTBOX = Gauge("tapsyrys_outbox_emails", "E-mails in the outbox waiting to be se
                "read from the database at each scrape", ["state"], multiprocess_mode="max")
 OUTBOX_AGE = Gauge("tapsyrys_outbox_oldest_pending_seconds", "Age of the oldest e-mail waiting to be sent (0: none): "
                    "grows while the mail server cannot be reached", multiprocess_mode="max")
+PASS_FAILED_PARTS = Gauge("tapsyrys_background_pass_failed_parts", "Parts of the last background pass that failed (1), "
+                          "read from the database at each scrape: in celery mode the pass runs in a worker, whose own "
+                          "metrics the web's /metrics does not see", ["part"], multiprocess_mode="max")
 LAST_PASS_AGE = Gauge("tapsyrys_background_pass_age_seconds", "Seconds since the last background pass finished",
                       multiprocess_mode="max")
 
@@ -179,6 +182,7 @@ def metrics():
     age = last_pass_age()
     if age is not None:
         LAST_PASS_AGE.set(age)
+    _count_failed_parts()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -205,6 +209,18 @@ def _count_jobs() -> None:
         stalled = db.session.scalar(select(func.count()).select_from(model).where(
             model.status.in_(("queued", "running")), model.lease_expires_at < now)) or 0
         JOBS.labels(kind, "stalled").set(stalled)
+
+
+PASS_PARTS = ("timers", "retries", "notifications", "jobs", "public figures", "audit anchor", "checkpoint")
+
+
+def _count_failed_parts() -> None:
+    """A part that fails on every pass (audit anchors on a folder that cannot be written, the public figures) was
+    only a log line in whichever process ran the pass."""
+    failed = db.session.scalar(select(BackgroundPass.failed_parts).where(BackgroundPass.name == "tick")) or ""
+    names = {name for name in failed.split(",") if name}
+    for name in (*PASS_PARTS, *sorted(names - set(PASS_PARTS))):
+        PASS_FAILED_PARTS.labels(name).set(1 if name in names else 0)
 
 
 def _count_outbox() -> None:

@@ -108,21 +108,18 @@ def read_anchor(path: Path) -> dict:
 def anchor_if_due() -> Path | None:
     """The background pass's call: anchor when the interval has passed and events were added since.
 
-    Never raises: a failed anchor is logged and tried again on the next pass (one failure stays one)."""
-    try:
-        files = anchor_files()
-        latest = read_anchor(files[-1][1]) if files else None
-        if latest is not None:
-            age = (clock.now() - datetime.fromisoformat(latest["created_at"])).total_seconds()
-            if age < current_app.config["AUDIT_ANCHOR_INTERVAL_SECONDS"]:
-                return None
-            if db.session.scalar(select(func.max(AuditEvent.id))) == latest.get("max_event_id"):
-                return None
-        return create_anchor()
-    except Exception:
-        log.exception("audit anchor failed; the next background pass tries again")
-        db.session.rollback()
-        return None
+    A failure raises: the background pass logs it, records the part as failed (``tapsyrys_background_pass_failed_parts``
+    in the metrics) and goes on, and the next pass tries again — it was caught here, so anchors that could not be
+    written (a folder that is not writable, a full disk) were only a log line, the tamper evidence off unseen."""
+    files = anchor_files()
+    latest = read_anchor(files[-1][1]) if files else None
+    if latest is not None:
+        age = (clock.now() - datetime.fromisoformat(latest["created_at"])).total_seconds()
+        if age < current_app.config["AUDIT_ANCHOR_INTERVAL_SECONDS"]:
+            return None
+        if db.session.scalar(select(func.max(AuditEvent.id))) == latest.get("max_event_id"):
+            return None
+    return create_anchor()
 
 
 def anchors_to_check(documents: list[dict] | None) -> tuple[list[dict], list]:

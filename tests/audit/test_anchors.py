@@ -66,20 +66,30 @@ def test_the_background_pass_anchors_when_due_and_only_when_events_were_added(wo
         assert anchor_if_due() is None
 
 
-def test_a_failing_anchor_does_not_stop_the_background_pass(world, app, tmp_path, monkeypatch):
-    import app.audit.anchors as anchors
+def test_a_failing_anchor_does_not_stop_the_background_pass_and_shows_in_the_metrics(world, app, tmp_path,
+                                                                                       monkeypatch, browser):
+    import app.background as background
 
     logged = []
-    monkeypatch.setattr(anchors.log, "exception", lambda message, *args: logged.append(message))
+    monkeypatch.setattr(background.log, "exception", lambda message, *args: logged.append(message % args))
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     monkeypatch.setitem(app.config, "AUDIT_ANCHOR_DIR", str(blocker))
-    assert anchor_if_due() is None
-    assert logged == ["audit anchor failed; the next background pass tries again"]
+    with pytest.raises(OSError):
+        anchor_if_due()
+    db.session.rollback()
     tick(app)  # the rest of the pass still runs
-    assert len(logged) == 2
+    assert logged == ["background pass: audit anchor failed; the other parts go on"]
+    monkeypatch.setitem(app.config, "METRICS_TOKEN", "t")
+    text = browser().get("/metrics", headers={"Authorization": "Bearer t"}).get_data(as_text=True)
+    assert 'tapsyrys_background_pass_failed_parts{part="audit anchor"} 1.0' in text, "not only a log line"
+    assert 'tapsyrys_background_pass_failed_parts{part="timers"} 0.0' in text
+
     monkeypatch.setitem(app.config, "AUDIT_ANCHOR_DIR", str(tmp_path / "anchors"))
     assert anchor_if_due() == tmp_path / "anchors" / "anchor-00000001.json"
+    tick(app)
+    text = browser().get("/metrics", headers={"Authorization": "Bearer t"}).get_data(as_text=True)
+    assert 'tapsyrys_background_pass_failed_parts{part="audit anchor"} 0.0' in text
 
 
 def test_a_forged_anchor_is_refused(world, anchor_dir):
