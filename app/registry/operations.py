@@ -7,11 +7,13 @@ import shutil
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app import clock, jobs
 from app.audit.operations import record_event
 from app.database import remove_unless_committed
+from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.registry.importers import KINDS, FileUnreadable, ImportResult, import_file, scan
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
@@ -52,10 +54,6 @@ def create_import(kind: str, filename: str, source: Path | None = None, actor=No
         if target is not None:
             target.unlink(missing_ok=True)
         log.error("registry import %s: its file could not be stored (%s): %s", job.id, target, err)
-        from flask_babel import gettext as _
-
-        from app.engine.errors import DomainRefused
-
         raise DomainRefused(_("The file could not be stored: the server's storage is full or unavailable. Nothing "
                               "was imported; try again later.")) from err
     remove_unless_committed(target)  # a job that is not committed leaves no file behind
