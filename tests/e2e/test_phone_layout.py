@@ -152,7 +152,9 @@ def test_a_returned_acts_accountant_reads_why_each_line_was_excluded_on_a_phone(
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/acts")
     page.locator("#acts-table a").first.click()
+    page.wait_for_load_state()  # the act's page, laid out, before anything on it is measured
     row = page.locator("#excluded-table tbody tr").first
+    row.wait_for()
     for cell in ("td.excluded-rule", "td.excluded-reason"):
         shown = row.locator(cell).bounding_box()
         assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 390, f"{cell} is off the screen"
