@@ -399,6 +399,21 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
     return counts
 
 
+def resend_failed(mail_ids, actor: User) -> int:
+    """E-mails that were not sent (``failed``: refused by the mail server, a bad address since corrected) back to
+    ``pending``, so the next pass sends them; ``mail_ids`` None: every failed one. Audited on the ``outbox`` chain.
+    Before, a failed mail stayed failed for good: a mail server down for a day lost that day's notifications with
+    no way back but the database."""
+    query = update(OutboxEmail).where(OutboxEmail.status == "failed")
+    if mail_ids is not None:
+        query = query.where(OutboxEmail.id.in_(list(mail_ids)))
+    count = db.session.execute(query.values(status="pending", error=None, sent_at=None)).rowcount
+    if count:
+        record_event("outbox", "email.resent", "outbox_email", None, actor_id=actor.id,
+                     details={"count": count, "mails": sorted(mail_ids) if mail_ids is not None else "every failed"})
+    return count
+
+
 def tick() -> dict[str, int]:
     """One background pass: new tasks announced, SLA notices, then the outbox. Meant for
     ``app.background.tick`` (one line)."""

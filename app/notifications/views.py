@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_pgettext as _lp
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.extensions import db
 from app.notifications.models import Notification, OutboxEmail
-from app.notifications.operations import mark_read, render_text, unread_count
+from app.notifications.operations import mark_read, render_text, resend_failed, unread_count
 from app.people.roles import Role
+from app.user_input import ascii_int
 
 bp = Blueprint("notifications", __name__)
 
@@ -67,6 +69,21 @@ def outbox():
         query = query.where(OutboxEmail.user_id == current_user.id)
     mails = db.session.scalars(query.limit(200)).all()
     return render_template("notifications/outbox.html", mails=mails, everyone=everyone, statuses=OUTBOX_STATUS)
+
+
+@bp.post("/notifications/outbox/resend")
+@login_required
+def resend():
+    """An administrator sends failed e-mails again: the ones chosen (``mail_id``), or every failed one (``all``)."""
+    if current_user.role != Role.ADMIN:
+        abort(403)
+    ids = None if request.form.get("all") == "1" else [
+        i for i in map(ascii_int, request.form.getlist("mail_id")) if i is not None]
+    count = resend_failed(ids, current_user) if ids is None or ids else 0
+    db.session.commit()
+    flash(ngettext("%(num)s e-mail will be sent again on the next pass.",
+                   "%(num)s e-mails will be sent again on the next pass.", count), "success" if count else "info")
+    return redirect(url_for("notifications.outbox", all=1))
 
 
 #: an e-mail's state in the outbox, as a person reads it
