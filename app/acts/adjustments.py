@@ -165,12 +165,11 @@ def decided_lines_query(acts: Sequence[Act], lines=None):
 
 
 def _registry_year_start() -> date:
-    """1 September of the academic year NEDB's grades are of: the current one (today's, in Kazakhstan — the
-    business's time zone: from midnight of 1 September in Almaty until 05:00, UTC's calendar still said 31 August, and
-    a settlement then checked the whole year before against the grades NEDB had already moved on). NEDB keeps one
-    grade per enrolment and moves it on with the year, so a month of an earlier academic year is not re-checked
-    against it (a pupil in grade 9 last year is in grade 10 now, and last year's months were right)."""
-    return _year_start(clock.today())  # Kazakhstan's day
+    """1 September of the academic year NEDB's grades are of: the current one (today's, in Kazakhstan: see
+    :func:`app.clock.today`). NEDB keeps one grade per enrolment and moves it on with the year, so a month of an
+    earlier academic year is not re-checked against it (a pupil in grade 9 last year is in grade 10 now, and last
+    year's months were right)."""
+    return _year_start(clock.today())
 
 
 def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
@@ -351,17 +350,10 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
         # Top-ups first, then claw-backs as far as the act's net stays non-negative (the rest stays owed).
         candidates.sort(key=lambda c: (c[3] < 0, c[1].period, c[0].line_no))
         for line, original, found, owed in candidates:
-            amount = owed if owed > 0 else max(owed, -available)
-            if amount > 0 and original.id in headroom:
-                # Within the original month's cap (the part above it stays owed until a claw-back makes room).
-                amount = min(amount, max(headroom[original.id], 0))
+            amount = _within_month(owed if owed > 0 else max(owed, -available), original.id, headroom, floor)
             if amount > 0 and room is not None:
                 amount = min(amount, max(room, 0))  # the rest stays owed, as above
-            if amount < 0 and original.id in floor:
-                amount = max(amount, floor[original.id])  # no more than the capped month was paid over its due
-                floor[original.id] -= amount
-            if amount > 0 and original.id in headroom:
-                headroom[original.id] -= amount
+            _take_from_month(amount, original.id, headroom, floor)
             if room is not None:
                 room -= amount
             if not amount:
@@ -401,6 +393,25 @@ def _owed(line: ActLine, original: Act, found: Correction, settled: dict[int, in
         # registry has since corrected back, up to what was clawed back.
         owed = min(owed, max(-int(settled.get(line.id, 0) or 0), 0))
     return owed
+
+
+def _within_month(amount: int, original_id: int, headroom: dict[int, int], floor: dict[int, int]) -> int:
+    """``amount`` kept within its original month's cap (:func:`_month_bounds`): a top-up within the month's headroom
+    (the part above it stays owed until a claw-back makes room), a claw-back no more than the capped month was paid
+    over its due."""
+    if amount > 0 and original_id in headroom:
+        return min(amount, max(headroom[original_id], 0))
+    if amount < 0 and original_id in floor:
+        return max(amount, floor[original_id])
+    return amount
+
+
+def _take_from_month(amount: int, original_id: int, headroom: dict[int, int], floor: dict[int, int]) -> None:
+    """What ``amount``, once settled, leaves of its original month's headroom or floor."""
+    if amount > 0 and original_id in headroom:
+        headroom[original_id] -= amount
+    if amount < 0 and original_id in floor:
+        floor[original_id] -= amount
 
 
 @dataclass(frozen=True)
@@ -448,12 +459,8 @@ def unsettled_in(probe: Act, rows: list, reprice_all: Callable[[list], dict[int,
             if (amount := _owed(line, original, corrections[line.id], settled, period))]
     found = []
     for line, original, amount in sorted(owed, key=lambda c: (c[2] < 0, c[1].period, c[0].line_no)):  # as settle
-        if amount > 0 and original.id in headroom:
-            amount = min(amount, max(headroom[original.id], 0))
-            headroom[original.id] -= amount
-        if amount < 0 and original.id in floor:
-            amount = max(amount, floor[original.id])
-            floor[original.id] -= amount
+        amount = _within_month(amount, original.id, headroom, floor)
+        _take_from_month(amount, original.id, headroom, floor)
         if amount:
             found.append(Unsettled(line, original, corrections[line.id], amount))
     return found
