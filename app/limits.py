@@ -46,17 +46,22 @@ DEVICE_DAYS = 180
 _DEVICE_ACCOUNTS = 5  # a browser shared by a school's accountant and director knows both
 
 
+def _device_signer():
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(current_app.secret_key, salt="login-device")
+
+
 def _device_accounts() -> list[str]:
     """The accounts this browser has logged in to within :data:`DEVICE_DAYS` (the device cookie, signed with the
     application's secret; a forged or expired one knows none)."""
-    from itsdangerous import BadSignature, URLSafeTimedSerializer
+    from itsdangerous import BadSignature
 
     token = request.cookies.get(DEVICE_COOKIE)
     if not token:
         return []
     try:
-        accounts = URLSafeTimedSerializer(current_app.secret_key, salt="login-device").loads(
-            token, max_age=DEVICE_DAYS * 24 * 3600)
+        accounts = _device_signer().loads(token, max_age=DEVICE_DAYS * 24 * 3600)
     except BadSignature:
         return []
     return [a for a in accounts if isinstance(a, str)] if isinstance(accounts, list) else []
@@ -68,11 +73,9 @@ def _known_device() -> bool:
 
 def remember_device(response, username: str):
     """After a good login: this browser knows the account (kept first), for :data:`DEVICE_DAYS`."""
-    from itsdangerous import URLSafeTimedSerializer
-
     account = username.strip().lower()[:80]
     accounts = [account, *(a for a in _device_accounts() if a != account)][:_DEVICE_ACCOUNTS]
-    token = URLSafeTimedSerializer(current_app.secret_key, salt="login-device").dumps(accounts)
+    token = _device_signer().dumps(accounts)
     response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_DAYS * 24 * 3600, httponly=True, samesite="Lax",
                         secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
