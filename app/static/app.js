@@ -195,9 +195,20 @@ window.tapsyrysMainDiagram = function (xml) {
     });
     // (and a line's review decision, posted from the act's report above the form: the official's chosen
     // "Accept the act" was cleared by it)
+    // Typed before this script ran (a fast hand on a slow line), an entry raised no event: it is found by comparing
+    // each field with what the page came with.
+    var differs = function () {
+      return fields().some(function (el) {
+        if (el.type === "radio" || el.type === "checkbox") { return el.checked !== el.defaultChecked; }
+        if (el.tagName === "SELECT") {
+          return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+        }
+        return el.value !== el.defaultValue;
+      });
+    };
     document.querySelectorAll("#comment-form, #attach-form, form[data-keeps-task-form]").forEach(function (other) {
       other.addEventListener("submit", function () {
-        if (!changed) { return; }
+        if (!changed && !differs()) { return; }
         try { window.sessionStorage.setItem(key, JSON.stringify({ values: collect() })); }
         catch (err) { /* storage full: as before */ }
       });
