@@ -99,7 +99,7 @@ def make_celery(app: Flask):
         "fire-due-timers": {"task": "tapsyrys.tick", "schedule": interval, "options": {"expires": interval}},
     }
 
-    @celery.task(name="tapsyrys.tick")
+    @celery.task(name="tapsyrys.tick", shared=False)  # each Celery app its own tasks, bound to its own Flask app
     def tick_task() -> int:
         return tick(app)
 

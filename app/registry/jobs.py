@@ -127,4 +127,4 @@ def register_celery_tasks(celery, app: Flask) -> None:
         def task(job_id: int, _name: str = name) -> None:
             run_job(app, _name, job_id)
 
-        celery.task(name=name)(task)
+        celery.task(name=name, shared=False)(task)
