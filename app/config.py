@@ -36,6 +36,14 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _proxy_hops() -> int:
+    """TRUSTED_PROXY_HOPS: how many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host."""
+    value = os.environ.get("TRUSTED_PROXY_HOPS", "0").strip() or "0"
+    if not value.isdigit():
+        raise ValueError(f"TRUSTED_PROXY_HOPS must be a whole number of proxies (0 or more), not {value!r}")
+    return int(value)
+
+
 def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'tapsyrys.sqlite'}"
     config = {
@@ -82,6 +90,11 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # built from the request's Host, and a forged one would otherwise be written into them.
         "TRUSTED_HOSTS": [host.strip() for host in os.environ["TRUSTED_HOSTS"].split(",") if host.strip()]
         if os.environ.get("TRUSTED_HOSTS") else None,
+        # Reverse proxies in front of the app whose X-Forwarded-For, -Proto and -Host are believed (app.security).
+        # 0: none — a client reaching the app directly could otherwise forge its address (a fresh rate-limit bucket per
+        # request) or claim HTTPS. Behind one TLS-terminating proxy, 1: the client's address, https and the public host
+        # name then come from the proxy (rate limits per client, Secure cookies, https in absolute links).
+        "TRUSTED_PROXY_HOPS": _proxy_hops(),
         # Open data (OCDS 1.1): the ocid prefix registered with the Open Contracting Partnership, and the publisher.
         "OCDS_OCID_PREFIX": os.environ.get("OCDS_OCID_PREFIX", "ocds-tpsrys"),
         "OCDS_PUBLISHER": os.environ.get("OCDS_PUBLISHER", "Financial Center JSC"),

@@ -27,6 +27,7 @@ from typing import Any
 from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 # PostgreSQL ``integer`` (every primary key here): ids beyond it cannot exist.
@@ -80,8 +81,20 @@ class HttpsSessionInterface(SecureCookieSessionInterface):
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXY_HOPS`` reverse proxies, the request is the one the client made: its address (the key of
+    the login and API limits, /metrics' allowed networks), its scheme (the ``Secure`` session cookie, HSTS, https in
+    absolute links) and its host (checked against ``TRUSTED_HOSTS``) come from the last that many X-Forwarded-For,
+    -Proto and -Host values, the ones our proxies wrote; what a client put before them is ignored. With 0 (the
+    default) nothing forwarded is believed: every client behind an unconfigured proxy shares the proxy's address."""
+    hops = app.config.get("TRUSTED_PROXY_HOPS") or 0
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def init_security(app: Flask) -> None:
     """Call before blueprints are registered: the ``int`` converter is bound when rules are added."""
+    trust_proxies(app)
     app.url_map.converters["int"] = BoundedIntConverter
     app.session_interface = HttpsSessionInterface()
     # First in line, before CSRF: a NUL byte in POST /login without a session is a 400 about the input.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.config import build_config
 
 
@@ -25,3 +27,14 @@ def test_scale_out_mode_counts_logins_in_redis(monkeypatch, tmp_path):
     assert (config["SESSION_IDLE_MINUTES"], config["PASSWORD_MIN_LENGTH"]) == (15, 14)
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/12")
     assert build_config(tmp_path)["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/12"
+
+
+def test_forwarded_headers_are_believed_only_for_the_proxies_named(monkeypatch, tmp_path):
+    monkeypatch.delenv("TRUSTED_PROXY_HOPS", raising=False)
+    assert build_config(tmp_path)["TRUSTED_PROXY_HOPS"] == 0  # a direct deployment: nothing forwarded is believed
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", "2")
+    assert build_config(tmp_path)["TRUSTED_PROXY_HOPS"] == 2
+    for wrong in ("-1", "yes"):
+        monkeypatch.setenv("TRUSTED_PROXY_HOPS", wrong)
+        with pytest.raises(ValueError, match="TRUSTED_PROXY_HOPS"):
+            build_config(tmp_path)
