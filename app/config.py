@@ -125,6 +125,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # without a valid credential (see app/limits.py). 429 with Retry-After beyond.
         "API_LIMIT": os.environ.get("API_LIMIT", "300/minute;6000/hour"),
         "API_LIMIT_ANONYMOUS": os.environ.get("API_LIMIT_ANONYMOUS", "30/minute;300/hour"),
+        # Posts per user on cases (see app/limits.py): comments, and files attached. Beyond it the page says when the
+        # person can post again.
+        "COMMENT_LIMIT": os.environ.get("COMMENT_LIMIT", "10/minute;100/hour;500/day"),
+        "ATTACHMENT_LIMIT": os.environ.get("ATTACHMENT_LIMIT", "10/minute;50/hour;200/day"),
         # Audit trail (app/audit/keys.py, anchors.py): HMAC keys and signed anchors live outside the database.
         "AUDIT_KEY": os.environ.get("AUDIT_KEY"),
         "AUDIT_KEY_ID": os.environ.get("AUDIT_KEY_ID"),

@@ -17,6 +17,11 @@ calls riding on a login session, and per address for calls that bring no valid c
 ``API_LIMIT_ANONYMOUS``); beyond it a 429 with ``Retry-After``, and every counted answer says where its caller
 stands (``X-RateLimit-Limit``, ``-Remaining``, ``-Reset``).
 
+What a person can post again and again on a case — comments, attached files — is counted per user
+(:func:`take_posting_allowance`, ``COMMENT_LIMIT``, ``ATTACHMENT_LIMIT``): one account could otherwise fill task pages
+and the database with thousands of comments. The operation that stores the post refuses it with a message in the
+person's language (the page shows it where it shows any refusal), not a bare 429 page.
+
 Counters live in memory when embedded (one process) and in Redis in the scale-out mode
 (``RATELIMIT_STORAGE_URI``, see app/config.py). Tests log in constantly, so under ``TESTING`` the limiter
 is off unless a test switches it on (``limiter.enabled = True``).
@@ -155,6 +160,29 @@ def init_limits(app: Flask) -> None:
     app.after_request(_api_rate_headers)
     if app.config.get("TESTING") and not app.config.get("RATELIMIT_ENABLED_IN_TESTS"):
         limiter.enabled = False
+
+
+def take_posting_allowance(setting: str, who: object) -> int | None:
+    """Count one post by ``who`` (a comment, a file: what a person can post again and again) against the windows of
+    the setting ``setting`` (``COMMENT_LIMIT``, ``ATTACHMENT_LIMIT``); None when it was counted, else the seconds
+    until every window has room again — and nothing is counted, so waiting is enough. Called by the operation that
+    stores the post, after its own checks (a refused post costs nothing), so the page, a task and any later API door
+    share the one count. Off where the limiter is (tests, unless a test switches it on)."""
+    if not limiter.enabled:
+        return None
+    import time
+
+    from limits import parse_many
+
+    strategy, scope, key = limiter.limiter, f"post:{setting.lower()}", str(who)
+    items = parse_many(current_app.config[setting])
+    full = [item for item in items if not strategy.test(item, scope, key)]
+    if full:
+        now = time.time()
+        return max(max(1, int(strategy.get_window_stats(item, scope, key).reset_time - now) + 1) for item in full)
+    for item in items:
+        strategy.hit(item, scope, key)
+    return None
 
 
 def _password_limits():

@@ -24,6 +24,7 @@ from app.extensions import db
 from app.i18n import format_tenge
 from app.inbox.models import SavedFilter, TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, bulk_candidates
+from app.limits import take_posting_allowance
 from app.people.access import can_see, sees_personal_data
 from app.people.models import User
 from app.people.roles import Role
@@ -302,6 +303,10 @@ MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024
 #: files one case (process instance) may hold: each file was bounded, their number was not — anyone working on a
 #: case could fill the attachments folder by posting a 4 MB file again and again
 MAX_CASE_ATTACHMENTS = 20
+#: comments one person may write on one case (process instance): the page lists every comment of the case, and a
+#: person could post thousands on it; how fast a person may post comments and files across all cases is
+#: ``COMMENT_LIMIT`` / ``ATTACHMENT_LIMIT`` (app.limits)
+MAX_CASE_COMMENTS_PER_AUTHOR = 100
 
 
 def _require_visible(user: User, task: HumanTask) -> None:
@@ -342,6 +347,16 @@ def add_comment(task: HumanTask, user: User, body: str) -> TaskComment:
         raise DomainRefused(_("A comment can be at most 4000 characters."))
     if direction_controls(body):  # a comment is read by the case's other side: it reads as it was written
         raise DomainRefused(direction_controls_refused())
+    written = db.session.scalar(select(func.count()).select_from(TaskComment).where(
+        TaskComment.instance_id == task.instance_id, TaskComment.author_id == user.id))
+    if written >= MAX_CASE_COMMENTS_PER_AUTHOR:
+        raise DomainRefused(_("You have written %(count)s comments on this case, the most one person can write on "
+                              "one case. Put anything more into an attached document.",
+                              count=MAX_CASE_COMMENTS_PER_AUTHOR))
+    wait = take_posting_allowance("COMMENT_LIMIT", f"user:{user.id}")
+    if wait is not None:
+        raise DomainRefused(_("You have written many comments in a short time. You can comment again in "
+                              "%(minutes)s min; this comment was not saved.", minutes=_minutes(wait)))
     comment = TaskComment(task_id=task.id, instance_id=task.instance_id, author_id=user.id, body=body,
                           created_at=clock.now())
     db.session.add(comment)
@@ -349,6 +364,10 @@ def add_comment(task: HumanTask, user: User, body: str) -> TaskComment:
     record_event(_chain(task), "task.commented", "task_comment", comment.id, actor_id=user.id,
                  details={"task": task.spec_name, "comment": body[:200]}, alongside=True)
     return comment
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, -(-seconds // 60))
 
 
 def attachments_dir() -> Path:
@@ -376,6 +395,10 @@ def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> T
     if held >= MAX_CASE_ATTACHMENTS:
         raise DomainRefused(_("This case already holds %(count)s files, the most it can hold; attach no more, or "
                               "combine the documents into one file.", count=MAX_CASE_ATTACHMENTS))
+    wait = take_posting_allowance("ATTACHMENT_LIMIT", f"user:{user.id}")
+    if wait is not None:
+        raise DomainRefused(_("You have attached many files in a short time. You can attach again in %(minutes)s "
+                              "min; this file was not attached.", minutes=_minutes(wait)))
     stored = _store_file(secrets.token_hex(16) + ext, data)
     attachment = TaskAttachment(
         task_id=task.id, instance_id=task.instance_id, uploaded_by_id=user.id, filename=original,

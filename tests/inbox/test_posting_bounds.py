@@ -1,0 +1,79 @@
+"""What a person can post on cases again and again is bounded: comments per person per case, and comments and files
+per person per time (``COMMENT_LIMIT``, ``ATTACHMENT_LIMIT``). One account could post thousands of comments on a task,
+filling its page and the database. Beyond a bound the page says why and when to try again — not a bare 429 page."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from sqlalchemy import func, select
+
+from app import clock
+from app.extensions import db
+from app.inbox.models import TaskAttachment, TaskComment
+from app.inbox.operations import MAX_CASE_COMMENTS_PER_AUTHOR, attachments_dir
+from tests.helpers import user
+
+
+def _comments(instance_id: int, author: str | None = None) -> int:
+    query = select(func.count()).select_from(TaskComment).where(TaskComment.instance_id == instance_id)
+    if author is not None:
+        query = query.where(TaskComment.author_id == user(author).id)
+    return db.session.scalar(query)
+
+
+def _comment(client, task_id: int, body: str):
+    return client.post(f"/tasks/{task_id}/comments", {"body": body}, follow_redirects=True)
+
+
+def test_comments_come_at_a_bounded_rate_per_person_and_the_page_says_when_again(
+        world, clean_acts, official2, browser, throttled, monkeypatch):
+    monkeypatch.setitem(throttled.config, "COMMENT_LIMIT", "3/minute;100/hour")
+    first, second = clean_acts[0], clean_acts[1]
+    official = browser("official")
+    assert "Write a comment first." in _comment(official, first.id, "  ").get_data(as_text=True)
+    for number in range(3):  # the refused empty comment did not count
+        assert "Comment added." in _comment(official, first.id, f"Checked part {number}").get_data(as_text=True)
+
+    refused = official.post(f"/tasks/{second.id}/comments", {"body": "One more"})
+    assert refused.status_code == 302, "a browser form gets its page back, not a bare 429 page"
+    page = official.get(refused.headers["Location"]).get_data(as_text=True)
+    assert re.search(r"You have written many comments in a short time\. You can comment again in \d+ min", page)
+    assert _comments(second.instance_id) == 0, "the limit is the person's, on every case"
+    assert _comments(first.instance_id) == 3
+
+    colleague = browser("official2")
+    assert "Comment added." in _comment(colleague, first.id, "My part is done").get_data(as_text=True)
+
+
+def test_one_person_writes_a_bounded_number_of_comments_on_one_case(world, clean_acts, browser):
+    task, other = clean_acts[0], clean_acts[1]
+    official = user("official")
+    db.session.add_all(TaskComment(task_id=task.id, instance_id=task.instance_id, author_id=official.id,
+                                   body=f"Note {number}", created_at=clock.now())
+                       for number in range(MAX_CASE_COMMENTS_PER_AUTHOR))
+    db.session.commit()
+
+    page = _comment(browser("official"), task.id, "And another thing").get_data(as_text=True)
+    assert f"You have written {MAX_CASE_COMMENTS_PER_AUTHOR} comments on this case, the most one person" in page
+    assert _comments(task.instance_id, "official") == MAX_CASE_COMMENTS_PER_AUTHOR, "nothing stored beyond it"
+    assert "Comment added." in _comment(browser("accountant"), task.id, "Our answer").get_data(as_text=True)
+    assert "Comment added." in _comment(browser("official"), other.id, "Another case").get_data(as_text=True)
+
+
+def test_files_come_at_a_bounded_rate_per_person(world, clean_acts, browser, throttled, monkeypatch):
+    monkeypatch.setitem(throttled.config, "ATTACHMENT_LIMIT", "2/minute;50/hour")
+    task = clean_acts[0]
+    official = browser("official")
+    pdf = b"%PDF-1.4\n" + b"0" * 100
+    stored_before = len(list(attachments_dir().iterdir()))
+    for number in range(2):
+        page = official.post(f"/tasks/{task.id}/attachments", {"file": (io.BytesIO(pdf), f"page-{number}.pdf")},
+                             content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+        assert "File attached." in page
+    page = official.post(f"/tasks/{task.id}/attachments", {"file": (io.BytesIO(pdf), "page-3.pdf")},
+                         content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert re.search(r"You have attached many files in a short time\. You can attach again in \d+ min", page)
+    assert db.session.scalar(select(func.count()).select_from(TaskAttachment)) == 2
+    assert len(list(attachments_dir().iterdir())) == stored_before + 2, "no file written for the refused one"
