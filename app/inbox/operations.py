@@ -266,12 +266,21 @@ def get_filter_for(user: User, filter_id: int) -> SavedFilter:
     return saved
 
 
+#: saved filters one person may keep: each is a named row, and a shared one is listed in every colleague's inbox — one
+#: account saving filters again and again filled the department's list and the table
+MAX_SAVED_FILTERS = 50
+
+
 def save_filter(user: User, name: str, f: InboxFilter, shared: bool) -> SavedFilter:
     name = (name or "").strip()
     if not 1 <= len(name) <= 80:
         raise DomainRefused(_("Give the filter a name (up to 80 characters)."))
     if shared and not user.organisation_id:
         raise DomainRefused(_("Only members of an organisation can share filters."))
+    kept = db.session.scalar(select(func.count()).select_from(SavedFilter).where(SavedFilter.owner_id == user.id))
+    if kept >= MAX_SAVED_FILTERS:
+        raise DomainRefused(_("You already keep %(count)s saved filters, the most one person can. Delete one you no "
+                              "longer use first.", count=MAX_SAVED_FILTERS))
     params = f.params()
     saved = SavedFilter(owner_id=user.id, organisation_id=user.organisation_id, name=name, params=params,
                         shared=bool(shared), created_at=clock.now())

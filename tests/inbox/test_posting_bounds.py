@@ -1,6 +1,7 @@
-"""What a person can post on cases again and again is bounded: comments per person per case, and comments and files
-per person per time (``COMMENT_LIMIT``, ``ATTACHMENT_LIMIT``). One account could post thousands of comments on a task,
-filling its page and the database. Beyond a bound the page says why and when to try again — not a bare 429 page."""
+"""What a person can post again and again is bounded: comments per person per case, comments and files per person per
+time (``COMMENT_LIMIT``, ``ATTACHMENT_LIMIT``), saved filters per person. One account could post thousands of comments
+on a task, filling its page and the database. Beyond a bound the page says why and when to try again — not a bare 429
+page."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
-from app.inbox.models import TaskAttachment, TaskComment
-from app.inbox.operations import MAX_CASE_COMMENTS_PER_AUTHOR, attachments_dir
+from app.inbox.models import SavedFilter, TaskAttachment, TaskComment
+from app.inbox.operations import MAX_CASE_COMMENTS_PER_AUTHOR, MAX_SAVED_FILTERS, attachments_dir
 from tests.helpers import user
 
 
@@ -77,3 +78,22 @@ def test_files_come_at_a_bounded_rate_per_person(world, clean_acts, browser, thr
     assert re.search(r"You have attached many files in a short time\. You can attach again in \d+ min", page)
     assert db.session.scalar(select(func.count()).select_from(TaskAttachment)) == 2
     assert len(list(attachments_dir().iterdir())) == stored_before + 2, "no file written for the refused one"
+
+
+def test_one_person_keeps_a_bounded_number_of_saved_filters(world, clean_acts, official2, browser):
+    official = user("official")
+    db.session.add_all(SavedFilter(owner_id=official.id, organisation_id=official.organisation_id, name=f"Mine {n}",
+                                   params={"view": "mine"}, shared=True, created_at=clock.now())
+                       for n in range(MAX_SAVED_FILTERS))
+    db.session.commit()
+
+    client = browser("official")
+    page = client.post("/inbox/filters", {"name": "One more", "shared": "1"}, follow_redirects=True)
+    assert f"You already keep {MAX_SAVED_FILTERS} saved filters" in page.get_data(as_text=True)
+    kept = select(func.count()).select_from(SavedFilter).where(SavedFilter.owner_id == official.id)
+    assert db.session.scalar(kept) == MAX_SAVED_FILTERS
+    assert browser("official2").post("/inbox/filters", {"name": "Theirs"}).status_code == 302, "each person's own"
+
+    oldest = db.session.scalars(select(SavedFilter).where(SavedFilter.owner_id == official.id)).first()
+    client.post(f"/inbox/filters/{oldest.id}/delete")
+    assert "saved." in client.post("/inbox/filters", {"name": "One more"}, follow_redirects=True).get_data(as_text=True)
