@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import DateTime, ForeignKey, String, bindparam, select
+from sqlalchemy import DateTime, ForeignKey, String, bindparam, func, select
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from wtforms import IntegerField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
@@ -83,6 +83,16 @@ def create_token(user: User, name: str, scopes: list[str], days: int) -> tuple[A
     record_event(f"user:{user.id}", "api_token.created", "api_token", token.id, actor_id=user.id,
                  details={"name": name, "scopes": token.scopes, "expires_at": token.expires_at.isoformat()})
     return token, secret
+
+
+#: tokens that work (neither revoked nor expired) one person may hold: each is a way into the API, listed on their
+#: page, and the page made any number of them
+MAX_USABLE_TOKENS = 20
+
+
+def usable_tokens(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > clock.now()))
 
 
 def revoke_tokens_of(user: User, why: str) -> int:
@@ -185,6 +195,11 @@ class TokenForm(FlaskForm):
         # An auditor reads everything and changes nothing: a token of theirs may only read.
         reads_only = getattr(current_user, "role", None) == "auditor"
         self.scopes.choices = [(code, label) for code, label in SCOPES.items() if code == "read" or not reads_only]
+
+    def validate_name(self, field) -> None:
+        if usable_tokens(current_user) >= MAX_USABLE_TOKENS:
+            raise ValidationError(_("You already have %(count)s tokens that work, the most one person can have. "
+                                    "Revoke one you no longer use first.", count=MAX_USABLE_TOKENS))
 
     def validate_days(self, field) -> None:
         # Every token expires: the longest lifetime is a setting, not the user's choice.

@@ -12,7 +12,7 @@ from app import clock
 from app.audit.models import AuditEvent
 from app.engine.models import ProcessInstance
 from app.extensions import db
-from app.people.tokens import ApiToken, create_token, hash_token
+from app.people.tokens import MAX_USABLE_TOKENS, ApiToken, create_token, hash_token, revoke_token
 from tests.conftest import Browser
 from tests.helpers import act_of_school, open_task, seen, user
 
@@ -51,6 +51,24 @@ def test_bad_token_forms_are_refused_with_a_message(world, browser):
                  {"name": "x", "scopes": ["read"], "days": "soon"}):
         assert official.post("/account/tokens", form).status_code == 422, form
     assert db.session.scalars(select(ApiToken)).all() == []
+
+
+def test_one_person_holds_a_bounded_number_of_working_tokens(world, browser):
+    official = user("official_almaty")
+    rows = [create_token(official, f"integration {n}", ["read"], 30)[0] for n in range(MAX_USABLE_TOKENS)]
+    db.session.commit()
+    client = browser("official_almaty")
+    form = {"name": "one more", "scopes": ["read"], "days": "30"}
+    page = client.post("/account/tokens", form)
+    assert page.status_code == 422
+    assert f"You already have {MAX_USABLE_TOKENS} tokens that work" in page.get_data(as_text=True)
+    assert len(db.session.scalars(select(ApiToken)).all()) == MAX_USABLE_TOKENS
+
+    revoke_token(rows[0], official)  # a revoked or an expired token no longer counts
+    rows[1].expires_at = clock.now() - timedelta(days=1)
+    db.session.commit()
+    assert [client.post("/account/tokens", form).status_code for _ in range(3)] == [200, 200, 422]
+    assert browser("official").post("/account/tokens", form).status_code == 200, "each person's own"
 
 
 def test_a_token_reads_what_its_user_may_read_and_nothing_more(world, app_ctx):
