@@ -176,12 +176,15 @@ def take_posting_allowance(setting: str, who: object) -> int | None:
 
     strategy, scope, key = limiter.limiter, f"post:{setting.lower()}", str(who)
     items = parse_many(current_app.config[setting])
-    full = [item for item in items if not strategy.test(item, scope, key)]
-    if full:
-        now = time.time()
-        return max(max(1, int(strategy.get_window_stats(item, scope, key).reset_time - now) + 1) for item in full)
-    for item in items:
-        strategy.hit(item, scope, key)
+    try:
+        full = [item for item in items if not strategy.test(item, scope, key)]
+        if full:
+            now = time.time()
+            return max(max(1, int(strategy.get_window_stats(item, scope, key).reset_time - now) + 1) for item in full)
+        for item in items:
+            strategy.hit(item, scope, key)
+    except Exception as err:  # noqa: BLE001 - the counters' store (Redis) is down: the post is not refused for that
+        current_app.logger.warning("posting limit %s not counted, its store failed: %s", setting, err)
     return None
 
 

@@ -97,3 +97,19 @@ def test_one_person_keeps_a_bounded_number_of_saved_filters(world, clean_acts, o
     oldest = db.session.scalars(select(SavedFilter).where(SavedFilter.owner_id == official.id)).first()
     client.post(f"/inbox/filters/{oldest.id}/delete")
     assert "saved." in client.post("/inbox/filters", {"name": "One more"}, follow_redirects=True).get_data(as_text=True)
+
+
+def test_a_comment_is_not_refused_because_the_counters_store_is_down(world, clean_acts, browser, monkeypatch):
+    class Unreachable:
+        def test(self, *args):
+            raise ConnectionError("Redis is not answering")
+
+        hit = get_window_stats = test
+
+    class Limiter:  # the posting limit's view of the limiter: on, its store unreachable
+        enabled, limiter = True, Unreachable()
+
+    monkeypatch.setattr("app.limits.limiter", Limiter())
+    task = clean_acts[0]
+    assert "Comment added." in _comment(browser("official"), task.id, "Still works").get_data(as_text=True)
+    assert _comments(task.instance_id) == 1
