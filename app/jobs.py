@@ -117,10 +117,14 @@ def release(job) -> None:
     job.heartbeat_at = clock.now()
 
 
+def queue_timeout() -> int:
+    return _setting("JOB_QUEUE_TIMEOUT_SECONDS", 600)
+
+
 def mark_dispatched(job) -> None:
     """A job handed to a runner must be claimed within ``JOB_QUEUE_TIMEOUT_SECONDS``, or the reaper sends it
     again. The caller commits."""
-    job.lease_expires_at = clock.now() + timedelta(seconds=_setting("JOB_QUEUE_TIMEOUT_SECONDS", 600))
+    job.lease_expires_at = clock.now() + timedelta(seconds=queue_timeout())
 
 
 def expired_jobs(model, now: datetime | None = None) -> list:
@@ -134,7 +138,13 @@ def expired_jobs(model, now: datetime | None = None) -> list:
 def reap_expired_jobs() -> int:
     """The background pass: every job whose lease expired (its worker died, or its message was lost) is queued
     again to resume, or — after ``JOB_MAX_ATTEMPTS`` runs — marked failed with the reason. Each job in its own
-    transaction. Returns how many were handled."""
+    transaction. Returns how many were handled.
+
+    Two passes may run at once (two tickers, a Celery beat and a ``flask ticker --once``) and read the same expired
+    job. Each job's change is therefore one guarded UPDATE of the job still as this pass read it — same status,
+    same lease, same number of runs: the first pass requeues it (or fails it) and writes the event; the other finds
+    nothing to update and writes nothing. A plain write had requeued the job twice, with two ``job.requeued``
+    events and two dispatches."""
     from app.audit.operations import record_event
     from app.extensions import db
     from app.registry.jobs import JOB_MODELS, dispatch
@@ -142,22 +152,30 @@ def reap_expired_jobs() -> int:
     max_attempts = _setting("JOB_MAX_ATTEMPTS", 3)
     handled = 0
     for name, model in JOB_MODELS().items():
-        for job in expired_jobs(model):
-            job_id, holder = job.id, job.worker
+        # what this pass read, kept as read: the guard below compares the row with it, never with a reload
+        seen = [(job.id, job.status, job.worker, job.attempts, job.lease_expires_at, job.checkpoint)
+                for job in expired_jobs(model)]
+        for job_id, status, holder, attempts, expires, checkpoint in seen:
             try:
-                if job.attempts >= max_attempts:
-                    job.status, job.finished_at = "failed", clock.now()
+                now = clock.now()
+                if attempts >= max_attempts:
                     # "code:detail", as the import page shows its reasons (app/registry/importers.py REASONS)
-                    job.message = f"worker_lost:{job.attempts} run(s), last on {holder or 'no worker'}"[:500]
-                    release(job)
+                    changes = {"status": "failed", "finished_at": now, "lease_expires_at": None, "heartbeat_at": now,
+                               "message": f"worker_lost:{attempts} run(s), last on {holder or 'no worker'}"[:500]}
                     action = "job.abandoned"
                 else:
-                    job.status = "queued"
+                    changes = {"status": "queued", "lease_expires_at": now + timedelta(seconds=queue_timeout())}
                     action = "job.requeued"
+                taken = db.session.execute(
+                    update(model).where(model.id == job_id, model.status == status, model.attempts == attempts,
+                                        model.lease_expires_at == expires)
+                    .values(**changes).execution_options(synchronize_session=False)).rowcount
+                if taken != 1:  # another pass handled it first, or its worker came back: not ours to touch
+                    db.session.rollback()
+                    log.info("%s %s: expired lease already handled elsewhere", model.__tablename__, job_id)
+                    continue
                 record_event("jobs", action, model.__tablename__, job_id, actor_id=None,
-                             details={"worker": holder, "attempts": job.attempts, "checkpoint": job.checkpoint})
-                if job.status == "queued":
-                    mark_dispatched(job)
+                             details={"worker": holder, "attempts": attempts, "checkpoint": checkpoint})
                 db.session.commit()
                 log.warning("%s %s: lease of %s expired; %s", model.__tablename__, job_id, holder, action)
                 if action == "job.requeued":
@@ -165,7 +183,7 @@ def reap_expired_jobs() -> int:
                 else:
                     from app.registry.jobs import abandoned
 
-                    abandoned(name, job)
+                    abandoned(name, db.session.get(model, job_id))
                 handled += 1
             except Exception:
                 db.session.rollback()
