@@ -106,6 +106,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", "120")),
         "JOB_QUEUE_TIMEOUT_SECONDS": int(os.environ.get("JOB_QUEUE_TIMEOUT_SECONDS", "600")),
         "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
+        "JOB_TIME_LIMIT_SECONDS": int(os.environ.get("JOB_TIME_LIMIT_SECONDS", "7200")),
         "SERVICE_RETRY": json.loads(os.environ.get("SERVICE_RETRY") or "{}"),
         "REGISTRY_UPLOAD_DIR": os.environ.get("REGISTRY_UPLOAD_DIR", ""),
         # Sessions end after this long without a request, and this long after login whatever happens.

@@ -7,6 +7,10 @@ job again, to resume from its last committed chunk (``checkpoint``), or after ``
 failed with the reason. A job that was dispatched but never claimed (a lost message, a dead thread) is found the
 same way: dispatching gives it a lease too (``JOB_QUEUE_TIMEOUT_SECONDS``). Claiming is one conditional UPDATE,
 so two workers never run the same job, and a worker that lost its lease stops at its next heartbeat.
+
+A run that keeps renewing but never ends (a loop re-reading the same chunk, a file with no end) is stopped too: past
+``JOB_TIME_LIMIT_SECONDS`` since it was claimed, its next heartbeat raises :class:`TimeLimitExceeded` instead of
+renewing; the chunk being written is rolled back with it and the job fails with the reason ``time_limit``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, DateTime, ForeignKey, String, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,12 +67,37 @@ class LeaseLost(Exception):
     """Another worker holds the job now (this one was presumed dead): stop without touching it."""
 
 
+class TimeLimitExceeded(Exception):
+    """The run went on past ``JOB_TIME_LIMIT_SECONDS``: it stops at this heartbeat, the chunk it was about to commit
+    rolled back, and the job fails with ``code:detail`` as its message (shown through :data:`FAILURE_REASONS`)."""
+
+    code = "time_limit"
+
+    def __init__(self, detail: str):
+        super().__init__(f"{self.code}:{detail}")
+        self.detail = detail
+
+
+#: Why the job machinery failed a job (its ``message`` starts "code:"), in the reader's language. The import page
+#: has its own list with these codes in it (app/registry/importers.py REASONS).
+FAILURE_REASONS = {
+    "worker_lost": _l("the worker running it stopped responding; start it again"),
+    "time_limit": _l("it ran longer than the time limit for background jobs and was stopped; start it again, or ask "
+                     "the administrator to raise the limit"),
+}
+
+
 def _setting(name: str, default: int) -> int:
     return int(current_app.config.get(name, default)) if has_app_context() else default
 
 
 def lease_seconds() -> int:
     return _setting("JOB_LEASE_SECONDS", 120)
+
+
+def time_limit_seconds() -> int:
+    """How long one run of a job may go on from its claim (``JOB_TIME_LIMIT_SECONDS``)."""
+    return _setting("JOB_TIME_LIMIT_SECONDS", 7200)
 
 
 def worker_id() -> str:
@@ -99,7 +129,8 @@ def claim(job) -> bool:
 
 def heartbeat(job) -> None:
     """Renew the lease with the chunk being committed (in the caller's transaction). Raises
-    :class:`LeaseLost` when the job was given to another worker meanwhile."""
+    :class:`LeaseLost` when the job was given to another worker meanwhile, and :class:`TimeLimitExceeded` when
+    this run has gone on past ``JOB_TIME_LIMIT_SECONDS`` (the caller rolls the chunk back and fails the job)."""
     from app.extensions import db
 
     model, now = type(job), clock.now()
@@ -109,6 +140,13 @@ def heartbeat(job) -> None:
         .execution_options(synchronize_session=False)).rowcount
     if renewed != 1:
         raise LeaseLost(f"{model.__tablename__} {job.id}")
+    started, limit = job.started_at, time_limit_seconds()
+    if started is not None:
+        ran = now - (started if started.tzinfo else started.replace(tzinfo=UTC))
+        if ran > timedelta(seconds=limit):
+            log.warning("%s %s: ran %s, past its time limit of %s s; stopped", model.__tablename__, job.id, ran,
+                        limit)
+            raise TimeLimitExceeded(f"ran {int(ran.total_seconds())} s, limit {limit} s (JOB_TIME_LIMIT_SECONDS)")
 
 
 def release(job) -> None:

@@ -53,6 +53,8 @@ REASONS = {
     "too_large": _l("the file is too large to import: too much data once unpacked, too many rows or columns"),
     "file_missing": _l("the uploaded file is no longer there; upload it again"),
     "worker_lost": _l("the worker running the import stopped responding; start the import again"),
+    "time_limit": _l("the import ran longer than the time limit for background jobs and was stopped; the rows of "
+                     "its finished batches stay loaded, the batch under way was undone; upload the file again"),
     "error": _l("the import stopped on an unexpected error"),
 }
 

@@ -69,8 +69,8 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
     The job holds a lease (:mod:`app.jobs`) renewed with every batch. Rows are upserted on their natural key,
     so a run resumed after its worker died simply reads the file again: rows already loaded are updated to the
     same values, never duplicated. Any failure — a corrupt or hostile file even before the first row (the
-    workbook cannot be opened, an XML bomb), or anything unexpected later — ends the job ``failed`` with the
-    reason, never ``queued`` or ``running`` for ever."""
+    workbook cannot be opened, an XML bomb), a run past ``JOB_TIME_LIMIT_SECONDS``, or anything unexpected later —
+    ends the job ``failed`` with the reason, never ``queued`` or ``running`` for ever."""
     job = db.session.get(RegistryImport, job_id)
     if job is None or job.status not in ("queued", "running"):
         return None
@@ -109,9 +109,10 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
         raise
     except Exception as err:
         db.session.rollback()
-        if not isinstance(err, FileUnreadable):
+        known = isinstance(err, (FileUnreadable, jobs.TimeLimitExceeded))  # a reason of its own, said on the page
+        if not known:
             log.exception("registry import %s failed", job_id)
-        reason = f"{err.code}:{err.detail}" if isinstance(err, FileUnreadable) else f"error:{type(err).__name__}: {err}"
+        reason = f"{err.code}:{err.detail}" if known else f"error:{type(err).__name__}: {err}"
         _fail_import(job_id, reason)
         return None
     job.status = "done"

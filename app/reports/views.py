@@ -15,6 +15,7 @@ from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.instruments import SCHOOLS, all_rules, instruments
 from app.instruments import instrument as instrument_named
+from app.jobs import FAILURE_REASONS
 from app.people.access import scope_clause
 from app.people.roles import Role, Scope
 from app.registry.access import require_importer
@@ -100,13 +101,13 @@ def _run(run_id: int) -> VerificationRun:
 @bp.route("/reports/verification/<int:run_id>")
 @login_required
 def show_run(run_id: int):
-    return render_template("reports/run.html", run=_run(run_id), rules=all_rules())
+    return render_template("reports/run.html", run=_run(run_id), rules=all_rules(), reasons=FAILURE_REASONS)
 
 
 @bp.route("/reports/verification/<int:run_id>/progress")
 @login_required
 def run_progress(run_id: int):
-    return render_template("reports/_run_progress.html", run=_run(run_id), rules=all_rules())
+    return render_template("reports/_run_progress.html", run=_run(run_id), rules=all_rules(), reasons=FAILURE_REASONS)
 
 
 # --- reconciliation: every tenge explained ------------------------------------------------------------------------
