@@ -42,12 +42,11 @@ def tick(app: Flask) -> int:
 
 def _refresh_public() -> None:
     """The public portal's caches (figures, country-wide downloads, OCDS releases and records): rebuilt where audit
-    events since the last pass touched them, nothing when there were none (app.public.cache), and committed."""
-    from app.extensions import db
-    from app.public.cache import refresh_public
+    events since the last pass touched them, nothing when there were none (app.public.cache), and committed — or,
+    while another pass rebuilds them, left to that one (app.public.rebuild: one rebuild at a time)."""
+    from app.public.rebuild import rebuild_public
 
-    outcome = refresh_public()
-    db.session.commit()
+    outcome = rebuild_public()
     if not outcome.skipped:
         log.info("public caches: %s", outcome)
 

@@ -17,6 +17,7 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import delete, func, insert, select
@@ -51,6 +52,11 @@ class RefreshOutcome:
     orders: int = 0
     downloads: int = 0
     watermark: int = 0
+    # app.public.rebuild: a rebuild was running (who, since when), so this trigger only asked it for one more
+    deferred: bool = False
+    running_by: str | None = None
+    running_since: datetime | None = None
+    rounds: int = 0
 
 
 @dataclass
@@ -62,7 +68,8 @@ class _Touched:
 
 def refresh_public(full: bool = False) -> RefreshOutcome:
     """One pass (the caller commits): rebuild what changed since the watermark, or everything when ``full``, on
-    the first pass and on the first pass of a day."""
+    the first pass and on the first pass of a day. Triggers go through :func:`app.public.rebuild.rebuild_public`,
+    which runs one pass at a time."""
     state = db.session.scalars(select(PublicRefresh).where(PublicRefresh.id == STATE_ID).with_for_update()).first()
     latest = db.session.scalar(select(func.max(AuditEvent.id))) or 0
     today = clock.today()

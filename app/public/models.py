@@ -55,6 +55,18 @@ class PublicRefresh(db.Model):
     built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PublicRebuild(db.Model):
+    """Who is rebuilding the public caches now, and whether to rebuild once more when done (one row): one rebuild at
+    a time (app.public.rebuild). ``again``: a trigger that came while the rebuild ran — ``changes`` (what changed
+    since the watermark) or ``full`` (``flask refresh-public``)."""
+
+    __tablename__ = "public_rebuild"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    running_by: Mapped[str | None] = mapped_column(String(100))
+    running_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    again: Mapped[str | None] = mapped_column(String(8))
+
+
 class PublicPayload(db.Model):
     """A download rendered by the background pass (the country-wide files), served as stored."""
 
