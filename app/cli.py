@@ -28,9 +28,6 @@ def register_cli(app: Flask) -> None:
     from app.public.cli import register_public_cli
 
     register_public_cli(app)
-    from app.notifications.cli import register_notifications_cli
-
-    register_notifications_cli(app)
 
     @app.cli.command("load-models")
     def load_models() -> None:
