@@ -44,8 +44,9 @@ class Instrument:
     unsettled: Callable[[object], list] | None = None
     organisation_label: object = ""  # lazy string: "School", "Dormitory"
     #: the public portal's words for what the instrument funds, never added up across instruments (lazy strings):
-    #: the organisations ("Schools"), how many had a decided month ("Schools funded"), the lines paid in a month
-    #: ("Children funded") and over several months ("Child-months funded"); ``funded_unit``: the downloads' code
+    #: the organisations ("Schools"), how many had a decided month ("Schools funded"), the students paid for in a
+    #: month ("Children funded": distinct IINs, not lines — app.public.figures) and over several months, each once a
+    #: month ("Child-months funded"); ``funded_unit``: the downloads' code
     organisations_label: object = ""
     organisations_funded_label: object = ""
     funded_label: object = ""

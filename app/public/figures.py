@@ -16,6 +16,21 @@ hides a second cell wherever a group would otherwise have exactly one hidden (co
 Every figure belongs to one funding instrument (app.instruments): what the schools' order funds is children
 taught, what the dormitories' funds is places occupied, and the two are never added up. Only money has a total
 across instruments (:class:`Money`), published as such, and only when every instrument's part of it may be.
+
+**Counts are of students, money is of lines.** A month's count is its distinct students (IINs of accepted lines of
+decided acts), while its money is the sum of its lines: a dormitory student who moved rooms within the month has a
+line per room, each paid its own days, and is one student placed; a child transferred from one school to another
+within the month has a line in each school's act, each paid, and is one child taught. The rule, per figure:
+
+* an organisation's month counts its own distinct students, so a transferred child counts at each of the two
+  schools (each taught them that month);
+* a region's month and the country's month count each student once, whichever of their organisations had them —
+  a child transferred between schools of two regions counts in each region and once in the country;
+* a figure over several months (an organisation's, a region's, the country's year) is the sum of its months'
+  counts: child-months (place-months), a student counted once in each month they were paid for.
+
+So a region's (the country's) month can be less than the sum of its organisations' months. Suppression keeps its
+equations (a total beside its cells) all the same: a hidden cell is then not the total minus the others either.
 """
 
 from __future__ import annotations
@@ -26,8 +41,8 @@ from datetime import date
 from statistics import median
 
 from flask import g
-from sqlalchemy import delete, func, insert, literal_column, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, case, delete, func, insert, literal_column, select
+from sqlalchemy.orm import aliased, selectinload
 
 from app import clock
 from app.acts.models import Act, ActLine
@@ -56,8 +71,11 @@ def refresh_public_figures(school_ids: set[int] | None = None) -> int:
     def only(query, column):
         return query if school_ids is None else query.where(column.in_(sorted(school_ids)))
 
+    if school_ids is not None:
+        school_ids = set(school_ids) | _sharing_students(school_ids)
+    students = _students(school_ids)
     acts = db.session.execute(only(
-        select(Act.instrument, Act.school_id, Act.region_id, Act.period, func.sum(Act.accepted_lines),
+        select(Act.instrument, Act.school_id, Act.region_id, Act.period,
                func.sum(Act.total_lines), func.sum(Act.amount_tiyn - Act.adjustment_tiyn),
                func.sum(Act.adjustment_tiyn), func.sum(Act.withheld_tiyn))
         .where(Act.status.in_(DECIDED)), Act.school_id)
@@ -74,16 +92,60 @@ def refresh_public_figures(school_ids: set[int] | None = None) -> int:
         by_rule[(kind, school_id, period)][rule or "other"] = int(n)
     now = clock.now()
     rows = [{"instrument": kind, "academic_year": academic_year(period), "period": period, "region_id": region_id,
-             "school_id": school_id, "children": int(children or 0), "claimed_lines": int(claimed or 0),
+             "school_id": school_id, **dict(zip(("children", "region_children", "country_children"),
+                                                students.get((kind, school_id, period), (0, 0, 0)), strict=True)),
+             "claimed_lines": int(claimed or 0),
              "accepted_tiyn": int(accepted or 0), "adjusted_tiyn": int(adjusted or 0),
              "withheld_tiyn": int(withheld or 0), "paid_tiyn": paid.get((kind, school_id, period), 0),
              "withheld_by_rule": by_rule.get((kind, school_id, period), {}), "refreshed_at": now}
-            for kind, school_id, region_id, period, children, claimed, accepted, adjusted, withheld in acts]
+            for kind, school_id, region_id, period, claimed, accepted, adjusted, withheld in acts]
     db.session.execute(only(delete(PublicSchoolMonth), PublicSchoolMonth.school_id))
     if rows:
         db.session.execute(insert(PublicSchoolMonth), rows)
     forget_suppression()
     return len(rows)
+
+
+def _students(school_ids: set[int] | None) -> dict[tuple[str, int, date], tuple[int, int, int]]:
+    """Per organisation-month of an instrument (those of ``school_ids``; None: all): its distinct students, and of them
+    those it counts for its region's and the country's month — the students no organisation of a lower id counts
+    that month in the region, in the country (see the module's docstring for the rule). One statement: the accepted
+    lines of decided acts — with ``school_ids``, only those of the students these organisations had in a month — as
+    distinct (organisation, student) pairs, each marked by window functions."""
+    pairs = (select(Act.instrument, Act.region_id, Act.school_id, Act.period, ActLine.iin)
+             .select_from(ActLine).join(Act, Act.id == ActLine.act_id)
+             .where(Act.status.in_(DECIDED), ActLine.outcome == "accepted"))
+    if school_ids is not None:
+        theirs = (select(ActLine.iin, ActLine.period).distinct()
+                  .where(ActLine.school_id.in_(sorted(school_ids)), ActLine.outcome == "accepted").subquery())
+        pairs = pairs.join(theirs, and_(theirs.c.iin == ActLine.iin, theirs.c.period == ActLine.period))
+    p = pairs.group_by(Act.instrument, Act.region_id, Act.school_id, Act.period, ActLine.iin).subquery()
+
+    def first_in(*scope):
+        return case((func.min(p.c.school_id).over(partition_by=(p.c.instrument, p.c.period, *scope, p.c.iin))
+                     == p.c.school_id, 1), else_=0)
+
+    marked = select(p.c.instrument, p.c.school_id, p.c.period, first_in(p.c.region_id).label("in_region"),
+                    first_in().label("in_country")).subquery()
+    query = (select(marked.c.instrument, marked.c.school_id, marked.c.period, func.count(),
+                    func.sum(marked.c.in_region), func.sum(marked.c.in_country))
+             .group_by(marked.c.instrument, marked.c.school_id, marked.c.period))
+    if school_ids is not None:
+        query = query.where(marked.c.school_id.in_(sorted(school_ids)))
+    return {(kind, school_id, period): (int(n), int(in_region or 0), int(in_country or 0))
+            for kind, school_id, period, n, in_region, in_country in db.session.execute(query)}
+
+
+def _sharing_students(school_ids: set[int]) -> set[int]:
+    """The organisations that had a student of these organisations' in the same month: whether they or these count
+    the student for the region's and the country's month depends on both, so their rows are rebuilt with them."""
+    other = aliased(ActLine)
+    return set(db.session.scalars(
+        select(other.school_id).distinct().select_from(ActLine)
+        .join(other, and_(other.iin == ActLine.iin, other.period == ActLine.period,
+                          other.school_id != ActLine.school_id))
+        .where(ActLine.school_id.in_(sorted(school_ids)), ActLine.outcome == "accepted",
+               other.outcome == "accepted")))
 
 
 def cell(count: int) -> int | None:
@@ -94,7 +156,8 @@ def cell(count: int) -> int | None:
 @dataclass
 class Totals:
     """Sums over one instrument's organisation-months (a month, a region, an organisation, the country), computed
-    by the database. ``funded``: the lines paid for — child-months (schools), place-months (dormitories);
+    by the database. ``funded``: the students paid for, each once in each month — over a month the students, over
+    several the child-months (schools), place-months (dormitories) — by the module's rule of counting;
     ``adjusted_tiyn``: the corrections of earlier months settled on these months' acts."""
 
     funded: int = 0
@@ -230,16 +293,20 @@ def _equations(year: str) -> tuple[dict[Key, int], list[tuple[Key, list[Key]]]]:
     """The year's published figures (counts) and the equations between them: (total, its cells)."""
     values: dict[Key, int] = defaultdict(int)
     groups: dict[Key, set[Key]] = defaultdict(set)
-    for kind, school_id, region_id, period, children in db.session.execute(
+    for kind, school_id, region_id, period, children, in_region, in_country in db.session.execute(
             select(PublicSchoolMonth.instrument, PublicSchoolMonth.school_id, PublicSchoolMonth.region_id,
-                   PublicSchoolMonth.period, PublicSchoolMonth.children)
+                   PublicSchoolMonth.period, PublicSchoolMonth.children, PublicSchoolMonth.region_children,
+                   PublicSchoolMonth.country_children)
             .where(PublicSchoolMonth.academic_year == year)):
         base = ("cell", kind, school_id, period)
         org, region_month = ("org", kind, school_id), ("region_month", kind, region_id, period)
         region, month, country = ("region", kind, region_id), ("month", kind, period), ("country", kind)
         values[base] += children
-        for key in (org, region_month, region, month, country):
-            values[key] += children
+        values[org] += children
+        for key in (region_month, region):
+            values[key] += in_region
+        for key in (month, country):
+            values[key] += in_country
         groups[org].add(base)  # an organisation's months (its page) add up to its year (its region's table)
         groups[region_month].add(base)  # a region-month's organisations
         groups[("region/orgs", kind, region_id)].add(org)  # a region's organisations add up to its year
@@ -282,15 +349,25 @@ def _suppress(found: tuple[dict[Key, int], list[tuple[Key, list[Key]]]]) -> froz
     return frozenset(hidden)
 
 
-_SUMS = (func.count(func.distinct(PublicSchoolMonth.school_id)), func.sum(PublicSchoolMonth.children),
-         func.sum(PublicSchoolMonth.accepted_tiyn), func.sum(PublicSchoolMonth.withheld_tiyn),
-         func.sum(PublicSchoolMonth.paid_tiyn), func.sum(PublicSchoolMonth.adjusted_tiyn))
+def _sums(key, region_id: int | None, school_id: int | None) -> tuple:
+    """The columns a figure grouped by ``key`` adds up: money always the lines'; the count the one of its scope
+    (an organisation's own students, a region's, the country's — the module's rule of counting)."""
+    if school_id is not None or key is PublicSchoolMonth.school_id:
+        funded = PublicSchoolMonth.children
+    elif region_id is not None or key is PublicSchoolMonth.region_id:
+        funded = PublicSchoolMonth.region_children
+    else:
+        funded = PublicSchoolMonth.country_children
+    return (func.count(func.distinct(PublicSchoolMonth.school_id)), func.sum(funded),
+            func.sum(PublicSchoolMonth.accepted_tiyn), func.sum(PublicSchoolMonth.withheld_tiyn),
+            func.sum(PublicSchoolMonth.paid_tiyn), func.sum(PublicSchoolMonth.adjusted_tiyn))
 
 
 def _grouped(key, year: str, region_id: int | None = None, school_id: int | None = None) -> dict[str, dict]:
     """One GROUP BY over the cached rows of a year (a region's, an organisation's): instrument → key → Totals, each
     marked as :func:`suppression` decides."""
-    query = select(PublicSchoolMonth.instrument, key, *_SUMS).where(PublicSchoolMonth.academic_year == year)
+    query = (select(PublicSchoolMonth.instrument, key, *_sums(key, region_id, school_id))
+             .where(PublicSchoolMonth.academic_year == year))
     if region_id is not None:
         query = query.where(PublicSchoolMonth.region_id == region_id)
     if school_id is not None:

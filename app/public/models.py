@@ -14,10 +14,16 @@ class PublicSchoolMonth(db.Model):
     """What one funded organisation (a school, a dormitory) received for one month under one funding instrument,
     from its decided acts (accepted or paid).
 
-    ``children`` counts the act lines that were paid for — children taught for the schools' instrument, places
-    occupied for the dormitories' (``instrument`` says which: the two are never added up); ``withheld_by_rule``
-    counts excluded lines per rule code. Both may be small: the pages and downloads suppress counts under the
-    threshold, this table keeps the exact figures for the aggregates above it."""
+    ``children`` counts the students the organisation was paid for in the month — distinct IINs of its accepted lines:
+    children taught for the schools' instrument, students placed for the dormitories' (``instrument`` says which:
+    the two are never added up). A dormitory student who moved rooms within the month has a line per room and counts
+    once. ``region_children`` and ``country_children`` count the same students less those already counted at an
+    organisation of a lower id in the month — in the region, in the country: summed over a region's (the country's)
+    organisations they give its distinct students, so a child transferred from one school to another within the
+    month is one child of the region and the country though each school counts them
+    (:func:`app.public.figures.refresh_public_figures`). ``withheld_by_rule`` counts excluded lines per rule code.
+    Counts may be small: the pages and downloads suppress counts under the threshold, this table keeps the exact
+    figures for the aggregates above it."""
 
     __tablename__ = "public_school_month"
     __table_args__ = (Index("ix_public_school_month_year_region", "academic_year", "region_id", "period"),
@@ -30,6 +36,8 @@ class PublicSchoolMonth(db.Model):
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
     school_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     children: Mapped[int] = mapped_column(default=0)
+    region_children: Mapped[int] = mapped_column(default=0, server_default="0")
+    country_children: Mapped[int] = mapped_column(default=0, server_default="0")
     claimed_lines: Mapped[int] = mapped_column(default=0)
     #: what the month's own lines earn; ``adjusted_tiyn``: corrections of earlier months settled on the month's acts
     #: (claw-backs negative) — the reconciliation's accepted and adjusted (app.reports.reconciliation)

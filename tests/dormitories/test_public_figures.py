@@ -155,6 +155,35 @@ def test_the_stored_downloads_and_an_incremental_pass_keep_the_instruments_apart
     assert sum(r["funded"] for r in document["rows"] if r["instrument"] == "schools") == _decided("schools")[0]
 
 
+def test_a_student_who_moved_rooms_within_the_month_is_one_place_occupied_and_each_line_is_paid(september, app):
+    """A move to another room within the month gives the dormitory's act a line per room, each paid its own days
+    (verification treats it as a move, not a copy): the portal counts one place occupied, and the money of both."""
+    from app.acts.models import ActLine
+    from app.public import figures
+    from tests.public.test_distinct_students import also_on
+
+    act = db.session.scalars(select(Act).where(Act.instrument == "dormitory", Act.status == "paid")).one()
+    mover = next(line for line in act.lines if line.outcome == "accepted")
+    also_on(act, mover, days=12)
+    places, money = _decided("dormitory")
+    refresh_public()
+    db.session.commit()
+
+    row = db.session.scalars(select(PublicSchoolMonth).where(PublicSchoolMonth.school_id == act.school_id)).one()
+    assert row.children == places - 1 and row.accepted_tiyn == money
+    assert money == sum(line.amount_tiyn for line in db.session.scalars(
+        select(ActLine).where(ActLine.act_id == act.id, ActLine.outcome == "accepted")))
+    year = row.academic_year
+    dorms = next(s for s in figures.national(year)["sections"] if s.code == "dormitory")
+    assert dorms.total.funded == places - 1 and dorms.total.accepted_tiyn == money
+    assert [t.funded for _p, t in dorms.months] == [places - 1]
+    region = next(s for s in figures.region(year, act.region_id)["sections"] if s.code == "dormitory")
+    assert region.total.funded == places - 1 and region.groups[act.school_id].funded == places - 1
+    rows = json.loads(Browser(app).get(f"/public/data/schools.json?year={year}").get_data(as_text=True))["rows"]
+    assert [(r["funded"], r["accepted_tiyn"]) for r in rows if r["instrument"] == "dormitory"] == \
+        [(places - 1, money)]
+
+
 def test_the_portal_words_have_kazakh_and_russian(app):
     for msgid in WORDS:
         assert_translated(app, msgid)
