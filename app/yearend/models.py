@@ -24,7 +24,7 @@ class YearEndReport(db.Model):
     academic_year: Mapped[str] = mapped_column(String(9))  # "2027/2028"
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     status: Mapped[str] = mapped_column(String(16))
-    months: Mapped[list] = mapped_column(JSON)  # [{period, act_number, status, accepted_lines, amount_tiyn, paid_tiyn}]
+    months: Mapped[list] = mapped_column(JSON)  # [{period, act_number, status, students, accepted_lines, …}]
     total_paid_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
     comment: Mapped[str | None] = mapped_column(Text)
     review_comment: Mapped[str | None] = mapped_column(Text)

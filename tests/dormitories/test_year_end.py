@@ -55,9 +55,9 @@ def _anomalous_dormitory(seeded: dict, period_end: date = date(2027, 10, 31)):
     return world, contract
 
 
-def _month(world, contract: Contract, period: date) -> Act:
-    """The month ends: the contract's own timer opens its act; the accountant submits, the official accepts and the
-    operator pays it."""
+def _month(world, contract: Contract, period: date, lines: list[dict] | None = None) -> Act:
+    """The month ends: the contract's own timer opens its act; the accountant submits (``lines``, or the world's),
+    the official accepts and the operator pays it."""
     following = date(period.year + (period.month == 12), period.month % 12 + 1, 1)
     clock.set_clock(clock.FrozenClock(datetime(following.year, following.month, 1, 0, 30, tzinfo=UTC)))
     fire_due_timers()
@@ -65,7 +65,11 @@ def _month(world, contract: Contract, period: date) -> Act:
                                                                 ContractAct.period == period))
     assert act_id is not None, f"the contract's process opened no act for {period:%Y-%m}"
     act = db.session.get(Act, act_id)
-    submit_month(world, act, "kokterek")
+    if lines is None:
+        submit_month(world, act, "kokterek")
+    else:
+        complete_task(open_task_of(act.instance_id, "submit_act").id, user("kokterek"),
+                      data={"lines": lines, "note": ""})
     db.session.commit()
     complete_task(open_task_of(act.instance_id, "accept_act").id, user("official"), data={"decision": "accept"})
     db.session.commit()
@@ -236,3 +240,38 @@ def test_a_contract_whose_process_predates_reports_per_year_gets_one_for_every_y
     instances = [db.session.get(ProcessInstance, r.instance_id) for r in reports]
     assert len({i.id for i in instances}) == 2 and all(i.process_id == "dorm_year_end" for i in instances)
     assert all(open_task_of(i.id, "submit_report").role == "dormitory_accountant" for i in instances)
+
+
+def test_a_student_who_moved_rooms_is_one_student_in_the_year_end_report_and_both_lines_are_paid(dorm_year, browser):
+    """A move to another room within the month gives the act a line per room, each paid its own days: the report's
+    month counts the student once beside its two accepted lines, and its amount is every line's."""
+    from app.acts.models import ActLine
+    from app.dormitories.models import DormitoryBed
+
+    world, contract = _anomalous_dormitory(dorm_year)
+    lines = [dict(line) for line, rule in world.lines_for(MONTHS[0])]
+    mover = next(line for line, (_l, rule) in zip(lines, world.lines_for(MONTHS[0]), strict=True) if rule is None)
+    taken = {(line["room"], line["bed"]) for line in lines}
+    free = next(b for b in db.session.scalars(select(DormitoryBed).where(
+        DormitoryBed.dormitory_bin == contract.school.bin).order_by(DormitoryBed.id)) if (b.room, b.bed) not in taken)
+    mover["moved_out"] = "2027-09-16"  # the first room 1–15 September, the other from the 16th
+    moved = {key: value for key, value in mover.items() if key != "moved_out"}
+    lines.append(dict(moved, room=free.room, bed=free.bed, moved_in="2027-09-16"))
+    september = _month(world, contract, MONTHS[0], lines)
+    accepted = db.session.scalars(select(ActLine).where(ActLine.act_id == september.id,
+                                                        ActLine.outcome == "accepted")).all()
+    assert sum(line.iin == mover["iin"] for line in accepted) == 2, "a move, not a copy: both lines paid"
+    _month(world, contract, MONTHS[1])
+
+    instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.process_id == "dorm_year_end",
+                                                                ProcessInstance.subject_id == contract.id)).one()
+    task = open_task_of(instance.id, "submit_report")
+    accountant = browser("kokterek")
+    page = accountant.get(f"/tasks/{task.id}").get_data(as_text=True)
+    first = page.split('id="report-months"')[1].split("<tr")[2]
+    assert "Residents paid for" in page and "Accepted lines" in page
+    assert f'data-figure="students">{len(accepted) - 1}<' in first
+    assert accountant.post(f"/tasks/{task.id}", {"comment": "A room move in September."}).status_code == 302
+    month = _report(contract, "2027/2028").months[0]
+    assert (month["students"], month["accepted_lines"]) == (len(accepted) - 1, len(accepted))
+    assert month["amount_tiyn"] == sum(line.amount_tiyn for line in accepted) == month["paid_tiyn"]
