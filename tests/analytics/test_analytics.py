@@ -111,3 +111,37 @@ def act_instance_version(act: Act) -> int:
     version_id = db.session.get(ProcessInstance, act.instance_id).model_version_id
     assert db.session.get(ProcessModelVersion, version_id).status == "published"
     return version_id
+
+
+def test_a_student_on_two_lines_of_a_month_is_one_student_for_the_capacity_and_the_change_flags(world, app):
+    """Students on two lines of a month (a dormitory's move to another room: a line per room, each paid its days)
+    are as many students as before: neither more than the capacity nor a sudden change in the number of children
+    when the next month has them on one line each."""
+    import math
+
+    from app.analytics.flags import JUMP_MIN, JUMP_SHARE
+    from tests.helpers import add_paid_history
+    from tests.public.test_distinct_students import also_on
+
+    add_paid_history()
+    bilim = school("Bilim Innovation School")
+    september = db.session.scalars(select(Act).where(Act.school_id == bilim.id,
+                                                     Act.period == date(2026, 9, 1))).one()
+    students = len({line.iin for line in september.lines if line.outcome == "accepted"})
+    assert students == september.accepted_lines == september.total_lines
+    moved = max(JUMP_MIN, math.ceil(JUMP_SHARE * students / (1 - JUMP_SHARE)) + 1)
+    assert moved <= students
+    for line in list(september.lines)[:moved]:
+        also_on(september, line, days=10)
+    bilim.design_capacity = students
+    october = db.session.scalars(select(Act).where(Act.school_id == bilim.id,
+                                                   Act.period == date(2026, 10, 1))).one()
+    october.status, october.total_lines, october.accepted_lines = "accepted", students, students
+    october.submitted_at, october.revision = datetime(2026, 11, 5, tzinfo=UTC), 1
+    db.session.flush()
+    assert september.accepted_lines == september.total_lines == students + moved
+
+    found = school_flags("2026/2027", Act.school_id == bilim.id)
+    assert found[0].flags == {}
+    assert found[0].claimed_tiyn == sum(a.amount_tiyn + a.withheld_tiyn for a in (september, october)), \
+        "the money is every line's"

@@ -40,10 +40,10 @@ def also_on(act: Act, line: ActLine, days: int) -> ActLine:
     """The student of ``line`` also on ``act`` for ``days`` of the month, accepted and paid (the act's amount and its
     payment follow): a transfer within the month, or a dormitory's move to another room."""
     amount = line.amount_tiyn * days // max(line.paid_days or days, 1)
-    copy = ActLine(act_id=act.id, period=act.period, school_id=act.school_id,
+    copy = ActLine(period=act.period, school_id=act.school_id,
                    line_no=max(ln.line_no for ln in act.lines) + 1, iin=line.iin, full_name=line.full_name,
                    grade=line.grade, days_attended=days, outcome="accepted", amount_tiyn=amount, paid_days=days)
-    db.session.add(copy)
+    act.lines.append(copy)
     act.total_lines += 1
     act.accepted_lines += 1
     act.amount_tiyn += amount
