@@ -4,6 +4,10 @@ from datetime import UTC
 
 from marshmallow import Schema, fields
 
+#: the documents' word on a count of act lines, which is not a count of students (those are the public figures')
+LINES_NOT_STUDENTS = ("act lines, not students: a student on two lines of the month (moved to another room; "
+                      "transferred between schools, a line in each act) counts twice; each line is paid its own days")
+
 
 class UtcDateTime(fields.DateTime):
     """Every stored timestamp is UTC, but SQLite hands it back without its offset; the document says
@@ -88,8 +92,8 @@ class ActSchema(Schema):
     status = fields.Str()
     revision = fields.Int()
     instance_id = fields.Int(allow_none=True)
-    total_lines = fields.Int()
-    accepted_lines = fields.Int()
+    total_lines = fields.Int(metadata={"description": LINES_NOT_STUDENTS})
+    accepted_lines = fields.Int(metadata={"description": LINES_NOT_STUDENTS})
     amount_tiyn = fields.Int()
     withheld_tiyn = fields.Int()
     version = fields.Int(attribute="lock_version", metadata={

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.api.errors import ErrorSchema, error_response
+from app.api.schemas import LINES_NOT_STUDENTS
 from app.reports.views import can_reconcile, reconciliation_query
 
 blp = Blueprint("reconciliation_api", __name__, url_prefix="/api/v1",
@@ -25,7 +26,7 @@ class ReconciliationArgs(Schema):
 class ReconciliationRowSchema(Schema):
     region_id = fields.Int(allow_none=True)
     acts = fields.Int()
-    lines = fields.Int()
+    lines = fields.Int(metadata={"description": LINES_NOT_STUDENTS})
     claimed_tiyn = fields.Int()
     accepted_tiyn = fields.Int()
     withheld_total_tiyn = fields.Int()
