@@ -108,6 +108,9 @@ def test_a_child_moved_between_two_schools_in_a_month_counts_at_each_school_and_
     assert [r["funded"] for r in regions if r["instrument"] == "schools"] == [students]
     page = visitor.get(f"/public/?year={YEAR}").get_data(as_text=True)
     assert f'data-figure="funded">{students}<' in page.replace("\u00a0", "").replace(" ", "")
+    region_page = visitor.get(f"/public/regions/{low.region_id}?year={YEAR}").get_data(as_text=True)
+    for shown in (page, region_page):  # the visitor is told why a region's month is less than its schools' sum
+        assert "Students are counted, not the lines of the acts" in shown.split('data-note="counting"')[1][:200]
 
 
 def test_the_school_a_transfer_came_from_is_rebuilt_when_only_the_other_one_changed(september, app):
