@@ -3,7 +3,8 @@
 Data, bulk-inserted straight into the tables: 20 regions, --schools schools spread over them, one state order per
 region, and for each school and each of --months months one accepted-and-paid act whose totals add up to its
 share of --students children; the last month's acts also carry their lines (one per child, ~4 % excluded with a
-rule), so rebuilding the cached figures reads a full month of lines. Then:
+rule), so rebuilding the cached figures reads a full month of lines (the figures count students from the lines —
+distinct IINs — so the earlier months, which have none, count no children; their money is the acts'). Then:
 
 * the background pass (``refresh_public``): a full pass (figures, OCDS releases and compiled records, the country-wide
   downloads in three languages), a pass with no new audit event, and a pass after one audited contract change;
