@@ -30,9 +30,12 @@ paid students of the school (lines whose earnings plus everything settled for th
 design capacity and, under a contract, within the places of the line's level — the limits the verification decides
 ``over_capacity`` and ``over_contracted_places`` by. Here a place is counted per student for the month, where the
 verification counts it on the days it is held: the stricter count, so a top-up may wait where a place was free on
-the line's days, and never pays a month over its places. Free places go first to the lines the act had accepted (they
-held the place when it was decided), then as the verification gives them: to the students at the school longest
-in NEDB, then by IIN. A place freed by a claw-back counts once that claw-back is settled: until then the month could
+the line's days, and never pays a month over its places. A student holds one place and is paid once, however many
+of their lines come back: a copy of a student already paid for the month (the verification tells an act's copies
+apart only where no school-level rule excluded every line, so a month the licence registry did not cover held both)
+gets nothing, as ``duplicate_line``. Free places go first to the lines the act had accepted (they held the place
+when it was decided), then as the verification gives them: to the students at the school longest in NEDB, then by
+IIN. A place freed by a claw-back counts once that claw-back is settled: until then the month could
 be paid for more students than it has places. A line with no free place gets no top-up and nothing is recorded for
 it now; it stays excluded on its act, with its rule, and is looked at again with every settlement. The month's
 contract cap is kept by :func:`app.acts.adjustments.settle` (``month_cap_tiyn``), as for every top-up.
@@ -115,21 +118,34 @@ def settled_for(line_ids: Sequence[int]) -> dict[int, int]:
     return found
 
 
-def paid_places(act_ids: Iterable[int]) -> dict[tuple[int, str], int]:
-    """Per decided act (a school's month) and pool — :data:`CAPACITY` and each level — its students paid for now:
-    lines whose earnings plus everything settled for them are above zero (an excluded line topped up takes a place;
-    an accepted line clawed back in full gives its place up)."""
+def paid_students(act_ids: Iterable[int]) -> dict[int, dict[str, set[str]]]:
+    """Per decided act (a school's month) and level, the students (IINs) paid for now: of lines whose earnings plus
+    everything settled for them are above zero (an excluded line topped up takes a place; an accepted line clawed
+    back in full gives its place up)."""
     ids = sorted(set(act_ids))
     settled = (select(func.coalesce(func.sum(ActAdjustment.amount_tiyn), 0))
                .where(ActAdjustment.original_line_id == ActLine.id, SETTLED).scalar_subquery())
-    found: dict[tuple[int, str], int] = defaultdict(int)
+    found: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for i in range(0, len(ids), _CHUNK):
-        for act_id, level, count in db.session.execute(
-                select(ActLine.act_id, _LEVEL, func.count(ActLine.id))
-                .where(ActLine.act_id.in_(ids[i : i + _CHUNK]), ActLine.amount_tiyn + settled > 0)
-                .group_by(ActLine.act_id, _LEVEL)):
-            found[(act_id, level)] += int(count)
-            found[(act_id, CAPACITY)] += int(count)
+        for act_id, level, student in db.session.execute(
+                select(ActLine.act_id, _LEVEL, ActLine.iin).distinct()
+                .where(ActLine.act_id.in_(ids[i : i + _CHUNK]), ActLine.amount_tiyn + settled > 0)):
+            found[act_id][level].add(student)
+    return found
+
+
+def paid_places(act_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    """Per decided act (a school's month) and pool — :data:`CAPACITY` and each level — the places its students paid
+    for now hold: one per student, however many of their lines are paid."""
+    return _held_places(paid_students(act_ids))
+
+
+def _held_places(paid: dict[int, dict[str, set[str]]]) -> dict[tuple[int, str], int]:
+    found: dict[tuple[int, str], int] = defaultdict(int)
+    for act_id, levels in paid.items():
+        for level, students in levels.items():
+            found[(act_id, level)] = len(students)
+        found[(act_id, CAPACITY)] = len(set().union(*levels.values()))
     return found
 
 
@@ -172,12 +188,17 @@ def keep_within_places(rows: list, found: dict, settled: dict[int, int], context
     by IIN. ``contexts``: the original acts' verification contexts (their terms give the limits)."""
     waiting = [(line, original) for line, original in rows
                if line.amount_tiyn + settled.get(line.id, 0) <= 0 and found[line.id].corrected_tiyn > 0]
+    if not waiting:
+        return
+    paid = paid_students({original.id for _, original in waiting})
+    # A student is paid once a month, in one place: a copy of a student paid for the month (or topped up just now)
+    # is the duplicate_line the verification would have found had the month's school-level rules not excluded
+    # every line first (the copies of an act are told apart only where its school passes them).
+    holders = {act_id: set().union(*levels.values()) for act_id, levels in paid.items()}
     limits = {original.id: month_limits(contexts[original.id].terms.design_capacity,
                                         contexts[original.id].terms.places_by_level) for _, original in waiting}
     limits = {act_id: pools for act_id, pools in limits.items() if pools}
-    if not limits:
-        return
-    places = Places(limits, paid_places(limits))
+    places = Places(limits, _held_places({act_id: paid[act_id] for act_id in limits if act_id in paid}))
 
     def here_since(line, original) -> date:
         ctx = contexts[original.id]
@@ -186,11 +207,15 @@ def keep_within_places(rows: list, found: dict, settled: dict[int, int], context
 
     waiting.sort(key=lambda r: (r[1].id, r[0].outcome != "accepted", here_since(*r), r[0].iin, r[0].line_no))
     for line, original in waiting:
-        full = places.take(original.id, level_for_grade(line.grade))
+        held = holders.setdefault(original.id, set())
+        full = "duplicate_line" if line.iin in held else places.take(original.id, level_for_grade(line.grade))
         if full:
             found[line.id] = replace(found[line.id], rule_code=full,
                                      corrected_tiyn=line.amount_tiyn + settled.get(line.id, 0))
+        else:
+            held.add(line.iin)
 
 
 __all__ = ["CAPACITY", "LIFTABLE_RULES", "REGISTRY_CORRECTED_IN_FAVOUR", "SETTLED", "TITLE", "UNDATED_SCHOOL_RULES",
-           "Places", "excluded_lines_clause", "keep_within_places", "month_limits", "paid_places", "settled_for"]
+           "Places", "excluded_lines_clause", "keep_within_places", "month_limits", "paid_places", "paid_students",
+           "settled_for"]

@@ -242,3 +242,23 @@ def test_a_school_whose_business_record_is_missing_today_gets_no_new_top_up(coun
     record.status = "active"
     db.session.flush()
     assert _settled(november) == {child: (REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT)}
+
+
+def test_a_child_listed_twice_in_a_month_its_licence_then_did_not_cover_is_topped_up_once(country):
+    """October's licence was not on record: every line was excluded as the licence not valid — both copies of a
+    child the school listed twice among them (the copies are told apart only in a month whose school-level rules
+    pass). The licence registry is corrected: the child is paid one place once, the second copy nothing — a place
+    and its payment are per student, not per line."""
+    for capacity in (None, 500):
+        school = country.school(capacity=capacity)
+        child, other = iin(861 + 2 * (capacity or 0)), iin(862 + 2 * (capacity or 0))
+        country.enrol(child, school.bin, grade=3)
+        country.enrol(other, school.bin, grade=3)
+        _paid(country, school, [(child, 3, "licence_expired"), (other, 3, "licence_expired"),
+                                (child, 3, "licence_expired")])
+        november = _next_act(country, school)
+        settle_adjustments([november])
+        db.session.expire_all()
+        settled = sorted((a.iin, a.rule_code, a.amount_tiyn) for a in adjustments.adjustments_of(november))
+        assert settled == sorted([(child, REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT),
+                                  (other, REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT)]), capacity
