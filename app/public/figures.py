@@ -41,8 +41,8 @@ from datetime import date
 from statistics import median
 
 from flask import g
-from sqlalchemy import and_, case, delete, func, insert, literal_column, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import delete, func, insert, literal_column, select
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.acts.models import Act, ActLine
@@ -54,6 +54,7 @@ from app.orders.models import StateOrder
 from app.payments.models import Payment
 from app.people.models import Organisation, Region
 from app.public.models import PublicSchoolMonth
+from app.public.students import sharing_students, students_by_month
 
 SMALL_CELL = 5
 DECIDED = ("accepted", "paid")
@@ -72,8 +73,8 @@ def refresh_public_figures(school_ids: set[int] | None = None) -> int:
         return query if school_ids is None else query.where(column.in_(sorted(school_ids)))
 
     if school_ids is not None:
-        school_ids = set(school_ids) | _sharing_students(school_ids)
-    students = _students(school_ids)
+        school_ids = set(school_ids) | sharing_students(school_ids)
+    students = students_by_month(school_ids)
     acts = db.session.execute(only(
         select(Act.instrument, Act.school_id, Act.region_id, Act.period,
                func.sum(Act.total_lines), func.sum(Act.amount_tiyn - Act.adjustment_tiyn),
@@ -104,48 +105,6 @@ def refresh_public_figures(school_ids: set[int] | None = None) -> int:
         db.session.execute(insert(PublicSchoolMonth), rows)
     forget_suppression()
     return len(rows)
-
-
-def _students(school_ids: set[int] | None) -> dict[tuple[str, int, date], tuple[int, int, int]]:
-    """Per organisation-month of an instrument (those of ``school_ids``; None: all): its distinct students, and of them
-    those it counts for its region's and the country's month — the students no organisation of a lower id counts
-    that month in the region, in the country (see the module's docstring for the rule). One statement: the accepted
-    lines of decided acts — with ``school_ids``, only those of the students these organisations had in a month — as
-    distinct (organisation, student) pairs, each marked by window functions."""
-    pairs = (select(Act.instrument, Act.region_id, Act.school_id, Act.period, ActLine.iin)
-             .select_from(ActLine).join(Act, Act.id == ActLine.act_id)
-             .where(Act.status.in_(DECIDED), ActLine.outcome == "accepted"))
-    if school_ids is not None:
-        theirs = (select(ActLine.iin, ActLine.period).distinct()
-                  .where(ActLine.school_id.in_(sorted(school_ids)), ActLine.outcome == "accepted").subquery())
-        pairs = pairs.join(theirs, and_(theirs.c.iin == ActLine.iin, theirs.c.period == ActLine.period))
-    p = pairs.group_by(Act.instrument, Act.region_id, Act.school_id, Act.period, ActLine.iin).subquery()
-
-    def first_in(*scope):
-        return case((func.min(p.c.school_id).over(partition_by=(p.c.instrument, p.c.period, *scope, p.c.iin))
-                     == p.c.school_id, 1), else_=0)
-
-    marked = select(p.c.instrument, p.c.school_id, p.c.period, first_in(p.c.region_id).label("in_region"),
-                    first_in().label("in_country")).subquery()
-    query = (select(marked.c.instrument, marked.c.school_id, marked.c.period, func.count(),
-                    func.sum(marked.c.in_region), func.sum(marked.c.in_country))
-             .group_by(marked.c.instrument, marked.c.school_id, marked.c.period))
-    if school_ids is not None:
-        query = query.where(marked.c.school_id.in_(sorted(school_ids)))
-    return {(kind, school_id, period): (int(n), int(in_region or 0), int(in_country or 0))
-            for kind, school_id, period, n, in_region, in_country in db.session.execute(query)}
-
-
-def _sharing_students(school_ids: set[int]) -> set[int]:
-    """The organisations that had a student of these organisations' in the same month: whether they or these count
-    the student for the region's and the country's month depends on both, so their rows are rebuilt with them."""
-    other = aliased(ActLine)
-    return set(db.session.scalars(
-        select(other.school_id).distinct().select_from(ActLine)
-        .join(other, and_(other.iin == ActLine.iin, other.period == ActLine.period,
-                          other.school_id != ActLine.school_id))
-        .where(ActLine.school_id.in_(sorted(school_ids)), ActLine.outcome == "accepted",
-               other.outcome == "accepted")))
 
 
 def cell(count: int) -> int | None:

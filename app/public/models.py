@@ -21,7 +21,7 @@ class PublicSchoolMonth(db.Model):
     organisation of a lower id in the month — in the region, in the country: summed over a region's (the country's)
     organisations they give its distinct students, so a child transferred from one school to another within the
     month is one child of the region and the country though each school counts them
-    (:func:`app.public.figures.refresh_public_figures`). ``withheld_by_rule`` counts excluded lines per rule code.
+    (:mod:`app.public.students`). ``withheld_by_rule`` counts excluded lines per rule code.
     Counts may be small: the pages and downloads suppress counts under the threshold, this table keeps the exact
     figures for the aggregates above it."""
 
