@@ -49,6 +49,19 @@ def outcome_counts(act: Act) -> dict[str, int]:
                                    .where(ActLine.act_id == act.id).group_by(ActLine.outcome)).all())
 
 
+def students_paid_for(act_ids: list[int]) -> dict[int, int]:
+    """Per act, the students its accepted lines pay for: distinct IINs, not lines — a dormitory student who moved
+    rooms within the month has a line per room, each paid its own days, and is one student (a month's count of
+    students; its money stays the sum of its lines)."""
+    found: dict[int, int] = {}
+    for i in range(0, len(act_ids), 900):  # bound parameters per IN (…) stay under SQLite's limit
+        found.update((act_id, int(n)) for act_id, n in db.session.execute(
+            select(ActLine.act_id, func.count(func.distinct(ActLine.iin)))
+            .where(ActLine.act_id.in_(act_ids[i : i + 900]), ActLine.outcome == "accepted")
+            .group_by(ActLine.act_id)))
+    return found
+
+
 #: The file's column titles in the reader's language (the reconciliation's files are, too); the rule's code stays
 #: beside its title for whoever filters or joins on it.
 HEADER = [_l("Line"), _l("IIN"), _l("Full name"), _l("Grade"), _l("Days attended"), _l("Outcome"), _l("Rule code"),

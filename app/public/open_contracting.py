@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.acts.models import Act
+from app.acts.report import students_paid_for
 from app.applications.models import Application
 from app.contracts.models import Contract, ContractAct
 from app.extensions import db
@@ -138,18 +139,23 @@ def load(orders: list[StateOrder]) -> _Loaded:
     contract_ids = [c.id for group in contracts.values() for c in group] or [0]
     payments: dict[int, list[Payment]] = defaultdict(list)
     hidden: set[int] = set()
-    for contract_id, payment, kind, school_id, period, lines in db.session.execute(
-            select(ContractAct.contract_id, Payment, Act.instrument, Act.school_id, Act.period, Act.accepted_lines)
+    unbuilt: dict[int, list[int]] = defaultdict(list)  # act → its payments whose month the figures do not have yet
+    for contract_id, payment, kind, school_id, period in db.session.execute(
+            select(ContractAct.contract_id, Payment, Act.instrument, Act.school_id, Act.period)
             .join(Payment, Payment.act_id == ContractAct.act_id).join(Act, Act.id == Payment.act_id)
             .where(ContractAct.contract_id.in_(contract_ids)).order_by(Payment.registered_at, Payment.id)):
         payments[contract_id].append(payment)
         # a payment is one organisation's month: its amount is published only where the portal publishes that
         # month's figures (amount / norm would give a hidden count away; the year's payments add up to its total)
         withheld = figures.cell_hidden(kind, school_id, period)
-        if withheld is None:  # the figures have not been built yet: at least the small count stays hidden
-            withheld = 0 < (lines or 0) < figures.SMALL_CELL
-        if withheld:
+        if withheld is None:
+            unbuilt[payment.act_id].append(payment.id)
+        elif withheld:
             hidden.add(payment.id)
+    if unbuilt:  # the figures have not been built yet: at least a small count of students (as they count) stays hidden
+        students = students_paid_for(sorted(unbuilt))
+        hidden |= {payment_id for act_id, ids in unbuilt.items()
+                   if 0 < students.get(act_id, 0) < figures.SMALL_CELL for payment_id in ids}
     payer = db.session.scalars(select(Organisation).where(Organisation.kind == "operator")
                                .order_by(Organisation.id)).first()  # the operator pays every act
     return _Loaded(departments, applications, contracts, payments, payer, hidden)

@@ -7,10 +7,9 @@ last month of each year has opened its act, that year's report waits in the orga
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import clock
-from app.acts.models import ActLine
 from app.audit.operations import record_event
 from app.contracts.models import Contract
 from app.contracts.operations import _chain, contract_acts, contract_years, unsettled_under
@@ -44,11 +43,11 @@ def monthly_totals(contract: Contract, academic_year: str | None = None) -> list
     the students paid for (distinct IINs: children taught, students placed) and the lines accepted (a student who
     moved rooms has two), the act's amount and payment, and what excluded lines
     withheld, by rule — the same for every instrument (its rules, its price of a line, its contracted places)."""
-    from app.acts.report import by_rule
+    from app.acts.report import by_rule, students_paid_for
 
     instrument = instrument_of(contract)
     acts = {a.period: a for a in contract_acts(contract)}
-    students = students_of([a.id for a in acts.values()])
+    students = students_paid_for([a.id for a in acts.values()])
     rows = []
     for period in contract_years(contract)[_year(contract, academic_year)]:
         act = acts.get(period)
@@ -65,17 +64,6 @@ def monthly_totals(contract: Contract, academic_year: str | None = None) -> list
             "by_rule": {r.code: r.lines for r in excluded},
         })
     return rows
-
-
-def students_of(act_ids: list[int]) -> dict[int, int]:
-    """Per act, the students its accepted lines pay for: distinct IINs, not lines — a dormitory student who moved
-    rooms within the month has a line per room, each paid its own days, and is one student placed (a month's count
-    of students; its money stays the sum of its lines)."""
-    if not act_ids:
-        return {}
-    return {act_id: int(n) for act_id, n in db.session.execute(
-        select(ActLine.act_id, func.count(func.distinct(ActLine.iin)))
-        .where(ActLine.act_id.in_(act_ids), ActLine.outcome == "accepted").group_by(ActLine.act_id))}
 
 
 def start_year_end(contract: Contract, actor=None, academic_year: str | None = None):

@@ -147,3 +147,26 @@ def test_a_forged_host_is_refused_when_the_deployment_names_its_hosts(world, app
     good = client.get("/public/ocds/releases.json?per_page=1", headers={"Host": "tapsyrys.example.kz"})
     assert good.status_code == 200
     assert good.get_json()["uri"].startswith("http://tapsyrys.example.kz/public/ocds/releases.json")
+
+
+def test_before_the_figures_are_built_a_payment_for_fewer_than_five_students_is_not_published(paid_contract_act):
+    """Until the first pass builds the figures, a payment's amount is withheld when its month paid for fewer than 5
+    students — students, not lines: four children, one of them on two lines (moved to another room, or class, within
+    the month), are four. Its amount divided by the norm would give the small count away."""
+    from app.acts.models import Act
+    from app.public import open_contracting
+    from app.public.models import PublicSchoolMonth
+
+    payment, contract = paid_contract_act
+    act = db.session.get(Act, payment.act_id)
+    lines = sorted(act.lines, key=lambda ln: ln.line_no)
+    for line in lines[5:]:
+        db.session.delete(line)
+    lines[4].iin, lines[4].full_name = lines[0].iin, lines[0].full_name
+    for line in lines[:5]:
+        line.outcome, line.rule_code = "accepted", None
+    act.accepted_lines = act.total_lines = 5
+    db.session.flush()
+    assert db.session.scalar(select(PublicSchoolMonth.id).where(PublicSchoolMonth.school_id == act.school_id,
+                                                                PublicSchoolMonth.period == act.period)) is None
+    assert payment.id in open_contracting.load([contract.order]).hidden_payments
