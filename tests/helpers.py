@@ -1,4 +1,4 @@
-"""Small helpers shared by tests: find tasks, build act form fields."""
+"""Small helpers shared by tests: find tasks, build act form fields, give a student a second line of a month."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import select
 
-from app.acts.models import Act
+from app.acts.models import Act, ActLine
 from app.engine.models import HumanTask
 from app.extensions import db
+from app.payments.models import Payment
 from app.people.models import Organisation, User
 
 
@@ -81,6 +82,23 @@ def add_paid_history() -> int:
     refresh_public_figures()
     db.session.commit()
     return paid
+
+
+def also_on(act: Act, line: ActLine, days: int) -> ActLine:
+    """The student of ``line`` also on ``act`` for ``days`` of the month, accepted and paid (the act's amount and its
+    payment follow): a transfer within the month, or a dormitory's move to another room."""
+    amount = line.amount_tiyn * days // max(line.paid_days or days, 1)
+    copy = ActLine(period=act.period, school_id=act.school_id,
+                   line_no=max(ln.line_no for ln in act.lines) + 1, iin=line.iin, full_name=line.full_name,
+                   grade=line.grade, days_attended=days, outcome="accepted", amount_tiyn=amount, paid_days=days)
+    act.lines.append(copy)
+    act.total_lines += 1
+    act.accepted_lines += 1
+    act.amount_tiyn += amount
+    for payment in db.session.scalars(select(Payment).where(Payment.act_id == act.id)):
+        payment.amount_tiyn += amount
+    db.session.flush()
+    return copy
 
 
 @contextmanager

@@ -120,8 +120,7 @@ def test_a_student_on_two_lines_of_a_month_is_one_student_for_the_capacity_and_t
     import math
 
     from app.analytics.flags import JUMP_MIN, JUMP_SHARE
-    from tests.helpers import add_paid_history
-    from tests.public.test_distinct_students import also_on
+    from tests.helpers import add_paid_history, also_on
 
     add_paid_history()
     bilim = school("Bilim Innovation School")

@@ -160,7 +160,7 @@ def test_a_student_who_moved_rooms_within_the_month_is_one_place_occupied_and_ea
     (verification treats it as a move, not a copy): the portal counts one place occupied, and the money of both."""
     from app.acts.models import ActLine
     from app.public import figures
-    from tests.public.test_distinct_students import also_on
+    from tests.helpers import also_on
 
     act = db.session.scalars(select(Act).where(Act.instrument == "dormitory", Act.status == "paid")).one()
     mover = next(line for line in act.lines if line.outcome == "accepted")

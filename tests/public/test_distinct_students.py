@@ -14,12 +14,11 @@ from sqlalchemy import func, select
 
 from app.acts.models import Act, ActLine
 from app.extensions import db
-from app.payments.models import Payment
 from app.public import figures
 from app.public.figures import refresh_public_figures
 from app.public.models import PublicSchoolMonth
 from tests.conftest import Browser
-from tests.helpers import add_paid_history, school
+from tests.helpers import add_paid_history, also_on, school
 
 YEAR = "2026/2027"
 SEPTEMBER = date(2026, 9, 1)
@@ -34,23 +33,6 @@ def september(world):
 
 def _act(name: str) -> Act:
     return db.session.scalars(select(Act).where(Act.school_id == school(name).id, Act.period == SEPTEMBER)).one()
-
-
-def also_on(act: Act, line: ActLine, days: int) -> ActLine:
-    """The student of ``line`` also on ``act`` for ``days`` of the month, accepted and paid (the act's amount and its
-    payment follow): a transfer within the month, or a dormitory's move to another room."""
-    amount = line.amount_tiyn * days // max(line.paid_days or days, 1)
-    copy = ActLine(period=act.period, school_id=act.school_id,
-                   line_no=max(ln.line_no for ln in act.lines) + 1, iin=line.iin, full_name=line.full_name,
-                   grade=line.grade, days_attended=days, outcome="accepted", amount_tiyn=amount, paid_days=days)
-    act.lines.append(copy)
-    act.total_lines += 1
-    act.accepted_lines += 1
-    act.amount_tiyn += amount
-    for payment in db.session.scalars(select(Payment).where(Payment.act_id == act.id)):
-        payment.amount_tiyn += amount
-    db.session.flush()
-    return copy
 
 
 def _paid_for(*acts: Act) -> int:
