@@ -2,14 +2,14 @@
 within a month (a line per room) and a child transferred between two schools within a month (a line in each act)
 were counted twice in the region's and the country's totals
 
-Revision ID: 0023_public_students
-Revises: 0022_notification_task
+Revision ID: 0024_public_students
+Revises: 0023_public_rebuild
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023_public_students"
-down_revision = "0022_notification_task"
+revision = "0024_public_students"
+down_revision = "0023_public_rebuild"
 branch_labels = None
 depends_on = None
 
