@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 from jsonschema.exceptions import _WrappedReferencingError
 from referencing import Registry
 
+from app.engine.data_keys import form_field_name_problems
 from app.engine.data_names import reserved_names
 
 FORMAT_CHECKER = FormatChecker()
@@ -590,6 +591,7 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
     (``"schema"`` or ``"ui"``: the file it is in, the message)."""
     problems: list[tuple[str, str]] = [("schema", message) for message in reference_problems(schema)]
     problems += [("schema", message) for message in pattern_problems(schema)]
+    problems += [("schema", message) for _path, message in form_field_name_problems(schema)]
 
     def walk(node: dict, node_ui: Any, path: str, in_table: bool = False) -> None:
         if not isinstance(node_ui, dict):

@@ -24,6 +24,7 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
+from app.engine.data_keys import form_field_name_problems, json_key_line, model_data_key_problems
 from app.engine.errors import ModelInvalid, ModelProblem
 from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, shape_gaps, with_task_data_options
 from app.engine.handlers import get_handler, roles_named
@@ -280,7 +281,10 @@ def _form_shape(files: dict[str, str], schema_file: str, ui_file: str | None) ->
         return []
     if not isinstance(schema, dict):
         return []
-    return [ModelProblem(ui_file if part == "ui" and ui_file else schema_file, message)
+    # a field's name that cannot be a key of the data is said at the line that names it
+    lines = {message: json_key_line(files[schema_file], path) for path, message in form_field_name_problems(schema)}
+    return [ModelProblem(ui_file if part == "ui" and ui_file else schema_file, message,
+                         line=lines.get(message) if part == "schema" else None)
             for part, message in form_shape_problems(schema, ui)]
 
 
@@ -397,6 +401,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees)
     problems += interrupting_event_subprocess_problems(trees) + message_start_problems(trees)
     problems += _certain_unset_names(files, trees, problems) + uncaught_throw_findings(trees)[0]
+    problems += model_data_key_problems(trees)
     flagged = {p.element_id for p in problems if p.element_id} | broken_flow_ends(trees)
     try:
         parsed = _parse_trees(trees, process_id, primary)
