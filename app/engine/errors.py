@@ -53,12 +53,13 @@ class ModelProblem:
     element_id: str | None = None
     line: int | None = None
     name: str | None = None  # the element's name as drawn, when it has one
+    detail: str | None = None  # the technical words of the message, for the expert (a data path: lines.*.grade)
 
     def __str__(self) -> str:
         where = self.filename + (f":{self.line}" if self.line else "")
         label = f"{self.element_id} «{self.name}»" if self.element_id and self.name else self.element_id
         elem = f" [{label}]" if label else ""
-        return f"{where}{elem}: {self.message}"
+        return f"{where}{elem}: {self.message}" + (f" ({self.detail})" if self.detail else "")
 
 
 @dataclass

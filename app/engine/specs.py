@@ -26,6 +26,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine.data_keys import form_field_name_problems, json_key_line, model_data_key_problems
 from app.engine.errors import ModelInvalid, ModelProblem
+from app.engine.form_words import field_words, kind_words
 from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, shape_gaps, with_task_data_options
 from app.engine.handlers import get_handler, roles_named
 from app.engine.lanes import lane_names_read, role_for_lane
@@ -260,15 +261,19 @@ def _form_problems(files: dict[str, str], filename: str | None, where: str, elem
     return []
 
 
-def _shape_gaps(text: str, shape: dict, handler: str, filename: str, where: tuple) -> list[ModelProblem]:
-    """The fields the step's handler needs that its form (which parses) does not ask, or asks as another kind."""
+def _shape_gaps(files: dict[str, str], schema_file: str, ui_file: str | None, shape: dict, handler: str,
+                filename: str, where: tuple) -> list[ModelProblem]:
+    """The fields the step's handler needs that its form (which parses) does not ask, or asks as another kind: named
+    as the form labels them; the data's path is the problem's detail."""
     try:
-        schema = json.loads(text)
+        schema = json.loads(files[schema_file])
+        ui = json.loads(files[ui_file]) if ui_file and ui_file in files else {}
     except (RecursionError, ValueError):
         return []
-    return [ModelProblem(filename, _("The step %(handler)s needs the field %(field)s (%(kind)s) in its form: add "
-                                     "it with that type, or the step can never be completed.",
-                                     handler=repr(handler), field=path, kind=kind or "-"), *where)
+    return [ModelProblem(filename, _("The step %(handler)s needs %(field)s in its form, as %(kind)s: add it, or the "
+                                     "step can never be completed.", handler=repr(handler),
+                                     field=field_words(path, schema, ui, shape), kind=kind_words(kind)),
+                         *where, detail=f"{path} ({kind or '-'})")
             for path, kind in shape_gaps(shape, schema)]
 
 
@@ -463,7 +468,8 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                     problems.append(ModelProblem(
                         filename, _("Unknown task handler %(name)s", name=repr(props.get("taskHandler"))), *where))
                 elif schema_file in files and not form_problems and (shape := handler.model_shape(parsed.process_id)):
-                    problems += _shape_gaps(files[schema_file], shape, props.get("taskHandler"), filename, where)
+                    problems += _shape_gaps(files, schema_file, ui_file, shape, props.get("taskHandler"), filename,
+                                            where)
                 if handler is not None and handler.roles and (role_for_lane(ts.lane) or lane_role) not in handler.roles:
                     problems.append(ModelProblem(filename, _(
                         "The step %(handler)s can be performed only by: %(roles)s. Draw it in the lane of one of "

@@ -64,7 +64,7 @@ def _version(version_id: int) -> ProcessModelVersion:
 
 def _problem_dicts(problems) -> list[dict]:
     return [{"filename": p.filename, "message": p.message, "element_id": p.element_id, "line": p.line,
-             "name": p.name} for p in problems]
+             "name": p.name, "detail": p.detail} for p in problems]
 
 
 @bp.route("/")

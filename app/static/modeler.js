@@ -393,6 +393,8 @@
       if (p.name) { li.appendChild(el("span", { "class": "fw-semibold", text: "«" + p.name + "» " })); }
       li.appendChild(el("span", { text: p.message }));
       li.appendChild(el("span", { "class": "text-muted", text: " (" + where + ")" }));
+      // the technical words (a data path such as lines.*.grade), smaller, for the expert
+      if (p.detail) { li.appendChild(el("small", { "class": "d-block text-muted font-monospace problem-detail", text: p.detail })); }
       list.appendChild(li);
     });
     showNotices(lastNotices);

@@ -126,7 +126,7 @@ def test_a_loosened_application_form_does_not_take_any_text_as_the_iban(frozen, 
 def _gap_problems(version, files) -> list:
     found = validate_files(files, process_id=version.process_id, primary=version.primary_file,
                            lane_role=version.lane_role)[1]
-    return [p for p in found if "in its form: add it" in p.message]
+    return [p for p in found if p.detail and "in its form, as" in p.message]
 
 
 def test_publishing_refuses_a_form_that_cannot_give_the_handler_its_data(world, app):
@@ -142,7 +142,7 @@ def test_publishing_refuses_a_form_that_cannot_give_the_handler_its_data(world, 
     line["iin"] = {"type": "string"}
     with app.test_request_context():
         problems = _gap_problems(version, {**version.files, "submit-act.schema.json": json.dumps(form)})
-    assert sorted((p.element_id, p.message.split(" needs the field ")[1].split(" in its")[0]) for p in problems) == [
+    assert sorted((p.element_id, p.detail) for p in problems) == [
         ("submit_act", "lines.*.days_attended (integer)"), ("submit_act", "lines.*.grade (integer)")]
     assert all(p.line for p in problems)
 
@@ -155,5 +155,7 @@ def test_the_shipped_models_forms_give_their_handlers_what_they_need(world):
 
 
 def test_the_model_checks_words_are_in_kazakh_and_russian(app):
-    assert_translated(app, "The step %(handler)s needs the field %(field)s (%(kind)s) in its form: add it with that "
-                           "type, or the step can never be completed.")
+    assert_translated(app, "The step %(handler)s needs %(field)s in its form, as %(kind)s: add it, or the step can "
+                           "never be completed.")
+    assert_translated(app, "the field «%(field)s» of each row of «%(table)s»")
+    assert_translated(app, "a whole number")
