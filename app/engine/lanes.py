@@ -19,6 +19,8 @@ _LABELS: dict[str, object] = {}
 
 
 def _key(name: str) -> str:
+    """A lane's name as it is matched: its words spaced by one space, without regard to case (the modeler's script
+    matches them the same way: app/static/modeler.js, laneKey)."""
     return " ".join(name.split()).casefold()
 
 
@@ -45,3 +47,11 @@ def known_lanes() -> dict[str, str]:
 def lane_names_read() -> str:
     """The names of the roles' lanes as the reader calls them (each accepted as a lane's name), for a message."""
     return ", ".join(str(_LABELS.get(name, name)) for name in _LANES)
+
+
+def lane_aliases() -> dict[str, str]:
+    """Every name a role's lane may have, as matched (see :func:`_key`), with the lane's English name: "мектеп
+    бухгалтері" and "бухгалтер школы" → "School accountant". The editor finds by it the lane a task is in, whichever
+    language the lane was named in."""
+    english = {role: name for name, role in _LANES.items()}
+    return {key: english[role] for key, role in _MATCHED.items() if role in english}

@@ -18,7 +18,7 @@ from app.engine import migration
 from app.engine.errors import ConflictError, ModelInvalid, StepFailed
 from app.engine.form_view import build_fields
 from app.engine.handlers import known_handlers
-from app.engine.lanes import known_lanes
+from app.engine.lanes import known_lanes, lane_aliases, role_for_lane
 from app.engine.models import ProcessModel, ProcessModelVersion
 from app.engine.names import NAME_LANGUAGES
 from app.engine.operators import all_operators
@@ -87,6 +87,14 @@ def _lane_labels() -> dict[str, str]:
             for lane, role in known_lanes().items()}
 
 
+def _lane_names_drawn(labels: dict[str, str]) -> dict[str, str]:
+    """The name a lane the editor adds for a role is given: the role as the reader calls it, where the engine takes
+    that name for the role's lane (the side panel drew "Department head" into a Kazakh owner's diagram), else the
+    lane's English name."""
+    lanes = known_lanes()
+    return {lane: label if role_for_lane(label) == lanes[lane] else lane for lane, label in labels.items()}
+
+
 def lane_role_options() -> list[tuple[str, str]]:
     """Choices for the role that performs user tasks without a role's lane (issue 16 §1)."""
     from app.people.roles import ROLE_LABELS, Role
@@ -131,13 +139,15 @@ def edit(version_id: int):
     version = _version(version_id)
     editable = version.status == "draft" and can_edit_models(current_user)
     problems = version_problems(version)
+    lane_labels = _lane_labels()
     operators = {op.id: {"params": {k: t.__name__ for k, t in op.params.items()},
                          "description": str(op.description)}  # a lazy string, read in the page's language
                  for op in all_operators().values()}
     config = {
         "files": version.files, "editable": editable, "problems": _problem_dicts(problems),
         "notices": _problem_dicts(model_notices(version.files)),
-        "lanes": sorted(known_lanes()), "laneLabels": _lane_labels(), "operators": operators,
+        "lanes": sorted(known_lanes()), "laneLabels": lane_labels, "laneDrawn": _lane_names_drawn(lane_labels),
+        "laneAliases": lane_aliases(), "operators": operators,
         "handlers": known_handlers(),
         "saveUrl": url_for("modeler.save", version_id=version.id), "contentHash": version.content_hash,
         "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),

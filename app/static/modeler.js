@@ -132,12 +132,18 @@
   }
 
   // ---- lanes: a task's lane is the lane it sits in; choosing one moves the task into it ---------
+  // A role's lane may be named in English, Kazakh or Russian, in any case and spacing (app/engine/lanes.py, _key):
+  // the panel knows it by the role's English lane name whatever its language ("Мектеп бухгалтері" was shown as no
+  // lane, and choosing the role added a second lane "School accountant").
+  function laneKey(name) { return (name || "").split(/\s+/).filter(Boolean).join(" ").toLowerCase(); }
+  function roleLane(name) { return (cfg.laneAliases || {})[laneKey(name)] || name || ""; }
+
   function laneOf(element) {
     var bo = element.businessObject;
     var lane = registry.filter(function (e) {
       return e.type === "bpmn:Lane" && (e.businessObject.flowNodeRef || []).indexOf(bo) >= 0;
     })[0];
-    return lane ? lane.businessObject.name : "";
+    return lane ? roleLane(lane.businessObject.name) : "";
   }
 
   // A role the diagram has no lane for gets one: a new lane at the bottom of the task's pool, named after the role
@@ -159,9 +165,10 @@
     return lane;
   }
 
+  // ``name``: the role's English lane name; a lane added for it is named as the reader calls the role.
   function moveToLane(element, name) {
-    var lane = registry.filter(function (e) { return e.type === "bpmn:Lane" && e.businessObject.name === name; })[0];
-    if (!lane) { lane = addLaneNamed(element, name); }
+    var lane = registry.filter(function (e) { return e.type === "bpmn:Lane" && roleLane(e.businessObject.name) === name; })[0];
+    if (!lane) { lane = addLaneNamed(element, (cfg.laneDrawn || {})[name] || name); }
     if (!lane) { window.alert(t.noLane); return false; }
     var target = lane;
     while (target.parent && target.type !== "bpmn:Participant") { target = target.parent; }
@@ -235,7 +242,8 @@
     panel.appendChild(field(t.name, input(bo.name, function (v) { modeling.updateLabel(element, v); })));
     namePanel(element, bo);
     if (type === "bpmn:UserTask") {
-      var lanes = [["", t.none]].concat(cfg.lanes.map(function (l) { return [l, (cfg.laneLabels || {})[l] || l]; }));
+      var lanes = [["", t.none]].concat(cfg.lanes.map(function (l) { return [l, (cfg.laneLabels || {})[l] || l]; })
+        .sort(function (a, b) { return a[1].localeCompare(b[1], document.documentElement.lang || undefined); }));
       panel.appendChild(field(t.lane, select(lanes, laneOf(element), function (v) { if (v) { moveToLane(element, v); } showPanel(element); })));
       var forms = [["", t.none]].concat(schemaFiles().map(function (n) { return [n, n]; }));
       panel.appendChild(field(t.form, select(forms, getProp(bo, "formJsonSchemaFilename"), function (v) {
