@@ -24,26 +24,6 @@ window.tapsyrysMainDiagram = function (xml) {
     var meta = document.querySelector('meta[name="csrf-token"]');
     if (meta) { evt.detail.headers["X-CSRFToken"] = meta.content; }
   });
-  // Irreversible actions ask first: a form (or its submit button) with data-confirm="question". A form's question
-  // with data-confirm-field/-value is asked only when that field has that value (accepting an act asks, returning
-  // it — which the school corrects and submits again — does not).
-  var chosen = function (form) {
-    var name = form.dataset.confirmField;
-    if (!name) { return true; }
-    var field = form.elements.namedItem(name);
-    return Boolean(field) && field.value === form.dataset.confirmValue;
-  };
-  document.addEventListener("submit", function (evt) {
-    var form = evt.target;
-    var button = evt.submitter;
-    var question = (button && button.dataset.confirm) || (chosen(form) && form.dataset.confirm);
-    // A student listed twice stops the form first (below, with the line to correct): no question before that.
-    if (question && form.querySelector('input[data-duplicate="1"]')) { return; }
-    // Nor before a field the page itself knows the server refuses (days past the month's end, a required field
-    // left empty): the form goes to the server, which names each field in the user's language and decides nothing.
-    if (question && typeof form.checkValidity === "function" && !form.checkValidity()) { return; }
-    if (question && !window.confirm(question)) { evt.preventDefault(); evt.stopImmediatePropagation(); }
-  }, true);
   // A form sent back with errors: the first field to correct gets the focus, scrolled into view (row 37 of 40
   // was found only by scrolling).
   var firstInvalid = document.querySelector("main form .is-invalid");
@@ -155,29 +135,16 @@ window.tapsyrysMainDiagram = function (xml) {
   // unsaved (a school accountant lost her edited days when she commented). Passwords and files are never kept.
   (function () {
     var form = document.getElementById("task-form");
-    if (!form || !window.sessionStorage) { return; }
-    var key = "tapsyrys:unsaved:" + window.location.pathname;
-    var changed = false;
-    var fields = function () {
-      return Array.prototype.filter.call(form.elements, function (el) {
-        return el.name && !/^(hidden|password|file|submit|button)$/.test(el.type) && el.name.charAt(0) !== "_";
-      });
-    };
-    var collect = function () {
-      var values = {};
-      fields().forEach(function (el) {
-        if (el.type === "radio") { if (el.checked) { values[el.name] = el.value; } }
-        else if (el.type === "checkbox") { values[el.name] = el.checked; }
-        else { values[el.name] = el.value; }
-      });
-      return values;
-    };
+    var entries = window.tapsyrysEntries;  // early.js: keeps what a submit must keep, from the page's first moment
+    if (!form || !window.sessionStorage || !entries) { return; }
+    var key = entries.key();
+    var changed = function () { form.dataset.changed = "true"; };
     // Typing is activity the server does not see: say so at most every five minutes (or half the idle limit, if
     // shorter), so the login does not end while an act of forty lines is being checked.
     var lastAlive = Date.now();
     var aliveEvery = Math.max(15000, Math.min(300000, Number(form.dataset.aliveEvery) || 300000));
     var alive = function () {
-      changed = true;
+      changed();
       var meta = document.querySelector('meta[name="csrf-token"]');
       if (!form.dataset.aliveUrl || !meta || !window.fetch || Date.now() - lastAlive < aliveEvery) { return; }
       lastAlive = Date.now();
@@ -187,32 +154,6 @@ window.tapsyrysMainDiagram = function (xml) {
     };
     form.addEventListener("input", alive);
     form.addEventListener("change", alive);
-    // What is sent is kept in this tab until the page comes back: if the login had ended meanwhile (the form went
-    // to the login page, and nothing was saved), the same task page offers the entries back after logging in.
-    form.addEventListener("submit", function () {
-      try { window.sessionStorage.setItem(key, JSON.stringify({ sent: Date.now(), values: collect() })); }
-      catch (err) { /* storage full: as before */ }
-    });
-    // (and a line's review decision, posted from the act's report above the form: the official's chosen
-    // "Accept the act" was cleared by it)
-    // Typed before this script ran (a fast hand on a slow line), an entry raised no event: it is found by comparing
-    // each field with what the page came with.
-    var differs = function () {
-      return fields().some(function (el) {
-        if (el.type === "radio" || el.type === "checkbox") { return el.checked !== el.defaultChecked; }
-        if (el.tagName === "SELECT") {
-          return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
-        }
-        return el.value !== el.defaultValue;
-      });
-    };
-    document.querySelectorAll("#comment-form, #attach-form, form[data-keeps-task-form]").forEach(function (other) {
-      other.addEventListener("submit", function () {
-        if (!changed && !differs()) { return; }
-        try { window.sessionStorage.setItem(key, JSON.stringify({ values: collect() })); }
-        catch (err) { /* storage full: as before */ }
-      });
-    });
     var saved = window.sessionStorage.getItem(key);
     if (!saved) { return; }
     window.sessionStorage.removeItem(key);
@@ -227,7 +168,7 @@ window.tapsyrysMainDiagram = function (xml) {
       if (form.dataset.posted || Date.now() - kept.sent > 43200000) { return; }
       message = form.dataset.resentMessage;
     }
-    fields().forEach(function (el) {
+    entries.fields(form).forEach(function (el) {
       if (!Object.prototype.hasOwnProperty.call(values, el.name)) { return; }
       if (el.type === "radio") { el.checked = el.value === values[el.name]; }
       else if (el.type === "checkbox") { el.checked = values[el.name] === true; }
@@ -239,22 +180,8 @@ window.tapsyrysMainDiagram = function (xml) {
     note.setAttribute("role", "status");
     note.textContent = message;
     form.parentNode.insertBefore(note, form);
-    changed = true;
+    changed();
   })();
-  // "Fill the lines from a file": the task form's entries go along (as JSON), so the page that comes back keeps the
-  // note — and everything, if the file has no usable line. Removed (disabled) rows are not sent, as on Submit.
-  document.querySelectorAll("form[data-carry-form]").forEach(function (upload) {
-    upload.addEventListener("submit", function () {
-      var source = document.getElementById(upload.dataset.carryForm);
-      var target = upload.querySelector('input[name="current"]');
-      if (!source || !target || !window.FormData) { return; }
-      var values = {};
-      new FormData(source).forEach(function (value, name) {
-        if (typeof value === "string" && name !== "csrf_token" && name.charAt(0) !== "_") { values[name] = value; }
-      });
-      target.value = JSON.stringify(values);
-    });
-  });
   // A form marked data-warn-unsaved (the modeler's form editor) asks before the page is left with changes not yet
   // saved: typing sets the flag, sending the form clears it; a page drawn again with errors (the entries are not
   // saved) starts with it set (data-unsaved). The browser shows its own "leave site?" prompt.

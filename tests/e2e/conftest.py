@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -16,10 +17,26 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--no-first-run", "--disable-sync", "--disable-quic"]
 
 
+def _slow_scripts(app):
+    """``E2E_SCRIPT_DELAY=0.5``: the page's own scripts arrive that many seconds late, as on a slow line. The page is
+    usable before they run, so a test (or a person) can act before the listeners are there: run the suite this way
+    to find the races CI would meet one day in a hundred."""
+    delay = float(os.environ.get("E2E_SCRIPT_DELAY") or 0)
+    if not delay:
+        return app
+
+    def serve(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/static/") and environ["PATH_INFO"].endswith(".js"):
+            time.sleep(delay)
+        return app(environ, start_response)
+
+    return serve
+
+
 @pytest.fixture()
 def live_server(world, app):
     """Serve the seeded demo world on a free loopback port for the duration of one test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _slow_scripts(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -31,7 +31,8 @@ def test_kazakh_inbox_at_1400_px_keeps_open_and_log_out_in_reach(new_page, app):
     db.session.commit()
     page = new_page("official_almaty", locale="kk-KZ")
     page.set_viewport_size({"width": 1400, "height": 900})
-    page.locator("button[value=kk]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=kk]").first.click()
     page.goto("/inbox")
     open_button = page.locator("#inbox-table tbody tr").first.get_by_role("link", name="Ашу")
     expect(open_button).to_be_visible()

@@ -41,3 +41,19 @@ def test_the_accountant_fills_the_lines_from_a_file_checks_them_and_submits(new_
     db.session.expire_all()
     act = db.session.get(Act, act_id)
     assert act.total_lines == 3 and act.note == "Из табеля"
+
+
+def test_the_note_typed_before_the_page_scripts_arrived_goes_along_with_the_file(new_page):
+    """On a slow line the page is usable before app.js (loaded last) runs: the file went without the typed note, and
+    the page that came back had lost it. The task form's entries are carried from the page's head (early.js)."""
+    act = act_of_school("Bilim Innovation School")
+    line = prefill_lines(act)[0]
+    accountant = new_page("accountant")
+    accountant.route("**/static/app.js*", lambda route: route.abort())  # app.js never arrives on this page
+    accountant.get_by_role("link", name="Submit monthly act").click()
+    accountant.fill("#f-note", "Из табеля")
+    accountant.set_input_files("#lines-file", files=[{"name": "act.csv", "mimeType": "text/csv", "buffer": (
+        f"ИИН;ФИО;Класс;Дней посещения\n{line['iin']};{line['full_name']};{line['grade']};17").encode()}])
+    accountant.click("#lines-file-btn")
+    expect(accountant.locator("#f-lines-0-days_attended")).to_have_value("17")
+    expect(accountant.locator("#f-note")).to_have_value("Из табеля")

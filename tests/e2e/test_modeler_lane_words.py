@@ -26,7 +26,8 @@ def test_the_lane_list_knows_a_kazakh_lane_and_adds_lanes_in_kazakh(new_page):
         ("check", "Operator", user_task("check", "Тексеру"))]))
     db.session.commit()
     page = new_page("owner", locale="kk-KZ")
-    page.locator("button[value=kk]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=kk]").first.click()
     page.goto(f"/modeler/models/{version.process_model_id}")
     page.locator("button.new-draft").first.click()
     expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.e2e
 def test_the_side_panel_names_kinds_and_timer_fields_in_russian(new_page):
     model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == "monthly_act")).one()
     page = new_page("owner", locale="ru-RU")
-    page.locator("button[value=ru]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=ru]").first.click()
     page.goto(f"/modeler/models/{model.id}")
     page.locator("button.new-draft").first.click()
     expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")

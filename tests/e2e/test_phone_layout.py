@@ -15,7 +15,8 @@ def _scrolls_sideways(page) -> bool:
 
 def test_the_menu_folds_and_no_list_scrolls_the_page_on_a_phone(new_page, app):
     page = new_page("official", locale="kk-KZ")
-    page.locator("button[value=kk]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=kk]").first.click()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/inbox")
     inbox_link = page.locator("#main-nav a.nav-link", has_text="Кіріс")
@@ -38,7 +39,8 @@ def test_the_inbox_shows_its_tasks_before_its_filters_on_a_phone_and_whole_butto
     """Users probe: on a phone seven filter fields (and a hint about a "/" key) came before the first task; at 1366 px
     in Russian the rows' "Open" and "Claim" buttons were cut off at the table's edge."""
     page = new_page("accountant", locale="ru-RU")
-    page.locator("button[value=ru]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=ru]").first.click()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/inbox")
     assert page.locator("#inbox-table").bounding_box()["y"] < page.locator("#filter-form").bounding_box()["y"]
@@ -59,7 +61,8 @@ def test_an_accountant_sees_each_acts_status_and_amount_on_a_phone_without_scrol
     """Users probe: a school accountant on a phone opened "Актілер" to see whether her act was accepted and for how
     much — the status and amount columns were past the right edge of a table she had to swipe sideways."""
     page = new_page("accountant", locale="kk-KZ")
-    page.locator("button[value=kk]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=kk]").first.click()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/acts")
     rows = page.locator("#acts-table tbody tr")
@@ -80,7 +83,8 @@ def test_an_official_sees_which_school_how_much_and_by_when_in_the_inbox_on_a_ph
     """Users probe: on a phone the inbox's sticky column of buttons covered the subject ("ACT-12024… Lyceu") and
     the amount and due date were past the right edge — an official could not tell one act from another."""
     page = new_page("official_almaty", locale="ru-RU")
-    page.locator("button[value=ru]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=ru]").first.click()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/inbox")
     row = page.locator("#inbox-table tbody tr").first
@@ -116,7 +120,8 @@ def test_an_accountant_reads_when_her_act_was_decided_on_a_phone_in_kazakh(new_p
         act.decided_at = clock.now()
         db.session.commit()
     page = new_page("accountant", locale="kk-KZ")
-    page.locator("button[value=kk]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=kk]").first.click()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/acts")
     decided = page.locator("#acts-table td.act-decided").first
@@ -128,7 +133,8 @@ def test_the_reconciliation_shows_each_regions_outstanding_amount_without_scroll
     """Users probe (left from earlier sessions): on a phone the reconciliation's eleven columns scrolled sideways in
     their box — a region's outstanding amount was several swipes from its name."""
     page = new_page("operator", locale="kk-KZ")
-    page.locator("button[value=kk]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=kk]").first.click()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/reports/reconciliation")
     table = page.locator("#reconciliation-table")
@@ -148,7 +154,8 @@ def test_a_returned_acts_accountant_reads_why_each_line_was_excluded_on_a_phone(
     """Users probe: a Kazakh accountant opening her returned act on a phone saw the excluded lines' number, IIN, name
     and grade — the rule and its reason were the fifth and sixth columns, past the right edge of the screen."""
     page = new_page("accountant3", locale="kk-KZ")
-    page.locator("button[value=kk]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=kk]").first.click()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/acts")
     page.locator("#acts-table a").first.click()
@@ -167,7 +174,8 @@ def test_orders_and_contracts_show_their_status_on_a_phone(new_page, username, u
     """Users probe: on a phone in Kazakh the state orders' list showed number, instrument and region — the
     application window and the status ("өтінімдер қабылдануда") were past the right edge."""
     page = new_page(username, locale="kk-KZ")
-    page.locator("button[value=kk]").first.click()
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=kk]").first.click()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(url)
     shown = page.locator(cell).first.bounding_box()

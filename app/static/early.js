@@ -1,0 +1,85 @@
+// Loaded in the page's head, before any field can be used: what a submit must ask, carry or keep is handled here, on
+// the document, so it works from the first moment the page can be used — not only once app.js (loaded at the end of the
+// page, after Bootstrap and htmx) has arrived. On a slow line a person can type and press a button before that, and
+// a comment or a file posted then wiped what was typed into the task's form.
+(function () {
+  "use strict";
+  var keyOf = function () { return "tapsyrys:unsaved:" + window.location.pathname; };
+  // The task form's own fields a person types into (never passwords, files or the page's hidden ones).
+  var fields = function (form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !/^(hidden|password|file|submit|button)$/.test(el.type) && el.name.charAt(0) !== "_";
+    });
+  };
+  var collect = function (form) {
+    var values = {};
+    fields(form).forEach(function (el) {
+      if (el.type === "radio") { if (el.checked) { values[el.name] = el.value; } }
+      else if (el.type === "checkbox") { values[el.name] = el.checked; }
+      else { values[el.name] = el.value; }
+    });
+    return values;
+  };
+  // Changed is what differs from what the page came with (typed before any script listened, it raised no event the
+  // page saw), or what app.js saw change (a row removed, entries put back).
+  var changed = function (form) {
+    if (form.dataset.changed === "true") { return true; }
+    return fields(form).some(function (el) {
+      if (el.type === "radio" || el.type === "checkbox") { return el.checked !== el.defaultChecked; }
+      if (el.tagName === "SELECT") {
+        return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+      }
+      return el.value !== el.defaultValue;
+    });
+  };
+  var keep = function (entry) {
+    try { window.sessionStorage.setItem(keyOf(), JSON.stringify(entry)); }
+    catch (err) { /* storage full or off: as before */ }
+  };
+  window.tapsyrysEntries = { key: keyOf, fields: fields };
+  // Irreversible actions ask first: a form (or its submit button) with data-confirm="question". A form's question
+  // with data-confirm-field/-value is asked only when that field has that value (accepting an act asks, returning
+  // it — which the school corrects and submits again — does not).
+  var chosen = function (form) {
+    var name = form.dataset.confirmField;
+    if (!name) { return true; }
+    var field = form.elements.namedItem(name);
+    return Boolean(field) && field.value === form.dataset.confirmValue;
+  };
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    var button = evt.submitter;
+    var question = (button && button.dataset.confirm) || (chosen(form) && form.dataset.confirm);
+    // A student listed twice stops the form first (app.js, with the line to correct): no question before that.
+    if (question && form.querySelector('input[data-duplicate="1"]')) { return; }
+    // Nor before a field the page itself knows the server refuses (days past the month's end, a required field
+    // left empty): the form goes to the server, which names each field in the user's language and decides nothing.
+    if (question && typeof form.checkValidity === "function" && !form.checkValidity()) { return; }
+    if (question && !window.confirm(question)) { evt.preventDefault(); evt.stopImmediatePropagation(); }
+  }, true);
+  document.addEventListener("submit", function (event) {
+    var sent = event.target;
+    if (!sent || !sent.matches || event.defaultPrevented) { return; }  // a submit the page stopped sends nothing
+    var form = document.getElementById("task-form");
+    if (form && sent === form) {
+      // What is sent is kept in this tab until the page comes back: if the login had ended meanwhile (the form went
+      // to the login page, and nothing was saved), the same task page offers the entries back after logging in.
+      keep({ sent: Date.now(), values: collect(form) });
+    } else if (form && sent.matches("#comment-form, #attach-form, form[data-keeps-task-form]") && changed(form)) {
+      // A comment, a file or a line's review decision reloads the task page: the entries are put back, unsaved.
+      keep({ values: collect(form) });
+    }
+    // "Fill the lines from a file": the task form's entries go along (as JSON), so the page that comes back keeps
+    // the note — and everything, if the file has no usable line. Removed (disabled) rows are not sent, as on Submit.
+    if (sent.matches("form[data-carry-form]")) {
+      var source = document.getElementById(sent.dataset.carryForm);
+      var target = sent.querySelector('input[name="current"]');
+      if (!source || !target || !window.FormData) { return; }
+      var values = {};
+      new FormData(source).forEach(function (value, name) {
+        if (typeof value === "string" && name !== "csrf_token" && name.charAt(0) !== "_") { values[name] = value; }
+      });
+      target.value = JSON.stringify(values);
+    }
+  });
+})();
