@@ -64,7 +64,7 @@ def test_a_student_listed_twice_is_marked_before_sending_and_a_row_comes_out_wit
     act = act_of_school("Bilim Innovation School")
     accountant = new_page("accountant")
     accountant.get_by_role("link", name="Submit monthly act").click()
-    expect(accountant.locator("#f-lines-0-iin")).not_to_have_value("")  # the task page is here: evaluate_all does not wait
+    expect(accountant.locator("#f-lines-0-iin")).not_to_have_value("")  # evaluate_all does not wait for the page
     rows = accountant.locator('tbody input[data-format="iin"]').evaluate_all("els => els.filter(e => e.value).length")
     first, fifth = accountant.locator("#f-lines-0-iin"), accountant.locator("#f-lines-4-iin")
     kept = fifth.input_value()
