@@ -83,3 +83,12 @@ def small_script_budget(monkeypatch):
     from app.engine.runtime import SCRIPT_ENGINE
 
     monkeypatch.setattr(SCRIPT_ENGINE.environment, "max_steps", 20_000)
+
+
+@pytest.fixture()
+def uploads(tmp_path, monkeypatch):
+    """Stored uploads go to the test's folder, never into the repository's instance/."""
+    folder = tmp_path / "imports"
+    folder.mkdir()
+    monkeypatch.setattr("app.registry.operations.upload_dir", lambda: folder)
+    return folder

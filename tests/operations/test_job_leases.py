@@ -166,15 +166,6 @@ def test_a_job_whose_message_was_lost_is_sent_again(app_ctx, country):
     assert db.session.get(VerificationRun, run.id).status == "done"
 
 
-@pytest.fixture()
-def uploads(tmp_path, monkeypatch):
-    """Stored uploads go to the test's folder, never into the repository's instance/."""
-    folder = tmp_path / "imports"
-    folder.mkdir()
-    monkeypatch.setattr("app.registry.operations.upload_dir", lambda: folder)
-    return folder
-
-
 def _billion_laughs_workbook(path) -> None:
     from openpyxl import Workbook
 

@@ -31,15 +31,6 @@ def tiny_limit(app_ctx, monkeypatch):
     monkeypatch.setitem(app_ctx.config, "JOB_TIME_LIMIT_SECONDS", LIMIT)
 
 
-@pytest.fixture()
-def uploads(tmp_path, monkeypatch):
-    """Stored uploads go to the test's folder, never into the repository's instance/."""
-    folder = tmp_path / "imports"
-    folder.mkdir()
-    monkeypatch.setattr("app.registry.operations.upload_dir", lambda: folder)
-    return folder
-
-
 def _operator(app_ctx) -> None:
     org = Organisation(kind="operator", bin="791028302728", name="Operator")
     db.session.add(org)
