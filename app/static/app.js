@@ -133,6 +133,14 @@ window.tapsyrysMainDiagram = function (xml) {
   // A comment or a file posted from a task page reloads it: what was typed into the task's own form and not yet
   // submitted is kept in this tab's session storage for that moment and put back, with a note that it is still
   // unsaved (a school accountant lost her edited days when she commented). Passwords and files are never kept.
+  // A refused comment (the page came back with a danger message) is put back into its box; a saved one is not.
+  (function () {
+    var entries = window.tapsyrysEntries, box = document.getElementById("comment-body");
+    if (!entries || !window.sessionStorage) { return; }
+    var key = entries.key() + ":comment", written = window.sessionStorage.getItem(key);
+    window.sessionStorage.removeItem(key);
+    if (written && box && !box.value && document.querySelector("main .alert-danger")) { box.value = written; }
+  })();
   (function () {
     var form = document.getElementById("task-form");
     var entries = window.tapsyrysEntries;  // early.js: keeps what a submit must keep, from the page's first moment

@@ -69,6 +69,13 @@
       // A comment, a file or a line's review decision reloads the task page: the entries are put back, unsaved.
       keep({ values: collect(form) });
     }
+    // A comment the server refuses (too many, a hidden direction mark) comes back as a message: what was written is
+    // kept for that moment and put back into the box (app.js), not lost with the page.
+    if (sent.id === "comment-form") {
+      var body = sent.elements.namedItem("body");
+      try { if (body && body.value) { window.sessionStorage.setItem(keyOf() + ":comment", body.value); } }
+      catch (err) { /* storage full or off: as before */ }
+    }
     // "Fill the lines from a file": the task form's entries go along (as JSON), so the page that comes back keeps
     // the note — and everything, if the file has no usable line. Removed (disabled) rows are not sent, as on Submit.
     if (sent.matches("form[data-carry-form]")) {

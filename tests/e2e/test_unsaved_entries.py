@@ -66,6 +66,24 @@ def test_an_entry_that_raised_no_event_is_kept_too(new_page):
     expect(field).to_have_value(typed)
 
 
+def test_a_refused_comment_comes_back_into_its_box_and_a_saved_one_does_not(new_page):
+    """A comment the server refuses (here: a hidden direction mark that would make it read otherwise than written) came
+    back as a message only, and what was written was gone with the page."""
+    act_of_school("Bilim Innovation School")
+    accountant = new_page("accountant")
+    accountant.get_by_role("link", name="Submit monthly act").click()
+    written = "Two children moved \u202emid-month"
+    accountant.fill("#comment-body", written)
+    accountant.get_by_role("button", name="Comment").click()
+    expect(accountant.locator("main .alert-danger")).to_be_visible()
+    expect(accountant.locator("#comment-body")).to_have_value(written)  # to correct, not to write again
+
+    accountant.fill("#comment-body", "Two children moved mid-month")
+    accountant.get_by_role("button", name="Comment").click()
+    expect(accountant.locator(".alert-success")).to_contain_text("Comment added")
+    expect(accountant.locator("#comment-body")).to_have_value("")
+
+
 def test_entries_sent_after_the_login_ended_come_back_after_logging_in_again(new_page, monkeypatch):
     """Logged out for inactivity while checking an act: the submit went to the login page with no word, and after
     logging in the form showed the stored values — every edit lost. Now the login page says why, and the task page
