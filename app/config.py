@@ -126,6 +126,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # without a valid credential (see app/limits.py). 429 with Retry-After beyond.
         "API_LIMIT": os.environ.get("API_LIMIT", "300/minute;6000/hour"),
         "API_LIMIT_ANONYMOUS": os.environ.get("API_LIMIT_ANONYMOUS", "30/minute;300/hour"),
+        # The public portal and its open data (/public/: pages, CSV/JSON files, OCDS packages), answered without a
+        # login: requests per address (see app/limits.py). 429 with Retry-After beyond.
+        "PUBLIC_LIMIT": os.environ.get("PUBLIC_LIMIT", "120/minute;2000/hour"),
         # Posts per user on cases (see app/limits.py): comments, and files attached. Beyond it the page says when the
         # person can post again.
         "COMMENT_LIMIT": os.environ.get("COMMENT_LIMIT", "10/minute;100/hour;500/day"),

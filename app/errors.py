@@ -80,6 +80,9 @@ def register_error_handlers(app: Flask) -> None:
             db.session.rollback()
             form = LoginForm()
             return render_template("people/login.html", form=form, throttled=True), 429
+        if request.blueprint == "public":  # the portal's visitors and open data clients, counted per address
+            return page(429, _("Too many requests"),
+                        _("Too many requests from your address. Wait a little and try again."), err)
         return page(429, _("Too many attempts"), _("Too many attempts. Wait a little and try again."), err)
 
     @app.errorhandler(IntegrityError)

@@ -17,6 +17,9 @@ calls riding on a login session, and per address for calls that bring no valid c
 ``API_LIMIT_ANONYMOUS``); beyond it a 429 with ``Retry-After``, and every counted answer says where its caller
 stands (``X-RateLimit-Limit``, ``-Remaining``, ``-Reset``).
 
+The public portal (``/public/``: pages, open data files, OCDS packages) is counted per address
+(:func:`public_limits`, ``PUBLIC_LIMIT``): it answers anyone, without a login.
+
 What a person can post again and again on a case — comments, attached files — is counted per user
 (:func:`take_posting_allowance`, ``COMMENT_LIMIT``, ``ATTACHMENT_LIMIT``): one account could otherwise fill task pages
 and the database with thousands of comments. The operation that stores the post refuses it with a message in the
@@ -147,6 +150,15 @@ def api_throttle(key: str, setting: str):
     wait = max(max(1, int(window.reset_time - now) + 1) for item, window in stats if item in over)
     return error_response(429, _("Too many API requests. Try again in %(seconds)s s.", seconds=wait),
                           headers={"Retry-After": str(wait), **g.api_rate_headers})
+
+
+def public_limits(blueprint) -> None:
+    """The public portal (pages, open data files, OCDS packages) answers anyone without a login: its requests are
+    counted per address, all its routes together (``PUBLIC_LIMIT``) — one address asking again and again for files
+    built from the figures (a year's bulk OCDS file is many megabytes at country scale) kept the web processes busy
+    for everyone. Beyond it a 429 with ``Retry-After`` (app/errors.py says it in the reader's language)."""
+    limiter.shared_limit(lambda: current_app.config["PUBLIC_LIMIT"], scope="public",
+                         key_func=get_remote_address)(blueprint)
 
 
 def _api_rate_headers(response):

@@ -12,11 +12,13 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.instruments import all_rules, instrument_for_kind, instruments
+from app.limits import public_limits
 from app.people.models import Organisation, Region
 from app.public import cache, downloads, figures, open_contracting
 from app.public.downloads import region_name
 
 bp = Blueprint("public", __name__, url_prefix="/public")
+public_limits(bp)  # anyone may ask, without a login: counted per address (PUBLIC_LIMIT)
 
 _BIN = re.compile(r"[0-9]{12}")  # ASCII digits only: \d would also take other scripts' digits
 
