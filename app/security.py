@@ -110,9 +110,11 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
-    if "Cache-Control" not in headers and request.endpoint not in _CACHEABLE and _signed_in():
-        # What a signed-in person reads (children's IINs and names, acts, exports) is not kept by the browser's
-        # cache or a proxy's; the application's own scripts and styles are.
+    if request.endpoint not in _CACHEABLE and _signed_in():
+        # What a signed-in person reads (children's IINs and names, acts, exports, a case's files) is not kept by the
+        # browser's cache or a proxy's; the application's own scripts and styles are. Whatever the response said
+        # before: send_file marks every file "no-cache" (stored, only asked again before use), and a case's file
+        # stayed on a shared computer's disk after the person logged out.
         headers["Cache-Control"] = "no-store"
     return response
 

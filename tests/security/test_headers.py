@@ -118,3 +118,24 @@ def test_the_packages_html_pages_are_not_served_from_our_origin(app_ctx, app):
     for url in ("/vendor/swagger-ui/swagger-ui-bundle.js", "/vendor/swagger-ui/swagger-ui.css",
                 "/vendor/bpmn-js/assets/bpmn-font/css/bpmn-embedded.css"):
         assert client.get(url).status_code == 200, url
+
+
+def test_a_file_attached_to_a_case_is_not_kept_by_the_browser_either(world, browser):
+    """A case's files (a list of children, a signed scan) are served by send_file, which marks every file
+    ``no-cache`` (kept, only asked again before use) with its ETag and date: the browser kept the document on a
+    shared computer's disk after the person logged out. A signed-in download is ``no-store`` like the pages."""
+    import io
+
+    from app.extensions import db
+    from app.inbox.models import TaskAttachment
+    from tests.helpers import act_of_school, open_task
+
+    person = browser("accountant")
+    task = open_task(act_of_school("Bilim Innovation School"), "submit_act")
+    sent = person.post(f"/tasks/{task.id}/attachments", {"file": (io.BytesIO(b"%PDF-1.4 children"), "list.pdf")},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 302
+    attachment = db.session.scalars(db.select(TaskAttachment)).one()
+    response = person.get(f"/attachments/{attachment.id}")
+    assert response.status_code == 200
+    assert response.headers.get("Cache-Control") == "no-store"
