@@ -14,6 +14,11 @@ _PERSONAL_KEYS = re.compile(r"(^|_)(iin|name|first_name|last_name|middle_name|fu
 MASK = "•••"
 
 
+def is_personal_key(name: str) -> bool:
+    """Whether a value under this name (a variable, a file's column) names or identifies a person."""
+    return bool(_PERSONAL_KEYS.search(name))
+
+
 def mask_value(value):
     if isinstance(value, str) and _IIN.match(value):
         return "••••••••" + value[-4:]

@@ -104,19 +104,32 @@ def _job(import_id: int) -> RegistryImport:
     return job
 
 
+def _row_value(job: RegistryImport):
+    """How the import page shows a value of a row it names (a notice's IIN, a rejected cell): a children's registry's
+    (NEDB, students) IINs and names in full to the roles that work with children's records, masked for the
+    administrator, who imports the files but — as on the lookup page — is not cleared for them."""
+    from app.processes.masking import is_personal_key, mask_value
+
+    kind = KINDS.get(job.kind)
+    if kind is None or not kind.touches or kind.touches[0] != "iin" or sees_personal_data(current_user):
+        return lambda _column, value: value
+    return lambda column, value: mask_value(value) if is_personal_key(str(column)) else value
+
+
 @bp.route("/registry/imports/<int:import_id>")
 @login_required
 def show_import(import_id: int):
     job = _job(import_id)
     return render_template("registry/import.html", job=job, kinds=_kind_labels(), reasons=REASONS,
-                           notice_text=notice_text)
+                           notice_text=notice_text, row_value=_row_value(job))
 
 
 @bp.route("/registry/imports/<int:import_id>/progress")
 @login_required
 def import_progress(import_id: int):
     job = _job(import_id)
-    return render_template("registry/_import_progress.html", job=job, reasons=REASONS, notice_text=notice_text)
+    return render_template("registry/_import_progress.html", job=job, reasons=REASONS, notice_text=notice_text,
+                           row_value=_row_value(job))
 
 
 @bp.route("/registry/lookup")
