@@ -114,7 +114,13 @@ def logout():
     db.session.commit()
     logout_user()
     sessions.forget()
-    return redirect(url_for("people.login"))
+    response = redirect(url_for("people.login"))
+    # What the browser kept of the work goes with the login: a task form's entries in the tab's session storage (a
+    # submitted act's children, kept once sent so an ended login's submission can be offered back). The cookies
+    # stay (the chosen language, the device the login limits know); the cache holds nothing of a signed-in person's
+    # (app/security.py: no-store).
+    response.headers["Clear-Site-Data"] = '"storage"'
+    return response
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

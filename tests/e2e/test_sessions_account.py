@@ -73,3 +73,17 @@ def test_an_api_token_is_shown_once_works_for_a_machine_and_can_be_revoked(new_p
     expect(page.locator(".alert-success")).to_contain_text("was revoked")
     assert machine.request.get("/api/v1/tasks", headers=headers).status == 401
     machine.close()
+
+
+def test_logging_out_clears_the_entries_the_tab_kept(new_page):
+    """A task page keeps its form's entries in the tab's session storage (a submitted act's children included): the
+    next person at a shared computer found them there after the logout."""
+    page = new_page("accountant")
+    page.get_by_role("link", name="Submit monthly act").click()
+    page.wait_for_url("**/tasks/*")
+    page.evaluate("window.sessionStorage.setItem('tapsyrys:unsaved:' + location.pathname, '{\"values\": {}}')")
+    kept = "Object.keys(window.sessionStorage).filter(function (k) { return k.indexOf('tapsyrys:') === 0; })"
+    assert page.evaluate(kept) == ["tapsyrys:unsaved:/tasks/" + page.url.rsplit("/", 1)[-1]]
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    assert page.evaluate(kept) == []

@@ -183,3 +183,16 @@ def test_an_htmx_request_on_an_ended_session_sends_the_page_to_the_login(world, 
     answer = official.get("/inbox", headers={"HX-Request": "true", "Sec-Fetch-Mode": "cors",
                                              "Referer": "http://localhost/inbox?view=mine"})
     assert answer.status_code == 401 and answer.headers["HX-Redirect"] == "/login?next=/inbox?view%3Dmine"
+
+
+def test_logging_out_clears_what_the_browser_kept_of_the_work(world, browser):
+    """A submitted act's entries (every child's IIN and name) stay in the tab's session storage once sent — kept so
+    that a submission the ended login swallowed can be offered back — and nothing removed them when the person
+    logged out: the next person at a school's shared computer found them there. Logging out asks the browser to
+    clear this site's storage; its cookies stay (the language, the device the login limits know)."""
+    accountant = browser("accountant")
+    response = accountant.post("/logout")
+    assert response.status_code == 302
+    cleared = {part.strip() for part in response.headers.get("Clear-Site-Data", "").split(",")}
+    assert '"storage"' in cleared
+    assert '"cookies"' not in cleared and '"*"' not in cleared
