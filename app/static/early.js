@@ -4,7 +4,10 @@
 // a comment or a file posted then wiped what was typed into the task's form.
 (function () {
   "use strict";
-  var keyOf = function () { return "tapsyrys:unsaved:" + window.location.pathname; };
+  var keyOf = function () {
+    var person = document.querySelector('meta[name="tapsyrys-person"]');
+    return "tapsyrys:unsaved:" + (person ? person.content : "") + ":" + window.location.pathname;
+  };
   // The task form's own fields a person types into (never passwords, files or the page's hidden ones).
   var fields = function (form) {
     return Array.prototype.filter.call(form.elements, function (el) {

@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 
 from app.acts.models import ActLine
 from app.extensions import db
-from tests.helpers import act_of_school
+from app.people.models import User
+from tests.helpers import act_of_school, user
 
 pytestmark = pytest.mark.e2e
 
@@ -82,6 +83,38 @@ def test_a_refused_comment_comes_back_into_its_box_and_a_saved_one_does_not(new_
     accountant.get_by_role("button", name="Comment").click()
     expect(accountant.locator(".alert-success")).to_contain_text("Comment added")
     expect(accountant.locator("#comment-body")).to_have_value("")
+
+
+def test_entries_kept_in_the_tab_are_offered_only_to_the_person_who_typed_them(new_page, monkeypatch):
+    """Attacker probe: the tab kept entries by the page's address alone, so a colleague who logged in on the same tab
+    after a login had ended was offered the first person's children (IINs, names, days) and note."""
+    import time
+
+    from app.people import sessions
+
+    act = act_of_school("Bilim Innovation School")
+    first = user("accountant")
+    colleague = User(username="bilim_accountant2", full_name="Айгерім Нұрланқызы", role=first.role,
+                     organisation_id=first.organisation_id, created_at=first.created_at)
+    colleague.set_password("pw")
+    db.session.add(colleague)
+    db.session.commit()
+    accountant = new_page("accountant")
+    accountant.get_by_role("link", name="Submit monthly act").click()
+    task_url = accountant.url
+    accountant.fill("#f-note", "Checked against the class registers")
+    later = time.time() + 3 * 3600  # the login ends
+    monkeypatch.setattr(sessions, "_now", lambda: int(later))
+    accountant.get_by_role("button", name="Submit").click()
+    accountant.wait_for_url("**/login**")
+    accountant.fill("#username", "bilim_accountant2")  # a colleague at the same computer, same tab
+    accountant.fill("#password", "pw")
+    accountant.click("#login-submit")
+    accountant.goto(task_url)
+    expect(accountant.locator("#task-form")).to_be_visible()
+    expect(accountant.locator("#unsaved-kept")).to_have_count(0)
+    expect(accountant.locator("#f-note")).not_to_have_value("Checked against the class registers")
+    assert db.session.query(ActLine).filter_by(act_id=act.id).count() == 0
 
 
 def test_entries_sent_after_the_login_ended_come_back_after_logging_in_again(new_page, monkeypatch):
