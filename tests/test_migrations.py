@@ -173,3 +173,33 @@ def test_every_registry_import_kind_fits_the_jobs_kind_column(app):
     width = RegistryImport.__table__.c.kind.type.length
     assert [name for name in KINDS if len(name) > width] == []
     assert "dormitory_documents" in KINDS
+
+
+def test_the_acts_there_are_get_their_students_from_their_lines(tmp_path):
+    """0025_act_students: every act's distinct students, claimed and paid for, are counted from its lines (a student
+    on two lines is one; an excluded line is claimed, not paid for); an act without lines has none."""
+    with _empty_database(tmp_path, "act_students"):
+        upgrade(revision="0024_public_students")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO region (id, code, name_kk, name_ru, name_en) "
+                              "VALUES (1, 'ASTANA', 'Астана', 'Астана', 'Astana')"))
+            conn.execute(text("INSERT INTO organisation (id, kind, bin, name, region_id) VALUES (1, 'school', "
+                              "'950440001673', 'Bilim', 1)"))
+            for act_id, period in ((1, "2026-09-01"), (2, "2026-10-01")):
+                conn.execute(text(
+                    "INSERT INTO act (id, number, school_id, region_id, period, status, revision, total_lines, "
+                    "accepted_lines, amount_tiyn, withheld_tiyn, created_at) VALUES (:id, :number, 1, 1, :period, "
+                    "'paid', 1, 4, 3, 0, 0, '2026-11-01 00:00:00+00')"),
+                    {"id": act_id, "number": f"ACT-{act_id}", "period": period})
+            for no, (iin, outcome) in enumerate((("010101500011", "accepted"), ("010101500011", "accepted"),
+                                                 ("010101500022", "accepted"), ("010101500033", "excluded")), 1):
+                conn.execute(text(
+                    "INSERT INTO act_line (act_id, period, school_id, line_no, iin, full_name, grade, days_attended, "
+                    "outcome, amount_tiyn) VALUES (1, '2026-09-01', 1, :no, :iin, 'Student', 5, 20, :outcome, 0)"),
+                    {"no": no, "iin": iin, "outcome": outcome})
+        upgrade(revision="0025_act_students")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id, total_students, accepted_students FROM act ORDER BY id")).all() == \
+                [(1, 3, 2), (2, 0, 0)]
+        downgrade(revision="0024_public_students")
+        assert "total_students" not in {c["name"] for c in inspect(db.engine).get_columns("act")}

@@ -60,6 +60,11 @@ class Act(db.Model):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     total_lines: Mapped[int] = mapped_column(default=0)
     accepted_lines: Mapped[int] = mapped_column(default=0)
+    #: Distinct students (IINs) of the lines, and of the accepted lines: a student on two lines of the month (a
+    #: dormitory's move to another room, a child listed twice) is one. Written with the line totals by verification
+    #: (app.acts.verification._write_totals), read by the analytics flags (migration 0025_act_students).
+    total_students: Mapped[int] = mapped_column(default=0, server_default="0")
+    accepted_students: Mapped[int] = mapped_column(default=0, server_default="0")
     amount_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
     withheld_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
     #: Part of ``amount_tiyn`` that settles corrections of earlier months (signed: claw-backs are negative);

@@ -86,6 +86,8 @@ class VerificationSummary:
     withheld_tiyn: int
     by_rule: dict[str, int]
     capped_tiyn: int = 0  # part of the accepted lines' sum above the contract's amount cap
+    students: int = 0  # distinct IINs of the lines (a student on two lines is one)
+    accepted_students: int = 0  # distinct IINs of the accepted lines
 
 
 def norms_for(period: date) -> dict[str, int]:
@@ -820,20 +822,26 @@ def _sum_and_write(conn: Connection, step: Callable[[str], None], caps: Mapping[
 def _write_totals(conn: Connection, summaries: Mapping[int, VerificationSummary]) -> None:
     """The acts' totals, one executemany."""
     conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
-                      "withheld_tiyn = :withheld WHERE id = :id"),
+                      "withheld_tiyn = :withheld, total_students = :students, accepted_students = :accepted_students "
+                      "WHERE id = :id"),
                  [{"id": act_id, "total": s.total, "accepted": s.accepted, "amount": s.amount_tiyn,
-                   "withheld": s.withheld_tiyn} for act_id, s in summaries.items()])
+                   "withheld": s.withheld_tiyn, "students": s.students, "accepted_students": s.accepted_students}
+                  for act_id, s in summaries.items()])
 
 
 def _summaries(conn: Connection, caps: Mapping[int, int | None]) -> dict[int, VerificationSummary]:
     """Per-act sums of ``tmp_vline`` for the acts in ``caps`` (act → the contract's amount cap, None: none).
-    ``norm`` is what a line would earn if paid in full for what it claims, so withheld = Σ norm − Σ amount."""
+    ``norm`` is what a line would earn if paid in full for what it claims, so withheld = Σ norm − Σ amount. The
+    distinct students (IINs) of the lines and of the accepted lines are counted in the same pass over the act's rows
+    (the analytics flags read them; counting them there from every line of a year cost seconds per page view)."""
     summaries = {act_id: VerificationSummary(0, 0, 0, 0, 0, {}) for act_id in caps}
-    for act_id, count, accepted, amount_sum, norm_sum in conn.execute(text(
+    for act_id, count, accepted, amount_sum, norm_sum, students, accepted_students in conn.execute(text(
             "SELECT act_id, COUNT(*), SUM(CASE WHEN rule IS NULL THEN 1 ELSE 0 END), COALESCE(SUM(amount), 0), "
-            "COALESCE(SUM(norm), 0) FROM tmp_vline GROUP BY act_id")):
+            "COALESCE(SUM(norm), 0), COUNT(DISTINCT iin), COUNT(DISTINCT CASE WHEN rule IS NULL THEN iin END) "
+            "FROM tmp_vline GROUP BY act_id")):
         s = summaries[act_id]
         s.total, s.accepted, s.excluded = int(count), int(accepted), int(count) - int(accepted)
+        s.students, s.accepted_students = int(students), int(accepted_students)
         s.amount_tiyn = int(amount_sum)  # excluded lines earn 0
         # Withheld: the claimed grade's norm of every excluded line, and the pro-rated days not enrolled.
         s.withheld_tiyn = int(norm_sum) - int(amount_sum)

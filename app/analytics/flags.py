@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, select
 
-from app.acts.models import Act, ActLine
+from app.acts.models import Act
 from app.acts.verification import academic_year
 from app.extensions import db
 from app.people.models import Organisation
@@ -63,36 +63,20 @@ def school_flags(year: str, scope: ColumnElement[bool]) -> list[SchoolFlags]:
             by_school[act.school_id].append(act)
     schools = {o.id: o for o in db.session.scalars(select(Organisation).where(
         Organisation.id.in_(list(by_school) or [0])))}
-    repeated = _repeated_lines([a.id for school_acts in by_school.values() for a in school_acts])
-    result = [_flags_of(schools[sid], school_acts, repeated) for sid, school_acts in by_school.items()]
+    result = [_flags_of(schools[sid], school_acts) for sid, school_acts in by_school.items()]
     return sorted(result, key=lambda s: (-len(s.flags), -s.withheld_share, s.school.name))
 
 
-def _repeated_lines(act_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Per act with a student on more than one line: (claimed, accepted) lines beyond the first of each student.
-    The flags count students — a dormitory student who moved rooms within the month has a line per room, a child
-    listed twice is one child — so an act's students are its lines less these (one grouped statement over the
-    (act, IIN) index; most acts have none)."""
-    accepted_iin = case((ActLine.outcome == "accepted", ActLine.iin))
-    found: dict[int, tuple[int, int]] = {}
-    for i in range(0, len(act_ids), 900):  # bound parameters per IN (…) stay under SQLite's limit
-        for act_id, claimed, accepted in db.session.execute(
-                select(ActLine.act_id, func.count() - func.count(func.distinct(ActLine.iin)),
-                       func.count(accepted_iin) - func.count(func.distinct(accepted_iin)))
-                .where(ActLine.act_id.in_(act_ids[i : i + 900])).group_by(ActLine.act_id)
-                .having(func.count() > func.count(func.distinct(ActLine.iin)))):
-            found[act_id] = (int(claimed), int(accepted))
-    return found
-
-
-def _flags_of(school: Organisation, acts: list[Act], repeated: dict[int, tuple[int, int]]) -> SchoolFlags:
+def _flags_of(school: Organisation, acts: list[Act]) -> SchoolFlags:
     found = SchoolFlags(school, acts=len(acts))
     found.claimed_tiyn = sum(a.amount_tiyn + a.withheld_tiyn for a in acts)
     found.withheld_tiyn = sum(a.withheld_tiyn for a in acts)
     if found.withheld_share >= WITHHELD_SHARE:
         found.flags["withheld"] = f"{found.withheld_share:.0%}"
-    claimed = {a.id: a.total_lines - repeated.get(a.id, (0, 0))[0] for a in acts}  # students claimed
-    paid = {a.id: a.accepted_lines - repeated.get(a.id, (0, 0))[1] for a in acts}  # students paid for
+    # The flags count students, not lines: a dormitory student who moved rooms within the month has a line per room,
+    # a child listed twice is one child. Verification stores each act's distinct students with its totals.
+    claimed = {a.id: a.total_students for a in acts}  # students claimed
+    paid = {a.id: a.accepted_students for a in acts}  # students paid for
     previous = None
     for act in acts:
         if previous is not None and paid[previous.id]:

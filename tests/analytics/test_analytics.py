@@ -62,6 +62,7 @@ def test_each_flag_fires_on_its_own_evidence_and_not_below_its_threshold(world, 
         return found[0].flags if found else {}
 
     act.status, act.total_lines, act.accepted_lines = "accepted", 36, 36
+    act.total_students, act.accepted_students = 36, 36  # as verification writes them with the line totals
     act.amount_tiyn, act.withheld_tiyn = 100_000_000, 10_000_000  # 9.1 %: under the 10 % threshold
     act.submitted_at, act.revision = datetime(2026, 11, 10, tzinfo=UTC), 1  # 10 days after the month: on time
     db.session.flush()
@@ -71,7 +72,8 @@ def test_each_flag_fires_on_its_own_evidence_and_not_below_its_threshold(world, 
     act.revision = 3  # returned twice
     bilim.design_capacity = 30
     earlier = Act(number="ACT-TEST-SEP", school_id=bilim.id, region_id=bilim.region_id, period=date(2026, 9, 1),
-                  status="paid", revision=1, total_lines=20, accepted_lines=20, amount_tiyn=1, withheld_tiyn=0,
+                  status="paid", revision=1, total_lines=20, accepted_lines=20, total_students=20, accepted_students=20,
+                  amount_tiyn=1, withheld_tiyn=0,
                   created_at=datetime(2026, 10, 1, tzinfo=UTC), submitted_at=datetime(2026, 10, 3, tzinfo=UTC))
     db.session.add(earlier)
     db.session.flush()
@@ -136,6 +138,7 @@ def test_a_student_on_two_lines_of_a_month_is_one_student_for_the_capacity_and_t
     october = db.session.scalars(select(Act).where(Act.school_id == bilim.id,
                                                    Act.period == date(2026, 10, 1))).one()
     october.status, october.total_lines, october.accepted_lines = "accepted", students, students
+    october.total_students = october.accepted_students = students
     october.submitted_at, october.revision = datetime(2026, 11, 5, tzinfo=UTC), 1
     db.session.flush()
     assert september.accepted_lines == september.total_lines == students + moved
@@ -144,3 +147,26 @@ def test_a_student_on_two_lines_of_a_month_is_one_student_for_the_capacity_and_t
     assert found[0].flags == {}
     assert found[0].claimed_tiyn == sum(a.amount_tiyn + a.withheld_tiyn for a in (september, october)), \
         "the money is every line's"
+
+
+def test_the_flags_read_the_acts_students_not_the_years_lines(world, app):
+    """For the operator every line of the year is in scope (≈ 6.7 million at country scale): the flags count students
+    from what verification stored on each act, and reading them touches no act line (benchmarks/analytics_flags.py)."""
+    from sqlalchemy import event, true
+
+    from tests.helpers import add_paid_history
+
+    add_paid_history()
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    db.session.expunge_all()
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        found = school_flags("2026/2027", true())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert found and statements
+    assert not [s for s in statements if "act_line" in s], statements

@@ -305,3 +305,20 @@ def test_a_place_excluded_as_claimed_twice_is_paid_once_the_other_dormitorys_dat
     db.session.expire_all()
     assert _outcomes(acts["dorm_c"].id)[-1][:2] == (None, 17)
     assert _outcomes(acts["dorm_a"].id)[index][:2] == (None, 14), "verified again: its 14 nights are paid"
+
+
+def test_a_student_on_a_line_per_room_is_one_student_of_the_act(dorm_year):
+    """The act's stored students (what the analytics flags count): the mover's two paid lines are one student, claimed
+    and paid for."""
+    lines = _lines(dorm_year)
+    free = lines.pop()
+    mover = lines[4]
+    mover["moved_out"] = "2027-10-16"
+    moved = dict(mover, room=free["room"], bed=free["bed"], moved_in="2027-10-16")
+    del moved["moved_out"]
+    summary, _rows = _verify(dorm_year, [*lines, moved])
+    act = db.session.scalars(select(Act).where(Act.school_id == dorm_year["contracts"]["dorm_a"].school_id,
+                                               Act.period == OCTOBER)).one()
+    db.session.refresh(act)
+    assert (act.total_lines, act.accepted_lines) == (len(lines) + 1, len(lines) + 1) and summary.excluded == 0
+    assert (act.total_students, act.accepted_students) == (len(lines), len(lines))
