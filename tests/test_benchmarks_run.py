@@ -35,3 +35,9 @@ def test_the_lifecycle_benchmark_runs_every_path_and_pays_every_clean_line():
 def test_the_sandbox_benchmark_runs_both_ways():
     out = _run("benchmarks/sandbox.py", "--calls", "20", "--lifecycles", "5")
     assert "| in process (baseline) |" in out and "| sandbox process |" in out and "Ratio sandbox / in process" in out
+
+
+def test_the_analytics_flags_benchmark_counts_a_repeated_student_once():
+    out = _run("benchmarks/analytics_flags.py", "--schools", "4", "--months", "3", "--lines", "120", "--samples", "1")
+    assert "acts carry distinct student counts: yes" in out and "ratio school flags / baseline" in out
+    assert "flagged for a sudden change 0, over capacity 0" in out, out[-2000:]
