@@ -1,6 +1,6 @@
 """act students: an act keeps the distinct students of its lines and of its accepted lines beside the line totals —
 the analytics flags counted them from every line of the year's acts on each view of the page (seconds for the
-operator at country scale); verification now writes them with the totals, and the acts there are get them from their
+operator at country scale); verification now writes them with the totals, and the existing acts get them from their
 lines here
 
 Revision ID: 0025_act_students
