@@ -135,11 +135,15 @@ def api_throttle(key: str, setting: str):
 
     from app.api.errors import error_response
 
-    strategy, scope = limiter.limiter, f"api:{setting.lower()}"
+    scope = f"api:{setting.lower()}"
     items = parse_many(current_app.config[setting])
-    over = [item for item in items if not strategy.hit(item, scope, key)]
+
+    def count(strategy):
+        over = [item for item in items if not strategy.hit(item, scope, key)]
+        return over, [(item, strategy.get_window_stats(item, scope, key)) for item in items]
+
+    over, stats = _counted(count)
     now = time.time()
-    stats = [(item, strategy.get_window_stats(item, scope, key)) for item in items]
     if not stats:
         return None
     tightest, window = min(stats, key=lambda s: (s[1].remaining, s[1].reset_time))
@@ -174,6 +178,26 @@ def init_limits(app: Flask) -> None:
         limiter.enabled = False
 
 
+_fallback_counters = None
+
+
+def _counted(call):
+    """``call(strategy)`` against the limiter's store; when that store (Redis) cannot be reached, against counters in
+    this process's memory instead — what Flask-Limiter's in-memory fallback does for the decorated routes (the login),
+    done here for the limits counted by hand (the API, posting, a signature's password). A store that went down made
+    every API request a 500, and a password-guessing limit must not simply stop counting meanwhile."""
+    global _fallback_counters
+    try:
+        return call(limiter.limiter)
+    except Exception as err:  # noqa: BLE001 - whatever the store's client raises (connection refused, timeout)
+        if _fallback_counters is None:
+            from limits.storage import MemoryStorage
+
+            _fallback_counters = type(limiter.limiter)(MemoryStorage())
+        current_app.logger.warning("rate limits: their store failed (%s); counting in this process meanwhile", err)
+        return call(_fallback_counters)
+
+
 def take_posting_allowance(setting: str, who: object) -> int | None:
     """Count one post by ``who`` (a comment, a file: what a person can post again and again) against the windows of
     the setting ``setting`` (``COMMENT_LIMIT``, ``ATTACHMENT_LIMIT``); None when it was counted, else the seconds
@@ -186,18 +210,19 @@ def take_posting_allowance(setting: str, who: object) -> int | None:
 
     from limits import parse_many
 
-    strategy, scope, key = limiter.limiter, f"post:{setting.lower()}", str(who)
+    scope, key = f"post:{setting.lower()}", str(who)
     items = parse_many(current_app.config[setting])
-    try:
+
+    def take(strategy) -> int | None:
         full = [item for item in items if not strategy.test(item, scope, key)]
         if full:
             now = time.time()
             return max(max(1, int(strategy.get_window_stats(item, scope, key).reset_time - now) + 1) for item in full)
         for item in items:
             strategy.hit(item, scope, key)
-    except Exception as err:  # noqa: BLE001 - the counters' store (Redis) is down: the post is not refused for that
-        current_app.logger.warning("posting limit %s not counted, its store failed: %s", setting, err)
-    return None
+        return None
+
+    return _counted(take)
 
 
 def _password_limits():
@@ -214,12 +239,11 @@ def password_retry_after(scope: str, who: object) -> int | None:
         return None
     import time
 
-    waits = [limiter.limiter.get_window_stats(item, scope, str(who)).reset_time - time.time()
-             for item in _password_limits() if not limiter.limiter.test(item, scope, str(who))]
+    waits = _counted(lambda strategy: [strategy.get_window_stats(item, scope, str(who)).reset_time - time.time()
+                                       for item in _password_limits() if not strategy.test(item, scope, str(who))])
     return max(1, int(max(waits)) + 1) if waits else None
 
 
 def count_wrong_password(scope: str, who: object) -> None:
     if limiter.enabled:
-        for item in _password_limits():
-            limiter.limiter.hit(item, scope, str(who))
+        _counted(lambda strategy: [strategy.hit(item, scope, str(who)) for item in _password_limits()])

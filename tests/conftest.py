@@ -300,3 +300,16 @@ def throttled(app_ctx):
     limiter.enabled = False
     limiter.reset()
     app_ctx.config.update(saved)
+
+
+@pytest.fixture()
+def counters_store_down(throttled, monkeypatch):
+    """The limiter on, and the store its counters live in (Redis in production) not answering: every call on it
+    raises, as a refused connection does. The counters kept in this process meanwhile start empty."""
+    def unreachable(*_args, **_kwargs):
+        raise ConnectionError("Redis is not answering")
+
+    for name in ("hit", "test", "get_window_stats"):
+        monkeypatch.setattr(limiter.limiter, name, unreachable)
+    monkeypatch.setattr("app.limits._fallback_counters", None)
+    return throttled

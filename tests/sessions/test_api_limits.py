@@ -85,3 +85,13 @@ def test_the_defaults_parse_as_limits(app_ctx):
 
     for setting in ("API_LIMIT", "API_LIMIT_ANONYMOUS"):
         assert parse_many(app_ctx.config[setting]), setting
+
+
+def test_the_api_answers_and_still_limits_when_the_counters_store_is_down(world, counters_store_down):
+    """With Redis down every API request was a 500: the limit called the store directly. Now it counts in this
+    process meanwhile, so the API answers and the limit holds."""
+    counters_store_down.config["API_LIMIT"] = "2/minute"
+    url = f"/api/v1/acts/{act_of_school(SCHOOL_A).id}"
+    client = _client(counters_store_down, secret=_token("accountant"))
+    assert [client.get(url).status_code for _ in range(2)] == [200, 200]
+    _assert_throttled(client.get(url))
