@@ -13,7 +13,9 @@ from app.extensions import db
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """The JSON API, and the address of a JSON file (the open data's OCDS packages): a program reads the answer, an
+    HTML error page in place of the file it parses helps no one."""
+    return request.path.startswith("/api/") or request.path.endswith(".json")
 
 
 def _headers(err) -> dict:

@@ -23,6 +23,10 @@ def test_one_address_asking_too_often_is_told_when_to_come_back(world, throttled
         assert refused.status_code == 429, url
         assert 1 <= int(refused.headers["Retry-After"]) <= 61
         assert "Too many requests" in refused.get_data(as_text=True)
+        # a program parses a .json address: the refusal is JSON too, not an HTML page in place of the file
+        assert refused.is_json == url.endswith(".json"), url
+        if refused.is_json:
+            assert refused.get_json()["code"] == 429
     assert _visitor(throttled, "198.51.100.30").get("/public/data/schools.csv").status_code == 200  # another address
 
 
