@@ -43,11 +43,10 @@ def monthly_totals(contract: Contract, academic_year: str | None = None) -> list
     the students paid for (distinct IINs: children taught, students placed) and the lines accepted (a student who
     moved rooms has two), the act's amount and payment, and what excluded lines
     withheld, by rule — the same for every instrument (its rules, its price of a line, its contracted places)."""
-    from app.acts.report import by_rule, students_paid_for
+    from app.acts.report import by_rule
 
     instrument = instrument_of(contract)
     acts = {a.period: a for a in contract_acts(contract)}
-    students = students_paid_for([a.id for a in acts.values()])
     rows = []
     for period in contract_years(contract)[_year(contract, academic_year)]:
         act = acts.get(period)
@@ -57,7 +56,7 @@ def monthly_totals(contract: Contract, academic_year: str | None = None) -> list
             "period": period.strftime("%Y-%m"), "act_id": act.id if act else None,
             "act_number": act.number if act else None, "status": act.status if act else "missing",
             "contracted": instrument.contracted_places(contract, period) if instrument.contracted_places else None,
-            "accepted_lines": act.accepted_lines if act else 0, "students": students.get(act.id, 0) if act else 0,
+            "accepted_lines": act.accepted_lines if act else 0, "students": act.accepted_students if act else 0,
             "amount_tiyn": act.amount_tiyn if act else 0,
             "paid_tiyn": payment.amount_tiyn if payment else 0,
             "withheld_tiyn": sum(r.withheld_tiyn for r in excluded),
