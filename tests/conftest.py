@@ -245,6 +245,8 @@ class Browser:
 
     def get(self, url: str, **kwargs):
         response = self._request("get", url, **kwargs)
+        if not response.content_type.startswith("text/html"):
+            return response  # a file (a spreadsheet, a PDF): no page, no token in it
         match = CSRF_RE.search(response.get_data(as_text=True))
         if match:
             self.csrf = match.group(1)
