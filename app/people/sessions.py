@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 
 from app.people.models import User
 
@@ -28,7 +28,14 @@ def _now() -> int:
 
 
 def stamp(user: User) -> None:
-    """Mark the current session as issued now for ``user``'s current session version (after login_user)."""
+    """Mark the current session as issued now for ``user``'s current session version (after login_user).
+
+    The form token (CSRF) starts afresh: the one in the cookie was handed out to whoever held the cookie before the
+    login, and it never expires (WTF_CSRF_TIME_LIMIT) — a cookie planted in someone's browser would otherwise bring
+    a token its planter knows into the signed-in session."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session.pop(field, None)
+    g.pop(field, None)
     now = _now()
     session[VERSION] = user.session_version
     session[AUTH_AT] = now

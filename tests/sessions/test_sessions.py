@@ -196,3 +196,22 @@ def test_logging_out_clears_what_the_browser_kept_of_the_work(world, browser):
     cleared = {part.strip() for part in response.headers.get("Clear-Site-Data", "").split(",")}
     assert '"storage"' in cleared
     assert '"cookies"' not in cleared and '"*"' not in cleared
+
+
+def test_logging_in_gives_the_browser_a_new_form_token(world, app_ctx):
+    """The form token (CSRF) lived in the session cookie from the first anonymous page on, never expired, and stayed
+    through login: someone who planted their own anonymous cookie in a victim's browser (a shared computer, a cookie
+    set over plain HTTP or by a sibling host) knew the token the victim's signed-in session accepted, and could send
+    forms in the victim's name from any site. Logging in now starts a new token; the old one is refused."""
+    attacker = Browser(app_ctx)
+    attacker.get("/login")
+    planted, known_token = attacker.client.get_cookie("session").value, attacker.csrf
+
+    victim = Browser(app_ctx)
+    victim.client.set_cookie("session", planted)
+    victim.login("official")
+    assert victim.csrf != known_token
+
+    forged = victim.post("/notifications/read-all", {"csrf_token": known_token})
+    assert forged.status_code == 400
+    assert victim.post("/notifications/read-all").status_code == 302
