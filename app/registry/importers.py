@@ -239,13 +239,15 @@ def _column_number(letters: str) -> int:
     return number
 
 
-def check_bounds(path: Path) -> None:
-    """Refuse, before parsing, a file whose unpacked size, rows or columns exceed the import's bounds."""
+def check_bounds(path: Path, max_unpacked_bytes: int = MAX_XLSX_UNPACKED_BYTES) -> None:
+    """Refuse, before parsing, a file whose unpacked size, rows or columns exceed the import's bounds.
+    ``max_unpacked_bytes``: a reader of smaller files bounds the work it takes on more tightly (openpyxl holds a
+    workbook's whole shared-strings table in memory, read again on each pass)."""
     if _is_xlsx(path):
-        _check_xlsx_bounds(path)
+        _check_xlsx_bounds(path, max_unpacked_bytes)
 
 
-def _check_xlsx_bounds(path: Path) -> None:
+def _check_xlsx_bounds(path: Path, max_unpacked_bytes: int) -> None:
     import zipfile
     import zlib
 
@@ -254,7 +256,7 @@ def _check_xlsx_bounds(path: Path) -> None:
             infos = zf.infolist()
             if len(infos) > MAX_XLSX_ENTRIES:
                 raise FileUnreadable("too_large", f"{len(infos)} archive members")
-            if sum(i.file_size for i in infos) > MAX_XLSX_UNPACKED_BYTES:
+            if sum(i.file_size for i in infos) > max_unpacked_bytes:
                 raise FileUnreadable("too_large", "unpacked size")
             for info in infos:
                 if info.flag_bits & 0x1:
