@@ -133,6 +133,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # person can post again.
         "COMMENT_LIMIT": os.environ.get("COMMENT_LIMIT", "10/minute;100/hour;500/day"),
         "ATTACHMENT_LIMIT": os.environ.get("ATTACHMENT_LIMIT", "10/minute;50/hour;200/day"),
+        "LINES_FILE_LIMIT": os.environ.get("LINES_FILE_LIMIT", "10/minute;60/hour;300/day"),
         # Audit trail (app/audit/keys.py, anchors.py): HMAC keys and signed anchors live outside the database.
         "AUDIT_KEY": os.environ.get("AUDIT_KEY"),
         "AUDIT_KEY_ID": os.environ.get("AUDIT_KEY_ID"),

@@ -365,7 +365,7 @@ def add_comment(task: HumanTask, user: User, body: str) -> TaskComment:
     wait = take_posting_allowance("COMMENT_LIMIT", f"user:{user.id}")
     if wait is not None:
         raise DomainRefused(_("You have written many comments in a short time. You can comment again in "
-                              "%(minutes)s min; this comment was not saved.", minutes=_minutes(wait)))
+                              "%(minutes)s min; this comment was not saved.", minutes=minutes_to_wait(wait)))
     comment = TaskComment(task_id=task.id, instance_id=task.instance_id, author_id=user.id, body=body,
                           created_at=clock.now())
     db.session.add(comment)
@@ -375,7 +375,8 @@ def add_comment(task: HumanTask, user: User, body: str) -> TaskComment:
     return comment
 
 
-def _minutes(seconds: int) -> int:
+def minutes_to_wait(seconds: int) -> int:
+    """Seconds to wait, as whole minutes for a message (at least one)."""
     return max(1, -(-seconds // 60))
 
 
@@ -407,7 +408,7 @@ def add_attachment(task: HumanTask, user: User, filename: str, data: bytes) -> T
     wait = take_posting_allowance("ATTACHMENT_LIMIT", f"user:{user.id}")
     if wait is not None:
         raise DomainRefused(_("You have attached many files in a short time. You can attach again in %(minutes)s "
-                              "min; this file was not attached.", minutes=_minutes(wait)))
+                              "min; this file was not attached.", minutes=minutes_to_wait(wait)))
     stored = _store_file(secrets.token_hex(16) + ext, data)
     attachment = TaskAttachment(
         task_id=task.id, instance_id=task.instance_id, uploaded_by_id=user.id, filename=original,

@@ -34,6 +34,7 @@ from app.inbox import lines_from_file as lines_file
 from app.inbox import operations as ops
 from app.inbox.models import TaskAttachment, TaskComment
 from app.inbox.queries import InboxFilter, filter_choices, inbox_page, sla_state, view_counts
+from app.limits import take_posting_allowance
 from app.people import substitutions as subs
 from app.people.roles import ROLE_LABELS
 from app.registry.http import RegistryUnavailable
@@ -431,7 +432,15 @@ def lines_from_file(task_id: int):
     if table is None:
         abort(404)
     ctx, handler = task_context(task, current_user), get_handler(task.handler)
-    report = lines_file.lines_from_upload(request.files.get("file"), schema, ui, table, ops.MAX_ATTACHMENT_BYTES,
+    upload = request.files.get("file")
+    # Reading a workbook costs a web process seconds: one person reads so many files a minute (LINES_FILE_LIMIT)
+    wait = take_posting_allowance("LINES_FILE_LIMIT", f"user:{current_user.id}") if upload else None
+    if wait is not None:
+        report = lines_file.LinesReport(filename=(upload.filename or "")[:120], problem=_(
+            "You have sent many files in a short time. You can send one again in %(minutes)s min.",
+            minutes=ops.minutes_to_wait(wait)))
+        return _render_task(task, values=_current_values(schema, table), lines_report=report, status=429)
+    report = lines_file.lines_from_upload(upload, schema, ui, table, ops.MAX_ATTACHMENT_BYTES,
                                           lambda line: handler.check_line(ctx, line))
     values = _current_values(schema, table)
     if report.changed:

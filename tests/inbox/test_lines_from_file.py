@@ -318,3 +318,24 @@ def test_only_who_may_act_on_the_open_task_may_send_a_file(world, browser):
     assert no_csrf.status_code == 400
     assert accountant.post(f"/tasks/{task.id}", lines_form(prefill_lines(act))).status_code == 302
     assert _send(accountant, task.id, data).status_code == 409  # the task is closed
+
+
+def test_files_are_read_at_a_bounded_rate_per_person(world, browser, throttled, monkeypatch):
+    """Reading a workbook holds a web process for up to seconds: one person sends so many a minute
+    (LINES_FILE_LIMIT); beyond it the page says when to send again, keeps what was typed and reads nothing."""
+    monkeypatch.setitem(throttled.config, "LINES_FILE_LIMIT", "2/minute;60/hour")
+    act, task = _bilim()
+    accountant = browser("accountant")
+    accountant.get(f"/tasks/{task.id}")
+    data = _csv([["iin", "full_name", "grade", "days_attended"], ["791028302728", "Тест Тестов", "3", "20"]])
+    for _number in range(2):
+        assert _send(accountant, task.id, data).status_code == 200
+    typed = {"note": "kept while waiting"}
+    refused = _send(accountant, task.id, data, current=typed)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 429
+    assert re.search(r"You have sent many files in a short time\. You can send one again in \d+ min", page)
+    assert "kept while waiting" in page, "what was typed comes back"
+    assert "791028302728" not in page, "the refused file was not read"
+    assert _send(browser("accountant2"), open_task(act_of_school("Nur Private School"), "submit_act").id,
+                 data).status_code == 200, "each person's own count"
