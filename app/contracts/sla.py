@@ -31,6 +31,10 @@ _signals = Namespace()
 act_escalated = _signals.signal("act-escalated")
 
 
+#: The longest acceptance deadline a process may set (about a year of working days).
+MAX_SLA_WORKING_DAYS = 260
+
+
 def working_days() -> int:
     return int(current_app.config.get("SLA_ACCEPT_WORKING_DAYS", 5))
 
@@ -66,7 +70,10 @@ _deadlines: dict[int, datetime] = {}
 def acceptance_deadline(ctx) -> dict:
     """When acceptance becomes overdue: SLA working days (process variable ``sla_working_days`` or config)."""
     days = ctx.task_data.get("sla_working_days")
-    days = days if isinstance(days, int) and days >= 0 else working_days()
+    if isinstance(days, int) and not isinstance(days, bool) and days > MAX_SLA_WORKING_DAYS:
+        # counted a day at a time: a process owner's 10**9 held the step for seconds, then overflowed the date
+        raise ValueError(f"sla_working_days is {days}: at most {MAX_SLA_WORKING_DAYS} working days (about a year)")
+    days = days if isinstance(days, int) and not isinstance(days, bool) and days >= 0 else working_days()
     due = add_working_days(clock.now(), days)
     instance = getattr(ctx, "instance", None)
     if instance is not None and instance.id is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
@@ -110,8 +111,6 @@ def test_the_deadline_is_configurable_in_working_days(frozen, browser, app):
 
 
 def test_a_process_variable_overrides_the_configured_deadline(frozen):
-    from types import SimpleNamespace
-
     from app.contracts.sla import acceptance_deadline
 
     friday = datetime(2027, 10, 1, 3, 0, tzinfo=UTC)
@@ -119,6 +118,21 @@ def test_a_process_variable_overrides_the_configured_deadline(frozen):
     assert acceptance_deadline(SimpleNamespace(task_data={"sla_working_days": 1}))["due"] == \
         datetime(2027, 10, 4, 3, 0, tzinfo=UTC).isoformat()
     assert acceptance_deadline(SimpleNamespace(task_data={}))["working_days"] == 5
+
+
+def test_a_deadline_beyond_a_year_of_working_days_is_refused_at_once(frozen):
+    """The deadline is counted a day at a time: a process owner's 10**9 held the step for seconds and ended in a
+    date overflow; now it is refused with the reason (the step's incident says it), and a year still works."""
+    import pytest
+
+    from app.contracts.sla import MAX_SLA_WORKING_DAYS, acceptance_deadline
+
+    frozen.at = datetime(2027, 10, 1, 3, 0, tzinfo=UTC)
+    assert acceptance_deadline(SimpleNamespace(task_data={"sla_working_days": MAX_SLA_WORKING_DAYS}))["working_days"] \
+        == MAX_SLA_WORKING_DAYS
+    with pytest.raises(ValueError, match="at most 260 working days"):
+        acceptance_deadline(SimpleNamespace(task_data={"sla_working_days": 10**9}))
+    assert acceptance_deadline(SimpleNamespace(task_data={"sla_working_days": True}))["working_days"] == 5
 
 
 def test_a_payment_beyond_the_contracts_cap_is_refused(frozen, browser):
