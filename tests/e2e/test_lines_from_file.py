@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from app.acts.models import Act
 from app.acts.operations import prefill_lines
 from app.extensions import db
-from tests.helpers import act_of_school
+from tests.helpers import act_of_school, open_task
 
 pytestmark = pytest.mark.e2e
 
@@ -57,3 +57,36 @@ def test_the_note_typed_before_the_page_scripts_arrived_goes_along_with_the_file
     accountant.click("#lines-file-btn")
     expect(accountant.locator("#f-lines-0-days_attended")).to_have_value("17")
     expect(accountant.locator("#f-note")).to_have_value("Из табеля")
+
+
+def test_a_file_with_refused_lines_says_they_are_not_in_the_form_and_what_to_do(new_page):
+    """A file of two lines, one with a wrong IIN: the report said "The form below now holds the file's lines: check
+    them and press Submit", and a new accountant submitted the act without the refused student. It now says the
+    listed lines are not in the form and how to bring them back (fix the file and fill again, or Add row)."""
+    act = act_of_school("Bilim Innovation School")
+    good, other = prefill_lines(act)[:2]
+    wrong = other["iin"][:-1] + str((int(other["iin"][-1]) + 1) % 10)
+    rows = ["ЖСН;Аты-жөні;Сынып;Қатысқан күндер", f'{good["iin"]};{good["full_name"]};{good["grade"]};20',
+            f'{wrong};{other["full_name"]};{other["grade"]};20']
+    accountant = new_page("accountant")
+    accountant.goto(f"/tasks/{open_task(act, 'submit_act').id}")
+    accountant.set_input_files("#lines-file", files=[{"name": "act.csv", "mimeType": "text/csv",
+                                                      "buffer": "\n".join(rows).encode("utf-8")}])
+    accountant.click("#lines-file-btn")
+    expect(accountant.locator("#lines-file-refused")).to_contain_text(wrong)
+    report = accountant.locator("#lines-file-report")
+    expect(report).not_to_contain_text("check them and press Submit")
+    expect(accountant.locator("#lines-file-left-out")).to_contain_text("the 1 line listed below is not in it")
+    expect(accountant.locator("#f-lines-1-iin")).to_have_value("")  # the refused line is indeed not in the form
+
+
+def test_a_file_of_good_lines_only_asks_to_check_them_and_submit(new_page):
+    act = act_of_school("Bilim Innovation School")
+    good = prefill_lines(act)[0]
+    accountant = new_page("accountant")
+    accountant.goto(f"/tasks/{open_task(act, 'submit_act').id}")
+    accountant.set_input_files("#lines-file", files=[{"name": "act.csv", "mimeType": "text/csv", "buffer": (
+        f'iin,full_name,grade,days_attended\n{good["iin"]},{good["full_name"]},{good["grade"]},20').encode()}])
+    accountant.click("#lines-file-btn")
+    expect(accountant.locator("#lines-file-report")).to_contain_text("check them and press Submit")
+    expect(accountant.locator("#lines-file-left-out")).to_have_count(0)
