@@ -406,7 +406,11 @@
       list.appendChild(li);
     });
     showNotices(lastNotices);
-    document.getElementById("problem-count").textContent = String(problems.length);
+    var count = document.getElementById("problem-count");
+    count.textContent = String(problems.length);
+    // red only when there is something to fix: a red "0" read as an error to a new process owner
+    count.classList.toggle("bg-danger", problems.length > 0);
+    count.classList.toggle("bg-success", problems.length === 0);
     document.getElementById("no-problems").classList.toggle("d-none", problems.length > 0);
     var publish = document.getElementById("publish");
     if (publish) { publish.disabled = problems.length > 0; }

@@ -58,6 +58,7 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page, tmp_p
     expect(page.locator("#save-status")).to_contain_text("Draft saved")
     problem = page.locator(f'#problems li[data-element="{new_id}"]')
     expect(problem).to_contain_text("whole number of days")
+    expect(page.locator("#problem-count")).to_have_class(re.compile(r"\bbg-danger\b"))
     expect(page.locator(f'.djs-shape[data-element-id="{new_id}"]')).to_have_class(re.compile("tap-problem"))
     expect(page.locator("#publish")).to_be_disabled()
     shots = _screenshots(tmp_path)
@@ -71,6 +72,9 @@ def test_owner_adds_a_task_fixes_validation_publishes_and_starts(new_page, tmp_p
     panel.get_by_label("Form (JSON Schema)").select_option("fill.schema.json")
     page.click("#save-draft")
     expect(page.locator("#problem-count")).to_have_text("0")
+    # no problems is good news: the count is green, not the red of an error
+    expect(page.locator("#problem-count")).not_to_have_class(re.compile(r"\bbg-danger\b"))
+    expect(page.locator("#problem-count")).to_have_class(re.compile(r"\bbg-success\b"))
     expect(page.locator("#no-problems")).to_be_visible()
     expect(page.locator("#publish")).to_be_enabled()
     questions = []
@@ -103,6 +107,7 @@ def test_a_step_nothing_follows_is_shown_as_a_notice_and_publishing_stays_open(n
     expect(page.locator("#notices")).to_contain_text("Archive")
     expect(page.locator("#notices")).to_contain_text("Nothing follows this step")
     expect(page.locator("#problem-count")).to_have_text("0")
+    expect(page.locator("#problem-count")).not_to_have_class(re.compile(r"\bbg-danger\b"))
     expect(page.locator("#publish")).to_be_enabled()
 
 
