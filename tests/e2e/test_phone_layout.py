@@ -180,3 +180,21 @@ def test_orders_and_contracts_show_their_status_on_a_phone(new_page, username, u
     page.goto(url)
     shown = page.locator(cell).first.bounding_box()
     assert shown["x"] >= 0 and shown["x"] + shown["width"] <= 390, f"{cell} is off the screen"
+
+
+def test_the_analytics_figures_fit_a_phone_with_the_amount_paid(new_page):
+    """The operator's Analytics in Russian at 390 px: "Проведено платежей 7 · 7 686 019,35 ₸" ran out of its half-width
+    card (an amount is one word: its spaces do not break), and the whole page scrolled sideways."""
+    from tests.helpers import add_paid_history
+
+    assert add_paid_history() > 0
+    page = new_page("operator", locale="ru-RU")
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=ru]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/analytics/")
+    card = page.locator(".card", has_text="Проведено платежей")
+    figure = card.locator(".fs-4")
+    expect(figure).to_contain_text("₸")
+    assert figure.evaluate("e => e.scrollWidth <= e.clientWidth"), "the amount runs out of its card"
+    assert not _scrolls_sideways(page), "/analytics/ scrolls sideways on a phone"
