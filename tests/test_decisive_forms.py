@@ -104,6 +104,28 @@ def test_days_attended_are_within_the_acts_month_and_at_least_one(world, browser
     assert accountant.post(f"/tasks/{task.id}", lines_form([dict(PHANTOM, days_attended="30")])).status_code == 302
 
 
+def test_a_student_listed_twice_has_only_the_excluded_duplicate_marked_on_the_returned_form(world, browser):
+    """Both rows of a student listed twice were marked "Excluded: Duplicate line" though one of them was paid: an
+    accountant removing the marked rows removed the student from the act."""
+    act = act_of_school(SCHOOL_A)
+    accountant = browser("accountant")
+    lines = [{k: str(v) for k, v in ln.items()} for ln in prefill_lines(act)]
+    assert accountant.post(f"/tasks/{open_task(act, 'submit_act').id}",
+                           lines_form([*lines, dict(lines[0])])).status_code == 302
+    db.session.expire_all()
+    outcomes = [(ln.line_no, ln.outcome, ln.rule_code) for ln in act.lines if ln.iin == lines[0]["iin"]]
+    assert [o[1] for o in outcomes] == ["accepted", "excluded"], outcomes
+    complete_task(open_task(act, "accept_act").id, user("official"),
+                  data={"decision": "return", "comment": "List each student once"})
+    db.session.commit()
+    page = accountant.get(f"/tasks/{open_task(act, 'submit_act').id}").get_data(as_text=True)
+    rows = re.findall(r"<tr class=\"([^\"]*)\"[^>]*>(.*?)</tr>", page, re.S)
+    theirs = [cls for cls, body in rows if f'value="{lines[0]["iin"]}"' in body]
+    assert len(theirs) == 2
+    assert "row-excluded" not in theirs[0], "the paid line is not marked excluded"
+    assert "row-excluded" in theirs[1]
+
+
 def test_a_returned_acts_form_marks_each_excluded_line_with_its_rule(world, browser):
     act = act_of_school(SCHOOL_A)
     accountant = browser("accountant")

@@ -123,26 +123,38 @@ def prefill_lines(act: Act) -> list[dict]:
 def shape_act_form(act: Act, fields: list) -> None:
     """The act form for this act: days attended bounded by the month's days (the schema's 31 let 31 days of a
     30-day month through), and on a returned act each line the last verification excluded marked with its rule
-    (the report listed them by number only; the rows are matched by IIN, as lines are renumbered when edited)."""
+    (the report listed them by number only; the rows are matched by IIN, as lines are renumbered when edited).
+
+    A student listed twice has one paid line and one excluded as a duplicate: the IIN's rows are matched to its lines
+    in their order, so only the excluded one is marked — both were, and a person removing the marked rows removed
+    the student's paid line too."""
     from app.acts.verification import month_bounds
 
     _start, end = month_bounds(act.period)
-    excluded: dict[str, str] = {}
+    outcomes: dict[str, list[str | None]] = {}  # IIN → each of its lines' mark in line order (None: not excluded)
     if act.status == "returned":
         rules = instrument_of(act).rules
         for ln in act.lines:
+            mark = None
             if ln.outcome == "excluded":
-                excluded.setdefault(ln.iin, str(rules[ln.rule_code].title) if ln.rule_code in rules
-                                    else _("Other reason"))
+                mark = str(rules[ln.rule_code].title) if ln.rule_code in rules else _("Other reason")
+            outcomes.setdefault(ln.iin, []).append(mark)
     for table in (f for f in fields if f.kind == "table" and f.name == "lines"):
         for cell in [*table.columns, *(c for row in table.rows for c in row)]:
             if cell.name.endswith("days_attended") or cell.name == "days_attended":
                 cell.attrs["minimum"] = 1
                 cell.attrs["maximum"] = end.day
+        seen: dict[str, int] = {}
         for index, row in enumerate(table.rows):
             iin = next((str(c.value).strip() for c in row if c.name.endswith(".iin") and c.value), None)
-            if iin in excluded:
-                table.row_marks[index] = excluded[iin]
+            if iin not in outcomes:
+                continue
+            marks = outcomes[iin]
+            nth = seen[iin] = seen.get(iin, -1) + 1
+            # a row beyond the IIN's lines (added since) takes the mark of its last line
+            mark = marks[min(nth, len(marks) - 1)]
+            if mark is not None:
+                table.row_marks[index] = mark
 
 
 def _line_values(values, act: Act, line: dict, index: int) -> dict:
