@@ -137,3 +137,28 @@ def test_the_chosen_language_outlives_the_session(world, browser):
     expired = person.post("/logout", {"csrf_token": "stale"}, csrf=False)
     assert expired.status_code == 400 and '<html lang="kk"' in expired.get_data(as_text=True)
     assert '<html lang="kk"' in person.get("/login").get_data(as_text=True)
+
+
+ATTRIBUTE = re.compile(r'\b(aria-label|placeholder|alt)="([^"{}]+)"')
+
+
+@pytest.mark.parametrize("username", ["accountant", "official", "owner"])
+def test_no_english_word_is_read_out_on_a_kazakh_page(world, app, username):
+    """What a screen reader says of a control or a landmark is in Kazakh too: every task page and the model editor
+    called their breadcrumb trail "breadcrumb" (the public and analytics pages already said "Навигация жолы")."""
+    from app.engine.models import HumanTask
+
+    english = {i.casefold() for i in _translated_ids()} - {n.casefold() for n in NAMES}
+    person = Browser(app, username)
+    person.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "kk"
+    person.post("/locale", {"locale": "kk", "next": "/"})
+    urls = _urls(app) + [f"/tasks/{t.id}" for t in db.session.scalars(select(HumanTask).limit(20))]
+    problems = []
+    for url in urls:
+        response = person.get(url)
+        if response.status_code != 200 or not response.mimetype.startswith("text/html") or url in WRITTEN_FOR_OTHERS:
+            continue
+        for name, value in ATTRIBUTE.findall(response.get_data(as_text=True)):
+            if html.unescape(value).strip().casefold() in english:
+                problems.append(f"{url}: {name}=“{value}”")
+    assert not problems, "\n".join(sorted(set(problems)))
