@@ -407,14 +407,29 @@ def task(task_id: int):
     decision = _decision_label(task, request.form.get("decision"))
     if decision and decision.casefold() == title.casefold():
         decision = None  # "Done: Accept act — Accept act." said it twice
-    flash(_("Done: %(title)s — %(decision)s.", title=title, decision=decision) if decision
-          else _("Done: %(title)s.", title=title), "success")
+    done = (_("Done: %(title)s — %(decision)s.", title=title, decision=decision) if decision
+            else _("Done: %(title)s.", title=title))
+    subject = _subject_link(task.instance)
+    # the inbox is where the person lands; the record the task was about is one click away (a school accountant
+    # who had just submitted her act had to find it under Acts to read which lines verification excluded)
+    flash({"text": done, "href": subject[0], "link": subject[1]} if subject else done, "success")
     for step in [t for t in opened if t.status == "open"][:3]:
         flash(_("Next: %(title)s — %(role)s.", title=task_label(step.spec_name, step.title,
                                                                  version_id=task.instance.model_version_id),
                 role=ROLE_LABELS.get(step.role, step.role) if step.role else _("the person who started it")),
               "info")
     return redirect(url_for("inbox.index"))
+
+
+def _subject_link(instance) -> tuple[str, str] | None:
+    """(address, words) of the act or contract a process instance is about, for the message after a step."""
+    if instance.subject_id is None:
+        return None
+    if instance.subject_type == "act":
+        return url_for("acts.show", act_id=instance.subject_id), _("See the act and its verification report")
+    if instance.subject_type == "contract":
+        return url_for("contracts.show", contract_id=instance.subject_id), _("See the contract")
+    return None
 
 
 @bp.post("/tasks/<int:task_id>/lines-from-file")

@@ -90,3 +90,18 @@ def test_a_student_listed_twice_is_marked_before_sending_and_a_row_comes_out_wit
     expect(accountant.locator(".alert-success")).to_contain_text("Submit monthly act")
     db.session.expire_all()
     assert len(db.session.get(Act, act.id).lines) == rows - 1
+
+
+def test_after_submitting_the_accountant_goes_from_the_message_to_the_acts_verification_report(new_page):
+    """A new accountant submitted her act and landed on an empty inbox with "Done: Submit monthly act." and nothing to
+    click: which lines verification excluded was under Acts, which she had to find. The message links the act."""
+    act_id = act_of_school("Bilim Innovation School").id
+    accountant = new_page("accountant")
+    accountant.get_by_role("link", name="Submit monthly act").click()
+    expect(accountant.locator("#f-lines-0-iin")).not_to_have_value("")
+    accountant.get_by_role("button", name="Submit").click()
+    done = accountant.locator(".alert-success")
+    expect(done).to_contain_text("Done: Submit monthly act.")
+    done.get_by_role("link", name="See the act and its verification report").click()
+    expect(accountant).to_have_url(re.compile(rf"/acts/{act_id}$"))
+    expect(accountant.locator("#verification-report")).to_be_visible()
