@@ -103,7 +103,8 @@ def login():
             operations.record_login(user)
             db.session.commit()
             return remember_device(redirect(_safe_next(request.args.get("next"))), user.username)
-        flash(_("Wrong login or password."), "danger")
+        flash(_("Wrong login or password.") + " " + _("Check the keyboard layout and Caps Lock; if you have forgotten "
+                                                       "your password, your administrator can reset it."), "danger")
     return render_template("people/login.html", form=form), 401 if request.method == "POST" else 200
 
 

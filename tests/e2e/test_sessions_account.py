@@ -87,3 +87,25 @@ def test_logging_out_clears_the_entries_the_tab_kept(new_page):
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/login")
     assert page.evaluate(kept) == []
+
+
+def test_a_login_with_a_field_left_empty_says_which_and_a_wrong_password_says_what_to_do(new_page):
+    """A new user who pressed "Log in" with the password left empty got the same page back with nothing said; a
+    wrong password read "Wrong login or password." and no more."""
+    page = new_page(locale="ru-RU")
+    page.goto("/login")
+    page.fill("#username", "accountant")
+    page.click("#login-submit")
+    expect(page.locator("#password")).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#password-err")).to_have_text("Обязательное поле.")  # WTForms' own words, in Russian
+    expect(page.locator("#password")).to_be_focused()
+    expect(page.locator("#password")).to_have_attribute("aria-describedby", "password-err")
+    expect(page.locator("#username")).to_have_value("accountant")
+
+    english = new_page()
+    english.goto("/login")
+    english.fill("#username", "accountant")
+    english.fill("#password", "not-my-password")
+    english.click("#login-submit")
+    expect(english.locator(".alert-danger")).to_contain_text("if you have forgotten your password, your administrator")
+    expect(english.locator("#password-err")).to_have_count(0)
