@@ -90,3 +90,21 @@ def test_a_file_of_good_lines_only_asks_to_check_them_and_submit(new_page):
     accountant.click("#lines-file-btn")
     expect(accountant.locator("#lines-file-report")).to_contain_text("check them and press Submit")
     expect(accountant.locator("#lines-file-left-out")).to_have_count(0)
+
+
+def test_on_a_phone_the_reason_a_files_line_was_refused_is_on_the_screen(new_page):
+    """At 390 px the refused lines' table ran past the report's right edge: the reason was a sideways swipe away."""
+    act = act_of_school("Bilim Innovation School")
+    good = prefill_lines(act)[0]
+    accountant = new_page("accountant")
+    accountant.set_viewport_size({"width": 390, "height": 844})
+    accountant.goto(f"/tasks/{open_task(act, 'submit_act').id}")
+    accountant.set_input_files("#lines-file", files=[{"name": "act.csv", "mimeType": "text/csv", "buffer": (
+        f'iin,full_name,grade,days_attended\n{good["iin"]},{good["full_name"]},{good["grade"]},20\n'
+        f'{good["iin"][:-1]}{(int(good["iin"][-1]) + 1) % 10},{good["full_name"]},{good["grade"]},20').encode()}])
+    accountant.click("#lines-file-btn")
+    reason = accountant.locator("#lines-file-refused td", has_text="Not a valid IIN")
+    expect(reason).to_be_visible()
+    box, report = reason.bounding_box(), accountant.locator("#lines-file-report").bounding_box()
+    assert box["x"] >= report["x"] and box["x"] + box["width"] <= report["x"] + report["width"] + 1, box
+    assert box["width"] > report["width"] / 2, "the reason is read across the card, not squeezed into a column"
