@@ -198,3 +198,24 @@ def test_the_analytics_figures_fit_a_phone_with_the_amount_paid(new_page):
     expect(figure).to_contain_text("₸")
     assert figure.evaluate("e => e.scrollWidth <= e.clientWidth"), "the amount runs out of its card"
     assert not _scrolls_sideways(page), "/analytics/ scrolls sideways on a phone"
+
+
+def test_an_acts_excluded_lines_by_rule_show_their_count_and_money_on_a_phone(new_page):
+    """At 390 px the verification report's "Excluded lines by rule" table showed each rule and its reason; the lines
+    and the money withheld were a sideways swipe inside the table, past the right edge of the screen."""
+    from tests.helpers import act_of_school
+
+    act_id = act_of_school("Alatau Lyceum").id
+    page = new_page("official_almaty", locale="ru-RU")
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=ru]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/acts/{act_id}")
+    rows = page.locator("#report-by-rule tbody tr")
+    assert rows.count() > 1
+    for cell in (rows.first.locator("td").nth(2), rows.first.locator("td").nth(3)):
+        expect(cell).to_be_visible()
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{cell.inner_text()!r} is off the screen: {box}"
+    expect(rows.first.locator("td").nth(3)).to_contain_text("₸")
+    assert not _scrolls_sideways(page)
