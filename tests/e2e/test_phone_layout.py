@@ -219,3 +219,26 @@ def test_an_acts_excluded_lines_by_rule_show_their_count_and_money_on_a_phone(ne
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{cell.inner_text()!r} is off the screen: {box}"
     expect(rows.first.locator("td").nth(3)).to_contain_text("₸")
     assert not _scrolls_sideways(page)
+
+
+def test_a_contracts_months_show_their_amount_and_payment_on_a_phone(new_page):
+    """At 390 px a contract's acts (month, act, status, lines, amount, payment) ran past the screen's edge: the
+    director saw the month and the act's number, and how much it came to was a sideways swipe away."""
+    from sqlalchemy import select
+
+    from app.contracts.models import Contract
+    from app.extensions import db
+    from tests.helpers import school
+
+    samruk = school("Samruk Private School")
+    contract = db.session.scalars(select(Contract).where(Contract.school_id == samruk.id)).first()
+    page = new_page("head_shymkent", locale="kk-KZ")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/contracts/{contract.id}")
+    rows = page.locator("#contract-acts tbody tr")
+    assert rows.count() >= 1
+    amount = rows.first.locator("td").nth(4)
+    expect(amount).to_contain_text("₸")
+    box = amount.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"the amount is off the screen: {box}"
+    assert not _scrolls_sideways(page)
