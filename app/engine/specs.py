@@ -382,7 +382,10 @@ def _script_problems(source: str | None, mode: str, filename: str, element_id: s
         return found
     import ast
 
-    calls = sorted({node.func.id for node in ast.walk(ast.parse(source, mode=mode))
+    # read as the engine reads it: an expression without the blanks around it (a tool that indents its XML puts a
+    # timer or a condition on a line of its own, and ast.parse calls that an IndentationError)
+    read = source.strip() if mode == "eval" else source
+    calls = sorted({node.func.id for node in ast.walk(ast.parse(read, mode=mode))
                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                     and node.func.id in SPIFFARENA_HELPERS})
     return [ModelProblem(filename, _(

@@ -263,6 +263,38 @@ def test_bad_timers_are_refused_at_save(app_ctx, expr, fragment):
     assert [p.element_id for p in problems] == ["tm-1"] and fragment in problems[0].message, problems
 
 
+def test_an_expression_on_lines_of_its_own_is_read_as_written(world, browser):
+    """Tools that indent their XML (Bizagi, Signavio, a formatter) put a timer or a condition on a line of its own:
+    the import was a server error ("IndentationError: unexpected indent"), though the engine reads the expression
+    without its surrounding blanks. Such a model imports clean, a bad value so written is still refused, and it
+    runs."""
+    indented = '\n        "PT1H"\n      '
+    owner = browser("owner")
+    data = diagram(chain(_timer(indented))).encode()
+    response = owner.post("/modeler/import", {"archive": (io.BytesIO(data), "indented.bpmn"), "lane_role": "starter"},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    _parsed, problems = validate_files({"t.bpmn": diagram(chain(_timer(indented)))})
+    assert problems == [], [str(p) for p in problems]
+    _parsed, problems = validate_files({"t.bpmn": diagram(chain(_timer('\n   "P5X"\n')))})
+    assert [p.element_id for p in problems] == ["tm-1"] and "ISO 8601" in problems[0].message, problems
+
+    gateway = ('gw-1|<bpmn:exclusiveGateway id="gw-1" default="flow-no" />\n'
+               '<bpmn:endEvent id="end-2" />\n'
+               '<bpmn:sequenceFlow id="flow-yes" sourceRef="gw-1" targetRef="end-2"><bpmn:conditionExpression '
+               'xsi:type="bpmn:tFormalExpression" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+               '          amount &gt; 100\n        </bpmn:conditionExpression></bpmn:sequenceFlow>')
+    xml = diagram(chain(gateway)).replace('id="flow-gw-1-end-1"', 'id="flow-no"')
+    draft, problems = import_zip(xml.encode(), user("owner"), filename="gateway.bpmn", lane_role="starter")
+    assert problems == [], [str(p) for p in problems]
+    publish_draft(draft, user("owner"))
+    db.session.commit()
+    instance = runtime.start_instance(draft.process_model.identifier, title="t", actor=user("owner"),
+                                      data={"amount": 500})
+    db.session.commit()
+    assert instance.status == "completed" and "end-2" in runtime.instance_status(instance).completed
+
+
 def _form_task(schema_file: str) -> str:
     return (f'ut-1|<bpmn:userTask id="ut-1" name="Pick"><bpmn:extensionElements><spiffworkflow:properties>'
             f'<spiffworkflow:property name="formJsonSchemaFilename" value="{schema_file}" />'
