@@ -136,6 +136,9 @@ def lint(trees: dict) -> list[ModelProblem]:
                     "This multi-instance step collects its results with an output collection (loopDataOutputRef) "
                     "and an output data item (the name each instance sets); it has only one of them, so nothing "
                     "would be collected. Give it both, or neither.")))
+            cardinality = next((c for c in el if local(c.tag) == "loopCardinality" and (c.text or "").strip()), None)
+            if cardinality is not None:
+                problems += _written_count_problems(filename, el.getparent(), cardinality.text)
             if any(local(c.tag) in ("loopCardinality", "loopDataInputRef") and (c.text or "").strip() for c in el):
                 continue
             foreign = next((tool for tool, found in (
@@ -290,6 +293,50 @@ _RUNS_ALONGSIDE = ("timerEventDefinition", "messageEventDefinition", "signalEven
 #: the triggers SpiffWorkflow 3.2 does not parse on a start event at all (its start event parser reads a message,
 #: signal, timer or condition only): the start event becomes a plain one
 _NOT_A_TRIGGER = ("errorEventDefinition", "escalationEventDefinition")
+
+
+_ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+               ast.Pow: lambda a, b: a ** b}
+#: past this, a written number of instances is "huge": no need to compute 10**10**10 to refuse it
+_HUGE = 10 ** 18
+
+
+def _constant_count(node):
+    """The value of a number of instances written as a constant (``5000``, ``10**9``, ``"abc"``), or None when it is
+    read from the data. Arithmetic of whole numbers is worked out, bounded by :data:`_HUGE`."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _constant_count(node.operand)
+        return -value if isinstance(value, int | float) and isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+        a, b = _constant_count(node.left), _constant_count(node.right)
+        if not (isinstance(a, int) and isinstance(b, int)) or isinstance(a, bool) or isinstance(b, bool):
+            return None
+        if isinstance(node.op, ast.Pow) and (b < 0 or (abs(a) > 1 and b * abs(a).bit_length() > 64)):
+            return _HUGE if b > 0 else None
+        return max(min(_ARITHMETIC[type(node.op)](a, b), _HUGE), -_HUGE)
+    return None
+
+
+def _written_count_problems(filename: str, step, text: str | None) -> list[ModelProblem]:
+    """A number of instances written in the diagram that the engine would refuse when the step begins
+    (``app.engine.multi_instance``): past the limit, or not a whole number."""
+    from app.engine.multi_instance import MAX_INSTANCES, not_a_count, too_many_instances
+
+    try:
+        value = _constant_count(ast.parse((text or "").strip(), mode="eval").body)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []  # the expression check says it
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int):
+        reason = not_a_count(value)
+    elif value > MAX_INSTANCES:
+        reason = too_many_instances(value)
+    else:
+        return []
+    return [_problem(filename, step, _("This multi-instance step cannot run: %(reason)s.", reason=reason))]
 
 
 def interrupting_event_subprocess_problems(trees: dict) -> list[ModelProblem]:

@@ -240,7 +240,11 @@ def _step_message(err: Exception) -> str:
     defined"), and for a name no step has set, that the process expects it from its start or an earlier step."""
     from flask_babel import gettext as _
 
-    spec = getattr(getattr(err, "task", None), "task_spec", None)
+    task = getattr(err, "task", None)
+    spec = getattr(task, "task_spec", None)
+    drawn = getattr(spec, "task_spec", None)  # a multi-instance step wraps the step as drawn (its name is there)
+    if isinstance(drawn, str) and not getattr(spec, "bpmn_name", None):
+        spec = task.workflow.spec.task_specs.get(drawn, spec)
     where = getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or ""
     cause = err.__cause__ or err
     text = str(cause)

@@ -56,3 +56,42 @@ def test_an_output_collection_without_its_item_or_the_reverse_is_a_problem(app_c
         "</bpmn:multiInstanceLoopCharacteristics>", '<bpmn:loopDataOutputRef>results</bpmn:loopDataOutputRef>'
         '<bpmn:outputDataItem id="result" /></bpmn:multiInstanceLoopCharacteristics>')
     assert [p for p in validate_files({"mi.bpmn": both})[1] if p.element_id == "each"] == []
+
+
+def _counted(cardinality: str, seq: str = "false", before: str = "") -> str:
+    return diagram('<bpmn:startEvent id="s" /><bpmn:scriptTask id="init"><bpmn:script>' + (before or "n = 1")
+                   + '</bpmn:script></bpmn:scriptTask>\n<bpmn:scriptTask id="each" name="Per place">'
+                   f'<bpmn:multiInstanceLoopCharacteristics isSequential="{seq}"><bpmn:loopCardinality>{cardinality}'
+                   '</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics><bpmn:script>done = True'
+                   '</bpmn:script></bpmn:scriptTask>\n<bpmn:endEvent id="e" />\n' + flows("s", "init", "each", "e"))
+
+
+@pytest.mark.parametrize("seq", ["true", "false"])
+def test_a_number_of_instances_from_the_data_past_the_limit_fails_the_step_with_words(world, seq):
+    """Probe: a parallel step with ``loopCardinality`` 10**9 made the engine build a task per instance — the worker
+    grew past 11 GB and never answered. Now the step fails at once, in words, and nothing is built; a number that
+    is not a whole number (a text from a form) says so instead of "'<' not supported between 'int' and 'str'"."""
+    from app.engine import runtime
+    from app.engine.errors import StepFailed
+    from app.engine.publishing import publish_version
+    from app.extensions import db
+    from tests.helpers import user
+
+    for before, words in (("n = 10 ** 9", "1000000000 instances"), ("n = 'abc'", "not a whole number")):
+        version, _ = publish_version({"mi.bpmn": _counted("n", seq, before)})
+        db.session.commit()
+        with pytest.raises(StepFailed) as failed:
+            runtime.start_instance(version.process_model.identifier, title="t", actor=user("owner"))
+        db.session.rollback()
+        assert "Per place" in str(failed.value) and words in str(failed.value), str(failed.value)
+
+
+@pytest.mark.parametrize(("cardinality", "words"), [("10**9", "1000000000 instances"), ("5000", "5000 instances"),
+                                                    ('"abc"', "not a whole number"), ("2.5", "not a whole number")])
+def test_a_written_number_of_instances_past_the_limit_is_refused_at_publishing(app_ctx, cardinality, words):
+    from app.engine.specs import validate_files
+
+    problems = [p for p in validate_files({"mi.bpmn": _counted(cardinality)})[1] if p.element_id == "each"]
+    assert len(problems) == 1 and words in problems[0].message and problems[0].line, [str(p) for p in problems]
+    assert [p for p in validate_files({"mi.bpmn": _counted("3")})[1] if p.element_id == "each"] == []
+    assert [p for p in validate_files({"mi.bpmn": _counted("n")})[1] if p.element_id == "each"] == []
