@@ -38,6 +38,7 @@ from app.engine import signals
 from app.engine.access import can_see, principal_for
 from app.engine.decisions import install_unique_hit_policy
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
+from app.engine.event_subprocesses import install_event_subprocess_end
 from app.engine.forms import (
     TASK_DATA_OPTIONS,
     FieldErrors,
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 install_clock()
 install_unique_hit_policy()
 install_instance_items()
+install_event_subprocess_end()
 
 
 @dataclass

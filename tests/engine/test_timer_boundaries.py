@@ -84,3 +84,66 @@ def test_a_timer_on_a_subprocess_or_call_activity_fires_as_drawn(world, kind, in
     cancelled = db.session.scalars(select(HumanTask.spec_name).where(HumanTask.instance_id == instance_id,
                                                                      HumanTask.status == "cancelled")).all()
     assert cancelled == (["inner"] if interrupting else [])
+
+
+def _with_reminder(timer: str) -> dict[str, str]:
+    """*Sign* (the operator), and a non-interrupting timer event subprocess *Remind* that opens *Chase the
+    signature* when ``timer`` is due — the way a Camunda or bpmn.io model says "remind them after five days"."""
+    reminder = ('<bpmn:subProcess id="remind" name="Remind" triggeredByEvent="true">'
+                '<bpmn:startEvent id="remind_start" isInterrupting="false"><bpmn:timerEventDefinition>'
+                f'{timer}</bpmn:timerEventDefinition></bpmn:startEvent>' + user_task("chase", "Chase the signature")
+                + '<bpmn:endEvent id="remind_end" />'
+                '<bpmn:sequenceFlow id="r1" sourceRef="remind_start" targetRef="chase" />'
+                '<bpmn:sequenceFlow id="r2" sourceRef="chase" targetRef="remind_end" /></bpmn:subProcess>')
+    files = chain_model("reminder", [("sign", "Operator", user_task("sign", "Sign"))], extra_nodes=reminder)
+    files["reminder.bpmn"] = files["reminder.bpmn"].replace(
+        "<bpmn:flowNodeRef>sign</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>sign</bpmn:flowNodeRef>"
+        "<bpmn:flowNodeRef>chase</bpmn:flowNodeRef>")
+    return files
+
+
+@pytest.mark.parametrize("timer", ['<bpmn:timeDuration>"P5D"</bpmn:timeDuration>',
+                                   '<bpmn:timeCycle>"R/P5D"</bpmn:timeCycle>'], ids=["duration", "cycle"])
+def test_a_reminder_event_subprocess_ends_with_the_process(world, timer):
+    """Probe (SpiffWorkflow 3.2): the process's end waited for the reminder's timer — an instance whose work was done
+    stayed "running" until the timer was due, then opened *Chase the signature* for a signed contract (and with a
+    cycle, never ended). In BPMN an event subprocess can start only while its process runs; ending the process ends
+    the wait."""
+    with clock.FrozenClock(START) as now:
+        publish_version(_with_reminder(timer))
+        db.session.commit()
+        instance_id = runtime.start_instance("reminder", title="Contract of Bilim", actor=user("owner")).id
+        db.session.commit()
+        (sign,) = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
+        runtime.complete_task(sign.id, user("operator"), data={"comment": "signed"})
+        db.session.commit()
+        instance = db.session.get(ProcessInstance, instance_id)
+        assert instance.status == "completed" and instance.next_timer_at is None
+        now.advance(days=6)
+        runtime.fire_due_timers()
+        db.session.commit()
+        assert _open_steps(instance_id) == []
+
+
+@pytest.mark.parametrize("timer", ['<bpmn:timeDuration>"P5D"</bpmn:timeDuration>',
+                                   '<bpmn:timeCycle>"R/P5D"</bpmn:timeCycle>'], ids=["duration", "cycle"])
+def test_a_reminder_that_came_keeps_the_process_until_it_is_done(world, timer):
+    """The reminder fired while *Sign* was open: the process ends when both are done, as before — a cycle's too,
+    though its timer waits again for the next round."""
+    with clock.FrozenClock(START) as now:
+        publish_version(_with_reminder(timer))
+        db.session.commit()
+        instance_id = runtime.start_instance("reminder", title="Contract of Bilim", actor=user("owner")).id
+        db.session.commit()
+        now.advance(days=5, minutes=1)
+        runtime.fire_due_timers()
+        db.session.commit()
+        assert _open_steps(instance_id) == ["chase", "sign"]
+        for step in ("sign", "chase"):
+            (row,) = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                                HumanTask.spec_name == step,
+                                                                HumanTask.status == "open")).all()
+            assert db.session.get(ProcessInstance, instance_id).status == "running"
+            runtime.complete_task(row.id, user("operator"), data={"comment": "done"})
+            db.session.commit()
+        assert db.session.get(ProcessInstance, instance_id).status == "completed"
