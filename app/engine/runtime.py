@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from jsonschema.exceptions import _WrappedReferencingError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy import column as sa_column
@@ -237,13 +238,18 @@ def _budget_words(cause: BaseException) -> str | None:
     return None
 
 
+#: SpiffWorkflow's words when an exclusive ("... for <id>") or inclusive ("... on gateway") gateway has no way out
+_NO_WAY_OUT = re.compile(r"No conditions satisfied (for |on gateway)")
+
+
 def _step_message(err: Exception) -> str:
     """What failed, where: the step's name, else its id (an unnamed script task said only "name 'x' is not
     defined"), and for a name no step has set, that the process expects it from its start or an earlier step."""
     from flask_babel import gettext as _
 
     task = getattr(err, "task", None)
-    spec = getattr(task, "task_spec", None)
+    # SpiffWorkflow's exclusive gateway names its spec, not its task, when no flow can be taken
+    spec = getattr(task, "task_spec", None) or getattr(err, "task_spec", None)
     drawn = getattr(spec, "task_spec", None)  # a multi-instance step wraps the step as drawn (its name is there)
     if isinstance(drawn, str) and not getattr(spec, "bpmn_name", None):
         spec = task.workflow.spec.task_specs.get(drawn, spec)
@@ -253,6 +259,10 @@ def _step_message(err: Exception) -> str:
     budget = _budget_words(cause)
     if budget:
         text = budget
+    if _NO_WAY_OUT.match(text) and isinstance(spec, MultiChoice):
+        text = _("none of the conditions of the flows out of this gateway holds, and it has no default flow: the "
+                 "instance cannot go on from here. Check the data this step was given; the process owner can give "
+                 "the gateway a default flow.")
     if isinstance(cause, NameError) and getattr(cause, "name", None):
         text = _("%(name)s is not defined: no earlier step sets it and the process was not started with it.",
                  name=repr(cause.name))

@@ -413,3 +413,37 @@ def test_the_notices_of_a_form_nested_past_the_recursion_limit_do_not_fail(app_c
     files = two_step()
     files["fill.schema.json"] = "[" * 100_000 + "]" * 100_000
     assert isinstance(model_notices(files), list)
+
+
+@pytest.mark.parametrize("kind", ["exclusiveGateway", "inclusiveGateway"])
+def test_a_gateway_no_condition_of_which_holds_refuses_the_step_in_words(world, kind):
+    """The notice above was read and the model published: *Fill* with x = 5 was refused with SpiffWorkflow's English
+    "No conditions satisfied for gw." (or "No conditions satisfied on gateway", no name at all). The person is told
+    which gateway, that none of its conditions holds and that it has no default flow; nothing is saved, the task
+    stays open."""
+    from sqlalchemy import select
+
+    from app.engine import runtime
+    from app.engine.errors import StepFailed
+    from app.engine.models import HumanTask
+    from app.engine.publishing import publish_version
+    from app.extensions import db
+    from app.processes.trials import start_trial
+    from tests.helpers import user
+
+    files = _gateway("x &gt; 10", "x &lt; 0")
+    files["trial.bpmn"] = files["trial.bpmn"].replace('<bpmn:exclusiveGateway id="gw" />',
+                                                      f'<bpmn:{kind} id="gw" name="Which way?" />')
+    version, _ = publish_version(files)
+    db.session.commit()
+    owner = user("owner")
+    instance = start_trial(version.process_model, owner)
+    db.session.commit()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).one()
+    with pytest.raises(StepFailed) as failed:
+        runtime.complete_task(task.id, owner, data={"x": 5})
+    db.session.rollback()
+    message = str(failed.value)
+    assert message.startswith("Which way?: ") and "none of the conditions" in message and "default" in message, message
+    assert "No conditions satisfied" not in message
+    assert db.session.get(HumanTask, task.id).status == "open"
