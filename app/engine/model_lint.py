@@ -190,6 +190,8 @@ def lint(trees: dict) -> list[ModelProblem]:
                 "The boundary event has no trigger (timer, message, signal, error, escalation...): choose what it "
                 "waits for, or delete it.")))
         problems += _flow_reference_problems(filename, root)
+        problems += _event_gateway_problems(filename, root)
+        problems += _layout_problems(filename, root)
         problems += _gateway_problems(filename, root)
         problems += _split_problems(filename, root)
         problems += _condition_problems(filename, root)
@@ -197,6 +199,54 @@ def lint(trees: dict) -> list[ModelProblem]:
         problems += _link_problems(filename, root)
         problems += _data_output_problems(filename, root)
     return problems
+
+
+#: what may follow an event-based gateway: the events it waits for (BPMN 2.0, 10.6.6)
+_AFTER_EVENT_GATEWAY = ("intermediateCatchEvent", "receiveTask")
+
+
+def _event_gateway_problems(filename: str, root) -> list[ModelProblem]:
+    """An event-based gateway waits for the first of the events its flows lead to; anything else after it made the
+    engine's parser fail with its own words (AttributeError: 'UserTask' object has no attribute 'event_definition')."""
+    problems = []
+    for gateway in _bpmn(root, ".//bpmn:eventBasedGateway"):
+        container = gateway.getparent()
+        nodes = {el.get("id"): el for el in container if el.get("id")}
+        for flow in container:
+            if local(flow.tag) != "sequenceFlow" or flow.get("sourceRef") != gateway.get("id"):
+                continue
+            target = nodes.get(flow.get("targetRef"))
+            if target is None or local(target.tag) in _AFTER_EVENT_GATEWAY:
+                continue  # a flow to nothing is said by the flow check
+            problems.append(_problem(filename, gateway, _(
+                "An event-based gateway waits for the first of several events: each flow out of it must lead to an "
+                "intermediate catch event (a message, timer or signal) or a receive task, not to %(target)s. Put "
+                "the event it waits for between them.", target=repr(target.get("name") or target.get("id")))))
+    return problems
+
+
+def _not_a_number(value: str | None) -> bool:
+    try:
+        float(value if value is not None else 0)
+    except ValueError:
+        return True
+    return False
+
+
+def _layout_bounds(root) -> list:
+    """The shapes' bounds whose position is not a number (as the engine's parser reads positions)."""
+    return [bounds for bounds in root.iter("{*}Bounds")
+            if local(bounds.getparent().tag) == "BPMNShape"
+            and (_not_a_number(bounds.get("x")) or _not_a_number(bounds.get("y")))]
+
+
+def _layout_problems(filename: str, root) -> list[ModelProblem]:
+    """A shape whose x or y is not a number (``1,5`` from a decimal comma): the engine's parser reads the positions
+    to order a gateway's flows, and failed with "could not convert string to float", on no element."""
+    return [_problem(filename, bounds.getparent(), _(
+        "The diagram's layout places this shape at x = %(x)s, y = %(y)s: a position must be a number (with a decimal "
+        "point, not a comma). Move the shape in the editor, or correct the file.", x=repr(bounds.get("x")),
+        y=repr(bounds.get("y")))) for bounds in _layout_bounds(root)]
 
 
 def _process_calls(trees: dict) -> dict[str, set[str]]:
@@ -671,7 +721,8 @@ def _gateway_problems(filename: str, root) -> list[ModelProblem]:
 def engine_copy(root):
     """The tree the engine parses: every process executable (a descriptive model is reported by the
     caller), data stores and their references and associations left out, compensation events left out or
-    made plain events (all reported by :func:`lint`), and each link throw event joined to its catch event.
+    made plain events, shapes' positions that are not numbers left out, an event-based gateway followed by other
+    steps read as a parallel one (all reported by :func:`lint`), and each link throw event joined to its catch event.
 
     SpiffWorkflow 3.2 does not know link events: it reads a link throw as a plain event (the token stopped there)
     and never reaches the catch event. A sequence flow from the throw to the one catch of its name, in the same
@@ -697,6 +748,12 @@ def engine_copy(root):
                     flow.set("id", f"{event.get('id')}__link")
                     flow.set("sourceRef", event.get("id"))
                     flow.set("targetRef", catches[name][0].get("id"))
+    for bounds in _layout_bounds(tree):  # a position that is not a number: reported by lint(), not read
+        bounds.getparent().remove(bounds)
+    misdrawn = {p.element_id for p in _event_gateway_problems("", tree)}  # other steps after it: said by lint()
+    for gateway in _bpmn(tree, ".//bpmn:eventBasedGateway"):
+        if gateway.get("id") in misdrawn:
+            gateway.tag = f"{{{BPMN}}}parallelGateway"
     removed = set()
     for el in _bpmn(tree, ".//bpmn:dataStore | .//bpmn:dataStoreReference"):
         removed.add(el.get("id"))
