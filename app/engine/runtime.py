@@ -263,6 +263,14 @@ def _step_message(err: Exception) -> str:
         text = _("none of the conditions of the flows out of this gateway holds, and it has no default flow: the "
                  "instance cannot go on from here. Check the data this step was given; the process owner can give "
                  "the gateway a default flow.")
+    missing_output, missing_input = getattr(cause, "data_output", None), getattr(cause, "data_input", None)
+    if text.startswith("Missing data ouput") and missing_output is not None:  # sic: SpiffWorkflow's spelling
+        text = _("the step must leave %(name)s in its data (a data output drawn on the step), and it did not: "
+                 "give its form a field of that name, or remove the data output.",
+                 name=repr(missing_output.bpmn_id))
+    elif re.match(r"Missing data input(?! for multiinstance)", text) and missing_input is not None:
+        text = _("%(name)s must be in the data when the step begins (a data input drawn on the step), and it is "
+                 "not: set it in an earlier step, or remove the data input.", name=repr(missing_input.bpmn_id))
     if isinstance(cause, NameError) and getattr(cause, "name", None):
         text = _("%(name)s is not defined: no earlier step sets it and the process was not started with it.",
                  name=repr(cause.name))

@@ -662,3 +662,45 @@ def test_a_layout_coordinate_that_is_not_a_number_is_named_on_its_shape(app_ctx)
     assert problems[0].element_id == "s_di" and problems[0].line == line_of(xml, 'id="s_di"'), shown
     assert "'1,5'" in problems[0].message and "must be a number" in problems[0].message, shown
     assert not any("could not convert" in s for s in shown), shown
+
+
+def _with_io(spec: str) -> str:
+    return diagram('<bpmn:startEvent id="s" />\n<bpmn:userTask id="u" name="Create">'
+                   f'<bpmn:ioSpecification>{spec}</bpmn:ioSpecification></bpmn:userTask>\n<bpmn:endEvent id="e" />\n'
+                   + flows("s", "u", "e"))
+
+
+def test_a_data_input_or_output_drawn_on_a_step_is_named_when_it_is_missing(world):
+    """bpmn-moddle's data-input-association sample (a user task with an ioSpecification, as Camunda 7 and Activiti
+    write them) published and then failed with SpiffWorkflow's "Create: Missing data ouput." — which name, and
+    what it means, unsaid."""
+    from sqlalchemy import select
+
+    from app.engine import runtime
+    from app.engine.errors import StepFailed
+    from app.engine.models import HumanTask
+    from app.engine.publishing import publish_draft
+    from app.extensions import db
+    from app.modeler.operations import import_zip
+    from app.processes.trials import start_trial
+    from tests.helpers import user
+
+    owner = user("owner")
+    outputs = ('<bpmn:dataOutput id="approved" name="approved" /><bpmn:inputSet id="i1" /><bpmn:outputSet id="o1">'
+               '<bpmn:dataOutputRefs>approved</bpmn:dataOutputRefs></bpmn:outputSet>')
+    inputs = ('<bpmn:dataInput id="amount" name="amount" /><bpmn:inputSet id="i1"><bpmn:dataInputRefs>amount'
+              '</bpmn:dataInputRefs></bpmn:inputSet><bpmn:outputSet id="o1" />')
+    for spec, words in ((outputs, "a data output"), (inputs, "a data input")):
+        draft, problems = import_zip(_with_io(spec).encode(), owner, filename="io.bpmn", lane_role="starter")
+        assert problems == [], [str(p) for p in problems]
+        version = publish_draft(draft, owner)
+        db.session.commit()
+        with pytest.raises(StepFailed) as failed:
+            instance = start_trial(version.process_model, owner)
+            db.session.commit()
+            task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).one()
+            runtime.complete_task(task.id, owner, data={})
+        db.session.rollback()
+        message = str(failed.value)
+        assert message.startswith("Create: ") and words in message and "Missing data" not in message, message
+        assert ("'approved'" if spec is outputs else "'amount'") in message, message
