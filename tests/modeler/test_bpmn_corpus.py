@@ -50,6 +50,8 @@ RUNNABLE = {
     "miwg-mid-bpanda-2019-05-a.1.0-export.bpmn",
     "miwg-modelfoundry-1-1-1-a.1.0-roundtrip.bpmn",
     "miwg-trisotech-bpmn-visio-5-0-1-a.1.0-export.bpmn",
+    "bpmn-moddle-i18n.bpmn",
+    "bpmn-moddle-vendor-bizagi-nested-ns-definition.bpmn",
 }
 
 
