@@ -922,10 +922,42 @@ def fast_cycle_notices(files: dict[str, str]) -> list[ModelProblem]:
     return notices
 
 
-def model_notices(files: dict[str, str]) -> list[ModelProblem]:
-    """Everything the editor says of a draft that does not stop publishing."""
+def model_notices(files: dict[str, str], *, process_id: str | None = None,
+                  primary: str | None = None) -> list[ModelProblem]:
+    """Everything the editor says of a draft that does not stop publishing (``process_id``, ``primary``: the
+    version's choice of what it runs, when it has made one)."""
     return (implicit_end_notices(files) + layout_notices(files) + unsent_message_notices(files) + unset_names(files)
-            + fast_cycle_notices(files) + decision_notices(files) + flow_notices(files))
+            + fast_cycle_notices(files) + decision_notices(files) + flow_notices(files)
+            + idle_process_notices(files, process_id, primary))
+
+
+def idle_process_notices(files: dict[str, str], process_id: str | None = None,
+                         primary: str | None = None) -> list[ModelProblem]:
+    """A process the model never runs: not the one it runs, not a pool of the collaboration it runs, and called by
+    no call activity. A file of two processes without a collaboration ran the first and kept the second silently."""
+    trees, problems = parse_trees(files)
+    if problems:
+        return []
+    primary, chosen = choose_process(trees, process_id, primary)
+    if chosen is None:
+        return []
+    runs = {chosen}
+    for name in trees:
+        for collab in trees[name].iter("{*}collaboration"):
+            if collab.get("id") == chosen:
+                runs |= {part.get("processRef") for part in collab.iter("{*}participant")}
+    called = {el.get("calledElement") for root in trees.values() for el in root.iter("{*}callActivity")}
+    shown = next((p.get("name") or chosen for root in trees.values()
+                  for p in root.iter("{*}process", "{*}collaboration") if p.get("id") == chosen), chosen)
+    return [ModelProblem(name, _(
+        "This process never runs: the model runs %(main)s, and no call activity calls this one. Draw both as pools "
+        "of one collaboration to run them together, call it from a call activity, or delete it.",
+        main=repr(shown) if shown == chosen else f"{shown!r} ({chosen!r})"), p.get("id"), p.sourceline,
+        p.get("name") or None)
+        for name, root in sorted(trees.items()) if name.endswith(".bpmn")
+        for p in root.iter("{*}process")
+        if p.get("id") and p.get("id") not in runs | called
+        and any(_local(c.tag) == "startEvent" for c in p)]
 
 
 def decision_notices(files: dict[str, str]) -> list[ModelProblem]:

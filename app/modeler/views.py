@@ -145,7 +145,8 @@ def edit(version_id: int):
                  for op in all_operators().values()}
     config = {
         "files": version.files, "editable": editable, "problems": _problem_dicts(problems),
-        "notices": _problem_dicts(model_notices(version.files)),
+        "notices": _problem_dicts(model_notices(version.files, process_id=version.process_id,
+                                                primary=version.primary_file)),
         "lanes": sorted(known_lanes()), "laneLabels": lane_labels, "laneDrawn": _lane_names_drawn(lane_labels),
         "laneAliases": lane_aliases(), "operators": operators,
         "handlers": known_handlers(),
@@ -232,7 +233,8 @@ def save(version_id: int):
         return jsonify({"error": str(err)}), 409
     db.session.commit()
     return jsonify({"saved": True, "hash": version.content_hash, "problems": _problem_dicts(problems),
-                    "notices": _problem_dicts(model_notices(files))})
+                    "notices": _problem_dicts(model_notices(files, process_id=version.process_id,
+                                                            primary=version.primary_file))})
 
 
 @bp.route("/versions/<int:version_id>/draft", methods=["POST"])

@@ -704,3 +704,27 @@ def test_a_data_input_or_output_drawn_on_a_step_is_named_when_it_is_missing(worl
         message = str(failed.value)
         assert message.startswith("Create: ") and words in message and "Missing data" not in message, message
         assert ("'approved'" if spec is outputs else "'amount'") in message, message
+
+
+def test_a_second_process_of_a_file_that_nothing_runs_gets_a_notice(app_ctx):
+    """A file with two processes and no collaboration (Bizagi and Signavio export one per pool, some tools drop the
+    pools): the model ran the first, and the second was kept and never ran, with nothing said. Pools in one
+    collaboration run together, and a process a call activity calls runs when called: neither gets the notice."""
+    from app.engine.specs import model_notices
+
+    second = ('<bpmn:process id="p2" name="Payment" isExecutable="true"><bpmn:startEvent id="s2" />'
+              '<bpmn:endEvent id="e2" />' + flows("s2", "e2") + '</bpmn:process>\n')
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:endEvent id="e" />\n' + flows("s", "e")).replace(
+        "</bpmn:definitions>", second + "</bpmn:definitions>")
+    said = [n for n in model_notices({"m.bpmn": xml}) if n.element_id == "p2"]
+    assert len(said) == 1 and said[0].line == line_of(xml, 'id="p2"') and "never runs" in said[0].message, said
+    assert "'p'" in said[0].message, said[0].message
+    assert not [n for n in model_notices({"m.bpmn": xml}, process_id="p2") if n.element_id == "p2"]
+    pools = xml.replace('<bpmn:process id="p"', '<bpmn:collaboration id="c"><bpmn:participant id="A" processRef="p" />'
+                        '<bpmn:participant id="B" processRef="p2" /></bpmn:collaboration>\n<bpmn:process id="p"', 1)
+    assert not [n for n in model_notices({"m.bpmn": pools}) if n.element_id in ("p", "p2")]
+    called = xml.replace('<bpmn:endEvent id="e" />', '<bpmn:callActivity id="c" calledElement="p2" />'
+                         '<bpmn:endEvent id="e" />')
+    called = called.replace('sourceRef="s" targetRef="e"', 'sourceRef="s" targetRef="c"')
+    called = called.replace("</bpmn:process>\n<bpmn:process", flows("c", "e") + "</bpmn:process>\n<bpmn:process", 1)
+    assert not [n for n in model_notices({"m.bpmn": called}) if n.element_id == "p2"]
