@@ -112,6 +112,11 @@ def xml_reason(reason: str) -> str:
     if version:
         return _("The decision table is written in a DMN version the engine does not know (%(namespace)s): save it "
                  "as DMN 1.3 (DMN 1.1 to 1.5 are supported).", namespace=version.group(1))
+    too_deep = re.match(r"not well-formed XML: Excessive depth in document: (\d+)", reason)
+    if too_deep:  # libxml2's limit on nesting: the file is well-formed, and its advice (XML_PARSE_HUGE) is not ours
+        return _("the elements are nested more than %(n)s levels deep, past what model files may be: put fewer "
+                 "subprocesses inside one another (a call activity can call a process kept in its own file).",
+                 n=too_deep.group(1))
     if reason.startswith("not well-formed XML: "):
         return _("not well-formed XML: %(reason)s", reason=reason[len("not well-formed XML: "):])
     return reason

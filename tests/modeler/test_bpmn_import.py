@@ -136,6 +136,19 @@ def test_cli_import_of_bad_files_ends_in_a_sentence(app, world, tmp_path):
         assert "Error:" in result.output
 
 
+def test_a_file_nested_too_deep_is_refused_in_words_not_the_parsers_advice(world):
+    """Subprocesses inside subprocesses 300 deep: "not well-formed XML: Excessive depth in document: 256, use
+    XML_PARSE_HUGE option" — the file is well-formed, and the advice is the parser library's, not the owner's."""
+    body = "<bpmn:startEvent id=\"s\" />"
+    for level in range(300):
+        body = f'<bpmn:subProcess id="sp{level}">{body}</bpmn:subProcess>'
+    with pytest.raises(ImportRefused) as refused:
+        import_zip(diagram(body).encode(), user("owner"), filename="deep.bpmn")
+    message = str(refused.value)
+    assert "XML_PARSE_HUGE" not in message and "not well-formed" not in message, message
+    assert "deep.bpmn, line 4" in message and "256" in message and "nested" in message, message
+
+
 # ---- namespaces: harmless extensions kept, script-capable content refused -------------------------------------
 
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:signavio="http://www.signavio.com"'
