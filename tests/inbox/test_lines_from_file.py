@@ -175,7 +175,8 @@ def test_bad_rows_are_reported_line_by_line_and_the_good_ones_fill_the_form(worl
     assert answer.status_code == 200
     assert re.search(r"6 lines read, 4 refused\.", html)
     report = re.search(r'<table[^>]*id="lines-file-refused">.*?</table>', html, re.S).group(0)
-    cells = re.findall(r"<tr><td[^>]*>(\d+)</td><td[^>]*><code>(\w+)</code></td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td></tr>", report)
+    cells = re.findall(r"<tr><td[^>]*>(\d+)</td><td[^>]*><code>(\w+)</code></td>"
+                       r"<td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td></tr>", report)
     assert [(line, column) for line, column, _v, _r in cells] == [
         ("3", "iin"), ("4", "grade"), ("5", "days_attended"), ("6", "days_attended")]
     assert "Not a valid IIN" in cells[0][3] and cells[0][2] == wrong_check
