@@ -262,3 +262,34 @@ def test_a_child_listed_twice_in_a_month_its_licence_then_did_not_cover_is_toppe
         settled = sorted((a.iin, a.rule_code, a.amount_tiyn) for a in adjustments.adjustments_of(november))
         assert settled == sorted([(child, REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT),
                                   (other, REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT)]), capacity
+
+
+def test_a_correction_to_a_days_within_the_month_tops_up_those_days(world):
+    """The registry corrected to part of the month: a withdrawal moved from September to 15 October (14 days
+    taught), an enrolment moved from November to 31 October (one day). Each line comes back for its days — the
+    look-up of the lines that can come back counts a withdrawal within the month and an enrolment on its last
+    day (a mutation run found both dropped without a test failing)."""
+    october = act_of_school(BILIM)
+    lines = prefill_lines(october)
+    left, came = lines[2], lines[3]
+    _enrolment(left["iin"]).withdrawn_on = date(2026, 9, 20)
+    _enrolment(came["iin"]).enrolled_on = date(2026, 11, 5)
+    db.session.commit()
+    complete_task(open_task(october, "submit_act").id, user("accountant"), data={"lines": lines})
+    db.session.commit()
+    october = _accept_and_pay(october, "PP-OCT-D")
+    excluded = {ln.iin: ln for ln in october.lines if ln.outcome == "excluded"}
+    assert set(excluded) == {left["iin"], came["iin"]}
+
+    _enrolment(left["iin"]).withdrawn_on = date(2026, 10, 15)
+    _enrolment(came["iin"]).enrolled_on = date(2026, 10, 31)
+    db.session.commit()
+    november = _submit(NOVEMBER)
+    top_ups = {a.iin: a for a in november.adjustments}
+    assert set(top_ups) == {left["iin"], came["iin"]}
+    for iin_, days in ((left["iin"], 14), (came["iin"], 1)):
+        top_up = top_ups[iin_]
+        norm = NORMS[level_for_grade(excluded[iin_].grade)]
+        assert (top_up.rule_code, top_up.evidence["days"]) == (REGISTRY_CORRECTED_IN_FAVOUR, days)
+        assert top_up.amount_tiyn == top_up.corrected_amount_tiyn > 0
+        assert abs(top_up.amount_tiyn - norm * days / 31) < 1, "the month's norm for the days taught"
