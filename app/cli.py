@@ -175,3 +175,51 @@ def register_cli(app: Flask) -> None:
         from werkzeug.serving import run_simple
 
         run_simple(host, port, flask_app, threaded=True, use_reloader=False)
+
+    _require_schema(app)
+
+
+#: commands that need no database at this code's schema: migrating itself, serving (it migrates first), reading
+#: anchor files, the API description, the limiter's store, building the synthetic country's files
+NO_SCHEMA_NEEDED = frozenset({"db", "serve", "audit-export-anchor", "openapi", "limiter", "routes", "shell", "run"})
+
+
+def _require_schema(app: Flask) -> None:
+    """Every other command first checks that the database answers and is at this code's migrations (app/schema.py):
+    on an empty database, or one a migration behind, they had ended in SQLAlchemy tracebacks (``ticker --once`` in
+    twenty, with exit code 0)."""
+    from flask.cli import with_appcontext
+
+    for name, command in app.cli.commands.items():
+        if name in NO_SCHEMA_NEEDED or command.callback is None:
+            continue
+        command.callback = with_appcontext(_checking_schema(command.callback))
+
+
+def _checking_schema(callback):
+    import functools
+
+    @functools.wraps(callback)
+    def checked(*args, **kwargs):
+        check_schema()
+        return callback(*args, **kwargs)
+
+    return checked
+
+
+def check_schema() -> None:
+    """Raise a ClickException (exit code 1, one plain sentence) when the database cannot be reached or is not at this
+    code's migrations."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.schema import schema_state
+
+    try:
+        state = schema_state()
+    except DBAPIError as err:
+        url = db.engine.url.render_as_string(hide_password=True)
+        reason = str(getattr(err, "orig", err) or err).strip().splitlines()
+        raise click.ClickException(f"The database cannot be reached ({url}): {reason[0] if reason else err}") \
+            from None
+    if not state.usable:
+        raise click.ClickException(state.explain())

@@ -133,6 +133,8 @@ def healthz():
 def readyz():
     from flask import current_app
 
+    from app.schema import schema_state
+
     checks: dict[str, bool] = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -141,10 +143,21 @@ def readyz():
         db.session.rollback()
         log.exception("readiness: database check failed")
         checks["database"] = False
+    # A database not migrated to this code (its ``db upgrade`` forgotten or failed) answers SELECT 1, and then every
+    # page reading a new column fails: not ready (app/schema.py; a database ahead of the code is usable).
+    schema = None
+    if checks["database"]:
+        try:
+            schema = schema_state()
+        except Exception:
+            log.exception("readiness: schema check failed")
+    checks["schema"] = schema is not None and schema.usable
+    if schema is not None and not schema.usable:
+        log.error("readiness: %s", schema.explain())
     cfg = current_app.config
     if cfg.get("BACKGROUND_MODE") == "celery":
         checks["broker"] = _broker_answers(cfg["CELERY_BROKER_URL"])
-    age = last_pass_age() if checks["database"] else None
+    age = last_pass_age() if checks["schema"] else None
     limit = float(cfg.get("READY_MAX_PASS_AGE_SECONDS") or 5 * cfg["TICKER_INTERVAL_SECONDS"] + 60)
     started = current_app.extensions.get("tapsyrys_started_at", time.time())
     # a fresh process has not seen its first pass yet: that is not a failure until the limit has passed
@@ -153,7 +166,7 @@ def readyz():
     # this process, so a stale one is this process's failure. In celery mode it runs in the workers: a dead worker
     # or an unreachable broker is reported ("degraded", and the pass's age is a metric to alert on), but does not
     # take every web process out of the load balancer — that turned a worker's failure into an outage for users.
-    needed = ("database",) if cfg.get("BACKGROUND_MODE") == "celery" else tuple(checks)
+    needed = ("database", "schema") if cfg.get("BACKGROUND_MODE") == "celery" else tuple(checks)
     ready = all(checks[name] for name in needed)
     status = ("ready" if all(checks.values()) else "degraded") if ready else "not ready"
     body = {"status": status, "checks": checks,

@@ -18,7 +18,7 @@ def test_liveness_and_readiness(app_ctx, browser):
         tick(app_ctx)
         ready = anonymous.get("/readyz")
         assert ready.status_code == 200
-        assert ready.get_json()["checks"] == {"database": True, "background_pass": True}
+        assert ready.get_json()["checks"] == {"database": True, "schema": True, "background_pass": True}
         # the background pass stopped (a dead ticker or worker): not ready any more
         frozen.advance(seconds=5 * app_ctx.config["TICKER_INTERVAL_SECONDS"] + 61)
         stale = anonymous.get("/readyz")
@@ -40,7 +40,7 @@ def test_readiness_asks_the_broker_in_celery_mode_and_reports_a_dead_worker_with
     finally:
         app_ctx.config.update(saved)
     assert answer.status_code == 200 and answer.get_json()["status"] == "degraded"
-    assert answer.get_json()["checks"] == {"database": True, "broker": False, "background_pass": False}
+    assert answer.get_json()["checks"] == {"database": True, "schema": True, "broker": False, "background_pass": False}
 
 
 def test_metrics_need_the_token_or_an_allowed_network(app_ctx, browser):
