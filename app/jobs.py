@@ -52,7 +52,8 @@ class BackgroundJobMixin:
         if self.status not in ("queued", "running") or self.lease_expires_at is None:
             return None
         expires = self.lease_expires_at if self.lease_expires_at.tzinfo else self.lease_expires_at.replace(tzinfo=UTC)
-        if expires >= clock.now():
+        now = clock.now()
+        if now <= expires <= latest_believable_lease(now):
             return None
         last = self.heartbeat_at or self.started_at or self.created_at
         return last if last is None or last.tzinfo else last.replace(tzinfo=UTC)
@@ -165,12 +166,24 @@ def mark_dispatched(job) -> None:
     job.lease_expires_at = clock.now() + timedelta(seconds=queue_timeout())
 
 
+def latest_believable_lease(now: datetime) -> datetime:
+    """No lease is ever given for longer than the lease or the queue timeout. One further ahead than twice that was
+    written by a clock that ran ahead (corrected since) or by a host whose clock is far off: waiting for it would
+    leave the job "running" — or queued — for as long as the clock was wrong (a day, a year), with nobody told.
+    Such a lease counts as expired; a worker still alive behind it loses the job at its next heartbeat, and the
+    run sent again resumes from the last committed chunk."""
+    return now + 2 * timedelta(seconds=max(lease_seconds(), queue_timeout()))
+
+
 def expired_jobs(model, now: datetime | None = None) -> list:
+    """Queued or running jobs whose lease has run out — or lies further ahead than any lease is ever given
+    (:func:`latest_believable_lease`)."""
     from app.extensions import db
 
     now = now or clock.now()
-    return list(db.session.scalars(select(model).where(model.status.in_(("queued", "running")),
-                                                       model.lease_expires_at < now).order_by(model.id).limit(100)))
+    lost = or_(model.lease_expires_at < now, model.lease_expires_at > latest_believable_lease(now))
+    return list(db.session.scalars(select(model).where(model.status.in_(("queued", "running")), lost)
+                                   .order_by(model.id).limit(100)))
 
 
 def reap_expired_jobs() -> int:

@@ -333,3 +333,31 @@ def test_ticker_once_finishes_the_job_it_sends_again_before_it_exits(app_ctx, tm
     job = db.session.get(RegistryImport, job.id)
     assert (job.status, job.attempts, job.loaded_rows) == ("done", 2, 3)
     assert db.session.scalar(select(db.func.count(NedbEnrollment.id))) == 3
+
+
+def test_a_lease_written_by_a_clock_that_ran_ahead_does_not_hold_the_job_for_ever(app_ctx, country, browser):
+    """The clock of the worker's host ran a day ahead when it claimed the verification, then it died and the clock
+    was put right: its lease lay a day in the future, so the job read "running" and nothing sent it again for a
+    day — neither the page nor the metrics said it had stalled. A lease further ahead than any lease is given counts
+    as expired: the job is sent again and finishes, and meanwhile it is reported stalled."""
+    acts = _month(country, schools=2)
+    with clock.FrozenClock(NOW + timedelta(days=1)):
+        run = reports.start_month_verification(OCTOBER, actor=None, dispatch_job=False)
+        db.session.commit()
+        assert jobs.claim(run)  # ... and the worker is killed before its first chunk
+        run_id = run.id
+    with clock.FrozenClock(NOW + timedelta(seconds=jobs.lease_seconds() + 1)):
+        db.session.expire_all()
+        assert db.session.get(VerificationRun, run_id).stalled_since is not None
+        app_ctx.config["METRICS_TOKEN"] = "ops-token"
+        try:
+            scraped = browser().get("/metrics", headers={"Authorization": "Bearer ops-token"}).get_data(as_text=True)
+        finally:
+            app_ctx.config.pop("METRICS_TOKEN")
+        assert 'tapsyrys_background_jobs{kind="verification_run",state="stalled"} 1.0' in scraped
+        tick(app_ctx)  # the reaper sends it again; it resumes and finishes
+    db.session.expire_all()
+    run = db.session.get(VerificationRun, run_id)
+    assert run.status == "done" and run.attempts == 2 and run.lease_expires_at is None
+    assert _verified_events(run_id) == {act.id: 1 for act in acts}
+    assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.chain == "jobs")).all() == ["job.requeued"]
