@@ -63,6 +63,10 @@ OUTBOX_AGE = Gauge("tapsyrys_outbox_oldest_pending_seconds", "Age of the oldest 
 PASS_FAILED_PARTS = Gauge("tapsyrys_background_pass_failed_parts", "Parts of the last background pass that failed (1), "
                           "read from the database at each scrape: in celery mode the pass runs in a worker, whose own "
                           "metrics the web's /metrics does not see", ["part"], multiprocess_mode="max")
+PUBLIC_REBUILD_SECONDS = Gauge("tapsyrys_public_rebuild_running_seconds", "Seconds the running rebuild of the public "
+                               "caches has held its claim (0: none running), read from the database at each scrape: a "
+                               "runner that died on another machine holds it until JOB_TIME_LIMIT_SECONDS",
+                               multiprocess_mode="max")
 LAST_PASS_AGE = Gauge("tapsyrys_background_pass_age_seconds", "Seconds since the last background pass finished",
                       multiprocess_mode="max")
 
@@ -196,6 +200,7 @@ def metrics():
     if age is not None:
         LAST_PASS_AGE.set(age)
     _count_failed_parts()
+    PUBLIC_REBUILD_SECONDS.set(_public_rebuild_seconds())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -205,6 +210,13 @@ def metrics():
     else:
         payload = generate_latest()
     return Response(payload, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _public_rebuild_seconds() -> float:
+    from app.public.models import PublicRebuild
+
+    since = db.session.scalar(select(PublicRebuild.running_since).where(PublicRebuild.running_by.is_not(None)))
+    return 0.0 if since is None else max((clock.now() - _aware(since)).total_seconds(), 0.0)
 
 
 def _count_jobs() -> None:

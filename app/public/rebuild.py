@@ -10,7 +10,11 @@ runner, done, rebuilds once more when marked — so a change committed after it 
 for the next pass, nor a full rebuild asked for meanwhile lost.
 
 A runner whose process died holds the row until ``JOB_TIME_LIMIT_SECONDS`` (app.jobs) have passed since it claimed
-it; the next trigger then takes it over.
+it; the next trigger then takes it over. Sooner when the trigger can tell: a runner of this host whose process (or,
+in this process, whose thread) no longer exists — a Celery worker or gunicorn worker killed mid-rebuild, restarted on
+the same machine — is taken over at once; the public figures had stayed as they were for two hours, every pass
+"deferred" to a dead runner. A claim dated further ahead than any lease (a clock that ran ahead, corrected since) is
+taken over at once too.
 """
 
 from __future__ import annotations
@@ -63,7 +67,13 @@ def _claim_or_ask_again(me: str, full: bool) -> tuple[bool, RefreshOutcome]:
         now = clock.now()
         alive_since = now - timedelta(seconds=jobs.time_limit_seconds())
         row = PublicRebuild.__table__.c
-        free = or_(row.running_by.is_(None), row.running_since < alive_since)
+        free = or_(row.running_by.is_(None), row.running_since < alive_since,
+                   row.running_since > jobs.latest_believable_lease(now))
+        holder = db.session.scalar(select(row.running_by).where(row.id == ROW_ID))
+        if holder is not None and holder != me and _gone(holder):
+            log.warning("public caches: the rebuild by %s was left by a process that no longer runs; taken over",
+                        holder)
+            free = or_(free, row.running_by == holder)
         claimed = db.session.execute(
             update(PublicRebuild).where(row.id == ROW_ID, free)
             .values(running_by=me, running_since=now).execution_options(synchronize_session=False)).rowcount
@@ -90,6 +100,31 @@ def _claim_or_ask_again(me: str, full: bool) -> tuple[bool, RefreshOutcome]:
             return False, RefreshOutcome(skipped=True, deferred=True, running_by=runner, running_since=since)
         db.session.rollback()
     raise RuntimeError("public caches: the rebuild could be neither claimed nor asked again")
+
+
+def _gone(holder: str) -> bool:
+    """Whether the runner named ``host:pid:thread`` (app.jobs.worker_id) is known to be dead: its host is this one
+    and no process has its pid, or it is this process and none of its threads has that id. Anything else — another
+    host, a pid that exists (perhaps reused), a name not in that form — may be alive."""
+    import os
+    import socket
+    import threading
+
+    parts = holder.rsplit(":", 2)
+    if len(holder) >= 100 or len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+        return False  # not a whole worker_id (a cut one could name the wrong thread)
+    host, pid, thread = parts[0], int(parts[1]), int(parts[2])
+    if host != socket.gethostname():
+        return False
+    if pid == os.getpid():
+        return thread not in {t.ident for t in threading.enumerate()}
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, owned by someone else
+        return False
+    return False
 
 
 def _ensure_row() -> None:
