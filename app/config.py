@@ -103,6 +103,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         "METRICS_ALLOWED_NETWORKS": os.environ.get("METRICS_ALLOWED_NETWORKS", ""),
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+        "MIGRATION_LOCK_TIMEOUT": os.environ.get("MIGRATION_LOCK_TIMEOUT", "5s"),
         "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", "120")),
         "JOB_QUEUE_TIMEOUT_SECONDS": int(os.environ.get("JOB_QUEUE_TIMEOUT_SECONDS", "600")),
         "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),

@@ -99,16 +99,37 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    lock_timeout = str(current_app.config.get("MIGRATION_LOCK_TIMEOUT") or "0")
 
-    with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+    try:
+        with connectable.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                if connection.dialect.name == "postgresql":
+                    # A migration waiting for a table's lock (behind a long transaction: a month-wide verification's
+                    # chunk, a report) makes every query on that table wait behind it: the whole application stalled
+                    # for as long as the longest transaction held on. It gives up after MIGRATION_LOCK_TIMEOUT
+                    # instead. For the migration's transaction only (the pool's connection is used again after it).
+                    from sqlalchemy import text
+
+                    connection.execute(text("SELECT set_config('lock_timeout', :value, true)"),
+                                       {"value": lock_timeout})
+                context.run_migrations()
+    except Exception as err:  # noqa: BLE001 - only the lock's timeout is answered here
+        if getattr(getattr(err, "orig", None), "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        import click
+
+        click.echo(f"Error: the migration could not take a table's lock within MIGRATION_LOCK_TIMEOUT ({lock_timeout}):"
+                   " a long transaction holds it (a background job, a report). Nothing was changed; run the "
+                   "upgrade again when it has ended (MIGRATION_LOCK_TIMEOUT=0 waits as long as it takes, while "
+                   "every query on that table waits behind the migration).", err=True)
+        raise SystemExit(1) from None
 
 
 if context.is_offline_mode():

@@ -1,0 +1,69 @@
+"""``flask db upgrade`` while the application serves (PostgreSQL): a long transaction reads the table the migration
+alters. The migration waited for its lock, and every query on that table — the inbox, every act page — waited behind
+it for as long as the long transaction held on. It now gives up after MIGRATION_LOCK_TIMEOUT, changes nothing, says
+so in one sentence (exit 1), and the same command run again later migrates. Real processes, a database of the
+test's own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from tests.operations.test_schema_behind import _previous_revision
+
+WORKTREE = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def own_database(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("lock timeouts are PostgreSQL's (DATABASE_URL)")
+    from app.config import normalise_database_url
+
+    url = make_url(normalise_database_url(database_url))
+    name = f"{url.database}_locks"
+    maintenance = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with maintenance.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with maintenance.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        maintenance.dispose()
+
+
+def test_a_migration_behind_a_long_transaction_gives_up_and_runs_again_later(own_database, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(WORKTREE), "SECRET_KEY": "test-migrate", "DATABASE_URL": own_database,
+           "INSTANCE_PATH": str(tmp_path / "instance"), "MIGRATION_LOCK_TIMEOUT": "1s"}
+
+    def flask(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", *args], cwd=WORKTREE,
+                              env=env, capture_output=True, text=True, timeout=timeout)
+
+    previous = _previous_revision()
+    assert flask("db", "upgrade", previous).returncode == 0
+    engine = create_engine(own_database)
+    try:
+        with engine.connect() as long_transaction:
+            long_transaction.execute(text("SELECT count(*) FROM act"))  # holds its lock until it ends
+            # without the timeout the migration waits for this transaction, which waits for it: subprocess's timeout
+            blocked = flask("db", "upgrade", timeout=40)
+            long_transaction.rollback()
+        assert blocked.returncode == 1, blocked.stderr
+        assert "Traceback" not in blocked.stderr
+        assert "could not take a table's lock within MIGRATION_LOCK_TIMEOUT (1s)" in blocked.stderr
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == previous, "nothing changed"
+        again = flask("db", "upgrade")
+        assert again.returncode == 0, again.stderr
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() != previous
+    finally:
+        engine.dispose()
