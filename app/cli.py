@@ -180,31 +180,39 @@ def register_cli(app: Flask) -> None:
 
 
 #: commands that need no database at this code's schema: migrating itself, serving (it migrates first), reading
-#: anchor files, the API description, the limiter's store, building the synthetic country's files
+#: anchor files, the API description, the limiter's store, Flask's own
 NO_SCHEMA_NEEDED = frozenset({"db", "serve", "audit-export-anchor", "openapi", "limiter", "routes", "shell", "run"})
+#: other libraries' commands, left as they are
+NOT_OURS = frozenset({"db", "openapi", "limiter", "routes", "shell", "run"})
 
 
 def _require_schema(app: Flask) -> None:
     """Every other command first checks that the database answers and is at this code's migrations (app/schema.py):
     on an empty database, or one a migration behind, they had ended in SQLAlchemy tracebacks (``ticker --once`` in
-    twenty, with exit code 0)."""
+    twenty, with exit code 0). And a file a command cannot read or write (a folder that does not exist, a full
+    disk) is one sentence naming it, not a traceback."""
     from flask.cli import with_appcontext
 
     for name, command in app.cli.commands.items():
-        if name in NO_SCHEMA_NEEDED or command.callback is None:
+        if name in NOT_OURS or command.callback is None:
             continue
-        command.callback = with_appcontext(_checking_schema(command.callback))
+        command.callback = with_appcontext(_guarded(command.callback, schema=name not in NO_SCHEMA_NEEDED))
 
 
-def _checking_schema(callback):
+def _guarded(callback, schema: bool):
     import functools
 
     @functools.wraps(callback)
-    def checked(*args, **kwargs):
-        check_schema()
-        return callback(*args, **kwargs)
+    def guarded(*args, **kwargs):
+        if schema:
+            check_schema()
+        try:
+            return callback(*args, **kwargs)
+        except OSError as err:  # a file, a folder, a disk, a mail server: the cause in one sentence
+            where = f"{err.filename}: " if err.filename else ""
+            raise click.ClickException(f"{where}{err.strerror or err}") from None
 
-    return checked
+    return guarded
 
 
 def check_schema() -> None:

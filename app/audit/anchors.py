@@ -12,6 +12,7 @@ background pass writes one every ``AUDIT_ANCHOR_INTERVAL_SECONDS`` when events w
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -82,15 +83,57 @@ def create_anchor() -> Path | None:
             "previous_sha256": previous, "events": sum(h[0] for h in heads.values()), "max_event_id": max_id,
             "chains": heads}
     document = {**body, "signature": sign(body, ring.current_id)}
+    data = json.dumps(document, sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8")
     path = directory / f"anchor-{number:08d}.json"
-    try:
-        # Exclusive create: an anchor file is never overwritten, here or on a write-once mount.
-        with path.open("x", encoding="utf-8") as fh:
-            json.dump(document, fh, sort_keys=True, ensure_ascii=False, indent=1)
-    except FileExistsError:
+    if not _write_whole(path, data):
         return None
-    path.chmod(0o444)
     return path
+
+
+def _write_whole(path: Path, data: bytes) -> bool:
+    """Create ``path`` with ``data``, whole or not at all; False when the file exists already (another process wrote
+    that number first). An anchor file is never overwritten, here or on a write-once mount.
+
+    A full disk (or a process killed mid-write) had left an empty or cut ``anchor-N.json``: every later pass failed
+    on reading it ("not a readable anchor") — no anchor was written again even once the disk had room — and
+    ``verify-audit`` reported it as a problem. The file is written under a temporary name first and linked to its
+    own name only once complete (a link is an exclusive create); where the file system has no hard links, it is
+    created exclusively and removed again if it could not be written whole."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # not an anchor's name: never read as one
+    try:
+        with temporary.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        temporary.chmod(0o444)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        except OSError as err:
+            if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            return _create_exclusively(path, data)
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _create_exclusively(path: Path, data: bytes) -> bool:
+    try:
+        fh = path.open("xb")
+    except FileExistsError:
+        return False
+    try:
+        with fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    path.chmod(0o444)
+    return True
 
 
 def read_anchor(path: Path) -> dict:
