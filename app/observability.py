@@ -2,7 +2,8 @@
 
 * ``/healthz`` — the process answers (no database, no broker: a liveness probe must not restart a web process
   because PostgreSQL blinked).
-* ``/readyz`` — the database answers, the broker answers (Celery mode), and the last background pass finished
+* ``/readyz`` — the database answers and is at this code's migrations (``schema``: not one behind, app/schema.py),
+  the broker answers (Celery mode), and the last background pass finished
   less than ``READY_MAX_PASS_AGE_SECONDS`` ago (default: five ticker intervals plus a minute). 503 otherwise;
   only check names and yes/no go out, never an error text.
 * ``/metrics`` — Prometheus text format (``prometheus_client``): request latency per endpoint, engine steps,
