@@ -38,7 +38,9 @@ when it was decided), then as the verification gives them: to the students at th
 IIN. A place freed by a claw-back counts once that claw-back is settled: until then the month could
 be paid for more students than it has places. A line with no free place gets no top-up and nothing is recorded for
 it now; it stays excluded on its act, with its rule, and is looked at again with every settlement. The month's
-contract cap is kept by :func:`app.acts.adjustments.settle` (``month_cap_tiyn``), as for every top-up.
+contract cap is kept by :func:`app.acts.adjustments.settle` (``month_cap_tiyn``), as for every top-up. A paid line
+NEDB now gives more days than it was accepted for is paid those days only where the month's paid students fit its
+places (:func:`keep_within_places`).
 """
 
 from __future__ import annotations
@@ -168,6 +170,16 @@ class Places:
             self._taken[(act_id, pool)] = self._taken.get((act_id, pool), 0) + 1
         return None
 
+    def crowded(self, act_id: int, level: str) -> str | None:
+        """For a student of ``level`` who holds a place of the act's month already: None when the month's paid
+        students fit its places, else the rule whose places they exceed (the verification counted them on the
+        days they were held: a mid-month withdrawal and a newcomer each held the one place for part of it)."""
+        limits = self._limits.get(act_id, {})
+        for pool, rule in ((level, "over_contracted_places"), (CAPACITY, "over_capacity")):
+            if pool in limits and self._taken.get((act_id, pool), 0) > limits[pool]:
+                return rule
+        return None
+
 
 def month_limits(design_capacity: int | None, places_by_level) -> dict[str, int]:
     """The place limits of a month under its terms: the design capacity and the contract's places per level — a
@@ -185,20 +197,35 @@ def keep_within_places(rows: list, found: dict, settled: dict[int, int], context
     its month now (its earnings plus ``settled`` ≤ 0) that would be paid again takes a free place of that month, or
     is priced at what it has — nothing owed, with the rule that has no place left. Places go to the lines the act
     accepted first, then to the students at the school longest in NEDB (``enrolments``: today's rows per IIN), then
-    by IIN. ``contexts``: the original acts' verification contexts (their terms give the limits)."""
+    by IIN. ``contexts``: the original acts' verification contexts (their terms give the limits).
+
+    A paid line NEDB now gives more days than it was accepted for (its enrolment corrected to an earlier date) is
+    paid the days it was accepted for, and the new ones only where the month's paid students fit its places: the
+    verification gave a place on the days it was held, so a pupil withdrawn on the 16th and a newcomer from the 16th
+    shared one; the newcomer's first fifteen days were the other's place, paid already."""
+    paid_now = {line.id: line.amount_tiyn + settled.get(line.id, 0) for line, _ in rows}
     waiting = [(line, original) for line, original in rows
-               if line.amount_tiyn + settled.get(line.id, 0) <= 0 and found[line.id].corrected_tiyn > 0]
-    if not waiting:
+               if paid_now[line.id] <= 0 and found[line.id].corrected_tiyn > 0]
+    growing = [(line, original) for line, original in rows
+               if 0 < paid_now[line.id] and max(paid_now[line.id], line.amount_tiyn) < found[line.id].corrected_tiyn]
+    if not waiting and not growing:
         return
-    paid = paid_students({original.id for _, original in waiting})
+    paid = paid_students({original.id for _, original in waiting + growing})
     # A student is paid once a month, in one place: a copy of a student paid for the month (or topped up just now)
     # is the duplicate_line the verification would have found had the month's school-level rules not excluded
     # every line first (the copies of an act are told apart only where its school passes them).
     holders = {act_id: set().union(*levels.values()) for act_id, levels in paid.items()}
     limits = {original.id: month_limits(contexts[original.id].terms.design_capacity,
-                                        contexts[original.id].terms.places_by_level) for _, original in waiting}
+                                        contexts[original.id].terms.places_by_level)
+              for _, original in waiting + growing}
     limits = {act_id: pools for act_id, pools in limits.items() if pools}
     places = Places(limits, _held_places({act_id: paid[act_id] for act_id in limits if act_id in paid}))
+
+    for line, original in growing:
+        if full := places.crowded(original.id, level_for_grade(line.grade)):
+            corrected = max(paid_now[line.id], min(found[line.id].corrected_tiyn, line.amount_tiyn))
+            found[line.id] = replace(found[line.id], corrected_tiyn=corrected,
+                                     rule_code=found[line.id].rule_code if corrected > paid_now[line.id] else full)
 
     def here_since(line, original) -> date:
         ctx = contexts[original.id]
@@ -210,8 +237,7 @@ def keep_within_places(rows: list, found: dict, settled: dict[int, int], context
         held = holders.setdefault(original.id, set())
         full = "duplicate_line" if line.iin in held else places.take(original.id, level_for_grade(line.grade))
         if full:
-            found[line.id] = replace(found[line.id], rule_code=full,
-                                     corrected_tiyn=line.amount_tiyn + settled.get(line.id, 0))
+            found[line.id] = replace(found[line.id], rule_code=full, corrected_tiyn=paid_now[line.id])
         else:
             held.add(line.iin)
 
