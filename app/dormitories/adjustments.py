@@ -147,16 +147,18 @@ def _lines_to_reprice(acts: Sequence[Act]):
 
 
 def _keep_within_places(rows: list, found: dict[int, Correction], contexts: dict[int, DormContext]) -> None:
-    """An excluded place that would be paid now (a lifted exclusion, not topped up yet) takes it only where its month
+    """A place unpaid now that would be paid again — a lifted exclusion not topped up yet, or an accepted place
+    clawed back in full whose claw-back the registry has since corrected back — takes it only where its month
     leaves it free on each of its days: no place paid now of the same bed or of the same student meets its days,
     and the month's paid places stay within the contract's places on every day — the limits the rule pass decides
     ``bed_shared``, ``dorm_duplicate_line`` and ``dorm_over_capacity`` by, which a line excluded before them never
     met. Otherwise it is priced at what it has (nothing owed) with that rule, and looked at again with every
-    settlement. The places paid now are the decided lines priced above nothing (an accepted line clawed back in full
-    gives its place up; one corrected back keeps it: it held the place when its act was decided); the waiting
-    places go to the earliest move-in (then IIN), as the rule pass gives them."""
-    candidates = [(line, original) for line, original in rows
-                  if line.outcome == "excluded" and found[line.id].corrected_tiyn > 0]
+    settlement. The places paid now are the decided lines paid for above nothing and priced above nothing (an
+    accepted line clawed back in full gives its place up: a lifted exclusion may have been paid that bed since,
+    and the bed was paid twice once the claw-back was reversed); the waiting places go to the accepted lines first
+    (they held the place when their act was decided), then to the earliest move-in (then IIN), as the rule pass
+    gives them."""
+    candidates = [(line, original) for line, original in rows if found[line.id].corrected_tiyn > 0]
     if not candidates:
         return
     settled = settled_for([ln.id for ln, _ in candidates])
@@ -174,7 +176,8 @@ def _keep_within_places(rows: list, found: dict[int, Correction], contexts: dict
             ctx, place = contexts[original.id], places[line.id]
             held[original.id].append((line.iin, place.room, place.bed,
                                       *occupied_days(place.moved_in, place.moved_out, ctx.start, ctx.end)))
-    waiting.sort(key=lambda r: (r[1].id, places[r[0].id].moved_in, r[0].iin, r[0].line_no))
+    waiting.sort(key=lambda r: (r[1].id, r[0].outcome != "accepted", places[r[0].id].moved_in, r[0].iin,
+                                r[0].line_no))
     for line, original in waiting:
         ctx, place = contexts[original.id], places[line.id]
         first, last = occupied_days(place.moved_in, place.moved_out, ctx.start, ctx.end)

@@ -162,3 +162,53 @@ def test_a_lifted_exclusion_is_not_topped_up_onto_a_bed_another_paid_resident_he
     october = _month(dorm_year, OCTOBER, decide=False)
     assert db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == october.id)).all() == []
     assert october.adjustment_tiyn == 0
+
+
+def test_a_claw_back_corrected_back_does_not_pay_a_bed_a_lifted_exclusion_was_paid_meanwhile(dorm_year):
+    """September paid a newcomer on the bed of a student excluded as placed in two dormitories. The registry then
+    has the newcomer never enrolled and the other dormitory drops its claim: October claws the newcomer back and
+    pays the bed, now free, to the excluded student. The registry is corrected back in November: the newcomer's
+    claw-back is not reversed onto that bed — September would pay one bed twice on the same days."""
+    from datetime import UTC, datetime
+
+    from app import clock
+    from app.dormitories.models import StudentEnrolment
+    from tests.dormitories.test_rule_edges import _newcomer
+
+    clock.set_clock(clock.FrozenClock(datetime(2027, 10, 2, 5, 0, tzinfo=UTC)))
+    rate = _rate(dorm_year)
+    jastar_lines = [dict(line) for line, _ in dorm_year["worlds"]["dorm_a"].lines_for(SEPTEMBER)][:-1]
+    alatau_lines = [dict(line) for line, _ in dorm_year["worlds"]["dorm_c"].lines_for(SEPTEMBER)]
+    claimed = next(line for line in jastar_lines if not line.get("moved_out")
+                   and str(line["moved_in"]) <= "2027-09-01")
+    twin = dict(claimed, room=alatau_lines[-1]["room"], bed=alatau_lines[-1]["bed"])
+    alatau = open_contract_act(dorm_year["contracts"]["dorm_c"], SEPTEMBER)
+    submit_act(alatau, [*alatau_lines[:-1], twin], None, user(ACCOUNTANTS["dorm_c"]))
+    _verify(alatau)
+    newcomer = _newcomer(dorm_year, date(2027, 9, 1), (claimed["room"], claimed["bed"]), 7)
+    september = open_contract_act(dorm_year["contracts"]["dorm_a"], SEPTEMBER)
+    submit_act(september, [*jastar_lines, newcomer], None, user(ACCOUNTANTS["dorm_a"]))
+    _verify(september)
+    db.session.get(Act, september.id).status = "accepted"  # decided: the newcomer paid the bed
+    enrolment = db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == newcomer["iin"])).one()
+    enrolled_on = enrolment.enrolled_on
+    enrolment.enrolled_on = date(2027, 10, 15)  # the registry: the newcomer was not a student in September
+    alatau = db.session.get(Act, alatau.id)
+    alatau.status = "returned"
+    db.session.flush()
+    submit_act(alatau, alatau_lines[:-1], None, user(ACCOUNTANTS["dorm_c"]))
+    _verify(alatau)
+
+    october = _month(dorm_year, OCTOBER, decide=False)
+    settled = {(a.iin, a.rule_code, a.amount_tiyn) for a in
+               db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == october.id))}
+    assert settled == {(newcomer["iin"], "not_enrolled", -rate),
+                       (claimed["iin"], "registry_corrected_in_favour", rate)}
+    db.session.get(Act, october.id).status = "accepted"
+    db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == newcomer["iin"])).one() \
+        .enrolled_on = enrolled_on  # corrected back
+    db.session.commit()
+
+    november = _month(dorm_year, date(2027, 11, 1), decide=False)
+    assert db.session.execute(select(ActAdjustment.iin, ActAdjustment.rule_code, ActAdjustment.amount_tiyn)
+                              .where(ActAdjustment.act_id == november.id)).all() == []
