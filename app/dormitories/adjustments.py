@@ -6,13 +6,16 @@ verification's count of days (:func:`app.dormitories.verification.place_days`): 
 which the student was enrolled full-time at the named institution and both of the dormitory's documents were valid,
 at the contract's rate per place, pro rata by days. A student found withdrawn (or never enrolled there, or not
 full-time) for a month already paid becomes a claw-back on the dormitory's next act with that rule, the month and
-the registry's evidence (so does one the registry now gives an address in the dormitory's region, when the contract
-excludes local residents); a correction back reverses it. A dormitory with no document of a kind on record today
-keeps its month's days as paid (a record missing now is not evidence about a month already paid, as for the
-schools' licences). A decided line is never priced above the days it was paid: a claw-back is for days no longer
-covered, not a second look at the beds or the contract. A place another dormitory's act of the month also gives the
-student on a common day (submitted after this month was paid) is ``two_dormitories`` here too — neither place is
-paid until corrected, whichever act was decided first — and is paid again once the other claim is dropped.
+the registry's evidence; a correction back reverses it. The student's registered address is not looked at again: the
+registry keeps today's address, with no date, so an address in the dormitory's region now is no evidence about a
+month already paid (a student who registered at the dormitory's address in December had September to November clawed
+back as ``local_resident``); the month being verified is excluded by the rule pass itself. A dormitory with no
+document of a kind on record today keeps its month's days as paid (a record missing now is not evidence about a
+month already paid, as for the schools' licences). A decided line is never priced above the days it was paid: a
+claw-back is for days no longer covered, not a second look at the beds or the contract. A place another dormitory's
+act of the month also gives the student on a common day (submitted after this month was paid) is ``two_dormitories``
+here too — neither place is paid until corrected, whichever act was decided first — and is paid again once the other
+claim is dropped.
 """
 
 from __future__ import annotations
@@ -54,12 +57,9 @@ def _evidence(records) -> dict:
 
 
 def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: list, rate_tiyn: int,
-                  document_days: set[int], local_region: str | None = None,
-                  other_claims: Sequence[tuple[str, date, date]] = ()) -> Correction:
+                  document_days: set[int], other_claims: Sequence[tuple[str, date, date]] = ()) -> Correction:
     """What an accepted place earns on today's registry, and the rule (in the rules' precedence) that says so: the
     days the first verification pays (``document_days``: the month's days both documents are valid, ordinals).
-    ``local_region``: the dormitory's region when its contract excludes local residents — a student the registry
-    now gives an address there is a local resident for the month already paid (the repricing had not looked).
 
     ``other_claims``: (act number, first, last occupied day) of the places other dormitories' acts of the month give
     the student (any status, as the rule pass counts them). One on a common day is ``two_dormitories``: "neither
@@ -77,9 +77,6 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
         return Correction("not_enrolled", 0, evidence)
     if not full_time:
         return Correction("not_full_time", 0, evidence)
-    if local_region is not None and any(r.home_region == local_region for r in full_time):
-        evidence["home_region"] = local_region
-        return Correction("local_resident", 0, evidence)
     twins = sorted({number for number, lo, hi in other_claims if lo <= last and first <= hi})
     if twins:
         evidence["other_dormitory_acts"] = twins
@@ -105,10 +102,6 @@ def _document_window(ctx: DormContext) -> set[int]:
     if ctx.paid_days or ctx.dormitory_rule == "dorm_documents_expired":
         return ctx.paid_days
     return set(range(ctx.start.toordinal(), ctx.end.toordinal() + 1))
-
-
-def _local_region(ctx: DormContext) -> str | None:
-    return ctx.region_code if ctx.excludes_local_residents else None
 
 
 def _other_claims(rows: list) -> dict[tuple[str, date], list[tuple[int, str, date, date]]]:
@@ -207,7 +200,6 @@ def _repricing(registry: StudentRegistry):
         claims = _other_claims(rows)
         found = {line.id: reprice_place(line, original, places[line.id], records.get(line.iin, []),
                                         int(contexts[original.id].rate_tiyn or 0), windows[original.id],
-                                        _local_region(contexts[original.id]),
                                         [(number, lo, hi) for school_id, number, lo, hi
                                          in claims.get((line.iin, line.period), ())
                                          if school_id != original.school_id])
