@@ -339,7 +339,10 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
     by_act: dict[int, list[dict]] = defaultdict(list)
     inserts: list[dict] = []
     now = clock.now()
-    for act in acts:
+    # Two open acts of one school may be settled together (a registry import re-verifies every open act listing a
+    # changed student: October resubmitted after a return beside November): the earlier month settles a correction
+    # first, and what it settled counts as settled for the next — each had clawed the same line back.
+    for act in sorted(acts, key=lambda a: (a.period, a.id)):
         available = int(line_amounts.get(act.id) or 0)
         room = left[act.id] - available if act.id in left else None  # for top-ups, under the contract's amount
         candidates = []
@@ -359,6 +362,7 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
             if not amount:
                 continue
             available += amount
+            settled_elsewhere[line.id] = int(settled_elsewhere.get(line.id) or 0) + amount
             row = {"act_id": act.id, "original_act_id": original.id, "original_line_id": line.id,
                    "period": original.period, "iin": line.iin, "full_name": line.full_name,
                    "rule_code": found.rule_code, "original_amount_tiyn": line.amount_tiyn,
