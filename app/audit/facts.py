@@ -27,22 +27,33 @@ def digest(value) -> str:
 
 # -- act ----------------------------------------------------------------------------------------------------
 _LINE_FIELDS = ("line_no", "iin", "full_name", "grade", "days_attended", "outcome", "rule_code", "amount_tiyn")
+#: What an act settles for earlier months (app.acts.adjustments): a claw-back or top-up row says what was settled
+#: for a line, and every later settlement deducts it — a row slipped onto a paid act stopped a claw-back for good.
+_ADJUSTMENT_FIELDS = ("original_line_id", "period", "iin", "rule_code", "original_amount_tiyn",
+                      "corrected_amount_tiyn", "amount_tiyn")
+#: Facts added after events were first written with act facts: an event that does not carry one vouches for the
+#: rest (verify-audit compares it only where the event has it).
+ADDED_LATER = frozenset({"adjustment_tiyn", "adjustments_sha256"})
 
 
-def _act_facts(act, lines: Iterable) -> dict:
+def _act_facts(act, lines: Iterable, adjustments: Iterable = ()) -> dict:
     rows = sorted([getattr(ln, f) for f in _LINE_FIELDS] for ln in lines)
+    settled = sorted([getattr(a, f) for f in _ADJUSTMENT_FIELDS] for a in adjustments)
     return {"number": act.number, "school_id": act.school_id, "period": act.period.isoformat(),
             "amount_tiyn": act.amount_tiyn, "withheld_tiyn": act.withheld_tiyn, "total_lines": act.total_lines,
-            "accepted_lines": act.accepted_lines, "lines_sha256": digest(rows)}
+            "accepted_lines": act.accepted_lines, "lines_sha256": digest(rows),
+            "adjustment_tiyn": act.adjustment_tiyn or 0, "adjustments_sha256": digest(settled)}
 
 
 def act_facts(act) -> dict:
-    """An accepted act: what the operator will pay and the lines it is paid for."""
-    from app.acts.models import ActLine
+    """An accepted act: what the operator will pay, the lines it is paid for and the adjustments it settles."""
+    from app.acts.models import ActAdjustment, ActLine
 
     lines = db.session.execute(select(*[getattr(ActLine, f) for f in _LINE_FIELDS])
                                .where(ActLine.act_id == act.id)).all()
-    return _act_facts(act, lines)
+    adjustments = db.session.execute(select(*[getattr(ActAdjustment, f) for f in _ADJUSTMENT_FIELDS])
+                                     .where(ActAdjustment.act_id == act.id)).all()
+    return _act_facts(act, lines, adjustments)
 
 
 #: Acts whose money is decided: accepted for payment, or paid. Earlier states may still change legitimately.
@@ -50,14 +61,19 @@ DECIDED_ACT_STATUSES = ("accepted", "paid")
 
 
 def load_act_facts(statuses: tuple[str, ...] = DECIDED_ACT_STATUSES) -> dict[int, dict]:
-    """Every act in ``statuses`` with its facts: two statements, a join rather than a list of ids."""
-    from app.acts.models import Act, ActLine
+    """Every act in ``statuses`` with its facts: three statements, joins rather than lists of ids."""
+    from app.acts.models import Act, ActAdjustment, ActLine
 
     lines = defaultdict(list)
     for row in db.session.execute(select(ActLine.act_id, *[getattr(ActLine, f) for f in _LINE_FIELDS])
                                   .join(Act, Act.id == ActLine.act_id).where(Act.status.in_(statuses))):
         lines[row.act_id].append(row)
-    return {act.id: _act_facts(act, lines[act.id])
+    adjustments = defaultdict(list)
+    for row in db.session.execute(select(ActAdjustment.act_id, *[getattr(ActAdjustment, f)
+                                                                   for f in _ADJUSTMENT_FIELDS])
+                                  .join(Act, Act.id == ActAdjustment.act_id).where(Act.status.in_(statuses))):
+        adjustments[row.act_id].append(row)
+    return {act.id: _act_facts(act, lines[act.id], adjustments[act.id])
             for act in db.session.scalars(select(Act).where(Act.status.in_(statuses)))}
 
 

@@ -260,3 +260,42 @@ def test_a_contract_row_gone_is_reported(world, monkeypatch):
     problems = verify_all_chains()[1]
     assert [(p.chain, p.reason) for p in problems] == [
         (f"instance:{contract.instance_id}", f"contract {contract.id}: vouched for by the event but missing")]
+
+
+def test_an_adjustment_slipped_onto_a_paid_act_is_found(paid_act):
+    """A claw-back row added to a paid act (its amount untouched) says a line was clawed back already: the
+    settlement deducts what was settled for a line, so a pupil later found withdrawn would never be clawed back.
+    The adjustments an act was accepted with are among the facts its event vouches for."""
+    from app.acts.models import ActAdjustment
+
+    line = db.session.scalars(select(ActLine).where(ActLine.act_id == paid_act.id, ActLine.outcome == "accepted")
+                              ).first()
+    assert verify_all_chains()[1] == []
+    tamper(ActAdjustment.__table__.insert().values(
+        act_id=paid_act.id, original_act_id=paid_act.id, original_line_id=line.id, period=line.period, iin=line.iin,
+        full_name=line.full_name, rule_code="withdrawn", original_amount_tiyn=line.amount_tiyn,
+        corrected_amount_tiyn=0, amount_tiyn=-line.amount_tiyn, evidence={}, created_at=paid_act.created_at))
+    reasons = _reasons(verify_all_chains()[1])
+    assert len(reasons) == 1 and f"act {paid_act.id}: adjustments_sha256 differs from event" in reasons[0]
+
+
+def test_an_act_accepted_before_its_adjustments_were_vouched_for_still_verifies(world, monkeypatch):
+    """Events written before the adjustments were among an act's facts vouch for the rest: not a problem."""
+    from app import clock
+    from app.acts import operations as act_operations
+    from app.audit.facts import act_facts
+    from app.engine.runtime import complete_task
+    from tests.audit.conftest import LYCEUM
+    from tests.helpers import open_task, user
+
+    monkeypatch.setattr(act_operations, "act_facts", lambda act: {
+        k: v for k, v in act_facts(act).items() if k not in ("adjustment_tiyn", "adjustments_sha256")})
+    act = act_of_school(LYCEUM)
+    complete_task(open_task(act, "accept_act").id, user("official_almaty"), form={"decision": "accept"})
+    db.session.commit()
+    complete_task(open_task(act, "pay_act").id, user("operator"),
+                  form={"order_number": "PP-2026-0008", "paid_on": clock.today().isoformat()})
+    db.session.commit()
+    assert verify_all_chains()[1] == []
+    tamper(update(Act).where(Act.id == act.id).values(amount_tiyn=Act.amount_tiyn + 1))
+    assert any("amount_tiyn differs" in r for r in _reasons(verify_all_chains()[1]))
