@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.acts.adjustments import ENROLLED_DAYS
+from sqlalchemy import select
+
+from app.acts.adjustments import ENROLLED_DAYS, NEDB_CORRECTED
+from app.acts.models import Act
 from app.acts.verification import prorated
 from app.extensions import db
+from app.registry.models import NedbEnrollment
 from tests.money.test_topup_corrected import AMOUNT, _next_act, _settled
 from tests.registry.conftest import iin
 
-OCTOBER = date(2026, 10, 1)
+OCTOBER, DECEMBER = date(2026, 10, 1), date(2026, 12, 1)
 
 
 def _paid_for_days(country, school, students: list[tuple[str, int]]):
@@ -45,3 +49,13 @@ def test_days_nedb_adds_to_a_paid_line_are_not_paid_on_a_place_another_pupil_hel
             assert _settled(november) == {newcomer: (ENROLLED_DAYS, AMOUNT - prorated(AMOUNT, 16, 31))}
         else:
             assert _settled(november) == expected, "October's first 15 days are paid for one place already"
+            # The days a line was accepted for are its own place: their claw-back corrected back is paid back in full.
+            gone = db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == left)).one()
+            gone.withdrawn_on = date(2026, 10, 10)
+            db.session.flush()
+            claw = prorated(AMOUNT, 9, 31) - prorated(AMOUNT, 15, 31)
+            assert _settled(november) == {left: (ENROLLED_DAYS, claw)}
+            db.session.execute(Act.__table__.update().where(Act.id == november.id).values(status="paid"))
+            gone.withdrawn_on = date(2026, 10, 16)
+            db.session.flush()
+            assert _settled(_next_act(country, school, DECEMBER)) == {left: (NEDB_CORRECTED, -claw)}
