@@ -275,6 +275,8 @@ def save_filter(user: User, name: str, f: InboxFilter, shared: bool) -> SavedFil
     name = (name or "").strip()
     if not 1 <= len(name) <= 80:
         raise DomainRefused(_("Give the filter a name (up to 80 characters)."))
+    if direction_controls(name):  # a shared filter's name is read by colleagues: it reads as it was written
+        raise DomainRefused(direction_controls_refused())
     if shared and not user.organisation_id:
         raise DomainRefused(_("Only members of an organisation can share filters."))
     kept = db.session.scalar(select(func.count()).select_from(SavedFilter).where(SavedFilter.owner_id == user.id))

@@ -110,3 +110,12 @@ def test_comments_are_still_bounded_when_the_counters_store_is_down(world, clean
     assert "Comment added." in _comment(client, task.id, "Still works too").get_data(as_text=True)
     assert "many comments in a short time" in _comment(client, task.id, "One too many").get_data(as_text=True)
     assert _comments(task.instance_id) == 2
+
+
+def test_a_saved_filters_name_reads_as_it_was_written(world, clean_acts, browser):
+    """A shared filter's name is listed in every colleague's inbox: a hidden direction mark (U+202E) would make
+    "Overdue‮txt.exe" read otherwise; it is refused with the reason, as in a comment, and nothing is saved."""
+    client = browser("official")
+    page = client.post("/inbox/filters", {"name": "Overdue\u202etxt.exe", "shared": "1"}, follow_redirects=True)
+    assert "Remove the invisible text-direction characters" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(SavedFilter)) == 0
