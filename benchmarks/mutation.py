@@ -60,7 +60,9 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                     "tests/money/test_settle.py"]),
     # Top-ups: a line excluded by a rule the registries later correct is paid on a later act, once.
     "topups": (["app/acts/topups.py"],
-               ["tests/money/test_topup_corrected.py", "tests/money/test_adjustments.py",
+               ["tests/money/test_topup_places.py", "tests/money/test_places_on_repricing.py",
+                "tests/money/test_topup_corrected.py",
+                "tests/money/test_adjustments.py",
                 "tests/money/test_grade_corrected.py", "tests/money/test_settle.py",
                 "tests/money/test_returned_adjustments.py", "tests/dormitories/test_two_dormitories_paid.py"]),
     # The set-based rule pass over an act's lines (the SQL it builds, the guarded write, precedence, sums).

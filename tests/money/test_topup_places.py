@@ -116,3 +116,37 @@ def test_a_level_without_contracted_places_is_refused_by_its_own_rule(app_ctx):
     keep_within_places([(basic, original), (primary, original)], found, {}, _contexts(None, {"primary": 1}), {})
     assert found[basic.id].rule_code == "over_contracted_places"
     assert found[primary.id].rule_code == "registry_corrected_in_favour"
+
+
+def test_a_month_is_crowded_only_beyond_its_places():
+    places = Places({ACT: {"primary": 1, CAPACITY: 2, "basic": 0}},
+                    {(ACT, "primary"): 1, (ACT, CAPACITY): 2})
+    assert places.crowded(ACT, "primary") is None, "as many students as places is not crowded"
+    assert places.crowded(ACT, "basic") is None, "nobody paid at a level of no places: not crowded"
+    assert Places({ACT: {"primary": 1}}, {(ACT, "primary"): 2}).crowded(ACT, "primary") == "over_contracted_places"
+    assert Places({ACT: {CAPACITY: 2}}, {(ACT, CAPACITY): 3}).crowded(ACT, "basic") == "over_capacity"
+    assert Places({ACT: {CAPACITY: 0}}, {}).crowded(ACT, "basic") is None, "nothing taken counts from zero"
+    assert Places({}, {(ACT, CAPACITY): 9}).crowded(ACT, "basic") is None, "a month with no limits"
+
+
+def test_new_days_of_a_paid_line_are_paid_only_within_the_months_places(app_ctx, monkeypatch):
+    """A paid line whose registry now gives it more days (``growing``): in a month whose paid students exceed its
+    places the line keeps what it was paid — its accepted amount, or more if a top-up already paid more — with the
+    rule of the full pool; where the students fit, the new days are paid."""
+    from app.acts import topups
+
+    original, roomy = SimpleNamespace(id=ACT), SimpleNamespace(id=ACT + 1)
+    monkeypatch.setattr(topups, "paid_students", lambda ids: {ACT: {"primary": {"a", "b", "c"}},
+                                                              ACT + 1: {"primary": {"a", "b"}}})
+    grows = _line(1, "a", outcome="accepted", amount=50)
+    grew_before = _line(2, "b", outcome="accepted", amount=50)   # a top-up of 20 was settled for it already
+    whole = _line(3, "c", outcome="accepted", amount=100)        # paid in full: nothing new to pay
+    fits = _line(4, "a", outcome="accepted", amount=50)          # another month, with room
+    found = _found(grows, grew_before, whole, fits)
+    contexts = {**_contexts(capacity=2), **_contexts(capacity=2, act=ACT + 1)}
+    rows = [(grows, original), (grew_before, original), (whole, original), (fits, roomy)]
+    keep_within_places(rows, found, {grew_before.id: 20}, contexts, {})
+    assert (found[grows.id].rule_code, found[grows.id].corrected_tiyn) == ("over_capacity", 50)
+    assert (found[grew_before.id].rule_code, found[grew_before.id].corrected_tiyn) == ("over_capacity", 70)
+    assert (found[whole.id].rule_code, found[whole.id].corrected_tiyn) == ("registry_corrected_in_favour", 100)
+    assert (found[fits.id].rule_code, found[fits.id].corrected_tiyn) == ("registry_corrected_in_favour", 100)
