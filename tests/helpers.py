@@ -62,6 +62,20 @@ def statements_of(run) -> list[str]:
     return seen
 
 
+def submitted_and_accepted(act: Act, accountant: str = "accountant", official: str = "official") -> int:
+    """The act submitted with its prefilled lines and accepted by the department: it waits for the operator to pay
+    it. Returns its id (the session is committed twice, as two people's steps)."""
+    from app.acts.operations import prefill_lines
+    from app.engine.runtime import complete_task
+
+    complete_task(open_task(act, "submit_act").id, user(accountant), data={"lines": prefill_lines(act)})
+    db.session.commit()
+    complete_task(open_task(db.session.get(Act, act.id), "accept_act").id, user(official),
+                  data={"decision": "accept"})
+    db.session.commit()
+    return act.id
+
+
 def lines_form(lines: list[dict], note: str = "") -> dict:
     form = {"note": note}
     for i, line in enumerate(lines):

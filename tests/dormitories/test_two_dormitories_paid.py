@@ -128,9 +128,9 @@ def test_a_place_excluded_as_claimed_twice_on_a_paid_act_is_topped_up_once_the_o
     assert [(a.rule_code, a.amount_tiyn) for a in back] == [("two_dormitories", -rate)]
 
 
-def test_a_lifted_exclusion_is_not_topped_up_onto_a_bed_another_paid_resident_held(dorm_year):
-    """The excluded place never met the shared-bed rule: the newcomer the act paid on that bed keeps it, and the
-    student placed in two dormitories is not paid for the same bed on the same days once the other claim drops."""
+def _claimed_twice_and_a_newcomer_on_the_bed(dorm_year):
+    """September: a Jastar resident also claimed by Alatau (so excluded as two_dormitories), and a newcomer Jastar
+    lists on that resident's bed; both acts verified. Returns (claimed, newcomer, september, alatau, alatau_lines)."""
     from datetime import UTC, datetime
 
     from app import clock
@@ -150,6 +150,15 @@ def test_a_lifted_exclusion_is_not_topped_up_onto_a_bed_another_paid_resident_he
     september = open_contract_act(dorm_year["contracts"]["dorm_a"], SEPTEMBER)
     submit_act(september, [*jastar_lines, newcomer], None, user(ACCOUNTANTS["dorm_a"]))
     _verify(september)
+    return claimed, newcomer, september, alatau, alatau_lines
+
+
+def test_a_lifted_exclusion_is_not_topped_up_onto_a_bed_another_paid_resident_held(dorm_year):
+    """The excluded place never met the shared-bed rule: the newcomer the act paid on that bed keeps it, and the
+    student placed in two dormitories is not paid for the same bed on the same days once the other claim drops."""
+
+
+    claimed, newcomer, september, alatau, alatau_lines = _claimed_twice_and_a_newcomer_on_the_bed(dorm_year)
     rows = dict(db.session.execute(select(ActLine.iin, ActLine.rule_code).where(ActLine.act_id == september.id)).all())
     assert (rows[claimed["iin"]], rows[newcomer["iin"]]) == ("two_dormitories", None)
     db.session.get(Act, september.id).status = "accepted"  # decided with the place excluded
@@ -169,26 +178,11 @@ def test_a_claw_back_corrected_back_does_not_pay_a_bed_a_lifted_exclusion_was_pa
     has the newcomer never enrolled and the other dormitory drops its claim: October claws the newcomer back and
     pays the bed, now free, to the excluded student. The registry is corrected back in November: the newcomer's
     claw-back is not reversed onto that bed — September would pay one bed twice on the same days."""
-    from datetime import UTC, datetime
 
-    from app import clock
     from app.dormitories.models import StudentEnrolment
-    from tests.dormitories.test_rule_edges import _newcomer
 
-    clock.set_clock(clock.FrozenClock(datetime(2027, 10, 2, 5, 0, tzinfo=UTC)))
     rate = _rate(dorm_year)
-    jastar_lines = [dict(line) for line, _ in dorm_year["worlds"]["dorm_a"].lines_for(SEPTEMBER)][:-1]
-    alatau_lines = [dict(line) for line, _ in dorm_year["worlds"]["dorm_c"].lines_for(SEPTEMBER)]
-    claimed = next(line for line in jastar_lines if not line.get("moved_out")
-                   and str(line["moved_in"]) <= "2027-09-01")
-    twin = dict(claimed, room=alatau_lines[-1]["room"], bed=alatau_lines[-1]["bed"])
-    alatau = open_contract_act(dorm_year["contracts"]["dorm_c"], SEPTEMBER)
-    submit_act(alatau, [*alatau_lines[:-1], twin], None, user(ACCOUNTANTS["dorm_c"]))
-    _verify(alatau)
-    newcomer = _newcomer(dorm_year, date(2027, 9, 1), (claimed["room"], claimed["bed"]), 7)
-    september = open_contract_act(dorm_year["contracts"]["dorm_a"], SEPTEMBER)
-    submit_act(september, [*jastar_lines, newcomer], None, user(ACCOUNTANTS["dorm_a"]))
-    _verify(september)
+    claimed, newcomer, september, alatau, alatau_lines = _claimed_twice_and_a_newcomer_on_the_bed(dorm_year)
     db.session.get(Act, september.id).status = "accepted"  # decided: the newcomer paid the bed
     enrolment = db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == newcomer["iin"])).one()
     enrolled_on = enrolment.enrolled_on

@@ -10,22 +10,14 @@ from sqlalchemy import event, select, text
 from app import clock
 from app.acts.models import Act
 from app.audit.operations import verify_all_chains
-from app.engine.runtime import complete_task
 from app.extensions import db
 from app.payments.models import Payment
-from tests.helpers import act_of_school, open_task, user
-from tests.test_decisive_forms import prefill_lines
+from tests.helpers import act_of_school, open_task, submitted_and_accepted
 
 
 @pytest.fixture()
 def accepted_act(world):
-    act = act_of_school("Bilim Innovation School")
-    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
-    db.session.commit()
-    complete_task(open_task(db.session.get(Act, act.id), "accept_act").id, user("official"),
-                  data={"decision": "accept"})
-    db.session.commit()
-    return act.id
+    return submitted_and_accepted(act_of_school("Bilim Innovation School"))
 
 
 def test_a_connection_killed_as_the_payment_commits_stores_nothing_and_paying_again_pays_once(

@@ -15,11 +15,9 @@ from sqlalchemy import select
 from app import clock
 from app.acts.models import Act
 from app.audit.operations import verify_all_chains
-from app.engine.runtime import complete_task
 from app.extensions import db
 from app.payments.models import Payment
-from tests.helpers import act_of_school, open_task, user
-from tests.test_decisive_forms import prefill_lines
+from tests.helpers import act_of_school, open_task, submitted_and_accepted
 
 WORKTREE = Path(__file__).resolve().parents[2]
 
@@ -48,13 +46,8 @@ with app.app_context():
 
 
 def test_two_processes_paying_one_act_at_once_store_one_payment(world, app_ctx, tmp_path):
-    act = act_of_school("Bilim Innovation School")
-    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
-    db.session.commit()
-    complete_task(open_task(db.session.get(Act, act.id), "accept_act").id, user("official"),
-                  data={"decision": "accept"})
-    db.session.commit()
-    act_id, task_id = act.id, open_task(db.session.get(Act, act.id), "pay_act").id
+    act_id = submitted_and_accepted(act_of_school("Bilim Innovation School"))
+    task_id = open_task(db.session.get(Act, act_id), "pay_act").id
 
     env = {**os.environ, "PYTHONPATH": str(WORKTREE), "SECRET_KEY": "test-payers",
            "INSTANCE_PATH": str(tmp_path / "instance")}
