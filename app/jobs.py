@@ -175,14 +175,19 @@ def latest_believable_lease(now: datetime) -> datetime:
     return now + 2 * timedelta(seconds=max(lease_seconds(), queue_timeout()))
 
 
+def lease_lost(model, now: datetime):
+    """A job's lease has run out — or lies further ahead than any lease is ever given
+    (:func:`latest_believable_lease`): the reaper requeues such a job, /metrics counts it stalled."""
+    return or_(model.lease_expires_at < now, model.lease_expires_at > latest_believable_lease(now))
+
+
 def expired_jobs(model, now: datetime | None = None) -> list:
-    """Queued or running jobs whose lease has run out — or lies further ahead than any lease is ever given
-    (:func:`latest_believable_lease`)."""
+    """Queued or running jobs whose lease is lost (:func:`lease_lost`)."""
     from app.extensions import db
 
     now = now or clock.now()
-    lost = or_(model.lease_expires_at < now, model.lease_expires_at > latest_believable_lease(now))
-    return list(db.session.scalars(select(model).where(model.status.in_(("queued", "running")), lost)
+    return list(db.session.scalars(select(model).where(model.status.in_(("queued", "running")),
+                                                       lease_lost(model, now))
                                    .order_by(model.id).limit(100)))
 
 

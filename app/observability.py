@@ -27,7 +27,7 @@ from datetime import datetime
 
 from flask import Flask, Response, abort, g, has_request_context, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import DateTime, Integer, String, func, or_, select, text
+from sqlalchemy import DateTime, Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
@@ -224,7 +224,7 @@ def _count_jobs() -> None:
     """The jobs' figures from the database, whichever process runs them (in celery mode the workers record their
     own metrics in their own processes, which the web's /metrics does not see)."""
     from app import clock
-    from app.jobs import latest_believable_lease
+    from app.jobs import lease_lost
     from app.registry.jobs import JOB_MODELS
 
     now = clock.now()
@@ -235,7 +235,7 @@ def _count_jobs() -> None:
             JOBS.labels(kind, state).set(counts.get(state, 0))
         stalled = db.session.scalar(select(func.count()).select_from(model).where(
             model.status.in_(("queued", "running")),
-            or_(model.lease_expires_at < now, model.lease_expires_at > latest_believable_lease(now)))) or 0
+            lease_lost(model, now))) or 0
         JOBS.labels(kind, "stalled").set(stalled)
 
 
