@@ -162,3 +162,53 @@ def fetch_all(client, urls: list[str]) -> dict[str, str]:
         assert response.status_code == 200, url
         pages[url] = response.get_data(as_text=True)
     return pages
+
+
+class _FillingFile:
+    """A file on a disk with ``room`` bytes (characters) left: the write that passes it stores what fits and fails."""
+
+    def __init__(self, fh, room: int) -> None:
+        self._fh, self._room = fh, room
+
+    def write(self, data):
+        import errno
+
+        if len(data) > self._room:
+            self._fh.write(data[:self._room])
+            self._fh.flush()
+            self._room = 0
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self._room -= len(data)
+        return self._fh.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+    def __iter__(self):
+        return iter(self._fh)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._fh.close()
+
+
+def disk_fills_up(folder, monkeypatch, room: int = 64) -> None:
+    """Every file opened for writing in ``folder`` (by ``open``, ``Path.open`` or ``os.fdopen``) fails as on a full
+    disk once ``room`` bytes are written to it — what a command writing its export meets when the disk fills."""
+    import builtins
+    import io
+    import os
+
+    real_open, folder = io.open, os.path.realpath(folder)
+
+    def opening(file, mode="r", *args, **kwargs):
+        fh = real_open(file, mode, *args, **kwargs)
+        where = os.readlink(f"/proc/self/fd/{file}") if isinstance(file, int) else os.path.realpath(file)
+        if any(m in mode for m in "wax+") and os.path.dirname(where) == folder:
+            return _FillingFile(fh, room)
+        return fh
+
+    monkeypatch.setattr(io, "open", opening)
+    monkeypatch.setattr(builtins, "open", opening)

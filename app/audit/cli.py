@@ -51,7 +51,9 @@ def register_audit_cli(app: Flask) -> None:
         if output is None:
             click.echo(data.decode("utf-8"))
         else:
-            output.write_bytes(data)
+            from app.files import write_whole
+
+            write_whole(output, data)  # whole or not at all: a cut copy would pass for the anchor
             click.echo(f"Anchor {number} → {output}")
 
     @app.cli.command("audit-key")

@@ -130,7 +130,15 @@ def rotate_key_file(config) -> str:
     numbers = [int(k[1:]) for k in keys if re.fullmatch(r"k\d+", k)]
     key_id = f"k{max(numbers, default=0) + 1}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A missing file is created readable by this user only: this is also how a first key is provisioned.
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as fh:
-        fh.write(_new_key_line(key_id))
+    from app.files import write_whole
+
+    # The file is written anew beside the old one and renamed over it: a line appended in place and cut by a full
+    # disk left a half key the file's reader refuses, and with it every audit event and anchor. A missing file is
+    # created readable by this user only (how a first key is provisioned); an existing one keeps its permissions.
+    target = path.resolve()
+    before = target.read_bytes() if target.exists() else b""
+    if before and not before.endswith(b"\n"):
+        before += b"\n"
+    write_whole(target, before + _new_key_line(key_id).encode(),
+                permissions=target.stat().st_mode & 0o777 if target.exists() else 0o600)
     return key_id

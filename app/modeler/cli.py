@@ -58,5 +58,7 @@ def register_modeler_cli(app: Flask) -> None:
         except Exception as err:
             raise click.ClickException(f"No such model version: {identifier} {number or ''}") from err
         out = out or Path(f"{identifier}-v{version.number}.zip")
-        out.write_bytes(export_zip(version))
+        from app.files import write_whole
+
+        write_whole(out, export_zip(version))  # whole or not at all: a cut zip would pass for the export
         click.echo(f"wrote {out}")

@@ -48,9 +48,11 @@ def _import_command(kind: str):
             for notice in result.notices[:50]:
                 click.echo(f"  line {notice['line']}: loaded, but {notice_text(notice)}", err=True)
         if errors_csv is not None:
+            from app.files import written_whole
             from app.security import csv_export_writer, spreadsheet_cell
 
-            with open(errors_csv, "w", newline="", encoding="utf-8") as fh:
+            # whole or not at all: a CSV cut after a line break reads as a shorter, complete list of errors
+            with written_whole(errors_csv, "w", newline="", encoding="utf-8") as fh:
                 writer = csv_export_writer(fh)
                 writer.writerow(["line", "column", "reason", "value"])
                 with force_locale("en"):

@@ -561,7 +561,9 @@ def generate_country(spec: CountrySpec, truth_path: Path,
     report(95)
 
     truth_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(truth_path, "w", newline="", encoding="utf-8") as fh:
+    from app.files import written_whole
+
+    with written_whole(truth_path, "w", newline="", encoding="utf-8") as fh:  # a cut truth would score wrongly
         writer = csv.writer(fh)
         writer.writerow(["scope", "school_bin", "act_number", "line_no", "iin", "injected", "expected_rule",
                          "expected_review", "expected_amount_tiyn"])

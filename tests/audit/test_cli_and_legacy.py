@@ -15,6 +15,7 @@ from app.contracts.models import Contract
 from app.extensions import db
 from app.payments.models import Payment
 from tests.audit.helpers import chain_of, tamper
+from tests.helpers import disk_fills_up
 
 
 def _legacy_hash(ev, prev: str) -> str:
@@ -87,6 +88,31 @@ def test_audit_key_lists_key_ids_and_rotates(world, key_file, app, monkeypatch):
     monkeypatch.setitem(app.config, "AUDIT_KEY", "e" * 40)
     result = runner.invoke(args=["audit-key", "--rotate"])
     assert result.exit_code == 1 and "AUDIT_KEY" in result.output
+
+
+def test_an_anchor_export_cut_by_a_full_disk_leaves_no_file(world, anchor_dir, app, tmp_path, monkeypatch):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["audit-anchor"])
+    folder = tmp_path / "kept-elsewhere"
+    folder.mkdir()
+    disk_fills_up(folder, monkeypatch)
+    result = runner.invoke(args=["audit-export-anchor", "-o", str(folder / "anchor.json")])
+    assert result.exit_code == 1 and "anchor.json: not written (No space left on device)" in result.output
+    assert list(folder.iterdir()) == [], "a cut copy would fail verify-audit --anchor later, far from the cause"
+
+
+def test_a_key_rotation_on_a_full_disk_leaves_the_key_file_as_it_was(world, key_file, app, monkeypatch):
+    before = key_file.read_bytes()
+    disk_fills_up(key_file.parent, monkeypatch, room=20)
+    result = app.test_cli_runner().invoke(args=["audit-key", "--rotate"])
+    assert result.exit_code == 1 and "audit_keys: not written (No space left on device); the file there before " \
+        "is unchanged" in result.output, result.output
+    assert key_file.read_bytes() == before, "half a key line made the whole file unreadable: no event verified"
+    assert [p.name for p in key_file.parent.iterdir() if p.name.startswith(".")] == []
+    monkeypatch.undo()
+    result = app.test_cli_runner().invoke(args=["audit-key", "--rotate"])
+    assert result.exit_code == 0 and "current key: k2" in result.output
+    assert oct(key_file.stat().st_mode & 0o777) == oct(0o600)
 
 
 def test_events_from_before_keyed_hashes_still_verify_and_say_so(paid_act, anchor_dir):

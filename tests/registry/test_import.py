@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.registry.importers import import_file
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
+from tests.helpers import disk_fills_up
 from tests.registry.conftest import bad_iin, iin
 
 SCHOOL_BIN = "950440001673"
@@ -267,3 +268,17 @@ def test_verify_month_says_a_run_is_going_on_without_a_traceback(app_ctx, tmp_pa
     result = runner.invoke(args=["verify-month", "--period", "2026-10"])
     assert result.exit_code == 1 and "already running" in result.output, result.output
     assert result.exc_info is None or result.exc_info[0] is SystemExit
+
+
+def test_an_error_report_cut_by_a_full_disk_is_not_left_as_a_shorter_list(app_ctx, tmp_path, monkeypatch):
+    rows = [f"{bad_iin(n)},Broken {n},{SCHOOL_BIN},private,5,2026-09-01," for n in range(1, 6)]
+    path = tmp_path / "nedb.csv"
+    path.write_text("iin,full_name,school_bin,school_kind,grade,enrolled_on,withdrawn_on\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    disk_fills_up(reports, monkeypatch, room=100)
+    result = app_ctx.test_cli_runner().invoke(
+        args=["import-nedb", str(path), "--errors-csv", str(reports / "errors.csv")])
+    assert result.exit_code == 1 and "errors.csv: not written (No space left on device)" in result.output
+    assert list(reports.iterdir()) == [], "a CSV cut after a line break reads as a complete, shorter report"
