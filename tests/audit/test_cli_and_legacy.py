@@ -103,13 +103,13 @@ def test_an_anchor_export_cut_by_a_full_disk_leaves_no_file(world, anchor_dir, a
 
 def test_a_key_rotation_on_a_full_disk_leaves_the_key_file_as_it_was(world, key_file, app, monkeypatch):
     before = key_file.read_bytes()
-    disk_fills_up(key_file.parent, monkeypatch, room=20)
-    result = app.test_cli_runner().invoke(args=["audit-key", "--rotate"])
+    with monkeypatch.context() as full:
+        disk_fills_up(key_file.parent, full, room=20)
+        result = app.test_cli_runner().invoke(args=["audit-key", "--rotate"])
     assert result.exit_code == 1 and "audit_keys: not written (No space left on device); the file there before " \
         "is unchanged" in result.output, result.output
     assert key_file.read_bytes() == before, "half a key line made the whole file unreadable: no event verified"
     assert [p.name for p in key_file.parent.iterdir() if p.name.startswith(".")] == []
-    monkeypatch.undo()
     result = app.test_cli_runner().invoke(args=["audit-key", "--rotate"])
     assert result.exit_code == 0 and "current key: k2" in result.output
     assert oct(key_file.stat().st_mode & 0o777) == oct(0o600)
