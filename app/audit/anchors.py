@@ -137,11 +137,19 @@ def _create_exclusively(path: Path, data: bytes) -> bool:
 
 
 def read_anchor(path: Path) -> dict:
-    """Parse an anchor file; ValueError with a readable reason when it is not one."""
+    """Parse an anchor file; ValueError with a readable reason when it is not one (an empty file and a cut one are
+    named as such: what a full disk or a killed writer leaves)."""
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: not a readable anchor ({err})") from err
+    if not text:
+        raise ValueError(f"{path}: empty (0 bytes)")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not a readable anchor (cut or not JSON: {len(text.encode())} bytes, {err})") \
+            from err
     if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(
             document.get("chains"), dict):
         raise ValueError(f"{path}: not a {FORMAT} document")
@@ -155,7 +163,15 @@ def anchor_if_due() -> Path | None:
     in the metrics) and goes on, and the next pass tries again — it was caught here, so anchors that could not be
     written (a folder that is not writable, a full disk) were only a log line, the tamper evidence off unseen."""
     files = anchor_files()
-    latest = read_anchor(files[-1][1]) if files else None
+    try:
+        latest = read_anchor(files[-1][1]) if files else None
+    except ValueError as err:
+        # An anchor file left empty or cut (by a version that wrote in place, or by hand): anchoring goes on — a
+        # pass that stopped here had left every later event without an anchor until someone deleted the file. The
+        # new anchor names the broken file's SHA-256 as its previous one, so the file is vouched for as it is now
+        # and any later change to it shows; verify-audit reports it (see anchors_to_check).
+        log.warning("audit anchor %s; writing the next anchor after it", err)
+        latest = None
     if latest is not None:
         age = (clock.now() - datetime.fromisoformat(latest["created_at"])).total_seconds()
         if age < current_app.config["AUDIT_ANCHOR_INTERVAL_SECONDS"]:
@@ -165,27 +181,56 @@ def anchor_if_due() -> Path | None:
     return create_anchor()
 
 
-def anchors_to_check(documents: list[dict] | None) -> tuple[list[dict], list]:
-    """The anchors ``verify-audit`` compares with: the given ones, or the latest in ``AUDIT_ANCHOR_DIR``
-    (whose signature and link to the previous file are checked here)."""
+def anchors_to_check(documents: list[dict] | None) -> tuple[list[dict], list, list[str]]:
+    """The anchors ``verify-audit`` compares with — the given ones, or the newest readable one in
+    ``AUDIT_ANCHOR_DIR`` (whose signature and link to the previous file are checked here) — with the problems and
+    warnings found in the files.
+
+    An empty or cut anchor file is never removed, renamed or repaired here (nor by the background pass): the file
+    cannot tell a write cut by a full disk from a file emptied to hide what it vouched for, the anchor after it
+    links to its exact bytes, and a file that disappears reads as "missing" — the evidence stays where it is, and
+    the operator decides. As the newest file it is a problem (nothing vouches for what it held): the database is
+    compared with the newest anchor that can be read, and the message says what to do. Once an anchor written after
+    it links to it as it is, it was broken before that anchor was written: a warning, no longer a problem."""
     from app.audit.operations import ChainProblem
 
     problems: list[ChainProblem] = []
+    warnings: list[str] = []
     if documents is None:
         files = anchor_files()
         if not files:
-            return [], []
-        try:
-            documents = [read_anchor(files[-1][1])]
-        except ValueError as err:
-            return [], [ChainProblem("", 0, f"anchor: {err}")]
+            return [], [], []
+        index = len(files) - 1
+        while index >= 0:
+            try:
+                documents = [read_anchor(files[index][1])]
+                break
+            except ValueError as err:
+                problems.append(ChainProblem("", 0, f"anchor: {err} — it vouches for nothing, and no anchor after "
+                                                    "it vouches for it: it was cut while being written (a full disk, "
+                                                    "a killed process) or changed since. Keep the file as it is; "
+                                                    "once you know which, run 'flask audit-anchor' (the background "
+                                                    "pass also does when due): the new anchor links to it as it is, "
+                                                    "and this becomes a warning."))
+                index -= 1
+        if documents is None:
+            return [], problems, warnings
         previous = documents[0].get("previous_sha256")
         numbers = [n for n, _ in files]
         if numbers != list(range(1, numbers[-1] + 1)):
             missing = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
             problems.append(ChainProblem("", 0, f"anchor file(s) missing: {missing}"))
-        if len(files) > 1 and previous != hashlib.sha256(files[-2][1].read_bytes()).hexdigest():
-            problems.append(ChainProblem("", 0, f"anchor {files[-1][0]}: the previous anchor file was changed"))
+        if index > 0:
+            before = files[index - 1][1]
+            if previous != hashlib.sha256(before.read_bytes()).hexdigest():
+                problems.append(ChainProblem("", 0, f"anchor {files[index][0]}: the previous anchor file was changed"))
+            else:
+                try:
+                    read_anchor(before)
+                except ValueError as err:
+                    warnings.append(f"anchor: {err}; anchor {files[index][0]}, written after it, links to it as it "
+                                    "is: it was already broken then (a full disk or a killed process while it was "
+                                    "written). It checks nothing; keep it (removing it breaks the link).")
     valid = []
     for document in documents:
         body = {k: v for k, v in document.items() if k != "signature"}
@@ -197,7 +242,7 @@ def anchors_to_check(documents: list[dict] | None) -> tuple[list[dict], list]:
             problems.append(ChainProblem("", 0, f"anchor {document.get('number')}: signature does not verify"))
         else:
             valid.append(document)
-    return valid, problems
+    return valid, problems, warnings
 
 
 def compare_with_anchor(anchor: dict, last_seq: dict[str, int], seen_hashes: dict[tuple[str, int], str]) -> list:

@@ -336,7 +336,7 @@ def verify_audit_trail(anchors: list | None = None) -> VerificationReport:
     (``anchors``: parsed anchor documents; ``None`` = the latest anchor in ``AUDIT_ANCHOR_DIR``)."""
     from app.audit import anchors as anchoring
 
-    loaded, problems = anchoring.anchors_to_check(anchors)
+    loaded, problems, anchor_warnings = anchoring.anchors_to_check(anchors)
     wanted: dict[str, set[int]] = {}
     for anchor in loaded:
         for chain, (_count, seq, _hash) in anchor.get("chains", {}).items():
@@ -344,6 +344,7 @@ def verify_audit_trail(anchors: list | None = None) -> VerificationReport:
     walker = _walk(wanted=wanted)
     _compare_facts(walker)
     walker.report.problems.extend(problems)
+    walker.report.warnings.extend(anchor_warnings)
     for anchor in loaded:
         walker.report.problems.extend(anchoring.compare_with_anchor(anchor, walker.last_seq, walker.seen_hashes))
         walker.report.anchors_checked.append(anchor.get("number"))

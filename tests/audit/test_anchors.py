@@ -251,3 +251,40 @@ def test_an_anchor_file_is_read_only_key_sorted_and_counts_every_event(world, an
     assert path.read_text(encoding="utf-8") == json.dumps(document, sort_keys=True, ensure_ascii=False, indent=1)
     assert document["events"] == db.session.scalar(select(func.count(AuditEvent.id)))
     assert document["max_event_id"] == db.session.scalar(select(func.max(AuditEvent.id)))
+
+
+def test_an_anchor_left_empty_by_older_code_blocks_nothing_and_is_kept_as_evidence(world, anchor_dir, app):
+    """Older code cut by a full disk left ``anchor-N.json`` empty: every later background pass failed on reading it
+    — no new anchor, ever, until someone deleted the file by hand (removing the evidence of what happened)."""
+    import hashlib
+
+    start = clock.now()
+    with clock.FrozenClock(start):
+        create_anchor()
+    empty = anchor_dir / "anchor-00000002.json"
+    empty.write_bytes(b"")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["verify-audit"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"anchor: {empty}: empty (0 bytes) — it vouches for nothing" in result.output
+    assert "Keep the file as it is" in result.output and "flask audit-anchor" in result.output
+    assert "anchor 1), 1 problem(s)." in result.output, "compared with the newest anchor that can be read"
+
+    record_event("registry", "thing.done", "thing", 1, actor_id=None)
+    db.session.commit()
+    with clock.FrozenClock(start + timedelta(seconds=app.config["AUDIT_ANCHOR_INTERVAL_SECONDS"] + 1)):
+        written = anchor_if_due()
+    assert written == anchor_dir / "anchor-00000003.json", "the background pass anchors again"
+    assert read_anchor(written)["previous_sha256"] == hashlib.sha256(b"").hexdigest(), "it links to the file as it is"
+    assert empty.exists() and empty.read_bytes() == b"", "never removed or moved: the anchors link to it"
+    result = runner.invoke(args=["verify-audit"])
+    assert result.exit_code == 0 and "anchor 3), 0 problem(s)." in result.output, result.output
+    assert f"anchor: {empty}: empty (0 bytes); anchor 3, written after it, links to it as it is" in result.output
+
+
+def test_a_cut_anchor_is_named_as_cut(tmp_path):
+    path = tmp_path / "anchor-00000001.json"
+    path.write_text('{"format": "tapsyrys-audit-anchor/1", "cha')
+    cut = f"^{re.escape(str(path))}: not a readable anchor \\(cut or not JSON: 42 bytes, "
+    with pytest.raises(ValueError, match=cut):
+        read_anchor(path)
