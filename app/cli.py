@@ -200,10 +200,16 @@ def _require_schema(app: Flask) -> None:
 
 
 def _guarded(callback, schema: bool):
+    import contextlib
     import functools
+
+    from sqlalchemy.exc import DBAPIError
+
+    from app.database import commit_was_sent, forget_commits_sent
 
     @functools.wraps(callback)
     def guarded(*args, **kwargs):
+        forget_commits_sent()
         if schema:
             check_schema()
         try:
@@ -211,6 +217,16 @@ def _guarded(callback, schema: bool):
         except OSError as err:  # a file, a folder, a disk, a mail server: the cause in one sentence
             where = f"{err.filename}: " if err.filename else ""
             raise click.ClickException(f"{where}{err.strerror or err}") from None
+        except DBAPIError as err:  # the database went away or refused mid-command: the cause, and what was kept
+            with contextlib.suppress(DBAPIError):
+                db.session.rollback()
+            reason = (str(getattr(err, "orig", None) or err).strip().splitlines() or [type(err).__name__])[0]
+            if commit_was_sent():
+                raise click.ClickException(
+                    f"The database failed after this command sent changes to be saved ({reason}): whether they "
+                    "were saved is unknown. Check the current state before running it again.") from None
+            raise click.ClickException(f"The database failed ({reason}); nothing this command did was saved.") \
+                from None
 
     return guarded
 

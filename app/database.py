@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g, has_app_context
 from sqlalchemy import Select, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -14,10 +14,13 @@ from app.extensions import db
 
 
 def init_database_events(app: Flask) -> None:
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context():
         engine: Engine = db.engine
+    event.listen(engine, "commit", _commit_sent)
+    # first of all: a request starts with no commit sent (the tests' requests share one application context)
+    app.before_request_funcs.setdefault(None, []).insert(0, forget_commits_sent)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
     synchronous = app.config.get("SQLITE_SYNCHRONOUS", "NORMAL")
     autocheckpoint = int(app.config.get("SQLITE_WAL_AUTOCHECKPOINT", 20000))
     mmap_megabytes = str(app.config.get("SQLITE_MMAP_MB", 1024))
@@ -49,6 +52,29 @@ def init_database_events(app: Flask) -> None:
         # WAL. 0 turns it off.
         cursor.execute(f"PRAGMA mmap_size={mmap_bytes}")
         cursor.close()
+
+
+_COMMIT_SENT = "tapsyrys_commit_sent"
+
+
+def _commit_sent(_connection) -> None:
+    """The COMMIT is about to go to the server. From here on a broken connection leaves the outcome unknown: the
+    server may have stored the transaction and only its answer been lost. The session's own ``after_commit`` cannot
+    tell: a failure there comes after the server answered, and one in the flush before it is no commit at all."""
+    if has_app_context():
+        g.setdefault(_COMMIT_SENT, True)
+
+
+def forget_commits_sent() -> None:
+    """A request, or a command, starts with nothing sent to be committed."""
+    if has_app_context():
+        g.pop(_COMMIT_SENT, None)
+
+
+def commit_was_sent() -> bool:
+    """Whether this request or command sent a COMMIT: after one, a failure cannot say "nothing was saved" — the
+    commit may have landed (or an earlier one did)."""
+    return has_app_context() and bool(g.get(_COMMIT_SENT))
 
 
 def checkpoint() -> None:

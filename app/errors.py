@@ -114,5 +114,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(err):
+        from app.database import commit_was_sent
+
+        if commit_was_sent():
+            # The connection broke at (or after) COMMIT: the server may have stored the change and only its answer
+            # been lost. "Nothing was saved" made an operator pay an act again that had been paid.
+            return page(500, _("Something went wrong"),
+                        _("The error was logged. It happened after your change was sent to the database to be saved, "
+                          "so whether it was saved is unknown. Reload the page to see the current state before you "
+                          "try again."))
         return page(500, _("Something went wrong"),
                     _("The error was logged. Nothing was saved; please try again later."))
