@@ -19,8 +19,15 @@ def create_app(overrides: dict | None = None, *, instance_path: str | None = Non
                                       if os.environ.get("INSTANCE_PATH") else None)
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     instance_path = Path(app.instance_path)
-    instance_path.mkdir(parents=True, exist_ok=True)
-    app.config.update(build_config(instance_path, overrides))
+    try:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        app.config.update(build_config(instance_path, overrides))
+    except OSError as err:  # a read-only or full disk, a file in the way: the folder named, not a traceback
+        from app.config import ConfigError
+
+        raise ConfigError(f"The instance folder {instance_path} (INSTANCE_PATH) cannot be used: "
+                          f"{err.filename + ': ' if err.filename and str(err.filename) != str(instance_path) else ''}"
+                          f"{err.strerror or err}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("spiff").setLevel(logging.WARNING)

@@ -15,8 +15,10 @@ from flask import Flask
 log = logging.getLogger(__name__)
 
 
-def tick(app: Flask) -> int:
-    """One pass of background work; returns how many instances had timers fired.
+def tick(app: Flask, failed: list[str] | None = None) -> int:
+    """One pass of background work; returns how many instances had timers fired (and adds each part that failed,
+    with its reason, to ``failed``: ``flask ticker --once`` exits 1 on them — it had said "fired 0", exit 0, with
+    every part failed on a locked database).
 
     Each part runs on its own: one that raises is rolled back and logged, and the others still run (a broken
     outbox must not stop timers, nor a poisoned instance the announcements). Within the parts, each instance,
@@ -37,6 +39,8 @@ def tick(app: Flask) -> int:
         _part(outcome, "public figures", _refresh_public)
         _part(outcome, "audit anchor", anchor_if_due)  # signed checkpoint of every chain head, outside the database
         _part(outcome, "checkpoint", checkpoint)
+        if failed is not None:
+            failed.extend(outcome.get("reasons", []))
         return fired
 
 
@@ -56,11 +60,26 @@ def _part(outcome: dict, name: str, func):
 
     try:
         return func()
-    except Exception:
+    except Exception as err:
         db.session.rollback()
         outcome.setdefault("failed", []).append(name)
-        log.exception("background pass: %s failed; the other parts go on", name)
+        outcome.setdefault("reasons", []).append(f"{name} ({database_unavailable(err) or type(err).__name__})")
+        if database_unavailable(err):
+            log.error("background pass: %s failed: %s; the other parts go on", name, database_unavailable(err))
+        else:
+            log.exception("background pass: %s failed; the other parts go on", name)
         return None
+
+
+def database_unavailable(err: BaseException) -> str | None:
+    """The database's own first line when it could not be used (down, locked, read-only) — the moment's
+    condition, said in one log line; a traceback (four per pass on a locked SQLite file) points at no bug."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(err, OperationalError):
+        return None
+    lines = str(err.orig or err).strip().splitlines()
+    return lines[0] if lines else type(err.orig).__name__
 
 
 def start_inprocess_ticker(app: Flask) -> threading.Thread:

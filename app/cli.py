@@ -106,11 +106,15 @@ def register_cli(app: Flask) -> None:
         from app.registry.jobs import wait_for_inprocess_jobs
 
         while True:
-            fired = tick(current_app._get_current_object())
+            failed: list[str] = []
+            fired = tick(current_app._get_current_object(), failed)
             click.echo(f"fired {fired}")
             if once:
                 # the pass may have sent an expired job again to a thread of this process: it finishes first
                 wait_for_inprocess_jobs()
+                if failed:
+                    raise click.ClickException(f"{len(failed)} part(s) of the pass failed: {', '.join(failed)}; "
+                                               "the log above says more, and the next pass tries them again.")
                 return
             time.sleep(current_app.config["TICKER_INTERVAL_SECONDS"])
 
@@ -220,7 +224,7 @@ def _guarded(callback, schema: bool):
         except DBAPIError as err:  # the database went away or refused mid-command: the cause, and what was kept
             with contextlib.suppress(DBAPIError):
                 db.session.rollback()
-            reason = (str(getattr(err, "orig", None) or err).strip().splitlines() or [type(err).__name__])[0]
+            reason = database_reason(err)
             if commit_was_sent():
                 raise click.ClickException(
                     f"The database failed after this command sent changes to be saved ({reason}): whether they "
@@ -242,8 +246,30 @@ def check_schema() -> None:
         state = schema_state()
     except DBAPIError as err:
         url = db.engine.url.render_as_string(hide_password=True)
-        reason = str(getattr(err, "orig", err) or err).strip().splitlines()
-        raise click.ClickException(f"The database cannot be reached ({url}): {reason[0] if reason else err}") \
-            from None
+        raise click.ClickException(f"The database cannot be reached ({url}): {database_reason(err)}") from None
     if not state.usable:
         raise click.ClickException(state.explain())
+
+
+def database_reason(err) -> str:
+    """The database's first line, and for a SQLite file the cause an operator can act on: its folder missing or
+    read-only (SQLite writes its journal beside the file, a read-only folder is "unable to open database file"
+    even for reading), or another process holding its write lock past the busy timeout."""
+    import os
+
+    lines = str(getattr(err, "orig", None) or err).strip().splitlines()
+    reason = lines[0] if lines else type(err).__name__
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return reason
+    path = Path(url.database).resolve()
+    if "unable to open database file" in reason or "readonly database" in reason:
+        if not path.parent.is_dir():
+            return f"{reason}: the folder {path.parent} does not exist"
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            return f"{reason}: {path.parent} is read-only here, and SQLite writes its journal beside the file " \
+                   "(make the folder and the file writable by this user)"
+    if "database is locked" in reason:
+        return f"{reason}: another process (the server, the ticker, another command) is writing to {path} and " \
+               "did not finish in time; try again once it has"
+    return reason

@@ -12,7 +12,55 @@ import os
 import secrets
 from pathlib import Path
 
+import click
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(click.ClickException, ValueError):
+    """A setting the application cannot start with, said in one sentence that names it and what it must be. A
+    ``flask`` command prints it as ``Error: …`` and exits 1 (a ClickException raised while the app loads); it had
+    been a traceback of the int() or json.loads() that met the value, ending in "No such command"."""
+
+
+def _number(name: str, default: str, kind=int, minimum: float = 0):
+    value = os.environ.get(name, default).strip() or default
+    try:
+        number = kind(value)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what} (e.g. {default}), not {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value!r}")
+    return number
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default).strip() or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _json_setting(name: str) -> dict:
+    value = os.environ.get(name) or "{}"
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{name} is not valid JSON ({err.msg} at character {err.pos})") from None
+    if not isinstance(parsed, dict):
+        raise ConfigError(f"{name} must be a JSON object ({{...}})")
+    return parsed
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'tapsyrys.sqlite'}"
+    scheme = url.partition("://")[0]
+    if scheme.split("+")[0] not in ("sqlite", "postgres", "postgresql"):
+        # the scheme only: the rest may hold a password
+        raise ConfigError(f"DATABASE_URL must be a PostgreSQL (postgresql://…) or SQLite (sqlite:///…) address, not "
+                          f"{scheme or url[:12]!r}…")
+    return normalise_database_url(url)
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -40,15 +88,14 @@ def _proxy_hops() -> int:
     """TRUSTED_PROXY_HOPS: how many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host."""
     value = os.environ.get("TRUSTED_PROXY_HOPS", "0").strip() or "0"
     if not value.isdigit():
-        raise ValueError(f"TRUSTED_PROXY_HOPS must be a whole number of proxies (0 or more), not {value!r}")
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be a whole number of proxies (0 or more), not {value!r}")
     return int(value)
 
 
 def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
-    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'tapsyrys.sqlite'}"
     config = {
         "SECRET_KEY": _secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLITE_SYNCHRONOUS": os.environ.get("SQLITE_SYNCHRONOUS", "NORMAL"),
         "SQLITE_MMAP_MB": os.environ.get("SQLITE_MMAP_MB", "1024"),
@@ -64,13 +111,13 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "FORMS_DIR": str(PROJECT_ROOT / "forms"),
         "NODE_MODULES_DIR": str(PROJECT_ROOT / "node_modules"),
         # "inprocess": a daemon thread fires due timers; "celery": workers do (see app/background.py).
-        "BACKGROUND_MODE": os.environ.get("BACKGROUND_MODE", "inprocess"),
-        "TICKER_INTERVAL_SECONDS": float(os.environ.get("TICKER_INTERVAL_SECONDS", "30")),
+        "BACKGROUND_MODE": _choice("BACKGROUND_MODE", "inprocess", ("inprocess", "celery", "none")),
+        "TICKER_INTERVAL_SECONDS": _number("TICKER_INTERVAL_SECONDS", "30", float),
         # SLA of "Accept act": working days before the department head is notified (a process variable
         # ``sla_working_days`` overrides it per instance).
-        "SLA_ACCEPT_WORKING_DAYS": int(os.environ.get("SLA_ACCEPT_WORKING_DAYS", "5")),
+        "SLA_ACCEPT_WORKING_DAYS": _number("SLA_ACCEPT_WORKING_DAYS", "5"),
         # A payment is registered after its order was executed: a date further ahead than this is a typo.
-        "PAYMENT_DATE_MAX_DAYS_AHEAD": int(os.environ.get("PAYMENT_DATE_MAX_DAYS_AHEAD", "31")),
+        "PAYMENT_DATE_MAX_DAYS_AHEAD": _number("PAYMENT_DATE_MAX_DAYS_AHEAD", "31"),
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
         "API_TITLE": "Tapsyrys API",
         "API_VERSION": "v1",
@@ -102,19 +149,19 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # the token or from the networks; job leases; automatic retries of service tasks per operator (JSON).
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         "METRICS_ALLOWED_NETWORKS": os.environ.get("METRICS_ALLOWED_NETWORKS", ""),
-        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+        "LOG_FORMAT": _choice("LOG_FORMAT", "text", ("text", "json")),
         "MIGRATION_LOCK_TIMEOUT": os.environ.get("MIGRATION_LOCK_TIMEOUT", "5s"),
-        "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", "120")),
-        "JOB_QUEUE_TIMEOUT_SECONDS": int(os.environ.get("JOB_QUEUE_TIMEOUT_SECONDS", "600")),
-        "JOB_MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "3")),
-        "JOB_TIME_LIMIT_SECONDS": int(os.environ.get("JOB_TIME_LIMIT_SECONDS", "7200")),
-        "SERVICE_RETRY": json.loads(os.environ.get("SERVICE_RETRY") or "{}"),
+        "JOB_LEASE_SECONDS": _number("JOB_LEASE_SECONDS", "120"),
+        "JOB_QUEUE_TIMEOUT_SECONDS": _number("JOB_QUEUE_TIMEOUT_SECONDS", "600"),
+        "JOB_MAX_ATTEMPTS": _number("JOB_MAX_ATTEMPTS", "3"),
+        "JOB_TIME_LIMIT_SECONDS": _number("JOB_TIME_LIMIT_SECONDS", "7200"),
+        "SERVICE_RETRY": _json_setting("SERVICE_RETRY"),
         "REGISTRY_UPLOAD_DIR": os.environ.get("REGISTRY_UPLOAD_DIR", ""),
         # Sessions end after this long without a request, and this long after login whatever happens.
-        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
-        "SESSION_ABSOLUTE_HOURS": int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")),
-        "PASSWORD_MIN_LENGTH": int(os.environ.get("PASSWORD_MIN_LENGTH", "12")),
-        "API_TOKEN_MAX_DAYS": int(os.environ.get("API_TOKEN_MAX_DAYS", "365")),
+        "SESSION_IDLE_MINUTES": _number("SESSION_IDLE_MINUTES", "30"),
+        "SESSION_ABSOLUTE_HOURS": _number("SESSION_ABSOLUTE_HOURS", "12"),
+        "PASSWORD_MIN_LENGTH": _number("PASSWORD_MIN_LENGTH", "12"),
+        "API_TOKEN_MAX_DAYS": _number("API_TOKEN_MAX_DAYS", "365"),
         # CSRF is checked by app.people.tokens for every request except API calls with a bearer token
         # (a browser cannot attach one cross-site); Flask-WTF's own blanket check would refuse those.
         "WTF_CSRF_CHECK_DEFAULT": False,
@@ -142,7 +189,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "AUDIT_KEY_FILE": os.environ.get("AUDIT_KEY_FILE") or str(instance_path / "audit_keys"),
         "AUDIT_KEY_CREATE": not os.environ.get("AUDIT_KEY_FILE"),  # embedded mode: generate it on first use
         "AUDIT_ANCHOR_DIR": os.environ.get("AUDIT_ANCHOR_DIR") or str(instance_path / "audit_anchors"),
-        "AUDIT_ANCHOR_INTERVAL_SECONDS": float(os.environ.get("AUDIT_ANCHOR_INTERVAL_SECONDS", "3600")),
+        "AUDIT_ANCHOR_INTERVAL_SECONDS": _number("AUDIT_ANCHOR_INTERVAL_SECONDS", "3600", float),
     }
     # Every limit above is a moving window: at most N in any span of its length. Flask-Limiter's default, a fixed
     # window that starts at the first hit, lets N more in the moment it ends: 2N guesses or posts in a second.

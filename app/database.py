@@ -24,12 +24,14 @@ def init_database_events(app: Flask) -> None:
     synchronous = app.config.get("SQLITE_SYNCHRONOUS", "NORMAL")
     autocheckpoint = int(app.config.get("SQLITE_WAL_AUTOCHECKPOINT", 20000))
     mmap_megabytes = str(app.config.get("SQLITE_MMAP_MB", 1024))
+    from app.config import ConfigError
+
     if not mmap_megabytes.isascii() or not mmap_megabytes.isdigit():
-        raise ValueError(f"SQLITE_MMAP_MB must be a whole number of megabytes (0 turns the memory map off), "
+        raise ConfigError(f"SQLITE_MMAP_MB must be a whole number of megabytes (0 turns the memory map off), "
                          f"not {mmap_megabytes!r}")
     mmap_bytes = int(mmap_megabytes) * 1024 * 1024
     if synchronous not in ("NORMAL", "FULL", "EXTRA"):
-        raise ValueError("SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA")
+        raise ConfigError(f"SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {synchronous!r}")
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -102,9 +102,14 @@ def background_pass(name: str = "tick"):
             row.duration_ms, row.failed_parts = int(seconds * 1000), failed
             db.session.add(row)
             db.session.commit()
-        except Exception:
+        except Exception as err:
+            from app.background import database_unavailable
+
             db.session.rollback()
-            log.exception("background pass: its record could not be written")
+            if database_unavailable(err):
+                log.error("background pass: its record could not be written: %s", database_unavailable(err))
+            else:
+                log.exception("background pass: its record could not be written")
 
 
 def observe_step(kind: str, outcome: str = "ok") -> None:

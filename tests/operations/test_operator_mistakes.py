@@ -1,0 +1,91 @@
+"""An operator on a fresh machine: a mistyped setting, an instance folder that cannot be written, a SQLite file in
+a folder that is not there or locked by another process, a background pass whose parts fail. Each ends in one
+sentence naming the cause and a non-zero exit — they had been tracebacks (ending in "No such command"), or "fired 0"
+with exit 0 while every part had failed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from app import create_app
+from app.config import ConfigError
+
+WORKTREE = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("name", "value", "said"), [
+    ("SLA_ACCEPT_WORKING_DAYS", "five", "SLA_ACCEPT_WORKING_DAYS must be a whole number (e.g. 5), not 'five'"),
+    ("TICKER_INTERVAL_SECONDS", "30s", "TICKER_INTERVAL_SECONDS must be a number (e.g. 30), not '30s'"),
+    ("JOB_LEASE_SECONDS", "-5", "JOB_LEASE_SECONDS must be at least 0, not '-5'"),
+    ("SERVICE_RETRY", "{registry: 3}", "SERVICE_RETRY is not valid JSON (Expecting property name enclosed in double "
+                                       "quotes at character 1)"),
+    ("BACKGROUND_MODE", "celary", "BACKGROUND_MODE must be one of inprocess, celery, none, not 'celary'"),
+    ("DATABASE_URL", "mysql://root:hunter2@db/tapsyrys", "DATABASE_URL must be a PostgreSQL (postgresql://…) or "
+                                                          "SQLite (sqlite:///…) address, not 'mysql'…"),
+])
+def test_a_mistyped_setting_is_one_sentence_naming_it(name, value, said, monkeypatch, tmp_path):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        create_app(instance_path=str(tmp_path))
+    assert str(refused.value) == said and "hunter2" not in str(refused.value)
+
+
+def test_an_instance_folder_that_cannot_be_made_is_named(tmp_path):
+    (tmp_path / "data").write_text("a file where the folder should be")
+    with pytest.raises(ConfigError, match=f"^The instance folder {tmp_path}/data/instance \\(INSTANCE_PATH\\) cannot "
+                                          "be used: Not a directory$"):
+        create_app(instance_path=str(tmp_path / "data" / "instance"))
+
+
+def test_the_command_line_says_it_in_one_line_with_exit_1(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(WORKTREE), "INSTANCE_PATH": str(tmp_path), "SLA_ACCEPT_WORKING_DAYS": "x",
+           "BACKGROUND_MODE": "none"}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "verify-audit"], cwd=WORKTREE,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == "Error: SLA_ACCEPT_WORKING_DAYS must be a whole number (e.g. 5), not 'x'"
+
+
+def test_a_sqlite_file_whose_folder_is_missing_or_locked_says_so(tmp_path):
+    import click
+
+    from app.cli import check_schema, database_reason
+
+    missing = tmp_path / "not-made" / "tapsyrys.sqlite"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{missing}", "TESTING": True, "BACKGROUND_MODE": "none"},
+                     instance_path=str(tmp_path / "instance"))
+    with app.app_context():
+        with pytest.raises(click.ClickException) as refused:
+            check_schema()
+        assert refused.value.message.endswith(f"unable to open database file: the folder {missing.parent} does "
+                                              "not exist")
+        locked = OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+        assert database_reason(locked) == (f"database is locked: another process (the server, the ticker, another "
+                                           f"command) is writing to {missing} and did not finish in time; try again "
+                                           "once it has")
+
+
+def test_ticker_once_exits_1_naming_the_parts_that_failed(app_ctx, monkeypatch, caplog):
+    import app.database
+
+    def locked():
+        raise OperationalError("PRAGMA wal_checkpoint(PASSIVE)", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(app.database, "checkpoint", locked)
+    with caplog.at_level(logging.ERROR, logger="app.background"):
+        result = app_ctx.test_cli_runner().invoke(args=["ticker", "--once"])
+    assert result.exit_code == 1, result.output
+    assert "1 part(s) of the pass failed: checkpoint (database is locked)" in result.output
+    said = [r for r in caplog.records if r.name == "app.background"]
+    assert [r.getMessage() for r in said] == [
+        "background pass: checkpoint failed: database is locked; the other parts go on"]
+    assert said[0].exc_info is None, "a locked database is the moment's condition, not a bug: no traceback"
