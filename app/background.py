@@ -63,12 +63,20 @@ def _part(outcome: dict, name: str, func):
     except Exception as err:
         db.session.rollback()
         outcome.setdefault("failed", []).append(name)
-        outcome.setdefault("reasons", []).append(f"{name} ({database_unavailable(err) or type(err).__name__})")
-        if database_unavailable(err):
-            log.error("background pass: %s failed: %s; the other parts go on", name, database_unavailable(err))
+        condition = database_unavailable(err) or _setting_missing(err)
+        outcome.setdefault("reasons", []).append(f"{name} ({condition or type(err).__name__})")
+        if condition:
+            log.error("background pass: %s failed: %s; the other parts go on", name, condition)
         else:
             log.exception("background pass: %s failed; the other parts go on", name)
         return None
+
+
+def _setting_missing(err: BaseException) -> str | None:
+    """An audit key that is not configured: its own sentence says what to set, a traceback adds nothing."""
+    from app.audit.keys import AuditKeyError
+
+    return str(err) if isinstance(err, AuditKeyError) else None
 
 
 def database_unavailable(err: BaseException) -> str | None:

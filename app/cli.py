@@ -198,9 +198,32 @@ def _require_schema(app: Flask) -> None:
     from flask.cli import with_appcontext
 
     for name, command in app.cli.commands.items():
+        if name == "db":
+            # Flask-Migrate's commands as they are, but a database that cannot be reached (the first command on a
+            # fresh machine: a server not started, a wrong address, a SQLite folder missing or read-only) is one
+            # sentence, not 150 lines of traceback
+            for sub in getattr(command, "commands", {}).values():
+                if sub.callback is not None:
+                    sub.callback = _unreachable_said(sub.callback)
         if name in NOT_OURS or command.callback is None:
             continue
         command.callback = with_appcontext(_guarded(command.callback, schema=name not in NO_SCHEMA_NEEDED))
+
+
+def _unreachable_said(callback):
+    import functools
+
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    @functools.wraps(callback)
+    def said(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except (OperationalError, InterfaceError) as err:  # not a migration's own error: that keeps its traceback
+            url = db.engine.url.render_as_string(hide_password=True)
+            raise click.ClickException(f"The database failed ({url}): {database_reason(err)}") from None
+
+    return said
 
 
 def _guarded(callback, schema: bool):

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from app import create_app
+from app.audit.keys import AuditKeyError
 from app.config import ConfigError
 
 WORKTREE = Path(__file__).resolve().parents[2]
@@ -68,24 +69,33 @@ def test_a_sqlite_file_whose_folder_is_missing_or_locked_says_so(tmp_path):
             check_schema()
         assert refused.value.message.endswith(f"unable to open database file: the folder {missing.parent} does "
                                               "not exist")
+        migrating = app.test_cli_runner().invoke(args=["db", "upgrade"])
+        assert migrating.exit_code == 1 and migrating.output == (
+            f"Error: The database failed (sqlite:///{missing}): unable to open database file: the folder "
+            f"{missing.parent} does not exist\n"), "the first command on a fresh machine: one line, no traceback"
         locked = OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
         assert database_reason(locked) == (f"database is locked: another process (the server, the ticker, another "
                                            f"command) is writing to {missing} and did not finish in time; try again "
                                            "once it has")
 
 
-def test_ticker_once_exits_1_naming_the_parts_that_failed(app_ctx, monkeypatch, caplog):
+@pytest.mark.parametrize(("error", "reason"), [
+    (OperationalError("PRAGMA wal_checkpoint(PASSIVE)", {}, sqlite3.OperationalError("database is locked")),
+     "database is locked"),
+    (AuditKeyError("No audit key: set AUDIT_KEY (and AUDIT_KEY_ID) or AUDIT_KEY_FILE."),
+     "No audit key: set AUDIT_KEY (and AUDIT_KEY_ID) or AUDIT_KEY_FILE."),
+])
+def test_ticker_once_exits_1_naming_the_parts_that_failed(error, reason, app_ctx, monkeypatch, caplog):
     import app.database
 
-    def locked():
-        raise OperationalError("PRAGMA wal_checkpoint(PASSIVE)", {}, sqlite3.OperationalError("database is locked"))
+    def failing():
+        raise error
 
-    monkeypatch.setattr(app.database, "checkpoint", locked)
+    monkeypatch.setattr(app.database, "checkpoint", failing)
     with caplog.at_level(logging.ERROR, logger="app.background"):
         result = app_ctx.test_cli_runner().invoke(args=["ticker", "--once"])
     assert result.exit_code == 1, result.output
-    assert "1 part(s) of the pass failed: checkpoint (database is locked)" in result.output
+    assert f"1 part(s) of the pass failed: checkpoint ({reason})" in result.output
     said = [r for r in caplog.records if r.name == "app.background"]
-    assert [r.getMessage() for r in said] == [
-        "background pass: checkpoint failed: database is locked; the other parts go on"]
-    assert said[0].exc_info is None, "a locked database is the moment's condition, not a bug: no traceback"
+    assert [r.getMessage() for r in said] == [f"background pass: checkpoint failed: {reason}; the other parts go on"]
+    assert said[0].exc_info is None, "the moment's condition or a missing setting, not a bug: no traceback"
