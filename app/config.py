@@ -53,13 +53,18 @@ def _json_setting(name: str) -> dict:
     return parsed
 
 
+def address_scheme(address: str) -> str:
+    """How a mistyped address is named back: its scheme only — the rest may hold a password."""
+    scheme, sep, _rest = address.partition("://")
+    return f"{scheme!r}…" if sep and scheme else "an address without a scheme (…://)"
+
+
 def _database_url(instance_path: Path) -> str:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'tapsyrys.sqlite'}"
-    scheme = url.partition("://")[0]
-    if scheme.split("+")[0] not in ("sqlite", "postgres", "postgresql"):
-        # the scheme only: the rest may hold a password
+    scheme, sep, _rest = url.partition("://")
+    if not sep or scheme.split("+")[0] not in ("sqlite", "postgres", "postgresql"):
         raise ConfigError(f"DATABASE_URL must be a PostgreSQL (postgresql://…) or SQLite (sqlite:///…) address, not "
-                          f"{scheme or url[:12]!r}…")
+                          f"{address_scheme(url)}")
     return normalise_database_url(url)
 
 

@@ -32,6 +32,8 @@ is off unless a test switches it on (``limiter.enabled = True``).
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -172,10 +174,22 @@ def _api_rate_headers(response):
 
 
 def init_limits(app: Flask) -> None:
-    limiter.init_app(app)
+    from limits.errors import ConfigurationError
+
+    try:
+        limiter.init_app(app)
+    except ConfigurationError:  # a mistyped address: the setting named (its scheme only: the rest may hold a password)
+        from app.config import ConfigError, address_scheme
+
+        uri = app.config.get("RATELIMIT_STORAGE_URI") or ""
+        setting = "RATELIMIT_STORAGE_URI" if os.environ.get("RATELIMIT_STORAGE_URI") else "CELERY_BROKER_URL"
+        raise ConfigError(f"{setting} is not an address the rate limiter can count in (redis://host:port/db, or "
+                          f"memory:// for one process), not {address_scheme(uri)}") from None
+
     app.after_request(_api_rate_headers)
     if app.config.get("TESTING") and not app.config.get("RATELIMIT_ENABLED_IN_TESTS"):
         limiter.enabled = False
+
 
 
 _fallback_counters = None

@@ -31,6 +31,9 @@ WORKTREE = Path(__file__).resolve().parents[2]
     ("BACKGROUND_MODE", "celary", "BACKGROUND_MODE must be one of inprocess, celery, none, not 'celary'"),
     ("DATABASE_URL", "mysql://root:hunter2@db/tapsyrys", "DATABASE_URL must be a PostgreSQL (postgresql://…) or "
                                                           "SQLite (sqlite:///…) address, not 'mysql'…"),
+    ("RATELIMIT_STORAGE_URI", "redis//:hunter2@cache", "RATELIMIT_STORAGE_URI is not an address the rate limiter "
+                                                       "can count in (redis://host:port/db, or memory:// for one "
+                                                       "process), not an address without a scheme (…://)"),
 ])
 def test_a_mistyped_setting_is_one_sentence_naming_it(name, value, said, monkeypatch, tmp_path):
     monkeypatch.setenv(name, value)
