@@ -36,7 +36,11 @@ WORKTREE = Path(__file__).resolve().parents[2]
                                                        "process), not an address without a scheme (…://)"),
 ])
 def test_a_mistyped_setting_is_one_sentence_naming_it(name, value, said, monkeypatch, tmp_path):
+    from app.limits import limiter
+
     monkeypatch.setenv(name, value)
+    # switched on as in production: an app built while an earlier test's app left it off never reads its store
+    monkeypatch.setattr(limiter, "enabled", True)
     with pytest.raises(ConfigError) as refused:
         create_app(instance_path=str(tmp_path))
     assert str(refused.value) == said and "hunter2" not in str(refused.value)
