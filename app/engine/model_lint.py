@@ -453,6 +453,37 @@ def message_start_problems(trees: dict) -> list[ModelProblem]:
     return problems
 
 
+#: what a running step writes of its element (``human_task.spec_name``, ``.title``, ``.lane``; any failed element's id
+#: in ``incident.element_id``): a longer id, name or lane was published and failed every instance at that step on
+#: PostgreSQL, where the column refuses it
+MAX_STORED_STEP_ID, MAX_STORED_ID, MAX_STORED_TASK_NAME, MAX_STORED_LANE_NAME = 100, 255, 255, 100
+_HUMAN_STEPS = ("userTask", "manualTask")
+
+
+def stored_length_problems(trees: dict) -> list[ModelProblem]:
+    """Ids of BPMN elements, names of user and manual tasks and names of lanes too long for the rows a running
+    step is kept in: refused here, with the element and the limit, instead of failing where a person meets the
+    step."""
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for el in root.iter(f"{{{BPMN}}}*"):
+            element_id, name, kind = el.get("id") or "", el.get("name") or "", local(el.tag)
+            longest_id = MAX_STORED_STEP_ID if kind in _HUMAN_STEPS else MAX_STORED_ID
+            if len(element_id) > longest_id:
+                problems.append(_problem(filename, el, _(
+                    "The id is longer than %(n)s characters: shorten it.", n=longest_id)))
+            if kind in _HUMAN_STEPS and len(name) > MAX_STORED_TASK_NAME:
+                problems.append(_problem(filename, el, _(
+                    "The task's name is longer than %(n)s characters: shorten it (its documentation can say more).",
+                    n=MAX_STORED_TASK_NAME)))
+            if kind == "lane" and len(name) > MAX_STORED_LANE_NAME:
+                problems.append(_problem(filename, el, _(
+                    "The lane's name is longer than %(n)s characters: shorten it.", n=MAX_STORED_LANE_NAME)))
+    return problems
+
+
 def duplicate_id_problems(trees: dict) -> list[ModelProblem]:
     """An id written twice in one file (rule: ids are unique per file): the engine keeps one of the elements and
     the diagram editor drops the other when it saves. Reported once per id, on its last use, with every line.

@@ -46,6 +46,7 @@ from app.engine.model_lint import (
     local,
     message_start_problems,
     no_default_notices,
+    stored_length_problems,
     translate_engine_message,
     uncaught_throw_findings,
 )
@@ -411,7 +412,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     trees, problems = _load_trees(files)
     if not any(n.endswith(".bpmn") for n in trees):
         return None, problems
-    problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees)
+    problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees) + stored_length_problems(trees)
     problems += interrupting_event_subprocess_problems(trees) + message_start_problems(trees)
     problems += _certain_unset_names(files, trees, problems) + uncaught_throw_findings(trees)[0]
     problems += model_data_key_problems(trees)
