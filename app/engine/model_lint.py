@@ -454,9 +454,9 @@ def message_start_problems(trees: dict) -> list[ModelProblem]:
 
 
 #: what a running step writes of its element (``human_task.spec_name``, ``.title``, ``.lane``; any failed element's id
-#: in ``incident.element_id``): a longer id, name or lane was published and failed every instance at that step on
-#: PostgreSQL, where the column refuses it
-MAX_STORED_STEP_ID, MAX_STORED_ID, MAX_STORED_TASK_NAME, MAX_STORED_LANE_NAME = 100, 255, 255, 100
+#: in ``incident.element_id``, a process's in ``process_model_version.process_id``): a longer id, name or lane was
+#: published and failed every instance at that step on PostgreSQL, where the column refuses it
+MAX_STORED_STEP_ID, MAX_STORED_ID, MAX_STORED_TASK_NAME, MAX_STORED_LANE_NAME = 100, 200, 255, 100
 _HUMAN_STEPS = ("userTask", "manualTask")
 
 

@@ -61,3 +61,11 @@ def test_names_and_ids_at_the_limit_are_published_and_run(world):
     db.session.commit()
     opened = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).all()
     assert [(t.spec_name, t.title) for t in opened] == [("f" * 100, "N" * 255)]
+
+
+def test_a_process_id_longer_than_a_version_keeps_is_refused(app_ctx):
+    long_id = "p" * 201
+    files = {("lengths.bpmn" if name.endswith(".bpmn") else name): (text.replace('id="lengths"', f'id="{long_id}"')
+                                                                    if name.endswith(".bpmn") else text)
+             for name, text in _model().items()}
+    assert any("200" in m for m in _problems_on(files, long_id)), files
