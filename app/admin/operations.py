@@ -216,6 +216,13 @@ def save_organisation(organisation: Organisation | None, form, actor: User) -> O
             errors["region_id"] = _("Choose a region.")
     elif kind in ("school", "dormitory", "department"):
         errors["region_id"] = _("Schools and departments belong to a region.")
+    moves = organisation is not None and "region_id" not in errors and \
+        (region.id if region else None) != organisation.region_id
+    if moves and _takes_part_in_funding(organisation):
+        # Its contract was signed by that region's department head and its acts are decided in that region's inbox:
+        # moved, its records would stay with one department and its new acts go to another.
+        errors["region_id"] = _("This organisation has applications, contracts or acts: its region stays as it is. "
+                                "Register another organisation in the other region.")
     if capacity and ascii_int(capacity, max_digits=6) is None:
         errors["design_capacity"] = _("The design capacity is a whole number of places.")
     if iban and not is_valid_kz_iban(iban):
@@ -237,6 +244,11 @@ def save_organisation(organisation: Organisation | None, form, actor: User) -> O
     if changes:
         _audit(f"organisation:{organisation.id}", "organisation.created" if created else "organisation.updated",
                "organisation", organisation.id, actor, changes=changes)
+    if moves:
+        # A person's region is their organisation's: moved, its people's tokens would read (and act in) the new
+        # region for integrations given them for the old one — as for a person moved (update_user).
+        for member in db.session.scalars(select(User).where(User.organisation_id == organisation.id)):
+            revoke_tokens_of(member, "organisation.moved")
     return organisation
 
 
