@@ -154,6 +154,8 @@ def set_active(user: User, active: bool, actor: User) -> None:
     _audit(f"user:{user.id}", "user.activated" if active else "user.deactivated", "user", user.id, actor)
     if not active:
         end_sessions(user, "user.sessions_ended")  # a deactivated person's open sessions end now
+        # and their tokens for good: refused only while the account was off, they worked again when it came back
+        revoke_tokens_of(user, "user.deactivated")
 
 
 def reset_password(user: User, actor: User) -> str:

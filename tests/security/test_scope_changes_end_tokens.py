@@ -2,7 +2,8 @@
 region is their organisation's), so what an integration was given for the old region must not read the new one —
 the same rule as for a person moved to another organisation or role (their API tokens are revoked). And a school
 that applied, signed or was paid keeps its region, as it keeps its BIN and kind: its contract was signed by that
-region's department head, its acts are decided in that region's inbox."""
+region's department head, its acts are decided in that region's inbox. A deactivated account's tokens end for good,
+as its sessions do."""
 
 from __future__ import annotations
 
@@ -57,3 +58,19 @@ def test_a_school_that_takes_part_in_funding_keeps_its_region(world, browser):
     assert "its region stays as it is" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Organisation, bilim.id).region_id == before
+
+
+def test_a_token_stays_revoked_when_a_deactivated_account_is_activated_again(world, app_ctx, browser):
+    """Deactivating ends the person's sessions; their tokens ended only while the account was off, and an
+    integration given one before (by someone who left, say) worked again the moment the account came back."""
+    _row, secret = create_token(user("accountant"), "integration", ["read"], 30)
+    db.session.commit()
+    admin, accountant = browser("admin"), user("accountant")
+    admin.post(f"/admin/users/{accountant.id}/active", {"active": "no"})
+    assert _bearer(app_ctx, secret).get("/api/v1/tasks").status_code == 401
+    admin.post(f"/admin/users/{accountant.id}/active", {"active": "yes"})
+    db.session.expire_all()
+    assert user("accountant").active
+    assert _bearer(app_ctx, secret).get("/api/v1/tasks").status_code == 401
+    revoked = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api_tokens.revoked")).all()
+    assert [e.details for e in revoked] == [{"count": 1, "because": "user.deactivated"}]
