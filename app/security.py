@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 import unicodedata
@@ -158,7 +159,7 @@ def guard_request():
                 _check_text(field)
                 _check_text(upload.filename or "")
             if request.is_json:
-                _check_json(request.get_json(silent=True))
+                _check_json(_json_document())
     except _Refusal as refusal:
         return _refusal_response(refusal)
     except RecursionError:
@@ -168,6 +169,18 @@ def guard_request():
         # tokens have their say — they guard routes that exist.
         raise request.routing_exception
     return None
+
+
+def _json_document() -> Any:
+    """The request's JSON document, or None when it is not JSON (its view answers that). An integer of more digits
+    than Python converts (4,300) is refused here: the parser raised a plain ValueError, which a silent parse
+    swallowed and the API's argument parser did not expect — a 500 for one request body."""
+    try:
+        return json.loads(request.get_data(cache=True) or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    except ValueError:
+        raise _Refusal(400, _("The request was not understood.")) from None
 
 
 def _check_text(value: str) -> None:
