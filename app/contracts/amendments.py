@@ -18,6 +18,7 @@ from app.contracts.models import AMENDABLE_TERMS, Contract
 from app.engine.errors import FormInvalid
 from app.engine.forms import direction_controls, direction_controls_refused
 from app.people.roles import Role
+from app.user_input import ascii_int
 
 AMENDING_ROLES = (Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value)
 RATIONALE_MIN, RATIONALE_MAX = 10, 1000
@@ -103,11 +104,12 @@ def parse_form(form) -> AmendmentRequest:
     errors: dict[str, str] = {}
     places = {}
     for level in ("primary", "basic", "secondary"):
-        raw = (form.get(f"places_{level}") or "").strip()
-        if not raw.isascii() or not raw.isdigit() or int(raw) > PLACES_MAX:
+        # ascii_int reads at most a few digits: int() of thousands of them raised ValueError (a 500)
+        count = ascii_int((form.get(f"places_{level}") or "").strip(), max_digits=len(str(PLACES_MAX)))
+        if count is None or count > PLACES_MAX:
             errors[f"places_{level}"] = _("Enter a whole number of places from 0 to %(max)s.", max=PLACES_MAX)
         else:
-            places[level] = int(raw)
+            places[level] = count
     amount = parse_tenge(form.get("amount") or "")
     if amount is None:
         errors["amount"] = _("Enter the amount in tenge, e.g. 150000000 or 150000000.50.")
@@ -125,13 +127,13 @@ def parse_form(form) -> AmendmentRequest:
         errors["rationale"] = direction_controls_refused()
     if (form.get("confirm") or "") not in ("true", "on", "1", True):
         errors["confirm"] = _("Confirm the amendment.")
-    revision = str(form.get("revision") or "")
-    if not revision.isascii() or not revision.isdigit():
+    revision = ascii_int(str(form.get("revision") or ""))
+    if revision is None:
         errors["revision"] = _("The form is out of date: open the amendment page again.")
     if errors:
         raise FormInvalid(errors)
     return AmendmentRequest(places["primary"], places["basic"], places["secondary"], amount, period_end, effective,
-                            rationale, int(revision))
+                            rationale, revision)
 
 
 def parse_tenge(value: str) -> int | None:
