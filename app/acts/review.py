@@ -22,13 +22,13 @@ from app import clock
 from app.acts.models import REVIEW_DECISIONS, Act, ActLine, ActLineReview
 from app.acts.rules import REVIEW_CHECKS, age_on
 from app.audit.operations import record_event
-from app.engine.errors import DomainRefused
+from app.engine.errors import ConflictError, DomainRefused
 from app.engine.forms import direction_controls, direction_controls_refused
 from app.extensions import db
 from app.people.access import get_visible_or_404
 from app.people.roles import Role
 from app.registry.identifiers import iin_birth_date
-from app.user_input import is_local_path
+from app.user_input import ascii_int, is_local_path
 
 bp = Blueprint("act_review", __name__)
 MAX_COMMENT = 2000
@@ -100,7 +100,8 @@ def may_decide(user, act: Act) -> bool:
             and act.status == "verified")
 
 
-def decide_line(act: Act, line_id: int, decision: str, comment: str | None, actor) -> ActLineReview:
+def decide_line(act: Act, line_id: int, decision: str, comment: str | None, actor,
+                seen: int | None = None) -> ActLineReview:
     """Record the official's decision on one flagged line (audited); an exclusion is applied at once by
     verifying the act again — the whole verification (app.acts.operations.verify): its lines, the corrections of
     earlier months it settles, and the ``act.verified`` event with the new amount. The lines alone would have left
@@ -109,6 +110,11 @@ def decide_line(act: Act, line_id: int, decision: str, comment: str | None, acto
 
     if act.status != "verified":
         raise DomainRefused(_("Lines can be reviewed only while the act waits for the department's decision."))
+    if seen is not None and seen != act.lock_version:
+        # A colleague decided a line (or the act was verified again) since this decision's page was read: its
+        # decision would silently replace theirs, reason and all.
+        raise ConflictError(_("The act has changed since you opened it (a colleague decided a line, or it was "
+                              "verified again): nothing was saved. Review its current state and decide again."))
     if decision not in REVIEW_DECISIONS:
         raise DomainRefused(_("Choose whether to keep or exclude the line."))
     comment = (comment or "").strip() or None
@@ -151,8 +157,9 @@ def review_line(act_id: int, line_id: int):
         return redirect(urlunsplit(parts._replace(query=urlencode([*query, ("review_comment", str(line_id))]),
                                                   fragment=f"review-line-{line_id}")), 303)
     try:
-        decide_line(act, line_id, decision, request.form.get("comment"), current_user)
-    except DomainRefused as err:
+        decide_line(act, line_id, decision, request.form.get("comment"), current_user,
+                    seen=ascii_int(request.form.get("seen")))
+    except (DomainRefused, ConflictError) as err:
         db.session.rollback()
         flash(str(err), "danger")
     else:

@@ -92,6 +92,7 @@ def act(act_id: int):
 @blp.arguments(LineReviewSchema)
 @blp.response(200, ActSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Only the act's department decides its lines")
+@blp.alt_response(409, schema=ErrorSchema, description="The act changed since the version given as seen")
 @blp.alt_response(422, schema=ErrorSchema, description="Not a line to review now, or no reason to exclude it")
 def review_line(payload, act_id: int, line_id: int):
     """Decide a line that needs review (keep or exclude, with the reason): an act with undecided lines cannot be
@@ -102,8 +103,11 @@ def review_line(payload, act_id: int, line_id: int):
     if not may_decide(current_user, act):
         return _error(403, _("Only the act's education department decides its lines."))
     try:
-        decide_line(act, line_id, payload["decision"], payload.get("comment"), current_user)
+        decide_line(act, line_id, payload["decision"], payload.get("comment"), current_user, seen=payload.get("seen"))
         db.session.commit()
+    except ConflictError as err:
+        db.session.rollback()
+        return _error(409, str(err))
     except DomainRefused as err:
         db.session.rollback()
         return _error(422, str(err))

@@ -81,6 +81,9 @@ class ActLineSchema(Schema):
 class LineReviewSchema(Schema):
     decision = fields.Str(required=True, metadata={"description": "confirm (keep the line as it is) or exclude"})
     comment = fields.Str(load_default=None, metadata={"description": "Why (required to exclude)"})
+    seen = fields.Int(load_default=None, strict=True, metadata={
+        "description": "the act's ``version`` you read: if it has changed since (a colleague decided a line, the act "
+                       "was verified again), the decision is refused with 409 and nothing changes"})
 
 
 class ActSchema(Schema):
