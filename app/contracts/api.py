@@ -110,7 +110,7 @@ def sign(payload, contract_id: int):
     try:
         if task is None:
             operations.check_signer(found, current_user)
-            raise DomainRefused("This contract is not waiting for your signature.")
+            raise DomainRefused(_("This contract is not waiting for your signature."))
         complete_task(task.id, current_user, data={"confirm": True, "password": payload["password"]})
         db.session.commit()
     except (FormInvalid, DomainRefused, ConflictError, EngineError) as err:
