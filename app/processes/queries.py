@@ -22,6 +22,7 @@ from app.extensions import db
 from app.people.access import scope_clause
 from app.people.models import Organisation
 from app.processes import models as _cockpit_models  # noqa: F401 - maps is_trial / trial_owner_id
+from app.security import MAX_DB_INT
 from app.user_input import ascii_int, escape_like, is_ascii_digits
 
 #: the states people filter by; ``waiting`` and ``incident`` are how ``running`` and ``error`` are shown
@@ -189,8 +190,9 @@ class InstanceFilter:
             clause = and_(ProcessInstance.title >= term, ProcessInstance.title < term + "\U0010ffff")
         else:  # PostgreSQL: LIKE 'prefix%' uses the text_pattern_ops index whatever the collation
             clause = ProcessInstance.title.like(f"{escape_like(term)}%", escape="\\")
-        if is_ascii_digits(self.q) and len(self.q) < 12:
-            clause = or_(clause, ProcessInstance.id == int(self.q))
+        number = ascii_int(self.q, max_digits=10)
+        if number is not None and number <= MAX_DB_INT:  # past any id PostgreSQL refused the comparison (a 422)
+            clause = or_(clause, ProcessInstance.id == number)
         return clause
 
 
