@@ -90,10 +90,10 @@ class InstanceFilter:
         if f.trial not in TRIAL:
             f.trial = ""
         # Numbers are ASCII digits (app/user_input.py): "²" or "１" is ignored like a word, never read or a 500.
-        if f.version and ascii_int(f.version) is None:
+        if f.version and _column_int(f.version) is None:
             f.errors.append(_("The version is a number; the version filter was ignored."))
             f.version = ""
-        if f.region and ascii_int(f.region) is None:
+        if f.region and _column_int(f.region) is None:
             f.errors.append(_("Unknown region; the region filter was ignored."))
             f.region = ""
         for name in ("started_from", "started_to", "updated_from", "updated_to"):
@@ -190,10 +190,17 @@ class InstanceFilter:
             clause = and_(ProcessInstance.title >= term, ProcessInstance.title < term + "\U0010ffff")
         else:  # PostgreSQL: LIKE 'prefix%' uses the text_pattern_ops index whatever the collation
             clause = ProcessInstance.title.like(f"{escape_like(term)}%", escape="\\")
-        number = ascii_int(self.q, max_digits=10)
-        if number is not None and number <= MAX_DB_INT:  # past any id PostgreSQL refused the comparison (a 422)
+        number = _column_int(self.q)
+        if number is not None:
             clause = or_(clause, ProcessInstance.id == number)
         return clause
+
+
+def _column_int(text: str) -> int | None:
+    """A number typed into the search or a filter, if the integer column it is compared with can hold it: past
+    2,147,483,647 PostgreSQL refused the whole query ("Invalid input … Nothing was saved", a 422)."""
+    number = ascii_int(text)
+    return number if number is not None and number <= MAX_DB_INT else None
 
 
 @dataclass
