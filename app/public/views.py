@@ -105,7 +105,7 @@ def download(dataset: str, fmt: str):
         abort(404)
     year, _years = _year()
     region_id = request.args.get("region", type=int)
-    if region_id is not None and (region_id >= 2**31 or db.session.get(Region, region_id) is None):
+    if region_id is not None and (not 0 < region_id < 2**31 or db.session.get(Region, region_id) is None):
         abort(404)
     kind = request.args.get("instrument")  # one instrument's rows (default: every instrument's, each labelled)
     if kind is not None and kind not in {i.code for i in instruments()}:
