@@ -6,7 +6,8 @@ verification's count of days (:func:`app.dormitories.verification.place_days`): 
 which the student was enrolled full-time at the named institution and both of the dormitory's documents were valid,
 at the contract's rate per place, pro rata by days. A student found withdrawn (or never enrolled there, or not
 full-time) for a month already paid becomes a claw-back on the dormitory's next act with that rule, the month and
-the registry's evidence; a correction back reverses it. The student's registered address is not looked at again: the
+the registry's evidence; a correction back reverses it. The student's registered address is not looked at again, nor
+a study form changed in place (the row's form has no date; a change entered as a new dated row is evidence): the
 registry keeps today's address, with no date, so an address in the dormitory's region now is no evidence about a
 month already paid (a student who registered at the dormitory's address in December had September to November clawed
 back as ``local_resident``); the month being verified is excluded by the rule pass itself. A dormitory with no
@@ -70,7 +71,8 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
     first, last = occupied_days(place.moved_in, place.moved_out, start, end)
     evidence = _evidence(records)
     at_institution = [r for r in records if r.institution_bin == place.institution_bin and r.active_during(first, last)]
-    full_time = [r for r in at_institution if r.study_form == "full_time"]
+    full_time = [r for r in at_institution if r.study_form == "full_time"
+                 or (line.outcome == "accepted" and not _dated_form(r, records))]
     if not records:
         return Correction("student_not_found", 0, evidence)
     if not at_institution:
@@ -94,6 +96,16 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
     if paid < was_paid:
         return Correction(ENROLLED_DAYS, rate_tiyn * paid // end.day, evidence)
     return Correction(NEDB_CORRECTED, line.amount_tiyn, evidence)
+
+
+def _dated_form(record, records: list) -> bool:
+    """Whether the registry dates ``record``'s study form: it began when a full-time enrolment of the same student
+    at the same institution had ended (a change of form entered as a new row from its day). Otherwise the form is a
+    column of the row, changed in place with no date: no evidence about a month already paid (a place paid as
+    full-time is not clawed back as ``not_full_time`` for it, as the address is not looked at again); the month
+    being verified is still excluded by the rule pass, and a line never paid is not topped up on it."""
+    return any(r.institution_bin == record.institution_bin and r.study_form == "full_time"
+               and r.withdrawn_on is not None and r.withdrawn_on <= record.enrolled_on for r in records)
 
 
 def _document_window(ctx: DormContext) -> set[int]:

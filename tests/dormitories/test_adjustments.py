@@ -219,3 +219,30 @@ def test_a_withdrawal_found_after_the_last_decided_month_is_shown_on_the_dormito
     october = _month(dorm_year, OCTOBER, decide=False)  # the next act settles it: no longer unsettled
     assert october.adjustment_tiyn == -rate
     assert unsettled_under(db.session.get(type(contract), contract.id)) == []
+
+
+def test_a_study_form_changed_in_place_keeps_the_paid_months_a_dated_change_does_not(dorm_year):
+    """The registry's study form is a column of the enrolment row, with no date of its own: a student whose row is
+    changed to part-time after September was paid was not part-time in September (the place had been clawed back in
+    full as not_full_time, on evidence about no month). From now on the rule pass itself excludes the line. A change
+    the registry dates — the full-time enrolment ended on the 16th, a part-time one from then — is evidence: the
+    days after it are clawed back."""
+    september = _month(dorm_year, SEPTEMBER)
+    rate = db.session.scalar(select(DormitoryTerms.place_rate_tiyn)
+                             .where(DormitoryTerms.contract_id == dorm_year["contracts"]["dorm_a"].id))
+    in_place, dated = [ln for ln in september.lines if ln.outcome == "accepted" and ln.amount_tiyn == rate][:2]
+    (row,) = db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == in_place.iin)).all()
+    row.study_form = "part_time"  # the same row, corrected in place
+    (old,) = db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == dated.iin)).all()
+    old.withdrawn_on = date(2027, 9, 16)
+    db.session.add(StudentEnrolment(iin=old.iin, full_name=old.full_name, institution_bin=old.institution_bin,
+                                    course=old.course, study_form="part_time", home_region=old.home_region,
+                                    enrolled_on=date(2027, 9, 16)))
+    db.session.commit()
+
+    october = _month(dorm_year, OCTOBER, decide=False)
+    settled = [(a.iin, a.rule_code, a.amount_tiyn)
+               for a in db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == october.id))]
+    assert settled == [(dated.iin, ENROLLED_DAYS, rate * 15 // 30 - rate)]
+    assert [(ln.outcome, ln.rule_code) for ln in october.lines if ln.iin in (in_place.iin, dated.iin)] == [
+        ("excluded", "not_full_time")] * 2, "this month's lines are excluded by the rule pass itself"
