@@ -6,7 +6,9 @@ difference becomes an :class:`ActAdjustment` on the act being verified now — a
 (positive) — carrying the rule, the month it belongs to, the original act and line and the NEDB evidence. The
 official sees it in that act's report and accepts it with the act; the payment pays the net. An act settles the
 months of its own academic year and, for claw-backs only, those of the year before (a correction of August found
-in September); a top-up of a closed year is not paid out of the new year's act. A line the decided act *excluded* on
+in September); a top-up of a closed year is not paid out of the new year's act — it is *carried*: listed among the
+unsettled corrections (the contract's page, the year-end report, the reconciliation) for as long as the registry says
+it is owed, never dropped from view (:func:`unsettled_in`). A line the decided act *excluded* on
 registry evidence since corrected in the school's favour is topped up the same way (:mod:`app.acts.topups`: which
 exclusions a correction may lift, and the month's places a top-up must fit in).
 
@@ -151,14 +153,16 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
     return Correction(NEDB_CORRECTED if corrected == line.amount_tiyn else ENROLLED_DAYS, corrected, evidence)
 
 
-def decided_lines_query(acts: Sequence[Act], lines=None):
+def decided_lines_query(acts: Sequence[Act], lines=None, since: date | None = None, until: date | None = None):
     """Accepted lines of these organisations' decided acts of earlier months since the academic year before: the
     lines a registry correction may price differently (an instrument may narrow the query further). ``lines``: the
     instrument's own condition on the lines instead (the schools' also brings back lines excluded on registry
-    evidence, :mod:`app.acts.topups`)."""
+    evidence, :mod:`app.acts.topups`). ``since``: from that month instead (the unsettled list looks at the closed
+    years too: their top-ups are carried, :func:`unsettled_in`); ``until``: before that month instead of the latest
+    act's (the reconciliation asks for one month's)."""
     school_ids = sorted({a.school_id for a in acts})
-    latest = max(a.period for a in acts)
-    earliest = min(_lookback_start(a.period) for a in acts)
+    latest = until if until is not None else max(a.period for a in acts)
+    earliest = since if since is not None else min(_lookback_start(a.period) for a in acts)
     return (select(ActLine, Act).join(Act, Act.id == ActLine.act_id)
             .where(Act.school_id.in_(school_ids), Act.status.in_(DECIDED), Act.period >= earliest,
                    Act.period < latest, ActLine.outcome == "accepted" if lines is None else lines))
@@ -172,7 +176,8 @@ def _registry_year_start() -> date:
     return _year_start(clock.today())
 
 
-def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
+def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date | None = None,
+                     until: date | None = None):
     """The schools' decided lines to look at again. With the NEDB table, a line paid for the whole month of a
     student still enrolled at the school since before that month, with no other NEDB row (the vast majority),
     is left out in SQL: today's NEDB prices it as it was paid. Lines paid for part of the month (a top-up may be
@@ -184,11 +189,12 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
     Lines excluded by a rule a registry correction may lift come back too, within the top-up window
     (:func:`app.acts.topups.excluded_lines_clause`: the settling acts' academic year, or once adjusted); with the
     NEDB table only those NEDB now has at the school in their month. Not before NEDB's academic year: its grades are
-    today's, so a line never paid of an earlier year cannot be checked (the repricing gives it nothing)."""
+    today's, so a line never paid of an earlier year cannot be checked (the repricing gives it nothing).
+    ``since``, ``until``: from and before those months instead (:func:`decided_lines_query`)."""
     top_up_from = max(min(_year_start(a.period) for a in acts), _registry_year_start())
     accepted = ActLine.outcome == "accepted"
     if getattr(registry, "table_name", None) != NedbEnrollment.__tablename__:
-        query = decided_lines_query(acts, or_(accepted, excluded_lines_clause(top_up_from, None)))
+        query = decided_lines_query(acts, or_(accepted, excluded_lines_clause(top_up_from, None)), since, until)
     else:
         other_row = aliased(NedbEnrollment)
         same_grade = or_(NedbEnrollment.grade == ActLine.grade, ActLine.period < _registry_year_start())
@@ -199,9 +205,9 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
                                  ~exists(select(other_row.id).where(other_row.iin == NedbEnrollment.iin,
                                                                     other_row.id != NedbEnrollment.id))))
         adjusted = select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id)
-        first = min(_lookback_start(a.period) for a in acts)
+        first = since if since is not None else min(_lookback_start(a.period) for a in acts)
         months = {}
-        while first < max(a.period for a in acts):
+        while first < (until if until is not None else max(a.period for a in acts)):
             months[first] = month_bounds(first)[1].day
             first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         part_month = ActLine.paid_days < case(months, value=ActLine.period, else_=31) if months else false()
@@ -213,7 +219,7 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry):
         month_ends = {period: month_bounds(period)[1] for period in months}
         query = decided_lines_query(acts, or_(
             and_(accepted, or_(~exists(still_enrolled), exists(adjusted), part_month, licence_gap)),
-            excluded_lines_clause(top_up_from, month_ends)))
+            excluded_lines_clause(top_up_from, month_ends)), since, until)
     return db.session.execute(query.order_by(Act.period, ActLine.line_no)).all()
 
 
@@ -426,48 +432,94 @@ class Unsettled:
     original: Act
     correction: Correction
     amount_tiyn: int  # negative: a claw-back the school owes back; positive: a top-up owed to the school
+    #: a top-up of a closed academic year: no act settles it (the new year's act does not pay the closed year's
+    #: budget), it is carried — listed for as long as the registry says it is owed, never dropped
+    carried: bool = False
 
 
 def unsettled_corrections(school: Organisation, registry: StudentRegistry | None = None) -> list[Unsettled]:
     """The corrections of the school's decided months that an act of the month after its latest decided one would
     settle now — each month's cap kept, as :func:`settle` keeps it. Read only. They are settled on the school's next
     act; when none is to come (its contract has ended) they are what the school owes back or is owed, and were seen
-    nowhere: a withdrawal found after the last month's payment was lost without a trace."""
+    nowhere: a withdrawal found after the last month's payment was lost without a trace. With them, the top-ups of
+    closed academic years, carried (no act settles them): they left the list once the new year's first act was
+    decided, and money owed to the school was seen nowhere."""
     probe = next_act_probe(school)
     if probe is None:
         return []
     registry = registry or student_registry()
-    return unsettled_in(probe, _candidate_lines([probe], registry), _school_repricing(registry))
+    return unsettled_in(probe, _candidate_lines([probe], registry, first_decided(school)),
+                        _school_repricing(registry))
+
+
+def _next_month(period: date) -> date:
+    return date(period.year + period.month // 12, period.month % 12 + 1, 1)
+
+
+def first_decided(organisation: Organisation) -> date | None:
+    """The organisation's first decided month: the unsettled list looks back to it (a closed year's top-up is
+    carried, whatever its year)."""
+    return db.session.scalar(select(func.min(Act.period)).where(Act.school_id == organisation.id,
+                                                                Act.status.in_(DECIDED)))
 
 
 def next_act_probe(organisation: Organisation) -> Act | None:
-    """What the queries read of the organisation's next act — the month after its latest decided one — never added
-    to the session; None: no month of it is decided."""
+    """What the queries read of the organisation's next act — its first act still open after its latest decided
+    month, or else the month after that one — never added to the session; None: no month of it is decided. An act
+    of September open after May's was decided is the next act: a top-up of May is carried from now (June, which
+    would have paid it, will not come)."""
     latest = db.session.scalar(select(func.max(Act.period)).where(Act.school_id == organisation.id,
                                                                   Act.status.in_(DECIDED)))
     if latest is None:
         return None
-    return Act(school_id=organisation.id, period=date(latest.year + latest.month // 12, latest.month % 12 + 1, 1))
+    following = _next_month(latest)
+    upcoming = db.session.scalar(select(func.min(Act.period)).where(
+        Act.school_id == organisation.id, Act.status.not_in(DECIDED), Act.period >= following))
+    return Act(school_id=organisation.id, period=upcoming or following)
 
 
 def unsettled_in(probe: Act, rows: list, reprice_all: Callable[[list], dict[int, Correction]]) -> list[Unsettled]:
     """Generic over instruments: what an act ``probe`` would settle for the decided (line, act) pairs ``rows``,
-    priced by the instrument's ``reprice_all`` (as :func:`settle` is given them), without writing anything."""
+    priced by the instrument's ``reprice_all`` (as :func:`settle` is given them), without writing anything — and the
+    top-ups of closed academic years no act settles, *carried* (:func:`_carried`; ``rows`` may reach back further
+    than an act looks)."""
+    return unsettled_of([probe], rows, reprice_all)
+
+
+def unsettled_of(probes: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[int, Correction]]
+                 ) -> list[Unsettled]:
+    """:func:`unsettled_in` for several organisations at once: each row looked at with its organisation's probe."""
     if not rows:
         return []
-    period = probe.period
+    periods = {p.school_id: p.period for p in probes}
     settled = settled_for([ln.id for ln, _ in rows])
     corrections = reprice_all(rows)
     headroom, floor = _month_bounds(rows, corrections, settled)
-    owed = [(line, original, amount) for line, original in rows
-            if (amount := _owed(line, original, corrections[line.id], settled, period))]
+    owed = []
+    for line, original in rows:
+        period = periods[original.school_id]
+        if amount := _owed(line, original, corrections[line.id], settled, period):
+            owed.append((line, original, amount, False))
+        if amount := _carried(line, original, corrections[line.id], settled, period):
+            owed.append((line, original, amount, True))
     found = []
-    for line, original, amount in sorted(owed, key=lambda c: (c[2] < 0, c[1].period, c[0].line_no)):  # as settle
+    # as settle: top-ups first, then claw-backs; what an act settles before what is carried
+    for line, original, amount, carried in sorted(owed, key=lambda c: (c[2] < 0, c[3], c[1].period, c[0].line_no)):
         amount = _within_month(amount, original.id, headroom, floor)
         _take_from_month(amount, original.id, headroom, floor)
         if amount:
-            found.append(Unsettled(line, original, corrections[line.id], amount))
+            found.append(Unsettled(line, original, corrections[line.id], amount, carried))
     return found
+
+
+def _carried(line: ActLine, original: Act, found: Correction, settled: dict[int, int], period: date) -> int:
+    """The part of a top-up of a closed academic year (a month before ``period``'s) that no act of ``period`` or
+    later settles (:func:`_owed` pays a closed year's month back only what was clawed back of it): carried, owed to
+    the organisation out of that year's budget; 0 for a month of ``period``'s year and for a claw-back."""
+    if original.period >= _year_start(period):
+        return 0
+    owed = found.corrected_tiyn - line.amount_tiyn - int(settled.get(line.id, 0) or 0)
+    return max(owed - max(_owed(line, original, found, settled, period), 0), 0)
 
 
 def _month_bounds(rows: list, corrections: dict[int, Correction], settled_lines: dict[int, int]
@@ -526,5 +578,5 @@ def adjustments_of(act: Act) -> list[ActAdjustment]:
 
 
 __all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "Unsettled", "adjustments_of", "cause_title",
-           "decided_lines_query", "next_act_probe", "reprice", "settle", "settle_adjustments",
-           "unsettled_corrections", "unsettled_in"]
+           "decided_lines_query", "first_decided", "next_act_probe", "reprice", "settle", "settle_adjustments",
+           "unsettled_corrections", "unsettled_in", "unsettled_of"]

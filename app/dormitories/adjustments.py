@@ -34,6 +34,7 @@ from app.acts.adjustments import (
     Unsettled,
     _year_start,
     decided_lines_query,
+    first_decided,
     next_act_probe,
     settle,
     unsettled_in,
@@ -141,14 +142,15 @@ def _other_claims(rows: list) -> dict[tuple[str, date], list[tuple[int, str, dat
 LIFTABLE_RULES = ("two_dormitories",)
 
 
-def _lines_to_reprice(acts: Sequence[Act]):
+def _lines_to_reprice(acts: Sequence[Act], since: date | None = None):
     """The decided lines an act settles: the accepted ones, and those excluded by a :data:`LIFTABLE_RULES` rule in
     the settling acts' academic year (a top-up is not paid out of another year's budget) or adjusted before (a
-    claim coming back claws the top-up back as far as claw-backs reach)."""
+    claim coming back claws the top-up back as far as claw-backs reach). ``since``: from that month on
+    (:func:`app.acts.adjustments.decided_lines_query`)."""
     adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
     lifted = and_(ActLine.outcome == "excluded", ActLine.rule_code.in_(LIFTABLE_RULES),
                   or_(ActLine.period >= min(_year_start(a.period) for a in acts), adjusted))
-    return decided_lines_query(acts, or_(ActLine.outcome == "accepted", lifted))
+    return decided_lines_query(acts, or_(ActLine.outcome == "accepted", lifted), since)
 
 
 def _keep_within_places(rows: list, found: dict[int, Correction], contexts: dict[int, DormContext]) -> None:
@@ -236,9 +238,12 @@ def unsettled_dormitory_corrections(dormitory: Organisation, registry: StudentRe
     """The corrections of the dormitory's decided months its next act would settle now (read only), as the schools'
     :func:`app.acts.adjustments.unsettled_corrections`: with no act to come (the contract's last month decided) the
     contract's page and year-end report are where a place paid for a student withdrawn is seen at all — it had
-    been lost without a trace, the contract's page asked the schools' repricing only."""
+    been lost without a trace, the contract's page asked the schools' repricing only. A closed year's top-up is
+    listed as carried, whatever its year."""
     probe = next_act_probe(dormitory)
     if probe is None:
         return []
-    rows = db.session.execute(_lines_to_reprice([probe]).order_by(Act.period, ActLine.line_no)).all()
+    rows = db.session.execute(_lines_to_reprice([probe], first_decided(dormitory))
+                              .order_by(Act.period, ActLine.line_no)).all()
     return unsettled_in(probe, rows, _repricing(registry or student_registry()))
+
