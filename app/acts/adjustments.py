@@ -27,7 +27,7 @@ dormitories' lives in ``app.dormitories.adjustments``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -452,6 +452,31 @@ def unsettled_corrections(school: Organisation, registry: StudentRegistry | None
                         _school_repricing(registry))
 
 
+def unsettled_in_month(probes: Sequence[Act], period: date, top_ups_only: Collection[int] = (),
+                       registry: StudentRegistry | None = None) -> list[Unsettled]:
+    """What :func:`unsettled_corrections` lists of the month ``period`` for each school a ``probes`` act is of (its
+    :func:`next_act_probe`) — the month's lines only, every school at once (the reconciliation's). Of the schools in
+    ``top_ups_only`` only the top-ups are asked for (a closed year's, carried): only a line paid for part of the
+    month or adjusted before can earn more now (a line never paid of a closed year is not topped up, and one paid
+    the whole month earns no more), so only those are priced — a month of a closed year had every school's lines of
+    pupils since withdrawn priced again."""
+    if not probes:
+        return []
+    registry = registry or student_registry()
+    following = _next_month(period)
+    narrowed = set(top_ups_only)
+    rows = _candidate_lines([p for p in probes if p.school_id not in narrowed], registry, period, following) \
+        if any(p.school_id not in narrowed for p in probes) else []
+    if narrowed:
+        adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
+        part_month = ActLine.paid_days < month_bounds(period)[1].day
+        rows += db.session.execute(decided_lines_query(
+            [p for p in probes if p.school_id in narrowed],
+            or_(and_(ActLine.outcome == "accepted", part_month), adjusted), period, following)
+            .order_by(Act.period, ActLine.line_no)).all()
+    return unsettled_of(probes, rows, _school_repricing(registry))
+
+
 def _next_month(period: date) -> date:
     return date(period.year + period.month // 12, period.month % 12 + 1, 1)
 
@@ -579,4 +604,4 @@ def adjustments_of(act: Act) -> list[ActAdjustment]:
 
 __all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "Unsettled", "adjustments_of", "cause_title",
            "decided_lines_query", "first_decided", "next_act_probe", "reprice", "settle", "settle_adjustments",
-           "unsettled_corrections", "unsettled_in", "unsettled_of"]
+           "unsettled_corrections", "unsettled_in", "unsettled_in_month", "unsettled_of"]

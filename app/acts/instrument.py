@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from app.acts.adjustments import settle_adjustments, unsettled_corrections
+from app.acts.adjustments import settle_adjustments, unsettled_corrections, unsettled_in_month
 from app.acts.operations import register_acceptance_check
 from app.acts.report import norm_expr
 from app.acts.rules import RULES
@@ -67,7 +67,7 @@ SCHOOLS_INSTRUMENT = register_instrument(Instrument(
     monthly_process="monthly_act", rules=RULES,
     verify=lambda acts, on_step=None: verify_acts(acts, on_step=on_step),
     prefill=prefill_school_lines, line_values=school_line_values, line_shape=SCHOOL_LINE, settle=settle_adjustments,
-    unsettled=unsettled_corrections, withheld_expr=norm_expr,
+    unsettled=unsettled_corrections, unsettled_in_month=unsettled_in_month, withheld_expr=norm_expr,
     organisation_label=_l("School"), level_label=_l("Grade"), eligibility_rules=ELIGIBILITY_RULES,
     organisations_label=_l("Schools"), organisations_funded_label=_l("Schools funded"),
     funded_label=_l("Children funded"), funded_months_label=_l("Child-months funded"), funded_unit="child-month",

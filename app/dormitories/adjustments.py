@@ -22,7 +22,7 @@ claim is dropped.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import and_, exists, or_, select
@@ -38,6 +38,7 @@ from app.acts.adjustments import (
     next_act_probe,
     settle,
     unsettled_in,
+    unsettled_of,
 )
 from app.acts.models import Act, ActAdjustment, ActLine
 from app.acts.topups import REGISTRY_CORRECTED_IN_FAVOUR, settled_for
@@ -142,15 +143,15 @@ def _other_claims(rows: list) -> dict[tuple[str, date], list[tuple[int, str, dat
 LIFTABLE_RULES = ("two_dormitories",)
 
 
-def _lines_to_reprice(acts: Sequence[Act], since: date | None = None):
+def _lines_to_reprice(acts: Sequence[Act], since: date | None = None, until: date | None = None):
     """The decided lines an act settles: the accepted ones, and those excluded by a :data:`LIFTABLE_RULES` rule in
     the settling acts' academic year (a top-up is not paid out of another year's budget) or adjusted before (a
-    claim coming back claws the top-up back as far as claw-backs reach). ``since``: from that month on
-    (:func:`app.acts.adjustments.decided_lines_query`)."""
+    claim coming back claws the top-up back as far as claw-backs reach). ``since``, ``until``: from and before those
+    months (:func:`app.acts.adjustments.decided_lines_query`)."""
     adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
     lifted = and_(ActLine.outcome == "excluded", ActLine.rule_code.in_(LIFTABLE_RULES),
                   or_(ActLine.period >= min(_year_start(a.period) for a in acts), adjusted))
-    return decided_lines_query(acts, or_(ActLine.outcome == "accepted", lifted), since)
+    return decided_lines_query(acts, or_(ActLine.outcome == "accepted", lifted), since, until)
 
 
 def _keep_within_places(rows: list, found: dict[int, Correction], contexts: dict[int, DormContext]) -> None:
@@ -247,3 +248,13 @@ def unsettled_dormitory_corrections(dormitory: Organisation, registry: StudentRe
                               .order_by(Act.period, ActLine.line_no)).all()
     return unsettled_in(probe, rows, _repricing(registry or student_registry()))
 
+
+def unsettled_dormitory_corrections_in_month(probes: Sequence[Act], period: date, top_ups_only: Collection[int] = (),
+                                             registry: StudentRegistry | None = None) -> list[Unsettled]:
+    """:func:`unsettled_dormitory_corrections` of the month ``period``, for every dormitory a ``probes`` act is of
+    (its next act) at once — the reconciliation's. ``top_ups_only``: asked for the top-ups only (all priced: few)."""
+    if not probes:
+        return []
+    following = date(period.year + period.month // 12, period.month % 12 + 1, 1)
+    rows = db.session.execute(_lines_to_reprice(probes, period, following).order_by(Act.period, ActLine.line_no)).all()
+    return unsettled_of(probes, rows, _repricing(registry or student_registry()))

@@ -13,7 +13,7 @@ from app.acts.models import Act, ActLine
 from app.acts.shapes import BIN, DATE, FULL_NAME, IIN, whole
 from app.acts.verification import month_bounds
 from app.contracts.models import ContractAct
-from app.dormitories.adjustments import unsettled_dormitory_corrections
+from app.dormitories.adjustments import unsettled_dormitory_corrections, unsettled_dormitory_corrections_in_month
 from app.dormitories.models import DormitoryTerms, DormPlaceLine
 from app.dormitories.operations import settle_dormitory_acts
 from app.dormitories.ordering import DORM_ELIGIBILITY_RULES
@@ -122,6 +122,7 @@ DORMITORY_INSTRUMENT = register_instrument(Instrument(
     monthly_process="dorm_monthly_act", rules=DORM_RULES, verify=verify_dormitory_acts, prefill=prefill_places,
     line_values=place_values, line_shape=PLACE_LINE, store_lines=store_places, withheld_expr=withheld_expr,
     settle=settle_dormitory_acts, unsettled=unsettled_dormitory_corrections,
+    unsettled_in_month=unsettled_dormitory_corrections_in_month,
     organisation_label=_l("Dormitory"), level_label=_l("Course"), accountant_role="dormitory_accountant",
     organisations_label=_l("Dormitories"), organisations_funded_label=_l("Dormitories funded"),
     funded_label=_l("Places funded"), funded_months_label=_l("Place-months funded"), funded_unit="place-month",

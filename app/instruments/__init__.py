@@ -42,6 +42,10 @@ class Instrument:
     #: unsettled(organisation) → [app.acts.adjustments.Unsettled]: the corrections of its decided months that its
     #: next act would settle (read only; shown on the contract and its year-end report when no act is to come)
     unsettled: Callable[[object], list] | None = None
+    #: unsettled_in_month(probes, period, top_ups_only) → [Unsettled]: the same for many organisations at once, of one
+    #: month's lines only (``probes``: each organisation's next act, app.acts.adjustments.next_act_probe; of the
+    #: organisations in ``top_ups_only`` the top-ups are enough) — the reconciliation's "adjusted, unsettled"
+    unsettled_in_month: Callable[[Sequence, object, object], list] | None = None
     organisation_label: object = ""  # lazy string: "School", "Dormitory"
     #: the public portal's words for what the instrument funds, never added up across instruments (lazy strings):
     #: the organisations ("Schools"), how many had a decided month ("Schools funded"), the students paid for in a

@@ -39,6 +39,10 @@ class ReconciliationRowSchema(Schema):
     payable_tiyn = fields.Int()
     paid_tiyn = fields.Int()
     outstanding_tiyn = fields.Int()
+    unsettled_tiyn = fields.Int(metadata={
+        "description": "corrections of this month's decided lines that no act is to settle (the contract ended with "
+                       "no act to come, or a closed academic year's top-up): owed back if negative, owed if positive; "
+                       "not part of payable"})
 
 
 class ReconciliationSchema(Schema):

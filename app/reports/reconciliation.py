@@ -12,7 +12,10 @@ For the acts of a month (every act that has been submitted) and each region:
 * **adjusted** — corrections of earlier months settled on the accepted acts of this month (claw-backs negative),
   and those on acts still under review (not a returned act's: not settled until it is verified again);
 * **payable** = accepted + adjusted; **paid** — the payments registered for these acts; **outstanding** = payable
-  − paid.
+  − paid;
+* **adjusted, unsettled** — corrections of this month's decided lines that no act is to settle: the organisation's
+  contract has ended with no act to come, or a top-up of a closed academic year (carried); owed back (negative) or
+  owed, beside payable (:mod:`app.reports.unsettled`).
 
 Built from the audited operations' tables (acts, lines, adjustments, payments) in four grouped statements, never
 typed in. ``tests/money/test_reconciliation.py`` proves the figures equal the sums of the lines.
@@ -55,6 +58,7 @@ class ReconciliationRow:
     adjusted_under_review_tiyn: int = 0
     paid_tiyn: int = 0
     pending_tiyn: int = 0  # the norm of lines still pending verification (part of under review)
+    unsettled_tiyn: int = 0  # corrections of the month's decided lines no act is to settle (app.reports.unsettled)
 
     @property
     def withheld_other_tiyn(self) -> int:
@@ -74,7 +78,7 @@ class ReconciliationRow:
 
     def add(self, other: ReconciliationRow) -> None:
         for name in ("acts", "lines", "accepted_tiyn", "under_review_tiyn", "withheld_total_tiyn", "adjusted_tiyn",
-                     "adjusted_under_review_tiyn", "paid_tiyn", "pending_tiyn"):
+                     "adjusted_under_review_tiyn", "paid_tiyn", "pending_tiyn", "unsettled_tiyn"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for code, value in other.withheld_by_rule.items():
             self.withheld_by_rule[code] = self.withheld_by_rule.get(code, 0) + value
@@ -132,6 +136,10 @@ def reconcile(period: date, scope, region_id: int | None = None,
             select(Act.region_id, func.sum(Payment.amount_tiyn)).join(Act, Act.id == Payment.act_id)
             .where(*where).group_by(Act.region_id)):
         row(rid).paid_tiyn += int(paid or 0)
+    from app.reports.unsettled import unsettled_by_region
+
+    for rid, unsettled in unsettled_by_region(period, where, instrument_named(instrument)).items():
+        row(rid).unsettled_tiyn += unsettled
     total = ReconciliationRow(None)
     for r in rows.values():
         total.add(r)
@@ -147,6 +155,7 @@ COLUMNS = [
     ("withheld_other_tiyn", _l("Withheld: days, cap, contract norms")), ("under_review_tiyn", _l("Under review")),
     ("adjusted_tiyn", _l("Adjusted")), ("adjusted_under_review_tiyn", _l("Adjustments under review")),
     ("payable_tiyn", _l("Payable")), ("paid_tiyn", _l("Paid")), ("outstanding_tiyn", _l("Outstanding")),
+    ("unsettled_tiyn", _l("Adjusted, unsettled")),
 ]
 COUNTS = ("acts", "lines")
 MONEY_FORMAT = "#,##0.00"

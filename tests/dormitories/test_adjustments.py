@@ -246,3 +246,28 @@ def test_a_study_form_changed_in_place_keeps_the_paid_months_a_dated_change_does
     assert settled == [(dated.iin, ENROLLED_DAYS, rate * 15 // 30 - rate)]
     assert [(ln.outcome, ln.rule_code) for ln in october.lines if ln.iin in (in_place.iin, dated.iin)] == [
         ("excluded", "not_full_time")] * 2, "this month's lines are excluded by the rule pass itself"
+
+
+def test_a_withdrawal_found_after_the_contracts_last_month_is_in_the_reconciliation(dorm_year):
+    """The dormitory's September is paid; the registry then says a resident had never been enrolled. While the
+    contract's term goes on, its next act settles it (nothing unsettled in September's reconciliation); with the
+    term ending in September no act is to come: the claw-back is September's "adjusted, unsettled" in its region."""
+    from app.people.access import scope_clause
+    from app.reports.reconciliation import reconcile
+
+    contract = dorm_year["contracts"]["dorm_a"]
+    september = _month(dorm_year, SEPTEMBER)
+    rate = db.session.scalar(select(DormitoryTerms.place_rate_tiyn).where(DormitoryTerms.contract_id == contract.id))
+    line = next(ln for ln in september.lines if ln.outcome == "accepted" and ln.amount_tiyn == rate)
+    for enrolment in db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == line.iin)):
+        enrolment.withdrawn_on = date(2027, 8, 1)
+    db.session.commit()
+    everything = scope_clause(user("operator"), Act.region_id, Act.school_id)
+
+    _rows, total = reconcile(SEPTEMBER, everything, instrument="dormitory")
+    assert total.unsettled_tiyn == 0, "the term goes on: October's act will settle it"
+    db.session.get(type(contract), contract.id).period_end = date(2027, 9, 30)
+    db.session.commit()
+    rows, total = reconcile(SEPTEMBER, everything, instrument="dormitory")
+    assert [(r.region_id, r.unsettled_tiyn) for r in rows if r.unsettled_tiyn] == [(september.region_id, -rate)]
+    assert total.unsettled_tiyn == -rate
