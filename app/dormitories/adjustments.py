@@ -101,13 +101,14 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
 
 
 def _dated_form(record, records: list) -> bool:
-    """Whether the registry dates ``record``'s study form: it began when a full-time enrolment of the same student
-    at the same institution had ended (a change of form entered as a new row from its day). Otherwise the form is a
-    column of the row, changed in place with no date: no evidence about a month already paid (a place paid as
-    full-time is not clawed back as ``not_full_time`` for it, as the address is not looked at again); the month
-    being verified is still excluded by the rule pass, and a line never paid is not topped up on it."""
+    """Whether the registry dates ``record``'s study form: it began the day a full-time enrolment of the same student
+    at the same institution ended (a change of form entered as a new row from its day; a re-enrolment after a gap
+    is not one — its form may have been changed in place since). Otherwise the form is a column of the row, changed
+    in place with no date: no evidence about a month already paid (a place paid as full-time is not clawed back as
+    ``not_full_time`` for it, as the address is not looked at again); the month being verified is still excluded
+    by the rule pass, and a line never paid is not topped up on it."""
     return any(r.institution_bin == record.institution_bin and r.study_form == "full_time"
-               and r.withdrawn_on is not None and r.withdrawn_on <= record.enrolled_on for r in records)
+               and r.withdrawn_on == record.enrolled_on for r in records)
 
 
 def _document_window(ctx: DormContext) -> set[int]:

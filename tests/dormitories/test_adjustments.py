@@ -230,9 +230,14 @@ def test_a_study_form_changed_in_place_keeps_the_paid_months_a_dated_change_does
     september = _month(dorm_year, SEPTEMBER)
     rate = db.session.scalar(select(DormitoryTerms.place_rate_tiyn)
                              .where(DormitoryTerms.contract_id == dorm_year["contracts"]["dorm_a"].id))
-    in_place, dated = [ln for ln in september.lines if ln.outcome == "accepted" and ln.amount_tiyn == rate][:2]
+    in_place, dated, again = [ln for ln in september.lines if ln.outcome == "accepted" and ln.amount_tiyn == rate][:3]
     (row,) = db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == in_place.iin)).all()
     row.study_form = "part_time"  # the same row, corrected in place
+    (row,) = db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == again.iin)).all()
+    row.study_form = "part_time"  # in place too, on a re-enrolment: a full-time enrolment there had ended years ago
+    db.session.add(StudentEnrolment(iin=row.iin, full_name=row.full_name, institution_bin=row.institution_bin,
+                                    course=1, study_form="full_time", home_region=row.home_region,
+                                    enrolled_on=date(2020, 9, 1), withdrawn_on=date(2021, 6, 30)))
     (old,) = db.session.scalars(select(StudentEnrolment).where(StudentEnrolment.iin == dated.iin)).all()
     old.withdrawn_on = date(2027, 9, 16)
     db.session.add(StudentEnrolment(iin=old.iin, full_name=old.full_name, institution_bin=old.institution_bin,
@@ -244,8 +249,8 @@ def test_a_study_form_changed_in_place_keeps_the_paid_months_a_dated_change_does
     settled = [(a.iin, a.rule_code, a.amount_tiyn)
                for a in db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == october.id))]
     assert settled == [(dated.iin, ENROLLED_DAYS, rate * 15 // 30 - rate)]
-    assert [(ln.outcome, ln.rule_code) for ln in october.lines if ln.iin in (in_place.iin, dated.iin)] == [
-        ("excluded", "not_full_time")] * 2, "this month's lines are excluded by the rule pass itself"
+    assert [(ln.outcome, ln.rule_code) for ln in october.lines if ln.iin in (in_place.iin, dated.iin, again.iin)] \
+        == [("excluded", "not_full_time")] * 3, "this month's lines are excluded by the rule pass itself"
 
 
 def test_a_withdrawal_found_after_the_contracts_last_month_is_in_the_reconciliation(dorm_year):
