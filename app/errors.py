@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.routing import RequestRedirect
 
 from app.api.errors import error_response
 from app.extensions import db
@@ -23,6 +24,25 @@ def _headers(err) -> dict:
     if not isinstance(err, HTTPException):
         return {}
     return {name: value for name, value in err.get_headers() if name.lower() != "content-type"}
+
+
+def _address_without_trailing_slash(app: Flask) -> str | None:
+    """The same address without its trailing slash, when routing found nothing for the address and a route
+    answers it without the slash; otherwise None (a view's own 404 stays a 404)."""
+    path = request.path
+    if request.url_rule is not None or len(path) < 2 or not path.endswith("/") or "//" in path:
+        return None
+    if request.method not in ("GET", "HEAD"):
+        return None
+    adapter = app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(path[:-1], method=request.method)
+    except RequestRedirect:
+        return None
+    except HTTPException:  # NotFound, MethodNotAllowed: no page there either
+        return None
+    query = request.query_string.decode("latin-1")
+    return request.script_root + path[:-1] + (f"?{query}" if query else "")
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -57,6 +77,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(err):
+        # A section's address typed or bookmarked with a trailing slash ("/registry/") leads to the section: the
+        # routes are declared without it, and Flask's strict slashes would answer "no such page".
+        without_slash = _address_without_trailing_slash(app)
+        if without_slash:
+            return redirect(without_slash, code=308)
         return page(404, _("Not found"), _("There is no such page, or you do not have access to it."))
 
     @app.errorhandler(405)

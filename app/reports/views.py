@@ -36,6 +36,16 @@ def _period_arg(value: str | None) -> date | None:
         return None
 
 
+@bp.route("/reports")
+@login_required
+def reports_root():
+    """The section's own address ("/reports", as the menu's pages' addresses suggest) leads to its first page a
+    person may open, rather than to "no such page"."""
+    if can_reconcile(current_user):
+        return redirect(url_for("reports.reconciliation_page"))
+    return redirect(url_for("reports.discrepancies_page"))
+
+
 @bp.route("/reports/discrepancies")
 @login_required
 def discrepancies_page():
