@@ -242,3 +242,28 @@ def test_a_contracts_months_show_their_amount_and_payment_on_a_phone(new_page):
     box = amount.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"the amount is off the screen: {box}"
     assert not _scrolls_sideways(page)
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_every_line_of_an_act_shows_its_outcome_and_amount_on_a_phone(new_page, language):
+    """Users probe: in Kazakh and Russian an act's lines table was wider than its box on a phone (a long name and a
+    rule's title such as "Екі жатақханаға орналастырылған" side by side) — the amount was a sideways swipe away,
+    cut at "19 000". Each line is now a card of label–value rows, as the act's excluded lines are."""
+    from tests.helpers import act_of_school
+
+    act = act_of_school("Alatau Lyceum")
+    page = new_page("official_almaty", locale=f"{language}-{language.upper() if language == 'ru' else 'KZ'}")
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator(f"button[value={language}]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/acts/{act.id}")
+    page.wait_for_load_state()
+    table = page.locator("#lines-table")
+    assert table.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the lines scroll sideways in their box"
+    assert not _scrolls_sideways(page)
+    rights = page.evaluate("""() => Array.from(document.querySelectorAll('#lines-table tbody td'))
+        .filter(td => td.offsetWidth).map(td => td.getBoundingClientRect().right)""")
+    assert rights and max(rights) <= 390, "a line's cell is past the screen's edge"
+    amount = page.locator("#lines-table tbody tr").first.locator("td.text-end")
+    assert amount.evaluate("el => getComputedStyle(el, '::before').content") == (
+        '"Сома"' if language == "kk" else '"Сумма"')
