@@ -105,7 +105,10 @@ def init_i18n(app: Flask) -> None:
 #: English dates read one way wherever the reader is from: 1 Dec 2026 (never 12/1/26, which half the world reads
 #: as the 12th of January). Kazakh and Russian keep their own patterns (05.11.2026 is unambiguous to their readers).
 ENGLISH_DATE = {"short": "d MMM y", "medium": "d MMM y", "long": "d MMMM y", "full": "EEEE, d MMMM y"}
-ENGLISH_DATETIME = {"short": "d MMM y, HH:mm", "medium": "d MMM y, HH:mm:ss", "long": "d MMMM y, HH:mm:ss z"}
+#: A moment is read to the minute: "1 Jan 2027, 00:00:00" (the medium pattern of CLDR, the filter's default) showed a
+#: contract's next step with seconds no one schedules or reads.
+ENGLISH_DATETIME = {"short": "d MMM y, HH:mm", "medium": "d MMM y, HH:mm", "long": "d MMMM y, HH:mm z",
+                    "full": "EEEE, d MMMM y, HH:mm"}
 #: Kazakh's short pattern (CLDR) writes a two-digit year, 03.12.26, where Russian writes 03.12.2026: in a payment
 #: system a year is written whole.
 #: Its medium pattern (CLDR: y 'ж'. dd MMM) reads "2026 ж. 01 қыр.": the day, the month's name and the year, as
@@ -113,13 +116,27 @@ ENGLISH_DATETIME = {"short": "d MMM y, HH:mm", "medium": "d MMM y, HH:mm:ss", "l
 #: The long pattern the same way (CLDR's "2026 ж. 10 желтоқсан" on a task page beside "10 желтоқсан 2026 ж." in the
 #: inbox, for the same due date).
 KAZAKH_DATE = {"short": "dd.MM.y", "medium": "d MMMM y 'ж'.", "long": "d MMMM y 'ж'.", "full": "EEEE, d MMMM y 'ж'."}
-KAZAKH_DATETIME = {"short": "dd.MM.y, HH:mm", "medium": "d MMMM y 'ж'., HH:mm:ss"}
+KAZAKH_DATETIME = {"short": "dd.MM.y, HH:mm", "medium": "d MMMM y 'ж'., HH:mm", "long": "d MMMM y 'ж'., HH:mm",
+                   "full": "EEEE, d MMMM y 'ж'., HH:mm"}
 PATTERNS = {"en": (ENGLISH_DATE, ENGLISH_DATETIME), "kk": (KAZAKH_DATE, KAZAKH_DATETIME)}
 
 
 def _pattern(format: str, moment: bool) -> str:  # noqa: A002
     dates, moments = PATTERNS.get(str(get_locale() or "").split("_")[0], ({}, {}))
-    return (moments if moment else dates).get(format, format)
+    chosen = (moments if moment else dates).get(format)
+    if chosen:
+        return chosen
+    return _to_the_minute(format) if moment else format
+
+
+def _to_the_minute(format: str) -> str:  # noqa: A002
+    """The locale's own date and time pattern of that length, its time written to the minute (Russian: "1 янв.
+    2027 г., 00:00", where CLDR's medium pattern wrote "00:00:00")."""
+    locale = get_locale()
+    if locale is None or format not in ("medium", "long", "full"):
+        return format
+    glue = str(locale.datetime_formats.get(format) or "{1}, {0}")
+    return glue.replace("{1}", locale.date_formats[format].pattern).replace("{0}", locale.time_formats["short"].pattern)
 
 
 def format_day(value, format: str = "medium") -> str:  # noqa: A002 - the filter's argument name in Flask-Babel
