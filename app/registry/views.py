@@ -129,7 +129,7 @@ def show_import(import_id: int):
 def import_progress(import_id: int):
     job = _job(import_id)
     return render_template("registry/_import_progress.html", job=job, reasons=REASONS, notice_text=notice_text,
-                           row_value=_row_value(job))
+                           row_value=_row_value(job), progress_answer=True)
 
 
 @bp.route("/registry/lookup")

@@ -117,7 +117,8 @@ def show_run(run_id: int):
 @bp.route("/reports/verification/<int:run_id>/progress")
 @login_required
 def run_progress(run_id: int):
-    return render_template("reports/_run_progress.html", run=_run(run_id), rules=all_rules(), reasons=FAILURE_REASONS)
+    return render_template("reports/_run_progress.html", run=_run(run_id), rules=all_rules(), reasons=FAILURE_REASONS,
+                           progress_answer=True)
 
 
 # --- reconciliation: every tenge explained ------------------------------------------------------------------------
