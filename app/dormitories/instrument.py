@@ -16,7 +16,7 @@ from app.contracts.models import ContractAct
 from app.dormitories.adjustments import unsettled_dormitory_corrections, unsettled_dormitory_corrections_in_month
 from app.dormitories.models import DormitoryTerms, DormPlaceLine
 from app.dormitories.operations import settle_dormitory_acts
-from app.dormitories.ordering import DORM_ELIGIBILITY_RULES
+from app.dormitories.ordering import CONTRACT_PROCESS, DORM_ELIGIBILITY_RULES, ORDER_PROCESS
 from app.dormitories.public import ocds_items
 from app.dormitories.rules import DORM_RULES
 from app.dormitories.verification import DORMITORY, occupied_days, verify_dormitory_acts
@@ -128,7 +128,8 @@ DORMITORY_INSTRUMENT = register_instrument(Instrument(
     funded_label=_l("Places funded"), funded_months_label=_l("Place-months funded"), funded_unit="place-month",
     director_role="dormitory_director", application_process="dorm_application",
     contract_body="contracts/_document_body_dormitory.html", eligibility_rules=DORM_ELIGIBILITY_RULES,
-    year_end_process="dorm_year_end", contracted_places=contracted_places,
+    year_end_process="dorm_year_end", order_process=ORDER_PROCESS, contract_process=CONTRACT_PROCESS,
+    contracted_places=contracted_places,
     ocds_title="State order for student dormitory places", ocds_call="Call for applications from dormitories",
     ocds_items=ocds_items,
     submit_hint=_l("The list is prefilled with last month's residents who have not moved out. Add students who "

@@ -86,8 +86,10 @@ def index():
 
 def _choices_for(user) -> tuple[dict, object | None]:
     """The filter's choices for ``user``, and the word for the organisation their tasks are about: a person of a
-    funded organisation (a school's or a dormitory's accountant) is not offered the other instruments' monthly-act,
-    application and year-end processes, and a dormitory's filter says "Dormitory", not "School"."""
+    funded organisation (a school's or a dormitory's accountant or director) is offered only the processes they can
+    have a task in — their own instrument's application, monthly act, contract and year-end report; never another
+    instrument's processes (a school's accountant was offered the dormitory contract and the dormitory order) nor
+    the placing of an order, the department's alone — and a dormitory's filter says "Dormitory", not "School"."""
     from app.instruments import instrument_for_kind, instruments
 
     choices = filter_choices()
@@ -98,9 +100,9 @@ def _choices_for(user) -> tuple[dict, object | None]:
         own = None
     if own is None:
         return choices, None
-    others = {getattr(i, name) for i in instruments() if i.code != own.code
-              for name in ("monthly_process", "application_process", "year_end_process")}
-    others -= {own.monthly_process, own.application_process, own.year_end_process}
+    names = ("monthly_process", "application_process", "year_end_process", "contract_process", "order_process")
+    others = {getattr(i, name) for i in instruments() for name in names}
+    others -= {own.monthly_process, own.application_process, own.year_end_process, own.contract_process}
     choices = {**choices, "processes": [(code, name) for code, name in choices["processes"] if code not in others]}
     return choices, (own.organisation_label if own.organisation_kind != "school" else None)
 

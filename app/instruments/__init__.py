@@ -67,6 +67,8 @@ class Instrument:
     contract_body: str = "contracts/_document_body.html"  # one language of the printable contract
     eligibility_rules: Mapping[str, object] = field(default_factory=dict)  # code → reason, for applications
     year_end_process: str = "year_end"  # the BPMN process of a contract's year-end report
+    order_process: str = "state_order"  # the BPMN process of placing such an order (the department's alone)
+    contract_process: str = "contract"  # the BPMN process of such a contract (signed by director and head)
     #: contracted_places(contract, period) → the places the contract funds in that month (terms in force then)
     contracted_places: Callable[[object, object], int] | None = None
     #: Open Contracting (English, as the releases' language): the contracting process's title and the call's words

@@ -26,3 +26,17 @@ def test_a_dormitory_accountants_filter_says_dormitory(dorm_world, browser):
     assert "monthly_act" not in _process_options(page) and "dorm_monthly_act" in _process_options(page)
     school = browser("accountant").get("/inbox").get_data(as_text=True)
     assert 'for="school">School (name or BIN)</label>' in school
+
+
+def test_a_funded_organisations_people_are_offered_only_the_processes_they_can_have_a_task_in(dorm_world, browser):
+    """Users probe: a school's accountant was offered "Dormitory places contract" and "Dormitory places order
+    placement" (and the placing of the schools' order, the department's alone) — processes she can never have a task
+    in."""
+    assert _process_options(browser("accountant").get("/inbox").get_data(as_text=True)) == {
+        "application", "monthly_act", "contract", "year_end"}
+    assert _process_options(browser("director").get("/inbox").get_data(as_text=True)) == {
+        "application", "monthly_act", "contract", "year_end"}
+    assert _process_options(browser("dorm_accountant").get("/inbox").get_data(as_text=True)) == {
+        "dorm_application", "dorm_monthly_act", "dorm_contract", "dorm_year_end"}
+    everything = _process_options(browser("official").get("/inbox").get_data(as_text=True))
+    assert {"state_order", "dorm_order", "contract", "dorm_contract"} <= everything
