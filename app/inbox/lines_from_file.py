@@ -26,6 +26,7 @@ from app.registry.importers import (
     Formula,
     Misaligned,
     check_bounds,
+    headings_as_written,
     read_rows,
     scan,
     spreadsheet_upload_problem,
@@ -141,6 +142,9 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
     props = item["properties"]
     check_bounds(path, MAX_UNPACKED_BYTES)
     found = scan(path)  # the whole file once: a file that cannot be read to its end gives nothing
+    # the report names a column as the file's heading writes it ("ЖСН", "Full name"), not as the rows are keyed
+    # ("жсн", "full_name") nor by the form's property (iin)
+    written = headings_as_written(path)
     most = schema["properties"][table].get("maxItems")
     header: list[str] | None = None
     mapping: dict[str, str] = {}
@@ -150,9 +154,9 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
             header = list(row.keys())
             mapping = {column: names[_header_key(column)] for column in header
                        if column and _header_key(column) in names}
-            report.unused_columns = [column for column in header if column and column not in mapping]
-            # the report names a column as the file's heading does ("ЖСН"), not by the form's property (iin)
-            heading = {prop: column for column, prop in mapping.items()}
+            report.unused_columns = [written.get(column, column) for column in header
+                                     if column and column not in mapping]
+            heading = {prop: written.get(column, column) for column, prop in mapping.items()}
             missing = [prop for prop in item.get("required", []) if prop not in mapping.values()]
             if missing:
                 raise FileUnreadable("missing_columns", ", ".join(missing))
@@ -168,7 +172,7 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
         if broken:
             column, value = broken[0]
             code = "formula" if isinstance(value, Formula) else value.code
-            _refuse(report, line, [(column, value, str(REASONS[code]))])
+            _refuse(report, line, [(written.get(column, column), value, str(REASONS[code]))])
             continue
         form = {f"{table}.0.{prop}": _cell_text(value, props[prop]) for prop, value in cells.items()}
         data, errors = parse_form(schema, form)  # the form's own reading of typed fields …

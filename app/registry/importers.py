@@ -403,13 +403,16 @@ def csv_encoding(path: Path) -> str:
     return "utf-8-sig"
 
 
+def _csv_reader(fh):
+    sample = fh.read(8192)
+    fh.seek(0)
+    return csv.reader(fh, delimiter=max(",;\t", key=sample.split("\n", 1)[0].count))
+
+
 def _read_csv(path: Path) -> Iterator[tuple[int, dict]]:
     try:
         with open(path, encoding=csv_encoding(path), newline="") as fh:
-            sample = fh.read(8192)
-            fh.seek(0)
-            delimiter = max(",;\t", key=sample.split("\n", 1)[0].count)
-            reader = csv.reader(fh, delimiter=delimiter)
+            reader = _csv_reader(fh)
             header = _normalise_header(next(reader, [])[:MAX_COLUMNS + 1])
             if len(header) > MAX_COLUMNS:
                 raise FileUnreadable("too_large", "columns")
@@ -480,6 +483,42 @@ def _read_xlsx(path: Path, formulas: dict) -> Iterator[tuple[int, dict]]:
                 values[column] = Formula(formulas[(number, column)])
         if any(c not in (None, "") for c in values.values()):
             yield number, values
+
+
+def headings_as_written(path: Path) -> dict[str, str]:
+    """{column as the rows name it (normalised: "full_name"): its heading as the file writes it ("Full name")} — a
+    message to a person names a column as their file does. Read after :func:`scan`, so the file is known to be
+    readable; {} if it is not."""
+    try:
+        if _is_xlsx(path):
+            cells = _xlsx_header(path)
+        else:
+            with open(path, encoding=csv_encoding(path), newline="") as fh:
+                cells = next(_csv_reader(fh), [])
+    except (FileUnreadable, UnicodeDecodeError, csv.Error):
+        return {}
+    cells = list(cells)[:MAX_COLUMNS]
+    written: dict[str, str] = {}
+    for column, cell in zip(_normalise_header(cells), cells, strict=False):
+        if column and cell is not None:
+            written.setdefault(column, " ".join(str(cell).split()))
+    return written
+
+
+def _xlsx_header(path: Path) -> tuple:
+    from openpyxl import load_workbook
+
+    with open(path, "rb") as fh:
+        try:
+            wb = load_workbook(fh, read_only=True, data_only=True)
+        except Exception as err:  # openpyxl raises many kinds for a corrupt archive
+            raise FileUnreadable("unreadable", str(err)[:200]) from err
+        try:
+            return next(wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS, max_row=1), ())
+        except Exception as err:  # a damaged member
+            raise FileUnreadable("unreadable", str(err)[:200]) from err
+        finally:
+            wb.close()
 
 
 def header_of(path: Path) -> list[str]:

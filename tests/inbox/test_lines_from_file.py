@@ -128,7 +128,26 @@ def test_the_report_names_a_column_as_the_files_heading_does(world, browser):
             [wrong, "Wrong Check", 5, 20]]
     html = _send(browser("accountant"), task.id, _csv(rows, ";")).get_data(as_text=True)
     report = re.search(r'<table[^>]*id="lines-file-refused">.*?</table>', html, re.S).group(0)
-    assert re.findall(r"<tr><td[^>]*>(\d+)</td><td[^>]*><code>([^<]+)</code>", report) == [("3", "иин")]
+    assert re.findall(r"<tr><td[^>]*>(\d+)</td><td[^>]*><code>([^<]+)</code>", report) == [("3", "ИИН")]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_the_report_writes_each_column_as_the_files_heading_writes_it(world, browser, kind):
+    """Users probe: the report named the accountant's columns as the importer keys them — "days_attended",
+    "пікір", "жсн" — where her file's header said "Days attended", "Пікір", "ЖСН"."""
+    act, task = _bilim()
+    good = prefill_lines(act)[:2]
+    rows = [["ЖСН", "Full Name", "Grade", "Days Attended", "Пікір"],
+            [good[0]["iin"], good[0]["full_name"], good[0]["grade"], 99, "x"],
+            [good[1]["iin"], good[1]["full_name"], good[1]["grade"], "=10+11" if kind == "xlsx" else 20, ""]]
+    data = _xlsx(rows) if kind == "xlsx" else _csv(rows, ";")
+    html = _send(browser("accountant"), task.id, data, f"act.{kind}").get_data(as_text=True)
+    report = re.search(r'<table[^>]*id="lines-file-refused">.*?</table>', html, re.S).group(0)
+    columns = re.findall(r"<td[^>]*><code>([^<]+)</code>", report)
+    assert columns[0] == "Days Attended"
+    if kind == "xlsx":
+        assert columns[1] == "Days Attended", "the formula cell's column"
+    assert re.search(r'id="lines-file-unused">[^<]*Пікір<', html)
 
 
 def test_whole_numbers_written_with_a_decimal_part_are_read_as_a_spreadsheet_cell_would_be(world, browser):
