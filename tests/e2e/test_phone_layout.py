@@ -267,3 +267,22 @@ def test_every_line_of_an_act_shows_its_outcome_and_amount_on_a_phone(new_page, 
     amount = page.locator("#lines-table tbody tr").first.locator("td.text-end")
     assert amount.evaluate("el => getComputedStyle(el, '::before').content") == (
         '"Сома"' if language == "kk" else '"Сумма"')
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_the_process_owners_models_page_fits_a_phone(new_page, language):
+    """Users probe: at 390 px the process owner's Models page scrolled sideways — "Создать" and "Импорттау" were in
+    columns narrower than their words, past the right edge."""
+    page = new_page("owner", locale="kk-KZ" if language == "kk" else "ru-RU")
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator(f"button[value={language}]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/modeler/")
+    assert not _scrolls_sideways(page), "/modeler/ scrolls sideways on a phone"
+    for button in ("#create-model", "#import-model"):
+        box = page.locator(button).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{button} is off the screen"
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/modeler/")
+    create, name = page.locator("#create-model").bounding_box(), page.locator("#new-name").bounding_box()
+    assert create["x"] > name["x"] + name["width"], "side by side on a laptop"
