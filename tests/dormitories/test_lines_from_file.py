@@ -39,7 +39,7 @@ def test_the_dormitory_accountant_fills_the_residents_from_a_workbook(dorm_world
                                              content_type="multipart/form-data")
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200 and re.search(r"3 lines read, 1 refused\.", html)
-    assert re.search(r"<td[^>]*>4</td><td[^>]*><code>moved_out</code></td><td[^>]*>2026-13-40</td>"
+    assert re.search(r"<td[^>]*>4</td><td[^>]*><code>Moved out</code></td><td[^>]*>2026-13-40</td>"
                      r"<td[^>]*>Enter a date as YYYY-MM-DD.", html)
     assert re.search(rf'id="f-lines-0-moved_in"[^>]*value="{first["moved_in"]}"|value="{first["moved_in"]}"[^>]*'
                      rf'id="f-lines-0-moved_in"', html)
