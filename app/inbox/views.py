@@ -90,6 +90,7 @@ def _choices_for(user) -> tuple[dict, object | None]:
     have a task in — their own instrument's application, monthly act, contract and year-end report; never another
     instrument's processes (a school's accountant was offered the dormitory contract and the dormitory order) nor
     the placing of an order, the department's alone — and a dormitory's filter says "Dormitory", not "School"."""
+    from app.contracts.views import SIGN_TASKS
     from app.instruments import instrument_for_kind, instruments
 
     choices = filter_choices()
@@ -103,7 +104,12 @@ def _choices_for(user) -> tuple[dict, object | None]:
     names = ("monthly_process", "application_process", "year_end_process", "contract_process", "order_process")
     others = {getattr(i, name) for i in instruments() for name in names}
     others -= {own.monthly_process, own.application_process, own.year_end_process, own.contract_process}
-    choices = {**choices, "processes": [(code, name) for code, name in choices["processes"] if code not in others]}
+    # nor another instrument's director's signature (a school's people were offered "Sign contract (dormitory
+    # director)")
+    other_signatures = {SIGN_TASKS[i.director_role] for i in instruments()
+                        if i.director_role != own.director_role and i.director_role in SIGN_TASKS}
+    choices = {**choices, "processes": [(code, name) for code, name in choices["processes"] if code not in others],
+               "tasks": [(code, name) for code, name in choices["tasks"] if code not in other_signatures]}
     return choices, (own.organisation_label if own.organisation_kind != "school" else None)
 
 

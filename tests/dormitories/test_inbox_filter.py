@@ -40,3 +40,18 @@ def test_a_funded_organisations_people_are_offered_only_the_processes_they_can_h
         "dorm_application", "dorm_monthly_act", "dorm_contract", "dorm_year_end"}
     everything = _process_options(browser("official").get("/inbox").get_data(as_text=True))
     assert {"state_order", "dorm_order", "contract", "dorm_contract"} <= everything
+
+
+def _task_options(page: str) -> set[str]:
+    select = re.search(r'<select[^>]*id="task-kind".*?</select>', page, re.S).group(0)
+    return set(re.findall(r'<option value="([^"]+)"', select))
+
+
+def test_no_one_is_offered_another_instruments_directors_signature(dorm_world, browser):
+    """Users probe: a school's accountant's task filter offered "Sign contract (dormitory director)"."""
+    school = _task_options(browser("accountant").get("/inbox").get_data(as_text=True))
+    assert "sign_director" in school and "sign_dorm_director" not in school
+    dormitory = _task_options(browser("dorm_accountant").get("/inbox").get_data(as_text=True))
+    assert "sign_dorm_director" in dormitory and "sign_director" not in dormitory
+    assert {"sign_director", "sign_dorm_director"} <= _task_options(browser("official").get("/inbox")
+                                                                       .get_data(as_text=True))
