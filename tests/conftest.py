@@ -156,48 +156,92 @@ def country(app_ctx):
 
 @pytest.fixture(scope="session")
 def _world_copies() -> dict:
-    """The seeded demo world of this pytest session, as an in-memory SQLite copy (see ``world``).
+    """The seeded worlds of this pytest session (see ``seeded``): in-memory SQLite copies, or the PostgreSQL schemas
+    their rows were copied into.
 
     Kept per session, never on disk or in a module global: a mutation-testing child (a new pytest session forked
     from a process that already ran the tests) seeds again with its mutant instead of inheriting a world that
     the unmutated code built."""
     copies: dict = {}
     yield copies
-    for connection, *_ in copies.values():
-        connection.close()
+    for saved, *_ in copies.values():
+        if hasattr(saved, "close"):
+            saved.close()
 
 
 @pytest.fixture()
 def world(app_ctx, _world_copies):
-    """The demo world: 3 schools in 2 regions, NEDB with anomalies, open acts for last month.
+    """The demo world: 3 schools in 2 regions, NEDB with anomalies, open acts for last month (see ``seeded``)."""
+    from app.demo.seed import seed_demo
 
-    Seeded by ``seed_demo`` in the session's first test that asks for it. On SQLite the seeded database is then
-    copied page by page (sqlite3's backup API) and later tests get that copy written back: the same rows, ids and
-    audit chain as a seed of their own (the seed is deterministic and its clock frozen), for a few milliseconds
-    instead of ~0.6 s. PostgreSQL seeds every time."""
+    def seed():
+        with clock.FrozenClock(_demo_now()):
+            return seed_demo(password="pw")
+
+    return seeded(_world_copies, "demo", seed)
+
+
+def seeded(copies: dict, key: str, seed):
+    """What ``seed()`` writes into the (emptied) database and returns, seeded in the session's first test that asks
+    for ``key`` and copied back in every later one: the same rows, ids and audit chain as a seed of their own (a
+    seed is deterministic and its clock frozen), for milliseconds instead of a second or more.
+
+    On SQLite the seeded database is copied page by page (sqlite3's backup API) into memory and back; on PostgreSQL
+    its rows are kept in a schema of their own (``_snapshot_postgresql``) and copied back with one INSERT ... SELECT
+    per table."""
     import copy
     import sqlite3
 
-    from app.demo.seed import seed_demo
     from app.engine import runtime, specs
 
     sqlite = db.engine.dialect.name == "sqlite"
-    if sqlite and "demo" in _world_copies:
-        saved, result, parsed, forms = _world_copies["demo"]
-        _copy_sqlite(saved, into_app_database=True)
+    if key in copies:
+        saved, result, parsed, forms = copies[key]
+        if sqlite:
+            _copy_sqlite(saved, into_app_database=True)
+        else:
+            _restore_postgresql(saved)
         # What the seed leaves in the process as well: the published versions' parsed specs and forms (the
         # same ids, so the same objects), so a test's first step costs what it costs after a seed of its own.
         specs._cache.update(parsed)
         runtime._forms_cache.clear()
         runtime._forms_cache.update(forms)
-        return copy.deepcopy(result)
-    with clock.FrozenClock(_demo_now()):
-        result = seed_demo(password="pw")
+        return _loaded(copy.deepcopy(result))
+    result = _as_references(seed())
     if sqlite:
         saved = sqlite3.connect(":memory:")
         _copy_sqlite(saved, into_app_database=False)
-        _world_copies["demo"] = (saved, copy.deepcopy(result), dict(specs._cache), dict(runtime._forms_cache))
-    return result
+    else:
+        saved = _snapshot_postgresql(f"seeded_{key}")
+    copies[key] = (saved, copy.deepcopy(result), dict(specs._cache), dict(runtime._forms_cache))
+    return _loaded(result)
+
+
+class _Row(tuple):
+    """A database row a seed returned (an Act, an Organisation), kept as its class and primary key."""
+
+
+def _as_references(value):
+    from sqlalchemy import inspect as inspected
+
+    if hasattr(value, "__mapper__"):
+        return _Row((type(value), inspected(value).identity))
+    if isinstance(value, dict):
+        return {key: _as_references(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_as_references(item) for item in value)
+    return value
+
+
+def _loaded(value):
+    if isinstance(value, _Row):
+        model, identity = value
+        return db.session.get(model, identity)
+    if isinstance(value, dict):
+        return {key: _loaded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_loaded(item) for item in value)
+    return value
 
 
 def _copy_sqlite(memory, into_app_database: bool) -> None:
@@ -213,6 +257,47 @@ def _copy_sqlite(memory, into_app_database: bool) -> None:
             app_database.backup(memory)
     finally:
         raw.close()
+
+
+# PostgreSQL: seeded rows are kept server-side, in a schema of their own, and copied back with one INSERT ... SELECT
+# per table — the values never pass through Python, so every type (JSON null vs SQL NULL, timestamps, numerics)
+# comes back exactly as the seed wrote it.
+
+_USED_SEQUENCES = """
+SELECT quote_ident(n.nspname) || '.' || quote_ident(s.relname), ps.last_value
+FROM pg_class s
+JOIN pg_namespace n ON n.oid = s.relnamespace
+JOIN pg_sequences ps ON ps.schemaname = n.nspname AND ps.sequencename = s.relname
+WHERE s.relkind = 'S' AND n.nspname = 'public' AND ps.last_value IS NOT NULL
+"""
+
+
+def _snapshot_postgresql(schema: str) -> tuple[str, list[str], list[tuple[str, int]]]:
+    """Copy every table that holds rows into ``schema``; return it, those tables (parents first) and the sequences'
+    values."""
+    db.session.commit()
+    db.session.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    db.session.execute(text(f"CREATE SCHEMA {schema}"))
+    filled = []
+    for table in db.metadata.sorted_tables:
+        name = f'"{table.name}"'
+        if db.session.execute(text(f"SELECT EXISTS (SELECT 1 FROM {name})")).scalar():  # noqa: S608 - our tables
+            db.session.execute(text(f"CREATE TABLE {schema}.{name} AS TABLE public.{name}"))
+            filled.append(name)
+    sequences = [tuple(row) for row in db.session.execute(text(_USED_SEQUENCES))]
+    db.session.commit()
+    return schema, filled, sequences
+
+
+def _restore_postgresql(saved) -> None:
+    """The snapshot's rows back into the (emptied) tables, and the sequences where the seed left them."""
+    schema, filled, sequences = saved
+    for name in filled:
+        db.session.execute(text(f"INSERT INTO public.{name} OVERRIDING SYSTEM VALUE "  # noqa: S608 - our tables
+                                f"SELECT * FROM {schema}.{name}"))
+    for sequence, value in sequences:
+        db.session.execute(text("SELECT setval(CAST(:s AS regclass), :v, true)"), {"s": sequence, "v": value})
+    db.session.commit()
 
 
 def _demo_now():

@@ -23,10 +23,13 @@ def dorm_year(world):
 
 
 @pytest.fixture()
-def dorm_world(app_ctx):
+def dorm_world(app_ctx, _world_copies):
     """The demo world with the dormitories' demo (`make run`): last month's dormitory acts opened, two verified."""
     from app.demo.seed import seed_demo
-    from tests.conftest import _demo_now
+    from tests.conftest import _demo_now, seeded
 
-    with clock.FrozenClock(_demo_now()):
-        return seed_demo(password="pw", dormitories=True)
+    def seed():
+        with clock.FrozenClock(_demo_now()):
+            return seed_demo(password="pw", dormitories=True)
+
+    return seeded(_world_copies, "dorm_demo", seed)
