@@ -191,7 +191,9 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date
     NEDB table only those NEDB now has at the school in their month. Not before NEDB's academic year: its grades are
     today's, so a line never paid of an earlier year cannot be checked (the repricing gives it nothing).
     ``since``, ``until``: from and before those months instead (:func:`decided_lines_query`)."""
-    top_up_from = max(min(_year_start(a.period) for a in acts), _registry_year_start())
+    # The unsettled list (``since``) looks at every excluded line from then: a closed year's top-up is carried.
+    top_up_from = since if since is not None else max(min(_year_start(a.period) for a in acts),
+                                                      _registry_year_start())
     accepted = ActLine.outcome == "accepted"
     if getattr(registry, "table_name", None) != NedbEnrollment.__tablename__:
         query = decided_lines_query(acts, or_(accepted, excluded_lines_clause(top_up_from, None)), since, until)
@@ -219,7 +221,7 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date
         month_ends = {period: month_bounds(period)[1] for period in months}
         query = decided_lines_query(acts, or_(
             and_(accepted, or_(~exists(still_enrolled), exists(adjusted), part_month, licence_gap)),
-            excluded_lines_clause(top_up_from, month_ends)), since, until)
+            excluded_lines_clause(top_up_from, month_ends, _registry_year_start())), since, until)
     return db.session.execute(query.order_by(Act.period, ActLine.line_no)).all()
 
 
@@ -270,11 +272,10 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
         for line, original in rows:
             ctx = contexts[original.id]
             level = level_for_grade(line.grade)
-            if (line.outcome == "excluded" and line.amount_tiyn + settled.get(line.id, 0) <= 0
-                    and (ctx.school_rule in UNDATED_SCHOOL_RULES or original.period < grade_year)):
+            never_paid = line.outcome == "excluded" and line.amount_tiyn + settled.get(line.id, 0) <= 0
+            if never_paid and ctx.school_rule in UNDATED_SCHOOL_RULES:
                 # Never paid, and no top-up now: the school's standing today carries no date (the month would be
-                # paid on missing evidence), or NEDB's grades are of a later year than the month (the line's
-                # claimed grade cannot be checked). Priced at what it has: nothing is owed.
+                # paid on missing evidence). Priced at what it has: nothing is owed.
                 found[line.id] = Correction(line.rule_code or "", 0, {"nedb": []})
                 continue
             # No covered day is a claw-back only when the school's own licences are known not to cover the month
@@ -290,8 +291,13 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                         licence_gaps=ctx.level_gaps.get(level, frozenset()) if ctx.level_days else frozenset()),
                 month_cap_tiyn=ctx.terms.amount_cap_tiyn)
             if line.outcome == "excluded" and found[line.id].corrected_tiyn > 0:
+                # NEDB's grades are of a later year than a never-paid line's month: the grade it claimed cannot be
+                # checked any more. The top-up is owed on every other rule, so it is listed (carried, with that
+                # reason) for a person to check the grade — never paid by an act, never dropped (:func:`_owed`).
+                unchecked = {"grade_unchecked": True} if never_paid and original.period < grade_year else {}
                 found[line.id] = replace(found[line.id], rule_code=REGISTRY_CORRECTED_IN_FAVOUR,
-                                         evidence=found[line.id].evidence | {"excluded_as": line.rule_code})
+                                         evidence=found[line.id].evidence | {"excluded_as": line.rule_code}
+                                         | unchecked)
         keep_within_places(rows, found, settled, contexts, enrolments)
         return found
 
@@ -396,6 +402,8 @@ def _owed(line: ActLine, original: Act, found: Correction, settled: dict[int, in
     months the act looks back at."""
     if not (_lookback_start(period) <= original.period < period):
         return 0
+    if found.evidence.get("grade_unchecked"):
+        return 0  # the line's grade cannot be checked: carried (:func:`_carried`), a person decides
     owed = found.corrected_tiyn - line.amount_tiyn - int(settled.get(line.id, 0) or 0)
     if owed > 0 and original.period < _year_start(period):
         # A top-up of a month of the academic year before is not paid out of this year's act (its contract and
@@ -436,6 +444,12 @@ class Unsettled:
     #: budget), it is carried — listed for as long as the registry says it is owed, never dropped
     carried: bool = False
 
+    @property
+    def grade_unchecked(self) -> bool:
+        """A top-up of a line never paid whose month is of an earlier academic year than NEDB's grades: the grade
+        it claimed cannot be checked against NEDB any more (carried, for a person to check)."""
+        return bool(self.correction.evidence.get("grade_unchecked"))
+
 
 def unsettled_corrections(school: Organisation, registry: StudentRegistry | None = None) -> list[Unsettled]:
     """The corrections of the school's decided months that an act of the month after its latest decided one would
@@ -457,8 +471,8 @@ def unsettled_in_month(probes: Sequence[Act], period: date, top_ups_only: Collec
     """What :func:`unsettled_corrections` lists of the month ``period`` for each school a ``probes`` act is of (its
     :func:`next_act_probe`) — the month's lines only, every school at once (the reconciliation's). Of the schools in
     ``top_ups_only`` only the top-ups are asked for (a closed year's, carried): only a line paid for part of the
-    month or adjusted before can earn more now (a line never paid of a closed year is not topped up, and one paid
-    the whole month earns no more), so only those are priced — a month of a closed year had every school's lines of
+    month, adjusted before, or excluded on registry evidence NEDB now contradicts can earn more now (one paid the
+    whole month earns no more), so only those are priced — a month of a closed year had every school's lines of
     pupils since withdrawn priced again."""
     if not probes:
         return []
@@ -472,7 +486,9 @@ def unsettled_in_month(probes: Sequence[Act], period: date, top_ups_only: Collec
         part_month = ActLine.paid_days < month_bounds(period)[1].day
         rows += db.session.execute(decided_lines_query(
             [p for p in probes if p.school_id in narrowed],
-            or_(and_(ActLine.outcome == "accepted", part_month), adjusted), period, following)
+            or_(and_(ActLine.outcome == "accepted", part_month), adjusted,
+                excluded_lines_clause(period, {period: month_bounds(period)[1]}, _registry_year_start())),
+            period, following)
             .order_by(Act.period, ActLine.line_no)).all()
     return unsettled_of(probes, rows, _school_repricing(registry))
 
@@ -540,8 +556,10 @@ def unsettled_of(probes: Sequence[Act], rows: list, reprice_all: Callable[[list]
 def _carried(line: ActLine, original: Act, found: Correction, settled: dict[int, int], period: date) -> int:
     """The part of a top-up of a closed academic year (a month before ``period``'s) that no act of ``period`` or
     later settles (:func:`_owed` pays a closed year's month back only what was clawed back of it): carried, owed to
-    the organisation out of that year's budget; 0 for a month of ``period``'s year and for a claw-back."""
-    if original.period >= _year_start(period):
+    the organisation out of that year's budget; 0 for a month of ``period``'s year and for a claw-back. A top-up
+    whose grade can no longer be checked (``grade_unchecked`` in its evidence) is carried whatever its year: no act
+    pays it."""
+    if original.period >= _year_start(period) and not found.evidence.get("grade_unchecked"):
         return 0
     owed = found.corrected_tiyn - line.amount_tiyn - int(settled.get(line.id, 0) or 0)
     return max(owed - max(_owed(line, original, found, settled, period), 0), 0)

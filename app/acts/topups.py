@@ -51,7 +51,7 @@ from dataclasses import replace
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, false, func, or_, select
 
 from app.acts.models import Act, ActAdjustment, ActLine
 from app.acts.rules import LEVEL_GRADES, level_for_grade
@@ -80,15 +80,16 @@ SETTLED = ~exists(select(Act.id).where(Act.id == ActAdjustment.act_id, Act.statu
                   .correlate_except(Act))
 
 
-def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None):
+def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None, grade_from: date | None = None):
     """Which excluded lines of the decided acts come back: those excluded by a :data:`LIFTABLE_RULES` rule, of
     months from ``top_up_from`` (the settling acts' academic year) — or of any month looked back at once a top-up
     was settled for them (a correction back claws it back, as far back as claw-backs reach).
 
     ``month_ends`` (the NEDB table is the registry: each month looked back at → its last day): only the lines
     NEDB now has at the school on a day of their month in the grade they claim come back — nothing else can earn
-    anything (the repricing's ``grade_mismatch``: ``top_up_from`` is never before NEDB's academic year) — beside
-    those already adjusted."""
+    anything (the repricing's ``grade_mismatch``) — beside those already adjusted. A month before ``grade_from``
+    (NEDB's academic year: its grades are of a later year) is not held to today's grade: it is topped up with its
+    grade unchecked, carried (:func:`app.acts.adjustments._carried`)."""
     adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
     clause = and_(ActLine.outcome == "excluded", ActLine.rule_code.in_(LIFTABLE_RULES),
                   or_(ActLine.period >= top_up_from, adjusted))
@@ -100,7 +101,9 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
     here_in_month = exists(
         select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
         .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == ActLine.iin,
-               NedbEnrollment.grade == ActLine.grade, NedbEnrollment.enrolled_on <= month_end,
+               or_(NedbEnrollment.grade == ActLine.grade,
+                   ActLine.period < grade_from if grade_from is not None else false()),
+               NedbEnrollment.enrolled_on <= month_end,
                or_(NedbEnrollment.withdrawn_on.is_(None),
                    and_(NedbEnrollment.withdrawn_on > ActLine.period,
                         NedbEnrollment.withdrawn_on > NedbEnrollment.enrolled_on))))
