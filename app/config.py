@@ -123,6 +123,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SLA_ACCEPT_WORKING_DAYS": _number("SLA_ACCEPT_WORKING_DAYS", "5"),
         # A payment is registered after its order was executed: a date further ahead than this is a typo.
         "PAYMENT_DATE_MAX_DAYS_AHEAD": _number("PAYMENT_DATE_MAX_DAYS_AHEAD", "31"),
+        # Claw-backs reach the act's own academic year and this many before it (app/acts/adjustments.py): a stated
+        # limit on claiming money back for an old month, shown with the unsettled corrections.
+        "CLAWBACK_LOOKBACK_YEARS": _number("CLAWBACK_LOOKBACK_YEARS", "1", minimum=1),
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
         "API_TITLE": "Tapsyrys API",
         "API_VERSION": "v1",

@@ -5,10 +5,11 @@ earlier month was not (or only partly) a student of the school then, the earlier
 difference becomes an :class:`ActAdjustment` on the act being verified now — a claw-back (negative) or a top-up
 (positive) — carrying the rule, the month it belongs to, the original act and line and the NEDB evidence. The
 official sees it in that act's report and accepts it with the act; the payment pays the net. An act settles the
-months of its own academic year and, for claw-backs only, those of the year before (a correction of August found
-in September); a top-up of a closed year is not paid out of the new year's act — it is *carried*: listed among the
-unsettled corrections (the contract's page, the year-end report, the reconciliation) for as long as the registry says
-it is owed, never dropped from view (:func:`unsettled_in`). A line the decided act *excluded* on
+months of its own academic year and, for claw-backs only, those of the ``CLAWBACK_LOOKBACK_YEARS`` years before
+(default 1: a correction of August found in September; an older month is not claimed back — a stated limit, shown
+with the unsettled corrections); a top-up of a closed year is not paid out of the new year's act — it is *carried*:
+listed among the unsettled corrections (the contract's page, the year-end report, the reconciliation) for as long
+as the registry says it is owed, never dropped from view (:func:`unsettled_in`). A line the decided act *excluded* on
 registry evidence since corrected in the school's favour is topped up the same way (:mod:`app.acts.topups`: which
 exclusions a correction may lift, and the month's places a top-up must fit in).
 
@@ -31,6 +32,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, delete, exists, false, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
@@ -86,12 +88,19 @@ def _year_start(period: date) -> date:
     return date(int(academic_year(period)[:4]), 9, 1)
 
 
+def clawback_lookback_years() -> int:
+    """How many academic years before its own an act claws back (``CLAWBACK_LOOKBACK_YEARS``, at least 1): a stated
+    limit, shown where the unsettled corrections are. An older month is not claimed back, however wrong."""
+    return max(int(current_app.config.get("CLAWBACK_LOOKBACK_YEARS", 1)), 1)
+
+
 def _lookback_start(period: date) -> date:
-    """The first month an act of ``period`` settles: 1 September of the academic year before. A correction of
-    August found in September was never clawed back when an act looked only at its own academic year; claw-backs
-    reach one year back, top-ups stay within the act's own year (:func:`settle`)."""
+    """The first month an act of ``period`` settles: 1 September of the academic year
+    :func:`clawback_lookback_years` before. A correction of August found in September was never clawed back when an
+    act looked only at its own academic year; claw-backs reach that far back, top-ups stay within the act's own
+    year (:func:`settle`)."""
     start = _year_start(period)
-    return start.replace(year=start.year - 1)
+    return start.replace(year=start.year - clawback_lookback_years())
 
 
 def covered_days(enrolments: Sequence[Enrollment], first: date, last: date,
@@ -621,5 +630,6 @@ def adjustments_of(act: Act) -> list[ActAdjustment]:
 
 
 __all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "Unsettled", "adjustments_of", "cause_title",
+           "clawback_lookback_years",
            "decided_lines_query", "first_decided", "next_act_probe", "reprice", "settle", "settle_adjustments",
            "unsettled_corrections", "unsettled_in", "unsettled_in_month", "unsettled_of"]

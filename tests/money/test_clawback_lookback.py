@@ -1,0 +1,53 @@
+"""How far back a claw-back reaches is a stated rule, not the accident of a query's window: an act settles the
+claw-backs of its own academic year and of ``CLAWBACK_LOOKBACK_YEARS`` academic years before (default 1: a
+correction of August found in September); an older month is not claimed back — and the contract's page says so."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask import render_template
+from sqlalchemy import select
+
+from app import clock
+from app.acts import adjustments
+from app.acts.adjustments import cause_title
+from app.acts.models import ActAdjustment
+from app.extensions import db
+from tests.registry.conftest import NORMS, iin
+
+AMOUNT = NORMS["primary"]
+
+
+def _world(country):
+    school = country.school()
+    ghost, stays = iin(881), iin(882)
+    # September 2026 was paid for ``ghost``; NEDB now says the pupil had left on 1 September 2026.
+    country.enrol(ghost, school.bin, grade=3, enrolled=date(2025, 9, 1), withdrawn=date(2026, 9, 1))
+    country.enrol(stays, school.bin, grade=3, enrolled=date(2025, 9, 1))
+    september = country.act(school, [(ghost, 3), (stays, 3)], period=date(2026, 9, 1), status="paid")
+    for line in september.lines:
+        line.outcome, line.amount_tiyn, line.paid_days = "accepted", AMOUNT, 30
+    september.amount_tiyn = 2 * AMOUNT
+    db.session.flush()
+    october = country.act(school, [(stays, 3)], period=date(2028, 10, 1), status="verified")
+    october.amount_tiyn = AMOUNT
+    db.session.flush()
+    return ghost, october
+
+
+def test_a_claw_back_two_years_back_is_settled_only_when_the_setting_reaches_it(app, country, monkeypatch):
+    ghost, october = _world(country)
+    with clock.FrozenClock(datetime(2028, 11, 2, 6, 0, tzinfo=UTC)):
+        assert adjustments.settle_adjustments([october]) == {}, "default: one academic year back"
+        monkeypatch.setitem(app.config, "CLAWBACK_LOOKBACK_YEARS", 2)
+        adjustments.settle_adjustments([october])
+        assert [(a.iin, a.rule_code, a.amount_tiyn) for a in db.session.scalars(select(ActAdjustment))] == [
+            (ghost, "withdrawn", -AMOUNT)]
+
+
+def test_the_contract_page_states_how_far_back_claw_backs_reach(app, country, monkeypatch):
+    monkeypatch.setitem(app.config, "CLAWBACK_LOOKBACK_YEARS", 3)
+    with app.test_request_context("/"):
+        shown = render_template("contracts/_unsettled.html", unsettled=[], adjustment_cause=cause_title)
+    assert 'id="clawback-lookback-note"' in shown and "3" in shown
