@@ -608,12 +608,13 @@ def touched_acts(kind: ImportKind, values: Collection[str]) -> set[int]:
 
 
 def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], None] | None = None,
-                formulas: dict | None = None) -> ImportResult:
+                formulas: dict | None = None, touched: set[int] | None = None) -> ImportResult:
     """Validate and upsert every row of ``path``; ``progress(processed, loaded, rejected)`` after each batch.
 
     The caller owns the transaction boundary; ``progress`` may commit (the import then lands batch by batch), so
     the caller runs :func:`scan` first (``formulas`` is what it found). ``loaded`` counts records: two rows of a
-    batch with the same key are one record.
+    batch with the same key are one record. ``touched``: the set ``result.touched_acts`` collects into (the caller
+    keeps it with each committed batch, see :func:`app.registry.operations.run_import`).
     """
     kind = KINDS[kind_name]
     result = ImportResult(errors=[])
@@ -629,7 +630,7 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
     batch: list[tuple[int, dict]] = []
     repeats: list[dict] = []
 
-    result.touched_acts = set()
+    result.touched_acts = touched if touched is not None else set()
 
     def flush() -> None:
         """Write the batch. A row whose key an earlier row of the file had (the same student, school and enrolment

@@ -77,9 +77,15 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
     if not jobs.claim(job):
         return None  # another worker holds the lease
     path = stored_path(job)
+    # The open acts the committed batches changed records of, kept with the job: a run resumed after its worker
+    # died reads the file again and finds those rows stored as they are (nothing changed, no act named) — the acts
+    # the first run would have verified again were left acceptable at the registry's old word.
+    touched: set[int] = set((job.checkpoint or {}).get("touched_acts", ()))
 
     def on_batch(processed: int, loaded: int, rejected: int) -> None:
         job.processed_rows, job.loaded_rows, job.rejected_rows = processed, loaded, rejected
+        if touched != set((job.checkpoint or {}).get("touched_acts", ())):
+            job.checkpoint = {**(job.checkpoint or {}), "touched_acts": sorted(touched)}
         jobs.heartbeat(job)
         db.session.commit()
         if progress:
@@ -96,7 +102,7 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
             raise FileUnreadable("unreadable", f"{type(err).__name__}: {err}") from err
         job.total_rows = scanned.rows
         db.session.commit()
-        result = import_file(job.kind, path, on_batch, scanned.formulas)
+        result = import_file(job.kind, path, on_batch, scanned.formulas, touched)
         # The open acts whose students or organisations the import changed are verified again now: accepted at
         # the version verified before, an act was paid at the registry's old word (a withdrawn pupil paid).
         reverified = {}
