@@ -126,7 +126,7 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
     ``grade_mismatch`` as the verification decides it: no enrolment here in the month has the grade the line
     claims (with several rows here, any of them with that grade will do). ``check_grade`` False: NEDB's grade is
     not evidence about the line's month — NEDB keeps one grade per enrolment, the current one, and a month of an
-    earlier academic year was in the grade before (see :func:`_registry_year_start`)."""
+    earlier academic year was in the grade before (see :func:`registry_year_start`)."""
     start, end = month_bounds(original.period)
     here = [e for e in enrolments if e.school_bin == school_bin and e.active_during(start, end)]
     elsewhere = [e for e in enrolments if e.school_bin != school_bin and e.active_during(start, end)]
@@ -177,7 +177,7 @@ def decided_lines_query(acts: Sequence[Act], lines=None, since: date | None = No
                    Act.period < latest, ActLine.outcome == "accepted" if lines is None else lines))
 
 
-def _registry_year_start() -> date:
+def registry_year_start() -> date:
     """1 September of the academic year NEDB's grades are of: the current one (today's, in Kazakhstan: see
     :func:`app.clock.today`). NEDB keeps one grade per enrolment and moves it on with the year, so a month of an
     earlier academic year is not re-checked against it (a pupil in grade 9 last year is in grade 10 now, and last
@@ -202,13 +202,13 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date
     ``since``, ``until``: from and before those months instead (:func:`decided_lines_query`)."""
     # The unsettled list (``since``) looks at every excluded line from then: a closed year's top-up is carried.
     top_up_from = since if since is not None else max(min(_year_start(a.period) for a in acts),
-                                                      _registry_year_start())
+                                                      registry_year_start())
     accepted = ActLine.outcome == "accepted"
     if getattr(registry, "table_name", None) != NedbEnrollment.__tablename__:
         query = decided_lines_query(acts, or_(accepted, excluded_lines_clause(top_up_from, None)), since, until)
     else:
         other_row = aliased(NedbEnrollment)
-        same_grade = or_(NedbEnrollment.grade == ActLine.grade, ActLine.period < _registry_year_start())
+        same_grade = or_(NedbEnrollment.grade == ActLine.grade, ActLine.period < registry_year_start())
         still_enrolled = (select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
                           .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == ActLine.iin,
                                  NedbEnrollment.enrolled_on <= ActLine.period, NedbEnrollment.withdrawn_on.is_(None),
@@ -230,7 +230,7 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date
         month_ends = {period: month_bounds(period)[1] for period in months}
         query = decided_lines_query(acts, or_(
             and_(accepted, or_(~exists(still_enrolled), exists(adjusted), part_month, licence_gap)),
-            excluded_lines_clause(top_up_from, month_ends, _registry_year_start())), since, until)
+            excluded_lines_clause(top_up_from, month_ends, registry_year_start())), since, until)
     return db.session.execute(query.order_by(Act.period, ActLine.line_no)).all()
 
 
@@ -274,7 +274,7 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
         originals = list({original.id: original for _, original in rows}.values())
         contexts = {c.act_id: c for c in school_contexts(originals)}
         found: dict[int, Correction] = {}
-        grade_year = _registry_year_start()
+        grade_year = registry_year_start()
         # What was settled for each line so far: a line unpaid now (excluded, or an accepted one a claw-back emptied)
         # is paid again only into a free place of its month.
         settled = settled_for([ln.id for ln, _ in rows])
@@ -496,7 +496,7 @@ def unsettled_in_month(probes: Sequence[Act], period: date, top_ups_only: Collec
         rows += db.session.execute(decided_lines_query(
             [p for p in probes if p.school_id in narrowed],
             or_(and_(ActLine.outcome == "accepted", part_month), adjusted,
-                excluded_lines_clause(period, {period: month_bounds(period)[1]}, _registry_year_start())),
+                excluded_lines_clause(period, {period: month_bounds(period)[1]}, registry_year_start())),
             period, following)
             .order_by(Act.period, ActLine.line_no)).all()
     return unsettled_of(probes, rows, _school_repricing(registry))
@@ -630,6 +630,6 @@ def adjustments_of(act: Act) -> list[ActAdjustment]:
 
 
 __all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "Unsettled", "adjustments_of", "cause_title",
-           "clawback_lookback_years",
+           "clawback_lookback_years", "registry_year_start",
            "decided_lines_query", "first_decided", "next_act_probe", "reprice", "settle", "settle_adjustments",
            "unsettled_corrections", "unsettled_in", "unsettled_in_month", "unsettled_of"]

@@ -8,7 +8,8 @@ kinds are settled on none, and were seen only on the contract's page and its yea
   review or returned) and no contract of it not closed whose term reaches the month after its latest decided one: a
   pupil found withdrawn after May's payment is owed back, a top-up owed to the school;
 * a top-up of a **closed academic year** (:attr:`app.acts.adjustments.Unsettled.carried`): the next act is of a
-  later year and does not pay it, whatever comes.
+  later year and does not pay it, whatever comes — nor, from 1 September, the top-up of a line excluded in a month
+  before NEDB's academic year, whose grade cannot be checked any more (``grade_unchecked``), whatever the next act.
 
 Each is booked to the month and region of the act it corrects. Not part of ``payable`` (no act pays or deducts it):
 beside it, so that what a month's lines earn now is accepted + what later acts settled for them + this.
@@ -21,6 +22,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app.acts.adjustments import registry_year_start
 from app.acts.models import Act
 from app.acts.verification import academic_year
 from app.extensions import db
@@ -58,6 +60,9 @@ def unsettled_by_region(period: date, where: list, instrument) -> dict[int, int]
             .where(Contract.school_id.in_(chunk), Contract.instrument == instrument.code, Contract.status != "closed")
             .group_by(Contract.school_id)).all())
     year = academic_year(period)
+    # A month before NEDB's academic year: a top-up of a line it excluded is carried even when an act of the same
+    # year is to come (its grade cannot be checked any more, no act pays it — Unsettled.grade_unchecked).
+    graded = period >= registry_year_start()
     probes, ended = [], set()
     for organisation in organisations:
         following = _next_month(latest[organisation])
@@ -65,7 +70,7 @@ def unsettled_by_region(period: date, where: list, instrument) -> dict[int, int]
         upcoming = min((p for p in open_acts.get(organisation, ()) if p >= following), default=following)
         if organisation not in open_acts and not (organisation in term_ends and term_ends[organisation] >= following):
             ended.add(organisation)
-        elif academic_year(upcoming) == year:
+        elif academic_year(upcoming) == year and graded:
             continue  # its next act settles every correction of the month
         probes.append(Act(school_id=organisation, period=upcoming))
     found: dict[int, int] = defaultdict(int)

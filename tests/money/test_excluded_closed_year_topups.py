@@ -98,3 +98,20 @@ def test_a_late_june_act_does_not_pay_a_may_top_up_whose_grade_cannot_be_checked
         db.session.delete(june)
         db.session.flush()
         assert _owed(school) == [(wrongly, REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT, True, True)]
+
+
+def test_the_months_reconciliation_counts_a_may_top_up_whose_grade_cannot_be_checked(country):
+    """June's act is still to come (same academic year as May), but after 1 September it pays no May top-up whose
+    grade cannot be checked: the reconciliation of May counts it as unsettled, as the contract's page lists it."""
+    from app.instruments import instrument
+    from app.reports.unsettled import unsettled_by_region
+
+    school = country.school()
+    wrongly, stays = iin(891), iin(892)
+    country.enrol(wrongly, school.bin, grade=4, enrolled=date(2026, 9, 1))
+    country.enrol(stays, school.bin, grade=4, enrolled=date(2026, 9, 1))
+    _paid_may(country, school, wrongly, stays)
+    country.act(school, [(stays, 3)], period=date(2027, 6, 1), status="awaiting_submission")
+    with clock.FrozenClock(datetime(2027, 9, 3, 6, 0, tzinfo=UTC)):
+        assert _owed(school) == [(wrongly, REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT, True, True)]
+        assert unsettled_by_region(MAY, [Act.period == MAY], instrument("schools")) == {school.region_id: AMOUNT}

@@ -74,7 +74,7 @@ def test_at_midnight_of_1_september_in_almaty_last_years_months_are_not_checked_
     from datetime import UTC, datetime
 
     from app import clock
-    from app.acts.adjustments import _registry_year_start
+    from app.acts.adjustments import registry_year_start
     from tests.money.test_topup_corrected import _next_act, _paid, _settled
     from tests.registry.conftest import iin
 
@@ -85,5 +85,5 @@ def test_at_midnight_of_1_september_in_almaty_last_years_months_are_not_checked_
     country.enrol(iin(852), school.bin, grade=3)
     may = _next_act(country, school, date(2027, 5, 1))  # May, resubmitted after a return
     with clock.FrozenClock(datetime(2027, 8, 31, 20, 0, tzinfo=UTC)):  # 01:00 on 1 September in Almaty
-        assert _registry_year_start() == date(2027, 9, 1)
+        assert registry_year_start() == date(2027, 9, 1)
         assert _settled(may) == {}
