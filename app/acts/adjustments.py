@@ -282,9 +282,11 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
             ctx = contexts[original.id]
             level = level_for_grade(line.grade)
             never_paid = line.outcome == "excluded" and line.amount_tiyn + settled.get(line.id, 0) <= 0
-            if never_paid and ctx.school_rule in UNDATED_SCHOOL_RULES:
+            if never_paid and (ctx.school_rule in UNDATED_SCHOOL_RULES
+                               or (line.rule_code == "grade_mismatch" and original.period < grade_year)):
                 # Never paid, and no top-up now: the school's standing today carries no date (the month would be
-                # paid on missing evidence). Priced at what it has: nothing is owed.
+                # paid on missing evidence), or the line was excluded for its grade and NEDB's grades are of a later
+                # year (that it cannot be checked now is no evidence it was right). Priced at what it has: nothing.
                 found[line.id] = Correction(line.rule_code or "", 0, {"nedb": []})
                 continue
             # No covered day is a claw-back only when the school's own licences are known not to cover the month

@@ -89,7 +89,7 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
     NEDB now has at the school on a day of their month in the grade they claim come back — nothing else can earn
     anything (the repricing's ``grade_mismatch``) — beside those already adjusted. A month before ``grade_from``
     (NEDB's academic year: its grades are of a later year) is not held to today's grade: it is topped up with its
-    grade unchecked, carried (:func:`app.acts.adjustments._carried`)."""
+    grade unchecked, carried (:func:`app.acts.adjustments._carried`) — unless it was excluded for its grade."""
     adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
     clause = and_(ActLine.outcome == "excluded", ActLine.rule_code.in_(LIFTABLE_RULES),
                   or_(ActLine.period >= top_up_from, adjusted))
@@ -102,7 +102,8 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
         select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
         .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == ActLine.iin,
                or_(NedbEnrollment.grade == ActLine.grade,
-                   ActLine.period < grade_from if grade_from is not None else false()),
+                   and_(ActLine.period < grade_from, ActLine.rule_code != "grade_mismatch")
+                   if grade_from is not None else false()),
                NedbEnrollment.enrolled_on <= month_end,
                or_(NedbEnrollment.withdrawn_on.is_(None),
                    and_(NedbEnrollment.withdrawn_on > ActLine.period,

@@ -115,3 +115,17 @@ def test_the_months_reconciliation_counts_a_may_top_up_whose_grade_cannot_be_che
     with clock.FrozenClock(datetime(2027, 9, 3, 6, 0, tzinfo=UTC)):
         assert _owed(school) == [(wrongly, REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT, True, True)]
         assert unsettled_by_region(MAY, [Act.period == MAY], instrument("schools")) == {school.region_id: AMOUNT}
+
+
+def test_a_line_excluded_for_its_grade_is_not_listed_once_its_grade_cannot_be_checked(country):
+    """May's line was excluded as claiming another grade than NEDB's. Once NEDB's grades are of the new year the
+    claim cannot be checked — which is no evidence that it was right: nothing is owed, nothing listed."""
+    school = country.school()
+    claimed_wrong, stays = iin(895), iin(896)
+    country.enrol(claimed_wrong, school.bin, grade=4, enrolled=date(2026, 9, 1))
+    country.enrol(stays, school.bin, grade=4, enrolled=date(2026, 9, 1))
+    act = _paid_may(country, school, claimed_wrong, stays)
+    sorted(act.lines, key=lambda ln: ln.line_no)[0].rule_code = "grade_mismatch"
+    db.session.flush()
+    with clock.FrozenClock(datetime(2027, 9, 3, 6, 0, tzinfo=UTC)):
+        assert _owed(school) == []
