@@ -183,6 +183,14 @@ def unset_name_findings(files: dict[str, str], trees: dict) -> tuple[list[ModelP
             feel = set(FEEL_LITERALS) if where in ("input", "output", "cell") else set()
             for name in sorted(read - known - set(SAFE_BUILTINS) - feel):
                 close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+                if name in FEEL_LITERALS and filename.endswith(".bpmn"):
+                    # a condition "true" (Signavio, Bizagi, ADONIS exports; FEEL, JavaScript, XPath all spell it so)
+                    # was only a notice: the model published and the gateway failed on the first instance
+                    problems.append(ModelProblem(filename, _(
+                        "%(name)s is not Python: conditions and scripts here are Python, where %(name)s is a name "
+                        "that no step sets, so this step fails when it runs. Write %(python)s.",
+                        name=name, python=FEEL_LITERALS[name]), el.get("id"), el.sourceline, el.get("name") or None))
+                    continue
                 if close:
                     message = _("%(name)s is read here, but no step of this model sets it: did you mean %(match)s? "
                                 "When it runs, this step fails unless the process is started with %(name)s.",

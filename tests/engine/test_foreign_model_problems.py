@@ -728,3 +728,16 @@ def test_a_second_process_of_a_file_that_nothing_runs_gets_a_notice(app_ctx):
     called = called.replace('sourceRef="s" targetRef="e"', 'sourceRef="s" targetRef="c"')
     called = called.replace("</bpmn:process>\n<bpmn:process", flows("c", "e") + "</bpmn:process>\n<bpmn:process", 1)
     assert not [n for n in model_notices({"m.bpmn": called}) if n.element_id == "p2"]
+
+
+@pytest.mark.parametrize("literal, python", [("true", "True"), ("false", "False"), ("null", "None")])
+def test_a_condition_written_with_another_languages_true_false_or_null_is_a_problem(app_ctx, literal, python):
+    """Signavio, Bizagi and ADONIS exports write ``true`` / ``approved == false``: read as Python names nothing sets,
+    it was only a notice, and the published model failed at the gateway on the first instance."""
+    xml = _gateway(f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">approved == {literal}'
+                   '</bpmn:conditionExpression>')
+    _parsed, problems = validate_files({"m.bpmn": xml})
+    found = [p for p in problems if literal in p.message and python in p.message]
+    assert found and found[0].element_id == "big", [str(p) for p in problems]
+    assert found[0].line == line_of(xml, 'id="big"')
+
