@@ -88,7 +88,14 @@ def lint(trees: dict) -> list[ModelProblem]:
                     "A subprocess needs exactly one start event inside it; this one has %(n)s.", n=len(starts))))
         for el in _bpmn(root, ".//bpmn:callActivity"):
             target = el.get("calledElement")
-            if not target:
+            zeebe = next(el.iter("{http://camunda.org/schema/zeebe/1.0}calledElement"), None)
+            if not target and zeebe is not None and zeebe.get("processId"):
+                # Camunda 8 names the called process in its own extension, which the engine does not read
+                problems.append(_problem(filename, el, _(
+                    "The call activity names its process for Camunda 8 only (zeebe:calledElement %(id)s), which the "
+                    "engine does not read: write the process's id as the call activity's called element "
+                    "(calledElement).", id=repr(zeebe.get("processId")))))
+            elif not target:
                 problems.append(_problem(filename, el, _("The call activity names no process to call.")))
             elif target not in called:
                 problems.append(_problem(filename, el, _(
@@ -181,6 +188,7 @@ def lint(trees: dict) -> list[ModelProblem]:
             problems.append(_problem(filename, el, _(
                 "A signal end event is not supported by the engine: it would end here without sending the signal. "
                 "Send it with an intermediate signal throw event, followed by a plain end event.")))
+        problems += _foreign_extension_problems(filename, root)
         problems += _event_reference_problems(filename, root)
         problems += _call_cycle_problems(filename, root, calls)
         problems += _attachment_problems(filename, root)
@@ -198,6 +206,54 @@ def lint(trees: dict) -> list[ModelProblem]:
         problems += _timer_language_problems(filename, root)
         problems += _link_problems(filename, root)
         problems += _data_output_problems(filename, root)
+    return problems
+
+
+#: the engines whose extensions carry behaviour, by their namespace (what a user would call the tool)
+_ENGINE_NAMESPACES = {
+    "http://camunda.org/schema/1.0/bpmn": "Camunda 7",
+    "http://camunda.org/schema/zeebe/1.0": "Camunda 8 (Zeebe)",
+    "http://activiti.org/bpmn": "Activiti",
+    "http://flowable.org/bpmn": "Flowable",
+}
+
+
+def _engine_of(tag) -> str | None:
+    return _ENGINE_NAMESPACES.get(tag.split("}", 1)[0][1:]) if isinstance(tag, str) and tag.startswith("{") else None
+
+
+def _foreign_extension_problems(filename: str, root) -> list[ModelProblem]:
+    """Extensions of another engine that carry behaviour the engine would skip without a word: listeners (code run
+    as a step starts or ends), input/output mappings (the names a step sets or reads) and form fields (what the
+    person is asked). Ids, assignees, retries and the like are harmless and kept as written. A Camunda 7 model with
+    Python conditions read ``approved`` from a form field nobody was shown: it published and failed at the gateway."""
+    problems = []
+    seen: set[tuple[int, str]] = set()
+    for extensions in _bpmn(root, ".//bpmn:extensionElements"):
+        owner = extensions.getparent()
+        for el in extensions.iter():
+            tool = _engine_of(el.tag)
+            kind = local(el.tag)
+            if tool is None or (id(owner), kind) in seen:
+                continue
+            if kind in ("executionListener", "taskListener", "executionListeners", "taskListeners"):
+                seen.add((id(owner), kind))
+                problems.append(_problem(filename, owner, _(
+                    "This element has a %(tool)s listener (%(kind)s): the engine does not run listeners, so what it "
+                    "does would be skipped. Do it in a script task, or in the step's script before or after.",
+                    tool=tool, kind=kind)))
+            elif kind in ("inputOutput", "ioMapping"):
+                seen.add((id(owner), kind))
+                problems.append(_problem(filename, owner, _(
+                    "This element maps its data with an input/output mapping of %(tool)s (%(kind)s): the engine does "
+                    "not read it, so the names it sets would be missing. Set them in a script task, or in the step's "
+                    "script before or after.", tool=tool, kind=kind)))
+            elif kind in ("formField", "formProperty"):
+                seen.add((id(owner), kind))
+                problems.append(_problem(filename, owner, _(
+                    "This step's form is written as %(tool)s form fields (%(kind)s): the engine does not read them, "
+                    "so the person would be asked nothing and the data would be missing. Build the form in the side "
+                    "panel.", tool=tool, kind=kind)))
     return problems
 
 
