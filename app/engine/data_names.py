@@ -127,7 +127,7 @@ def _reads(root) -> list[tuple[object, str, set[str]]]:
             # the collection a multi-instance step runs over, by name ("Missing data input for multiinstance task")
             owner = el.getparent().getparent() if el.getparent() is not None else None
             found.append((owner if owner is not None else el, "collection", {el.text.strip()}))
-        if tag in ("loopCardinality", "completionCondition") and (el.text or "").strip():
+        if tag in ("loopCardinality", "completionCondition", "loopCondition") and (el.text or "").strip():
             owner = el.getparent().getparent() if el.getparent() is not None else el
             found.append((owner if owner is not None else el, "expression", _read(el.text.strip(), "eval")))
     return found

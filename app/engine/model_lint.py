@@ -204,6 +204,7 @@ def lint(trees: dict) -> list[ModelProblem]:
         problems += _split_problems(filename, root)
         problems += _condition_problems(filename, root)
         problems += _timer_language_problems(filename, root)
+        problems += _loop_condition_language_problems(filename, root)
         problems += _link_problems(filename, root)
         problems += _data_output_problems(filename, root)
     return problems
@@ -664,6 +665,25 @@ def _timer_language_problems(filename: str, root) -> list[ModelProblem]:
                 problems.append(_problem(filename, owner, _(
                     "Timers are Python here; this one is written in FEEL (Zeebe's =...): write the ISO 8601 value in "
                     "quotes without the leading = (\"PT5M\" for =duration(\"PT5M\")), or a variable's name.")))
+    return problems
+
+
+def _loop_condition_language_problems(filename: str, root) -> list[ModelProblem]:
+    """A loop's or a multi-instance step's condition written in JUEL or FEEL (Camunda's ``${nrOfCompletedInstances
+    >= 1}``, Zeebe's ``=done``): it published, and the step failed when the engine first evaluated it as Python."""
+    problems = []
+    for condition in _bpmn(root, ".//bpmn:standardLoopCharacteristics/bpmn:loopCondition"
+                                 " | .//bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition"):
+        text = (condition.text or "").strip()
+        step = condition.getparent().getparent()
+        if _JUEL.match(text):
+            problems.append(_problem(filename, step, _(
+                "The condition of this step's loop (%(what)s) is Python here; this one is written in JUEL (${...}): "
+                "write it without ${ }, for example count >= 3.", what=local(condition.tag))))
+        elif is_feel(text):
+            problems.append(_problem(filename, step, _(
+                "The condition of this step's loop (%(what)s) is Python here; this one is written in FEEL (Zeebe's "
+                "=...): write it in Python without the leading =, for example count >= 3.", what=local(condition.tag))))
     return problems
 
 

@@ -505,6 +505,9 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                     problems += _script_problems(param.get("value"), "eval", filename, *where)
             if isinstance(ts, ScriptTask):
                 problems += _script_problems(ts.script, "exec", filename, *where)
+            for condition in _loop_conditions(el):
+                # evaluated as Python each round (a loop) or as each instance ends (multi-instance)
+                problems += _script_problems(condition, "eval", filename, *where)
             for attr in ("prescript", "postscript"):
                 problems += _script_problems(getattr(ts, attr, None), "exec", filename, *where)
             if isinstance(ts, MultiChoice):
@@ -531,6 +534,16 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
         problems.append(ModelProblem(parsed.primary, _("The process has no end event")))
     problems += [p for p in unreachable_problems(parsed.trees) if p.element_id not in flagged]
     return parsed, _once(problems)
+
+
+def _loop_conditions(el) -> list[str]:
+    """The loop condition or completion condition of a step's own loop (not of the steps inside a subprocess), when
+    written in Python: JUEL and FEEL are said by :func:`lint`."""
+    if el is None:
+        return []
+    return [text for lc in el if _local(lc.tag) in ("standardLoopCharacteristics", "multiInstanceLoopCharacteristics")
+            for c in lc if _local(c.tag) in ("loopCondition", "completionCondition")
+            if (text := (c.text or "").strip()) and not foreign_expression(text)]
 
 
 def _certain_unset_names(files: dict[str, str], trees: dict, problems: list[ModelProblem]) -> list[ModelProblem]:

@@ -741,3 +741,32 @@ def test_a_condition_written_with_another_languages_true_false_or_null_is_a_prob
     assert found and found[0].element_id == "big", [str(p) for p in problems]
     assert found[0].line == line_of(xml, 'id="big"')
 
+
+_LOOP = ('<bpmn:scriptTask id="t" name="Count"><bpmn:standardLoopCharacteristics><bpmn:loopCondition '
+         'xsi:type="bpmn:tFormalExpression">{}</bpmn:loopCondition></bpmn:standardLoopCharacteristics>'
+         '<bpmn:script>count = 3</bpmn:script></bpmn:scriptTask>')
+_EACH = ('<bpmn:scriptTask id="t" name="Each"><bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3'
+         '</bpmn:loopCardinality><bpmn:completionCondition xsi:type="bpmn:tFormalExpression">{}'
+         '</bpmn:completionCondition></bpmn:multiInstanceLoopCharacteristics><bpmn:script>count = 3</bpmn:script>'
+         '</bpmn:scriptTask>')
+
+
+@pytest.mark.parametrize("step", [_LOOP, _EACH], ids=["loop", "multi-instance"])
+@pytest.mark.parametrize(("condition", "words"), [
+    ("${count &gt;= 3}", "JUEL"), ("=count &gt;= 3", "FEEL"), ("count &gt;=", "syntax"), ("done == true", "True")])
+def test_a_loop_or_completion_condition_the_engine_cannot_evaluate_is_a_problem_on_its_step(app_ctx, step, condition,
+                                                                                             words):
+    """Camunda's ``${nrOfCompletedInstances >= 1}`` and Zeebe's ``=done`` published with no problem and failed when
+    the engine first evaluated them as Python, after the step had run."""
+    xml = diagram('<bpmn:startEvent id="s" />\n' + step.format(condition) + '\n<bpmn:endEvent id="e" />\n'
+                  + flows("s", "t", "e"))
+    _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
+    found = [p for p in on(problems, "t") if words in p.message]
+    assert found and found[0].line == line_of(xml, 'id="t"'), [str(p) for p in problems]
+
+
+def test_a_python_loop_condition_is_fine(app_ctx):
+    xml = diagram('<bpmn:startEvent id="s" />\n' + _LOOP.format("count &gt;= 3") + '\n<bpmn:endEvent id="e" />\n'
+                  + flows("s", "t", "e"))
+    _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
+    assert problems == [], [str(p) for p in problems]
