@@ -229,6 +229,19 @@ def _foreign_extension_problems(filename: str, root) -> list[ModelProblem]:
     person is asked). Ids, assignees, retries and the like are harmless and kept as written. A Camunda 7 model with
     Python conditions read ``approved`` from a form field nobody was shown: it published and failed at the gateway."""
     problems = []
+    for task in _bpmn(root, ".//bpmn:sendTask"):
+        # Camunda implements a send task as a service task (a Java class, an expression, an external worker; Zeebe a
+        # job type): the engine passed it without sending anything, and the instance went on as if it had
+        how = next(((tool, local(key)) for key in task.attrib if (tool := _engine_of(key))
+                    and local(key) in ("class", "expression", "delegateExpression", "type", "topic")), None)
+        if how is None:
+            how = next(((tool, local(el.tag)) for el in task.iter() if (tool := _engine_of(el.tag))
+                        and local(el.tag) == "taskDefinition"), None)
+        if how is not None:
+            problems.append(_problem(filename, task, _(
+                "This send task is implemented for %(tool)s (%(how)s): the engine would pass it without sending "
+                "anything. Use a service task with a service operator, or a message throw event.",
+                tool=how[0], how=how[1])))
     seen: set[tuple[int, str]] = set()
     for extensions in _bpmn(root, ".//bpmn:extensionElements"):
         owner = extensions.getparent()

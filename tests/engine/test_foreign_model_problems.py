@@ -770,3 +770,28 @@ def test_a_python_loop_condition_is_fine(app_ctx):
                   + flows("s", "t", "e"))
     _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
     assert problems == [], [str(p) for p in problems]
+
+
+@pytest.mark.parametrize(("implementation", "tool"), [
+    ('camunda:class="org.example.SendLetter"', "Camunda 7"),
+    ('camunda:type="external" camunda:topic="letters"', "Camunda 7"),
+    ('><bpmn:extensionElements><zeebe:taskDefinition type="send-letter" /></bpmn:extensionElements', "Zeebe"),
+])
+def test_a_send_task_implemented_for_another_engine_is_a_problem(app_ctx, implementation, tool):
+    """A Camunda send task is a service task by another name: the engine passed it without sending anything."""
+    namespaces = ('xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+                  'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" ')
+    task = (f'<bpmn:sendTask id="t" name="Send letter" {implementation}></bpmn:sendTask>' if tool != "Zeebe"
+            else f'<bpmn:sendTask id="t" name="Send letter"{implementation}></bpmn:sendTask>')
+    xml = diagram('<bpmn:startEvent id="s" />\n' + task + '\n<bpmn:endEvent id="e" />\n' + flows("s", "t", "e"))
+    xml = xml.replace("<bpmn:definitions ", f"<bpmn:definitions {namespaces}", 1)
+    _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
+    found = [p for p in on(problems, "t") if tool in p.message and "without sending" in p.message]
+    assert found and found[0].line == line_of(xml, 'id="t"'), [str(p) for p in problems]
+
+
+def test_a_drawn_send_task_without_an_implementation_is_not_this_problem(app_ctx):
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:sendTask id="t" name="Send letter" />\n<bpmn:endEvent id="e" />\n'
+                  + flows("s", "t", "e"))
+    _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
+    assert not [p for p in problems if "without sending" in p.message]
