@@ -191,6 +191,13 @@ def unset_name_findings(files: dict[str, str], trees: dict) -> tuple[list[ModelP
                         "that no step sets, so this step fails when it runs. Write %(python)s.",
                         name=name, python=FEEL_LITERALS[name]), el.get("id"), el.sourceline, el.get("name") or None))
                     continue
+                if name == "execution" and filename.endswith(".bpmn") and where == "script":
+                    # Camunda's script variable: execution.getVariable("x") / execution.setVariable("x", 1)
+                    problems.append(ModelProblem(filename, _(
+                        "This script uses Camunda's execution object, which does not exist here: a script reads and "
+                        "sets the process data by name (approved = amount > 100, not execution.setVariable(...))."),
+                        el.get("id"), el.sourceline, el.get("name") or None))
+                    continue
                 if close:
                     message = _("%(name)s is read here, but no step of this model sets it: did you mean %(match)s? "
                                 "When it runs, this step fails unless the process is started with %(name)s.",

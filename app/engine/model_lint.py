@@ -242,6 +242,15 @@ def _foreign_extension_problems(filename: str, root) -> list[ModelProblem]:
                 "This send task is implemented for %(tool)s (%(how)s): the engine would pass it without sending "
                 "anything. Use a service task with a service operator, or a message throw event.",
                 tool=how[0], how=how[1])))
+    for task in _bpmn(root, ".//bpmn:scriptTask"):
+        # Camunda 7 stores a script's value in its result variable; here a script sets names by assigning them
+        tool = next((_engine_of(key) for key in task.attrib if _engine_of(key) and local(key) == "resultVariable"),
+                    None)
+        if tool is not None:
+            problems.append(_problem(filename, task, _(
+                "This script task gives its result to %(name)s the %(tool)s way (resultVariable): the engine does not "
+                "set it. Assign it in the script instead: %(name)s = ...", tool=tool,
+                name=next(v for k, v in task.attrib.items() if local(k) == "resultVariable"))))
     seen: set[tuple[int, str]] = set()
     for extensions in _bpmn(root, ".//bpmn:extensionElements"):
         owner = extensions.getparent()

@@ -795,3 +795,20 @@ def test_a_drawn_send_task_without_an_implementation_is_not_this_problem(app_ctx
                   + flows("s", "t", "e"))
     _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
     assert not [p for p in problems if "without sending" in p.message]
+
+
+def test_a_camunda_script_with_a_result_variable_or_the_execution_object_is_a_problem(app_ctx):
+    """Camunda 7 scripts give their value to ``camunda:resultVariable`` and read ``execution.getVariable``: the
+    model published with notices only and the step after them failed ("'doubled' is not defined")."""
+    xml = diagram('<bpmn:startEvent id="s" />\n'
+                  '<bpmn:scriptTask id="t1" name="Double" scriptFormat="python" camunda:resultVariable="doubled">'
+                  '<bpmn:script>2 * 21</bpmn:script></bpmn:scriptTask>\n'
+                  '<bpmn:scriptTask id="t2" name="Read" scriptFormat="python">'
+                  '<bpmn:script>total = execution.getVariable("doubled")</bpmn:script></bpmn:scriptTask>\n'
+                  '<bpmn:endEvent id="e" />\n' + flows("s", "t1", "t2", "e"))
+    xml = xml.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ', 1)
+    _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
+    shown = [str(p) for p in problems]
+    assert any("resultVariable" in p.message and "doubled =" in p.message and p.line == line_of(xml, 'id="t1"')
+               for p in on(problems, "t1")), shown
+    assert any("execution" in p.message and p.line == line_of(xml, 'id="t2"') for p in on(problems, "t2")), shown
