@@ -812,3 +812,15 @@ def test_a_camunda_script_with_a_result_variable_or_the_execution_object_is_a_pr
     assert any("resultVariable" in p.message and "doubled =" in p.message and p.line == line_of(xml, 'id="t1"')
                for p in on(problems, "t1")), shown
     assert any("execution" in p.message and p.line == line_of(xml, 'id="t2"') for p in on(problems, "t2")), shown
+
+
+def test_zeebe_execution_listeners_are_one_problem_on_their_step(app_ctx):
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:userTask id="t" name="Check"><bpmn:extensionElements>'
+                  '<zeebe:executionListeners><zeebe:executionListener eventType="start" type="audit" />'
+                  '<zeebe:executionListener eventType="end" type="notify" /></zeebe:executionListeners>'
+                  '</bpmn:extensionElements></bpmn:userTask>\n<bpmn:endEvent id="e" />\n' + flows("s", "t", "e"))
+    xml = xml.replace("<bpmn:definitions ", '<bpmn:definitions xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" ', 1)
+    _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
+    found = [p for p in on(problems, "t") if "listener" in p.message]
+    assert len(found) == 1 and "Zeebe" in found[0].message and found[0].line == line_of(xml, 'id="t"'), [
+        str(p) for p in problems]
