@@ -25,7 +25,7 @@ from app.registry.operations import create_import
 from tests.registry.conftest import iin
 
 WORKTREE = Path(__file__).resolve().parents[2]
-DOWN_SECONDS = float(os.environ.get("TEST_BROKER_DOWN_SECONDS", "20"))
+DOWN_SECONDS = float(os.environ.get("TEST_BROKER_DOWN_SECONDS", "8"))  # the worker retries its broker every few s
 
 
 def _free_port() -> int:
