@@ -259,25 +259,28 @@ def _foreign_extension_problems(filename: str, root) -> list[ModelProblem]:
             kind = local(el.tag)
             if tool is None or (id(owner), kind) in seen:
                 continue
-            if kind in ("executionListener", "taskListener"):  # Zeebe's sit in executionListeners: said once
+            if kind in _SKIPPED_EXTENSIONS:  # said once per element and kind (Zeebe's listeners sit in a wrapper)
                 seen.add((id(owner), kind))
-                problems.append(_problem(filename, owner, _(
-                    "This element has a %(tool)s listener (%(kind)s): the engine does not run listeners, so what it "
-                    "does would be skipped. Do it in a script task, or in the step's script before or after.",
-                    tool=tool, kind=kind)))
-            elif kind in ("inputOutput", "ioMapping"):
-                seen.add((id(owner), kind))
-                problems.append(_problem(filename, owner, _(
-                    "This element maps its data with an input/output mapping of %(tool)s (%(kind)s): the engine does "
-                    "not read it, so the names it sets would be missing. Set them in a script task, or in the step's "
-                    "script before or after.", tool=tool, kind=kind)))
-            elif kind in ("formField", "formProperty"):
-                seen.add((id(owner), kind))
-                problems.append(_problem(filename, owner, _(
-                    "This step's form is written as %(tool)s form fields (%(kind)s): the engine does not read them, "
-                    "so the person would be asked nothing and the data would be missing. Build the form in the side "
-                    "panel.", tool=tool, kind=kind)))
+                problems.append(_problem(filename, owner, _skipped_extension_words(kind, tool)))
     return problems
+
+
+_SKIPPED_EXTENSIONS = ("executionListener", "taskListener", "inputOutput", "ioMapping", "formField", "formProperty")
+
+
+def _skipped_extension_words(kind: str, tool: str) -> str:
+    """Why another engine's extension ``kind`` on an element is a problem here: the engine would skip it silently."""
+    if kind in ("executionListener", "taskListener"):
+        return _("This element has a %(tool)s listener (%(kind)s): the engine does not run listeners, so what it "
+                 "does would be skipped. Do it in a script task, or in the step's script before or after.",
+                 tool=tool, kind=kind)
+    if kind in ("inputOutput", "ioMapping"):
+        return _("This element maps its data with an input/output mapping of %(tool)s (%(kind)s): the engine does "
+                 "not read it, so the names it sets would be missing. Set them in a script task, or in the step's "
+                 "script before or after.", tool=tool, kind=kind)
+    return _("This step's form is written as %(tool)s form fields (%(kind)s): the engine does not read them, "
+             "so the person would be asked nothing and the data would be missing. Build the form in the side "
+             "panel.", tool=tool, kind=kind)
 
 
 #: what may follow an event-based gateway: the events it waits for (BPMN 2.0, 10.6.6)
