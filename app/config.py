@@ -201,7 +201,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     }
     # Every limit above is a moving window: at most N in any span of its length. Flask-Limiter's default, a fixed
     # window that starts at the first hit, lets N more in the moment it ends: 2N guesses or posts in a second.
-    config["RATELIMIT_STRATEGY"] = os.environ.get("RATELIMIT_STRATEGY", "moving-window")
+    config["RATELIMIT_STRATEGY"] = _choice("RATELIMIT_STRATEGY", "moving-window",
+                                           ("moving-window", "fixed-window", "sliding-window-counter"))
     # Login counters live in the process when embedded, in Redis when several processes serve requests.
     config["RATELIMIT_STORAGE_URI"] = os.environ.get("RATELIMIT_STORAGE_URI") or (
         config["CELERY_BROKER_URL"] if config["BACKGROUND_MODE"] == "celery" else "memory://")

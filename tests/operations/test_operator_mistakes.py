@@ -29,6 +29,8 @@ WORKTREE = Path(__file__).resolve().parents[2]
     ("SERVICE_RETRY", "{registry: 3}", "SERVICE_RETRY is not valid JSON (Expecting property name enclosed in double "
                                        "quotes at character 1)"),
     ("BACKGROUND_MODE", "celary", "BACKGROUND_MODE must be one of inprocess, celery, none, not 'celary'"),
+    ("RATELIMIT_STRATEGY", "moving", "RATELIMIT_STRATEGY must be one of moving-window, fixed-window, "
+                                     "sliding-window-counter, not 'moving'"),
     ("DATABASE_URL", "mysql://root:hunter2@db/tapsyrys", "DATABASE_URL must be a PostgreSQL (postgresql://…) or "
                                                           "SQLite (sqlite:///…) address, not 'mysql'…"),
     ("RATELIMIT_STORAGE_URI", "redis//:hunter2@cache", "RATELIMIT_STORAGE_URI is not an address the rate limiter "
