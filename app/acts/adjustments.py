@@ -488,7 +488,7 @@ def unsettled_in_month(probes: Sequence[Act], period: date, top_ups_only: Collec
     if not probes:
         return []
     registry = registry or student_registry()
-    following = _next_month(period)
+    following = next_month(period)
     narrowed = set(top_ups_only)
     rows = _candidate_lines([p for p in probes if p.school_id not in narrowed], registry, period, following) \
         if any(p.school_id not in narrowed for p in probes) else []
@@ -504,7 +504,8 @@ def unsettled_in_month(probes: Sequence[Act], period: date, top_ups_only: Collec
     return unsettled_of(probes, rows, _school_repricing(registry))
 
 
-def _next_month(period: date) -> date:
+def next_month(period: date) -> date:
+    """1st of the month after ``period``'s."""
     return date(period.year + period.month // 12, period.month % 12 + 1, 1)
 
 
@@ -524,7 +525,7 @@ def next_act_probe(organisation: Organisation) -> Act | None:
                                                                   Act.status.in_(DECIDED)))
     if latest is None:
         return None
-    following = _next_month(latest)
+    following = next_month(latest)
     upcoming = db.session.scalar(select(func.min(Act.period)).where(
         Act.school_id == organisation.id, Act.status.not_in(DECIDED), Act.period >= following))
     return Act(school_id=organisation.id, period=upcoming or following)
@@ -632,6 +633,6 @@ def adjustments_of(act: Act) -> list[ActAdjustment]:
 
 
 __all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "Unsettled", "adjustments_of", "cause_title",
-           "clawback_lookback_years", "registry_year_start",
+           "clawback_lookback_years", "next_month", "registry_year_start",
            "decided_lines_query", "first_decided", "next_act_probe", "reprice", "settle", "settle_adjustments",
            "unsettled_corrections", "unsettled_in", "unsettled_in_month", "unsettled_of"]

@@ -22,17 +22,13 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from app.acts.adjustments import registry_year_start
+from app.acts.adjustments import next_month, registry_year_start
 from app.acts.models import Act
 from app.acts.verification import academic_year
 from app.extensions import db
 
 DECIDED = ("accepted", "paid")
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
-
-
-def _next_month(period: date) -> date:
-    return date(period.year + period.month // 12, period.month % 12 + 1, 1)
 
 
 def unsettled_by_region(period: date, where: list, instrument) -> dict[int, int]:
@@ -65,7 +61,7 @@ def unsettled_by_region(period: date, where: list, instrument) -> dict[int, int]
     graded = period >= registry_year_start()
     probes, ended = [], set()
     for organisation in organisations:
-        following = _next_month(latest[organisation])
+        following = next_month(latest[organisation])
         # the next act, as app.acts.adjustments.next_act_probe: the first open one after the latest decided month
         upcoming = min((p for p in open_acts.get(organisation, ()) if p >= following), default=following)
         if organisation not in open_acts and not (organisation in term_ends and term_ends[organisation] >= following):
