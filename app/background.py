@@ -86,8 +86,9 @@ def database_unavailable(err: BaseException) -> str | None:
 
     if not isinstance(err, OperationalError):
         return None
-    lines = str(err.orig or err).strip().splitlines()
-    return lines[0] if lines else type(err.orig).__name__
+    from app.database import error_first_line
+
+    return error_first_line(err)
 
 
 def start_inprocess_ticker(app: Flask) -> threading.Thread:

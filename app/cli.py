@@ -280,8 +280,9 @@ def database_reason(err) -> str:
     even for reading), or another process holding its write lock past the busy timeout."""
     import os
 
-    lines = str(getattr(err, "orig", None) or err).strip().splitlines()
-    reason = lines[0] if lines else type(err).__name__
+    from app.database import error_first_line
+
+    reason = error_first_line(err)
     url = db.engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return reason

@@ -56,6 +56,12 @@ def init_database_events(app: Flask) -> None:
         cursor.close()
 
 
+def error_first_line(err: BaseException) -> str:
+    """The database driver's own first line of an error (SQLAlchemy's wrapper adds the statement and a link)."""
+    lines = str(getattr(err, "orig", None) or err).strip().splitlines()
+    return lines[0] if lines else type(getattr(err, "orig", None) or err).__name__
+
+
 _COMMIT_SENT = "tapsyrys_commit_sent"
 
 

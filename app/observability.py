@@ -106,8 +106,8 @@ def background_pass(name: str = "tick"):
             from app.background import database_unavailable
 
             db.session.rollback()
-            if database_unavailable(err):
-                log.error("background pass: its record could not be written: %s", database_unavailable(err))
+            if condition := database_unavailable(err):
+                log.error("background pass: its record could not be written: %s", condition)
             else:
                 log.exception("background pass: its record could not be written")
 
