@@ -91,14 +91,10 @@ def _choices_for(user) -> tuple[dict, object | None]:
     instrument's processes (a school's accountant was offered the dormitory contract and the dormitory order) nor
     the placing of an order, the department's alone — and a dormitory's filter says "Dormitory", not "School"."""
     from app.contracts.views import SIGN_TASKS
-    from app.instruments import instrument_for_kind, instruments
+    from app.instruments import funding_instrument_of, instruments
 
     choices = filter_choices()
-    kind = getattr(getattr(user, "organisation", None), "kind", None)
-    try:
-        own = instrument_for_kind(kind) if kind else None
-    except LookupError:
-        own = None
+    own = funding_instrument_of(user)
     if own is None:
         return choices, None
     names = ("monthly_process", "application_process", "year_end_process", "contract_process", "order_process")

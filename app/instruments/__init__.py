@@ -106,6 +106,16 @@ def instrument_for_kind(organisation_kind: str) -> Instrument:
     raise LookupError(f"No funding instrument funds organisations of kind {organisation_kind!r}")
 
 
+def funding_instrument_of(user) -> Instrument | None:
+    """The instrument that funds the user's organisation (a school, a dormitory), or None (a department, the
+    operator, the ministry)."""
+    kind = getattr(getattr(user, "organisation", None), "kind", None)
+    try:
+        return instrument_for_kind(kind) if kind else None
+    except LookupError:
+        return None
+
+
 def instruments() -> list[Instrument]:
     return list(_INSTRUMENTS.values())
 

@@ -40,7 +40,9 @@ def index():
     query = select(StateOrder)
     if current_user.scope is not Scope.NATIONAL:
         query = query.where(StateOrder.region_id == current_user.region_id)
-    own = _own_instrument(current_user)
+    from app.instruments import funding_instrument_of
+
+    own = funding_instrument_of(current_user)
     if own is not None:
         # A school's or a dormitory's people see the orders they may apply to: a school's accountant was listed the
         # region's dormitory order, which has no Apply for her and no word why (an order's own page still opens).
@@ -48,18 +50,6 @@ def index():
     orders = db.session.scalars(query.order_by(StateOrder.academic_year.desc(), StateOrder.number)).all()
     return render_template("orders/index.html", orders=orders,
                            can_place=current_user.role == Role.DEPARTMENT_OFFICIAL.value)
-
-
-def _own_instrument(user):
-    """The funding instrument of the user's organisation (a school, a dormitory), or None (a department, the
-    operator, the ministry)."""
-    from app.instruments import instrument_for_kind
-
-    kind = getattr(getattr(user, "organisation", None), "kind", None)
-    try:
-        return instrument_for_kind(kind) if kind else None
-    except LookupError:
-        return None
 
 
 def _parse_tenge(value: str) -> int:
