@@ -38,15 +38,18 @@ from sqlalchemy import and_, bindparam, case, delete, exists, false, func, inser
 from sqlalchemy.orm import aliased
 
 from app import clock
-from app.acts.models import Act, ActAdjustment, ActLine
+from app.acts.models import Act, ActAdjustment, ActLine, OutsideSettlement
 from app.acts.rules import LEVEL_GRADES, grades_for_levels, level_for_grade
 from app.acts.topups import (
+    ADJUSTED,
+    PAID_OUTSIDE,
     REGISTRY_CORRECTED_IN_FAVOUR,
     SETTLED,
     UNDATED_SCHOOL_RULES,
     excluded_lines_clause,
     keep_within_places,
     settled_for,
+    written_off_for,
 )
 from app.acts.topups import TITLE as TOP_UP_TITLE
 from app.acts.verification import academic_year, month_bounds, prorated, school_contexts
@@ -215,7 +218,6 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date
                                  same_grade,
                                  ~exists(select(other_row.id).where(other_row.iin == NedbEnrollment.iin,
                                                                     other_row.id != NedbEnrollment.id))))
-        adjusted = select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id)
         first = since if since is not None else min(_lookback_start(a.period) for a in acts)
         months = {}
         while first < (until if until is not None else max(a.period for a in acts)):
@@ -229,7 +231,7 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date
                                                       key=lambda item: (item[0][0], sorted(item[0][1])))))
         month_ends = {period: month_bounds(period)[1] for period in months}
         query = decided_lines_query(acts, or_(
-            and_(accepted, or_(~exists(still_enrolled), exists(adjusted), part_month, licence_gap)),
+            and_(accepted, or_(~exists(still_enrolled), ADJUSTED, part_month, licence_gap)),
             excluded_lines_clause(top_up_from, month_ends, registry_year_start())), since, until)
     return db.session.execute(query.order_by(Act.period, ActLine.line_no)).all()
 
@@ -340,13 +342,8 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
     db.session.execute(select(Organisation.id).where(Organisation.id.in_(sorted({a.school_id for a in acts})))
                        .order_by(Organisation.id).with_for_update(key_share=True))
     db.session.execute(delete(ActAdjustment).where(ActAdjustment.act_id.in_(ids)))
-    line_ids = [ln.id for ln, _ in rows]
-    settled_elsewhere: dict[int, int] = {}
-    for i in range(0, len(line_ids), _CHUNK):  # what other acts already settled for these lines (returned ones aside)
-        settled_elsewhere.update(db.session.execute(
-            select(ActAdjustment.original_line_id, func.sum(ActAdjustment.amount_tiyn))
-            .where(ActAdjustment.original_line_id.in_(line_ids[i : i + _CHUNK]), SETTLED)
-            .group_by(ActAdjustment.original_line_id)).all())
+    # what other acts already settled for these lines (returned ones aside), and what was paid outside the acts
+    settled_elsewhere = settled_for([ln.id for ln, _ in rows])
     corrections = reprice_all(rows)
     headroom, floor = _month_bounds(rows, corrections, settled_elsewhere)
     rows_by_school: dict[int, list] = defaultdict(list)
@@ -452,8 +449,13 @@ class Unsettled:
     correction: Correction
     amount_tiyn: int  # negative: a claw-back the school owes back; positive: a top-up owed to the school
     #: a top-up of a closed academic year: no act settles it (the new year's act does not pay the closed year's
-    #: budget), it is carried — listed for as long as the registry says it is owed, never dropped
+    #: budget), it is carried — listed for as long as the registry says it is owed, never dropped, until it is
+    #: settled outside the acts (:mod:`app.acts.outside`)
     carried: bool = False
+    #: a claw-back of a month before the ``CLAWBACK_LOOKBACK_YEARS`` look-back: no act claims it back — not owed by
+    #: the rule, but listed (and counted by the reconciliation) as money that will not come back; never part of what
+    #: is owed (:func:`owed`)
+    time_barred: bool = False
 
     @property
     def grade_unchecked(self) -> bool:
@@ -462,13 +464,19 @@ class Unsettled:
         return bool(self.correction.evidence.get("grade_unchecked"))
 
 
+def owed(found: Sequence[Unsettled]) -> list[Unsettled]:
+    """What of ``found`` is owed — settled on the next act, or carried; not the time-barred claw-backs."""
+    return [u for u in found if not u.time_barred]
+
+
 def unsettled_corrections(school: Organisation, registry: StudentRegistry | None = None) -> list[Unsettled]:
     """The corrections of the school's decided months that an act of the month after its latest decided one would
     settle now — each month's cap kept, as :func:`settle` keeps it. Read only. They are settled on the school's next
     act; when none is to come (its contract has ended) they are what the school owes back or is owed, and were seen
     nowhere: a withdrawal found after the last month's payment was lost without a trace. With them, the top-ups of
     closed academic years, carried (no act settles them): they left the list once the new year's first act was
-    decided, and money owed to the school was seen nowhere."""
+    decided, and money owed to the school was seen nowhere; and the claw-backs of months before the look-back,
+    ``time_barred`` (not owed: :func:`owed` leaves them out)."""
     probe = next_act_probe(school)
     if probe is None:
         return []
@@ -489,15 +497,15 @@ def unsettled_in_month(probes: Sequence[Act], period: date, top_ups_only: Collec
         return []
     registry = registry or student_registry()
     following = next_month(period)
-    narrowed = set(top_ups_only)
+    # A month before a school's look-back: its claw-backs are time-barred, and listed — every line is priced.
+    narrowed = set(top_ups_only) - {p.school_id for p in probes if period < _lookback_start(p.period)}
     rows = _candidate_lines([p for p in probes if p.school_id not in narrowed], registry, period, following) \
         if any(p.school_id not in narrowed for p in probes) else []
     if narrowed:
-        adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
         part_month = ActLine.paid_days < month_bounds(period)[1].day
         rows += db.session.execute(decided_lines_query(
             [p for p in probes if p.school_id in narrowed],
-            or_(and_(ActLine.outcome == "accepted", part_month), adjusted,
+            or_(and_(ActLine.outcome == "accepted", part_month), ADJUSTED,
                 excluded_lines_clause(period, {period: month_bounds(period)[1]}, registry_year_start())),
             period, following)
             .order_by(Act.period, ActLine.line_no)).all()
@@ -539,6 +547,10 @@ def unsettled_in(probe: Act, rows: list, reprice_all: Callable[[list], dict[int,
     return unsettled_of([probe], rows, reprice_all)
 
 
+#: What a correction listed as unsettled is, in the order :func:`unsettled_of` takes them from a month's cap.
+_SETTLES, _CARRIED, _TIME_BARRED = range(3)
+
+
 def unsettled_of(probes: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[int, Correction]]
                  ) -> list[Unsettled]:
     """:func:`unsettled_in` for several organisations at once: each row looked at with its organisation's probe."""
@@ -546,35 +558,49 @@ def unsettled_of(probes: Sequence[Act], rows: list, reprice_all: Callable[[list]
         return []
     periods = {p.school_id: p.period for p in probes}
     settled = settled_for([ln.id for ln, _ in rows])
+    written_off = written_off_for([ln.id for ln, _ in rows])
     corrections = reprice_all(rows)
     headroom, floor = _month_bounds(rows, corrections, settled)
-    owed = []
+    due = []
     for line, original in rows:
-        period = periods[original.school_id]
-        if amount := _owed(line, original, corrections[line.id], settled, period):
-            owed.append((line, original, amount, False))
-        if amount := _carried(line, original, corrections[line.id], settled, period):
-            owed.append((line, original, amount, True))
-    found = []
+        period, found = periods[original.school_id], corrections[line.id]
+        if amount := _owed(line, original, found, settled, period):
+            due.append((line, original, amount, _SETTLES))
+        if amount := _carried(line, original, found, settled, period, written_off.get(line.id, 0)):
+            due.append((line, original, amount, _CARRIED))
+        if amount := _time_barred(line, original, found, settled, period):
+            due.append((line, original, amount, _TIME_BARRED))
+    listed = []
     # as settle: top-ups first, then claw-backs; what an act settles before what is carried
-    for line, original, amount, carried in sorted(owed, key=lambda c: (c[2] < 0, c[3], c[1].period, c[0].line_no)):
+    for line, original, amount, kind in sorted(due, key=lambda c: (c[2] < 0, c[3], c[1].period, c[0].line_no)):
         amount = _within_month(amount, original.id, headroom, floor)
         _take_from_month(amount, original.id, headroom, floor)
         if amount:
-            found.append(Unsettled(line, original, corrections[line.id], amount, carried))
-    return found
+            listed.append(Unsettled(line, original, corrections[line.id], amount, kind == _CARRIED,
+                                    kind == _TIME_BARRED))
+    return listed
 
 
-def _carried(line: ActLine, original: Act, found: Correction, settled: dict[int, int], period: date) -> int:
+def _carried(line: ActLine, original: Act, found: Correction, settled: dict[int, int], period: date,
+             written_off: int = 0) -> int:
     """The part of a top-up of a closed academic year (a month before ``period``'s) that no act of ``period`` or
     later settles (:func:`_owed` pays a closed year's month back only what was clawed back of it): carried, owed to
     the organisation out of that year's budget; 0 for a month of ``period``'s year and for a claw-back. A top-up
     whose grade can no longer be checked (``grade_unchecked`` in its evidence) is carried whatever its year: no act
-    pays it."""
+    pays it. ``written_off``: what of the line's carried top-ups was written off as not owed (paid outside the acts
+    is in ``settled``): carried is only what the registry says is owed beyond it."""
     if original.period >= _year_start(period) and not found.evidence.get("grade_unchecked"):
         return 0
     owed = found.corrected_tiyn - line.amount_tiyn - int(settled.get(line.id, 0) or 0)
-    return max(owed - max(_owed(line, original, found, settled, period), 0), 0)
+    return max(owed - max(_owed(line, original, found, settled, period), 0) - written_off, 0)
+
+
+def _time_barred(line: ActLine, original: Act, found: Correction, settled: dict[int, int], period: date) -> int:
+    """A claw-back of a month before the look-back of an act of ``period`` (:func:`_lookback_start`): not claimed
+    back by the rule, listed as money that will not come back (≤ 0; 0 for a month within the look-back)."""
+    if original.period >= _lookback_start(period):
+        return 0
+    return min(found.corrected_tiyn - line.amount_tiyn - int(settled.get(line.id, 0) or 0), 0)
 
 
 def _month_bounds(rows: list, corrections: dict[int, Correction], settled_lines: dict[int, int]
@@ -601,9 +627,13 @@ def _month_bounds(rows: list, corrections: dict[int, Correction], settled_lines:
     lines_sum: dict[int, int] = {}
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
-        settled.update(db.session.execute(
-            select(ActAdjustment.original_act_id, func.sum(ActAdjustment.amount_tiyn))
-            .where(ActAdjustment.original_act_id.in_(chunk), SETTLED).group_by(ActAdjustment.original_act_id)).all())
+        for query in (select(ActAdjustment.original_act_id, func.sum(ActAdjustment.amount_tiyn))
+                      .where(ActAdjustment.original_act_id.in_(chunk), SETTLED).group_by(ActAdjustment.original_act_id),
+                      select(OutsideSettlement.original_act_id, func.sum(OutsideSettlement.amount_tiyn))
+                      .where(OutsideSettlement.original_act_id.in_(chunk), PAID_OUTSIDE)
+                      .group_by(OutsideSettlement.original_act_id)):
+            for act_id, total in db.session.execute(query):
+                settled[act_id] = settled.get(act_id, 0) + int(total or 0)
         lines_sum.update(db.session.execute(
             select(ActLine.act_id, func.sum(ActLine.amount_tiyn))
             .where(ActLine.act_id.in_(chunk), ActLine.outcome == "accepted").group_by(ActLine.act_id)).all())
@@ -634,5 +664,5 @@ def adjustments_of(act: Act) -> list[ActAdjustment]:
 
 __all__ = ["CAUSES", "ENROLLED_DAYS", "NEDB_CORRECTED", "Correction", "Unsettled", "adjustments_of", "cause_title",
            "clawback_lookback_years", "next_month", "registry_year_start",
-           "decided_lines_query", "first_decided", "next_act_probe", "reprice", "settle", "settle_adjustments",
+           "decided_lines_query", "first_decided", "next_act_probe", "owed", "reprice", "settle", "settle_adjustments",
            "unsettled_corrections", "unsettled_in", "unsettled_in_month", "unsettled_of"]

@@ -154,6 +154,48 @@ class ActAdjustment(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     original_act: Mapped[Act] = relationship(foreign_keys=[original_act_id])
+
+
+#: How a carried top-up was settled outside the acts: paid by a payment order out of its closed year's budget (the
+#: operator), or written off as not owed, with the reason (the education department).
+OUTSIDE_SETTLEMENT_KINDS = ("paid", "written_off")
+
+
+class OutsideSettlement(db.Model):
+    """A carried top-up (:attr:`app.acts.adjustments.Unsettled.carried`) settled outside the acts: no act pays a
+    closed year's top-up or one whose grade cannot be checked, so it is recorded here — paid by a payment order
+    (number, date, amount) or written off with a reason — and leaves the carried list. A payment counts as settled
+    for its line as an adjustment does (a later correction back claws it back); a write-off only stops the top-up
+    being owed. Written only by :func:`app.acts.outside.settle_outside`, which records the audit event.
+
+    ``seq`` is how many settlements of the line there were before: (line, seq) is unique, so of two requests that
+    saw the same item (a double submit, two tabs, two operators) exactly one is recorded."""
+
+    __tablename__ = "outside_settlement"
+    __table_args__ = (
+        UniqueConstraint("original_line_id", "seq", name="uq_outside_settlement_line_seq"),
+        CheckConstraint("amount_tiyn > 0", name="positive"),
+        CheckConstraint("kind IN ('paid','written_off')", name="kind"),
+        CheckConstraint("kind <> 'paid' OR (order_number IS NOT NULL AND paid_on IS NOT NULL)", name="paid_order"),
+        CheckConstraint("kind <> 'written_off' OR reason IS NOT NULL", name="written_off_reason"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    original_act_id: Mapped[int] = mapped_column(ForeignKey("act.id"), index=True)
+    original_line_id: Mapped[int] = mapped_column(ForeignKey("act_line.id"))
+    seq: Mapped[int] = mapped_column()
+    period: Mapped[date] = mapped_column(Date)  # the month the top-up belongs to
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_tiyn: Mapped[int] = mapped_column(BigInteger)
+    rule_code: Mapped[str] = mapped_column(String(32))  # the correction's cause when it was settled
+    corrected_amount_tiyn: Mapped[int] = mapped_column(BigInteger)  # what the line earned on the registry then
+    order_number: Mapped[str | None] = mapped_column(String(40))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    original_act: Mapped[Act] = relationship(foreign_keys=[original_act_id])
+    line: Mapped[ActLine] = relationship(foreign_keys=[original_line_id])
 REVIEW_DECISIONS = ("confirm", "exclude")
 
 

@@ -53,7 +53,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, false, func, or_, select
 
-from app.acts.models import Act, ActAdjustment, ActLine
+from app.acts.models import Act, ActAdjustment, ActLine, OutsideSettlement
 from app.acts.rules import LEVEL_GRADES, level_for_grade
 from app.extensions import db
 from app.people.models import Organisation
@@ -78,6 +78,14 @@ CAPACITY = "capacity"  # the pool of every level: the design capacity
 #: held by a returned act the school left uncorrected was never paid, a claw-back never taken back).
 SETTLED = ~exists(select(Act.id).where(Act.id == ActAdjustment.act_id, Act.status == "returned")
                   .correlate_except(Act))
+#: A carried top-up paid outside the acts (:class:`app.acts.models.OutsideSettlement`) counts as settled for its
+#: line as an adjustment does: the line is paid that much more, a correction back claws it back. A write-off does not
+#: (no money went): it only stops the top-up being carried (:func:`written_off_for`).
+PAID_OUTSIDE = OutsideSettlement.kind == "paid"
+#: A decided line that something was ever settled for — by an act or outside the acts: it is always looked at again
+#: (the registry may have been corrected again since).
+ADJUSTED = or_(exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id)),
+               exists(select(OutsideSettlement.id).where(OutsideSettlement.original_line_id == ActLine.id)))
 
 
 def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None, grade_from: date | None = None):
@@ -90,7 +98,7 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
     anything (the repricing's ``grade_mismatch``) — beside those already adjusted. A month before ``grade_from``
     (NEDB's academic year: its grades are of a later year) is not held to today's grade: it is topped up with its
     grade unchecked, carried (:func:`app.acts.adjustments._carried`) — unless it was excluded for its grade."""
-    adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
+    adjusted = ADJUSTED
     clause = and_(ActLine.outcome == "excluded", ActLine.rule_code.in_(LIFTABLE_RULES),
                   or_(ActLine.period >= top_up_from, adjusted))
     if month_ends is None:
@@ -113,14 +121,32 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
 
 def settled_for(line_ids: Sequence[int]) -> dict[int, int]:
     """What adjustments have settled for these lines so far (the settling acts' own were just removed; a returned
-    act's do not count, :data:`SETTLED`)."""
+    act's do not count, :data:`SETTLED`), and what was paid for them outside the acts (:data:`PAID_OUTSIDE`)."""
+    found: dict[int, int] = defaultdict(int)
+    ids = list(line_ids)
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        for query in (select(ActAdjustment.original_line_id, func.sum(ActAdjustment.amount_tiyn))
+                      .where(ActAdjustment.original_line_id.in_(chunk), SETTLED)
+                      .group_by(ActAdjustment.original_line_id),
+                      select(OutsideSettlement.original_line_id, func.sum(OutsideSettlement.amount_tiyn))
+                      .where(OutsideSettlement.original_line_id.in_(chunk), PAID_OUTSIDE)
+                      .group_by(OutsideSettlement.original_line_id)):
+            for line_id, total in db.session.execute(query):
+                found[line_id] += int(total or 0)
+    return dict(found)
+
+
+def written_off_for(line_ids: Sequence[int]) -> dict[int, int]:
+    """What of these lines' carried top-ups was written off as not owed (:class:`app.acts.models.OutsideSettlement`):
+    no longer carried, but not paid either — a later claw-back is not made bigger by it."""
     found: dict[int, int] = {}
     ids = list(line_ids)
     for i in range(0, len(ids), _CHUNK):
         found.update((line_id, int(total or 0)) for line_id, total in db.session.execute(
-            select(ActAdjustment.original_line_id, func.sum(ActAdjustment.amount_tiyn))
-            .where(ActAdjustment.original_line_id.in_(ids[i : i + _CHUNK]), SETTLED)
-            .group_by(ActAdjustment.original_line_id)))
+            select(OutsideSettlement.original_line_id, func.sum(OutsideSettlement.amount_tiyn))
+            .where(OutsideSettlement.original_line_id.in_(ids[i : i + _CHUNK]), ~PAID_OUTSIDE)
+            .group_by(OutsideSettlement.original_line_id)))
     return found
 
 
@@ -130,7 +156,9 @@ def paid_students(act_ids: Iterable[int]) -> dict[int, dict[str, set[str]]]:
     back in full gives its place up)."""
     ids = sorted(set(act_ids))
     settled = (select(func.coalesce(func.sum(ActAdjustment.amount_tiyn), 0))
-               .where(ActAdjustment.original_line_id == ActLine.id, SETTLED).scalar_subquery())
+               .where(ActAdjustment.original_line_id == ActLine.id, SETTLED).scalar_subquery()
+               + select(func.coalesce(func.sum(OutsideSettlement.amount_tiyn), 0))
+               .where(OutsideSettlement.original_line_id == ActLine.id, PAID_OUTSIDE).scalar_subquery())
     found: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for i in range(0, len(ids), _CHUNK):
         for act_id, level, student in db.session.execute(
@@ -246,6 +274,6 @@ def keep_within_places(rows: list, found: dict, settled: dict[int, int], context
             held.add(line.iin)
 
 
-__all__ = ["CAPACITY", "LIFTABLE_RULES", "REGISTRY_CORRECTED_IN_FAVOUR", "SETTLED", "TITLE", "UNDATED_SCHOOL_RULES",
-           "Places", "excluded_lines_clause", "keep_within_places", "month_limits", "paid_places", "paid_students",
-           "settled_for"]
+__all__ = ["ADJUSTED", "CAPACITY", "LIFTABLE_RULES", "PAID_OUTSIDE", "REGISTRY_CORRECTED_IN_FAVOUR", "SETTLED", "TITLE",
+           "UNDATED_SCHOOL_RULES", "Places", "excluded_lines_clause", "keep_within_places", "month_limits",
+           "paid_places", "paid_students", "settled_for", "written_off_for"]

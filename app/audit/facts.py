@@ -90,6 +90,23 @@ def load_payment_facts() -> dict[int, dict]:
     return {p.id: payment_facts(p) for p in db.session.scalars(select(Payment))}
 
 
+# -- a carried top-up settled outside the acts ---------------------------------------------------------------
+_OUTSIDE_FIELDS = ("original_line_id", "seq", "kind", "amount_tiyn", "order_number", "reason")
+
+
+def outside_settlement_facts(row) -> dict:
+    """A carried top-up paid outside the acts (payment order and date) or written off (reason): how much, for which
+    line (:class:`app.acts.models.OutsideSettlement`)."""
+    return {**{f: getattr(row, f) for f in _OUTSIDE_FIELDS},
+            "paid_on": row.paid_on.isoformat() if row.paid_on else None}
+
+
+def load_outside_settlement_facts() -> dict[int, dict]:
+    from app.acts.models import OutsideSettlement
+
+    return {row.id: outside_settlement_facts(row) for row in db.session.scalars(select(OutsideSettlement))}
+
+
 # -- contract -----------------------------------------------------------------------------------------------
 _TERM_FIELDS = ("number", "order_id", "school_id", "department_id", "region_id", "period_start", "period_end",
                 "places_primary", "places_basic", "places_secondary", "design_capacity", "locality", "iban",

@@ -302,6 +302,7 @@ def _compare_facts(walker: _ChainWalker) -> None:
         "act": fact_rules.load_act_facts(),
         "payment": fact_rules.load_payment_facts(),
         "contract": fact_rules.load_contract_facts(),
+        "outside_settlement": fact_rules.load_outside_settlement_facts(),
     }
     legacy_only = 0
     for object_type, by_id in rows.items():
@@ -323,7 +324,7 @@ def _compare_facts(walker: _ChainWalker) -> None:
                         f"{object_type} {object_id}: {name} differs from event {cover.chain}#{cover.seq}"))
     for (object_type, object_id), cover in sorted(walker.covers.items(), key=lambda item: item[1].event_id):
         # Acts are loaded only once decided; a payment or a contract an event vouches for must still exist.
-        if object_type in ("payment", "contract") and object_id not in rows[object_type]:
+        if object_type in ("payment", "contract", "outside_settlement") and object_id not in rows[object_type]:
             report.problems.append(ChainProblem(cover.chain, cover.seq,
                                                 f"{object_type} {object_id}: vouched for by the event but missing"))
     if legacy_only:

@@ -350,7 +350,15 @@ def _foreign_adjustments(contract_ids, statuses, act_id: int | None = None) -> d
 def unsettled_under(contract: Contract) -> list:
     """The registry corrections of the contract's decided months that no act has settled yet
     (:func:`app.acts.adjustments.unsettled_corrections`): the school's next act settles them; with none to come (the
-    contract's last month decided, its year-end report due) this is where they are seen at all."""
+    contract's last month decided, its year-end report due) this is where they are seen at all. Not the time-barred
+    claw-backs (not owed: :func:`corrections_under` has them too)."""
+    from app.acts.adjustments import owed
+
+    return owed(corrections_under(contract))
+
+
+def corrections_under(contract: Contract) -> list:
+    """:func:`unsettled_under` and the time-barred claw-backs of the contract's months (``time_barred``)."""
     from app.instruments import instrument_of
 
     unsettled = instrument_of(contract).unsettled

@@ -98,14 +98,24 @@ def index():
 @bp.route("/contracts/<int:contract_id>")
 @login_required
 def show(contract_id: int):
-    from app.acts.adjustments import cause_title
+    return _show(visible_contract(contract_id))
+
+
+def _show(contract: Contract, settle_errors: dict | None = None, settle_values: dict | None = None,
+          status: int = 200):
+    from app.acts.adjustments import cause_title, owed
     from app.contracts.amendments import may_amend
+    from app.contracts.settlements import kind_label, kinds_for, settlements_under
     from app.yearend.operations import reports_of, year_end_instance
 
-    contract = visible_contract(contract_id)
     acts = operations.contract_acts(contract)
     payments = {p.act_id: p for p in db.session.scalars(
         select(Payment).where(Payment.act_id.in_([a.id for a in acts] or [0])))}
+    corrections = operations.corrections_under(contract)
+    settlements = settlements_under(contract)
+    seen: dict[int, int] = {}
+    for row in settlements:  # what each carried line's form says was settled before (the exactly-once lock)
+        seen[row.original_line_id] = seen.get(row.original_line_id, 0) + 1
     expected = operations.expected_signer(contract)
     my_turn = expected is not None and current_user.role == expected  # a signing capacity is its role's name
     return render_template("contracts/show.html", contract=contract, acts=acts, payments=payments, levels=LEVELS,
@@ -115,7 +125,38 @@ def show(contract_id: int):
                            document_sha256=operations.document_sha256(contract),
                            next_timer=_next_timer(contract.instance_id),
                            can_amend=contract.status == "active" and may_amend(current_user, contract),
-                           unsettled=operations.unsettled_under(contract), adjustment_cause=cause_title)
+                           unsettled=owed(corrections), time_barred=[u for u in corrections if u.time_barred],
+                           settlements=settlements, settled_seen=seen, outside_kinds=kinds_for(current_user, contract),
+                           outside_kind_label=kind_label, settle_errors=settle_errors or {},
+                           settle_values=settle_values or {}, adjustment_cause=cause_title), status
+
+
+@bp.route("/contracts/<int:contract_id>/settle-outside", methods=["POST"])
+@login_required
+def settle_outside(contract_id: int):
+    """The operator records a carried top-up paid by a payment order; the department writes one off (see
+    :mod:`app.contracts.settlements`). Anyone else who may see the contract: 403."""
+    from app.contracts import settlements
+
+    contract = visible_contract(contract_id)
+    kinds = settlements.kinds_for(current_user, contract)
+    if not kinds:
+        abort(403)
+    values = {name: request.form.get(name, "").strip() for name in
+              ("line_id", "seen", "amount", "order_number", "paid_on", "reason")}
+    try:
+        row = settlements.settle_outside(contract, current_user, settlements.parse_form(request.form, kinds[0]))
+        db.session.commit()
+    except FormInvalid as err:
+        db.session.rollback()
+        return _show(db.session.get(Contract, contract_id), dict(err.errors), values, 422)
+    except (DomainRefused, ConflictError, EngineError) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("contracts.show", contract_id=contract_id, _anchor="unsettled-corrections"), 303)
+    flash(_("Recorded: the top-up of %(month)s is %(kind)s.", month=f"{row.period:%Y-%m}",
+            kind=settlements.kind_label(row.kind)), "success")
+    return redirect(url_for("contracts.show", contract_id=contract_id, _anchor="settled-outside"), 303)
 
 
 def _next_timer(instance_id: int | None):

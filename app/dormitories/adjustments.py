@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, or_, select
 
 from app.acts.adjustments import (
     ENROLLED_DAYS,
@@ -40,8 +40,8 @@ from app.acts.adjustments import (
     unsettled_in,
     unsettled_of,
 )
-from app.acts.models import Act, ActAdjustment, ActLine
-from app.acts.topups import REGISTRY_CORRECTED_IN_FAVOUR, settled_for
+from app.acts.models import Act, ActLine
+from app.acts.topups import ADJUSTED, REGISTRY_CORRECTED_IN_FAVOUR, settled_for
 from app.acts.verification import month_bounds
 from app.dormitories.models import DormPlaceLine
 from app.dormitories.registry import StudentRegistry, student_registry
@@ -149,7 +149,7 @@ def _lines_to_reprice(acts: Sequence[Act], since: date | None = None, until: dat
     the settling acts' academic year (a top-up is not paid out of another year's budget) or adjusted before (a
     claim coming back claws the top-up back as far as claw-backs reach). ``since``, ``until``: from and before those
     months (:func:`app.acts.adjustments.decided_lines_query`)."""
-    adjusted = exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id))
+    adjusted = ADJUSTED  # by an act or outside the acts
     lifted = and_(ActLine.outcome == "excluded", ActLine.rule_code.in_(LIFTABLE_RULES),
                   or_(ActLine.period >= min(_year_start(a.period) for a in acts), adjusted))
     return decided_lines_query(acts, or_(ActLine.outcome == "accepted", lifted), since, until)

@@ -43,6 +43,15 @@ class ReconciliationRowSchema(Schema):
         "description": "corrections of this month's decided lines that no act is to settle (the contract ended with "
                        "no act to come, or a closed academic year's top-up): owed back if negative, owed if positive; "
                        "not part of payable"})
+    time_barred_tiyn = fields.Int(metadata={
+        "description": "claw-backs of this month's decided lines older than the claw-back look-back "
+                       "(CLAWBACK_LOOKBACK_YEARS): not claimed back by any act, money that will not come back "
+                       "(negative); not part of payable"})
+    settled_outside_tiyn = fields.Int(metadata={
+        "description": "carried top-ups of this month's lines paid outside the acts by a payment order out of "
+                       "their year's budget; not part of payable"})
+    written_off_tiyn = fields.Int(metadata={
+        "description": "carried top-ups of this month's lines written off as not owed, with a reason"})
 
 
 class ReconciliationSchema(Schema):

@@ -15,7 +15,11 @@ For the acts of a month (every act that has been submitted) and each region:
   − paid;
 * **adjusted, unsettled** — corrections of this month's decided lines that no act is to settle: the organisation's
   contract has ended with no act to come, or a top-up of a closed academic year (carried); owed back (negative) or
-  owed, beside payable (:mod:`app.reports.unsettled`).
+  owed, beside payable (:mod:`app.reports.unsettled`);
+* **time-barred** — claw-backs of this month's decided lines before the claw-back look-back: not claimed back, money
+  that will not come back (negative), beside payable;
+* **settled outside the acts** — carried top-ups of this month paid by a payment order out of its year's budget;
+  **written off** — carried top-ups recorded as not owed. Neither is part of payable (no act pays them).
 
 Built from the audited operations' tables (acts, lines, adjustments, payments) in four grouped statements, never
 typed in. ``tests/money/test_reconciliation.py`` proves the figures equal the sums of the lines.
@@ -59,6 +63,9 @@ class ReconciliationRow:
     paid_tiyn: int = 0
     pending_tiyn: int = 0  # the norm of lines still pending verification (part of under review)
     unsettled_tiyn: int = 0  # corrections of the month's decided lines no act is to settle (app.reports.unsettled)
+    time_barred_tiyn: int = 0  # claw-backs of the month's decided lines before the look-back: not claimed back
+    settled_outside_tiyn: int = 0  # carried top-ups of the month paid outside the acts (a payment order)
+    written_off_tiyn: int = 0  # carried top-ups of the month written off as not owed
 
     @property
     def withheld_other_tiyn(self) -> int:
@@ -78,7 +85,8 @@ class ReconciliationRow:
 
     def add(self, other: ReconciliationRow) -> None:
         for name in ("acts", "lines", "accepted_tiyn", "under_review_tiyn", "withheld_total_tiyn", "adjusted_tiyn",
-                     "adjusted_under_review_tiyn", "paid_tiyn", "pending_tiyn", "unsettled_tiyn"):
+                     "adjusted_under_review_tiyn", "paid_tiyn", "pending_tiyn", "unsettled_tiyn",
+                     "time_barred_tiyn", "settled_outside_tiyn", "written_off_tiyn"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for code, value in other.withheld_by_rule.items():
             self.withheld_by_rule[code] = self.withheld_by_rule.get(code, 0) + value
@@ -136,10 +144,16 @@ def reconcile(period: date, scope, region_id: int | None = None,
             select(Act.region_id, func.sum(Payment.amount_tiyn)).join(Act, Act.id == Payment.act_id)
             .where(*where).group_by(Act.region_id)):
         row(rid).paid_tiyn += int(paid or 0)
-    from app.reports.unsettled import unsettled_by_region
+    from app.reports.unsettled import settled_outside_by_region, unsettled_by_region
 
-    for rid, unsettled in unsettled_by_region(period, where, instrument_named(instrument)).items():
-        row(rid).unsettled_tiyn += unsettled
+    unsettled, time_barred = unsettled_by_region(period, where, instrument_named(instrument))
+    for rid, amount in unsettled.items():
+        row(rid).unsettled_tiyn += amount
+    for rid, amount in time_barred.items():
+        row(rid).time_barred_tiyn += amount
+    for rid, kinds in settled_outside_by_region(where).items():
+        row(rid).settled_outside_tiyn += kinds.get("paid", 0)
+        row(rid).written_off_tiyn += kinds.get("written_off", 0)
     total = ReconciliationRow(None)
     for r in rows.values():
         total.add(r)
@@ -155,7 +169,8 @@ COLUMNS = [
     ("withheld_other_tiyn", _l("Withheld: days, cap, contract norms")), ("under_review_tiyn", _l("Under review")),
     ("adjusted_tiyn", _l("Adjusted")), ("adjusted_under_review_tiyn", _l("Adjustments under review")),
     ("payable_tiyn", _l("Payable")), ("paid_tiyn", _l("Paid")), ("outstanding_tiyn", _l("Outstanding")),
-    ("unsettled_tiyn", _l("Adjusted, unsettled")),
+    ("unsettled_tiyn", _l("Adjusted, unsettled")), ("time_barred_tiyn", _l("Claw-backs time-barred")),
+    ("settled_outside_tiyn", _l("Paid outside the acts")), ("written_off_tiyn", _l("Written off")),
 ]
 COUNTS = ("acts", "lines")
 MONEY_FORMAT = "#,##0.00"

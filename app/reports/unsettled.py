@@ -12,7 +12,16 @@ kinds are settled on none, and were seen only on the contract's page and its yea
   before NEDB's academic year, whose grade cannot be checked any more (``grade_unchecked``), whatever the next act.
 
 Each is booked to the month and region of the act it corrects. Not part of ``payable`` (no act pays or deducts it):
-beside it, so that what a month's lines earn now is accepted + what later acts settled for them + this.
+beside it. Beside it too, also booked to the month they correct:
+
+* **time-barred** — claw-backs of a month before the ``CLAWBACK_LOOKBACK_YEARS`` look-back of the organisation's
+  next act (:attr:`app.acts.adjustments.Unsettled.time_barred`): not claimed back by the rule, money that will not
+  come back (negative);
+* **settled outside the acts** — carried top-ups paid by a payment order out of their year's budget, and those
+  **written off** as not owed (:class:`app.acts.models.OutsideSettlement`): no longer unsettled.
+
+So what a month's decided lines earn now is accepted + what later acts settled for them + unsettled + time-barred +
+paid outside the acts + written off.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from app.acts.adjustments import next_month, registry_year_start
-from app.acts.models import Act
+from app.acts.models import Act, OutsideSettlement
 from app.acts.verification import academic_year
 from app.extensions import db
 
@@ -31,13 +40,14 @@ DECIDED = ("accepted", "paid")
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 
 
-def unsettled_by_region(period: date, where: list, instrument) -> dict[int, int]:
-    """Per region, what the month's corrections that no act is to settle come to (``where``: the reconciliation's
-    conditions on the month's acts — month, instrument, the user's scope and region)."""
+def unsettled_by_region(period: date, where: list, instrument) -> tuple[dict[int, int], dict[int, int]]:
+    """Per region, what the month's corrections that no act is to settle come to, and the month's time-barred
+    claw-backs (``where``: the reconciliation's conditions on the month's acts — month, instrument, the user's scope
+    and region)."""
     from app.contracts.models import Contract
 
     if instrument.unsettled_in_month is None:
-        return {}
+        return {}, {}
     organisations = sorted(db.session.scalars(select(Act.school_id).distinct()
                                               .where(*where, Act.status.in_(DECIDED))))
     latest: dict[int, date] = {}
@@ -70,10 +80,25 @@ def unsettled_by_region(period: date, where: list, instrument) -> dict[int, int]
             continue  # its next act settles every correction of the month
         probes.append(Act(school_id=organisation, period=upcoming))
     found: dict[int, int] = defaultdict(int)
+    time_barred: dict[int, int] = defaultdict(int)
     for u in instrument.unsettled_in_month(probes, period, {p.school_id for p in probes} - ended):
-        if u.original.school_id in ended or u.carried:
+        if u.time_barred:
+            time_barred[u.original.region_id] += u.amount_tiyn
+        elif u.original.school_id in ended or u.carried:
             found[u.original.region_id] += u.amount_tiyn
+    return dict(found), dict(time_barred)
+
+
+def settled_outside_by_region(where: list) -> dict[int, dict[str, int]]:
+    """Per region, the month's carried top-ups settled outside the acts, by kind (paid, written off): ``where`` as
+    :func:`unsettled_by_region`'s, on the acts they correct."""
+    found: dict[int, dict[str, int]] = defaultdict(dict)
+    for region_id, kind, total in db.session.execute(
+            select(Act.region_id, OutsideSettlement.kind, func.sum(OutsideSettlement.amount_tiyn))
+            .join(Act, Act.id == OutsideSettlement.original_act_id)
+            .where(*where).group_by(Act.region_id, OutsideSettlement.kind)):
+        found[region_id][kind] = int(total or 0)
     return dict(found)
 
 
-__all__ = ["unsettled_by_region"]
+__all__ = ["settled_outside_by_region", "unsettled_by_region"]

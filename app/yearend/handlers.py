@@ -9,6 +9,7 @@ from app.acts.shapes import decision_shape
 from app.contracts.handlers import contract_of
 from app.contracts.models import Contract
 from app.contracts.operations import unsettled_under
+from app.contracts.settlements import settlements_under
 from app.engine.data_names import provide_names
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import operator
@@ -38,7 +39,7 @@ class SubmitReport(TaskHandler):
         contract = contract_of(ctx)
         return {"contract": contract, "months": operations.monthly_totals(contract, _year(ctx)),
                 "report": operations.report_of(contract, _year(ctx)), "academic_year": _year(ctx),
-                "unsettled": unsettled_under(contract)}
+                "unsettled": unsettled_under(contract), "settlements": settlements_under(contract)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         report = operations.submit_report(contract_of(ctx), data.get("comment"), ctx.actor, _year(ctx))
@@ -56,7 +57,7 @@ class ApproveReport(TaskHandler):
         report = operations.report_of(contract, _year(ctx))
         months = report.months if report and report.months else operations.monthly_totals(contract, _year(ctx))
         return {"contract": contract, "months": months, "report": report, "academic_year": _year(ctx),
-                "unsettled": unsettled_under(contract)}
+                "unsettled": unsettled_under(contract), "settlements": settlements_under(contract)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         contract = contract_of(ctx)

@@ -13,6 +13,7 @@ from app import clock
 from app.audit.operations import record_event
 from app.contracts.models import Contract
 from app.contracts.operations import _chain, contract_acts, contract_years, unsettled_under
+from app.contracts.settlements import settlements_under
 from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.instruments import instrument_of
@@ -143,9 +144,13 @@ def submit_report(contract: Contract, comment: str | None, actor, academic_year:
     db.session.flush()
     # What registry corrections of the contract's months no act has settled: owed back (or owed) beside the report.
     unsettled = sum(u.amount_tiyn for u in unsettled_under(contract))
+    # ... and what of the carried top-ups was settled outside the acts (paid by a payment order, or written off).
+    outside = settlements_under(contract)
     record_event(_chain(contract), "yearend.submitted", "year_end_report", report.id, actor_id=actor.id,
                  details={"academic_year": year, "total_paid_tiyn": report.total_paid_tiyn, "months": len(months),
-                          "unsettled_tiyn": unsettled})
+                          "unsettled_tiyn": unsettled,
+                          "settled_outside_tiyn": sum(s.amount_tiyn for s in outside if s.kind == "paid"),
+                          "written_off_tiyn": sum(s.amount_tiyn for s in outside if s.kind == "written_off")})
     return report
 
 

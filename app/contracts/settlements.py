@@ -1,0 +1,201 @@
+"""Carried top-ups settled outside the acts: the one door that records it, who may, and what the form asks.
+
+A top-up of a closed academic year, or one whose grade can no longer be checked against NEDB, is *carried*
+(:attr:`app.acts.adjustments.Unsettled.carried`): no act pays it. It was listed on the contract's page for ever,
+whatever became of it. Now it is closed by one of two records (:class:`app.acts.models.OutsideSettlement`):
+
+* **paid** by a payment order out of its year's budget — recorded by the **operator** (Financial Center JSC pays
+  every act; it executes this payment order too and holds its number, date and amount);
+* **written off** as not owed, with the reason — recorded by the **education department of the contract's region**
+  (official or head: it decides what is owed, as it accepts or returns the acts; e.g. the grade a line claimed,
+  checked with the school, was wrong).
+
+A school's people see both on their contract's page and record neither; the auditor reads. Exactly once: the form
+carries the number of settlements of the line the person saw, the record takes that number as its ``seq`` and
+(line, seq) is unique — of a double submit, two tabs or two operators at once exactly one is recorded, the other is
+told who settled it. The amount must be the carried amount shown. A payment counts as settled for its line: if the
+registry later says the top-up was not owed, a claw-back is owed (settled by the next act within the look-back,
+else listed as time-barred); a write-off only stops it being carried (a larger top-up later is carried again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app import clock
+from app.acts.models import Act, OutsideSettlement
+from app.audit.facts import outside_settlement_facts
+from app.audit.operations import record_event
+from app.contracts.amendments import parse_tenge
+from app.contracts.models import Contract, ContractAct
+from app.engine.errors import DomainConflict, DomainRefused, FormInvalid
+from app.engine.forms import direction_controls, direction_controls_refused
+from app.extensions import db
+from app.i18n import format_day, format_tenge
+from app.people.roles import Role
+from app.user_input import ascii_int
+
+PAYERS = (Role.OPERATOR.value,)
+WRITERS_OFF = (Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value)
+REASON_MIN, REASON_MAX = 10, 1000
+ORDER_NUMBER_MAX = 40  # the payment orders' own column
+
+
+@dataclass(frozen=True)
+class OutsideRequest:
+    """What the person asks to record for one carried top-up; ``seen``: the settlements of its line they saw."""
+
+    line_id: int
+    seen: int
+    kind: str
+    amount_tiyn: int
+    order_number: str | None = None
+    paid_on: date | None = None
+    reason: str | None = None
+
+
+def kinds_for(user, contract: Contract) -> tuple[str, ...]:
+    """What ``user`` may record for the contract's carried top-ups (see the module's docstring): nothing, paid
+    (the operator) or written off (the department of the contract's region)."""
+    if not user.is_authenticated:
+        return ()
+    if user.role in PAYERS:
+        return ("paid",)
+    if user.role in WRITERS_OFF and user.region_id is not None and user.region_id == contract.region_id:
+        return ("written_off",)
+    return ()
+
+
+def parse_form(form, kind: str) -> OutsideRequest:
+    """The form's fields, checked for shape (the operation checks them against the item); every problem at once,
+    in the user's language (FormInvalid)."""
+    errors: dict[str, str] = {}
+    line_id, seen = ascii_int(str(form.get("line_id") or "")), ascii_int(str(form.get("seen") or ""))
+    if line_id is None or seen is None:
+        errors["line_id"] = _("The form is out of date: open the contract's page again.")
+    amount = parse_tenge(form.get("amount") or "")
+    if amount is None or amount <= 0:
+        errors["amount"] = _("Enter the amount in tenge, e.g. 150000000 or 150000000.50.")
+    order_number = paid_on = reason = None
+    if kind == "paid":
+        order_number = (form.get("order_number") or "").strip().upper()
+        if not order_number or len(order_number) > ORDER_NUMBER_MAX or not order_number.isprintable():
+            errors["order_number"] = _("Enter the payment order's number (at most %(max)s characters).",
+                                       max=ORDER_NUMBER_MAX)
+        try:
+            paid_on = date.fromisoformat(str(form.get("paid_on") or "").strip())
+        except ValueError:
+            errors["paid_on"] = _("Enter the day the payment order was executed as a date.")
+    else:
+        reason = (form.get("reason") or "").strip()
+        if not REASON_MIN <= len(reason) <= REASON_MAX:
+            errors["reason"] = _("Give the reason for the write-off (%(min)s to %(max)s characters).",
+                                 min=REASON_MIN, max=REASON_MAX)
+        elif direction_controls(reason):
+            errors["reason"] = direction_controls_refused()
+    if errors:
+        raise FormInvalid(errors)
+    return OutsideRequest(line_id, seen, kind, amount, order_number, paid_on, reason)
+
+
+def settle_outside(contract: Contract, actor, request: OutsideRequest) -> OutsideSettlement:
+    """Record that a carried top-up of the contract was paid outside the acts or written off — the one door for it,
+    checked here whoever calls, audited on the contract's chain with the row's facts. Refused (nothing changes):
+    a kind the actor may not record, an item no longer carried, an amount or date that does not fit; a second
+    settlement of what the person saw is a DomainConflict naming the first."""
+    from app.contracts.operations import _chain, corrections_under
+
+    if request.kind not in kinds_for(actor, contract):
+        raise DomainRefused(_("You may not record this settlement."))
+    earlier = _settlements_of_line(request.line_id)
+    if len(earlier) != request.seen:
+        raise _settled_meanwhile(earlier)
+    item = next((u for u in corrections_under(contract) if u.carried and u.line.id == request.line_id), None)
+    if item is None:
+        raise _settled_meanwhile(earlier) if earlier else DomainRefused(
+            _("This top-up is no longer carried (the registry has changed, or an act settles it): nothing was "
+              "recorded. Open the contract's page again."))
+    if request.amount_tiyn != item.amount_tiyn:
+        raise FormInvalid({"amount": _("The amount must be the carried top-up's, %(amount)s: a top-up is settled "
+                                       "whole.", amount=format_tenge(item.amount_tiyn))})
+    if request.kind == "paid":
+        _check_payment_order(request, item.original, contract)
+    row = OutsideSettlement(original_act_id=item.original.id, original_line_id=item.line.id, seq=len(earlier),
+                            period=item.original.period, kind=request.kind, amount_tiyn=request.amount_tiyn,
+                            rule_code=item.correction.rule_code, corrected_amount_tiyn=item.correction.corrected_tiyn,
+                            order_number=request.order_number, paid_on=request.paid_on, reason=request.reason,
+                            recorded_by_id=actor.id, recorded_at=clock.now())
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        # Another request that saw the same item was recorded first (the unique line and seq).
+        db.session.expire_all()
+        raise _settled_meanwhile(_settlements_of_line(request.line_id)) from None
+    record_event(_chain(contract), "contract.settled_outside", "outside_settlement", row.id, actor_id=actor.id,
+                 details={"contract": contract.number, "act": item.original.number, "line": item.line.line_no,
+                          "period": f"{item.original.period:%Y-%m}", "kind": row.kind,
+                          "amount_tiyn": row.amount_tiyn, "rule": row.rule_code,
+                          "order_number": row.order_number, "paid_on": row.paid_on.isoformat() if row.paid_on else None,
+                          "reason": row.reason, "evidence": item.correction.evidence},
+                 facts=outside_settlement_facts(row))
+    return row
+
+
+def _settlements_of_line(line_id: int) -> list[OutsideSettlement]:
+    return list(db.session.scalars(select(OutsideSettlement).where(OutsideSettlement.original_line_id == line_id)
+                                   .order_by(OutsideSettlement.seq)))
+
+
+def _settled_meanwhile(earlier: list[OutsideSettlement]) -> DomainConflict:
+    if not earlier:
+        return DomainConflict(_("The form is out of date: open the contract's page again."))
+    from app.people.models import User
+
+    last = earlier[-1]
+    who = db.session.get(User, last.recorded_by_id)
+    return DomainConflict(_("This top-up was settled meanwhile (%(kind)s, %(amount)s, by %(name)s); a second "
+                            "settlement is refused.", kind=kind_label(last.kind), amount=format_tenge(last.amount_tiyn),
+                            name=who.full_name if who else "?"))
+
+
+def _check_payment_order(request: OutsideRequest, original: Act, contract: Contract) -> None:
+    """The payment order was executed (not in the future), not before the month it pays for began, and its number
+    is not an act's payment order, nor another organisation's settlement (one order pays one beneficiary)."""
+    from app.payments.models import Payment
+
+    today = clock.today()
+    if request.paid_on > today:
+        raise FormInvalid({"paid_on": _("The payment date %(date)s is in the future: enter the day the payment order "
+                                        "was executed.", date=format_day(request.paid_on))})
+    if request.paid_on < original.period:
+        raise FormInvalid({"paid_on": _("The payment date %(date)s is before the month it pays for, which began on "
+                                        "%(start)s.", date=format_day(request.paid_on),
+                                        start=format_day(original.period))})
+    number = request.order_number
+    if db.session.scalar(select(Payment.id).where(func.upper(Payment.order_number) == number)) is not None \
+            or db.session.scalar(select(OutsideSettlement.id).join(Act, Act.id == OutsideSettlement.original_act_id)
+                                 .where(OutsideSettlement.order_number == number,
+                                        Act.school_id != contract.school_id)) is not None:
+        raise FormInvalid({"order_number": _("Payment order %(order)s is already registered for another payment; "
+                                             "enter the number of this payment's own order.", order=number)})
+
+
+def kind_label(kind: str) -> str:
+    return _("paid outside the acts") if kind == "paid" else _("written off")
+
+
+def settlements_under(contract: Contract) -> list[OutsideSettlement]:
+    """The carried top-ups of the contract's months settled outside the acts, oldest month first."""
+    return list(db.session.scalars(
+        select(OutsideSettlement).join(ContractAct, ContractAct.act_id == OutsideSettlement.original_act_id)
+        .where(ContractAct.contract_id == contract.id)
+        .order_by(OutsideSettlement.period, OutsideSettlement.original_line_id, OutsideSettlement.seq)))
+
+
+__all__ = ["OutsideRequest", "kind_label", "kinds_for", "parse_form", "settle_outside", "settlements_under"]
