@@ -154,8 +154,11 @@ def settle_outside(contract_id: int):
         db.session.rollback()
         flash(str(err), "danger")
         return redirect(url_for("contracts.show", contract_id=contract_id, _anchor="unsettled-corrections"), 303)
-    flash(_("Recorded: the top-up of %(month)s is %(kind)s.", month=f"{row.period:%Y-%m}",
-            kind=settlements.kind_label(row.kind)), "success")
+    from app.i18n import format_month
+
+    month = format_month(row.period)
+    flash(_("Recorded: the carried top-up of %(month)s was paid outside the acts.", month=month) if row.kind == "paid"
+          else _("Recorded: the carried top-up of %(month)s was written off.", month=month), "success")
     return redirect(url_for("contracts.show", contract_id=contract_id, _anchor="settled-outside"), 303)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
-from app.acts.models import Act
+from app.acts.models import Act, OutsideSettlement
 from app.acts.operations import guarded_write
 from app.audit.facts import payment_facts
 from app.audit.operations import record_event
@@ -89,6 +89,11 @@ def _check_order_number_unused(act: Act, order_number: str, actor) -> None:
     this very act, the act was paid meanwhile (a second tab or request with the same order won the race): 409."""
     from app.people.access import can_see
 
+    if db.session.scalar(select(OutsideSettlement.id).where(OutsideSettlement.order_number == order_number.upper())
+                         .limit(1)) is not None:
+        # the order paid a carried top-up outside the acts (app.contracts.settlements): one order, one payment
+        raise DomainRefused(_("Payment order %(order)s is already registered for a top-up paid outside the acts; "
+                              "enter the number of this act's own payment order.", order=order_number))
     used = db.session.execute(select(Payment.id, Payment.act_id, Act.number, Act.region_id, Act.school_id)
                               .join(Act, Act.id == Payment.act_id)
                               .where(func.upper(Payment.order_number) == order_number.upper())).first()

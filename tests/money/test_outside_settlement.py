@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.acts.adjustments import unsettled_corrections
@@ -149,6 +149,15 @@ def test_the_department_writes_a_carried_top_up_off_with_the_reason(world, brows
     assert (total.unsettled_tiyn, total.settled_outside_tiyn, total.written_off_tiyn) == (0, 0, carried)
     assert browser("operator").get("/api/v1/reconciliation?period=2026-05").get_json()["total"][
         "written_off_tiyn"] == carried
+    # The year-end report says it beside what is unsettled.
+    from flask import current_app, render_template
+
+    from app.contracts.settlements import settlements_under
+
+    with current_app.test_request_context("/"):
+        panel = render_template("yearend/_report_panel.html", contract=contract, months=[], report=None,
+                                academic_year="2025-2026", unsettled=[], settlements=settlements_under(contract))
+    assert 'id="settled-outside-alert"' in panel and "written off" in panel
     # A write-off is no payment: NEDB corrected back, nothing is owed back either.
     db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == line.iin)).one().enrolled_on = \
         date(2026, 5, 22)
@@ -208,3 +217,120 @@ def test_two_settlements_of_what_one_person_saw_cannot_both_be_stored(world):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_a_payment_order_pays_one_thing_an_acts_payment_or_a_carried_top_up(world, browser):
+    from app import clock
+    from app.acts.operations import prefill_lines
+    from app.engine.errors import DomainRefused
+    from app.engine.runtime import complete_task
+    from app.payments.operations import register_payment
+    from tests.helpers import act_of_school, open_task, user
+
+    contract, line, carried = _carried_may()
+    operator = browser("operator")
+    operator.post(f"/contracts/{contract.id}/settle-outside",
+                  _form(line, carried, order_number="PP-ONE", paid_on="2026-11-02"))
+    assert _settlements() == [("paid", carried)]
+    act = act_of_school("Bilim Innovation School")
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
+    complete_task(open_task(act, "accept_act").id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    with pytest.raises(DomainRefused, match="paid outside the acts"):
+        register_payment(act, "pp-one", clock.today(), user("operator"))
+    db.session.rollback()
+    register_payment(act, "PP-R-1", clock.today(), user("operator"))
+    db.session.commit()
+    # ... and the other way round: an act's payment order is no top-up's
+    db.session.delete(db.session.scalars(select(OutsideSettlement)).one())
+    db.session.commit()
+    response = operator.post(f"/contracts/{contract.id}/settle-outside",
+                             _form(line, carried, order_number="pp-r-1", paid_on="2026-11-02"))
+    assert response.status_code == 422 and 'data-error="order_number"' in response.get_data(as_text=True)
+
+
+def test_two_operators_settling_the_same_top_up_at_once_record_it_once(world, app, monkeypatch):
+    """Both have read the item as carried and passed every check before either writes: the unique (line, seq)
+    lets one through; the other is told it was settled meanwhile, and nothing of it is stored."""
+    import threading
+
+    from app.contracts import settlements
+    from app.engine.errors import DomainConflict
+    from tests.helpers import user
+
+    contract, line, carried = _carried_may()
+    contract_id, line_id = contract.id, line.id
+    db.session.commit()
+    db.session.remove()
+    both_checked = threading.Barrier(2, timeout=20)
+    original = settlements._check_payment_order
+
+    def check_when_both_are_here(*args):
+        original(*args)
+        both_checked.wait()
+
+    monkeypatch.setattr(settlements, "_check_payment_order", check_when_both_are_here)
+    outcomes: list[str] = []
+
+    def attempt(order: str) -> None:
+        with app.app_context():
+            try:
+                request = settlements.OutsideRequest(line_id, 0, "paid", carried, order, date(2026, 11, 2))
+                settlements.settle_outside(db.session.get(Contract, contract_id), user("operator"), request)
+                db.session.commit()
+                outcomes.append("recorded")
+            except DomainConflict as err:
+                db.session.rollback()
+                outcomes.append(f"refused: {err}")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(order,)) for order in ("PP-TAB-1", "PP-TAB-2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(o.split(":")[0] for o in outcomes) == ["recorded", "refused"], outcomes
+    assert "settled meanwhile" in next(o for o in outcomes if o.startswith("refused"))
+    assert _settlements() == [("paid", carried)]
+    assert db.session.scalar(select(func.count(AuditEvent.id))
+                             .where(AuditEvent.action == "contract.settled_outside")) == 1
+
+
+def test_a_time_barred_claw_back_is_on_the_contract_page_and_in_the_months_reconciliation(world, browser):
+    """Samruk's next act is of 2026/27: August 2025 is before its look-back (September 2025). A pupil paid for in
+    August 2025 whom NEDB now has withdrawn since July is not claimed back — and is seen: page, CSV, XLSX, API."""
+    contract = db.session.scalars(select(Contract).where(Contract.number == "C-SHYMKENT-2026-00001")).one()
+    samruk, august = contract.school, date(2025, 8, 1)
+    student = iin(8_803)
+    db.session.add(NedbEnrollment(iin=student, full_name="Student Gone", school_bin=samruk.bin, school_kind="private",
+                                  grade=3, enrolled_on=date(2024, 9, 1), withdrawn_on=date(2025, 7, 1)))
+    act = Act(number="ACT-SAMRUK-202508", school_id=samruk.id, region_id=samruk.region_id, period=august,
+              status="paid", amount_tiyn=NORM, created_at=datetime(2025, 9, 2, tzinfo=UTC))
+    db.session.add(act)
+    db.session.flush()
+    db.session.add(ActLine(act_id=act.id, period=august, school_id=samruk.id, line_no=1, iin=student,
+                           full_name="Student Gone", grade=3, days_attended=31, paid_days=31, outcome="accepted",
+                           amount_tiyn=NORM))
+    db.session.add(ContractAct(contract_id=contract.id, act_id=act.id, period=august))
+    db.session.commit()
+    (barred,) = unsettled_corrections(samruk)
+    assert (barred.time_barred, barred.amount_tiyn, barred.correction.rule_code) == (True, -NORM, "withdrawn")
+    rows, total = reconcile(august, _everything())
+    assert (total.time_barred_tiyn, total.unsettled_tiyn) == (-NORM, 0)
+    assert sum(r.time_barred_tiyn for r in rows) == total.time_barred_tiyn
+
+    official = browser("official_shymkent")
+    page = official.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert f'data-time-barred="{barred.line.id}"' in page and "Student Gone" in page and "2025" in page
+    assert 'id="unsettled"' not in page, "not owed: not among the unsettled corrections"
+    page = official.get("/reports/reconciliation?period=2025-08").get_data(as_text=True)
+    assert 'data-col="time-barred"' in page and 'id="reconciliation-time-barred-note"' in page
+    assert official.get("/api/v1/reconciliation?period=2025-08").get_json()["total"]["time_barred_tiyn"] == -NORM
+    column = 1 + [key for key, _ in COLUMNS].index("time_barred_tiyn")
+    csv_body = official._request("get", "/reports/reconciliation.csv?period=2025-08").get_data().decode("utf-8-sig")
+    header, *_, last = list(csv.reader(io.StringIO(csv_body)))
+    assert header[column] == "Claw-backs time-barred, ₸" and Decimal(last[column]) * 100 == -NORM
+    sheet = list(load_workbook(io.BytesIO(official._request(
+        "get", "/reports/reconciliation.xlsx?period=2025-08").get_data())).active.values)
+    assert Decimal(str(sheet[-1][column])) * 100 == -NORM
