@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -231,9 +232,14 @@ class _ChainWalker:
         self.wanted = wanted or {}  # chain -> seqs whose hashes an anchor vouches for
         self.report = VerificationReport()
         self.covers: dict[tuple[str, int], _Cover] = {}
-        self.legacy_objects: set[tuple[str, int]] = set()
+        self.legacy_objects: Counter[tuple[str, int]] = Counter()  # rows named by unkeyed events, how many
         self.last_seq: dict[str, int] = {}
         self.seen_hashes: dict[tuple[str, int], str] = {}
+        # Unkeyed events are older than keyed hashes: where they are (each chain's last one, the highest id) and where
+        # the keyed ones start, to find one written later (plain SHA-256 needs no key: anyone can write one)
+        self.legacy_heads: dict[str, int] = {}
+        self.last_legacy_id = 0
+        self.first_keyed_id: int | None = None
         self._chain: str | None = None
 
     def feed(self, ev) -> None:
@@ -261,13 +267,16 @@ class _ChainWalker:
             if _legacy_digest(*fields) != digest:
                 problems.append(ChainProblem(chain, seq, "content does not match its hash (tampered)"))
             if object_type in COVERED_OBJECTS:
-                self.legacy_objects.add((object_type, object_id))
-        elif key is None:
-            self._keyed = True
-            problems.append(ChainProblem(chain, seq, f"unknown audit key id {key_id!r}"))
+                self.legacy_objects[(object_type, object_id)] += 1
+            self.legacy_heads[chain] = seq
+            self.last_legacy_id = max(self.last_legacy_id, event_id)
         else:
             self._keyed = True
-            if hmac.digest(key, _keyed_body(key_id, facts, *fields), "sha256").hex() != digest:
+            if self.first_keyed_id is None or event_id < self.first_keyed_id:
+                self.first_keyed_id = event_id
+            if key is None:
+                problems.append(ChainProblem(chain, seq, f"unknown audit key id {key_id!r}"))
+            elif hmac.digest(key, _keyed_body(key_id, facts, *fields), "sha256").hex() != digest:
                 problems.append(ChainProblem(chain, seq, "content does not match its hash (tampered)"))
             elif facts is not None:
                 cover = self.covers.get((object_type, object_id))
@@ -293,6 +302,36 @@ def _walk(chain: str | None = None, wanted: dict[str, set[int]] | None = None) -
 
 def verify_chain(chain: str) -> list[ChainProblem]:
     return _walk(chain).report.problems
+
+
+def _refuse_late_unkeyed_events(walker: _ChainWalker, anchors: list[dict]) -> None:
+    """An unkeyed (sha256-legacy) event is one written before keyed hashes began: plain SHA-256 needs no key, so a
+    database writer could make one to vouch for a row they added (a payment nobody made was "vouched for only by an
+    older event", a warning). One written after the first keyed event — or that an anchor does not hold, every anchor
+    being written with keyed hashes — is a problem, and the rows it names are rows no event vouches for."""
+    late: dict[tuple[str, int], tuple[str, str, int | None]] = {}
+    columns = (AuditEvent.chain, AuditEvent.seq, AuditEvent.object_type, AuditEvent.object_id)
+    unkeyed = AuditEvent.key_id == LEGACY_KEY_ID
+    if walker.first_keyed_id is not None and walker.last_legacy_id > walker.first_keyed_id:
+        for chain, seq, object_type, object_id in db.session.execute(
+                select(*columns).where(unkeyed, AuditEvent.id > walker.first_keyed_id)):
+            late[(chain, seq)] = ("sha256-legacy event written after keyed hashes began (forged without the key?)",
+                                  object_type, object_id)
+    for anchor in anchors:
+        for chain, last in walker.legacy_heads.items():
+            held = anchor["chains"].get(chain, (0, 0, None))[1]
+            if last <= held:
+                continue
+            for chain_, seq, object_type, object_id in db.session.execute(
+                    select(*columns).where(unkeyed, AuditEvent.chain == chain, AuditEvent.seq > held)):
+                late.setdefault((chain_, seq), (f"sha256-legacy event that anchor {anchor.get('number')} does not "
+                                                "hold (keyed hashes were in use when it was written)",
+                                                object_type, object_id))
+    for (chain, seq), (reason, object_type, object_id) in sorted(late.items()):
+        walker.report.problems.append(ChainProblem(chain, seq, reason))
+        if object_type in COVERED_OBJECTS:
+            walker.legacy_objects[(object_type, object_id)] -= 1
+    walker.legacy_objects = +walker.legacy_objects  # the rows only late events named: vouched for by none
 
 
 def _compare_facts(walker: _ChainWalker) -> None:
@@ -343,6 +382,7 @@ def verify_audit_trail(anchors: list | None = None) -> VerificationReport:
         for chain, (_count, seq, _hash) in anchor.get("chains", {}).items():
             wanted.setdefault(chain, set()).add(seq)
     walker = _walk(wanted=wanted)
+    _refuse_late_unkeyed_events(walker, loaded)
     _compare_facts(walker)
     walker.report.problems.extend(problems)
     walker.report.warnings.extend(anchor_warnings)
@@ -358,6 +398,7 @@ def verify_audit_trail(anchors: list | None = None) -> VerificationReport:
 def verify_all_chains() -> tuple[int, list[ChainProblem]]:
     """Every chain and every covered row (not the anchors: see :func:`verify_audit_trail`)."""
     walker = _walk()
+    _refuse_late_unkeyed_events(walker, [])
     _compare_facts(walker)
     return walker.report.chains, walker.report.problems
 

@@ -199,3 +199,52 @@ def test_two_anchors_racing_for_the_same_number_write_one_file(world, anchor_dir
     assert create_anchor() is None
     result = app.test_cli_runner().invoke(args=["audit-anchor"])
     assert result.exit_code == 1 and "nothing written" in result.output
+
+
+def _forge_payment_with_an_unkeyed_event(act) -> Payment:
+    """A database writer without the key: a payment row for an act nobody paid, and an event in a chain of its own
+    hashed the pre-key way (plain SHA-256, which needs no key) so that something seems to vouch for the row."""
+    from app import clock
+    from tests.helpers import user
+
+    payment = Payment(act_id=act.id, order_number="PP-FORGED-1", paid_on=clock.today(), amount_tiyn=10**11,
+                      registered_by_id=user("operator").id, registered_at=clock.now())
+    db.session.add(payment)
+    db.session.flush()
+    row = {"chain": "payment:forged", "seq": 1, "at": datetime(2026, 1, 2, tzinfo=UTC), "actor_id": None,
+           "on_behalf_of_id": None, "action": "act.paid", "object_type": "payment", "object_id": payment.id,
+           "details": {}, "prev_hash": "0" * 64}
+    row["hash"] = _legacy_hash(type("Ev", (), row), row["prev_hash"])
+    db.session.execute(AuditEvent.__table__.insert().values(**row, key_id="sha256-legacy", facts=None))
+    db.session.commit()
+    return payment
+
+
+def test_an_unkeyed_event_written_after_keyed_hashes_began_vouches_for_nothing(paid_act):
+    """Without the key, a plain SHA-256 event made a forged payment "vouched for only by an older event" — a warning,
+    0 problems. Events without a key are older than the first keyed one: one written after it is a problem."""
+    from tests.helpers import act_of_school
+
+    payment = _forge_payment_with_an_unkeyed_event(act_of_school("Bilim Innovation School"))
+    problems = [str(p) for p in verify_all_chains()[1]]
+    assert "payment:forged #1: sha256-legacy event written after keyed hashes began (forged without the key?)" \
+        in problems
+    report = verify_audit_trail()
+    assert f"payment {payment.id}: no audit event vouches for its facts" in [str(p) for p in report.problems]
+    assert not any("sha256-legacy" in warning for warning in report.warnings)
+
+
+def test_an_unkeyed_event_the_anchor_does_not_hold_vouches_for_nothing(paid_act, anchor_dir):
+    """The anchor (every anchor is written with keyed hashes) holds every chain an older, unkeyed event can be in —
+    also when a database writer gave the forged event an id from before the first keyed one."""
+    from app.audit.anchors import create_anchor
+    from tests.helpers import act_of_school
+
+    create_anchor()
+    payment = _forge_payment_with_an_unkeyed_event(act_of_school("Bilim Innovation School"))
+    tamper(update(AuditEvent).where(AuditEvent.chain == "payment:forged").values(id=0))  # below every keyed id
+    report = verify_audit_trail()
+    problems = [str(p) for p in report.problems]
+    assert "payment:forged #1: sha256-legacy event that anchor 1 does not hold (keyed hashes were in use when it " \
+           "was written)" in problems
+    assert f"payment {payment.id}: no audit event vouches for its facts" in problems

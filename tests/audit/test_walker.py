@@ -139,8 +139,8 @@ def test_a_wrong_key_is_tampered():
 def test_legacy_events_verify_with_sha256_and_mark_their_objects():
     walker = walk(chain(n=2, key_ids=["sha256-legacy"] * 2))
     assert reasons(walker) == [] and walker.report.events_by_key == {"sha256-legacy": 2}
-    assert walker.legacy_objects == {("payment", 41), ("payment", 42)}
-    assert walk(chain(n=1, key_ids=["sha256-legacy"], object_type="thing")).legacy_objects == set()
+    assert set(walker.legacy_objects) == {("payment", 41), ("payment", 42)}
+    assert walk(chain(n=1, key_ids=["sha256-legacy"], object_type="thing")).legacy_objects == {}
 
 
 def test_legacy_then_keyed_is_an_upgrade_keyed_then_legacy_a_downgrade():
