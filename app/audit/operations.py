@@ -362,10 +362,15 @@ def _compare_facts(walker: _ChainWalker) -> None:
                         cover.chain, cover.seq,
                         f"{object_type} {object_id}: {name} differs from event {cover.chain}#{cover.seq}"))
     for (object_type, object_id), cover in sorted(walker.covers.items(), key=lambda item: item[1].event_id):
-        # Acts are loaded only once decided; a payment or a contract an event vouches for must still exist.
+        # A payment, a contract or a settlement an event vouches for must still exist; an act, still decided — acts
+        # are loaded only once accepted or paid, and nothing moves one back (one set back by hand was compared with
+        # nothing).
         if object_type in ("payment", "contract", "outside_settlement") and object_id not in rows[object_type]:
             report.problems.append(ChainProblem(cover.chain, cover.seq,
                                                 f"{object_type} {object_id}: vouched for by the event but missing"))
+        elif object_type == "act" and object_id not in rows["act"]:
+            report.problems.append(ChainProblem(cover.chain, cover.seq, f"act {object_id}: vouched for by the event "
+                                                                        "as accepted, but no longer accepted or paid"))
     if legacy_only:
         report.warnings.append(f"{legacy_only} row(s) are vouched for only by events older than keyed hashes "
                                "(sha256-legacy): their facts are not compared.")

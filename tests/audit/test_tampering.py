@@ -179,6 +179,16 @@ def test_an_accepted_acts_amount_changed_is_found(paid_act):
     assert len(reasons) == 1 and f"act {paid_act.id}: withheld_tiyn differs from event" in reasons[0]
 
 
+def test_a_paid_act_put_back_before_its_decision_is_found(paid_act):
+    """Only decided acts (accepted, paid) are compared, and nothing moves an act back from there: one a database
+    writer set back to "submitted" — its amount and lines free to change unseen — was compared with nothing."""
+    accepted = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "act",
+                                                           AuditEvent.facts.is_not(None))).one()
+    tamper(update(Act).where(Act.id == paid_act.id).values(status="submitted", amount_tiyn=Act.amount_tiyn * 10))
+    assert f"{accepted.chain} #{accepted.seq}: act {paid_act.id}: vouched for by the event as accepted, but no " \
+           "longer accepted or paid" in _reasons(verify_all_chains()[1])
+
+
 def test_an_accepted_acts_line_changed_is_found(paid_act):
     line = db.session.scalars(select(ActLine).where(ActLine.act_id == paid_act.id, ActLine.outcome == "excluded")
                               ).first()
