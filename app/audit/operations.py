@@ -208,12 +208,14 @@ class VerificationReport:
 
 @dataclass
 class _Cover:
-    """The latest event that vouches for a row's facts."""
+    """The latest event that vouches for a row's facts: the last of its chain (the order the hashes keep), and across
+    chains the later by its hashed time — an event's id is not in its hash, a database writer can renumber it."""
 
     event_id: int
     chain: str
     seq: int
     facts: dict
+    at: datetime
 
 
 #: Which rows must be vouched for, by the object type their events name. ``act`` rows only once decided for
@@ -279,9 +281,9 @@ class _ChainWalker:
             elif hmac.digest(key, _keyed_body(key_id, facts, *fields), "sha256").hex() != digest:
                 problems.append(ChainProblem(chain, seq, "content does not match its hash (tampered)"))
             elif facts is not None:
-                cover = self.covers.get((object_type, object_id))
-                if cover is None or cover.event_id < event_id:
-                    self.covers[(object_type, object_id)] = _Cover(event_id, chain, seq, facts)
+                cover, at = self.covers.get((object_type, object_id)), _as_utc(at)
+                if cover is None or cover.chain == chain or (cover.at, cover.event_id) < (at, event_id):
+                    self.covers[(object_type, object_id)] = _Cover(event_id, chain, seq, facts, at)
         if chain in self.wanted and seq in self.wanted[chain]:
             self.seen_hashes[(chain, seq)] = digest
         self.last_seq[chain] = seq

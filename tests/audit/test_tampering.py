@@ -242,6 +242,28 @@ def test_a_deleted_signature_is_found(world):
     assert any(f"contract {contract.id}: signatures_sha256 differs" in r for r in _reasons(verify_all_chains()[1]))
 
 
+def test_renumbered_events_cannot_make_an_earlier_event_vouch_for_a_row(world):
+    """An event's id is not in its hash: a database writer who deleted the head's signature and gave the director's
+    signing event the highest id had the contract compared with that earlier event — equal, 0 problems. The event
+    that vouches is the last one of its chain (its order is in the hashes), not the one with the highest id."""
+    contract = _contract()
+    signed = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "contract",
+                                                         AuditEvent.object_id == contract.id,
+                                                         AuditEvent.facts.is_not(None))
+                                .order_by(AuditEvent.chain, AuditEvent.seq)).all()
+    by_director, by_head = signed[-2], signed[-1]
+    assert (by_director.chain, by_director.action, by_head.action) == (by_head.chain, "contract.signed",
+                                                                       "contract.signed")
+    director_id, head_id, chain, seq = by_director.id, by_head.id, by_head.chain, by_head.seq
+    tamper(delete(ContractSignature).where(ContractSignature.contract_id == contract.id,
+                                           ContractSignature.capacity == "department_head"))
+    tamper(update(AuditEvent).where(AuditEvent.id == head_id).values(id=-1))
+    tamper(update(AuditEvent).where(AuditEvent.id == director_id).values(id=head_id))
+    tamper(update(AuditEvent).where(AuditEvent.id == -1).values(id=director_id))
+    reasons = _reasons(verify_all_chains()[1])
+    assert f"{chain} #{seq}: contract {contract.id}: signatures_sha256 differs from event {chain}#{seq}" in reasons
+
+
 def test_an_unvouched_row_is_reported_apart_from_any_chain(paid_act):
     tamper(update(AuditEvent).where(AuditEvent.action == "act.paid").values(object_id=None))
     payment = db.session.scalars(select(Payment)).one()
