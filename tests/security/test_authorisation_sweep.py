@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app import clock
@@ -33,6 +34,7 @@ from app.people.access import can_see
 from app.people.models import Organisation
 from app.people.substitutions import Substitution, create_substitution, deputy_candidates
 from app.people.tokens import ApiToken, create_token
+from tests.dormitories.conftest import dorm_world  # noqa: F401 - the dormitories' world, swept as well
 from tests.helpers import school, user
 
 #: URL arguments naming no one's records: national registers and role-gated pages (the role sweeps cover them —
@@ -56,6 +58,8 @@ FORM = {"decision": "accept", "body": "I was here", "confirm": "yes", "reason": 
         "value": "1", "status": "confirmed", "comment": "x", "password": "pw", "locale": "en"}
 
 OUTSIDERS = ["accountant2", "accountant3", "official_almaty", None]
+#: a dormitory's accountant, and one of a dormitory still applying, in the world with the dormitories
+DORMITORY_OUTSIDERS = ["dorm_accountant2", "dorm_applicant"]
 
 
 def _scoped_records() -> dict[str, list[tuple[dict, int | None, int | None]]]:
@@ -127,7 +131,7 @@ def _state() -> tuple:
             db.session.scalar(select(func.count()).select_from(SavedFilter)))
 
 
-def _others_records(world) -> None:
+def _others_records() -> None:
     """What the demo world lacks: an attachment, a private and a shared filter, a token, a substitution."""
     accountant, official = user("accountant"), user("official")
     task = db.session.scalars(select(HumanTask).where(HumanTask.organisation_id == school("Bilim Innovation School").id,
@@ -148,8 +152,10 @@ def _refused(response, person) -> bool:
     return response.status_code in (403, 404)
 
 
-def test_nobody_reaches_records_that_are_not_theirs_on_any_route(world, browser, app_ctx):
-    _others_records(world)
+@pytest.mark.parametrize("world_name", ["world", "dorm_world"])
+def test_nobody_reaches_records_that_are_not_theirs_on_any_route(world_name, request, browser, app_ctx):
+    request.getfixturevalue(world_name)
+    _others_records()
     scoped, personal = _scoped_records(), _personal_records()
     rules = [rule for rule in app_ctx.url_map.iter_rules() if rule.arguments and rule.endpoint != "static"]
     unknown = {(rule.rule, name) for rule in rules for name in rule.arguments
@@ -161,7 +167,8 @@ def test_nobody_reaches_records_that_are_not_theirs_on_any_route(world, browser,
     missing = api_posts - API_BODIES.keys()
     assert not missing, f"give these API calls a body their schema accepts: {missing}"
 
-    clients = {username: browser(username) for username in OUTSIDERS}  # their logins are audited: before the count
+    outsiders = OUTSIDERS + (DORMITORY_OUTSIDERS if world_name == "dorm_world" else [])
+    clients = {username: browser(username) for username in outsiders}  # their logins are audited: before the count
     before = _state()
     wrong, asked = [], {rule.rule: 0 for rule in swept}
     for username, client in clients.items():
