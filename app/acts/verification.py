@@ -262,10 +262,25 @@ def _age_implausible_sql(iin: str, grade: str, lo: str, hi: str) -> str:
     Age on 1 September of year Y is Y − birth year − (1 if born after 1 September); with the birth date as the
     number YYYYMMDD, grade + MIN ≤ age ≤ grade + MAX is YYYYMMDD + grade·10⁴ within
     [(Y − MAX − 1)·10⁴ + 902, (Y − MIN)·10⁴ + 901] (:func:`_age_bounds`, per act). An unknown century digit is
-    out of range."""
+    out of range, and so is a date no calendar has (month 13, 30 February, 29 February 2015): the IIN carries no
+    birth date, and without one the age is never plausible (``rules.age_plausible``) — as a number, 20150230 sat
+    between the bounds and such an IIN went unreviewed."""
     century = (f"CASE substr({iin}, 7, 1) WHEN '1' THEN 18000000 WHEN '2' THEN 18000000 WHEN '3' THEN 19000000 "
                f"WHEN '4' THEN 19000000 WHEN '5' THEN 20000000 WHEN '6' THEN 20000000 ELSE -1000000000 END")
-    return f"({century} + CAST(substr({iin}, 1, 6) AS INTEGER) + {grade} * 10000) NOT BETWEEN {lo} AND {hi}"
+    return (f"(({century} + CAST(substr({iin}, 1, 6) AS INTEGER) + {grade} * 10000) NOT BETWEEN {lo} AND {hi} "
+            f"OR NOT {_calendar_date_sql(iin)})")
+
+
+def _calendar_date_sql(iin: str) -> str:
+    """The IIN's YYMMDD is a day of the calendar (its century from the 7th digit; an unknown one is caught by the
+    age bounds): month 1–12, day 1 to the month's last — 30 + (m + m div 8) mod 2 days outside February, 28 or 29 in
+    February by the Gregorian leap rule."""
+    year = (f"(CASE WHEN substr({iin}, 7, 1) IN ('1', '2') THEN 1800 WHEN substr({iin}, 7, 1) IN ('3', '4') "
+            f"THEN 1900 ELSE 2000 END + CAST(substr({iin}, 1, 2) AS INTEGER))")
+    month, day = f"CAST(substr({iin}, 3, 2) AS INTEGER)", f"CAST(substr({iin}, 5, 2) AS INTEGER)"
+    leap = f"CASE WHEN {year} % 4 = 0 AND ({year} % 100 <> 0 OR {year} % 400 = 0) THEN 1 ELSE 0 END"
+    last = f"CASE WHEN {month} = 2 THEN 28 + {leap} ELSE 30 + ({month} + {month} / 8) % 2 END"
+    return f"({month} BETWEEN 1 AND 12 AND {day} BETWEEN 1 AND {last})"
 
 
 _SCHOOL_AND_CHECKSUM = (*SCHOOL_LEVEL_RULES, "iin_checksum")  # rules that outrank duplicate_line

@@ -101,8 +101,9 @@ def test_the_passs_sql_age_check_is_the_rule_itself(app_ctx):
     """The set-based pass checks age against grade in SQL (one integer comparison per line); on the test
     database's own engine it must answer exactly as ``age_plausible`` for every grade, on both sides of each
     boundary (born on 1 and 2 September, 31 August), in every century an IIN can name, and an unknown
-    century digit is never plausible. (An impossible calendar date, e.g. 30 February, never gets this far
-    with a real student: no NEDB record carries it.)"""
+    century digit is never plausible, nor is a date no calendar has (30 February, 29 February of a common year,
+    month 13, day 0): NEDB's importer checks only the check digit, so such an IIN reaches the pass, and it
+    carries no birth date."""
     from sqlalchemy import text
 
     from app.acts.verification import _age_bounds, _age_implausible_sql
@@ -129,3 +130,14 @@ def test_the_passs_sql_age_check_is_the_rule_itself(app_ctx):
         iin = plausible_date[:6] + unknown_century + plausible_date[7:]
         assert db.session.execute(check, {"iin": iin, "grade": 4, "lo": lo, "hi": hi}).scalar(), unknown_century
     assert sum(not age_plausible(date(year - a, 9, 1), 4, year) for a in range(6, 14)) == 4, "both outcomes seen"
+    from app.registry.identifiers import iin_birth_date
+
+    for yymmdd, century, real in (("160230", "5", False), ("150229", "5", False), ("160229", "5", True),
+                                  ("000229", "5", True), ("000229", "3", False), ("000229", "1", False),
+                                  ("161301", "5", False), ("160001", "5", False), ("160100", "5", False),
+                                  ("160931", "5", False), ("161031", "5", True), ("160430", "5", True)):
+        iin = yymmdd + century + "00000"  # the check digit plays no part in the age
+        assert (iin_birth_date(iin) is not None) is real, yymmdd
+        implausible = db.session.execute(check, {"iin": iin, "grade": 4, "lo": lo, "hi": hi}).scalar()
+        # 4th grade is plausible for a child born in 2016 (10 on 1 September 2026): only the calendar decides
+        assert bool(implausible) is not age_plausible(iin_birth_date(iin), 4, year), (yymmdd, century)
