@@ -107,14 +107,22 @@ def _lookback_start(period: date) -> date:
 
 
 def covered_days(enrolments: Sequence[Enrollment], first: date, last: date,
-                 gaps: frozenset[date] = frozenset()) -> int:
+                 gaps: frozenset[date] = frozenset(), grade: int | None = None) -> int:
     """Days of [first, last] but ``gaps`` on which any of ``enrolments`` runs, each day counted once (as the
-    verification's :func:`app.acts.verification._days_here_sql` counts them)."""
+    verification's :func:`app.acts.verification._days_here_sql` counts them). ``grade``: only the days of that
+    grade — of the enrolments running that day, the one enrolled last (the higher grade on the same date) is in it
+    (``_grade_day_sql``)."""
     days: set[int] = set()
+    latest: dict[int, tuple[date, int]] = {}
     for e in enrolments:
         lo = max(e.enrolled_on, first).toordinal()
         hi = last.toordinal() if e.withdrawn_on is None else min(last.toordinal(), e.withdrawn_on.toordinal() - 1)
         days.update(range(lo, hi + 1))
+        if grade is not None:
+            for day in range(lo, hi + 1):
+                latest[day] = max(latest.get(day, (e.enrolled_on, e.grade)), (e.enrolled_on, e.grade))
+    if grade is not None:
+        days = {day for day in days if latest[day][1] == grade}
     return len(days - {d.toordinal() for d in gaps})
 
 
@@ -150,11 +158,14 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
         return Correction(code, 0, evidence)
     if any(h.overlaps(o) for h in here for o in elsewhere):
         return Correction("double_enrolment", 0, evidence)  # at two schools on a common day of the month
-    if check_grade and not any(h.grade == line.grade for h in here):
+    # The days of the line's own grade (verification's ``_days_here_sql``, in_grade): a pupil NEDB moved up a grade
+    # mid-month is paid each grade's days on that grade's line. Unchecked grades: every enrolment here.
+    grade = line.grade if check_grade else None
+    if check_grade and not covered_days(here, start, end, grade=grade):
         # NEDB corrected the grade (up or down) after the month was decided: the line claimed a grade the student
         # was not registered in here, as a first verification today would exclude it.
         return Correction("grade_mismatch", 0, evidence | {"claimed_grade": line.grade})
-    days = covered_days(here, *licence_days, licence_gaps) if licence_days else 0
+    days = covered_days(here, *licence_days, licence_gaps, grade=grade) if licence_days else 0
     evidence["days"] = days
     if not level_covered:
         return Correction("level_not_covered", 0, evidence)  # no licence of the month covers the line's level

@@ -20,7 +20,9 @@ act is verified first, and per act or month-wide; a re-verification clears an ex
 registry facts behind it changed, and an official's ``exclude`` review decision is re-applied every time.
 
 Pay by days, every act: a line earns norm × paid days / days in the month, paid days being the days NEDB
-has the student at this school, within the days a licence of the school covers *the line's level* (a licence
+has the student at this school *in the line's grade* (a pupil moved from grade 4 to grade 5 on the 16th is two lines,
+each paid its own grade's days at its own level's norm — see ``_days_here_sql``), within the days a licence of the
+school covers *the line's level* (a licence
 starting or ending inside the month pays the covered days only; when the levels change mid-month — a licence
 for primary until the 15th, one for primary and basic from the 16th — a grade-5 pupil is paid from the 16th).
 The licences are the registry's as it is now, for every month: a contract's copy of its licence's end date is
@@ -482,12 +484,32 @@ def _lines_sql(dialect: str, nedb: str) -> str:
     return insert
 
 
-def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str, gaps: bool = False) -> str:
+def _grade_day_sql(nedb: str, day: str, iin: str = "f.iin", grade: str = "f.grade",
+                   school: str = "v.school_bin") -> str:
+    """``day`` is a day of ``grade`` at ``school`` for the student ``iin``: of NEDB's enrolments there running that
+    day, the one enrolled last (the higher grade on the same date) is in ``grade``. Two rows of one pupil in two grades
+    running on one day (a move up a grade entered without closing the old row) are one day of the newer grade — never
+    a day paid on both grades' lines."""
+    runs = "{t}.enrolled_on <= {d} AND ({t}.withdrawn_on IS NULL OR {t}.withdrawn_on > {d})"
+    return (f"EXISTS (SELECT 1 FROM {nedb} d WHERE d.iin = {iin} AND d.school_bin = {school} AND d.grade = {grade} "  # noqa: S608
+            f"AND {runs.format(t='d', d=day)} AND NOT EXISTS (SELECT 1 FROM {nedb} d2 WHERE d2.iin = d.iin "
+            f"AND d2.school_bin = d.school_bin AND d2.grade <> d.grade AND {runs.format(t='d2', d=day)} "
+            "AND (d2.enrolled_on > d.enrolled_on OR (d2.enrolled_on = d.enrolled_on AND d2.grade > d.grade))))")
+
+
+def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str, gaps: bool = False,
+                   in_grade: bool = False) -> str:
     """Days of [lo, hi] (expressions over the act's row ``v`` and the line ``f``) NEDB has the line's student at
     the act's school, each day counted once (an aggregate over the line's NEDB rows ``e``). One enrolment here: its
     days. Several (a re-enrolment, or a corrected enrolment date imported as a new row beside the old one): the
     days of ``tmp_vday`` on which any of them runs — overlapping rows never pay a day twice, and a month never
-    holds more days than it has."""
+    holds more days than it has.
+
+    ``in_grade``: only the days here in the line's grade count (the days a line is *paid*; :func:`_grade_day_sql`). A
+    pupil NEDB moves from grade 4 to grade 5 on the 16th (two rows) was paid every day of the month at the grade the
+    line claimed: the 1st–15th at basic's norm though NEDB had a fourth-grader then — and paid even when no licence or
+    contract covered primary. A line is paid the days of its own grade; the other grade's days are the school's
+    second line of the student (not a ``duplicate_line``: see :func:`_duplicates_sql`)."""
     here_active = f"{_HERE} AND {_ACTIVE}"
     days = _days_sql(dialect, lo, hi, whole)
     skip = ""
@@ -496,10 +518,12 @@ def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str, gaps: 
                  f"{_gap_days_sql('v.act_id', 'f.grade', 'e.enrolled_on', 'e.withdrawn_on')} END")
         skip = (" AND (v.gaps = 0 OR NOT EXISTS (SELECT 1 FROM tmp_vgap q WHERE q.act_id = v.act_id AND q.lvl = "
                 "CASE WHEN f.grade <= 4 THEN 'p' WHEN f.grade <= 9 THEN 'b' ELSE 's' END AND q.day = t.day))")
-    one = f"SUM(CASE WHEN {here_active} THEN {days} ELSE 0 END)"
-    union = (f"(SELECT COUNT(*) FROM tmp_vday t WHERE t.day >= {lo} AND t.day <= {hi}{skip} AND EXISTS ("  # noqa: S608
-             f"SELECT 1 FROM {nedb} d WHERE d.iin = f.iin AND d.school_bin = v.school_bin AND d.enrolled_on <= t.day "
-             "AND (d.withdrawn_on IS NULL OR d.withdrawn_on > t.day)))")
+    # One enrolment here in the month: its days (in the line's grade: only if it is in that grade).
+    one = f"SUM(CASE WHEN {here_active}{' AND e.grade = f.grade' if in_grade else ''} THEN {days} ELSE 0 END)"
+    any_row = (f"SELECT 1 FROM {nedb} d WHERE d.iin = f.iin AND d.school_bin = v.school_bin AND d.enrolled_on <= t.day "  # noqa: S608
+               "AND (d.withdrawn_on IS NULL OR d.withdrawn_on > t.day)")
+    on_day = _grade_day_sql(nedb, "t.day") if in_grade else f"EXISTS ({any_row})"
+    union = f"(SELECT COUNT(*) FROM tmp_vday t WHERE t.day >= {lo} AND t.day <= {hi}{skip} AND {on_day})"  # noqa: S608
     return f"(CASE WHEN SUM(CASE WHEN {here_active} THEN 1 ELSE 0 END) > 1 THEN {union} ELSE {one} END)"
 
 
@@ -516,7 +540,8 @@ def _general_sql(dialect: str, nedb: str) -> str:
     ``CASE`` evaluates lazily.)"""
     here_active = f"{_HERE} AND {_ACTIVE}"
     paid_days = _days_here_sql(dialect, nedb, _of_level("pay_from"), _of_level("pay_to"), _of_level("pay_days"),
-                               gaps=True)
+                               gaps=True, in_grade=True)
+    grade_days = _days_here_sql(dialect, nedb, "v.month_start", "v.month_end", "v.month_days", in_grade=True)
     facts = (
         "SELECT f.id, f.act_id, f.iin, f.grade, f.full_name, f.days_attended, v.month_days, v.age_lo, v.age_hi, "  # noqa: S608
         "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm, "
@@ -538,6 +563,10 @@ def _general_sql(dialect: str, nedb: str) -> str:
         f"WHERE h.iin = f.iin AND h.school_bin = v.school_bin AND {_ACTIVE.replace('e.', 'h.')}) "
         "THEN 'double_enrolment' "
         f"WHEN MAX(CASE WHEN {here_active} AND e.grade = f.grade THEN 1 ELSE 0 END) = 0 THEN 'grade_mismatch' "
+        # Its grade's row runs in the month only on days NEDB has the pupil in a newer row of another grade (counted
+        # only for a pupil NEDB has here in two grades this month).
+        f"WHEN CASE WHEN MAX(CASE WHEN {here_active} AND e.grade <> f.grade THEN 1 ELSE 0 END) = 0 THEN 1 "
+        f"ELSE {grade_days} END = 0 THEN 'grade_mismatch' "
         "WHEN (v.grade_mask >> f.grade) & 1 = 0 THEN 'level_not_covered' "
         f"WHEN {paid_days} = 0 THEN 'licence_expired' "
         + _REVIEW_EXCLUDED +
@@ -553,20 +582,27 @@ def _duplicates_sql(nedb: str) -> str:
     """duplicate_line: of the copies of a student in one act, the one to keep is the valid one — grade as in
     NEDB, level covered, name as in NEDB — and only then the lower line number (the copies are then alike).
     The school's order of lines cannot make a wrong copy win. The IINs an act lists twice come from one
-    ordered scan of the (act_id, iin) index; only their lines are ranked."""
+    ordered scan of the (act_id, iin) index; only their lines are ranked.
+
+    Copies in *different* grades that NEDB each has here in the month (moved from grade 4 to grade 5 on the 16th)
+    are not copies: each line is paid the days of its own grade (:func:`_days_here_sql`), so the first of each such
+    grade is kept — one line could not carry both grades' days at their own norms."""
     here_active = f"{_HERE} AND {_ACTIVE}"
+    ranking = "ORDER BY here_grade DESC, grade_covered DESC, name_differs, line_no"
     return (
         "WITH dupsets AS (SELECT act_id, iin FROM act_line WHERE act_id IN (SELECT act_id FROM tmp_vact "  # noqa: S608
         "WHERE school_rule IS NULL) GROUP BY act_id, iin HAVING COUNT(*) > 1) "
-        "SELECT act_id, id FROM (SELECT x.act_id, x.id, ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin "
-        "ORDER BY here_grade DESC, grade_covered DESC, name_differs, line_no) AS copy_no FROM ("
-        "SELECT l.act_id, l.id, l.iin, l.line_no, "
+        f"SELECT act_id, id FROM (SELECT x.act_id, x.id, x.here_grade, "
+        f"ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin {ranking}) AS copy_no, "
+        f"ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin, x.grade {ranking}) AS grade_copy_no FROM ("
+        "SELECT l.act_id, l.id, l.iin, l.grade, l.line_no, "
         f"MAX(CASE WHEN {here_active} AND e.grade = l.grade THEN 1 ELSE 0 END) AS here_grade, "
         "(v.grade_mask >> l.grade) & 1 AS grade_covered, "
         f"CASE WHEN l.full_name = MAX(CASE WHEN {here_active} THEN e.full_name END) THEN 0 ELSE 1 END AS name_differs "
         "FROM dupsets s JOIN act_line l ON l.act_id = s.act_id AND l.iin = s.iin "
         "JOIN tmp_vact v ON v.act_id = l.act_id "
-        f"LEFT JOIN {nedb} e ON e.iin = l.iin GROUP BY l.id, v.act_id) x) ranked WHERE copy_no > 1"
+        f"LEFT JOIN {nedb} e ON e.iin = l.iin GROUP BY l.id, v.act_id) x) ranked "
+        "WHERE copy_no > 1 AND NOT (here_grade = 1 AND grade_copy_no = 1)"
     )
 
 
@@ -728,16 +764,24 @@ def _without_a_place(ids: Sequence[int], limit: int, held: Mapping[int, set[date
 
 
 def _school_spans(conn: Connection, nedb: str) -> str:
-    """The days of the month a school's line holds a place: its NEDB enrolments here (``nedb``: the table or the
-    staged copy), within the month — the spans query of :func:`_decide_over_capacity`."""
+    """The days of the month a school's line holds a place: the days NEDB has its student here in its grade (``nedb``:
+    the table or the staged copy) — the spans query of :func:`_decide_over_capacity`. In its grade: a pupil moved up
+    a grade mid-month has a line per grade, each holding its own grade's days (the days it is paid), never the same
+    day twice. A line whose student NEDB has here in its grade only: its enrolments' spans; one with rows here in
+    another grade too: day by day (:func:`_grade_day_sql`)."""
     day_before = ("date(n.withdrawn_on, '-1 day')" if conn.dialect.name == "sqlite"
                   else "(n.withdrawn_on - 1)")
+    lines = "FROM tmp_vline x JOIN tmp_vact v ON v.act_id = x.act_id JOIN act_line l ON l.id = x.id "
+    other_grade = (f"EXISTS (SELECT 1 FROM {nedb} o WHERE o.iin = x.iin AND o.school_bin = v.school_bin "  # noqa: S608
+                   "AND o.grade <> l.grade)")
     return ("SELECT x.id, CASE WHEN n.enrolled_on > v.month_start THEN n.enrolled_on ELSE v.month_start END, "  # noqa: S608
             f"CASE WHEN n.withdrawn_on IS NULL OR n.withdrawn_on > v.month_end THEN v.month_end ELSE {day_before} END "
-            f"FROM tmp_vline x JOIN tmp_vact v ON v.act_id = x.act_id JOIN {nedb} n "
-            "ON n.iin = x.iin AND n.school_bin = v.school_bin "
+            f"{lines}JOIN {nedb} n ON n.iin = x.iin AND n.school_bin = v.school_bin "
             "WHERE x.act_id = :a AND x.rule IS NULL AND n.enrolled_on <= v.month_end "
-            "AND (n.withdrawn_on IS NULL OR n.withdrawn_on > v.month_start)")
+            f"AND (n.withdrawn_on IS NULL OR n.withdrawn_on > v.month_start) AND NOT {other_grade} "
+            f"UNION ALL SELECT x.id, t.day, t.day {lines}JOIN tmp_vday t ON t.day >= v.month_start "
+            f"AND t.day <= v.month_end WHERE x.act_id = :a AND x.rule IS NULL AND {other_grade} "
+            f"AND {_grade_day_sql(nedb, 't.day', 'x.iin', 'l.grade')}")
 
 
 def _as_date(value) -> date:
