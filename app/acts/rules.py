@@ -126,11 +126,12 @@ def age_plausible(born: date | None, grade: int, academic_year_start: int) -> bo
 
 
 # Kazakh letters and their Russian-keyboard stand-ins, ё, and Latin letters that look Cyrillic (typed on the
-# wrong layout): names that differ only by these are the same name.
+# wrong layout): names that differ only by these are the same name. Every dash joining a double surname is a space:
+# a word processor's en dash or non-breaking hyphen ("Иванова–Петрова") made the name differ from NEDB's.
 _LETTER_VARIANTS = str.maketrans({
     "ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "ұ": "у", "ү": "у", "һ": "х", "і": "и", "ё": "е", "й": "и",
     "a": "а", "b": "в", "c": "с", "e": "е", "h": "н", "i": "и", "k": "к", "m": "м", "o": "о", "p": "р", "t": "т",
-    "x": "х", "y": "у", "-": " ", "‐": " ", ".": " ",
+    "x": "х", "y": "у", "-": " ", "‐": " ", "‑": " ", "‒": " ", "–": " ", "—": " ", "―": " ", "−": " ", ".": " ",
 })
 
 

@@ -76,6 +76,9 @@ def test_names_that_differ_only_by_case_spacing_and_letter_variants_are_one_name
     assert normalise_name("Ceмeнoв") == normalise_name("Семенов") == "семенов"
     assert normalise_name("Пётр.Иванович") == "петр иванович"
     assert normalise_name("Ғани\tҢұрөһ\nҮйі") == "гани нуроx уии".replace("x", "х")
+    # A double surname joined by any dash a word processor puts there (en dash, non-breaking hyphen, minus sign).
+    for dash in "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212":
+        assert normalise_name(f"Иванова{dash}Петрова") == "иванова петрова", hex(ord(dash))
 
 
 def test_a_name_in_decomposed_unicode_is_the_same_name():
