@@ -322,10 +322,41 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                 found[line.id] = replace(found[line.id], rule_code=REGISTRY_CORRECTED_IN_FAVOUR,
                                          evidence=found[line.id].evidence | {"excluded_as": line.rule_code}
                                          | unchecked)
+        _share_unchecked_grade_days(rows, found, contexts, grade_year)
         keep_within_places(rows, found, settled, contexts, enrolments)
         return found
 
     return reprice_all
+
+
+def _share_unchecked_grade_days(rows: list, found: dict[int, Correction], contexts: dict, grade_year: date) -> None:
+    """A month of an earlier academic year paid grade by grade (a pupil moved from grade 4 to grade 5 mid-month: a
+    line per grade, each paid its grade's days) is priced again on the student's days, shared out between its lines.
+
+    NEDB's grades are of a later year, so every line of the pupil was priced at all the days here — each at the whole
+    month: a top-up of the other grade's days was listed as owed on both lines, and a claw-back settled on one of them
+    (a withdrawal found in its year) was paid back the next year. Instead the days NEDB now has the pupil here go to
+    the lines in the order of their grades (a pupil moves up), each at most the days it was paid for: a withdrawal
+    found later is clawed back from the later grade's line, and no line gains the other's days."""
+    groups: dict[tuple[int, str], list] = defaultdict(list)
+    for line, original in rows:
+        if original.period < grade_year and line.outcome == "accepted":
+            groups[(original.id, line.iin)].append((line, original))
+    for group in groups.values():
+        if len({line.grade for line, _ in group}) < 2 or any(line.paid_days is None for line, _ in group):
+            continue  # one grade; or lines verified before their paid days were kept (never split by grade)
+        used = 0
+        for line, original in sorted(group, key=lambda pair: (pair[0].grade, pair[0].line_no)):
+            correction = found[line.id]
+            if correction.rule_code not in (ENROLLED_DAYS, NEDB_CORRECTED):
+                continue  # not a student here that month, or at another school on the same days: nothing is owed
+            days = min(line.paid_days, max(correction.evidence.get("days", 0) - used, 0))
+            used += days
+            ctx = contexts[original.id]
+            corrected = prorated(ctx.norms.get(level_for_grade(line.grade), 0), days, ctx.end.day)
+            found[line.id] = replace(correction, corrected_tiyn=corrected,
+                                     evidence=correction.evidence | {"days": days},
+                                     rule_code=NEDB_CORRECTED if corrected == line.amount_tiyn else ENROLLED_DAYS)
 
 
 def settle_adjustments(acts: Sequence[Act], registry: StudentRegistry | None = None) -> dict[int, list[dict]]:

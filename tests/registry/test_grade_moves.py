@@ -133,3 +133,33 @@ def test_a_paid_month_of_a_pupil_moved_up_is_not_adjusted_on_the_next_act(countr
     assert october.amount_tiyn == 2 * (BASIC * 16 // 31 + PRIMARY * 15 // 31)
     assert not any(settle_adjustments([november]).values())
     assert db.session.query(ActAdjustment).count() == 0
+
+
+def test_a_closed_years_month_paid_grade_by_grade_shares_the_pupils_days_between_its_lines(country):
+    """October 2026 was paid grade by grade; a year later NEDB has moved the fifth-grader's row on to grade 6, so the
+    grades no longer tell the lines' days apart. Priced on all the days here, each line looked owed the whole month
+    (a carried top-up on both); the days are shared out in grade order, each line at most what it was paid for — and a
+    withdrawal found now is clawed back from the later grade's line only."""
+    from datetime import UTC, datetime
+
+    from app import clock
+    from app.acts.adjustments import unsettled_corrections
+
+    school = country.school()
+    country.enrol(iin(1), school.bin, grade=4, withdrawn=MOVED_UP)
+    row = country.enrol(iin(1), school.bin, grade=6, enrolled=MOVED_UP)  # grade 5 then, moved on with the year
+    october = country.act(school, [(iin(1), 5), (iin(1), 4)], status="paid")
+    for line, (amount, days) in zip(sorted(october.lines, key=lambda ln: ln.line_no),
+                                    ((BASIC * 16 // 31, 16), (PRIMARY * 15 // 31, 15)), strict=True):
+        line.outcome, line.amount_tiyn, line.paid_days = "accepted", amount, days
+    country.act(school, [(iin(1), 6)], period=date(2027, 9, 1), status="paid")  # the new year's first act
+    db.session.flush()
+
+    def owed():
+        return [(u.line.grade, u.correction.rule_code, u.amount_tiyn, u.carried) for u in unsettled_corrections(school)]
+
+    with clock.FrozenClock(datetime(2027, 10, 5, 6, 0, tzinfo=UTC)):
+        assert owed() == []
+        row.withdrawn_on = date(2026, 10, 26)  # NEDB now: gone on 26 October 2026 — 10 days in grade 5
+        db.session.flush()
+        assert owed() == [(5, ENROLLED_DAYS, BASIC * 10 // 31 - BASIC * 16 // 31, False)]
