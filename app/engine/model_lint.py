@@ -22,15 +22,21 @@ from lxml import etree
 
 from app.engine.decisions import input_marks_replaced
 from app.engine.errors import ModelProblem
+from app.engine.foreign_engines import (
+    PYTHON_LANGUAGES,
+    PYTHON_SCRIPT_FORMATS,
+    correlation_key_problems,
+    expression_language,
+    foreign_language_problems,
+    language_words,
+    zeebe_script_problems,
+)
 from app.engine.scripting import check_script
 from app.engine.xml import ALLOWED_NAMESPACES
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _NS = {"bpmn": BPMN, "spiffworkflow": SPIFF}
-
-#: script languages the engine runs (RestrictedPython); no attribute means Python too
-PYTHON_SCRIPT_FORMATS = {"", "python", "py", "text/python", "text/x-python", "application/x-python"}
 
 
 def local(tag) -> str:
@@ -114,7 +120,7 @@ def lint(trees: dict) -> list[ModelProblem]:
             if fmt not in PYTHON_SCRIPT_FORMATS:
                 problems.append(_problem(filename, el, _(
                     "Scripts are Python here; this one is written in %(lang)s.", lang=el.get("scriptFormat"))))
-            elif not (el.findtext(f"{{{BPMN}}}script") or "").strip():
+            elif not (el.findtext(f"{{{BPMN}}}script") or "").strip() and not zeebe_script_problems(filename, el):
                 problems.append(_problem(filename, el, _("The script task has no script.")))
         for el in _bpmn(root, ".//bpmn:timerEventDefinition"):
             if not any(local(c.tag) in ("timeDate", "timeDuration", "timeCycle") and (c.text or "").strip()
@@ -188,7 +194,9 @@ def lint(trees: dict) -> list[ModelProblem]:
             problems.append(_problem(filename, el, _(
                 "A signal end event is not supported by the engine: it would end here without sending the signal. "
                 "Send it with an intermediate signal throw event, followed by a plain end event.")))
-        problems += _foreign_extension_problems(filename, root)
+        problems += _foreign_extension_problems(filename, root) + zeebe_script_problems(filename, root)
+        problems += correlation_key_problems(filename, root)
+        problems += foreign_language_problems(filename, root, foreign_expression)
         problems += _event_reference_problems(filename, root)
         problems += _call_cycle_problems(filename, root, calls)
         problems += _attachment_problems(filename, root)
@@ -596,8 +604,6 @@ def duplicate_id_problems(trees: dict) -> list[ModelProblem]:
     return problems
 
 
-#: condition languages the engine evaluates (RestrictedPython); no attribute means Python too
-PYTHON_CONDITION_LANGUAGES = PYTHON_SCRIPT_FORMATS | {"http://www.python.org/", "https://www.python.org/"}
 #: ``${amount > 100}`` / ``#{...}``: JUEL (Camunda, Activiti, Flowable), whatever the flow says its language is
 _JUEL = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
 
@@ -650,8 +656,11 @@ def _condition_problems(filename: str, root) -> list[ModelProblem]:
                     "the engine does not evaluate it and would always take the flow. Put an exclusive gateway "
                     "before the flows that depend on a condition.")))
             continue
-        language = (condition.get("language") or "").strip()
-        if language.lower() not in PYTHON_CONDITION_LANGUAGES:
+        language, inherited = expression_language(condition)
+        if inherited and language.lower() not in PYTHON_LANGUAGES and (condition.text or "").strip() and \
+                not foreign_expression(condition.text):  # JUEL and FEEL by their text have their own words
+            problems.append(_problem(filename, condition.getparent(), language_words(condition)))
+        elif not inherited and language.lower() not in PYTHON_LANGUAGES:
             problems.append(_problem(filename, condition.getparent(), _(
                 "Conditions are Python here; this one is written in %(lang)s.", lang=language)))
         elif _JUEL.match(condition.text or ""):

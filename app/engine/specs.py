@@ -26,6 +26,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine.data_keys import form_field_name_problems, json_key_line, model_data_key_problems
 from app.engine.errors import ModelInvalid, ModelProblem
+from app.engine.foreign_engines import foreign_form_problems, foreign_language_elements
 from app.engine.form_words import field_words, kind_words
 from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, shape_gaps, with_task_data_options
 from app.engine.handlers import get_handler, roles_named
@@ -413,6 +414,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     if not any(n.endswith(".bpmn") for n in trees):
         return None, problems
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees) + stored_length_problems(trees)
+    problems += _foreign_form_problems(files, trees)
     problems += interrupting_event_subprocess_problems(trees) + message_start_problems(trees)
     problems += _certain_unset_names(files, trees, problems) + uncaught_throw_findings(trees)[0]
     problems += model_data_key_problems(trees)
@@ -434,6 +436,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
             process.get("name") or None))
     has_end = False
     specs = [parsed.spec, *parsed.subprocess_specs.values()]
+    foreign_language = foreign_language_elements(parsed.trees, foreign_expression)  # said by lint()
     find = element_finder(parsed.trees)
     for wf_spec in specs:
         for ts in wf_spec.task_specs.values():
@@ -505,7 +508,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                     problems += _script_problems(param.get("value"), "eval", filename, *where)
             if isinstance(ts, ScriptTask):
                 problems += _script_problems(ts.script, "exec", filename, *where)
-            for condition in _loop_conditions(el):
+            for condition in (_loop_conditions(el) if element_id not in foreign_language else ()):
                 # evaluated as Python each round (a loop) or as each instance ends (multi-instance)
                 problems += _script_problems(condition, "eval", filename, *where)
             for attr in ("prescript", "postscript"):
@@ -524,7 +527,8 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                         problems += _script_problems(source, "eval", filename, flow.get("id"), flow.sourceline,
                                                      flow.get("name") or None)
             if isinstance(ts, CatchingEvent) and isinstance(ts.event_definition, TimerEventDefinition) and not (
-                    foreign_expression(ts.event_definition.expression or "")):  # JUEL or FEEL: said by lint()
+                    foreign_expression(ts.event_definition.expression or "")  # JUEL or FEEL: said by lint()
+                    or element_id in foreign_language):
                 expression = ts.event_definition.expression
                 # an unquoted ISO value first: "2027-01-15" is a syntax error (leading zeros) that says nothing useful
                 found = _timer_problems(ts.event_definition, filename, where, bare_only=True)
@@ -534,6 +538,14 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
         problems.append(ModelProblem(parsed.primary, _("The process has no end event")))
     problems += [p for p in unreachable_problems(parsed.trees) if p.element_id not in flagged]
     return parsed, _once(problems)
+
+
+def _foreign_form_problems(files: dict[str, str], trees: dict) -> list[ModelProblem]:
+    """User tasks whose form is named for Camunda 7 or 8 (app.engine.foreign_engines), with the model's forms to
+    suggest from."""
+    forms = sorted(n for n in files if n.endswith("schema.json") and "uischema" not in n)
+    return [p for name, root in trees.items() if name.endswith(".bpmn")
+            for p in foreign_form_problems(name, root, forms)]
 
 
 def _loop_conditions(el) -> list[str]:

@@ -28,10 +28,8 @@ FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".bpmn", ".dmn"))
 #: Files the engine runs as drawn (after the owner marks a descriptive process executable and says who does
 #: lane-less user tasks). The others are refused at save with a problem per element (test below).
 RUNNABLE = {
-    "camunda-modeler-zeebe-user-task-form.bpmn",
     "camunda-multi-tenancy-tenant-identifier-shared-definitions-subProcess.bpmn",
     "camunda-startevent-message-start-message_start_process.bpmn",
-    "camunda-usertask-task-camunda-forms-invoiceApproval.bpmn",
     "bpmnjs-deep-linking-nested-subprocesses.bpmn",
     "miwg-bonita-bpm-7-2-3-a.1.0-export.bpmn",
     "miwg-enterprise-architect-12--a.1.0-roundtrip.bpmn",
@@ -59,8 +57,8 @@ RUNNABLE = {
     "tapsyrys-transaction-cancel.bpmn",
 }
 
-#: Files written for this project (SOURCES.md says so), refused for a reason each: (element id, words of the reason).
-#: Every one was published before, then failed or misbehaved when it ran — or would have, had it not been refused.
+#: Files refused for a reason each: (element id, words of the reason). Every one was published before, then failed
+#: or misbehaved when it ran — or would have, had it not been refused (Camunda's forms ran as bare confirmations).
 REFUSED_FOR = {
     "tapsyrys-camunda7-invoice-form-fields-juel.bpmn": [
         ("StartEvent_1", "listener"), ("Task_approve", "form fields"), ("Task_approve", "input/output"),
@@ -74,6 +72,9 @@ REFUSED_FOR = {
     "tapsyrys-signavio-empty-conditions.bpmn": [("sid-yes", "needs a condition"), ("sid-no", "needs a condition")],
     "tapsyrys-bizagi-boolean-conditions.bpmn": [("Id_yes", "Write True"), ("Id_no", "Write False")],
     "tapsyrys-adonis-natural-language-conditions.bpmn": [("con.44.3", "text/plain"), ("con.44.4", "syntax")],
+    "camunda-modeler-zeebe-user-task-form.bpmn": [("UserTask_1", "zeebe:formDefinition formId 'invoice-form'")],
+    "camunda-usertask-task-camunda-forms-invoiceApproval.bpmn": [
+        ("StartEvent_1", "start event's form"), ("UserTask_1", "camunda:formKey 'camunda-forms:app:task-form.form'")],
     "tapsyrys-data-store-compensation-conditional.bpmn": [
         ("store_ref", "Data stores"), ("comp", "Compensation"), ("throw_comp", "Compensation"),
         ("wait_funds", "conditional event")],
@@ -172,6 +173,30 @@ def test_written_foreign_files_are_refused_on_the_element_with_the_reason(app_ct
     for element_id, words in REFUSED_FOR[name]:
         assert any(p.element_id == element_id and p.line and words in p.message for p in problems), (
             element_id, words, shown)
+
+
+def test_a_zeebe_user_task_asks_the_form_the_owner_chose_and_runs_to_the_end(world):
+    """Refused while its form is Zeebe's (formId 'invoice-form'); once the owner chooses one of the model's forms for
+    the step (as the side panel writes it), it publishes and the step asks that form."""
+    owner = user("owner")
+    name = "camunda-modeler-zeebe-user-task-form.bpmn"
+    draft, problems = import_zip((CORPUS / name).read_bytes(), owner, filename=name, lane_role="starter")
+    assert [p.element_id for p in problems] == ["UserTask_1"], [str(p) for p in problems]
+    files = dict(draft.files)
+    files[name] = files[name].replace(
+        'xmlns:zeebe=', 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:zeebe=').replace(
+        "<zeebe:userTask />", '<zeebe:userTask /><spiffworkflow:properties><spiffworkflow:property '
+        'name="formJsonSchemaFilename" value="invoice-form.schema.json" /></spiffworkflow:properties>')
+    files["invoice-form.schema.json"] = ('{"type": "object", "properties": {"checked": {"type": "boolean", '
+                                         '"title": "Invoice checked"}}}')
+    assert save_draft(draft, files, owner) == []
+    publish_draft(draft, owner)
+    db.session.commit()
+    instance = start_trial(draft.process_model, owner)
+    db.session.commit()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).one()
+    assert runtime.task_form(task)[0]["properties"]["checked"]["title"] == "Invoice checked"
+    assert runtime.complete_task(task.id, owner, data={"checked": True}).status == "completed"
 
 
 def test_a_foreign_file_round_trips_byte_for_byte(world):
