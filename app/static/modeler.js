@@ -272,7 +272,9 @@
     if (type === "bpmn:SequenceFlow" && bo.sourceRef && /Gateway$/.test(bo.sourceRef.$type)) {
       var cond = bo.conditionExpression ? bo.conditionExpression.body : "";
       panel.appendChild(field(t.condition, input(cond, function (v) {
-        modeling.updateProperties(element, { conditionExpression: v ? moddle.create("bpmn:FormalExpression", { body: v }) : undefined });
+        // marked Python, as the script panel marks a script: a diagram whose definitions name another expression
+        // language (FEEL, JUEL) would otherwise give it that language
+        modeling.updateProperties(element, { conditionExpression: v ? moddle.create("bpmn:FormalExpression", { body: v, language: "python" }) : undefined });
       }, "textarea")));
     }
     if (cfg.editable && /^bpmn:(StartEvent|.*Task|.*Gateway|IntermediateCatchEvent|IntermediateThrowEvent|CallActivity|SubProcess)$/.test(type)) {
@@ -335,7 +337,7 @@
     var expr = input(body, function () { apply(); });
     function apply() {
       kinds.forEach(function (k) { timer[k] = undefined; });
-      var f = moddle.create("bpmn:FormalExpression", { body: expr.value });
+      var f = moddle.create("bpmn:FormalExpression", { body: expr.value, language: "python" });
       f.$parent = timer;
       timer[kindSel.value] = f;
       changed(element);
