@@ -574,6 +574,32 @@ def stored_length_problems(trees: dict) -> list[ModelProblem]:
     return problems
 
 
+#: the names SpiffWorkflow 3.2 gives the start and end of every process and subprocess it builds: an element with
+#: one of them as its id takes their place in the spec (``<process id>.EndJoin`` is the other)
+ENGINE_STEP_NAMES = ("Start", "End")
+
+
+def reserved_id_problems(trees: dict) -> list[ModelProblem]:
+    """A step, event or gateway whose id is a name the engine gives its own start or end of a process: the element
+    was dropped from the spec without a word. A user task with the id "End" published, and every instance ended as
+    the token reached it — the task never opened, the steps after it never ran; a start event "Start" lost the whole
+    process ("The process has no end event")."""
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for container in _bpmn(root, _CONTAINERS):
+            reserved = (*ENGINE_STEP_NAMES, f"{container.get('id')}.EndJoin")
+            for el in container:
+                if local(el.tag) in _FLOW_NODE_TAGS | _SPLITTERS | {"endEvent"} and el.get("id") in reserved:
+                    problems.append(_problem(filename, el, _(
+                        "The id %(id)s is the name the engine gives the start or end of every process: this element "
+                        "would be lost, and what it does skipped. Give it another id (for example %(other)s) where "
+                        "the diagram was drawn, and import it again.",
+                        id=repr(el.get("id")), other=f"{el.get('id')}_1")))
+    return problems
+
+
 def duplicate_id_problems(trees: dict) -> list[ModelProblem]:
     """An id written twice in one file (rule: ids are unique per file): the engine keeps one of the elements and
     the diagram editor drops the other when it saves. Reported once per id, on its last use, with every line.

@@ -47,6 +47,7 @@ from app.engine.model_lint import (
     local,
     message_start_problems,
     no_default_notices,
+    reserved_id_problems,
     stored_length_problems,
     translate_engine_message,
     uncaught_throw_findings,
@@ -413,7 +414,9 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     trees, problems = _load_trees(files)
     if not any(n.endswith(".bpmn") for n in trees):
         return None, problems
+    reserved = reserved_id_problems(trees)
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees) + stored_length_problems(trees)
+    problems += reserved
     problems += _foreign_form_problems(files, trees)
     problems += interrupting_event_subprocess_problems(trees) + message_start_problems(trees)
     problems += _certain_unset_names(files, trees, problems) + uncaught_throw_findings(trees)[0]
@@ -534,7 +537,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                 found = _timer_problems(ts.event_definition, filename, where, bare_only=True)
                 found = found or _script_problems(expression, "eval", filename, *where)
                 problems += found or _timer_problems(ts.event_definition, filename, where)
-    if not has_end:
+    if not has_end and not reserved:  # an end event with a reserved id is said as that
         problems.append(ModelProblem(parsed.primary, _("The process has no end event")))
     problems += [p for p in unreachable_problems(parsed.trees) if p.element_id not in flagged]
     return parsed, _once(problems)
