@@ -14,6 +14,9 @@ from app.engine.errors import ModelProblem
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+#: the engines whose user tasks and start events name a form by a key
+FORM_KEY_ENGINES = {CAMUNDA: "Camunda 7", "http://activiti.org/bpmn": "Activiti",
+                    "http://flowable.org/bpmn": "Flowable"}
 ZEEBE = "http://camunda.org/schema/zeebe/1.0"
 
 #: script languages the engine runs (RestrictedPython); no attribute means Python too
@@ -97,10 +100,13 @@ def _has_form(task) -> bool:
 
 
 def _foreign_form(el) -> tuple[str, str, str] | None:
-    """(tool, what names the form, the key) of a user task's or start event's form written for Camunda 7 or 8."""
-    for attribute in ("formKey", "formRef"):
-        if (el.get(f"{{{CAMUNDA}}}{attribute}") or "").strip():
-            return "Camunda 7", f"camunda:{attribute}", el.get(f"{{{CAMUNDA}}}{attribute}").strip()
+    """(tool, what names the form, the key) of a user task's or start event's form written for Camunda 7 or 8,
+    Activiti or Flowable."""
+    for namespace, tool in FORM_KEY_ENGINES.items():
+        for attribute in ("formKey", "formRef"):
+            if (el.get(f"{{{namespace}}}{attribute}") or "").strip():
+                prefix = tool.split()[0].lower()
+                return tool, f"{prefix}:{attribute}", el.get(f"{{{namespace}}}{attribute}").strip()
     for definition in el.iter(f"{{{ZEEBE}}}formDefinition"):
         for attribute in ("formKey", "formId", "externalReference"):
             if (definition.get(attribute) or "").strip():

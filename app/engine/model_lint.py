@@ -154,9 +154,10 @@ def lint(trees: dict) -> list[ModelProblem]:
                 problems += _written_count_problems(filename, el.getparent(), cardinality.text)
             if any(local(c.tag) in ("loopCardinality", "loopDataInputRef") and (c.text or "").strip() for c in el):
                 continue
-            foreign = next((tool for tool, found in (
-                ("Camunda", any(key.startswith("{http://camunda.org/schema/1.0/bpmn}") for key in el.attrib)),
-                ("Zeebe", any(local(c.tag) == "loopCharacteristics" for c in el.iter()))) if found), None)
+            # Camunda 7, Activiti and Flowable write the collection as an attribute (collection="schools"), Zeebe as
+            # an extension element
+            foreign = next((tool for key in el.attrib if (tool := _engine_of(key))), None) or (
+                "Zeebe" if any(local(c.tag) == "loopCharacteristics" for c in el.iter()) else None)
             owner = el.getparent()
             if foreign:
                 message = _("This multi-instance step is written for %(tool)s: its collection and element variable "
@@ -224,6 +225,7 @@ _ENGINE_NAMESPACES = {
     "http://camunda.org/schema/zeebe/1.0": "Camunda 8 (Zeebe)",
     "http://activiti.org/bpmn": "Activiti",
     "http://flowable.org/bpmn": "Flowable",
+    "http://www.jboss.org/drools": "jBPM",
 }
 
 
@@ -273,12 +275,13 @@ def _foreign_extension_problems(filename: str, root) -> list[ModelProblem]:
     return problems
 
 
-_SKIPPED_EXTENSIONS = ("executionListener", "taskListener", "inputOutput", "ioMapping", "formField", "formProperty")
+_LISTENERS = ("executionListener", "taskListener", "onEntry-script", "onExit-script")  # jBPM's: the step's own
+_SKIPPED_EXTENSIONS = (*_LISTENERS, "inputOutput", "ioMapping", "formField", "formProperty")
 
 
 def _skipped_extension_words(kind: str, tool: str) -> str:
     """Why another engine's extension ``kind`` on an element is a problem here: the engine would skip it silently."""
-    if kind in ("executionListener", "taskListener"):
+    if kind in _LISTENERS:
         return _("This element has a %(tool)s listener (%(kind)s): the engine does not run listeners, so what it "
                  "does would be skipped. Do it in a script task, or in the step's script before or after.",
                  tool=tool, kind=kind)
