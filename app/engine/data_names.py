@@ -80,7 +80,8 @@ def _scripts(el) -> list[str]:
     return texts + [s.text or "" for s in el.iter("{*}preScript", "{*}postScript")]
 
 
-def _set_names(files: dict[str, str], trees: dict) -> set[str]:
+def _set_names(files: dict[str, str], trees: dict, io: bool = True) -> set[str]:
+    """Every name some part of the model sets; ``io``: a step's declared data inputs and outputs count as set."""
     names = set(_PROVIDED)
     for name, text in files.items():
         if name.endswith(".schema.json"):
@@ -105,7 +106,8 @@ def _set_names(files: dict[str, str], trees: dict) -> set[str]:
             for attribute in ("resultVariable", "messageVariable", "variable", "outputElementVariable"):
                 if el.get(attribute):
                     names.add(el.get(attribute))
-            if tag in ("dataObject", "dataObjectReference", "dataInput", "dataOutput", "dataStoreReference"):
+            if tag in ("dataObject", "dataObjectReference", "dataStoreReference") or (
+                    io and tag in ("dataInput", "dataOutput")):
                 names |= {value for value in (el.get("id"), el.get("name")) if value}
             if tag in ("inputDataItem", "outputDataItem", "loopDataOutputRef"):
                 names |= {value for value in (el.get("name"), el.get("id"), (el.text or "").strip()) if value}
@@ -213,3 +215,85 @@ def unset_name_findings(files: dict[str, str], trees: dict) -> tuple[list[ModelP
                 found = ModelProblem(filename, message, el.get("id"), el.sourceline, el.get("name") or None)
                 (problems if close or where == "output" else notices).append(found)
     return problems, notices
+
+
+def _associated(el, kind: str) -> set[str]:
+    """The references an element's data input (``kind`` "Input", by source) or output (by target) associations name."""
+    end = "sourceRef" if kind == "Input" else "targetRef"
+    return {(ref.text or "").strip() for assoc in el if _local(assoc.tag) == f"data{kind}Association"
+            for ref in assoc if _local(ref.tag) == end}
+
+
+def data_object_read_problems(trees: dict) -> list[ModelProblem]:
+    """A step or condition reading a data object by name without a data input association from it. Once a step
+    writes a data object (an association from the step to it), SpiffWorkflow moves the value out of the task data
+    into the process's data objects, and a step sees it again only through an input association, for that step
+    only. Probe: a script listed the schools into a data object, a multi-instance step connected to it visited them,
+    and the next script's ``len(schools)`` failed ("'schools' is not defined") — the model had published clean."""
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        objects = {el.get("id") for el in root.iter("{*}dataObject") if el.get("id")}
+        refs = {el.get("id"): el.get("dataObjectRef") for el in root.iter("{*}dataObjectReference") if el.get("id")}
+        writers: dict[str, set] = {}
+        assigned_elsewhere: set[str] = set()
+        for el in root.iter():
+            written = {refs.get(ref, ref) for ref in _associated(el, "Output")} & objects
+            for name in written:
+                writers.setdefault(name, set()).add(el)
+            for source in _scripts(el):
+                tree = _parsed(source, "exec")
+                if tree is not None:
+                    assigned_elsewhere |= _bound(tree) - written
+        moved = set(writers) - assigned_elsewhere  # only a writer sets it: after the first write it is gone
+        for el, _where, read in _reads(root):
+            for name in sorted(read & moved):
+                if el in writers[name] or name in {refs.get(ref, ref) for ref in _associated(el, "Input")}:
+                    continue
+                problems.append(ModelProblem(filename, _(
+                    "%(name)s is a data object of this process: once a step writes it, the engine keeps its value "
+                    "with the process, not in the task data, so reading it here fails. Connect the data object to "
+                    "this step (a data input association); a condition cannot have one — set a variable for it in "
+                    "the step before the gateway.", name=repr(name)), el.get("id"), el.sourceline,
+                    el.get("name") or None))
+    return problems
+
+
+def io_specification_problems(files: dict[str, str], trees: dict) -> list[ModelProblem]:
+    """A step's declared data output (its ioSpecification) that no part of the model sets, or a data input filled
+    only by an assignment. SpiffWorkflow requires each data output in the step's data as the step ends, and takes a
+    data input from the task data by its id as it begins; it does not read assignments. jBPM writes every user
+    task's TaskName, GroupId... as data inputs filled by assignments: such a model published clean and every
+    instance failed as it reached the task ("Missing data input"); an output nothing sets failed after the person
+    had done the work. A data input without an assignment may come with the start data: said when it runs."""
+    known = _set_names(files, trees, io=False)
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for spec in root.iter("{*}ioSpecification"):
+            step = spec.getparent()
+            if step is None or _local(step.tag) == "process":
+                continue
+            assigned = {(a.findtext("{*}targetRef") or "").strip() for a in step
+                        if _local(a.tag) == "dataInputAssociation" and not (a.findtext("{*}sourceRef") or "").strip()}
+            for var in spec:
+                name = var.get("id")
+                if not name or name in known:
+                    continue
+                if _local(var.tag) == "dataInput" and name in assigned:
+                    message = _("This step's data input %(name)s is filled by an assignment (as jBPM writes TaskName "
+                                "or GroupId), which the engine does not read: it takes the input from the task data "
+                                "by its id, and no step sets it, so the step would fail as it begins. Remove the "
+                                "data input, or set %(name)s in an earlier step.", name=repr(name))
+                elif _local(var.tag) == "dataOutput":
+                    message = _("This step declares %(name)s as a data output (ioSpecification): the engine requires "
+                                "it in the step's data when the step ends, and nothing sets it, so the step would "
+                                "fail after it is done. Remove the data output, or give the step's form a field of "
+                                "that name.", name=repr(name))
+                else:
+                    continue
+                problems.append(ModelProblem(filename, message, step.get("id"), step.sourceline,
+                                             step.get("name") or None))
+    return problems

@@ -25,6 +25,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from app.engine.data_keys import form_field_name_problems, json_key_line, model_data_key_problems
+from app.engine.data_names import data_object_read_problems, io_specification_problems
 from app.engine.errors import ModelInvalid, ModelProblem
 from app.engine.foreign_engines import foreign_form_problems, foreign_language_elements
 from app.engine.form_words import field_words, kind_words
@@ -417,7 +418,8 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     reserved = reserved_id_problems(trees)
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees) + stored_length_problems(trees)
     problems += reserved
-    problems += _foreign_form_problems(files, trees)
+    problems += _foreign_form_problems(files, trees) + data_object_read_problems(trees)
+    problems += io_specification_problems(files, trees)
     problems += interrupting_event_subprocess_problems(trees) + message_start_problems(trees)
     problems += _certain_unset_names(files, trees, problems) + uncaught_throw_findings(trees)[0]
     problems += model_data_key_problems(trees)
