@@ -19,10 +19,10 @@ FORM_KEY_ENGINES = {CAMUNDA: "Camunda 7", "http://activiti.org/bpmn": "Activiti"
                     "http://flowable.org/bpmn": "Flowable"}
 ZEEBE = "http://camunda.org/schema/zeebe/1.0"
 
-#: script languages the engine runs (RestrictedPython); no attribute means Python too
-PYTHON_SCRIPT_FORMATS = {"", "python", "py", "text/python", "text/x-python", "application/x-python"}
-#: languages of conditions, timers and loop expressions the engine evaluates
-PYTHON_LANGUAGES = PYTHON_SCRIPT_FORMATS | {"http://www.python.org/", "https://www.python.org/"}
+#: languages of scripts, conditions, timers and loop expressions the engine runs (RestrictedPython); no attribute
+#: means Python too (jBPM names it by its URL)
+PYTHON_LANGUAGES = {"", "python", "py", "text/python", "text/x-python", "application/x-python",
+                    "http://www.python.org/", "https://www.python.org/"}
 #: BPMN 2.0 makes XPath the default of ``definitions@expressionLanguage``, and Signavio, actiBPM, Yaoqiang and
 #: bpmn-js write it out whatever their expressions are: written on the definitions it states nothing
 _SPEC_DEFAULT = {"http://www.w3.org/1999/xpath", "http://www.w3.org/tr/xpath"}

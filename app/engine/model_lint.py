@@ -24,7 +24,6 @@ from app.engine.decisions import input_marks_replaced
 from app.engine.errors import ModelProblem
 from app.engine.foreign_engines import (
     PYTHON_LANGUAGES,
-    PYTHON_SCRIPT_FORMATS,
     correlation_key_problems,
     expression_language,
     foreign_language_problems,
@@ -117,7 +116,7 @@ def lint(trees: dict) -> list[ModelProblem]:
                     "The decision %(id)s is not in any .dmn file of the model.", id=repr(name))))
         for el in _bpmn(root, ".//bpmn:scriptTask"):
             fmt = (el.get("scriptFormat") or "").strip().lower()
-            if fmt not in PYTHON_SCRIPT_FORMATS:
+            if fmt not in PYTHON_LANGUAGES:
                 problems.append(_problem(filename, el, _(
                     "Scripts are Python here; this one is written in %(lang)s.", lang=el.get("scriptFormat"))))
             elif not (el.findtext(f"{{{BPMN}}}script") or "").strip() and not zeebe_script_problems(filename, el):

@@ -226,3 +226,12 @@ def test_a_jbpm_on_entry_script_is_a_problem_on_its_step(app_ctx):
     found = on(validate_files({"j.bpmn": xml.replace(' id="defs"', OTHERS + ' id="defs"')}, lane_role="starter")[1],
                "approve")
     assert len(found) == 1 and "jBPM" in found[0].message and "onEntry-script" in found[0].message
+
+
+def test_a_script_named_python_by_its_url_runs_as_a_condition_named_so_does(app_ctx):
+    """jBPM writes scriptFormat="http://www.python.org/" for a Python script: refused as "written in
+    http://www.python.org/", while a condition in the same language was accepted."""
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:scriptTask id="calc" scriptFormat="http://www.python.org/">'
+                  '<bpmn:script>amount = 1500</bpmn:script></bpmn:scriptTask>\n<bpmn:endEvent id="e" />\n'
+                  + flows("s", "calc", "e"))
+    assert validate_files({"py.bpmn": xml})[1] == []
