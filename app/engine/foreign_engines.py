@@ -14,8 +14,9 @@ from app.engine.errors import ModelProblem
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-#: the engines whose user tasks and start events name a form by a key
-FORM_KEY_ENGINES = {CAMUNDA: "Camunda 7", "http://activiti.org/bpmn": "Activiti",
+#: Camunda 7 and the engines it was forked from or into: their extensions have the same shapes (formKey on a user
+#: task, in/out mappings on a call activity)
+CAMUNDA7_FAMILY = {CAMUNDA: "Camunda 7", "http://activiti.org/bpmn": "Activiti",
                     "http://flowable.org/bpmn": "Flowable"}
 ZEEBE = "http://camunda.org/schema/zeebe/1.0"
 
@@ -102,7 +103,7 @@ def _has_form(task) -> bool:
 def _foreign_form(el) -> tuple[str, str, str] | None:
     """(tool, what names the form, the key) of a user task's or start event's form written for Camunda 7 or 8,
     Activiti or Flowable."""
-    for namespace, tool in FORM_KEY_ENGINES.items():
+    for namespace, tool in CAMUNDA7_FAMILY.items():
         for attribute in ("formKey", "formRef"):
             if (el.get(f"{{{namespace}}}{attribute}") or "").strip():
                 prefix = tool.split()[0].lower()
@@ -205,4 +206,26 @@ def correlation_key_problems(filename: str, root) -> list[ModelProblem]:
                 "name sent within this instance, whatever key it carries, and no message reaches an instance from "
                 "outside. Draw the sender in this model and remove the key, or wait for a person's confirmation "
                 "with a user task instead.", key=repr(keys[ref]))))
+    return problems
+
+
+def call_mapping_problems(filename: str, root) -> list[ModelProblem]:
+    """A call activity's ``in``/``out`` mapping of Camunda 7, Activiti or Flowable that renames data or computes it
+    (``source="amount" target="sum"``, ``sourceExpression="${a + b}"``). The engine passes the data to the called
+    process and back under the same names and does not read the mapping: the called process read ``sum``, which
+    was not there. ``variables="all"`` and a name passed as itself are what the engine does anyway."""
+    problems = []
+    for call in root.iter(f"{{{BPMN}}}callActivity"):
+        for el in call.iter(*(f"{{{ns}}}{kind}" for ns in CAMUNDA7_FAMILY for kind in ("in", "out"))):
+            source = (el.get("source") or el.get("sourceExpression") or "").strip()
+            target = (el.get("target") or "").strip()
+            if not target or source == target:
+                continue
+            tool = CAMUNDA7_FAMILY[el.tag[1:].split("}", 1)[0]]
+            problems.append(_problem(filename, call, _(
+                "This call activity passes %(source)s as %(target)s (a %(tool)s %(kind)s mapping), which the engine "
+                "does not read: it passes the data to the called process and back under the same names, so "
+                "%(target)s would be missing. Set %(target)s in a script before the call (or after it), or use the "
+                "same name in both processes.", source=source, target=target, tool=tool, kind=_local(el.tag))))
+            break  # one problem per call activity: the owner rewrites its mappings at once
     return problems

@@ -24,6 +24,7 @@ from app.engine.decisions import input_marks_replaced
 from app.engine.errors import ModelProblem
 from app.engine.foreign_engines import (
     PYTHON_LANGUAGES,
+    call_mapping_problems,
     correlation_key_problems,
     expression_language,
     foreign_language_problems,
@@ -195,7 +196,7 @@ def lint(trees: dict) -> list[ModelProblem]:
                 "A signal end event is not supported by the engine: it would end here without sending the signal. "
                 "Send it with an intermediate signal throw event, followed by a plain end event.")))
         problems += _foreign_extension_problems(filename, root) + zeebe_script_problems(filename, root)
-        problems += correlation_key_problems(filename, root)
+        problems += correlation_key_problems(filename, root) + call_mapping_problems(filename, root)
         problems += foreign_language_problems(filename, root, foreign_expression)
         problems += _event_reference_problems(filename, root)
         problems += _call_cycle_problems(filename, root, calls)

@@ -235,3 +235,26 @@ def test_a_script_named_python_by_its_url_runs_as_a_condition_named_so_does(app_
                   '<bpmn:script>amount = 1500</bpmn:script></bpmn:scriptTask>\n<bpmn:endEvent id="e" />\n'
                   + flows("s", "calc", "e"))
     assert validate_files({"py.bpmn": xml})[1] == []
+
+
+def _calling(mapping: str) -> str:
+    """A Camunda 7 process setting ``amount`` and calling ``pay`` with ``mapping``; ``pay`` reads ``total``."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="defs" targetNamespace="http://x">\n'
+            '<bpmn:process id="main" isExecutable="true"><bpmn:startEvent id="s" />'
+            '<bpmn:scriptTask id="set"><bpmn:script>amount = 1500</bpmn:script></bpmn:scriptTask>'
+            f'<bpmn:callActivity id="call" name="Pay" calledElement="pay"><bpmn:extensionElements>{mapping}'
+            '</bpmn:extensionElements></bpmn:callActivity><bpmn:endEvent id="e" />' + flows("s", "set", "call", "e")
+            + '</bpmn:process>\n<bpmn:process id="pay" isExecutable="true"><bpmn:startEvent id="ps" />'
+            '<bpmn:scriptTask id="book"><bpmn:script>booked = total</bpmn:script></bpmn:scriptTask>'
+            '<bpmn:endEvent id="pe" />' + flows("ps", "book", "pe") + '</bpmn:process>\n</bpmn:definitions>\n')
+
+
+def test_a_camunda_call_activity_renaming_data_is_a_problem(app_ctx):
+    """The engine passes the data under the same names: ``total`` was never there, and *book* failed when it ran
+    (the unset name was only a notice: a model may be started with data of its own)."""
+    xml = _calling('<camunda:in source="amount" target="total" /><camunda:out variables="all" />')
+    found = on(validate_files({"c.bpmn": xml}, process_id="main")[1], "call")
+    assert len(found) == 1 and "amount" in found[0].message and "total" in found[0].message, [str(p) for p in found]
+    assert found[0].line == line_of(xml, 'id="call"')
+    same = _calling('<camunda:in variables="all" /><camunda:in source="total" target="total" />')
+    assert on(validate_files({"c.bpmn": same}, process_id="main")[1], "call") == []
