@@ -95,6 +95,18 @@ def foreign_language_elements(trees: dict, said_as_text) -> set[str]:
             for p in foreign_language_problems(name, root, said_as_text) if p.element_id}
 
 
+def foreign_decision(task) -> tuple[str, str] | None:
+    """(tool, what names it) of a business rule task's decision written for Camunda 7 (``camunda:decisionRef``,
+    Activiti and Flowable alike) or Camunda 8 (``zeebe:calledDecision decisionId``)."""
+    for namespace, tool in CAMUNDA7_FAMILY.items():
+        if (task.get(f"{{{namespace}}}decisionRef") or "").strip():
+            return tool, f"{tool.split()[0].lower()}:decisionRef {task.get(f'{{{namespace}}}decisionRef').strip()!r}"
+    called = next(task.iter(f"{{{ZEEBE}}}calledDecision"), None)
+    if called is not None and (called.get("decisionId") or "").strip():
+        return "Camunda 8", f"zeebe:calledDecision {called.get('decisionId').strip()!r}"
+    return None
+
+
 def _has_form(task) -> bool:
     return any((p.get("value") or "").strip() for p in task.iter(f"{{{SPIFF}}}property")
                if p.get("name") == "formJsonSchemaFilename")

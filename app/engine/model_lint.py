@@ -27,6 +27,7 @@ from app.engine.foreign_engines import (
     call_mapping_problems,
     correlation_key_problems,
     expression_language,
+    foreign_decision,
     foreign_language_problems,
     language_words,
     zeebe_script_problems,
@@ -109,7 +110,13 @@ def lint(trees: dict) -> list[ModelProblem]:
         for el in _bpmn(root, ".//bpmn:businessRuleTask"):
             decision = el.find(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}calledDecisionId")
             name = (decision.text or "").strip() if decision is not None else ""
-            if not name:
+            foreign = foreign_decision(el)
+            if not name and foreign:
+                problems.append(_problem(filename, el, _(
+                    "The business rule task names its decision for %(tool)s only (%(named)s), which the engine does "
+                    "not read: choose the decision in the side panel (called decision). Its outputs are then set "
+                    "under their own names, not in a result variable.", tool=foreign[0], named=foreign[1])))
+            elif not name:
                 problems.append(_problem(filename, el, _(
                     "The business rule task names no decision table (called decision).")))
             elif name not in decisions:

@@ -258,3 +258,15 @@ def test_a_camunda_call_activity_renaming_data_is_a_problem(app_ctx):
     assert found[0].line == line_of(xml, 'id="call"')
     same = _calling('<camunda:in variables="all" /><camunda:in source="total" target="total" />')
     assert on(validate_files({"c.bpmn": same}, process_id="main")[1], "call") == []
+
+
+@pytest.mark.parametrize(("attrs", "extensions", "named"), [
+    (' camunda:decisionRef="grade" camunda:resultVariable="result"', "", "camunda:decisionRef 'grade'"),
+    ("", '<zeebe:calledDecision decisionId="grade" resultVariable="result" />', "zeebe:calledDecision 'grade'")])
+def test_a_business_rule_task_naming_its_decision_for_camunda_says_so(app_ctx, attrs, extensions, named):
+    """"names no decision table" was all the owner read of a decision the tool had named."""
+    xml = diagram(f'<bpmn:startEvent id="s" />\n<bpmn:businessRuleTask id="rt"{attrs}><bpmn:extensionElements>'
+                  f'{extensions}</bpmn:extensionElements></bpmn:businessRuleTask>\n<bpmn:endEvent id="e" />\n'
+                  + flows("s", "rt", "e"))
+    found = on(validate_files({"d.bpmn": xml})[1], "rt")
+    assert len(found) == 1 and named in found[0].message and "side panel" in found[0].message, [str(p) for p in found]
