@@ -14,13 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app import clock
 from app.engine import runtime
 from app.engine.models import HumanTask, ProcessInstance, ProcessModelVersion
 from app.engine.publishing import publish_draft, save_draft, set_lane_role, version_problems
 from app.extensions import db
-from app.modeler.operations import export_zip, import_zip
+from app.modeler.operations import decoded, export_zip, import_zip
 from app.processes.trials import start_trial
 from tests.helpers import user
+from tests.operations.conftest import START
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "bpmn_corpus"
 FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".bpmn", ".dmn"))
@@ -55,6 +57,16 @@ RUNNABLE = {
     "tapsyrys-pools-message-flows.bpmn",
     "tapsyrys-escalation-transaction-links.bpmn",
     "tapsyrys-transaction-cancel.bpmn",
+    "tapsyrys-signavio-semantic-prefix.bpmn",
+    "tapsyrys-bpmnio-default-namespace-inclusive.bpmn",
+    "tapsyrys-bpmnio-boundary-timer-cycle-quoted.bpmn",
+    "tapsyrys-event-based-gateway-message-timer.bpmn",
+    "tapsyrys-utf16-bom-kazakh-names.bpmn",
+    "tapsyrys-utf8-bom-russian-names.bpmn",
+    "tapsyrys-multi-instance-data-object-read.bpmn",
+    "tapsyrys-signals-errors-terminate.bpmn",
+    "tapsyrys-deep-nested-subprocesses.bpmn",
+    "tapsyrys-large-parallel-branches.bpmn",
 }
 
 #: Files refused for a reason each: (element id, words of the reason). Every one was published before, then failed
@@ -75,6 +87,19 @@ REFUSED_FOR = {
     "camunda-modeler-zeebe-user-task-form.bpmn": [("UserTask_1", "zeebe:formDefinition formId 'invoice-form'")],
     "camunda-usertask-task-camunda-forms-invoiceApproval.bpmn": [
         ("StartEvent_1", "start event's form"), ("UserTask_1", "camunda:formKey 'camunda-forms:app:task-form.form'")],
+    "tapsyrys-bpmnio-readable-ids-start-end.bpmn": [("Start", "another id"), ("End", "another id")],
+    "tapsyrys-camunda7-boundary-timer-cycle.bpmn": [("Event_remind", 'write "R3/PT1H"')],
+    "tapsyrys-camunda7-call-mapping-decision-ref.bpmn": [
+        ("Activity_norm", "camunda:decisionRef 'student_norm'"), ("Activity_pay", "passes amount as total")],
+    "tapsyrys-camunda8-script-subscription-form.bpmn": [
+        ("Activity_total", "zeebe:script"), ("Event_paid", "correlationKey '=act_id'"),
+        ("Activity_approve", "zeebe:formDefinition formKey")],
+    "tapsyrys-trisotech-feel-expression-language.bpmn": [("_f_high", "expressionLanguage")],
+    "tapsyrys-flowable-form-key-collection.bpmn": [
+        ("sid-inspect", "written for Flowable"), ("sid-inspect", "flowable:formKey 'inspection-report'")],
+    "tapsyrys-jbpm-drools-on-entry-script.bpmn": [("_3B1C", "onEntry-script"), ("_F4", "http://www.java.com/java")],
+    "tapsyrys-jbpm-python-conditions.bpmn": [("_rev", "assignment")],
+    "tapsyrys-multi-instance-collection-data-object.bpmn": [("tally", "'schools' is a data object")],
     "tapsyrys-data-store-compensation-conditional.bpmn": [
         ("store_ref", "Data stores"), ("comp", "Compensation"), ("throw_comp", "Compensation"),
         ("wait_funds", "conditional event")],
@@ -109,7 +134,7 @@ def test_every_file_imports_as_a_draft_through_the_page(world, browser, path):
     assert page.status_code == 200
     assert "&lt;Element" not in page.get_data(as_text=True), "no parser internals on the page"
     draft = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "draft")).one()
-    assert data.decode("utf-8-sig") in draft.files.values(), "stored exactly as the tool wrote it (ids, extensions)"
+    assert decoded(data, path.name) in draft.files.values(), "stored exactly as the tool wrote it (ids, extensions)"
     assert draft.lane_role == "starter"
     problems = version_problems(draft)
     for problem in problems:
@@ -135,8 +160,9 @@ def _make_executable(draft) -> None:
     save_draft(draft, files, user("owner"))
 
 
-def run_to_the_end(model, owner, limit: int = 50) -> ProcessInstance:
-    """Start a trial run and complete every user task it opens (empty forms) until it finishes."""
+def run_to_the_end(model, owner, limit: int = 50, now=None) -> ProcessInstance:
+    """Start a trial run and complete every user task it opens (empty forms) until it finishes. With ``now`` (a
+    frozen clock), a run waiting for nothing but a timer is moved a day on and its due timers fired."""
     instance = start_trial(model, owner)
     db.session.commit()
     for _ in range(limit):
@@ -144,6 +170,12 @@ def run_to_the_end(model, owner, limit: int = 50) -> ProcessInstance:
             break
         task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                           HumanTask.status == "open").order_by(HumanTask.id)).first()
+        if task is None and now is not None and instance.next_timer_at is not None:
+            now.advance(days=1)
+            runtime.fire_due_timers()
+            db.session.commit()
+            db.session.refresh(instance)
+            continue
         assert task is not None, f"the run waits for something else: {runtime.instance_status(instance)}"
         instance = runtime.complete_task(task.id, owner, data={})
         db.session.commit()
@@ -159,7 +191,8 @@ def test_supported_files_publish_and_run_to_the_end(world, name):
     assert problems == [], [str(p) for p in problems]
     publish_draft(draft, owner)
     db.session.commit()
-    instance = run_to_the_end(draft.process_model, owner)
+    with clock.FrozenClock(START) as now:
+        instance = run_to_the_end(draft.process_model, owner, now=now)
     assert instance.status == "completed"
 
 
@@ -167,7 +200,7 @@ def test_supported_files_publish_and_run_to_the_end(world, name):
 def test_written_foreign_files_are_refused_on_the_element_with_the_reason(app_ctx, name):
     from app.engine.specs import validate_files
 
-    text = (CORPUS / name).read_text(encoding="utf-8")
+    text = decoded((CORPUS / name).read_bytes(), name)
     _parsed, problems = validate_files({name: text}, lane_role="starter")
     shown = [str(p) for p in problems]
     for element_id, words in REFUSED_FOR[name]:
