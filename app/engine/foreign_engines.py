@@ -166,16 +166,24 @@ def _same_name(key: str, form_files: list[str]) -> str | None:
 
 
 def zeebe_script_problems(filename: str, root) -> list[ModelProblem]:
-    """A Camunda 8 script task (``zeebe:script``: a FEEL expression whose value goes to a result variable), or one
-    done by a Zeebe job worker (``zeebe:taskDefinition``), with no Python script: "The script task has no script"
-    said nothing of what the tool wrote."""
+    """A Camunda 8 script task (``zeebe:script``: a FEEL expression whose value goes to a result variable), one
+    done by a Zeebe job worker (``zeebe:taskDefinition``), or a Camunda 7 one whose script is a file of the deployment
+    (``camunda:resource``), with no Python script: "The script task has no script" said nothing of what the tool
+    wrote."""
     problems = []
     for task in root.iter(f"{{{BPMN}}}scriptTask"):
         if (task.findtext(f"{{{BPMN}}}script") or "").strip():
             continue
         script = next(task.iter(f"{{{ZEEBE}}}script"), None)
         worker = next(task.iter(f"{{{ZEEBE}}}taskDefinition"), None)
-        if script is not None:
+        resource = next(((tool, value) for namespace, tool in CAMUNDA7_FAMILY.items()
+                         if (value := (task.get(f"{{{namespace}}}resource") or "").strip())), None)
+        if resource is not None:
+            problems.append(_problem(filename, task, _(
+                "This script task's script is a file of the %(tool)s deployment (%(resource)s), which the engine "
+                "does not read. Scripts are Python here: write the script itself in the side panel.",
+                tool=resource[0], resource=repr(resource[1]))))
+        elif script is not None:
             result = (script.get("resultVariable") or "").strip() or "result"
             expression = (script.get("expression") or "").strip().lstrip("=").strip()
             problems.append(_problem(filename, task, _(

@@ -270,3 +270,10 @@ def test_a_business_rule_task_naming_its_decision_for_camunda_says_so(app_ctx, a
                   + flows("s", "rt", "e"))
     found = on(validate_files({"d.bpmn": xml})[1], "rt")
     assert len(found) == 1 and named in found[0].message and "side panel" in found[0].message, [str(p) for p in found]
+
+
+def test_a_camunda_script_kept_in_a_deployment_file_is_named(app_ctx):
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:scriptTask id="ext" scriptFormat="python" '
+                  'camunda:resource="deployment://calc.py" />\n<bpmn:endEvent id="e" />\n' + flows("s", "ext", "e"))
+    found = on(validate_files({"r.bpmn": xml})[1], "ext")
+    assert len(found) == 1 and "'deployment://calc.py'" in found[0].message, [str(p) for p in found]
