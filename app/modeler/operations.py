@@ -26,6 +26,7 @@ from app.engine.forms import form_shape_problems, with_task_data_options
 from app.engine.models import ProcessModel, ProcessModelVersion
 from app.engine.publishing import ModelChangeRefused, create_draft, current_draft, save_draft
 from app.extensions import db
+from app.i18n import format_size
 
 FORM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,80}$")
 ALLOWED_SUFFIXES = (".bpmn", ".dmn", ".json")
@@ -379,7 +380,11 @@ def read_upload(data: bytes, filename: str = "") -> tuple[dict[str, str], dict]:
     if not name.lower().endswith((".bpmn", ".dmn", ".xml")):
         raise ImportRefused(_("Choose a .zip model folder or a .bpmn diagram."))
     if len(data) > MAX_FILE_BYTES:
-        raise ImportRefused(_("The file %(path)s is too large or compressed suspiciously well.", path=name))
+        # a diagram on its own is not compressed: "compressed suspiciously well" misled the owner of a 3.6 MB export
+        raise ImportRefused(_("The file %(path)s is %(size)s: a model file may be at most %(limit)s. Split the "
+                              "diagram into processes called from a main one (call activities), or leave out what "
+                              "the engine does not need.", path=name, size=format_size(len(data)),
+                              limit=format_size(MAX_FILE_BYTES)))
     text = decoded(data, name)
     if name.lower().endswith(".xml"):
         name = name[:-4] + ".bpmn"
