@@ -128,10 +128,13 @@ def claim(job) -> bool:
     return claimed == 1
 
 
-def heartbeat(job) -> None:
+def heartbeat(job, time_limit: bool = True) -> None:
     """Renew the lease with the chunk being committed (in the caller's transaction). Raises
     :class:`LeaseLost` when the job was given to another worker meanwhile, and :class:`TimeLimitExceeded` when
-    this run has gone on past ``JOB_TIME_LIMIT_SECONDS`` (the caller rolls the chunk back and fails the job)."""
+    this run has gone on past ``JOB_TIME_LIMIT_SECONDS`` (the caller rolls the chunk back and fails the job).
+
+    ``time_limit=False``: the work a failing job still owes for what it committed (a failed import verifying again
+    the acts its committed batches changed) — bounded, and stopping it would leave that half done."""
     from app.extensions import db
 
     model, now = type(job), clock.now()
@@ -142,7 +145,7 @@ def heartbeat(job) -> None:
     if renewed != 1:
         raise LeaseLost(f"{model.__tablename__} {job.id}")
     started, limit = job.started_at, time_limit_seconds()
-    if started is not None:
+    if time_limit and started is not None:
         ran = now - (started if started.tzinfo else started.replace(tzinfo=UTC))
         if ran > timedelta(seconds=limit):
             log.warning("%s %s: ran %s, past its time limit of %s s; stopped", model.__tablename__, job.id, ran,

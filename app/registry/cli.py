@@ -35,10 +35,16 @@ def _import_command(kind: str):
 
             result = run_import(job.id, progress)
         job = db.session.get(RegistryImport, job.id)
+        reverified = (job.checkpoint or {}).get("reverified") or {}
         with force_locale("en"):
             if result is None:
                 code, _, detail = (job.message or "").partition(":")
                 click.echo(f"✗ {REASONS.get(code, code)} {detail}".rstrip(), err=True)
+                if job.loaded_rows:
+                    click.echo(f"{job.loaded_rows} row(s) of the batches finished before it stopped stay loaded; "
+                               "import the file again to load the rest (loaded rows are updated, not duplicated).",
+                               err=True)
+                _say_reverified(reverified)
                 raise SystemExit(1)
             for err in result.errors[:50]:
                 click.echo(f"  line {err['line']}: {err['column']}: {REASONS[err['code']]} ({err['value']!r})",
@@ -64,9 +70,18 @@ def _import_command(kind: str):
         if result.noticed:
             click.echo(f"{result.noticed} loaded row(s) may correct an earlier row of the same student: both rows "
                        "count until the earlier one is voided (see above).")
+        _say_reverified(reverified)
 
     command.__doc__ = f"Import the {kind} registry from a CSV or XLSX file (re-import updates, no duplicates)."
     return command
+
+
+def _say_reverified(reverified: dict) -> None:
+    """The open acts the loaded rows concern were verified again (app.registry.operations.reverify_committed)."""
+    if reverified:
+        click.echo(f"{reverified['acts']} open act(s) concerned by the loaded rows verified again on the new "
+                   "registry data" + (f"; {reverified['failed']} could not be, each an incident on its process to "
+                                      "retry." if reverified.get("failed") else "."), err=True)
 
 
 def register_registry_cli(app: Flask) -> None:

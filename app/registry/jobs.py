@@ -51,11 +51,12 @@ def run_job(app: Flask, name: str, job_id: int) -> None:
 
 
 def abandoned(name: str, job) -> None:
-    """A job given up after its workers died (app.jobs.reap_expired_jobs): what it leaves behind goes too."""
+    """A job given up after its workers died (app.jobs.reap_expired_jobs): an import's committed batches are followed
+    by the re-verification of the acts they changed, and its file goes."""
     if name == "tapsyrys.registry.import":
-        from app.registry.operations import discard_file
+        from app.registry.operations import abandon_import
 
-        discard_file(job)
+        abandon_import(job)
 
 
 def background_unreachable_message() -> str:

@@ -119,13 +119,19 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
         if not known:
             log.exception("registry import %s failed", job_id)
         reason = f"{err.code}:{err.detail}" if known else f"error:{type(err).__name__}: {err}"
-        _fail_import(job_id, reason)
+        # Still holding the lease: should this fail too (the database gone), the job stays running, its lease runs
+        # out and the resumed run verifies them; past the time limit, what the committed batches owe is still done.
+        job = db.session.get(RegistryImport, job_id)
+        reverified = reverify_committed(job, renew=lambda held: jobs.heartbeat(held, time_limit=False))
+        _fail_import(job_id, reason, reverified)
         return None
     job.status = "done"
     job.total_rows = job.processed_rows = result.total
     job.loaded_rows, job.rejected_rows, job.errors = result.loaded, result.rejected, result.errors
     job.notices = result.notices
     job.finished_at = clock.now()
+    if reverified:
+        job.checkpoint = {**(job.checkpoint or {}), "reverified": reverified}
     jobs.release(job)
     record_event(CHAIN, "registry.imported", "registry_import", job.id, actor_id=job.created_by_id,
                  details={"kind": job.kind, "filename": job.filename, "rows": result.total,
@@ -137,13 +143,44 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
     return result
 
 
-def _fail_import(job_id: int, reason: str) -> None:
+def reverify_committed(job: RegistryImport, renew) -> dict:
+    """An import that stops before its end (a database error in batch N, the time limit, its workers lost) keeps the
+    batches it committed: the registry has changed for the open acts those batches concern (kept in the job's
+    checkpoint with each batch). They are verified again as a finished import's are — left alone, an act verified on
+    the registry's old word was accepted and paid at the amount the registry no longer supports. All-or-nothing was
+    the other way: one transaction over a file of 4 million rows holds SQLite's only writer (every page that saves
+    waits) or PostgreSQL's row locks and dead tuples for the whole run, and loses it all at the last row.
+
+    Returns what :func:`app.reports.operations.reverify_after_import` reports, kept in the checkpoint for the job's
+    page ({} when the committed batches concerned no open act). ``renew``: renews the job's lease per chunk, or
+    None."""
+    acts = (job.checkpoint or {}).get("touched_acts") or ()
+    if not acts:
+        return {}
+    from app.reports.operations import reverify_after_import
+
+    reverified = reverify_after_import(job, acts, renew=renew)
+    job.checkpoint = {**(job.checkpoint or {}), "reverified": reverified}
+    return reverified
+
+
+def _fail_import(job_id: int, reason: str, reverified: dict) -> None:
     job = db.session.get(RegistryImport, job_id)
     job.status, job.message = "failed", reason[:500]
     job.finished_at = clock.now()
     jobs.release(job)
     record_event(CHAIN, "registry.import_failed", "registry_import", job.id, actor_id=job.created_by_id,
-                 details={"kind": job.kind, "reason": job.message})
+                 details={"kind": job.kind, "reason": job.message, "loaded": job.loaded_rows,
+                          **({"reverified_acts": reverified} if reverified else {})})
+    db.session.commit()
+    discard_file(job)
+
+
+def abandon_import(job: RegistryImport) -> None:
+    """An import given up after its workers died (``worker_lost``): the acts its committed batches changed are
+    verified again (:func:`reverify_committed`, no lease: the job is failed; each act's ``act.verified`` event names
+    the import), and its file goes."""
+    reverify_committed(job, renew=None)
     db.session.commit()
     discard_file(job)
 

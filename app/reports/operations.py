@@ -221,13 +221,15 @@ def _verify_one_by_one(run_id: int | None, chunk: list[int], month_ids: list[int
     return results
 
 
-def reverify_after_import(job, act_ids, chunk_acts: int = 100) -> dict:
+def reverify_after_import(job, act_ids, chunk_acts: int = 100,
+                          renew: Callable[[object], None] | None = jobs.heartbeat) -> dict:
     """A registry import changed records that open acts depend on (``act_ids``: submitted or verified, awaiting
     acceptance — :func:`app.registry.importers.touched_acts`): verify them again, as the month-wide pass does —
     a chunk per transaction, each act claimed (its version bumped: an official's accept of the page read before
     gets the "verified again" conflict and sees the new amount), one ``act.verified`` event per act naming the
     import. An act decided meanwhile is left alone; a chunk that fails is checked again act by act, and an act that
-    fails alone becomes an incident. Runs inside the import job, whose lease each chunk renews.
+    fails alone becomes an incident. Runs inside the import job, whose lease each chunk renews (``renew``; None: the
+    job holds no lease any more — an import given up after its workers died).
 
     Without it, an act verified before an import withdrew one of its students was accepted and paid at the
     amount of the registry before."""
@@ -246,7 +248,8 @@ def reverify_after_import(job, act_ids, chunk_acts: int = 100) -> dict:
             db.session.rollback()
             log.warning("registry import %s: re-verifying a chunk failed (%r); its acts one by one", job.id, err)
             verified += len(_verify_one_by_one(None, chunk, chunk, decided_meanwhile, failed, origin=origin))
-        jobs.heartbeat(job)
+        if renew is not None:
+            renew(job)
         db.session.commit()
     return {"acts": verified, "decided_meanwhile": len(decided_meanwhile), "failed": len(failed)}
 

@@ -1,0 +1,173 @@
+"""An import that fails outright after committing some batches keeps them (a file of 4 million rows lands batch by
+batch; all-or-nothing would hold the database's writer for the whole run and lose it at the last row). What those
+batches changed in the registry must reach the open acts it concerns: the failed import had re-verified no act, and
+an act verified on NEDB's old word stayed acceptable at the amount NEDB no longer supports — a withdrawn pupil paid.
+
+Now whatever committed is followed by the re-verification of the acts it touched — a database error in batch N, the
+time limit, an import given up after its workers died — and the job's page and the command say what stayed loaded
+and which acts were verified again."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from app import clock, jobs
+from app.acts.models import Act
+from app.audit.models import AuditEvent
+from app.extensions import db
+from app.registry import importers
+from app.registry.models import NedbEnrollment, RegistryImport
+from app.registry.operations import create_import, run_import, stored_path
+from tests.money.test_adjustments import _enrolment
+from tests.money.test_import_reverifies import BASIC, _nedb_row, _verified_bilim
+
+NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+
+
+def _file(path, rows: list[dict]):
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _withdrawal_then_more(act: Act, tmp_path):
+    """NEDB withdraws one of the act's pupils (first row: the first batch), then rewrites two other pupils as they
+    are (batches 2 and 3)."""
+    pupils = [ln for ln in act.lines if ln.grade == 9][:1] + [ln for ln in act.lines if ln.grade != 9][:2]
+    rows = [_nedb_row(_enrolment(pupils[0].iin), withdrawn_on=act.period)]
+    rows += [_nedb_row(_enrolment(p.iin)) for p in pupils[1:]]
+    return _file(tmp_path / "nedb.csv", rows), pupils
+
+
+def _assert_reverified(act: Act, before: int, seen) -> None:
+    db.session.expire_all()
+    act = db.session.get(Act, act.id)
+    assert act.status == "verified" and act.lock_version != seen, "the act was verified again"
+    assert act.amount_tiyn == before - BASIC, "at the registry the committed batch left: the withdrawn pupil unpaid"
+
+
+@pytest.fixture()
+def refused_iin(app_ctx):
+    """The database refuses to store one IIN (a trigger: a real database error in the batch that writes it)."""
+    refused = {}
+    postgres = db.engine.dialect.name == "postgresql"
+
+    def refuse(value: str) -> None:
+        refused["iin"] = value
+        if postgres:
+            db.session.execute(text(
+                "CREATE FUNCTION refuse_iin() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.iin = '{value}' THEN RAISE EXCEPTION 'refused by the database'; END IF; RETURN NEW; END "
+                "$$ LANGUAGE plpgsql"))
+            db.session.execute(text("CREATE TRIGGER refuse_iin BEFORE INSERT OR UPDATE ON nedb_enrollment "
+                                    "FOR EACH ROW EXECUTE FUNCTION refuse_iin()"))
+        else:
+            for event in ("INSERT", "UPDATE"):
+                db.session.execute(text(
+                    f"CREATE TRIGGER refuse_iin_{event.lower()} BEFORE {event} ON nedb_enrollment "
+                    f"WHEN NEW.iin = '{value}' BEGIN SELECT RAISE(ABORT, 'refused by the database'); END"))
+        db.session.commit()
+
+    yield refuse
+    db.session.rollback()
+    if postgres:
+        db.session.execute(text("DROP TRIGGER IF EXISTS refuse_iin ON nedb_enrollment"))
+        db.session.execute(text("DROP FUNCTION IF EXISTS refuse_iin()"))
+    else:
+        for event in ("insert", "update"):
+            db.session.execute(text(f"DROP TRIGGER IF EXISTS refuse_iin_{event}"))
+    db.session.commit()
+
+
+def test_an_import_failing_on_a_database_error_in_batch_three_reverifies_what_batch_one_changed(
+        world, app_ctx, tmp_path, monkeypatch, refused_iin):
+    act = _verified_bilim()
+    before, seen = act.amount_tiyn, act.lock_version
+    path, pupils = _withdrawal_then_more(act, tmp_path)
+    refused_iin(pupils[2].iin)
+    monkeypatch.setattr(importers, "BATCH", 1)
+
+    ran = app_ctx.test_cli_runner().invoke(args=["import-nedb", str(path)])
+    assert ran.exit_code == 1, ran.output
+    assert "the import stopped on an unexpected error" in ran.output and "refused by the database" in ran.output
+    assert "2 row(s) of the batches finished before it stopped stay loaded" in ran.output
+    assert "1 open act(s) concerned by the loaded rows verified again on the new registry data." in ran.output
+
+    job = db.session.scalars(select(RegistryImport)).one()
+    assert (job.status, job.loaded_rows) == ("failed", 2)
+    assert db.session.get(NedbEnrollment, _enrolment(pupils[0].iin).id).withdrawn_on == act.period, "batch 1 stays"
+    _assert_reverified(act, before, seen)
+    failed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registry.import_failed")).one()
+    assert failed.details["reverified_acts"] == {"acts": 1, "decided_meanwhile": 0, "failed": 0}
+    assert failed.details["loaded"] == 2
+    verified = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.verified",
+                                                           AuditEvent.object_id == act.id)
+                                  .order_by(AuditEvent.id.desc())).first()
+    assert verified.details["registry_import"] == job.id, "the act's event names the import"
+
+
+def test_an_import_stopped_at_its_time_limit_reverifies_what_its_finished_batches_changed(
+        world, app_ctx, tmp_path, monkeypatch, browser):
+    act = _verified_bilim()
+    before, seen = act.amount_tiyn, act.lock_version
+    path, _pupils = _withdrawal_then_more(act, tmp_path)
+    monkeypatch.setattr(importers, "BATCH", 1)
+    monkeypatch.setitem(app_ctx.config, "JOB_TIME_LIMIT_SECONDS", 60)
+    with clock.FrozenClock(NOW) as frozen:
+        job = create_import("nedb", path.name, source=path)
+        db.session.commit()
+        # each committed batch "takes" 40 s: the third batch's heartbeat is past the limit
+        assert run_import(job.id, progress=lambda *_: frozen.advance(seconds=40)) is None
+
+    db.session.expire_all()
+    job = db.session.get(RegistryImport, job.id)
+    assert job.status == "failed" and job.message.startswith("time_limit:"), job.message
+    assert job.lease_expires_at is None and not stored_path(job).exists()
+    assert job.loaded_rows == 2
+    _assert_reverified(act, before, seen)
+
+    shown = browser("operator").get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    assert 'id="import-failed"' in shown
+    assert "2 rows of the batches finished before it stopped stay loaded" in shown
+    assert "1 open act concerned by the loaded rows was verified again on the new registry data." in shown
+
+
+def test_an_import_given_up_after_its_workers_died_reverifies_what_they_committed(world, app_ctx, tmp_path,
+                                                                                  monkeypatch):
+    act = _verified_bilim()
+    before, seen = act.amount_tiyn, act.lock_version
+    path, _pupils = _withdrawal_then_more(act, tmp_path)
+    monkeypatch.setattr(importers, "BATCH", 1)
+    job = create_import("nedb", path.name, source=path)
+    db.session.commit()
+    job_id = job.id
+
+    def killed(*_args) -> None:  # the worker is stopped right after its first batch committed
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(job_id, progress=killed)
+    db.session.rollback()
+    db.session.expire_all()
+    act_now = db.session.get(Act, act.id)
+    assert act_now.lock_version == seen, "the worker died before verifying anything again"
+
+    # Its lease runs out with no attempt left: the reaper gives it up.
+    monkeypatch.setitem(app_ctx.config, "JOB_MAX_ATTEMPTS", 1)
+    job = db.session.get(RegistryImport, job_id)
+    job.lease_expires_at = clock.now() - timedelta(seconds=1)
+    db.session.commit()
+    assert jobs.reap_expired_jobs() == 1
+
+    db.session.expire_all()
+    job = db.session.get(RegistryImport, job_id)
+    assert job.status == "failed" and job.message.startswith("worker_lost:")
+    assert job.checkpoint["reverified"] == {"acts": 1, "decided_meanwhile": 0, "failed": 0}
+    assert not stored_path(job).exists()
+    _assert_reverified(act, before, seen)
