@@ -8,10 +8,27 @@ from pathlib import Path
 
 from flask import Flask
 
-from app.config import build_config
+from app.config import ConfigError, build_config
 
 
 def create_app(overrides: dict | None = None, *, instance_path: str | None = None) -> Flask:
+    """The application. A setting it cannot start with raises :class:`ConfigError` — or, loaded by a command line
+    (``flask``, ``celery``: a click command is running), says its one sentence and exits 1: Flask's help and command
+    listing print any exception while loading the app as a traceback and go on (``flask --help`` with a mistyped
+    RATELIMIT_STRATEGY: a traceback, then the help, exit 0). gunicorn has no click context: its worker fails to boot
+    on the exception and the server stops."""
+    try:
+        return _create_app(overrides, instance_path)
+    except ConfigError as err:
+        import click
+
+        if click.get_current_context(silent=True) is None:
+            raise
+        err.show()
+        raise SystemExit(err.exit_code) from None
+
+
+def _create_app(overrides: dict | None, instance_path: str | None) -> Flask:
     # instance_path: where the secret key, the SQLite file, attachments, imports, audit keys and anchors live
     # (tests pass a temporary folder so they never write into the repository's instance/); else the setting
     # INSTANCE_PATH (a deployment's data folder, a worker started by a test), else the repository's instance/.
@@ -23,8 +40,6 @@ def create_app(overrides: dict | None = None, *, instance_path: str | None = Non
         instance_path.mkdir(parents=True, exist_ok=True)
         app.config.update(build_config(instance_path, overrides))
     except OSError as err:  # a read-only or full disk, a file in the way: the folder named, not a traceback
-        from app.config import ConfigError
-
         raise ConfigError(f"The instance folder {instance_path} (INSTANCE_PATH) cannot be used: "
                           f"{err.filename + ': ' if err.filename and str(err.filename) != str(instance_path) else ''}"
                           f"{err.strerror or err}") from None

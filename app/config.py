@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -51,6 +52,65 @@ def _json_setting(name: str) -> dict:
     if not isinstance(parsed, dict):
         raise ConfigError(f"{name} must be a JSON object ({{...}})")
     return parsed
+
+
+def _rate_limits(name: str, default: str) -> str:
+    """A rate limit setting (``5/minute;20/hour``): Flask-Limiter reads it at each request and, unable to, logs an
+    error and counts nothing — a mistyped LOGIN_LIMIT_ADDRESS had switched the login's throttling off."""
+    from limits import parse_many
+
+    value = os.environ.get(name, default).strip() or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be limits like {default} (a number per second, minute, hour or day; several "
+                          f"separated by ;), not {value!r}") from None
+    return value
+
+
+def _lock_timeout() -> str:
+    """MIGRATION_LOCK_TIMEOUT, as PostgreSQL's lock_timeout reads it (5s, 500ms, 1min; 0: wait for ever) — a mistyped
+    one was PostgreSQL's "invalid value for parameter" traceback in the middle of ``flask db upgrade``."""
+    value = os.environ.get("MIGRATION_LOCK_TIMEOUT", "5s").strip() or "5s"
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(us|ms|s|min|h|d)?", value):
+        raise ConfigError(f"MIGRATION_LOCK_TIMEOUT must be a duration like 5s, 500ms or 1min (0: no limit), not "
+                          f"{value!r}")
+    return value
+
+
+def _networks(name: str) -> str:
+    """Comma-separated networks (10.0.0.0/8, 127.0.0.1): one that is not had silently refused every address."""
+    import ipaddress
+
+    value = os.environ.get(name, "")
+    for network in (n.strip() for n in value.split(",")):
+        if network:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(f"{name} must be networks like 10.0.0.0/8 or 127.0.0.1, separated by commas; "
+                                  f"{network!r} is not one") from None
+    return value
+
+
+def _flag(name: str) -> bool:
+    """An on/off setting: 1, true, yes, on — or 0, false, no, off, empty. Anything else is refused: a secure cookie
+    asked for with SESSION_COOKIE_SECURE=true had been silently off (only "1" counted)."""
+    value = (os.environ.get(name) or "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 (on) or 0 (off), not {value!r}")
+
+
+def _metrics_dir() -> None:
+    """PROMETHEUS_MULTIPROC_DIR, read by prometheus_client when the metrics are made: a folder that is not there or
+    cannot be written was its FileNotFoundError traceback on every command."""
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if value and not (os.path.isdir(value) and os.access(value, os.W_OK | os.X_OK)):
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR must be a folder this user can write to (create it, empty, "
+                          f"before the processes start), not {value!r}")
 
 
 def address_scheme(address: str) -> str:
@@ -108,7 +168,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
-        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "ru"),
+        # every page of a reader whose browser asks for none of the three (an unknown one was a 500 on every page)
+        "BABEL_DEFAULT_LOCALE": _choice("DEFAULT_LOCALE", "ru", ("kk", "ru", "en")),
         "BABEL_DEFAULT_TIMEZONE": "Asia/Almaty",
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "LANGUAGES": ["kk", "ru", "en"],
@@ -156,9 +217,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Operations (app/observability.py, app/jobs.py, app/engine/operators.py): /metrics is allowed only with
         # the token or from the networks; job leases; automatic retries of service tasks per operator (JSON).
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
-        "METRICS_ALLOWED_NETWORKS": os.environ.get("METRICS_ALLOWED_NETWORKS", ""),
+        "METRICS_ALLOWED_NETWORKS": _networks("METRICS_ALLOWED_NETWORKS"),
         "LOG_FORMAT": _choice("LOG_FORMAT", "text", ("text", "json")),
-        "MIGRATION_LOCK_TIMEOUT": os.environ.get("MIGRATION_LOCK_TIMEOUT", "5s"),
+        "MIGRATION_LOCK_TIMEOUT": _lock_timeout(),
         "JOB_LEASE_SECONDS": _number("JOB_LEASE_SECONDS", "120"),
         "JOB_QUEUE_TIMEOUT_SECONDS": _number("JOB_QUEUE_TIMEOUT_SECONDS", "600"),
         "JOB_MAX_ATTEMPTS": _number("JOB_MAX_ATTEMPTS", "3"),
@@ -175,21 +236,21 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,
         # Failed logins: per address+account, per account (from anywhere), per address (any account). Several
         # windows each, so a persistent guesser waits longer and longer (see app/limits.py).
-        "LOGIN_LIMIT_ACCOUNT_ADDRESS": os.environ.get("LOGIN_LIMIT_ACCOUNT_ADDRESS", "5/minute;20/hour;50/day"),
-        "LOGIN_LIMIT_ACCOUNT": os.environ.get("LOGIN_LIMIT_ACCOUNT", "20/minute;60/hour;150/day"),
-        "LOGIN_LIMIT_ADDRESS": os.environ.get("LOGIN_LIMIT_ADDRESS", "30/minute;200/hour;500/day"),
+        "LOGIN_LIMIT_ACCOUNT_ADDRESS": _rate_limits("LOGIN_LIMIT_ACCOUNT_ADDRESS", "5/minute;20/hour;50/day"),
+        "LOGIN_LIMIT_ACCOUNT": _rate_limits("LOGIN_LIMIT_ACCOUNT", "20/minute;60/hour;150/day"),
+        "LOGIN_LIMIT_ADDRESS": _rate_limits("LOGIN_LIMIT_ADDRESS", "30/minute;200/hour;500/day"),
         # The JSON API (/api/v1/): requests per API token, or per user on a login session; and per address for calls
         # without a valid credential (see app/limits.py). 429 with Retry-After beyond.
-        "API_LIMIT": os.environ.get("API_LIMIT", "300/minute;6000/hour"),
-        "API_LIMIT_ANONYMOUS": os.environ.get("API_LIMIT_ANONYMOUS", "30/minute;300/hour"),
+        "API_LIMIT": _rate_limits("API_LIMIT", "300/minute;6000/hour"),
+        "API_LIMIT_ANONYMOUS": _rate_limits("API_LIMIT_ANONYMOUS", "30/minute;300/hour"),
         # The public portal and its open data (/public/: pages, CSV/JSON files, OCDS packages), answered without a
         # login: requests per address (see app/limits.py). 429 with Retry-After beyond.
-        "PUBLIC_LIMIT": os.environ.get("PUBLIC_LIMIT", "120/minute;2000/hour"),
+        "PUBLIC_LIMIT": _rate_limits("PUBLIC_LIMIT", "120/minute;2000/hour"),
         # Posts per user on cases (see app/limits.py): comments, and files attached. Beyond it the page says when the
         # person can post again.
-        "COMMENT_LIMIT": os.environ.get("COMMENT_LIMIT", "10/minute;100/hour;500/day"),
-        "ATTACHMENT_LIMIT": os.environ.get("ATTACHMENT_LIMIT", "10/minute;50/hour;200/day"),
-        "LINES_FILE_LIMIT": os.environ.get("LINES_FILE_LIMIT", "10/minute;60/hour;300/day"),
+        "COMMENT_LIMIT": _rate_limits("COMMENT_LIMIT", "10/minute;100/hour;500/day"),
+        "ATTACHMENT_LIMIT": _rate_limits("ATTACHMENT_LIMIT", "10/minute;50/hour;200/day"),
+        "LINES_FILE_LIMIT": _rate_limits("LINES_FILE_LIMIT", "10/minute;60/hour;300/day"),
         # Audit trail (app/audit/keys.py, anchors.py): HMAC keys and signed anchors live outside the database.
         "AUDIT_KEY": os.environ.get("AUDIT_KEY"),
         "AUDIT_KEY_ID": os.environ.get("AUDIT_KEY_ID"),
@@ -206,10 +267,14 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     # Login counters live in the process when embedded, in Redis when several processes serve requests.
     config["RATELIMIT_STORAGE_URI"] = os.environ.get("RATELIMIT_STORAGE_URI") or (
         config["CELERY_BROKER_URL"] if config["BACKGROUND_MODE"] == "celery" else "memory://")
-    for key in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM"):
+    for key in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM"):
         if os.environ.get(key):
             config[key] = os.environ[key]
-    if os.environ.get("SESSION_COOKIE_SECURE") == "1":
+    if os.environ.get("MAIL_PORT"):
+        config["MAIL_PORT"] = _number("MAIL_PORT", "25", minimum=1)
+    config["MAIL_USE_TLS"] = _flag("MAIL_USE_TLS")  # "0" or "false" had turned STARTTLS on (any value counted)
+    if _flag("SESSION_COOKIE_SECURE"):
         config["SESSION_COOKIE_SECURE"] = True
+    _metrics_dir()
     config.update(overrides or {})
     return config

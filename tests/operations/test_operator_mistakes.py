@@ -36,6 +36,26 @@ WORKTREE = Path(__file__).resolve().parents[2]
     ("RATELIMIT_STORAGE_URI", "redis//:hunter2@cache", "RATELIMIT_STORAGE_URI is not an address the rate limiter "
                                                        "can count in (redis://host:port/db, or memory:// for one "
                                                        "process), not an address without a scheme (…://)"),
+    # Flask-Limiter logged an error per request and counted nothing: the login's throttling was off.
+    ("LOGIN_LIMIT_ADDRESS", "30 a minute", "LOGIN_LIMIT_ADDRESS must be limits like 30/minute;200/hour;500/day (a "
+                                           "number per second, minute, hour or day; several separated by ;), not "
+                                           "'30 a minute'"),
+    # Babel's UnknownLocaleError: a 500 on every page of a browser asking for none of the three languages.
+    ("DEFAULT_LOCALE", "kz", "DEFAULT_LOCALE must be one of kk, ru, en, not 'kz'"),
+    # PostgreSQL's "invalid value for parameter lock_timeout" traceback, in the middle of `flask db upgrade`.
+    ("MIGRATION_LOCK_TIMEOUT", "5 seconds", "MIGRATION_LOCK_TIMEOUT must be a duration like 5s, 500ms or 1min (0: no "
+                                            "limit), not '5 seconds'"),
+    ("MAIL_PORT", "smtp", "MAIL_PORT must be a whole number (e.g. 25), not 'smtp'"),
+    # One network that is not refused every address, the good ones too: Prometheus got 404.
+    ("METRICS_ALLOWED_NETWORKS", "10.0.0.0/8,monitoring", "METRICS_ALLOWED_NETWORKS must be networks like "
+                                                          "10.0.0.0/8 or 127.0.0.1, separated by commas; "
+                                                          "'monitoring' is not one"),
+    # prometheus_client's FileNotFoundError traceback, on every command and every gunicorn worker.
+    ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/metrics", "PROMETHEUS_MULTIPROC_DIR must be a folder this user can "
+                                                         "write to (create it, empty, before the processes start), "
+                                                         "not '/nonexistent/metrics'"),
+    # Only "1" counted: "true" left the session cookie without Secure, unsaid.
+    ("SESSION_COOKIE_SECURE", "ture", "SESSION_COOKIE_SECURE must be 1 (on) or 0 (off), not 'ture'"),
 ])
 def test_a_mistyped_setting_is_one_sentence_naming_it(name, value, said, monkeypatch, tmp_path):
     from app.limits import limiter
@@ -63,6 +83,34 @@ def test_the_command_line_says_it_in_one_line_with_exit_1(tmp_path):
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.strip() == "Error: SLA_ACCEPT_WORKING_DAYS must be a whole number (e.g. 5), not 'x'"
+
+
+@pytest.mark.parametrize("command", [["flask", "--app", "wsgi", "--help"],
+                                     ["flask", "--app", "wsgi", "ticker", "--help"],
+                                     ["celery", "-A", "app.celery_worker", "worker", "--pool=solo"]],
+                         ids=["flask --help", "flask ticker --help", "celery worker"])
+def test_every_command_line_says_a_mistyped_setting_in_one_line_with_exit_1(command, tmp_path):
+    """Flask's help and command listing printed any exception while loading the app as a traceback, then the help,
+    and exited 0 (``flask --help`` with RATELIMIT_STRATEGY=bogus); a Celery worker printed its own traceback."""
+    env = {**os.environ, "PYTHONPATH": str(WORKTREE), "INSTANCE_PATH": str(tmp_path), "BACKGROUND_MODE": "celery",
+           "RATELIMIT_STRATEGY": "bogus", "CELERY_BROKER_URL": "redis://127.0.0.1:1/0"}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([str(Path(sys.executable).parent / command[0]), *command[1:]], cwd=WORKTREE, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == ("Error: RATELIMIT_STRATEGY must be one of moving-window, fixed-window, "
+                                   "sliding-window-counter, not 'bogus'")
+    assert "Usage:" not in done.stdout
+
+
+def test_flags_and_languages_that_are_right_are_read(monkeypatch, tmp_path):
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "true")
+    monkeypatch.setenv("MAIL_USE_TLS", "0")
+    monkeypatch.setenv("DEFAULT_LOCALE", "kk")
+    monkeypatch.setenv("LOGIN_LIMIT_ADDRESS", "10 per minute")
+    config = create_app(instance_path=str(tmp_path)).config
+    assert config["SESSION_COOKIE_SECURE"] is True and config["MAIL_USE_TLS"] is False, "\"0\" had turned TLS on"
+    assert (config["BABEL_DEFAULT_LOCALE"], config["LOGIN_LIMIT_ADDRESS"]) == ("kk", "10 per minute")
 
 
 def test_a_sqlite_file_whose_folder_is_missing_or_locked_says_so(tmp_path):
