@@ -63,7 +63,7 @@ def _part(outcome: dict, name: str, func):
     except Exception as err:
         db.session.rollback()
         outcome.setdefault("failed", []).append(name)
-        condition = database_unavailable(err) or _setting_missing(err)
+        condition = database_unavailable(err) or _said_in_one_sentence(err)
         outcome.setdefault("reasons", []).append(f"{name} ({condition or type(err).__name__})")
         if condition:
             log.error("background pass: %s failed: %s; the other parts go on", name, condition)
@@ -72,11 +72,13 @@ def _part(outcome: dict, name: str, func):
         return None
 
 
-def _setting_missing(err: BaseException) -> str | None:
-    """An audit key that is not configured: its own sentence says what to set, a traceback adds nothing."""
+def _said_in_one_sentence(err: BaseException) -> str | None:
+    """An audit key that is not configured, an anchor file this process may not read: their own sentence says what to
+    do, a traceback adds nothing."""
+    from app.audit.anchors import AnchorUnreadable
     from app.audit.keys import AuditKeyError
 
-    return str(err) if isinstance(err, AuditKeyError) else None
+    return str(err) if isinstance(err, AuditKeyError | AnchorUnreadable) else None
 
 
 def database_unavailable(err: BaseException) -> str | None:

@@ -43,12 +43,49 @@ def anchor_dir() -> Path:
     return Path(current_app.config["AUDIT_ANCHOR_DIR"])
 
 
+class AnchorUnreadable(OSError):
+    """An anchor file (or the anchors' folder) this process may not read — permission denied after a restore or a
+    copy as another user, a mount gone. Unlike an empty or cut file it is not evidence of anything: what it holds is
+    unknown, not damaged, and reading access brings it back as it was. So nothing goes on past it: the next anchor
+    links to the newest file's exact bytes, and a link to bytes nobody could read would vouch for nothing — anchoring
+    waits (every pass says why: one sentence naming the file, the process's user and what to do), and
+    ``verify-audit`` names it and checks everything else. ``str()`` is that sentence."""
+
+    def __init__(self, path: Path, err: OSError):
+        import getpass
+
+        try:
+            user = f"user {getpass.getuser()}, uid {os.geteuid()}"
+        except (KeyError, OSError):  # no name for this uid (a container's arbitrary user)
+            user = f"uid {os.geteuid()}"
+        what = "the audit anchor folder" if Path(path).is_dir() else "the audit anchor file"
+        super().__init__(err.errno, f"{what} cannot be read by this process ({user}): {err.strerror or err}. Its "
+                                    "content is not known to be damaged: give this user read access to it (chmod a+r, "
+                                    "or chown it to the user the application runs as) and keep it as it is — each "
+                                    "anchor links to the exact bytes of the one before it, so no anchor is written "
+                                    "while the newest cannot be read; do not delete or replace it", str(path))
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
+def anchor_bytes(path: Path) -> bytes:
+    """An anchor file's bytes; :class:`AnchorUnreadable` when this process may not read them."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise AnchorUnreadable(path, err) from err
+
+
 def anchor_files(directory: Path | None = None) -> list[tuple[int, Path]]:
     directory = directory or anchor_dir()
     if not directory.is_dir():
         return []
-    found = [(int(m.group(1)), directory / name) for name in os.listdir(directory) if (m := _NAME.match(name))]
-    return sorted(found)
+    try:
+        names = os.listdir(directory)
+    except OSError as err:
+        raise AnchorUnreadable(directory, err) from err
+    return sorted((int(m.group(1)), directory / name) for name in names if (m := _NAME.match(name)))
 
 
 def chain_heads() -> tuple[dict[str, list], int]:
@@ -76,7 +113,7 @@ def create_anchor() -> Path | None:
     directory.mkdir(parents=True, exist_ok=True)
     files = anchor_files(directory)
     number = files[-1][0] + 1 if files else 1
-    previous = hashlib.sha256(files[-1][1].read_bytes()).hexdigest() if files else None
+    previous = hashlib.sha256(anchor_bytes(files[-1][1])).hexdigest() if files else None
     heads, max_id = chain_heads()
     ring = keyring()
     body = {"format": FORMAT, "number": number, "created_at": clock.now().isoformat(), "key_id": ring.current_id,
@@ -138,10 +175,11 @@ def _create_exclusively(path: Path, data: bytes) -> bool:
 
 def read_anchor(path: Path) -> dict:
     """Parse an anchor file; ValueError with a readable reason when it is not one (an empty file and a cut one are
-    named as such: what a full disk or a killed writer leaves)."""
+    named as such: what a full disk or a killed writer leaves); :class:`AnchorUnreadable` when this process may not
+    read it (not evidence of damage: see there)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        text = anchor_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not a readable anchor ({err})") from err
     if not text:
         raise ValueError(f"{path}: empty (0 bytes)")
@@ -161,7 +199,9 @@ def anchor_if_due() -> Path | None:
 
     A failure raises: the background pass logs it, records the part as failed (``tapsyrys_background_pass_failed_parts``
     in the metrics) and goes on, and the next pass tries again — it was caught here, so anchors that could not be
-    written (a folder that is not writable, a full disk) were only a log line, the tamper evidence off unseen."""
+    written (a folder that is not writable, a full disk) were only a log line, the tamper evidence off unseen. An
+    anchor file this process may not read raises :class:`AnchorUnreadable`: the pass says so, and anchors again once
+    it can read it."""
     files = anchor_files()
     try:
         latest = read_anchor(files[-1][1]) if files else None
@@ -197,7 +237,10 @@ def anchors_to_check(documents: list[dict] | None) -> tuple[list[dict], list, li
     problems: list[ChainProblem] = []
     warnings: list[str] = []
     if documents is None:
-        files = anchor_files()
+        try:
+            files = anchor_files()
+        except AnchorUnreadable as err:  # the chains are still checked; the anchors are not
+            return [], [ChainProblem("", 0, f"anchor: {err}; no anchor was checked")], []
         if not files:
             return [], [], []
         index = len(files) - 1
@@ -205,6 +248,10 @@ def anchors_to_check(documents: list[dict] | None) -> tuple[list[dict], list, li
             try:
                 documents = [read_anchor(files[index][1])]
                 break
+            except AnchorUnreadable as err:  # not evidence of a cut: the database is compared with an older anchor
+                problems.append(ChainProblem("", 0, f"anchor: {err}. The database is compared with the newest anchor "
+                                                    "that can be read."))
+                index -= 1
             except ValueError as err:
                 problems.append(ChainProblem("", 0, f"anchor: {err} — it vouches for nothing, and no anchor after "
                                                     "it vouches for it: it was cut while being written (a full disk, "
@@ -222,15 +269,13 @@ def anchors_to_check(documents: list[dict] | None) -> tuple[list[dict], list, li
             problems.append(ChainProblem("", 0, f"anchor file(s) missing: {missing}"))
         if index > 0:
             before = files[index - 1][1]
-            if previous != hashlib.sha256(before.read_bytes()).hexdigest():
-                problems.append(ChainProblem("", 0, f"anchor {files[index][0]}: the previous anchor file was changed"))
+            try:
+                before_sha256 = hashlib.sha256(anchor_bytes(before)).hexdigest()
+            except AnchorUnreadable as err:
+                problems.append(ChainProblem("", 0, f"anchor {files[index][0]}: its link to the anchor before it is "
+                                                    f"not checked: {err}"))
             else:
-                try:
-                    read_anchor(before)
-                except ValueError as err:
-                    warnings.append(f"anchor: {err}; anchor {files[index][0]}, written after it, links to it as it "
-                                    "is: it was already broken then (a full disk or a killed process while it was "
-                                    "written). It checks nothing; keep it (removing it breaks the link).")
+                _check_link(files[index][0], previous, before, before_sha256, problems, warnings)
     valid = []
     for document in documents:
         body = {k: v for k, v in document.items() if k != "signature"}
@@ -243,6 +288,22 @@ def anchors_to_check(documents: list[dict] | None) -> tuple[list[dict], list, li
         else:
             valid.append(document)
     return valid, problems, warnings
+
+
+def _check_link(number: int, previous: str | None, before: Path, before_sha256: str, problems: list,
+                warnings: list[str]) -> None:
+    """Anchor ``number`` names the SHA-256 of the file before it (``previous``); that file is ``before``."""
+    from app.audit.operations import ChainProblem
+
+    if previous != before_sha256:
+        problems.append(ChainProblem("", 0, f"anchor {number}: the previous anchor file was changed"))
+        return
+    try:
+        read_anchor(before)
+    except ValueError as err:
+        warnings.append(f"anchor: {err}; anchor {number}, written after it, links to it as it is: it was already "
+                        "broken then (a full disk or a killed process while it was written). It checks nothing; keep "
+                        "it (removing it breaks the link).")
 
 
 def compare_with_anchor(anchor: dict, last_seq: dict[str, int], seen_hashes: dict[tuple[str, int], str]) -> list:

@@ -37,7 +37,7 @@ def register_audit_cli(app: Flask) -> None:
                   help="Write to this file instead of standard output")
     def audit_export_anchor(number: int | None, output: Path | None) -> None:
         """Copy an anchor out (to keep it elsewhere); check it later with 'verify-audit --anchor FILE'."""
-        from app.audit.anchors import anchor_files
+        from app.audit.anchors import anchor_bytes, anchor_files
 
         files = dict(anchor_files())
         if not files:
@@ -47,7 +47,7 @@ def register_audit_cli(app: Flask) -> None:
         if number not in files:
             click.echo(f"No anchor {number}; there are {min(files)}–{max(files)}.", err=True)
             raise SystemExit(1)
-        data = files[number].read_bytes()
+        data = anchor_bytes(files[number])
         if output is None:
             click.echo(data.decode("utf-8"))
         else:
