@@ -43,6 +43,10 @@ def _create_app(overrides: dict | None, instance_path: str | None) -> Flask:
         raise ConfigError(f"The instance folder {instance_path} (INSTANCE_PATH) cannot be used: "
                           f"{err.filename + ': ' if err.filename and str(err.filename) != str(instance_path) else ''}"
                           f"{err.strerror or err}") from None
+    # An error's message never carries the statement's values: SQLAlchemy appends them ("[parameters: …]") to every
+    # database error — logged, kept as an incident's or a job's detail — and they are children's IINs and names,
+    # IBANs, password and token hashes.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("spiff").setLevel(logging.WARNING)

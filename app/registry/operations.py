@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app import clock, jobs
 from app.audit.operations import record_event
-from app.database import remove_unless_committed
+from app.database import error_first_line, remove_unless_committed
 from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.registry.importers import KINDS, FileUnreadable, ImportResult, import_file, scan
@@ -118,7 +118,8 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
         known = isinstance(err, (FileUnreadable, jobs.TimeLimitExceeded))  # a reason of its own, said on the page
         if not known:
             log.exception("registry import %s failed", job_id)
-        reason = f"{err.code}:{err.detail}" if known else f"error:{type(err).__name__}: {err}"
+        # the driver's first line: SQLAlchemy's message goes on with the statement (and the rows' values)
+        reason = f"{err.code}:{err.detail}" if known else f"error:{type(err).__name__}: {error_first_line(err)}"
         # Still holding the lease: should this fail too (the database gone), the job stays running, its lease runs
         # out and the resumed run verifies them; past the time limit, what the committed batches owe is still done.
         job = db.session.get(RegistryImport, job_id)

@@ -26,6 +26,7 @@ from app.acts.models import Act, ActLine
 from app.acts.operations import VERIFIABLE, claim_for_verification, verify_acts_of_instruments
 from app.acts.verification import load_acts
 from app.audit.operations import record_event, record_events
+from app.database import error_first_line
 from app.engine.errors import DomainRefused
 from app.engine.incidents import reverifiers
 from app.engine.runtime import connection_lost
@@ -151,7 +152,7 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
                         "last committed chunk when its lease expires", run_id, err)
             raise
         run = db.session.get(VerificationRun, run_id)
-        run.status, run.message, run.finished_at = "failed", str(err)[:500], clock.now()
+        run.status, run.message, run.finished_at = "failed", error_first_line(err)[:500], clock.now()
         jobs.release(run)  # lease
         record_event(CHAIN, "verification.failed", "verification_run", run.id, actor_id=run.created_by_id,
                      details={"error": run.message})
@@ -213,7 +214,7 @@ def _verify_one_by_one(run_id: int | None, chunk: list[int], month_ids: list[int
             if connection_lost(err):
                 raise  # the database's failure, not this act's
             log.warning("verification run %s: act %s could not be checked: %r", run_id, act_id, err)
-            failed[str(act_id)] = (str(err) or type(err).__name__)[:200]
+            failed[str(act_id)] = error_first_line(err)[:200]
             instance_id = db.session.scalar(select(Act.instance_id).where(Act.id == act_id))
             if instance_id is not None:
                 record_incident_safely(instance_id, err, element_id=VERIFY_ELEMENT, kind="verification",

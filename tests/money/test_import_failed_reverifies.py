@@ -86,7 +86,7 @@ def refused_iin(app_ctx):
 
 
 def test_an_import_failing_on_a_database_error_in_batch_three_reverifies_what_batch_one_changed(
-        world, app_ctx, tmp_path, monkeypatch, refused_iin):
+        world, app_ctx, tmp_path, monkeypatch, refused_iin, caplog):
     act = _verified_bilim()
     before, seen = act.amount_tiyn, act.lock_version
     path, pupils = _withdrawal_then_more(act, tmp_path)
@@ -101,6 +101,12 @@ def test_an_import_failing_on_a_database_error_in_batch_three_reverifies_what_ba
 
     job = db.session.scalars(select(RegistryImport)).one()
     assert (job.status, job.loaded_rows) == ("failed", 2)
+    # The database's reason, not its statement with the rows' values: the job's message is on the import page and in
+    # the audit trail for good, the log goes to whoever reads the logs — the refused child's IIN and name were in all
+    refused = _enrolment(pupils[2].iin)
+    assert job.message.startswith("error:") and job.message.endswith("Error: refused by the database"), job.message
+    for said in (job.message, caplog.text, ran.output):
+        assert refused.iin not in said and refused.full_name not in said
     assert db.session.get(NedbEnrollment, _enrolment(pupils[0].iin).id).withdrawn_on == act.period, "batch 1 stays"
     _assert_reverified(act, before, seen)
     failed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registry.import_failed")).one()
