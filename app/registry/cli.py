@@ -33,7 +33,16 @@ def _import_command(kind: str):
                 bar.update(processed - state["done"])
                 state["done"] = processed
 
-            result = run_import(job.id, progress)
+            try:
+                result = run_import(job.id, progress)
+            except KeyboardInterrupt:
+                # The operator stopped it: the job ends here. Left running, its lease ran out and the background
+                # pass resumed the import the operator had stopped, minutes later, in another process.
+                from app.registry.operations import stop_import
+
+                db.session.rollback()
+                stop_import(job.id, "interrupted:")
+                result = None
         job = db.session.get(RegistryImport, job.id)
         reverified = (job.checkpoint or {}).get("reverified") or {}
         with force_locale("en"):
@@ -45,7 +54,7 @@ def _import_command(kind: str):
                                "import the file again to load the rest (loaded rows are updated, not duplicated).",
                                err=True)
                 _say_reverified(reverified)
-                raise SystemExit(1)
+                raise SystemExit(130 if code == "interrupted" else 1)
             for err in result.errors[:50]:
                 click.echo(f"  line {err['line']}: {err['column']}: {REASONS[err['code']]} ({err['value']!r})",
                            err=True)

@@ -56,6 +56,7 @@ REASONS = {
     "time_limit": _l("the import ran longer than the time limit for background jobs and was stopped; the rows of "
                      "its finished batches stay loaded, the batch under way was undone; upload the file again"),
     "error": _l("the import stopped on an unexpected error"),
+    "interrupted": _l("the import was stopped on the command line (Ctrl-C) before its end"),
 }
 
 

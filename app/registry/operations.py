@@ -120,11 +120,7 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
             log.exception("registry import %s failed", job_id)
         # the driver's first line: SQLAlchemy's message goes on with the statement (and the rows' values)
         reason = f"{err.code}:{err.detail}" if known else f"error:{type(err).__name__}: {error_first_line(err)}"
-        # Still holding the lease: should this fail too (the database gone), the job stays running, its lease runs
-        # out and the resumed run verifies them; past the time limit, what the committed batches owe is still done.
-        job = db.session.get(RegistryImport, job_id)
-        reverified = reverify_committed(job, renew=lambda held: jobs.heartbeat(held, time_limit=False))
-        _fail_import(job_id, reason, reverified)
+        stop_import(job_id, reason)
         return None
     job.status = "done"
     job.total_rows = job.processed_rows = result.total
@@ -142,6 +138,17 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
     db.session.commit()
     path.unlink(missing_ok=True)
     return result
+
+
+def stop_import(job_id: int, reason: str) -> None:
+    """End a running import before its end (``reason``: "code:detail", see importers.REASONS): the acts its committed
+    batches changed are verified again, then the job fails with the reason. Called after the caller rolled back.
+
+    Still holding the lease: should this fail too (the database gone), the job stays running, its lease runs out and
+    the resumed run verifies them; past the time limit, what the committed batches owe is still done."""
+    job = db.session.get(RegistryImport, job_id)
+    reverified = reverify_committed(job, renew=lambda held: jobs.heartbeat(held, time_limit=False))
+    _fail_import(job_id, reason, reverified)
 
 
 def reverify_committed(job: RegistryImport, renew) -> dict:

@@ -177,3 +177,53 @@ def test_an_import_given_up_after_its_workers_died_reverifies_what_they_committe
     assert job.checkpoint["reverified"] == {"acts": 1, "decided_meanwhile": 0, "failed": 0}
     assert not stored_path(job).exists()
     _assert_reverified(act, before, seen)
+
+
+def test_an_import_stopped_with_ctrl_c_ends_there_and_reverifies_what_it_committed(world, app_ctx, tmp_path):
+    """``flask import-nedb`` stopped with Ctrl-C after its first batch: the job had stayed "running", its lease ran
+    out and the background pass resumed — minutes later, in another process — the import the operator had stopped,
+    while the acts its first batch changed waited, verified on the old registry. Now the job ends there, failed with
+    that reason, and the acts are verified again before the command exits."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.registry.conftest import iin
+
+    act = _verified_bilim()
+    before, seen = act.amount_tiyn, act.lock_version
+    pupil = next(ln for ln in act.lines if ln.grade == 9)
+    withdrawal = _nedb_row(_enrolment(pupil.iin), withdrawn_on=act.period)
+    filler = [{**withdrawal, "iin": iin(n), "full_name": f"Student {n}", "withdrawn_on": ""}
+              for n in range(1, 40_001)]  # 20 batches more: the command is still at work when it is stopped
+    path = _file(tmp_path / "nedb.csv", [withdrawal, *filler])
+    worktree = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(worktree), "SECRET_KEY": "test-import", "BACKGROUND_MODE": "none",
+           "DATABASE_URL": app_ctx.config["SQLALCHEMY_DATABASE_URI"], "INSTANCE_PATH": str(tmp_path / "instance"),
+           "AUDIT_KEY_FILE": app_ctx.config["AUDIT_KEY_FILE"], "AUDIT_ANCHOR_DIR": str(tmp_path / "anchors")}
+    command = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "import-nedb", str(path)],
+                               cwd=worktree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while command.poll() is None:  # until its first batch is committed
+            db.session.rollback()
+            if db.session.scalar(select(RegistryImport.loaded_rows).where(RegistryImport.filename == path.name)):
+                break
+            time.sleep(0.05)
+        command.send_signal(signal.SIGINT)  # the operator's Ctrl-C
+        _out, err = command.communicate(timeout=120)
+    finally:
+        command.kill()
+    assert command.returncode == 130, err
+    assert "✗ the import was stopped on the command line (Ctrl-C) before its end" in err
+    assert "row(s) of the batches finished before it stopped stay loaded" in err
+    assert "1 open act(s) concerned by the loaded rows verified again on the new registry data." in err
+
+    db.session.rollback()
+    job = db.session.scalars(select(RegistryImport)).one()
+    assert (job.status, job.message) == ("failed", "interrupted:") and 0 < job.loaded_rows < len(filler)
+    _assert_reverified(act, before, seen)
+    with clock.FrozenClock(clock.now() + timedelta(hours=1)):
+        assert jobs.reap_expired_jobs() == 0, "nothing left for the background pass to resume"
