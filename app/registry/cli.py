@@ -178,3 +178,6 @@ def register_registry_cli(app: Flask) -> None:
         db.session.commit()
         run = run_month_verification(run.id)
         click.echo(f"{run.total_acts} act(s), {run.total_lines} line(s), {run.excluded_lines} excluded: {run.by_rule}")
+        if run.message:  # acts that could not be checked, each an incident: the month is not verified whole
+            click.echo(f"✗ {run.message}", err=True)
+            raise SystemExit(1)

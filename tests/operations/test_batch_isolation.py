@@ -149,3 +149,24 @@ def _month_acts_period():
     from tests.helpers import act_of_school
 
     return act_of_school("Alatau Lyceum").period
+
+
+def test_verify_month_on_the_command_line_names_the_acts_it_could_not_check_and_exits_1(world, app_ctx, monkeypatch):
+    """The command printed the month's totals and exited 0 while an act could not be checked (an incident waiting):
+    a month-end script or an operator reading the exit code took the month as verified."""
+    acts = _month_acts(_month_acts_period())
+    for act in acts:
+        act.status = "submitted" if act.status not in ("submitted", "verified") else act.status
+    db.session.commit()
+    poison = acts[1]
+
+    def poisoned_terms(act):
+        if act.id == poison.id:
+            raise RuntimeError("contract terms cannot be read")
+        return None
+
+    monkeypatch.setattr(terms, "_providers", [poisoned_terms, *terms._providers])
+    ran = app_ctx.test_cli_runner().invoke(args=["verify-month", "--period", f"{poison.period:%Y-%m}"])
+    assert ran.exit_code == 1, ran.output
+    assert f"{len(acts)} act(s)," in ran.output, "the totals are still said"
+    assert f"✗ 1 act(s) could not be checked; each has an incident: #{poison.id}" in ran.output
