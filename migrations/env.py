@@ -1,3 +1,4 @@
+import contextlib
 import logging
 from logging.config import fileConfig
 
@@ -76,6 +77,27 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+#: PostgreSQL's advisory lock held by a running ``db upgrade`` ("tapsyrys" in ASCII)
+UPGRADE_LOCK_KEY = 0x7461707379727973
+
+
+@contextlib.contextmanager
+def one_upgrade_at_a_time(url):
+    """A SQLite file: a second ``db upgrade`` waits for the first (an exclusive lock on ``<file>-upgrade.lock`` beside
+    it, never on the database file, whose own locks SQLite keeps) and then finds nothing left to do. SQLite runs a
+    migration's DDL outside a transaction, so two at once could each apply part of one. PostgreSQL waits in the
+    migration's transaction instead (run_migrations_online)."""
+    database = url.database if url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}-upgrade.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -102,7 +124,7 @@ def run_migrations_online():
     lock_timeout = str(current_app.config.get("MIGRATION_LOCK_TIMEOUT") or "0")
 
     try:
-        with connectable.connect() as connection:
+        with one_upgrade_at_a_time(connectable.url), connectable.connect() as connection:
             context.configure(
                 connection=connection,
                 target_metadata=get_metadata(),
@@ -111,12 +133,16 @@ def run_migrations_online():
 
             with context.begin_transaction():
                 if connection.dialect.name == "postgresql":
+                    from sqlalchemy import text
+
+                    # Another `db upgrade` on this database (two deploy jobs, replicas migrating as they start) is
+                    # waited for; then this one reads where the database is and has nothing left to do. Both had
+                    # run the same migrations: the second failed on what the first had created, with a traceback.
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
                     # A migration waiting for a table's lock (behind a long transaction: a month-wide verification's
                     # chunk, a report) makes every query on that table wait behind it: the whole application stalled
                     # for as long as the longest transaction held on. It gives up after MIGRATION_LOCK_TIMEOUT
                     # instead. For the migration's transaction only (the pool's connection is used again after it).
-                    from sqlalchemy import text
-
                     connection.execute(text("SELECT set_config('lock_timeout', :value, true)"),
                                        {"value": lock_timeout})
                 context.run_migrations()
