@@ -214,7 +214,9 @@ def anchor_if_due() -> Path | None:
         latest = None
     if latest is not None:
         age = (clock.now() - datetime.fromisoformat(latest["created_at"])).total_seconds()
-        if age < current_app.config["AUDIT_ANCHOR_INTERVAL_SECONDS"]:
+        # An anchor dated ahead (written while the clock ran ahead, put right since) is no reason to wait: its
+        # negative age had kept anchoring off until that date came round, with nothing failing.
+        if 0 <= age < current_app.config["AUDIT_ANCHOR_INTERVAL_SECONDS"]:
             return None
         if db.session.scalar(select(func.max(AuditEvent.id))) == latest.get("max_event_id"):
             return None

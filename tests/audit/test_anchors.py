@@ -288,3 +288,17 @@ def test_a_cut_anchor_is_named_as_cut(tmp_path):
     cut = f"^{re.escape(str(path))}: not a readable anchor \\(cut or not JSON: 42 bytes, "
     with pytest.raises(ValueError, match=cut):
         read_anchor(path)
+
+
+def test_an_anchor_written_by_a_clock_that_ran_ahead_does_not_stop_anchoring_until_that_date(world, anchor_dir, app):
+    """The host's clock ran a year ahead when the last anchor was written, and was put right since (NTP): that
+    anchor's age counted negative — never past the interval — and no anchor was written until its date came round,
+    unseen (nothing failed). An anchor dated in the future is due as soon as events were added."""
+    now = clock.now()
+    with clock.FrozenClock(now + timedelta(days=365)):
+        create_anchor()
+    record_event("registry", "thing.done", "thing", 1, actor_id=None)
+    db.session.commit()
+    with clock.FrozenClock(now):
+        assert anchor_if_due() == anchor_dir / "anchor-00000002.json"
+        assert anchor_if_due() is None, "the new anchor, dated now, is not due again within the interval"
