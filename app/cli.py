@@ -9,9 +9,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
+from app.people.models import User
+from app.people.roles import Role
 
 
 def register_cli(app: Flask) -> None:
@@ -156,6 +158,31 @@ def register_cli(app: Flask) -> None:
         if report.problems:
             raise SystemExit(1)
 
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    @click.option("--full-name", required=True, help="the administrator's full name, as pages show it")
+    @click.option("--email", default="", help="where notifications go (optional)")
+    @click.password_option(help="asked twice without echo when not given")
+    def create_admin(username: str, full_name: str, email: str, password: str) -> None:
+        """Create an administrator with the password typed — the first one of a new installation, which has no
+        one to create it in the browser (the demo's admin exists only with DEMO_DATA). Audited as user.created."""
+        from app.admin.operations import Invalid, check_password_rules, create_user
+
+        problem = check_password_rules(password, username.lower())
+        if problem:
+            raise click.ClickException(f"password: {problem} Nothing was created.")
+        try:
+            user, _temporary = create_user({"username": username, "full_name": full_name, "email": email,
+                                            "role": Role.ADMIN.value}, actor=None)
+        except Invalid as err:
+            db.session.rollback()
+            raise click.ClickException(" ".join(f"{field}: {message}" for field, message in err.errors.items())
+                                       + " Nothing was created.") from None
+        user.set_password(password)
+        user.must_change_password = False
+        db.session.commit()
+        click.echo(f"Administrator {user.username} created; sign in at /login.")
+
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
     @click.option("--port", default=5000, type=int)
@@ -165,16 +192,23 @@ def register_cli(app: Flask) -> None:
         from app.demo.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
 
         upgrade(revision="heads")
-        seed_demo(history=True, dormitories=True)
         flask_app = current_app._get_current_object()
+        demo = bool(flask_app.config.get("DEMO_DATA"))
+        if demo:
+            seed_demo(history=True, dormitories=True)
         if flask_app.config["BACKGROUND_MODE"] == "inprocess":
             start_inprocess_ticker(flask_app)
         click.echo(f"\n  Tapsyrys is running at  http://{host}:{port}/\n")
-        click.echo(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
-        from app.dormitories.demo import DORM_USERS
+        if demo:
+            click.echo(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
+            from app.dormitories.demo import DORM_USERS
 
-        for username, role in [(d.username, d.role) for d in DEMO_USERS] + [(u[0], u[1]) for u in DORM_USERS]:
-            click.echo(f"    {username:<16} {role.value}")
+            for username, role in [(d.username, d.role) for d in DEMO_USERS] + [(u[0], u[1]) for u in DORM_USERS]:
+                click.echo(f"    {username:<16} {role.value}")
+        else:
+            click.echo("  No demo data (DEMO_DATA is off; it is on by default only without DATABASE_URL).")
+            if not db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value)):
+                click.echo("  No administrator yet: create the first with  flask --app wsgi create-admin LOGIN")
         click.echo("")
         from werkzeug.serving import run_simple
 

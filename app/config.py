@@ -104,6 +104,16 @@ def _flag(name: str) -> bool:
     raise ConfigError(f"{name} must be 1 (on) or 0 (off), not {value!r}")
 
 
+def _demo_data() -> bool:
+    """DEMO_DATA: whether ``flask serve`` seeds the demo world (regions, schools, people who share a published
+    password) into a database that has none. Unset: on for the embedded default (no DATABASE_URL), off for a
+    database named by DATABASE_URL — serve had put the demo's operator and officials, with the password the README
+    prints, into a fresh production database."""
+    if (os.environ.get("DEMO_DATA") or "").strip() == "":
+        return not os.environ.get("DATABASE_URL")
+    return _flag("DEMO_DATA")
+
+
 def _metrics_dir() -> None:
     """PROMETHEUS_MULTIPROC_DIR, read by prometheus_client when the metrics are made: a folder that is not there or
     cannot be written was its FileNotFoundError traceback on every command."""
@@ -187,6 +197,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Claw-backs reach the act's own academic year and this many before it (app/acts/adjustments.py): a stated
         # limit on claiming money back for an old month, shown with the unsettled corrections.
         "CLAWBACK_LOOKBACK_YEARS": _number("CLAWBACK_LOOKBACK_YEARS", "1", minimum=1),
+        "DEMO_DATA": _demo_data(),
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
         "API_TITLE": "Tapsyrys API",
         "API_VERSION": "v1",

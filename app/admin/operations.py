@@ -47,7 +47,10 @@ class Invalid(DomainRefused):
 
 
 def _audit(chain: str, action: str, object_type: str, object_id: int, actor, **details) -> None:
-    record_event(chain, action, object_type, object_id, actor_id=actor.id, details=details)
+    """``actor`` None: done from the command line (``flask create-admin``), by whoever runs it on the server."""
+    if actor is None:
+        details["via"] = "command line"
+    record_event(chain, action, object_type, object_id, actor_id=actor.id if actor else None, details=details)
 
 
 def _text(form, name: str, limit: int) -> str:
@@ -100,7 +103,7 @@ def check_password_rules(password: str, username: str | None = None) -> str | No
     return " ".join(problems) if problems else None
 
 
-def create_user(form, actor: User) -> tuple[User, str]:
+def create_user(form, actor: User | None) -> tuple[User, str]:
     """A new account with a temporary password (returned once, to hand over); it must be changed at first login."""
     errors: dict[str, str] = {}
     typed = _text(form, "username", 80)

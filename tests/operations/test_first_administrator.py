@@ -1,0 +1,103 @@
+"""A new installation: no demo people with the README's password in a database named by DATABASE_URL, and a way to
+create the first administrator (``flask create-admin``) — before, ``flask serve`` seeded the demo's operator,
+officials and admin into any database without regions, and the admin pages were the only other way to add a person."""
+
+import pytest
+import werkzeug.serving
+from sqlalchemy import func, select
+
+from app import background
+from app.audit.models import AuditEvent
+from app.config import ConfigError, _demo_data
+from app.extensions import db
+from app.people.models import Region, User
+
+STRONG = "Correct-Horse-Battery-9"
+
+
+def _create_admin(app, *args, password=STRONG):
+    return app.test_cli_runner().invoke(args=["create-admin", *args], input=f"{password}\n{password}\n")
+
+
+def test_the_first_administrator_is_created_from_the_command_line_and_signs_in(app_ctx, browser):
+    result = _create_admin(app_ctx, "Boss", "--full-name", "Aigerim Bossova", "--email", "boss@example.kz")
+    assert result.exit_code == 0, result.output
+    user = db.session.scalars(select(User).where(User.username == "boss")).one()
+    assert (user.role, user.organisation_id, user.must_change_password, user.active) == ("admin", None, False, True)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.created")).one()
+    assert event.actor_id is None and event.details["via"] == "command line" and event.details["role"] == "admin"
+    person = browser()
+    person.login("boss", STRONG)
+    assert person.get("/admin/users").status_code == 200
+
+
+@pytest.mark.parametrize("args, password, said", [
+    (["boss", "--full-name", "Boss"], "short", "password:"),
+    (["boss", "--full-name", "Boss"], "boss-boss-boss-1", "password:"),  # the login inside the password
+    (["boss!", "--full-name", "Boss"], STRONG, "username:"),
+    (["boss", "--full-name", ""], STRONG, "full_name:"),
+    (["boss", "--full-name", "Boss", "--email", "not an address"], STRONG, "email:"),
+])
+def test_a_refused_administrator_is_one_sentence_and_nothing_is_created(app_ctx, args, password, said):
+    result = _create_admin(app_ctx, *args, password=password)
+    assert result.exit_code == 1 and said in result.output and "Nothing was created." in result.output, result.output
+    assert "Traceback" not in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_a_taken_login_whatever_its_case_is_refused(app_ctx):
+    assert _create_admin(app_ctx, "boss", "--full-name", "Boss").exit_code == 0
+    result = _create_admin(app_ctx, "BOSS", "--full-name", "Another Boss")
+    assert result.exit_code == 1 and "username:" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+@pytest.fixture()
+def serve(app_ctx, monkeypatch):
+    """``flask serve`` up to the moment it would listen: no server, no ticker thread."""
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *args, **kwargs: None)
+    monkeypatch.setattr(background, "start_inprocess_ticker", lambda app: None)
+
+    def run(demo: bool):
+        monkeypatch.setitem(app_ctx.config, "DEMO_DATA", demo)
+        result = app_ctx.test_cli_runner().invoke(args=["serve", "--port", "5999"])
+        assert result.exit_code == 0, result.output
+        db.session.expire_all()
+        return result.output
+
+    return run
+
+
+def test_serve_without_demo_data_seeds_no_one_and_says_how_to_create_the_administrator(serve):
+    said = serve(demo=False)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Region)) == 0
+    assert "create-admin" in said and "demo-tapsyrys-2026" not in said
+
+
+def test_serve_with_demo_data_seeds_the_demo_world_and_prints_its_logins(serve):
+    said = serve(demo=True)
+    assert db.session.scalar(select(func.count()).select_from(Region)) > 0
+    assert "demo-tapsyrys-2026" in said and "accountant" in said
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, True),  # the embedded default: make run
+    ({"DATABASE_URL": "postgresql://db.internal/tapsyrys"}, False),
+    ({"DATABASE_URL": "postgresql://db.internal/tapsyrys", "DEMO_DATA": "1"}, True),
+    ({"DEMO_DATA": "off"}, False),
+    ({"DEMO_DATA": ""}, True),
+])
+def test_demo_data_is_on_by_default_only_for_the_embedded_database(monkeypatch, env, expected):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DEMO_DATA", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _demo_data() is expected
+
+
+def test_a_mistyped_demo_data_setting_is_refused(monkeypatch):
+    monkeypatch.setenv("DEMO_DATA", "maybe")
+    with pytest.raises(ConfigError, match="DEMO_DATA must be 1"):
+        _demo_data()
