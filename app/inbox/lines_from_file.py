@@ -26,6 +26,7 @@ from app.registry.importers import (
     Formula,
     Misaligned,
     check_bounds,
+    heading_key,
     headings_as_written,
     read_rows,
     scan,
@@ -67,11 +68,6 @@ def table_of(schema: dict) -> str | None:
     return tables[0] if len(tables) == 1 else None
 
 
-def _header_key(text) -> str:
-    """A header cell as the importers normalise it (trimmed, lower case, spaces as underscores), case-folded."""
-    return str(text).strip().lower().replace(" ", "_").casefold()
-
-
 def _titles(value) -> list[str]:
     if isinstance(value, dict):
         return [v for v in value.values() if isinstance(v, str)]
@@ -88,9 +84,9 @@ def column_names(schema: dict, ui: dict, table: str) -> dict[str, str]:
         sub_ui = items_ui.get(prop) if isinstance(items_ui.get(prop), dict) else {}
         for text in [prop, *_titles(sub.get("title") if isinstance(sub, dict) else None),
                      *_titles(sub_ui.get("ui:title"))]:
-            names.setdefault(_header_key(text), prop)
+            names.setdefault(heading_key(text), prop)
     for prop in items["properties"]:  # a property's own name wins over another's title
-        names[_header_key(prop)] = prop
+        names[heading_key(prop)] = prop
     return names
 
 
@@ -152,8 +148,8 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
     for line, row in read_rows(path, found.formulas):
         if header is None:
             header = list(row.keys())
-            mapping = {column: names[_header_key(column)] for column in header
-                       if column and _header_key(column) in names}
+            mapping = {column: names[heading_key(column)] for column in header
+                       if column and heading_key(column) in names}
             report.unused_columns = [written.get(column, column) for column in header
                                      if column and column not in mapping]
             heading = {prop: written.get(column, column) for column, prop in mapping.items()}

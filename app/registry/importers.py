@@ -216,8 +216,24 @@ KINDS: dict[str, ImportKind] = {
 # --- files -----------------------------------------------------------------------------------------
 
 
+#: characters a spreadsheet or an editor leaves in a heading that show as nothing: a byte-order mark (a UTF-8 file
+#: saved twice, a BOM inside an XLSX cell), zero-width spaces and joiners
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"))
+_HEADING_GAPS = re.compile(r"[\s_]+")
+
+
+def heading_key(text) -> str:
+    """A column's heading as every import compares it (the registries' files, an act's lines from a file): words
+    joined by one underscore whatever spaces them (a doubled or non-breaking space, a line break, underscores),
+    without leading or trailing space, invisible marks or case — "Full  name", "FULL_NAME\u00a0" and "\ufefffull name"
+    are the column full_name. A heading typed with a doubled space was refused as a missing column."""
+    if text is None:
+        return ""
+    return "_".join(part for part in _HEADING_GAPS.split(str(text).translate(_INVISIBLE)) if part).casefold()
+
+
 def _normalise_header(cells) -> list[str]:
-    return [str(c).strip().lower().replace(" ", "_") if c is not None else "" for c in cells]
+    return [heading_key(c) for c in cells]
 
 
 # --- upload bounds (issue 13 §5) ---------------------------------------------------------------------
@@ -502,7 +518,7 @@ def headings_as_written(path: Path) -> dict[str, str]:
     written: dict[str, str] = {}
     for column, cell in zip(_normalise_header(cells), cells, strict=False):
         if column and cell is not None:
-            written.setdefault(column, " ".join(str(cell).split()))
+            written.setdefault(column, " ".join(str(cell).translate(_INVISIBLE).split()))
     return written
 
 
@@ -624,6 +640,9 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
     if missing:
         raise FileUnreadable("missing_columns", ", ".join(missing))
     result.columns = [c for c in kind.columns if c in header]
+    # a rejected row's column is named as the file's heading writes it ("Full name", "ЖСН"), not as the rows are
+    # keyed ("full_name"): the person looks for it in their file
+    written = headings_as_written(path)
     # The keys of the file's rows so far, as 64-bit hashes (a million rows in tens of MB; a collision could only
     # name a row as repeated that is not, never change what is written).
     in_file: set[int] = set()
@@ -671,7 +690,8 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
             result.rejected += 1
             if len(result.errors) < MAX_REPORTED_ERRORS:
                 value = row.get(err.column)
-                result.errors.append({"line": line, "column": err.column, "code": err.code,
+                result.errors.append({"line": line, "column": err.column,
+                                      "heading": written.get(err.column, err.column), "code": err.code,
                                       "value": "" if value is None else str(value)[:60]})
         if len(batch) >= BATCH:
             flush()

@@ -359,3 +359,18 @@ def test_files_are_read_at_a_bounded_rate_per_person(world, browser, throttled, 
     assert "791028302728" not in page, "the refused file was not read"
     assert _send(browser("accountant2"), open_task(act_of_school("Nur Private School"), "submit_act").id,
                  data).status_code == 200, "each person's own count"
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_heading_spaced_or_cased_otherwise_names_its_column(world, browser, kind):
+    """Users probe: "Days  attended" (two spaces), "Full name" with a non-breaking space, "GRADE " with a trailing
+    space, "\\ufeffIIN" (a byte-order mark left inside the cell) were refused as missing columns — the registry
+    import and the act's lines now match a heading the same way (one function)."""
+    act, task = _bilim()
+    good = prefill_lines(act)[:1]
+    rows = [["Full\u00a0name", "\ufeffIIN", "GRADE ", "Days  attended"],
+            [good[0]["full_name"], good[0]["iin"], good[0]["grade"], 99]]
+    data = _xlsx(rows) if kind == "xlsx" else _csv(rows, ";")
+    html = _send(browser("accountant"), task.id, data, f"act.{kind}").get_data(as_text=True)
+    report = re.search(r'<table[^>]*id="lines-file-refused">.*?</table>', html, re.S).group(0)
+    assert re.findall(r"<td[^>]*><code>([^<]+)</code>", report) == ["Days attended"]

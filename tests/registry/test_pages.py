@@ -4,6 +4,7 @@ the act page reports by outcome and rule and exports CSV/XLSX. Access is enforce
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -269,3 +270,45 @@ def test_the_import_page_says_what_each_column_takes(world, browser):
     assert "<code>school_kind</code> — school kind must be &#39;private&#39; or &#39;state&#39;" in nedb
     assert "<code>iin</code> <span" in nedb and "<code>withdrawn_on</code> — not a date" in nedb
     assert "flask import" not in page
+
+
+def test_the_rejected_rows_name_a_column_as_the_files_heading_does(people, browser):
+    """Users probe: the import's table of rejected rows read "iin" and "grade" where the operator's file said
+    "IIN" and "Grade" (the act's lines-from-file report already named them as written)."""
+    school = people["school"]
+    body = ("IIN,Full name,School BIN,School kind,Grade,Enrolled on,Withdrawn on\n"
+            f"{bad_iin(2)},Bad Iin,{school.bin},private,5,2026-09-01,\n"
+            f"{iin(3)},Bad Grade,{school.bin},private,14,2026-09-01,\n").encode()
+    op = browser("op")
+    response = op.post("/registry/imports", {"kind": "nedb", "file": (io.BytesIO(body), "nedb.csv")},
+                       content_type="multipart/form-data")
+    page = op.get(response.headers["Location"]).get_data(as_text=True)
+    table = page[page.index('id="import-errors"'):]
+    assert [c for c in re.findall(r"<td><code>([^<]+)</code></td>", table)] == ["IIN", "Grade"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_heading_spaced_or_cased_otherwise_is_not_a_missing_column(people, browser, kind):
+    """Users probe: a registry officer's export with "Full  name" (two spaces), "School\\u00a0BIN" (a non-breaking
+    space), "grade " (a trailing space), "ENROLLED ON" and a byte-order mark inside a cell was refused: "the header
+    lacks required columns"."""
+    from openpyxl import Workbook
+
+    school = people["school"]
+    rows = [["Full  name", "\ufeffIIN", "School\u00a0BIN", "grade ", "ENROLLED ON"],
+            ["Асанов Ерлан", iin(1), school.bin, 5, "2026-09-01"]]
+    if kind == "xlsx":
+        wb = Workbook()
+        for row in rows:
+            wb.active.append(row)
+        out = io.BytesIO()
+        wb.save(out)
+        data = out.getvalue()
+    else:
+        data = "\n".join(",".join(str(c) for c in row) for row in rows).encode()
+    op = browser("op")
+    op.post("/registry/imports", {"kind": "nedb", "file": (io.BytesIO(data), f"nedb.{kind}")},
+            content_type="multipart/form-data")
+    job = db.session.scalars(select(RegistryImport)).one()
+    assert (job.status, job.loaded_rows, job.message) == ("done", 1, None)
+    assert db.session.scalars(select(NedbEnrollment.full_name)).all() == ["Асанов Ерлан"]
