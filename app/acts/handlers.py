@@ -10,7 +10,7 @@ from app.acts.models import Act
 from app.acts.shapes import act_shape, decision_shape
 from app.engine.errors import DomainConflict, DomainRefused, LineRefused
 from app.engine.handlers import TaskContext, TaskHandler, subject_panel, task_handler
-from app.engine.operators import operator
+from app.engine.operators import instance_subject, operator
 from app.extensions import db
 from app.instruments import instrument_of, instruments
 from app.people.roles import DEPARTMENT_ROLES, DORMITORY_ROLES, SCHOOL_ROLES
@@ -137,9 +137,7 @@ subject_panel("act", "acts/_subject_panel.html", _read_only)
                          "amount."))
 def verify_contingent(ctx, act_id: int) -> dict:
     """Check every line of the act against NEDB and compute the amount (Verify contingent)."""
-    act = db.session.get(Act, act_id)
-    if act is None or ctx.instance.subject_type != "act" or act.id != ctx.instance.subject_id:
-        raise LookupError(f"Act {act_id} does not belong to this process instance")
+    act = instance_subject(ctx, Act, "act", act_id)
     summary = operations.verify(act, ctx.actor)
     return {"accepted_lines": summary.accepted, "excluded_lines": summary.excluded,
             "amount_tiyn": summary.amount_tiyn}

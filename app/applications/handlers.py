@@ -12,11 +12,12 @@ from app.applications.models import Application
 from app.applications.rules import ELIGIBILITY_RULES
 from app.engine.errors import DomainRefused
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
-from app.engine.operators import operator
+from app.engine.operators import instance_subject, operator
 from app.extensions import db
 from app.orders.models import LEVELS
 from app.people.roles import DEPARTMENT_ROLES, SCHOOL_ROLES
 from app.registry.adapter import student_registry
+from app.words import N_
 
 
 def nedb_counts(school_bin: str) -> dict[str, int]:
@@ -32,7 +33,7 @@ def application_of(ctx) -> Application:
     application = (db.session.get(Application, ctx.instance.subject_id)
                    if ctx.instance.subject_type == "application" else None)
     if application is None:
-        raise DomainRefused("This task is not linked to an application.")
+        raise DomainRefused.said(N_("This task is not linked to an application."))
     return application
 
 
@@ -91,9 +92,7 @@ class AllocatePlaces(TaskHandler):
                          "capacity."))
 def check_eligibility(ctx, application_id: int) -> dict:
     """Check the application against the registries: BIN, activity code, licence, capacity."""
-    application = db.session.get(Application, application_id)
-    if application is None or ctx.instance.subject_type != "application" or application.id != ctx.instance.subject_id:
-        raise LookupError(f"Application {application_id} does not belong to this process instance")
+    application = instance_subject(ctx, Application, "application", application_id)
     reasons = operations.check_eligibility(application)
     return {"eligible": not reasons, "reasons": reasons}
 
@@ -102,8 +101,6 @@ def check_eligibility(ctx, application_id: int) -> dict:
           description=_l("Ends an application the school did not submit before the application window closed."))
 def expire(ctx, application_id: int) -> dict:
     """The application window closed before the school submitted its application."""
-    application = db.session.get(Application, application_id)
-    if application is None or ctx.instance.subject_type != "application" or application.id != ctx.instance.subject_id:
-        raise LookupError(f"Application {application_id} does not belong to this process instance")
+    application = instance_subject(ctx, Application, "application", application_id)
     operations.expire(application)
     return {"status": application.status}

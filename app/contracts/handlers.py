@@ -16,17 +16,18 @@ from app.contracts.amendments import terms_on
 from app.contracts.models import LEVEL_GRADES, Contract, ContractAct
 from app.engine.errors import DomainRefused
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
-from app.engine.operators import operator
+from app.engine.operators import instance_subject, operator
 from app.extensions import db
 from app.orders.models import LEVELS
 from app.payments.operations import register_payee_account, register_payment_check
 from app.people.roles import Role
+from app.words import N_
 
 
 def contract_of(ctx) -> Contract:
     contract = db.session.get(Contract, ctx.instance.subject_id) if ctx.instance.subject_type == "contract" else None
     if contract is None:
-        raise DomainRefused("This task is not linked to a contract.")
+        raise DomainRefused.said(N_("This task is not linked to a contract."))
     return contract
 
 
@@ -50,19 +51,14 @@ class SignContract(TaskHandler):
 
 
 def _contract(ctx, contract_id: int) -> Contract:
-    contract = db.session.get(Contract, contract_id)
-    if contract is None or ctx.instance.subject_type != "contract" or ctx.instance.subject_id != contract.id:
-        raise LookupError(f"Contract {contract_id} does not belong to this process instance")
-    return contract
+    return instance_subject(ctx, Contract, "contract", contract_id)
 
 
 @operator("contracts/generate", params={"application_id": int},
           description=_l("Generates the contract from the allocated places and starts its signing."))
 def generate(ctx, application_id: int) -> dict:
     """Generate the contract from the allocation and start its signing process."""
-    application = db.session.get(Application, application_id)
-    if application is None or ctx.instance.subject_type != "application" or application.id != ctx.instance.subject_id:
-        raise LookupError(f"Application {application_id} does not belong to this process instance")
+    application = instance_subject(ctx, Application, "application", application_id)
     contract = operations.generate_contract(application, ctx.actor)
     return {"contract_id": contract.id, "number": contract.number}
 

@@ -34,6 +34,7 @@ from app.payments.models import Payment
 from app.people.models import Organisation
 from app.people.roles import Role
 from app.processes.operations import guard_record
+from app.words import N_
 
 log = logging.getLogger(__name__)
 CONTRACT_PROCESS = "contract"
@@ -47,7 +48,7 @@ def _chain(contract: Contract) -> str:
 def generate_contract(application: Application, actor=None) -> Contract:
     """The contract from the allocation: parties, period, places per level, monthly and annual caps."""
     if application.status != "allocated":
-        raise DomainRefused("Only an allocated application gets a contract.")
+        raise DomainRefused.said(N_("Only an allocated application gets a contract."))
     existing = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).first()
     if existing is not None:
         return existing
@@ -190,7 +191,7 @@ def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
 
 def activate(contract: Contract) -> None:
     if contract.status != "active" or len(contract.signatures) != 2:
-        raise DomainRefused("A contract becomes active only when both parties have signed.")
+        raise DomainRefused.said(N_("A contract becomes active only when both parties have signed."))
     record_event(_chain(contract), "contract.activated", "contract", contract.id, actor_id=None,
                  details={"number": contract.number})
 
@@ -293,7 +294,7 @@ def _not_funded_yet(school: Organisation, period: date) -> None:
 def open_contract_act(contract: Contract, period: date) -> Act:
     """Open the month's act under this contract (or link the act the school already has for that month)."""
     if contract.status != "active":
-        raise DomainRefused("Acts are opened only under an active contract.")
+        raise DomainRefused.said(N_("Acts are opened only under an active contract."))
     act = db.session.scalars(select(Act).where(Act.school_id == contract.school_id, Act.period == period)).first()
     if act is None:
         act = open_monthly_act(contract.school, period, under=contract)  # linked as it opens (act_under_contract)
@@ -381,7 +382,7 @@ def paid_under(contract: Contract) -> int:
 
 def close(contract: Contract) -> None:
     if contract.status != "active":
-        raise DomainRefused("Only an active contract can be closed.")
+        raise DomainRefused.said(N_("Only an active contract can be closed."))
     contract.status = "closed"
     contract.closed_at = clock.now()
     record_event(_chain(contract), "contract.closed", "contract", contract.id, actor_id=None,

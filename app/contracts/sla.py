@@ -20,7 +20,7 @@ from app.audit.operations import record_event
 from app.contracts.models import ActEscalation
 from app.engine import signals
 from app.engine.models import HumanTask
-from app.engine.operators import operator
+from app.engine.operators import instance_subject, operator
 from app.extensions import db
 from app.people.models import Organisation, User
 from app.people.roles import Role
@@ -95,9 +95,7 @@ def _set_due_date(task: HumanTask, **_kw) -> None:
                          "department heads."))
 def escalate(ctx, act_id: int) -> dict:
     """The act waited past its deadline: mark the task overdue and notify the region's department heads."""
-    act = db.session.get(Act, act_id)
-    if act is None or ctx.instance.subject_type != "act" or act.id != ctx.instance.subject_id:
-        raise LookupError(f"Act {act_id} does not belong to this process instance")
+    act = instance_subject(ctx, Act, "act", act_id)
     now = clock.now()
     task = db.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == ctx.instance.id, HumanTask.spec_name == ACCEPT_TASK,

@@ -16,24 +16,18 @@ from app.contracts.models import Contract
 from app.dormitories import operations, ordering
 from app.dormitories.models import DormitoryBed
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
-from app.engine.operators import operator
+from app.engine.operators import instance_subject, operator
 from app.extensions import db
 from app.orders.models import StateOrder
 from app.people.roles import DEPARTMENT_ROLES, DORMITORY_ROLES
 
 
 def _contract(ctx, contract_id: int) -> Contract:
-    contract = db.session.get(Contract, contract_id)
-    if contract is None or ctx.instance.subject_type != "contract" or ctx.instance.subject_id != contract.id:
-        raise LookupError(f"Contract {contract_id} does not belong to this process instance")
-    return contract
+    return instance_subject(ctx, Contract, "contract", contract_id)
 
 
 def _application(ctx, application_id: int) -> Application:
-    application = db.session.get(Application, application_id)
-    if application is None or ctx.instance.subject_type != "application" or application.id != ctx.instance.subject_id:
-        raise LookupError(f"Application {application_id} does not belong to this process instance")
-    return application
+    return instance_subject(ctx, Application, "application", application_id)
 
 
 def _beds(dormitory_bin: str) -> int:
@@ -68,9 +62,7 @@ def set_terms(ctx, contract_id: int, regions: list, amounts: list, region_code: 
                          "window."))
 def open_order(ctx, order_id: int, regions: list, amounts: list, region_code: str) -> dict:
     """Record the rate per place from the rates table on the order and open its application window."""
-    order = db.session.get(StateOrder, order_id)
-    if order is None or ctx.instance.subject_type != "state_order" or ctx.instance.subject_id != order.id:
-        raise LookupError(f"State order {order_id} does not belong to this process instance")
+    order = instance_subject(ctx, StateOrder, "state_order", order_id)
     rate = ordering.table_rate(regions, amounts, region_code)
     ordering.open_dormitory_order(order, rate)
     return {"status": order.status, "place_rate_tiyn": rate}

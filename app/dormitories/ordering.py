@@ -39,6 +39,7 @@ from app.orders.models import LOCALITIES, StateOrder
 from app.orders.operations import check_budget_and_window, local_midnight
 from app.people.models import Organisation, Region
 from app.registry.identifiers import is_valid_bin, is_valid_kz_iban
+from app.words import N_
 
 ORDER_PROCESS = "dorm_order"
 CONTRACT_PROCESS = "dorm_contract"
@@ -134,7 +135,7 @@ def usable_rate(rate_tiyn: int) -> int:
 def open_dormitory_order(order: StateOrder, rate_tiyn: int) -> None:
     """The rate the decision table gave becomes the order's (its contracts take it); the window opens."""
     if order.instrument != DORMITORY or order.status != "placed":
-        raise DomainRefused("Only a placed dormitory order opens.")
+        raise DomainRefused.said(N_("Only a placed dormitory order opens."))
     usable_rate(rate_tiyn)
     order.dormitory_terms.place_rate_tiyn = rate_tiyn
     order.status = "open"
@@ -229,7 +230,7 @@ def generate_dormitory_contract(application: Application, actor=None) -> Contrac
     """The contract from the allocation at the order's rate; the ``dorm_contract`` process has it signed on screen
     by the dormitory's director and the department head, then runs its months."""
     if application.status != "allocated":
-        raise DomainRefused("Only an allocated application gets a contract.")
+        raise DomainRefused.said(N_("Only an allocated application gets a contract."))
     existing = db.session.scalars(select(Contract).where(Contract.application_id == application.id)).first()
     if existing is not None:
         return existing
@@ -268,7 +269,7 @@ def set_contract_terms(contract: Contract, table_rate_tiyn: int) -> int:
     """Before the signatures: the rate is the order's (what the dormitory applied to), or the table's when the
     order set none; the caps follow from places × rate. Returns the rate."""
     if contract.instrument != DORMITORY or contract.status != "awaiting_director":
-        raise DomainRefused("This contract is not a dormitory contract waiting for its terms.")
+        raise DomainRefused.said(N_("This contract is not a dormitory contract waiting for its terms."))
     order_terms = contract.order.dormitory_terms
     rate = order_terms.place_rate_tiyn if order_terms is not None and order_terms.place_rate_tiyn else table_rate_tiyn
     usable_rate(rate)

@@ -2,7 +2,47 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+
+
+class Said:
+    """An error whose words are a catalogue's msgid and its values (``msgid``, ``values``), so that where it is kept
+    to be read later — an incident, the instance's error — it is read in the reader's language, not in the language
+    of the request or background pass it happened in (:func:`stored_words`, :func:`said_text`)."""
+
+    msgid: str | None = None
+    values: dict | None = None
+
+
+#: the mark of a stored message kept as a msgid and its values (never the start of an exception's words)
+_SAID = "said:"
+
+
+def stored_words(err: BaseException) -> str:
+    """What an incident keeps of ``err``: the msgid and values of the nearest :class:`Said` error behind it (a
+    service operator's refusal wrapped by the engine), else its words as they are."""
+    seen, depth = err, 0
+    while seen is not None and depth < 20:
+        if isinstance(seen, Said) and seen.msgid:
+            return _SAID + json.dumps({"msgid": seen.msgid, "values": seen.values or {}}, ensure_ascii=False,
+                                      sort_keys=True, default=str)
+        seen, depth = seen.__cause__ or seen.__context__, depth + 1
+    return str(err) or type(err).__name__
+
+
+def said_text(message: str | None) -> str:
+    """A stored message (:func:`stored_words`) as the reader reads it: in their language if it was kept as a msgid,
+    else as it was written."""
+    if not message or not message.startswith(_SAID):
+        return message or ""
+    from flask_babel import gettext
+
+    try:
+        kept = json.loads(message[len(_SAID):])
+        return gettext(kept["msgid"], **kept["values"])
+    except (ValueError, KeyError, TypeError):
+        return message
 
 
 class EngineError(Exception):
@@ -27,8 +67,18 @@ class FormInvalid(EngineError):
         self.errors = errors
 
 
-class DomainRefused(EngineError):
+class DomainRefused(Said, EngineError):
     """A task handler refused the submission for a business reason (e.g. a payment date too far ahead)."""
+
+    @classmethod
+    def said(cls, msgid: str, **values) -> DomainRefused:
+        """A refusal in the current language that is also read in its reader's when it is kept (a service task's
+        refusal reaches the operator's staff as an incident): ``msgid`` marked with ``N_``."""
+        from flask_babel import gettext
+
+        err = cls(gettext(msgid, **values))
+        err.msgid, err.values = msgid, values
+        return err
 
 
 class LineRefused(DomainRefused):

@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
+from app.engine.errors import stored_words
 from app.extensions import db
 
 #: kinds of incident (what failed), for filters and counts
@@ -149,7 +150,9 @@ def record_incident(instance_id: int, err: BaseException, *, element_id: str | N
 
     now = clock.now()
     kind = kind or classify(err)
-    message = str(err)[:1000] or type(err).__name__
+    # a refusal kept as its msgid and values: read in the language of whoever opens the instance, not in the
+    # background pass's (an operator's refusal reached the staff in English only)
+    message = stored_words(err)[:1000]
     incident = open_incident_of(instance_id)
     if incident is not None and incident.element_id == element_id and incident.kind == kind:
         incident.attempts += 1
@@ -169,11 +172,11 @@ def record_incident(instance_id: int, err: BaseException, *, element_id: str | N
         instance.updated_at = now
     db.session.flush()
     record_event(f"instance:{instance_id}", "instance.failed", "process_instance", instance_id, actor_id=None,
-                 details={"element": element_id, "message": message[:500], "kind": kind, "incident": incident.id,
-                          "attempts": incident.attempts,
+                 details={"element": element_id, "message": (str(err) or type(err).__name__)[:500], "kind": kind,
+                          "incident": incident.id, "attempts": incident.attempts,
                           "next_retry_at": incident.next_retry_at.isoformat() if incident.next_retry_at else None})
     log.warning("incident %s on instance %s (%s, element %s, attempt %s): %s", incident.id, instance_id, kind,
-                element_id, incident.attempts, message)
+                element_id, incident.attempts, str(err) or type(err).__name__)
     return incident
 
 

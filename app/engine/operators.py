@@ -13,6 +13,9 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
+from app.engine.errors import Said
+from app.words import N_
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -50,6 +53,42 @@ class Operator:
 _OPERATORS: dict[str, Operator] = {}
 
 
+class ServiceRefused(Said, LookupError):
+    """A service operator refused what the model asked of it: another record than the one its instance is about,
+    an operator that does not exist, parameters it does not take. It reaches the operator's staff as an incident
+    (the step waits): ``str()`` is the English sentence (logs, the technical detail); the incident keeps its
+    msgid and values and says them in the language of whoever reads it (:func:`app.engine.errors.said_text`)."""
+
+    def __init__(self, msgid: str, **values):
+        self.msgid, self.values = msgid, values
+        super().__init__(msgid % values)
+
+
+#: a service operator's refusal of a record its instance is not about, by the instance's subject kind
+_NOT_THIS_SUBJECT = {
+    "act": N_("Act %(number)s does not belong to this process instance"),
+    "application": N_("Application %(number)s does not belong to this process instance"),
+    "contract": N_("Contract %(number)s does not belong to this process instance"),
+    "state_order": N_("State order %(number)s does not belong to this process instance"),
+}
+
+
+class ServiceParameters(ServiceRefused, TypeError):
+    """The model gives an operator parameters it does not take, or of another type."""
+
+
+def instance_subject(ctx, model: type, subject_type: str, record_id: int):
+    """The record ``record_id`` of ``model`` if the instance is about it — its kind as well as its id (a step added
+    to the order's model with ``applications/expire`` had expired the application that shared the order's id) —;
+    else :class:`ServiceRefused`."""
+    from app.extensions import db
+
+    record = db.session.get(model, record_id)
+    if record is None or ctx.instance.subject_type != subject_type or ctx.instance.subject_id != record.id:
+        raise ServiceRefused(_NOT_THIS_SUBJECT[subject_type], number=record_id)
+    return record
+
+
 def operator(op_id: str, params: dict[str, type] | None = None, description: object = None, *,
              retry_attempts: int = 1, retry_delays: Sequence[int] = ()):
     """Register ``func(ctx, **params) -> dict`` as a service operator. ``description``: what it does for a process
@@ -76,14 +115,19 @@ def all_operators() -> dict[str, Operator]:
 def call_operator(op_id: str, ctx: Any, params: dict[str, Any]) -> dict:
     op = _OPERATORS.get(op_id)
     if op is None:
-        raise LookupError(f"Unknown service operator {op_id!r}")
+        raise ServiceRefused(N_("The model calls a service operator that does not exist: %(operator)s"),
+                             operator=op_id)
     unknown = set(params) - set(op.params)
     missing = set(op.params) - set(params)
     if unknown or missing:
-        raise TypeError(f"Operator {op_id}: unknown parameters {sorted(unknown)}, missing {sorted(missing)}")
+        raise ServiceParameters(N_("The model calls the service operator %(operator)s with parameters it does not "
+                                   "take (%(unknown)s) or without those it needs (%(missing)s)"), operator=op_id,
+                                unknown=", ".join(sorted(unknown)) or "—", missing=", ".join(sorted(missing)) or "—")
     for name, expected in op.params.items():
         if not isinstance(params[name], expected):
-            raise TypeError(f"Operator {op_id}: parameter {name} must be {expected.__name__}")
+            raise ServiceParameters(N_("The model gives the service operator %(operator)s a parameter %(name)s that "
+                                       "is not of its type (%(type)s)"), operator=op_id, name=name,
+                                    type=expected.__name__)
     try:
         return op.func(ctx, **params)
     except Exception as err:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from app.engine.operators import operator
-from app.extensions import db
+from app.engine.operators import instance_subject, operator
 from app.orders import operations
 from app.orders.models import StateOrder
 
 
 def _order(ctx, order_id: int) -> StateOrder:
-    order = db.session.get(StateOrder, order_id)
-    if order is None or ctx.instance.subject_type != "state_order" or ctx.instance.subject_id != order.id:
-        raise LookupError(f"State order {order_id} does not belong to this process instance")
-    return order
+    return instance_subject(ctx, StateOrder, "state_order", order_id)
 
 
 @operator("orders/open", params={"order_id": int, "levels": list, "localities": list, "amounts": list},

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.engine import incidents, runtime
-from app.engine.errors import ConflictError, DomainRefused, StepFailed
+from app.engine.errors import ConflictError, DomainRefused, StepFailed, said_text
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.runtime import instance_status
 from app.extensions import db
@@ -77,7 +77,8 @@ def show(instance_id: int):
         timers_json=json.dumps([{"element": t["element"], "due": t["due"]} for t in timers]),
         variables=variables, variables_json={k: json.dumps(v, ensure_ascii=False, default=str)
                                              for k, v in (variables or {}).items()},
-        incidents=ops.open_incidents(instance), incident_headline=incidents.user_message, cockpit=cockpit,
+        incidents=ops.open_incidents(instance), incident_headline=incidents.user_message, said_text=said_text,
+        cockpit=cockpit,
         shown_state=queries.shown_state(instance, any(t.status == "open" for t in tasks)),
         can_retry=ops.can_retry(u, instance), can_cancel=ops.can_cancel(u, instance),
         can_suspend=ops.can_suspend(u, instance), can_resume=ops.can_resume(u, instance),
@@ -128,7 +129,7 @@ def retry(instance_id: int):
             flash(_("The step was retried and the process continued."), "success")
         else:
             incident = incidents.open_incident_of(instance_id)
-            flash(_("The step failed again: %(msg)s", msg=incident.message if incident else "?"), "danger")
+            flash(_("The step failed again: %(msg)s", msg=said_text(incident.message) if incident else "?"), "danger")
     return redirect(url_for("processes.show", instance_id=instance_id))
 
 

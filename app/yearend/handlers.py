@@ -12,7 +12,7 @@ from app.contracts.operations import unsettled_under
 from app.contracts.settlements import settlements_under
 from app.engine.data_names import provide_names
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
-from app.engine.operators import operator
+from app.engine.operators import instance_subject, operator
 from app.extensions import db
 from app.people.roles import DEPARTMENT_ROLES, DORMITORY_ROLES, SCHOOL_ROLES
 from app.yearend import operations
@@ -68,10 +68,7 @@ class ApproveReport(TaskHandler):
 
 
 def _contract(ctx, contract_id: int) -> Contract:
-    contract = db.session.get(Contract, contract_id)
-    if contract is None or ctx.instance.subject_type != "contract" or ctx.instance.subject_id != contract.id:
-        raise LookupError(f"Contract {contract_id} does not belong to this process instance")
-    return contract
+    return instance_subject(ctx, Contract, "contract", contract_id)
 
 
 @operator("yearend/start", params={"contract_id": int},

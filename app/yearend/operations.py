@@ -18,6 +18,7 @@ from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.instruments import instrument_of
 from app.payments.models import Payment
+from app.words import N_
 from app.yearend.models import YearEndReport
 
 #: acts whose lines' outcomes are final (Decided is final): what they withheld is part of the year's report
@@ -74,7 +75,7 @@ def start_year_end(contract: Contract, actor=None, academic_year: str | None = N
     from app.engine.runtime import start_instance
 
     if contract.status != "active":
-        raise DomainRefused("Only an active contract gets a year-end report.")
+        raise DomainRefused.said(N_("Only an active contract gets a year-end report."))
     year = _year(contract, academic_year)
     report = report_of(contract, year)
     if report is not None and report.instance_id is not None:

@@ -1,0 +1,86 @@
+"""Users probe: a service operator's refusal reached the operator's staff as an incident in English only ("Act 7
+does not belong to this process instance"), or in the language of the background pass that met it. The incident
+keeps the refusal's msgid and values; the instance's page says it in the reader's language."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import clock
+from app.background import tick
+from app.engine import runtime
+from app.engine.errors import DomainRefused
+from app.engine.incidents import Incident
+from app.engine.operators import operator
+from app.engine.publishing import publish_version
+from app.extensions import db
+from app.words import N_
+from tests.helpers import user
+from tests.modeler.factory import chain_model, user_task
+from tests.operations.conftest import START, timer
+
+#: a refusal whose words the catalogues have (kk, ru)
+KEPT = N_("Only an active contract gets a year-end report.")
+
+
+@operator("tests/refuse_year_end", {}, "Refuses as a year-end report of an inactive contract (tests only).")
+def _refuse(ctx):
+    raise DomainRefused.said(KEPT)
+
+
+def _service(element_id: str, op_id: str, params: str = "") -> str:
+    return (f'<bpmn:serviceTask id="{element_id}" name="Refuse"><bpmn:extensionElements>'
+            f'<spiffworkflow:serviceTaskOperator id="{op_id}" resultVariable="r"><spiffworkflow:parameters>{params}'
+            f'</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>'
+            f'</bpmn:serviceTask>')
+
+
+def _incident_after_a_pass(app_ctx, pid: str, op_id: str, params: str = "") -> int:
+    publish_version(chain_model(pid, [("wait", "Operator", timer()), ("refuse", "Operator", _service("refuse", op_id,
+                                                                                                    params)),
+                                      ("check", "Operator", user_task("check", "Check"))]))
+    db.session.commit()
+    with clock.FrozenClock(START) as frozen:
+        instance = runtime.start_instance(pid, title=pid, actor=user("owner"))
+        db.session.commit()
+        instance_id = instance.id
+        frozen.advance(hours=2)
+        tick(app_ctx)  # the background pass, in the application's default language
+    db.session.expire_all()
+    assert db.session.query(Incident).filter_by(instance_id=instance_id).one().kind == "service"
+    return instance_id
+
+
+def _shown(browser, instance_id: int, locale: str) -> str:
+    user("admin").locale = locale
+    db.session.commit()
+    page = browser("admin").get(f"/instances/{instance_id}").get_data(as_text=True)
+    start = page.index('id="instance-error"')
+    return page[start:start + 1500]
+
+
+@pytest.mark.parametrize("locale", ["kk", "ru", "en"])
+def test_a_refusal_of_a_service_step_is_read_in_the_readers_language(app_ctx, world, browser, locale):
+    from flask_babel import force_locale, gettext
+
+    instance_id = _incident_after_a_pass(app_ctx, "refusing", "tests/refuse_year_end")
+    with app_ctx.test_request_context(), force_locale(locale):
+        expected = gettext(KEPT)
+    assert (expected == KEPT) == (locale == "en"), "the catalogues have the words"
+    shown = _shown(browser, instance_id, locale)
+    assert shown.count(expected) == 2, "the instance's error and its incident's message"
+    for other in {"kk", "ru", "en"} - {locale}:
+        with app_ctx.test_request_context(), force_locale(other):
+            assert gettext(KEPT) not in shown
+
+
+def test_an_operator_refusing_another_instances_act_says_so_in_plain_words(app_ctx, world, browser):
+    """The act's operator handed another record's number (a model passing a wrong variable): the refusal names the
+    act in a sentence of the catalogue, not the exception's words."""
+    instance_id = _incident_after_a_pass(app_ctx, "wrong_act", "acts/verify",
+                                         '<spiffworkflow:parameter id="act_id" type="int" value="987654" />')
+    incident = db.session.query(Incident).filter_by(instance_id=instance_id).one()
+    assert incident.message.startswith("said:") and "987654" in incident.message
+    shown = _shown(browser, instance_id, "en")
+    assert shown.count("Act 987654 does not belong to this process instance") == 2
+    assert "said:" not in shown and "msgid" not in shown
