@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, union_all
+from sqlalchemy.orm import defer
 
 from app import clock
 from app.engine.models import HumanTask
@@ -245,6 +246,51 @@ def filter_choices() -> dict[str, list[tuple[str, str]]]:
 
     processes = [(m.identifier, m.name) for m in db.session.scalars(select(ProcessModel).order_by(ProcessModel.name))]
     return {"processes": processes, "tasks": [(k, str(v)) for k, v in TASK_TITLES.items()]}
+
+
+def performer_roles(version) -> set[str]:
+    """The roles a published version gives its people's steps to: each user task's lane's role, else the version's
+    role for tasks without one (``"starter"``: whoever starts it, any role), else the administrator's — as
+    :func:`app.engine.runtime._performer` assigns a new task."""
+    from app.engine.errors import ModelInvalid
+    from app.engine.lanes import role_for_lane
+    from app.engine.specs import spec_for_version
+
+    try:
+        parsed = spec_for_version(version)
+    except ModelInvalid:
+        return set()
+    roles = set()
+    for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
+        for task_spec in spec.task_specs.values():
+            if getattr(task_spec, "manual", False):
+                roles.add(role_for_lane(getattr(task_spec, "lane", None)) or version.lane_role or "admin")
+    return roles
+
+
+def findable_processes(user) -> set[str]:
+    """The processes the user can find a task of in their inbox: those whose published model has a step for their
+    role (or a role they oversee or stand in for), and those of the trial runs they started (a process owner's,
+    whatever the lanes). The operator and the process owner were offered every process — the placing of an order,
+    the application, the dormitories' — and the filter found nothing."""
+    from app.engine.models import ProcessModel, ProcessModelVersion
+    from app.people.substitutions import active_principals
+
+    roles = {user.role, *SUPERVISES.get(user.role, ()), *(p.role for p in active_principals(user))}
+    latest = (select(ProcessModelVersion.process_model_id, func.max(ProcessModelVersion.number).label("number"))
+              .where(ProcessModelVersion.status == "published").group_by(ProcessModelVersion.process_model_id)
+              .subquery())
+    versions = db.session.execute(  # the files load only for a version not parsed yet (spec_for_version's cache)
+        select(ProcessModel.identifier, ProcessModelVersion).join(ProcessModelVersion)
+        .options(defer(ProcessModelVersion.files))
+        .join(latest, and_(latest.c.process_model_id == ProcessModelVersion.process_model_id,
+                           latest.c.number == ProcessModelVersion.number))).all()
+    found = {identifier for identifier, version in versions
+             if (performers := performer_roles(version)) & roles or "starter" in performers}
+    if user.role in ("process_owner", "admin"):
+        found.update(db.session.scalars(select(HumanTask.process_id).where(
+            HumanTask.assignee_id == user.id, HumanTask.is_trial == true()).distinct()))
+    return found
 
 
 def bulk_candidates(user, task_ids: list[int]) -> list[HumanTask]:

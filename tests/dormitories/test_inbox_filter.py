@@ -38,8 +38,12 @@ def test_a_funded_organisations_people_are_offered_only_the_processes_they_can_h
         "application", "monthly_act", "contract", "year_end"}
     assert _process_options(browser("dorm_accountant").get("/inbox").get_data(as_text=True)) == {
         "dorm_application", "dorm_monthly_act", "dorm_contract", "dorm_year_end"}
-    everything = _process_options(browser("official").get("/inbox").get_data(as_text=True))
-    assert {"state_order", "dorm_order", "contract", "dorm_contract"} <= everything
+    # the department's official is offered both instruments' processes that have a step of theirs — not the
+    # placing of an order (no person's step) nor the contracts (the department head signs them)
+    assert _process_options(browser("official").get("/inbox").get_data(as_text=True)) == {
+        "application", "monthly_act", "dorm_application", "dorm_monthly_act"}
+    assert {"contract", "dorm_contract", "year_end"} <= _process_options(
+        browser("head").get("/inbox").get_data(as_text=True)), "the head signs them"
 
 
 def _task_options(page: str) -> set[str]:
@@ -55,3 +59,31 @@ def test_no_one_is_offered_another_instruments_directors_signature(dorm_world, b
     assert "sign_dorm_director" in dormitory and "sign_director" not in dormitory
     assert {"sign_director", "sign_dorm_director"} <= _task_options(browser("official").get("/inbox")
                                                                        .get_data(as_text=True))
+
+
+def test_the_operator_and_the_process_owner_are_offered_the_processes_they_can_find_a_task_of(dorm_world, browser):
+    """Users probe: the operator's filter offered every process — the placing of both orders, the applications, the
+    contracts, the year-end reports — where only the monthly acts (its "Pay act") ever reach it; the process owner,
+    who has no lane in any shipped model, was offered them all and found nothing by any."""
+    operator = _process_options(browser("operator").get("/inbox").get_data(as_text=True))
+    assert {"monthly_act", "dorm_monthly_act"} <= operator
+    assert not {"state_order", "dorm_order", "application", "dorm_application"} & operator
+    assert _process_options(browser("owner").get("/inbox").get_data(as_text=True)) == set()
+    chosen = _process_options(browser("owner").get("/inbox?process=monthly_act").get_data(as_text=True))
+    assert chosen == {"monthly_act"}, "the process the filter applies stays shown"
+
+
+def test_a_process_owners_trial_run_puts_its_process_in_the_filter(dorm_world, browser):
+    """A trial run's steps are the owner's, whatever their lanes: its process is one the owner can find."""
+    from app.engine.publishing import publish_version
+    from app.extensions import db
+    from app.processes.trials import start_trial
+    from tests.helpers import user
+    from tests.modeler.factory import chain_model, user_task
+
+    version, _ = publish_version(chain_model("tryout", [("fill", "School accountant", user_task("fill", "Fill"))]))
+    db.session.commit()
+    assert "tryout" not in _process_options(browser("owner").get("/inbox").get_data(as_text=True))
+    start_trial(version.process_model, user("owner"))
+    db.session.commit()
+    assert _process_options(browser("owner").get("/inbox").get_data(as_text=True)) == {"tryout"}
