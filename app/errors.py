@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Flask, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError
@@ -43,6 +44,26 @@ def _address_without_trailing_slash(app: Flask) -> str | None:
         return None
     query = request.query_string.decode("latin-1")
     return request.script_root + path[:-1] + (f"?{query}" if query else "")
+
+
+#: a status's name and words in the reader's language, for an answer whose view said nothing of its own: Werkzeug's
+#: are English ("409 · Conflict — A conflict happened while processing the request", on a Kazakh page, for a file
+#: sent to a task a colleague had completed meanwhile)
+_STATUS_WORDS = {
+    400: (_l("Invalid input"), _l("The request could not be read. Reload the page and try again.")),
+    409: (_l("Changed meanwhile"),
+          _l("Someone else changed this at the same time. Reload the page to see the current state.")),
+    410: (_l("Not found"), _l("There is no such page, or you do not have access to it.")),
+}
+_REFUSED = (_l("Request refused"), _l("The request could not be completed. Reload the page and try again."))
+
+
+def status_words(err: HTTPException) -> tuple[str, str]:
+    """(title, message) of an HTTP error in the reader's language: the view's own description if it gave one (it is
+    written in the reader's language), else the status's words."""
+    title, message = _STATUS_WORDS.get(err.code, _REFUSED)
+    own = err.description and err.description != type(err).description
+    return str(title), (err.description if own else str(message))
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -126,16 +147,17 @@ def register_error_handlers(app: Flask) -> None:
         # Everything else (401, 400, 422 from the API's argument parsing, ...) in the same two shapes.
         data = getattr(err, "data", None) or {}
         errors = data.get("errors") or data.get("messages")
-        message = data.get("message") or err.description or err.name
+        title, words = status_words(err)
+        message = data.get("message") or words
         if err.code == 401:
             message = _("Log in, or send a valid API token.")
             if _wants_json():  # RFC 6750: a 401 names the scheme it wants, with or without a token sent
-                response = page(401, err.name, message, err, errors)
+                response = page(401, title, message, err, errors)
                 response.headers.setdefault("WWW-Authenticate", 'Bearer realm="Tapsyrys API"')
                 return response
         elif err.code == 422:
             message = _("The request is not valid; see the errors per field.")
-        return page(err.code or 500, err.name, message, err, errors)
+        return page(err.code or 500, title, message, err, errors)
 
     @app.errorhandler(500)
     def server_error(err):
