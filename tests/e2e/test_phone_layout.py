@@ -286,3 +286,25 @@ def test_the_process_owners_models_page_fits_a_phone(new_page, language):
     page.goto("/modeler/")
     create, name = page.locator("#create-model").bounding_box(), page.locator("#new-name").bounding_box()
     assert create["x"] > name["x"] + name["width"], "side by side on a laptop"
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk"])
+def test_the_editors_save_and_publish_buttons_stay_on_a_phones_screen(new_page, lang):
+    """Users probe: a process owner opening a draft on a phone in Russian found "Опубликовать" cut off at the screen's
+    edge — the model's name and its two buttons stood on one line that did not wrap, and the page scrolled
+    sideways."""
+    from app.engine.models import ProcessModel
+    from app.extensions import db
+
+    model = db.session.query(ProcessModel).filter_by(identifier="monthly_act").one()
+    page = new_page("owner", locale=f"{lang}-KZ")
+    with page.expect_navigation():
+        page.locator(f"button[value={lang}]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/modeler/models/{model.id}")
+    page.locator("button.new-draft").first.click()
+    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+    for button in ("#save-draft", "#publish"):
+        box = page.locator(button).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{button} is cut off"
+    assert not _scrolls_sideways(page)
