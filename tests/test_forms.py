@@ -112,3 +112,32 @@ def test_a_text_with_direction_controls_is_refused_at_its_field_and_nothing_is_s
     except Exception as err:  # FormInvalid: the same field, the same words
         assert "lines.0.full_name" in getattr(err, "errors", {}), err
     db.session.rollback()
+
+
+def test_a_choice_refused_says_so_to_a_screen_reader(world, browser):
+    """Keyboard and screen-reader probe: the official sent the act's decision without choosing; the page focused the
+    first radio button, marked red — but neither the buttons nor a select or a text box with an error were marked
+    invalid or pointed at their error, so a screen reader read "Accept the act, radio button" and nothing of what
+    was wrong (only text inputs were)."""
+    from app.acts.operations import prefill_lines
+    from app.engine.runtime import complete_task
+    from app.extensions import db
+    from tests.helpers import act_of_school, open_task, user
+
+    act = act_of_school("Bilim Innovation School")
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
+    db.session.commit()
+    task = open_task(act, "accept_act")
+    official = browser("official")
+    official.post("/locale", {"locale": "kk", "next": "/inbox"})
+    page = official.post(f"/tasks/{task.id}", {"comment": ""})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    radios = re.findall(r'<input class="form-check-input is-invalid" type="radio" name="decision"[^>]*>', html)
+    assert len(radios) == 2
+    assert all('aria-invalid="true"' in r and 'aria-describedby="f-decision-err"' in r for r in radios), radios
+    assert 'id="f-decision-err"' in html
+    page = official.post(f"/tasks/{task.id}", {"decision": "return", "comment": ""})
+    html = page.get_data(as_text=True)
+    textarea = re.search(r'<textarea[^>]*id="f-comment"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in textarea and 'aria-describedby="f-comment-err"' in textarea
