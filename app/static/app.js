@@ -39,6 +39,7 @@ window.tapsyrysMainDiagram = function (xml) {
   document.querySelectorAll("[data-add-row]").forEach(function (button) {
     button.addEventListener("click", function () {
       var table = document.querySelector('table[data-array="' + button.dataset.addRow + '"] tbody');
+      var cellLabel = table.closest("table").dataset.cellLabel;
       var last = table.querySelector("tr:last-child");
       var index = table.querySelectorAll("tr").length;
       var row = last.cloneNode(true);
@@ -52,6 +53,13 @@ window.tapsyrysMainDiagram = function (xml) {
         input.value = "";
         input.disabled = false;
         input.classList.remove("is-invalid");
+        // the copied line's error is not the new line's; its name says its own line
+        input.removeAttribute("aria-invalid");
+        input.removeAttribute("aria-describedby");
+        if (cellLabel && input.dataset.column) {
+          input.setAttribute("aria-label", cellLabel.replace("{column}", input.dataset.column)
+            .replace("{line}", String(index + 1)));
+        }
         delete input.dataset.duplicate;
       });
       row.querySelectorAll(".invalid-feedback").forEach(function (el) { el.remove(); });
