@@ -308,3 +308,29 @@ def test_the_editors_save_and_publish_buttons_stay_on_a_phones_screen(new_page, 
         box = page.locator(button).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{button} is cut off"
     assert not _scrolls_sideways(page)
+
+
+def test_the_bulk_acceptance_checkboxes_say_what_they_select_on_a_phone(new_page):
+    """Users probe: on a phone, a department official's inbox showed a lone checkbox above the first task and another
+    at the top of each card, with nothing beside them saying what they select (the words were for screen readers
+    only)."""
+    from tests.helpers import act_of_school, open_task
+
+    accountant = new_page("accountant", locale="kk-KZ")
+    act = act_of_school("Bilim Innovation School")
+    accountant.goto(f"/tasks/{open_task(act, 'submit_act').id}")
+    accountant.locator("#task-form button[type=submit]").click()
+    expect(accountant.locator(".alert-success")).to_be_visible()
+    page = new_page("official", locale="kk-KZ")
+    with page.expect_navigation():
+        page.locator("button[value=kk]").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/inbox")
+    expect(page.locator("label[for=bulk-all]")).to_be_visible()
+    expect(page.locator("label[for=bulk-all]")).to_have_text(
+        "Осы беттегі алынып тасталған жолдарсыз барлық актілерді таңдау")
+    check = page.locator(".bulk-check").first
+    said = check.evaluate("el => getComputedStyle(el.closest('td'), '::before').content")
+    assert "Топтап қабылдауға таңдау" in said, said
+    page.set_viewport_size({"width": 1366, "height": 768})
+    expect(page.locator("label[for=bulk-all]")).to_be_hidden()
