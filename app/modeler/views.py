@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -153,6 +153,8 @@ def edit(version_id: int):
         "saveUrl": url_for("modeler.save", version_id=version.id), "contentHash": version.content_hash,
         "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),
         "nameLanguages": list(NAME_LANGUAGES),
+        # drawing is activity the server does not see: the editor says so, as a task's form does
+        "aliveUrl": url_for("people.keep_alive"), "aliveEvery": current_app.config["SESSION_IDLE_MINUTES"] * 30000,
     }
     config["bpmnFiles"] = version.bpmn_filenames
     return render_template("modeler/edit.html", version=version, model=version.process_model, editable=editable,

@@ -468,7 +468,7 @@
     if (!viewer || viewer.tapsyrysWatched) { return; }
     viewer.tapsyrysWatched = true;
     viewer.get("eventBus").on("commandStack.changed", function (ev) {
-      if (currentDmn && !(ev && ev.trigger === "clear")) { dirty = true; dmnEl.dataset.dirty = "true"; }
+      if (currentDmn && !(ev && ev.trigger === "clear")) { dirty = true; dmnEl.dataset.dirty = "true"; stillDrawing(); }
     });
   }
 
@@ -567,6 +567,18 @@
     });
   }
 
+  // Drawing is activity the server does not see: the editor says so at most every few minutes (half the idle limit,
+  // at least 15 s), so a login does not end under an owner who has drawn for half an hour without saving.
+  var lastAlive = Date.now();
+  function stillDrawing() {
+    var every = Math.max(15000, Math.min(300000, Number(cfg.aliveEvery) || 300000));
+    if (!cfg.aliveUrl || !window.fetch || Date.now() - lastAlive < every) { return; }
+    lastAlive = Date.now();
+    fetch(cfg.aliveUrl, { method: "POST", credentials: "same-origin",
+                          headers: { "X-CSRFToken": csrf, Accept: "application/json" } })
+      .catch(function () { /* offline: saving will tell */ });
+  }
+
   function save() {
     var status = document.getElementById("save-status");
     status.classList.remove("d-none");
@@ -580,6 +592,12 @@
         body: JSON.stringify(payload)
       });
     }).then(function (resp) {
+      // An ended login answers with a page, not the draft's JSON (401, or the CSRF check's 400): it read "Unexpected
+      // token '<' … is not valid JSON", and the owner did not learn that logging in again keeps the drawing.
+      if ((resp.headers.get("Content-Type") || "").indexOf("json") < 0) {
+        throw new Error(resp.status === 401 || resp.status === 400 ? t.sessionEnded
+          : t.refused.replace("%s", String(resp.status)));
+      }
       return resp.json().then(function (body) {
         if (!resp.ok) { throw new Error(body.error || resp.statusText); }
         cfg.contentHash = body.hash;  // the next save is made on what this one stored
@@ -612,7 +630,9 @@
     return importBpmn(bpmnName);
   }).then(function () {
     modeler.get("eventBus").on("selection.changed", function (e) { if (loadedBpmn) { showPanel(e.newSelection[0]); } });
-    modeler.get("eventBus").on(["commandStack.changed", "elements.changed"], function () { if (loadedBpmn) { dirty = true; } });
+    modeler.get("eventBus").on(["commandStack.changed", "elements.changed"], function () {
+      if (loadedBpmn) { dirty = true; stillDrawing(); }
+    });
   }).catch(function (err) {
     canvasNotice(importFailure(err));
     canvasEl.dataset.ready = "error";

@@ -1,0 +1,51 @@
+"""A process owner drawing in the model editor: a login that ended meanwhile made "Save draft" read "Saving failed:
+Unexpected token '<', "<!doctype "... is not valid JSON" — not that the session had ended, nor that logging in again
+keeps the drawing. The save now says so; and drawing tells the server the owner is still at work, as typing into a
+task's form does, so the login does not end under them."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from app.engine.models import ProcessModel
+from app.extensions import db
+from tests.e2e.editor import open_new_draft
+
+pytestmark = pytest.mark.e2e
+
+
+def _editor(new_page):
+    model = db.session.query(ProcessModel).filter_by(identifier="monthly_act").one()
+    return open_new_draft(new_page, model.id)
+
+
+def _rename_a_task(page, name: str) -> None:
+    page.locator('.djs-shape[data-element-id="pay_act"]').click(position={"x": 12, "y": 12})
+    field = page.locator("#panel").get_by_label("Name", exact=True)
+    field.fill(name)
+    field.press("Tab")
+
+
+def test_a_save_after_the_login_ended_says_so_and_the_drawing_stays(new_page):
+    page = _editor(new_page)
+    _rename_a_task(page, "Pay the act")
+    cookies = page.context.cookies()
+    page.context.clear_cookies()
+    page.context.add_cookies([c for c in cookies if c["name"] != "session"])
+    page.click("#save-draft")
+    status = page.locator("#save-status")
+    expect(status).to_contain_text("your session has ended. Log in again in another tab, then save again")
+    expect(status).not_to_contain_text("JSON")
+    expect(page.locator('.djs-shape[data-element-id="pay_act"]')).to_contain_text("Pay the act")
+
+
+def test_drawing_tells_the_server_the_owner_is_still_at_work(new_page):
+    page = _editor(new_page)
+    page.clock.install()
+    pinged = []
+    page.on("request", lambda request: pinged.append(request.url) if request.url.endswith("/session/alive") else None)
+    page.clock.fast_forward("06:00")
+    with page.expect_request("**/session/alive"):
+        _rename_a_task(page, "Pay the act now")
+    assert len(pinged) == 1
