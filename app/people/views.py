@@ -25,8 +25,14 @@ def _to_login():
     """Not logged in: to the login page, and back here after it. A login that has ended (idle, too old, logged out
     elsewhere) is said so — a form sent then was not saved; the task page offers its entries back after login."""
     fetch_mode = request.headers.get("Sec-Fetch-Mode")
-    if request.path.startswith("/api/") or request.path.endswith((".json", ".bpmn")) or (
-            fetch_mode and fetch_mode != "navigate") or request.accept_mimetypes.best == "application/json":
+    # A person's own page or form — the modeler's form editor's address ends in ".schema.json" too: opening or
+    # sending it after the login ended answered {"code": 401, …} in place of the login page, the form's JSON lost.
+    navigation = fetch_mode == "navigate" or (not fetch_mode and not request.headers.get("HX-Request") and
+                                              request.mimetype in ("application/x-www-form-urlencoded",
+                                                                   "multipart/form-data"))
+    if request.path.startswith("/api/") or not navigation and (
+            request.path.endswith((".json", ".bpmn")) or (fetch_mode and fetch_mode != "navigate")
+            or request.accept_mimetypes.best == "application/json"):
         # A page's own background request (the bell's poll, the diagram's fetch): no login page — it would use up
         # the "session ended" message where nobody sees it — and the message is kept for the next page. An htmx
         # request is sent on to the login page as a whole (its fragment would have been the login form).

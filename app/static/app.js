@@ -150,7 +150,7 @@ window.tapsyrysMainDiagram = function (xml) {
     if (written && box && !box.value && document.querySelector("main .alert-danger")) { box.value = written; }
   })();
   (function () {
-    var form = document.getElementById("task-form");
+    var form = document.querySelector("#task-form, form[data-keeps-entries]");
     var entries = window.tapsyrysEntries;  // early.js: keeps what a submit must keep, from the page's first moment
     if (!form || !window.sessionStorage || !entries) { return; }
     var key = entries.key();
@@ -197,6 +197,8 @@ window.tapsyrysMainDiagram = function (xml) {
     note.textContent = message;
     form.parentNode.insertBefore(note, form);
     changed();
+    // the entries put back are changes not saved: a form that warns before it is left does so (data-warn-unsaved)
+    form.dataset.unsaved = "true";
   })();
   // A form marked data-warn-unsaved (the modeler's form editor) asks before the page is left with changes not yet
   // saved: typing sets the flag, sending the form clears it; a page drawn again with errors (the entries are not

@@ -63,7 +63,8 @@
   document.addEventListener("submit", function (event) {
     var sent = event.target;
     if (!sent || !sent.matches || event.defaultPrevented) { return; }  // a submit the page stopped sends nothing
-    var form = document.getElementById("task-form");
+    // a task's form, or another a login's end must not cost (data-keeps-entries: the modeler's form editor)
+    var form = document.querySelector("#task-form, form[data-keeps-entries]");
     if (form && sent === form) {
       // What is sent is kept in this tab until the page comes back: if the login had ended meanwhile (the form went
       // to the login page, and nothing was saved), the same task page offers the entries back after logging in.

@@ -5,11 +5,14 @@ task's form does, so the login does not end under them."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
 from app.engine.models import ProcessModel
 from app.extensions import db
+from app.people import sessions
 from tests.e2e.editor import open_new_draft
 
 pytestmark = pytest.mark.e2e
@@ -49,3 +52,28 @@ def test_drawing_tells_the_server_the_owner_is_still_at_work(new_page):
     with page.expect_request("**/session/alive"):
         _rename_a_task(page, "Pay the act now")
     assert len(pinged) == 1
+
+
+def test_a_form_sent_after_the_login_ended_comes_back_after_logging_in(new_page, monkeypatch):
+    """The form editor sent after the login ended went to the login page, and the JSON the owner had written was
+    gone when they came back: it is offered back, unsaved, as a task's form offers its entries."""
+    page = _editor(new_page)
+    page.locator("a[href*='/forms/accept-act.schema.json']").first.click()
+    schema = page.locator("#schema")
+    written = schema.input_value().replace('"Decision on the act"', '"Decision on the monthly act"')
+    schema.fill(written)
+    page.wait_for_load_state("networkidle")  # the live preview has answered
+    later = time.time() + 3 * 3600  # three hours without a request: the login has ended
+    monkeypatch.setattr(sessions, "_now", lambda: int(later))
+    form_url = page.url
+    page.click("#save-form")
+    page.wait_for_url("**/login**")
+    expect(page.locator(".alert-warning")).to_contain_text("Your session has ended")
+    page.fill("#username", "owner")
+    page.fill("#password", "pw")
+    page.click("#login-submit")
+    page.wait_for_url(form_url)
+    expect(page.locator("#unsaved-kept")).to_contain_text("Your entries from before you logged in again are back")
+    expect(page.locator("#schema")).to_have_value(written)
+    assert page.locator("#form-editor").get_attribute("data-dirty") == "true" or \
+        page.locator("#form-editor").get_attribute("data-unsaved") == "true"

@@ -215,3 +215,28 @@ def test_logging_in_gives_the_browser_a_new_form_token(world, app_ctx):
     forged = victim.post("/notifications/read-all", {"csrf_token": known_token})
     assert forged.status_code == 400
     assert victim.post("/notifications/read-all").status_code == 302
+
+
+def test_a_page_whose_address_ends_in_json_goes_to_the_login_page_when_the_login_ended(world, app_ctx, wall_clock):
+    """The modeler's form editor is a page at …/forms/accept-act.schema.json: opened or sent after the login ended,
+    it answered {"code": 401, "message": "Log in, or send a valid API token."} — the page's ".json" read as a
+    script's request — and the owner's JSON was lost. A person's page goes to the login page; a script's fetch of a
+    file still gets its 401."""
+    from app.engine.models import ProcessModelVersion
+
+    app_ctx.config.update(SESSION_IDLE_MINUTES=30)
+    version = db.session.query(ProcessModelVersion).filter_by(status="published").first()
+    url = f"/modeler/versions/{version.id}/forms/accept-act.schema.json"
+    owner = Browser(app_ctx, "owner")
+    wall_clock.advance(minutes=31)
+    opened = owner.get(url, headers={"Sec-Fetch-Mode": "navigate"})
+    assert opened.status_code == 302 and "/login" in opened.headers["Location"]
+    owner = Browser(app_ctx, "owner")
+    wall_clock.advance(minutes=31)
+    sent = owner.post(url, {"schema": "{}", "uischema": "{}"})
+    assert sent.status_code == 302 and "/login" in sent.headers["Location"]
+    owner = Browser(app_ctx, "owner")
+    wall_clock.advance(minutes=31)
+    assert owner.get(f"/modeler/versions/{version.id}/files/x.bpmn", headers={"Sec-Fetch-Mode": "cors"}).status_code \
+        == 401
+    assert owner.get(url).status_code == 401, "no header to tell: read as a script's, as before"
