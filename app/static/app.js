@@ -211,7 +211,7 @@ window.tapsyrysMainDiagram = function (xml) {
     form.addEventListener("change", mark);
     form.addEventListener("submit", function () { dirty = false; form.dataset.dirty = "false"; });
     window.addEventListener("beforeunload", function (ev) {
-      if (dirty) { ev.preventDefault(); ev.returnValue = ""; }
+      if (dirty && form.dataset.kept !== "true") { ev.preventDefault(); ev.returnValue = ""; }  // kept: early.js
     });
   });
   // Inbox: "/" jumps to the search field (unless the user is typing somewhere).

@@ -40,6 +40,16 @@
     catch (err) { /* storage full or off: as before */ }
   };
   window.tapsyrysEntries = { key: keyOf, fields: fields };
+  // A page's own request (the form editor's live preview) that finds the login ended sends the whole page to the login
+  // page (HX-Redirect): what was typed is kept as if sent, and comes back after logging in — it was lost, or the
+  // browser asked whether to leave the page with changes.
+  document.addEventListener("htmx:beforeOnLoad", function (evt) {
+    var xhr = evt.detail && evt.detail.xhr;
+    var form = document.querySelector("#task-form, form[data-keeps-entries]");
+    if (!form || !xhr || xhr.status !== 401 || !xhr.getResponseHeader("HX-Redirect")) { return; }
+    keep({ sent: Date.now(), values: collect(form) });
+    form.dataset.kept = "true";
+  });
   // Irreversible actions ask first: a form (or its submit button) with data-confirm="question". A form's question
   // with data-confirm-field/-value is asked only when that field has that value (accepting an act asks, returning
   // it — which the school corrects and submits again — does not).

@@ -77,3 +77,23 @@ def test_a_form_sent_after_the_login_ended_comes_back_after_logging_in(new_page,
     expect(page.locator("#schema")).to_have_value(written)
     assert page.locator("#form-editor").get_attribute("data-dirty") == "true" or \
         page.locator("#form-editor").get_attribute("data-unsaved") == "true"
+
+
+def test_what_was_typed_when_the_preview_found_the_login_ended_comes_back_after_logging_in(new_page, monkeypatch):
+    """The live preview that found the login ended sent the page to the login page (or the browser asked whether to
+    leave it with changes): the JSON being written was lost. It is kept, and offered back after logging in."""
+    page = _editor(new_page)
+    page.locator("a[href*='/forms/accept-act.schema.json']").first.click()
+    form_url = page.url
+    later = time.time() + 3 * 3600
+    monkeypatch.setattr(sessions, "_now", lambda: int(later))
+    schema = page.locator("#schema")
+    written = schema.input_value().replace('"Decision on the act"', '"Decision on this act"')
+    schema.fill(written)  # the preview asks the server 400 ms later
+    page.wait_for_url("**/login**")
+    page.fill("#username", "owner")
+    page.fill("#password", "pw")
+    page.click("#login-submit")
+    page.wait_for_url(form_url)
+    expect(page.locator("#unsaved-kept")).to_be_visible()
+    expect(page.locator("#schema")).to_have_value(written)
