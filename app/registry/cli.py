@@ -56,7 +56,8 @@ def _import_command(kind: str):
                 _say_reverified(reverified)
                 raise SystemExit(130 if code == "interrupted" else 1)
             for err in result.errors[:50]:
-                click.echo(f"  line {err['line']}: {err['column']}: {REASONS[err['code']]} ({err['value']!r})",
+                click.echo(f"  line {err['line']}: {err.get('heading', err['column'])}: {REASONS[err['code']]} "
+                           f"({err['value']!r})",
                            err=True)
             if result.rejected > 50:
                 click.echo(f"  … and {result.rejected - 50} more rejected row(s)", err=True)
@@ -71,8 +72,9 @@ def _import_command(kind: str):
                 writer = csv_export_writer(fh)
                 writer.writerow(["line", "column", "reason", "value"])
                 with force_locale("en"):
-                    writer.writerows([e["line"], e["column"], str(REASONS[e["code"]]), spreadsheet_cell(e["value"])]
-                                     for e in result.errors)
+                    # a column as the file's heading writes it, as the import's page names it
+                    writer.writerows([e["line"], spreadsheet_cell(e.get("heading", e["column"])),
+                                      str(REASONS[e["code"]]), spreadsheet_cell(e["value"])] for e in result.errors)
         click.echo(f"{result.total} row(s): {result.loaded} loaded, {result.rejected} rejected"
                    + (f", {result.repeated} repeated an earlier row of the file (the later one loaded)."
                       if result.repeated else "."))

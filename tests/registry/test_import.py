@@ -282,3 +282,16 @@ def test_an_error_report_cut_by_a_full_disk_is_not_left_as_a_shorter_list(app_ct
         args=["import-nedb", str(path), "--errors-csv", str(reports / "errors.csv")])
     assert result.exit_code == 1 and "errors.csv: not written (No space left on device)" in result.output
     assert list(reports.iterdir()) == [], "a CSV cut after a line break reads as a complete, shorter report"
+
+
+def test_the_cli_names_a_rejected_rows_column_as_the_files_heading_does(app_ctx, tmp_path):
+    """The import's page names a column as the file writes it ("IIN"); the command line's report and its errors file
+    said "iin"."""
+    path = tmp_path / "nedb.csv"
+    path.write_text("IIN,Full name,School BIN,School kind,Grade,Enrolled on,Withdrawn on\n"
+                    f"{bad_iin(7)},Broken,{SCHOOL_BIN},private,5,2026-09-01,\n", encoding="utf-8")
+    errors_csv = tmp_path / "errors.csv"
+    result = app_ctx.test_cli_runner().invoke(args=["import-nedb", str(path), "--errors-csv", str(errors_csv)])
+    assert result.exit_code == 0, result.output
+    assert "line 2: IIN: not a valid IIN" in result.output
+    assert errors_csv.read_text(encoding="utf-8").splitlines()[1].startswith('"2","IIN","not a valid IIN ')
