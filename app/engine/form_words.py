@@ -59,3 +59,32 @@ def field_words(path: str, form_schema: Any, ui: Any, shape: Any) -> str:
     if named[-2][1]:
         return _("the field «%(field)s» of each row of «%(table)s»", field=field, table=container)
     return _("the field «%(field)s» of «%(group)s»", field=field, group=container)
+
+
+#: the types a JSON Schema's ``type`` names
+SCHEMA_TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
+
+
+def schema_mistake(err: Any) -> str:
+    """A form's JSON Schema that is not valid JSON Schema (jsonschema's ``SchemaError``), in the reader's language:
+    where in the schema, the value, and what is wrong with it — jsonschema's own words ("'strin' is not valid under
+    any of the given schemas", "'ten' is not of type 'integer'") were English on a Kazakh or Russian page."""
+    import json
+
+    where = ".".join(str(part) for part in err.path) or "(schema)"
+    value = json.dumps(err.instance, ensure_ascii=False, default=str)
+    value = value if len(value) <= 60 else value[:59] + "…"
+    if err.path and err.path[-1] == "type":
+        what = _("%(value)s is not a type of JSON Schema; use %(types)s", value=value, types=", ".join(SCHEMA_TYPES))
+    elif err.validator == "type":
+        expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        what = _("%(value)s is not %(kind)s", value=value,
+                 kind=" / ".join(kind_words(str(kind)) for kind in expected))
+    elif err.validator == "minimum":
+        what = _("%(value)s is less than %(n)s", value=value, n=err.validator_value)
+    elif err.validator == "enum":
+        what = _("%(value)s is not one of %(allowed)s", value=value,
+                 allowed=", ".join(json.dumps(v, ensure_ascii=False) for v in err.validator_value))
+    else:
+        what = _("%(value)s is not allowed here", value=value)
+    return f"{where}: {what}"

@@ -28,7 +28,7 @@ from app.engine.data_keys import form_field_name_problems, json_key_line, model_
 from app.engine.data_names import data_object_read_problems, io_specification_problems
 from app.engine.errors import ModelInvalid, ModelProblem
 from app.engine.foreign_engines import foreign_form_problems, foreign_language_elements
-from app.engine.form_words import field_words, kind_words
+from app.engine.form_words import field_words, kind_words, schema_mistake
 from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, shape_gaps, with_task_data_options
 from app.engine.handlers import get_handler, roles_named
 from app.engine.lanes import lane_names_read, role_for_lane
@@ -266,7 +266,8 @@ def _form_problems(files: dict[str, str], filename: str | None, where: str, elem
             # options taken from task data when the task opens are checked as an (empty) list of options
             Draft202012Validator.check_schema(with_task_data_options(schema, {}))
         except SchemaError as err:
-            return [ModelProblem(filename, _("Not a valid JSON Schema: %(reason)s", reason=err.message))]
+            return [ModelProblem(filename, _("Not a valid JSON Schema: %(reason)s", reason=schema_mistake(err)),
+                                 detail=err.message)]
     return []
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from app.audit.operations import record_event
 from app.engine import runtime
+from app.engine.form_words import schema_mistake
 from app.engine.forms import form_shape_problems, with_task_data_options
 from app.engine.models import ProcessModel, ProcessModelVersion
 from app.engine.publishing import ModelChangeRefused, create_draft, current_draft, save_draft
@@ -134,7 +135,7 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict | None, dict | None
             try:
                 Draft202012Validator.check_schema(with_task_data_options(schema, {}))
             except SchemaError as err:
-                errors.append(_("JSON Schema: %(msg)s", msg=err.message))
+                errors.append(_("JSON Schema: %(msg)s", msg=schema_mistake(err)))
             if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
                 errors.append(_('JSON Schema: a form needs "type": "object" and "properties"'))
     if parsed_ui and not isinstance(ui, dict):

@@ -207,3 +207,29 @@ def test_invalid_json_is_explained_in_the_owners_language(trial_v1, browser):
     assert "UI-схема: недопустимый JSON (строка 3: ожидается имя свойства в двойных кавычках)" in page
     page = owner.post("/modeler/forms/preview", {"schema": schema, "uischema": '{"a" 1}'}).get_data(as_text=True)
     assert "ожидается двоеточие" in page and "Expecting" not in page
+
+
+def test_a_form_that_is_not_valid_json_schema_is_explained_in_the_owners_language(world, app):
+    """Users probe, in Kazakh: the form editor refused a schema with jsonschema's English — "'strin' is not valid under
+    any of the given schemas", "'ten' is not of type 'integer'". It now says where and what in the reader's
+    language."""
+    import re
+
+    from app.engine.models import ProcessModelVersion
+    from tests.conftest import Browser
+
+    version = db.session.query(ProcessModelVersion).filter_by(status="published").first()
+    owner = Browser(app, "owner")
+    owner.post("/locale", {"locale": "ru", "next": "/"})
+    draft_id = int(owner.post(f"/modeler/versions/{version.id}/draft", {}).headers["Location"].rstrip("/")
+                   .split("/")[-1])
+    name = next(n for n in db.session.get(ProcessModelVersion, draft_id).files if n.endswith(".schema.json"))
+    said = []
+    for schema in ('{"type": "object", "properties": {"x": {"type": "strin"}}}',
+                   '{"type": "object", "properties": {"a": {"type": "string", "maxLength": "ten"}}}'):
+        page = owner.post(f"/modeler/versions/{draft_id}/forms/{name}", {"schema": schema, "uischema": "{}"})
+        assert page.status_code == 422
+        said.append(re.search(r'id="form-errors">(.*?)</div>', page.get_data(as_text=True), re.S).group(1))
+    assert "properties.x.type: &#34;strin&#34;" in said[0] and "string, number, integer" in said[0], said[0]
+    assert "properties.a.maxLength: &#34;ten&#34;" in said[1] and "целое число" in said[1], said[1]
+    assert not any("given schemas" in text or "of type" in text for text in said), said
