@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import select
@@ -212,3 +213,24 @@ def disk_fills_up(folder, monkeypatch, room: int = 64) -> None:
 
     monkeypatch.setattr(io, "open", opening)
     monkeypatch.setattr(builtins, "open", opening)
+
+
+def scratch_postgresql(database_url: str, suffix: str) -> Iterator[str]:
+    """A PostgreSQL database of the test's own beside the worker's (``<worker db>_<suffix>``), created empty and
+    dropped after: yields its address, password kept, for a real ``flask`` process to migrate."""
+    from sqlalchemy import create_engine, make_url, text
+
+    from app.config import normalise_database_url
+
+    url = make_url(normalise_database_url(database_url))
+    name = f"{url.database}_{suffix}"
+    maintenance = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with maintenance.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with maintenance.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        maintenance.dispose()

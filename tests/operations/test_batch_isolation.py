@@ -106,20 +106,7 @@ def _month_acts(period) -> list[Act]:
 
 
 def test_the_month_wide_verification_goes_on_past_a_poisoned_act(world, monkeypatch):
-    acts = _month_acts(_month_acts_period())
-    assert len(acts) >= 3
-    for act in acts:  # every act of the month waits for checks
-        act.status = "submitted" if act.status not in ("submitted", "verified") else act.status
-        act.verified_at = None
-    db.session.commit()
-    poison = acts[1]
-
-    def poisoned_terms(act):
-        if act.id == poison.id:
-            raise RuntimeError("contract terms cannot be read")
-        return None
-
-    monkeypatch.setattr(terms, "_providers", [poisoned_terms, *terms._providers])
+    acts, poison, poisoned_terms = _one_act_poisoned(monkeypatch)
     run = start_month_verification(poison.period, actor=None, dispatch_job=False)
     db.session.commit()
     run = run_month_verification(run.id)
@@ -145,18 +132,13 @@ def test_the_month_wide_verification_goes_on_past_a_poisoned_act(world, monkeypa
     assert verify_all_chains()[1] == []
 
 
-def _month_acts_period():
-    from tests.helpers import act_of_school
-
-    return act_of_school("Alatau Lyceum").period
-
-
-def test_verify_month_on_the_command_line_names_the_acts_it_could_not_check_and_exits_1(world, app_ctx, monkeypatch):
-    """The command printed the month's totals and exited 0 while an act could not be checked (an incident waiting):
-    a month-end script or an operator reading the exit code took the month as verified."""
+def _one_act_poisoned(monkeypatch):
+    """The month's acts, every one waiting for checks, the second of which cannot have its contract terms read."""
     acts = _month_acts(_month_acts_period())
+    assert len(acts) >= 3
     for act in acts:
         act.status = "submitted" if act.status not in ("submitted", "verified") else act.status
+        act.verified_at = None
     db.session.commit()
     poison = acts[1]
 
@@ -166,6 +148,19 @@ def test_verify_month_on_the_command_line_names_the_acts_it_could_not_check_and_
         return None
 
     monkeypatch.setattr(terms, "_providers", [poisoned_terms, *terms._providers])
+    return acts, poison, poisoned_terms
+
+
+def _month_acts_period():
+    from tests.helpers import act_of_school
+
+    return act_of_school("Alatau Lyceum").period
+
+
+def test_verify_month_on_the_command_line_names_the_acts_it_could_not_check_and_exits_1(world, app_ctx, monkeypatch):
+    """The command printed the month's totals and exited 0 while an act could not be checked (an incident waiting):
+    a month-end script or an operator reading the exit code took the month as verified."""
+    acts, poison, _poisoned_terms = _one_act_poisoned(monkeypatch)
     ran = app_ctx.test_cli_runner().invoke(args=["verify-month", "--period", f"{poison.period:%Y-%m}"])
     assert ran.exit_code == 1, ran.output
     assert f"{len(acts)} act(s)," in ran.output, "the totals are still said"

@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
+from tests.helpers import scratch_postgresql
 from tests.operations.test_schema_behind import _previous_revision
 
 WORKTREE = Path(__file__).resolve().parents[2]
@@ -29,20 +30,7 @@ def own_database(database_url, tmp_path):
     if not database_url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path / 'upgrades.sqlite'}"
         return
-    from app.config import normalise_database_url
-
-    url = make_url(normalise_database_url(database_url))
-    name = f"{url.database}_upgrades"
-    maintenance = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with maintenance.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with maintenance.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        maintenance.dispose()
+    yield from scratch_postgresql(database_url, "upgrades")
 
 
 def test_two_upgrades_at_once_the_second_waits_and_finds_nothing_left(own_database, tmp_path):
