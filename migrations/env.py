@@ -93,7 +93,14 @@ def one_upgrade_at_a_time(url):
         return
     import fcntl
 
-    with open(f"{database}-upgrade.lock", "a") as lock:
+    try:
+        lock = open(f"{database}-upgrade.lock", "a")  # noqa: SIM115 - held open for the whole upgrade
+    except OSError:
+        # The folder is missing or read-only: the database cannot be opened either, and SQLite's own error is the
+        # one sentence the command says (app/cli.py); a second upgrade could not write there any more than this one.
+        yield
+        return
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
