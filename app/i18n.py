@@ -12,6 +12,11 @@ from flask_login import current_user
 from app.extensions import babel
 
 
+def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "extract, translate later"
+    """Marks a msgid for ``pybabel extract`` where the text is translated later, in the reader's language."""
+    return text
+
+
 def select_locale() -> str:
     from flask import current_app
 

@@ -14,10 +14,7 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-
-def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "extract, translate later"
-    return text
-
+from app.i18n import N_
 
 MODEL_WORDS = frozenset({
     # processes

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app, has_app_context
 
 from app.engine.errors import Said
-from app.words import N_
+from app.i18n import N_
 
 
 @dataclass(frozen=True)

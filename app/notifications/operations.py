@@ -22,6 +22,7 @@ from app import clock
 from app.audit.operations import record_event
 from app.engine.models import HumanTask
 from app.extensions import db
+from app.i18n import N_
 from app.notifications.models import Notification, OutboxEmail
 from app.people.models import Organisation, User
 from app.people.roles import ROLE_SCOPE, Role, Scope
@@ -75,10 +76,6 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
                               subject=1, amount=1, order=1, paid_on=1),
     }
     return texts[kind]() if kind in texts else kind
-
-
-def N_(msgid: str) -> str:  # noqa: N802 - marks a msgid for pybabel extract; translated later
-    return msgid
 
 
 _catalogs: dict[str, object] = {}
