@@ -184,6 +184,15 @@ window.tapsyrysMainDiagram = function (xml) {
       if (form.dataset.posted || Date.now() - kept.sent > 43200000) { return; }
       message = form.dataset.resentMessage;
     }
+    // Entries the page already shows were saved (the form editor's save comes back to the same page): nothing to
+    // offer back, nothing unsaved.
+    var differs = entries.fields(form).some(function (el) {
+      if (!Object.prototype.hasOwnProperty.call(values, el.name)) { return false; }
+      if (el.type === "radio") { return el.checked !== (el.value === values[el.name]); }
+      if (el.type === "checkbox") { return el.checked !== (values[el.name] === true); }
+      return el.value !== values[el.name];
+    });
+    if (!differs) { return; }
     entries.fields(form).forEach(function (el) {
       if (!Object.prototype.hasOwnProperty.call(values, el.name)) { return; }
       if (el.type === "radio") { el.checked = el.value === values[el.name]; }
