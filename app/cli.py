@@ -51,8 +51,15 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("seed")
     def seed() -> None:
-        """Create the demo data (idempotent)."""
+        """Create the demo data (idempotent) — only with DEMO_DATA, as ``flask serve``: the demo's people share the
+        password the README prints, and ``flask seed`` had put them into a database named by DATABASE_URL."""
         from app.demo.seed import seed_demo
+
+        if not current_app.config.get("DEMO_DATA"):
+            raise click.ClickException(
+                "DEMO_DATA is off (it is on by default only without DATABASE_URL): the demo world's people share a "
+                "published password, so it is not seeded into this database. Nothing was created. Set DEMO_DATA=1 "
+                "for a demo or test database; make an installation's first administrator with flask create-admin.")
 
         result = seed_demo(history=True, dormitories=True)
         click.echo("Demo data created." if result["seeded"] else "Demo data already present.")

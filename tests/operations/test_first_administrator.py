@@ -101,3 +101,15 @@ def test_a_mistyped_demo_data_setting_is_refused(monkeypatch):
     monkeypatch.setenv("DEMO_DATA", "maybe")
     with pytest.raises(ConfigError, match="DEMO_DATA must be 1"):
         _demo_data()
+
+
+def test_flask_seed_without_demo_data_seeds_no_one(app_ctx, monkeypatch):
+    """``flask seed`` is the other way the demo's people — with the README's password — reach a database: without
+    DEMO_DATA (a database named by DATABASE_URL) it refuses in one sentence, as serve seeds nothing."""
+    monkeypatch.setitem(app_ctx.config, "DEMO_DATA", False)
+    result = app_ctx.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 1 and "DEMO_DATA" in result.output and "Nothing was created." in result.output
+    assert "Traceback" not in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Region)) == 0
