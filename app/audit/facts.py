@@ -91,13 +91,16 @@ def load_payment_facts() -> dict[int, dict]:
 
 
 # -- a carried top-up settled outside the acts ---------------------------------------------------------------
-_OUTSIDE_FIELDS = ("original_line_id", "seq", "kind", "amount_tiyn", "order_number", "reason")
+#: The act and month too: the reconciliation counts a settlement in its act's region and month (a database writer who
+#: moved one to another act moved the money between regions, unseen), and the correction it settled.
+_OUTSIDE_FIELDS = ("original_act_id", "original_line_id", "seq", "kind", "amount_tiyn", "rule_code",
+                   "corrected_amount_tiyn", "order_number", "reason")
 
 
 def outside_settlement_facts(row) -> dict:
     """A carried top-up paid outside the acts (payment order and date) or written off (reason): how much, for which
     line (:class:`app.acts.models.OutsideSettlement`)."""
-    return {**{f: getattr(row, f) for f in _OUTSIDE_FIELDS},
+    return {**{f: getattr(row, f) for f in _OUTSIDE_FIELDS}, "period": row.period.isoformat(),
             "paid_on": row.paid_on.isoformat() if row.paid_on else None}
 
 

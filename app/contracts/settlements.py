@@ -20,6 +20,7 @@ else listed as time-barred); a write-off only stops it being carried (a larger t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -83,10 +84,14 @@ def parse_form(form, kind: str) -> OutsideRequest:
         errors["amount"] = _("Enter the amount in tenge, e.g. 150000000 or 150000000.50.")
     order_number = paid_on = reason = None
     if kind == "paid":
+        from app.payments.models import ORDER_NUMBER_PATTERN
+
         order_number = (form.get("order_number") or "").strip().upper()
-        if not order_number or len(order_number) > ORDER_NUMBER_MAX or not order_number.isprintable():
-            errors["order_number"] = _("Enter the payment order's number (at most %(max)s characters).",
-                                       max=ORDER_NUMBER_MAX)
+        # The acts' payment orders' spelling: a look-alike ("РР-42" in Cyrillic, "ＰＰ-42", "PP 42") escaped the check
+        # that one order pays one thing, and "=HYPERLINK(...)" was a number.
+        if not re.fullmatch(ORDER_NUMBER_PATTERN, order_number):
+            errors["order_number"] = _("Enter the payment order's number: Latin letters, digits, / and - (at most "
+                                       "%(max)s characters).", max=ORDER_NUMBER_MAX)
         try:
             paid_on = date.fromisoformat(str(form.get("paid_on") or "").strip())
         except ValueError:
@@ -112,7 +117,7 @@ def settle_outside(contract: Contract, actor, request: OutsideRequest) -> Outsid
 
     if request.kind not in kinds_for(actor, contract):
         raise DomainRefused(_("You may not record this settlement."))
-    earlier = _settlements_of_line(request.line_id)
+    earlier = _settlements_of_line(contract, request.line_id)
     if len(earlier) != request.seen:
         raise _settled_meanwhile(earlier)
     item = next((u for u in corrections_under(contract) if u.carried and u.line.id == request.line_id), None)
@@ -136,7 +141,7 @@ def settle_outside(contract: Contract, actor, request: OutsideRequest) -> Outsid
     except IntegrityError:
         # Another request that saw the same item was recorded first (the unique line and seq).
         db.session.expire_all()
-        raise _settled_meanwhile(_settlements_of_line(request.line_id)) from None
+        raise _settled_meanwhile(_settlements_of_line(contract, request.line_id)) from None
     record_event(_chain(contract), "contract.settled_outside", "outside_settlement", row.id, actor_id=actor.id,
                  details={"contract": contract.number, "act": item.original.number, "line": item.line.line_no,
                           "period": f"{item.original.period:%Y-%m}", "kind": row.kind,
@@ -147,9 +152,14 @@ def settle_outside(contract: Contract, actor, request: OutsideRequest) -> Outsid
     return row
 
 
-def _settlements_of_line(line_id: int) -> list[OutsideSettlement]:
-    return list(db.session.scalars(select(OutsideSettlement).where(OutsideSettlement.original_line_id == line_id)
-                                   .order_by(OutsideSettlement.seq)))
+def _settlements_of_line(contract: Contract, line_id: int) -> list[OutsideSettlement]:
+    """The line's settlements, if it is a line of the contract's acts: a line id of another contract (forged in the
+    form) has none here — its settlements were told as "settled meanwhile by <name>, <amount>" to a department
+    official of another region, who may not see that contract."""
+    return list(db.session.scalars(
+        select(OutsideSettlement).join(ContractAct, ContractAct.act_id == OutsideSettlement.original_act_id)
+        .where(OutsideSettlement.original_line_id == line_id, ContractAct.contract_id == contract.id)
+        .order_by(OutsideSettlement.seq)))
 
 
 def _settled_meanwhile(earlier: list[OutsideSettlement]) -> DomainConflict:

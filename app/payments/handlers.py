@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from app.acts.handlers import act_confirm_names, act_of
 from app.acts.shapes import DATE
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
+from app.payments.models import ORDER_NUMBER_PATTERN
 from app.payments.operations import payee_iban, register_payment
 from app.people.roles import Role
 
@@ -16,7 +17,7 @@ class PayAct(TaskHandler):
     template = "payments/_pay_panel.html"
     roles = frozenset({Role.OPERATOR.value})
     shape = {"type": "object", "required": ["order_number", "paid_on"],
-             "properties": {"order_number": {"type": "string", "pattern": "^[A-Za-z0-9/-]{1,40}$"}, "paid_on": DATE}}
+             "properties": {"order_number": {"type": "string", "pattern": ORDER_NUMBER_PATTERN}, "paid_on": DATE}}
 
     def context(self, ctx: TaskContext) -> dict:
         act = act_of(ctx)

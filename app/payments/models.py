@@ -8,6 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.acts.models import Act
 from app.extensions import db
 
+#: A payment order's number as the bank's order carries it: Latin letters, digits, "/" and "-" (an act's payment and a
+#: carried top-up's alike — one order pays one thing, so both are compared by the same spelling).
+ORDER_NUMBER_PATTERN = "^[A-Za-z0-9/-]{1,40}$"
+
 
 class Payment(db.Model):
     """``act_id`` is unique: a second payment of the same act is impossible at the database level."""
