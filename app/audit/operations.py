@@ -336,6 +336,19 @@ def _refuse_late_unkeyed_events(walker: _ChainWalker, anchors: list[dict]) -> No
     walker.legacy_objects = +walker.legacy_objects  # the rows only late events named: vouched for by none
 
 
+def _refuse_paid_acts_put_back(report: VerificationReport) -> None:
+    """An act a payment pays must be paid: the act's facts leave its status out (accepted and paid carry the same
+    money), so a database writer who set a paid act back to "accepted" was unseen — its payment task open again, the
+    act listed as awaiting payment."""
+    from app.acts.models import Act
+    from app.payments.models import Payment
+
+    for act_id, status in db.session.execute(select(Act.id, Act.status).join(Payment, Payment.act_id == Act.id)
+                                             .where(Act.status != "paid").order_by(Act.id)):
+        report.problems.append(ChainProblem("", 0, f"act {act_id}: a payment pays it, but its status is {status!r}, "
+                                                   "not paid"))
+
+
 def _compare_facts(walker: _ChainWalker) -> None:
     """Every row that carries money or legal weight must equal the facts of the latest event vouching for it."""
     report = walker.report
@@ -373,6 +386,7 @@ def _compare_facts(walker: _ChainWalker) -> None:
         elif object_type == "act" and object_id not in rows["act"]:
             report.problems.append(ChainProblem(cover.chain, cover.seq, f"act {object_id}: vouched for by the event "
                                                                         "as accepted, but no longer accepted or paid"))
+    _refuse_paid_acts_put_back(report)
     if legacy_only:
         report.warnings.append(f"{legacy_only} row(s) are vouched for only by events older than keyed hashes "
                                "(sha256-legacy): their facts are not compared.")

@@ -189,6 +189,14 @@ def test_a_paid_act_put_back_before_its_decision_is_found(paid_act):
            "longer accepted or paid" in _reasons(verify_all_chains()[1])
 
 
+def test_a_paid_act_set_back_to_accepted_is_found(paid_act):
+    """The act's facts leave its status out (accepted and paid carry the same money): a database writer who set a
+    paid act back to "accepted" was unseen. Its payment says it is paid."""
+    tamper(update(Act).where(Act.id == paid_act.id).values(status="accepted"))
+    assert _reasons(verify_all_chains()[1]) == [
+        f"act {paid_act.id}: a payment pays it, but its status is 'accepted', not paid"]
+
+
 def test_an_accepted_acts_line_changed_is_found(paid_act):
     line = db.session.scalars(select(ActLine).where(ActLine.act_id == paid_act.id, ActLine.outcome == "excluded")
                               ).first()
