@@ -113,11 +113,18 @@ def _wrong_current_password(_response) -> bool:
     return bool(g.get("wrong_current_password"))
 
 
+#: One count of the wrong passwords a signed-in person types (the password change forms, a contract's signature): a
+#: stolen session guessed in three buckets, each at the login's pace — the two change forms and the signature.
+SESSION_PASSWORD_SCOPE = "session_password"  # noqa: S105 - a counter's name
+
+
 def password_change_limits(view):
-    """Guessing the current password through the change form, with a stolen session: same backoff."""
-    return limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT_ADDRESS"], key_func=_user_key,
-                         methods=["POST"], deduct_when=_wrong_current_password, scope="password_change",
-                         override_defaults=False)(view)
+    """Guessing the current password through a change form, with a stolen session: the login's backoff, in the one
+    count a signature's password shares (:func:`session_password_retry_after`)."""
+    return limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT_ADDRESS"],
+                                scope=SESSION_PASSWORD_SCOPE,
+                                key_func=_user_key, methods=["POST"], deduct_when=_wrong_current_password,
+                                override_defaults=False)(view)
 
 
 API_PATH = "/api/v1/"
@@ -261,3 +268,13 @@ def password_retry_after(scope: str, who: object) -> int | None:
 def count_wrong_password(scope: str, who: object) -> None:
     if limiter.enabled:
         _counted(lambda strategy: [strategy.hit(item, scope, str(who)) for item in _password_limits()])
+
+
+def session_password_retry_after(user_id: int) -> int | None:
+    """Seconds until the signed-in person ``user_id`` may type their password again (a signature), None: now — the
+    count the password change forms keep too (the limiter's key and scope, in its order)."""
+    return password_retry_after(f"user:{user_id}", SESSION_PASSWORD_SCOPE)
+
+
+def count_wrong_session_password(user_id: int) -> None:
+    count_wrong_password(f"user:{user_id}", SESSION_PASSWORD_SCOPE)

@@ -27,7 +27,7 @@ from app.engine.errors import DomainConflict, DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
 from app.instruments import instrument_of
-from app.limits import count_wrong_password, password_retry_after
+from app.limits import count_wrong_session_password, session_password_retry_after
 from app.orders.models import LEVELS, StateOrder
 from app.orders.operations import local_midnight
 from app.payments.models import Payment
@@ -162,12 +162,12 @@ def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
     """Re-authenticate, check it is this signer's turn, and sign the document's SHA-256."""
     capacity = check_signer(contract, user)
     # The password is guessed no faster here than at the login (page, API token and task alike reach this door).
-    wait = password_retry_after("signature_password", user.id)
+    wait = session_password_retry_after(user.id)  # the count the password change forms keep too
     if wait is not None:
         raise DomainRefused(_("Too many wrong passwords. Try again in %(minutes)s min; the contract was not signed.",
                               minutes=max(1, -(-wait // 60))))
     if not password or not user.check_password(password):
-        count_wrong_password("signature_password", user.id)
+        count_wrong_session_password(user.id)
         log.warning("contract %s: signature refused, wrong password (user %s)", contract.number, user.id)
         raise DomainRefused(_("The password is not correct. The contract was not signed."))
     digest = document_sha256(contract)

@@ -59,6 +59,27 @@ def test_guessing_the_signature_password_is_throttled_like_a_login(frozen, brows
     assert db.session.get(Contract, contract.id).status == "awaiting_director", "not signed"
 
 
+def test_the_signature_and_the_password_change_forms_count_wrong_passwords_together(frozen, browser, throttled):
+    """A stolen session guessed the password in three buckets, each at the login's pace (the password change page,
+    the administrator's password form, the signature): they are one count now."""
+    official = browser("official")
+    contract = allocate(official, apply(browser("accountant"), place_order(official), school("Bilim Innovation School"),
+                                        "KZ15LAA00001234"))
+    director = browser("director")
+    for guess in ("guess-1", "guess-2"):
+        wrong = director.post("/account/password", {"current_password": guess, "new_password": "Another-Pass-42",
+                                                    "confirm": "Another-Pass-42"})
+        assert wrong.status_code == 422
+    wrong = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "guess-3"})
+    assert wrong.status_code == 422 and "password is not correct" in wrong.get_json()["message"]
+    held = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    assert held.get_json()["message"] == "Too many wrong passwords. Try again in 1 min; the contract was not signed."
+    assert director.post("/admin/password", {"current": "pw", "new": "Another-Pass-42",
+                                             "repeat": "Another-Pass-42"}).status_code == 429
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).status == "awaiting_director", "not signed"
+
+
 def test_a_signature_made_meanwhile_in_another_tab_is_a_conflict_not_a_500(frozen, browser):
     """Two tabs signed at once: one signed, the other was a 500 (the signature's unique key, at an autoflush). The
     other tab's signature is written here first, as if it had won the race by a moment."""
