@@ -169,12 +169,14 @@ def register_cli(app: Flask) -> None:
     @click.argument("username")
     @click.option("--full-name", required=True, help="the administrator's full name, as pages show it")
     @click.option("--email", default="", help="where notifications go (optional)")
-    @click.password_option(help="asked twice without echo when not given")
-    def create_admin(username: str, full_name: str, email: str, password: str) -> None:
+    def create_admin(username: str, full_name: str, email: str) -> None:
         """Create an administrator with the password typed — the first one of a new installation, which has no
-        one to create it in the browser (the demo's admin exists only with DEMO_DATA). Audited as user.created."""
+        one to create it in the browser (the demo's admin exists only with DEMO_DATA). Audited as user.created.
+        The password is asked twice without echo, never taken as an option (it would stay in the shell's history
+        and in the process list)."""
         from app.admin.operations import Invalid, check_password_rules, create_user
 
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         problem = check_password_rules(password, username.lower())
         if problem:
             raise click.ClickException(f"password: {problem} Nothing was created.")

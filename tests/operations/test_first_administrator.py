@@ -113,3 +113,11 @@ def test_flask_seed_without_demo_data_seeds_no_one(app_ctx, monkeypatch):
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
     assert db.session.scalar(select(func.count()).select_from(Region)) == 0
+
+
+def test_the_password_is_never_an_option_of_the_command(app_ctx):
+    """Given as ``--password``, it would stay in the shell's history and show in the process list."""
+    result = app_ctx.test_cli_runner().invoke(args=["create-admin", "boss", "--full-name", "Boss",
+                                                    "--password", STRONG])
+    assert result.exit_code == 2 and "No such option" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
