@@ -203,10 +203,15 @@ def reap_expired_jobs() -> int:
     job. Each job's change is therefore one guarded UPDATE of the job still as this pass read it — same status,
     same lease, same number of runs: the first pass requeues it (or fails it) and writes the event; the other finds
     nothing to update and writes nothing. A plain write had requeued the job twice, with two ``job.requeued``
-    events and two dispatches."""
+    events and two dispatches.
+
+    A job given up may still owe work for what it committed (an import's re-verification of the acts its batches
+    changed, :func:`app.registry.jobs.abandoned`). That is marked in the job's checkpoint with its failure, and done by
+    this pass — or, when it fails too (the database away at that moment), by a later one: it had been logged and
+    never done again."""
     from app.audit.operations import record_event
     from app.extensions import db
-    from app.registry.jobs import JOB_MODELS, dispatch
+    from app.registry.jobs import JOB_MODELS, abandon_marks, dispatch, finish_abandoned
 
     max_attempts = _setting("JOB_MAX_ATTEMPTS", 3)
     handled = 0
@@ -221,6 +226,11 @@ def reap_expired_jobs() -> int:
                     # "code:detail", as the import page shows its reasons (app/registry/importers.py REASONS)
                     changes = {"status": "failed", "finished_at": now, "lease_expires_at": None, "heartbeat_at": now,
                                "message": f"worker_lost:{attempts} run(s), last on {holder or 'no worker'}"[:500]}
+                    # what the job still owes for what it committed is marked with its failure, in this UPDATE: the
+                    # follow-up below may fail too (the database away), and the next pass does it then
+                    owed = abandon_marks(name, checkpoint)
+                    if owed:
+                        changes["checkpoint"] = {**(checkpoint or {}), **owed}
                     action = "job.abandoned"
                 else:
                     changes = {"status": "queued", "lease_expires_at": now + timedelta(seconds=queue_timeout())}
@@ -247,4 +257,4 @@ def reap_expired_jobs() -> int:
             except Exception:
                 db.session.rollback()
                 log.exception("%s %s: expired lease not handled", model.__tablename__, job_id)
-    return handled
+    return handled + finish_abandoned()

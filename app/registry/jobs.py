@@ -59,6 +59,24 @@ def abandoned(name: str, job) -> None:
         abandon_import(job)
 
 
+def abandon_marks(name: str, checkpoint: dict | None) -> dict:
+    """What a job given up still owes (:func:`abandoned`), to mark in its checkpoint as it is failed: {} when
+    nothing."""
+    if name == "tapsyrys.registry.import":
+        from app.registry.operations import abandon_marks as import_marks
+
+        return import_marks(checkpoint)
+    return {}
+
+
+def finish_abandoned() -> int:
+    """The background pass: what jobs given up still owe, done again where it had failed (:func:`abandon_marks`);
+    how many were finished."""
+    from app.registry.operations import reverify_owed_imports
+
+    return reverify_owed_imports()
+
+
 def background_unreachable_message() -> str:
     """What the pages that queue a job say when :func:`dispatch` could not reach the broker."""
     from flask_babel import gettext as _

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from app import clock, jobs
 from app.audit.operations import record_event
@@ -184,13 +185,59 @@ def _fail_import(job_id: int, reason: str, reverified: dict) -> None:
     discard_file(job)
 
 
+#: an import given up (``worker_lost``) whose committed batches' acts are still to be verified again: set in its
+#: checkpoint as it is failed (:func:`abandon_marks`), cleared once they were (:func:`abandon_import`)
+REVERIFY_OWED = "reverify_owed"
+
+
+def abandon_marks(checkpoint: dict | None) -> dict:
+    """An import given up with committed batches that concerned open acts owes their re-verification."""
+    return {REVERIFY_OWED: True} if (checkpoint or {}).get("touched_acts") else {}
+
+
 def abandon_import(job: RegistryImport) -> None:
-    """An import given up after its workers died (``worker_lost``): the acts its committed batches changed are
-    verified again (:func:`reverify_committed`, no lease: the job is failed; each act's ``act.verified`` event names
-    the import), and its file goes."""
-    reverify_committed(job, renew=None)
-    db.session.commit()
+    """An import given up after its workers died (``worker_lost``): its file goes, and the acts its committed batches
+    changed are verified again (:func:`reverify_committed`, no lease: the job is failed; each act's ``act.verified``
+    event names the import). Should that fail (the database away at that moment), the job keeps its
+    :data:`REVERIFY_OWED` mark and the background pass tries again (:func:`reverify_owed_imports`): it had been
+    logged and never done, and the acts verified on the registry's old word stayed acceptable at its amount."""
     discard_file(job)
+    reverify_committed(job, renew=None)
+    job.checkpoint = {key: value for key, value in (job.checkpoint or {}).items() if key != REVERIFY_OWED}
+    job.lease_expires_at = None
+    db.session.commit()
+
+
+def reverify_owed_imports() -> int:
+    """The background pass: the imports given up whose re-verification failed (:data:`REVERIFY_OWED`) are re-verified
+    again, each in its own transactions; how many were finished. Each is claimed first with a lease on the failed
+    job (one guarded UPDATE): two passes at once do it once, and one that failed is tried again when that lease has
+    run out, not at every pass while the database is still away."""
+    owed = db.session.scalars(select(RegistryImport.id).where(
+        RegistryImport.status == "failed", RegistryImport.checkpoint[REVERIFY_OWED].as_boolean().is_(True))
+        .order_by(RegistryImport.id).limit(100)).all()
+    finished = 0
+    for job_id in owed:
+        try:
+            now = clock.now()
+            taken = db.session.execute(
+                update(RegistryImport).where(RegistryImport.id == job_id, RegistryImport.status == "failed", or_(
+                    RegistryImport.lease_expires_at.is_(None), jobs.lease_lost(RegistryImport, now)))
+                .values(lease_expires_at=now + timedelta(seconds=jobs.lease_seconds()), worker=jobs.worker_id())
+                .execution_options(synchronize_session=False)).rowcount
+            db.session.commit()
+            if taken != 1:
+                continue
+            job = db.session.get(RegistryImport, job_id)
+            db.session.refresh(job)
+            abandon_import(job)
+            finished += 1
+            log.info("registry import %s: the acts its committed batches changed were verified again", job_id)
+        except Exception as err:
+            db.session.rollback()
+            log.error("registry import %s: verifying again the acts its committed batches changed failed (%s); "
+                      "the next pass tries again", job_id, error_first_line(err))
+    return finished
 
 
 def discard_file(job: RegistryImport) -> None:

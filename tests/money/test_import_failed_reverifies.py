@@ -227,3 +227,62 @@ def test_an_import_stopped_with_ctrl_c_ends_there_and_reverifies_what_it_committ
     _assert_reverified(act, before, seen)
     with clock.FrozenClock(clock.now() + timedelta(hours=1)):
         assert jobs.reap_expired_jobs() == 0, "nothing left for the background pass to resume"
+
+
+def test_an_import_given_up_whose_reverification_failed_is_reverified_by_a_later_pass(world, app_ctx, tmp_path,
+                                                                                     monkeypatch, browser):
+    """The workers died after a committed batch, and when the reaper gave the import up the database was away: the
+    re-verification of the acts that batch changed failed, was logged, and nothing did it again — the acts verified
+    on NEDB's old word stayed acceptable. Now the job keeps a mark that it is owed, its page says so, and a later
+    background pass does it."""
+    from app.reports import operations as reports
+    from tests.operations.test_database_connection_lost import _lose_the_connection
+
+    act = _verified_bilim()
+    before, seen = act.amount_tiyn, act.lock_version
+    path, _pupils = _withdrawal_then_more(act, tmp_path)
+    monkeypatch.setattr(importers, "BATCH", 1)
+    job = create_import("nedb", path.name, source=path)
+    db.session.commit()
+    job_id = job.id
+
+    def killed(*_args) -> None:  # the worker is stopped right after its first batch committed
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(job_id, progress=killed)
+    db.session.rollback()
+    monkeypatch.setitem(app_ctx.config, "JOB_MAX_ATTEMPTS", 1)
+    job = db.session.get(RegistryImport, job_id)
+    job.lease_expires_at = clock.now() - timedelta(seconds=1)
+    db.session.commit()
+
+    def database_away(acts, **kwargs):
+        _lose_the_connection()
+
+    with monkeypatch.context() as away:
+        away.setattr(reports, "verify_acts", database_away)
+        assert jobs.reap_expired_jobs() == 0, "given up, but what it owes could not be done"
+    db.session.rollback()
+    db.session.expire_all()
+    job = db.session.get(RegistryImport, job_id)
+    assert job.status == "failed" and job.message.startswith("worker_lost:")
+    assert job.checkpoint["reverify_owed"] is True and "reverified" not in job.checkpoint
+    assert not stored_path(job).exists(), "the file goes all the same"
+    assert db.session.get(Act, act.id).lock_version == seen, "not verified again yet"
+    shown = browser("operator").get(f"/registry/imports/{job_id}").get_data(as_text=True)
+    assert 'id="import-reverify-owed"' in shown
+
+    # The database is back; the failed attempt holds the job for a lease's time, then a later pass does it.
+    with clock.FrozenClock(clock.now() + timedelta(seconds=jobs.lease_seconds() + 1)):
+        assert jobs.reap_expired_jobs() == 1
+        assert jobs.reap_expired_jobs() == 0, "done once"
+    db.session.expire_all()
+    job = db.session.get(RegistryImport, job_id)
+    assert "reverify_owed" not in job.checkpoint
+    assert job.checkpoint["reverified"] == {"acts": 1, "decided_meanwhile": 0, "failed": 0}
+    assert job.lease_expires_at is None
+    _assert_reverified(act, before, seen)
+    shown = browser("operator").get(f"/registry/imports/{job_id}").get_data(as_text=True)
+    assert 'id="import-reverify-owed"' not in shown
+    assert "1 open act concerned by the loaded rows was verified again on the new registry data." in shown
