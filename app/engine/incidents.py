@@ -16,7 +16,7 @@ import traceback
 from datetime import datetime, timedelta
 
 from flask_babel import gettext, lazy_gettext
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func, select
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
@@ -339,13 +339,20 @@ def resolve_recovered(instance, open_rows: list[Incident], *, ran: set, complete
 
 def retry_due_incidents(limit: int = 100) -> int:
     """The background pass's automatic retries (service tasks with a retry policy): each incident whose
-    ``next_retry_at`` has come is retried in its own transaction. Returns how many succeeded."""
-    now = clock.now()
-    from app.engine.models import ProcessInstance
+    ``next_retry_at`` has come is retried in its own transaction. Returns how many succeeded.
 
+    A retry scheduled further ahead than any policy's longest delay from now was scheduled by a clock that ran ahead
+    (put right since): it is due now. Waiting for it had left the step failed and the instance waiting for as long as
+    the clock had been wrong — a year for a clock a year ahead — with nobody told (the incident read "retrying")."""
+    from app.engine.models import ProcessInstance
+    from app.engine.operators import longest_retry_delay
+
+    now = clock.now()
+    latest_believable = now + timedelta(seconds=longest_retry_delay())
     ids = db.session.scalars(
         select(Incident.id).join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
-        .where(Incident.status == "retrying", Incident.next_retry_at <= now,
+        .where(Incident.status == "retrying",
+               or_(Incident.next_retry_at <= now, Incident.next_retry_at > latest_believable),
                ProcessInstance.status.in_(("running", "error")))  # not a suspended or finished one
         .order_by(Incident.next_retry_at).limit(limit)).all()
     succeeded = 0

@@ -148,6 +148,15 @@ def retry_policy(op_id: str) -> RetryPolicy:
     return op.retry if op is not None else NO_RETRY
 
 
+def longest_retry_delay() -> int:
+    """The longest delay any retry policy gives (registered operators' and ``SERVICE_RETRY``'s), in seconds: an
+    automatic retry is never scheduled further ahead than that from the moment it is scheduled."""
+    configured = current_app.config.get("SERVICE_RETRY") or {} if has_app_context() else {}
+    delays = [d for op in _OPERATORS.values() for d in op.retry.delays]
+    delays += [int(d) for setting in configured.values() for d in (setting or {}).get("delays", ())]
+    return max(delays, default=0)
+
+
 def retry_policy_for_error(err: BaseException) -> RetryPolicy | None:
     """The retry policy that applies to a failed step: a service call's operator's, else none."""
     seen = err

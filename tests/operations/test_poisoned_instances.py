@@ -305,3 +305,45 @@ def test_data_that_cannot_be_saved_fails_the_step_with_its_reason_cut_to_300_cha
     assert str(caught.value) == "The process data cannot be saved: " + "x" * 299 + "y"
     assert caught.value.element_id is None and isinstance(caught.value.__cause__, ValueError)
     assert caught.value.incident_kind == "serialization"
+
+
+def test_a_retry_scheduled_by_a_clock_that_ran_ahead_is_due_once_the_clock_is_put_right(app_ctx, service_model):
+    """The host's clock ran a year ahead when the service step failed, and was put right since (NTP): its automatic
+    retry, scheduled 60 s after that wrong moment, waited a year — the incident read "retrying", the instance stood
+    still, nobody was told. A retry scheduled further ahead than any retry policy's longest delay is due now."""
+    from datetime import timedelta
+
+    with clock.FrozenClock(START):
+        instance = runtime.start_instance("registry_check", title="registry check", actor=user("owner"))
+        db.session.commit()
+        instance_id = instance.id
+    with clock.FrozenClock(START + timedelta(days=365, hours=2)):  # the pass that runs the step: a year ahead
+        tick(app_ctx)
+    incident = db.session.scalars(select(Incident).where(Incident.instance_id == instance_id)).one()
+    assert (incident.status, SERVICE["calls"]) == ("retrying", 1)
+
+    SERVICE["fail"] = False
+    with clock.FrozenClock(START + timedelta(hours=2, minutes=5)):  # the clock put right
+        tick(app_ctx)
+    db.session.expire_all()
+    assert SERVICE["calls"] == 2, "retried at the next pass, not a year later"
+    assert db.session.get(Incident, incident.id).status == "resolved"
+    assert _open_check_task(instance_id).status == "open"
+
+
+def test_a_retry_within_its_policys_delay_still_waits_for_its_time(app_ctx, service_model):
+    """The bound is no excuse to retry early: a retry 600 s ahead (the policy's longest delay) waits for it."""
+    with clock.FrozenClock(START) as frozen:
+        runtime.start_instance("registry_check", title="registry check", actor=user("owner"))
+        db.session.commit()
+        frozen.advance(hours=2)
+        tick(app_ctx)
+        frozen.advance(seconds=61)
+        tick(app_ctx)  # the second attempt fails: the third waits 600 s
+        assert SERVICE["calls"] == 2
+        frozen.advance(seconds=599)
+        tick(app_ctx)
+        assert SERVICE["calls"] == 2, "not before its time"
+        frozen.advance(seconds=2)
+        tick(app_ctx)
+        assert SERVICE["calls"] == 3
