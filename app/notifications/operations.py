@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from flask import current_app, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
@@ -326,9 +326,13 @@ def _claim(mail: OutboxEmail) -> bool:
 
 def _release_abandoned_claims() -> None:
     """Mails whose pass died between taking and sending them (a killed worker) wait again (committed). One the
-    server had accepted just before the death is sent twice: an e-mail is rather repeated than lost."""
-    released = db.session.execute(update(OutboxEmail).where(OutboxEmail.status == "sending",
-                                                            OutboxEmail.sent_at < clock.now() - SENDING_TIMEOUT)
+    server had accepted just before the death is sent twice: an e-mail is rather repeated than lost.
+
+    A mail taken further ahead than the timeout was taken by a clock that ran ahead (put right since): it counts as
+    abandoned too — it had stayed ``sending``, never sent, for as long as the clock had been wrong."""
+    now = clock.now()
+    released = db.session.execute(update(OutboxEmail).where(OutboxEmail.status == "sending", or_(
+        OutboxEmail.sent_at < now - SENDING_TIMEOUT, OutboxEmail.sent_at > now + SENDING_TIMEOUT))
                                   .values(status="pending", sent_at=None)
                                   .execution_options(synchronize_session=False)).rowcount
     db.session.commit()

@@ -83,3 +83,19 @@ def test_a_socket_failing_mid_send_leaves_the_mail_pending(world, mail_server, m
     counts = operations.deliver_outbox()
     assert counts["failed"] == 0 and counts["deferred"] == 1
     assert status_of(mail)[0] == "pending"
+
+
+def test_a_mail_taken_while_the_clock_ran_ahead_is_sent_once_the_clock_is_put_right(world, mail_server):
+    """The pass that took the mail ran on a clock a year ahead and died; the clock was put right since. The mail's
+    "taken at" lay a year ahead, never older than the timeout: it stayed ``sending``, unsent, for that year."""
+    from datetime import timedelta
+
+    now = clock.now()
+    mail = amended("director")
+    with clock.FrozenClock(now + timedelta(days=365)):
+        db.session.execute(update(OutboxEmail).where(OutboxEmail.id == mail.id)
+                           .values(status="sending", sent_at=clock.now()))  # taken; then the worker was killed
+        db.session.commit()
+    with clock.FrozenClock(now):
+        assert operations.deliver_outbox() == {"sent": 1, "failed": 0}
+    assert status_of(mail)[0] == "sent" and mail_server.sent == [mail.to_address]
