@@ -888,6 +888,22 @@ def connection_lost(err: BaseException) -> bool:
     return any(isinstance(seen, DBAPIError) and seen.connection_invalidated for seen in causes(err))
 
 
+#: SQLite's primary result codes of a database that could not be used just then: busy past ``busy_timeout`` (another
+#: writer held the lock: "database is locked"), a table locked, the file failing to be read or written ("disk I/O
+#: error")
+_SQLITE_OF_THE_MOMENT = {5: "SQLITE_BUSY", 6: "SQLITE_LOCKED", 10: "SQLITE_IOERR"}
+
+
+def database_unusable_now(err: BaseException) -> bool:
+    """The database could not be used at that moment — the connection broke (:func:`connection_lost`), or SQLite's
+    file was locked by another writer past the busy timeout or failed to be read or written — a failure for a later
+    pass to try again, which checking the same work again piece by piece meets again: none of the work's own."""
+    from app.engine.incidents import causes
+
+    codes = [getattr(seen, "sqlite_errorcode", None) for seen in causes(err)]  # sqlite3's error, behind SQLAlchemy's
+    return connection_lost(err) or any(code is not None and code & 0xFF in _SQLITE_OF_THE_MOMENT for code in codes)
+
+
 def _lock_version(instance_id: int) -> int | None:
     return db.session.scalar(select(ProcessInstance.lock_version).where(ProcessInstance.id == instance_id))
 

@@ -29,7 +29,7 @@ from app.audit.operations import record_event, record_events
 from app.database import error_first_line
 from app.engine.errors import DomainRefused
 from app.engine.incidents import reverifiers
-from app.engine.runtime import connection_lost
+from app.engine.runtime import database_unusable_now
 from app.extensions import db
 from app.instruments import SCHOOLS
 from app.instruments import instrument as instrument_named
@@ -112,7 +112,7 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
             except jobs.LeaseLost:
                 raise
             except Exception as err:  # noqa: BLE001 - one poisoned act must not fail the month: one act at a time
-                if connection_lost(err):
+                if database_unusable_now(err):
                     raise  # the database's failure, not the acts': the run resumes after its last chunk (below)
                 db.session.rollback()
                 log.warning("verification run %s: a chunk failed (%r); its acts are checked one by one", run_id, err)
@@ -144,12 +144,14 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
         raise
     except Exception as err:
         db.session.rollback()
-        if connection_lost(err):
-            # PostgreSQL restarted or the backend was killed: nothing of the chunk was written, and the acts are not
-            # to blame (they became "could not be checked" incidents, each for an operator). The run keeps its
-            # lease and its checkpoint; once the lease expires the background pass resumes it after its last chunk.
-            log.warning("verification run %s: the database connection was lost (%s); the run resumes after its "
-                        "last committed chunk when its lease expires", run_id, err)
+        if database_unusable_now(err):
+            # PostgreSQL restarted or the backend was killed, SQLite's file was locked by another writer past the busy
+            # timeout or failed with a disk I/O error: nothing of the chunk was written, and the acts are not to blame
+            # (they became "could not be checked" incidents, each for an operator to retry, while checking them one
+            # by one met the same locked or failing file). The run keeps its lease and its checkpoint; once the lease
+            # expires the background pass resumes it after its last chunk.
+            log.warning("verification run %s: the database could not be used (%s); the run resumes after its "
+                        "last committed chunk when its lease expires", run_id, error_first_line(err))
             raise
         run = db.session.get(VerificationRun, run_id)
         run.status, run.message, run.finished_at = "failed", error_first_line(err)[:500], clock.now()
@@ -211,7 +213,7 @@ def _verify_one_by_one(run_id: int | None, chunk: list[int], month_ids: list[int
             db.session.commit()
         except Exception as err:  # noqa: BLE001 - this act's failure is its own
             db.session.rollback()
-            if connection_lost(err):
+            if database_unusable_now(err):
                 raise  # the database's failure, not this act's
             log.warning("verification run %s: act %s could not be checked: %r", run_id, act_id, err)
             failed[str(act_id)] = error_first_line(err)[:200]
