@@ -12,7 +12,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.people.models import User
+from app.people.models import Region, User
 from app.people.roles import Role
 
 
@@ -191,6 +191,22 @@ def register_cli(app: Flask) -> None:
         user.must_change_password = False
         db.session.commit()
         click.echo(f"Administrator {user.username} created; sign in at /login.")
+
+    @app.cli.command("load-regions")
+    def load_regions() -> None:
+        """Kazakhstan's regions — the 17 oblasts and the cities of Astana, Almaty and Shymkent, named in Kazakh, Russian
+        and English: each one missing (by its code) is created, audited as region.created. A new installation has
+        none (the demo world brings its own), and every department, school and order names its region: they had to be
+        typed in one by one in Administration → Regions."""
+        from app.admin.operations import save_region
+        from app.demo.regions import REGIONS  # the national list, which the demo world uses too
+
+        present = set(db.session.scalars(select(Region.code)))
+        missing = [(code, kk, ru, en) for code, kk, ru, en in REGIONS if code not in present]
+        for code, kk, ru, en in missing:
+            save_region(None, {"code": code, "name_kk": kk, "name_ru": ru, "name_en": en}, actor=None)
+        db.session.commit()
+        click.echo(f"{len(missing)} region(s) created, {len(REGIONS) - len(missing)} already there.")
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")

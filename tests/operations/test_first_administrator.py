@@ -121,3 +121,24 @@ def test_the_password_is_never_an_option_of_the_command(app_ctx):
                                                     "--password", STRONG])
     assert result.exit_code == 2 and "No such option" in result.output
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_a_new_installation_gets_the_countrys_regions_from_the_command_line(app_ctx, browser):
+    """A database without demo data has no region, and a department, a school or an order cannot be made without one:
+    the twenty had to be typed in, in three languages, in Administration → Regions. ``flask load-regions`` creates
+    the missing ones, audited; run again, it changes nothing."""
+    result = app_ctx.test_cli_runner().invoke(args=["load-regions"])
+    assert result.exit_code == 0 and "20 region(s) created, 0 already there." in result.output, result.output
+    astana = db.session.scalars(select(Region).where(Region.code == "ASTANA")).one()
+    assert (astana.name_kk, astana.name_ru, astana.name_en) == ("Астана қаласы", "город Астана", "Astana city")
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "region.created")).all()
+    assert len(events) == 20 and all(e.actor_id is None and e.details["via"] == "command line" for e in events)
+
+    again = app_ctx.test_cli_runner().invoke(args=["load-regions"])
+    assert again.exit_code == 0 and "0 region(s) created, 20 already there." in again.output
+    assert db.session.scalar(select(func.count()).select_from(Region)) == 20
+
+    assert _create_admin(app_ctx, "boss", "--full-name", "Boss").exit_code == 0
+    person = browser()
+    person.login("boss", STRONG)
+    assert "Shymkent city" in person.get("/admin/organisations/new").get_data(as_text=True)
