@@ -291,6 +291,7 @@ def _guarded(callback, schema: bool):
 
     from sqlalchemy.exc import DBAPIError
 
+    from app.audit.keys import AuditKeyError
     from app.database import commit_was_sent, forget_commits_sent
 
     @functools.wraps(callback)
@@ -300,6 +301,9 @@ def _guarded(callback, schema: bool):
             check_schema()
         try:
             return callback(*args, **kwargs)
+        except AuditKeyError as err:  # no event can be written (a new installation's key file not made yet)
+            db.session.rollback()
+            raise click.ClickException(f"{err} Nothing this command did was saved.") from None
         except OSError as err:  # a file, a folder, a disk, a mail server: the cause in one sentence
             where = f"{err.filename}: " if err.filename else ""
             raise click.ClickException(f"{where}{err.strerror or err}") from None

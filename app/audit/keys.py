@@ -94,6 +94,10 @@ def load_keyring(config) -> Keyring:
         current = env_id
     current = config.get("AUDIT_KEY_CURRENT_ID") or current
     if current is None or current not in keys:
+        if path is not None and not path.exists() and not config.get("AUDIT_KEY"):
+            # a new installation's: the file is named, not made yet (only the embedded mode makes its own)
+            raise AuditKeyError(f"No audit key: the key file {path} (AUDIT_KEY_FILE) does not exist; create it with "
+                                "its first key with 'flask audit-key --rotate', or set AUDIT_KEY and AUDIT_KEY_ID.")
         raise AuditKeyError("No audit key: set AUDIT_KEY (and AUDIT_KEY_ID) or AUDIT_KEY_FILE.")
     return Keyring(current, keys)
 

@@ -101,7 +101,9 @@ NO_KEY = "No audit key: set AUDIT_KEY (and AUDIT_KEY_ID) or AUDIT_KEY_FILE."
 
 
 @pytest.mark.parametrize("config,message", [
-    ({"AUDIT_KEY_FILE": "/nonexistent/audit_keys"}, NO_KEY),
+    ({"AUDIT_KEY_FILE": "/nonexistent/audit_keys"},
+     "No audit key: the key file /nonexistent/audit_keys (AUDIT_KEY_FILE) does not exist; create it with its first "
+     "key with 'flask audit-key --rotate', or set AUDIT_KEY and AUDIT_KEY_ID."),
     ({}, NO_KEY),
     ({"AUDIT_KEY": SECRET, "AUDIT_KEY_ID": "sha256-legacy"}, "AUDIT_KEY_ID 'sha256-legacy' is not a valid key id"),
     ({"AUDIT_KEY": SECRET, "AUDIT_KEY_ID": "has space"}, "AUDIT_KEY_ID 'has space' is not a valid key id"),

@@ -142,3 +142,23 @@ def test_a_new_installation_gets_the_countrys_regions_from_the_command_line(app_
     person = browser()
     person.login("boss", STRONG)
     assert "Shymkent city" in person.get("/admin/organisations/new").get_data(as_text=True)
+
+
+def test_without_its_audit_key_file_yet_a_command_says_how_to_make_it_and_creates_nothing(app_ctx, monkeypatch,
+                                                                                          tmp_path):
+    """A production installation names AUDIT_KEY_FILE (the embedded mode makes its own): ``flask create-admin`` run
+    before the file exists ended in a traceback whose last line said to set AUDIT_KEY_FILE — which was set. Now one
+    sentence names the file and the command that makes it, and nothing is created."""
+    missing = tmp_path / "etc" / "audit_keys"
+    monkeypatch.setitem(app_ctx.config, "AUDIT_KEY_FILE", str(missing))
+    monkeypatch.setitem(app_ctx.config, "AUDIT_KEY_CREATE", False)
+    monkeypatch.setitem(app_ctx.config, "AUDIT_KEY", None)
+    result = _create_admin(app_ctx, "boss", "--full-name", "Boss")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"the key file {missing} (AUDIT_KEY_FILE) does not exist" in result.output
+    assert "flask audit-key --rotate" in result.output and "Nothing this command did was saved." in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+    rotated = app_ctx.test_cli_runner().invoke(args=["audit-key", "--rotate"])
+    assert rotated.exit_code == 0 and missing.exists(), rotated.output
+    assert _create_admin(app_ctx, "boss", "--full-name", "Boss").exit_code == 0
