@@ -250,11 +250,25 @@ def reap_expired_jobs() -> int:
                 if action == "job.requeued":
                     dispatch(name, job_id)
                 else:
-                    from app.registry.jobs import abandoned
-
-                    abandoned(name, db.session.get(model, job_id))
+                    _follow_up_abandoned(name, model, job_id)  # never raises: what fails is owed, done later
                 handled += 1
             except Exception:
                 db.session.rollback()
                 log.exception("%s %s: expired lease not handled", model.__tablename__, job_id)
     return handled + finish_abandoned()
+
+
+def _follow_up_abandoned(name: str, model, job_id: int) -> None:
+    """What a job given up owes for its committed work (:func:`app.registry.jobs.abandoned`). Should it fail (the
+    database away at that moment), the job keeps the mark its failure was written with, and a later pass does it
+    (:func:`app.registry.jobs.finish_abandoned`)."""
+    from app.database import error_first_line
+    from app.extensions import db
+    from app.registry.jobs import abandoned
+
+    try:
+        abandoned(name, db.session.get(model, job_id))
+    except Exception as err:
+        db.session.rollback()
+        log.error("%s %s: given up; what it owes for its committed work failed (%s), a later pass does it",
+                  model.__tablename__, job_id, error_first_line(err))
