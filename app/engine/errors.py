@@ -50,6 +50,11 @@ class EngineError(Exception):
     """Base class; ``str(err)`` is safe to show to the user."""
 
 
+class ModelNotPublished(LookupError, EngineError):
+    """No version of the process model is published: a new installation before ``flask load-models`` (the demo world
+    publishes its own). Said to whoever started the process — a page had answered 500."""
+
+
 class TaskNotAvailable(EngineError):
     """The task does not exist for this user, or is no longer open."""
 

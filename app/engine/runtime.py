@@ -104,7 +104,10 @@ def _latest_published_ref(identifier: str) -> tuple[_VersionRef, int]:
     """The latest published version of a model as (reference, number): two columns, no row to track."""
     row = db.session.connection().execute(_LATEST_PUBLISHED, {"identifier": identifier}).first()
     if row is None:
-        raise LookupError(f"No published version of process model {identifier!r}")
+        from app.engine.errors import ModelNotPublished
+
+        raise ModelNotPublished(_("No published version of process model “%(model)s”: an administrator publishes the "
+                                  "shipped models with “flask load-models”.", model=identifier))
     return _VersionRef(row.id), row.number
 
 

@@ -105,7 +105,7 @@ def test_the_start_is_recorded_with_its_model_version_title_and_starter(dated):
 
 
 def test_refusals_say_what_is_wrong(dated):
-    with pytest.raises(LookupError, match=r"^No published version of process model 'no_such_model'$"):
+    with pytest.raises(LookupError, match=r"^No published version of process model “no_such_model”: "):
         runtime.start_instance("no_such_model", title="x")
     with pytest.raises(TaskNotAvailable, match=r"^No such task, or it is not yours to complete\.$"):
         runtime.complete_task(task_of(dated, "plan").id, user("accountant"), data={})

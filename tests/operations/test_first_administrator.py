@@ -2,6 +2,8 @@
 create the first administrator (``flask create-admin``) — before, ``flask serve`` seeded the demo's operator,
 officials and admin into any database without regions, and the admin pages were the only other way to add a person."""
 
+import re
+
 import pytest
 import werkzeug.serving
 from sqlalchemy import func, select
@@ -162,3 +164,37 @@ def test_without_its_audit_key_file_yet_a_command_says_how_to_make_it_and_create
     rotated = app_ctx.test_cli_runner().invoke(args=["audit-key", "--rotate"])
     assert rotated.exit_code == 0 and missing.exists(), rotated.output
     assert _create_admin(app_ctx, "boss", "--full-name", "Boss").exit_code == 0
+
+
+def test_before_the_models_are_published_placing_an_order_says_so_and_then_works(app_ctx, browser):
+    """A new installation whose operator has not run ``flask load-models`` yet: the department's official placing the
+    first order got a 500 (a LookupError in English). Now the form says which model is not published and how it is,
+    nothing is placed; published, the same order is placed."""
+    from app.orders.models import StateOrder
+    from app.people.models import Organisation
+
+    assert app_ctx.test_cli_runner().invoke(args=["load-regions"]).exit_code == 0
+    astana = db.session.scalars(select(Region).where(Region.code == "ASTANA")).one()
+    department = Organisation(kind="department", bin="950440001673", name="Astana education department",
+                              region_id=astana.id)
+    db.session.add(department)
+    db.session.flush()
+    official = User(username="official1", full_name="Dana Official", role="department_official",
+                    organisation_id=department.id, active=True)
+    official.set_password("pw")
+    db.session.add(official)
+    db.session.commit()
+    person = browser("official1")
+    form = person.get("/orders/new").get_data(as_text=True)
+    values = {name: re.search(f'name="{name}" value="([^"]*)"', form).group(1)
+              for name in ("academic_year", "window_opens", "window_closes")}
+    values["budget"] = "1000000000"
+
+    refused = person.post("/orders/new", values)
+    assert refused.status_code == 422
+    assert "flask load-models" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(StateOrder)) == 0
+
+    assert app_ctx.test_cli_runner().invoke(args=["load-models"]).exit_code == 0
+    assert person.post("/orders/new", values).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(StateOrder)) == 1
