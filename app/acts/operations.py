@@ -16,9 +16,10 @@ from app.acts.verification import VerificationSummary
 from app.audit.facts import act_facts
 from app.audit.operations import record_event
 from app.engine.data_names import reserve_names
-from app.engine.errors import ConflictError, DomainRefused, FormInvalid, LineRefused
+from app.engine.errors import ConflictError, DomainRefused, FormInvalid, LineRefused, Spoken
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.i18n import N_
 from app.instruments import SCHOOLS, instrument, instrument_for_kind, instrument_of
 from app.people.models import Organisation
 from app.processes.operations import register_cancel_guard
@@ -93,7 +94,7 @@ def open_monthly_act(school: Organisation, period: date, actor=None, under=None)
     instrument = instrument_for_kind(school.kind)
     existing = db.session.scalars(select(Act).where(Act.school_id == school.id, Act.period == period)).first()
     if existing is not None:
-        raise DomainRefused(_("An act for %(month)s already exists for this school.", month=f"{period:%Y-%m}"))
+        raise DomainRefused.said(N_("An act for %(month)s already exists for this school."), month=Spoken.month(period))
     then = [after for rule in _opening_rules if (after := rule(school, period, under)) is not None]
     act = Act(
         number=f"ACT-{school.bin}-{period:%Y%m}", instrument=instrument.code, school_id=school.id,
@@ -194,7 +195,7 @@ def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
 def verify(act: Act, actor=None) -> VerificationSummary:
     """Verify contingent for one act: claim it, check its lines, settle corrections of earlier months."""
     if not claim_for_verification([act.id]):
-        raise DomainRefused(_("The act has already been decided; it is not verified again."))
+        raise DomainRefused.said(N_("The act has already been decided; it is not verified again."))
     chosen = instrument_of(act)
     summary = chosen.verify([act])[act.id]
     db.session.expire(act)

@@ -23,7 +23,7 @@ from app.audit.facts import contract_facts
 from app.audit.operations import record_event
 from app.contracts.models import Contract, ContractAct, ContractAmendment, ContractSignature
 from app.engine.data_names import reserve_names
-from app.engine.errors import DomainConflict, DomainRefused
+from app.engine.errors import DomainConflict, DomainRefused, Spoken
 from app.engine.runtime import start_instance
 from app.extensions import db
 from app.instruments import instrument_of
@@ -230,12 +230,10 @@ def plan_next_month(contract: Contract) -> dict:
 def month_has_ended(period: date) -> None:
     """A month's act lists what happened in the month: the contract's timer opens it once the month has ended. A
     timer fired early by hand (the cockpit) would have opened it, to be submitted and paid for days still ahead."""
-    from app.i18n import format_day, format_month
-
     ends = local_midnight(date(period.year + period.month // 12, period.month % 12 + 1, 1))
     if clock.now() < ends:
-        raise DomainRefused(_("The act for %(month)s opens when the month has ended, on %(day)s.",
-                              month=format_month(period), day=format_day(ends.date())))
+        raise DomainRefused.said(N_("The act for %(month)s opens when the month has ended, on %(day)s."),
+                                 month=Spoken.month(period), day=Spoken.day(ends.date()))
 
 
 #: the contracts a school is funded under: signed by both sides (closed at its year-end report, it still was)
@@ -257,11 +255,9 @@ def act_under_contract(school: Organisation, period: date, under=None):
         return None
     covering = [c for c in contracts if c.status == "active" and period in contract_months(c)]
     if not covering:
-        from app.i18n import format_month
-
-        raise DomainRefused(_("%(school)s is funded under its contract, and no active contract of the school covers "
-                              "%(month)s: no act is opened for that month.", school=school.name,
-                              month=format_month(period)))
+        raise DomainRefused.said(N_("%(school)s is funded under its contract, and no active contract of the school "
+                                    "covers %(month)s: no act is opened for that month."), school=school.name,
+                                 month=Spoken.month(period))
     contract = under if under in covering else min(covering, key=lambda c: c.period_start)
 
     def link(act: Act) -> None:
@@ -284,11 +280,9 @@ def _not_funded_yet(school: Organisation, period: date) -> None:
                                 .where(Application.school_id == school.id, StateOrder.period_start <= period)
                                 .limit(1))
     if applied is not None:
-        from app.i18n import format_month
-
-        raise DomainRefused(_("%(school)s takes part in the state order and has no signed contract covering "
-                              "%(month)s: no act is opened for that month.", school=school.name,
-                              month=format_month(period)))
+        raise DomainRefused.said(N_("%(school)s takes part in the state order and has no signed contract covering "
+                                    "%(month)s: no act is opened for that month."), school=school.name,
+                                 month=Spoken.month(period))
 
 
 def open_contract_act(contract: Contract, period: date) -> Act:

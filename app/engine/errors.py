@@ -19,13 +19,62 @@ class Said:
 _SAID = "said:"
 
 
+@dataclass(frozen=True)
+class Spoken:
+    """A value of a kept message that its reader reads in their own language's form: a month (қараша 2026, ноябрь
+    2026), a day, an amount in tiyn. Kept as the value itself; formatted where the message is said — a month kept
+    formatted by the background pass was "November 2026" on a Kazakh page."""
+
+    kind: str  # "month", "day" or "tenge"
+    value: str | int
+
+    @classmethod
+    def month(cls, value) -> Spoken:
+        return cls("month", value.isoformat())
+
+    @classmethod
+    def day(cls, value) -> Spoken:
+        return cls("day", value.isoformat())
+
+    @classmethod
+    def tenge(cls, tiyn: int) -> Spoken:
+        return cls("tenge", int(tiyn))
+
+    def __str__(self) -> str:
+        from datetime import date
+
+        from app.i18n import format_day, format_month, format_tenge
+
+        if self.kind == "tenge":
+            return format_tenge(int(self.value))
+        day = date.fromisoformat(str(self.value))
+        return format_month(day) if self.kind == "month" else format_day(day)
+
+
+def _kept(values: dict) -> dict:
+    """The values as kept in JSON: a :class:`Spoken` one as its kind and value."""
+    return {name: {"spoken": value.kind, "value": value.value} if isinstance(value, Spoken) else value
+            for name, value in values.items()}
+
+
+def said_values(values: dict) -> dict:
+    """The values as the current reader reads them: a :class:`Spoken` one (or one kept as such) in their language's
+    form, the others as they are."""
+    said = {}
+    for name, value in values.items():
+        if isinstance(value, dict) and set(value) == {"spoken", "value"}:
+            value = Spoken(value["spoken"], value["value"])
+        said[name] = str(value) if isinstance(value, Spoken) else value
+    return said
+
+
 def stored_words(err: BaseException) -> str:
     """What an incident keeps of ``err``: the msgid and values of the nearest :class:`Said` error behind it (a
     service operator's refusal wrapped by the engine), else its words as they are."""
     seen, depth = err, 0
     while seen is not None and depth < 20:
         if isinstance(seen, Said) and seen.msgid:
-            return _SAID + json.dumps({"msgid": seen.msgid, "values": seen.values or {}}, ensure_ascii=False,
+            return _SAID + json.dumps({"msgid": seen.msgid, "values": _kept(seen.values or {})}, ensure_ascii=False,
                                       sort_keys=True, default=str)
         seen, depth = seen.__cause__ or seen.__context__, depth + 1
     return str(err) or type(err).__name__
@@ -41,8 +90,8 @@ def said_text(message: str | None) -> str:
     try:
         kept = json.loads(message[len(_SAID):])
         msgid, values = kept["msgid"], kept["values"]  # a variable: the extractor takes no literal for a msgid here
-        return gettext(msgid, **values)
-    except (ValueError, KeyError, TypeError):
+        return gettext(msgid, **said_values(values))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return message
 
 
@@ -79,10 +128,11 @@ class DomainRefused(Said, EngineError):
     @classmethod
     def said(cls, msgid: str, **values) -> DomainRefused:
         """A refusal in the current language that is also read in its reader's when it is kept (a service task's
-        refusal reaches the operator's staff as an incident): ``msgid`` marked with ``N_``."""
+        refusal reaches the operator's staff as an incident): ``msgid`` marked with ``N_``; a month, a day or an
+        amount among ``values`` given as :class:`Spoken`, so that each reader reads it in their language's form."""
         from flask_babel import gettext
 
-        err = cls(gettext(msgid, **values))
+        err = cls(gettext(msgid, **said_values(values)))
         err.msgid, err.values = msgid, values
         return err
 

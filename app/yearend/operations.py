@@ -36,7 +36,7 @@ def _year(contract: Contract, academic_year: str | None) -> str:
     if academic_year is None:
         return years[-1]
     if academic_year not in years:
-        raise DomainRefused(_("The contract does not cover the academic year %(year)s.", year=academic_year))
+        raise DomainRefused.said(N_("The contract does not cover the academic year %(year)s."), year=academic_year)
     return academic_year
 
 

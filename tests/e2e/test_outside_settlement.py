@@ -67,7 +67,7 @@ def test_the_department_writes_a_carried_top_up_off_on_a_phone(new_page, tmp_pat
     _field_error(official, f"reason-{line.id}", "reason")
     official.screenshot(path=str(tmp_path / "write-off-error.png"), full_page=True)
 
-    form.locator('[name="reason"]').fill("Сынып мектеппен тексерілді: оқушы 2-сыныпта оқыды, қосымша төлем тиесілі емес.")
+    form.locator('[name="reason"]').fill("Сынып мектеппен тексерілді: оқушы 2-сыныпта оқыды, төлем тиесілі емес.")
     form.locator("button").click()
     expect(official.locator(".alert-success")).to_be_visible()
     expect(official.locator('#settled-outside-table [data-kind="written_off"]')).to_contain_text("2-сыныпта")

@@ -84,3 +84,50 @@ def test_an_operator_refusing_another_instances_act_says_so_in_plain_words(app_c
     shown = _shown(browser, instance_id, "en")
     assert shown.count("Act 987654 does not belong to this process instance") == 2
     assert "said:" not in shown and "msgid" not in shown
+
+
+@operator("tests/open_november_early", {}, "Opens November's act before November has ended (tests only).")
+def _open_early(ctx):
+    from datetime import date
+
+    from app.contracts.operations import month_has_ended
+
+    month_has_ended(date(2026, 11, 1))
+
+
+@pytest.mark.parametrize("locale", ["kk", "ru", "en"])
+def test_a_refusal_naming_a_month_and_a_day_says_them_in_the_readers_language(app_ctx, world, browser, locale):
+    """The month and the day are kept as dates and formatted for whoever reads the incident: kept formatted by the
+    background pass, they read "ноябрь 2026" and "1 дек. 2026 г." on a Kazakh or an English page."""
+    from datetime import date
+
+    from flask_babel import force_locale, gettext
+
+    from app.i18n import format_day, format_month
+
+    instance_id = _incident_after_a_pass(app_ctx, "opening_early", "tests/open_november_early")
+    incident = db.session.query(Incident).filter_by(instance_id=instance_id).one()
+    assert incident.message.startswith("said:") and "2026-11-01" in incident.message
+    with app_ctx.test_request_context(), force_locale(locale):
+        month, day = format_month(date(2026, 11, 1)), format_day(date(2026, 12, 1))
+        expected = gettext("The act for %(month)s opens when the month has ended, on %(day)s.", month=month, day=day)
+    shown = _shown(browser, instance_id, locale)
+    assert shown.count(expected) == 2, (expected, shown)
+    for other in {"kk", "ru", "en"} - {locale}:
+        with app_ctx.test_request_context(), force_locale(other):
+            assert format_month(date(2026, 11, 1)) not in shown
+
+
+def test_a_kept_message_is_said_as_is_in_the_retry_choice(app_ctx, world, browser):
+    """Two incidents on the page: the retry asks which, each named by its words — the kept form ("said:{...}") was
+    shown there as it is stored."""
+    instance_id = _incident_after_a_pass(app_ctx, "opening_twice", "tests/open_november_early")
+    first = db.session.query(Incident).filter_by(instance_id=instance_id).one()
+    db.session.add(Incident(instance_id=instance_id, element_id="check", kind="other", message="Another failure",
+                            attempts=1, status="open", created_at=first.created_at,
+                            updated_at=first.created_at))
+    db.session.commit()
+    page = browser("admin").get(f"/instances/{instance_id}").get_data(as_text=True)
+    choice = page[page.index('id="incident-id"'):]
+    choice = choice[:choice.index("</select>")]
+    assert "refuse: The act for November 2026 opens" in choice and "said:" not in choice
