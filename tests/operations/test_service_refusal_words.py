@@ -131,3 +131,29 @@ def test_a_kept_message_is_said_as_is_in_the_retry_choice(app_ctx, world, browse
     choice = page[page.index('id="incident-id"'):]
     choice = choice[:choice.index("</select>")]
     assert "refuse: The act for November 2026 opens" in choice and "said:" not in choice
+
+
+@operator("tests/rate_of_the_table", {}, "Takes a rate per place the rates table mistyped (tests only).")
+def _rate_mistyped(ctx):
+    from app.dormitories.ordering import usable_rate
+
+    usable_rate(-5_000)
+
+
+def test_a_rates_tables_unusable_rate_is_kept_and_its_amount_said_in_the_readers_form(app_ctx, world, browser):
+    """A process owner's mistyped row of the dormitories' rates table stops the step: the incident said so in
+    English only ("The rates table gave an unusable rate: -5000", tiyn); it keeps the words and the amount, said as
+    an amount in the reader's form."""
+    from flask_babel import force_locale
+
+    from app.i18n import format_tenge
+
+    instance_id = _incident_after_a_pass(app_ctx, "mistyped_rate", "tests/rate_of_the_table")
+    incident = db.session.query(Incident).filter_by(instance_id=instance_id).one()
+    assert incident.message.startswith("said:") and "unusable rate per place" in incident.message
+    for locale in ("en", "ru"):
+        with app_ctx.test_request_context(), force_locale(locale):
+            amount = format_tenge(-5_000)
+        shown = _shown(browser, instance_id, locale)
+        assert shown.count(amount) == 2, (locale, amount, shown)
+    assert "-50.00" in amount.replace("\u00a0", " ").replace(",", ".") and "-5000" not in shown
