@@ -20,8 +20,9 @@ from app.audit.operations import record_event
 from app.contracts.models import ActEscalation
 from app.engine import signals
 from app.engine.models import HumanTask
-from app.engine.operators import instance_subject, operator
+from app.engine.operators import ServiceValue, instance_subject, operator
 from app.extensions import db
+from app.i18n import N_
 from app.people.models import Organisation, User
 from app.people.roles import Role
 
@@ -72,7 +73,8 @@ def acceptance_deadline(ctx) -> dict:
     days = ctx.task_data.get("sla_working_days")
     if isinstance(days, int) and not isinstance(days, bool) and days > MAX_SLA_WORKING_DAYS:
         # counted a day at a time: a process owner's 10**9 held the step for seconds, then overflowed the date
-        raise ValueError(f"sla_working_days is {days}: at most {MAX_SLA_WORKING_DAYS} working days (about a year)")
+        raise ServiceValue(N_("The model sets sla_working_days to %(days)s: at most %(max)s working days (about a "
+                              "year)."), days=days, max=MAX_SLA_WORKING_DAYS)
     days = days if isinstance(days, int) and not isinstance(days, bool) and days >= 0 else working_days()
     due = add_working_days(clock.now(), days)
     instance = getattr(ctx, "instance", None)

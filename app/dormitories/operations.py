@@ -24,6 +24,7 @@ from app.engine.data_names import provide_names
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.i18n import N_
 from app.orders.models import StateOrder
 from app.people.models import Organisation
 
@@ -100,7 +101,7 @@ def place_dormitory_contract(dormitory: Organisation, *, places: int, period_sta
 def put_in_force(contract: Contract, rate_tiyn: int) -> None:
     """The rate the decision table gave becomes the contract's; its caps follow from places × rate."""
     if contract.instrument != DORMITORY or contract.status == "active":
-        raise DomainRefused(_("This contract is not a dormitory contract waiting for its rate."))
+        raise DomainRefused.said(N_("This contract is not a dormitory contract waiting for its rate."))
     usable_rate(rate_tiyn)  # as the order's opening refuses it: caps of places × a rate of zero or less
     terms = db.session.scalars(select(DormitoryTerms).where(DormitoryTerms.contract_id == contract.id)).one()
     terms.place_rate_tiyn = rate_tiyn

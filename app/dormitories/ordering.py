@@ -33,7 +33,7 @@ from app.dormitories.models import (
 )
 from app.dormitories.verification import DORMITORY
 from app.engine.errors import DomainRefused, Spoken
-from app.engine.operators import ServiceRefused
+from app.engine.operators import ServiceValue
 from app.engine.runtime import start_instance
 from app.extensions import db
 from app.orders.models import LOCALITIES, StateOrder
@@ -116,17 +116,12 @@ def place_dormitory_order(region: Region, *, first_year: int, years: int, locali
     return order
 
 
-class RatesTableWrong(ServiceRefused, ValueError):
-    """The rates table (a decision table the process owner edits) has no usable rate per place: the step waits as an
-    incident, said in the language of whoever reads it — it was an English sentence for every reader."""
-
-
 def table_rate(regions: list, amounts: list, region_code: str) -> int:
     """The rates table's rate for a region: the last row for the region, else the last row for every region."""
     rows = list(zip(regions, amounts, strict=True))
     chosen = [a for r, a in rows if r == region_code] or [a for r, a in rows if r == "*"]
     if not chosen:
-        raise RatesTableWrong(N_("The rates table has no rate per place for region %(region)s: add a row for the "
+        raise ServiceValue(N_("The rates table has no rate per place for region %(region)s: add a row for the "
                                  "region, or one for every region (*), then retry the step."), region=region_code)
     return int(chosen[-1])
 
@@ -135,7 +130,7 @@ def usable_rate(rate_tiyn: int) -> int:
     """A rate per place from the rates table, refused unless above zero: every cap is places × rate, and a zero or
     negative rate (a row the process owner mistyped) made the contract's caps zero or negative."""
     if rate_tiyn <= 0:
-        raise RatesTableWrong(N_("The rates table gave an unusable rate per place, %(rate)s: a rate must be above "
+        raise ServiceValue(N_("The rates table gave an unusable rate per place, %(rate)s: a rate must be above "
                                  "zero. Correct the table's row, then retry the step."), rate=Spoken.tenge(rate_tiyn))
     return rate_tiyn
 

@@ -77,6 +77,11 @@ class ServiceParameters(ServiceRefused, TypeError):
     """The model gives an operator parameters it does not take, or of another type."""
 
 
+class ServiceValue(ServiceRefused, ValueError):
+    """A value the model gives a service step that it cannot take: a variable out of range, a decision table's row
+    (a rate per place of zero, no rate for the region) — the process owner's to correct, the step waits."""
+
+
 def instance_subject(ctx, model: type, subject_type: str, record_id: int):
     """The record ``record_id`` of ``model`` if the instance is about it — its kind as well as its id (a step added
     to the order's model with ``applications/expire`` had expired the application that shared the order's id) —;

@@ -35,13 +35,13 @@ def _service(element_id: str, op_id: str, params: str = "") -> str:
             f'</bpmn:serviceTask>')
 
 
-def _incident_after_a_pass(app_ctx, pid: str, op_id: str, params: str = "") -> int:
+def _incident_after_a_pass(app_ctx, pid: str, op_id: str, params: str = "", data: dict | None = None) -> int:
     publish_version(chain_model(pid, [("wait", "Operator", timer()), ("refuse", "Operator", _service("refuse", op_id,
                                                                                                     params)),
                                       ("check", "Operator", user_task("check", "Check"))]))
     db.session.commit()
     with clock.FrozenClock(START) as frozen:
-        instance = runtime.start_instance(pid, title=pid, actor=user("owner"))
+        instance = runtime.start_instance(pid, title=pid, actor=user("owner"), data=data)
         db.session.commit()
         instance_id = instance.id
         frozen.advance(hours=2)
@@ -157,3 +157,14 @@ def test_a_rates_tables_unusable_rate_is_kept_and_its_amount_said_in_the_readers
         shown = _shown(browser, instance_id, locale)
         assert shown.count(amount) == 2, (locale, amount, shown)
     assert "-50.00" in amount.replace("\u00a0", " ").replace(",", ".") and "-5000" not in shown
+
+
+def test_a_deadline_the_model_sets_past_a_year_is_said_in_the_readers_language(app_ctx, world, browser):
+    """A process owner's sla_working_days of a billion stops the acceptance deadline's step: the incident said so in
+    English for every reader; its words and values are kept."""
+    instance_id = _incident_after_a_pass(app_ctx, "deadline_too_far", "acts/acceptance_deadline",
+                                         data={"sla_working_days": 10**9})
+    incident = db.session.query(Incident).filter_by(instance_id=instance_id).one()
+    assert incident.message.startswith("said:") and "sla_working_days" in incident.message
+    assert _shown(browser, instance_id, "en").count(
+        "The model sets sla_working_days to 1000000000: at most 260 working days (about a year).") == 2
