@@ -13,8 +13,10 @@ from app.acts.models import StudentNorm
 from app.audit.operations import record_event
 from app.engine.data_names import provide_names, reserve_names
 from app.engine.errors import DomainRefused
+from app.engine.operators import ServiceValue
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.i18n import N_
 from app.instruments import SCHOOLS
 from app.orders.models import LEVELS, LOCALITIES, OrderNorm, StateOrder
 from app.people.models import Region
@@ -96,11 +98,15 @@ def open_order(order: StateOrder, norms: list[tuple[str, str, int]]) -> None:
     table: dict[tuple[str, str], int] = {}
     for level, locality, monthly in norms:
         if level not in LEVELS or locality not in LOCALITIES or not isinstance(monthly, int) or monthly <= 0:
-            raise ValueError(f"Norms table gave an unusable row: {level!r}, {locality!r}, {monthly!r}")
+            raise ServiceValue(N_("The norms table gave an unusable row: level %(level)s, locality %(locality)s, "
+                                  "monthly norm %(norm)s (a level is primary, basic or secondary; a locality urban "
+                                  "or rural; a norm a whole number of tiyn above zero). Correct the table's row, then "
+                                  "retry the step."), level=str(level), locality=str(locality), norm=str(monthly))
         table[(level, locality)] = monthly
     missing = [f"{lv}/{lc}" for lv in LEVELS for lc in LOCALITIES if (lv, lc) not in table]
     if missing:
-        raise ValueError(f"Norms table has no norm for {', '.join(missing)}")
+        raise ServiceValue(N_("The norms table has no norm for %(missing)s: add the rows, then retry the step."),
+                           missing=", ".join(missing))
     order.norms = [OrderNorm(level=lv, locality=lc, monthly_tiyn=v) for (lv, lc), v in sorted(table.items())]
     order.status = "open"
     # Acts are priced per academic year (StudentNorm); the urban norm is the default when none is set.

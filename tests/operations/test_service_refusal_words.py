@@ -168,3 +168,20 @@ def test_a_deadline_the_model_sets_past_a_year_is_said_in_the_readers_language(a
     assert incident.message.startswith("said:") and "sla_working_days" in incident.message
     assert _shown(browser, instance_id, "en").count(
         "The model sets sla_working_days to 1000000000: at most 260 working days (about a year).") == 2
+
+
+@operator("tests/norms_mistyped", {}, "Opens an order with a norms table's mistyped row (tests only).")
+def _norms_mistyped(ctx):
+    from app.orders.operations import open_order
+
+    open_order(None, [("primary", "urban", 0)])
+
+
+def test_a_norms_tables_mistyped_row_is_kept_as_words_and_values(app_ctx, world, browser):
+    """The state order's norms table is the process owner's: a row of norm 0 stopped the order's opening with
+    "Norms table gave an unusable row: 'primary', 'urban', 0" for every reader."""
+    instance_id = _incident_after_a_pass(app_ctx, "norms_mistyped", "tests/norms_mistyped")
+    incident = db.session.query(Incident).filter_by(instance_id=instance_id).one()
+    assert incident.message.startswith("said:") and '"norm": "0"' in incident.message
+    assert _shown(browser, instance_id, "en").count("The norms table gave an unusable row: level primary, locality "
+                                                    "urban, monthly norm 0") == 2
