@@ -1,6 +1,7 @@
 """In a real browser: a carried top-up of a closed year is closed on the contract's page — the operator records the
 payment order that paid it (a wrong date comes back on its field, read out with the field), the education department
-writes one off with the reason on a phone — and the month's reconciliation says where the money went."""
+writes one off with the reason on a phone — and the month's reconciliation says where the money went. A claw-back
+older than the look-back is listed as time-barred on the contract's page and in its month's reconciliation."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from app.acts.models import OutsideSettlement
 from app.extensions import db
-from tests.money.test_outside_settlement import _carried_may
+from tests.money.test_outside_settlement import _carried_may, _time_barred_august
 
 pytestmark = pytest.mark.e2e
 
@@ -76,3 +77,18 @@ def test_the_department_writes_a_carried_top_up_off_on_a_phone(new_page, tmp_pat
         ("written_off", carried)]
     official.goto("/reports/reconciliation?period=2026-05")
     expect(official.locator('#reconciliation-total [data-col="written-off"]')).to_be_visible()
+
+
+def test_a_time_barred_claw_back_is_seen_on_the_contract_and_in_the_months_reconciliation(new_page):
+    contract, barred = _time_barred_august()
+    official = new_page("official_shymkent", locale="ru-RU")
+    official.set_viewport_size({"width": 390, "height": 844})
+    official.goto(f"/contracts/{contract.id}")
+    row = official.locator(f'[data-time-barred="{barred.line.id}"]')
+    expect(row).to_contain_text("август 2025")
+    expect(row).to_contain_text("Student Gone")
+    expect(official.locator("#time-barred-note")).to_be_visible()
+    expect(official.locator("#unsettled")).to_have_count(0)
+    official.goto("/reports/reconciliation?period=2025-08")
+    expect(official.locator('#reconciliation-total [data-col="time-barred"]')).to_contain_text("-")
+    expect(official.locator("#reconciliation-time-barred-note")).to_be_visible()

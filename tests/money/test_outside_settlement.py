@@ -297,9 +297,9 @@ def test_two_operators_settling_the_same_top_up_at_once_record_it_once(world, ap
                              .where(AuditEvent.action == "contract.settled_outside")) == 1
 
 
-def test_a_time_barred_claw_back_is_on_the_contract_page_and_in_the_months_reconciliation(world, browser):
-    """Samruk's next act is of 2026/27: August 2025 is before its look-back (September 2025). A pupil paid for in
-    August 2025 whom NEDB now has withdrawn since July is not claimed back — and is seen: page, CSV, XLSX, API."""
+def _time_barred_august():
+    """Samruk's contract with a paid August 2025 act whose pupil NEDB now has withdrawn since July: a claw-back
+    before the look-back of Samruk's next act (of 2026/27: September 2025 on)."""
     contract = db.session.scalars(select(Contract).where(Contract.number == "C-SHYMKENT-2026-00001")).one()
     samruk, august = contract.school, date(2025, 8, 1)
     student = iin(8_803)
@@ -315,6 +315,14 @@ def test_a_time_barred_claw_back_is_on_the_contract_page_and_in_the_months_recon
     db.session.add(ContractAct(contract_id=contract.id, act_id=act.id, period=august))
     db.session.commit()
     (barred,) = unsettled_corrections(samruk)
+    return contract, barred
+
+
+def test_a_time_barred_claw_back_is_on_the_contract_page_and_in_the_months_reconciliation(world, browser):
+    """Samruk's next act is of 2026/27: August 2025 is before its look-back (September 2025). A pupil paid for in
+    August 2025 whom NEDB now has withdrawn since July is not claimed back — and is seen: page, CSV, XLSX, API."""
+    contract, barred = _time_barred_august()
+    august = date(2025, 8, 1)
     assert (barred.time_barred, barred.amount_tiyn, barred.correction.rule_code) == (True, -NORM, "withdrawn")
     rows, total = reconcile(august, _everything())
     assert (total.time_barred_tiyn, total.unsettled_tiyn) == (-NORM, 0)
