@@ -16,6 +16,7 @@ from app.engine.data_names import reserve_names
 from app.engine.errors import DomainRefused
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.i18n import N_
 from app.instruments import SCHOOLS, instrument_of
 from app.orders.models import LEVELS, StateOrder
 from app.orders.operations import allocated_tiyn, local_midnight
@@ -94,7 +95,8 @@ def submit_application(application: Application, data: dict, actor) -> None:
 def expire(application: Application) -> None:
     """The window closed before the school submitted: the draft ends, and says so."""
     if application.status != "draft":
-        raise DomainRefused("Only an unsubmitted application expires.")
+        raise DomainRefused.said(N_("Only an application the school has not submitted expires when the application "
+                                    "window closes; this one is no longer a draft."))
     application.status = "expired"
     application.decided_at = clock.now()
     record_event(_chain(application), "application.expired", "application", application.id, actor_id=None,
@@ -135,7 +137,8 @@ def eligibility_reasons(application: Application) -> list[str]:
 def check_eligibility(application: Application, reasons_of=eligibility_reasons) -> list[str]:
     """Run the eligibility rules (the instrument's: ``reasons_of``) and record the outcome."""
     if application.status != "submitted":
-        raise DomainRefused("Only a submitted application can be checked.")
+        raise DomainRefused.said(N_("Only a submitted application is checked for eligibility; this one is not "
+                                    "waiting for the check."))
     reasons = reasons_of(application)
     application.reasons = reasons
     application.status = "ineligible" if reasons else "eligible"

@@ -185,3 +185,18 @@ def test_a_norms_tables_mistyped_row_is_kept_as_words_and_values(app_ctx, world,
     assert incident.message.startswith("said:") and '"norm": "0"' in incident.message
     assert _shown(browser, instance_id, "en").count("The norms table gave an unusable row: level primary, locality "
                                                     "urban, monthly norm 0") == 2
+
+
+@pytest.mark.parametrize("step", ["expire", "check_eligibility"])
+def test_an_application_step_met_out_of_turn_keeps_its_refusal_as_words(app_ctx, world, step):
+    """The window's close and the eligibility check are service steps: an application submitted just as the window
+    closed, or checked twice, stopped the step with an English sentence for every reader ("Only an unsubmitted
+    application expires.")."""
+    from app.applications import operations
+    from app.applications.models import Application
+    from app.engine.errors import stored_words
+
+    application = Application(status="submitted" if step == "expire" else "draft")
+    with pytest.raises(DomainRefused) as refused:
+        getattr(operations, step)(application)
+    assert stored_words(refused.value).startswith("said:")
