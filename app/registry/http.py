@@ -23,12 +23,22 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
+from app.engine.errors import Said
+from app.i18n import N_
 from app.observability import REGISTRY_CALLS
 from app.registry.adapter import Enrollment
 
 
-class RegistryUnavailable(RuntimeError):
-    """The registry service did not answer or answered something we cannot use."""
+class RegistryUnavailable(Said, RuntimeError):
+    """The registry service did not answer or answered something we cannot use. ``str()`` is the technical
+    sentence (logs); kept on an incident (a verification in a background pass), it is read in its reader's
+    language with the technical sentence as its detail — it was that English sentence alone for every reader."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.msgid = N_("The national registry (NEDB) could not be used (%(detail)s). Retry the step once it "
+                        "answers.")
+        self.values = {"detail": detail}
 
 
 class HttpStudentRegistry:

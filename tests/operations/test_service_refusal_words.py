@@ -200,3 +200,20 @@ def test_an_application_step_met_out_of_turn_keeps_its_refusal_as_words(app_ctx,
     with pytest.raises(DomainRefused) as refused:
         getattr(operations, step)(application)
     assert stored_words(refused.value).startswith("said:")
+
+
+@operator("tests/ask_nedb_down", {}, "Asks an NEDB service nobody answers for (tests only).")
+def _ask_nedb_down(ctx):
+    from app.registry.http import HttpStudentRegistry
+
+    HttpStudentRegistry("http://127.0.0.1:9/api", timeout=2).enrollments_for(["791028302728"])
+
+
+def test_the_registry_service_down_in_a_service_step_is_said_in_the_readers_language(app_ctx, world, browser):
+    """NEDB's service down in a step of a background pass: the incident read "NEDB service error at
+    /enrollments/search: <urlopen error [Errno 111] Connection refused>" alone, for every reader."""
+    instance_id = _incident_after_a_pass(app_ctx, "nedb_down", "tests/ask_nedb_down")
+    incident = db.session.query(Incident).filter_by(instance_id=instance_id).one()
+    assert incident.message.startswith("said:") and "NEDB service error at /enrollments/search" in incident.message
+    assert _shown(browser, instance_id, "en").count("The national registry (NEDB) could not be used (NEDB service "
+                                                    "error at /enrollments/search") == 2
