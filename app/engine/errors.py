@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from app.i18n import N_
+
 
 class Said:
     """An error whose words are a catalogue's msgid and its values (``msgid``, ``values``), so that where it is kept
@@ -99,9 +101,19 @@ class EngineError(Exception):
     """Base class; ``str(err)`` is safe to show to the user."""
 
 
-class ModelNotPublished(LookupError, EngineError):
+class ModelNotPublished(Said, LookupError, EngineError):
     """No version of the process model is published: a new installation before ``flask load-models`` (the demo world
-    publishes its own). Said to whoever started the process — a page had answered 500."""
+    publishes its own). Said to whoever started the process — a page had answered 500 — in their language; met by a
+    service step that starts another process (the contract's, the year-end report's), it is an incident kept as its
+    words, read in the language of whoever reads it."""
+
+    def __init__(self, identifier: str):
+        from flask_babel import gettext
+
+        self.msgid = N_("No published version of process model “%(model)s”: an administrator publishes the shipped "
+                        "models with “flask load-models”.")
+        self.values = {"model": identifier}
+        super().__init__(gettext(self.msgid, **self.values))
 
 
 class TaskNotAvailable(EngineError):

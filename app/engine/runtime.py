@@ -106,8 +106,9 @@ def _latest_published_ref(identifier: str) -> tuple[_VersionRef, int]:
     if row is None:
         from app.engine.errors import ModelNotPublished
 
-        raise ModelNotPublished(_("No published version of process model “%(model)s”: an administrator publishes the "
-                                  "shipped models with “flask load-models”.", model=identifier))
+        # a page says it to whoever started the process; a service step starting another process (the contract's, the
+        # year-end report's) meets it as an incident kept as its words
+        raise ModelNotPublished(identifier)
     return _VersionRef(row.id), row.number
 
 

@@ -217,3 +217,20 @@ def test_the_registry_service_down_in_a_service_step_is_said_in_the_readers_lang
     assert incident.message.startswith("said:") and "NEDB service error at /enrollments/search" in incident.message
     assert _shown(browser, instance_id, "en").count("The national registry (NEDB) could not be used (NEDB service "
                                                     "error at /enrollments/search") == 2
+
+
+@operator("tests/start_unpublished", {}, "Starts a process no version of which is published (tests only).")
+def _start_unpublished(ctx):
+    runtime.start_instance("never_published", title="x")
+
+
+def test_a_step_starting_a_process_with_no_published_version_is_said_in_the_readers_language(app_ctx, world,
+                                                                                             browser):
+    """A service step starting another process (the contract's, the year-end report's) whose model has no
+    published version: the incident was the engine's English sentence for every reader."""
+    instance_id = _incident_after_a_pass(app_ctx, "starts_unpublished", "tests/start_unpublished")
+    incident = db.session.query(Incident).filter_by(instance_id=instance_id).one()
+    assert incident.message.startswith("said:") and "never_published" in incident.message
+    assert _shown(browser, instance_id, "en").count(
+        "No published version of process model “never_published”: an administrator publishes the shipped models "
+        "with “flask load-models”.") == 2
