@@ -149,17 +149,7 @@ def test_an_import_given_up_after_its_workers_died_reverifies_what_they_committe
     act = _verified_bilim()
     before, seen = act.amount_tiyn, act.lock_version
     path, _pupils = _withdrawal_then_more(act, tmp_path)
-    monkeypatch.setattr(importers, "BATCH", 1)
-    job = create_import("nedb", path.name, source=path)
-    db.session.commit()
-    job_id = job.id
-
-    def killed(*_args) -> None:  # the worker is stopped right after its first batch committed
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run_import(job_id, progress=killed)
-    db.session.rollback()
+    job_id = _worker_killed_after_its_first_batch(path, monkeypatch)
     db.session.expire_all()
     act_now = db.session.get(Act, act.id)
     assert act_now.lock_version == seen, "the worker died before verifying anything again"
@@ -241,17 +231,7 @@ def test_an_import_given_up_whose_reverification_failed_is_reverified_by_a_later
     act = _verified_bilim()
     before, seen = act.amount_tiyn, act.lock_version
     path, _pupils = _withdrawal_then_more(act, tmp_path)
-    monkeypatch.setattr(importers, "BATCH", 1)
-    job = create_import("nedb", path.name, source=path)
-    db.session.commit()
-    job_id = job.id
-
-    def killed(*_args) -> None:  # the worker is stopped right after its first batch committed
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run_import(job_id, progress=killed)
-    db.session.rollback()
+    job_id = _worker_killed_after_its_first_batch(path, monkeypatch)
     monkeypatch.setitem(app_ctx.config, "JOB_MAX_ATTEMPTS", 1)
     job = db.session.get(RegistryImport, job_id)
     job.lease_expires_at = clock.now() - timedelta(seconds=1)
@@ -286,3 +266,20 @@ def test_an_import_given_up_whose_reverification_failed_is_reverified_by_a_later
     shown = browser("operator").get(f"/registry/imports/{job_id}").get_data(as_text=True)
     assert 'id="import-reverify-owed"' not in shown
     assert "1 open act concerned by the loaded rows was verified again on the new registry data." in shown
+
+
+def _worker_killed_after_its_first_batch(path, monkeypatch) -> int:
+    """An NEDB import of ``path`` in batches of one row whose worker is stopped right after its first batch
+    committed; the job's id."""
+    monkeypatch.setattr(importers, "BATCH", 1)
+    job = create_import("nedb", path.name, source=path)
+    db.session.commit()
+    job_id = job.id
+
+    def killed(*_args) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(job_id, progress=killed)
+    db.session.rollback()
+    return job_id
