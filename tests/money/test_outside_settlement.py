@@ -24,7 +24,7 @@ from app.contracts.models import Contract, ContractAct
 from app.extensions import db
 from app.registry.models import NedbEnrollment
 from app.reports.reconciliation import COLUMNS, reconcile
-from tests.money.test_reconciliation_unsettled import MAY, _everything
+from tests.money.test_reconciliation_unsettled import MAY, _everything, carried_may
 from tests.registry.conftest import iin
 
 NORM = 3_850_000
@@ -33,23 +33,8 @@ PAID = NORM * 10 // 31  # paid 10 days of May: NEDB said then that the pupil cam
 
 def _carried_may():
     """Samruk's contract (Shymkent) with a paid May 2026 act whose one line is a carried top-up of a closed year."""
-    contract = db.session.scalars(select(Contract).where(Contract.number == "C-SHYMKENT-2026-00001")).one()
-    samruk = contract.school
-    student = iin(8_802)
-    db.session.add(NedbEnrollment(iin=student, full_name="Student Carried", school_bin=samruk.bin,
-                                  school_kind="private", grade=3, enrolled_on=date(2025, 9, 1)))
-    may = Act(number="ACT-SAMRUK-202605", school_id=samruk.id, region_id=samruk.region_id, period=MAY,
-              status="paid", amount_tiyn=PAID, created_at=datetime(2026, 6, 2, tzinfo=UTC))
-    db.session.add(may)
-    db.session.flush()
-    line = ActLine(act_id=may.id, period=MAY, school_id=samruk.id, line_no=1, iin=student,
-                   full_name="Student Carried", grade=3, days_attended=10, paid_days=10, outcome="accepted",
-                   amount_tiyn=PAID)
-    db.session.add(line)
-    db.session.add(ContractAct(contract_id=contract.id, act_id=may.id, period=MAY))
-    db.session.commit()
-    (owed,) = unsettled_corrections(samruk)
-    assert owed.carried and owed.amount_tiyn == NORM - PAID
+    contract, line, owed = carried_may()
+    assert owed.carried and line.amount_tiyn == PAID and owed.amount_tiyn == NORM - PAID
     return contract, line, owed.amount_tiyn
 
 

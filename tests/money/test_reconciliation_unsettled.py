@@ -27,6 +27,31 @@ from tests.registry.conftest import iin
 
 BILIM = "Bilim Innovation School"
 MAY = date(2026, 5, 1)
+NORM_PRIMARY = 3_850_000  # the demo's monthly norm of an urban primary pupil, tiyn
+
+
+def carried_may():
+    """Samruk's contract (Shymkent), active with acts to come, and a paid May 2026 act whose one line NEDB now says was
+    paid too little (10 days paid: NEDB said then that the pupil came on the 22nd) — a top-up of a closed academic
+    year that no act of 2026/27 pays: carried. Returns the contract, the line and what is owed."""
+    contract = db.session.scalars(select(Contract).where(Contract.number == "C-SHYMKENT-2026-00001")).one()
+    samruk = contract.school
+    student = iin(8_801)
+    db.session.add(NedbEnrollment(iin=student, full_name="Student Carried", school_bin=samruk.bin,
+                                  school_kind="private", grade=3, enrolled_on=date(2025, 9, 1)))
+    paid = NORM_PRIMARY * 10 // 31
+    may = Act(number="ACT-SAMRUK-202605", school_id=samruk.id, region_id=samruk.region_id, period=MAY,
+              status="paid", amount_tiyn=paid, created_at=datetime(2026, 6, 2, tzinfo=UTC))
+    db.session.add(may)
+    db.session.flush()
+    line = ActLine(act_id=may.id, period=MAY, school_id=samruk.id, line_no=1, iin=student,
+                   full_name="Student Carried", grade=3, days_attended=10, paid_days=10, outcome="accepted",
+                   amount_tiyn=paid)
+    db.session.add(line)
+    db.session.add(ContractAct(contract_id=contract.id, act_id=may.id, period=MAY))
+    db.session.commit()
+    (owed,) = unsettled_corrections(samruk)
+    return contract, line, owed
 
 
 def _everything():
@@ -87,24 +112,8 @@ def test_a_withdrawal_found_after_the_last_act_is_in_the_months_reconciliation_u
 def test_a_closed_years_top_up_is_carried_in_its_months_reconciliation_and_on_the_contract(world, browser):
     """Samruk's contract is active with acts to come (September and October open): a correction of May 2026 paid too
     little is a top-up of a closed year no act of 2026/27 pays — carried, in May's reconciliation and on the page."""
-    contract = db.session.scalars(select(Contract).where(Contract.number == "C-SHYMKENT-2026-00001")).one()
-    samruk = contract.school
-    student = iin(8_801)
-    db.session.add(NedbEnrollment(iin=student, full_name="Student Carried", school_bin=samruk.bin,
-                                  school_kind="private", grade=3, enrolled_on=date(2025, 9, 1)))
-    may = Act(number="ACT-SAMRUK-202605", school_id=samruk.id, region_id=samruk.region_id, period=MAY,
-              status="paid", amount_tiyn=0, created_at=datetime(2026, 6, 2, tzinfo=UTC))
-    db.session.add(may)
-    db.session.flush()
-    paid = 3_850_000 * 10 // 31  # paid 10 days: NEDB said then that the pupil came on the 22nd
-    db.session.add(ActLine(act_id=may.id, period=MAY, school_id=samruk.id, line_no=1, iin=student,
-                           full_name="Student Carried", grade=3, days_attended=10, paid_days=10, outcome="accepted",
-                           amount_tiyn=paid))
-    may.amount_tiyn = paid
-    db.session.add(ContractAct(contract_id=contract.id, act_id=may.id, period=MAY))
-    db.session.commit()
-
-    (owed,) = unsettled_corrections(samruk)
+    contract, line, owed = carried_may()
+    samruk, may, paid = contract.school, line.act, line.amount_tiyn
     assert (owed.original.id, owed.carried) == (may.id, True)
     assert owed.amount_tiyn == owed.correction.corrected_tiyn - paid > 0
     rows, total = reconcile(MAY, _everything())
