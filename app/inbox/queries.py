@@ -248,10 +248,10 @@ def filter_choices() -> dict[str, list[tuple[str, str]]]:
     return {"processes": processes, "tasks": [(k, str(v)) for k, v in TASK_TITLES.items()]}
 
 
-def performer_roles(version) -> set[str]:
-    """The roles a published version gives its people's steps to: each user task's lane's role, else the version's
-    role for tasks without one (``"starter"``: whoever starts it, any role), else the administrator's — as
-    :func:`app.engine.runtime._performer` assigns a new task."""
+def performers(version) -> dict[str, set[str]]:
+    """The roles a published version gives its people's steps to, by step (the user task's id): each user task's
+    lane's role, else the version's role for tasks without one (``"starter"``: whoever starts it, any role), else
+    the administrator's — as :func:`app.engine.runtime._performer` assigns a new task."""
     from app.engine.errors import ModelInvalid
     from app.engine.lanes import role_for_lane
     from app.engine.specs import spec_for_version
@@ -259,20 +259,27 @@ def performer_roles(version) -> set[str]:
     try:
         parsed = spec_for_version(version)
     except ModelInvalid:
-        return set()
-    roles = set()
+        return {}
+    steps: dict[str, set[str]] = {}
     for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
             if getattr(task_spec, "manual", False):
-                roles.add(role_for_lane(getattr(task_spec, "lane", None)) or version.lane_role or "admin")
-    return roles
+                role = role_for_lane(getattr(task_spec, "lane", None)) or version.lane_role or "admin"
+                steps.setdefault(task_spec.name, set()).add(role)
+    return steps
 
 
-def findable_processes(user) -> set[str]:
-    """The processes the user can find a task of in their inbox: those whose published model has a step for their
-    role (or a role they oversee or stand in for), and those of the trial runs they started (a process owner's,
-    whatever the lanes). The operator and the process owner were offered every process — the placing of an order,
-    the application, the dormitories' — and the filter found nothing."""
+def performer_roles(version) -> set[str]:
+    """Every role :func:`performers` names in the version."""
+    return set().union(*performers(version).values())
+
+
+def findable(user) -> tuple[set[str], set[str]]:
+    """The processes, and the steps (user task ids), the user can find a task of in their inbox: those a published
+    model gives their role (or a role they oversee or stand in for), and those of the trial runs they started (a
+    process owner's, whatever the lanes). The operator and the process owner were offered every process — the placing
+    of an order, the application, the dormitories' — and the filter found nothing; the task filter offered everyone
+    every step ("Submit monthly act" to the operator, "Pay act" to the department)."""
     from app.engine.models import ProcessModel, ProcessModelVersion
     from app.people.substitutions import active_principals
 
@@ -285,12 +292,24 @@ def findable_processes(user) -> set[str]:
         .options(defer(ProcessModelVersion.files))
         .join(latest, and_(latest.c.process_model_id == ProcessModelVersion.process_model_id,
                            latest.c.number == ProcessModelVersion.number))).all()
-    found = {identifier for identifier, version in versions
-             if (performers := performer_roles(version)) & roles or "starter" in performers}
+    processes: set[str] = set()
+    steps: set[str] = set()
+    for identifier, version in versions:
+        for step, step_roles in performers(version).items():
+            if step_roles & roles or "starter" in step_roles:
+                processes.add(identifier)
+                steps.add(step)
     if user.role in ("process_owner", "admin"):
-        found.update(db.session.scalars(select(HumanTask.process_id).where(
-            HumanTask.assignee_id == user.id, HumanTask.is_trial == true()).distinct()))
-    return found
+        for process_id, step in db.session.execute(select(HumanTask.process_id, HumanTask.spec_name).where(
+                HumanTask.assignee_id == user.id, HumanTask.is_trial == true()).distinct()):
+            processes.add(process_id)
+            steps.add(step)
+    return processes, steps
+
+
+def findable_processes(user) -> set[str]:
+    """The processes of :func:`findable`."""
+    return findable(user)[0]
 
 
 def bulk_candidates(user, task_ids: list[int]) -> list[HumanTask]:

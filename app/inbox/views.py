@@ -33,7 +33,7 @@ from app.extensions import db
 from app.inbox import lines_from_file as lines_file
 from app.inbox import operations as ops
 from app.inbox.models import TaskAttachment, TaskComment
-from app.inbox.queries import InboxFilter, filter_choices, findable_processes, inbox_page, sla_state, view_counts
+from app.inbox.queries import InboxFilter, filter_choices, findable, inbox_page, sla_state, view_counts
 from app.limits import take_posting_allowance
 from app.people import substitutions as subs
 from app.people.roles import ROLE_LABELS
@@ -74,7 +74,7 @@ def index():
     for message in f.errors:
         flash(message, "warning")
     page = inbox_page(current_user, f, request.args.get("page", 1, type=int) or 1)
-    choices, organisation_label = _choices_for(current_user, f.process)
+    choices, organisation_label = _choices_for(current_user, f.process, f.task)
     return render_template(
         "inbox/index.html", f=f, tasks=page.tasks, page=page.page, has_next=page.has_next,
         counts=view_counts(current_user), choices=choices, filters=ops.visible_filters(current_user),
@@ -84,23 +84,27 @@ def index():
     )
 
 
-def _choices_for(user, chosen: str = "") -> tuple[dict, object | None]:
-    """The filter's choices for ``user``, and the word for the organisation their tasks are about: a person of a
-    funded organisation (a school's or a dormitory's accountant or director) is offered only the processes they can
-    have a task in — their own instrument's application, monthly act, contract and year-end report; never another
-    instrument's processes (a school's accountant was offered the dormitory contract and the dormitory order) nor
-    the placing of an order, the department's alone — and a dormitory's filter says "Dormitory", not "School". Anyone
-    else is offered the processes they can find a task of (:func:`findable_processes`); ``chosen``, the process the
-    filter applies, stays offered."""
+def _choices_for(user, chosen: str = "", chosen_task: str = "") -> tuple[dict, object | None]:
+    """The filter's choices for ``user``, and the word for the organisation their tasks are about. Everyone is offered
+    the steps they can find a task of (:func:`findable`: the operator was offered "Submit monthly act", the
+    department "Pay act"). A person of a funded organisation (a school's or a dormitory's accountant or director) is
+    offered only the processes they can have a task in — their own instrument's application, monthly act, contract
+    and year-end report; never another instrument's processes (a school's accountant was offered the dormitory
+    contract and the dormitory order) nor the placing of an order, the department's alone — and a dormitory's filter
+    says "Dormitory", not "School". Anyone else is offered the processes they can find a task of. ``chosen`` and
+    ``chosen_task``, what the filter applies, stay offered."""
     from app.contracts.views import SIGN_TASKS
     from app.instruments import funding_instrument_of, instruments
 
     choices = filter_choices()
+    processes, steps = findable(user)
+    steps |= {chosen_task}  # the filter applied stays shown
+    choices = {**choices, "tasks": [(code, name) for code, name in choices["tasks"] if code in steps]}
     own = funding_instrument_of(user)
     if own is None:
-        findable = findable_processes(user) | {chosen}  # the filter applied stays shown
+        processes |= {chosen}
         return {**choices, "processes": [(code, name) for code, name in choices["processes"]
-                                         if code in findable]}, None
+                                         if code in processes]}, None
     names = ("monthly_process", "application_process", "year_end_process", "contract_process", "order_process")
     others = {getattr(i, name) for i in instruments() for name in names}
     others -= {own.monthly_process, own.application_process, own.year_end_process, own.contract_process}

@@ -52,13 +52,16 @@ def _task_options(page: str) -> set[str]:
 
 
 def test_no_one_is_offered_another_instruments_directors_signature(dorm_world, browser):
-    """Users probe: a school's accountant's task filter offered "Sign contract (dormitory director)"."""
-    school = _task_options(browser("accountant").get("/inbox").get_data(as_text=True))
+    """Users probe: a school's accountant's task filter offered "Sign contract (dormitory director)" (and, until the
+    filter offered only the steps a person can find, the school director's signature too)."""
+    school = _task_options(browser("director").get("/inbox").get_data(as_text=True))
     assert "sign_director" in school and "sign_dorm_director" not in school
-    dormitory = _task_options(browser("dorm_accountant").get("/inbox").get_data(as_text=True))
+    dormitory = _task_options(browser("dorm_director").get("/inbox").get_data(as_text=True))
     assert "sign_dorm_director" in dormitory and "sign_director" not in dormitory
-    assert {"sign_director", "sign_dorm_director"} <= _task_options(browser("official").get("/inbox")
-                                                                       .get_data(as_text=True))
+    assert not {"sign_director", "sign_dorm_director"} & _task_options(
+        browser("accountant").get("/inbox").get_data(as_text=True)), "the director signs, not the accountant"
+    head = _task_options(browser("head").get("/inbox").get_data(as_text=True))
+    assert "sign_head" in head and not {"sign_director", "sign_dorm_director"} & head
 
 
 def test_the_operator_and_the_process_owner_are_offered_the_processes_they_can_find_a_task_of(dorm_world, browser):
@@ -87,3 +90,22 @@ def test_a_process_owners_trial_run_puts_its_process_in_the_filter(dorm_world, b
     start_trial(version.process_model, user("owner"))
     db.session.commit()
     assert _process_options(browser("owner").get("/inbox").get_data(as_text=True)) == {"tryout"}
+
+
+def test_everyone_is_offered_only_the_steps_they_can_find_a_task_of(dorm_world, browser):
+    """Users probe: the task filter offered everyone every step — "Submit monthly act" and "Submit application" to the
+    operator, "Pay act" to the department and to a school's accountant; the process owner, with no step in any shipped
+    model, was offered them all and found nothing by any."""
+    operator = _task_options(browser("operator").get("/inbox").get_data(as_text=True))
+    assert "pay_act" in operator
+    assert not {"submit_act", "accept_act", "submit_application", "sign_director", "sign_head"} & operator
+    official = _task_options(browser("official").get("/inbox").get_data(as_text=True))
+    assert {"accept_act", "review_application"} <= official
+    assert not {"pay_act", "submit_act", "submit_application"} & official
+    accountant = _task_options(browser("accountant").get("/inbox").get_data(as_text=True))
+    assert {"submit_act", "submit_application", "submit_report"} <= accountant
+    assert not {"pay_act", "accept_act", "review_application", "approve_report"} & accountant
+    owner = browser("owner").get("/inbox").get_data(as_text=True)
+    assert 'id="task-kind"' not in owner, "no step of theirs: no task filter of choices that find nothing"
+    chosen = _task_options(browser("owner").get("/inbox?task=pay_act").get_data(as_text=True))
+    assert chosen == {"pay_act"}, "the step the filter applies stays shown"
