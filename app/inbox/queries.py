@@ -269,11 +269,6 @@ def performers(version) -> dict[str, set[str]]:
     return steps
 
 
-def performer_roles(version) -> set[str]:
-    """Every role :func:`performers` names in the version."""
-    return set().union(*performers(version).values())
-
-
 def findable(user) -> tuple[set[str], set[str]]:
     """The processes, and the steps (user task ids), the user can find a task of in their inbox: those a published
     model gives their role (or a role they oversee or stand in for), and those of the trial runs they started (a
@@ -305,11 +300,6 @@ def findable(user) -> tuple[set[str], set[str]]:
             processes.add(process_id)
             steps.add(step)
     return processes, steps
-
-
-def findable_processes(user) -> set[str]:
-    """The processes of :func:`findable`."""
-    return findable(user)[0]
 
 
 def bulk_candidates(user, task_ids: list[int]) -> list[HumanTask]:
