@@ -38,13 +38,16 @@ from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from app.user_input import login_name
+
 # If Redis is unreachable the counters fall back to this process's memory: logins keep working, throttled.
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True, default_limits=[], in_memory_fallback_enabled=True)
 
 
 def _account() -> str:
-    # Case and spaces do not make a new account to guess at; the length is capped like the form's field.
-    return (request.form.get("username") or "").strip().lower()[:80]
+    # The account the login form names (app.user_input.login_name): case, spaces and full-width letters do not make a
+    # new account to guess at; the length is capped like the form's field.
+    return login_name(request.form.get("username"))
 
 
 def _failed(response) -> bool:
@@ -83,7 +86,7 @@ def _known_device() -> bool:
 
 def remember_device(response, username: str):
     """After a good login: this browser knows the account (kept first), for :data:`DEVICE_DAYS`."""
-    account = username.strip().lower()[:80]
+    account = login_name(username)
     accounts = [account, *(a for a in _device_accounts() if a != account)][:_DEVICE_ACCOUNTS]
     token = _device_signer().dumps(accounts)
     response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_DAYS * 24 * 3600, httponly=True, samesite="Lax",

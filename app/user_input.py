@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from typing import Any, NoReturn, TypeGuard
 from urllib.parse import urlsplit
 
@@ -35,6 +36,18 @@ def is_local_path(target: object) -> TypeGuard[str]:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def login_name(typed: object) -> str:
+    """The account a typed login names: logins are ASCII letters, digits, ``.``, ``-`` and ``_``, stored in lower case
+    (app/admin: "This login is taken" compares them so). A phone capitalises the first letter ("Accountant") and an
+    input method may type full-width letters ("ａｃｃｏｕｎｔａｎｔ"); both were "Wrong login or password" for the
+    right password. NFKC maps full-width and compatibility letters to ASCII, then lower case; a look-alike from
+    another script (Cyrillic "а") stays what it is and names no account. The login throttle counts by the same
+    name, so no spelling of one account is a fresh one to guess at."""
+    if not isinstance(typed, str):
+        return ""
+    return unicodedata.normalize("NFKC", typed[:400]).strip().lower()[:80]
 
 
 def is_ascii_digits(text: object) -> TypeGuard[str]:

@@ -13,7 +13,7 @@ from app.people.forms import ChangePasswordForm, LoginForm
 from app.people.models import User, spend_a_password_check
 from app.people.passwords import password_problems
 from app.people.tokens import bearer_secret
-from app.user_input import ascii_int, is_local_path
+from app.user_input import ascii_int, is_local_path, login_name
 
 bp = Blueprint("people", __name__)
 login_manager.login_view = "people.login"
@@ -95,7 +95,7 @@ def login():
         return redirect(url_for("inbox.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalars(select(User).where(User.username == form.username.data.strip())).first()
+        user = db.session.scalars(select(User).where(User.username == login_name(form.username.data))).first()
         if user is not None and user.active:
             password_ok = user.check_password(form.password.data)
         else:
