@@ -22,6 +22,7 @@ from referencing import Registry
 
 from app.engine.data_keys import form_field_name_problems
 from app.engine.data_names import reserved_names
+from app.engine.schema_references import MAX_EXPANDED_SCHEMAS, reference_expansion
 
 FORMAT_CHECKER = FormatChecker()
 # Largest number a form field accepts: exact in a float and far inside PostgreSQL's bigint.
@@ -147,7 +148,24 @@ def reference_problems(schema: Any) -> list[str]:
         if not _resolves_inside(schema, ref, anchors):
             problems.append(_("JSON Schema: the reference %(ref)s points outside the form; a form may refer only to "
                               "its own parts (\"#/$defs/…\").", ref=json.dumps(ref[:80], ensure_ascii=False)))
+    if not problems:
+        problems += expansion_problems(schema)
     return problems
+
+
+def expansion_problems(schema: Any) -> list[str]:
+    """A reference that leads back to itself, or references that multiply past MAX_EXPANDED_SCHEMAS
+    (app.engine.schema_references): the form could never be checked, or only by holding a worker for good."""
+    found = reference_expansion(schema)
+    if found is None:
+        return []
+    kind, ref = found
+    if kind == "loop":
+        return [_("JSON Schema: the reference %(ref)s leads back to a part it is in, and checking an answer could "
+                  "go round it for ever; refer only to parts with no way back.",
+                  ref=json.dumps((ref or "")[:80], ensure_ascii=False))]
+    return [_("JSON Schema: followed, the form's references repeat its parts more than %(n)s times; refer to each "
+              "part fewer times.", n=MAX_EXPANDED_SCHEMAS)]
 
 
 def _resolves_inside(schema: Any, ref: str, anchors: set[str]) -> bool:
@@ -431,6 +449,10 @@ def validate(schema: dict, data: dict) -> FieldErrors:
     errors = FieldErrors()
     for path in direction_controls(data):
         errors.setdefault(path or "_form", direction_controls_refused())
+    if reference_expansion(schema) is not None:  # a version published before reference loops were checked
+        errors["_form"] = _("This form cannot be checked: its references lead back to themselves or repeat too "
+                            "often. Ask the process owner to correct the form.")
+        return errors
     try:
         found = list(form_validator(schema).iter_errors(data))
     except _WrappedReferencingError:  # a version published before references were checked
@@ -680,8 +702,10 @@ def _never_valid_problems(field: dict, entry: dict, where: str) -> list[tuple[st
             # "!" held the worker for a minute) and fetched any ``$ref`` URL — from the live preview, which an
             # auditor may use, on every keystroke. ``patternProperties`` (refused above) would still be matched
             # by Python's re: such a default is not checked.
-            valid = _has_key(checked, "patternProperties") or FormValidator(
-                checked, registry=_NOTHING_OUTSIDE).is_valid(field["default"])
+            # A field's references are read against the field (its own "$defs"): ones that loop or multiply — 3³⁰
+            # checks of one default — are not followed (the form's own check reports what it can of them).
+            valid = (_has_key(checked, "patternProperties") or reference_expansion(checked) is not None
+                     or FormValidator(checked, registry=_NOTHING_OUTSIDE).is_valid(field["default"]))
         except Exception:  # noqa: BLE001 - an unreadable schema is the JSON Schema check's to report
             valid = True
         if not valid:

@@ -58,6 +58,7 @@ from app.engine.lanes import role_for_lane
 from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
 from app.engine.multi_instance import install_instance_items
 from app.engine.operators import call_operator
+from app.engine.schema_references import reference_expansion
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import dump_state, load_state
 from app.engine.specs import ParsedModel, spec_for_version
@@ -153,9 +154,13 @@ class _VersionForms:
         validation of :mod:`app.engine.forms` builds the messages in the user's language."""
         validator = self.validators.get(filename)
         if validator is None:
-            validator = self.validators[filename] = form_validator(self.schema(filename))
+            schema = self.schema(filename)
+            # A form whose references loop or multiply (published before they were checked) is never run: the
+            # check would raise RecursionError or take 3³⁰ steps; validate() says the form cannot be checked.
+            validator = self.validators[filename] = (form_validator(schema) if reference_expansion(schema) is None
+                                                     else False)
         try:
-            if validator.is_valid(data) and not direction_controls(data):
+            if validator is not False and validator.is_valid(data) and not direction_controls(data):
                 return FieldErrors()
         except _WrappedReferencingError:
             pass  # validate() explains it
