@@ -5,6 +5,14 @@ The deputy sees the principal's open tasks in their own inbox and may complete t
 active user of the principal's organisation, so seeing the tasks never widens anyone's scope — and stays one: a
 substitution counts only while both are in the same organisation, the deputy acts only on tasks within their own
 scope, and moving either person to another organisation or role ends their substitutions (``end_substitutions_of``).
+
+A deputy also holds the principal's **role**: a deputy does the principal's job, never a second one. The duties the
+processes keep apart are given to different roles of one organisation — the department's official allocates places
+and accepts acts, its head signs the contracts; the school's accountant submits the acts, its director signs — and
+a deputy of another role merged them: the official who allocated a school's places signed its contract as the
+head's deputy, an accountant signed as the director's. An organisation with one person in a role names an acting
+colleague through the administrator (a second account with that role). A substitution named before this rule, across
+roles, no longer counts (:func:`_load_principals`).
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ def _load_principals(deputy: User, on: date) -> list[User]:
             Substitution.revoked_at.is_(None), User.active.is_(True),
             # still colleagues: a person moved to another organisation stands in for nobody there
             User.organisation_id == deputy.organisation_id,
+            User.role == deputy.role,  # of the same role: see the module's docstring
         ).order_by(User.id)
     ).unique())
 
@@ -88,11 +97,13 @@ MAX_DAYS = 366
 
 
 def deputy_candidates(principal: User) -> list[User]:
-    """Active colleagues of the same organisation (a deputy never widens anyone's scope)."""
+    """Active colleagues of the same organisation (a deputy never widens anyone's scope) and the same role (never
+    merges two duties: see the module's docstring)."""
     if principal.organisation_id is None:
         return []
     return list(db.session.scalars(select(User).where(
-        User.organisation_id == principal.organisation_id, User.id != principal.id, User.active.is_(True),
+        User.organisation_id == principal.organisation_id, User.role == principal.role, User.id != principal.id,
+        User.active.is_(True),
     ).order_by(User.full_name)))
 
 
@@ -107,7 +118,7 @@ def create_substitution(principal: User, deputy_id: int | None, starts_on: date 
         raise DomainRefused(_("Only the person themselves or an administrator can name a deputy."))
     deputy = db.session.get(User, deputy_id) if deputy_id else None
     if deputy is None or deputy not in deputy_candidates(principal):
-        raise DomainRefused(_("Choose an active colleague from your organisation as deputy."))
+        raise DomainRefused(_("Choose an active colleague from your organisation with your role as deputy."))
     if starts_on is None or ends_on is None:
         raise DomainRefused(_("Enter both dates (YYYY-MM-DD)."))
     if ends_on < starts_on:

@@ -18,6 +18,7 @@ from app.audit.models import AuditEvent
 from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.notifications.models import Notification
+from app.people.models import User
 from app.people.substitutions import (
     Substitution,
     active_principals,
@@ -114,11 +115,16 @@ def test_substitutions_of_lists_current_and_future_periods_of_both_sides(today, 
         assert [s.id for s in substitutions_of(official)] == [later.id]
 
 
-def test_deputy_candidates_are_active_colleagues_of_the_same_organisation(today, official2):
+def test_deputy_candidates_are_active_colleagues_of_the_same_organisation_and_role(today, official2):
     official = user("official")
+    third = User(username="official3", full_name="Айгүл Бекова", role=official.role,
+                 organisation_id=official.organisation_id, email="official3@demo.tapsyrys.kz")
+    third.set_password("pw")
+    db.session.add(third)
+    db.session.commit()
     candidates = deputy_candidates(official)
-    assert _names(candidates) == [u.username for u in sorted(candidates, key=lambda u: u.full_name)]
-    assert sorted(_names(candidates)) == ["head", "official2"]
+    assert _names(candidates) == ["official3", "official2"], "by name: Айгүл before Дина"
+    assert "head" not in _names(candidates), "another role of the department"
     assert "official" not in _names(deputy_candidates(official))
     assert "official_almaty" not in _names(deputy_candidates(official))
     official2.active = False
@@ -182,7 +188,7 @@ def test_only_the_principal_or_an_administrator_names_a_deputy(today, official2)
     assert sub.created_by_id == admin.id
 
 
-@pytest.mark.parametrize("deputy", ["official_almaty", "official", "nobody", "inactive"])
+@pytest.mark.parametrize("deputy", ["official_almaty", "official", "head", "nobody", "inactive"])
 def test_the_deputy_is_an_active_colleague(today, official2, deputy):
     official = user("official")
     if deputy == "nobody":
@@ -193,8 +199,10 @@ def test_the_deputy_is_an_active_colleague(today, official2, deputy):
         deputy_id = official2.id
     else:
         deputy_id = user(deputy).id
-    with pytest.raises(DomainRefused, match=r"^Choose an active colleague from your organisation as deputy\.$"):
+    with pytest.raises(DomainRefused, match=r"^Choose an active colleague from your organisation with your role as "
+                                            r"deputy\.$"):
         create_substitution(official, deputy_id, START, END, official)
+    assert db.session.scalars(select(Substitution)).all() == []
 
 
 def test_revoking_is_for_the_principal_the_creator_or_an_administrator_and_happens_once(today, official2):
@@ -222,3 +230,31 @@ def test_an_administrator_may_end_a_substitution_named_by_the_principal(today, o
     db.session.commit()
     revoke_substitution(sub, user("admin"))
     assert sub.revoked_at is not None
+
+
+def test_a_deputy_holds_the_principals_role_so_no_one_holds_two_duties_kept_apart(today, official2, browser):
+    """Probe: the department's official was offered, and could be named, as the head's deputy — then allocated a
+    school's places and signed its contract as the head; a school's accountant could sign as the director. A deputy
+    does the principal's job: the candidates are colleagues of the principal's role, and a substitution named
+    across roles before the rule (a row written as it was) no longer counts."""
+    official, head = user("official"), user("head")
+    assert _names(deputy_candidates(official)) == ["official2"]
+    assert _names(deputy_candidates(head)) == []
+    assert _names(deputy_candidates(user("director"))) == []
+    with pytest.raises(DomainRefused, match="with your role"):
+        create_substitution(head, official.id, START, END, head)
+    db.session.add(Substitution(principal_id=head.id, deputy_id=official.id, starts_on=TODAY, ends_on=END,
+                                created_by_id=head.id, created_at=clock.now()))
+    db.session.commit()
+    _forget_cached_principals()
+    assert active_principals(official, TODAY) == []
+
+    page = browser("head").get("/substitutions").get_data(as_text=True)
+    assert 'id="substitution-form"' not in page and 'id="no-deputy"' in page
+    assert "(Department head)" in page and "ask an administrator to add a colleague with your role" in page
+    page = browser("official").get("/substitutions").get_data(as_text=True)
+    assert re.findall(r'<option value="(\d+)"', page) == [str(official2.id)]
+    refused = browser("official").post("/substitutions", data={
+        "deputy_id": str(head.id), "starts_on": START.isoformat(), "ends_on": END.isoformat()})
+    assert refused.status_code in (200, 302, 422)
+    assert db.session.scalars(select(Substitution).where(Substitution.principal_id == official.id)).all() == []

@@ -32,10 +32,11 @@ from app.notifications.models import Notification
 from app.orders.models import StateOrder
 from app.people.access import can_see
 from app.people.models import Organisation
-from app.people.substitutions import Substitution, create_substitution, deputy_candidates
+from app.people.substitutions import Substitution, create_substitution
 from app.people.tokens import ApiToken, create_token
 from tests.dormitories.conftest import dorm_world  # noqa: F401 - the dormitories' world, swept as well
 from tests.helpers import school, user
+from tests.inbox.conftest import make_official2
 
 #: URL arguments naming no one's records: national registers and role-gated pages (the role sweeps cover them —
 #: tests/admin/test_auditor_read_only.py, tests/security/test_step_roles.py), the public portal, file names, formats.
@@ -147,7 +148,7 @@ def _others_records() -> None:
     inbox.save_filter(official, "Overdue", InboxFilter(), False)
     inbox.save_filter(official, "Ours", InboxFilter(), True)
     create_token(accountant, "accounting system", ["read"], 5)
-    deputy = deputy_candidates(official)[0]
+    deputy = make_official2()  # a deputy holds the principal's role; the demo has one official per department
     create_substitution(official, deputy.id, clock.today(), clock.today() + timedelta(days=3), official)
     db.session.commit()
 
