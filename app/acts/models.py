@@ -70,6 +70,9 @@ class Act(db.Model):
     #: Part of ``amount_tiyn`` that settles corrections of earlier months (signed: claw-backs are negative);
     #: ``amount_tiyn`` is the net to pay, ``amount_tiyn - adjustment_tiyn`` what this month's lines earn.
     adjustment_tiyn: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: The account the department accepted the act to be paid to (app.acts.payee), pinned at acceptance and vouched
+    #: for by the acceptance event's facts; NULL for an act accepted before payees were pinned (migration 0027).
+    payee_iban: Mapped[str | None] = mapped_column(String(34))
     note: Mapped[str | None] = mapped_column(Text)
     return_comment: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

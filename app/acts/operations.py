@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.acts.models import Act, ActLine
+from app.acts.payee import account_on_record
 from app.acts.review import ensure_reviews_resolved
 from app.acts.verification import VerificationSummary
 from app.audit.facts import act_facts
@@ -247,11 +248,22 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
         ensure_reviews_resolved(act)  # rules piece: no acceptance while a line needs review (app/acts/review.py)
         for check in ACCEPTANCE_CHECKS:
             check(act)
-    values = {"status": "returned", "return_comment": comment} if decision == "return" else {"status": "accepted"}
+    if decision == "return":
+        values = {"status": "returned", "return_comment": comment}
+    else:
+        # The department accepts the act with the account it will be paid to (app.acts.payee): pinned here and in
+        # the event's facts, paid as accepted whatever the organisation's record says by the time of payment.
+        payee = account_on_record(act)
+        if not payee:
+            raise DomainRefused(_("%(organisation)s has no bank account (IBAN) on record: an act is accepted with "
+                                  "the account it is paid to. Have the administrator enter the organisation's IBAN, "
+                                  "then accept the act.", organisation=act.school.name))
+        values = {"status": "accepted", "payee_iban": payee}
     guarded_write(act, ("verified",), decided_at=clock.now(), **values)
     record_event(_chain(act), f"act.{'returned' if decision == 'return' else 'accepted'}", "act", act.id,
                  actor_id=actor.id, details={
                      "comment": comment or "", "amount_tiyn": act.amount_tiyn,
+                     **({} if decision == "return" else {"iban": act.payee_iban}),
                      "adjustment_tiyn": act.adjustment_tiyn, "accepted_lines": act.accepted_lines,
                      # What was settled with it (the act's net carries them; no query for the common act without).
                      "adjustments": [{"id": a.id, "original_act_id": a.original_act_id, "month": f"{a.period:%Y-%m}",

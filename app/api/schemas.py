@@ -86,6 +86,14 @@ class LineReviewSchema(Schema):
                        "was verified again), the decision is refused with 409 and nothing changes"})
 
 
+class ActPaymentSchema(Schema):
+    order_number = fields.Str()
+    paid_on = fields.Date()
+    amount_tiyn = fields.Int()
+    payee_iban = fields.Str(allow_none=True, metadata={
+        "description": "The account the payment was sent to (as the payments register says)"})
+
+
 class ActSchema(Schema):
     id = fields.Int()
     number = fields.Str()
@@ -103,6 +111,18 @@ class ActSchema(Schema):
         "description": "moves whenever the act is verified or decided: give it as ``seen`` when completing its "
                        "acceptance, to accept only the act as you read it"})
     lines = fields.List(fields.Nested(ActLineSchema))
+    payee_iban = fields.Str(allow_none=True, metadata={
+        "description": "The account (IBAN) the education department accepted the act to be paid to; the payment "
+                       "goes there. null: not accepted yet, or accepted before accounts were pinned (then paid to "
+                       "the account on record at payment)"})
+    payment = fields.Method("_payment", allow_none=True, metadata={
+        "description": "The registered payment (null: not paid)", "type": "object"})
+
+    def _payment(self, act):
+        from app.payments.operations import payment_of
+
+        found = payment_of(act)
+        return None if found is None else ActPaymentSchema().dump(found)
 
 
 class AuditEventSchema(Schema):

@@ -34,6 +34,11 @@ _ADJUSTMENT_FIELDS = ("original_line_id", "period", "iin", "rule_code", "origina
 #: Facts added after events were first written with act facts: an event that does not carry one vouches for the
 #: rest (verify-audit compares it only where the event has it).
 ADDED_LATER = frozenset({"adjustment_tiyn", "adjustments_sha256"})
+#: Facts added later whose row value is NULL where no event could have recorded one: an event without the fact
+#: vouches for the row only while the row has none either. The account an act is accepted to be paid to (and a
+#: payment was sent to) is pinned since migration 0027: a database writer who pinned one on an act accepted
+#: before would have sent its payment there, unseen, had the old events been taken to vouch for any value.
+ADDED_LATER_UNSET = {"payee_iban": None}
 
 
 def _act_facts(act, lines: Iterable, adjustments: Iterable = ()) -> dict:
@@ -42,11 +47,13 @@ def _act_facts(act, lines: Iterable, adjustments: Iterable = ()) -> dict:
     return {"number": act.number, "school_id": act.school_id, "period": act.period.isoformat(),
             "amount_tiyn": act.amount_tiyn, "withheld_tiyn": act.withheld_tiyn, "total_lines": act.total_lines,
             "accepted_lines": act.accepted_lines, "lines_sha256": digest(rows),
-            "adjustment_tiyn": act.adjustment_tiyn or 0, "adjustments_sha256": digest(settled)}
+            "adjustment_tiyn": act.adjustment_tiyn or 0, "adjustments_sha256": digest(settled),
+            "payee_iban": act.payee_iban}
 
 
 def act_facts(act) -> dict:
-    """An accepted act: what the operator will pay, the lines it is paid for and the adjustments it settles."""
+    """An accepted act: what the operator will pay, to which account, the lines it is paid for and the adjustments
+    it settles."""
     from app.acts.models import ActAdjustment, ActLine
 
     lines = db.session.execute(select(*[getattr(ActLine, f) for f in _LINE_FIELDS])
@@ -79,9 +86,9 @@ def load_act_facts(statuses: tuple[str, ...] = DECIDED_ACT_STATUSES) -> dict[int
 
 # -- payment ------------------------------------------------------------------------------------------------
 def payment_facts(payment) -> dict:
-    """A registered payment: how much was paid, by which payment order, for which act."""
+    """A registered payment: how much was paid, by which payment order, to which account, for which act."""
     return {"act_id": payment.act_id, "amount_tiyn": payment.amount_tiyn, "order_number": payment.order_number,
-            "paid_on": payment.paid_on.isoformat()}
+            "paid_on": payment.paid_on.isoformat(), "payee_iban": payment.payee_iban}
 
 
 def load_payment_facts() -> dict[int, dict]:

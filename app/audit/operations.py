@@ -302,6 +302,25 @@ def _walk(chain: str | None = None, wanted: dict[str, set[int]] | None = None) -
     return walker
 
 
+def vouched_facts(chain: str, action: str, object_type: str, object_id: int) -> dict | None:
+    """The facts of the last ``action`` event of ``chain`` about a row, if its keyed hash verifies; None when there is
+    no such event, it is unkeyed or its hash does not match. For an operation that must act only on what an event
+    vouches for — a payment pays the account the acceptance event names, not whatever a database writer put in the
+    act's row since (verify-audit would have found it, after the money had left)."""
+    ev = db.session.connection().execute(
+        select(*_COLUMNS).where(AuditEvent.chain == chain, AuditEvent.action == action,
+                                AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+        .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    if ev is None or ev.facts is None:
+        return None
+    key = keyring().keys.get(ev.key_id)
+    fields = (ev.prev_hash, ev.chain, ev.seq, ev.at, ev.actor_id, ev.on_behalf_of_id, ev.action, ev.object_type,
+              ev.object_id, ev.details)
+    if key is None or hmac.digest(key, _keyed_body(ev.key_id, ev.facts, *fields), "sha256").hex() != ev.hash:
+        return None
+    return ev.facts
+
+
 def verify_chain(chain: str) -> list[ChainProblem]:
     return _walk(chain).report.problems
 
@@ -349,6 +368,21 @@ def _refuse_paid_acts_put_back(report: VerificationReport) -> None:
                                                    "not paid"))
 
 
+def _refuse_payments_to_another_account(report: VerificationReport) -> None:
+    """A payment is sent to the account the department accepted its act with (``Act.payee_iban``): each row is vouched
+    for by its own event, so one sent elsewhere — by a payment path written around the pinned payee, or both rows
+    rewritten with events that each still match — shows only when the two are compared."""
+    from app.acts.models import Act
+    from app.payments.models import Payment
+
+    for payment_id, act_id, paid_to, accepted_to in db.session.execute(
+            select(Payment.id, Act.id, Payment.payee_iban, Act.payee_iban).join(Act, Act.id == Payment.act_id)
+            .where(Act.payee_iban.is_not(None)).order_by(Payment.id)):
+        if paid_to != accepted_to:
+            report.problems.append(ChainProblem("", 0, f"payment {payment_id}: sent to {paid_to or 'no account'}, "
+                                                       f"but act {act_id} was accepted to be paid to {accepted_to}"))
+
+
 def _compare_facts(walker: _ChainWalker) -> None:
     """Every row that carries money or legal weight must equal the facts of the latest event vouching for it."""
     report = walker.report
@@ -372,6 +406,9 @@ def _compare_facts(walker: _ChainWalker) -> None:
             for name in sorted(set(actual) | set(cover.facts)):
                 if name in fact_rules.ADDED_LATER and name not in cover.facts:
                     continue  # an event written before the fact was kept vouches for the others
+                if name in fact_rules.ADDED_LATER_UNSET and name not in cover.facts \
+                        and actual.get(name) == fact_rules.ADDED_LATER_UNSET[name]:
+                    continue  # …and for a row that has no value for it either (a value set since is reported)
                 if actual.get(name) != cover.facts.get(name):
                     report.problems.append(ChainProblem(
                         cover.chain, cover.seq,
@@ -387,6 +424,7 @@ def _compare_facts(walker: _ChainWalker) -> None:
             report.problems.append(ChainProblem(cover.chain, cover.seq, f"act {object_id}: vouched for by the event "
                                                                         "as accepted, but no longer accepted or paid"))
     _refuse_paid_acts_put_back(report)
+    _refuse_payments_to_another_account(report)
     if legacy_only:
         report.warnings.append(f"{legacy_only} row(s) are vouched for only by events older than keyed hashes "
                                "(sha256-legacy): their facts are not compared.")

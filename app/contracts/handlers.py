@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.acts.operations import register_acceptance_check, register_opening_rule
+from app.acts.payee import register_payee_account
 from app.acts.terms import ActTerms, register_terms_provider
 from app.applications.models import Application
 from app.contracts import operations
@@ -19,7 +20,7 @@ from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import instance_subject, operator
 from app.extensions import db
 from app.orders.models import LEVELS
-from app.payments.operations import register_payee_account, register_payment_check
+from app.payments.operations import register_payment_check
 from app.people.roles import Role
 from app.words import N_
 

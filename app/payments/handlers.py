@@ -8,7 +8,7 @@ from app.acts.handlers import act_confirm_names, act_of
 from app.acts.shapes import DATE
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.payments.models import ORDER_NUMBER_PATTERN
-from app.payments.operations import payee_iban, register_payment
+from app.payments.operations import account_change, payee_iban, payee_problem, register_payment
 from app.people.roles import Role
 
 
@@ -21,7 +21,8 @@ class PayAct(TaskHandler):
 
     def context(self, ctx: TaskContext) -> dict:
         act = act_of(ctx)
-        return {"act": act, "payee_iban": payee_iban(act)}
+        return {"act": act, "payee_iban": payee_iban(act), "account_change": account_change(act),
+                "payee_problem": payee_problem(act)}
 
     def confirm(self, ctx: TaskContext) -> dict:
         return {"question": _("Record the payment of %(amount)s for act %(number)s (%(organisation)s, %(month)s)? "

@@ -27,6 +27,9 @@ class Payment(db.Model):
     order_number: Mapped[str] = mapped_column(String(40))
     paid_on: Mapped[date] = mapped_column(Date)
     amount_tiyn: Mapped[int] = mapped_column(BigInteger)
+    #: The account the payment was sent to (the act's pinned payee), vouched for by the ``act.paid`` event's facts;
+    #: NULL for a payment registered before payees were pinned (its event's details name the account).
+    payee_iban: Mapped[str | None] = mapped_column(String(34))
     registered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

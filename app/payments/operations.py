@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from app import clock
 from app.acts.models import Act, OutsideSettlement
 from app.acts.operations import guarded_write
+from app.acts.payee import account_on_record, payee_of
 from app.audit.facts import payment_facts
-from app.audit.operations import record_event
+from app.audit.operations import record_event, vouched_facts
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused
 from app.extensions import db
 from app.i18n import format_day
@@ -29,25 +31,93 @@ def register_payment_check(check):
     return check
 
 
-#: Where an act's money goes: providers answering the account the act is paid to (a contract's signed IBAN), or
-#: None; the organisation's IBAN when none answers.
-PAYEE_ACCOUNTS: list = []
-
-
-def register_payee_account(provider):
-    PAYEE_ACCOUNTS.append(provider)
-    return provider
-
-
 def payee_iban(act: Act) -> str | None:
-    """The account the act is paid to: the one its contract names (signed by both parties), else the organisation's.
-    The pay page showed the organisation's record, which an edit after signing changes: the operator was told to pay
-    an account the contract never named, and the payment kept no trace of where it went."""
-    for provider in PAYEE_ACCOUNTS:
-        iban = provider(act)
-        if iban:
-            return iban
-    return act.school.iban
+    """The account the act is paid to: the one the department accepted it with (pinned at acceptance,
+    :mod:`app.acts.payee`), or for an act accepted before payees were pinned the account on record — its contract's
+    (signed by both parties), else the organisation's."""
+    return payee_of(act)
+
+
+def payment_of(act: Act) -> dict | None:
+    """The act's payment for the documents that show it (the JSON API): order, date, amount and the account it was
+    sent to — the row's, or for a payment registered before accounts were kept on it its event's (as the payments
+    register reads it)."""
+    from app.audit.models import AuditEvent
+
+    payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
+    if payment is None:
+        return None
+    iban = payment.payee_iban
+    if iban is None:
+        details = db.session.scalar(select(AuditEvent.details).where(
+            AuditEvent.action == "act.paid", AuditEvent.object_type == "payment", AuditEvent.object_id == payment.id))
+        iban = (details or {}).get("iban")
+    return {"order_number": payment.order_number, "paid_on": payment.paid_on, "amount_tiyn": payment.amount_tiyn,
+            "payee_iban": iban}
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """The account on record for an act differs from the one its department accepted it with (the pay page says so)."""
+
+    accepted: str
+    now: str | None
+    changed_by: str | None = None  # who changed the organisation's IBAN last, as the audit trail says
+    changed_at: datetime | None = None
+
+
+def account_change(act: Act) -> AccountChange | None:
+    """None while the records still name the account the act was accepted with (or it was accepted before payees
+    were pinned); else both accounts and, if the organisation's audit trail holds it, who changed the IBAN and when."""
+    from app.audit.models import AuditEvent
+    from app.people.models import User
+
+    now = account_on_record(act)
+    if act.payee_iban is None or now == act.payee_iban:
+        return None
+    who = when = None
+    since = _utc(act.decided_at) if act.decided_at is not None else None
+    for actor_id, at, details in db.session.execute(
+            select(AuditEvent.actor_id, AuditEvent.at, AuditEvent.details)
+            .where(AuditEvent.chain == f"organisation:{act.school_id}", AuditEvent.action == "organisation.updated")
+            .order_by(AuditEvent.seq.desc())):
+        if since is not None and _utc(at) < since:
+            break  # an edit before the acceptance is what was accepted: the change was not recorded (a database writer)
+        if "iban" in ((details or {}).get("changes") or {}):
+            person = db.session.get(User, actor_id) if actor_id is not None else None
+            who = person.full_name if person else None  # from the command line: the time alone
+            when = at
+            break
+    return AccountChange(act.payee_iban, now, who, when)
+
+
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def payee_problem(act: Act) -> str | None:
+    """Why the act's pinned account will not be paid (the pay page says it before the operator types the order), or
+    None."""
+    if act.payee_iban is None:
+        return None
+    try:
+        _check_pinned_payee(act)
+    except DomainRefused as refused:
+        return str(refused)
+    return None
+
+
+def _check_pinned_payee(act: Act) -> None:
+    """The pinned account is paid only as the acceptance event vouches for it: a database writer who changed the act's
+    row after the department's decision would otherwise have had the money sent to their account, and verify-audit
+    would have said so only afterwards."""
+    facts = vouched_facts(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.accepted",
+                          "act", act.id)
+    if facts is None or facts.get("payee_iban") != act.payee_iban:
+        raise DomainRefused(_("The account recorded on act %(number)s, %(iban)s, is not the one the education "
+                              "department accepted it with: nothing was paid. Tell the system's administrators; the "
+                              "audit trail's check (verify-audit) shows the change.", number=act.number,
+                              iban=act.payee_iban))
 
 
 def _check_paid_on(act: Act, paid_on: date) -> None:
@@ -121,6 +191,15 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
     _check_order_number_unused(act, order_number, actor)
     for check in PAYMENT_CHECKS:
         check(act)
+    # Paid to the account the department accepted, even when the organisation's record (or the contract) names
+    # another one by now: a state treasury pays only what was accepted, and a new account needs the department's new
+    # acceptance. Refusing instead would strand the act — accepted is final and the process has no way back from
+    # payment to acceptance — and would let whoever changes an IBAN hold a school's payment. The operator sees both
+    # accounts on the pay page (account_change), and the event records the one on record too.
+    if act.payee_iban is not None:
+        _check_pinned_payee(act)
+    paid_to = payee_of(act)
+    on_record = account_on_record(act)
     # The amount accepted is the amount paid: the act is still accepted at the version read (its amount was
     # final from acceptance on), and the same UPDATE marks it paid — a concurrent change makes this write nothing.
     accepted_tiyn = act.amount_tiyn
@@ -142,7 +221,7 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
     if act.amount_tiyn != accepted_tiyn:
         raise DomainConflict(_("The act's amount changed after acceptance; nothing was paid."))
     payment = Payment(act_id=act.id, order_number=order_number, paid_on=paid_on, amount_tiyn=act.amount_tiyn,
-                      registered_by_id=actor.id, registered_at=clock.now())
+                      payee_iban=paid_to, registered_by_id=actor.id, registered_at=clock.now())
     try:
         with db.session.begin_nested():
             db.session.add(payment)
@@ -152,7 +231,9 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
                                "registered.", number=act.number, order=order_number)) from err
     record_event(f"instance:{act.instance_id}", "act.paid", "payment", payment.id, actor_id=actor.id,
                  details={"act": act.number, "order_number": order_number, "paid_on": paid_on.isoformat(),
-                          "amount_tiyn": act.amount_tiyn, "iban": payee_iban(act)}, facts=payment_facts(payment))
+                          "amount_tiyn": act.amount_tiyn, "iban": paid_to,
+                          **({"account_on_record": on_record} if on_record != paid_to else {})},
+                 facts=payment_facts(payment))
     from app.acts.operations import tell_school
 
     tell_school(act, "act_paid", order=order_number, paid_on=paid_on.isoformat())

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from app import clock
 from app.acts.models import Act
 from app.extensions import db
-from tests.helpers import act_of_school
+from tests.helpers import act_of_school, submitted_and_accepted
 
 pytestmark = pytest.mark.e2e
 
@@ -105,3 +105,32 @@ def test_after_submitting_the_accountant_goes_from_the_message_to_the_acts_verif
     done.get_by_role("link", name="See the act and its verification report").click()
     expect(accountant).to_have_url(re.compile(rf"/acts/{act_id}$"))
     expect(accountant.locator("#verification-report")).to_be_visible()
+
+
+def test_the_operator_sees_an_account_changed_after_acceptance_and_pays_the_accepted_one(new_page):
+    """The department accepts the act with its payee: an administrator who changes the school's IBAN afterwards
+    redirected the payment. The pay page names both accounts and who changed it; the accepted one is paid."""
+    act = act_of_school("Bilim Innovation School")
+    accepted_with, other = act.school.iban, "KZ77125KZT9999999999"
+    submitted_and_accepted(act)
+
+    admin = new_page("admin")
+    admin.goto(f"/admin/organisations/{act.school_id}")
+    admin.fill("#f-iban", other)
+    admin.locator("#save-organisation").click()
+    expect(admin.locator("#form-errors")).to_have_count(0)
+
+    operator = new_page("operator")
+    operator.get_by_role("link", name="Pay act").click()
+    expect(operator.locator("#pay-iban")).to_have_text(accepted_with)
+    changed = operator.locator("#pay-iban-changed")
+    expect(changed).to_be_visible()
+    expect(changed).to_contain_text(accepted_with)
+    expect(changed).to_contain_text(other)
+    expect(operator.locator("#pay-iban-changed-by")).to_contain_text("Changed by")
+    operator.fill("#f-order_number", "PP-2026-0043")
+    operator.fill("#f-paid_on", clock.today().isoformat())
+    operator.get_by_role("button", name="Submit").click()
+    expect(operator.locator(".alert-success")).to_contain_text("Pay act")
+    operator.goto(f"/acts/{act.id}")
+    expect(operator.locator("#payment-iban")).to_have_text(accepted_with)

@@ -234,7 +234,8 @@ def test_the_pay_task_handler_shows_the_act_and_registers_the_payment(world):
     ctx = TaskContext(instance=instance, human_task=None, actor=user("operator"))
     handler = PayAct()
     assert handler.template == "payments/_pay_panel.html"
-    assert handler.context(ctx) == {"act": act, "payee_iban": act.school.iban}
+    assert handler.context(ctx) == {"act": act, "payee_iban": act.school.iban, "account_change": None,
+                                     "payee_problem": None}
     result = handler.submit(ctx, {"order_number": "PP-0042", "paid_on": "2027-10-05"})
     (payment,) = _payments(act)
     assert result == {"payment_id": payment.id}
