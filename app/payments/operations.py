@@ -179,11 +179,21 @@ def _check_order_number_unused(act: Act, order_number: str, actor) -> None:
                           "this act's own payment order.", order=order_number))
 
 
+def _paid_by_the_audit_trail(act: Act) -> bool:
+    """The act's chain already holds a payment: someone who deleted the payment row and set the act back to accepted
+    (a database writer) had it paid a second time — verify-audit reported the missing row only after the money left."""
+    from app.audit.models import AuditEvent
+
+    return db.session.scalar(select(AuditEvent.id).where(AuditEvent.chain == f"instance:{act.instance_id}",
+                                                         AuditEvent.action == "act.paid").limit(1)) is not None
+
+
 def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payment:
     # One payment order, whatever the case it is typed in: "pp-0001" is the bank's PP-0001, and registered for a
     # second act it recorded one transfer as paying two acts (the unique constraint compares the text as typed).
     order_number = order_number.upper()
-    if db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is not None:
+    if db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is not None \
+            or _paid_by_the_audit_trail(act):
         raise DomainConflict(_("Act %(number)s has already been paid; a second payment is refused.", number=act.number))
     if act.status != "accepted":
         raise (DomainConflict if act.status == "paid" else DomainRefused)(_("Only an accepted act can be paid."))
