@@ -33,8 +33,9 @@ SCHOOL_C = "Alatau Lyceum"
 #: open incidents, closed when the step recovered them (app/engine/runtime.py _settle_incidents). Plus 1: an
 #: accepted line priced at 0 ₸ for want of its year's norm (app/acts/instrument.py priced_at_the_norms). Plus 1: the
 #: task's unread calls to act (new task, due soon…) marked read (app/notifications/receivers.py). Plus 1: the act's
-#: adjustments read for the audit facts as well (app/audit/facts.py: a row slipped onto a paid act is found).
-ENGINE_BUDGET = 20
+#: adjustments read for the audit facts as well (app/audit/facts.py: a row slipped onto a paid act is found). Plus 1:
+#: the account the act is accepted to be paid to, its contract's if any (app/acts/payee.py: pinned at acceptance).
+ENGINE_BUDGET = 21
 #: The same through POST /tasks/<id>: plus the login session's user (with its organisation, one SELECT).
 #: The commit keeps what the request loaded, so the redirect's message reloads nothing.
 HTTP_BUDGET = 13  # plus the open incidents' look-up and the calls to act marked read, as above
@@ -42,7 +43,8 @@ HTTP_BUDGET = 13  # plus the open incidents' look-up and the calls to act marked
 #: trail) it returns, the count
 #: of the act's lines still needing review (no acceptance while one does: app/acts/review.py), and the accepted
 #: act's lines read once for the audit facts the acceptance event vouches for (app/audit/facts.py).
-API_BUDGET = 23  # plus the open incidents' look-up, the norms' check, the calls to act marked read, the adjustments
+API_BUDGET = 24  # plus the open incidents' look-up, the norms' check, the calls to act marked read, the adjustments,
+# the payee's contract link
 
 
 class StatementCounter:
