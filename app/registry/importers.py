@@ -580,11 +580,33 @@ def upsert(kind: ImportKind, rows: list[dict], columns: Collection[str] | None =
     stmt = (stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updated, where=differs) if updated
             else stmt.on_conflict_do_nothing(index_elements=list(kind.key)))
     if track:
+        if kind.touches[1] in updated:  # the file writes the column: a record may move to another BIN
+            changed.update(_moved_from(kind, by_key))
         changed.update(db.session.execute(stmt.returning(kind.table.c[kind.touches[1]]),
                                           list(by_key.values())).scalars().all())
     else:
         db.session.execute(stmt, list(by_key.values()))
     return len(by_key)
+
+
+def _moved_from(kind: ImportKind, by_key: dict[tuple, dict]) -> set[str]:
+    """The stored ``kind.touches`` values (BINs) of the records the batch moves to another one: a licence whose number
+    (the key) the registry now files under another BIN — a typo in the BIN corrected. RETURNING gives the new BIN
+    only: the school that lost the licence kept its open act verified on it, accepted and paid for a licence it never
+    had. Read before the upsert, for the kinds whose key does not hold the value (a licence's number, a dormitory's
+    document); a key of one column (every such kind's)."""
+    column = kind.touches[1]
+    if len(kind.key) != 1:
+        return set()
+    key = kind.key[0]
+    wanted = {k[0]: row[column] for k, row in by_key.items() if column in row}
+    keys, moved = sorted(wanted), set()
+    for i in range(0, len(keys), 900):  # bound parameters per IN (…) stay under SQLite's limit
+        for stored_key, stored in db.session.execute(select(kind.table.c[key], kind.table.c[column]).where(
+                kind.table.c[key].in_(keys[i : i + 900]))):
+            if stored != wanted[stored_key]:
+                moved.add(stored)
+    return moved
 
 
 @dataclass
