@@ -3,14 +3,17 @@ changes are verified again — those the record now names *and* those it named b
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from app.acts.models import Act
+from app.acts.rules import level_for_grade
 from app.extensions import db
 from app.registry.models import Licence
-from tests.helpers import school
-from tests.money.test_adjustments import BILIM
-from tests.money.test_import_reverifies import _import, _verified_bilim
+from tests.helpers import act_of_school, school
+from tests.money.test_adjustments import BILIM, NORMS, NOVEMBER, _enrolment, _submit, _submit_accept_pay
+from tests.money.test_import_reverifies import _import, _nedb_row, _verified_bilim
 
 
 def test_a_licence_corrected_to_another_bin_reverifies_the_school_that_loses_it(world, tmp_path):
@@ -31,3 +34,37 @@ def test_a_licence_corrected_to_another_bin_reverifies_the_school_that_loses_it(
     assert act.lock_version > seen
     assert act.amount_tiyn == 0
     assert {ln.rule_code for ln in act.lines} == {"no_licence"}
+
+
+def test_a_correction_of_a_paid_month_reaches_the_schools_open_act_that_no_longer_lists_the_pupil(world, tmp_path):
+    """October is paid with a pupil NEDB then had all month; the pupil left on 1 November, so the November act
+    (verified, awaiting acceptance) does not list them. NEDB then corrects the withdrawal to 11 October: October paid
+    21 days too many. The import verifies November again, and the claw-back is on it before the official accepts it —
+    not left for a December act the school may never submit (the contract's last month, a school leaving the order)."""
+    october = _submit_accept_pay(act_of_school(BILIM), "PP-OCT-1")
+    assert october.status == "paid"
+    pupil = october.lines[4]
+    assert pupil.amount_tiyn == NORMS[level_for_grade(pupil.grade)]
+    _enrolment(pupil.iin).withdrawn_on = date(2026, 11, 1)  # left at the end of October, as NEDB first said
+    db.session.commit()
+    november = _submit(NOVEMBER)
+    assert november.status == "verified" and pupil.iin not in {ln.iin for ln in november.lines}
+    assert not november.adjustments
+    seen = november.lock_version
+
+    job = _import("nedb", tmp_path / "correction.csv",
+                  [_nedb_row(_enrolment(pupil.iin), withdrawn_on=date(2026, 10, 11))])
+    assert job.status == "done"
+    november = db.session.get(Act, november.id)
+    assert november.status == "verified" and november.lock_version > seen
+    norm = NORMS[level_for_grade(pupil.grade)]
+    [adjustment] = november.adjustments
+    assert (adjustment.iin, adjustment.original_act_id, adjustment.rule_code) == (pupil.iin, october.id,
+                                                                                  "enrolled_days")
+    assert adjustment.amount_tiyn == norm * 10 // 31 - norm  # paid 10 days of 31, not 31
+
+    # The same file again: nothing changes, no second claw-back.
+    again = _import("nedb", tmp_path / "again.csv", [_nedb_row(_enrolment(pupil.iin))])
+    assert again.status == "done"
+    november = db.session.get(Act, november.id)
+    assert [(a.iin, a.amount_tiyn) for a in november.adjustments] == [(pupil.iin, norm * 10 // 31 - norm)]

@@ -11,6 +11,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from app.acts.adjustments import adjustments_of
+from app.acts.models import Act
 from app.acts.verification import verify_act
 from app.audit.models import AuditEvent
 from app.dormitories.models import StudentEnrolment
@@ -58,6 +60,9 @@ def test_a_corrected_enrolment_date_is_named_changes_nothing_and_once_voided_oct
     assert _rows(child) == [(school.bin, YEAR_START, None), (school.bin, date(2026, 10, 20), None)]
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registry.imported")).one()
     assert event.details["may_correct_earlier"] == 1
+    # November's act lists a pupil NEDB has all month (the voiding import below verifies it again: the school's open
+    # act is where a correction of a paid month is settled, and a claw-back needs an amount to be taken from).
+    country.enrol(iin(9_000), school.bin, grade=3)
     november = _being_verified(country, school, earns=AMOUNT)
     assert _settle(november) == {}, "nothing changes without the operator asking"
 
@@ -65,7 +70,11 @@ def test_a_corrected_enrolment_date_is_named_changes_nothing_and_once_voided_oct
     voided = _import(tmp_path, [f"{child},Student,{school.bin},3,2026-09-01,2026-09-01"])
     assert (voided.loaded, voided.noticed, voided.notices) == (1, 0, [])
     assert _rows(child) == [(school.bin, YEAR_START, YEAR_START), (school.bin, date(2026, 10, 20), None)]
-    assert _settle(november) == {child: AMOUNT * 12 // 31 - AMOUNT}, "20–31 October: 12 days of 31"
+    # The import verified November again, as every open act of a school whose paid month a correction concerns.
+    db.session.expire_all()
+    assert {a.iin: a.amount_tiyn for a in adjustments_of(november)} == {child: AMOUNT * 12 // 31 - AMOUNT}, \
+        "20–31 October: 12 days of 31"
+    assert db.session.get(Act, november.id).amount_tiyn == AMOUNT + AMOUNT * 12 // 31 - AMOUNT
 
 
 def test_a_child_re_registered_at_school_b_is_named_and_once_school_a_is_voided_b_is_paid(country, tmp_path):
