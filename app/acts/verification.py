@@ -527,6 +527,18 @@ def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str, gaps: 
     return f"(CASE WHEN SUM(CASE WHEN {here_active} THEN 1 ELSE 0 END) > 1 THEN {union} ELSE {one} END)"
 
 
+def _here_name_sql(dialect: str, here_active: str) -> str:
+    """NEDB's name of the line's student here (an aggregate over the line's NEDB rows ``e``): the line's own name when
+    one of the enrolments here in the month has it, else the name of the latest of them — NEDB's current word.
+
+    A student with two rows here (a re-enrolment; a name corrected on the new row, "Ахметов" → "Ахмедов") was
+    compared with the greatest of the names in collation order: the act's name, NEDB's current one, was marked as
+    differing from the old row's and the act could not be accepted until an official cleared a false alarm."""
+    on = "to_char(e.enrolled_on, 'YYYY-MM-DD')" if dialect == "postgresql" else "CAST(e.enrolled_on AS TEXT)"
+    return (f"CASE WHEN MAX(CASE WHEN {here_active} AND e.full_name = f.full_name THEN 1 ELSE 0 END) = 1 "
+            f"THEN f.full_name ELSE substr(MAX(CASE WHEN {here_active} THEN {on} || e.full_name END), 11) END")
+
+
 def _general_sql(dialect: str, nedb: str) -> str:
     """The lines :func:`_lines_sql` left to the general case (several NEDB rows), decided over all their rows:
     enrolled here (with this grade), elsewhere, withdrawn from here before the month, since when, NEDB's name,
@@ -545,7 +557,7 @@ def _general_sql(dialect: str, nedb: str) -> str:
     facts = (
         "SELECT f.id, f.act_id, f.iin, f.grade, f.full_name, f.days_attended, v.month_days, v.age_lo, v.age_hi, "  # noqa: S608
         "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm, "
-        f"MAX(CASE WHEN {here_active} THEN e.full_name END) AS here_name, "
+        f"{_here_name_sql(dialect, here_active)} AS here_name, "
         f"MIN(CASE WHEN {here_active} THEN e.enrolled_on END) AS here_since, "
         f"{_days_here_sql(dialect, nedb, 'v.month_start', 'v.month_end', 'v.month_days')} AS month_days_here, "
         f"{paid_days} AS paid_days, "
@@ -598,7 +610,8 @@ def _duplicates_sql(nedb: str) -> str:
         "SELECT l.act_id, l.id, l.iin, l.grade, l.line_no, "
         f"MAX(CASE WHEN {here_active} AND e.grade = l.grade THEN 1 ELSE 0 END) AS here_grade, "
         "(v.grade_mask >> l.grade) & 1 AS grade_covered, "
-        f"CASE WHEN l.full_name = MAX(CASE WHEN {here_active} THEN e.full_name END) THEN 0 ELSE 1 END AS name_differs "
+        f"CASE WHEN MAX(CASE WHEN {here_active} AND e.full_name = l.full_name THEN 1 ELSE 0 END) = 1 THEN 0 ELSE 1 END "
+        "AS name_differs "
         "FROM dupsets s JOIN act_line l ON l.act_id = s.act_id AND l.iin = s.iin "
         "JOIN tmp_vact v ON v.act_id = l.act_id "
         f"LEFT JOIN {nedb} e ON e.iin = l.iin GROUP BY l.id, v.act_id) x) ranked "
