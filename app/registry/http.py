@@ -41,6 +41,21 @@ class RegistryUnavailable(Said, RuntimeError):
         self.values = {"detail": detail}
 
 
+def _identifier(value) -> str:
+    """An IIN or a BIN as the service sent it, as the twelve digits the registries keep: a JSON number (a serialiser
+    that took the identifier for one) has the leading zeros it lost — a child born in 2000–2009 ("09…"), a BIN that
+    starts with 0 —, a text loses the spaces around it. Read as ``str()``, the number's child was dropped as an invalid
+    IIN ("not in NEDB") and its school's pupils were another school's: legitimate children withheld. A number no
+    twelve digits can be made of (a fraction, negative, more than twelve digits, a boolean) is malformed."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"an identifier of type {type(value).__name__}")
+    if isinstance(value, str):
+        return value.strip()
+    if (isinstance(value, float) and not value.is_integer()) or not 0 <= value < 10**12:
+        raise ValueError(f"an identifier {value!r} is not twelve digits")
+    return f"{int(value):012d}"
+
+
 class HttpStudentRegistry:
     def __init__(self, base_url: str, timeout: float = 30.0, batch_size: int = 5000):
         if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
@@ -72,7 +87,8 @@ class HttpStudentRegistry:
     def _enrollment(row: dict) -> Enrollment:
         try:
             return Enrollment(
-                iin=str(row["iin"]), full_name=str(row.get("full_name", "")), school_bin=str(row["school_bin"]),
+                iin=_identifier(row["iin"]), full_name=str(row.get("full_name", "")),
+                school_bin=_identifier(row["school_bin"]),
                 school_kind=str(row.get("school_kind", "private")), grade=int(row["grade"]),
                 enrolled_on=date.fromisoformat(row["enrolled_on"]),
                 withdrawn_on=date.fromisoformat(row["withdrawn_on"]) if row.get("withdrawn_on") else None,

@@ -1,6 +1,7 @@
 """The set-based pass (SQL) against the repricing (Python, ``app.acts.adjustments.reprice``) on small seeded worlds:
 students with one to four NEDB rows at three private schools and a state school — transfers, re-enrolments, moves
-between grades, rows withdrawn on their first day — and licences covering part of the month for part of the
+between grades, rows withdrawn on their first day or dated backwards (withdrawn before enrolled, which a web service's
+NEDB may send: it runs on no day), enrolments after the month — and licences covering part of the month for part of the
 levels. Every line's rule and amount is the same by both, and the same per act in either order and month-wide;
 with copies of students and design capacities, no day is paid twice and no day holds more pupils than places."""
 
@@ -38,7 +39,13 @@ def _world(country, rng: random.Random, schools, students) -> None:
             if (student, where, enrolled) in taken:  # NEDB's natural key
                 continue
             taken.add((student, where, enrolled))
-            withdrawn = None if rng.random() < 0.4 else enrolled + timedelta(days=rng.randrange(40))
+            chance = rng.random()
+            if chance < 0.4:
+                withdrawn = None
+            elif chance < 0.5:  # a row NEDB dates backwards (withdrawn before enrolled): it runs on no day
+                withdrawn = enrolled - timedelta(days=rng.randrange(1, 30))
+            else:
+                withdrawn = enrolled + timedelta(days=rng.randrange(40))
             country.enrol(student, where, grade=rng.choice((4, 5, 6)), enrolled=enrolled, withdrawn=withdrawn,
                           kind="state" if where == state else "private")
 
