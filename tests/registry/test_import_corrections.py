@@ -68,3 +68,25 @@ def test_a_correction_of_a_paid_month_reaches_the_schools_open_act_that_no_longe
     assert again.status == "done"
     november = db.session.get(Act, november.id)
     assert [(a.iin, a.amount_tiyn) for a in november.adjustments] == [(pupil.iin, norm * 10 // 31 - norm)]
+
+
+def test_an_identifier_whose_leading_zero_a_spreadsheet_dropped_is_said_so_and_not_stored(app_ctx, tmp_path):
+    """A CSV saved by Excel from a column of numbers: the IIN of a child born in 2009 and a BIN starting with 0 have
+    11 digits. The row is refused with what happened (the 0 lost), not "not a valid IIN" — and nothing of it is
+    stored; an 11-digit value that no leading 0 makes valid is an invalid IIN as before."""
+    from app.registry.identifiers import complete_12
+    from app.registry.importers import REASONS, import_file
+    from app.registry.models import NedbEnrollment
+
+    child, school_bin = complete_12("09031560001"), complete_12("05084000001")
+    other = complete_12("15010160001")
+    path = tmp_path / "nedb.csv"
+    path.write_text("iin,full_name,school_bin,grade,enrolled_on\n"
+                    f"{child[1:]},A,{school_bin},11,2026-09-01\n"
+                    f"{child},B,{school_bin[1:]},11,2026-09-01\n"
+                    f"{other[1:]},C,{school_bin},11,2026-09-01\n", encoding="utf-8")
+    result = import_file("nedb", path)
+    assert [(e["line"], e["column"], e["code"]) for e in result.errors] == [
+        (2, "iin", "leading_zero_lost"), (3, "school_bin", "leading_zero_lost"), (4, "iin", "invalid_iin")]
+    assert "leading 0" in str(REASONS["leading_zero_lost"])
+    assert db.session.query(NedbEnrollment).count() == 0
