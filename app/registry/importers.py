@@ -635,34 +635,27 @@ def touched_acts(kind: ImportKind, values: Collection[str]) -> set[int]:
     IINs or BINs (``kind.touches``) may decide differently: those listing one of the students, or those of one of
     the organisations. An accepted act is final; its corrections are adjustments on the next act.
 
-    A student's record also touches the open acts of every school whose *decided* act (accepted or paid) lists the
-    student: a correction of a paid month is settled on the school's open act (:mod:`app.acts.adjustments`), which
+    A student's record touches the open acts of every school with a line of the student — not only those listing
+    the student: a correction of a paid month is settled on the school's open act (:mod:`app.acts.adjustments`), which
     need not list the student — a pupil NEDB had until the month's end, then says left on the 11th, is on October's
     paid act and not on November's. November was accepted without the claw-back, left for a later act the school
-    may never submit."""
-    from app.acts.adjustments import DECIDED
+    may never submit. (The schools come from the (iin, period, school_id) index alone, no act row per line.)"""
     from app.acts.models import Act, ActLine
     from app.acts.operations import VERIFIABLE
     from app.people.models import Organisation
 
     if kind.touches is None or not values:
         return set()
-    wanted, found, schools = sorted(values), set(), set()
+    wanted, found = sorted(values), set()
     for i in range(0, len(wanted), 900):  # bound parameters per IN (…) stay under SQLite's limit
         chunk = wanted[i : i + 900]
         if kind.touches[0] == "iin":
-            query = (select(ActLine.act_id).join(Act, Act.id == ActLine.act_id)
-                     .where(ActLine.iin.in_(chunk), Act.status.in_(VERIFIABLE)).distinct())
-            schools.update(db.session.scalars(select(ActLine.school_id).join(Act, Act.id == ActLine.act_id)
-                                              .where(ActLine.iin.in_(chunk), Act.status.in_(DECIDED)).distinct()))
+            schools = select(ActLine.school_id).where(ActLine.iin.in_(chunk)).distinct().scalar_subquery()
+            query = select(Act.id).where(Act.school_id.in_(schools), Act.status.in_(VERIFIABLE))
         else:
             query = (select(Act.id).join(Organisation, Organisation.id == Act.school_id)
                      .where(Organisation.bin.in_(chunk), Act.status.in_(VERIFIABLE)))
         found.update(db.session.scalars(query))
-    ids = sorted(schools)
-    for i in range(0, len(ids), 900):
-        found.update(db.session.scalars(select(Act.id).where(Act.school_id.in_(ids[i : i + 900]),
-                                                             Act.status.in_(VERIFIABLE))))
     return found
 
 
