@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from app.acts.models import Act
 from app.acts.rules import level_for_grade
 from app.extensions import db
+from app.registry import importers
 from app.registry.models import Licence
 from tests.helpers import act_of_school, school
 from tests.money.test_adjustments import BILIM, NORMS, NOVEMBER, _enrolment, _submit, _submit_accept_pay
@@ -90,3 +92,29 @@ def test_an_identifier_whose_leading_zero_a_spreadsheet_dropped_is_said_so_and_n
         (2, "iin", "leading_zero_lost"), (3, "school_bin", "leading_zero_lost"), (4, "iin", "invalid_iin")]
     assert "leading 0" in str(REASONS["leading_zero_lost"])
     assert db.session.query(NedbEnrollment).count() == 0
+
+
+@pytest.mark.parametrize(("kind", "columns"), [
+    ("licences", "number,bin,valid_from,valid_until,levels\n{number},{bin},2020-01-01,,primary\n"),
+    ("dormitory_documents",
+     "number,dormitory_bin,kind,valid_from,valid_until\n{number},{bin},commissioning,2020-01-01,\n"),
+])
+def test_a_record_moved_to_another_bin_names_both_bins_as_changed(app_ctx, tmp_path, monkeypatch, kind, columns):
+    """Every kind keyed by a document's number (a licence, a dormitory's commissioning act): the import names as changed
+    the BIN the record leaves as well as the one it goes to — the organisations whose open acts it may decide
+    differently; a file repeating the record as stored names neither."""
+    import app.dormitories.registry  # noqa: F401 - registers the dormitories' kinds
+    from app.registry.identifiers import complete_12
+    from app.registry.importers import KINDS, import_file
+
+    first, second = complete_12("15084000001"), complete_12("15084000002")
+    changed: set[str] = set()
+    for n, (bin_, expected) in enumerate(((first, {first}), (second, {first, second}), (second, set()))):
+        path = tmp_path / f"{kind}-{n}.csv"
+        path.write_text(columns.format(number="KZ-1", bin=bin_), encoding="utf-8")
+        spy: set[str] = set()
+        monkeypatch.setattr(importers, "touched_acts", lambda kind_, values, spy=spy: spy.update(values) or set())
+        assert import_file(kind, path).loaded == 1
+        assert spy == expected, (n, KINDS[kind].touches)
+        changed |= spy
+    assert changed == {first, second}
