@@ -1545,7 +1545,29 @@ def uncaught_throw_findings(trees: dict) -> tuple[list[ModelProblem], list[Model
                         "Nothing catches the escalation %(name)s thrown here: the process goes on (or ends here) as "
                         "if it had not been raised. Add an escalation boundary event on the subprocess or call "
                         "activity around it.", name=shown)))
+        problems += _uncaught_cancel_problems(filename, root)
     return problems, notices
+
+
+def _uncaught_cancel_problems(filename: str, root) -> list[ModelProblem]:
+    """A cancel end event outside a transaction, or in one with no cancel boundary event: the engine ends the
+    transaction there as if it had succeeded and goes on after it (probe: the step after the transaction ran)."""
+    problems = []
+    for definition in root.iter(f"{{{BPMN}}}cancelEventDefinition"):
+        event = definition.getparent()
+        if local(event.tag) != "endEvent":
+            continue
+        transaction = event.getparent()
+        if local(transaction.tag) != "transaction":
+            problems.append(_problem(filename, event, _(
+                "A cancel end event belongs directly inside a transaction: here nothing would be cancelled and the "
+                "flow would end as if it had succeeded. Draw it inside the transaction, or use a plain end event.")))
+        elif not _boundary_catches("cancel", transaction, None, {}):
+            problems.append(_problem(filename, event, _(
+                "Nothing catches the cancellation of the transaction %(name)s: the engine would end it here as if it "
+                "had succeeded and go on after it. Add a cancel boundary event on the transaction and draw where "
+                "the flow goes when it is cancelled.", name=repr(transaction.get("name") or transaction.get("id")))))
+    return problems
 
 
 def _reach(edges: dict[str, list[str]], starts, blocked: str) -> set[str]:

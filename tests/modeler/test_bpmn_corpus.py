@@ -103,6 +103,7 @@ REFUSED_FOR = {
     "tapsyrys-data-store-compensation-conditional.bpmn": [
         ("store_ref", "Data stores"), ("comp", "Compensation"), ("throw_comp", "Compensation"),
         ("wait_funds", "conditional event")],
+    "tapsyrys-transaction-cancel-uncaught.bpmn": [("cancel", "cancellation of the transaction 'tx'")],
 }
 
 
