@@ -36,6 +36,7 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_TOTAL_BYTES = 10 * 1024 * 1024
 MAX_RATIO = 100
 MODEL_JSON = "process_model.json"
+BPMN_MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 
 def refuse_foreign_content(files: dict[str, str], refusal: type[Exception] = ModelChangeRefused) -> None:
@@ -51,7 +52,11 @@ def refuse_foreign_content(files: dict[str, str], refusal: type[Exception] = Mod
     for name in sorted(files):
         if not name.endswith((".bpmn", ".dmn")):
             continue
-        for item in foreign_content_of(files[name].encode("utf-8"), name):
+        found = foreign_content_of(files[name].encode("utf-8"), name)
+        if found and found[0].kind == "placement" and found[0].name.rpartition(":")[2] == "definitions":
+            messages.append(_other_format(name, files[name], found[0]))
+            continue
+        for item in found:
             if item.kind == "placement":
                 messages.append(_("%(file)s, line %(line)s: %(what)s is not allowed here; other tools' "
                                   "elements are kept only inside extensionElements.",
@@ -62,6 +67,30 @@ def refuse_foreign_content(files: dict[str, str], refusal: type[Exception] = Mod
                                   file=name, line=item.line or "?", what=_foreign_label(item)))
     if messages:
         raise refusal("; ".join(messages[:20]))
+
+
+#: the namespace of the BPMN 2.0 beta (2009), which tools of that time (Eclipse BPMN Modeler, early jBPM 5) wrote
+BPMN_BETA = "http://schema.omg.org/spec/BPMN/2.0"
+
+
+def _other_format(name: str, text: str, root) -> str:
+    """One sentence for a file whose root is not BPMN 2.0's or DMN's ``definitions``, instead of one line per element
+    it holds, each said to be "not allowed here" (the beta namespace's file listed its every element so)."""
+    prefix = root.name.rpartition(":")[0]
+    declared = re.search(r'xmlns%s\s*=\s*["\']([^"\']*)["\']' % (re.escape(":" + prefix) if prefix else ""), text)
+    uri = declared.group(1) if declared else ""
+    if uri.rstrip("/") == BPMN_BETA:
+        return _("%(file)s, line %(line)s: this file is written in the draft of BPMN 2.0 (namespace %(uri)s), "
+                 "before the standard was final; the engine reads BPMN 2.0 only. Open it in a current modeling tool "
+                 "and save it as BPMN 2.0, or import it again with the namespace %(standard)s.",
+                 file=name, line=root.line or "?", uri=uri, standard=BPMN_MODEL)
+    if not uri:
+        return _("%(file)s, line %(line)s: this is not a BPMN 2.0 diagram or a DMN decision table: its root element "
+                 "<%(what)s> has no namespace. Export it from the modeling tool as BPMN 2.0 XML and import it again.",
+                 file=name, line=root.line or "?", what=root.name)
+    return _("%(file)s, line %(line)s: this is not a BPMN 2.0 diagram or a DMN decision table: its root element "
+             "<%(what)s> is in the namespace %(uri)s. Export it from the modeling tool as BPMN 2.0 XML and import "
+             "it again.", file=name, line=root.line or "?", what=root.name, uri=uri)
 
 
 def _foreign_label(item) -> str:

@@ -6,6 +6,7 @@ and those it cannot run are refused on the element, with the line, in the owner'
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from app.engine.specs import validate_files
@@ -49,3 +50,42 @@ def test_a_cancel_end_event_outside_a_transaction_is_refused(app_ctx):
     _parsed, problems = validate_files({"m.bpmn": xml})
     assert any(p.element_id == "cancel" and p.line == 6 and "directly inside a transaction" in p.message
                for p in problems), [str(p) for p in problems]
+
+
+# ---- files that are not BPMN 2.0: one sentence, not one line per element ------------------------------------
+
+def _beta() -> bytes:
+    """As Eclipse BPMN2 Modeler 0.x wrote it: the ``bpmn2:`` prefix bound to the beta's namespace."""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<bpmn2:definitions xmlns:bpmn2="http://schema.omg.org/spec/BPMN/2.0" id="Defs" '
+            'targetNamespace="http://www.jboss.org/drools">\n'
+            '<bpmn2:process id="p" name="Old" isExecutable="true"><bpmn2:startEvent id="s" />'
+            '<bpmn2:userTask id="u" name="Do" /><bpmn2:endEvent id="e" />'
+            '<bpmn2:sequenceFlow id="f1" sourceRef="s" targetRef="u" />'
+            '<bpmn2:sequenceFlow id="f2" sourceRef="u" targetRef="e" /></bpmn2:process>\n'
+            '</bpmn2:definitions>\n').encode()
+
+
+def test_a_bpmn_beta_file_is_refused_in_one_sentence_naming_the_namespace(world, browser):
+    """The BPMN 2.0 beta's namespace (Eclipse BPMN Modeler, early jBPM 5): every element of the file was listed as
+    "not allowed here; other tools' elements are kept only inside extensionElements"."""
+    owner = browser("owner")
+    response = owner.post("/modeler/import", {"archive": (io.BytesIO(_beta()), "old.bpmn"), "lane_role": "starter"},
+                          content_type="multipart/form-data", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "draft of BPMN 2.0" in page and "http://schema.omg.org/spec/BPMN/2.0" in page, page[:3000]
+    assert "extensionElements" not in page
+    assert "old.bpmn, line 2" in page
+
+
+def test_a_diagram_without_a_namespace_is_said_to_be_no_bpmn(world, browser):
+    text = ('<?xml version="1.0" encoding="UTF-8"?>\n<definitions id="d" targetNamespace="http://x">\n'
+            '<process id="p" isExecutable="true"><startEvent id="s" /></process>\n</definitions>\n')
+    owner = browser("owner")
+    page = owner.post("/modeler/import", {"archive": (io.BytesIO(text.encode()), "plain.bpmn"),
+                                          "lane_role": "starter"},
+                      content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "not a BPMN 2.0 diagram" in page and "has no namespace" in page, page[:3000]
+    assert "extensionElements" not in page
+
