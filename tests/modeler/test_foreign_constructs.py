@@ -56,14 +56,14 @@ def test_a_cancel_end_event_outside_a_transaction_is_refused(app_ctx):
 
 def _beta() -> bytes:
     """As Eclipse BPMN2 Modeler 0.x wrote it: the ``bpmn2:`` prefix bound to the beta's namespace."""
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<bpmn2:definitions xmlns:bpmn2="http://schema.omg.org/spec/BPMN/2.0" id="Defs" '
-            'targetNamespace="http://www.jboss.org/drools">\n'
-            '<bpmn2:process id="p" name="Old" isExecutable="true"><bpmn2:startEvent id="s" />'
-            '<bpmn2:userTask id="u" name="Do" /><bpmn2:endEvent id="e" />'
-            '<bpmn2:sequenceFlow id="f1" sourceRef="s" targetRef="u" />'
-            '<bpmn2:sequenceFlow id="f2" sourceRef="u" targetRef="e" /></bpmn2:process>\n'
-            '</bpmn2:definitions>\n').encode()
+    return (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<bpmn2:definitions xmlns:bpmn2="http://schema.omg.org/spec/BPMN/2.0" id="Defs" '
+            b'targetNamespace="http://www.jboss.org/drools">\n'
+            b'<bpmn2:process id="p" name="Old" isExecutable="true"><bpmn2:startEvent id="s" />'
+            b'<bpmn2:userTask id="u" name="Do" /><bpmn2:endEvent id="e" />'
+            b'<bpmn2:sequenceFlow id="f1" sourceRef="s" targetRef="u" />'
+            b'<bpmn2:sequenceFlow id="f2" sourceRef="u" targetRef="e" /></bpmn2:process>\n'
+            b'</bpmn2:definitions>\n')
 
 
 def test_a_bpmn_beta_file_is_refused_in_one_sentence_naming_the_namespace(world, browser):
