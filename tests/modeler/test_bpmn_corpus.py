@@ -67,6 +67,24 @@ RUNNABLE = {
     "tapsyrys-signals-errors-terminate.bpmn",
     "tapsyrys-deep-nested-subprocesses.bpmn",
     "tapsyrys-large-parallel-branches.bpmn",
+    "tapsyrys-call-activity-error-boundary.bpmn",
+    "tapsyrys-multi-instance-cardinality.bpmn",
+    "tapsyrys-multi-instance-sequential-completion.bpmn",
+    "tapsyrys-multi-instance-parallel-completion.bpmn",
+    "tapsyrys-standard-loop-maximum.bpmn",
+    "tapsyrys-standard-loop-test-before.bpmn",
+    "tapsyrys-inclusive-default-flow.bpmn",
+    "tapsyrys-nested-child-lane-sets.bpmn",
+    "tapsyrys-terminate-inside-subprocess.bpmn",
+    "tapsyrys-terminate-inside-called-process.bpmn",
+    "tapsyrys-windows-1251-russian-names.bpmn",
+    "tapsyrys-utf16be-bom-kazakh-names.bpmn",
+    "tapsyrys-eclipse-bpmn2-prefix.bpmn",
+    "tapsyrys-di-missing-element.bpmn",
+    "tapsyrys-ids-dots-unicode.bpmn",
+    "tapsyrys-timers-iso-date-month-cycle-start.bpmn",
+    "tapsyrys-event-subprocess-timer-non-interrupting.bpmn",
+    "tapsyrys-two-executable-processes.bpmn",
 }
 
 #: Files refused for a reason each: (element id, words of the reason). Every one was published before, then failed
@@ -103,7 +121,18 @@ REFUSED_FOR = {
     "tapsyrys-data-store-compensation-conditional.bpmn": [
         ("store_ref", "Data stores"), ("comp", "Compensation"), ("throw_comp", "Compensation"),
         ("wait_funds", "conditional event")],
+    "tapsyrys-complex-gateway.bpmn": [("cx", "Complex gateways")],
+    "tapsyrys-ad-hoc-subprocess.bpmn": [("ah", "Ad hoc subprocesses")],
+    "tapsyrys-event-subprocess-error-start.bpmn": [("hs", "started by an error or an escalation")],
+    "tapsyrys-event-subprocess-escalation-non-interrupting.bpmn": [("hs", "started by an error or an escalation")],
+    "tapsyrys-event-subprocess-message-interrupting.bpmn": [("ms", "interrupting event subprocess")],
+    "tapsyrys-signal-escalation-end-events.bpmn": [("sig_end", "signal end event")],
+    "tapsyrys-link-dangling.bpmn": [("go", "No link catch event named 'B'"), ("land", "No link throw event named 'A'")],
+    "tapsyrys-camunda7-multi-instance-collection.bpmn": [("u", "written for Camunda 7")],
     "tapsyrys-transaction-cancel-uncaught.bpmn": [("cancel", "cancellation of the transaction 'tx'")],
+    "tapsyrys-error-end-uncaught.bpmn": [("e", "Nothing catches the error 'Bad'")],
+    "tapsyrys-name-too-long.bpmn": [("task.проверка.1", "longer than 255 characters")],
+    "tapsyrys-conditional-flow-from-task.bpmn": [("f_a", "does not evaluate it")],
 }
 
 

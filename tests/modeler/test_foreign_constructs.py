@@ -9,9 +9,96 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from sqlalchemy import select
+
+from app import clock
+from app.engine import runtime
+from app.engine.models import HumanTask
+from app.engine.publishing import publish_draft, set_lane_role
 from app.engine.specs import validate_files
+from app.extensions import db
+from app.modeler.operations import import_zip
+from app.processes.trials import start_trial
+from tests.helpers import user
+from tests.modeler.test_bpmn_corpus import run_to_the_end
+from tests.operations.conftest import START
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "bpmn_corpus"
+
+
+def _published(name: str):
+    owner = user("owner")
+    draft, _problems = import_zip((CORPUS / name).read_bytes(), owner, filename=name, lane_role="starter")
+    assert set_lane_role(draft, "starter", owner) == []
+    publish_draft(draft, owner)
+    db.session.commit()
+    return draft.process_model, owner
+
+
+def _run(name: str):
+    model, owner = _published(name)
+    with clock.FrozenClock(START) as now:
+        instance = run_to_the_end(model, owner, now=now)
+    assert instance.status == "completed"
+    wf = runtime._load(instance)
+    tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
+                               .order_by(HumanTask.id)).all()
+    return wf.last_task.data, [(t.spec_name, t.status) for t in tasks]
+
+
+def test_a_terminate_end_inside_a_subprocess_ends_the_subprocess_and_the_process_goes_on(world):
+    _data, tasks = _run("tapsyrys-terminate-inside-subprocess.bpmn")
+    assert ("after", "completed") in tasks, tasks
+    assert ("inner", "open") not in tasks, tasks
+
+
+def test_a_terminate_end_in_a_called_process_leaves_the_callers_other_branch_to_go_on(world):
+    _data, tasks = _run("tapsyrys-terminate-inside-called-process.bpmn")
+    assert tasks == [("other", "completed")], tasks
+
+
+def test_loops_stop_where_their_condition_and_maximum_say(world):
+    assert _run("tapsyrys-standard-loop-maximum.bpmn")[0]["n"] == 3  # n < 3 tested after each round
+    assert _run("tapsyrys-standard-loop-test-before.bpmn")[0]["n"] == 5  # false before the first round: none
+    data, _tasks = _run("tapsyrys-multi-instance-sequential-completion.bpmn")
+    assert data["doubled"] == [2, 4], "the completion condition held at the second item"
+
+
+def test_a_parallel_multi_instance_step_met_by_its_completion_condition_cancels_the_other_instances(world):
+    _data, tasks = _run("tapsyrys-multi-instance-parallel-completion.bpmn")
+    assert sorted(status for _name, status in tasks) == ["cancelled", "cancelled", "completed"], tasks
+
+
+def test_an_inclusive_split_takes_its_default_flow_only_when_no_condition_holds(world):
+    _data, tasks = _run("tapsyrys-inclusive-default-flow.bpmn")
+    assert tasks == [("d", "completed")], tasks
+
+
+def test_an_error_thrown_in_a_called_process_is_caught_on_the_call_activity(world):
+    _data, tasks = _run("tapsyrys-call-activity-error-boundary.bpmn")
+    assert tasks == [("fix", "completed")], tasks
+
+
+def test_a_non_interrupting_timer_event_subprocess_starts_while_the_main_flow_waits(world):
+    model, owner = _published("tapsyrys-event-subprocess-timer-non-interrupting.bpmn")
+    with clock.FrozenClock(START) as now:
+        instance = start_trial(model, owner)
+        db.session.commit()
+        now.advance(hours=2)
+        runtime.fire_due_timers()
+        db.session.commit()
+        db.session.refresh(instance)
+        assert runtime._load(instance).last_task.data.get("reminded") is True
+        work = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).one()
+        assert work.status == "open", "non-interrupting: the waiting step stays"
+        assert runtime.complete_task(work.id, owner, data={}).status == "completed"
+
+
+def test_lanes_in_a_child_lane_set_give_their_own_names_to_the_steps(world):
+    _data, _tasks = _run("tapsyrys-nested-child-lane-sets.bpmn")
+    lanes = db.session.scalars(select(HumanTask.lane).where(HumanTask.spec_name.in_(["u", "v"]))
+                               .order_by(HumanTask.id)).all()
+    assert lanes == ["Official", "Head"]
 
 
 # ---- cancel end events: the engine ended the transaction as if it had succeeded ------------------------------
