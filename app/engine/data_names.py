@@ -22,6 +22,9 @@ from app.engine.errors import ModelProblem
 
 _PROVIDED: set[str] = set()
 
+#: what Camunda, Flowable and Activiti set for each multi-instance step (and conditions of their models read)
+ENGINE_LOOP_VARIABLES = frozenset({"nrOfInstances", "nrOfActiveInstances", "nrOfCompletedInstances", "loopCounter"})
+
 
 def provide_names(*names: str) -> None:
     """Names task data has without a step of the model setting them: a process's start data, a task handler's
@@ -198,6 +201,15 @@ def unset_name_findings(files: dict[str, str], trees: dict) -> tuple[list[ModelP
                     problems.append(ModelProblem(filename, _(
                         "This script uses Camunda's execution object, which does not exist here: a script reads and "
                         "sets the process data by name (approved = amount > 100, not execution.setVariable(...))."),
+                        el.get("id"), el.sourceline, el.get("name") or None))
+                    continue
+                if name in ENGINE_LOOP_VARIABLES and filename.endswith(".bpmn"):
+                    # Camunda's, Flowable's and Activiti's multi-instance counters: the condition of an imported
+                    # model published with a notice and the step failed as its first instance ended
+                    problems.append(ModelProblem(filename, _(
+                        "%(name)s is a variable that Camunda, Flowable and Activiti set for a multi-instance step; "
+                        "this engine does not set it, so this step fails when it runs. Test the data of the "
+                        "instance that has just ended instead (for example decision == \"reject\").", name=repr(name)),
                         el.get("id"), el.sourceline, el.get("name") or None))
                     continue
                 if close:
