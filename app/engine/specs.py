@@ -679,6 +679,14 @@ def timer_value_problems(kind: str, value: str, filename: str, where) -> list[Mo
             "fail when the timer is reached). Check the number.", value=repr(value), years=TIMER_HORIZON_YEARS),
             *where)]
 
+    def naive() -> list[ModelProblem]:
+        # the engine reads a date without an offset in the server's own time zone: "10:00" was 10:00 on a server
+        # set to Astana's time and 15:00 in Astana on one set to UTC
+        return [ModelProblem(filename, _(
+            "The timer %(value)s has no time zone offset, so the time it fires at would depend on the server's "
+            "clock settings. Write the offset: %(example)s for Astana time, or Z for UTC.",
+            value=repr(value), example=f'"{_with_offset(text)}"'), *where)]
+
     def deadline(parsed: dict) -> datetime:
         return datetime.now(UTC) + Timer.get_timedelta_from_start(dict(parsed))
 
@@ -690,6 +698,8 @@ def timer_value_problems(kind: str, value: str, filename: str, where) -> list[Mo
             durations = [Timer.parse_iso_duration(p) for p in parts[1:] if p.startswith("P")]
             if any(_too_far(d) for d in durations):
                 return too_far()
+            if any(_naive(p) for p in parts[1:] if p and not p.startswith("P")):
+                return naive()
             cycles, start, _duration = Timer.parse_iso_recurring_interval(text)
             if cycles == 0:
                 return [ModelProblem(filename, _(
@@ -708,6 +718,8 @@ def timer_value_problems(kind: str, value: str, filename: str, where) -> list[Mo
             if _too_far(parsed) or deadline(parsed) > horizon:
                 return too_far()
         else:
+            if _naive(text):
+                return naive()
             if Timer.parse_time_or_duration(text) > horizon:
                 return too_far()
     except OverflowError:
@@ -716,6 +728,28 @@ def timer_value_problems(kind: str, value: str, filename: str, where) -> list[Mo
         return [ModelProblem(filename, _("The timer value %(value)s is not an ISO 8601 date, duration or cycle.",
                                          value=repr(value)), *where)]
     return []
+
+
+def _naive(text: str) -> bool:
+    """Whether an ISO 8601 date-time is written without its offset (a date alone counts: midnight, no zone)."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text.strip()).tzinfo is None
+    except ValueError:
+        return False
+
+
+def _with_offset(text: str) -> str:
+    """``text`` (a timer of one date, or a cycle) with Astana's offset written after its date-time."""
+    from datetime import datetime
+
+    def placed(part: str) -> str:
+        if part.startswith(("P", "R")) or not _naive(part):
+            return part
+        return datetime.fromisoformat(part).isoformat() + "+05:00"
+
+    return "/".join(placed(p) for p in text.strip().split("/"))
 
 
 def _cycle_seconds(value: str) -> float | None:

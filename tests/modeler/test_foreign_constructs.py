@@ -176,3 +176,33 @@ def test_a_diagram_without_a_namespace_is_said_to_be_no_bpmn(world, browser):
     assert "not a BPMN 2.0 diagram" in page and "has no namespace" in page, page[:3000]
     assert "extensionElements" not in page
 
+
+
+# ---- a timer date without an offset: read in the server's own time zone ---------------------------------------
+
+def _timer_model(kind: str, value: str, event: str = "intermediateCatchEvent") -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="d" targetNamespace="http://x">\n'
+            '<bpmn:process id="p" isExecutable="true">\n<bpmn:startEvent id="s" />\n'
+            f'<bpmn:{event} id="t" name="Wait"><bpmn:timerEventDefinition><bpmn:{kind}>{value}</bpmn:{kind}>'
+            f'</bpmn:timerEventDefinition></bpmn:{event}>\n<bpmn:endEvent id="e" />\n'
+            '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" />\n'
+            '<bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e" />\n</bpmn:process>\n</bpmn:definitions>\n')
+
+
+def test_a_timer_date_without_an_offset_is_refused_with_the_offset_to_write(app_ctx):
+    """SpiffWorkflow reads "2026-12-01T10:00:00" in the server's local zone: 10:00 in Astana on a server set to Astana's
+    time, 15:00 on one set to UTC — the owner could not know which."""
+    for kind, value, example in (
+            ("timeDate", '"2026-12-01T10:00:00"', '"2026-12-01T10:00:00+05:00"'),
+            ("timeDate", '"2026-12-01"', '"2026-12-01T00:00:00+05:00"'),
+            ("timeCycle", '"R3/2026-01-01T09:00:00/P1D"', '"R3/2026-01-01T09:00:00+05:00/P1D"')):
+        event = "startEvent" if kind == "timeCycle" else "intermediateCatchEvent"
+        xml = _timer_model(kind, value, event)
+        _parsed, problems = validate_files({"m.bpmn": xml})
+        found = [p for p in problems if p.element_id == "t" and "offset" in p.message]
+        assert len(found) == 1 and found[0].line == 5 and example in found[0].message, [str(p) for p in problems]
+    for kind, value in (("timeDate", '"2026-12-01T10:00:00+05:00"'), ("timeDate", '"2026-12-01T05:00:00Z"'),
+                        ("timeCycle", '"R3/2026-01-01T00:00:00Z/P1D"'), ("timeDuration", '"P1M"')):
+        event = "startEvent" if kind == "timeCycle" else "intermediateCatchEvent"
+        _parsed, problems = validate_files({"m.bpmn": _timer_model(kind, value, event)})
+        assert not [p for p in problems if "offset" in p.message], (value, [str(p) for p in problems])
