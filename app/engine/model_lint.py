@@ -526,13 +526,24 @@ def message_start_problems(trees: dict) -> list[ModelProblem]:
     (``runtime._start``). With another start event beside it, the ways in were never all open: a plain start ran at
     once and cancelled the message start; a timer start was cancelled by the message delivered at once; of two
     message starts, every instance began at the first drawn. Refused on each message, signal or timer start event of
-    such a process; one such start event alone runs as drawn (tests/engine/test_task_rows.py)."""
+    such a process; one such start event alone runs as drawn (tests/engine/test_task_rows.py). A timer start event with
+a cycle is refused alone too."""
     problems: list[ModelProblem] = []
     for filename, root in trees.items():
         if not filename.endswith(".bpmn"):
             continue
         for process in _bpmn(root, ".//bpmn:process"):
             starts = _bpmn(process, "./bpmn:startEvent")
+            for start in starts:
+                if _bpmn(start, "./bpmn:timerEventDefinition/bpmn:timeCycle"):
+                    # BPMN starts a new instance at each round; the engine ran every round inside the one instance
+                    # (probe: "R/P1D", the user task opened again each day, the data of one day carried to the next,
+                    # the instance never ended)
+                    problems.append(_problem(filename, start, _(
+                        "A timer start event with a cycle would start a new instance at each round; the engine runs "
+                        "every round inside the one instance instead, with the data of the last round, and the "
+                        "instance never ends. Give the start event a date or a duration, or draw the repetition in "
+                        "the process: a loop back through an intermediate timer event.")))
             if len(starts) < 2:
                 continue
             for start in starts:

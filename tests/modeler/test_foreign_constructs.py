@@ -206,3 +206,24 @@ def test_a_timer_date_without_an_offset_is_refused_with_the_offset_to_write(app_
         event = "startEvent" if kind == "timeCycle" else "intermediateCatchEvent"
         _parsed, problems = validate_files({"m.bpmn": _timer_model(kind, value, event)})
         assert not [p for p in problems if "offset" in p.message], (value, [str(p) for p in problems])
+
+
+def test_a_timer_start_event_with_a_cycle_is_refused_and_an_event_subprocess_cycle_is_not(app_ctx):
+    """Published, "R/P1D" on the process's start event ran the whole flow again each day inside the one instance,
+    which never ended; BPMN starts a new instance each round. In an event subprocess a cycle repeats as drawn."""
+    cycle = '<bpmn:timerEventDefinition><bpmn:timeCycle>"R/P1D"</bpmn:timeCycle></bpmn:timerEventDefinition>'
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="d" targetNamespace="http://x">\n'
+           '<bpmn:process id="p" isExecutable="true">\n'
+           f'<bpmn:startEvent id="daily" name="Every day">{cycle}</bpmn:startEvent>\n'
+           '<bpmn:endEvent id="e" />\n<bpmn:sequenceFlow id="f1" sourceRef="daily" targetRef="e" />\n'
+           '</bpmn:process>\n</bpmn:definitions>\n')
+    _parsed, problems = validate_files({"m.bpmn": xml})
+    assert any(p.element_id == "daily" and p.line == 4 and "new instance at each round" in p.message
+               for p in problems), [str(p) for p in problems]
+    in_event_subprocess = xml.replace(
+        f'<bpmn:startEvent id="daily" name="Every day">{cycle}</bpmn:startEvent>\n',
+        '<bpmn:startEvent id="daily" />\n<bpmn:subProcess id="remind" triggeredByEvent="true">'
+        f'<bpmn:startEvent id="tick" isInterrupting="false">{cycle}</bpmn:startEvent><bpmn:endEvent id="te" />'
+        '<bpmn:sequenceFlow id="t1" sourceRef="tick" targetRef="te" /></bpmn:subProcess>\n')
+    _parsed, problems = validate_files({"m.bpmn": in_event_subprocess})
+    assert not [p for p in problems if "new instance at each round" in p.message], [str(p) for p in problems]
