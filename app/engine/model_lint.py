@@ -88,6 +88,12 @@ def lint(trees: dict) -> list[ModelProblem]:
                 "Ad hoc subprocesses cannot be run by the engine: it would open every step inside at once and wait "
                 "for all of them, instead of letting the performer choose. Draw the steps with an inclusive gateway "
                 "that decides which of them apply.")))
+        for el in _bpmn(root, ".//bpmn:receiveTask"):
+            # without a message the engine passed the step at once: "Wait for the bank" waited for nothing
+            if not el.get("messageRef"):
+                problems.append(_problem(filename, el, _(
+                    "This receive task names no message, so the engine would pass it at once instead of waiting. "
+                    "Choose the message it waits for.")))
         for el in _bpmn(root, ".//bpmn:subProcess | .//bpmn:transaction"):
             starts = [c for c in el if local(c.tag) == "startEvent"]
             if len(starts) != 1:

@@ -135,6 +135,7 @@ REFUSED_FOR = {
     "tapsyrys-conditional-flow-from-task.bpmn": [("f_a", "does not evaluate it")],
     "tapsyrys-camunda7-multi-instance-counter-condition.bpmn": [
         ("u", "'nrOfCompletedInstances' is a variable that Camunda, Flowable and Activiti set")],
+    "tapsyrys-signavio-receive-task-no-message.bpmn": [("rt", "names no message")],
 }
 
 
