@@ -94,6 +94,14 @@ def lint(trees: dict) -> list[ModelProblem]:
                 problems.append(_problem(filename, el, _(
                     "This receive task names no message, so the engine would pass it at once instead of waiting. "
                     "Choose the message it waits for.")))
+        bare = [d.getparent() for d in _bpmn(root, ".//bpmn:messageEventDefinition") if not d.get("messageRef")]
+        if not [e for e in bare if local(e.tag) not in ("endEvent", "intermediateThrowEvent")]:
+            # nothing waits for a message without a name: the engine sent it to no one and went on ("Tell the
+            # school" told no one); a catch without a name beside it is the one place such a message arrives
+            for el in bare:
+                problems.append(_problem(filename, el, _(
+                    "This message event names no message, so nothing would receive what it sends: the engine would "
+                    "go on as if it had been sent. Choose the message, the one the receiving event waits for.")))
         for el in _bpmn(root, ".//bpmn:subProcess | .//bpmn:transaction"):
             starts = [c for c in el if local(c.tag) == "startEvent"]
             if len(starts) != 1:

@@ -136,6 +136,7 @@ REFUSED_FOR = {
     "tapsyrys-camunda7-multi-instance-counter-condition.bpmn": [
         ("u", "'nrOfCompletedInstances' is a variable that Camunda, Flowable and Activiti set")],
     "tapsyrys-signavio-receive-task-no-message.bpmn": [("rt", "names no message")],
+    "tapsyrys-bpmnio-message-end-no-message.bpmn": [("e", "nothing would receive what it sends")],
 }
 
 
