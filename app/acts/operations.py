@@ -69,7 +69,9 @@ def claim_for_verification(act_ids: Sequence[int]) -> list[int]:
     return sorted(claimed)
 
 
-def _chain(act: Act) -> str:
+def act_chain(act: Act) -> str:
+    """The audit chain of an act's events: its process instance's, or for an act with none (the synthetic country's)
+    one of its own."""
     return f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}"
 
 
@@ -112,7 +114,7 @@ def open_monthly_act(school: Organisation, period: date, actor=None, under=None)
         data={"act_id": act.id, "period": period.isoformat()},
     )
     act.instance_id = instance.id
-    record_event(_chain(act), "act.opened", "act", act.id, actor_id=getattr(actor, "id", None),
+    record_event(act_chain(act), "act.opened", "act", act.id, actor_id=getattr(actor, "id", None),
                  details={"number": act.number, "period": f"{period:%Y-%m}"})
     return act
 
@@ -188,7 +190,7 @@ def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
     act.revision += 1
     act.note = note
     act.submitted_at = clock.now()
-    record_event(_chain(act), "act.submitted", "act", act.id, actor_id=actor.id,
+    record_event(act_chain(act), "act.submitted", "act", act.id, actor_id=actor.id,
                  details={"revision": act.revision, "lines": len(lines)})
     db.session.flush()
 
@@ -206,7 +208,7 @@ def verify(act: Act, actor=None) -> VerificationSummary:
     # The registries' check is the system's, whoever's step set it off: with the accountant as its actor, the
     # act's history read "Contingent verified · <the school's accountant>". Who set it off stays in the details.
     requested = {"requested_by": actor.id} if getattr(actor, "id", None) is not None else {}
-    record_event(_chain(act), "act.verified", "act", act.id, actor_id=None,
+    record_event(act_chain(act), "act.verified", "act", act.id, actor_id=None,
                  details={"accepted": summary.accepted, "excluded": summary.excluded,
                           "amount_tiyn": act.amount_tiyn, "lines_amount_tiyn": summary.amount_tiyn,
                           "by_rule": summary.by_rule, "adjustments": settled, **requested})
@@ -260,7 +262,7 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
                                   "then accept the act.", organisation=act.school.name))
         values = {"status": "accepted", "payee_iban": payee}
     guarded_write(act, ("verified",), decided_at=clock.now(), **values)
-    record_event(_chain(act), f"act.{'returned' if decision == 'return' else 'accepted'}", "act", act.id,
+    record_event(act_chain(act), f"act.{'returned' if decision == 'return' else 'accepted'}", "act", act.id,
                  actor_id=actor.id, details={
                      "comment": comment or "", "amount_tiyn": act.amount_tiyn,
                      **({} if decision == "return" else {"iban": act.payee_iban}),

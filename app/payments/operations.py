@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.acts.models import Act, OutsideSettlement
-from app.acts.operations import guarded_write
+from app.acts.operations import act_chain, guarded_write
 from app.acts.payee import account_on_record, payee_of
 from app.audit.facts import payment_facts
 from app.audit.operations import record_event, vouched_facts
@@ -111,8 +111,7 @@ def _check_pinned_payee(act: Act) -> None:
     """The pinned account is paid only as the acceptance event vouches for it: a database writer who changed the act's
     row after the department's decision would otherwise have had the money sent to their account, and verify-audit
     would have said so only afterwards."""
-    facts = vouched_facts(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.accepted",
-                          "act", act.id)
+    facts = vouched_facts(act_chain(act), "act.accepted", "act", act.id)
     if facts is None or facts.get("payee_iban") != act.payee_iban:
         raise DomainRefused(_("The account recorded on act %(number)s, %(iban)s, is not the one the education "
                               "department accepted it with: nothing was paid. Tell the system's administrators; the "
@@ -184,7 +183,7 @@ def _paid_by_the_audit_trail(act: Act) -> bool:
     (a database writer) had it paid a second time — verify-audit reported the missing row only after the money left."""
     from app.audit.models import AuditEvent
 
-    return db.session.scalar(select(AuditEvent.id).where(AuditEvent.chain == f"instance:{act.instance_id}",
+    return db.session.scalar(select(AuditEvent.id).where(AuditEvent.chain == act_chain(act),
                                                          AuditEvent.action == "act.paid").limit(1)) is not None
 
 
@@ -239,7 +238,7 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
         # A concurrent registration won the race, or the order number is already used.
         raise DomainConflict(_("Act %(number)s has already been paid, or payment order %(order)s is already "
                                "registered.", number=act.number, order=order_number)) from err
-    record_event(f"instance:{act.instance_id}", "act.paid", "payment", payment.id, actor_id=actor.id,
+    record_event(act_chain(act), "act.paid", "payment", payment.id, actor_id=actor.id,
                  details={"act": act.number, "order_number": order_number, "paid_on": paid_on.isoformat(),
                           "amount_tiyn": act.amount_tiyn, "iban": paid_to,
                           **({"account_on_record": on_record} if on_record != paid_to else {})},

@@ -35,3 +35,19 @@ def test_an_act_set_back_after_its_payment_row_was_deleted_is_not_paid_again(wor
     db.session.rollback()
     assert db.session.scalars(select(Payment).where(Payment.act_id == act.id)).all() == []
     assert db.session.get(Act, act.id).status == "accepted"
+
+
+def test_acts_without_a_process_instance_are_each_paid_once(world):
+    """The synthetic country's acts have no process instance: their events are on a chain of their own. The payment
+    event of such an act went to one chain "instance:None" shared by all of them, and the check above then refused
+    every such act after the first as "already paid"."""
+    acts = [act_of_school("Alatau Lyceum"), act_of_school("Bilim Innovation School")]
+    for act in acts:
+        tamper(update(Act).where(Act.id == act.id).values(status="accepted", instance_id=None, payee_iban=None))
+    for n, act in enumerate(acts):
+        register_payment(db.session.get(Act, act.id), f"PP-OWN-{n}", clock.today(), user("operator"))
+        db.session.commit()
+    assert sorted(p.act_id for p in db.session.scalars(select(Payment))
+                  if p.act_id in {a.id for a in acts}) == sorted(a.id for a in acts)
+    with pytest.raises(DomainConflict, match="has already been paid"):
+        register_payment(db.session.get(Act, acts[0].id), "PP-OWN-9", clock.today(), user("operator"))
