@@ -68,7 +68,8 @@ PUBLIC_REBUILD_SECONDS = Gauge("tapsyrys_public_rebuild_running_seconds", "Secon
                                "caches has held its claim (0: none running), read from the database at each scrape: a "
                                "runner that died on another machine holds it until JOB_TIME_LIMIT_SECONDS",
                                multiprocess_mode="max")
-LAST_PASS_AGE = Gauge("tapsyrys_background_pass_age_seconds", "Seconds since the last background pass finished",
+LAST_PASS_AGE = Gauge("tapsyrys_background_pass_age_seconds", "Seconds since the last background pass finished "
+                      "(negative: dated ahead of this clock, a clock that ran ahead and was put right)",
                       multiprocess_mode="max")
 
 
@@ -130,8 +131,18 @@ def _aware(moment: datetime) -> datetime:
 
 
 def last_pass_age(name: str = "tick") -> float | None:
+    """Seconds since the last pass finished, as this clock reads it: negative for a pass dated ahead of it (written by
+    a clock that ran ahead, or by a host whose clock is ahead of this one)."""
     finished = db.session.scalar(select(BackgroundPass.finished_at).where(BackgroundPass.name == name))
-    return None if finished is None else max((clock.now() - _aware(finished)).total_seconds(), 0.0)
+    return None if finished is None else (clock.now() - _aware(finished)).total_seconds()
+
+
+def pass_is_recent(age: float, limit: float) -> bool:
+    """A pass finished within ``limit`` seconds, or dated ahead of this clock by no more than that (hosts' clocks
+    differ a little). One dated further ahead was written by a clock that ran ahead and was put right since: it says
+    nothing of when a pass last ran — the next pass would have overwritten it — and had been read as "0 s ago",
+    ready, for as long as the clock had been ahead (a day, a year) while no pass ran at all."""
+    return -limit <= age <= limit
 
 
 # -- probes ----------------------------------------------------------------------------------------------------
@@ -171,7 +182,10 @@ def readyz():
     limit = float(cfg.get("READY_MAX_PASS_AGE_SECONDS") or 5 * cfg["TICKER_INTERVAL_SECONDS"] + 60)
     started = current_app.extensions.get("tapsyrys_started_at", time.time())
     # a fresh process has not seen its first pass yet: that is not a failure until the limit has passed
-    checks["background_pass"] = (age <= limit) if age is not None else (time.time() - started <= limit)
+    checks["background_pass"] = pass_is_recent(age, limit) if age is not None else (time.time() - started <= limit)
+    if age is not None and age < -limit:
+        log.error("readiness: the last background pass is dated %s s ahead of this clock; no pass has finished since "
+                  "the clock was put right", round(-age))
     # What this process needs to serve requests decides readiness. In the embedded mode the background pass runs in
     # this process, so a stale one is this process's failure. In celery mode it runs in the workers: a dead worker
     # or an unreachable broker is reported ("degraded", and the pass's age is a metric to alert on), but does not
@@ -204,7 +218,7 @@ def metrics():
     _count_outbox()
     age = last_pass_age()
     if age is not None:
-        LAST_PASS_AGE.set(age)
+        LAST_PASS_AGE.set(age)  # negative: dated ahead of this clock (see pass_is_recent)
     _count_failed_parts()
     PUBLIC_REBUILD_SECONDS.set(_public_rebuild_seconds())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

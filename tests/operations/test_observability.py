@@ -26,6 +26,26 @@ def test_liveness_and_readiness(app_ctx, browser):
     assert stale.get_json()["checks"]["background_pass"] is False
 
 
+def test_a_pass_dated_ahead_of_the_clock_is_not_read_as_recent(app_ctx, browser, caplog):
+    """A pass recorded by a clock that ran a day ahead, and no pass since the clock was put right (the ticker died
+    with it): readiness had read its age as 0 s — ready — for the whole day. A pass dated a few seconds ahead (a
+    worker's clock a little ahead of the web's) is still recent."""
+    with clock.FrozenClock(START) as frozen:
+        frozen.advance(days=1)
+        tick(app_ctx)  # the clock a day ahead
+        frozen.advance(days=-1)  # put right; no pass since
+        with caplog.at_level(logging.ERROR, logger="app.observability"):
+            ahead = browser().get("/readyz")
+        frozen.advance(days=1, seconds=-5)  # the same pass, 5 s ahead of this clock
+        close = browser().get("/readyz")
+    assert ahead.status_code == 503
+    assert ahead.get_json()["checks"]["background_pass"] is False
+    assert ahead.get_json()["background_pass_age_seconds"] == -86400.0
+    assert "dated 86400 s ahead of this clock" in caplog.text
+    assert close.status_code == 200, close.get_json()
+    assert close.get_json()["checks"]["background_pass"] is True
+
+
 def test_readiness_asks_the_broker_in_celery_mode_and_reports_a_dead_worker_without_failing_the_web(app_ctx,
                                                                                                     browser):
     """In celery mode the background pass runs in the workers: a dead worker or broker made every web process
