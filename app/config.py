@@ -235,6 +235,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "JOB_QUEUE_TIMEOUT_SECONDS": _number("JOB_QUEUE_TIMEOUT_SECONDS", "600"),
         "JOB_MAX_ATTEMPTS": _number("JOB_MAX_ATTEMPTS", "3"),
         "JOB_TIME_LIMIT_SECONDS": _number("JOB_TIME_LIMIT_SECONDS", "7200"),
+        # How long a background job's statement waits for a row another transaction holds (PostgreSQL's lock_timeout,
+        # app.database.limit_lock_waits; 0: for ever): an act an official's acceptance left open had held the month-wide
+        # verification, silently, for as long as it stayed open.
+        "JOB_LOCK_TIMEOUT_SECONDS": _number("JOB_LOCK_TIMEOUT_SECONDS", "10"),
         "SERVICE_RETRY": _json_setting("SERVICE_RETRY"),
         "REGISTRY_UPLOAD_DIR": os.environ.get("REGISTRY_UPLOAD_DIR", ""),
         # Sessions end after this long without a request, and this long after login whatever happens.

@@ -117,6 +117,29 @@ def commit_keeping_loaded() -> None:
         session.expire_on_commit = True
 
 
+_LOCK_WAIT = "tapsyrys_lock_wait_seconds"
+
+
+def limit_lock_waits(seconds: float) -> None:
+    """From now on in this application context (a background job's own), every transaction waits at most ``seconds``
+    for a lock another transaction holds (PostgreSQL's ``lock_timeout``; 0: no limit). The statement then fails
+    ("canceling statement due to lock timeout") and the job treats it as the failure of what it was writing — an act
+    checked alone becomes an incident, the others go on. Without it, a month-wide verification met an act whose
+    acceptance an official had left open (a transaction holding the row) and waited for as long as it stayed open,
+    with nothing said anywhere. SQLite waits its ``busy_timeout`` anyway."""
+    if has_app_context():
+        setattr(g, _LOCK_WAIT, seconds)
+
+
+@event.listens_for(Session, "after_begin")
+def _set_lock_timeout(_session, _transaction, connection) -> None:
+    if not has_app_context() or connection.dialect.name != "postgresql":
+        return
+    seconds = g.get(_LOCK_WAIT)
+    if seconds:
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+
+
 _NEW_FILES = "files_written"  # session.info: files written for this transaction, removed unless it commits
 
 

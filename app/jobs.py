@@ -26,6 +26,8 @@ from sqlalchemy import JSON, DateTime, ForeignKey, String, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
+from app.engine.errors import Said
+from app.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,31 @@ class TimeLimitExceeded(Exception):
     def __init__(self, detail: str):
         super().__init__(f"{self.code}:{detail}")
         self.detail = detail
+
+
+class RecordHeld(Said, RuntimeError):
+    """A background job's statement waited for a row another transaction held past ``JOB_LOCK_TIMEOUT_SECONDS``
+    (app.database.limit_lock_waits) — an official's decision left open, a long report: what it was writing is rolled
+    back and, kept on an incident, read in its reader's language; the technical sentence stays its detail."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"a row was held by another transaction for more than {seconds:g} s (lock timeout)")
+        self.msgid = N_("Another transaction kept this record locked for more than %(seconds)s s (a decision left "
+                        "open, a long report), so it was not checked. Retry once that transaction has ended.")
+        self.values = {"seconds": f"{seconds:g}"}
+
+
+def explained(err: BaseException) -> BaseException:
+    """``err`` as a background job keeps it on an incident: a lock wait given up (PostgreSQL's lock_timeout, SQLSTATE
+    55P03) as :class:`RecordHeld` caused by it; anything else as it is."""
+    seen, depth = err, 0
+    while seen is not None and depth < 20:
+        if getattr(seen, "sqlstate", None) == "55P03" or getattr(seen, "pgcode", None) == "55P03":
+            held = RecordHeld(_setting("JOB_LOCK_TIMEOUT_SECONDS", 10))
+            held.__cause__ = err
+            return held
+        seen, depth = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__, depth + 1
+    return err
 
 
 #: Why the job machinery failed a job (its ``message`` starts "code:"), in the reader's language. The import page

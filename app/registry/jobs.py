@@ -34,11 +34,13 @@ def JOB_MODELS() -> dict[str, type]:  # noqa: N802 - a constant, built lazily (t
 
 
 def run_job(app: Flask, name: str, job_id: int) -> None:
+    from app.database import limit_lock_waits
     from app.extensions import db
     from app.jobs import LeaseLost
     from app.observability import observe_job
 
     with app.app_context():
+        limit_lock_waits(app.config.get("JOB_LOCK_TIMEOUT_SECONDS", 10))
         try:
             _job_functions()[name](job_id)
         except LeaseLost:  # presumed dead and handed on: the other runner owns the job now

@@ -219,8 +219,8 @@ def _verify_one_by_one(run_id: int | None, chunk: list[int], month_ids: list[int
             failed[str(act_id)] = error_first_line(err)[:200]
             instance_id = db.session.scalar(select(Act.instance_id).where(Act.id == act_id))
             if instance_id is not None:
-                record_incident_safely(instance_id, err, element_id=VERIFY_ELEMENT, kind="verification",
-                                       halt=False)
+                record_incident_safely(instance_id, jobs.explained(err), element_id=VERIFY_ELEMENT,
+                                       kind="verification", halt=False)
     return results
 
 
