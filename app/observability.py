@@ -25,7 +25,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime
 
-from flask import Flask, Response, abort, g, has_request_context, jsonify, request
+from flask import Flask, Response, abort, g, has_app_context, has_request_context, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import DateTime, Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -90,6 +90,7 @@ def background_pass(name: str = "tick"):
     """Times one background pass and records it (its own small transaction at the end). The body adds the
     names of parts that failed to ``outcome["failed"]``."""
     outcome: dict = {}
+    correlate("pass")
     started, began = clock.now(), time.perf_counter()
     try:
         yield outcome
@@ -111,6 +112,16 @@ def background_pass(name: str = "tick"):
                 log.error("background pass: its record could not be written: %s", condition)
             else:
                 log.exception("background pass: its record could not be written")
+
+
+def correlate(kind: str) -> str:
+    """A correlation id for the background work this application context does from now on (a pass, a job's run): every
+    log line it writes carries it as ``request_id``, as a request's lines carry theirs — a failure's line, the
+    incident's and the pass's own can be found together. Returns it."""
+    correlation = f"{kind}-{uuid.uuid4().hex[:16]}"
+    if has_app_context() and not has_request_context():
+        g.request_id = correlation
+    return correlation
 
 
 def observe_step(kind: str, outcome: str = "ok") -> None:
@@ -335,12 +346,14 @@ def _after_request(response):
 
 
 class RequestContextFilter(logging.Filter):
-    """Adds ``request_id`` and ``user_id`` to every record (empty outside a request)."""
+    """Adds ``request_id`` (a request's id, or a background pass's or job run's correlation id) and ``user_id`` (empty
+    outside a request) to every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id, record.user_id = "", None
-        if has_request_context():
+        if has_app_context():  # a request's id, or a background pass's or job's correlation id (correlate)
             record.request_id = g.get("request_id", "")
+        if has_request_context():
             try:
                 from flask_login import current_user
 

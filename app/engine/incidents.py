@@ -100,6 +100,23 @@ def causes(err: BaseException, limit: int = 20) -> list[BaseException]:
     return chain
 
 
+def error_kind(err: BaseException) -> str:
+    """The class of the error at the root of ``err`` (a script's ValueError behind the engine's wrappers): what the logs
+    say of a failure whose words stay in its incident."""
+    return type(causes(err)[-1]).__name__
+
+
+def log_words(err: BaseException) -> str:
+    """What a log line says of a failure whose words stay in its incident: the database driver's first line for a
+    database's error (the condition, never a statement's values), else the error's kind (:func:`error_kind`)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.database import error_first_line
+
+    database = next((seen for seen in causes(err) if isinstance(seen, DBAPIError)), None)
+    return error_first_line(database) if database is not None else error_kind(err)
+
+
 def classify(err: BaseException) -> str:
     """The kind of failure (one of :data:`KINDS`), from the exception and its causes."""
     from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -175,8 +192,10 @@ def record_incident(instance_id: int, err: BaseException, *, element_id: str | N
                  details={"element": element_id, "message": (str(err) or type(err).__name__)[:500], "kind": kind,
                           "incident": incident.id, "attempts": incident.attempts,
                           "next_retry_at": incident.next_retry_at.isoformat() if incident.next_retry_at else None})
+    # the error's kind, not its words: they carry the instance's data (a script's "invalid literal …: '<a child's
+    # name>'") and are kept here, in the incident, for those who may read it
     log.warning("incident %s on instance %s (%s, element %s, attempt %s): %s", incident.id, instance_id, kind,
-                element_id, incident.attempts, str(err) or type(err).__name__)
+                element_id, incident.attempts, log_words(err))
     return incident
 
 

@@ -201,10 +201,13 @@ def _run_engine(instance: ProcessInstance, actor, step) -> None:
         with scripts_within():  # one step's scripts share a time budget (app.engine.isolation)
             step()
     except SpiffWorkflowException as err:
-        log.warning("instance %s: step failed: %s", instance.id, err)
+        # The caller says what became of it (an incident, a refusal on the person's page) in one line; the error's
+        # own words carry the instance's data (a script's "invalid literal …: '<a child's name>'") and stay in the
+        # incident, not in the logs.
+        log.debug("instance %s: step failed: %s", instance.id, err)
         raise StepFailed(_step_message(err)) from err
     except Exception as err:
-        log.exception("instance %s: step failed", instance.id)
+        log.debug("instance %s: step failed", instance.id, exc_info=True)
         raise StepFailed(_step_message(err)) from err
     finally:
         _run.reset(token)
@@ -870,17 +873,24 @@ def fire_due_timers(limit: int = 200) -> int:
                 _record_incident(instance_id, err.__cause__, wf)
         except Exception as err:
             db.session.rollback()
-            log.warning("timer on instance %s not fired: %s", instance_id, err)
+            from app.engine.incidents import log_words
+
+            # One line for the failure: this one, or the incident's (app.engine.incidents.record_incident). Either
+            # names the error's kind, not its words: they carry the instance's data (a script's "invalid literal …:
+            # '<a child's name>'") and are kept in the incident, for those who may read it.
             if connection_lost(err):
                 # the database connection broke under the step (a restarted server, a killed backend): not the
                 # instance's failure, which a halting incident made it — its timer is still due, the next pass
                 # fires it
+                log.warning("timer on instance %s not fired: %s", instance_id, log_words(err))
                 observe_step("timer", "failed")
                 continue
             if version is not None and _lock_version(instance_id) != version:
                 # another pass (an overlapping tick of another worker) advanced the instance meanwhile: this run's
                 # failure was of a state that is gone, not the instance's — an incident on a completed instance
                 # said "failed" beside "completed"
+                log.info("timer on instance %s not fired: %s; another pass advanced it meanwhile", instance_id,
+                         log_words(err))
                 continue
             observe_step("timer", "failed")
             _record_incident(instance_id, err, wf)

@@ -37,10 +37,11 @@ def run_job(app: Flask, name: str, job_id: int) -> None:
     from app.database import limit_lock_waits
     from app.extensions import db
     from app.jobs import LeaseLost
-    from app.observability import observe_job
+    from app.observability import correlate, observe_job
 
     with app.app_context():
         limit_lock_waits(app.config.get("JOB_LOCK_TIMEOUT_SECONDS", 10))
+        correlate(f"job{job_id}")  # every line of this run carries it (LOG_FORMAT=json: request_id)
         try:
             _job_functions()[name](job_id)
         except LeaseLost:  # presumed dead and handed on: the other runner owns the job now

@@ -28,7 +28,7 @@ from app.acts.verification import load_acts
 from app.audit.operations import record_event, record_events
 from app.database import error_first_line
 from app.engine.errors import DomainRefused
-from app.engine.incidents import reverifiers
+from app.engine.incidents import log_words, reverifiers
 from app.engine.runtime import database_unusable_now
 from app.extensions import db
 from app.instruments import SCHOOLS
@@ -115,7 +115,8 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
                 if database_unusable_now(err):
                     raise  # the database's failure, not the acts': the run resumes after its last chunk (below)
                 db.session.rollback()
-                log.warning("verification run %s: a chunk failed (%r); its acts are checked one by one", run_id, err)
+                log.warning("verification run %s: a chunk failed (%s); its acts are checked one by one", run_id,
+                            log_words(err))
                 results = _verify_one_by_one(run_id, chunk, month_ids, decided_meanwhile, failed)
                 run = db.session.get(VerificationRun, run_id)
             for s in results:
@@ -215,7 +216,7 @@ def _verify_one_by_one(run_id: int | None, chunk: list[int], month_ids: list[int
             db.session.rollback()
             if database_unusable_now(err):
                 raise  # the database's failure, not this act's
-            log.warning("verification run %s: act %s could not be checked: %r", run_id, act_id, err)
+            log.warning("verification run %s: act %s could not be checked: %s", run_id, act_id, log_words(err))
             failed[str(act_id)] = error_first_line(err)[:200]
             instance_id = db.session.scalar(select(Act.instance_id).where(Act.id == act_id))
             if instance_id is not None:

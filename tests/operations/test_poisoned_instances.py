@@ -260,10 +260,12 @@ def test_the_failed_element_is_the_task_the_engine_names_then_the_one_left_in_er
     assert failed_element(failure(), SimpleNamespace(get_tasks=lambda state: [])) is None
 
 
-def test_a_failed_step_is_logged_with_its_instance_an_unexpected_one_with_its_traceback(caplog):
-    """What the operator's log says: an engine error (a script, a gateway) as a warning naming the instance and
-    the cause; anything else as an error with its traceback. Either way the step fails as ``StepFailed`` and
-    the operator context of the step is gone afterwards."""
+def test_a_failed_step_is_logged_for_debugging_only_and_its_caller_says_what_became_of_it(caplog):
+    """The engine's own line of a failed step is for debugging (DEBUG): an engine error (a script, a gateway) with its
+    cause, anything else with its traceback. The caller says what became of it in one line — the incident's, a
+    refusal — without the error's words, which carry the instance's data (test_background_logs); the incident keeps
+    them and the traceback. Either way the step fails as ``StepFailed`` and the operator context of the step is gone
+    afterwards."""
     import logging
     from types import SimpleNamespace
 
@@ -280,13 +282,13 @@ def test_a_failed_step_is_logged_with_its_instance_an_unexpected_one_with_its_tr
     def bug():
         raise ValueError("unexpected")
 
-    with caplog.at_level(logging.WARNING, logger="app.engine.runtime"):
+    with caplog.at_level(logging.DEBUG, logger="app.engine.runtime"):
         for step in (engine_error, bug):
             with pytest.raises(StepFailed):
                 runtime._run_engine(instance, None, step)
     assert [(r.levelno, r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
-        (logging.WARNING, f"instance 4711: step failed: {WorkflowException('no outgoing flow matched')}", False),
-        (logging.ERROR, "instance 4711: step failed", True)]
+        (logging.DEBUG, f"instance 4711: step failed: {WorkflowException('no outgoing flow matched')}", False),
+        (logging.DEBUG, "instance 4711: step failed", True)]
     assert caplog.records[1].exc_info[0] is ValueError
     assert runtime._run.get(None) is None
 
