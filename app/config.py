@@ -287,6 +287,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
             config[key] = os.environ[key]
     if os.environ.get("MAIL_PORT"):
         config["MAIL_PORT"] = _number("MAIL_PORT", "25", minimum=1)
+    # how long the outbox waits for the mail server's answer to each command (its greeting, each mail)
+    config["MAIL_TIMEOUT_SECONDS"] = _number("MAIL_TIMEOUT_SECONDS", "20", float, minimum=0.1)
     config["MAIL_USE_TLS"] = _flag("MAIL_USE_TLS")  # "0" or "false" had turned STARTTLS on (any value counted)
     if _flag("SESSION_COOKIE_SECURE"):
         config["SESSION_COOKIE_SECURE"] = True

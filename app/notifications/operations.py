@@ -359,11 +359,25 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
     if not pending:
         return counts
     sender = cfg.get("MAIL_FROM", "tapsyrys@localhost")
-    with smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT", 25)), timeout=20) as smtp:
+    server = (cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT", 25)))
+    if _mail_server_resting(server):
+        return counts
+    smtp = None
+    try:
+        smtp = smtplib.SMTP(*server, timeout=float(cfg.get("MAIL_TIMEOUT_SECONDS", 20)))
         if cfg.get("MAIL_USE_TLS"):
             smtp.starttls()
         if cfg.get("MAIL_USERNAME"):
             smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD", ""))
+    except OSError as err:  # refused, no greeting within the timeout (a server that accepts and never answers), 421
+        if smtp is not None:
+            smtp.close()
+        if not _connection_lost(err):
+            raise
+        _mail_server_away(server, err, len(pending))
+        return counts
+    _AWAY.clear()
+    with smtp:
         began = time.monotonic()
         for mail in pending:
             if time.monotonic() - began > OUTBOX_PASS_SECONDS:
@@ -398,6 +412,33 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
                 counts["failed"] += 1
             db.session.commit()
     return counts
+
+
+#: the mail server this process could not reach: its address, how many times in a row, and when to try it again
+_AWAY: dict = {}
+
+#: the longest a process waits before trying an unreachable mail server again
+MAIL_SERVER_LONGEST_REST = timedelta(minutes=15)
+
+
+def _mail_server_away(server: tuple[str, int], err: OSError, waiting: int) -> None:
+    """The mail server could not be reached, or took the connection and never answered (each pass then waited the
+    whole timeout, 20 s, and logged a traceback): the pending mails stay pending — nothing was taken — and this
+    process tries the server again after a rest that doubles from one minute to fifteen, with one line each time."""
+    failures = _AWAY.get("failures", 0) + 1 if _AWAY.get("server") == server else 1
+    rest = min(timedelta(minutes=1) * 2 ** (failures - 1), MAIL_SERVER_LONGEST_REST)
+    _AWAY.update(server=server, failures=failures, until=clock.now() + rest)
+    log.warning("outbox: the mail server %s:%s cannot be used (%s); %s pending e-mail(s) wait, tried again in %s s",
+                *server, err or type(err).__name__, waiting, int(rest.total_seconds()))
+
+
+def _mail_server_resting(server: tuple[str, int]) -> bool:
+    """Whether this process rests from a mail server it could not reach (:func:`_mail_server_away`). A rest dated
+    further ahead than the longest one was set by a clock that ran ahead: it is over."""
+    if _AWAY.get("server") != server:
+        return False
+    now = clock.now()
+    return now < _AWAY["until"] <= now + MAIL_SERVER_LONGEST_REST
 
 
 def resend_failed(mail_ids, actor: User) -> int:
