@@ -34,6 +34,7 @@ def JOB_MODELS() -> dict[str, type]:  # noqa: N802 - a constant, built lazily (t
 
 
 def run_job(app: Flask, name: str, job_id: int) -> None:
+    from app.background import database_unavailable
     from app.database import limit_lock_waits
     from app.extensions import db
     from app.jobs import LeaseLost
@@ -47,10 +48,20 @@ def run_job(app: Flask, name: str, job_id: int) -> None:
         except LeaseLost:  # presumed dead and handed on: the other runner owns the job now
             db.session.rollback()
             log.warning("background job %s(%s): lease lost, stopped", name, job_id)
-        except Exception:  # the job records its own failure; never take the worker down
+        except Exception as err:  # the job records its own failure; never take the worker down
             db.session.rollback()
-            log.exception("background job %s(%s) failed", name, job_id)
-        observe_job(name, db.session.get(JOB_MODELS()[name], job_id))
+            if condition := database_unavailable(err):
+                # PostgreSQL restarted, the connections killed, SQLite locked: the job keeps its lease and checkpoint
+                # and the background pass resumes it when the lease expires — one line, a traceback points at no bug
+                log.warning("background job %s(%s) stopped: the database could not be used (%s); it resumes after its "
+                            "last committed chunk when its lease expires", name, job_id, condition)
+            else:
+                log.exception("background job %s(%s) failed", name, job_id)
+        try:
+            observe_job(name, db.session.get(JOB_MODELS()[name], job_id))
+        except Exception as err:  # the database still away: no duration to observe, and nothing to raise
+            db.session.rollback()
+            log.debug("background job %s(%s): not observed (%s)", name, job_id, err)
 
 
 def abandoned(name: str, job) -> None:

@@ -151,8 +151,8 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
             # (they became "could not be checked" incidents, each for an operator to retry, while checking them one
             # by one met the same locked or failing file). The run keeps its lease and its checkpoint; once the lease
             # expires the background pass resumes it after its last chunk.
-            log.warning("verification run %s: the database could not be used (%s); the run resumes after its "
-                        "last committed chunk when its lease expires", run_id, error_first_line(err))
+            log.debug("verification run %s: the database could not be used (%s); the run resumes after its "
+                      "last committed chunk when its lease expires (its runner says so)", run_id, error_first_line(err))
             raise
         run = db.session.get(VerificationRun, run_id)
         run.status, run.message, run.finished_at = "failed", error_first_line(err)[:500], clock.now()
