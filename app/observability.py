@@ -171,9 +171,16 @@ def readyz():
     try:
         db.session.execute(text("SELECT 1"))
         checks["database"] = True
-    except Exception:
+    except Exception as err:
+        from app.background import database_unavailable
+
         db.session.rollback()
-        log.exception("readiness: database check failed")
+        # the probe runs every few seconds: a database that is down is one line each time, a traceback (a hundred
+        # lines with the broker's) points at no bug
+        if condition := database_unavailable(err):
+            log.error("readiness: the database cannot be used: %s", condition)
+        else:
+            log.exception("readiness: database check failed")
         checks["database"] = False
     # A database not migrated to this code (its ``db upgrade`` forgotten or failed) answers SELECT 1, and then every
     # page reading a new column fails: not ready (app/schema.py; a database ahead of the code is usable).
@@ -216,8 +223,9 @@ def _broker_answers(url: str) -> bool:
         with Connection(url, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True
-    except Exception:
-        log.exception("readiness: broker check failed")
+    except Exception as err:  # kombu's OperationalError and whatever a broker client raises: one line, its own
+        log.error("readiness: the broker cannot be reached: %s", str(err).splitlines()[0] if str(err) else
+                  type(err).__name__)
         return False
 
 

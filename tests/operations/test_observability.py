@@ -63,6 +63,36 @@ def test_readiness_asks_the_broker_in_celery_mode_and_reports_a_dead_worker_with
     assert answer.get_json()["checks"] == {"database": True, "schema": True, "broker": False, "background_pass": False}
 
 
+def test_readiness_with_the_database_and_the_broker_down_fails_in_one_line_each(tmp_path, caplog):
+    """A PostgreSQL server and a Redis that nobody answers on (celery mode): 503, the checks say which, liveness still
+    answers — and each probe (every few seconds) logs one line per check, not two tracebacks of a hundred lines."""
+    import socket
+
+    from app import create_app
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])  # closed again: nobody listens there
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{ports[0]}/down",
+                      "TESTING": True, "BACKGROUND_MODE": "celery", "CELERY_BROKER_URL": f"redis://127.0.0.1:{ports[1]}/11",
+                      "AUDIT_KEY_FILE": str(tmp_path / "keys"), "AUDIT_ANCHOR_DIR": str(tmp_path / "anchors")},
+                     instance_path=str(tmp_path / "instance"))
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, logger="app.observability"):
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["status"] == "not ready"
+    checks = ready.get_json()["checks"]
+    assert (checks["database"], checks["schema"], checks["broker"]) == (False, False, False)
+    assert client.get("/healthz").status_code == 200
+    lines = [(r.getMessage(), r.exc_info) for r in caplog.records if r.name == "app.observability"]
+    assert [exc for _message, exc in lines] == [None, None], lines
+    assert lines[0][0].startswith("readiness: the database cannot be used: ") and "refused" in lines[0][0]
+    assert lines[1][0].startswith("readiness: the broker cannot be reached: ") and "refused" in lines[1][0]
+
+
 def test_metrics_need_the_token_or_an_allowed_network(app_ctx, browser):
     client = browser()
     client.get("/healthz")
