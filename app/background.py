@@ -24,7 +24,7 @@ def tick(app: Flask, failed: list[str] | None = None) -> int:
     outbox must not stop timers, nor a poisoned instance the announcements). Within the parts, each instance,
     batch or job is isolated again (see :func:`app.engine.runtime.fire_due_timers`)."""
     from app.audit.anchors import anchor_if_due
-    from app.database import checkpoint
+    from app.database import checkpoint, limit_lock_waits
     from app.engine.incidents import retry_due_incidents
     from app.engine.runtime import fire_due_timers
     from app.jobs import reap_expired_jobs
@@ -32,6 +32,9 @@ def tick(app: Flask, failed: list[str] | None = None) -> int:
     from app.observability import background_pass
 
     with app.app_context(), background_pass() as outcome:
+        # a row held by a transaction left open (an official's request, a psql session) stops the part that needs it,
+        # not the whole pass for as long as it stays open (app.database.limit_lock_waits)
+        limit_lock_waits(app.config.get("JOB_LOCK_TIMEOUT_SECONDS", 10))
         fired = _part(outcome, "timers", fire_due_timers) or 0
         _part(outcome, "retries", retry_due_incidents)
         _part(outcome, "notifications", notify_tick)

@@ -131,6 +131,16 @@ def limit_lock_waits(seconds: float) -> None:
         setattr(g, _LOCK_WAIT, seconds)
 
 
+def lock_wait_given_up(err: BaseException) -> bool:
+    """The statement gave up waiting for a lock (PostgreSQL's lock_timeout, SQLSTATE 55P03; see limit_lock_waits)."""
+    seen, depth = err, 0
+    while seen is not None and depth < 20:
+        if getattr(seen, "sqlstate", None) == "55P03" or getattr(seen, "pgcode", None) == "55P03":
+            return True
+        seen, depth = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__, depth + 1
+    return False
+
+
 @event.listens_for(Session, "after_begin")
 def _set_lock_timeout(_session, _transaction, connection) -> None:
     if not has_app_context() or connection.dialect.name != "postgresql":

@@ -96,14 +96,13 @@ class RecordHeld(Said, RuntimeError):
 def explained(err: BaseException) -> BaseException:
     """``err`` as a background job keeps it on an incident: a lock wait given up (PostgreSQL's lock_timeout, SQLSTATE
     55P03) as :class:`RecordHeld` caused by it; anything else as it is."""
-    seen, depth = err, 0
-    while seen is not None and depth < 20:
-        if getattr(seen, "sqlstate", None) == "55P03" or getattr(seen, "pgcode", None) == "55P03":
-            held = RecordHeld(_setting("JOB_LOCK_TIMEOUT_SECONDS", 10))
-            held.__cause__ = err
-            return held
-        seen, depth = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__, depth + 1
-    return err
+    from app.database import lock_wait_given_up
+
+    if not lock_wait_given_up(err):
+        return err
+    held = RecordHeld(_setting("JOB_LOCK_TIMEOUT_SECONDS", 10))
+    held.__cause__ = err
+    return held
 
 
 #: Why the job machinery failed a job (its ``message`` starts "code:"), in the reader's language. The import page

@@ -873,15 +873,16 @@ def fire_due_timers(limit: int = 200) -> int:
                 _record_incident(instance_id, err.__cause__, wf)
         except Exception as err:
             db.session.rollback()
+            from app.database import lock_wait_given_up
             from app.engine.incidents import log_words
 
             # One line for the failure: this one, or the incident's (app.engine.incidents.record_incident). Either
             # names the error's kind, not its words: they carry the instance's data (a script's "invalid literal …:
             # '<a child's name>'") and are kept in the incident, for those who may read it.
-            if connection_lost(err):
-                # the database connection broke under the step (a restarted server, a killed backend): not the
-                # instance's failure, which a halting incident made it — its timer is still due, the next pass
-                # fires it
+            if connection_lost(err) or lock_wait_given_up(err):
+                # the database connection broke under the step (a restarted server, a killed backend), or a
+                # transaction left open held the instance's row past the pass's lock limit: not the instance's
+                # failure, which a halting incident made it — its timer is still due, the next pass fires it
                 log.warning("timer on instance %s not fired: %s", instance_id, log_words(err))
                 observe_step("timer", "failed")
                 continue

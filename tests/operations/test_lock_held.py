@@ -10,10 +10,11 @@ never slept on: the lock is held until the pass has ended."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from app.acts.models import Act
 from app.audit.models import AuditEvent
@@ -87,3 +88,43 @@ def test_an_act_held_by_an_open_transaction_becomes_an_incident_and_the_pass_goe
     assert db.session.get(Act, held.id).status == "verified"
     assert _verified(held.id) == before[held.id] + 1
     assert verify_all_chains()[1] == []
+
+
+def test_a_timer_whose_instance_is_held_waits_for_the_next_pass_and_the_pass_goes_on(poison_model, app_ctx, holder,
+                                                                                     monkeypatch, caplog):
+    """The background pass met an instance whose row a transaction left open holds (an official's completion of one
+    of its tasks stuck mid-request) as it fired its timer: it waited for as long as the transaction stayed open — no
+    timer fired, no task announced, no mail sent, in any instance. Now that timer gives up after the lock limit, with
+    one line and no incident (the instance is not to blame), the others fire, and the next pass fires it."""
+    from app import clock
+    from app.background import tick
+    from app.engine import runtime
+    from app.engine.models import ProcessInstance
+    from tests.operations.conftest import START
+
+    monkeypatch.setitem(app_ctx.config, "JOB_LOCK_TIMEOUT_SECONDS", 1)
+    with clock.FrozenClock(START) as frozen:
+        held, free = (runtime.start_instance("poison", title=f"p{n}", actor=user("owner"), data={"kind": "fine"}).id
+                      for n in range(2))
+        db.session.commit()
+        frozen.advance(hours=2)
+        opened = holder.begin()
+        holder.execute(text("SELECT id FROM process_instance WHERE id = :id FOR UPDATE"), {"id": held})
+        passes = []
+        with caplog.at_level(logging.WARNING):
+            ticker = threading.Thread(target=lambda: passes.append(tick(app_ctx)))
+            ticker.start()
+            ticker.join(120)  # without a lock limit it never ends while the transaction is open
+            jammed = ticker.is_alive()
+            opened.rollback()
+            ticker.join()
+        assert not jammed, "the pass waited for the open transaction"
+        assert passes == [1], "the other instance's timer fired"
+        lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("app.")]
+        assert lines == [f"timer on instance {held} not fired: canceling statement due to lock timeout"], lines
+        db.session.expire_all()
+        assert db.session.scalar(select(func.count(Incident.id))) == 0, "the instance is not to blame"
+        assert db.session.get(ProcessInstance, held).status == "running"
+
+        assert tick(app_ctx) == 1, "the next pass fires it"
+    assert db.session.get(ProcessInstance, free).status == "running"
