@@ -306,6 +306,20 @@ def transient_smtp_failure(err: Exception) -> bool:
     return isinstance(err, smtplib.SMTPResponseException) and 400 <= err.smtp_code < 500
 
 
+def _smtp_words(err: Exception) -> str:
+    """A mail's failure as the logs say it: the server's codes and the kind of error, never the recipient's address
+    (a refusal names it, an unsendable address is quoted) — the mail's row keeps the whole sentence for the outbox
+    page."""
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _msg in err.recipients.values()})
+        return f"recipient refused ({', '.join(map(str, codes))})"
+    if isinstance(err, smtplib.SMTPResponseException):
+        return f"{type(err).__name__} {err.smtp_code}"
+    if isinstance(err, UnsendableMail):
+        return "not a valid recipient address"
+    return type(err).__name__
+
+
 #: how long one pass may spend sending mails; the rest waits for the next pass
 OUTBOX_PASS_SECONDS = 60
 
@@ -405,9 +419,10 @@ def deliver_outbox(limit: int = 100) -> dict[str, int]:
                         log.warning("e-mail %s: the mail server went away (%s); the pending mails wait for the next "
                                     "pass", mail.id, err)
                         break
-                    log.warning("e-mail %s to user %s deferred by the mail server: %s", mail.id, mail.user_id, err)
+                    log.warning("e-mail %s to user %s deferred by the mail server: %s", mail.id, mail.user_id,
+                                _smtp_words(err))
                     continue
-                log.warning("e-mail %s to user %s failed: %s", mail.id, mail.user_id, err)
+                log.warning("e-mail %s to user %s failed: %s", mail.id, mail.user_id, _smtp_words(err))
                 mail.status, mail.error = "failed", str(err)[:1000]
                 counts["failed"] += 1
             db.session.commit()

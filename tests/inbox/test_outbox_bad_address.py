@@ -4,6 +4,8 @@ raise in the middle of the pass: the row stayed pending and blocked every later 
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import select
 
@@ -84,15 +86,22 @@ def test_the_background_pass_goes_on_past_a_bad_address(world, mail_server):
     assert db.session.scalars(select(OutboxEmail).where(OutboxEmail.status == "pending")).all() == []
 
 
-def test_a_refused_recipient_fails_alone_too(world, mail_server):
+def test_a_refused_recipient_fails_alone_too(world, mail_server, caplog):
     refused = amended("accountant", email="nobody@demo.tapsyrys.kz")
-    good = amended("official")
+    bad = amended("official", email="official@demo.tapsyrys.kz, evil@x.com")
+    good = amended("head")
     mail_server.refused = {"nobody@demo.tapsyrys.kz"}
 
-    assert operations.deliver_outbox() == {"sent": 1, "failed": 1}
+    with caplog.at_level(logging.WARNING):
+        assert operations.deliver_outbox() == {"sent": 1, "failed": 2}
     status, error = status_of(refused)
-    assert status == "failed" and "No such user" in error
+    assert status == "failed" and "No such user" in error and "nobody@demo.tapsyrys.kz" in error
+    assert "official@demo.tapsyrys.kz" in status_of(bad)[1], "the outbox page says which address"
     assert status_of(good)[0] == "sent"
+    # the logs say which mail, to whom (the user's id) and the server's code — not the person's address
+    logged = [r.getMessage() for r in caplog.records if r.name == operations.log.name]
+    assert logged == [f"e-mail {refused.id} to user {refused.user_id} failed: recipient refused (550)",
+                      f"e-mail {bad.id} to user {bad.user_id} failed: not a valid recipient address"], logged
 
 
 def test_a_line_break_in_the_subject_is_folded_not_a_failure(world, mail_server):
