@@ -205,9 +205,9 @@ REVIEW_DECISIONS = ("confirm", "exclude")
 class ActLineReview(db.Model):
     """The department official's decision on a line that needs review (identity checks, rules.REVIEW_CHECKS).
 
-    One decision per line; it resolves the checks it names (``codes``). A line submitted anew is a new line
-    (the act's lines are replaced on resubmission) and needs a new decision. Written only by
-    ``app.acts.review.decide_line``, which records the audit event.
+    One decision per line; it resolves the checks it names (``codes``) for the values it was made on (``basis``). A
+    line submitted anew is a new line (the act's lines are replaced on resubmission) and needs a new decision. Written
+    only by ``app.acts.review.decide_line``, which records the audit event.
     """
 
     __tablename__ = "act_line_review"
@@ -220,6 +220,9 @@ class ActLineReview(db.Model):
     act_id: Mapped[int] = mapped_column(ForeignKey("act.id", ondelete="CASCADE"))
     line_id: Mapped[int] = mapped_column(ForeignKey("act_line.id", ondelete="CASCADE"))
     codes: Mapped[str] = mapped_column(String(32))
+    #: The fingerprint of the values the decision was made on (``app.acts.review.values_basis``): it holds only
+    #: while the line's values for its checks are still those. NULL: decided before revision 0028 (holds on codes).
+    basis: Mapped[str | None] = mapped_column(String(64))
     decision: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))

@@ -3,12 +3,16 @@
 Verification marks a paid line with ``review_codes`` (rules.REVIEW_CHECKS: name differs from NEDB, age
 implausible for the grade, more days claimed than enrolled). Nothing is withheld automatically; the official
 sees both values and decides per line — *confirm* (paid as verified) or *exclude* (``review_excluded``,
-re-applied by every later verification of the act). :func:`ensure_reviews_resolved` is the one check the
-accept step calls: an act with an undecided line cannot be accepted.
+re-applied by every later verification of the act). A decision holds for the values it was made on
+(``ActLineReview.basis``, :func:`decision_holds`): a confirmation of "Иванов vs Ivanov" does not carry over to
+"Иванов vs Петров" after NEDB changes — the line needs review again. :func:`ensure_reviews_resolved` is the one
+check the accept step calls: an act with an undecided line cannot be accepted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -16,11 +20,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
 from app import clock
 from app.acts.models import REVIEW_DECISIONS, Act, ActLine, ActLineReview
-from app.acts.rules import REVIEW_CHECKS, age_on
+from app.acts.rules import REVIEW_CHECKS, age_on, normalise_name
 from app.audit.operations import record_event
 from app.engine.errors import ConflictError, DomainRefused
 from app.engine.forms import direction_controls, direction_controls_refused
@@ -34,11 +38,46 @@ bp = Blueprint("act_review", __name__)
 MAX_COMMENT = 2000
 
 
-def _undecided(*act_ids: int):
-    """Lines of the acts with review codes and no decision on exactly those codes."""
-    return (select(ActLine).outerjoin(ActLineReview, and_(ActLineReview.line_id == ActLine.id,
-                                                          ActLineReview.codes == ActLine.review_codes))
-            .where(ActLine.act_id.in_(act_ids), ActLine.review_codes.is_not(None), ActLineReview.id.is_(None)))
+def values_basis(line, codes: str) -> str:
+    """The fingerprint of the values a decision on ``codes`` is about: for each check, the act's value and the
+    registry's, as the official's page shows them — name: the act's and NEDB's name (normalised as the check compares
+    them, rules.normalise_name); age: the grade and the IIN's birth date; days: the days claimed and NEDB's days
+    (``paid_days``). A SHA-256 over them and the line's id: the decision keeps no copy of a name, and the same names
+    on two lines give two fingerprints. ``line``: an ActLine or a row with its columns."""
+    values: dict[str, list] = {}
+    for code in sorted(set(codes.split(","))):
+        if code == "name":
+            values[code] = [normalise_name(line.full_name), normalise_name(line.registry_name)]
+        elif code == "age":
+            born = iin_birth_date(line.iin)
+            values[code] = [line.grade, born.isoformat() if born else None]
+        elif code == "days":
+            values[code] = [line.days_attended, line.paid_days]
+    payload = json.dumps([line.id, values], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def decision_holds(line, codes: str | None, basis: str | None) -> bool:
+    """Whether a decision on ``codes`` made on the values ``basis`` still decides the flagged ``line``: the same
+    checks, on the same values. A re-verification that brought other values (NEDB's name changed again, NEDB's days
+    changed) leaves the line needing review again. A decision recorded before revision 0028 has no basis (the values
+    it was made on were not kept): it holds on its codes alone, as every decision did before."""
+    if codes is None or codes != line.review_codes:
+        return False
+    return basis is None or basis == values_basis(line, codes)
+
+
+_FLAGGED = (ActLine.id, ActLine.act_id, ActLine.review_codes, ActLine.full_name, ActLine.registry_name, ActLine.iin,
+            ActLine.grade, ActLine.days_attended, ActLine.paid_days, ActLineReview.codes.label("decided_codes"),
+            ActLineReview.basis.label("basis"))
+
+
+def _undecided(*act_ids: int) -> list:
+    """Lines of the acts with review codes and no decision that holds for them (:func:`decision_holds`): few rows (the
+    flagged lines), compared here — the fingerprint is computed in Python, the same on every database."""
+    rows = db.session.execute(select(*_FLAGGED).outerjoin(ActLineReview, ActLineReview.line_id == ActLine.id)
+                              .where(ActLine.act_id.in_(act_ids), ActLine.review_codes.is_not(None))).all()
+    return [row for row in rows if not decision_holds(row, row.decided_codes, row.basis)]
 
 
 def acts_awaiting_review(act_ids) -> set[int]:
@@ -46,16 +85,16 @@ def acts_awaiting_review(act_ids) -> set[int]:
     ids = list(act_ids)
     if not ids:
         return set()
-    return set(db.session.scalars(_undecided(*ids).with_only_columns(ActLine.act_id).distinct()))
+    return {row.act_id for row in _undecided(*ids)}
 
 
 def undecided_line_ids(act: Act) -> set[int]:
     """The act's lines whose review is not yet decided: shown as needing review, not as accepted."""
-    return set(db.session.scalars(_undecided(act.id).with_only_columns(ActLine.id)))
+    return {row.id for row in _undecided(act.id)}
 
 
 def undecided_count(act: Act) -> int:
-    return db.session.scalar(select(func.count()).select_from(_undecided(act.id).subquery())) or 0
+    return len(_undecided(act.id))
 
 
 def ensure_reviews_resolved(act: Act) -> None:
@@ -72,6 +111,9 @@ class ReviewRow:
     decision: ActLineReview | None
     birth_date: date | None
     age: int | None
+    #: The decision was made on other checks or values than the line's now (a re-verification): it is shown, and
+    #: the line needs a decision again.
+    stale: bool = False
 
 
 def review_rows(act: Act, limit: int = 500) -> list[ReviewRow]:
@@ -88,10 +130,11 @@ def review_rows(act: Act, limit: int = 500) -> list[ReviewRow]:
         born = iin_birth_date(line.iin)
         codes = [c for c in (line.review_codes or decisions[line.id].codes).split(",") if c in REVIEW_CHECKS]
         decision = decisions.get(line.id)
-        if decision is not None and line.review_codes and decision.codes != line.review_codes:
-            decision = None  # the checks changed since (a re-verification): decide again
+        # The checks or their values changed since (a re-verification): the old decision is shown, decide again.
+        stale = (decision is not None and line.review_codes is not None
+                 and not decision_holds(line, decision.codes, decision.basis))
         rows.append(ReviewRow(line, codes, decision, born,
-                              age_on(born, date(start_year, 9, 1)) if born else None))
+                              age_on(born, date(start_year, 9, 1)) if born else None, stale))
     return rows
 
 
@@ -129,14 +172,17 @@ def decide_line(act: Act, line_id: int, decision: str, comment: str | None, acto
     if line is None or line.act_id != act.id or (not line.review_codes and existing is None):
         raise DomainRefused(_("This line does not need review."))
     codes = line.review_codes or existing.codes
+    # The values the official's page showed (the line as last verified); the verification below may bring others,
+    # and then the line needs review again.
+    basis = values_basis(line, codes)
     review = existing or ActLineReview(act_id=act.id, line_id=line.id)
-    review.codes, review.decision, review.comment = codes, decision, comment
+    review.codes, review.basis, review.decision, review.comment = codes, basis, decision, comment
     review.decided_by_id, review.decided_at = actor.id, clock.now()
     db.session.add(review)
     db.session.flush()
     record_event(f"instance:{act.instance_id}" if act.instance_id else f"act:{act.id}", "act.line_reviewed", "act",
-                 act.id, actor_id=actor.id, details={"line_no": line.line_no, "codes": codes, "decision": decision,
-                                                     "comment": comment or ""})
+                 act.id, actor_id=actor.id, details={"line_no": line.line_no, "codes": codes, "basis": basis,
+                                                     "decision": decision, "comment": comment or ""})
     verify(act, actor)
     return review
 
