@@ -19,7 +19,7 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 
-from app.engine.forms import is_table, parse_form, validate
+from app.engine.forms import field_label, is_table, parse_form, validate
 from app.registry.importers import (
     REASONS,
     FileUnreadable,
@@ -128,8 +128,22 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
+def column_titles(schema: dict, ui: dict, table: str, locale: str) -> dict[str, str]:
+    """{property: how the page names its column to the reader}: the property's name, then the form's title for it in
+    the reader's language — "days_attended (Дни посещения)". A Russian accountant told that the header lacked
+    "days_attended" did not know it was the column the form calls «Дни посещения»."""
+    items = schema["properties"][table]["items"]
+    items_ui = ((ui or {}).get(table) or {}).get("items") or {}
+    named: dict[str, str] = {}
+    for prop, sub in items["properties"].items():
+        sub_ui = items_ui.get(prop) if isinstance(items_ui.get(prop), dict) else {}
+        title = field_label(sub_ui.get("ui:title"), sub.get("title") if isinstance(sub, dict) else None, prop, locale)
+        named[prop] = prop if heading_key(title) == heading_key(prop) else f"{prop} ({title})"
+    return named
+
+
 def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesReport,
-               check_line: LineCheck | None = None) -> None:
+               check_line: LineCheck | None = None, locale: str = "en") -> None:
     """Fill ``report`` from the file at ``path``; FileUnreadable for a file the importers refuse. ``check_line``:
     the task's own check of one line beyond the form's schema (the act's month: days within it, dates that meet
     it), so the report refuses what Submit would."""
@@ -155,7 +169,8 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
             heading = {prop: written.get(column, column) for column, prop in mapping.items()}
             missing = [prop for prop in item.get("required", []) if prop not in mapping.values()]
             if missing:
-                raise FileUnreadable("missing_columns", ", ".join(missing))
+                named = column_titles(schema, ui, table, locale)
+                raise FileUnreadable("missing_columns", ", ".join(named[prop] for prop in missing))
             if isinstance(most, int) and found.rows > most:
                 report.problem = _("the file has too many lines (%(num)s); the form takes at most %(max)s",
                                    num=found.rows, max=most)
@@ -198,7 +213,7 @@ def _refuse(report: LinesReport, line: int, problems: list[tuple[str, object, st
 
 
 def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int,
-                      check_line: LineCheck | None = None) -> LinesReport:
+                      check_line: LineCheck | None = None, locale: str = "en") -> LinesReport:
     """Read an uploaded file into a report; nothing is stored (the file lives in a temporary folder)."""
     report = LinesReport(filename=(upload.filename or "")[:120] if upload is not None else "")
     problem = spreadsheet_upload_problem(upload, max_bytes)  # the registry import's checks of an upload
@@ -210,7 +225,7 @@ def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int
         path = Path(folder) / "upload"
         path.write_bytes(data)
         try:
-            read_lines(path, schema, ui, table, report, check_line)
+            read_lines(path, schema, ui, table, report, check_line, locale)
         except FileUnreadable as err:
             report.problem = str(REASONS.get(err.code, REASONS["unreadable"]))
             if err.code == "missing_columns":
@@ -223,9 +238,12 @@ def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int
     return report
 
 
-def file_columns(schema: dict, ui: dict, table: str) -> list[str]:
-    """The header names a file may use, property names in the form's order (for the page's hint)."""
+def file_columns(schema: dict, ui: dict, table: str, locale: str = "en") -> list[str]:
+    """The header names a file may use, in the form's order, each with its title in the reader's language (for the
+    page's hint): "iin (ИИН), full_name (ФИО), …" — the property names alone were English words to a reader of
+    Kazakh or Russian."""
     items_ui = ((ui or {}).get(table) or {}).get("items") or {}
     props = list(schema["properties"][table]["items"]["properties"])
     order = [key for key in items_ui.get("ui:order", []) if key in props] if isinstance(items_ui, dict) else []
-    return order + [key for key in props if key not in order]
+    named = column_titles(schema, ui, table, locale)
+    return [named[key] for key in order + [key for key in props if key not in order]]

@@ -343,7 +343,7 @@ def _render_task(task, values=None, errors=None, status=200, refusal=None, lines
         schema, ui = task_form(task)
         fields = build_fields(schema, ui, values, errors or {}, str(get_locale()))
         table = lines_file.table_of(schema)
-        lines_columns = lines_file.file_columns(schema, ui, table) if table else None
+        lines_columns = lines_file.file_columns(schema, ui, table, str(get_locale())) if table else None
         if status != 503:  # the registry is down: the form is shown as it is
             try:
                 handler.shape_fields(ctx, fields)
@@ -468,7 +468,7 @@ def lines_from_file(task_id: int):
             minutes=ops.minutes_to_wait(wait)))
         return _render_task(task, values=_current_values(schema, table), lines_report=report, status=429)
     report = lines_file.lines_from_upload(upload, schema, ui, table, ops.MAX_ATTACHMENT_BYTES,
-                                          lambda line: handler.check_line(ctx, line))
+                                          lambda line: handler.check_line(ctx, line), str(get_locale()))
     values = _current_values(schema, table)
     if report.changed:
         values = {**(values or {}), table: report.lines}

@@ -374,3 +374,22 @@ def test_a_heading_spaced_or_cased_otherwise_names_its_column(world, browser, ki
     html = _send(browser("accountant"), task.id, data, f"act.{kind}").get_data(as_text=True)
     report = re.search(r'<table[^>]*id="lines-file-refused">.*?</table>', html, re.S).group(0)
     assert re.findall(r"<td[^>]*><code>([^<]+)</code>", report) == ["Days attended"]
+
+
+@pytest.mark.parametrize(("language", "iin", "days"),
+                         [("ru", "ИИН", "Дней посещения"), ("kk", "ЖСН", "Қатысқан күндер")])
+def test_the_columns_are_named_with_the_forms_titles_in_the_readers_language(world, browser, language, iin, days):
+    """New-user probe: a Russian accountant's file headed "Посещено дней" was refused as lacking "days_attended" —
+    an English word she could not match to the form's «Дней посещения»; the hint above the file field listed the same
+    English names. Both now name each column with its title as the form shows it in her language."""
+    act, task = _bilim()
+    before = _state(act)
+    page = browser("accountant")
+    page.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    html = page.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert f"iin ({iin})" in html and f"days_attended ({days})" in html
+    answer = _send(page, task.id, "ИИН;ФИО;Класс;Посещено дней\n141018619079;Ким Олег;3;20\n".encode("cp1251"))
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert re.search(rf":\s*days_attended \({days}\)", html), "the missing column is named as the form names it"
+    _unchanged(act, task, before)
