@@ -312,3 +312,23 @@ def test_a_heading_spaced_or_cased_otherwise_is_not_a_missing_column(people, bro
     job = db.session.scalars(select(RegistryImport)).one()
     assert (job.status, job.loaded_rows, job.message) == ("done", 1, None)
     assert db.session.scalars(select(NedbEnrollment.full_name)).all() == ["Асанов Ерлан"]
+
+
+@pytest.mark.parametrize(("language", "says"), [("kk", "Тізілімдер"), ("ru", "Реестры")])
+def test_a_file_without_the_required_columns_names_them_and_what_to_do(people, browser, language, says):
+    """New-user probe: a registry officer's export headed in Russian ("ИИН;ФИО;БИН;Класс") failed with "the header
+    lacks required columns" in her language — and which columns were folded under "Technical detail", with no next
+    step. The missing columns are in the sentence, with what to do and the way back to the list of columns."""
+    op = browser("op")
+    op.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    data = "ИИН;ФИО;БИН;Класс\n141018619079;Ким Олег;150849718024;3\n".encode("cp1251")
+    op.post("/registry/imports", {"kind": "nedb", "file": (io.BytesIO(data), "nedb.csv")},
+            content_type="multipart/form-data")
+    job = db.session.scalars(select(RegistryImport)).one()
+    assert job.status == "failed"
+    page = op.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    failed = page[page.index('id="import-failed"'):]
+    failed = failed[:failed.index("</div>")]
+    assert "<details" not in failed, "the missing columns are not technical detail"
+    assert re.search(r'id="import-missing-columns">iin, full_name, school_bin, grade, enrolled_on</code>', failed)
+    assert 'href="/registry"' in failed and f">{says}</a>" in failed
