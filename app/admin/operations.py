@@ -88,7 +88,10 @@ def _user_fields(form, errors: dict, user: User | None) -> dict:
     if "role" not in errors and "organisation_id" not in errors:
         kind = ROLE_ORG_KIND.get(Role(values["role"]))
         if kind and (organisation is None or organisation.kind != kind):
-            errors["organisation_id"] = _("This role needs an organisation of the kind: %(kind)s.", kind=kind)
+            from app.ui import ORG_KIND  # the kind as the reader's language names it: it said "school" in Russian
+
+            errors["organisation_id"] = _("This role needs an organisation of the kind: %(kind)s.",
+                                          kind=ORG_KIND.get(kind, kind))
     values["organisation_id"] = organisation.id if organisation else None
     return values
 

@@ -202,3 +202,18 @@ def test_organisation_kinds_and_role_scopes_are_named_in_the_readers_language(wo
     assert "<td>Школа</td>" in listing and "<td>school</td>" not in listing
     form = admin.get("/admin/users/new").get_data(as_text=True)
     assert "свой регион" in form and ": region<" not in form and "(school)" not in form
+
+
+def test_a_role_without_its_organisation_names_the_kind_needed_in_the_readers_language(world, browser):
+    """New-user probe: an administrator reading Russian who gave a school accountant no organisation was told
+    "Для этой роли нужна организация вида: school." — the code, not the word the organisation list shows."""
+    admin = browser("admin")
+    admin.post("/locale", {"locale": "ru", "next": "/"})
+    before = db.session.scalar(select(db.func.count()).select_from(User))
+    answer = admin.post("/admin/users/new", {"username": "newbie", "full_name": "Жанар Бекова",
+                                             "role": "school_accountant"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "Для этой роли нужна организация вида: Школа." in page and "вида: school" not in page
+    assert 'value="Жанар Бекова"' in page, "what was typed stays"
+    assert db.session.scalar(select(db.func.count()).select_from(User)) == before
