@@ -35,6 +35,11 @@ window.tapsyrysMainDiagram = function (xml) {
   document.querySelectorAll("main table.table, main .table-responsive").forEach(function (box) {
     if (box.scrollWidth > box.clientWidth + 1 && !box.hasAttribute("tabindex")) { box.setAttribute("tabindex", "0"); }
   });
+  // A row's Remove / Put back button is named with its line, as the row's cells are ("Remove, line 3"): a screen
+  // reader tabbing through 30 lines heard "Remove" thirty times, not which line it would take out.
+  function lineButtonName(button, cellLabel, text, line) {
+    if (cellLabel) { button.setAttribute("aria-label", cellLabel.replace("{column}", text).replace("{line}", String(line))); }
+  }
   // "Add row" in form tables: clone the last row with the next index.
   document.querySelectorAll("[data-add-row]").forEach(function (button) {
     button.addEventListener("click", function () {
@@ -61,9 +66,13 @@ window.tapsyrysMainDiagram = function (xml) {
             .replace("{line}", String(index + 1)));
         }
         delete input.dataset.duplicate;
+        delete input.dataset.describedBefore;
       });
       row.querySelectorAll(".invalid-feedback").forEach(function (el) { el.remove(); });
-      row.querySelectorAll("[data-remove-row]").forEach(function (b) { b.textContent = b.dataset.removeLabel; });
+      row.querySelectorAll("[data-remove-row]").forEach(function (b) {
+        b.textContent = b.dataset.removeLabel;
+        lineButtonName(b, cellLabel, b.dataset.removeLabel, index + 1);
+      });
       table.appendChild(row);
       row.querySelector("input").focus();
     });
@@ -74,6 +83,8 @@ window.tapsyrysMainDiagram = function (xml) {
   document.querySelectorAll("table[data-array]").forEach(function (table) {
     var form = table.closest("form");
     var removeLabel = table.dataset.removeLabel, restoreLabel = table.dataset.restoreLabel;
+    var cellLabel = table.dataset.cellLabel;
+    var lineOf = function (row) { return row.querySelector("th").textContent.trim(); };
     if (removeLabel) {
       var head = table.querySelector("thead tr");
       if (head) { var th = document.createElement("th"); th.scope = "col"; head.appendChild(th); }
@@ -85,6 +96,7 @@ window.tapsyrysMainDiagram = function (xml) {
         button.dataset.removeRow = "1";
         button.dataset.removeLabel = removeLabel;
         button.textContent = removeLabel;
+        lineButtonName(button, cellLabel, removeLabel, lineOf(row));
         cell.appendChild(button);
         row.appendChild(cell);
       });
@@ -93,16 +105,35 @@ window.tapsyrysMainDiagram = function (xml) {
       var first = {};
       table.querySelectorAll('tbody input[data-format="iin"]').forEach(function (input) {
         var feedback = input.parentNode.querySelector(".js-duplicate");
-        if (feedback) { feedback.remove(); }
-        if (input.dataset.duplicate) { input.classList.remove("is-invalid"); delete input.dataset.duplicate; }
+        if (feedback) {
+          feedback.remove();
+          // the field is described by its server error again, if it has one, else by nothing
+          if (input.dataset.describedBefore) { input.setAttribute("aria-describedby", input.dataset.describedBefore); }
+          else { input.removeAttribute("aria-describedby"); }
+          delete input.dataset.describedBefore;
+        }
+        if (input.dataset.duplicate) {
+          input.classList.remove("is-invalid");
+          input.removeAttribute("aria-invalid");
+          delete input.dataset.duplicate;
+        }
         var value = input.value.trim();
         if (input.disabled || !value) { return; }
         if (!(value in first)) { first[value] = input.closest("tr").querySelector("th").textContent; return; }
-        if (!input.classList.contains("is-invalid")) { input.classList.add("is-invalid"); input.dataset.duplicate = "1"; }
+        if (!input.classList.contains("is-invalid")) {
+          input.classList.add("is-invalid");
+          input.setAttribute("aria-invalid", "true");
+          input.dataset.duplicate = "1";
+        }
         var note = document.createElement("div");
         note.className = "invalid-feedback d-block js-duplicate";
+        note.id = input.id + "-dup";
         note.textContent = (table.dataset.duplicateMessage || "").replace("{line}", first[value]);
         input.parentNode.appendChild(note);
+        // a screen reader on the field reads why it is marked (the note was seen, not heard)
+        var described = input.getAttribute("aria-describedby") || "";
+        input.dataset.describedBefore = described;
+        input.setAttribute("aria-describedby", (described ? described + " " : "") + note.id);
       });
     };
     table.addEventListener("input", check);
@@ -114,6 +145,7 @@ window.tapsyrysMainDiagram = function (xml) {
       row.classList.toggle("row-removed", removing);
       row.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = removing; });
       button.textContent = removing ? restoreLabel : removeLabel;
+      lineButtonName(button, cellLabel, button.textContent, lineOf(row));
       check();
     });
     if (form) {
