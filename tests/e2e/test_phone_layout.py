@@ -334,3 +334,26 @@ def test_the_bulk_acceptance_checkboxes_say_what_they_select_on_a_phone(new_page
     assert "Топтап қабылдауға таңдау" in said, said
     page.set_viewport_size({"width": 1366, "height": 768})
     expect(page.locator("label[for=bulk-all]")).to_be_hidden()
+
+
+def test_a_models_page_with_a_draft_fits_a_phone_in_kazakh(new_page):
+    """New-user probe: once a model had a draft, its page on a phone in Kazakh scrolled sideways — "v2 жобасын ашу",
+    "Сынақ данасын іске қосу …" and "Соңғы екі нұсқаны салыстыру" stood on one line that did not wrap, the last
+    one past the screen's edge."""
+    from app.engine.models import ProcessModel
+    from app.extensions import db
+
+    model = db.session.query(ProcessModel).filter_by(identifier="monthly_act").one()
+    page = new_page("owner", locale="kk-KZ")
+    with page.expect_navigation():  # the language is set before the next page is asked for
+        page.locator("button[value=kk]").first.click()
+    page.goto(f"/modeler/models/{model.id}")
+    with page.expect_navigation():
+        page.locator("button.new-draft").first.click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/modeler/models/{model.id}")
+    compare = page.get_by_role("link", name="Соңғы екі нұсқаны салыстыру")
+    for control in (page.locator("#open-draft"), page.locator("#start-instance"), compare):
+        box = control.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, "a button of the model is off the screen"
+    assert not _scrolls_sideways(page), "the model's page scrolls sideways on a phone"
