@@ -3,6 +3,8 @@ authorisation), and the act cannot be accepted until every flagged line is decid
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -46,7 +48,7 @@ def test_official_sees_both_values_and_decides_each_line_then_the_act_can_be_acc
     page = official.get(f"/acts/{act.id}").get_data(as_text=True)
     assert 'id="review-table"' in page and 'id="review-undecided">2<' in page
     assert f"Student {iin(2)}" in page and "Омаров Тимур" in page  # the act's name and NEDB's
-    assert "born 2015-01-" in page and "11 years on 1 September" in page and "grade 1" in page
+    assert re.search(r"born \d{1,2} Jan 2015,", page) and "11 years on 1 September" in page and "grade 1" in page
     with pytest.raises(DomainRefused, match="need review: 2"):
         decide(act, "accept", None, db.session.get(User, 1))
 
@@ -94,3 +96,20 @@ def test_the_decision_returns_only_to_a_page_of_this_site(review_world, browser)
     kept = official.post(f"/acts/{act.id}/lines/{line[2]}/review",
                          {"decision": "confirm", "next": f"/acts/{act.id}?x=1"})
     assert kept.headers["Location"].endswith(f"/acts/{act.id}?x=1")
+
+
+def test_the_review_is_read_in_the_readers_language_and_form_line_by_line(review_world, browser):
+    """New-user probe: a Russian official read "родился 2015-01-…" — the birth date as the database writes it, among
+    dates written "1 янв. 2015 г." everywhere else — and a screen reader on a flagged line heard "Оставить",
+    "Исключить" and the comment box's name, the same on every line."""
+    act, line = review_world
+    official = browser("off")
+    official.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    page = official.get(f"/acts/{act.id}").get_data(as_text=True)
+    table = page[page.index('id="review-table"'):]
+    assert "2015-01-" not in table and re.search(r"дата рождения \d{1,2} [а-я]+\.? 2015\s?г\.", table)
+    for n in (2, 3):
+        row = table[table.index(f'id="review-line-{line[n]}"'):]
+        row = row[:row.index("</tr>")]
+        assert re.search(rf'aria-label="[^"]+, строка {n}">', row), "the line's buttons say their line"
+        assert re.search(rf'for="review-comment-{line[n]}">[^<]+, строка {n}</label>', row)
