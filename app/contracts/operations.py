@@ -26,6 +26,7 @@ from app.engine.data_names import reserve_names
 from app.engine.errors import DomainConflict, DomainRefused, Spoken
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.i18n import format_day
 from app.instruments import instrument_of
 from app.limits import count_wrong_session_password, session_password_retry_after
 from app.orders.models import LEVELS, StateOrder
@@ -430,15 +431,15 @@ def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
     order_end = contract.order.period_end
     if request.period_end < contract.period_start or request.period_end > order_end:
         errors["period_end"] = _("The term ends between %(start)s and the end of the state order's period, %(end)s.",
-                                 start=contract.period_start.isoformat(), end=order_end.isoformat())
+                                 start=format_day(contract.period_start), end=format_day(order_end))
     elif request.period_end != month_end(request.period_end):
         # Each month of the term has an act paying the whole month's days NEDB gives (the act does not know the term's
         # last day): a term ending on 15 April had April paid to its 30th.
         errors["period_end"] = _("The term ends on the last day of a month (e.g. %(date)s): each month of the term "
-                                 "is paid in full by its act.", date=month_end(request.period_end).isoformat())
+                                 "is paid in full by its act.", date=format_day(month_end(request.period_end)))
     elif linked and request.period_end < month_end(linked[-1]):
         errors["period_end"] = _("The term cannot end before %(date)s: an act is already open for that month.",
-                                 date=month_end(linked[-1]).isoformat())
+                                 date=format_day(month_end(linked[-1])))
     effective = request.effective_from
     earliest = earliest_effective(contract)
     if effective < earliest:

@@ -36,6 +36,7 @@ from app.engine.errors import DomainRefused, Spoken
 from app.engine.operators import ServiceValue
 from app.engine.runtime import start_instance
 from app.extensions import db
+from app.i18n import format_day
 from app.orders.models import LOCALITIES, StateOrder
 from app.orders.operations import check_budget_and_window, local_midnight
 from app.people.models import Organisation, Region
@@ -85,7 +86,7 @@ def place_dormitory_order(region: Region, *, first_year: int, years: int, locali
     period_start, period_end = term_of(first_year, years)
     if window_closes >= period_start:
         raise DomainRefused(_("The application window must close before the term starts on %(date)s.",
-                              date=period_start.isoformat()))
+                              date=format_day(period_start)))
     academic_year = f"{first_year}/{first_year + 1}"
     exists = db.session.scalars(select(StateOrder).where(StateOrder.region_id == region.id,
                                                          StateOrder.instrument == DORMITORY,

@@ -16,7 +16,7 @@ from app.engine.errors import DomainRefused
 from app.engine.operators import ServiceValue
 from app.engine.runtime import start_instance
 from app.extensions import db
-from app.i18n import N_
+from app.i18n import N_, format_day
 from app.instruments import SCHOOLS
 from app.orders.models import LEVELS, LOCALITIES, OrderNorm, StateOrder
 from app.people.models import Region
@@ -64,7 +64,7 @@ def place_order(region: Region, academic_year: str, budget_tiyn: int, window_ope
                               year=academic_year))
     if window_closes > period_end:
         raise DomainRefused(_("The application window must close before the academic year ends (%(end)s).",
-                              end=period_end.isoformat()))
+                              end=format_day(period_end)))
     exists = db.session.scalars(select(StateOrder).where(StateOrder.region_id == region.id,
                                                          StateOrder.instrument == SCHOOLS,
                                                          StateOrder.academic_year == academic_year)).first()

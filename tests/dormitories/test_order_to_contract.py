@@ -233,3 +233,19 @@ def test_a_rate_of_zero_or_less_puts_no_contract_in_force_and_sets_no_terms(dorm
     with pytest.raises(ValueError, match="unusable rate"):
         set_contract_terms(contract, rate)
     assert (contract.monthly_cap_tiyn, contract.amount_cap_tiyn) == caps
+
+
+def test_a_window_past_the_terms_start_names_the_day_in_the_readers_form(frozen, browser):
+    """New-user probe: a Kazakh-reading official placing an order read "…2027-09-01 басталғанға дейін" — the term's
+    first day as the database writes it, every other date of the page in words."""
+    import re
+
+    official = browser("official")
+    official.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "kk"
+    response = official.post("/orders/new", {**ORDER_FORM, "window_closes": "2027-09-15"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    said = [line for line in page.splitlines() if "2027" in line and "alert" in line]
+    assert said and not any(re.search(r"\d{4}-\d{2}-\d{2}", line) for line in said), said
+    assert "(1 қыркүйек 2027 ж.)" in page
+    assert dorm_orders() == []

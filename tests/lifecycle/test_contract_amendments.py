@@ -406,3 +406,24 @@ def test_a_claw_back_of_another_contracts_month_makes_no_room_in_this_contract(w
     left = contract_terms(october).total_left_tiyn
     assert left == contract.amount_cap_tiyn - 100_000_000
     db.session.rollback()
+
+
+@pytest.mark.parametrize(("language", "month"), [("ru", "апр"), ("kk", "сәу")])
+def test_a_refused_end_of_term_names_its_dates_in_the_readers_form(world, browser, language, month):
+    """New-user probe: an official amending the term in Russian read "(например, 2027-04-30)" and "с 2026-09-01 до
+    2027-05-31" — dates as the database writes them, in a sentence that writes every other date in words."""
+    import re
+
+    contract = samruk()
+    before = snapshot(contract.id)
+    official = browser("official_shymkent")
+    official.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    said = {}
+    for end in ("2027-04-15", "2027-08-31"):  # mid-month; after the order's period
+        response = official.post(f"/contracts/{contract.id}/amend", form(contract, period_end=end))
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422
+        said[end] = page[page.index('id="period_end-error"'):][:600].split("</div>")[0]
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", said[end]), said[end]
+    assert f"30 {month}" in said["2027-04-15"], said["2027-04-15"]
+    assert snapshot(contract.id) == before
