@@ -44,21 +44,21 @@ def place_values(act: Act, line: dict) -> dict:
                           "moved_out")
     # A move-in on 1 January 1900 was accepted and the place paid for the whole month: a date no one can have
     # moved in on is a typo, refused with the reason, before any day is counted.
+    from app.i18n import format_day, format_month  # the dates as the page writes them: they read 1900-01-01, 2026-11
+
     born = iin_birth_date(str(line["iin"]))
     if born is not None and moved_in < born:
         raise LineRefused(_("Student %(iin)s: the move-in date %(date)s is before the birth date the IIN carries "
-                            "(%(born)s).", iin=line["iin"], date=moved_in.isoformat(), born=born.isoformat()),
+                            "(%(born)s).", iin=line["iin"], date=format_day(moved_in), born=format_day(born)),
                           "moved_in")
     if moved_in < start.replace(year=start.year - MAX_RESIDENCE_YEARS):
         raise LineRefused(_("Student %(iin)s: the move-in date %(date)s is more than %(years)s years before "
-                            "%(month)s; check the year.", iin=line["iin"], date=moved_in.isoformat(),
-                            years=MAX_RESIDENCE_YEARS, month=f"{act.period:%Y-%m}"), "moved_in")
+                            "%(month)s; check the year.", iin=line["iin"], date=format_day(moved_in),
+                            years=MAX_RESIDENCE_YEARS, month=format_month(act.period)), "moved_in")
     first, last = occupied_days(moved_in, moved_out, start, end)
     if last < first:
         # Which date leaves no day: a move-in after the month, else the move-out (on or before the month's first
         # day, or on the move-in day) — the field marked is the one to correct, with the month as people name it.
-        from app.i18n import format_month
-
         cause = "moved_in" if moved_in > end or moved_out is None else "moved_out"
         raise LineRefused(_("%(name)s (IIN %(iin)s): with these move-in and move-out dates the student held no day "
                             "of %(month)s. Correct the dates or remove the row.", name=line["full_name"],

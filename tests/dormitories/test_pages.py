@@ -225,3 +225,24 @@ def test_the_contracts_list_shows_a_dormitory_contracts_places(dorm_world, brows
     for contract in dorm:
         row = re.search(rf">{re.escape(contract.number)}</a>.*?</tr>", page, re.S)
         assert row and f'data-label="Places">{contract.dormitory_terms.places}</td>' in row.group(0), contract.number
+
+
+def test_a_refused_move_in_date_is_said_with_dates_in_the_readers_form(dorm_world, browser):
+    """New-user probe: a dormitory accountant reading Russian was told "дата заселения 1900-01-01 раньше даты
+    рождения по ИИН (2004-06-10)" and "… до 2026-11" — dates and the month as the database writes them, beside
+    dates in words on the same page."""
+    act = _act(dorm_world, "dorm_a")
+    accountant = browser("dorm_accountant")
+    accountant.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    submit = _task(act, "submit_act")
+    lines = [dict(line) for line, _ in dorm_world["dormitories"]["worlds"]["dorm_a"].lines_for(act.period)]
+    for moved_in in ("1900-01-01", f"{act.period.year - 9}-{act.period.month:02d}-01"):
+        bad = [dict(line) for line in lines]
+        bad[0]["moved_in"] = moved_in
+        refused = accountant.post(f"/tasks/{submit.id}", lines_form(bad))
+        said = re.findall(r'invalid-feedback[^>]*>([^<]*)<', refused.get_data(as_text=True))
+        said = [text for text in said if lines[0]["iin"] in text]
+        assert refused.status_code == 422 and said, moved_in
+        assert not re.search(r"\b\d{4}-\d{2}(-\d{2})?\b", said[0]), said[0]
+        assert "1900-01-01" != moved_in or "1 янв. 1900" in said[0].replace("\u202f", " ")
+    assert db.session.scalar(select(ActLine.id).where(ActLine.act_id == act.id)) is None, "nothing half-written"
