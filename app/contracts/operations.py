@@ -26,7 +26,7 @@ from app.engine.data_names import reserve_names
 from app.engine.errors import DomainConflict, DomainRefused, Spoken
 from app.engine.runtime import start_instance
 from app.extensions import db
-from app.i18n import format_day
+from app.i18n import format_day, format_month
 from app.instruments import instrument_of
 from app.limits import count_wrong_session_password, session_password_retry_after
 from app.orders.models import LEVELS, StateOrder
@@ -444,7 +444,7 @@ def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
     earliest = earliest_effective(contract)
     if effective < earliest:
         errors["effective_from"] = _("The amendment can apply from %(month)s on: earlier months are decided or "
-                                     "already amended.", month=f"{earliest:%Y-%m}")
+                                     "already amended.", month=format_month(earliest))
     elif effective > request.period_end:
         errors["effective_from"] = _("The amendment must apply from a month within the term.")
     # The acceptance check takes this lock too (contracts.handlers.within_contract_amount_at_acceptance): an act

@@ -196,6 +196,10 @@ def test_a_decided_month_cannot_be_amended(world, browser):
     assert 'value="2026-10"' in page  # the first month still open to amendment is offered
     response = official.post(f"/contracts/{contract.id}/amend", form(contract, effective_from="2026-09"))
     assert response.status_code == 422 and 'id="effective_from-error"' in response.get_data(as_text=True)
+    # the first month open to amendment is named as people name it — the Russian page said "с 2026-10"
+    official.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    said = official.post(f"/contracts/{contract.id}/amend", form(contract, effective_from="2026-09"))
+    assert "октябрь 2026" in said.get_data(as_text=True) and "2026-10 " not in said.get_data(as_text=True)
     assert official.post(f"/contracts/{contract.id}/amend", form(contract)).status_code == 303
 
 
