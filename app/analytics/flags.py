@@ -9,12 +9,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import format_percent
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, select
 
 from app.acts.models import Act
 from app.acts.verification import academic_year
 from app.extensions import db
+from app.i18n import format_month  # the flags name months and shares as the reader's pages do (they wrote 2026-10)
 from app.people.models import Organisation
 
 #: thresholds (one place, named): a share withheld this high; a month-on-month change of the children paid for
@@ -72,7 +74,7 @@ def _flags_of(school: Organisation, acts: list[Act]) -> SchoolFlags:
     found.claimed_tiyn = sum(a.amount_tiyn + a.withheld_tiyn for a in acts)
     found.withheld_tiyn = sum(a.withheld_tiyn for a in acts)
     if found.withheld_share >= WITHHELD_SHARE:
-        found.flags["withheld"] = f"{found.withheld_share:.0%}"
+        found.flags["withheld"] = format_percent(found.withheld_share)
     # The flags count students, not lines: a dormitory student who moved rooms within the month has a line per room,
     # a child listed twice is one child. Verification stores each act's distinct students with its totals.
     claimed = {a.id: a.total_students for a in acts}  # students claimed
@@ -82,8 +84,8 @@ def _flags_of(school: Organisation, acts: list[Act]) -> SchoolFlags:
         if previous is not None and paid[previous.id]:
             change = paid[act.id] - paid[previous.id]
             if abs(change) >= JUMP_MIN and abs(change) / paid[previous.id] >= JUMP_SHARE:
-                found.flags["jump"] = f"{previous.period:%Y-%m} {paid[previous.id]} → {act.period:%Y-%m} " \
-                                      f"{paid[act.id]}"
+                found.flags["jump"] = f"{format_month(previous.period)}: {paid[previous.id]} → " \
+                                      f"{format_month(act.period)}: {paid[act.id]}"
         previous = act
     capacity = school.design_capacity
     over = [a for a in acts if capacity and claimed[a.id] > capacity]
@@ -92,10 +94,10 @@ def _flags_of(school: Organisation, acts: list[Act]) -> SchoolFlags:
     late = [a for a in acts if a.submitted_at is not None
             and (a.submitted_at.date() - _month_end(a.period)).days > LATE_AFTER_DAYS]
     if late:
-        found.flags["late"] = ", ".join(f"{a.period:%Y-%m}" for a in late)
+        found.flags["late"] = ", ".join(format_month(a.period) for a in late)
     returned = [a for a in acts if returns_of(a) >= RETURNS]
     if returned:
-        found.flags["returns"] = ", ".join(f"{a.period:%Y-%m} ×{returns_of(a)}" for a in returned)
+        found.flags["returns"] = ", ".join(f"{format_month(a.period)} ×{returns_of(a)}" for a in returned)
     return found
 
 

@@ -77,10 +77,22 @@ def test_each_flag_fires_on_its_own_evidence_and_not_below_its_threshold(world, 
                   created_at=datetime(2026, 10, 1, tzinfo=UTC), submitted_at=datetime(2026, 10, 3, tzinfo=UTC))
     db.session.add(earlier)
     db.session.flush()
-    found = flags()
+    from flask_babel import refresh
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        refresh()  # the locale is kept on the app context this test shares
+        found = flags()
     assert set(found) == {"withheld", "late", "returns", "over_capacity", "jump"}
-    assert found["jump"] == "2026-09 20 → 2026-10 36" and found["over_capacity"] == "36 > 30"
-    assert found["late"] == "2026-10" and found["returns"] == "2026-10 ×2"
+    assert found["jump"] == "September 2026: 20 → October 2026: 36" and found["over_capacity"] == "36 > 30"
+    assert found["late"] == "October 2026" and found["returns"] == "October 2026 ×2"
+    assert found["withheld"] == "11%"
+    # in the reader's language and form: the Russian page said "2026-09 20 → 2026-10 36" and "11%"
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        refresh()
+        found = flags()
+    refresh()
+    assert found["jump"] == "сентябрь 2026: 20 → октябрь 2026: 36" and found["late"] == "октябрь 2026"
+    assert found["withheld"].replace("\u00a0", " ") == "11 %"
 
 
 def test_process_analytics_show_time_per_step_and_where_instances_wait(world, app):
