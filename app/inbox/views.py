@@ -75,13 +75,35 @@ def index():
         flash(message, "warning")
     page = inbox_page(current_user, f, request.args.get("page", 1, type=int) or 1)
     choices, organisation_label = _choices_for(current_user, f.process, f.task)
+    to_apply = _orders_to_apply_to(current_user) if not page.tasks and f.view == "mine" and not f.active else []
     return render_template(
         "inbox/index.html", f=f, tasks=page.tasks, page=page.page, has_next=page.has_next,
         counts=view_counts(current_user), choices=choices, filters=ops.visible_filters(current_user),
         saved=saved, sla_state=sla_state, principals=subs.active_principals(current_user),
         held=ops.held_from_bulk(page.tasks) if f.view == "mine" and current_user.role == "department_official" else {},
-        organisation_label=organisation_label,
+        organisation_label=organisation_label, to_apply=to_apply,
     )
+
+
+def _orders_to_apply_to(user) -> list:
+    """The state orders of the user's region open for applications today that the user's organisation may apply to
+    and has not: a new dormitory's accountant met an empty inbox ("No open tasks. Well done.") and no word that the
+    next step was to apply on an order's page, under State orders."""
+    from app import clock
+    from app.applications.models import Application
+    from app.instruments import instruments
+    from app.orders.models import StateOrder
+
+    codes = [each.code for each in instruments() if each.accountant_role == user.role]
+    if not codes or user.organisation_id is None or user.region_id is None:
+        return []
+    today = clock.today()
+    applied = select(Application.order_id).where(Application.school_id == user.organisation_id)
+    return db.session.scalars(
+        select(StateOrder).where(StateOrder.instrument.in_(codes), StateOrder.region_id == user.region_id,
+                                 StateOrder.status == "open", StateOrder.window_opens <= today,
+                                 StateOrder.window_closes >= today, StateOrder.id.not_in(applied))
+        .order_by(StateOrder.window_closes).limit(5)).all()
 
 
 def _choices_for(user, chosen: str = "", chosen_task: str = "") -> tuple[dict, object | None]:
