@@ -13,6 +13,37 @@ from werkzeug.routing import RequestRedirect
 from app.api.errors import error_response
 from app.extensions import db
 
+#: marshmallow's fixed messages of a request's fields (the API's 422), as the reader's language says them: a
+#: Russian integration read "Запрос некорректен; см. ошибки по каждому полю." over "Not a valid integer."
+FIELD_WORDS = {
+    "Missing data for required field.": _l("This field is required."),
+    "Field may not be null.": _l("This field is required."),
+    "Invalid value.": _l("Not a valid value."),
+    "Not a valid integer.": _l("Enter a whole number."),
+    "Not a valid number.": _l("Enter a number."),
+    "Number too large.": _l("Enter a number."),
+    "Special numeric values (nan or infinity) are not permitted.": _l("Enter a number."),
+    "Not a valid date.": _l("Enter a date as YYYY-MM-DD."),
+    "Not a valid datetime.": _l("Enter a date and time as YYYY-MM-DDTHH:MM:SS+05:00."),
+    "Not a valid string.": _l("Enter text."),
+    "Not a valid boolean.": _l("Enter true or false."),
+    "Not a valid list.": _l("Enter a list."),
+    "Not a valid mapping type.": _l("Enter an object."),
+    "Invalid input type.": _l("Enter an object."),
+    "Unknown field.": _l("Unknown field: the request does not take it."),
+}
+
+
+def field_words(errors):
+    """The errors per field with marshmallow's own sentences in the reader's language (others as they are)."""
+    if isinstance(errors, dict):
+        return {key: field_words(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [field_words(value) for value in errors]
+    if isinstance(errors, str) and errors in FIELD_WORDS:
+        return str(FIELD_WORDS[errors])
+    return errors
+
 
 def _wants_json() -> bool:
     """The JSON API, and the address of a JSON file (the open data's OCDS packages): a program reads the answer, an
@@ -157,6 +188,7 @@ def register_error_handlers(app: Flask) -> None:
                 return response
         elif err.code == 422:
             message = _("The request is not valid; see the errors per field.")
+            errors = field_words(errors)
         return page(err.code or 500, title, message, err, errors)
 
     @app.errorhandler(500)

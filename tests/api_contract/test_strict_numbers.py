@@ -38,7 +38,7 @@ def test_an_amendment_with_a_number_that_is_not_whole_is_refused(world, browser,
     response = browser("official_shymkent").post_json(f"/api/v1/contracts/{contract.id}/amendments",
                                                       {**AMENDMENT, field: value})
     document = assert_error_document(response, 422)
-    assert document["errors"]["json"][field] == ["Not a valid integer."]
+    assert document["errors"]["json"][field] == ["Enter a whole number."]  # said by the catalogue
     assert terms(contract.id) == before, "nothing amended"
 
 
@@ -59,7 +59,7 @@ def test_a_lock_version_that_is_not_whole_is_refused_and_the_step_not_taken(worl
     url = f"/api/v1/tasks/{task.id}/complete"
     response = official.post_json(url, {"data": {"decision": "accept"}, "lock_version": not_whole(current)})
     document = assert_error_document(response, 422)
-    assert document["errors"]["json"]["lock_version"] == ["Not a valid integer."]
+    assert document["errors"]["json"]["lock_version"] == ["Enter a whole number."]  # said by the catalogue
     assert open_task(act, "accept_act").id == task.id, "the step is still open"
     assert official.post_json(url, {"data": {"decision": "accept"}, "lock_version": current,
                                     "seen": seen(task)}).status_code == 200

@@ -431,3 +431,22 @@ def test_a_refused_end_of_term_names_its_dates_in_the_readers_form(world, browse
         assert not re.search(r"\d{4}-\d{2}-\d{2}", said[end]), said[end]
     assert f"30 {month}" in said["2027-04-15"], said["2027-04-15"]
     assert snapshot(contract.id) == before
+
+
+def test_the_apis_field_errors_are_in_the_readers_language(world, browser):
+    """New-user probe: an official's integration reading Russian got "Запрос некорректен; см. ошибки по каждому полю."
+    over "Not a valid integer.", "Missing data for required field." — marshmallow's own English sentences."""
+    contract = samruk()
+    before = snapshot(contract.id)
+    official = browser("official_shymkent")
+    official.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    answer = official.post_json(f"/api/v1/contracts/{contract.id}/amendments",
+                                {"places_primary": "x", "amount_cap_tiyn": "lots", "period_end": "2027-13-01"})
+    assert answer.status_code == 422
+    fields = answer.get_json()["errors"]["json"]
+    said = {message for messages in fields.values() for message in messages}
+    assert not said & {"Not a valid integer.", "Not a valid date.", "Missing data for required field."}, said
+    assert fields["rationale"] == ["Это поле обязательно для заполнения."]
+    assert fields["places_primary"] == ["Введите целое число."] and fields["period_end"] == [
+        "Введите дату в формате ГГГГ-ММ-ДД."]
+    assert snapshot(contract.id) == before
