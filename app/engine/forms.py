@@ -22,7 +22,7 @@ from referencing import Registry
 
 from app.engine.data_keys import form_field_name_problems
 from app.engine.data_names import reserved_names
-from app.engine.schema_references import MAX_EXPANDED_SCHEMAS, reference_expansion
+from app.engine.schema_references import MAX_EXPANDED_SCHEMAS, NOT_FOUND, pointer_target, reference_expansion
 
 FORMAT_CHECKER = FormatChecker()
 # Largest number a form field accepts: exact in a float and far inside PostgreSQL's bigint.
@@ -174,16 +174,7 @@ def _resolves_inside(schema: Any, ref: str, anchors: set[str]) -> bool:
     fragment = ref[1:]
     if not fragment.startswith("/"):
         return fragment == "" or fragment in anchors
-    node = schema
-    for part in fragment[1:].split("/"):
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False
-    return True
+    return pointer_target(schema, fragment) is not NOT_FOUND
 
 
 @FORMAT_CHECKER.checks("date", raises=ValueError)

@@ -45,15 +45,25 @@ def _target(schema: Any, ref: str, anchors: dict[str, Any]) -> Any:
     fragment = ref[1:]
     if not fragment.startswith("/"):
         return schema if fragment == "" else anchors.get(fragment)
+    node = pointer_target(schema, fragment)
+    return None if node is NOT_FOUND else node
+
+
+#: What :func:`pointer_target` answers for a pointer that names nothing in the form.
+NOT_FOUND = object()
+
+
+def pointer_target(schema: Any, pointer: str) -> Any:
+    """The part of ``schema`` a JSON pointer ("/$defs/name", "~1" for "/", "~0" for "~") names, or NOT_FOUND."""
     node = schema
-    for part in fragment[1:].split("/"):
+    for part in pointer[1:].split("/"):
         part = part.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return None
+            return NOT_FOUND
     return node
 
 
