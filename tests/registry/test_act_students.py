@@ -8,10 +8,9 @@ from app.acts.models import Act
 from app.acts.review import decide_line
 from app.acts.verification import verify_act
 from app.extensions import db
-from app.people.models import Organisation
 from app.reports.operations import run_month_verification, start_month_verification
 from tests.registry.conftest import OCTOBER, iin
-from tests.registry.test_pages import _user
+from tests.registry.test_pages import department_official
 
 
 def _counts(act: Act) -> tuple[int, int, int, int]:
@@ -54,10 +53,7 @@ def test_an_officials_exclusion_of_a_line_updates_the_students_paid_for(country)
     act = country.act(school, [(iin(1), 5), (iin(2), 5), (iin(1), 5), (iin(3), 1)])
     verify_act(act)
     act.status = "verified"
-    dept = Organisation(kind="department", bin="950440001673", name="Dept", region_id=country.region.id)
-    db.session.add(dept)
-    db.session.flush()
-    official = _user("off", "department_official", dept)
+    official = department_official(country)
     db.session.commit()
     assert _counts(act) == (4, 3, 3, 3)
     flagged = next(ln for ln in act.lines if ln.iin == iin(3))

@@ -27,6 +27,14 @@ def _user(username: str, role: str, org: Organisation | None) -> User:
     return u
 
 
+def department_official(country) -> User:
+    """The department of the country's region and its official "off" (password pw)."""
+    dept = Organisation(kind="department", bin="950440001673", name="Dept", region_id=country.region.id)
+    db.session.add(dept)
+    db.session.flush()
+    return _user("off", "department_official", dept)
+
+
 @pytest.fixture()
 def people(country):
     school = country.school("Alpha")

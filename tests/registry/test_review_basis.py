@@ -19,10 +19,10 @@ from app.acts.verification import verify_act
 from app.audit.models import AuditEvent
 from app.engine.errors import DomainRefused
 from app.extensions import db
-from app.people.models import Organisation, User
+from app.people.models import User
 from app.registry.models import NedbEnrollment
 from tests.registry.conftest import iin
-from tests.registry.test_pages import _user
+from tests.registry.test_pages import department_official
 
 
 def _nedb(n: int) -> NedbEnrollment:
@@ -40,10 +40,7 @@ def world(country):
     act = country.act(school, [(iin(1), 5), (iin(2), 5, 20), (iin(3), 5)])
     verify_act(act)
     act.status = "verified"
-    dept = Organisation(kind="department", bin="950440001673", name="Dept", region_id=country.region.id)
-    db.session.add(dept)
-    db.session.flush()
-    official = _user("off", "department_official", dept)
+    official = department_official(country)
     db.session.commit()
     lines = {ln.line_no: ln for ln in act.lines}
     assert (lines[1].review_codes, lines[2].review_codes, lines[3].review_codes) == ("name", "days", None)
