@@ -40,10 +40,11 @@ def test_a_migration_behind_a_long_transaction_gives_up_and_runs_again_later(own
     engine = create_engine(own_database)
     try:
         with engine.connect() as long_transaction:
-            # It holds the act table until it ends, in a mode every migration touching act waits for: a plain
-            # reader's lock holds back only one that alters act (0025 did), not one that adds a table referring
-            # to it (0026) — the test is of the timeout, whatever the newest migration does.
-            long_transaction.execute(text("LOCK TABLE act IN SHARE MODE"))
+            # It holds the act table until it ends, in a mode every migration touching act waits for — and the
+            # revision table, which every migration updates as it ends: a plain reader's lock on act held back only a
+            # migration that alters act (0025 did), act alone only one that touches it (0026 referred to it, 0028
+            # does not) — the test is of the timeout, whatever the newest migration does.
+            long_transaction.execute(text("LOCK TABLE act, alembic_version IN SHARE MODE"))
             # without the timeout the migration waits for this transaction, which waits for it: subprocess's timeout
             blocked = flask("db", "upgrade", timeout=40)
             long_transaction.rollback()
