@@ -74,10 +74,12 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                       "tests/registry/test_http_adapter.py", "tests/lifecycle/test_contract_terms.py"]),
     # Carried top-ups settled outside the acts: who may, the form, the one door, the payment order's checks.
     "settlements": (["app/contracts/settlements.py"],
-                    ["tests/money/test_outside_settlement.py", "tests/money/test_outside_settlement_attacks.py"]),
+                    ["tests/money/test_outside_settlement.py", "tests/money/test_outside_settlement_attacks.py",
+                     "tests/money/test_outside_settlement_rules.py"]),
     # The payee pinned at acceptance: the account on record and the one an act is paid to.
     "payee": (["app/acts/payee.py"],
-              ["tests/money/test_payee_pinned.py", "tests/lifecycle/test_payment_rules.py"]),
+              ["tests/money/test_payee_pinned.py", "tests/lifecycle/test_payment_rules.py",
+               "tests/money/test_payee_rules.py"]),
     "runtime": (["app/engine/runtime.py"],
                 ["tests/engine/test_step_writes.py", "tests/test_lifecycle.py", "tests/test_concurrency.py",
                  "tests/operations/test_poisoned_instances.py", "tests/operations/test_cockpit_retry.py",
