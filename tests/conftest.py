@@ -143,6 +143,11 @@ def app_ctx(app, tmp_path, monkeypatch):
         yield app
         db.session.rollback()
         db.session.remove()
+        # A background job a test dispatched in a thread (BACKGROUND_MODE=inprocess) must not outlive it: still
+        # writing, it held the next tests' database (SQLite's one writer) or changed their rows under them.
+        from app.registry.jobs import wait_for_inprocess_jobs
+
+        assert wait_for_inprocess_jobs(timeout=60), "a background job this test started is still running"
     clock.reset_clock()
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -23,26 +25,32 @@ def _import_command(kind: str):
         from app.registry.models import RegistryImport
         from app.registry.operations import create_import, run_import
 
-        job = create_import(kind, file.name, source=file)
-        db.session.commit()
-        total = count_rows(file)
-        with click.progressbar(length=total, label=f"Importing {file.name}", show_pos=True) as bar:
-            state = {"done": 0}
+        with _StopOnCtrlC() as ctrl_c:
+            job = create_import(kind, file.name, source=file)
+            db.session.commit()
+            total = count_rows(file)
+            with click.progressbar(length=total, label=f"Importing {file.name}", show_pos=True) as bar:
+                state = {"done": 0}
 
-            def progress(processed: int, _total: int) -> None:
-                bar.update(processed - state["done"])
-                state["done"] = processed
+                def progress(processed: int, _total: int) -> None:
+                    bar.update(processed - state["done"])
+                    state["done"] = processed
 
-            try:
-                result = run_import(job.id, progress)
-            except KeyboardInterrupt:
-                # The operator stopped it: the job ends here. Left running, its lease ran out and the background
-                # pass resumed the import the operator had stopped, minutes later, in another process.
-                from app.registry.operations import stop_import
+                at_once = False
+                try:
+                    result = run_import(job.id, progress, stop_requested=lambda: ctrl_c.requested)
+                except KeyboardInterrupt:
+                    at_once = True  # a second Ctrl-C: handled below, once this block has let go of its traceback
+                if at_once:
+                    # The job ends here all the same: left running, its lease ran out and the background pass
+                    # resumed the import the operator had stopped, minutes later, in another process. Outside the
+                    # except block, so the frames of the statement the interruption cut short (and the connection
+                    # they hold) are gone before the acts are verified again.
+                    from app.registry.operations import stop_import
 
-                db.session.rollback()
-                stop_import(job.id, "interrupted:")
-                result = None
+                    db.session.rollback()
+                    stop_import(job.id, "interrupted:")
+                    result = None
         job = db.session.get(RegistryImport, job.id)
         reverified = (job.checkpoint or {}).get("reverified") or {}
         with force_locale("en"):
@@ -85,6 +93,41 @@ def _import_command(kind: str):
 
     command.__doc__ = f"Import the {kind} registry from a CSV or XLSX file (re-import updates, no duplicates)."
     return command
+
+
+class _StopOnCtrlC:
+    """The operator's first Ctrl-C asks the import to stop where it can: once the batch being written is committed
+    (``requested``; :func:`app.registry.operations.run_import` stops there), the acts the loaded batches changed
+    verified again and the job failed with the reason. A second Ctrl-C stops at once. Python raises the interruption
+    wherever the command is — in the middle of a write, in the driver's or the connection pool's own code — and what
+    is half done there was left to chance; between two transactions nothing is.
+
+    A signal handler can only be set from the main thread; a command started with Ctrl-C ignored (``nohup``, a
+    background job) keeps it ignored."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+        self._installed = False
+
+    def __enter__(self) -> _StopOnCtrlC:
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if previous is not signal.SIG_IGN:
+                self._previous = signal.default_int_handler if previous is None else previous
+                signal.signal(signal.SIGINT, self._asked)
+                self._installed = True
+        return self
+
+    def _asked(self, _signum, _frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        click.echo("\nStopping once the batch being written is saved (Ctrl-C again to stop at once)…", err=True)
+
+    def __exit__(self, *_exc) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _say_reverified(reverified: dict) -> None:

@@ -63,7 +63,14 @@ def create_import(kind: str, filename: str, source: Path | None = None, actor=No
     return job
 
 
-def run_import(job_id: int, progress=None) -> ImportResult | None:
+class ImportStopped(Exception):
+    """The operator asked the import to stop (``flask import-…`` and Ctrl-C): it stops at the next batch boundary,
+    the batches committed so far stay loaded, and the job fails with the reason :data:`importers.REASONS` names."""
+
+    code, detail = "interrupted", ""
+
+
+def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult | None:
     """Run a queued import: the file is read through once first (:func:`importers.scan`: a file that cannot be read
     to its end fails before a row is written), then rows land batch by batch (committed), progress visible meanwhile.
 
@@ -71,7 +78,10 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
     so a run resumed after its worker died simply reads the file again: rows already loaded are updated to the
     same values, never duplicated. Any failure — a corrupt or hostile file even before the first row (the
     workbook cannot be opened, an XML bomb), a run past ``JOB_TIME_LIMIT_SECONDS``, or anything unexpected later —
-    ends the job ``failed`` with the reason, never ``queued`` or ``running`` for ever."""
+    ends the job ``failed`` with the reason, never ``queued`` or ``running`` for ever.
+
+    ``stop_requested()``: asked after the file's scan and after each committed batch — true, the run stops there
+    (:class:`ImportStopped`): between two transactions, so the stop never lands in the middle of a write."""
     job = db.session.get(RegistryImport, job_id)
     if job is None or job.status not in ("queued", "running"):
         return None
@@ -91,6 +101,8 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
         db.session.commit()
         if progress:
             progress(processed, job.total_rows)
+        if stop_requested is not None and stop_requested():
+            raise ImportStopped()
 
     try:
         if not path.exists():
@@ -103,6 +115,8 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
             raise FileUnreadable("unreadable", f"{type(err).__name__}: {err}") from err
         job.total_rows = scanned.rows
         db.session.commit()
+        if stop_requested is not None and stop_requested():
+            raise ImportStopped()
         result = import_file(job.kind, path, on_batch, scanned.formulas, touched)
         # The open acts whose students or organisations the import changed are verified again now: accepted at
         # the version verified before, an act was paid at the registry's old word (a withdrawn pupil paid).
@@ -116,7 +130,8 @@ def run_import(job_id: int, progress=None) -> ImportResult | None:
         raise
     except Exception as err:
         db.session.rollback()
-        known = isinstance(err, (FileUnreadable, jobs.TimeLimitExceeded))  # a reason of its own, said on the page
+        # a reason of its own, said on the page
+        known = isinstance(err, (FileUnreadable, jobs.TimeLimitExceeded, ImportStopped))
         if not known:
             log.exception("registry import %s failed", job_id)
         # the driver's first line: SQLAlchemy's message goes on with the statement (and the rows' values)

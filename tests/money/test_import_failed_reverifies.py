@@ -194,8 +194,11 @@ def test_an_import_stopped_with_ctrl_c_ends_there_and_reverifies_what_it_committ
     env = {**os.environ, "PYTHONPATH": str(worktree), "SECRET_KEY": "test-import", "BACKGROUND_MODE": "none",
            "DATABASE_URL": app_ctx.config["SQLALCHEMY_DATABASE_URI"], "INSTANCE_PATH": str(tmp_path / "instance"),
            "AUDIT_KEY_FILE": app_ctx.config["AUDIT_KEY_FILE"], "AUDIT_ANCHOR_DIR": str(tmp_path / "anchors")}
+    # Ctrl-C as a terminal delivers it, whatever the runner of this suite does with it (a shell starts background
+    # commands with SIGINT ignored, and a child keeps that)
     command = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "import-nedb", str(path)],
-                               cwd=worktree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=worktree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     try:
         while command.poll() is None:  # until its first batch is committed
             db.session.rollback()
@@ -207,6 +210,7 @@ def test_an_import_stopped_with_ctrl_c_ends_there_and_reverifies_what_it_committ
     finally:
         command.kill()
     assert command.returncode == 130, err
+    assert "Stopping once the batch being written is saved (Ctrl-C again to stop at once)" in err
     assert "✗ the import was stopped on the command line (Ctrl-C) before its end" in err
     assert "row(s) of the batches finished before it stopped stay loaded" in err
     assert "1 open act(s) concerned by the loaded rows verified again on the new registry data." in err
@@ -217,6 +221,82 @@ def test_an_import_stopped_with_ctrl_c_ends_there_and_reverifies_what_it_committ
     _assert_reverified(act, before, seen)
     with clock.FrozenClock(clock.now() + timedelta(hours=1)):
         assert jobs.reap_expired_jobs() == 0, "nothing left for the background pass to resume"
+
+
+def _ctrl_c_during_batch(monkeypatch, batch: int, presses: int) -> None:
+    """The operator presses Ctrl-C ``presses`` times while batch ``batch`` is being written (its rows sent, its commit
+    not yet): the signal this process gets from the terminal, handled by the command's own handler."""
+    import os
+    import signal
+    import threading
+
+    assert threading.current_thread() is threading.main_thread(), "signal handlers run in the main thread"
+    real, seen = jobs.heartbeat, {"batches": 0}
+
+    def heartbeat(job, **kwargs):
+        seen["batches"] += 1
+        if seen["batches"] == batch:
+            for _ in range(presses):
+                os.kill(os.getpid(), signal.SIGINT)
+        return real(job, **kwargs)
+
+    monkeypatch.setattr(jobs, "heartbeat", heartbeat)
+    monkeypatch.setattr(importers, "BATCH", 1)
+
+
+def _stopped_import(app_ctx, act, tmp_path) -> tuple:
+    """``flask import-nedb`` of a withdrawal of one of the act's pupils then 4 more rows: what it said and its job."""
+    import signal
+
+    from tests.registry.conftest import iin
+
+    pupil = next(ln for ln in act.lines if ln.grade == 9)
+    withdrawal = _nedb_row(_enrolment(pupil.iin), withdrawn_on=act.period)
+    more = [{**withdrawal, "iin": iin(n), "full_name": f"Student {n}", "withdrawn_on": ""} for n in range(1, 5)]
+    path = _file(tmp_path / "nedb.csv", [withdrawal, *more])
+    before = signal.getsignal(signal.SIGINT)
+    ran = app_ctx.test_cli_runner().invoke(args=["import-nedb", str(path)])
+    assert signal.getsignal(signal.SIGINT) is before, "the command gives Ctrl-C back as it found it"
+    db.session.rollback()
+    return ran, db.session.scalars(select(RegistryImport)).one()
+
+
+def test_a_ctrl_c_in_the_middle_of_a_batch_stops_the_import_once_that_batch_is_saved(world, app_ctx, tmp_path,
+                                                                                      monkeypatch):
+    """The interruption had been raised wherever the command was — here, between a batch's rows and its commit:
+    the batch was lost, and what was half done in the driver and the pool was left to chance. The command now
+    finishes the batch being written, stops there, verifies the acts it changed again and exits 130."""
+    act = _verified_bilim()
+    before, seen = act.amount_tiyn, act.lock_version
+    _ctrl_c_during_batch(monkeypatch, batch=1, presses=1)
+
+    ran, job = _stopped_import(app_ctx, act, tmp_path)
+
+    assert ran.exit_code == 130, ran.stderr
+    assert "Stopping once the batch being written is saved (Ctrl-C again to stop at once)" in ran.stderr
+    assert "✗ the import was stopped on the command line (Ctrl-C) before its end" in ran.stderr
+    assert "1 row(s) of the batches finished before it stopped stay loaded" in ran.stderr
+    assert (job.status, job.message, job.loaded_rows) == ("failed", "interrupted:", 1), "the batch under way saved"
+    assert job.lease_expires_at is None
+    _assert_reverified(act, before, seen)
+    with clock.FrozenClock(clock.now() + timedelta(hours=1)):
+        assert jobs.reap_expired_jobs() == 0, "nothing left for the background pass to resume"
+
+
+def test_a_second_ctrl_c_stops_the_import_at_once_and_still_reverifies_what_was_committed(world, app_ctx, tmp_path,
+                                                                                          monkeypatch):
+    act = _verified_bilim()
+    before, seen = act.amount_tiyn, act.lock_version
+    _ctrl_c_during_batch(monkeypatch, batch=2, presses=2)
+
+    ran, job = _stopped_import(app_ctx, act, tmp_path)
+
+    assert ran.exit_code == 130, ran.stderr
+    assert (job.status, job.message, job.loaded_rows) == ("failed", "interrupted:", 1), "batch 2 undone, 1 kept"
+    assert "1 open act(s) concerned by the loaded rows verified again on the new registry data." in ran.stderr
+    _assert_reverified(act, before, seen)
+    with clock.FrozenClock(clock.now() + timedelta(hours=1)):
+        assert jobs.reap_expired_jobs() == 0
 
 
 def test_an_import_given_up_whose_reverification_failed_is_reverified_by_a_later_pass(world, app_ctx, tmp_path,
