@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from datetime import date
 from pathlib import Path
@@ -123,7 +125,13 @@ class _StopOnCtrlC:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        click.echo("\nStopping once the batch being written is saved (Ctrl-C again to stop at once)…", err=True)
+        said = "\nStopping once the batch being written is saved (Ctrl-C again to stop at once)…\n"
+        try:
+            # straight to the file descriptor: the handler runs between any two steps of the command, perhaps in
+            # the middle of a write to sys.stderr's buffer, which is not reentrant
+            os.write(sys.stderr.fileno(), said.encode())
+        except (AttributeError, OSError, ValueError):  # a stream with no descriptor (a test runner's capture)
+            click.echo(said, err=True, nl=False)
 
     def __exit__(self, *_exc) -> None:
         if self._installed:
