@@ -84,8 +84,8 @@ UPGRADE_LOCK_KEY = 0x7461707379727973
 @contextlib.contextmanager
 def one_upgrade_at_a_time(url):
     """A SQLite file: a second ``db upgrade`` waits for the first (an exclusive lock on ``<file>-upgrade.lock`` beside
-    it, never on the database file, whose own locks SQLite keeps) and then finds nothing left to do. SQLite runs a
-    migration's DDL outside a transaction, so two at once could each apply part of one. PostgreSQL waits in the
+    it, never on the database file, whose own locks SQLite keeps) and then finds nothing left to do — rather than
+    give up after SQLite's busy timeout while the first holds the upgrade's transaction. PostgreSQL waits in the
     migration's transaction instead (run_migrations_online)."""
     database = url.database if url.get_backend_name() == "sqlite" else None
     if not database or database == ":memory:" or database.startswith("file:"):
@@ -132,13 +132,24 @@ def run_migrations_online():
 
     try:
         with one_upgrade_at_a_time(connectable.url), connectable.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
             context.configure(
                 connection=connection,
                 target_metadata=get_metadata(),
+                # SQLite: one transaction for the whole upgrade, as on PostgreSQL (below)
+                **({"transactional_ddl": True} if sqlite else {}),
                 **conf_args
             )
 
             with context.begin_transaction():
+                if sqlite:
+                    # The driver opens a transaction only before a row's INSERT/UPDATE/DELETE: each CREATE, ALTER
+                    # and DROP before one was committed on its own. A migration failing half-way left what it had
+                    # done so far (a column, a table) under the old revision; the next upgrade failed on it
+                    # ("duplicate column") and the embedded installation could not start until someone repaired
+                    # its schema by hand. SQLite's DDL is transactional: opened here, the whole upgrade commits
+                    # at the end or rolls back (the driver's commit and rollback follow SQLite's own state).
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
                 if connection.dialect.name == "postgresql":
                     from sqlalchemy import text
 

@@ -79,9 +79,8 @@ def test_the_dormitory_downgrade_refuses_while_dormitories_exist_and_says_what_t
         assert {"dormitory_order_terms", "dormitory_terms", "dorm_place_line"} <= tables
         assert _scalar("SELECT count(*) FROM organisation WHERE kind = 'dormitory'") == 1
         assert _scalar("SELECT count(*) FROM contract_signature") == 0
-        # PostgreSQL rolls the whole downgrade back; SQLite (DDL outside the transaction) keeps the steps above
-        # the dormitories' revisions — indexes only — and an upgrade takes it back to the head.
-        assert _scalar("SELECT version_num FROM alembic_version") in (head, "0014_dormflow")
+        # The whole downgrade is rolled back, on SQLite too (one transaction: migrations/env.py).
+        assert _scalar("SELECT version_num FROM alembic_version") == head
         upgrade(revision="heads")
         assert _scalar("SELECT version_num FROM alembic_version") == head
 
@@ -203,3 +202,54 @@ def test_the_acts_there_are_get_their_students_from_their_lines(tmp_path):
                 [(1, 3, 2), (2, 0, 0)]
         downgrade(revision="0024_public_students")
         assert "total_students" not in {c["name"] for c in inspect(db.engine).get_columns("act")}
+
+
+_FAILING_MIGRATION = '''"""a migration that fails half-way (the test's own)"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999_fails"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("organisation", sa.Column("half_way", sa.Integer(), nullable=True))
+    op.create_table("half_way", sa.Column("id", sa.Integer(), primary_key=True))
+    op.execute("INSERT INTO half_way (id) VALUES (1)")
+    with op.batch_alter_table("region") as batch:
+        batch.add_column(sa.Column("half_way", sa.Integer(), nullable=True))
+    raise RuntimeError("the migration failed half-way")
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_a_migration_failing_half_way_changes_nothing(tmp_path):
+    """An upgrade that fails in the middle of a migration leaves the database as it was, on SQLite too: SQLite ran
+    each DDL statement in a transaction of its own, so a column and a table the failed migration had added stayed,
+    under the old revision — the next upgrade then failed on them ("duplicate column"), and the embedded
+    installation could neither start nor be upgraded without repairing its schema by hand."""
+    import shutil
+    from pathlib import Path
+
+    directory = tmp_path / "migrations"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "migrations", directory,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with _empty_database(tmp_path, "half_way"):
+        upgrade(revision="heads")
+        head = _scalar("SELECT version_num FROM alembic_version")
+        (directory / "versions" / "9999_fails.py").write_text(_FAILING_MIGRATION.replace("{head}", head))
+        with pytest.raises(SystemExit):  # flask db upgrade: the error's line, exit 1
+            upgrade(directory=str(directory), revision="heads")
+        db.engine.dispose()
+        inspector = inspect(db.engine)
+        assert "half_way" not in inspector.get_table_names()
+        assert "half_way" not in {c["name"] for c in inspector.get_columns("organisation")}
+        assert "half_way" not in {c["name"] for c in inspector.get_columns("region")}
+        assert _scalar("SELECT version_num FROM alembic_version") == head
+        upgrade(revision="heads")  # the real head again: nothing in the way
+        assert _scalar("SELECT version_num FROM alembic_version") == head
