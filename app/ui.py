@@ -60,6 +60,8 @@ AUDIT_ACTIONS = {
     "instance.migrated": _l("Moved to another model version"),
     "instance.migration_reverted": _l("Move to another model version undone"),
     "act.line_reviewed": _l("Line reviewed"),
+    "act.review_exclusion_lapsed": _l("Exclusion after review no longer holds (NEDB changed)"),
+    "act.review_exclusion_restored": _l("Exclusion after review holds again"),
     "trial.deleted": _l("Trial instance deleted"),
     "verification.started": _l("Verification of the month started"),
     "verification.finished": _l("Verification of the month finished"),

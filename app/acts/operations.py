@@ -12,10 +12,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import clock
 from app.acts.models import Act, ActLine
 from app.acts.payee import account_on_record
-from app.acts.review import ensure_reviews_resolved
+from app.acts.review import ensure_reviews_resolved, exclusion_events
 from app.acts.verification import VerificationSummary
 from app.audit.facts import act_facts
-from app.audit.operations import record_event
+from app.audit.operations import record_event, record_events
 from app.engine.data_names import reserve_names
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, LineRefused, Spoken
 from app.engine.runtime import start_instance
@@ -212,6 +212,8 @@ def verify(act: Act, actor=None) -> VerificationSummary:
                  details={"accepted": summary.accepted, "excluded": summary.excluded,
                           "amount_tiyn": act.amount_tiyn, "lines_amount_tiyn": summary.amount_tiyn,
                           "by_rule": summary.by_rule, "adjustments": settled, **requested})
+    # An exclusion after review that no longer holds (NEDB's values changed) or holds again: the system's, audited.
+    record_events(exclusion_events(act_chain(act), act.id, summary.review_changes))
     return summary
 
 

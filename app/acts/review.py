@@ -67,6 +67,73 @@ def decision_holds(line, codes: str | None, basis: str | None) -> bool:
     return basis is None or basis == values_basis(line, codes)
 
 
+def exclusion_holds(line, codes: str | None, basis: str | None) -> bool:
+    """Whether an official's *exclude* still excludes ``line`` — the line as verified without it (its review codes,
+    NEDB's name, NEDB's days). An exclusion is a decision like a confirmation: it holds for the checks and values it was
+    made on (:func:`decision_holds`), never whatever NEDB says later. When NEDB corrects the name so that it matches,
+    the line no longer needs review and is paid; when NEDB brings other values, the line needs review again (asked
+    anew, the old decision shown). When the values come back to those it was made on, it holds again. Evaluated here,
+    in Python, for the verification pass (per act and month-wide alike)."""
+    return decision_holds(line, codes, basis)
+
+
+def exclusion_changes(rows) -> tuple[list[int], dict[int, list[dict]]]:
+    """The verification's verdict on the lines an official excluded (``rows``: each line as verified now without the
+    exclusion — ``id``, ``act_id``, ``line_no``, ``iin``, ``grade``, ``full_name``, ``days_attended``,
+    ``registry_name``, ``paid_days``, ``review_codes`` — with its decision's ``decided_codes`` and ``basis``, and the
+    line as last written: ``was_rule``, ``was_review_codes``, ``was_registry_name``, ``was_paid_days``).
+
+    Returns the ids of the lines the exclusion still excludes, and per act what changed for the audit trail: an
+    exclusion that no longer holds on a line it excluded until now (``lapsed``: the line is paid, or needs review
+    again), or one that holds again on a line it did not exclude (``restored``: the values came back to those it was
+    made on). The exclusion applied right after the official made it is neither: that is their ``act.line_reviewed``."""
+    holding: list[int] = []
+    changes: dict[int, list[dict]] = {}
+    for row in rows:
+        holds = exclusion_holds(row, row.decided_codes, row.basis)
+        was_excluded = row.was_rule == "review_excluded"
+        if holds:
+            holding.append(row.id)
+        before = _Line(row.id, row.iin, row.grade, row.full_name, row.days_attended, row.was_registry_name,
+                       row.was_paid_days, row.was_review_codes)
+        if holds and not was_excluded and not decision_holds(before, row.decided_codes, row.basis):
+            change = "restored"
+        elif not holds and was_excluded:
+            change = "lapsed"
+        else:
+            continue
+        changes.setdefault(row.act_id, []).append(
+            {"line_no": row.line_no, "change": change, "codes": row.decided_codes, "basis": row.basis,
+             "now": "review_excluded" if holds else ("needs_review" if row.review_codes else "accepted")})
+    return holding, changes
+
+
+@dataclass
+class _Line:
+    """A line's values for :func:`values_basis` (as last written, before a verification pass)."""
+    id: int
+    iin: str
+    grade: int
+    full_name: str
+    days_attended: int
+    registry_name: str | None
+    paid_days: int | None
+    review_codes: str | None
+
+
+def exclusion_events(chain: str, act_id: int, changes: list[dict]) -> list[dict]:
+    """The audit events of what a verification changed about the act's exclusions after review
+    (:func:`exclusion_changes`): one per kind of change, naming the lines — for ``record_events``. The system's
+    (``actor_id`` None): NEDB's values changed, no person decided."""
+    events = []
+    for change, action in (("lapsed", "act.review_exclusion_lapsed"), ("restored", "act.review_exclusion_restored")):
+        lines = [{k: v for k, v in c.items() if k != "change"} for c in changes if c["change"] == change]
+        if lines:
+            events.append({"chain": chain, "action": action, "object_type": "act", "object_id": act_id,
+                           "actor_id": None, "details": {"lines": lines}})
+    return events
+
+
 _FLAGGED = (ActLine.id, ActLine.act_id, ActLine.review_codes, ActLine.full_name, ActLine.registry_name, ActLine.iin,
             ActLine.grade, ActLine.days_attended, ActLine.paid_days, ActLineReview.codes.label("decided_codes"),
             ActLineReview.basis.label("basis"))
@@ -114,6 +181,9 @@ class ReviewRow:
     #: The decision was made on other checks or values than the line's now (a re-verification): it is shown, and
     #: the line needs a decision again.
     stale: bool = False
+    #: An exclusion made on values NEDB no longer has, on a line that now passes every check: it no longer counts,
+    #: and the line is paid (:func:`exclusion_holds`). Shown so the official sees what became of their decision.
+    lapsed: bool = False
 
 
 def review_rows(act: Act, limit: int = 500) -> list[ReviewRow]:
@@ -123,18 +193,23 @@ def review_rows(act: Act, limit: int = 500) -> list[ReviewRow]:
     excluded = db.session.scalars(select(ActLine).join(ActLineReview, ActLineReview.line_id == ActLine.id)
                                   .where(ActLine.act_id == act.id, ActLine.rule_code == "review_excluded")
                                   .order_by(ActLine.line_no).limit(limit)).all()
+    # Excluded by the official, paid now: the exclusion was made on values NEDB no longer has.
+    lapsed = db.session.scalars(select(ActLine).join(ActLineReview, ActLineReview.line_id == ActLine.id)
+                                .where(ActLine.act_id == act.id, ActLineReview.decision == "exclude",
+                                       ActLine.outcome == "accepted", ActLine.review_codes.is_(None))
+                                .order_by(ActLine.line_no).limit(limit)).all()
     decisions = {r.line_id: r for r in db.session.scalars(select(ActLineReview).where(ActLineReview.act_id == act.id))}
     start_year = act.period.year if act.period.month >= 9 else act.period.year - 1
     rows = []
-    for line in sorted({ln.id: ln for ln in (*lines, *excluded)}.values(), key=lambda ln: ln.line_no):
+    for line in sorted({ln.id: ln for ln in (*lines, *excluded, *lapsed)}.values(), key=lambda ln: ln.line_no):
         born = iin_birth_date(line.iin)
         codes = [c for c in (line.review_codes or decisions[line.id].codes).split(",") if c in REVIEW_CHECKS]
         decision = decisions.get(line.id)
         # The checks or their values changed since (a re-verification): the old decision is shown, decide again.
         stale = (decision is not None and line.review_codes is not None
                  and not decision_holds(line, decision.codes, decision.basis))
-        rows.append(ReviewRow(line, codes, decision, born,
-                              age_on(born, date(start_year, 9, 1)) if born else None, stale))
+        rows.append(ReviewRow(line, codes, decision, born, age_on(born, date(start_year, 9, 1)) if born else None,
+                              stale, lapsed=line.review_codes is None and line.rule_code is None))
     return rows
 
 
@@ -169,12 +244,16 @@ def decide_line(act: Act, line_id: int, decision: str, comment: str | None, acto
         raise DomainRefused(_("Say why the line is excluded."))
     line = db.session.get(ActLine, line_id)
     existing = db.session.scalars(select(ActLineReview).where(ActLineReview.line_id == line_id)).first()
-    if line is None or line.act_id != act.id or (not line.review_codes and existing is None):
+    # A line with no check failing needs no decision — one the official excluded excepted (it may be kept). An
+    # exclusion that lapsed on a line that now passes every check cannot be made again: the check it was about passes.
+    if (line is None or line.act_id != act.id
+            or (not line.review_codes and (existing is None or line.rule_code != "review_excluded"))):
         raise DomainRefused(_("This line does not need review."))
     codes = line.review_codes or existing.codes
     # The values the official's page showed (the line as last verified); the verification below may bring others,
-    # and then the line needs review again.
-    basis = values_basis(line, codes)
+    # and then the line needs review again. A line excluded after review shows the values its exclusion holds for
+    # (it holds only for those, :func:`exclusion_holds`) — not its excluded state, which has no days paid.
+    basis = values_basis(line, codes) if line.review_codes else existing.basis
     review = existing or ActLineReview(act_id=act.id, line_id=line.id)
     review.codes, review.basis, review.decision, review.comment = codes, basis, decision, comment
     review.decided_by_id, review.decided_at = actor.id, clock.now()

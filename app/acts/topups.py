@@ -14,7 +14,9 @@ top-up back.
 Never topped up (:data:`LIFTABLE_RULES` leaves them out):
 
 * ``iin_checksum``, ``duplicate_line`` — facts of the act's own lines, which no registry correction changes;
-* ``review_excluded`` — the department official's decision on the line, not a registry's;
+* ``review_excluded`` — the department official's decision on the line, not a registry's (while the act is open, a
+  re-verification lifts one made on values NEDB no longer has, :func:`app.acts.review.exclusion_holds`; once the
+  act is decided, the decision is final with it);
 * ``no_business_record``, ``non_education_org``, ``no_licence`` — the school's standing in the business register or
   a licence record missing: today's answer carries no date, so it is no evidence about a month already decided
   (neither for a claw-back nor for a top-up);

@@ -17,7 +17,8 @@ never on other acts' lines or statuses. A student claimed by two schools in one 
 each school is paid the days NEDB has the student there (a transfer pays both, each its own days); days
 at both schools at once are ``double_enrolment`` on both. So the same act gets the same result whichever
 act is verified first, and per act or month-wide; a re-verification clears an exclusion only when the
-registry facts behind it changed, and an official's ``exclude`` review decision is re-applied every time.
+registry facts behind it changed, and an official's ``exclude`` review decision is re-applied only while the values
+it was made on hold (:func:`app.acts.review.exclusion_holds`: NEDB corrected the name to match — the line is paid).
 
 Pay by days, every act: a line earns norm × paid days / days in the month, paid days being the days NEDB
 has the student at this school *in the line's grade* (a pupil moved from grade 4 to grade 5 on the 16th is two lines,
@@ -90,6 +91,8 @@ class VerificationSummary:
     capped_tiyn: int = 0  # part of the accepted lines' sum above the contract's amount cap
     students: int = 0  # distinct IINs of the lines (a student on two lines is one)
     accepted_students: int = 0  # distinct IINs of the accepted lines
+    #: exclusions after review that lapsed or hold again in this pass (app.acts.review.exclusion_changes)
+    review_changes: list[dict] = field(default_factory=list)
 
 
 def norms_for(period: date) -> dict[str, int]:
@@ -404,13 +407,12 @@ _RESULT = ("SELECT act_id, id, iin, rule, norm, "  # from a row of line facts wi
            "CASE WHEN full_name <> here_name THEN ',name' ELSE '' END || "
            f"CASE WHEN {_AGE} THEN ',age' ELSE '' END || "
            "CASE WHEN days_attended > month_days_here THEN ',days' ELSE '' END, ''), 2) END AS review, "
-           # NEDB's name stays on a line the official excluded after review: the evidence of the decision.
-           "CASE WHEN (rule IS NULL OR rule = 'review_excluded') AND full_name <> here_name THEN here_name END "
+           # NEDB's name stays on a line the official excluded after review (decided after this statement, on these
+           # values: _apply_review_exclusions): the evidence of the decision.
+           "CASE WHEN rule IS NULL AND full_name <> here_name THEN here_name END "
            "AS registry_name, here_since ")
 _COLUMNS = "act_id, id, iin, rule, norm, amount, paid_days, review, registry_name, here_since"
 _MANY = "*"  # rule placeholder of a line with several NEDB rows, decided by the general statement
-_REVIEW_EXCLUDED = ("WHEN v.has_excl = 1 AND EXISTS (SELECT 1 FROM act_line_review r WHERE r.line_id = f.id "
-                    "AND r.decision = 'exclude') THEN 'review_excluded' ")
 
 
 def _fence(dialect: str) -> str:
@@ -436,7 +438,7 @@ def _lines_sql(dialect: str, nedb: str) -> str:
                  # The days a licence covers the line's level (NULL: no day; level_not_covered by the mask).
                  f"{_of_level('pay_from')} AS pay_from, {_of_level('pay_to')} AS pay_to, "
                  f"{_of_level('pay_days')} AS pay_days, "
-                 "v.age_lo, v.age_hi, v.has_excl, v.gaps, "
+                 "v.age_lo, v.age_hi, v.gaps, "
                  "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm")
     joined = (f"FROM act_line f JOIN tmp_vact v ON v.act_id = f.act_id LEFT JOIN {nedb} e ON e.iin = f.iin "  # noqa: S608
               "AND v.school_rule IS NULL WHERE f.act_id IN (SELECT act_id FROM tmp_vact)")
@@ -463,7 +465,7 @@ def _lines_sql(dialect: str, nedb: str) -> str:
         # The common case first: enrolled here over all the days a licence covers the level, grade as claimed,
         # level covered.
         f"CASE WHEN {found} AND e_bin = school_bin AND e_on <= pay_from AND (e_off IS NULL OR e_off > pay_to) "
-        "AND e_grade = grade AND (grade_mask >> grade) & 1 = 1 AND has_excl = 0 THEN NULL "
+        "AND e_grade = grade AND (grade_mask >> grade) & 1 = 1 THEN NULL "
         "WHEN school_rule IS NOT NULL THEN school_rule "
         f"WHEN {none} THEN CASE WHEN {_iin_invalid_sql(dialect, 'iin')} THEN 'iin_checksum' ELSE 'not_in_nedb' END "
         + many +
@@ -475,8 +477,6 @@ def _lines_sql(dialect: str, nedb: str) -> str:
         "WHEN (grade_mask >> grade) & 1 = 0 THEN 'level_not_covered' "
         # Enrolled here only on days no licence covers the level (it starts after or ends before them).
         f"WHEN {pay_days} = 0 THEN 'licence_expired' "
-        # The official's exclusion stands until the line itself is submitted anew.
-        + _REVIEW_EXCLUDED.replace("v.has_excl", "has_excl").replace("f.id", "g.id") +
         f"END AS rule FROM ({source}) g" + _fence(dialect))
     insert = f"INSERT INTO tmp_vline ({_COLUMNS}) {_RESULT} FROM ({ruled}) r"  # noqa: S608
     if dialect == "sqlite":  # a second NEDB row of a line: the general case decides it
@@ -581,7 +581,6 @@ def _general_sql(dialect: str, nedb: str) -> str:
         f"ELSE {grade_days} END = 0 THEN 'grade_mismatch' "
         "WHEN (v.grade_mask >> f.grade) & 1 = 0 THEN 'level_not_covered' "
         f"WHEN {paid_days} = 0 THEN 'licence_expired' "
-        + _REVIEW_EXCLUDED +
         "END AS rule "
         f"FROM tmp_vline m JOIN act_line f ON f.id = m.id JOIN tmp_vact v ON v.act_id = m.act_id "
         f"JOIN {nedb} e ON e.iin = f.iin WHERE m.rule = '{_MANY}' GROUP BY f.id, v.act_id" + _fence(dialect))
@@ -668,13 +667,17 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         conn.execute(text(_general_sql(dialect, nedb)))
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_vline"))
+        _clear_name_variants(conn)
         _decide_duplicates(conn, nedb)
+        changes = _apply_review_exclusions(conn) if excl else {}
         spans = _school_spans(conn, nedb)
         _decide_level_places(conn, {c.act_id: c.terms.places_by_level for c in contexts}, spans)
         step("rules")
         summaries = _sum_and_write(conn, step, {c.act_id: c.terms.amount_cap_tiyn for c in contexts},
                                    {c.act_id: c.terms.design_capacity for c in contexts},
-                                   before_write=_clear_name_variants, spans=spans)
+                                   spans=spans)
+        for act_id, changed in changes.items():
+            summaries[act_id].review_changes = changed
     finally:
         _empty_temp_tables(conn)
         if nedb == "tmp_vnedb":
@@ -705,6 +708,32 @@ def _acts_with_exclusions(act_ids: list[int]) -> set[int]:
         found.update(db.session.scalars(select(ActLineReview.act_id).distinct().where(
             ActLineReview.act_id.in_(act_ids[i : i + _CHUNK]), ActLineReview.decision == "exclude")))
     return found
+
+
+def _apply_review_exclusions(conn: Connection) -> dict[int, list[dict]]:
+    """``review_excluded``: the lines an official excluded after review, while the exclusion holds for the values the
+    line has now (:func:`app.acts.review.exclusion_changes` decides, in Python — the fingerprint of the values is
+    the same on every database). Runs on the lines the rules before it left paid, with NEDB's name and days and the
+    review codes as they would be shown (after :func:`_clear_name_variants`), before the places are given out: an
+    excluded line holds none. Few rows (the excluded lines of the acts with such a decision). Returns per act what
+    changed, for the audit trail."""
+    from app.acts.review import exclusion_changes
+
+    rows = conn.execute(text(
+        "SELECT x.id, x.act_id, l.line_no, l.iin, l.grade, l.full_name, l.days_attended, x.registry_name, "
+        "x.paid_days, x.review AS review_codes, r.codes AS decided_codes, r.basis, l.rule_code AS was_rule, "
+        "l.review_codes AS was_review_codes, l.registry_name AS was_registry_name, l.paid_days AS was_paid_days "
+        "FROM act_line_review r JOIN tmp_vact v ON v.act_id = r.act_id "
+        "JOIN tmp_vline x ON x.act_id = r.act_id AND x.id = r.line_id JOIN act_line l ON l.id = r.line_id "
+        "WHERE v.has_excl = 1 AND r.decision = 'exclude' AND x.rule IS NULL ORDER BY x.act_id, l.line_no")).all()
+    holding, changes = exclusion_changes(rows)
+    act_of = {row.id: row.act_id for row in rows}
+    if holding:
+        # NEDB's name stays on the line (the evidence of the decision); the days and codes are the paid line's.
+        conn.execute(text("UPDATE tmp_vline SET rule = 'review_excluded', amount = 0, paid_days = NULL, review = NULL "
+                          "WHERE act_id = :act_id AND id = :id"),
+                     [{"act_id": act_of[i], "id": i} for i in holding])
+    return changes
 
 
 _EXCLUDE = ("UPDATE tmp_vline SET rule = :rule, amount = 0, paid_days = NULL, review = NULL, registry_name = NULL "
@@ -873,7 +902,6 @@ def _write_lines(conn: Connection) -> None:
 
 def _sum_and_write(conn: Connection, step: Callable[[str], None], caps: Mapping[int, int | None],
                    places: Mapping[int, int | None], over_capacity: str = "over_capacity",
-                   before_write: Callable[[Connection], None] | None = None,
                    spans: str | None = None) -> dict[int, VerificationSummary]:
     """The end of every instrument's pass over ``tmp_vline``: the per-act sums (``caps``: act → amount cap), the
     places over capacity (``places``: act → places; ``over_capacity``: the instrument's code; ``spans``: see
@@ -882,8 +910,6 @@ def _sum_and_write(conn: Connection, step: Callable[[str], None], caps: Mapping[
     summaries = _summaries(conn, caps)
     if _decide_over_capacity(conn, places, summaries, over_capacity, spans):
         summaries = _summaries(conn, caps)
-    if before_write is not None:
-        before_write(conn)
     step("amounts")
     _write_lines(conn)
     _write_totals(conn, summaries)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from app import clock, jobs
 from app.acts.models import Act, ActLine
 from app.acts.operations import VERIFIABLE, claim_for_verification, verify_acts_of_instruments
+from app.acts.review import exclusion_events
 from app.acts.verification import load_acts
 from app.audit.operations import record_event, record_events
 from app.database import error_first_line
@@ -194,6 +195,7 @@ def _verify_chunk(run: VerificationRun | None, chunk: list[int], month_ids: list
                        "details": {"accepted": s.accepted, "excluded": s.excluded, "amount_tiyn": net[act.id],
                                    "lines_amount_tiyn": s.amount_tiyn, "by_rule": s.by_rule,
                                    "adjustments": settled.get(act.id, []), **origin}})
+        events += exclusion_events(events[-1]["chain"], act.id, s.review_changes)
     record_events(events)  # one per act, as record_event would write them, in one INSERT
     _refresh_inbox_rows(acts, summaries, net)
     return [summaries[act.id] for act in acts]
