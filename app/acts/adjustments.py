@@ -56,7 +56,7 @@ from app.acts.verification import academic_year, month_bounds, prorated, school_
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.adapter import Enrollment, StudentRegistry, student_registry
-from app.registry.models import NedbEnrollment
+from app.registry.models import BusinessRecord, NedbEnrollment
 
 DECIDED = ("accepted", "paid")
 #: Rule code of a correction of the days a student was enrolled (every act is paid by days); the other causes
@@ -235,6 +235,12 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date
             months[first] = month_bounds(first)[1].day
             first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         part_month = ActLine.paid_days < case(months, value=ActLine.period, else_=31) if months else false()
+        # A school the business register now says was liquidated by a month's end: its lines of that month may earn
+        # less (a liquidation dated back into a month already paid), as a licence ending inside it.
+        liquidated = (exists(select(BusinessRecord.id).join(Organisation, Organisation.bin == BusinessRecord.bin)
+                             .where(Organisation.id == ActLine.school_id, BusinessRecord.liquidated_on <= case(
+                                 {p: month_bounds(p)[1] for p in months}, value=ActLine.period)))
+                      if months else false())
         licence_gap = or_(false(), *(
             and_(ActLine.school_id == school_id, ActLine.period.in_(periods),
                  *([ActLine.grade.not_in(sorted(grades_for_levels(whole)))] if whole else []))
@@ -242,7 +248,7 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date
                                                       key=lambda item: (item[0][0], sorted(item[0][1])))))
         month_ends = {period: month_bounds(period)[1] for period in months}
         query = decided_lines_query(acts, or_(
-            and_(accepted, or_(~exists(still_enrolled), ADJUSTED, part_month, licence_gap)),
+            and_(accepted, or_(~exists(still_enrolled), ADJUSTED, part_month, licence_gap, liquidated)),
             excluded_lines_clause(top_up_from, month_ends, registry_year_start())), since, until)
     return db.session.execute(query.order_by(Act.period, ActLine.line_no)).all()
 
@@ -301,6 +307,12 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                 # paid on missing evidence), or the line was excluded for its grade and NEDB's grades are of a later
                 # year (that it cannot be checked now is no evidence it was right). Priced at what it has: nothing.
                 found[line.id] = Correction(line.rule_code or "", 0, {"nedb": []})
+                continue
+            if ctx.school_rule == "liquidated":
+                # Liquidated (the business register's date) on or before the month's first day: a dated fact about
+                # the month, as the verification's school-level rule decides it — no day of it is paid.
+                evidence = {"nedb": [], "liquidated_on": ctx.liquidated_on.isoformat()}
+                found[line.id] = Correction("liquidated", 0, evidence, month_cap_tiyn=ctx.terms.amount_cap_tiyn)
                 continue
             # No covered day is a claw-back only when the school's own licences are known not to cover the month
             # ("licence_expired") or to cover it for other levels only ("level_not_covered"); with no record, or a

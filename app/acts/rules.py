@@ -35,6 +35,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("non_education_org", _l("Not an education organisation"),
          _l("In the business register the school's BIN is liquidated or its main activity is not education "
             "(OKED 85)."), school_level=True),
+    Rule("liquidated", _l("School liquidated"),
+         _l("In the business register the school was liquidated before this month began (or on its first day). A "
+            "school liquidated within the month is paid only the days before its liquidation."), school_level=True),
     Rule("licence_expired", _l("Licence not valid"),
          _l("No education licence covering the student's level was valid on any day the student was at the school "
             "this month. A licence that starts or ends within the month pays only the days it covers."),

@@ -64,7 +64,7 @@ from app.registry.models import NedbEnrollment
 #: Exclusions a registry correction may lift: each rests on dated registry evidence about the line's month
 #: (NEDB's enrolments, the licences' dates and levels). See the module's docstring for those never lifted.
 LIFTABLE_RULES = ("not_in_nedb", "other_school", "withdrawn", "not_registered", "double_enrolment", "grade_mismatch",
-                  "licence_expired", "level_not_covered")
+                  "licence_expired", "level_not_covered", "liquidated")
 #: School-level exclusions whose evidence carries no date (the business register's standing, a licence record
 #: missing): while one stands today, no line of the school is topped up.
 UNDATED_SCHOOL_RULES = ("no_business_record", "non_education_org", "no_licence")

@@ -60,14 +60,14 @@ from app.acts.rules import (
 from app.acts.terms import ActTerms, terms_for_acts
 from app.extensions import db
 from app.registry.adapter import StudentRegistry, student_registry
-from app.registry.business import Standing, organisation_rules
+from app.registry.business import Standing, business_records, standing
 from app.registry.identifiers import is_valid_iin
 from app.registry.models import Licence
 
 ALL_GRADES = frozenset(range(1, 12))
 #: what the business register's standing of a school means for its acts (no_business_record: no record, no payment)
 SCHOOL_BUSINESS_RULES = {Standing.MISSING: "no_business_record", Standing.INACTIVE: "non_education_org",
-                         Standing.OTHER_ACTIVITY: "non_education_org"}
+                         Standing.OTHER_ACTIVITY: "non_education_org", Standing.LIQUIDATED: "liquidated"}
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 
 
@@ -133,6 +133,10 @@ class ActContext:
     #: per level, the days between its first and last covered day that no licence covering it covers (licences
     #: leaving a gap: one ending on the 10th, the next starting on the 16th); a level missing: no gap
     level_gaps: dict[str, frozenset[date]] = field(default_factory=dict)
+    #: the business register's liquidation date of the school, when it falls on or before the month's last day: from
+    #: that day on no day is paid (within the month, the licence days end the day before; on or before its first day,
+    #: the school-level rule ``liquidated``)
+    liquidated_on: date | None = None
 
 
 def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
@@ -141,7 +145,7 @@ def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
     bins = sorted({a.school.bin for a in acts})
     # No record, no payment: the school-level rules decide on the registries' evidence, and missing evidence
     # excludes as failing evidence does (no_business_record, no_licence).
-    business = organisation_rules(bins, SCHOOL_BUSINESS_RULES, activity="85")
+    records = business_records(bins)
     licences: dict[str, list[Licence]] = defaultdict(list)
     for i in range(0, len(bins), _CHUNK):
         for lic in db.session.scalars(select(Licence).where(Licence.bin.in_(bins[i : i + _CHUNK]))):
@@ -158,13 +162,22 @@ def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
         norms = dict(terms.norms_tiyn) if terms.norms_tiyn else norms_by_period[act.period]
         ctx = ActContext(act.id, act.school.bin, act.period, start, end, terms, norms=norms)
         own = licences.get(act.school.bin, [])
-        ctx.school_rule = business.get(act.school.bin) or (None if own else "no_licence")
+        record = records.get(act.school.bin)
+        found = standing(record, activity="85", month_start=start)
+        ctx.school_rule = (SCHOOL_BUSINESS_RULES[found] if found is not None else None) or (None if own
+                                                                                             else "no_licence")
+        # Liquidated within the month: its days before the liquidation are paid, as the days a licence ending inside
+        # the month covers are (the licence days end the day before; ``liquidated``: on or before the 1st, no day).
+        last_day = end
+        if record is not None and record.liquidated_on is not None and record.liquidated_on <= end:
+            ctx.liquidated_on = record.liquidated_on
+            last_day = max(start, record.liquidated_on - timedelta(days=1))
         covering = [lic for lic in own
-                    if lic.valid_from <= end and (lic.valid_until is None or lic.valid_until >= start)]
+                    if lic.valid_from <= last_day and (lic.valid_until is None or lic.valid_until >= start)]
         # A day pays a line only if a licence valid that day covers the line's level (level_not_covered: no
         # licence covers it on any day of the month; licence_expired: not on the student's days).
         for level in LEVEL_GRADES:
-            first, last, gaps = _covered_days([lic for lic in covering if level in lic.level_set], start, end)
+            first, last, gaps = _covered_days([lic for lic in covering if level in lic.level_set], start, last_day)
             if first is not None:
                 ctx.level_days[level] = (first, last)
             if gaps:

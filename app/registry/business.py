@@ -5,11 +5,17 @@ be active; an instrument may also require a main activity (the schools: educatio
 says becomes one *standing* per BIN, which each instrument maps to its own organisation-level rule code and
 reason (the schools' ``no_business_record`` / ``non_education_org``, the dormitories' ``dorm_no_business_record``
 / ``dorm_business_inactive``). Missing evidence excludes as failing evidence does.
+
+A liquidation with its date (``BusinessRecord.liquidated_on``) is dated evidence: asked about a month, the register
+lets the organisation be funded for the days before that date (the caller pays only those, as for a licence ending
+inside the month) and not for a month that starts on or after it (:data:`Standing.LIQUIDATED`). Asked about no month
+(an application's eligibility, an instrument that does not count days), a liquidated record is inactive, dated or not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -24,6 +30,7 @@ class Standing(StrEnum):
     MISSING = "missing"  # no record of the BIN at all
     INACTIVE = "inactive"  # liquidated or suspended
     OTHER_ACTIVITY = "other_activity"  # active, but its main activity is not the one the instrument funds
+    LIQUIDATED = "liquidated"  # liquidated on a date on or before the first day of the month asked about
 
 
 def business_records(bins: Iterable[str]) -> dict[str, BusinessRecord]:
@@ -36,12 +43,17 @@ def business_records(bins: Iterable[str]) -> dict[str, BusinessRecord]:
     return found
 
 
-def standing(record: BusinessRecord | None, activity: str | None = None) -> Standing | None:
+def standing(record: BusinessRecord | None, activity: str | None = None,
+             month_start: date | None = None) -> Standing | None:
     """What keeps the organisation from being funded (None: nothing). ``activity``: the OKED prefix its main
-    activity must have (None: any activity)."""
+    activity must have (None: any activity). ``month_start``: the month asked about — a record liquidated on a known
+    date is judged by it (see the module's docstring); None: by its status alone."""
     if record is None:
         return Standing.MISSING
-    if record.status != "active":
+    if record.liquidated_on is not None and month_start is not None:
+        if record.liquidated_on <= month_start:
+            return Standing.LIQUIDATED
+    elif record.status != "active":
         return Standing.INACTIVE
     if activity is not None and not (record.oked or "").startswith(activity):
         return Standing.OTHER_ACTIVITY

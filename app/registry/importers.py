@@ -42,6 +42,7 @@ REASONS = {
     "invalid_levels": _l("levels must be a list of primary, basic, secondary"),
     "invalid_status": _l("status must be 'active' or 'liquidated'"),
     "invalid_oked": _l("activity code must look like 85.31"),
+    "liquidated_not_status": _l("a liquidation date needs the status 'liquidated'"),
     "end_before_start": _l("the end date is before the start date"),
     "far_future": _l("the date is more than a year ahead"),
     "too_long": _l("value is too long"),
@@ -183,8 +184,15 @@ def parse_business(row: dict) -> dict:
     oked = _text(row, "oked", 16)
     if not re.fullmatch(r"\d{2}(\.\d{1,2}(\.\d{1,2})?)?", oked):
         raise RowError("oked", "invalid_oked")
+    # The day the organisation was liquidated (optional; an empty cell: no date known). Its days before it are paid.
+    liquidated_on = _date(row, "liquidated_on", required=False)
+    if liquidated_on is not None:
+        if status != "liquidated":
+            raise RowError("liquidated_on", "liquidated_not_status")
+        if liquidated_on > clock.today() + timedelta(days=366):  # a typed year (2052)
+            raise RowError("liquidated_on", "far_future")
     return {"bin": _ident(row, "bin", is_valid_bin, "invalid_bin"), "name": _text(row, "name", 255),
-            "status": status, "oked": oked}
+            "status": status, "oked": oked, "liquidated_on": liquidated_on}
 
 
 @dataclass(frozen=True)
@@ -215,7 +223,7 @@ KINDS: dict[str, ImportKind] = {
     "licences": ImportKind("licences", Licence, ("number", "bin", "valid_from", "valid_until", "levels"),
                            ("number", "bin", "valid_from", "levels"), ("number",), parse_licence,
                            touches=("bin", "bin")),
-    "business": ImportKind("business", BusinessRecord, ("bin", "name", "status", "oked"),
+    "business": ImportKind("business", BusinessRecord, ("bin", "name", "status", "oked", "liquidated_on"),
                            ("bin", "name", "status", "oked"), ("bin",), parse_business, touches=("bin", "bin")),
 }
 

@@ -74,6 +74,9 @@ class BusinessRecord(db.Model):
     name: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16))  # active | liquidated
     oked: Mapped[str] = mapped_column(String(16))  # main activity code, e.g. 85.31
+    #: The day the organisation was liquidated (status "liquidated"): its days before are funded, from that day on none
+    #: (app.registry.business.standing). NULL with status "liquidated": no date known — no month is funded.
+    liquidated_on: Mapped[date | None] = mapped_column(Date)
 
     @property
     def is_education(self) -> bool:

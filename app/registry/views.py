@@ -49,7 +49,7 @@ _HINTS = {"iin": "invalid_iin", "bin": "invalid_bin", "school_bin": "invalid_bin
           "levels": "invalid_levels", "status": "invalid_status", "oked": "invalid_oked", "course": "invalid_course",
           "study_form": "invalid_study_form", "home_region": "invalid_region", "kind": "invalid_document_kind",
           "enrolled_on": "invalid_date", "withdrawn_on": "invalid_date", "valid_from": "invalid_date",
-          "valid_until": "invalid_date"}
+          "valid_until": "invalid_date", "liquidated_on": "invalid_date"}
 
 
 def _column_hint(column: str) -> str | None:

@@ -16,7 +16,8 @@ from tests.registry.conftest import NORMS, OCTOBER, bad_iin, iin
 EXPECTED_CODES = {"iin_checksum", "duplicate_line", "not_in_nedb", "other_school", "withdrawn", "not_registered",
                   "double_claim", "double_enrolment", "grade_mismatch", "level_not_covered", "over_capacity",
                   "over_contracted_places",
-                  "licence_expired", "non_education_org", "no_business_record", "no_licence", "review_excluded"}
+                  "licence_expired", "non_education_org", "no_business_record", "no_licence", "review_excluded",
+                  "liquidated"}
 
 
 def outcomes(act) -> list[tuple[str, str | None]]:
