@@ -88,9 +88,11 @@ def remember_device(response, username: str):
     """After a good login: this browser knows the account (kept first), for :data:`DEVICE_DAYS`."""
     account = login_name(username)
     accounts = [account, *(a for a in _device_accounts() if a != account)][:_DEVICE_ACCOUNTS]
+    from app.security import cookie_secure
+
     token = _device_signer().dumps(accounts)
     response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_DAYS * 24 * 3600, httponly=True, samesite="Lax",
-                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+                        secure=cookie_secure())
     return response
 
 

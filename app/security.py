@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Response, has_request_context, jsonify, render_template, request
+from flask import Flask, Response, current_app, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -80,6 +80,15 @@ class HttpsSessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
+def cookie_secure() -> bool:
+    """Whether a cookie the application sets itself (the login device, the chosen language) is ``Secure``: as the
+    session cookie, whenever the request came over HTTPS or ``SESSION_COOKIE_SECURE`` says so. Left to the setting
+    alone, a deployment behind HTTPS sent the login device cookie — the names of the accounts a browser logged in to,
+    and the key that lets a browser past the per-account login limit — without the flag, and the browser gave it
+    away on the first plain-HTTP request to the host."""
+    return bool(current_app.config.get("SESSION_COOKIE_SECURE")) or (has_request_context() and request.is_secure)
 
 
 def trust_proxies(app: Flask) -> None:

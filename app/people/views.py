@@ -13,6 +13,7 @@ from app.people.forms import ChangePasswordForm, LoginForm
 from app.people.models import User, spend_a_password_check
 from app.people.passwords import password_problems
 from app.people.tokens import bearer_secret
+from app.security import cookie_secure
 from app.user_input import ascii_int, is_local_path, login_name
 
 bp = Blueprint("people", __name__)
@@ -170,7 +171,7 @@ def set_locale():
         # The choice outlives the session: an expired session's pages (the login, "session expired") had come back
         # in the browser's language, not the one the person chose. Not secret; read by select_locale.
         response.set_cookie("locale", locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
-                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+                            secure=cookie_secure())
     return response
 
 

@@ -109,6 +109,38 @@ def test_the_session_cookie_is_secure_over_https(app_ctx, app):
         assert not app.session_interface.get_cookie_secure(app)
 
 
+def test_every_cookie_set_over_https_is_secure(world, app):
+    """Not only the session: the login device cookie (the accounts this browser logged in to, and what lets it past
+    the per-account login limit) and the chosen language are ``Secure`` over HTTPS too, whatever
+    SESSION_COOKIE_SECURE says — the device cookie went out without the flag and a plain-HTTP request to the host
+    gave it away."""
+    from tests.conftest import CSRF_RE
+
+    def sign_in_and_choose_kazakh(scheme: str) -> list[str]:
+        client = app.test_client()
+        where = {"base_url": f"{scheme}://localhost", "headers": {"Referer": f"{scheme}://localhost/login"}}
+
+        def ask(method: str, url: str, **kwargs):
+            with app.app_context():  # each request its own context, as in production (tests/conftest.py Browser)
+                return getattr(client, method)(url, **where, **kwargs)
+
+        def token(url: str) -> str:
+            return CSRF_RE.search(ask("get", url).get_data(as_text=True)).group(1)
+
+        login = ask("post", "/login", data={"username": "official", "password": "pw", "csrf_token": token("/login")})
+        assert login.status_code == 302
+        language = ask("post", "/locale", data={"locale": "kk", "csrf_token": token("/inbox")})
+        assert language.status_code == 302
+        cookies = login.headers.getlist("Set-Cookie") + language.headers.getlist("Set-Cookie")
+        assert {"session", "login_device", "locale"} <= {cookie.split("=", 1)[0] for cookie in cookies}
+        return cookies
+
+    cookies = sign_in_and_choose_kazakh("https")
+    assert [cookie.split(";")[0][:20] for cookie in cookies if "; Secure" not in cookie] == []
+    # over plain HTTP (the embedded demo) the same cookies are set without the flag, and work
+    assert not any("; Secure" in cookie for cookie in sign_in_and_choose_kazakh("http"))
+
+
 def test_the_packages_html_pages_are_not_served_from_our_origin(app_ctx, app):
     """swagger-ui-dist ships index.html and oauth2-redirect.html; our pages load only its script and style."""
     client = app.test_client()
