@@ -100,12 +100,15 @@ def view_query(user, view: str) -> Select:
         started = (select(HumanTask.instance_id).where(HumanTask.started_by_id == user.id, HumanTask.status == "open")
                    .limit(WAITING_WINDOW).subquery())
         mine = union_all(select(acted.c.instance_id), select(started.c.instance_id))
+        # Within what the person may see now: moved to another school or region, an accountant went on reading in
+        # "waiting for" how the former school's acts were being decided (the step, who has it, when it is due).
         return select(HumanTask).where(
             HumanTask.status == "open", HumanTask.instance_id.in_(mine),
-            ~actionable_clause(user),
+            ~actionable_clause(user), scope_clause(user, HumanTask.region_id, HumanTask.organisation_id),
         )
     if view == "completed":
-        return select(HumanTask).where(HumanTask.completed_by_id == user.id, HumanTask.status == "completed")
+        return select(HumanTask).where(HumanTask.completed_by_id == user.id, HumanTask.status == "completed",
+                                       scope_clause(user, HumanTask.region_id, HumanTask.organisation_id))
     return open_tasks_for(user)
 
 

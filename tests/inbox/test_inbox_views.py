@@ -53,6 +53,23 @@ def test_views_and_counts_for_official_and_accountant(world, clean_acts, browser
         assert not set(_rows(almaty.get(url).get_data(as_text=True))) & {t.id for t in clean_acts}
 
 
+def test_a_person_moved_to_another_school_no_longer_follows_the_former_schools_cases(world, browser):
+    """Alatau Lyceum's accountant submitted its act, which now waits on the Almaty department. Moved by the
+    administrator to Nur Private School (Astana), she read on in "Waiting for" how Alatau's act was being decided —
+    its number, school, step and who had it — and in "Completed by me" Alatau's steps: neither is hers to see now."""
+    alatau = act_of_school("Alatau Lyceum")
+    accountant = browser("accountant3")
+    assert open_task(alatau, "accept_act").id in _rows(accountant.get("/inbox?view=waiting").get_data(as_text=True))
+    assert _rows(accountant.get("/inbox?view=completed").get_data(as_text=True))
+
+    moved = user("accountant3")
+    moved.organisation_id = school("Nur Private School").id
+    db.session.commit()
+    accountant = browser("accountant3")
+    for view in ("waiting", "completed"):
+        page = accountant.get(f"/inbox?view={view}").get_data(as_text=True)
+        assert _rows(page) == [] and "Alatau" not in page and alatau.number not in page, view
+
 def test_filters_search_and_sort(world, clean_acts, browser):
     official = browser("official")
     a_bin = school("Bilim Innovation School").bin
