@@ -15,14 +15,14 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app.acts.adjustments import reprice
-from app.acts.rules import RULES, level_for_grade
-from app.acts.verification import school_contexts, verify_act, verify_acts
+from app.acts.rules import RULES
+from app.acts.verification import verify_act, verify_acts
 from app.extensions import db
 from app.registry.adapter import TableStudentRegistry
 from app.registry.importers import import_file
 from app.registry.models import BusinessRecord
 from tests.registry.conftest import NORMS, iin
+from tests.registry.test_pass_against_repricing import repriced
 
 LIQUIDATED_16TH = date(2026, 10, 16)  # the school exists until the 15th: 15 days of October's 31
 
@@ -90,16 +90,8 @@ def test_the_pass_and_the_repricing_agree(school_act, country):
     acts = [act, second]
     verify_acts(acts)
     results = {ln.id: (ln.rule_code, ln.amount_tiyn) for a in acts for ln in a.lines}
-    enrolments = TableStudentRegistry().enrollments_for([iin(n) for n in range(1, 5)])
-    contexts = {c.act_id: c for c in school_contexts(acts)}
-    for a in acts:
-        ctx = contexts[a.id]
-        for line in a.lines:
-            level = level_for_grade(line.grade)
-            found = reprice(line, a, enrolments.get(line.iin, []), a.school.bin, ctx.norms.get(level, 0),
-                            ctx.level_days.get(level), level_covered=level in ctx.level_days,
-                            licence_gaps=ctx.level_gaps.get(level, frozenset()))
-            assert results[line.id] == (None, found.corrected_tiyn) and found.corrected_tiyn > 0, line.iin
+    for _act, line, found in repriced(acts, [iin(n) for n in range(1, 5)]):
+        assert results[line.id] == (None, found.corrected_tiyn) and found.corrected_tiyn > 0, line.iin
     assert results[second.lines[0].id] == (None, NORMS["primary"] * 10 // 31)  # 1st–10th
 
 

@@ -28,6 +28,20 @@ def _results(acts) -> dict[int, tuple]:
     return {ln.id: (ln.rule_code, ln.amount_tiyn, ln.paid_days) for act in acts for ln in act.lines}
 
 
+def repriced(acts, students):
+    """Each line of ``acts`` with what the repricing of a decided month finds for it (NEDB's rows of ``students``,
+    the schools' licences and norms as the pass reads them): (act, line, found)."""
+    enrolments = TableStudentRegistry().enrollments_for(students)
+    contexts = {c.act_id: c for c in school_contexts(acts)}
+    for act in acts:
+        ctx = contexts[act.id]
+        for line in act.lines:
+            level = level_for_grade(line.grade)
+            yield act, line, reprice(line, act, enrolments.get(line.iin, []), act.school.bin, ctx.norms.get(level, 0),
+                                     ctx.level_days.get(level), level_covered=level in ctx.level_days,
+                                     licence_gaps=ctx.level_gaps.get(level, frozenset()))
+
+
 def _world(country, rng: random.Random, schools, students) -> None:
     state = country.state_bin()
     bins = [s.bin for s in schools] + [state]
@@ -74,20 +88,12 @@ def test_every_line_is_decided_and_paid_as_the_repricing_says(country, seed):
     acts = [country.act(s, [(student, rng.choice((4, 5, 6))) for student in rng.sample(students, 20)])
             for s in schools]
     results = _same_in_every_mode(acts)
-    enrolments = TableStudentRegistry().enrollments_for(students)
-    contexts = {c.act_id: c for c in school_contexts(acts)}
-    for act in acts:
-        ctx = contexts[act.id]
-        for line in act.lines:
-            level = level_for_grade(line.grade)
-            found = reprice(line, act, enrolments.get(line.iin, []), act.school.bin, ctx.norms.get(level, 0),
-                            ctx.level_days.get(level), level_covered=level in ctx.level_days,
-                            licence_gaps=ctx.level_gaps.get(level, frozenset()))
-            rule, amount, _days = results[line.id]
-            if found.corrected_tiyn:
-                assert (rule, amount) == (None, found.corrected_tiyn), (line.iin, found.evidence)
-            else:
-                assert rule == found.rule_code, (line.iin, found.evidence)
+    for _act, line, found in repriced(acts, students):
+        rule, amount, _days = results[line.id]
+        if found.corrected_tiyn:
+            assert (rule, amount) == (None, found.corrected_tiyn), (line.iin, found.evidence)
+        else:
+            assert rule == found.rule_code, (line.iin, found.evidence)
 
 
 @pytest.mark.parametrize("seed", range(4))
