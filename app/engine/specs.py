@@ -30,11 +30,11 @@ from app.engine.errors import ModelInvalid, ModelProblem
 from app.engine.foreign_engines import foreign_form_problems, foreign_language_elements
 from app.engine.form_words import field_words, kind_words, schema_mistake
 from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, shape_gaps, with_task_data_options
+from app.engine.gateway_matching import join_problems
 from app.engine.handlers import get_handler, roles_named
 from app.engine.lanes import lane_names_read, role_for_lane
 from app.engine.model_lint import (
     broken_flow_ends,
-    deadlock_notices,
     descriptive_process,
     dmn_problems,
     duplicate_id_problems,
@@ -423,7 +423,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     problems += io_specification_problems(files, trees)
     problems += interrupting_event_subprocess_problems(trees) + message_start_problems(trees)
     problems += _certain_unset_names(files, trees, problems) + uncaught_throw_findings(trees)[0]
-    problems += model_data_key_problems(trees)
+    problems += model_data_key_problems(trees) + join_problems(trees)
     flagged = {p.element_id for p in problems if p.element_id} | broken_flow_ends(trees)
     try:
         parsed = _parse_trees(trees, process_id, primary)
@@ -1044,4 +1044,4 @@ def flow_notices(files: dict[str, str]) -> list[ModelProblem]:
     trees, problems = parse_trees(files)
     if problems:
         return []
-    return no_default_notices(trees) + uncaught_throw_findings(trees)[1] + deadlock_notices(trees)
+    return no_default_notices(trees) + uncaught_throw_findings(trees)[1]

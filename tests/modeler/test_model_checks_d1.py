@@ -314,8 +314,9 @@ def test_camunda_and_zeebe_multi_instance_say_what_to_write_instead(app, loop, t
     assert "multiinstance task must specify" not in message
 
 
-def test_an_exclusive_split_met_by_a_parallel_join_is_a_notice_naming_both(world):
-    """probe xor_and_deadlock: the join waited for the branch never taken."""
+def test_an_exclusive_split_met_by_a_parallel_join_is_refused_naming_both(world):
+    """probe xor_and_deadlock: the join waited for the branch never taken (a notice before; refused now, on the
+    join — app.engine.gateway_matching)."""
     def files(join_kind: str, split_kind: str = "exclusiveGateway") -> dict[str, str]:
         split = f'<bpmn:{split_kind} id="x" name="Which?" default="fb" />'
         nodes = (f'<bpmn:userTask id="a" name="A" /><bpmn:userTask id="b" name="B" />'
@@ -333,12 +334,13 @@ def test_an_exclusive_split_met_by_a_parallel_join_is_a_notice_naming_both(world
         return model
 
     def said(model):
-        return [n for n in model_notices(model) if "meet again" in n.message]
+        return [p for p in _problems(model) if "wait here for good" in p.message]
 
     model = files("parallelGateway")
     assert 'id="f_x_j"' not in model["trial.bpmn"], model["trial.bpmn"]
-    (notice,) = said(model)
-    assert notice.element_id == "j" and notice.line and "'Which?'" in notice.message and "'Join'" in notice.message
+    (problem,) = said(model)
+    assert problem.element_id == "j" and problem.line and "'Which?'" in problem.message, str(problem)
+    assert not [n for n in model_notices(model) if "meet again" in n.message], "said once, as a problem"
     assert not said(files("exclusiveGateway"))
     assert not said(files("parallelGateway", split_kind="parallelGateway"))
 

@@ -1,0 +1,414 @@
+"""Joins that do not match their splits: models from other tools whose gateways the engine would run wrongly.
+
+Checked with SpiffWorkflow 3.2 (tests/modeler/test_gateway_matching.py runs each shape):
+
+* two tokens that can be on their way at the same time (branches of a parallel or inclusive gateway, a
+  non-interrupting boundary event's path beside its step) meeting at an exclusive or event-based gateway, or at a
+  step with several incoming flows: each token passes on its own, and every step after it runs once for each;
+* a parallel gateway waiting for a flow that only one way of a choice leads to (an exclusive, event-based or
+  inclusive gateway, a step's interrupting boundary event against its normal end, a non-interrupting boundary event
+  that may never fire), while another of its flows does get a token: the instance waits there for good.
+
+Both in polynomial time. Which flows can carry a token at the same time is the concurrency relation of the
+process read as a free-choice net (Kovalyov and Esparza's rules, on bit sets); which choices a flow depends on,
+one walk per choice. A model too large for the work budget is checked as far as the budget goes: what is found is
+still right, and nothing is refused on a guess.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from flask_babel import gettext as _
+
+from app.engine.errors import ModelProblem
+from app.engine.model_lint import BPMN, _bpmn, _links, _problem, local
+
+_CONTAINERS = ".//bpmn:process | .//bpmn:subProcess | .//bpmn:transaction"
+_FLOW_NODES = {
+    "startEvent", "endEvent", "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "manualTask",
+    "sendTask", "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess", "exclusiveGateway",
+    "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway", "intermediateCatchEvent",
+    "intermediateThrowEvent", "boundaryEvent"}
+#: gateways that wait for the tokens on their way (as a join); every other node lets each token through
+_SYNCHRONISING = {"parallelGateway", "inclusiveGateway", "complexGateway"}
+#: gateways that send the token one way (as a split); every other node with several flows out sends it all of them
+_CHOOSING = {"exclusiveGateway", "eventBasedGateway"}
+#: end events after which nothing else of the process level goes on (or whose catcher ends it)
+_ENDING_ALL = ("terminateEventDefinition", "errorEventDefinition", "cancelEventDefinition",
+               "escalationEventDefinition")
+#: what a boundary event catches only when something inside its subprocess throws it
+_THROWN = ("errorEventDefinition", "escalationEventDefinition", "cancelEventDefinition")
+#: steps of work and bit operations one check may spend: far above a model of 500 elements with many branches
+_BUDGET = 1_000_000
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+def _bits(value: int):
+    """The positions of the bits set in ``value``, lowest first (one pass over its digits, not one per bit)."""
+    digits = bin(value)[:1:-1]
+    position = digits.find("1")
+    while position != -1:
+        yield position
+        position = digits.find("1", position + 1)
+
+
+def _may_fire(boundary, activity) -> bool:
+    """False for an error, escalation or cancel boundary event on a subprocess inside which nothing throws one (no
+    such end or throw event, no call activity or service task that could): its path is never taken."""
+    kinds = [local(d.tag) for d in boundary if local(d.tag) in _THROWN]
+    if not kinds or local(activity.tag) not in ("subProcess", "transaction"):
+        return True
+    for el in activity.iter():
+        if local(el.tag) in ("callActivity", "serviceTask"):
+            return True
+        if local(el.tag) in kinds and local(el.getparent().tag) in ("endEvent", "intermediateThrowEvent"):
+            return True
+    return False
+
+
+class _Level:
+    """One process or subprocess level as flows (places 0..F-1) and nodes (places F..F+N-1)."""
+
+    def __init__(self, container):
+        self.nodes = {el.get("id"): el for el in container if local(el.tag) in _FLOW_NODES and el.get("id")}
+        self.flows: list[tuple[str, str, object]] = []  # (source id, target id, element)
+        for flow in container:
+            if local(flow.tag) == "sequenceFlow" and flow.get("sourceRef") in self.nodes \
+                    and flow.get("targetRef") in self.nodes:
+                self.flows.append((flow.get("sourceRef"), flow.get("targetRef"), flow))
+        throws, catches = _links(container)  # a link is a flow from the throw to its one catch
+        for name, events in throws.items():
+            if len(catches.get(name, ())) == 1:
+                self.flows += [(e.get("id"), catches[name][0].get("id"), e) for e in events if e.get("id")]
+        self.out: dict[str, list[int]] = {n: [] for n in self.nodes}
+        self.into: dict[str, list[int]] = {n: [] for n in self.nodes}
+        for i, (source, target, _el) in enumerate(self.flows):
+            self.out[source].append(i)
+            self.into[target].append(i)
+        self.boundaries: dict[str, list] = {}
+        for el in self.nodes.values():
+            if local(el.tag) == "boundaryEvent" and el.get("attachedToRef") in self.nodes \
+                    and _may_fire(el, self.nodes[el.get("attachedToRef")]):
+                self.boundaries.setdefault(el.get("attachedToRef"), []).append(el)
+        self.index = {n: len(self.flows) + i for i, n in enumerate(self.nodes)}
+        # a step whose non-interrupting boundary event fired once is a place of its own: the event's path runs
+        # beside the step, not beside itself (firing again is a token of its own, as drawn)
+        self.fired = {b.get("id"): len(self.flows) + len(self.nodes) + i for i, b in enumerate(
+            b for bs in self.boundaries.values() for b in bs if b.get("cancelActivity", "true") == "false")}
+        self.joined: set[str] = set()  # merges already said: read as the join they should be
+        self.budget = _BUDGET
+        # A node with one flow in, one flow out and no boundary event only passes the token on: it and its two flows
+        # are one place of the net (chains of steps make most of a model; 400 steps in 20 branches took 0.4 s each
+        # on its own place)
+        self.rep = list(range(len(self.flows) + len(self.nodes) + len(self.fired)))
+        for node_id, into in self.into.items():
+            if len(into) == 1 and len(self.out[node_id]) == 1 and not self.boundaries.get(node_id):
+                self._join(into[0], self.index[node_id])
+                self._join(self.index[node_id], self.out[node_id][0])
+        self.rep = [self._find(p) for p in self.rep]
+
+    def _find(self, place: int) -> int:
+        while self.rep[place] != place:
+            self.rep[place] = self.rep[self.rep[place]]
+            place = self.rep[place]
+        return place
+
+    def _join(self, a: int, b: int) -> None:
+        self.rep[self._find(a)] = self._find(b)
+
+    def together(self, conc: list[int], a: int, b: int) -> bool:
+        """Whether places a and b can hold a token at the same time."""
+        return bool(conc[self.rep[a]] >> self.rep[b] & 1)
+
+    def spend(self, amount: int = 1) -> None:
+        self.budget -= amount
+        if self.budget < 0:
+            raise _OutOfBudget
+
+    def kind(self, node_id: str) -> str:
+        return local(self.nodes[node_id].tag)
+
+    def shown(self, node_id: str) -> str:
+        el = self.nodes[node_id]
+        return repr(el.get("name") or node_id)
+
+    # ---- which flows can carry a token at the same time ----------------------------------------------------
+
+    def transitions(self) -> list[tuple[list[int], list[int]]]:
+        """The level as a net: each node's place takes its incoming flows (all at once at a synchronising gateway,
+        each alone elsewhere) and gives its outgoing ones (one of them at a choosing gateway, all of them
+        elsewhere); a boundary event takes its step's place (an interrupting one) or runs beside it."""
+        found = []
+        for node_id, into in self.into.items():
+            place = self.index[node_id]
+            if (self.kind(node_id) in _SYNCHRONISING or node_id in self.joined) and into:
+                found.append((into, [place]))
+            else:
+                found += [([f], [place]) for f in into]
+            out = self.out[node_id]
+            if self.kind(node_id) in _CHOOSING:
+                found += [([place], [f]) for f in out]
+            elif out:
+                found.append(([place], out))
+            boundaries = self.boundaries.get(node_id, ())
+            interrupting = [self.index[b.get("id")] for b in boundaries if b.get("cancelActivity", "true") != "false"]
+            found += [([place], [caught]) for caught in interrupting]
+            for boundary in boundaries:
+                if boundary.get("id") in self.fired:
+                    after = self.fired[boundary.get("id")]
+                    found.append(([place], [after, self.index[boundary.get("id")]]))
+                    found += [([after], out)] if out else []
+                    found += [([after], [caught]) for caught in interrupting]
+        placed = []
+        for inputs, outputs in found:
+            inputs, outputs = sorted({self.rep[p] for p in inputs}), sorted({self.rep[p] for p in outputs})
+            if inputs != outputs:  # a step of a chain: its place is its flows'
+                placed.append((inputs, outputs))
+        return placed
+
+    def concurrency(self) -> list[int]:
+        """For each place, the bit set of the places that can hold a token at the same time as it (a least fixed
+        point: the outputs of one transition are concurrent; a place concurrent with every input of a transition
+        is concurrent with its outputs)."""
+        transitions = self.transitions()
+        conc = [0] * len(self.rep)
+        words = len(self.rep) // 64 + 1  # the work of one operation on a bit set
+        taking: dict[int, list[int]] = {}
+        work: deque[int] = deque()
+        queued: set[int] = set()
+
+        def changed(place: int) -> None:
+            if place not in queued:
+                queued.add(place)
+                work.append(place)
+
+        for number, (inputs, outputs) in enumerate(transitions):
+            for place in inputs:
+                taking.setdefault(place, []).append(number)
+            if len(outputs) > 1:
+                mask = 0
+                for place in outputs:
+                    mask |= 1 << place
+                for place in outputs:
+                    self.spend()
+                    conc[place] |= mask & ~(1 << place)
+                    changed(place)
+        while work:
+            place = work.popleft()
+            queued.discard(place)
+            for number in taking.get(place, ()):
+                inputs, outputs = transitions[number]
+                self.spend(len(inputs) * words)
+                beside = -1
+                for source in inputs:
+                    beside &= conc[source]
+                for target in outputs:
+                    new = beside & ~conc[target]
+                    if not new:
+                        continue
+                    conc[target] |= new
+                    changed(target)
+                    self.spend(new.bit_count())
+                    bit = 1 << target
+                    for other in _bits(new):  # the relation is symmetric
+                        if not conc[other] & bit:
+                            conc[other] |= bit
+                            if other not in queued:
+                                queued.add(other)
+                                work.append(other)
+        return conc
+
+    # ---- which flows a choice decides ------------------------------------------------------------------------
+
+    def reach(self, flows, blocked: str) -> set[int]:
+        """The flows a token reaches from ``flows`` without passing the node ``blocked`` (a step reached also
+        starts its boundary events' paths)."""
+        seen: set[int] = set()
+        todo = list(flows)
+        while todo:
+            flow = todo.pop()
+            if flow in seen:
+                continue
+            self.spend()
+            seen.add(flow)
+            target = self.flows[flow][1]
+            if target == blocked:
+                continue
+            todo += self.out[target]
+            for boundary in self.boundaries.get(target, ()):
+                todo += self.out[boundary.get("id")]
+        return seen
+
+    def starts(self) -> list[int]:
+        return [f for n, el in self.nodes.items() if local(el.tag) == "startEvent" and not self.into[n]
+                for f in self.out[n]]
+
+    def choices(self):
+        """(node, [(way, flows)], pairs of ways (a, b) such that a run may take a and not b)."""
+        for node_id, el in self.nodes.items():
+            out = self.out[node_id]
+            if self.kind(node_id) in _CHOOSING | {"inclusiveGateway"} and len(out) > 1:
+                ways = [(None, [f]) for f in out]
+                yield node_id, ways, [(a, b) for a in range(len(ways)) for b in range(len(ways)) if a != b]
+            boundaries = self.boundaries.get(node_id)
+            if boundaries and local(el.tag) != "boundaryEvent":
+                ways = [(None, out)] + [(b, self.out[b.get("id")]) for b in boundaries]
+                interrupting = [0] + [i + 1 for i, b in enumerate(boundaries)
+                                      if b.get("cancelActivity", "true") != "false"]
+                pairs = [(a, b) for a in interrupting for b in interrupting if a != b]
+                pairs += [(i + 1, 0) for i, b in enumerate(boundaries) if b.get("cancelActivity", "true") == "false"]
+                yield node_id, ways, pairs
+
+    def ends_all(self, flows: set[int]) -> bool:
+        for flow in flows:
+            target = self.nodes[self.flows[flow][1]]
+            if local(target.tag) == "endEvent" and any(target.find(f"{{{BPMN}}}{d}") is not None
+                                                        for d in _ENDING_ALL):
+                return True
+        return False
+
+
+def join_problems(trees: dict) -> list[ModelProblem]:
+    """Every join that does not match its split (see the module's docstring), on the join, with its line."""
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for container in _bpmn(root, _CONTAINERS):
+            level = _Level(container)
+            if not level.flows:
+                continue
+            found, conc = _unsynchronised(filename, level)
+            level.budget = _BUDGET  # each check its own
+            problems += found + _waiting_for_good(filename, level, conc)
+    return problems
+
+
+def _only_to_ends(level: _Level, node_id: str) -> bool:
+    """Whether the node is an end event, or a gateway every way out of which goes straight to one: each token ends
+    there as its own path would at an end event of its own (drawn once for several paths), nothing runs twice."""
+    if level.kind(node_id) == "endEvent":
+        return True
+    out = level.out[node_id]
+    return level.kind(node_id) in _CHOOSING and bool(out) and all(level.kind(level.flows[f][1]) == "endEvent"
+                                                                 for f in out)
+
+
+def _unsynchronised(filename: str, level: _Level) -> tuple[list[ModelProblem], list[int] | None]:
+    """The merges that let through tokens of branches running side by side, and the concurrency relation of the level
+    as drawn (None past the budget). Said where the branches first meet: a merge is said once those before it are
+    read as joins (the tokens it lets through twice make every later merge look the same)."""
+    problems: list[ModelProblem] = []
+    drawn = None
+    while True:
+        try:
+            conc = level.concurrency()
+        except _OutOfBudget:
+            return problems, drawn
+        drawn = conc if drawn is None else drawn
+        found = {}
+        for node_id, into in level.into.items():
+            kind = level.kind(node_id)
+            if len(into) < 2 or kind in _SYNCHRONISING or node_id in level.joined:
+                continue
+            if _only_to_ends(level, node_id):
+                continue
+            pair = next(((a, b) for i, a in enumerate(into) for b in into[i + 1:] if level.together(conc, a, b)), None)
+            if pair is not None:
+                found[node_id] = pair
+        if not found:
+            return problems, drawn
+        after = set()
+        for node_id in found:
+            after |= {level.flows[f][1] for f in level.reach(level.out[node_id], node_id)} - {node_id}
+        first = [n for n in found if n not in after] or list(found)
+        for node_id in first:
+            problems.append(_problem(filename, level.nodes[node_id], _unsynchronised_message(level, node_id,
+                                                                                             found[node_id])))
+        level.joined |= set(first)
+
+
+def _unsynchronised_message(level: _Level, node_id: str, pair: tuple[int, int]) -> str:
+    first, second = (level.shown(level.flows[f][0]) for f in pair)
+    if level.kind(node_id) in _CHOOSING:
+        return _(
+            "The flows from %(first)s and %(second)s can bring a token to this gateway at the same time (they "
+            "come from branches that run side by side): it lets each token through, so every step after it "
+            "would run once for each. Join such branches with a parallel gateway (with an inclusive gateway "
+            "when an inclusive gateway split them).", first=first, second=second)
+    return _(
+        "The flows from %(first)s and %(second)s can bring a token to this element at the same time (they "
+        "come from branches that run side by side): it would run once for each, and so would every step "
+        "after it. Join the branches with a parallel gateway before it (with an inclusive gateway when an "
+        "inclusive gateway split them).", first=first, second=second)
+
+
+def _waiting_for_good(filename: str, level: _Level, conc: list[int] | None) -> list[ModelProblem]:
+    """The parallel joins that would wait for good (see the module's docstring); those found within the budget."""
+    problems: list[ModelProblem] = []
+    try:
+        _deciding_choices(filename, level, conc, problems)
+    except _OutOfBudget:
+        pass
+    return problems
+
+
+def _deciding_choices(filename: str, level: _Level, conc: list[int] | None, problems: list[ModelProblem]) -> None:
+    joins = {n: into for n, into in level.into.items() if level.kind(n) == "parallelGateway" and len(into) > 1}
+    if not joins:
+        return
+    inputs = {f: join for join, into in joins.items() for f in into}
+    said: set[str] = set()
+    starts = level.starts()
+    for choice, ways, pairs in level.choices():
+        if len(said) == len(joins):
+            break
+        reached = [level.reach(flows, choice) for _boundary, flows in ways]
+        decided = {f for r in reached for f in r if f in inputs and inputs[f] not in said}
+        if not decided:
+            continue
+        decided -= level.reach(starts, choice)  # reached without this choice too: it does not decide them
+        beside = conc[level.rep[level.index[choice]]] if conc is not None else 0
+        for flow in sorted(decided):
+            join = inputs[flow]
+            if join in said:
+                continue
+            for taken, other in pairs:
+                if flow not in reached[taken] or flow in reached[other]:
+                    continue
+                if any(level.flows[f][1] == choice for f in reached[other]) or level.ends_all(reached[other]):
+                    continue  # the other way comes back to choose again, or ends the whole level
+                if not any(f != flow and (f in reached[other] or beside >> level.rep[f] & 1) for f in joins[join]):
+                    continue  # nothing reaches the join when the other way is taken: it does not wait
+                said.add(join)
+                problems.append(_problem(filename, level.nodes[join], _message(level, choice, ways, taken, flow)))
+                break
+
+
+def _message(level: _Level, choice: str, ways, taken: int, flow: int) -> str:
+    source = level.shown(level.flows[flow][0])
+    boundary = ways[taken][0]
+    kind = level.kind(choice)
+    if kind in _CHOOSING:
+        return _("This parallel gateway waits for a token on every incoming flow, but the one from %(source)s comes "
+                 "only when %(split)s chooses that way: when it chooses another, the instance would wait here for "
+                 "good. Join the ways of a choice with an exclusive gateway, or end the process on the other way "
+                 "with a terminate end event.", source=source, split=level.shown(choice))
+    if kind == "inclusiveGateway":
+        return _("This parallel gateway waits for a token on every incoming flow, but the one from %(source)s comes "
+                 "only when the inclusive gateway %(split)s takes that way, and it may not: the instance would then "
+                 "wait here for good. Join the ways of an inclusive gateway with an inclusive gateway.",
+                 source=source, split=level.shown(choice))
+    if boundary is not None and boundary.get("cancelActivity", "true") == "false":
+        return _("This parallel gateway waits for a token on every incoming flow, but the one from %(source)s comes "
+                 "only if the boundary event %(event)s fires, and it may not: the instance would then wait here for "
+                 "good. End the boundary event's path with an end event of its own.",
+                 source=source, event=level.shown(boundary.get("id")))
+    return _("This parallel gateway waits for a token on every incoming flow, but the one from %(source)s comes only "
+             "when %(step)s ends that way (normally, or through one of its boundary events), and it cannot end two "
+             "ways: the instance would wait here for good. Join these paths with an exclusive gateway, or end the "
+             "process on the other path with a terminate end event.", source=source, step=level.shown(choice))
