@@ -444,6 +444,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     specs = [parsed.spec, *parsed.subprocess_specs.values()]
     foreign_language = foreign_language_elements(parsed.trees, foreign_expression)  # said by lint()
     find = element_finder(parsed.trees)
+    outgoing: dict = {}  # each level's sequence flows by their source (_condition_flows)
     for wf_spec in specs:
         for ts in wf_spec.task_specs.values():
             element_id = getattr(ts, "bpmn_id", None)
@@ -520,7 +521,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
             for attr in ("prescript", "postscript"):
                 problems += _script_problems(getattr(ts, attr, None), "exec", filename, *where)
             if isinstance(ts, MultiChoice):
-                flows = _condition_flows(el)
+                flows = _condition_flows(el, outgoing)
                 for condition, _target in ts.cond_task_specs:
                     source = condition.args[0] if getattr(condition, "args", None) else condition
                     if not isinstance(source, str):
@@ -611,17 +612,29 @@ def _once(problems: list[ModelProblem]) -> list[ModelProblem]:
     return kept
 
 
-def _condition_flows(gateway) -> dict:
+def _condition_flows(gateway, outgoing: dict) -> dict:
     """The sequence flows out of ``gateway`` by their condition (the first flow of each; none when the element is
     unknown), read in one pass: looking for each condition's flow among all the level's elements again took 4 s
-    for a gateway of 2,000 ways out."""
+    for a gateway of 2,000 ways out. ``outgoing``: the cache of :func:`_flows_by_source` per level."""
     if gateway is None or gateway.getparent() is None:
         return {}
+    level = gateway.getparent()
+    if level not in outgoing:
+        outgoing[level] = _flows_by_source(level)
     flows: dict = {}
-    for flow in gateway.getparent():
-        if _local(flow.tag) == "sequenceFlow" and flow.get("sourceRef") == gateway.get("id"):
-            flows.setdefault((flow.findtext("{*}conditionExpression") or "").strip(), flow)
+    for flow in outgoing[level].get(gateway.get("id"), ()):
+        flows.setdefault((flow.findtext("{*}conditionExpression") or "").strip(), flow)
     return flows
+
+
+def _flows_by_source(level) -> dict[str, list]:
+    """A process level's sequence flows by the element they leave, in document order: read once per level — read
+    again for each gateway, a model of 800 gateways among 3,600 elements took 5 s for this alone."""
+    found: dict[str, list] = {}
+    for flow in level:
+        if _local(flow.tag) == "sequenceFlow":
+            found.setdefault(flow.get("sourceRef"), []).append(flow)
+    return found
 
 
 #: An ISO 8601 duration, cycle or date written without quotes (Camunda's and Zeebe's timers are plain text).
