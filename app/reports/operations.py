@@ -118,7 +118,8 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
                 db.session.rollback()
                 log.warning("verification run %s: a chunk failed (%s); its acts are checked one by one", run_id,
                             log_words(err))
-                results = _verify_one_by_one(run_id, chunk, month_ids, decided_meanwhile, failed)
+                results = _verify_one_by_one(run_id, chunk, month_ids, decided_meanwhile, failed,
+                                             renew=lambda: jobs.heartbeat(db.session.get(VerificationRun, run_id)))
                 run = db.session.get(VerificationRun, run_id)
             for s in results:
                 lines += s.total
@@ -202,14 +203,23 @@ def _verify_chunk(run: VerificationRun | None, chunk: list[int], month_ids: list
 
 
 def _verify_one_by_one(run_id: int | None, chunk: list[int], month_ids: list[int], decided_meanwhile: set[int],
-                       failed: dict[str, str], *, origin: dict | None = None) -> list:
+                       failed: dict[str, str], *, origin: dict | None = None,
+                       renew: Callable[[], None] | None = None) -> list:
     """A chunk that failed as a whole, again one act per transaction: an act that fails alone is rolled back
     (it keeps its last check), becomes a ``verification`` incident on its instance and is listed in
-    ``failed``; the others are verified and committed."""
+    ``failed``; the others are verified and committed.
+
+    ``renew`` renews the job's lease before each act (committed; None: no lease to renew). Renewed per chunk only, a
+    chunk with several acts held by transactions left open — each waiting the lock limit, JOB_LOCK_TIMEOUT_SECONDS —
+    outlasted the lease (JOB_LEASE_SECONDS): the background pass gave the run to another worker while this one was
+    still verifying it, both wrote the same acts, and this one stopped at its next heartbeat."""
     from app.engine.incidents import record_incident_safely
 
     results = []
     for act_id in chunk:
+        if renew is not None:
+            renew()  # LeaseLost, TimeLimitExceeded: the run's, not this act's — raised to the caller
+            db.session.commit()
         try:
             run = db.session.get(VerificationRun, run_id) if run_id is not None else None
             results += _verify_chunk(run, [act_id], month_ids, decided_meanwhile, origin=origin)
@@ -253,7 +263,8 @@ def reverify_after_import(job, act_ids, chunk_acts: int = 100,
         except Exception as err:  # noqa: BLE001 - one poisoned act must not leave the others unchecked
             db.session.rollback()
             log.warning("registry import %s: re-verifying a chunk failed (%r); its acts one by one", job.id, err)
-            verified += len(_verify_one_by_one(None, chunk, chunk, decided_meanwhile, failed, origin=origin))
+            verified += len(_verify_one_by_one(None, chunk, chunk, decided_meanwhile, failed, origin=origin,
+                                               renew=None if renew is None else lambda: renew(job)))
         if renew is not None:
             renew(job)
         db.session.commit()
