@@ -239,6 +239,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # app.database.limit_lock_waits; 0: for ever): an act an official's acceptance left open had held the month-wide
         # verification, silently, for as long as it stayed open.
         "JOB_LOCK_TIMEOUT_SECONDS": _number("JOB_LOCK_TIMEOUT_SECONDS", "10"),
+        # The same for a request (an official's acceptance, the operator's payment): past it the person is told that
+        # someone else is saving the record and to try again (503), nothing written — it had held a worker thread, and
+        # the person, for as long as the other transaction stayed open. 0: for ever.
+        "REQUEST_LOCK_TIMEOUT_SECONDS": _number("REQUEST_LOCK_TIMEOUT_SECONDS", "5"),
         "SERVICE_RETRY": _json_setting("SERVICE_RETRY"),
         "REGISTRY_UPLOAD_DIR": os.environ.get("REGISTRY_UPLOAD_DIR", ""),
         # Sessions end after this long without a request, and this long after login whatever happens.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import Select, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -19,6 +19,8 @@ def init_database_events(app: Flask) -> None:
     event.listen(engine, "commit", _commit_sent)
     # first of all: a request starts with no commit sent (the tests' requests share one application context)
     app.before_request_funcs.setdefault(None, []).insert(0, forget_commits_sent)
+    # and waits a bounded time for a row another transaction holds, before its first statement
+    app.before_request_funcs[None].insert(1, _limit_request_lock_waits)
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     synchronous = app.config.get("SQLITE_SYNCHRONOUS", "NORMAL")
@@ -121,14 +123,28 @@ _LOCK_WAIT = "tapsyrys_lock_wait_seconds"
 
 
 def limit_lock_waits(seconds: float) -> None:
-    """From now on in this application context (a background job's own), every transaction waits at most ``seconds``
-    for a lock another transaction holds (PostgreSQL's ``lock_timeout``; 0: no limit). The statement then fails
-    ("canceling statement due to lock timeout") and the job treats it as the failure of what it was writing — an act
-    checked alone becomes an incident, the others go on. Without it, a month-wide verification met an act whose
-    acceptance an official had left open (a transaction holding the row) and waited for as long as it stayed open,
-    with nothing said anywhere. SQLite waits its ``busy_timeout`` anyway."""
+    """From now on in this application context (a background job's own, the background pass's, ``flask verify-month``'s,
+    a request's), every transaction waits at most ``seconds`` for a lock another transaction holds (PostgreSQL's
+    ``lock_timeout``; 0: no limit). The statement then fails ("canceling statement due to lock timeout") and the job
+    treats it as the failure of what it was writing — an act checked alone becomes an incident, the others go on; a
+    request answers "someone else is saving this, try again" (app.errors). Without it, a month-wide verification met an
+    act whose acceptance an official had left open (a transaction holding the row) and waited for as long as it stayed
+    open, with nothing said anywhere. SQLite waits its ``busy_timeout`` anyway."""
     if has_app_context():
         setattr(g, _LOCK_WAIT, seconds)
+
+
+def lock_wait_limit() -> float:
+    """The limit :func:`limit_lock_waits` set in this application context (0: none)."""
+    return (g.get(_LOCK_WAIT) or 0) if has_app_context() else 0
+
+
+def _limit_request_lock_waits() -> None:
+    """A request waits at most ``REQUEST_LOCK_TIMEOUT_SECONDS`` for a row another transaction holds: an official's
+    acceptance, the operator's payment meeting an act a transaction left open (a stuck request, a job, a psql session)
+    had held its worker thread — and the person in front of a page that never came back — for as long as it stayed
+    open."""
+    limit_lock_waits(current_app.config.get("REQUEST_LOCK_TIMEOUT_SECONDS", 5))
 
 
 def lock_wait_given_up(err: BaseException) -> bool:

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import RequestRedirect
@@ -98,9 +98,9 @@ def status_words(err: HTTPException) -> tuple[str, str]:
 
 
 def register_error_handlers(app: Flask) -> None:
-    def page(status: int, title: str, message: str, err=None, errors: dict | None = None):
+    def page(status: int, title: str, message: str, err=None, errors: dict | None = None, headers: dict | None = None):
         db.session.rollback()
-        headers = _headers(err)
+        headers = {**_headers(err), **(headers or {})}
         if _wants_json():
             return error_response(status, message, errors, headers)
         return render_template("error.html", status=status, title=title, message=message), status, headers
@@ -172,6 +172,24 @@ def register_error_handlers(app: Flask) -> None:
         # and the answer is the same 409 as the engine's conflict, with nothing written.
         return page(409, _("Changed meanwhile"),
                     _("Someone else changed this at the same time. Reload the page to see the current state."))
+
+    @app.errorhandler(OperationalError)
+    def record_held(err):
+        from app.database import commit_was_sent, error_first_line, lock_wait_given_up, lock_wait_limit
+
+        if not lock_wait_given_up(err):
+            raise err  # the database down or failing: the 500 page, its traceback logged
+        # A row this request had to write was held by another transaction past REQUEST_LOCK_TIMEOUT_SECONDS (another
+        # person's request saving the same act, a job, a transaction left open): the request is rolled back whole and
+        # the person tries again — it had waited, holding its worker thread, for as long as that transaction lasted.
+        app.logger.warning("request gave up waiting for a row another transaction holds: %s", error_first_line(err))
+        title = _("Someone else is saving this")
+        if commit_was_sent():  # an earlier transaction of this request was committed: not "nothing was saved"
+            message = _("Someone else was saving a record this needed just now, so it stopped before its end. Reload "
+                        "the page to see what was saved before you try again.")
+        else:
+            message = _("Someone else is saving this record just now, so nothing was saved. Try again in a moment.")
+        return page(503, title, message, headers={"Retry-After": str(max(1, round(lock_wait_limit())))})
 
     @app.errorhandler(HTTPException)
     def other_http_error(err):

@@ -200,17 +200,35 @@ def _run_engine(instance: ProcessInstance, actor, step) -> None:
     try:
         with scripts_within():  # one step's scripts share a time budget (app.engine.isolation)
             step()
-    except SpiffWorkflowException as err:
-        # The caller says what became of it (an incident, a refusal on the person's page) in one line; the error's
-        # own words carry the instance's data (a script's "invalid literal …: '<a child's name>'") and stay in the
-        # incident, not in the logs.
-        log.debug("instance %s: step failed: %s", instance.id, err)
-        raise StepFailed(_step_message(err)) from err
     except Exception as err:
-        log.debug("instance %s: step failed", instance.id, exc_info=True)
+        held = _lock_wait_given_up(err)
+        if held is err:
+            # a row another transaction holds, waited for past the lock limit (app.database.limit_lock_waits): not the
+            # step's failure but the moment's — a request answers "try again", a timer waits for the next pass; as a
+            # step's failure it became a refusal naming the driver's words, or an incident on a healthy instance
+            raise
+        if held is not None:  # the same, met by a script or a service task of the step (the engine wrapped it)
+            raise held from err
+        if isinstance(err, SpiffWorkflowException):
+            # The caller says what became of it (an incident, a refusal on the person's page) in one line; the error's
+            # own words carry the instance's data (a script's "invalid literal …: '<a child's name>'") and stay in
+            # the incident, not in the logs.
+            log.debug("instance %s: step failed: %s", instance.id, err)
+        else:
+            log.debug("instance %s: step failed", instance.id, exc_info=True)
         raise StepFailed(_step_message(err)) from err
     finally:
         _run.reset(token)
+
+
+def _lock_wait_given_up(err: BaseException) -> BaseException | None:
+    """The database's error in ``err``'s chain when a statement gave up waiting for a lock, else None."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.database import lock_wait_given_up
+    from app.engine.incidents import causes
+
+    return next((seen for seen in causes(err) if isinstance(seen, DBAPIError) and lock_wait_given_up(seen)), None)
 
 
 #: The script budget's reasons (app.engine.scripting, app.engine.isolation: English, as they go to logs) in the

@@ -12,10 +12,11 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from app import clock
 from app.audit.operations import record_event
-from app.database import remove_unless_committed
+from app.database import lock_wait_given_up, remove_unless_committed
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.forms import direction_controls, direction_controls_refused
 from app.engine.models import HumanTask
@@ -247,6 +248,14 @@ def bulk_accept(user: User, task_ids: list[int], seen: dict[int, str]) -> list[B
         except (ConflictError, DomainRefused, StepFailed, TaskNotAvailable, FormInvalid) as err:
             db.session.rollback()
             results.append(BulkResult(task_id, subject, False, str(err)))
+        except OperationalError as err:
+            db.session.rollback()
+            if not lock_wait_given_up(err):
+                raise
+            # the act's row held by another transaction past REQUEST_LOCK_TIMEOUT_SECONDS: this act is left as it was,
+            # the acts accepted before it stay accepted and the ones after it are tried
+            results.append(BulkResult(task_id, subject, False, _(
+                "Someone else is saving this act just now; it was not accepted. Try again in a moment.")))
     return results
 
 

@@ -216,8 +216,16 @@ def register_registry_cli(app: Flask) -> None:
     @click.option("--period", required=True, help="Month as YYYY-MM")
     def verify_month_command(period: str) -> None:
         """Verify every submitted or verified act of a month (what the operator's background job does)."""
+        from flask import current_app
+
+        from app.database import limit_lock_waits
         from app.engine.errors import DomainRefused
         from app.reports.operations import run_month_verification, start_month_verification
+
+        # what the background job does (app.registry.jobs.run_job): an act held by a transaction left open (an
+        # official's acceptance stuck mid-request, a job) becomes a "could not be checked" incident named below, the
+        # others are verified — the command had waited for it, silently, for as long as the transaction stayed open
+        limit_lock_waits(current_app.config.get("JOB_LOCK_TIMEOUT_SECONDS", 10))
 
         try:
             month = date.fromisoformat(f"{period}-01")

@@ -1,0 +1,175 @@
+"""A row held by a transaction left open (an official's acceptance stuck mid-request, a psql session, a stuck job), met
+by what is not a background job: the operator's ``flask verify-month`` and people's requests. On PostgreSQL both
+waited for as long as the transaction stayed open — the command silently, a request holding its worker thread (and
+the person in front of a page that never came back). Now the command waits at most ``JOB_LOCK_TIMEOUT_SECONDS`` as the
+background job does (the held act an incident, the others verified, the command naming it and exiting 1), and a
+request at most ``REQUEST_LOCK_TIMEOUT_SECONDS``: it answers 503 "someone else is saving this; try again", in the
+person's language, with nothing written.
+
+The holder is a real second connection; the command and the requests run in a thread of their own, joined, never
+slept on: the lock is held until they have answered."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from app import clock
+from app.acts.models import Act
+from app.audit.models import AuditEvent
+from app.engine.incidents import Incident
+from app.extensions import db
+from app.payments.models import Payment
+from app.reports.models import VerificationRun
+from tests.helpers import act_of_school, open_task, submitted_and_accepted, user
+from tests.operations.test_batch_isolation import _month_acts, _month_acts_period
+
+SAVING_ELSEWHERE = "Someone else is saving this record just now, so nothing was saved. Try again in a moment."
+
+
+@pytest.fixture()
+def holder(app_ctx, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no row locks: a second writer waits its busy_timeout (10 s) and fails")
+    engine = create_engine(app_ctx.config["SQLALCHEMY_DATABASE_URI"])
+    connection = engine.connect()
+    yield connection
+    connection.close()
+    engine.dispose()
+
+
+def _hold(holder, act_id: int):
+    """An open transaction holding the act's row, as an official's acceptance stuck mid-request does."""
+    opened = holder.begin()
+    holder.execute(text("UPDATE act SET lock_version = lock_version WHERE id = :id"), {"id": act_id})
+    return opened
+
+
+def _while_held(app, opened, work):
+    """``work()`` in a thread of its own (its own application context), given up to two minutes while the row is held;
+    then the transaction ends. Returns (whether it was still waiting when the transaction ended, what it returned)."""
+    answers = []
+
+    def run():
+        with app.app_context():
+            answers.append(work())
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(120)  # without a lock limit it never ends while the transaction is open
+    jammed = worker.is_alive()
+    opened.rollback()  # the other transaction ends (and lets a jammed worker go)
+    worker.join()
+    return jammed, answers[0] if answers else None
+
+
+def _events(action: str, act_id: int) -> int:
+    return db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == action,
+                                                                     AuditEvent.object_id == act_id))
+
+
+def test_verify_month_on_the_command_line_stops_waiting_for_a_held_act(world, app_ctx, holder, monkeypatch):
+    acts = _month_acts(_month_acts_period())
+    for act in acts:
+        act.status, act.verified_at = "submitted", None
+    db.session.commit()
+    held = acts[1]
+    monkeypatch.setitem(app_ctx.config, "JOB_LOCK_TIMEOUT_SECONDS", 1)
+
+    jammed, ran = _while_held(app_ctx, _hold(holder, held.id), lambda: app_ctx.test_cli_runner().invoke(
+        args=["verify-month", "--period", f"{held.period:%Y-%m}"]))
+
+    assert not jammed, "the command waited for the open transaction"
+    assert ran.exit_code == 1, ran.output
+    assert f"✗ 1 act(s) could not be checked; each has an incident: #{held.id}" in ran.output
+    db.session.expire_all()
+    run = db.session.scalars(select(VerificationRun)).one()
+    assert (run.status, run.processed_acts) == ("done", len(acts))
+    for act in _month_acts(held.period):
+        assert (act.verified_at is None) == (act.id == held.id), act.id
+    incident = db.session.scalars(select(Incident).where(Incident.instance_id == held.instance_id)).one()
+    assert (incident.kind, incident.status) == ("verification", "open")
+    assert "lock timeout" in incident.detail
+
+
+def test_an_acceptance_meeting_a_held_act_is_told_to_try_again_and_changes_nothing(world, app_ctx, holder, browser,
+                                                                                 monkeypatch):
+    act = act_of_school("Alatau Lyceum")
+    official = browser("official_almaty")
+    task_id = open_task(act, "accept_act").id
+    hidden = dict(re.findall(r'name="(_version|_seen)" value="(\d+)"',
+                             official.get(f"/tasks/{task_id}").get_data(as_text=True)))
+    before = (act.status, act.lock_version, _events("task.completed", task_id))
+    monkeypatch.setitem(app_ctx.config, "REQUEST_LOCK_TIMEOUT_SECONDS", 1)
+
+    jammed, answer = _while_held(app_ctx, _hold(holder, act.id),
+                                 lambda: official.post(f"/tasks/{task_id}", {"decision": "accept", **hidden}))
+
+    assert not jammed, "the request waited for the open transaction"
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 503, page
+    assert SAVING_ELSEWHERE in page
+    assert answer.headers["Retry-After"] == "1"
+    db.session.expire_all()
+    act = db.session.get(Act, act.id)
+    assert (act.status, act.lock_version, _events("task.completed", task_id)) == before
+    assert db.session.scalar(select(func.count(Incident.id))) == 0, "nobody's failure"
+
+    assert official.post(f"/tasks/{task_id}", {"decision": "accept", **hidden}).status_code == 302, "tried again"
+    db.session.expire_all()
+    assert db.session.get(Act, act.id).status == "accepted"
+
+
+def test_a_payment_meeting_a_held_act_is_told_to_try_again_and_stores_nothing(world, app_ctx, holder, browser,
+                                                                            monkeypatch):
+    act_id = submitted_and_accepted(act_of_school("Bilim Innovation School"))
+    task_id = open_task(db.session.get(Act, act_id), "pay_act").id
+    operator = browser("operator")
+    operator.get("/inbox")
+    monkeypatch.setitem(app_ctx.config, "REQUEST_LOCK_TIMEOUT_SECONDS", 2)
+    payment = {"data": {"order_number": "PP-HELD", "paid_on": clock.today().isoformat()}}
+
+    jammed, answer = _while_held(app_ctx, _hold(holder, act_id),
+                                 lambda: operator.post_json(f"/api/v1/tasks/{task_id}/complete", payment))
+
+    assert not jammed, "the request waited for the open transaction"
+    assert answer.status_code == 503, answer.get_data(as_text=True)
+    assert answer.get_json()["message"] == SAVING_ELSEWHERE
+    assert answer.headers["Retry-After"] == "2"
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Payment.id)).where(Payment.act_id == act_id)) == 0
+    assert db.session.get(Act, act_id).status == "accepted"
+    assert _events("act.paid", act_id) == 0
+
+    assert operator.post_json(f"/api/v1/tasks/{task_id}/complete", payment).status_code == 200, "tried again"
+    assert db.session.scalar(select(func.count(Payment.id)).where(Payment.act_id == act_id)) == 1
+    assert user("operator") is not None
+
+
+def test_a_bulk_acceptance_leaves_a_held_act_and_accepts_the_others(world, app_ctx, holder, browser, monkeypatch):
+    """The acts before the held one were accepted and committed, one transaction each: a page saying "nothing was
+    saved" would be wrong, and the acts after it were never tried. The held act is listed as not accepted, with the
+    reason; the others go through."""
+    from tests.inbox.conftest import make_clean_acts
+
+    tasks = make_clean_acts()
+    official = browser("official")
+    page = official.get("/inbox/bulk-accept?" + "&".join(f"task={t.id}" for t in tasks)).get_data(as_text=True)
+    seen = dict(re.findall(r'name="(seen_\d+)" value="(\d+)"', page))
+    held = db.session.get(Act, tasks[1].instance.subject_id)
+    monkeypatch.setitem(app_ctx.config, "REQUEST_LOCK_TIMEOUT_SECONDS", 1)
+    data = {"confirm": "1", "task": [str(t.id) for t in tasks], **seen}
+
+    jammed, answer = _while_held(app_ctx, _hold(holder, held.id), lambda: official.post("/inbox/bulk-accept", data))
+
+    assert not jammed, "the request waited for the open transaction"
+    result = answer.get_data(as_text=True)
+    assert answer.status_code == 200, result
+    assert result.count('data-ok="true"') == len(tasks) - 1 and result.count('data-ok="false"') == 1
+    assert "Someone else is saving this act just now; it was not accepted. Try again in a moment." in result
+    db.session.expire_all()
+    assert [db.session.get(Act, t.instance.subject_id).status == "accepted" for t in tasks] == [
+        t.id != tasks[1].id for t in tasks]
