@@ -111,6 +111,8 @@ FAILURE_REASONS = {
     "worker_lost": _l("the worker running it stopped responding; start it again"),
     "time_limit": _l("it ran longer than the time limit for background jobs and was stopped; start it again, or ask "
                      "the administrator to raise the limit"),
+    "interrupted": _l("it was stopped on the command line (Ctrl-C) before its end; the acts checked before that keep "
+                      "their check, start it again to verify the whole month"),
 }
 
 

@@ -27,7 +27,7 @@ def _import_command(kind: str):
         from app.registry.models import RegistryImport
         from app.registry.operations import create_import, run_import
 
-        with _StopOnCtrlC() as ctrl_c:
+        with _StopOnCtrlC("the batch being written") as ctrl_c:
             job = create_import(kind, file.name, source=file)
             db.session.commit()
             total = count_rows(file)
@@ -98,16 +98,18 @@ def _import_command(kind: str):
 
 
 class _StopOnCtrlC:
-    """The operator's first Ctrl-C asks the import to stop where it can: once the batch being written is committed
-    (``requested``; :func:`app.registry.operations.run_import` stops there), the acts the loaded batches changed
-    verified again and the job failed with the reason. A second Ctrl-C stops at once. Python raises the interruption
-    wherever the command is — in the middle of a write, in the driver's or the connection pool's own code — and what
-    is half done there was left to chance; between two transactions nothing is.
+    """The operator's first Ctrl-C asks the command to stop where it can: once ``unit`` is committed (``requested``;
+    :func:`app.registry.operations.run_import` stops after the batch being written — the acts the loaded batches
+    changed verified again and the job failed with the reason; :func:`app.reports.operations.run_month_verification`
+    after the chunk of acts being verified). A second Ctrl-C stops at once. Python raises the interruption wherever
+    the command is — in the middle of a write, in the driver's or the connection pool's own code — and what is half
+    done there was left to chance; between two transactions nothing is.
 
     A signal handler can only be set from the main thread; a command started with Ctrl-C ignored (``nohup``, a
     background job) keeps it ignored."""
 
-    def __init__(self) -> None:
+    def __init__(self, unit: str) -> None:
+        self.unit = unit
         self.requested = False
         self._previous = None
         self._installed = False
@@ -125,7 +127,7 @@ class _StopOnCtrlC:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        said = "\nStopping once the batch being written is saved (Ctrl-C again to stop at once)…\n"
+        said = f"\nStopping once {self.unit} is saved (Ctrl-C again to stop at once)…\n"
         try:
             # straight to the file descriptor: the handler runs between any two steps of the command, perhaps in
             # the middle of a write to sys.stderr's buffer, which is not reentrant
@@ -220,7 +222,7 @@ def register_registry_cli(app: Flask) -> None:
 
         from app.database import limit_lock_waits
         from app.engine.errors import DomainRefused
-        from app.reports.operations import run_month_verification, start_month_verification
+        from app.reports import operations
 
         # what the background job does (app.registry.jobs.run_job): an act held by a transaction left open (an
         # official's acceptance stuck mid-request, a job) becomes a "could not be checked" incident named below, the
@@ -231,13 +233,35 @@ def register_registry_cli(app: Flask) -> None:
             month = date.fromisoformat(f"{period}-01")
         except ValueError:
             raise click.BadParameter("a month as YYYY-MM, e.g. 2026-10", param_hint="--period") from None
-        try:
-            run = start_month_verification(month, actor=None, dispatch_job=False)
-        except DomainRefused as err:  # a run of the month is going on (or its worker died: the ticker resumes it)
-            db.session.rollback()
-            raise click.ClickException(str(err)) from None
-        db.session.commit()
-        run = run_month_verification(run.id)
+        with _StopOnCtrlC("the chunk of acts being verified") as ctrl_c:
+            try:
+                run = operations.start_month_verification(month, actor=None, dispatch_job=False)
+            except DomainRefused as err:  # a run of the month is going on (or its worker died: the ticker resumes it)
+                db.session.rollback()
+                raise click.ClickException(str(err)) from None
+            db.session.commit()
+            run_id, at_once = run.id, False
+            try:
+                run = operations.run_month_verification(run_id, operations.CHUNK_ACTS,
+                                                        stop_requested=lambda: ctrl_c.requested)
+            except KeyboardInterrupt:
+                at_once = True  # a second Ctrl-C: handled below, once this block has let go of its traceback
+            if at_once:
+                # The chunk under way is rolled back; the run ends here all the same (left running, the background
+                # pass resumed it once its lease ran out). Outside the except block: the frames of the statement the
+                # interruption cut short, and the connection they hold, are gone first.
+                db.session.rollback()
+                run = operations.stop_month_verification(run_id)
+        code, _sep, detail = (run.message or "").partition(":")
+        if run.status == "failed" and code == "interrupted":
+            failed = (run.checkpoint or {}).get("failed_acts") or {}
+            click.echo(f"✗ Stopped on the command line (Ctrl-C) {detail}: those acts are verified, the others keep "
+                       f"their last check. Run `flask verify-month --period {period}` again to verify the whole month.",
+                       err=True)
+            if failed:
+                click.echo(f"{len(failed)} act(s) could not be checked; each has an incident: "
+                           + ", ".join(f"#{a}" for a in sorted(failed, key=int)[:20]), err=True)
+            raise SystemExit(130)
         click.echo(f"{run.total_acts} act(s), {run.total_lines} line(s), {run.excluded_lines} excluded: {run.by_rule}")
         if run.message:  # acts that could not be checked, each an incident: the month is not verified whole
             click.echo(f"✗ {run.message}", err=True)

@@ -79,11 +79,23 @@ def verify_acts(acts, **kwargs) -> tuple[dict, dict]:
     return verify_acts_of_instruments(acts, **kwargs)
 
 
-def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
-                           on_step: Callable[[str], None] | None = None) -> VerificationRun | None:
+#: acts per transaction of the month-wide verification
+CHUNK_ACTS = 100
+
+
+class VerificationStopped(Exception):
+    """The operator asked the run to stop (``flask verify-month`` and Ctrl-C): it stops between two chunks."""
+
+
+def run_month_verification(run_id: int, chunk_acts: int | None = CHUNK_ACTS, *,
+                           on_step: Callable[[str], None] | None = None,
+                           stop_requested: Callable[[], bool] | None = None) -> VerificationRun | None:
     """Verify every verifiable act of the run's month; commits after each chunk of ``chunk_acts`` acts
     (None: all acts in one pass — the benchmark's fastest path). ``on_step`` is told where the pass is
-    ("chunk" before each chunk's claim, then the verification's own steps) — tests pause the pass there."""
+    ("chunk" before each chunk's claim, then the verification's own steps) — tests pause the pass there.
+
+    ``stop_requested()``: asked before each chunk (the previous one committed) — true, the run stops there
+    (:func:`stop_month_verification`), never in the middle of a chunk's write."""
     step = on_step or (lambda label: None)
     run = db.session.get(VerificationRun, run_id)
     if run is None or run.status not in ("queued", "running"):
@@ -106,6 +118,8 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
         decided_meanwhile: set[int] = set()
         failed: dict[str, str] = dict((run.checkpoint or {}).get("failed_acts", {})) if after_act_id else {}
         for i in range(0, len(act_ids), size):
+            if stop_requested is not None and stop_requested():
+                raise VerificationStopped()
             step("chunk")
             chunk = act_ids[i : i + size]
             try:
@@ -145,6 +159,9 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
     except jobs.LeaseLost:  # lease: another worker took the run over; it is theirs now
         db.session.rollback()
         raise
+    except VerificationStopped:
+        db.session.rollback()  # nothing: raised between two chunks
+        return stop_month_verification(run_id)
     except Exception as err:
         db.session.rollback()
         if database_unusable_now(err):
@@ -163,6 +180,24 @@ def run_month_verification(run_id: int, chunk_acts: int | None = 100, *,
                      details={"error": run.message})
         db.session.commit()
         raise
+    return run
+
+
+def stop_month_verification(run_id: int) -> VerificationRun:
+    """End a run the operator stopped on the command line (Ctrl-C) before its end. Its committed chunks stay: each
+    act of them verified, each other act keeps its last check — nothing is owed, nothing half written. The run fails
+    with the reason (``interrupted:``, app.jobs.FAILURE_REASONS) and lets go of its lease: left running, the
+    background pass resumed it once the lease ran out, minutes later, in another process, with the operator believing
+    it stopped. Called after the caller rolled back; a run another worker has taken over meanwhile is left to it."""
+    run = db.session.get(VerificationRun, run_id)
+    if run.status != "running" or run.worker != jobs.worker_id():
+        return run
+    run.status, run.finished_at = "failed", clock.now()
+    run.message = f"interrupted:after {run.processed_acts} of {run.total_acts} act(s)"
+    jobs.release(run)
+    record_event(CHAIN, "verification.failed", "verification_run", run.id, actor_id=run.created_by_id,
+                 details={"error": run.message})
+    db.session.commit()
     return run
 
 
