@@ -47,6 +47,12 @@ API_BUDGET = 24  # plus the open incidents' look-up, the norms' check, the calls
 # the payee's contract link
 
 
+def request_lock_limit() -> int:
+    """Plus 1 for a request on PostgreSQL: its lock limit, set as its transaction begins (SET LOCAL lock_timeout,
+    app/database.py limit_lock_waits) — a constant, whatever the act; SQLite waits its busy_timeout instead."""
+    return 1 if db.engine.dialect.name == "postgresql" else 0
+
+
 class StatementCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
@@ -133,7 +139,7 @@ def test_completing_a_task_over_http_stays_within_the_statement_budget(world, br
         response = official.post(f"/tasks/{task_id}", {"decision": "return", "comment": "Line 5 is a duplicate"})
 
     assert response.status_code == 302
-    assert 0 < sql.count <= HTTP_BUDGET, f"{sql.count} statements:\n{sql.report()}"
+    assert 0 < sql.count <= HTTP_BUDGET + request_lock_limit(), f"{sql.count} statements:\n{sql.report()}"
     assert open_task(act, "submit_act") is not None
 
 
@@ -153,7 +159,7 @@ def test_completing_a_task_through_the_api_stays_within_the_statement_budget(wor
     document = response.get_json()
     assert [t["spec_name"] for t in document["open_tasks"]] == ["pay_act"]
     assert {"act.accepted", "task.completed"} <= {e["action"] for e in document["events"]}
-    assert 0 < sql.count <= API_BUDGET, f"{sql.count} statements:\n{sql.report()}"
+    assert 0 < sql.count <= API_BUDGET + request_lock_limit(), f"{sql.count} statements:\n{sql.report()}"
 
 
 def test_a_long_audit_chain_does_not_make_the_next_step_dearer(world):
