@@ -16,15 +16,22 @@ import threading
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from app import clock
 from app.acts.models import Act
 from app.audit.models import AuditEvent
+from app.engine import runtime
 from app.engine.incidents import Incident
+from app.engine.models import HumanTask
+from app.engine.operators import operator
+from app.engine.publishing import publish_version
 from app.extensions import db
 from app.payments.models import Payment
 from app.reports.models import VerificationRun
-from tests.helpers import act_of_school, open_task, submitted_and_accepted, user
+from tests.helpers import act_of_school, open_task, school, submitted_and_accepted, user
+from tests.modeler.factory import chain_model, user_task
+from tests.operations.conftest import service_task
 from tests.operations.test_batch_isolation import _month_acts, _month_acts_period
 
 SAVING_ELSEWHERE = "Someone else is saving this record just now, so nothing was saved. Try again in a moment."
@@ -173,3 +180,45 @@ def test_a_bulk_acceptance_leaves_a_held_act_and_accepts_the_others(world, app_c
     db.session.expire_all()
     assert [db.session.get(Act, t.instance.subject_id).status == "accepted" for t in tasks] == [
         t.id != tasks[1].id for t in tasks]
+
+
+class _LockNotAvailable(Exception):
+    """What psycopg raises when a statement gives up waiting for a lock (SQLSTATE 55P03)."""
+
+    sqlstate = "55P03"
+
+
+@operator("tests/held_row", {}, "A registry write that meets a held row (tests only).")
+def _held_row(ctx):
+    raise OperationalError("UPDATE act SET …", {}, _LockNotAvailable("canceling statement due to lock timeout"))
+
+
+def test_a_held_row_met_by_the_automatic_step_after_a_persons_step_is_not_the_steps_failure(world, browser):
+    """The lock limit met inside the engine (a service task writing after the person's step) had become the step's
+    failure: "An automatic step failed: (…) canceling statement due to lock timeout [SQL: …]" (422), the driver's words
+    on the person's page. It is the same moment's refusal as anywhere else in the request: 503, try again, nothing
+    written, no incident. (The lock wait is told, not waited: the operator raises what PostgreSQL's lock_timeout
+    raises.)"""
+    publish_version(chain_model("held_after", [
+        ("fill", "School accountant", user_task("fill", "Fill in")),
+        ("write", "School accountant", service_task("write", "tests/held_row")),
+    ]))
+    db.session.commit()
+    bilim = school("Bilim Innovation School")
+    instance = runtime.start_instance("held_after", title="held", actor=user("accountant"),
+                                      region_id=bilim.region_id, organisation_id=bilim.id)
+    db.session.commit()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).one()
+    version = instance.lock_version
+    accountant = browser("accountant")
+
+    page = accountant.post(f"/tasks/{task.id}", {"comment": "my words"})
+    assert page.status_code == 503, page.get_data(as_text=True)
+    assert SAVING_ELSEWHERE in page.get_data(as_text=True)
+    api = accountant.post_json(f"/api/v1/tasks/{task.id}/complete", {"data": {"comment": "my words"}})
+    assert (api.status_code, api.get_json()["message"]) == (503, SAVING_ELSEWHERE)
+
+    db.session.expire_all()
+    assert db.session.get(HumanTask, task.id).status == "open"
+    assert db.session.get(type(instance), instance.id).lock_version == version
+    assert db.session.scalar(select(func.count(Incident.id))) == 0, "nobody's failure"
