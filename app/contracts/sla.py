@@ -18,7 +18,7 @@ from app import clock
 from app.acts.models import Act
 from app.audit.operations import record_event
 from app.contracts.models import ActEscalation
-from app.engine import signals
+from app.engine import signals, timers
 from app.engine.models import HumanTask
 from app.engine.operators import ServiceValue, instance_subject, operator
 from app.extensions import db
@@ -90,6 +90,32 @@ def _set_due_date(task: HumanTask, **_kw) -> None:
         return
     due = _deadlines.pop(task.instance_id, None)
     task.due_at = due or add_working_days(task.created_at, working_days())
+
+
+def _latest_acceptance_due(data: dict, now: datetime) -> datetime | None:
+    """The latest acceptance deadline the step could set now (its working days from now): a later one was set by a
+    clock that ran ahead (app.engine.timers)."""
+    acceptance = data.get("acceptance")
+    days = acceptance.get("working_days") if isinstance(acceptance, dict) else None
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= MAX_SLA_WORKING_DAYS:
+        return None
+    return add_working_days(now, days)
+
+
+timers.register_date_rule('acceptance["due"]', _latest_acceptance_due)
+
+
+@signals.timer_corrected.connect
+def _follow_corrected_deadline(instance, *, attached_to: str | None, due: datetime, **_kw) -> None:
+    """The inbox shows the deadline the corrected boundary timer now waits for (and its notices start again)."""
+    if attached_to != ACCEPT_TASK:
+        return
+    for task in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                           HumanTask.spec_name == ACCEPT_TASK,
+                                                           HumanTask.status == "open")):
+        task.due_at = due
+        if hasattr(task, "sla_state"):
+            task.sla_state = None
 
 
 @operator("acts/escalate", params={"act_id": int},

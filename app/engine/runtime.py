@@ -62,7 +62,7 @@ from app.engine.schema_references import reference_expansion
 from app.engine.scripting import RestrictedScriptEngine
 from app.engine.serialization import dump_state, load_state
 from app.engine.specs import ParsedModel, spec_for_version
-from app.engine.timers import install_clock, timer_dues
+from app.engine.timers import CLOCK_SLACK, correct_dues_ahead, install_clock, timer_dues, written_ahead
 from app.extensions import db
 from app.observability import observe_step
 
@@ -354,6 +354,8 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
     db.session.add_all(created)
     _refuse_too_deep(wf)
     completed = wf.is_completed()
+    if not new and written_ahead(instance.updated_at, now):
+        _correct_written_ahead(instance, wf, now, ready)
     dues = timer_dues(wf)
     _write_instance(instance, {
         "status": "completed" if completed else "running",
@@ -368,6 +370,32 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
         signals.task_created.send(row)
     if not new:  # a new instance has no incidents yet (start_instance looks at it once its chain exists)
         _settle_incidents(instance, wf, how, has_ready=bool(ready), completed=completed)
+
+
+def _correct_written_ahead(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, ready: dict) -> None:
+    """The instance was last written by a clock that ran ahead and has been corrected back since: its waiting timers
+    and its open tasks' due dates get the due times their definitions allow counting from now
+    (:mod:`app.engine.timers`), each correction in the audit trail."""
+    # the rows first: a package's own rule for a row (the acceptance deadline) follows its timer's correction
+    rows = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open",
+                                                      HumanTask.created_at > now + CLOCK_SLACK)).all()
+    for row in rows:
+        task = ready.get(row.task_guid)
+        due = due_date(task.task_spec.extensions.get("properties", {}), now) if task is not None else None
+        if due is None or row.due_at is None or not written_ahead(row.due_at, due):
+            continue
+        record_event(instance.audit_chain, "task.due_corrected", "human_task", row.id, actor_id=None,
+                     details={"task": row.spec_name, "was": str(row.due_at), "due": due.isoformat(),
+                              "reason": "set by a clock that ran ahead"})
+        row.due_at, row.sla_state = due, None
+    for fixed in correct_dues_ahead(wf, now):
+        log.warning("instance %s: timer %s was due %s, later than its definition allows (armed by a clock that ran "
+                    "ahead); due %s now", instance.id, fixed.element, fixed.was.isoformat(), fixed.due.isoformat())
+        record_event(instance.audit_chain, "timer.due_corrected", "process_instance", instance.id, actor_id=None,
+                     details={"element": fixed.element, "was": fixed.was.isoformat(), "due": fixed.due.isoformat(),
+                              "reason": "armed by a clock that ran ahead"})
+        signals.timer_corrected.send(instance, element=fixed.element, attached_to=fixed.attached_to, was=fixed.was,
+                                     due=fixed.due)
 
 
 class InstanceStuck(Exception):
@@ -853,6 +881,7 @@ def fire_due_timers(limit: int = 200) -> int:
 
     One failure stays one failure: whatever one instance raises (a script, data that cannot be saved, a
     budget, the database) rolls back that instance only, becomes an incident on it, and the pass goes on."""
+    recheck_written_ahead(limit)
     now = clock.now()
     # Strictly before now, as SpiffWorkflow decides a timer has fired (due < now): an instance taken at the very
     # moment it is due would run no step and still be recorded as fired.
@@ -914,6 +943,31 @@ def fire_due_timers(limit: int = 200) -> int:
             observe_step("timer", "failed")
             _record_incident(instance_id, err, wf)
     return fired
+
+
+def recheck_written_ahead(limit: int = 200) -> int:
+    """Save once, at the corrected clock, every running instance last written by a clock that ran ahead: its timers and
+    due dates get what their definitions allow counting from now (:func:`_correct_written_ahead`), and its
+    ``updated_at`` is now, so it is not taken again. Each instance in its own transaction; one that fails is logged
+    and left for the next pass (it is not the instance's failure, and its timers still wait as they did)."""
+    now = clock.now()
+    ids = db.session.scalars(
+        select(ProcessInstance.id).where(ProcessInstance.status == "running",
+                                         ProcessInstance.updated_at > now + CLOCK_SLACK)
+        .order_by(ProcessInstance.id).limit(limit)).all()
+    for instance_id in ids:
+        try:
+            instance = db.session.get(ProcessInstance, instance_id)
+            if instance is None or instance.status != "running":
+                continue
+            wf = _load(instance)
+            with _optimistic_lock():
+                _sync(instance, wf, now, how="clock")
+            db.session.commit()
+        except Exception as err:  # noqa: BLE001 - one instance's failure stays its own; the next pass tries again
+            db.session.rollback()
+            log.warning("instance %s written by a clock ahead not rechecked: %s", instance_id, type(err).__name__)
+    return len(ids)
 
 
 def connection_lost(err: BaseException) -> bool:

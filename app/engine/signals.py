@@ -16,3 +16,7 @@ task_created = _signals.signal("task-created")
 task_completed = _signals.signal("task-completed")
 #: sender = ProcessInstance that reached its end
 instance_completed = _signals.signal("instance-completed")
+#: sender = ProcessInstance whose waiting timer was due later than its definition allows (armed by a clock that ran
+#: ahead) and was given a due time recomputed from now; kwargs: element, attached_to (the activity of a boundary
+#: timer, or None), was, due (app.engine.timers.correct_dues_ahead)
+timer_corrected = _signals.signal("timer-corrected")

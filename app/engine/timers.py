@@ -7,14 +7,18 @@ timer is due, and which due time it keeps when its instance moves to a new versi
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
 from app import clock
+
+log = logging.getLogger(__name__)
 
 
 class _ClockedDatetime(datetime):
@@ -177,3 +181,127 @@ def put_back_cycle_branches(workflow, held: list[tuple[Any, list[UUID]]]) -> Non
     for task, opened in held:
         if task.id in workflow.tasks:
             task._children.extend(child for child in opened if child in workflow.tasks)
+
+
+# A clock that ran ahead (an NTP jump, a virtual machine restored from a snapshot) and was corrected back since left
+# the timers it armed due as far ahead as it was wrong: a five-day reminder fired months later. The rule, as a process
+# owner reads it: a timer is never due later than its own definition allows counting from now (it cannot have been
+# armed later than now) —
+#
+# * a duration ("P5D") at most the duration from now (months counted at 31 days, years at 366: a "P1M" armed on
+#   31 January is rightly due on 3 March, a day or two past one month from 1 February);
+# * a cycle's next round at most one interval from now, or its written start if that is later;
+# * a date a step of the process computed from the clock (the acceptance deadline: "five working days from now"), as
+#   the package that owns the step says (:func:`register_date_rule`); any other date is the model's or the data's and
+#   does not depend on the clock.
+#
+# A due time past that is recomputed from now, the latest moment the timer may have been armed (the instance's
+# state keeps no trustworthy earlier one: every time written then was the wrong clock's), and each correction is
+# written in the instance's audit trail. An instance is checked the first time it is saved after a clock that ran
+# ahead wrote it (its ``updated_at`` later than now): the background pass saves each such instance once
+# (:func:`app.engine.runtime.recheck_written_ahead`).
+
+#: A row written less than this ahead of now is the ordinary jitter of clocks (NTP steps by seconds), not a clock that
+#: ran ahead.
+CLOCK_SLACK = timedelta(minutes=5)
+
+#: Date timers whose value a step computed from the clock, by their expression: ``rule(task_data, now)`` gives the
+#: latest due time the step could have set now, or None when the data does not say.
+_date_rules: dict[str, Callable[[dict, datetime], datetime | None]] = {}
+
+
+def register_date_rule(expression: str, rule: Callable[[dict, datetime], datetime | None]) -> None:
+    _date_rules[_expression_key(expression)] = rule
+
+
+def _expression_key(expression: str) -> str:
+    """The same expression however it is spaced or quoted (``acceptance["due"]``, ``acceptance['due']``)."""
+    import ast
+
+    try:
+        return ast.dump(ast.parse((expression or "").strip(), mode="eval"))
+    except SyntaxError:
+        return (expression or "").strip()
+
+
+def written_ahead(at: datetime | None, now: datetime) -> bool:
+    """Whether ``at`` (a time the application wrote) is later than now: written by a clock that ran ahead."""
+    if at is None:
+        return False
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)) > now + CLOCK_SLACK
+
+
+@dataclass(frozen=True)
+class CorrectedDue:
+    element: str
+    attached_to: str | None  # the activity a boundary timer is on
+    was: datetime
+    due: datetime
+
+
+def _longest(parsed: dict) -> timedelta:
+    """The longest a parsed ISO duration can last, whenever it starts (a month of 31 days, a year of 366)."""
+    days = (parsed.get("years", 0) * 366 + parsed.get("months", 0) * 31 + parsed.get("weeks", 0) * 7
+            + parsed.get("days", 0))
+    return timedelta(days=days, hours=parsed.get("hours", 0), minutes=parsed.get("minutes", 0),
+                     seconds=parsed.get("seconds", 0))
+
+
+def _value_of(wf, task, expression: str):
+    """A timer's expression on the task's data: a constant without a sandbox round trip."""
+    import ast
+
+    try:
+        return ast.literal_eval(expression.strip())
+    except (ValueError, SyntaxError):
+        return wf.script_engine.evaluate(task, expression)
+
+
+def _believable(wf, task, definition, value, now: datetime) -> tuple[datetime, datetime] | None:
+    """The latest due time the timer's definition allows now, and the due time it gives counting from now (None:
+    the definition does not say)."""
+    Timer = _timer_module.TimerEventDefinition
+    if isinstance(definition, _timer_module.DurationTimerEventDefinition):
+        parsed = Timer.parse_iso_duration(_value_of(wf, task, definition.expression))
+        return now + _longest(parsed), now + Timer.get_timedelta_from_start(dict(parsed), now)
+    if isinstance(definition, _timer_module.CycleTimerEventDefinition):
+        _cycles, start, interval = Timer.parse_iso_recurring_interval(_value_of(wf, task, definition.expression))
+        stored = timedelta(seconds=value.get("duration", 0)) if isinstance(value, dict) else interval
+        start = start.astimezone(UTC)
+        return max(start, now + max(interval, stored)), (start if start > now else now + interval)
+    rule = _date_rules.get(_expression_key(definition.expression)) if _date_rules else None
+    latest = rule(task.data, now) if rule is not None else None
+    return (latest, latest) if latest is not None else None
+
+
+def correct_dues_ahead(wf, now: datetime) -> list[CorrectedDue]:
+    """Give every waiting timer due later than its definition allows (the rule above) its due time recomputed from
+    now; the corrections made. A timer whose definition cannot be read now is left as it is."""
+    from SpiffWorkflow.util.task import TaskState
+
+    corrected = []
+    for workflow in [wf, *wf.subprocesses.values()]:
+        for task in workflow.get_tasks(state=TaskState.WAITING, skip_subprocesses=True):
+            definition = timer_of(task)
+            value = task._get_internal_data("event_value") if definition is not None else None
+            due = parse_due(value)
+            if due is None or due <= now + CLOCK_SLACK:
+                continue
+            try:
+                found = _believable(wf, task, definition, value, now)
+            except Exception as err:  # noqa: BLE001 - an expression that no longer evaluates: the due time stays
+                log.warning("timer %s: due %s not checked against its definition: %s", task.task_spec.name,
+                            due.isoformat(), type(err).__name__)
+                found = None
+            if found is None or due <= found[0] + CLOCK_SLACK:
+                continue
+            recomputed = found[1]
+            task._set_internal_data(event_value={**value, "next": recomputed.isoformat()} if isinstance(value, dict)
+                                    else recomputed.isoformat())
+            spec, split = task.task_spec, task.parent.task_spec if task.parent is not None else None
+            # a boundary timer's parent is its activity's split, named "<activity>.BoundaryEventSplit"
+            attached = split.name.rsplit(".", 1)[0] if split is not None and split.name.endswith(
+                ".BoundaryEventSplit") else None
+            corrected.append(CorrectedDue(getattr(spec, "bpmn_id", None) or spec.name, attached, due, recomputed))
+    return corrected
+
