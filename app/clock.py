@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 
 #: Kazakhstan's time (one zone for the whole country, UTC+5, since 1 March 2024): the business's calendar.
 KZ = timezone(timedelta(hours=5), "KZ")
@@ -25,6 +26,54 @@ def today() -> date:
     counted in. (UTC's calendar, used before, said "yesterday" from 00:00 to 05:00 in Astana: a window closing on
     the 15th took applications until 05:00 on the 16th.)"""
     return now().astimezone(KZ).date()
+
+
+# -- working days ---------------------------------------------------------------------------------------------
+# Kazakhstan's days off besides Saturday and Sunday (Law "On holidays in the Republic of Kazakhstan", art. 5): the
+# national and state holidays with a fixed date — New Year (1–2 January), International Women's Day (8 March), Nauryz
+# (21–23 March), Unity Day (1 May), Defender of the Fatherland Day (7 May), Victory Day (9 May), Capital Day (6 July),
+# Constitution Day (30 August), Republic Day (25 October), Independence Day (16 December) — and one falling on a
+# Saturday or Sunday gives the next working day off; the religious ones (Orthodox Christmas on 7 January, the first
+# day of Kurban Ait) do not move. Kurban Ait's date and the days the government transfers each year (a Saturday
+# worked for a bridge day) are announced by decree: add them to ``ANNOUNCED_DAYS_OFF`` / ``ANNOUNCED_WORKING_DAYS``.
+
+STATE_HOLIDAYS = ((1, 1), (1, 2), (3, 8), (3, 21), (3, 22), (3, 23), (5, 1), (5, 7), (5, 9), (7, 6), (8, 30),
+                  (10, 25), (12, 16))
+RELIGIOUS_HOLIDAYS = ((1, 7),)
+#: days off announced by decree (Kurban Ait, a transferred day off): not working days
+ANNOUNCED_DAYS_OFF: frozenset[date] = frozenset()
+#: Saturdays or Sundays made working days by decree
+ANNOUNCED_WORKING_DAYS: frozenset[date] = frozenset()
+
+
+@lru_cache(maxsize=64)
+def days_off(year: int) -> frozenset[date]:
+    """The year's days off on weekdays and weekends alike (holidays, and the weekdays given for those on a weekend)."""
+    state = [date(year, m, d) for m, d in STATE_HOLIDAYS]
+    off = set(state) | {date(year, m, d) for m, d in RELIGIOUS_HOLIDAYS}
+    for holiday in state:
+        if holiday.weekday() >= 5:
+            moved = holiday + timedelta(days=1)
+            while moved.weekday() >= 5 or moved in off:
+                moved += timedelta(days=1)
+            off.add(moved)
+    return frozenset(off)
+
+
+def is_working_day(day: date) -> bool:
+    if day in ANNOUNCED_WORKING_DAYS:
+        return True
+    return day.weekday() < 5 and day not in days_off(day.year) and day not in ANNOUNCED_DAYS_OFF
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """``days`` working days after ``start``, counted in Kazakhstan's calendar; the time of day is kept."""
+    due, remaining = start, days
+    while remaining > 0:
+        due += timedelta(days=1)
+        if is_working_day(due.astimezone(KZ).date()):
+            remaining -= 1
+    return due
 
 
 def set_clock(func: Callable[[], datetime]) -> None:

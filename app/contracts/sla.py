@@ -7,7 +7,7 @@ accept the act afterwards — the escalation only notifies.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from blinker import Namespace
 from flask import current_app
@@ -40,26 +40,9 @@ def working_days() -> int:
     return int(current_app.config.get("SLA_ACCEPT_WORKING_DAYS", 5))
 
 
-#: Public holidays of Kazakhstan with a fixed date (month, day): not working days. Movable ones (Kurban
-#: Ait) and transferred days off are announced each year; add them here when the government does.
-PUBLIC_HOLIDAYS = frozenset({(1, 1), (1, 2), (3, 8), (3, 21), (3, 22), (3, 23), (5, 1), (5, 7), (5, 9), (7, 6),
-                             (8, 30), (10, 25), (12, 16)})
-
-
-def is_working_day(day) -> bool:
-    return day.weekday() < 5 and (day.month, day.day) not in PUBLIC_HOLIDAYS
-
-
-def add_working_days(start: datetime, days: int) -> datetime:
-    """Working days (Mon–Fri, not a public holiday) in Astana time; the deadline keeps the time of day."""
-    from app.orders.operations import KZ
-
-    due, remaining = start, days
-    while remaining > 0:
-        due += timedelta(days=1)
-        if is_working_day(due.astimezone(KZ).date()):
-            remaining -= 1
-    return due
+#: The working-day calendar is Kazakhstan's, in :mod:`app.clock` (the inbox's due dates count the same days).
+is_working_day = clock.is_working_day
+add_working_days = clock.add_working_days
 
 
 #: Deadline computed for an instance in this engine step, handed to the inbox row created right after it.

@@ -615,14 +615,10 @@ def _mark_completed(task: HumanTask, actor, now: datetime) -> None:
 
 
 def due_date(props: dict, now: datetime) -> datetime | None:
-    """``dueInWorkingDays`` (Mon–Fri) or ``dueInDays`` on a user task sets its due date in the inbox."""
+    """``dueInWorkingDays`` (Kazakhstan's working days: :func:`app.clock.add_working_days`) or ``dueInDays``
+    (calendar days) on a user task sets its due date in the inbox."""
     if re.fullmatch(r"[0-9]{1,4}", props.get("dueInWorkingDays", "").strip()):
-        remaining, due = int(props["dueInWorkingDays"]), now
-        while remaining:
-            due += timedelta(days=1)
-            if due.weekday() < 5:
-                remaining -= 1
-        return due
+        return clock.add_working_days(now, int(props["dueInWorkingDays"]))
     if re.fullmatch(r"[0-9]{1,4}", props.get("dueInDays", "").strip()):
         return now + timedelta(days=int(props["dueInDays"]))
     return None

@@ -183,8 +183,9 @@ class InboxFilter:
         elif self.status == "due_soon":
             query = query.where(HumanTask.due_at > now, HumanTask.due_at <= now + DUE_SOON)
         if self.due_before:
+            # the day as people in Kazakhstan read it on the page (a deadline at 00:30 local is the next day's)
             limit = datetime.combine(date.fromisoformat(self.due_before) + timedelta(days=1), datetime.min.time(),
-                                     tzinfo=UTC)
+                                     tzinfo=clock.KZ).astimezone(UTC)  # stored in UTC
             query = query.where(HumanTask.due_at < limit)
         if self.view == "completed":
             return query.order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())

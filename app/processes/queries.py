@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.engine.models import HumanTask, ProcessInstance, ProcessModel, ProcessModelVersion
 from app.extensions import db
 from app.people.access import scope_clause
@@ -58,7 +59,9 @@ def shown_state(instance: ProcessInstance, has_open_tasks: bool) -> str:
 
 
 def _day(value: str) -> datetime:
-    return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+    """The start of a day as people in Kazakhstan read it on the page (times are shown in the country's zone), in UTC
+    as every time is stored (SQLite compares the stored text, without the offset)."""
+    return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=clock.KZ).astimezone(UTC)
 
 
 @dataclass
