@@ -720,6 +720,11 @@ def timer_value_problems(kind: str, value: str, filename: str, where) -> list[Mo
                     "repeats (R3/PT1H), or R/PT1H for no end.", value=repr(value)), *where)]
             if start > horizon:
                 return too_far()
+            if _duration.total_seconds() <= 0:
+                # each background pass fired one round: a new branch every 30 seconds, for ever
+                return [ModelProblem(filename, _(
+                    "The timer cycle %(value)s repeats with no time between its rounds: it would fire at every pass "
+                    "of the engine. Write the interval (R3/PT1H, R/P1D).", value=repr(value)), *where)]
         elif kind != "DurationTimerEventDefinition" and text.upper().startswith("P"):
             # the engine compares a date timer's value with now: a duration there failed when reached ("'<' not
             # supported between instances of 'dict' and 'datetime.datetime'")

@@ -30,6 +30,32 @@ class _ClockedDatetime(datetime):
 
 def install_clock() -> None:
     _timer_module.datetime = _ClockedDatetime
+    _timer_module.CycleTimerEventDefinition.cycle_complete = _cycle_complete
+
+
+_library_cycle_complete = _timer_module.CycleTimerEventDefinition.cycle_complete
+
+
+def _cycle_complete(self, my_task):
+    """A cycle's rounds already past when it is looked at (a start written in the past, "R/2020-01-01T09:00:00+05:00/
+    P1D"; an instance suspended for a week) fire once, as the latest of them — the library fired them one per
+    background pass, a reminder every 30 seconds for each day since 2020. A cycle of so many rounds loses the ones
+    skipped (it ends no later than the library's last round)."""
+    value = my_task._get_internal_data("event_value")
+    if value is None:
+        expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        cycles, start, interval = _timer_module.TimerEventDefinition.parse_iso_recurring_interval(expression)
+        value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
+    if isinstance(value, dict) and value.get("cycles") != 0 and value.get("duration", 0) > 0:
+        step, due = timedelta(seconds=value["duration"]), datetime.fromisoformat(value["next"])
+        missed = int((clock.now() - due) / step)  # rounds wholly past besides the one due now
+        if value["cycles"] > 0:
+            missed = min(missed, value["cycles"] - 1)
+        if missed > 0:
+            value = {**value, "next": (due + missed * step).isoformat(),
+                     "cycles": value["cycles"] - missed if value["cycles"] > 0 else value["cycles"]}
+    my_task._set_internal_data(event_value=value)
+    return _library_cycle_complete(self, my_task)
 
 
 def timer_of(task):

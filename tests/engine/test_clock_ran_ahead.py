@@ -4,7 +4,7 @@ now (the latest moment it may have been armed), and said in the instance's audit
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -124,3 +124,32 @@ def test_an_acceptance_deadline_set_by_a_clock_ahead_is_recounted_in_working_day
     corrected = db.session.scalars(select(AuditEvent.action).where(
         AuditEvent.chain == f"instance:{act.instance_id}", AuditEvent.action.like("%due_corrected"))).all()
     assert sorted(corrected) == ["task.due_corrected", "timer.due_corrected"]
+
+
+def test_a_cycle_whose_start_is_long_past_fires_once_for_the_rounds_missed(world):
+    """"R/2020-01-01T09:00:00+05:00/P1D" (a start in the past, valid ISO 8601): the library fired one round per
+    background pass — a reminder every 30 seconds for each day since 2020. The rounds already past fire once."""
+    with clock.FrozenClock(START) as now:
+        publish_version(_reminder_model('<bpmn:timeCycle>"R/2020-01-01T09:00:00+05:00/P1D"</bpmn:timeCycle>'))
+        db.session.commit()
+        instance_id = runtime.start_instance("sign_it", title="Contract of Bilim", actor=user("owner")).id
+        db.session.commit()
+        for _pass in range(3):
+            now.advance(seconds=30)
+            runtime.fire_due_timers()
+            db.session.commit()
+        chases = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                            HumanTask.spec_name == "chase")).all()
+        assert len(chases) == 1
+        assert _due(instance_id) == datetime(2026, 11, 6, 4, 0)  # the next round: 09:00 in Astana tomorrow
+
+
+def test_a_cycle_with_no_time_between_rounds_is_refused_at_publish_on_its_element(app_ctx):
+    """"R/PT0S" is valid ISO 8601, and the engine fired it at every background pass, for ever."""
+    from app.engine.specs import validate_files
+
+    _parsed, problems = validate_files(_reminder_model('<bpmn:timeCycle>"R/PT0S"</bpmn:timeCycle>'))
+    assert [(p.element_id, "no time between its rounds" in p.message) for p in problems] == [("late", True)]
+    assert problems[0].line
+    _parsed, problems = validate_files(_reminder_model('<bpmn:timeDuration>"PT0S"</bpmn:timeDuration>'))
+    assert problems == []  # a duration of zero fires at the next pass, once
