@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import re
+
+from babel.numbers import format_decimal
 from flask import Flask, redirect, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from marshmallow import validate as ma_validate
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, SecurityError
@@ -34,14 +39,56 @@ FIELD_WORDS = {
 }
 
 
+def _bounds(template: str) -> re.Pattern:
+    """marshmallow's sentence with values (``"Must be greater than or equal to {min} and ..."``) as a pattern that
+    reads the values back out of the sentence marshmallow wrote."""
+    return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(template)) + r"\Z")
+
+
+_AT_LEAST = ma_validate.Range.message_min.format(min_op=ma_validate.Range.message_gte)
+_AT_MOST = ma_validate.Range.message_max.format(max_op=ma_validate.Range.message_lte)
+_FROM_TO = ma_validate.Range.message_all.format(min_op=ma_validate.Range.message_gte,
+                                                max_op=ma_validate.Range.message_lte)
+#: marshmallow's sentences that carry the bounds a value broke ("Longer than maximum length 1000.", "Must be greater
+#: than or equal to 1 and less than or equal to 500."), said with those bounds in the reader's language — the fixed
+#: sentences above were translated and these stayed English in a Kazakh or Russian answer
+FIELD_BOUNDS = [
+    (_bounds(_FROM_TO), _l("Enter a number from %(min)s to %(max)s.")),
+    (_bounds(_AT_LEAST), _l("Enter a number of at least %(min)s.")),
+    (_bounds(_AT_MOST), _l("Enter a number of at most %(max)s.")),
+    (_bounds(ma_validate.Length.message_all), _l("Enter from %(min)s to %(max)s characters.")),
+    (_bounds(ma_validate.Length.message_min), _l("Enter at least %(min)s characters.")),
+    (_bounds(ma_validate.Length.message_max), _l("Enter at most %(max)s characters.")),
+    (_bounds(ma_validate.Length.message_equal), _l("Enter exactly %(equal)s characters.")),
+    (_bounds(ma_validate.OneOf.default_message), _l("Choose one of: %(choices)s.")),
+]
+
+
+def _value_words(value: str) -> str:
+    """A whole number as the reader's language writes it (100 000, not 100000); anything else as it is."""
+    if re.fullmatch(r"-?\d+", value):
+        return format_decimal(int(value), locale=str(get_locale()))
+    return value
+
+
+def _sentence(message: str) -> str:
+    if message in FIELD_WORDS:
+        return str(FIELD_WORDS[message])
+    for pattern, words in FIELD_BOUNDS:
+        found = pattern.match(message)
+        if found:
+            return str(words) % {name: _value_words(value) for name, value in found.groupdict().items()}
+    return message
+
+
 def field_words(errors):
     """The errors per field with marshmallow's own sentences in the reader's language (others as they are)."""
     if isinstance(errors, dict):
         return {key: field_words(value) for key, value in errors.items()}
     if isinstance(errors, list):
         return [field_words(value) for value in errors]
-    if isinstance(errors, str) and errors in FIELD_WORDS:
-        return str(FIELD_WORDS[errors])
+    if isinstance(errors, str):
+        return _sentence(errors)
     return errors
 
 
