@@ -3,13 +3,31 @@ language buttons, the inbox's fields and buttons, and the folded menu's button o
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.e2e
 
 _FOCUS = """() => { const e = document.activeElement, s = getComputedStyle(e);
+  // the colour the ring is drawn on: the first of the element's parents that paints a background
+  let under = e.parentElement, ground = 'rgb(255, 255, 255)';
+  for (; under; under = under.parentElement) {
+    const paint = getComputedStyle(under).backgroundColor;
+    if (paint !== 'rgba(0, 0, 0, 0)' && paint !== 'transparent') { ground = paint; break; } }
   return {tag: e.tagName, cls: e.className, text: (e.innerText || e.value || '').trim().slice(0, 30),
-          outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
+          outline: s.outlineStyle, width: parseFloat(s.outlineWidth), colour: s.outlineColor, ground}; }"""
+
+
+def _contrast(one: str, other: str) -> float:
+    """WCAG contrast ratio of two opaque ``rgb(r, g, b)`` colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 
 
 def _tab(page) -> dict:
@@ -33,6 +51,8 @@ def test_the_focus_is_seen_on_every_control_the_tab_key_reaches(new_page):
             break
         seen.append(focus)
         assert focus["outline"] == "solid" and focus["width"] >= 2, f"no visible focus on {focus}"
+        # New-user probe: the orange ring was 2.5:1 on the blue menu bar and 2.6:1 on the white page (WCAG 2.2: 3:1)
+        assert _contrast(focus["colour"], focus["ground"]) >= 3, f"the ring is hard to see on {focus}"
     kinds = {c for f in seen for c in ("nav-link", "btn", "form-control", "form-select") if c in f["cls"].split()}
     assert kinds == {"nav-link", "btn", "form-control", "form-select"}, "the walk met each kind of control"
 
@@ -43,3 +63,4 @@ def test_the_focus_is_seen_on_every_control_the_tab_key_reaches(new_page):
         if focus["tag"] == "BUTTON" and "navbar-toggler" in focus["cls"]:
             break
     assert "navbar-toggler" in focus["cls"] and focus["outline"] == "solid", "the phone's menu button shows its focus"
+    assert _contrast(focus["colour"], focus["ground"]) >= 3, f"the ring is hard to see on {focus}"
