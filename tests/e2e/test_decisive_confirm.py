@@ -10,12 +10,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from app import clock
 from app.acts.models import Act, ActLine
 from app.acts.verification import verify_act
 from app.extensions import db
 from app.i18n import format_tenge
 from app.registry.models import NedbEnrollment
-from tests.helpers import act_of_school, open_task
+from tests.helpers import act_of_school, open_task, submitted_and_accepted
 
 pytestmark = pytest.mark.e2e
 
@@ -106,3 +107,29 @@ def test_days_past_the_months_end_are_refused_without_a_question_first(new_page)
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#task-form")).to_be_visible()
     assert len(questions) == 1 and "Bilim Innovation School" in questions[0]
+
+
+def test_paying_with_a_required_field_left_empty_is_refused_without_a_question_first(new_page):
+    """New-user probe: the operator pressed Submit on *Pay act* with no order number and was asked "Register the
+    payment of 1 488 600,00 ₸? It cannot be undone." — and, answering yes, told the form had errors. The question
+    was about a payment that could not happen; a screen reader did not hear the field was required either."""
+    act_id = submitted_and_accepted(act_of_school("Bilim Innovation School"))
+    page = new_page("operator")
+    page.own_dialogs = True
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.goto(f"/tasks/{open_task(db.session.get(Act, act_id), 'pay_act').id}")
+    expect(page.locator("#f-order_number")).to_have_attribute("required", "")
+    page.locator("#f-paid_on").fill(clock.today().isoformat())
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#f-order_number")).to_have_class(re.compile(r"\bis-invalid\b"))
+    assert questions == []
+    db.session.expire_all()
+    assert db.session.get(Act, act_id).status == "accepted"
+
+    page.locator("#f-order_number").fill("PP-2026-0042")  # a whole form asks
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#task-form")).to_be_visible()
+    assert len(questions) == 1 and "Bilim Innovation School" in questions[0]
+    db.session.expire_all()
+    assert db.session.get(Act, act_id).status == "accepted", "a no pays nothing"
