@@ -113,8 +113,8 @@ def _choices_for(user, chosen: str = "", chosen_task: str = "") -> tuple[dict, o
     offered only the processes they can have a task in — their own instrument's application, monthly act, contract
     and year-end report; never another instrument's processes (a school's accountant was offered the dormitory
     contract and the dormitory order) nor the placing of an order, the department's alone — and a dormitory's filter
-    says "Dormitory", not "School". Anyone else is offered the processes they can find a task of. ``chosen`` and
-    ``chosen_task``, what the filter applies, stay offered."""
+    says "Dormitory", not "School"; anyone else's says "Organisation". Anyone else is offered the processes they can
+    find a task of. ``chosen`` and ``chosen_task``, what the filter applies, stay offered."""
     from app.contracts.views import SIGN_TASKS
     from app.instruments import funding_instrument_of, instruments
 
@@ -125,8 +125,10 @@ def _choices_for(user, chosen: str = "", chosen_task: str = "") -> tuple[dict, o
     own = funding_instrument_of(user)
     if own is None:
         processes |= {chosen}
+        # the department's and the operator's tasks are about schools and dormitories alike: "School (name or BIN)"
+        # found a dormitory too, under a word that said it would not
         return {**choices, "processes": [(code, name) for code, name in choices["processes"]
-                                         if code in processes]}, None
+                                         if code in processes]}, _("Organisation")
     names = ("monthly_process", "application_process", "year_end_process", "contract_process", "order_process")
     others = {getattr(i, name) for i in instruments() for name in names}
     others -= {own.monthly_process, own.application_process, own.year_end_process, own.contract_process}

@@ -109,3 +109,12 @@ def test_everyone_is_offered_only_the_steps_they_can_find_a_task_of(dorm_world, 
     assert 'id="task-kind"' not in owner, "no step of theirs: no task filter of choices that find nothing"
     chosen = _task_options(browser("owner").get("/inbox?task=pay_act").get_data(as_text=True))
     assert chosen == {"pay_act"}, "the step the filter applies stays shown"
+
+
+def test_the_departments_filter_says_organisation(dorm_world, browser):
+    """New-user probe: the official's inbox, with a school's and a dormitory's act in it, offered "School (name or
+    BIN)" — and typing "Nomad" found Nomad Student House, a dormitory."""
+    for username in ("official", "operator"):
+        page = browser(username).get("/inbox").get_data(as_text=True)
+        assert 'for="school">Organisation (name or BIN)</label>' in page, username
+        assert '<option value="school">Organisation</option>' in page, username

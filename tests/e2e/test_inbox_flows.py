@@ -46,9 +46,9 @@ def test_save_a_filter_share_it_and_reuse_it(new_page):
     page = new_page("official")
     page.keyboard.press("/")  # keyboard shortcut to the search field
     expect(page.locator("#q")).to_be_focused()
-    page.get_by_label("School (name or BIN)").fill(bin_a)
+    page.get_by_label("Organisation (name or BIN)").fill(bin_a)
     page.get_by_label("Task", exact=True).select_option("accept_act")
-    page.get_by_label("School (name or BIN)").press("Enter")  # keyboard submits the filter form
+    page.get_by_label("Organisation (name or BIN)").press("Enter")  # keyboard submits the filter form
     expect(page.locator("#inbox-table tbody tr")).to_have_count(2)
     page.get_by_label("Save this filter as").fill("Bilim, to accept")
     page.get_by_label("Share with my department").check()
@@ -61,7 +61,7 @@ def test_save_a_filter_share_it_and_reuse_it(new_page):
     colleague.locator("#saved-filters").get_by_role("link", name="Bilim, to accept").click()
     expect(colleague.locator("#active-filter")).to_contain_text("Bilim, to accept")
     expect(colleague.locator("#inbox-table tbody tr")).to_have_count(2)
-    expect(colleague.get_by_label("School (name or BIN)")).to_have_value(bin_a)
+    expect(colleague.get_by_label("Organisation (name or BIN)")).to_have_value(bin_a)
 
 
 def test_bulk_accept_after_confirmation(new_page):
