@@ -3,6 +3,7 @@ region that is open for applications."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -42,3 +43,23 @@ def test_an_empty_inbox_points_to_the_order_open_for_applications(world, browser
     # one whose inbox has work, or who may not apply, is not told
     for login in ("accountant", "official", "operator"):
         assert 'id="inbox-to-apply"' not in browser(login).get("/inbox").get_data(as_text=True), login
+
+
+def test_a_role_without_tasks_is_sent_to_its_work_not_congratulated(world, browser):
+    """New-user probe: the auditor (and the process owner) logged in to "Открытых задач нет. Отличная работа." — no
+    open tasks, well done — on a page no process will ever put a task on, with nothing said of where their work is."""
+    expected = {"auditor": {"/acts", "/contracts", "/reports/reconciliation", "/instances", "/admin/"},
+                "owner": {"/modeler/", "/instances", "/analytics/"}}
+    for login, links in expected.items():
+        person = browser(login)
+        person.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+        page = person.get("/inbox").get_data(as_text=True)
+        assert 'id="inbox-no-tasks"' in page and "Отличная работа" not in page, login
+        box = page[page.index('id="inbox-no-tasks"'):].split("</div>")[0]
+        assert "Ваша работа здесь" in box
+        assert set(re.findall(r'href="([^"]+)"', box)) == links, login
+        for link in links:
+            assert person.get(link).status_code == 200, (login, link)
+    # one whose role has steps is not told, even with an empty list
+    for login in ("director", "official", "operator"):
+        assert 'id="inbox-no-tasks"' not in browser(login).get("/inbox").get_data(as_text=True), login
