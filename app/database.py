@@ -157,6 +157,29 @@ def lock_wait_given_up(err: BaseException) -> bool:
     return False
 
 
+def database_busy(err: BaseException) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY): another connection held the file's one write lock past
+    ``busy_timeout`` (a month-wide verification's chunk, an import's batch, another command) — SQLite's form of a
+    lock wait given up."""
+    import sqlite3
+
+    seen, depth = err, 0
+    while seen is not None and depth < 20:
+        code = getattr(seen, "sqlite_errorcode", None)  # its primary code: SQLITE_BUSY, or an extended one of it
+        if isinstance(seen, sqlite3.OperationalError) and (
+                (code is not None and code & 0xFF == sqlite3.SQLITE_BUSY) or str(seen) == "database is locked"):
+            return True
+        seen, depth = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__, depth + 1
+    return False
+
+
+def held_elsewhere(err: BaseException) -> bool:
+    """What ``err`` met was held by another transaction past the wait allowed: a row past PostgreSQL's lock limit
+    (:func:`lock_wait_given_up`) or SQLite's file past its busy timeout (:func:`database_busy`) — the moment's, not
+    the work's failure: a request answers "try again", a timer waits for the next pass."""
+    return lock_wait_given_up(err) or database_busy(err)
+
+
 @event.listens_for(Session, "after_begin")
 def _set_lock_timeout(_session, _transaction, connection) -> None:
     if not has_app_context() or connection.dialect.name != "postgresql":

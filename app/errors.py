@@ -222,9 +222,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def record_held(err):
-        from app.database import commit_was_sent, error_first_line, lock_wait_given_up, lock_wait_limit
+        from app.database import commit_was_sent, error_first_line, held_elsewhere, lock_wait_limit
 
-        if not lock_wait_given_up(err):
+        if not held_elsewhere(err):
             raise err  # the database down or failing: the 500 page, its traceback logged
         # A row this request had to write was held by another transaction past REQUEST_LOCK_TIMEOUT_SECONDS (another
         # person's request saving the same act, a job, a transaction left open): the request is rolled back whole and

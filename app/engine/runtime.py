@@ -225,10 +225,10 @@ def _lock_wait_given_up(err: BaseException) -> BaseException | None:
     """The database's error in ``err``'s chain when a statement gave up waiting for a lock, else None."""
     from sqlalchemy.exc import DBAPIError
 
-    from app.database import lock_wait_given_up
+    from app.database import held_elsewhere
     from app.engine.incidents import causes
 
-    return next((seen for seen in causes(err) if isinstance(seen, DBAPIError) and lock_wait_given_up(seen)), None)
+    return next((seen for seen in causes(err) if isinstance(seen, DBAPIError) and held_elsewhere(seen)), None)
 
 
 #: The script budget's reasons (app.engine.scripting, app.engine.isolation: English, as they go to logs) in the
@@ -916,13 +916,13 @@ def fire_due_timers(limit: int = 200) -> int:
                 _record_incident(instance_id, err.__cause__, wf)
         except Exception as err:
             db.session.rollback()
-            from app.database import lock_wait_given_up
+            from app.database import held_elsewhere
             from app.engine.incidents import log_words
 
             # One line for the failure: this one, or the incident's (app.engine.incidents.record_incident). Either
             # names the error's kind, not its words: they carry the instance's data (a script's "invalid literal …:
             # '<a child's name>'") and are kept in the incident, for those who may read it.
-            if connection_lost(err) or lock_wait_given_up(err):
+            if connection_lost(err) or held_elsewhere(err):
                 # the database connection broke under the step (a restarted server, a killed backend), or a
                 # transaction left open held the instance's row past the pass's lock limit: not the instance's
                 # failure, which a halting incident made it — its timer is still due, the next pass fires it

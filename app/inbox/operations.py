@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from app import clock
 from app.audit.operations import record_event
-from app.database import lock_wait_given_up, remove_unless_committed
+from app.database import held_elsewhere, remove_unless_committed
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.forms import direction_controls, direction_controls_refused
 from app.engine.models import HumanTask
@@ -250,9 +250,10 @@ def bulk_accept(user: User, task_ids: list[int], seen: dict[int, str]) -> list[B
             results.append(BulkResult(task_id, subject, False, str(err)))
         except OperationalError as err:
             db.session.rollback()
-            if not lock_wait_given_up(err):
+            if not held_elsewhere(err):
                 raise
-            # the act's row held by another transaction past REQUEST_LOCK_TIMEOUT_SECONDS: this act is left as it was,
+            # the act's row held by another transaction past REQUEST_LOCK_TIMEOUT_SECONDS (SQLite: the file past its
+            # busy timeout): this act is left as it was,
             # the acts accepted before it stay accepted and the ones after it are tried
             results.append(BulkResult(task_id, subject, False, _(
                 "Someone else is saving this act just now; it was not accepted. Try again in a moment.")))

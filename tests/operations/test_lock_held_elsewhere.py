@@ -222,3 +222,59 @@ def test_a_held_row_met_by_the_automatic_step_after_a_persons_step_is_not_the_st
     assert db.session.get(HumanTask, task.id).status == "open"
     assert db.session.get(type(instance), instance.id).lock_version == version
     assert db.session.scalar(select(func.count(Incident.id))) == 0, "nobody's failure"
+
+
+@pytest.fixture()
+def file_held(app_ctx, database_url):
+    """SQLite: another connection that can hold the database file's one write lock (``BEGIN IMMEDIATE``: a month-wide
+    verification's chunk, an import's batch, another command), and this app's connections waiting 0.2 s for it
+    instead of their 10."""
+    if database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL locks rows: the tests above")
+    import sqlite3
+
+    from sqlalchemy import event
+
+    def short_wait(dbapi_connection, _record, _proxy):
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    event.listen(db.engine, "checkout", short_wait)
+    holder = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    try:
+        yield holder
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+        event.remove(db.engine, "checkout", short_wait)
+        db.session.remove()
+        db.engine.dispose()  # the pool's connections waited 0.2 s: the next ones wait busy_timeout again
+
+
+def test_an_acceptance_meeting_the_database_file_held_is_told_to_try_again_on_sqlite(world, app_ctx, file_held,
+                                                                                     browser):
+    """SQLite's "database is locked" after its busy timeout had answered the official with the 500 page and a
+    traceback in the log, as if the application had failed: it is the moment's, as a row held on PostgreSQL."""
+    act = act_of_school("Alatau Lyceum")
+    official = browser("official_almaty")
+    task_id = open_task(act, "accept_act").id
+    hidden = dict(re.findall(r'name="(_version|_seen)" value="(\d+)"',
+                             official.get(f"/tasks/{task_id}").get_data(as_text=True)))
+    before = (act.status, act.lock_version, _events("task.completed", task_id))
+
+    file_held.execute("BEGIN IMMEDIATE")
+    try:
+        answer = official.post(f"/tasks/{task_id}", {"decision": "accept", **hidden})
+    finally:
+        file_held.execute("ROLLBACK")
+
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 503, page
+    assert SAVING_ELSEWHERE in page
+    db.session.expire_all()
+    act = db.session.get(Act, act.id)
+    assert (act.status, act.lock_version, _events("task.completed", task_id)) == before
+    assert db.session.scalar(select(func.count(Incident.id))) == 0, "nobody's failure"
+    assert official.post(f"/tasks/{task_id}", {"decision": "accept", **hidden}).status_code == 302, "tried again"
+    db.session.expire_all()
+    assert db.session.get(Act, act.id).status == "accepted"
