@@ -22,11 +22,17 @@ def _import_command(kind: str):
     @click.option("--errors-csv", type=click.Path(dir_okay=False, path_type=Path),
                   help="Write every rejected row (line, column, reason) to this CSV file")
     def command(file: Path, errors_csv: Path | None) -> None:
+        from flask import current_app
+
+        from app.database import limit_lock_waits
         from app.registry.earlier_rows import notice_text
         from app.registry.importers import REASONS, count_rows
         from app.registry.models import RegistryImport
         from app.registry.operations import create_import, run_import
 
+        # as the background job runs it (app.registry.jobs.run_job): an act held by a transaction left open is one
+        # incident of the re-verification, not a command waiting, silently, for as long as it stays open
+        limit_lock_waits(current_app.config.get("JOB_LOCK_TIMEOUT_SECONDS", 10))
         with _StopOnCtrlC("the batch being written") as ctrl_c:
             job = create_import(kind, file.name, source=file)
             db.session.commit()

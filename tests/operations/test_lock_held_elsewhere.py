@@ -278,3 +278,26 @@ def test_an_acceptance_meeting_the_database_file_held_is_told_to_try_again_on_sq
     assert official.post(f"/tasks/{task_id}", {"decision": "accept", **hidden}).status_code == 302, "tried again"
     db.session.expire_all()
     assert db.session.get(Act, act.id).status == "accepted"
+
+
+def test_an_import_on_the_command_line_does_not_wait_for_a_held_act(world, app_ctx, holder, tmp_path, monkeypatch):
+    """``flask import-nedb`` withdrawing a pupil of an act a transaction holds: the rows load, the act's re-verification
+    gives up after the lock limit and is an incident to retry — the command had waited for as long as it stayed open."""
+    from tests.money.test_adjustments import _enrolment
+    from tests.money.test_import_failed_reverifies import _file
+    from tests.money.test_import_reverifies import _nedb_row, _verified_bilim
+
+    act = _verified_bilim()
+    pupil = next(ln for ln in act.lines if ln.grade == 9)
+    path = _file(tmp_path / "nedb.csv", [_nedb_row(_enrolment(pupil.iin), withdrawn_on=act.period)])
+    monkeypatch.setitem(app_ctx.config, "JOB_LOCK_TIMEOUT_SECONDS", 1)
+
+    jammed, ran = _while_held(app_ctx, _hold(holder, act.id),
+                              lambda: app_ctx.test_cli_runner().invoke(args=["import-nedb", str(path)]))
+
+    assert not jammed, "the command waited for the open transaction"
+    assert "1 row(s): 1 loaded, 0 rejected." in ran.output, ran.output
+    assert "could not be, each an incident on its process to retry" in ran.output, ran.output
+    db.session.expire_all()
+    incident = db.session.scalars(select(Incident).where(Incident.instance_id == act.instance_id)).one()
+    assert (incident.kind, incident.status) == ("verification", "open")
