@@ -60,7 +60,8 @@ def _evidence(records) -> dict:
 
 
 def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: list, rate_tiyn: int,
-                  document_days: set[int], other_claims: Sequence[tuple[str, date, date]] = ()) -> Correction:
+                  document_days: set[int], other_claims: Sequence[tuple[str, date, date]] = (),
+                  liquidated_on: date | None = None) -> Correction:
     """What an accepted place earns on today's registry, and the rule (in the rules' precedence) that says so: the
     days the first verification pays (``document_days``: the month's days both documents are valid, ordinals).
 
@@ -68,7 +69,10 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
     the student (any status, as the rule pass counts them). One on a common day is ``two_dormitories``: "neither
     place is paid until corrected" — the act decided first had kept its payment while the second's line was
     excluded, so which dormitory was paid depended on which act was verified first. Its paid place is clawed back
-    on its next act; once the other act drops the claim (or its dates no longer meet) the claw-back is reversed."""
+    on its next act; once the other act drops the claim (or its dates no longer meet) the claw-back is reversed.
+
+    ``liquidated_on``: the business register's liquidation date of the dormitory when it falls within or before the
+    month (``document_days`` then end the day before): a place occupied only from it on is ``dorm_liquidated``."""
     start, end = month_bounds(original.period)
     first, last = occupied_days(place.moved_in, place.moved_out, start, end)
     evidence = _evidence(records)
@@ -89,9 +93,13 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
     was_paid = line.paid_days if line.paid_days is not None else line.days_attended
     paid = min(covered, was_paid)
     evidence["days"] = paid
+    if liquidated_on is not None:
+        evidence["liquidated_on"] = liquidated_on.isoformat()
     if not paid:
-        # as the rule pass: occupied and enrolled, but on no day the documents cover
-        return Correction("not_enrolled" if not enrolled else "dorm_documents_expired", 0, evidence)
+        # as the rule pass: occupied and enrolled, but on no day the documents cover (or only from the liquidation)
+        return Correction("not_enrolled" if not enrolled
+                          else "dorm_liquidated" if liquidated_on is not None and first >= liquidated_on
+                          else "dorm_documents_expired", 0, evidence)
     if line.outcome == "excluded":  # a lifted exclusion (LIFTABLE_RULES): the days it claimed that are covered now
         return Correction(REGISTRY_CORRECTED_IN_FAVOUR, rate_tiyn * paid // end.day,
                           evidence | {"excluded_as": line.rule_code})
@@ -112,11 +120,13 @@ def _dated_form(record, records: list) -> bool:
 
 
 def _document_window(ctx: DormContext) -> set[int]:
-    """The days of the original month both documents are valid on today's registry; with no document of a kind on
-    record (or a business-register standing that hides which it is), the whole month."""
-    if ctx.paid_days or ctx.dormitory_rule == "dorm_documents_expired":
+    """The days of the original month both documents are valid on today's registry, before the dormitory's
+    liquidation (the business register's date: none from it on); with no document of a kind on record (or a
+    business-register standing with no date, that hides which it is), the whole month before the liquidation."""
+    if ctx.paid_days or ctx.dormitory_rule in ("dorm_documents_expired", "dorm_liquidated"):
         return ctx.paid_days
-    return set(range(ctx.start.toordinal(), ctx.end.toordinal() + 1))
+    end = ctx.end if ctx.liquidated_on is None else min(ctx.end, ctx.liquidated_on - timedelta(days=1))
+    return set(range(ctx.start.toordinal(), end.toordinal() + 1))
 
 
 def _other_claims(rows: list) -> dict[tuple[str, date], list[tuple[int, str, date, date]]]:
@@ -218,7 +228,8 @@ def _repricing(registry: StudentRegistry):
                                         int(contexts[original.id].rate_tiyn or 0), windows[original.id],
                                         [(number, lo, hi) for school_id, number, lo, hi
                                          in claims.get((line.iin, line.period), ())
-                                         if school_id != original.school_id])
+                                         if school_id != original.school_id],
+                                        contexts[original.id].liquidated_on)
                  for line, original in rows}
         _keep_within_places(rows, found, contexts)
         return found

@@ -10,6 +10,9 @@ from app.acts.verification import _days_sql, _fence, _iin_invalid_sql
 from app.dormitories.rules import DORM_LEVEL_RULES
 
 GENERAL = "*"  # rule placeholder of a line paid by the day-by-day count (step 4 of the pass)
+#: a place occupied this month only from the dormitory's liquidation day on (``{v}``: the act's row, with
+#: ``liquidated_on``; ``{d}``: the place's, with its ``first_day``): no day of it is paid whatever the documents say
+_LIQUIDATED = "({v}.liquidated_on IS NOT NULL AND {d}.first_day >= {v}.liquidated_on)"
 
 
 def create_tables(conn: Connection) -> None:
@@ -17,15 +20,17 @@ def create_tables(conn: Connection) -> None:
     every pass, like the schools' ``tmp_vact``).
 
     ``tmp_dact``: one row per act — its dormitory-level rule, month, terms and the first and last day both
-    documents are valid (``doc_run`` = 1: every day between is valid too). ``tmp_dplace``: one row per line with
-    its occupied days of the month, keyed (act, room, bed, line) so the beds' groups read it in order.
+    documents are valid (``doc_run`` = 1: every day between is valid too; none from ``liquidated_on`` on).
+    ``tmp_dplace``: one row per line with its occupied days of the month, keyed (act, room, bed, line) so the beds'
+    groups read it in order.
     ``tmp_dtwin``: the places another dormitory claims on a common day. ``tmp_dday``: the days of the months that
     need the day-by-day count, with whether the documents are valid."""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dact (act_id INTEGER PRIMARY KEY, "
                       "dormitory_id INTEGER NOT NULL, dorm_bin VARCHAR(12) NOT NULL, region_code VARCHAR(16) NOT NULL, "
                       "period DATE NOT NULL, month_start DATE NOT NULL, month_end DATE NOT NULL, "
                       "month_days INTEGER NOT NULL, rate BIGINT NOT NULL, excl_local INTEGER NOT NULL, "
-                      "dorm_rule VARCHAR(32), pay_from DATE, pay_to DATE, doc_run INTEGER NOT NULL)"))
+                      "dorm_rule VARCHAR(32), pay_from DATE, pay_to DATE, doc_run INTEGER NOT NULL, "
+                      "liquidated_on DATE)"))
     rowid = " WITHOUT ROWID" if conn.dialect.name == "sqlite" else ""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_dplace (act_id INTEGER NOT NULL, id INTEGER NOT NULL, "
                       "line_no INTEGER NOT NULL, iin VARCHAR(12) NOT NULL, inst VARCHAR(12) NOT NULL, "
@@ -114,7 +119,7 @@ def rules_sql(sql: Dialect, dialect: str, students: str) -> str:
     facts = (
         "SELECT d.act_id, d.id, d.iin, d.room, d.bed, d.moved_in, d.first_day, d.last_day, d.claimed_days, "  # noqa: S608
         "v.dormitory_id, v.dorm_bin, v.period, v.month_start, v.month_end, v.month_days, v.rate, v.excl_local, "
-        "v.dorm_rule, v.doc_run, COUNT(e.iin) AS n_any, "
+        "v.dorm_rule, v.doc_run, v.liquidated_on, COUNT(e.iin) AS n_any, "
         f"SUM(CASE WHEN {here} THEN 1 ELSE 0 END) AS n_here, "
         f"SUM(CASE WHEN {full_time} THEN 1 ELSE 0 END) AS n_full, "
         f"SUM(CASE WHEN {full_time} AND e.home_region = v.region_code THEN 1 ELSE 0 END) AS n_local, "
@@ -149,9 +154,11 @@ def rules_sql(sql: Dialect, dialect: str, students: str) -> str:
         # found by twins_sql).
         "WHEN (g.act_id, g.id) IN (SELECT act_id, id FROM tmp_dtwin) THEN 'two_dormitories' "
         f"WHEN g.n_full > 1 OR g.doc_run = 0 THEN '{GENERAL}' "
-        # Occupied and enrolled, but no common day with the documents' validity (dorm_documents_expired) or
-        # with the enrolment (not_enrolled: only a line with no occupied day could get here).
-        "WHEN g.paid = 0 THEN CASE WHEN g.enrolled = 0 THEN 'not_enrolled' ELSE 'dorm_documents_expired' END "
+        # Occupied and enrolled, but no common day with the documents' validity (dorm_documents_expired; occupied
+        # only from the dormitory's liquidation on: dorm_liquidated) or with the enrolment (not_enrolled: only a
+        # line with no occupied day could get here).
+        "WHEN g.paid = 0 THEN CASE WHEN g.enrolled = 0 THEN 'not_enrolled' "
+        f"WHEN {_LIQUIDATED.format(v='g', d='g')} THEN 'dorm_liquidated' ELSE 'dorm_documents_expired' END "
         f"END AS rule FROM ({facts}) g{_fence(dialect)}")
     return ("INSERT INTO tmp_vline (act_id, id, iin, rule, norm, amount, paid_days, review, registry_name, "  # noqa: S608
             "here_since) SELECT act_id, id, iin, rule, rate * claimed_days / month_days, "
@@ -166,7 +173,7 @@ def day_by_day_sql(students: str) -> str:
     enrolled_on = (f"EXISTS (SELECT 1 FROM {students} e WHERE e.iin = d.iin AND e.institution_bin = d.inst "  # noqa: S608
                    "AND e.study_form = 'full_time' AND e.enrolled_on <= t.day "
                    "AND (e.withdrawn_on IS NULL OR e.withdrawn_on > t.day))")
-    counted = ("SELECT x.act_id, x.id, v.rate, v.month_days, "  # noqa: S608
+    counted = (f"SELECT x.act_id, x.id, v.rate, v.month_days, {_LIQUIDATED.format(v='v', d='d')} AS liquidated, "  # noqa: S608
                "(SELECT COUNT(*) FROM tmp_dday t WHERE t.act_id = d.act_id AND t.day >= d.first_day "
                f"AND t.day <= d.last_day AND {enrolled_on}) AS enrolled, "
                "(SELECT COUNT(*) FROM tmp_dday t WHERE t.act_id = d.act_id AND t.day >= d.first_day "
@@ -175,7 +182,8 @@ def day_by_day_sql(students: str) -> str:
                f"JOIN tmp_dact v ON v.act_id = x.act_id WHERE x.rule = '{GENERAL}'")
     return ("UPDATE tmp_vline SET rule = y.rule, amount = y.amount, paid_days = y.paid_days FROM ("  # noqa: S608
             "SELECT act_id, id, CASE WHEN paid > 0 THEN NULL WHEN enrolled = 0 THEN 'not_enrolled' "
-            "ELSE 'dorm_documents_expired' END AS rule, CASE WHEN paid > 0 THEN rate * paid / month_days ELSE 0 END "
+            "WHEN liquidated THEN 'dorm_liquidated' ELSE 'dorm_documents_expired' END AS rule, "
+            "CASE WHEN paid > 0 THEN rate * paid / month_days ELSE 0 END "
             f"AS amount, CASE WHEN paid > 0 THEN paid END AS paid_days FROM ({counted}) c) y "
             "WHERE tmp_vline.act_id = y.act_id AND tmp_vline.id = y.id")
 

@@ -21,6 +21,10 @@ DORM_RULES: dict[str, Rule] = {r.code: r for r in (
          school_level=True),
     Rule("dorm_business_inactive", _l("Not active in the business register"),
          _l("In the business register the dormitory's BIN is liquidated or suspended."), school_level=True),
+    Rule("dorm_liquidated", _l("Dormitory liquidated"),
+         _l("In the business register the dormitory's BIN was liquidated before this month began (or on its first "
+            "day), or before the place was occupied. A dormitory liquidated within the month is paid only the days "
+            "before its liquidation."), school_level=True),
     Rule("dorm_no_documents", _l("No commissioning or ownership document"),
          _l("The dormitory registry has no commissioning act or no ownership (or lease) document of this dormitory."),
          school_level=True),

@@ -57,13 +57,15 @@ from app.dormitories.registry import StudentRegistry, documents_of, student_regi
 from app.extensions import db
 from app.people.models import Organisation, Region
 from app.registry.adapter import EnrolledDays
-from app.registry.business import Standing, organisation_rules
+from app.registry.business import Standing, business_records, standing
 
 _CHUNK = 900
 DORMITORY = "dormitory"
 #: the business register's standing of a dormitory (its BIN: the investor's operating company) → its rule; any
-#: main activity will do (accommodation, real estate), so only a missing or an inactive record excludes
-DORM_BUSINESS_RULES = {Standing.MISSING: "dorm_no_business_record", Standing.INACTIVE: "dorm_business_inactive"}
+#: main activity will do (accommodation, real estate), so only a missing or an inactive record excludes — or one
+#: liquidated on a date on or before the month's first day (a date inside the month: its days before are paid)
+DORM_BUSINESS_RULES = {Standing.MISSING: "dorm_no_business_record", Standing.INACTIVE: "dorm_business_inactive",
+                       Standing.LIQUIDATED: "dorm_liquidated"}
 
 
 @dataclass
@@ -82,6 +84,9 @@ class DormContext:
     monthly_cap_tiyn: int | None = None
     dormitory_rule: str | None = None
     paid_days: set[int] = field(default_factory=set)  # days (ordinals) both documents are valid
+    #: the business register's liquidation date, when it falls on or before the month's last day: no day from it on
+    #: is paid (``paid_days`` end the day before; on or before the month's first day: ``dorm_liquidated``)
+    liquidated_on: date | None = None
 
 
 def occupied_days(moved_in: date, moved_out: date | None, start: date, end: date) -> tuple[date, date]:
@@ -141,7 +146,7 @@ def dormitory_contexts(acts: Sequence[Act]) -> dict[int, DormContext]:
             .outerjoin(Region, Region.id == Organisation.region_id).where(Organisation.id.in_(org_ids[i:i + _CHUNK])))})
     bins = {bin_ for bin_, _, _ in dormitories.values()}
     docs = documents_of(bins)
-    business = organisation_rules(bins, DORM_BUSINESS_RULES)
+    records = business_records(bins)
     contexts = {}
     for act in acts:
         start, end = month_bounds(act.period)
@@ -155,12 +160,23 @@ def dormitory_contexts(acts: Sequence[Act]) -> dict[int, DormContext]:
         else:  # no contract: nothing is owed, the places are the organisation's own capacity
             ctx.places = capacity
         days = _document_days(docs.get(bin_, []), start, end)
-        # dorm_no_business_record (no record, no payment), dorm_business_inactive: the business register, as for
-        # schools (app.registry.business); dorm_no_documents: a commissioning act or an ownership (lease) document
-        # is missing altogether; dorm_documents_expired: both exist but are not both valid on any day of the
-        # month. Each excludes every line of the act (dormitory-level rules come first).
-        if bin_ in business:
-            ctx.dormitory_rule = business[bin_]
+        record = records.get(bin_)
+        found = standing(record, month_start=start)
+        if record is not None and record.liquidated_on is not None and record.liquidated_on <= end:
+            # Liquidated within the month: the days before the liquidation are paid, as the days documents ending
+            # inside the month cover are — the schools' rule (app.acts.verification.school_contexts).
+            ctx.liquidated_on = record.liquidated_on
+            if days:
+                days = {day for day in days if day < record.liquidated_on.toordinal()} or None
+                if days is None:  # the documents are valid only from the liquidation on
+                    found = Standing.LIQUIDATED
+        # dorm_no_business_record (no record, no payment), dorm_business_inactive, dorm_liquidated (on or before
+        # the month's first day): the business register, as for schools (app.registry.business);
+        # dorm_no_documents: a commissioning act or an ownership (lease) document is missing altogether;
+        # dorm_documents_expired: both exist but are not both valid on any day of the month. Each excludes every
+        # line of the act (dormitory-level rules come first).
+        if found is not None:
+            ctx.dormitory_rule = DORM_BUSINESS_RULES[found]
         elif days is None:
             ctx.dormitory_rule = "dorm_no_documents"
         elif not days:
@@ -226,13 +242,14 @@ def verify_dormitory_acts(acts: Sequence[Act], registry: StudentRegistry | None 
     students = None
     try:
         conn.execute(text("INSERT INTO tmp_dact VALUES (:act_id, :dorm_id, :bin, :region, :period, :ms, :me, :days, "
-                          ":rate, :excl, :rule, :pf, :pt, :run)"), [
+                          ":rate, :excl, :rule, :pf, :pt, :run, :liq)"), [
             {"act_id": act_id, "dorm_id": c.dormitory_id, "bin": c.dormitory_bin, "region": c.region_code,
              "period": _d(conn, c.act.period), "ms": _d(conn, c.start), "me": _d(conn, c.end), "days": c.end.day,
              "rate": int(c.rate_tiyn), "excl": int(bool(c.excludes_local_residents)), "rule": c.dormitory_rule,
              "pf": _d(conn, date.fromordinal(min(c.paid_days))) if c.paid_days else None,
              "pt": _d(conn, date.fromordinal(max(c.paid_days))) if c.paid_days else None,
-             "run": int(not c.paid_days or max(c.paid_days) - min(c.paid_days) + 1 == len(c.paid_days))}
+             "run": int(not c.paid_days or max(c.paid_days) - min(c.paid_days) + 1 == len(c.paid_days)),
+             "liq": _d(conn, c.liquidated_on)}
             for act_id, c in contexts.items()])
         conn.execute(text(rule_sql.places_sql(sql)))
         if dialect == "postgresql":
