@@ -128,7 +128,8 @@ def covered_days(enrolments: Sequence[Enrollment], first: date, last: date,
 
 def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_bin: str,
             norm_tiyn: int, licence_days: tuple[date, date] | None, *, level_covered: bool = True,
-            check_grade: bool = True, licence_gaps: frozenset[date] = frozenset()) -> Correction:
+            check_grade: bool = True, licence_gaps: frozenset[date] = frozenset(),
+            liquidated_on: date | None = None) -> Correction:
     """What ``line`` (accepted on ``original``) earns on today's registry data, and the rule that says so — the
     verification's rules and pay by days, for every act: the days NEDB has the student at the school, each
     counted once, within ``licence_days`` (the days of the month a licence of the school covers the line's level;
@@ -137,7 +138,9 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
     ``grade_mismatch`` as the verification decides it: no enrolment here in the month has the grade the line
     claims (with several rows here, any of them with that grade will do). ``check_grade`` False: NEDB's grade is
     not evidence about the line's month — NEDB keeps one grade per enrolment, the current one, and a month of an
-    earlier academic year was in the grade before (see :func:`registry_year_start`)."""
+    earlier academic year was in the grade before (see :func:`registry_year_start`). ``liquidated_on``: the school's
+    liquidation date within the month (``licence_days`` end the day before): enrolled here only from it on is
+    ``liquidated``, as the verification says."""
     start, end = month_bounds(original.period)
     here = [e for e in enrolments if e.school_bin == school_bin and e.active_during(start, end)]
     elsewhere = [e for e in enrolments if e.school_bin != school_bin and e.active_during(start, end)]
@@ -170,6 +173,9 @@ def reprice(line: ActLine, original: Act, enrolments: list[Enrollment], school_b
     if not level_covered:
         return Correction("level_not_covered", 0, evidence)  # no licence of the month covers the line's level
     if not days:
+        if liquidated_on is not None and min(e.enrolled_on for e in here) >= liquidated_on:
+            # enrolled here only from the school's liquidation day on
+            return Correction("liquidated", 0, evidence | {"liquidated_on": liquidated_on.isoformat()})
         return Correction("licence_expired", 0, evidence)  # enrolled here only on days no licence covers the level
     corrected = prorated(norm_tiyn, days, end.day)
     # The same amount as when accepted: an earlier claw-back of the line is reversed (the registry corrected back).
@@ -324,7 +330,8 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                         ctx.norms.get(level, 0), window,
                         level_covered=not ctx.level_days or level in ctx.level_days,
                         check_grade=original.period >= grade_year,
-                        licence_gaps=ctx.level_gaps.get(level, frozenset()) if ctx.level_days else frozenset()),
+                        licence_gaps=ctx.level_gaps.get(level, frozenset()) if ctx.level_days else frozenset(),
+                        liquidated_on=ctx.liquidated_on),
                 month_cap_tiyn=ctx.terms.amount_cap_tiyn)
             if line.outcome == "excluded" and found[line.id].corrected_tiyn > 0:
                 # NEDB's grades are of a later year than a never-paid line's month: the grade it claimed cannot be

@@ -337,7 +337,7 @@ def _create_temp_tables(conn: Connection) -> None:
                       "year_start INTEGER NOT NULL, school_bin VARCHAR(12) NOT NULL, "
                       "norm_p BIGINT NOT NULL, norm_b BIGINT NOT NULL, norm_s BIGINT NOT NULL, "
                       "has_excl INTEGER NOT NULL, age_lo INTEGER NOT NULL, age_hi INTEGER NOT NULL, "
-                      "gaps INTEGER NOT NULL)"))
+                      "gaps INTEGER NOT NULL, liquidated_on DATE)"))
     rowid = " WITHOUT ROWID" if conn.dialect.name == "sqlite" else ""
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vline (act_id INTEGER NOT NULL, id INTEGER NOT NULL, "
                       "iin VARCHAR(12) NOT NULL, rule VARCHAR(32), norm BIGINT NOT NULL, amount BIGINT NOT NULL, "
@@ -451,7 +451,7 @@ def _lines_sql(dialect: str, nedb: str) -> str:
                  # The days a licence covers the line's level (NULL: no day; level_not_covered by the mask).
                  f"{_of_level('pay_from')} AS pay_from, {_of_level('pay_to')} AS pay_to, "
                  f"{_of_level('pay_days')} AS pay_days, "
-                 "v.age_lo, v.age_hi, v.gaps, "
+                 "v.age_lo, v.age_hi, v.gaps, v.liquidated_on AS liq, "
                  "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm")
     joined = (f"FROM act_line f JOIN tmp_vact v ON v.act_id = f.act_id LEFT JOIN {nedb} e ON e.iin = f.iin "  # noqa: S608
               "AND v.school_rule IS NULL WHERE f.act_id IN (SELECT act_id FROM tmp_vact)")
@@ -488,8 +488,10 @@ def _lines_sql(dialect: str, nedb: str) -> str:
         f"WHEN e_on > month_end OR NOT {runs} THEN 'not_registered' "
         "WHEN e_grade <> grade THEN 'grade_mismatch' "
         "WHEN (grade_mask >> grade) & 1 = 0 THEN 'level_not_covered' "
-        # Enrolled here only on days no licence covers the level (it starts after or ends before them).
-        f"WHEN {pay_days} = 0 THEN 'licence_expired' "
+        # Enrolled here only on days no licence covers the level (it starts after or ends before them) — or only
+        # from the school's liquidation day on (liquidated: the licence days end the day before it).
+        f"WHEN {pay_days} = 0 THEN CASE WHEN liq IS NOT NULL AND e_on >= liq THEN 'liquidated' "
+        "ELSE 'licence_expired' END "
         f"END AS rule FROM ({source}) g" + _fence(dialect))
     insert = f"INSERT INTO tmp_vline ({_COLUMNS}) {_RESULT} FROM ({ruled}) r"  # noqa: S608
     if dialect == "sqlite":  # a second NEDB row of a line: the general case decides it
@@ -593,7 +595,8 @@ def _general_sql(dialect: str, nedb: str) -> str:
         f"WHEN CASE WHEN MAX(CASE WHEN {here_active} AND e.grade <> f.grade THEN 1 ELSE 0 END) = 0 THEN 1 "
         f"ELSE {grade_days} END = 0 THEN 'grade_mismatch' "
         "WHEN (v.grade_mask >> f.grade) & 1 = 0 THEN 'level_not_covered' "
-        f"WHEN {paid_days} = 0 THEN 'licence_expired' "
+        f"WHEN {paid_days} = 0 THEN CASE WHEN v.liquidated_on IS NOT NULL AND MIN(CASE WHEN {here_active} "
+        "THEN e.enrolled_on END) >= v.liquidated_on THEN 'liquidated' ELSE 'licence_expired' END "
         "END AS rule "
         f"FROM tmp_vline m JOIN act_line f ON f.id = m.id JOIN tmp_vact v ON v.act_id = m.act_id "
         f"JOIN {nedb} e ON e.iin = f.iin WHERE m.rule = '{_MANY}' GROUP BY f.id, v.act_id" + _fence(dialect))
@@ -662,10 +665,10 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
                      "np": int(c.norms.get("primary", 0)), "nb": int(c.norms.get("basic", 0)),
                      "ns": int(c.norms.get("secondary", 0)), "excl": int(c.act_id in excl),
                      "lo": _age_bounds(_year_start(c))[0], "hi": _age_bounds(_year_start(c))[1],
-                     "gaps": int(bool(c.level_gaps))} for c in contexts]
+                     "gaps": int(bool(c.level_gaps)), "liq": _d(conn, c.liquidated_on)} for c in contexts]
         conn.execute(text("INSERT INTO tmp_vact VALUES (:act_id, :school_rule, :capacity, :ms, :me, :mask, "
                           ":pf_p, :pt_p, :pd_p, :pf_b, :pt_b, :pd_b, :pf_s, :pt_s, :pd_s, "
-                          ":days, :ys, :bin, :np, :nb, :ns, :excl, :lo, :hi, :gaps)"), act_rows)
+                          ":days, :ys, :bin, :np, :nb, :ns, :excl, :lo, :hi, :gaps, :liq)"), act_rows)
         gap_rows = [{"act_id": c.act_id, "lvl": _LEVEL_SUFFIX[level], "day": _d(conn, day)}
                     for c in contexts for level, days in c.level_gaps.items() for day in sorted(days)]
         if gap_rows:

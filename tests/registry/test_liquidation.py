@@ -204,3 +204,29 @@ def test_a_liquidation_date_corrected_later_tops_the_excluded_month_up(school_ac
     assert sorted((ln.line_no, found[ln.id].rule_code, found[ln.id].corrected_tiyn) for ln, _ in rows) == [
         (1, REGISTRY_CORRECTED_IN_FAVOUR, basic * 15 // 31), (2, REGISTRY_CORRECTED_IN_FAVOUR, basic * 15 // 31),
         (3, REGISTRY_CORRECTED_IN_FAVOUR, primary * 6 // 31)]
+
+
+def test_a_pupil_enrolled_only_from_the_liquidation_day_is_excluded_as_liquidated(country):
+    """Enrolled here only on or after the day the school was liquidated: no day of the pupil's is paid, and the reason
+    is the liquidation — the licence had nothing to do with it (the line said ``licence_expired``). One NEDB row
+    (the common statement) and several (the general one) alike, per act and month-wide."""
+    school = country.school("Alpha")
+    other = country.school("Beta")
+    country.enrol(iin(1), school.bin, grade=5)
+    country.enrol(iin(2), school.bin, grade=5, enrolled=LIQUIDATED_16TH)  # from the liquidation day
+    country.enrol(iin(3), other.bin, grade=5, withdrawn=date(2026, 10, 20))  # moved here on the 20th
+    country.enrol(iin(3), school.bin, grade=5, enrolled=date(2026, 10, 20))
+    country.enrol(iin(4), school.bin, grade=5, enrolled=date(2026, 10, 10))  # 6 days before it: paid
+    act = country.act(school, [(iin(n), 5) for n in range(1, 5)])
+    _liquidate(school, LIQUIDATED_16TH)
+    basic = NORMS["basic"]
+    expected = [(None, 15, basic * 15 // 31), ("liquidated", None, 0), ("liquidated", None, 0),
+                (None, 6, basic * 6 // 31)]
+    verify_act(act)
+    assert _lines(act) == expected
+    verify_acts([act])
+    assert _lines(act) == expected
+    # the repricing of a decided month says the same (a liquidation dated back into a month already paid)
+    assert [(found.rule_code if found.corrected_tiyn == 0 else None, found.corrected_tiyn)
+            for _act, _line, found in repriced([act], [iin(n) for n in range(1, 5)])] == [
+        (rule, amount) for rule, _days, amount in expected]

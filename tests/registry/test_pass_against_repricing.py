@@ -39,7 +39,8 @@ def repriced(acts, students):
             level = level_for_grade(line.grade)
             yield act, line, reprice(line, act, enrolments.get(line.iin, []), act.school.bin, ctx.norms.get(level, 0),
                                      ctx.level_days.get(level), level_covered=level in ctx.level_days,
-                                     licence_gaps=ctx.level_gaps.get(level, frozenset()))
+                                     licence_gaps=ctx.level_gaps.get(level, frozenset()),
+                                     liquidated_on=ctx.liquidated_on)
 
 
 def _world(country, rng: random.Random, schools, students) -> None:
