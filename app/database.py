@@ -147,14 +147,18 @@ def _limit_request_lock_waits() -> None:
     limit_lock_waits(current_app.config.get("REQUEST_LOCK_TIMEOUT_SECONDS", 5))
 
 
-def lock_wait_given_up(err: BaseException) -> bool:
-    """The statement gave up waiting for a lock (PostgreSQL's lock_timeout, SQLSTATE 55P03; see limit_lock_waits)."""
+def _chain(err: BaseException):
+    """``err`` and what it wraps (SQLAlchemy's ``orig``, the exceptions it was raised from or during)."""
     seen, depth = err, 0
     while seen is not None and depth < 20:
-        if getattr(seen, "sqlstate", None) == "55P03" or getattr(seen, "pgcode", None) == "55P03":
-            return True
+        yield seen
         seen, depth = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__, depth + 1
-    return False
+
+
+def lock_wait_given_up(err: BaseException) -> bool:
+    """The statement gave up waiting for a lock (PostgreSQL's lock_timeout, SQLSTATE 55P03; see limit_lock_waits)."""
+    return any(getattr(seen, "sqlstate", None) == "55P03" or getattr(seen, "pgcode", None) == "55P03"
+               for seen in _chain(err))
 
 
 def database_busy(err: BaseException) -> bool:
@@ -163,14 +167,12 @@ def database_busy(err: BaseException) -> bool:
     lock wait given up."""
     import sqlite3
 
-    seen, depth = err, 0
-    while seen is not None and depth < 20:
+    def busy(seen) -> bool:
         code = getattr(seen, "sqlite_errorcode", None)  # its primary code: SQLITE_BUSY, or an extended one of it
-        if isinstance(seen, sqlite3.OperationalError) and (
-                (code is not None and code & 0xFF == sqlite3.SQLITE_BUSY) or str(seen) == "database is locked"):
-            return True
-        seen, depth = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__, depth + 1
-    return False
+        return isinstance(seen, sqlite3.OperationalError) and (
+            (code is not None and code & 0xFF == sqlite3.SQLITE_BUSY) or str(seen) == "database is locked")
+
+    return any(busy(seen) for seen in _chain(err))
 
 
 def held_elsewhere(err: BaseException) -> bool:
