@@ -16,13 +16,17 @@ month already paid, as for the schools' licences). A decided line is never price
 claw-back is for days no longer covered, not a second look at the beds or the contract. A place another dormitory's
 act of the month also gives the student on a common day (submitted after this month was paid) is ``two_dormitories``
 here too — neither place is paid until corrected, whichever act was decided first — and is paid again once the other
-claim is dropped.
+claim is dropped. A month excluded whole as ``dorm_liquidated`` is topped up once the business register corrects the
+liquidation date forward; its places are first checked for what that dormitory-level rule kept the rule pass from
+checking — today's address (``local_resident``) and list of beds (``bed_unknown``), as a place never paid is not paid
+on evidence against it (:class:`Lifted`) — and nothing is topped up while today's standing carries no date.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -44,10 +48,11 @@ from app.acts.models import Act, ActLine
 from app.acts.topups import ADJUSTED, REGISTRY_CORRECTED_IN_FAVOUR, settled_for
 from app.acts.verification import month_bounds
 from app.dormitories.models import DormPlaceLine
-from app.dormitories.registry import StudentRegistry, student_registry
+from app.dormitories.registry import StudentRegistry, beds_of, student_registry
 from app.dormitories.verification import DORMITORY, DormContext, dormitory_contexts, occupied_days, place_days
 from app.extensions import db
 from app.people.models import Organisation
+from app.registry.business import business_records
 
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 
@@ -61,7 +66,7 @@ def _evidence(records) -> dict:
 
 def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: list, rate_tiyn: int,
                   document_days: set[int], other_claims: Sequence[tuple[str, date, date]] = (),
-                  liquidated_on: date | None = None) -> Correction:
+                  liquidated_on: date | None = None, lifted: Lifted | None = None) -> Correction:
     """What an accepted place earns on today's registry, and the rule (in the rules' precedence) that says so: the
     days the first verification pays (``document_days``: the month's days both documents are valid, ordinals).
 
@@ -72,7 +77,12 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
     on its next act; once the other act drops the claim (or its dates no longer meet) the claw-back is reversed.
 
     ``liquidated_on``: the business register's liquidation date of the dormitory when it falls within or before the
-    month (``document_days`` then end the day before): a place occupied only from it on is ``dorm_liquidated``."""
+    month (``document_days`` then end the day before): a place occupied only from it on is ``dorm_liquidated``.
+
+    ``lifted``: for a line the act excluded (a :data:`LIFTABLE_RULES` rule), what the rule pass would check today
+    that its exclusion may have kept it from checking — a dormitory-level rule comes first and excludes every line,
+    so a place excluded as ``dorm_liquidated`` was never checked for the student's address or the bed. A top-up pays
+    only a place a first verification today would pay (see :class:`Lifted`)."""
     start, end = month_bounds(original.period)
     first, last = occupied_days(place.moved_in, place.moved_out, start, end)
     evidence = _evidence(records)
@@ -85,6 +95,17 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
         return Correction("not_enrolled", 0, evidence)
     if not full_time:
         return Correction("not_full_time", 0, evidence)
+    if line.outcome == "excluded" and lifted is not None:
+        if lifted.dormitory_rule is not None:
+            # Never paid, and the register or the documents registry today say nothing dated about the month (no
+            # record, inactive with no date, a document missing): no top-up on evidence that is missing now.
+            return Correction(line.rule_code or lifted.dormitory_rule, 0,
+                              evidence | {"dormitory_rule": lifted.dormitory_rule})
+        if lifted.local_region is not None and any(r.home_region == lifted.local_region for r in full_time):
+            # as the rule pass: a full-time enrolment there gives an address in the dormitory's region
+            return Correction("local_resident", 0, evidence)
+        if (place.room, place.bed) not in lifted.beds:
+            return Correction("bed_unknown", 0, evidence | {"room": place.room, "bed": place.bed})
     twins = sorted({number for number, lo, hi in other_claims if lo <= last and first <= hi})
     if twins:
         evidence["other_dormitory_acts"] = twins
@@ -101,11 +122,41 @@ def reprice_place(line: ActLine, original: Act, place: DormPlaceLine, records: l
                           else "dorm_liquidated" if liquidated_on is not None and first >= liquidated_on
                           else "dorm_documents_expired", 0, evidence)
     if line.outcome == "excluded":  # a lifted exclusion (LIFTABLE_RULES): the days it claimed that are covered now
+        if line.rule_code == "dorm_liquidated" and lifted is not None:
+            evidence["liquidated_on"] = lifted.liquidated_on  # the register's date now (None: not liquidated)
         return Correction(REGISTRY_CORRECTED_IN_FAVOUR, rate_tiyn * paid // end.day,
                           evidence | {"excluded_as": line.rule_code})
     if paid < was_paid:
         return Correction(ENROLLED_DAYS, rate_tiyn * paid // end.day, evidence)
     return Correction(NEDB_CORRECTED, line.amount_tiyn, evidence)
+
+
+@dataclass(frozen=True)
+class Lifted:
+    """What the repricing checks of a line never paid before topping it up, beside the rules it prices every line by
+    — the rule pass's checks that a dormitory-level exclusion (``dorm_liquidated``) comes before, on today's
+    registries, as a first verification today would:
+
+    * ``dormitory_rule``: the dormitory-level rule today that carries no date (``dorm_no_business_record``,
+      ``dorm_business_inactive`` — liquidated with no date —, ``dorm_no_documents``): the month would be paid on
+      evidence missing now, so nothing is topped up (the schools' ``UNDATED_SCHOOL_RULES``);
+    * ``local_region``: the dormitory's region when its contract excludes local residents (None: it does not):
+      ``local_resident``. Today's address has no date: a paid place is never clawed back on it, but a place never
+      paid is not paid on it either (as a study form changed in place, :func:`_dated_form`);
+    * ``beds``: the dormitory's list of beds today: a place on a bed not in it is ``bed_unknown``.
+
+    Places, the same bed and the same student twice are kept by :func:`_keep_within_places`."""
+
+    dormitory_rule: str | None
+    local_region: str | None
+    beds: frozenset[tuple[str, str]]
+    #: the business register's liquidation date today (ISO; None: none) — the evidence of a place excluded as
+    #: ``dorm_liquidated`` that is topped up
+    liquidated_on: str | None = None
+
+
+#: Dormitory-level rules whose evidence carries no date: while one stands today, no place is topped up.
+UNDATED_DORMITORY_RULES = ("dorm_no_business_record", "dorm_business_inactive", "dorm_no_documents")
 
 
 def _dated_form(record, records: list) -> bool:
@@ -150,8 +201,10 @@ def _other_claims(rows: list) -> dict[tuple[str, date], list[tuple[int, str, dat
 
 #: Exclusions of a decided act a later correction may lift: the other dormitory's claim on the student dropped (its
 #: act returned and resubmitted without them, or with dates that no longer meet). "Neither place is paid until
-#: corrected" — the excluded place of an act decided before the correction was never looked at again.
-LIFTABLE_RULES = ("two_dormitories",)
+#: corrected" — the excluded place of an act decided before the correction was never looked at again. And the
+#: dormitory's liquidation (the business register's date) corrected forward: the month it excluded was lived in.
+#: A lifted place is checked for what its exclusion kept the rule pass from checking (:class:`Lifted`).
+LIFTABLE_RULES = ("two_dormitories", "dorm_liquidated")
 
 
 def _lines_to_reprice(acts: Sequence[Act], since: date | None = None, until: date | None = None):
@@ -224,12 +277,25 @@ def _repricing(registry: StudentRegistry):
         windows = {act_id: _document_window(ctx) for act_id, ctx in contexts.items()}
         records = registry.enrollments_for({ln.iin for ln, _ in rows})
         claims = _other_claims(rows)
+        excluded = {original.id for line, original in rows if line.outcome == "excluded"}
+        bins = {contexts[act_id].dormitory_bin for act_id in excluded}
+        beds = beds_of(bins) if bins else {}
+        register = business_records(bins) if bins else {}
+
+        def liquidated(bin_: str) -> str | None:
+            record = register.get(bin_)
+            return record.liquidated_on.isoformat() if record is not None and record.liquidated_on else None
+
+        lifted = {act_id: Lifted(ctx.dormitory_rule if ctx.dormitory_rule in UNDATED_DORMITORY_RULES else None,
+                                 ctx.region_code if ctx.excludes_local_residents else None,
+                                 frozenset(beds.get(ctx.dormitory_bin, ())), liquidated(ctx.dormitory_bin))
+                  for act_id, ctx in contexts.items() if act_id in excluded}
         found = {line.id: reprice_place(line, original, places[line.id], records.get(line.iin, []),
                                         int(contexts[original.id].rate_tiyn or 0), windows[original.id],
                                         [(number, lo, hi) for school_id, number, lo, hi
                                          in claims.get((line.iin, line.period), ())
                                          if school_id != original.school_id],
-                                        contexts[original.id].liquidated_on)
+                                        contexts[original.id].liquidated_on, lifted.get(original.id))
                  for line, original in rows}
         _keep_within_places(rows, found, contexts)
         return found
