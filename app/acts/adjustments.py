@@ -38,12 +38,14 @@ from sqlalchemy import and_, bindparam, case, delete, exists, false, func, inser
 from sqlalchemy.orm import aliased
 
 from app import clock
-from app.acts.models import Act, ActAdjustment, ActLine, OutsideSettlement
+from app.acts.models import Act, ActAdjustment, ActLine, ActLineReview, OutsideSettlement
+from app.acts.review import HOLDS, LAPSED, decided_exclusion
 from app.acts.rules import LEVEL_GRADES, grades_for_levels, level_for_grade
 from app.acts.topups import (
     ADJUSTED,
     PAID_OUTSIDE,
     REGISTRY_CORRECTED_IN_FAVOUR,
+    REVIEWED,
     SETTLED,
     UNDATED_SCHOOL_RULES,
     excluded_lines_clause,
@@ -64,7 +66,8 @@ DECIDED = ("accepted", "paid")
 #: grade_mismatch, licence_expired, level_not_covered). Not re-checked on a decided line: the business register's
 #: standing (no date), a licence record missing now, the IIN checksum and the act's own duplicates (unchanged),
 #: the places over the contract or the building (an order of the act's lines decided with it), the official's
-#: review; the review checks (name, age, days) never exclude.
+#: review (a line they excluded comes back only once NEDB's values pass every check: app.acts.topups.REVIEWED);
+#: the review checks (name, age, days) never exclude.
 ENROLLED_DAYS = "enrolled_days"
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 #: Rule code of a reversal: the registry, corrected again, confirms a line an earlier adjustment clawed back.
@@ -303,6 +306,10 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
         # What was settled for each line so far: a line unpaid now (excluded, or an accepted one a claw-back emptied)
         # is paid again only into a free place of its month.
         settled = settled_for([ln.id for ln, _ in rows])
+        reviewed = [ln.id for ln, _ in rows if ln.outcome == "excluded" and ln.rule_code == REVIEWED]
+        reviews = {r.line_id: r for i in range(0, len(reviewed), _CHUNK) for r in db.session.scalars(
+            select(ActLineReview).where(ActLineReview.line_id.in_(reviewed[i : i + _CHUNK]),
+                                        ActLineReview.decision == "exclude"))}
         for line, original in rows:
             ctx = contexts[original.id]
             level = level_for_grade(line.grade)
@@ -333,6 +340,23 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                         licence_gaps=ctx.level_gaps.get(level, frozenset()) if ctx.level_days else frozenset(),
                         liquidated_on=ctx.liquidated_on),
                 month_cap_tiyn=ctx.terms.amount_cap_tiyn)
+            if line.rule_code == REVIEWED and line.outcome == "excluded" and found[line.id].corrected_tiyn > 0:
+                # The official's exclusion: lifted only where NEDB's values now pass every check it was about.
+                here = [e for e in enrolments.get(line.iin, [])
+                        if e.school_bin == original.school.bin and e.active_during(ctx.start, ctx.end)]
+                decision = reviews.get(line.id)
+                verdict, said = (decided_exclusion(line, decision, here, covered_days(here, ctx.start, ctx.end),
+                                                   found[line.id].evidence.get("days"),
+                                                   _year_start(original.period).year)
+                                 if decision is not None else (HOLDS, {}))
+                if verdict != LAPSED:
+                    # Holds: excluded (a top-up paid since is clawed back). Needs review again on other values: as it
+                    # is (no top-up; one accepted since stays) — no one can decide it on a decided act.
+                    kept = 0 if verdict == HOLDS else max(line.amount_tiyn + settled.get(line.id, 0), 0)
+                    found[line.id] = replace(found[line.id], rule_code=REVIEWED, corrected_tiyn=kept,
+                                             evidence=found[line.id].evidence | said)
+                    continue
+                found[line.id] = replace(found[line.id], evidence=found[line.id].evidence | said)
             if line.outcome == "excluded" and found[line.id].corrected_tiyn > 0:
                 # NEDB's grades are of a later year than a never-paid line's month: the grade it claimed cannot be
                 # checked any more. The top-up is owed on every other rule, so it is listed (carried, with that
@@ -451,7 +475,14 @@ def settle(acts: Sequence[Act], rows: list, reprice_all: Callable[[list], dict[i
                    "created_at": now}
             inserts.append(row)
             by_act[act.id].append({"original_act": original.number, "line": line.line_no,
-                                   "month": f"{original.period:%Y-%m}", "rule": found.rule_code, "amount_tiyn": amount})
+                                   "month": f"{original.period:%Y-%m}", "rule": found.rule_code, "amount_tiyn": amount,
+                                   # a lifted exclusion names its rule; one after review, the decision it lifts
+                                   # (its checks and fingerprint — no name, as the decision's own event)
+                                   **({"excluded_as": found.evidence["excluded_as"]}
+                                      if "excluded_as" in found.evidence else {}),
+                                   **({"review": {k: v for k, v in found.evidence["review"].items()
+                                                  if k in ("codes", "basis", "decided_at", "decided_by_id")}}
+                                      if "review" in found.evidence else {})})
     if inserts:
         db.session.execute(insert(ActAdjustment), inserts)
     totals = {a.id: sum(x["amount_tiyn"] for x in by_act.get(a.id, [])) for a in acts}

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.acts.models import REVIEW_DECISIONS, Act, ActLine, ActLineReview
-from app.acts.rules import REVIEW_CHECKS, age_on, normalise_name
+from app.acts.rules import REVIEW_CHECKS, age_on, age_plausible, normalise_name
 from app.audit.operations import record_event
 from app.engine.errors import ConflictError, DomainRefused
 from app.engine.forms import direction_controls, direction_controls_refused
@@ -75,6 +75,56 @@ def exclusion_holds(line, codes: str | None, basis: str | None) -> bool:
     anew, the old decision shown). When the values come back to those it was made on, it holds again. Evaluated here,
     in Python, for the verification pass (per act and month-wide alike)."""
     return decision_holds(line, codes, basis)
+
+
+#: What an official's exclusion of a line on a decided act says on today's NEDB (:func:`decided_exclusion`).
+HOLDS, NEEDS_REVIEW, LAPSED = "holds", "needs_review", "lapsed"
+
+
+def decided_exclusion(line, decision, here: list, month_days_here: int, paid_days: int | None,
+                      year_start: int) -> tuple[str, dict]:
+    """An official's *exclude* of ``line`` on an act since accepted or paid, judged on today's NEDB as a verification
+    would judge it on an open act (:func:`exclusion_holds`), and the values it is judged on.
+
+    ``here``: today's NEDB enrolments of the student at the school active in the line's month; ``month_days_here``:
+    the days NEDB has them here in it; ``paid_days``: the days the line would be paid (the licences' window, its
+    grade); ``year_start``: the year the month's academic year starts in (the age check).
+
+    * :data:`HOLDS` — the same checks on the same values (or values back to them): the line stays excluded, and a
+      top-up paid since is clawed back;
+    * :data:`NEEDS_REVIEW` — a check fails on other values: on an open act the official decides again; a decided
+      act's line cannot be put to them (the review is of an act's own lines), so nothing changes for it — it is
+      not topped up, and a top-up already accepted stays (it was accepted by an official, as a line confirmed after
+      review is never clawed back on a check);
+    * :data:`LAPSED` — NEDB's values now pass every check (the name corrected to match, NEDB's days no fewer than
+      those claimed): the decision was about values NEDB no longer has, and the line is priced by every other rule
+      as any excluded line; what it earns is a top-up on the school's next act, which the official accepts with that
+      act — the old decision and today's values in its evidence.
+
+    Returns the verdict and the evidence: the decision (checks, fingerprint, comment, when) and the values now."""
+    names = {e.full_name for e in here}
+    if line.full_name in names or not here:
+        registered = line.full_name
+    else:  # NEDB's current word: the name of the latest enrolment here (as the verification's _here_name_sql)
+        registered = max(here, key=lambda e: (e.enrolled_on, e.full_name)).full_name
+    codes = []
+    if normalise_name(line.full_name) != normalise_name(registered):
+        codes.append("name")
+    if not age_plausible(iin_birth_date(line.iin), line.grade, year_start):
+        codes.append("age")
+    if line.days_attended > month_days_here:
+        codes.append("days")
+    now = _Line(line.id, line.iin, line.grade, line.full_name, line.days_attended,
+                registered if "name" in codes else None, paid_days, ",".join(codes) or None)
+    verdict = (HOLDS if exclusion_holds(now, decision.codes, decision.basis)
+               else NEEDS_REVIEW if codes else LAPSED)
+    evidence = {"review": {"decision": decision.decision, "codes": decision.codes, "basis": decision.basis,
+                           "comment": decision.comment or "",
+                           "decided_at": decision.decided_at.isoformat() if decision.decided_at else None,
+                           "decided_by_id": decision.decided_by_id,
+                           "now": {"codes": now.review_codes, "registry_name": now.registry_name,
+                                   "days": month_days_here}}}
+    return verdict, evidence
 
 
 def exclusion_changes(rows) -> tuple[list[int], dict[int, list[dict]]]:
@@ -299,3 +349,9 @@ def act_review(act: Act) -> dict:
     """The needs-review rows of an act for the report partial (acts/_review.html)."""
     return {"rows": review_rows(act), "undecided": undecided_count(act), "may_decide": may_decide(current_user, act),
             "checks": REVIEW_CHECKS}
+
+
+@bp.app_template_filter("review_check_title")
+def review_check_title(code: str):
+    """The title of a review check (``name``, ``age``, ``days``) in the user's language; an unknown code as it is."""
+    return REVIEW_CHECKS[code][0] if code in REVIEW_CHECKS else code

@@ -14,9 +14,14 @@ top-up back.
 Never topped up (:data:`LIFTABLE_RULES` leaves them out):
 
 * ``iin_checksum``, ``duplicate_line`` — facts of the act's own lines, which no registry correction changes;
-* ``review_excluded`` — the department official's decision on the line, not a registry's (while the act is open, a
-  re-verification lifts one made on values NEDB no longer has, :func:`app.acts.review.exclusion_holds`; once the
-  act is decided, the decision is final with it);
+* ``review_excluded`` — the department official's decision on the line, not a registry's — unless NEDB's values now
+  pass every check it was about (:data:`REVIEWED`): then it no longer holds, as a re-verification of an open act
+  finds (:func:`app.acts.review.exclusion_holds`), and the line is priced by every other rule like the lines above.
+  Its top-up is not a decision made for the official: it is a line of the school's next act, with the old decision
+  (checks, fingerprint, comment, when) and today's values in its evidence, that the official accepts with that act
+  or returns. A line that would need review again on other values is not topped up (no one can decide it: the
+  review is of an act's own lines); one whose values came back to those the decision was made on is excluded again
+  (a top-up paid since is clawed back) — :func:`app.acts.review.decided_exclusion`;
 * ``no_business_record``, ``non_education_org``, ``no_licence`` — the school's standing in the business register or
   a licence record missing: today's answer carries no date, so it is no evidence about a month already decided
   (neither for a claw-back nor for a top-up);
@@ -55,7 +60,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, false, func, or_, select
 
-from app.acts.models import Act, ActAdjustment, ActLine, OutsideSettlement
+from app.acts.models import Act, ActAdjustment, ActLine, ActLineReview, OutsideSettlement
 from app.acts.rules import LEVEL_GRADES, level_for_grade
 from app.extensions import db
 from app.people.models import Organisation
@@ -65,6 +70,9 @@ from app.registry.models import NedbEnrollment
 #: (NEDB's enrolments, the licences' dates and levels). See the module's docstring for those never lifted.
 LIFTABLE_RULES = ("not_in_nedb", "other_school", "withdrawn", "not_registered", "double_enrolment", "grade_mismatch",
                   "licence_expired", "level_not_covered", "liquidated")
+#: The official's exclusion after review: lifted only where NEDB's values now pass every check it was about
+#: (:func:`app.acts.review.decided_exclusion`); only a line with the official's *exclude* on record comes back.
+REVIEWED = "review_excluded"
 #: School-level exclusions whose evidence carries no date (the business register's standing, a licence record
 #: missing): while one stands today, no line of the school is topped up.
 UNDATED_SCHOOL_RULES = ("no_business_record", "non_education_org", "no_licence")
@@ -101,7 +109,10 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
     (NEDB's academic year: its grades are of a later year) is not held to today's grade: it is topped up with its
     grade unchecked, carried (:func:`app.acts.adjustments._carried`) — unless it was excluded for its grade."""
     adjusted = ADJUSTED
-    clause = and_(ActLine.outcome == "excluded", ActLine.rule_code.in_(LIFTABLE_RULES),
+    reviewed = and_(ActLine.rule_code == REVIEWED,
+                    exists(select(ActLineReview.id).where(ActLineReview.line_id == ActLine.id,
+                                                          ActLineReview.decision == "exclude")))
+    clause = and_(ActLine.outcome == "excluded", or_(ActLine.rule_code.in_(LIFTABLE_RULES), reviewed),
                   or_(ActLine.period >= top_up_from, adjusted))
     if month_ends is None:
         return clause
@@ -276,6 +287,7 @@ def keep_within_places(rows: list, found: dict, settled: dict[int, int], context
             held.add(line.iin)
 
 
-__all__ = ["ADJUSTED", "CAPACITY", "LIFTABLE_RULES", "PAID_OUTSIDE", "REGISTRY_CORRECTED_IN_FAVOUR", "SETTLED", "TITLE",
+__all__ = ["ADJUSTED", "CAPACITY", "LIFTABLE_RULES", "PAID_OUTSIDE", "REGISTRY_CORRECTED_IN_FAVOUR", "REVIEWED",
+           "SETTLED", "TITLE",
            "UNDATED_SCHOOL_RULES", "Places", "excluded_lines_clause", "keep_within_places", "month_limits",
            "paid_places", "paid_students", "settled_for", "written_off_for"]
