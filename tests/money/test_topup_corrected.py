@@ -2,8 +2,9 @@
 another school — is a real child the school was never paid for once the registry is corrected in its favour. The
 paid act is not edited: the line earns a top-up on the school's next act, with the cause, the month and the
 evidence; once, however often the act is verified again; clawed back cleanly if the registry changes its mind again.
-Never for what no registry correction changes (an invalid IIN, a copy of a line, the official's exclusion, the
-places given out with the act), and never past the month's places or its contract's cap."""
+Never for what no registry correction changes (an invalid IIN, a copy of a line, an official's exclusion with no
+fingerprint of the values it was made on, the places given out with the act), and never past the month's places or
+its contract's cap. (An exclusion NEDB's values no longer support is tests/money/test_review_exclusion_topup.py.)"""
 
 from __future__ import annotations
 
@@ -132,7 +133,8 @@ def _settled(act: Act) -> dict[str, tuple[str, int]]:
 
 def test_what_no_registry_correction_changes_is_never_topped_up(country):
     """Every student below is in NEDB at the school all October now. Only the line excluded as withdrawn is paid
-    again: an invalid IIN and a second copy of a line are facts of the act; the official's exclusion is a decision;
+    again: an invalid IIN and a second copy of a line are facts of the act; the official's exclusion (none recorded
+    for this line: no decision to weigh against NEDB) is a decision;
     the places over the building's capacity or the contract were given out with the act; the business register's
     standing carries no date. None of them comes back to be priced."""
     school = country.school()
