@@ -78,6 +78,28 @@ def _events(action: str, act_id: int) -> int:
                                                                      AuditEvent.object_id == act_id))
 
 
+def _acceptance(browser):
+    """Alatau's act before the official's acceptance: (act, the official's browser, the task, the form's hidden
+    fields, the act's state and the task's completion events)."""
+    act = act_of_school("Alatau Lyceum")
+    official = browser("official_almaty")
+    task_id = open_task(act, "accept_act").id
+    hidden = dict(re.findall(r'name="(_version|_seen)" value="(\d+)"',
+                             official.get(f"/tasks/{task_id}").get_data(as_text=True)))
+    return act, official, task_id, hidden, (act.status, act.lock_version, _events("task.completed", task_id))
+
+
+def _unchanged_then_accepted(act, official, task_id, hidden, before) -> None:
+    """The refused acceptance changed nothing and made no incident; tried again, it goes through."""
+    db.session.expire_all()
+    act = db.session.get(Act, act.id)
+    assert (act.status, act.lock_version, _events("task.completed", task_id)) == before
+    assert db.session.scalar(select(func.count(Incident.id))) == 0, "nobody's failure"
+    assert official.post(f"/tasks/{task_id}", {"decision": "accept", **hidden}).status_code == 302, "tried again"
+    db.session.expire_all()
+    assert db.session.get(Act, act.id).status == "accepted"
+
+
 def test_verify_month_on_the_command_line_stops_waiting_for_a_held_act(world, app_ctx, holder, monkeypatch):
     acts = _month_acts(_month_acts_period())
     for act in acts:
@@ -104,12 +126,7 @@ def test_verify_month_on_the_command_line_stops_waiting_for_a_held_act(world, ap
 
 def test_an_acceptance_meeting_a_held_act_is_told_to_try_again_and_changes_nothing(world, app_ctx, holder, browser,
                                                                                  monkeypatch):
-    act = act_of_school("Alatau Lyceum")
-    official = browser("official_almaty")
-    task_id = open_task(act, "accept_act").id
-    hidden = dict(re.findall(r'name="(_version|_seen)" value="(\d+)"',
-                             official.get(f"/tasks/{task_id}").get_data(as_text=True)))
-    before = (act.status, act.lock_version, _events("task.completed", task_id))
+    act, official, task_id, hidden, before = _acceptance(browser)
     monkeypatch.setitem(app_ctx.config, "REQUEST_LOCK_TIMEOUT_SECONDS", 1)
 
     jammed, answer = _while_held(app_ctx, _hold(holder, act.id),
@@ -120,14 +137,7 @@ def test_an_acceptance_meeting_a_held_act_is_told_to_try_again_and_changes_nothi
     assert answer.status_code == 503, page
     assert SAVING_ELSEWHERE in page
     assert answer.headers["Retry-After"] == "1"
-    db.session.expire_all()
-    act = db.session.get(Act, act.id)
-    assert (act.status, act.lock_version, _events("task.completed", task_id)) == before
-    assert db.session.scalar(select(func.count(Incident.id))) == 0, "nobody's failure"
-
-    assert official.post(f"/tasks/{task_id}", {"decision": "accept", **hidden}).status_code == 302, "tried again"
-    db.session.expire_all()
-    assert db.session.get(Act, act.id).status == "accepted"
+    _unchanged_then_accepted(act, official, task_id, hidden, before)
 
 
 def test_a_payment_meeting_a_held_act_is_told_to_try_again_and_stores_nothing(world, app_ctx, holder, browser,
@@ -255,12 +265,7 @@ def test_an_acceptance_meeting_the_database_file_held_is_told_to_try_again_on_sq
                                                                                      browser):
     """SQLite's "database is locked" after its busy timeout had answered the official with the 500 page and a
     traceback in the log, as if the application had failed: it is the moment's, as a row held on PostgreSQL."""
-    act = act_of_school("Alatau Lyceum")
-    official = browser("official_almaty")
-    task_id = open_task(act, "accept_act").id
-    hidden = dict(re.findall(r'name="(_version|_seen)" value="(\d+)"',
-                             official.get(f"/tasks/{task_id}").get_data(as_text=True)))
-    before = (act.status, act.lock_version, _events("task.completed", task_id))
+    act, official, task_id, hidden, before = _acceptance(browser)
 
     file_held.execute("BEGIN IMMEDIATE")
     try:
@@ -271,13 +276,7 @@ def test_an_acceptance_meeting_the_database_file_held_is_told_to_try_again_on_sq
     page = answer.get_data(as_text=True)
     assert answer.status_code == 503, page
     assert SAVING_ELSEWHERE in page
-    db.session.expire_all()
-    act = db.session.get(Act, act.id)
-    assert (act.status, act.lock_version, _events("task.completed", task_id)) == before
-    assert db.session.scalar(select(func.count(Incident.id))) == 0, "nobody's failure"
-    assert official.post(f"/tasks/{task_id}", {"decision": "accept", **hidden}).status_code == 302, "tried again"
-    db.session.expire_all()
-    assert db.session.get(Act, act.id).status == "accepted"
+    _unchanged_then_accepted(act, official, task_id, hidden, before)
 
 
 def test_an_import_on_the_command_line_does_not_wait_for_a_held_act(world, app_ctx, holder, tmp_path, monkeypatch):

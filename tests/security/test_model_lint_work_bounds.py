@@ -84,6 +84,22 @@ def test_each_step_of_a_parsed_diagram_is_found_by_its_id_without_searching_the_
     assert not [p for p in problems if p.element_id and p.element_id.startswith("t") and p.line is None]
 
 
+def _counting_element_reads(monkeypatch):
+    """From now on every element the publish check reads (its tag) is counted: the count so far, as a function."""
+    from app.engine import specs
+
+    reads = 0
+    local = specs._local
+
+    def counting(tag):
+        nonlocal reads
+        reads += 1
+        return local(tag)
+
+    monkeypatch.setattr(specs, "_local", counting)
+    return lambda: reads
+
+
 def test_a_gateway_of_many_ways_out_finds_each_conditions_flow_in_one_pass(world, monkeypatch):
     # Each condition's flow was looked for among all the level's elements again: 4 s for 2,000 ways out.
     from app.engine import specs
@@ -96,17 +112,9 @@ def test_a_gateway_of_many_ways_out_finds_each_conditions_flow_in_one_pass(world
         f'isExecutable="true"><bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f" sourceRef="start" '
         f'targetRef="choice"/><bpmn:exclusiveGateway id="choice" default="o0"/>{ways}</bpmn:process>'
         f'</bpmn:definitions>').replace("x == 7<", "x ==<")}
-    reads = 0
-    local = specs._local
-
-    def counting(tag):
-        nonlocal reads
-        reads += 1
-        return local(tag)
-
-    monkeypatch.setattr(specs, "_local", counting)
+    reads = _counting_element_reads(monkeypatch)
     _parsed, problems = specs.validate_files(files)
-    assert reads < 100_000, f"{reads} element reads for a gateway of 1,000 ways out"
+    assert reads() < 100_000, f"{reads()} element reads for a gateway of 1,000 ways out"
     assert [p.element_id for p in problems if p.element_id == "o7"] == ["o7"], "the broken condition, on its flow"
 
 
@@ -138,15 +146,7 @@ def test_many_gateways_read_their_levels_flows_once(world, monkeypatch):
         f'</bpmn:definitions>').replace('id="fbg29_3" sourceRef="g29_3" targetRef="c29_3"><bpmn:conditionExpression>'
                                         'x == 1<', 'id="fbg29_3" sourceRef="g29_3" targetRef="c29_3">'
                                         '<bpmn:conditionExpression>x ==<')}
-    reads = 0
-    local = specs._local
-
-    def counting(tag):
-        nonlocal reads
-        reads += 1
-        return local(tag)
-
-    monkeypatch.setattr(specs, "_local", counting)
+    reads = _counting_element_reads(monkeypatch)
     _parsed, problems = specs.validate_files(files)
-    assert reads < 60_000, f"{reads} element reads for 240 gateways among 1,000 elements"
+    assert reads() < 60_000, f"{reads()} element reads for 240 gateways among 1,000 elements"
     assert [p.element_id for p in problems if p.element_id == "fbg29_3"] == ["fbg29_3"], "the broken condition"
