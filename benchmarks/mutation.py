@@ -80,6 +80,30 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "payee": (["app/acts/payee.py"],
               ["tests/money/test_payee_pinned.py", "tests/lifecycle/test_payment_rules.py",
                "tests/money/test_payee_rules.py"]),
+    # Needs review: the official's decisions and whether an exclusion still holds for the line's values.
+    "review": (["app/acts/review.py"],
+               ["tests/registry/test_review_exclusion_lapses.py", "tests/registry/test_review_basis.py",
+                "tests/registry/test_review_pages.py", "tests/security/test_line_review_lost_update.py",
+                "tests/registry/test_review_rules.py", "tests/registry/test_review_decision_rules.py"]),
+    # The verification step that applies the official's exclusions (run with --only on
+    # 'app.acts.verification.x__apply_review_exclusions__mutmut_*' and
+    # 'app.acts.verification.x__acts_with_exclusions__mutmut_*').
+    "review_exclusions": (["app/acts/verification.py"],
+                          ["tests/registry/test_review_exclusion_lapses.py", "tests/registry/test_review_basis.py",
+                           "tests/registry/test_review_pages.py", "tests/registry/test_review_rules.py",
+                           "tests/registry/test_review_decision_rules.py"]),
+    # A school's liquidation date: the business standing, the pass's school contexts, the repricing, the import
+    # column (run with --only on the functions that read it: standing, parse_business, school_contexts,
+    # _candidate_lines, _school_repricing).
+    "liquidation": (["app/registry/business.py", "app/registry/importers.py", "app/acts/verification.py",
+                     "app/acts/adjustments.py"],
+                    ["tests/registry/test_liquidation.py", "tests/dormitories/test_business_register.py",
+                     "tests/registry/test_import.py",
+                     "tests/registry/test_liquidation_rules.py"]),
+    # Ctrl-C during an import: the CLI's handler and the import's stop between two batches (run with --only on
+    # '*_StopOnCtrlC*' and 'app.registry.operations.x_run_import__mutmut_*').
+    "import_stop": (["app/registry/cli.py", "app/registry/operations.py"],
+                    ["tests/money/test_import_failed_reverifies.py", "tests/registry/test_import_stop_rules.py"]),
     "runtime": (["app/engine/runtime.py"],
                 ["tests/engine/test_step_writes.py", "tests/test_lifecycle.py", "tests/test_concurrency.py",
                  "tests/operations/test_poisoned_instances.py", "tests/operations/test_cockpit_retry.py",
