@@ -260,3 +260,48 @@ def test_a_deputy_holds_the_principals_role_so_no_one_holds_two_duties_kept_apar
     assert "Choose an active colleague from your organisation with your role as deputy." in \
         refused.get_data(as_text=True)
     assert db.session.scalars(select(Substitution).where(Substitution.principal_id == official.id)).all() == []
+
+
+def test_moving_a_person_ends_each_of_their_substitutions_audited_and_counted(today, official2):
+    """A person moved to another organisation or role: every current and future substitution where they are principal
+    or deputy ends at once, each audited with who ended it and why, and their principals are forgotten at once."""
+    from app.people.substitutions import end_substitutions_of
+
+    official, admin = user("official"), user("admin")
+    current = create_substitution(official, official2.id, TODAY, END, official)
+    later = create_substitution(official, official2.id, END + timedelta(days=5), END + timedelta(days=9), official)
+    db.session.commit()
+    assert _names(active_principals(official2, TODAY)) == ["official"]  # read (and kept for the request)
+    at = datetime(2026, 11, 5, 10, 0, tzinfo=UTC)
+    with clock.FrozenClock(at):
+        assert end_substitutions_of(official2, admin, "user.moved") == 2
+    assert [s.revoked_at.replace(tzinfo=UTC) for s in (current, later)] == [at, at]
+    assert active_principals(official2, TODAY) == [], "forgotten within the same request"
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "substitution.revoked")
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.chain, e.object_type, e.object_id, e.actor_id, e.details) for e in events] == [
+        (f"user:{official.id}", "substitution", sub.id, admin.id, {"deputy_id": official2.id, "reason": "user.moved"})
+        for sub in sorted((current, later), key=lambda s: s.starts_on)]
+    assert end_substitutions_of(official2, admin, "user.moved") == 0  # nothing left to end
+
+
+def test_a_schools_deputy_acts_for_a_colleague_on_the_schools_tasks(today):
+    """A deputy whose scope is their organisation (a school's accountant) stands in on their school's tasks."""
+    from types import SimpleNamespace
+
+    from app.people.substitutions import principal_for
+
+    accountant = user("accountant")
+    colleague = User(username="accountant_b", full_name="Асель Нурлан", role=accountant.role,
+                     organisation_id=accountant.organisation_id, email="accountant_b@demo.tapsyrys.kz")
+    colleague.set_password("pw")
+    db.session.add(colleague)
+    db.session.flush()
+    create_substitution(accountant, colleague.id, TODAY, END, accountant)
+    db.session.commit()
+    school_id, region_id = accountant.organisation_id, accountant.organisation.region_id
+    task = SimpleNamespace(role=accountant.role, region_id=region_id, organisation_id=school_id, assignee_id=None)
+    assert principal_for(colleague, task) == accountant
+    other_school = SimpleNamespace(role=accountant.role, region_id=region_id, organisation_id=user("accountant2")
+                                   .organisation_id, assignee_id=None)
+    assert principal_for(colleague, other_school) is None

@@ -223,6 +223,19 @@ def test_an_import_stopped_with_ctrl_c_ends_there_and_reverifies_what_it_committ
         assert jobs.reap_expired_jobs() == 0, "nothing left for the background pass to resume"
 
 
+@pytest.fixture()
+def terminal_ctrl_c():
+    """Ctrl-C as a terminal's command has it. A suite run as a background job (a script's ``&``, nohup — the mutation
+    runner started that way) starts with SIGINT ignored, which the command rightly keeps ignored: nothing to press."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    if before is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def _ctrl_c_during_batch(monkeypatch, batch: int, presses: int) -> None:
     """The operator presses Ctrl-C ``presses`` times while batch ``batch`` is being written (its rows sent, its commit
     not yet): the signal this process gets from the terminal, handled by the command's own handler."""
@@ -262,7 +275,7 @@ def _stopped_import(app_ctx, act, tmp_path) -> tuple:
 
 
 def test_a_ctrl_c_in_the_middle_of_a_batch_stops_the_import_once_that_batch_is_saved(world, app_ctx, tmp_path,
-                                                                                      monkeypatch):
+                                                                                      monkeypatch, terminal_ctrl_c):
     """The interruption had been raised wherever the command was — here, between a batch's rows and its commit:
     the batch was lost, and what was half done in the driver and the pool was left to chance. The command now
     finishes the batch being written, stops there, verifies the acts it changed again and exits 130."""
@@ -284,7 +297,7 @@ def test_a_ctrl_c_in_the_middle_of_a_batch_stops_the_import_once_that_batch_is_s
 
 
 def test_a_second_ctrl_c_stops_the_import_at_once_and_still_reverifies_what_was_committed(world, app_ctx, tmp_path,
-                                                                                          monkeypatch):
+                                                                                          monkeypatch, terminal_ctrl_c):
     act = _verified_bilim()
     before, seen = act.amount_tiyn, act.lock_version
     _ctrl_c_during_batch(monkeypatch, batch=2, presses=2)

@@ -160,3 +160,30 @@ def test_the_pass_finds_the_acts_with_an_exclusion_among_those_it_verifies_in_ch
     asked = [act.id, others[0].id, others[1].id]  # not the last act: it is not in this pass
     assert verification._acts_with_exclusions(asked) == {act.id, others[0].id}
     assert verification._acts_with_exclusions([]) == set()
+
+
+def _instance() -> int:
+    """A process instance row (an act started by its process): only its id is read here."""
+    from app.engine.models import ProcessInstance, ProcessModel, ProcessModelVersion
+
+    model = ProcessModel(identifier="act", name="Act", created_at=AT)
+    version = ProcessModelVersion(process_model=model, number=1, status="published", files={}, content_hash="0" * 64,
+                                  created_at=AT)
+    instance = ProcessInstance(model_version=version, process_id="act", title="Act", status="running", state="{}",
+                               started_at=AT, updated_at=AT)
+    db.session.add_all([model, version, instance])
+    db.session.flush()
+    return instance.id
+
+
+def test_the_decision_is_audited_on_the_acts_process_and_verifies_it_at_the_officials_request(world):  # noqa: F811
+    act, lines, official = world
+    act.instance_id = _instance()
+    db.session.flush()
+    decide_line(act, lines[1].id, "exclude", "not this child", official)
+    db.session.commit()
+    reviewed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.line_reviewed")).one()
+    verified = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.verified")
+                                  .order_by(AuditEvent.id.desc())).first()
+    assert reviewed.chain == verified.chain == f"instance:{act.instance_id}"
+    assert verified.actor_id is None and verified.details["requested_by"] == official.id
