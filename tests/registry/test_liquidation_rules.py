@@ -77,6 +77,10 @@ def test_the_import_reads_the_liquidation_date_in_each_form_or_none(cell, expect
                                    "liquidated_on": expected}
 
 
+def test_a_name_of_its_full_length_is_taken():
+    assert parse_business(_row(name="n" * 255))["name"] == "n" * 255
+
+
 def test_the_import_takes_the_status_in_any_case():
     assert parse_business(_row(status=" Liquidated ", liquidated_on="2026-10-16"))["status"] == "liquidated"
     assert parse_business(_row(status="ACTIVE"))["status"] == "active"
@@ -104,6 +108,7 @@ def test_a_liquidation_date_needs_the_status_liquidated():
     ({"oked": "8" * 16}, ("oked", "invalid_oked")),
     ({"oked": "8" * 17}, ("oked", "too_long")),
     ({"bin": "950440001674"}, ("bin", "invalid_bin")),
+    ({"name": "n" * 256}, ("name", "too_long")),
 ])
 def test_each_bad_cell_of_a_business_row_is_named_with_its_reason(values, refused):
     assert _refused(_row(**values)) == refused
@@ -153,3 +158,11 @@ def test_a_licence_counts_only_on_the_days_before_the_liquidation(country, licen
     ctx = _context(country, date(2026, 10, 16), licence_from=licence_from)
     assert ctx.school_rule == (None if covered else "licence_expired")
     assert ctx.level_days.get("basic") == ((licence_from, date(2026, 10, 15)) if covered else None)
+
+
+def test_a_school_without_a_licence_is_paid_no_day(country):
+    school = country.school("Alpha", registered=False)
+    country.business(school)
+    country.enrol(iin(1), school.bin, grade=5)
+    [ctx] = school_contexts([country.act(school, [(iin(1), 5)])])
+    assert (ctx.school_rule, ctx.level_days, ctx.liquidated_on) == ("no_licence", {}, None)
