@@ -37,7 +37,7 @@ def _previous_handler(*_args) -> None:
 @pytest.mark.parametrize("previous", [signal.default_int_handler, signal.SIG_DFL, _previous_handler])
 def test_the_command_takes_ctrl_c_while_it_runs_and_gives_back_what_it_found(sigint, previous):
     signal.signal(signal.SIGINT, previous)
-    with _StopOnCtrlC() as ctrl_c:
+    with _StopOnCtrlC("the batch being written") as ctrl_c:
         assert signal.getsignal(signal.SIGINT) == ctrl_c._asked
         assert ctrl_c.requested is False
     assert signal.getsignal(signal.SIGINT) is previous
@@ -48,14 +48,14 @@ def test_a_handler_python_did_not_set_is_given_back_as_pythons_own(sigint, monke
     real = signal.getsignal
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     monkeypatch.setattr(signal, "getsignal", lambda signum: None)
-    with _StopOnCtrlC():
+    with _StopOnCtrlC("the batch being written"):
         assert real(signal.SIGINT) != signal.SIG_DFL
     assert real(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_command_started_with_ctrl_c_ignored_keeps_it_ignored(sigint):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with _StopOnCtrlC() as ctrl_c:
+    with _StopOnCtrlC("the batch being written") as ctrl_c:
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and ctrl_c.requested is False
 
@@ -65,7 +65,7 @@ def test_outside_the_main_thread_the_handler_is_left_alone(sigint):
     seen = {}
 
     def command() -> None:
-        with _StopOnCtrlC() as ctrl_c:
+        with _StopOnCtrlC("the batch being written") as ctrl_c:
             seen["inside"] = signal.getsignal(signal.SIGINT)
         seen["requested"] = ctrl_c.requested
 
@@ -77,7 +77,7 @@ def test_outside_the_main_thread_the_handler_is_left_alone(sigint):
 
 
 def test_the_first_ctrl_c_asks_for_a_stop_and_says_so_the_second_stops_at_once(sigint, capfd):
-    with _StopOnCtrlC() as ctrl_c:
+    with _StopOnCtrlC("the batch being written") as ctrl_c:
         ctrl_c._asked(signal.SIGINT, None)
         assert ctrl_c.requested is True
         assert capfd.readouterr().err == SAID  # straight to the descriptor
@@ -90,7 +90,7 @@ def test_the_first_ctrl_c_asks_for_a_stop_and_says_so_the_second_stops_at_once(s
 def test_the_stop_is_said_on_a_stream_without_a_descriptor(sigint, monkeypatch):
     stream = io.StringIO()  # a test runner's capture: no file descriptor
     monkeypatch.setattr(sys, "stderr", stream)
-    with _StopOnCtrlC() as ctrl_c:
+    with _StopOnCtrlC("the batch being written") as ctrl_c:
         ctrl_c._asked(signal.SIGINT, None)
     assert stream.getvalue() == SAID and ctrl_c.requested
 
@@ -99,7 +99,7 @@ def test_a_real_ctrl_c_is_a_request_not_an_interruption(sigint):
     import os
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    with _StopOnCtrlC() as ctrl_c:
+    with _StopOnCtrlC("the batch being written") as ctrl_c:
         os.kill(os.getpid(), signal.SIGINT)
         for _ in range(1000):  # the handler runs in this thread at the next instruction
             if ctrl_c.requested:
