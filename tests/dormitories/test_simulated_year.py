@@ -99,9 +99,10 @@ def test_a_year_of_three_dormitories_matches_the_ground_truth_line_by_line_and_i
             assert paid == {15}, "May pays only the days the lease covers"
         _decide_and_pay(acts)
 
-    # the form refuses bad IINs; dorm_no_documents below; the business register's rules: test_business_register
+    # the form refuses bad IINs; dorm_no_documents below; the business register's rules: test_business_register and
+    # test_liquidation
     expected = set(DORM_RULES) - {"iin_checksum", "dorm_no_documents", "dorm_no_business_record",
-                                  "dorm_business_inactive"}
+                                  "dorm_business_inactive", "dorm_liquidated"}
     assert seen_rules == expected
     payments = db.session.scalars(select(Payment)).all()
     dorm_acts = db.session.scalars(select(Act).where(Act.instrument == "dormitory")).all()
