@@ -212,16 +212,27 @@ def _counted(call):
     this process's memory instead — what Flask-Limiter's in-memory fallback does for the decorated routes (the login),
     done here for the limits counted by hand (the API, posting, a signature's password). A store that went down made
     every API request a 500, and a password-guessing limit must not simply stop counting meanwhile."""
-    global _fallback_counters
     try:
         return call(limiter.limiter)
     except Exception as err:  # noqa: BLE001 - whatever the store's client raises (connection refused, timeout)
-        if _fallback_counters is None:
-            from limits.storage import MemoryStorage
-
-            _fallback_counters = type(limiter.limiter)(MemoryStorage())
         current_app.logger.warning("rate limits: their store failed (%s); counting in this process meanwhile", err)
-        return call(_fallback_counters)
+        return call(_in_process_counters())
+
+
+def _in_process_counters():
+    """Flask-Limiter's own in-memory fallback where it keeps one: once a decorated route has met the store down,
+    ``limiter.limiter`` *is* that fallback (until a later check finds the store back), so a post is counted in one
+    place whichever noticed first. Counters of our own beside it had split the count in two, and let through twice the
+    limit while the store was down."""
+    global _fallback_counters
+    shared = getattr(limiter, "_fallback_limiter", None)
+    if shared is not None:
+        return shared
+    if _fallback_counters is None:
+        from limits.storage import MemoryStorage
+
+        _fallback_counters = type(limiter.limiter)(MemoryStorage())
+    return _fallback_counters
 
 
 def take_posting_allowance(setting: str, who: object) -> int | None:

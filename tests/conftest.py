@@ -401,7 +401,11 @@ def counters_store_down(throttled, monkeypatch):
     def unreachable(*_args, **_kwargs):
         raise ConnectionError("Redis is not answering")
 
+    # the store's own strategy: ``limiter.limiter`` is Flask-Limiter's in-memory fallback while it deems the store down
     for name in ("hit", "test", "get_window_stats"):
-        monkeypatch.setattr(limiter.limiter, name, unreachable)
+        monkeypatch.setattr(limiter._limiter, name, unreachable)
+    monkeypatch.setattr(limiter, "_storage_dead", False)
+    if getattr(limiter, "_fallback_limiter", None) is not None:
+        limiter._fallback_limiter.storage.reset()
     monkeypatch.setattr("app.limits._fallback_counters", None)
     return throttled
