@@ -107,9 +107,8 @@ def test_comments_are_still_bounded_when_the_counters_store_is_down(world, clean
 
     from app.limits import limiter
 
-    # the three posts within one minute of the counters' clock however slowly a loaded machine serves them: the
-    # window is real time, and a CI run at load 10 let the third one through (cause not proven: the window ran out,
-    # or the limiter was off — said below if it is that)
+    # the three posts within one minute of the counters' clock, however slowly a loaded machine serves them (what let
+    # a third one through in CI was two stores counting halves: the next test)
     monkeypatch.setattr("limits.storage.memory.time", types.SimpleNamespace(time=lambda: 1_800_000_000.0))
     monkeypatch.setitem(counters_store_down.config, "COMMENT_LIMIT", "2/minute")
     task = clean_acts[0]
