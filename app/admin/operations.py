@@ -19,6 +19,8 @@ from app import clock
 from app.audit.operations import record_event
 from app.engine.errors import DomainRefused
 from app.extensions import db
+from app.inbox.operations import release_claims_of
+from app.notifications.operations import withdraw_notices_of
 from app.people.models import Organisation, Region, User
 from app.people.operations import change_password, end_sessions
 from app.people.roles import ROLE_SCOPE, Role
@@ -128,7 +130,8 @@ def create_user(form, actor: User | None) -> tuple[User, str]:
     return user, temporary
 
 
-def update_user(user: User, form, actor: User) -> User:
+def update_user(user: User, form, actor: User) -> int:
+    """Save the person's fields; returns how many claimed tasks went back to their group (a move)."""
     errors: dict[str, str] = {}
     values = _user_fields(form, errors, user)
     if user.id == actor.id and values.get("role") != Role.ADMIN.value:
@@ -147,21 +150,29 @@ def update_user(user: User, form, actor: User) -> User:
         # A token was given to an integration of the organisation and role the person had: moved, the person's
         # new scope is not that integration's to read or act in.
         revoke_tokens_of(user, "user.moved")
-    return user
+        # The tasks they claimed go back to the group they left (kept, nobody there could complete them), and the
+        # bell and outbox let go of that scope's cases.
+        released = release_claims_of(user, actor, "user.moved")
+        withdraw_notices_of(user, actor, "user.moved")
+        return released
+    return 0
 
 
-def set_active(user: User, active: bool, actor: User) -> None:
-    """Deactivated accounts cannot log in (Flask-Login reads ``is_active`` on every request)."""
+def set_active(user: User, active: bool, actor: User) -> int:
+    """Deactivated accounts cannot log in (Flask-Login reads ``is_active`` on every request). Returns how many
+    claimed tasks went back to their group."""
     if user.id == actor.id and not active:
         raise DomainRefused(_("You cannot deactivate your own account."))
     if user.active == active:
-        return
+        return 0
     user.active = active
     _audit(f"user:{user.id}", "user.activated" if active else "user.deactivated", "user", user.id, actor)
     if not active:
         end_sessions(user, "user.sessions_ended")  # a deactivated person's open sessions end now
         # and their tokens for good: refused only while the account was off, they worked again when it came back
         revoke_tokens_of(user, "user.deactivated")
+        return release_claims_of(user, actor, "user.deactivated")  # their group completes what they had taken
+    return 0
 
 
 def reset_password(user: User, actor: User) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
@@ -151,7 +152,7 @@ def user(user_id: int):
     if request.method == "POST":
         _require_admin()
         try:
-            ops.update_user(user, request.form, current_user)
+            released = ops.update_user(user, request.form, current_user)
         except ops.Invalid as err:
             db.session.rollback()
             errors = err.errors
@@ -159,10 +160,17 @@ def user(user_id: int):
         else:
             db.session.commit()
             flash(_("Saved."), "success")
+            _say_released(released)
             return redirect(url_for("admin.user", user_id=user.id))
     values = request.form if errors else _user_values(user)
     return render_template("admin/user.html", user=user, values=values, errors=errors, **_choices()), \
         422 if errors else 200
+
+
+def _say_released(released: int) -> None:
+    if released:
+        flash(ngettext("%(num)s task this person had claimed went back to their group.",
+                       "%(num)s tasks this person had claimed went back to their group.", released), "info")
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -171,13 +179,14 @@ def set_active(user_id: int):
     _require_admin()
     user = _get(User, user_id)
     try:
-        ops.set_active(user, request.form.get("active") == "yes", current_user)
+        released = ops.set_active(user, request.form.get("active") == "yes", current_user)
     except DomainRefused as err:
         db.session.rollback()
         flash(str(err), "danger")
     else:
         db.session.commit()
         flash(_("The account is active.") if user.active else _("The account is deactivated."), "success")
+        _say_released(released)
     return redirect(url_for("admin.user", user_id=user_id))
 
 

@@ -92,6 +92,24 @@ def unclaim(task: HumanTask, user: User) -> None:
     db.session.flush()
 
 
+def release_claims_of(user: User, actor: User, why: str) -> int:
+    """Give the open tasks ``user`` claimed back to their group — the person was moved to another organisation or
+    role, or deactivated. Kept, each claim jammed its task: nobody else in the group could complete it
+    (``can_act_directly``), and a school's task has no department head of its own to release it. Each release is
+    audited on the task's instance with ``why``; a trial run's tasks stay with their owner. Returns the count."""
+    tasks = db.session.scalars(select(HumanTask).where(
+        HumanTask.assignee_id == user.id, HumanTask.status == "open", HumanTask.is_trial.is_(False))
+        .order_by(HumanTask.id)).all()
+    for task in tasks:
+        task.assignee_id = None
+        task.claimed_at = None
+        record_event(_chain(task), "task.unclaimed", "human_task", task.id, actor_id=actor.id,
+                     details={"task": task.spec_name, "from_user_id": user.id, "because": why}, alongside=True)
+    if tasks:
+        db.session.flush()
+    return len(tasks)
+
+
 def reassign_candidates(task: HumanTask) -> list[User]:
     """Active users who could do this task: its role, and the task inside their scope."""
     users = db.session.scalars(select(User).where(User.role == task.role, User.active.is_(True))

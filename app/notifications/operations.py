@@ -257,6 +257,26 @@ def _isolated_notice(task: HumanTask, notice) -> int:
         return 0
 
 
+def withdraw_notices_of(user: User, actor: User, why: str) -> dict[str, int]:
+    """The person was moved to another organisation or role: what the bell and the outbox hold for them was about
+    the tasks and cases of the scope they left. Their notifications are removed (a call to act on a task they can
+    no longer open, and the old school's act numbers and names in the list), and the e-mails not yet sent
+    (waiting, kept here, failed) are withdrawn: never sent, and not listed to them — an administrator still sees
+    them. Audited with the counts and ``why``."""
+    mine = select(Notification.id).where(Notification.user_id == user.id).scalar_subquery()
+    # an e-mail keeps its own subject and body: only its link to the removed notification goes
+    db.session.execute(update(OutboxEmail).where(OutboxEmail.notification_id.in_(mine))
+                       .values(notification_id=None).execution_options(synchronize_session=False))
+    notes = db.session.execute(Notification.__table__.delete().where(Notification.user_id == user.id)).rowcount
+    mails = db.session.execute(update(OutboxEmail).where(
+        OutboxEmail.user_id == user.id, OutboxEmail.status.in_(("pending", "stored", "failed")))
+        .values(status="withdrawn", error=why).execution_options(synchronize_session=False)).rowcount
+    if notes or mails:
+        record_event(f"user:{user.id}", "notices.withdrawn", "user", user.id, actor_id=actor.id,
+                     details={"notifications": notes, "emails": mails, "because": why})
+    return {"notifications": notes, "emails": mails}
+
+
 def unread_count(user: User) -> int:
     from sqlalchemy import func
 

@@ -65,8 +65,8 @@ def outbox():
     """Stored e-mails: a user reads their own; an administrator reads everyone's."""
     query = select(OutboxEmail).order_by(OutboxEmail.id.desc())
     everyone = current_user.role == Role.ADMIN and request.args.get("all") == "1"
-    if not everyone:
-        query = query.where(OutboxEmail.user_id == current_user.id)
+    if not everyone:  # withdrawn: about the scope the person left (withdraw_notices_of)
+        query = query.where(OutboxEmail.user_id == current_user.id, OutboxEmail.status != "withdrawn")
     mails = db.session.scalars(query.limit(200)).all()
     return render_template("notifications/outbox.html", mails=mails, everyone=everyone, statuses=OUTBOX_STATUS)
 
@@ -89,7 +89,8 @@ def resend():
 #: an e-mail's state in the outbox, as a person reads it
 OUTBOX_STATUS = {"pending": _lp("e-mail", "waiting to be sent"), "sending": _lp("e-mail", "being sent"),
                  "sent": _lp("e-mail", "sent"),
-                 "stored": _lp("e-mail", "kept here (no mail server configured)"), "failed": _lp("e-mail", "not sent")}
+                 "stored": _lp("e-mail", "kept here (no mail server configured)"), "failed": _lp("e-mail", "not sent"),
+                 "withdrawn": _lp("e-mail", "withdrawn: the recipient moved")}
 
 
 def init_notifications(app: Flask) -> None:
