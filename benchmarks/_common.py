@@ -41,6 +41,20 @@ def benchmark_database_url() -> tuple[str, str | None]:
     return f"sqlite:///{folder}/bench.sqlite", folder
 
 
+def ensure_database(url: str) -> None:
+    """CREATE DATABASE when it does not exist yet (a benchmark's own: its name must
+    contain 'bench' or 'perf', as benchmark_database_url's rule)."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[-1].split("?")[0]
+    if "bench" not in name and "perf" not in name:
+        sys.exit(f"Refusing to empty database {name!r}: its name must contain 'bench' or 'perf'.")
+    admin = url.rsplit("/", 1)[0].replace("+psycopg", "", 1) + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def make_app(url: str, fresh: bool = True):
     """The real application on an empty database built by the Alembic migrations (upgrade to heads); with
     ``fresh=False`` the database is kept as it is (a benchmark measuring again on the data it loaded before)."""

@@ -40,7 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, cleanup, make_app  # noqa: E402
+from _common import ROOT, cleanup, ensure_database, make_app  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/peak_bench"
 BROKER = "redis://127.0.0.1:6379/6"
@@ -52,19 +52,6 @@ CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 # -- set-up -------------------------------------------------------------------------------------------------------
-def ensure_database(url: str) -> None:
-    """CREATE DATABASE when it does not exist yet (its name was checked by benchmark_database_url's rule)."""
-    import psycopg
-
-    name = url.rsplit("/", 1)[-1].split("?")[0]
-    if "bench" not in name and "perf" not in name:
-        sys.exit(f"Refusing to empty database {name!r}: its name must contain 'bench' or 'perf'.")
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 @dataclass
 class World:
     period: date

@@ -80,6 +80,10 @@ def build(args, backend: str) -> None:
         return
     if backend == "sqlite":
         Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    else:  # on a fresh machine the benchmark's database does not exist yet
+        from _common import ensure_database
+
+        ensure_database(url)
     app = _app(url)
     with app.app_context():
         if backend == "postgresql":
