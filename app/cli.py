@@ -30,6 +30,9 @@ def register_cli(app: Flask) -> None:
     from app.public.cli import register_public_cli
 
     register_public_cli(app)
+    from app.contracts.cli import register_contracts_cli
+
+    register_contracts_cli(app)
 
     @app.cli.command("load-models")
     def load_models() -> None:

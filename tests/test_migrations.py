@@ -253,3 +253,51 @@ def test_a_migration_failing_half_way_changes_nothing(tmp_path):
         assert _scalar("SELECT version_num FROM alembic_version") == head
         upgrade(revision="heads")  # the real head again: nothing in the way
         assert _scalar("SELECT version_num FROM alembic_version") == head
+
+
+def test_the_signed_documents_table_comes_empty_and_its_downgrade_keeps_the_stored_bytes(tmp_path):
+    """0030_signed_documents: the table comes empty (nothing is rendered in a migration: a contract signed before gets
+    its bytes on first use, app/contracts/documents.py); going below it refuses while a signed document is stored
+    only there, changes nothing, and says how to save them; without them it goes through and up again."""
+    with _empty_database(tmp_path, "signed_documents"):
+        upgrade(revision="0029_liquidation")
+        now = {"now": datetime(2026, 9, 5, tzinfo=UTC)}
+        with db.engine.begin() as conn:
+            for sql in (
+                    "INSERT INTO region (id, code, name_kk, name_ru, name_en) VALUES (1, 'ASTANA', 'А', 'А', 'Astana')",
+                    "INSERT INTO organisation (id, kind, bin, name, region_id) "
+                    "VALUES (1, 'school', '950440001673', 'Bilim', 1)",
+                    "INSERT INTO state_order (id, number, region_id, academic_year, budget_tiyn, period_start, "
+                    "period_end, window_opens, window_closes, status, placed_at) VALUES (1, 'SO-ASTANA-2026', 1, "
+                    "'2026/2027', 1000, '2026-09-01', '2027-05-31', '2026-05-01', '2026-06-30', 'open', :now)",
+                    "INSERT INTO application (id, number, order_id, school_id, region_id, status, locality, "
+                    "students_primary, students_basic, students_secondary, places_primary, places_basic, "
+                    "places_secondary, created_at) VALUES (1, 'A-1', 1, 1, 1, 'allocated', 'urban', 0, 0, 0, 1, 0, 0, "
+                    ":now)",
+                    "INSERT INTO contract (id, number, order_id, application_id, school_id, region_id, period_start, "
+                    "period_end, places_primary, places_basic, places_secondary, locality, monthly_cap_tiyn, "
+                    "amount_cap_tiyn, status, created_at) VALUES (1, 'C-1', 1, 1, 1, 1, '2026-09-01', '2027-05-31', "
+                    "1, 0, 0, 'urban', 100, 900, 'active', :now)"):
+                conn.execute(text(sql), now)
+        upgrade(revision="0030_signed_documents")
+        assert _scalar("SELECT count(*) FROM contract_document") == 0
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO contract_document (contract_id, state, origin, media_type, content, sha256, "
+                              "layout, stored_at) VALUES (1, 'stored', 'signed', 'text/html; charset=utf-8', :content, "
+                              ":sha, 2, :now)"), {"content": b"<p>signed</p>", "sha": "a" * 64, **now})
+            with pytest.raises(Exception, match="stored_has_content|check constraint|CHECK constraint"):
+                with conn.begin_nested():  # a stored document without its bytes cannot be written
+                    conn.execute(text("UPDATE contract_document SET content = NULL"))
+        config = current_app.extensions["migrate"].migrate.get_config()
+        with pytest.raises(CommandError, match="1 contracts' signed documents are stored only in contract_document"):
+            command.downgrade(config, "0029_liquidation")
+        assert _scalar("SELECT version_num FROM alembic_version") == "0030_signed_documents"
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT content FROM contract_document")).scalar() == b"<p>signed</p>"
+
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM contract_document"))
+        downgrade(revision="0029_liquidation")
+        assert "contract_document" not in inspect(db.engine).get_table_names()
+        upgrade(revision="heads")
+        assert "contract_document" in inspect(db.engine).get_table_names()

@@ -383,6 +383,14 @@ def _refuse_payments_to_another_account(report: VerificationReport) -> None:
                                                        f"but act {act_id} was accepted to be paid to {accepted_to}"))
 
 
+def _refuse_changed_signed_documents(report: VerificationReport) -> None:
+    """A contract's stored signed document must be the bytes its signatures' SHA-256 was taken of (the signatures are
+    covered by the contract's facts; the stored bytes are compared with them here)."""
+    from app.contracts.documents import integrity_problems
+
+    report.problems.extend(ChainProblem("", 0, problem) for problem in integrity_problems())
+
+
 def _compare_facts(walker: _ChainWalker) -> None:
     """Every row that carries money or legal weight must equal the facts of the latest event vouching for it."""
     report = walker.report
@@ -425,6 +433,7 @@ def _compare_facts(walker: _ChainWalker) -> None:
                                                                         "as accepted, but no longer accepted or paid"))
     _refuse_paid_acts_put_back(report)
     _refuse_payments_to_another_account(report)
+    _refuse_changed_signed_documents(report)
     if legacy_only:
         report.warnings.append(f"{legacy_only} row(s) are vouched for only by events older than keyed hashes "
                                "(sha256-legacy): their facts are not compared.")

@@ -15,6 +15,7 @@ from app.api.errors import ErrorSchema, error_response
 from app.api.paging import PAGING, page_of
 from app.applications.models import Application
 from app.contracts import operations
+from app.contracts.documents import document_of
 from app.contracts.models import Contract
 from app.contracts.schemas import (
     AmendContractSchema,
@@ -73,20 +74,25 @@ def contracts(pagination_parameters):
 
 
 class _ContractDetail:
-    """The contract plus what the detail document adds (its acts, the amount paid, the document's hash)."""
+    """The contract plus what the detail document adds (its acts, the amount paid, the document's hash and whether
+    it is what was signed)."""
 
     def __init__(self, contract: Contract):
         self._contract = contract
         self.acts = operations.contract_acts(contract)
         self.paid_tiyn = operations.paid_under(contract)
-        self.document_sha256 = operations.document_sha256(contract)
+        document = document_of(contract)
+        self.document_sha256 = document.sha256
+        self.document_state = document.state
 
     def __getattr__(self, name: str):
         return getattr(self._contract, name)
 
 
 def _contract_doc(contract: Contract) -> _ContractDetail:
-    return _ContractDetail(contract)
+    found = _ContractDetail(contract)
+    db.session.commit()  # a contract signed before its document was stored gets it on first use (audited)
+    return found
 
 
 @blp.route("/contracts/<int:contract_id>")

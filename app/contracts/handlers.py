@@ -14,6 +14,7 @@ from app.acts.terms import ActTerms, register_terms_provider
 from app.applications.models import Application
 from app.contracts import operations
 from app.contracts.amendments import terms_on
+from app.contracts.documents import document_of
 from app.contracts.models import LEVEL_GRADES, Contract, ContractAct
 from app.engine.errors import DomainRefused
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
@@ -42,7 +43,7 @@ class SignContract(TaskHandler):
 
     def context(self, ctx: TaskContext) -> dict:
         contract = contract_of(ctx)
-        return {"contract": contract, "document_sha256": operations.document_sha256(contract)}
+        return {"contract": contract, "document": document_of(contract)}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         if not data.get("confirm"):

@@ -46,6 +46,8 @@ AUDIT_ACTIONS = {
     "contract.activated": _l("Contract active"), "contract.act_opened": _l("Monthly act opened"),
     "contract.closed": _l("Contract closed"), "contract.amended": _l("Contract amended"),
     "contract.settled_outside": _l("Carried top-up settled outside the acts"),
+    "contract.document_stored": _l("Signed document stored"),
+    "contract.document_unmatched": _l("Signed document not found: flagged for the operator"),
     "act.escalated": _l("Acceptance overdue: department head notified"),
     "yearend.opened": _l("Year-end report opened"), "yearend.submitted": _l("Year-end report submitted"),
     "yearend.approved": _l("Year-end report approved"),

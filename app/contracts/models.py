@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -104,6 +105,42 @@ class ContractSignature(db.Model):
 
     contract: Mapped[Contract] = relationship(back_populates="signatures")
     signer: Mapped[User] = relationship()
+
+
+#: What a stored signed document may be: the bytes were stored (``stored``), or the contract was signed before the
+#: bytes were kept and no layout renders the SHA-256 its signatures record (``unmatched``: flagged for the operator,
+#: nothing stored, nothing signed again).
+DOCUMENT_STATES = ("stored", "unmatched")
+#: How the bytes came to be stored: at the first signature, or found again for a contract signed before (migration
+#: 0030) by rendering each layout until one gave the signatures' SHA-256.
+DOCUMENT_ORIGINS = ("signed", "backfilled")
+
+
+class ContractDocument(db.Model):
+    """The exact bytes of a contract's printable document as its first signer signed them — the evidence. From the
+    first signature on the contract is shown, downloaded and verified from these bytes, never rendered again: a
+    change of a template, a filter, Babel or a translation cannot change what was signed, nor its check. ``sha256``
+    is the digest the signatures record; the content's own digest is computed whenever it is read, so a changed
+    byte shows (:func:`app.contracts.documents.document_of`)."""
+
+    __tablename__ = "contract_document"
+    __table_args__ = (
+        UniqueConstraint("contract_id", name="uq_contract_document_contract_id"),
+        CheckConstraint("state IN ('stored','unmatched')", name="state"),
+        CheckConstraint("origin IN ('signed','backfilled')", name="origin"),
+        CheckConstraint("state = 'unmatched' OR (content IS NOT NULL AND sha256 IS NOT NULL "
+                        "AND media_type IS NOT NULL)", name="stored_has_content"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(16))
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    #: the layout that rendered the bytes (:data:`app.contracts.documents.CONTRACT_LAYOUTS`), for the record
+    layout: Mapped[int | None]
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 #: The terms an amendment may change; the contract row always holds the terms in force now.

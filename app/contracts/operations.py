@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from calendar import monthrange
 from datetime import date
 
-from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +18,7 @@ from app.acts.verification import academic_year
 from app.applications.models import Application
 from app.audit.facts import contract_facts
 from app.audit.operations import record_event
+from app.contracts.documents import bytes_to_sign
 from app.contracts.models import Contract, ContractAct, ContractAmendment, ContractSignature
 from app.engine.data_names import reserve_names
 from app.engine.errors import DomainConflict, DomainRefused, Spoken
@@ -83,84 +81,6 @@ def generate_contract(application: Application, actor=None) -> Contract:
     return contract
 
 
-#: The printable contract's layouts, oldest first. What a signature signs is the SHA-256 of the document's bytes, and
-#: those bytes are rendered again whenever the document is shown or its hash checked (they are not stored): a
-#: contract signed on a layout is shown on that layout for ever, so a layout once used is never edited — a change
-#: is a new layout, used by the contracts nobody has signed yet. 1: ISO dates, no viewport (a phone zoomed it out or
-#: scrolled it sideways); 2: dates as 01.09.2026, fits a phone.
-CONTRACT_LAYOUTS = {
-    1: ("contracts/document.html", date.isoformat),
-    2: ("contracts/document_v2.html", lambda day: day.strftime("%d.%m.%Y")),  # no CLDR: the same bytes on any Babel
-}
-CURRENT_LAYOUT = max(CONTRACT_LAYOUTS)
-
-
-def document_html(contract: Contract, layout: int | None = None) -> str:
-    """The printable contract in its legal languages (Kazakh, then Russian: the state language and the official
-    one), one after the other in one document; what is signed is exactly these bytes. A contract already signed
-    is rendered on the layout its signatures' SHA-256 was taken of (an older contract on an older layout, byte for
-    byte); one not signed yet on the current layout."""
-    if layout is not None:
-        return _render_document(contract, layout)
-    # read, not the relationship: loading it here would leave it stale for the signature being added
-    signed = set(db.session.scalars(select(ContractSignature.document_sha256)
-                                    .where(ContractSignature.contract_id == contract.id))) if contract.id else set()
-    current = _render_document(contract, CURRENT_LAYOUT)
-    if not signed or _sha256(current) in signed:
-        return current
-    for older in sorted(CONTRACT_LAYOUTS, reverse=True)[1:]:
-        html = _render_document(contract, older)
-        if _sha256(html) in signed:
-            return html
-    return current  # no layout gives the signed bytes: the page shows the two hashes differ
-
-
-def _render_document(contract: Contract, layout: int) -> str:
-    from app.contracts.labels import level_label
-
-    wrapper, day = CONTRACT_LAYOUTS[layout]
-    languages = current_app.config.get("CONTRACT_LANGUAGES", ("kk", "ru"))
-    # Rendered without the request's context processors: the bytes depend on the contract only.
-    signed = AsSigned(contract)
-    body = current_app.jinja_env.get_template(instrument_of(contract).contract_body)
-    sections = []
-    for language in languages:
-        with force_locale(language):
-            sections.append((language, body.render(contract=signed, levels=LEVELS, level_label=level_label,
-                                                   locale=language, day=day)))
-    with force_locale(languages[0]):
-        title = f"{_('Contract')} {contract.number}"
-    return current_app.jinja_env.get_template(wrapper).render(sections=sections, languages=languages, title=title)
-
-
-def _sha256(html: str) -> str:
-    return hashlib.sha256(html.encode("utf-8")).hexdigest()
-
-
-class AsSigned:
-    """The contract with the terms both parties signed: an amendment changes the terms in force, never the signed
-    document (it is an agreement of its own, with its own digests), so the signatures' SHA-256 stays valid."""
-
-    def __init__(self, contract: Contract):
-        from app.contracts.amendments import signed_terms
-
-        self._contract = contract
-        self._terms = signed_terms(contract) if contract.amendments else {}
-
-    def __getattr__(self, name: str):
-        if name in self._terms:
-            value = self._terms[name]
-            return date.fromisoformat(value) if name == "period_end" else value
-        return getattr(self._contract, name)
-
-    def places(self, level: str) -> int:
-        return getattr(self, f"places_{level}")
-
-
-def document_sha256(contract: Contract) -> str:
-    return _sha256(document_html(contract))
-
-
 HEAD_CAPACITY = "department_head"
 
 
@@ -205,7 +125,7 @@ def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
         count_wrong_session_password(user.id)
         log.warning("contract %s: signature refused, wrong password (user %s)", contract.number, user.id)
         raise DomainRefused(_("The password is not correct. The contract was not signed."))
-    digest = document_sha256(contract)
+    digest = bytes_to_sign(contract)  # the first signature stores the bytes it signs; the second signs those
     signature = ContractSignature(contract_id=contract.id, capacity=capacity, signer_id=user.id,
                                   document_sha256=digest, signed_at=clock.now())
     try:

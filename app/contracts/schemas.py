@@ -96,7 +96,12 @@ class ContractDetailSchema(ContractSchema):
     amendments = fields.List(fields.Nested(AmendmentSchema))
     acts = fields.List(fields.Nested(ContractActSchema))
     paid_tiyn = fields.Int()
-    document_sha256 = fields.Str()
+    document_sha256 = fields.Str(allow_none=True, metadata={
+        "description": "SHA-256 of the printable contract as stored when first signed (as rendered now before that); "
+                       "null when a contract signed before documents were stored could not be found again"})
+    document_state = fields.Str(metadata={
+        "description": "draft (nobody has signed), intact (the stored bytes are what the signatures record), "
+                       "tampered (they are not), unmatched (signed before documents were stored; flagged)"})
 
 
 class SignContractSchema(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditEvent
-from app.contracts import operations
+from app.contracts import documents, operations
 from app.contracts.models import ActEscalation, Contract, ContractAct
 from app.engine.errors import ConflictError, DomainRefused, EngineError, FormInvalid
 from app.engine.models import HumanTask
@@ -108,6 +109,7 @@ def _show(contract: Contract, settle_errors: dict | None = None, settle_values: 
     from app.contracts.settlements import kind_label, kinds_for, settlements_under
     from app.yearend.operations import reports_of, year_end_instance
 
+    document = _document_of(contract)  # first: a first-use backfill commits
     acts = operations.contract_acts(contract)
     payments = {p.act_id: p for p in db.session.scalars(
         select(Payment).where(Payment.act_id.in_([a.id for a in acts] or [0])))}
@@ -122,7 +124,7 @@ def _show(contract: Contract, settle_errors: dict | None = None, settle_values: 
                            paid=operations.paid_under(contract), reports=reports_of(contract), my_turn=my_turn,
                            year_end=year_end_instance(contract),
                            can_sign=current_user.role in SIGN_TASKS, events=history_of(contract.instance_id),
-                           document_sha256=operations.document_sha256(contract),
+                           document=document,
                            next_timer=_next_timer(contract.instance_id),
                            can_amend=contract.status == "active" and may_amend(current_user, contract),
                            unsettled=owed(corrections), time_barred=[u for u in corrections if u.time_barred],
@@ -170,12 +172,48 @@ def _next_timer(instance_id: int | None):
     return instance.next_timer_at if instance is not None and instance.status == "running" else None
 
 
+#: The stored document is data, never a page of our origin: no script runs in it, nothing is loaded by it, no form in
+#: it posts, and no page frames it (its own inline style is the only thing it may use).
+DOCUMENT_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+                   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
 @bp.route("/contracts/<int:contract_id>/document")
 @login_required
 def document(contract_id: int):
-    """The printable contract: exactly the bytes whose SHA-256 the signatures record."""
+    """The printable contract: once signed, exactly the stored bytes whose SHA-256 the signatures record. Shown in the
+    browser only while it is what was signed (or a draft nobody has signed); ``?download=1`` serves the bytes as
+    stored, as a file — also when they no longer match their signatures (the evidence of the change)."""
     contract = visible_contract(contract_id)
-    return Response(operations.document_html(contract), mimetype="text/html")
+    shown = _document_of(contract)
+    download = request.args.get("download") == "1"
+    if shown.content is None:
+        return render_template("error.html", status=409, title=_("Signed document not found"),
+                               message=_("This contract was signed before signed documents were stored, and no "
+                                         "layout of the printable contract gives the SHA-256 its signatures record. "
+                                         "The operator must restore the signed document.")), 409
+    if shown.state == documents.TAMPERED and not download:
+        return render_template("error.html", status=409, title=_("Stored document changed"),
+                               message=_("The stored signed document has been changed since it was signed: its "
+                                         "SHA-256 is %(actual)s, the signatures record %(signed)s. It is not shown "
+                                         "as the contract; download it as stored only to investigate.",
+                                         actual=shown.sha256, signed=", ".join(sorted(shown.signed_sha256)))), 409
+    servable = shown.media_type == documents.HTML
+    response = Response(shown.content, content_type=shown.media_type if servable else "application/octet-stream")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = DOCUMENT_POLICY
+    response.headers["X-Document-SHA256"] = shown.sha256
+    if download or not servable:
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", contract.number)[:100] or "contract"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}.{"html" if servable else "bin"}"'
+    return response
+
+
+def _document_of(contract: Contract) -> documents.ShownDocument:
+    """The contract's document; a contract signed before the bytes were stored gets them now (audited, committed)."""
+    shown = documents.document_of(contract)
+    db.session.commit()
+    return shown
 
 
 @bp.route("/contracts/<int:contract_id>/sign", methods=["POST"])

@@ -241,7 +241,9 @@ def test_a_signature_hash_changed_is_found(world):
                                            ContractSignature.capacity == "department_head")
            .values(document_sha256="0" * 64))
     reasons = _reasons(verify_all_chains()[1])
-    assert len(reasons) == 1 and f"contract {contract.id}: signatures_sha256 differs" in reasons[0]
+    assert len(reasons) == 2 and f"contract {contract.id}: signatures_sha256 differs" in reasons[0]
+    # and the stored signed document is no longer what the signatures record
+    assert f"contract {contract.id}: its stored signed document's SHA-256" in reasons[1] and "0" * 64 in reasons[1]
 
 
 def test_a_deleted_signature_is_found(world):

@@ -185,7 +185,8 @@ def test_a_dormitory_applies_the_official_allocates_both_sign_on_screen_and_the_
     assert instance.next_timer_at.date() >= date(2027, 9, 30)
     actions = [e.action for e in db.session.scalars(select(AuditEvent).where(
         AuditEvent.object_type == "contract", AuditEvent.object_id == contract.id).order_by(AuditEvent.id))]
-    assert actions == ["contract.generated", "contract.signed", "contract.signed", "contract.activated"]
+    assert actions == ["contract.generated", "contract.document_stored", "contract.signed", "contract.signed",
+                       "contract.activated"]
 
 
 def test_an_ineligible_dormitory_sees_the_reasons(frozen, browser):

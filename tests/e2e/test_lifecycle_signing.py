@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from app import clock
+from app.contracts.documents import document_sha256
 from app.contracts.models import Contract
-from app.contracts.operations import document_sha256
 from app.extensions import db
 from tests.helpers import school
 from tests.lifecycle.flow import allocate, apply, place_order

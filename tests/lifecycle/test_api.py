@@ -85,14 +85,20 @@ def test_a_signature_made_meanwhile_in_another_tab_is_a_conflict_not_a_500(froze
     other tab's signature is written here first, as if it had won the race by a moment."""
     from datetime import UTC, datetime
 
-    from app.contracts.models import ContractSignature
+    from app.contracts.documents import HTML, render_document, sha256_of
+    from app.contracts.models import ContractDocument, ContractSignature
     from tests.helpers import user
 
     official = browser("official")
     contract = allocate(official, apply(browser("accountant"), place_order(official), school("Bilim Innovation School"),
                                         "KZ15LAA00001234"))
+    # the winning tab wrote the document it signed and its signature, in one transaction
+    content = render_document(contract)
+    db.session.add(ContractDocument(contract_id=contract.id, state="stored", origin="signed", media_type=HTML,
+                                    content=content, sha256=sha256_of(content), layout=2,
+                                    stored_at=datetime(2026, 12, 1, tzinfo=UTC)))
     db.session.add(ContractSignature(contract_id=contract.id, capacity="school_director", signer_id=user("director").id,
-                                     document_sha256="0" * 64, signed_at=datetime(2026, 12, 1, tzinfo=UTC)))
+                                     document_sha256=sha256_of(content), signed_at=datetime(2026, 12, 1, tzinfo=UTC)))
     db.session.commit()
     director = browser("director")
     lost = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})

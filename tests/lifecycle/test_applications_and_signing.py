@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from app.applications.models import Application
 from app.audit.models import AuditEvent
+from app.contracts.documents import document_sha256
 from app.contracts.models import Contract, ContractSignature
-from app.contracts.operations import document_sha256
 from app.engine.models import HumanTask, ProcessInstance
 from app.extensions import db
 from app.orders.models import StateOrder

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.audit.operations import verify_all_chains
-from app.contracts import operations
+from app.contracts import documents, operations
 from app.contracts.handlers import within_contract_cap
 from app.contracts.models import Contract, ContractAct, ContractAmendment
 from app.engine.errors import DomainRefused
@@ -44,7 +44,7 @@ def snapshot(contract_id: int) -> tuple:
 
 def test_the_department_amends_with_a_reason_audited_and_the_school_sees_it(world, browser):
     contract = samruk()
-    signed_hash = operations.document_sha256(contract)
+    signed_hash = documents.document_sha256(contract)
     old_monthly, old_amount = contract.monthly_cap_tiyn, contract.amount_cap_tiyn
     official = browser("official_shymkent")
     page = official.get(f"/contracts/{contract.id}/amend")
@@ -67,7 +67,7 @@ def test_the_department_amends_with_a_reason_audited_and_the_school_sees_it(worl
     assert event.facts["amount_cap_tiyn"] == 500_000_000 and "amendments_sha256" in event.facts
     assert verify_all_chains()[1] == []
     # the signed document is what was signed: its hash is unchanged by the amendment
-    assert operations.document_sha256(contract) == signed_hash
+    assert documents.document_sha256(contract) == signed_hash
 
     director = user("director4")
     note = db.session.scalars(select(Notification).where(Notification.user_id == director.id,

@@ -1,23 +1,28 @@
-"""The printable contract is signed by the SHA-256 of its bytes, rendered again whenever it is shown (not stored):
-a contract signed on the first layout (ISO dates, no room for a phone) keeps those exact bytes, while a contract
-signed now is on the layout with dates as people write them (01.09.2026) that fits a phone."""
+"""The printable contract's layouts. A contract signed now is stored on the layout with dates as people write them
+(01.09.2026) that fits a phone. A contract signed before the signed bytes were stored (migration 0030) gets them on
+first use: the layout whose rendering gives its signatures' SHA-256 (the first layout, ISO dates, for the contracts
+signed before the second existed) is stored and audited; when none gives it, the contract is flagged for the
+operator, shown as such, and never signed again by itself."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import delete, select
 
-from app.contracts import operations
-from app.contracts.models import Contract
+from app.audit.models import AuditEvent
+from app.contracts import documents, operations
+from app.contracts.models import Contract, ContractDocument
+from app.engine.errors import DomainRefused
 from app.extensions import db
 from tests.helpers import user
 
 #: The SHA-256 of Samruk's contract in the demo world as the code before the second layout rendered and signed it
-#: (SQLite and PostgreSQL alike): a signature of those days must still match the document shown today. If this
-#: fails, a change reached the bytes of signed contracts (layout 1's templates, a catalogue string they use, the
-#: tenge format): every contract signed before no longer verifies.
+#: (SQLite and PostgreSQL alike). The contracts signed before migration 0030 have no stored bytes: theirs are found
+#: again by rendering this layout. If this fails, a change reached layout 1's bytes (its templates, a catalogue
+#: string they use, the tenge format) before every such contract was stored (``flask store-signed-contracts``).
 SIGNED_ON_LAYOUT_1 = "90d6984cf039ada4b3339b772aee195441106c96f6733a067ea85479ff3eab30"
 ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
@@ -26,31 +31,50 @@ def samruk() -> Contract:
     return db.session.scalars(select(Contract).where(Contract.number == "C-SHYMKENT-2026-00001")).one()
 
 
-def test_a_contract_signed_on_the_first_layout_still_verifies_byte_for_byte(world, browser):
-    contract = samruk()
-    assert operations.document_sha256(contract) != SIGNED_ON_LAYOUT_1, "the demo world signs on today's layout"
-    for signature in contract.signatures:  # as signed before the second layout existed
-        signature.document_sha256 = SIGNED_ON_LAYOUT_1
+def signed_before_0030(contract: Contract, digest: str) -> None:
+    """As a contract signed before the bytes were stored: its signatures record ``digest``, no row holds its bytes."""
+    db.session.execute(delete(ContractDocument).where(ContractDocument.contract_id == contract.id))
+    for signature in contract.signatures:
+        signature.document_sha256 = digest
     db.session.commit()
 
+
+def events(action: str, contract: Contract) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action,
+                                                            AuditEvent.object_id == contract.id)))
+
+
+def backfilled(contract: Contract) -> list[AuditEvent]:
+    return [e for e in events("contract.document_stored", contract) if e.details["origin"] == "backfilled"]
+
+
+def test_a_contract_signed_on_the_first_layout_gets_those_bytes_stored_on_first_use(world, browser):
     contract = samruk()
-    assert operations.document_sha256(contract) == SIGNED_ON_LAYOUT_1
+    signed_before_0030(contract, SIGNED_ON_LAYOUT_1)
+
     response = browser("official_shymkent").get(f"/contracts/{contract.id}/document")
     assert response.status_code == 200
     assert hashlib.sha256(response.get_data()).hexdigest() == SIGNED_ON_LAYOUT_1
     text = response.get_data(as_text=True)
     assert "2026-09-01 — 2027-05-31" in text and 'name="viewport"' not in text
+    contract = samruk()
+    row = db.session.scalars(select(ContractDocument).where(ContractDocument.contract_id == contract.id)).one()
+    assert (row.state, row.origin, row.layout, row.sha256) == ("stored", "backfilled", 1, SIGNED_ON_LAYOUT_1)
+    assert row.content == response.get_data()
+    (stored,) = backfilled(contract)
+    assert stored.details["document_sha256"] == SIGNED_ON_LAYOUT_1 and stored.details["layout"] == 1
     page = browser("official_shymkent").get(f"/contracts/{contract.id}").get_data(as_text=True)
-    assert f'id="document-sha">{SIGNED_ON_LAYOUT_1}<' in page
+    assert f'id="document-sha">{SIGNED_ON_LAYOUT_1}<' in page and 'id="document-verified"' in page
+    assert len(backfilled(contract)) == 1, "stored once, then read"
 
 
 def test_the_head_signs_the_bytes_the_director_signed_on_the_first_layout(world):
     contract = samruk()
     director, head = sorted(contract.signatures, key=lambda s: s.signed_at)
-    director.document_sha256 = SIGNED_ON_LAYOUT_1
     db.session.delete(head)
     contract.status = "awaiting_head"
-    db.session.commit()
+    db.session.flush()
+    signed_before_0030(contract, SIGNED_ON_LAYOUT_1)
 
     operations.sign_contract(samruk(), user("head_shymkent"), "pw")  # the door the page and the API both take
     db.session.commit()
@@ -58,16 +82,60 @@ def test_the_head_signs_the_bytes_the_director_signed_on_the_first_layout(world)
     contract = samruk()
     assert contract.status == "active"
     assert [s.document_sha256 for s in contract.signatures] == [SIGNED_ON_LAYOUT_1, SIGNED_ON_LAYOUT_1]
+    assert documents.document_of(contract).state == documents.INTACT
+
+
+def test_a_contract_no_layout_matches_is_flagged_for_the_operator_and_never_signed_again(world, browser, app_ctx):
+    contract = samruk()
+    head = max(contract.signatures, key=lambda s: s.signed_at)
+    db.session.delete(head)
+    contract.status = "awaiting_head"
+    db.session.flush()
+    lost = "ab" * 32
+    signed_before_0030(contract, lost)
+
+    operator = browser("operator")
+    page = operator.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="document-unmatched"' in page and 'id="document-link"' not in page
+    assert operator.get(f"/contracts/{contract.id}/document").status_code == 409
+    (flag,) = events("contract.document_unmatched", samruk())
+    assert flag.details["signed_sha256"] == [lost] and set(flag.details["layouts_tried"]) == {"1", "2"}
+    row = db.session.scalars(select(ContractDocument).where(ContractDocument.contract_id == contract.id)).one()
+    assert (row.state, row.content, row.sha256) == ("unmatched", None, lost)
+
+    with pytest.raises(DomainRefused, match="could not be found again"):
+        operations.sign_contract(samruk(), user("head_shymkent"), "pw")
+    db.session.rollback()
+    assert samruk().status == "awaiting_head" and len(samruk().signatures) == 1
+
+    result = app_ctx.test_cli_runner().invoke(args=["store-signed-contracts"])
+    assert result.exit_code == 1 and "flagged, no layout gives the signed SHA-256: 1" in result.output
+    from app.audit.operations import verify_all_chains
+
+    assert any("no layout gives its signatures' SHA-256" in str(p) for p in verify_all_chains()[1])
+
+
+def test_the_command_stores_the_bytes_of_every_contract_signed_before(world, app_ctx):
+    contract = samruk()
+    signed_before_0030(contract, SIGNED_ON_LAYOUT_1)
+    result = app_ctx.test_cli_runner().invoke(args=["store-signed-contracts"])
+    assert result.exit_code == 0, result.output
+    assert "Signed documents stored: 1;" in result.output
+    assert documents.document_of(samruk()).sha256 == SIGNED_ON_LAYOUT_1
+    again = app_ctx.test_cli_runner().invoke(args=["store-signed-contracts"])
+    assert "Signed documents stored: 0;" in again.output
 
 
 def test_a_contract_signed_now_shows_its_dates_as_people_write_them_and_fits_a_phone(world, browser):
     contract = samruk()
     digests = {s.document_sha256 for s in contract.signatures}
-    assert digests == {operations.document_sha256(contract)}, "both parties signed what is shown"
+    assert digests == {documents.document_sha256(contract)}, "both parties signed what is shown"
     text = browser("official_shymkent").get(f"/contracts/{contract.id}/document").get_data(as_text=True)
     assert 'name="viewport"' in text
     assert text.count("01.09.2026 — 31.05.2027") == 2, "in the Kazakh and the Russian text"
     assert not ISO_DAY.search(text)
-    # the layout is chosen by the signatures, never by the clock or the caller
-    assert operations.document_html(contract) == operations.document_html(contract, operations.CURRENT_LAYOUT)
-    assert hashlib.sha256(operations.document_html(contract, 1).encode()).hexdigest() == SIGNED_ON_LAYOUT_1
+    # the stored layout is the one of the day of the first signature, never chosen again by the clock or the caller
+    row = db.session.scalars(select(ContractDocument).where(ContractDocument.contract_id == contract.id)).one()
+    assert row.layout == documents.CURRENT_LAYOUT
+    assert row.content == documents.render_document(contract, documents.CURRENT_LAYOUT)
+    assert hashlib.sha256(documents.render_document(contract, 1)).hexdigest() == SIGNED_ON_LAYOUT_1

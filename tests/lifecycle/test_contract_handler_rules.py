@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from app.contracts import handlers, operations
+from app.contracts import documents, handlers
 from app.contracts.models import Contract
 from app.engine.errors import DomainRefused
 from app.extensions import db
@@ -34,8 +34,8 @@ def test_a_task_reaches_the_contract_its_instance_is_about(contract):
 
 def test_the_signing_panel_shows_the_contract_and_its_document_hash(contract):
     context = handlers.SignContract().context(_ctx("contract", contract.id))
-    assert context == {"contract": contract, "document_sha256": operations.document_sha256(contract)}
-    assert len(context["document_sha256"]) == 64
+    assert context == {"contract": contract, "document": documents.document_of(contract)}
+    assert len(context["document"].sha256) == 64
 
 
 def test_service_operators_refuse_a_contract_of_another_instance(contract):

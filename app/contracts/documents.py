@@ -1,0 +1,288 @@
+"""The printable contract as evidence: rendered until the first signature, the stored signed bytes from then on.
+
+What a signature signs is the SHA-256 of the printable contract's bytes. Rendered again from the templates on every
+view (as before migration 0030), any change of a template, a filter, Babel's formats, Jinja's escaping or a
+translation changed what was shown as "the signed document", or broke the check of every contract signed before. So
+the first signature stores the bytes it signs (:class:`ContractDocument`), the second signer signs those same bytes,
+and the contract is shown, downloaded and verified from them for ever; the templates only draw contracts nobody has
+signed yet.
+
+A contract signed before the bytes were kept gets them on first use (or with ``flask store-signed-contracts``): the
+layout whose rendering gives the signatures' SHA-256 is stored, audited (``contract.document_stored``). When no
+layout gives it, the contract is flagged ``unmatched`` for the operator (``contract.document_unmatched``): nothing is
+stored, and nobody can sign it again until the operator restores the bytes.
+
+The stored content's digest is computed each time it is read: a byte changed in the database shows on the contract
+page, refuses the second signature, and is reported by ``flask verify-audit``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import clock
+from app.audit.operations import record_event
+from app.contracts.models import Contract, ContractDocument, ContractSignature
+from app.engine.errors import DomainConflict, DomainRefused
+from app.extensions import db
+from app.instruments import instrument_of
+from app.orders.models import LEVELS
+
+log = logging.getLogger(__name__)
+
+#: The media type of the printable contract's bytes (and the only one served as a page: anything else a database
+#: writer put in ``media_type`` is served as a download).
+HTML = "text/html; charset=utf-8"
+
+#: The printable contract's layouts, oldest first. Since migration 0030 a signed contract is shown from its stored
+#: bytes, so a layout may change freely for the contracts not signed yet; the old layouts stay only to find again the
+#: bytes of contracts signed before the bytes were kept (:func:`backfill`), so keep them as they are until every such
+#: contract is stored. 1: ISO dates, no viewport (a phone zoomed it out or scrolled it sideways); 2: dates as
+#: 01.09.2026, fits a phone.
+CONTRACT_LAYOUTS = {
+    1: ("contracts/document.html", date.isoformat),
+    2: ("contracts/document_v2.html", lambda day: day.strftime("%d.%m.%Y")),  # no CLDR: the same bytes on any Babel
+}
+CURRENT_LAYOUT = max(CONTRACT_LAYOUTS)
+
+#: What :func:`document_of` found. ``draft``: nobody has signed, the document is rendered now; ``intact``: the stored
+#: bytes are those the signatures record; ``tampered``: they are not (a changed byte, a changed digest);
+#: ``unmatched``: signed before the bytes were kept and no layout gives the signatures' SHA-256.
+DRAFT, INTACT, TAMPERED, UNMATCHED = "draft", "intact", "tampered", "unmatched"
+
+
+@dataclass(frozen=True)
+class ShownDocument:
+    """The contract's document as it is shown and downloaded, and whether it is what was signed."""
+
+    state: str
+    content: bytes | None
+    media_type: str
+    #: the SHA-256 of ``content`` as read now (None: nothing to show)
+    sha256: str | None
+    #: what the signatures record (empty for a draft)
+    signed_sha256: frozenset[str] = field(default_factory=frozenset)
+    #: the digest stored with the bytes when they were stored
+    stored_sha256: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.state == INTACT
+
+
+def render_document(contract: Contract, layout: int = CURRENT_LAYOUT) -> bytes:
+    """The printable contract in its legal languages (Kazakh, then Russian: the state language and the official one),
+    one after the other in one document, on ``layout``. Only what nobody has signed yet is shown from here."""
+    from app.contracts.labels import level_label
+
+    wrapper, day = CONTRACT_LAYOUTS[layout]
+    languages = current_app.config.get("CONTRACT_LANGUAGES", ("kk", "ru"))
+    # Rendered without the request's context processors: the bytes depend on the contract only.
+    signed = AsSigned(contract)
+    body = current_app.jinja_env.get_template(instrument_of(contract).contract_body)
+    sections = []
+    for language in languages:
+        with force_locale(language):
+            sections.append((language, body.render(contract=signed, levels=LEVELS, level_label=level_label,
+                                                   locale=language, day=day)))
+    with force_locale(languages[0]):
+        title = f"{_('Contract')} {contract.number}"
+    html = current_app.jinja_env.get_template(wrapper).render(sections=sections, languages=languages, title=title)
+    return html.encode("utf-8")
+
+
+def sha256_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+class AsSigned:
+    """The contract with the terms both parties signed: an amendment changes the terms in force, never the signed
+    document (it is an agreement of its own, with its own digests). Used to render a draft, and to find again the
+    bytes of a contract signed before they were stored."""
+
+    def __init__(self, contract: Contract):
+        from app.contracts.amendments import signed_terms
+
+        self._contract = contract
+        self._terms = signed_terms(contract) if contract.amendments else {}
+
+    def __getattr__(self, name: str):
+        if name in self._terms:
+            value = self._terms[name]
+            return date.fromisoformat(value) if name == "period_end" else value
+        return getattr(self._contract, name)
+
+    def places(self, level: str) -> int:
+        return getattr(self, f"places_{level}")
+
+
+def _signed_hashes(contract: Contract) -> frozenset[str]:
+    # read, not the relationship: loading it here would leave it stale for the signature being added
+    if contract.id is None:
+        return frozenset()
+    return frozenset(db.session.scalars(select(ContractSignature.document_sha256)
+                                        .where(ContractSignature.contract_id == contract.id)))
+
+
+def _stored_row(contract: Contract) -> ContractDocument | None:
+    return db.session.scalars(select(ContractDocument).where(ContractDocument.contract_id == contract.id)).first()
+
+
+def document_of(contract: Contract) -> ShownDocument:
+    """What the contract's page shows and its download serves: the stored signed bytes once anyone has signed (found
+    again on first use for a contract signed before they were kept: :func:`backfill`), else the draft rendered now.
+    The caller commits (a first-use backfill writes the row and its audit event)."""
+    signed = _signed_hashes(contract)
+    if not signed:
+        content = render_document(contract)
+        return ShownDocument(DRAFT, content, HTML, sha256_of(content))
+    row = _stored_row(contract) or backfill(contract)
+    return _checked(row, signed)
+
+
+def _checked(row: ContractDocument, signed: frozenset[str]) -> ShownDocument:
+    if row.state == "unmatched":
+        return ShownDocument(UNMATCHED, None, HTML, None, signed, row.sha256)
+    content = bytes(row.content)
+    actual = sha256_of(content)
+    state = INTACT if signed == {actual} and row.sha256 == actual else TAMPERED
+    if state == TAMPERED:
+        log.warning("contract document %s (contract %s): stored bytes' SHA-256 %s, recorded %s, signed %s",
+                    row.id, row.contract_id, actual, row.sha256, sorted(signed))
+    return ShownDocument(state, content, row.media_type or HTML, actual, signed, row.sha256)
+
+
+def document_sha256(contract: Contract) -> str | None:
+    """The SHA-256 of the document as shown now (what a signer signs: see :func:`bytes_to_sign`)."""
+    return document_of(contract).sha256
+
+
+def bytes_to_sign(contract: Contract) -> str:
+    """The SHA-256 a signature about to be made signs. The first signer signs the document rendered now, and its
+    bytes are stored in the same transaction as the signature; a later signer signs the stored bytes, and only when
+    they are still those the first signature records (a changed byte, or a contract whose bytes could not be found
+    again, is refused: nothing is signed that nobody can show)."""
+    signed = _signed_hashes(contract)
+    if not signed:
+        content = render_document(contract)
+        digest = sha256_of(content)
+        if _store(contract, content, digest, CURRENT_LAYOUT, "signed", alongside=False).sha256 != digest:
+            raise DomainConflict(_("This contract has just been signed in this capacity (in another tab or by "
+                                   "another request). Nothing more was signed."))
+        return digest
+    shown = document_of(contract)
+    if shown.state == UNMATCHED:
+        raise DomainRefused(_("The document signed first could not be found again (no layout gives its SHA-256): "
+                              "the contract cannot be signed until the operator restores it. Nothing was signed."))
+    if shown.state != INTACT:
+        raise DomainRefused(_("The stored signed document does not match its signatures: it has been changed since "
+                              "it was signed. The contract cannot be signed; tell the operator. Nothing was signed."))
+    return shown.sha256
+
+
+def backfill(contract: Contract, *, alongside: bool = True) -> ContractDocument:
+    """For a contract signed before the bytes were stored (migration 0030): store the layout whose rendering gives
+    the SHA-256 the signatures record, or flag the contract ``unmatched`` when none does (or the signatures record
+    different digests). Never signs anything again. Audited; the caller commits."""
+    signed = _signed_hashes(contract)
+    tried: dict[int, str] = {}
+    if len(signed) == 1:
+        for layout in sorted(CONTRACT_LAYOUTS, reverse=True):
+            content = render_document(contract, layout)
+            tried[layout] = sha256_of(content)
+            if tried[layout] in signed:
+                return _store(contract, content, tried[layout], layout, "backfilled", alongside=alongside)
+    row, inserted = _insert(contract, ContractDocument(
+        contract_id=contract.id, state="unmatched", origin="backfilled",
+        sha256=next(iter(signed)) if len(signed) == 1 else None, stored_at=clock.now()))
+    if inserted:
+        log.warning("contract %s: no layout gives the signed SHA-256 %s (tried %s); flagged for the operator",
+                    contract.number, sorted(signed), tried)
+        record_event(_chain(contract), "contract.document_unmatched", "contract", contract.id, actor_id=None,
+                     details={"number": contract.number, "signed_sha256": sorted(signed),
+                              "layouts_tried": {str(k): v for k, v in tried.items()}}, alongside=alongside)
+    return row
+
+
+def _store(contract: Contract, content: bytes, digest: str, layout: int, origin: str, *,
+           alongside: bool) -> ContractDocument:
+    row, inserted = _insert(contract, ContractDocument(
+        contract_id=contract.id, state="stored", origin=origin, media_type=HTML, content=content, sha256=digest,
+        layout=layout, stored_at=clock.now()))
+    if inserted:
+        record_event(_chain(contract), "contract.document_stored", "contract", contract.id, actor_id=None,
+                     details={"number": contract.number, "document_sha256": digest, "media_type": HTML,
+                              "bytes": len(content), "layout": layout, "origin": origin}, alongside=alongside)
+    return row
+
+
+def _insert(contract: Contract, row: ContractDocument) -> tuple[ContractDocument, bool]:
+    """Add the row (and say so); if another request stored the contract's document first (unique contract), theirs."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        found = _stored_row(contract)
+        if found is None:
+            raise
+        return found, False
+    return row, True
+
+
+def _chain(contract: Contract) -> str:
+    return f"instance:{contract.instance_id}" if contract.instance_id else f"contract:{contract.id}"
+
+
+def backfill_all() -> dict[str, int]:
+    """``flask store-signed-contracts``: every signed contract without stored bytes gets them (or is flagged), and
+    every flagged one is tried again (the operator may have restored a layout's templates); one contract per
+    transaction, so one that fails stays one failure."""
+    from sqlalchemy import exists
+
+    counts = {"stored": 0, "unmatched": 0, "failed": 0}
+    has_signature = exists().where(ContractSignature.contract_id == Contract.id)
+    unstored = ~exists().where(ContractDocument.contract_id == Contract.id, ContractDocument.state == "stored")
+    ids = list(db.session.scalars(select(Contract.id).where(has_signature, unstored).order_by(Contract.id)))
+    for contract_id in ids:
+        try:
+            contract = db.session.get(Contract, contract_id)
+            flagged = _stored_row(contract)
+            if flagged is not None:  # unmatched: tried again from scratch
+                db.session.delete(flagged)
+                db.session.flush()
+            row = backfill(contract, alongside=True)
+            db.session.commit()
+            counts["stored" if row.state == "stored" else "unmatched"] += 1
+        except Exception:
+            db.session.rollback()
+            log.exception("contract %s: its signed document could not be stored", contract_id)
+            counts["failed"] += 1
+    return counts
+
+
+def integrity_problems() -> list[str]:
+    """For ``flask verify-audit``: the stored signed documents whose bytes are not those their signatures record,
+    and the contracts flagged because no layout gave their signed SHA-256."""
+    problems = []
+    signed: dict[int, set[str]] = {}
+    for contract_id, digest in db.session.execute(select(ContractSignature.contract_id,
+                                                         ContractSignature.document_sha256)):
+        signed.setdefault(contract_id, set()).add(digest)
+    for row in db.session.scalars(select(ContractDocument).order_by(ContractDocument.contract_id)):
+        shown = _checked(row, frozenset(signed.get(row.contract_id, ())))
+        if shown.state == TAMPERED:
+            problems.append(f"contract {row.contract_id}: its stored signed document's SHA-256 is {shown.sha256}, "
+                            f"its signatures record {', '.join(sorted(shown.signed_sha256)) or 'none'}")
+        elif shown.state == UNMATCHED:
+            problems.append(f"contract {row.contract_id}: signed before the documents were stored, and no layout "
+                            "gives its signatures' SHA-256 (flagged for the operator)")
+    return problems
