@@ -79,6 +79,9 @@ def _import_command(kind: str):
                 click.echo(f"  … and {result.rejected - 50} more rejected row(s)", err=True)
             for notice in result.notices[:50]:
                 click.echo(f"  line {notice['line']}: loaded, but {notice_text(notice)}", err=True)
+            if result.ignored_columns:
+                click.echo("  columns not read (not columns of this registry): "
+                           + ", ".join(result.ignored_columns), err=True)
         if errors_csv is not None:
             from app.files import written_whole
             from app.security import csv_export_writer, spreadsheet_cell

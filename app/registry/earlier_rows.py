@@ -33,6 +33,10 @@ NOTICES = {
 
 
 def notice_text(notice: dict) -> str:
+    from app.registry.importers import ROW_NOTES
+
+    if notice["code"] in ROW_NOTES:
+        return str(ROW_NOTES[notice["code"]])
     if notice["code"] == "repeated_in_file":
         if notice.get("earlier_line"):
             return str(REPEATED_AT) % {"line": notice["earlier_line"]}

@@ -8,7 +8,6 @@ natural key, so re-importing a file updates rather than duplicates — and only 
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
@@ -21,8 +20,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app import clock
 from app.extensions import db
+from app.registry.cells import (
+    SCIENTIFIC,
+    Serial1904,
+    excel_serial_date,
+    has_control_characters,
+    has_lost_letters,
+    identifier_text,
+    in_one_script,
+    squeeze_spaces,
+)
 from app.registry.earlier_rows import EarlierRows
-from app.registry.identifiers import has_non_ascii_digits, is_valid_bin, is_valid_iin
+from app.registry.headings import columns_by_heading
+from app.registry.identifiers import has_non_ascii_digits, iin_birth_date, is_valid_bin, is_valid_iin
 from app.registry.models import LEVELS, BusinessRecord, Licence, NedbEnrollment
 
 BATCH = 2000
@@ -37,6 +47,16 @@ REASONS = {
     "leading_zero_lost": _l("11 digits: the number's leading 0 was lost (a spreadsheet took the column for numbers); "
                             "format the column as text, type the 0 and save the file again"),
     "invalid_date": _l("not a date (use YYYY-MM-DD or DD.MM.YYYY)"),
+    "scientific_notation": _l("the number is written as 1.23457E+11: the spreadsheet dropped its last digits when the "
+                              "file was saved; format the column as text, type the numbers in full and save the file "
+                              "again"),
+    "control_character": _l("the value holds a control character (such as a NUL byte): the file is damaged or is not "
+                            "a text file; export it from the registry again"),
+    "lost_letters": _l("the name has “?” in place of letters: the file was saved in an encoding without Kazakh "
+                       "letters; save it as “CSV UTF-8” (or as XLSX) and import it again"),
+    "before_birth": _l("the enrolment date is before the birth date the IIN carries"),
+    "several_sheets": _l("more than one sheet of the workbook has the registry's columns; keep one sheet per file"),
+    "duplicate_columns": _l("two columns of the file are the same registry column; keep one of them"),
     "invalid_grade": _l("grade must be a whole number from 1 to 11"),
     "invalid_kind": _l("school kind must be 'private' or 'state'"),
     "invalid_levels": _l("levels must be a list of primary, basic, secondary"),
@@ -80,6 +100,15 @@ class FileUnreadable(ValueError):
 # --- value parsers ---------------------------------------------------------------------------------
 
 
+#: the key a parser's record carries its notes under (codes of :data:`ROW_NOTES`); taken off before it is written
+NOTES = "_notes"
+#: what a loaded row's value was read as, said beside the row in the import's report
+ROW_NOTES = {
+    "name_one_script": _l("the name mixed Latin and Cyrillic letters that look alike; each word was stored in its own "
+                          "script (the name check counts both spellings the same)"),
+}
+
+
 def _text(row: dict, column: str, max_len: int, required: bool = True) -> str | None:
     value = row.get(column)
     value = "" if value is None else str(value).strip()
@@ -87,15 +116,43 @@ def _text(row: dict, column: str, max_len: int, required: bool = True) -> str | 
         if required:
             raise RowError(column, "missing")
         return None
+    if has_control_characters(value):
+        # refused, not stripped: a NUL where a letter was is a damaged file, and what the letter was is lost
+        raise RowError(column, "control_character")
     if len(value) > max_len:
         raise RowError(column, "too_long")
     return value
 
 
+def _name(row: dict, column: str, max_len: int) -> str:
+    """An organisation's name: one space wherever the cell had a line break or a run of spaces."""
+    return squeeze_spaces(_text(row, column, max_len))
+
+
+def _person_name(row: dict, column: str, record: dict) -> str:
+    """A person's name as NEDB gives it: spaced once (:func:`cells.squeeze_spaces`), refused with letters an encoding
+    lost ("?"), each word in one script (:func:`cells.in_one_script` — noted in the record, see :data:`ROW_NOTES`)."""
+    value = _name(row, column, 200)
+    if has_lost_letters(value):
+        raise RowError(column, "lost_letters")
+    fixed = in_one_script(value)
+    if fixed != value:
+        record.setdefault(NOTES, []).append("name_one_script")
+    return fixed
+
+
 def _ident(row: dict, column: str, check: Callable[[str], bool], code: str) -> str:
     value = row.get(column)
-    if isinstance(value, int | float) and not isinstance(value, bool):  # a spreadsheet turned it into a number
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A spreadsheet's number cell (an XLSX keeps every digit, whatever 1.23457E+11 it shows): the leading 0 it
+        # cannot hold is written back — the cell's type says it was a number, and the check digit still guards it.
         value = f"{int(value):012d}"
+    elif value is not None:
+        # Grouped for the eye ("150101 600107", "1501-0160-0107", a non-breaking space from a web page) or marked as
+        # text by a leading apostrophe, or a float's ".0" from a program's export: the same 12 digits, read as them.
+        value = identifier_text(str(value).strip().lstrip("'")).removesuffix(".0")
+        if SCIENTIFIC.fullmatch(value):
+            raise RowError(column, "scientific_notation")
     value = _text({column: value}, column, 12)
     if has_non_ascii_digits(value):
         raise RowError(column, "non_ascii_digits")
@@ -109,23 +166,42 @@ def _ident(row: dict, column: str, check: Callable[[str], bool], code: str) -> s
     return value
 
 
+#: a time of midnight after a date, as a database's or a program's export writes a date column ("2026-09-01
+#: 00:00:00", "01.09.2026 0:00"): the date is the day. Another time is refused: which day it belongs to depends on a
+#: time zone the file does not give.
+_MIDNIGHT = re.compile(r"[ T]0?0:00(?::00(?:\.0+)?)?$")
+
+
 def _date(row: dict, column: str, required: bool = True) -> date | None:
     value = row.get(column)
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _serial(column, value)
     text = "" if value is None else str(value).strip()
     if not text:
         if required:
             raise RowError(column, "missing")
         return None
+    if re.fullmatch(r"[0-9]{5}", text):  # a CSV saved from a date column formatted as General: the day's number
+        return _serial(column, int(text))
+    text = _MIDNIGHT.sub("", text)
+    # DD/MM/YYYY is not read: an English-locale Excel writes MM/DD/YYYY, and 03/04/2026 is then another day
     for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
         try:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
     raise RowError(column, "invalid_date")
+
+
+def _serial(column: str, number: float) -> date:
+    day = excel_serial_date(number)
+    if day is None:
+        raise RowError(column, "invalid_date")
+    return day
 
 
 def _whole_number(row: dict, column: str, low: int, high: int, code: str) -> int:
@@ -155,16 +231,36 @@ def _period(row: dict, start: str, end: str) -> tuple[date, date | None]:
 # --- kinds -----------------------------------------------------------------------------------------
 
 
+def enrolment_dates(row: dict, iin: str) -> tuple[date, date | None]:
+    """An enrolment's dates, refused where no registry could mean them: a typed year (2030, 2062) more than a year
+    ahead — a withdrawal that far ahead kept a child who left "enrolled", and paid, for years —, and an enrolment
+    before the birth date the IIN carries (1926 for 2026)."""
+    enrolled, withdrawn = _period(row, "enrolled_on", "withdrawn_on")
+    ahead = clock.today() + timedelta(days=366)
+    if enrolled > ahead:
+        raise RowError("enrolled_on", "far_future")
+    if withdrawn is not None and withdrawn > ahead:
+        raise RowError("withdrawn_on", "far_future")
+    born = iin_birth_date(iin)
+    if born is not None and enrolled < born:
+        raise RowError("enrolled_on", "before_birth")
+    return enrolled, withdrawn
+
+
 def parse_nedb(row: dict) -> dict:
     kind = (_text(row, "school_kind", 8, required=False) or "private").lower()
     if kind not in ("private", "state"):
         raise RowError("school_kind", "invalid_kind")
-    enrolled, withdrawn = _period(row, "enrolled_on", "withdrawn_on")
-    if enrolled > clock.today() + timedelta(days=366):  # a typed year (2030): no registry enrols that far ahead
-        raise RowError("enrolled_on", "far_future")
-    return {"iin": _ident(row, "iin", is_valid_iin, "invalid_iin"), "full_name": _text(row, "full_name", 200),
-            "school_bin": _ident(row, "school_bin", is_valid_bin, "invalid_bin"), "school_kind": kind,
-            "grade": _grade(row), "enrolled_on": enrolled, "withdrawn_on": withdrawn}
+    iin = _ident(row, "iin", is_valid_iin, "invalid_iin")
+    enrolled, withdrawn = enrolment_dates(row, iin)
+    # A school not in the business register is loaded all the same: NEDB lists every school of the country (the
+    # state ones are in no register we import), and the registries arrive in any order. Verification decides what a
+    # school's absence from the register means for its acts (rule no_business_record), on the registers of that day.
+    record: dict = {}
+    record.update({"iin": iin, "full_name": _person_name(row, "full_name", record),
+                   "school_bin": _ident(row, "school_bin", is_valid_bin, "invalid_bin"), "school_kind": kind,
+                   "grade": _grade(row), "enrolled_on": enrolled, "withdrawn_on": withdrawn})
+    return record
 
 
 def parse_licence(row: dict) -> dict:
@@ -191,7 +287,7 @@ def parse_business(row: dict) -> dict:
             raise RowError("liquidated_on", "liquidated_not_status")
         if liquidated_on > clock.today() + timedelta(days=366):  # a typed year (2052)
             raise RowError("liquidated_on", "far_future")
-    return {"bin": _ident(row, "bin", is_valid_bin, "invalid_bin"), "name": _text(row, "name", 255),
+    return {"bin": _ident(row, "bin", is_valid_bin, "invalid_bin"), "name": _name(row, "name", 255),
             "status": status, "oked": oked, "liquidated_on": liquidated_on}
 
 
@@ -213,6 +309,12 @@ class ImportKind:
     @property
     def table(self) -> Table:
         return self.model.__table__
+
+    @property
+    def headings(self) -> dict[str, str]:
+        """{normalised heading: column}: the columns' names and their Russian and Kazakh headings
+        (:mod:`app.registry.headings`)."""
+        return columns_by_heading(self.columns, heading_key)
 
 
 KINDS: dict[str, ImportKind] = {
@@ -256,7 +358,9 @@ def _normalise_header(cells) -> list[str]:
 # 16,384 columns that read-only openpyxl would still pad every row to. Rows and cells are bounded again
 # while streaming, because a sheet's <dimension> is only what the file claims.
 
-MAX_ROWS = 1_000_000
+#: Excel's own limit (1,048,576 rows a sheet, one of them the header): a sheet Excel can save is never refused for
+#: its rows — an agency's export filled to the last row, or a sheet whose used range a stray cell stretched to it.
+MAX_ROWS = 1_048_575
 MAX_COLUMNS = 64
 MAX_XLSX_ENTRIES = 100
 MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024
@@ -344,13 +448,84 @@ def _is_xlsx(path: Path) -> bool:
         return fh.read(4) == b"PK\x03\x04"
 
 
-def read_rows(path: Path, formulas: dict | None = None) -> Iterator[tuple[int, dict]]:
-    """(line number, {column: value}) for each non-empty data row; raises FileUnreadable. ``formulas`` (from
-    :func:`scan`): an XLSX cell that holds a formula with no saved value is given as a :class:`Formula`."""
+@dataclass(frozen=True)
+class Layout:
+    """Where a file's table is: the sheet (XLSX), the header's row — a spreadsheet's row number, or a CSV's line — and
+    the CSV's delimiter (None: the header line's most frequent of , ; tab)."""
+
+    sheet: int = 0
+    header: int = 1
+    delimiter: str | None = None
+
+
+#: the rows searched for the header: a title, the export's date and an empty row or two come before it
+HEADER_SEARCH_ROWS = 20
+
+
+def _is_header(cells, known: Collection[str]) -> bool:
+    return sum(heading_key(c) in known for c in cells if c is not None) >= 2
+
+
+def find_layout(path: Path, known: Collection[str] | None) -> Layout:
+    """Where the table of a file is, its header recognised by ``known`` (normalised headings, at least two in one
+    row): the first of :data:`HEADER_SEARCH_ROWS` rows — after an empty first row, a title merged over the columns,
+    the export's date — and, in a workbook, the one sheet that has such a row (an instructions sheet or a list of
+    codes beside it is not read). Two sheets with the columns are refused (``several_sheets``): which one is meant
+    (September's or October's) is not the import's to choose, and reading one silently left the other unloaded.
+    No such row: the first row of the first sheet, whose missing columns the import names.
+
+    Hidden rows and columns are read like the others: hiding is how a sheet is shown, not what the registry sent
+    (the same sheet saved as CSV has them), and a hidden column the import does not know is named in its report."""
+    if not known:
+        return Layout()
     if _is_xlsx(path):
-        yield from _read_xlsx(path, formulas or {})
+        return _xlsx_layout(path, known)
+    try:
+        with open(path, encoding=csv_encoding(path), newline="") as fh:
+            head = fh.read(64 * 1024)
+    except (UnicodeDecodeError, OSError):
+        return Layout()  # the reading refuses it, with its reason
+    for number, text in enumerate(re.split(r"\r\n|\r|\n", head)[:HEADER_SEARCH_ROWS], start=1):
+        for delimiter in (",", ";", "\t"):
+            if _is_header(next(csv.reader([text], delimiter=delimiter), []), known):
+                return Layout(header=number, delimiter=delimiter)
+    return Layout()
+
+
+def _xlsx_layout(path: Path, known: Collection[str]) -> Layout:
+    from openpyxl import load_workbook
+
+    check_bounds(path)
+    with open(path, "rb") as fh:
+        try:
+            wb = load_workbook(fh, read_only=True, data_only=True)
+        except Exception as err:  # openpyxl raises many kinds for a corrupt archive
+            raise FileUnreadable("unreadable", str(err)[:200]) from err
+        try:
+            found = []
+            for index, sheet in enumerate(wb.worksheets):
+                rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS, max_row=HEADER_SEARCH_ROWS)
+                for number, row in enumerate(rows, start=1):
+                    if _is_header(row, known):
+                        found.append((index, number, sheet.title))
+                        break
+        except Exception as err:  # a damaged member
+            raise FileUnreadable("unreadable", str(err)[:200]) from err
+        finally:
+            wb.close()
+    if len(found) > 1:
+        raise FileUnreadable("several_sheets", ", ".join(title for _, _, title in found))
+    return Layout(found[0][0], found[0][1]) if found else Layout()
+
+
+def read_rows(path: Path, formulas: dict | None = None, layout: Layout | None = None) -> Iterator[tuple[int, dict]]:
+    """(line number, {column: value}) for each non-empty data row; raises FileUnreadable. ``formulas`` (from
+    :func:`scan`): an XLSX cell that holds a formula with no saved value is given as a :class:`Formula`.
+    ``layout``: where the table is (:func:`find_layout`; default: the first sheet's first row)."""
+    if _is_xlsx(path):
+        yield from _read_xlsx(path, formulas or {}, layout or Layout())
     else:
-        yield from _read_csv(path)
+        yield from _read_csv(path, layout or Layout())
 
 
 class Formula(str):
@@ -362,21 +537,23 @@ class Formula(str):
 class Scan:
     rows: int  # data rows
     formulas: dict  # {(row, column): formula text} of the XLSX cells that hold a formula
+    layout: Layout = Layout()  # where the table is (:func:`find_layout`)
 
 
 MAX_FORMULAS = 100_000
 
 
-def scan(path: Path) -> Scan:
+def scan(path: Path, known: Collection[str] | None = None) -> Scan:
     """Read the whole file once before a row is written: a file that cannot be read to its end (a field over the
     CSV limit, a broken encoding, a damaged workbook member, too many rows) raises FileUnreadable here, so a bad
     file changes nothing — the import had committed the batches before the bad line. Also counts the rows (the
-    progress bar) and finds an XLSX's formula cells."""
+    progress bar), finds an XLSX's formula cells and, by the headings ``known``, where the table is."""
+    layout = find_layout(path, known)
     if not _is_xlsx(path):
-        return Scan(sum(1 for _ in _read_csv(path)), {})
+        return Scan(sum(1 for _ in _read_csv(path, layout)), {}, layout)
     formulas: dict = {}
     count = 0
-    for number, header, row in _xlsx_rows(path, data_only=False):
+    for number, header, row in _xlsx_rows(path, data_only=False, layout=layout):
         if any(c not in (None, "") for c in row):
             count += 1
         for column, value in zip(header, row, strict=False):
@@ -384,7 +561,7 @@ def scan(path: Path) -> Scan:
                 if len(formulas) >= MAX_FORMULAS:
                     raise FileUnreadable("too_large", f"more than {MAX_FORMULAS} formulas")
                 formulas[(number, column)] = value
-    return Scan(count, formulas)
+    return Scan(count, formulas, layout)
 
 
 #: the files an import reads
@@ -417,13 +594,24 @@ def spreadsheet_upload_problem(upload, max_bytes: int, too_large: str | None = N
 def csv_encoding(path: Path) -> str:
     """The text encoding of a CSV upload: UTF-8 (with or without its BOM), UTF-16 with a BOM, else Windows-1251 —
     what Excel on a Russian or Kazakh Windows writes as "CSV" (a registry officer's export was refused as not
-    UTF-8). Read in chunks, so a file of millions of rows is checked without holding it."""
+    UTF-8). Read in chunks, so a file of millions of rows is checked without holding it.
+
+    Windows-1251 is read as KZ-1048, Kazakhstan's standard variant of it: the same bytes for every Russian letter,
+    and the Kazakh letters (ә, ғ, қ, ң, ө, ұ, ү, һ) in the 16 places where 1251 has Serbian, Macedonian, Ukrainian
+    and Belarusian ones (ј, ѓ, ќ, ѕ, ґ, ў, ї, ћ) that no Kazakhstan registry writes. Read as 1251, a file of a
+    Kazakh-language Windows loaded "Әлиев" as "Јлиев", silently."""
     import codecs
 
     with open(path, "rb") as fh:
         head = fh.read(4)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
+        # UTF-16 without its mark (a program's "Unicode" export): every other byte of the Latin heading is 0. Read
+        # as UTF-8, where a NUL is valid, the file was refused as lacking every column.
+        if len(head) == 4 and head[0] and head[2] and not head[1] and not head[3]:
+            return "utf-16-le"
+        if len(head) == 4 and head[1] and head[3] and not head[0] and not head[2]:
+            return "utf-16-be"
         fh.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
@@ -431,28 +619,32 @@ def csv_encoding(path: Path) -> str:
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "cp1251"
+            return "kz1048"
     return "utf-8-sig"
 
 
-def _csv_reader(fh):
-    sample = fh.read(8192)
-    fh.seek(0)
-    return csv.reader(fh, delimiter=max(",;\t", key=sample.split("\n", 1)[0].count))
+def _csv_reader(fh, layout: Layout = Layout()) -> tuple[csv.reader, int]:
+    """A reader positioned at the header line, and the lines skipped before it (a title, the export's date)."""
+    for _ in range(layout.header - 1):
+        fh.readline()  # newline="": a line ends at \n, \r\n or \r, as find_layout counted them
+    start = fh.tell()
+    delimiter = layout.delimiter or max(",;\t", key=fh.read(8192).split("\n", 1)[0].count)
+    fh.seek(start)
+    return csv.reader(fh, delimiter=delimiter), layout.header - 1
 
 
-def _read_csv(path: Path) -> Iterator[tuple[int, dict]]:
+def _read_csv(path: Path, layout: Layout = Layout()) -> Iterator[tuple[int, dict]]:
     try:
         with open(path, encoding=csv_encoding(path), newline="") as fh:
-            reader = _csv_reader(fh)
+            reader, skipped = _csv_reader(fh, layout)
             header = _normalise_header(next(reader, [])[:MAX_COLUMNS + 1])
             if len(header) > MAX_COLUMNS:
                 raise FileUnreadable("too_large", "columns")
             for row in reader:
                 if reader.line_num > MAX_ROWS + 1 or len(row) > MAX_COLUMNS:
-                    raise FileUnreadable("too_large", f"line {reader.line_num}")
+                    raise FileUnreadable("too_large", f"line {skipped + reader.line_num}")
                 if any(cell.strip() for cell in row):
-                    yield reader.line_num, _cells(header, row)
+                    yield skipped + reader.line_num, _cells(header, row)
     except UnicodeDecodeError as err:
         raise FileUnreadable("unreadable", str(err)) from err
     except csv.Error as err:
@@ -480,10 +672,12 @@ def _cells(header: list[str], row: list[str]) -> dict:
     return cells
 
 
-def _xlsx_rows(path: Path, data_only: bool) -> Iterator[tuple[int, list[str], tuple]]:
-    """(row number, header, cells) of the first sheet's data rows, streamed; ``data_only``: the values a workbook
-    saved for its formulas (else the formulas). A damaged or oversized workbook raises FileUnreadable."""
+def _xlsx_rows(path: Path, data_only: bool, layout: Layout = Layout()) -> Iterator[tuple[int, list[str], tuple]]:
+    """(row number, header, cells) of the data rows below the header (``layout``), streamed; ``data_only``: the
+    values a workbook saved for its formulas (else the formulas). A damaged or oversized workbook raises
+    FileUnreadable. A workbook in the 1904 date system gives its numbers as :class:`cells.Serial1904`."""
     from openpyxl import load_workbook
+    from openpyxl.utils.datetime import MAC_EPOCH
 
     check_bounds(path)
     with open(path, "rb") as fh:  # a file object: stored uploads do not keep the .xlsx name
@@ -493,11 +687,18 @@ def _xlsx_rows(path: Path, data_only: bool) -> Iterator[tuple[int, list[str], tu
             raise FileUnreadable("unreadable", str(err)[:200]) from err
         try:
             # max_col: a row is never padded beyond the columns an import can have (streamed, read-only).
-            rows = wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
+            sheets = wb.worksheets
+            if not sheets:
+                return
+            rows = sheets[layout.sheet].iter_rows(values_only=True, max_col=MAX_COLUMNS, min_row=layout.header)
             header = _normalise_header(next(rows, ()) or ())
-            for number, row in enumerate(rows, start=2):
-                if number > MAX_ROWS + 1:
+            mac = wb.epoch == MAC_EPOCH
+            for number, row in enumerate(rows, start=layout.header + 1):
+                if number - layout.header > MAX_ROWS:
                     raise FileUnreadable("too_large", f"more than {MAX_ROWS} rows")
+                if mac:
+                    row = tuple(Serial1904(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+                                for v in row)
                 yield number, header, row
         except FileUnreadable:
             raise
@@ -507,8 +708,8 @@ def _xlsx_rows(path: Path, data_only: bool) -> Iterator[tuple[int, list[str], tu
             wb.close()
 
 
-def _read_xlsx(path: Path, formulas: dict) -> Iterator[tuple[int, dict]]:
-    for number, header, row in _xlsx_rows(path, data_only=True):
+def _read_xlsx(path: Path, formulas: dict, layout: Layout = Layout()) -> Iterator[tuple[int, dict]]:
+    for number, header, row in _xlsx_rows(path, data_only=True, layout=layout):
         values = dict(zip(header, row, strict=False))
         for column, value in values.items():
             if value is None and (number, column) in formulas:
@@ -517,19 +718,28 @@ def _read_xlsx(path: Path, formulas: dict) -> Iterator[tuple[int, dict]]:
             yield number, values
 
 
-def headings_as_written(path: Path) -> dict[str, str]:
+def _header_cells(path: Path, layout: Layout) -> list:
+    """The header's cells as the file writes them; FileUnreadable for a file that cannot be read."""
+    try:
+        if _is_xlsx(path):
+            check_bounds(path)
+            cells = _xlsx_header(path, layout)
+        else:
+            with open(path, encoding=csv_encoding(path), newline="") as fh:
+                cells = next(_csv_reader(fh, layout)[0], [])
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise FileUnreadable("unreadable", str(err)[:200]) from err
+    return list(cells)[:MAX_COLUMNS]
+
+
+def headings_as_written(path: Path, layout: Layout | None = None) -> dict[str, str]:
     """{column as the rows name it (normalised: "full_name"): its heading as the file writes it ("Full name")} — a
     message to a person names a column as their file does. Read after :func:`scan`, so the file is known to be
     readable; {} if it is not."""
     try:
-        if _is_xlsx(path):
-            cells = _xlsx_header(path)
-        else:
-            with open(path, encoding=csv_encoding(path), newline="") as fh:
-                cells = next(_csv_reader(fh), [])
-    except (FileUnreadable, UnicodeDecodeError, csv.Error):
+        cells = _header_cells(path, layout or Layout())
+    except FileUnreadable:
         return {}
-    cells = list(cells)[:MAX_COLUMNS]
     written: dict[str, str] = {}
     for column, cell in zip(_normalise_header(cells), cells, strict=False):
         if column and cell is not None:
@@ -537,7 +747,7 @@ def headings_as_written(path: Path) -> dict[str, str]:
     return written
 
 
-def _xlsx_header(path: Path) -> tuple:
+def _xlsx_header(path: Path, layout: Layout) -> tuple:
     from openpyxl import load_workbook
 
     with open(path, "rb") as fh:
@@ -546,21 +756,19 @@ def _xlsx_header(path: Path) -> tuple:
         except Exception as err:  # openpyxl raises many kinds for a corrupt archive
             raise FileUnreadable("unreadable", str(err)[:200]) from err
         try:
-            return next(wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS, max_row=1), ())
+            if not wb.worksheets:
+                return ()
+            return next(wb.worksheets[layout.sheet].iter_rows(values_only=True, max_col=MAX_COLUMNS,
+                                                              min_row=layout.header, max_row=layout.header), ())
         except Exception as err:  # a damaged member
             raise FileUnreadable("unreadable", str(err)[:200]) from err
         finally:
             wb.close()
 
 
-def header_of(path: Path) -> list[str]:
-    for _, row in read_rows(path):
-        return list(row.keys())
-    if _is_xlsx(path):
-        return []
-    with open(path, encoding=csv_encoding(path), errors="replace", newline="") as fh:
-        first = fh.readline()
-    return _normalise_header(next(csv.reader(io.StringIO(first), delimiter=max(",;\t", key=first.count)), []))
+def header_of(path: Path, layout: Layout | None = None) -> list[str]:
+    """The file's columns as the rows name them (normalised headings), in the file's order, a repeated one twice."""
+    return _normalise_header(_header_cells(path, layout or Layout()))
 
 
 # --- upsert ----------------------------------------------------------------------------------------
@@ -634,6 +842,8 @@ class ImportResult:
     notices: list[dict] | None = None  # rows loaded that may correct an earlier row (first MAX_REPORTED_ERRORS)
     noticed: int = 0
     repeated: int = 0  # rows whose key an earlier row of the file had: they replaced it (not counted as loaded)
+    #: the file's headings that name no column of the kind, as written: their values were not read
+    ignored_columns: list[str] | None = None
     #: the acts not yet decided (submitted or verified) that the records added or changed concern
     touched_acts: set[int] | None = None
 
@@ -667,31 +877,57 @@ def touched_acts(kind: ImportKind, values: Collection[str]) -> set[int]:
     return found
 
 
+def _columns_of(kind: ImportKind, header: list[str], written: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """{file's heading: kind's column} and the headings the kind does not know (as written). Two headings of one
+    column are refused: a row read into a dict kept the last one's value and dropped the other's unsaid."""
+    known = kind.headings
+    mapping = {heading: known[heading] for heading in header if heading in known}
+    seen: dict[str, list[str]] = {}
+    for heading in header:
+        if heading in known:
+            seen.setdefault(known[heading], []).append(written.get(heading, heading))
+    doubled = [" / ".join(names) for names in seen.values() if len(names) > 1]
+    if doubled:
+        raise FileUnreadable("duplicate_columns", "; ".join(doubled))
+    ignored = [written.get(heading, heading) for heading in dict.fromkeys(header) if heading and heading not in known]
+    return mapping, ignored
+
+
 def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], None] | None = None,
-                formulas: dict | None = None, touched: set[int] | None = None) -> ImportResult:
+                formulas: dict | None = None, touched: set[int] | None = None,
+                layout: Layout | None = None) -> ImportResult:
     """Validate and upsert every row of ``path``; ``progress(processed, loaded, rejected)`` after each batch.
 
     The caller owns the transaction boundary; ``progress`` may commit (the import then lands batch by batch), so
     the caller runs :func:`scan` first (``formulas`` is what it found). ``loaded`` counts records: two rows of a
     batch with the same key are one record. ``touched``: the set ``result.touched_acts`` collects into (the caller
-    keeps it with each committed batch, see :func:`app.registry.operations.run_import`).
+    keeps it with each committed batch, see :func:`app.registry.operations.run_import`). ``layout``: where the
+    table is (:attr:`Scan.layout`; found here when not given).
+
+    A column is named by our heading or its Russian or Kazakh one (:mod:`app.registry.headings`), in any order;
+    the headings that name no column are reported (``ignored_columns``), their values not read.
     """
     kind = KINDS[kind_name]
     result = ImportResult(errors=[])
-    header = header_of(path)
-    missing = [c for c in kind.required if c not in header]
-    if missing:
-        raise FileUnreadable("missing_columns", ", ".join(missing))
-    result.columns = [c for c in kind.columns if c in header]
+    if layout is None:
+        layout = find_layout(path, kind.headings)
+    header = header_of(path, layout)
     # a rejected row's column is named as the file's heading writes it ("Full name", "ЖСН"), not as the rows are
     # keyed ("full_name"): the person looks for it in their file
-    written = headings_as_written(path)
+    as_written = headings_as_written(path, layout)
+    mapping, result.ignored_columns = _columns_of(kind, header, as_written)
+    written = {mapping.get(heading, heading): as_written.get(heading, heading) for heading in header}
+    missing = [c for c in kind.required if c not in mapping.values()]
+    if missing:
+        raise FileUnreadable("missing_columns", ", ".join(missing))
+    result.columns = [c for c in kind.columns if c in mapping.values()]
     # The keys of the file's rows so far, as 64-bit hashes (a million rows in tens of MB; a collision could only
     # name a row as repeated that is not, never change what is written).
     in_file: set[int] = set()
     earlier = EarlierRows(kind.key, kind.model, in_file) if kind.enrolments else None
     batch: list[tuple[int, dict]] = []
     repeats: list[dict] = []
+    notes: list[dict] = []  # loaded rows whose value was read as other than written (ROW_NOTES)
 
     result.touched_acts = touched if touched is not None else set()
 
@@ -720,15 +956,22 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
         if progress:
             progress(result.total, result.loaded, result.rejected)
 
-    for line, row in read_rows(path, formulas):
+    renamed = any(heading != column for heading, column in mapping.items())
+    for line, row in read_rows(path, formulas, layout):
         result.total += 1
+        if renamed:
+            row = {mapping.get(heading, heading): value for heading, value in row.items()}
         try:
             for column, value in row.items():
                 if isinstance(value, Formula):
                     raise RowError(column, "formula")
                 if isinstance(value, Misaligned):
                     raise RowError(column, value.code)
-            batch.append((line, kind.parse(row)))
+            record = kind.parse(row)
+            for code in record.pop(NOTES, ()):
+                if len(notes) < MAX_REPORTED_ERRORS:
+                    notes.append({"line": line, "code": code, "iin": str(record[kind.key[0]])})
+            batch.append((line, record))
         except RowError as err:
             result.rejected += 1
             if len(result.errors) < MAX_REPORTED_ERRORS:
@@ -741,5 +984,5 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
     flush()
     overlapping = earlier.notices() if earlier is not None else []
     result.noticed = len(overlapping)
-    result.notices = sorted(repeats + overlapping, key=lambda n: n["line"])[:MAX_REPORTED_ERRORS]
+    result.notices = sorted(repeats + overlapping + notes, key=lambda n: n["line"])[:MAX_REPORTED_ERRORS]
     return result

@@ -108,7 +108,8 @@ def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult 
         if not path.exists():
             raise FileUnreadable("file_missing", "")
         try:
-            scanned = scan(path)  # the whole file read before a row is written: a bad file changes nothing
+            # the whole file read before a row is written: a bad file changes nothing
+            scanned = scan(path, KINDS[job.kind].headings)
         except FileUnreadable:
             raise
         except Exception as err:  # openpyxl and lxml raise many kinds for a corrupt or hostile workbook
@@ -117,7 +118,7 @@ def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult 
         db.session.commit()
         if stop_requested is not None and stop_requested():
             raise ImportStopped()
-        result = import_file(job.kind, path, on_batch, scanned.formulas, touched)
+        result = import_file(job.kind, path, on_batch, scanned.formulas, touched, layout=scanned.layout)
         # The open acts whose students or organisations the import changed are verified again now: accepted at
         # the version verified before, an act was paid at the registry's old word (a withdrawn pupil paid).
         reverified = {}
@@ -145,11 +146,14 @@ def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult 
     job.finished_at = clock.now()
     if reverified:
         job.checkpoint = {**(job.checkpoint or {}), "reverified": reverified}
+    if result.ignored_columns:  # said on the job's page: a heading typed wrong is a column not loaded
+        job.checkpoint = {**(job.checkpoint or {}), "ignored_columns": result.ignored_columns}
     jobs.release(job)
     record_event(CHAIN, "registry.imported", "registry_import", job.id, actor_id=job.created_by_id,
                  details={"kind": job.kind, "filename": job.filename, "rows": result.total,
                           "loaded": result.loaded, "rejected": result.rejected, "columns": result.columns,
                           "may_correct_earlier": result.noticed, "repeated_in_file": result.repeated,
+                          **({"ignored_columns": result.ignored_columns} if result.ignored_columns else {}),
                           **({"reverified_acts": reverified} if reverified else {})})
     db.session.commit()
     path.unlink(missing_ok=True)

@@ -1,0 +1,132 @@
+"""What a cell of another agency's file may hold, and how an import reads it.
+
+Registry files are typed, exported and re-saved by people and programs of other agencies: an IIN printed in groups
+("150101 600107"), a name wrapped onto two lines in its cell, a Latin "A" typed among Cyrillic letters, a date left as
+the spreadsheet's day number. Each class gets one of two answers, and the reason is written where it is decided:
+
+* *read as meant* — the value can only mean one thing, and a check guards it (an identifier's check digit, a
+  day number in a date column): the value is normalised, the row loads;
+* *refused with a reason* — the value may have lost information (digits shown as 1.23457E+11, a letter written as
+  "?" by an encoding that lacked it, a control character of a damaged file): the row is refused, and the reason
+  says what to do with the file. A registry's word is never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+#: inside an identifier, what only groups its digits for the eye: spaces of every width (a non-breaking one from a
+#: web page or a Word table, a thin one), hyphens and dashes ("1501-0160-0107"). Removed: the check digit still
+#: guards the 12 digits that remain, so a grouping can never make another valid number.
+_DIGIT_GROUPING = re.compile(r"[\s\u00a0\u2007\u2009\u202f\-\u2010\u2011\u2012\u2013\u2014\u2212]+")
+#: Excel's display of a long number in a column of numbers, as a CSV saved from it holds it: 1.50101E+11. The digits
+#: after the sixth are gone — no IIN can be read back from it.
+SCIENTIFIC = re.compile(r"[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]{1,2}")
+
+
+def identifier_text(value: str) -> str:
+    """An IIN or BIN as written, without what only groups its digits."""
+    return _DIGIT_GROUPING.sub("", value)
+
+
+#: C0 and C1 control characters other than the white space a cell may wrap on (tab, line feed, carriage return):
+#: a NUL or another control byte in a text column is the mark of a damaged or binary file. PostgreSQL refuses a NUL
+#: in a string outright (the whole batch failed); SQLite stored it, and the name matched no act's.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(value: str) -> bool:
+    return bool(_CONTROL.search(value))
+
+
+def squeeze_spaces(value: str) -> str:
+    """Every run of white space (a line break of a cell wrapped by hand, a non-breaking or doubled space) as one
+    space: a name is the same name however its cell was spaced, and a line break in it broke every list it is
+    printed in."""
+    return " ".join(value.split())
+
+
+#: "?" and the replacement character are what an encoding writes for a letter it does not have: a file saved as
+#: "CSV" by Excel on a Russian Windows turns every Kazakh letter (ә, і, ң, ғ, ү, ұ, қ, ө, һ) into "?". No name holds
+#: one, and the letter is lost: the row is refused, and the reason says how to save the file.
+_LOST_LETTER = re.compile(r"[?\ufffd]")
+
+
+def has_lost_letters(value: str) -> bool:
+    return bool(_LOST_LETTER.search(value))
+
+
+# --- names typed in two scripts ----------------------------------------------------------------------------------
+# A Latin letter typed among Cyrillic ones (the keyboard on the wrong layout, a name copied from a passport) looks
+# the same and is another character: a search for "Алиев" does not find "Aлиев", and a list sorted by name puts it
+# among the Latin ones. Verification already counts such names the same (app.acts.rules.normalise_name), so the
+# import may write the letter in the word's own script without changing any check's outcome — and does, for a word
+# whose foreign letters all have a twin in the word's script (the change is then certain). A word whose letters of
+# either script include one with no twin ("Ivaнov") is left as written: what was meant is not certain.
+# Each pair is one the name check counts the same (a test holds them to it): Latin "h" is not among them — the check
+# reads it as "н" (its capital's twin), a Kazakh "һ" as "х". Each change is named in the import's report.
+
+_LATIN_TO_CYRILLIC = {
+    "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "I": "І", "K": "К", "M": "М", "O": "О", "P": "Р", "T": "Т",
+    "X": "Х", "Y": "У", "a": "а", "c": "с", "e": "е", "i": "і", "o": "о", "p": "р", "x": "х", "y": "у",
+}
+_CYRILLIC_TO_LATIN = {
+    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "І": "I", "К": "K", "М": "M", "О": "O", "Р": "P", "Т": "T",
+    "Х": "X", "а": "a", "с": "c", "е": "e", "і": "i", "о": "o", "р": "p", "х": "x", "у": "y",
+}
+_WORD = re.compile(r"\w+")
+
+
+def _script(ch: str) -> str | None:
+    if "\u0400" <= ch <= "\u04ff":
+        return "cyrillic"
+    if ch.isascii() and ch.isalpha():
+        return "latin"
+    return None
+
+
+def _one_script(word: str) -> str:
+    latin = [ch for ch in word if _script(ch) == "latin"]
+    cyrillic = [ch for ch in word if _script(ch) == "cyrillic"]
+    if not latin or not cyrillic:
+        return word
+    # Towards the script whose look-alikes the word's other letters all are ("Oлeг": л and г have no Latin twin, so
+    # Cyrillic); if both could be, towards the script most of its letters are in; a tie is left as written.
+    to_cyrillic = all(ch in _LATIN_TO_CYRILLIC for ch in latin)
+    to_latin = all(ch in _CYRILLIC_TO_LATIN for ch in cyrillic)
+    if to_cyrillic and to_latin:
+        to_cyrillic, to_latin = len(cyrillic) > len(latin), len(latin) > len(cyrillic)
+    if to_cyrillic:
+        return "".join(_LATIN_TO_CYRILLIC.get(ch, ch) for ch in word)
+    if to_latin:
+        return "".join(_CYRILLIC_TO_LATIN.get(ch, ch) for ch in word)
+    return word
+
+
+def in_one_script(name: str) -> str:
+    """The name with every word in one script where its foreign letters are look-alikes (see above)."""
+    return _WORD.sub(lambda m: _one_script(m.group()), name)
+
+
+# --- dates ----------------------------------------------------------------------------------------------------------
+
+#: A date cell formatted as "General" (or a CSV saved from one) holds the spreadsheet's day number: 46266 is
+#: 2026-09-01 in the 1900 date system every current Excel and LibreOffice writes. In a date column a number can mean
+#: nothing else, so it is read as that day — within 1990–2099: a number outside is no date of a registry and stays
+#: refused (a grade or a year typed in the wrong column).
+_EXCEL_1900 = date(1899, 12, 30)
+_EXCEL_1904 = date(1904, 1, 1)
+
+
+class Serial1904(float):
+    """A number of a workbook in the 1904 date system (old Mac Excel): as a date, its day numbers count from
+    1904-01-01 — read in the 1900 system, every date was four years and a day early."""
+
+
+def excel_serial_date(number: float) -> date | None:
+    """The day an Excel day number stands for, or None when it is no whole day of 1990–2099."""
+    if number != int(number) or not 0 < number < 100_000:
+        return None  # a fraction is a time of day or no date at all
+    day = (_EXCEL_1904 if isinstance(number, Serial1904) else _EXCEL_1900) + timedelta(days=int(number))
+    return day if 1990 <= day.year <= 2099 else None
