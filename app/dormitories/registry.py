@@ -21,7 +21,18 @@ from app.extensions import db
 from app.registry.adapter import EnrolledDays, TableEnrolments
 from app.registry.adapter import StudentRegistry as StudentRegistry  # the one interface, re-exported
 from app.registry.identifiers import is_valid_bin, is_valid_iin
-from app.registry.importers import KINDS, REASONS, ImportKind, RowError, _ident, _period, _text, _whole_number
+from app.registry.importers import (
+    KINDS,
+    REASONS,
+    ImportKind,
+    RowError,
+    _ident,
+    _period,
+    _person_name,
+    _text,
+    _whole_number,
+    enrolment_dates,
+)
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
@@ -101,11 +112,15 @@ def parse_student(row: dict) -> dict:
     form = (_text(row, "study_form", 16, required=False) or "full_time").lower()
     if form not in STUDY_FORMS:
         raise RowError("study_form", "invalid_study_form")
-    enrolled, withdrawn = _period(row, "enrolled_on", "withdrawn_on")
-    return {"iin": _ident(row, "iin", is_valid_iin, "invalid_iin"), "full_name": _text(row, "full_name", 200),
-            "institution_bin": _ident(row, "institution_bin", is_valid_bin, "invalid_bin"),
-            "course": _whole_number(row, "course", 1, 7, "invalid_course"),
-            "study_form": form, "home_region": _region_code(row), "enrolled_on": enrolled, "withdrawn_on": withdrawn}
+    iin = _ident(row, "iin", is_valid_iin, "invalid_iin")
+    enrolled, withdrawn = enrolment_dates(row, iin)  # NEDB's checks: a typed year, an enrolment before birth
+    record: dict = {}
+    record.update({"iin": iin, "full_name": _person_name(row, "full_name", record),
+                   "institution_bin": _ident(row, "institution_bin", is_valid_bin, "invalid_bin"),
+                   "course": _whole_number(row, "course", 1, 7, "invalid_course"),
+                   "study_form": form, "home_region": _region_code(row), "enrolled_on": enrolled,
+                   "withdrawn_on": withdrawn})
+    return record
 
 
 def parse_bed(row: dict) -> dict:

@@ -372,3 +372,19 @@ def test_an_agencys_messy_export_of_the_registry_as_it_is_changes_nothing_and_it
                                                         AuditEvent.object_id == corrected.id)).one()
     assert event.details["reverified_acts"]["acts"] == 1
     assert event.details["ignored_columns"] == ["Примечание"]
+
+
+def test_the_student_registry_reads_names_and_dates_as_nedb_does(app_ctx, tmp_path):
+    """Colleges' and universities' students (the dormitory instrument): the same name and date rules as NEDB's."""
+    from app.dormitories.models import StudentEnrolment
+
+    path = tmp_path / "students.csv"
+    path.write_text("ИИН;ФИО;БИН вуза;Курс;Регион;Дата зачисления;Дата выбытия\n"
+                    f"{iin(1)};Aлиев  Ерлан;{SCHOOL_BIN};1;ASTANA;01.09.2026;\n"
+                    f"{iin(2)};Айг?л;{SCHOOL_BIN};1;ASTANA;01.09.2026;\n"
+                    f"{iin(3)};Дана;{SCHOOL_BIN};1;ASTANA;01.09.2026;01.09.2062\n", encoding="utf-8")
+    result = _import(path, "students")
+    assert (result.loaded, _errors(result)) == (1, [(3, "full_name", "lost_letters"),
+                                                    (4, "withdrawn_on", "far_future")])
+    assert db.session.scalars(select(StudentEnrolment.full_name)).all() == ["Алиев Ерлан"]
+    assert [n["code"] for n in result.notices] == ["name_one_script"]
