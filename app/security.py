@@ -1,10 +1,11 @@
 """Web security in one place (issue 13 §2 and §4): response headers, bad-input guard, safe names and cells.
 
-* Every response carries a Content-Security-Policy without inline script (our JavaScript lives in
-  ``app/static``; the JSON configuration blocks in templates are ``type="application/json"``, which a
-  CSP does not run), ``frame-ancestors 'none'``, ``X-Content-Type-Options: nosniff``, a
+* Every response carries a Content-Security-Policy without inline script or inline style (our JavaScript and CSS
+  live in ``app/static``; the JSON configuration blocks in templates are ``type="application/json"``, which a
+  CSP does not run; the few pages that need an exact inline style name it by hash: app/content_policy.py),
+  ``frame-ancestors 'none'``, ``X-Content-Type-Options: nosniff``, a
   ``Referrer-Policy``, and HSTS when the request came over HTTPS. A few lines instead of a library: we
-  need no per-view policy, no HTTPS redirect and no nonces.
+  need no HTTPS redirect and no nonces.
 * Bad input is refused before it reaches a view or the database, each class in one place:
   ids beyond PostgreSQL's ``integer`` in the URL (the ``int`` converter is bounded, so the route does
   not match → 404), in an id-like query/form field (→ 404/422) or JSON value (→ 422); control
@@ -31,25 +32,13 @@ from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from app.content_policy import CONTENT_SECURITY_POLICY
+
 # PostgreSQL ``integer`` (every primary key here): ids beyond it cannot exist.
 MAX_DB_INT = 2**31 - 1
 # PostgreSQL ``bigint`` / SQLite INTEGER: no stored number can be larger.
 MAX_DB_BIGINT = 2**63 - 1
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    # Inline style attributes (progress bars, diagram heights) and bpmn-js's injected styles; styles
-    # cannot run script.
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
 HSTS = "max-age=31536000; includeSubDomains"
 
 # C0 controls except tab, line feed and carriage return (text areas and model XML use them), DEL and

@@ -113,8 +113,16 @@ def task_label(spec_name: str, title: str, language: str | None = None, translat
     return tr(title, language, models=version_id is None)
 
 
+def progress_step(percent: int | None) -> int:
+    """A progress bar's width as one of app.css's ``progress-0`` … ``progress-100`` classes (steps of 5): the page's
+    Content-Security-Policy applies no inline ``style`` attribute, so the width cannot be written there. The exact
+    figure is the bar's text."""
+    return min(100, max(0, int(percent or 0))) // 5 * 5
+
+
 def init_ui(app: Flask) -> None:
     app.jinja_env.filters["personal"] = personal
+    app.jinja_env.filters["progress_step"] = progress_step
 
     @app.context_processor
     def helpers() -> dict:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from app.acts import listing, report
 from app.acts.adjustments import adjustments_of, cause_title
 from app.acts.models import Act, ActLine
+from app.content_policy import document_policy, with_policy
 from app.extensions import db
 from app.instruments import instrument_of
 from app.payments.models import Payment
@@ -98,6 +99,7 @@ def export(act_id: int, fmt: str):
 
 @bp.route("/acts/<int:act_id>/document")
 @login_required
+@with_policy(lambda: document_policy("acts/document.html"))
 def document(act_id: int):
     """The printable act in Kazakh and Russian, one after the other (the accepted lines are what is paid)."""
     from flask import current_app

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditEvent
+from app.content_policy import stored_document_policy
 from app.contracts import documents, operations
 from app.contracts.models import ActEscalation, Contract, ContractAct
 from app.engine.errors import ConflictError, DomainRefused, EngineError, FormInvalid
@@ -172,12 +173,6 @@ def _next_timer(instance_id: int | None):
     return instance.next_timer_at if instance is not None and instance.status == "running" else None
 
 
-#: The stored document is data, never a page of our origin: no script runs in it, nothing is loaded by it, no form in
-#: it posts, and no page frames it (its own inline style is the only thing it may use).
-DOCUMENT_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
-                   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-
-
 @bp.route("/contracts/<int:contract_id>/document")
 @login_required
 def document(contract_id: int):
@@ -201,7 +196,7 @@ def document(contract_id: int):
     servable = shown.media_type == documents.HTML
     response = Response(shown.content, content_type=shown.media_type if servable else "application/octet-stream")
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = DOCUMENT_POLICY
+    response.headers["Content-Security-Policy"] = stored_document_policy(shown.content)
     response.headers["X-Document-SHA256"] = shown.sha256
     if download or not servable:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", contract.number)[:100] or "contract"

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.content_policy import MODELER_POLICY, with_policy
 from app.engine import migration
 from app.engine.errors import ConflictError, ModelInvalid, StepFailed
 from app.engine.form_view import build_fields
@@ -134,6 +135,7 @@ def model(model_id: int):
 
 @bp.route("/versions/<int:version_id>")
 @login_required
+@with_policy(MODELER_POLICY)
 def edit(version_id: int):
     require_model_reader(current_user)
     version = _version(version_id)

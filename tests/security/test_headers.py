@@ -24,8 +24,11 @@ def _assert_headers(response, url: str) -> None:
     assert csp, f"{url} has no Content-Security-Policy"
     directives = _directives(csp)
     script_src = directives.get("script-src", directives.get("default-src"))
-    assert script_src == ["'self'"], f"{url}: script-src {script_src}"
+    # our origin's scripts only; a stored signed document (sandboxed data) runs none
+    assert script_src in (["'self'"], ["'none'"]), f"{url}: script-src {script_src}"
     assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+    for styles in ("style-src", "style-src-elem", "style-src-attr"):  # no inline style but by hash (content_policy)
+        assert "'unsafe-inline'" not in directives.get(styles, []), f"{url}: {styles} {directives.get(styles)}"
     assert directives.get("frame-ancestors") == ["'none'"], url
     assert directives.get("object-src") == ["'none'"], url
     assert response.headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", url
@@ -64,6 +67,61 @@ def test_no_template_has_inline_script_or_event_handlers(project_root):
         for pattern in (inline_script, handler, javascript_url):
             offenders += [f"{path.name}: {m.group(0)[:60]}" for m in pattern.finditer(text)]
     assert offenders == []
+
+
+def test_no_template_has_inline_style_but_the_printable_documents(project_root):
+    """The policy applies no inline style: a style attribute is dropped by the browser (a progress bar without its
+    width), a <style> element too. The printable documents keep theirs (the contract's bytes are what is signed),
+    allowed by hash (app/content_policy.py document_policy)."""
+    attribute = re.compile(r"<[^>]+\sstyle\s*=", re.I)
+    element = re.compile(r"<style\b", re.I)
+    documents = {"contracts/document.html", "contracts/document_v2.html", "acts/document.html"}
+    offenders = []
+    root = project_root / "app" / "templates"
+    for path in sorted(root.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        offenders += [f"{path.relative_to(root)}: {m.group(0)[:60]}" for m in attribute.finditer(text)]
+        if str(path.relative_to(root)) not in documents:
+            offenders += [f"{path.relative_to(root)}: <style>" for _m in element.finditer(text)]
+    assert offenders == []
+
+
+def test_a_printable_documents_own_style_is_allowed_by_its_hash_and_no_other(world, browser):
+    from app.acts.models import Act
+    from app.content_policy import source_hash
+    from app.contracts.models import Contract
+    from app.extensions import db
+
+    person = browser("operator")
+    act = db.session.scalars(db.select(Act).order_by(Act.id)).first()
+    contract = db.session.scalars(db.select(Contract).order_by(Contract.id)).first()
+    for url in (f"/acts/{act.id}/document", f"/contracts/{contract.id}/document"):
+        response = person.get(url)
+        assert response.status_code == 200, url
+        _assert_headers(response, url)
+        styles = re.findall(r"<style>(.*?)</style>", response.get_data(as_text=True), re.S)
+        style_src = _directives(response.headers["Content-Security-Policy"])["style-src"]
+        hashes = {source_hash(text) for text in styles}
+        if "/contracts/" in url:  # the stored signed bytes: their own <style> by its hash, nothing else (no 'self')
+            assert styles and set(style_src) == hashes, url
+            continue
+        # the document's own <style> by its hash
+        assert styles and style_src[0] == "'self'" and hashes <= set(style_src), url
+        assert len(style_src) <= 3 and all(source.startswith("'sha256-") for source in style_src[1:]), url
+    assert _directives(person.get("/acts").headers["Content-Security-Policy"])["style-src"] == ["'self'"]
+
+
+def test_the_editor_allows_only_the_vendors_own_style_attributes(world, browser):
+    from app.content_policy import VENDOR_STYLE_ATTRIBUTES, source_hash
+    from app.engine.models import ProcessModelVersion
+    from app.extensions import db
+
+    version = db.session.scalars(db.select(ProcessModelVersion).order_by(ProcessModelVersion.id)).first()
+    response = browser("owner").get(f"/modeler/versions/{version.id}")
+    assert response.status_code == 200
+    directives = _directives(response.headers["Content-Security-Policy"])
+    assert directives["style-src"] == ["'self'"]
+    assert directives["style-src-attr"] == ["'unsafe-hashes'", *(source_hash(v) for v in VENDOR_STYLE_ATTRIBUTES)]
 
 
 def test_login_page_and_errors_carry_the_headers_too(app_ctx, app):
