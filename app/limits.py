@@ -7,10 +7,14 @@ several windows (per minute, hour, day): a guesser who keeps going waits longer 
 mistyped waits a minute. The good login from another address still works, because the per-account limit
 is set well above the per-address one.
 
-The account-wide limit does not apply to a browser that has logged in to that account before (a signed *device
-cookie*, set at every good login; OWASP's "device cookies"): a guesser spread over many addresses could otherwise
-lock the account's owner out for the rest of the day with about 150 wrong passwords. The guesser's own attempts
-still count, and the owner's browser is still held to the address-and-account limit.
+A browser that has logged in to the account before (a signed *device cookie*, set at every good login; OWASP's
+"device cookies") is counted on its own: its failed logins at that account go to a count of that browser and
+account (``LOGIN_LIMIT_ACCOUNT_ADDRESS``'s pace), and none of the three counts above holds it back or counts it. A
+guesser could otherwise lock the owner out for the rest of the day: spread over many addresses with about 150 wrong
+passwords (the account-wide limit), or — a school's staff share one public address — from any other computer behind
+the school's address, using up the address's limit (every account of the school) or the address-and-account one.
+The guesser's own attempts still count in all three; a stolen device cookie buys its holder one browser's pace at
+one account, no more.
 
 The JSON API (``/api/v1/``) has a request limit of its own (:func:`api_throttle`): per API token, per user for
 calls riding on a login session, and per address for calls that bring no valid credential (``API_LIMIT``,
@@ -65,45 +69,72 @@ def _device_signer():
     return URLSafeTimedSerializer(current_app.secret_key, salt="login-device")
 
 
-def _device_accounts() -> list[str]:
-    """The accounts this browser has logged in to within :data:`DEVICE_DAYS` (the device cookie, signed with the
-    application's secret; a forged or expired one knows none)."""
+def _device() -> tuple[str, list[str]]:
+    """This browser's device id and the accounts it has logged in to within :data:`DEVICE_DAYS` (the device cookie,
+    signed with the application's secret; a forged or expired one is no device and knows none). A cookie of the
+    first kind (a bare list of accounts) is identified by its own hash until the next good login renews it."""
+    import hashlib
+
     from itsdangerous import BadSignature
 
     token = request.cookies.get(DEVICE_COOKIE)
     if not token:
-        return []
+        return "", []
     try:
-        accounts = _device_signer().loads(token, max_age=DEVICE_DAYS * 24 * 3600)
+        payload = _device_signer().loads(token, max_age=DEVICE_DAYS * 24 * 3600)
     except BadSignature:
-        return []
-    return [a for a in accounts if isinstance(a, str)] if isinstance(accounts, list) else []
+        return "", []
+    if isinstance(payload, list):
+        device, accounts = hashlib.sha256(token.encode()).hexdigest()[:32], payload
+    elif isinstance(payload, dict) and isinstance(payload.get("device"), str):
+        device, accounts = payload["device"], payload.get("accounts")
+    else:
+        return "", []
+    return device, [a for a in accounts if isinstance(a, str)] if isinstance(accounts, list) else []
+
+
+def _device_accounts() -> list[str]:
+    return _device()[1]
 
 
 def _known_device() -> bool:
     return bool(_account()) and _account() in _device_accounts()
 
 
+def _unknown_device() -> bool:
+    return not _known_device()
+
+
+def _device_account() -> str:
+    return f"{_device()[0]}|{_account()}"
+
+
 def remember_device(response, username: str):
-    """After a good login: this browser knows the account (kept first), for :data:`DEVICE_DAYS`."""
+    """After a good login: this browser knows the account (kept first), for :data:`DEVICE_DAYS`; it keeps its device
+    id (a new one for a browser that had none)."""
+    import secrets
+
     account = login_name(username)
-    accounts = [account, *(a for a in _device_accounts() if a != account)][:_DEVICE_ACCOUNTS]
+    device, known = _device()
+    accounts = [account, *(a for a in known if a != account)][:_DEVICE_ACCOUNTS]
     from app.security import cookie_secure
 
-    token = _device_signer().dumps(accounts)
+    token = _device_signer().dumps({"device": device or secrets.token_urlsafe(16), "accounts": accounts})
     response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_DAYS * 24 * 3600, httponly=True, samesite="Lax",
                         secure=cookie_secure())
     return response
 
 
 def login_limits(view):
-    """Decorate the login view with the three failed-login limits (the account-wide one not for a browser that
-    has logged in to the account before)."""
-    for key, setting, exempt in ((lambda: f"{get_remote_address()}|{_account()}", "LOGIN_LIMIT_ACCOUNT_ADDRESS", None),
-                                 (_account, "LOGIN_LIMIT_ACCOUNT", _known_device),
-                                 (get_remote_address, "LOGIN_LIMIT_ADDRESS", None)):
+    """Decorate the login view with the three failed-login limits, and for a browser that has logged in to the
+    account before, in their place, the one of that browser and account."""
+    for key, setting, scope, exempt in (
+            (lambda: f"{get_remote_address()}|{_account()}", "LOGIN_LIMIT_ACCOUNT_ADDRESS", None, _known_device),
+            (_account, "LOGIN_LIMIT_ACCOUNT", None, _known_device),
+            (get_remote_address, "LOGIN_LIMIT_ADDRESS", None, _known_device),
+            (_device_account, "LOGIN_LIMIT_ACCOUNT_ADDRESS", "login_limit_device", _unknown_device)):
         view = limiter.limit(lambda setting=setting: current_app.config[setting], key_func=key, methods=["POST"],
-                             deduct_when=_failed, scope=setting.lower(), override_defaults=False,
+                             deduct_when=_failed, scope=scope or setting.lower(), override_defaults=False,
                              exempt_when=exempt)(view)
     return view
 

@@ -142,3 +142,65 @@ def test_a_device_cookie_counts_only_for_its_own_account_and_only_when_signed(wo
     forged = _from(throttled, "198.51.100.6")
     forged.client.set_cookie(DEVICE_COOKIE, token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB"))
     assert _login(forged, "official", "pw").status_code == 429
+
+
+def test_a_guesser_behind_the_schools_address_does_not_lock_the_staff_out_of_their_own_browsers(world, throttled):
+    """A school's staff share one public address (the office's NAT). A guesser on another computer there — a pupil,
+    a visitor on the wifi — used up the per-address limit (any account) and the address-and-account limit of the
+    accountant: every browser in the school got "Too many failed logins" until the day's counts ran out. A browser
+    that has logged in to the account before is counted on its own (its device cookie), not with the address."""
+    office = "192.0.2.10"
+    accountant, director = _from(throttled, office), _from(throttled, office)
+    for person, name in ((accountant, "accountant"), (director, "director")):
+        assert _login(person, name, "pw").status_code == 302
+        person.post("/logout")
+    guesser = _from(throttled, office)
+    targets = ["accountant"] * 3 + ["director2", "official", "head", "operator", "owner"]
+    for n, name in enumerate(targets):  # the per-address limit is 8/minute in tests; the accountant's 3/minute too
+        assert _login(guesser, name, f"guess{n}").status_code == 401
+    assert _login(guesser, "accountant", "pw").status_code == 429, "the guesser's browser is held back"
+    assert _login(_from(throttled, office), "director", "pw").status_code == 429, "so is any new browser here"
+
+    assert _login(accountant, "accountant", "pw").status_code == 302, "the accountant's own browser gets in"
+    assert _login(director, "director", "pw").status_code == 302, "the director's too"
+
+
+def test_a_known_browser_is_still_throttled_on_its_own(world, throttled):
+    """The device cookie is no licence to guess: a browser that knows the account (a stolen cookie, a shared
+    computer) has the address-and-account pace of its own, kept apart from everyone else's count."""
+    office = _from(throttled, "192.0.2.10")
+    assert _login(office, "official", "pw").status_code == 302
+    office.post("/logout")
+    for n in range(3):
+        assert _login(office, "official", f"guess{n}").status_code == 401
+
+    refused = _login(office, "official", "pw")
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 60
+    # that browser's count is its own: another browser at the same address is not held back by it
+    laptop = _from(throttled, "192.0.2.10")
+    assert _login(laptop, "official", "pw").status_code == 302
+
+
+def test_a_known_browsers_guesses_at_another_account_count_as_any_browsers(world, throttled):
+    """The cookie of one account is nothing for another: guesses at it count against the address as before."""
+    office = _from(throttled, "192.0.2.10")
+    assert _login(office, "accountant", "pw").status_code == 302
+    office.post("/logout")
+    for n in range(3):
+        assert _login(office, "official", f"guess{n}").status_code == 401
+    assert _login(office, "official", "pw").status_code == 429
+
+
+def test_a_device_cookie_of_the_first_kind_still_lets_its_browser_past_the_guesser(world, throttled):
+    """Cookies set before browsers had an id of their own (a bare list of accounts) are still known devices."""
+    from app.limits import DEVICE_COOKIE, _device_signer
+
+    with throttled.test_request_context("/login"):
+        token = _device_signer().dumps(["official"])
+    office = _from(throttled, "192.0.2.10")
+    office.client.set_cookie(DEVICE_COOKIE, token)
+    guesser = _from(throttled, "192.0.2.10")
+    for n in range(3):
+        assert _login(guesser, "official", f"guess{n}").status_code == 401
+    assert _login(guesser, "official", "pw").status_code == 429
+    assert _login(office, "official", "pw").status_code == 302
