@@ -253,7 +253,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # CSRF is checked by app.people.tokens for every request except API calls with a bearer token
         # (a browser cannot attach one cross-site); Flask-WTF's own blanket check would refuse those.
         "WTF_CSRF_CHECK_DEFAULT": False,
-        # Failed logins: per address+account, per account (from anywhere), per address (any account). Several
+        # Failed logins: per address+account, per account (from anywhere), per address (any account); a browser that
+        # has logged in to the account before instead per browser+account, at the address+account pace. Several
         # windows each, so a persistent guesser waits longer and longer (see app/limits.py).
         "LOGIN_LIMIT_ACCOUNT_ADDRESS": _rate_limits("LOGIN_LIMIT_ACCOUNT_ADDRESS", "5/minute;20/hour;50/day"),
         "LOGIN_LIMIT_ACCOUNT": _rate_limits("LOGIN_LIMIT_ACCOUNT", "20/minute;60/hour;150/day"),
