@@ -97,7 +97,7 @@ def stored_document_policy(content: bytes) -> str:
     no script, nothing loaded, no form posts, never framed; its own ``<style>`` elements, as they are in the stored
     bytes, are allowed by hash (the bytes outlive the templates that rendered them, so the hashes come from them)."""
     styles = tuple(source_hash(text) for text in _STYLE_ELEMENT.findall(content.decode("utf-8", "replace")))
-    return "; ".join(["default-src 'none'", "script-src 'none'", " ".join(["style-src", *(styles or ("'none'",))]),
+    return "; ".join(["default-src 'none'", " ".join(["style-src", *(styles or ("'none'",))]),
                       "img-src data:", "font-src data:", "object-src 'none'", "base-uri 'none'", "form-action 'none'",
                       "frame-ancestors 'none'", "sandbox"])
 
