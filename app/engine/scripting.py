@@ -102,7 +102,7 @@ import traceback
 import types
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -118,6 +118,8 @@ from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locati
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from app.clock import KZ
 
 __all__ = [
     "ALLOWED_BUILTIN_NAMES",
@@ -1198,8 +1200,9 @@ class RestrictedScriptEngine(PythonScriptEngine):
 def timer_value(task, expression, value):
     """SpiffArena writes timers as Python (``timedelta(days=5)``, ``datetime(...)``); SpiffWorkflow 3.2's timer
     definitions only read ISO 8601 strings. The value of a timer's own expression becomes one: a timedelta an
-    ISO duration (``PT432000S``), a datetime or date an ISO date-time (naive means UTC). Other expressions are
-    left alone."""
+    ISO duration (``PT432000S``), a datetime or date an ISO date-time. A naive one is Kazakhstan's time, as a date
+    written without an offset is read (:func:`app.engine.timers._get_datetime`): ``date(2026, 3, 15)`` is the start of
+    that day in Astana, not 05:00 there. Other expressions are left alone."""
     definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
     if getattr(definition, "expression", None) != expression:
         return value
@@ -1207,9 +1210,9 @@ def timer_value(task, expression, value):
         seconds = value.total_seconds()
         return f"PT{int(seconds) if seconds == int(seconds) else seconds}S"
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=KZ)).isoformat()
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC).isoformat()
+        return datetime(value.year, value.month, value.day, tzinfo=KZ).isoformat()
     return value
 
 

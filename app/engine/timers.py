@@ -17,6 +17,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
 from app import clock
+from app.engine import durations
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +29,99 @@ class _ClockedDatetime(datetime):
         return current.astimezone(tz) if tz else current.replace(tzinfo=None)
 
 
+def _from_start(parsed_duration: dict, start: datetime | None = None) -> timedelta:
+    """How long a parsed ISO duration lasts from ``start`` (default now), on the calendar (:mod:`app.engine.durations`):
+    the library added the length of the starting month, and "P1M" from 31 January was 3 March."""
+    start = start or clock.now()
+    return durations.shift(start, parsed_duration) - start
+
+
+def _from_end(parsed_duration: dict, end: datetime) -> timedelta:
+    """How long a parsed ISO duration lasts when it ends at ``end``, on the calendar."""
+    return end - durations.shift(end, parsed_duration, back=True)
+
+
+def _get_datetime(expression: str) -> datetime:
+    """A timer's date in UTC. One written without an offset (a date from a form, "2026-03-15", or a date-time field's
+    "2026-03-15T10:00") is Kazakhstan's time, the business's calendar — the library read it in the server's own zone,
+    and the same value fired five hours apart on a server set to UTC and one set to Astana's time."""
+    # the library's checks ask isinstance(value, <its module's datetime>): this module's class, set by install_clock
+    moment = _ClockedDatetime.fromisoformat(expression)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.KZ)
+    return moment.astimezone(UTC)
+
+
 def install_clock() -> None:
     _timer_module.datetime = _ClockedDatetime
+    Timer = _timer_module.TimerEventDefinition
+    Timer.get_timedelta_from_start = staticmethod(_from_start)
+    Timer.get_timedelta_from_end = staticmethod(_from_end)
+    Timer.get_datetime = staticmethod(_get_datetime)
     _timer_module.CycleTimerEventDefinition.cycle_complete = _cycle_complete
 
 
 _library_cycle_complete = _timer_module.CycleTimerEventDefinition.cycle_complete
 
 
+def cycle_value(expression: str, now: datetime) -> dict:
+    """A cycle's stored value when it is armed: the library's ``cycles``, ``next`` (its first round) and ``duration``
+    (seconds), and for an interval of whole months or years also its ``anchor``, ``period`` and ``round``: round n is
+    due at anchor + n × period, counted on the calendar (R/P1M from 31 January: 28 February, 31 March, 30 April —
+    the library stepped a fixed number of seconds, 31 days each time)."""
+    Timer = _timer_module.TimerEventDefinition
+    cycles, start, interval = Timer.parse_iso_recurring_interval(expression)
+    value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
+    parts = expression.upper().replace("--", "/").strip("R").split("/")
+    periods = [Timer.parse_iso_duration(p) for p in parts[1:] if p.startswith("P")]
+    period = periods[0] if len(periods) == 1 else None
+    if period and durations.has_calendar_part(period) and all(float(v).is_integer() for v in period.values()):
+        # "R/P1M" counts from the moment it is armed (its first round one period later); a written start, or an
+        # end less one period, is round 0
+        first = 1 if len(parts) == 2 else 0
+        anchor = now if first else start
+        value.update(anchor=anchor.isoformat(), period={k: int(v) for k, v in period.items()}, round=first)
+    return value
+
+
+def _round_due(value: dict, n: int) -> datetime:
+    return durations.shift(datetime.fromisoformat(value["anchor"]), durations.times(value["period"], n))
+
+
+def _calendar_cycle_complete(my_task, value: dict) -> bool:
+    """The library's cycle step for a calendar cycle: when the next round has come, the latest round already past
+    fires (once, as below) and the one after it is next."""
+    if value["cycles"] == 0:
+        my_task.internal_data.pop("event_value", None)
+        my_task.internal_data["event_fired"] = True
+        return False
+    now = clock.now()
+    if datetime.fromisoformat(value["next"]) >= now:
+        my_task._set_internal_data(event_value=value)
+        return False
+    last = value["round"]
+    # a round is at least 28 days: a start written decades back is a few hundred steps
+    while (value["cycles"] < 0 or last - value["round"] + 1 < value["cycles"]) and _round_due(value, last + 1) < now:
+        last += 1
+    fired = last - value["round"] + 1
+    value = {**value, "round": last + 1, "next": _round_due(value, last + 1).isoformat(),
+             "cycles": value["cycles"] - fired if value["cycles"] > 0 else value["cycles"]}
+    my_task._set_internal_data(event_value=value)
+    return True
+
+
 def _cycle_complete(self, my_task):
     """A cycle's rounds already past when it is looked at (a start written in the past, "R/2020-01-01T09:00:00+05:00/
     P1D"; an instance suspended for a week) fire once, as the latest of them — the library fired them one per
     background pass, a reminder every 30 seconds for each day since 2020. A cycle of so many rounds loses the ones
-    skipped (it ends no later than the library's last round)."""
+    skipped (it ends no later than the library's last round). A cycle of months or years counts its rounds on the
+    calendar (:func:`cycle_value`)."""
     value = my_task._get_internal_data("event_value")
     if value is None:
         expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-        cycles, start, interval = _timer_module.TimerEventDefinition.parse_iso_recurring_interval(expression)
-        value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
+        value = cycle_value(expression, clock.now())
+    if isinstance(value, dict) and "anchor" in value:
+        return _calendar_cycle_complete(my_task, value)
     if isinstance(value, dict) and value.get("cycles") != 0 and value.get("duration", 0) > 0:
         step, due = timedelta(seconds=value["duration"]), datetime.fromisoformat(value["next"])
         missed = int((clock.now() - due) / step)  # rounds wholly past besides the one due now
@@ -155,10 +231,13 @@ def _armed_at(wf, task, definition, value) -> datetime | None:
     duration = _duration(wf, task, definition)
     if due is None or duration is None:
         return None
-    # Months and years go back by the calendar's own lengths. A due time the library pushed past a short month's end
-    # (31 January plus one month is 3 March) has two possible arming times, up to three days apart (31 January,
-    # 3 February): this takes the later one.
-    return due - _timer_module.TimerEventDefinition.get_timedelta_from_end(duration, due)
+    # Months and years go back on the calendar. A due time on a short month's last day has several possible arming
+    # times (28 February is one month after 28, 29, 30 and 31 January): this takes the latest.
+    armed = durations.shift(due, duration, back=True)
+    if durations.has_calendar_part(duration):
+        later = [armed + timedelta(days=n) for n in range(1, 4)]
+        armed = max([armed, *(t for t in later if durations.shift(t, duration) == due)])
+    return armed
 
 
 def keep_timer_dues(wf, armed: dict[UUID, ArmedTimer]) -> None:
@@ -214,8 +293,8 @@ def put_back_cycle_branches(workflow, held: list[tuple[Any, list[UUID]]]) -> Non
 # owner reads it: a timer is never due later than its own definition allows counting from now (it cannot have been
 # armed later than now) —
 #
-# * a duration ("P5D") at most the duration from now (months counted at 31 days, years at 366: a "P1M" armed on
-#   31 January is rightly due on 3 March, a day or two past one month from 1 February);
+# * a duration ("P5D") at most the duration from now (months counted at 31 days, years at 366: the longest they
+#   last, whenever they start);
 # * a cycle's next round at most one interval from now, or its written start if that is later;
 # * a date a step of the process computed from the clock (the acceptance deadline: "five working days from now"), as
 #   the package that owns the step says (:func:`register_date_rule`); any other date is the model's or the data's and
@@ -322,8 +401,12 @@ def correct_dues_ahead(wf, now: datetime) -> list[CorrectedDue]:
             if found is None or due <= found[0] + CLOCK_SLACK:
                 continue
             recomputed = found[1]
-            task._set_internal_data(event_value={**value, "next": recomputed.isoformat()} if isinstance(value, dict)
-                                    else recomputed.isoformat())
+            if isinstance(value, dict):
+                # a calendar cycle counts its rounds from the corrected one on (its anchor was the wrong clock's)
+                calendar = {"anchor": recomputed.isoformat(), "round": 0} if "anchor" in value else {}
+                task._set_internal_data(event_value={**value, "next": recomputed.isoformat(), **calendar})
+            else:
+                task._set_internal_data(event_value=recomputed.isoformat())
             spec, split = task.task_spec, task.parent.task_spec if task.parent is not None else None
             # a boundary timer's parent is its activity's split, named "<activity>.BoundaryEventSplit"
             attached = split.name.rsplit(".", 1)[0] if split is not None and split.name.endswith(
