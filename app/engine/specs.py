@@ -682,9 +682,12 @@ def timer_value_problems(kind: str, value: str, filename: str, where) -> list[Mo
     """A constant timer value (``kind``: the engine's timer class name) checked as the engine will read it: an ISO
     8601 date, duration or cycle; no cycle of zero repetitions ("R0/PT1H" ended the instance without its remaining
     steps); nothing past ``TIMER_HORIZON_YEARS`` years."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import datetime, timedelta
 
     from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as Timer
+
+    from app import clock
+    from app.engine import durations
 
     def too_far() -> list[ModelProblem]:
         return [ModelProblem(filename, _(
@@ -700,10 +703,14 @@ def timer_value_problems(kind: str, value: str, filename: str, where) -> list[Mo
             "clock settings. Write the offset: %(example)s for Astana time, or Z for UTC.",
             value=repr(value), example=f'"{_with_offset(text)}"'), *where)]
 
-    def deadline(parsed: dict) -> datetime:
-        return datetime.now(UTC) + Timer.get_timedelta_from_start(dict(parsed))
+    # the application's clock, as the engine arms the timer with (a test's or the time-travel demo's moment, not the
+    # server's: a date 80 years after the demo's day was refused as more than 100 years away, or let through)
+    now = clock.now()
 
-    horizon = datetime.now(UTC) + timedelta(days=TIMER_HORIZON_YEARS * 366)
+    def deadline(parsed: dict) -> datetime:
+        return durations.shift(now, parsed)
+
+    horizon = now + timedelta(days=TIMER_HORIZON_YEARS * 366)
     text = value.strip()
     try:
         if kind == "CycleTimerEventDefinition":

@@ -58,6 +58,28 @@ def test_a_timer_past_a_hundred_years_is_refused(app_ctx, kind, value):
     assert not [p for p in _problems(ok) if p.element_id == "wait"]
 
 
+@pytest.mark.parametrize(("kind", "value"), [
+    ("timeDate", '"2150-06-01T09:00:00+05:00"'), ("timeDuration", '"P90Y"'),
+    ("timeCycle", '"R3/2150-06-01T09:00:00+05:00/P1D"')])
+def test_the_hundred_years_count_from_the_applications_clock(app_ctx, kind, value):
+    """The check counted from the server's clock while the engine arms timers on the application's (a test's frozen
+    day, the time-travel demo's): 60 years ahead of the application's 2090 was refused as past 2126, and 110 years
+    ahead of its 1990 let through."""
+    from datetime import UTC, datetime
+
+    from app import clock
+
+    if kind == "timeCycle":
+        files, element = _boundary(value), "tick"
+    else:
+        files, element = chain_model("trial", [("wait", "School accountant", _timer(kind, value))]), "wait"
+    with clock.FrozenClock(datetime(2090, 1, 1, tzinfo=UTC)):
+        assert not [p for p in _problems(files) if p.element_id == element]
+    if kind != "timeDuration":
+        with clock.FrozenClock(datetime(1990, 1, 1, tzinfo=UTC)):
+            assert "years away" in _on(_problems(files), element)
+
+
 def test_a_cycle_faster_than_a_minute_is_a_notice(app_ctx):
     notices = [n for n in model_notices(_boundary('"R/PT1S"')) if "once a minute" in n.message]
     assert notices and notices[0].element_id == "tick" and notices[0].line
