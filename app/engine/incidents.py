@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
 from app.engine.errors import stored_words
+from app.engine.timers import saved_at
 from app.extensions import db
 
 #: kinds of incident (what failed), for filters and counts
@@ -186,7 +187,7 @@ def record_incident(instance_id: int, err: BaseException, *, element_id: str | N
     if halt and instance is not None and instance.status in ("running", "error"):
         instance.status = "error"
         instance.error_message = message[:2000]
-        instance.updated_at = now
+        instance.updated_at = saved_at(instance.updated_at, now)
     db.session.flush()
     record_event(f"instance:{instance_id}", "instance.failed", "process_instance", instance_id, actor_id=None,
                  details={"element": element_id, "message": (str(err) or type(err).__name__)[:500], "kind": kind,
@@ -238,7 +239,8 @@ def resolve_incident(incident: Incident, actor, reason: str) -> Incident:
     _close(incident, actor, reason[:500])
     instance = incident.instance
     if instance.status == "error" and open_incident_of(instance.id) is None:
-        instance.status, instance.error_message, instance.updated_at = "running", None, clock.now()
+        instance.status, instance.error_message = "running", None
+        instance.updated_at = saved_at(instance.updated_at, clock.now())
     record_event(instance.audit_chain, "incident.resolved", "incident", incident.id,
                  actor_id=getattr(actor, "id", None), details={"reason": reason[:500], "element": incident.element_id})
     return incident

@@ -336,6 +336,15 @@ def written_ahead(at: datetime | None, now: datetime) -> bool:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)) > now + CLOCK_SLACK
 
 
+def saved_at(updated_at: datetime | None, now: datetime) -> datetime:
+    """The ``updated_at`` for a save that does not check the instance's timers (an incident recorded or resolved, a
+    suspension, a variable edited): now — unless a clock that ran ahead wrote the row, a mark kept until a save that
+    corrects the timers (:func:`app.engine.runtime._sync`) takes it. An instance halted by an incident or suspended
+    while the clock was put right is not taken by the background recheck (running instances only); its release wrote
+    now over the mark, and its timers stayed as far ahead as the clock had been wrong."""
+    return updated_at if written_ahead(updated_at, now) else now
+
+
 @dataclass(frozen=True)
 class CorrectedDue:
     element: str

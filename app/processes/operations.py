@@ -23,7 +23,7 @@ from app.engine.forms import direction_controls, direction_controls_refused
 from app.engine.incidents import OPEN_STATUSES, Incident, IncidentRefused, retry_incident
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.serialization import dump_state
-from app.engine.timers import timer_of
+from app.engine.timers import saved_at, timer_of
 from app.extensions import db
 from app.people.roles import Role
 from app.processes import models as _cockpit_models  # noqa: F401 - maps is_trial / trial_owner_id
@@ -133,7 +133,7 @@ def _save_state(instance: ProcessInstance, wf=None, **values) -> None:
         instance.state = dump_state(wf)
     for name, value in values.items():
         setattr(instance, name, value)
-    instance.updated_at = clock.now()
+    instance.updated_at = saved_at(instance.updated_at, clock.now())  # its timers are not checked here
     with runtime._optimistic_lock():
         db.session.flush()
 

@@ -153,3 +153,58 @@ def test_a_cycle_with_no_time_between_rounds_is_refused_at_publish_on_its_elemen
     assert problems[0].line
     _parsed, problems = validate_files(_reminder_model('<bpmn:timeDuration>"PT0S"</bpmn:timeDuration>'))
     assert problems == []  # a duration of zero fires at the next pass, once
+
+
+def _hold_while_corrected(instance_id: int, hold, release) -> None:
+    """The instance is held (an incident halts it, or it is suspended) while the clock ahead is corrected back: the
+    background pass takes running instances only and leaves it. Released with the clock right, its timer must still
+    be put right — the release wrote ``updated_at`` = now, which was the only mark of the clock ahead, and the timer
+    stayed 200 days out."""
+    with clock.FrozenClock(START + AHEAD + timedelta(hours=1)):
+        hold(db.session.get(ProcessInstance, instance_id))
+        db.session.commit()
+    with clock.FrozenClock(START + timedelta(hours=1)) as now:
+        runtime.fire_due_timers()  # passes it by: it is not running
+        db.session.commit()
+        release(db.session.get(ProcessInstance, instance_id))
+        db.session.commit()
+        runtime.fire_due_timers()
+        db.session.commit()
+        assert _due(instance_id) == (START + timedelta(hours=1, days=5)).replace(tzinfo=None)
+        now.advance(days=5, minutes=1)
+        runtime.fire_due_timers()
+        db.session.commit()
+    assert _open_steps(instance_id) == ["chase", "sign"]
+
+
+def test_a_timer_armed_ahead_is_corrected_after_an_incident_held_the_instance_through_the_correction(world):
+    from app.engine.incidents import open_incident_of, record_incident, resolve_incident
+
+    instance_id = _start_with_clock_ahead('<bpmn:timeDuration>"P5D"</bpmn:timeDuration>')
+    _hold_while_corrected(
+        instance_id, lambda instance: record_incident(instance.id, RuntimeError("registry down"), element_id="sign"),
+        lambda instance: resolve_incident(open_incident_of(instance.id), user("admin"), "registry back"))
+
+
+def test_a_timer_armed_ahead_is_corrected_after_an_incident_failed_again_and_was_retried(world):
+    """The retry that fails again records the incident anew (``updated_at`` = now); the retry after it succeeds."""
+    from app.engine.incidents import open_incident_of, record_incident, retry_incident
+
+    instance_id = _start_with_clock_ahead('<bpmn:timeDuration>"P5D"</bpmn:timeDuration>')
+
+    def fail_again_then_retry(instance):
+        record_incident(instance.id, RuntimeError("registry still down"), element_id="sign")
+        db.session.commit()
+        assert retry_incident(open_incident_of(instance.id), user("admin"), "registry back")
+
+    _hold_while_corrected(
+        instance_id, lambda instance: record_incident(instance.id, RuntimeError("registry down"), element_id="sign"),
+        fail_again_then_retry)
+
+
+def test_a_timer_armed_ahead_is_corrected_after_the_instance_was_suspended_through_the_correction(world):
+    from app.processes.operations import resume_instance, suspend_instance
+
+    instance_id = _start_with_clock_ahead('<bpmn:timeDuration>"P5D"</bpmn:timeDuration>')
+    _hold_while_corrected(instance_id, lambda instance: suspend_instance(instance, user("admin"), "audit check"),
+                          lambda instance: resume_instance(instance, user("admin"), "checked"))
