@@ -47,6 +47,9 @@ def _create_app(overrides: dict | None, instance_path: str | None) -> Flask:
     # database error — logged, kept as an incident's or a job's detail — and they are children's IINs and names,
     # IBANs, password and token hashes.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    from app import clock
+
+    clock.set_announced(app.config.get("ANNOUNCED_DAYS_OFF", ()), app.config.get("ANNOUNCED_WORKING_DAYS", ()))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("spiff").setLevel(logging.WARNING)

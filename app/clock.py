@@ -35,7 +35,9 @@ def today() -> date:
 # Constitution Day (30 August), Republic Day (25 October), Independence Day (16 December) — and one falling on a
 # Saturday or Sunday gives the next working day off; the religious ones (Orthodox Christmas on 7 January, the first
 # day of Kurban Ait) do not move. Kurban Ait's date and the days the government transfers each year (a Saturday
-# worked for a bridge day) are announced by decree: add them to ``ANNOUNCED_DAYS_OFF`` / ``ANNOUNCED_WORKING_DAYS``.
+# worked for a bridge day) are announced by decree: the operator lists them in the settings ``ANNOUNCED_DAYS_OFF`` and
+# ``ANNOUNCED_WORKING_DAYS`` (app.config, checked by :func:`announced_problems`), which :func:`set_announced` installs
+# when the application starts — a decree is not a code change.
 
 STATE_HOLIDAYS = ((1, 1), (1, 2), (3, 8), (3, 21), (3, 22), (3, 23), (5, 1), (5, 7), (5, 9), (7, 6), (8, 30),
                   (10, 25), (12, 16))
@@ -58,6 +60,25 @@ def days_off(year: int) -> frozenset[date]:
                 moved += timedelta(days=1)
             off.add(moved)
     return frozenset(off)
+
+
+def set_announced(days_off: frozenset[date] | set[date], working_days: frozenset[date] | set[date]) -> None:
+    """Install the days announced by decree (the settings of the same names, read by app.config)."""
+    global ANNOUNCED_DAYS_OFF, ANNOUNCED_WORKING_DAYS
+    ANNOUNCED_DAYS_OFF, ANNOUNCED_WORKING_DAYS = frozenset(days_off), frozenset(working_days)
+
+
+def announced_problems(off: set[date], worked: set[date]) -> list[str]:
+    """What is wrong with announced days as an operator typed them, one sentence each (empty: they can be used). A
+    working day announced on a weekday changes nothing: a mistyped date, which would leave the decree's Saturday
+    counted as a day off. (A day off announced on a weekend is let through: a decree lists Kurban Ait whatever day it
+    falls on.)"""
+    problems = [f"{day.isoformat()} is listed both as a day off and as a working day" for day in sorted(off & worked)]
+    for day in sorted(worked - off):
+        if day.weekday() < 5 and day not in days_off(day.year):
+            problems.append(f"{day.isoformat()} is a weekday, a working day already: a working day announced by "
+                            "decree is a Saturday, a Sunday or a holiday made a working day")
+    return problems
 
 
 def is_working_day(day: date) -> bool:

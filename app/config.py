@@ -93,6 +93,36 @@ def _networks(name: str) -> str:
     return value
 
 
+def _days(name: str) -> frozenset:
+    """A list of days (``2026-05-27, 2026-06-01``: ISO dates separated by commas or spaces)."""
+    from datetime import date
+
+    days = set()
+    for text in re.split(r"[\s,;]+", os.environ.get(name, "").strip()):
+        if not text:
+            continue
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                raise ValueError(text)
+            days.add(date.fromisoformat(text))
+        except ValueError:
+            raise ConfigError(f"{name} must be days written as YYYY-MM-DD, separated by commas (e.g. 2026-05-27, "
+                              f"2026-06-01), and {text!r} is not one") from None
+    return frozenset(days)
+
+
+def _announced_calendar() -> dict:
+    """Kazakhstan's days off and working days announced by decree (Kurban Ait, transferred days off: app.clock),
+    set by the operator each year without a code change."""
+    from app.clock import announced_problems
+
+    off, worked = _days("ANNOUNCED_DAYS_OFF"), _days("ANNOUNCED_WORKING_DAYS")
+    problems = announced_problems(set(off), set(worked))
+    if problems:
+        raise ConfigError("ANNOUNCED_DAYS_OFF / ANNOUNCED_WORKING_DAYS: " + "; ".join(problems))
+    return {"ANNOUNCED_DAYS_OFF": off, "ANNOUNCED_WORKING_DAYS": worked}
+
+
 def _flag(name: str) -> bool:
     """An on/off setting: 1, true, yes, on — or 0, false, no, off, empty. Anything else is refused: a secure cookie
     asked for with SESSION_COOKIE_SECURE=true had been silently off (only "1" counted)."""
@@ -192,6 +222,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # SLA of "Accept act": working days before the department head is notified (a process variable
         # ``sla_working_days`` overrides it per instance).
         "SLA_ACCEPT_WORKING_DAYS": _number("SLA_ACCEPT_WORKING_DAYS", "5"),
+        # Working days are Kazakhstan's (app.clock): the days off and working days the government announces each year
+        # by decree (Kurban Ait, a Saturday worked for a bridge day), as ISO dates separated by commas.
+        **_announced_calendar(),
         # A payment is registered after its order was executed: a date further ahead than this is a typo.
         "PAYMENT_DATE_MAX_DAYS_AHEAD": _number("PAYMENT_DATE_MAX_DAYS_AHEAD", "31"),
         # Claw-backs reach the act's own academic year and this many before it (app/acts/adjustments.py): a stated

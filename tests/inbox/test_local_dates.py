@@ -65,6 +65,23 @@ def test_the_working_day_calendar_moves_a_holiday_on_a_weekend(day, working):
     assert clock.is_working_day(day) is working
 
 
+def test_days_announced_by_decree_are_read_from_the_settings(monkeypatch, tmp_path):
+    """Kurban Ait (Wednesday 27 May 2026 here) and a Saturday worked for a bridge day are announced each year: the
+    operator sets them, and deadlines in working days count them — the lists were empty constants in the code."""
+    from app import create_app
+
+    monkeypatch.setattr(clock, "ANNOUNCED_DAYS_OFF", clock.ANNOUNCED_DAYS_OFF)  # given back after the test
+    monkeypatch.setattr(clock, "ANNOUNCED_WORKING_DAYS", clock.ANNOUNCED_WORKING_DAYS)
+    monkeypatch.setenv("ANNOUNCED_DAYS_OFF", "2026-05-27, 2026-06-01")
+    monkeypatch.setenv("ANNOUNCED_WORKING_DAYS", "2026-05-30")
+    create_app(instance_path=str(tmp_path))
+    assert not clock.is_working_day(date(2026, 5, 27))
+    assert clock.is_working_day(date(2026, 5, 30))
+    # five working days from Tuesday 26 May: 28, 29, 30 (the Saturday worked), 2 and 3 June
+    submitted = datetime(2026, 5, 26, 10, 0, tzinfo=clock.KZ)
+    assert clock.add_working_days(submitted, 5) == datetime(2026, 6, 3, 10, 0, tzinfo=clock.KZ)
+
+
 def test_the_cockpits_day_filters_are_days_in_kazakhstan():
     from app.processes.queries import _day
 

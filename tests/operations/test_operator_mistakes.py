@@ -54,6 +54,14 @@ WORKTREE = Path(__file__).resolve().parents[2]
     ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/metrics", "PROMETHEUS_MULTIPROC_DIR must be a folder this user can "
                                                          "write to (create it, empty, before the processes start), "
                                                          "not '/nonexistent/metrics'"),
+    # Kazakhstan's days off announced by decree (app.clock): had to be typed into the code; a typo there is a setting
+    # that counts the decree's day the other way, silently.
+    ("ANNOUNCED_DAYS_OFF", "2026-05-27, 27.05.2026", "ANNOUNCED_DAYS_OFF must be days written as YYYY-MM-DD, "
+                                                     "separated by commas (e.g. 2026-05-27, 2026-06-01), and "
+                                                     "'27.05.2026' is not one"),
+    ("ANNOUNCED_WORKING_DAYS", "2026-05-29", "ANNOUNCED_DAYS_OFF / ANNOUNCED_WORKING_DAYS: 2026-05-29 is a weekday, a "
+                                             "working day already: a working day announced by decree is a Saturday, "
+                                             "a Sunday or a holiday made a working day"),
     # Only "1" counted: "true" left the session cookie without Secure, unsaid.
     ("SESSION_COOKIE_SECURE", "ture", "SESSION_COOKIE_SECURE must be 1 (on) or 0 (off), not 'ture'"),
 ])
