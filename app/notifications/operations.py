@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email.message import EmailMessage
 
 from flask import current_app, has_app_context
@@ -96,7 +96,11 @@ def translator_for(locale: str):
 
 
 def task_params(task: HumanTask, **extra) -> dict:
+    """The task's words for a notice. Its due day is Kazakhstan's, as the inbox shows it: a deadline at 00:30 in
+    Astana is 19:30 the day before in UTC, and the notice named that day."""
     due = task.due_at
+    if due is not None:
+        due = (due if due.tzinfo else due.replace(tzinfo=UTC)).astimezone(clock.KZ)
     return {"spec_name": task.spec_name, "task": task.title, "subject": task.subject_title,
             "due": due.strftime("%Y-%m-%d") if due else "", "comment": "", **extra}
 

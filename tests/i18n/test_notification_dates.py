@@ -31,3 +31,18 @@ def test_notification_dates_are_written_as_the_pages_write_them(app, language):
     assert due in due_text and "2026-12-11" not in due_text
     assert "2026-11-01" not in deputy_text and "2026-11-20" not in deputy_text
     assert month in amended_text and "2026-11" not in amended_text
+
+
+@pytest.mark.parametrize("stored_naive", [False, True], ids=["aware", "naive UTC (SQLite)"])
+def test_a_due_date_just_after_midnight_in_kazakhstan_is_that_day_in_the_notice(stored_naive):
+    """Due at 00:30 on Friday 13 November in Astana — 19:30 on the 12th in UTC: the inbox shows the 13th, and the
+    notice said the 12th (the UTC calendar's day)."""
+    from datetime import UTC, datetime
+
+    from app.engine.models import HumanTask
+    from app.notifications.operations import task_params
+
+    due = datetime(2026, 11, 12, 19, 30, tzinfo=UTC)
+    task = HumanTask(spec_name="accept_act", title="Accept act", subject_title="ACT-1",
+                     due_at=due.replace(tzinfo=None) if stored_naive else due)
+    assert task_params(task)["due"] == "2026-11-13"
