@@ -28,6 +28,12 @@ def today() -> date:
     return now().astimezone(KZ).date()
 
 
+def local_day(moment: datetime) -> date:
+    """The day in Kazakhstan of a moment the application stored (naive: UTC, as SQLite gives it back). An act submitted
+    at 00:30 on the 11th in Astana was submitted on the 11th, not on the 10th of the UTC calendar."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(KZ).date()
+
+
 # -- working days ---------------------------------------------------------------------------------------------
 # Kazakhstan's days off besides Saturday and Sunday (Law "On holidays in the Republic of Kazakhstan", art. 5): the
 # national and state holidays with a fixed date — New Year (1–2 January), International Women's Day (8 March), Nauryz

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, select
 
 from app.acts.models import Act
 from app.acts.verification import academic_year
+from app.clock import local_day
 from app.extensions import db
 from app.i18n import format_month  # the flags name months and shares as the reader's pages do (they wrote 2026-10)
 from app.people.models import Organisation
@@ -92,7 +93,7 @@ def _flags_of(school: Organisation, acts: list[Act]) -> SchoolFlags:
     if over:
         found.flags["over_capacity"] = f"{max(claimed[a.id] for a in over)} > {capacity}"
     late = [a for a in acts if a.submitted_at is not None
-            and (a.submitted_at.date() - _month_end(a.period)).days > LATE_AFTER_DAYS]
+            and (local_day(a.submitted_at) - _month_end(a.period)).days > LATE_AFTER_DAYS]
     if late:
         found.flags["late"] = ", ".join(format_month(a.period) for a in late)
     returned = [a for a in acts if returns_of(a) >= RETURNS]

@@ -131,7 +131,7 @@ def pilot_figures(scope_acts: ColumnElement[bool]) -> dict:
     from app.analytics.flags import LATE_AFTER_DAYS, _month_end
 
     submitted = [a for a in acts if a.submitted_at is not None]
-    on_time = [a for a in submitted if (a.submitted_at.date() - _month_end(a.period)).days <= LATE_AFTER_DAYS]
+    on_time = [a for a in submitted if (clock.local_day(a.submitted_at) - _month_end(a.period)).days <= LATE_AFTER_DAYS]
     paid = db.session.execute(select(func.count(Payment.id), func.sum(Payment.amount_tiyn))
                               .join(Act, Act.id == Payment.act_id).where(scope_acts)).one()
     return {"schools": len({a.school_id for a in acts}), "acts": len(acts), "submitted": len(submitted),

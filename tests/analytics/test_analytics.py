@@ -95,6 +95,24 @@ def test_each_flag_fires_on_its_own_evidence_and_not_below_its_threshold(world, 
     assert found["withheld"].replace("\u00a0", " ") == "11 %"
 
 
+def test_an_act_submitted_just_after_midnight_in_kazakhstan_is_late_by_that_day(world, app):
+    """Submitted at 00:30 on 11 November in Astana (19:30 on the 10th in UTC), eleven days after October: late, in
+    the school's flags and the operator's figures — the UTC calendar's day said ten, on time."""
+    from app.analytics.process import pilot_figures
+
+    bilim = school("Bilim Innovation School")
+    act = act_of_school("Bilim Innovation School")
+    act.status, act.revision = "accepted", 1
+    act.submitted_at = datetime(2026, 11, 10, 19, 30, tzinfo=UTC)
+    db.session.flush()
+    assert "late" in school_flags("2026/2027", Act.school_id == bilim.id)[0].flags
+    assert pilot_figures(Act.id == act.id)["on_time"] == 0
+    act.submitted_at = datetime(2026, 11, 10, 18, 30, tzinfo=UTC)  # 23:30 on the 10th there: on time
+    db.session.flush()
+    assert "late" not in school_flags("2026/2027", Act.school_id == bilim.id)[0].flags
+    assert pilot_figures(Act.id == act.id)["on_time"] == 1
+
+
 def test_process_analytics_show_time_per_step_and_where_instances_wait(world, app):
     act = act_of_school("Alatau Lyceum")
     version_id = act_instance_version(act)
