@@ -86,3 +86,15 @@ def test_the_cockpits_day_filters_are_days_in_kazakhstan():
     from app.processes.queries import _day
 
     assert _day("2026-11-13") == datetime(2026, 11, 12, 19, 0, tzinfo=UTC)
+
+
+def test_a_months_act_opens_at_midnight_in_kazakhstan_not_at_23_30_of_its_last_day(app_ctx):
+    """January's act: at 23:30 on 31 January in Almaty (18:30 UTC) the month has not ended; at 00:00 on 1 February
+    there (19:00 UTC on the 31st, still January in UTC) it has."""
+    from app.contracts.operations import month_has_ended
+    from app.engine.errors import DomainRefused
+
+    with clock.FrozenClock(datetime(2027, 1, 31, 23, 30, tzinfo=clock.KZ)), pytest.raises(DomainRefused):
+        month_has_ended(date(2027, 1, 1))
+    with clock.FrozenClock(datetime(2027, 2, 1, 0, 0, tzinfo=clock.KZ)):
+        month_has_ended(date(2027, 1, 1))
