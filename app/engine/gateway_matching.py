@@ -7,7 +7,14 @@ Checked with SpiffWorkflow 3.2 (tests/modeler/test_gateway_matching.py runs each
   step with several incoming flows: each token passes on its own, and every step after it runs once for each;
 * a parallel gateway waiting for a flow that only one way of a choice leads to (an exclusive, event-based or
   inclusive gateway, a step's interrupting boundary event against its normal end, a non-interrupting boundary event
-  that may never fire), while another of its flows does get a token: the instance waits there for good.
+  that may never fire), while another of its flows does get a token: the instance waits there for good;
+* a loop from inside a parallel branch back to before its split (or into the split itself, or into an earlier
+  parallel join): the split starts its branches again while a branch of the previous round still runs, and the join
+  pairs tokens of two rounds — depending on who finishes first, the steps after it ran twice.
+
+A parallel gateway one of whose incoming flows comes back from after it (a loop through it) is run by the engine as
+a loop: it does not wait for that flow on the first round, and lets the returning token through alone (SpiffWorkflow's
+``ParallelGateway`` reads it so). The net models it that way; a notice says that other engines wait there for good.
 
 Both in polynomial time. Which flows can carry a token at the same time is the concurrency relation of the
 process read as a free-choice net (Kovalyov and Esparza's rules, on bit sets); which choices a flow depends on,
@@ -95,6 +102,7 @@ class _Level:
                     and _may_fire(el, self.nodes[el.get("attachedToRef")]):
                 self.boundaries.setdefault(el.get("attachedToRef"), []).append(el)
         self.index = {n: len(self.flows) + i for i, n in enumerate(self.nodes)}
+        self.component = self._components()
         # a step whose non-interrupting boundary event fired once is a place of its own: the event's path runs
         # beside the step, not beside itself (firing again is a token of its own, as drawn)
         self.fired = {b.get("id"): len(self.flows) + len(self.nodes) + i for i, b in enumerate(
@@ -110,6 +118,82 @@ class _Level:
                 self._join(into[0], self.index[node_id])
                 self._join(self.index[node_id], self.out[node_id][0])
         self.rep = [self._find(p) for p in self.rep]
+
+    def _components(self) -> dict[str, int]:
+        """The strongly connected component of each node (Tarjan's, without recursion: a chain of 10,000 steps is one
+        component each). A flow between two nodes of one component is on a loop."""
+        after = {n: [self.flows[f][1] for f in self.out[n]] for n in self.nodes}
+        for activity, boundaries in self.boundaries.items():
+            after[activity] += [b.get("id") for b in boundaries]
+        number: dict[str, int] = {}
+        low: dict[str, int] = {}
+        component: dict[str, int] = {}
+        stack: list[str] = []
+        for root in self.nodes:
+            if root in number:
+                continue
+            todo = [(root, 0)]
+            while todo:
+                node, i = todo.pop()
+                if i == 0:
+                    number[node] = low[node] = len(number)
+                    stack.append(node)
+                if i < len(after[node]):
+                    todo.append((node, i + 1))
+                    nxt = after[node][i]
+                    if nxt not in number:
+                        todo.append((nxt, 0))
+                    elif nxt not in component:
+                        low[node] = min(low[node], number[nxt])
+                    continue
+                if low[node] == number[node]:
+                    while True:
+                        member = stack.pop()
+                        component[member] = number[node]
+                        if member == node:
+                            break
+                if todo:
+                    parent = todo[-1][0]
+                    low[parent] = min(low[parent], low[node])
+        return component
+
+    def returning(self, node_id: str) -> list[int]:
+        """The incoming flows of a parallel gateway that come back from after it (a loop through it), when it has
+        others: the engine does not wait for them on the first round and lets each through alone after."""
+        if self.kind(node_id) != "parallelGateway":
+            return []
+        into = self.into[node_id]
+        back = [f for f in into if self.component.get(self.flows[f][0]) == self.component[node_id]]
+        return back if len(back) < len(into) else []
+
+    def loop_flow(self, node_id: str) -> int | None:
+        """A flow that closes a loop through the node: the first flow back to a node still on the way of a depth-first
+        walk from the start events, both ends on one loop with the node."""
+        component = self.component[node_id]
+        starts = [n for n in self.nodes if not self.into[n]]
+        seen: set[str] = set()
+        on_way: set[str] = set()
+        for root in starts + list(self.nodes):
+            if root in seen:
+                continue
+            seen.add(root)
+            on_way.add(root)
+            todo = [(root, iter(self.out[root]))]
+            while todo:
+                node, flows = todo[-1]
+                flow = next(flows, None)
+                if flow is None:
+                    on_way.discard(node)
+                    todo.pop()
+                    continue
+                target = self.flows[flow][1]
+                if target in on_way and self.component[target] == component == self.component[node]:
+                    return flow
+                if target not in seen:
+                    seen.add(target)
+                    on_way.add(target)
+                    todo.append((target, iter(self.out[target])))
+        return None
 
     def _find(self, place: int) -> int:
         while self.rep[place] != place:
@@ -146,7 +230,9 @@ class _Level:
         for node_id, into in self.into.items():
             place = self.index[node_id]
             if (self.kind(node_id) in _SYNCHRONISING or node_id in self.joined) and into:
-                found.append((into, [place]))
+                back = self.returning(node_id)
+                found.append(([f for f in into if f not in back], [place]))
+                found += [([f], [place]) for f in back]
             else:
                 found += [([f], [place]) for f in into]
             out = self.out[node_id]
@@ -282,9 +368,75 @@ def join_problems(trees: dict) -> list[ModelProblem]:
             level = _Level(container)
             if not level.flows:
                 continue
-            found, conc = _unsynchronised(filename, level)
+            found, conc, final = _unsynchronised(filename, level)
             level.budget = _BUDGET  # each check its own
-            problems += found + _waiting_for_good(filename, level, conc)
+            problems += found + _waiting_for_good(filename, level, conc) + _rounds_mixed(filename, level, final)
+    return problems
+
+
+def loop_join_notices(trees: dict) -> list[ModelProblem]:
+    """Notices, not problems: a parallel gateway with a flow back from after it (a loop through it) in a level whose
+    rounds do not mix (else :func:`join_problems` refuses it). The engine runs it as a loop; a BPMN engine that
+    follows the standard (Camunda, Flowable) waits there for good on the first round — the model does not travel."""
+    notices: list[ModelProblem] = []
+    for filename, root in trees.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for container in _bpmn(root, _CONTAINERS):
+            level = _Level(container)
+            looped = [n for n in level.nodes if len(level.into[n]) > 1 and level.returning(n)]
+            if not looped:
+                continue
+            try:
+                conc = level.concurrency()
+            except _OutOfBudget:
+                continue
+            if _rounds_mixed(filename, level, conc):
+                continue
+            for node_id in looped:
+                back = level.returning(node_id)
+                notices.append(_problem(filename, level.nodes[node_id], _(
+                    "The flow from %(source)s comes back to this parallel gateway from after it. This engine runs it "
+                    "as a loop (it does not wait for that flow the first time), but a BPMN engine that follows the "
+                    "standard waits here for good: merge the loop with an exclusive gateway before this one.",
+                    source=level.shown(level.flows[back[0]][0]))))
+    return notices
+
+
+def _rounds_mixed(filename: str, level: _Level, conc: list | None) -> list[ModelProblem]:
+    """The joins to which two tokens can come on one flow: a loop leads from inside a parallel branch back to before
+    its split, so the split starts its branches again while one of the previous round still runs (the engine then
+    paired tokens of two rounds: the steps after the join ran twice when the looping branch finished first)."""
+    if conc is None:
+        return []
+    problems = []
+    for node_id, into in level.into.items():
+        if level.kind(node_id) not in ("parallelGateway", "inclusiveGateway") or len(into) < 2:
+            continue
+        twice = next((f for f in into if level.together(conc, f, f)), None)
+        if twice is None:
+            continue
+        source = level.shown(level.flows[twice][0])
+        split = next((n for n in level.nodes if len(level.out[n]) > 1 and level.kind(n) not in _CHOOSING
+                      and any(level.together(conc, f, f) for f in level.out[n])), None)
+        loop = level.loop_flow(split) if split is not None else None
+        if loop is None:
+            message = _(
+                "Two tokens can come to this join on the flow from %(source)s at the same time: a loop leads from "
+                "inside a parallel branch back to before its split, which then starts its branches again while one "
+                "of the previous round still runs. The join would pair tokens of different rounds (the steps after "
+                "it ran twice, or it waited for good). Loop back from after the join, or keep the loop inside one "
+                "branch.", source=source)
+        else:
+            message = _(
+                "Two tokens can come to this join on the flow from %(source)s at the same time: the flow from "
+                "%(loop_from)s to %(loop_to)s leads from inside a branch of %(split)s back to before it, so "
+                "%(split)s starts its branches again while one of the previous round still runs. The join would "
+                "pair tokens of different rounds (the steps after it ran twice, or it waited for good). Loop back "
+                "from after the join, or keep the loop inside one branch.", source=source,
+                loop_from=level.shown(level.flows[loop][0]), loop_to=level.shown(level.flows[loop][1]),
+                split=level.shown(split))
+        problems.append(_problem(filename, level.nodes[node_id], message))
     return problems
 
 
@@ -298,17 +450,18 @@ def _only_to_ends(level: _Level, node_id: str) -> bool:
                                                                  for f in out)
 
 
-def _unsynchronised(filename: str, level: _Level) -> tuple[list[ModelProblem], list[int] | None]:
+def _unsynchronised(filename: str, level: _Level) -> tuple[list[ModelProblem], list[int] | None, list[int] | None]:
     """The merges that let through tokens of branches running side by side, and the concurrency relation of the level
-    as drawn (None past the budget). Said where the branches first meet: a merge is said once those before it are
-    read as joins (the tokens it lets through twice make every later merge look the same)."""
+    as drawn and with those merges read as joins (None past the budget). Said where the branches first meet: a merge
+    is said once those before it are read as joins (the tokens it lets through twice make every later merge look the
+    same)."""
     problems: list[ModelProblem] = []
     drawn = None
     while True:
         try:
             conc = level.concurrency()
         except _OutOfBudget:
-            return problems, drawn
+            return problems, drawn, None
         drawn = conc if drawn is None else drawn
         found = {}
         for node_id, into in level.into.items():
@@ -321,7 +474,7 @@ def _unsynchronised(filename: str, level: _Level) -> tuple[list[ModelProblem], l
             if pair is not None:
                 found[node_id] = pair
         if not found:
-            return problems, drawn
+            return problems, drawn, conc
         after = set()
         for node_id in found:
             after |= {level.flows[f][1] for f in level.reach(level.out[node_id], node_id)} - {node_id}

@@ -30,7 +30,7 @@ from app.engine.errors import ModelInvalid, ModelProblem
 from app.engine.foreign_engines import foreign_form_problems, foreign_language_elements
 from app.engine.form_words import field_words, kind_words, schema_mistake
 from app.engine.forms import TASK_DATA_OPTIONS, form_shape_problems, shape_gaps, with_task_data_options
-from app.engine.gateway_matching import join_problems
+from app.engine.gateway_matching import join_problems, loop_join_notices
 from app.engine.handlers import get_handler, roles_named
 from app.engine.lanes import lane_names_read, role_for_lane
 from app.engine.model_lint import (
@@ -1069,4 +1069,4 @@ def flow_notices(files: dict[str, str]) -> list[ModelProblem]:
     trees, problems = parse_trees(files)
     if problems:
         return []
-    return no_default_notices(trees) + uncaught_throw_findings(trees)[1]
+    return no_default_notices(trees) + uncaught_throw_findings(trees)[1] + loop_join_notices(trees)

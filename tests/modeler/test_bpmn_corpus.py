@@ -87,6 +87,7 @@ RUNNABLE = {
     "tapsyrys-two-executable-processes.bpmn",
     "tapsyrys-bpmnio-mixed-gateways.bpmn",
     "tapsyrys-bpmnio-joins-that-match.bpmn",
+    "tapsyrys-bpmnio-loop-back-into-parallel-join.bpmn",
 }
 
 #: Files refused for a reason each: (element id, words of the reason). Every one was published before, then failed
@@ -148,6 +149,9 @@ REFUSED_FOR = {
     "tapsyrys-bpmnio-event-gateway-parallel-join.bpmn": [("Gateway_join", "only when 'Reply or deadline' chooses")],
     "tapsyrys-bpmnio-boundary-timer-parallel-join.bpmn": [("Gateway_join", "when 'Review the act' ends that way")],
     "tapsyrys-bpmnio-reminder-exclusive-merge.bpmn": [("Gateway_merge", "'Review the act' and 'Remind the official'")],
+    "tapsyrys-bpmnio-loop-back-before-parallel-split.bpmn": [
+        ("Gateway_join", "the flow from 'Lines checked twice?' to 'Check again' leads from inside a branch")],
+    "tapsyrys-signavio-loop-into-parallel-split.bpmn": [("sid-join", "pair tokens of different rounds")],
 }
 
 

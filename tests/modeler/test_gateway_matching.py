@@ -32,6 +32,10 @@ MISBEHAVING = [
     ("tapsyrys-camunda7-inclusive-split-parallel-join.bpmn", {}, ("stuck", "Gateway_join")),
     ("tapsyrys-bpmnio-event-gateway-parallel-join.bpmn", {'"P3D"': '"PT0S"'}, ("stuck", "Gateway_join")),
     ("tapsyrys-bpmnio-boundary-timer-parallel-join.bpmn", {'"P2D"': '"PT0S"'}, ("stuck", "Gateway_join")),
+    # a loop from inside a parallel branch back before its split (into the split itself): the split started its
+    # branches again, two "Review" steps opened, and each one's token passed the join with a token of its own round
+    ("tapsyrys-bpmnio-loop-back-before-parallel-split.bpmn", {}, ("twice", "Activity_pay")),
+    ("tapsyrys-signavio-loop-into-parallel-split.bpmn", {}, ("twice", "sid-accept")),
 ]
 
 
@@ -69,7 +73,8 @@ def test_a_join_that_does_not_match_misbehaves_in_the_engine_and_is_refused_on_t
         waiting = [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.WAITING | TaskState.READY)]
         assert waiting == [element_id], (waiting, done)
     _parsed, problems = validate_files({name: text}, lane_role="starter")
-    said = [p for p in problems if "run once for each" in p.message or "wait here for good" in p.message]
+    said = [p for p in problems if "run once for each" in p.message or "wait here for good" in p.message
+            or "pair tokens of different rounds" in p.message]
     assert len(said) == 1 and said[0].line, [str(p) for p in problems]
 
 
@@ -172,3 +177,58 @@ def test_a_model_of_500_elements_with_many_branches_is_checked_to_its_end(app_ct
     assert len(nodes) + len(flows) + 2 * len(conditions) > 500
     said = _said(diagram(_nodes_and_flows(nodes, flows) + "\n".join(conditions)))
     assert len(said) == 1 and said[0].startswith("late: The flows from 'm23_4' and 'm24_4'"), said
+
+
+def test_a_loop_back_into_a_parallel_join_runs_as_a_loop_and_is_only_a_notice(app_ctx):
+    """'Archive a copy' loops back into the join of the two signatures. The engine does not wait for the returning
+    flow on the first round and lets it through alone after: the copy is archived twice, the instance ends. A BPMN
+    engine that follows the standard would wait at the join for good, so the editor says it — without refusing."""
+    from app.engine.specs import model_notices
+
+    name = "tapsyrys-bpmnio-loop-back-into-parallel-join.bpmn"
+    text = decoded((CORPUS / name).read_bytes(), name)
+    wf, done = run_as_drawn({name: text})
+    assert wf.is_completed() and done.count("Activity_archive") == 2, done
+    assert sorted(done[:2]) == ["Activity_director", "Activity_head"], "each signature once"
+    _parsed, problems = validate_files({name: text}, lane_role="starter")
+    assert problems == [], [str(p) for p in problems]
+    said = [p for p in model_notices({name: text}) if "comes back to this parallel gateway" in p.message]
+    assert [(p.element_id, bool(p.line)) for p in said] == [("Gateway_join", True)], [str(p) for p in said]
+    assert "'Both copies archived?'" in said[0].message
+
+
+LOOPS = {
+    # a loop kept inside one branch, or around the whole split and join: one token goes round
+    "inside the branch": [("s", "s2"), ("s2", "fork"), ("fork", "m"), ("m", "a"), ("a", "q"), ("q", "m"),
+                          ("q", "join"), ("fork", "b"), ("b", "join"), ("join", "e")],
+    "around split and join": [("s", "s2"), ("s2", "m"), ("m", "fork"), ("fork", "c"), ("fork", "b"), ("c", "join"),
+                              ("b", "join"), ("join", "a"), ("a", "q"), ("q", "m"), ("q", "e")],
+    # no join after the split: each round's branches run on their own ('b' once a round)
+    "back before a split with no join": [("s", "s2"), ("s2", "m"), ("m", "fork"), ("fork", "a"), ("a", "q"),
+                                         ("q", "m"), ("q", "e"), ("fork", "b"), ("b", "e2")],
+}
+
+
+@pytest.mark.parametrize("shape", sorted(LOOPS))
+def test_loops_whose_rounds_do_not_mix_run_and_are_not_refused(app_ctx, shape):
+    flows = LOOPS[shape]
+    nodes = {"s": '<bpmn:startEvent id="s" />', "s2": '<bpmn:scriptTask id="s2"><bpmn:script>n = 0</bpmn:script>'
+             '</bpmn:scriptTask>', "m": '<bpmn:exclusiveGateway id="m" />',
+             "fork": '<bpmn:parallelGateway id="fork" />',
+             "a": '<bpmn:scriptTask id="a"><bpmn:script>n = n + 1</bpmn:script></bpmn:scriptTask>',
+             "c": '<bpmn:scriptTask id="c"><bpmn:script>k = 1</bpmn:script></bpmn:scriptTask>',
+             "q": '<bpmn:exclusiveGateway id="q" />', "b": '<bpmn:userTask id="b" />',
+             "join": '<bpmn:parallelGateway id="join" />', "e": '<bpmn:endEvent id="e" />',
+             "e2": '<bpmn:endEvent id="e2" />'}
+    used = {n for flow in flows for n in flow}
+    xml = diagram(_nodes_and_flows([nodes[n] for n in nodes if n in used], flows))
+    for i, (a, b) in enumerate(flows):
+        if a == "q":
+            condition = "n &lt; 2" if b == "m" else "n &gt;= 2"
+            xml = xml.replace(f'<bpmn:sequenceFlow id="f{i}" sourceRef="q" targetRef="{b}" />',
+                              f'<bpmn:sequenceFlow id="f{i}" sourceRef="q" targetRef="{b}"><bpmn:conditionExpression>'
+                              f'{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    wf, done = run_as_drawn({"m.bpmn": xml})
+    assert wf.is_completed() and done == (["b"] if shape == "inside the branch" else ["b", "b"]), done
+    _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
+    assert not [p for p in problems if "rounds" in p.message], [str(p) for p in problems]
