@@ -1472,11 +1472,15 @@ def no_default_notices(trees: dict) -> list[ModelProblem]:
     for filename, root in trees.items():
         if not filename.endswith(".bpmn"):
             continue
+        # the flows of each level by their source, read once: reading the level's children again for each gateway
+        # took 70 s for 2,500 gateways
+        leaving: dict[tuple, list] = {}
+        for flow in _bpmn(root, ".//bpmn:sequenceFlow"):
+            leaving.setdefault((flow.getparent(), flow.get("sourceRef")), []).append(flow)
         for gateway in _bpmn(root, ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway"):
             if gateway.get("default"):
                 continue
-            outgoing = [f for f in gateway.getparent()
-                        if local(f.tag) == "sequenceFlow" and f.get("sourceRef") == gateway.get("id")]
+            outgoing = leaving.get((gateway.getparent(), gateway.get("id")), [])
             conditions = [(f.findtext(f"{{{BPMN}}}conditionExpression") or "").strip() for f in outgoing]
             if not outgoing or not all(conditions) or any(_always_true(c) for c in conditions):
                 continue

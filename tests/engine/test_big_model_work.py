@@ -1,0 +1,54 @@
+"""Issue 16 §2: the publish checks of a big model do work in proportion to its size, not to its size squared.
+
+Counted, not timed (the machine is shared): the element reads of a check for a model and for one four times as large.
+A chain of 2,500 exclusive split/merge pairs spent 70 s in the no-default-flow notice alone, which read every flow of
+the process again for each gateway.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from app.engine import model_lint
+from tests.engine.test_foreign_model_problems import diagram
+
+
+def diamonds(count: int) -> str:
+    """``count`` exclusive splits in a row, each with a conditioned way, a default way and a merge."""
+    body, previous = ['<bpmn:startEvent id="s" />'], "s"
+    for i in range(count):
+        body += [f'<bpmn:exclusiveGateway id="split{i}" default="d{i}" />', f'<bpmn:exclusiveGateway id="merge{i}" />',
+                 f'<bpmn:userTask id="a{i}" />', f'<bpmn:userTask id="b{i}" />',
+                 f'<bpmn:sequenceFlow id="in{i}" sourceRef="{previous}" targetRef="split{i}" />',
+                 f'<bpmn:sequenceFlow id="c{i}" sourceRef="split{i}" targetRef="a{i}"><bpmn:conditionExpression>'
+                 f'amount &gt; {i}</bpmn:conditionExpression></bpmn:sequenceFlow>',
+                 f'<bpmn:sequenceFlow id="d{i}" sourceRef="split{i}" targetRef="b{i}" />',
+                 f'<bpmn:sequenceFlow id="ma{i}" sourceRef="a{i}" targetRef="merge{i}" />',
+                 f'<bpmn:sequenceFlow id="mb{i}" sourceRef="b{i}" targetRef="merge{i}" />']
+        previous = f"merge{i}"
+    body += ['<bpmn:endEvent id="e" />', f'<bpmn:sequenceFlow id="out" sourceRef="{previous}" targetRef="e" />']
+    return diagram("\n".join(body))
+
+
+def _reads(monkeypatch, check, count: int) -> int:
+    calls = 0
+    read = model_lint.local
+
+    def counted(tag):
+        nonlocal calls
+        calls += 1
+        return read(tag)
+
+    monkeypatch.setattr(model_lint, "local", counted)
+    tree = {"m.bpmn": etree.fromstring(diamonds(count).encode())}
+    check(tree)
+    monkeypatch.setattr(model_lint, "local", read)
+    return calls
+
+
+def test_the_no_default_flow_notice_reads_each_flow_once_not_once_per_gateway(app_ctx, monkeypatch):
+    small = _reads(monkeypatch, model_lint.no_default_notices, 100)
+    large = _reads(monkeypatch, model_lint.no_default_notices, 400)
+    assert large <= 5 * max(small, 1), (small, large)
+    notices = model_lint.no_default_notices({"m.bpmn": etree.fromstring(diamonds(3).encode())})
+    assert notices == [], "every split has a default flow, every merge one way out"
