@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 
 class BackgroundJobMixin:
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | done | failed
+    # queued | running | done | failed | stopped (:data:`STOPPED`: a person stopped it, not a failure)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
     message: Mapped[str | None] = mapped_column(String(500))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -64,6 +65,15 @@ class BackgroundJobMixin:
         if self.status == "done":
             return 100
         return int(100 * done / total) if total else 0
+
+
+#: A run the operator stopped before its end (``flask verify-month`` or ``flask import-…`` and Ctrl-C): a state of its
+#: own, not "failed" — the cockpit, the job lists and /metrics had shown a failure where a person chose to stop. Final
+#: as done and failed are: no worker claims it and the background pass never resumes it (both take queued or running
+#: jobs only); the operator starts the work again as after a failure (a new run of the month, the file uploaded again).
+STOPPED = "stopped"
+#: the states a job ends in
+FINISHED = ("done", "failed", STOPPED)
 
 
 class LeaseLost(Exception):

@@ -269,7 +269,7 @@ def _count_jobs() -> None:
     for model in JOB_MODELS().values():
         kind = model.__tablename__
         counts = dict(db.session.execute(select(model.status, func.count()).group_by(model.status)).all())
-        for state in ("queued", "running", "done", "failed"):
+        for state in ("queued", "running", "done", "failed", "stopped"):  # stopped: by a person, not a failure
             JOBS.labels(kind, state).set(counts.get(state, 0))
         stalled = db.session.scalar(select(func.count()).select_from(model).where(
             model.status.in_(("queued", "running")),

@@ -25,6 +25,7 @@ def _import_command(kind: str):
         from flask import current_app
 
         from app.database import limit_lock_waits
+        from app.jobs import STOPPED
         from app.registry.earlier_rows import notice_text
         from app.registry.importers import REASONS, count_rows
         from app.registry.models import RegistryImport
@@ -64,13 +65,15 @@ def _import_command(kind: str):
         with force_locale("en"):
             if result is None:
                 code, _, detail = (job.message or "").partition(":")
-                click.echo(f"✗ {REASONS.get(code, code)} {detail}".rstrip(), err=True)
+                # stopped by the operator is no failure: said without the failure's mark, as the import's page does
+                mark = "■" if job.status == STOPPED else "✗"
+                click.echo(f"{mark} {REASONS.get(code, code)} {detail}".rstrip(), err=True)
                 if job.loaded_rows:
                     click.echo(f"{job.loaded_rows} row(s) of the batches finished before it stopped stay loaded; "
                                "import the file again to load the rest (loaded rows are updated, not duplicated).",
                                err=True)
                 _say_reverified(reverified)
-                raise SystemExit(130 if code == "interrupted" else 1)
+                raise SystemExit(130 if job.status == STOPPED else 1)
             for err in result.errors[:50]:
                 click.echo(f"  line {err['line']}: {err.get('heading', err['column'])}: {REASONS[err['code']]} "
                            f"({err['value']!r})",
@@ -109,10 +112,11 @@ def _import_command(kind: str):
 class _StopOnCtrlC:
     """The operator's first Ctrl-C asks the command to stop where it can: once ``unit`` is committed (``requested``;
     :func:`app.registry.operations.run_import` stops after the batch being written — the acts the loaded batches
-    changed verified again and the job failed with the reason; :func:`app.reports.operations.run_month_verification`
-    after the chunk of acts being verified). A second Ctrl-C stops at once. Python raises the interruption wherever
-    the command is — in the middle of a write, in the driver's or the connection pool's own code — and what is half
-    done there was left to chance; between two transactions nothing is.
+    changed verified again and the job ended "stopped" with the reason;
+    :func:`app.reports.operations.run_month_verification` after the chunk of acts being verified). A second Ctrl-C
+    stops at once. Python raises the interruption wherever the command is — in the middle of a write, in the driver's
+    or the connection pool's own code — and what is half done there was left to chance; between two transactions
+    nothing is.
 
     A signal handler can only be set from the main thread; a command started with Ctrl-C ignored (``nohup``, a
     background job) keeps it ignored."""
@@ -231,6 +235,7 @@ def register_registry_cli(app: Flask) -> None:
 
         from app.database import limit_lock_waits
         from app.engine.errors import DomainRefused
+        from app.jobs import STOPPED
         from app.reports import operations
 
         # what the background job does (app.registry.jobs.run_job): an act held by a transaction left open (an
@@ -262,9 +267,9 @@ def register_registry_cli(app: Flask) -> None:
                 db.session.rollback()
                 run = operations.stop_month_verification(run_id)
         code, _sep, detail = (run.message or "").partition(":")
-        if run.status == "failed" and code == "interrupted":
+        if run.status == STOPPED:  # the operator's stop, not a failure: said without the failure's mark
             failed = (run.checkpoint or {}).get("failed_acts") or {}
-            click.echo(f"✗ Stopped on the command line (Ctrl-C) {detail}: those acts are verified, the others keep "
+            click.echo(f"■ Stopped on the command line (Ctrl-C) {detail}: those acts are verified, the others keep "
                        f"their last check. Run `flask verify-month --period {period}` again to verify the whole month.",
                        err=True)
             if failed:

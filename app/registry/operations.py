@@ -65,7 +65,8 @@ def create_import(kind: str, filename: str, source: Path | None = None, actor=No
 
 class ImportStopped(Exception):
     """The operator asked the import to stop (``flask import-…`` and Ctrl-C): it stops at the next batch boundary,
-    the batches committed so far stay loaded, and the job fails with the reason :data:`importers.REASONS` names."""
+    the batches committed so far stay loaded, and the job ends ``stopped`` (:data:`app.jobs.STOPPED`, not failed) with
+    the reason :data:`importers.REASONS` names."""
 
     code, detail = "interrupted", ""
 
@@ -193,12 +194,17 @@ def reverify_committed(job: RegistryImport, renew) -> dict:
 
 
 def _fail_import(job_id: int, reason: str, reverified: dict) -> None:
+    """The job ends failed with the reason — or :data:`app.jobs.STOPPED` when the operator stopped it (``interrupted:``,
+    :class:`ImportStopped`): a person's choice, not a failure, in every list that shows the job."""
     job = db.session.get(RegistryImport, job_id)
-    job.status, job.message = "failed", reason[:500]
+    stopped = reason.partition(":")[0] == ImportStopped.code
+    job.status, job.message = (jobs.STOPPED if stopped else "failed"), reason[:500]
     job.finished_at = clock.now()
     jobs.release(job)
-    record_event(CHAIN, "registry.import_failed", "registry_import", job.id, actor_id=job.created_by_id,
+    record_event(CHAIN, "registry.import_stopped" if stopped else "registry.import_failed", "registry_import", job.id,
+                 actor_id=job.created_by_id,
                  details={"kind": job.kind, "reason": job.message, "loaded": job.loaded_rows,
+                          **({"by": "command line"} if stopped else {}),
                           **({"reverified_acts": reverified} if reverified else {})})
     db.session.commit()
     discard_file(job)

@@ -185,18 +185,19 @@ def run_month_verification(run_id: int, chunk_acts: int | None = CHUNK_ACTS, *,
 
 def stop_month_verification(run_id: int) -> VerificationRun:
     """End a run the operator stopped on the command line (Ctrl-C) before its end. Its committed chunks stay: each
-    act of them verified, each other act keeps its last check — nothing is owed, nothing half written. The run fails
-    with the reason (``interrupted:``, app.jobs.FAILURE_REASONS) and lets go of its lease: left running, the
-    background pass resumed it once the lease ran out, minutes later, in another process, with the operator believing
-    it stopped. Called after the caller rolled back; a run another worker has taken over meanwhile is left to it."""
+    act of them verified, each other act keeps its last check — nothing is owed, nothing half written. The run ends
+    :data:`app.jobs.STOPPED` with the reason (``interrupted:``, app.jobs.FAILURE_REASONS) — "failed" had shown the
+    operator's own stop as a failure in every list — and lets go of its lease: left running, the background pass
+    resumed it once the lease ran out, minutes later, in another process, with the operator believing it stopped.
+    Called after the caller rolled back; a run another worker has taken over meanwhile is left to it."""
     run = db.session.get(VerificationRun, run_id)
     if run.status != "running" or run.worker != jobs.worker_id():
         return run
-    run.status, run.finished_at = "failed", clock.now()
+    run.status, run.finished_at = jobs.STOPPED, clock.now()
     run.message = f"interrupted:after {run.processed_acts} of {run.total_acts} act(s)"
     jobs.release(run)
-    record_event(CHAIN, "verification.failed", "verification_run", run.id, actor_id=run.created_by_id,
-                 details={"error": run.message})
+    record_event(CHAIN, "verification.stopped", "verification_run", run.id, actor_id=run.created_by_id,
+                 details={"reason": run.message, "by": "command line"})
     db.session.commit()
     return run
 

@@ -172,7 +172,7 @@ def test_an_import_given_up_after_its_workers_died_reverifies_what_they_committe
 def test_an_import_stopped_with_ctrl_c_ends_there_and_reverifies_what_it_committed(world, app_ctx, tmp_path):
     """``flask import-nedb`` stopped with Ctrl-C after its first batch: the job had stayed "running", its lease ran
     out and the background pass resumed — minutes later, in another process — the import the operator had stopped,
-    while the acts its first batch changed waited, verified on the old registry. Now the job ends there, failed with
+    while the acts its first batch changed waited, verified on the old registry. Now the job ends there, stopped with
     that reason, and the acts are verified again before the command exits."""
     import os
     import signal
@@ -211,13 +211,13 @@ def test_an_import_stopped_with_ctrl_c_ends_there_and_reverifies_what_it_committ
         command.kill()
     assert command.returncode == 130, err
     assert "Stopping once the batch being written is saved (Ctrl-C again to stop at once)" in err
-    assert "✗ the import was stopped on the command line (Ctrl-C) before its end" in err
+    assert "■ the import was stopped on the command line (Ctrl-C) before its end" in err
     assert "row(s) of the batches finished before it stopped stay loaded" in err
     assert "1 open act(s) concerned by the loaded rows verified again on the new registry data." in err
 
     db.session.rollback()
     job = db.session.scalars(select(RegistryImport)).one()
-    assert (job.status, job.message) == ("failed", "interrupted:") and 0 < job.loaded_rows < len(filler)
+    assert (job.status, job.message) == ("stopped", "interrupted:") and 0 < job.loaded_rows < len(filler)
     _assert_reverified(act, before, seen)
     with clock.FrozenClock(clock.now() + timedelta(hours=1)):
         assert jobs.reap_expired_jobs() == 0, "nothing left for the background pass to resume"
@@ -287,9 +287,9 @@ def test_a_ctrl_c_in_the_middle_of_a_batch_stops_the_import_once_that_batch_is_s
 
     assert ran.exit_code == 130, ran.stderr
     assert "Stopping once the batch being written is saved (Ctrl-C again to stop at once)" in ran.stderr
-    assert "✗ the import was stopped on the command line (Ctrl-C) before its end" in ran.stderr
+    assert "■ the import was stopped on the command line (Ctrl-C) before its end" in ran.stderr
     assert "1 row(s) of the batches finished before it stopped stay loaded" in ran.stderr
-    assert (job.status, job.message, job.loaded_rows) == ("failed", "interrupted:", 1), "the batch under way saved"
+    assert (job.status, job.message, job.loaded_rows) == ("stopped", "interrupted:", 1), "the batch under way saved"
     assert job.lease_expires_at is None
     _assert_reverified(act, before, seen)
     with clock.FrozenClock(clock.now() + timedelta(hours=1)):
@@ -305,11 +305,45 @@ def test_a_second_ctrl_c_stops_the_import_at_once_and_still_reverifies_what_was_
     ran, job = _stopped_import(app_ctx, act, tmp_path)
 
     assert ran.exit_code == 130, ran.stderr
-    assert (job.status, job.message, job.loaded_rows) == ("failed", "interrupted:", 1), "batch 2 undone, 1 kept"
+    assert (job.status, job.message, job.loaded_rows) == ("stopped", "interrupted:", 1), "batch 2 undone, 1 kept"
     assert "1 open act(s) concerned by the loaded rows verified again on the new registry data." in ran.stderr
     _assert_reverified(act, before, seen)
     with clock.FrozenClock(clock.now() + timedelta(hours=1)):
         assert jobs.reap_expired_jobs() == 0
+
+
+def test_an_import_stopped_with_ctrl_c_is_shown_stopped_not_failed(world, app_ctx, tmp_path, monkeypatch,
+                                                                     terminal_ctrl_c, browser):
+    """The operator's own stop had been listed as "failed" with the red "The file could not be imported" — on the
+    registries' page, the import's page and its progress answer: now "stopped", said as a stop, with what stayed
+    loaded; the audit trail has ``registry.import_stopped``, and uploading the file again is the way on, as after a
+    failure."""
+    act = _verified_bilim()
+    _ctrl_c_during_batch(monkeypatch, batch=1, presses=1)
+    ran, job = _stopped_import(app_ctx, act, tmp_path)
+    monkeypatch.undo()
+    assert ran.exit_code == 130 and "✗" not in ran.stderr, ran.stderr
+
+    admin = browser("admin")
+    page = admin.get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    assert 'id="import-stopped"' in page and "nothing failed" in page
+    assert 'id="import-failed"' not in page and "could not be imported" not in page
+    assert 'class="badge job-status-stopped bg-warning text-dark">stopped</span>' in page
+    assert 'id="import-partly-loaded"' in page
+    listed = admin.get("/registry").get_data(as_text=True)
+    assert "job-status-stopped" in listed and "job-status-failed" not in listed
+    progress = admin.get(f"/registry/imports/{job.id}/progress").get_data(as_text=True)
+    assert "Status: stopped. The import was stopped on the command line" in progress
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "registry_import",
+                                                          AuditEvent.action != "registry.import_started"))
+    assert (event.action, event.details["by"], event.details["reason"]) == (
+        "registry.import_stopped", "command line", "interrupted:")
+
+    again = app_ctx.test_cli_runner().invoke(args=["import-nedb", str(tmp_path / "nedb.csv")])
+    assert again.exit_code == 0, again.output
+    db.session.expire_all()
+    assert [j.status for j in db.session.scalars(select(RegistryImport).order_by(RegistryImport.id))] == [
+        "stopped", "done"]
 
 
 def test_an_import_given_up_whose_reverification_failed_is_reverified_by_a_later_pass(world, app_ctx, tmp_path,

@@ -3,7 +3,8 @@ chunk's write, in the driver's own code) and the run stayed "running": once its 
 resumed it, minutes later, in another process — a verification the operator believed stopped went on and finished.
 
 Now the first Ctrl-C stops the run once the chunk being verified is saved, a second at once (that chunk rolled back);
-either way the run ends failed with the reason "stopped on the command line", lets go of its lease (nothing for the
+either way the run ends "stopped" — a state of its own, not "failed": the operator chose it, and every list of runs had
+shown it as a failure — with the reason "stopped on the command line", lets go of its lease (nothing for the
 background pass to resume), and the command says how far it got and exits 130. The month's acts stay whole: each is
 verified by the run or keeps its last check, so nothing is owed — running the command again verifies the month."""
 
@@ -71,9 +72,9 @@ def test_a_ctrl_c_stops_verify_month_once_the_chunk_under_way_is_saved(world, ap
 
     assert ran.exit_code == 130, ran.output
     assert "Stopping once the chunk of acts being verified is saved (Ctrl-C again to stop at once)" in ran.stderr
-    assert (f"✗ Stopped on the command line (Ctrl-C) after 1 of {len(act_ids)} act(s): those acts are verified, the "
+    assert (f"■ Stopped on the command line (Ctrl-C) after 1 of {len(act_ids)} act(s): those acts are verified, the "
             "others keep their last check. Run `flask verify-month --period") in ran.stderr
-    assert (run.status, run.message) == ("failed", f"interrupted:after 1 of {len(act_ids)} act(s)")
+    assert (run.status, run.message) == ("stopped", f"interrupted:after 1 of {len(act_ids)} act(s)")
     assert run.lease_expires_at is None and run.finished_at is not None
     assert _verified(act_ids) == act_ids[:1], "the chunk under way saved, none after it"
     _nothing_left_to_resume()
@@ -85,8 +86,8 @@ def test_a_second_ctrl_c_stops_verify_month_at_once_and_undoes_the_chunk_under_w
     ran, run, act_ids = _stopped_run(app_ctx)
 
     assert ran.exit_code == 130, ran.output
-    assert f"✗ Stopped on the command line (Ctrl-C) after 1 of {len(act_ids)} act(s)" in ran.stderr
-    assert (run.status, run.message) == ("failed", f"interrupted:after 1 of {len(act_ids)} act(s)")
+    assert f"■ Stopped on the command line (Ctrl-C) after 1 of {len(act_ids)} act(s)" in ran.stderr
+    assert (run.status, run.message) == ("stopped", f"interrupted:after 1 of {len(act_ids)} act(s)")
     assert run.lease_expires_at is None
     assert _verified(act_ids) == act_ids[:1], "chunk 2 undone, chunk 1 kept"
     _nothing_left_to_resume()
@@ -96,5 +97,41 @@ def test_the_run_stopped_on_the_command_line_says_so_on_its_page(world, app_ctx,
     _ctrl_c_during_chunk(monkeypatch, chunk=1, presses=1)
     _ran, run, _act_ids = _stopped_run(app_ctx)
 
-    page = browser("operator").get(f"/reports/verification/{run.id}").get_data(as_text=True)
+    operator = browser("operator")
+    page = operator.get(f"/reports/verification/{run.id}").get_data(as_text=True)
     assert "it was stopped on the command line (Ctrl-C) before its end" in page
+    assert 'id="run-stopped"' in page and "nothing failed" in page
+    assert 'id="run-failed"' not in page and "The verification failed" not in page
+    assert 'class="badge job-status-stopped bg-warning text-dark">stopped</span>' in page
+    listed = operator.get("/reports/verification").get_data(as_text=True)
+    assert "job-status-stopped" in listed and "job-status-failed" not in listed and ">failed<" not in listed
+    progress = operator.get(f"/reports/verification/{run.id}/progress").get_data(as_text=True)
+    assert "Status: stopped." in progress and "The verification failed" not in progress
+
+
+def test_a_stopped_run_is_recorded_as_stopped_counted_apart_and_the_month_can_be_verified_again(
+        world, app_ctx, monkeypatch, browser):
+    """Stopped is final as failed is — not resumed — and the operator starts the month again as after a failure; the
+    audit trail and /metrics say "stopped", not "failed"."""
+    from app.audit.models import AuditEvent
+
+    _ctrl_c_during_chunk(monkeypatch, chunk=1, presses=1)
+    _ran, run, act_ids = _stopped_run(app_ctx)
+    monkeypatch.undo()
+
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "verification_run",
+                                                          AuditEvent.action != "verification.started"))
+    assert (event.action, event.details["by"]) == ("verification.stopped", "command line")
+    monkeypatch.setitem(app_ctx.config, "METRICS_TOKEN", "t")
+    metrics = browser().get("/metrics", headers={"Authorization": "Bearer t"}).get_data(as_text=True)
+    assert 'tapsyrys_background_jobs{kind="verification_run",state="stopped"} 1.0' in metrics
+    assert 'tapsyrys_background_jobs{kind="verification_run",state="failed"} 0.0' in metrics
+    _nothing_left_to_resume()
+    assert reports.run_month_verification(run.id).status == "stopped", "never claimed again"
+
+    again = app_ctx.test_cli_runner().invoke(args=["verify-month", "--period", f"{run.period:%Y-%m}"])
+    assert again.exit_code == 0, again.output
+    db.session.expire_all()
+    assert [r.status for r in db.session.scalars(select(VerificationRun).order_by(VerificationRun.id))] == [
+        "stopped", "done"]
+    assert _verified(act_ids) == act_ids

@@ -143,9 +143,9 @@ def test_a_stop_asked_for_before_the_first_row_writes_none(app_ctx, tmp_path, mo
     monkeypatch.setattr(importers, "BATCH", 1)
     result, job, asked = _run(tmp_path, 3, [True])
     assert result is None and asked == [0]  # asked once: after the scan, before a row is written
-    assert (job.status, job.message, job.total_rows, job.loaded_rows) == ("failed", "interrupted:", 3, 0)
+    assert (job.status, job.message, job.total_rows, job.loaded_rows) == ("stopped", "interrupted:", 3, 0)
     assert _loaded() == 0 and not stored_path(job).exists() and job.lease_expires_at is None
-    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registry.import_failed"))
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registry.import_stopped"))
     assert event.details["reason"] == "interrupted:"
 
 
@@ -153,7 +153,7 @@ def test_a_stop_asked_for_after_a_batch_keeps_that_batch_and_writes_no_other(app
     monkeypatch.setattr(importers, "BATCH", 1)
     result, job, asked = _run(tmp_path, 3, [False, False, True])
     assert result is None and asked == [0, 1, 2]  # after the scan, then after each committed batch
-    assert (job.status, job.message, job.loaded_rows) == ("failed", "interrupted:", 2)
+    assert (job.status, job.message, job.loaded_rows) == ("stopped", "interrupted:", 2)
     assert _loaded() == 2
 
 
