@@ -73,6 +73,7 @@ def register_cli(app: Flask) -> None:
         """Open the monthly act of every school for a month (skips schools that have one)."""
         from app import clock
         from app.acts.operations import open_monthly_act
+        from app.database import error_first_line, held_elsewhere
         from app.engine.errors import DomainRefused
         from app.orders.operations import local_midnight
         from app.people.models import Organisation
@@ -91,6 +92,9 @@ def register_cli(app: Flask) -> None:
         # One failure stays one failure (DESIGN.md §3): each school in its own transaction, and a school whose act
         # cannot open (the contract's timer opening the same act at that moment: a unique-constraint error) is
         # named — it had ended the pass with a traceback, and every school after it was left without its act.
+        # A row held by another transaction (that timer's transaction still open, a psql session) is waited for
+        # JOB_LOCK_TIMEOUT_SECONDS at most (set for every command, _guarded): the command had waited for as long as
+        # it stayed open, on PostgreSQL, saying nothing. That school's act is rolled back whole and named.
         for school_id, name in schools:
             try:
                 open_monthly_act(db.session.get(Organisation, school_id), month)
@@ -101,7 +105,11 @@ def register_cli(app: Flask) -> None:
                 refused += 1
             except Exception as err:  # noqa: BLE001 - reported per school, the pass goes on
                 db.session.rollback()
-                failed.append(f"{name}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+                if held_elsewhere(err):
+                    failed.append(f"{name}: a record its act needs was held by another transaction past the wait "
+                                  f"allowed ({error_first_line(err)}); nothing of its act was written")
+                else:
+                    failed.append(f"{name}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
         click.echo(f"Opened {opened} act(s) for {period}; {refused} school(s) already have one or are not funded "
                    "that month.")
         for line in failed:
@@ -295,13 +303,19 @@ def _guarded(callback, schema: bool):
     from sqlalchemy.exc import DBAPIError
 
     from app.audit.keys import AuditKeyError
-    from app.database import commit_was_sent, forget_commits_sent
+    from app.database import commit_was_sent, forget_commits_sent, limit_lock_waits, lock_wait_given_up, lock_wait_limit
 
     @functools.wraps(callback)
     def guarded(*args, **kwargs):
         forget_commits_sent()
+        # Every command waits at most JOB_LOCK_TIMEOUT_SECONDS for a row another transaction holds, as the background
+        # jobs do (app.database.limit_lock_waits): on PostgreSQL, open-acts, seed, load-models, notify-sla … had waited
+        # for as long as that transaction stayed open (a request stuck mid-decision, a psql session), saying nothing.
+        # The application context's own limit is given back after (a test's, a shell's).
         if schema:
             check_schema()
+        before = lock_wait_limit()
+        limit_lock_waits(current_app.config.get("JOB_LOCK_TIMEOUT_SECONDS", 10))
         try:
             return callback(*args, **kwargs)
         except AuditKeyError as err:  # no event can be written (a new installation's key file not made yet)
@@ -314,12 +328,18 @@ def _guarded(callback, schema: bool):
             with contextlib.suppress(DBAPIError):
                 db.session.rollback()
             reason = database_reason(err)
+            if lock_wait_given_up(err):  # the moment's, not the command's failure (SQLite's is said by database_reason)
+                reason = (f"another transaction held a record this command needed for more than "
+                          f"{lock_wait_limit():g} s — someone saving it, a job, a transaction left open ({reason}); "
+                          "run the command again once it has ended")
             if commit_was_sent():
                 raise click.ClickException(
                     f"The database failed after this command sent changes to be saved ({reason}): whether they "
                     "were saved is unknown. Check the current state before running it again.") from None
             raise click.ClickException(f"The database failed ({reason}); nothing this command did was saved.") \
                 from None
+        finally:
+            limit_lock_waits(before)
 
     return guarded
 
