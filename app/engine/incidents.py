@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func, or_, sel
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import clock
+from app.database import held_elsewhere
 from app.engine.errors import stored_words
 from app.engine.timers import saved_at
 from app.extensions import db
@@ -298,6 +299,17 @@ def retry_incident(incident: Incident, actor, reason: str | None = None) -> bool
         raise
     except Exception as err:
         db.session.rollback()
+        if held_elsewhere(err):
+            # A row the retry needed was held by another transaction past the lock limit (someone saving the act just
+            # now, a job, a transaction left open): the moment's, not the step's failure. It had counted one more
+            # attempt on the incident and told the operator "the step failed again" with the driver's sentence.
+            # Nothing of the attempt is kept and the incident stays as it was: the operator tries again in a moment,
+            # the background pass at its next one.
+            log.warning("retry of incident %s on instance %s: a row it needs is held by another transaction (%s); "
+                        "the incident is left as it was", incident_id, instance_id, log_words(err))
+            raise RetryHeld(gettext("Another transaction is holding a record this step needs (someone saving it just "
+                                    "now, a job), so nothing was retried and the incident is unchanged. Try again in "
+                                    "a moment.")) from err
         if kind in NON_HALTING:
             new_element, new_kind = element_id, kind
         else:
@@ -381,6 +393,8 @@ def retry_due_incidents(limit: int = 100) -> int:
         incident = db.session.get(Incident, incident_id)
         try:
             succeeded += retry_incident(incident, None)
+        except RetryHeld:  # said in one line by retry_incident; still due, the next pass tries it again
+            db.session.rollback()
         except Exception:  # a conflict or a refused retry: leave it for the next pass
             db.session.rollback()
             log.exception("automatic retry of incident %s failed", incident_id)
@@ -401,6 +415,11 @@ def open_incident_count() -> int:
 
 class IncidentRefused(Exception):
     """An incident action that cannot be done now; ``str(err)`` is safe to show."""
+
+
+class RetryHeld(IncidentRefused):
+    """A retry met a row another transaction held past the lock limit: nothing of it was kept, the incident is as it
+    was (no attempt counted); try again in a moment."""
 
 
 def _close(incident: Incident, actor, resolution: str) -> None:
