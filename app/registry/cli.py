@@ -25,7 +25,7 @@ def _import_command(kind: str):
         from flask import current_app
 
         from app.database import limit_lock_waits
-        from app.jobs import STOPPED
+        from app.jobs import STOPPED, mark_dispatched
         from app.registry.earlier_rows import notice_text
         from app.registry.importers import REASONS, count_rows
         from app.registry.models import RegistryImport
@@ -35,9 +35,18 @@ def _import_command(kind: str):
         # incident of the re-verification, not a command waiting, silently, for as long as it stays open
         limit_lock_waits(current_app.config.get("JOB_LOCK_TIMEOUT_SECONDS", 10))
         with _StopOnCtrlC("the batch being written") as ctrl_c:
-            job = create_import(kind, file.name, source=file)
-            db.session.commit()
+            # Counted before the job exists: a second Ctrl-C while a large file was counted left its job "queued" with
+            # no lease, for ever — no worker to claim it, nothing for the background pass to find.
             total = count_rows(file)
+            if ctrl_c.requested:
+                click.echo("■ Stopped on the command line (Ctrl-C) before the import began: nothing was imported.",
+                           err=True)
+                raise SystemExit(130)
+            job = create_import(kind, file.name, source=file)
+            # a lease for the moment until run_import claims it: should this process die first (killed, the machine
+            # gone), the background pass finds the job once it runs out and runs it (app.jobs)
+            mark_dispatched(job)
+            db.session.commit()
             with click.progressbar(length=total, label=f"Importing {file.name}", show_pos=True) as bar:
                 state = {"done": 0}
 
@@ -235,7 +244,7 @@ def register_registry_cli(app: Flask) -> None:
 
         from app.database import limit_lock_waits
         from app.engine.errors import DomainRefused
-        from app.jobs import STOPPED
+        from app.jobs import STOPPED, mark_dispatched
         from app.reports import operations
 
         # what the background job does (app.registry.jobs.run_job): an act held by a transaction left open (an
@@ -253,6 +262,10 @@ def register_registry_cli(app: Flask) -> None:
             except DomainRefused as err:  # a run of the month is going on (or its worker died: the ticker resumes it)
                 db.session.rollback()
                 raise click.ClickException(str(err)) from None
+            # a lease for the moment until the run is claimed: a command that died first (killed, the machine gone)
+            # had left it "queued" with no lease — never found by the background pass, and the month's one active run
+            # (uq_verification_run_active_period): "already running" for ever
+            mark_dispatched(run)
             db.session.commit()
             run_id, at_once = run.id, False
             try:

@@ -191,7 +191,9 @@ def stop_month_verification(run_id: int) -> VerificationRun:
     resumed it once the lease ran out, minutes later, in another process, with the operator believing it stopped.
     Called after the caller rolled back; a run another worker has taken over meanwhile is left to it."""
     run = db.session.get(VerificationRun, run_id)
-    if run.status != "running" or run.worker != jobs.worker_id():
+    mine = run.status == "running" and run.worker == jobs.worker_id()
+    never_claimed = run.status == "queued" and not run.attempts  # stopped before its first claim (the command's own)
+    if not (mine or never_claimed):
         return run
     run.status, run.finished_at = jobs.STOPPED, clock.now()
     run.message = f"interrupted:after {run.processed_acts} of {run.total_acts} act(s)"
