@@ -69,12 +69,16 @@ class ProcessInstance(db.Model):
     """
 
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_process_instance_subject", "subject_type", "subject_id"),)
+    __table_args__ = (Index("ix_process_instance_subject", "subject_type", "subject_id"),
+                      # the state, then the last write: every background pass looks for running instances written
+                      # by a clock that ran ahead (runtime.recheck_written_ahead) — a range of this index, not a read
+                      # of every running instance's row; queries by state alone use its first column (0031)
+                      Index("ix_process_instance_status_updated", "status", "updated_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     model_version_id: Mapped[int] = mapped_column(ForeignKey("process_model_version.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), index=True)  # running | completed | error
+    status: Mapped[str] = mapped_column(String(16))  # running | completed | error
     state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(default=1)
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)

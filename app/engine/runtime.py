@@ -941,16 +941,21 @@ def fire_due_timers(limit: int = 200) -> int:
     return fired
 
 
+def written_ahead_query(now, limit: int = 200):
+    """The running instances a clock that ran ahead wrote last (their ``updated_at`` is later than ``now``): a range
+    of the (status, updated_at) index, found by every background pass (most passes find none)."""
+    return (select(ProcessInstance.id).where(ProcessInstance.status == "running",
+                                             ProcessInstance.updated_at > now + CLOCK_SLACK)
+            .order_by(ProcessInstance.updated_at, ProcessInstance.id).limit(limit))  # the index's own order
+
+
 def recheck_written_ahead(limit: int = 200) -> int:
     """Save once, at the corrected clock, every running instance last written by a clock that ran ahead: its timers and
     due dates get what their definitions allow counting from now (:func:`_correct_written_ahead`), and its
     ``updated_at`` is now, so it is not taken again. Each instance in its own transaction; one that fails is logged
     and left for the next pass (it is not the instance's failure, and its timers still wait as they did)."""
     now = clock.now()
-    ids = db.session.scalars(
-        select(ProcessInstance.id).where(ProcessInstance.status == "running",
-                                         ProcessInstance.updated_at > now + CLOCK_SLACK)
-        .order_by(ProcessInstance.id).limit(limit)).all()
+    ids = db.session.scalars(written_ahead_query(now, limit)).all()
     for instance_id in ids:
         try:
             instance = db.session.get(ProcessInstance, instance_id)
