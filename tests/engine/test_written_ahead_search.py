@@ -1,5 +1,5 @@
-"""Every background pass looks for the running instances a clock that ran ahead wrote last (runtime.recheck_written_ahead;
-most passes find none). Before migration 0031 PostgreSQL answered it by reading the whole of the cockpit's
+"""Every background pass looks for the running instances a clock that ran ahead wrote last
+(runtime.recheck_written_ahead; most passes find none). Before migration 0031 PostgreSQL answered it by reading the whole of the cockpit's
 (is_trial, updated_at, id) index with the state as a filter — every instance ever started, twice a minute; SQLite
 skip-scanned the cockpit's (is_trial, status, updated_at, id) index, which served (so this test fails on the old schema
 on PostgreSQL only). The search must be a range of the (status, updated_at) index.
