@@ -1,8 +1,8 @@
 """Every background pass looks for the running instances a clock that ran ahead wrote last
-(runtime.recheck_written_ahead; most passes find none). Before migration 0031 PostgreSQL answered it by reading the whole of the cockpit's
-(is_trial, updated_at, id) index with the state as a filter — every instance ever started, twice a minute; SQLite
-skip-scanned the cockpit's (is_trial, status, updated_at, id) index, which served (so this test fails on the old schema
-on PostgreSQL only). The search must be a range of the (status, updated_at) index.
+(runtime.recheck_written_ahead; most passes find none). Before migration 0031 PostgreSQL answered it by reading the
+whole of the cockpit's (is_trial, updated_at, id) index with the state as a filter — every instance ever started, twice
+a minute; SQLite skip-scanned the cockpit's (is_trial, status, updated_at, id) index, which served (so this test fails
+on the old schema on PostgreSQL only). The search must be a range of the (status, updated_at) index.
 
 Plan shape, not timing: a few thousand running instances, and on PostgreSQL the planner told to leave sequential and
 bitmap scans aside (with so few rows it may rightly prefer them): the test asks which index path it takes.
