@@ -10,7 +10,7 @@ from flask_babel import ngettext
 from app.acts.adjustments import settle_adjustments, unsettled_corrections, unsettled_in_month
 from app.acts.operations import register_acceptance_check
 from app.acts.report import norm_expr
-from app.acts.rules import RULES
+from app.acts.rules import FUNDED_GRADES, RULES
 from app.acts.shapes import SCHOOL_LINE
 from app.acts.verification import month_bounds, verify_acts
 from app.applications.rules import ELIGIBILITY_RULES
@@ -26,8 +26,10 @@ def prefill_school_lines(act) -> list[dict]:
                  "days_attended": ln.days_attended} for ln in act.lines]
     start, end = month_bounds(act.period)
     school_days = sum(1 for d in range(start.day, end.day + 1) if start.replace(day=d).weekday() < 5)
+    # The pre-school class (0) and grade 12 are in NEDB but not funded: prefilled, they were lines the act's form
+    # refused (grade 1–11), one error per child for the school to clear by hand.
     return [{"iin": e.iin, "full_name": e.full_name, "grade": e.grade, "days_attended": school_days}
-            for e in student_registry().enrollments_at_school(act.school.bin, start, end)]
+            for e in student_registry().enrollments_at_school(act.school.bin, start, end) if e.grade in FUNDED_GRADES]
 
 
 def school_line_values(act, line: dict) -> dict:

@@ -101,6 +101,9 @@ AGE_OVER_GRADE_MIN, AGE_OVER_GRADE_MAX = 4, 7
 SCHOOL_LEVEL_RULES = tuple(code for code, r in RULES.items() if r.school_level)
 
 LEVEL_GRADES = {"primary": range(1, 5), "basic": range(5, 10), "secondary": range(10, 12)}
+#: The grades the state order funds (DESIGN.md §2). NEDB also keeps the pre-school class (0) and grade 12: their rows
+#: count as enrolments (another school's claim, a grade the line does not have), never as a line or a place.
+FUNDED_GRADES = frozenset(range(1, 12))
 
 
 def level_for_grade(grade: int) -> str:

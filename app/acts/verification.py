@@ -51,6 +51,7 @@ from app.acts.models import Act, StudentNorm
 from app.acts.rules import (
     AGE_OVER_GRADE_MAX,
     AGE_OVER_GRADE_MIN,
+    FUNDED_GRADES,
     LEVEL_GRADES,
     SCHOOL_LEVEL_RULES,
     grades_for_levels,
@@ -64,7 +65,7 @@ from app.registry.business import Standing, business_records, standing
 from app.registry.identifiers import is_valid_iin
 from app.registry.models import Licence
 
-ALL_GRADES = frozenset(range(1, 12))
+ALL_GRADES = FUNDED_GRADES
 #: what the business register's standing of a school means for its acts (no_business_record: no record, no payment)
 SCHOOL_BUSINESS_RULES = {Standing.MISSING: "no_business_record", Standing.INACTIVE: "non_education_org",
                          Standing.OTHER_ACTIVITY: "non_education_org", Standing.LIQUIDATED: "liquidated"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from app import clock
-from app.acts.rules import level_for_grade
+from app.acts.rules import FUNDED_GRADES, level_for_grade
 from app.acts.shapes import IBAN, decision_shape, whole
 from app.applications import operations, registry_lookup
 from app.applications.models import Application
@@ -21,11 +21,13 @@ from app.words import N_
 
 
 def nedb_counts(school_bin: str) -> dict[str, int]:
-    """Students registered at the school in NEDB today, by level."""
+    """Students registered at the school in NEDB today, by level (grades 1–11: the pre-school class and grade 12 are
+    no level of the state order)."""
     today = clock.today()
     counts = {level: 0 for level in LEVELS}
     for enrolment in student_registry().enrollments_at_school(school_bin, today, today):
-        counts[level_for_grade(enrolment.grade)] += 1
+        if enrolment.grade in FUNDED_GRADES:
+            counts[level_for_grade(enrolment.grade)] += 1
     return counts
 
 

@@ -57,7 +57,7 @@ REASONS = {
     "before_birth": _l("the enrolment date is before the birth date the IIN carries"),
     "several_sheets": _l("more than one sheet of the workbook has the registry's columns; keep one sheet per file"),
     "duplicate_columns": _l("two columns of the file are the same registry column; keep one of them"),
-    "invalid_grade": _l("grade must be a whole number from 1 to 11"),
+    "invalid_grade": _l("grade must be a whole number from 0 (the pre-school class) to 12"),
     "invalid_kind": _l("school kind must be 'private' or 'state'"),
     "invalid_levels": _l("levels must be a list of primary, basic, secondary"),
     "invalid_status": _l("status must be 'active' or 'liquidated'"),
@@ -215,8 +215,15 @@ def _whole_number(row: dict, column: str, low: int, high: int, code: str) -> int
     return number
 
 
+#: The grades NEDB keeps: the pre-school class (0) and grades 1 to 12. The state order funds grades 1–11 only
+#: (app.acts.rules.FUNDED_GRADES), but a row of another grade is still a fact about the child: a pre-school class at a
+#: state school on the days a private school claims the child in grade 1 is a ``double_enrolment``. Refused at import,
+#: such a row was never seen, and the private school was paid for a child the state funded the same days.
+NEDB_GRADES = (0, 12)
+
+
 def _grade(row: dict) -> int:
-    return _whole_number(row, "grade", 1, 11, "invalid_grade")
+    return _whole_number(row, "grade", *NEDB_GRADES, "invalid_grade")
 
 
 def _period(row: dict, start: str, end: str) -> tuple[date, date | None]:

@@ -30,7 +30,7 @@ def test_nedb_xlsx_with_dates_numbers_and_bad_rows(app_ctx, tmp_path):
         ["IIN", "Full name", "School BIN", "School kind", "Grade", "Enrolled on", "Withdrawn on"],
         [iin(1), "Ерлан", SCHOOL_BIN, "private", 5, date(2026, 9, 1), None],
         [int(iin(2)), "As a number", int(SCHOOL_BIN), "STATE", 11.0, "01.09.2026", "2026-10-01"],
-        [iin(3), "Grade 12", SCHOOL_BIN, "private", 12, date(2026, 9, 1), None],
+        [iin(3), "Grade 13", SCHOOL_BIN, "private", 13, date(2026, 9, 1), None],
         [iin(4), "Backwards", SCHOOL_BIN, "private", 5, date(2026, 9, 1), date(2026, 8, 1)],
         [None, None, None, None, None, None, None],
         [iin(5), "Odd kind", SCHOOL_BIN, "home", 5, date(2026, 9, 1), None],

@@ -154,7 +154,7 @@ def test_utf16_with_and_without_its_byte_order_mark_and_a_utf8_bom_all_read(app_
 def test_mixed_line_endings_keep_the_spreadsheets_line_numbers(app_ctx, tmp_path):
     path = tmp_path / "endings.csv"
     path.write_bytes((HEADER + "\r\n" + f"{iin(1)},Ерлан,{SCHOOL_BIN},5,2026-09-01,\n"
-                      + f"{iin(2)},Айгүл,{SCHOOL_BIN},12,2026-09-01,\r" + f"{iin(3)},Дана,{SCHOOL_BIN},5,bad,\r\n")
+                      + f"{iin(2)},Айгүл,{SCHOOL_BIN},13,2026-09-01,\r" + f"{iin(3)},Дана,{SCHOOL_BIN},5,bad,\r\n")
                      .encode())
     result = _import(path)
     assert (result.loaded, _errors(result)) == (1, [(3, "grade", "invalid_grade"), (4, "enrolled_on",
