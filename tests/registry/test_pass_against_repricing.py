@@ -128,3 +128,35 @@ def test_copies_and_capacity_never_pay_a_day_twice_or_beyond_the_places(country,
                 present = [st for st in accepted if covered_days(here[st], day, day)]
                 assert len(present) <= act.school.design_capacity, day
     assert all(days <= 31 for days in days_paid.values())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_norms_in_odd_tiyn_and_a_liquidation_within_the_month_are_paid_alike_by_both(country, seed, monkeypatch):
+    """Norms whose tiyn no month's days divide (3,850,003 ₸·100 over 31 days) and a school liquidated on a day of the
+    month: the pass (SQL, on SQLite and PostgreSQL) and the repricing (Python) round every line down to the same tiyn
+    and stop paying on the same day."""
+    from app.acts import terms
+    from app.acts.terms import ActTerms
+    from app.registry.models import BusinessRecord
+
+    rng = random.Random(2000 + seed)
+    schools = [country.school(capacity=None) for _ in range(3)]
+    record = db.session.query(BusinessRecord).filter_by(bin=schools[1].bin).one()
+    record.liquidated_on = date(2026, 10, rng.randrange(2, 32))
+    db.session.flush()
+    odd = (("primary", 3_850_003), ("basic", 4_230_007), ("secondary", 4_610_011))
+    monkeypatch.setattr(terms, "_providers", [lambda act: ActTerms(norms_tiyn=odd)])
+    students = [iin(n) for n in range(1, 41)]
+    _world(country, rng, schools, students)
+    acts = [country.act(s, [(student, rng.choice((4, 5, 6))) for student in rng.sample(students, 20)])
+            for s in schools]
+    results = _same_in_every_mode(acts)
+    partial = 0
+    for _act, line, found in repriced(acts, students):
+        rule, amount, days = results[line.id]
+        if found.corrected_tiyn:
+            assert (rule, amount) == (None, found.corrected_tiyn), (line.iin, found.evidence)
+            partial += days < 31
+        else:
+            assert rule == found.rule_code, (line.iin, found.evidence)
+    assert partial, "some line is paid part of the month (the rounding is exercised)"
