@@ -69,3 +69,19 @@ def test_two_corrections_on_one_day_then_a_reversal_settle_each_once_to_the_tiyn
             a.amount_tiyn for a in db.session.scalars(select(ActAdjustment)
                                                       .where(ActAdjustment.original_line_id == october.lines[0].id)))
         assert paid_for_line == BASIC
+
+
+def test_the_verification_report_states_how_a_line_is_priced_and_rounded(world, browser):
+    """The rounding rule (norm × days ÷ days of the month, down to the tiyn) was written only in the code: a school
+    checking a part-month line against its own sum could not know why it was one tiyn short."""
+    from app.acts.operations import prefill_lines
+    from app.engine.runtime import complete_task
+    from tests.helpers import act_of_school, open_task, user
+    from tests.money.test_adjustments import BILIM
+
+    act = act_of_school(BILIM)
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
+    db.session.commit()
+    for who in ("official", "accountant"):
+        page = browser(who).get(f"/acts/{act.id}").get_data(as_text=True)
+        assert 'id="pay-rule"' in page and "rounded down to the whole tiyn" in page, who
