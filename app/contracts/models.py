@@ -111,9 +111,10 @@ class ContractSignature(db.Model):
 #: bytes were kept and no layout renders the SHA-256 its signatures record (``unmatched``: flagged for the operator,
 #: nothing stored, nothing signed again).
 DOCUMENT_STATES = ("stored", "unmatched")
-#: How the bytes came to be stored: at the first signature, or found again for a contract signed before (migration
-#: 0030) by rendering each layout until one gave the signatures' SHA-256.
-DOCUMENT_ORIGINS = ("signed", "backfilled")
+#: How the bytes came to be stored: at the first signature, found again for a contract signed before (migration
+#: 0030) by rendering each layout until one gave the signatures' SHA-256, or uploaded by the operator from the file
+#: the signers hold, taken only because its SHA-256 is the one the signatures record (migration 0031).
+DOCUMENT_ORIGINS = ("signed", "backfilled", "uploaded")
 
 
 class ContractDocument(db.Model):
@@ -127,7 +128,7 @@ class ContractDocument(db.Model):
     __table_args__ = (
         UniqueConstraint("contract_id", name="uq_contract_document_contract_id"),
         CheckConstraint("state IN ('stored','unmatched')", name="state"),
-        CheckConstraint("origin IN ('signed','backfilled')", name="origin"),
+        CheckConstraint("origin IN ('signed','backfilled','uploaded')", name="origin"),
         CheckConstraint("state = 'unmatched' OR (content IS NOT NULL AND sha256 IS NOT NULL "
                         "AND media_type IS NOT NULL)", name="stored_has_content"),
     )
