@@ -1,5 +1,5 @@
-"""Background work: firing due timers, announcing new tasks, SLA notices, the e-mail outbox, and (SQLite)
-checkpointing the write-ahead log.
+"""Background work: firing due timers, announcing new tasks, SLA notices, the e-mail outbox, storing the signed
+documents of contracts signed before they were kept, and (SQLite) checkpointing the write-ahead log.
 
 Embedded mode runs a daemon thread in the web process; scale-out mode runs the same function from a
 Celery worker (beat schedule) with Redis as broker. Both call :func:`tick`.
@@ -40,6 +40,7 @@ def tick(app: Flask, failed: list[str] | None = None) -> int:
         _part(outcome, "notifications", notify_tick)
         _part(outcome, "jobs", reap_expired_jobs)
         _part(outcome, "public figures", _refresh_public)
+        _part(outcome, "signed documents", _store_signed_documents)
         _part(outcome, "audit anchor", anchor_if_due)  # signed checkpoint of every chain head, outside the database
         _part(outcome, "checkpoint", checkpoint)
         if failed is not None:
@@ -56,6 +57,16 @@ def _refresh_public() -> None:
     outcome = rebuild_public()
     if not outcome.skipped:
         log.info("public caches: %s", outcome)
+
+
+def _store_signed_documents() -> None:
+    """The bytes of contracts signed before they were kept (migration 0030), a few per pass, each in its own
+    transaction: pages and the API only read them (app.contracts.documents.store_pending)."""
+    from app.contracts.documents import store_pending
+
+    counts = store_pending()
+    if any(counts.values()):
+        log.info("signed documents: %s", counts)
 
 
 def _part(outcome: dict, name: str, func):

@@ -55,7 +55,8 @@ def _error(code: int, message: str, errors: dict | None = None):
 def complete(payload, task_id: int):
     """Complete a task with JSON data (validated against the task's form schema)."""
     try:
-        seen = payload.get("seen")
+        # the step's record as read: an act's version, or the SHA-256 of the contract's document a signer read
+        seen = payload.get("document_sha256") or payload.get("seen")
         instance = complete_task(task_id, current_user, data=payload["data"],
                                  expected_lock_version=payload.get("lock_version"),
                                  seen=None if seen is None else str(seen), seen_required=True)

@@ -2,7 +2,8 @@
 
 from datetime import UTC
 
-from marshmallow import Schema, fields
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields, validate
 
 #: the documents' word on a count of act lines, which is not a count of students (those are the public figures')
 LINES_NOT_STUDENTS = ("act lines, not students: a student on two lines of the month (moved to another room; "
@@ -154,3 +155,9 @@ class CompleteTaskSchema(Schema):
     seen = fields.Int(load_default=None, strict=True, metadata={
         "description": "the version of the step's record you read (an act's ``version``): if it has changed "
                        "since, the step is refused with 409 and nothing changes"})
+    document_sha256 = fields.Str(load_default=None, validate=validate.Regexp(
+        r"^[0-9a-fA-F]{64}$", error=_l("Enter the SHA-256 of the printable contract you read: 64 hexadecimal "
+                                       "characters.")), metadata={
+        "description": "signing a contract (its sign_director, sign_dorm_director or sign_head task): the SHA-256 of "
+                       "the printable contract you read (GET /contracts/{contract_id}/document). Required there: "
+                       "without it 422; if the document is now another one, 409 and nothing is signed"})

@@ -15,7 +15,8 @@ from app.api.errors import ErrorSchema, error_response
 from app.api.paging import PAGING, page_of
 from app.applications.models import Application
 from app.contracts import operations
-from app.contracts.documents import document_of
+from app.contracts.document_response import RETRY_PENDING_SECONDS, document_response
+from app.contracts.documents import PENDING, document_of
 from app.contracts.models import Contract
 from app.contracts.schemas import (
     AmendContractSchema,
@@ -90,9 +91,7 @@ class _ContractDetail:
 
 
 def _contract_doc(contract: Contract) -> _ContractDetail:
-    found = _ContractDetail(contract)
-    db.session.commit()  # a contract signed before its document was stored gets it on first use (audited)
-    return found
+    return _ContractDetail(contract)  # reads only: a GET writes nothing (a document not stored yet is "pending")
 
 
 @blp.route("/contracts/<int:contract_id>")
@@ -102,13 +101,52 @@ def contract(contract_id: int):
     return _contract_doc(found)
 
 
+@blp.route("/contracts/<int:contract_id>/document")
+@blp.response(200, description="The printable contract's bytes, always as an attachment: once signed, exactly the "
+                               "stored bytes (also when they no longer match their signatures: the evidence of the "
+                               "change, said by ``X-Document-State: tampered``); before, the draft as rendered now. "
+                               "``X-Document-SHA256`` is their SHA-256 — the value to send as ``document_sha256`` "
+                               "when signing — and ``X-Document-State`` the contract's ``document_state``. Served "
+                               "with ``X-Content-Type-Options: nosniff`` and a sandboxing Content-Security-Policy.",
+              content_type="text/html")
+@blp.doc(responses={"200": {
+    "content": {"text/html": {"schema": {"type": "string", "format": "binary"}}},
+    "headers": {
+        "X-Document-SHA256": {"description": "SHA-256 of the bytes served (the value to send when signing)",
+                              "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+        "X-Document-State": {"description": "draft, intact or tampered (as the detail's document_state)",
+                             "schema": {"type": "string", "enum": ["draft", "intact", "tampered"]}},
+        "Content-Disposition": {"description": "attachment; filename=\"<contract number>.html\"",
+                                "schema": {"type": "string"}}}}})
+@blp.alt_response(409, schema=ErrorSchema, description="No bytes to serve: signed before documents were stored and "
+                                                       "not stored yet (``Retry-After`` says when to ask again), or "
+                                                       "flagged because no layout gives the signed SHA-256")
+def contract_document(contract_id: int):
+    """The printable contract's bytes (the same document, rules and headers as the contract page's download)."""
+    found = get_visible_or_404(Contract, contract_id)
+    shown = document_of(found)
+    if shown.state == PENDING:
+        return error_response(409, _("This contract was signed before signed documents were stored; its signed "
+                                     "document is not stored yet and is being prepared. Try again in a few minutes."),
+                              headers={"Retry-After": str(RETRY_PENDING_SECONDS)})
+    if shown.content is None:
+        return error_response(409, _("This contract was signed before signed documents were stored, and no layout of "
+                                     "the printable contract gives the SHA-256 its signatures record. The operator "
+                                     "must restore the signed document."))
+    return document_response(found.number, shown, attachment=True)
+
+
 @blp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
 @blp.arguments(SignContractSchema)
 @blp.response(200, ContractDetailSchema)
-@blp.alt_response(409, schema=ErrorSchema, description="Someone else signed or changed the contract first")
-@blp.alt_response(422, schema=ErrorSchema, description="Wrong password, or not waiting for this signature")
+@blp.alt_response(409, schema=ErrorSchema, description="Someone else signed or changed the contract first, or the "
+                                                       "document is no longer the one whose SHA-256 was sent")
+@blp.alt_response(422, schema=ErrorSchema, description="Wrong password, no document_sha256, or not waiting for this "
+                                                       "signature")
 def sign(payload, contract_id: int):
-    """Sign as the school director or the department head; the password is asked again."""
+    """Sign as the school director or the department head; the password is asked again. ``document_sha256`` is the
+    SHA-256 of the printable contract you read (``GET /contracts/{contract_id}/document``, or the detail's
+    ``document_sha256``): the signature signs those bytes or nothing (409 when the document is now another one)."""
     found = get_visible_or_404(Contract, contract_id)
     task = db.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == found.instance_id, HumanTask.spec_name == SIGN_TASKS.get(current_user.role, ""),
@@ -117,7 +155,8 @@ def sign(payload, contract_id: int):
         if task is None:
             operations.check_signer(found, current_user)
             raise DomainRefused(_("This contract is not waiting for your signature."))
-        complete_task(task.id, current_user, data={"confirm": True, "password": payload["password"]})
+        complete_task(task.id, current_user, data={"confirm": True, "password": payload["password"]},
+                      seen=payload["document_sha256"], seen_required=True)
         db.session.commit()
     except (FormInvalid, DomainRefused, ConflictError, EngineError) as err:
         db.session.rollback()

@@ -7,10 +7,15 @@ the first signature stores the bytes it signs (:class:`ContractDocument`), the s
 and the contract is shown, downloaded and verified from them for ever; the templates only draw contracts nobody has
 signed yet.
 
-A contract signed before the bytes were kept gets them on first use (or with ``flask store-signed-contracts``): the
-layout whose rendering gives the signatures' SHA-256 is stored, audited (``contract.document_stored``). When no
-layout gives it, the contract is flagged ``unmatched`` for the operator (``contract.document_unmatched``): nothing is
-stored, and nobody can sign it again until the operator restores the bytes.
+A contract signed before the bytes were kept gets them from ``flask store-signed-contracts`` or the background pass
+(:func:`store_pending`), never from a page or an API read (a GET writes nothing; until then the contract says
+``pending``): the layout whose rendering gives the signatures' SHA-256 is stored, audited
+(``contract.document_stored``). When no layout gives it, the contract is flagged ``unmatched`` for the operator
+(``contract.document_unmatched``): nothing is stored, and nobody can sign it again until the operator uploads the
+file the signers hold and its SHA-256 is the one the signatures record (:func:`restore_uploaded`).
+
+Signing signs what the person was shown: the page, the task and the API send the SHA-256 of the document they read,
+and a signature whose bytes would be other ones is refused (:func:`bytes_to_sign`).
 
 The stored content's digest is computed each time it is read: a byte changed in the database shows on the contract
 page, refuses the second signature, and is reported by ``flask verify-audit``.
@@ -26,7 +31,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
@@ -56,8 +61,15 @@ CURRENT_LAYOUT = max(CONTRACT_LAYOUTS)
 
 #: What :func:`document_of` found. ``draft``: nobody has signed, the document is rendered now; ``intact``: the stored
 #: bytes are those the signatures record; ``tampered``: they are not (a changed byte, a changed digest);
-#: ``unmatched``: signed before the bytes were kept and no layout gives the signatures' SHA-256.
-DRAFT, INTACT, TAMPERED, UNMATCHED = "draft", "intact", "tampered", "unmatched"
+#: ``unmatched``: signed before the bytes were kept and no layout gives the signatures' SHA-256; ``pending``: signed
+#: before the bytes were kept, and not yet looked for (the background pass or ``flask store-signed-contracts`` does).
+DRAFT, INTACT, TAMPERED, UNMATCHED, PENDING = "draft", "intact", "tampered", "unmatched", "pending"
+
+#: The largest signed document the operator may upload to restore a flagged contract's bytes (a rendered contract is
+#: some tens of kilobytes).
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+#: How many contracts signed before 0030 one background pass looks for the bytes of (each in its own transaction).
+PENDING_PER_PASS = 50
 
 
 @dataclass(frozen=True)
@@ -138,14 +150,17 @@ def _stored_row(contract: Contract) -> ContractDocument | None:
 
 
 def document_of(contract: Contract) -> ShownDocument:
-    """What the contract's page shows and its download serves: the stored signed bytes once anyone has signed (found
-    again on first use for a contract signed before they were kept: :func:`backfill`), else the draft rendered now.
-    The caller commits (a first-use backfill writes the row and its audit event)."""
+    """What the contract's page shows and its download serves: the stored signed bytes once anyone has signed, else
+    the draft rendered now. Reads only: a contract signed before the bytes were kept and not yet stored is
+    ``pending`` (nothing to show until :func:`store_pending` or ``flask store-signed-contracts`` finds them) — a page
+    view had written the row and its audit event, so an auditor's or a school's GET changed the database."""
     signed = _signed_hashes(contract)
     if not signed:
         content = render_document(contract)
         return ShownDocument(DRAFT, content, HTML, sha256_of(content))
-    row = _stored_row(contract) or backfill(contract)
+    row = _stored_row(contract)
+    if row is None:
+        return ShownDocument(PENDING, None, HTML, None, signed)
     return _checked(row, signed)
 
 
@@ -166,27 +181,59 @@ def document_sha256(contract: Contract) -> str | None:
     return document_of(contract).sha256
 
 
-def bytes_to_sign(contract: Contract) -> str:
+def shown_digest(value: str | None, required: bool) -> str | None:
+    """The SHA-256 of the document a signer says they were shown, as sent (any case, spaces around); None when none
+    was sent — refused when the signer is a person or an API client (``required``), who must say what they read."""
+    value = (value or "").strip().lower() or None
+    if value is None and required:
+        raise DomainRefused(_("Say which document you sign: send the SHA-256 of the printable contract you read "
+                              "(the signing form sends it). Nothing was signed."))
+    return value
+
+
+def bytes_to_sign(contract: Contract, shown_sha256: str | None = None, *, shown_required: bool = False) -> str:
     """The SHA-256 a signature about to be made signs. The first signer signs the document rendered now, and its
     bytes are stored in the same transaction as the signature; a later signer signs the stored bytes, and only when
     they are still those the first signature records (a changed byte, or a contract whose bytes could not be found
-    again, is refused: nothing is signed that nobody can show)."""
+    again, is refused: nothing is signed that nobody can show).
+
+    ``shown_sha256``: the SHA-256 of the document the signer was shown (the signing form sends it). What is signed
+    must be those bytes: a template, a catalogue or the contract's data changed between the reading and the click
+    gives other bytes, and the signature is refused (nothing stored, nothing signed). ``shown_required``: a person's
+    form or an API client, who must send it; the system's own signatures (demo data) need not."""
     signed = _signed_hashes(contract)
     if not signed:
+        shown_sha256 = shown_digest(shown_sha256, shown_required)
         content = render_document(contract)
         digest = sha256_of(content)
+        _same_as_shown(digest, shown_sha256)
         if _store(contract, content, digest, CURRENT_LAYOUT, "signed", alongside=False).sha256 != digest:
             raise DomainConflict(_("This contract has just been signed in this capacity (in another tab or by "
                                    "another request). Nothing more was signed."))
         return digest
     shown = document_of(contract)
+    if shown.state == PENDING:
+        if shown_required:  # the signer was shown no document: the page said it is being prepared
+            raise DomainRefused(_("The document signed first is still being prepared (it was signed before signed "
+                                  "documents were stored). Read it once it is shown, then sign. Nothing was signed."))
+        backfill(contract)
+        shown = document_of(contract)
     if shown.state == UNMATCHED:
         raise DomainRefused(_("The document signed first could not be found again (no layout gives its SHA-256): "
                               "the contract cannot be signed until the operator restores it. Nothing was signed."))
     if shown.state != INTACT:
         raise DomainRefused(_("The stored signed document does not match its signatures: it has been changed since "
                               "it was signed. The contract cannot be signed; tell the operator. Nothing was signed."))
+    _same_as_shown(shown.sha256, shown_digest(shown_sha256, shown_required))
     return shown.sha256
+
+
+def _same_as_shown(digest: str, shown_sha256: str | None) -> None:
+    if shown_sha256 is not None and shown_sha256 != digest:
+        log.info("signature refused: the document's SHA-256 is %s, the signer was shown %s", digest, shown_sha256)
+        raise DomainConflict(_("The contract's document is not the one you were shown: its SHA-256 is now "
+                               "%(now)s, you read %(shown)s. Read the document again, then sign. Nothing was signed.",
+                               now=digest, shown=shown_sha256))
 
 
 def backfill(contract: Contract, *, alongside: bool = True) -> ContractDocument:
@@ -267,6 +314,79 @@ def backfill_all() -> dict[str, int]:
             log.exception("contract %s: its signed document could not be stored", contract_id)
             counts["failed"] += 1
     return counts
+
+
+def store_pending(limit: int = PENDING_PER_PASS) -> dict[str, int]:
+    """The background pass's part: the bytes of up to ``limit`` contracts signed before they were kept and not yet
+    looked for (no row at all: a flagged contract is tried again only by ``flask store-signed-contracts``, or each
+    pass would flag it again, with an audit event every time). One contract per transaction."""
+    from sqlalchemy import exists
+
+    counts = {"stored": 0, "unmatched": 0, "failed": 0}
+    has_signature = exists().where(ContractSignature.contract_id == Contract.id)
+    no_row = ~exists().where(ContractDocument.contract_id == Contract.id)
+    ids = list(db.session.scalars(select(Contract.id).where(has_signature, no_row).order_by(Contract.id)
+                                  .limit(limit)))
+    for contract_id in ids:
+        try:
+            row = backfill(db.session.get(Contract, contract_id), alongside=True)
+            db.session.commit()
+            counts["stored" if row.state == "stored" else "unmatched"] += 1
+        except Exception:
+            db.session.rollback()
+            log.exception("contract %s: its signed document could not be stored", contract_id)
+            counts["failed"] += 1
+    return counts
+
+
+def restore_uploaded(contract: Contract, actor, content: bytes, filename: str) -> ContractDocument:
+    """The operator restores a flagged contract's signed document from the file its signers hold (the download they
+    kept): taken only if its SHA-256 is the one the signatures record — then it *is* the signed document, byte for
+    byte — stored (origin ``uploaded``) and audited (``contract.document_restored``). Anything else is refused with
+    the reason and changes nothing. The caller checks the person is the operator and commits."""
+    row = _stored_row(contract)
+    if row is None or row.state != "unmatched":
+        raise DomainRefused(_("This contract's signed document is not flagged as missing: there is nothing to "
+                              "restore. Nothing was stored."))
+    signed = _signed_hashes(contract)
+    if len(signed) != 1:
+        raise DomainRefused(_("The signatures of this contract record different SHA-256 values, so no single file "
+                              "can be what both parties signed. Nothing was stored."))
+    if not content:
+        raise DomainRefused(_("Choose the signed document's file (the printable contract the signers downloaded)."))
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise DomainRefused(_("The file is larger than %(mb)s MB; a signed contract is much smaller. Nothing was "
+                              "stored.", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
+    (expected,) = signed
+    digest = sha256_of(content)
+    if digest != expected:
+        raise DomainRefused(_("This file is not the signed document: its SHA-256 is %(actual)s, the signatures "
+                              "record %(signed)s. Nothing was stored.", actual=digest, signed=expected))
+    # guarded by the state: two operators uploading at once store it once, and the second is told
+    done = db.session.execute(update(ContractDocument).where(ContractDocument.id == row.id,
+                                                             ContractDocument.state == "unmatched")
+                              .values(state="stored", origin="uploaded", media_type=HTML, content=content,
+                                      sha256=digest, layout=None, stored_at=clock.now())
+                              .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise DomainConflict(_("Someone restored this contract's signed document meanwhile. Nothing more was "
+                               "stored."))
+    db.session.expire(row)
+    record_event(_chain(contract), "contract.document_restored", "contract", contract.id, actor_id=actor.id,
+                 details={"number": contract.number, "document_sha256": digest, "media_type": HTML,
+                          "bytes": len(content), "filename": (filename or "")[:200], "origin": "uploaded"},
+                 alongside=True)
+    db.session.flush()
+    return row
+
+
+def unmatched_ids(contract_ids: list[int] | None = None):
+    """The contracts flagged because no layout gave their signed SHA-256 (the contracts list's badge and filter): a
+    select of their ids, restricted to ``contract_ids`` when given."""
+    query = select(ContractDocument.contract_id).where(ContractDocument.state == "unmatched")
+    if contract_ids is not None:
+        query = query.where(ContractDocument.contract_id.in_(contract_ids))
+    return query
 
 
 def integrity_problems() -> list[str]:

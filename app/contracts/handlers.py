@@ -45,10 +45,16 @@ class SignContract(TaskHandler):
         contract = contract_of(ctx)
         return {"contract": contract, "document": document_of(contract)}
 
+    def seen(self, ctx: TaskContext) -> str | None:
+        """The SHA-256 of the document the panel shows: sent back with the form, the signature signs those bytes or
+        nothing (a template or the contract changed in between gives other bytes)."""
+        return document_of(contract_of(ctx)).sha256
+
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         if not data.get("confirm"):
             raise DomainRefused(_("Confirm that you have read the contract."))
-        signature = operations.sign_contract(contract_of(ctx), ctx.actor, data.get("password") or "")
+        signature = operations.sign_contract(contract_of(ctx), ctx.actor, data.get("password") or "", ctx.seen,
+                                             shown_required=ctx.seen_required)
         return {f"signed_{signature.capacity}": signature.document_sha256}
 
 

@@ -48,6 +48,7 @@ AUDIT_ACTIONS = {
     "contract.settled_outside": _l("Carried top-up settled outside the acts"),
     "contract.document_stored": _l("Signed document stored"),
     "contract.document_unmatched": _l("Signed document not found: flagged for the operator"),
+    "contract.document_restored": _l("Signed document restored by the operator from the signers' file"),
     "act.escalated": _l("Acceptance overdue: department head notified"),
     "yearend.opened": _l("Year-end report opened"), "yearend.submitted": _l("Year-end report submitted"),
     "yearend.approved": _l("Year-end report approved"),

@@ -113,8 +113,11 @@ def check_signer(contract: Contract, user) -> str:
     return capacity
 
 
-def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
-    """Re-authenticate, check it is this signer's turn, and sign the document's SHA-256."""
+def sign_contract(contract: Contract, user, password: str, shown_sha256: str | None = None, *,
+                  shown_required: bool = False) -> ContractSignature:
+    """Re-authenticate, check it is this signer's turn, and sign the document's SHA-256 — only if it is the SHA-256
+    of the document the signer was shown (``shown_sha256``; a person's form and an API client must send it:
+    ``shown_required``)."""
     capacity = check_signer(contract, user)
     # The password is guessed no faster here than at the login (page, API token and task alike reach this door).
     wait = session_password_retry_after(user.id)  # the count the password change forms keep too
@@ -125,7 +128,8 @@ def sign_contract(contract: Contract, user, password: str) -> ContractSignature:
         count_wrong_session_password(user.id)
         log.warning("contract %s: signature refused, wrong password (user %s)", contract.number, user.id)
         raise DomainRefused(_("The password is not correct. The contract was not signed."))
-    digest = bytes_to_sign(contract)  # the first signature stores the bytes it signs; the second signs those
+    # the first signature stores the bytes it signs; the second signs those; either only if they are what was shown
+    digest = bytes_to_sign(contract, shown_sha256, shown_required=shown_required)
     signature = ContractSignature(contract_id=contract.id, capacity=capacity, signer_id=user.id,
                                   document_sha256=digest, signed_at=clock.now())
     try:

@@ -1,5 +1,6 @@
 """Marshmallow schemas for the lifecycle's JSON documents (orders, applications, contracts)."""
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from app.api.schemas import UtcDateTime
@@ -97,15 +98,24 @@ class ContractDetailSchema(ContractSchema):
     acts = fields.List(fields.Nested(ContractActSchema))
     paid_tiyn = fields.Int()
     document_sha256 = fields.Str(allow_none=True, metadata={
-        "description": "SHA-256 of the printable contract as stored when first signed (as rendered now before that); "
-                       "null when a contract signed before documents were stored could not be found again"})
+        "description": "SHA-256 of the printable contract as stored when first signed (as rendered now before that): "
+                       "the value to send as document_sha256 when signing; null when a contract signed before "
+                       "documents were stored is not stored yet (pending) or could not be found again (unmatched)"})
     document_state = fields.Str(metadata={
         "description": "draft (nobody has signed), intact (the stored bytes are what the signatures record), "
-                       "tampered (they are not), unmatched (signed before documents were stored; flagged)"})
+                       "tampered (they are not), pending (signed before documents were stored; being prepared), "
+                       "unmatched (signed before documents were stored, no layout gives the signed SHA-256; "
+                       "flagged for the operator)"})
 
 
 class SignContractSchema(Schema):
     password = fields.Str(required=True, load_only=True)
+    document_sha256 = fields.Str(required=True, load_only=True, validate=validate.Regexp(
+        r"^[0-9a-fA-F]{64}$", error=_l("Enter the SHA-256 of the printable contract you read: 64 hexadecimal "
+                                          "characters.")), metadata={
+        "description": "SHA-256 of the printable contract you read (GET /contracts/{contract_id}/document, its "
+                       "X-Document-SHA256 header, or the detail's document_sha256): the signature signs those bytes "
+                       "or nothing — 409 if the document is now another one, nothing signed"})
 
 
 class AmendContractSchema(Schema):

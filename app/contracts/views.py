@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditEvent
-from app.content_policy import stored_document_policy
 from app.contracts import documents, operations
+from app.contracts.document_response import RETRY_PENDING_SECONDS, document_response
 from app.contracts.models import ActEscalation, Contract, ContractAct
 from app.engine.errors import ConflictError, DomainRefused, EngineError, FormInvalid
 from app.engine.models import HumanTask
@@ -84,17 +83,27 @@ def index():
 
     # A dormitory contract's places are its terms' (the schools' per-level places are 0): loaded with the list,
     # as the organisations are, not one query per row.
+    visible = scope_clause(current_user, Contract.region_id, Contract.school_id)
+    # ?document=unmatched: the contracts signed before 0030 whose signed document no layout gave back, for the
+    # operator to restore (each carries a badge in the list too)
+    unmatched_only = request.args.get("document") == "unmatched"
+    query = select(Contract).where(visible)
+    if unmatched_only:
+        query = query.where(Contract.id.in_(documents.unmatched_ids()))
     contracts = db.session.scalars(
-        select(Contract).where(scope_clause(current_user, Contract.region_id, Contract.school_id))
-        .options(selectinload(Contract.school), selectinload(Contract.dormitory_terms))
+        query.options(selectinload(Contract.school), selectinload(Contract.dormitory_terms))
         .order_by(Contract.id.desc()).limit(200)).all()
+    unmatched = set(db.session.scalars(documents.unmatched_ids([c.id for c in contracts])))
+    unmatched_count = db.session.scalar(select(func.count(Contract.id)).where(
+        visible, Contract.id.in_(documents.unmatched_ids())))
     escalations = []
     if current_user.role not in (Role.SCHOOL_ACCOUNTANT.value, Role.SCHOOL_DIRECTOR.value,
                                  Role.DORMITORY_ACCOUNTANT.value, Role.DORMITORY_DIRECTOR.value):
         escalations = db.session.scalars(
             select(ActEscalation).where(scope_clause(current_user, ActEscalation.region_id, None))
             .order_by(ActEscalation.escalated_at.desc()).limit(50)).all()
-    return render_template("contracts/index.html", contracts=contracts, escalations=escalations)
+    return render_template("contracts/index.html", contracts=contracts, escalations=escalations, unmatched=unmatched,
+                           unmatched_count=unmatched_count, unmatched_only=unmatched_only)
 
 
 @bp.route("/contracts/<int:contract_id>")
@@ -110,7 +119,7 @@ def _show(contract: Contract, settle_errors: dict | None = None, settle_values: 
     from app.contracts.settlements import kind_label, kinds_for, settlements_under
     from app.yearend.operations import reports_of, year_end_instance
 
-    document = _document_of(contract)  # first: a first-use backfill commits
+    document = documents.document_of(contract)  # reads only: a GET writes nothing
     acts = operations.contract_acts(contract)
     payments = {p.act_id: p for p in db.session.scalars(
         select(Payment).where(Payment.act_id.in_([a.id for a in acts] or [0])))}
@@ -178,10 +187,17 @@ def _next_timer(instance_id: int | None):
 def document(contract_id: int):
     """The printable contract: once signed, exactly the stored bytes whose SHA-256 the signatures record. Shown in the
     browser only while it is what was signed (or a draft nobody has signed); ``?download=1`` serves the bytes as
-    stored, as a file — also when they no longer match their signatures (the evidence of the change)."""
+    stored, as a file — also when they no longer match their signatures (the evidence of the change).
+    ``?sha256=``: the SHA-256 the signing page showed (its link sends it): another document now is not shown as the
+    one to sign. Reads only (a contract signed before 0030 whose bytes are not stored yet is said to be prepared)."""
     contract = visible_contract(contract_id)
-    shown = _document_of(contract)
+    shown = documents.document_of(contract)
     download = request.args.get("download") == "1"
+    if shown.state == documents.PENDING:
+        return render_template("error.html", status=409, title=_("Signed document being prepared"),
+                               message=_("This contract was signed before signed documents were stored; its signed "
+                                         "document is not stored yet and is being prepared. Try again in a few "
+                                         "minutes.")), 409, {"Retry-After": str(RETRY_PENDING_SECONDS)}
     if shown.content is None:
         return render_template("error.html", status=409, title=_("Signed document not found"),
                                message=_("This contract was signed before signed documents were stored, and no "
@@ -193,22 +209,35 @@ def document(contract_id: int):
                                          "SHA-256 is %(actual)s, the signatures record %(signed)s. It is not shown "
                                          "as the contract; download it as stored only to investigate.",
                                          actual=shown.sha256, signed=", ".join(sorted(shown.signed_sha256)))), 409
-    servable = shown.media_type == documents.HTML
-    response = Response(shown.content, content_type=shown.media_type if servable else "application/octet-stream")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = stored_document_policy(shown.content)
-    response.headers["X-Document-SHA256"] = shown.sha256
-    if download or not servable:
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", contract.number)[:100] or "contract"
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}.{"html" if servable else "bin"}"'
-    return response
+    expected = (request.args.get("sha256") or "").strip().lower()
+    if expected and expected != shown.sha256 and not download:
+        return render_template("error.html", status=409, title=_("The document has changed"),
+                               message=_("This is not the document the signing page showed: its SHA-256 is now "
+                                         "%(now)s, the page showed %(shown)s. Open the contract's page again to read "
+                                         "and sign the document as it is now.", now=shown.sha256,
+                                         shown=expected[:64])), 409
+    return document_response(contract.number, shown, attachment=download)
 
 
-def _document_of(contract: Contract) -> documents.ShownDocument:
-    """The contract's document; a contract signed before the bytes were stored gets them now (audited, committed)."""
-    shown = documents.document_of(contract)
-    db.session.commit()
-    return shown
+@bp.route("/contracts/<int:contract_id>/signed-document", methods=["POST"])
+@login_required
+def restore_document(contract_id: int):
+    """The operator restores a flagged contract's signed document from the file the signers hold: stored only if its
+    SHA-256 is the one the signatures record (:func:`app.contracts.documents.restore_uploaded`). Anyone else: 403."""
+    contract = visible_contract(contract_id)
+    if current_user.role != Role.OPERATOR.value:
+        abort(403)
+    upload = request.files.get("document")
+    content = upload.stream.read(documents.MAX_UPLOAD_BYTES + 1) if upload is not None else b""
+    try:
+        documents.restore_uploaded(contract, current_user, content, upload.filename if upload is not None else "")
+        db.session.commit()
+    except DomainRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return redirect(url_for("contracts.show", contract_id=contract_id, _anchor="document-unmatched"), 303)
+    flash(_("The signed document is restored: its SHA-256 is the one the signatures record."), "success")
+    return redirect(url_for("contracts.show", contract_id=contract_id), 303)
 
 
 @bp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
@@ -226,8 +255,10 @@ def sign(contract_id: int):
             # Not this signer's turn (or already signed): the operation says why, and nothing changes.
             operations.check_signer(contract, current_user)
             raise DomainRefused(_("This contract is not waiting for your signature."))
+        # the SHA-256 of the document the page showed: the signature signs those bytes or nothing
         complete_task(task.id, current_user, data={"confirm": request.form.get("confirm") in ("true", "on", "1"),
-                                                   "password": request.form.get("password", "")})
+                                                   "password": request.form.get("password", "")},
+                      seen=request.form.get("document_sha256"), seen_required=True)
         db.session.commit()
     except FormInvalid:
         db.session.rollback()

@@ -19,6 +19,7 @@ from app.engine.models import HumanTask, ProcessInstance
 from app.extensions import db
 from app.orders.models import StateOrder
 from app.people.models import Organisation
+from tests.lifecycle.flow import shown_sha256, sign
 
 QAZYNA = "Qazyna Student Residence"
 ORDER_FORM = {"instrument": "dormitory", "first_year": "2027", "years": "3", "locality": "urban", "places": "30",
@@ -161,18 +162,20 @@ def test_a_dormitory_applies_the_official_allocates_both_sign_on_screen_and_the_
     document = director.get(f"/contracts/{contract.id}/document").get_data(as_text=True)
     assert "19 000" in document.replace("\u00a0", " ").replace("\u202f", " ")
     # The head cannot sign first; a wrong password signs nothing; another dormitory's accountant cannot see it.
-    refused = head.post(f"/contracts/{contract.id}/sign", {"confirm": "true", "password": "pw"},
+    refused = head.post(f"/contracts/{contract.id}/sign", {"confirm": "true", "password": "pw",
+                                                           "document_sha256": shown_sha256(head, contract)},
                         follow_redirects=True).get_data(as_text=True)
     assert "The dormitory director signs first" in refused
-    wrong = director.post(f"/contracts/{contract.id}/sign", {"confirm": "true", "password": "nope"},
+    wrong = director.post(f"/contracts/{contract.id}/sign", {"confirm": "true", "password": "nope",
+                                                             "document_sha256": shown_sha256(director, contract)},
                           follow_redirects=True).get_data(as_text=True)
     assert "The password is not correct" in wrong
     assert db.session.scalar(select(func.count()).select_from(ContractSignature)
                              .where(ContractSignature.contract_id == contract.id)) == 0
     assert browser("dorm_accountant").get(f"/contracts/{contract.id}").status_code == 404
 
-    assert director.post(f"/contracts/{contract.id}/sign", {"confirm": "true", "password": "pw"}).status_code == 303
-    assert head.post(f"/contracts/{contract.id}/sign", {"confirm": "true", "password": "pw"}).status_code == 303
+    assert sign(director, contract).status_code == 303
+    assert sign(head, contract).status_code == 303
     db.session.expire_all()
     contract = db.session.get(Contract, contract.id)
     assert contract.status == "active"

@@ -75,8 +75,20 @@ def allocate(official, application: Application) -> Contract:
     return db.session.scalars(select(Contract).where(Contract.application_id == application.id)).one()
 
 
+def shown_sha256(person, contract: Contract) -> str:
+    """The SHA-256 of the printable contract as the contract's page shows it to ``person`` (what the signing form
+    sends back), or "" when the page shows none."""
+    import re
+
+    page = person.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    found = re.search(r'id="document-sha">([0-9a-f]{64})<', page)
+    return found.group(1) if found else ""
+
+
 def sign(person, contract: Contract, password: str = "pw"):  # noqa: S107 - the test users' password
-    return person.post(f"/contracts/{contract.id}/sign", {"confirm": "true", "password": password})
+    """Sign on the contract's page as a person does: the form sends the SHA-256 of the document the page showed."""
+    return person.post(f"/contracts/{contract.id}/sign", {"confirm": "true", "password": password,
+                                                          "document_sha256": shown_sha256(person, contract)})
 
 
 def active_contract(browser, order: StateOrder, school_name: str, accountant: str, director: str,

@@ -8,6 +8,21 @@ from tests.helpers import school
 from tests.lifecycle.flow import allocate, apply, place_order
 
 
+def read(person, contract: Contract) -> str:
+    """The SHA-256 of the printable contract a client read (the X-Document-SHA256 of its bytes), sent to sign them."""
+    return person.get(f"/api/v1/contracts/{contract.id}/document").headers["X-Document-SHA256"]
+
+
+def api_sign(person, contract: Contract, password: str):
+    return person.post_json(f"/api/v1/contracts/{contract.id}/sign",
+                            {"password": password, "document_sha256": read(person, contract)})
+
+
+def page_sign(person, contract: Contract, **kwargs):
+    return person.post(f"/contracts/{contract.id}/sign",
+                       {"confirm": "on", "password": "pw", "document_sha256": read(person, contract)}, **kwargs)
+
+
 def test_contracts_are_signed_through_the_api_in_order(frozen, browser):
     official = browser("official")
     order = place_order(official)
@@ -15,18 +30,18 @@ def test_contracts_are_signed_through_the_api_in_order(frozen, browser):
                                         "KZ15LAA00001234"))
     head, director = browser("head"), browser("director")
 
-    early = head.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    early = api_sign(head, contract, "pw")
     assert early.status_code == 422 and "director signs first" in early.get_json()["message"]
-    wrong = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "nope"})
+    wrong = api_sign(director, contract, "nope")
     assert wrong.status_code == 422 and "password is not correct" in wrong.get_json()["message"]
-    signed = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    signed = api_sign(director, contract, "pw")
     assert signed.status_code == 200 and signed.get_json()["status"] == "awaiting_head"
     # Signed: the director's page says so, not the form again with "the school director signs first".
     page = director.get(f"/contracts/{contract.id}").get_data(as_text=True)
     assert 'id="signed-by-me"' in page and 'id="sign-form"' not in page and 'id="not-your-turn"' not in page
     page = head.get(f"/contracts/{contract.id}").get_data(as_text=True)
     assert 'id="sign-form"' in page and 'id="signed-by-me"' not in page
-    done = head.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"}).get_json()
+    done = api_sign(head, contract, "pw").get_json()
     assert done["status"] == "active" and len(done["signatures"]) == 2
     assert done["signatures"][0]["document_sha256"] == done["document_sha256"]
     assert "password" not in str(done)
@@ -48,12 +63,12 @@ def test_guessing_the_signature_password_is_throttled_like_a_login(frozen, brows
                                         "KZ15LAA00001234"))
     director = browser("director")
     for guess in ("guess-1", "guess-2", "guess-3"):
-        wrong = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": guess})
+        wrong = api_sign(director, contract, guess)
         assert wrong.status_code == 422 and "password is not correct" in wrong.get_json()["message"]
-    held = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    held = api_sign(director, contract, "pw")
     assert held.status_code == 422
     assert held.get_json()["message"] == "Too many wrong passwords. Try again in 1 min; the contract was not signed."
-    page = director.post(f"/contracts/{contract.id}/sign", {"confirm": "on", "password": "pw"}, follow_redirects=True)
+    page = page_sign(director, contract, follow_redirects=True)
     assert "Too many wrong passwords" in page.get_data(as_text=True), "the page is the same door"
     db.session.expire_all()
     assert db.session.get(Contract, contract.id).status == "awaiting_director", "not signed"
@@ -70,9 +85,9 @@ def test_the_signature_and_the_password_change_forms_count_wrong_passwords_toget
         wrong = director.post("/account/password", {"current_password": guess, "new_password": "Another-Pass-42",
                                                     "confirm": "Another-Pass-42"})
         assert wrong.status_code == 422
-    wrong = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "guess-3"})
+    wrong = api_sign(director, contract, "guess-3")
     assert wrong.status_code == 422 and "password is not correct" in wrong.get_json()["message"]
-    held = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    held = api_sign(director, contract, "pw")
     assert held.get_json()["message"] == "Too many wrong passwords. Try again in 1 min; the contract was not signed."
     assert director.post("/admin/password", {"current": "pw", "new": "Another-Pass-42",
                                              "repeat": "Another-Pass-42"}).status_code == 429
@@ -101,9 +116,9 @@ def test_a_signature_made_meanwhile_in_another_tab_is_a_conflict_not_a_500(froze
                                      document_sha256=sha256_of(content), signed_at=datetime(2026, 12, 1, tzinfo=UTC)))
     db.session.commit()
     director = browser("director")
-    lost = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    lost = api_sign(director, contract, "pw")
     assert lost.status_code == 409 and "has just been signed in this capacity" in lost.get_json()["message"]
-    page = director.post(f"/contracts/{contract.id}/sign", {"confirm": "on", "password": "pw"}, follow_redirects=True)
+    page = page_sign(director, contract, follow_redirects=True)
     assert page.status_code == 200 and "has just been signed in this capacity" in page.get_data(as_text=True)
     db.session.expire_all()
     assert len(db.session.get(Contract, contract.id).signatures) == 1

@@ -21,6 +21,7 @@ def test_a_contract_whose_signing_step_is_not_open_is_refused_in_russian(frozen,
     db.session.commit()
     director = browser("director")
     director.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
-    refused = director.post_json(f"/api/v1/contracts/{contract.id}/sign", {"password": "pw"})
+    refused = director.post_json(f"/api/v1/contracts/{contract.id}/sign",
+                                 {"password": "pw", "document_sha256": "0" * 64})
     assert refused.status_code == 422
     assert refused.get_json()["message"] == "Этот договор не ожидает вашей подписи."

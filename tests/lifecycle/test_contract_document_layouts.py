@@ -1,8 +1,9 @@
 """The printable contract's layouts. A contract signed now is stored on the layout with dates as people write them
-(01.09.2026) that fits a phone. A contract signed before the signed bytes were stored (migration 0030) gets them on
-first use: the layout whose rendering gives its signatures' SHA-256 (the first layout, ISO dates, for the contracts
-signed before the second existed) is stored and audited; when none gives it, the contract is flagged for the
-operator, shown as such, and never signed again by itself."""
+(01.09.2026) that fits a phone. A contract signed before the signed bytes were stored (migration 0030) gets them from
+the background pass or ``flask store-signed-contracts`` — never from a page or an API read, which write nothing and
+say the document is being prepared: the layout whose rendering gives its signatures' SHA-256 (the first layout, ISO
+dates, for the contracts signed before the second existed) is stored and audited; when none gives it, the contract
+is flagged for the operator, shown as such, and never signed again by itself."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import hashlib
 import re
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from app.audit.models import AuditEvent
 from app.contracts import documents, operations
@@ -48,24 +49,58 @@ def backfilled(contract: Contract) -> list[AuditEvent]:
     return [e for e in events("contract.document_stored", contract) if e.details["origin"] == "backfilled"]
 
 
-def test_a_contract_signed_on_the_first_layout_gets_those_bytes_stored_on_first_use(world, browser):
+def _written() -> tuple[int, int]:
+    return (db.session.scalar(select(func.count(ContractDocument.id))),
+            db.session.scalar(select(func.count(AuditEvent.id))))
+
+
+def test_reading_a_contract_signed_before_0030_writes_nothing_and_says_its_document_is_being_prepared(world, browser):
+    """The contract page, its document and the API detail had stored the bytes (and written the audit event) on the
+    first GET — an auditor's or a school's reading changed the database."""
     contract = samruk()
     signed_before_0030(contract, SIGNED_ON_LAYOUT_1)
+    official, auditor = browser("official_shymkent"), browser("auditor")  # logged in (a login is audited)
+    before = _written()
 
-    response = browser("official_shymkent").get(f"/contracts/{contract.id}/document")
-    assert response.status_code == 200
-    assert hashlib.sha256(response.get_data()).hexdigest() == SIGNED_ON_LAYOUT_1
-    text = response.get_data(as_text=True)
-    assert "2026-09-01 — 2027-05-31" in text and 'name="viewport"' not in text
+    for person in (official, auditor):
+        page = person.get(f"/contracts/{contract.id}")
+        assert page.status_code == 200
+        text = page.get_data(as_text=True)
+        assert 'id="document-pending"' in text and "being prepared" in text and 'id="document-link"' not in text
+        assert SIGNED_ON_LAYOUT_1 in text, "the SHA-256 the signatures record is shown"
+    shown = official.get(f"/contracts/{contract.id}/document")
+    assert shown.status_code == 409 and "being prepared" in shown.get_data(as_text=True)
+    assert shown.headers["Retry-After"] == "60"
+    doc = official.get(f"/api/v1/contracts/{contract.id}").get_json()
+    assert (doc["document_state"], doc["document_sha256"]) == ("pending", None)
+    api = official.get(f"/api/v1/contracts/{contract.id}/document")
+    assert api.status_code == 409 and "being prepared" in api.get_json()["message"]
+    db.session.expire_all()
+    assert _written() == before, "a GET writes nothing"
+    assert backfilled(samruk()) == []
+
+
+def test_the_background_pass_stores_the_bytes_of_a_contract_signed_on_the_first_layout(world, browser, app_ctx):
+    from app.background import tick
+
+    contract = samruk()
+    signed_before_0030(contract, SIGNED_ON_LAYOUT_1)
+    tick(app_ctx)
+
     contract = samruk()
     row = db.session.scalars(select(ContractDocument).where(ContractDocument.contract_id == contract.id)).one()
     assert (row.state, row.origin, row.layout, row.sha256) == ("stored", "backfilled", 1, SIGNED_ON_LAYOUT_1)
-    assert row.content == response.get_data()
     (stored,) = backfilled(contract)
     assert stored.details["document_sha256"] == SIGNED_ON_LAYOUT_1 and stored.details["layout"] == 1
+    response = browser("official_shymkent").get(f"/contracts/{contract.id}/document")
+    assert response.status_code == 200 and response.get_data() == row.content
+    assert hashlib.sha256(response.get_data()).hexdigest() == SIGNED_ON_LAYOUT_1
+    text = response.get_data(as_text=True)
+    assert "2026-09-01 — 2027-05-31" in text and 'name="viewport"' not in text
     page = browser("official_shymkent").get(f"/contracts/{contract.id}").get_data(as_text=True)
     assert f'id="document-sha">{SIGNED_ON_LAYOUT_1}<' in page and 'id="document-verified"' in page
-    assert len(backfilled(contract)) == 1, "stored once, then read"
+    tick(app_ctx)
+    assert len(backfilled(samruk())) == 1, "stored once, then read"
 
 
 def test_the_head_signs_the_bytes_the_director_signed_on_the_first_layout(world):
@@ -93,6 +128,8 @@ def test_a_contract_no_layout_matches_is_flagged_for_the_operator_and_never_sign
     db.session.flush()
     lost = "ab" * 32
     signed_before_0030(contract, lost)
+    assert documents.store_pending() == {"stored": 0, "unmatched": 1, "failed": 0}
+    assert documents.store_pending() == {"stored": 0, "unmatched": 0, "failed": 0}, "flagged once, not every pass"
 
     operator = browser("operator")
     page = operator.get(f"/contracts/{contract.id}").get_data(as_text=True)

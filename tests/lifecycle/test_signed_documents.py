@@ -190,3 +190,30 @@ def test_export_writes_the_stored_bytes_and_their_signed_digests(world, app_ctx,
     assert written == stored(contract).content
     assert f"{stored(contract).sha256}  {SAMRUK}.html\n" in (tmp_path / "out" / "SHA256SUMS").read_text()
     assert db.session.execute(text("SELECT count(*) FROM contract_document")).scalar() >= 1
+
+
+def test_the_api_serves_the_document_bytes_with_the_pages_rules_and_headers(world, browser):
+    contract = samruk()
+    (signed,) = signed_hashes(contract)
+    official = browser("official_shymkent")
+    url = f"/api/v1/contracts/{contract.id}/document"
+    response = official.get(url)
+    assert response.status_code == 200 and response.get_data() == stored(contract).content
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{SAMRUK}.html"'
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    policy = [p.strip() for p in response.headers["Content-Security-Policy"].split(";")]
+    assert "sandbox" in policy and "default-src 'none'" in policy
+    assert (response.headers["X-Document-SHA256"], response.headers["X-Document-State"]) == (signed, "intact")
+    assert browser("accountant").get(url).status_code == 404, "a school of another region"
+    assert browser("official").get(url).status_code == 404, "another region's department"
+    assert browser(None).get(url).status_code == 401
+
+    _change_a_stored_byte(contract)
+    evidence = official.get(url)
+    assert evidence.status_code == 200 and evidence.headers["X-Document-State"] == "tampered"
+    assert evidence.headers["Content-Disposition"].startswith("attachment;")
+    assert hashlib.sha256(evidence.get_data()).hexdigest() == evidence.headers["X-Document-SHA256"] != signed
+
+    spec = official.get("/api/openapi.json").get_json()["paths"]["/api/v1/contracts/{contract_id}/document"]["get"]
+    assert "text/html" in spec["responses"]["200"]["content"] and "409" in spec["responses"]

@@ -48,7 +48,7 @@ NAMES_NO_ONES_RECORD = {"version_id", "model_id", "migration_id", "region_id", "
 API_BODIES = {
     "api.complete": {"data": {"decision": "accept"}},
     "api.review_line": {"decision": "exclude", "comment": "Not on the paper register"},
-    "lifecycle_api.sign": {"password": "pw"},
+    "lifecycle_api.sign": {"password": "pw", "document_sha256": "0" * 64},
     "lifecycle_api.amend": {"revision": 0, "places_primary": 1, "places_basic": 1, "places_secondary": 1,
                             "amount_cap_tiyn": 100, "period_end": "2030-05-31", "effective_from": "2030-01-01",
                             "rationale": "More places for the new building"},
