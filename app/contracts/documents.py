@@ -12,7 +12,7 @@ A contract signed before the bytes were kept gets them from ``flask store-signed
 ``pending``): the layout whose rendering gives the signatures' SHA-256 is stored, audited
 (``contract.document_stored``). When no layout gives it, the contract is flagged ``unmatched`` for the operator
 (``contract.document_unmatched``): nothing is stored, and nobody can sign it again until the operator uploads the
-file the signers hold and its SHA-256 is the one the signatures record (:func:`restore_uploaded`).
+file the signers hold and its SHA-256 is the one the signatures record (:mod:`app.contracts.document_restore`).
 
 Signing signs what the person was shown: the page, the task and the API send the SHA-256 of the document they read,
 and a signature whose bytes would be other ones is refused (:func:`bytes_to_sign`).
@@ -31,7 +31,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
@@ -65,9 +65,6 @@ CURRENT_LAYOUT = max(CONTRACT_LAYOUTS)
 #: before the bytes were kept, and not yet looked for (the background pass or ``flask store-signed-contracts`` does).
 DRAFT, INTACT, TAMPERED, UNMATCHED, PENDING = "draft", "intact", "tampered", "unmatched", "pending"
 
-#: The largest signed document the operator may upload to restore a flagged contract's bytes (a rendered contract is
-#: some tens of kilobytes).
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 #: How many contracts signed before 0030 one background pass looks for the bytes of (each in its own transaction).
 PENDING_PER_PASS = 50
 
@@ -137,7 +134,7 @@ class AsSigned:
         return getattr(self, f"places_{level}")
 
 
-def _signed_hashes(contract: Contract) -> frozenset[str]:
+def signed_hashes(contract: Contract) -> frozenset[str]:
     # read, not the relationship: loading it here would leave it stale for the signature being added
     if contract.id is None:
         return frozenset()
@@ -145,7 +142,7 @@ def _signed_hashes(contract: Contract) -> frozenset[str]:
                                         .where(ContractSignature.contract_id == contract.id)))
 
 
-def _stored_row(contract: Contract) -> ContractDocument | None:
+def stored_row(contract: Contract) -> ContractDocument | None:
     return db.session.scalars(select(ContractDocument).where(ContractDocument.contract_id == contract.id)).first()
 
 
@@ -154,11 +151,11 @@ def document_of(contract: Contract) -> ShownDocument:
     the draft rendered now. Reads only: a contract signed before the bytes were kept and not yet stored is
     ``pending`` (nothing to show until :func:`store_pending` or ``flask store-signed-contracts`` finds them) — a page
     view had written the row and its audit event, so an auditor's or a school's GET changed the database."""
-    signed = _signed_hashes(contract)
+    signed = signed_hashes(contract)
     if not signed:
         content = render_document(contract)
         return ShownDocument(DRAFT, content, HTML, sha256_of(content))
-    row = _stored_row(contract)
+    row = stored_row(contract)
     if row is None:
         return ShownDocument(PENDING, None, HTML, None, signed)
     return _checked(row, signed)
@@ -201,7 +198,7 @@ def bytes_to_sign(contract: Contract, shown_sha256: str | None = None, *, shown_
     must be those bytes: a template, a catalogue or the contract's data changed between the reading and the click
     gives other bytes, and the signature is refused (nothing stored, nothing signed). ``shown_required``: a person's
     form or an API client, who must send it; the system's own signatures (demo data) need not."""
-    signed = _signed_hashes(contract)
+    signed = signed_hashes(contract)
     if not signed:
         shown_sha256 = shown_digest(shown_sha256, shown_required)
         content = render_document(contract)
@@ -240,7 +237,7 @@ def backfill(contract: Contract, *, alongside: bool = True) -> ContractDocument:
     """For a contract signed before the bytes were stored (migration 0030): store the layout whose rendering gives
     the SHA-256 the signatures record, or flag the contract ``unmatched`` when none does (or the signatures record
     different digests). Never signs anything again. Audited; the caller commits."""
-    signed = _signed_hashes(contract)
+    signed = signed_hashes(contract)
     tried: dict[int, str] = {}
     if len(signed) == 1:
         for layout in sorted(CONTRACT_LAYOUTS, reverse=True):
@@ -254,7 +251,7 @@ def backfill(contract: Contract, *, alongside: bool = True) -> ContractDocument:
     if inserted:
         log.warning("contract %s: no layout gives the signed SHA-256 %s (tried %s); flagged for the operator",
                     contract.number, sorted(signed), tried)
-        record_event(_chain(contract), "contract.document_unmatched", "contract", contract.id, actor_id=None,
+        record_event(audit_chain(contract), "contract.document_unmatched", "contract", contract.id, actor_id=None,
                      details={"number": contract.number, "signed_sha256": sorted(signed),
                               "layouts_tried": {str(k): v for k, v in tried.items()}}, alongside=alongside)
     return row
@@ -266,7 +263,7 @@ def _store(contract: Contract, content: bytes, digest: str, layout: int, origin:
         contract_id=contract.id, state="stored", origin=origin, media_type=HTML, content=content, sha256=digest,
         layout=layout, stored_at=clock.now()))
     if inserted:
-        record_event(_chain(contract), "contract.document_stored", "contract", contract.id, actor_id=None,
+        record_event(audit_chain(contract), "contract.document_stored", "contract", contract.id, actor_id=None,
                      details={"number": contract.number, "document_sha256": digest, "media_type": HTML,
                               "bytes": len(content), "layout": layout, "origin": origin}, alongside=alongside)
     return row
@@ -278,14 +275,14 @@ def _insert(contract: Contract, row: ContractDocument) -> tuple[ContractDocument
         with db.session.begin_nested():
             db.session.add(row)
     except IntegrityError:
-        found = _stored_row(contract)
+        found = stored_row(contract)
         if found is None:
             raise
         return found, False
     return row, True
 
 
-def _chain(contract: Contract) -> str:
+def audit_chain(contract: Contract) -> str:
     return f"instance:{contract.instance_id}" if contract.instance_id else f"contract:{contract.id}"
 
 
@@ -302,7 +299,7 @@ def backfill_all() -> dict[str, int]:
     for contract_id in ids:
         try:
             contract = db.session.get(Contract, contract_id)
-            flagged = _stored_row(contract)
+            flagged = stored_row(contract)
             if flagged is not None:  # unmatched: tried again from scratch
                 db.session.delete(flagged)
                 db.session.flush()
@@ -337,56 +334,6 @@ def store_pending(limit: int = PENDING_PER_PASS) -> dict[str, int]:
             log.exception("contract %s: its signed document could not be stored", contract_id)
             counts["failed"] += 1
     return counts
-
-
-def restore_uploaded(contract: Contract, actor, content: bytes, filename: str) -> ContractDocument:
-    """The operator restores a flagged contract's signed document from the file its signers hold (the download they
-    kept): taken only if its SHA-256 is the one the signatures record — then it *is* the signed document, byte for
-    byte — stored (origin ``uploaded``) and audited (``contract.document_restored``). Anything else is refused with
-    the reason and changes nothing. The caller checks the person is the operator and commits."""
-    row = _stored_row(contract)
-    if row is None or row.state != "unmatched":
-        raise DomainRefused(_("This contract's signed document is not flagged as missing: there is nothing to "
-                              "restore. Nothing was stored."))
-    signed = _signed_hashes(contract)
-    if len(signed) != 1:
-        raise DomainRefused(_("The signatures of this contract record different SHA-256 values, so no single file "
-                              "can be what both parties signed. Nothing was stored."))
-    if not content:
-        raise DomainRefused(_("Choose the signed document's file (the printable contract the signers downloaded)."))
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise DomainRefused(_("The file is larger than %(mb)s MB; a signed contract is much smaller. Nothing was "
-                              "stored.", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
-    (expected,) = signed
-    digest = sha256_of(content)
-    if digest != expected:
-        raise DomainRefused(_("This file is not the signed document: its SHA-256 is %(actual)s, the signatures "
-                              "record %(signed)s. Nothing was stored.", actual=digest, signed=expected))
-    # guarded by the state: two operators uploading at once store it once, and the second is told
-    done = db.session.execute(update(ContractDocument).where(ContractDocument.id == row.id,
-                                                             ContractDocument.state == "unmatched")
-                              .values(state="stored", origin="uploaded", media_type=HTML, content=content,
-                                      sha256=digest, layout=None, stored_at=clock.now())
-                              .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        raise DomainConflict(_("Someone restored this contract's signed document meanwhile. Nothing more was "
-                               "stored."))
-    db.session.expire(row)
-    record_event(_chain(contract), "contract.document_restored", "contract", contract.id, actor_id=actor.id,
-                 details={"number": contract.number, "document_sha256": digest, "media_type": HTML,
-                          "bytes": len(content), "filename": (filename or "")[:200], "origin": "uploaded"},
-                 alongside=True)
-    db.session.flush()
-    return row
-
-
-def unmatched_ids(contract_ids: list[int] | None = None):
-    """The contracts flagged because no layout gave their signed SHA-256 (the contracts list's badge and filter): a
-    select of their ids, restricted to ``contract_ids`` when given."""
-    query = select(ContractDocument.contract_id).where(ContractDocument.state == "unmatched")
-    if contract_ids is not None:
-        query = query.where(ContractDocument.contract_id.in_(contract_ids))
-    return query
 
 
 def integrity_problems() -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditEvent
-from app.contracts import documents, operations
+from app.contracts import document_restore, documents, operations
 from app.contracts.document_response import RETRY_PENDING_SECONDS, document_response
 from app.contracts.models import ActEscalation, Contract, ContractAct
 from app.engine.errors import ConflictError, DomainRefused, EngineError, FormInvalid
@@ -89,13 +89,13 @@ def index():
     unmatched_only = request.args.get("document") == "unmatched"
     query = select(Contract).where(visible)
     if unmatched_only:
-        query = query.where(Contract.id.in_(documents.unmatched_ids()))
+        query = query.where(Contract.id.in_(document_restore.unmatched_ids()))
     contracts = db.session.scalars(
         query.options(selectinload(Contract.school), selectinload(Contract.dormitory_terms))
         .order_by(Contract.id.desc()).limit(200)).all()
-    unmatched = set(db.session.scalars(documents.unmatched_ids([c.id for c in contracts])))
+    unmatched = set(db.session.scalars(document_restore.unmatched_ids([c.id for c in contracts])))
     unmatched_count = db.session.scalar(select(func.count(Contract.id)).where(
-        visible, Contract.id.in_(documents.unmatched_ids())))
+        visible, Contract.id.in_(document_restore.unmatched_ids())))
     escalations = []
     if current_user.role not in (Role.SCHOOL_ACCOUNTANT.value, Role.SCHOOL_DIRECTOR.value,
                                  Role.DORMITORY_ACCOUNTANT.value, Role.DORMITORY_DIRECTOR.value):
@@ -223,14 +223,16 @@ def document(contract_id: int):
 @login_required
 def restore_document(contract_id: int):
     """The operator restores a flagged contract's signed document from the file the signers hold: stored only if its
-    SHA-256 is the one the signatures record (:func:`app.contracts.documents.restore_uploaded`). Anyone else: 403."""
+    SHA-256 is the one the signatures record (:func:`app.contracts.document_restore.restore_uploaded`). Others: 403."""
     contract = visible_contract(contract_id)
     if current_user.role != Role.OPERATOR.value:
         abort(403)
     upload = request.files.get("document")
-    content = upload.stream.read(documents.MAX_UPLOAD_BYTES + 1) if upload is not None else b""
+    # read one byte past the limit, never the whole stream: a larger file is refused by its size, not read whole
+    content = upload.stream.read(document_restore.MAX_UPLOAD_BYTES + 1) if upload is not None else b""
+    filename = upload.filename or "" if upload is not None else ""
     try:
-        documents.restore_uploaded(contract, current_user, content, upload.filename if upload is not None else "")
+        document_restore.restore_uploaded(contract, current_user, content, filename)
         db.session.commit()
     except DomainRefused as err:
         db.session.rollback()
