@@ -113,7 +113,7 @@ class ContractSignature(db.Model):
 DOCUMENT_STATES = ("stored", "unmatched")
 #: How the bytes came to be stored: at the first signature, found again for a contract signed before (migration
 #: 0030) by rendering each layout until one gave the signatures' SHA-256, or uploaded by the operator from the file
-#: the signers hold, taken only because its SHA-256 is the one the signatures record (migration 0031).
+#: the signers hold, taken only because its SHA-256 is the one the signatures record (migration 0032).
 DOCUMENT_ORIGINS = ("signed", "backfilled", "uploaded")
 
 

@@ -4,15 +4,15 @@ A contract signed before 0030 whose signed SHA-256 no layout renders is flagged 
 it from the file the signers hold, taken only when its SHA-256 is the one the signatures record; such a row says so
 with origin ``uploaded`` (neither signed here nor rendered again).
 
-Revision ID: 0031_uploaded_documents
-Revises: 0030_signed_documents
+Revision ID: 0032_uploaded_documents
+Revises: 0031_instance_written_ahead
 """
 import sqlalchemy as sa
 from alembic import op
 from alembic.util import CommandError
 
-revision = "0031_uploaded_documents"
-down_revision = "0030_signed_documents"
+revision = "0032_uploaded_documents"
+down_revision = "0031_instance_written_ahead"
 branch_labels = None
 depends_on = None
 
@@ -33,7 +33,7 @@ def downgrade():
         .scalar()
     if uploaded:
         raise CommandError(
-            f"Cannot downgrade below 0031_uploaded_documents: {uploaded} contracts' signed documents were uploaded by "
+            f"Cannot downgrade below 0032_uploaded_documents: {uploaded} contracts' signed documents were uploaded by "
             "the operator and are stored only in contract_document. Save them (flask export-signed-contracts "
             "DIRECTORY), or stay on this revision. Nothing was changed.")
     with op.batch_alter_table("contract_document", schema=None) as batch_op:
