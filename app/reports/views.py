@@ -36,6 +36,20 @@ def _period_arg(value: str | None) -> date | None:
         return None
 
 
+def _month_asked(args) -> tuple[date | None, str | None]:
+    """The month a page's address asks for (``period``, or ``month`` as a person would write it) and, when it is no
+    month (2026-13, abc), what to tell them: such an address had been answered as if nothing were asked."""
+    for key in ("period", "month"):
+        raw = (args.get(key) or "").strip()
+        if raw:
+            period = _period_arg(raw)
+            if period is None:
+                return None, _("“%(value)s” is not a valid month. Choose a month from the list, or write it as "
+                               "YYYY-MM (for example %(example)s).", value=raw[:20], example="2026-10")
+            return period, None
+    return None, None
+
+
 @bp.route("/reports")
 @login_required
 def reports_root():
@@ -50,10 +64,12 @@ def reports_root():
 @login_required
 def discrepancies_page():
     months = months_with_acts()
-    period = _period_arg(request.args.get("period")) or (months[0] if months else None)
+    period, month_problem = _month_asked(request.args)
+    period = period or (months[0] if months else None)
     chosen, problem = _chosen_instrument(request.args)
-    if problem:
-        flash(problem, "warning")
+    for said in (month_problem, problem):
+        if said:
+            flash(said, "warning")
     rows = discrepancies(period, scope_clause(current_user, Act.region_id, Act.school_id), chosen) if period else []
     regions = regions_by_id()
     locale = str(get_locale())
@@ -74,8 +90,10 @@ def discrepancies_page():
 @login_required
 def runs():
     require_importer(current_user)
+    chosen, problem = _month_asked(request.args)
     items = db.session.scalars(select(VerificationRun).order_by(VerificationRun.id.desc()).limit(30)).all()
-    return render_template("reports/runs.html", runs=items, months=months_with_acts())
+    return render_template("reports/runs.html", runs=items, months=months_with_acts(), chosen=chosen,
+                           problem=problem), 400 if problem else 200
 
 
 @bp.route("/reports/verification", methods=["POST"])

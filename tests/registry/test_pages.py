@@ -341,3 +341,28 @@ def test_a_file_without_the_required_columns_names_them_and_what_to_do(people, b
     assert "<details" not in failed, "the missing columns are not technical detail"
     assert re.search(r'id="import-missing-columns">enrolled_on</code>', failed)
     assert 'href="/registry"' in failed and f">{says}</a>" in failed
+
+
+@pytest.mark.parametrize("asked", ["month=2026-13", "month=abc", "period=2026-00", "month=%3Cb%3E"])
+def test_a_verification_page_asked_for_no_month_says_so_and_shows_the_form(people, country, browser, asked):
+    """New-user probe: /reports/verification?month=2026-13 answered 200 as if nothing had been asked."""
+    country.act(people["school"], [(iin(1), 5)])
+    db.session.commit()
+    response = browser("op").get(f"/reports/verification?{asked}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "is not a valid month" in page and "YYYY-MM" in page
+    assert 'id="run-form"' in page and 'aria-invalid="true"' in page
+    assert "<b>" not in page
+    assert db.session.scalar(select(func.count()).select_from(VerificationRun)) == 0
+
+
+def test_a_verification_page_asked_for_a_month_offers_it_and_discrepancies_say_a_bad_one(people, country, browser):
+    country.act(people["school"], [(iin(1), 5)])
+    db.session.commit()
+    op = browser("op")
+    response = op.get("/reports/verification?month=2026-10")
+    assert response.status_code == 200
+    assert '<option value="2026-10" selected>' in response.get_data(as_text=True)
+    page = op.get("/reports/discrepancies?period=2026-13").get_data(as_text=True)
+    assert "“2026-13” is not a valid month" in page
