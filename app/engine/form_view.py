@@ -97,6 +97,11 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
         attrs["maxlength"] = schema["maxLength"]
     if schema.get("format") in ("iin", "bin"):
         attrs.update({"maxlength": 12, "inputmode": "numeric", "pattern": r"\d{12}", "data-format": schema["format"]})
+    elif schema.get("format") == "iban-kz":
+        attrs["data-format"] = "iban-kz"
+    if isinstance(schema.get("pattern"), str) and kind == "text":
+        # The page checks it before a decisive submit asks its question (early.js); the server still decides.
+        attrs["data-pattern"] = schema["pattern"]
     if ui.get("ui:inputmode"):
         attrs["inputmode"] = ui["ui:inputmode"]
     return Field(name=name, label=label, kind=kind, required=required, value=value, error=errors.get(name),

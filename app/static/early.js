@@ -59,6 +59,40 @@
     var field = form.elements.namedItem(name);
     return Boolean(field) && field.value === form.dataset.confirmValue;
   };
+  // A check digit (IIN, BIN: app/registry/identifiers.py; a KZ IBAN's mod-97) or a field's pattern (the form's JSON
+  // Schema, searched as the server does) the page can see is wrong: the form goes to the server, which names the
+  // field in the user's language — a question first ("Submit the act?") was about an act that could not be sent.
+  var twelve = function (value) {
+    if (!/^[0-9]{12}$/.test(value)) { return false; }
+    var d = value.split("").map(Number);
+    var weighted = function (weights) {
+      return weights.reduce(function (sum, w, i) { return sum + d[i] * w; }, 0) % 11;
+    };
+    var c = weighted([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    if (c === 10) { c = weighted([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]); }
+    return c !== 10 && c === d[11];
+  };
+  var iban = function (value) {
+    var v = value.replace(/ /g, "").toUpperCase();
+    if (!/^KZ[0-9]{2}[0-9A-Z]{16}$/.test(v)) { return false; }
+    var rest = 0;
+    (v.slice(4) + v.slice(0, 4)).split("").forEach(function (ch) {
+      String(parseInt(ch, 36)).split("").forEach(function (digit) { rest = (rest * 10 + Number(digit)) % 97; });
+    });
+    return rest === 1;
+  };
+  var formats = { iin: twelve, bin: twelve, "iban-kz": iban };
+  var seenWrong = function (form) {
+    return Array.prototype.some.call(form.elements, function (el) {
+      var value = typeof el.value === "string" ? el.value.trim() : "";
+      if (el.disabled || !value || !el.dataset) { return false; }
+      var check = formats[el.dataset.format];
+      if (check && !check(value)) { return true; }
+      if (!el.dataset.pattern) { return false; }
+      try { return !new RegExp(el.dataset.pattern, "u").test(value); }
+      catch (err) { return false; }  // a pattern this browser cannot read: the server checks it
+    });
+  };
   document.addEventListener("submit", function (evt) {
     var form = evt.target;
     var button = evt.submitter;
@@ -68,6 +102,7 @@
     // Nor before a field the page itself knows the server refuses (days past the month's end, a required field
     // left empty): the form goes to the server, which names each field in the user's language and decides nothing.
     if (question && typeof form.checkValidity === "function" && !form.checkValidity()) { return; }
+    if (question && seenWrong(form)) { return; }
     if (question && !window.confirm(question)) { evt.preventDefault(); evt.stopImmediatePropagation(); }
   }, true);
   document.addEventListener("submit", function (event) {

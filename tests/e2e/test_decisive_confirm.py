@@ -133,3 +133,32 @@ def test_paying_with_a_required_field_left_empty_is_refused_without_a_question_f
     assert len(questions) == 1 and "Bilim Innovation School" in questions[0]
     db.session.expire_all()
     assert db.session.get(Act, act_id).status == "accepted", "a no pays nothing"
+
+
+def test_a_wrong_check_digit_or_pattern_is_said_before_any_question(new_page):
+    """New-user probe: a mistyped IIN's check digit asked "Submit the act …?" and, answered yes, the form came back
+    with "Not a valid IIN". The page knows the check digit (and a field's pattern, such as the payment order's): it
+    sends such a form to the server, which names the field, without the question first."""
+    act = act_of_school("Bilim Innovation School")
+    page = new_page("accountant")
+    page.own_dialogs = True
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.goto(f"/tasks/{open_task(act, 'submit_act').id}")
+    good = page.locator("#f-lines-0-iin").input_value()
+    page.locator("#f-lines-0-iin").fill(good[:-1] + str((int(good[-1]) + 1) % 10))
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#f-lines-0-iin-err")).to_contain_text("Not a valid IIN")
+    assert questions == []
+    expect(page.locator("#f-lines-0-iin")).to_have_value(good[:-1] + str((int(good[-1]) + 1) % 10))
+
+    act_id = submitted_and_accepted(act_of_school("Nur Private School"), accountant="accountant2")
+    operator = new_page("operator")
+    operator.own_dialogs = True
+    operator.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    operator.goto(f"/tasks/{open_task(db.session.get(Act, act_id), 'pay_act').id}")
+    operator.locator("#f-order_number").fill("PP 42")
+    operator.locator("#f-paid_on").fill(clock.today().isoformat())
+    operator.get_by_role("button", name="Submit").click()
+    expect(operator.locator("#f-order_number")).to_have_class(re.compile(r"\bis-invalid\b"))
+    assert questions == []
