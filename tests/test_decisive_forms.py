@@ -9,6 +9,7 @@ import re
 from calendar import monthrange
 from datetime import date
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from app import clock
@@ -18,6 +19,7 @@ from app.acts.verification import verify_act
 from app.engine.runtime import complete_task
 from app.extensions import db
 from app.i18n import format_tenge
+from app.payments.models import Payment
 from app.registry.models import NedbEnrollment
 from tests.helpers import act_of_school, lines_form, open_task, user
 
@@ -183,3 +185,36 @@ def test_a_returns_missing_comment_shows_the_hint_once(world, browser):
     response = official.post(f"/tasks/{open_task(act, 'accept_act').id}", {"decision": "return", "comment": ""})
     assert response.status_code == 422
     assert response.get_data(as_text=True).count("Required when returning the act") == 1
+
+
+def test_a_payment_date_is_typed_day_first_as_the_users_language_writes_it(world, browser):
+    """New-user probe: the payment date was the browser's own date field, which orders day and month by the
+    browser's language (mm/dd/yyyy in an English browser) whatever language the operator chose. It is typed as
+    dd.mm.yyyy now, the format said in the user's language; an impossible date keeps what was typed."""
+    act = act_of_school(SCHOOL_A)
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
+    db.session.commit()
+    complete_task(open_task(act, "accept_act").id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    operator = browser("operator")
+    operator.post("/locale", {"locale": "ru", "next": "/inbox"})
+    url = f"/tasks/{open_task(act, 'pay_act').id}"
+    page = operator.get(url).get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="f-paid_on"[^>]*>', page).group(0)
+    with force_locale("ru"):
+        said = gettext("dd.mm.yyyy")  # дд.мм.гггг once the catalogue has it
+    assert 'type="text"' in field and 'lang="ru"' in field and f'placeholder="{said}"' in field
+    assert said in page[page.find('id="f-paid_on"') + 200:][:1500], "the format is said beside the field"
+
+    refused = operator.post(url, {"order_number": "PP-1", "paid_on": "31.02.2026"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'value="31.02.2026"' in page and "05.03.2026" in page
+    assert db.session.get(Act, act.id).status == "accepted"
+
+    day = clock.today()
+    paid = operator.post(url, {"order_number": "PP-1", "paid_on": f"{day:%d.%m.%Y}"})
+    assert paid.status_code == 302
+    db.session.expire_all()
+    act = db.session.get(Act, act.id)
+    payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).one()
+    assert act.status == "paid" and payment.paid_on == day

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.engine.forms import extra_rows, field_label, is_table, localised
+from flask_babel import gettext as _
+
+from app.engine.forms import date_shown, extra_rows, field_label, is_table, localised
 
 
 @dataclass
@@ -87,7 +89,12 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
     elif typ == "boolean":
         kind = "checkbox"
     elif schema.get("format") == "date" or widget == "date":
+        # Typed day first, as the user's language writes it: the browser's own date field orders day and month by
+        # the browser's language (mm/dd/yyyy in an English browser), not the one chosen here.
         kind = "date"
+        value = date_shown(value)
+        attrs.update({"inputmode": "numeric", "maxlength": 10, "autocomplete": "off", "lang": locale,
+                      "placeholder": _("dd.mm.yyyy")})
     elif widget == "textarea":
         kind = "textarea"
     elif widget == "password":
@@ -104,8 +111,11 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
         attrs["data-pattern"] = schema["pattern"]
     if ui.get("ui:inputmode"):
         attrs["inputmode"] = ui["ui:inputmode"]
+    help_text = localised(ui.get("ui:help"), locale)
+    if kind == "date":
+        help_text = " ".join(filter(None, [help_text, _("Write the date as %(format)s.", format=_("dd.mm.yyyy"))]))
     return Field(name=name, label=label, kind=kind, required=required, value=value, error=errors.get(name),
-                 help=localised(ui.get("ui:help"), locale), options=options, attrs=attrs)
+                 help=help_text, options=options, attrs=attrs)
 
 
 def build_fields(schema: dict, ui: dict, values: dict, errors: dict, locale: str, prefix: str = "") -> list[Field]:

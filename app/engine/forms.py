@@ -278,6 +278,34 @@ def _coerce(value: str, schema: dict) -> Any:
         return number
     if kind == "boolean":
         return value in ("1", "true", "on", "yes")
+    if schema.get("format") == "date":
+        return date_entered(value)
+    return value
+
+
+#: A date as people in Kazakhstan write it, day first (05.03.2026; also 5.3.2026, 05/03/2026, 05-03-2026): what a
+#: form's date field asks for. ISO (2026-03-05: the API, a file's lines, a page kept from before) is taken as it is.
+_DAY_FIRST = re.compile(r"([0-9]{1,2})[./-]([0-9]{1,2})[./-]([0-9]{4})")
+
+
+def date_entered(value: str) -> str:
+    """The ISO date a typed date stands for; anything else unchanged (the form's ``date`` format then says so)."""
+    found = _DAY_FIRST.fullmatch(value)
+    if not found:
+        return value
+    try:
+        return date(int(found[3]), int(found[2]), int(found[1])).isoformat()
+    except ValueError:
+        return value
+
+
+def date_shown(value: Any) -> Any:
+    """An ISO date as a date field shows it (dd.mm.yyyy, as it is typed); anything else as it was typed."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        try:
+            return f"{date.fromisoformat(value):%d.%m.%Y}"
+        except ValueError:
+            return value
     return value
 
 
@@ -383,7 +411,8 @@ def _message(error) -> str:
             "iin": _("Not a valid IIN: 12 digits with a correct check digit."),
             "bin": _("Not a valid BIN: 12 digits with a correct check digit."),
             "iban-kz": _("Not a valid Kazakh IBAN (KZ, 20 characters, check digits)."),
-            "date": _("Enter a date as YYYY-MM-DD."),
+            "date": _("Enter a real date as %(format)s, for example %(example)s.", format=_("dd.mm.yyyy"),
+                      example="05.03.2026"),
         }.get(error.validator_value, _("Invalid format."))
     if v == "minimum":
         return _("Must be at least %(n)s.", n=error.validator_value)

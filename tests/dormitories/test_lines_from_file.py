@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from app.acts.models import Act, ActLine
+from app.engine.forms import date_shown
 from app.engine.models import HumanTask
 from app.extensions import db
 
@@ -40,10 +41,11 @@ def test_the_dormitory_accountant_fills_the_residents_from_a_workbook(dorm_world
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200 and re.search(r"3 lines read, 1 refused\.", html)
     assert re.search(r"<td[^>]*>4</td><td[^>]*><code>Moved out</code></td><td[^>]*>2026-13-40</td>"
-                     r"<td[^>]*>Enter a date as YYYY-MM-DD.", html)
-    assert re.search(rf'id="f-lines-0-moved_in"[^>]*value="{first["moved_in"]}"|value="{first["moved_in"]}"[^>]*'
+                     r"<td[^>]*>Enter a real date as dd.mm.yyyy, for example 05.03.2026.", html)
+    shown = [date_shown(first["moved_in"]), date_shown(second["moved_in"])]  # a date field shows dd.mm.yyyy
+    assert re.search(rf'id="f-lines-0-moved_in"[^>]*value="{shown[0]}"|value="{shown[0]}"[^>]*'
                      rf'id="f-lines-0-moved_in"', html)
-    assert re.search(rf'id="f-lines-1-moved_in"[^>]*value="{second["moved_in"]}"|value="{second["moved_in"]}"[^>]*'
+    assert re.search(rf'id="f-lines-1-moved_in"[^>]*value="{shown[1]}"|value="{shown[1]}"[^>]*'
                      rf'id="f-lines-1-moved_in"', html), "05.11.2026 read as the date it is"
     assert f'value="{first["bed"]}"' in html
     db.session.expire_all()

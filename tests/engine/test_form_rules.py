@@ -255,7 +255,7 @@ def test_every_row_blank_leaves_an_empty_form(en):
     ({"type": "string", "format": "iin"}, IIN[:-1] + "9", "Not a valid IIN: 12 digits with a correct check digit."),
     ({"type": "string", "format": "bin"}, IIN[:-1] + "9", "Not a valid BIN: 12 digits with a correct check digit."),
     ({"type": "string", "format": "iban-kz"}, "KZ00", "Not a valid Kazakh IBAN (KZ, 20 characters, check digits)."),
-    ({"type": "string", "format": "date"}, "2026-13-01", "Enter a date as YYYY-MM-DD."),
+    ({"type": "string", "format": "date"}, "2026-13-01", "Enter a real date as dd.mm.yyyy, for example 05.03.2026."),
     ({"type": "string", "format": "email"}, "not-an-address", "Invalid format."),
     ({"type": "integer", "minimum": 3}, 2, "Must be at least 3."),
     ({"type": "integer", "maximum": 11}, 12, "Must be at most 11."),
