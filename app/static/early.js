@@ -105,6 +105,21 @@
     if (question && seenWrong(form)) { return; }
     if (question && !window.confirm(question)) { evt.preventDefault(); evt.stopImmediatePropagation(); }
   }, true);
+  // A file field drawn in the user's language (templates/_file_pick.html) names the file chosen, or says none is.
+  var nameChosen = function (input) {
+    var name = input.parentNode && input.parentNode.querySelector(".file-pick-name");
+    if (!name) { return; }
+    if (!name.dataset.none) { name.dataset.none = name.textContent; }
+    name.textContent = input.files && input.files.length
+      ? Array.prototype.map.call(input.files, function (f) { return f.name; }).join(", ") : name.dataset.none;
+  };
+  document.addEventListener("change", function (evt) {
+    if (evt.target.matches && evt.target.matches('.file-pick > input[type="file"]')) { nameChosen(evt.target); }
+  });
+  // a page come back from the browser's history keeps the file chosen
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll('.file-pick > input[type="file"]').forEach(nameChosen);
+  });
   document.addEventListener("submit", function (event) {
     var sent = event.target;
     if (!sent || !sent.matches || event.defaultPrevented) { return; }  // a submit the page stopped sends nothing
