@@ -193,3 +193,19 @@ def format_size(size: int | None) -> str:
     if size < 1024 * 1024:
         return _("%(n)s KB", n=format_decimal(round(size / 1024, 1), locale=locale))
     return _("%(n)s MB", n=format_decimal(round(size / (1024 * 1024), 1), locale=locale))
+
+
+def date_words() -> dict:
+    """How the user's language says a date in words, for the page to repeat the one picked in a browser-drawn date
+    field (``data-date-words`` on the page, app.js): that field orders day and month by the browser's language —
+    12/05/2026 in an English browser on a Kazakh page is 5 December — and the browser's own Intl has no Kazakh
+    month names. ``pattern`` holds {d}, {m} and {y}."""
+    from datetime import date
+
+    from babel.dates import get_month_names
+    from flask_babel import format_date
+
+    months = get_month_names("wide", context="format", locale=get_locale())
+    sample = format_date(date(2026, 12, 5), "long")
+    pattern = sample.replace("2026", "{y}").replace(months[12], "{m}").replace("5", "{d}")
+    return {"months": [months[i] for i in range(1, 13)], "pattern": pattern}

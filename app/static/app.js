@@ -19,6 +19,33 @@ window.tapsyrysMainDiagram = function (xml) {
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });
+  // A date picked in the browser's own date field is said again in words, in the user's language (the page's
+  // data-date-words, app/i18n.py): the field orders day and month by the browser's language, so 12/05/2026 on a
+  // Kazakh page — 5 December, not 12 May — is said "2026 ж. 5 желтоқсан".
+  var dateWords = (function () {
+    try { return JSON.parse(document.documentElement.dataset.dateWords || "null"); }
+    catch (err) { return null; }
+  }());
+  var sayDate = function (input) {
+    var said = input.nextElementSibling;
+    if (!said || !said.classList.contains("date-words")) {
+      said = document.createElement("div");
+      said.className = "form-text date-words";
+      said.setAttribute("aria-live", "polite");
+      input.insertAdjacentElement("afterend", said);
+    }
+    var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(input.value);
+    said.textContent = parts ? dateWords.pattern.replace("{y}", parts[1])
+      .replace("{m}", dateWords.months[Number(parts[2]) - 1]).replace("{d}", String(Number(parts[3]))) : "";
+    said.hidden = !parts;
+  };
+  if (dateWords && dateWords.months && dateWords.pattern) {
+    document.querySelectorAll('input[type="date"]').forEach(function (input) {
+      sayDate(input);
+      input.addEventListener("input", function () { sayDate(input); });
+      input.addEventListener("change", function () { sayDate(input); });
+    });
+  }
   // htmx requests carry the CSRF token.
   document.body.addEventListener("htmx:configRequest", function (evt) {
     var meta = document.querySelector('meta[name="csrf-token"]');
