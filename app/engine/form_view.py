@@ -94,7 +94,7 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
         kind = "date"
         value = date_shown(value)
         attrs.update({"inputmode": "numeric", "maxlength": 10, "autocomplete": "off", "lang": locale,
-                      "placeholder": _("dd.mm.yyyy")})
+                      "placeholder": _("dd.mm.yyyy"), "data-format": "date"})
     elif widget == "textarea":
         kind = "textarea"
     elif widget == "password":

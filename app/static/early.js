@@ -81,14 +81,26 @@
     });
     return rest === 1;
   };
-  var formats = { iin: twelve, bin: twelve, "iban-kz": iban };
+  // a form's date as app/engine/forms.date_entered takes it: dd.mm.yyyy (or d.m.yyyy, / or -) or ISO, a real day
+  var day = function (value) {
+    var dmy = /^([0-9]{1,2})[.\/-]([0-9]{1,2})[.\/-]([0-9]{4})$/.exec(value);
+    var ymd = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(value);
+    var y, m, d;
+    if (dmy) { y = +dmy[3]; m = +dmy[2]; d = +dmy[1]; } else if (ymd) { y = +ymd[1]; m = +ymd[2]; d = +ymd[3]; }
+    else { return false; }
+    var at = new Date(0);
+    at.setUTCFullYear(y, m - 1, d);  // not Date.UTC: it reads the years 0–99 as 1900–1999
+    return y >= 1 && at.getUTCFullYear() === y && at.getUTCMonth() === m - 1 && at.getUTCDate() === d;
+  };
+  var formats = { iin: twelve, bin: twelve, "iban-kz": iban, date: day };
   var seenWrong = function (form) {
     return Array.prototype.some.call(form.elements, function (el) {
       var value = typeof el.value === "string" ? el.value.trim() : "";
       if (el.disabled || !value || !el.dataset) { return false; }
       var check = formats[el.dataset.format];
       if (check && !check(value)) { return true; }
-      if (!el.dataset.pattern) { return false; }
+      // Never stricter than the server: Python's \d, \w, \s and \b also match other scripts' digits and letters.
+      if (!el.dataset.pattern || /\\[dwsbDWSB]/.test(el.dataset.pattern)) { return false; }
       try { return !new RegExp(el.dataset.pattern, "u").test(value); }
       catch (err) { return false; }  // a pattern this browser cannot read: the server checks it
     });

@@ -162,3 +162,4 @@ def test_a_wrong_check_digit_or_pattern_is_said_before_any_question(new_page):
     operator.get_by_role("button", name="Submit").click()
     expect(operator.locator("#f-order_number")).to_have_class(re.compile(r"\bis-invalid\b"))
     assert questions == []
+

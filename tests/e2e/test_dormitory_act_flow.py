@@ -3,6 +3,8 @@ the department's official accepts it, the operator pays it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -76,3 +78,19 @@ def test_the_act_form_takes_the_laptops_width(world, new_page):
     page.goto(_task_url(world["dormitories"]["acts"]["dorm_a"].id, "submit_act"))
     box = page.locator(".form-table-box").bounding_box()
     assert box["width"] > 1250, box
+
+
+def test_a_day_that_does_not_exist_is_said_before_any_question(world, new_page):
+    """A resident's move-in typed as 31.09.2026 asked "Submit the act …?" before the server said it is no date. The
+    form's dates are typed day first (dd.mm.yyyy), whatever the browser's language."""
+    page = new_page("dorm_accountant")
+    page.own_dialogs = True
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.goto(_task_url(world["dormitories"]["acts"]["dorm_a"].id, "submit_act"))
+    expect(page.locator("#f-lines-0-moved_in")).to_have_value(re.compile(r"^\d{2}\.\d{2}\.\d{4}$"))
+    page.locator("#f-lines-0-moved_in").fill("31.09.2026")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#f-lines-0-moved_in")).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#f-lines-0-moved_in")).to_have_value("31.09.2026")
+    assert questions == []
