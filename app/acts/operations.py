@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
-from app.acts.models import Act, ActLine
+from app.acts.models import Act, ActAdjustment, ActLine
 from app.acts.payee import account_on_record
 from app.acts.review import ensure_reviews_resolved, exclusion_events
 from app.acts.verification import VerificationSummary
@@ -184,6 +184,15 @@ def submit_act(act: Act, lines: list[dict], note: str | None, actor) -> None:
         ])
         if instrument.store_lines is not None:  # the instrument's part of each line (its line schema)
             instrument.store_lines(act, lines)
+    # What the verification before a return found is not this submission's: its amount, withholding and the
+    # adjustments it settled are known again only once the new lines are verified. Kept, an act waiting for its
+    # verification (an incident, a slow registry) was counted twice in the reconciliation — its new lines' claim and
+    # the old amount — and its old adjustments counted as settled for their lines (a later act's claw-back).
+    db.session.execute(delete(ActAdjustment).where(ActAdjustment.act_id == act.id))
+    db.session.expire(act, ["adjustments"])
+    act.amount_tiyn = act.withheld_tiyn = act.adjustment_tiyn = 0
+    act.accepted_lines = act.accepted_students = 0
+    act.total_lines, act.total_students = len(lines), len({str(ln["iin"]) for ln in lines})
     # Not a guarded write: only the open *Submit* task leads here, and the engine's instance version already
     # lets exactly one of two concurrent submissions win (no verification pass or decision touches such an act).
     act.status = "submitted"

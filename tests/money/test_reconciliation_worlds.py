@@ -1,0 +1,74 @@
+"""Every tenge explained on worlds with every money feature at once: the month's reconciliation (page, CSV, XLSX,
+API) equals the line-by-line sums of act lines, adjustment lines, payments and settlements outside the acts, and
+its identities hold (``tests/money/reconciliation_checks.py``) — for an act returned and resubmitted, a contract with
+its own norms, a contract's amount cap, a claw-back larger than the next act, two regions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from app.acts.models import ActAdjustment
+from app.acts.operations import prefill_lines, submit_act
+from app.engine.runtime import complete_task
+from app.extensions import db
+from tests.helpers import act_of_school, open_task, user
+from tests.money.reconciliation_checks import assert_explained, assert_views_agree
+from tests.money.test_reconciliation import OCTOBER, _month_of_every_kind
+
+ALATAU = "Alatau Lyceum"
+
+
+def test_an_act_returned_and_submitted_again_is_counted_once_while_it_waits_for_verification(world, browser):
+    """Users probe: Alatau's verified October act is returned and the school submits it again; its verification has
+    not run yet (a registry down: an incident, the act waits submitted). The reconciliation counted the new lines'
+    norms under review *and* the amount, withholding and adjustments of the verification before the return — the
+    act's money twice, and a claimed figure above what its lines claim."""
+    _month_of_every_kind()
+    assert_explained(OCTOBER)
+    alatau = act_of_school(ALATAU)
+    assert alatau.status == "verified" and alatau.amount_tiyn > 0 and alatau.withheld_tiyn > 0
+    complete_task(open_task(alatau, "accept_act").id, user("official_almaty"),
+                  data={"decision": "return", "comment": "line 5 is a duplicate"})
+    db.session.commit()
+    assert_explained(OCTOBER)  # returned: its lines under review as verified, its adjustments not counted
+
+    alatau = act_of_school(ALATAU)
+    submit_act(alatau, prefill_lines(alatau), None, user("accountant3"))  # verification has not run (yet)
+    db.session.commit()
+    alatau = act_of_school(ALATAU)
+    assert alatau.status == "submitted" and {ln.outcome for ln in alatau.lines} == {"pending"}
+    assert_explained(OCTOBER)
+    assert_views_agree(browser, OCTOBER)
+    assert (alatau.amount_tiyn, alatau.withheld_tiyn, alatau.adjustment_tiyn) == (0, 0, 0), \
+        "an act submitted again has no amount until it is verified again"
+
+
+def test_adjustment_lines_equal_the_adjusted_figures_of_their_settling_month(world, browser):
+    """A claw-back larger than the next act: November's act earns less than what October's lines of withdrawn pupils
+    were paid. November settles what fits (its net never below zero) — the adjusted figure of November, the month
+    whose act settles it — and the rest stays owed for a later act."""
+    from app.registry.models import NedbEnrollment
+    from tests.money.test_adjustments import _submit
+    from tests.money.test_reconciliation import NOVEMBER
+
+    _month_of_every_kind()
+    october = act_of_school("Bilim Innovation School")
+    assert october.status == "paid"
+    gone = sorted(october.lines, key=lambda ln: ln.line_no)
+    stays = {ln.iin for ln in gone[:2]}
+    for enrolment in db.session.scalars(select(NedbEnrollment).where(
+            NedbEnrollment.iin.in_([ln.iin for ln in gone]), NedbEnrollment.school_bin == october.school.bin)):
+        if enrolment.iin not in stays:
+            enrolment.withdrawn_on = date(2026, 9, 20)
+    db.session.commit()
+    november = _submit(NOVEMBER)
+    assert november.amount_tiyn == 0 and november.adjustment_tiyn < 0, "the claw-back took all November earns"
+    assert -november.adjustment_tiyn < sum(ln.amount_tiyn for ln in gone[2:]), "the rest stays owed"
+    complete_task(open_task(november, "accept_act").id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    for month in (OCTOBER, NOVEMBER):
+        assert_explained(month)
+        assert_views_agree(browser, month)
+    assert sum(a.amount_tiyn for a in db.session.scalars(select(ActAdjustment))) == november.adjustment_tiyn
