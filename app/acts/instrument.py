@@ -56,6 +56,30 @@ def school_line_values(act, line: dict) -> dict:
     return {"grade": line["grade"], "days_attended": days}
 
 
+def withheld_at_the_acts_norms(period):
+    """What a line would earn in full, at the norms its act is priced at (the reconciliation's and the reports'
+    withheld by rule, and the claim of a line pending verification): under a contract, its order's norm for the
+    contract's locality (0 for a level the order prices not, as verification has it:
+    :func:`app.acts.verification.school_contexts`); otherwise the academic year's norm table. Valued at the table
+    alone, a rural contract's excluded line was not what its act withheld — the difference sat in "withheld: days,
+    cap, contract norms", negative where the contract pays less than the table."""
+    from sqlalchemy import and_, case, exists, func, select
+
+    from app.acts.models import ActLine
+    from app.contracts.models import Contract, ContractAct
+    from app.orders.models import OrderNorm
+
+    level = case((ActLine.grade <= 4, "primary"), (ActLine.grade <= 9, "basic"), else_="secondary")
+    under_contract = exists(select(ContractAct.id).where(ContractAct.act_id == ActLine.act_id).correlate(ActLine))
+    contract_norm = (select(OrderNorm.monthly_tiyn)
+                     .join(Contract, and_(Contract.order_id == OrderNorm.order_id,
+                                          Contract.locality == OrderNorm.locality))
+                     .join(ContractAct, ContractAct.contract_id == Contract.id)
+                     .where(ContractAct.act_id == ActLine.act_id, OrderNorm.level == level)
+                     .correlate(ActLine).scalar_subquery())
+    return case((under_contract, func.coalesce(contract_norm, 0)), else_=norm_expr(period))
+
+
 def contracted_pupils(contract, period) -> int:
     """Places per level in force that month (an amendment changes them from its month on)."""
     from app.contracts.amendments import terms_on
@@ -69,7 +93,7 @@ SCHOOLS_INSTRUMENT = register_instrument(Instrument(
     monthly_process="monthly_act", rules=RULES,
     verify=lambda acts, on_step=None: verify_acts(acts, on_step=on_step),
     prefill=prefill_school_lines, line_values=school_line_values, line_shape=SCHOOL_LINE, settle=settle_adjustments,
-    unsettled=unsettled_corrections, unsettled_in_month=unsettled_in_month, withheld_expr=norm_expr,
+    unsettled=unsettled_corrections, unsettled_in_month=unsettled_in_month, withheld_expr=withheld_at_the_acts_norms,
     organisation_label=_l("School"), level_label=_l("Grade"), eligibility_rules=ELIGIBILITY_RULES,
     organisations_label=_l("Schools"), organisations_funded_label=_l("Schools funded"),
     funded_label=_l("Children funded"), funded_months_label=_l("Child-months funded"), funded_unit="child-month",

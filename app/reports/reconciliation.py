@@ -128,7 +128,8 @@ def reconcile(period: date, scope, region_id: int | None = None,
             r.under_review_tiyn += int(lines_amount or 0)
             r.adjusted_under_review_tiyn += int(adjusted or 0)
     # Lines: counts, the norm of excluded lines per rule, the norm of lines not verified yet.
-    norm = instrument_named(instrument).withheld_expr(period)
+    # valued only where it is read (an excluded or pending line): a contract's norm is a look-up per line
+    norm = case((ActLine.outcome != "accepted", instrument_named(instrument).withheld_expr(period)), else_=0)
     for rid, outcome, rule, lines, norm_sum in db.session.execute(
             select(Act.region_id, ActLine.outcome, ActLine.rule_code, func.count(ActLine.id), func.sum(norm))
             .join(Act, Act.id == ActLine.act_id).where(*where)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from app.acts.models import ActAdjustment
+from app.acts.models import Act, ActAdjustment
 from app.acts.operations import prefill_lines, submit_act
 from app.engine.runtime import complete_task
 from app.extensions import db
+from app.orders.models import OrderNorm
 from tests.helpers import act_of_school, open_task, user
 from tests.money.reconciliation_checks import assert_explained, assert_views_agree
 from tests.money.test_reconciliation import OCTOBER, _month_of_every_kind
@@ -43,6 +44,33 @@ def test_an_act_returned_and_submitted_again_is_counted_once_while_it_waits_for_
     assert_views_agree(browser, OCTOBER)
     assert (alatau.amount_tiyn, alatau.withheld_tiyn, alatau.adjustment_tiyn) == (0, 0, 0), \
         "an act submitted again has no amount until it is verified again"
+
+
+def test_withheld_by_rule_is_what_the_contracts_own_norms_withhold(world, browser):
+    """Samruk is funded under a contract whose order prices a pupil above the year's norm table. An excluded line
+    withheld the contract's norm on the act (the act's withheld), but the reconciliation's "withheld by rule" (and
+    "claimed" of lines pending verification) priced it at the year's table — the rule's figure was not what the
+    act withheld, and the difference sat in "withheld: days, cap, contract norms", negative where the contract pays
+    less than the table."""
+    from app.contracts.models import Contract
+
+    contract = db.session.scalars(select(Contract).where(Contract.number == "C-SHYMKENT-2026-00001")).one()
+    db.session.execute(update(OrderNorm).where(OrderNorm.order_id == contract.order_id,
+                                               OrderNorm.locality == contract.locality)
+                       .values(monthly_tiyn=OrderNorm.monthly_tiyn - 500_000))
+    db.session.commit()
+    _month_of_every_kind()  # Samruk's October act: submitted, its lines pending verification
+    assert_explained(OCTOBER)
+    samruk = db.session.scalars(select(Act).where(Act.number.like("%202610"), Act.school_id == contract.school_id)
+                                ).one()
+    from app.acts.operations import verify
+
+    verify(samruk)
+    db.session.commit()
+    samruk = db.session.get(Act, samruk.id)
+    assert samruk.status == "verified" and any(ln.outcome == "excluded" for ln in samruk.lines)
+    assert_explained(OCTOBER)
+    assert_views_agree(browser, OCTOBER)
 
 
 def test_adjustment_lines_equal_the_adjusted_figures_of_their_settling_month(world, browser):
