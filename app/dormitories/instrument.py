@@ -100,7 +100,10 @@ def withheld_expr(period: date):
     rate = (select(DormitoryTerms.place_rate_tiyn)
             .join(ContractAct, ContractAct.contract_id == DormitoryTerms.contract_id)
             .where(ContractAct.act_id == ActLine.act_id).correlate(ActLine).scalar_subquery())
-    return ActLine.days_attended * func.coalesce(rate, 0) / end.day
+    # Rounded down line by line, as verification withholds it (app.dormitories.rule_sql): "/" is true division in
+    # SQLAlchemy 2 — the month summed the exact fractions (SQLite in floating point) and was a tiyn or more above
+    # what the act's lines withhold.
+    return ActLine.days_attended * func.coalesce(rate, 0) // end.day
 
 
 def contracted_places(contract, _period) -> int:
