@@ -14,8 +14,9 @@ from app.acts.operations import prefill_lines, submit_act
 from app.engine.runtime import complete_task
 from app.extensions import db
 from app.orders.models import OrderNorm
+from app.reports.reconciliation import reconcile
 from tests.helpers import act_of_school, open_task, user
-from tests.money.reconciliation_checks import assert_explained, assert_views_agree
+from tests.money.reconciliation_checks import assert_explained, assert_views_agree, everything
 from tests.money.test_reconciliation import OCTOBER, _month_of_every_kind
 
 ALATAU = "Alatau Lyceum"
@@ -100,3 +101,26 @@ def test_adjustment_lines_equal_the_adjusted_figures_of_their_settling_month(wor
         assert_explained(month)
         assert_views_agree(browser, month)
     assert sum(a.amount_tiyn for a in db.session.scalars(select(ActAdjustment))) == november.adjustment_tiyn
+
+
+def test_a_carried_top_up_settled_outside_the_acts_is_explained_in_the_month_it_corrects(world, browser):
+    """A top-up of May 2026 (a closed academic year) is carried, then paid by a payment order: May's reconciliation
+    moves it from "adjusted, unsettled" to "paid outside the acts" — booked to May, the month it corrects, never to
+    the month it was paid in — and every view shows the same."""
+    from tests.money.test_outside_settlement import _carried_may, _form
+    from tests.money.test_reconciliation_unsettled import MAY
+
+    contract, line, carried = _carried_may()
+    may = db.session.get(Act, line.act_id)
+    may.withheld_tiyn = 3_850_000 - line.amount_tiyn  # as verification left it: 10 of 31 days paid
+    db.session.commit()
+    _rows, before = assert_explained(MAY)
+    assert (before.unsettled_tiyn, before.settled_outside_tiyn) == (carried, 0)
+    assert_views_agree(browser, MAY)
+    browser("operator").post(f"/contracts/{contract.id}/settle-outside",
+                             _form(line, carried, order_number="PP-2027-9", paid_on="2026-11-20"))
+    _rows, after = assert_explained(MAY)
+    assert (after.unsettled_tiyn, after.settled_outside_tiyn) == (0, carried)
+    assert_views_agree(browser, MAY)
+    _rows, november = reconcile(date(2026, 11, 1), everything())
+    assert november.settled_outside_tiyn == 0
