@@ -35,7 +35,7 @@ from app.engine.publishing import (
     set_lane_role,
     version_problems,
 )
-from app.engine.specs import model_notices
+from app.engine.specs import model_notices, unfinished_join_checks
 from app.extensions import db
 from app.modeler import operations, queries
 from app.modeler.access import can_edit_models, require_model_editor, require_model_reader
@@ -274,6 +274,8 @@ def publish(version_id: int):
         return redirect(url_for("modeler.edit", version_id=version.id))
     db.session.commit()
     flash(_("Version %(n)s is published; new instances start on it.", n=version.number), "success")
+    for notice in unfinished_join_checks(version.files):  # published with it: said again, with what to check
+        flash(notice.message, "warning")
     return redirect(url_for("modeler.model", model_id=version.process_model_id))
 
 
