@@ -423,7 +423,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     problems += io_specification_problems(files, trees)
     problems += interrupting_event_subprocess_problems(trees) + message_start_problems(trees)
     problems += _certain_unset_names(files, trees, problems) + uncaught_throw_findings(trees)[0]
-    problems += model_data_key_problems(trees) + join_problems(trees)
+    problems += model_data_key_problems(trees) + join_problems(trees) + unsent_message_problems(trees)
     flagged = {p.element_id for p in problems if p.element_id} | broken_flow_ends(trees)
     try:
         parsed = _parse_trees(trees, process_id, primary)
@@ -968,29 +968,50 @@ def layout_notices(files: dict[str, str], trees: dict | None = None) -> list[Mod
     return notices
 
 
-def unsent_message_notices(files: dict[str, str], trees: dict | None = None) -> list[ModelProblem]:
-    """Notices: a step that waits for a message nothing in the model sends (Camunda's and Zeebe's messages come
-    from outside, by correlation): an instance reaching it waits there for good unless another branch (a timer
-    beside it on an event-based gateway, say) goes on. Start events are left out: starting delivers theirs."""
-    notices: list[ModelProblem] = []
-    diagrams = _diagrams(files, trees)
+def _unsent_waits(diagrams: list) -> list[tuple[str, object, str, bool]]:
+    """(file, element, message name, whether nothing else can go on) of each step that waits for a message nothing in
+    the model sends. The engine has no way to deliver a message from outside an instance (Camunda's and Zeebe's come
+    by correlation from their clients): a receive task or a message catch event in the flow waits there for good;
+    after an event-based gateway another of its events may come (a timer), and a boundary event that never fires
+    leaves its step to end as usual. Start events are left out: starting delivers theirs."""
     names = {m.get("id"): m.get("name") or m.get("id") for _f, root in diagrams for m in root.iter("{*}message")}
     sent = set()
     for _f, root in diagrams:
         for el in root.iter("{*}intermediateThrowEvent", "{*}endEvent"):
             sent.update(d.get("messageRef") for d in el.iter("{*}messageEventDefinition"))
         sent.update(t.get("messageRef") for t in root.iter("{*}sendTask"))
+    found = []
     for filename, root in diagrams:
+        event_gateways = {g.get("id") for g in root.iter("{*}eventBasedGateway")}
+        after_event_gateway = {f.get("targetRef") for f in root.iter("{*}sequenceFlow")
+                               if f.get("sourceRef") in event_gateways}
         for el in root.iter("{*}intermediateCatchEvent", "{*}boundaryEvent", "{*}receiveTask"):
             refs = [el.get("messageRef")] if _local(el.tag) == "receiveTask" else [
                 d.get("messageRef") for d in el.iter("{*}messageEventDefinition")]
-            for ref in refs:
-                if ref is not None and ref not in sent:
-                    notices.append(ModelProblem(filename, _(
-                        "This step waits for the message %(name)s, which nothing in this model sends: an instance "
-                        "that reaches it waits there for good.", name=repr(names.get(ref, ref))),
-                        el.get("id"), el.sourceline, el.get("name") or None))
-    return notices
+            stuck = _local(el.tag) != "boundaryEvent" and el.get("id") not in after_event_gateway
+            # a message the files do not define is a problem of its own (model_lint)
+            found += [(filename, el, names[ref], stuck) for ref in refs if ref in names and ref not in sent]
+    return found
+
+
+def unsent_message_problems(trees: dict) -> list[ModelProblem]:
+    """A receive task or message catch event in the flow waiting for a message nothing in the model sends: published,
+    every instance that reached it waited there for good (probe: 'Wait for the bank' after 'Accept the act')."""
+    return [ModelProblem(filename, _(
+        "This step waits for the message %(name)s, which nothing in this model sends, and the engine cannot receive "
+        "a message from outside an instance: every instance that reaches it would wait here for good. Send the "
+        "message from this model (a message throw or end event, a send task), or wait for a user task or a timer "
+        "instead.", name=repr(name)), el.get("id"), el.sourceline, el.get("name") or None)
+        for filename, el, name, stuck in _unsent_waits(_diagrams({}, trees)) if stuck]
+
+
+def unsent_message_notices(files: dict[str, str], trees: dict | None = None) -> list[ModelProblem]:
+    """Notices: a step that waits for a message nothing in the model sends where something else may go on (after an
+    event-based gateway, on a boundary event); the others are problems (:func:`unsent_message_problems`)."""
+    return [ModelProblem(filename, _(
+        "This step waits for the message %(name)s, which nothing in this model sends: an instance "
+        "that reaches it waits there for good.", name=repr(name)), el.get("id"), el.sourceline, el.get("name") or None)
+        for filename, el, name, stuck in _unsent_waits(_diagrams(files, trees)) if not stuck]
 
 
 def unset_names(files: dict[str, str], trees: dict | None = None) -> list[ModelProblem]:

@@ -154,8 +154,12 @@ def _waiting_model(pid: str, node: str) -> dict[str, str]:
 ], ids=["timer", "message", "signal"])
 def test_an_instance_waiting_for_an_event_is_not_stuck(world, node):
     files = _waiting_model("waits", node)
+    # the reply comes from another process of the model (a message nothing sends is refused: it would wait for good)
     files["waits.bpmn"] = files["waits.bpmn"].replace(
-        '<bpmn:process ', '<bpmn:message id="reply" name="reply" /><bpmn:signal id="go" name="go" /><bpmn:process ')
+        '<bpmn:process ', '<bpmn:message id="reply" name="reply" /><bpmn:signal id="go" name="go" /><bpmn:process ',
+        1).replace('</bpmn:definitions>', '<bpmn:process id="replier" isExecutable="true"><bpmn:startEvent id="rs" />'
+                   '<bpmn:endEvent id="re"><bpmn:messageEventDefinition messageRef="reply" /></bpmn:endEvent>'
+                   '<bpmn:sequenceFlow id="rf" sourceRef="rs" targetRef="re" /></bpmn:process></bpmn:definitions>')
     _publish(files)
     instance = _start("waits")
     with clock.FrozenClock(AT):

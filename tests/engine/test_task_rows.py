@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app import clock
 from app.audit.models import AuditEvent
 from app.engine import runtime, signals
+from app.engine.errors import ModelInvalid
 from app.engine.models import HumanTask, ProcessInstance
 from app.engine.publishing import publish_version
 from app.extensions import db
@@ -126,13 +127,15 @@ def test_a_new_task_opens_beside_a_parallel_task_that_is_still_open(world):
     assert db.session.get(ProcessInstance, instance.id).status == "completed"
 
 
-def _start_drawn(start: str, before_review: str = "") -> ProcessInstance:
-    """start (as given) → [before_review] → *Review*, published and started with some data."""
+def _start_drawn(start: str, before_review: str = "", tail: str = "</bpmn:definitions>") -> ProcessInstance:
+    """start (as given) → [before_review] → *Review*, published and started with some data (``tail``: what ends
+    the file, another process before it)."""
     steps = [("review", "Operator", user_task("review", "Review"))]
     model = chain_model("requested", [*([("before", "Operator", before_review)] if before_review else []), *steps])
     model["requested.bpmn"] = model["requested.bpmn"].replace('<bpmn:startEvent id="start" />', start).replace(
         '<bpmn:process id=', '<bpmn:message id="m_req" name="request received" />'
-                             '<bpmn:signal id="s_req" name="request received" /><bpmn:process id=', 1)
+                             '<bpmn:signal id="s_req" name="request received" /><bpmn:process id=', 1).replace(
+        "</bpmn:definitions>", tail)
     publish_version(model)
     db.session.commit()
     instance = runtime.start_instance("requested", title="Request", actor=user("owner"), data={"number": "R-1"})
@@ -204,10 +207,16 @@ def test_a_timer_start_keeps_waiting_as_drawn(world):
 
 def test_starting_never_delivers_the_message_a_later_step_waits_for(world):
     """Only a start event is started by the start: a message the process waits for after its start is the
-    sender's to deliver."""
-    instance = _start_drawn('<bpmn:startEvent id="start" />', before_review=(
-        '<bpmn:intermediateCatchEvent id="before" name="Approval received">'
-        '<bpmn:messageEventDefinition messageRef="m_req" /></bpmn:intermediateCatchEvent>'))
+    sender's to deliver (a model where nothing sends it is refused: test_foreign_model_problems.py)."""
+    catch = ('<bpmn:intermediateCatchEvent id="before" name="Approval received">'
+             '<bpmn:messageEventDefinition messageRef="m_req" /></bpmn:intermediateCatchEvent>')
+    with pytest.raises(ModelInvalid, match="nothing in this model sends"):
+        _start_drawn('<bpmn:startEvent id="start" />', before_review=catch)
+    db.session.rollback()
+    sender = ('<bpmn:process id="approver" isExecutable="true"><bpmn:startEvent id="as" /><bpmn:endEvent id="ae">'
+              '<bpmn:messageEventDefinition messageRef="m_req" /></bpmn:endEvent>'
+              '<bpmn:sequenceFlow id="af" sourceRef="as" targetRef="ae" /></bpmn:process></bpmn:definitions>')
+    instance = _start_drawn('<bpmn:startEvent id="start" />', before_review=catch, tail=sender)
     assert _opened(instance) == [] and instance.status == "running"
 
 
