@@ -227,3 +227,64 @@ def test_a_timer_start_event_with_a_cycle_is_refused_and_an_event_subprocess_cyc
         '<bpmn:sequenceFlow id="t1" sourceRef="tick" targetRef="te" /></bpmn:subProcess>\n')
     _parsed, problems = validate_files({"m.bpmn": in_event_subprocess})
     assert not [p for p in problems if "new instance at each round" in p.message], [str(p) for p in problems]
+
+
+# ---- foreign-model classes, each alone: those that publish do what was drawn -----------------------------------
+
+def _open_steps(instance) -> list[str]:
+    return [t.spec_name for t in db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.status == "open").order_by(HumanTask.id))]
+
+
+def test_a_multi_instance_count_written_as_an_expression_runs_that_many_at_once_or_in_turn(world):
+    """loopCardinality 'reviewers + 1' over a name a script set: three reviews, all open at once when parallel, one
+    after another when sequential."""
+    for name, open_at_once in (("tapsyrys-multi-instance-cardinality-expression-parallel.bpmn", 3),
+                               ("tapsyrys-multi-instance-cardinality-expression-sequential.bpmn", 1)):
+        model, owner = _published(name)
+        instance = start_trial(model, owner)
+        db.session.commit()
+        assert len(_open_steps(instance)) == open_at_once, name
+        _data, tasks = _run(name)
+        assert [status for spec, status in tasks if spec.startswith("review")] == ["completed"] * 3, (name, tasks)
+
+
+def test_a_timer_on_a_subprocess_cancels_its_steps_or_runs_beside_them(world):
+    model, owner = _published("tapsyrys-timer-boundary-on-subprocess-interrupting.bpmn")
+    with clock.FrozenClock(START) as now:
+        instance = start_trial(model, owner)
+        db.session.commit()
+        assert _open_steps(instance) == ["check"]
+        now.advance(days=3)
+        runtime.fire_due_timers()
+        db.session.commit()
+        assert _open_steps(instance) == ["escalate"], "the subprocess's step is cancelled, the timer's path taken"
+    model, owner = _published("tapsyrys-timer-boundary-on-subprocess-non-interrupting.bpmn")
+    with clock.FrozenClock(START) as now:
+        instance = start_trial(model, owner)
+        db.session.commit()
+        now.advance(days=3)
+        runtime.fire_due_timers()
+        db.session.commit()
+        assert _open_steps(instance) == ["check", "escalate"], "the subprocess's step stays beside the timer's path"
+        check = next(t for t in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))
+                     if t.spec_name == "check")
+        runtime.complete_task(check.id, owner, data={})
+        db.session.commit()
+        assert _open_steps(instance) == ["escalate", "pay"]
+
+
+def test_a_manual_task_opens_as_a_step_for_a_person(world):
+    _data, tasks = _run("tapsyrys-manual-task.bpmn")
+    assert tasks == [("sign", "completed"), ("after", "completed")], tasks
+
+
+def test_a_message_after_an_event_based_gateway_that_nothing_sends_is_only_a_notice(app_ctx):
+    """The timer beside it goes on: publishing stays allowed (the receive task alone is refused: test_bpmn_corpus)."""
+    from app.engine.specs import model_notices
+
+    name = "tapsyrys-event-based-gateway-message-timer.bpmn"
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    assert validate_files({name: text}, lane_role="starter")[1] == []
+    assert [n.element_id for n in model_notices({name: text}) if "nothing in this model sends" in n.message] == [
+        "Replied"]
