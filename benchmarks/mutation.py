@@ -104,6 +104,19 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     # '*_StopOnCtrlC*' and 'app.registry.operations.x_run_import__mutmut_*').
     "import_stop": (["app/registry/cli.py", "app/registry/operations.py"],
                     ["tests/money/test_import_failed_reverifies.py", "tests/registry/test_import_stop_rules.py"]),
+    # Publish-time refusal of joins that do not match their splits (the corpus files refused and those that run, the
+    # probe's exclusive split met by a parallel join); test_bpmn_corpus.py's runs to the end are left out (slow):
+    # test_gateway_matching.py asks the check alone of each of those files.
+    "gateway_matching": (["app/engine/gateway_matching.py"],
+                         ["tests/modeler/test_gateway_matching.py", "tests/modeler/test_gateway_matching_rules.py",
+                          "tests/modeler/test_bpmn_corpus.py::test_written_foreign_files_are_refused_on_the_element_with_the_reason",
+                          "tests/modeler/test_model_checks_d1.py::test_an_exclusive_split_met_by_a_parallel_join_is_refused_naming_both"]),
+    # Kazakhstan's working-day calendar and a timer cycle's rounds already past (run with --only on
+    # 'app.clock.x_days_off__mutmut_*' 'app.clock.x_is_working_day__mutmut_*' 'app.clock.x_add_working_days__mutmut_*'
+    # 'app.clock.x_today__mutmut_*' 'app.engine.timers.x__cycle_complete__mutmut_*': the clock itself is every test's).
+    "calendar": (["app/clock.py", "app/engine/timers.py"],
+                 ["tests/inbox/test_local_dates.py", "tests/engine/test_task_data.py",
+                  "tests/engine/test_clock_ran_ahead.py", "tests/lifecycle/test_sla_and_payment.py"]),
     "runtime": (["app/engine/runtime.py"],
                 ["tests/engine/test_step_writes.py", "tests/test_lifecycle.py", "tests/test_concurrency.py",
                  "tests/operations/test_poisoned_instances.py", "tests/operations/test_cockpit_retry.py",
@@ -223,7 +236,7 @@ def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multi
                timeout_constant: float = 1.0,
                only: list[str] | None = None, rescore: Path | None = None) -> dict:
     files, tests = MODULES[key]
-    missing = [t for t in tests if not (ROOT / t).exists()]
+    missing = [t for t in tests if not (ROOT / t.split("::")[0]).exists()]
     tests = [t for t in tests if t not in missing]
     workdir = rescore or Path(tempfile.mkdtemp(prefix=f"tapsyrys-mutation-{key}-"))
     keep = keep or rescore is not None

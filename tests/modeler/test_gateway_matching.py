@@ -19,6 +19,7 @@ from app.engine.runtime import SCRIPT_ENGINE, advance
 from app.engine.specs import parse_files, validate_files
 from app.modeler.operations import decoded
 from tests.engine.test_foreign_model_problems import diagram
+from tests.modeler.test_bpmn_corpus import RUNNABLE
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "bpmn_corpus"
 
@@ -232,3 +233,9 @@ def test_loops_whose_rounds_do_not_mix_run_and_are_not_refused(app_ctx, shape):
     assert wf.is_completed() and done == (["b"] if shape == "inside the branch" else ["b", "b"]), done
     _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
     assert not [p for p in problems if "rounds" in p.message], [str(p) for p in problems]
+
+@pytest.mark.parametrize("name", sorted(RUNNABLE))
+def test_no_join_of_a_file_that_runs_to_the_end_is_refused(app_ctx, name):
+    """The join check alone on every corpus file that publishes and runs to the end (test_bpmn_corpus.py runs them,
+    slowly): none of its joins is said. Quick, so that the mutation key can ask it of every mutant of the check."""
+    assert _said(decoded((CORPUS / name).read_bytes(), name)) == []
