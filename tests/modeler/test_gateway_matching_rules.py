@@ -62,10 +62,16 @@ SHAPES = {
         [("s", "x"), ("x", "p"), ("x", "b"), ("p", "a"), ("p", "c"), ("p", "d"), ("c", "pj"), ("d", "pj"),
          ("pj", "e2"), ("a", "j"), ("b", "j"), ("j", "e")],
         ("j", CHOSEN_A)),
+    # said twice on the join: as a choice's way, and as a loop from inside the fork's branch back to before it
+    # (the rounds of the fork mix at the join)
     "a way that forks back to the choice beside the flow to the join": (
         [START, X, '<bpmn:parallelGateway id="p" />', A, B, JOIN, END],
         [("s", "x"), ("x", "p"), ("x", "b"), ("p", "a"), ("p", "x"), ("a", "j"), ("b", "j"), ("j", "e")],
-        ("j", CHOSEN_A)),
+        [("j", CHOSEN_A), ("j", "Two tokens can come to this join on the flow from 'A' at the same time: the flow from "
+                                "'p' to 'Which?' leads from inside a branch of 'p' back to before it, so 'p' starts its "
+                                "branches again while one of the previous round still runs. The join would pair tokens "
+                                "of different rounds (the steps after it ran twice, or it waited for good). Loop back "
+                                "from after the join, or keep the loop inside one branch.")]),
     "a way whose step's boundary event leads to the join": (
         [START, X, '<bpmn:userTask id="t" name="Review" />',
          f'<bpmn:boundaryEvent id="late" name="Two days" attachedToRef="t">{TIMER}</bpmn:boundaryEvent>',
@@ -94,7 +100,7 @@ SHAPES = {
 @pytest.mark.parametrize("shape", SHAPES)
 def test_each_join_that_does_not_match_is_said_word_for_word_on_the_join(app_ctx, shape):
     nodes, flows, said = SHAPES[shape]
-    assert _said(nodes, flows) == [said]
+    assert _said(nodes, flows) == (said if isinstance(said, list) else [said])
 
 
 def _inside(*elements: str) -> str:
@@ -151,18 +157,6 @@ def test_a_boundary_event_is_a_way_out_of_its_step_when_it_may_fire(app_ctx, ste
                               "end event.")]
     else:
         assert said == []
-
-
-@pytest.mark.parametrize(("value", "positions"), [
-    (0, []), (1, [0]), (0b101101, [0, 2, 3, 5]), (1 << 200 | 1 << 64 | 1 << 63, [63, 64, 200])])
-def test_the_places_of_a_bit_set_are_read_lowest_first_each_once(value, positions):
-    """The concurrency relation is kept symmetric through these: a place left out would be concurrent with another
-    without the other knowing it."""
-    from itertools import islice
-
-    from app.engine.gateway_matching import _bits
-
-    assert list(islice(_bits(value), len(positions) + 1)) == positions  # one more asked: none comes, nor for ever
 
 
 def test_a_joins_flow_that_also_comes_without_the_choice_is_not_the_one_named(app_ctx):
