@@ -177,6 +177,23 @@ def _resolves_inside(schema: Any, ref: str, anchors: set[str]) -> bool:
     return pointer_target(schema, fragment) is not NOT_FOUND
 
 
+@FORMAT_CHECKER.checks("regex")
+def _regex(value) -> bool:
+    """A field of ``format: "regex"`` takes a pattern RE2 reads, the engine of the forms' own ``pattern``
+    (:func:`pattern_re`). jsonschema's checker compiles what a person typed with Python's ``re`` and expects only
+    ``re.error``: "a{99999999999}" raised OverflowError and two thousand "(" a RecursionError — a 500 on the task's
+    submit, for anyone the step was offered to. Compiled, not cached: the text is a person's, not the form's."""
+    import re2
+
+    if not isinstance(value, str):
+        return True
+    try:
+        re2.compile(value, _re2_options())
+    except (re2.error, ValueError, TypeError, OverflowError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 @FORMAT_CHECKER.checks("date", raises=ValueError)
 def _date(value) -> bool:
     if isinstance(value, str):
