@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import traceback
 from datetime import datetime, timedelta
 
@@ -142,10 +143,22 @@ def classify(err: BaseException) -> str:
     return "other"
 
 
+#: what no text column keeps: NUL (PostgreSQL refuses it) and lone UTF-16 surrogates (no UTF-8 encodes them)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """An error's words as a column can keep them: NUL and lone surrogates become U+FFFD. A process owner's script
+    ``raise ValueError(chr(0))`` made its incident unrecordable — the instance stayed "running" with no incident,
+    its timer due, and every background pass ran the script again and logged "the incident could not be
+    recorded"."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 def technical_detail(err: BaseException, limit: int = 8000) -> str:
     """Exception types and messages with the tail of the traceback, for operators (never shown to users)."""
     text = "".join(traceback.format_exception(err))
-    return text[-limit:]
+    return storable(text[-limit:])
 
 
 def open_incident_of(instance_id: int) -> Incident | None:
@@ -171,7 +184,7 @@ def record_incident(instance_id: int, err: BaseException, *, element_id: str | N
     kind = kind or classify(err)
     # a refusal kept as its msgid and values: read in the language of whoever opens the instance, not in the
     # background pass's (an operator's refusal reached the staff in English only)
-    message = stored_words(err)[:1000]
+    message = storable(stored_words(err))[:1000]
     incident = open_incident_of(instance_id)
     if incident is not None and incident.element_id == element_id and incident.kind == kind:
         incident.attempts += 1
@@ -191,8 +204,8 @@ def record_incident(instance_id: int, err: BaseException, *, element_id: str | N
         instance.updated_at = saved_at(instance.updated_at, now)
     db.session.flush()
     record_event(f"instance:{instance_id}", "instance.failed", "process_instance", instance_id, actor_id=None,
-                 details={"element": element_id, "message": (str(err) or type(err).__name__)[:500], "kind": kind,
-                          "incident": incident.id, "attempts": incident.attempts,
+                 details={"element": element_id, "message": storable(str(err) or type(err).__name__)[:500],
+                          "kind": kind, "incident": incident.id, "attempts": incident.attempts,
                           "next_retry_at": incident.next_retry_at.isoformat() if incident.next_retry_at else None})
     # the error's kind, not its words: they carry the instance's data (a script's "invalid literal …: '<a child's
     # name>'") and are kept here, in the incident, for those who may read it

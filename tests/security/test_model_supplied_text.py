@@ -51,3 +51,29 @@ def test_submitting_such_a_pattern_in_a_task_is_answered_on_the_form_itself(worl
     else:
         assert response.status_code == 422 and 'id="f-rule-err"' in page, page[page.find("<main"):][:600]
         assert task_of(instance, "fill").status == "open"
+
+
+@pytest.mark.parametrize("words", ["chr(0)", "chr(0xD800)"])
+def test_a_script_failing_with_words_no_column_keeps_still_gets_its_incident(world, words):
+    """The incident could not be written (PostgreSQL refuses NUL; no UTF-8 holds a lone surrogate): the instance
+    stayed "running" without one, its timer due, and every background pass ran the failing script again."""
+    from app import clock
+    from app.audit.models import AuditEvent
+    from app.engine import runtime
+    from app.engine.models import ProcessInstance
+    from tests.engine.test_incident_recovery import AT, _incidents, _publish, _start, _timed_script_model
+
+    _publish(_timed_script_model(f'raise ValueError("total " + {words} + " refused")'))
+    instance = _start("timed")
+    instance_id = instance.id
+    with clock.FrozenClock(AT) as now:
+        runtime.complete_task(task_of(instance, "fill").id, user("operator"), data={"comment": "ok"})
+        db.session.commit()
+        now.advance(days=2)
+        runtime.fire_due_timers()
+    (incident,) = _incidents(instance_id)
+    assert incident.element_id == "compute" and "total \ufffd refused" in incident.message
+    assert "\ufffd" in incident.detail
+    assert db.session.get(ProcessInstance, instance_id).status == "error"
+    failed = db.session.query(AuditEvent).filter_by(chain=f"instance:{instance_id}", action="instance.failed").one()
+    assert "total \ufffd refused" in failed.details["message"]
