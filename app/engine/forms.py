@@ -460,6 +460,10 @@ def _message(error) -> str:
 _DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
+def has_direction_control(text: str) -> bool:
+    return _DIRECTION_CONTROLS.search(text) is not None
+
+
 def direction_controls(value: Any, path: tuple = ()) -> list[str]:
     """The paths of the strings in ``value`` that hold a direction control (first 50)."""
     found: list[str] = []
@@ -650,6 +654,7 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
     (``"schema"`` or ``"ui"``: the file it is in, the message)."""
     problems: list[tuple[str, str]] = [("schema", message) for message in reference_problems(schema)]
     problems += [("schema", message) for message in pattern_problems(schema)]
+    problems += _direction_control_problems(schema, ui)
     problems += [("schema", message) for _path, message in form_field_name_problems(schema)]
 
     def walk(node: dict, node_ui: Any, path: str, in_table: bool = False) -> None:
@@ -712,6 +717,35 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
     counted = [0]
     walk(schema, ui if ui is not None else {}, "")
     return problems
+
+
+def _direction_control_problems(schema: Any, ui: Any) -> list[tuple[str, str]]:
+    """A text of the form holding a direction control (U+202A–U+202E, U+2066–U+2069): a label, a hint, an option,
+    a default. The answers people type were refused them (:func:`validate`), the words the form puts in front of
+    them were not: a field titled "<U+202E>00.005 12 :тнемйаП" read "Payment: 21 500.00" on the accountant's page. Keys
+    count too (a field's name shows where its title is missing)."""
+    found: list[tuple[str, str]] = []
+    for part, document in (("schema", schema), ("ui", ui)):
+        stack, paths = [((), document)], []
+        while stack and len(paths) < 5:
+            where, node = stack.pop()
+            if isinstance(node, str):
+                if has_direction_control(node):
+                    paths.append(where)
+            elif isinstance(node, dict):
+                for key, value in node.items():
+                    if isinstance(key, str) and has_direction_control(key):
+                        paths.append((*where, key))
+                    stack.append(((*where, key), value))
+            elif isinstance(node, list):
+                stack.extend(((*where, i), item) for i, item in enumerate(node))
+        for where in sorted(paths, key=lambda w: [str(p) for p in w]):
+            shown = json.dumps("/" + "/".join(str(p) for p in where), ensure_ascii=True)[:120]
+            found.append((part, _("JSON Schema: the text at %(where)s holds invisible text-direction characters: "
+                                  "they make it read other than it is. Remove them.", where=shown) if part == "schema"
+                          else _("UI schema: the text at %(where)s holds invisible text-direction characters: they "
+                                 "make it read other than it is. Remove them.", where=shown)))
+    return found
 
 
 _BOUNDS = (("minimum", "maximum"), ("exclusiveMinimum", "exclusiveMaximum"), ("minimum", "exclusiveMaximum"),

@@ -32,6 +32,7 @@ from app.engine.foreign_engines import (
     language_words,
     zeebe_script_problems,
 )
+from app.engine.forms import has_direction_control
 from app.engine.scripting import check_script
 from app.engine.xml import ALLOWED_NAMESPACES
 
@@ -606,6 +607,33 @@ def stored_length_problems(trees: dict) -> list[ModelProblem]:
             if kind == "lane" and len(name) > MAX_STORED_LANE_NAME:
                 problems.append(_problem(filename, el, _(
                     "The lane's name is longer than %(n)s characters: shorten it.", n=MAX_STORED_LANE_NAME)))
+    return problems
+
+
+def direction_control_problems(trees: dict) -> list[ModelProblem]:
+    """Text of a diagram or decision table holding a direction control (U+202A–U+202E, U+2066–U+2069), once per
+    element: a task's name is every inbox's title of its step, a lane's the role people read, a script is what a
+    reviewer approves. Such a text reads other than it is — a step "<U+202E>00.005 12 :тнемйаП" showed in the inbox as
+    "Payment: 21 500.00", and a script can hide code from whoever reads it ("Trojan Source"). People's answers and
+    comments were refused them already; a model now is too. Reported on the element with an id nearest to the
+    text, its name left out (it may be the very text)."""
+    problems: list[ModelProblem] = []
+    for filename, root in trees.items():
+        flagged: set = set()
+        for node in root.iter():
+            texts = [node.text or ""]
+            if isinstance(node.tag, str):
+                texts += [str(value) for value in node.attrib.values()]
+            if not any(has_direction_control(text) for text in texts):
+                continue
+            owner = next((el for el in (node, *node.iterancestors()) if isinstance(el.tag, str) and el.get("id")),
+                         root)
+            if id(owner) in flagged:
+                continue
+            flagged.add(id(owner))
+            problems.append(ModelProblem(filename, _("Remove the invisible text-direction characters: they make the "
+                                                     "text read other than it is."),
+                                         owner.get("id"), node.sourceline or owner.sourceline))
     return problems
 
 

@@ -36,6 +36,7 @@ from app.engine.lanes import lane_names_read, role_for_lane
 from app.engine.model_lint import (
     broken_flow_ends,
     descriptive_process,
+    direction_control_problems,
     dmn_problems,
     duplicate_id_problems,
     element_finder,
@@ -418,6 +419,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
         return None, problems
     reserved = reserved_id_problems(trees)
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees) + stored_length_problems(trees)
+    problems += direction_control_problems(trees)
     problems += reserved
     problems += _foreign_form_problems(files, trees) + data_object_read_problems(trees)
     problems += io_specification_problems(files, trees)

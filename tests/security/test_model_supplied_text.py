@@ -77,3 +77,80 @@ def test_a_script_failing_with_words_no_column_keeps_still_gets_its_incident(wor
     assert db.session.get(ProcessInstance, instance_id).status == "error"
     failed = db.session.query(AuditEvent).filter_by(chain=f"instance:{instance_id}", action="instance.failed").one()
     assert "total \ufffd refused" in failed.details["message"]
+
+
+# --- text-direction controls in what a model shows ----------------------------------------------------------------
+
+REVERSED = "\u202e00.005 12 :тнемйаП"  # reads "Payment: 21 500.00"
+
+
+def _model_problems(files: dict[str, str], **options) -> list:
+    from app.engine.specs import validate_files
+
+    _parsed, problems = validate_files(files, **options)
+    return [p for p in problems if "text-direction" in p.message]
+
+
+@pytest.mark.parametrize("where", ["task name", "lane name", "name property", "script", "message name"])
+def test_a_model_whose_text_holds_a_direction_control_is_refused_on_its_element(app_ctx, where):
+    task_name = REVERSED if where == "task name" else "Fill in"
+    lane = "School \u2067accountant" if where == "lane name" else "School accountant"
+    extra = ""
+    if where == "name property":
+        extra = ('<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="name.ru" '
+                 f'value="{REVERSED}" /></spiffworkflow:properties></bpmn:extensionElements>')
+    steps = [("fill", lane, user_task("fill", task_name))]
+    if where == "script":
+        steps.append(("compute", lane, '<bpmn:scriptTask id="compute" name="Compute"><bpmn:script>'
+                                       'ok = "\u202e"</bpmn:script></bpmn:scriptTask>'))
+    files = chain_model("bidi", steps)
+    if extra:
+        files["bidi.bpmn"] = files["bidi.bpmn"].replace('<bpmn:startEvent id="start" />',
+                                                        f'<bpmn:startEvent id="start">{extra}</bpmn:startEvent>')
+    if where == "message name":
+        files["bidi.bpmn"] = files["bidi.bpmn"].replace(
+            "<bpmn:process ", f'<bpmn:message id="m_paid" name="{REVERSED}" /><bpmn:process ')
+    problems = _model_problems(files, lane_role="starter")
+    expected = {"task name": "fill", "lane name": "lane_0", "name property": "start", "script": "compute",
+                "message name": "m_paid"}[where]
+    assert [p.element_id for p in problems] == [expected], [str(p) for p in problems]
+    assert problems[0].line
+
+
+def test_such_a_model_is_not_published_and_no_step_of_it_reaches_an_inbox(world):
+    from app.engine.errors import ModelInvalid
+
+    files = chain_model("bidi", [("fill", "School accountant", user_task("fill", REVERSED))])
+    with pytest.raises(ModelInvalid):
+        publish_version(files)
+    db.session.rollback()
+
+
+def test_the_left_to_right_and_right_to_left_marks_stay_allowed(app_ctx):
+    files = chain_model("marks", [("fill", "School accountant", user_task("fill", "Fill in \u200e(ru) \u200f"))])
+    assert _model_problems(files) == []
+
+
+@pytest.mark.parametrize("part, document", [
+    ("schema", {"properties": {"amount": {"type": "string", "title": REVERSED}}}),
+    ("schema", {"properties": {"grade": {"type": "string", "enum": ["1", "\u20662"]}}}),
+    ("schema", {"properties": {"note": {"type": "string", "default": REVERSED}}}),
+    ("schema", {"properties": {"note": {"type": "string", "description": REVERSED}}}),
+    ("ui", {"amount": {"ui:title": {"ru": REVERSED}}}),
+    ("ui", {"amount": {"ui:help": REVERSED}}),
+    ("ui", {"grade": {"ui:enumNames": {"1": REVERSED}}}),
+])
+def test_a_form_whose_words_hold_a_direction_control_is_refused_naming_where(app, part, document):
+    from app.engine.forms import form_shape_problems
+
+    schema = {"type": "object", "properties": {"amount": {"type": "string"}, "grade": {"type": "string",
+                                                                                     "enum": ["1", "2"]}}}
+    ui: dict = {}
+    if part == "schema":
+        schema["properties"].update(document["properties"])
+    else:
+        ui = document
+    with app.test_request_context():
+        problems = [(p, m) for p, m in form_shape_problems(schema, ui) if "text-direction" in m]
+    assert len(problems) == 1 and problems[0][0] == part, problems
+    assert "\u202e" not in problems[0][1] and "\u2066" not in problems[0][1]
