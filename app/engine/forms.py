@@ -657,7 +657,7 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
     problems += _direction_control_problems(schema, ui)
     problems += [("schema", message) for _path, message in form_field_name_problems(schema)]
 
-    def walk(node: dict, node_ui: Any, path: str, in_table: bool = False) -> None:
+    def walk(node: dict, node_ui: Any, path: str, in_table: bool = False, rows: int = 1) -> None:
         if not isinstance(node_ui, dict):
             problems.append(("ui", _("UI schema: the entry of %(name)s must be a JSON object.", name=path or "/")))
             node_ui = {}
@@ -708,15 +708,41 @@ def form_shape_problems(schema: dict, ui: Any) -> list[tuple[str, str]]:
                     problems.append(("ui", _('UI schema: "ui:extraRows" of %(name)s must be a whole number from 0 '
                                              'to %(max)s, not %(value)s.', name=where, max=MAX_EXTRA_ROWS,
                                              value=json.dumps(extra)[:40])))
-                walk(sub["items"], sub_ui.get("items", {}), where, in_table=True)
+                walk(sub["items"], sub_ui.get("items", {}), where, in_table=True, rows=max(extra_rows(sub_ui), 1))
             elif (why := _undrawable(sub, in_table)) is not None:
                 problems.append(("schema", _("JSON Schema: field %(name)s cannot be drawn as an input (%(why)s): a "
                                              "form has text, number, date, yes/no and choice fields, and tables of "
                                              "rows of those.", name=where, why=why)))
+            else:
+                offered = option_count(sub)
+                if offered > MAX_OPTIONS:
+                    problems.append(("schema", _("JSON Schema: field %(name)s offers %(count)s options, more than a "
+                                                 "list can show (at most %(max)s); let people type the value, or "
+                                                 "split the choice.", name=where, count=offered, max=MAX_OPTIONS)))
+                drawn[0] += min(offered, MAX_OPTIONS) * rows  # a field past its own limit is said once
 
-    counted = [0]
+    counted, drawn = [0], [0]
     walk(schema, ui if ui is not None else {}, "")
+    if drawn[0] > MAX_DRAWN_OPTIONS:
+        problems.append(("schema", _("JSON Schema: the form draws %(count)s options in all (a table's choice once in "
+                                     "each row it shows), more than %(max)s; offer fewer, or fewer blank rows "
+                                     "(\"ui:extraRows\").", count=drawn[0], max=MAX_DRAWN_OPTIONS)))
     return problems
+
+
+#: options one choice field offers: each is an <option> (or a radio button) on the page and a comparison on each
+#: submit — 40,000 in a table's column of 50 blank rows made a 71 MB task page that took a worker 69 s to draw
+MAX_OPTIONS = 500
+#: options of the whole page as drawn, a table's column counted in each blank row it shows
+MAX_DRAWN_OPTIONS = 20_000
+
+
+def option_count(field: dict) -> int:
+    """How many options a field offers: its ``enum``'s values or its labelled ``oneOf``/``anyOf`` branches."""
+    for key in ("enum", "oneOf", "anyOf"):
+        if isinstance(field.get(key), list):
+            return len(field[key])
+    return 0
 
 
 def _direction_control_problems(schema: Any, ui: Any) -> list[tuple[str, str]]:

@@ -154,3 +154,48 @@ def test_a_form_whose_words_hold_a_direction_control_is_refused_naming_where(app
         problems = [(p, m) for p, m in form_shape_problems(schema, ui) if "text-direction" in m]
     assert len(problems) == 1 and problems[0][0] == part, problems
     assert "\u202e" not in problems[0][1] and "\u2066" not in problems[0][1]
+
+
+# --- options a page can hold --------------------------------------------------------------------------------------
+
+
+def _choice_form(options: int, *, table_rows: int | None = None, labelled: bool = False) -> tuple[dict, dict]:
+    values = [f"v{i}" for i in range(options)]
+    field = ({"type": "string", "oneOf": [{"const": v, "title": v.upper()} for v in values]} if labelled
+             else {"type": "string", "enum": values})
+    if table_rows is None:
+        return {"type": "object", "properties": {"choice": field}}, {}
+    schema = {"type": "object", "properties": {"rows": {"type": "array", "items": {
+        "type": "object", "properties": {"choice": field}}}}}
+    return schema, {"rows": {"ui:extraRows": table_rows}}
+
+
+def _option_problems(schema: dict, ui: dict) -> list[str]:
+    from app.engine.forms import form_shape_problems
+
+    return [m for _p, m in form_shape_problems(schema, ui) if "options" in m]
+
+
+@pytest.mark.parametrize("labelled", [False, True])
+def test_a_choice_of_more_options_than_a_list_can_show_is_refused(app, labelled):
+    with app.test_request_context():
+        assert _option_problems(*_choice_form(500, labelled=labelled)) == []
+        (problem,) = _option_problems(*_choice_form(40_000, labelled=labelled))
+    assert "40000" in problem.replace(",", "").replace("\xa0", "") and "500" in problem
+
+
+def test_a_table_whose_blank_rows_would_draw_too_many_options_is_refused(app):
+    """40,000 options in a column of 50 blank rows was a 71 MB task page that took a worker 69 s to draw, on every
+    opening of the step and in the editor's live preview; 400 options in 50 rows are still 20,000 <option>s."""
+    with app.test_request_context():
+        assert _option_problems(*_choice_form(400, table_rows=3)) == []
+        (problem,) = _option_problems(*_choice_form(450, table_rows=50))
+    assert "22500" in problem.replace(",", "").replace("\xa0", "") and "extraRows" in problem
+
+
+def test_the_live_preview_draws_no_such_form(trial_v1, browser):
+    schema, ui = _choice_form(40_000, table_rows=50)
+    response = browser("owner").post("/modeler/forms/preview", {"schema": json.dumps(schema),
+                                                               "uischema": json.dumps(ui)})
+    page = response.get_data(as_text=True)
+    assert "<option" not in page and len(page) < 100_000
