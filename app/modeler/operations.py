@@ -11,6 +11,7 @@ import codecs
 import io
 import json
 import re
+import unicodedata
 import zipfile
 import zlib
 from pathlib import PurePosixPath
@@ -114,10 +115,16 @@ def is_safe_file_name(name: object) -> bool:
     """A model file's name as the editor saves it and the zip export writes it: one plain name of a kind the model
     holds — no folder separator of any system ("/" or "\\": Windows unzips "..\\..\\x" above its folder, and
     our own import then refuses the export), no drive colon, no control character, not hidden, at most 120
-    characters."""
+    characters. No invisible character either (a direction control, a zero-width space, a C1 control): a zip's
+    "review<U+202E>nosj.amehcs.bpmn" was listed in the editor and written into every export reading as another
+    kind of file."""
     return (isinstance(name, str) and 0 < len(name) <= 120 and name.endswith(ALLOWED_SUFFIXES)
             and not name.startswith(".") and not any(c in name for c in '/\\:')
-            and not any(ord(c) < 32 or ord(c) == 127 for c in name))
+            and not any(unicodedata.category(c) in _INVISIBLE for c in name))
+
+
+#: control, format (direction controls, zero-width characters), separator, private-use, unassigned, surrogate
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cn", "Cs"})
 
 
 def is_schema_file(name: str) -> bool:

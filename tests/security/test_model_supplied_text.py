@@ -199,3 +199,31 @@ def test_the_live_preview_draws_no_such_form(trial_v1, browser):
                                                                "uischema": json.dumps(ui)})
     page = response.get_data(as_text=True)
     assert "<option" not in page and len(page) < 100_000
+
+
+# --- file names in a model ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["review\u202enosj.amehcs.bpmn", "fill\u200b.schema.json", "a\x85b.dmn"])
+def test_a_model_file_named_with_an_invisible_character_is_refused_at_zip_import(app_ctx, name):
+    import io
+    import zipfile
+
+    from app.modeler.operations import ImportRefused, is_safe_file_name, read_zip
+    from tests.modeler.factory import two_step
+
+    files = {**two_step(), name: "{}" if name.endswith(".json") else two_step()["trial.bpmn"]}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for file_name, text in files.items():
+            archive.writestr(f"trial/{file_name}", text)
+    assert not is_safe_file_name(name)
+    with pytest.raises(ImportRefused):
+        read_zip(buffer.getvalue())
+
+
+@pytest.mark.parametrize("name", ["акт-2026.bpmn", "submit act.schema.json", "norms_v2.dmn"])
+def test_letters_of_any_script_and_spaces_stay_allowed_in_a_file_name(name):
+    from app.modeler.operations import is_safe_file_name
+
+    assert is_safe_file_name(name)
