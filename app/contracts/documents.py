@@ -297,20 +297,26 @@ def backfill_all() -> dict[str, int]:
     unstored = ~exists().where(ContractDocument.contract_id == Contract.id, ContractDocument.state == "stored")
     ids = list(db.session.scalars(select(Contract.id).where(has_signature, unstored).order_by(Contract.id)))
     for contract_id in ids:
-        try:
-            contract = db.session.get(Contract, contract_id)
-            flagged = stored_row(contract)
-            if flagged is not None:  # unmatched: tried again from scratch
-                db.session.delete(flagged)
-                db.session.flush()
-            row = backfill(contract, alongside=True)
-            db.session.commit()
-            counts["stored" if row.state == "stored" else "unmatched"] += 1
-        except Exception:
-            db.session.rollback()
-            log.exception("contract %s: its signed document could not be stored", contract_id)
-            counts["failed"] += 1
+        _store_one(contract_id, counts, again=True)
     return counts
+
+
+def _store_one(contract_id: int, counts: dict[str, int], *, again: bool) -> None:
+    """One contract's bytes stored (or flagged) in a transaction of its own, counted; ``again``: a flagged contract is
+    tried from scratch."""
+    try:
+        contract = db.session.get(Contract, contract_id)
+        flagged = stored_row(contract) if again else None
+        if flagged is not None:  # unmatched: tried again from scratch
+            db.session.delete(flagged)
+            db.session.flush()
+        row = backfill(contract, alongside=True)
+        db.session.commit()
+        counts["stored" if row.state == "stored" else "unmatched"] += 1
+    except Exception:
+        db.session.rollback()
+        log.exception("contract %s: its signed document could not be stored", contract_id)
+        counts["failed"] += 1
 
 
 def store_pending(limit: int = PENDING_PER_PASS) -> dict[str, int]:
@@ -325,14 +331,7 @@ def store_pending(limit: int = PENDING_PER_PASS) -> dict[str, int]:
     ids = list(db.session.scalars(select(Contract.id).where(has_signature, no_row).order_by(Contract.id)
                                   .limit(limit)))
     for contract_id in ids:
-        try:
-            row = backfill(db.session.get(Contract, contract_id), alongside=True)
-            db.session.commit()
-            counts["stored" if row.state == "stored" else "unmatched"] += 1
-        except Exception:
-            db.session.rollback()
-            log.exception("contract %s: its signed document could not be stored", contract_id)
-            counts["failed"] += 1
+        _store_one(contract_id, counts, again=False)
     return counts
 
 
