@@ -52,6 +52,13 @@ class ReconciliationRowSchema(Schema):
                        "their year's budget; not part of payable"})
     written_off_tiyn = fields.Int(metadata={
         "description": "carried top-ups of this month's lines written off as not owed, with a reason"})
+    later_clawback_tiyn = fields.Int(metadata={
+        "description": "claw-backs of this month's decided lines owed and not yet on any act (the rest of a claw-back "
+                       "the next act could not hold — an act never goes negative — or one waiting for an act not yet "
+                       "submitted): to be settled on a later act (negative); not part of payable"})
+    later_top_up_tiyn = fields.Int(metadata={
+        "description": "top-ups of this month's decided lines owed and not yet on any act: to be settled on a later "
+                       "act (positive); not part of payable"})
 
 
 class ReconciliationSchema(Schema):

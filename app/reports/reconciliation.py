@@ -18,6 +18,9 @@ For the acts of a month (every act that has been submitted) and each region:
   owed, beside payable (:mod:`app.reports.unsettled`);
 * **time-barred** — claw-backs of this month's decided lines before the claw-back look-back: not claimed back, money
   that will not come back (negative), beside payable;
+* **to be settled on a later act** — corrections of this month's decided lines owed and not yet on any act (the rest
+  of a claw-back the next act could not hold, a correction waiting for an act not yet submitted): claw-backs and
+  top-ups apart, beside payable, until an act settles them (then in that act's month's ``adjusted``);
 * **settled outside the acts** — carried top-ups of this month paid by a payment order out of its year's budget;
   **written off** — carried top-ups recorded as not owed. Neither is part of payable (no act pays them).
 
@@ -66,6 +69,8 @@ class ReconciliationRow:
     time_barred_tiyn: int = 0  # claw-backs of the month's decided lines before the look-back: not claimed back
     settled_outside_tiyn: int = 0  # carried top-ups of the month paid outside the acts (a payment order)
     written_off_tiyn: int = 0  # carried top-ups of the month written off as not owed
+    later_clawback_tiyn: int = 0  # claw-backs of the month's decided lines owed, to be settled on a later act (≤ 0)
+    later_top_up_tiyn: int = 0  # top-ups of the month's decided lines owed, to be settled on a later act (≥ 0)
 
     @property
     def withheld_other_tiyn(self) -> int:
@@ -86,7 +91,8 @@ class ReconciliationRow:
     def add(self, other: ReconciliationRow) -> None:
         for name in ("acts", "lines", "accepted_tiyn", "under_review_tiyn", "withheld_total_tiyn", "adjusted_tiyn",
                      "adjusted_under_review_tiyn", "paid_tiyn", "pending_tiyn", "unsettled_tiyn",
-                     "time_barred_tiyn", "settled_outside_tiyn", "written_off_tiyn"):
+                     "time_barred_tiyn", "settled_outside_tiyn", "written_off_tiyn", "later_clawback_tiyn",
+                     "later_top_up_tiyn"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for code, value in other.withheld_by_rule.items():
             self.withheld_by_rule[code] = self.withheld_by_rule.get(code, 0) + value
@@ -145,13 +151,14 @@ def reconcile(period: date, scope, region_id: int | None = None,
             select(Act.region_id, func.sum(Payment.amount_tiyn)).join(Act, Act.id == Payment.act_id)
             .where(*where).group_by(Act.region_id)):
         row(rid).paid_tiyn += int(paid or 0)
-    from app.reports.unsettled import settled_outside_by_region, unsettled_by_region
+    from app.reports.unsettled import corrections_by_region, settled_outside_by_region
 
-    unsettled, time_barred = unsettled_by_region(period, where, instrument_named(instrument))
-    for rid, amount in unsettled.items():
-        row(rid).unsettled_tiyn += amount
-    for rid, amount in time_barred.items():
-        row(rid).time_barred_tiyn += amount
+    corrections = corrections_by_region(period, where, instrument_named(instrument))
+    for figure, by_region in (("unsettled_tiyn", corrections.unsettled), ("time_barred_tiyn", corrections.time_barred),
+                              ("later_clawback_tiyn", corrections.later_clawback),
+                              ("later_top_up_tiyn", corrections.later_top_up)):
+        for rid, amount in by_region.items():
+            setattr(row(rid), figure, getattr(row(rid), figure) + amount)
     for rid, kinds in settled_outside_by_region(where).items():
         row(rid).settled_outside_tiyn += kinds.get("paid", 0)
         row(rid).written_off_tiyn += kinds.get("written_off", 0)
@@ -159,6 +166,30 @@ def reconcile(period: date, scope, region_id: int | None = None,
     for r in rows.values():
         total.add(r)
     return sorted(rows.values(), key=lambda r: r.region_id), total
+
+
+@dataclass(frozen=True)
+class AdjustmentLine:
+    """One line of a region's "adjusted": a correction of an earlier month settled on an accepted or paid act of the
+    month."""
+
+    act_number: str
+    period: date  # the month the corrected line belongs to
+    rule_code: str
+    amount_tiyn: int
+
+
+def adjusted_lines(period: date, scope, region_id: int, instrument: str = SCHOOLS) -> list[AdjustmentLine]:
+    """The adjustment lines a region's "adjusted" figure of the month sums (the decided acts' of the month, as
+    :func:`reconcile` counts them), in the order of the act, the month corrected and the line."""
+    from app.acts.models import ActAdjustment
+
+    return [AdjustmentLine(number, corrected, rule, amount) for number, corrected, rule, amount in db.session.execute(
+        select(Act.number, ActAdjustment.period, ActAdjustment.rule_code, ActAdjustment.amount_tiyn)
+        .join(Act, Act.id == ActAdjustment.act_id)
+        .where(Act.period == period.replace(day=1), Act.status.in_(DECIDED), Act.instrument == instrument,
+               Act.region_id == region_id, scope)
+        .order_by(Act.number, ActAdjustment.period, ActAdjustment.id))]
 
 
 # --- downloads --------------------------------------------------------------------------------------------------
@@ -172,6 +203,8 @@ COLUMNS = [
     ("payable_tiyn", _l("Payable")), ("paid_tiyn", _l("Paid")), ("outstanding_tiyn", _l("Outstanding")),
     ("unsettled_tiyn", _l("Adjusted, unsettled")), ("time_barred_tiyn", _l("Claw-backs time-barred")),
     ("settled_outside_tiyn", _l("Paid outside the acts")), ("written_off_tiyn", _l("Written off")),
+    ("later_clawback_tiyn", _l("Claw-backs to be settled on a later act")),
+    ("later_top_up_tiyn", _l("Top-ups to be settled on a later act")),
 ]
 COUNTS = ("acts", "lines")
 MONEY_FORMAT = "#,##0.00"
@@ -270,4 +303,5 @@ def to_xlsx(header: list[str], body: list[list], sheet: str) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["COLUMNS", "ReconciliationRow", "payments_table", "reconcile", "table", "to_csv", "to_xlsx"]
+__all__ = ["COLUMNS", "AdjustmentLine", "ReconciliationRow", "adjusted_lines", "payments_table", "reconcile", "table",
+           "to_csv", "to_xlsx"]

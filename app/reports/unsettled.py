@@ -20,34 +20,54 @@ beside it. Beside it too, also booked to the month they correct:
 * **settled outside the acts** — carried top-ups paid by a payment order out of their year's budget, and those
   **written off** as not owed (:class:`app.acts.models.OutsideSettlement`): no longer unsettled.
 
+* **to be settled on a later act** — corrections owed that an act is still to settle: the rest of a claw-back that did
+  not fit on the next act (an act never goes negative), a correction waiting for an act not yet submitted or verified,
+  or one on a returned act (settled anew when it is verified again). Claw-backs (negative) and top-ups apart. Gone from
+  the month once an act settles them (its ``adjusted``, or ``adjusted under review``).
+
 So what a month's decided lines earn now is accepted + what later acts settled for them + unsettled + time-barred +
-paid outside the acts + written off.
+to be settled on a later act + paid outside the acts + written off.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, select
 
-from app.acts.adjustments import next_month, registry_year_start
+from app.acts.adjustments import next_month
 from app.acts.models import Act, OutsideSettlement
-from app.acts.verification import academic_year
 from app.extensions import db
 
 DECIDED = ("accepted", "paid")
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 
 
-def unsettled_by_region(period: date, where: list, instrument) -> tuple[dict[int, int], dict[int, int]]:
-    """Per region, what the month's corrections that no act is to settle come to, and the month's time-barred
-    claw-backs (``where``: the reconciliation's conditions on the month's acts — month, instrument, the user's scope
-    and region)."""
+@dataclass
+class MonthCorrections:
+    """Per region, what the corrections of a month's decided lines not yet settled on an act come to, by what becomes
+    of them (tiyn)."""
+
+    unsettled: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # no act is to settle them
+    time_barred: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # before the look-back
+    #: owed and to be settled on a later act — claw-backs (negative) and top-ups (positive) apart
+    later_clawback: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    later_top_up: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def corrections_by_region(period: date, where: list, instrument) -> MonthCorrections:
+    """Per region, the corrections of the month's decided lines that no act has settled yet (``where``: the
+    reconciliation's conditions on the month's acts — month, instrument, the user's scope and region): what
+    :func:`app.acts.adjustments.unsettled_in_month` lists for each organisation's next act, booked to the month they
+    correct — settled on none (unsettled), time-barred, or owed and to be settled on a later act (the rest of a
+    claw-back that did not fit on the next act, or a correction waiting for an act not yet submitted or verified)."""
     from app.contracts.models import Contract
 
+    found = MonthCorrections()
     if instrument.unsettled_in_month is None:
-        return {}, {}
+        return found
     organisations = sorted(db.session.scalars(select(Act.school_id).distinct()
                                               .where(*where, Act.status.in_(DECIDED))))
     latest: dict[int, date] = {}
@@ -65,10 +85,6 @@ def unsettled_by_region(period: date, where: list, instrument) -> tuple[dict[int
             select(Contract.school_id, func.max(Contract.period_end))
             .where(Contract.school_id.in_(chunk), Contract.instrument == instrument.code, Contract.status != "closed")
             .group_by(Contract.school_id)).all())
-    year = academic_year(period)
-    # A month before NEDB's academic year: a top-up of a line it excluded is carried even when an act of the same
-    # year is to come (its grade cannot be checked any more, no act pays it — Unsettled.grade_unchecked).
-    graded = period >= registry_year_start()
     probes, ended = [], set()
     for organisation in organisations:
         following = next_month(latest[organisation])
@@ -76,17 +92,26 @@ def unsettled_by_region(period: date, where: list, instrument) -> tuple[dict[int
         upcoming = min((p for p in open_acts.get(organisation, ()) if p >= following), default=following)
         if organisation not in open_acts and not (organisation in term_ends and term_ends[organisation] >= following):
             ended.add(organisation)
-        elif academic_year(upcoming) == year and graded:
-            continue  # its next act settles every correction of the month
         probes.append(Act(school_id=organisation, period=upcoming))
-    found: dict[int, int] = defaultdict(int)
-    time_barred: dict[int, int] = defaultdict(int)
-    for u in instrument.unsettled_in_month(probes, period, {p.school_id for p in probes} - ended):
+    # Every organisation's lines are priced, claw-backs too: what its next act is to settle is shown as well.
+    for u in instrument.unsettled_in_month(probes, period, ()):
+        region = u.original.region_id
         if u.time_barred:
-            time_barred[u.original.region_id] += u.amount_tiyn
+            found.time_barred[region] += u.amount_tiyn
         elif u.original.school_id in ended or u.carried:
-            found[u.original.region_id] += u.amount_tiyn
-    return dict(found), dict(time_barred)
+            found.unsettled[region] += u.amount_tiyn
+        elif u.amount_tiyn < 0:
+            found.later_clawback[region] += u.amount_tiyn
+        else:
+            found.later_top_up[region] += u.amount_tiyn
+    return found
+
+
+def unsettled_by_region(period: date, where: list, instrument) -> tuple[dict[int, int], dict[int, int]]:
+    """Per region, the month's corrections that no act is to settle and its time-barred claw-backs
+    (:func:`corrections_by_region`)."""
+    found = corrections_by_region(period, where, instrument)
+    return dict(found.unsettled), dict(found.time_barred)
 
 
 def settled_outside_by_region(where: list) -> dict[int, dict[str, int]]:
@@ -101,4 +126,4 @@ def settled_outside_by_region(where: list) -> dict[int, dict[str, int]]:
     return dict(found)
 
 
-__all__ = ["settled_outside_by_region", "unsettled_by_region"]
+__all__ = ["MonthCorrections", "corrections_by_region", "settled_outside_by_region", "unsettled_by_region"]

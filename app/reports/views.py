@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.acts.adjustments import cause_title
 from app.acts.models import Act
 from app.engine.errors import DomainRefused
 from app.extensions import db
@@ -158,9 +159,10 @@ def _chosen_instrument(args) -> tuple[str, str | None]:
     return SCHOOLS, _("Unknown funding instrument; the state order for schools is shown.")
 
 
-def reconciliation_query(user, args) -> tuple[dict, dict[str, str]]:
+def reconciliation_query(user, args, figures: bool = True) -> tuple[dict, dict[str, str]]:
     """The month and region asked for, checked: problems are messages in the user's language by the argument they
-    are about, never a 500; an unusable filter falls back to the latest month / all visible regions."""
+    are about, never a 500; an unusable filter falls back to the latest month / all visible regions. ``figures``
+    False: the filter only, not the month's figures (a drill-down reads its own lines)."""
     problems: dict[str, str] = {}
     months = months_with_acts()
     period = _period_arg(args.get("period"))
@@ -179,7 +181,7 @@ def reconciliation_query(user, args) -> tuple[dict, dict[str, str]]:
     if problem:
         problems["instrument"] = problem
     scope = scope_clause(user, Act.region_id, Act.school_id)
-    rows, total = reconcile(period, scope, region_id, chosen) if period else ([], None)
+    rows, total = reconcile(period, scope, region_id, chosen) if period and figures else ([], None)
     return {"period": period, "months": months, "region_id": region_id, "regions": regions, "visible": visible,
             "rows": rows, "total": total, "instrument": instrument_named(chosen),
             "instruments": instruments()}, problems
@@ -200,6 +202,24 @@ def reconciliation_page():
         flash(problem, "warning")
     return render_template("reports/reconciliation.html", **data, region_name=_region_namer(data["regions"]),
                            rules=data["instrument"].rules)
+
+
+@bp.route("/reports/reconciliation/adjusted")
+@login_required
+def reconciliation_adjusted():
+    """The adjustment lines behind a region's "adjusted" figure of the month: who may see the reconciliation sees
+    them, of the regions they may see (the same scope clause)."""
+    if not can_reconcile(current_user):
+        abort(403)
+    data, problems = reconciliation_query(current_user, request.args, figures=False)
+    if data["region_id"] is None or problems.get("period") or data["period"] is None:
+        flash(problems.get("period") or problems.get("region") or _("Choose a region."), "warning")
+        return redirect(url_for("reports.reconciliation_page")), 303
+    lines = reconciliation.adjusted_lines(data["period"], scope_clause(current_user, Act.region_id, Act.school_id),
+                                          data["region_id"], data["instrument"].code)
+    return render_template("reports/reconciliation_adjusted.html", **data, lines=lines,
+                           total_tiyn=sum(line.amount_tiyn for line in lines),
+                           region_name=_region_namer(data["regions"]), cause_title=cause_title)
 
 
 @bp.route("/reports/reconciliation.<any(csv, xlsx):fmt>")

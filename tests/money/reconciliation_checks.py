@@ -28,7 +28,7 @@ UNDECIDED = ("submitted", "verified", "returned")
 #: the figures each of the four views shows (the page shows the withheld total, not its split)
 MONEY = ("claimed_tiyn", "accepted_tiyn", "withheld_total_tiyn", "under_review_tiyn", "adjusted_tiyn",
          "payable_tiyn", "paid_tiyn", "outstanding_tiyn", "unsettled_tiyn", "time_barred_tiyn",
-         "settled_outside_tiyn", "written_off_tiyn")
+         "settled_outside_tiyn", "written_off_tiyn", "later_clawback_tiyn", "later_top_up_tiyn")
 
 
 def everything():
@@ -116,7 +116,31 @@ def assert_explained(period: date, instrument: str = "schools"):
         assert r.claimed_tiyn == r.accepted_tiyn + r.under_review_tiyn + r.withheld_total_tiyn
         assert r.payable_tiyn == r.accepted_tiyn + r.adjusted_tiyn
         assert r.outstanding_tiyn == r.payable_tiyn - r.paid_tiyn
+        assert r.later_clawback_tiyn <= 0 <= r.later_top_up_tiyn, "claw-backs and top-ups apart"
+    _assert_corrections_as_each_organisations(period, instrument, rows)
     return rows, total
+
+
+def _assert_corrections_as_each_organisations(period: date, instrument: str, rows) -> None:
+    """What the month's corrections not yet settled on an act come to per region — unsettled, time-barred, to be
+    settled on a later act — is what each organisation's own list of them says (its contract's page,
+    app.acts.adjustments.unsettled_corrections) of the month's lines, summed: nothing owed is left out of the month."""
+    from app.instruments import instrument as instrument_named
+    from app.people.models import Organisation
+
+    unsettled = instrument_named(instrument).unsettled
+    if unsettled is None:
+        return
+    owed, time_barred = defaultdict(int), defaultdict(int)
+    organisations = db.session.scalars(select(Act.school_id).distinct().where(
+        Act.period == period, Act.instrument == instrument, Act.status.in_(DECIDED))).all()
+    for organisation in organisations:
+        for u in unsettled(db.session.get(Organisation, organisation)):
+            if u.original.period == period:
+                (time_barred if u.time_barred else owed)[u.original.region_id] += u.amount_tiyn
+    for r in rows:
+        assert r.time_barred_tiyn == time_barred[r.region_id], r.region_id
+        assert r.unsettled_tiyn + r.later_clawback_tiyn + r.later_top_up_tiyn == owed[r.region_id], r.region_id
 
 
 # --- the four views -------------------------------------------------------------------------------------------
@@ -137,7 +161,8 @@ _PAGE_COLS = {"claimed": "claimed_tiyn", "accepted": "accepted_tiyn", "withheld"
               "under-review": "under_review_tiyn", "adjusted": "adjusted_tiyn", "payable": "payable_tiyn",
               "paid": "paid_tiyn", "outstanding": "outstanding_tiyn", "unsettled": "unsettled_tiyn",
               "time-barred": "time_barred_tiyn", "settled-outside": "settled_outside_tiyn",
-              "written-off": "written_off_tiyn"}
+              "written-off": "written_off_tiyn", "later-clawback": "later_clawback_tiyn",
+              "later-top-up": "later_top_up_tiyn"}
 
 
 def _page_rows(html: str) -> dict:
