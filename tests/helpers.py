@@ -234,3 +234,21 @@ def scratch_postgresql(database_url: str, suffix: str) -> Iterator[str]:
         with maintenance.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         maintenance.dispose()
+
+
+def query_plan(statement, table: str) -> str:
+    """The plan of ``statement`` (a SQLAlchemy select) in the steady state of a live system: ``table`` vacuumed and
+    analysed; on PostgreSQL the planner told to leave sequential and bitmap scans aside (with a test's few thousand
+    rows it may rightly prefer them), so a test asks which index path it takes. Plan shape, never timing."""
+    sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as maintenance:
+            maintenance.exec_driver_sql(f"VACUUM ANALYZE {table}")
+        conn = db.session.connection()
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+    conn = db.session.connection()
+    conn.exec_driver_sql(f"ANALYZE {table}")
+    return "\n".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+

@@ -18,6 +18,7 @@ from app import clock
 from app.engine.models import ProcessInstance
 from app.engine.runtime import written_ahead_query
 from app.extensions import db
+from tests.helpers import query_plan
 
 
 def _running_instances(count: int) -> tuple[int, list[int]]:
@@ -36,25 +37,11 @@ def _running_instances(count: int) -> tuple[int, list[int]]:
     return len(rows), ahead
 
 
-def _plan(statement) -> str:
-    sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
-    conn = db.session.connection()
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as maintenance:
-            maintenance.exec_driver_sql("VACUUM ANALYZE process_instance")
-        conn = db.session.connection()
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
-        return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
-    conn.exec_driver_sql("ANALYZE process_instance")
-    return "\n".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
-
-
 def test_the_search_for_instances_written_ahead_is_a_range_of_the_state_and_write_index(world):
     _total, ahead = _running_instances(3000)
     query = written_ahead_query(clock.now())
     assert db.session.scalars(query).all() == ahead
-    plan = _plan(query)
+    plan = query_plan(query, "process_instance")
     if db.engine.dialect.name == "postgresql":
         assert "ix_process_instance_status_updated" in plan and "updated_at >" in plan, plan
     else:

@@ -22,7 +22,7 @@ from app import clock
 from app.engine.models import HumanTask, ProcessInstance
 from app.extensions import db
 from app.inbox.queries import count_query, count_statement, open_tasks_for, view_query
-from tests.helpers import user
+from tests.helpers import query_plan, user
 
 LANES = (("accept_act", "department_official"), ("submit_act", "school_accountant"), ("pay_act", "operator"))
 
@@ -63,18 +63,7 @@ def open_tasks(world) -> dict[str, int]:
 
 
 def _plan(statement: Select) -> str:
-    sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
-    if db.engine.dialect.name == "postgresql":
-        # Steady state: autovacuum has marked the pages all-visible and analysed the table, as on a live system.
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as maintenance:
-            maintenance.exec_driver_sql("VACUUM ANALYZE human_task")
-        conn = db.session.connection()
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
-        return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
-    conn = db.session.connection()
-    conn.exec_driver_sql("ANALYZE human_task")
-    return "\n".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    return query_plan(statement, "human_task")
 
 
 def _reads_the_index_alone(plan: str) -> bool:
