@@ -58,6 +58,7 @@ from app.acts.verification import academic_year, month_bounds, prorated, school_
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.adapter import Enrollment, StudentRegistry, student_registry
+from app.registry.merges import surviving_iins
 from app.registry.models import BusinessRecord, NedbEnrollment
 
 DECIDED = ("accepted", "paid")
@@ -298,7 +299,12 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
     excluded by in the evidence) if its month has a free place."""
 
     def reprice_all(rows: list) -> dict[int, Correction]:
-        enrolments = registry.enrollments_for({ln.iin for ln, _ in rows}) if rows else {}
+        # A line claiming an IIN NEDB retired by a merge is priced as the surviving child (app.registry.merges): the
+        # retired IIN has no rows of its own any more, and the survivor's enrolments at two schools on common days are
+        # a double_enrolment on both schools' paid months, not a not_in_nedb on one of them.
+        merged = surviving_iins({ln.iin for ln, _ in rows}) if rows else {}
+        enrolments = dict(registry.enrollments_for({merged.get(ln.iin, ln.iin) for ln, _ in rows})) if rows else {}
+        enrolments.update({old: enrolments.get(new, []) for old, new in merged.items()})
         originals = list({original.id: original for _, original in rows}.values())
         contexts = {c.act_id: c for c in school_contexts(originals)}
         found: dict[int, Correction] = {}

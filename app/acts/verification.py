@@ -346,6 +346,9 @@ def _create_temp_tables(conn: Connection) -> None:
                       f"PRIMARY KEY (act_id, id)){rowid}"))
     # ``tmp_vday``: every day of the pass's months, for the few lines whose days are counted one by one.
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vday (day DATE PRIMARY KEY)"))
+    # ``tmp_vmerge``: the retired IINs the pass's lines claim and the surviving IIN of each (:func:`_stage_merges`).
+    conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vmerge (iin VARCHAR(12) PRIMARY KEY, "
+                      "person VARCHAR(12) NOT NULL)"))
     # ``tmp_vgap``: the days of an act's licence days per level (``tmp_vact``'s ``pay_from``…``pay_to``) that no
     # licence covering the level covers (licences leaving a gap; ``tmp_vact.gaps`` = 1 when the act has any).
     conn.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_vgap (act_id INTEGER NOT NULL, "
@@ -355,6 +358,7 @@ def _create_temp_tables(conn: Connection) -> None:
 def _empty_temp_tables(conn: Connection) -> None:
     """At the end of every pass (a rolled-back pass leaves them empty too: the rows were in its transaction)."""
     conn.execute(text("DELETE FROM tmp_vday"))
+    conn.execute(text("DELETE FROM tmp_vmerge"))
     conn.execute(text("DELETE FROM tmp_vgap"))
     conn.execute(text("DELETE FROM tmp_vline"))
     conn.execute(text("DELETE FROM tmp_vact"))
@@ -395,7 +399,8 @@ def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
     enrolments with a valid IIN are kept (as the importer keeps only those in the table)."""
     def iins() -> list[str]:
         return [r[0] for r in conn.execute(text(
-            "SELECT DISTINCT l.iin FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id WHERE a.school_rule IS NULL"))
+            "SELECT DISTINCT l.iin FROM act_line l JOIN tmp_vact a ON a.act_id = l.act_id WHERE a.school_rule IS NULL "
+            "UNION SELECT person FROM tmp_vmerge"))
             if is_valid_iin(r[0])]
 
     def row(e) -> dict | None:
@@ -408,6 +413,26 @@ def _stage_registry(conn: Connection, registry: StudentRegistry) -> str:
         conn, registry, "tmp_vnedb", "iin VARCHAR(12) NOT NULL, full_name VARCHAR(200) NOT NULL, "
         "school_bin VARCHAR(12) NOT NULL, grade INTEGER NOT NULL, enrolled_on DATE NOT NULL, withdrawn_on DATE",
         "iin, school_bin, enrolled_on, withdrawn_on, grade, full_name", iins, row)
+
+
+def _same(iin: str) -> str:
+    return iin
+
+
+def _merged(iin: str) -> str:
+    """The child a line's IIN names: the surviving IIN of a merge NEDB made (``tmp_vmerge``), else the IIN itself."""
+    return f"COALESCE((SELECT mm.person FROM tmp_vmerge mm WHERE mm.iin = {iin}), {iin})"  # noqa: S608
+
+
+def _stage_merges(conn: Connection) -> Callable[[str], str]:
+    """The IINs NEDB merged into another (app.registry.merges) that lines of the pass claim, into ``tmp_vmerge``: a
+    line claiming a retired IIN is judged as the surviving child — the statements join NEDB, find a student's copies in
+    one act and count students on the survivor. Returns how the statements name a line's child (the IIN itself when
+    no line of the pass claims a retired IIN, the statements then exactly as without merges)."""
+    conn.execute(text("INSERT INTO tmp_vmerge (iin, person) SELECT DISTINCT m.retired_iin, m.surviving_iin "
+                      "FROM nedb_iin_merge m JOIN act_line l ON l.iin = m.retired_iin "
+                      "WHERE l.act_id IN (SELECT act_id FROM tmp_vact)"))
+    return _merged if conn.execute(text("SELECT 1 FROM tmp_vmerge LIMIT 1")).first() else _same
 
 
 _AGE = _age_implausible_sql("iin", "grade", "age_lo", "age_hi")
@@ -435,7 +460,7 @@ def _fence(dialect: str) -> str:
     return " LIMIT -1 OFFSET 0" if dialect == "sqlite" else " OFFSET 0"
 
 
-def _lines_sql(dialect: str, nedb: str) -> str:
+def _lines_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) -> str:
     """One statement: every line of the acts in ``tmp_vact`` with its rule, amount, paid days and review, into
     ``tmp_vline`` — one pass over the lines, each joined to its IIN's NEDB rows through the covering index
     (the same probe per line as the reference scan of the core lookup).
@@ -447,14 +472,15 @@ def _lines_sql(dialect: str, nedb: str) -> str:
     work (a dozen conditional sums) off the other 99 % of lines. SQLite inserts one row per NEDB row and a second
     row of the same line turns it into the placeholder (no grouping: SQLite would copy every column of every row
     into its aggregate); PostgreSQL groups per line (a hash aggregate) and counts the rows."""
-    line_cols = ("f.id, f.act_id, f.iin, f.grade, f.full_name, f.days_attended, v.school_rule, v.school_bin, "
+    line_cols = (f"f.id, f.act_id, {person('f.iin')} AS iin, f.grade, f.full_name, f.days_attended, v.school_rule, "
+                 "v.school_bin, "
                  "v.month_start, v.month_end, v.month_days, v.grade_mask, "
                  # The days a licence covers the line's level (NULL: no day; level_not_covered by the mask).
                  f"{_of_level('pay_from')} AS pay_from, {_of_level('pay_to')} AS pay_to, "
                  f"{_of_level('pay_days')} AS pay_days, "
                  "v.age_lo, v.age_hi, v.gaps, v.liquidated_on AS liq, "
                  "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm")
-    joined = (f"FROM act_line f JOIN tmp_vact v ON v.act_id = f.act_id LEFT JOIN {nedb} e ON e.iin = f.iin "  # noqa: S608
+    joined = (f"FROM act_line f JOIN tmp_vact v ON v.act_id = f.act_id LEFT JOIN {nedb} e ON e.iin = {person('f.iin')} "  # noqa: S608
               "AND v.school_rule IS NULL WHERE f.act_id IN (SELECT act_id FROM tmp_vact)")
     if dialect == "sqlite":
         source = (f"SELECT {line_cols}, e.iin AS e_iin, e.school_bin AS e_bin, e.enrolled_on AS e_on, "  # noqa: S608
@@ -514,7 +540,7 @@ def _grade_day_sql(nedb: str, day: str, iin: str = "f.iin", grade: str = "f.grad
 
 
 def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str, gaps: bool = False,
-                   in_grade: bool = False) -> str:
+                   in_grade: bool = False, person: Callable[[str], str] = _same) -> str:
     """Days of [lo, hi] (expressions over the act's row ``v`` and the line ``f``) NEDB has the line's student at
     the act's school, each day counted once (an aggregate over the line's NEDB rows ``e``). One enrolment here: its
     days. Several (a re-enrolment, or a corrected enrolment date imported as a new row beside the old one): the
@@ -536,9 +562,10 @@ def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str, gaps: 
                 "CASE WHEN f.grade <= 4 THEN 'p' WHEN f.grade <= 9 THEN 'b' ELSE 's' END AND q.day = t.day))")
     # One enrolment here in the month: its days (in the line's grade: only if it is in that grade).
     one = f"SUM(CASE WHEN {here_active}{' AND e.grade = f.grade' if in_grade else ''} THEN {days} ELSE 0 END)"
-    any_row = (f"SELECT 1 FROM {nedb} d WHERE d.iin = f.iin AND d.school_bin = v.school_bin AND d.enrolled_on <= t.day "  # noqa: S608
+    any_row = (f"SELECT 1 FROM {nedb} d WHERE d.iin = {person('f.iin')} AND d.school_bin = v.school_bin "  # noqa: S608
+               "AND d.enrolled_on <= t.day "
                "AND (d.withdrawn_on IS NULL OR d.withdrawn_on > t.day)")
-    on_day = _grade_day_sql(nedb, "t.day") if in_grade else f"EXISTS ({any_row})"
+    on_day = _grade_day_sql(nedb, "t.day", person("f.iin")) if in_grade else f"EXISTS ({any_row})"
     union = f"(SELECT COUNT(*) FROM tmp_vday t WHERE t.day >= {lo} AND t.day <= {hi}{skip} AND {on_day})"  # noqa: S608
     return f"(CASE WHEN SUM(CASE WHEN {here_active} THEN 1 ELSE 0 END) > 1 THEN {union} ELSE {one} END)"
 
@@ -555,7 +582,7 @@ def _here_name_sql(dialect: str, here_active: str) -> str:
             f"THEN f.full_name ELSE substr(MAX(CASE WHEN {here_active} THEN {on} || e.full_name END), 11) END")
 
 
-def _general_sql(dialect: str, nedb: str) -> str:
+def _general_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) -> str:
     """The lines :func:`_lines_sql` left to the general case (several NEDB rows), decided over all their rows:
     enrolled here (with this grade), elsewhere, withdrawn from here before the month, since when, NEDB's name,
     days here in the month and within the days a licence covers the line's level — then the rule in precedence
@@ -568,14 +595,17 @@ def _general_sql(dialect: str, nedb: str) -> str:
     ``CASE`` evaluates lazily.)"""
     here_active = f"{_HERE} AND {_ACTIVE}"
     paid_days = _days_here_sql(dialect, nedb, _of_level("pay_from"), _of_level("pay_to"), _of_level("pay_days"),
-                               gaps=True, in_grade=True)
-    grade_days = _days_here_sql(dialect, nedb, "v.month_start", "v.month_end", "v.month_days", in_grade=True)
+                               gaps=True, in_grade=True, person=person)
+    grade_days = _days_here_sql(dialect, nedb, "v.month_start", "v.month_end", "v.month_days", in_grade=True,
+                                person=person)
     facts = (
-        "SELECT f.id, f.act_id, f.iin, f.grade, f.full_name, f.days_attended, v.month_days, v.age_lo, v.age_hi, "  # noqa: S608
+        f"SELECT f.id, f.act_id, {person('f.iin')} AS iin, f.grade, f.full_name, f.days_attended, v.month_days, "  # noqa: S608
+        "v.age_lo, v.age_hi, "
         "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm, "
         f"{_here_name_sql(dialect, here_active)} AS here_name, "
         f"MIN(CASE WHEN {here_active} THEN e.enrolled_on END) AS here_since, "
-        f"{_days_here_sql(dialect, nedb, 'v.month_start', 'v.month_end', 'v.month_days')} AS month_days_here, "
+        f"{_days_here_sql(dialect, nedb, 'v.month_start', 'v.month_end', 'v.month_days', person=person)} "
+        "AS month_days_here, "
         f"{paid_days} AS paid_days, "
         "CASE "
         f"WHEN MAX(CASE WHEN {here_active} THEN 1 ELSE 0 END) = 0 THEN "
@@ -588,7 +618,7 @@ def _general_sql(dialect: str, nedb: str) -> str:
         f"AND {_ACTIVE.replace('e.', 'o.')} "
         "AND (o.withdrawn_on IS NULL OR h.enrolled_on < o.withdrawn_on) "
         "AND (h.withdrawn_on IS NULL OR o.enrolled_on < h.withdrawn_on) "
-        f"WHERE h.iin = f.iin AND h.school_bin = v.school_bin AND {_ACTIVE.replace('e.', 'h.')}) "
+        f"WHERE h.iin = {person('f.iin')} AND h.school_bin = v.school_bin AND {_ACTIVE.replace('e.', 'h.')}) "
         "THEN 'double_enrolment' "
         f"WHEN MAX(CASE WHEN {here_active} AND e.grade = f.grade THEN 1 ELSE 0 END) = 0 THEN 'grade_mismatch' "
         # Its grade's row runs in the month only on days NEDB has the pupil in a newer row of another grade (counted
@@ -600,13 +630,14 @@ def _general_sql(dialect: str, nedb: str) -> str:
         "THEN e.enrolled_on END) >= v.liquidated_on THEN 'liquidated' ELSE 'licence_expired' END "
         "END AS rule "
         f"FROM tmp_vline m JOIN act_line f ON f.id = m.id JOIN tmp_vact v ON v.act_id = m.act_id "
-        f"JOIN {nedb} e ON e.iin = f.iin WHERE m.rule = '{_MANY}' GROUP BY f.id, v.act_id" + _fence(dialect))
+        f"JOIN {nedb} e ON e.iin = {person('f.iin')} WHERE m.rule = '{_MANY}' GROUP BY f.id, v.act_id"
+        + _fence(dialect))
     sets = ", ".join(f"{c} = x.{c}" for c in _COLUMNS.split(", ")[3:])
     return (f"UPDATE tmp_vline SET {sets} FROM ({_RESULT} FROM ({facts}) r) x "  # noqa: S608
             "WHERE tmp_vline.act_id = x.act_id AND tmp_vline.id = x.id")
 
 
-def _duplicates_sql(nedb: str) -> str:
+def _duplicates_sql(nedb: str, person: Callable[[str], str] = _same) -> str:
     """duplicate_line: of the copies of a student in one act, the one to keep is the valid one — grade as in
     NEDB, level covered, name as in NEDB — and only then the lower line number (the copies are then alike).
     The school's order of lines cannot make a wrong copy win. The IINs an act lists twice come from one
@@ -618,19 +649,20 @@ def _duplicates_sql(nedb: str) -> str:
     here_active = f"{_HERE} AND {_ACTIVE}"
     ranking = "ORDER BY here_grade DESC, grade_covered DESC, name_differs, line_no"
     return (
-        "WITH dupsets AS (SELECT act_id, iin FROM act_line WHERE act_id IN (SELECT act_id FROM tmp_vact "  # noqa: S608
-        "WHERE school_rule IS NULL) GROUP BY act_id, iin HAVING COUNT(*) > 1) "
+        f"WITH dupsets AS (SELECT a.act_id, {person('a.iin')} AS iin FROM act_line a "  # noqa: S608
+        "WHERE a.act_id IN (SELECT act_id FROM tmp_vact "
+        f"WHERE school_rule IS NULL) GROUP BY a.act_id, {person('a.iin')} HAVING COUNT(*) > 1) "
         f"SELECT act_id, id FROM (SELECT x.act_id, x.id, x.here_grade, "
         f"ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin {ranking}) AS copy_no, "
         f"ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin, x.grade {ranking}) AS grade_copy_no FROM ("
-        "SELECT l.act_id, l.id, l.iin, l.grade, l.line_no, "
+        f"SELECT l.act_id, l.id, {person('l.iin')} AS iin, l.grade, l.line_no, "
         f"MAX(CASE WHEN {here_active} AND e.grade = l.grade THEN 1 ELSE 0 END) AS here_grade, "
         "(v.grade_mask >> l.grade) & 1 AS grade_covered, "
         f"CASE WHEN MAX(CASE WHEN {here_active} AND e.full_name = l.full_name THEN 1 ELSE 0 END) = 1 THEN 0 ELSE 1 END "
         "AS name_differs "
-        "FROM dupsets s JOIN act_line l ON l.act_id = s.act_id AND l.iin = s.iin "
+        f"FROM dupsets s JOIN act_line l ON l.act_id = s.act_id AND {person('l.iin')} = s.iin "
         "JOIN tmp_vact v ON v.act_id = l.act_id "
-        f"LEFT JOIN {nedb} e ON e.iin = l.iin GROUP BY l.id, v.act_id) x) ranked "
+        f"LEFT JOIN {nedb} e ON e.iin = {person('l.iin')} GROUP BY l.id, v.act_id) x) ranked "
         "WHERE copy_no > 1 AND NOT (here_grade = 1 AND grade_copy_no = 1)"
     )
 
@@ -678,14 +710,15 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         conn.execute(text("INSERT INTO tmp_vday VALUES (:day)"), [{"day": _d(conn, date.fromordinal(d))} for d in days])
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_vact"))
+        person = _stage_merges(conn)
         nedb = _stage_registry(conn, registry)
         step("staged")
-        conn.execute(text(_lines_sql(dialect, nedb)))
-        conn.execute(text(_general_sql(dialect, nedb)))
+        conn.execute(text(_lines_sql(dialect, nedb, person)))
+        conn.execute(text(_general_sql(dialect, nedb, person)))
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_vline"))
         _clear_name_variants(conn)
-        _decide_duplicates(conn, nedb)
+        _decide_duplicates(conn, nedb, person)
         changes = _apply_review_exclusions(conn) if excl else {}
         spans = _school_spans(conn, nedb)
         _decide_level_places(conn, {c.act_id: c.terms.places_by_level for c in contexts}, spans)
@@ -757,10 +790,11 @@ _EXCLUDE = ("UPDATE tmp_vline SET rule = :rule, amount = 0, paid_days = NULL, re
             "WHERE act_id = :act_id AND id = :id")
 
 
-def _decide_duplicates(conn: Connection, nedb: str) -> None:
+def _decide_duplicates(conn: Connection, nedb: str, person: Callable[[str], str] = _same) -> None:
     """Every copy but the one kept becomes ``duplicate_line`` — unless a rule of higher precedence (the school's,
     an invalid IIN) already excludes it."""
-    later = [{"act_id": a, "id": i, "rule": "duplicate_line"} for a, i in conn.execute(text(_duplicates_sql(nedb)))]
+    later = [{"act_id": a, "id": i, "rule": "duplicate_line"}
+             for a, i in conn.execute(text(_duplicates_sql(nedb, person)))]
     if later:
         conn.execute(text(_EXCLUDE + " AND (rule IS NULL OR rule NOT IN ("
                           + ", ".join(f"'{code}'" for code in _SCHOOL_AND_CHECKSUM) + "))"), later)

@@ -17,11 +17,79 @@ from flask_babel import force_locale
 from app.extensions import db
 
 
+def _snapshot_options(command):
+    """NEDB's file as the complete register of its schools (app.registry.snapshot)."""
+    for option in reversed((
+        click.option("--snapshot", is_flag=True,
+                     help="The file is the complete register of the schools it lists (and of those named with "
+                          "--school): their stored rows the file does not list are taken out"),
+        click.option("--school", "schools", multiple=True, metavar="BIN",
+                     help="With --snapshot: a school covered even if the file lists no row of it (repeat)"),
+        click.option("--dry-run", is_flag=True,
+                     help="With --snapshot: show what would be taken out, change nothing"),
+        click.option("--confirm-removals", is_flag=True,
+                     help="With --snapshot: take out the rows even where a school would lose more than "
+                          "NEDB_SNAPSHOT_MAX_REMOVED_SHARE of its rows"),
+    )):
+        command = option(command)
+    return command
+
+
+def _snapshot_of(kind: str, extra: dict) -> dict | None:
+    """The job's options from the command's (None: rows are added or updated only); BadParameter for a misuse."""
+    from app.registry.identifiers import is_valid_bin
+    from app.registry.snapshot import SnapshotOptions
+
+    if kind != "nedb" or not extra.get("snapshot"):
+        if any(extra.get(name) for name in ("schools", "dry_run", "confirm_removals")):
+            raise click.BadParameter("--school, --dry-run and --confirm-removals go with --snapshot",
+                                     param_hint="--snapshot")
+        return None
+    wrong = [b for b in extra["schools"] if not is_valid_bin(b)]
+    if wrong:
+        raise click.BadParameter(f"not a BIN (12 digits with a correct check digit): {', '.join(wrong)}",
+                                 param_hint="--school")
+    return SnapshotOptions(tuple(dict.fromkeys(extra["schools"])), bool(extra["confirm_removals"]),
+                           bool(extra["dry_run"])).as_options()
+
+
+def _say_snapshot(job) -> None:
+    """What a complete register took out (or would, or was refused for), as the import's page says it."""
+    plan = (job.checkpoint or {}).get("snapshot")
+    if not plan:
+        return
+    applied = (job.checkpoint or {}).get("snapshot_applied")
+    listed = plan["rows"]
+    for row in listed[:50]:
+        click.echo(f"  {'would take out' if not applied else 'taken out'}: {row['school_bin']} {row['iin']} "
+                   f"{row['full_name']} (grade {row['grade']}, enrolled {row['enrolled_on']})", err=True)
+    if plan["removed"] > 50:
+        click.echo(f"  … and {plan['removed'] - 50} more row(s)", err=True)
+    for school in plan["schools"]:
+        share = f"{school['removed']} of {school['stored']}"
+        click.echo(f"  school {school['bin']}: {share} stored row(s) not in the file"
+                   + (" — kept: the file has rejected rows of this school" if school["held_back"] else ""), err=True)
+    if plan.get("blocked"):
+        click.echo("  nothing is taken out: a rejected row's school could not be read", err=True)
+    if plan["over_share"]:
+        click.echo(f"  more than {plan['max_share']:.0%} of their rows would go at: {', '.join(plan['over_share'])}"
+                   + ("" if plan["confirmed"] else " (refused without --confirm-removals)"), err=True)
+    if applied:
+        click.echo(f"Complete register: {applied['removed']} row(s) absent from the file taken out at "
+                   f"{applied['schools']} school(s); each is kept with this import as the evidence.")
+    elif plan["dry_run"]:
+        click.echo(f"Preview only, nothing changed: {plan['removed']} row(s) of {plan['covered']} school(s) would be "
+                   "taken out. Run the command again without --dry-run to import the file.")
+    elif job.status != "done":
+        click.echo("No row was taken out: a complete register takes rows out only once the file is read to its end.",
+                   err=True)
+
+
 def _import_command(kind: str):
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--errors-csv", type=click.Path(dir_okay=False, path_type=Path),
                   help="Write every rejected row (line, column, reason) to this CSV file")
-    def command(file: Path, errors_csv: Path | None) -> None:
+    def command(file: Path, errors_csv: Path | None, **extra) -> None:
         from flask import current_app
 
         from app.database import limit_lock_waits
@@ -34,6 +102,7 @@ def _import_command(kind: str):
         # as the background job runs it (app.registry.jobs.run_job): an act held by a transaction left open is one
         # incident of the re-verification, not a command waiting, silently, for as long as it stays open
         limit_lock_waits(current_app.config.get("JOB_LOCK_TIMEOUT_SECONDS", 10))
+        options = _snapshot_of(kind, extra)
         with _StopOnCtrlC("the batch being written") as ctrl_c:
             # Counted before the job exists: a second Ctrl-C while a large file was counted left its job "queued" with
             # no lease, for ever — no worker to claim it, nothing for the background pass to find.
@@ -42,7 +111,7 @@ def _import_command(kind: str):
                 click.echo("■ Stopped on the command line (Ctrl-C) before the import began: nothing was imported.",
                            err=True)
                 raise SystemExit(130)
-            job = create_import(kind, file.name, source=file)
+            job = create_import(kind, file.name, source=file, options=options)
             # a lease for the moment until run_import claims it: should this process die first (killed, the machine
             # gone), the background pass finds the job once it runs out and runs it (app.jobs)
             mark_dispatched(job)
@@ -82,6 +151,7 @@ def _import_command(kind: str):
                                "import the file again to load the rest (loaded rows are updated, not duplicated).",
                                err=True)
                 _say_reverified(reverified)
+                _say_snapshot(job)
                 raise SystemExit(130 if job.status == STOPPED else 1)
             for err in result.errors[:50]:
                 click.echo(f"  line {err['line']}: {err.get('heading', err['column'])}: {REASONS[err['code']]} "
@@ -106,16 +176,26 @@ def _import_command(kind: str):
                     # a column as the file's heading writes it, as the import's page names it
                     writer.writerows([e["line"], spreadsheet_cell(e.get("heading", e["column"])),
                                       str(REASONS[e["code"]]), spreadsheet_cell(e["value"])] for e in result.errors)
+        if options and options["dry_run"]:
+            _say_snapshot(job)
+            return
         click.echo(f"{result.total} row(s): {result.loaded} loaded, {result.rejected} rejected"
                    + (f", {result.repeated} repeated an earlier row of the file (the later one loaded)."
                       if result.repeated else "."))
         if result.noticed:
             click.echo(f"{result.noticed} loaded row(s) may correct an earlier row of the same student: both rows "
                        "count until the earlier one is voided (see above).")
+        _say_snapshot(job)
+        merges = (job.checkpoint or {}).get("merges_applied")
+        if merges:
+            click.echo(f"{merges['merges']} merge(s) in the list; {merges['moved_rows']} NEDB row(s) of retired IINs "
+                       f"moved to the surviving IIN, {merges['dropped_rows']} the surviving IIN already had."
+                       + (f" Left out, going round in a circle: {merges['circular']}" if merges.get("circular")
+                          else ""))
         _say_reverified(reverified)
 
     command.__doc__ = f"Import the {kind} registry from a CSV or XLSX file (re-import updates, no duplicates)."
-    return command
+    return _snapshot_options(command) if kind == "nedb" else command
 
 
 class _StopOnCtrlC:
@@ -171,7 +251,8 @@ def _say_reverified(reverified: dict) -> None:
 
 
 def register_registry_cli(app: Flask) -> None:
-    for kind, name in (("nedb", "import-nedb"), ("licences", "import-licences"), ("business", "import-business"),
+    for kind, name in (("nedb", "import-nedb"), ("nedb_merges", "import-nedb-merges"), ("licences", "import-licences"),
+                       ("business", "import-business"),
                        ("students", "import-students"), ("dormitory_beds", "import-dormitory-beds"),
                        ("dormitory_documents", "import-dormitory-documents")):
         app.cli.command(name)(_import_command(kind))

@@ -33,7 +33,7 @@ from app.registry.cells import (
 from app.registry.earlier_rows import EarlierRows
 from app.registry.headings import columns_by_heading
 from app.registry.identifiers import has_non_ascii_digits, iin_birth_date, is_valid_bin, is_valid_iin
-from app.registry.models import LEVELS, BusinessRecord, Licence, NedbEnrollment
+from app.registry.models import LEVELS, BusinessRecord, Licence, NedbEnrollment, NedbIinMerge
 
 BATCH = 2000
 MAX_REPORTED_ERRORS = 1000
@@ -54,6 +54,7 @@ REASONS = {
                             "a text file; export it from the registry again"),
     "lost_letters": _l("the name has “?” in place of letters: the file was saved in an encoding without Kazakh "
                        "letters; save it as “CSV UTF-8” (or as XLSX) and import it again"),
+    "same_iin": _l("the retired IIN and the surviving IIN are the same number"),
     "before_birth": _l("the enrolment date is before the birth date the IIN carries"),
     "several_sheets": _l("more than one sheet of the workbook has the registry's columns; keep one sheet per file"),
     "duplicate_columns": _l("two columns of the file are the same registry column; keep one of them"),
@@ -80,6 +81,10 @@ REASONS = {
                      "its finished batches stay loaded, the batch under way was undone; upload the file again"),
     "error": _l("the import stopped on an unexpected error"),
     "interrupted": _l("the import was stopped on the command line (Ctrl-C) before its end"),
+    "snapshot_refused": _l("as a complete register, the file would take out more than the allowed share of a "
+                           "school's rows (listed below) — is the file cut short? Nothing was imported and nothing "
+                           "was taken out. Check the file; if the removals are right, import it again with the "
+                           "removals confirmed"),
 }
 
 
@@ -104,6 +109,8 @@ class FileUnreadable(ValueError):
 NOTES = "_notes"
 #: what a loaded row's value was read as, said beside the row in the import's report
 ROW_NOTES = {
+    "merged_iin": _l("NEDB merged this IIN into another one of the same child: the row was loaded under the surviving "
+                     "IIN (see the merge list)"),
     "name_one_script": _l("the name mixed Latin and Cyrillic letters that look alike; each word was stored in its own "
                           "script (the name check counts both spellings the same)"),
 }
@@ -298,6 +305,15 @@ def parse_business(row: dict) -> dict:
             "status": status, "oked": oked, "liquidated_on": liquidated_on}
 
 
+def parse_merge(row: dict) -> dict:
+    """A line of NEDB's merge list: the IIN NEDB retired and the one it kept for the same child."""
+    retired = _ident(row, "retired_iin", is_valid_iin, "invalid_iin")
+    surviving = _ident(row, "surviving_iin", is_valid_iin, "invalid_iin")
+    if retired == surviving:
+        raise RowError("surviving_iin", "same_iin")
+    return {"retired_iin": retired, "surviving_iin": surviving}
+
+
 @dataclass(frozen=True)
 class ImportKind:
     name: str
@@ -334,6 +350,11 @@ KINDS: dict[str, ImportKind] = {
                            touches=("bin", "bin")),
     "business": ImportKind("business", BusinessRecord, ("bin", "name", "status", "oked", "liquidated_on"),
                            ("bin", "name", "status", "oked"), ("bin",), parse_business, touches=("bin", "bin")),
+    # NEDB's merge list: the open acts with a line of a retired IIN; those of the surviving IIN whose rows the
+    # merge moves are added once the merges are applied (app.registry.merges)
+    "nedb_merges": ImportKind("nedb_merges", NedbIinMerge, ("retired_iin", "surviving_iin"),
+                              ("retired_iin", "surviving_iin"), ("retired_iin",), parse_merge,
+                              touches=("iin", "retired_iin")),
 }
 
 
@@ -900,6 +921,47 @@ def _columns_of(kind: ImportKind, header: list[str], written: dict[str, str]) ->
     return mapping, ignored
 
 
+def file_columns(kind: ImportKind, path: Path, layout: Layout) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    """The file's headings read as the kind's columns: {heading: column}, the headings not read (as written), and
+    {column: its heading as the file writes it} — a rejected row's column is named as the file's heading writes it
+    ("Full name", "ЖСН"), not as the rows are keyed ("full_name"): the person looks for it in their file.
+    FileUnreadable when a required column is missing."""
+    header = header_of(path, layout)
+    as_written = headings_as_written(path, layout)
+    mapping, ignored = _columns_of(kind, header, as_written)
+    written = {mapping.get(heading, heading): as_written.get(heading, heading) for heading in header}
+    missing = [c for c in kind.required if c not in mapping.values()]
+    if missing:
+        raise FileUnreadable("missing_columns", ", ".join(missing))
+    return mapping, ignored, written
+
+
+def parsed_rows(kind: ImportKind, path: Path, formulas: dict | None, layout: Layout,
+                mapping: dict[str, str]) -> Iterator[tuple[int, dict, dict | RowError]]:
+    """(line, the row keyed by column, its record — or the :class:`RowError` it is rejected for) for every row of the
+    file: what an import loads, and what a complete register's removals are planned on (app.registry.snapshot)."""
+    renamed = any(heading != column for heading, column in mapping.items())
+    for line, row in read_rows(path, formulas, layout):
+        if renamed:
+            row = {mapping.get(heading, heading): value for heading, value in row.items()}
+        try:
+            for column, value in row.items():
+                if isinstance(value, Formula):
+                    raise RowError(column, "formula")
+                if isinstance(value, Misaligned):
+                    raise RowError(column, value.code)
+            outcome: dict | RowError = kind.parse(row)
+        except RowError as err:
+            outcome = err
+        yield line, row, outcome
+
+
+def merged_iins() -> dict[str, str]:
+    """NEDB's merge list as {retired IIN: surviving IIN} (chains kept flat by app.registry.merges). Small: NEDB merges
+    a few thousand IINs a year at most."""
+    return dict(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)).all())
+
+
 def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], None] | None = None,
                 formulas: dict | None = None, touched: set[int] | None = None,
                 layout: Layout | None = None) -> ImportResult:
@@ -918,16 +980,11 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
     result = ImportResult(errors=[])
     if layout is None:
         layout = find_layout(path, kind.headings)
-    header = header_of(path, layout)
-    # a rejected row's column is named as the file's heading writes it ("Full name", "ЖСН"), not as the rows are
-    # keyed ("full_name"): the person looks for it in their file
-    as_written = headings_as_written(path, layout)
-    mapping, result.ignored_columns = _columns_of(kind, header, as_written)
-    written = {mapping.get(heading, heading): as_written.get(heading, heading) for heading in header}
-    missing = [c for c in kind.required if c not in mapping.values()]
-    if missing:
-        raise FileUnreadable("missing_columns", ", ".join(missing))
+    mapping, result.ignored_columns, written = file_columns(kind, path, layout)
     result.columns = [c for c in kind.columns if c in mapping.values()]
+    # NEDB's merges (app.registry.merges): a row of a retired IIN is the surviving child's enrolment — stored under
+    # the retired one, it was a second child verification never read and a complete register then removed
+    merged = merged_iins() if kind.name == "nedb" else {}
     # The keys of the file's rows so far, as 64-bit hashes (a million rows in tens of MB; a collision could only
     # name a row as repeated that is not, never change what is written).
     in_file: set[int] = set()
@@ -963,29 +1020,24 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
         if progress:
             progress(result.total, result.loaded, result.rejected)
 
-    renamed = any(heading != column for heading, column in mapping.items())
-    for line, row in read_rows(path, formulas, layout):
+    for line, row, record in parsed_rows(kind, path, formulas, layout, mapping):
         result.total += 1
-        if renamed:
-            row = {mapping.get(heading, heading): value for heading, value in row.items()}
-        try:
-            for column, value in row.items():
-                if isinstance(value, Formula):
-                    raise RowError(column, "formula")
-                if isinstance(value, Misaligned):
-                    raise RowError(column, value.code)
-            record = kind.parse(row)
-            for code in record.pop(NOTES, ()):
-                if len(notes) < MAX_REPORTED_ERRORS:
-                    notes.append({"line": line, "code": code, "iin": str(record[kind.key[0]])})
-            batch.append((line, record))
-        except RowError as err:
+        if isinstance(record, RowError):
+            err = record
             result.rejected += 1
             if len(result.errors) < MAX_REPORTED_ERRORS:
                 value = row.get(err.column)
                 result.errors.append({"line": line, "column": err.column,
                                       "heading": written.get(err.column, err.column), "code": err.code,
                                       "value": "" if value is None else str(value)[:60]})
+        else:
+            if merged and record["iin"] in merged:
+                record["iin"] = merged[record["iin"]]
+                record.setdefault(NOTES, []).append("merged_iin")
+            for code in record.pop(NOTES, ()):
+                if len(notes) < MAX_REPORTED_ERRORS:
+                    notes.append({"line": line, "code": code, "iin": str(record[kind.key[0]])})
+            batch.append((line, record))
         if len(batch) >= BATCH:
             flush()
     flush()

@@ -6,9 +6,9 @@ duplicating them (upsert on the natural key).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Index, String
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -83,7 +83,52 @@ class BusinessRecord(db.Model):
         return self.oked.startswith("85")
 
 
-IMPORT_KINDS = ("nedb", "licences", "business")
+class NedbIinMerge(db.Model):
+    """NEDB merged two IINs of one child: ``retired_iin`` is no longer the child's, ``surviving_iin`` is. Imported
+    from NEDB's merge list (``flask import-nedb-merges``, kind ``nedb_merges``). Chains are kept flat: a merge into
+    an IIN later retired itself points at the last survivor (app.registry.merges).
+
+    Verification judges a line claiming the retired IIN as the surviving child (app.acts.verification, tmp_vmerge):
+    two lines of the child across the two IINs in one act are a ``duplicate_line``, at two schools on common days a
+    ``double_enrolment`` on both. Without it the school holding the surviving IIN got ``double_enrolment`` while the
+    line under the retired IIN stayed paid."""
+
+    __tablename__ = "nedb_iin_merge"
+    __table_args__ = (Index("ix_nedb_iin_merge_surviving", "surviving_iin"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retired_iin: Mapped[str] = mapped_column(String(12), unique=True)
+    surviving_iin: Mapped[str] = mapped_column(String(12))
+
+
+class NedbRemoval(db.Model):
+    """A row taken out of ``nedb_enrollment`` by an import, kept as it was with the import that took it out — the
+    evidence behind a claw-back of a month already paid (app.acts.adjustments prices the line on today's NEDB, where
+    the row is gone) and the audit trail of what a complete register (``snapshot``) or a merge changed.
+
+    ``reason``: ``snapshot`` — a complete register for the row's school did not list it (NEDB deleted it);
+    ``merged`` — its IIN was retired by a merge: the row lives on under ``surviving_iin`` unless that IIN already had
+    the same enrolment (then only this copy remains of it)."""
+
+    __tablename__ = "nedb_enrollment_removal"
+    __table_args__ = (Index("ix_nedb_enrollment_removal_iin", "iin"),
+                      Index("ix_nedb_enrollment_removal_import", "import_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("registry_import.id"))
+    reason: Mapped[str] = mapped_column(String(16))  # snapshot | merged
+    removed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    enrollment_id: Mapped[int]  # the row's id in nedb_enrollment, as it was
+    iin: Mapped[str] = mapped_column(String(12))
+    full_name: Mapped[str] = mapped_column(String(200))
+    school_bin: Mapped[str] = mapped_column(String(12))
+    school_kind: Mapped[str] = mapped_column(String(8))
+    grade: Mapped[int]
+    enrolled_on: Mapped[date] = mapped_column(Date)
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    #: merged: the IIN the enrolment now belongs to
+    surviving_iin: Mapped[str | None] = mapped_column(String(12))
+
+
+IMPORT_KINDS = ("nedb", "licences", "business", "nedb_merges")
 
 
 class RegistryImport(BackgroundJobMixin, db.Model):
@@ -100,6 +145,9 @@ class RegistryImport(BackgroundJobMixin, db.Model):
     errors: Mapped[list] = mapped_column(JSON, default=list)  # [{"line": n, "reason": "..."}], first 1000
     #: rows loaded that may correct an earlier row of the same student (app.registry.earlier_rows), first 1000
     notices: Mapped[list | None] = mapped_column(JSON, default=list)
+    #: how the file is read, chosen when it was uploaded (app.registry.snapshot.SnapshotOptions): {"snapshot": true,
+    #: "schools": [BIN, …], "confirmed": bool, "dry_run": bool}; None: rows are added or updated only
+    options: Mapped[dict | None] = mapped_column(JSON)
 
     @property
     def percent(self) -> int:

@@ -16,8 +16,17 @@ from app.audit.operations import record_event
 from app.database import error_first_line, remove_unless_committed
 from app.engine.errors import DomainRefused
 from app.extensions import db
-from app.registry.importers import KINDS, FileUnreadable, ImportResult, import_file, scan
+from app.registry.importers import KINDS, FileUnreadable, ImportResult, import_file, scan, touched_acts
+from app.registry.merges import apply_merges
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
+from app.registry.snapshot import (
+    FileKeys,
+    SnapshotOptions,
+    max_removed_share,
+    plan_removals,
+    read_file_keys,
+    remove_absent,
+)
 
 CHAIN = "registry"
 log = logging.getLogger(__name__)
@@ -36,11 +45,15 @@ def stored_path(job: RegistryImport) -> Path:
     return upload_dir() / f"{job.id}-{job.kind}.data"
 
 
-def create_import(kind: str, filename: str, source: Path | None = None, actor=None, stream=None) -> RegistryImport:
-    """Register an import job and keep a copy of its file under instance/imports (the job reads it later)."""
+def create_import(kind: str, filename: str, source: Path | None = None, actor=None, stream=None,
+                  options: dict | None = None) -> RegistryImport:
+    """Register an import job and keep a copy of its file under instance/imports (the job reads it later).
+    ``options``: how the file is read (a complete register of NEDB: :class:`app.registry.snapshot.SnapshotOptions`)."""
     if kind not in KINDS:
         raise ValueError(kind)
-    job = RegistryImport(kind=kind, filename=filename[:255], status="queued", errors=[],
+    if options and kind != "nedb":
+        raise ValueError(f"{kind}: only an NEDB file is read as a complete register")
+    job = RegistryImport(kind=kind, filename=filename[:255], status="queued", errors=[], options=options or None,
                          created_by_id=getattr(actor, "id", None), created_at=clock.now())
     db.session.add(job)
     db.session.flush()
@@ -59,7 +72,7 @@ def create_import(kind: str, filename: str, source: Path | None = None, actor=No
                               "was imported; try again later.")) from err
     remove_unless_committed(target)  # a job that is not committed leaves no file behind
     record_event(CHAIN, "registry.import_started", "registry_import", job.id, actor_id=getattr(actor, "id", None),
-                 details={"kind": kind, "filename": job.filename})
+                 details={"kind": kind, "filename": job.filename, **({"options": options} if options else {})})
     return job
 
 
@@ -69,6 +82,17 @@ class ImportStopped(Exception):
     the reason :data:`importers.REASONS` names."""
 
     code, detail = "interrupted", ""
+
+
+class SnapshotRefused(Exception):
+    """A complete register would take out more than a school may lose unconfirmed (a file cut short): the import
+    fails with the schools named, before a row is written (the plan is kept in the job's checkpoint for its page)."""
+
+    code = "snapshot_refused"
+
+    def __init__(self, schools: list[str]):
+        super().__init__(", ".join(schools))
+        self.detail = ", ".join(schools)[:400]
 
 
 def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult | None:
@@ -119,7 +143,21 @@ def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult 
         db.session.commit()
         if stop_requested is not None and stop_requested():
             raise ImportStopped()
+        complete = SnapshotOptions.of(job.options) if job.kind == "nedb" else None
+        listed = None
+        if complete is not None:
+            # planned before a row is written: a preview writes nothing, a file cut short is refused untouched
+            listed = read_file_keys(path, scanned.formulas, scanned.layout)
+            if _planned(job, listed, complete):  # a preview: done, nothing written
+                return ImportResult(total=listed.rows, rejected=listed.rejected, errors=[], notices=[],
+                                    ignored_columns=[])
+            if stop_requested is not None and stop_requested():
+                raise ImportStopped()
         result = import_file(job.kind, path, on_batch, scanned.formulas, touched, layout=scanned.layout)
+        if complete is not None:
+            _remove_absent(job, listed, complete, touched)
+        elif job.kind == "nedb_merges":
+            _apply_merges(job, touched)
         # The open acts whose students or organisations the import changed are verified again now: accepted at
         # the version verified before, an act was paid at the registry's old word (a withdrawn pupil paid).
         reverified = {}
@@ -133,7 +171,7 @@ def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult 
     except Exception as err:
         db.session.rollback()
         # a reason of its own, said on the page
-        known = isinstance(err, (FileUnreadable, jobs.TimeLimitExceeded, ImportStopped))
+        known = isinstance(err, (FileUnreadable, jobs.TimeLimitExceeded, ImportStopped, SnapshotRefused))
         if not known:
             log.exception("registry import %s failed", job_id)
         # the driver's first line: SQLAlchemy's message goes on with the statement (and the rows' values)
@@ -150,15 +188,78 @@ def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult 
     if result.ignored_columns:  # said on the job's page: a heading typed wrong is a column not loaded
         job.checkpoint = {**(job.checkpoint or {}), "ignored_columns": result.ignored_columns}
     jobs.release(job)
+    taken_out = {key: job.checkpoint[key] for key in ("snapshot_applied", "merges_applied")
+                 if key in (job.checkpoint or {})}
     record_event(CHAIN, "registry.imported", "registry_import", job.id, actor_id=job.created_by_id,
                  details={"kind": job.kind, "filename": job.filename, "rows": result.total,
                           "loaded": result.loaded, "rejected": result.rejected, "columns": result.columns,
                           "may_correct_earlier": result.noticed, "repeated_in_file": result.repeated,
                           **({"ignored_columns": result.ignored_columns} if result.ignored_columns else {}),
-                          **({"reverified_acts": reverified} if reverified else {})})
+                          **({"reverified_acts": reverified} if reverified else {}), **taken_out})
     db.session.commit()
     path.unlink(missing_ok=True)
     return result
+
+
+def _planned(job: RegistryImport, listed: FileKeys, complete: SnapshotOptions) -> bool:
+    """Plan a complete register's removals and keep the plan for the job's page. A preview ends the job here (True),
+    nothing written; a plan past the share a school may lose unconfirmed is refused (:class:`SnapshotRefused`)."""
+    share = max_removed_share()
+    plan = plan_removals(listed, complete)
+    report = plan.report(complete, share) | {"rows_in_file": listed.rows, "rejected_in_file": listed.rejected}
+    job.checkpoint = {**(job.checkpoint or {}), "snapshot": report}
+    if complete.dry_run:
+        job.status, job.finished_at = "done", clock.now()
+        job.processed_rows, job.loaded_rows, job.rejected_rows = listed.rows, 0, listed.rejected
+        jobs.release(job)
+        record_event(CHAIN, "registry.snapshot_previewed", "registry_import", job.id, actor_id=job.created_by_id,
+                     details={"filename": job.filename, "covered_schools": report["covered"],
+                              "would_remove": plan.removed, "held_back": plan.held_rows,
+                              "over_share": report["over_share"]})
+        db.session.commit()
+        discard_file(job)
+        return True
+    db.session.commit()  # the plan stays on the job's page, refused or not
+    if report["over_share"] and not complete.confirmed:
+        raise SnapshotRefused(report["over_share"])
+    return False
+
+
+def _remove_absent(job: RegistryImport, listed: FileKeys, complete: SnapshotOptions, touched: set[int]) -> None:
+    """The file's last row is loaded: its covered schools' rows it does not list are taken out, all in this one
+    transaction with the acts they concern kept in the checkpoint (to verify again, even should the run stop right
+    after) and the audit event — a run stopped before this commit took out nothing. A run resumed after it
+    (``snapshot_applied``) does not take out again."""
+    if "snapshot_applied" in (job.checkpoint or {}):
+        return
+    plan = plan_removals(listed, complete)  # as the database holds it now, the file loaded
+    share = max_removed_share()
+    if plan.over_share(share) and not complete.confirmed:  # another import changed the roll meanwhile
+        raise SnapshotRefused(plan.over_share(share))
+    removed = remove_absent(job.id, plan)
+    touched.update(touched_acts(KINDS["nedb"], removed.iins))
+    applied = {"removed": removed.rows, "schools": len(removed.by_school), "held_back": plan.held_rows,
+               "blocked": plan.blocked, "confirmed": complete.confirmed}
+    job.checkpoint = {**(job.checkpoint or {}), "touched_acts": sorted(touched), "snapshot_applied": applied,
+                      "snapshot": plan.report(complete, share) | {
+                          k: v for k, v in (job.checkpoint or {}).get("snapshot", {}).items()
+                          if k in ("rows_in_file", "rejected_in_file")}}
+    jobs.heartbeat(job)
+    record_event(CHAIN, "registry.snapshot_applied", "registry_import", job.id, actor_id=job.created_by_id,
+                 details={"filename": job.filename, **applied, "by_school": removed.by_school})
+    db.session.commit()
+
+
+def _apply_merges(job: RegistryImport, touched: set[int]) -> None:
+    """The merge list is loaded: chains made flat and the retired IINs' NEDB rows moved, in one transaction with the
+    acts they concern and the audit event."""
+    applied = apply_merges(job.id)
+    touched.update(touched_acts(KINDS["nedb"], applied.iins))
+    job.checkpoint = {**(job.checkpoint or {}), "touched_acts": sorted(touched), "merges_applied": applied.report()}
+    jobs.heartbeat(job)
+    record_event(CHAIN, "registry.merges_applied", "registry_import", job.id, actor_id=job.created_by_id,
+                 details={"filename": job.filename, **applied.report()})
+    db.session.commit()
 
 
 def stop_import(job_id: int, reason: str) -> None:

@@ -19,6 +19,7 @@ from app.registry.importers import KINDS, REASONS, spreadsheet_upload_problem
 from app.registry.jobs import dispatch
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
 from app.registry.operations import create_import, registry_counts
+from app.registry.snapshot import max_removed_share
 from app.security import clean_filename
 
 bp = Blueprint("registry", __name__)
@@ -27,7 +28,8 @@ bp = Blueprint("registry", __name__)
 def _kind_labels() -> dict[str, str]:
     from app.dormitories.registry import KIND_LABELS
 
-    return {"nedb": _("NEDB students"), "licences": _("Licences"), "business": _("Business register"),
+    return {"nedb": _("NEDB students"), "nedb_merges": _("NEDB IIN merges"), "licences": _("Licences"),
+            "business": _("Business register"),
             **{kind: str(label) for kind, label in KIND_LABELS.items()}}
 
 
@@ -39,7 +41,7 @@ def index():
     return render_template("registry/index.html", imports=imports, counts=registry_counts(), kinds=_kind_labels(),
                            columns={k: [(c, c in v.required, _column_hint(c)) for c in v.columns]
                                     for k, v in KINDS.items()},
-                           max_mb=_max_bytes() // (1024 * 1024))
+                           max_mb=_max_bytes() // (1024 * 1024), max_share=_share(max_removed_share()))
 
 
 #: What each column takes, said by the reason a row is rejected for (one text, translated once): an operator read
@@ -49,7 +51,8 @@ _HINTS = {"iin": "invalid_iin", "bin": "invalid_bin", "school_bin": "invalid_bin
           "levels": "invalid_levels", "status": "invalid_status", "oked": "invalid_oked", "course": "invalid_course",
           "study_form": "invalid_study_form", "home_region": "invalid_region", "kind": "invalid_document_kind",
           "enrolled_on": "invalid_date", "withdrawn_on": "invalid_date", "valid_from": "invalid_date",
-          "valid_until": "invalid_date", "liquidated_on": "invalid_date"}
+          "valid_until": "invalid_date", "liquidated_on": "invalid_date", "retired_iin": "invalid_iin",
+          "surviving_iin": "invalid_iin"}
 
 
 def _column_hint(column: str) -> str | None:
@@ -72,6 +75,23 @@ def _upload_problem(kind: str, upload) -> str | None:
         "The file is larger than %(mb)s MB; import it with the command line instead.", mb=limit // (1024 * 1024)))
 
 
+def _snapshot_options(kind: str) -> tuple[dict | None, str | None]:
+    """The upload's "complete register" choices (app.registry.snapshot): the job's options, or what is wrong."""
+    from app.registry.snapshot import SnapshotOptions, covered_schools
+
+    asked = request.form.get("snapshot") == "1"
+    if not asked:
+        return None, None
+    if kind != "nedb":
+        return None, _("Only an NEDB students file can be imported as a complete register.")
+    schools, wrong = covered_schools(request.form.get("schools", "")[:20000])
+    if wrong:
+        return None, _("These are not BINs (12 digits with a correct check digit): %(values)s. Nothing was imported.",
+                       values=", ".join(wrong[:10]))
+    return SnapshotOptions(schools, request.form.get("confirm") == "1", request.form.get("dry_run") == "1")\
+        .as_options(), None
+
+
 @bp.route("/registry/imports", methods=["POST"])
 @login_required
 def upload():
@@ -79,11 +99,12 @@ def upload():
     kind = request.form.get("kind", "")
     file = request.files.get("file")
     problem = _upload_problem(kind, file)
-    if problem:
-        flash(problem, "danger")
+    options, wrong = _snapshot_options(kind) if not problem else (None, None)
+    if problem or wrong:
+        flash(problem or wrong, "danger")
         return redirect(url_for("registry.index")), 303
     try:
-        job = create_import(kind, clean_filename(file.filename), actor=current_user, stream=file)
+        job = create_import(kind, clean_filename(file.filename), actor=current_user, stream=file, options=options)
     except DomainRefused as err:
         db.session.rollback()
         flash(str(err), "danger")
@@ -121,7 +142,7 @@ def _row_value(job: RegistryImport):
 def show_import(import_id: int):
     job = _job(import_id)
     return render_template("registry/import.html", job=job, kinds=_kind_labels(), reasons=REASONS,
-                           notice_text=notice_text, row_value=_row_value(job))
+                           notice_text=notice_text, row_value=_row_value(job), share=_share)
 
 
 @bp.route("/registry/imports/<int:import_id>/progress")
@@ -129,7 +150,14 @@ def show_import(import_id: int):
 def import_progress(import_id: int):
     job = _job(import_id)
     return render_template("registry/_import_progress.html", job=job, reasons=REASONS, notice_text=notice_text,
-                           row_value=_row_value(job), progress_answer=True)
+                           row_value=_row_value(job), progress_answer=True, share=_share)
+
+
+def _share(value: float) -> str:
+    """A share as a percentage in the reader's locale ("20 %", "20%")."""
+    from flask_babel import format_percent
+
+    return format_percent(value)
 
 
 @bp.route("/registry/lookup")

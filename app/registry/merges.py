@@ -1,0 +1,103 @@
+"""NEDB's IIN merges: two IINs of one child, one retired, the other kept.
+
+A merge list is imported as the registry kind ``nedb_merges`` (``flask import-nedb-merges``, or the Registries page).
+Once its rows are loaded, :func:`apply_merges` — in the import's last transaction — keeps the list flat (a merge into
+an IIN retired later points at the last survivor), takes out the merges that would go round in a circle, and moves
+the retired IINs' NEDB rows to the surviving IIN (each kept in ``nedb_enrollment_removal`` as it was, reason
+``merged``). From then on a line claiming a retired IIN is judged as the surviving child: by the verification
+(:func:`app.acts.verification`'s ``tmp_vmerge``) and by the repricing of months already paid
+(:mod:`app.acts.adjustments`) — two lines of the child across the two IINs in one act are a ``duplicate_line``, at two
+schools on common days a ``double_enrolment`` on both schools' acts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select, update
+
+from app import clock
+from app.extensions import db
+from app.registry.models import NedbEnrollment, NedbIinMerge, NedbRemoval
+
+_CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
+
+
+def surviving_iins(iins: Iterable[str]) -> dict[str, str]:
+    """{retired IIN: surviving IIN} for those of ``iins`` NEDB retired (none: {})."""
+    wanted, found = sorted(set(iins)), {}
+    for i in range(0, len(wanted), _CHUNK):
+        found.update(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)
+                                        .where(NedbIinMerge.retired_iin.in_(wanted[i : i + _CHUNK]))).all())
+    return found
+
+
+@dataclass
+class MergesApplied:
+    merges: int = 0  # merges in the list after this import
+    moved_rows: int = 0  # NEDB rows of a retired IIN now under the surviving one
+    dropped_rows: int = 0  # rows of a retired IIN the surviving IIN already had (same school and enrolment date)
+    #: merges taken out because they went round in a circle (A → B and B → A): [[retired, surviving], …]
+    circular: list[list[str]] = field(default_factory=list)
+    #: IINs whose lines are judged differently now: both sides of every merge whose rows were moved (the lines of a
+    #: retired IIN the import names itself)
+    iins: set[str] = field(default_factory=set)
+
+    def report(self) -> dict:
+        return {"merges": self.merges, "moved_rows": self.moved_rows, "dropped_rows": self.dropped_rows,
+                **({"circular": self.circular} if self.circular else {})}
+
+
+def apply_merges(import_id: int) -> MergesApplied:
+    """Keep the merge list flat and move the NEDB rows of the IINs it retires, in the caller's transaction."""
+    applied = MergesApplied()
+    merges = dict(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)).all())
+    final: dict[str, str] = {}
+    circular: set[str] = set()
+    for start in merges:
+        seen, iin = [start], merges[start]
+        while iin in merges and iin not in seen:
+            seen.append(iin)
+            iin = merges[iin]
+        if iin in merges:  # round in a circle: no IIN of it survives, so none is merged
+            circular.update(seen)
+        else:
+            final[start] = iin
+    if circular:
+        applied.circular = sorted([r, merges[r]] for r in circular)
+        db.session.execute(delete(NedbIinMerge).where(NedbIinMerge.retired_iin.in_(sorted(circular)))
+                           .execution_options(synchronize_session=False))
+    for old, new in final.items():
+        if merges[old] != new:  # a chain made flat
+            db.session.execute(update(NedbIinMerge).where(NedbIinMerge.retired_iin == old)
+                               .values(surviving_iin=new).execution_options(synchronize_session=False))
+    applied.merges = len(final)
+    now = clock.now()
+    # every retired IIN's rows go to its survivor — not only this file's: a row of a retired IIN loaded by an older
+    # file before the importer mapped merged IINs is moved too
+    todo = sorted(old for old in final)
+    for i in range(0, len(todo), _CHUNK):
+        chunk = todo[i : i + _CHUNK]
+        rows = db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin.in_(chunk))
+                                  .order_by(NedbEnrollment.id)).all()
+        survivors = {final[r.iin] for r in rows}
+        taken = {(e.iin, e.school_bin, e.enrolled_on) for e in db.session.scalars(
+            select(NedbEnrollment).where(NedbEnrollment.iin.in_(sorted(survivors))))} if survivors else set()
+        for row in rows:
+            new = final[row.iin]
+            db.session.add(NedbRemoval(import_id=import_id, reason="merged", removed_at=now, enrollment_id=row.id,
+                                       iin=row.iin, full_name=row.full_name, school_bin=row.school_bin,
+                                       school_kind=row.school_kind, grade=row.grade, enrolled_on=row.enrolled_on,
+                                       withdrawn_on=row.withdrawn_on, surviving_iin=new))
+            applied.iins.update((row.iin, new))
+            key = (new, row.school_bin, row.enrolled_on)
+            if key in taken:  # the surviving IIN has this enrolment already: NEDB's current word
+                db.session.delete(row)
+                applied.dropped_rows += 1
+            else:
+                row.iin = new
+                taken.add(key)
+                applied.moved_rows += 1
+        db.session.flush()
+    return applied

@@ -1,0 +1,279 @@
+"""NEDB deletes rows and merges IINs; an import that only adds or updates rows never saw either. A phantom pupil NEDB
+deleted as an error stayed in nedb_enrollment for ever — paid every month, never clawed back — and after NEDB merged
+two IINs of one child, the line under the retired IIN stayed paid beside the survivor's.
+
+Now a file imported as the complete register of its schools (``--snapshot``) takes out their rows it does not list —
+in one transaction at the end, each kept with the import as evidence — the open acts are verified again and a month
+already paid is clawed back on the next act; a file cut short is refused before a row is written; a preview changes
+nothing; a run stopped at any point takes out nothing. A merge list makes the retired IIN's lines the surviving
+child's."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from sqlalchemy import func, select
+
+from app.acts.models import Act, ActLine
+from app.acts.operations import prefill_lines
+from app.audit.models import AuditEvent
+from app.engine.runtime import complete_task
+from app.extensions import db
+from app.registry import snapshot
+from app.registry.models import NedbEnrollment, NedbIinMerge, NedbRemoval, RegistryImport
+from tests.helpers import act_of_school, open_task, school, user
+from tests.money.test_adjustments import BILIM, NORMS, NOVEMBER, OCTOBER, _submit, _submit_accept_pay
+
+NUR = "Nur Private School"
+
+
+def _row(e: NedbEnrollment, **changes) -> dict:
+    row = {"iin": e.iin, "full_name": e.full_name, "school_bin": e.school_bin, "school_kind": e.school_kind,
+           "grade": e.grade, "enrolled_on": e.enrolled_on.isoformat(),
+           "withdrawn_on": e.withdrawn_on.isoformat() if e.withdrawn_on else ""}
+    return row | changes
+
+
+def _write(path, rows: list[dict]):
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _roll(name: str) -> list[NedbEnrollment]:
+    return list(db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.school_bin == school(name).bin)
+                                   .order_by(NedbEnrollment.id)))
+
+
+def _import(path, **options) -> RegistryImport:
+    from app.registry.operations import create_import, run_import
+
+    job = create_import("nedb", path.name, source=path, options={"snapshot": True, **options})
+    db.session.commit()
+    run_import(job.id)
+    db.session.expire_all()
+    return db.session.get(RegistryImport, job.id)
+
+
+def _nedb_count() -> int:
+    return db.session.scalar(select(func.count(NedbEnrollment.id)))
+
+
+def test_a_phantom_taken_out_by_a_complete_register_stops_being_paid_and_its_paid_month_is_clawed_back(world, tmp_path):
+    october = _submit_accept_pay(act_of_school(BILIM), "PP-OCT-S")
+    phantom_line = next(ln for ln in october.lines if ln.outcome == "accepted" and ln.grade == 9)
+    november = _submit(NOVEMBER)
+    assert november.status == "verified"
+    assert next(ln for ln in november.lines if ln.iin == phantom_line.iin).outcome == "accepted"
+    seen = november.lock_version
+
+    # NEDB deleted the pupil's row as an error; its file of Bilim lists every other pupil.
+    roll = _roll(BILIM)
+    phantom = next(e for e in roll if e.iin == phantom_line.iin)
+    was = (phantom.iin, phantom.school_bin, phantom.enrolled_on, phantom.id)
+    job = _import(_write(tmp_path / "bilim.csv", [_row(e) for e in roll if e.id != phantom.id]))
+    assert job.status == "done", job.message
+
+    assert db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == phantom_line.iin)).all() == []
+    (kept,) = db.session.scalars(select(NedbRemoval).where(NedbRemoval.import_id == job.id)).all()
+    assert (kept.reason, kept.iin, kept.school_bin, kept.enrolled_on, kept.enrollment_id) == ("snapshot", *was)
+    assert job.checkpoint["snapshot_applied"]["removed"] == 1
+    applied = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registry.snapshot_applied",
+                                                          AuditEvent.object_id == job.id)).one()
+    assert applied.details["removed"] == 1 and applied.details["by_school"] == {school(BILIM).bin: 1}
+
+    # The open November act was verified again: the phantom is not paid, and October's payment for it is clawed back.
+    november = db.session.get(Act, november.id)
+    assert november.lock_version != seen and november.status == "verified"
+    line = next(ln for ln in november.lines if ln.iin == phantom_line.iin)
+    assert (line.outcome, line.rule_code, line.amount_tiyn) == ("excluded", "not_in_nedb", 0)
+    (claw_back,) = november.adjustments
+    norm = NORMS["basic"]
+    assert (claw_back.iin, claw_back.period, claw_back.original_act_id, claw_back.rule_code, claw_back.amount_tiyn) == (
+        phantom_line.iin, OCTOBER, october.id, "not_in_nedb", -norm)
+    assert november.amount_tiyn == sum(ln.amount_tiyn for ln in november.lines) - norm
+    # the paid act is never edited
+    paid = db.session.get(ActLine, phantom_line.id)
+    assert (paid.outcome, paid.amount_tiyn) == ("accepted", norm)
+
+
+def test_a_file_cut_short_is_refused_before_a_row_is_written_and_a_preview_changes_nothing(world, app_ctx, tmp_path,
+                                                                                           browser):
+    roll = _roll(BILIM)
+    before = _nedb_count()
+    # the first ten pupils only, one of them with a corrected name: nothing of it may land
+    cut = [_row(e) for e in roll[:10]]
+    cut[0]["full_name"] = "Corrected Name"
+    path = _write(tmp_path / "cut.csv", cut)
+
+    runner = app_ctx.test_cli_runner()
+    result = runner.invoke(args=["import-nedb", str(path), "--snapshot"])
+    assert result.exit_code == 1
+    assert "would take out more than the allowed share" in result.output and school(BILIM).bin in result.output
+    db.session.expire_all()
+    assert _nedb_count() == before and db.session.scalar(select(func.count(NedbRemoval.id))) == 0
+    assert db.session.get(NedbEnrollment, roll[0].id).full_name != "Corrected Name", "nothing was written"
+    job = db.session.scalars(select(RegistryImport).order_by(RegistryImport.id.desc())).first()
+    assert (job.status, job.message.partition(":")[0]) == ("failed", "snapshot_refused")
+    assert job.checkpoint["snapshot"]["over_share"] == [school(BILIM).bin]
+
+    # A preview lists, row by row, what would go — and changes nothing.
+    preview = runner.invoke(args=["import-nedb", str(path), "--snapshot", "--dry-run"])
+    assert preview.exit_code == 0, preview.output
+    assert f"{len(roll) - 10} row(s) of 1 school(s) would be taken out" in preview.output
+    assert roll[20].full_name in preview.output
+    db.session.expire_all()
+    assert _nedb_count() == before and db.session.get(NedbEnrollment, roll[0].id).full_name != "Corrected Name"
+
+    # The operator's page says so in their language (the preview's rows listed, the IINs as the role may see them).
+    page = browser("operator").get(f"/registry/imports/{job.id}").get_data(as_text=True)
+    assert 'id="snapshot-refused"' in page and school(BILIM).bin in page
+
+    # Confirmed, the same file takes out what it does not list.
+    confirmed = runner.invoke(args=["import-nedb", str(path), "--snapshot", "--confirm-removals"])
+    assert confirmed.exit_code == 0, confirmed.output
+    db.session.expire_all()
+    assert _nedb_count() == before - (len(roll) - 10)
+    assert db.session.get(NedbEnrollment, roll[0].id).full_name == "Corrected Name"
+
+
+def test_a_school_with_a_rejected_row_keeps_its_rows(world, tmp_path):
+    roll = _roll(BILIM)
+    rows = [_row(e) for e in roll[1:]]
+    rows[0]["enrolled_on"] = "not a date"  # the file's row of this pupil cannot be read
+    job = _import(_write(tmp_path / "rejected.csv", rows))
+    assert job.status == "done"
+    assert db.session.get(NedbEnrollment, roll[0].id) is not None
+    assert job.checkpoint["snapshot_applied"]["removed"] == 0 and job.checkpoint["snapshot"]["held_rows"] == 2
+
+
+def _phantom_file(tmp_path, phantoms: int = 3) -> tuple[list[int], object]:
+    """Bilim's register without its first ``phantoms`` rows; their ids."""
+    roll = _roll(BILIM)
+    return [e.id for e in roll[:phantoms]], _write(tmp_path / "phantoms.csv", [_row(e) for e in roll[phantoms:]])
+
+
+def test_a_snapshot_stopped_before_its_end_takes_out_nothing(world, app_ctx, tmp_path, monkeypatch):
+    from app.registry import importers
+    from app.registry.operations import create_import, run_import
+
+    phantoms, path = _phantom_file(tmp_path)
+    monkeypatch.setattr(importers, "BATCH", 5)
+    job = create_import("nedb", path.name, source=path, options={"snapshot": True})
+    db.session.commit()
+    calls = {"n": 0}
+
+    def stop() -> bool:  # Ctrl-C once the file's rows began to land
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    assert run_import(job.id, stop_requested=stop) is None
+    db.session.expire_all()
+    assert db.session.get(RegistryImport, job.id).status == "stopped"
+    assert all(db.session.get(NedbEnrollment, i) is not None for i in phantoms)
+    assert db.session.scalar(select(func.count(NedbRemoval.id))) == 0
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, RuntimeError])
+def test_a_snapshot_interrupted_inside_its_removals_takes_out_nothing_and_runs_whole_again(
+        world, app_ctx, tmp_path, monkeypatch, interruption):
+    """Ctrl-C twice (or a failure) while the rows are being taken out, chunk by chunk: the one transaction is rolled
+    back whole — no row half taken out, none kept as removed — and the file imported again takes them all out."""
+    phantoms, path = _phantom_file(tmp_path)
+    monkeypatch.setattr(snapshot, "REMOVE_CHUNK", 1)
+    real_delete, calls = snapshot.delete, {"n": 0}
+
+    def delete_then_interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise interruption("interrupted in the middle of the removals")
+        return real_delete(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "delete", delete_then_interrupted)
+    runner = app_ctx.test_cli_runner()
+    result = runner.invoke(args=["import-nedb", str(path), "--snapshot"])
+    assert calls["n"] == 2 and result.exit_code in (1, 130), result.output
+    assert "No row was taken out" in result.output
+    db.session.expire_all()
+    assert all(db.session.get(NedbEnrollment, i) is not None for i in phantoms)
+    assert db.session.scalar(select(func.count(NedbRemoval.id))) == 0
+    job = db.session.scalars(select(RegistryImport).order_by(RegistryImport.id.desc())).first()
+    assert job.status in ("stopped", "failed") and "snapshot_applied" not in (job.checkpoint or {})
+
+    monkeypatch.setattr(snapshot, "delete", real_delete)
+    again = runner.invoke(args=["import-nedb", str(path), "--snapshot"])
+    assert again.exit_code == 0, again.output
+    db.session.expire_all()
+    assert all(db.session.get(NedbEnrollment, i) is None for i in phantoms)
+    assert db.session.scalar(select(func.count(NedbRemoval.id))) == len(phantoms)
+
+
+def _merge(tmp_path, retired: str, surviving: str) -> RegistryImport:
+    from app.registry.operations import create_import, run_import
+
+    path = _write(tmp_path / "merges.csv", [{"retired_iin": retired, "surviving_iin": surviving}])
+    job = create_import("nedb_merges", path.name, source=path)
+    db.session.commit()
+    run_import(job.id)
+    db.session.expire_all()
+    return db.session.get(RegistryImport, job.id)
+
+
+def _second_iin(taken: set[str]) -> str:
+    from app.registry.identifiers import is_valid_iin
+
+    for n in range(100000):
+        candidate = f"1503156{n:05d}"
+        if is_valid_iin(candidate) and candidate not in taken:
+            return candidate
+    raise AssertionError
+
+
+def test_a_merge_makes_two_lines_of_one_child_a_duplicate_in_one_act_and_a_double_enrolment_across_schools(
+        world, tmp_path):
+    roll = _roll(BILIM)
+    child = next(e for e in roll if e.grade == 3 and e.withdrawn_on is None)
+    taken = set(db.session.scalars(select(NedbEnrollment.iin)))
+    # NEDB gave the child a second IIN at Bilim (the same enrolment) and a third at Nur, on the same days
+    twin, other = _second_iin(taken), _second_iin(taken | {_second_iin(taken)})
+    db.session.add(NedbEnrollment(iin=twin, full_name=child.full_name, school_bin=child.school_bin,
+                                  school_kind="private", grade=child.grade, enrolled_on=child.enrolled_on))
+    db.session.add(NedbEnrollment(iin=other, full_name=child.full_name, school_bin=school(NUR).bin,
+                                  school_kind="private", grade=child.grade, enrolled_on=child.enrolled_on))
+    db.session.commit()
+    bilim = act_of_school(BILIM)
+    complete_task(open_task(bilim, "submit_act").id, user("accountant"), data={"lines": prefill_lines(bilim)})
+    db.session.commit()
+    nur = act_of_school(NUR)
+    complete_task(open_task(nur, "submit_act").id, user("accountant2"), data={"lines": prefill_lines(nur)})
+    db.session.commit()
+    db.session.expire_all()
+
+    def outcome(act_id: int, iin: str) -> list[tuple]:
+        return [(ln.outcome, ln.rule_code) for ln in db.session.scalars(
+            select(ActLine).where(ActLine.act_id == act_id, ActLine.iin == iin).order_by(ActLine.line_no))]
+
+    # Three IINs, three children to the registry: each line paid.
+    assert outcome(bilim.id, child.iin) == outcome(bilim.id, twin) == [("accepted", None)]
+    assert outcome(nur.id, other) == [("accepted", None)]
+
+    # NEDB's merge list: both extra IINs are the child's.
+    first = _merge(tmp_path, twin, child.iin)
+    assert first.status == "done", first.message
+    second = _merge(tmp_path, other, child.iin)
+    assert second.status == "done", second.message
+    assert db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin.in_([twin, other]))).all() == []
+    assert {(r.iin, r.surviving_iin) for r in db.session.scalars(select(NedbRemoval))} == {
+        (twin, child.iin), (other, child.iin)}
+    assert second.checkpoint["merges_applied"]["moved_rows"] == 1
+
+    # The open acts were verified again: the child is one child, at two schools on the same days.
+    lines = sorted(outcome(bilim.id, child.iin) + outcome(bilim.id, twin))
+    assert lines == [("excluded", "double_enrolment"), ("excluded", "duplicate_line")]
+    assert outcome(nur.id, other) == [("excluded", "double_enrolment")]
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registry.merges_applied")).all()
+    assert dict(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)).all()) == {
+        twin: child.iin, other: child.iin}
