@@ -20,8 +20,7 @@ from app.acts.operations import prefill_lines
 from app.audit.models import AuditEvent
 from app.engine.runtime import complete_task
 from app.extensions import db
-from app.registry import snapshot
-from app.registry.models import NedbEnrollment, NedbIinMerge, NedbRemoval, RegistryImport
+from app.registry.models import NedbEnrollment, RegistryImport
 from tests.helpers import act_of_school, open_task, school, user
 from tests.money.test_adjustments import BILIM, NORMS, NOVEMBER, OCTOBER, _submit, _submit_accept_pay
 
@@ -48,21 +47,30 @@ def _roll(name: str) -> list[NedbEnrollment]:
                                    .order_by(NedbEnrollment.id)))
 
 
-def _import(path, **options) -> RegistryImport:
-    from app.registry.operations import create_import, run_import
-
-    job = create_import("nedb", path.name, source=path, options={"snapshot": True, **options})
-    db.session.commit()
-    run_import(job.id)
+def _last_import() -> RegistryImport:
     db.session.expire_all()
-    return db.session.get(RegistryImport, job.id)
+    return db.session.scalars(select(RegistryImport).order_by(RegistryImport.id.desc())).first()
+
+
+def _import(app, path, *options: str) -> RegistryImport:
+    """``flask import-nedb FILE --snapshot``: the file is the complete register of the schools it lists."""
+    result = app.test_cli_runner().invoke(args=["import-nedb", str(path), "--snapshot", *options])
+    assert result.exit_code == 0, result.output
+    return _last_import()
+
+
+def _removals() -> list:
+    from app.registry.models import NedbRemoval
+
+    return list(db.session.scalars(select(NedbRemoval).order_by(NedbRemoval.id)))
 
 
 def _nedb_count() -> int:
     return db.session.scalar(select(func.count(NedbEnrollment.id)))
 
 
-def test_a_phantom_taken_out_by_a_complete_register_stops_being_paid_and_its_paid_month_is_clawed_back(world, tmp_path):
+def test_a_phantom_taken_out_by_a_complete_register_stops_being_paid_and_its_paid_month_is_clawed_back(world, app_ctx,
+                                                                                                        tmp_path):
     october = _submit_accept_pay(act_of_school(BILIM), "PP-OCT-S")
     phantom_line = next(ln for ln in october.lines if ln.outcome == "accepted" and ln.grade == 9)
     november = _submit(NOVEMBER)
@@ -74,11 +82,12 @@ def test_a_phantom_taken_out_by_a_complete_register_stops_being_paid_and_its_pai
     roll = _roll(BILIM)
     phantom = next(e for e in roll if e.iin == phantom_line.iin)
     was = (phantom.iin, phantom.school_bin, phantom.enrolled_on, phantom.id)
-    job = _import(_write(tmp_path / "bilim.csv", [_row(e) for e in roll if e.id != phantom.id]))
+    job = _import(app_ctx, _write(tmp_path / "bilim.csv", [_row(e) for e in roll if e.id != phantom.id]))
     assert job.status == "done", job.message
 
     assert db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == phantom_line.iin)).all() == []
-    (kept,) = db.session.scalars(select(NedbRemoval).where(NedbRemoval.import_id == job.id)).all()
+    (kept,) = _removals()
+    assert kept.import_id == job.id
     assert (kept.reason, kept.iin, kept.school_bin, kept.enrolled_on, kept.enrollment_id) == ("snapshot", *was)
     assert job.checkpoint["snapshot_applied"]["removed"] == 1
     applied = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registry.snapshot_applied",
@@ -114,9 +123,9 @@ def test_a_file_cut_short_is_refused_before_a_row_is_written_and_a_preview_chang
     assert result.exit_code == 1
     assert "would take out more than the allowed share" in result.output and school(BILIM).bin in result.output
     db.session.expire_all()
-    assert _nedb_count() == before and db.session.scalar(select(func.count(NedbRemoval.id))) == 0
+    assert _nedb_count() == before and _removals() == []
     assert db.session.get(NedbEnrollment, roll[0].id).full_name != "Corrected Name", "nothing was written"
-    job = db.session.scalars(select(RegistryImport).order_by(RegistryImport.id.desc())).first()
+    job = _last_import()
     assert (job.status, job.message.partition(":")[0]) == ("failed", "snapshot_refused")
     assert job.checkpoint["snapshot"]["over_share"] == [school(BILIM).bin]
 
@@ -140,11 +149,11 @@ def test_a_file_cut_short_is_refused_before_a_row_is_written_and_a_preview_chang
     assert db.session.get(NedbEnrollment, roll[0].id).full_name == "Corrected Name"
 
 
-def test_a_school_with_a_rejected_row_keeps_its_rows(world, tmp_path):
+def test_a_school_with_a_rejected_row_keeps_its_rows(world, app_ctx, tmp_path):
     roll = _roll(BILIM)
     rows = [_row(e) for e in roll[1:]]
     rows[0]["enrolled_on"] = "not a date"  # the file's row of this pupil cannot be read
-    job = _import(_write(tmp_path / "rejected.csv", rows))
+    job = _import(app_ctx, _write(tmp_path / "rejected.csv", rows))
     assert job.status == "done"
     assert db.session.get(NedbEnrollment, roll[0].id) is not None
     assert job.checkpoint["snapshot_applied"]["removed"] == 0 and job.checkpoint["snapshot"]["held_rows"] == 2
@@ -162,7 +171,7 @@ def test_a_snapshot_stopped_before_its_end_takes_out_nothing(world, app_ctx, tmp
 
     phantoms, path = _phantom_file(tmp_path)
     monkeypatch.setattr(importers, "BATCH", 5)
-    job = create_import("nedb", path.name, source=path, options={"snapshot": True})
+    job = create_import("nedb", path.name, source=path, options={"snapshot": True})  # as --snapshot does
     db.session.commit()
     calls = {"n": 0}
 
@@ -174,7 +183,7 @@ def test_a_snapshot_stopped_before_its_end_takes_out_nothing(world, app_ctx, tmp
     db.session.expire_all()
     assert db.session.get(RegistryImport, job.id).status == "stopped"
     assert all(db.session.get(NedbEnrollment, i) is not None for i in phantoms)
-    assert db.session.scalar(select(func.count(NedbRemoval.id))) == 0
+    assert _removals() == []
 
 
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, RuntimeError])
@@ -182,6 +191,8 @@ def test_a_snapshot_interrupted_inside_its_removals_takes_out_nothing_and_runs_w
         world, app_ctx, tmp_path, monkeypatch, interruption):
     """Ctrl-C twice (or a failure) while the rows are being taken out, chunk by chunk: the one transaction is rolled
     back whole — no row half taken out, none kept as removed — and the file imported again takes them all out."""
+    from app.registry import snapshot
+
     phantoms, path = _phantom_file(tmp_path)
     monkeypatch.setattr(snapshot, "REMOVE_CHUNK", 1)
     real_delete, calls = snapshot.delete, {"n": 0}
@@ -199,8 +210,8 @@ def test_a_snapshot_interrupted_inside_its_removals_takes_out_nothing_and_runs_w
     assert "No row was taken out" in result.output
     db.session.expire_all()
     assert all(db.session.get(NedbEnrollment, i) is not None for i in phantoms)
-    assert db.session.scalar(select(func.count(NedbRemoval.id))) == 0
-    job = db.session.scalars(select(RegistryImport).order_by(RegistryImport.id.desc())).first()
+    assert _removals() == []
+    job = _last_import()
     assert job.status in ("stopped", "failed") and "snapshot_applied" not in (job.checkpoint or {})
 
     monkeypatch.setattr(snapshot, "delete", real_delete)
@@ -208,18 +219,15 @@ def test_a_snapshot_interrupted_inside_its_removals_takes_out_nothing_and_runs_w
     assert again.exit_code == 0, again.output
     db.session.expire_all()
     assert all(db.session.get(NedbEnrollment, i) is None for i in phantoms)
-    assert db.session.scalar(select(func.count(NedbRemoval.id))) == len(phantoms)
+    assert len(_removals()) == len(phantoms)
 
 
-def _merge(tmp_path, retired: str, surviving: str) -> RegistryImport:
-    from app.registry.operations import create_import, run_import
-
+def _merge(app, tmp_path, retired: str, surviving: str) -> RegistryImport:
+    """``flask import-nedb-merges FILE``: NEDB's merge list."""
     path = _write(tmp_path / "merges.csv", [{"retired_iin": retired, "surviving_iin": surviving}])
-    job = create_import("nedb_merges", path.name, source=path)
-    db.session.commit()
-    run_import(job.id)
-    db.session.expire_all()
-    return db.session.get(RegistryImport, job.id)
+    result = app.test_cli_runner().invoke(args=["import-nedb-merges", str(path)])
+    assert result.exit_code == 0, result.output
+    return _last_import()
 
 
 def _second_iin(taken: set[str]) -> str:
@@ -233,7 +241,7 @@ def _second_iin(taken: set[str]) -> str:
 
 
 def test_a_merge_makes_two_lines_of_one_child_a_duplicate_in_one_act_and_a_double_enrolment_across_schools(
-        world, tmp_path):
+        world, app_ctx, tmp_path):
     roll = _roll(BILIM)
     child = next(e for e in roll if e.grade == 3 and e.withdrawn_on is None)
     taken = set(db.session.scalars(select(NedbEnrollment.iin)))
@@ -261,12 +269,12 @@ def test_a_merge_makes_two_lines_of_one_child_a_duplicate_in_one_act_and_a_doubl
     assert outcome(nur.id, other) == [("accepted", None)]
 
     # NEDB's merge list: both extra IINs are the child's.
-    first = _merge(tmp_path, twin, child.iin)
+    first = _merge(app_ctx, tmp_path, twin, child.iin)
     assert first.status == "done", first.message
-    second = _merge(tmp_path, other, child.iin)
+    second = _merge(app_ctx, tmp_path, other, child.iin)
     assert second.status == "done", second.message
     assert db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin.in_([twin, other]))).all() == []
-    assert {(r.iin, r.surviving_iin) for r in db.session.scalars(select(NedbRemoval))} == {
+    assert {(r.iin, r.surviving_iin) for r in _removals()} == {
         (twin, child.iin), (other, child.iin)}
     assert second.checkpoint["merges_applied"]["moved_rows"] == 1
 
@@ -275,5 +283,7 @@ def test_a_merge_makes_two_lines_of_one_child_a_duplicate_in_one_act_and_a_doubl
     assert lines == [("excluded", "double_enrolment"), ("excluded", "duplicate_line")]
     assert outcome(nur.id, other) == [("excluded", "double_enrolment")]
     assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registry.merges_applied")).all()
+    from app.registry.models import NedbIinMerge
+
     assert dict(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)).all()) == {
         twin: child.iin, other: child.iin}
