@@ -287,3 +287,40 @@ def test_a_merge_makes_two_lines_of_one_child_a_duplicate_in_one_act_and_a_doubl
 
     assert dict(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)).all()) == {
         twin: child.iin, other: child.iin}
+
+
+def test_the_operator_previews_a_complete_register_on_the_upload_page_and_bad_choices_change_nothing(
+        world, tmp_path, browser):
+    import io
+
+    roll = _roll(BILIM)
+    body = _write(tmp_path / "page.csv", [_row(e) for e in roll[2:]]).read_bytes()
+    op = browser("operator")
+    before = _nedb_count()
+
+    def upload(**fields):
+        return op.post("/registry/imports", {"kind": "nedb", "file": (io.BytesIO(body), "bilim.csv"), **fields},
+                       content_type="multipart/form-data")
+
+    # Not a BIN among the schools, or a complete register of another registry: said, nothing imported.
+    assert upload(snapshot="1", schools="123456789012").status_code == 303
+    assert "These are not BINs" in op.get("/registry").get_data(as_text=True)
+    response = op.post("/registry/imports", {"kind": "licences", "snapshot": "1",
+                                             "file": (io.BytesIO(b"number,bin\n"), "l.csv")},
+                       content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert "Only an NEDB students file" in op.get("/registry").get_data(as_text=True)
+    assert db.session.scalar(select(func.count(RegistryImport.id))) == 0
+
+    # The preview lists the two rows the file does not list, and changes nothing.
+    response = upload(snapshot="1", dry_run="1")
+    page = op.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="snapshot-preview"' in page and "2 rows would be taken out" in page
+    assert roll[0].full_name in page and roll[1].full_name in page and roll[2].full_name not in page
+    assert _nedb_count() == before and _removals() == []
+
+    # Uploaded for real: they are taken out, and the page says so.
+    response = upload(snapshot="1")
+    page = op.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="snapshot-applied"' in page and "2 rows the file does not list were taken out" in page
+    assert _nedb_count() == before - 2 and len(_removals()) == 2
