@@ -278,6 +278,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "REQUEST_LOCK_TIMEOUT_SECONDS": _number("REQUEST_LOCK_TIMEOUT_SECONDS", "5"),
         "SERVICE_RETRY": _json_setting("SERVICE_RETRY"),
         "REGISTRY_UPLOAD_DIR": os.environ.get("REGISTRY_UPLOAD_DIR", ""),
+        # The share of a school's NEDB rows a complete register (import-nedb --snapshot) may take out without the
+        # operator's confirmation: more is a file cut short until they say otherwise (app.registry.snapshot).
+        "NEDB_SNAPSHOT_MAX_REMOVED_SHARE": _number("NEDB_SNAPSHOT_MAX_REMOVED_SHARE", "0.2", kind=float),
         # Sessions end after this long without a request, and this long after login whatever happens.
         "SESSION_IDLE_MINUTES": _number("SESSION_IDLE_MINUTES", "30"),
         "SESSION_ABSOLUTE_HOURS": _number("SESSION_ABSOLUTE_HOURS", "12"),
