@@ -145,7 +145,7 @@ def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult 
             raise ImportStopped()
         complete = SnapshotOptions.of(job.options) if job.kind == "nedb" else None
         listed = None
-        if complete is not None:
+        if complete is not None and "snapshot_applied" not in (job.checkpoint or {}):
             # planned before a row is written: a preview writes nothing, a file cut short is refused untouched
             listed = read_file_keys(path, scanned.formulas, scanned.layout)
             if _planned(job, listed, complete):  # a preview: done, nothing written
@@ -225,12 +225,13 @@ def _planned(job: RegistryImport, listed: FileKeys, complete: SnapshotOptions) -
     return False
 
 
-def _remove_absent(job: RegistryImport, listed: FileKeys, complete: SnapshotOptions, touched: set[int]) -> None:
+def _remove_absent(job: RegistryImport, listed: FileKeys | None, complete: SnapshotOptions,
+                   touched: set[int]) -> None:
     """The file's last row is loaded: its covered schools' rows it does not list are taken out, all in this one
     transaction with the acts they concern kept in the checkpoint (to verify again, even should the run stop right
     after) and the audit event — a run stopped before this commit took out nothing. A run resumed after it
     (``snapshot_applied``) does not take out again."""
-    if "snapshot_applied" in (job.checkpoint or {}):
+    if listed is None:  # resumed after its removals were committed: never taken out twice
         return
     plan = plan_removals(listed, complete)  # as the database holds it now, the file loaded
     share = max_removed_share()

@@ -324,3 +324,48 @@ def test_the_operator_previews_a_complete_register_on_the_upload_page_and_bad_ch
     page = op.get(response.headers["Location"]).get_data(as_text=True)
     assert 'id="snapshot-applied"' in page and "2 rows the file does not list were taken out" in page
     assert _nedb_count() == before - 2 and len(_removals()) == 2
+
+
+def test_a_snapshot_resumed_after_its_removals_were_committed_takes_out_nothing_twice_and_verifies_the_act(
+        world, tmp_path, monkeypatch):
+    """The worker died right after the removals' transaction, before the open act was verified again: the resumed run
+    reads the file again, takes out nothing more (a row NEDB added meanwhile at the school is not its business) and
+    verifies the act the removals concerned."""
+    from datetime import timedelta
+
+    from app import clock, jobs
+    from app.registry import operations as registry_operations
+    from app.reports import operations as report_operations
+    from tests.money.test_import_reverifies import _verified_bilim
+
+    act = _verified_bilim()
+    seen = act.lock_version
+    phantom_line = next(ln for ln in act.lines if ln.outcome == "accepted")
+    roll = _roll(BILIM)
+    path = _write(tmp_path / "bilim.csv", [_row(e) for e in roll if e.iin != phantom_line.iin])
+    job = registry_operations.create_import("nedb", path.name, source=path, options={"snapshot": True})
+    db.session.commit()
+    job_id = job.id
+    real = report_operations.reverify_after_import
+
+    def worker_dies(*_args, **_kwargs):
+        raise jobs.LeaseLost("the worker died")
+
+    monkeypatch.setattr(report_operations, "reverify_after_import", worker_dies)
+    with pytest.raises(jobs.LeaseLost):
+        registry_operations.run_import(job_id)
+    monkeypatch.setattr(report_operations, "reverify_after_import", real)
+    assert len(_removals()) == 1
+    assert db.session.get(Act, act.id).lock_version == seen
+
+    job = db.session.get(RegistryImport, job_id)
+    job.lease_expires_at = clock.now() - timedelta(seconds=1)
+    db.session.commit()
+    registry_operations.run_import(job_id)
+    db.session.expire_all()
+    job = db.session.get(RegistryImport, job_id)
+    assert job.status == "done" and job.checkpoint["snapshot_applied"]["removed"] == 1
+    assert len(_removals()) == 1
+    act = db.session.get(Act, act.id)
+    line = next(ln for ln in act.lines if ln.id == phantom_line.id)
+    assert act.lock_version != seen and (line.outcome, line.rule_code) == ("excluded", "not_in_nedb")
