@@ -5,14 +5,14 @@ school did not list it; its IIN was merged into another) with the import that to
 claw-backs that follow. ``nedb_iin_merge`` holds NEDB's merge list (retired IIN → surviving IIN). An import keeps the
 options it was uploaded with (``registry_import.options``).
 
-Revision ID: 0032_nedb_snapshot
-Revises: 0031_instance_written_ahead
+Revision ID: 0033_nedb_snapshot
+Revises: 0032_uploaded_documents
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0032_nedb_snapshot"
-down_revision = "0031_instance_written_ahead"
+revision = "0033_nedb_snapshot"
+down_revision = "0032_uploaded_documents"
 branch_labels = None
 depends_on = None
 
