@@ -970,50 +970,88 @@ def layout_notices(files: dict[str, str], trees: dict | None = None) -> list[Mod
     return notices
 
 
-def _unsent_waits(diagrams: list) -> list[tuple[str, object, str, bool]]:
-    """(file, element, message name, whether nothing else can go on) of each step that waits for a message nothing in
-    the model sends. The engine has no way to deliver a message from outside an instance (Camunda's and Zeebe's come
-    by correlation from their clients): a receive task or a message catch event in the flow waits there for good;
-    after an event-based gateway another of its events may come (a timer), and a boundary event that never fires
-    leaves its step to end as usual. Start events are left out: starting delivers theirs."""
-    names = {m.get("id"): m.get("name") or m.get("id") for _f, root in diagrams for m in root.iter("{*}message")}
-    sent = set()
+#: the kinds of event a step can wait for that only the model itself can send (each defined by a top-level element
+#: of that name): its event definition's tag and reference attribute
+_SENDABLE = {"message": ("messageEventDefinition", "messageRef"), "signal": ("signalEventDefinition", "signalRef")}
+
+
+def _unsent_waits(diagrams: list) -> tuple[list[tuple[str, object, str, str, bool]], list[tuple[str, object]]]:
+    """(file, element, kind, name, whether nothing else can go on) of each step that waits for a message or signal
+    nothing in the model sends, and (file, gateway) of each event-based gateway all of whose events are such waits.
+    The engine has no way to deliver a message or a signal from outside an instance (Camunda's and Zeebe's come
+    by correlation or broadcast from their clients): a receive task or a message or signal catch event in the flow
+    waits there for good; after an event-based gateway another of its events may come (a timer), and a boundary
+    event that never fires leaves its step to end as usual. Start events are left out: starting delivers theirs.
+    Matched by name, as SpiffWorkflow does; a signal end event sends nothing (model_lint refuses it)."""
+    names = {kind: {m.get("id"): m.get("name") or m.get("id")
+                    for _f, root in diagrams for m in root.iter(f"{{*}}{kind}")} for kind in _SENDABLE}
+    sent: dict[str, set] = {kind: set() for kind in _SENDABLE}
     for _f, root in diagrams:
         for el in root.iter("{*}intermediateThrowEvent", "{*}endEvent"):
-            sent.update(d.get("messageRef") for d in el.iter("{*}messageEventDefinition"))
-        sent.update(t.get("messageRef") for t in root.iter("{*}sendTask"))
-    found = []
+            sent["message"].update(names["message"].get(d.get("messageRef"))
+                                   for d in el.iter("{*}messageEventDefinition"))
+            if _local(el.tag) == "intermediateThrowEvent":
+                sent["signal"].update(names["signal"].get(d.get("signalRef"))
+                                      for d in el.iter("{*}signalEventDefinition"))
+        sent["message"].update(names["message"].get(t.get("messageRef")) for t in root.iter("{*}sendTask"))
+    found, gateways = [], []
     for filename, root in diagrams:
-        event_gateways = {g.get("id") for g in root.iter("{*}eventBasedGateway")}
-        after_event_gateway = {f.get("targetRef") for f in root.iter("{*}sequenceFlow")
-                               if f.get("sourceRef") in event_gateways}
+        event_gateways = {g.get("id"): g for g in root.iter("{*}eventBasedGateway")}
+        after_event_gateway: dict[str, set] = {}
+        for f in root.iter("{*}sequenceFlow"):
+            if f.get("sourceRef") in event_gateways:
+                after_event_gateway.setdefault(f.get("sourceRef"), set()).add(f.get("targetRef"))
+        after = set().union(*after_event_gateway.values())
+        waits = []
         for el in root.iter("{*}intermediateCatchEvent", "{*}boundaryEvent", "{*}receiveTask"):
-            refs = [el.get("messageRef")] if _local(el.tag) == "receiveTask" else [
-                d.get("messageRef") for d in el.iter("{*}messageEventDefinition")]
-            stuck = _local(el.tag) != "boundaryEvent" and el.get("id") not in after_event_gateway
-            # a message the files do not define is a problem of its own (model_lint)
-            found += [(filename, el, names[ref], stuck) for ref in refs if ref in names and ref not in sent]
-    return found
+            refs = [("message", el.get("messageRef"))] if _local(el.tag) == "receiveTask" else [
+                (kind, d.get(attribute)) for kind, (tag, attribute) in _SENDABLE.items()
+                for d in el.iter(f"{{*}}{tag}")]
+            stuck = _local(el.tag) != "boundaryEvent" and el.get("id") not in after
+            # a message or signal the files do not define is a problem of its own (model_lint)
+            waits += [(filename, el, kind, names[kind][ref], stuck) for kind, ref in refs
+                      if ref in names[kind] and names[kind][ref] not in sent[kind]]
+        dead = {el.get("id") for _f, el, *_rest in waits}
+        for gateway_id, targets in after_event_gateway.items():
+            if targets <= dead:
+                gateways.append((filename, event_gateways[gateway_id]))
+        refused = set().union(*[after_event_gateway[g.get("id")] for f, g in gateways if f == filename])
+        found += [w for w in waits if w[1].get("id") not in refused]  # said once, on the gateway
+    return found, gateways
 
 
 def unsent_message_problems(trees: dict) -> list[ModelProblem]:
-    """A receive task or message catch event in the flow waiting for a message nothing in the model sends: published,
-    every instance that reached it waited there for good (probe: 'Wait for the bank' after 'Accept the act')."""
-    return [ModelProblem(filename, _(
+    """A receive task or message or signal catch event in the flow waiting for what nothing in the model sends, and
+    an event-based gateway whose events are all such: published, every instance that reached it waited there for
+    good (probe: 'Wait for the bank' after 'Accept the act')."""
+    waits, gateways = _unsent_waits(_diagrams({}, trees))
+    problems = [ModelProblem(filename, _(
         "This step waits for the message %(name)s, which nothing in this model sends, and the engine cannot receive "
         "a message from outside an instance: every instance that reaches it would wait here for good. Send the "
         "message from this model (a message throw or end event, a send task), or wait for a user task or a timer "
-        "instead.", name=repr(name)), el.get("id"), el.sourceline, el.get("name") or None)
-        for filename, el, name, stuck in _unsent_waits(_diagrams({}, trees)) if stuck]
+        "instead.", name=repr(name)) if kind == "message" else _(
+        "This step waits for the signal %(name)s, which nothing in this model throws, and the engine cannot receive "
+        "a signal from outside an instance: every instance that reaches it would wait here for good. Throw the "
+        "signal from this model (a signal throw event), or wait for a user task or a timer instead.",
+        name=repr(name)), el.get("id"), el.sourceline, el.get("name") or None)
+        for filename, el, kind, name, stuck in waits if stuck]
+    problems += [ModelProblem(filename, _(
+        "Every event after this gateway is a message or signal that nothing in this model sends, and the engine "
+        "cannot receive one from outside an instance: every instance that reaches the gateway would wait here for "
+        "good. Send one of them from this model, or add a timer after the gateway."),
+        gateway.get("id"), gateway.sourceline, gateway.get("name") or None) for filename, gateway in gateways]
+    return problems
 
 
 def unsent_message_notices(files: dict[str, str], trees: dict | None = None) -> list[ModelProblem]:
-    """Notices: a step that waits for a message nothing in the model sends where something else may go on (after an
-    event-based gateway, on a boundary event); the others are problems (:func:`unsent_message_problems`)."""
+    """Notices: a step that waits for a message or signal nothing in the model sends where something else may go on
+    (after an event-based gateway, on a boundary event); the others are problems (:func:`unsent_message_problems`)."""
     return [ModelProblem(filename, _(
         "This step waits for the message %(name)s, which nothing in this model sends: an instance "
+        "that reaches it waits there for good.", name=repr(name)) if kind == "message" else _(
+        "This step waits for the signal %(name)s, which nothing in this model throws: an instance "
         "that reaches it waits there for good.", name=repr(name)), el.get("id"), el.sourceline, el.get("name") or None)
-        for filename, el, name, stuck in _unsent_waits(_diagrams(files, trees)) if not stuck]
+        for filename, el, kind, name, stuck in _unsent_waits(_diagrams(files, trees))[0] if not stuck]
 
 
 def unset_names(files: dict[str, str], trees: dict | None = None) -> list[ModelProblem]:

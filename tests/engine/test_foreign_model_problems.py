@@ -445,6 +445,85 @@ def test_a_step_waiting_for_a_message_nothing_sends_is_refused_and_a_sent_one_is
     assert validate_files({"m.bpmn": model(throw=True)})[1] == []
 
 
+def test_a_step_waiting_for_a_signal_nothing_throws_is_refused_and_a_thrown_one_is_not(app_ctx):
+    """Signals, like messages, come only from inside the model (the engine broadcasts none from outside): published,
+    every instance reaching the catch waited there for good. On a boundary event it stays a notice."""
+    from app.engine.specs import unsent_message_notices
+
+    def model(throw: bool, catch: str = "wait") -> str:
+        sender = ('<bpmn:intermediateThrowEvent id="tell" name="Tell"><bpmn:signalEventDefinition signalRef="s1" />'
+                  '</bpmn:intermediateThrowEvent>\n') if throw else ""
+        return diagram(f'<bpmn:startEvent id="s" />\n{sender}<bpmn:intermediateCatchEvent id="{catch}" name="Go">'
+                       '<bpmn:signalEventDefinition signalRef="s1" /></bpmn:intermediateCatchEvent>\n'
+                       '<bpmn:endEvent id="e" />\n' + (flows("s", "tell", catch, "e") if throw else
+                                                          flows("s", catch, "e"))
+                       ).replace('<bpmn:process id=', '<bpmn:signal id="s1" name="go" /><bpmn:process id=')
+
+    problems = validate_files({"m.bpmn": model(throw=False)})[1]
+    assert [(p.element_id, "'go'" in p.message, "signal" in p.message) for p in problems] == [
+        ("wait", True, True)], [str(p) for p in problems]
+    assert problems[0].line == line_of(model(throw=False), 'id="wait"')
+    assert unsent_message_notices({"m.bpmn": model(throw=False)}) == [], "said once, as a problem"
+    assert validate_files({"m.bpmn": model(throw=True)})[1] == []
+
+    boundary = diagram('<bpmn:startEvent id="s" /><bpmn:userTask id="work" name="Work" />\n'
+                       '<bpmn:boundaryEvent id="stop" attachedToRef="work"><bpmn:signalEventDefinition signalRef="s1" />'
+                       '</bpmn:boundaryEvent>\n<bpmn:endEvent id="e" /><bpmn:endEvent id="e2" />'
+                       + flows("s", "work", "e") + flows("stop", "e2")).replace(
+        '<bpmn:process id=', '<bpmn:signal id="s1" name="go" /><bpmn:process id=')
+    assert on(validate_files({"m.bpmn": boundary})[1], "stop") == []
+    assert [n.element_id for n in unsent_message_notices({"m.bpmn": boundary})] == ["stop"]
+
+
+def _event_gateway_model(*events: str, send: str = "") -> str:
+    """start → [send] → event-based gateway 'First reply' → each of ``events`` → its own end."""
+    catches = {
+        "message": '<bpmn:intermediateCatchEvent id="message"><bpmn:messageEventDefinition messageRef="m1" />'
+                   '</bpmn:intermediateCatchEvent>',
+        "signal": '<bpmn:intermediateCatchEvent id="signal"><bpmn:signalEventDefinition signalRef="s1" />'
+                  '</bpmn:intermediateCatchEvent>',
+        "timer": '<bpmn:intermediateCatchEvent id="timer"><bpmn:timerEventDefinition><bpmn:timeDuration>"P5D"'
+                 '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>',
+        "receive": '<bpmn:receiveTask id="receive" messageRef="m1" />'}
+    senders = {"message": '<bpmn:intermediateThrowEvent id="send"><bpmn:messageEventDefinition messageRef="m1" />'
+                          '</bpmn:intermediateThrowEvent>',
+               "signal": '<bpmn:intermediateThrowEvent id="send"><bpmn:signalEventDefinition signalRef="s1" />'
+                         '</bpmn:intermediateThrowEvent>'}
+    body = '<bpmn:startEvent id="s" />\n' + (senders[send] + "\n" if send else "")
+    body += '<bpmn:eventBasedGateway id="g" name="First reply" />\n'
+    body += "".join(f'{catches[e]}<bpmn:endEvent id="end_{e}" />\n' for e in events)
+    body += flows("s", *(["send"] if send else []), "g") + "".join(flows("g", e, f"end_{e}") for e in events)
+    return diagram(body).replace('<bpmn:process id=', '<bpmn:message id="m1" name="reply" />'
+                                                      '<bpmn:signal id="s1" name="go" /><bpmn:process id=')
+
+
+@pytest.mark.parametrize("events", [("message", "signal"), ("signal",), ("receive", "signal")])
+def test_an_event_based_gateway_whose_events_nothing_sends_is_refused_on_the_gateway(app_ctx, events):
+    """Every instance reaching the gateway waited for good: none of its events can come. Said once, on the gateway
+    with its line (its events get no notice of their own)."""
+    from app.engine.specs import unsent_message_notices
+
+    xml = _event_gateway_model(*events)
+    problems = validate_files({"m.bpmn": xml})[1]
+    assert [p.element_id for p in problems] == ["g"], [str(p) for p in problems]
+    assert problems[0].line == line_of(xml, 'id="g"') and "nothing in this model sends" in problems[0].message
+    assert unsent_message_notices({"m.bpmn": xml}) == []
+
+
+@pytest.mark.parametrize(("events", "send", "noticed"), [
+    (("message", "signal", "timer"), "", ["message", "signal"]),
+    (("message", "signal"), "signal", ["message"]),
+    (("message", "signal"), "message", ["signal"]),
+])
+def test_an_event_based_gateway_with_a_timer_or_a_sent_event_is_published_with_notices(app_ctx, events, send,
+                                                                                         noticed):
+    from app.engine.specs import unsent_message_notices
+
+    xml = _event_gateway_model(*events, send=send)
+    assert validate_files({"m.bpmn": xml})[1] == []
+    assert [n.element_id for n in unsent_message_notices({"m.bpmn": xml})] == noticed
+
+
 @pytest.mark.parametrize(("cell", "reason"), [
     ('matches(?, "^s.*")', "matches() is not a function cells can call"),
     ('>= date("2024-01-01")', "date() takes numbers here"),

@@ -154,12 +154,16 @@ def _waiting_model(pid: str, node: str) -> dict[str, str]:
 ], ids=["timer", "message", "signal"])
 def test_an_instance_waiting_for_an_event_is_not_stuck(world, node):
     files = _waiting_model("waits", node)
-    # the reply comes from another process of the model (a message nothing sends is refused: it would wait for good)
+    # the reply and the signal come from another process of the model (a message nothing sends, or a signal nothing
+    # throws, is refused: it would wait for good); this instance still waits for them
     files["waits.bpmn"] = files["waits.bpmn"].replace(
         '<bpmn:process ', '<bpmn:message id="reply" name="reply" /><bpmn:signal id="go" name="go" /><bpmn:process ',
         1).replace('</bpmn:definitions>', '<bpmn:process id="replier" isExecutable="true"><bpmn:startEvent id="rs" />'
+                   '<bpmn:intermediateThrowEvent id="rg"><bpmn:signalEventDefinition signalRef="go" />'
+                   '</bpmn:intermediateThrowEvent>'
                    '<bpmn:endEvent id="re"><bpmn:messageEventDefinition messageRef="reply" /></bpmn:endEvent>'
-                   '<bpmn:sequenceFlow id="rf" sourceRef="rs" targetRef="re" /></bpmn:process></bpmn:definitions>')
+                   '<bpmn:sequenceFlow id="rf" sourceRef="rs" targetRef="rg" />'
+                   '<bpmn:sequenceFlow id="rf2" sourceRef="rg" targetRef="re" /></bpmn:process></bpmn:definitions>')
     _publish(files)
     instance = _start("waits")
     with clock.FrozenClock(AT):
