@@ -145,14 +145,18 @@ def classify(err: BaseException) -> str:
 
 #: what no text column keeps: NUL (PostgreSQL refuses it) and lone UTF-16 surrogates (no UTF-8 encodes them)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+#: what an incident does not keep either: direction controls (U+202A–U+202E, U+2066–U+2069, app.engine.forms)
+_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def storable(text: str) -> str:
     """An error's words as a column can keep them: NUL and lone surrogates become U+FFFD. A process owner's script
     ``raise ValueError(chr(0))`` made its incident unrecordable — the instance stayed "running" with no incident,
     its timer due, and every background pass ran the script again and logged "the incident could not be
-    recorded"."""
-    return _UNSTORABLE.sub("\ufffd", text)
+    recorded". Direction controls (U+202A–U+202E, U+2066–U+2069) become U+FFFD too: a script that builds them
+    (``raise ValueError(chr(0x202E) + ...)``, which no publish check sees) made its incident read other than it was in
+    the cockpit and the audit trail; U+FFFD shows that something was there."""
+    return _DIRECTION_CONTROLS.sub("\ufffd", _UNSTORABLE.sub("\ufffd", text))
 
 
 def technical_detail(err: BaseException, limit: int = 8000) -> str:

@@ -227,3 +227,65 @@ def test_letters_of_any_script_and_spaces_stay_allowed_in_a_file_name(name):
     from app.modeler.operations import is_safe_file_name
 
     assert is_safe_file_name(name)
+
+
+# --- text-direction controls already stored: versions published before the refusal, a script's error words --------
+
+def _outside_isolation(page: str, text: str) -> int:
+    """How often ``text`` shows on the page outside an isolating <bdi> (the window title and attribute values, which
+    hold no markup, left out)."""
+    import re
+
+    page = re.sub(r"<title>.*?</title>", "", page, flags=re.S).replace(f"<bdi>{text}</bdi>", "")
+    return re.sub(r'="[^"]*"', '=""', page).count(text)
+
+
+def test_a_title_holding_a_direction_control_is_isolated_on_the_inbox_the_task_and_the_cockpit(world, browser,
+                                                                                                 monkeypatch):
+    """A version published before such text was refused still names its steps so, and an instance's title comes from
+    whoever started it: shown bare, "<U+202E>00.005 12 :тнемйаП" read "Payment: 21 500.00" and turned the words
+    after it around too. Each is shown in its own <bdi>: it reads as written and leaves the rest of the line alone."""
+    from app.engine import specs
+
+    monkeypatch.setattr(specs, "direction_control_problems", lambda trees: [])
+    publish_version(chain_model("bidi_old", [("fill", "School accountant", user_task("fill", REVERSED))]))
+    accountant = user("accountant")
+    title = "Act \u202e21 tcA"
+    instance = start_instance("bidi_old", title=title, actor=accountant,
+                              region_id=accountant.organisation.region_id, organisation_id=accountant.organisation_id)
+    db.session.commit()
+    task = task_of(instance, "fill")
+    pages = {"inbox": browser("accountant").get("/inbox"), "task": browser("accountant").get(f"/tasks/{task.id}"),
+             "instances": browser("admin").get("/instances"),
+             "instance": browser("admin").get(f"/instances/{instance.id}")}
+    for name, response in pages.items():
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, name
+        assert f"<bdi>{title}</bdi>" in page, name
+        if name != "instances":  # the list of instances names no step
+            assert f"<bdi>{REVERSED}</bdi>" in page, name
+        assert (_outside_isolation(page, title), _outside_isolation(page, REVERSED)) == (0, 0), name
+
+
+def test_a_script_failing_with_a_direction_control_gets_an_incident_that_holds_none(world):
+    """The model's text holds none (a script builds it), so no publish check sees it: the incident's message, its
+    detail and the audit event kept "<U+202E>" and read other than they were in the cockpit."""
+    from app import clock
+    from app.audit.models import AuditEvent
+    from app.engine import runtime
+    from app.engine.forms import has_direction_control
+    from tests.engine.test_incident_recovery import AT, _incidents, _publish, _start, _timed_script_model
+
+    _publish(_timed_script_model('raise ValueError("total " + chr(0x202E) + "00.005 " + chr(0x2067) + " refused")'))
+    instance = _start("timed")
+    instance_id = instance.id
+    with clock.FrozenClock(AT) as now:
+        runtime.complete_task(task_of(instance, "fill").id, user("operator"), data={"comment": "ok"})
+        db.session.commit()
+        now.advance(days=2)
+        runtime.fire_due_timers()
+    (incident,) = _incidents(instance_id)
+    assert incident.element_id == "compute" and "total \ufffd00.005 \ufffd refused" in incident.message
+    assert not has_direction_control(incident.message) and not has_direction_control(incident.detail)
+    failed = db.session.query(AuditEvent).filter_by(chain=f"instance:{instance_id}", action="instance.failed").one()
+    assert not has_direction_control(failed.details["message"])
