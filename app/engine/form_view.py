@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from app.engine.forms import date_shown, extra_rows, field_label, is_table, localised
+from app.engine.forms import OPTIONS_CUT, date_shown, extra_rows, field_label, is_table, localised
 
 
 @dataclass
@@ -67,6 +67,16 @@ def choice_options(schema: dict) -> list[tuple]:
     return []
 
 
+def _cut_note(schema: dict) -> str | None:
+    """What a choice filled from task data says when it offers fewer options than its variable holds (the limits of
+    a page: forms.with_task_data_options)."""
+    cut = schema.get(OPTIONS_CUT)
+    if not (isinstance(cut, list) and len(cut) == 2):
+        return None
+    return _("Only the first %(shown)s of %(count)s options can be shown here. If yours is not among them, tell the "
+             "process owner: the list needs narrowing.", shown=cut[0], count=cut[1])
+
+
 def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, required: bool, locale: str) -> Field:
     label = field_label(ui.get("ui:title"), schema.get("title"), key, locale)
     widget = ui.get("ui:widget")
@@ -112,6 +122,7 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
     if ui.get("ui:inputmode"):
         attrs["inputmode"] = ui["ui:inputmode"]
     help_text = localised(ui.get("ui:help"), locale)
+    help_text = " ".join(filter(None, [help_text, _cut_note(schema)]))
     if kind == "date":
         help_text = " ".join(filter(None, [help_text, _("Write the date as %(format)s.", format=_("dd.mm.yyyy"))]))
     return Field(name=name, label=label, kind=kind, required=required, value=value, error=errors.get(name),
@@ -144,7 +155,9 @@ def build_fields(schema: dict, ui: dict, values: dict, errors: dict, locale: str
             row_errors = {i: errors[f"{name}.{i}"] for i in range(len(rows_values)) if f"{name}.{i}" in errors}
             fields.append(Field(name=name, label=field_label(sub_ui.get("ui:title"), sub.get("title"), key, locale),
                                 kind="table", required=key in required, error=errors.get(name),
-                                help=localised(sub_ui.get("ui:help"), locale), columns=columns, rows=rows,
+                                help=" ".join(filter(None, [localised(sub_ui.get("ui:help"), locale)] + [
+                                    f"{c.label}: {note}" for c, k in zip(columns, keys, strict=True)
+                                    if (note := _cut_note(_obj(item_props[k])))])), columns=columns, rows=rows,
                                 row_errors=row_errors))
         else:
             fields.append(_scalar(name, key, sub, sub_ui, value, errors, key in required, locale))

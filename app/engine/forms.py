@@ -228,35 +228,63 @@ def task_data_option_vars(schema: Any) -> set[str]:
     return found
 
 
-def with_task_data_options(schema: Any, options: dict) -> Any:
+#: the schema key a choice filled from task data gets when it offers fewer options than its variable holds:
+#: [shown, held] (form_view says so beside the field)
+OPTIONS_CUT = "x-tapsyrys-options-cut"
+
+
+def with_task_data_options(schema: Any, options: dict, ui: Any = None) -> Any:
     """The schema with each options marker replaced by the variable's value from ``options``: a list of
     ``{"value", "label"}`` becomes labelled ``anyOf``/``oneOf`` branches (an ``enum`` marker: the values);
     plain values are their own labels. A missing or malformed variable leaves no option (nothing can be
-    chosen, so a required field cannot be submitted) instead of a broken schema."""
-    if isinstance(schema, list):
-        return [with_task_data_options(item, options) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {}
-    for key, value in schema.items():
-        marker = value[0] if isinstance(value, list) and len(value) == 1 else value
-        if key in ("anyOf", "oneOf", "enum") and isinstance(marker, str) and marker.startswith(TASK_DATA_OPTIONS):
-            items = options.get(marker[len(TASK_DATA_OPTIONS):].strip())
-            pairs = []
-            for item in items if isinstance(items, list) else []:
-                if isinstance(item, dict) and "value" in item:
-                    pairs.append((item["value"], str(item.get("label", item["value"]))))
-                elif isinstance(item, (str, int, float, bool)):
-                    pairs.append((item, str(item)))
-            if key == "enum":
-                out["enum"] = [v for v, _label in pairs]
-            elif pairs:
-                out[key] = [{"enum": [v], "title": label} for v, label in pairs]
+    chosen, so a required field cannot be submitted) instead of a broken schema.
+
+    Bounded as a form's own options are at publishing (:data:`MAX_OPTIONS` a field, :data:`MAX_DRAWN_OPTIONS` a page,
+    a table's column counted in each blank row ``ui`` gives it): a variable is bounded only by the task data's size,
+    and 40,000 options made a task page of tens of megabytes. Past a limit the field offers its first options, in
+    the variable's order, and is marked :data:`OPTIONS_CUT`. Cut rather than turned into a text box: run-time options
+    are mostly labels over values a person never sees (a school's name over its id), which nobody could type. The
+    page and the completion read the same cut list: what was not offered is not taken."""
+    budget = [MAX_DRAWN_OPTIONS]
+
+    def fill(node: Any, node_ui: Any, rows: int, in_properties: bool = False) -> Any:
+        node_ui = node_ui if isinstance(node_ui, dict) else {}
+        if isinstance(node, list):
+            return [fill(item, node_ui, rows) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            marker = value[0] if isinstance(value, list) and len(value) == 1 else value
+            if not in_properties and key in ("anyOf", "oneOf", "enum") and isinstance(marker, str) \
+                    and marker.startswith(TASK_DATA_OPTIONS):
+                items = options.get(marker[len(TASK_DATA_OPTIONS):].strip())
+                pairs = []
+                for item in items if isinstance(items, list) else []:
+                    if isinstance(item, dict) and "value" in item:
+                        pairs.append((item["value"], str(item.get("label", item["value"]))))
+                    elif isinstance(item, (str, int, float, bool)):
+                        pairs.append((item, str(item)))
+                shown = max(0, min(len(pairs), MAX_OPTIONS, budget[0] // rows))
+                budget[0] -= shown * rows
+                if shown < len(pairs):
+                    out[OPTIONS_CUT] = [shown, len(pairs)]
+                    pairs = pairs[:shown]
+                if key == "enum":
+                    out["enum"] = [v for v, _label in pairs]
+                elif pairs:
+                    out[key] = [{"enum": [v], "title": label} for v, label in pairs]
+                else:
+                    out["enum"] = []
+            elif in_properties:  # a field, by its name: its entry of the UI schema, its rows if a table
+                field_ui = node_ui.get(key)
+                out[key] = fill(value, field_ui, rows * max(extra_rows(field_ui), 1) if is_table(value) else rows)
             else:
-                out["enum"] = []
-        else:
-            out[key] = with_task_data_options(value, options)
-    return out
+                out[key] = fill(value, node_ui.get("items") if key == "items" else node_ui, rows,
+                                in_properties=key == "properties")
+        return out
+
+    return fill(schema, ui, 1)
 
 
 _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.(\d{1,4}|[A-Za-z_][A-Za-z0-9_]*))*$")

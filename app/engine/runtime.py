@@ -752,11 +752,11 @@ def task_context(task: HumanTask, actor) -> TaskContext:
 
 def task_form(task: HumanTask) -> tuple[dict, dict]:
     files = _forms_for(task.instance).files
-    schema = load_json(files, task.form_schema)
+    schema, ui = load_json(files, task.form_schema), load_json(files, task.form_ui_schema)
     options = _task_options(task)
     if options is not None or TASK_DATA_OPTIONS in files.get(task.form_schema or "", ""):
-        schema = with_task_data_options(schema, options or {})
-    return schema, load_json(files, task.form_ui_schema)
+        schema = with_task_data_options(schema, options or {}, ui)
+    return schema, ui
 
 
 def refuse_unstorable(value) -> None:
@@ -808,7 +808,8 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     forms = _forms_for(instance)
     if TASK_DATA_OPTIONS in forms.files.get(task.form_schema or "", ""):
         # options from task data: this task's own schema, validated afresh (not the version's cached validator)
-        schema = with_task_data_options(forms.schema(task.form_schema), _task_options(task) or {})
+        schema = with_task_data_options(forms.schema(task.form_schema), _task_options(task) or {},
+                                        load_json(forms.files, task.form_ui_schema))
         if data is None:
             data, errors = parse_form(schema, form or {})
             errors = errors or validate(schema, data)

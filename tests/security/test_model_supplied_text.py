@@ -289,3 +289,39 @@ def test_a_script_failing_with_a_direction_control_gets_an_incident_that_holds_n
     assert not has_direction_control(incident.message) and not has_direction_control(incident.detail)
     failed = db.session.query(AuditEvent).filter_by(chain=f"instance:{instance_id}", action="instance.failed").one()
     assert not has_direction_control(failed.details["message"])
+
+
+# --- options filled from task data at run time ------------------------------------------------------------------
+
+def test_options_filled_from_task_data_are_cut_to_a_pages_limits_and_the_page_says_so(world, browser):
+    """A form's own options are bounded at publishing; those from task data (``options_from_task_data_var:``) were
+    bounded only by the task data's size: every one was drawn, in each blank row of a table. Now the field offers its
+    first options (500 a field, 20,000 a page, a column counted in each blank row), says so, and a value it did not
+    offer is refused as one not offered."""
+    from app.engine.forms import MAX_DRAWN_OPTIONS, MAX_OPTIONS
+
+    schema = {"type": "object", "required": ["school"], "properties": {
+        "school": {"type": "string", "title": "School", "anyOf": ["options_from_task_data_var:schools"]},
+        "lines": {"type": "array", "title": "Lines", "items": {"type": "object", "properties": {
+            "grade": {"type": "string", "title": "Grade", "enum": ["options_from_task_data_var:grades"]}}}}}}
+    files = chain_model("many", [("pick", "Operator", user_task("pick", "Pick", form="pick.json", ui="pick.ui.json"))])
+    files["pick.json"] = json.dumps(schema)
+    files["pick.ui.json"] = json.dumps({"lines": {"ui:extraRows": 50}})
+    publish_version(files)
+    schools = [{"value": f"s-{n}", "label": f"School {n}"} for n in range(1200)]
+    grades = [f"g-{n}" for n in range(600)]
+    instance = start_instance("many", title="Many", actor=user("owner"), data={"schools": schools, "grades": grades})
+    db.session.commit()
+    task = task_of(instance, "pick")
+    operator = browser("operator")
+    page = operator.get(f"/tasks/{task.id}").get_data(as_text=True)
+    per_row = (MAX_DRAWN_OPTIONS - MAX_OPTIONS) // 50
+    assert (MAX_OPTIONS, per_row) == (500, 390)
+    assert page.count('value="s-') == MAX_OPTIONS and 'value="s-499"' in page and 'value="s-500"' not in page
+    assert page.count('value="g-') == per_row * 50 and 'value="g-389"' in page and 'value="g-390"' not in page
+    assert "Only the first 500 of 1200 options can be shown here" in page
+    assert "Grade: Only the first 390 of 600 options can be shown here" in page
+    refused = operator.post(f"/tasks/{task.id}", {"school": "s-800"})
+    assert refused.status_code == 422 and task_of(instance, "pick").status == "open"
+    assert operator.post(f"/tasks/{task.id}", {"school": "s-10", "lines.0.grade": "g-5"}).status_code == 302
+    assert task_of(instance, "pick").status == "completed"
