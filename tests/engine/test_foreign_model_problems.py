@@ -467,8 +467,9 @@ def test_a_step_waiting_for_a_signal_nothing_throws_is_refused_and_a_thrown_one_
     assert validate_files({"m.bpmn": model(throw=True)})[1] == []
 
     boundary = diagram('<bpmn:startEvent id="s" /><bpmn:userTask id="work" name="Work" />\n'
-                       '<bpmn:boundaryEvent id="stop" attachedToRef="work"><bpmn:signalEventDefinition signalRef="s1" />'
-                       '</bpmn:boundaryEvent>\n<bpmn:endEvent id="e" /><bpmn:endEvent id="e2" />'
+                       '<bpmn:boundaryEvent id="stop" attachedToRef="work">'
+                       '<bpmn:signalEventDefinition signalRef="s1" /></bpmn:boundaryEvent>\n'
+                       '<bpmn:endEvent id="e" /><bpmn:endEvent id="e2" />'
                        + flows("s", "work", "e") + flows("stop", "e2")).replace(
         '<bpmn:process id=', '<bpmn:signal id="s1" name="go" /><bpmn:process id=')
     assert on(validate_files({"m.bpmn": boundary})[1], "stop") == []
