@@ -150,7 +150,9 @@ class InstanceSchema(Schema):
 
 
 class CompleteTaskSchema(Schema):
-    data = fields.Dict(required=True)
+    data = fields.Dict(required=True, metadata={
+        "description": "the step's form data as JSON, checked against the task's form schema; a date is written "
+                       "YYYY-MM-DD (ISO 8601), not as a page's field takes it typed"})
     lock_version = fields.Int(load_default=None, strict=True)  # a whole JSON number: "3" or 2.5 is 422
     seen = fields.Int(load_default=None, strict=True, metadata={
         "description": "the version of the step's record you read (an act's ``version``): if it has changed "

@@ -443,7 +443,19 @@ def parse_form(schema: dict, form: dict[str, str]) -> tuple[dict, FieldErrors]:
     return _finalise(raw, schema), errors
 
 
-def _message(error) -> str:
+#: Where a form's data was written, for how a date is asked for: a page's date field takes it day first, as typed
+#: (dd.mm.yyyy, :func:`date_entered`); JSON data (the API's task completion) takes ISO 8601 only, and an API client
+#: told "dd.mm.yyyy" would send what is refused again.
+TYPED_DATES, ISO_DATES = "typed", "iso"
+
+
+def _date_message(dates: str) -> str:
+    if dates == ISO_DATES:
+        return _("Enter a date as YYYY-MM-DD.")
+    return _("Enter a real date as %(format)s, for example %(example)s.", format=_("dd.mm.yyyy"), example="05.03.2026")
+
+
+def _message(error, dates: str = TYPED_DATES) -> str:
     v = error.validator
     if v == "required":
         return _("This field is required.")
@@ -451,13 +463,13 @@ def _message(error) -> str:
     if v == "format" and any(c.isdigit() and not c.isascii() for c in typed):
         # １２… or ١٢…: a person sees twelve digits and a right number; say what is wrong with them
         return _("Type the number with the ordinary digits 0–9 (it has digits of another script).")
+    if v == "format" and error.validator_value == "date":
+        return _date_message(dates)
     if v == "format":
         return {
             "iin": _("Not a valid IIN: 12 digits with a correct check digit."),
             "bin": _("Not a valid BIN: 12 digits with a correct check digit."),
             "iban-kz": _("Not a valid Kazakh IBAN (KZ, 20 characters, check digits)."),
-            "date": _("Enter a real date as %(format)s, for example %(example)s.", format=_("dd.mm.yyyy"),
-                      example="05.03.2026"),
         }.get(error.validator_value, _("Invalid format."))
     if v == "minimum":
         return _("Must be at least %(n)s.", n=error.validator_value)
@@ -514,7 +526,9 @@ def direction_controls_refused() -> str:
     return _("Remove the invisible text-direction characters: they make the text read other than it is.")
 
 
-def validate(schema: dict, data: dict) -> FieldErrors:
+def validate(schema: dict, data: dict, *, dates: str = TYPED_DATES) -> FieldErrors:
+    """Every problem of ``data`` by field path, in the user's language; ``dates`` says how a date was to be written
+    (:data:`TYPED_DATES` on a page, :data:`ISO_DATES` in JSON)."""
     errors = FieldErrors()
     for path in direction_controls(data):
         errors.setdefault(path or "_form", direction_controls_refused())
@@ -534,7 +548,7 @@ def validate(schema: dict, data: dict) -> FieldErrors:
             missing = re.search(r"'([^']+)' is a required property", err.message)
             if missing:
                 path = f"{path}.{missing.group(1)}" if path else missing.group(1)
-        errors.setdefault(path or "_form", _message(err))
+        errors.setdefault(path or "_form", _message(err, dates))
     return errors
 
 
@@ -542,7 +556,7 @@ def validate(schema: dict, data: dict) -> FieldErrors:
 _SHAPE_VALIDATORS: dict[int, tuple[dict, Any]] = {}
 
 
-def shape_errors(shape: dict, form_schema: dict, data: dict) -> FieldErrors:
+def shape_errors(shape: dict, form_schema: dict, data: dict, *, dates: str = TYPED_DATES) -> FieldErrors:
     """What a task handler's own data shape (``TaskHandler.data_shape``) refuses of data the step's form accepted.
 
     The domain's checks do not depend on the form a process owner published: a form loosened to take a grade as
@@ -554,7 +568,7 @@ def shape_errors(shape: dict, form_schema: dict, data: dict) -> FieldErrors:
     if cached[1].is_valid(data):
         return FieldErrors()
     errors = FieldErrors()
-    for path, message in validate(shape, data).items():
+    for path, message in validate(shape, data, dates=dates).items():
         if path == "_form" or _schema_at(form_schema, path.split(".")) is not None:
             errors.setdefault(path, message)
         else:

@@ -41,7 +41,9 @@ from app.engine.decisions import install_unique_hit_policy
 from app.engine.errors import ConflictError, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.event_subprocesses import install_event_subprocess_end
 from app.engine.forms import (
+    ISO_DATES,
     TASK_DATA_OPTIONS,
+    TYPED_DATES,
     FieldErrors,
     direction_controls,
     form_validator,
@@ -149,9 +151,10 @@ class _VersionForms:
             self.schemas[filename] = load_json(self.files, filename)
         return self.schemas[filename]
 
-    def errors(self, filename: str | None, data: dict) -> FieldErrors:
+    def errors(self, filename: str | None, data: dict, *, dates: str = TYPED_DATES) -> FieldErrors:
         """Server-side validation, always: a compiled validator answers "valid"; on invalid data the full
-        validation of :mod:`app.engine.forms` builds the messages in the user's language."""
+        validation of :mod:`app.engine.forms` builds the messages in the user's language (``dates``: how a date was
+        to be written, see :func:`app.engine.forms.validate`)."""
         validator = self.validators.get(filename)
         if validator is None:
             schema = self.schema(filename)
@@ -164,7 +167,7 @@ class _VersionForms:
                 return FieldErrors()
         except _WrappedReferencingError:
             pass  # validate() explains it
-        return validate(self.schema(filename), data)
+        return validate(self.schema(filename), data, dates=dates)
 
 
 _forms_cache: dict[int, _VersionForms] = {}
@@ -806,6 +809,9 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     if expected_lock_version is not None and instance.lock_version != expected_lock_version:
         raise ConflictError(_conflict_message())
     forms = _forms_for(instance)
+    # A page's fields are typed (a date day first); JSON data is the data itself (a date in ISO 8601): each is told
+    # the format it was to use.
+    dates = TYPED_DATES if data is None else ISO_DATES
     if TASK_DATA_OPTIONS in forms.files.get(task.form_schema or "", ""):
         # options from task data: this task's own schema, validated afresh (not the version's cached validator)
         schema = with_task_data_options(forms.schema(task.form_schema), _task_options(task) or {},
@@ -814,12 +820,12 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
             data, errors = parse_form(schema, form or {})
             errors = errors or validate(schema, data)
         else:
-            errors = validate(schema, data)
+            errors = validate(schema, data, dates=dates)
     elif data is None:
         data, errors = parse_form(forms.schema(task.form_schema), form or {})
         errors = errors or forms.errors(task.form_schema, data)
     else:
-        errors = forms.errors(task.form_schema, data)
+        errors = forms.errors(task.form_schema, data, dates=dates)
     if errors:
         raise FormInvalid(errors)
     _refuse_foreign_data(task, data)
@@ -852,7 +858,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     shape = handler.data_shape(ctx)
     if shape is not None:
         # the domain's shape, whatever form the published version carries: nothing is written on a refusal
-        errors = shape_errors(shape, forms.schema(task.form_schema) if task.form_schema else {}, data)
+        errors = shape_errors(shape, forms.schema(task.form_schema) if task.form_schema else {}, data, dates=dates)
         if errors:
             raise FormInvalid(errors)
     with _optimistic_lock():
