@@ -20,6 +20,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 
 from app.engine.forms import field_label, is_table, parse_form, validate
+from app.registry.headings import columns_by_heading
 from app.registry.importers import (
     REASONS,
     FileUnreadable,
@@ -85,6 +86,10 @@ def column_names(schema: dict, ui: dict, table: str) -> dict[str, str]:
         for text in [prop, *_titles(sub.get("title") if isinstance(sub, dict) else None),
                      *_titles(sub_ui.get("ui:title"))]:
             names.setdefault(heading_key(text), prop)
+    # the registries' Russian and Kazakh headings of a column the table shares with them ("ИИН учащегося", "Класс"):
+    # a school's lines are often the NEDB export it was sent, headed as NEDB heads them
+    for heading, prop in columns_by_heading(list(items["properties"]), heading_key).items():
+        names.setdefault(heading, prop)
     for prop in items["properties"]:  # a property's own name wins over another's title
         names[heading_key(prop)] = prop
     return names
@@ -151,15 +156,20 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
     item = schema["properties"][table]["items"]
     props = item["properties"]
     check_bounds(path, MAX_UNPACKED_BYTES)
-    found = scan(path)  # the whole file once: a file that cannot be read to its end gives nothing
+    # The whole file once: a file that cannot be read to its end gives nothing. The header is searched for as the
+    # registry imports search for theirs (app.registry.importers.find_layout): in the first rows — after the act's
+    # title, the school's name, an empty row — and in the one sheet with the table's columns (an instructions sheet
+    # first in the workbook is not read). It was taken from row 1 of the first sheet, and such a file was refused
+    # as lacking every column.
+    found = scan(path, names)
     # the report names a column as the file's heading writes it ("ЖСН", "Full name"), not as the rows are keyed
     # ("жсн", "full_name") nor by the form's property (iin)
-    written = headings_as_written(path)
+    written = headings_as_written(path, found.layout)
     most = schema["properties"][table].get("maxItems")
     header: list[str] | None = None
     mapping: dict[str, str] = {}
     heading: dict[str, str] = {}
-    for line, row in read_rows(path, found.formulas):
+    for line, row in read_rows(path, found.formulas, found.layout):
         if header is None:
             header = list(row.keys())
             mapping = {column: names[heading_key(column)] for column in header

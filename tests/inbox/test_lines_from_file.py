@@ -393,3 +393,42 @@ def test_the_columns_are_named_with_the_forms_titles_in_the_readers_language(wor
     assert answer.status_code == 422
     assert re.search(rf":\s*days_attended \({days}\)", html), "the missing column is named as the form names it"
     _unchanged(act, task, before)
+
+
+def test_an_xlsx_whose_header_is_in_row_3_after_the_acts_title(world, browser):
+    """An act's lines as a school keeps them: the act's title in row 1, an empty row, the header in row 3. The
+    header was taken from row 1 and the file refused as lacking every column; it is searched for now as the
+    registry imports search for theirs, and a refused row is named by the sheet's own row number."""
+    act, task = _bilim()
+    before = _state(act)
+    good = prefill_lines(act)[:2]
+    rows = [["Акт оказанных услуг за месяц — Bilim Innovation School"], [],
+            ["ИИН", "ФИО", "Класс", "days_attended"],
+            [good[0]["iin"], good[0]["full_name"], good[0]["grade"], 20],
+            [good[1]["iin"], good[1]["full_name"], good[1]["grade"], 99]]
+    html = _send(browser("accountant"), task.id, _xlsx(rows), "act.xlsx").get_data(as_text=True)
+    assert re.search(r"2 lines read, 1 refused\.", html), html[html.find("lines-file"):][:400]
+    report = re.search(r'<table[^>]*id="lines-file-refused">.*?</table>', html, re.S).group(0)
+    assert re.findall(r"<tr><td[^>]*>(\d+)</td><td[^>]*><code>([^<]+)</code>", report) == [("5", "days_attended")]
+    assert _value(html, "lines-0-iin") == good[0]["iin"]
+    _unchanged(act, task, before)
+
+
+def test_a_workbook_whose_first_sheet_is_instructions_is_read_from_the_sheet_with_the_lines(world, browser):
+    from openpyxl import Workbook
+
+    act, task = _bilim()
+    good = prefill_lines(act)[:2]
+    wb = Workbook()
+    wb.active.title = "Нұсқаулық"
+    for text in ("Заполните лист «Жолдар»", "Один ученик — одна строка", "ИИН — 12 цифр"):
+        wb.active.append([text])
+    lines = wb.create_sheet("Жолдар")
+    lines.append(["iin", "full_name", "grade", "days_attended"])
+    for line in good:
+        lines.append([line["iin"], line["full_name"], line["grade"], 18])
+    out = io.BytesIO()
+    wb.save(out)
+    html = _send(browser("accountant"), task.id, out.getvalue(), "act.xlsx").get_data(as_text=True)
+    assert re.search(r'id="lines-file-counts">\s*2 lines read\.', html), html[html.find("lines-file"):][:400]
+    assert [_value(html, f"lines-{i}-iin") for i in range(2)] == [line["iin"] for line in good]
