@@ -95,7 +95,7 @@ def _import_command(kind: str):
         from app.database import limit_lock_waits
         from app.jobs import STOPPED, mark_dispatched
         from app.registry.earlier_rows import notice_text
-        from app.registry.importers import REASONS, count_rows
+        from app.registry.importers import KINDS, REASONS, count_rows
         from app.registry.models import RegistryImport
         from app.registry.operations import create_import, run_import
 
@@ -106,7 +106,7 @@ def _import_command(kind: str):
         with _StopOnCtrlC("the batch being written") as ctrl_c:
             # Counted before the job exists: a second Ctrl-C while a large file was counted left its job "queued" with
             # no lease, for ever — no worker to claim it, nothing for the background pass to find.
-            total = count_rows(file)
+            total = count_rows(file, KINDS[kind].headings)
             if ctrl_c.requested:
                 click.echo("■ Stopped on the command line (Ctrl-C) before the import began: nothing was imported.",
                            err=True)

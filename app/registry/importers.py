@@ -446,13 +446,16 @@ def _check_xlsx_bounds(path: Path, max_unpacked_bytes: int) -> None:
         raise FileUnreadable("unreadable", str(err)[:200]) from err
 
 
-def count_rows(path: Path) -> int:
-    """Data rows (without the header) — for the progress bar; cheap compared to the import itself.
+def count_rows(path: Path, known: Collection[str] | None = None) -> int:
+    """Rows below the header of the sheet the import reads — for the progress bar; cheap compared to the import.
+    ``known``: the kind's headings, by which :func:`find_layout` finds that sheet and header row (a workbook whose
+    first sheet is instructions was counted by the instructions, and the bar ran past its end or stopped short).
 
     0 for a file the import will refuse: :func:`import_file` reports why (the job fails with that reason).
     """
     try:
         check_bounds(path)
+        layout = find_layout(path, known)
     except FileUnreadable:
         return 0
     if _is_xlsx(path):
@@ -464,11 +467,11 @@ def count_rows(path: Path) -> int:
             except Exception:  # a corrupt archive: import_file raises FileUnreadable for it
                 return 0
             try:
-                return max((wb.worksheets[0].max_row or 1) - 1, 0)
+                return max((wb.worksheets[layout.sheet].max_row or 1) - layout.header, 0)
             finally:
                 wb.close()
     with open(path, "rb") as fh:
-        return max(sum(1 for _ in fh) - 1, 0)
+        return max(sum(1 for _ in fh) - layout.header, 0)
 
 
 def _is_xlsx(path: Path) -> bool:

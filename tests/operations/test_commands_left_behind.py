@@ -60,10 +60,10 @@ def test_a_second_ctrl_c_while_the_file_is_counted_leaves_no_job(app_ctx, tmp_pa
     path = _nedb_file(tmp_path, 3)
     real = importers.count_rows
 
-    def counted_while_pressed(file):
+    def counted_while_pressed(file, known=None):
         os.kill(os.getpid(), signal.SIGINT)
         os.kill(os.getpid(), signal.SIGINT)  # the second press: at once
-        return real(file)
+        return real(file, known)
 
     monkeypatch.setattr(importers, "count_rows", counted_while_pressed)
     ran = app_ctx.test_cli_runner().invoke(args=["import-nedb", str(path)])
@@ -79,9 +79,9 @@ def test_a_ctrl_c_while_the_file_is_counted_stops_before_the_import_begins(app_c
     path = _nedb_file(tmp_path, 3)
     real = importers.count_rows
 
-    def counted_while_pressed(file):
+    def counted_while_pressed(file, known=None):
         os.kill(os.getpid(), signal.SIGINT)
-        return real(file)
+        return real(file, known)
 
     monkeypatch.setattr(importers, "count_rows", counted_while_pressed)
     ran = app_ctx.test_cli_runner().invoke(args=["import-nedb", str(path)])

@@ -253,6 +253,27 @@ def test_a_workbook_with_a_title_an_empty_row_and_an_instructions_sheet(app_ctx,
     assert (result.loaded, _errors(result)) == (1, [(5, "grade", "invalid_grade")])
 
 
+def test_the_progress_counts_the_rows_of_the_sheet_the_import_reads(app_ctx, tmp_path):
+    """The import's progress bar (count_rows) counted the first sheet's rows less one: a workbook whose first sheet
+    is twelve lines of instructions was "11 rows" while the import read the two of the data sheet."""
+    from app.registry.importers import KINDS, count_rows
+
+    def shape(wb, ws):
+        ws.insert_rows(1, 2)
+        ws["A1"] = "Выгрузка НОБД на 01.09.2026"
+        guide = wb.create_sheet("Нұсқаулық", 0)
+        for number in range(12):
+            guide.append([f"{number + 1}. Заполните лист «Деректер»"])
+
+    path = _xlsx(tmp_path / "titled.xlsx", [HEADER.split(","), [iin(1), "Ерлан", SCHOOL_BIN, 5, "01.09.2026", None],
+                                            [iin(2), "Айгүл", SCHOOL_BIN, 5, "01.09.2026", None]], shape)
+    assert count_rows(path, KINDS["nedb"].headings) == 2 == scan(path, KINDS["nedb"].headings).rows
+    text = tmp_path / "titled.csv"
+    text.write_text(f"Выгрузка НОБД на 01.09.2026\n\n{HEADER}\n{iin(1)},Ерлан,{SCHOOL_BIN},5,01.09.2026,\n",
+                    encoding="utf-8")
+    assert count_rows(text, KINDS["nedb"].headings) == 1
+
+
 def test_a_workbook_with_the_columns_on_two_sheets_is_refused(app_ctx, tmp_path):
     """September and October on two sheets: reading the first silently left the other unloaded."""
     def second(wb, _ws):
