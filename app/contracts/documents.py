@@ -238,13 +238,9 @@ def backfill(contract: Contract, *, alongside: bool = True) -> ContractDocument:
     the SHA-256 the signatures record, or flag the contract ``unmatched`` when none does (or the signatures record
     different digests). Never signs anything again. Audited; the caller commits."""
     signed = signed_hashes(contract)
-    tried: dict[int, str] = {}
-    if len(signed) == 1:
-        for layout in sorted(CONTRACT_LAYOUTS, reverse=True):
-            content = render_document(contract, layout)
-            tried[layout] = sha256_of(content)
-            if tried[layout] in signed:
-                return _store(contract, content, tried[layout], layout, "backfilled", alongside=alongside)
+    found, tried = _signed_layout(contract, signed)
+    if found is not None:
+        return _store(contract, *found, "backfilled", alongside=alongside)
     row, inserted = _insert(contract, ContractDocument(
         contract_id=contract.id, state="unmatched", origin="backfilled",
         sha256=next(iter(signed)) if len(signed) == 1 else None, stored_at=clock.now()))
@@ -255,6 +251,19 @@ def backfill(contract: Contract, *, alongside: bool = True) -> ContractDocument:
                      details={"number": contract.number, "signed_sha256": sorted(signed),
                               "layouts_tried": {str(k): v for k, v in tried.items()}}, alongside=alongside)
     return row
+
+
+def _signed_layout(contract: Contract, signed: frozenset[str]) -> tuple[tuple[bytes, str, int] | None, dict[int, str]]:
+    """(content, SHA-256, layout) of the layout whose rendering gives the one SHA-256 the signatures record, or None;
+    and what each layout tried gave."""
+    tried: dict[int, str] = {}
+    if len(signed) == 1:
+        for layout in sorted(CONTRACT_LAYOUTS, reverse=True):
+            content = render_document(contract, layout)
+            tried[layout] = sha256_of(content)
+            if tried[layout] in signed:
+                return (content, tried[layout], layout), tried
+    return None, tried
 
 
 def _store(contract: Contract, content: bytes, digest: str, layout: int, origin: str, *,
@@ -303,14 +312,23 @@ def backfill_all() -> dict[str, int]:
 
 def _store_one(contract_id: int, counts: dict[str, int], *, again: bool) -> None:
     """One contract's bytes stored (or flagged) in a transaction of its own, counted; ``again``: a flagged contract is
-    tried from scratch."""
+    tried again. Its flag changes, with an audit event, only when a layout now gives its bytes: a contract still
+    unmatched keeps its flag and its one ``contract.document_unmatched`` — each run had deleted the flag and flagged
+    it anew, one more event in its chain every time the operator ran the command."""
     try:
         contract = db.session.get(Contract, contract_id)
         flagged = stored_row(contract) if again else None
-        if flagged is not None:  # unmatched: tried again from scratch
+        if flagged is not None and flagged.state == "unmatched":
+            found, _tried = _signed_layout(contract, signed_hashes(contract))
+            if found is None:
+                db.session.rollback()
+                counts["unmatched"] += 1
+                return
             db.session.delete(flagged)
             db.session.flush()
-        row = backfill(contract, alongside=True)
+            row = _store(contract, *found, "backfilled", alongside=True)
+        else:
+            row = backfill(contract, alongside=True)
         db.session.commit()
         counts["stored" if row.state == "stored" else "unmatched"] += 1
     except Exception:
@@ -333,6 +351,17 @@ def store_pending(limit: int = PENDING_PER_PASS) -> dict[str, int]:
     for contract_id in ids:
         _store_one(contract_id, counts, again=False)
     return counts
+
+
+def pending_count() -> int:
+    """For ``flask verify-audit``: the contracts signed before the bytes were kept whose bytes are not stored yet (no
+    row: neither stored nor flagged) — nothing is wrong with them, but until they are stored nothing shows what was
+    signed, and a second signer waits."""
+    from sqlalchemy import exists, func
+
+    has_signature = exists().where(ContractSignature.contract_id == Contract.id)
+    no_row = ~exists().where(ContractDocument.contract_id == Contract.id)
+    return db.session.scalar(select(func.count(Contract.id)).where(has_signature, no_row)) or 0
 
 
 def integrity_problems() -> list[str]:

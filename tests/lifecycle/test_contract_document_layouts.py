@@ -176,3 +176,53 @@ def test_a_contract_signed_now_shows_its_dates_as_people_write_them_and_fits_a_p
     assert row.layout == documents.CURRENT_LAYOUT
     assert row.content == documents.render_document(contract, documents.CURRENT_LAYOUT)
     assert hashlib.sha256(documents.render_document(contract, 1)).hexdigest() == SIGNED_ON_LAYOUT_1
+
+
+def _no_layout_matches(contract: Contract) -> str:
+    head = max(contract.signatures, key=lambda s: s.signed_at)
+    db.session.delete(head)
+    contract.status = "awaiting_head"
+    db.session.flush()
+    lost = "cd" * 32
+    signed_before_0030(contract, lost)
+    return lost
+
+
+def test_running_the_command_again_on_a_contract_still_unmatched_writes_no_new_event(world, app_ctx):
+    """``flask store-signed-contracts`` deleted a flagged contract's flag and flagged it anew on every run: one more
+    ``contract.document_unmatched`` in its chain each time, though nothing had changed. Two runs: one event."""
+    contract = samruk()
+    lost = _no_layout_matches(contract)
+    runs = [app_ctx.test_cli_runner().invoke(args=["store-signed-contracts"]) for _ in range(2)]
+    assert all("flagged, no layout gives the signed SHA-256: 1" in run.output for run in runs), runs[1].output
+    db.session.expire_all()
+    assert len(events("contract.document_unmatched", samruk())) == 1
+    row = db.session.scalars(select(ContractDocument).where(ContractDocument.contract_id == contract.id)).one()
+    assert (row.state, row.sha256) == ("unmatched", lost)
+
+
+def test_a_flagged_contract_a_layout_gives_again_is_stored_with_one_event(world, app_ctx, monkeypatch):
+    """The outcome changes (the operator restored the layout's templates): the flag gives way to the stored bytes,
+    audited once; a later run writes nothing more."""
+    contract = samruk()
+    _no_layout_matches(contract)
+    assert documents.store_pending() == {"stored": 0, "unmatched": 1, "failed": 0}
+    signed = documents.render_document(samruk(), 1)
+    monkeypatch.setattr(documents, "signed_hashes", lambda _c: frozenset({documents.sha256_of(signed)}))
+    first = app_ctx.test_cli_runner().invoke(args=["store-signed-contracts"])
+    assert "Signed documents stored: 1;" in first.output, first.output
+    again = app_ctx.test_cli_runner().invoke(args=["store-signed-contracts"])
+    assert "Signed documents stored: 0;" in again.output, again.output
+    db.session.expire_all()
+    assert len(backfilled(samruk())) == 1 and len(events("contract.document_unmatched", samruk())) == 1
+    row = db.session.scalars(select(ContractDocument).where(ContractDocument.contract_id == contract.id)).one()
+    assert (row.state, row.layout, bytes(row.content)) == ("stored", 1, signed)
+
+
+def test_verify_audit_counts_the_contracts_still_pending_and_says_what_to_run(world, app_ctx):
+    signed_before_0030(samruk(), SIGNED_ON_LAYOUT_1)
+    result = app_ctx.test_cli_runner().invoke(args=["verify-audit"])
+    assert "1 signed contract(s) have no stored signed document yet" in result.output, result.output
+    assert "run 'flask store-signed-contracts'" in result.output
+    app_ctx.test_cli_runner().invoke(args=["store-signed-contracts"])
+    assert "no stored signed document yet" not in app_ctx.test_cli_runner().invoke(args=["verify-audit"]).output
