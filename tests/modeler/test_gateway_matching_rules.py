@@ -33,6 +33,10 @@ CHOSEN_A = ("This parallel gateway waits for a token on every incoming flow, but
             "'Which?' chooses that way: when it chooses another, the instance would wait here for good. Join the ways "
             "of a choice with an exclusive gateway, or end the process on the other way with a terminate end event.")
 
+ROUNDS_MIX = ("Two tokens can come to this join on the flow from 'A' at the same time: the flow from 'p' to 'Which?' "
+              "leads from inside a branch of 'p' back to before it, so 'p' starts its branches again while one of the "
+              "previous round still runs. The join would pair tokens of different rounds (the steps after it ran "
+              "twice, or it waited for good). Loop back from after the join, or keep the loop inside one branch.")
 SHAPES = {
     "exclusive split, parallel join": (
         [START, X, A, B, JOIN, END], [("s", "x"), ("x", "a"), ("x", "b"), ("a", "j"), ("b", "j"), ("j", "e")],
@@ -67,11 +71,7 @@ SHAPES = {
     "a way that forks back to the choice beside the flow to the join": (
         [START, X, '<bpmn:parallelGateway id="p" />', A, B, JOIN, END],
         [("s", "x"), ("x", "p"), ("x", "b"), ("p", "a"), ("p", "x"), ("a", "j"), ("b", "j"), ("j", "e")],
-        [("j", CHOSEN_A), ("j", "Two tokens can come to this join on the flow from 'A' at the same time: the flow from "
-                                "'p' to 'Which?' leads from inside a branch of 'p' back to before it, so 'p' starts its "
-                                "branches again while one of the previous round still runs. The join would pair tokens "
-                                "of different rounds (the steps after it ran twice, or it waited for good). Loop back "
-                                "from after the join, or keep the loop inside one branch.")]),
+        [("j", CHOSEN_A), ("j", ROUNDS_MIX)]),
     "a way whose step's boundary event leads to the join": (
         [START, X, '<bpmn:userTask id="t" name="Review" />',
          f'<bpmn:boundaryEvent id="late" name="Two days" attachedToRef="t">{TIMER}</bpmn:boundaryEvent>',
