@@ -7,6 +7,7 @@ natural key, so re-importing a file updates rather than duplicates — and only 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 from collections.abc import Callable, Collection, Iterator
@@ -474,6 +475,28 @@ def count_rows(path: Path, known: Collection[str] | None = None) -> int:
         return max(sum(1 for _ in fh) - layout.header, 0)
 
 
+@contextlib.contextmanager
+def _workbook(path: Path, data_only: bool = True):
+    """The workbook at ``path``, read-only and streamed, closed after; a damaged one is FileUnreadable — opened and
+    read (a damaged member is found while reading: a bad CRC, truncated XML). Opened through a file object: stored
+    uploads do not keep the .xlsx name openpyxl would insist on."""
+    from openpyxl import load_workbook
+
+    with open(path, "rb") as fh:
+        try:
+            wb = load_workbook(fh, read_only=True, data_only=data_only)
+        except Exception as err:  # openpyxl raises many kinds for a corrupt archive
+            raise FileUnreadable("unreadable", str(err)[:200]) from err
+        try:
+            yield wb
+        except FileUnreadable:
+            raise
+        except Exception as err:  # a damaged member
+            raise FileUnreadable("unreadable", str(err)[:200]) from err
+        finally:
+            wb.close()
+
+
 def _is_xlsx(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(4) == b"PK\x03\x04"
@@ -524,26 +547,15 @@ def find_layout(path: Path, known: Collection[str] | None) -> Layout:
 
 
 def _xlsx_layout(path: Path, known: Collection[str]) -> Layout:
-    from openpyxl import load_workbook
-
     check_bounds(path)
-    with open(path, "rb") as fh:
-        try:
-            wb = load_workbook(fh, read_only=True, data_only=True)
-        except Exception as err:  # openpyxl raises many kinds for a corrupt archive
-            raise FileUnreadable("unreadable", str(err)[:200]) from err
-        try:
-            found = []
-            for index, sheet in enumerate(wb.worksheets):
-                rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS, max_row=HEADER_SEARCH_ROWS)
-                for number, row in enumerate(rows, start=1):
-                    if _is_header(row, known):
-                        found.append((index, number, sheet.title))
-                        break
-        except Exception as err:  # a damaged member
-            raise FileUnreadable("unreadable", str(err)[:200]) from err
-        finally:
-            wb.close()
+    found = []
+    with _workbook(path) as wb:
+        for index, sheet in enumerate(wb.worksheets):
+            rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS, max_row=HEADER_SEARCH_ROWS)
+            for number, row in enumerate(rows, start=1):
+                if _is_header(row, known):
+                    found.append((index, number, sheet.title))
+                    break
     if len(found) > 1:
         raise FileUnreadable("several_sheets", ", ".join(title for _, _, title in found))
     return Layout(found[0][0], found[0][1]) if found else Layout()
@@ -779,22 +791,11 @@ def headings_as_written(path: Path, layout: Layout | None = None) -> dict[str, s
 
 
 def _xlsx_header(path: Path, layout: Layout) -> tuple:
-    from openpyxl import load_workbook
-
-    with open(path, "rb") as fh:
-        try:
-            wb = load_workbook(fh, read_only=True, data_only=True)
-        except Exception as err:  # openpyxl raises many kinds for a corrupt archive
-            raise FileUnreadable("unreadable", str(err)[:200]) from err
-        try:
-            if not wb.worksheets:
-                return ()
-            return next(wb.worksheets[layout.sheet].iter_rows(values_only=True, max_col=MAX_COLUMNS,
-                                                              min_row=layout.header, max_row=layout.header), ())
-        except Exception as err:  # a damaged member
-            raise FileUnreadable("unreadable", str(err)[:200]) from err
-        finally:
-            wb.close()
+    with _workbook(path) as wb:
+        if not wb.worksheets:
+            return ()
+        return next(wb.worksheets[layout.sheet].iter_rows(values_only=True, max_col=MAX_COLUMNS,
+                                                          min_row=layout.header, max_row=layout.header), ())
 
 
 def header_of(path: Path, layout: Layout | None = None) -> list[str]:
