@@ -64,6 +64,7 @@ from app.acts.models import Act, ActAdjustment, ActLine, ActLineReview, OutsideS
 from app.acts.rules import LEVEL_GRADES, level_for_grade
 from app.extensions import db
 from app.people.models import Organisation
+from app.registry.merges import surviving_iin_of, surviving_iins
 from app.registry.models import NedbEnrollment
 
 #: Exclusions a registry correction may lift: each rests on dated registry evidence about the line's month
@@ -105,7 +106,9 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
 
     ``month_ends`` (the NEDB table is the registry: each month looked back at → its last day): only the lines
     NEDB now has at the school on a day of their month in the grade they claim come back — nothing else can earn
-    anything (the repricing's ``grade_mismatch``) — beside those already adjusted. A month before ``grade_from``
+    anything (the repricing's ``grade_mismatch``) — beside those already adjusted. A line of an IIN NEDB retired by a
+    merge is the surviving child's (:func:`app.registry.merges.surviving_iin_of`): its rows are under that IIN now.
+    A month before ``grade_from``
     (NEDB's academic year: its grades are of a later year) is not held to today's grade: it is topped up with its
     grade unchecked, carried (:func:`app.acts.adjustments._carried`) — unless it was excluded for its grade."""
     adjusted = ADJUSTED
@@ -121,7 +124,7 @@ def excluded_lines_clause(top_up_from: date, month_ends: dict[date, date] | None
     month_end = case(month_ends, value=ActLine.period)
     here_in_month = exists(
         select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
-        .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == ActLine.iin,
+        .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == surviving_iin_of(ActLine.iin),
                or_(NedbEnrollment.grade == ActLine.grade,
                    and_(ActLine.period < grade_from, ActLine.rule_code != "grade_mismatch")
                    if grade_from is not None else false()),
@@ -172,12 +175,14 @@ def paid_students(act_ids: Iterable[int]) -> dict[int, dict[str, set[str]]]:
                .where(ActAdjustment.original_line_id == ActLine.id, SETTLED).scalar_subquery()
                + select(func.coalesce(func.sum(OutsideSettlement.amount_tiyn), 0))
                .where(OutsideSettlement.original_line_id == ActLine.id, PAID_OUTSIDE).scalar_subquery())
+    rows = [row for i in range(0, len(ids), _CHUNK) for row in db.session.execute(
+        select(ActLine.act_id, _LEVEL, ActLine.iin).distinct()
+        .where(ActLine.act_id.in_(ids[i : i + _CHUNK]), ActLine.amount_tiyn + settled > 0))]
+    # A child NEDB merged two IINs of is one student (app.registry.merges): counted under the surviving IIN.
+    merged = surviving_iins({student for _, _, student in rows}) if rows else {}
     found: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for i in range(0, len(ids), _CHUNK):
-        for act_id, level, student in db.session.execute(
-                select(ActLine.act_id, _LEVEL, ActLine.iin).distinct()
-                .where(ActLine.act_id.in_(ids[i : i + _CHUNK]), ActLine.amount_tiyn + settled > 0)):
-            found[act_id][level].add(student)
+    for act_id, level, student in rows:
+        found[act_id][level].add(merged.get(student, student))
     return found
 
 
@@ -256,6 +261,9 @@ def keep_within_places(rows: list, found: dict, settled: dict[int, int], context
     if not waiting and not growing:
         return
     paid = paid_students({original.id for _, original in waiting + growing})
+    # Students are told apart as paid_students counts them: a line of an IIN NEDB retired by a merge is the
+    # surviving child's (app.registry.merges), so it is a copy of the child paid under the other IIN.
+    merged = surviving_iins({line.iin for line, _ in waiting})
     # A student is paid once a month, in one place: a copy of a student paid for the month (or topped up just now)
     # is the duplicate_line the verification would have found had the month's school-level rules not excluded
     # every line first (the copies of an act are told apart only where its school passes them).
@@ -280,11 +288,12 @@ def keep_within_places(rows: list, found: dict, settled: dict[int, int], context
     waiting.sort(key=lambda r: (r[1].id, r[0].outcome != "accepted", here_since(*r), r[0].iin, r[0].line_no))
     for line, original in waiting:
         held = holders.setdefault(original.id, set())
-        full = "duplicate_line" if line.iin in held else places.take(original.id, level_for_grade(line.grade))
+        student = merged.get(line.iin, line.iin)
+        full = "duplicate_line" if student in held else places.take(original.id, level_for_grade(line.grade))
         if full:
             found[line.id] = replace(found[line.id], rule_code=full, corrected_tiyn=paid_now[line.id])
         else:
-            held.add(line.iin)
+            held.add(student)
 
 
 __all__ = ["ADJUSTED", "CAPACITY", "LIFTABLE_RULES", "PAID_OUTSIDE", "REGISTRY_CORRECTED_IN_FAVOUR", "REVIEWED",

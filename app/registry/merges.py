@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from app import clock
 from app.extensions import db
@@ -31,6 +31,13 @@ def surviving_iins(iins: Iterable[str]) -> dict[str, str]:
         found.update(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)
                                         .where(NedbIinMerge.retired_iin.in_(wanted[i : i + _CHUNK]))).all())
     return found
+
+
+def surviving_iin_of(iin):
+    """The same mapping as :func:`surviving_iins`, as a SQL expression of an IIN column: the surviving IIN of a merge
+    NEDB made, else the IIN itself."""
+    return func.coalesce(select(NedbIinMerge.surviving_iin).where(NedbIinMerge.retired_iin == iin)
+                         .correlate_except(NedbIinMerge).scalar_subquery(), iin)
 
 
 @dataclass

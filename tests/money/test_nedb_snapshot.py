@@ -369,3 +369,49 @@ def test_a_snapshot_resumed_after_its_removals_were_committed_takes_out_nothing_
     act = db.session.get(Act, act.id)
     line = next(ln for ln in act.lines if ln.id == phantom_line.id)
     assert act.lock_version != seen and (line.outcome, line.rule_code) == ("excluded", "not_in_nedb")
+
+
+def test_a_line_of_a_retired_iin_is_topped_up_as_the_surviving_child_once_and_never_beside_its_paid_line(
+        world, app_ctx, tmp_path):
+    from app.acts.topups import REGISTRY_CORRECTED_IN_FAVOUR
+
+    roll = [e for e in _roll(BILIM) if e.withdrawn_on is None and e.enrolled_on < OCTOBER]
+    paid_child, lost_child = roll[0], roll[1]
+    taken = set(db.session.scalars(select(NedbEnrollment.iin)))
+    twin = _second_iin(taken)
+    lost_twin = _second_iin(taken | {twin})
+    october = act_of_school(BILIM)
+    lines = prefill_lines(october)
+    # The school listed one child twice (under an IIN NEDB did not know yet), and another only under such an IIN.
+    copy = next(dict(ln) for ln in lines if ln["iin"] == paid_child.iin)
+    lost = next(ln for ln in lines if ln["iin"] == lost_child.iin)
+    lost["iin"] = lost_twin
+    lines.append(copy | {"iin": twin})
+    complete_task(open_task(october, "submit_act").id, user("accountant"), data={"lines": lines})
+    db.session.commit()
+    complete_task(open_task(october, "accept_act").id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    from app import clock
+
+    complete_task(open_task(october, "pay_act").id, user("operator"),
+                  data={"order_number": "PP-OCT-M", "paid_on": clock.today().isoformat()})
+    db.session.commit()
+    db.session.expire_all()
+    october = db.session.get(Act, october.id)
+    by_iin = {ln.iin: ln for ln in october.lines}
+    assert (by_iin[paid_child.iin].outcome, by_iin[twin].rule_code, by_iin[lost_twin].rule_code) == (
+        "accepted", "not_in_nedb", "not_in_nedb")
+
+    # NEDB's merge list: both unknown IINs were the children's second IINs.
+    path = _write(tmp_path / "merges.csv", [{"retired_iin": twin, "surviving_iin": paid_child.iin},
+                                            {"retired_iin": lost_twin, "surviving_iin": lost_child.iin}])
+    result = app_ctx.test_cli_runner().invoke(args=["import-nedb-merges", str(path)])
+    assert result.exit_code == 0, result.output
+    assert _last_import().status == "done"
+
+    november = _submit(NOVEMBER)
+    top_ups = {(a.iin, a.period, a.rule_code) for a in november.adjustments if a.amount_tiyn > 0}
+    # The child paid under the surviving IIN is paid once: the copy under the retired IIN gets nothing …
+    assert not any(iin == twin for iin, _, _ in top_ups)
+    # … and the child listed only under the retired IIN was at the school: the month is topped up.
+    assert (lost_twin, OCTOBER, REGISTRY_CORRECTED_IN_FAVOUR) in top_ups
