@@ -108,3 +108,30 @@ def apply_merges(import_id: int) -> MergesApplied:
                 applied.moved_rows += 1
         db.session.flush()
     return applied
+
+
+@dataclass
+class MergeHistory:
+    """What NEDB's merges and complete registers did to one IIN, for the registry lookup."""
+
+    #: the IIN was retired: (surviving IIN, when its rows were moved or None, the import that moved them or None)
+    merged_into: tuple[str, object, int | None] | None = None
+    #: IINs NEDB retired into this one
+    merged_from: list[str] = field(default_factory=list)
+    #: its rows taken out by an import (a complete register, a merge), newest first
+    removed: list[NedbRemoval] = field(default_factory=list)
+
+
+def merge_history(iin: str) -> MergeHistory:
+    history = MergeHistory()
+    history.removed = list(db.session.scalars(select(NedbRemoval).where(NedbRemoval.iin == iin)
+                                              .order_by(NedbRemoval.removed_at.desc(), NedbRemoval.id.desc())))
+    survivor = surviving_iins([iin]).get(iin)
+    if survivor is not None:
+        # the merge list keeps no date: the evidence is the import that moved the retired IIN's rows, if it had any
+        moved = next((r for r in reversed(history.removed) if r.reason == "merged"), None)
+        history.merged_into = (survivor, moved.removed_at if moved else None, moved.import_id if moved else None)
+    history.merged_from = list(db.session.scalars(select(NedbIinMerge.retired_iin)
+                                                  .where(NedbIinMerge.surviving_iin == iin)
+                                                  .order_by(NedbIinMerge.retired_iin)))
+    return history

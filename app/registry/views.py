@@ -17,6 +17,7 @@ from app.registry.earlier_rows import notice_text
 from app.registry.identifiers import has_non_ascii_digits, is_valid_12
 from app.registry.importers import KINDS, REASONS, spreadsheet_upload_problem
 from app.registry.jobs import dispatch
+from app.registry.merges import merge_history
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, RegistryImport
 from app.registry.operations import create_import, registry_counts
 from app.registry.snapshot import max_removed_share
@@ -186,6 +187,8 @@ def lookup():
                 "licences": db.session.scalars(select(Licence).where(Licence.bin == number)
                                                .order_by(Licence.valid_from)).all(),
                 "business": db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin == number)).first(),
+                # NEDB's merges and the rows its complete registers took out: a child's records, as the enrolments
+                "history": merge_history(number) if personal else None,
             }
     return render_template("registry/lookup.html", q=number, found=found, problem=problem, words=REGISTRY_WORDS,
                            personal=personal)

@@ -415,3 +415,37 @@ def test_a_line_of_a_retired_iin_is_topped_up_as_the_surviving_child_once_and_ne
     assert not any(iin == twin for iin, _, _ in top_ups)
     # … and the child listed only under the retired IIN was at the school: the month is topped up.
     assert (lost_twin, OCTOBER, REGISTRY_CORRECTED_IN_FAVOUR) in top_ups
+
+
+def test_the_lookup_shows_an_iins_merge_and_its_rows_a_complete_register_took_out_with_the_import_as_evidence(
+        world, app_ctx, tmp_path, browser):
+    roll = _roll(BILIM)
+    gone, child = roll[0], next(e for e in roll[1:] if e.withdrawn_on is None)
+    gone.full_name = "<b>Phantom</b>"
+    taken = set(db.session.scalars(select(NedbEnrollment.iin)))
+    twin = _second_iin(taken)
+    db.session.add(NedbEnrollment(iin=twin, full_name=child.full_name, school_bin=school(NUR).bin,
+                                  school_kind="private", grade=child.grade, enrolled_on=child.enrolled_on))
+    db.session.commit()
+    rows = [_row(e) for e in roll if e.id != gone.id]
+    gone_iin, child_iin = gone.iin, child.iin
+    snapshot = _import(app_ctx, _write(tmp_path / "bilim.csv", rows))
+    merge = _merge(app_ctx, tmp_path, twin, child_iin)
+    assert (snapshot.status, merge.status) == ("done", "done")
+    op = browser("operator")
+
+    page = op.get(f"/registry/lookup?q={gone_iin}").get_data(as_text=True)
+    assert 'id="lookup-removed"' in page and f"not listed in the complete register of import #{snapshot.id}" in page
+    assert "&lt;b&gt;Phantom&lt;/b&gt;" in page and "<b>Phantom" not in page
+    assert f'href="/registry/imports/{snapshot.id}"' in page
+
+    page = op.get(f"/registry/lookup?q={twin}").get_data(as_text=True)
+    merged = page[page.index('id="lookup-merged-into"'):]
+    assert f"NEDB merged this IIN into {child_iin} on " in merged and f"(import #{merge.id})" in merged
+    assert f"merged into {child_iin} by import #{merge.id}" in page and school(NUR).bin in page
+    assert twin in op.get(f"/registry/lookup?q={child_iin}").get_data(as_text=True).split('id="lookup-merged-from"')[1]
+    for locale in ("ru", "kk"):
+        op.post("/locale", {"locale": locale, "next": "/"})
+        assert 'id="lookup-merged-into"' in op.get(f"/registry/lookup?q={twin}").get_data(as_text=True)
+    # authorised as the lookup is: a school's accountant sees nothing of it
+    assert browser("accountant").get(f"/registry/lookup?q={twin}").status_code == 403
