@@ -504,6 +504,24 @@ def has_direction_control(text: str) -> bool:
     return _DIRECTION_CONTROLS.search(text) is not None
 
 
+#: Other characters a model's words must not hold, none of them drawn: C0 controls but tab, line feed and carriage
+#: return, DEL and the C1 controls (U+0080–U+009F), zero-width space, non-joiner and joiner (U+200B–U+200D), word
+#: joiner and invisible operators (U+2060–U+2064), a byte-order mark inside a text (U+FEFF), and the line and
+#: paragraph separators (U+2028/U+2029, which break a one-line display). With them two tasks or two options look
+#: the same and differ ("Accept" and "Acc\u200bept"). Kazakh, Russian and English text never needs them — the
+#: non-joiner shapes Persian and Indic words, no language of this service — and the marks U+200E/U+200F stay allowed.
+_INVISIBLE_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2028\u2029\u2060-\u2064\ufeff]")
+#: what a browser cannot send back as it is: a control character but tab (the request guard answers it with a 400) or a
+#: line break (a submitted value's line breaks become CR LF), so an option holding one can never be chosen
+_UNSENDABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def has_invisible_character(text: str) -> bool:
+    """Whether a model's text holds an invisible character other than a direction control (those have their own
+    sentence: :func:`has_direction_control`)."""
+    return _INVISIBLE_CHARACTERS.search(text) is not None
+
+
 def direction_controls(value: Any, path: tuple = ()) -> list[str]:
     """The paths of the strings in ``value`` that hold a direction control (first 50)."""
     found: list[str] = []
@@ -791,29 +809,59 @@ def _direction_control_problems(schema: Any, ui: Any) -> list[tuple[str, str]]:
     """A text of the form holding a direction control (U+202A–U+202E, U+2066–U+2069): a label, a hint, an option,
     a default. The answers people type were refused them (:func:`validate`), the words the form puts in front of
     them were not: a field titled "<U+202E>00.005 12 :тнемйаП" read "Payment: 21 500.00" on the accountant's page. Keys
-    count too (a field's name shows where its title is missing)."""
+    count too (a field's name shows where its title is missing). So are the other invisible characters
+    (:data:`_INVISIBLE_CHARACTERS`: two options "Accept" and "Acc<U+200B>ept" looked the same), and an option's value
+    (``enum``, ``const``) a browser cannot send back (a NUL was a 400 on every submit choosing it). One problem per
+    text, the direction control's first."""
     found: list[tuple[str, str]] = []
     for part, document in (("schema", schema), ("ui", ui)):
-        stack, paths = [((), document)], []
+        stack: list = [((), document, False)]
+        paths: list[tuple[tuple, str]] = []
         while stack and len(paths) < 5:
-            where, node = stack.pop()
+            where, node, is_option = stack.pop()
             if isinstance(node, str):
-                if has_direction_control(node):
-                    paths.append(where)
+                kind = _text_kind(node, is_option and part == "schema")
+                if kind:
+                    paths.append((where, kind))
             elif isinstance(node, dict):
                 for key, value in node.items():
-                    if isinstance(key, str) and has_direction_control(key):
-                        paths.append((*where, key))
-                    stack.append(((*where, key), value))
+                    if isinstance(key, str) and (kind := _text_kind(key, False)):
+                        paths.append(((*where, key), kind))
+                    stack.append(((*where, key), value, key == "const"))
             elif isinstance(node, list):
-                stack.extend(((*where, i), item) for i, item in enumerate(node))
-        for where in sorted(paths, key=lambda w: [str(p) for p in w]):
+                options = bool(where) and where[-1] == "enum"
+                stack.extend(((*where, i), item, options) for i, item in enumerate(node))
+        for where, kind in sorted(paths, key=lambda found: [str(p) for p in found[0]]):
             shown = json.dumps("/" + "/".join(str(p) for p in where), ensure_ascii=True)[:120]
-            found.append((part, _("JSON Schema: the text at %(where)s holds invisible text-direction characters: "
-                                  "they make it read other than it is. Remove them.", where=shown) if part == "schema"
-                          else _("UI schema: the text at %(where)s holds invisible text-direction characters: they "
-                                 "make it read other than it is. Remove them.", where=shown)))
+            found.append((part, _text_problem(part, kind, shown)))
     return found
+
+
+def _text_kind(text: str, is_option: bool) -> str:
+    """What is wrong with one of a form's texts, if anything: ``"direction"``, ``"unsendable"`` (an option's value
+    holding a control character or a line break) or ``"invisible"``; ``""`` when nothing is."""
+    if has_direction_control(text):
+        return "direction"
+    if is_option and _UNSENDABLE.search(text):
+        return "unsendable"
+    return "invisible" if has_invisible_character(text) else ""
+
+
+def _text_problem(part: str, kind: str, shown: str) -> str:
+    if kind == "direction":
+        return (_("JSON Schema: the text at %(where)s holds invisible text-direction characters: they make it read "
+                  "other than it is. Remove them.", where=shown) if part == "schema"
+                else _("UI schema: the text at %(where)s holds invisible text-direction characters: they make it "
+                       "read other than it is. Remove them.", where=shown))
+    if kind == "unsendable":
+        return _("JSON Schema: the option at %(where)s holds a control character or a line break: a browser cannot "
+                 "send it back, so it could never be chosen. Remove it.", where=shown)
+    return (_("JSON Schema: the text at %(where)s holds invisible characters (zero-width, control or line-separator "
+              "characters): it would look the same as a text that differs from it. Remove them.", where=shown)
+            if part == "schema"
+            else _("UI schema: the text at %(where)s holds invisible characters (zero-width, control or "
+                   "line-separator characters): it would look the same as a text that differs from it. Remove "
+                   "them.", where=shown))
 
 
 _BOUNDS = (("minimum", "maximum"), ("exclusiveMinimum", "exclusiveMaximum"), ("minimum", "exclusiveMaximum"),

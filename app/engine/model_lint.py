@@ -32,7 +32,7 @@ from app.engine.foreign_engines import (
     language_words,
     zeebe_script_problems,
 )
-from app.engine.forms import has_direction_control
+from app.engine.forms import has_direction_control, has_invisible_character
 from app.engine.scripting import check_script
 from app.engine.xml import ALLOWED_NAMESPACES
 
@@ -615,8 +615,10 @@ def direction_control_problems(trees: dict) -> list[ModelProblem]:
     element: a task's name is every inbox's title of its step, a lane's the role people read, a script is what a
     reviewer approves. Such a text reads other than it is — a step "<U+202E>00.005 12 :тнемйаП" showed in the inbox as
     "Payment: 21 500.00", and a script can hide code from whoever reads it ("Trojan Source"). People's answers and
-    comments were refused them already; a model now is too. Reported on the element with an id nearest to the
-    text, its name left out (it may be the very text)."""
+    comments were refused them already; a model now is too. So are the other invisible characters
+    (:func:`~app.engine.forms.has_invisible_character`): two steps "Accept" and "Acc<U+200B>ept" looked the same in
+    the inbox and in a gateway's conditions. Reported on the element with an id nearest to the text, its name left
+    out (it may be the very text); one problem per element."""
     problems: list[ModelProblem] = []
     for filename, root in trees.items():
         flagged: set = set()
@@ -624,16 +626,19 @@ def direction_control_problems(trees: dict) -> list[ModelProblem]:
             texts = [node.text or ""]
             if isinstance(node.tag, str):
                 texts += [str(value) for value in node.attrib.values()]
-            if not any(has_direction_control(text) for text in texts):
+            direction = any(has_direction_control(text) for text in texts)
+            if not direction and not any(has_invisible_character(text) for text in texts):
                 continue
             owner = next((el for el in (node, *node.iterancestors()) if isinstance(el.tag, str) and el.get("id")),
                          root)
             if id(owner) in flagged:
                 continue
             flagged.add(id(owner))
-            problems.append(ModelProblem(filename, _("Remove the invisible text-direction characters: they make the "
-                                                     "text read other than it is."),
-                                         owner.get("id"), node.sourceline or owner.sourceline))
+            message = (_("Remove the invisible text-direction characters: they make the text read other than it is.")
+                       if direction else
+                       _("Remove the invisible characters (zero-width, control or line-separator characters): the "
+                         "text would look the same as one that differs from it."))
+            problems.append(ModelProblem(filename, message, owner.get("id"), node.sourceline or owner.sourceline))
     return problems
 
 

@@ -325,3 +325,95 @@ def test_options_filled_from_task_data_are_cut_to_a_pages_limits_and_the_page_sa
     assert refused.status_code == 422 and task_of(instance, "pick").status == "open"
     assert operator.post(f"/tasks/{task.id}", {"school": "s-10", "lines.0.grade": "g-5"}).status_code == 302
     assert task_of(instance, "pick").status == "completed"
+
+
+# --- other invisible characters in what a model shows -------------------------------------------------------------
+
+INVISIBLE = {"zero-width space": "\u200b", "zero-width non-joiner": "\u200c", "zero-width joiner": "\u200d",
+             "word joiner": "\u2060", "byte-order mark": "\ufeff", "C1 next line": "\x85", "C1 CSI": "\x9b",
+             "line separator": "\u2028", "paragraph separator": "\u2029"}
+
+
+def _invisible_problems(files: dict[str, str]) -> list:
+    from app.engine.specs import validate_files
+
+    _parsed, problems = validate_files(files, lane_role="starter")
+    return [p for p in problems if "invisible" in p.message]
+
+
+@pytest.mark.parametrize("char", INVISIBLE.values(), ids=INVISIBLE.keys())
+@pytest.mark.parametrize("where", ["task name", "lane name"])
+def test_a_model_whose_name_holds_an_invisible_character_is_refused_on_its_element(app_ctx, char, where):
+    """"Accept" and "Acc<U+200B>ept" are two steps that look the same in every inbox."""
+    task_name = f"Acc{char}ept" if where == "task name" else "Accept"
+    lane = f"School{char} accountant" if where == "lane name" else "School accountant"
+    problems = _invisible_problems(chain_model("zw", [("fill", lane, user_task("fill", task_name))]))
+    expected = "fill" if where == "task name" else "lane_0"
+    assert [p.element_id for p in problems] == [expected], [str(p) for p in problems]
+    assert problems[0].line and char not in problems[0].message
+
+
+def test_such_a_model_is_not_published(world):
+    from app.engine.errors import ModelInvalid
+
+    with pytest.raises(ModelInvalid):
+        publish_version(chain_model("zw", [("fill", "School accountant", user_task("fill", "Acc\u200bept"))]))
+    db.session.rollback()
+
+
+def test_kazakh_and_russian_names_with_marks_and_line_breaks_stay_allowed(app_ctx):
+    name = "Мектептің актісін қабылдау\u00a0/ Принять акт школы \u200e(kk)\u200f"
+    files = chain_model("kk", [("fill", "Мектеп бухгалтері", user_task("fill", name))])
+    files["kk.bpmn"] = files["kk.bpmn"].replace(name, name.replace("/", "&#10;/"))
+    assert _invisible_problems(files) == []
+
+
+@pytest.mark.parametrize("part, document", [
+    ("schema", {"properties": {"amount": {"type": "string", "title": "Acc\u200bept"}}}),
+    ("schema", {"properties": {"grade": {"type": "string", "enum": ["1", "\u20602"]}}}),
+    ("schema", {"properties": {"grade": {"type": "string", "oneOf": [{"const": "1", "title": "One\u2028"}]}}}),
+    ("schema", {"properties": {"note": {"type": "string", "default": "Accept\ufeff"}}}),
+    ("schema", {"properties": {"note": {"type": "string", "default": "no\x00te"}}}),
+    ("ui", {"amount": {"ui:title": {"kk": "Сома\x85"}}}),
+    ("ui", {"grade": {"ui:enumNames": {"1": "Acc\u200cept"}}}),
+])
+def test_a_form_whose_words_hold_an_invisible_character_is_refused_naming_where(app, part, document):
+    from app.engine.forms import form_shape_problems
+
+    schema = {"type": "object", "properties": {"amount": {"type": "string"}, "grade": {"type": "string",
+                                                                                     "enum": ["1", "2"]}}}
+    ui: dict = {}
+    if part == "schema":
+        schema["properties"].update(document["properties"])
+    else:
+        ui = document
+    with app.test_request_context():
+        problems = [(p, m) for p, m in form_shape_problems(schema, ui) if "invisible" in m or "control" in m]
+    assert len(problems) == 1 and problems[0][0] == part, problems
+    assert all(char not in problems[0][1] for char in (*INVISIBLE.values(), "\x00"))
+
+
+@pytest.mark.parametrize("field", [
+    {"type": "string", "enum": ["yes", "n\x00o"]},
+    {"type": "string", "enum": ["yes", "two\nlines"]},
+    {"type": "string", "oneOf": [{"const": "yes", "title": "Yes"}, {"const": "n\ro", "title": "No"}]},
+])
+def test_an_option_a_browser_cannot_send_back_is_refused(app, field):
+    """A NUL in an option's value was a 400 on every submit choosing it (the request guard), a line break came back
+    as CR LF and was "not one of the offered values": the option could never be chosen."""
+    from app.engine.forms import form_shape_problems
+
+    with app.test_request_context():
+        problems = [m for _p, m in form_shape_problems({"type": "object", "properties": {"answer": field}}, {})
+                    if "could never be chosen" in m]
+    assert len(problems) == 1 and "answer" in problems[0], problems
+
+
+def test_kazakh_form_words_and_a_multi_line_default_stay_allowed(app):
+    from app.engine.forms import form_shape_problems
+
+    schema = {"type": "object", "properties": {
+        "note": {"type": "string", "title": "Ескерту\u00a0(міндетті емес)", "default": "Бірінші жол\nЕкінші\tжол"},
+        "grade": {"type": "string", "title": "Сынып \u200e", "enum": ["бірінші", "екінші сынып"]}}}
+    with app.test_request_context():
+        assert form_shape_problems(schema, {"grade": {"ui:enumNames": {"бірінші": "1-сынып"}}}) == []
