@@ -417,3 +417,28 @@ def test_kazakh_form_words_and_a_multi_line_default_stay_allowed(app):
         "grade": {"type": "string", "title": "Сынып \u200e", "enum": ["бірінші", "екінші сынып"]}}}
     with app.test_request_context():
         assert form_shape_problems(schema, {"grade": {"ui:enumNames": {"бірінші": "1-сынып"}}}) == []
+
+
+# --- an option's value in the page's markup -----------------------------------------------------------------------
+
+
+def test_each_radio_buttons_label_targets_its_own_input(trial_v1, browser):
+    """An option's value made the radio's id ("f-decision-Return to school"): an id with spaces is not a valid HTML
+    id, and a label may not bind to it (clicking the words chose nothing). The id is the option's place now."""
+    import re
+
+    schema = {"type": "object", "properties": {"decision": {
+        "type": "string", "title": "Decision", "oneOf": [{"const": "Accept the act", "title": "Accept"},
+                                                         {"const": "Return to school", "title": "Return"},
+                                                         {"const": 'x" y', "title": "Quoted"}]}}}
+    ui = {"decision": {"ui:widget": "radio"}}
+    page = browser("owner").post("/modeler/forms/preview", {"schema": json.dumps(schema),
+                                                           "uischema": json.dumps(ui)}).get_data(as_text=True)
+    inputs = re.findall(r'<input[^>]*type="radio"[^>]*>', page)
+    ids = [re.search(r'id="([^"]*)"', tag).group(1) for tag in inputs]
+    assert len(ids) == 3 and len(set(ids)) == 3, inputs
+    assert all(re.fullmatch(r"[A-Za-z][\w-]*", i) for i in ids), ids
+    labels = dict(re.findall(r'<label class="form-check-label" for="([^"]*)">([^<]*)</label>', page))
+    assert [labels.get(i) for i in ids] == ["Accept", "Return", "Quoted"], (ids, labels)
+    assert [re.search(r'value="([^"]*)"', tag).group(1) for tag in inputs] == [
+        "Accept the act", "Return to school", "x&#34; y"]
