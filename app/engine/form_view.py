@@ -67,6 +67,12 @@ def choice_options(schema: dict) -> list[tuple]:
     return []
 
 
+def _joined(texts: list) -> str:
+    """Helps and notes said one after the other. A stored form of any shape is still drawn: a help that is not text (a
+    version published before the checks) is left out."""
+    return " ".join(t for t in texts if isinstance(t, str) and t)
+
+
 def _cut_note(schema: dict) -> str | None:
     """What a choice filled from task data says when it offers fewer options than its variable holds (the limits of
     a page: forms.with_task_data_options)."""
@@ -122,7 +128,7 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
     if ui.get("ui:inputmode"):
         attrs["inputmode"] = ui["ui:inputmode"]
     help_text = localised(ui.get("ui:help"), locale)
-    help_text = " ".join(filter(None, [help_text, _cut_note(schema)]))
+    help_text = _joined([help_text, _cut_note(schema)])
     if kind == "date":
         help_text = " ".join(filter(None, [help_text, _("Write the date as %(format)s.", format=_("dd.mm.yyyy"))]))
     return Field(name=name, label=label, kind=kind, required=required, value=value, error=errors.get(name),
@@ -155,9 +161,9 @@ def build_fields(schema: dict, ui: dict, values: dict, errors: dict, locale: str
             row_errors = {i: errors[f"{name}.{i}"] for i in range(len(rows_values)) if f"{name}.{i}" in errors}
             fields.append(Field(name=name, label=field_label(sub_ui.get("ui:title"), sub.get("title"), key, locale),
                                 kind="table", required=key in required, error=errors.get(name),
-                                help=" ".join(filter(None, [localised(sub_ui.get("ui:help"), locale)] + [
+                                help=_joined([localised(sub_ui.get("ui:help"), locale)] + [
                                     f"{c.label}: {note}" for c, k in zip(columns, keys, strict=True)
-                                    if (note := _cut_note(_obj(item_props[k])))])), columns=columns, rows=rows,
+                                    if (note := _cut_note(_obj(item_props[k])))]), columns=columns, rows=rows,
                                 row_errors=row_errors))
         else:
             fields.append(_scalar(name, key, sub, sub_ui, value, errors, key in required, locale))

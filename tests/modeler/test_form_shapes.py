@@ -52,6 +52,9 @@ BAD = [
     ({"type": "object", "properties": {"a": {"type": "string", "enum": []}}}, {}, "an empty enum leaves nothing"),
     (PLAIN, {"a": {"ui:title": {"ru": 123}}}, '"ui:title" of a must be a text, or texts by language'),
     (PLAIN, {"a": {"ui:help": ["x"]}}, '"ui:help" of a must be a text'),
+    ({"type": "object", "properties": {"t": {"type": "array", "items": {
+        "type": "object", "properties": {"a": {"type": "string", "maxLength": 3}}}}}},
+     {"t": {"ui:help": ["x"]}}, '"ui:help" of t must be a text'),
     (PLAIN, {"a": {"ui:title": {"de": "Titel"}}}, '"ui:title" of a must be a text'),
     (PLAIN, {"a": {"ui:widget": "foo"}}, '"ui:widget" of a is "foo", which the page does not know'),
     ({"type": "object", "properties": {f"f{i}": {"type": "string"} for i in range(301)}}, {},
