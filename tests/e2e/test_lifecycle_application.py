@@ -59,7 +59,7 @@ def test_order_placed_application_checked_and_allocated_in_the_browser(new_page,
     official.goto("/inbox")
     official.get_by_role("link", name="Review and allocate places").click()
     expect(official.locator("#eligible")).to_be_visible()
-    official.check("#f-decision-allocate")
+    official.check('input[name="decision"][value="allocate"]')  # radio ids are the option's place, not its value
     official.get_by_role("button", name="Submit").click()
     expect(official.locator(".alert-success")).to_contain_text("Review and allocate places")
 
