@@ -107,16 +107,9 @@ def corrections_by_region(period: date, where: list, instrument) -> MonthCorrect
     return found
 
 
-def unsettled_by_region(period: date, where: list, instrument) -> tuple[dict[int, int], dict[int, int]]:
-    """Per region, the month's corrections that no act is to settle and its time-barred claw-backs
-    (:func:`corrections_by_region`)."""
-    found = corrections_by_region(period, where, instrument)
-    return dict(found.unsettled), dict(found.time_barred)
-
-
 def settled_outside_by_region(where: list) -> dict[int, dict[str, int]]:
     """Per region, the month's carried top-ups settled outside the acts, by kind (paid, written off): ``where`` as
-    :func:`unsettled_by_region`'s, on the acts they correct."""
+    :func:`corrections_by_region`'s, on the acts they correct."""
     found: dict[int, dict[str, int]] = defaultdict(dict)
     for region_id, kind, total in db.session.execute(
             select(Act.region_id, OutsideSettlement.kind, func.sum(OutsideSettlement.amount_tiyn))
@@ -126,4 +119,4 @@ def settled_outside_by_region(where: list) -> dict[int, dict[str, int]]:
     return dict(found)
 
 
-__all__ = ["MonthCorrections", "corrections_by_region", "settled_outside_by_region", "unsettled_by_region"]
+__all__ = ["MonthCorrections", "corrections_by_region", "settled_outside_by_region"]

@@ -91,3 +91,23 @@ def new_page(chromium, live_server):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture()
+def contract_to_sign(live_server, browser):
+    """Nur's contract of a new state order, awaiting its signatures (a frozen clock in June 2027)."""
+    from datetime import UTC, datetime
+
+    from app import clock
+    from app.extensions import db
+    from tests.helpers import school
+    from tests.lifecycle.flow import allocate, apply, place_order
+
+    clock.set_clock(clock.FrozenClock(datetime(2027, 6, 1, 5, 0, tzinfo=UTC)))
+    official = browser("official")
+    order = place_order(official)
+    contract = allocate(official, apply(browser("accountant2"), order, school("Nur Private School"),
+                                        "KZ17LAA00004321"))
+    db.session.commit()
+    yield contract
+    clock.reset_clock()

@@ -3,31 +3,14 @@ signs on the contract page, the contract becomes active and its history shows bo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from playwright.sync_api import expect
 
-from app import clock
 from app.contracts.documents import document_sha256
 from app.contracts.models import Contract
 from app.extensions import db
-from tests.helpers import school
-from tests.lifecycle.flow import allocate, apply, place_order
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture()
-def contract_to_sign(live_server, browser):
-    clock.set_clock(clock.FrozenClock(datetime(2027, 6, 1, 5, 0, tzinfo=UTC)))
-    official = browser("official")
-    order = place_order(official)
-    contract = allocate(official, apply(browser("accountant2"), order, school("Nur Private School"),
-                                        "KZ17LAA00004321"))
-    db.session.commit()
-    yield contract
-    clock.reset_clock()
 
 
 def test_director_then_head_sign_the_contract_with_their_password(new_page, contract_to_sign, tmp_path):

@@ -8,7 +8,7 @@ Russian. None may scroll sideways, show a sentence or a word of the English cata
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
@@ -159,24 +159,6 @@ def test_the_new_pages_fit_a_phone_without_english_or_console_errors(app, world,
             assert page.locator(shown).count(), f"{where}: {shown} is not on the page"
             problems += _problems(page, where, phrases, words, page.errors)
     assert not problems, "\n".join(problems)
-
-
-@pytest.fixture()
-def contract_to_sign(live_server, browser):
-    """Nur's contract of a new state order, awaiting its signatures (as tests/e2e/test_lifecycle_signing.py)."""
-    from app import clock
-    from app.extensions import db
-    from tests.helpers import school
-    from tests.lifecycle.flow import allocate, apply, place_order
-
-    clock.set_clock(clock.FrozenClock(datetime(2027, 6, 1, 5, 0, tzinfo=UTC)))
-    official = browser("official")
-    order = place_order(official)
-    contract = allocate(official, apply(browser("accountant2"), order, school("Nur Private School"),
-                                        "KZ17LAA00004321"))
-    db.session.commit()
-    yield contract
-    clock.reset_clock()
 
 
 @pytest.mark.parametrize("language", ["kk", "ru"])

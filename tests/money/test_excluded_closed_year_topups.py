@@ -104,7 +104,7 @@ def test_the_months_reconciliation_counts_a_may_top_up_whose_grade_cannot_be_che
     """June's act is still to come (same academic year as May), but after 1 September it pays no May top-up whose
     grade cannot be checked: the reconciliation of May counts it as unsettled, as the contract's page lists it."""
     from app.instruments import instrument
-    from app.reports.unsettled import unsettled_by_region
+    from app.reports.unsettled import corrections_by_region
 
     school = country.school()
     wrongly, stays = iin(891), iin(892)
@@ -114,7 +114,8 @@ def test_the_months_reconciliation_counts_a_may_top_up_whose_grade_cannot_be_che
     country.act(school, [(stays, 3)], period=date(2027, 6, 1), status="awaiting_submission")
     with clock.FrozenClock(datetime(2027, 9, 3, 6, 0, tzinfo=UTC)):
         assert _owed(school) == [(wrongly, REGISTRY_CORRECTED_IN_FAVOUR, AMOUNT, True, True)]
-        assert unsettled_by_region(MAY, [Act.period == MAY], instrument("schools")) == ({school.region_id: AMOUNT}, {})
+        found = corrections_by_region(MAY, [Act.period == MAY], instrument("schools"))
+        assert (dict(found.unsettled), dict(found.time_barred)) == ({school.region_id: AMOUNT}, {})
 
 
 def test_a_line_excluded_for_its_grade_is_not_listed_once_its_grade_cannot_be_checked(country):
