@@ -17,6 +17,7 @@ from app.extensions import db
 from app.public import figures
 from app.public.figures import refresh_public_figures
 from app.public.models import PublicSchoolMonth
+from app.registry.models import NedbIinMerge
 from tests.conftest import Browser
 from tests.helpers import add_paid_history, also_on, school
 
@@ -104,3 +105,52 @@ def test_the_school_a_transfer_came_from_is_rebuilt_when_only_the_other_one_chan
     db.session.commit()
     assert figures.region(YEAR, low.region_id)["sections"][0].total.funded == _students(low, high)
     assert figures.national(YEAR)["sections"][0].total.funded == _students(low, high)
+
+
+def test_a_child_listed_under_an_iin_nedb_retired_counts_once_in_the_region(september, app):
+    """NEDB merged two IINs of one child: the school the child came from listed the retired IIN, the other school the
+    surviving one. Each school counts the child it taught; the region and the country count one child, and a rebuild
+    of either school alone rebuilds the other's row too."""
+    low, high, moved = _transfer()
+    retired = "0" * 11 + "1"  # any IIN NEDB no longer gives the child: the merge list names it
+    low.lines[-1].iin = retired
+    db.session.add(NedbIinMerge(retired_iin=retired, surviving_iin=moved.iin))
+    db.session.flush()
+    lines = low.accepted_lines + high.accepted_lines
+    assert _students(low, high) == lines, "two IINs: two children by IIN alone"
+
+    refresh_public_figures()
+    db.session.commit()
+    rows = {r.school_id: r for r in db.session.scalars(select(PublicSchoolMonth).where(
+        PublicSchoolMonth.period == SEPTEMBER, PublicSchoolMonth.instrument == "schools"))}
+    assert (rows[low.school_id].children, rows[high.school_id].children) == (low.accepted_lines, high.accepted_lines)
+    assert figures.region(YEAR, low.region_id)["sections"][0].total.funded == lines - 1
+    assert figures.national(YEAR)["sections"][0].total.funded == lines - 1
+
+    for only in (low.school_id, high.school_id):  # which school counts the child depends on both
+        refresh_public_figures({only})
+        db.session.commit()
+        assert figures.region(YEAR, low.region_id)["sections"][0].total.funded == lines - 1
+
+
+
+def test_a_school_decided_later_takes_the_child_nedb_merged_from_the_other_schools_count(september, app):
+    """The school of the lower id, which lists the retired IIN, has its act decided after the other school's figures
+    were built: rebuilding that school alone must rebuild the other's row too, which stops counting the child (the
+    same child under its surviving IIN) for the region."""
+    low, high, moved = _transfer()
+    retired = "0" * 11 + "1"
+    low.lines[-1].iin = retired
+    db.session.add(NedbIinMerge(retired_iin=retired, surviving_iin=moved.iin))
+    status, low.status = low.status, "submitted"
+    db.session.flush()
+    refresh_public_figures()
+    db.session.commit()
+    assert figures.region(YEAR, low.region_id)["sections"][0].total.funded == high.accepted_lines
+
+    low.status = status
+    db.session.flush()
+    refresh_public_figures({low.school_id})
+    db.session.commit()
+    assert figures.region(YEAR, low.region_id)["sections"][0].total.funded == \
+        low.accepted_lines + high.accepted_lines - 1
