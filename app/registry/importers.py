@@ -889,7 +889,12 @@ def touched_acts(kind: ImportKind, values: Collection[str]) -> set[int]:
     the student: a correction of a paid month is settled on the school's open act (:mod:`app.acts.adjustments`), which
     need not list the student — a pupil NEDB had until the month's end, then says left on the 11th, is on October's
     paid act and not on November's. November was accepted without the claw-back, left for a later act the school
-    may never submit. (The schools come from the (iin, period, school_id) index alone, no act row per line.)"""
+    may never submit. (The schools come from the (iin, period, school_id) index alone, no act row per line.)
+
+    A student NEDB merged (app.registry.merges) is also listed under a retired IIN: a line claiming it is judged as
+    the surviving child, so a record of the surviving IIN touches the schools with a line of a retired one too. Only
+    the lines of the IIN itself were looked for: an act listing the retired IIN stayed verified on the registry's old
+    word — NEDB withdrew the child from the 1st and the act was still accepted and paid the month's norm."""
     from app.acts.models import Act, ActLine
     from app.acts.operations import VERIFIABLE
     from app.people.models import Organisation
@@ -900,7 +905,9 @@ def touched_acts(kind: ImportKind, values: Collection[str]) -> set[int]:
     for i in range(0, len(wanted), 900):  # bound parameters per IN (…) stay under SQLite's limit
         chunk = wanted[i : i + 900]
         if kind.touches[0] == "iin":
-            schools = select(ActLine.school_id).where(ActLine.iin.in_(chunk)).distinct().scalar_subquery()
+            retired = select(NedbIinMerge.retired_iin).where(NedbIinMerge.surviving_iin.in_(chunk))
+            schools = (select(ActLine.school_id).where(or_(ActLine.iin.in_(chunk), ActLine.iin.in_(retired)))
+                       .distinct().scalar_subquery())
             query = select(Act.id).where(Act.school_id.in_(schools), Act.status.in_(VERIFIABLE))
         else:
             query = (select(Act.id).join(Organisation, Organisation.id == Act.school_id)
