@@ -59,7 +59,7 @@ from app.extensions import db
 from app.people.models import Organisation
 from app.registry.adapter import Enrollment, StudentRegistry, student_registry
 from app.registry.merges import surviving_iins
-from app.registry.models import BusinessRecord, NedbEnrollment
+from app.registry.models import BusinessRecord, NedbEnrollment, NedbIinMerge
 
 DECIDED = ("accepted", "paid")
 #: Rule code of a correction of the days a student was enrolled (every act is paid by days); the other causes
@@ -371,11 +371,54 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                 found[line.id] = replace(found[line.id], rule_code=REGISTRY_CORRECTED_IN_FAVOUR,
                                          evidence=found[line.id].evidence | {"excluded_as": line.rule_code}
                                          | unchecked)
+        _merged_copies(rows, found, merged)
         _share_unchecked_grade_days(rows, found, contexts, grade_year)
         keep_within_places(rows, found, settled, contexts, enrolments)
         return found
 
     return reprice_all
+
+
+def _merged_copies(rows: list, found: dict[int, Correction], merged: dict[str, str]) -> None:
+    """Two accepted lines of one decided act that NEDB's merge (app.registry.merges) made one child — the child listed
+    under the IIN NEDB retired and under the surviving one, in the same grade — are a ``duplicate_line``, as the
+    verification decides it for an open act: one of them is paid, the other is priced at nothing (clawed back).
+
+    Each line was priced on its own, as the surviving child's, and each earned the child's days: the act paid for two
+    children kept both for good (42,300.00 ₸ a month for a child paid twice) — and a copy the act had excluded
+    (not_in_nedb under the retired IIN) was topped up beside the paid one. The copy kept is the one the repricing
+    does not look at again (the surviving IIN's line of a child enrolled for the whole month), else a line the act
+    paid, else the first in the act. Copies in different grades are left to their grades' days (a pupil moved up a
+    grade mid-month)."""
+    if not merged:
+        return
+    originals = sorted({original.id for line, original in rows if line.iin in merged})
+    survivors = sorted({merged[line.iin] for line, _ in rows if line.iin in merged})
+    if not originals:
+        return
+    person = dict(merged) | {iin: iin for iin in survivors}
+    for i in range(0, len(survivors), _CHUNK):
+        person.update(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)
+                                         .where(NedbIinMerge.surviving_iin.in_(survivors[i : i + _CHUNK]))).all())
+    names, half = sorted(person), _CHUNK // 2
+    copies: dict[tuple[int, str, int], list[tuple[bool, bool, int, int]]] = defaultdict(list)
+    for i in range(0, len(originals), half):
+        for j in range(0, len(names), half):
+            for line_id, act_id, iin, grade, line_no, outcome in db.session.execute(
+                    select(ActLine.id, ActLine.act_id, ActLine.iin, ActLine.grade, ActLine.line_no, ActLine.outcome)
+                    .where(ActLine.act_id.in_(originals[i : i + half]), ActLine.iin.in_(names[j : j + half]))):
+                # a line the act paid, or one it excluded that is priced above nothing now (a top-up: the retired
+                # IIN was not_in_nedb)
+                if outcome == "accepted" or (line_id in found and found[line_id].corrected_tiyn > 0):
+                    copies[(act_id, person[iin], grade)].append((line_id in found, outcome != "accepted", line_no,
+                                                                 line_id))
+    for group in copies.values():
+        if len(group) < 2:
+            continue
+        for *_, line_id in sorted(group)[1:]:
+            if line_id in found and found[line_id].corrected_tiyn > 0:
+                found[line_id] = Correction("duplicate_line", 0, found[line_id].evidence,
+                                            month_cap_tiyn=found[line_id].month_cap_tiyn)
 
 
 def _share_unchecked_grade_days(rows: list, found: dict[int, Correction], contexts: dict, grade_year: date) -> None:
