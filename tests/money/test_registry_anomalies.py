@@ -4,7 +4,8 @@ must agree — and, where the month was paid, the claw-back or top-up settled on
 
 These cases were right when written; they guard the pricing of re-enrolments, overlapping and inverted NEDB rows, the
 first and last day, a same-day transfer, 29 February, a gap between two licences, a correction imported twice and
-taken back, a claw-back that did not fit and its reversal, and a merge across two schools."""
+taken back, a claw-back that did not fit and its reversal, and a merge across two schools. The last test is of the act's
+report, which now says whose the day of a same-day transfer is (it failed on the code before)."""
 
 from __future__ import annotations
 
@@ -201,3 +202,19 @@ def test_a_merged_child_at_two_schools_in_one_month(country, tmp_path):
         again_b = country.act(b, [(retired, 5)], period=DEC)
         found = _per_act_and_month_wide(again_a, again_b)
         assert found[again_a.id] == found[again_b.id] == [("excluded", "double_enrolment", None, 0)]
+
+
+def test_the_report_says_whose_the_day_of_a_transfer_is(world, browser):
+    """A transfer on one day (left A on the 16th, joined B on the 16th) pays the 16th to B — written only in the code
+    and the model's docstring: a school checking a transferred pupil's days could not know why the 16th was not its."""
+    from app.acts.operations import prefill_lines
+    from app.engine.runtime import complete_task
+    from tests.helpers import act_of_school, open_task, user
+    from tests.money.test_adjustments import BILIM
+
+    act = act_of_school(BILIM)
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
+    db.session.commit()
+    for who in ("official", "accountant"):
+        page = browser(who).get(f"/acts/{act.id}").get_data(as_text=True)
+        assert "paid the day of the move at the new school" in page, who
