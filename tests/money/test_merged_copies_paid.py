@@ -77,3 +77,23 @@ def test_a_copy_excluded_as_not_in_nedb_is_not_topped_up_beside_the_paid_one(cou
         november = _verified(country.act(school, [(stays, 5)], period=NOVEMBER))
         assert _settled(november) == [] and november.amount_tiyn == BASIC
         assert unsettled_corrections(school) == []
+
+
+def test_two_paid_lines_each_of_its_own_days_are_one_child_paid_the_month_once(country, tmp_path):
+    with clock.FrozenClock(datetime(2027, 1, 5, 9, tzinfo=UTC)):
+        school = country.school()
+        survivor, retired, stays = iin(1), iin(2), iin(3)
+        country.enrol(survivor, school.bin, withdrawn=date(2026, 10, 16))  # the 1st–15th under one IIN
+        country.enrol(retired, school.bin, enrolled=date(2026, 10, 16))  # the 16th–31st under the other
+        country.enrol(stays, school.bin)
+        october = _verified(country.act(school, [(survivor, 5, 15), (retired, 5, 16)], period=OCTOBER))
+        assert [ln.amount_tiyn for ln in october.lines] == [BASIC * 15 // 31, BASIC * 16 // 31] == [2_046_774,
+                                                                                                   2_183_225]
+        october.status = "paid"
+        db.session.commit()
+
+        _merge(tmp_path, retired, survivor)  # one child, here every day of October: one line earns the month
+        november = _verified(country.act(school, [(stays, 5)], period=NOVEMBER))
+        assert _settled(november) == [("enrolled_days", BASIC - 2_046_774), ("duplicate_line", -2_183_225)]
+        # what October pays for the child in all: the norm of one child's whole month
+        assert 2_046_774 + 2_183_225 + sum(amount for _, amount in _settled(november)) == BASIC
