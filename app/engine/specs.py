@@ -975,6 +975,13 @@ def layout_notices(files: dict[str, str], trees: dict | None = None) -> list[Mod
 _SENDABLE = {"message": ("messageEventDefinition", "messageRef"), "signal": ("signalEventDefinition", "signalRef")}
 
 
+class _Unnamed(str):
+    """The name an event without a message or signal reference waits for: its own name (or none)."""
+
+    def __new__(cls, name: str | None):
+        return super().__new__(cls, name or "")
+
+
 def _unsent_waits(diagrams: list) -> tuple[list[tuple[str, object, str, str, bool]], list[tuple[str, object]]]:
     """(file, element, kind, name, whether nothing else can go on) of each step that waits for a message or signal
     nothing in the model sends, and (file, gateway) of each event-based gateway all of whose events are such waits.
@@ -986,14 +993,22 @@ def _unsent_waits(diagrams: list) -> tuple[list[tuple[str, object, str, str, boo
     names = {kind: {m.get("id"): m.get("name") or m.get("id")
                     for _f, root in diagrams for m in root.iter(f"{{*}}{kind}")} for kind in _SENDABLE}
     sent: dict[str, set] = {kind: set() for kind in _SENDABLE}
+
+    def called(kind: str, el, ref: str | None) -> str | None:
+        # SpiffWorkflow names an event definition without a reference after its event: a catch event "Paid" with a
+        # bare message definition waits for the message "Paid" (None when the event has no name either)
+        return names[kind].get(ref) if ref else el.get("name")
+
     for _f, root in diagrams:
         for el in root.iter("{*}intermediateThrowEvent", "{*}endEvent"):
-            sent["message"].update(names["message"].get(d.get("messageRef"))
+            sent["message"].update(called("message", el, d.get("messageRef"))
                                    for d in el.iter("{*}messageEventDefinition"))
             if _local(el.tag) == "intermediateThrowEvent":
-                sent["signal"].update(names["signal"].get(d.get("signalRef"))
+                sent["signal"].update(called("signal", el, d.get("signalRef"))
                                       for d in el.iter("{*}signalEventDefinition"))
-        sent["message"].update(names["message"].get(t.get("messageRef")) for t in root.iter("{*}sendTask"))
+        # a send task without a message sends nothing (the engine makes it a plain step)
+        sent["message"].update(names["message"].get(t.get("messageRef")) for t in root.iter("{*}sendTask")
+                               if t.get("messageRef"))
     found, gateways = [], []
     for filename, root in diagrams:
         event_gateways = {g.get("id"): g for g in root.iter("{*}eventBasedGateway")}
@@ -1008,9 +1023,13 @@ def _unsent_waits(diagrams: list) -> tuple[list[tuple[str, object, str, str, boo
                 (kind, d.get(attribute)) for kind, (tag, attribute) in _SENDABLE.items()
                 for d in el.iter(f"{{*}}{tag}")]
             stuck = _local(el.tag) != "boundaryEvent" and el.get("id") not in after
-            # a message or signal the files do not define is a problem of its own (model_lint)
-            waits += [(filename, el, kind, names[kind][ref], stuck) for kind, ref in refs
-                      if ref in names[kind] and names[kind][ref] not in sent[kind]]
+            # a message or signal the files do not define is a problem of its own (model_lint), and so is a receive
+            # task without a message (the engine passes it at once); a catch event without one waits for the
+            # message or signal named as the event itself, which nothing sent in the Camunda examples ("stuck")
+            waits += [(filename, el, kind, called(kind, el, ref) if ref else _Unnamed(el.get("name")), stuck)
+                      for kind, ref in refs
+                      if (ref in names[kind] or (not ref and _local(el.tag) != "receiveTask"))
+                      and called(kind, el, ref) not in sent[kind]]
         dead = {el.get("id") for _f, el, *_rest in waits}
         for gateway_id, targets in after_event_gateway.items():
             if targets <= dead:
@@ -1020,12 +1039,36 @@ def _unsent_waits(diagrams: list) -> tuple[list[tuple[str, object, str, str, boo
     return found, gateways
 
 
+def _unnamed_wait(kind: str, name: str, stuck: bool) -> str:
+    """A catch event whose message or signal definition names none: what it waits for, in the owner's words."""
+    if kind == "message":
+        text = _("This event names no message to wait for, and nothing in this model sends a matching one (without "
+                 "a message the engine waits for one called as the event itself, %(name)s).", name=repr(name)) \
+            if name else _("This event names no message to wait for, and nothing in this model sends a message without "
+                           "a name.")
+        what = _("Choose the message it waits for, one that a message throw or end event or a send task of this "
+                 "model sends, or wait for a user task or a timer instead.")
+    else:
+        text = _("This event names no signal to wait for, and nothing in this model throws a matching one (without "
+                 "a signal the engine waits for one called as the event itself, %(name)s).", name=repr(name)) \
+            if name else _("This event names no signal to wait for, and nothing in this model throws a signal without "
+                           "a name.")
+        what = _("Choose the signal it waits for, one that a signal throw event of this model throws, or wait for "
+                 "a user task or a timer instead.")
+    if stuck:
+        return " ".join((text, _("Every instance that reaches it would wait here for good."), what))
+    return " ".join((text, _("An instance that reaches it waits there for good.")))
+
+
 def unsent_message_problems(trees: dict) -> list[ModelProblem]:
     """A receive task or message or signal catch event in the flow waiting for what nothing in the model sends, and
     an event-based gateway whose events are all such: published, every instance that reached it waited there for
     good (probe: 'Wait for the bank' after 'Accept the act')."""
     waits, gateways = _unsent_waits(_diagrams({}, trees))
-    problems = [ModelProblem(filename, _(
+    problems = [ModelProblem(filename, _unnamed_wait(kind, name, stuck=True), el.get("id"), el.sourceline,
+                             el.get("name") or None)
+                for filename, el, kind, name, stuck in waits if stuck and isinstance(name, _Unnamed)]
+    problems += [ModelProblem(filename, _(
         "This step waits for the message %(name)s, which nothing in this model sends, and the engine cannot receive "
         "a message from outside an instance: every instance that reaches it would wait here for good. Send the "
         "message from this model (a message throw or end event, a send task), or wait for a user task or a timer "
@@ -1034,7 +1077,7 @@ def unsent_message_problems(trees: dict) -> list[ModelProblem]:
         "a signal from outside an instance: every instance that reaches it would wait here for good. Throw the "
         "signal from this model (a signal throw event), or wait for a user task or a timer instead.",
         name=repr(name)), el.get("id"), el.sourceline, el.get("name") or None)
-        for filename, el, kind, name, stuck in waits if stuck]
+        for filename, el, kind, name, stuck in waits if stuck and not isinstance(name, _Unnamed)]
     problems += [ModelProblem(filename, _(
         "Every event after this gateway is a message or signal that nothing in this model sends, and the engine "
         "cannot receive one from outside an instance: every instance that reaches the gateway would wait here for "
@@ -1046,7 +1089,7 @@ def unsent_message_problems(trees: dict) -> list[ModelProblem]:
 def unsent_message_notices(files: dict[str, str], trees: dict | None = None) -> list[ModelProblem]:
     """Notices: a step that waits for a message or signal nothing in the model sends where something else may go on
     (after an event-based gateway, on a boundary event); the others are problems (:func:`unsent_message_problems`)."""
-    return [ModelProblem(filename, _(
+    return [ModelProblem(filename, _unnamed_wait(kind, name, stuck=False) if isinstance(name, _Unnamed) else _(
         "This step waits for the message %(name)s, which nothing in this model sends: an instance "
         "that reaches it waits there for good.", name=repr(name)) if kind == "message" else _(
         "This step waits for the signal %(name)s, which nothing in this model throws: an instance "

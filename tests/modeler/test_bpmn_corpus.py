@@ -93,6 +93,7 @@ RUNNABLE = {
     "tapsyrys-timer-boundary-on-subprocess-interrupting.bpmn",
     "tapsyrys-timer-boundary-on-subprocess-non-interrupting.bpmn",
     "tapsyrys-manual-task.bpmn",
+    "tapsyrys-bpmnio-bare-message-same-name.bpmn",
 }
 
 #: Files refused for a reason each: (element id, words of the reason). Every one was published before, then failed
@@ -163,6 +164,7 @@ REFUSED_FOR = {
     "tapsyrys-conditional-start-event.bpmn": [("s", "conditional event is checked only once")],
     "tapsyrys-business-rule-task-no-decision.bpmn": [("norm", "names no decision table")],
     "tapsyrys-script-task-groovy.bpmn": [("total", "written in groovy")],
+    "tapsyrys-bpmnio-bare-catch-events.bpmn": [("Event_paid", "names no message"), ("Event_go", "names no signal")],
 }
 
 

@@ -288,3 +288,21 @@ def test_a_message_after_an_event_based_gateway_that_nothing_sends_is_only_a_not
     assert validate_files({name: text}, lane_role="starter")[1] == []
     assert [n.element_id for n in model_notices({name: text}) if "nothing in this model sends" in n.message] == [
         "Replied"]
+
+
+def test_a_catch_event_without_a_message_or_signal_is_refused_unless_something_sends_its_name(world):
+    """bpmn.io and Camunda Modeler draw a message or signal catch event with an empty definition. The engine then
+    waits for a message (signal) called as the event itself: 'Payment received' and an unnamed signal catch were
+    published and every instance waited there for good with no incident. Refused, on the element with its line;
+    a bare throw and a bare catch of the same name do meet, and that model still runs to the end."""
+    name = "tapsyrys-bpmnio-bare-catch-events.bpmn"
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    _parsed, problems = validate_files({name: text}, lane_role="starter")
+    shown = [str(p) for p in problems]
+    paid = [p for p in problems if p.element_id == "Event_paid"]
+    assert paid and paid[0].line == 9 and "names no message" in paid[0].message, shown
+    assert "'Payment received'" in paid[0].message, shown
+    go = [p for p in problems if p.element_id == "Event_go"]
+    assert go and go[0].line == 12 and "names no signal" in go[0].message, shown
+    _data, tasks = _run("tapsyrys-bpmnio-bare-message-same-name.bpmn")
+    assert [t for t, _status in tasks] == ["Activity_check", "Activity_pay"], tasks
