@@ -108,6 +108,11 @@ def lint(trees: dict) -> list[ModelProblem]:
             if len(starts) != 1:
                 problems.append(_problem(filename, el, _(
                     "A subprocess needs exactly one start event inside it; this one has %(n)s.", n=len(starts))))
+            elif not [c for c in el if local(c.tag) == "endEvent"]:
+                # the engine refuses it too, but one at a time and in its own English ("A SubWorkflow Must contain
+                # an End event"): every such subprocess is said now, in the owner's words
+                problems.append(_problem(filename, el, _(
+                    "This subprocess has no end event inside it: draw one after its last step.")))
         for el in _bpmn(root, ".//bpmn:callActivity"):
             target = el.get("calledElement")
             zeebe = next(el.iter("{http://camunda.org/schema/zeebe/1.0}calledElement"), None)
@@ -1025,6 +1030,8 @@ def translate_engine_message(text: str, tag: str = "") -> str:
         (r"The process '([^']*)' was not found",
          lambda m: _("The called process %(id)s is not part of the model: add its .bpmn file.", id=repr(m.group(1)))),
         (r"No start event found", lambda m: _("The process has no start event.")),
+        (r"A SubWorkflow Must contain an End event", lambda m: _(
+            "This subprocess has no end event inside it: draw one after its last step.")),
         (r"A multiinstance task must specify a cardinality or a loop input data reference", lambda m: _(
             "This multi-instance step names neither a number of instances (loop cardinality) nor a collection to "
             "run over (loop input).")),

@@ -544,7 +544,12 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                 found = found or _script_problems(expression, "eval", filename, *where)
                 problems += found or _timer_problems(ts.event_definition, filename, where)
     if not has_end and not reserved:  # an end event with a reserved id is said as that
-        problems.append(ModelProblem(parsed.primary, _("The process has no end event")))
+        # on the process, with its line: the message alone named neither which process nor where it is drawn
+        filename, process = find_element(parsed.trees, parsed.process_id, parsed.primary)
+        problems.append(ModelProblem(filename or parsed.primary, _("The process has no end event"),
+                                     parsed.process_id if process is not None else None,
+                                     process.sourceline if process is not None else None,
+                                     (process.get("name") or None) if process is not None else None))
     problems += [p for p in unreachable_problems(parsed.trees) if p.element_id not in flagged]
     return parsed, _once(problems)
 

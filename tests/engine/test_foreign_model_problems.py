@@ -913,3 +913,21 @@ def test_zeebe_execution_listeners_are_one_problem_on_their_step(app_ctx):
     found = [p for p in on(problems, "t") if "listener" in p.message]
     assert len(found) == 1 and "Zeebe" in found[0].message and found[0].line == line_of(xml, 'id="t"'), [
         str(p) for p in problems]
+
+
+def test_a_subprocess_without_an_end_event_is_refused_in_the_owners_words(app_ctx):
+    """Camunda Modeler's test diagram: a subprocess whose last step leads nowhere. The engine's English ("A
+    SubWorkflow Must contain an End event") reached the owner as it was, in every language; now the sentence is
+    ours (translated), on the subprocess and its line. A transaction is a subprocess too."""
+    body = ('<bpmn:startEvent id="s" />\n<bpmn:subProcess id="sp" name="Check the lines">'
+            '<bpmn:startEvent id="sp_s" /><bpmn:task id="sp_t" />' + flows("sp_s", "sp_t") + '</bpmn:subProcess>\n'
+            '<bpmn:transaction id="tx">\n<bpmn:startEvent id="tx_s" /><bpmn:task id="tx_t" />' + flows("tx_s", "tx_t")
+            + '</bpmn:transaction>\n<bpmn:endEvent id="e" />\n' + flows("s", "sp", "tx", "e"))
+    text = diagram(body)
+    _parsed, problems = validate_files({"m.bpmn": text})
+    shown = [str(p) for p in problems]
+    for element_id, needle in (("sp", '<bpmn:subProcess id="sp"'), ("tx", '<bpmn:transaction id="tx"')):
+        found = on(problems, element_id)
+        assert found and found[0].line == line_of(text, needle), shown
+        assert "has no end event inside it" in found[0].message, shown
+    assert not any("SubWorkflow" in s for s in shown), shown

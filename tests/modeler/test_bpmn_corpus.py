@@ -164,6 +164,7 @@ REFUSED_FOR = {
     "tapsyrys-conditional-start-event.bpmn": [("s", "conditional event is checked only once")],
     "tapsyrys-business-rule-task-no-decision.bpmn": [("norm", "names no decision table")],
     "tapsyrys-script-task-groovy.bpmn": [("total", "written in groovy")],
+    "camunda-modeler-subprocess-no-end.bpmn": [("SubProcess_1", "has no end event inside it")],
     "tapsyrys-bpmnio-bare-catch-events.bpmn": [("Event_paid", "names no message"), ("Event_go", "names no signal")],
 }
 

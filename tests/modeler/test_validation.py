@@ -138,8 +138,11 @@ def test_unreachable_element(app_ctx):
 
 def test_no_end_event(app_ctx):
     files = chain_model("trial", [("fill", "School accountant", user_task("fill", "Fill"))], end=False)
-    assert [(p.filename, p.element_id, p.message) for p in _problems(files)] == [
-        ("trial.bpmn", None, "The process has no end event")]
+    problems = _problems(files)
+    assert [(p.filename, p.element_id, p.message) for p in problems] == [
+        ("trial.bpmn", "trial", "The process has no end event")]
+    # on the process, with its line: the owner of a file with several processes learns which one
+    assert problems[0].line == files["trial.bpmn"][:files["trial.bpmn"].index("<bpmn:process")].count("\n") + 1
 
 
 def test_invalid_form_schema(app_ctx):
