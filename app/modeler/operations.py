@@ -331,10 +331,22 @@ def decoded(raw: bytes, path: str) -> str:
     refused; now it is refused here, with what to do. The text is stored as UTF-8, so an XML declaration naming
     another encoding is made to say so where that changes what is read (text beyond ASCII) — the engine would
     otherwise read the UTF-8 bytes as, say, Latin-1 and show its task names garbled."""
+    bad = None
     try:
         text = raw.decode("utf-16") if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as err:
+        bad = err
         text = _in_declared_encoding(raw)
+    if text is None and bad is not None and bad.encoding.startswith("utf-8"):
+        # where: GenMyModel wrote "Rechnung klären" in Latin-1 under an UTF-8 declaration, and the owner was told
+        # only "not UTF-8 text" — with no line to look at in a file of thousands
+        line = raw[:bad.start].count(b"\n") + 1
+        around = raw[raw.rfind(b"\n", 0, bad.start) + 1:bad.end].decode("utf-8", "replace").strip()[-40:]
+        raise ImportRefused(_("The file %(path)s is not UTF-8 text: on line %(line)s, after %(text)s, comes a byte "
+                              "(%(byte)s) that UTF-8 does not allow — the tool saved its text in another encoding "
+                              "than the file declares. Save it as UTF-8 and import it again.", path=path, line=line,
+                              text=repr(around[:-1] if around.endswith("\ufffd") else around),
+                              byte=f"0x{raw[bad.start]:02X}"))
     if text is None or "\x00" in text:
         raise ImportRefused(_("The file %(path)s is not UTF-8 text: save it as UTF-8 and import it again.",
                               path=path))
@@ -411,9 +423,13 @@ def _checked_trees(files: dict[str, str]) -> dict:
 
 def read_upload(data: bytes, filename: str = "") -> tuple[dict[str, str], dict]:
     """A model folder zip, or one .bpmn / .dmn file exported by any BPMN tool."""
+    name = PurePosixPath((filename or "model.bpmn").replace("\\", "/")).name
+    if not data.strip():
+        # a chosen file of 0 bytes (a failed export or download) was told "choose a diagram to import"
+        raise ImportRefused(_("The file %(path)s is empty: export the diagram from its tool again and import that "
+                              "file.", path=name))
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".zip"):
         return read_zip(data)
-    name = PurePosixPath((filename or "model.bpmn").replace("\\", "/")).name
     if not name.lower().endswith((".bpmn", ".dmn", ".xml")):
         raise ImportRefused(_("Choose a .zip model folder or a .bpmn diagram."))
     if len(data) > MAX_FILE_BYTES:

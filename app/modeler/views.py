@@ -502,7 +502,7 @@ def import_model():
     require_model_editor(current_user)
     upload = request.files.get("archive")
     data = upload.read(MAX_UPLOAD + 1) if upload else b""
-    if not data:
+    if not data and not (upload and upload.filename):
         flash(_("Choose a .zip model folder or a .bpmn diagram to import."), "warning")
         return redirect(url_for("modeler.index"))
     if len(data) > MAX_UPLOAD:

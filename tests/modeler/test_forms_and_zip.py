@@ -233,3 +233,32 @@ def test_a_form_that_is_not_valid_json_schema_is_explained_in_the_owners_languag
     assert "properties.x.type: &#34;strin&#34;" in said[0] and "string, number, integer" in said[0], said[0]
     assert "properties.a.maxLength: &#34;ten&#34;" in said[1] and "целое число" in said[1], said[1]
     assert not any("given schemas" in text or "of type" in text for text in said), said
+
+
+def test_a_file_in_another_encoding_than_it_declares_is_refused_with_its_line(app_ctx):
+    """GenMyModel's C.1.0 export of the BPMN MIWG suite declares UTF-8 and writes "Rechnung klären" in Latin-1:
+    refused with only "not UTF-8 text", its owner had no line to look at among hundreds. Now the line, the text
+    before the byte and the byte are said."""
+    from app.modeler.operations import read_upload
+
+    raw = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/'
+           '20100524/MODEL">\n<bpmn:process id="p">\n<bpmn:userTask id="t" name="Rechnung klären"/>\n'
+           '</bpmn:process></bpmn:definitions>\n').encode("latin-1")
+    with pytest.raises(ImportRefused, match=r"^The file m\.bpmn is not UTF-8 text: on line 4, after "
+                                            r"'<bpmn:userTask id=\"t\" name=\"Rechnung kl', comes a byte \(0xE4\)"):
+        read_upload(raw, "m.bpmn")
+
+
+def test_an_empty_file_is_refused_as_empty_on_the_page_and_in_the_shell(world, browser, app, tmp_path):
+    """Camunda Modeler's fixtures hold 0-byte .bpmn and .dmn files (a failed export): the page said "Choose a .zip
+    model folder or a .bpmn diagram to import" to an owner who had chosen one."""
+    owner = browser("owner")
+    response = owner.post("/modeler/import", {"archive": (io.BytesIO(b""), "empty.bpmn"), "lane_role": "starter"},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302
+    page = owner.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The file empty.bpmn is empty" in page, page[:2000]
+    path = tmp_path / "empty.dmn"
+    path.write_bytes(b"")
+    result = app.test_cli_runner().invoke(args=["import-model", str(path)])
+    assert result.exit_code != 0 and "The file empty.dmn is empty" in result.output, result.output
