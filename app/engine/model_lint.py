@@ -541,6 +541,21 @@ def interrupting_event_subprocess_problems(trees: dict) -> list[ModelProblem]:
     return problems
 
 
+def _reached(process, start) -> set[str]:
+    """Ids of the elements a token from ``start`` can reach by the sequence flows of ``process`` (not ``start``)."""
+    after: dict[str, list[str]] = {}
+    for flow in _bpmn(process, "./bpmn:sequenceFlow"):
+        after.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+    seen: set[str] = set()
+    todo = list(after.get(start.get("id"), []))
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo += after.get(node, [])
+    return seen
+
+
 def message_start_problems(trees: dict) -> list[ModelProblem]:
     """A process that starts on a message or signal is started by delivering it to that start event
     (``runtime._start``). With another start event beside it, the ways in were never all open: a plain start ran at
@@ -581,6 +596,16 @@ a cycle is refused alone too."""
                         "instance at one start event only, so the timer would be cancelled as the instance starts. "
                         "Draw one start event, and put the wait on an intermediate timer event after it.",
                         n=len(starts))))
+                elif (start is not starts[0] and not any(k.endswith("EventDefinition") for k in kinds)
+                      and not _reached(process, start) <= _reached(process, starts[0])):
+                    # two plain start events (ARIS, Signavio, Bizagi draw one per way in): the engine began every
+                    # instance at the first drawn and the steps after the other never ran, without a word
+                    first = starts[0]
+                    problems.append(_problem(filename, start, _(
+                        "The process has %(n)s start events: the engine starts every instance at the first one "
+                        "drawn, %(first)s, so the steps after this one would never run. Draw one start event and, "
+                        "where the process has several ways in, an exclusive gateway after it that decides between "
+                        "them.", n=len(starts), first=repr(first.get("name") or first.get("id")))))
     return problems
 
 

@@ -931,3 +931,21 @@ def test_a_subprocess_without_an_end_event_is_refused_in_the_owners_words(app_ct
         assert found and found[0].line == line_of(text, needle), shown
         assert "has no end event inside it" in found[0].message, shown
     assert not any("SubWorkflow" in s for s in shown), shown
+
+
+def test_two_plain_start_events_are_refused_where_the_second_would_never_run(app_ctx):
+    """ARIS and Signavio draw a plain start event per way in. SpiffWorkflow starts every instance at the first one
+    drawn: the steps after the second never ran, and the instance completed as if they were not needed. Refused on
+    the second start event with its line; two plain starts leading into the same step run as drawn and stay."""
+    text = diagram('<bpmn:startEvent id="portal" name="Uploaded" />\n<bpmn:startEvent id="paper" />\n'
+                   '<bpmn:userTask id="check" />\n<bpmn:userTask id="scan" />\n<bpmn:endEvent id="e1" />\n'
+                   '<bpmn:endEvent id="e2" />\n' + flows("portal", "check", "e1") + flows("paper", "scan", "e2"))
+    _parsed, problems = validate_files({"m.bpmn": text}, lane_role="starter")
+    shown = [str(p) for p in problems]
+    found = on(problems, "paper")
+    assert found and found[0].line == line_of(text, '<bpmn:startEvent id="paper"'), shown
+    assert "at the first one drawn, 'Uploaded'" in found[0].message, shown
+    assert not on(problems, "portal"), shown
+    same = diagram('<bpmn:startEvent id="portal" />\n<bpmn:startEvent id="paper" />\n<bpmn:userTask id="check" />\n'
+                   '<bpmn:endEvent id="e1" />\n' + flows("portal", "check", "e1") + flows("paper", "check"))
+    assert validate_files({"m.bpmn": same}, lane_role="starter")[1] == []

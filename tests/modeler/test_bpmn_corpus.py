@@ -165,6 +165,7 @@ REFUSED_FOR = {
     "tapsyrys-business-rule-task-no-decision.bpmn": [("norm", "names no decision table")],
     "tapsyrys-script-task-groovy.bpmn": [("total", "written in groovy")],
     "camunda-modeler-subprocess-no-end.bpmn": [("SubProcess_1", "has no end event inside it")],
+    "tapsyrys-aris-two-plain-start-events.bpmn": [("start_paper", "at the first one drawn, 'Act uploaded on the portal'")],
     "tapsyrys-bpmnio-bare-catch-events.bpmn": [("Event_paid", "names no message"), ("Event_go", "names no signal")],
 }
 
