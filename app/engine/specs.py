@@ -378,10 +378,21 @@ def sandbox_reason(message: str, line: int | None = None) -> str:
     return message
 
 
+#: what drawing tools write for an expression nobody has written yet
+_PLACEHOLDER = re.compile(r"_?undefined", re.IGNORECASE)
+
+
 def _script_problems(source: str | None, mode: str, filename: str, element_id: str, line, name=None,
                      ) -> list[ModelProblem]:
     if not source:
         return []
+    if mode == "eval" and _PLACEHOLDER.fullmatch(source.strip()):
+        # itp-commerce's Visio modeler writes "_undefined" where nobody wrote a condition: the owner was told that
+        # "names that start with "_" are the interpreter's own", which says nothing about what to do
+        return [ModelProblem(filename, _(
+            "%(text)s is what the drawing tool writes where nobody has written the expression yet: write it in Python "
+            "(a condition such as amount > 1000), or, on a flow out of a gateway, make the flow the gateway's "
+            "default flow instead.", text=repr(source.strip())), element_id, line, name)]
     found = [
         ModelProblem(filename, (_("Script rejected: %(reason)s", reason=sandbox_reason(p.message, p.line))
                                 if mode == "exec" else
