@@ -208,4 +208,5 @@ def date_words() -> dict:
     months = get_month_names("wide", context="format", locale=get_locale())
     sample = format_date(date(2026, 12, 5), "long")
     pattern = sample.replace("2026", "{y}").replace(months[12], "{m}").replace("5", "{d}")
-    return {"months": [months[i] for i in range(1, 13)], "pattern": pattern}
+    return {"months": [months[i] for i in range(1, 13)], "pattern": pattern,
+            "month_words": [format_month(date(2000, i, 1)).replace("2000", "{y}") for i in range(1, 13)]}

@@ -34,13 +34,18 @@ window.tapsyrysMainDiagram = function (xml) {
       said.setAttribute("aria-live", "polite");
       input.insertAdjacentElement("afterend", said);
     }
-    var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(input.value);
-    said.textContent = parts ? dateWords.pattern.replace("{y}", parts[1])
-      .replace("{m}", dateWords.months[Number(parts[2]) - 1]).replace("{d}", String(Number(parts[3]))) : "";
-    said.hidden = !parts;
+    var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(input.value), month = /^(\d{4})-(\d{2})$/.exec(input.value);
+    if (parts) {
+      said.textContent = dateWords.pattern.replace("{y}", parts[1])
+        .replace("{m}", dateWords.months[Number(parts[2]) - 1]).replace("{d}", String(Number(parts[3])));
+    } else {
+      // a month field (type="month") names the month in the browser's language: "November 2026" on a Kazakh page
+      said.textContent = month && dateWords.month_words ? dateWords.month_words[Number(month[2]) - 1].replace("{y}", month[1]) : "";
+    }
+    said.hidden = !said.textContent;
   };
   if (dateWords && dateWords.months && dateWords.pattern) {
-    document.querySelectorAll('input[type="date"]').forEach(function (input) {
+    document.querySelectorAll('input[type="date"], input[type="month"]').forEach(function (input) {
       sayDate(input);
       input.addEventListener("input", function () { sayDate(input); });
       input.addEventListener("change", function () { sayDate(input); });

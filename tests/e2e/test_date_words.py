@@ -22,3 +22,20 @@ def test_the_window_of_a_new_order_is_said_in_kazakh_words(new_page):
     expect(page.locator("#window_opens + .date-words")).to_contain_text("5 желтоқсан")
     field.fill("")
     expect(page.locator("#window_opens + .date-words")).to_be_hidden()
+
+
+@pytest.mark.parametrize(("language", "words"), [("kk", "қараша 2026"), ("ru", "ноябрь 2026")])
+def test_a_picked_month_is_said_in_the_users_words(new_page, language, words):
+    """A month field (type="month") names the picked month in the browser's own language — "November 2026" under
+    the Kazakh and the Russian acts list — so the month is said again in the page's words, as a date is."""
+    page = new_page("official")
+    with page.expect_navigation():
+        page.evaluate(f"document.querySelector('button[name=locale][value={language}]').click()")
+    page.goto("/acts?month=2026-11")
+    field = page.locator("#acts-month")
+    expect(page.locator("#acts-month + .date-words")).to_have_text(words)
+    field.fill("2026-12")
+    expect(page.locator("#acts-month + .date-words")).to_contain_text("2026")
+    expect(page.locator("#acts-month + .date-words")).not_to_contain_text("December")
+    field.fill("")
+    expect(page.locator("#acts-month + .date-words")).to_be_hidden()
