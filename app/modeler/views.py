@@ -145,8 +145,16 @@ def edit(version_id: int):
     operators = {op.id: {"params": {k: t.__name__ for k, t in op.params.items()},
                          "description": str(op.description)}  # a lazy string, read in the page's language
                  for op in all_operators().values()}
+    files = version.files
+    if not editable:
+        # a version nobody edits here is read: its diagram in the reader's words, as the process page draws it (a
+        # Kazakh auditor read "Submit application", "Eligible?" on every published model); a draft keeps the names
+        # as written, the ones its author edits
+        from app.words import diagram_in_language
+
+        files = {name: diagram_in_language(text) if name.endswith(".bpmn") else text for name, text in files.items()}
     config = {
-        "files": version.files, "editable": editable, "problems": _problem_dicts(problems),
+        "files": files, "editable": editable, "problems": _problem_dicts(problems),
         "notices": _problem_dicts(model_notices(version.files, process_id=version.process_id,
                                                 primary=version.primary_file)),
         "lanes": sorted(known_lanes()), "laneLabels": lane_labels, "laneDrawn": _lane_names_drawn(lane_labels),

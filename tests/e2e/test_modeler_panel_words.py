@@ -33,3 +33,22 @@ def test_the_side_panel_names_kinds_and_timer_fields_in_russian(new_page):
     expect(page.locator("#panel").get_by_label('Выражение таймера (Python, например "P5D")')).to_have_value(
         'acceptance["due"]')
     assert "e.g." not in page.locator("#panel").inner_text()
+
+
+@pytest.mark.parametrize(("language", "task"), [("kk", "Өтінім беру"), ("ru", "Подать заявку")])
+def test_a_published_version_is_drawn_in_the_readers_words(new_page, language, task):
+    """A published version (nobody edits it on its page) is read: its diagram speaks the reader's language, as the
+    process page's does — a Kazakh auditor read "Submit application", "Eligible?", "Application rejected"."""
+    from app.engine.models import ProcessModelVersion
+
+    version = db.session.scalars(select(ProcessModelVersion).join(ProcessModel).where(
+        ProcessModel.identifier == "dorm_application", ProcessModelVersion.status == "published")).one()
+    page = new_page("auditor", locale=f"{language}-KZ")
+    with page.expect_navigation():
+        page.locator(f"button[value={language}]").first.click()
+    page.goto(f"/modeler/versions/{version.id}")
+    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+    drawn = page.locator('.djs-shape[data-element-id="submit_application"] tspan').all_text_contents()
+    assert " ".join(drawn) == task
+    words = " ".join(page.locator("#canvas tspan").all_text_contents())
+    assert "Submit" not in words and "Eligible?" not in words, words
