@@ -86,6 +86,26 @@ def test_a_format_error_says_what_the_field_takes_and_the_page_focuses_it(world,
     assert error.startswith("Неверный формат.") and "латинские буквы" in error
 
 
+def test_a_date_refused_says_its_format_once(world, browser):
+    """A payment date that is no date (31.02.2026) read "Введите существующую дату в формате дд.мм.гггг, например
+    05.03.2026. Укажите дату в формате дд.мм.гггг." — the field's hint said the format again after the error that
+    had just said it. A date left out still gets the hint after "required"."""
+    from tests.helpers import act_of_school, open_task, submitted_and_accepted
+
+    act = act_of_school("Bilim Innovation School")
+    submitted_and_accepted(act)
+    task = open_task(act, "pay_act")
+    operator = browser("operator")
+    operator.post("/locale", {"locale": "ru", "next": "/inbox"})
+    page = operator.post(f"/tasks/{task.id}", {"order_number": "PP-1001", "paid_on": "31.02.2026"})
+    assert page.status_code == 422
+    error = re.search(r'id="f-paid_on-err">([^<]+)<', page.get_data(as_text=True)).group(1)
+    assert error.startswith("Введите существующую дату") and error.count("дд.мм.гггг") == 1, error
+    page = operator.post(f"/tasks/{task.id}", {"order_number": "PP-1001", "paid_on": ""})
+    error = re.search(r'id="f-paid_on-err">([^<]+)<', page.get_data(as_text=True)).group(1)
+    assert "Укажите дату в формате дд.мм.гггг." in error, error
+
+
 def test_a_text_with_direction_controls_is_refused_at_its_field_and_nothing_is_saved(world, browser):
     """A name "\u202eаминА" shows reversed in every list that prints it (the probe stored one in an act line): the
     invisible direction controls are refused at the field, by the form and by the API, and nothing is saved."""

@@ -129,7 +129,9 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
         attrs["inputmode"] = ui["ui:inputmode"]
     help_text = localised(ui.get("ui:help"), locale)
     help_text = _joined([help_text, _cut_note(schema)])
-    if kind == "date":
+    if kind == "date" and _("dd.mm.yyyy") not in str(errors.get(name) or ""):
+        # an error that already names the format is not followed by the hint saying it again (the page read
+        # "Enter a real date as dd.mm.yyyy, for example 05.03.2026. Write the date as dd.mm.yyyy.")
         help_text = " ".join(filter(None, [help_text, _("Write the date as %(format)s.", format=_("dd.mm.yyyy"))]))
     return Field(name=name, label=label, kind=kind, required=required, value=value, error=errors.get(name),
                  help=help_text, options=options, attrs=attrs)
