@@ -210,3 +210,16 @@ def date_words() -> dict:
     pattern = sample.replace("2026", "{y}").replace(months[12], "{m}").replace("5", "{d}")
     return {"months": [months[i] for i in range(1, 13)], "pattern": pattern,
             "month_words": [format_month(date(2000, i, 1)).replace("2000", "{y}") for i in range(1, 13)]}
+
+
+def field_words() -> dict:
+    """What the browser says of a field it refuses before sending, in the user's language (``data-field-words`` on
+    the page, early.js): a required field left empty, a number out of its bounds — the browser's own bubble speaks
+    the browser's language ("Please select a file." on a Kazakh page). {n} is the field's bound or length."""
+    from flask_babel import gettext as _
+
+    return {"missing": _("This field is required."), "format": _("Invalid format."),
+            "min": _("Must be at least %(n)s.", n="{n}"), "max": _("Must be at most %(n)s.", n="{n}"),
+            "short": _("Too short (at least %(n)s characters).", n="{n}"),
+            "long": _("Too long (at most %(n)s characters).", n="{n}"),
+            "step": _("Enter a whole number."), "number": _("Enter a number.")}

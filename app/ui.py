@@ -128,13 +128,14 @@ def init_ui(app: Flask) -> None:
 
     @app.context_processor
     def helpers() -> dict:
-        from app.i18n import date_words
+        from app.i18n import date_words, field_words
         from app.inbox.queries import count_open_tasks
 
         count = count_open_tasks(current_user) if current_user.is_authenticated else 0
         return {
             "current_locale": str(get_locale()),
             "date_words": date_words,
+            "field_words": field_words,
             "inbox_count": count,
             "role_label": lambda role: ROLE_LABELS.get(role, role),
             "task_title": lambda task: task_label(task.spec_name, task.title),

@@ -40,6 +40,43 @@
     catch (err) { /* storage full or off: as before */ }
   };
   window.tapsyrysEntries = { key: keyOf, fields: fields };
+  // A field the browser refuses before sending (required, a number's bounds, a length) is said in the page's language
+  // (data-field-words, app/i18n.py): the browser's own bubble speaks the browser's language — "Please select a file."
+  // on the Kazakh registry page. The message is dropped as soon as the field changes, so the browser checks it anew.
+  document.addEventListener("invalid", function (evt) {
+    var el = evt.target, words;
+    try { words = JSON.parse(document.documentElement.dataset.fieldWords || "null"); } catch (err) { words = null; }
+    if (!words || !el || typeof el.setCustomValidity !== "function") { return; }
+    el.setCustomValidity("");
+    var v = el.validity, say = function (key, n) { return String(words[key]).replace("{n}", n); };
+    var message = v.valueMissing ? say("missing")
+      : v.badInput ? say("number")
+      : v.rangeUnderflow ? say("min", el.min)
+      : v.rangeOverflow ? say("max", el.max)
+      : v.stepMismatch ? say("step")
+      : v.tooShort ? say("short", el.minLength)
+      : v.tooLong ? say("long", el.maxLength)
+      : (v.patternMismatch || v.typeMismatch) ? say("format") + (el.title ? " " + el.title : "")
+      : "";
+    if (message) { el.setCustomValidity(message); }
+  }, true);
+  var fresh = function (evt) {
+    var el = evt.target, form = el && el.form;
+    // a radio chosen answers its whole group; a key or a button that sends the form lets the browser check it anew
+    var all = form && (el.type === "radio" || evt.type === "click" || evt.type === "keydown");
+    (all ? Array.prototype.slice.call(form.elements) : [el]).forEach(function (field) {
+      if (field && typeof field.setCustomValidity === "function") { field.setCustomValidity(""); }
+    });
+  };
+  document.addEventListener("input", fresh, true);
+  document.addEventListener("change", fresh, true);
+  document.addEventListener("click", function (evt) {
+    var button = evt.target && evt.target.closest && evt.target.closest("button, input[type=submit]");
+    if (button && button.form && button.type === "submit") { fresh({ target: button, type: "click" }); }
+  }, true);
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key === "Enter" && evt.target && evt.target.form) { fresh(evt); }
+  }, true);
   // A page's own request (the form editor's live preview) that finds the login ended sends the whole page to the login
   // page (HX-Redirect): what was typed is kept as if sent, and comes back after logging in — it was lost, or the
   // browser asked whether to leave the page with changes.

@@ -217,3 +217,24 @@ def test_english_dates_read_one_way_and_printable_documents_come_in_kazakh_and_r
     document = popup.value
     expect(document.locator("#act-kk h1")).to_contain_text("Көрсетілген қызметтер туралы акт")
     expect(document.locator("#act-ru h1")).to_contain_text("Акт оказанных услуг")
+
+
+@pytest.mark.parametrize(("language", "missing"), [("kk", "Бұл өрісті толтыру міндетті."),
+                                                   ("ru", "Это поле обязательно для заполнения.")])
+def test_a_field_the_browser_refuses_is_said_in_the_pages_language(new_page, tmp_path, language, missing):
+    """The registry's import sent without a file: the browser's own bubble said "Please select a file." on the
+    Kazakh and the Russian page. It now says the page's words, and the file chosen, the form goes."""
+    page = new_page("operator", locale=f"{language}-KZ")
+    with page.expect_navigation():
+        page.locator(f"button[value={language}]").first.click()
+    page.goto("/registry")
+    page.click("#import-submit")
+    assert page.url.endswith("/registry")
+    assert page.locator("#file").evaluate("el => el.validationMessage") == missing
+    upload = tmp_path / "rows.txt"
+    upload.write_text("hello")
+    page.set_input_files("#file", str(upload))
+    assert page.locator("#file").evaluate("el => el.validationMessage") == ""
+    with page.expect_navigation():
+        page.click("#import-submit")
+    assert page.locator(".alert").first.is_visible()
