@@ -238,3 +238,30 @@ def test_a_field_the_browser_refuses_is_said_in_the_pages_language(new_page, tmp
     with page.expect_navigation():
         page.click("#import-submit")
     assert page.locator(".alert").first.is_visible()
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_the_modeler_replace_menu_speaks_the_pages_language(new_page, language):
+    """The "Change element" menu of a task, a start and an end event: a Kazakh and a Russian process owner read
+    "Ad-hoc sub-process (collapsed)", "Signal start event", "Escalation end event", "Compensation end event"."""
+    v1, _ = publish_version(two_step(f"words_replace_{language}"))
+    draft = create_draft(v1.process_model, user("owner"))
+    db.session.commit()
+    owner = new_page("owner", locale=language)
+    owner.goto("/")
+    with owner.expect_navigation():
+        owner.locator(f"button[name=locale][value={language}]").click()
+    owner.goto(f"/modeler/versions/{draft.id}")
+    expect(owner.locator("#canvas")).to_have_attribute("data-ready", "true")
+    english = []
+    for shape in owner.locator(".djs-shape[data-element-id]").all():
+        kind = shape.get_attribute("data-element-id")
+        if not (kind in ("fill", "start", "end") or kind.startswith(("start", "end"))) or kind.endswith("_label"):
+            continue
+        shape.locator(".djs-hit").first.dispatch_event("click")  # the start event lies under the palette
+        owner.locator(".djs-context-pad .entry[data-action=replace]").click()
+        entries = owner.locator(".djs-popup .entry")
+        expect(entries.first).to_be_visible()
+        english += [f"{kind}: {t}" for t in entries.all_inner_texts() if re.search(r"[A-Za-z]{3,}", t)]
+        owner.keyboard.press("Escape")
+    assert not english, english
