@@ -7,7 +7,8 @@
   less than ``READY_MAX_PASS_AGE_SECONDS`` ago (default: five ticker intervals plus a minute). 503 otherwise;
   only check names and yes/no go out, never an error text.
 * ``/metrics`` — Prometheus text format (``prometheus_client``): request latency per endpoint, engine steps,
-  open incidents, the unannounced backlog, job durations, background pass duration. Not public: allowed only
+  open incidents, the unannounced backlog, job durations, background pass duration; ``tapsyrys_database_up`` 0 when
+  the figures read from the database could not be (the rest is still served). Not public: allowed only
   with ``METRICS_TOKEN`` (``Authorization: Bearer …``) or from ``METRICS_ALLOWED_NETWORKS`` (comma-separated
   CIDRs); with neither set it answers 404. Under gunicorn with several workers set ``PROMETHEUS_MULTIPROC_DIR``
   (prometheus_client's multi-process mode) so every worker's counts are summed.
@@ -68,6 +69,10 @@ PUBLIC_REBUILD_SECONDS = Gauge("tapsyrys_public_rebuild_running_seconds", "Secon
                                "caches has held its claim (0: none running), read from the database at each scrape: a "
                                "runner that died on another machine holds it until JOB_TIME_LIMIT_SECONDS",
                                multiprocess_mode="max")
+DATABASE_UP = Gauge("tapsyrys_database_up", "1 when this scrape could read the figures below from the database, 0 "
+                    "when it could not be used (down, restarting, locked): the gauges read from it then keep their "
+                    "last values, and the request metrics of this process are still served",
+                    multiprocess_mode="livemostrecent")
 LAST_PASS_AGE = Gauge("tapsyrys_background_pass_age_seconds", "Seconds since the last background pass finished "
                       "(negative: dated ahead of this clock, a clock that ran ahead and was put right)",
                       multiprocess_mode="max")
@@ -231,15 +236,20 @@ def _broker_answers(url: str) -> bool:
 
 def metrics():
     _allow_metrics()
-    OPEN_INCIDENTS.set(_count_open_incidents())
-    UNANNOUNCED.set(_count_unannounced())
-    _count_jobs()
-    _count_outbox()
-    age = last_pass_age()
-    if age is not None:
-        LAST_PASS_AGE.set(age)  # negative: dated ahead of this clock (see pass_is_recent)
-    _count_failed_parts()
-    PUBLIC_REBUILD_SECONDS.set(_public_rebuild_seconds())
+    # The database away is what the scrape must show: it had answered 500 with a driver's traceback logged on every
+    # scrape, and the monitor lost this process's request figures (the 5xx the outage causes) with the database's.
+    try:
+        _read_database_figures()
+        DATABASE_UP.set(1)
+    except Exception as err:
+        from app.background import database_unavailable
+
+        db.session.rollback()
+        condition = database_unavailable(err)
+        if condition is None:
+            raise
+        log.error("metrics: the database cannot be used: %s", condition)
+        DATABASE_UP.set(0)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -249,6 +259,18 @@ def metrics():
     else:
         payload = generate_latest()
     return Response(payload, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _read_database_figures() -> None:
+    OPEN_INCIDENTS.set(_count_open_incidents())
+    UNANNOUNCED.set(_count_unannounced())
+    _count_jobs()
+    _count_outbox()
+    age = last_pass_age()
+    if age is not None:
+        LAST_PASS_AGE.set(age)  # negative: dated ahead of this clock (see pass_is_recent)
+    _count_failed_parts()
+    PUBLIC_REBUILD_SECONDS.set(_public_rebuild_seconds())
 
 
 def _public_rebuild_seconds() -> float:

@@ -119,6 +119,43 @@ def test_metrics_need_the_token_or_an_allowed_network(app_ctx, browser):
         app_ctx.config["METRICS_ALLOWED_NETWORKS"] = ""
 
 
+def test_metrics_with_the_database_down_still_answer_and_say_so_in_one_line(tmp_path, caplog):
+    """A PostgreSQL nobody answers on: /metrics answers 200 with ``tapsyrys_database_up 0`` and this process's request
+    figures, logging one line — it had answered 500 with the driver's traceback on every scrape, and the monitor lost
+    the request metrics (the 5xx of the outage) along with the database's figures."""
+    import socket
+
+    from app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nobody listens there
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{port}/down",
+                      "TESTING": True, "METRICS_TOKEN": "t",
+                      "AUDIT_KEY_FILE": str(tmp_path / "keys"), "AUDIT_ANCHOR_DIR": str(tmp_path / "anchors")},
+                     instance_path=str(tmp_path / "instance"))
+    client = app.test_client()
+    client.get("/healthz")
+    with caplog.at_level(logging.WARNING):
+        answer = client.get("/metrics", headers={"Authorization": "Bearer t"})
+    assert answer.status_code == 200
+    text = answer.get_data(as_text=True)
+    assert "tapsyrys_database_up 0.0" in text
+    assert 'tapsyrys_request_seconds_count{endpoint="observability.healthz",method="GET"}' in text
+    lines = [(r.name, r.getMessage(), r.exc_info) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and lines[0][2] is None, lines
+    assert lines[0][1].startswith("metrics: the database cannot be used: ") and "refused" in lines[0][1]
+
+
+def test_metrics_say_the_database_answered(app_ctx, browser):
+    app_ctx.config["METRICS_TOKEN"] = "t"
+    try:
+        text = browser().get("/metrics", headers={"Authorization": "Bearer t"}).get_data(as_text=True)
+    finally:
+        app_ctx.config["METRICS_TOKEN"] = ""
+    assert "tapsyrys_database_up 1.0" in text
+
+
 def test_open_incidents_are_counted_in_the_metrics(app_ctx, poison_model, browser):
     from app.engine import runtime
     from app.extensions import db
