@@ -10,6 +10,7 @@ column, value, reason) and left out. The good rows become the form's values: the
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from app.registry.importers import (
     scan,
     spreadsheet_upload_problem,
 )
+
+log = logging.getLogger(__name__)
 
 #: check_line(line) → (column, reason) if the task refuses the line, else None
 LineCheck = Callable[[dict], "tuple[str, str] | None"]
@@ -231,9 +234,19 @@ def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int
         report.problem = problem
         return report
     data = upload.read()
-    with tempfile.TemporaryDirectory(prefix="tapsyrys-lines-") as folder:
-        path = Path(folder) / "upload"
+    scratch = None
+    try:
+        scratch = tempfile.TemporaryDirectory(prefix="tapsyrys-lines-")
+        path = Path(scratch.name) / "upload"
         path.write_bytes(data)
+    except OSError as err:  # the temporary folder full or not writable: said, not a 500; nothing is left of the file
+        if scratch is not None:
+            scratch.cleanup()
+        log.error("a file of lines could not be kept to be read (%s)", err)
+        report.problem = _("the server's temporary storage is full or unavailable, so the file could not be read; "
+                           "try again later")
+        return report
+    with scratch:
         try:
             read_lines(path, schema, ui, table, report, check_line, locale)
         except FileUnreadable as err:

@@ -432,3 +432,25 @@ def test_a_workbook_whose_first_sheet_is_instructions_is_read_from_the_sheet_wit
     html = _send(browser("accountant"), task.id, out.getvalue(), "act.xlsx").get_data(as_text=True)
     assert re.search(r'id="lines-file-counts">\s*2 lines read\.', html), html[html.find("lines-file"):][:400]
     assert [_value(html, f"lines-{i}-iin") for i in range(2)] == [line["iin"] for line in good]
+
+
+def test_a_temporary_folder_that_cannot_be_written_is_said_and_changes_nothing(world, browser, monkeypatch, tmp_path):
+    """The server's temporary folder full or gone (here: a path that is not a folder, as the system says for a folder
+    that cannot be made): the person is told and nothing changes — it had answered 500 "Something went wrong"."""
+    import tempfile
+
+    act, task = _bilim()
+    before = _state(act)
+    not_a_folder = tmp_path / "tmp"
+    not_a_folder.write_bytes(b"")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    lines = prefill_lines(act)[:2]
+    rows = [["iin", "full_name", "grade", "days_attended"]] + [
+        [line["iin"], line["full_name"], line["grade"], 18] for line in lines]
+    answer = _send(browser("accountant"), task.id, _csv(rows))
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "Nothing was changed:" in html and "temporary storage is full or unavailable" in html
+    assert "lines read" not in html
+    assert not list(not_a_folder.parent.glob("tapsyrys-lines-*")), "nothing of the file is left"
+    _unchanged(act, task, before)
