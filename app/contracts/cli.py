@@ -27,13 +27,15 @@ def register_contracts_cli(app: Flask) -> None:
     @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
     def export_signed_contracts(directory: Path) -> None:
         """Write every stored signed document as it is stored (``<contract number>.html``) and a ``SHA256SUMS`` of
-        the digests its signatures record (``sha256sum -c SHA256SUMS`` checks the copies)."""
+        the digests its signatures record (``sha256sum -c SHA256SUMS`` checks the copies). Each file is written whole
+        or not at all (app.files), SHA256SUMS last."""
         import re
 
         from sqlalchemy import select
 
         from app.contracts.models import Contract, ContractDocument
         from app.extensions import db
+        from app.files import write_whole
 
         directory.mkdir(parents=True, exist_ok=True)
         sums = []
@@ -42,7 +44,9 @@ def register_contracts_cli(app: Flask) -> None:
                 .join(Contract, Contract.id == ContractDocument.contract_id)
                 .where(ContractDocument.state == "stored").order_by(Contract.id)):
             name = (re.sub(r"[^A-Za-z0-9._-]", "_", number)[:100] or "contract") + ".html"
-            (directory / name).write_bytes(bytes(content))
+            # each file whole or not at all (a full disk had left a document cut short and an empty SHA256SUMS),
+            # the sums last: a failure names the file and the command exits 1 (app.cli)
+            write_whole(directory / name, bytes(content))
             sums.append(f"{digest}  {name}\n")
-        (directory / "SHA256SUMS").write_text("".join(sums), encoding="ascii")
+        write_whole(directory / "SHA256SUMS", "".join(sums).encode("ascii"))
         click.echo(f"{len(sums)} signed document(s) written to {directory}.")

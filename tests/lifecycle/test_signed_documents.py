@@ -192,6 +192,30 @@ def test_export_writes_the_stored_bytes_and_their_signed_digests(world, app_ctx,
     assert db.session.execute(text("SELECT count(*) FROM contract_document")).scalar() >= 1
 
 
+def test_an_export_cut_by_a_file_size_limit_leaves_no_part_of_a_file_and_names_it(world, app_ctx, tmp_path):
+    """A quota or a full disk under the export (here the process's own file-size limit, RLIMIT_FSIZE, smaller than the
+    document): the command exits 1 naming the document, and no part of it is left — a document cut short had been
+    left under its contract's number, beside the SHA256SUMS of an earlier export."""
+    import resource
+    import signal
+
+    contract = samruk()
+    size = len(stored(contract).content)
+    assert size > 2048
+    out = tmp_path / "out"
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a quota
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2048, hard))
+    try:
+        result = app_ctx.test_cli_runner().invoke(args=["export-signed-contracts", str(out)])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert result.exit_code == 1, result.output
+    assert f"{SAMRUK}.html" in result.output and "no part of it was left" in result.output
+    assert sorted(p.name for p in out.iterdir()) == [], "no file cut short, no temporary file"
+
+
 def test_the_api_serves_the_document_bytes_with_the_pages_rules_and_headers(world, browser):
     contract = samruk()
     (signed,) = signed_hashes(contract)
