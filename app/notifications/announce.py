@@ -9,7 +9,9 @@ A task that was already completed or cancelled when the pass comes is not announ
 
 One failure stays one failure: a batch that raises is rolled back and its tasks are announced one by one; a
 task that fails alone is taken out of the queue with an incident on its instance (kind ``announcement``, the
-process itself goes on), which an operator's retry puts back in the queue.
+process itself goes on), which an operator's retry puts back in the queue. The database away (down, a connection
+broken by a restart, a row held past the lock limit) is no task's failure: the pass stops announcing, says so in one
+line, and the next pass announces the tasks.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ def announce_backlog(max_batches: int = 40) -> int:
         try:
             claimed, announced = _announce_batch(BATCH)
             db.session.commit()
-        except Exception:
+        except Exception as err:
             db.session.rollback()
+            if _database_away(err):
+                raise  # nothing to isolate: every task would fail alike; the tasks wait for the next pass
             log.exception("announcing a batch of new tasks failed; announcing them one by one")
             claimed, announced = _announce_one_by_one(BATCH)
         total += announced
@@ -67,6 +71,11 @@ def _announce_one_by_one(limit: int) -> tuple[int, int]:
             db.session.commit()
         except Exception as err:
             db.session.rollback()
+            if _database_away(err):
+                # the database's moment, not the task's fault: it stays unannounced for the next pass. It had been
+                # taken out of the queue with an "announcement" incident — its people never told unless an operator
+                # retried it — for a connection that broke (a restart) or a row held past the lock limit
+                raise
             task = db.session.get(HumanTask, task_id)
             # out of the queue, or it would fail again on every pass; the incident's retry puts it back
             task.announced_at = clock.now()
@@ -74,6 +83,13 @@ def _announce_one_by_one(limit: int) -> tuple[int, int]:
             db.session.commit()
             record_incident_safely(instance_id, err, element_id=spec_name, kind="announcement", halt=False)
     return len(ids), announced
+
+
+def _database_away(err: BaseException) -> bool:
+    """The database could not be used (down, its connection broken, a row held past the lock limit, SQLite locked)."""
+    from app.background import database_unavailable
+
+    return database_unavailable(err) is not None
 
 
 def _announce_batch(limit: int, task_id: int | None = None) -> tuple[int, int]:

@@ -507,7 +507,12 @@ def tick() -> dict[str, int]:
         try:
             counts.update(part())
             db.session.commit()
-        except Exception:
+        except Exception as err:
+            from app.background import database_unavailable
+
             db.session.rollback()
-            log.exception("notification pass: %s failed; the other parts go on", name)
+            if condition := database_unavailable(err):  # one line: a traceback per part and pass points at no bug
+                log.error("notification pass: %s failed: %s; the other parts go on", name, condition)
+            else:
+                log.exception("notification pass: %s failed; the other parts go on", name)
     return counts

@@ -83,3 +83,52 @@ def test_one_failing_sla_notice_does_not_stop_the_scan(app_ctx, world, monkeypat
     db.session.expire_all()
     assert db.session.get(HumanTask, fine_id).sla_state == "overdue"
     assert db.session.get(HumanTask, broken_id).sla_state is None, "tried again by the next pass"
+
+
+def test_a_connection_broken_under_the_announcements_leaves_the_tasks_for_the_next_pass(app_ctx, world, caplog):
+    """PostgreSQL drops the pass's connection (pg_terminate_backend from a second connection, as a restart does) as it
+    claims new tasks, and again as it claims the first of them alone: the tasks stay unannounced and the next pass
+    announces them, with no incident. The failed batch had fallen back to one by one, and the task whose connection
+    broke there was taken out of the queue with an "announcement" incident — its people never told unless an operator
+    retried it — and the pass had logged a traceback for a database's moment."""
+    import logging
+
+    import pytest
+    from sqlalchemy import event, text
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("pg_terminate_backend needs PostgreSQL (DATABASE_URL)")
+    waiting = db.session.scalars(select(HumanTask.id).where(HumanTask.status == "open").order_by(HumanTask.id)
+                                 .limit(3)).all()
+    assert len(waiting) == 3
+    db.session.execute(HumanTask.__table__.update().where(HumanTask.id.in_(waiting)).values(announced_at=None))
+    db.session.commit()
+    before = {task_id: _notes(task_id) for task_id in waiting}
+    incidents = db.session.scalar(select(func.count(Incident.id)).where(Incident.kind == "announcement"))
+    kills = []
+
+    def kill_at_the_claim(conn, _cursor, statement, *_args):
+        if len(kills) < 2 and statement.startswith("UPDATE human_task") and "announced_at" in statement:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with db.engine.connect() as other:  # a second connection does it, as an administrator or a restart would
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            kills.append(pid)
+
+    event.listen(db.engine, "before_cursor_execute", kill_at_the_claim)
+    try:
+        with caplog.at_level(logging.WARNING, logger="app.notifications"):
+            notifications.tick()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", kill_at_the_claim)
+    assert kills, "the pass's connection was killed"
+    said = [(r.getMessage(), r.exc_info) for r in caplog.records if r.name.startswith("app.notifications")]
+    assert len(said) == 1 and said[0][1] is None and "announce failed: " in said[0][0], said
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Incident.id)).where(Incident.kind == "announcement")) == incidents
+    assert db.session.scalar(select(func.count(HumanTask.id)).where(HumanTask.id.in_(waiting),
+                                                                     HumanTask.announced_at.is_(None))) == 3
+
+    notifications.tick()  # the database answers again
+    db.session.expire_all()
+    assert all(_notes(task_id) > before[task_id] for task_id in waiting), "every task announced once it could be"
+    assert db.session.scalar(select(func.count(Incident.id)).where(Incident.kind == "announcement")) == incidents
