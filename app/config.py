@@ -169,15 +169,38 @@ def _database_url(instance_path: Path) -> str:
 
 
 def _secret_key(instance_path: Path) -> str:
-    """Use SECRET_KEY when given; otherwise a random key kept in instance/ (never a fixed default)."""
+    """Use SECRET_KEY when given; otherwise a random key kept in instance/ (never a fixed default).
+
+    The file appears whole or not at all, readable by this user only from its first byte, and the first process to
+    make it wins (two gunicorn workers starting at once read the same key). It had been written under its own name:
+    a full disk at the first start left it empty — and every later start served every page as a 500 ("no secret key
+    was set") while /readyz said ready."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
     key_file = instance_path / "secret_key"
     if not key_file.exists():
         instance_path.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+        temporary = key_file.with_name(f".secret_key.{os.getpid()}-{secrets.token_hex(4)}.part")
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(temporary, key_file)  # never over another process's key: theirs is read below
+            except FileExistsError:
+                pass
+        except OSError as err:
+            raise ConfigError(f"{key_file}: the secret key could not be written ({err.strerror or err}); free the "
+                              f"space or fix the folder's permissions, or set SECRET_KEY") from None
+        finally:
+            temporary.unlink(missing_ok=True)
+    key = key_file.read_text().strip()
+    if len(key) < 32:
+        raise ConfigError(f"{key_file} holds no usable secret key (empty or cut short): delete it to have a new one "
+                          f"made (everyone is logged out), or set SECRET_KEY")
+    return key
 
 
 def normalise_database_url(url: str) -> str:

@@ -83,6 +83,42 @@ def test_an_instance_folder_that_cannot_be_made_is_named(tmp_path):
         create_app(instance_path=str(tmp_path / "data" / "instance"))
 
 
+def test_an_empty_secret_key_file_is_named_not_served_as_a_500_on_every_page(monkeypatch, tmp_path):
+    """What a full disk at the first start left: an empty instance/secret_key. The application had started with an
+    empty key and answered every page 500 ("no secret key was set") while /readyz said ready."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    (tmp_path / "secret_key").write_text("")
+    with pytest.raises(ConfigError, match=f"^{tmp_path}/secret_key holds no usable secret key \\(empty or cut "
+                                          "short\\): delete it to have a new one made"):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_a_secret_key_that_cannot_be_written_whole_leaves_no_file(monkeypatch, tmp_path):
+    """A quota or a full disk as the key is made (here the process's file-size limit, RLIMIT_FSIZE, smaller than the
+    key): one sentence naming the file and no part of it left — a key cut to 16 characters had been kept and used
+    from the next start on. Once the space is there, the key is made whole, readable by this user only."""
+    import resource
+    import signal
+
+    from app.config import _secret_key
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a quota
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16, hard))
+    try:
+        with pytest.raises(ConfigError, match="secret_key: the secret key could not be written"):
+            _secret_key(tmp_path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert list(tmp_path.iterdir()) == [], "no key cut short, no temporary file"
+    key = _secret_key(tmp_path)
+    assert len(key) == 64 and _secret_key(tmp_path) == key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+
+
 def test_the_command_line_says_it_in_one_line_with_exit_1(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(WORKTREE), "INSTANCE_PATH": str(tmp_path), "SLA_ACCEPT_WORKING_DAYS": "x",
            "BACKGROUND_MODE": "none"}
