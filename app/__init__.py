@@ -47,6 +47,7 @@ def _create_app(overrides: dict | None, instance_path: str | None) -> Flask:
     # database error — logged, kept as an incident's or a job's detail — and they are children's IINs and names,
     # IBANs, password and token hashes.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    _bound_connecting(app.config)
     from app import clock
 
     clock.set_announced(app.config.get("ANNOUNCED_DAYS_OFF", ()), app.config.get("ANNOUNCED_WORKING_DAYS", ()))
@@ -163,3 +164,16 @@ def _register_blueprints(app: Flask) -> None:
 
     init_reconciliation_api(app)
     register_error_handlers(app)
+
+
+def _bound_connecting(config) -> None:
+    """PostgreSQL: opening a connection gives up after ``DATABASE_CONNECT_TIMEOUT_SECONDS`` (unless the address or
+    the engine's options name their own ``connect_timeout``). Without it a server that accepts and never answers held
+    /readyz — and every request, every pass — for ever, instead of saying the database cannot be used."""
+    uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    options = config["SQLALCHEMY_ENGINE_OPTIONS"]
+    if not uri.startswith("postgresql") or "connect_timeout=" in uri:
+        return
+    args = dict(options.get("connect_args") or {})
+    args.setdefault("connect_timeout", int(config.get("DATABASE_CONNECT_TIMEOUT_SECONDS") or 10))
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": args}

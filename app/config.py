@@ -299,6 +299,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # someone else is saving the record and to try again (503), nothing written — it had held a worker thread, and
         # the person, for as long as the other transaction stayed open. 0: for ever.
         "REQUEST_LOCK_TIMEOUT_SECONDS": _number("REQUEST_LOCK_TIMEOUT_SECONDS", "5"),
+        # PostgreSQL: how long opening a connection may take (libpq's connect_timeout) — a server that accepts and never
+        # answers (hung, a half-open network, a stuck pooler) had held /readyz and every request for ever
+        "DATABASE_CONNECT_TIMEOUT_SECONDS": _number("DATABASE_CONNECT_TIMEOUT_SECONDS", "10", minimum=1),
         "SERVICE_RETRY": _json_setting("SERVICE_RETRY"),
         "REGISTRY_UPLOAD_DIR": os.environ.get("REGISTRY_UPLOAD_DIR", ""),
         # The share of a school's NEDB rows a complete register (import-nedb --snapshot) may take out without the

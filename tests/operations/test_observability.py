@@ -93,6 +93,36 @@ def test_readiness_with_the_database_and_the_broker_down_fails_in_one_line_each(
     assert lines[1][0].startswith("readiness: the broker cannot be reached: ") and "refused" in lines[1][0]
 
 
+def test_readiness_gives_up_on_a_database_that_accepts_and_never_answers(tmp_path):
+    """A PostgreSQL address whose server accepts the connection and never answers (hung, a half-open network, a stuck
+    pooler; here a socket that listens and is never read): /readyz says the database cannot be used once
+    DATABASE_CONNECT_TIMEOUT_SECONDS has passed. Without a connect timeout it waited for ever, and so did every request
+    and pass of the process."""
+    import socket
+    import threading
+
+    from app import create_app
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nobody ever reads or writes
+    try:
+        port = silent.getsockname()[1]
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{port}/silent",
+                          "TESTING": True, "DATABASE_CONNECT_TIMEOUT_SECONDS": 1,
+                          "AUDIT_KEY_FILE": str(tmp_path / "keys"), "AUDIT_ANCHOR_DIR": str(tmp_path / "anchors")},
+                         instance_path=str(tmp_path / "instance"))
+        answers = []
+        probe = threading.Thread(target=lambda: answers.append(app.test_client().get("/readyz")), daemon=True)
+        probe.start()
+        probe.join(60)  # a guard against hanging, not a timing assertion
+        assert answers, "/readyz still waiting for the silent database"
+    finally:
+        silent.close()
+    assert answers[0].status_code == 503
+    assert answers[0].get_json()["checks"]["database"] is False
+
+
 def test_metrics_need_the_token_or_an_allowed_network(app_ctx, browser):
     client = browser()
     client.get("/healthz")
