@@ -126,6 +126,10 @@ def start_inprocess_ticker(app: Flask) -> threading.Thread:
     return thread
 
 
+#: seconds a read of the broker (Redis) or a connection to it may take before it counts as unreachable
+BROKER_SOCKET_TIMEOUT = 5
+
+
 def make_celery(app: Flask):
     """Celery app for the scale-out mode: ``celery -A app.celery_worker worker -B``."""
     from celery import Celery
@@ -134,6 +138,11 @@ def make_celery(app: Flask):
     # The app configures logging itself (app/observability.py: text or JSON lines with request and user ids);
     # a worker must not replace the root logger's handlers with its own.
     celery.conf.worker_hijack_root_logger = False
+    # A broker that accepts and never answers (a Redis hung or stopped, a half-open network) had held the request that
+    # queued a job — its job already saved — and /readyz for ever: every read of the broker gives up after a while
+    # (the request then says the job is saved and starts once the service is back; app.registry.jobs.dispatch).
+    celery.conf.broker_transport_options = {"socket_timeout": BROKER_SOCKET_TIMEOUT,
+                                            "socket_connect_timeout": BROKER_SOCKET_TIMEOUT}
     interval = app.config["TICKER_INTERVAL_SECONDS"]
     # A pass not started within its interval is dropped (the next one does its work): while no worker ran, beat's
     # passes piled up in the broker — 120 an hour — and a worker that came back ran them all, several at once, with

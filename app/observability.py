@@ -225,7 +225,9 @@ def _broker_answers(url: str) -> bool:
     from kombu import Connection
 
     try:
-        with Connection(url, connect_timeout=2) as conn:
+        # a broker that accepts and never answers gives up too (it had held the probe for ever)
+        with Connection(url, connect_timeout=2, transport_options={"socket_timeout": 2,
+                                                                   "socket_connect_timeout": 2}) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True
     except Exception as err:  # kombu's OperationalError and whatever a broker client raises: one line, its own
