@@ -115,8 +115,10 @@ def dispatch(name: str, job_id: int) -> bool:
     if mode == "celery":
         try:
             celery_app(app).send_task(name, args=[job_id])
-        except Exception:  # kombu's OperationalError and whatever a broker client raises
-            log.exception("job %s %s: the broker cannot be reached; the job stays queued", name, job_id)
+        except Exception as err:  # kombu's OperationalError and whatever a broker client raises
+            # one line: the broker's moment (a traceback per queued job and per pass while it is away points at no bug)
+            words = str(err).splitlines()[0] if str(err) else type(err).__name__
+            log.error("job %s %s: the broker cannot be reached (%s); the job stays queued", name, job_id, words)
             return False
     elif mode == "inprocess":
         thread = threading.Thread(target=run_job, args=(app, name, job_id), name=f"job-{name}-{job_id}", daemon=True)

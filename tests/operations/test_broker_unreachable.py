@@ -37,9 +37,17 @@ def test_an_import_queued_while_the_broker_is_down_is_saved_and_said_so(world, b
     assert job.status == "queued"
 
 
-def test_a_verification_started_while_the_broker_is_down_is_saved_and_said_so(world, browser, celery_without_broker):
+def test_a_verification_started_while_the_broker_is_down_is_saved_and_said_so(world, browser, celery_without_broker,
+                                                                             caplog):
+    import logging
+
     period = act_of_school("Alatau Lyceum").period
-    answer = browser("operator").post("/reports/verification", {"period": f"{period:%Y-%m}"}, follow_redirects=True)
+    with caplog.at_level(logging.WARNING, logger="app.registry.jobs"):
+        answer = browser("operator").post("/reports/verification", {"period": f"{period:%Y-%m}"},
+                                          follow_redirects=True)
+    said = [(r.getMessage(), r.exc_info) for r in caplog.records if r.name == "app.registry.jobs"]
+    assert len(said) == 1 and said[0][1] is None, "one line, no traceback"
+    assert "the broker cannot be reached (Error 111 connecting to 127.0.0.1:6390. Connection refused.)" in said[0][0]
     assert answer.status_code == 200 and "cannot be reached just now" in answer.get_data(as_text=True)
     run = db.session.scalars(select(VerificationRun).where(VerificationRun.period == period)).one()
     assert run.status == "queued"
