@@ -164,3 +164,11 @@ def test_a_school_the_operator_names_loses_every_row_the_file_does_not_list_and_
     assert _nedb_count() == before - len(nur)
     assert sorted(r.enrollment_id for r in _removals()) == nur
     assert job.checkpoint["snapshot"]["covered"] == 2
+
+
+def test_the_schools_an_operator_types_are_read_whatever_separates_them(world):
+    from app.registry.snapshot import covered_schools
+
+    bilim, nur = school(BILIM).bin, school(NUR).bin
+    assert covered_schools(f" {bilim},{nur};\n{bilim}  12345 ") == ((bilim, nur), ["12345"])
+    assert covered_schools(None) == ((), []) and covered_schools(" ;, ") == ((), [])
