@@ -7,6 +7,7 @@ school named by the operator whose rows the file does not list at all."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -52,20 +53,27 @@ def _merge_list() -> dict[str, str]:
     return dict(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)).all())
 
 
+@pytest.mark.parametrize("chunk", [900, 1])
 def test_a_chain_of_merges_moves_every_retired_iins_rows_to_the_last_survivor_and_drops_a_row_it_already_has(
-        world, app_ctx, tmp_path):
-    from datetime import timedelta
+        world, app_ctx, tmp_path, monkeypatch, chunk):
+    from datetime import date, timedelta
 
+    from app.registry import merges
+
+    monkeypatch.setattr(merges, "_CHUNK", chunk)  # 1: the retired IINs read one per statement, each chunk moved
     child = next(e for e in _roll(BILIM) if e.withdrawn_on is None)
     first, second = _iins(2)
-    nur = school(NUR).bin
-    # NEDB knew the child as ``first`` at Nur, then as ``second`` (at Nur a year later, and the very enrolment at
-    # Bilim the child's own IIN has), and kept the child's IIN: first → second → child
-    later = child.enrolled_on + timedelta(days=365)
-    for iin, school_bin, enrolled_on in ((first, nur, child.enrolled_on), (second, nur, later),
-                                         (second, child.school_bin, child.enrolled_on)):
+    nur, bilim = school(NUR).bin, child.school_bin
+    # NEDB knew the child as ``first`` (at Nur, withdrawn, and at Bilim: the very enrolment the child's own IIN has),
+    # then as ``second`` (the same Nur enrolment, one at Nur a year later, Bilim's again), and kept the child's IIN:
+    # first → second → child
+    d0, later, left = child.enrolled_on, child.enrolled_on + timedelta(days=365), date(2027, 5, 25)
+    for iin, school_bin, enrolled_on, withdrawn_on in (
+            (first, nur, d0, left), (first, bilim, d0, None),
+            (second, nur, d0, None), (second, nur, later, None), (second, bilim, d0, None)):
         db.session.add(NedbEnrollment(iin=iin, full_name=child.full_name, school_bin=school_bin,
-                                      school_kind="private", grade=child.grade, enrolled_on=enrolled_on))
+                                      school_kind="private", grade=child.grade, enrolled_on=enrolled_on,
+                                      withdrawn_on=withdrawn_on))
     db.session.commit()
     child_iin, child_rows = child.iin, _rows_of(child.iin)
     before = _nedb_count()
@@ -76,20 +84,27 @@ def test_a_chain_of_merges_moves_every_retired_iins_rows_to_the_last_survivor_an
     # the list is kept flat: a file naming the first IIN later loads it under the child, not under a retired IIN
     assert _merge_list() == {first: child_iin, second: child_iin}
     assert _rows_of(first) == _rows_of(second) == []
-    # Nur's two enrolments are the child's now; Bilim's enrolment is not counted twice
-    assert _rows_of(child_iin) == sorted(child_rows + [(nur, child.enrolled_on), (nur, later)])
-    assert _nedb_count() == before - 1
-    assert job.checkpoint["merges_applied"] == {"merges": 2, "moved_rows": 2, "dropped_rows": 1}
-    assert sorted((r.iin, r.school_bin, r.surviving_iin) for r in _removals()) == sorted([
-        (first, nur, child_iin), (second, nur, child_iin), (second, child.school_bin, child_iin)])
+    # Nur's two enrolments are the child's now (the first IIN's, withdrawn, moved first); Bilim's enrolment and
+    # Nur's repeated one are not counted twice
+    assert _rows_of(child_iin) == sorted(child_rows + [(nur, d0), (nur, later)])
+    assert db.session.scalars(select(NedbEnrollment.withdrawn_on).where(
+        NedbEnrollment.iin == child_iin, NedbEnrollment.school_bin == nur, NedbEnrollment.enrolled_on == d0)).one() \
+        == left
+    assert _nedb_count() == before - 3
+    assert job.checkpoint["merges_applied"] == {"merges": 2, "moved_rows": 2, "dropped_rows": 3}
+    # each row kept as it was, with the IIN it went to
+    assert sorted((r.iin, r.school_bin, r.enrolled_on, r.withdrawn_on, r.surviving_iin) for r in _removals()) == \
+        sorted([(first, nur, d0, left, child_iin), (first, bilim, d0, None, child_iin),
+                (second, nur, d0, None, child_iin), (second, nur, later, None, child_iin),
+                (second, bilim, d0, None, child_iin)])
 
     # A file of NEDB's students naming the first IIN: loaded under the child.
     row = _row(child, iin=first, school_bin=nur, school_kind="private",
-               enrolled_on=(child.enrolled_on - timedelta(days=365)).isoformat())
+               enrolled_on=(d0 - timedelta(days=365)).isoformat())
     result = app_ctx.test_cli_runner().invoke(args=["import-nedb", str(_write(tmp_path / "late.csv", [row]))])
     assert result.exit_code == 0, result.output
     db.session.expire_all()
-    assert _rows_of(first) == [] and (nur, child.enrolled_on - timedelta(days=365)) in _rows_of(child_iin)
+    assert _rows_of(first) == [] and (nur, d0 - timedelta(days=365)) in _rows_of(child_iin)
 
 
 def test_merges_that_go_round_in_a_circle_merge_nobody_and_the_other_merges_of_the_list_still_apply(
