@@ -162,6 +162,8 @@ def test_a_rejected_row_whose_school_cannot_be_read_holds_back_every_removal(wor
     assert _nedb_count() == before and _removals() == []
     plan = job.checkpoint["snapshot"]
     assert (plan["blocked"], plan["removed"], plan["held_rows"]) == (True, 0, 2)
+    # the operator is told which school kept its rows, and why
+    assert plan["schools"] == [{"bin": school(BILIM).bin, "stored": len(roll), "removed": 0, "held_back": True}]
     assert job.checkpoint["snapshot_applied"]["removed"] == 0
 
 
@@ -172,13 +174,21 @@ def test_a_school_the_operator_names_loses_every_row_the_file_does_not_list_and_
     before = _nedb_count()
     # Bilim's complete register; Nur is named: NEDB deleted every row of it, so the file lists none
     path = _write(tmp_path / "bilim.csv", [_row(e) for e in bilim])
-    job = _import(app_ctx, path, "--school", school(NUR).bin, "--confirm-removals")
+    # and a school NEDB has no row of at all (named all the same: nothing to take out)
+    from app.registry.identifiers import is_valid_bin
+
+    stored = set(db.session.scalars(select(NedbEnrollment.school_bin)))
+    empty = next(b for b in (f"1504400{n:05d}" for n in range(100000)) if is_valid_bin(b) and b not in stored)
+    job = _import(app_ctx, path, "--school", school(NUR).bin, "--school", empty, "--confirm-removals")
     assert job.status == "done", job.message
     db.session.expire_all()
     assert _roll(NUR) == [] and len(_roll(BILIM)) == len(bilim)
     assert _nedb_count() == before - len(nur)
     assert sorted(r.enrollment_id for r in _removals()) == nur
-    assert job.checkpoint["snapshot"]["covered"] == 2
+    plan = job.checkpoint["snapshot"]
+    assert (plan["covered"], plan["removed"], plan["held_rows"], plan["over_share"]) == (
+        3, len(nur), 0, [school(NUR).bin])
+    assert plan["schools"] == [{"bin": school(NUR).bin, "stored": len(nur), "removed": len(nur), "held_back": False}]
 
 
 def test_the_schools_an_operator_types_are_read_whatever_separates_them(world):
