@@ -129,3 +129,42 @@ def test_an_accepted_act_that_earns_nothing_adds_nothing_to_accepted_or_adjusted
     assert (row.accepted_tiyn, row.adjusted_tiyn, row.payable_tiyn, row.paid_tiyn, row.under_review_tiyn) == (
         0, 0, 0, 0, 0)
     assert row.withheld_by_rule == {"withdrawn": act.withheld_tiyn} and row.withheld_other_tiyn == 0
+
+
+def test_lines_pending_verification_beside_accepted_lines_of_the_region_are_under_review(world):
+    """Bilim's act paid; Nur's (same region) submitted and not verified yet, its lines pending: the region's under
+    review is the pending lines' norms — whichever lines the region's acts hold beside them."""
+    from datetime import UTC, datetime
+
+    from app import clock
+    from app.acts.models import ActLine
+    from app.acts.operations import prefill_lines
+    from app.engine.runtime import complete_task
+    from app.extensions import db
+    from tests.helpers import act_of_school, open_task, school
+    from tests.money.test_reconciliation import _assert_equal, _expected, _norm
+
+    bilim = act_of_school("Bilim Innovation School")
+    complete_task(open_task(bilim, "submit_act").id, user("accountant"), data={"lines": prefill_lines(bilim)})
+    complete_task(open_task(bilim, "accept_act").id, user("official"), data={"decision": "accept"})
+    complete_task(open_task(bilim, "pay_act").id, user("operator"),
+                  data={"order_number": "PP-R-8", "paid_on": clock.today().isoformat()})
+    nur = school("Nur Private School")
+    act = db.session.scalars(select(Act).where(Act.school_id == nur.id, Act.period == OCTOBER)).first()
+    if act is None:
+        act = Act(number="ACT-NUR-202610", school_id=nur.id, region_id=nur.region_id, period=OCTOBER,
+                  status="submitted", created_at=datetime(2026, 11, 2, tzinfo=UTC))
+        db.session.add(act)
+    act.status = "submitted"
+    db.session.flush()
+    pending = [ActLine(act_id=act.id, period=OCTOBER, school_id=nur.id, line_no=no, iin=f"0101015001{no:02d}",
+                       full_name=f"Pending {no}", grade=grade, days_attended=20)
+               for no, grade in enumerate((2, 6, 10), 1)]
+    db.session.add_all(pending)
+    db.session.commit()
+    assert act.region_id == db.session.get(Act, bilim.id).region_id
+
+    rows, _total = reconcile(OCTOBER, scope_clause(user("operator"), Act.region_id, Act.school_id))
+    _assert_equal(rows, _expected(OCTOBER))
+    [row] = [r for r in rows if r.region_id == act.region_id]
+    assert row.pending_tiyn == row.under_review_tiyn == sum(_norm(line) for line in pending) > 0
