@@ -132,11 +132,11 @@ def test_merges_that_go_round_in_a_circle_merge_nobody_and_the_other_merges_of_t
 
 
 def test_a_complete_register_takes_out_exactly_the_allowed_share_unconfirmed_and_not_one_row_more(
-        world, app_ctx, tmp_path):
+        world, app_ctx, tmp_path, monkeypatch):
     roll = _roll(BILIM)
     ids = [e.id for e in roll]
     # the share a school may lose unconfirmed: exactly two of its rows
-    app_ctx.config["NEDB_SNAPSHOT_MAX_REMOVED_SHARE"] = 2 / len(roll)
+    monkeypatch.setitem(app_ctx.config, "NEDB_SNAPSHOT_MAX_REMOVED_SHARE", 2 / len(roll))
     three_gone = _write(tmp_path / "three.csv", [_row(e) for e in roll[3:]])
     result = app_ctx.test_cli_runner().invoke(args=["import-nedb", str(three_gone), "--snapshot"])
     assert result.exit_code == 1 and school(BILIM).bin in result.output
