@@ -168,3 +168,42 @@ def test_lines_pending_verification_beside_accepted_lines_of_the_region_are_unde
     _assert_equal(rows, _expected(OCTOBER))
     [row] = [r for r in rows if r.region_id == act.region_id]
     assert row.pending_tiyn == row.under_review_tiyn == sum(_norm(line) for line in pending) > 0
+
+
+def test_what_an_act_under_review_withholds_is_added_to_what_the_regions_decided_acts_withhold(world):
+    """Bilim's act paid; Nur's (same region) verified with an excluded line: the region withholds both acts' sums."""
+    from datetime import UTC, datetime
+
+    from app import clock
+    from app.acts.models import ActLine
+    from app.acts.operations import prefill_lines
+    from app.engine.runtime import complete_task
+    from app.extensions import db
+    from tests.helpers import act_of_school, open_task, school
+    from tests.money.test_reconciliation import _assert_equal, _expected, _norm
+
+    bilim = act_of_school("Bilim Innovation School")
+    complete_task(open_task(bilim, "submit_act").id, user("accountant"), data={"lines": prefill_lines(bilim)})
+    complete_task(open_task(bilim, "accept_act").id, user("official"), data={"decision": "accept"})
+    complete_task(open_task(bilim, "pay_act").id, user("operator"),
+                  data={"order_number": "PP-R-7", "paid_on": clock.today().isoformat()})
+    nur = school("Nur Private School")
+    act = db.session.scalars(select(Act).where(Act.school_id == nur.id, Act.period == OCTOBER)).first()
+    if act is None:
+        act = Act(number="ACT-NUR-202610", school_id=nur.id, region_id=nur.region_id, period=OCTOBER,
+                  status="verified", created_at=datetime(2026, 11, 2, tzinfo=UTC))
+        db.session.add(act)
+    db.session.flush()
+    line = ActLine(act_id=act.id, period=OCTOBER, school_id=nur.id, line_no=1, iin="010101500201",
+                   full_name="Withdrawn", grade=6, days_attended=20, outcome="excluded", rule_code="withdrawn",
+                   amount_tiyn=0)
+    db.session.add(line)
+    act.status, act.amount_tiyn, act.adjustment_tiyn, act.withheld_tiyn = "verified", 0, 0, _norm(line)
+    db.session.commit()
+    paid = db.session.get(Act, bilim.id)
+
+    rows, _total = reconcile(OCTOBER, scope_clause(user("operator"), Act.region_id, Act.school_id))
+    _assert_equal(rows, _expected(OCTOBER))
+    [row] = [r for r in rows if r.region_id == act.region_id]
+    assert row.withheld_total_tiyn == paid.withheld_tiyn + _norm(line)
+    assert row.withheld_by_rule["withdrawn"] >= _norm(line) > 0
