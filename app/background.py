@@ -157,5 +157,5 @@ def make_celery(app: Flask):
 
     from app.registry.jobs import register_celery_tasks
 
-    register_celery_tasks(celery, app)  # registry imports, month-wide verification
+    register_celery_tasks(celery, app)  # registry imports, month-wide verification, the audit-trail check
     return celery

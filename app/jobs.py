@@ -166,17 +166,20 @@ def claim(job) -> bool:
     return claimed == 1
 
 
-def heartbeat(job, time_limit: bool = True) -> None:
+def heartbeat(job, time_limit: bool = True, session=None) -> None:
     """Renew the lease with the chunk being committed (in the caller's transaction). Raises
     :class:`LeaseLost` when the job was given to another worker meanwhile, and :class:`TimeLimitExceeded` when
     this run has gone on past ``JOB_TIME_LIMIT_SECONDS`` (the caller rolls the chunk back and fails the job).
 
     ``time_limit=False``: the work a failing job still owes for what it committed (a failed import verifying again
-    the acts its committed batches changed) — bounded, and stopping it would leave that half done."""
+    the acts its committed batches changed) — bounded, and stopping it would leave that half done.
+
+    ``session``: renew in that session's transaction instead (the caller commits it) — for a job whose reading holds
+    ``db.session`` in one long transaction (the audit-trail check reads one snapshot, app/audit/checks.py)."""
     from app.extensions import db
 
     model, now = type(job), clock.now()
-    renewed = db.session.execute(
+    renewed = (session or db.session).execute(
         update(model).where(model.id == job.id, model.worker == job.worker, model.status == "running")
         .values(heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_seconds()))
         .execution_options(synchronize_session=False)).rowcount

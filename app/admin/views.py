@@ -10,9 +10,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from app.admin import operations as ops
-from app.audit.operations import verify_all_chains
+from app.audit import checks as audit_checks
+from app.audit.models import AuditCheck
 from app.engine.errors import DomainRefused
 from app.extensions import db
+from app.jobs import FAILURE_REASONS
 from app.limits import password_change_limits
 from app.people import sessions
 from app.people.models import Organisation, Region, User
@@ -300,10 +302,41 @@ def region(region_id: int | None):
 @bp.route("/audit", methods=["GET", "POST"])
 @login_required
 def audit():
-    """Run the audit-chain check on request (POST: it reads every event, so not on every page view)."""
+    """The audit-chain check: POST starts it as a background job (it reads every event: minutes at country scale,
+    longer than a web worker may answer in) — or, while one runs, shows that one; the page shows the latest check,
+    its progress while it runs and then its verdict."""
     _require_reader()
-    result = None
     if request.method == "POST":
-        chains, problems = verify_all_chains()
-        result = {"chains": chains, "problems": problems}
-    return render_template("admin/audit.html", result=result)
+        try:
+            check, started = audit_checks.start_audit_check(current_user)
+        except DomainRefused as err:
+            db.session.rollback()
+            flash(str(err), "warning")
+            return redirect(url_for("admin.audit")), 303
+        db.session.commit()
+        if not started:
+            flash(_("A check of the audit trail is already running; it is shown below."), "info")
+        elif getattr(check, "background_unreachable", False):
+            from app.registry.jobs import background_unreachable_message
+
+            flash(background_unreachable_message(), "warning")
+        return redirect(url_for("admin.audit")), 303
+    check = audit_checks.latest_check()
+    verdict = None if check is None or check.status == "done" else audit_checks.latest_check("done")
+    return render_template("admin/audit.html", check=check, verdict=verdict, people=_starters(check, verdict),
+                           reasons=FAILURE_REASONS, kept=audit_checks.PROBLEMS_KEPT)
+
+
+@bp.route("/audit/checks/<int:check_id>/progress")
+@login_required
+def audit_progress(check_id: int):
+    _require_reader()
+    check = _get(AuditCheck, check_id)
+    return render_template("admin/_audit_check.html", check=check, people=_starters(check), reasons=FAILURE_REASONS,
+                           kept=audit_checks.PROBLEMS_KEPT, progress_answer=True)
+
+
+def _starters(*checks) -> dict:
+    """Who started each check, by id (a check started by no one — the command line — has none)."""
+    ids = {c.created_by_id for c in checks if c is not None and c.created_by_id is not None}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.jobs import BackgroundJobMixin
 from app.people.models import User
 
 
@@ -39,3 +40,29 @@ class AuditEvent(db.Model):
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
+
+
+class AuditCheck(BackgroundJobMixin, db.Model):
+    """One check of the whole audit trail started from the audit page, run in the background (app/audit/checks.py):
+    every chain walked, every covered row compared — what ``flask verify-audit`` does without the anchors. At country
+    scale the walk takes longer than a web worker may answer in; the page starts it, shows its progress and then its
+    verdict, kept here with who started it and when."""
+
+    __tablename__ = "audit_check"
+    # One check at a time, whoever starts it: a second click (or a second administrator) is shown the running one.
+    __table_args__ = (Index("uq_audit_check_active", "scope", unique=True,
+                            sqlite_where=text("status IN ('queued', 'running')"),
+                            postgresql_where=text("status IN ('queued', 'running')")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16), default="all")  # what is checked: every chain ("all")
+    total_events: Mapped[int] = mapped_column(default=0)  # events in the trail when the walk began
+    checked_events: Mapped[int] = mapped_column(default=0)
+    chains: Mapped[int] = mapped_column(default=0)
+    problem_count: Mapped[int] = mapped_column(default=0)
+    # the verdict's problems in the check's order (the first broken link first): [{"chain", "seq", "reason"}], the
+    # first PROBLEMS_KEPT of them (app/audit/checks.py); ``problem_count`` says how many there were
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+
+    @property
+    def percent(self) -> int:
+        return self._progress(self.checked_events, self.total_events)

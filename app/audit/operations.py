@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -291,14 +292,21 @@ class _ChainWalker:
         self._expected = seq + 1
 
 
-def _walk(chain: str | None = None, wanted: dict[str, set[int]] | None = None) -> _ChainWalker:
-    """One streamed, ordered read of the events (Core rows, no ORM objects), fed to a :class:`_ChainWalker`."""
+def _walk(chain: str | None = None, wanted: dict[str, set[int]] | None = None,
+          on_progress: Callable[[int], None] | None = None) -> _ChainWalker:
+    """One streamed, ordered read of the events (Core rows, no ORM objects), fed to a :class:`_ChainWalker`.
+    ``on_progress(events walked so far)`` is called after each batch of 5,000 (the background check renews its lease
+    and shows its progress there; it may raise to stop the walk)."""
     walker = _ChainWalker(keyring().keys, wanted)
     query = select(*_COLUMNS).order_by(AuditEvent.chain, AuditEvent.seq)
     if chain is not None:
         query = query.where(AuditEvent.chain == chain)
-    for ev in db.session.connection().execute(query, execution_options={"yield_per": 5000}):
-        walker.feed(ev)
+    feed = walker.feed
+    for batch in db.session.connection().execute(query, execution_options={"yield_per": 5000}).partitions():
+        for ev in batch:
+            feed(ev)
+        if on_progress is not None:
+            on_progress(walker.report.events)
     return walker
 
 
@@ -467,10 +475,17 @@ def verify_audit_trail(anchors: list | None = None) -> VerificationReport:
     return walker.report
 
 
-def verify_all_chains() -> tuple[int, list[ChainProblem]]:
-    """Every chain and every covered row (not the anchors: see :func:`verify_audit_trail`)."""
-    walker = _walk()
+def verify_chains_and_rows(on_progress: Callable[[int], None] | None = None) -> VerificationReport:
+    """Every chain and every covered row (not the anchors: see :func:`verify_audit_trail`) — the audit page's check
+    (app/audit/checks.py); ``on_progress`` as :func:`_walk`'s."""
+    walker = _walk(on_progress=on_progress)
     _refuse_late_unkeyed_events(walker, [])
     _compare_facts(walker)
-    return walker.report.chains, walker.report.problems
+    return walker.report
+
+
+def verify_all_chains() -> tuple[int, list[ChainProblem]]:
+    """Every chain and every covered row (not the anchors: see :func:`verify_audit_trail`)."""
+    report = verify_chains_and_rows()
+    return report.chains, report.problems
 

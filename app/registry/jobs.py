@@ -1,4 +1,5 @@
-"""Running long operator jobs (registry imports, month-wide verification) off the request.
+"""Running long operator jobs (registry imports, month-wide verification, the audit page's check of the trail) off
+the request.
 
 ``BACKGROUND_MODE``: ``inprocess`` — a daemon thread in the web process (the embedded default);
 ``celery`` — a task on the Celery workers (scale-out, Redis broker); anything else (tests: ``none``) —
@@ -19,18 +20,22 @@ log = logging.getLogger(__name__)
 
 
 def _job_functions() -> dict[str, Callable[[int], None]]:
+    from app.audit.checks import run_audit_check
     from app.registry.operations import run_import
     from app.reports.operations import run_month_verification
 
-    return {"tapsyrys.registry.import": run_import, "tapsyrys.reports.verify_month": run_month_verification}
+    return {"tapsyrys.registry.import": run_import, "tapsyrys.reports.verify_month": run_month_verification,
+            "tapsyrys.audit.check": run_audit_check}
 
 
 def JOB_MODELS() -> dict[str, type]:  # noqa: N802 - a constant, built lazily (the models import the app)
     """Job name → its row's model (each has :class:`app.jobs.BackgroundJobMixin`)."""
+    from app.audit.models import AuditCheck
     from app.registry.models import RegistryImport
     from app.reports.models import VerificationRun
 
-    return {"tapsyrys.registry.import": RegistryImport, "tapsyrys.reports.verify_month": VerificationRun}
+    return {"tapsyrys.registry.import": RegistryImport, "tapsyrys.reports.verify_month": VerificationRun,
+            "tapsyrys.audit.check": AuditCheck}
 
 
 def run_job(app: Flask, name: str, job_id: int) -> None:
@@ -158,7 +163,7 @@ def celery_app(app: Flask):
 
 def register_celery_tasks(celery, app: Flask) -> None:
     """Called by :func:`app.background.make_celery`: the workers' side of :func:`dispatch`."""
-    for name in ("tapsyrys.registry.import", "tapsyrys.reports.verify_month"):
+    for name in ("tapsyrys.registry.import", "tapsyrys.reports.verify_month", "tapsyrys.audit.check"):
         def task(job_id: int, _name: str = name) -> None:
             run_job(app, _name, job_id)
 
