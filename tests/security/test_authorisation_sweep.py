@@ -42,7 +42,7 @@ from tests.inbox.conftest import make_official2
 #: tests/admin/test_auditor_read_only.py, tests/security/test_step_roles.py), the public portal, file names, formats.
 NAMES_NO_ONES_RECORD = {"version_id", "model_id", "migration_id", "region_id", "org_id", "user_id", "import_id",
                         "run_id", "fmt", "filename", "name", "dataset", "start_year", "end_year", "school_bin",
-                        "package"}
+                        "package", "check_id"}
 
 #: What an API call that names a record is sent: a body its schema accepts, so a 422 cannot stand in for the 404.
 API_BODIES = {
