@@ -115,3 +115,54 @@ def test_only_administrators_and_auditors_start_or_read_the_check(world, browser
     assert [c.id for c in _checks()] == [check.id] and len(_events("audit_check.started")) == 1
     # the auditor reads it and may run it, as before
     assert 'id="audit-ok"' in browser("auditor").get("/admin/audit").get_data(as_text=True)
+
+
+def test_a_check_whose_worker_died_is_sent_again_by_the_background_pass_and_gives_its_verdict(threads):
+    """Leased as the other jobs are: a runner that took the check and died (a killed worker) stops renewing, the
+    background pass finds the lease expired and sends the check again; it walks the trail and gives its verdict once."""
+    from datetime import UTC, datetime
+
+    from app import clock, jobs
+    from app.audit import checks
+    from app.background import tick
+
+    with clock.FrozenClock(datetime(2026, 11, 10, 9, 0, tzinfo=UTC)) as frozen:
+        check, started = checks.start_audit_check(actor=None, dispatch_job=False)
+        db.session.commit()
+        assert started and jobs.claim(check)  # ... and its runner is killed before its verdict
+        frozen.advance(seconds=jobs.lease_seconds() + 1)
+        tick(threads)  # the reaper sends it again, to a thread of this process
+        assert runner.wait_for_inprocess_jobs(60)
+    [check] = _checks()
+    assert (check.status, check.attempts, check.problem_count) == ("done", 2, 0)
+    assert check.checked_events == check.total_events >= 1
+    assert [e.object_id for e in _events("job.requeued")] == [check.id]
+    assert [e.object_id for e in _events("audit_check.finished")] == [check.id]
+
+
+def test_a_check_past_the_time_limit_fails_with_the_reason_and_no_verdict(world, browser, threads, monkeypatch):
+    """A walk that goes on past JOB_TIME_LIMIT_SECONDS is stopped at its next renewal, as every job is: the page says
+    the check gave no verdict and why; the failure is audited."""
+    from datetime import UTC, datetime
+
+    import app.audit.operations as trail
+    from app import clock, jobs
+
+    real = trail.verify_chains_and_rows
+    with clock.FrozenClock(datetime(2026, 11, 10, 9, 0, tzinfo=UTC)) as frozen:
+        def late(**kwargs):  # the walk begins after the limit has passed: its first renewal stops it
+            frozen.advance(seconds=jobs.time_limit_seconds() + 1)
+            return real(**kwargs)
+
+        monkeypatch.setattr(trail, "verify_chains_and_rows", late)
+        admin = browser("admin")
+        assert admin.post("/admin/audit").status_code == 303
+        assert runner.wait_for_inprocess_jobs(60)
+        page = admin.get("/admin/audit").get_data(as_text=True)
+    assert 'id="audit-check-failed"' in page and "ran longer than the time limit" in page
+    assert 'id="audit-ok"' not in page and 'id="audit-problems"' not in page
+    [check] = _checks()
+    assert check.status == "failed" and check.message.startswith("time_limit:") and check.lease_expires_at is None
+    [failed] = _events("audit_check.failed")
+    assert failed.object_id == check.id and failed.actor_id == user("admin").id
+    assert _events("audit_check.finished") == []
