@@ -42,3 +42,24 @@ def test_month_verification_runs_on_a_celery_worker(country, celery_mode):
     assert (run.total_acts, run.excluded_lines, run.by_rule) == (1, 1, {"iin_checksum": 1})
     db.session.expire_all()
     assert db.session.scalars(select(type(act)).where(type(act).id == act.id)).one().status == "verified"
+
+
+def test_the_audit_trail_check_runs_on_a_celery_worker(world, celery_mode):
+    """The audit page's check (app/audit/checks.py) is a task of the workers as well: its verdict comes from one."""
+    from app.audit.checks import start_audit_check
+    from app.audit.models import AuditCheck
+    from tests.helpers import user
+
+    assert "tapsyrys.audit.check" in celery_mode.tasks
+    check, started = start_audit_check(user("admin"))  # dispatches to the worker and commits
+    assert started and not getattr(check, "background_unreachable", False)
+    check_id = check.id
+    deadline = time.monotonic() + 60  # a guard against hanging, not a timing assertion
+    while True:
+        db.session.expire_all()
+        check = db.session.get(AuditCheck, check_id)
+        if check.status in ("done", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert (check.status, check.problem_count, check.attempts) == ("done", 0, 1), check.message
+    assert check.chains > 1 and check.checked_events == check.total_events
