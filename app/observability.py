@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import time
 import uuid
 from contextlib import contextmanager
@@ -359,11 +360,15 @@ def _allow_metrics() -> None:
 
 # -- request timing and JSON logs --------------------------------------------------------------------------------
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def _before_request() -> None:
     g.request_started = time.perf_counter()
     incoming = request.headers.get("X-Request-ID", "")
-    # accept a caller's id only if it looks like one (it goes into every log line)
-    g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum() else uuid.uuid4().hex
+    # accept a caller's id only if it looks like one (it goes into every log line): 1–64 ASCII letters, digits, "-"
+    # or "_". str.isalnum() alone also took Unicode letters and digits ("À", "²", Arabic-Indic digits).
+    g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 def _after_request(response):

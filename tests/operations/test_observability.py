@@ -236,3 +236,14 @@ def test_the_apps_loggers_survive_the_migrations_logging_setup(app_ctx):
     upgrade(revision="heads")  # runs migrations/env.py and its fileConfig again, as `flask db upgrade` does
     for name in ("app.engine.runtime", "app.engine.incidents", "app.background", "app.jobs"):
         assert logging.getLogger(name).disabled is False, name
+
+
+def test_a_request_id_is_taken_only_when_it_is_ascii_letters_digits_dashes_or_underscores(app_ctx, browser):
+    """The caller's X-Request-ID goes into every log line, so only a plain ASCII id is kept: str.isalnum() also took
+    Unicode letters and digits ("À", "²", "٣"), which were kept as the request's id."""
+    client = browser()
+    assert client.get("/healthz", headers={"X-Request-ID": "req_42-a"}).headers["X-Request-ID"] == "req_42-a"
+    for foreign in ("reqÀ42", "req²", "٣٣٣", "req 42", "req.42", "x" * 65):
+        kept = client.get("/healthz", headers={"X-Request-ID": foreign}).headers["X-Request-ID"]
+        assert kept != foreign, foreign
+        assert len(kept) == 32 and kept.isascii() and kept.isalnum(), kept
