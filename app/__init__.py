@@ -166,14 +166,34 @@ def _register_blueprints(app: Flask) -> None:
     register_error_handlers(app)
 
 
+# PostgreSQL: TCP keepalives on every connection (libpq's parameters). A connection already open when the network
+# went half-open (a server or a NAT gone without a FIN or RST) otherwise waited for ever for an answer that never
+# comes — a request or a pass held with it. With these the kernel probes after 30 s of silence, every 10 s, and gives
+# the connection up after 3 unanswered probes (about a minute): the statement fails with an error and the pool opens a
+# new connection.
+POSTGRES_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+
+
 def _bound_connecting(config) -> None:
-    """PostgreSQL: opening a connection gives up after ``DATABASE_CONNECT_TIMEOUT_SECONDS`` (unless the address or
-    the engine's options name their own ``connect_timeout``). Without it a server that accepts and never answers held
-    /readyz — and every request, every pass — for ever, instead of saying the database cannot be used."""
+    """PostgreSQL: opening a connection gives up after ``DATABASE_CONNECT_TIMEOUT_SECONDS``, and an open connection
+    whose peer vanished is given up by TCP keepalives (``POSTGRES_KEEPALIVES``). A parameter named in DATABASE_URL's
+    query or in the engine's own ``connect_args`` wins over ours. Without the timeout a server that accepts and never
+    answers held /readyz — and every request, every pass — for ever, instead of saying the database cannot be used;
+    SQLite gets none of these (its driver knows no such arguments)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
     options = config["SQLALCHEMY_ENGINE_OPTIONS"]
-    if not uri.startswith("postgresql") or "connect_timeout=" in uri:
+    if not uri.startswith("postgresql"):
         return
+    try:
+        in_address = set(make_url(uri).query)  # SQLAlchemy lets connect_args override the address: never set those
+    except ArgumentError:
+        return  # an address SQLAlchemy cannot read: creating the engine says so
+    ours = {"connect_timeout": int(config.get("DATABASE_CONNECT_TIMEOUT_SECONDS") or 10), **POSTGRES_KEEPALIVES}
     args = dict(options.get("connect_args") or {})
-    args.setdefault("connect_timeout", int(config.get("DATABASE_CONNECT_TIMEOUT_SECONDS") or 10))
+    for name, value in ours.items():
+        if name not in in_address:
+            args.setdefault(name, value)
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": args}

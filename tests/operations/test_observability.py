@@ -247,3 +247,53 @@ def test_a_request_id_is_taken_only_when_it_is_ascii_letters_digits_dashes_or_un
         kept = client.get("/healthz", headers={"X-Request-ID": foreign}).headers["X-Request-ID"]
         assert kept != foreign, foreign
         assert len(kept) == 32 and kept.isascii() and kept.isalnum(), kept
+
+
+def _driver_arguments(tmp_path, uri, **overrides):
+    """What the app's engine hands the database driver when it opens a connection (the dialect's own reading of the
+    address and of connect_args, no server needed)."""
+    from sqlalchemy import create_engine
+
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "TESTING": True, "AUDIT_KEY_FILE": str(tmp_path / "keys"),
+                      "AUDIT_ANCHOR_DIR": str(tmp_path / "anchors"), **overrides},
+                     instance_path=str(tmp_path / "instance"))
+    options = {k: v for k, v in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if k == "connect_args"}
+    engine = create_engine(uri, **options)
+    _args, kwargs = engine.dialect.create_connect_args(engine.url)
+    return {**kwargs, **options.get("connect_args", {})}
+
+
+def test_postgresql_connections_carry_tcp_keepalives_and_sqlite_none(tmp_path):
+    """A PostgreSQL connection already open when the network went half-open waited for ever for its answer: now libpq
+    is given TCP keepalives (probe after 30 s idle, every 10 s, give up after 3), next to the connect timeout. A value
+    in DATABASE_URL's query wins; SQLite's driver gets none of them."""
+    given = _driver_arguments(tmp_path, "postgresql+psycopg://postgres@db.example:5432/tapsyrys")
+    assert {k: given.get(k) for k in ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                      "connect_timeout")} == {"keepalives": 1, "keepalives_idle": 30,
+                                                              "keepalives_interval": 10, "keepalives_count": 3,
+                                                              "connect_timeout": 10}
+    own = _driver_arguments(tmp_path, "postgresql+psycopg://postgres@db.example/tapsyrys"
+                                      "?keepalives_idle=120&keepalives=0&connect_timeout=3")
+    assert (own["keepalives_idle"], own["keepalives"], own["connect_timeout"]) == ("120", "0", "3")
+    assert own["keepalives_count"] == 3, "the ones the address does not name are still ours"
+    sqlite = _driver_arguments(tmp_path, f"sqlite:///{tmp_path / 'plain.db'}")
+    assert not {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                "connect_timeout"} & set(sqlite)
+
+
+def test_an_open_postgresql_connection_runs_with_the_keepalives(app_ctx):
+    """On PostgreSQL (DATABASE_URL), the connection the app really opened carries the keepalives libpq was given."""
+    import pytest
+
+    from app.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (DATABASE_URL): the test above covers what SQLite's driver is given")
+    with db.engine.connect() as connection:
+        parameters = connection.connection.dbapi_connection.info.get_parameters()
+    assert {k: parameters.get(k) for k in ("keepalives", "keepalives_idle", "keepalives_interval",
+                                           "keepalives_count")} == {"keepalives": "1", "keepalives_idle": "30",
+                                                                    "keepalives_interval": "10",
+                                                                    "keepalives_count": "3"}
