@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from typing import Any, NoReturn, TypeGuard
 from urllib.parse import urlsplit
@@ -127,3 +128,15 @@ def _depth(value: Any) -> int:
             if level <= MAX_JSON_DEPTH:  # one level past the limit is enough to know
                 stack.extend((child, level + 1) for child in node)
     return deepest
+
+
+#: an academic year as the app writes it in addresses (2025/2026); anything else in a ``year`` is no year at all
+ACADEMIC_YEAR = re.compile(r"[0-9]{4}/[0-9]{4}")
+
+
+def not_an_academic_year(raw: str) -> str:
+    """What a page or a file says of a ``year`` in its address that is no academic year ("abc", "2026")."""
+    from flask_babel import gettext as _
+
+    return _("“%(value)s” is not an academic year. Choose one from the list, or write it as YYYY/YYYY "
+             "(for example %(example)s).", value=raw[:20], example="2025/2026")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from app.extensions import db
 from app.people.access import require_visible, scope_clause
 from app.people.models import Organisation, Region
 from app.people.roles import Role
+from app.user_input import ACADEMIC_YEAR, not_an_academic_year
 
 bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
@@ -38,10 +39,24 @@ def _years() -> list[str]:
     return sorted({academic_year(p) for p in periods}, reverse=True)
 
 
+def _year_asked(years: list[str]) -> str | None:
+    """The academic year the address asks for, else the latest. A value that is no academic year at all ("abc") is
+    ignored with a warning saying so, as the reports do with a malformed month (it had answered 404 "no such page");
+    a year written as one (1999/2000) stays the caller's to judge."""
+    latest = years[0] if years else None
+    raw = (request.args.get("year") or "").strip()
+    if not raw:
+        return latest
+    if not ACADEMIC_YEAR.fullmatch(raw):
+        flash(not_an_academic_year(raw), "warning")
+        return latest
+    return raw
+
+
 @bp.route("/")
 def index():
     years = _years()
-    year = request.args.get("year") or (years[0] if years else None)
+    year = _year_asked(years)
     if year is not None and year not in years:
         abort(404)
     schools = red_flags.school_flags(year, scope_clause(current_user, Act.region_id, Act.school_id)) if year else []
@@ -61,7 +76,7 @@ def school(school_id: int):
     require_visible(current_user, org.region_id, org.id)
     acts = db.session.scalars(select(Act).where(Act.school_id == org.id).order_by(Act.period.desc())).all()
     years = sorted({a for a in _years()}, reverse=True)
-    year = request.args.get("year") or (years[0] if years else None)
+    year = _year_asked(years)
     flagged = next((s for s in red_flags.school_flags(year, Act.school_id == org.id)), None) if year else None
     return render_template("analytics/school.html", school=org, acts=acts, flagged=flagged,
                            flag_titles=red_flags.FLAGS, year=year, returns_of=red_flags.returns_of)

@@ -7,6 +7,7 @@ import re
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -16,6 +17,7 @@ from app.limits import public_limits
 from app.people.models import Organisation, Region
 from app.public import cache, downloads, figures, open_contracting
 from app.public.downloads import region_name
+from app.user_input import ACADEMIC_YEAR, not_an_academic_year
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 public_limits(bp)  # anyone may ask, without a login: counted per address (PUBLIC_LIMIT)
@@ -49,22 +51,48 @@ def months_chart_data(months: list) -> dict:
                                           ("paid_tiyn", _l("Paid, ₸")))]}
 
 
-def _year() -> tuple[str | None, list[str]]:
-    """The academic year asked for (one the portal has figures for), else the latest; unknown → 404."""
+def _year() -> tuple[str | None, list[str], str | None]:
+    """The academic year asked for (one the portal has figures for), else the latest, and what to tell the reader
+    about the address. A year written as one that has no figures (1999/2000) is a page that does not exist: 404. A
+    value that is no academic year at all ("abc", "2026") is ignored with a sentence on the page, as the acts list and
+    the reports do with a malformed month — it had answered 404 "no such page" for a typo in the address."""
     years = figures.years()
-    asked = request.args.get("year")
-    if asked is None:
-        return (years[0] if years else None), years
+    latest = years[0] if years else None
+    asked = (request.args.get("year") or "").strip()
+    if not asked:
+        return latest, years, None
+    if not ACADEMIC_YEAR.fullmatch(asked):
+        return latest, years, not_an_academic_year(asked)
     if asked not in years:
         abort(404)
-    return asked, years
+    return asked, years, None
+
+
+def _file_year() -> str | None:
+    """The year of a download or an open-data file: a malformed one is a 400 naming ``year`` (a file cannot carry a
+    note); a well-formed year without figures is a 404, as before."""
+    year, _years, problem = _year()
+    if problem:
+        _refuse_parameter("year", problem)
+    return year
+
+
+def _refuse_parameter(name: str, message: str):
+    """400 with a sentence about the query parameter ``name``: the JSON error document ({"code", "status", "message",
+    "errors": {name: message}}) for JSON files, the error page otherwise."""
+    if request.path.endswith(".json"):
+        from app.api.errors import error_response
+
+        abort(error_response(400, message, {name: message}))
+    abort(Response(render_template("error.html", status=400, title=_("Invalid input"), message=message),
+                   status=400, mimetype="text/html"))
 
 
 @bp.route("/")
 def index():
-    year, years = _year()
+    year, years, year_problem = _year()
     data = figures.national(year) if year else None
-    return render_template("public/index.html", year=year, years=years, data=data)
+    return render_template("public/index.html", year=year, years=years, data=data, year_problem=year_problem)
 
 
 @bp.route("/regions/<int:region_id>")
@@ -72,17 +100,19 @@ def region_page(region_id: int):
     region = db.session.get(Region, region_id) if region_id < 2**31 else None
     if region is None:
         abort(404)
-    year, years = _year()
+    year, years, year_problem = _year()
     data = figures.region(year, region_id) if year else None
-    return render_template("public/region.html", region=region, year=year, years=years, data=data)
+    return render_template("public/region.html", region=region, year=year, years=years, data=data,
+                           year_problem=year_problem)
 
 
 @bp.route("/schools/<school_bin>")
 def school_page(school_bin: str):
     school = _school(school_bin)
-    year, years = _year()
+    year, years, year_problem = _year()
     data = figures.school(year, school.id) if year else None
-    return render_template("public/school.html", school=school, year=year, years=years, data=data)
+    return render_template("public/school.html", school=school, year=year, years=years, data=data,
+                           year_problem=year_problem)
 
 
 def _school(school_bin: str) -> Organisation:
@@ -103,7 +133,7 @@ def download(dataset: str, fmt: str):
     """The country-wide files as the background pass rendered them (app.public.cache); the others built here."""
     if dataset not in downloads.COLUMNS or fmt not in downloads.MIMETYPES:
         abort(404)
-    year, _years = _year()
+    year = _file_year()
     region_id = request.args.get("region", type=int)
     if region_id is not None and (not 0 < region_id < 2**31 or db.session.get(Region, region_id) is None):
         abort(404)
@@ -179,11 +209,16 @@ def ocds_bulk(start_year: int, end_year: int):
 
 
 def _ocds_params(default_per_page: int = PAGE_SIZE) -> tuple[str | None, int, int]:
-    year = request.args.get("year")
-    if year is not None and year not in figures.years():
-        abort(404)
-    page = request.args.get("page", 1, type=int)
-    per_page = request.args.get("per_page", default_per_page, type=int)
+    year = _file_year() if (request.args.get("year") or "").strip() else None  # none: every year
+    numbers = {}
+    for name, default in (("page", 1), ("per_page", default_per_page)):
+        raw = (request.args.get(name) or "").strip()
+        # a number in ASCII digits (or with a sign): "abc", "1.5", "²" had been read as the default without a word;
+        # one out of range (0, 100000) stays a 404 below, a page that does not exist
+        if raw and not re.fullmatch(r"[+-]?[0-9]+", raw):
+            _refuse_parameter(name, _("%(parameter)s must be a whole number.", parameter=name))
+        numbers[name] = int(raw) if raw else default
+    page, per_page = numbers["page"], numbers["per_page"]
     if not (1 <= page <= 10**6 and 1 <= per_page <= 1000):
         abort(404)
     return year, page, per_page

@@ -42,6 +42,17 @@ def test_a_department_sees_only_its_own_region(world, app):
     assert f"<td>{act.period:%B %Y}</td>" in page.get_data(as_text=True), "the month as people name it"
 
 
+def test_a_year_that_is_no_academic_year_is_ignored_with_a_warning(world, app):
+    """/analytics/?year=abc answered 404 "no such page"; the reports say a malformed month and show the latest."""
+    operator = Browser(app, "operator")
+    alatau = school("Alatau Lyceum")
+    for url in ("/analytics/?year=abc", f"/analytics/schools/{alatau.id}?year=abc"):
+        page = operator.get(url)
+        assert page.status_code == 200, url
+        assert "“abc” is not an academic year" in page.get_data(as_text=True), url
+    assert operator.get("/analytics/?year=1999/2000").status_code == 404, "a year written as one, without acts"
+
+
 @pytest.mark.parametrize("username", ["accountant", "director"])
 def test_schools_have_no_analytics(world, app, username):
     assert Browser(app, username).get("/analytics/").status_code == 404

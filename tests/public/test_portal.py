@@ -129,6 +129,41 @@ def test_unknown_or_malformed_addresses_are_404(world, app, url):
     assert Browser(app).get(url).status_code == 404
 
 
+@pytest.mark.parametrize("typed", ["abc", "2026", "2025-2026", "²"])
+def test_a_year_that_is_no_academic_year_is_ignored_with_a_note_on_the_pages(world, app, typed):
+    """A typo in the year of a public page's address answered 404 "no such page" while the acts list and the reports
+    say what they could not read and show the rest: now the page shows the latest year and says so."""
+    visitor = Browser(app)
+    region = db.session.scalars(select(Region)).first()
+    school = db.session.scalars(select(Organisation).where(Organisation.kind == "school")).first()
+    for url in ("/public/", f"/public/regions/{region.id}", f"/public/schools/{school.bin}"):
+        page = visitor.get(url, query_string={"year": typed})
+        assert page.status_code == 200, url
+        text = page.get_data(as_text=True)
+        assert 'id="year-problem"' in text and f"“{typed}” is not an academic year" in text, url
+    assert 'id="year-problem"' not in visitor.get("/public/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url, parameter", [
+    ("/public/data/regions.json?year=abc", "year"), ("/public/ocds/releases.json?year=abc", "year"),
+    ("/public/ocds/records.json?year=2026", "year"), ("/public/ocds/releases.json?page=abc", "page"),
+    ("/public/ocds/records.json?per_page=1.5", "per_page"), ("/public/ocds/releases.json?page=²", "page"),
+])
+def test_a_malformed_value_in_an_open_data_file_address_is_a_400_naming_it(world, app, url, parameter):
+    """Files cannot carry a note: a malformed year was a 404 "no such page", and a page or per_page that is no number
+    was silently read as the first page / the default size. Now a 400 with the error document naming the parameter."""
+    answer = Browser(app).get(url)
+    assert answer.status_code == 400, url
+    document = answer.get_json()
+    assert document["code"] == 400 and set(document["errors"]) == {parameter} and document["message"], document
+
+
+def test_a_malformed_year_in_a_csv_download_is_a_400_with_a_sentence(world, app):
+    answer = Browser(app).get("/public/data/schools.csv?year=abc")
+    assert answer.status_code == 400
+    assert "“abc” is not an academic year" in answer.get_data(as_text=True)
+
+
 def test_control_characters_in_the_year_are_refused(world, app):
     assert Browser(app).get("/public/?year=%00").status_code == 400
 
