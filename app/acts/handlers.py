@@ -35,6 +35,9 @@ def act_of(ctx) -> Act:
 class SubmitAct(TaskHandler):
     template = "acts/_submit_panel.html"
     roles = SCHOOL_ROLES | DORMITORY_ROLES
+    #: days attended are judged by the act's month (app.acts.instrument.school_line_values), not by the published
+    #: form's fixed bounds: one answer on the page, from a file of lines and through the API
+    domain_bounds = frozenset({"days_attended"})
 
     def data_shape(self, ctx: TaskContext) -> dict:
         return act_shape(instrument_of(act_of(ctx)))

@@ -33,8 +33,14 @@ def prefill_school_lines(act) -> list[dict]:
 
 
 def school_line_values(act, line: dict) -> dict:
-    """A line's grade and days attended, the days within the act's month (the form's schema allows 1–31 for every
-    month: 31 days of a 30-day month went through).
+    """A line's grade and days attended, the days within the act's month: 1 to the month's last day.
+
+    This is the one place the days are judged — on Submit (form and API) and for each line a file fills the table
+    with (``SubmitAct.check_line``). The form's schema and the shape (app.acts.shapes) say "integer, 1–31", but
+    ``SubmitAct.domain_bounds`` sets their bounds aside for this field: forms are the process owner's content,
+    published in the database, and a version published with "minimum 0, maximum 31" answered −5 with "Must be at
+    least 0", 0 with this rule and 31 in November with "at most 31" — three answers for one field. Here every value
+    out of the month gets a sentence naming the student and the month.
 
     0 days is refused, not reviewed: payment follows the days NEDB has the student at the school and never reads
     days attended (app.acts.verification), so a line claiming no day was paid in full with nothing for the official
@@ -46,7 +52,10 @@ def school_line_values(act, line: dict) -> dict:
     _start, end = month_bounds(act.period)
     days = int(line["days_attended"])
     who = f"{line['full_name']} ({line['iin']})"
-    if days < 1:
+    if days < 0:
+        raise LineRefused(_("%(student)s: days attended is a number from 1 to %(num)s, the days of %(month)s.",
+                            student=who, num=end.day, month=format_month(act.period)), "days_attended")
+    if days == 0:
         raise LineRefused(_("%(student)s: a student who attended no day of %(month)s is not listed in the act; "
                             "remove the line.", student=who, month=format_month(act.period)), "days_attended")
     if days > end.day:

@@ -26,7 +26,7 @@ def whole(minimum: int, maximum: int) -> dict:
 #: a school's act line: the student, the grade (1–11) and the days attended (within the month: line_values)
 SCHOOL_LINE = {"type": "object", "required": ["iin", "full_name", "grade", "days_attended"],
                "properties": {"iin": IIN, "full_name": FULL_NAME, "grade": whole(1, 11),
-                              "days_attended": whole(0, 31)}}
+                              "days_attended": whole(1, 31)}}
 
 
 _ACT_SHAPES: dict[str, dict] = {}

@@ -544,9 +544,16 @@ def direction_controls_refused() -> str:
     return _("Remove the invisible text-direction characters: they make the text read other than it is.")
 
 
-def validate(schema: dict, data: dict, *, dates: str = TYPED_DATES) -> FieldErrors:
+#: the bound keywords a task handler may judge itself (``TaskHandler.domain_bounds``)
+_BOUND_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+
+
+def validate(schema: dict, data: dict, *, dates: str = TYPED_DATES,
+             domain_bounds: frozenset[str] = frozenset()) -> FieldErrors:
     """Every problem of ``data`` by field path, in the user's language; ``dates`` says how a date was to be written
-    (:data:`TYPED_DATES` on a page, :data:`ISO_DATES` in JSON)."""
+    (:data:`TYPED_DATES` on a page, :data:`ISO_DATES` in JSON). ``domain_bounds``: fields (by property name) whose
+    numeric bounds the task's handler judges with its record at hand (an act's days by its month), so a published
+    form's fixed bound does not answer first with another rule."""
     errors = FieldErrors()
     for path in direction_controls(data):
         errors.setdefault(path or "_form", direction_controls_refused())
@@ -561,6 +568,8 @@ def validate(schema: dict, data: dict, *, dates: str = TYPED_DATES) -> FieldErro
                             "process owner to correct the form.")
         return errors
     for err in found:
+        if err.validator in _BOUND_KEYWORDS and err.absolute_path and err.absolute_path[-1] in domain_bounds:
+            continue
         path = ".".join(str(p) for p in err.absolute_path)
         if err.validator == "required":
             missing = re.search(r"'([^']+)' is a required property", err.message)
@@ -574,7 +583,8 @@ def validate(schema: dict, data: dict, *, dates: str = TYPED_DATES) -> FieldErro
 _SHAPE_VALIDATORS: dict[int, tuple[dict, Any]] = {}
 
 
-def shape_errors(shape: dict, form_schema: dict, data: dict, *, dates: str = TYPED_DATES) -> FieldErrors:
+def shape_errors(shape: dict, form_schema: dict, data: dict, *, dates: str = TYPED_DATES,
+                 domain_bounds: frozenset[str] = frozenset()) -> FieldErrors:
     """What a task handler's own data shape (``TaskHandler.data_shape``) refuses of data the step's form accepted.
 
     The domain's checks do not depend on the form a process owner published: a form loosened to take a grade as
@@ -586,7 +596,7 @@ def shape_errors(shape: dict, form_schema: dict, data: dict, *, dates: str = TYP
     if cached[1].is_valid(data):
         return FieldErrors()
     errors = FieldErrors()
-    for path, message in validate(shape, data, dates=dates).items():
+    for path, message in validate(shape, data, dates=dates, domain_bounds=domain_bounds).items():
         if path == "_form" or _schema_at(form_schema, path.split(".")) is not None:
             errors.setdefault(path, message)
         else:

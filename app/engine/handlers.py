@@ -41,6 +41,12 @@ class TaskHandler:
     #: ask more than the handler reads.
     shape: dict | None = None
 
+    #: Fields (property names) whose numeric bounds this handler judges itself with its record at hand — in
+    #: ``submit`` and in :meth:`check_line` — in place of the bounds a published form or the shape gives them: the
+    #: form's fixed "at least 0, at most 31" answered first, with another rule than the record's, for a value the
+    #: record refuses anyway (an act's days attended, judged by the act's month).
+    domain_bounds: frozenset[str] = frozenset()
+
     def data_shape(self, ctx: TaskContext) -> dict | None:
         """The shape of this task's data (:attr:`shape`; a handler whose record decides it, an act's instrument,
         overrides this)."""

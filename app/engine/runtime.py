@@ -151,7 +151,8 @@ class _VersionForms:
             self.schemas[filename] = load_json(self.files, filename)
         return self.schemas[filename]
 
-    def errors(self, filename: str | None, data: dict, *, dates: str = TYPED_DATES) -> FieldErrors:
+    def errors(self, filename: str | None, data: dict, *, dates: str = TYPED_DATES,
+               domain_bounds: frozenset[str] = frozenset()) -> FieldErrors:
         """Server-side validation, always: a compiled validator answers "valid"; on invalid data the full
         validation of :mod:`app.engine.forms` builds the messages in the user's language (``dates``: how a date was
         to be written, see :func:`app.engine.forms.validate`)."""
@@ -167,7 +168,7 @@ class _VersionForms:
                 return FieldErrors()
         except _WrappedReferencingError:
             pass  # validate() explains it
-        return validate(self.schema(filename), data, dates=dates)
+        return validate(self.schema(filename), data, dates=dates, domain_bounds=domain_bounds)
 
 
 _forms_cache: dict[int, _VersionForms] = {}
@@ -812,20 +813,21 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     # A page's fields are typed (a date day first); JSON data is the data itself (a date in ISO 8601): each is told
     # the format it was to use.
     dates = TYPED_DATES if data is None else ISO_DATES
+    judged = getattr(get_handler(task.handler), "domain_bounds", frozenset())  # bounds the handler's record decides
     if TASK_DATA_OPTIONS in forms.files.get(task.form_schema or "", ""):
         # options from task data: this task's own schema, validated afresh (not the version's cached validator)
         schema = with_task_data_options(forms.schema(task.form_schema), _task_options(task) or {},
                                         load_json(forms.files, task.form_ui_schema))
         if data is None:
             data, errors = parse_form(schema, form or {})
-            errors = errors or validate(schema, data)
+            errors = errors or validate(schema, data, domain_bounds=judged)
         else:
-            errors = validate(schema, data, dates=dates)
+            errors = validate(schema, data, dates=dates, domain_bounds=judged)
     elif data is None:
         data, errors = parse_form(forms.schema(task.form_schema), form or {})
-        errors = errors or forms.errors(task.form_schema, data)
+        errors = errors or forms.errors(task.form_schema, data, domain_bounds=judged)
     else:
-        errors = forms.errors(task.form_schema, data, dates=dates)
+        errors = forms.errors(task.form_schema, data, dates=dates, domain_bounds=judged)
     if errors:
         raise FormInvalid(errors)
     _refuse_foreign_data(task, data)
@@ -858,7 +860,8 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
     shape = handler.data_shape(ctx)
     if shape is not None:
         # the domain's shape, whatever form the published version carries: nothing is written on a refusal
-        errors = shape_errors(shape, forms.schema(task.form_schema) if task.form_schema else {}, data, dates=dates)
+        errors = shape_errors(shape, forms.schema(task.form_schema) if task.form_schema else {}, data, dates=dates,
+                              domain_bounds=handler.domain_bounds)
         if errors:
             raise FormInvalid(errors)
     with _optimistic_lock():

@@ -151,7 +151,8 @@ def column_titles(schema: dict, ui: dict, table: str, locale: str) -> dict[str, 
 
 
 def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesReport,
-               check_line: LineCheck | None = None, locale: str = "en") -> None:
+               check_line: LineCheck | None = None, locale: str = "en",
+               domain_bounds: frozenset[str] = frozenset()) -> None:
     """Fill ``report`` from the file at ``path``; FileUnreadable for a file the importers refuse. ``check_line``:
     the task's own check of one line beyond the form's schema (the act's month: days within it, dates that meet
     it), so the report refuses what Submit would."""
@@ -202,7 +203,9 @@ def read_lines(path: Path, schema: dict, ui: dict, table: str, report: LinesRepo
         data, errors = parse_form(schema, form)  # the form's own reading of typed fields …
         rows = data.get(table) or [{}]
         if not errors:
-            errors = validate(schema, {table: rows})  # … and its own check (types, bounds, IIN check digit)
+            # … and its own check (types, bounds, IIN check digit); the bounds the task judges by its record (an act's
+            # days by its month) are check_line's, so the file is answered as Submit answers
+            errors = validate(schema, {table: rows}, domain_bounds=domain_bounds)
         prefix = f"{table}.0."
         mine = [(path_.removeprefix(prefix), message) for path_, message in errors.items()
                 if path_.startswith(prefix) or path_ in (f"{table}.0", "_form")]
@@ -226,7 +229,8 @@ def _refuse(report: LinesReport, line: int, problems: list[tuple[str, object, st
 
 
 def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int,
-                      check_line: LineCheck | None = None, locale: str = "en") -> LinesReport:
+                      check_line: LineCheck | None = None, locale: str = "en",
+                      domain_bounds: frozenset[str] = frozenset()) -> LinesReport:
     """Read an uploaded file into a report; nothing is stored (the file lives in a temporary folder)."""
     report = LinesReport(filename=(upload.filename or "")[:120] if upload is not None else "")
     problem = spreadsheet_upload_problem(upload, max_bytes)  # the registry import's checks of an upload
@@ -248,7 +252,7 @@ def lines_from_upload(upload, schema: dict, ui: dict, table: str, max_bytes: int
         return report
     with scratch:
         try:
-            read_lines(path, schema, ui, table, report, check_line, locale)
+            read_lines(path, schema, ui, table, report, check_line, locale, domain_bounds)
         except FileUnreadable as err:
             report.problem = str(REASONS.get(err.code, REASONS["unreadable"]))
             if err.code == "missing_columns":

@@ -492,7 +492,8 @@ def lines_from_file(task_id: int):
             minutes=ops.minutes_to_wait(wait)))
         return _render_task(task, values=_current_values(schema, table), lines_report=report, status=429)
     report = lines_file.lines_from_upload(upload, schema, ui, table, ops.MAX_ATTACHMENT_BYTES,
-                                          lambda line: handler.check_line(ctx, line), str(get_locale()))
+                                          lambda line: handler.check_line(ctx, line), str(get_locale()),
+                                          getattr(handler, "domain_bounds", frozenset()))
     values = _current_values(schema, table)
     if report.changed:
         values = {**(values or {}), table: report.lines}
