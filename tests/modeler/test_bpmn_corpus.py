@@ -165,7 +165,8 @@ REFUSED_FOR = {
     "tapsyrys-business-rule-task-no-decision.bpmn": [("norm", "names no decision table")],
     "tapsyrys-script-task-groovy.bpmn": [("total", "written in groovy")],
     "camunda-modeler-subprocess-no-end.bpmn": [("SubProcess_1", "has no end event inside it")],
-    "tapsyrys-aris-two-plain-start-events.bpmn": [("start_paper", "at the first one drawn, 'Act uploaded on the portal'")],
+    "tapsyrys-aris-two-plain-start-events.bpmn": [
+        ("start_paper", "at the first one drawn, 'Act uploaded on the portal'")],
     "miwg-itp-commerce-process-mod-b.1.0-export.bpmn": [
         ("_37c25b41-68cc-46d8-ad04-ddea7bc15106", "'_undefined' is what the drawing tool writes"),
         ("_eebe75c4-090c-4c09-9d66-6853978c5516", "make the flow the gateway's default flow")],
