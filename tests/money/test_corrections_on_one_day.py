@@ -10,32 +10,14 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from app import clock
-from app.acts.adjustments import settle_adjustments, unsettled_corrections
+from app.acts.adjustments import unsettled_corrections
 from app.acts.models import ActAdjustment
-from app.acts.verification import verify_acts
 from app.extensions import db
+from tests.money.settling import paid, settled, verified
 from tests.registry.conftest import NORMS, iin
 
 OCTOBER, NOVEMBER, DECEMBER, JANUARY = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1)
 BASIC = NORMS["basic"]
-
-
-def _verified(act):
-    verify_acts([act])
-    settle_adjustments([act])
-    db.session.expire_all()
-    return act
-
-
-def _paid(act):
-    act.status = "paid"
-    db.session.flush()
-    return act
-
-
-def _settled(act) -> list[tuple[str, int]]:
-    return [(a.rule_code, a.amount_tiyn) for a in db.session.scalars(
-        select(ActAdjustment).where(ActAdjustment.act_id == act.id).order_by(ActAdjustment.id))]
 
 
 def test_two_corrections_on_one_day_then_a_reversal_settle_each_once_to_the_tiyn(country):
@@ -44,26 +26,26 @@ def test_two_corrections_on_one_day_then_a_reversal_settle_each_once_to_the_tiyn
         left, stays = iin(1), iin(2)
         row = country.enrol(left, school.bin, grade=5)
         country.enrol(stays, school.bin, grade=5)
-        october = _paid(_verified(country.act(school, [(left, 5), (stays, 5)], period=OCTOBER)))
+        october = paid(verified(country.act(school, [(left, 5), (stays, 5)], period=OCTOBER)))
         assert october.amount_tiyn == 2 * BASIC
 
         row.withdrawn_on = date(2026, 10, 11)  # the first correction: 10 days of October
         db.session.flush()
-        november = _verified(country.act(school, [(stays, 5)], period=NOVEMBER))
-        assert _settled(november) == [("enrolled_days", BASIC * 10 // 31 - BASIC)]
+        november = verified(country.act(school, [(stays, 5)], period=NOVEMBER))
+        assert settled(november) == [("enrolled_days", BASIC * 10 // 31 - BASIC)]
         row.withdrawn_on = date(2026, 10, 21)  # the same day, corrected again: 20 days
         db.session.flush()
-        _verified(november)
-        assert _settled(november) == [("enrolled_days", BASIC * 20 // 31 - BASIC)]
+        verified(november)
+        assert settled(november) == [("enrolled_days", BASIC * 20 // 31 - BASIC)]
         assert november.amount_tiyn == BASIC + BASIC * 20 // 31 - BASIC
-        _paid(november)
+        paid(november)
 
         row.withdrawn_on = None  # taken back: the pupil never left
         db.session.flush()
-        december = _paid(_verified(country.act(school, [(stays, 5)], period=DECEMBER)))
-        assert _settled(december) == [("nedb_corrected", BASIC - BASIC * 20 // 31)]
-        january = _verified(country.act(school, [(stays, 5)], period=JANUARY))
-        assert _settled(january) == [] and unsettled_corrections(school) == []
+        december = paid(verified(country.act(school, [(stays, 5)], period=DECEMBER)))
+        assert settled(december) == [("nedb_corrected", BASIC - BASIC * 20 // 31)]
+        january = verified(country.act(school, [(stays, 5)], period=JANUARY))
+        assert settled(january) == [] and unsettled_corrections(school) == []
         # October's line was paid once in full: what was paid for it with every settlement is its norm.
         paid_for_line = october.lines[0].amount_tiyn + sum(
             a.amount_tiyn for a in db.session.scalars(select(ActAdjustment)

@@ -9,30 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
-
 from app import clock
-from app.acts.adjustments import settle_adjustments, unsettled_corrections
-from app.acts.models import ActAdjustment
-from app.acts.verification import verify_acts
+from app.acts.adjustments import unsettled_corrections
 from app.extensions import db
+from tests.money.settling import settled, verified
 from tests.money.test_import_reverifies import _import
 from tests.registry.conftest import NORMS, iin
 
 OCTOBER, NOVEMBER, DECEMBER = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
 BASIC = NORMS["basic"]
-
-
-def _verified(act):
-    verify_acts([act])
-    settle_adjustments([act])
-    db.session.expire_all()
-    return act
-
-
-def _settled(act) -> list[tuple[str, int]]:
-    return [(a.rule_code, a.amount_tiyn) for a in db.session.scalars(
-        select(ActAdjustment).where(ActAdjustment.act_id == act.id).order_by(ActAdjustment.id))]
 
 
 def _merge(tmp_path, retired: str, survivor: str) -> None:
@@ -46,20 +31,20 @@ def test_two_paid_lines_of_one_child_under_two_iins_are_one_after_the_merge(coun
         survivor, retired, stays = iin(1), iin(2), iin(3)
         for child in (survivor, retired, stays):
             country.enrol(child, school.bin)  # NEDB had the child twice, under two IINs
-        october = _verified(country.act(school, [(survivor, 5), (retired, 5)], period=OCTOBER))
+        october = verified(country.act(school, [(survivor, 5), (retired, 5)], period=OCTOBER))
         assert october.amount_tiyn == 2 * BASIC
         october.status = "paid"
         db.session.commit()
 
         _merge(tmp_path, retired, survivor)  # the retired IIN's row is the survivor's: dropped as the same enrolment
-        november = _verified(country.act(school, [(stays, 5)], period=NOVEMBER))
-        assert _settled(november) == [("duplicate_line", -BASIC)]
+        november = verified(country.act(school, [(stays, 5)], period=NOVEMBER))
+        assert settled(november) == [("duplicate_line", -BASIC)]
         assert november.amount_tiyn == 0
         november.status = "paid"
         db.session.flush()
         # settled once: the next act claws back nothing more, and nothing stays owed
-        december = _verified(country.act(school, [(stays, 5)], period=DECEMBER))
-        assert _settled(december) == [] and unsettled_corrections(school) == []
+        december = verified(country.act(school, [(stays, 5)], period=DECEMBER))
+        assert settled(december) == [] and unsettled_corrections(school) == []
 
 
 def test_a_copy_excluded_as_not_in_nedb_is_not_topped_up_beside_the_paid_one(country, tmp_path):
@@ -68,14 +53,14 @@ def test_a_copy_excluded_as_not_in_nedb_is_not_topped_up_beside_the_paid_one(cou
         survivor, retired, stays = iin(1), iin(2), iin(3)
         country.enrol(survivor, school.bin)
         country.enrol(stays, school.bin)
-        october = _verified(country.act(school, [(retired, 5), (survivor, 5)], period=OCTOBER))
+        october = verified(country.act(school, [(retired, 5), (survivor, 5)], period=OCTOBER))
         assert [ln.rule_code for ln in october.lines] == ["not_in_nedb", None] and october.amount_tiyn == BASIC
         october.status = "paid"
         db.session.commit()
 
         _merge(tmp_path, retired, survivor)
-        november = _verified(country.act(school, [(stays, 5)], period=NOVEMBER))
-        assert _settled(november) == [] and november.amount_tiyn == BASIC
+        november = verified(country.act(school, [(stays, 5)], period=NOVEMBER))
+        assert settled(november) == [] and november.amount_tiyn == BASIC
         assert unsettled_corrections(school) == []
 
 
@@ -86,14 +71,14 @@ def test_two_paid_lines_each_of_its_own_days_are_one_child_paid_the_month_once(c
         country.enrol(survivor, school.bin, withdrawn=date(2026, 10, 16))  # the 1st–15th under one IIN
         country.enrol(retired, school.bin, enrolled=date(2026, 10, 16))  # the 16th–31st under the other
         country.enrol(stays, school.bin)
-        october = _verified(country.act(school, [(survivor, 5, 15), (retired, 5, 16)], period=OCTOBER))
+        october = verified(country.act(school, [(survivor, 5, 15), (retired, 5, 16)], period=OCTOBER))
         assert [ln.amount_tiyn for ln in october.lines] == [BASIC * 15 // 31, BASIC * 16 // 31] == [2_046_774,
                                                                                                    2_183_225]
         october.status = "paid"
         db.session.commit()
 
         _merge(tmp_path, retired, survivor)  # one child, here every day of October: one line earns the month
-        november = _verified(country.act(school, [(stays, 5)], period=NOVEMBER))
-        assert _settled(november) == [("enrolled_days", BASIC - 2_046_774), ("duplicate_line", -2_183_225)]
+        november = verified(country.act(school, [(stays, 5)], period=NOVEMBER))
+        assert settled(november) == [("enrolled_days", BASIC - 2_046_774), ("duplicate_line", -2_183_225)]
         # what October pays for the child in all: the norm of one child's whole month
-        assert 2_046_774 + 2_183_225 + sum(amount for _, amount in _settled(november)) == BASIC
+        assert 2_046_774 + 2_183_225 + sum(amount for _, amount in settled(november)) == BASIC

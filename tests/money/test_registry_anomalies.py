@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
-
 from app import clock
-from app.acts.adjustments import settle_adjustments, unsettled_corrections
-from app.acts.models import ActAdjustment, ActLine, StudentNorm
+from app.acts.adjustments import unsettled_corrections
+from app.acts.models import ActLine, StudentNorm
 from app.acts.verification import verify_acts
 from app.extensions import db
 from app.registry.models import NedbEnrollment
+from tests.money.settling import paid, settled, verified
 from tests.money.test_import_reverifies import _import, _nedb_row
 from tests.money.test_merged_copies_paid import _merge
 from tests.registry.conftest import NORMS, iin
@@ -43,24 +42,6 @@ def _per_act_and_month_wide(*acts) -> dict[int, list[tuple]]:
     verify_acts(list(acts))
     assert {act.id: _results(act) for act in acts} == alone
     return alone
-
-
-def _verified(act):
-    verify_acts([act])
-    settle_adjustments([act])
-    db.session.expire_all()
-    return act
-
-
-def _paid(act):
-    act.status = "paid"
-    db.session.flush()
-    return act
-
-
-def _settled(act) -> list[tuple[str, int]]:
-    return [(a.rule_code, a.amount_tiyn) for a in db.session.scalars(
-        select(ActAdjustment).where(ActAdjustment.act_id == act.id).order_by(ActAdjustment.id))]
 
 
 def test_rows_here_twice_in_a_month_pay_each_day_once(country):
@@ -109,14 +90,14 @@ def test_29_february_is_a_day_of_a_leap_february_paid_and_corrected(country):
         february = country.act(school, [(leaves, 5, 28), (came, 5, 1)], period=date(2028, 2, 1))
         assert _per_act_and_month_wide(february)[february.id] == [("accepted", None, 28, B * 28 // 29),
                                                                   ("accepted", None, 1, B // 29)]
-        _paid(february)
+        paid(february)
         row.withdrawn_on = date(2028, 2, 28)  # NEDB: left a day earlier — 27 days of 29
         db.session.flush()
-        march = _verified(country.act(school, [(stays, 5)], period=date(2028, 3, 1)))
-        assert _settled(march) == [("enrolled_days", B * 27 // 29 - B * 28 // 29)] == [("enrolled_days", -145_862)]
+        march = verified(country.act(school, [(stays, 5)], period=date(2028, 3, 1)))
+        assert settled(march) == [("enrolled_days", B * 27 // 29 - B * 28 // 29)] == [("enrolled_days", -145_862)]
         row.withdrawn_on = date(2028, 2, 29)  # and back before March is decided: nothing to settle
         db.session.flush()
-        assert _settled(_verified(march)) == []
+        assert settled(verified(march)) == []
 
 
 def test_a_licence_gap_of_one_day_found_after_payment_claws_back_that_day(country):
@@ -126,11 +107,11 @@ def test_a_licence_gap_of_one_day_found_after_payment_claws_back_that_day(countr
         licence = country.licence(school, valid_from=date(2020, 1, 1))
         child = iin(1)
         country.enrol(child, school.bin)
-        assert _paid(_verified(country.act(school, [(child, 5)], period=OCT))).amount_tiyn == B
+        assert paid(verified(country.act(school, [(child, 5)], period=OCT))).amount_tiyn == B
         licence.valid_until = date(2026, 10, 10)  # ends on the 10th; the next licence starts on the 12th
         country.licence(school, valid_from=date(2026, 10, 12))
-        november = _verified(country.act(school, [(child, 5)], period=NOV))
-        assert _settled(november) == [("enrolled_days", B * 30 // 31 - B)] == [("enrolled_days", -136_452)]
+        november = verified(country.act(school, [(child, 5)], period=NOV))
+        assert settled(november) == [("enrolled_days", B * 30 // 31 - B)] == [("enrolled_days", -136_452)]
 
 
 def test_a_correction_imported_twice_then_taken_back_twice_settles_once_each_way(country, tmp_path):
@@ -139,7 +120,7 @@ def test_a_correction_imported_twice_then_taken_back_twice_settles_once_each_way
         child, stays = iin(1), iin(2)
         row = country.enrol(child, school.bin, withdrawn=date(2026, 10, 21))  # 20 days of October
         country.enrol(stays, school.bin)
-        october = _paid(_verified(country.act(school, [(child, 5), (stays, 5)], period=OCT)))
+        october = paid(verified(country.act(school, [(child, 5), (stays, 5)], period=OCT)))
         assert october.lines[0].amount_tiyn == B * 20 // 31 == 2_729_032
         november = country.act(school, [(stays, 5)], period=NOV)
         db.session.commit()
@@ -147,15 +128,15 @@ def test_a_correction_imported_twice_then_taken_back_twice_settles_once_each_way
         for n in range(2):
             corrected = _nedb_row(db.session.get(NedbEnrollment, row.id), withdrawn_on=date(2026, 10, 20))
             assert _import("nedb", tmp_path / f"corrected{n}.csv", [corrected]).status == "done"
-            assert _settled(_verified(november)) == [("enrolled_days", -136_452)]
-        _paid(november)
+            assert settled(verified(november)) == [("enrolled_days", -136_452)]
+        paid(november)
         db.session.commit()
         for n in range(2):
             back = _nedb_row(db.session.get(NedbEnrollment, row.id), withdrawn_on=date(2026, 10, 21))
             assert _import("nedb", tmp_path / f"back{n}.csv", [back]).status == "done"
-        december = _paid(_verified(country.act(school, [(stays, 5)], period=DEC)))
-        assert _settled(december) == [("nedb_corrected", 136_452)]
-        assert _settled(_verified(country.act(school, [(stays, 5)], period=JAN))) == []
+        december = paid(verified(country.act(school, [(stays, 5)], period=DEC)))
+        assert settled(december) == [("nedb_corrected", 136_452)]
+        assert settled(verified(country.act(school, [(stays, 5)], period=JAN))) == []
         assert unsettled_corrections(school) == []
 
 
@@ -165,18 +146,18 @@ def test_a_claw_back_that_did_not_fit_is_paid_back_only_as_far_as_it_was_taken(c
         child, newcomer = iin(1), iin(2)
         row = country.enrol(child, school.bin)
         country.enrol(newcomer, school.bin, enrolled=date(2026, 11, 30))
-        assert _paid(_verified(country.act(school, [(child, 5)], period=OCT))).amount_tiyn == B
+        assert paid(verified(country.act(school, [(child, 5)], period=OCT))).amount_tiyn == B
         row.withdrawn_on = OCT  # NEDB: gone before October — all 4,230,000 owed back
         db.session.flush()
-        november = _verified(country.act(school, [(newcomer, 5, 1)], period=NOV))
+        november = verified(country.act(school, [(newcomer, 5, 1)], period=NOV))
         # November earns one day of 30 (141,000): that much is clawed back, the act nets 0, the rest stays owed
-        assert _settled(november) == [("withdrawn", -141_000)] and november.amount_tiyn == 0
-        _paid(november)
+        assert settled(november) == [("withdrawn", -141_000)] and november.amount_tiyn == 0
+        paid(november)
         assert [u.amount_tiyn for u in unsettled_corrections(school)] == [-(B - 141_000)]
         row.withdrawn_on = None  # taken back: only the 141,000 taken is paid back, and nothing stays owed
         db.session.flush()
-        december = _paid(_verified(country.act(school, [(newcomer, 5)], period=DEC)))
-        assert _settled(december) == [("nedb_corrected", 141_000)]
+        december = paid(verified(country.act(school, [(newcomer, 5)], period=DEC)))
+        assert settled(december) == [("nedb_corrected", 141_000)]
         assert unsettled_corrections(school) == []
 
 
@@ -188,15 +169,15 @@ def test_a_merged_child_at_two_schools_in_one_month(country, tmp_path):
         country.enrol(retired, b.bin, enrolled=date(2026, 10, 16))
         country.enrol(at_a, a.bin)
         country.enrol(at_b, b.bin)
-        october_a = _paid(_verified(country.act(a, [(survivor, 5)], period=OCT)))
-        october_b = _paid(_verified(country.act(b, [(retired, 5)], period=OCT)))
+        october_a = paid(verified(country.act(a, [(survivor, 5)], period=OCT)))
+        october_b = paid(verified(country.act(b, [(retired, 5)], period=OCT)))
         assert (october_a.amount_tiyn, october_b.amount_tiyn) == (B, B * 16 // 31)  # two children, as NEDB said
         db.session.commit()
         _merge(tmp_path, retired, survivor)  # one child, at both schools from the 16th: neither is paid those days
-        november_a = _verified(country.act(a, [(at_a, 5)], period=NOV))
-        november_b = _verified(country.act(b, [(at_b, 5)], period=NOV))
-        assert _settled(november_a) == [("double_enrolment", -B)]
-        assert _settled(november_b) == [("double_enrolment", -(B * 16 // 31))]
+        november_a = verified(country.act(a, [(at_a, 5)], period=NOV))
+        november_b = verified(country.act(b, [(at_b, 5)], period=NOV))
+        assert settled(november_a) == [("double_enrolment", -B)]
+        assert settled(november_b) == [("double_enrolment", -(B * 16 // 31))]
         # and an open month judges both lines alike, per act or month-wide
         again_a = country.act(a, [(survivor, 5)], period=DEC)
         again_b = country.act(b, [(retired, 5)], period=DEC)
