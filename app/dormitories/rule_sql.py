@@ -89,7 +89,32 @@ def places_sql(sql: Dialect) -> str:
             "FROM tmp_dact v JOIN act_line l ON l.act_id = v.act_id JOIN dorm_place_line p ON p.line_id = l.id")
 
 
-def twins_sql(sql: Dialect, instrument: str) -> str:
+def stage_merges(conn: Connection) -> bool:
+    """NEDB's merges (app.registry.merges) of the children the staged places name, into the shared ``tmp_vmerge``
+    (retired IIN → surviving IIN): a child placed under two IINs is one student for ``two_dormitories`` and
+    ``dorm_duplicate_line``, as for the schools' ``double_enrolment`` and ``duplicate_line`` — both IINs were paid a
+    place on the same days. False: no place's child has a merge (the statements then compare IINs only)."""
+    conn.execute(text("INSERT INTO tmp_vmerge (iin, person) SELECT DISTINCT m.retired_iin, m.surviving_iin "
+                      "FROM nedb_iin_merge m WHERE m.surviving_iin IN (SELECT d.iin FROM tmp_dplace d "
+                      "UNION SELECT r.surviving_iin FROM nedb_iin_merge r JOIN tmp_dplace d ON d.iin = r.retired_iin)"))
+    return conn.execute(text("SELECT 1 FROM tmp_vmerge LIMIT 1")).first() is not None
+
+
+def _child(iin: str) -> str:
+    """The child an IIN names: the surviving IIN of a merge staged in ``tmp_vmerge``, else the IIN itself."""
+    return f"COALESCE((SELECT mm.person FROM tmp_vmerge mm WHERE mm.iin = {iin}), {iin})"  # noqa: S608
+
+
+def _same_child(other: str, iin: str, merged: bool) -> str:
+    """``other`` (an indexed IIN column) is an IIN of the child ``iin`` names: the IIN itself, or with merges its
+    surviving IIN and every IIN retired into it (an IN list, so the index on ``other`` is still probed)."""
+    if not merged:
+        return f"{other} = {iin}"
+    return (f"{other} IN (SELECT {iin} UNION SELECT {_child(iin)} "  # noqa: S608
+            f"UNION SELECT mm.iin FROM tmp_vmerge mm WHERE mm.person = {_child(iin)})")
+
+
+def twins_sql(sql: Dialect, instrument: str, merged: bool = False) -> str:
     """two_dormitories, the facts: the staged places whose student another dormitory's act of the same month
     places there on a common day (any status of that act: the claim stands until it or the registry is
     corrected). One statement over the places, so the database may join them to the month's lines as it sees
@@ -98,8 +123,9 @@ def twins_sql(sql: Dialect, instrument: str) -> str:
     other_last = sql.last_occupied("op.moved_out", "v.month_end")
     return ("INSERT INTO tmp_dtwin (act_id, id) SELECT d.act_id, d.id FROM tmp_dplace d "  # noqa: S608
             "JOIN tmp_dact v ON v.act_id = d.act_id WHERE v.dorm_rule IS NULL AND EXISTS (SELECT 1 FROM act_line o "
-            "JOIN act a ON a.id = o.act_id JOIN dorm_place_line op ON op.line_id = o.id WHERE o.iin = d.iin "
-            f"AND o.period = v.period AND o.school_id <> v.dormitory_id AND a.instrument = '{instrument}' "
+            "JOIN act a ON a.id = o.act_id JOIN dorm_place_line op ON op.line_id = o.id "
+            f"WHERE {_same_child('o.iin', 'd.iin', merged)} AND o.period = v.period "
+            f"AND o.school_id <> v.dormitory_id AND a.instrument = '{instrument}' "
             f"AND {other_first} <= d.last_day AND d.first_day <= {other_last})")
 
 
@@ -195,17 +221,24 @@ def day_by_day_sql(students: str) -> str:
 # (the second line of a move was excluded, and the place went unpaid from the move to the month's end). The IINs an
 # act lists twice come from one ordered scan of the (act_id, iin) index; only their lines are compared.
 # Dormitory-level rules and iin_checksum outrank it.
-DUPLICATES = (
-    "WITH dupsets AS (SELECT act_id, iin FROM act_line WHERE act_id IN (SELECT act_id FROM tmp_dact "
-    "WHERE dorm_rule IS NULL) GROUP BY act_id, iin HAVING COUNT(*) > 1), "
-    "copies AS (SELECT x.act_id, x.id, l.iin, l.line_no, d.first_day, d.last_day, "
-    "CASE WHEN x.rule IS NULL THEN 0 ELSE 1 END AS wrong "
-    "FROM dupsets s JOIN act_line l ON l.act_id = s.act_id AND l.iin = s.iin "
-    "JOIN tmp_vline x ON x.act_id = l.act_id AND x.id = l.id "
-    "JOIN tmp_dplace d ON d.act_id = x.act_id AND d.id = x.id) "
-    "SELECT c.act_id, c.id FROM copies c WHERE EXISTS (SELECT 1 FROM copies k WHERE k.act_id = c.act_id "
-    "AND k.iin = c.iin AND k.id <> c.id AND (k.wrong < c.wrong OR (k.wrong = c.wrong AND k.line_no < c.line_no)) "
-    "AND k.first_day <= c.last_day AND c.first_day <= k.last_day)")
+def duplicates_sql(merged: bool = False) -> str:
+    """The copies excluded as ``dorm_duplicate_line`` (see above); ``merged``: a child's lines under IINs NEDB merged
+    are copies too (:func:`stage_merges`)."""
+    child = _child if merged else (lambda iin: iin)
+    return (
+        f"WITH dupsets AS (SELECT act_id, {child('iin')} AS iin FROM act_line WHERE act_id IN (SELECT act_id "  # noqa: S608
+        f"FROM tmp_dact WHERE dorm_rule IS NULL) GROUP BY act_id, {child('iin')} HAVING COUNT(*) > 1), "
+        "copies AS (SELECT x.act_id, x.id, s.iin, l.line_no, d.first_day, d.last_day, "
+        "CASE WHEN x.rule IS NULL THEN 0 ELSE 1 END AS wrong "
+        f"FROM dupsets s JOIN act_line l ON l.act_id = s.act_id AND {child('l.iin')} = s.iin "
+        "JOIN tmp_vline x ON x.act_id = l.act_id AND x.id = l.id "
+        "JOIN tmp_dplace d ON d.act_id = x.act_id AND d.id = x.id) "
+        "SELECT c.act_id, c.id FROM copies c WHERE EXISTS (SELECT 1 FROM copies k WHERE k.act_id = c.act_id "
+        "AND k.iin = c.iin AND k.id <> c.id AND (k.wrong < c.wrong OR (k.wrong = c.wrong AND k.line_no < c.line_no)) "
+        "AND k.first_day <= c.last_day AND c.first_day <= k.last_day)")
+
+
+DUPLICATES = duplicates_sql()
 OUTRANK_DUPLICATE = ", ".join(f"'{code}'" for code in (*DORM_LEVEL_RULES, "iin_checksum"))
 
 # bed_shared: of the lines still paid that place students on the same bed of an act, taken in order of their first

@@ -257,11 +257,12 @@ def verify_dormitory_acts(acts: Sequence[Act], registry: StudentRegistry | None 
             conn.execute(text("ANALYZE tmp_dplace"))
         students = _stage_students(conn, registry or student_registry())
         step("staged")
-        conn.execute(text(rule_sql.twins_sql(sql, DORMITORY)))
+        merged = rule_sql.stage_merges(conn)
+        conn.execute(text(rule_sql.twins_sql(sql, DORMITORY, merged)))
         conn.execute(text(rule_sql.rules_sql(sql, dialect, students)))
         if _fill_days(conn, contexts):
             conn.execute(text(rule_sql.day_by_day_sql(students)))
-        _exclude(conn, rule_sql.DUPLICATES, "dorm_duplicate_line",
+        _exclude(conn, rule_sql.duplicates_sql(merged), "dorm_duplicate_line",
                  f" AND (rule IS NULL OR rule NOT IN ({rule_sql.OUTRANK_DUPLICATE}))")
         _exclude(conn, rule_sql.SHARED_BEDS, "bed_shared")
         step("rules")
