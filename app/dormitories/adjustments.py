@@ -53,6 +53,7 @@ from app.dormitories.verification import DORMITORY, DormContext, dormitory_conte
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.business import business_records
+from app.registry.merges import children_of
 
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 
@@ -180,12 +181,15 @@ def _document_window(ctx: DormContext) -> set[int]:
     return set(range(ctx.start.toordinal(), end.toordinal() + 1))
 
 
-def _other_claims(rows: list) -> dict[tuple[str, date], list[tuple[int, str, date, date]]]:
+def _other_claims(rows: list) -> tuple[dict[tuple[str, date], list[tuple[int, str, date, date]]], dict[str, str]]:
     """Per (student, month) of the decided lines: the places dormitories' acts of that month give the student —
     (dormitory, act number, first and last occupied day), whatever the act's status, as the first verification's
-    :func:`app.dormitories.rule_sql.twins_sql` counts them; one statement per chunk of students."""
+    :func:`app.dormitories.rule_sql.twins_sql` counts them; one statement per chunk of students. Keyed by the child
+    (the surviving IIN of NEDB's merges, else the IIN), with {IIN: child} of the lines' IINs to look them up by."""
     found: dict[tuple[str, date], list] = defaultdict(list)
-    iins = sorted({ln.iin for ln, _ in rows})
+    # A child under IINs NEDB merged (app.registry.merges) is one student: keyed by the child, looked up by it.
+    child = children_of(ln.iin for ln, _ in rows)
+    iins = sorted(child)
     periods = sorted({ln.period for ln, _ in rows})
     for i in range(0, len(iins), _CHUNK):
         for iin, period, school_id, number, moved_in, moved_out in db.session.execute(
@@ -195,8 +199,8 @@ def _other_claims(rows: list) -> dict[tuple[str, date], list[tuple[int, str, dat
                 .where(ActLine.iin.in_(iins[i : i + _CHUNK]), ActLine.period.in_(periods),
                        Act.instrument == DORMITORY)):
             start, end = month_bounds(period)
-            found[(iin, period)].append((school_id, number, *occupied_days(moved_in, moved_out, start, end)))
-    return found
+            found[(child[iin], period)].append((school_id, number, *occupied_days(moved_in, moved_out, start, end)))
+    return found, child
 
 
 #: Exclusions of a decided act a later correction may lift: the other dormitory's claim on the student dropped (its
@@ -276,7 +280,7 @@ def _repricing(registry: StudentRegistry):
         contexts = dormitory_contexts(list({original.id: original for _, original in rows}.values()))
         windows = {act_id: _document_window(ctx) for act_id, ctx in contexts.items()}
         records = registry.enrollments_for({ln.iin for ln, _ in rows})
-        claims = _other_claims(rows)
+        claims, children = _other_claims(rows)
         excluded = {original.id for line, original in rows if line.outcome == "excluded"}
         bins = {contexts[act_id].dormitory_bin for act_id in excluded}
         beds = beds_of(bins) if bins else {}
@@ -293,7 +297,7 @@ def _repricing(registry: StudentRegistry):
         found = {line.id: reprice_place(line, original, places[line.id], records.get(line.iin, []),
                                         int(contexts[original.id].rate_tiyn or 0), windows[original.id],
                                         [(number, lo, hi) for school_id, number, lo, hi
-                                         in claims.get((line.iin, line.period), ())
+                                         in claims.get((children.get(line.iin, line.iin), line.period), ())
                                          if school_id != original.school_id],
                                         contexts[original.id].liquidated_on, lifted.get(original.id))
                  for line, original in rows}

@@ -135,6 +135,7 @@ def reverify_other_claims(acts) -> dict:
     from app.acts.operations import VERIFIABLE, claim_for_verification
     from app.dormitories.adjustments import settle_dormitory_adjustments
     from app.dormitories.verification import verify_dormitory_acts
+    from app.registry.merges import children_of
 
     ids = [a.id for a in acts]
     doubled = select(ActLine.iin, ActLine.period).where(ActLine.act_id.in_(ids),
@@ -146,7 +147,9 @@ def reverify_other_claims(acts) -> dict:
             select(ActLine.act_id).join(Act, Act.id == ActLine.act_id)
             .where(Act.instrument == DORMITORY, Act.status.in_(VERIFIABLE), Act.id.not_in(ids),
                    ActLine.rule_code.is_distinct_from("two_dormitories"),
-                   ActLine.iin.in_({iin for iin, _ in pairs}), ActLine.period.in_({p for _, p in pairs}))))
+                   # the student under any IIN NEDB merged (app.registry.merges): one child, as the rule pass
+                   ActLine.iin.in_(set(children_of(iin for iin, _ in pairs))),
+                   ActLine.period.in_({p for _, p in pairs}))))
     # And the other way: an open act of the month excludes a student as claimed by two dormitories, but the other
     # claim has gone or moved (the other dormitory's act was resubmitted without the student, or with dates that no
     # longer meet). Left alone, the exclusion depended on which act was verified last, and once accepted the place

@@ -33,6 +33,20 @@ def surviving_iins(iins: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def children_of(iins: Iterable[str]) -> dict[str, str]:
+    """{IIN: the child it names (its surviving IIN, else itself)} for ``iins`` and every other IIN NEDB merged with
+    the same child — what a search for a child's lines under any of its IINs asks for."""
+    wanted = set(iins)
+    up = surviving_iins(wanted)
+    found = {iin: up.get(iin, iin) for iin in wanted}
+    children = sorted(set(found.values()))
+    for i in range(0, len(children), _CHUNK):
+        found.update(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)
+                                        .where(NedbIinMerge.surviving_iin.in_(children[i : i + _CHUNK]))).all())
+    found.update({child: child for child in children})
+    return found
+
+
 def surviving_iin_of(iin):
     """The same mapping as :func:`surviving_iins`, as a SQL expression of an IIN column: the surviving IIN of a merge
     NEDB made, else the IIN itself."""

@@ -59,3 +59,58 @@ def test_a_child_listed_twice_in_one_act_under_two_merged_iins_is_one_place(dorm
     assert rows[3] == ("dorm_duplicate_line", None, 0)
     assert summary.by_rule == {"dorm_duplicate_line": 1}
 
+
+def test_a_paid_place_is_clawed_back_once_another_dormitory_claims_the_child_under_the_merged_iin(dorm_year):
+    """Jastar's September is paid; Alatau then claims the same child for September under the IIN NEDB retired: the
+    claim excludes Alatau's line, and Jastar's paid place is clawed back on its next act — once, as under one IIN."""
+    from app.acts.models import ActAdjustment, ActLine
+    from app.acts.operations import submit_act
+    from app.contracts.operations import open_contract_act
+    from tests.dormitories.test_adjustments import OCTOBER as OCT
+    from tests.dormitories.test_adjustments import SEPTEMBER, _month
+    from tests.dormitories.test_rule_edges import ACCOUNTANTS
+    from tests.dormitories.test_two_dormitories_paid import _verify as verify_and_settle
+    from tests.helpers import user
+
+    september = _month(dorm_year, SEPTEMBER)
+    rate = _rate(dorm_year)
+    paid = next(ln for ln in september.lines if ln.outcome == "accepted" and ln.amount_tiyn == rate)
+    jastar_line = next(dict(line) for line, _ in dorm_year["worlds"]["dorm_a"].lines_for(SEPTEMBER)
+                       if line["iin"] == paid.iin)
+    retired = _second_iin(dorm_year, jastar_line, 47)
+    alatau_lines = [dict(line) for line, _ in dorm_year["worlds"]["dorm_c"].lines_for(SEPTEMBER)]
+    alatau = open_contract_act(dorm_year["contracts"]["dorm_c"], SEPTEMBER)
+    submit_act(alatau, [*alatau_lines[:-1], dict(retired, room=alatau_lines[-1]["room"], bed=alatau_lines[-1]["bed"])],
+               None, user(ACCOUNTANTS["dorm_c"]))
+    verify_and_settle(alatau)
+    assert db.session.execute(select(ActLine.rule_code, ActLine.amount_tiyn).where(
+        ActLine.act_id == alatau.id, ActLine.iin == retired["iin"])).one() == ("two_dormitories", 0)
+
+    october = _month(dorm_year, OCT, decide=False)
+    (adj,) = db.session.scalars(select(ActAdjustment).where(ActAdjustment.act_id == october.id))
+    assert (adj.iin, adj.rule_code, adj.period, adj.amount_tiyn) == (paid.iin, "two_dormitories", SEPTEMBER, -rate)
+    assert adj.evidence["other_dormitory_acts"] == [alatau.number]
+    assert october.adjustment_tiyn == -rate
+
+
+def test_the_first_act_verified_loses_the_place_when_the_second_claims_the_child_under_the_merged_iin(dorm_year):
+    """Whichever act is verified first: the second's verification verifies the first again (reverify_other_claims),
+    which found the first act by the same IIN only."""
+    from app.acts.operations import submit_act
+    from app.contracts.operations import open_contract_act
+    from tests.dormitories.test_rule_edges import ACCOUNTANTS
+    from tests.dormitories.test_two_dormitories_paid import _verify as verify_and_settle
+    from tests.helpers import user
+
+    jastar, alatau = _lines(dorm_year), _lines(dorm_year, "dorm_c")
+    child = jastar[3]
+    retired = _second_iin(dorm_year, child, 53)
+    alatau[-1] = dict(retired, room=alatau[-1]["room"], bed=alatau[-1]["bed"])
+    acts = {}
+    for key, lines in (("dorm_a", jastar), ("dorm_c", alatau)):
+        acts[key] = open_contract_act(dorm_year["contracts"][key], OCTOBER)
+        submit_act(acts[key], lines, None, user(ACCOUNTANTS[key]))
+        verify_and_settle(acts[key])
+    db.session.expire_all()
+    assert _outcomes(acts["dorm_c"].id)[-1] == ("two_dormitories", None, 0)
+    assert _outcomes(acts["dorm_a"].id)[3] == ("two_dormitories", None, 0)
