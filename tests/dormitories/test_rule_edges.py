@@ -322,3 +322,30 @@ def test_a_student_on_a_line_per_room_is_one_student_of_the_act(dorm_year):
     db.session.refresh(act)
     assert (act.total_lines, act.accepted_lines) == (len(lines) + 1, len(lines) + 1) and summary.excluded == 0
     assert (act.total_students, act.accepted_students) == (len(lines), len(lines))
+
+
+def test_a_leap_february_pays_by_its_29_days_and_a_day_at_either_edge_is_one_day(dorm_year):
+    """February 2028 has 29 days: a whole month is the rate, one day is rate // 29 (rounded down to the tiyn) — a
+    move-out on the 2nd (the 1st occupied) and a move-in on the 29th alike; a move-out on 1 March is the whole month.
+    A move-out on the 1st leaves no day of the month, and a move-out before the move-in: both are refused."""
+    from app.engine.errors import FormInvalid
+
+    february = date(2028, 2, 1)
+    lines = [dict(line) for line, _ in dorm_year["worlds"]["dorm_a"].lines_for(february)]
+    rate = _rate(dorm_year)
+    lines[1]["moved_out"] = "2028-02-02"
+    lines[2]["moved_in"] = "2028-02-29"
+    lines[2].pop("moved_out", None)
+    lines[3]["moved_out"] = "2028-03-01"
+    for wrong in ({"moved_out": "2028-02-01"}, {"moved_in": "2028-02-10", "moved_out": "2028-02-03"}):
+        refused = open_contract_act(dorm_year["contracts"]["dorm_a"], february)
+        with pytest.raises(FormInvalid):
+            submit_act(refused, [lines[0], dict(lines[4], **wrong)], None, user(ACCOUNTANTS["dorm_a"]))
+        db.session.rollback()
+    act = open_contract_act(dorm_year["contracts"]["dorm_a"], february)
+    submit_act(act, lines, None, user(ACCOUNTANTS["dorm_a"]))
+    claim_for_verification([act.id])
+    verify_dormitory_acts([act])
+    rows = _outcomes(act.id)
+    assert rate // 29 == 65517  # 1 900 000 tiyn a month
+    assert rows[:4] == [(None, 29, rate), (None, 1, rate // 29), (None, 1, rate // 29), (None, 29, rate)]
