@@ -58,8 +58,8 @@ from app.acts.verification import academic_year, month_bounds, prorated, school_
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.adapter import Enrollment, StudentRegistry, student_registry
-from app.registry.merges import surviving_iins
-from app.registry.models import BusinessRecord, NedbEnrollment, NedbIinMerge
+from app.registry.merges import children_of, surviving_iins
+from app.registry.models import BusinessRecord, NedbEnrollment
 
 DECIDED = ("accepted", "paid")
 #: Rule code of a correction of the days a student was enrolled (every act is paid by days); the other causes
@@ -393,13 +393,9 @@ def _merged_copies(rows: list, found: dict[int, Correction], merged: dict[str, s
     if not merged:
         return
     originals = sorted({original.id for line, original in rows if line.iin in merged})
-    survivors = sorted({merged[line.iin] for line, _ in rows if line.iin in merged})
     if not originals:
         return
-    person = dict(merged) | {iin: iin for iin in survivors}
-    for i in range(0, len(survivors), _CHUNK):
-        person.update(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)
-                                         .where(NedbIinMerge.surviving_iin.in_(survivors[i : i + _CHUNK]))).all())
+    person = children_of(line.iin for line, _ in rows if line.iin in merged)  # every IIN of these children
     names, half = sorted(person), _CHUNK // 2
     copies: dict[tuple[int, str, int], list[tuple[bool, bool, int, int]]] = defaultdict(list)
     for i in range(0, len(originals), half):
