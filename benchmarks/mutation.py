@@ -124,7 +124,12 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                        ["tests/money/test_reconciliation.py", "tests/money/test_reconciliation_adjusted_lines.py",
                         "tests/money/test_reconciliation_later_act.py", "tests/money/test_reconciliation_unsettled.py",
                         "tests/money/test_reconciliation_worlds.py", "tests/money/test_unsettled.py",
-                        "tests/dormitories/test_reconciliation_beside_schools.py"]),
+                        "tests/money/test_reconciliation_rules.py", "tests/money/test_outside_settlement.py",
+                        "tests/money/test_clawback_lookback.py", "tests/money/test_returned_adjustments.py",
+                        "tests/money/test_excluded_closed_year_topups.py",
+                        "tests/dormitories/test_reconciliation_beside_schools.py",
+                        "tests/dormitories/test_reconciliation_api.py",
+                        "tests/dormitories/test_reconciliation_later_act.py"]),
     # NEDB's complete register (the rows it takes out) and IIN merges (twelfth round).
     "nedb_snapshot": (["app/registry/snapshot.py", "app/registry/merges.py"],
                       ["tests/money/test_nedb_snapshot.py"]),
