@@ -1,0 +1,123 @@
+"""The reconciliation's corrections, rule by rule (twelfth round of mutation testing, benchmarks/MUTATION.md), on
+small hand-made worlds: what of a month's corrections is unsettled, time-barred or to be settled on a later act, per
+region, every line of each counted; which adjustment lines a region's "adjusted" sums, and in what order."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from app import clock
+from app.acts.models import Act, ActAdjustment
+from app.extensions import db
+from app.reports.reconciliation import adjusted_lines, reconcile
+from tests.registry.conftest import NORMS, iin
+
+SEPTEMBER, OCTOBER, NOVEMBER = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)
+AMOUNT = NORMS["primary"]
+
+
+def _paid(country, school, period: date, student: str) -> Act:
+    act = country.act(school, [(student, 3)], period=period, status="paid")
+    for line in act.lines:
+        line.outcome, line.amount_tiyn, line.paid_days = "accepted", AMOUNT, 30
+    act.amount_tiyn = AMOUNT
+    db.session.flush()
+    return act
+
+
+def _adjust(settling: Act, original: Act, amount: int) -> ActAdjustment:
+    (line,) = original.lines
+    adjustment = ActAdjustment(act_id=settling.id, original_act_id=original.id, original_line_id=line.id,
+                               period=original.period, iin=line.iin, full_name=line.full_name, rule_code="withdrawn",
+                               original_amount_tiyn=AMOUNT, corrected_amount_tiyn=AMOUNT + amount,
+                               amount_tiyn=amount, evidence={}, created_at=datetime(2026, 12, 1, tzinfo=UTC))
+    db.session.add(adjustment)
+    db.session.flush()
+    return adjustment
+
+
+def test_a_regions_adjustment_lines_come_by_act_then_month_corrected_whatever_order_they_were_written(country):
+    """Two schools of one region settle corrections on their November acts; the later act's line was written first,
+    and the first act's October line before its September line: the list is by act number, then month corrected."""
+    first, second = country.school("First"), country.school("Second")
+    students = {name: iin(n) for n, name in enumerate(("f-sep", "f-oct", "s-sep"), start=901)}
+    f_sep, f_oct = _paid(country, first, SEPTEMBER, students["f-sep"]), _paid(country, first, OCTOBER, students["f-oct"])
+    s_sep = _paid(country, second, SEPTEMBER, students["s-sep"])
+    f_nov, s_nov = (country.act(school, [], period=NOVEMBER, status="accepted") for school in (first, second))
+    assert f_nov.number < s_nov.number
+    _adjust(s_nov, s_sep, -300)
+    _adjust(f_nov, f_oct, -200)
+    _adjust(f_nov, f_sep, -100)
+    db.session.commit()
+    everything = Act.id.is_not(None)
+    got = [(line.act_number, line.period, line.amount_tiyn)
+           for line in adjusted_lines(NOVEMBER, everything, first.region_id)]
+    assert got == [(f_nov.number, SEPTEMBER, -100), (f_nov.number, OCTOBER, -200), (s_nov.number, SEPTEMBER, -300)]
+
+
+def test_a_regions_adjustment_lines_are_its_decided_acts_of_the_month_of_the_instrument_in_the_users_scope(country):
+    """Beside the one line the region's "adjusted" sums (First's accepted November act): the same school's October
+    act, another school's November act under review, a dormitory's November act, a November act of another region,
+    and a school outside the user's scope — each settles a correction, none is listed."""
+    first, pending, outside = (country.school(name) for name in ("First", "Pending", "Outside"))
+    dormitory = country.school("Dormitory")
+    elsewhere = country.school("Elsewhere", region=country.region2)
+    originals = {school.id: _paid(country, school, SEPTEMBER, iin(920 + n))
+                 for n, school in enumerate((first, pending, outside, dormitory, elsewhere))}
+    listed = country.act(first, [], period=NOVEMBER, status="accepted")
+    _adjust(listed, originals[first.id], -100)
+    earlier = country.act(first, [(iin(930), 3)], period=OCTOBER, status="paid")
+    earlier.amount_tiyn = 0
+    _adjust(earlier, originals[first.id], -200)
+    for school, status, amount in ((pending, "verified", -300), (outside, "accepted", -400),
+                                   (dormitory, "accepted", -500), (elsewhere, "paid", -600)):
+        act = country.act(school, [], period=NOVEMBER, status=status)
+        if school is dormitory:
+            act.instrument = "dormitory"
+        _adjust(act, originals[school.id], amount)
+    db.session.commit()
+    scope = Act.school_id != outside.id
+    got = [(line.act_number, line.amount_tiyn) for line in adjusted_lines(NOVEMBER, scope, first.region_id)]
+    assert got == [(listed.number, -100)]
+    assert [line.amount_tiyn for line in adjusted_lines(NOVEMBER, scope, first.region_id, "dormitory")] == [-500]
+    assert [line.amount_tiyn for line in adjusted_lines(NOVEMBER, scope, elsewhere.region_id)] == [-600]
+
+
+AUGUST_2027 = date(2027, 8, 1)
+
+
+def _withdrawn_after_payment(country, school, students: list[str]) -> Act:
+    """A paid August 2027 act of ``school`` whose pupils NEDB now says left on 1 August: each line clawed back."""
+    for student in students:
+        country.enrol(student, school.bin, grade=3, enrolled=date(2025, 9, 1), withdrawn=AUGUST_2027)
+    act = country.act(school, [(student, 3) for student in students], period=AUGUST_2027, status="paid")
+    for line in act.lines:
+        line.outcome, line.amount_tiyn, line.paid_days = "accepted", AMOUNT, 31
+    act.amount_tiyn = AMOUNT * len(students)
+    db.session.flush()
+    return act
+
+
+def test_every_correction_of_the_month_is_counted_in_its_regions_column_by_what_becomes_of_it(country):
+    """August 2027, paid for two pupils each at four schools of Astana and one of Almaty, who had all left: Barred's
+    next act is of October 2028 (both claw-backs before the look-back: time-barred), Ended has no act to come
+    (unsettled), Waiting's September act is submitted, not verified (to be settled on it); Almaty's Far has no act to
+    come. Each column of each region is the sum of its lines — two lines each, not the last one."""
+    barred, ended, waiting = (country.school(name) for name in ("Barred", "Ended", "Waiting"))
+    far = country.school("Far", region=country.region2)
+    students = iter(iin(n) for n in range(940, 960))
+    for school in (barred, ended, waiting, far):
+        _withdrawn_after_payment(country, school, [next(students), next(students)])
+    later = country.act(barred, [(next(students), 3)], period=date(2028, 10, 1), status="verified")
+    later.amount_tiyn = 0
+    country.act(waiting, [(next(students), 3)], period=date(2027, 9, 1), status="submitted")
+    db.session.commit()
+    everything = Act.id.is_not(None)
+    with clock.FrozenClock(datetime(2028, 11, 2, 6, 0, tzinfo=UTC)):
+        rows, total = reconcile(AUGUST_2027, everything)
+    got = {r.region_id: (r.time_barred_tiyn, r.unsettled_tiyn, r.later_clawback_tiyn, r.later_top_up_tiyn)
+           for r in rows}
+    assert got == {country.region.id: (-2 * AMOUNT, -2 * AMOUNT, -2 * AMOUNT, 0),
+                   country.region2.id: (0, -2 * AMOUNT, 0, 0)}
+    assert (total.time_barred_tiyn, total.unsettled_tiyn, total.later_clawback_tiyn) == \
+        (-2 * AMOUNT, -4 * AMOUNT, -2 * AMOUNT)
