@@ -41,7 +41,8 @@ def test_a_regions_adjustment_lines_come_by_act_then_month_corrected_whatever_or
     and the first act's October line before its September line: the list is by act number, then month corrected."""
     first, second = country.school("First"), country.school("Second")
     students = {name: iin(n) for n, name in enumerate(("f-sep", "f-oct", "s-sep"), start=901)}
-    f_sep, f_oct = _paid(country, first, SEPTEMBER, students["f-sep"]), _paid(country, first, OCTOBER, students["f-oct"])
+    f_sep = _paid(country, first, SEPTEMBER, students["f-sep"])
+    f_oct = _paid(country, first, OCTOBER, students["f-oct"])
     s_sep = _paid(country, second, SEPTEMBER, students["s-sep"])
     f_nov, s_nov = (country.act(school, [], period=NOVEMBER, status="accepted") for school in (first, second))
     assert f_nov.number < s_nov.number
