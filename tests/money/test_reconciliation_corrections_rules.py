@@ -100,18 +100,19 @@ def _withdrawn_after_payment(country, school, students: list[str]) -> Act:
 
 
 def test_every_correction_of_the_month_is_counted_in_its_regions_column_by_what_becomes_of_it(country):
-    """August 2027, paid for two pupils each at four schools of Astana and one of Almaty, who had all left: Barred's
+    """August 2027, paid for two pupils each at three schools of Astana and two of Almaty, who had all left: Barred's
     next act is of October 2028 (both claw-backs before the look-back: time-barred), Ended has no act to come
     (unsettled), Waiting's September act is submitted, not verified (to be settled on it); Almaty's Far has no act to
-    come. Each column of each region is the sum of its lines — two lines each, not the last one."""
+    come, and Stuck's September act was returned (its next act, though October 2028's is open too: to be settled on
+    it when verified again, not time-barred). Each column of each region is the sum of its lines — two lines each, not the last one."""
     barred, ended, waiting = (country.school(name) for name in ("Barred", "Ended", "Waiting"))
-    far = country.school("Far", region=country.region2)
+    far, stuck = (country.school(name, region=country.region2) for name in ("Far", "Stuck"))
     students = iter(iin(n) for n in range(940, 960))
-    for school in (barred, ended, waiting, far):
+    for school in (barred, ended, waiting, far, stuck):
         _withdrawn_after_payment(country, school, [next(students), next(students)])
-    later = country.act(barred, [(next(students), 3)], period=date(2028, 10, 1), status="verified")
-    later.amount_tiyn = 0
-    country.act(waiting, [(next(students), 3)], period=date(2027, 9, 1), status="submitted")
+    for school, period, status in ((barred, date(2028, 10, 1), "verified"), (waiting, date(2027, 9, 1), "submitted"),
+                                   (stuck, date(2027, 9, 1), "returned"), (stuck, date(2028, 10, 1), "verified")):
+        country.act(school, [(next(students), 3)], period=period, status=status).amount_tiyn = 0
     db.session.commit()
     everything = Act.id.is_not(None)
     with clock.FrozenClock(datetime(2028, 11, 2, 6, 0, tzinfo=UTC)):
@@ -119,6 +120,6 @@ def test_every_correction_of_the_month_is_counted_in_its_regions_column_by_what_
     got = {r.region_id: (r.time_barred_tiyn, r.unsettled_tiyn, r.later_clawback_tiyn, r.later_top_up_tiyn)
            for r in rows}
     assert got == {country.region.id: (-2 * AMOUNT, -2 * AMOUNT, -2 * AMOUNT, 0),
-                   country.region2.id: (0, -2 * AMOUNT, 0, 0)}
+                   country.region2.id: (0, -2 * AMOUNT, -2 * AMOUNT, 0)}
     assert (total.time_barred_tiyn, total.unsettled_tiyn, total.later_clawback_tiyn) == \
-        (-2 * AMOUNT, -4 * AMOUNT, -2 * AMOUNT)
+        (-2 * AMOUNT, -4 * AMOUNT, -4 * AMOUNT)
