@@ -104,7 +104,8 @@ def test_every_correction_of_the_month_is_counted_in_its_regions_column_by_what_
     next act is of October 2028 (both claw-backs before the look-back: time-barred), Ended has no act to come
     (unsettled), Waiting's September act is submitted, not verified (to be settled on it); Almaty's Far has no act to
     come, and Stuck's September act was returned (its next act, though October 2028's is open too: to be settled on
-    it when verified again, not time-barred). Each column of each region is the sum of its lines — two lines each, not the last one."""
+    it when verified again, not time-barred). Each column of each region is the sum of its lines — two lines each,
+    not the last one."""
     barred, ended, waiting = (country.school(name) for name in ("Barred", "Ended", "Waiting"))
     far, stuck = (country.school(name, region=country.region2) for name in ("Far", "Stuck"))
     students = iter(iin(n) for n in range(940, 960))
@@ -123,3 +124,20 @@ def test_every_correction_of_the_month_is_counted_in_its_regions_column_by_what_
                    country.region2.id: (0, -2 * AMOUNT, -2 * AMOUNT, 0)}
     assert (total.time_barred_tiyn, total.unsettled_tiyn, total.later_clawback_tiyn) == \
         (-2 * AMOUNT, -4 * AMOUNT, -4 * AMOUNT)
+
+
+def test_the_total_withholds_by_rule_what_every_region_withholds_by_it(country):
+    """An Astana and an Almaty school each have a line excluded by the same rule in October 2026: the total's
+    "withheld by rule" is both lines' norms, not the last region's."""
+    for n, region in enumerate((country.region, country.region2)):
+        school = country.school("Excluding", region=region)
+        act = country.act(school, [(iin(970 + n), 3), (iin(975 + n), 3)], period=OCTOBER, status="accepted")
+        kept, excluded = sorted(act.lines, key=lambda line: line.line_no)
+        kept.outcome, kept.amount_tiyn, kept.paid_days = "accepted", AMOUNT, 31
+        excluded.outcome, excluded.rule_code, excluded.amount_tiyn = "excluded", "not_in_nedb", 0
+        act.amount_tiyn = AMOUNT
+    db.session.commit()
+    rows, total = reconcile(OCTOBER, Act.id.is_not(None))
+    assert [r.withheld_by_rule for r in rows] == [{"not_in_nedb": AMOUNT}, {"not_in_nedb": AMOUNT}]
+    assert total.withheld_by_rule == {"not_in_nedb": 2 * AMOUNT}
+    assert total.accepted_tiyn == 2 * AMOUNT
