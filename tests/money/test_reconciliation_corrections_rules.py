@@ -141,3 +141,49 @@ def test_the_total_withholds_by_rule_what_every_region_withholds_by_it(country):
     assert [r.withheld_by_rule for r in rows] == [{"not_in_nedb": AMOUNT}, {"not_in_nedb": AMOUNT}]
     assert total.withheld_by_rule == {"not_in_nedb": 2 * AMOUNT}
     assert total.accepted_tiyn == 2 * AMOUNT
+
+
+def _order(region_id: int):
+    """The 2027/28 state order of a region (one per region and year)."""
+    from app.orders.models import StateOrder
+
+    order = StateOrder(number=f"SO-{region_id}", region_id=region_id, academic_year="2027/2028", budget_tiyn=10**12,
+                       period_start=date(2027, 9, 1), period_end=date(2028, 5, 31), window_opens=date(2027, 6, 1),
+                       window_closes=date(2027, 6, 30), status="open", placed_at=datetime(2027, 6, 1, tzinfo=UTC))
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
+def _contract(school, order, status: str, ends: date):
+    """A contract of ``school`` under ``order`` (no act linked to it): only its status and term are read here."""
+    from app.applications.models import Application
+    from app.contracts.models import Contract
+
+    at = datetime(2027, 7, 1, tzinfo=UTC)
+    application = Application(number=f"AP-{school.bin}", order_id=order.id, school_id=school.id,
+                              region_id=school.region_id, status="allocated", created_at=at)
+    db.session.add(application)
+    db.session.flush()
+    db.session.add(Contract(number=f"C-{school.bin}", order_id=order.id, application_id=application.id,
+                            school_id=school.id, region_id=school.region_id, period_start=date(2027, 9, 1),
+                            period_end=ends, monthly_cap_tiyn=10**10, amount_cap_tiyn=10**11, status=status,
+                            created_at=at))
+    db.session.flush()
+
+
+def test_each_organisation_whose_contract_runs_on_has_an_act_to_come_and_a_closed_contract_none(country):
+    """Three schools paid for August 2027 for pupils who had left, none with an act open: two have a contract that
+    runs on (ending in May and in June 2028) — their claw-backs wait for their next act —, the third's contract is
+    closed: no act to come, unsettled."""
+    first, second, closed = (country.school(name) for name in ("First", "Second", "Closed"))
+    students = iter(iin(n) for n in range(980, 990))
+    order = _order(country.region.id)
+    for school, status, ends in ((first, "active", date(2028, 5, 31)), (second, "active", date(2028, 6, 30)),
+                                 (closed, "closed", date(2028, 6, 30))):
+        _withdrawn_after_payment(country, school, [next(students)])
+        _contract(school, order, status, ends)
+    db.session.commit()
+    with clock.FrozenClock(datetime(2027, 9, 2, 6, 0, tzinfo=UTC)):
+        (row,), _total = reconcile(AUGUST_2027, Act.id.is_not(None))
+    assert (row.later_clawback_tiyn, row.unsettled_tiyn, row.time_barred_tiyn) == (-2 * AMOUNT, -AMOUNT, 0)
