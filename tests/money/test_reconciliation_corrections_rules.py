@@ -187,3 +187,25 @@ def test_each_organisation_whose_contract_runs_on_has_an_act_to_come_and_a_close
     with clock.FrozenClock(datetime(2027, 9, 2, 6, 0, tzinfo=UTC)):
         (row,), _total = reconcile(AUGUST_2027, Act.id.is_not(None))
     assert (row.later_clawback_tiyn, row.unsettled_tiyn, row.time_barred_tiyn) == (-2 * AMOUNT, -AMOUNT, 0)
+
+
+def test_every_top_up_waiting_for_the_next_act_is_counted_and_as_owed_to_the_school(country):
+    """October 2026 paid two pupils for 10 days each (NEDB said then they came on the 22nd; now: enrolled since 2025):
+    November's act is submitted, not verified — both top-ups wait for it, each counted, both positive."""
+    school = country.school("Topped")
+    students = [iin(991), iin(992)]
+    for student in students:
+        country.enrol(student, school.bin, grade=3, enrolled=date(2025, 9, 1))
+    act = country.act(school, [(student, 3, 10) for student in students], period=OCTOBER, status="paid")
+    paid = AMOUNT * 10 // 31
+    for line in act.lines:
+        line.outcome, line.amount_tiyn, line.paid_days = "accepted", paid, 10
+    act.amount_tiyn = 2 * paid
+    country.act(school, [(students[0], 3)], period=NOVEMBER, status="submitted")
+    db.session.commit()
+    from app.acts.adjustments import unsettled_corrections
+
+    owed = [u.amount_tiyn for u in unsettled_corrections(school)]
+    assert len(owed) == 2 and all(amount > 0 for amount in owed)
+    (row,), _total = reconcile(OCTOBER, Act.id.is_not(None))
+    assert (row.later_top_up_tiyn, row.later_clawback_tiyn, row.unsettled_tiyn) == (sum(owed), 0, 0)
