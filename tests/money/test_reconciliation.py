@@ -34,6 +34,17 @@ def _norm(line: ActLine) -> int:
     return NORMS[level_for_grade(line.grade)]
 
 
+def samruk_october_act() -> Act:
+    """Samruk's October act of the demo world, made submitted (no lines) when the world has none."""
+    samruk = school("Samruk Private School")
+    act = db.session.scalars(select(Act).where(Act.school_id == samruk.id, Act.period == OCTOBER)).first()
+    if act is None:
+        act = Act(number="ACT-SAMRUK-202610", school_id=samruk.id, region_id=samruk.region_id, period=OCTOBER,
+                  status="submitted", created_at=datetime(2026, 11, 2, tzinfo=UTC))
+        db.session.add(act)
+    return act
+
+
 def _month_of_every_kind() -> None:
     """Paid (Bilim), accepted (Nur), verified with excluded lines (Alatau), submitted and pending (Samruk)."""
     for name, accountant, order in (("Bilim Innovation School", "accountant", "PP-R-1"),
@@ -45,17 +56,12 @@ def _month_of_every_kind() -> None:
             complete_task(open_task(act, "pay_act").id, user("operator"),
                           data={"order_number": order, "paid_on": clock.today().isoformat()})
         db.session.commit()
-    samruk = school("Samruk Private School")
-    act = db.session.scalars(select(Act).where(Act.school_id == samruk.id, Act.period == OCTOBER)).first()
-    if act is None:
-        act = Act(number="ACT-SAMRUK-202610", school_id=samruk.id, region_id=samruk.region_id, period=OCTOBER,
-                  status="submitted", created_at=datetime(2026, 11, 2, tzinfo=UTC))
-        db.session.add(act)
+    act = samruk_october_act()
     assert act.status in ("awaiting_submission", "submitted") and not act.lines
     act.status = "submitted"  # as if the school had just submitted: lines not verified yet
     db.session.flush()
     for no, grade in enumerate((2, 6, 10), start=1):
-        db.session.add(ActLine(act_id=act.id, period=OCTOBER, school_id=samruk.id, line_no=no,
+        db.session.add(ActLine(act_id=act.id, period=OCTOBER, school_id=act.school_id, line_no=no,
                                iin=f"0101015000{no:02d}", full_name=f"Pending {no}", grade=grade, days_attended=20))
     db.session.commit()
 

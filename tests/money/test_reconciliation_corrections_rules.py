@@ -10,19 +10,11 @@ from app import clock
 from app.acts.models import Act, ActAdjustment
 from app.extensions import db
 from app.reports.reconciliation import adjusted_lines, reconcile
+from tests.money.test_clawback_lookback import _paid_month as _paid
 from tests.registry.conftest import NORMS, iin
 
 SEPTEMBER, OCTOBER, NOVEMBER = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)
 AMOUNT = NORMS["primary"]
-
-
-def _paid(country, school, period: date, student: str) -> Act:
-    act = country.act(school, [(student, 3)], period=period, status="paid")
-    for line in act.lines:
-        line.outcome, line.amount_tiyn, line.paid_days = "accepted", AMOUNT, 30
-    act.amount_tiyn = AMOUNT
-    db.session.flush()
-    return act
 
 
 def _adjust(settling: Act, original: Act, amount: int) -> ActAdjustment:

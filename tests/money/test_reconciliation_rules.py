@@ -100,22 +100,14 @@ def test_a_returned_acts_claw_back_is_not_counted_under_review_and_stays_owed_to
 def test_an_accepted_act_that_earns_nothing_adds_nothing_to_accepted_or_adjusted(world):
     """Every line of Samruk's accepted October act excluded: the act earns 0 tiyn — its region's accepted, adjusted,
     payable and paid are 0, what it withholds is its lines' norms."""
-    from datetime import UTC, datetime
-
     from app.acts.models import ActLine
     from app.extensions import db
-    from tests.helpers import school
-    from tests.money.test_reconciliation import _assert_equal, _expected, _norm
+    from tests.money.test_reconciliation import _assert_equal, _expected, _norm, samruk_october_act
 
-    samruk = school("Samruk Private School")
-    act = db.session.scalars(select(Act).where(Act.school_id == samruk.id, Act.period == OCTOBER)).first()
-    if act is None:
-        act = Act(number="ACT-SAMRUK-202610", school_id=samruk.id, region_id=samruk.region_id, period=OCTOBER,
-                  status="submitted", created_at=datetime(2026, 11, 2, tzinfo=UTC))
-        db.session.add(act)
+    act = samruk_october_act()
     assert not act.lines
     db.session.flush()
-    lines = [ActLine(act_id=act.id, period=OCTOBER, school_id=samruk.id, line_no=no, iin=f"0101015000{no:02d}",
+    lines = [ActLine(act_id=act.id, period=OCTOBER, school_id=act.school_id, line_no=no, iin=f"0101015000{no:02d}",
                      full_name=f"Withdrawn {no}", grade=grade, days_attended=20, outcome="excluded",
                      rule_code="withdrawn", amount_tiyn=0) for no, grade in enumerate((2, 6), start=1)]
     db.session.add_all(lines)
@@ -125,7 +117,7 @@ def test_an_accepted_act_that_earns_nothing_adds_nothing_to_accepted_or_adjusted
 
     rows, _total = reconcile(OCTOBER, scope_clause(user("operator"), Act.region_id, Act.school_id))
     _assert_equal(rows, _expected(OCTOBER))
-    [row] = [r for r in rows if r.region_id == samruk.region_id]
+    [row] = [r for r in rows if r.region_id == act.region_id]
     assert (row.accepted_tiyn, row.adjusted_tiyn, row.payable_tiyn, row.paid_tiyn, row.under_review_tiyn) == (
         0, 0, 0, 0, 0)
     assert row.withheld_by_rule == {"withdrawn": act.withheld_tiyn} and row.withheld_other_tiyn == 0

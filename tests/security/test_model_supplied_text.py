@@ -131,16 +131,8 @@ def test_the_left_to_right_and_right_to_left_marks_stay_allowed(app_ctx):
     assert _model_problems(files) == []
 
 
-@pytest.mark.parametrize("part, document", [
-    ("schema", {"properties": {"amount": {"type": "string", "title": REVERSED}}}),
-    ("schema", {"properties": {"grade": {"type": "string", "enum": ["1", "\u20662"]}}}),
-    ("schema", {"properties": {"note": {"type": "string", "default": REVERSED}}}),
-    ("schema", {"properties": {"note": {"type": "string", "description": REVERSED}}}),
-    ("ui", {"amount": {"ui:title": {"ru": REVERSED}}}),
-    ("ui", {"amount": {"ui:help": REVERSED}}),
-    ("ui", {"grade": {"ui:enumNames": {"1": REVERSED}}}),
-])
-def test_a_form_whose_words_hold_a_direction_control_is_refused_naming_where(app, part, document):
+def _form_problems(app, part: str, document: dict) -> list[tuple[str, str]]:
+    """What the form checks say of a small form whose ``part`` ("schema" or "ui") holds ``document``."""
     from app.engine.forms import form_shape_problems
 
     schema = {"type": "object", "properties": {"amount": {"type": "string"}, "grade": {"type": "string",
@@ -151,7 +143,20 @@ def test_a_form_whose_words_hold_a_direction_control_is_refused_naming_where(app
     else:
         ui = document
     with app.test_request_context():
-        problems = [(p, m) for p, m in form_shape_problems(schema, ui) if "text-direction" in m]
+        return form_shape_problems(schema, ui)
+
+
+@pytest.mark.parametrize("part, document", [
+    ("schema", {"properties": {"amount": {"type": "string", "title": REVERSED}}}),
+    ("schema", {"properties": {"grade": {"type": "string", "enum": ["1", "\u20662"]}}}),
+    ("schema", {"properties": {"note": {"type": "string", "default": REVERSED}}}),
+    ("schema", {"properties": {"note": {"type": "string", "description": REVERSED}}}),
+    ("ui", {"amount": {"ui:title": {"ru": REVERSED}}}),
+    ("ui", {"amount": {"ui:help": REVERSED}}),
+    ("ui", {"grade": {"ui:enumNames": {"1": REVERSED}}}),
+])
+def test_a_form_whose_words_hold_a_direction_control_is_refused_naming_where(app, part, document):
+    problems = [(p, m) for p, m in _form_problems(app, part, document) if "text-direction" in m]
     assert len(problems) == 1 and problems[0][0] == part, problems
     assert "\u202e" not in problems[0][1] and "\u2066" not in problems[0][1]
 
@@ -378,17 +383,7 @@ def test_kazakh_and_russian_names_with_marks_and_line_breaks_stay_allowed(app_ct
     ("ui", {"grade": {"ui:enumNames": {"1": "Acc\u200cept"}}}),
 ])
 def test_a_form_whose_words_hold_an_invisible_character_is_refused_naming_where(app, part, document):
-    from app.engine.forms import form_shape_problems
-
-    schema = {"type": "object", "properties": {"amount": {"type": "string"}, "grade": {"type": "string",
-                                                                                     "enum": ["1", "2"]}}}
-    ui: dict = {}
-    if part == "schema":
-        schema["properties"].update(document["properties"])
-    else:
-        ui = document
-    with app.test_request_context():
-        problems = [(p, m) for p, m in form_shape_problems(schema, ui) if "invisible" in m or "control" in m]
+    problems = [(p, m) for p, m in _form_problems(app, part, document) if "invisible" in m or "control" in m]
     assert len(problems) == 1 and problems[0][0] == part, problems
     assert all(char not in problems[0][1] for char in (*INVISIBLE.values(), "\x00"))
 
