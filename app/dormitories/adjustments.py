@@ -48,7 +48,7 @@ from app.acts.models import Act, ActLine
 from app.acts.topups import ADJUSTED, REGISTRY_CORRECTED_IN_FAVOUR, settled_for
 from app.acts.verification import month_bounds
 from app.dormitories.models import DormPlaceLine
-from app.dormitories.registry import StudentRegistry, beds_of, student_registry
+from app.dormitories.registry import StudentRegistry, beds_of, enrolments_of_children, student_registry
 from app.dormitories.verification import DORMITORY, DormContext, dormitory_contexts, occupied_days, place_days
 from app.extensions import db
 from app.people.models import Organisation
@@ -279,7 +279,7 @@ def _repricing(registry: StudentRegistry):
                                                            .where(DormPlaceLine.line_id.in_(line_ids)))}
         contexts = dormitory_contexts(list({original.id: original for _, original in rows}.values()))
         windows = {act_id: _document_window(ctx) for act_id, ctx in contexts.items()}
-        records = registry.enrollments_for({ln.iin for ln, _ in rows})
+        records = enrolments_of_children(registry, {ln.iin for ln, _ in rows})
         claims, children = _other_claims(rows)
         excluded = {original.id for line, original in rows if line.outcome == "excluded"}
         bins = {contexts[act_id].dormitory_bin for act_id in excluded}

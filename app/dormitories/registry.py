@@ -33,6 +33,7 @@ from app.registry.importers import (
     _whole_number,
     enrolment_dates,
 )
+from app.registry.merges import children_of
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit
 
@@ -66,6 +67,19 @@ class TableStudentRegistry(TableEnrolments):
 
 def student_registry() -> StudentRegistry:
     return TableStudentRegistry()
+
+
+def enrolments_of_children(registry: StudentRegistry, iins: Iterable[str]) -> dict[str, list]:
+    """{IIN: the student registry's enrolments of the child it names, under that IIN or any IIN NEDB merged with it}
+    (app.registry.merges). The student registry is not NEDB: a merge moves no row of it, and its next file may list
+    the child under the surviving IIN only — a place paid under the retired IIN was then clawed back whole, as if the
+    child had never been enrolled (the rule pass joins the same IINs: ``rule_sql.rules_sql``)."""
+    wanted = set(iins)
+    child = children_of(wanted)
+    found: dict[str, list] = defaultdict(list)
+    for iin, rows in registry.enrollments_for(child).items():
+        found[child.get(iin, iin)].extend(rows)
+    return {iin: found.get(child[iin], []) for iin in wanted}
 
 
 def beds_of(dormitory_bins: Iterable[str]) -> dict[str, set[tuple[str, str]]]:

@@ -129,10 +129,12 @@ def twins_sql(sql: Dialect, instrument: str, merged: bool = False) -> str:
             f"AND {other_first} <= d.last_day AND d.first_day <= {other_last})")
 
 
-def rules_sql(sql: Dialect, dialect: str, students: str) -> str:
+def rules_sql(sql: Dialect, dialect: str, students: str, merged: bool = False) -> str:
     """ONE statement: every staged place with its rule, paid days and amount, into ``tmp_vline``.
 
-    Each place is joined to its student's enrolments (every institution: the registry's ``iin`` index) and
+    Each place is joined to its student's enrolments (every institution: the registry's ``iin`` index; ``merged``:
+    under every IIN NEDB merged with the child's, :func:`stage_merges` — the student registry is not NEDB and may list
+    the child under the surviving IIN only, and a place claimed under the retired IIN was ``student_not_found``) and
     grouped per line; the counts decide the rules in the precedence of ``DORM_RULES``. An enrolment *here* is
     one at the named institution active on a day the place is occupied (a withdrawal is the first day not
     enrolled); paid days are the days of the documents' run that the place and a full-time enrolment here
@@ -153,7 +155,8 @@ def rules_sql(sql: Dialect, dialect: str, students: str) -> str:
         "ELSE 0 END) AS enrolled, "
         f"SUM(CASE WHEN {full_time} THEN {_days_sql(dialect, 'd.pay_lo', 'd.pay_hi', 'd.pay_span')} "
         "ELSE 0 END) AS paid "
-        f"FROM tmp_dplace d JOIN tmp_dact v ON v.act_id = d.act_id LEFT JOIN {students} e ON e.iin = d.iin "
+        f"FROM tmp_dplace d JOIN tmp_dact v ON v.act_id = d.act_id LEFT JOIN {students} e "
+        f"ON {_same_child('e.iin', 'd.iin', merged)} "
         # grouped in the working table's key order: no sort of the month's lines
         f"AND v.dorm_rule IS NULL GROUP BY d.act_id, d.room, d.bed, d.id{', v.act_id' if sql.pg else ''}"
         f"{_fence(dialect)}")
@@ -192,11 +195,13 @@ def rules_sql(sql: Dialect, dialect: str, students: str) -> str:
             f"CASE WHEN rule IS NULL THEN paid END, NULL, NULL, moved_in FROM ({ruled}) r")
 
 
-def day_by_day_sql(students: str) -> str:
+def day_by_day_sql(students: str, merged: bool = False) -> str:
     """The placeholder lines, paid the days (of ``tmp_dday``) the place is occupied, a full-time enrolment at the
-    institution runs and — for paid days — both documents are valid: the union of several enrolments counted
-    once, and documents with a gap inside the month paying only their days."""
-    enrolled_on = (f"EXISTS (SELECT 1 FROM {students} e WHERE e.iin = d.iin AND e.institution_bin = d.inst "  # noqa: S608
+    institution runs and — for paid days — both documents are valid: the union of several enrolments (``merged``:
+    under any of the child's IINs, as :func:`rules_sql`) counted once, and documents with a gap inside the month
+    paying only their days."""
+    enrolled_on = (f"EXISTS (SELECT 1 FROM {students} e WHERE {_same_child('e.iin', 'd.iin', merged)} "  # noqa: S608
+                   "AND e.institution_bin = d.inst "
                    "AND e.study_form = 'full_time' AND e.enrolled_on <= t.day "
                    "AND (e.withdrawn_on IS NULL OR e.withdrawn_on > t.day))")
     counted = (f"SELECT x.act_id, x.id, v.rate, v.month_days, {_LIQUIDATED.format(v='v', d='d')} AS liquidated, "  # noqa: S608

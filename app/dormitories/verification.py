@@ -191,8 +191,10 @@ def _stage_students(conn: Connection, registry: StudentRegistry) -> str:
     registry service) — the enrolments of exactly the IINs in question in ``tmp_dstud`` (dropped at the end of
     the pass)."""
     def iins() -> list[str]:
+        # and every IIN NEDB merged with a place's child (staged in ``tmp_vmerge`` first): its rows are the child's
         return conn.execute(text("SELECT DISTINCT d.iin FROM tmp_dplace d JOIN tmp_dact v ON v.act_id = d.act_id "
-                                 "WHERE v.dorm_rule IS NULL")).scalars().all()
+                                 "WHERE v.dorm_rule IS NULL UNION SELECT iin FROM tmp_vmerge "
+                                 "UNION SELECT person FROM tmp_vmerge")).scalars().all()
 
     def row(r) -> dict:
         return {"iin": r.iin, "institution_bin": r.institution_bin, "study_form": r.study_form,
@@ -255,13 +257,13 @@ def verify_dormitory_acts(acts: Sequence[Act], registry: StudentRegistry | None 
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_dact"))
             conn.execute(text("ANALYZE tmp_dplace"))
+        merged = rule_sql.stage_merges(conn)
         students = _stage_students(conn, registry or student_registry())
         step("staged")
-        merged = rule_sql.stage_merges(conn)
         conn.execute(text(rule_sql.twins_sql(sql, DORMITORY, merged)))
-        conn.execute(text(rule_sql.rules_sql(sql, dialect, students)))
+        conn.execute(text(rule_sql.rules_sql(sql, dialect, students, merged)))
         if _fill_days(conn, contexts):
-            conn.execute(text(rule_sql.day_by_day_sql(students)))
+            conn.execute(text(rule_sql.day_by_day_sql(students, merged)))
         _exclude(conn, rule_sql.duplicates_sql(merged), "dorm_duplicate_line",
                  f" AND (rule IS NULL OR rule NOT IN ({rule_sql.OUTRANK_DUPLICATE}))")
         _exclude(conn, rule_sql.SHARED_BEDS, "bed_shared")
