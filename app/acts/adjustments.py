@@ -54,7 +54,7 @@ from app.acts.topups import (
     written_off_for,
 )
 from app.acts.topups import TITLE as TOP_UP_TITLE
-from app.acts.verification import academic_year, month_bounds, prorated, school_contexts
+from app.acts.verification import academic_year, month_bounds, prorated, registry_year_start, school_contexts
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.adapter import Enrollment, StudentRegistry, student_registry
@@ -199,14 +199,6 @@ def decided_lines_query(acts: Sequence[Act], lines=None, since: date | None = No
     return (select(ActLine, Act).join(Act, Act.id == ActLine.act_id)
             .where(Act.school_id.in_(school_ids), Act.status.in_(DECIDED), Act.period >= earliest,
                    Act.period < latest, ActLine.outcome == "accepted" if lines is None else lines))
-
-
-def registry_year_start() -> date:
-    """1 September of the academic year NEDB's grades are of: the current one (today's, in Kazakhstan: see
-    :func:`app.clock.today`). NEDB keeps one grade per enrolment and moves it on with the year, so a month of an
-    earlier academic year is not re-checked against it (a pupil in grade 9 last year is in grade 10 now, and last
-    year's months were right)."""
-    return _year_start(clock.today())
 
 
 def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date | None = None,

@@ -47,6 +47,7 @@ from flask import current_app
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.acts.models import Act, StudentNorm
 from app.acts.rules import (
     AGE_OVER_GRADE_MAX,
@@ -79,6 +80,28 @@ def month_bounds(period: date) -> tuple[date, date]:
 def academic_year(period: date) -> str:
     start = period.year if period.month >= 9 else period.year - 1
     return f"{start}/{start + 1}"
+
+
+def registry_year_start() -> date:
+    """1 September of the academic year NEDB's grades are of: the current one (today's, in Kazakhstan: see
+    :func:`app.clock.today`). NEDB keeps one grade per enrolment and moves it on with the year, so a month of an
+    earlier academic year is not held to it (a pupil in grade 9 last year is in grade 10 now, and last year's months
+    were right): the repricing of decided months does not check it (app.acts.adjustments), the first verification
+    of such a month takes the grade the row had then (:func:`_in_grade_sql`)."""
+    return date(int(academic_year(clock.today())[:4]), 9, 1)
+
+
+def _in_grade_sql(row_grade: str, row_off: str, line_grade: str, year_start: str) -> str:
+    """A NEDB row of ``row_grade`` (withdrawn on ``row_off``) was in ``line_grade`` in a month of the academic year
+    starting in ``year_start`` (an integer expression). In NEDB's own year: that grade. In an earlier year, a row still
+    running when NEDB's year began has been moved on since: its grade then is NEDB's, or up to one grade below for
+    each year passed (promoted every year; one who repeated a year keeps the grade) — an act of May verified in
+    September excluded every pupil still at the school as ``grade_mismatch``. A row that ended before NEDB's year
+    began kept the grade of its time."""
+    start = registry_year_start()
+    return (f"({line_grade} = {row_grade} OR ({year_start} < {start.year} "
+            f"AND ({row_off} IS NULL OR {row_off} > '{start.isoformat()}') "
+            f"AND {line_grade} BETWEEN {row_grade} - ({start.year} - {year_start}) AND {row_grade}))")
 
 
 @dataclass
@@ -478,7 +501,7 @@ def _lines_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) ->
                  # The days a licence covers the line's level (NULL: no day; level_not_covered by the mask).
                  f"{_of_level('pay_from')} AS pay_from, {_of_level('pay_to')} AS pay_to, "
                  f"{_of_level('pay_days')} AS pay_days, "
-                 "v.age_lo, v.age_hi, v.gaps, v.liquidated_on AS liq, "
+                 "v.age_lo, v.age_hi, v.gaps, v.liquidated_on AS liq, v.year_start AS ys, "
                  "CASE WHEN f.grade <= 4 THEN v.norm_p WHEN f.grade <= 9 THEN v.norm_b ELSE v.norm_s END AS norm")
     joined = (f"FROM act_line f JOIN tmp_vact v ON v.act_id = f.act_id LEFT JOIN {nedb} e ON e.iin = {person('f.iin')} "  # noqa: S608
               "AND v.school_rule IS NULL WHERE f.act_id IN (SELECT act_id FROM tmp_vact)")
@@ -492,6 +515,7 @@ def _lines_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) ->
                   f"{joined} GROUP BY f.id, v.act_id{_fence(dialect)}")
         found, none, many = "n = 1", "n = 0", f"WHEN n > 1 THEN '{_MANY}' "
     runs = "(e_off IS NULL OR e_off > e_on)"  # an enrolment of no day runs nowhere (see _ACTIVE)
+    in_grade = _in_grade_sql("e_grade", "e_off", "grade", "ys")
     here = (f"{found} AND e_bin = school_bin AND e_on <= month_end AND (e_off IS NULL OR e_off > month_start) "
             f"AND {runs}")
     pay_days = (f"({_days_sql(dialect, 'pay_from', 'pay_to', 'pay_days', 'e_on', 'e_off')} - CASE WHEN g.gaps = 0 "
@@ -505,7 +529,7 @@ def _lines_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) ->
         # The common case first: enrolled here over all the days a licence covers the level, grade as claimed,
         # level covered.
         f"CASE WHEN {found} AND e_bin = school_bin AND e_on <= pay_from AND (e_off IS NULL OR e_off > pay_to) "
-        "AND e_grade = grade AND (grade_mask >> grade) & 1 = 1 THEN NULL "
+        f"AND {in_grade} AND (grade_mask >> grade) & 1 = 1 THEN NULL "
         "WHEN school_rule IS NOT NULL THEN school_rule "
         f"WHEN {none} THEN CASE WHEN {_iin_invalid_sql(dialect, 'iin')} THEN 'iin_checksum' ELSE 'not_in_nedb' END "
         + many +
@@ -513,7 +537,7 @@ def _lines_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) ->
         f"AND {runs} THEN 'other_school' ELSE 'not_registered' END "
         "WHEN e_off <= month_start THEN 'withdrawn' "
         f"WHEN e_on > month_end OR NOT {runs} THEN 'not_registered' "
-        "WHEN e_grade <> grade THEN 'grade_mismatch' "
+        f"WHEN NOT {in_grade} THEN 'grade_mismatch' "
         "WHEN (grade_mask >> grade) & 1 = 0 THEN 'level_not_covered' "
         # Enrolled here only on days no licence covers the level (it starts after or ends before them) — or only
         # from the school's liquidation day on (liquidated: the licence days end the day before it).
@@ -527,16 +551,22 @@ def _lines_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) ->
 
 
 def _grade_day_sql(nedb: str, day: str, iin: str = "f.iin", grade: str = "f.grade",
-                   school: str = "v.school_bin") -> str:
+                   school: str = "v.school_bin", year_start: str = "v.year_start") -> str:
     """``day`` is a day of ``grade`` at ``school`` for the student ``iin``: of NEDB's enrolments there running that
     day, the one enrolled last (the higher grade on the same date) is in ``grade``. Two rows of one pupil in two grades
     running on one day (a move up a grade entered without closing the old row) are one day of the newer grade — never
     a day paid on both grades' lines."""
     runs = "{t}.enrolled_on <= {d} AND ({t}.withdrawn_on IS NULL OR {t}.withdrawn_on > {d})"
-    return (f"EXISTS (SELECT 1 FROM {nedb} d WHERE d.iin = {iin} AND d.school_bin = {school} AND d.grade = {grade} "  # noqa: S608
-            f"AND {runs.format(t='d', d=day)} AND NOT EXISTS (SELECT 1 FROM {nedb} d2 WHERE d2.iin = d.iin "
+    return (f"EXISTS (SELECT 1 FROM {nedb} d WHERE d.iin = {iin} AND d.school_bin = {school} "  # noqa: S608
+            f"AND {_in_grade_sql('d.grade', 'd.withdrawn_on', grade, year_start)} AND {runs.format(t='d', d=day)} "
+            f"AND NOT EXISTS (SELECT 1 FROM {nedb} d2 WHERE d2.iin = d.iin "
             f"AND d2.school_bin = d.school_bin AND d2.grade <> d.grade AND {runs.format(t='d2', d=day)} "
             "AND (d2.enrolled_on > d.enrolled_on OR (d2.enrolled_on = d.enrolled_on AND d2.grade > d.grade))))")
+
+
+def _line_grade_sql() -> str:
+    """The NEDB row ``e`` was in the grade of the line ``f`` in the month of its act ``v`` (:func:`_in_grade_sql`)."""
+    return _in_grade_sql("e.grade", "e.withdrawn_on", "f.grade", "v.year_start")
 
 
 def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str, gaps: bool = False,
@@ -561,7 +591,8 @@ def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str, gaps: 
         skip = (" AND (v.gaps = 0 OR NOT EXISTS (SELECT 1 FROM tmp_vgap q WHERE q.act_id = v.act_id AND q.lvl = "
                 "CASE WHEN f.grade <= 4 THEN 'p' WHEN f.grade <= 9 THEN 'b' ELSE 's' END AND q.day = t.day))")
     # One enrolment here in the month: its days (in the line's grade: only if it is in that grade).
-    one = f"SUM(CASE WHEN {here_active}{' AND e.grade = f.grade' if in_grade else ''} THEN {days} ELSE 0 END)"
+    of_grade = f" AND {_line_grade_sql()}" if in_grade else ""
+    one = f"SUM(CASE WHEN {here_active}{of_grade} THEN {days} ELSE 0 END)"
     any_row = (f"SELECT 1 FROM {nedb} d WHERE d.iin = {person('f.iin')} AND d.school_bin = v.school_bin "  # noqa: S608
                "AND d.enrolled_on <= t.day "
                "AND (d.withdrawn_on IS NULL OR d.withdrawn_on > t.day)")
@@ -594,6 +625,7 @@ def _general_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) 
     whichever is verified first. (The self-join of NEDB runs only for a line active here *and* elsewhere: a
     ``CASE`` evaluates lazily.)"""
     here_active = f"{_HERE} AND {_ACTIVE}"
+    line_grade = _line_grade_sql()
     paid_days = _days_here_sql(dialect, nedb, _of_level("pay_from"), _of_level("pay_to"), _of_level("pay_days"),
                                gaps=True, in_grade=True, person=person)
     grade_days = _days_here_sql(dialect, nedb, "v.month_start", "v.month_end", "v.month_days", in_grade=True,
@@ -620,10 +652,10 @@ def _general_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) 
         "AND (h.withdrawn_on IS NULL OR o.enrolled_on < h.withdrawn_on) "
         f"WHERE h.iin = {person('f.iin')} AND h.school_bin = v.school_bin AND {_ACTIVE.replace('e.', 'h.')}) "
         "THEN 'double_enrolment' "
-        f"WHEN MAX(CASE WHEN {here_active} AND e.grade = f.grade THEN 1 ELSE 0 END) = 0 THEN 'grade_mismatch' "
+        f"WHEN MAX(CASE WHEN {here_active} AND {line_grade} THEN 1 ELSE 0 END) = 0 THEN 'grade_mismatch' "
         # Its grade's row runs in the month only on days NEDB has the pupil in a newer row of another grade (counted
         # only for a pupil NEDB has here in two grades this month).
-        f"WHEN CASE WHEN MAX(CASE WHEN {here_active} AND e.grade <> f.grade THEN 1 ELSE 0 END) = 0 THEN 1 "
+        f"WHEN CASE WHEN MAX(CASE WHEN {here_active} AND NOT {line_grade} THEN 1 ELSE 0 END) = 0 THEN 1 "
         f"ELSE {grade_days} END = 0 THEN 'grade_mismatch' "
         "WHEN (v.grade_mask >> f.grade) & 1 = 0 THEN 'level_not_covered' "
         f"WHEN {paid_days} = 0 THEN CASE WHEN v.liquidated_on IS NOT NULL AND MIN(CASE WHEN {here_active} "
@@ -656,7 +688,8 @@ def _duplicates_sql(nedb: str, person: Callable[[str], str] = _same) -> str:
         f"ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin {ranking}) AS copy_no, "
         f"ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin, x.grade {ranking}) AS grade_copy_no FROM ("
         f"SELECT l.act_id, l.id, {person('l.iin')} AS iin, l.grade, l.line_no, "
-        f"MAX(CASE WHEN {here_active} AND e.grade = l.grade THEN 1 ELSE 0 END) AS here_grade, "
+        f"MAX(CASE WHEN {here_active} AND {_in_grade_sql('e.grade', 'e.withdrawn_on', 'l.grade', 'v.year_start')} "
+        "THEN 1 ELSE 0 END) AS here_grade, "
         "(v.grade_mask >> l.grade) & 1 AS grade_covered, "
         f"CASE WHEN MAX(CASE WHEN {here_active} AND e.full_name = l.full_name THEN 1 ELSE 0 END) = 1 THEN 0 ELSE 1 END "
         "AS name_differs "
@@ -866,7 +899,7 @@ def _school_spans(conn: Connection, nedb: str) -> str:
                   else "(n.withdrawn_on - 1)")
     lines = "FROM tmp_vline x JOIN tmp_vact v ON v.act_id = x.act_id JOIN act_line l ON l.id = x.id "
     other_grade = (f"EXISTS (SELECT 1 FROM {nedb} o WHERE o.iin = x.iin AND o.school_bin = v.school_bin "  # noqa: S608
-                   "AND o.grade <> l.grade)")
+                   f"AND NOT {_in_grade_sql('o.grade', 'o.withdrawn_on', 'l.grade', 'v.year_start')})")
     return ("SELECT x.id, CASE WHEN n.enrolled_on > v.month_start THEN n.enrolled_on ELSE v.month_start END, "  # noqa: S608
             f"CASE WHEN n.withdrawn_on IS NULL OR n.withdrawn_on > v.month_end THEN v.month_end ELSE {day_before} END "
             f"{lines}JOIN {nedb} n ON n.iin = x.iin AND n.school_bin = v.school_bin "
