@@ -61,3 +61,16 @@ def test_an_act_of_the_current_year_is_held_to_nedb_s_grade(country):
         db.session.add_all([StudentNorm(academic_year="2027/2028", level=k, monthly_tiyn=v) for k, v in NORMS.items()])
         act = country.act(school, [(pupil, 9)], period=date(2027, 9, 1))
         assert _per_act_and_month_wide(act)[act.id] == [("excluded", "grade_mismatch", None, 0)]
+
+
+def test_the_places_of_a_may_act_verified_in_september_go_to_the_pupils_enrolled_longest(country):
+    """Design capacity 1, two pupils moved on since May: the one enrolled first holds the place all month; the other,
+    enrolled on 10 May, is over capacity — both were ``grade_mismatch``."""
+    school = country.school(capacity=1)
+    first, later = iin(1), iin(2)
+    country.enrol(first, school.bin, grade=10)
+    country.enrol(later, school.bin, grade=10, enrolled=date(2027, 5, 10))
+    with clock.FrozenClock(SEPTEMBER_10):
+        act = country.act(school, [(later, 9), (first, 9)], period=MAY)
+        assert _per_act_and_month_wide(act)[act.id] == [("excluded", "over_capacity", None, 0),
+                                                        ("accepted", None, 31, B)]
