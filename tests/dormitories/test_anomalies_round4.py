@@ -73,3 +73,14 @@ def test_a_child_enrolled_under_the_retired_iin_then_the_surviving_one_is_paid_e
     db.session.flush()
     _summary, rows = _verify(dorm_year, lines)
     assert rows[3] == (None, 31, _rate(dorm_year))
+
+
+def test_a_place_claimed_under_the_surviving_iin_is_paid_while_the_registry_still_lists_the_retired_one(dorm_year):
+    """The other way round: the registry's file predates the merge (the child's row under the IIN NEDB retired), the
+    dormitory claims the surviving IIN — the month's rate; it was ``student_not_found``."""
+    lines = _lines(dorm_year)
+    survivor = lines[3]["iin"]
+    retired = _retire(lines[3])["iin"]
+    db.session.execute(update(StudentEnrolment).where(StudentEnrolment.iin == survivor).values(iin=retired))
+    _summary, rows = _verify(dorm_year, lines)
+    assert rows[3] == (None, 31, _rate(dorm_year))
