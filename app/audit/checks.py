@@ -7,10 +7,10 @@ from the proxy and no verdict. Now the page queues a check, one at a time, and i
 verifications run (app/registry/jobs.py: a thread of the web process, or a Celery worker), leased like them
 (app/jobs.py); the page shows its progress and then its verdict, kept with who started it and when.
 
-The walk reads in one transaction (on PostgreSQL one REPEATABLE READ snapshot, so rows decided while it runs are not
-compared with events it read before they were written); the lease is renewed and the progress written through a
-session of its own meanwhile. A check whose worker died is sent again by the background pass and walks again from the
-start: it writes nothing until its verdict, so there is nothing half done to resume from.
+The walk reads in chunks, each in a short transaction that ends with the check's progress and lease renewed
+(app/audit/chunked_walk.py says why that is still a sound check); every ``CHECKPOINT_EVENTS`` events it saves where it
+is (``checkpoint``). A check whose worker died is sent again by the background pass and goes on from there: with
+runners dying now and then, a walk that restarted from the first event had never ended on a long trail.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import logging
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from app import clock, jobs
 from app.audit import operations as audit
@@ -34,6 +33,9 @@ log = logging.getLogger(__name__)
 CHAIN = "audit_check"
 JOB = "tapsyrys.audit.check"
 ACTIVE = ("queued", "running")
+#: events walked between two checkpoints: a run sent again re-reads at most these (the checkpoint's size grows with the
+#: rows events vouch for, so it is not written with every chunk)
+CHECKPOINT_EVENTS = 50_000
 #: problems kept with a verdict (and shown): the first ones, in the check's order; ``problem_count`` has them all and
 #: ``flask verify-audit`` lists them all
 PROBLEMS_KEPT = 1000
@@ -89,31 +91,31 @@ def run_audit_check(check_id: int) -> AuditCheck | None:
         return check
     if not jobs.claim(check):
         return check
-    db.session.commit()  # the walk's transaction starts afresh below, with its isolation
-    side = Session(db.engine, expire_on_commit=False)  # lease and progress, committed while the walk reads
+    from app.audit import chunked_walk
+
     try:
-        leased = side.get(AuditCheck, check_id)
+        check.total_events = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        saved = [(check.checkpoint or {}).get("events", 0)]
 
-        def progress(events: int) -> None:
-            leased.checked_events = events
-            jobs.heartbeat(leased, session=side)  # LeaseLost, or TimeLimitExceeded past JOB_TIME_LIMIT_SECONDS
-            side.commit()
+        def progress(walker) -> None:  # in the chunk's transaction, which the walk commits
+            events = walker.report.events
+            check.checked_events = events
+            if events - saved[0] >= CHECKPOINT_EVENTS:
+                check.checkpoint, saved[0] = chunked_walk.checkpoint(walker, PROBLEMS_KEPT), events
+            jobs.heartbeat(check)  # LeaseLost, or TimeLimitExceeded past JOB_TIME_LIMIT_SECONDS
 
-        if db.engine.dialect.name == "postgresql":
-            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        leased.total_events = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
-        progress(0)
-        report = audit.verify_chains_and_rows(on_progress=progress)
-        db.session.rollback()  # the snapshot read: nothing was written in it
+        report = audit.verify_chains_and_rows(on_chunk=progress, resume=check.checkpoint)
+        db.session.rollback()  # the rows' snapshot: nothing was written in it
         check = db.session.get(AuditCheck, check_id)
         jobs.heartbeat(check, time_limit=False)  # still ours (the verdict is written by the lease's holder only)
+        problem_count = len(report.problems) + report.problems_left_out
         check.chains, check.checked_events = report.chains, report.events
         check.total_events = max(check.total_events, report.events)
-        check.problem_count = len(report.problems)
+        check.problem_count = problem_count
         check.problems = [{"chain": p.chain, "seq": p.seq, "reason": p.reason} for p in report.problems[:PROBLEMS_KEPT]]
-        check.status, check.finished_at, check.message = "done", clock.now(), None
+        check.status, check.finished_at, check.message, check.checkpoint = "done", clock.now(), None, None
         jobs.release(check)
-        details = {"chains": report.chains, "events": report.events, "problems": len(report.problems)}
+        details = {"chains": report.chains, "events": report.events, "problems": problem_count}
         if report.problems:
             details["first_problem"] = str(report.problems[0])[:300]
         audit.record_event(CHAIN, "audit_check.finished", "audit_check", check.id, actor_id=check.created_by_id,
@@ -121,11 +123,9 @@ def run_audit_check(check_id: int) -> AuditCheck | None:
         db.session.commit()
         return check
     except jobs.LeaseLost:  # another worker runs it now
-        side.rollback()
         db.session.rollback()
         raise
     except Exception as err:
-        side.rollback()
         db.session.rollback()
         from app.engine.runtime import database_unusable_now
 
@@ -147,8 +147,6 @@ def run_audit_check(check_id: int) -> AuditCheck | None:
         else:
             log.exception("audit check %s failed", check_id)
         return check
-    finally:
-        side.close()
 
 
 def _said(err: BaseException) -> bool:

@@ -205,6 +205,9 @@ class VerificationReport:
     warnings: list[str] = field(default_factory=list)
     events_by_key: dict[str, int] = field(default_factory=dict)
     anchors_checked: list[int] = field(default_factory=list)
+    #: problems found by earlier runs of a resumed check and not kept in its checkpoint (app/audit/chunked_walk.py):
+    #: ``len(problems) + problems_left_out`` is how many there are
+    problems_left_out: int = 0
 
 
 @dataclass
@@ -217,6 +220,23 @@ class _Cover:
     seq: int
     facts: dict
     at: datetime
+
+
+def _later_cover(cover: _Cover | None, event_id: int, chain: str, seq: int, at: datetime, facts: dict) -> _Cover:
+    """The cover of a row once a verified event with ``facts`` about it is read, events being read in (chain, seq)
+    order: the later of a chain, and across chains the later by its hashed time."""
+    at = _as_utc(at)
+    if cover is None or cover.chain == chain or (cover.at, cover.event_id) < (at, event_id):
+        return _Cover(event_id, chain, seq, facts, at)
+    return cover
+
+
+def _hash_matches(keys: dict[str, bytes], ev) -> bool:
+    """A keyed event (a row of ``_COLUMNS``) whose HMAC verifies with its key."""
+    key = keys.get(ev.key_id)
+    fields = (ev.prev_hash, ev.chain, ev.seq, ev.at, ev.actor_id, ev.on_behalf_of_id, ev.action, ev.object_type,
+              ev.object_id, ev.details)
+    return key is not None and hmac.digest(key, _keyed_body(ev.key_id, ev.facts, *fields), "sha256").hex() == ev.hash
 
 
 #: Which rows must be vouched for, by the object type their events name. ``act`` rows only once decided for
@@ -282,9 +302,8 @@ class _ChainWalker:
             elif hmac.digest(key, _keyed_body(key_id, facts, *fields), "sha256").hex() != digest:
                 problems.append(ChainProblem(chain, seq, "content does not match its hash (tampered)"))
             elif facts is not None:
-                cover, at = self.covers.get((object_type, object_id)), _as_utc(at)
-                if cover is None or cover.chain == chain or (cover.at, cover.event_id) < (at, event_id):
-                    self.covers[(object_type, object_id)] = _Cover(event_id, chain, seq, facts, at)
+                self.covers[(object_type, object_id)] = _later_cover(self.covers.get((object_type, object_id)),
+                                                                     event_id, chain, seq, at, facts)
         if chain in self.wanted and seq in self.wanted[chain]:
             self.seen_hashes[(chain, seq)] = digest
         self.last_seq[chain] = seq
@@ -292,25 +311,16 @@ class _ChainWalker:
         self._expected = seq + 1
 
 
-def _walk(chain: str | None = None, wanted: dict[str, set[int]] | None = None,
-          on_progress: Callable[[int], None] | None = None) -> _ChainWalker:
-    """One streamed, ordered read of the events (Core rows, no ORM objects), fed to a :class:`_ChainWalker`.
-    ``on_progress(events walked so far)`` is called after each batch of 5,000 (the background check renews its lease
-    and shows its progress there; it may raise to stop the walk)."""
+def _walk(chain: str | None = None, wanted: dict[str, set[int]] | None = None) -> _ChainWalker:
+    """One streamed, ordered read of the events (Core rows, no ORM objects), fed to a :class:`_ChainWalker` — in the
+    caller's transaction, one snapshot (``flask verify-audit``, the benchmark); the audit page's check reads in chunks
+    instead (app/audit/chunked_walk.py)."""
     walker = _ChainWalker(keyring().keys, wanted)
     query = select(*_COLUMNS).order_by(AuditEvent.chain, AuditEvent.seq)
     if chain is not None:
         query = query.where(AuditEvent.chain == chain)
-    rows = db.session.connection().execute(query, execution_options={"yield_per": 5000})
-    if on_progress is None:  # verify-audit, the benchmark: the plain loop
-        for ev in rows:
-            walker.feed(ev)
-        return walker
-    feed = walker.feed
-    for batch in rows.partitions():
-        for ev in batch:
-            feed(ev)
-        on_progress(walker.report.events)
+    for ev in db.session.connection().execute(query, execution_options={"yield_per": 5000}):
+        walker.feed(ev)
     return walker
 
 
@@ -323,14 +333,23 @@ def vouched_facts(chain: str, action: str, object_type: str, object_id: int) -> 
         select(*_COLUMNS).where(AuditEvent.chain == chain, AuditEvent.action == action,
                                 AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
         .order_by(AuditEvent.seq.desc()).limit(1)).first()
-    if ev is None or ev.facts is None:
-        return None
-    key = keyring().keys.get(ev.key_id)
-    fields = (ev.prev_hash, ev.chain, ev.seq, ev.at, ev.actor_id, ev.on_behalf_of_id, ev.action, ev.object_type,
-              ev.object_id, ev.details)
-    if key is None or hmac.digest(key, _keyed_body(ev.key_id, ev.facts, *fields), "sha256").hex() != ev.hash:
+    if ev is None or ev.facts is None or not _hash_matches(keyring().keys, ev):
         return None
     return ev.facts
+
+
+def cover_now(keys: dict[str, bytes], object_type: str, object_id: int) -> _Cover | None:
+    """The latest event vouching for a row among every verified keyed event about it now (the object index, not a
+    walk): for a walk read in chunks (app/audit/chunked_walk.py), whose chain may have been passed before the row was
+    decided — a snapshot's walk would have read the event, so the row is compared with it."""
+    cover = None
+    for ev in db.session.connection().execute(
+            select(*_COLUMNS).where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id,
+                                    AuditEvent.facts.is_not(None), AuditEvent.key_id != LEGACY_KEY_ID)
+            .order_by(AuditEvent.chain, AuditEvent.seq)):
+        if _hash_matches(keys, ev):
+            cover = _later_cover(cover, ev.id, ev.chain, ev.seq, ev.at, ev.facts)
+    return cover
 
 
 def verify_chain(chain: str) -> list[ChainProblem]:
@@ -407,8 +426,24 @@ def _refuse_changed_signed_documents(report: VerificationReport) -> None:
                                "documents were stored, still pending): run 'flask store-signed-contracts'.")
 
 
-def _compare_facts(walker: _ChainWalker) -> None:
-    """Every row that carries money or legal weight must equal the facts of the latest event vouching for it."""
+def _differing(actual: dict, facts: dict) -> list[str]:
+    """The facts a row and the event vouching for it do not agree on."""
+    names = []
+    for name in sorted(set(actual) | set(facts)):
+        if name in fact_rules.ADDED_LATER and name not in facts:
+            continue  # an event written before the fact was kept vouches for the others
+        if name in fact_rules.ADDED_LATER_UNSET and name not in facts \
+                and actual.get(name) == fact_rules.ADDED_LATER_UNSET[name]:
+            continue  # …and for a row that has no value for it either (a value set since is reported)
+        if actual.get(name) != facts.get(name):
+            names.append(name)
+    return names
+
+
+def _compare_facts(walker: _ChainWalker, walked_in_chunks: bool = False) -> None:
+    """Every row that carries money or legal weight must equal the facts of the latest event vouching for it.
+    ``walked_in_chunks``: the events were not read in one snapshot with the rows — a row with no cover, or one that
+    differs, is compared with the latest event about it now (:func:`cover_now`) before it is reported."""
     report = walker.report
     rows = {
         "act": fact_rules.load_act_facts(),
@@ -420,6 +455,10 @@ def _compare_facts(walker: _ChainWalker) -> None:
     for object_type, by_id in rows.items():
         for object_id, actual in sorted(by_id.items()):
             cover = walker.covers.get((object_type, object_id))
+            if walked_in_chunks and (cover is None or _differing(actual, cover.facts)):
+                cover = cover_now(walker.keys, object_type, object_id) or cover
+                if cover is not None:
+                    walker.covers[(object_type, object_id)] = cover
             if cover is None:
                 if (object_type, object_id) in walker.legacy_objects:
                     legacy_only += 1
@@ -427,16 +466,10 @@ def _compare_facts(walker: _ChainWalker) -> None:
                     report.problems.append(ChainProblem(
                         "", 0, f"{object_type} {object_id}: no audit event vouches for its facts"))
                 continue
-            for name in sorted(set(actual) | set(cover.facts)):
-                if name in fact_rules.ADDED_LATER and name not in cover.facts:
-                    continue  # an event written before the fact was kept vouches for the others
-                if name in fact_rules.ADDED_LATER_UNSET and name not in cover.facts \
-                        and actual.get(name) == fact_rules.ADDED_LATER_UNSET[name]:
-                    continue  # …and for a row that has no value for it either (a value set since is reported)
-                if actual.get(name) != cover.facts.get(name):
-                    report.problems.append(ChainProblem(
-                        cover.chain, cover.seq,
-                        f"{object_type} {object_id}: {name} differs from event {cover.chain}#{cover.seq}"))
+            for name in _differing(actual, cover.facts):
+                report.problems.append(ChainProblem(
+                    cover.chain, cover.seq, f"{object_type} {object_id}: {name} differs from event "
+                                            f"{cover.chain}#{cover.seq}"))
     for (object_type, object_id), cover in sorted(walker.covers.items(), key=lambda item: item[1].event_id):
         # A payment, a contract or a settlement an event vouches for must still exist; an act, still decided — acts
         # are loaded only once accepted or paid, and nothing moves one back (one set back by hand was compared with
@@ -479,12 +512,20 @@ def verify_audit_trail(anchors: list | None = None) -> VerificationReport:
     return walker.report
 
 
-def verify_chains_and_rows(on_progress: Callable[[int], None] | None = None) -> VerificationReport:
-    """Every chain and every covered row (not the anchors: see :func:`verify_audit_trail`) — the audit page's check
-    (app/audit/checks.py); ``on_progress`` as :func:`_walk`'s."""
-    walker = _walk(on_progress=on_progress)
+def verify_chains_and_rows(on_chunk: Callable[[_ChainWalker], None] | None = None,
+                           resume: dict | None = None) -> VerificationReport:
+    """Every chain and every covered row (not the anchors: see :func:`verify_audit_trail`). With ``on_chunk`` — the
+    audit page's check (app/audit/checks.py) — the events are read in chunks, each in a short transaction, from
+    ``resume`` (a walker's checkpoint) on: see app/audit/chunked_walk.py."""
+    if on_chunk is None:
+        walker = _walk()
+    else:
+        from app.audit import chunked_walk
+
+        walker = chunked_walk.walk(on_chunk, resume)
+        chunked_walk.begin_snapshot()  # the rows, and the events about them, read together
     _refuse_late_unkeyed_events(walker, [])
-    _compare_facts(walker)
+    _compare_facts(walker, walked_in_chunks=on_chunk is not None)
     return walker.report
 
 
