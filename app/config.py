@@ -299,6 +299,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # someone else is saving the record and to try again (503), nothing written — it had held a worker thread, and
         # the person, for as long as the other transaction stayed open. 0: for ever.
         "REQUEST_LOCK_TIMEOUT_SECONDS": _number("REQUEST_LOCK_TIMEOUT_SECONDS", "5"),
+        # PostgreSQL: how long one statement of a web request may run (statement_timeout; 0: for ever): a slow query
+        # had held a web worker with no bound; past it the person is told to try again (503), nothing written.
+        # Background jobs, imports, commands and migrations are not bounded by it (app.database).
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS": _number("DATABASE_STATEMENT_TIMEOUT_SECONDS", "30", kind=float),
         # PostgreSQL: how long opening a connection may take (libpq's connect_timeout) — a server that accepts and never
         # answers (hung, a half-open network, a stuck pooler) had held /readyz and every request for ever
         "DATABASE_CONNECT_TIMEOUT_SECONDS": _number("DATABASE_CONNECT_TIMEOUT_SECONDS", "10", minimum=1),

@@ -21,6 +21,8 @@ def init_database_events(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, forget_commits_sent)
     # and waits a bounded time for a row another transaction holds, before its first statement
     app.before_request_funcs[None].insert(1, _limit_request_lock_waits)
+    # and lets none of its statements run longer than DATABASE_STATEMENT_TIMEOUT_SECONDS (PostgreSQL)
+    app.before_request_funcs[None].insert(2, _limit_request_statements)
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     synchronous = app.config.get("SQLITE_SYNCHRONOUS", "NORMAL")
@@ -147,6 +149,25 @@ def _limit_request_lock_waits() -> None:
     limit_lock_waits(current_app.config.get("REQUEST_LOCK_TIMEOUT_SECONDS", 5))
 
 
+_STATEMENT_LIMIT = "tapsyrys_statement_seconds"
+
+
+def _limit_request_statements() -> None:
+    """A request's statements run at most ``DATABASE_STATEMENT_TIMEOUT_SECONDS`` each (PostgreSQL's
+    ``statement_timeout``; 0: no limit): a slow query — a report at country scale, a plan gone wrong — had held a web
+    worker, and the person in front of the page, with no bound; past it the request is rolled back whole and answered
+    "try again" (503, app.errors). Requests only: background jobs, the background pass, imports, commands and
+    migrations run in application contexts no request set it in, and may run long."""
+    setattr(g, _STATEMENT_LIMIT, current_app.config.get("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30))
+
+
+def statement_timed_out(err: BaseException) -> bool:
+    """A statement cancelled by PostgreSQL's statement_timeout (SQLSTATE 57014, query_canceled; see
+    :func:`_limit_request_statements`)."""
+    return any(getattr(seen, "sqlstate", None) == "57014" or getattr(seen, "pgcode", None) == "57014"
+               for seen in _chain(err))
+
+
 def _chain(err: BaseException):
     """``err`` and what it wraps (SQLAlchemy's ``orig``, the exceptions it was raised from or during)."""
     seen, depth = err, 0
@@ -189,6 +210,9 @@ def _set_lock_timeout(_session, _transaction, connection) -> None:
     seconds = g.get(_LOCK_WAIT)
     if seconds:
         connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+    seconds = g.get(_STATEMENT_LIMIT)
+    if seconds:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{int(seconds * 1000)}ms'")
 
 
 _NEW_FILES = "files_written"  # session.info: files written for this transaction, removed unless it commits

@@ -222,8 +222,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def record_held(err):
-        from app.database import commit_was_sent, error_first_line, held_elsewhere, lock_wait_limit
+        from app.database import commit_was_sent, error_first_line, held_elsewhere, lock_wait_limit, statement_timed_out
 
+        if statement_timed_out(err):
+            return took_too_long(err)
         if not held_elsewhere(err):
             raise err  # the database down or failing: the 500 page, its traceback logged
         # A row this request had to write was held by another transaction past REQUEST_LOCK_TIMEOUT_SECONDS (another
@@ -237,6 +239,21 @@ def register_error_handlers(app: Flask) -> None:
         else:
             message = _("Someone else is saving this record just now, so nothing was saved. Try again in a moment.")
         return page(503, title, message, headers={"Retry-After": str(max(1, round(lock_wait_limit())))})
+
+    def took_too_long(err):
+        from app.database import commit_was_sent, error_first_line
+
+        # A statement of this request ran past DATABASE_STATEMENT_TIMEOUT_SECONDS (app.database): the request is
+        # rolled back whole and the person tries again — it had held a web worker for as long as the query ran.
+        app.logger.warning("request stopped: a statement ran past its time limit: %s (%s %s)", error_first_line(err),
+                           request.method, request.path)
+        if commit_was_sent():  # an earlier transaction of this request was committed: not "nothing was saved"
+            message = _("The database took too long to answer, so the request stopped before its end. Reload the "
+                        "page to see what was saved before you try again.")
+        else:
+            message = _("The database took too long to answer, so the request was stopped and nothing was saved. "
+                        "Try again in a moment; if it happens again, tell the administrator.")
+        return page(503, _("This took too long"), message, headers={"Retry-After": "5"})
 
     @app.errorhandler(HTTPException)
     def other_http_error(err):
