@@ -143,6 +143,12 @@ def make_celery(app: Flask):
     # (the request then says the job is saved and starts once the service is back; app.registry.jobs.dispatch).
     celery.conf.broker_transport_options = {"socket_timeout": BROKER_SOCKET_TIMEOUT,
                                             "socket_connect_timeout": BROKER_SOCKET_TIMEOUT}
+    # A worker takes a message only when a process of its pool is free. With messages fetched ahead (Celery's
+    # default), a worker running a job held the background passes queued behind it unacknowledged, and a broker lost
+    # meanwhile (Redis restarted) ended the worker: closing the lost connection, kombu 5.7 puts those messages back
+    # through it and fails ("Unrecoverable error: AttributeError: 'NoneType' object has no attribute 'hostname'") —
+    # no job, no pass ran again until someone restarted the worker by hand.
+    celery.conf.worker_disable_prefetch = True
     interval = app.config["TICKER_INTERVAL_SECONDS"]
     # A pass not started within its interval is dropped (the next one does its work): while no worker ran, beat's
     # passes piled up in the broker — 120 an hour — and a worker that came back ran them all, several at once, with
