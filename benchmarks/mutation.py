@@ -135,6 +135,16 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     # NEDB's complete register (the rows it takes out) and IIN merges (twelfth round).
     "nedb_snapshot": (["app/registry/snapshot.py", "app/registry/merges.py"],
                       ["tests/money/test_nedb_snapshot.py"]),
+    # The dormitories' money: the per-bed-day rules and the repricing of paid months (claw-backs, top-ups of lifted
+    # exclusions, the places a waiting line may take) — thirteenth round; the tests that reach adjustments.py.
+    "dormitories_money": (["app/dormitories/rules.py", "app/dormitories/adjustments.py"],
+                          ["tests/dormitories/test_adjustments.py", "tests/dormitories/test_liquidation.py",
+                           "tests/dormitories/test_liquidation_topup.py", "tests/dormitories/test_merged_iins.py",
+                           "tests/dormitories/test_pages.py", "tests/dormitories/test_reconciliation_api.py",
+                           "tests/dormitories/test_reconciliation_beside_schools.py",
+                           "tests/dormitories/test_reconciliation_later_act.py", "tests/dormitories/test_rule_edges.py",
+                           "tests/dormitories/test_simulated_year.py", "tests/dormitories/test_two_dormitories_paid.py",
+                           "tests/dormitories/test_year_end.py", "tests/dormitories/test_dormitory_money_rules.py"]),
     "runtime": (["app/engine/runtime.py"],
                 ["tests/engine/test_step_writes.py", "tests/test_lifecycle.py", "tests/test_concurrency.py",
                  "tests/operations/test_poisoned_instances.py", "tests/operations/test_cockpit_retry.py",
