@@ -263,8 +263,13 @@ def sql_case_only(workdir: Path, name: str) -> bool:
 
 def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multiplier: float = 5.0,
                timeout_constant: float = 1.0,
-               only: list[str] | None = None, rescore: Path | None = None) -> dict:
+               only: list[str] | None = None, rescore: Path | None = None,
+               only_tests: list[str] | None = None) -> dict:
     files, tests = MODULES[key]
+    # ``only_tests``: a first pass with the key's fast tests only (on a loaded machine, where every mutant of a module
+    # whose tests start the demo world takes minutes); its survivors are then re-run by name with ``--recheck DIR
+    # --tests`` the key's other tests, and a mutant is killed when either fails.
+    tests = only_tests or tests
     missing = [t for t in tests if not (ROOT / t.split("::")[0]).exists()]
     tests = [t for t in tests if t not in missing]
     workdir = rescore or Path(tempfile.mkdtemp(prefix=f"tapsyrys-mutation-{key}-"))
@@ -385,7 +390,8 @@ def main() -> None:
     parser.add_argument("--deselect", nargs="+", metavar="TEST", help="with --recheck: tests left out (a test of "
                         "behaviour the mutated module gained after the run)")
     parser.add_argument("--tests", nargs="+", metavar="TEST", help="with --recheck: only these tests (those added "
-                        "or changed since the run; the survivors passed the others)")
+                        "or changed since the run; the survivors passed the others); without: the run's selection "
+                        "instead of the key's (a fast first pass, its survivors then re-checked with the others)")
     parser.add_argument("--timeouts", action="store_true", help="with --recheck: the timeouts instead of the survivors")
     parser.add_argument("--rescore", type=Path, metavar="DIR",
                         help="count the verdicts already in a kept scratch copy (one module) without running")
@@ -401,7 +407,7 @@ def main() -> None:
         return
     results = [run_module(k, children=args.children, show=args.show, keep=args.keep,
                           timeout_multiplier=args.timeout_multiplier, timeout_constant=args.timeout_constant,
-                          only=args.only, rescore=args.rescore)
+                          only=args.only, rescore=args.rescore, only_tests=args.tests)
                for k in keys]
     print("\nmodule                killed  survived  score")
     for r in results:
