@@ -206,7 +206,7 @@ def test_the_places_are_read_in_chunks(country, monkeypatch):
 # --- the other dormitories' claims --------------------------------------------------------------------------------
 
 def test_the_claims_on_a_student_are_every_dormitory_act_of_the_month_keyed_by_the_child(country, monkeypatch):
-    monkeypatch.setattr(adjustments, "_CHUNK", 1)
+    monkeypatch.setattr(adjustments, "_CHUNK", 2)  # three IINs asked for: two chunks, each IIN once
     here, there, school = country.school("Dormitory"), country.school("Dormitory"), country.school("School")
     ours = _act(country, here)
     theirs = _act(country, there, status="submitted")

@@ -291,6 +291,8 @@ def test_the_month_is_priced_again_on_the_documents_days_when_there_are_any():
     assert _document_window(_context(paid_days=first_ten)) == first_ten
     assert _document_window(_context("dorm_documents_expired")) == set()
     assert _document_window(_context("dorm_liquidated", liquidated_on=sep(1))) == set()
+    # liquidated on the 20th, documents valid only from the 22nd: no day before the liquidation is paid either
+    assert _document_window(_context("dorm_liquidated", liquidated_on=sep(20))) == set()
 
 
 @pytest.mark.parametrize("rule", ["dorm_no_documents", "dorm_no_business_record", "dorm_business_inactive"])
