@@ -251,4 +251,7 @@ def test_an_act_settles_the_accepted_lines_and_the_liftable_exclusions_of_its_ye
     # from September on: August's lines are not looked at
     since = db.session.execute(_lines_to_reprice([november], SEPTEMBER).order_by(ActLine.line_no)).all()
     assert [line.id for line, _ in since] == [accepted.id, lifted.id, twins.id]
+    # before September (the reconciliation asks for one month's): August's only
+    until = db.session.execute(_lines_to_reprice([november], None, SEPTEMBER).order_by(ActLine.line_no)).all()
+    assert [line.id for line, _ in until] == [accepted_august.id, adjusted_august.id]
     assert db.session.scalars(select(ActLine.id).where(ActLine.act_id == november.id)).all() == []

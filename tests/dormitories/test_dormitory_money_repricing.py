@@ -56,7 +56,7 @@ def _month_of(dormitory, act: Act, *, places: int | None = 10, rate: int = RATE,
 @pytest.fixture()
 def month(country, monkeypatch):
     """Five dormitories' paid Septembers and the next act of the first, November's, just verified."""
-    a, b, c, d, e = (country.school(f"Dormitory {x}") for x in "ABCDE")
+    a, b, c, d, e, f = (country.school(f"Dormitory {x}") for x in "ABCDEF")
     lines, contexts = {}, {}
 
     def act_of(org, **terms):
@@ -94,6 +94,9 @@ def month(country, monkeypatch):
     act_e = act_of(e, places=1, beds=[("1", "A"), ("2", "A")])
     line("holds", act_e, iin(14), ("1", "A"))
     line("no_place", act_e, iin(15), ("2", "A"), **excluded)
+
+    act_f = act_of(f, beds=[("1", "A")])  # a month whose only place was excluded
+    line("only_excluded", act_f, iin(16), ("2", "A"), **excluded)
     db.session.flush()
 
     monkeypatch.setattr(adjustments, "dormitory_contexts", lambda acts: {x.id: contexts[x.id] for x in acts})
@@ -119,6 +122,7 @@ def test_each_place_is_priced_with_its_own_dormitorys_terms_and_todays_registrie
         "from_liquidation": ("dorm_liquidated", 0),
         "holds": (NEDB_CORRECTED, RATE),
         "no_place": ("dorm_over_capacity", 0),  # one contracted place, held all month
+        "only_excluded": ("bed_unknown", 0),
     }
     assert found[lines["twice"].id].evidence["other_dormitory_acts"] == [theirs.number]
     assert found[lines["liquidation_lifted"].id].evidence["liquidated_on"] == "2028-03-01"
