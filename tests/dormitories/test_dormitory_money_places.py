@@ -178,6 +178,17 @@ def test_a_place_already_topped_up_holds_its_place_and_one_priced_at_nothing_hol
     assert _keep({full: 1}, {first: RATE, second: RATE})[second.id] == ("dorm_over_capacity", 0)
 
 
+def test_a_place_priced_at_nothing_is_left_as_priced_and_one_tiyn_is_a_place(country):
+    dormitory = country.school("Dormitory")
+    act = _act(country, dormitory)
+    paid = _line(act, S1, ("1", "A"), SEPTEMBER)
+    nothing = _line(act, S2, ("1", "A"), SEPTEMBER, outcome="excluded", rule="two_dormitories", amount=0)
+    one_tiyn = _line(act, S3, ("1", "A"), SEPTEMBER, outcome="excluded", rule="two_dormitories", amount=0)
+    kept = _keep({act: 5}, {paid: RATE, nothing: 0, one_tiyn: 1})
+    assert kept[nothing.id] == (REGISTRY_CORRECTED_IN_FAVOUR, 0)  # no place asked for: its own rule stands
+    assert kept[one_tiyn.id] == ("bed_shared", 0)
+
+
 def test_a_place_kept_from_its_top_up_is_priced_at_what_it_has_been_paid(country):
     dormitory = country.school("Dormitory")
     act = _act(country, dormitory)

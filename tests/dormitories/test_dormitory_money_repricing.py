@@ -34,12 +34,12 @@ class Registry:
     """The student registry: every student full-time at the college since September 2026, from Karaganda unless
     said otherwise."""
 
-    def __init__(self, homes: dict[str, str]):
-        self.homes = homes
+    def __init__(self, homes: dict[str, str], unknown: set[str]):
+        self.homes, self.unknown = homes, unknown
 
     def enrollments_for(self, iins):
         return {s: [StudentRecord(s, "Student", COLLEGE, 2, "full_time", self.homes.get(s, "KARAGANDY"),
-                                  date(2026, 9, 1), None)] for s in iins}
+                                  date(2026, 9, 1), None)] for s in iins if s not in self.unknown}
 
 
 def _month_of(dormitory, act: Act, *, places: int | None = 10, rate: int = RATE, locals_excluded: bool = True,
@@ -56,7 +56,7 @@ def _month_of(dormitory, act: Act, *, places: int | None = 10, rate: int = RATE,
 @pytest.fixture()
 def month(country, monkeypatch):
     """Five dormitories' paid Septembers and the next act of the first, November's, just verified."""
-    a, b, c, d, e, f = (country.school(f"Dormitory {x}") for x in "ABCDEF")
+    a, b, c, d, e, f, g = (country.school(f"Dormitory {x}") for x in "ABCDEFG")
     lines, contexts = {}, {}
 
     def act_of(org, **terms):
@@ -82,6 +82,7 @@ def month(country, monkeypatch):
 
     act_c = act_of(c, rate=600_000, days=15, places=None, locals_excluded=False, beds=[("1", "A"), ("1", "B")])
     line("half", act_c, iin(9), ("1", "A"), amount=600_000)
+    line("unknown", act_c, iin(17), ("1", "B"), amount=600_000)  # the registry does not know them
     line("liquidation_lifted", act_c, iin(10), ("1", "B"), outcome="excluded", rule="dorm_liquidated", amount=0)
     db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin == c.bin)).one().liquidated_on = \
         date(2028, 3, 1)
@@ -97,10 +98,14 @@ def month(country, monkeypatch):
 
     act_f = act_of(f, beds=[("1", "A")])  # a month whose only place was excluded
     line("only_excluded", act_f, iin(16), ("2", "A"), **excluded)
+
+    # documents not valid on any day of the month today (a dated rule): the lifted place is priced on them
+    act_g = act_of(g, rule="dorm_documents_expired", days=0, beds=[("1", "A")])
+    line("expired", act_g, iin(18), ("1", "A"), **excluded)
     db.session.flush()
 
     monkeypatch.setattr(adjustments, "dormitory_contexts", lambda acts: {x.id: contexts[x.id] for x in acts})
-    return lines, Registry({iin(3): "ASTANA", iin(10): "ASTANA"}), act_a, theirs
+    return lines, Registry({iin(3): "ASTANA", iin(10): "ASTANA"}, {iin(17)}), act_a, theirs
 
 
 def test_each_place_is_priced_with_its_own_dormitorys_terms_and_todays_registries(month):
@@ -123,6 +128,8 @@ def test_each_place_is_priced_with_its_own_dormitorys_terms_and_todays_registrie
         "holds": (NEDB_CORRECTED, RATE),
         "no_place": ("dorm_over_capacity", 0),  # one contracted place, held all month
         "only_excluded": ("bed_unknown", 0),
+        "unknown": ("student_not_found", 0),
+        "expired": ("dorm_documents_expired", 0),
     }
     assert found[lines["twice"].id].evidence["other_dormitory_acts"] == [theirs.number]
     assert found[lines["liquidation_lifted"].id].evidence["liquidated_on"] == "2028-03-01"

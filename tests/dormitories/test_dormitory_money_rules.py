@@ -209,6 +209,7 @@ def test_a_lifted_place_of_a_local_resident_is_not_topped_up():
     correction = reprice_place(excluded(), Act(period=SEPTEMBER), place(), [record(date(2026, 9, 1), home="71")],
                                RATE, WHOLE_SEPTEMBER, lifted=lifted(region="71"))
     assert (correction.rule_code, correction.corrected_tiyn) == ("local_resident", 0)
+    assert [r["enrolled_on"] for r in correction.evidence["registry"]] == ["2026-09-01"]
     # from another region, or a contract that does not exclude local residents: topped up
     assert reprice(excluded(), place(), [record(date(2026, 9, 1), home="75")], lifted=lifted(region="71")) == \
         (REGISTRY_CORRECTED_IN_FAVOUR, RATE)
@@ -239,7 +240,8 @@ def test_an_excluded_place_priced_without_a_lifted_check_pays_its_days():
 
 def test_another_dormitorys_claim_on_a_common_day_is_two_dormitories_naming_its_acts_once_in_order():
     occupied_1st_to_14th = place(SEPTEMBER, sep(15))
-    claims = [("D-9", sep(14), sep(30)), ("D-3", sep(1), sep(1)), ("D-9", sep(10), sep(12)), ("D-5", sep(15), sep(30))]
+    # D-9 meets it on its last day only, D-3 on its first (and again later), D-5 the day after it
+    claims = [("D-9", sep(14), sep(30)), ("D-3", sep(1), sep(1)), ("D-3", sep(10), sep(12)), ("D-5", sep(15), sep(30))]
     correction = reprice_place(accepted(paid_days=14, days_attended=14), Act(period=SEPTEMBER), occupied_1st_to_14th,
                                [record(date(2026, 9, 1))], RATE, WHOLE_SEPTEMBER, claims)
     assert (correction.rule_code, correction.corrected_tiyn) == ("two_dormitories", 0)
