@@ -56,7 +56,7 @@ def _month_of(dormitory, act: Act, *, places: int | None = 10, rate: int = RATE,
 @pytest.fixture()
 def month(country, monkeypatch):
     """Five dormitories' paid Septembers and the next act of the first, November's, just verified."""
-    a, b, c, d, e, f, g = (country.school(f"Dormitory {x}") for x in "ABCDEFG")
+    a, b, c, d, e, f, g, h = (country.school(f"Dormitory {x}") for x in "ABCDEFGH")
     lines, contexts = {}, {}
 
     def act_of(org, **terms):
@@ -83,6 +83,10 @@ def month(country, monkeypatch):
     act_c = act_of(c, rate=600_000, days=15, places=None, locals_excluded=False, beds=[("1", "A"), ("1", "B")])
     line("half", act_c, iin(9), ("1", "A"), amount=600_000)
     line("unknown", act_c, iin(17), ("1", "B"), amount=600_000)  # the registry does not know them
+    # listed under an IIN NEDB has since retired; B's act places the surviving IIN the 1st–4th
+    line("retired", act_c, iin(19), ("1", "A"), amount=600_000)
+    db.session.add(NedbIinMerge(retired_iin=iin(19), surviving_iin=iin(20)))
+    _line(theirs, iin(20), ("3", "A"), SEPTEMBER, sep(5))
     line("liquidation_lifted", act_c, iin(10), ("1", "B"), outcome="excluded", rule="dorm_liquidated", amount=0)
     db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin == c.bin)).one().liquidated_on = \
         date(2028, 3, 1)
@@ -102,6 +106,9 @@ def month(country, monkeypatch):
     # documents not valid on any day of the month today (a dated rule): the lifted place is priced on them
     act_g = act_of(g, rule="dorm_documents_expired", days=0, beds=[("1", "A")])
     line("expired", act_g, iin(18), ("1", "A"), **excluded)
+
+    act_h = act_of(h, rate=0, beds=[("1", "A")])  # no contract: no rate, nothing owed
+    line("no_rate", act_h, iin(21), ("1", "A"), **excluded)
     db.session.flush()
 
     monkeypatch.setattr(adjustments, "dormitory_contexts", lambda acts: {x.id: contexts[x.id] for x in acts})
@@ -130,6 +137,8 @@ def test_each_place_is_priced_with_its_own_dormitorys_terms_and_todays_registrie
         "only_excluded": ("bed_unknown", 0),
         "unknown": ("student_not_found", 0),
         "expired": ("dorm_documents_expired", 0),
+        "retired": ("two_dormitories", 0),
+        "no_rate": (REGISTRY_CORRECTED_IN_FAVOUR, 0),
     }
     assert found[lines["twice"].id].evidence["other_dormitory_acts"] == [theirs.number]
     assert found[lines["liquidation_lifted"].id].evidence["liquidated_on"] == "2028-03-01"
