@@ -16,8 +16,15 @@ from sqlalchemy import select
 from app.acts.adjustments import ENROLLED_DAYS, NEDB_CORRECTED
 from app.acts.models import Act, ActAdjustment, ActLine
 from app.acts.topups import REGISTRY_CORRECTED_IN_FAVOUR
+from app.acts.verification import month_bounds
 from app.dormitories import adjustments
-from app.dormitories.adjustments import _lines_to_reprice, _repricing, settle_dormitory_adjustments
+from app.dormitories.adjustments import (
+    _lines_to_reprice,
+    _repricing,
+    settle_dormitory_adjustments,
+    unsettled_dormitory_corrections,
+    unsettled_dormitory_corrections_in_month,
+)
 from app.dormitories.models import DormitoryBed
 from app.dormitories.registry import StudentRecord
 from app.dormitories.verification import DormContext
@@ -48,9 +55,11 @@ def _month_of(dormitory, act: Act, *, places: int | None = 10, rate: int = RATE,
     for room, bed in beds:
         db.session.add(DormitoryBed(dormitory_bin=dormitory.bin, room=room, bed=bed))
     db.session.flush()
-    return DormContext(act, SEPTEMBER, sep(30), "ASTANA", dormitory.id, dormitory.bin, places=places, rate_tiyn=rate,
+    start, end = month_bounds(act.period)
+    return DormContext(act, start, end, "ASTANA", dormitory.id, dormitory.bin, places=places, rate_tiyn=rate,
                        excludes_local_residents=locals_excluded, dormitory_rule=rule,
-                       paid_days={sep(1).toordinal() + n for n in range(days)}, liquidated_on=liquidated_on)
+                       paid_days={start.toordinal() + n for n in range(min(days, end.day))},
+                       liquidated_on=liquidated_on)
 
 
 @pytest.fixture()
@@ -58,6 +67,7 @@ def month(country, monkeypatch):
     """Five dormitories' paid Septembers and the next act of the first, November's, just verified."""
     a, b, c, d, e, f, g, h = (country.school(f"Dormitory {x}") for x in "ABCDEFGH")
     lines, contexts = {}, {}
+    monkeypatch.setattr(adjustments, "dormitory_contexts", lambda acts: {x.id: contexts[x.id] for x in acts})
 
     def act_of(org, **terms):
         act = _act(country, org)
@@ -110,13 +120,11 @@ def month(country, monkeypatch):
     act_h = act_of(h, rate=0, beds=[("1", "A")])  # no contract: no rate, nothing owed
     line("no_rate", act_h, iin(21), ("1", "A"), **excluded)
     db.session.flush()
-
-    monkeypatch.setattr(adjustments, "dormitory_contexts", lambda acts: {x.id: contexts[x.id] for x in acts})
-    return lines, Registry({iin(3): "ASTANA", iin(10): "ASTANA"}, {iin(17)}), act_a, theirs
+    return lines, Registry({iin(3): "ASTANA", iin(10): "ASTANA"}, {iin(17)}), act_a, theirs, contexts
 
 
 def test_each_place_is_priced_with_its_own_dormitorys_terms_and_todays_registries(month):
-    lines, registry, _, theirs = month
+    lines, registry, _, theirs, _ = month
     rows = [(ln, db.session.get(Act, ln.act_id)) for ln in lines.values()]
     found = _repricing(registry)(rows)
     priced = {key: (found[ln.id].rule_code, found[ln.id].corrected_tiyn) for key, ln in lines.items()}
@@ -147,12 +155,12 @@ def test_each_place_is_priced_with_its_own_dormitorys_terms_and_todays_registrie
 
 
 def test_no_lines_price_nothing(month):
-    _, registry, _, _ = month
+    _, registry, *_ = month
     assert _repricing(registry)([]) == {}
 
 
 def test_the_next_act_settles_the_claw_backs_and_top_ups_of_its_dormitorys_paid_month(month, country):
-    lines, registry, act_a, _ = month
+    lines, registry, act_a, *_ = month
     november = _act(country, db.session.get(Organisation, act_a.school_id), date(2027, 11, 1), status="verified")
     november.amount_tiyn = 5 * RATE
     db.session.flush()
@@ -168,3 +176,29 @@ def test_the_next_act_settles_the_claw_backs_and_top_ups_of_its_dormitorys_paid_
     assert db.session.get(Act, november.id).amount_tiyn == 4 * RATE
     assert settle_dormitory_adjustments([]) == {}
     assert db.session.scalars(select(ActLine).where(ActLine.act_id == november.id)).all() == []
+
+
+def test_what_the_next_act_would_settle_is_listed_without_settling_it_and_by_month(month, country):
+    lines, registry, act_a, _, contexts = month
+    dormitory = db.session.get(Organisation, act_a.school_id)
+    assert unsettled_dormitory_corrections(country.school("Dormitory nothing decided"), registry) == []
+    owed = {(u.line.id, u.amount_tiyn) for u in unsettled_dormitory_corrections(dormitory, registry)}
+    assert owed == {(lines["topped_up"].id, RATE), (lines["twice"].id, -RATE), (lines["merged"].id, -RATE)}
+
+    # October and December paid too, each with a place lifted since, listed for 30 of its 31 days: 1,000,000 × 30 / 31
+    # = 967,741.9…; the month asked for is that month's alone
+    lifted = {}
+    for period in (date(2027, 10, 1), date(2027, 12, 1)):
+        act = _act(country, dormitory, period)
+        contexts[act.id] = _month_of(dormitory, act, beds=[("4", "A")] if period.month == 10 else ())
+        lifted[period] = _line(act, iin(30 + period.month), ("4", "A"), period, outcome="excluded",
+                               rule="two_dormitories", amount=0)
+    january = _act(country, dormitory, date(2028, 1, 1), status="submitted")
+    assert [(u.line.id, u.amount_tiyn) for u in unsettled_dormitory_corrections_in_month(
+        [january], date(2027, 10, 1), registry=registry)] == [(lifted[date(2027, 10, 1)].id, 967_741)]
+    assert [(u.line.id, u.amount_tiyn) for u in unsettled_dormitory_corrections_in_month(
+        [january], date(2027, 12, 1), registry=registry)] == [(lifted[date(2027, 12, 1)].id, 967_741)]
+    assert {(u.line.id, u.amount_tiyn) for u in unsettled_dormitory_corrections_in_month(
+        [january], SEPTEMBER, registry=registry)} == owed
+    assert unsettled_dormitory_corrections_in_month([], SEPTEMBER, registry=registry) == []
+    assert db.session.scalars(select(ActAdjustment)).all() == []
