@@ -102,25 +102,26 @@ def test_a_lifted_place_on_a_bed_paid_on_a_common_day_is_bed_shared_and_a_day_la
     assert kept[after.id] == kept[before.id] == (REGISTRY_CORRECTED_IN_FAVOUR, 500_000)
 
 
-@pytest.mark.parametrize(("moved_in", "moved_out", "full"), [
-    (sep(1), sep(11), True),  # the 1st–10th: two places paid on its last day, the 10th
-    (sep(20), None, True),  # the 20th on: two paid on its first day, the 20th
-    (sep(11), sep(20), False),  # the 11th–19th: one paid place on each day
-], ids=["full-on-the-last-day", "full-on-the-first-day", "free-every-day"])
-def test_a_lifted_place_is_paid_only_if_every_one_of_its_days_leaves_a_contracted_place_free(country, moved_in,
+@pytest.mark.parametrize(("paid", "moved_in", "moved_out", "full"), [
+    # the 1st–10th; a paid place from the 10th: two paid on its last day only
+    ([(sep(1), None), (sep(10), None)], sep(1), sep(11), True),
+    # the 20th on; a paid place until the 20th: two paid on its first day only
+    ([(sep(1), None), (sep(1), sep(21))], sep(20), None, True),
+    # the 11th–19th between a place until the 10th and one from the 20th: one paid place on each of its days
+    ([(sep(1), None), (sep(1), sep(11)), (sep(20), None)], sep(11), sep(20), False),
+], ids=["full-on-its-last-day", "full-on-its-first-day", "free-every-day"])
+def test_a_lifted_place_is_paid_only_if_every_one_of_its_days_leaves_a_contracted_place_free(country, paid, moved_in,
                                                                                              moved_out, full):
     dormitory = country.school("Dormitory")
     act = _act(country, dormitory)
-    whole = _line(act, S1, ("1", "A"), SEPTEMBER)
-    early = _line(act, S2, ("2", "A"), SEPTEMBER, sep(11))  # the 1st–10th
-    late = _line(act, S3, ("3", "A"), sep(20))  # the 20th–30th
-    lifted = _line(act, S4, ("4", "A"), moved_in, moved_out, outcome="excluded", rule="two_dormitories", amount=0)
-    kept = _keep({act: 2}, {whole: RATE, early: 333_333, late: 366_666, lifted: 300_000})
+    held = [_line(act, iin(10 + n), (str(n), "A"), *dates) for n, dates in enumerate(paid)]
+    lifted = _line(act, S4, ("9", "A"), moved_in, moved_out, outcome="excluded", rule="two_dormitories", amount=0)
+    priced = {**dict.fromkeys(held, RATE), lifted: 300_000}
+    kept = _keep({act: 2}, priced)
     assert kept[lifted.id] == (("dorm_over_capacity", 0) if full else (REGISTRY_CORRECTED_IN_FAVOUR, 300_000))
-    assert kept[whole.id] == (NEDB_CORRECTED, RATE)
+    assert all(kept[line.id] == (NEDB_CORRECTED, RATE) for line in held)
     # a contract without places (none known) takes it whatever the days
-    assert _keep({act: None}, {whole: RATE, early: 333_333, late: 366_666, lifted: 300_000})[lifted.id] == \
-        (REGISTRY_CORRECTED_IN_FAVOUR, 300_000)
+    assert _keep({act: None}, priced)[lifted.id] == (REGISTRY_CORRECTED_IN_FAVOUR, 300_000)
 
 
 def test_the_last_free_place_goes_to_the_accepted_place_then_the_earliest_move_in_then_the_iin(country):
@@ -187,6 +188,16 @@ def test_a_place_priced_at_nothing_is_left_as_priced_and_one_tiyn_is_a_place(cou
     kept = _keep({act: 5}, {paid: RATE, nothing: 0, one_tiyn: 1})
     assert kept[nothing.id] == (REGISTRY_CORRECTED_IN_FAVOUR, 0)  # no place asked for: its own rule stands
     assert kept[one_tiyn.id] == ("bed_shared", 0)
+    # a place paid one tiyn is paid: it is not waiting for a place, and it holds its own
+    tiny = _act(country, country.school("Dormitory"))
+    beside = _line(tiny, S1, ("1", "A"), SEPTEMBER)
+    paid_one = _line(tiny, S2, ("1", "A"), SEPTEMBER, amount=1)
+    kept = _keep({tiny: 5}, {beside: RATE, paid_one: 1})
+    assert kept[paid_one.id] == (NEDB_CORRECTED, 1)
+    holds = _act(country, country.school("Dormitory"))
+    paid_one = _line(holds, S1, ("1", "A"), SEPTEMBER, amount=1)
+    lifted = _line(holds, S2, ("1", "A"), sep(30), outcome="excluded", rule="two_dormitories", amount=0)
+    assert _keep({holds: 5}, {paid_one: 1, lifted: 33_333})[lifted.id] == ("bed_shared", 0)
 
 
 def test_a_place_kept_from_its_top_up_is_priced_at_what_it_has_been_paid(country):
