@@ -202,3 +202,12 @@ def test_what_the_next_act_would_settle_is_listed_without_settling_it_and_by_mon
         [january], SEPTEMBER, registry=registry)} == owed
     assert unsettled_dormitory_corrections_in_month([], SEPTEMBER, registry=registry) == []
     assert db.session.scalars(select(ActAdjustment)).all() == []
+
+
+def test_a_claw_back_older_than_the_next_acts_look_back_is_listed_as_not_coming_back(month, country):
+    lines, registry, act_a, *_ = month
+    dormitory = db.session.get(Organisation, act_a.school_id)
+    _act(country, dormitory, date(2029, 9, 1))  # paid two academic years on: the next act, October 2029, claws back
+    # from September 2028 only, so September 2027's claw-backs will not come back — listed as such, not dropped
+    listed = {(u.line.id, u.amount_tiyn, u.time_barred) for u in unsettled_dormitory_corrections(dormitory, registry)}
+    assert listed == {(lines["twice"].id, -RATE, True), (lines["merged"].id, -RATE, True)}
