@@ -22,15 +22,11 @@ from app.dormitories.models import DormPlaceLine
 from app.dormitories.verification import DormContext
 from app.extensions import db
 from app.registry.models import NedbIinMerge
+from tests.dormitories.test_dormitory_money_rules import COLLEGE, RATE, SEPTEMBER, sep
 from tests.registry.conftest import iin
 
-SEPTEMBER, OCTOBER = date(2027, 9, 1), date(2027, 10, 1)
-RATE = 1_000_000
+OCTOBER = date(2027, 10, 1)
 S1, S2, S3, S4 = iin(1), iin(2), iin(3), iin(4)
-
-
-def sep(day: int) -> date:
-    return date(2027, 9, day)
 
 
 def _act(country, dormitory, period: date = SEPTEMBER, status: str = "paid", instrument: str = "dormitory") -> Act:
@@ -48,7 +44,7 @@ def _line(act: Act, student: str, bed: tuple[str, str], moved_in: date, moved_ou
                    amount_tiyn=amount)
     act.lines.append(line)
     db.session.flush()
-    db.session.add(DormPlaceLine(line_id=line.id, institution_bin="950440001673", room=bed[0], bed=bed[1],
+    db.session.add(DormPlaceLine(line_id=line.id, institution_bin=COLLEGE, room=bed[0], bed=bed[1],
                                  moved_in=moved_in, moved_out=moved_out))
     db.session.flush()
     return line
@@ -63,7 +59,7 @@ def _settled(line: ActLine, on: Act, amount: int) -> None:
 
 
 def _context(act: Act, places: int | None) -> DormContext:
-    return DormContext(act, SEPTEMBER, sep(30), "ASTANA", act.school_id, "950440001673", places=places,
+    return DormContext(act, SEPTEMBER, sep(30), "ASTANA", act.school_id, COLLEGE, places=places,
                        rate_tiyn=RATE)
 
 

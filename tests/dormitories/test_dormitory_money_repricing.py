@@ -31,10 +31,9 @@ from app.dormitories.verification import DormContext
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.models import BusinessRecord, NedbIinMerge
-from tests.dormitories.test_dormitory_money_places import RATE, SEPTEMBER, _act, _line, sep
+from tests.dormitories.test_dormitory_money_places import _act, _line
+from tests.dormitories.test_dormitory_money_rules import COLLEGE, RATE, SEPTEMBER, sep
 from tests.registry.conftest import iin
-
-COLLEGE = "950440001673"
 
 
 class Registry:
