@@ -240,12 +240,13 @@ def test_an_excluded_place_priced_without_a_lifted_check_pays_its_days():
 
 def test_another_dormitorys_claim_on_a_common_day_is_two_dormitories_naming_its_acts_once_in_order():
     occupied_1st_to_14th = place(SEPTEMBER, sep(15))
-    # D-9 meets it on its last day only, D-3 on its first (and again later), D-5 the day after it
-    claims = [("D-9", sep(14), sep(30)), ("D-3", sep(1), sep(1)), ("D-3", sep(10), sep(12)), ("D-5", sep(15), sep(30))]
+    # D-9 meets it on its last day only, D-3 on its first only, D-7 twice, D-5 on the day after it
+    claims = [("D-9", sep(14), sep(30)), ("D-3", sep(1), sep(1)), ("D-7", sep(5), sep(6)), ("D-7", sep(10), sep(12)),
+              ("D-5", sep(15), sep(30))]
     correction = reprice_place(accepted(paid_days=14, days_attended=14), Act(period=SEPTEMBER), occupied_1st_to_14th,
                                [record(date(2026, 9, 1))], RATE, WHOLE_SEPTEMBER, claims)
     assert (correction.rule_code, correction.corrected_tiyn) == ("two_dormitories", 0)
-    assert correction.evidence["other_dormitory_acts"] == ["D-3", "D-9"]
+    assert correction.evidence["other_dormitory_acts"] == ["D-3", "D-7", "D-9"]
 
 
 @pytest.mark.parametrize("claim", [(sep(15), sep(30)), (SEPTEMBER, sep(10))])
