@@ -2,7 +2,8 @@
 
 * Digits are ASCII 0–9 only (the rule of ``app/registry/identifiers.py``). ``str.isdigit`` also says yes to
   "²", which ``int`` then refuses (a 500), and to full-width "１２" or Arabic-Indic "١٢", which ``int`` silently
-  reads as 12. Here such a value is what a word of letters always was: not a number.
+  reads as 12. Here such a value is what a word of letters always was: not a number. A number in a query string or
+  a form is read by :func:`whole_number`, never by Flask's ``type=int`` (Python's ``int``: "١", " 1 ", "+1", "1_0").
 * A page to return to (``next``) is followed only when :func:`is_local_path` says it is a path on this site.
 * JSON typed into a form field is read by :func:`loads_json_field`. JSON request bodies are guarded in
   :mod:`app.security`; a form field is only text until a view parses it, and ``json.loads`` then recurses once per
@@ -17,8 +18,11 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Any, NoReturn, TypeGuard
 from urllib.parse import urlsplit
+
+from werkzeug.exceptions import BadRequest
 
 #: A form schema or a workflow variable is a few levels deep; the parser, the schema validator and the audit copy
 #: each recurse once per level, and Python stops at 1,000 frames.
@@ -68,6 +72,45 @@ def ascii_int(text: object, max_digits: int = MAX_ID_DIGITS) -> int | None:
     if not is_ascii_digits(text) or len(text) > max_digits:
         return None
     return int(text)
+
+
+class NotAWholeNumber(BadRequest):
+    """A query or form parameter that must hold a whole number and does not: a 400 whose error document names the
+    parameter (``{"message", "errors": {name: message}}``, app/errors.py), as the open-data files answer it."""
+
+    def __init__(self, name: str) -> None:
+        from flask_babel import gettext as _
+
+        message = _("%(parameter)s must be a whole number.", parameter=name[:40])
+        super().__init__(description=message)
+        self.data = {"message": message, "errors": {name[:40]: message}}
+
+
+def whole_number(values: Mapping[str, str], name: str, default: int | None = None, *, lenient: bool = False,
+                 max_digits: int = MAX_ID_DIGITS) -> int | None:
+    """The whole number a query string or form (``values``) holds under ``name``, in ASCII digits after an optional
+    minus (the caller judges the range: no id is negative); ``default`` when it is absent or empty. Flask's
+    ``type=int`` is Python's ``int``, which reads "١" (Arabic-Indic), "１" (full-width), " 1 ", "+1" and "1_000" as
+    numbers: ``region=١`` was region 1, and a word ("abc") was silently the default (every region's file). Anything
+    else is refused with :class:`NotAWholeNumber` naming the parameter, or, ``lenient``, is the ``default`` — for a
+    page number, whose page is then the first, and for a choice whose absence the page already explains (no deputy
+    chosen)."""
+    raw = values.get(name)
+    if raw is None or raw == "":
+        return default
+    digits = raw.removeprefix("-")
+    number = ascii_int(digits, max_digits)
+    if number is not None:
+        return -number if digits != raw else number
+    if lenient:
+        return default
+    raise NotAWholeNumber(name)
+
+
+def page_number(values: Mapping[str, str]) -> int:
+    """The page of a list a query string asks for (``page``): from 1, in at most six ASCII digits; anything else is
+    the first page, as a list's page has always been read."""
+    return max(whole_number(values, "page", 1, lenient=True, max_digits=6) or 1, 1)
 
 
 class UnreadableJson(json.JSONDecodeError):

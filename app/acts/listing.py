@@ -14,7 +14,7 @@ from app.extensions import db
 from app.people.access import scope_clause
 from app.people.models import Organisation
 from app.ui import ACT_STATUS
-from app.user_input import ascii_int, escape_like
+from app.user_input import escape_like
 
 PAGE_SIZE = 50
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
@@ -110,7 +110,3 @@ def acts_page(user, f: ActFilter, page: int = 1) -> ActPage:
     acts = list(db.session.scalars(query.order_by(*order)
                                    .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
     return ActPage(acts=acts, page=page, total=total)
-
-
-def page_number(text) -> int:
-    return ascii_int(text, 6) or 1

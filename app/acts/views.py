@@ -14,6 +14,7 @@ from app.payments.models import Payment
 from app.people.access import get_visible_or_404, sees_personal_data
 from app.security import CSV_MIMETYPE
 from app.ui import ACT_STATUS
+from app.user_input import page_number
 
 bp = Blueprint("acts", __name__)
 bp.add_app_template_global(instrument_of, "instrument_of")
@@ -32,7 +33,7 @@ def act_report(act: Act) -> dict:
 @login_required
 def index():
     f = listing.ActFilter.from_args(request.args)
-    found = listing.acts_page(current_user, f, listing.page_number(request.args.get("page")))
+    found = listing.acts_page(current_user, f, page_number(request.args))
     return render_template("acts/index.html", found=found, f=f, statuses=ACT_STATUS)
 
 

@@ -19,6 +19,7 @@ from app.limits import password_change_limits
 from app.people import sessions
 from app.people.models import Organisation, Region, User
 from app.people.roles import ROLE_LABELS, Role
+from app.user_input import page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -93,7 +94,7 @@ def index():
 def users():
     _require_reader()
     q = (request.args.get("q") or "").strip()[:80]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number(request.args)
     query = select(User).order_by(User.username)
     if q:
         like = f"%{q.replace('%', '').replace('_', '')}%"
@@ -232,7 +233,7 @@ def change_password():
 def organisations():
     _require_reader()
     q = (request.args.get("q") or "").strip()[:80]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number(request.args)
     query = select(Organisation).order_by(Organisation.kind, Organisation.name)
     if q:
         query = query.where(or_(Organisation.bin == q, Organisation.name.ilike(f"%{q.replace('%', '')}%")))

@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import Flask, abort
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app.acts.models import Act
+from app.api.blueprint import Blueprint
 from app.api.errors import ErrorSchema, error_response
 from app.api.paging import PAGING, page_of
 from app.api.schemas import ActSchema, CompleteTaskSchema, HumanTaskSchema, InstanceSchema, LineReviewSchema

@@ -39,7 +39,7 @@ from app.people import substitutions as subs
 from app.people.roles import ROLE_LABELS
 from app.registry.http import RegistryUnavailable
 from app.ui import task_label
-from app.user_input import ascii_int, is_local_path
+from app.user_input import ascii_int, is_local_path, page_number, whole_number
 
 bp = Blueprint("inbox", __name__)
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def index():
     f = InboxFilter.from_args(args)
     for message in f.errors:
         flash(message, "warning")
-    page = inbox_page(current_user, f, request.args.get("page", 1, type=int) or 1)
+    page = inbox_page(current_user, f, page_number(request.args))
     choices, organisation_label = _choices_for(current_user, f.process, f.task)
     to_apply = _orders_to_apply_to(current_user) if not page.tasks and f.view == "mine" and not f.active else []
     return render_template(
@@ -288,7 +288,7 @@ def _date(value: str | None) -> date | None:
 def substitutions():
     if request.method == "POST":
         try:
-            subs.create_substitution(current_user, request.form.get("deputy_id", type=int),
+            subs.create_substitution(current_user, whole_number(request.form, "deputy_id", lenient=True),
                                      _date(request.form.get("starts_on")), _date(request.form.get("ends_on")),
                                      current_user)
             db.session.commit()
@@ -407,7 +407,7 @@ def task(task_id: int):
     try:
         with signals.task_created.connected_to(lambda row, **_kw: opened.append(row)):
             complete_task(task.id, current_user, form=request.form.to_dict(),
-                          expected_lock_version=request.form.get("_version", type=int),
+                          expected_lock_version=whole_number(request.form, "_version"),
                           seen=request.form.get("_seen"), seen_required=True)
         commit_keeping_loaded()
     except FormInvalid as err:

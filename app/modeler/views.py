@@ -43,7 +43,7 @@ from app.modeler.file_changes import file_changes
 from app.modeler.models import InstanceMigration
 from app.processes.trials import start_trial
 from app.security import model_file_download
-from app.user_input import UnreadableJson, ascii_int, loads_json_field
+from app.user_input import UnreadableJson, ascii_int, loads_json_field, whole_number
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -337,8 +337,8 @@ def diff(model_id: int):
     require_model_reader(current_user)
     model = _model(model_id)
     versions = model.versions
-    old = db.session.get(ProcessModelVersion, request.args.get("old", type=int) or 0)
-    new = db.session.get(ProcessModelVersion, request.args.get("new", type=int) or 0)
+    old = db.session.get(ProcessModelVersion, whole_number(request.args, "old", 0))
+    new = db.session.get(ProcessModelVersion, whole_number(request.args, "new", 0))
     if len(versions) >= 2 and (old is None or new is None):
         old, new = versions[-2], versions[-1]
     if old is None or new is None or old.process_model_id != model.id or new.process_model_id != model.id:

@@ -24,7 +24,7 @@ from app.processes import operations as ops
 from app.processes import queries, trials
 from app.processes.masking import mask
 from app.security import model_file_download
-from app.user_input import BrokenText, JsonTooDeep, NonFiniteNumber, ascii_int, loads_json_field
+from app.user_input import BrokenText, JsonTooDeep, NonFiniteNumber, ascii_int, loads_json_field, page_number
 
 bp = Blueprint("processes", __name__)
 
@@ -43,7 +43,7 @@ def _require_cockpit() -> None:
 def index():
     _require_cockpit()
     f = queries.InstanceFilter.from_args(request.args)
-    page = queries.instance_page(current_user, f, request.args.get("page", 1, type=int) or 1)
+    page = queries.instance_page(current_user, f, page_number(request.args))
     for message in f.errors:
         flash(message, "warning")
     return render_template("processes/index.html", f=f, page=page, counts=queries.state_counts(current_user, f),

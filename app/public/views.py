@@ -17,7 +17,7 @@ from app.limits import public_limits
 from app.people.models import Organisation, Region
 from app.public import cache, downloads, figures, open_contracting
 from app.public.downloads import region_name
-from app.user_input import ACADEMIC_YEAR, not_an_academic_year
+from app.user_input import ACADEMIC_YEAR, not_an_academic_year, whole_number
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 public_limits(bp)  # anyone may ask, without a login: counted per address (PUBLIC_LIMIT)
@@ -134,7 +134,7 @@ def download(dataset: str, fmt: str):
     if dataset not in downloads.COLUMNS or fmt not in downloads.MIMETYPES:
         abort(404)
     year = _file_year()
-    region_id = request.args.get("region", type=int)
+    region_id = whole_number(request.args, "region")
     if region_id is not None and (not 0 < region_id < 2**31 or db.session.get(Region, region_id) is None):
         abort(404)
     kind = request.args.get("instrument")  # one instrument's rows (default: every instrument's, each labelled)
@@ -210,15 +210,10 @@ def ocds_bulk(start_year: int, end_year: int):
 
 def _ocds_params(default_per_page: int = PAGE_SIZE) -> tuple[str | None, int, int]:
     year = _file_year() if (request.args.get("year") or "").strip() else None  # none: every year
-    numbers = {}
-    for name, default in (("page", 1), ("per_page", default_per_page)):
-        raw = (request.args.get(name) or "").strip()
-        # a number in ASCII digits (or with a sign): "abc", "1.5", "²" had been read as the default without a word;
-        # one out of range (0, 100000) stays a 404 below, a page that does not exist
-        if raw and not re.fullmatch(r"[+-]?[0-9]+", raw):
-            _refuse_parameter(name, _("%(parameter)s must be a whole number.", parameter=name))
-        numbers[name] = int(raw) if raw else default
-    page, per_page = numbers["page"], numbers["per_page"]
+    # a number in ASCII digits (app/user_input.py): "abc", "1.5", "²" had been read as the default without a word, and
+    # 5,000 digits were a 500 (Python's int-from-string limit); one out of range (0, 100000) stays a 404 below, a page
+    # that does not exist
+    page, per_page = whole_number(request.args, "page", 1), whole_number(request.args, "per_page", default_per_page)
     if not (1 <= page <= 10**6 and 1 <= per_page <= 1000):
         abort(404)
     return year, page, per_page

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from app.api.blueprint import Blueprint
 from app.api.errors import ErrorSchema, error_response
 from app.api.schemas import LINES_NOT_STUDENTS
 from app.reports.views import can_reconcile, reconciliation_query
