@@ -314,6 +314,8 @@ def _coerce(value: str, schema: dict) -> Any:
         # infinity): JSON data and integer columns cannot hold more than 15 significant digits safely.
         if len(value) > 24:
             raise ValueError(_("The number is too large."))
+        if not _DECIMAL.fullmatch(value):  # ASCII digits, as an integer field's: float("١٢") is 12, "1_000" 1000
+            raise ValueError(_("Enter a number."))
         try:
             number = float(value) if "." in value or "e" in value.lower() else int(value)
         except ValueError:
@@ -327,6 +329,9 @@ def _coerce(value: str, schema: dict) -> Any:
         return date_entered(value)
     return value
 
+
+#: a number as a form's ``number`` field takes it: ASCII digits, an optional fraction and exponent
+_DECIMAL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 #: A date as people in Kazakhstan write it, day first (05.03.2026; also 5.3.2026, 05/03/2026, 05-03-2026): what a
 #: form's date field asks for. ISO (2026-03-05: the API, a file's lines, a page kept from before) is taken as it is.

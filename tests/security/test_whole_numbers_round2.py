@@ -144,3 +144,18 @@ def test_the_version_the_task_page_wrote_still_completes_the_task(world, browser
     written = re.search(r'name="_version" value="([0-9]+)"', official.get(f"/tasks/{task.id}").get_data(as_text=True))
     answer = official.post(f"/tasks/{task.id}", {"decision": "accept", "_seen": seen(task), "_version": written[1]})
     assert answer.status_code == 302
+
+
+@pytest.mark.parametrize("typed", ["١٢", "１２", "1_000", "١.٥", "１.５", "٣e2", "1_0.5"])
+def test_a_number_field_of_a_task_form_takes_ascii_digits_as_its_whole_number_fields_do(app, typed):
+    """A form's ``integer`` field refused "١٢" (Enter a whole number.); its ``number`` field read it as 12, and
+    "1_000" as 1000 — Python's ``int`` and ``float``."""
+    from app.engine.forms import parse_form
+
+    schema = {"type": "object", "properties": {"amount": {"type": "number"}, "count": {"type": "integer"}}}
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        for name in ("amount", "count"):
+            data, errors = parse_form(schema, {name: typed})
+            assert name in errors and data == {name: typed}, (name, data, errors)
+        assert parse_form(schema, {"amount": "1500.25", "count": "12"}) == ({"amount": 1500.25, "count": 12}, {})
+        assert parse_form(schema, {"amount": "-2e3"}) == ({"amount": -2000.0}, {})
