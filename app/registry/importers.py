@@ -35,6 +35,7 @@ from app.registry.earlier_rows import EarlierRows
 from app.registry.headings import columns_by_heading
 from app.registry.identifiers import has_non_ascii_digits, iin_birth_date, is_valid_bin, is_valid_iin
 from app.registry.models import LEVELS, BusinessRecord, Licence, NedbEnrollment, NedbIinMerge
+from app.user_input import ascii_int
 
 BATCH = 2000
 MAX_REPORTED_ERRORS = 1000
@@ -214,10 +215,10 @@ def _serial(column: str, number: float) -> date:
 
 def _whole_number(row: dict, column: str, low: int, high: int, code: str) -> int:
     value = row.get(column)
-    try:
-        number = int(str(value).strip().removesuffix(".0"))
-    except (TypeError, ValueError):
-        raise RowError(column, "missing" if value in (None, "") else code) from None
+    # ASCII digits (app/user_input.py): Python's int read "١٢" as grade 12, "1_0" as 10 and "+3" as 3
+    number = ascii_int(str(value).strip().removesuffix(".0"), max_digits=6)
+    if number is None:
+        raise RowError(column, "missing" if value in (None, "") else code)
     if not low <= number <= high:
         raise RowError(column, code)
     return number

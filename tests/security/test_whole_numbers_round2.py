@@ -159,3 +159,14 @@ def test_a_number_field_of_a_task_form_takes_ascii_digits_as_its_whole_number_fi
             assert name in errors and data == {name: typed}, (name, data, errors)
         assert parse_form(schema, {"amount": "1500.25", "count": "12"}) == ({"amount": 1500.25, "count": 12}, {})
         assert parse_form(schema, {"amount": "-2e3"}) == ({"amount": -2000.0}, {})
+
+
+@pytest.mark.parametrize("typed", ["١٢", "１", "1_0", "+3"])
+def test_a_registry_files_grade_is_written_in_digits(typed):
+    """A registry file's grade (NEDB) and course (student registry) were Python's ``int``: "١٢" was grade 12."""
+    from app.registry.importers import RowError, _grade
+
+    with pytest.raises(RowError) as refused:
+        _grade({"grade": typed})
+    assert (refused.value.column, refused.value.code) == ("grade", "invalid_grade")
+    assert _grade({"grade": " 5 "}) == _grade({"grade": "5.0"}) == _grade({"grade": 5}) == 5
