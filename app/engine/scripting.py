@@ -128,6 +128,7 @@ __all__ = [
     "FORBIDDEN_BUILTINS",
     "MAX_INT_BITS",
     "MAX_SEQUENCE_LENGTH",
+    "MAX_MODEL_SCRIPT_CHARACTERS",
     "MAX_SOURCE_LENGTH",
     "SAFE_BUILTINS",
     "RestrictedScriptEngine",
@@ -145,6 +146,9 @@ SCRIPT_FILENAME = "<string>"
 DEFAULT_TIME_LIMIT = 5.0  # seconds of wall-clock time per script / expression
 DEFAULT_MAX_STEPS = 5_000_000  # loop iterations + iterated items + calls per script / expression
 MAX_SOURCE_LENGTH = 100_000  # characters
+#: the scripts and conditions of one model together: the model check reads each several times (about 75 µs a
+#: character), so 5 MB of them held a web worker for minutes when a process owner saved the model
+MAX_MODEL_SCRIPT_CHARACTERS = MAX_SOURCE_LENGTH
 MAX_INT_BITS = 100_000  # ~30,000 decimal digits
 MAX_SEQUENCE_LENGTH = 1_000_000  # items (or characters) produced by one repetition / range()
 #: largest power of ten a Decimal of a script may carry (either way): int() of 1E600000 is one C call of 15 s

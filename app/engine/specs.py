@@ -55,7 +55,7 @@ from app.engine.model_lint import (
     uncaught_throw_findings,
 )
 from app.engine.operators import get_operator
-from app.engine.scripting import check_script
+from app.engine.scripting import MAX_MODEL_SCRIPT_CHARACTERS, check_script
 from app.engine.xml import ModelXmlError, parse_model_xml
 
 
@@ -428,6 +428,9 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     trees, problems = _load_trees(files)
     if not any(n.endswith(".bpmn") for n in trees):
         return None, problems
+    too_much = script_volume_problems(trees)
+    if too_much:  # every check below reads each script again: refused before that work, not after minutes of it
+        return None, problems + too_much
     reserved = reserved_id_problems(trees)
     problems += lint(trees) + dmn_problems(trees) + duplicate_id_problems(trees) + stored_length_problems(trees)
     problems += direction_control_problems(trees)
@@ -819,6 +822,25 @@ _FLOW_NODES = {
 
 def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+#: the elements whose text the engine runs as Python: scripts (a script task's, SpiffArena's pre- and post-scripts),
+#: conditions, and a multi-instance's cardinality and completion condition
+_SCRIPT_TEXTS = frozenset({"script", "preScript", "postScript", "conditionExpression", "loopCardinality",
+                           "completionCondition", "loopCondition"})
+
+
+def script_volume_problems(trees: dict) -> list[ModelProblem]:
+    """The model's scripts and conditions together past :data:`MAX_MODEL_SCRIPT_CHARACTERS`: one problem, said before
+    any of them is read (each script alone may hold MAX_SOURCE_LENGTH; five of them held a worker for 38 s)."""
+    total = sum(len(el.text or "") for root in trees.values() for el in root.iter()
+                if _local(el.tag) in _SCRIPT_TEXTS)
+    if total <= MAX_MODEL_SCRIPT_CHARACTERS:
+        return []
+    return [ModelProblem("(model)", _(
+        "The model's scripts and conditions hold %(n)s characters together, more than the %(limit)s a model may "
+        "hold: move the work to a service task, or split the model into processes that call each other.",
+        n=total, limit=MAX_MODEL_SCRIPT_CHARACTERS))]
 
 
 def unreachable_problems(trees: dict) -> list[ModelProblem]:
