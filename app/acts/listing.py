@@ -7,14 +7,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from app.acts.models import Act
-from app.extensions import db
+from app.listing import ListPage, number_or_organisation, page_of
 from app.people.access import scope_clause
-from app.people.models import Organisation
 from app.ui import ACT_STATUS
-from app.user_input import escape_like
 
 PAGE_SIZE = 50
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
@@ -73,22 +71,7 @@ def _start_of_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=get_timezone()).astimezone(UTC)
 
 
-@dataclass
-class ActPage:
-    acts: list[Act]
-    page: int
-    total: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.page * PAGE_SIZE < self.total
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
-
-
-def acts_page(user, f: ActFilter, page: int = 1) -> ActPage:
+def acts_page(user, f: ActFilter, page: int = 1) -> ListPage:
     query = select(Act).where(scope_clause(user, Act.region_id, Act.school_id))
     if f.month:
         query = query.where(Act.period == f.month)
@@ -99,14 +82,7 @@ def acts_page(user, f: ActFilter, page: int = 1) -> ActPage:
     if f.decided_to:
         query = query.where(Act.decided_at < _start_of_day(f.decided_to + timedelta(days=1)))
     if f.q:
-        pattern = f"%{escape_like(f.q)}%"
-        query = query.join(Organisation, Organisation.id == Act.school_id).where(or_(
-            Act.number.ilike(pattern, escape="\\"), Organisation.name.ilike(pattern, escape="\\"),
-            Organisation.bin == f.q))
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    page = max(1, min(page, max(1, -(-total // PAGE_SIZE))))
+        query = number_or_organisation(query, f.q, Act.number, Act.school_id)
     order = ((Act.decided_at.desc(), Act.id) if f.decided_from or f.decided_to  # the latest decisions first
              else (Act.period.desc(), Act.number, Act.id))
-    acts = list(db.session.scalars(query.order_by(*order)
-                                   .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
-    return ActPage(acts=acts, page=page, total=total)
+    return page_of(query, order, page, PAGE_SIZE)

@@ -22,6 +22,7 @@ from app.orders.models import LEVELS
 from app.payments.models import Payment
 from app.people.access import get_visible_or_404, scope_clause
 from app.people.roles import Role
+from app.user_input import page_number
 
 bp = Blueprint("contracts", __name__)
 SIGN_TASKS = {Role.SCHOOL_DIRECTOR.value: "sign_director", Role.DORMITORY_DIRECTOR.value: "sign_dorm_director",
@@ -79,21 +80,12 @@ def visible_contract(contract_id: int) -> Contract:
 @bp.route("/contracts")
 @login_required
 def index():
-    from sqlalchemy.orm import selectinload
+    from app.contracts import listing
 
-    # A dormitory contract's places are its terms' (the schools' per-level places are 0): loaded with the list,
-    # as the organisations are, not one query per row.
+    f = listing.ContractFilter.from_args(request.args)
+    found = listing.contracts_page(current_user, f, page_number(request.args))
     visible = scope_clause(current_user, Contract.region_id, Contract.school_id)
-    # ?document=unmatched: the contracts signed before 0030 whose signed document no layout gave back, for the
-    # operator to restore (each carries a badge in the list too)
-    unmatched_only = request.args.get("document") == "unmatched"
-    query = select(Contract).where(visible)
-    if unmatched_only:
-        query = query.where(Contract.id.in_(document_restore.unmatched_ids()))
-    contracts = db.session.scalars(
-        query.options(selectinload(Contract.school), selectinload(Contract.dormitory_terms))
-        .order_by(Contract.id.desc()).limit(200)).all()
-    unmatched = set(db.session.scalars(document_restore.unmatched_ids([c.id for c in contracts])))
+    unmatched = set(db.session.scalars(document_restore.unmatched_ids([c.id for c in found.rows])))
     unmatched_count = db.session.scalar(select(func.count(Contract.id)).where(
         visible, Contract.id.in_(document_restore.unmatched_ids())))
     escalations = []
@@ -102,8 +94,8 @@ def index():
         escalations = db.session.scalars(
             select(ActEscalation).where(scope_clause(current_user, ActEscalation.region_id, None))
             .order_by(ActEscalation.escalated_at.desc()).limit(50)).all()
-    return render_template("contracts/index.html", contracts=contracts, escalations=escalations, unmatched=unmatched,
-                           unmatched_count=unmatched_count, unmatched_only=unmatched_only)
+    return render_template("contracts/index.html", found=found, f=f, statuses=listing.statuses(),
+                           escalations=escalations, unmatched=unmatched, unmatched_count=unmatched_count)
 
 
 @bp.route("/contracts/<int:contract_id>")
