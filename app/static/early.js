@@ -142,6 +142,23 @@
       catch (err) { return false; }  // a pattern this browser cannot read: the server checks it
     });
   };
+  // A form on its way is sent once: a second Enter or click before the answer came (a slow line) asked "Register the
+  // payment?" again and sent it again — the first was already taken, and a "Cancel" to the second question cancelled
+  // nothing. Marked below, once no listener has stopped the submit; a page the back button brings back is free again.
+  var sendsOnce = function (form, button) {
+    var target = (button && button.getAttribute("formtarget")) || form.getAttribute("target");
+    var method = ((button && button.getAttribute("formmethod")) || form.getAttribute("method") || "get").toLowerCase();
+    return method === "post" && (!target || target === "_self");
+  };
+  document.addEventListener("submit", function (evt) {
+    if (evt.target.dataset && evt.target.dataset.sending === "true") {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll('form[data-sending="true"]').forEach(function (form) { delete form.dataset.sending; });
+  });
   document.addEventListener("submit", function (evt) {
     var form = evt.target;
     var button = evt.submitter;
@@ -172,6 +189,7 @@
   document.addEventListener("submit", function (event) {
     var sent = event.target;
     if (!sent || !sent.matches || event.defaultPrevented) { return; }  // a submit the page stopped sends nothing
+    if (sendsOnce(sent, event.submitter)) { sent.dataset.sending = "true"; }
     // a task's form, or another a login's end must not cost (data-keeps-entries: the modeler's form editor)
     var form = document.querySelector("#task-form, form[data-keeps-entries]");
     if (form && sent === form) {
