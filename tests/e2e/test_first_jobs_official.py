@@ -1,0 +1,43 @@
+"""A first job in Chromium, by the keyboard, in Kazakh: the department official returns an act with a reason. The
+comment box's hint ("Required when returning the act: say what to correct") was on the screen but not read with
+the field: a screen reader tabbing to "Comment" heard only its name. A field's hint is its description now, and
+its error (with the hint) once the server refused the form."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from app.acts.operations import prefill_lines
+from app.engine.runtime import complete_task
+from app.extensions import db
+from tests.helpers import act_of_school, open_task, user
+
+pytestmark = pytest.mark.e2e
+
+HINT = "Қайтарғанда міндетті: нені түзету керек екенін жазыңыз."
+
+
+def test_the_official_returns_an_act_by_the_keyboard_and_hears_each_fields_hint(new_page):
+    act = act_of_school("Bilim Innovation School")
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
+    db.session.commit()
+    official = new_page("official", locale="kk-KZ")
+    official.locator("button[name=locale][value=kk]").click()
+    official.goto(f"/tasks/{open_task(act_of_school('Bilim Innovation School'), 'accept_act').id}")
+    comment = official.locator("#f-comment")
+    expect(comment).to_have_accessible_description(HINT)
+
+    official.locator("#f-decision-option-1").focus()  # "Return for correction", then straight to Submit
+    official.keyboard.press("Space")
+    official.locator("#task-form button[type=submit]").focus()
+    official.keyboard.press("Enter")
+    expect(comment).to_be_focused()
+    expect(comment).to_have_accessible_description(f"Бұл өрісті толтыру міндетті. {HINT}")
+
+    official.keyboard.type("21-жол: оқушы қазан айында шығып кеткен, оны алып тастаңыз.")
+    official.locator("#task-form button[type=submit]").focus()
+    official.keyboard.press("Enter")
+    expect(official.locator(".alert-success")).to_be_visible()
+    db.session.expire_all()
+    assert act_of_school("Bilim Innovation School").status == "returned"
