@@ -40,10 +40,12 @@ def page_of(query, order: tuple, page: int, size: int | None = None) -> ListPage
     return ListPage(rows=rows, page=page, total=total, size=size)
 
 
-def number_or_organisation(query, q: str, number, organisation_id):
-    """``query`` narrowed to the rows whose ``number`` or organisation's name holds ``q``, or whose organisation's BIN
-    is ``q`` (a BIN is looked up whole: a part of one matches too many)."""
+def number_or_organisation(query, q: str, number, organisation_id, *other_numbers):
+    """``query`` narrowed to the rows whose ``number`` (or one of ``other_numbers``, already joined) or organisation's
+    name holds ``q``, or whose organisation's BIN is ``q`` (a BIN is looked up whole: a part of one matches too
+    many)."""
     pattern = f"%{escape_like(q)}%"
     return query.join(Organisation, Organisation.id == organisation_id).where(or_(
-        number.ilike(pattern, escape="\\"), Organisation.name.ilike(pattern, escape="\\"), Organisation.bin == q))
+        *(column.ilike(pattern, escape="\\") for column in (number, *other_numbers)),
+        Organisation.name.ilike(pattern, escape="\\"), Organisation.bin == q))
 

@@ -164,3 +164,16 @@ def test_the_demos_acts_carry_no_made_up_note(world):
     from sqlalchemy import select
 
     assert [a.note for a in db.session.scalars(select(Act)) if a.note] == []
+
+
+def test_the_operator_finds_a_paid_act_again_by_its_payment_order_number(world, browser):
+    """The operator has the payment order in hand ("which act did PP-…/123 pay?"): its number finds the act; the
+    payments register was a download only."""
+    from app.payments.models import Payment
+
+    add_paid_history()
+    payment = db.session.scalars(select(Payment).order_by(Payment.id)).first()
+    operator = browser("operator")
+    found = operator.get("/acts", query_string={"q": payment.order_number.lower()}).get_data(as_text=True)
+    assert _numbers(found) == [payment.act.number]
+    assert "Act or payment order number, organisation or BIN" in found

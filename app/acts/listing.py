@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.acts.models import Act
 from app.listing import ListPage, number_or_organisation, page_of
+from app.payments.models import Payment
 from app.people.access import scope_clause
 from app.ui import ACT_STATUS
 
@@ -82,7 +83,9 @@ def acts_page(user, f: ActFilter, page: int = 1) -> ListPage:
     if f.decided_to:
         query = query.where(Act.decided_at < _start_of_day(f.decided_to + timedelta(days=1)))
     if f.q:
-        query = number_or_organisation(query, f.q, Act.number, Act.school_id)
+        # the payment order's number too: the operator finding a payment again later has the order in hand
+        query = number_or_organisation(query.outerjoin(Payment, Payment.act_id == Act.id), f.q, Act.number,
+                                       Act.school_id, Payment.order_number)
     order = ((Act.decided_at.desc(), Act.id) if f.decided_from or f.decided_to  # the latest decisions first
              else (Act.period.desc(), Act.number, Act.id))
     return page_of(query, order, page, PAGE_SIZE)
