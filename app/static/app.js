@@ -58,7 +58,8 @@ window.tapsyrysMainDiagram = function (xml) {
   });
   // A form sent back with errors: the first field to correct gets the focus, scrolled into view (row 37 of 40
   // was found only by scrolling).
-  var firstInvalid = document.querySelector("main form .is-invalid");
+  // A page whose problems are not one field's (a form's JSON refused in the form editor) focuses its list of them.
+  var firstInvalid = document.querySelector("main form .is-invalid") || document.querySelector("main [data-takes-focus]");
   if (firstInvalid && typeof firstInvalid.focus === "function") {
     firstInvalid.focus({ preventScroll: true });
     firstInvalid.scrollIntoView({ block: "center" });
