@@ -30,6 +30,16 @@ def _chain(application: Application) -> str:
     return f"instance:{application.instance_id}" if application.instance_id else f"application:{application.id}"
 
 
+def pending_application(order: StateOrder, school: Organisation | None) -> Application | None:
+    """The organisation's application to the order that is still alive (a draft, submitted, eligible, allocated):
+    while there is one, it cannot apply again."""
+    if school is None:
+        return None
+    return db.session.scalars(select(Application).where(
+        Application.order_id == order.id, Application.school_id == school.id,
+        Application.status.not_in(("ineligible", "rejected", "expired")))).first()
+
+
 def start_application(order: StateOrder, school: Organisation, actor) -> Application:
     """The funded organisation (a school, a dormitory: the order's instrument says) opens an application to the
     order; its first task is the accountant's form in the instrument's application process."""
@@ -40,9 +50,7 @@ def start_application(order: StateOrder, school: Organisation, actor) -> Applica
                             _("Only a dormitory of this region can apply to this order."))
     if not order.window_is_open(clock.today()):
         raise DomainRefused(_("The application window for this order is not open."))
-    pending = db.session.scalars(select(Application).where(
-        Application.order_id == order.id, Application.school_id == school.id,
-        Application.status.not_in(("ineligible", "rejected", "expired")))).first()
+    pending = pending_application(order, school)
     if pending is not None:
         raise DomainRefused(_("Your school already has application %(number)s to this order.", number=pending.number)
                             if schools else

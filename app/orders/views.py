@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.applications.models import Application
-from app.applications.operations import start_application
+from app.applications.operations import pending_application, start_application
 from app.engine.errors import DomainRefused, EngineError
 from app.engine.models import HumanTask, ProcessInstance
 from app.extensions import db
@@ -155,10 +155,14 @@ def show(order_id: int):
     instrument = instrument_of(order)
     can_apply = (current_user.role == instrument.accountant_role and order.window_is_open(clock.today())
                  and current_user.region_id == order.region_id)
+    # A school that has applied is taken to its application (its form, while a draft), not offered "Apply" again:
+    # pressing it said "already has an application" and left the person on this page.
+    mine = pending_application(order, current_user.organisation) if can_apply else None
     # The order's process runs in the department: a school sees the order, not that process — no link to a 404
     instance = db.session.get(ProcessInstance, order.instance_id) if order.instance_id else None
     shows_instance = instance is not None and can_see(current_user, instance.region_id, instance.organisation_id)
-    return render_template("orders/show.html", order=order, applications=applications, can_apply=can_apply,
+    return render_template("orders/show.html", order=order, applications=applications,
+                           can_apply=can_apply and mine is None, mine=mine, mine_url=mine and _application_url(mine),
                            levels=LEVELS, localities=LOCALITIES, allocated=allocated_tiyn(order),
                            instrument=instrument, shows_instance=shows_instance)
 
@@ -180,7 +184,14 @@ def apply(order_id: int):
         db.session.rollback()
         flash(_("Your school has already applied to this order."), "warning")
         return redirect(url_for("orders.show", order_id=order.id))
+    return redirect(_application_url(application))
+
+
+def _application_url(application: Application) -> str:
+    """Where the applicant goes on: its form while it is open (a task of the applicant's role), else the
+    application's page (a submitted application's open task is the department's)."""
     task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == application.instance_id,
-                                                      HumanTask.status == "open")).first()
-    return redirect(url_for("inbox.task", task_id=task.id) if task else url_for("applications.show",
-                                                                                application_id=application.id))
+                                                      HumanTask.status == "open",
+                                                      HumanTask.role == current_user.role)).first()
+    return url_for("inbox.task", task_id=task.id) if task else url_for("applications.show",
+                                                                       application_id=application.id)
