@@ -64,6 +64,12 @@ window.tapsyrysMainDiagram = function (xml) {
     firstInvalid.focus({ preventScroll: true });
     firstInvalid.scrollIntoView({ block: "center" });
   }
+  // An address that names a field puts the focus in it (after a line's review decision: the next line's box).
+  var named = !firstInvalid && window.location.hash && document.getElementById(window.location.hash.slice(1));
+  if (named && named.matches("main input, main select, main textarea, main button")) {
+    named.focus({ preventScroll: true });
+    named.scrollIntoView({ block: "center" });
+  }
   // A table that scrolls sideways in its own box (on a phone) can be scrolled from the keyboard too.
   document.querySelectorAll("main table.table, main .table-responsive").forEach(function (box) {
     if (box.scrollWidth > box.clientWidth + 1 && !box.hasAttribute("tabindex")) { box.setAttribute("tabindex", "0"); }

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from app.acts.models import ActLine
 from app.acts.operations import prefill_lines
+from app.acts.verification import verify_act
 from app.engine.runtime import complete_task
 from app.extensions import db
+from app.registry.models import NedbEnrollment
 from tests.helpers import act_of_school, open_task, user
 
 pytestmark = pytest.mark.e2e
@@ -41,3 +45,28 @@ def test_the_official_returns_an_act_by_the_keyboard_and_hears_each_fields_hint(
     expect(official.locator(".alert-success")).to_be_visible()
     db.session.expire_all()
     assert act_of_school("Bilim Innovation School").status == "returned"
+
+
+def test_after_keeping_a_line_the_focus_is_in_the_next_line_to_review(new_page):
+    """Each line's decision reloads the page: it came back at its top with the focus on nothing, the next line to
+    review dozens of Tabs away (past the menu, the report and every excluded line)."""
+    act = act_of_school("Alatau Lyceum")
+    lines = db.session.scalars(select(ActLine).where(ActLine.act_id == act.id, ActLine.outcome == "accepted")
+                               .order_by(ActLine.line_no).limit(2)).all()
+    for line in lines:
+        enrolment = db.session.scalars(select(NedbEnrollment).where(NedbEnrollment.iin == line.iin)).first()
+        enrolment.full_name = "Басқа Бала"
+    verify_act(act)
+    db.session.commit()
+    official = new_page("official_almaty", locale="kk-KZ")
+    official.locator("button[name=locale][value=kk]").click()
+    official.goto(f"/tasks/{open_task(act, 'accept_act').id}")
+    official.locator(f"#review-line-{lines[0].id} button[value=confirm]").focus()
+    official.keyboard.press("Enter")
+    expect(official.locator(f"#review-line-{lines[0].id} [data-decision=confirm]")).to_be_visible()
+    expect(official.locator(f"#review-comment-{lines[1].id}")).to_be_focused()
+    official.keyboard.type("НОБД-дағы аты-жөні басқа бала")
+    official.keyboard.press("Tab")
+    official.keyboard.press("Tab")  # past Keep, to Exclude
+    official.keyboard.press("Enter")
+    expect(official.locator(f"#review-line-{lines[1].id} [data-decision=exclude]")).to_be_visible()
