@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app import clock
@@ -81,6 +82,15 @@ class AllocatePlaces(TaskHandler):
     def context(self, ctx: TaskContext) -> dict:
         app_ = application_of(ctx)
         return {"application": app_, "rules": ELIGIBILITY_RULES, "nedb": nedb_counts(app_.school.bin)}
+
+    def confirm(self, ctx: TaskContext) -> dict:
+        # Allocating generates the contract the director and the head then sign: it was sent on one Enter, as
+        # accepting an act no longer is. Rejecting needs its reason typed, a deliberate step already.
+        app_ = application_of(ctx)
+        return {"question": _("Allocate the places to %(organisation)s under order %(order)s? The contract is "
+                              "generated for signing; the allocation cannot be changed afterwards.",
+                              organisation=app_.school.name, order=app_.order.number),
+                "field": "decision", "value": "allocate"}
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         app_ = application_of(ctx)

@@ -70,3 +70,38 @@ def test_after_keeping_a_line_the_focus_is_in_the_next_line_to_review(new_page):
     official.keyboard.press("Tab")  # past Keep, to Exclude
     official.keyboard.press("Enter")
     expect(official.locator(f"#review-line-{lines[1].id} [data-decision=exclude]")).to_be_visible()
+
+
+@pytest.fixture()
+def nur_applied(browser):
+    """Nur's application to a new state order, eligible and waiting for the department (a frozen clock, June 2027)."""
+    from datetime import UTC, datetime
+
+    from app import clock
+    from tests.helpers import school
+    from tests.lifecycle.flow import apply, place_order
+
+    clock.set_clock(clock.FrozenClock(datetime(2027, 6, 1, 5, 0, tzinfo=UTC)))
+    order = place_order(browser("official"))
+    application = apply(browser("accountant2"), order, school("Nur Private School"), "KZ17LAA00004321")
+    db.session.commit()
+    yield application
+    clock.reset_clock()
+
+
+def test_allocating_places_asks_first_naming_the_school_and_a_no_allocates_nothing(live_server, nur_applied, new_page):
+    """Allocating generates the contract to sign: it was sent on one Enter, without the question accepting an act
+    asks."""
+    from tests.lifecycle.flow import open_task_of
+
+    official = new_page("official", locale="kk-KZ")
+    official.own_dialogs = True
+    questions = []
+    official.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    official.goto(f"/tasks/{open_task_of(nur_applied.instance_id, 'review_application').id}")
+    official.locator("#task-form button[type=submit]").focus()  # "Allocate places" is chosen already
+    official.keyboard.press("Enter")
+    expect(official.locator("#task-form")).to_be_visible()
+    assert len(questions) == 1 and "Nur Private School" in questions[0] and nur_applied.order.number in questions[0]
+    db.session.expire_all()
+    assert db.session.get(type(nur_applied), nur_applied.id).status == "eligible"
