@@ -34,3 +34,18 @@ def test_a_wrong_password_at_signing_is_read_out_and_the_form_is_next(new_page, 
     director.keyboard.type("pw")
     director.keyboard.press("Enter")
     expect(director.locator(".alert-success")).to_be_visible()
+
+
+def test_a_wrong_password_on_the_contract_page_is_read_out_too(new_page, contract_to_sign):
+    """The contract page's own signing form answers a refusal after a redirect, as a message at the top."""
+    director = new_page("director2", locale="ru-RU")
+    director.locator("button[name=locale][value=ru]").click()
+    director.goto(f"/contracts/{contract_to_sign.id}")
+    director.locator("#sign-confirm").focus()
+    director.keyboard.press("Space")
+    director.keyboard.press("Tab")
+    director.keyboard.type("not-my-password")
+    director.keyboard.press("Enter")
+    refusal = director.locator("main .alert-danger")
+    expect(refusal).to_contain_text("Неверный пароль")
+    expect(refusal).to_be_focused()
