@@ -243,6 +243,7 @@ def lint(trees: dict) -> list[ModelProblem]:
         problems += _loop_condition_language_problems(filename, root)
         problems += _link_problems(filename, root)
         problems += _data_output_problems(filename, root)
+        problems += _correlation_property_problems(filename, root)
     return problems
 
 
@@ -897,6 +898,21 @@ def _assigned_names(source: str) -> set[str] | None:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
 
 
+def _retrieval_less_properties(root) -> list:
+    return [prop for prop in _bpmn(root, ".//bpmn:correlationProperty")
+            if not _bpmn(prop, ".//bpmn:correlationPropertyRetrievalExpression")]
+
+
+def _correlation_property_problems(filename: str, root) -> list[ModelProblem]:
+    """A correlation property that says in no message where its value is (SpiffArena's editor leaves one behind when
+    its message is deleted): the engine's parser stopped on it in its own words, on no element and no line."""
+    return [_problem(filename, prop, _(
+        "The correlation property %(name)s says for no message where its value is found (it has no retrieval "
+        "expression), so the engine cannot read it. Give it a retrieval expression for each message it "
+        "correlates, or delete it.", name=repr(prop.get("name") or prop.get("id"))))
+        for prop in _retrieval_less_properties(root)]
+
+
 def _data_output_problems(filename: str, root) -> list[ModelProblem]:
     """A script task that writes a data object must set the variable named like the data object's id: after the
     task, SpiffWorkflow copies that task variable into the data object (``DataObject.set``) and fails the step
@@ -964,8 +980,18 @@ def _gateway_problems(filename: str, root) -> list[ModelProblem]:
     leaving: dict[tuple, list] = defaultdict(list)
     for flow in _bpmn(root, ".//bpmn:sequenceFlow"):
         leaving[(flow.getparent(), flow.get("sourceRef"))].append(flow)
-    for gateway in _bpmn(root, ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway"):
+    for gateway in _bpmn(root, ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway | .//bpmn:eventBasedGateway"):
         outgoing = leaving.get((gateway.getparent(), gateway.get("id")), [])
+        if not outgoing:
+            # The engine's exclusive and inclusive gateways failed in its own words ("At least one output
+            # required") when a token came, and an event-based one held the instance for good, waiting for nothing;
+            # a parallel gateway with no way out is an implicit end (a notice, as for a step).
+            problems.append(_problem(filename, gateway, _(
+                "Nothing leaves this gateway: an instance that reaches it would stop here for good. Connect it to "
+                "the steps it chooses between, or delete it.")))
+            continue
+        if local(gateway.tag) == "eventBasedGateway":
+            continue  # what follows it: _event_gateway_problems
         default = gateway.get("default")
         if default and default not in {f.get("id") for f in outgoing}:
             # The engine reads no default then: where no condition holds, the instance stopped with an incident.
@@ -1019,6 +1045,8 @@ def engine_copy(root):
     for gateway in _bpmn(tree, ".//bpmn:eventBasedGateway"):
         if gateway.get("id") in misdrawn:
             gateway.tag = f"{{{BPMN}}}parallelGateway"
+    for prop in _retrieval_less_properties(tree):  # reported by lint(): the engine's parser stopped at the first
+        prop.getparent().remove(prop)
     removed = set()
     for el in _bpmn(tree, ".//bpmn:dataStore | .//bpmn:dataStoreReference"):
         removed.add(el.get("id"))

@@ -897,7 +897,9 @@ def unreachable_problems(trees: dict) -> list[ModelProblem]:
 
 #: nodes after which a token must go on: a step, a gateway or an intermediate event without an outgoing flow ends its
 #: process there (valid BPMN — an implicit end — and the engine runs it), which is rarely what the drawer meant
-_MUST_GO_ON = _FLOW_NODES - {"startEvent", "endEvent", "boundaryEvent"}
+#: (a gateway that chooses and has no way out is a problem, not a notice: model_lint's gateway check)
+_MUST_GO_ON = _FLOW_NODES - {"startEvent", "endEvent", "boundaryEvent", "exclusiveGateway", "inclusiveGateway",
+                             "eventBasedGateway"}
 
 
 def _readable(files: dict[str, str], trees: dict | None = None) -> dict | None:

@@ -171,6 +171,11 @@ REFUSED_FOR = {
         ("_37c25b41-68cc-46d8-ad04-ddea7bc15106", "'_undefined' is what the drawing tool writes"),
         ("_eebe75c4-090c-4c09-9d66-6853978c5516", "make the flow the gateway's default flow")],
     "tapsyrys-bpmnio-bare-catch-events.bpmn": [("Event_paid", "names no message"), ("Event_go", "names no signal")],
+    "tapsyrys-bpmnio-gateways-no-way-out.bpmn": [
+        ("Gateway_amount", "Nothing leaves this gateway"), ("Gateway_documents", "Nothing leaves this gateway"),
+        ("Gateway_reply", "Nothing leaves this gateway")],
+    "tapsyrys-spiffarena-correlation-property-no-retrieval.bpmn": [
+        ("CorrelationProperty_act", "has no retrieval expression")],
 }
 
 
