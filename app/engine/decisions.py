@@ -1,4 +1,4 @@
-"""Decision tables as DMN defines their UNIQUE hit policy.
+"""Decision tables as DMN defines their UNIQUE and ANY hit policies.
 
 SpiffWorkflow 3.2's ``DMNEngine.decide`` stops at the first matching rule of a UNIQUE table: a table whose rules
 overlap silently gave the first rule's output (probe D1). A UNIQUE table says at most one rule matches; when several
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from copy import copy
 
+from flask_babel import gettext as _
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.specs.model import HitPolicy, Rule
@@ -24,17 +25,32 @@ class SeveralUniqueRulesMatch(WorkflowTaskException):
     """Several rules of a UNIQUE decision table match the task's data."""
 
 
+class MatchingRulesDisagree(WorkflowTaskException):
+    """Several rules of an ANY decision table match the task's data and give different outputs."""
+
+
 def _decide(self, task):
-    if self.decision_table.hit_policy != HitPolicy.UNIQUE.value:
+    policy = self.decision_table.hit_policy
+    if policy not in (HitPolicy.UNIQUE.value, "ANY"):
         return _library_decide(self, task)
     check = self._DMNEngine__check_rule
     rules = [rule for rule in self.decision_table.rules if check(rule, task)]
+    table = self.decision_table.name or self.decision_table.id
+    shown = ", ".join(f"{rule.row_number} ({rule.id})" for rule in rules)
+    if policy == "ANY":
+        # ANY: several rules may match when they give the same output; SpiffWorkflow returned the first one's
+        # whatever the others said, so the answer depended on the order of the rows.
+        if len({repr(rule.output_as_dict(task)) for rule in rules}) > 1:
+            raise MatchingRulesDisagree(_(
+                "The decision table %(table)s has the hit policy ANY, but the rules that match give different "
+                "outputs: rows %(rows)s. Correct the rules so that the ones that can match together give the same "
+                "output, or choose the hit policy FIRST.", table=repr(table), rows=shown), task=task)
+        return rules[:1]
     if len(rules) > 1:
-        table = self.decision_table.name or self.decision_table.id
-        shown = ", ".join(f"{rule.row_number} ({rule.id})" for rule in rules)
-        raise SeveralUniqueRulesMatch(
-            f"The decision table {table!r} has the hit policy UNIQUE, but several of its rules match: rows {shown}. "
-            "Correct the rules so that at most one matches, or choose the hit policy FIRST.", task=task)
+        raise SeveralUniqueRulesMatch(_(
+            "The decision table %(table)s has the hit policy UNIQUE, but several of its rules match: rows %(rows)s. "
+            "Correct the rules so that at most one matches, or choose the hit policy FIRST.", table=repr(table),
+            rows=shown), task=task)
     return rules
 
 

@@ -1170,6 +1170,11 @@ def dmn_problems(trees: dict) -> list[ModelProblem]:
         if not filename.endswith(".dmn"):
             continue
         decisions = list(root.iter("{*}decision"))
+        if not decisions:
+            problems.append(ModelProblem(filename, _(
+                "The file holds no decision (only input data, knowledge models or notes): a business rule task has "
+                "nothing here to call. Add a decision table to it, or remove the file from the model."),
+                root.get("id"), root.sourceline, root.get("name") or None))
         for decision in decisions:
             if decision.find("{*}decisionTable") is None:
                 kind = next((local(c.tag) for c in decision if local(c.tag) in (
@@ -1177,7 +1182,8 @@ def dmn_problems(trees: dict) -> list[ModelProblem]:
                     None)
                 problems.append(ModelProblem(filename, _(
                     "The decision %(id)s is %(kind)s, not a decision table: only decision tables run here.",
-                    id=repr(decision.get("id")), kind=_("a FEEL %(kind)s", kind=kind) if kind else _("empty")),
+                    id=repr(decision.get("id") or decision.get("name") or "?"),
+                    kind=_("a FEEL %(kind)s", kind=kind) if kind else _("empty")),
                     decision.get("id"), decision.sourceline, decision.get("name") or None))
         if len(decisions) > 1:
             problems.append(ModelProblem(filename, _(
@@ -1251,9 +1257,10 @@ def _typed_output(filename: str, rule, text: str, output, expressions: list[str]
 
 #: Hit policies SpiffWorkflow's DMNEngine applies as DMN defines them (``DMNEngine.decide``/``result``): UNIQUE
 #: (the first matching rule; a valid table has only one), FIRST (the first matching rule), ANY (all matching rules
-#: give the same output, the engine returns the first) and COLLECT without aggregation (a list per output). It
-#: returns the first matching rule for PRIORITY, OUTPUT ORDER and RULE ORDER too, and ignores COLLECT's
-#: aggregation (SUM, COUNT, MIN, MAX): a result other than the table's author meant, without an error.
+#: give the same output, the engine returns the first: app.engine.decisions checks they do) and COLLECT without
+#: aggregation (a list per output). It returns the first matching rule for PRIORITY, OUTPUT ORDER and RULE ORDER
+#: too, and ignores COLLECT's aggregation (SUM, COUNT, MIN, MAX): a result other than the table's author meant,
+#: without an error.
 APPLIED_HIT_POLICIES = frozenset({"UNIQUE", "FIRST", "ANY", "COLLECT"})
 
 
@@ -1262,8 +1269,7 @@ def _hit_policy_problems(filename: str, table) -> list[ModelProblem]:
     aggregation = (table.get("aggregation") or "").strip().upper()
     if policy in APPLIED_HIT_POLICIES and not (policy == "COLLECT" and aggregation):
         return []
-    decision = table.getparent()
-    name = table.get("name") or decision.get("name") or decision.get("id") or table.get("id")
+    name = _table_name(table)
     shown = f"{policy} {aggregation}".strip() if policy == "COLLECT" else policy
     return [ModelProblem(filename, _(
         "The decision table %(table)s uses the hit policy %(policy)s, which the engine does not apply (it would "
@@ -1473,7 +1479,9 @@ def _entries_overlap(a: str, b: str) -> bool:
 
 
 def _table_name(table) -> str:
-    decision = table.getparent()
+    """What the owner calls a table: its name, its decision's name or id (a table in a boxed context has no
+    decision for a parent: the one it is in), else its id."""
+    decision = next(table.iterancestors("{*}decision"), table)
     return table.get("name") or decision.get("name") or decision.get("id") or table.get("id") or "?"
 
 

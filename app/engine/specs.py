@@ -161,6 +161,23 @@ def choose_process(trees: dict, process_id: str | None = None,
     return primary, None
 
 
+def _add_decisions(parser: SpiffBpmnParser, name: str, root) -> None:
+    """A .dmn file's decisions given to the engine's parser. It reads the file's first decision with the prefix
+    ``dmn:``, bound to the file's default namespace: a file with no decision (only input data, knowledge models or
+    notes) failed with "list index out of range", and one whose DMN elements carry a prefix (``semantic:``, as
+    Trisotech writes them) with "Undefined namespace prefix" — both said of the process's diagram, without a line.
+    A file with no decision is left out (:func:`dmn_problems` says it); the prefix is bound to the file's own DMN
+    namespace, whatever it writes."""
+    if root.find("{*}decision") is None:
+        return
+    namespaces = parser.namespaces
+    parser.namespaces = {**namespaces, "dmn": root.tag.partition("}")[0].lstrip("{")}
+    try:
+        parser.add_dmn_xml(root, filename=name)
+    finally:
+        parser.namespaces = namespaces
+
+
 def _parse_trees(trees: dict, process_id: str | None, primary: str | None) -> ParsedModel:
     """The engine's spec of the chosen process; raises ModelInvalid (one problem: the engine stops at its first)."""
     primary, chosen = choose_process(trees, process_id, primary)
@@ -172,7 +189,7 @@ def _parse_trees(trees: dict, process_id: str | None, primary: str | None) -> Pa
     try:                                       # engine's parser and lint() check what running needs
         for name, root in trees.items():
             if name.endswith(".dmn"):
-                parser.add_dmn_xml(root, filename=name)
+                _add_decisions(parser, name, root)
             else:
                 parser.add_bpmn_xml(engine_copy(root), filename=name)
         if chosen in parser.collaborations:

@@ -58,6 +58,7 @@ RUNNABLE = {
     "tapsyrys-escalation-transaction-links.bpmn",
     "tapsyrys-transaction-cancel.bpmn",
     "tapsyrys-signavio-semantic-prefix.bpmn",
+    "tapsyrys-trisotech-semantic-prefix-norms.dmn",
     "tapsyrys-bpmnio-default-namespace-inclusive.bpmn",
     "tapsyrys-bpmnio-boundary-timer-cycle-quoted.bpmn",
     "tapsyrys-event-based-gateway-message-timer.bpmn",
