@@ -7,6 +7,7 @@ refuses, diagrams without an end event.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from jsonschema import Draft202012Validator, SchemaError
+from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
@@ -161,21 +163,37 @@ def choose_process(trees: dict, process_id: str | None = None,
     return primary, None
 
 
+#: DMN elements whose id the engine's parser reads (``attrib['id']``); DMN makes every id optional
+_DMN_IDS_READ = ("decision", "decisionTable", "input", "output", "rule", "inputEntry", "outputEntry")
+
+
 def _add_decisions(parser: SpiffBpmnParser, name: str, root) -> None:
-    """A .dmn file's decisions given to the engine's parser. It reads the file's first decision with the prefix
-    ``dmn:``, bound to the file's default namespace: a file with no decision (only input data, knowledge models or
-    notes) failed with "list index out of range", and one whose DMN elements carry a prefix (``semantic:``, as
-    Trisotech writes them) with "Undefined namespace prefix" — both said of the process's diagram, without a line.
-    A file with no decision is left out (:func:`dmn_problems` says it); the prefix is bound to the file's own DMN
-    namespace, whatever it writes."""
+    """A .dmn file's decisions given to the engine's parser, on a copy it can read. It reads the file's first
+    decision with the prefix ``dmn:``, bound to the file's default namespace, and the id of every table element: a
+    file with no decision (only input data, knowledge models or notes) failed with "list index out of range", one
+    whose DMN elements carry a prefix (``semantic:``, as Trisotech writes them, its default namespace the model's
+    own) with "Undefined namespace prefix" or "list index out of range", and a rule or column without an id (as
+    Flowable writes them) with "KeyError('id')" — all said of the process's diagram. A file with no decision is left
+    out (:func:`dmn_problems` says it); the copy has the DMN namespace as its default and an id, named after its
+    line, on each element the parser reads one of."""
     if root.find("{*}decision") is None:
         return
-    namespaces = parser.namespaces
-    parser.namespaces = {**namespaces, "dmn": root.tag.partition("}")[0].lstrip("{")}
-    try:
-        parser.add_dmn_xml(root, filename=name)
-    finally:
-        parser.namespaces = namespaces
+    namespace = root.tag.partition("}")[0].lstrip("{")
+    nsmap = {prefix: uri for prefix, uri in root.nsmap.items() if prefix is not None}
+    engine_root = etree.Element(root.tag, attrib=dict(root.attrib), nsmap={**nsmap, None: namespace})
+    engine_root.extend(copy.deepcopy(child) for child in root)
+    taken = {el.get("id") for el in engine_root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for el in engine_root.iter(*(f"{{{namespace}}}{tag}" for tag in _DMN_IDS_READ)):
+        if el.get("id"):
+            continue
+        base = f"{etree.QName(el).localname}_line{el.sourceline}"
+        element_id, n = base, 1
+        while element_id in taken:
+            n += 1
+            element_id = f"{base}_{n}"
+        taken.add(element_id)
+        el.set("id", element_id)
+    parser.add_dmn_xml(engine_root, filename=name)
 
 
 def _parse_trees(trees: dict, process_id: str | None, primary: str | None) -> ParsedModel:

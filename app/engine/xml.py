@@ -74,6 +74,7 @@ ALLOWED_NAMESPACES = frozenset({
     "http://www.w3.org/2001/XMLSchema-instance",
     "http://www.w3.org/XML/1998/namespace",  # xml:lang, xml:space
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",  # DMN 1.1
+    "http://www.omg.org/spec/DMN/20151101",  # DMN 1.1 as Flowable writes it (without the schema's file name)
     "http://www.omg.org/spec/DMN/20180521/MODEL/",  # DMN 1.2
     "https://www.omg.org/spec/DMN/20191111/MODEL/",  # DMN 1.3
     "https://www.omg.org/spec/DMN/20211108/MODEL/",  # DMN 1.4
@@ -101,9 +102,10 @@ DANGEROUS_NAMESPACE = re.compile(
 #: needs one, and it is the shape an injected script takes.
 _EVENT_HANDLER = re.compile(r"on[a-z]", re.IGNORECASE)
 
-#: The namespace of a DMN model (``…/spec/DMN/<date>/MODEL/``), whatever its version: a file in a version that is
-#: not allowed is refused once, as a whole, not element by element.
-_DMN_MODEL = re.compile(r"omg\.org/spec/DMN/\d+/MODEL", re.IGNORECASE)
+#: The namespace of a DMN model (``…/spec/DMN/<date>/MODEL/``, ``…/<date>/dmn.xsd`` or ``…/<date>``), whatever its
+#: version: a file in a version that is not allowed is refused once, as a whole, not element by element (Flowable's
+#: DMN 1.0 drafts, ``…/DMN/20130901``, met one refusal per element, each naming ``{namespace}definitions``…).
+_DMN_MODEL = re.compile(r"omg\.org/spec/DMN/\d+(?:/MODEL/?|/dmn\.xsd)?/?$", re.IGNORECASE)
 
 #: Elements under which BPMN 2.0 / DMN allow foreign (other-namespace) content: a tool's extensions.
 EXTENSION_POINTS = frozenset({"extensionElements", "extension", "documentation"})

@@ -58,7 +58,12 @@ def refuse_foreign_content(files: dict[str, str], refusal: type[Exception] = Mod
             messages.append(_other_format(name, files[name], found[0]))
             continue
         for item in found:
-            if item.kind == "placement":
+            if item.kind == "version":  # a DMN version the engine does not know: it was said to "run a script"
+                from app.engine.specs import xml_reason
+
+                messages.append(_("%(file)s, line %(line)s: %(what)s", file=name, line=item.line or "?",
+                                  what=xml_reason(str(item))))
+            elif item.kind == "placement":
                 messages.append(_("%(file)s, line %(line)s: %(what)s is not allowed here; other tools' "
                                   "elements are kept only inside extensionElements.",
                                   file=name, line=item.line or "?", what=_foreign_label(item)))

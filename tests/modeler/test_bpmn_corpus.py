@@ -59,6 +59,7 @@ RUNNABLE = {
     "tapsyrys-transaction-cancel.bpmn",
     "tapsyrys-signavio-semantic-prefix.bpmn",
     "tapsyrys-trisotech-semantic-prefix-norms.dmn",
+    "flowable-dmn-multiple-conclusions.dmn",
     "tapsyrys-bpmnio-default-namespace-inclusive.bpmn",
     "tapsyrys-bpmnio-boundary-timer-cycle-quoted.bpmn",
     "tapsyrys-event-based-gateway-message-timer.bpmn",

@@ -89,3 +89,34 @@ def test_a_table_in_a_decision_without_a_name_of_its_own_is_named_by_its_decisio
     _parsed, problems = validate_files(_with_decisions("norm.dmn", table), lane_role="starter")
     said = [p.message for p in problems if "PRIORITY" in p.message]
     assert said and "'Monthly norm'" in said[0] and "None" not in said[0], said
+
+
+def test_a_flowable_decision_table_in_its_dmn_1_1_namespace_runs(app_ctx):
+    """Flowable writes DMN 1.1 as ``http://www.omg.org/spec/DMN/20151101`` (without ``/dmn.xsd``): each of its
+    elements was refused at import ("the element <{…}definitions> is not allowed here")."""
+    from app.modeler.operations import refuse_foreign_content
+
+    name = "flowable-dmn-multiple-conclusions.dmn"
+    files = _with_decisions(name)
+    refuse_foreign_content({name: files[name]}, ValueError)
+    files = {n: t.replace(">norm<", ">decision<") for n, t in files.items()}
+    _parsed, problems = validate_files(files, lane_role="starter")
+    assert problems == [], [str(p) for p in problems]
+    decided = _decided(files, input1=5)
+    assert (decided["output1"], decided["output2"]) == ("test2", 2)
+
+
+@pytest.mark.parametrize("namespace", ["http://www.omg.org/spec/DMN/20130901",
+                                       "https://www.omg.org/spec/DMN/20990101/MODEL/"])
+def test_a_dmn_version_the_engine_does_not_know_is_said_once_as_such(world, browser, namespace):
+    """Flowable's DMN 1.0 drafts (``…/DMN/20130901``) were refused element by element, and a later version's file
+    was said to hold an element that "could run a script in a browser"."""
+    import io
+
+    table = _ANY_TABLE.replace("https://www.omg.org/spec/DMN/20191111/MODEL/", namespace)
+    response = browser("owner").post("/modeler/import", {"archive": (io.BytesIO(table.encode()), "norms.dmn")},
+                                     content_type="multipart/form-data", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "in a DMN version the engine does not know" in page and namespace in page
+    assert "run a script" not in page and "is not allowed here" not in page
