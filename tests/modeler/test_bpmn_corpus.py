@@ -176,6 +176,8 @@ REFUSED_FOR = {
     "tapsyrys-bpmnio-gateways-no-way-out.bpmn": [
         ("Gateway_amount", "Nothing leaves this gateway"), ("Gateway_documents", "Nothing leaves this gateway"),
         ("Gateway_reply", "Nothing leaves this gateway")],
+    "flowable-activiti-process-with-long-id.bpmn": [
+        ("ID1" + "0" * 99 + "2" + "0" * 100 + "3" + "0" * 98, "longer than 200 characters")],
     "tapsyrys-spiffarena-correlation-property-no-retrieval.bpmn": [
         ("CorrelationProperty_act", "has no retrieval expression")],
 }

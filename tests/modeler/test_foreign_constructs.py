@@ -306,3 +306,21 @@ def test_a_catch_event_without_a_message_or_signal_is_refused_unless_something_s
     assert go and go[0].line == 12 and "names no signal" in go[0].message, shown
     _data, tasks = _run("tapsyrys-bpmnio-bare-message-same-name.bpmn")
     assert [t for t, _status in tasks] == ["Activity_check", "Activity_pay"], tasks
+
+
+def test_a_process_id_longer_than_its_column_imports_and_is_refused_on_its_line(world, browser):
+    """Flowable's test model of a 302-character process id: its import failed with a server error on PostgreSQL
+    (the draft's process id column holds 200); now it is a draft whose problem names the id's length and line."""
+    from app.engine.models import ProcessModelVersion
+    from app.engine.publishing import version_problems
+
+    name = "flowable-activiti-process-with-long-id.bpmn"
+    response = browser("owner").post("/modeler/import", {"archive": (io.BytesIO((CORPUS / name).read_bytes()), name),
+                                                         "lane_role": "starter"}, content_type="multipart/form-data")
+    assert response.status_code == 302 and "/modeler/versions/" in response.headers["Location"]
+    draft = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "draft")).one()
+    assert draft.process_id is None
+    problems = version_problems(draft, learn=True)
+    db.session.flush()
+    assert draft.process_id is None
+    assert any("longer than 200 characters" in p.message and p.line == 8 for p in problems), [str(p) for p in problems]
