@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from jsonschema import Draft202012Validator, SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
@@ -584,14 +585,13 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                     elif flow.get("id") not in flagged:  # written in another language: said once, by lint()
                         problems += _script_problems(source, "eval", filename, flow.get("id"), flow.sourceline,
                                                      flow.get("name") or None)
-            if isinstance(ts, CatchingEvent) and isinstance(ts.event_definition, TimerEventDefinition) and not (
-                    foreign_expression(ts.event_definition.expression or "")  # JUEL or FEEL: said by lint()
-                    or element_id in foreign_language):
-                expression = ts.event_definition.expression
+            for timer, timer_where in _timers(ts, el, where, find, filename):
+                if foreign_expression(timer.expression or "") or timer_where[0] in foreign_language:
+                    continue  # JUEL or FEEL, or another language: said by lint()
                 # an unquoted ISO value first: "2027-01-15" is a syntax error (leading zeros) that says nothing useful
-                found = _timer_problems(ts.event_definition, filename, where, bare_only=True)
-                found = found or _script_problems(expression, "eval", filename, *where)
-                problems += found or _timer_problems(ts.event_definition, filename, where)
+                found = _timer_problems(timer, filename, timer_where, bare_only=True)
+                found = found or _script_problems(timer.expression, "eval", filename, *timer_where)
+                problems += found or _timer_problems(timer, filename, timer_where)
     if not has_end and not reserved:  # an end event with a reserved id is said as that
         # on the process, with its line: the message alone named neither which process nor where it is drawn
         filename, process = find_element(parsed.trees, parsed.process_id, parsed.primary)
@@ -695,6 +695,29 @@ def _flows_by_source(level) -> dict[str, list]:
 
 #: An ISO 8601 duration, cycle or date written without quotes (Camunda's and Zeebe's timers are plain text).
 _BARE_ISO = re.compile(r"R\d*/\S+|PT?\d[\dYMWDTHS.,]*(/\S+)?|\d{4}-\d{2}-\d{2}(T\S*)?(/\S+)?")
+
+
+def _timers(ts, el, where: tuple, find, filename: str) -> list[tuple[TimerEventDefinition, tuple]]:
+    """(timer, (element id, line, name)) of a catching event. An event-based gateway carries the timers of the
+    events after it — SpiffWorkflow moves their definitions onto the gateway and leaves the events plain — so an
+    unquoted ``PT1S`` there was found only when the gateway was reached (Activiti's act1623 test model); each is
+    said on its own event."""
+    definition = getattr(ts, "event_definition", None) if isinstance(ts, CatchingEvent) else None
+    if isinstance(definition, TimerEventDefinition):
+        return [(definition, where)]
+    if not isinstance(definition, MultipleEventDefinition) or el is None:
+        return []
+    parent = el.getparent()
+    targets = [find(flow.get("targetRef"), filename)[1] for flow in parent if _local(flow.tag) == "sequenceFlow"
+               and flow.get("sourceRef") == el.get("id")]
+    found = []
+    for timer in (d for d in definition.event_definitions if isinstance(d, TimerEventDefinition)):
+        event = next((t for t in targets if t is not None and any(
+            (value.text or "").strip() == (timer.expression or "").strip()
+            for value in t.iter("{*}timeDate", "{*}timeDuration", "{*}timeCycle"))), None)
+        found.append((timer, where if event is None else (event.get("id"), event.sourceline,
+                                                         event.get("name") or None)))
+    return found
 
 
 def _timer_problems(definition, filename: str, where, bare_only: bool = False) -> list[ModelProblem]:
