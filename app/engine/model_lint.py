@@ -832,10 +832,22 @@ def _loop_condition_language_problems(filename: str, root) -> list[ModelProblem]
     >= 1}``, Zeebe's ``=done``): it published, and the step failed when the engine first evaluated it as Python."""
     problems = []
     for condition in _bpmn(root, ".//bpmn:standardLoopCharacteristics/bpmn:loopCondition"
-                                 " | .//bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition"):
+                                 " | .//bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition"
+                                 " | .//bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality"):
         text = (condition.text or "").strip()
         step = condition.getparent().getparent()
-        if _JUEL.match(text):
+        if local(condition.tag) == "loopCardinality":
+            # Flowable's ${nrOfLoops} published and the step failed with a syntax error when it began
+            if _JUEL.match(text):
+                problems.append(_problem(filename, step, _(
+                    "The number of instances of this multi-instance step (loopCardinality) is Python here; this one "
+                    "is written in JUEL (${...}): write it without ${ }, as in %(inner)s.",
+                    inner=text[2:-1].strip()[:80])))
+            elif is_feel(text):
+                problems.append(_problem(filename, step, _(
+                    "The number of instances of this multi-instance step (loopCardinality) is Python here; this one "
+                    "is written in FEEL (Zeebe's =...): write it in Python without the leading =.")))
+        elif _JUEL.match(text):
             problems.append(_problem(filename, step, _(
                 "The condition of this step's loop (%(what)s) is Python here; this one is written in JUEL (${...}): "
                 "write it without ${ }, for example count >= 3.", what=local(condition.tag))))

@@ -612,12 +612,13 @@ def _foreign_form_problems(files: dict[str, str], trees: dict) -> list[ModelProb
 
 
 def _loop_conditions(el) -> list[str]:
-    """The loop condition or completion condition of a step's own loop (not of the steps inside a subprocess), when
-    written in Python: JUEL and FEEL are said by :func:`lint`."""
+    """The loop condition, completion condition or number of instances of a step's own loop (not of the steps inside
+    a subprocess), when written in Python: JUEL and FEEL are said by :func:`lint`. The number of instances was not
+    checked at all: a syntax error in it published and failed when the step began."""
     if el is None:
         return []
     return [text for lc in el if _local(lc.tag) in ("standardLoopCharacteristics", "multiInstanceLoopCharacteristics")
-            for c in lc if _local(c.tag) in ("loopCondition", "completionCondition")
+            for c in lc if _local(c.tag) in ("loopCondition", "completionCondition", "loopCardinality")
             if (text := (c.text or "").strip()) and not foreign_expression(text)]
 
 

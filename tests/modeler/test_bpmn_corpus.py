@@ -177,6 +177,7 @@ REFUSED_FOR = {
         ("Gateway_amount", "Nothing leaves this gateway"), ("Gateway_documents", "Nothing leaves this gateway"),
         ("Gateway_reply", "Nothing leaves this gateway")],
     "flowable-activiti-act1623-event-gateway-timer.bpmn": [("timerintermediatecatchevent0", "must be quoted")],
+    "flowable-multi-instance-sequential-juel-cardinality.bpmn": [("seqTasks", "(loopCardinality) is Python here")],
     "flowable-activiti-process-with-long-id.bpmn": [
         ("ID1" + "0" * 99 + "2" + "0" * 100 + "3" + "0" * 98, "longer than 200 characters")],
     "tapsyrys-spiffarena-correlation-property-no-retrieval.bpmn": [

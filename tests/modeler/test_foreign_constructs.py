@@ -324,3 +324,15 @@ def test_a_process_id_longer_than_its_column_imports_and_is_refused_on_its_line(
     db.session.flush()
     assert draft.process_id is None
     assert any("longer than 200 characters" in p.message and p.line == 8 for p in problems), [str(p) for p in problems]
+
+
+def test_a_number_of_instances_that_is_not_python_is_refused_on_its_step(app_ctx):
+    """Flowable's ``<loopCardinality>${nrOfLoops}</loopCardinality>`` published and the step failed as it began
+    ("syntax error … '${nrOfLoops}'"); a Python syntax error there was not checked either."""
+    name = "flowable-multi-instance-sequential-juel-cardinality.bpmn"
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    for written, words in (("nrOfLoops +", "syntax error"), ("=nrOfLoops", "written in FEEL")):
+        _parsed, problems = validate_files({name: text.replace("${nrOfLoops}", written)}, lane_role="starter")
+        assert any(p.element_id == "seqTasks" and p.line and words in p.message for p in problems), (
+            written, [str(p) for p in problems])
+
