@@ -176,6 +176,15 @@ def lint(trees: dict) -> list[ModelProblem]:
                     "This multi-instance step collects its results with an output collection (loopDataOutputRef) "
                     "and an output data item (the name each instance sets); it has only one of them, so nothing "
                     "would be collected. Give it both, or neither.")))
+            item = next((c for c in el if local(c.tag) == "outputDataItem"), None)
+            if collection and item is not None and local(el.getparent().tag) in ("manualTask", "task"):
+                # each instance must leave its output item in its data, and these steps set none: the step failed as
+                # its first instance ended, in SpiffWorkflow's words ("Expected an output item")
+                problems.append(_problem(filename, el.getparent(), _(
+                    "Each instance of this multi-instance step must leave its output data item %(name)s in its "
+                    "data, and a step of this kind sets no data: it would fail as its first instance ends. Remove "
+                    "the output collection and output data item, or make it a user task whose form has that field.",
+                    name=repr(item.get("id") or item.get("name")))))
             cardinality = next((c for c in el if local(c.tag) == "loopCardinality" and (c.text or "").strip()), None)
             if cardinality is not None:
                 problems += _written_count_problems(filename, el.getparent(), cardinality.text)

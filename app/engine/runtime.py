@@ -302,6 +302,13 @@ def _step_message(err: Exception) -> str:
         text = _("the step must leave %(name)s in its data (a data output drawn on the step), and it did not: "
                  "give its form a field of that name, or remove the data output.",
                  name=repr(missing_output.bpmn_id))
+    elif text.startswith("Expected an output item") and getattr(getattr(getattr(task, "parent", None), "task_spec",
+                                                                        None), "output_item", None) is not None:
+        # an instance of a multi-instance step ended without its output data item (a manual task has no form to set
+        # it): SpiffWorkflow said only "Expected an output item"
+        text = _("each instance of this multi-instance step must leave %(name)s in its data (its output data item), "
+                 "and this one did not: give the step's form a field of that name, or remove the output data item.",
+                 name=repr(task.parent.task_spec.output_item.bpmn_id))
     elif re.match(r"Missing data input(?! for multiinstance)", text) and missing_input is not None:
         text = _("%(name)s must be in the data when the step begins (a data input drawn on the step), and it is "
                  "not: set it in an earlier step, or remove the data input.", name=repr(missing_input.bpmn_id))

@@ -336,3 +336,34 @@ def test_a_number_of_instances_that_is_not_python_is_refused_on_its_step(app_ctx
         assert any(p.element_id == "seqTasks" and p.line and words in p.message for p in problems), (
             written, [str(p) for p in problems])
 
+
+
+def test_an_instance_ending_without_its_output_data_item_is_said_in_the_owners_words(world):
+    """A multi-instance user task whose form has no field of its output data item: the step failed with
+    SpiffWorkflow's "Expected an output item", in English, naming nothing."""
+    import pytest
+
+    from app.engine.errors import StepFailed
+    from app.engine.publishing import publish_version
+    from tests.helpers import school
+    from tests.modeler.factory import chain_model, user_task
+
+    loop = ('<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>schools</bpmn:loopDataInputRef>'
+            '<bpmn:loopDataOutputRef>visits</bpmn:loopDataOutputRef><bpmn:inputDataItem id="school" name="school" />'
+            '<bpmn:outputDataItem id="visit_item" name="visit" /></bpmn:multiInstanceLoopCharacteristics>')
+    files = chain_model("visits", [
+        ("list", "School accountant", '<bpmn:scriptTask id="list" name="List the schools"><bpmn:script>'
+                                      'schools = ["Bilim", "Nur"]</bpmn:script></bpmn:scriptTask>'),
+        ("visit", "School accountant", user_task("visit", "Visit the school", extra=loop))])
+    publish_version(files)
+    owner = user("accountant")
+    bilim = school("Bilim Innovation School")
+    instance = runtime.start_instance("visits", title="visits", actor=owner, region_id=bilim.region_id,
+                                      organisation_id=bilim.id)
+    db.session.commit()
+    task = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.status == "open").order_by(HumanTask.id)).first()
+    with pytest.raises(StepFailed) as failed:
+        runtime.complete_task(task.id, owner, data={"comment": "seen"})
+    assert "Visit the school" in str(failed.value) and "'visit_item'" in str(failed.value)
+    assert "output data item" in str(failed.value) and "Expected an output item" not in str(failed.value)
