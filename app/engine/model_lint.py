@@ -253,6 +253,7 @@ def lint(trees: dict) -> list[ModelProblem]:
         problems += _link_problems(filename, root)
         problems += _data_output_problems(filename, root)
         problems += _correlation_property_problems(filename, root)
+        problems += _unidentified_definition_problems(filename, root)
     return problems
 
 
@@ -919,6 +920,23 @@ def _assigned_names(source: str) -> set[str] | None:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
 
 
+#: definitions the engine's parser reads by id, and stopped at, in its own words and without a line, when one had none
+_IDENTIFIED = ("message", "signal", "error", "escalation", "correlationProperty")
+
+
+def _unidentified_definitions(root) -> list:
+    return [el for el in root.iter(*(f"{{{BPMN}}}{tag}" for tag in _IDENTIFIED)) if not (el.get("id") or "").strip()]
+
+
+def _unidentified_definition_problems(filename: str, root) -> list[ModelProblem]:
+    """A message, signal, error, escalation or correlation property without an id (Flowable's incomplete signal model
+    writes ``<signal/>``): nothing can refer to it, and the engine's parser said "Signal identifier is missing from
+    bpmn xml" of no element and no line."""
+    return [ModelProblem(filename, _(
+        "This %(kind)s has no id, so nothing can refer to it: give it an id, or delete it.", kind=local(el.tag)),
+        None, el.sourceline, el.get("name") or None) for el in _unidentified_definitions(root)]
+
+
 def _retrieval_less_properties(root) -> list:
     return [prop for prop in _bpmn(root, ".//bpmn:correlationProperty")
             if not _bpmn(prop, ".//bpmn:correlationPropertyRetrievalExpression")]
@@ -1066,8 +1084,8 @@ def engine_copy(root):
     for gateway in _bpmn(tree, ".//bpmn:eventBasedGateway"):
         if gateway.get("id") in misdrawn:
             gateway.tag = f"{{{BPMN}}}parallelGateway"
-    for prop in _retrieval_less_properties(tree):  # reported by lint(): the engine's parser stopped at the first
-        prop.getparent().remove(prop)
+    for prop in _retrieval_less_properties(tree) + _unidentified_definitions(tree):  # reported by lint(): the
+        prop.getparent().remove(prop)                                                  # engine's parser stopped there
     removed = set()
     for el in _bpmn(tree, ".//bpmn:dataStore | .//bpmn:dataStoreReference"):
         removed.add(el.get("id"))

@@ -179,6 +179,7 @@ REFUSED_FOR = {
     "flowable-activiti-act1623-event-gateway-timer.bpmn": [("timerintermediatecatchevent0", "must be quoted")],
     "flowable-multi-instance-sequential-juel-cardinality.bpmn": [("seqTasks", "(loopCardinality) is Python here")],
     "tapsyrys-spiffarena-multi-instance-manual-output-item.bpmn": [("Activity_visit", "output data item 'visit'")],
+    "flowable-incomplete-signal-model.bpmn": [(None, "This signal has no id")],
     "flowable-activiti-process-with-long-id.bpmn": [
         ("ID1" + "0" * 99 + "2" + "0" * 100 + "3" + "0" * 98, "longer than 200 characters")],
     "tapsyrys-spiffarena-correlation-property-no-retrieval.bpmn": [
