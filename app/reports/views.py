@@ -236,15 +236,17 @@ def payments_export(fmt: str):
     """The payments register of the month, region and instrument the reconciliation shows."""
     return _month_file(fmt, "payments", lambda data: reconciliation.payments_table(
         data["period"], scope_clause(current_user, Act.region_id, Act.school_id), data["region_id"],
-        data["instrument"].code, _region_namer(data["regions"])))
+        data["instrument"].code, _region_namer(data["regions"])), figures=False)
 
 
-def _month_file(fmt: str, kind: str, build):
+def _month_file(fmt: str, kind: str, build, figures: bool = True):
     """A download of the reconciliation's month, region and instrument: ``build(data)`` gives the header and rows.
-    A filter that cannot be read, or no month yet, goes back to the page with the reason."""
+    A filter that cannot be read, or no month yet, goes back to the page with the reason. ``figures`` False: a
+    register that reads its own rows, not the month's reconciliation (at country scale its re-pricing of the month's
+    lines took 20-35 s, benchmarks/README.md)."""
     if not can_reconcile(current_user):
         abort(403)
-    data, problems = reconciliation_query(current_user, request.args)
+    data, problems = reconciliation_query(current_user, request.args, figures=figures)
     if problems or data["period"] is None:
         for problem in list(problems.values()) or [_("No acts yet.")]:
             flash(problem, "warning")

@@ -263,3 +263,26 @@ def test_the_payments_register_lists_each_payment_of_the_month_with_its_order_an
     assert len(browser("official_almaty").get(f"/reports/payments.csv?period={period}").get_data().splitlines()) == 1
     assert browser("accountant").get(f"/reports/payments.csv?period={period}").status_code == 403
     assert operator.get("/reports/payments.csv?period=bogus").status_code == 303
+
+
+def test_the_payments_register_does_not_compute_the_months_reconciliation(world, browser, monkeypatch):
+    """Scale probe (benchmarks/README.md, statements of web requests): the payments register computed the month's whole
+    reconciliation it does not show — at country scale a re-pricing of every decided line against NEDB, 20-35 s in one
+    statement, past the requests' statement limit. It reads only its payments; the filter is still checked."""
+    import app.reports.views as report_views
+
+    _month_of_every_kind()
+    bilim = act_of_school("Bilim Innovation School")
+    period = f"{bilim.period:%Y-%m}"
+
+    def no_reconciliation(*_args, **_kwargs):
+        raise AssertionError("the payments register computed the reconciliation")
+
+    monkeypatch.setattr(report_views, "reconcile", no_reconciliation)
+    operator = browser("operator")
+    for fmt in ("csv", "xlsx"):
+        assert operator.get(f"/reports/payments.{fmt}?period={period}").status_code == 200
+    rows = list(csv.reader(io.StringIO(
+        operator.get(f"/reports/payments.csv?period={period}").get_data().decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == [bilim.number]
+    assert operator.get("/reports/payments.csv?period=bogus").status_code == 303
