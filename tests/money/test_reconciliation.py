@@ -286,3 +286,11 @@ def test_the_payments_register_does_not_compute_the_months_reconciliation(world,
         operator.get(f"/reports/payments.csv?period={period}").get_data().decode("utf-8-sig"))))
     assert [r[0] for r in rows[1:]] == [bilim.number]
     assert operator.get("/reports/payments.csv?period=bogus").status_code == 303
+    # the organisations paid come with the payments, not one query per payment (850 at country scale)
+    from app.reports.reconciliation import payments_table
+    from tests.helpers import statements_of
+
+    db.session.expire_all()
+    seen = statements_of(lambda: payments_table(bilim.period, scope_clause(user("operator"), Act.region_id,
+                                                                           Act.school_id), None, "schools", str))
+    assert not [s for s in seen if s.lstrip().startswith("SELECT organisation.")], seen
