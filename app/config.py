@@ -302,7 +302,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # PostgreSQL: how long one statement of a web request may run (statement_timeout; 0: for ever): a slow query
         # had held a web worker with no bound; past it the person is told to try again (503), nothing written.
         # Background jobs, imports, commands and migrations are not bounded by it (app.database).
-        "DATABASE_STATEMENT_TIMEOUT_SECONDS": _number("DATABASE_STATEMENT_TIMEOUT_SECONDS", "30", kind=float),
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS": _number("DATABASE_STATEMENT_TIMEOUT_SECONDS", "120", kind=float),
         # PostgreSQL: how long opening a connection may take (libpq's connect_timeout) — a server that accepts and never
         # answers (hung, a half-open network, a stuck pooler) had held /readyz and every request for ever
         "DATABASE_CONNECT_TIMEOUT_SECONDS": _number("DATABASE_CONNECT_TIMEOUT_SECONDS", "10", minimum=1),

@@ -158,7 +158,7 @@ def _limit_request_statements() -> None:
     worker, and the person in front of the page, with no bound; past it the request is rolled back whole and answered
     "try again" (503, app.errors). Requests only: background jobs, the background pass, imports, commands and
     migrations run in application contexts no request set it in, and may run long."""
-    setattr(g, _STATEMENT_LIMIT, current_app.config.get("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30))
+    setattr(g, _STATEMENT_LIMIT, current_app.config.get("DATABASE_STATEMENT_TIMEOUT_SECONDS", 120))
 
 
 def statement_timed_out(err: BaseException) -> bool:
