@@ -253,6 +253,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Claw-backs reach the act's own academic year and this many before it (app/acts/adjustments.py): a stated
         # limit on claiming money back for an old month, shown with the unsettled corrections.
         "CLAWBACK_LOOKBACK_YEARS": _number("CLAWBACK_LOOKBACK_YEARS", "1", minimum=1),
+        # The month from which schools move their pupils up a grade in NEDB for the coming academic year (June: the
+        # school year ends in May; 9: on 1 September): until 1 September a grade one above a month's is no mismatch.
+        "NEDB_PROMOTION_MONTH": _number("NEDB_PROMOTION_MONTH", "6", minimum=1),
         "DEMO_DATA": _demo_data(),
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
         "API_TITLE": "Tapsyrys API",

@@ -48,13 +48,21 @@ from app.acts.topups import (
     REVIEWED,
     SETTLED,
     UNDATED_SCHOOL_RULES,
+    clawed_back_for_grade,
     excluded_lines_clause,
     keep_within_places,
     settled_for,
     written_off_for,
 )
 from app.acts.topups import TITLE as TOP_UP_TITLE
-from app.acts.verification import academic_year, month_bounds, prorated, registry_year_start, school_contexts
+from app.acts.verification import (
+    academic_year,
+    grades_year_start,
+    month_bounds,
+    prorated,
+    registry_year_start,
+    school_contexts,
+)
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.adapter import Enrollment, StudentRegistry, student_registry
@@ -224,7 +232,9 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date
         query = decided_lines_query(acts, or_(accepted, excluded_lines_clause(top_up_from, None)), since, until)
     else:
         other_row = aliased(NedbEnrollment)
-        same_grade = or_(NedbEnrollment.grade == ActLine.grade, ActLine.period < registry_year_start())
+        # A paid line is not held to a grade NEDB may have moved on for the coming year (grades_year_start): in the
+        # summer a pupil moved up for September was listed as a claw-back of every month of the year.
+        same_grade = or_(NedbEnrollment.grade == ActLine.grade, ActLine.period < grades_year_start())
         still_enrolled = (select(NedbEnrollment.id).join(Organisation, Organisation.bin == NedbEnrollment.school_bin)
                           .where(Organisation.id == ActLine.school_id, NedbEnrollment.iin == ActLine.iin,
                                  NedbEnrollment.enrolled_on <= ActLine.period, NedbEnrollment.withdrawn_on.is_(None),
@@ -301,9 +311,12 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
         contexts = {c.act_id: c for c in school_contexts(originals)}
         found: dict[int, Correction] = {}
         grade_year = registry_year_start()
+        paid_grade_year = grades_year_start()  # a paid line's month is not held to a grade moved on in the summer
         # What was settled for each line so far: a line unpaid now (excluded, or an accepted one a claw-back emptied)
         # is paid again only into a free place of its month.
         settled = settled_for([ln.id for ln, _ in rows])
+        grade_clawed = clawed_back_for_grade([ln.id for ln, original in rows
+                                              if ln.outcome == "accepted" and original.period < paid_grade_year])
         reviewed = [ln.id for ln, _ in rows if ln.outcome == "excluded" and ln.rule_code == REVIEWED]
         reviews = {r.line_id: r for i in range(0, len(reviewed), _CHUNK) for r in db.session.scalars(
             select(ActLineReview).where(ActLineReview.line_id.in_(reviewed[i : i + _CHUNK]),
@@ -318,6 +331,12 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                 # paid on missing evidence), or the line was excluded for its grade and NEDB's grades are of a later
                 # year (that it cannot be checked now is no evidence it was right). Priced at what it has: nothing.
                 found[line.id] = Correction(line.rule_code or "", 0, {"nedb": []})
+                continue
+            if line.id in grade_clawed:
+                # Clawed back for its grade, and NEDB's grades may be of a later year by now: that the claimed grade
+                # cannot be checked any more is no evidence it was right — the claw-back holds (it was paid back in
+                # full as a top-up once the grade could not be checked, the claw-back undone by the calendar).
+                found[line.id] = Correction("grade_mismatch", 0, {"nedb": [], "claimed_grade": line.grade})
                 continue
             if ctx.school_rule == "liquidated":
                 # Liquidated (the business register's date) on or before the month's first day: a dated fact about
@@ -334,7 +353,7 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                 reprice(line, original, enrolments.get(line.iin, []), original.school.bin,
                         ctx.norms.get(level, 0), window,
                         level_covered=not ctx.level_days or level in ctx.level_days,
-                        check_grade=original.period >= grade_year,
+                        check_grade=original.period >= (paid_grade_year if line.outcome == "accepted" else grade_year),
                         licence_gaps=ctx.level_gaps.get(level, frozenset()) if ctx.level_days else frozenset(),
                         liquidated_on=ctx.liquidated_on),
                 month_cap_tiyn=ctx.terms.amount_cap_tiyn)
@@ -364,7 +383,7 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
                                          evidence=found[line.id].evidence | {"excluded_as": line.rule_code}
                                          | unchecked)
         _merged_copies(rows, found, merged)
-        _share_unchecked_grade_days(rows, found, contexts, grade_year)
+        _share_unchecked_grade_days(rows, found, contexts, paid_grade_year)
         keep_within_places(rows, found, settled, contexts, enrolments)
         return found
 

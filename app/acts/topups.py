@@ -153,6 +153,20 @@ def settled_for(line_ids: Sequence[int]) -> dict[int, int]:
     return dict(found)
 
 
+def clawed_back_for_grade(line_ids: Sequence[int]) -> set[int]:
+    """The lines whose latest settled adjustment clawed them back as ``grade_mismatch`` (NEDB corrected the grade
+    after the month was paid)."""
+    found: set[int] = set()
+    ids = list(line_ids)
+    for i in range(0, len(ids), _CHUNK):
+        latest = (select(ActAdjustment.original_line_id, func.max(ActAdjustment.id).label("id"))
+                  .where(ActAdjustment.original_line_id.in_(ids[i : i + _CHUNK]), SETTLED)
+                  .group_by(ActAdjustment.original_line_id).subquery())
+        found.update(db.session.scalars(select(latest.c.original_line_id).join(
+            ActAdjustment, ActAdjustment.id == latest.c.id).where(ActAdjustment.rule_code == "grade_mismatch")))
+    return found
+
+
 def written_off_for(line_ids: Sequence[int]) -> dict[int, int]:
     """What of these lines' carried top-ups was written off as not owed (:class:`app.acts.models.OutsideSettlement`):
     no longer carried, but not paid either — a later claw-back is not made bigger by it."""

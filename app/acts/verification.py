@@ -91,17 +91,35 @@ def registry_year_start() -> date:
     return date(int(academic_year(clock.today())[:4]), 9, 1)
 
 
+def grades_moved_on_from(year: int) -> date:
+    """The first day of the summer before the academic year starting in ``year`` on which schools may move their
+    pupils up in NEDB (``NEDB_PROMOTION_MONTH``, June: the school year ends in May; 9 = on 1 September itself)."""
+    return date(year, min(current_app.config.get("NEDB_PROMOTION_MONTH", 6), 9), 1)
+
+
+def grades_year_start() -> date:
+    """1 September of the latest academic year NEDB's grades may be of. Schools move their pupils up in NEDB over
+    the summer, one school after another, before the year begins: from :func:`grades_moved_on_from` until 1
+    September a pupil's row has May's grade or the coming year's, and NEDB's grades are evidence for neither year
+    alone — a May act verified in July excluded every promoted pupil as ``grade_mismatch``, and the repricing
+    listed each paid line of the year as a claw-back. Outside that window: :func:`registry_year_start`."""
+    start = registry_year_start()
+    coming = start.replace(year=start.year + 1)
+    return coming if clock.today() >= grades_moved_on_from(coming.year) else start
+
+
 def _in_grade_sql(row_grade: str, row_off: str, line_grade: str, year_start: str) -> str:
     """A NEDB row of ``row_grade`` (withdrawn on ``row_off``) was in ``line_grade`` in a month of the academic year
     starting in ``year_start`` (an integer expression). In NEDB's own year: that grade. In an earlier year, a row still
     running when NEDB's year began has been moved on since: its grade then is NEDB's, or up to one grade below for
     each year passed (promoted every year; one who repeated a year keeps the grade) — an act of May verified in
-    September excluded every pupil still at the school as ``grade_mismatch``. A row that ended before NEDB's year
-    began kept the grade of its time."""
-    start = registry_year_start()
-    return (f"({line_grade} = {row_grade} OR ({year_start} < {start.year} "
-            f"AND ({row_off} IS NULL OR {row_off} > '{start.isoformat()}') "
-            f"AND {line_grade} BETWEEN {row_grade} - ({start.year} - {year_start}) AND {row_grade}))")
+    September excluded every pupil still at the school as ``grade_mismatch``. NEDB's year is the latest its grades
+    may be of (:func:`grades_year_start`: in the summer the coming one, the row moved up or not yet). A row that
+    ended before pupils were moved up for NEDB's year (:func:`grades_moved_on_from`) kept the grade of its time."""
+    year = grades_year_start().year
+    return (f"({line_grade} = {row_grade} OR ({year_start} < {year} "
+            f"AND ({row_off} IS NULL OR {row_off} > '{grades_moved_on_from(year).isoformat()}') "
+            f"AND {line_grade} BETWEEN {row_grade} - ({year} - {year_start}) AND {row_grade}))")
 
 
 @dataclass

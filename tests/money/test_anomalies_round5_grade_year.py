@@ -1,0 +1,102 @@
+"""NEDB's grade year in the summer, priced by hand (basic's norm 4,230,000 tiyn a month, May 2027's 31 days).
+
+Schools move their pupils up in NEDB over the summer, before 1 September (``NEDB_PROMOTION_MONTH``, June): in July
+2027 a pupil in grade 9 all of 2026/2027 is in grade 10 at one school, still in 9 at the next. A May act verified
+then — returned and resubmitted, or verified again by July's NEDB import — excluded every promoted pupil as
+``grade_mismatch``, and the reconciliation listed every paid line of a promoted pupil as a claw-back of the whole
+month. In the window the month's grade is NEDB's or the one below (promoted or not yet; one who repeats keeps it);
+a grade two below, or a row that ended before the window, is still a mismatch; before the window nothing changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from app import clock
+from app.acts.adjustments import unsettled_corrections
+from app.acts.models import StudentNorm
+from app.extensions import db
+from tests.money.settling import paid, settled, verified
+from tests.money.test_registry_anomalies import _per_act_and_month_wide
+from tests.registry.conftest import NORMS, iin
+
+APRIL, MAY, JUNE, SEPTEMBER = date(2027, 4, 1), date(2027, 5, 1), date(2027, 6, 1), date(2027, 9, 1)
+JULY_10 = datetime(2027, 7, 10, 9, tzinfo=UTC)  # NEDB's grades: May's or 2027/2028's, pupil by pupil
+MAY_31 = datetime(2027, 5, 31, 9, tzinfo=UTC)  # before the window: NEDB's grades are 2026/2027's
+SEPTEMBER_10 = datetime(2027, 9, 10, 9, tzinfo=UTC)  # NEDB's grades are 2027/2028's
+B = NORMS["basic"]  # 4,230,000 tiyn a month
+
+
+def test_a_may_act_verified_in_july_pays_pupils_promoted_or_not_yet(country):
+    school = country.school()
+    promoted, not_yet, two_below, left_in_may = iin(1), iin(2), iin(3), iin(4)
+    country.enrol(promoted, school.bin, grade=10)  # grade 9 in May, moved up in June
+    country.enrol(not_yet, school.bin, grade=9)  # its school has not moved it yet (or it repeats grade 9)
+    country.enrol(two_below, school.bin, grade=10)  # claimed grade 8: no promotion explains it
+    country.enrol(left_in_may, school.bin, grade=6, enrolled=date(2026, 9, 1), withdrawn=JUNE)  # never moved up
+    with clock.FrozenClock(JULY_10):
+        act = country.act(school, [(promoted, 9), (not_yet, 9), (two_below, 8), (left_in_may, 5)], period=MAY)
+        assert _per_act_and_month_wide(act)[act.id] == [
+            ("accepted", None, 31, B), ("accepted", None, 31, B),
+            ("excluded", "grade_mismatch", None, 0), ("excluded", "grade_mismatch", None, 0)]
+
+
+def test_before_the_summer_window_a_grade_one_below_nedb_s_is_a_mismatch(country):
+    """Guard: on 31 May NEDB's grades are the year's own — grade 9 claimed for a pupil NEDB has in 10 is excluded."""
+    school = country.school()
+    pupil = iin(1)
+    country.enrol(pupil, school.bin, grade=10)
+    with clock.FrozenClock(MAY_31):
+        act = country.act(school, [(pupil, 9)], period=APRIL)
+        assert _per_act_and_month_wide(act)[act.id] == [("excluded", "grade_mismatch", None, 0)]
+
+
+def test_a_may_line_paid_is_no_claw_back_when_nedb_moves_the_pupil_up_in_july(country):
+    """Paid for May at grade 9 (31 days, 4,230,000); NEDB moves the pupil to grade 10 in July: nothing is owed back —
+    the reconciliation listed -4,230,000 (grade_mismatch), and a June act settled it."""
+    school = country.school()
+    pupil = iin(1)
+    row = country.enrol(pupil, school.bin, grade=9)
+    with clock.FrozenClock(MAY_31):
+        may = paid(verified(country.act(school, [(pupil, 9)], period=MAY)))
+        assert may.amount_tiyn == B
+    row.grade = 10
+    db.session.flush()
+    with clock.FrozenClock(JULY_10):
+        assert unsettled_corrections(school) == []
+        assert settled(verified(country.act(school, [(pupil, 9)], period=JUNE))) == []
+
+
+def test_a_grade_nedb_corrects_in_may_is_still_clawed_back(country):
+    """Guard: a paid April line whose grade NEDB corrects before the summer (9 → 10 on 31 May) is clawed back whole."""
+    school = country.school()
+    pupil = iin(1)
+    row = country.enrol(pupil, school.bin, grade=9)
+    with clock.FrozenClock(MAY_31):
+        paid(verified(country.act(school, [(pupil, 9)], period=APRIL)))
+        row.grade = 10
+        db.session.flush()
+        found = unsettled_corrections(school)
+        assert [(u.correction.rule_code, u.amount_tiyn) for u in found] == [("grade_mismatch", -B)]
+
+
+
+def test_a_grade_claw_back_is_not_paid_back_when_the_grade_can_no_longer_be_checked(country):
+    """April paid at grade 9 (4,230,000); NEDB corrects the grade to 10 on 31 May, and May's act claws April back
+    whole (-4,230,000). From the summer on (and from September before) NEDB's grades may be of the next year, so the
+    April line's grade was no longer checked: it was listed, and settled by the next act, as a top-up of +4,230,000
+    ("nedb_corrected") — the claw-back undone by the calendar, with no registry correction."""
+    school = country.school()
+    pupil = iin(1)
+    row = country.enrol(pupil, school.bin, grade=9)
+    with clock.FrozenClock(MAY_31):
+        paid(verified(country.act(school, [(pupil, 9)], period=APRIL)))
+        row.grade = 10
+        db.session.flush()
+        may = paid(verified(country.act(school, [(pupil, 10)], period=MAY)))
+        assert settled(may) == [("grade_mismatch", -B)]
+    with clock.FrozenClock(JULY_10):
+        assert unsettled_corrections(school) == []
+    with clock.FrozenClock(SEPTEMBER_10):
+        assert unsettled_corrections(school) == []
+        db.session.add_all([StudentNorm(academic_year="2027/2028", level=k, monthly_tiyn=v) for k, v in NORMS.items()])
+        assert settled(verified(country.act(school, [(pupil, 10)], period=SEPTEMBER))) == []
