@@ -108,18 +108,24 @@ def grades_year_start() -> date:
     return coming if clock.today() >= grades_moved_on_from(coming.year) else start
 
 
-def _in_grade_sql(row_grade: str, row_off: str, line_grade: str, year_start: str) -> str:
+def _in_grade_sql(row_grade: str, row_off: str, line_grade: str, year_start: str, line_id: str) -> str:
     """A NEDB row of ``row_grade`` (withdrawn on ``row_off``) was in ``line_grade`` in a month of the academic year
     starting in ``year_start`` (an integer expression). In NEDB's own year: that grade. In an earlier year, a row still
     running when NEDB's year began has been moved on since: its grade then is NEDB's, or up to one grade below for
     each year passed (promoted every year; one who repeated a year keeps the grade) — an act of May verified in
     September excluded every pupil still at the school as ``grade_mismatch``. NEDB's year is the latest its grades
     may be of (:func:`grades_year_start`: in the summer the coming one, the row moved up or not yet). A row that
-    ended before pupils were moved up for NEDB's year (:func:`grades_moved_on_from`) kept the grade of its time."""
+    ended before pupils were moved up for NEDB's year (:func:`grades_moved_on_from`) kept the grade of its time.
+
+    A row whose grade another line of the pupil in the same act (the line ``line_id``'s) claims is that line's, not
+    one below: a pupil listed in grades 9 and 8 whom NEDB has in grade 9 (not moved up yet, or repeating) was paid
+    the whole month on both lines, and a pupil moved up from 8 to 9 mid-May was paid the 9-row's days on both."""
     year = grades_year_start().year
+    claimed = ("EXISTS (SELECT 1 FROM act_line al_same JOIN act_line al_other ON al_other.act_id = al_same.act_id "  # noqa: S608
+               f"AND al_other.iin = al_same.iin WHERE al_same.id = {line_id} AND al_other.grade = {row_grade})")
     return (f"({line_grade} = {row_grade} OR ({year_start} < {year} "
             f"AND ({row_off} IS NULL OR {row_off} > '{grades_moved_on_from(year).isoformat()}') "
-            f"AND {line_grade} BETWEEN {row_grade} - ({year} - {year_start}) AND {row_grade}))")
+            f"AND {line_grade} BETWEEN {row_grade} - ({year} - {year_start}) AND {row_grade} AND NOT {claimed}))")
 
 
 @dataclass
@@ -533,7 +539,7 @@ def _lines_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) ->
                   f"{joined} GROUP BY f.id, v.act_id{_fence(dialect)}")
         found, none, many = "n = 1", "n = 0", f"WHEN n > 1 THEN '{_MANY}' "
     runs = "(e_off IS NULL OR e_off > e_on)"  # an enrolment of no day runs nowhere (see _ACTIVE)
-    in_grade = _in_grade_sql("e_grade", "e_off", "grade", "ys")
+    in_grade = _in_grade_sql("e_grade", "e_off", "grade", "ys", "g.id")
     here = (f"{found} AND e_bin = school_bin AND e_on <= month_end AND (e_off IS NULL OR e_off > month_start) "
             f"AND {runs}")
     pay_days = (f"({_days_sql(dialect, 'pay_from', 'pay_to', 'pay_days', 'e_on', 'e_off')} - CASE WHEN g.gaps = 0 "
@@ -569,14 +575,15 @@ def _lines_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) ->
 
 
 def _grade_day_sql(nedb: str, day: str, iin: str = "f.iin", grade: str = "f.grade",
-                   school: str = "v.school_bin", year_start: str = "v.year_start") -> str:
+                   school: str = "v.school_bin", year_start: str = "v.year_start", line_id: str = "f.id") -> str:
     """``day`` is a day of ``grade`` at ``school`` for the student ``iin``: of NEDB's enrolments there running that
     day, the one enrolled last (the higher grade on the same date) is in ``grade``. Two rows of one pupil in two grades
     running on one day (a move up a grade entered without closing the old row) are one day of the newer grade — never
     a day paid on both grades' lines."""
     runs = "{t}.enrolled_on <= {d} AND ({t}.withdrawn_on IS NULL OR {t}.withdrawn_on > {d})"
     return (f"EXISTS (SELECT 1 FROM {nedb} d WHERE d.iin = {iin} AND d.school_bin = {school} "  # noqa: S608
-            f"AND {_in_grade_sql('d.grade', 'd.withdrawn_on', grade, year_start)} AND {runs.format(t='d', d=day)} "
+            f"AND {_in_grade_sql('d.grade', 'd.withdrawn_on', grade, year_start, line_id)} "
+            f"AND {runs.format(t='d', d=day)} "
             f"AND NOT EXISTS (SELECT 1 FROM {nedb} d2 WHERE d2.iin = d.iin "
             f"AND d2.school_bin = d.school_bin AND d2.grade <> d.grade AND {runs.format(t='d2', d=day)} "
             "AND (d2.enrolled_on > d.enrolled_on OR (d2.enrolled_on = d.enrolled_on AND d2.grade > d.grade))))")
@@ -584,7 +591,7 @@ def _grade_day_sql(nedb: str, day: str, iin: str = "f.iin", grade: str = "f.grad
 
 def _line_grade_sql() -> str:
     """The NEDB row ``e`` was in the grade of the line ``f`` in the month of its act ``v`` (:func:`_in_grade_sql`)."""
-    return _in_grade_sql("e.grade", "e.withdrawn_on", "f.grade", "v.year_start")
+    return _in_grade_sql("e.grade", "e.withdrawn_on", "f.grade", "v.year_start", "f.id")
 
 
 def _days_here_sql(dialect: str, nedb: str, lo: str, hi: str, whole: str, gaps: bool = False,
@@ -706,7 +713,8 @@ def _duplicates_sql(nedb: str, person: Callable[[str], str] = _same) -> str:
         f"ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin {ranking}) AS copy_no, "
         f"ROW_NUMBER() OVER (PARTITION BY x.act_id, x.iin, x.grade {ranking}) AS grade_copy_no FROM ("
         f"SELECT l.act_id, l.id, {person('l.iin')} AS iin, l.grade, l.line_no, "
-        f"MAX(CASE WHEN {here_active} AND {_in_grade_sql('e.grade', 'e.withdrawn_on', 'l.grade', 'v.year_start')} "
+        f"MAX(CASE WHEN {here_active} "
+        f"AND {_in_grade_sql('e.grade', 'e.withdrawn_on', 'l.grade', 'v.year_start', 'l.id')} "
         "THEN 1 ELSE 0 END) AS here_grade, "
         "(v.grade_mask >> l.grade) & 1 AS grade_covered, "
         f"CASE WHEN MAX(CASE WHEN {here_active} AND e.full_name = l.full_name THEN 1 ELSE 0 END) = 1 THEN 0 ELSE 1 END "
@@ -917,7 +925,7 @@ def _school_spans(conn: Connection, nedb: str) -> str:
                   else "(n.withdrawn_on - 1)")
     lines = "FROM tmp_vline x JOIN tmp_vact v ON v.act_id = x.act_id JOIN act_line l ON l.id = x.id "
     other_grade = (f"EXISTS (SELECT 1 FROM {nedb} o WHERE o.iin = x.iin AND o.school_bin = v.school_bin "  # noqa: S608
-                   f"AND NOT {_in_grade_sql('o.grade', 'o.withdrawn_on', 'l.grade', 'v.year_start')})")
+                   f"AND NOT {_in_grade_sql('o.grade', 'o.withdrawn_on', 'l.grade', 'v.year_start', 'l.id')})")
     return ("SELECT x.id, CASE WHEN n.enrolled_on > v.month_start THEN n.enrolled_on ELSE v.month_start END, "  # noqa: S608
             f"CASE WHEN n.withdrawn_on IS NULL OR n.withdrawn_on > v.month_end THEN v.month_end ELSE {day_before} END "
             f"{lines}JOIN {nedb} n ON n.iin = x.iin AND n.school_bin = v.school_bin "
@@ -925,7 +933,7 @@ def _school_spans(conn: Connection, nedb: str) -> str:
             f"AND (n.withdrawn_on IS NULL OR n.withdrawn_on > v.month_start) AND NOT {other_grade} "
             f"UNION ALL SELECT x.id, t.day, t.day {lines}JOIN tmp_vday t ON t.day >= v.month_start "
             f"AND t.day <= v.month_end WHERE x.act_id = :a AND x.rule IS NULL AND {other_grade} "
-            f"AND {_grade_day_sql(nedb, 't.day', 'x.iin', 'l.grade')}")
+            f"AND {_grade_day_sql(nedb, 't.day', 'x.iin', 'l.grade', line_id='l.id')}")
 
 
 def _as_date(value) -> date:

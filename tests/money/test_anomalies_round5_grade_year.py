@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from app import clock
 from app.acts.adjustments import unsettled_corrections
 from app.acts.models import StudentNorm
@@ -100,3 +102,33 @@ def test_a_grade_claw_back_is_not_paid_back_when_the_grade_can_no_longer_be_chec
         assert unsettled_corrections(school) == []
         db.session.add_all([StudentNorm(academic_year="2027/2028", level=k, monthly_tiyn=v) for k, v in NORMS.items()])
         assert settled(verified(country.act(school, [(pupil, 10)], period=SEPTEMBER))) == []
+
+
+@pytest.mark.parametrize("verified_at", [JULY_10, SEPTEMBER_10])
+def test_a_pupil_listed_in_two_grades_nedb_has_in_the_higher_is_paid_once(country, verified_at):
+    """One NEDB row, grade 9 (not moved up yet in July; repeating grade 9 in September); the act lists the pupil in
+    grade 9 and in grade 8, 31 days each. Grade 8 is one below NEDB's, so both lines were paid the whole month:
+    8,460,000 for one child's 4,230,000. The grade-9 line takes the row; the grade-8 line is a duplicate_line."""
+    school = country.school()
+    pupil = iin(1)
+    country.enrol(pupil, school.bin, grade=9)
+    with clock.FrozenClock(verified_at):
+        act = country.act(school, [(pupil, 9, 31), (pupil, 8, 31)], period=MAY)
+        assert _per_act_and_month_wide(act)[act.id] == [("accepted", None, 31, B),
+                                                        ("excluded", "duplicate_line", None, 0)]
+
+
+@pytest.mark.parametrize("verified_at", [JULY_10, SEPTEMBER_10])
+def test_a_pupil_moved_up_mid_may_whose_new_row_kept_its_grade_is_paid_each_day_once(country, verified_at):
+    """Grade 8 until 15 May, grade 9 from the 16th (two rows), the grade-9 row not moved up (July) or repeating
+    (September): the grade-8 line is paid the 1st–15th (2,046,774), the grade-9 line the 16th–31st (2,183,225). The
+    grade-8 line was paid all 31 days (4,230,000), the 16th–31st on both lines."""
+    school = country.school()
+    pupil = iin(1)
+    country.enrol(pupil, school.bin, grade=8, withdrawn=date(2027, 5, 16))
+    country.enrol(pupil, school.bin, grade=9, enrolled=date(2027, 5, 16))
+    with clock.FrozenClock(verified_at):
+        act = country.act(school, [(pupil, 8, 15), (pupil, 9, 16)], period=MAY)
+        assert _per_act_and_month_wide(act)[act.id] == [("accepted", None, 15, 2_046_774),
+                                                        ("accepted", None, 16, 2_183_225)]
+    assert (B * 15 // 31, B * 16 // 31) == (2_046_774, 2_183_225)
