@@ -5,6 +5,11 @@
   reads as 12. Here such a value is what a word of letters always was: not a number. A number in a query string or
   a form is read by :func:`whole_number`, never by Flask's ``type=int`` (Python's ``int``: "١", " 1 ", "+1", "1_0").
 * A page to return to (``next``) is followed only when :func:`is_local_path` says it is a path on this site.
+* A date typed or read from a file is read by :func:`calendar_date`, never by ``datetime.strptime``, which reads
+  "12.11.٢٠٢٦" and "１２.１１.２０２６" as 12 November 2026; nor by ``date.fromisoformat``, which reads "20261112" and
+  the week date "2026-W46-4".
+* An amount of money typed by a person is read by :func:`tiyn_of_tenge`: one spelling and one set of messages for
+  every amount field.
 * JSON typed into a form field is read by :func:`loads_json_field`. JSON request bodies are guarded in
   :mod:`app.security`; a form field is only text until a view parses it, and ``json.loads`` then recurses once per
   level (100,000 ``[`` raise ``RecursionError``) and accepts ``NaN``, ``Infinity`` and ``1e999``, which are not
@@ -19,6 +24,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, NoReturn, TypeGuard
 from urllib.parse import urlsplit
 
@@ -183,3 +189,72 @@ def not_an_academic_year(raw: str) -> str:
 
     return _("“%(value)s” is not an academic year. Choose one from the list, or write it as YYYY/YYYY "
              "(for example %(example)s).", value=raw[:20], example="2025/2026")
+
+
+# --- dates ----------------------------------------------------------------------------------------------------------
+
+#: the two ways the app reads a date written as text, in ASCII digits: ISO 8601's calendar date (2026-11-05, also
+#: 2026-11-5 as a program may write it) and day first, as Kazakh and Russian spreadsheets write it (05.11.2026)
+ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+DAY_FIRST = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
+
+
+def calendar_date(text: object, *, day_first: bool = False) -> date | None:
+    """The day ``text`` names as ``YYYY-MM-DD`` (or, ``day_first``, as ``DD.MM.YYYY``) in ASCII digits, else None —
+    the caller says what it asks for (a field's message, a file row's reason)."""
+    if not isinstance(text, str):
+        return None
+    found = ISO_DAY.fullmatch(text)
+    year, month, day = (1, 2, 3) if found else (3, 2, 1)
+    if found is None and day_first:
+        found = DAY_FIRST.fullmatch(text)
+    if found is None:
+        return None
+    try:
+        return date(int(found[year]), int(found[month]), int(found[day]))
+    except ValueError:
+        return None
+
+
+# --- money ----------------------------------------------------------------------------------------------------------
+
+#: Tiyn are stored in PostgreSQL's ``bigint``: 15 digits of tenge (999 trillion ₸) fit it with room for sums, and no
+#: amount of this system comes near (the whole state order is about 185 billion ₸ a year).
+MAX_TENGE_DIGITS = 15
+#: what only groups an amount's digits for the eye: a space, a non-breaking one (a number copied from a page or a
+#: Word table), a thin or narrow no-break one (how kk and ru locales print 1 500 000)
+_GROUPING_SPACES = re.compile(r"[ \u00a0\u2007\u2009\u202f]")
+#: an amount in tenge as people write it: ASCII digits, grouped by threes with spaces or not at all, then a comma or
+#: a dot and the tiyn; a sign and a trailing ₸ as written
+_TENGE = re.compile(r"(?P<minus>[-\u2212])?(?P<whole>[0-9]{1,3}(?: [0-9]{3})+|[0-9]+)(?:[.,](?P<tiyn>[0-9]*))? ?₸?")
+
+
+class NotTenge(ValueError):
+    """An amount typed into a field that is no amount this system may take; ``message`` says why, in the reader's
+    language, and what to type."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def tiyn_of_tenge(typed: object, asks: str, *, negative: bool = False) -> int:
+    """The tiyn an amount in tenge typed by a person stands for (:data:`_TENGE`): "1 500 000", "1500000.5",
+    "1 500 000,50 ₸". Every amount field reads its value here, so each takes the same spellings and refuses the same
+    ones (:class:`NotTenge`): with the field's own message (``asks``: what to type) for what is no amount — other
+    digits ("１５００" was read by ``int``), a minus where the field takes none —, and with its reason for a third
+    decimal (a tiyn is the smallest amount: "1500.255" is refused, never rounded) and for more than
+    :data:`MAX_TENGE_DIGITS` digits (``int`` of 4,300 raised, and 20 overflowed the column)."""
+    from flask_babel import gettext as _
+
+    text = _GROUPING_SPACES.sub(" ", typed.strip()) if isinstance(typed, str) else ""
+    found = _TENGE.fullmatch(text)
+    if found is None or (found["minus"] and not negative):
+        raise NotTenge(asks)
+    whole, tiyn = found["whole"].replace(" ", "").lstrip("0") or "0", found["tiyn"] or ""
+    if len(tiyn) > 2:
+        raise NotTenge(_("Enter at most two digits after the decimal mark: a tiyn is the smallest amount."))
+    if len(whole) > MAX_TENGE_DIGITS:
+        raise NotTenge(_("The amount is too large: at most %(digits)s digits of tenge.", digits=MAX_TENGE_DIGITS))
+    amount = int(whole) * 100 + int(tiyn.ljust(2, "0"))
+    return -amount if found["minus"] else amount

@@ -18,12 +18,11 @@ from app.contracts.models import AMENDABLE_TERMS, Contract
 from app.engine.errors import FormInvalid
 from app.engine.forms import direction_controls, direction_controls_refused
 from app.people.roles import Role
-from app.user_input import ascii_int
+from app.user_input import NotTenge, ascii_int, calendar_date, tiyn_of_tenge
 
 AMENDING_ROLES = (Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value)
 RATIONALE_MIN, RATIONALE_MAX = 10, 1000
 PLACES_MAX = 100_000
-TENGE_DIGITS_MAX = 15  # tiyn must fit PostgreSQL's bigint
 
 
 @dataclass(frozen=True)
@@ -110,9 +109,7 @@ def parse_form(form) -> AmendmentRequest:
             errors[f"places_{level}"] = _("Enter a whole number of places from 0 to %(max)s.", max=PLACES_MAX)
         else:
             places[level] = count
-    amount = parse_tenge(form.get("amount") or "")
-    if amount is None:
-        errors["amount"] = _("Enter the amount in tenge, e.g. 150000000 or 150000000.50.")
+    amount = amount_field(form, errors)
     period_end = _date(form.get("period_end"))
     if period_end is None:
         errors["period_end"] = _("Enter the last day of the term as a date.")
@@ -136,28 +133,21 @@ def parse_form(form) -> AmendmentRequest:
                             rationale, revision)
 
 
-def parse_tenge(value: str) -> int | None:
-    text = str(value).replace(" ", "").replace("\u00a0", "").replace(",", ".")
-    whole, _sep, frac = text.partition(".")
-    if not whole.isascii() or not whole.isdigit() or (frac and not (frac.isascii() and frac.isdigit())):
+def amount_field(form, errors: dict[str, str]) -> int | None:
+    """The form's ``amount`` in tiyn (app/user_input.py), or None with the reason under ``errors["amount"]``."""
+    try:
+        return tiyn_of_tenge(form.get("amount") or "", _("Enter the amount in tenge, e.g. 150000000 or 150000000.50."))
+    except NotTenge as refused:
+        errors["amount"] = refused.message
         return None
-    if len(frac) > 2 or len(whole) > TENGE_DIGITS_MAX:
-        return None
-    return int(whole) * 100 + int((frac + "00")[:2])
 
 
 def _date(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        return None
+    return calendar_date(str(value or "").strip(), day_first=True)
 
 
 def _month(value) -> date | None:
     """``YYYY-MM`` (a month input) or an ISO date: the first day of that month."""
     text = str(value or "").strip()
-    try:
-        found = date.fromisoformat(f"{text}-01" if len(text) == 7 else text)
-    except ValueError:
-        return None
-    return found.replace(day=1)
+    found = calendar_date(f"{text}-01" if len(text) == 7 else text)
+    return None if found is None else found.replace(day=1)

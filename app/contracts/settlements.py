@@ -32,14 +32,14 @@ from app import clock
 from app.acts.models import Act, OutsideSettlement
 from app.audit.facts import outside_settlement_facts
 from app.audit.operations import record_event
-from app.contracts.amendments import parse_tenge
+from app.contracts.amendments import amount_field
 from app.contracts.models import Contract, ContractAct
 from app.engine.errors import DomainConflict, DomainRefused, FormInvalid
 from app.engine.forms import direction_controls, direction_controls_refused
 from app.extensions import db
 from app.i18n import format_day, format_tenge
 from app.people.roles import Role
-from app.user_input import ascii_int
+from app.user_input import ascii_int, calendar_date
 
 PAYERS = (Role.OPERATOR.value,)
 WRITERS_OFF = (Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value)
@@ -79,8 +79,8 @@ def parse_form(form, kind: str) -> OutsideRequest:
     line_id, seen = ascii_int(str(form.get("line_id") or "")), ascii_int(str(form.get("seen") or ""))
     if line_id is None or seen is None:
         errors["line_id"] = _("The form is out of date: open the contract's page again.")
-    amount = parse_tenge(form.get("amount") or "")
-    if amount is None or amount <= 0:
+    amount = amount_field(form, errors)
+    if amount is not None and amount <= 0:
         errors["amount"] = _("Enter the amount in tenge, e.g. 150000000 or 150000000.50.")
     order_number = paid_on = reason = None
     if kind == "paid":
@@ -92,9 +92,8 @@ def parse_form(form, kind: str) -> OutsideRequest:
         if not re.fullmatch(ORDER_NUMBER_PATTERN, order_number):
             errors["order_number"] = _("Enter the payment order's number: Latin letters, digits, / and - (at most "
                                        "%(max)s characters).", max=ORDER_NUMBER_MAX)
-        try:
-            paid_on = date.fromisoformat(str(form.get("paid_on") or "").strip())
-        except ValueError:
+        paid_on = calendar_date(str(form.get("paid_on") or "").strip(), day_first=True)
+        if paid_on is None:
             errors["paid_on"] = _("Enter the day the payment order was executed as a date.")
     else:
         reason = (form.get("reason") or "").strip()

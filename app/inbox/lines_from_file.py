@@ -34,6 +34,7 @@ from app.registry.importers import (
     scan,
     spreadsheet_upload_problem,
 )
+from app.user_input import calendar_date
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +125,10 @@ def _cell_text(value, sub: dict) -> str:
         if whole:  # "4.0" or "4,0": a CSV saved from a spreadsheet writes a whole number as the XLSX cell holds it
             return whole[1]
     if fmt == "date":
-        try:  # 05.11.2026 as Kazakh and Russian spreadsheets write dates
-            return datetime.strptime(text, "%d.%m.%Y").date().isoformat()
-        except ValueError:
-            return text
+        # 05.11.2026 as Kazakh and Russian spreadsheets write dates, in ASCII digits (app/user_input.py): strptime
+        # read "05.11.٢٠٢٦" too, and the line was saved with a day no one typed in digits the form takes
+        day = calendar_date(text, day_first=True)
+        return text if day is None else day.isoformat()
     return text
 
 

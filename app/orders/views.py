@@ -21,7 +21,7 @@ from app.orders.models import LEVELS, LOCALITIES, StateOrder
 from app.orders.operations import allocated_tiyn, place_order
 from app.people.access import can_see, scope_clause
 from app.people.roles import Role, Scope
-from app.user_input import is_ascii_digits
+from app.user_input import NotTenge, calendar_date, is_ascii_digits, tiyn_of_tenge
 
 bp = Blueprint("orders", __name__)
 
@@ -53,21 +53,17 @@ def index():
 
 
 def _parse_tenge(value: str) -> int:
-    text = (value or "").replace(" ", "").replace("\u00a0", "").replace(",", ".")
-    whole, _sep, frac = text.partition(".")
-    # ASCII digits only (app/user_input.py): "１５００" is not read as 1500, "²" is not a 500.
-    if not is_ascii_digits(whole) or (frac and not is_ascii_digits(frac)) or len(frac) > 2:
-        raise DomainRefused(_("Enter the budget in tenge, e.g. 1500000000."))
-    if len(whole) > 15:  # tiyn must fit PostgreSQL's bigint (issue 13 §4)
-        raise DomainRefused(_("The budget is too large."))
-    return int(whole) * 100 + int((frac + "00")[:2])
+    try:
+        return tiyn_of_tenge(value, _("Enter the budget in tenge, e.g. 1500000000."))
+    except NotTenge as refused:
+        raise DomainRefused(refused.message) from None
 
 
 def _parse_date(value: str, label: str) -> date:
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        raise DomainRefused(_("%(field)s: enter a date.", field=label)) from None
+    day = calendar_date(value, day_first=True)
+    if day is None:
+        raise DomainRefused(_("%(field)s: enter a date.", field=label))
+    return day
 
 
 def _parse_whole(value: str, label: str) -> int:

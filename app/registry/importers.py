@@ -35,7 +35,7 @@ from app.registry.earlier_rows import EarlierRows
 from app.registry.headings import columns_by_heading
 from app.registry.identifiers import has_non_ascii_digits, iin_birth_date, is_valid_bin, is_valid_iin
 from app.registry.models import LEVELS, BusinessRecord, Licence, NedbEnrollment, NedbIinMerge
-from app.user_input import ascii_int
+from app.user_input import ascii_int, calendar_date
 
 BATCH = 2000
 MAX_REPORTED_ERRORS = 1000
@@ -196,14 +196,12 @@ def _date(row: dict, column: str, required: bool = True) -> date | None:
         return None
     if re.fullmatch(r"[0-9]{5}", text):  # a CSV saved from a date column formatted as General: the day's number
         return _serial(column, int(text))
-    text = _MIDNIGHT.sub("", text)
-    # DD/MM/YYYY is not read: an English-locale Excel writes MM/DD/YYYY, and 03/04/2026 is then another day
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise RowError(column, "invalid_date")
+    # DD/MM/YYYY is not read: an English-locale Excel writes MM/DD/YYYY, and 03/04/2026 is then another day. Digits
+    # are ASCII (app/user_input.py): strptime read "12.11.٢٠٢٦" as a day of 2026, and the row loaded.
+    day = calendar_date(_MIDNIGHT.sub("", text), day_first=True)
+    if day is None:
+        raise RowError(column, "non_ascii_digits" if has_non_ascii_digits(text) else "invalid_date")
+    return day
 
 
 def _serial(column: str, number: float) -> date:
@@ -294,8 +292,8 @@ def parse_business(row: dict) -> dict:
     if status not in ("active", "liquidated"):
         raise RowError("status", "invalid_status")
     oked = _text(row, "oked", 16)
-    if not re.fullmatch(r"\d{2}(\.\d{1,2}(\.\d{1,2})?)?", oked):
-        raise RowError("oked", "invalid_oked")
+    if not re.fullmatch(r"[0-9]{2}(\.[0-9]{1,2}(\.[0-9]{1,2})?)?", oked):  # ASCII: \d took "８５.31" as education
+        raise RowError("oked", "non_ascii_digits" if has_non_ascii_digits(oked) else "invalid_oked")
     # The day the organisation was liquidated (optional; an empty cell: no date known). Its days before it are paid.
     liquidated_on = _date(row, "liquidated_on", required=False)
     if liquidated_on is not None:

@@ -153,7 +153,7 @@ def test_a_25_digit_budget_is_a_field_error(world, browser):
     response = official.post("/orders/new", {"academic_year": "2027/2028", "budget": "9" * 25,
                                              "window_opens": "2027-01-10", "window_closes": "2027-08-15"})
     assert response.status_code == 422
-    assert "The budget is too large." in response.get_data(as_text=True)
+    assert "The amount is too large" in response.get_data(as_text=True)
     response = official.post("/orders/new", {"academic_year": "2027/2028", "budget": "9" * 5000,
                                              "window_opens": "2027-01-10", "window_closes": "2027-08-15"})
     assert response.status_code == 422
