@@ -16,6 +16,9 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from app.registry.identifiers import has_non_ascii_digits
+from app.user_input import ascii_int
+
 #: inside an identifier, what only groups its digits for the eye: spaces of every width (a non-breaking one from a
 #: web page or a Word table, a thin one), hyphens and dashes ("1501-0160-0107"). Removed: the check digit still
 #: guards the 12 digits that remain, so a grouping can never make another valid number.
@@ -28,6 +31,49 @@ SCIENTIFIC = re.compile(r"[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]{1,2}")
 def identifier_text(value: str) -> str:
     """An IIN or BIN as written, without what only groups its digits."""
     return _DIGIT_GROUPING.sub("", value)
+
+
+class UnreadableIdentifier(ValueError):
+    """An identifier cell or field no twelve digits can be read from; ``code`` is the importers' reason
+    (``scientific_notation``, ``non_ascii_digits``) or ``invalid`` (the caller's: not a valid IIN, BIN)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def identifier_of(value: object) -> str:
+    """An IIN or BIN as a registry wrote it — a file's cell or the NEDB service's JSON —, as the text of its digits;
+    the one reading of both, so a child is the same child whichever way the registry is reached (the service's IINs
+    were stripped only: "150101 600107" matched no act's line, and the child was "not in NEDB").
+
+    * a number (a spreadsheet's number cell, a serialiser that took the identifier for one) has the leading zeros it
+      cannot hold written back — the check digit still guards it; a fraction, a negative number, more than twelve
+      digits or a boolean is ``invalid``;
+    * a text loses what only groups its digits (:func:`identifier_text`), a text mark's apostrophe and a float's
+      ".0"; 1.50101E+11 lost its last digits (``scientific_notation``), and a digit of another script is refused
+      (``non_ascii_digits``), never read as the ASCII digit it looks like."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise UnreadableIdentifier("invalid")
+    if not isinstance(value, str):
+        if (isinstance(value, float) and not value.is_integer()) or not 0 <= value < 10**12:
+            raise UnreadableIdentifier("invalid")
+        return f"{int(value):012d}"
+    text = identifier_text(value.strip().lstrip("'")).removesuffix(".0")
+    if SCIENTIFIC.fullmatch(text):
+        raise UnreadableIdentifier("scientific_notation")
+    if has_non_ascii_digits(text):
+        raise UnreadableIdentifier("non_ascii_digits")
+    return text
+
+
+def whole_number_of(value: object, max_digits: int) -> int | None:
+    """A whole number a registry wrote (a grade, a course) — a cell's text, a number cell or the service's JSON
+    number — in ASCII digits (app/user_input.py); None for anything else: ``int`` read "١٢" as 12, "1_0" as 10,
+    5.9 as 5 and ``true`` as 1."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        return None
+    return ascii_int(str(value).strip().removesuffix(".0"), max_digits=max_digits)
 
 
 #: C0 and C1 control characters other than the white space a cell may wrap on (tab, line feed, carriage return):

@@ -27,6 +27,8 @@ from app.engine.errors import Said
 from app.i18n import N_
 from app.observability import REGISTRY_CALLS
 from app.registry.adapter import Enrollment
+from app.registry.cells import UnreadableIdentifier, identifier_of, whole_number_of
+from app.user_input import calendar_date
 
 
 class RegistryUnavailable(Said, RuntimeError):
@@ -42,18 +44,31 @@ class RegistryUnavailable(Said, RuntimeError):
 
 
 def _identifier(value) -> str:
-    """An IIN or a BIN as the service sent it, as the twelve digits the registries keep: a JSON number (a serialiser
-    that took the identifier for one) has the leading zeros it lost — a child born in 2000–2009 ("09…"), a BIN that
-    starts with 0 —, a text loses the spaces around it. Read as ``str()``, the number's child was dropped as an invalid
-    IIN ("not in NEDB") and its school's pupils were another school's: legitimate children withheld. A number no
-    twelve digits can be made of (a fraction, negative, more than twelve digits, a boolean) is malformed."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"an identifier of type {type(value).__name__}")
-    if isinstance(value, str):
-        return value.strip()
-    if (isinstance(value, float) and not value.is_integer()) or not 0 <= value < 10**12:
-        raise ValueError(f"an identifier {value!r} is not twelve digits")
-    return f"{int(value):012d}"
+    """An IIN or a BIN as the service sent it, read as a registry file's cell is (:func:`cells.identifier_of`): a JSON
+    number (a serialiser that took the identifier for one) has the leading zeros it lost — a child born in 2000–2009
+    ("09…"), a BIN that starts with 0 —, a text loses what groups its digits ("150101 600107", a non-breaking space).
+    Read as ``str()``, the number's child was dropped as an invalid IIN ("not in NEDB") and its school's pupils were
+    another school's: legitimate children withheld. What no twelve digits can be read from (a fraction, a negative
+    number, a boolean, digits of another script, 1.50101E+11) makes the answer malformed."""
+    try:
+        return identifier_of(value)
+    except UnreadableIdentifier as unreadable:
+        raise ValueError(f"an identifier {str(value)[:40]!r}: {unreadable.code}") from None
+
+
+def _day(value) -> date:
+    """A date as the protocol writes it (ISO, ASCII digits: app/user_input.py)."""
+    day = calendar_date(value)
+    if day is None:
+        raise ValueError(f"a date {str(value)[:40]!r} is not YYYY-MM-DD")
+    return day
+
+
+def _grade(value) -> int:
+    grade = whole_number_of(value, max_digits=2)
+    if grade is None:
+        raise ValueError(f"a grade {str(value)[:40]!r} is not a whole number")
+    return grade
 
 
 class HttpStudentRegistry:
@@ -89,9 +104,9 @@ class HttpStudentRegistry:
             return Enrollment(
                 iin=_identifier(row["iin"]), full_name=str(row.get("full_name", "")),
                 school_bin=_identifier(row["school_bin"]),
-                school_kind=str(row.get("school_kind", "private")), grade=int(row["grade"]),
-                enrolled_on=date.fromisoformat(row["enrolled_on"]),
-                withdrawn_on=date.fromisoformat(row["withdrawn_on"]) if row.get("withdrawn_on") else None,
+                school_kind=str(row.get("school_kind", "private")), grade=_grade(row["grade"]),
+                enrolled_on=_day(row["enrolled_on"]),
+                withdrawn_on=_day(row["withdrawn_on"]) if row.get("withdrawn_on") else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             REGISTRY_CALLS.labels("nedb", "malformed").inc()

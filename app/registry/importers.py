@@ -22,20 +22,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app import clock
 from app.extensions import db
 from app.registry.cells import (
-    SCIENTIFIC,
     Serial1904,
+    UnreadableIdentifier,
     excel_serial_date,
     has_control_characters,
     has_lost_letters,
-    identifier_text,
+    identifier_of,
     in_one_script,
     squeeze_spaces,
+    whole_number_of,
 )
 from app.registry.earlier_rows import EarlierRows
 from app.registry.headings import columns_by_heading
 from app.registry.identifiers import has_non_ascii_digits, iin_birth_date, is_valid_bin, is_valid_iin
 from app.registry.models import LEVELS, BusinessRecord, Licence, NedbEnrollment, NedbIinMerge
-from app.user_input import ascii_int, calendar_date
+from app.user_input import calendar_date
 
 BATCH = 2000
 MAX_REPORTED_ERRORS = 1000
@@ -152,19 +153,14 @@ def _person_name(row: dict, column: str, record: dict) -> str:
 
 def _ident(row: dict, column: str, check: Callable[[str], bool], code: str) -> str:
     value = row.get(column)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # A spreadsheet's number cell (an XLSX keeps every digit, whatever 1.23457E+11 it shows): the leading 0 it
-        # cannot hold is written back — the cell's type says it was a number, and the check digit still guards it.
-        value = f"{int(value):012d}"
-    elif value is not None:
-        # Grouped for the eye ("150101 600107", "1501-0160-0107", a non-breaking space from a web page) or marked as
-        # text by a leading apostrophe, or a float's ".0" from a program's export: the same 12 digits, read as them.
-        value = identifier_text(str(value).strip().lstrip("'")).removesuffix(".0")
-        if SCIENTIFIC.fullmatch(value):
-            raise RowError(column, "scientific_notation")
+    if value is not None and value != "":
+        # a number cell's lost leading 0, "150101 600107", "1501-0160-0107", "'150101600107": the same 12 digits, read
+        # as the NEDB service's are (cells.identifier_of)
+        try:
+            value = identifier_of(value)
+        except UnreadableIdentifier as unreadable:
+            raise RowError(column, code if unreadable.code == "invalid" else unreadable.code) from None
     value = _text({column: value}, column, 12)
-    if has_non_ascii_digits(value):
-        raise RowError(column, "non_ascii_digits")
     if not check(value):
         # Excel saving a CSV drops the leading 0 of every IIN of a child born in 2000–2009 and of a BIN starting
         # with 0: "not a valid IIN" sent the operator looking for a wrong digit. Said as what it is, and not padded
@@ -213,8 +209,7 @@ def _serial(column: str, number: float) -> date:
 
 def _whole_number(row: dict, column: str, low: int, high: int, code: str) -> int:
     value = row.get(column)
-    # ASCII digits (app/user_input.py): Python's int read "١٢" as grade 12, "1_0" as 10 and "+3" as 3
-    number = ascii_int(str(value).strip().removesuffix(".0"), max_digits=6)
+    number = whole_number_of(value, max_digits=6)
     if number is None:
         raise RowError(column, "missing" if value in (None, "") else code)
     if not low <= number <= high:
