@@ -23,6 +23,7 @@ from app.orders.operations import allocated_tiyn, local_midnight
 from app.people.models import Organisation
 from app.people.roles import Role
 from app.processes.operations import guard_record
+from app.registry.cells import iban_text
 from app.registry.identifiers import is_valid_bin, is_valid_kz_iban
 
 
@@ -90,7 +91,7 @@ def submit_application(application: Application, data: dict, actor) -> None:
     for level in LEVELS:
         setattr(application, f"students_{level}", data.get(f"students_{level}") or 0)
     application.design_capacity = data["design_capacity"]
-    application.iban = data["iban"].replace(" ", "").upper()
+    application.iban = iban_text(data["iban"])
     application.status = "submitted"
     application.submitted_at = clock.now()
     record_event(_chain(application), "application.submitted", "application", application.id,

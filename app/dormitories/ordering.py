@@ -40,6 +40,7 @@ from app.i18n import format_day
 from app.orders.models import LOCALITIES, StateOrder
 from app.orders.operations import check_budget_and_window, local_midnight
 from app.people.models import Organisation, Region
+from app.registry.cells import iban_text
 from app.registry.identifiers import is_valid_bin, is_valid_kz_iban
 from app.words import N_
 
@@ -172,7 +173,7 @@ def submit_dormitory_application(application: Application, data: dict, actor) ->
         raise DomainRefused(_("The application window for this order is closed."))
     terms = terms_of(application)
     terms.places_requested = int(data["places_requested"])
-    application.iban = data["iban"].replace(" ", "").upper()
+    application.iban = iban_text(data["iban"])
     application.locality = application.order.dormitory_terms.locality
     application.status = "submitted"
     application.submitted_at = clock.now()

@@ -150,6 +150,18 @@ def _one_script(word: str) -> str:
     return word
 
 
+def iban_text(value: object) -> str:
+    """A KZ IBAN as typed or copied — "kz86 125k zt50 0410 0100", grouped with non-breaking or narrow spaces or
+    hyphens, a letter on the Cyrillic layout ("КZ86…", "…125КZТ…") — as the 20 Latin capitals and digits it is. An IBAN
+    has Latin letters only, so a Cyrillic look-alike can only mean its twin, and the check digits still guard the
+    result; another script's digits are left as written, and refused (the identifiers' rule). The form's format, the
+    stored account and the registries' check all read it here: the form took "kz86…" and the account was stored as
+    typed, a non-breaking space or a Cyrillic "К" was "not a valid IBAN" for the right account."""
+    if not isinstance(value, str):
+        return ""
+    return "".join(_CYRILLIC_TO_LATIN.get(ch, ch) for ch in identifier_text(value).upper())
+
+
 def in_one_script(name: str) -> str:
     """The name with every word in one script where its foreign letters are look-alikes (see above)."""
     return _WORD.sub(lambda m: _one_script(m.group()), name)
