@@ -25,7 +25,7 @@ from app.people.models import Organisation, Region, User
 from app.people.operations import change_password, end_sessions
 from app.people.roles import ROLE_SCOPE, Role
 from app.people.tokens import revoke_tokens_of
-from app.registry.cells import iban_text
+from app.registry.cells import iban_text, identifier_text
 from app.registry.identifiers import is_valid_12, is_valid_kz_iban
 from app.user_input import ascii_int, is_ascii_digits
 
@@ -208,7 +208,7 @@ def change_own_password(user: User, current: str, new: str, repeat: str) -> None
 # -- organisations ----------------------------------------------------------------------------------------------
 def save_organisation(organisation: Organisation | None, form, actor: User) -> Organisation:
     errors: dict[str, str] = {}
-    kind, bin_, name = _text(form, "kind", 16), _text(form, "bin", 12), _text(form, "name", 255)
+    kind, bin_, name = _text(form, "kind", 16), identifier_text(_text(form, "bin", 40)), _text(form, "name", 255)
     region_id, capacity, iban = _text(form, "region_id", 12), _text(form, "design_capacity", 9), \
         iban_text(_text(form, "iban", 60))
     if kind not in ORG_KINDS:

@@ -66,3 +66,16 @@ def test_the_administrator_saves_an_organisations_iban_as_typed(world, browser, 
         "iban": SPELLINGS[spelling]})
     assert created.status_code == 302, created.get_data(as_text=True)[:2000]
     assert db.session.scalars(select(Organisation.iban).where(Organisation.bin == free_bin)).one() == IBAN
+
+
+@pytest.mark.parametrize("written", ["{} {} {}", "{}\u00a0{}\u00a0{}", "{}-{}-{}"])
+def test_the_administrator_saves_an_organisations_bin_grouped_for_the_eye(world, browser, written):
+    """A BIN typed in groups ("9901 0100 0017", as a certificate prints it) was cut to its first 13 characters and
+    refused as no BIN: it is read as the file importers and the NEDB service read one (cells.identifier_text)."""
+    region_id = db.session.scalars(select(Organisation.region_id).where(Organisation.region_id.is_not(None))).first()
+    free_bin = _free_bin()
+    created = browser("admin").post("/admin/organisations/new", {
+        "kind": "school", "bin": written.format(free_bin[:4], free_bin[4:8], free_bin[8:]), "name": "New School",
+        "region_id": str(region_id)})
+    assert created.status_code == 302, created.get_data(as_text=True)[:2000]
+    assert db.session.scalars(select(Organisation.bin).where(Organisation.name == "New School")).one() == free_bin
