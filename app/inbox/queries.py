@@ -20,7 +20,7 @@ from app.extensions import db
 from app.inbox import models as _inbox_models  # noqa: F401 - maps the inbox's extra human_task columns
 from app.people.access import scope_clause
 from app.processes import models as _cockpit_models  # noqa: F401 - maps human_task.is_trial
-from app.user_input import escape_like
+from app.user_input import calendar_date, escape_like
 
 VIEWS = ("mine", "group", "waiting", "completed")
 STATUSES = ("unclaimed", "claimed_by_me", "claimed_by_others", "due_soon", "overdue")
@@ -140,12 +140,11 @@ class InboxFilter:
             f.status = ""
         if f.sort not in SORTS:
             f.sort = "created"
-        if f.due_before:
-            try:
-                date.fromisoformat(f.due_before)
-            except ValueError:
+        if f.due_before:  # ASCII digits, a calendar date (app/user_input.py): fromisoformat took 2026-W45-4
+            day = calendar_date(f.due_before)
+            if day is None:
                 f.errors.append(_("The due date must be a date (YYYY-MM-DD); it was ignored."))
-                f.due_before = ""
+            f.due_before = day.isoformat() if day else ""
         return f
 
     def params(self, **changes) -> dict:

@@ -39,7 +39,7 @@ from app.people import substitutions as subs
 from app.people.roles import ROLE_LABELS
 from app.registry.http import RegistryUnavailable
 from app.ui import task_label
-from app.user_input import ascii_int, is_local_path, page_number, whole_number
+from app.user_input import ascii_int, calendar_date, is_local_path, page_number, whole_number
 
 bp = Blueprint("inbox", __name__)
 log = logging.getLogger(__name__)
@@ -277,10 +277,7 @@ def attachment(attachment_id: int):
 
 # -- substitutions -------------------------------------------------------------------------------------------------
 def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return None
+    return calendar_date((value or "").strip(), day_first=True)
 
 
 @bp.route("/substitutions", methods=["GET", "POST"])

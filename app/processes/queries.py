@@ -24,7 +24,7 @@ from app.people.access import scope_clause
 from app.people.models import Organisation
 from app.processes import models as _cockpit_models  # noqa: F401 - maps is_trial / trial_owner_id
 from app.security import MAX_DB_INT
-from app.user_input import ascii_int, escape_like, is_ascii_digits
+from app.user_input import ascii_int, calendar_date, escape_like, is_ascii_digits
 
 #: the states people filter by; ``waiting`` and ``incident`` are how ``running`` and ``error`` are shown
 STATES = ("running", "waiting", "incident", "suspended", "completed", "cancelled")
@@ -101,12 +101,11 @@ class InstanceFilter:
             f.region = ""
         for name in ("started_from", "started_to", "updated_from", "updated_to"):
             value = getattr(f, name)
-            if value:
-                try:
-                    date.fromisoformat(value)
-                except ValueError:
+            if value:  # ASCII digits, a calendar date (app/user_input.py): fromisoformat took 20261105 and 2026-W45-4
+                day = calendar_date(value)
+                if day is None:
                     f.errors.append(_("Dates are written YYYY-MM-DD; a wrong one was ignored."))
-                    setattr(f, name, "")
+                setattr(f, name, day.isoformat() if day else "")
         return f
 
     def params(self, **changes) -> dict:

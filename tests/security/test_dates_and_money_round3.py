@@ -151,6 +151,17 @@ def test_an_order_window_typed_as_a_week_date_is_refused_and_no_order_placed(wor
     assert db.session.scalar(select(func.count()).select_from(StateOrder)) == orders
 
 
+@pytest.mark.parametrize("typed", ["2026-W45-4", "20261105", "٢٠٢٦-11-05"])
+def test_a_filters_date_is_a_calendar_date_or_is_said_to_be_ignored(world, browser, typed):
+    official, operator = browser("official"), browser("operator")
+    inbox = official.get("/inbox", query_string={"due_before": typed})
+    assert inbox.status_code == 200 and "must be a date" in inbox.get_data(as_text=True)
+    cockpit = operator.get("/instances", query_string={"started_from": typed})
+    assert cockpit.status_code == 200 and "Dates are written YYYY-MM-DD" in cockpit.get_data(as_text=True)
+    assert "must be a date" not in official.get("/inbox?due_before=2026-12-1").get_data(as_text=True)
+    assert "Dates are written" not in operator.get("/instances?started_from=2026-11-5").get_data(as_text=True)
+
+
 # --- money -------------------------------------------------------------------------------------------------------
 
 ASKS = "Enter the amount, e.g. 1500."
