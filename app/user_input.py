@@ -5,9 +5,9 @@
   reads as 12. Here such a value is what a word of letters always was: not a number. A number in a query string or
   a form is read by :func:`whole_number`, never by Flask's ``type=int`` (Python's ``int``: "١", " 1 ", "+1", "1_0").
 * A page to return to (``next``) is followed only when :func:`is_local_path` says it is a path on this site.
-* A date typed or read from a file is read by :func:`calendar_date`, never by ``datetime.strptime``, which reads
-  "12.11.٢٠٢٦" and "１２.１１.２０２６" as 12 November 2026; nor by ``date.fromisoformat``, which reads "20261112" and
-  the week date "2026-W46-4".
+* A date a person types or another agency's file or service writes is read by :func:`calendar_date`, never by
+  ``datetime.strptime``, whose ``%Y`` reads "12.11.٢٠٢٦" as 12 November 2026, nor by ``date.fromisoformat``, which
+  reads "20261112" and the week date "2026-W46-4" (it stays for dates this app wrote itself).
 * An amount of money typed by a person is read by :func:`tiyn_of_tenge`: one spelling and one set of messages for
   every amount field.
 * JSON typed into a form field is read by :func:`loads_json_field`. JSON request bodies are guarded in
