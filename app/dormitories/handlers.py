@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 import app.dormitories.instrument  # noqa: F401 - registers the instrument
 from app.acts.shapes import IBAN, decision_shape, whole
 from app.applications import operations as applications
-from app.applications.handlers import application_of
+from app.applications.handlers import AllocatePlaces, application_of
 from app.applications.models import Application
 from app.contracts.models import Contract
 from app.dormitories import operations, ordering
@@ -124,6 +124,9 @@ class AllocateDormitoryPlaces(TaskHandler):
         order_places = app_.order.dormitory_terms.places
         return {"application": app_, "beds": _beds(app_.school.bin), "order_places": order_places,
                 "places_left": order_places - ordering.places_allocated(app_.order, app_.id)}
+
+    # Allocating generates the contract to sign, as a school's allocation does: the same question first.
+    confirm = AllocatePlaces.confirm
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:
         app_ = application_of(ctx)

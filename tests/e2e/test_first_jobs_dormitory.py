@@ -1,0 +1,61 @@
+"""A new department official's and dormitory's first dormitory jobs in a real browser: what the pages ask before a
+step that cannot be taken back, in the reader's language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from app import clock
+from app.extensions import db
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture()
+def world(app_ctx, _world_copies):
+    """The demo world with the dormitories' demo (its applicant dormitory, Qazyna, has no contract yet); the clock
+    stands the day after the demo was seeded."""
+    from app.demo.seed import seed_demo
+    from tests.conftest import _demo_now, seeded
+
+    def seed():
+        with clock.FrozenClock(_demo_now()):
+            return seed_demo(password="pw", dormitories=True)
+
+    world = seeded(_world_copies, "dorm_demo", seed)
+    clock.set_clock(clock.FrozenClock(datetime(2026, 11, 6, 5, 0, tzinfo=UTC)))
+    yield world
+    clock.reset_clock()
+
+
+@pytest.fixture()
+def qazyna_applied(live_server, browser):
+    """Qazyna Student Residence's application to a new order for dormitory places, eligible and waiting for the
+    department."""
+    from tests.dormitories.test_order_to_contract import apply, place
+
+    application = apply(browser("dorm_applicant"), place(browser("official")))
+    db.session.commit()
+    return application
+
+
+def test_allocating_dormitory_places_asks_first_naming_the_dormitory_and_a_no_allocates_nothing(qazyna_applied,
+                                                                                                 new_page):
+    """Allocating generates the contract to sign, as for schools: it was sent on one Enter, without a question."""
+    from tests.dormitories.test_order_to_contract import open_task
+
+    official = new_page("official", locale="kk-KZ")
+    official.own_dialogs = True
+    questions = []
+    official.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    official.goto(f"/tasks/{open_task(qazyna_applied.instance_id, 'review_application').id}")
+    official.locator("#task-form button[type=submit]").focus()  # "Allocate places" is chosen already
+    official.keyboard.press("Enter")
+    expect(official.locator("#task-form")).to_be_visible()
+    assert len(questions) == 1, questions
+    assert "Qazyna Student Residence" in questions[0] and qazyna_applied.order.number in questions[0]
+    db.session.expire_all()
+    assert db.session.get(type(qazyna_applied), qazyna_applied.id).status == "eligible"
