@@ -113,3 +113,16 @@ def test_the_review_is_read_in_the_readers_language_and_form_line_by_line(review
         row = row[:row.index("</tr>")]
         assert re.search(rf'aria-label="[^"]+, строка {n}">', row), "the line's buttons say their line"
         assert re.search(rf'for="review-comment-{line[n]}">[^<]+, строка {n}</label>', row)
+
+
+def test_the_review_tables_headers_say_what_they_head(review_world, browser):
+    """A screen reader moving along a flagged line's cells is told the column (IIN, Check, In the act, In NEDB,
+    Decision) and the line: the header cells had no scope and the line's number was a plain cell."""
+    act, line = review_world
+    page = browser("off").get(f"/acts/{act.id}").get_data(as_text=True)
+    table = page[page.index('id="review-table"'):]
+    table = table[:table.index("</table>")]
+    head = table[table.index("<thead>"):table.index("</thead>")]
+    assert head.count("<th ") + head.count("<th>") == 6 and head.count('<th scope="col"') == 6, head
+    row = table[table.index(f'id="review-line-{line[2]}"'):]
+    assert re.match(r'id="review-line-\d+">\s*<th scope="row">2</th>', row), row[:200]
