@@ -59,3 +59,18 @@ def test_allocating_dormitory_places_asks_first_naming_the_dormitory_and_a_no_al
     assert "Qazyna Student Residence" in questions[0] and qazyna_applied.order.number in questions[0]
     db.session.expire_all()
     assert db.session.get(type(qazyna_applied), qazyna_applied.id).status == "eligible"
+
+
+def test_a_refused_dormitory_order_is_read_first_and_keeps_what_was_typed(live_server, new_page):
+    """A budget typed as words is refused above the form: the focus had stayed on nothing, the refusal unread by a
+    screen reader and Tab starting again from the menu."""
+    official = new_page("official", locale="kk-KZ")
+    official.goto("/orders/new?instrument=dormitory")
+    official.fill("#places", "30")
+    official.fill("#budget", "1,5 млн")
+    official.locator("#budget").press("Enter")
+    expect(official.locator("#order-error")).to_be_focused()
+    expect(official.locator("#order-error")).to_contain_text("1500000000")
+    expect(official.locator("#places")).to_have_value("30")
+    official.keyboard.press("Tab")
+    expect(official.locator("#first_year")).to_be_focused()
