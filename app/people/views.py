@@ -45,7 +45,9 @@ def _to_login():
                 "again.", minutes=current_app.config["SESSION_IDLE_MINUTES"])
               + (" " + _("What you sent was not saved; the form offers your entries back.")
                  if request.method == "POST" else ""), "warning")
-    target = request.full_path if request.method == "GET" else request.path
+    # A form's address keeps its query: the dormitory order's form (/orders/new?instrument=dormitory) sent after the
+    # login ended came back as the schools' order form.
+    target = request.full_path
     return redirect(url_for("people.login", next=target.rstrip("?")))
 
 

@@ -74,3 +74,28 @@ def test_a_refused_dormitory_order_is_read_first_and_keeps_what_was_typed(live_s
     expect(official.locator("#places")).to_have_value("30")
     official.keyboard.press("Tab")
     expect(official.locator("#first_year")).to_be_focused()
+
+
+def test_an_order_sent_after_the_login_ended_comes_back_filled_after_logging_in(live_server, new_page, monkeypatch):
+    """The login page said "the form offers your entries back", and the official came back to the schools' order
+    form, empty: the dormitory order's address had lost its instrument, and the order form kept nothing."""
+    import time
+
+    from app.people import sessions
+
+    official = new_page("official", locale="kk-KZ")
+    official.goto("/orders/new?instrument=dormitory")
+    form_url = official.url
+    official.fill("#places", "30")
+    official.fill("#budget", "50000000")
+    later = time.time() + 3 * 3600  # three hours without a request: the login has ended
+    monkeypatch.setattr(sessions, "_now", lambda: int(later))
+    official.locator("#budget").press("Enter")
+    official.wait_for_url("**/login**")
+    official.fill("#username", "official")
+    official.fill("#password", "pw")
+    official.click("#login-submit")
+    official.wait_for_url(form_url)
+    expect(official.locator("#places")).to_have_value("30")
+    expect(official.locator("#budget")).to_have_value("50000000")
+    expect(official.locator("#unsaved-kept")).to_be_visible()
