@@ -92,7 +92,8 @@ def _refuse_parameter(name: str, message: str):
 def index():
     year, years, year_problem = _year()
     data = figures.national(year) if year else None
-    return render_template("public/index.html", year=year, years=years, data=data, year_problem=year_problem)
+    return render_template("public/index.html", year=year, years=years, data=data, year_problem=year_problem,
+                           bulk_sizes=cache.bulk_sizes())
 
 
 @bp.route("/regions/<int:region_id>")
