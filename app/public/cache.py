@@ -188,11 +188,27 @@ def release_bodies(year: str | None, start: int, count: int) -> list[str]:
     return list(db.session.scalars(query.offset(start).limit(count)))
 
 
+#: the last pass's bulk file sizes, by the pass (its watermark and time): the country page names them on every view,
+#: and summing every stored release each time would read the whole open data
+_bulk_sizes: dict[tuple, dict[str, int]] = {}
+
+
 def bulk_sizes() -> dict[str, int]:
     """Each academic year's bulk release file's size in bytes, near enough to name on its link (its releases and the
     commas between them; the package's few hundred bytes around them are left out). Before the first pass: {}."""
-    if not ocds_ready():
+    state = db.session.get(PublicRefresh, STATE_ID)
+    if state is None:
         return {}
+    key = (state.watermark, state.built_at)
+    sizes = _bulk_sizes.get(key)
+    if sizes is None:
+        sizes = _summed_sizes()
+        _bulk_sizes.clear()
+        _bulk_sizes[key] = sizes
+    return sizes
+
+
+def _summed_sizes() -> dict[str, int]:
     # bytes, not characters: an organisation's Cyrillic name is two bytes a letter in the file
     size = (func.octet_length(OcdsRelease.body) if db.engine.dialect.name == "postgresql"
             else func.length(cast(OcdsRelease.body, LargeBinary)))
