@@ -99,3 +99,33 @@ def test_an_order_sent_after_the_login_ended_comes_back_filled_after_logging_in(
     expect(official.locator("#places")).to_have_value("30")
     expect(official.locator("#budget")).to_have_value("50000000")
     expect(official.locator("#unsaved-kept")).to_be_visible()
+
+
+def test_an_amendment_sent_after_the_login_ended_comes_back_after_logging_in(live_server, new_page, monkeypatch):
+    """The login page said "the form offers your entries back"; a contract's amendment form (a school's: dormitory
+    contracts are not amended on screen) came back with its reason empty."""
+    import time
+
+    from sqlalchemy import select
+
+    from app.contracts.models import Contract
+    from app.people import sessions
+
+    contract = db.session.scalars(select(Contract).where(Contract.number == "C-SHYMKENT-2026-00001")).one()
+    official = new_page("official_shymkent", locale="ru-RU")
+    official.goto(f"/contracts/{contract.id}")
+    official.click("#amend-link")
+    form_url = official.url
+    reason = "Корпус Б закрыт на ремонт с февраля."
+    official.fill("#rationale", reason)
+    later = time.time() + 3 * 3600  # three hours without a request: the login has ended
+    monkeypatch.setattr(sessions, "_now", lambda: int(later))
+    official.check("#amend-confirm")
+    official.click("#amend-submit")
+    official.wait_for_url("**/login**")
+    official.fill("#username", "official_shymkent")
+    official.fill("#password", "pw")
+    official.click("#login-submit")
+    official.wait_for_url(form_url)
+    expect(official.locator("#rationale")).to_have_value(reason)
+    expect(official.locator("#unsaved-kept")).to_be_visible()
