@@ -207,12 +207,13 @@ def held_elsewhere(err: BaseException) -> bool:
 def _set_lock_timeout(_session, _transaction, connection) -> None:
     if not has_app_context() or connection.dialect.name != "postgresql":
         return
-    seconds = g.get(_LOCK_WAIT)
-    if seconds:
-        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
-    seconds = g.get(_STATEMENT_LIMIT)
-    if seconds:
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{int(seconds * 1000)}ms'")
+    # Both limits in one statement (set_config(..., true) is SET LOCAL): a transaction's fixed cost stays one
+    # statement whatever limits it carries (tests/test_query_budget.py counts it).
+    limits = [(name, g.get(key))
+              for name, key in (("lock_timeout", _LOCK_WAIT), ("statement_timeout", _STATEMENT_LIMIT))]
+    settings = [f"set_config('{name}', '{int(seconds * 1000)}ms', true)" for name, seconds in limits if seconds]
+    if settings:
+        connection.exec_driver_sql(f"SELECT {', '.join(settings)}")
 
 
 _NEW_FILES = "files_written"  # session.info: files written for this transaction, removed unless it commits
