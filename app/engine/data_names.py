@@ -12,13 +12,13 @@ likely typo, and that is a problem, as is a bare word in a decision table's outp
 
 from __future__ import annotations
 
-import ast
 import difflib
 import json
 
 from flask_babel import gettext as _
 
 from app.engine.errors import ModelProblem
+from app.engine.scripting import script_names
 
 _PROVIDED: set[str] = set()
 
@@ -50,32 +50,15 @@ def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _parsed(source: str, mode: str):
-    try:
-        return ast.parse(source or "", mode=mode)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None  # the script check reports it
+def _bound(source: str) -> frozenset[str]:
+    """Names a script binds itself: assignments, loop and comprehension targets, function and lambda arguments."""
+    names = script_names(source, "exec")
+    return frozenset() if names is None else names.bound
 
 
-def _bound(tree) -> set[str]:
-    """Names a source binds itself: assignments, loop and comprehension targets, function and lambda arguments."""
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.Lambda | ast.AsyncFunctionDef):
-            args = node.args
-            names |= {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
-            names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                names.add(node.name)
-    return names
-
-
-def _read(source: str, mode: str) -> set[str]:
-    tree = _parsed(source, mode)
-    if tree is None:
-        return set()
-    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    return loaded - _bound(tree)
+def _read(source: str, mode: str) -> frozenset[str]:
+    names = script_names(source, mode)  # None: not Python, the script check reports it
+    return frozenset() if names is None else names.read
 
 
 def _scripts(el) -> list[str]:
@@ -103,9 +86,7 @@ def _set_names(files: dict[str, str], trees: dict, io: bool = True) -> set[str]:
         for el in root.iter():
             tag = _local(el.tag)
             for source in _scripts(el):
-                tree = _parsed(source, "exec")
-                if tree is not None:
-                    names |= _bound(tree)
+                names |= _bound(source)
             for attribute in ("resultVariable", "messageVariable", "variable", "outputElementVariable"):
                 if el.get(attribute):
                     names.add(el.get(attribute))
@@ -255,9 +236,7 @@ def data_object_read_problems(trees: dict) -> list[ModelProblem]:
             for name in written:
                 writers.setdefault(name, set()).add(el)
             for source in _scripts(el):
-                tree = _parsed(source, "exec")
-                if tree is not None:
-                    assigned_elsewhere |= _bound(tree) - written
+                assigned_elsewhere |= _bound(source) - written
         moved = set(writers) - assigned_elsewhere  # only a writer sets it: after the first write it is gone
         for el, _where, read in _reads(root):
             for name in sorted(read & moved):

@@ -33,7 +33,7 @@ from app.engine.foreign_engines import (
     zeebe_script_problems,
 )
 from app.engine.forms import has_direction_control, has_invisible_character
-from app.engine.scripting import check_script
+from app.engine.scripting import check_script, script_names
 from app.engine.xml import ALLOWED_NAMESPACES
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -911,15 +911,6 @@ def _link_problems(filename: str, root) -> list[ModelProblem]:
     return problems
 
 
-def _assigned_names(source: str) -> set[str] | None:
-    """The variables a script sets (None if it does not parse: the script check reports that)."""
-    try:
-        tree = ast.parse(source or "", mode="exec")
-    except (SyntaxError, ValueError, RecursionError):
-        return None
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-
-
 #: definitions the engine's parser reads by id, and stopped at, in its own words and without a line, when one had none
 _IDENTIFIED = ("message", "signal", "error", "escalation", "correlationProperty")
 
@@ -967,10 +958,10 @@ def _data_output_problems(filename: str, root) -> list[ModelProblem]:
             el.text or "" for el in task.iter(f"{{{SPIFF}}}preScript", f"{{{SPIFF}}}postScript")]
         assigned: set[str] = set()
         for source in sources:
-            names = _assigned_names(source)
-            if names is None:
+            names = script_names(source, "exec")
+            if names is None:  # not Python: the script check reports it
                 break
-            assigned |= names
+            assigned |= names.assigned
         else:
             for ref_id in written:
                 reference = references.get(ref_id)

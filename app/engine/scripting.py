@@ -17,6 +17,7 @@ max_steps=5_000_000, isolated=True)``
     from the caller propagate unchanged (SpiffWorkflow then puts the task in ERROR and re-raises).
 ``RestrictedTaskDataEnvironment`` - the environment itself (``evaluate`` / ``execute``).
 ``check_script(source, mode="exec") -> list[ScriptProblem]`` - static check for model validation.
+``script_names(source, mode="exec") -> ScriptNames | None`` - the names it assigns, reads and calls, same parse.
 ``ScriptProblem(line, message)``, ``ScriptError`` -> ``ScriptRejected`` (compile time) and
 ``ScriptLimitExceeded`` (run time budget / oversized operation), all carrying ``line`` and ``reason``.
 
@@ -107,6 +108,7 @@ from decimal import Decimal
 from typing import Any
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.compile import syntax_error_template
 from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
@@ -120,6 +122,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from app.clock import KZ
+from app.engine.script_names import ScriptNames, names_in
 
 __all__ = [
     "ALLOWED_BUILTIN_NAMES",
@@ -139,6 +142,7 @@ __all__ = [
     "ScriptRejected",
     "ServiceCaller",
     "check_script",
+    "script_names",
 ]
 
 #: Filename given to compiled scripts; SpiffWorkflow looks for it in tracebacks to find line numbers.
@@ -342,26 +346,37 @@ def _normalise(source: str, mode: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _compile(source: str, mode: str) -> tuple[types.CodeType | None, tuple[ScriptProblem, ...]]:
-    """Compile ``source`` (already normalised); cached by (source, mode). Problems are immutable."""
+def _compile(source: str, mode: str) -> tuple[types.CodeType | None, tuple[ScriptProblem, ...], ScriptNames | None]:
+    """Compile ``source`` (already normalised); cached by (source, mode). Problems and names are immutable.
+
+    The source is parsed once: the names the model checks ask about (:func:`script_names`) are read from the tree
+    before the policy rewrites it in place for the sandbox (step counter, guards), and the tree is not kept."""
     if len(source) > MAX_SOURCE_LENGTH:
-        return None, (ScriptProblem(None, f"script is longer than {MAX_SOURCE_LENGTH} characters"),)
+        return None, (ScriptProblem(None, f"script is longer than {MAX_SOURCE_LENGTH} characters"),), None
     if mode == "eval" and not source:
-        return None, (ScriptProblem(None, "expression is empty"),)
+        return None, (ScriptProblem(None, "expression is empty"),), None
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
+    names = None
     try:
-        result = compiler(source, filename=SCRIPT_FILENAME, policy=_Policy)
+        try:
+            tree = ast.parse(source, SCRIPT_FILENAME, mode)
+        except SyntaxError as err:  # said as RestrictedPython says it when it parses the source itself
+            return None, (_problem_from_rp(syntax_error_template.format(
+                lineno=err.lineno, type=type(err).__name__, msg=err.msg,
+                statement=err.text.strip() if err.text else None)),), None
+        names = names_in(tree)
+        result = compiler(tree, filename=SCRIPT_FILENAME, policy=_Policy)
     except SyntaxError as err:  # raised by compile() itself (e.g. 'return' outside function)
-        return None, (ScriptProblem(err.lineno, f"syntax error: {err.msg}"),)
+        return None, (ScriptProblem(err.lineno, f"syntax error: {err.msg}"),), names
     except (ValueError, TypeError) as err:  # e.g. NUL bytes in the source
-        return None, (ScriptProblem(None, f"invalid source: {err}"),)
+        return None, (ScriptProblem(None, f"invalid source: {err}"),), names
     except (RecursionError, MemoryError):
-        return None, (ScriptProblem(None, "script is too deeply nested"),)
+        return None, (ScriptProblem(None, "script is too deeply nested"),), names
     if result.errors:
         problems = [_problem_from_rp(e) for e in result.errors]
         problems.sort(key=lambda p: p.line or 0)  # stable: keeps RestrictedPython's order per line
-        return None, tuple(problems)
-    return result.code, ()
+        return None, tuple(problems), names
+    return result.code, (), names
 
 
 def check_script(source: str, mode: str = "exec") -> list[ScriptProblem]:
@@ -377,8 +392,19 @@ def check_script(source: str, mode: str = "exec") -> list[ScriptProblem]:
     return list(_compile(source, mode)[1])
 
 
+def script_names(source: str, mode: str = "exec") -> ScriptNames | None:
+    """The names ``source`` assigns, binds, reads and calls (:class:`ScriptNames`), from the same cached parse as
+    :func:`check_script`; None when it is not Python at all (a syntax error, too long: the script check says why).
+    A source the sandbox refuses (an import, a name starting with "_") still has its names."""
+    try:
+        source = _normalise(source or "", mode)
+    except TypeError:
+        return None
+    return _compile(source, mode)[2]
+
+
 def _compiled(source: str, mode: str) -> types.CodeType:
-    code, problems = _compile(_normalise(source, mode), mode)
+    code, problems, _names = _compile(_normalise(source, mode), mode)
     if code is None:
         first = problems[0]
         raise ScriptRejected(first.message, first.line, problems)

@@ -58,7 +58,7 @@ from app.engine.model_lint import (
     uncaught_throw_findings,
 )
 from app.engine.operators import get_operator
-from app.engine.scripting import MAX_MODEL_SCRIPT_CHARACTERS, check_script
+from app.engine.scripting import MAX_MODEL_SCRIPT_CHARACTERS, check_script, script_names
 from app.engine.xml import ModelXmlError, parse_model_xml
 
 
@@ -438,14 +438,7 @@ def _script_problems(source: str | None, mode: str, filename: str, element_id: s
     ]
     if found:
         return found
-    import ast
-
-    # read as the engine reads it: an expression without the blanks around it (a tool that indents its XML puts a
-    # timer or a condition on a line of its own, and ast.parse calls that an IndentationError)
-    read = source.strip() if mode == "eval" else source
-    calls = sorted({node.func.id for node in ast.walk(ast.parse(read, mode=mode))
-                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in SPIFFARENA_HELPERS})
+    calls = sorted(script_names(source, mode).called & SPIFFARENA_HELPERS)  # it compiled, so it has its names
     return [ModelProblem(filename, _(
         "%(helper)s() is a SpiffArena helper that does not exist here (it reads users, secrets or the server); "
         "pass the value in the task data or use a service task.", helper=helper), element_id, line, name)

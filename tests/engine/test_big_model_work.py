@@ -52,3 +52,40 @@ def test_the_no_default_flow_notice_reads_each_flow_once_not_once_per_gateway(ap
     assert large <= 5 * max(small, 1), (small, large)
     notices = model_lint.no_default_notices({"m.bpmn": etree.fromstring(diamonds(3).encode())})
     assert notices == [], "every split has a default flow, every merge one way out"
+
+
+def test_saving_a_model_parses_each_script_and_condition_once(app_ctx, monkeypatch):
+    """Issue: one script of 100 kB took ≈ 8 s to check, as the checks (sandbox compile, names nobody sets, data
+    objects, SpiffArena helpers) parsed it about eight times. Counted, not timed: each distinct source once."""
+    import ast
+    from collections import Counter
+
+    from app.engine import scripting
+    from app.engine.specs import model_notices, validate_files
+    from tests.engine.test_foreign_model_problems import flows
+
+    script = "\n".join(f"total_{i} = amount + {i}" for i in range(200)) + "\nchecked = done_marker(total_1)"
+    condition = "total_199 > 100"
+    xml = diagram(
+        '<bpmn:startEvent id="s" />\n'
+        f'<bpmn:scriptTask id="T" name="Sum"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>\n'
+        '<bpmn:exclusiveGateway id="g" default="f_g_e" />\n<bpmn:endEvent id="e" />\n<bpmn:endEvent id="e2" />\n'
+        + flows("s", "T", "g", "e")
+        + f'<bpmn:sequenceFlow id="big" sourceRef="g" targetRef="e2"><bpmn:conditionExpression>{condition}'
+        '</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    parses: Counter = Counter()
+    parse = ast.parse
+
+    def counted(source, *args, **kwargs):
+        if isinstance(source, str):
+            parses[source.strip()] += 1
+        return parse(source, *args, **kwargs)
+
+    scripting._compile.cache_clear()  # a model saved for the first time in this process
+    monkeypatch.setattr(ast, "parse", counted)
+    _parsed, problems = validate_files({"m.bpmn": xml})
+    notices = model_notices({"m.bpmn": xml})
+    monkeypatch.setattr(ast, "parse", parse)
+    assert "amount" in str(notices) and "done_marker" in str(notices), "the names checks still read the script"
+    assert not [p for p in problems if p.element_id == "big"], [str(p) for p in problems]
+    assert parses[script] == 1 and parses[condition] == 1, (parses[script], parses[condition])
