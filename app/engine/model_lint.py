@@ -398,12 +398,21 @@ _ACTIVITIES = {"task", "userTask", "serviceTask", "scriptTask", "businessRuleTas
 def _attachment_problems(filename: str, root) -> list[ModelProblem]:
     """A boundary event attached to something that is not a step of its process: drawn on a start event, it
     published and every instance failed as it started ("Split at s.BoundaryEventSplit was not reached"); attached
-    to an id that does not exist, it was reported as "cannot be reached from a start event"."""
+    to an id that does not exist, it was reported as "cannot be reached from a start event". Attached to an event
+    subprocess (Flowable's EventSubProcessWithBoundaryEventsTest draws one of each kind), it was refused in the
+    engine's words, without a line: "'BoundaryEventSplit' object has no attribute 'spec'"."""
     problems: list[ModelProblem] = []
     for process in _bpmn(root, ".//bpmn:process"):
         activities = {el.get("id") for el in process.iter() if local(el.tag) in _ACTIVITIES}
+        triggered = {el.get("id") for el in process.iter() if el.get("triggeredByEvent") == "true"}
         for el in _bpmn(process, ".//bpmn:boundaryEvent"):
-            if el.get("attachedToRef") not in activities:
+            if el.get("attachedToRef") in triggered:
+                problems.append(_problem(filename, el, _(
+                    "The boundary event is attached to the event subprocess %(id)s: an event subprocess is started by "
+                    "its own start event, never by the flow, so nothing would wait for this event (BPMN does not "
+                    "allow it, and the engine cannot read it). Delete the boundary event, or attach it to a step "
+                    "inside the event subprocess.", id=repr(el.get("attachedToRef")))))
+            elif el.get("attachedToRef") not in activities:
                 problems.append(_problem(filename, el, _(
                     "The boundary event is attached to %(id)s, which is not a task, subprocess or call activity of "
                     "this process: attach it to the step it watches.", id=repr(el.get("attachedToRef") or ""))))
@@ -754,6 +763,10 @@ def _broken_flows(root):
                 yield flow, source, target, ids
 
 
+def _unidentified_flows(root) -> list:
+    return [flow for flow in _bpmn(root, ".//bpmn:sequenceFlow") if not (flow.get("id") or "").strip()]
+
+
 def broken_flow_ends(trees: dict) -> set[str]:
     """The elements a broken sequence flow leaves from or goes to: the engine's own error about them ("we found two
     items, perhaps a form has the same ID?") says nothing the flow's problem does not say better."""
@@ -763,8 +776,14 @@ def broken_flow_ends(trees: dict) -> set[str]:
 
 def _flow_reference_problems(filename: str, root) -> list[ModelProblem]:
     """A sequence flow must join two elements of its own process (the engine said "we found two items, perhaps a
-    form has the same ID?" of a flow pointing at an id that does not exist)."""
-    problems: list[ModelProblem] = []
+    form has the same ID?" of a flow pointing at an id that does not exist). A flow needs an id: Flowable's and
+    Activiti's test models leave it out, the engine's parser then kept one flow of the process, and the owner was
+    told "The process has no end event"."""
+    problems: list[ModelProblem] = [_problem(filename, flow, _(
+        "This sequence flow (from %(source)s to %(target)s) has no id: the engine tells the flows of a process apart "
+        "by their ids, so it would lose the steps after it. Give every sequence flow an id (the editor gives one to "
+        "each flow it draws).", source=repr(flow.get("sourceRef") or ""), target=repr(flow.get("targetRef") or "")))
+        for flow in _unidentified_flows(root)]
     for flow, source, target, ids in _broken_flows(root):
         if not source or not target:
             problems.append(_problem(filename, flow, _("The sequence flow is not connected at both ends.")))
@@ -1075,6 +1094,14 @@ def engine_copy(root):
     for gateway in _bpmn(tree, ".//bpmn:eventBasedGateway"):
         if gateway.get("id") in misdrawn:
             gateway.tag = f"{{{BPMN}}}parallelGateway"
+    for number, flow in enumerate(_unidentified_flows(tree)):  # reported by lint(): the parser kept one of them
+        flow.set("id", f"{flow.get('sourceRef')}__{flow.get('targetRef')}__{number}")
+    triggered = {el.get("id") for el in tree.iter() if el.get("triggeredByEvent") == "true"}
+    for event in [el for el in _bpmn(tree, ".//bpmn:boundaryEvent") if el.get("attachedToRef") in triggered]:
+        for flow in [f for f in event.getparent() if local(f.tag) == "sequenceFlow"
+                     and f.get("sourceRef") == event.get("id")]:
+            flow.getparent().remove(flow)  # on an event subprocess: reported by lint(); the engine's parser failed
+        event.getparent().remove(event)
     for prop in _retrieval_less_properties(tree) + _unidentified_definitions(tree):  # reported by lint(): the
         prop.getparent().remove(prop)                                                  # engine's parser stopped there
     removed = set()

@@ -2,9 +2,10 @@
 
 The model checks ask these questions of every script several times as a model is saved (names nobody sets, data
 objects, data outputs, SpiffArena helpers): each parsed and walked the script again, nine parses of each script
-(3.7 s for one script of 99 kB on a 2-CPU EPYC, benchmarks/model_check.py; 0.44 s with one). :func:`app.engine.scripting.script_names` keeps the answer with the
-script's compiled code, from the one parse the sandbox's compilation makes (the sandbox then rewrites that tree in
-place, so the tree itself is never kept or handed out: only these frozen sets are).
+(3.7 s for one script of 99 kB on a 2-CPU EPYC, benchmarks/model_check.py; 0.44 s with one).
+:func:`app.engine.scripting.script_names` keeps the answer with the script's compiled code, from the one parse the
+sandbox's compilation makes (the sandbox then rewrites that tree in place, so the tree itself is never kept or
+handed out: only these frozen sets are).
 """
 
 from __future__ import annotations

@@ -949,3 +949,31 @@ def test_two_plain_start_events_are_refused_where_the_second_would_never_run(app
     same = diagram('<bpmn:startEvent id="portal" />\n<bpmn:startEvent id="paper" />\n<bpmn:userTask id="check" />\n'
                    '<bpmn:endEvent id="e1" />\n' + flows("portal", "check", "e1") + flows("paper", "check"))
     assert validate_files({"m.bpmn": same}, lane_role="starter")[1] == []
+
+
+def test_sequence_flows_without_ids_are_said_on_their_lines_not_as_a_missing_end_event(app_ctx):
+    """Flowable's and Activiti's test models leave the flows' ids out: the engine's parser kept one flow of the
+    process and the owner was told "The process has no end event", which has one."""
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:userTask id="t" name="Check the act" />\n'
+                  '<bpmn:endEvent id="e" />\n<bpmn:sequenceFlow sourceRef="s" targetRef="t" />\n'
+                  '<bpmn:sequenceFlow sourceRef="t" targetRef="e" />')
+    _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
+    assert [(p.line, "has no id" in p.message) for p in problems] == [
+        (line_of(xml, 'sourceRef="s"'), True), (line_of(xml, 'sourceRef="t"'), True)], [str(p) for p in problems]
+
+
+def test_a_boundary_event_on_an_event_subprocess_is_said_on_its_line_in_the_owners_words(app_ctx):
+    """Flowable's EventSubProcessWithBoundaryEventsTest shape: refused in the engine's words, without a line
+    ("'BoundaryEventSplit' object has no attribute 'spec'")."""
+    xml = diagram('<bpmn:startEvent id="s" />\n<bpmn:userTask id="t" />\n<bpmn:endEvent id="e" />\n'
+                  + flows("s", "t", "e")
+                  + '\n<bpmn:subProcess id="help" triggeredByEvent="true">\n'
+                  '<bpmn:startEvent id="hs" isInterrupting="false"><bpmn:timerEventDefinition><bpmn:timeDuration>'
+                  '"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>\n'
+                  '<bpmn:userTask id="ht" />\n<bpmn:endEvent id="he" />\n' + flows("hs", "ht", "he")
+                  + '\n</bpmn:subProcess>\n<bpmn:boundaryEvent id="b" attachedToRef="help"><bpmn:timerEventDefinition>'
+                  '<bpmn:timeDuration>"PT2H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>\n'
+                  '<bpmn:endEvent id="be" />\n' + flows("b", "be"))
+    _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
+    assert [(p.element_id, p.line) for p in problems] == [("b", line_of(xml, 'id="b"'))], [str(p) for p in problems]
+    assert "attached to the event subprocess 'help'" in problems[0].message

@@ -184,6 +184,9 @@ REFUSED_FOR = {
         ("ID1" + "0" * 99 + "2" + "0" * 100 + "3" + "0" * 98, "longer than 200 characters")],
     "tapsyrys-spiffarena-correlation-property-no-retrieval.bpmn": [
         ("CorrelationProperty_act", "has no retrieval expression")],
+    "tapsyrys-flowable-event-subprocess-boundary.bpmn": [("boundarySignal", "attached to the event subprocess")],
+    "tapsyrys-flowable-flows-without-ids.bpmn": [(None, "(from 'theStart' to 'theTask') has no id"),
+                                                 (None, "(from 'theTask' to 'theEnd') has no id")],
 }
 
 
