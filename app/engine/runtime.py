@@ -298,7 +298,11 @@ def _step_message(err: Exception) -> str:
                  "instance cannot go on from here. Check the data this step was given; the process owner can give "
                  "the gateway a default flow.")
     missing_output, missing_input = getattr(cause, "data_output", None), getattr(cause, "data_input", None)
-    if text.startswith("Missing data ouput") and missing_output is not None:  # sic: SpiffWorkflow's spelling
+    if text.startswith("A data object could not be set") and missing_output is not None:
+        text = _("this step writes the data object %(name)s, and its data has no %(name)s: set it in an earlier step "
+                 "or send it with the message that starts the process, or remove the step's data output association.",
+                 name=repr(missing_output.bpmn_id))
+    elif text.startswith("Missing data ouput") and missing_output is not None:  # sic: SpiffWorkflow's spelling
         text = _("the step must leave %(name)s in its data (a data output drawn on the step), and it did not: "
                  "give its form a field of that name, or remove the data output.",
                  name=repr(missing_output.bpmn_id))
@@ -315,6 +319,15 @@ def _step_message(err: Exception) -> str:
     if isinstance(cause, NameError) and getattr(cause, "name", None):
         text = _("%(name)s is not defined: no earlier step sets it and the process was not started with it.",
                  name=repr(cause.name))
+    elif type(cause) is KeyError and len(cause.args) == 1 and isinstance(cause.args[0], str | int):
+        # a script reading data["iteration_count"] of a message's payload that left it out: the owner read only
+        # "hot manual task: 'iteration_count'"
+        text = _("this step reads the key %(key)s, and the data it reads it from has none (the message that started "
+                 "the process, a form or an earlier step left it out): send it with that data, or read it with "
+                 ".get(%(key)s) where it may be missing.", key=repr(cause.args[0]))
+        line = getattr(err, "line_number", None)
+        if isinstance(line, int) and line > 0:
+            text = _("line %(n)s: %(text)s", n=line, text=text)
     return f"{where}: {text}".strip(": ")
 
 

@@ -362,3 +362,48 @@ def test_a_timer_start_beside_a_plain_start_is_refused(app_ctx):
         '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>')
     _parsed, problems = validate_files(alone)
     assert not [p for p in problems if "start events and this one" in p.message]
+
+
+def _hot_model(step: str) -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="D" targetNamespace="t">'
+            '<bpmn:message id="m" name="heat" /><bpmn:process id="hot" isExecutable="true"><bpmn:laneSet id="ls">'
+            '<bpmn:lane id="L" name="Operator"><bpmn:flowNodeRef>hot_task</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>'
+            '<bpmn:startEvent id="s"><bpmn:messageEventDefinition messageRef="m" /></bpmn:startEvent>'
+            '<bpmn:dataObject id="iteration_count" />'
+            '<bpmn:dataObjectReference id="ref" dataObjectRef="iteration_count" />'
+            f'{step}<bpmn:endEvent id="e" /><bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="hot_task" />'
+            '<bpmn:sequenceFlow id="f1" sourceRef="hot_task" targetRef="e" /></bpmn:process></bpmn:definitions>')
+
+
+def test_a_message_payload_without_a_key_a_step_reads_names_the_key_and_the_step(world):
+    """A process started by a message whose payload lacked a key: the owner read only "hot manual task:
+    'iteration_count'"."""
+    from app.engine.errors import StepFailed
+
+    publish_version({"hot.bpmn": _hot_model(
+        '<bpmn:manualTask id="hot_task" name="hot manual task"><bpmn:extensionElements><spiffworkflow:preScript>'
+        'n = payload["iteration_count"] + 1</spiffworkflow:preScript></bpmn:extensionElements></bpmn:manualTask>')})
+    db.session.commit()
+    with pytest.raises(StepFailed) as failed:
+        runtime.start_instance("hot", title="Trial", actor=user("owner"), data={"payload": {"other": 1}})
+    db.session.rollback()
+    said = str(failed.value)
+    assert said.startswith("hot manual task: line 1: this step reads the key 'iteration_count'"), said
+    assert ".get('iteration_count')" in said
+
+
+def test_a_step_writing_a_data_object_its_data_lacks_names_the_data_object(world):
+    """The same with the manual task writing the data object the message should have brought: SpiffWorkflow's
+    "A data object could not be set; 'iteration_count' not exist in the task.." """
+    from app.engine.errors import StepFailed
+
+    instance = _published_and_started({"hot.bpmn": _hot_model(
+        '<bpmn:manualTask id="hot_task" name="hot manual task"><bpmn:dataOutputAssociation id="a">'
+        '<bpmn:targetRef>ref</bpmn:targetRef></bpmn:dataOutputAssociation></bpmn:manualTask>')}, "hot", "Trial")
+    row = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)).one()
+    with pytest.raises(StepFailed) as failed:
+        runtime.complete_task(row.id, user("operator"), data={})
+    db.session.rollback()
+    assert str(failed.value).startswith(
+        "hot manual task: this step writes the data object 'iteration_count', and its data has no 'iteration_count'"
+    ), str(failed.value)
