@@ -26,7 +26,8 @@ from lxml import etree
 
 from app.engine.xml import ModelXmlError, parse_model_xml
 
-__all__ = ["NAME_LANGUAGES", "NAME_PROPERTY", "localized_diagram", "model_names", "name_property"]
+__all__ = ["NAME_LANGUAGES", "NAME_PROPERTY", "localized_diagram", "model_names", "name_property",
+           "names_shown_as_written"]
 
 #: the property that holds an element's name in one language: ``name.kk``, ``name.ru``, ``name.en``
 NAME_PROPERTY = "name."
@@ -67,10 +68,30 @@ def model_names(files: dict[str, str]) -> dict[str, dict[str, str]]:
     return names
 
 
+def _name_in(element, language: str, translate: Callable[[str], str] | None) -> str:
+    """An element's name in ``language``: the model's own, else ``translate(name)``, else the name as written."""
+    written = element.get("name")
+    return _translations(element).get(language) or (translate(written) if translate and written else written)
+
+
+def names_shown_as_written(text: str, language: str, translate: Callable[[str], str] | None = None) -> list[str]:
+    """The names :func:`localized_diagram` leaves as written for ``language``: the model has no name of the element in
+    that language and the catalogue does not know the words. A reader of the diagram is told (a Kazakh reader saw
+    English names and nothing said why)."""
+    try:
+        root = parse_model_xml(text, "diagram.bpmn").getroot()
+    except ModelXmlError:
+        return []
+    return [element.get("name") for element in root.iter()
+            if isinstance(element.tag, str) and (element.get("name") or "").strip()
+            and _name_in(element, language, translate) == element.get("name")]
+
+
 def localized_diagram(text: str, language: str, translate: Callable[[str], str] | None = None) -> str:
     """The diagram with each element's name in ``language``: the model's own name in that language, else
-    ``translate(name)`` (the application's catalogue of known words), else the name as written. The XML is the
-    one stored (already checked at upload); only ``name`` attributes change."""
+    ``translate(name)`` (the application's catalogue of known words), else the name as written
+    (:func:`names_shown_as_written` lists those). The XML is the one stored (already checked at upload); only
+    ``name`` attributes change."""
     try:
         tree = parse_model_xml(text, "diagram.bpmn")
     except ModelXmlError:
@@ -80,7 +101,7 @@ def localized_diagram(text: str, language: str, translate: Callable[[str], str] 
         if not isinstance(element.tag, str) or element.get("name") is None:
             continue
         written = element.get("name")
-        name = _translations(element).get(language) or (translate(written) if translate and written else written)
+        name = _name_in(element, language, translate)
         if name != written:
             element.set("name", name)
             changed = True

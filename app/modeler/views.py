@@ -16,12 +16,12 @@ from flask_login import current_user, login_required
 
 from app.content_policy import MODELER_POLICY, with_policy
 from app.engine import migration
-from app.engine.errors import ConflictError, ModelInvalid, StepFailed
+from app.engine.errors import ConflictError, ModelInvalid, ModelProblem, StepFailed
 from app.engine.form_view import build_fields
 from app.engine.handlers import known_handlers
 from app.engine.lanes import known_lanes, lane_aliases, role_for_lane
 from app.engine.models import ProcessModel, ProcessModelVersion
-from app.engine.names import NAME_LANGUAGES
+from app.engine.names import NAME_LANGUAGES, names_shown_as_written
 from app.engine.operators import all_operators
 from app.engine.publishing import (
     ModelChangeRefused,
@@ -153,16 +153,20 @@ def edit(version_id: int):
         from app.words import diagram_in_language
 
         files = {name: diagram_in_language(text) if name.endswith(".bpmn") else text for name, text in files.items()}
+    notices = model_notices(version.files, process_id=version.process_id, primary=version.primary_file)
     config = {
         "files": files, "editable": editable, "problems": _problem_dicts(problems),
-        "notices": _problem_dicts(model_notices(version.files, process_id=version.process_id,
-                                                primary=version.primary_file)),
+        "notices": _problem_dicts(notices + ([] if editable else _names_shown_as_written(version))),
         "lanes": sorted(known_lanes()), "laneLabels": lane_labels, "laneDrawn": _lane_names_drawn(lane_labels),
         "laneAliases": lane_aliases(), "operators": operators,
         "handlers": known_handlers(),
         "saveUrl": url_for("modeler.save", version_id=version.id), "contentHash": version.content_hash,
         "descriptorUrl": url_for("static", filename="modeler-spiffworkflow.json"),
         "nameLanguages": list(NAME_LANGUAGES),
+        # an empty name field is not an empty name: readers of that language see the name as written (see
+        # app.engine.names.localized_diagram), and the field says so
+        "nameFallback": _("Empty: readers in this language see the name above (or the application's translation of "
+                          "its words)."),
         # drawing is activity the server does not see: the editor says so, as a task's form does
         "aliveUrl": url_for("people.keep_alive"), "aliveEvery": current_app.config["SESSION_IDLE_MINUTES"] * 30000,
     }
@@ -170,6 +174,28 @@ def edit(version_id: int):
     return render_template("modeler/edit.html", version=version, model=version.process_model, editable=editable,
                            problems=problems, config=config, can_edit=can_edit_models(current_user),
                            lane_role_options=lane_role_options())
+
+
+def _names_shown_as_written(version: ProcessModelVersion) -> list[ModelProblem]:
+    """A notice for a Kazakh or Russian reader of a published diagram: the names it shows as written (in the author's
+    language), as the model gives none in theirs — an owner saw the English names and empty name fields, and nothing
+    said which words the diagram would show."""
+    from app.words import tr
+
+    language = str(get_locale() or "en").split("_")[0]
+    if language not in ("kk", "ru"):
+        return []
+    names = list(dict.fromkeys(name for filename, text in sorted(version.files.items()) if filename.endswith(".bpmn")
+                               for name in names_shown_as_written(text, language, tr)))
+    if not names:
+        return []
+    shown = ", ".join(repr(name) for name in names[:5]) + (", …" if len(names) > 5 else "")
+    return [ModelProblem(version.bpmn_filename, ngettext(
+        "%(num)s name of this diagram has no version in your language in the model, so it is shown as written: "
+        "%(names)s. The process owner adds it in the editor's side panel, in a new draft.",
+        "%(num)s names of this diagram have no version in your language in the model, so they are shown as written: "
+        "%(names)s. The process owner adds them in the editor's side panel, in a new draft.",
+        len(names), names=shown))]
 
 
 @bp.route("/versions/<int:version_id>/lane-role", methods=["POST"])

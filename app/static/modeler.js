@@ -209,12 +209,15 @@
   // ---- the side panel --------------------------------------------------------------------------
   // Names in the other languages live in the model (spiffworkflow property name.kk / name.ru / name.en) and are
   // what the inbox, history, lists, e-mails, the API and the diagram viewers show to a reader of that language.
+  // An empty field says what its readers see instead: the name above (the viewers' fallback).
   function namePanel(element, bo) {
     cfg.nameLanguages.forEach(function (lang) {
-      panel.appendChild(field(t.nameIn[lang], input(getProp(bo, "name." + lang), function (v) {
+      var box = input(getProp(bo, "name." + lang), function (v) {
         setProp(bo, "name." + lang, v.trim());
         changed(element);
-      })));
+      });
+      box.placeholder = cfg.nameFallback || "";
+      panel.appendChild(field(t.nameIn[lang], box));
     });
   }
 

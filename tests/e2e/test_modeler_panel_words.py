@@ -52,3 +52,18 @@ def test_a_published_version_is_drawn_in_the_readers_words(new_page, language, t
     assert " ".join(drawn) == task
     words = " ".join(page.locator("#canvas tspan").all_text_contents())
     assert "Submit" not in words and "Eligible?" not in words, words
+
+
+def test_an_empty_name_field_says_that_the_name_above_is_shown_until_it_is_filled_in(new_page):
+    """A Kazakh owner saw the model's English names with empty Kazakh name fields, and nothing said what a reader of
+    Kazakh would see meanwhile."""
+    model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == "monthly_act")).one()
+    page = new_page("owner")
+    page.goto(f"/modeler/models/{model.id}")
+    page.locator("button.new-draft").first.click()
+    expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+    page.locator('.djs-shape[data-element-id="accept_act"]').click(position={"x": 12, "y": 12})
+    english = page.locator("#panel").get_by_label("Name in English")
+    expect(english).to_have_value("")
+    expect(english).to_have_attribute("placeholder", "Empty: readers in this language see the name above (or the "
+                                                     "application's translation of its words).")

@@ -247,3 +247,35 @@ def test_a_form_saved_from_a_page_opened_before_another_save_is_refused(trial_v1
     assert stale.status_code == 422 and "saved by someone else" in stale.get_data(as_text=True)
     db.session.expire_all()
     assert "Colleague" in db.session.get(ProcessModelVersion, draft.id).files["fill.schema.json"]
+
+
+def _config(page: str) -> dict:
+    import json
+    import re
+
+    return json.loads(re.search(r'<script type="application/json" id="modeler-config">(.*?)</script>', page,
+                                re.S).group(1))
+
+
+def test_a_published_diagram_says_which_names_it_shows_as_written_and_the_editor_which_it_would(trial_v1, browser):
+    """A Kazakh owner saw the model's English names and empty Kazakh name fields, and nothing said what a reader of
+    Kazakh would see: the published diagram names the words it shows as written, an empty name field says that the
+    name above is shown until it is filled in."""
+    from tests.modeler.factory import two_step
+
+    files = two_step()
+    bpmn = next(name for name in files if name.endswith(".bpmn"))
+    files[bpmn] = files[bpmn].replace('name="Fill in"', 'name="Zz unknown words"', 1)
+    assert "Zz unknown words" in files[bpmn]
+    version, _ = publish_version(files)
+    db.session.commit()
+    auditor = browser("auditor")
+    auditor.post("/locale", {"locale": "kk", "next": "/inbox"})
+    notices = [n["message"] for n in _config(auditor.get(f"/modeler/versions/{version.id}").get_data(as_text=True))[
+        "notices"]]
+    assert any("'Zz unknown words'" in n for n in notices), notices
+    draft = create_draft(version.process_model, user("owner"), from_version=version)
+    db.session.commit()
+    owner = browser("owner")
+    config = _config(owner.get(f"/modeler/versions/{draft.id}").get_data(as_text=True))
+    assert config["nameFallback"] and not any("'Zz unknown words'" in n["message"] for n in config["notices"])
