@@ -89,3 +89,26 @@ def test_saving_a_model_parses_each_script_and_condition_once(app_ctx, monkeypat
     assert "amount" in str(notices) and "done_marker" in str(notices), "the names checks still read the script"
     assert not [p for p in problems if p.element_id == "big"], [str(p) for p in problems]
     assert parses[script] == 1 and parses[condition] == 1, (parses[script], parses[condition])
+
+
+def test_the_notices_of_a_model_over_the_script_limit_read_none_of_its_scripts(app_ctx, monkeypatch):
+    """Saving refused such a model at once (its scripts together past the limit), and then its notices read every
+    script: 11 s for 800 kB of scripts, held by a web worker for a model nobody can publish."""
+    import ast
+
+    from app.engine.scripting import MAX_MODEL_SCRIPT_CHARACTERS
+    from app.engine.specs import model_notices, validate_files
+    from tests.engine.test_foreign_model_problems import flows
+
+    script = "x = 1\n" * (MAX_MODEL_SCRIPT_CHARACTERS // 12 + 1)
+    xml = diagram('<bpmn:startEvent id="s" />\n' + "".join(
+        f'<bpmn:scriptTask id="t{i}"><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>\n' for i in range(3))
+        + '<bpmn:endEvent id="e" />\n' + flows("s", "t0", "t1", "t2", "e"))
+    parses = []
+    parse = ast.parse
+    monkeypatch.setattr(ast, "parse", lambda source, *a, **k: parses.append(source) or parse(source, *a, **k))
+    _parsed, problems = validate_files({"m.bpmn": xml})
+    notices = model_notices({"m.bpmn": xml})
+    monkeypatch.setattr(ast, "parse", parse)
+    assert not [source for source in parses if len(source) > 1000], "no script was read"
+    assert [p.filename for p in problems] == ["(model)"] and notices == []
