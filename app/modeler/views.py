@@ -165,8 +165,8 @@ def edit(version_id: int):
         "nameLanguages": list(NAME_LANGUAGES),
         # an empty name field is not an empty name: readers of that language see the name as written (see
         # app.engine.names.localized_diagram), and the field says so
-        "nameFallback": _("Empty: readers in this language see the name above (or the application's translation of "
-                          "its words)."),
+        "nameFallback": _("Empty: readers in this language see the name above (or its words as Tapsyrys "
+                          "translates them)."),
         # drawing is activity the server does not see: the editor says so, as a task's form does
         "aliveUrl": url_for("people.keep_alive"), "aliveEvery": current_app.config["SESSION_IDLE_MINUTES"] * 30000,
     }

@@ -65,5 +65,5 @@ def test_an_empty_name_field_says_that_the_name_above_is_shown_until_it_is_fille
     page.locator('.djs-shape[data-element-id="accept_act"]').click(position={"x": 12, "y": 12})
     english = page.locator("#panel").get_by_label("Name in English")
     expect(english).to_have_value("")
-    expect(english).to_have_attribute("placeholder", "Empty: readers in this language see the name above (or the "
-                                                     "application's translation of its words).")
+    expect(english).to_have_attribute("placeholder", "Empty: readers in this language see the name above (or its "
+                                                     "words as Tapsyrys translates them).")
