@@ -147,6 +147,15 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                            "tests/dormitories/test_year_end.py", "tests/dormitories/test_dormitory_money_rules.py",
                            "tests/dormitories/test_dormitory_money_places.py",
                            "tests/dormitories/test_dormitory_money_repricing.py"]),
+    # The acts' one door: the guarded write and the claim that keep a decided act final, opening, submission,
+    # verification, the decisions and their audit events, the audit check and the cancel guard (fourteenth round).
+    # The old tests start the demo world (14 s each): a first pass with --tests and the fast rule tests alone.
+    "acts_operations": (["app/acts/operations.py"],
+                        ["tests/money/test_act_operations_rules.py", "tests/money/test_accepted_is_final.py",
+                         "tests/money/test_celery_finality.py", "tests/money/test_payee_pinned.py",
+                         "tests/money/test_acts_open_under_contract.py", "tests/lifecycle/test_open_acts_cli.py",
+                         "tests/lifecycle/test_payment_rules.py", "tests/dormitories/test_act_form.py",
+                         "tests/test_forms.py"]),
     "runtime": (["app/engine/runtime.py"],
                 ["tests/engine/test_step_writes.py", "tests/test_lifecycle.py", "tests/test_concurrency.py",
                  "tests/operations/test_poisoned_instances.py", "tests/operations/test_cockpit_retry.py",
