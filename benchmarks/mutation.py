@@ -326,7 +326,7 @@ def run_module(key: str, *, children: int, show: bool, keep: bool, timeout_multi
 
 def recheck(key: str, workdir: Path, patterns: list[str] | None = None,
             deselect: list[str] | None = None, only_tests: list[str] | None = None,
-            timeouts: bool = False) -> dict[str, str]:
+            timeouts: bool = False, untested: bool = False) -> dict[str, str]:
     """Run the survivors of a kept scratch copy again against the work tree's CURRENT tests, each alone, as
     mutmut does (``MUTANT_UNDER_TEST``), with the module's test selection. The copy's ``mutants/`` tree gets
     the current tests and the current version of every file except the mutated ones (whose mutants are the
@@ -334,7 +334,8 @@ def recheck(key: str, workdir: Path, patterns: list[str] | None = None,
     new test kills is reported killed. mutmut's own verdicts are not rewritten. ``timeouts``: instead of the
     survivors, the mutants mutmut stopped as timeouts are run again (with every test of the module unless
     ``only_tests``), each limited to 3 times the clean run of the whole selection: a loaded machine makes slow
-    runs look like loops, and a mutant that fails slowly is killed."""
+    runs look like loops, and a mutant that fails slowly is killed. ``untested``: the mutants no test of the run
+    reached ("no tests"), against tests written since that reach them."""
     files, tests = MODULES[key]
     # A survivor passed every test of the run already: only tests added or changed since can kill it.
     tests = [t for t in only_tests or tests if (ROOT / t.split("::")[0]).exists()]
@@ -370,7 +371,7 @@ def recheck(key: str, workdir: Path, patterns: list[str] | None = None,
     # A mutant that loops is a timeout, not a kill. Timeouts are rechecked with a third of that: most were the
     # fixtures' set-up counted against mutmut's limit, and fail (or pass) well within one clean run.
     limit = max(60.0, (3 if timeouts else 10) * (time.monotonic() - started))
-    survivors = _survivors(workdir, ("timeout",) if timeouts else ("survived",))
+    survivors = _survivors(workdir, ("timeout",) if timeouts else ("no tests",) if untested else ("survived",))
     for name in [n for n in survivors if not patterns or any(fnmatch.fnmatch(n, p) for p in patterns)]:
         code = run(name, limit)
         verdicts[name] = "timeout" if code is None else "survived" if code == 0 else "killed"
@@ -403,6 +404,8 @@ def main() -> None:
                         "or changed since the run; the survivors passed the others); without: the run's selection "
                         "instead of the key's (a fast first pass, its survivors then re-checked with the others)")
     parser.add_argument("--timeouts", action="store_true", help="with --recheck: the timeouts instead of the survivors")
+    parser.add_argument("--untested", action="store_true",
+                        help="with --recheck: the mutants no test of the run reached, instead of the survivors")
     parser.add_argument("--rescore", type=Path, metavar="DIR",
                         help="count the verdicts already in a kept scratch copy (one module) without running")
     args = parser.parse_args()
@@ -413,7 +416,7 @@ def main() -> None:
     if (args.rescore or args.recheck) and len(keys) != 1:
         parser.error("--rescore and --recheck take one module key")
     if args.recheck:
-        recheck(keys[0], args.recheck, args.only, args.deselect, args.tests, args.timeouts)
+        recheck(keys[0], args.recheck, args.only, args.deselect, args.tests, args.timeouts, args.untested)
         return
     results = [run_module(k, children=args.children, show=args.show, keep=args.keep,
                           timeout_multiplier=args.timeout_multiplier, timeout_constant=args.timeout_constant,

@@ -257,6 +257,11 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
     """Accept or return a verified act — exactly the lines, adjustments and amount its report shows now."""
     if act.status != "verified":
         raise DomainRefused(_("Only a verified act can be accepted or returned."))
+    if decision not in ("accept", "return"):
+        # The process pays only "accept" and sends any other word back to the school: taken as an acceptance here,
+        # another word (a form offering "reject") left an accepted act waiting for a submission it refuses.
+        raise DomainRefused(_("“%(decision)s” is not a decision on an act: an act is accepted or returned.",
+                              decision=decision))
     if decision != "return":
         ensure_reviews_resolved(act)  # rules piece: no acceptance while a line needs review (app/acts/review.py)
         for check in ACCEPTANCE_CHECKS:

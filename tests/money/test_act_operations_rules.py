@@ -638,3 +638,73 @@ def test_only_a_returned_act_is_marked(country, school, status):
     operations.shape_act_form(act, fields)
     assert fields[2].row_marks == {}
     assert fields[2].rows[0][1].attrs == {"minimum": 1, "maximum": 30}
+
+
+def test_the_problems_come_chain_by_chain_whatever_their_positions(app_ctx):
+    _chain(1, "act.opened", "act.submitted", "act.verified", "act.accepted", "act.verified", "act.verified")
+    _chain(3, "act.submitted", "act.verified", "act.returned", "act.verified")
+    assert [(p.chain, p.seq) for p in decided_then_rewritten()] == [("act:1", 5), ("act:1", 6), ("act:3", 4)]
+
+
+def test_a_chain_is_read_in_its_sequence_not_as_stored(app_ctx):
+    """The rows stored in another order than their sequence (a restored table): read by ``seq``, the acceptance
+    comes first and the verification after it is found; read as stored, the submission would hide it."""
+    _chain(1, "act.submitted", "act.verified", "act.accepted")
+    table = AuditEvent.__table__
+    for old, new in ((1, 10), (3, 1), (10, 3)):  # swap the submission (1) and the acceptance (3)
+        db.session.execute(table.update().where(table.c.chain == "act:1", table.c.seq == old).values(seq=new))
+    [problem] = decided_then_rewritten()
+    assert (problem.chain, problem.seq) == ("act:1", 2)
+
+
+# --- many acts of several instruments, and the form's lines ----------------------------------------------------
+
+
+def test_each_instrument_verifies_and_settles_its_own_acts_in_one_pass(monkeypatch):
+    calls: list = []
+
+    def made(code, settles):
+        def verify(acts, on_step=None):
+            calls.append((code, "verify", [a.id for a in acts], on_step))
+            return {a.id: f"{code}:{a.id}" for a in acts}
+
+        def settle(acts):
+            calls.append((code, "settle", [a.id for a in acts]))
+            return {a.id: [code] for a in acts}
+
+        return SimpleNamespace(verify=verify, settle=settle if settles else None)
+
+    made_by_code = {"schools": made("schools", True), "dormitories": made("dormitories", False)}
+    monkeypatch.setattr(operations, "instrument", made_by_code.__getitem__)
+    acts = [SimpleNamespace(id=1, instrument="dormitories"), SimpleNamespace(id=2, instrument=None),
+            SimpleNamespace(id=3, instrument="schools"), SimpleNamespace(id=4, instrument="dormitories")]
+    step = object()
+    summaries, settled = operations.verify_acts_of_instruments(acts, on_step=step)
+    assert summaries == {1: "dormitories:1", 4: "dormitories:4", 2: "schools:2", 3: "schools:3"}
+    assert settled == {2: ["schools"], 3: ["schools"]}
+    assert calls == [("dormitories", "verify", [1, 4], step), ("schools", "verify", [2, 3], step),
+                     ("schools", "settle", [2, 3])]
+    assert operations.verify_acts_of_instruments([]) == ({}, {})
+
+
+def test_the_form_is_prefilled_by_the_acts_instrument(monkeypatch):
+    act = SimpleNamespace(id=8)
+    monkeypatch.setattr(operations, "instrument_of",
+                        lambda a: SimpleNamespace(prefill=lambda asked: [{"act": asked.id}]))
+    assert operations.prefill_lines(act) == [{"act": 8}]
+
+
+@pytest.mark.parametrize("decision", ["reject", "approve", "", "Accept"])
+def test_a_decision_other_than_accept_or_return_is_refused_and_changes_nothing(verified, country, decision,
+                                                                             monkeypatch):
+    """The process routes only ``accept`` to payment and any other word back to the school (``monthly_act.bpmn``'s
+    gateway); ``decide`` took any word but ``return`` as an acceptance. A version whose form offered "reject" left
+    the act accepted, its payee pinned and the school told, while its process waited for a new submission that the
+    accepted act refused: stranded, and announced as accepted."""
+    told = []
+    monkeypatch.setattr(operations, "tell_school", lambda act, kind, **kw: told.append(kind))
+    official = department_official(country)
+    before = _row(verified.id)
+    with pytest.raises(DomainRefused, match="an act is accepted or returned"):
+        decide(verified, decision, "no", official)
+    assert _row(verified.id) == before and len(_events(verified)) == 1 and told == []
