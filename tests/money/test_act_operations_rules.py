@@ -593,9 +593,9 @@ def test_the_schools_director_and_accountants_are_told_with_the_amount(country, 
 def _form(rows_iins: list[str | None]):
     from app.engine.form_view import Field
 
-    def cells(index, value):
-        return [Field(name=f"lines.{index}.iin", label="IIN", kind="text", value=value),
-                Field(name=f"lines.{index}.days_attended", label="Days", kind="number", value=20)]
+    def cells(index, value):  # the days before the IIN: the row's IIN is its IIN cell's, not its first value
+        return [Field(name=f"lines.{index}.days_attended", label="Days", kind="number", value=20),
+                Field(name=f"lines.{index}.iin", label="IIN", kind="text", value=value)]
 
     table = Field(name="lines", label="Lines", kind="table",
                   columns=[Field(name="iin", label="IIN", kind="text"),
@@ -619,11 +619,12 @@ def _marked_act(country, school, status):
 
 def test_a_returned_acts_excluded_lines_are_marked_on_their_rows_only(country, school):
     act = _marked_act(country, school, "returned")
-    fields = _form([iin(1), iin(2), f" {iin(2)} ", iin(2), iin(3), iin(4), None])
+    fields = _form([iin(4), iin(1), iin(2), f" {iin(2)} ", iin(2), iin(3), None])
     operations.shape_act_form(act, fields)
     note, other, table = fields
-    # the student listed twice: the first row is the paid line, the second the duplicate, a third (added) the same
-    assert table.row_marks == {2: "Duplicate line", 3: "Duplicate line", 4: "Other reason"}
+    # a row added since (first here) is not marked, and the rows after it are looked at; the student listed twice:
+    # the first row is the paid line, the second the duplicate, a third (added) the same
+    assert table.row_marks == {3: "Duplicate line", 4: "Duplicate line", 5: "Other reason"}
     assert other.row_marks == {}
     days = [c for c in [*table.columns, *(c for row in table.rows for c in row)] if c.name.endswith("days_attended")]
     assert len(days) == 8 and all(c.attrs == {"minimum": 1, "maximum": 30} for c in days)  # November: 30 days
@@ -637,7 +638,7 @@ def test_only_a_returned_act_is_marked(country, school, status):
     fields = _form([iin(1), iin(2), iin(2), iin(3)])
     operations.shape_act_form(act, fields)
     assert fields[2].row_marks == {}
-    assert fields[2].rows[0][1].attrs == {"minimum": 1, "maximum": 30}
+    assert fields[2].rows[0][0].attrs == {"minimum": 1, "maximum": 30}
 
 
 def test_the_problems_come_chain_by_chain_whatever_their_positions(app_ctx):
@@ -708,3 +709,13 @@ def test_a_decision_other_than_accept_or_return_is_refused_and_changes_nothing(v
     with pytest.raises(DomainRefused, match="an act is accepted or returned"):
         decide(verified, decision, "no", official)
     assert _row(verified.id) == before and len(_events(verified)) == 1 and told == []
+
+
+def test_a_returned_acts_lines_are_marked_with_its_own_instruments_rules(country, school):
+    act = _marked_act(country, school, "returned")
+    act.instrument = "dormitory"
+    act.lines[3].rule_code = "local_resident"  # a dormitory's rule; the schools have none of that code
+    act.lines[2].rule_code = "duplicate_line"  # a school's rule; the dormitories name theirs dorm_duplicate_line
+    fields = _form([iin(1), iin(2), iin(2), iin(3)])
+    operations.shape_act_form(act, fields)
+    assert fields[2].row_marks == {2: "Other reason", 3: "Local resident"}
