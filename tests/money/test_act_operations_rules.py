@@ -68,8 +68,10 @@ def test_a_write_from_a_status_not_allowed_changes_nothing_and_is_the_conflict(c
     act = country.act(school, [(iin(1), 5)], status=status)
     db.session.commit()
     before = _row(act.id)
-    with pytest.raises(ConflictError, match="changed by someone else"):
+    with pytest.raises(ConflictError) as conflict:
         guarded_write(act, ("verified",), status="accepted", return_comment="late")
+    assert str(conflict.value) == ("The act was changed by someone else (for example re-verified) while you were "
+                                   "working on it. Nothing was saved; open it again and review its current state.")
     db.session.expire_all()
     assert _row(act.id) == before
     assert act.status == status  # the object was expired and reads the row again
@@ -719,3 +721,18 @@ def test_a_returned_acts_lines_are_marked_with_its_own_instruments_rules(country
     fields = _form([iin(1), iin(2), iin(2), iin(3)])
     operations.shape_act_form(act, fields)
     assert fields[2].row_marks == {2: "Other reason", 3: "Local resident"}
+
+
+def test_a_dormitorys_director_and_accountants_are_told(country, monkeypatch):
+    from app.notifications import operations as notifications
+
+    dormitory = country.school("Dorm")
+    dormitory.kind = "dormitory"
+    people = [_user("ddir", "dormitory_director", dormitory), _user("dacc", "dormitory_accountant", dormitory)]
+    _user("sacc", "school_accountant", dormitory)  # a school's role: not told of a dormitory's act
+    act = country.act(dormitory, [(iin(1), 5)], status="paid")
+    act.instrument = "dormitory"
+    told = []
+    monkeypatch.setattr(notifications, "notify", lambda person, kind, **params: told.append(person.id))
+    operations.tell_school(act, "act_paid")
+    assert sorted(told) == sorted(p.id for p in people)
