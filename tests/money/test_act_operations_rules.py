@@ -220,7 +220,7 @@ def test_only_a_verified_act_is_decided(country, school, status, decision):
     official = department_official(country)
     db.session.commit()
     before = _row(act.id)
-    with pytest.raises(DomainRefused, match="Only a verified act can be accepted or returned"):
+    with pytest.raises(DomainRefused, match=r"^Only a verified act can be accepted or returned\.$"):
         decide(act, decision, "no", official)
     assert _row(act.id) == before and _events(act) == []
 
@@ -708,8 +708,9 @@ def test_a_decision_other_than_accept_or_return_is_refused_and_changes_nothing(v
     monkeypatch.setattr(operations, "tell_school", lambda act, kind, **kw: told.append(kind))
     official = department_official(country)
     before = _row(verified.id)
-    with pytest.raises(DomainRefused, match="an act is accepted or returned"):
+    with pytest.raises(DomainRefused) as refused:
         decide(verified, decision, "no", official)
+    assert str(refused.value) == f"“{decision}” is not a decision on an act: an act is accepted or returned."
     assert _row(verified.id) == before and len(_events(verified)) == 1 and told == []
 
 
