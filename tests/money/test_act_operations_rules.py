@@ -328,8 +328,11 @@ def test_an_act_whose_organisation_has_no_account_is_not_accepted(verified, scho
     school.iban = None
     db.session.flush()
     before = _row(verified.id)
-    with pytest.raises(DomainRefused, match=f"^{school.name} has no bank account"):
+    with pytest.raises(DomainRefused) as refused:
         decide(verified, "accept", None, official)
+    assert str(refused.value) == (
+        f"{school.name} has no bank account (IBAN) on record: an act is accepted with the account it is paid to. "
+        "Have the administrator enter the organisation's IBAN, then accept the act.")
     assert _row(verified.id) == before and len(_events(verified)) == 1
 
 
@@ -737,3 +740,13 @@ def test_a_dormitorys_director_and_accountants_are_told(country, monkeypatch):
     monkeypatch.setattr(notifications, "notify", lambda person, kind, **params: told.append(person.id))
     operations.tell_school(act, "act_paid")
     assert sorted(told) == sorted(p.id for p in people)
+
+
+def test_a_dormitorys_act_opens_as_a_dormitory_act_with_its_process(country, started):
+    dormitory = country.school("Dorm")
+    dormitory.kind = "dormitory"
+    act = operations.open_monthly_act(dormitory, date(2026, 11, 1))
+    db.session.expire(act)
+    assert act.instrument == "dormitory"
+    assert started[0][0] == operations.instrument("dormitory").monthly_process != \
+        operations.instrument("schools").monthly_process
