@@ -48,6 +48,14 @@ def format_tenge(tiyn: int | None) -> str:
     return f"{minus if tiyn < 0 else ''}{whole:,}".replace(",", group) + f"{decimal}{fraction:02d} ₸"
 
 
+def format_whole(value: int) -> str:
+    """A count in the user's locale, grouped as its money is (1,234 in en; 1\xa0234 in kk and ru): the public pages
+    wrote every count with an ordinary space, so an English reader saw "1 234" beside "1,234.00 ₸", and a narrow
+    cell could break the number in two."""
+    group = _money_symbols(str(get_locale()))[0]
+    return f"{int(value):,}".replace(",", group)
+
+
 def tenge_in(tiyn: int, locale: str) -> str:
     """:func:`format_tenge` in a given language (a notification read or e-mailed in its reader's, not its
     writer's): 123 100,00 ₸ for a Russian reader of an act an English-speaking official accepted."""
@@ -97,6 +105,7 @@ def _money_symbols(locale: str) -> tuple[str, str, str]:
 def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["tenge"] = format_tenge
+    app.jinja_env.filters["whole"] = format_whole
     app.jinja_env.filters["filesize"] = format_size
     app.jinja_env.filters["decimal1"] = format_decimal1
     from app.words import tr

@@ -64,3 +64,19 @@ def test_a_kazakh_date_reads_the_same_in_its_medium_and_long_forms(app):
     with app.test_request_context(), force_locale("kk"):
         assert format_day(date(2026, 12, 10), "medium") == format_day(date(2026, 12, 10), "long") == \
             "10 желтоқсан 2026 ж."
+
+
+def test_a_count_is_grouped_as_the_readers_money_is(app):
+    """The public pages' counts were grouped with an ordinary space in every language: "1 234" beside "1,234.00 ₸"
+    for an English reader, and a break-able space inside a number in kk and ru."""
+    from app.i18n import format_whole
+
+    for locale, expected in (("en", "1,234,567"), ("ru", "1\xa0234\xa0567"), ("kk", "1\xa0234\xa0567")):
+        with app.test_request_context(headers={"Accept-Language": locale}):
+            from flask_babel import refresh
+
+            refresh()
+            assert format_whole(1234567) == expected, locale
+            assert format_whole(999) == "999"
+            assert app.jinja_env.from_string(
+                "{% import 'public/_macros.html' as m %}{{ m.count(n) }}").render(n=1234567, small_cell=5) == expected
