@@ -68,8 +68,8 @@ def test_a_may_line_paid_is_no_claw_back_when_nedb_moves_the_pupil_up_in_july(co
         assert settled(verified(country.act(school, [(pupil, 9)], period=JUNE))) == []
 
 
-def test_a_grade_nedb_corrects_in_may_is_still_clawed_back(country):
-    """Guard: a paid April line whose grade NEDB corrects before the summer (9 → 10 on 31 May) is clawed back whole."""
+def _april_paid_then_grade_corrected(country):
+    """A pupil paid for April at grade 9 (4,230,000), whom NEDB then corrects to grade 10 on 31 May."""
     school = country.school()
     pupil = iin(1)
     row = country.enrol(pupil, school.bin, grade=9)
@@ -77,6 +77,13 @@ def test_a_grade_nedb_corrects_in_may_is_still_clawed_back(country):
         paid(verified(country.act(school, [(pupil, 9)], period=APRIL)))
         row.grade = 10
         db.session.flush()
+    return school, pupil
+
+
+def test_a_grade_nedb_corrects_in_may_is_still_clawed_back(country):
+    """Guard: a paid April line whose grade NEDB corrects before the summer (9 → 10 on 31 May) is clawed back whole."""
+    school, pupil = _april_paid_then_grade_corrected(country)
+    with clock.FrozenClock(MAY_31):
         found = unsettled_corrections(school)
         assert [(u.correction.rule_code, u.amount_tiyn) for u in found] == [("grade_mismatch", -B)]
 
@@ -87,13 +94,8 @@ def test_a_grade_claw_back_is_not_paid_back_when_the_grade_can_no_longer_be_chec
     whole (-4,230,000). From the summer on (and from September before) NEDB's grades may be of the next year, so the
     April line's grade was no longer checked: it was listed, and settled by the next act, as a top-up of +4,230,000
     ("nedb_corrected") — the claw-back undone by the calendar, with no registry correction."""
-    school = country.school()
-    pupil = iin(1)
-    row = country.enrol(pupil, school.bin, grade=9)
+    school, pupil = _april_paid_then_grade_corrected(country)
     with clock.FrozenClock(MAY_31):
-        paid(verified(country.act(school, [(pupil, 9)], period=APRIL)))
-        row.grade = 10
-        db.session.flush()
         may = paid(verified(country.act(school, [(pupil, 10)], period=MAY)))
         assert settled(may) == [("grade_mismatch", -B)]
     with clock.FrozenClock(JULY_10):
