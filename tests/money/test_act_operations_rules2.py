@@ -136,3 +136,54 @@ def test_an_acceptance_carries_the_acts_facts_and_a_return_none(country, school,
     assert acceptance.facts["payee_iban"] == "KZ86125KZT5004100100"
     [_verification, the_return] = _events(returned)
     assert (the_return.action, the_return.facts) == ("act.returned", None)
+
+
+# --- verify ----------------------------------------------------------------------------------------------------
+
+
+def test_a_decided_act_is_refused_word_for_word(country, school):
+    act = country.act(school, [(iin(1), 5)], status="accepted")
+    db.session.commit()
+    with pytest.raises(DomainRefused) as refused:
+        operations.verify(act)
+    assert str(refused.value) == "The act has already been decided; it is not verified again."
+
+
+def _recording_instrument(act, calls: list, settles: bool):
+    """An instrument that records what it is asked: the summary of the act's one line, and what it settled."""
+    from types import SimpleNamespace
+
+    summary = SimpleNamespace(accepted=1, excluded=0, amount_tiyn=BASIC, by_rule={}, review_changes=["changed"])
+
+    def verify(acts, on_step=None):
+        calls.append(("verify", [a.id for a in acts]))
+        return {a.id: summary for a in acts}
+
+    def settle(acts):
+        calls.append(("settle", acts if acts is None else [a.id for a in acts]))
+        return {act.id: [{"id": 7, "amount_tiyn": -BASIC}], act.id + 1: [{"id": 8}]}
+
+    return SimpleNamespace(verify=verify, settle=settle if settles else None)
+
+
+@pytest.mark.parametrize("settles", [True, False])
+def test_verify_runs_the_acts_own_instrument_settles_where_it_settles_and_audits_the_review_changes(
+        country, school, monkeypatch, settles):
+    """The act's instrument (asked with the act itself) verifies it and, if it settles, settles it: the event lists
+    what was settled for this act, none of another's; the exclusions' review changes are audited on the act's
+    chain."""
+    act = country.act(school, [(iin(1), 5)], status="submitted")
+    db.session.commit()
+    calls: list = []
+    made = _recording_instrument(act, calls, settles)
+    monkeypatch.setattr(operations, "instrument_of", lambda asked: made if asked is act else None)
+    recorded: list = []
+    monkeypatch.setattr(operations, "exclusion_events",
+                        lambda chain, act_id, changes: [("exclusion", chain, act_id, changes)])
+    monkeypatch.setattr(operations, "record_events", recorded.extend)
+    operations.verify(act)
+    assert calls == [("verify", [act.id])] + ([("settle", [act.id])] if settles else [])
+    [event] = _events(act)
+    assert event.details["adjustments"] == ([{"id": 7, "amount_tiyn": -BASIC}] if settles else [])
+    assert recorded == [("exclusion", f"act:{act.id}", act.id, ["changed"])]
+    assert act.status == "verified"
