@@ -187,3 +187,12 @@ def test_verify_runs_the_acts_own_instrument_settles_where_it_settles_and_audits
     assert event.details["adjustments"] == ([{"id": 7, "amount_tiyn": -BASIC}] if settles else [])
     assert recorded == [("exclusion", f"act:{act.id}", act.id, ["changed"])]
     assert act.status == "verified"
+
+
+def test_the_form_is_prefilled_by_the_instrument_of_the_act_itself(monkeypatch):
+    from types import SimpleNamespace
+
+    act = SimpleNamespace(id=8, instrument="dormitory")
+    made = SimpleNamespace(prefill=lambda asked: [{"act": asked.id}])
+    monkeypatch.setattr(operations, "instrument_of", lambda asked: made if asked is act else None)
+    assert operations.prefill_lines(act) == [{"act": 8}]
