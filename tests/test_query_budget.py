@@ -35,15 +35,17 @@ SCHOOL_C = "Alatau Lyceum"
 #: task's unread calls to act (new task, due soon…) marked read (app/notifications/receivers.py). Plus 1: the act's
 #: adjustments read for the audit facts as well (app/audit/facts.py: a row slipped onto a paid act is found). Plus 1:
 #: the account the act is accepted to be paid to, its contract's if any (app/acts/payee.py: pinned at acceptance).
-ENGINE_BUDGET = 21
+#: Plus 1: the adjustments the decision settles, listed in its event whatever their sum (app/acts/operations.py
+#: decide: a claw-back and a top-up of equal amounts were listed as none).
+ENGINE_BUDGET = 22
 #: The same through POST /tasks/<id>: plus the login session's user (with its organisation, one SELECT).
 #: The commit keeps what the request loaded, so the redirect's message reloads nothing.
-HTTP_BUDGET = 13  # plus the open incidents' look-up and the calls to act marked read, as above
+HTTP_BUDGET = 14  # plus the open incidents' look-up and the calls to act marked read, as above
 #: The same through the JSON API (the contract link included): plus the instance document (open tasks, audit
 #: trail) it returns, the count
 #: of the act's lines still needing review (no acceptance while one does: app/acts/review.py), and the accepted
 #: act's lines read once for the audit facts the acceptance event vouches for (app/audit/facts.py).
-API_BUDGET = 24  # plus the open incidents' look-up, the norms' check, the calls to act marked read, the adjustments,
+API_BUDGET = 25  # plus the open incidents' look-up, the norms' check, the calls to act marked read, the adjustments,
 # the payee's contract link
 
 

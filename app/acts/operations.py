@@ -283,10 +283,11 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
                      "comment": comment or "", "amount_tiyn": act.amount_tiyn,
                      **({} if decision == "return" else {"iban": act.payee_iban}),
                      "adjustment_tiyn": act.adjustment_tiyn, "accepted_lines": act.accepted_lines,
-                     # What was settled with it (the act's net carries them; no query for the common act without).
+                     # What was settled with it, whatever its sum: a claw-back and a top-up of equal amounts net to
+                     # 0 and were listed as none (one indexed look-up; the acceptance's facts read them anyway).
                      "adjustments": [{"id": a.id, "original_act_id": a.original_act_id, "month": f"{a.period:%Y-%m}",
                                       "rule": a.rule_code, "amount_tiyn": a.amount_tiyn}
-                                     for a in (act.adjustments if act.adjustment_tiyn else ())]},
+                                     for a in act.adjustments]},
                  facts=None if decision == "return" else act_facts(act))
     if decision != "return":  # a return reaches the school with its Submit task (the announcement says why)
         tell_school(act, "act_accepted")

@@ -25,7 +25,7 @@ LINES_PAGE = 500
 def act_report(act: Act) -> dict:
     """The verification report's figures, for the act page and the task panels that include it."""
     return {"by_rule": report.by_rule(act), "outcomes": report.outcome_counts(act),
-            "adjustments": adjustments_of(act) if act.adjustment_tiyn else [], "cause_title": cause_title,
+            "adjustments": adjustments_of(act), "cause_title": cause_title,
             "rules": instrument_of(act).rules}
 
 

@@ -280,6 +280,28 @@ def test_an_acceptance_lists_what_it_settled(verified, country, school):
                                              "rule": "withdrawn", "amount_tiyn": -BASIC}]
 
 
+def test_a_decision_lists_adjustments_whose_sum_is_zero(verified, country, school):
+    """A claw-back of September (−4,230,000) and a top-up of August (+4,230,000) settled on one act net to 0: the
+    decision's event listed them as none (``adjustments: []``, found by the fourteenth mutation round), and the act's
+    page showed no adjustment — the money was right, its explanation missing."""
+    official = department_official(country)
+    for month, amount in ((date(2026, 9, 1), -BASIC), (date(2026, 8, 1), BASIC)):
+        earlier = country.act(school, [(iin(1), 5)], period=month, status="paid")
+        line = earlier.lines[0]
+        db.session.add(ActAdjustment(act_id=verified.id, original_act_id=earlier.id, original_line_id=line.id,
+                                     period=month, iin=line.iin, full_name=line.full_name, rule_code="withdrawn",
+                                     original_amount_tiyn=BASIC, corrected_amount_tiyn=BASIC + amount,
+                                     amount_tiyn=amount, created_at=verified.verified_at))
+    verified.adjustment_tiyn = 0
+    db.session.flush()
+    from app.acts.views import act_report
+
+    assert sorted(a.amount_tiyn for a in act_report(verified)["adjustments"]) == [-BASIC, BASIC]
+    decide(verified, "return", None, official)
+    listed = _events(verified)[-1].details["adjustments"]
+    assert sorted((a["month"], a["amount_tiyn"]) for a in listed) == [("2026-08", BASIC), ("2026-09", -BASIC)]
+
+
 def test_an_act_with_a_line_to_review_is_not_accepted_but_may_be_returned(verified, country, monkeypatch):
     monkeypatch.setattr(operations, "tell_school", lambda *a, **k: None)
     official = department_official(country)
