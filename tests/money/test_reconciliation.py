@@ -34,15 +34,19 @@ def _norm(line: ActLine) -> int:
     return NORMS[level_for_grade(line.grade)]
 
 
-def samruk_october_act() -> Act:
-    """Samruk's October act of the demo world, made submitted (no lines) when the world has none."""
-    samruk = school("Samruk Private School")
-    act = db.session.scalars(select(Act).where(Act.school_id == samruk.id, Act.period == OCTOBER)).first()
+def october_act(name: str = "Samruk Private School", number: str = "ACT-SAMRUK-202610") -> Act:
+    """A demo school's October act, made submitted (no lines) when the world has none."""
+    found = school(name)
+    act = db.session.scalars(select(Act).where(Act.school_id == found.id, Act.period == OCTOBER)).first()
     if act is None:
-        act = Act(number="ACT-SAMRUK-202610", school_id=samruk.id, region_id=samruk.region_id, period=OCTOBER,
+        act = Act(number=number, school_id=found.id, region_id=found.region_id, period=OCTOBER,
                   status="submitted", created_at=datetime(2026, 11, 2, tzinfo=UTC))
         db.session.add(act)
     return act
+
+
+def samruk_october_act() -> Act:
+    return october_act()
 
 
 def _month_of_every_kind() -> None:

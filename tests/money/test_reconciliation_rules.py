@@ -13,7 +13,7 @@ from app.people.access import scope_clause
 from app.registry.models import NedbEnrollment
 from app.reports.reconciliation import reconcile
 from tests.helpers import user
-from tests.money.test_reconciliation import OCTOBER, _month_of_every_kind
+from tests.money.test_reconciliation import OCTOBER, _month_of_every_kind, october_act
 
 
 def test_a_region_chosen_gets_its_own_figures_and_its_total_is_its_row(world, browser):
@@ -126,7 +126,6 @@ def test_an_accepted_act_that_earns_nothing_adds_nothing_to_accepted_or_adjusted
 def test_lines_pending_verification_beside_accepted_lines_of_the_region_are_under_review(world):
     """Bilim's act paid; Nur's (same region) submitted and not verified yet, its lines pending: the region's under
     review is the pending lines' norms — whichever lines the region's acts hold beside them."""
-    from datetime import UTC, datetime
 
     from app import clock
     from app.acts.models import ActLine
@@ -142,11 +141,7 @@ def test_lines_pending_verification_beside_accepted_lines_of_the_region_are_unde
     complete_task(open_task(bilim, "pay_act").id, user("operator"),
                   data={"order_number": "PP-R-8", "paid_on": clock.today().isoformat()})
     nur = school("Nur Private School")
-    act = db.session.scalars(select(Act).where(Act.school_id == nur.id, Act.period == OCTOBER)).first()
-    if act is None:
-        act = Act(number="ACT-NUR-202610", school_id=nur.id, region_id=nur.region_id, period=OCTOBER,
-                  status="submitted", created_at=datetime(2026, 11, 2, tzinfo=UTC))
-        db.session.add(act)
+    act = october_act("Nur Private School", "ACT-NUR-202610")
     act.status = "submitted"
     db.session.flush()
     pending = [ActLine(act_id=act.id, period=OCTOBER, school_id=nur.id, line_no=no, iin=f"0101015001{no:02d}",
