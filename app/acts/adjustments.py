@@ -65,7 +65,7 @@ from app.acts.verification import (
 )
 from app.extensions import db
 from app.people.models import Organisation
-from app.registry.adapter import Enrollment, StudentRegistry, student_registry
+from app.registry.adapter import Enrollment, StudentRegistry, handed_over, student_registry
 from app.registry.merges import children_of, surviving_iins
 from app.registry.models import BusinessRecord, NedbEnrollment
 
@@ -306,6 +306,8 @@ def _school_repricing(registry: StudentRegistry) -> Callable[[list], dict[int, C
         # a double_enrolment on both schools' paid months, not a not_in_nedb on one of them.
         merged = surviving_iins({ln.iin for ln, _ in rows}) if rows else {}
         enrolments = dict(registry.enrollments_for({merged.get(ln.iin, ln.iin) for ln, _ in rows})) if rows else {}
+        # a transfer recorded on one day at both schools pays that day once, to the new school, as verification does
+        enrolments = {key: handed_over(found) for key, found in enrolments.items()}
         enrolments.update({old: enrolments.get(new, []) for old, new in merged.items()})
         originals = list({original.id: original for _, original in rows}.values())
         contexts = {c.act_id: c for c in school_contexts(originals)}

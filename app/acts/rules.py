@@ -55,6 +55,10 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          _l("The student was withdrawn from this school before the month began.")),
     Rule("not_registered", _l("Not registered for the month"),
          _l("The student is not registered at this school for any day of this month.")),
+    # A transfer recorded on one day at both schools (A's row runs through the 15th, B's starts on the 15th) is no
+    # double enrolment: the day of the move is paid once, to the school the child entered — as a same-day transfer
+    # (withdrawn from A on the 16th, enrolled at B on the 16th) pays the 16th to B. Two shared days or more, or a row
+    # of that one day only, are (app.acts.verification._handed_over_sql, app.registry.adapter.handed_over).
     Rule("double_enrolment", _l("Enrolled at two schools"),
          _l("In NEDB the student is enrolled at this school and, on the same days, at another school "
             "(for example a state-funded school).")),

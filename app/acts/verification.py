@@ -638,6 +638,31 @@ def _here_name_sql(dialect: str, here_active: str) -> str:
             f"THEN f.full_name ELSE substr(MAX(CASE WHEN {here_active} THEN {on} || e.full_name END), 11) END")
 
 
+def _handed_over_sql(dialect: str, nedb: str) -> str:
+    """NEDB's enrolments (``nedb``: the table or the staged copy) as the pass reads them: a row whose last day is the
+    first day of the same student's row at another school ends the day before — that day is the new school's.
+
+    Registries often record a transfer on one day at both schools: left A on the 15th (A's row runs through the 15th:
+    ``withdrawn_on`` the 16th) and entered B on the 15th. Read as written, the two rows share the 15th, and both
+    schools' lines were ``double_enrolment`` — the child's whole month lost to both for one day of paperwork. A
+    transfer pays the day of the move once, to the school the child entered (as a transfer recorded on one day —
+    withdrawn from A on the 16th, enrolled at B on the 16th — already pays the 16th to B: the school where the child
+    is from that day on is the one teaching it). Only that exact shape: the other row starts on this row's last day
+    and after this row's first (a row of that one day at both schools is still a double enrolment), and runs on a day
+    of its own. Two rows sharing two days or more are ``double_enrolment`` as before. The repricing of decided months
+    reads NEDB the same way (:func:`app.registry.adapter.handed_over`). Columns: those every statement of the pass
+    reads (the staged copy has no others)."""
+    if dialect == "postgresql":
+        last = "(n.withdrawn_on - 1)"
+    else:
+        last = "date(n.withdrawn_on, '-1 day')"
+    return (f"(SELECT n.iin, n.full_name, n.school_bin, n.grade, n.enrolled_on, CASE WHEN n.withdrawn_on IS NOT NULL "  # noqa: S608
+            f"AND EXISTS (SELECT 1 FROM {nedb} o WHERE o.iin = n.iin AND o.school_bin <> n.school_bin "
+            f"AND o.enrolled_on = {last} AND o.enrolled_on > n.enrolled_on "
+            f"AND (o.withdrawn_on IS NULL OR o.withdrawn_on > o.enrolled_on)) THEN {last} ELSE n.withdrawn_on END "
+            f"AS withdrawn_on FROM {nedb} n)")
+
+
 def _general_sql(dialect: str, nedb: str, person: Callable[[str], str] = _same) -> str:
     """The lines :func:`_lines_sql` left to the general case (several NEDB rows), decided over all their rows:
     enrolled here (with this grade), elsewhere, withdrawn from here before the month, since when, NEDB's name,
@@ -773,13 +798,16 @@ def verify_acts(acts: Sequence[Act], registry: StudentRegistry | None = None, *,
         nedb = _stage_registry(conn, registry)
         step("staged")
         conn.execute(text(_lines_sql(dialect, nedb, person)))
-        conn.execute(text(_general_sql(dialect, nedb, person)))
+        # NEDB with a transfer recorded on one day at both schools handed over: a line of such a student has several
+        # rows, so the general statement, the copies and the places read it; the first statement's lines never need it
+        handed = _handed_over_sql(dialect, nedb)
+        conn.execute(text(_general_sql(dialect, handed, person)))
         if dialect == "postgresql":
             conn.execute(text("ANALYZE tmp_vline"))
         _clear_name_variants(conn)
-        _decide_duplicates(conn, nedb, person)
+        _decide_duplicates(conn, handed, person)
         changes = _apply_review_exclusions(conn) if excl else {}
-        spans = _school_spans(conn, nedb)
+        spans = _school_spans(conn, handed)
         _decide_level_places(conn, {c.act_id: c.terms.places_by_level for c in contexts}, spans)
         step("rules")
         summaries = _sum_and_write(conn, step, {c.act_id: c.terms.amount_cap_tiyn for c in contexts},

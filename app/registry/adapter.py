@@ -8,9 +8,9 @@ interface.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Protocol
 
 from sqlalchemy import select
@@ -59,6 +59,21 @@ class StudentRegistry(Protocol):
     def enrollments_for(self, iins: Iterable[str]) -> dict[str, list[Enrollment]]: ...
 
     def enrollments_at_school(self, school_bin: str, start: date, end: date) -> list[Enrollment]: ...
+
+
+def handed_over(enrolments: Sequence[Enrollment]) -> list[Enrollment]:
+    """One student's enrolments as verification reads them (app.acts.verification._handed_over_sql): a row whose last
+    day is the first day of the student's row at another school (left A on the 15th, entered B on the 15th, both
+    recorded) ends the day before — the day of the move is paid once, to the school the child entered, and the two
+    rows are no double enrolment. Only that exact shape; rows sharing more days are left as they are."""
+    out = []
+    for e in enrolments:
+        last = None if e.withdrawn_on is None else e.withdrawn_on - timedelta(days=1)
+        if last is not None and any(o.school_bin != e.school_bin and o.enrolled_on == last
+                                    and o.enrolled_on > e.enrolled_on and o.runs() for o in enrolments):
+            e = replace(e, withdrawn_on=last)
+        out.append(e)
+    return out
 
 
 def _row(e: NedbEnrollment) -> Enrollment:

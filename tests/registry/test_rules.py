@@ -116,11 +116,16 @@ def test_transfer_on_the_same_day_is_not_a_double_enrolment(country):
     state = country.state_bin()
     country.enrol(iin(1), state, kind="state", withdrawn=date(2026, 10, 15))
     country.enrol(iin(1), school.bin, enrolled=date(2026, 10, 15))
-    country.enrol(iin(2), state, kind="state", withdrawn=date(2026, 10, 16))  # one shared day
+    # one shared day, the last at the state school and the first here: a transfer recorded on one day at both — the
+    # 15th is the school the child entered (app.acts.verification._handed_over_sql; it was a double_enrolment)
+    country.enrol(iin(2), state, kind="state", withdrawn=date(2026, 10, 16))
     country.enrol(iin(2), school.bin, enrolled=date(2026, 10, 15))
-    act = country.act(school, [(iin(1), 5), (iin(2), 5)])
+    country.enrol(iin(3), state, kind="state", withdrawn=date(2026, 10, 17))  # two shared days: the 15th and 16th
+    country.enrol(iin(3), school.bin, enrolled=date(2026, 10, 15))
+    act = country.act(school, [(iin(1), 5), (iin(2), 5), (iin(3), 5)])
     verify_act(act)
-    assert [r for _, r in outcomes(act)] == [None, "double_enrolment"]
+    assert [r for _, r in outcomes(act)] == [None, None, "double_enrolment"]
+    assert [ln.paid_days for ln in sorted(act.lines, key=lambda ln: ln.line_no)][:2] == [17, 17]
 
 
 def test_a_transfer_claimed_by_both_schools_pays_each_its_own_days_in_any_order(country):

@@ -1,0 +1,108 @@
+"""Registry timing against the act's month, priced by hand (norm × days NEDB has the child at the school ÷ the month's
+days, down to the tiyn), per act and month-wide, both orders."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from app import clock
+from app.acts.models import ActLine
+from app.acts.verification import verify_acts
+from app.extensions import db
+from tests.money.settling import paid, settled, verified
+from tests.money.test_registry_anomalies import _results
+from tests.registry.conftest import NORMS, iin
+
+OCT, NOV, DEC = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
+B = NORMS["basic"]  # 4,230,000 tiyn a month
+AFTER = datetime(2027, 1, 5, 9, tzinfo=UTC)
+
+
+def _both_orders(*acts) -> dict[int, list[tuple]]:
+    """Each act alone in one order, then in the other, then all at once: the same results."""
+    found = []
+    for order in (acts, tuple(reversed(acts))):
+        db.session.query(ActLine).update({"outcome": "pending", "rule_code": None, "paid_days": None,
+                                          "amount_tiyn": 0})
+        for act in order:
+            verify_acts([act])
+        found.append({act.id: _results(act) for act in acts})
+    db.session.query(ActLine).update({"outcome": "pending", "rule_code": None, "paid_days": None, "amount_tiyn": 0})
+    verify_acts(list(acts))
+    found.append({act.id: _results(act) for act in acts})
+    assert found[0] == found[1] == found[2]
+    return found[0]
+
+
+def test_a_transfer_recorded_on_one_day_at_both_schools_pays_that_day_once(country):
+    a, b = country.school(), country.school()
+    moved = iin(1)
+    # NEDB: at A until the 15th inclusive (withdrawn_on, the first day gone, is the 16th), at B from the 15th
+    country.enrol(moved, a.bin, withdrawn=date(2026, 10, 16))
+    country.enrol(moved, b.bin, enrolled=date(2026, 10, 15))
+    act_a = country.act(a, [(moved, 5, 15)])
+    act_b = country.act(b, [(moved, 5, 17)])
+    found = _both_orders(act_a, act_b)
+    # the 15th is B's (the school the child entered): A the 1st–14th, B the 15th–31st
+    assert found[act_a.id] == [("accepted", None, 14, B * 14 // 31)] == [("accepted", None, 14, 1_910_322)]
+    assert found[act_b.id] == [("accepted", None, 17, B * 17 // 31)] == [("accepted", None, 17, 2_319_677)]
+    assert 1_910_322 + 2_319_677 <= B
+
+
+def test_a_paid_month_whose_transfer_is_recorded_later_on_one_day_at_both_claws_back_that_day_only(country):
+    with clock.FrozenClock(AFTER):
+        a, b = country.school(), country.school()
+        moved, stays_a, stays_b = iin(1), iin(2), iin(3)
+        country.enrol(moved, a.bin, withdrawn=date(2026, 10, 16))  # at A through the 15th: 15 days
+        country.enrol(stays_a, a.bin)
+        country.enrol(stays_b, b.bin)
+        october_a = paid(verified(country.act(a, [(moved, 5, 15), (stays_a, 5)], period=OCT)))
+        assert october_a.lines[0].amount_tiyn == B * 15 // 31 == 2_046_774
+        # NEDB then records B's side of the transfer, from the 15th: B's October is 17 days, A keeps the 1st–14th
+        country.enrol(moved, b.bin, enrolled=date(2026, 10, 15))
+        october_b = verified(country.act(b, [(moved, 5, 17), (stays_b, 5)], period=OCT))
+        assert _results(october_b)[0] == ("accepted", None, 17, 2_319_677)
+        november_a = verified(country.act(a, [(stays_a, 5)], period=NOV))
+        # one day clawed back (2,046,774 − 1,910,322), not the 15 days a double enrolment would take
+        assert settled(november_a) == [("enrolled_days", B * 14 // 31 - B * 15 // 31)] == [("enrolled_days", -136_452)]
+
+
+def test_rows_sharing_two_days_or_a_single_day_row_stay_a_double_enrolment(country):
+    """Guards: only the one-day hand-over is a transfer."""
+    a, b, c, d = (country.school() for _ in range(4))
+    two_days, one_day_row = iin(1), iin(2)
+    country.enrol(two_days, a.bin, withdrawn=date(2026, 10, 16))  # through the 15th
+    country.enrol(two_days, b.bin, enrolled=date(2026, 10, 14))  # from the 14th: the 14th and the 15th at both
+    country.enrol(one_day_row, c.bin, enrolled=date(2026, 10, 15), withdrawn=date(2026, 10, 16))  # the 15th only
+    country.enrol(one_day_row, d.bin, enrolled=date(2026, 10, 15))
+    acts = [country.act(s, [(child, 5)]) for s, child in ((a, two_days), (b, two_days), (c, one_day_row),
+                                                          (d, one_day_row))]
+    found = _both_orders(*acts)
+    assert [found[act.id] for act in acts] == [[("excluded", "double_enrolment", None, 0)]] * 4
+
+
+def test_an_enrolment_date_corrected_earlier_by_a_later_file_tops_up_the_paid_month_and_an_open_act(country,
+                                                                                                     tmp_path):
+    """NEDB moves a start date from 20 October to 5 October in an incremental file: a second row beside the first
+    (the natural key holds the date), named by the import. Every day of the earlier row is inside the new one, so the
+    days are the new row's either way: the paid October is topped up 12 → 27 days on November's act, and a verified
+    October act of another school not yet accepted gets the 27 days when the import verifies it again."""
+    from tests.registry.test_import_earlier_rows import _import as _import_file
+
+    with clock.FrozenClock(AFTER):
+        a, b = country.school(), country.school()
+        late, other, stays_a = iin(1), iin(2), iin(3)
+        country.enrol(late, a.bin, enrolled=date(2026, 10, 20))
+        country.enrol(other, b.bin, enrolled=date(2026, 10, 20))
+        country.enrol(stays_a, a.bin)
+        october_a = paid(verified(country.act(a, [(late, 5, 12), (stays_a, 5)], period=OCT)))
+        assert october_a.lines[0].amount_tiyn == B * 12 // 31 == 1_637_419
+        october_b = verified(country.act(b, [(other, 5, 12)], period=OCT, status="verified"))
+        november_a = verified(country.act(a, [(stays_a, 5)], period=NOV, status="verified"))
+        db.session.commit()
+        result = _import_file(tmp_path, [f"{late},Student {late},{a.bin},5,2026-10-05,",
+                                         f"{other},Student {other},{b.bin},5,2026-10-05,"])
+        assert (result.loaded, result.noticed) == (2, 2)
+        assert _results(october_b) == [("accepted", None, 27, B * 27 // 31)] == [("accepted", None, 27, 3_684_193)]
+        assert settled(november_a) == [("enrolled_days", 3_684_193 - 1_637_419)] == [("enrolled_days", 2_046_774)]
+
