@@ -119,10 +119,14 @@ def _in_grade_sql(row_grade: str, row_off: str, line_grade: str, year_start: str
 
     A row whose grade another line of the pupil in the same act (the line ``line_id``'s) claims is that line's, not
     one below: a pupil listed in grades 9 and 8 whom NEDB has in grade 9 (not moved up yet, or repeating) was paid
-    the whole month on both lines, and a pupil moved up from 8 to 9 mid-May was paid the 9-row's days on both."""
+    the whole month on both lines, and a pupil moved up from 8 to 9 mid-May was paid the 9-row's days on both. Nor is
+    it a line's whose grade is below another line's of the pupil that the row may be in: two years on, NEDB's grade 6
+    may be May's 4, 5 or 6, and a pupil listed in grades 4 and 5 was paid the whole month on both — the row is the
+    higher line's (a pupil moves up), one grade per row and month, as a row of NEDB's own year."""
     year = grades_year_start().year
     claimed = ("EXISTS (SELECT 1 FROM act_line al_same JOIN act_line al_other ON al_other.act_id = al_same.act_id "  # noqa: S608
-               f"AND al_other.iin = al_same.iin WHERE al_same.id = {line_id} AND al_other.grade = {row_grade})")
+               f"AND al_other.iin = al_same.iin WHERE al_same.id = {line_id} AND al_other.grade > al_same.grade "
+               f"AND al_other.grade <= {row_grade})")
     return (f"({line_grade} = {row_grade} OR ({year_start} < {year} "
             f"AND ({row_off} IS NULL OR {row_off} > '{grades_moved_on_from(year).isoformat()}') "
             f"AND {line_grade} BETWEEN {row_grade} - ({year} - {year_start}) AND {row_grade} AND NOT {claimed}))")

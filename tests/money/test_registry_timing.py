@@ -106,3 +106,46 @@ def test_an_enrolment_date_corrected_earlier_by_a_later_file_tops_up_the_paid_mo
         assert _results(october_b) == [("accepted", None, 27, B * 27 // 31)] == [("accepted", None, 27, 3_684_193)]
         assert settled(november_a) == [("enrolled_days", 3_684_193 - 1_637_419)] == [("enrolled_days", 2_046_774)]
 
+
+def _with_norms(*years: str) -> None:
+    from app.acts.models import StudentNorm
+
+    db.session.add_all([StudentNorm(academic_year=y, level=k, monthly_tiyn=v) for y in years for k, v in NORMS.items()])
+    db.session.flush()
+
+
+def test_the_summer_tolerance_takes_one_grade_below_nedb_never_one_above(country):
+    """July 2026, pupils being moved up in NEDB: May's act may claim NEDB's grade or the one below (not moved yet, or
+    moved), never one above it, nor two below; a grade NEDB lowered (a pupil found repeating) is held to the new one.
+    Guards (right when written)."""
+    _with_norms("2025/2026")
+    with clock.FrozenClock(datetime(2026, 7, 10, 9, tzinfo=UTC)):
+        school = country.school()
+        moved, lowered = iin(1), iin(2)
+        country.enrol(moved, school.bin, grade=5, enrolled=date(2024, 9, 1))  # moved up 4 → 5 in June
+        country.enrol(lowered, school.bin, grade=4, enrolled=date(2024, 9, 1))  # lowered 5 → 4: repeats grade 4
+        may = date(2026, 5, 1)
+        act = country.act(school, [(moved, 4), (lowered, 5)], period=may)
+        verify_acts([act])
+        assert _results(act) == [("accepted", None, 31, NORMS["primary"]), ("excluded", "grade_mismatch", None, 0)]
+        for claimed in (6, 3):  # one above NEDB's 5, two below it
+            db.session.query(ActLine).filter(ActLine.act_id == act.id, ActLine.iin == moved).update(
+                {"grade": claimed})
+            verify_acts([act])
+            assert _results(act)[0] == ("excluded", "grade_mismatch", None, 0), claimed
+
+
+def test_a_pupil_claimed_in_two_grades_of_a_month_two_years_back_is_paid_once(country):
+    """A late act of May 2025 verified in October 2026: NEDB has the pupil in grade 6 now, two moves up since, so
+    grades 4 to 6 are accepted for May 2025. Listed in grades 4 and 5 (neither NEDB's), the pupil was paid the whole
+    month on both lines — 3,850,000 + 4,230,000 for one child. One line is paid: the higher grade's (the other
+    is a duplicate_line, the pupil being in one grade that month by NEDB's single row)."""
+    _with_norms("2024/2025")
+    with clock.FrozenClock(datetime(2026, 10, 5, 9, tzinfo=UTC)):
+        school = country.school()
+        pupil = iin(1)
+        country.enrol(pupil, school.bin, grade=6, enrolled=date(2023, 9, 1))
+        act = country.act(school, [(pupil, 4), (pupil, 5)], period=date(2025, 5, 1))
+        verify_acts([act])
+        assert sorted(_results(act)) == sorted([("excluded", "duplicate_line", None, 0),
+                                                ("accepted", None, 31, B)])
