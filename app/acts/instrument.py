@@ -3,6 +3,8 @@ the set-based verification in :mod:`app.acts.verification` and adjustments of de
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -12,7 +14,13 @@ from app.acts.operations import register_acceptance_check
 from app.acts.report import norm_expr
 from app.acts.rules import FUNDED_GRADES, RULES
 from app.acts.shapes import SCHOOL_LINE
-from app.acts.verification import month_bounds, verify_acts
+from app.acts.verification import (
+    academic_year,
+    grades_moved_on_from,
+    month_bounds,
+    registry_year_start,
+    verify_acts,
+)
 from app.applications.rules import ELIGIBILITY_RULES
 from app.engine.errors import DomainRefused, LineRefused
 from app.instruments import SCHOOLS, Instrument, register_instrument
@@ -20,16 +28,56 @@ from app.registry.adapter import student_registry
 
 
 def prefill_school_lines(act) -> list[dict]:
-    """Last submitted lines when correcting; otherwise the school's contingent registered in NEDB."""
+    """Last submitted lines when correcting; otherwise the school's contingent registered in NEDB: a line per pupil and
+    grade of the act's month, with the weekdays of the month NEDB has the pupil here in that grade as days attended.
+
+    The grade of the act's month, not NEDB's today: NEDB keeps one grade per enrolment and moves it on every summer
+    (:func:`app.acts.verification.registry_year_start`), so an act of an earlier academic year opened late (May's in
+    October) was prefilled with the grade the pupil is in now — a fourth-grader of May claimed, and paid, since NEDB's
+    grade is accepted for an earlier year, at grade 5's basic norm. A row is taken one grade down for each move up it
+    was running through since the act's year (:func:`prefilled_grade`). In the summer NEDB may already show the coming
+    year's grade or not (schools move their pupils one after another): the prefill shows NEDB's as it is — the school
+    corrects what it knows.
+
+    Once per pupil and grade: a pupil with two rows here in the month (re-enrolled; an enrolment date NEDB corrected,
+    whose corrected row arrives beside the earlier one — app.registry.earlier_rows) was prefilled twice, the second
+    line a ``duplicate_line``. Days attended: the weekdays the rows run — every pupil was given all the month's
+    weekdays, and one enrolled on the 20th claimed more days than NEDB has (a ``days`` review an official had to
+    clear). At least 1: a line claims a day (a pupil enrolled on a Saturday only is still listed)."""
     if act.lines:
         return [{"iin": ln.iin, "full_name": ln.full_name, "grade": ln.grade,
                  "days_attended": ln.days_attended} for ln in act.lines]
     start, end = month_bounds(act.period)
-    school_days = sum(1 for d in range(start.day, end.day + 1) if start.replace(day=d).weekday() < 5)
-    # The pre-school class (0) and grade 12 are in NEDB but not funded: prefilled, they were lines the act's form
-    # refused (grade 1–11), one error per child for the school to clear by hand.
-    return [{"iin": e.iin, "full_name": e.full_name, "grade": e.grade, "days_attended": school_days}
-            for e in student_registry().enrollments_at_school(act.school.bin, start, end) if e.grade in FUNDED_GRADES]
+    lines: dict[tuple[str, int], dict] = {}
+    weekdays: dict[tuple[str, int], set[date]] = {}
+    for e in student_registry().enrollments_at_school(act.school.bin, start, end):
+        grade = prefilled_grade(e, act.period)
+        # The pre-school class (0) and grade 12 are in NEDB but not funded: prefilled, they were lines the act's form
+        # refused (grade 1–11), one error per child for the school to clear by hand.
+        if grade not in FUNDED_GRADES:
+            continue
+        key = (e.iin, grade)
+        if key not in lines or e.enrolled_on >= lines[key]["_on"]:
+            lines[key] = {"iin": e.iin, "full_name": e.full_name, "grade": grade, "_on": e.enrolled_on}
+        last = end if e.withdrawn_on is None else min(end, e.withdrawn_on - timedelta(days=1))
+        first = max(start, e.enrolled_on)
+        weekdays.setdefault(key, set()).update(
+            first + timedelta(days=n) for n in range((last - first).days + 1)
+            if (first + timedelta(days=n)).weekday() < 5)
+    return [{"iin": line["iin"], "full_name": line["full_name"], "grade": line["grade"],
+             "days_attended": max(len(weekdays[key]), 1)} for key, line in lines.items()]
+
+
+def prefilled_grade(e, period: date) -> int:
+    """The grade NEDB's row ``e`` had in the month ``period``, as far as the calendar tells: NEDB's grade, one down for
+    each move up since the month's academic year that the row was running through (:func:`grades_moved_on_from` of
+    each academic year begun since, up to NEDB's own, :func:`registry_year_start`). A row that ended before a move up
+    kept its grade then. A pupil who repeated a year is prefilled a grade too low: verification accepts either (its
+    ``_in_grade_sql``), and the school corrects it."""
+    first = int(academic_year(period)[:4])
+    moves = sum(1 for year in range(first + 1, registry_year_start().year + 1)
+                if e.withdrawn_on is None or e.withdrawn_on > grades_moved_on_from(year))
+    return e.grade - moves
 
 
 def school_line_values(act, line: dict) -> dict:

@@ -107,6 +107,68 @@ def test_an_enrolment_date_corrected_earlier_by_a_later_file_tops_up_the_paid_mo
         assert settled(november_a) == [("enrolled_days", 3_684_193 - 1_637_419)] == [("enrolled_days", 2_046_774)]
 
 
+def _prefilled(country, school, period):
+    """A new act of ``period`` with NEDB's prefill as its lines: (the act, its lines as (IIN, grade, days) sorted)."""
+    from app.acts.operations import prefill_lines
+
+    act = country.act(school, [], period=period)
+    lines = prefill_lines(act)
+    db.session.add_all([ActLine(act_id=act.id, period=period, school_id=school.id, line_no=no, iin=ln["iin"],
+                                full_name=ln["full_name"], grade=ln["grade"], days_attended=ln["days_attended"])
+                        for no, ln in enumerate(lines, start=1)])
+    db.session.flush()
+    db.session.expire(act)
+    return act, sorted((ln["iin"], ln["grade"], ln["days_attended"]) for ln in lines)
+
+
+def test_a_late_act_of_an_earlier_year_is_prefilled_with_the_grade_of_its_month_and_paid_at_that_norm(country):
+    """May's act opened in October: NEDB has moved its pupils up since (one grade per row, the current one). Prefilled
+    with today's grade 5, a pupil in grade 4 in May was claimed — and paid, NEDB's grade being accepted — at basic's
+    norm, 4,230,000 instead of primary's 3,850,000. A row that ended before the summer's move kept its grade."""
+    from app.acts.models import Act, StudentNorm
+
+    db.session.add_all([StudentNorm(academic_year="2025/2026", level=k, monthly_tiyn=v) for k, v in NORMS.items()])
+    with clock.FrozenClock(datetime(2026, 10, 5, 9, tzinfo=UTC)):
+        school = country.school()
+        promoted, left = iin(1), iin(2)
+        country.enrol(promoted, school.bin, grade=5, enrolled=date(2024, 9, 1))
+        country.enrol(left, school.bin, grade=7, enrolled=date(2024, 9, 1), withdrawn=date(2026, 5, 20))
+        may = date(2026, 5, 1)
+        # 21 weekdays in May; the pupil who left on the 20th was there on 13 of them (1–19 May)
+        act, lines = _prefilled(country, school, may)
+        assert lines == sorted([(promoted, 4, 21), (left, 7, 13)])
+        verify_acts([act])
+        assert sorted((ln.iin, *r) for ln, r in zip(sorted(act.lines, key=lambda ln: ln.line_no), _results(act),
+                                                    strict=True)) == sorted([
+            (promoted, "accepted", None, 31, NORMS["primary"]),
+            (left, "accepted", None, 19, B * 19 // 31)])
+        assert db.session.get(Act, act.id).amount_tiyn == 3_850_000 + 2_592_580
+
+
+def test_the_prefill_lists_a_pupil_once_per_grade_with_the_weekdays_nedb_has_them_here(country):
+    """A pupil re-enrolled within the month, or with an enrolment date corrected by a later file (the corrected row
+    beside the earlier one), was prefilled twice — the second line a duplicate_line; and every pupil was prefilled
+    with all the month's weekdays, so a pupil enrolled on the 20th claimed more days than NEDB has (needs review).
+    October 2026 has 22 weekdays."""
+    with clock.FrozenClock(AFTER):
+        school = country.school()
+        back, late, corrected, moved_up = iin(1), iin(2), iin(3), iin(4)
+        country.enrol(back, school.bin, withdrawn=date(2026, 10, 6))  # 1–5 October: 3 weekdays
+        country.enrol(back, school.bin, enrolled=date(2026, 10, 16))  # 16–31: 11 weekdays
+        country.enrol(late, school.bin, enrolled=date(2026, 10, 20))  # 20–31: 9 weekdays
+        country.enrol(corrected, school.bin)
+        country.enrol(corrected, school.bin, enrolled=date(2026, 10, 5))  # the corrected row, beside the first
+        country.enrol(moved_up, school.bin, grade=4, withdrawn=date(2026, 10, 16))  # a line per grade
+        country.enrol(moved_up, school.bin, grade=5, enrolled=date(2026, 10, 16))
+        act, lines = _prefilled(country, school, OCT)
+        assert lines == sorted([(back, 5, 14), (late, 5, 9), (corrected, 5, 22), (moved_up, 4, 11),
+                                (moved_up, 5, 11)])
+        verify_acts([act])
+        db.session.expire_all()
+        assert sorted((ln.iin, ln.outcome, ln.rule_code, ln.review_codes) for ln in act.lines) == sorted(
+            (s, "accepted", None, None) for s, _g, _d in lines)
+
+
 def _with_norms(*years: str) -> None:
     from app.acts.models import StudentNorm
 
