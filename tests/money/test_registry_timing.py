@@ -81,6 +81,25 @@ def test_rows_sharing_two_days_or_a_single_day_row_stay_a_double_enrolment(count
     assert [found[act.id] for act in acts] == [[("excluded", "double_enrolment", None, 0)]] * 4
 
 
+def test_the_import_of_a_transfer_recorded_on_one_day_at_both_names_no_earlier_row_to_void(country, tmp_path):
+    """B's side of a transfer arrives in a later file, from the 15th, A's row running through the 15th: the import
+    named A's row as one the new row may correct and told the operator to void it — voided, A's whole September and
+    October went unpaid. Verification pays the 15th to B (no double enrolment), so there is nothing to void. Rows of
+    two schools sharing two days are still named."""
+    from tests.registry.test_import_earlier_rows import _import as _import_file
+
+    a, b = country.school(), country.school()
+    moved, shared = iin(1), iin(2)
+    country.enrol(moved, a.bin, withdrawn=date(2026, 10, 16))
+    country.enrol(shared, a.bin, withdrawn=date(2026, 10, 17))
+    db.session.commit()
+    result = _import_file(tmp_path, [f"{moved},Student {moved},{b.bin},5,2026-10-15,",
+                                     f"{shared},Student {shared},{b.bin},5,2026-10-15,"])
+    assert (result.loaded, [(n["iin"], n["school"]) for n in result.notices]) == (2, [(shared, a.bin)])
+    act_b = country.act(b, [(moved, 5, 17)])
+    verify_acts([act_b])
+    assert _results(act_b) == [("accepted", None, 17, 2_319_677)]
+
 def test_an_enrolment_date_corrected_earlier_by_a_later_file_tops_up_the_paid_month_and_an_open_act(country,
                                                                                                      tmp_path):
     """NEDB moves a start date from 20 October to 5 October in an incremental file: a second row beside the first
