@@ -230,3 +230,24 @@ def test_a_pupil_claimed_in_two_grades_of_a_month_two_years_back_is_paid_once(co
         verify_acts([act])
         assert sorted(_results(act)) == sorted([("excluded", "duplicate_line", None, 0),
                                                 ("accepted", None, 31, B)])
+
+
+def test_a_registry_behind_a_web_service_hands_the_day_over_too(country):
+    """Guard (right when written): the NEDB service's enrolments are staged into a temporary table, read as handed over
+    the same way as the table's."""
+    from app.registry.adapter import Enrollment
+
+    a, b = country.school(), country.school()
+    moved = iin(1)
+    rows = [Enrollment(moved, f"Student {moved}", a.bin, "private", 5, date(2026, 9, 1), date(2026, 10, 16)),
+            Enrollment(moved, f"Student {moved}", b.bin, "private", 5, date(2026, 10, 15), None)]
+
+    class Service:
+        def enrollments_for(self, iins):
+            return {moved: rows} if moved in set(iins) else {}
+
+    act_a = country.act(a, [(moved, 5, 14)])
+    act_b = country.act(b, [(moved, 5, 17)])
+    verify_acts([act_a, act_b], Service())
+    assert (_results(act_a), _results(act_b)) == ([("accepted", None, 14, 1_910_322)],
+                                                  [("accepted", None, 17, 2_319_677)])
