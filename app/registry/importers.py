@@ -83,6 +83,8 @@ REASONS = {
     "time_limit": _l("the import ran longer than the time limit for background jobs and was stopped; the rows of "
                      "its finished batches stay loaded, the batch under way was undone; upload the file again"),
     "error": _l("the import stopped on an unexpected error"),
+    "starter_withdrawn": _l("the person who started the import may no longer import (deactivated, or moved to "
+                            "another role): the rest of the file was not imported; someone who may, imports it again"),
     "interrupted": _l("the import was stopped on the command line (Ctrl-C) before its end"),
     "snapshot_refused": _l("as a complete register, the file would take out more than the allowed share of a "
                            "school's rows (listed below) — is the file cut short? Nothing was imported and nothing "

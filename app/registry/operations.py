@@ -84,6 +84,30 @@ class ImportStopped(Exception):
     code, detail = "interrupted", ""
 
 
+class StarterWithdrawn(Exception):
+    """The person who started the import may no longer import (deactivated, or moved to a role that does not): the
+    run does not write in their name what they could not start now. Asked as each run begins — a queued job, or one
+    resumed after its worker died — and after each committed batch."""
+
+    code = "starter_withdrawn"
+
+    def __init__(self, user_id: int):
+        super().__init__(f"user {user_id}")
+        self.detail = f"user {user_id}"
+
+
+def _check_starter(job: RegistryImport) -> None:
+    """Raise :class:`StarterWithdrawn` when the job's person (none: the command line) may no longer import."""
+    if job.created_by_id is None:
+        return
+    from app.people.models import User
+    from app.registry.access import IMPORTERS
+
+    starter = db.session.execute(select(User.active, User.role).where(User.id == job.created_by_id)).first()
+    if starter is None or not starter.active or starter.role not in IMPORTERS:
+        raise StarterWithdrawn(job.created_by_id)
+
+
 class SnapshotRefused(Exception):
     """A complete register would take out more than a school may lose unconfirmed (a file cut short): the import
     fails with the schools named, before a row is written (the plan is kept in the job's checkpoint for its page)."""
@@ -123,6 +147,7 @@ def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult 
         if touched != set((job.checkpoint or {}).get("touched_acts", ())):
             job.checkpoint = {**(job.checkpoint or {}), "touched_acts": sorted(touched)}
         jobs.heartbeat(job)
+        _check_starter(job)  # before the batch is committed: none is written after the right was taken away
         db.session.commit()
         if progress:
             progress(processed, job.total_rows)
@@ -130,6 +155,7 @@ def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult 
             raise ImportStopped()
 
     try:
+        _check_starter(job)
         if not path.exists():
             raise FileUnreadable("file_missing", "")
         try:
@@ -171,7 +197,8 @@ def run_import(job_id: int, progress=None, stop_requested=None) -> ImportResult 
     except Exception as err:
         db.session.rollback()
         # a reason of its own, said on the page
-        known = isinstance(err, (FileUnreadable, jobs.TimeLimitExceeded, ImportStopped, SnapshotRefused))
+        known = isinstance(err, (FileUnreadable, jobs.TimeLimitExceeded, ImportStopped, SnapshotRefused,
+                                 StarterWithdrawn))
         if not known:
             log.exception("registry import %s failed", job_id)
         # the driver's first line: SQLAlchemy's message goes on with the statement (and the rows' values)
