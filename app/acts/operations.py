@@ -277,7 +277,11 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
                                   "the account it is paid to. Have the administrator enter the organisation's IBAN, "
                                   "then accept the act.", organisation=act.school.name))
         values = {"status": "accepted", "payee_iban": payee}
-    guarded_write(act, ("verified",), decided_at=clock.now(), **values)
+    try:
+        guarded_write(act, ("verified",), decided_at=clock.now(), **values)
+    except ConflictError:
+        _say_who_decided(act)
+        raise
     record_event(act_chain(act), f"act.{'returned' if decision == 'return' else 'accepted'}", "act", act.id,
                  actor_id=actor.id, details={
                      "comment": comment or "", "amount_tiyn": act.amount_tiyn,
@@ -291,6 +295,28 @@ def decide(act: Act, decision: str, comment: str | None, actor) -> None:
                  facts=None if decision == "return" else act_facts(act))
     if decision != "return":  # a return reaches the school with its Submit task (the announcement says why)
         tell_school(act, "act_accepted")
+
+
+def _say_who_decided(act: Act) -> None:
+    """Lost the race to another decision on the act (a second tab, a colleague of the department): raise the
+    conflict saying what the act became and whose decision it was. The loser of accept against return read "changed
+    by someone else (for example re-verified)", and went looking for a verification that never happened."""
+    from app.audit.models import AuditEvent
+    from app.people.models import User
+    from app.ui import ACT_STATUS
+
+    status = db.session.scalar(select(Act.status).where(Act.id == act.id))
+    if status not in ("accepted", "returned", "paid"):
+        return  # re-verified, or anything else: the general words hold
+    actor_id = db.session.scalar(
+        select(AuditEvent.actor_id).where(AuditEvent.chain == act_chain(act), AuditEvent.object_type == "act",
+                                          AuditEvent.object_id == act.id,
+                                          AuditEvent.action.in_(("act.accepted", "act.returned")))
+        .order_by(AuditEvent.seq.desc()).limit(1))
+    who = db.session.get(User, actor_id) if actor_id is not None else None
+    raise ConflictError(_("Act %(number)s was decided meanwhile by %(name)s: it is now %(status)s. Your decision "
+                          "was not saved.", number=act.number, name=who.full_name if who else "?",
+                          status=ACT_STATUS[status])) from None
 
 
 def tell_school(act: Act, kind: str, **params) -> None:
