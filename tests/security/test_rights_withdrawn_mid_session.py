@@ -115,3 +115,38 @@ def test_an_import_under_way_stops_at_the_next_batch_when_its_starter_is_deactiv
     job = db.session.get(RegistryImport, job.id)
     assert (job.status, job.loaded_rows) == ("failed", 1) and job.message.startswith("starter_withdrawn:")
     assert _enrolled() == before + 1 and seen == [1]
+
+
+def test_a_bulk_acceptance_stops_accepting_once_its_official_is_deactivated(world, monkeypatch):
+    """Guard: an official's bulk acceptance (up to 200 acts, each in its own transaction) runs for seconds;
+    deactivated meanwhile by the administrator (another request), the official accepts — sends to payment — none
+    of the acts after it: each commit reloads the person, and an inactive one is no one's authenticated user."""
+    from sqlalchemy import update
+
+    from app.inbox import operations as inbox
+    from app.people.models import User
+    from tests.helpers import seen
+    from tests.inbox.conftest import make_clean_acts
+
+    tasks = make_clean_acts()
+    ids = [t.id for t in tasks]
+    versions = {t.id: str(seen(t)) for t in tasks}
+    official_id = user("official").id
+    original = inbox.BulkResult
+
+    def deactivated_by_the_admin_after_the_first(task_id, subject, ok, message):
+        if ok:  # the first act was accepted and committed: the administrator's request comes in now
+            with db.engine.begin() as other_request:
+                other_request.execute(update(User).where(User.id == official_id)
+                                      .values(active=False, session_version=User.session_version + 1))
+        return original(task_id, subject, ok, message)
+
+    monkeypatch.setattr(inbox, "BulkResult", deactivated_by_the_admin_after_the_first)
+    results = inbox.bulk_accept(user("official"), ids, versions)
+    assert [r.ok for r in results] == [True] + [False] * (len(ids) - 1), [r.message for r in results]
+    db.session.expire_all()
+    from app.acts.models import Act
+
+    statuses = sorted(db.session.scalars(select(Act.status).where(Act.instance_id.in_(
+        [t.instance_id for t in tasks]))).all())
+    assert statuses == ["accepted"] + ["verified"] * (len(ids) - 1)
