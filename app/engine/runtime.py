@@ -734,10 +734,17 @@ def start_instance(identifier: str, *, title: str, actor=None, region_id: int | 
     return instance
 
 
+#: the roles whose trial runs' steps are theirs whatever the lane (app.processes.trials; the inbox's
+#: ``actionable_clause`` lists them for these roles only)
+TRIAL_ROLES = frozenset({"process_owner", "admin"})
+
+
 def can_act_directly(user, task: HumanTask) -> bool:
     """The user's own role, scope and claim allow completing the task."""
     if getattr(task, "is_trial", False):  # a trial run's tasks are all its owner's (app.processes.trials)
-        return task.assignee_id == user.id
+        # ... while the owner still runs models: moved to another role, the steps of their trial runs (still theirs,
+        # left out of their inbox) were completed as before — a page opened before the move, or the API
+        return task.assignee_id == user.id and user.role in TRIAL_ROLES
     if task.role != user.role or not can_see(user, task.region_id, task.organisation_id):
         return False
     return task.assignee_id in (None, user.id)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import defer
 
 from app import clock
 from app.engine.models import HumanTask
+from app.engine.runtime import TRIAL_ROLES
 from app.extensions import db
 from app.inbox import models as _inbox_models  # noqa: F401 - maps the inbox's extra human_task columns
 from app.people.access import scope_clause
@@ -73,7 +74,7 @@ def actionable_clause(user) -> ColumnElement[bool]:
     from app.people.substitutions import active_principals
 
     clauses = [_direct_clause(user)] + [_direct_clause(p) for p in active_principals(user)]
-    if user.role in ("process_owner", "admin"):  # the tasks of the trial runs they started, whatever the lane
+    if user.role in TRIAL_ROLES:  # the tasks of the trial runs they started, whatever the lane
         clauses.append(and_(HumanTask.is_trial == true(), HumanTask.assignee_id == user.id))
     return or_(*clauses) if len(clauses) > 1 else clauses[0]
 

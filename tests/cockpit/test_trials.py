@@ -3,6 +3,7 @@ production lists and counts, and the run can be deleted. No task page of any ins
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
@@ -174,3 +175,27 @@ def test_a_national_role_does_not_get_trial_tasks_of_its_lane(world, browser):
     db.session.expire_all()
     assert count_open_tasks(user("operator")) == before
     assert operator.post(f"/tasks/{task.id}", {"comment": "x"}).status_code == 404
+
+
+def test_an_owner_moved_to_another_role_no_longer_works_their_trial_runs_steps(trial_v1, browser):
+    """A trial's steps are its owner's whatever their lane — while the owner is a process owner (or an
+    administrator): the inbox stopped listing them once the owner was moved to the auditor's role, but the step
+    itself, opened before the move or reached by the API, was completed as before (the task check looked at the
+    assignee only)."""
+    from app.admin.operations import update_user
+    from app.engine.errors import TaskNotAvailable
+    from app.engine.runtime import complete_task
+
+    owner = browser("owner")
+    instance = _start_trial(owner, trial_v1)
+    task = _open_task(instance)
+    person = user("owner")
+    update_user(person, {"full_name": person.full_name, "email": person.email or "", "role": "auditor",
+                         "organisation_id": ""}, user("admin"))
+    db.session.commit()
+    with pytest.raises(TaskNotAvailable):
+        complete_task(task.id, user("owner"), data={"comment": "after the move"})
+    db.session.rollback()
+    sent = owner.post(f"/tasks/{task.id}", {"comment": "after the move", "_version": str(instance.lock_version)})
+    assert sent.status_code in (403, 404)
+    assert _open_task(instance).id == task.id, "the step is still open"
