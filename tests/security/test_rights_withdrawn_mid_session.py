@@ -150,3 +150,40 @@ def test_a_bulk_acceptance_stops_accepting_once_its_official_is_deactivated(worl
     statuses = sorted(db.session.scalars(select(Act.status).where(Act.instance_id.in_(
         [t.instance_id for t in tasks]))).all())
     assert statuses == ["accepted"] + ["verified"] * (len(ids) - 1)
+
+
+def test_an_acceptance_form_opened_before_the_official_was_moved_to_another_region_is_refused(world, browser):
+    """Guard: the page read as an Astana official, sent after the administrator moved them to the Almaty department:
+    nothing is decided (the person is read afresh on every request, the task is checked against their scope now)."""
+    from tests.helpers import seen
+
+    act_id, task_id = _submitted_bilim()
+    official = browser("official")
+    assert official.get(f"/tasks/{task_id}").status_code == 200
+    person = user("official")
+    update_user(person, {"full_name": person.full_name, "email": person.email or "", "role": person.role,
+                         "organisation_id": str(user("official_almaty").organisation_id)}, user("admin"))
+    db.session.commit()
+    sent = official.post(f"/tasks/{task_id}", {"decision": "accept", "_seen": str(seen(_task(task_id)))})
+    assert sent.status_code in (403, 404), sent.status_code
+    db.session.expire_all()
+    from app.acts.models import Act
+
+    assert db.session.get(Act, act_id).status == "verified"
+
+
+def _task(task_id):
+    from app.engine.models import HumanTask
+
+    return db.session.get(HumanTask, task_id)
+
+
+def _submitted_bilim() -> tuple[int, int]:
+    from app.acts.operations import prefill_lines
+    from app.engine.runtime import complete_task
+    from tests.helpers import act_of_school, open_task
+
+    act = act_of_school("Bilim Innovation School")
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
+    db.session.commit()
+    return act.id, open_task(act, "accept_act").id
