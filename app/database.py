@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_app_context
-from sqlalchemy import Select, event
+from sqlalchemy import Select, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -58,6 +58,21 @@ def init_database_events(app: Flask) -> None:
         # WAL. 0 turns it off.
         cursor.execute(f"PRAGMA mmap_size={mmap_bytes}")
         cursor.close()
+
+
+_HOLD_KEY = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+#: SQLite: a write that changes nothing takes the database's one write lock (held to the transaction's end)
+_HOLD_SQLITE = text("UPDATE payment SET id = id WHERE 0 = 1")
+
+
+def hold_key(key: str) -> None:
+    """Hold ``key`` until the transaction ends: another transaction that holds it first makes this one wait for its
+    commit, so a check of what is stored under the key and the write that follows happen with no other such write
+    in between — where no unique constraint spans the tables the writes go to (a payment order's number, used by an
+    act's payment or by a settlement outside the acts). PostgreSQL: a transaction-scoped advisory lock; SQLite: its
+    single write lock, taken now rather than at the first write."""
+    connection = db.session.connection()
+    connection.execute(_HOLD_KEY if connection.dialect.name == "postgresql" else _HOLD_SQLITE, {"key": key})
 
 
 def error_first_line(err: BaseException) -> str:

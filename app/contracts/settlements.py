@@ -129,6 +129,10 @@ def settle_outside(contract: Contract, actor, request: OutsideRequest) -> Outsid
                                        "whole.", amount=format_tenge(item.amount_tiyn))})
     if request.kind == "paid":
         _check_payment_order(request, item.original, contract)
+        from app.payments.operations import hold_payment_order
+
+        hold_payment_order(request.order_number)  # from here to the commit no other use of the number is written,
+        _refuse_used_number(request.order_number, contract)  # and none was written since the check above
     row = OutsideSettlement(original_act_id=item.original.id, original_line_id=item.line.id, seq=len(earlier),
                             period=item.original.period, kind=request.kind, amount_tiyn=request.amount_tiyn,
                             rule_code=item.correction.rule_code, corrected_amount_tiyn=item.correction.corrected_tiyn,
@@ -176,7 +180,6 @@ def _settled_meanwhile(earlier: list[OutsideSettlement]) -> DomainConflict:
 def _check_payment_order(request: OutsideRequest, original: Act, contract: Contract) -> None:
     """The payment order was executed (not in the future), not before the month it pays for began, and its number
     is not an act's payment order, nor another organisation's settlement (one order pays one beneficiary)."""
-    from app.payments.models import Payment
 
     today = clock.today()
     if request.paid_on > today:
@@ -186,7 +189,12 @@ def _check_payment_order(request: OutsideRequest, original: Act, contract: Contr
         raise FormInvalid({"paid_on": _("The payment date %(date)s is before the month it pays for, which began on "
                                         "%(start)s.", date=format_day(request.paid_on),
                                         start=format_day(original.period))})
-    number = request.order_number
+    _refuse_used_number(request.order_number, contract)
+
+
+def _refuse_used_number(number: str, contract: Contract) -> None:
+    from app.payments.models import Payment
+
     if db.session.scalar(select(Payment.id).where(func.upper(Payment.order_number) == number)) is not None \
             or db.session.scalar(select(OutsideSettlement.id).join(Act, Act.id == OutsideSettlement.original_act_id)
                                  .where(OutsideSettlement.order_number == number,

@@ -17,6 +17,7 @@ from app.acts.operations import act_chain, guarded_write
 from app.acts.payee import account_on_record, payee_of
 from app.audit.facts import payment_facts
 from app.audit.operations import record_event, vouched_facts
+from app.database import hold_key
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused
 from app.extensions import db
 from app.i18n import format_day
@@ -153,9 +154,23 @@ def _accepted_on(act: Act) -> date | None:
     return min(at.astimezone(UTC).date(), local.date())
 
 
+def hold_payment_order(order_number: str) -> None:
+    """Right before a payment order's number is written (the caller checks it again after this): another request
+    writing the same number — for an act or for a carried top-up — waits for this one's commit, then finds it used.
+    Typed at the same moment by two operators, one paying an act and one recording a top-up paid outside the acts,
+    both checks had passed and both rows were stored: one transfer recorded as paying two things (no unique
+    constraint spans the two tables)."""
+    hold_key(f"payment-order:{order_number.upper()}")
+
+
 def _check_order_number_unused(act: Act, order_number: str, actor) -> None:
     """A payment order pays one act: a reused number names the act it paid, if the user may see that act. Used by
-    this very act, the act was paid meanwhile (a second tab or request with the same order won the race): 409."""
+    this very act, the act was paid meanwhile (a second tab or request with the same order won the race): 409.
+    Checked before the other checks, and again with the number held before it is written (:func:`register_payment`)."""
+    _refuse_used_order_number(act, order_number, actor)
+
+
+def _refuse_used_order_number(act: Act, order_number: str, actor) -> None:
     from app.people.access import can_see
 
     if db.session.scalar(select(OutsideSettlement.id).where(OutsideSettlement.order_number == order_number.upper())
@@ -212,6 +227,8 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
     # The amount accepted is the amount paid: the act is still accepted at the version read (its amount was
     # final from acceptance on), and the same UPDATE marks it paid — a concurrent change makes this write nothing.
     accepted_tiyn = act.amount_tiyn
+    hold_payment_order(order_number)  # from here to the commit no other use of the number is written
+    _refuse_used_order_number(act, order_number, actor)  # and none was written since the check above
     try:
         guarded_write(act, ("accepted",), status="paid")
     except ConflictError:
