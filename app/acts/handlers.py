@@ -121,8 +121,11 @@ class DecideAct(TaskHandler):
             raise DomainConflict(_("The act was verified again after you opened this page: its amount is now "
                                    "%(amount)s. Read the report below again, then decide.",
                                    amount=format_tenge(act.amount_tiyn)))
+        # an act accepted at 0 ₸ has nothing to pay: its "Pay act" step completes itself (PayAct.settles_itself),
+        # told so here rather than by reading the act again on every step
+        nothing_to_pay = data["decision"] == "accept" and act.amount_tiyn == 0
         operations.decide(act, data["decision"], data.get("comment"), ctx.actor)
-        return {"decision": data["decision"]}
+        return {"decision": data["decision"], **({"nothing_to_pay": True} if nothing_to_pay else {})}
 
 
 def _read_only(ctx: TaskContext) -> dict:

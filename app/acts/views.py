@@ -10,7 +10,6 @@ from app.acts.models import Act, ActLine
 from app.content_policy import document_policy, with_policy
 from app.extensions import db
 from app.instruments import instrument_of
-from app.payments.models import Payment
 from app.people.access import get_visible_or_404, sees_personal_data
 from app.security import CSV_MIMETYPE
 from app.ui import ACT_STATUS
@@ -64,7 +63,9 @@ def show(act_id: int):
     act = _visible_act(act_id)
     query, rule, outcome = _filtered_lines(act)
     lines = db.session.scalars(query.limit(LINES_PAGE + 1)).all()
-    payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
+    from app.payments.operations import nothing_to_pay, standing_payment
+
+    payment = standing_payment(act)
     from app.acts.review import undecided_line_ids
     from app.people.access import sees_personal_data
     from app.registry.access import READERS
@@ -75,7 +76,8 @@ def show(act_id: int):
     reader = current_user.role in READERS
     return render_template("acts/show.html", act=act, lines=lines[:LINES_PAGE], more=len(lines) > LINES_PAGE,
                            rules=instrument_of(act).rules, instrument=instrument_of(act),
-                           rule=rule, outcome=outcome, payment=payment, under_review=undecided_line_ids(act),
+                           rule=rule, outcome=outcome, payment=payment, nothing_to_pay=nothing_to_pay(act),
+                           under_review=undecided_line_ids(act),
                            lookup_bin=reader, lookup_iin=reader and sees_personal_data(current_user)
                            and instrument_of(act).code == "schools")
 

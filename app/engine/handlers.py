@@ -77,6 +77,13 @@ class TaskHandler:
         JavaScript; without it the form is sent as before (the server's checks are the same either way)."""
         return None
 
+    def settles_itself(self, ctx: TaskContext) -> dict | None:
+        """The step's data when its record leaves nobody anything to decide (an act of 0 ₸ has no payment order to
+        register): the handler writes the record's change through its domain's one door, and the engine completes
+        the step in the same run, so the process does not wait in an inbox for ever. None (the default): a person
+        takes the step. ``ctx.human_task`` is None (no inbox row was written); ``ctx.actor`` is the run's."""
+        return None
+
     def check_line(self, ctx: TaskContext, line: dict) -> tuple[str, str] | None:
         """A line of the form's table as the record would refuse it on submit, beyond the form's schema (an act's
         days within its month): ``(field, reason)``, or None. Asked of each line a file fills the table with."""

@@ -693,14 +693,36 @@ def advance(wf: BpmnWorkflow) -> None:
     """``do_engine_steps``, then hand messages nobody caught yet to whoever waits for them now. In a
     collaboration of pools run as one instance, one pool may send before the other has reached its catch
     event; SpiffWorkflow then keeps the message as outgoing, and it is delivered here once a catcher waits."""
-    wf.do_engine_steps()
-    for _round in range(20):
-        pending = list(wf.bpmn_events)
-        delivered = [ev for ev in pending if wf.event_manager.catch(ev, internal=False)]
-        if not delivered:
-            return
-        wf.bpmn_events = [ev for ev in pending if all(ev is not d for d in delivered)]
+    for _settled in range(20):
         wf.do_engine_steps()
+        for _round in range(20):
+            pending = list(wf.bpmn_events)
+            delivered = [ev for ev in pending if wf.event_manager.catch(ev, internal=False)]
+            if not delivered:
+                break
+            wf.bpmn_events = [ev for ev in pending if all(ev is not d for d in delivered)]
+            wf.do_engine_steps()
+        if not _settle_steps_nobody_takes(wf):
+            return
+
+
+def _settle_steps_nobody_takes(wf: BpmnWorkflow) -> bool:
+    """Complete the ready user tasks whose handler says their record leaves nobody anything to decide
+    (:meth:`TaskHandler.settles_itself`); True when one was. Only within a run (an instance and its actor)."""
+    run = _run.get(None)
+    if run is None:
+        return False
+    settled = False
+    for task in wf.get_tasks(state=TaskState.READY, manual=True):
+        handler = get_handler(task.task_spec.extensions.get("properties", {}).get("taskHandler"))
+        if handler is None:
+            continue
+        data = handler.settles_itself(TaskContext(run.instance, None, run.actor, task.data))
+        if data is not None:
+            task.set_data(**data)
+            task.run()
+            settled = True
+    return settled
 
 
 def start_instance(identifier: str, *, title: str, actor=None, region_id: int | None = None,

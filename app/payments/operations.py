@@ -1,4 +1,5 @@
-"""Register the payment of an accepted act — exactly once (application check + unique constraint)."""
+"""Register the payment of an accepted act — exactly once (application check + unique constraint) — or close an act
+of 0 ₸ without one."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from app import clock
 from app.acts.models import Act, OutsideSettlement
 from app.acts.operations import act_chain, guarded_write
 from app.acts.payee import account_on_record, payee_of
-from app.audit.facts import payment_facts
+from app.audit.facts import act_facts, payment_facts
 from app.audit.operations import record_event, vouched_facts
 from app.database import hold_key
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused
@@ -45,7 +46,7 @@ def payment_of(act: Act) -> dict | None:
     register reads it)."""
     from app.audit.models import AuditEvent
 
-    payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
+    payment = standing_payment(act)
     if payment is None:
         return None
     iban = payment.payee_iban
@@ -55,6 +56,17 @@ def payment_of(act: Act) -> dict | None:
         iban = (details or {}).get("iban")
     return {"order_number": payment.order_number, "paid_on": payment.paid_on, "amount_tiyn": payment.amount_tiyn,
             "payee_iban": iban}
+
+
+def standing_payment(act: Act) -> Payment | None:
+    """The act's payment (at most one: a unique constraint), or None."""
+    return db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
+
+
+def nothing_to_pay(act: Act) -> bool:
+    """The act was closed without a payment order: accepted at 0 ₸ (every line excluded, or claw-backs as large as
+    the month), so no bank order exists for it (:func:`close_without_payment`)."""
+    return act.status == "paid" and act.amount_tiyn == 0 and standing_payment(act) is None
 
 
 @dataclass(frozen=True)
@@ -194,25 +206,30 @@ def _refuse_used_order_number(act: Act, order_number: str, actor) -> None:
 
 
 def _paid_by_the_audit_trail(act: Act) -> bool:
-    """The act's chain already holds a payment: someone who deleted the payment row and set the act back to accepted
-    (a database writer) had it paid a second time — verify-audit reported the missing row only after the money left."""
+    """The act's chain already holds a payment, or a closing without one: someone who deleted the payment row and set
+    the act back to accepted (a database writer) had it paid a second time — verify-audit reported the missing row
+    only after the money left."""
     from app.audit.models import AuditEvent
 
-    return db.session.scalar(select(AuditEvent.id).where(AuditEvent.chain == act_chain(act),
-                                                         AuditEvent.action == "act.paid").limit(1)) is not None
+    return db.session.scalar(select(AuditEvent.id).where(
+        AuditEvent.chain == act_chain(act),
+        AuditEvent.action.in_(("act.paid", "act.closed_nothing_to_pay"))).limit(1)) is not None
 
 
 def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payment:
     # One payment order, whatever the case it is typed in: "pp-0001" is the bank's PP-0001, and registered for a
     # second act it recorded one transfer as paying two acts (the unique constraint compares the text as typed).
     order_number = order_number.upper()
-    if db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() is not None \
-            or _paid_by_the_audit_trail(act):
+    if standing_payment(act) is not None or _paid_by_the_audit_trail(act):
         raise DomainConflict(_("Act %(number)s has already been paid; a second payment is refused.", number=act.number))
     if act.status != "accepted":
         raise (DomainConflict if act.status == "paid" else DomainRefused)(_("Only an accepted act can be paid."))
     _check_paid_on(act, paid_on)
     _check_order_number_unused(act, order_number, actor)
+    if act.amount_tiyn == 0:
+        # no bank issues a payment order of 0 ₸: the act is closed without one (close_without_payment)
+        raise DomainRefused(_("Act %(number)s has nothing to pay (0 ₸): it is closed without a payment order.",
+                              number=act.number))
     for check in PAYMENT_CHECKS:
         check(act)
     # Paid to the account the department accepted, even when the organisation's record (or the contract) names
@@ -264,3 +281,21 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
 
     tell_school(act, "act_paid", order=order_number, paid_on=paid_on.isoformat())
     return payment
+
+
+def close_without_payment(act: Act, actor, *, alongside: bool = False) -> None:
+    """The one door for an accepted act of 0 ₸ (every line excluded, or claw-backs as large as the month — a claw-back
+    never makes an act negative, app.acts.adjustments): closed (status paid) without a payment order, which no bank
+    issues for 0 ₸, audited with the act's facts; the "Pay act" step completes itself (``PayAct.settles_itself``).
+    Refused for an act with money to pay, one not accepted, or one already paid or closed."""
+    if standing_payment(act) is not None or _paid_by_the_audit_trail(act):
+        raise DomainConflict(_("Act %(number)s has already been paid; a second payment is refused.", number=act.number))
+    if act.status != "accepted":
+        raise DomainRefused(_("Only an accepted act can be paid."))
+    if act.amount_tiyn != 0:
+        raise DomainRefused(_("Act %(number)s has money to pay: it is paid by a payment order.", number=act.number))
+    guarded_write(act, ("accepted",), status="paid")
+    record_event(act_chain(act), "act.closed_nothing_to_pay", "act", act.id, actor_id=getattr(actor, "id", None),
+                 alongside=alongside,
+                 details={"act": act.number, "amount_tiyn": 0, "adjustment_tiyn": act.adjustment_tiyn or 0},
+                 facts=act_facts(act))

@@ -43,7 +43,9 @@ def test_acts_without_a_process_instance_are_each_paid_once(world):
     every such act after the first as "already paid"."""
     acts = [act_of_school("Alatau Lyceum"), act_of_school("Bilim Innovation School")]
     for act in acts:
-        tamper(update(Act).where(Act.id == act.id).values(status="accepted", instance_id=None, payee_iban=None))
+        # with money to pay: an act of 0 ₸ is closed without a payment order (app.payments.returns)
+        tamper(update(Act).where(Act.id == act.id).values(status="accepted", instance_id=None, payee_iban=None,
+                                                           amount_tiyn=1_000_000))
     for n, act in enumerate(acts):
         register_payment(db.session.get(Act, act.id), f"PP-OWN-{n}", clock.today(), user("operator"))
         db.session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.acts.models import Act
+from app.acts.operations import prefill_lines
 from app.engine.errors import DomainRefused
 from app.engine.runtime import complete_task
 from app.engine.specs import validate_files
@@ -69,9 +70,9 @@ def test_the_shipped_models_draw_their_money_steps_in_the_right_lanes(world):
         assert not [p for p in found if "can be performed only by" in p.message], version.process_model.identifier
 
 
-def _verified_act() -> Act:
+def _verified_act(lines: list | None = None) -> Act:
     act = act_of_school(SCHOOL)
-    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": [PHANTOM], "note": ""})
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": lines or [PHANTOM], "note": ""})
     db.session.commit()
     db.session.expire_all()
     act = db.session.get(Act, act.id)
@@ -97,7 +98,9 @@ def test_the_school_cannot_accept_its_own_act_whatever_the_lane(world):
 
 
 def test_the_school_cannot_pay_its_own_act_whatever_the_lane(world):
-    act = _verified_act()
+    # the school's real students: an act of 0 ₸ (the phantom alone) is closed at acceptance, with no step to pay
+    act = _verified_act(prefill_lines(act_of_school(SCHOOL)))
+    assert act.amount_tiyn > 0
     accept = open_task(act, "accept_act")
     complete_task(accept.id, user("official"), data={"decision": "accept"}, seen=str(act.lock_version))
     db.session.commit()
