@@ -127,11 +127,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.errors import register_error_handlers
     from app.inbox.views import bp as inbox_bp
     from app.modeler.views import bp as modeler_bp
+    from app.payments.views import bp as payments_bp
     from app.people.views import bp as people_bp
     from app.processes.views import bp as processes_bp
     from app.vendor import bp as vendor_bp
 
-    for bp in (people_bp, inbox_bp, acts_bp, processes_bp, vendor_bp, modeler_bp):
+    for bp in (people_bp, inbox_bp, acts_bp, processes_bp, vendor_bp, modeler_bp, payments_bp):
         app.register_blueprint(bp)
     from app.registry.views import bp as registry_bp
     from app.reports.views import bp as reports_bp

@@ -63,9 +63,12 @@ def show(act_id: int):
     act = _visible_act(act_id)
     query, rule, outcome = _filtered_lines(act)
     lines = db.session.scalars(query.limit(LINES_PAGE + 1)).all()
-    from app.payments.operations import nothing_to_pay, standing_payment
+    from app.payments.operations import nothing_to_pay, returned_payments, standing_payment
+    from app.payments.returns import RETURN_REASON_LABELS
+    from app.payments.views import may_handle_payments
 
     payment = standing_payment(act)
+    returned = returned_payments(act)
     from app.acts.review import undecided_line_ids
     from app.people.access import sees_personal_data
     from app.registry.access import READERS
@@ -76,8 +79,9 @@ def show(act_id: int):
     reader = current_user.role in READERS
     return render_template("acts/show.html", act=act, lines=lines[:LINES_PAGE], more=len(lines) > LINES_PAGE,
                            rules=instrument_of(act).rules, instrument=instrument_of(act),
-                           rule=rule, outcome=outcome, payment=payment, nothing_to_pay=nothing_to_pay(act),
-                           under_review=undecided_line_ids(act),
+                           rule=rule, outcome=outcome, payment=payment, returned_payments=returned,
+                           nothing_to_pay=nothing_to_pay(act), pays=may_handle_payments(current_user),
+                           return_reasons=RETURN_REASON_LABELS, under_review=undecided_line_ids(act),
                            lookup_bin=reader, lookup_iin=reader and sees_personal_data(current_user)
                            and instrument_of(act).code == "schools")
 

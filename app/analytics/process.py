@@ -133,7 +133,8 @@ def pilot_figures(scope_acts: ColumnElement[bool]) -> dict:
     submitted = [a for a in acts if a.submitted_at is not None]
     on_time = [a for a in submitted if (clock.local_day(a.submitted_at) - _month_end(a.period)).days <= LATE_AFTER_DAYS]
     paid = db.session.execute(select(func.count(Payment.id), func.sum(Payment.amount_tiyn))
-                              .join(Act, Act.id == Payment.act_id).where(scope_acts)).one()
+                              .join(Act, Act.id == Payment.act_id)
+                              .where(scope_acts, Payment.returned_on.is_(None))).one()  # returned: not paid
     return {"schools": len({a.school_id for a in acts}), "acts": len(acts), "submitted": len(submitted),
             "on_time": len(on_time), "payments": int(paid[0] or 0), "paid_tiyn": int(paid[1] or 0),
             "returned_now": sum(1 for a in acts if a.status == "returned"),

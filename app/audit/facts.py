@@ -38,7 +38,7 @@ ADDED_LATER = frozenset({"adjustment_tiyn", "adjustments_sha256"})
 #: vouches for the row only while the row has none either. The account an act is accepted to be paid to (and a
 #: payment was sent to) is pinned since migration 0027: a database writer who pinned one on an act accepted
 #: before would have sent its payment there, unseen, had the old events been taken to vouch for any value.
-ADDED_LATER_UNSET = {"payee_iban": None}
+ADDED_LATER_UNSET = {"payee_iban": None, "returned_on": None, "return_reason": None, "return_reference": None}
 
 
 def _act_facts(act, lines: Iterable, adjustments: Iterable = ()) -> dict:
@@ -86,9 +86,19 @@ def load_act_facts(statuses: tuple[str, ...] = DECIDED_ACT_STATUSES) -> dict[int
 
 # -- payment ------------------------------------------------------------------------------------------------
 def payment_facts(payment) -> dict:
-    """A registered payment: how much was paid, by which payment order, to which account, for which act."""
-    return {"act_id": payment.act_id, "amount_tiyn": payment.amount_tiyn, "order_number": payment.order_number,
-            "paid_on": payment.paid_on.isoformat(), "payee_iban": payment.payee_iban}
+    """A registered payment: how much was paid, by which payment order, to which account, for which act — and, once
+    the bank has sent it back, the return (day, reason, the bank's reference): a payment marked returned counts as
+    not paid and lets its act be paid again, so a return written without its event is reported. A payment not
+    returned keeps the facts it always had (the return's are added only once there is one: the ``act.paid`` events
+    written before returns were kept vouch for it, ``ADDED_LATER_UNSET``)."""
+    facts = {"act_id": payment.act_id, "amount_tiyn": payment.amount_tiyn, "order_number": payment.order_number,
+             "paid_on": payment.paid_on.isoformat(), "payee_iban": payment.payee_iban}
+    returned_on, reason, reference = (getattr(payment, name, None) for name in
+                                      ("returned_on", "return_reason", "return_reference"))
+    if returned_on is not None or reason is not None or reference is not None:
+        facts.update(returned_on=returned_on.isoformat() if returned_on else None, return_reason=reason,
+                     return_reference=reference)
+    return facts
 
 
 def load_payment_facts() -> dict[int, dict]:

@@ -389,12 +389,14 @@ def _refuse_late_unkeyed_events(walker: _ChainWalker, anchors: list[dict]) -> No
 def _refuse_paid_acts_put_back(report: VerificationReport) -> None:
     """An act a payment pays must be paid: the act's facts leave its status out (accepted and paid carry the same
     money), so a database writer who set a paid act back to "accepted" was unseen — its payment task open again, the
-    act listed as awaiting payment."""
+    act listed as awaiting payment. A payment the bank returned pays nothing (its act is accepted again); its return
+    is vouched for by the payment's own facts."""
     from app.acts.models import Act
     from app.payments.models import Payment
 
     for act_id, status in db.session.execute(select(Act.id, Act.status).join(Payment, Payment.act_id == Act.id)
-                                             .where(Act.status != "paid").order_by(Act.id)):
+                                             .where(Act.status != "paid", Payment.returned_on.is_(None))
+                                             .order_by(Act.id)):
         report.problems.append(ChainProblem("", 0, f"act {act_id}: a payment pays it, but its status is {status!r}, "
                                                    "not paid"))
 
@@ -402,13 +404,14 @@ def _refuse_paid_acts_put_back(report: VerificationReport) -> None:
 def _refuse_payments_to_another_account(report: VerificationReport) -> None:
     """A payment is sent to the account the department accepted its act with (``Act.payee_iban``): each row is vouched
     for by its own event, so one sent elsewhere — by a payment path written around the pinned payee, or both rows
-    rewritten with events that each still match — shows only when the two are compared."""
+    rewritten with events that each still match — shows only when the two are compared. A payment the bank returned
+    went to the account pinned then; its act may be pinned to the corrected one since (app.payments.returns)."""
     from app.acts.models import Act
     from app.payments.models import Payment
 
     for payment_id, act_id, paid_to, accepted_to in db.session.execute(
             select(Payment.id, Act.id, Payment.payee_iban, Act.payee_iban).join(Act, Act.id == Payment.act_id)
-            .where(Act.payee_iban.is_not(None)).order_by(Payment.id)):
+            .where(Act.payee_iban.is_not(None), Payment.returned_on.is_(None)).order_by(Payment.id)):
         if paid_to != accepted_to:
             report.problems.append(ChainProblem("", 0, f"payment {payment_id}: sent to {paid_to or 'no account'}, "
                                                        f"but act {act_id} was accepted to be paid to {accepted_to}"))

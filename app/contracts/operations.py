@@ -330,7 +330,7 @@ def taken_by(act: Act, contract_id: int) -> int:
 def paid_under(contract: Contract) -> int:
     return db.session.scalar(
         select(func.coalesce(func.sum(Payment.amount_tiyn), 0)).join(ContractAct, ContractAct.act_id == Payment.act_id)
-        .where(ContractAct.contract_id == contract.id)) or 0
+        .where(ContractAct.contract_id == contract.id, Payment.returned_on.is_(None))) or 0  # returned: not paid
 
 
 def close(contract: Contract) -> None:

@@ -114,7 +114,7 @@ def _show(contract: Contract, settle_errors: dict | None = None, settle_values: 
     document = documents.document_of(contract)  # reads only: a GET writes nothing
     acts = operations.contract_acts(contract)
     payments = {p.act_id: p for p in db.session.scalars(
-        select(Payment).where(Payment.act_id.in_([a.id for a in acts] or [0])))}
+        select(Payment).where(Payment.act_id.in_([a.id for a in acts] or [0]), Payment.returned_on.is_(None)))}
     corrections = operations.corrections_under(contract)
     settlements = settlements_under(contract)
     seen: dict[int, int] = {}

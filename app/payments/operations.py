@@ -1,5 +1,5 @@
-"""Register the payment of an accepted act — exactly once (application check + unique constraint) — or close an act
-of 0 ₸ without one."""
+"""Register the payment of an accepted act — exactly once (application check + a unique index over the payments the
+bank has not returned) — or close an act of 0 ₸ without one."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from app.engine.errors import ConflictError, DomainConflict, DomainRefused
 from app.extensions import db
 from app.i18n import format_day
 from app.payments.models import Payment
+from app.payments.returns import check_repayment, repin_after_return
 
 #: Further conditions a payment must meet (e.g. the contract's cap); each raises DomainRefused.
 PAYMENT_CHECKS: list = []
@@ -59,8 +60,14 @@ def payment_of(act: Act) -> dict | None:
 
 
 def standing_payment(act: Act) -> Payment | None:
-    """The act's payment (at most one: a unique constraint), or None."""
-    return db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first()
+    """The act's payment the bank has not returned (at most one: a partial unique index), or None."""
+    return db.session.scalars(select(Payment).where(Payment.act_id == act.id, Payment.returned_on.is_(None))).first()
+
+
+def returned_payments(act: Act) -> list[Payment]:
+    """The act's payments the bank sent back, oldest first."""
+    return list(db.session.scalars(select(Payment).where(Payment.act_id == act.id, Payment.returned_on.is_not(None))
+                                   .order_by(Payment.id)))
 
 
 def nothing_to_pay(act: Act) -> bool:
@@ -124,7 +131,10 @@ def _check_pinned_payee(act: Act) -> None:
     """The pinned account is paid only as the acceptance event vouches for it: a database writer who changed the act's
     row after the department's decision would otherwise have had the money sent to their account, and verify-audit
     would have said so only afterwards."""
-    facts = vouched_facts(act_chain(act), "act.accepted", "act", act.id)
+    # after a payment returned by the bank the act is paid to the account on record, pinned anew
+    # (app.payments.returns.repin_after_return) by an event of its own
+    facts = vouched_facts(act_chain(act), "act.payee_changed", "act", act.id) \
+        or vouched_facts(act_chain(act), "act.accepted", "act", act.id)
     if facts is None or facts.get("payee_iban") != act.payee_iban:
         raise DomainRefused(_("The account recorded on act %(number)s, %(iban)s, is not the one the education "
                               "department accepted it with: nothing was paid. Tell the system's administrators; the "
@@ -206,17 +216,24 @@ def _refuse_used_order_number(act: Act, order_number: str, actor) -> None:
 
 
 def _paid_by_the_audit_trail(act: Act) -> bool:
-    """The act's chain already holds a payment, or a closing without one: someone who deleted the payment row and set
-    the act back to accepted (a database writer) had it paid a second time — verify-audit reported the missing row
-    only after the money left."""
+    """The act's chain holds a payment, or a closing without one, that no return event undoes: someone who deleted
+    the payment row (or marked it returned) and set the act back to accepted (a database writer) had it paid a second
+    time — verify-audit reported the row only after the money left."""
     from app.audit.models import AuditEvent
 
-    return db.session.scalar(select(AuditEvent.id).where(
+    events = db.session.execute(select(AuditEvent.action, AuditEvent.object_id).where(
         AuditEvent.chain == act_chain(act),
-        AuditEvent.action.in_(("act.paid", "act.closed_nothing_to_pay"))).limit(1)) is not None
+        AuditEvent.action.in_(("act.paid", "payment.returned", "act.closed_nothing_to_pay")))).all()
+    if any(action == "act.closed_nothing_to_pay" and object_id == act.id for action, object_id in events):
+        return True
+    paid = {object_id for action, object_id in events if action == "act.paid"}
+    returned = {object_id for action, object_id in events if action == "payment.returned"}
+    return bool(paid - returned)
 
 
-def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payment:
+def register_payment(act: Act, order_number: str, paid_on: date, actor, *, alongside: bool = False) -> Payment:
+    """The one door for paying an act (``alongside``: from the act's page, outside its process — an act paid again
+    after a return — the writer does not hold the instance's lock)."""
     # One payment order, whatever the case it is typed in: "pp-0001" is the bank's PP-0001, and registered for a
     # second act it recorded one transfer as paying two acts (the unique constraint compares the text as typed).
     order_number = order_number.upper()
@@ -225,6 +242,12 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
     if act.status != "accepted":
         raise (DomainConflict if act.status == "paid" else DomainRefused)(_("Only an accepted act can be paid."))
     _check_paid_on(act, paid_on)
+    returned = returned_payments(act)
+    for sent_back in returned:
+        if sent_back.order_number == order_number:
+            raise DomainRefused(_("Payment order %(order)s was returned by the bank on %(date)s: the act is paid "
+                                  "again by a new payment order, with its own number.", order=order_number,
+                                  date=format_day(sent_back.returned_on)))
     _check_order_number_unused(act, order_number, actor)
     if act.amount_tiyn == 0:
         # no bank issues a payment order of 0 ₸: the act is closed without one (close_without_payment)
@@ -232,11 +255,15 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
                               number=act.number))
     for check in PAYMENT_CHECKS:
         check(act)
+    if returned:
+        # paid again after a return: to the account on record by now (the bank could not pay the old one)
+        repin_after_return(act, check_repayment(act, returned[-1], paid_on), actor, returned[-1], alongside)
     # Paid to the account the department accepted, even when the organisation's record (or the contract) names
     # another one by now: a state treasury pays only what was accepted, and a new account needs the department's new
     # acceptance. Refusing instead would strand the act — accepted is final and the process has no way back from
     # payment to acceptance — and would let whoever changes an IBAN hold a school's payment. The operator sees both
-    # accounts on the pay page (account_change), and the event records the one on record too.
+    # accounts on the pay page (account_change), and the event records the one on record too. Once the bank has
+    # returned a payment, though, the act is paid to the account on record (repin_after_return, above).
     if act.payee_iban is not None:
         _check_pinned_payee(act)
     paid_to = payee_of(act)
@@ -272,10 +299,11 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor) -> Payme
         # A concurrent registration won the race, or the order number is already used.
         raise DomainConflict(_("Act %(number)s has already been paid, or payment order %(order)s is already "
                                "registered.", number=act.number, order=order_number)) from err
-    record_event(act_chain(act), "act.paid", "payment", payment.id, actor_id=actor.id,
+    record_event(act_chain(act), "act.paid", "payment", payment.id, actor_id=actor.id, alongside=alongside,
                  details={"act": act.number, "order_number": order_number, "paid_on": paid_on.isoformat(),
                           "amount_tiyn": act.amount_tiyn, "iban": paid_to,
-                          **({"account_on_record": on_record} if on_record != paid_to else {})},
+                          **({"account_on_record": on_record} if on_record != paid_to else {}),
+                          **({"after_return_of": returned[-1].order_number} if returned else {})},
                  facts=payment_facts(payment))
     from app.acts.operations import tell_school
 

@@ -41,7 +41,7 @@ from datetime import date
 from statistics import median
 
 from flask import g
-from sqlalchemy import delete, func, insert, literal_column, select
+from sqlalchemy import and_, delete, func, insert, literal_column, select
 from sqlalchemy.orm import selectinload
 
 from app import clock
@@ -83,7 +83,8 @@ def refresh_public_figures(school_ids: set[int] | None = None) -> int:
         .group_by(Act.instrument, Act.school_id, Act.region_id, Act.period)).all()
     paid = {(r[0], r[1], r[2]): int(r[3] or 0) for r in db.session.execute(only(
         select(Act.instrument, Act.school_id, Act.period, func.sum(Payment.amount_tiyn))
-        .join(Payment, Payment.act_id == Act.id), Act.school_id).group_by(Act.instrument, Act.school_id, Act.period))}
+        .join(Payment, and_(Payment.act_id == Act.id, Payment.returned_on.is_(None))),  # returned: not paid
+        Act.school_id).group_by(Act.instrument, Act.school_id, Act.period))}
     by_rule: dict[tuple[str, int, date], dict[str, int]] = defaultdict(dict)
     for kind, school_id, period, rule, n in db.session.execute(only(
             select(Act.instrument, Act.school_id, Act.period, ActLine.rule_code, func.count(ActLine.id))

@@ -143,7 +143,8 @@ def load(orders: list[StateOrder]) -> _Loaded:
     for contract_id, payment, kind, school_id, period in db.session.execute(
             select(ContractAct.contract_id, Payment, Act.instrument, Act.school_id, Act.period)
             .join(Payment, Payment.act_id == ContractAct.act_id).join(Act, Act.id == Payment.act_id)
-            .where(ContractAct.contract_id.in_(contract_ids)).order_by(Payment.registered_at, Payment.id)):
+            .where(ContractAct.contract_id.in_(contract_ids), Payment.returned_on.is_(None))  # returned: not paid
+            .order_by(Payment.registered_at, Payment.id)):
         payments[contract_id].append(payment)
         # a payment is one organisation's month: its amount is published only where the portal publishes that
         # month's figures (amount / norm would give a hidden count away; the year's payments add up to its total)

@@ -59,6 +59,9 @@ class ReconciliationRowSchema(Schema):
     later_top_up_tiyn = fields.Int(metadata={
         "description": "top-ups of this month's decided lines owed and not yet on any act: to be settled on a later "
                        "act (positive); not part of payable"})
+    returned_tiyn = fields.Int(metadata={
+        "description": "payments of this month's acts the bank sent back (closed account, wrong details, the bank's "
+                       "refusal): not part of paid — the act is payable again"})
     nothing_to_pay_acts = fields.Int(metadata={
         "description": "acts accepted at 0 ₸ (every line excluded, or claw-backs as large as the month), closed "
                        "without a payment order"})

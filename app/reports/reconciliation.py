@@ -11,9 +11,11 @@ For the acts of a month (every act that has been submitted) and each region:
   of lines still pending verification;
 * **adjusted** — corrections of earlier months settled on the accepted acts of this month (claw-backs negative),
   and those on acts still under review (not a returned act's: not settled until it is verified again);
-* **payable** = accepted + adjusted; **paid** — the payments registered for these acts; **outstanding** = payable
-  − paid; **closed with nothing to pay** — the acts accepted at 0 ₸, closed without a payment order (a count: they
-  pay nothing, payable and paid are 0 for them);
+* **payable** = accepted + adjusted; **paid** — the payments registered for these acts that the bank has not
+  returned; **outstanding** = payable − paid (an act whose payment came back is payable again);
+* **returned by the bank** — the payments of these acts the bank sent back (closed account, wrong details, its
+  refusal): not paid, beside paid; **closed with nothing to pay** — the acts accepted at 0 ₸, closed without a
+  payment order (a count: they pay nothing, payable and paid are 0 for them);
 * **adjusted, unsettled** — corrections of this month's decided lines that no act is to settle: the organisation's
   contract has ended with no act to come, or a top-up of a closed academic year (carried); owed back (negative) or
   owed, beside payable (:mod:`app.reports.unsettled`);
@@ -73,6 +75,7 @@ class ReconciliationRow:
     written_off_tiyn: int = 0  # carried top-ups of the month written off as not owed
     later_clawback_tiyn: int = 0  # claw-backs of the month's decided lines owed, to be settled on a later act (≤ 0)
     later_top_up_tiyn: int = 0  # top-ups of the month's decided lines owed, to be settled on a later act (≥ 0)
+    returned_tiyn: int = 0  # payments of the month's acts the bank sent back: not paid (app.payments.returns)
     nothing_to_pay_acts: int = 0  # acts accepted at 0 ₸, closed without a payment order
 
     @property
@@ -95,7 +98,7 @@ class ReconciliationRow:
         for name in ("acts", "lines", "accepted_tiyn", "under_review_tiyn", "withheld_total_tiyn", "adjusted_tiyn",
                      "adjusted_under_review_tiyn", "paid_tiyn", "pending_tiyn", "unsettled_tiyn",
                      "time_barred_tiyn", "settled_outside_tiyn", "written_off_tiyn", "later_clawback_tiyn",
-                     "later_top_up_tiyn", "nothing_to_pay_acts"):
+                     "later_top_up_tiyn", "returned_tiyn", "nothing_to_pay_acts"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for code, value in other.withheld_by_rule.items():
             self.withheld_by_rule[code] = self.withheld_by_rule.get(code, 0) + value
@@ -150,11 +153,15 @@ def reconcile(period: date, scope, region_id: int | None = None,
         elif outcome == "pending":
             r.pending_tiyn += int(norm_sum or 0)
             r.under_review_tiyn += int(norm_sum or 0)
-    for rid, paid in db.session.execute(
-            select(Act.region_id, func.sum(Payment.amount_tiyn)).join(Act, Act.id == Payment.act_id)
-            .where(*where).group_by(Act.region_id)):
-        row(rid).paid_tiyn += int(paid or 0)
-    standing = select(Payment.id).where(Payment.act_id == Act.id).exists()
+    returned = Payment.returned_on.is_not(None)
+    for rid, paid, is_returned in db.session.execute(
+            select(Act.region_id, func.sum(Payment.amount_tiyn), returned).join(Act, Act.id == Payment.act_id)
+            .where(*where).group_by(Act.region_id, returned)):
+        if is_returned:  # the bank sent it back: not paid, the act payable again
+            row(rid).returned_tiyn += int(paid or 0)
+        else:
+            row(rid).paid_tiyn += int(paid or 0)
+    standing = select(Payment.id).where(Payment.act_id == Act.id, Payment.returned_on.is_(None)).exists()
     for rid, closed in db.session.execute(
             select(Act.region_id, func.count(Act.id))
             .where(*where, Act.status == "paid", Act.amount_tiyn == 0, ~standing).group_by(Act.region_id)):
@@ -209,6 +216,7 @@ COLUMNS = [
     ("withheld_other_tiyn", _l("Withheld: days, cap, contract norms")), ("under_review_tiyn", _l("Under review")),
     ("adjusted_tiyn", _l("Adjusted")), ("adjusted_under_review_tiyn", _l("Adjustments under review")),
     ("payable_tiyn", _l("Payable")), ("paid_tiyn", _l("Paid")), ("outstanding_tiyn", _l("Outstanding")),
+    ("returned_tiyn", _l("Returned by the bank")),
     ("unsettled_tiyn", _l("Adjusted, unsettled")), ("time_barred_tiyn", _l("Claw-backs time-barred")),
     ("settled_outside_tiyn", _l("Paid outside the acts")), ("written_off_tiyn", _l("Written off")),
     ("later_clawback_tiyn", _l("Claw-backs to be settled on a later act")),
@@ -240,15 +248,18 @@ def table(rows: list[ReconciliationRow], total: ReconciliationRow, region_name,
 
 
 PAYMENT_COLUMNS = [_l("Act"), _l("Organisation"), _l("BIN"), _l("Region"), _l("Month"), _l("Amount, ₸"),
-                   _l("Payment order number"), _l("Payment date"), _l("IBAN"), _l("Note")]
+                   _l("Payment order number"), _l("Payment date"), _l("IBAN"), _l("Returned on"),
+                   _l("Return reason"), _l("Bank's return reference"), _l("Note")]
 
 
 def payments_table(period: date, scope, region_id: int | None, instrument: str, region_name
                    ) -> tuple[list[str], list[list]]:
     """The payments register of a month's acts: one row per registered payment — the act, who was paid, how much,
-    the payment order's number and date — for the operator's bank statement (the reconciliation has only sums). An
-    act closed with nothing to pay has a row of 0 ₸ with no order, said so in the note."""
+    the payment order's number and date — for the operator's bank statement (the reconciliation has only sums). A
+    payment the bank sent back keeps its row, with the return (day, reason, the bank's reference); an act closed with
+    nothing to pay has a row of 0 ₸ with no order, said so in the note."""
     from app.i18n import format_month
+    from app.payments.returns import return_reason_label
 
     where = [Act.period == period, Act.instrument == instrument, scope]
     if region_id is not None:
@@ -260,16 +271,18 @@ def payments_table(period: date, scope, region_id: int | None, instrument: str, 
     accounts = _paid_to([payment.id for payment, _act in paid])
     body = [[safe_cell(act.number), safe_cell(act.school.name), safe_cell(act.school.bin),
              safe_cell(region_name(act.region_id)), format_month(act.period), Decimal(payment.amount_tiyn) / 100,
-             safe_cell(payment.order_number), payment.paid_on, safe_cell(accounts.get(payment.id, "")), ""]
+             safe_cell(payment.order_number), payment.paid_on, safe_cell(accounts.get(payment.id, "")),
+             payment.returned_on or "", safe_cell(return_reason_label(payment.return_reason)),
+             safe_cell(payment.return_reference or ""), safe_cell(payment.return_note or "")]
             for payment, act in paid]
-    standing = select(Payment.id).where(Payment.act_id == Act.id).exists()
+    standing = select(Payment.id).where(Payment.act_id == Act.id, Payment.returned_on.is_(None)).exists()
     closed = db.session.scalars(
         select(Act).where(*where, Act.status == "paid", Act.amount_tiyn == 0, ~standing)
         .options(joinedload(Act.school)).order_by(Act.number)).all()
     note = str(_l("Nothing to pay: closed without a payment order"))
     body += [[safe_cell(act.number), safe_cell(act.school.name), safe_cell(act.school.bin),
-              safe_cell(region_name(act.region_id)), format_month(act.period), Decimal(0), "", "", "", note]
-             for act in closed]
+              safe_cell(region_name(act.region_id)), format_month(act.period), Decimal(0), "", "", "", "", "", "",
+              note] for act in closed]
     return [str(label) for label in PAYMENT_COLUMNS], body
 
 

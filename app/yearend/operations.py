@@ -52,7 +52,8 @@ def monthly_totals(contract: Contract, academic_year: str | None = None) -> list
     rows = []
     for period in contract_years(contract)[_year(contract, academic_year)]:
         act = acts.get(period)
-        payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).first() if act else None
+        payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id, Payment.returned_on.is_(None))
+                                     ).first() if act else None  # a payment the bank returned paid nothing
         excluded = by_rule(act) if act is not None and act.status in DECIDED else []
         rows.append({
             "period": period.strftime("%Y-%m"), "act_id": act.id if act else None,

@@ -247,8 +247,8 @@ def test_the_payments_register_lists_each_payment_of_the_month_with_its_order_an
         operator.get(f"/reports/payments.csv?period={period}").get_data().decode("utf-8-sig"))))
     assert rows[0][0] == "Акт" and rows[0][5] == "Сома, ₸"
     assert [r[0] for r in rows[1:]] == [bilim.number], "only paid acts, each once"
-    number, name, _bin, _region, _month, amount, order, paid_on, iban, note = rows[1]
-    assert note == "", "paid by its order: no note (an act closed with nothing to pay says so there)"
+    number, name, _bin, _region, _month, amount, order, paid_on, iban, *returned = rows[1]
+    assert returned == ["", "", "", ""], "not returned by the bank (app.payments.returns): no return day or reason"
     assert (name, order, paid_on) == ("Bilim Innovation School", "PP-R-1", payment.paid_on.isoformat())
     # the account it was sent to, as recorded when paid: an edit of the organisation's record afterwards changes nothing
     assert iban == payee_iban(bilim) and rows[0][8] == "IBAN"
