@@ -30,6 +30,7 @@ from app.inbox.models import SavedFilter, TaskAttachment
 from app.inbox.queries import InboxFilter
 from app.notifications.models import Notification
 from app.orders.models import StateOrder
+from app.payments.models import Payment
 from app.people.access import can_see
 from app.people.models import Organisation
 from app.people.substitutions import Substitution, create_substitution
@@ -87,6 +88,9 @@ def _scoped_records() -> dict[str, list[tuple[dict, int | None, int | None]]]:
         # a line's URL names its act too: the line's own scope decides
         "line_id": rows(select(ActLine).join(Act), lambda li: ({"line_id": li.id, "act_id": li.act_id},
                                                                 li.act.region_id, li.school_id)),
+        # a payment's URL names its act too: the act's scope decides (a returned payment is recorded on its act)
+        "payment_id": rows(select(Payment).join(Act), lambda p: ({"payment_id": p.id, "act_id": p.act_id},
+                                                                 p.act.region_id, p.act.school_id)),
         "act_id": rows(select(Act), lambda a: ({"act_id": a.id}, a.region_id, a.school_id)),
         "contract_id": rows(select(Contract), lambda c: ({"contract_id": c.id}, c.region_id, c.school_id)),
         "application_id": rows(select(Application), lambda a: ({"application_id": a.id}, a.region_id, a.school_id)),
@@ -140,7 +144,7 @@ def _state() -> tuple:
 
 
 def _others_records() -> None:
-    """What the demo world lacks: an attachment, a private and a shared filter, a token, a substitution."""
+    """What the demo world lacks: an attachment, a private and a shared filter, a token, a substitution, a payment."""
     accountant, official = user("accountant"), user("official")
     task = db.session.scalars(select(HumanTask).where(HumanTask.organisation_id == school("Bilim Innovation School").id,
                                                       HumanTask.status == "open")).first()
@@ -150,6 +154,11 @@ def _others_records() -> None:
     create_token(accountant, "accounting system", ["read"], 5)
     deputy = make_official2()  # a deputy holds the principal's role; the demo has one official per department
     create_substitution(official, deputy.id, clock.today(), clock.today() + timedelta(days=3), official)
+    # a payment row, written as it is stored, so the routes that name one (recording its return) are swept
+    act = db.session.scalars(select(Act).order_by(Act.id)).first()
+    db.session.add(Payment(act_id=act.id, order_number="PP-SWEEP-1", paid_on=clock.today(),
+                           amount_tiyn=act.amount_tiyn or 0, registered_by_id=user("operator").id,
+                           registered_at=clock.now()))
     db.session.commit()
 
 
