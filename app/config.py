@@ -72,7 +72,7 @@ def _lock_timeout() -> str:
     """MIGRATION_LOCK_TIMEOUT, as PostgreSQL's lock_timeout reads it (5s, 500ms, 1min; 0: wait for ever) — a mistyped
     one was PostgreSQL's "invalid value for parameter" traceback in the middle of ``flask db upgrade``."""
     value = os.environ.get("MIGRATION_LOCK_TIMEOUT", "5s").strip() or "5s"
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(us|ms|s|min|h|d)?", value):
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?\s*(us|ms|s|min|h|d)?", value):
         raise ConfigError(f"MIGRATION_LOCK_TIMEOUT must be a duration like 5s, 500ms or 1min (0: no limit), not "
                           f"{value!r}")
     return value
@@ -102,7 +102,7 @@ def _days(name: str) -> frozenset:
         if not text:
             continue
         try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
                 raise ValueError(text)
             days.add(date.fromisoformat(text))
         except ValueError:
@@ -215,7 +215,7 @@ def normalise_database_url(url: str) -> str:
 def _proxy_hops() -> int:
     """TRUSTED_PROXY_HOPS: how many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host."""
     value = os.environ.get("TRUSTED_PROXY_HOPS", "0").strip() or "0"
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" passed isdigit and broke int()
         raise ConfigError(f"TRUSTED_PROXY_HOPS must be a whole number of proxies (0 or more), not {value!r}")
     return int(value)
 

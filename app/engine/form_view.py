@@ -32,6 +32,12 @@ class Field:
     row_marks: dict[int, str] = field(default_factory=dict)
 
 
+#: an IIN or BIN as a page's field takes it (the browser's check, never stricter than the server's): twelve ASCII
+#: digits, perhaps set apart by the spaces and dashes app/registry/cells.py removes
+IDENTIFIER_TYPED = "\\s*[0-9](?:[\\s\\-\u2010-\u2014\u2212]*[0-9]){11}\\s*"
+IDENTIFIER_TYPED_LENGTH = 23
+
+
 def _obj(value: Any) -> dict:
     """A schema or UI entry as the page reads it: forms are checked when saved and published
     (``forms.form_shape_problems``), so anything else is an older version's, drawn as an empty entry, never a 500."""
@@ -119,7 +125,10 @@ def _scalar(name: str, key: str, schema: dict, ui: dict, value, errors: dict, re
     if "maxLength" in schema:
         attrs["maxlength"] = schema["maxLength"]
     if schema.get("format") in ("iin", "bin"):
-        attrs.update({"maxlength": 12, "inputmode": "numeric", "pattern": r"\d{12}", "data-format": schema["format"]})
+        # twelve digits, which may be written in groups as they are copied from a document ("791028 302728"): the
+        # server reads them (app/registry/formats.py); a maxlength of 12 cut a pasted grouped IIN to 11 digits
+        attrs.update({"maxlength": IDENTIFIER_TYPED_LENGTH, "inputmode": "numeric", "pattern": IDENTIFIER_TYPED,
+                      "data-format": schema["format"]})
     elif schema.get("format") == "iban-kz":
         attrs["data-format"] = "iban-kz"
     if isinstance(schema.get("pattern"), str) and kind == "text":

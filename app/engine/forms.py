@@ -31,12 +31,18 @@ MAX_FORM_NUMBER = 10**15
 #: factory before anything is served — JSON Schema passes a format no checker knows, so a test holds that they are
 #: registered (tests/engine/test_engine_is_a_library.py)
 DOMAIN_FORMATS: set[str] = set()
+#: how a field of a domain format reads what a person typed into a page's field or a lines file's cell, by format
+_TYPED_READINGS: dict[str, Any] = {}
 
 
-def register_format(name: str, check) -> None:
-    """A string format the forms check (``check(value) -> bool``); values of other types pass to the type check."""
+def register_format(name: str, check, typed=None) -> None:
+    """A string format the forms check (``check(value) -> bool``); values of other types pass to the type check.
+    ``typed(text) -> str``: the value a text typed into a page's field (or a lines file's cell) stands for — an IIN
+    written in groups is its twelve digits; JSON data (the API) is taken as it is sent."""
     DOMAIN_FORMATS.add(name)
     FORMAT_CHECKER.checks(name)(lambda value: not isinstance(value, str) or check(value))
+    if typed is not None:
+        _TYPED_READINGS[name] = typed
 
 
 def _re2_options():
@@ -194,10 +200,22 @@ def _regex(value) -> bool:
     return True
 
 
-@FORMAT_CHECKER.checks("date", raises=ValueError)
+#: a form's date as its data holds it: ISO 8601's calendar date, YYYY-MM-DD in ASCII digits
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@FORMAT_CHECKER.checks("date")
 def _date(value) -> bool:
-    if isinstance(value, str):
+    """A date field holds YYYY-MM-DD, a real day. ``date.fromisoformat`` also took "20261105" and the week date
+    "2026-W45-4", and a page's or the API's task was completed with them in its data (app/user_input.py)."""
+    if not isinstance(value, str):
+        return True
+    if _ISO_DATE.fullmatch(value) is None:
+        return False
+    try:
         date.fromisoformat(value)
+    except ValueError:  # 2026-02-30
+        return False
     return True
 
 
@@ -287,7 +305,8 @@ def with_task_data_options(schema: Any, options: dict, ui: Any = None) -> Any:
     return fill(schema, ui, 1)
 
 
-_FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.(\d{1,4}|[A-Za-z_][A-Za-z0-9_]*))*$")
+#: a field's name: a path of ASCII names and row numbers (``\\d`` took "lines.١.iin" as row 1)
+_FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.([0-9]{1,4}|[A-Za-z_][A-Za-z0-9_]*))*$")
 
 
 class FieldErrors(dict):
@@ -327,6 +346,8 @@ def _coerce(value: str, schema: dict) -> Any:
         return value in ("1", "true", "on", "yes")
     if schema.get("format") == "date":
         return date_entered(value)
+    if schema.get("format") in _TYPED_READINGS:
+        return _TYPED_READINGS[schema["format"]](value)
     return value
 
 
@@ -359,10 +380,15 @@ def date_shown(value: Any) -> Any:
     return value
 
 
+def _is_row(part: str) -> bool:
+    """Whether a part of a field's name is a row number: ASCII digits (``str.isdigit`` also took "١" and "²")."""
+    return part.isascii() and part.isdigit()
+
+
 def _schema_at(schema: dict, parts: list[str]) -> dict | None:
     for part in parts:
         if schema.get("type") == "array":
-            if not part.isdigit():
+            if not _is_row(part):
                 return None
             schema = schema.get("items", {})
         elif schema.get("type") == "object":
@@ -375,7 +401,7 @@ def _schema_at(schema: dict, parts: list[str]) -> dict | None:
     return schema
 
 
-_ROW_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.(\d{1,4})\.(.+)$")
+_ROW_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.([0-9]{1,4})\.(.+)$")
 
 
 def _compact_rows(form: dict[str, str]) -> dict[str, str]:
@@ -400,8 +426,8 @@ def _compact_rows(form: dict[str, str]) -> dict[str, str]:
 def _set_path(target: dict, parts: list[str], value: Any) -> None:
     node = target
     for part in parts[:-1]:
-        node = node.setdefault(int(part) if part.isdigit() else part, {})
-    node[int(parts[-1]) if parts[-1].isdigit() else parts[-1]] = value
+        node = node.setdefault(int(part) if _is_row(part) else part, {})
+    node[int(parts[-1]) if _is_row(parts[-1]) else parts[-1]] = value
 
 
 def _finalise(node: Any, schema: dict) -> Any:

@@ -7,7 +7,6 @@ user more than the base query allows.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,6 +20,8 @@ from app.extensions import db
 from app.inbox import models as _inbox_models  # noqa: F401 - maps the inbox's extra human_task columns
 from app.people.access import scope_clause
 from app.processes import models as _cockpit_models  # noqa: F401 - maps human_task.is_trial
+from app.registry.cells import UnreadableIdentifier, searched_identifier
+from app.registry.identifiers import ASCII_12
 from app.user_input import calendar_date, escape_like
 
 VIEWS = ("mine", "group", "waiting", "completed")
@@ -36,7 +37,6 @@ PAGE_SIZE = 25
 SUPERVISES = {"department_head": ("department_official",)}
 WAITING_WINDOW = 1000  # "waiting for" looks at the most recent instances the user acted in
 DUE_SOON = timedelta(days=2)
-_BIN = re.compile(r"^\d{12}$")
 
 
 def as_utc(at: datetime | None) -> datetime | None:
@@ -146,6 +146,12 @@ class InboxFilter:
             if day is None:
                 f.errors.append(_("The due date must be a date (YYYY-MM-DD); it was ignored."))
             f.due_before = day.isoformat() if day else ""
+        if f.school:  # a BIN as people write it, in ASCII digits (app/registry/cells.py)
+            try:
+                f.school = searched_identifier(f.school) or f.school
+            except UnreadableIdentifier:
+                f.errors.append(_("Type the BIN with the ordinary digits 0–9; the school filter was ignored."))
+                f.school = ""
         return f
 
     def params(self, **changes) -> dict:
@@ -164,7 +170,7 @@ class InboxFilter:
         if self.task:
             query = query.where(HumanTask.spec_name == self.task)
         if self.school:
-            if _BIN.match(self.school):
+            if ASCII_12.fullmatch(self.school):
                 query = query.where(HumanTask.school_bin == self.school)
             else:
                 query = query.where(HumanTask.school_name.ilike(f"%{escape_like(self.school)}%", escape="\\"))

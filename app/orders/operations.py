@@ -32,8 +32,10 @@ def local_midnight(day: date) -> datetime:
 
 
 def parse_academic_year(value: str) -> tuple[date, date]:
-    """'2026/2027' → (2026-09-01, 2027-05-31): nine months of study, September to May."""
-    match = re.fullmatch(r"(\d{4})/(\d{4})", value or "")
+    """'2026/2027' → (2026-09-01, 2027-05-31): nine months of study, September to May. In ASCII digits: ``\\d`` took
+    "٢٠٢٧/٢٠٢٨", and an order was placed for that text — a second order for 2027/2028 in the region, which the check
+    for an order already placed compares as text."""
+    match = re.fullmatch(r"([0-9]{4})/([0-9]{4})", value or "")
     if not match or int(match.group(2)) != int(match.group(1)) + 1:
         raise DomainRefused(_("The academic year must look like 2026/2027."))
     start = int(match.group(1))

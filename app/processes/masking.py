@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_IIN = re.compile(r"^\d{12}$")
+_IIN = re.compile(r"^[0-9]{12}$")
 _PERSONAL_KEYS = re.compile(r"(^|_)(iin|name|first_name|last_name|middle_name|full_name|fio|patronymic|"
                             r"surname|birth_date|phone|email)$", re.IGNORECASE)
 MASK = "•••"

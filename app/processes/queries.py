@@ -9,7 +9,6 @@ scan the page does not need.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,6 +22,8 @@ from app.extensions import db
 from app.people.access import scope_clause
 from app.people.models import Organisation
 from app.processes import models as _cockpit_models  # noqa: F401 - maps is_trial / trial_owner_id
+from app.registry.cells import UnreadableIdentifier, searched_identifier
+from app.registry.identifiers import ASCII_12
 from app.security import MAX_DB_INT
 from app.user_input import ascii_int, calendar_date, escape_like, is_ascii_digits
 
@@ -36,7 +37,6 @@ PAGE_SIZE = 25
 MAX_PAGE = 400  # deep OFFSETs get slow; past it, narrow the filters
 COUNT_CAP = 1_000
 MATCH_LIMIT = 1_000  # business-key matches considered (a key names one act, contract or order: a handful)
-_BIN = re.compile(r"^\d{12}$")
 
 
 def _has_open_task():
@@ -99,6 +99,12 @@ class InstanceFilter:
         if f.region and _column_int(f.region) is None:
             f.errors.append(_("Unknown region; the region filter was ignored."))
             f.region = ""
+        if f.org:  # a BIN as people write it, in ASCII digits (app/registry/cells.py)
+            try:
+                f.org = searched_identifier(f.org) or f.org
+            except UnreadableIdentifier:
+                f.errors.append(_("Type the BIN with the ordinary digits 0–9; the organisation filter was ignored."))
+                f.org = ""
         for name in ("started_from", "started_to", "updated_from", "updated_to"):
             value = getattr(f, name)
             if value:  # ASCII digits, a calendar date (app/user_input.py): fromisoformat took 20261105 and 2026-W45-4
@@ -176,7 +182,7 @@ class InstanceFilter:
     def _organisation_ids(self) -> list[int]:
         """BIN (exact) or part of the name: organisations are a small table, resolved to ids first, so the
         planner sees the ids and takes the organisation index."""
-        if _BIN.match(self.org):
+        if ASCII_12.fullmatch(self.org):
             query = select(Organisation.id).where(Organisation.bin == self.org)
         else:
             query = (select(Organisation.id)

@@ -67,6 +67,20 @@ def identifier_of(value: object) -> str:
     return text
 
 
+def searched_identifier(typed: str) -> str | None:
+    """The BIN or IIN a search box's text names, as its twelve ASCII digits — written in groups or not ("150849
+    718024"); None for a text that is no twelve digits (a name, part of one: searched as text). Twelve digits of
+    another script ("١٥٠٨…", full-width) raise ``non_ascii_digits``: ``\\d{12}`` took them for a BIN, which no
+    organisation has, and the list was empty without a word; a grouped BIN was searched as a name and found
+    nothing."""
+    digits = identifier_text(typed.strip())
+    if len(digits) != 12 or not digits.isdigit():
+        return None
+    if not digits.isascii():
+        raise UnreadableIdentifier("non_ascii_digits")
+    return digits
+
+
 def whole_number_of(value: object, max_digits: int) -> int | None:
     """A whole number a registry wrote (a grade, a course) — a cell's text, a number cell or the service's JSON
     number — in ASCII digits (app/user_input.py); None for anything else: ``int`` read "١٢" as 12, "1_0" as 10,

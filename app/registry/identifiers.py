@@ -23,7 +23,7 @@ def _check_digit(digits: list[int]) -> int | None:
     return c
 
 
-_ASCII_12 = re.compile(r"[0-9]{12}")
+ASCII_12 = re.compile(r"[0-9]{12}")
 _IBAN = re.compile(r"KZ[0-9]{2}[0-9A-Z]{16}")
 
 
@@ -34,7 +34,7 @@ def has_non_ascii_digits(value) -> bool:
 
 def is_valid_12(value: str) -> bool:
     """IIN and BIN share the algorithm: 12 digits, the 12th a weighted mod-11 check digit."""
-    if not isinstance(value, str) or not _ASCII_12.fullmatch(value):
+    if not isinstance(value, str) or not ASCII_12.fullmatch(value):
         return False
     digits = [int(ch) for ch in value]
     return _check_digit(digits[:11]) == digits[11]
@@ -74,7 +74,7 @@ def iin_century_digit(born: date, female: bool) -> str:
 
 def iin_birth_date(value: str) -> date | None:
     """The birth date an IIN carries (YYMMDD and the century digit), or None when it carries none."""
-    if not isinstance(value, str) or not _ASCII_12.fullmatch(value) or value[6] not in _CENTURY_OF_DIGIT:
+    if not isinstance(value, str) or not ASCII_12.fullmatch(value) or value[6] not in _CENTURY_OF_DIGIT:
         return None
     try:
         return date(_CENTURY_OF_DIGIT[value[6]] + int(value[:2]), int(value[2:4]), int(value[4:6]))

@@ -100,6 +100,7 @@
   // Schema, searched as the server does) the page can see is wrong: the form goes to the server, which names the
   // field in the user's language — a question first ("Submit the act?") was about an act that could not be sent.
   var twelve = function (value) {
+    value = value.replace(/[\s\-\u2010-\u2014\u2212]/g, "");  // written in groups: the server reads the digits
     if (!/^[0-9]{12}$/.test(value)) { return false; }
     var d = value.split("").map(Number);
     var weighted = function (weights) {
