@@ -66,7 +66,7 @@ FIELD_BOUNDS = [
 
 def _value_words(value: str) -> str:
     """A whole number as the reader's language writes it (100 000, not 100000); anything else as it is."""
-    if re.fullmatch(r"-?\d+", value):
+    if re.fullmatch(r"-?[0-9]+", value):
         return format_decimal(int(value), locale=str(get_locale()))
     return value
 

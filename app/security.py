@@ -197,7 +197,7 @@ def _check_pairs(pairs, status: int) -> None:
 
 def _is_out_of_range(value: str) -> bool:
     # Length first: int() of a 5,000-digit string would itself raise (Python's int-to-string limit).
-    return bool(re.fullmatch(r"[+-]?\d+", value)) and (len(value) > 20 or abs(int(value)) > MAX_DB_INT)
+    return bool(re.fullmatch(r"[+-]?[0-9]+", value)) and (len(value) > 20 or abs(int(value)) > MAX_DB_INT)
 
 
 def _walk(node: Any) -> Iterator[tuple[str | None, Any]]:

@@ -32,7 +32,7 @@ from app.extensions import db
 
 log = logging.getLogger(__name__)
 FORMAT = "tapsyrys-audit-anchor/1"
-_NAME = re.compile(r"^anchor-(\d{8})\.json$")
+_NAME = re.compile(r"^anchor-([0-9]{8})\.json$")
 
 
 def _canonical(value) -> bytes:

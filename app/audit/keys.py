@@ -131,7 +131,7 @@ def rotate_key_file(config) -> str:
         raise AuditKeyError("The current key comes from AUDIT_KEY: rotate it by moving the old key into "
                             "AUDIT_KEY_FILE and setting a new AUDIT_KEY and AUDIT_KEY_ID.")
     keys = parse_key_file(path.read_text()) if path.exists() else {}
-    numbers = [int(k[1:]) for k in keys if re.fullmatch(r"k\d+", k)]
+    numbers = [int(k[1:]) for k in keys if re.fullmatch(r"k[0-9]+", k)]
     key_id = f"k{max(numbers, default=0) + 1}"
     path.parent.mkdir(parents=True, exist_ok=True)
     from app.files import write_whole

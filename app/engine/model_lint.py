@@ -1133,7 +1133,7 @@ def translate_engine_message(text: str, tag: str = "") -> str:
     patterns = [
         (r"There is no support implemented for this task type",
          lambda m: _("The engine cannot run this kind of element (%(tag)s).", tag=tag.replace("bpmn:", "") or "?")),
-        (r"Exactly one start event is required in a SubWorkflow Task; found (\d+)",
+        (r"Exactly one start event is required in a SubWorkflow Task; found ([0-9]+)",
          lambda m: _("A subprocess needs exactly one start event inside it; this one has %(n)s.", n=m.group(1))),
         (r"Non-default exclusive outgoing sequence flow\s+without condition",
          lambda m: _("A flow out of this gateway has no condition and is not the default flow.")),

@@ -241,9 +241,9 @@ def _lock_wait_given_up(err: BaseException) -> BaseException | None:
 _BUDGET_WORDS = (
     (re.compile(r"script exceeded its time limit of (\S+) s"),
      lambda m: _("the script ran longer than its limit of %(n)s s", n=m[1])),
-    (re.compile(r"script exceeded its budget of (\d+) steps"),
+    (re.compile(r"script exceeded its budget of ([0-9]+) steps"),
      lambda m: _("the script took more than its %(n)s steps (a loop that does not end?)", n=m[1])),
-    (re.compile(r"script used more than (\d+) MB of memory"),
+    (re.compile(r"script used more than ([0-9]+) MB of memory"),
      lambda m: _("the script used more than %(n)s MB of memory", n=m[1])),
     (re.compile(r"script stopped its sandbox process \(it went past the time limit\)"),
      lambda m: _("the script was stopped: one operation of it ran past its time limit")),

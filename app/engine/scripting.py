@@ -322,7 +322,7 @@ class _Policy(RestrictingNodeTransformer):
         return node
 
 
-_LINE_RE = re.compile(r"^Line (\d+|None): (.*)$", re.DOTALL)
+_LINE_RE = re.compile(r"^Line ([0-9]+|None): (.*)$", re.DOTALL)
 
 
 def _problem_from_rp(message: str) -> ScriptProblem:

@@ -120,7 +120,7 @@ def xml_reason(reason: str) -> str:
     if version:
         return _("The decision table is written in a DMN version the engine does not know (%(namespace)s): save it "
                  "as DMN 1.3 (DMN 1.1 to 1.5 are supported).", namespace=version.group(1))
-    too_deep = re.match(r"not well-formed XML: Excessive depth in document: (\d+)", reason)
+    too_deep = re.match(r"not well-formed XML: Excessive depth in document: ([0-9]+)", reason)
     if too_deep:  # libxml2's limit on nesting: the file is well-formed, and its advice (XML_PARSE_HUGE) is not ours
         return _("the elements are nested more than %(n)s levels deep, past what model files may be: put fewer "
                  "subprocesses inside one another (a call activity can call a process kept in its own file).",
@@ -376,7 +376,7 @@ _SYNTAX_WORDS = (
     (re.compile(r"'(.)' was never closed"), lambda m: _("the bracket %(b)s is never closed", b=m[1])),
     (re.compile(r"unmatched '(.)'"), lambda m: _("the bracket %(b)s closes nothing", b=m[1])),
     (re.compile(r"unexpected indent"), lambda m: _("the line is indented where it should not be")),
-    (re.compile(r"expected an indented block after '?(.+?)'? (?:statement )?on line (\d+)"),
+    (re.compile(r"expected an indented block after '?(.+?)'? (?:statement )?on line ([0-9]+)"),
      lambda m: _("the lines after %(what)s on line %(n)s must be indented", what=m[1], n=m[2])),
     (re.compile(r"unindent does not match any outer indentation level"),
      lambda m: _("the line's indentation matches no line above it")),
@@ -688,7 +688,7 @@ def _flows_by_source(level) -> dict[str, list]:
 
 
 #: An ISO 8601 duration, cycle or date written without quotes (Camunda's and Zeebe's timers are plain text).
-_BARE_ISO = re.compile(r"R\d*/\S+|PT?\d[\dYMWDTHS.,]*(/\S+)?|\d{4}-\d{2}-\d{2}(T\S*)?(/\S+)?")
+_BARE_ISO = re.compile(r"R[0-9]*/\S+|PT?[0-9][0-9YMWDTHS.,]*(/\S+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}(T\S*)?(/\S+)?")
 
 
 def _timers(ts, el, where: tuple, find, filename: str) -> list[tuple[TimerEventDefinition, tuple]]:

@@ -105,7 +105,7 @@ _EVENT_HANDLER = re.compile(r"on[a-z]", re.IGNORECASE)
 #: The namespace of a DMN model (``…/spec/DMN/<date>/MODEL/``, ``…/<date>/dmn.xsd`` or ``…/<date>``), whatever its
 #: version: a file in a version that is not allowed is refused once, as a whole, not element by element (Flowable's
 #: DMN 1.0 drafts, ``…/DMN/20130901``, met one refusal per element, each naming ``{namespace}definitions``…).
-_DMN_MODEL = re.compile(r"omg\.org/spec/DMN/\d+(?:/MODEL/?|/dmn\.xsd)?/?$", re.IGNORECASE)
+_DMN_MODEL = re.compile(r"omg\.org/spec/DMN/[0-9]+(?:/MODEL/?|/dmn\.xsd)?/?$", re.IGNORECASE)
 
 #: Elements under which BPMN 2.0 / DMN allow foreign (other-namespace) content: a tool's extensions.
 EXTENSION_POINTS = frozenset({"extensionElements", "extension", "documentation"})

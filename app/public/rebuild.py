@@ -29,6 +29,7 @@ from app import clock, jobs
 from app.extensions import db
 from app.public.cache import RefreshOutcome
 from app.public.models import PublicRebuild
+from app.user_input import is_ascii_digits
 
 log = logging.getLogger(__name__)
 ROW_ID = 1
@@ -111,7 +112,7 @@ def _gone(holder: str) -> bool:
     import threading
 
     parts = holder.rsplit(":", 2)
-    if len(holder) >= 100 or len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+    if len(holder) >= 100 or len(parts) != 3 or not (is_ascii_digits(parts[1]) and is_ascii_digits(parts[2])):
         return False  # not a whole worker_id (a cut one could name the wrong thread)
     host, pid, thread = parts[0], int(parts[1]), int(parts[2])
     if host != socket.gethostname():

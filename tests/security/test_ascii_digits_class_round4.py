@@ -7,9 +7,11 @@ new ``\\d``, ``\\w``, ``isdigit`` and ``fromisoformat`` in app/ to that (or to a
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -226,3 +228,120 @@ def test_a_schema_pointer_names_an_item_in_ascii_digits():
     """The publishing check found "/items/١" (as item 1), which the form's validator then could not."""
     assert pointer_target({"items": ["a", "b"]}, "/items/1") == "b"
     assert pointer_target({"items": ["a", "b"]}, "/items/١") is NOT_FOUND
+
+
+# --- the class, scanned -----------------------------------------------------------------------------------------------
+
+
+def _sources(project_root) -> list[tuple[str, ast.Module, list[str]]]:
+    found = []
+    for path in sorted((Path(project_root) / "app").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        found.append((str(path.relative_to(project_root)), ast.parse(text), text.splitlines()))
+    return found
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    nodes = [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef))]
+    return {id(n.body[0].value) for n in nodes
+            if n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+
+
+#: ``\w`` where letters of every script are meant, each with its reason (a digit class is never: see below)
+UNICODE_WORDS = {
+    "app/registry/cells.py": "a name's words, Cyrillic and Latin (a word is put in one script)",
+    "app/errors.py": "the names of a marshmallow message's placeholders ({min}), our library's own text",
+    "app/engine/specs.py": "names in the script checker's own messages, read back to translate them",
+    "app/engine/model_lint.py": "an element's tag in lxml's repr of it, read back to name the element",
+}
+
+
+def test_no_pattern_in_app_reads_a_digit_class(project_root):
+    """``\\d`` matches every script's digits unless the pattern says ``re.ASCII``: write ``[0-9]``. Every text in
+    app/ but a docstring is scanned, so a pattern kept in a table and compiled later is found too (bytes patterns
+    are ASCII already)."""
+    found = []
+    for name, tree, lines in _sources(project_root):
+        docs = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs \
+                    and re.search(r"\\[dD]", node.value):
+                found.append(f"{name}:{node.lineno}: {lines[node.lineno - 1].strip()[:100]}")
+    assert found == [], "write [0-9] (\\d also matches ١٢٣ and １２３):\n" + "\n".join(found)
+
+
+def test_a_word_class_in_app_is_where_letters_of_every_script_are_meant(project_root):
+    found = set()
+    for name, tree, _lines in _sources(project_root):
+        docs = _docstrings(tree)
+        if any(isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+               and re.search(r"\\[wW]", node.value) for node in ast.walk(tree)):
+            found.add(name)
+    assert found == set(UNICODE_WORDS), ("\\w also matches ١٢٣: write [A-Za-z0-9_], or add the file with its "
+                                         "reason to UNICODE_WORDS")
+
+
+#: ``isdigit``/``isdecimal``/``isnumeric`` without ``isascii`` on the same line, each with its reason
+OTHER_SCRIPTS_ASKED = {
+    ("app/registry/identifiers.py", "has_non_ascii_digits"): "finds other scripts' digits, to name them",
+    ("app/engine/forms.py", "_message"): "finds other scripts' digits in a refused value, to say so",
+    ("app/registry/cells.py", "searched_identifier"): "tells twelve digits of another script from ASCII ones, "
+                                                      "to refuse them with their reason",
+    ("app/engine/model_lint.py", "engine_problem"): "the line number SpiffWorkflow's own exception gives",
+}
+
+
+def test_a_digit_test_in_app_is_an_ascii_digit_test(project_root):
+    """``str.isdigit`` says yes to "١", "１" and "²" (which ``int`` then refuses): a number is
+    ``app.user_input.is_ascii_digits`` (or ``isascii()`` beside the test)."""
+    found = []
+    for name, tree, lines in _sources(project_root):
+        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in ("isdigit", "isdecimal", "isnumeric") \
+                    and "isascii()" not in lines[node.lineno - 1]:
+                inside = min((f for f in functions if f.lineno <= node.lineno <= f.end_lineno),
+                             key=lambda f: f.end_lineno - f.lineno, default=None)
+                if (name, inside.name if inside else "") not in OTHER_SCRIPTS_ASKED:
+                    found.append(f"{name}:{node.lineno}: {lines[node.lineno - 1].strip()[:100]}")
+    assert found == [], "use app.user_input.is_ascii_digits:\n" + "\n".join(found)
+
+
+#: ``fromisoformat`` reads "20261105" and "2026-W45-4" (and, for a date-time, "2026-11-05 10"): kept only where the
+#: text is one this app wrote, or is checked first, or a timer's ISO 8601 (where those spellings are ISO 8601) —
+#: how many times in each file, and why
+ISO_TEXT_WRITTEN_BY_THE_APP = {
+    "app/cli.py": (1, "f'{period}-01': a month typed as YYYY-MM; no other spelling of it ends in a readable -01"),
+    "app/registry/cli.py": (2, "f'{period}-01', as app/cli.py"),
+    "app/reports/views.py": (1, "f'{value}-01', as app/cli.py"),
+    "app/i18n.py": (3, "shows a date the app stored or wrote (a month, a day); text that is none is shown as it is"),
+    "app/dormitories/instrument.py": (1, "a date of the instrument's data, written by the app"),
+    "app/public/open_contracting.py": (2, "a contract's period end, stored by the app as ISO text"),
+    "app/config.py": (1, "checked against [0-9]{4}-[0-9]{2}-[0-9]{2} on the line before"),
+    "app/engine/errors.py": (1, "a date a domain refusal carries, put there by the app"),
+    "app/engine/specs.py": (2, "a BPMN timer: ISO 8601, whose basic and week forms are timers too"),
+    "app/engine/timers.py": (4, "a BPMN timer, and the anchors and next times the engine wrote itself"),
+    "app/engine/forms.py": (2, "checked against [0-9]{4}-[0-9]{2}-[0-9]{2} first (the date format, date_shown)"),
+    "app/audit/chunked_walk.py": (1, "a time the audit walk wrote"),
+    "app/audit/anchors.py": (1, "an anchor's creation time, written by the app"),
+    "app/processes/queries.py": (1, "a filter's day, read by calendar_date first"),
+    "app/processes/operations.py": (1, "a timer's due time, written by SpiffWorkflow"),
+    "app/inbox/queries.py": (1, "the due-date filter, read by calendar_date first"),
+    "app/payments/handlers.py": (1, "a date field of the payment form: the form's date format checked it"),
+    "app/contracts/documents.py": (1, "a contract's period end, stored by the app as ISO text"),
+    "app/contracts/handlers.py": (1, "a month the ticker's operation names, written by the app"),
+    "app/contracts/operations.py": (1, "a contract's period end, stored by the app as ISO text"),
+    "app/acts/listing.py": (1, "checked against the list's own day pattern first"),
+    "app/acts/verification.py": (1, "a date of the act's data, written by the app"),
+}
+
+
+def test_fromisoformat_reads_only_text_the_app_wrote_or_checked(project_root):
+    counts: dict[str, int] = {}
+    for name, tree, _lines in _sources(project_root):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "fromisoformat":
+                counts[name] = counts.get(name, 0) + 1
+    assert counts == {name: n for name, (n, _why) in ISO_TEXT_WRITTEN_BY_THE_APP.items()}, (
+        "a date a person typed or a file gave is read by app.user_input.calendar_date")
