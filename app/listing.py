@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.people.models import Organisation
+from app.registry.cells import UnreadableIdentifier, searched_identifier
 from app.user_input import escape_like
 
 PAGE_SIZE = 50
@@ -43,9 +44,19 @@ def page_of(query, order: tuple, page: int, size: int | None = None) -> ListPage
 def number_or_organisation(query, q: str, number, organisation_id, *other_numbers):
     """``query`` narrowed to the rows whose ``number`` (or one of ``other_numbers``, already joined) or organisation's
     name holds ``q``, or whose organisation's BIN is ``q`` (a BIN is looked up whole: a part of one matches too
-    many)."""
+    many), written in groups or not (:func:`searched_bin`)."""
     pattern = f"%{escape_like(q)}%"
     return query.join(Organisation, Organisation.id == organisation_id).where(or_(
         *(column.ilike(pattern, escape="\\") for column in (number, *other_numbers)),
-        Organisation.name.ilike(pattern, escape="\\"), Organisation.bin == q))
+        Organisation.name.ilike(pattern, escape="\\"), Organisation.bin == searched_bin(q)))
+
+
+def searched_bin(q: str) -> str:
+    """The BIN a search box's text is compared with: its twelve digits when it is a BIN written in groups ("150849
+    718024" found nothing); the text as typed otherwise — twelve digits of another script then match no BIN, as they
+    did, and the name and number searches still see the text."""
+    try:
+        return searched_identifier(q) or q
+    except UnreadableIdentifier:
+        return q
 

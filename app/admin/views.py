@@ -16,6 +16,7 @@ from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.jobs import FAILURE_REASONS
 from app.limits import password_change_limits
+from app.listing import searched_bin
 from app.people import sessions
 from app.people.models import Organisation, Region, User
 from app.people.roles import ROLE_LABELS, Role
@@ -236,7 +237,8 @@ def organisations():
     page = page_number(request.args)
     query = select(Organisation).order_by(Organisation.kind, Organisation.name)
     if q:
-        query = query.where(or_(Organisation.bin == q, Organisation.name.ilike(f"%{q.replace('%', '')}%")))
+        query = query.where(or_(Organisation.bin == searched_bin(q),
+                                Organisation.name.ilike(f"%{q.replace('%', '')}%")))
     rows = list(db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
     return render_template("admin/organisations.html", organisations=rows[:PAGE_SIZE], q=q, page=page,
                            has_next=len(rows) > PAGE_SIZE)

@@ -13,6 +13,7 @@ from app.engine.errors import DomainRefused
 from app.extensions import db
 from app.people.access import sees_personal_data
 from app.registry.access import require_importer, require_reader
+from app.registry.cells import identifier_text
 from app.registry.earlier_rows import notice_text
 from app.registry.identifiers import has_non_ascii_digits, is_valid_12
 from app.registry.importers import KINDS, REASONS, spreadsheet_upload_problem
@@ -166,8 +167,8 @@ def _share(value: float) -> str:
 def lookup():
     """Everything the registries say about one IIN (enrolments) or BIN (school roll, licences, business record)."""
     require_reader(current_user)
-    # Pasted as written on paper ("160510 523086"): the spaces are not part of the number.
-    number = "".join((request.args.get("q") or "").split())[:24]
+    # Pasted as written on paper ("160510 523086", "1605-1052-3086"): the spaces and dashes are not part of it.
+    number = identifier_text(request.args.get("q") or "")[:24]
     found = {}
     problem = None
     # The administrator looks organisations up (licences, business record) but does not work with children's

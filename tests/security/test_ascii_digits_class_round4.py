@@ -202,6 +202,33 @@ def test_the_instance_list_finds_an_organisation_by_a_bin_in_groups_and_says_whe
     assert _instance_rows(page) == everything
 
 
+@pytest.mark.parametrize("grouping", [lambda b: f"{b[:6]} {b[6:]}", lambda b: f"{b[:4]}-{b[4:8]}-{b[8:]}"])
+def test_the_lists_search_boxes_find_an_organisation_by_a_bin_in_groups(world, browser, grouping):
+    """The acts and contracts lists, the administrator's organisations and the registry look-up compared the text
+    typed with the BIN as it was: "150849 718024" found nothing (the look-up took spaces, not dashes)."""
+    from app.contracts.models import Contract
+
+    operator = browser("operator")
+    bilim = db.session.scalar(select(Organisation).where(Organisation.name == "Bilim Innovation School"))
+    acts = operator.get("/acts", query_string={"q": bilim.bin}).get_data(as_text=True)
+    found = re.search(r"Acts found: [0-9]+", acts)[0]
+    assert found != "Acts found: 0"
+    assert found in operator.get("/acts", query_string={"q": grouping(bilim.bin)}).get_data(as_text=True)
+
+    contract = db.session.scalars(select(Contract).order_by(Contract.id)).first()
+    holder = db.session.get(Organisation, contract.school_id)
+    page = operator.get("/contracts", query_string={"q": grouping(holder.bin)}).get_data(as_text=True)
+    assert f">{contract.number}</a>" in page
+
+    admin = browser("admin").get("/admin/organisations", query_string={"q": grouping(bilim.bin)})
+    assert "Bilim Innovation School" in admin.get_data(as_text=True)
+
+    plain = operator.get("/registry/lookup", query_string={"q": bilim.bin}).get_data(as_text=True)
+    typed = operator.get("/registry/lookup", query_string={"q": grouping(bilim.bin)}).get_data(as_text=True)
+    assert "Enter a 12-digit IIN or BIN" not in typed and "Bilim Innovation School" in plain
+    assert "Bilim Innovation School" in typed
+
+
 # --- the smaller sites ------------------------------------------------------------------------------------------------
 
 
