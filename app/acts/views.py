@@ -64,11 +64,12 @@ def show(act_id: int):
     query, rule, outcome = _filtered_lines(act)
     lines = db.session.scalars(query.limit(LINES_PAGE + 1)).all()
     from app.payments.operations import nothing_to_pay, returned_payments, standing_payment
-    from app.payments.returns import RETURN_REASON_LABELS
+    from app.payments.returns import RETURN_REASON_LABELS, account_to_confirm, may_confirm_account
     from app.payments.views import may_handle_payments
 
     payment = standing_payment(act)
     returned = returned_payments(act)
+    to_confirm = account_to_confirm(act) if returned else None
     from app.acts.review import undecided_line_ids
     from app.people.access import sees_personal_data
     from app.registry.access import READERS
@@ -81,7 +82,9 @@ def show(act_id: int):
                            rules=instrument_of(act).rules, instrument=instrument_of(act),
                            rule=rule, outcome=outcome, payment=payment, returned_payments=returned,
                            nothing_to_pay=nothing_to_pay(act), pays=may_handle_payments(current_user),
-                           return_reasons=RETURN_REASON_LABELS, under_review=undecided_line_ids(act),
+                           return_reasons=RETURN_REASON_LABELS, account_to_confirm=to_confirm,
+                           confirms_account=to_confirm is not None and may_confirm_account(current_user, act),
+                           under_review=undecided_line_ids(act),
                            lookup_bin=reader, lookup_iin=reader and sees_personal_data(current_user)
                            and instrument_of(act).code == "schools")
 

@@ -29,7 +29,8 @@ from app.people.roles import ROLE_SCOPE, Role, Scope
 
 log = logging.getLogger(__name__)
 KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named",
-         "contract_amended", "application_ineligible", "act_accepted", "act_paid")
+         "contract_amended", "application_ineligible", "act_accepted", "act_paid",
+         "payment_returned", "account_to_confirm")
 DUE_SOON = timedelta(days=1)
 
 
@@ -74,6 +75,11 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
                                   subject=1, amount=1),
         "act_paid": lambda: t(N_("Act %(subject)s paid: %(amount)s, payment order %(order)s of %(paid_on)s."),
                               subject=1, amount=1, order=1, paid_on=1),
+        "payment_returned": lambda: t(N_("Act %(subject)s: the bank returned payment order %(order)s (%(amount)s). "
+                                         "The act is to be paid again."), subject=1, order=1, amount=1),
+        "account_to_confirm": lambda: t(N_("Act %(subject)s: the bank returned payment order %(order)s. Before it is "
+                                           "paid again to a new account, confirm that account on the act's page."),
+                                        subject=1, order=1),
     }
     return texts[kind]() if kind in texts else kind
 

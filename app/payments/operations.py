@@ -23,7 +23,7 @@ from app.engine.errors import ConflictError, DomainConflict, DomainRefused
 from app.extensions import db
 from app.i18n import format_day
 from app.payments.models import Payment
-from app.payments.returns import check_repayment, repin_after_return
+from app.payments.returns import check_repayment
 
 #: Further conditions a payment must meet (e.g. the contract's cap); each raises DomainRefused.
 PAYMENT_CHECKS: list = []
@@ -131,8 +131,8 @@ def _check_pinned_payee(act: Act) -> None:
     """The pinned account is paid only as the acceptance event vouches for it: a database writer who changed the act's
     row after the department's decision would otherwise have had the money sent to their account, and verify-audit
     would have said so only afterwards."""
-    # after a payment returned by the bank the act is paid to the account on record, pinned anew
-    # (app.payments.returns.repin_after_return) by an event of its own
+    # after a payment returned by the bank a department official may pin the act to a new account
+    # (app.payments.returns.confirm_repayment_account) by an event of its own
     facts = vouched_facts(act_chain(act), "act.payee_changed", "act", act.id) \
         or vouched_facts(act_chain(act), "act.accepted", "act", act.id)
     if facts is None or facts.get("payee_iban") != act.payee_iban:
@@ -256,14 +256,15 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor, *, along
     for check in PAYMENT_CHECKS:
         check(act)
     if returned:
-        # paid again after a return: to the account on record by now (the bank could not pay the old one)
-        repin_after_return(act, check_repayment(act, returned[-1], paid_on), actor, returned[-1], alongside)
+        # paid again after a return: to the pinned account, which the records must still name — a new account is
+        # pinned only by a department official's confirmation (app.payments.returns.confirm_repayment_account)
+        check_repayment(act, returned[-1], paid_on)
     # Paid to the account the department accepted, even when the organisation's record (or the contract) names
     # another one by now: a state treasury pays only what was accepted, and a new account needs the department's new
     # acceptance. Refusing instead would strand the act — accepted is final and the process has no way back from
     # payment to acceptance — and would let whoever changes an IBAN hold a school's payment. The operator sees both
     # accounts on the pay page (account_change), and the event records the one on record too. Once the bank has
-    # returned a payment, though, the act is paid to the account on record (repin_after_return, above).
+    # returned a payment, a new account is paid only after a department official confirms it (check_repayment).
     if act.payee_iban is not None:
         _check_pinned_payee(act)
     paid_to = payee_of(act)

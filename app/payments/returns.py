@@ -3,9 +3,11 @@
 The operator records the return on the payment (:func:`record_return`: the day, the reason from
 :data:`RETURN_REASONS`, the bank's reference, a note); the payment stays, marked returned, and counts as not paid (the
 reconciliation, the payments register, the contract's caps, the open data), and the act is accepted again: payable
-once more (a partial unique index keeps at most one payment of an act that is not returned), to the account the
-records name by then (:func:`repin_after_return`). The ``payment.returned`` event carries the payment's new facts, as
-:func:`app.payments.operations.register_payment`'s event does, so ``verify-audit`` compares the row with them.
+once more (a partial unique index keeps at most one payment of an act that is not returned), to the account it is
+pinned to: the one the department accepted it with, or — when the records name another by then — the new one once a
+department official of its region confirms it (:func:`confirm_repayment_account`; four eyes, as at the acceptance).
+The ``payment.returned`` event carries the payment's new facts, as :func:`app.payments.operations.register_payment`'s
+event does, so ``verify-audit`` compares the row with them.
 """
 
 from __future__ import annotations
@@ -99,14 +101,33 @@ def record_return(act: Act, payment: Payment, returned_on: date, reason: str, re
                           "iban": payment.payee_iban, "returned_on": returned_on.isoformat(), "reason": reason,
                           "reference": reference, **({"note": note} if note else {})},
                  facts=payment_facts(payment))
+    _tell_of_return(act, payment, reason)
     return payment
 
 
-def check_repayment(act: Act, returned: Payment, paid_on: date) -> str | None:
+def _tell_of_return(act: Act, payment: Payment, reason: str) -> None:
+    """The school hears that its money came back (it is paid again later: ``act_paid``); the department's officials
+    of the act's region hear that a new account waits for their confirmation — when the bank said the account
+    cannot be paid, or the records already name another one."""
+    from app.acts.operations import tell_school
+    from app.notifications.operations import notify, recipients_for
+    from app.people.roles import Role
+
+    tell_school(act, "payment_returned", order=payment.order_number)
+    now = account_on_record(act)
+    if act.payee_iban is not None and (reason in ACCOUNT_REASONS or now != act.payee_iban):
+        for person in recipients_for(Role.DEPARTMENT_OFFICIAL.value, act.region_id, None):
+            notify(person, "account_to_confirm", subject=act.number, act_id=act.id, order=payment.order_number)
+
+
+def check_repayment(act: Act, returned: Payment, paid_on: date) -> None:
     """What a payment of ``act`` after ``returned`` (its last returned payment) must meet: the order is not older than
-    the return, and the account the money came back from is not paid again when the bank said it cannot be (closed,
-    details wrong). Returns the account to pay: the one on record now (corrected by the organisation, or by an
-    amendment of its contract — each audited)."""
+    the return; the account the money came back from is not paid again when the bank said it cannot be (closed,
+    details wrong); and the account on record is still the one pinned on the act. The act is paid to its pinned
+    account: the department's acceptance, or the new account a department official confirmed after the return
+    (:func:`confirm_repayment_account`). A new account on record that no official has confirmed is refused — an
+    operator who records a return and an administrator who edits the IBAN would otherwise send the money elsewhere
+    with no one of the department involved — and so is one changed again after the confirmation."""
     if paid_on < returned.returned_on:
         raise DomainRefused(_("The payment date %(date)s is before the bank returned payment order %(order)s on "
                               "%(returned)s: enter the day the new payment order was executed.",
@@ -119,16 +140,65 @@ def check_repayment(act: Act, returned: Payment, paid_on: date) -> str | None:
                               "by an amendment) is corrected first, then the act is paid again.",
                               order=returned.order_number, iban=returned.payee_iban,
                               reason=return_reason_label(returned.return_reason)))
-    return now
+    if act.payee_iban is not None and now != act.payee_iban:
+        raise DomainRefused(_("The account on record for act %(number)s, %(new)s, is not the one it is to be paid "
+                              "to, %(pinned)s: nothing was paid. A department official of the act's region confirms "
+                              "the new account on the act's page first, then the act is paid again.",
+                              number=act.number, new=now or "—", pinned=act.payee_iban))
 
 
-def repin_after_return(act: Act, paid_to: str | None, actor, returned: Payment, alongside: bool) -> None:
-    """The act is paid again to ``paid_to`` (the account on record): pinned on the act and vouched for by the
-    ``act.payee_changed`` event's facts, so the payment's account and the act's agree for verify-audit."""
-    if act.payee_iban is None or paid_to is None or paid_to == act.payee_iban:
-        return
+def may_confirm_account(user, act: Act) -> bool:
+    """Who confirms the account an act is paid again to: a department official of the act's region — the same
+    people who accept its acts (the "Accept act" step's lane and scope)."""
+    from app.people.access import can_see
+    from app.people.roles import Role
+
+    return (getattr(user, "is_authenticated", False) and getattr(user, "active", False)
+            and user.role == Role.DEPARTMENT_OFFICIAL.value and can_see(user, act.region_id, act.school_id))
+
+
+def account_to_confirm(act: Act):
+    """The account change a department official is to confirm before the act is paid again
+    (:class:`app.payments.operations.AccountChange`: the pinned account, the one on record, who changed it), or
+    None: the act is not waiting to be paid again after a return, or the records still name its pinned account."""
+    from app.payments.operations import account_change, returned_payments, standing_payment
+
+    if act.status != "accepted" or act.payee_iban is None or standing_payment(act) is not None \
+            or not returned_payments(act):
+        return None
+    change = account_change(act)
+    return change if change is not None and change.now else None
+
+
+def confirm_repayment_account(act: Act, shown_iban: str, actor) -> str:
+    """The one door by which an act whose payment the bank returned is pinned to another account: a department
+    official of its region confirms the account on record — the one the page showed them (``shown_iban``) — and the
+    ``act.payee_changed`` event, written by them, vouches for it (the payment checks the pin against the event,
+    :func:`app.payments.operations._check_pinned_payee`). Refused, with nothing written: anyone else, an act not
+    waiting to be paid again, no new account to confirm, an account on record changed since the page was read."""
+    from app.payments.operations import returned_payments
+
+    if not may_confirm_account(actor, act):
+        raise DomainRefused(_("Only a department official of the act's region confirms the account it is paid to."))
+    change = account_to_confirm(act)
+    if change is None:
+        raise DomainRefused(_("Act %(number)s has no new account to confirm: it is paid again to the account it "
+                              "was accepted with.", number=act.number))
+    shown_iban = (shown_iban or "").strip().upper()
+    if shown_iban != change.now:
+        raise DomainConflict(_("The account on record for act %(number)s changed since you opened the page: it is "
+                               "now %(iban)s. Nothing was confirmed; open the act again.", number=act.number,
+                               iban=change.now))
+    returned = returned_payments(act)[-1]
     before = act.payee_iban
-    guarded_write(act, ("accepted",), payee_iban=paid_to)
-    record_event(act_chain(act), "act.payee_changed", "act", act.id, actor_id=actor.id, alongside=alongside,
-                 details={"act": act.number, "from": before, "to": paid_to,
-                          "after_return_of": returned.order_number}, facts=act_facts(act))
+    try:
+        guarded_write(act, ("accepted",), payee_iban=change.now)
+    except ConflictError:
+        raise DomainConflict(_("Act %(number)s changed meanwhile: nothing was recorded; open it again.",
+                               number=act.number)) from None
+    record_event(act_chain(act), "act.payee_changed", "act", act.id, actor_id=actor.id, alongside=True,
+                 details={"act": act.number, "from": before, "to": change.now,
+                          "after_return_of": returned.order_number, "reason": returned.return_reason,
+                          **({"account_changed_by": change.changed_by} if change.changed_by else {})},
+                 facts=act_facts(act))
+    return change.now

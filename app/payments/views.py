@@ -91,3 +91,24 @@ def pay_again(act_id: int):
     flash(_("Recorded: act %(number)s was paid again by payment order %(order)s.", number=act.number,
             order=order_number), "success")
     return _back(act_id)
+
+
+@bp.route("/acts/<int:act_id>/confirm-account", methods=["POST"])
+@login_required
+def confirm_account(act_id: int):
+    """A department official of the act's region confirms the new account an act is paid again to after a return
+    (the operator alone, with an administrator's IBAN edit, could otherwise have sent the money elsewhere)."""
+    from app.payments.returns import confirm_repayment_account, may_confirm_account
+
+    act = get_visible_or_404(Act, act_id)
+    if not may_confirm_account(current_user, act):
+        abort(403)
+    try:
+        iban = confirm_repayment_account(act, request.form.get("iban", ""), current_user)
+        db.session.commit()
+    except (DomainRefused, ConflictError, EngineError) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return _back(act_id)
+    flash(_("Confirmed: act %(number)s is paid again to account %(iban)s.", number=act.number, iban=iban), "success")
+    return _back(act_id)

@@ -24,7 +24,7 @@ from app.engine.runtime import complete_task
 from app.extensions import db
 from app.payments.models import Payment
 from app.payments.operations import register_payment
-from app.payments.returns import record_return
+from app.payments.returns import confirm_repayment_account, record_return
 from app.people.access import scope_clause
 from app.registry.synthetic import _iban
 from app.reports.reconciliation import payments_table, reconcile
@@ -88,6 +88,9 @@ def test_a_returned_payment_is_recorded_audited_counted_as_not_paid_and_the_act_
         register_payment(act, "PP-RET-2", today, user("operator"))
     db.session.rollback()
     iban = _new_account(act)
+    # the new account is paid once a department official of the act's region confirms it (four eyes)
+    confirm_repayment_account(db.session.get(Act, act.id), iban, user("official_almaty"))
+    db.session.commit()
     again = register_payment(db.session.get(Act, act.id), "PP-RET-2", today, user("operator"))
     db.session.commit()
     act = db.session.get(Act, act.id)
@@ -193,6 +196,9 @@ def test_the_operator_records_a_return_and_pays_again_on_the_act_page_others_may
     assert "Wrong payee details (IBAN, BIN or name)" in page and "BANK-9" in page
 
     iban = _new_account(db.session.get(Act, act.id))
+    official = browser("official_almaty")
+    official.get(f"/acts/{act.id}")
+    assert official.post(f"/acts/{act.id}/confirm-account", {"iban": iban}).status_code == 303
     response = operator.post(f"/acts/{act.id}/pay-again",
                              {"order_number": "PP-WEB-2", "paid_on": clock.today().isoformat()})
     assert response.status_code == 303
