@@ -264,6 +264,11 @@ def save_organisation(organisation: Organisation | None, form, actor: User) -> O
     if changes:
         _audit(f"organisation:{organisation.id}", "organisation.created" if created else "organisation.updated",
                "organisation", organisation.id, actor, changes=changes)
+    if not created and "iban" in changes:
+        # an act whose payment the bank returned waits for its department to confirm the new account
+        from app.payments.returns import tell_of_new_account
+
+        tell_of_new_account(organisation)
     if moves:
         # A person's region is their organisation's: moved, its people's tokens would read (and act in) the new
         # region for integrations given them for the old one — as for a person moved (update_user).

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app import clock
 from app.acts.models import Act
@@ -110,14 +110,33 @@ def _tell_of_return(act: Act, payment: Payment, reason: str) -> None:
     of the act's region hear that a new account waits for their confirmation — when the bank said the account
     cannot be paid, or the records already name another one."""
     from app.acts.operations import tell_school
-    from app.notifications.operations import notify, recipients_for
-    from app.people.roles import Role
 
     tell_school(act, "payment_returned", order=payment.order_number)
     now = account_on_record(act)
     if act.payee_iban is not None and (reason in ACCOUNT_REASONS or now != act.payee_iban):
-        for person in recipients_for(Role.DEPARTMENT_OFFICIAL.value, act.region_id, None):
-            notify(person, "account_to_confirm", subject=act.number, act_id=act.id, order=payment.order_number)
+        _tell_department(act, payment)
+
+
+def _tell_department(act: Act, payment: Payment) -> None:
+    from app.notifications.operations import notify, recipients_for
+    from app.people.roles import Role
+
+    for person in recipients_for(Role.DEPARTMENT_OFFICIAL.value, act.region_id, None):
+        notify(person, "account_to_confirm", subject=act.number, act_id=act.id, order=payment.order_number)
+
+
+def tell_of_new_account(organisation) -> None:
+    """The organisation's IBAN was edited (app.admin.operations.save_organisation): its acts waiting to be paid again
+    after a return, to an account now different from their pinned one, are announced to the department's officials of
+    their region — the confirmation is theirs (:func:`confirm_repayment_account`)."""
+    waiting = db.session.scalars(select(Act).where(
+        Act.school_id == organisation.id, Act.status == "accepted", Act.payee_iban.is_not(None),
+        Act.id.in_(select(Payment.act_id).where(Payment.returned_on.is_not(None)))).order_by(Act.id))
+    for act in waiting:
+        if account_to_confirm(act) is not None:
+            from app.payments.operations import returned_payments
+
+            _tell_department(act, returned_payments(act)[-1])
 
 
 def check_repayment(act: Act, returned: Payment, paid_on: date) -> None:

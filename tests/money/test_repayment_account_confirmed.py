@@ -190,3 +190,16 @@ def test_paid_again_to_the_same_account_needs_no_confirmation(world, browser):
     db.session.commit()
     assert again.payee_iban == pinned and db.session.get(Act, act.id).status == "paid"
     assert verify_chains_and_rows().problems == []
+
+
+def test_the_officials_are_told_when_the_account_is_changed_after_a_return(world):
+    """The bank refused the payment (no confirmation asked for then); the administrator edits the IBAN afterwards:
+    the act's region's officials find it in their bell, linked to the act's page."""
+    act, _payment = _returned("PP-TOLD-1", "bank_refused")
+    told = select(Notification).where(Notification.kind == "account_to_confirm")
+    assert db.session.scalars(told).all() == []
+    _admin_changes_account(act)
+    notes = db.session.scalars(told).all()
+    assert {n.user_id for n in notes} >= {user("official_almaty").id}
+    assert user("official_shymkent").id not in {n.user_id for n in notes}
+    assert all(n.params["act_id"] == act.id and n.params["order"] == "PP-TOLD-1" for n in notes)
