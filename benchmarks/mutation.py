@@ -147,6 +147,13 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                            "tests/dormitories/test_year_end.py", "tests/dormitories/test_dormitory_money_rules.py",
                            "tests/dormitories/test_dormitory_money_places.py",
                            "tests/dormitories/test_dormitory_money_repricing.py"]),
+    # Where the registries' files enter: what a cell is read as and the reason a row is refused (sixteenth round).
+    # The old import tests write through the app and the database; a first pass with --tests and the fast rule file.
+    "importers": (["app/registry/importers.py", "app/registry/cells.py"],
+                  ["tests/registry/test_importer_rules.py", "tests/registry/test_import_messy_files.py",
+                   "tests/registry/test_import.py", "tests/registry/test_ascii_digits.py",
+                   "tests/registry/test_import_absent_columns.py", "tests/registry/test_grades_outside_the_order.py",
+                   "tests/registry/test_identity_rows.py"]),
     # The acts' one door: the guarded write and the claim that keep a decided act final, opening, submission,
     # verification, the decisions and their audit events, the audit check and the cancel guard (fourteenth round).
     # The old tests start the demo world (14 s each): a first pass with --tests and the fast rule tests alone.
