@@ -679,11 +679,13 @@ def _read_csv(path: Path, layout: Layout = Layout()) -> Iterator[tuple[int, dict
             header = _normalise_header(next(reader, [])[:MAX_COLUMNS + 1])
             if len(header) > MAX_COLUMNS:
                 raise FileUnreadable("too_large", "columns")
-            for row in reader:
+            # A row is numbered as a spreadsheet shows it — the header's row, then one a record — not by the text
+            # line it ends on: a quoted cell holding a line break made every later row's number one too high.
+            for number, row in enumerate(reader, start=skipped + 2):
                 if reader.line_num > MAX_ROWS + 1 or len(row) > MAX_COLUMNS:
-                    raise FileUnreadable("too_large", f"line {skipped + reader.line_num}")
+                    raise FileUnreadable("too_large", f"line {number}")
                 if any(cell.strip() for cell in row):
-                    yield skipped + reader.line_num, _cells(header, row)
+                    yield number, _cells(header, row)
     except UnicodeDecodeError as err:
         raise FileUnreadable("unreadable", str(err)) from err
     except csv.Error as err:

@@ -669,7 +669,7 @@ def test_the_csv_reader_skips_to_the_header_of_the_layout(tmp_path):
 def test_csv_rows_their_lines_and_bounds(tmp_path):
     path = _csv(tmp_path, "x\n\nIIN,Name\n1,a\n , \n\n2,\"b\nc\"\n3,d\n")
     assert list(read_rows(path, layout=Layout(header=3, delimiter=","))) == [
-        (4, {"iin": "1", "name": "a"}), (8, {"iin": "2", "name": "b\nc"}), (9, {"iin": "3", "name": "d"})]
+        (4, {"iin": "1", "name": "a"}), (7, {"iin": "2", "name": "b\nc"}), (8, {"iin": "3", "name": "d"})]
     wide = _csv(tmp_path, ",".join(f"c{i}" for i in range(65)) + "\n", name="wide.csv")
     with pytest.raises(FileUnreadable) as raised:
         list(read_rows(wide))
@@ -800,8 +800,11 @@ def test_a_file_without_a_column_keeps_its_stored_values(app_ctx, tmp_path):
 def test_csv_cells_are_read_as_written(tmp_path):
     assert list(read_rows(_csv(tmp_path, ""))) == []
     path = _csv(tmp_path, 'a,b\r\n1,"x\r\ny"\r\n2,"z\rw"\r\n', name="g.csv")
-    # numbered by the line each record ends on (csv.reader.line_num)
-    assert list(read_rows(path)) == [(3, {"a": "1", "b": "x\r\ny"}), (5, {"a": "2", "b": "z\rw"})]
+    # numbered as a spreadsheet shows the rows (header 1, then one a record), whatever line breaks a cell holds
+    assert list(read_rows(path)) == [(2, {"a": "1", "b": "x\r\ny"}), (3, {"a": "2", "b": "z\rw"})]
+    titled = _csv(tmp_path, 'Export of 01.11.2026\na,b\n1,"x\ny"\n\n2,z\n', name="t.csv")
+    assert list(read_rows(titled, layout=Layout(header=2, delimiter=","))) == [(3, {"a": "1", "b": "x\ny"}),
+                                                                             (5, {"a": "2", "b": "z"})]
 
 
 def test_an_unreadable_csv_says_why(tmp_path):
