@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -39,6 +39,17 @@ def _back(act_id: int):
     return redirect(url_for("acts.show", act_id=act_id, _anchor="payments"), 303)
 
 
+def _refused(act_id: int, message: str, form: str):
+    """A refusal is said on the act's page shown again (422), with the form it refused open and what was typed in it
+    (a redirect had emptied the return's day, reason, reference and note, and closed the form): the message is
+    flashed (it takes the focus, base.html) and ``g.payment_form`` names the form the template refills."""
+    from app.acts.views import show
+
+    g.payment_form = form
+    flash(message, "danger")
+    return show(act_id), 422
+
+
 @bp.route("/acts/<int:act_id>/payments/<int:payment_id>/return", methods=["POST"])
 @login_required
 def record_return(act_id: int, payment_id: int):
@@ -50,16 +61,14 @@ def record_return(act_id: int, payment_id: int):
         abort(404)
     returned_on = calendar_date(str(request.form.get("returned_on") or "").strip(), day_first=True)
     if returned_on is None:
-        flash(_("Enter the day the bank returned the money as a date."), "danger")
-        return _back(act_id)
+        return _refused(act_id, _("Enter the day the bank returned the money as a date."), "record-return")
     try:
         record(act, payment, returned_on, request.form.get("reason", ""), request.form.get("reference", ""),
                request.form.get("note", ""), current_user)
         db.session.commit()
     except (DomainRefused, ConflictError, EngineError) as err:
         db.session.rollback()
-        flash(str(err), "danger")
-        return _back(act_id)
+        return _refused(act_id, str(err), "record-return")
     flash(_("Recorded: payment order %(order)s was returned by the bank. Act %(number)s is to be paid again.",
             order=payment.order_number, number=act.number), "success")
     return _back(act_id)
@@ -78,16 +87,14 @@ def pay_again(act_id: int):
     order_number = (request.form.get("order_number") or "").strip().upper()
     paid_on = calendar_date(str(request.form.get("paid_on") or "").strip(), day_first=True)
     if not re.fullmatch(ORDER_NUMBER_PATTERN, order_number) or paid_on is None:
-        flash(_("Enter the new payment order's number (Latin letters, digits, / and -) and the day it was executed."),
-              "danger")
-        return _back(act_id)
+        return _refused(act_id, _("Enter the new payment order's number (Latin letters, digits, / and -) and the day "
+                                  "it was executed."), "pay-again")
     try:
         register_payment(act, order_number, paid_on, current_user, alongside=True)
         db.session.commit()
     except (DomainRefused, ConflictError, EngineError) as err:
         db.session.rollback()
-        flash(str(err), "danger")
-        return _back(act_id)
+        return _refused(act_id, str(err), "pay-again")
     flash(_("Recorded: act %(number)s was paid again by payment order %(order)s.", number=act.number,
             order=order_number), "success")
     return _back(act_id)

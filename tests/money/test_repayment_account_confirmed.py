@@ -84,8 +84,9 @@ def test_the_operator_alone_cannot_pay_a_returned_act_to_an_account_the_departme
     operator = browser("operator")
     page = operator.get(f"/acts/{act.id}").get_data(as_text=True)
     assert 'id="account-to-confirm"' in page and 'id="confirm-account"' not in page  # told, but not theirs
+    # refused: the act's page again (422), the form kept — no longer a redirect as a success is
     assert operator.post(f"/acts/{act.id}/pay-again",
-                         {"order_number": "PP-FOUR-2", "paid_on": clock.today().isoformat()}).status_code == 303
+                         {"order_number": "PP-FOUR-2", "paid_on": clock.today().isoformat()}).status_code == 422
     assert _state(act) == before
     assert db.session.get(Act, act.id).payee_iban == pinned
 
