@@ -71,8 +71,11 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
                                          "see its new terms."), subject=1, start=1),
         "application_ineligible": lambda: t(N_("Application %(subject)s is not eligible: its page says why and how to "
                                                "apply again."), subject=1),
-        "act_accepted": lambda: t(N_("Act %(subject)s accepted by the education department: %(amount)s to be paid."),
-                                  subject=1, amount=1),
+        # at 0 ₸ nothing is paid (app.payments.operations.close_without_payment): "0 ₸ to be paid" promised a payment
+        "act_accepted": lambda: t(N_("Act %(subject)s accepted by the education department at 0 ₸: nothing to pay, "
+                                     "the act is closed without a payment order."), subject=1)
+        if params.get("amount_tiyn") == 0 else
+        t(N_("Act %(subject)s accepted by the education department: %(amount)s to be paid."), subject=1, amount=1),
         "act_paid": lambda: t(N_("Act %(subject)s paid: %(amount)s, payment order %(order)s of %(paid_on)s."),
                               subject=1, amount=1, order=1, paid_on=1),
         "payment_returned": lambda: t(N_("Act %(subject)s: the bank returned payment order %(order)s (%(amount)s). "

@@ -95,3 +95,13 @@ def test_a_pay_step_opened_before_for_an_act_of_zero_closes_it_without_recording
     db.session.commit()
     assert db.session.get(Act, act.id).status == "paid"
     assert db.session.scalars(select(Payment).where(Payment.act_id == act.id)).all() == []
+
+
+def test_the_school_hears_its_act_accepted_at_zero_has_nothing_to_pay_not_zero_to_be_paid(world, browser):
+    """The accountant's bell said "accepted: 0.00 ₸ to be paid" and nothing after it: a payment that never comes."""
+    act = act_of_school("Alatau Lyceum")
+    _every_line_excluded(act)
+    _accept(act)
+    page = browser("accountant3").get("/notifications").get_data(as_text=True)
+    assert f"Act {act.number} accepted by the education department at 0 ₸: nothing to pay" in page
+    assert "to be paid." not in page
