@@ -30,7 +30,7 @@ from app.people.roles import ROLE_SCOPE, Role, Scope
 log = logging.getLogger(__name__)
 KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named",
          "contract_amended", "application_ineligible", "act_accepted", "act_paid",
-         "payment_returned", "account_to_confirm")
+         "payment_returned", "account_to_confirm", "account_confirmed")
 DUE_SOON = timedelta(days=1)
 
 
@@ -38,7 +38,7 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
     """The notification's sentence: in the current request's locale, or through ``translate`` (a
     gettext function for another locale — e-mails are written in the recipient's language)."""
     p = {"subject": "", "due": "", "comment": "", "deputy": "", "by": "", "principal": "", "start": "", "end": "",
-         "amount": "", "order": "", "paid_on": "", **params}
+         "amount": "", "order": "", "paid_on": "", "iban": "", **params}
     from app.i18n import day_in, tenge_in
     from app.ui import task_label
 
@@ -80,6 +80,8 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
                               subject=1, amount=1, order=1, paid_on=1),
         "payment_returned": lambda: t(N_("Act %(subject)s: the bank returned payment order %(order)s (%(amount)s). "
                                          "The act is to be paid again."), subject=1, order=1, amount=1),
+        "account_confirmed": lambda: t(N_("Act %(subject)s: the education department confirmed account %(iban)s. "
+                                          "Pay the act again on its page."), subject=1, iban=1),
         "account_to_confirm": lambda: t(N_("Act %(subject)s: the bank returned payment order %(order)s. Before it is "
                                            "paid again to a new account, confirm that account on the act's page."),
                                         subject=1, order=1),

@@ -220,4 +220,15 @@ def confirm_repayment_account(act: Act, shown_iban: str, actor) -> str:
                           "after_return_of": returned.order_number, "reason": returned.return_reason,
                           **({"account_changed_by": change.changed_by} if change.changed_by else {})},
                  facts=act_facts(act))
+    _tell_operators(act, change.now)
     return change.now
+
+
+def _tell_operators(act: Act, iban: str) -> None:
+    """The operators hear the act can be paid again: no task waits in their inbox (the act's process ended with its
+    first payment), and nothing else said the department had confirmed."""
+    from app.notifications.operations import notify, recipients_for
+    from app.people.roles import Role
+
+    for person in recipients_for(Role.OPERATOR.value, act.region_id, None):
+        notify(person, "account_confirmed", subject=act.number, act_id=act.id, iban=iban)

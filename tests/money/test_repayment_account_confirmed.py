@@ -142,6 +142,9 @@ def test_the_official_confirms_on_the_act_page_and_the_operator_pays_the_new_acc
     assert 'id="confirm-account"' not in official.get(f"/acts/{act.id}").get_data(as_text=True)
 
     operator = browser("operator")
+    # the operator hears it (no task waits in the inbox: the act's process ended with its first payment)
+    told = operator.get("/notifications").get_data(as_text=True)
+    assert f"Act {act.number}: the education department confirmed account {iban}" in told
     operator.get(f"/acts/{act.id}")
     assert operator.post(f"/acts/{act.id}/pay-again",
                          {"order_number": "PP-OK-2", "paid_on": clock.today().isoformat()}).status_code == 303
