@@ -70,6 +70,17 @@ def show(act_id: int):
     payment = standing_payment(act)
     returned = returned_payments(act)
     to_confirm = account_to_confirm(act) if returned else None
+    # Why a returned act cannot be paid again yet (the bank said the account cannot be paid, and the records still
+    # name it): said to everyone on the page, and the operator is not offered a form every payment of which is refused.
+    repay_blocked = None
+    if returned and payment is None and act.status == "accepted" and to_confirm is None:
+        from app.engine.errors import DomainRefused
+        from app.payments.returns import check_repayment
+
+        try:
+            check_repayment(act, returned[-1], returned[-1].returned_on)
+        except DomainRefused as err:
+            repay_blocked = str(err)
     from app.acts.review import undecided_line_ids
     from app.people.access import sees_personal_data
     from app.registry.access import READERS
@@ -83,6 +94,7 @@ def show(act_id: int):
                            rule=rule, outcome=outcome, payment=payment, returned_payments=returned,
                            nothing_to_pay=nothing_to_pay(act), pays=may_handle_payments(current_user),
                            return_reasons=RETURN_REASON_LABELS, account_to_confirm=to_confirm,
+                           repay_blocked=repay_blocked,
                            confirms_account=to_confirm is not None and may_confirm_account(current_user, act),
                            under_review=undecided_line_ids(act),
                            lookup_bin=reader, lookup_iin=reader and sees_personal_data(current_user)

@@ -8,6 +8,7 @@ On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import html
 import random
 from datetime import timedelta
 
@@ -192,8 +193,14 @@ def test_the_operator_records_a_return_and_pays_again_on_the_act_page_others_may
     assert response.status_code == 303
     assert _payments(act)[0].returned_on == clock.today()
     page = operator.get(f"/acts/{act.id}").get_data(as_text=True)
-    assert f'data-returned-payment="{payment.id}"' in page and 'id="pay-again"' in page
+    assert f'data-returned-payment="{payment.id}"' in page
     assert "Wrong payee details (IBAN, BIN or name)" in page and "BANK-9" in page
+    # The records still name the account the bank could not pay: every payment typed into a "pay again" form would be
+    # refused (check_repayment), so none is offered; the page says why and what comes first — to the school as well.
+    blocked = "and the records still name that account: the organisation's bank account"
+    assert 'id="pay-again"' not in page
+    assert 'id="repay-blocked"' in page and blocked in html.unescape(page)
+    assert blocked in html.unescape(browser("accountant3").get(f"/acts/{act.id}").get_data(as_text=True))
 
     iban = _new_account(db.session.get(Act, act.id))
     official = browser("official_almaty")
