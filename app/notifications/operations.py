@@ -78,8 +78,14 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
         t(N_("Act %(subject)s accepted by the education department: %(amount)s to be paid."), subject=1, amount=1),
         "act_paid": lambda: t(N_("Act %(subject)s paid: %(amount)s, payment order %(order)s of %(paid_on)s."),
                               subject=1, amount=1, order=1, paid_on=1),
-        "payment_returned": lambda: t(N_("Act %(subject)s: the bank returned payment order %(order)s (%(amount)s). "
-                                         "The act is to be paid again."), subject=1, order=1, amount=1),
+        # the bank could not pay the account itself (app.payments.returns.ACCOUNT_REASONS): the school knows its new one
+        "payment_returned": lambda: t(N_("Act %(subject)s: the bank returned payment order %(order)s (%(amount)s): "
+                                         "it could not pay your account. Tell the education department your "
+                                         "organisation's current bank account; the act is paid again to it."),
+                                      subject=1, order=1, amount=1)
+        if params.get("reason") in ("account_closed", "wrong_details") else
+        t(N_("Act %(subject)s: the bank returned payment order %(order)s (%(amount)s). The act is to be paid again."),
+          subject=1, order=1, amount=1),
         "account_confirmed": lambda: t(N_("Act %(subject)s: the education department confirmed account %(iban)s. "
                                           "Pay the act again on its page."), subject=1, iban=1),
         "account_to_confirm": lambda: t(N_("Act %(subject)s: the bank returned payment order %(order)s. Before it is "

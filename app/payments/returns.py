@@ -111,7 +111,7 @@ def _tell_of_return(act: Act, payment: Payment, reason: str) -> None:
     cannot be paid, or the records already name another one."""
     from app.acts.operations import tell_school
 
-    tell_school(act, "payment_returned", order=payment.order_number)
+    tell_school(act, "payment_returned", order=payment.order_number, reason=reason)
     now = account_on_record(act)
     if act.payee_iban is not None and (reason in ACCOUNT_REASONS or now != act.payee_iban):
         _tell_department(act, payment)

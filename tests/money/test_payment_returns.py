@@ -201,6 +201,9 @@ def test_the_operator_records_a_return_and_pays_again_on_the_act_page_others_may
     assert 'id="pay-again"' not in page
     assert 'id="repay-blocked"' in page and blocked in html.unescape(page)
     assert blocked in html.unescape(browser("accountant3").get(f"/acts/{act.id}").get_data(as_text=True))
+    # and the school, who knows its new account, is asked for it (it heard only "the act is to be paid again")
+    told = html.unescape(browser("accountant3").get("/notifications").get_data(as_text=True))
+    assert "it could not pay your account. Tell the education department your organisation's current bank" in told
 
     iban = _new_account(db.session.get(Act, act.id))
     official = browser("official_almaty")
