@@ -41,13 +41,20 @@ def page_of(query, order: tuple, page: int, size: int | None = None) -> ListPage
     return ListPage(rows=rows, page=page, total=total, size=size)
 
 
-def number_or_organisation(query, q: str, number, organisation_id, *other_numbers):
+def number_or_organisation(query, q: str, number, organisation_id, *other_numbers, related=None):
     """``query`` narrowed to the rows whose ``number`` (or one of ``other_numbers``, already joined) or organisation's
     name holds ``q``, or whose organisation's BIN is ``q`` (a BIN is looked up whole: a part of one matches too
-    many), written in groups or not (:func:`searched_bin`)."""
+    many), written in groups or not (:func:`searched_bin`). ``related(column_matches)``: a condition on rows of
+    another table, several per row (an act's payments — one returned by the bank, one paying it again), given how a
+    column of theirs matches ``q`` — an EXISTS, so a row is listed once, not once per related row."""
     pattern = f"%{escape_like(q)}%"
+
+    def matches(column):
+        return column.ilike(pattern, escape="\\")
+
     return query.join(Organisation, Organisation.id == organisation_id).where(or_(
-        *(column.ilike(pattern, escape="\\") for column in (number, *other_numbers)),
+        *(matches(column) for column in (number, *other_numbers)),
+        *((related(matches),) if related is not None else ()),
         Organisation.name.ilike(pattern, escape="\\"), Organisation.bin == searched_bin(q)))
 
 

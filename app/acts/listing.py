@@ -84,8 +84,10 @@ def acts_page(user, f: ActFilter, page: int = 1) -> ListPage:
         query = query.where(Act.decided_at < _start_of_day(f.decided_to + timedelta(days=1)))
     if f.q:
         # the payment order's number too: the operator finding a payment again later has the order in hand
-        query = number_or_organisation(query.outerjoin(Payment, Payment.act_id == Act.id), f.q, Act.number,
-                                       Act.school_id, Payment.order_number)
+        # (an EXISTS: an act paid again after the bank returned its payment has two payments, and a join listed and
+        # counted it twice)
+        query = number_or_organisation(query, f.q, Act.number, Act.school_id, related=lambda matches: (
+            select(Payment.id).where(Payment.act_id == Act.id, matches(Payment.order_number)).exists()))
     order = ((Act.decided_at.desc(), Act.id) if f.decided_from or f.decided_to  # the latest decisions first
              else (Act.period.desc(), Act.number, Act.id))
     return page_of(query, order, page, PAGE_SIZE)
