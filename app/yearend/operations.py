@@ -169,6 +169,15 @@ def decide_report(contract: Contract, decision: str, comment: str | None, actor,
         if earlier or missing:
             raise DomainRefused(_("Approve the year-end reports of the earlier academic years first: %(years)s.",
                                   years=", ".join(sorted(earlier + missing))))
+    if decision == "approve":
+        # The months as they stand now, not as submitted: the bank may have returned a month's payment since (the act
+        # is accepted again, to be paid anew) — approved, the report counted the returned money as paid and, for the
+        # last year, closed the contract with the act unpaid.
+        unpaid = [m["period"] for m in monthly_totals(contract, year) if m["status"] != "paid"]
+        if unpaid:
+            raise DomainRefused(_("Since the report was submitted, a payment of its months was returned by the bank "
+                                  "and the month is not paid now: %(months)s. Return the report; it is submitted "
+                                  "again once every month is paid.", months=", ".join(unpaid)))
     report.review_comment = comment
     if decision == "approve":
         report.status = "approved"
