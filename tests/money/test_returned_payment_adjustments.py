@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import select, true, update
 
 from app import clock
@@ -93,3 +94,45 @@ def test_a_claw_back_on_a_month_whose_payment_was_returned_is_settled_once(count
                                                                                         AMOUNT + back, 0)
         settled = sum(a.amount_tiyn for a in db.session.scalars(select(ActAdjustment)))
         assert AMOUNT + settled == AMOUNT, "October's line paid in full in the end, once"
+
+
+def test_a_returned_orders_number_pays_no_carried_top_up_and_a_top_ups_number_pays_no_act_again(world, browser):
+    """The bank returned the act's payment PP-RET-X: that order paid (and lost) the act — the operator recording a
+    carried top-up paid outside the acts under the same number is refused, and the act paid again under the top-up's
+    order is refused; each with its own order, each is paid once and the reconciliation of May says so."""
+    from app.acts.models import OutsideSettlement
+    from app.acts.operations import prefill_lines
+    from app.engine.errors import DomainRefused
+    from app.engine.runtime import complete_task
+    from app.payments.operations import register_payment
+    from app.payments.returns import record_return
+    from tests.helpers import act_of_school, open_task, user
+    from tests.money.test_outside_settlement import _carried_may, _form
+    from tests.money.test_reconciliation_unsettled import MAY, _everything
+
+    contract, line, carried = _carried_may()
+    act = act_of_school("Bilim Innovation School")
+    complete_task(open_task(act, "submit_act").id, user("accountant"), data={"lines": prefill_lines(act)})
+    complete_task(open_task(act, "accept_act").id, user("official"), data={"decision": "accept"})
+    db.session.commit()
+    sent = register_payment(act, "PP-RET-X", clock.today(), user("operator"))
+    db.session.commit()
+    record_return(db.session.get(Act, act.id), sent, clock.today(), "bank_refused", "RET-X", "", user("operator"))
+    db.session.commit()
+    operator = browser("operator")
+    refused = operator.post(f"/contracts/{contract.id}/settle-outside",
+                            _form(line, carried, order_number="pp-ret-x", paid_on="2026-11-02"))
+    assert refused.status_code == 422 and 'data-error="order_number"' in refused.get_data(as_text=True)
+    assert db.session.scalars(select(OutsideSettlement)).all() == []
+    assert operator.post(f"/contracts/{contract.id}/settle-outside",
+                         _form(line, carried, order_number="PP-TOP-1", paid_on="2026-11-02")).status_code == 303
+    with pytest.raises(DomainRefused, match="paid outside the acts"):
+        register_payment(db.session.get(Act, act.id), "pp-top-1", clock.today(), user("operator"))
+    db.session.rollback()
+    again = register_payment(db.session.get(Act, act.id), "PP-RET-Y", clock.today(), user("operator"))
+    db.session.commit()
+    assert [p.order_number for p in db.session.scalars(select(Payment).where(Payment.act_id == act.id)
+                                                       .order_by(Payment.id))] == ["PP-RET-X", "PP-RET-Y"]
+    assert again.amount_tiyn == sent.amount_tiyn
+    _rows, may = reconcile(MAY, _everything())
+    assert (may.settled_outside_tiyn, may.unsettled_tiyn) == (carried, 0)
