@@ -399,6 +399,14 @@ def _refuse_paid_acts_put_back(report: VerificationReport) -> None:
                                              .order_by(Act.id)):
         report.problems.append(ChainProblem("", 0, f"act {act_id}: a payment pays it, but its status is {status!r}, "
                                                    "not paid"))
+    # ... and the other way round: an act with money to pay is paid only by a payment the bank has not returned. A
+    # database writer who set an act back to "paid" after its payment was returned was unseen: the year-end took the
+    # month as paid (0 ₸ paid), and the act could never be paid again. (An act of 0 ₸ is closed without one.)
+    standing = select(Payment.id).where(Payment.act_id == Act.id, Payment.returned_on.is_(None)).exists()
+    for (act_id,) in db.session.execute(select(Act.id).where(Act.status == "paid", Act.amount_tiyn != 0, ~standing)
+                                        .order_by(Act.id)):
+        report.problems.append(ChainProblem("", 0, f"act {act_id}: its status is 'paid', but no payment pays it (none "
+                                                   "registered, or the bank returned it)"))
 
 
 def _refuse_payments_to_another_account(report: VerificationReport) -> None:

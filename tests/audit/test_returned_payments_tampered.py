@@ -78,3 +78,13 @@ def test_the_amount_of_a_returned_payment_or_of_its_repayment_changed_behind_the
     assert _problems() == ""
     tamper(update(Payment).where(Payment.id == again.id).values(amount_tiyn=again_amount + 1))
     assert f"payment {again.id}: amount_tiyn differs" in _problems()
+
+
+def test_an_act_set_paid_again_behind_the_app_after_its_payment_was_returned_is_reported(world):
+    """The bank returned the act's payment; a database writer sets the act back to "paid" with no payment standing
+    (nor closed at 0 ₸): the year-end would take the month as paid with nothing paid, the act would never be paid
+    again — verify-audit says so."""
+    act, _payment = _returned()
+    assert _problems() == ""
+    tamper(update(Act).where(Act.id == act.id).values(status="paid"))
+    assert f"act {act.id}:" in _problems()
