@@ -250,3 +250,23 @@ def _remove_uncommitted_files(session, transaction) -> None:
     if transaction.parent is None:  # the transaction itself, not a savepoint: it ended without a commit
         for path in session.info.pop(_NEW_FILES, []):
             path.unlink(missing_ok=True)
+
+
+#: bound parameters per ``IN (…)`` on SQLite (its limit is 999 in older builds)
+IN_CHUNK = 900
+
+
+def in_sets(column, values) -> list:
+    """``column IN values`` as the fewest clauses the database takes: on PostgreSQL one ``column = ANY(:array)`` —
+    a single bound parameter, however many values (the reconciliation's look-ups of ~36,000 lines as 40 chunks of
+    900 bound parameters each spent ≈ 40 ms a statement expanding and parsing the IN list in Python, ≈ 10 s of a
+    country request) —, elsewhere chunks of :data:`IN_CHUNK` values. No values: no clause (the caller asks
+    nothing)."""
+    from sqlalchemy import ARRAY, any_, bindparam
+
+    values = list(values)
+    if not values:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        return [column == any_(bindparam(None, values, type_=ARRAY(column.type)))]
+    return [column.in_(values[i : i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]

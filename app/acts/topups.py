@@ -62,6 +62,7 @@ from sqlalchemy import and_, case, exists, false, func, or_, select
 
 from app.acts.models import Act, ActAdjustment, ActLine, ActLineReview, OutsideSettlement
 from app.acts.rules import LEVEL_GRADES, level_for_grade
+from app.database import in_sets
 from app.extensions import db
 from app.people.models import Organisation
 from app.registry.merges import surviving_iin_of, surviving_iins
@@ -139,14 +140,13 @@ def settled_for(line_ids: Sequence[int]) -> dict[int, int]:
     """What adjustments have settled for these lines so far (the settling acts' own were just removed; a returned
     act's do not count, :data:`SETTLED`), and what was paid for them outside the acts (:data:`PAID_OUTSIDE`)."""
     found: dict[int, int] = defaultdict(int)
-    ids = list(line_ids)
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
+    for adjusted, paid_outside in zip(in_sets(ActAdjustment.original_line_id, line_ids),
+                                      in_sets(OutsideSettlement.original_line_id, line_ids), strict=True):
         for query in (select(ActAdjustment.original_line_id, func.sum(ActAdjustment.amount_tiyn))
-                      .where(ActAdjustment.original_line_id.in_(chunk), SETTLED)
+                      .where(adjusted, SETTLED)
                       .group_by(ActAdjustment.original_line_id),
                       select(OutsideSettlement.original_line_id, func.sum(OutsideSettlement.amount_tiyn))
-                      .where(OutsideSettlement.original_line_id.in_(chunk), PAID_OUTSIDE)
+                      .where(paid_outside, PAID_OUTSIDE)
                       .group_by(OutsideSettlement.original_line_id)):
             for line_id, total in db.session.execute(query):
                 found[line_id] += int(total or 0)
@@ -157,10 +157,9 @@ def clawed_back_for_grade(line_ids: Sequence[int]) -> set[int]:
     """The lines whose latest settled adjustment clawed them back as ``grade_mismatch`` (NEDB corrected the grade
     after the month was paid)."""
     found: set[int] = set()
-    ids = list(line_ids)
-    for i in range(0, len(ids), _CHUNK):
+    for chunk in in_sets(ActAdjustment.original_line_id, line_ids):
         latest = (select(ActAdjustment.original_line_id, func.max(ActAdjustment.id).label("id"))
-                  .where(ActAdjustment.original_line_id.in_(ids[i : i + _CHUNK]), SETTLED)
+                  .where(chunk, SETTLED)
                   .group_by(ActAdjustment.original_line_id).subquery())
         found.update(db.session.scalars(select(latest.c.original_line_id).join(
             ActAdjustment, ActAdjustment.id == latest.c.id).where(ActAdjustment.rule_code == "grade_mismatch")))
@@ -171,11 +170,10 @@ def written_off_for(line_ids: Sequence[int]) -> dict[int, int]:
     """What of these lines' carried top-ups was written off as not owed (:class:`app.acts.models.OutsideSettlement`):
     no longer carried, but not paid either — a later claw-back is not made bigger by it."""
     found: dict[int, int] = {}
-    ids = list(line_ids)
-    for i in range(0, len(ids), _CHUNK):
+    for chunk in in_sets(OutsideSettlement.original_line_id, line_ids):
         found.update((line_id, int(total or 0)) for line_id, total in db.session.execute(
             select(OutsideSettlement.original_line_id, func.sum(OutsideSettlement.amount_tiyn))
-            .where(OutsideSettlement.original_line_id.in_(ids[i : i + _CHUNK]), ~PAID_OUTSIDE)
+            .where(chunk, ~PAID_OUTSIDE)
             .group_by(OutsideSettlement.original_line_id)))
     return found
 
@@ -189,9 +187,8 @@ def paid_students(act_ids: Iterable[int]) -> dict[int, dict[str, set[str]]]:
                .where(ActAdjustment.original_line_id == ActLine.id, SETTLED).scalar_subquery()
                + select(func.coalesce(func.sum(OutsideSettlement.amount_tiyn), 0))
                .where(OutsideSettlement.original_line_id == ActLine.id, PAID_OUTSIDE).scalar_subquery())
-    rows = [row for i in range(0, len(ids), _CHUNK) for row in db.session.execute(
-        select(ActLine.act_id, _LEVEL, ActLine.iin).distinct()
-        .where(ActLine.act_id.in_(ids[i : i + _CHUNK]), ActLine.amount_tiyn + settled > 0))]
+    rows = [row for chunk in in_sets(ActLine.act_id, ids) for row in db.session.execute(
+        select(ActLine.act_id, _LEVEL, ActLine.iin).distinct().where(chunk, ActLine.amount_tiyn + settled > 0))]
     # A child NEDB merged two IINs of is one student (app.registry.merges): counted under the surviving IIN.
     merged = surviving_iins({student for _, _, student in rows}) if rows else {}
     found: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from app.database import in_sets
 from app.extensions import db
 from app.registry.models import NedbEnrollment
 
@@ -90,11 +91,9 @@ class TableEnrolments:
     record = staticmethod(_row)
 
     def enrollments_for(self, iins: Iterable[str]) -> dict[str, list]:
-        wanted = sorted(set(iins))
         found: dict[str, list] = defaultdict(list)
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i : i + _CHUNK]
-            for row in db.session.scalars(select(self.model).where(self.model.iin.in_(chunk))):
+        for chunk in in_sets(self.model.iin, sorted(set(iins))):
+            for row in db.session.scalars(select(self.model).where(chunk)):
                 found[row.iin].append(self.record(row))
         return found
 

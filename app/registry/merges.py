@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select, update
 
 from app import clock
+from app.database import in_sets
 from app.extensions import db
 from app.registry.models import NedbEnrollment, NedbIinMerge, NedbRemoval
 
@@ -26,10 +27,10 @@ _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
 
 def surviving_iins(iins: Iterable[str]) -> dict[str, str]:
     """{retired IIN: surviving IIN} for those of ``iins`` NEDB retired (none: {})."""
-    wanted, found = sorted(set(iins)), {}
-    for i in range(0, len(wanted), _CHUNK):
+    found = {}
+    for chunk in in_sets(NedbIinMerge.retired_iin, sorted(set(iins))):
         found.update(db.session.execute(select(NedbIinMerge.retired_iin, NedbIinMerge.surviving_iin)
-                                        .where(NedbIinMerge.retired_iin.in_(wanted[i : i + _CHUNK]))).all())
+                                        .where(chunk)).all())
     return found
 
 

@@ -15,6 +15,7 @@ import pytest
 from app.acts.adjustments import _candidate_lines, unsettled_in_month
 from app.acts.models import Act, ActAdjustment
 from app.extensions import db
+from app.people.models import Organisation
 from app.registry.adapter import TableEnrolments, TableStudentRegistry
 from app.registry.models import BusinessRecord, Licence, NedbEnrollment, NedbIinMerge
 from tests.registry.conftest import NORMS, OCTOBER, YEAR_START, iin
@@ -111,3 +112,39 @@ def test_the_months_lines_left_out_in_sql_change_nothing_the_line_by_line_pricin
         assert any(carried for *_, carried, _ in narrowed), narrowed
     if next_act == date(2028, 10, 1):
         assert any(barred for *_, barred in narrowed), narrowed
+
+
+def test_the_months_repricing_reads_as_many_statements_for_five_schools_as_for_two(country):
+    """Guard (N+1): the re-pricing of a month for every school at once read each act's school on its own (a lazy
+    load of ``Act.school`` per act in school_contexts and the pricing: 825 statements for the country's month) —
+    the schools are read in one look-up, so more schools read no more statements."""
+    from tests.test_query_budget import counting
+
+    n = iter(range(900, 1000))
+    schools = []
+
+    def add_school(name: str) -> None:
+        school = country.school(name)
+        student = iin(next(n))
+        country.enrol(student, school.bin, grade=5, enrolled=YEAR_START, withdrawn=date(2026, 10, 15))
+        _decided(country, school, [(student, 5, "accepted", 31, None), (iin(next(n)), 5, "accepted", 31, None)])
+        schools.append(school.id)
+
+    def statements() -> tuple[int, int]:
+        db.session.commit()
+        for loaded in [obj for obj in db.session if isinstance(obj, Organisation)]:
+            db.session.expunge(loaded)  # as a request starts: no school loaded
+        db.session.expire_all()
+        probes = [Act(school_id=school_id, period=date(2026, 12, 1)) for school_id in schools]
+        with counting() as sql:
+            listed = unsettled_in_month(probes, OCTOBER, (), TableStudentRegistry())
+        return sql.count, len(listed)
+
+    for name in ("Two A", "Two B"):
+        add_school(name)
+    two, listed_two = statements()
+    for name in ("Five C", "Five D", "Five E"):
+        add_school(name)
+    five, listed_five = statements()
+    assert (listed_two, listed_five) == (4, 10)  # a withdrawal and a pupil NEDB lacks at every school: not vacuous
+    assert five == two, f"2 schools: {two} statements, 5 schools: {five}"
