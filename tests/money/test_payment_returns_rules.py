@@ -730,11 +730,11 @@ def test_who_is_not_a_signed_in_person_confirms_nothing(world):
         confirm_repayment_account(world.act, NEW, None)
 
 
-def test_the_school_hears_its_money_came_back_with_the_order(world, monkeypatch):
+def test_the_school_hears_its_money_came_back_with_the_order_and_the_reason(world, monkeypatch):
     import app.acts.operations as acts
 
     heard = []
     monkeypatch.setattr(acts, "tell_school", lambda act, kind, **params: heard.append((act.id, kind, params)))
     payment = register_payment(world.act, "PP-1", clock.today(), world.operator)
     record_return(world.act, payment, clock.today(), "bank_refused", "R1", "", world.operator)
-    assert heard[-1] == (world.act.id, "payment_returned", {"order": "PP-1"})
+    assert heard[-1] == (world.act.id, "payment_returned", {"order": "PP-1", "reason": "bank_refused"})
