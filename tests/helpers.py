@@ -34,6 +34,22 @@ def open_task(act: Act, spec_name: str) -> HumanTask:
     )).one()
 
 
+def accepted_and_paid(school_name: str, order: str) -> tuple[Act, Payment]:
+    """The demo school's act accepted by the Almaty official and paid by the operator through its process's steps:
+    the act and its payment, read anew."""
+    from app import clock
+    from app.engine.runtime import complete_task
+
+    act = act_of_school(school_name)
+    complete_task(open_task(act, "accept_act").id, user("official_almaty"), form={"decision": "accept"})
+    db.session.commit()
+    complete_task(open_task(act, "pay_act").id, user("operator"),
+                  form={"order_number": order, "paid_on": clock.today().isoformat()})
+    db.session.commit()
+    act = db.session.get(Act, act.id)
+    return act, db.session.scalars(select(Payment).where(Payment.act_id == act.id)).one()
+
+
 def seen(task: HumanTask) -> int:
     """The version of the act a task decides, as its page or the API's act document gives it (``_seen``/``seen``)."""
     db.session.expire_all()

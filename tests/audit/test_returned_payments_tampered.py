@@ -6,30 +6,22 @@ from __future__ import annotations
 
 import random
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app import clock
 from app.acts.models import Act
 from app.audit.operations import verify_chains_and_rows
-from app.engine.runtime import complete_task
 from app.extensions import db
 from app.payments.models import Payment
 from app.payments.operations import register_payment
 from app.payments.returns import confirm_repayment_account, record_return
 from app.registry.synthetic import _iban
 from tests.audit.helpers import tamper
-from tests.helpers import act_of_school, open_task, user
+from tests.helpers import accepted_and_paid, user
 
 
 def _returned(name: str = "Alatau Lyceum") -> tuple[Act, Payment]:
-    act = act_of_school(name)
-    complete_task(open_task(act, "accept_act").id, user("official_almaty"), form={"decision": "accept"})
-    db.session.commit()
-    complete_task(open_task(act, "pay_act").id, user("operator"),
-                  form={"order_number": "PP-AUD-1", "paid_on": clock.today().isoformat()})
-    db.session.commit()
-    act = db.session.get(Act, act.id)
-    payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).one()
+    act, payment = accepted_and_paid(name, "PP-AUD-1")
     record_return(act, payment, clock.today(), "account_closed", "RET/AUD-1", "", user("operator"))
     db.session.commit()
     return db.session.get(Act, act.id), db.session.get(Payment, payment.id)

@@ -21,7 +21,6 @@ from app.acts.models import Act
 from app.audit.models import AuditEvent
 from app.audit.operations import verify_chains_and_rows
 from app.engine.errors import DomainConflict, DomainRefused
-from app.engine.runtime import complete_task
 from app.extensions import db
 from app.payments.models import Payment
 from app.payments.operations import register_payment
@@ -30,18 +29,11 @@ from app.people.access import scope_clause
 from app.registry.synthetic import _iban
 from app.reports.reconciliation import payments_table, reconcile
 from tests.audit.helpers import tamper
-from tests.helpers import act_of_school, open_task, user
+from tests.helpers import accepted_and_paid, act_of_school, user
 
 
 def _paid(name: str, order: str) -> tuple[Act, Payment]:
-    act = act_of_school(name)
-    complete_task(open_task(act, "accept_act").id, user("official_almaty"), form={"decision": "accept"})
-    db.session.commit()
-    complete_task(open_task(act, "pay_act").id, user("operator"),
-                  form={"order_number": order, "paid_on": clock.today().isoformat()})
-    db.session.commit()
-    act = db.session.get(Act, act.id)
-    return act, db.session.scalars(select(Payment).where(Payment.act_id == act.id)).one()
+    return accepted_and_paid(name, order)
 
 
 def _new_account(act: Act) -> str:

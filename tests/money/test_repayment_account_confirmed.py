@@ -20,7 +20,6 @@ from app.admin.operations import save_organisation
 from app.audit.models import AuditEvent
 from app.audit.operations import verify_chains_and_rows
 from app.engine.errors import DomainConflict, DomainRefused
-from app.engine.runtime import complete_task
 from app.extensions import db
 from app.notifications.models import Notification
 from app.payments.models import Payment
@@ -29,20 +28,13 @@ from app.payments.returns import record_return
 from app.people.access import scope_clause
 from app.registry.synthetic import _iban
 from app.reports.reconciliation import reconcile
-from tests.helpers import act_of_school, open_task, user
+from tests.helpers import accepted_and_paid, user
 
 SCHOOL = "Alatau Lyceum"
 
 
 def _returned(order: str, reason: str = "account_closed") -> tuple[Act, Payment]:
-    act = act_of_school(SCHOOL)
-    complete_task(open_task(act, "accept_act").id, user("official_almaty"), form={"decision": "accept"})
-    db.session.commit()
-    complete_task(open_task(act, "pay_act").id, user("operator"),
-                  form={"order_number": order, "paid_on": clock.today().isoformat()})
-    db.session.commit()
-    act = db.session.get(Act, act.id)
-    payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).one()
+    act, payment = accepted_and_paid(SCHOOL, order)
     record_return(act, payment, clock.today(), reason, "BANK-R1", "", user("operator"))
     db.session.commit()
     return db.session.get(Act, act.id), payment

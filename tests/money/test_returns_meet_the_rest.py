@@ -9,23 +9,14 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.acts.models import Act
-from app.engine.runtime import complete_task
 from app.extensions import db
-from app.payments.models import Payment
 from app.payments.operations import register_payment
 from app.payments.returns import record_return
-from tests.helpers import act_of_school, open_task, school, user
+from tests.helpers import accepted_and_paid, school, user
 
 
 def _paid_returned_and_paid_again(name: str) -> Act:
-    act = act_of_school(name)
-    complete_task(open_task(act, "accept_act").id, user("official_almaty"), form={"decision": "accept"})
-    db.session.commit()
-    complete_task(open_task(act, "pay_act").id, user("operator"),
-                  form={"order_number": "PP-LIST-1", "paid_on": clock.today().isoformat()})
-    db.session.commit()
-    act = db.session.get(Act, act.id)
-    payment = db.session.scalars(select(Payment).where(Payment.act_id == act.id)).one()
+    act, payment = accepted_and_paid(name, "PP-LIST-1")
     record_return(act, payment, clock.today(), "bank_refused", "REF-1", "", user("operator"))
     db.session.commit()
     register_payment(db.session.get(Act, act.id), "PP-LIST-2", clock.today(), user("operator"))
