@@ -268,7 +268,8 @@ def _candidate_lines(acts: Sequence[Act], registry: StudentRegistry, since: date
         liquidations = (select(Organisation.id.label("school_id"),
                                func.min(BusinessRecord.liquidated_on).label("liquidated_on"))
                         .join(BusinessRecord, BusinessRecord.bin == Organisation.bin)
-                        .where(BusinessRecord.liquidated_on.is_not(None)).group_by(Organisation.id)
+                        .where(BusinessRecord.liquidated_on.is_not(None), BusinessRecord.status == "liquidated")
+                        .group_by(Organisation.id)
                         .subquery("liquidations"))
         liquidated = (liquidations.c.liquidated_on <= case({p: month_bounds(p)[1] for p in months},
                                                            value=ActLine.period) if months else false())

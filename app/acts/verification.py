@@ -62,7 +62,7 @@ from app.acts.rules import (
 from app.acts.terms import ActTerms, terms_for_acts
 from app.extensions import db
 from app.registry.adapter import StudentRegistry, student_registry
-from app.registry.business import Standing, business_records, standing
+from app.registry.business import Standing, business_records, liquidation_day, standing
 from app.registry.identifiers import is_valid_iin
 from app.registry.models import Licence
 
@@ -220,10 +220,11 @@ def school_contexts(acts: Sequence[Act]) -> list[ActContext]:
                                                                                              else "no_licence")
         # Liquidated within the month: its days before the liquidation are paid, as the days a licence ending inside
         # the month covers are (the licence days end the day before; ``liquidated``: on or before the 1st, no day).
-        last_day = end
-        if record is not None and record.liquidated_on is not None and record.liquidated_on <= end:
-            ctx.liquidated_on = record.liquidated_on
-            last_day = max(start, record.liquidated_on - timedelta(days=1))
+        # (The register's date while it says the school is liquidated: app.registry.business.liquidation_day.)
+        last_day, liquidated = end, liquidation_day(record)
+        if liquidated is not None and liquidated <= end:
+            ctx.liquidated_on = liquidated
+            last_day = max(start, liquidated - timedelta(days=1))
         covering = [lic for lic in own
                     if lic.valid_from <= last_day and (lic.valid_until is None or lic.valid_until >= start)]
         # A day pays a line only if a licence valid that day covers the line's level (level_not_covered: no

@@ -52,7 +52,7 @@ from app.dormitories.registry import StudentRegistry, beds_of, enrolments_of_chi
 from app.dormitories.verification import DORMITORY, DormContext, dormitory_contexts, occupied_days, place_days
 from app.extensions import db
 from app.people.models import Organisation
-from app.registry.business import business_records
+from app.registry.business import business_records, liquidation_day
 from app.registry.merges import children_of
 
 _CHUNK = 900  # bound parameters per IN (…) stay under SQLite's limit
@@ -287,8 +287,8 @@ def _repricing(registry: StudentRegistry):
         register = business_records(bins) if bins else {}
 
         def liquidated(bin_: str) -> str | None:
-            record = register.get(bin_)
-            return record.liquidated_on.isoformat() if record is not None and record.liquidated_on else None
+            day = liquidation_day(register.get(bin_))  # while the register says so
+            return day.isoformat() if day is not None else None
 
         lifted = {act_id: Lifted(ctx.dormitory_rule if ctx.dormitory_rule in UNDATED_DORMITORY_RULES else None,
                                  ctx.region_code if ctx.excludes_local_residents else None,

@@ -57,7 +57,7 @@ from app.dormitories.registry import StudentRegistry, documents_of, student_regi
 from app.extensions import db
 from app.people.models import Organisation, Region
 from app.registry.adapter import EnrolledDays
-from app.registry.business import Standing, business_records, standing
+from app.registry.business import Standing, business_records, liquidation_day, standing
 
 _CHUNK = 900
 DORMITORY = "dormitory"
@@ -162,12 +162,13 @@ def dormitory_contexts(acts: Sequence[Act]) -> dict[int, DormContext]:
         days = _document_days(docs.get(bin_, []), start, end)
         record = records.get(bin_)
         found = standing(record, month_start=start)
-        if record is not None and record.liquidated_on is not None and record.liquidated_on <= end:
+        liquidated = liquidation_day(record)  # while the register says so (a reinstated record is active)
+        if liquidated is not None and liquidated <= end:
             # Liquidated within the month: the days before the liquidation are paid, as the days documents ending
             # inside the month cover are — the schools' rule (app.acts.verification.school_contexts).
-            ctx.liquidated_on = record.liquidated_on
+            ctx.liquidated_on = liquidated
             if days:
-                days = {day for day in days if day < record.liquidated_on.toordinal()} or None
+                days = {day for day in days if day < liquidated.toordinal()} or None
                 if days is None:  # the documents are valid only from the liquidation on
                     found = Standing.LIQUIDATED
         # dorm_no_business_record (no record, no payment), dorm_business_inactive, dorm_liquidated (on or before

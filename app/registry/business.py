@@ -10,6 +10,9 @@ A liquidation with its date (``BusinessRecord.liquidated_on``) is dated evidence
 lets the organisation be funded for the days before that date (the caller pays only those, as for a licence ending
 inside the month) and not for a month that starts on or after it (:data:`Standing.LIQUIDATED`). Asked about no month
 (an application's eligibility, an instrument that does not count days), a liquidated record is inactive, dated or not.
+
+The date is read only while the record's status is "liquidated" (:func:`liquidation_day`): a record the register
+reinstated is active, whatever date its row still holds.
 """
 
 from __future__ import annotations
@@ -43,6 +46,21 @@ def business_records(bins: Iterable[str]) -> dict[str, BusinessRecord]:
     return found
 
 
+def liquidation_day(record: BusinessRecord | None) -> date | None:
+    """The day the register says the organisation was liquidated, while it says so (status "liquidated"); None for an
+    active record. Every rule that pays the days before a liquidation reads it here, never ``liquidated_on`` itself.
+
+    A register reinstates an organisation (a liquidation annulled, a record corrected) by listing it "active" again,
+    and its usual export has no ``liquidated_on`` column: the import then keeps the column it was not given
+    (app.registry.importers.upsert), and the row said "active" with the old date. Read as a liquidation, the school's
+    every month from that date on was ``liquidated`` (42,300.00 ₸ a month for a pupil of the basic level lost) and the
+    days from it of a month already paid were clawed back (21,832.26 ₸ of October's 42,300.00 ₸ for a liquidation on
+    the 16th)."""
+    if record is None or record.status != "liquidated":
+        return None
+    return record.liquidated_on
+
+
 def standing(record: BusinessRecord | None, activity: str | None = None,
              month_start: date | None = None) -> Standing | None:
     """What keeps the organisation from being funded (None: nothing). ``activity``: the OKED prefix its main
@@ -50,8 +68,9 @@ def standing(record: BusinessRecord | None, activity: str | None = None,
     date is judged by it (see the module's docstring); None: by its status alone."""
     if record is None:
         return Standing.MISSING
-    if record.liquidated_on is not None and month_start is not None:
-        if record.liquidated_on <= month_start:
+    liquidated = liquidation_day(record)
+    if liquidated is not None and month_start is not None:
+        if liquidated <= month_start:
             return Standing.LIQUIDATED
     elif record.status != "active":
         return Standing.INACTIVE

@@ -97,8 +97,9 @@ def month(country, monkeypatch):
     db.session.add(NedbIinMerge(retired_iin=iin(19), surviving_iin=iin(20)))
     _line(theirs, iin(20), ("3", "A"), SEPTEMBER, sep(5))
     line("liquidation_lifted", act_c, iin(10), ("1", "B"), outcome="excluded", rule="dorm_liquidated", amount=0)
-    db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin == c.bin)).one().liquidated_on = \
-        date(2028, 3, 1)
+    # liquidated since, on 1 March 2028 (a date is the register's only with the status: liquidation_day)
+    record = db.session.scalars(select(BusinessRecord).where(BusinessRecord.bin == c.bin)).one()
+    record.status, record.liquidated_on = "liquidated", date(2028, 3, 1)
 
     act_d = act_of(d, rule="dorm_no_documents", days=0, liquidated_on=sep(21))
     line("before_liquidation", act_d, iin(11), ("1", "A"))

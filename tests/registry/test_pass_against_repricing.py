@@ -142,7 +142,7 @@ def test_norms_in_odd_tiyn_and_a_liquidation_within_the_month_are_paid_alike_by_
     rng = random.Random(2000 + seed)
     schools = [country.school(capacity=None) for _ in range(3)]
     record = db.session.query(BusinessRecord).filter_by(bin=schools[1].bin).one()
-    record.liquidated_on = date(2026, 10, rng.randrange(2, 32))
+    record.status, record.liquidated_on = "liquidated", date(2026, 10, rng.randrange(2, 32))
     db.session.flush()
     odd = (("primary", 3_850_003), ("basic", 4_230_007), ("secondary", 4_610_011))
     monkeypatch.setattr(terms, "_providers", [lambda act: ActTerms(norms_tiyn=odd)])
