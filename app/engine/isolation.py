@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
+from app import clock
 from app.engine.scripting import (
     MAX_SCRIPT_MEMORY_MB,
     RestrictedTaskDataEnvironment,
@@ -201,7 +202,11 @@ def serve() -> None:  # pragma: no cover - runs in the child process (exercised 
         payload = _read_exact(requests, int.from_bytes(header, "big"))
         if payload is None:
             return
-        mode, source, context, external_context, time_limit, max_steps = pickle.loads(payload)  # noqa: S301
+        mode, source, context, external_context, time_limit, max_steps, *moment = pickle.loads(payload)  # noqa: S301
+        # The caller's "now" (app.clock: frozen in tests and the time-travel demo): a script's date.today() and
+        # datetime.now() read it (app.engine.scripting._ScriptDate), not this process's own clock. A request without
+        # one (a caller of the six-item protocol) reads this process's.
+        clock.set_clock(clock.FrozenClock(moment[0])) if moment else clock.reset_clock()
         _cap_cpu(time_limit)
         env.time_limit, env.max_steps = time_limit, max_steps
         try:
@@ -460,7 +465,8 @@ class IsolatedTaskDataEnvironment(TaskDataEnvironment):
                  external_context: Mapping[str, Any] | None) -> Any:
         _compiled(source, mode == "evaluate" and "eval" or "exec")  # a refusal is raised here, with its problems
         time_limit = _time_left(self.time_limit)
-        request = (mode, source, _data_only(context), _data_only(external_context), time_limit, self.max_steps)
+        request = (mode, source, _data_only(context), _data_only(external_context), time_limit, self.max_steps,
+                   clock.now())
         return self.pool.run(request, time_limit)
 
     def evaluate(self, expression, context, external_context=None):

@@ -103,7 +103,7 @@ import traceback
 import types
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +121,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from app import clock
 from app.clock import KZ
 from app.engine.script_names import ScriptNames, names_in
 
@@ -684,6 +685,60 @@ class _ScriptDecimal(Decimal, metaclass=_DecimalType):
         return found
 
 
+class _DateType(type):
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, date)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, date)
+
+
+class _ScriptDate(date, metaclass=_DateType):
+    """``date`` as scripts see it: a plain :class:`datetime.date` (``isinstance(x, date)`` holds for every date), whose
+    ``today()`` is the application's — Kazakhstan's day on :mod:`app.clock`. The library's read the server's calendar
+    (UTC in a deployment): from 00:00 to 05:00 in Astana a script's ``date.today()`` said yesterday — on the 1st, the
+    month before — and it ignored the clock tests and the time-travel demo set."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> date:  # type: ignore[misc]
+        return date(*args, **kwargs)
+
+    @classmethod
+    def today(cls) -> date:  # type: ignore[override]
+        return clock.today()
+
+
+class _DatetimeType(type):
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, datetime)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, datetime)
+
+
+class _ScriptDatetime(datetime, metaclass=_DatetimeType):
+    """``datetime`` as scripts see it: a plain :class:`datetime.datetime` whose ``now()`` is the application's moment
+    (:func:`app.clock.now`). Without a zone it is Kazakhstan's wall time, as a naive time in a timer is read
+    (:func:`timer_value`): the library's naive ``now()`` was the server's (UTC), so a timer ``datetime.now() +
+    timedelta(hours=24)`` fell due 19 hours later, read as Astana's time, and a script's month at 00:30 on the 1st was
+    the month before. ``now(tz)`` is the same moment in ``tz``; ``utcnow()`` the naive UTC time."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> datetime:  # type: ignore[misc]
+        return datetime(*args, **kwargs)
+
+    @classmethod
+    def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+        moment = clock.now()
+        return moment.astimezone(tz) if tz is not None else moment.astimezone(KZ).replace(tzinfo=None)
+
+    @classmethod
+    def today(cls) -> datetime:  # type: ignore[override]
+        return cls.now()
+
+    @classmethod
+    def utcnow(cls) -> datetime:  # type: ignore[override]
+        return clock.now().astimezone(UTC).replace(tzinfo=None)
+
+
 def _width_bound(method: str, position: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def bind(bound: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -874,7 +929,7 @@ SAFE_BUILTINS: Mapping[str, Any] = types.MappingProxyType({
     # types / constructors
     "bool": bool, "int": int, "float": float, "str": _ScriptStr, "dict": dict, "list": list, "set": set,
     "frozenset": frozenset, "tuple": tuple, "Decimal": _ScriptDecimal,
-    "date": date, "datetime": datetime, "timedelta": timedelta, "timezone": timezone,
+    "date": _ScriptDate, "datetime": _ScriptDatetime, "timedelta": timedelta, "timezone": timezone,
     # functions
     "abs": abs, "all": all, "any": any, "callable": callable, "chr": chr, "divmod": _guarded_divmod,
     "enumerate": enumerate, "filter": filter, "isinstance": isinstance, "len": len, "map": map,
