@@ -220,6 +220,18 @@ def _proxy_hops() -> int:
     return int(value)
 
 
+def _trusted_hosts() -> list[str] | None:
+    """TRUSTED_HOSTS: ``name`` or ``name:port`` (a leading dot admits the subdomains), comma-separated."""
+    from app.security import split_host
+
+    hosts = [host.strip() for host in os.environ.get("TRUSTED_HOSTS", "").split(",") if host.strip()]
+    for host in hosts:
+        if split_host(host.removeprefix(".")) is None:
+            raise ConfigError(f"TRUSTED_HOSTS must list host names, each with an optional port 1–65535 "
+                              f"(tapsyrys.example.kz, tapsyrys.example.kz:8443), not {host!r}")
+    return hosts or None
+
+
 def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     config = {
         "SECRET_KEY": _secret_key(instance_path),
@@ -274,8 +286,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # The host names this deployment answers to (comma-separated; Flask answers any other Host with a 400). Set
         # it wherever the app is reachable from outside: absolute links (open data's "uri" and "next", e-mails) are
         # built from the request's Host, and a forged one would otherwise be written into them.
-        "TRUSTED_HOSTS": [host.strip() for host in os.environ["TRUSTED_HOSTS"].split(",") if host.strip()]
-        if os.environ.get("TRUSTED_HOSTS") else None,
+        # An entry without a port admits the scheme's default port only, one with a port exactly that port
+        # (app.security.host_admitted).
+        "TRUSTED_HOSTS": _trusted_hosts(),
         # Reverse proxies in front of the app whose X-Forwarded-For, -Proto and -Host are believed (app.security).
         # 0: none — a client reaching the app directly could otherwise forge its address (a fresh rate-limit bucket per
         # request) or claim HTTPS. Behind one TLS-terminating proxy, 1: the client's address, https and the public host

@@ -29,6 +29,7 @@ from typing import Any
 from flask import Flask, Response, current_app, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -91,6 +92,53 @@ def trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_AND_PORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::([0-9]{1,5}))?")
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """(name, port or None) of ``name[:port]`` (an IPv6 address in brackets), the name in lower case; None when the
+    value is not of that shape or the port is not 1–65535."""
+    match = _HOST_AND_PORT.fullmatch(value.strip())
+    if match is None or not match.group(1):
+        return None
+    port = int(match.group(2)) if match.group(2) else None
+    if port is not None and not 1 <= port <= 65535:
+        return None
+    return match.group(1).lower(), port
+
+
+def host_admitted(host: str, scheme: str, trusted: list[str]) -> bool:
+    """Whether ``TRUSTED_HOSTS`` admits the request's ``host[:port]`` as reached over ``scheme``. Werkzeug's check
+    compares the names only, so ``tapsyrys.kz:8080`` passed where only ``tapsyrys.kz`` was trusted — and a cache keyed
+    without the port, or a link built from the Host, then carried a port the deployment never serves. The rule: an
+    entry without a port admits the scheme's default port only (80 for http, 443 for https, written or not); an
+    entry with a port admits exactly that port. A leading dot admits the subdomains, as in Werkzeug."""
+    parsed = split_host(host)
+    if parsed is None:
+        return False
+    name, port = parsed
+    default = _DEFAULT_PORTS.get(scheme)
+    port = port if port is not None else default
+    for entry in trusted:
+        wanted = split_host(entry.lstrip(".")) if entry.startswith(".") else split_host(entry)
+        if wanted is None:
+            continue
+        wanted_name, wanted_port = wanted
+        if name != wanted_name and not (entry.startswith(".") and name.endswith("." + wanted_name)):
+            continue
+        if port == (wanted_port if wanted_port is not None else default):
+            return True
+    return False
+
+
+def _check_host() -> None:
+    """The port half of ``TRUSTED_HOSTS`` (Flask checked the name when the request arrived): see host_admitted."""
+    trusted = current_app.config.get("TRUSTED_HOSTS")
+    if trusted and not host_admitted(request.host, request.scheme, trusted):
+        raise SecurityError(f"Host {request.host!r} is not trusted.")
+
+
 def init_security(app: Flask) -> None:
     """Call before blueprints are registered: the ``int`` converter is bound when rules are added."""
     trust_proxies(app)
@@ -148,6 +196,7 @@ class _Refusal(Exception):
 
 def guard_request():
     """Refuse the bad-input classes of issue 13 §4 before any view, CSRF check or query runs."""
+    _check_host()
     try:
         _check_text(request.path)
         _check_pairs(request.args.items(multi=True), status=404)
