@@ -37,8 +37,8 @@ _TYPED_READINGS: dict[str, Any] = {}
 
 def register_format(name: str, check, typed=None) -> None:
     """A string format the forms check (``check(value) -> bool``); values of other types pass to the type check.
-    ``typed(text) -> str``: the value a text typed into a page's field (or a lines file's cell) stands for — an IIN
-    written in groups is its twelve digits; JSON data (the API) is taken as it is sent."""
+    ``typed(text) -> str``: the value a text typed into a page's field (or a lines file's cell) or sent as a JSON
+    string (:func:`typed_json`) stands for — an IIN written in groups is its twelve digits."""
     DOMAIN_FORMATS.add(name)
     FORMAT_CHECKER.checks(name)(lambda value: not isinstance(value, str) or check(value))
     if typed is not None:
@@ -349,6 +349,25 @@ def _coerce(value: str, schema: dict) -> Any:
     if schema.get("format") in _TYPED_READINGS:
         return _TYPED_READINGS[schema["format"]](value)
     return value
+
+
+def typed_json(schema: Any, data: Any) -> Any:
+    """JSON data (the API's) with each string of a domain format read as a page's field reads it (``typed`` of
+    :func:`register_format`): "900101 300 123" sent by a program is the IIN 900101300123, as the same text typed into
+    the form is. It was refused by the API alone ("Not a valid IIN") — a client that sent the school's own grouped
+    spelling could not submit what the browser took. Walks the properties and items the forms draw; the data sent
+    is not changed, a copy is returned."""
+    if not isinstance(schema, dict):
+        return data
+    kind = schema.get("type")
+    if kind == "object" and isinstance(data, dict):
+        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        return {key: typed_json(props.get(key), value) for key, value in data.items()}
+    if kind == "array" and isinstance(data, list):
+        return [typed_json(schema.get("items"), value) for value in data]
+    if isinstance(data, str) and isinstance(schema.get("format"), str) and schema["format"] in _TYPED_READINGS:
+        return _TYPED_READINGS[schema["format"]](data)
+    return data
 
 
 #: a number as a form's ``number`` field takes it: ASCII digits, an optional fraction and exponent

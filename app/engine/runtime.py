@@ -51,6 +51,7 @@ from app.engine.forms import (
     parse_form,
     shape_errors,
     task_data_option_vars,
+    typed_json,
     validate,
     with_task_data_options,
 )
@@ -871,11 +872,14 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
             data, errors = parse_form(schema, form or {})
             errors = errors or validate(schema, data, domain_bounds=judged)
         else:
+            data = typed_json(schema, data)
             errors = validate(schema, data, dates=dates, domain_bounds=judged)
     elif data is None:
         data, errors = parse_form(forms.schema(task.form_schema), form or {})
         errors = errors or forms.errors(task.form_schema, data, domain_bounds=judged)
     else:
+        # an identifier sent in groups is read as the page's field reads it (one IIN, however it was spelt)
+        data = typed_json(forms.schema(task.form_schema), data)
         errors = forms.errors(task.form_schema, data, dates=dates, domain_bounds=judged)
     if errors:
         raise FormInvalid(errors)

@@ -119,6 +119,13 @@ window.tapsyrysMainDiagram = function (xml) {
   // Form tables: a row can be taken out (and put back) with one button, and a student listed twice is marked at once
   // with the line that already has them; the form is not sent while one is (the accountant learnt of a duplicate
   // only from the verification report, the line then withheld; removing a line meant emptying each of its cells).
+  // An IIN is compared as the server reads it (app/registry/formats.py typed_identifier): "900101 300 123", with a
+  // non-breaking space or hyphens, is the same child as "900101300123" — the raw text let both lines through.
+  var DIGIT_GROUPING = /[\s\u00a0\u2007\u2009\u202f\-\u2010\u2011\u2012\u2013\u2014\u2212]+/g;
+  var sameIdentifier = function (text) {
+    var digits = text.replace(DIGIT_GROUPING, "");
+    return /^[0-9]{12}$/.test(digits) ? digits : text.trim();
+  };
   document.querySelectorAll("table[data-array]").forEach(function (table) {
     var form = table.closest("form");
     var removeLabel = table.dataset.removeLabel, restoreLabel = table.dataset.restoreLabel;
@@ -156,7 +163,7 @@ window.tapsyrysMainDiagram = function (xml) {
           input.removeAttribute("aria-invalid");
           delete input.dataset.duplicate;
         }
-        var value = input.value.trim();
+        var value = sameIdentifier(input.value);
         if (input.disabled || !value) { return; }
         if (!(value in first)) { first[value] = input.closest("tr").querySelector("th").textContent; return; }
         if (!input.classList.contains("is-invalid")) {

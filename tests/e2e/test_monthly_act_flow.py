@@ -92,6 +92,23 @@ def test_a_student_listed_twice_is_marked_before_sending_and_a_row_comes_out_wit
     assert len(db.session.get(Act, act.id).lines) == rows - 1
 
 
+def test_a_student_listed_twice_with_the_iin_written_in_groups_is_marked_too(new_page):
+    """Attacker probe: the duplicate check compared the raw text, so "900101300123" and "900101 300 123" (or with a
+    non-breaking space, as copied from a table) on two lines were not marked; the server reads both as one IIN."""
+    act_of_school("Bilim Innovation School")
+    accountant = new_page("accountant")
+    accountant.get_by_role("link", name="Submit monthly act").click()
+    first, fifth = accountant.locator("#f-lines-0-iin"), accountant.locator("#f-lines-4-iin")
+    expect(first).not_to_have_value("")
+    iin = first.input_value().strip()
+    for grouped in (f"{iin[:6]} {iin[6:9]} {iin[9:]}", f"{iin[:6]}\u00a0{iin[6:]}", f"{iin[:4]}-{iin[4:8]}-{iin[8:]}"):
+        fifth.fill(grouped)
+        expect(fifth).to_have_class(re.compile(r"\bis-invalid\b"))
+        expect(accountant.locator("tr", has=fifth)).to_contain_text("The same IIN as line 1")
+    fifth.fill(f"{iin[:6]} {iin[6:11]}")  # eleven digits: another text, not this child
+    expect(fifth).not_to_have_class(re.compile(r"\bis-invalid\b"))
+
+
 def test_after_submitting_the_accountant_goes_from_the_message_to_the_acts_verification_report(new_page):
     """A new accountant submitted her act and landed on an empty inbox with "Done: Submit monthly act." and nothing to
     click: which lines verification excluded was under Acts, which she had to find. The message links the act."""
