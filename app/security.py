@@ -157,7 +157,7 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
-    if request.endpoint not in _CACHEABLE and _signed_in():
+    if not (request.endpoint in _CACHEABLE and response.status_code < 400) and _signed_in():
         # What a signed-in person reads (children's IINs and names, acts, exports, a case's files) is not kept by the
         # browser's cache or a proxy's; the application's own scripts and styles are. Whatever the response said
         # before: send_file marks every file "no-cache" (stored, only asked again before use), and a case's file
@@ -166,7 +166,11 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
-_CACHEABLE = frozenset({"static", "vendor.asset", None})
+#: the endpoints whose answers may be kept — the files themselves, not an error page drawn in their place. Not the
+#: unrouted (endpoint None) either: a signed-in person's 404 or 405 page carries their name, their organisation and
+#: their bell in its menu, and a 404/405 is cacheable by heuristics (RFC 9111 §4.2.2) — a shared proxy kept one
+#: person's page for the next person asking that address.
+_CACHEABLE = frozenset({"static", "vendor.asset"})
 
 
 def _signed_in() -> bool:

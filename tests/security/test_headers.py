@@ -157,6 +157,19 @@ def test_what_a_signed_in_person_reads_is_not_cached_but_the_assets_are(world, b
         assert "no-store" not in (response.headers.get("Cache-Control") or ""), url
 
 
+def test_a_signed_in_persons_error_pages_are_not_cached_either(world, browser):
+    """Attacker probe: a 404 or 405 answer (no route, so no endpoint) went out without ``no-store`` although its menu
+    names the person; 404 and 405 are cacheable by heuristics, so a shared proxy could hand it to the next caller."""
+    from tests.helpers import user
+
+    person = browser("accountant")
+    for response, status in ((person.get("/no-such-page"), 404), (person.get("/static/no-such-file.js"), 404),
+                             (person.post("/inbox"), 405)):
+        assert response.status_code == status
+        assert response.headers.get("Cache-Control") == "no-store", status
+    assert user("accountant").full_name in person.get("/no-such-page").get_data(as_text=True)
+
+
 def test_the_session_cookie_is_secure_over_https(app_ctx, app):
     """Over HTTPS the login cookie never travels without ``Secure`` (a plain-HTTP request would give it away),
     whatever SESSION_COOKIE_SECURE says; over plain HTTP (the embedded demo) it still works."""
