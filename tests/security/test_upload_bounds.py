@@ -203,3 +203,43 @@ def test_an_upload_over_the_request_limit_is_told_the_limit_and_for_a_registry_f
     answer = operator.post("/registry/imports", {"kind": "business", "file": (big, "big.csv")})
     text = answer.get_data(as_text=True)
     assert answer.status_code == 413 and "larger than 5 MB" in text and "command line" in text
+
+
+
+def _with_doctype(data: bytes, member: str, entities: str, referenced_at: bytes) -> bytes:
+    """The workbook with ``member``'s XML declaring ``entities`` and a reference to ``&e;`` in place of
+    ``referenced_at`` (a cell's text, or after an element's start tag: the parser must resolve it either way)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == member:
+                root = body.index(b"<", body.index(b"?>") + 2) if body.startswith(b"<?xml") else 0
+                body = body[:root] + f"<!DOCTYPE x [{entities}]>".encode() + body[root:]
+                assert referenced_at in body
+                reference = b"&e;" if referenced_at == b"PLACEHOLDER" else referenced_at + b"&e;"
+                body = body.replace(referenced_at, reference, 1)
+            out.writestr(info.filename, body)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("member", "at"), [("xl/worksheets/sheet1.xml", b"PLACEHOLDER"),
+                                           ("xl/worksheets/sheet1.xml", b"<sheetData>"),
+                                           ("xl/workbook.xml", b"<sheets>")])
+@pytest.mark.parametrize("attack", ["external entity", "entity expansion"])
+def test_a_workbook_declaring_entities_is_refused_and_reads_no_file(app_ctx, tmp_path, member, at, attack):
+    """Guard (attacker probe): openpyxl parses a workbook's XML with lxml, not with app/engine/xml.py's hardened
+    parser; a DOCTYPE in a sheet or the workbook, naming a local file or expanding a billion times, is refused
+    (lxml >= 5 resolves no external entity, libxml2 bounds the expansion) and the file's text reaches no cell."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-FROM-THE-SERVER", encoding="utf-8")
+    entities = (f'<!ENTITY e SYSTEM "file://{secret}">' if attack == "external entity" else
+                '<!ENTITY a0 "ha">' + "".join(f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10))
+                + '<!ENTITY e "&a9;">')
+    rows = [["number", "bin", "valid_from", "levels"], ["PLACEHOLDER", "950440001673", "2026-09-01", "primary"]]
+    sound = _workbook(tmp_path / "sound.xlsx", rows).read_bytes()
+    path = tmp_path / "entities.xlsx"
+    path.write_bytes(_with_doctype(sound, member, entities, at))
+    with pytest.raises(FileUnreadable) as err:
+        import_file("licences", path)
+    assert "SECRET-FROM-THE-SERVER" not in str(err.value)
