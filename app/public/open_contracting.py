@@ -3,10 +3,12 @@
 One contracting process (one ``ocid``) per order of any funding instrument (its title and items are the
 instrument's: the schools' places per level, the dormitories' places at a rate per place): the order and its budget
 (``planning``), the call for applications (``tender``), each allocation of places (``award``), each signed contract
-(``contract``) and each payment of an act under a contract (``implementation`` transaction). Releases are built
-from the audited operations' tables, never typed in; parties are identified by their BIN (org-id scheme
-``KZ-BIN``), amounts are in KZT. Records carry their releases and a compiled release merged by ocdsmerge with the
-standard's own merge rules (the release schema shipped in ``app/public/ocds/``, so nothing is fetched).
+(``contract``), each payment of an act under a contract (``implementation`` transaction) and each payment the bank
+returned (``implementationUpdate``: a negative transaction beside the payment's, which stays as published).
+Releases are built from the audited operations' tables, never typed in; parties are identified by their BIN
+(org-id scheme ``KZ-BIN``), amounts are in KZT. Records carry their releases and a compiled release merged by
+ocdsmerge with the standard's own merge rules (the release schema shipped in ``app/public/ocds/``, so nothing is
+fetched).
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def load(orders: list[StateOrder]) -> _Loaded:
     for contract_id, payment, kind, school_id, period in db.session.execute(
             select(ContractAct.contract_id, Payment, Act.instrument, Act.school_id, Act.period)
             .join(Payment, Payment.act_id == ContractAct.act_id).join(Act, Act.id == Payment.act_id)
-            .where(ContractAct.contract_id.in_(contract_ids), Payment.returned_on.is_(None))  # returned: not paid
+            .where(ContractAct.contract_id.in_(contract_ids))  # returned too: its release stays, its return follows
             .order_by(Payment.registered_at, Payment.id)):
         payments[contract_id].append(payment)
         # a payment is one organisation's month: its amount is published only where the portal publishes that
@@ -213,7 +215,8 @@ def _contract_items(terms: dict, levels: list[str]) -> list[dict]:
 def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, payments: list[Payment],
                        hidden: set[int] = frozenset()) -> list[dict]:
     """The signed contract (with the terms as signed), each amendment (``contractAmendment``: the terms from then
-    on, and the amendment pointing at the release it amends), each payment (``implementation``)."""
+    on, and the amendment pointing at the release it amends), each payment (``implementation``) and, after a
+    payment's own release, its return when the bank sent it back (``implementationUpdate``)."""
     from app.contracts.amendments import signed_terms
 
     signed = max((s.signed_at for s in contract.signatures), default=contract.activated_at)
@@ -249,17 +252,51 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
             "amendsReleaseID": releases[-1]["id"], "releaseID": release["id"]}]
         releases.append(release)
     for payment in payments:
-        transaction = {"id": payment.order_number, "date": _when(payment.registered_at),
-                       "payee": _party_ref(contract.school)}
-        if payment.id not in hidden:
-            transaction["value"] = _amount(payment.amount_tiyn)
-        if payer is not None:
-            transaction["payer"] = _party_ref(payer)
-        releases.append(_release(order, f"payment-{payment.id}", payment.registered_at, ["implementation"], buyer,
-                                 parties=[_party(payer, ["payer"])] if payer is not None else [],
-                                 contracts=[{"id": contract.number, "awardID": contract.application.number,
-                                             "implementation": {"transactions": [transaction]}}]))
+        releases.append(_payment_release(order, contract, buyer, payer, payment, payment.id in hidden))
+        if payment.returned_on is not None:
+            releases.append(_return_release(order, contract, buyer, payer, payment, payment.id in hidden))
     return releases
+
+
+def _transaction_release(order: StateOrder, contract: Contract, buyer, payer, suffix: str, when, tag: str,
+                         transaction: dict, amount_tiyn: int | None) -> dict:
+    transaction["payee"] = _party_ref(contract.school)
+    if amount_tiyn is not None:
+        transaction["value"] = _amount(amount_tiyn)
+    if payer is not None:
+        transaction["payer"] = _party_ref(payer)
+    return _release(order, suffix, when, [tag], buyer, parties=[_party(payer, ["payer"])] if payer is not None else [],
+                    contracts=[{"id": contract.number, "awardID": contract.application.number,
+                                "implementation": {"transactions": [transaction]}}])
+
+
+def _payment_release(order: StateOrder, contract: Contract, buyer, payer, payment: Payment, hidden: bool) -> dict:
+    """A payment as it was registered (``implementation``, id ``payment-<payment's id>``): built from the payment's
+    own facts only (order number, amount, when registered), never from its return, so a release once published is
+    the same, byte for byte, at every later rebuild — returned or not. A repayment after a return is another payment:
+    its own release, its own id."""
+    return _transaction_release(order, contract, buyer, payer, f"payment-{payment.id}", payment.registered_at,
+                                "implementation", {"id": payment.order_number, "date": _when(payment.registered_at)},
+                                None if hidden else payment.amount_tiyn)
+
+
+def _return_release(order: StateOrder, contract: Contract, buyer, payer, payment: Payment, hidden: bool) -> dict:
+    """The bank sent a payment back (app.payments.returns): a release of its own, ``implementationUpdate``, id
+    ``payment-<payment's id>-returned``, dated when the return was recorded.
+
+    OCDS 1.1 has no status on a transaction, and a release once published is never edited nor withdrawn (a release
+    is a fact of its day; the record's compiled release is what changes). So the payment's release stays as it was,
+    and the return is published the way the standard publishes a refund or correction of spending ("a negative
+    value indicates a refund or correction", the schema's words on a transaction's amount): a transaction of
+    its own (id ``<payment order>-returned``, dated the day the bank returned the money) with the returned amount
+    as a *negative* value between the same payer and payee. The compiled release merges transactions by id and
+    keeps both, so the contract's transactions add up to the net position (paid, less returned, plus the repayment,
+    which is a payment of its own); the amount is withheld where the payment's is (same organisation-month)."""
+    return _transaction_release(order, contract, buyer, payer, f"payment-{payment.id}-returned",
+                                payment.returned_at or payment.returned_on,
+                                "implementationUpdate",
+                                {"id": f"{payment.order_number}-returned", "date": _when(payment.returned_on)},
+                                None if hidden else -payment.amount_tiyn)
 
 
 def releases_window(orders: list[StateOrder], start: int, count: int) -> tuple[list[dict], bool]:
