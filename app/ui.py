@@ -23,6 +23,10 @@ ACT_STATUS = {
     "accepted": _l("accepted, awaiting payment"),
     "paid": _l("paid"),
 }
+#: The word for an act accepted at 0 ₸ and closed without a payment order: its status is "paid" (one status, one
+#: meaning for the process: done), but nothing was paid, and "paid" beside 0 ₸ read as money sent
+#: (app.payments.operations.close_without_payment). Derived, never stored: :func:`act_status_label`.
+NOTHING_TO_PAY = _l("closed with nothing to pay")
 #: An organisation's kind and a role's reach, as the administrator's pages name them (they showed the codes).
 ORG_KIND = {"school": _l("School"), "dormitory": _l("Dormitory"), "department": _l("Education department"),
             "operator": _l("Operator"), "ministry": _l("Ministry")}
@@ -139,10 +143,31 @@ def init_ui(app: Flask) -> None:
             "inbox_count": count,
             "role_label": lambda role: ROLE_LABELS.get(role, role),
             "task_title": lambda task: task_label(task.spec_name, task.title),
-            "act_status_label": lambda s: ACT_STATUS.get(s, s),
+            "act_status_label": act_status_label,
             "org_kind_label": lambda k: ORG_KIND.get(k, k),
             "scope_label": lambda s: SCOPE.get(s, s),
             "instance_status_label": lambda s: INSTANCE_STATUS.get(s, s),
             "audit_action_label": lambda a: AUDIT_ACTIONS.get(a, a),
             "may_see_personal_data": _sees_personal_data,
         }
+
+
+def act_status_label(act) -> str:
+    """An act's status as the user reads it. Given the act (or a month row of the year-end report: a mapping with
+    ``status``, ``amount_tiyn`` and ``act_id``), a paid act of 0 ₸ with no standing payment says it was closed with
+    nothing to pay (:func:`app.payments.operations.nothing_to_pay`: status, amount and no payment the bank has not
+    returned — one look-up, for such acts only). Given a status code alone, its word."""
+    from collections.abc import Mapping
+
+    status = act if isinstance(act, str) else act.get("status") if isinstance(act, Mapping) else act.status
+    amount = None if isinstance(act, str) else act.get("amount_tiyn") if isinstance(act, Mapping) else act.amount_tiyn
+    if status == "paid" and amount == 0:
+        from app.acts.models import Act
+        from app.extensions import db
+        from app.payments.operations import nothing_to_pay
+
+        if isinstance(act, Mapping):
+            act = db.session.get(Act, act["act_id"]) if act.get("act_id") else None
+        if act is not None and nothing_to_pay(act):
+            return str(NOTHING_TO_PAY)
+    return str(ACT_STATUS.get(status, status))

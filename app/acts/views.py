@@ -128,7 +128,7 @@ def document(act_id: int):
     from flask_babel import force_locale
     from flask_babel import gettext as _
 
-    from app.ui import ACT_STATUS
+    from app.ui import act_status_label
 
     act = _visible_act(act_id)
     lines = db.session.scalars(select(ActLine).where(ActLine.act_id == act.id, ActLine.outcome == "accepted")
@@ -141,7 +141,7 @@ def document(act_id: int):
         with force_locale(language):
             sections.append((language, body.render(act=act, lines=lines, by_rule=by_rule,
                                                    rules=instrument_of(act).rules,
-                                                   act_status_label=lambda s: ACT_STATUS.get(s, s))))
+                                                   act_status_label=act_status_label)))
     with force_locale(languages[0]):
         title = f"{_('Act')} {act.number}"
     return render_template("acts/document.html", sections=sections, languages=languages, title=title, act=act)
