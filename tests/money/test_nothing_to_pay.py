@@ -105,3 +105,42 @@ def test_the_school_hears_its_act_accepted_at_zero_has_nothing_to_pay_not_zero_t
     page = browser("accountant3").get("/notifications").get_data(as_text=True)
     assert f"Act {act.number} accepted by the education department at 0 ₸: nothing to pay" in page
     assert "to be paid." not in page
+
+
+def test_the_reconciliation_files_count_the_acts_closed_with_nothing_to_pay_as_the_page_does(world, browser):
+    """The page and the API said "1 act closed with nothing to pay" under the region's paid figure; the CSV and XLSX
+    downloads of the same reconciliation had no such column, so a region's 0 ₸ with nothing outstanding had no why."""
+    import csv
+    import io
+    import re
+
+    from openpyxl import load_workbook
+
+    act = act_of_school("Alatau Lyceum")
+    _every_line_excluded(act)
+    _accept(act)
+    act = db.session.get(Act, act.id)
+    operator = browser("operator")
+    query = f"period={act.period:%Y-%m}&instrument={act.instrument}"
+    page = operator.get(f"/reports/reconciliation?{query}").get_data(as_text=True)
+    on_page = {}
+    for match in re.finditer(r'<tr (?:class="fw-bold" id="reconciliation-total"|data-region="(\d+)")>(.*?)</tr>',
+                             page, re.S):
+        count = re.search(r'data-count="nothing-to-pay">(\d+) ', match.group(2))
+        on_page[str(match.group(1) or "total")] = int(count.group(1)) if count else 0
+    assert on_page[str(act.region_id)] == on_page["total"] == 1
+    api = operator.get(f"/api/v1/reconciliation?{query}").get_json()
+    assert api["total"]["nothing_to_pay_acts"] == 1
+
+    csv_rows = list(csv.reader(io.StringIO(
+        operator.get(f"/reports/reconciliation.csv?{query}").get_data().decode("utf-8-sig"))))
+    sheet = [list(r) for r in load_workbook(io.BytesIO(operator._request(
+        "get", f"/reports/reconciliation.xlsx?{query}").get_data())).active.values]
+    assert csv_rows[0] == sheet[0]
+    column = csv_rows[0].index("Acts closed with nothing to pay")
+    rows, _total = reconcile(act.period, scope_clause(user("operator"), Act.region_id, Act.school_id),
+                             instrument=act.instrument)
+    keys = [str(r.region_id) for r in rows] + ["total"]
+    assert [int(r[column]) for r in csv_rows[1:]] == [sheet_row[column] for sheet_row in sheet[1:]] \
+        == [on_page[key] for key in keys]
+    assert int(csv_rows[-1][column]) == 1
