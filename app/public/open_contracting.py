@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -107,6 +107,20 @@ def _tender_status(order: StateOrder, today: date) -> str:
     return "active" if today <= order.window_closes else "complete"
 
 
+def _tender_updates(order: StateOrder, placed_status: str) -> list[tuple[str, datetime, str]]:
+    """The call's status changes since it was placed, each once its day has come: (status, when, release suffix).
+    The call's own release says the status of the day it was placed and never changes; the window opening and
+    closing are releases of their own (``tenderUpdate``), dated by the order's window — a release rebuilt any later
+    day is the same, and the compiled release follows the calendar."""
+    today, updates = clock.today(), []
+    if placed_status == "planned" and today >= order.window_opens:
+        updates.append(("active", datetime.combine(order.window_opens, time(0, 0), tzinfo=UTC), "tender-active"))
+    if placed_status != "complete" and today > order.window_closes:
+        closed = order.window_closes + timedelta(days=1)
+        updates.append(("complete", datetime.combine(closed, time(0, 0), tzinfo=UTC), "tender-complete"))
+    return updates
+
+
 @dataclass
 class _Loaded:
     """Everything the releases of some orders need, read in a fixed handful of statements (not per order)."""
@@ -176,19 +190,22 @@ def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]
         tender_items = [{"id": f"{n.level}-{n.locality}",
                          "description": f"{LEVEL_NAMES.get(n.level, n.level)}, {n.locality}: one student-month",
                          "unit": {"name": "student-month", "value": _amount(n.monthly_tiyn)}} for n in order.norms]
+    placed_status = _tender_status(order, clock.local_day(order.placed_at) if order.placed_at else clock.today())
     releases = [
         _release(order, "planning", order.placed_at, ["planning"], buyer,
                  planning={"budget": {"description": f"Budget of the {instrument.ocds_title.lower()} "
                                                      f"{order.academic_year}",
                                       "amount": _amount(order.budget_tiyn)}}),
         _release(order, "tender", order.placed_at, ["tender"], buyer, tender={
-            "id": order.number, "title": title, "status": _tender_status(order, clock.today()),
+            "id": order.number, "title": title, "status": placed_status,
             "procurementMethod": "open", "procurementMethodDetails": instrument.ocds_call,
             "mainProcurementCategory": "services", "value": _amount(order.budget_tiyn),
             "tenderPeriod": {"startDate": _when(order.window_opens), "endDate": _when(order.window_closes)},
             "contractPeriod": {"startDate": _when(order.period_start), "endDate": _when(order.period_end)},
             "items": tender_items}),
     ]
+    releases += [_release(order, suffix, when, ["tenderUpdate"], buyer, tender={"id": order.number, "status": status})
+                 for status, when, suffix in _tender_updates(order, placed_status)]
     for app_ in loaded.applications.get(order.id, []):
         if instrument.ocds_items is not None:
             items = instrument.ocds_items("award", app_, None)
@@ -216,7 +233,10 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
                        hidden: set[int] = frozenset()) -> list[dict]:
     """The signed contract (with the terms as signed), each amendment (``contractAmendment``: the terms from then
     on, and the amendment pointing at the release it amends), each payment (``implementation``) and, after a
-    payment's own release, its return when the bank sent it back (``implementationUpdate``)."""
+    payment's own release, its return when the bank sent it back (``implementationUpdate``), and the closing of a
+    closed contract (``contractTermination``: status ``terminated``). Each release is built from facts that do not
+    change once it is published: the signed contract's release said "terminated" once the contract closed, changing
+    under the same id."""
     from app.contracts.amendments import signed_terms
 
     signed = max((s.signed_at for s in contract.signatures), default=contract.activated_at)
@@ -229,11 +249,12 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
         return custom("contract", contract, stage_terms) if custom else _contract_items(stage_terms, of_levels)
 
     supplier = [_party(contract.school, ["supplier", "payee"])]
+    ends = date.fromisoformat(terms["period_end"])
     body = {"id": contract.number, "awardID": contract.application.number,
             "title": f"Contract with {contract.school.name}",
-            "status": "active" if contract.status == "active" else "terminated",
+            "status": "active",  # as signed: the closing is a release of its own
             "period": {"startDate": _when(contract.period_start),
-                       "endDate": _when(date.fromisoformat(terms["period_end"]))},
+                       "endDate": _when(ends)},
             "value": _amount(terms["amount_cap_tiyn"]), "dateSigned": _when(signed),
             "items": items_of(terms, [lv for lv in levels if terms[f"places_{lv}"]])}
     releases = [_release(order, f"contract-{contract.number}", signed or contract.created_at, ["contract"], buyer,
@@ -255,6 +276,12 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
         releases.append(_payment_release(order, contract, buyer, payer, payment, payment.id in hidden))
         if payment.returned_on is not None:
             releases.append(_return_release(order, contract, buyer, payer, payment, payment.id in hidden))
+    if contract.status == "closed":  # the signed contract's release stays "active"; its closing comes after it
+        releases.append(_release(order, f"contract-{contract.number}-closed",
+                                 contract.closed_at or ends,
+                                 ["contractTermination"], buyer, parties=supplier, contracts=[{
+                                     "id": contract.number, "awardID": contract.application.number,
+                                     "status": "terminated"}]))
     return releases
 
 
