@@ -158,3 +158,6 @@ def init_api(app: Flask) -> None:
     from app.contracts.api import blp as lifecycle_blp
 
     api.register_blueprint(lifecycle_blp)
+    from app.payments.api import blp as payments_blp
+
+    api.register_blueprint(payments_blp)

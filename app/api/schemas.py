@@ -95,6 +95,22 @@ class ActPaymentSchema(Schema):
         "description": "The account the payment was sent to (as the payments register says)"})
 
 
+class ActPaymentRecordSchema(Schema):
+    """A payment of the act as the payments register lists it, returned by the bank or not."""
+
+    id = fields.Int(metadata={"description": "The payment's id (to record its return)"})
+    order_number = fields.Str()
+    paid_on = fields.Date()
+    amount_tiyn = fields.Int()
+    payee_iban = fields.Str(allow_none=True, metadata={
+        "description": "The account it was sent to; null for a payment registered before accounts were kept on it"})
+    returned_on = fields.Date(allow_none=True, metadata={"description": "The day the bank returned it; null: not "
+                                                                        "returned"})
+    return_reason = fields.Str(allow_none=True, metadata={
+        "description": "account_closed, wrong_details, bank_refused or other; null: not returned"})
+    return_reference = fields.Str(allow_none=True, metadata={"description": "The bank's reference of the return"})
+
+
 class ActSchema(Schema):
     id = fields.Int()
     number = fields.Str()
@@ -118,12 +134,35 @@ class ActSchema(Schema):
                        "the account on record at payment)"})
     payment = fields.Method("_payment", allow_none=True, metadata={
         "description": "The registered payment (null: not paid)", "type": "object"})
+    payments = fields.Method("_payments", metadata={
+        "description": "Every payment of the act, oldest first, with the bank's return when it sent one back (the "
+                       "act is then paid again by a new payment order)",
+        "type": "array", "items": {"type": "object"}})
+    account_to_confirm = fields.Method("_account_to_confirm", allow_none=True, metadata={
+        "description": "After a return, the account on record that a department official of the act's region is "
+                       "to confirm before the act is paid again to it (POST /acts/{act_id}/confirm-account); null: "
+                       "none waits", "type": "string"})
 
     def _payment(self, act):
         from app.payments.operations import payment_of
 
         found = payment_of(act)
         return None if found is None else ActPaymentSchema().dump(found)
+
+    def _payments(self, act):
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.payments.models import Payment
+
+        return ActPaymentRecordSchema(many=True).dump(
+            db.session.scalars(select(Payment).where(Payment.act_id == act.id).order_by(Payment.id)))
+
+    def _account_to_confirm(self, act):
+        from app.payments.returns import account_to_confirm
+
+        change = account_to_confirm(act)
+        return None if change is None else change.now
 
 
 class AuditEventSchema(Schema):

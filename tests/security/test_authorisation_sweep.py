@@ -53,6 +53,9 @@ API_BODIES = {
     "lifecycle_api.amend": {"revision": 0, "places_primary": 1, "places_basic": 1, "places_secondary": 1,
                             "amount_cap_tiyn": 100, "period_end": "2030-05-31", "effective_from": "2030-01-01",
                             "rationale": "More places for the new building"},
+    "payments_api.record_return": {"returned_on": "2026-11-05", "reason": "bank_refused", "reference": "BANK-1"},
+    "payments_api.pay_again": {"order_number": "PP-SWEEP-1", "paid_on": "2026-11-05"},
+    "payments_api.confirm_account": {"iban": "KZ000000000000000000"},
 }
 
 #: What a form POST carries: enough of every form for a view without its check to do something.
