@@ -108,6 +108,7 @@ def _show(contract: Contract, settle_errors: dict | None = None, settle_values: 
           status: int = 200):
     from app.acts.adjustments import cause_title, owed
     from app.contracts.amendments import may_amend
+    from app.contracts.payee_account import SIGNED, may_change_account
     from app.contracts.settlements import kind_label, kinds_for, settlements_under
     from app.yearend.operations import reports_of, year_end_instance
 
@@ -129,6 +130,7 @@ def _show(contract: Contract, settle_errors: dict | None = None, settle_values: 
                            document=document,
                            next_timer=_next_timer(contract.instance_id),
                            can_amend=contract.status == "active" and may_amend(current_user, contract),
+                           can_change_account=contract.status in SIGNED and may_change_account(current_user, contract),
                            unsettled=owed(corrections), time_barred=[u for u in corrections if u.time_barred],
                            settlements=settlements, settled_seen=seen, outside_kinds=kinds_for(current_user, contract),
                            outside_kind_label=kind_label, settle_errors=settle_errors or {},
@@ -264,6 +266,35 @@ def sign(contract_id: int):
         return redirect(url_for("contracts.show", contract_id=contract.id), 303)
     flash(_("Signed. The document's SHA-256 is recorded in the audit trail."), "success")
     return redirect(url_for("contracts.show", contract_id=contract.id), 303)
+
+
+@bp.route("/contracts/<int:contract_id>/account", methods=["POST"])
+@login_required
+def change_account(contract_id: int):
+    """The department records the agreement changing the contract's bank account (after the bank returned a payment
+    to the old one, say)."""
+    from app.contracts.payee_account import change_contract_account, may_change_account
+
+    contract = visible_contract(contract_id)
+    if not may_change_account(current_user, contract):
+        abort(403)
+    try:
+        iban = change_contract_account(contract, request.form.get("iban", ""), request.form.get("rationale", ""),
+                                       current_user)
+        db.session.commit()
+    except FormInvalid as err:
+        db.session.rollback()
+        for message in err.errors.values():
+            flash(message, "danger")
+        return _show(db.session.get(Contract, contract_id), status=422)
+    except (DomainRefused, ConflictError, EngineError) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return _show(db.session.get(Contract, contract_id), status=422)
+    flash(_("Recorded: contract %(number)s is paid to account %(iban)s from now on. An act waiting to be paid again "
+            "after a return is paid there once another department official confirms it.", number=contract.number,
+            iban=iban), "success")
+    return redirect(url_for("contracts.show", contract_id=contract_id), 303)
 
 
 @bp.route("/contracts/<int:contract_id>/amend", methods=["GET", "POST"])

@@ -82,21 +82,29 @@ class AccountChange:
 
     accepted: str
     now: str | None
-    changed_by: str | None = None  # who changed the organisation's IBAN last, as the audit trail says
+    changed_by: str | None = None  # who changed the organisation's IBAN (or the contract's) last, as the audit says
     changed_at: datetime | None = None
+    changed_by_id: int | None = None  # … and their id: they do not confirm the change themselves (four eyes)
 
 
 def account_change(act: Act) -> AccountChange | None:
     """None while the records still name the account the act was accepted with (or it was accepted before payees
-    were pinned); else both accounts and, if the organisation's audit trail holds it, who changed the IBAN and when."""
+    were pinned); else both accounts and, if the audit trail holds it, who changed the IBAN and when: the contract's
+    (by an agreement, app.contracts.payee_account) or else the organisation's."""
     from app.audit.models import AuditEvent
+    from app.contracts.payee_account import account_changed_by
     from app.people.models import User
 
     now = account_on_record(act)
     if act.payee_iban is None or now == act.payee_iban:
         return None
-    who = when = None
+    who = when = who_id = None
     since = _utc(act.decided_at) if act.decided_at is not None else None
+    by_contract = account_changed_by(act.id, now) if now is not None else None
+    if by_contract is not None:
+        who_id, when = by_contract
+        person = db.session.get(User, who_id) if who_id is not None else None
+        return AccountChange(act.payee_iban, now, person.full_name if person else None, when, who_id)
     for actor_id, at, details in db.session.execute(
             select(AuditEvent.actor_id, AuditEvent.at, AuditEvent.details)
             .where(AuditEvent.chain == f"organisation:{act.school_id}", AuditEvent.action == "organisation.updated")
@@ -106,9 +114,9 @@ def account_change(act: Act) -> AccountChange | None:
         if "iban" in ((details or {}).get("changes") or {}):
             person = db.session.get(User, actor_id) if actor_id is not None else None
             who = person.full_name if person else None  # from the command line: the time alone
-            when = at
+            when, who_id = at, actor_id
             break
-    return AccountChange(act.payee_iban, now, who, when)
+    return AccountChange(act.payee_iban, now, who, when, who_id)
 
 
 def _utc(at: datetime) -> datetime:

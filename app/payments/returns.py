@@ -117,26 +117,38 @@ def _tell_of_return(act: Act, payment: Payment, reason: str) -> None:
         _tell_department(act, payment)
 
 
-def _tell_department(act: Act, payment: Payment) -> None:
+def _tell_department(act: Act, payment: Payment, changed_by_id: int | None = None) -> None:
+    """Only those who can act hear it: a department official of the act's region (:func:`may_confirm_account`) — not
+    a deputy standing in for one who may not confirm (a head, an official of another region: they read a task they
+    could not do), nor the official who changed the account (they do not confirm their own change)."""
     from app.notifications.operations import notify, recipients_for
     from app.people.roles import Role
 
     for person in recipients_for(Role.DEPARTMENT_OFFICIAL.value, act.region_id, None):
-        notify(person, "account_to_confirm", subject=act.number, act_id=act.id, order=payment.order_number)
+        if person.id != changed_by_id and may_confirm_account(person, act):
+            notify(person, "account_to_confirm", subject=act.number, act_id=act.id, order=payment.order_number)
 
 
 def tell_of_new_account(organisation) -> None:
     """The organisation's IBAN was edited (app.admin.operations.save_organisation): its acts waiting to be paid again
     after a return, to an account now different from their pinned one, are announced to the department's officials of
     their region — the confirmation is theirs (:func:`confirm_repayment_account`)."""
+    tell_of_new_account_for(select(Act.id).where(Act.school_id == organisation.id), None)
+
+
+def tell_of_new_account_for(act_ids, changed_by) -> None:
+    """The acts among ``act_ids`` (a select of ids) waiting to be paid again after a return, to an account on record
+    now different from their pinned one, are announced — once for this change — to those who confirm it: after an
+    IBAN edit of the organisation, or an agreement changing the contract's account
+    (app.contracts.payee_account.change_contract_account, whose author ``changed_by`` is not told)."""
+    from app.payments.operations import returned_payments
+
     waiting = db.session.scalars(select(Act).where(
-        Act.school_id == organisation.id, Act.status == "accepted", Act.payee_iban.is_not(None),
+        Act.id.in_(act_ids), Act.status == "accepted", Act.payee_iban.is_not(None),
         Act.id.in_(select(Payment.act_id).where(Payment.returned_on.is_not(None)))).order_by(Act.id))
     for act in waiting:
         if account_to_confirm(act) is not None:
-            from app.payments.operations import returned_payments
-
-            _tell_department(act, returned_payments(act)[-1])
+            _tell_department(act, returned_payments(act)[-1], getattr(changed_by, "id", None))
 
 
 def check_repayment(act: Act, returned: Payment, paid_on: date) -> None:
@@ -203,6 +215,9 @@ def confirm_repayment_account(act: Act, shown_iban: str, actor) -> str:
     if change is None:
         raise DomainRefused(_("Act %(number)s has no new account to confirm: it is paid again to the account it "
                               "was accepted with.", number=act.number))
+    if change.changed_by_id is not None and change.changed_by_id == actor.id:
+        raise DomainRefused(_("You changed the account of act %(number)s yourself: another department official of "
+                              "the region confirms it (four eyes).", number=act.number))
     shown_iban = (shown_iban or "").strip().upper()
     if shown_iban != change.now:
         raise DomainConflict(_("The account on record for act %(number)s changed since you opened the page: it is "

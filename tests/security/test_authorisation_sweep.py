@@ -69,6 +69,8 @@ OUTSIDERS = ["accountant2", "accountant3", "official_almaty", None]
 SEE_BUT_MAY_NOT_ACT = {
     # carried top-ups settled outside the acts: the operator pays, the contract's region's department writes off
     "contracts.settle_outside": ["auditor", "accountant4"],
+    # the contract's bank account: its region's department changes it by an agreement
+    "contracts.change_account": ["auditor", "accountant4", "operator"],
 }
 #: a dormitory's accountant, and one of a dormitory still applying, in the world with the dormitories
 DORMITORY_OUTSIDERS = ["dorm_accountant2", "dorm_applicant"]
