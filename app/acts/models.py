@@ -181,6 +181,11 @@ class OutsideSettlement(db.Model):
         CheckConstraint("kind IN ('paid','written_off')", name="kind"),
         CheckConstraint("kind <> 'paid' OR (order_number IS NOT NULL AND paid_on IS NOT NULL)", name="paid_order"),
         CheckConstraint("kind <> 'written_off' OR reason IS NOT NULL", name="written_off_reason"),
+        # a return is of a payment, whole (day, reason from the list, the bank's reference), not older than it
+        CheckConstraint("(returned_on IS NULL AND return_reason IS NULL AND return_reference IS NULL) OR "
+                        "(kind = 'paid' AND returned_on IS NOT NULL AND return_reference IS NOT NULL AND return_reason "
+                        "IN ('account_closed', 'wrong_details', 'bank_refused', 'other'))", name="return_whole"),
+        CheckConstraint("returned_on IS NULL OR returned_on >= paid_on", name="returned_after_paid"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     original_act_id: Mapped[int] = mapped_column(ForeignKey("act.id"), index=True)
@@ -196,6 +201,15 @@ class OutsideSettlement(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The bank sent the payment back (app.contracts.settlements.record_settlement_return, the rules of an act's
+    #: payment's return): the day, why, its reference, a note, who recorded it and when. NULL: not returned. A
+    #: returned settlement counts as not paid, and the top-up is carried again (settled once more, the next ``seq``).
+    returned_on: Mapped[date | None] = mapped_column(Date)
+    return_reason: Mapped[str | None] = mapped_column(String(24))
+    return_note: Mapped[str | None] = mapped_column(String(500))
+    return_reference: Mapped[str | None] = mapped_column(String(64))
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     original_act: Mapped[Act] = relationship(foreign_keys=[original_act_id])
     line: Mapped[ActLine] = relationship(foreign_keys=[original_line_id])

@@ -93,7 +93,9 @@ SETTLED = ~exists(select(Act.id).where(Act.id == ActAdjustment.act_id, Act.statu
 #: A carried top-up paid outside the acts (:class:`app.acts.models.OutsideSettlement`) counts as settled for its
 #: line as an adjustment does: the line is paid that much more, a correction back claws it back. A write-off does not
 #: (no money went): it only stops the top-up being carried (:func:`written_off_for`).
-PAID_OUTSIDE = OutsideSettlement.kind == "paid"
+#: One the bank sent back (``returned_on``) is not paid: the top-up is carried again.
+PAID_OUTSIDE = (OutsideSettlement.kind == "paid") & OutsideSettlement.returned_on.is_(None)
+WRITTEN_OFF = OutsideSettlement.kind == "written_off"
 #: A decided line that something was ever settled for — by an act or outside the acts: it is always looked at again
 #: (the registry may have been corrected again since).
 ADJUSTED = or_(exists(select(ActAdjustment.id).where(ActAdjustment.original_line_id == ActLine.id)),
@@ -173,7 +175,7 @@ def written_off_for(line_ids: Sequence[int]) -> dict[int, int]:
     for chunk in in_sets(OutsideSettlement.original_line_id, line_ids):
         found.update((line_id, int(total or 0)) for line_id, total in db.session.execute(
             select(OutsideSettlement.original_line_id, func.sum(OutsideSettlement.amount_tiyn))
-            .where(chunk, ~PAID_OUTSIDE)
+            .where(chunk, WRITTEN_OFF)
             .group_by(OutsideSettlement.original_line_id)))
     return found
 

@@ -117,8 +117,13 @@ _OUTSIDE_FIELDS = ("original_act_id", "original_line_id", "seq", "kind", "amount
 def outside_settlement_facts(row) -> dict:
     """A carried top-up paid outside the acts (payment order and date) or written off (reason): how much, for which
     line (:class:`app.acts.models.OutsideSettlement`)."""
-    return {**{f: getattr(row, f) for f in _OUTSIDE_FIELDS}, "period": row.period.isoformat(),
-            "paid_on": row.paid_on.isoformat() if row.paid_on else None}
+    facts = {**{f: getattr(row, f) for f in _OUTSIDE_FIELDS}, "period": row.period.isoformat(),
+             "paid_on": row.paid_on.isoformat() if row.paid_on else None}
+    # once the bank sent it back, the return too (as a payment's: a settlement marked returned counts as not paid)
+    if row.returned_on is not None or row.return_reason is not None or row.return_reference is not None:
+        facts.update(returned_on=row.returned_on.isoformat() if row.returned_on else None,
+                     return_reason=row.return_reason, return_reference=row.return_reference)
+    return facts
 
 
 def load_outside_settlement_facts() -> dict[int, dict]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
@@ -129,6 +129,7 @@ def settle_outside(contract: Contract, actor, request: OutsideRequest) -> Outsid
                                        "whole.", amount=format_tenge(item.amount_tiyn))})
     if request.kind == "paid":
         _check_payment_order(request, item.original, contract)
+        _check_after_return(request, earlier)
         from app.payments.operations import hold_payment_order
 
         hold_payment_order(request.order_number)  # from here to the commit no other use of the number is written,
@@ -192,6 +193,67 @@ def _check_payment_order(request: OutsideRequest, original: Act, contract: Contr
     _refuse_used_number(request.order_number, contract)
 
 
+def _check_after_return(request: OutsideRequest, earlier: list[OutsideSettlement]) -> None:
+    """Paid again after the bank returned the line's earlier payment: by a new payment order (its own number), not
+    older than the return (as an act paid again, app.payments.returns.check_repayment)."""
+    for sent_back in (row for row in earlier if row.returned_on is not None):
+        if sent_back.order_number == request.order_number:
+            raise FormInvalid({"order_number": _(
+                "Payment order %(order)s was returned by the bank on %(date)s: the top-up is paid again by a new "
+                "payment order, with its own number.", order=request.order_number,
+                date=format_day(sent_back.returned_on))})
+        if request.paid_on < sent_back.returned_on:
+            raise FormInvalid({"paid_on": _(
+                "The payment date %(date)s is before the bank returned payment order %(order)s on %(returned)s: "
+                "enter the day the new payment order was executed.", date=format_day(request.paid_on),
+                order=sent_back.order_number, returned=format_day(sent_back.returned_on))})
+
+
+def may_record_returns(user) -> bool:
+    """The operator, who executes the payment orders, records what the bank sent back (as for an act's payment)."""
+    return getattr(user, "is_authenticated", False) and user.role in PAYERS
+
+
+def record_settlement_return(contract: Contract, settlement_id: int, returned_on: date, reason: str, reference: str,
+                             note: str, actor) -> OutsideSettlement:
+    """The one door for a carried top-up's payment order the bank sent back: the settlement is marked returned
+    (once, the rules of an act's payment's return, app.payments.returns.check_return), counts as not paid from then
+    on (the contract's caps, the reconciliation, the year-end report) and the top-up is carried again — settled once
+    more by a new payment order or written off. Audited on the contract's chain with the row's new facts. Refused,
+    with nothing changed: anyone but the operator, a settlement of another contract, a write-off (nothing was paid),
+    one returned already."""
+    from app.contracts.operations import _chain
+    from app.payments.returns import check_return
+
+    if not may_record_returns(actor):
+        raise DomainRefused(_("Only the operator records a payment the bank returned."))
+    row = db.session.scalars(select(OutsideSettlement).join(
+        ContractAct, ContractAct.act_id == OutsideSettlement.original_act_id).where(
+        OutsideSettlement.id == settlement_id, ContractAct.contract_id == contract.id)).first()
+    if row is None:
+        raise DomainRefused(_("The form is out of date: open the contract's page again."))
+    if row.kind != "paid":
+        raise DomainRefused(_("A written-off top-up was not paid: there is no payment for the bank to return."))
+    reference, note = check_return(row.order_number, row.paid_on, row.returned_on, returned_on, reason, reference,
+                                   note)
+    written = db.session.execute(
+        update(OutsideSettlement).where(OutsideSettlement.id == row.id, OutsideSettlement.returned_on.is_(None))
+        .values(returned_on=returned_on, return_reason=reason, return_reference=reference, return_note=note or None,
+                returned_by_id=actor.id, returned_at=clock.now()).execution_options(synchronize_session=False))
+    db.session.expire(row)
+    if written.rowcount != 1:
+        raise DomainConflict(_("Payment order %(order)s was recorded as returned meanwhile; a payment is returned "
+                               "once.", order=row.order_number))
+    record_event(_chain(contract), "contract.settlement_returned", "outside_settlement", row.id, actor_id=actor.id,
+                 details={"contract": contract.number, "act": row.original_act.number, "line": row.line.line_no,
+                          "period": f"{row.period:%Y-%m}", "order_number": row.order_number,
+                          "paid_on": row.paid_on.isoformat(), "amount_tiyn": row.amount_tiyn,
+                          "returned_on": returned_on.isoformat(), "reason": reason, "reference": reference,
+                          **({"note": note} if note else {})},
+                 facts=outside_settlement_facts(row))
+    return row
+
+
 def _refuse_used_number(number: str, contract: Contract) -> None:
     from app.payments.models import Payment
 
@@ -215,4 +277,5 @@ def settlements_under(contract: Contract) -> list[OutsideSettlement]:
         .order_by(OutsideSettlement.period, OutsideSettlement.original_line_id, OutsideSettlement.seq)))
 
 
-__all__ = ["OutsideRequest", "kind_label", "kinds_for", "parse_form", "settle_outside", "settlements_under"]
+__all__ = ["OutsideRequest", "kind_label", "kinds_for", "may_record_returns", "parse_form", "record_settlement_return",
+           "settle_outside", "settlements_under"]

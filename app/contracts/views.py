@@ -109,7 +109,8 @@ def _show(contract: Contract, settle_errors: dict | None = None, settle_values: 
     from app.acts.adjustments import cause_title, owed
     from app.contracts.amendments import may_amend
     from app.contracts.payee_account import SIGNED, may_change_account
-    from app.contracts.settlements import kind_label, kinds_for, settlements_under
+    from app.contracts.settlements import kind_label, kinds_for, may_record_returns, settlements_under
+    from app.payments.returns import RETURN_REASON_LABELS
     from app.yearend.operations import reports_of, year_end_instance
 
     document = documents.document_of(contract)  # reads only: a GET writes nothing
@@ -133,7 +134,8 @@ def _show(contract: Contract, settle_errors: dict | None = None, settle_values: 
                            can_change_account=contract.status in SIGNED and may_change_account(current_user, contract),
                            unsettled=owed(corrections), time_barred=[u for u in corrections if u.time_barred],
                            settlements=settlements, settled_seen=seen, outside_kinds=kinds_for(current_user, contract),
-                           outside_kind_label=kind_label, settle_errors=settle_errors or {},
+                           outside_kind_label=kind_label, may_return_settlement=may_record_returns(current_user),
+                           return_reasons=RETURN_REASON_LABELS, settle_errors=settle_errors or {},
                            settle_values=settle_values or {}, adjustment_cause=cause_title), status
 
 
@@ -165,6 +167,33 @@ def settle_outside(contract_id: int):
     month = format_month(row.period)
     flash(_("Recorded: the carried top-up of %(month)s was paid outside the acts.", month=month) if row.kind == "paid"
           else _("Recorded: the carried top-up of %(month)s was written off.", month=month), "success")
+    return redirect(url_for("contracts.show", contract_id=contract_id, _anchor="settled-outside"), 303)
+
+
+@bp.route("/contracts/<int:contract_id>/settlements/<int:settlement_id>/return", methods=["POST"])
+@login_required
+def return_settlement(contract_id: int, settlement_id: int):
+    """The operator records that the bank sent back the payment order of a carried top-up paid outside the acts."""
+    from app.contracts import settlements
+    from app.user_input import calendar_date
+
+    contract = visible_contract(contract_id)
+    if not settlements.may_record_returns(current_user):
+        abort(403)
+    returned_on = calendar_date(str(request.form.get("returned_on") or "").strip(), day_first=True)
+    try:
+        if returned_on is None:
+            raise DomainRefused(_("Enter the day the bank returned the money as a date."))
+        row = settlements.record_settlement_return(
+            contract, settlement_id, returned_on, request.form.get("reason", ""), request.form.get("reference", ""),
+            request.form.get("note", ""), current_user)
+        db.session.commit()
+    except (DomainRefused, ConflictError, EngineError) as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+        return _show(db.session.get(Contract, contract_id), status=422)
+    flash(_("Recorded: payment order %(order)s was returned by the bank. The top-up is carried again, to be paid "
+            "once more.", order=row.order_number), "success")
     return redirect(url_for("contracts.show", contract_id=contract_id, _anchor="settled-outside"), 303)
 
 

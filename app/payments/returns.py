@@ -48,20 +48,17 @@ def return_reason_label(code: str | None) -> str:
     return str(RETURN_REASON_LABELS.get(code or "", code or ""))
 
 
-def record_return(act: Act, payment: Payment, returned_on: date, reason: str, reference: str, note: str,
-                  actor) -> Payment:
-    """The one door for a payment the bank sent back: the payment is marked returned (once), the act is accepted
-    again (payable once more) and the ``payment.returned`` event vouches for the payment's new facts. Refused, with
-    nothing changed: a payment of another act, one already returned, a day before the payment or far ahead, a reason
-    not on the list, a missing reference, "other" without a note."""
+def check_return(order_number: str, paid_on: date, already_returned_on: date | None, returned_on: date, reason: str,
+                 reference: str, note: str) -> tuple[str, str]:
+    """The rules of a return of a payment order (an act's payment, or a carried top-up paid outside the acts,
+    app.contracts.settlements): returned once, a reason from the list, the bank's reference, "other" with a note, a
+    day not before the payment nor far ahead. Refused with the reason (DomainRefused, DomainConflict); else the
+    reference and the note as kept."""
     reference = (reference or "").strip()
     note = (note or "").strip()
-    if payment.act_id != act.id:
-        raise DomainRefused(_("Payment order %(order)s does not pay act %(number)s: record its return on the act it "
-                              "pays.", order=payment.order_number, number=act.number))
-    if payment.returned_on is not None:
+    if already_returned_on is not None:
         raise DomainConflict(_("Payment order %(order)s was already recorded as returned on %(date)s; a payment is "
-                               "returned once.", order=payment.order_number, date=format_day(payment.returned_on)))
+                               "returned once.", order=order_number, date=format_day(already_returned_on)))
     if reason not in RETURN_REASONS:
         raise DomainRefused(_("Choose why the bank returned the payment from the list."))
     if reason == "other" and not note:
@@ -71,15 +68,29 @@ def record_return(act: Act, payment: Payment, returned_on: date, reason: str, re
                               "letters, digits, \"/\", \".\" and \"-\"."))
     if len(note) > 500:
         raise DomainRefused(_("The note is too long: at most 500 characters."))
-    if returned_on < payment.paid_on:
+    if returned_on < paid_on:
         raise DomainRefused(_("The return date %(date)s is before the payment on %(paid)s: enter the day the bank "
-                              "returned the money.", date=format_day(returned_on), paid=format_day(payment.paid_on)))
+                              "returned the money.", date=format_day(returned_on), paid=format_day(paid_on)))
     days = current_app.config.get("PAYMENT_DATE_MAX_DAYS_AHEAD", 31)
     latest = clock.today() + timedelta(days=days)
     if returned_on > latest:
         raise DomainRefused(_("The return date %(date)s is too far ahead: enter the day the bank returned the money, "
                               "at most %(days)s days from today (until %(latest)s).", date=format_day(returned_on),
                               days=days, latest=format_day(latest)))
+    return reference, note
+
+
+def record_return(act: Act, payment: Payment, returned_on: date, reason: str, reference: str, note: str,
+                  actor) -> Payment:
+    """The one door for a payment the bank sent back: the payment is marked returned (once), the act is accepted
+    again (payable once more) and the ``payment.returned`` event vouches for the payment's new facts. Refused, with
+    nothing changed: a payment of another act, one already returned, a day before the payment or far ahead, a reason
+    not on the list, a missing reference, "other" without a note."""
+    if payment.act_id != act.id:
+        raise DomainRefused(_("Payment order %(order)s does not pay act %(number)s: record its return on the act it "
+                              "pays.", order=payment.order_number, number=act.number))
+    reference, note = check_return(payment.order_number, payment.paid_on, payment.returned_on, returned_on, reason,
+                                   reference, note)
     now = clock.now()
     written = db.session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.act_id == act.id, Payment.returned_on.is_(None))

@@ -114,7 +114,8 @@ def settled_outside_by_region(where: list) -> dict[int, dict[str, int]]:
     for region_id, kind, total in db.session.execute(
             select(Act.region_id, OutsideSettlement.kind, func.sum(OutsideSettlement.amount_tiyn))
             .join(Act, Act.id == OutsideSettlement.original_act_id)
-            .where(*where).group_by(Act.region_id, OutsideSettlement.kind)):
+            .where(*where, OutsideSettlement.returned_on.is_(None))  # one the bank sent back was not paid
+            .group_by(Act.region_id, OutsideSettlement.kind)):
         found[region_id][kind] = int(total or 0)
     return dict(found)
 

@@ -151,7 +151,8 @@ def submit_report(contract: Contract, comment: str | None, actor, academic_year:
     record_event(_chain(contract), "yearend.submitted", "year_end_report", report.id, actor_id=actor.id,
                  details={"academic_year": year, "total_paid_tiyn": report.total_paid_tiyn, "months": len(months),
                           "unsettled_tiyn": unsettled,
-                          "settled_outside_tiyn": sum(s.amount_tiyn for s in outside if s.kind == "paid"),
+                          "settled_outside_tiyn": sum(s.amount_tiyn for s in outside
+                                                      if s.kind == "paid" and s.returned_on is None),
                           "written_off_tiyn": sum(s.amount_tiyn for s in outside if s.kind == "written_off")})
     return report
 

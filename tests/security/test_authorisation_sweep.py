@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app import clock
-from app.acts.models import Act, ActLine
+from app.acts.models import Act, ActLine, OutsideSettlement
 from app.applications.models import Application
 from app.audit.models import AuditEvent
-from app.contracts.models import Contract
+from app.contracts.models import Contract, ContractAct
 from app.engine.models import HumanTask, ProcessInstance
 from app.extensions import db
 from app.inbox import operations as inbox
@@ -97,6 +97,13 @@ def _scoped_records() -> dict[str, list[tuple[dict, int | None, int | None]]]:
         "payment_id": rows(select(Payment).join(Act), lambda p: ({"payment_id": p.id, "act_id": p.act_id},
                                                                  p.act.region_id, p.act.school_id)),
         "act_id": rows(select(Act), lambda a: ({"act_id": a.id}, a.region_id, a.school_id)),
+        # a settlement's URL names its contract too (so it comes first): the contract's scope decides
+        "settlement_id": one_per_owner(
+            ({"settlement_id": row.id, "contract_id": contract.id}, contract.region_id, contract.school_id)
+            for row, contract in db.session.execute(
+                select(OutsideSettlement, Contract)
+                .join(ContractAct, ContractAct.act_id == OutsideSettlement.original_act_id)
+                .join(Contract, Contract.id == ContractAct.contract_id))),
         "contract_id": rows(select(Contract), lambda c: ({"contract_id": c.id}, c.region_id, c.school_id)),
         "application_id": rows(select(Application), lambda a: ({"application_id": a.id}, a.region_id, a.school_id)),
         "order_id": rows(select(StateOrder), lambda o: ({"order_id": o.id}, o.region_id, None)),
@@ -164,6 +171,13 @@ def _others_records() -> None:
     db.session.add(Payment(act_id=act.id, order_number="PP-SWEEP-1", paid_on=clock.today(),
                            amount_tiyn=act.amount_tiyn or 0, registered_by_id=user("operator").id,
                            registered_at=clock.now()))
+    # a carried top-up paid outside the acts, so the route recording the bank's return of it is swept
+    link = db.session.scalars(select(ContractAct).order_by(ContractAct.id)).first()
+    line = db.session.scalars(select(ActLine).order_by(ActLine.id)).first()
+    db.session.add(OutsideSettlement(original_act_id=link.act_id, original_line_id=line.id, seq=0, period=link.period,
+                                     kind="paid", amount_tiyn=100, rule_code="withdrawn", corrected_amount_tiyn=0,
+                                     order_number="PP-SWEEP-OUT", paid_on=clock.today(),
+                                     recorded_by_id=user("operator").id, recorded_at=clock.now()))
     db.session.commit()
 
 
