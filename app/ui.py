@@ -44,6 +44,13 @@ AUDIT_ACTIONS = {
     "act.accepted": _l("Act accepted"),
     "act.returned": _l("Act returned for correction"),
     "act.paid": _l("Payment registered"),
+    # Events of an act's history that were shown by their key ("payment.returned") in every language: the operator
+    # and the school read an act's page after the bank sent its payment back.
+    "payment.returned": _l("Payment order returned by the bank"),
+    "act.payee_changed": _l("New account confirmed for the payment"),
+    "act.closed_nothing_to_pay": _l("Closed with nothing to pay"),
+    "task.due_corrected": _l("Due date corrected"),
+    "timer.due_corrected": _l("Timer's due time corrected"),
     "task.claimed": _l("Task claimed"),
     "task.unclaimed": _l("Task released"),
     "task.reassigned": _l("Task reassigned"),
