@@ -56,14 +56,37 @@ window.tapsyrysMainDiagram = function (xml) {
     var meta = document.querySelector('meta[name="csrf-token"]');
     if (meta) { evt.detail.headers["X-CSRFToken"] = meta.content; }
   });
+  // A form table's line number and IIN stay in sight while the row scrolls sideways (app.css): a field scrolled to —
+  // the first to correct, one tabbed to, one named in the list of errors — stops beside them, not under them (on a
+  // phone a name's error was read from its fifth letter, the field's start hidden under the IIN).
+  document.querySelectorAll("main .form-table-box").forEach(function (box) {
+    var held = box.querySelector("tbody td:nth-child(2)");
+    if (!held) { return; }
+    var width = held.getBoundingClientRect().right - box.getBoundingClientRect().left;
+    if (width > 0 && width < box.clientWidth / 2) { box.style.scrollPaddingLeft = Math.ceil(width) + "px"; }
+  });
+  // A field put in sight with the focus: in a form table, its start beside the held columns ("nearest" moved a field
+  // wider than what is left of a phone's screen by its right edge only, and its start stayed under the IIN).
+  var reveal = function (field) {
+    field.focus({ preventScroll: true });
+    var inTable = field.closest && field.closest(".form-table-box");
+    field.scrollIntoView({ block: "center", inline: inTable ? "start" : "nearest" });
+  };
+  // The list of a form's errors (inbox/task.html) names each field with a link: it puts the focus in that field,
+  // scrolled into sight — in a wide table on a phone, the second error was past the right edge, unseen.
+  document.querySelectorAll("#form-errors a[data-field]").forEach(function (link) {
+    link.addEventListener("click", function (evt) {
+      var field = document.getElementById(link.dataset.field);
+      if (!field || typeof field.focus !== "function") { return; }
+      evt.preventDefault();
+      reveal(field);
+    });
+  });
   // A form sent back with errors: the first field to correct gets the focus, scrolled into view (row 37 of 40
   // was found only by scrolling).
   // A page whose problems are not one field's (a form's JSON refused in the form editor) focuses its list of them.
   var firstInvalid = document.querySelector("main form .is-invalid") || document.querySelector("main [data-takes-focus]");
-  if (firstInvalid && typeof firstInvalid.focus === "function") {
-    firstInvalid.focus({ preventScroll: true });
-    firstInvalid.scrollIntoView({ block: "center" });
-  }
+  if (firstInvalid && typeof firstInvalid.focus === "function") { reveal(firstInvalid); }
   // An address that names a field puts the focus in it (after a line's review decision: the next line's box).
   var named = !firstInvalid && window.location.hash && document.getElementById(window.location.hash.slice(1));
   if (named && named.matches("main input, main select, main textarea, main button")) {
@@ -201,9 +224,7 @@ window.tapsyrysMainDiagram = function (xml) {
         if (!duplicate) { return; }
         evt.preventDefault();
         evt.stopImmediatePropagation();
-        var field = duplicate.tagName === "INPUT" ? duplicate : duplicate.parentNode.querySelector("input");
-        field.focus({ preventScroll: true });
-        field.scrollIntoView({ block: "center" });
+        reveal(duplicate.tagName === "INPUT" ? duplicate : duplicate.parentNode.querySelector("input"));
       });
     }
     check();
