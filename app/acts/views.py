@@ -81,6 +81,7 @@ def show(act_id: int):
             check_repayment(act, returned[-1], returned[-1].returned_on)
         except DomainRefused as err:
             repay_blocked = str(err)
+    from app.acts.next_step import waiting_step
     from app.acts.review import undecided_line_ids
     from app.people.access import sees_personal_data
     from app.registry.access import READERS
@@ -96,7 +97,7 @@ def show(act_id: int):
                            return_reasons=RETURN_REASON_LABELS, account_to_confirm=to_confirm,
                            repay_blocked=repay_blocked,
                            confirms_account=to_confirm is not None and may_confirm_account(current_user, act),
-                           under_review=undecided_line_ids(act),
+                           under_review=undecided_line_ids(act), waiting=waiting_step(act),
                            lookup_bin=reader, lookup_iin=reader and sees_personal_data(current_user)
                            and instrument_of(act).code == "schools")
 
