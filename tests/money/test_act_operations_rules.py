@@ -434,11 +434,11 @@ def test_a_refused_field_of_a_line_is_marked_on_that_row_and_nothing_is_submitte
             raise LineRefused("No such room.", "room")
         return {"grade": line["grade"], "days_attended": line["days_attended"]}
 
+    fine = {"iin": iin(2), "grade": 5, "days_attended": 3}
     with pytest.raises(FormInvalid) as refused:
-        operations._line_values(values, act, {"iin": iin(3)}, 1)
+        operations._lines_values(values, act, [fine, {"iin": iin(3)}])
     assert refused.value.errors == {"lines.1.room": "No such room.", "_form": "No such room."}
-    assert operations._line_values(values, act, {"iin": iin(2), "grade": 5, "days_attended": 3}, 0) == \
-        {"grade": 5, "days_attended": 3}
+    assert operations._lines_values(values, act, [fine]) == [{"grade": 5, "days_attended": 3}]
 
 
 # --- decided_then_rewritten ------------------------------------------------------------------------------------
