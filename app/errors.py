@@ -154,6 +154,20 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(err):
+        # A page's form sent after its login cookie was gone (a browser that dropped it, a new secret key): the form
+        # was answered "Session expired — reload the page", and a reload sent it again to the same answer. With no
+        # login, it is the login's end: the login page says what was not saved, then the task offers it back.
+        from flask_login import current_user
+
+        from app.extensions import login_manager
+
+        if (not current_user.is_authenticated and request.method == "POST" and request.endpoint != "people.login"
+                and not request.path.startswith("/api/")):
+            db.session.rollback()
+            try:
+                return login_manager.unauthorized()
+            except HTTPException:
+                pass  # a page's own background request (the form editor's save): answered as before, below
         return page(400, _("Session expired"),
                     _("The form was too old or did not come from this site. Reload the page and try again."))
 
