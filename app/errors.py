@@ -161,8 +161,9 @@ def register_error_handlers(app: Flask) -> None:
 
         from app.extensions import login_manager
 
-        if (not current_user.is_authenticated and request.method == "POST" and request.endpoint != "people.login"
-                and not request.path.startswith("/api/")):
+        # not the login form itself, nor a logout (its address, as the login's "next", would end the new login)
+        if (not current_user.is_authenticated and request.method == "POST"
+                and request.endpoint not in ("people.login", "people.logout") and not request.path.startswith("/api/")):
             db.session.rollback()
             try:
                 return login_manager.unauthorized()
