@@ -42,7 +42,7 @@ def _to_login():
         abort(401)
     # A form sent without a login is one whose login ended meanwhile, even with no mark of it left: a logout in
     # another tab empties the session, and the form went to the login page with no word that nothing was saved.
-    if session.pop(sessions.ENDED, None) or request.method == "POST":
+    if session.pop(sessions.ENDED, None) or (request.method == "POST" and request.endpoint != "people.logout"):
         flash(_("Your session has ended (%(minutes)s minutes without activity, or a logout elsewhere): log in "
                 "again.", minutes=current_app.config["SESSION_IDLE_MINUTES"])
               + (" " + _("What you sent was not saved; the form offers your entries back.")
