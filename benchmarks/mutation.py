@@ -169,8 +169,14 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     # standing_payment, returned_payments, nothing_to_pay, close_without_payment, register_payment). The old tests start
     # the demo world: a first pass with --tests and the fast rule file alone.
     "payment_returns": (["app/payments/returns.py", "app/payments/operations.py"],
-                        ["tests/money/test_payment_returns_rules.py", "tests/money/test_payment_returns.py",
+                        ["tests/money/test_payment_returns_rules.py", "tests/money/test_mut18_register_payment.py",
+                         "tests/money/test_mut18_return_notices.py", "tests/money/test_payment_returns.py",
                          "tests/money/test_repayment_account_confirmed.py", "tests/money/test_nothing_to_pay.py"]),
+    # The act page's payment forms: recording a return, paying again, confirming the new account (eighteenth round;
+    # the fast page tests on the ``country`` world; the demo-world page tests of the same forms are slow).
+    "payment_views": (["app/payments/views.py"],
+                      ["tests/money/test_mut18_payment_views.py", "tests/money/test_payment_returns.py",
+                       "tests/money/test_repayment_account_confirmed.py"]),
     "runtime": (["app/engine/runtime.py"],
                 ["tests/engine/test_step_writes.py", "tests/test_lifecycle.py", "tests/test_concurrency.py",
                  "tests/operations/test_poisoned_instances.py", "tests/operations/test_cockpit_retry.py",
