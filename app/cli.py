@@ -239,8 +239,9 @@ def register_cli(app: Flask) -> None:
             click.echo(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
             from app.dormitories.demo import DORM_USERS
 
-            for username, role in [(d.username, d.role) for d in DEMO_USERS] + [(u[0], u[1]) for u in DORM_USERS]:
-                click.echo(f"    {username:<16} {role.value}")
+            for username, role, hint in ([(d.username, d.role, d.hint) for d in DEMO_USERS]
+                                         + [(u[0], u[1], "") for u in DORM_USERS]):
+                click.echo(f"    {username:<16} {role.value}{f' — {hint}' if hint else ''}")
         else:
             click.echo("  No demo data (DEMO_DATA is off; it is on by default only without DATABASE_URL).")
             if not db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value)):

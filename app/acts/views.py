@@ -82,6 +82,17 @@ def show(act_id: int):
         except DomainRefused as err:
             repay_blocked = str(err)
     from app.acts.next_step import waiting_step
+    # four eyes: the operator who recorded the return is told why they do not pay the act again, and is not offered
+    # the form (app.payments.returns.check_repayer); everyone reads who recorded each return
+    own_return = None
+    if returned and payment is None and act.status == "accepted" and may_handle_payments(current_user):
+        from app.payments.returns import own_return_refusal
+
+        own_return = own_return_refusal(act, returned[-1], current_user)
+    from app.people.models import User
+
+    returned_by = {p.id: getattr(db.session.get(User, p.returned_by_id), "full_name", "?")
+                   for p in returned if p.returned_by_id is not None}
     from app.acts.review import undecided_line_ids
     from app.people.access import sees_personal_data
     from app.registry.access import READERS
@@ -95,7 +106,7 @@ def show(act_id: int):
                            rule=rule, outcome=outcome, payment=payment, returned_payments=returned,
                            nothing_to_pay=nothing_to_pay(act), pays=may_handle_payments(current_user),
                            return_reasons=RETURN_REASON_LABELS, account_to_confirm=to_confirm,
-                           repay_blocked=repay_blocked,
+                           repay_blocked=repay_blocked, own_return=own_return, returned_by=returned_by,
                            confirms_account=to_confirm is not None and may_confirm_account(current_user, act),
                            under_review=undecided_line_ids(act), waiting=waiting_step(act),
                            lookup_bin=reader, lookup_iin=reader and sees_personal_data(current_user)

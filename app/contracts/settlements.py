@@ -119,6 +119,10 @@ def settle_outside(contract: Contract, actor, request: OutsideRequest) -> Outsid
     earlier = _settlements_of_line(contract, request.line_id)
     if len(earlier) != request.seen:
         raise _settled_meanwhile(earlier)
+    if request.kind == "paid":
+        refusal = own_return_refusal(contract, earlier, actor)
+        if refusal is not None:
+            raise FormInvalid({"line_id": refusal})
     item = next((u for u in corrections_under(contract) if u.carried and u.line.id == request.line_id), None)
     if item is None:
         raise _settled_meanwhile(earlier) if earlier else DomainRefused(
@@ -209,6 +213,35 @@ def _check_after_return(request: OutsideRequest, earlier: list[OutsideSettlement
                 order=sent_back.order_number, returned=format_day(sent_back.returned_on))})
 
 
+def own_return_refusal(contract: Contract, earlier: list[OutsideSettlement], user) -> str | None:
+    """Why ``user`` may not pay the top-up again after the bank returned its last payment (``earlier``: the line's
+    settlements): they recorded that return — another operator registers the new payment order (four eyes, as for an
+    act paid again: app.payments.returns.check_repayer); else None."""
+    from app.contracts.operations import _chain
+    from app.payments.returns import return_recorders
+
+    returned = [row for row in earlier if row.returned_on is not None]
+    if not returned or getattr(user, "id", None) is None:
+        return None
+    last = returned[-1]
+    if user.id not in return_recorders(last.returned_by_id, _chain(contract), "contract.settlement_returned",
+                                       "outside_settlement", last.id):
+        return None
+    return _("You recorded the bank's return of payment order %(order)s yourself: another operator registers the new "
+             "payment order of this top-up (four eyes).", order=last.order_number)
+
+
+def own_returns(contract: Contract, settlements: list[OutsideSettlement], user) -> dict[int, str]:
+    """For the contract's page: the carried lines ``user`` may not pay again, each with the reason (they recorded the
+    return of its last payment)."""
+    by_line: dict[int, list[OutsideSettlement]] = {}
+    for row in settlements:
+        by_line.setdefault(row.original_line_id, []).append(row)
+    refusals = {line_id: own_return_refusal(contract, rows, user) for line_id, rows in by_line.items()
+                if rows[-1].returned_on is not None and rows[-1].returned_by_id == getattr(user, "id", None)}
+    return {line_id: refusal for line_id, refusal in refusals.items() if refusal is not None}
+
+
 def may_record_returns(user) -> bool:
     """The operator, who executes the payment orders, records what the bank sent back (as for an act's payment)."""
     return getattr(user, "is_authenticated", False) and user.role in PAYERS
@@ -251,7 +284,22 @@ def record_settlement_return(contract: Contract, settlement_id: int, returned_on
                           "returned_on": returned_on.isoformat(), "reason": reason, "reference": reference,
                           **({"note": note} if note else {})},
                  facts=outside_settlement_facts(row))
+    _tell_other_operators(contract, row, actor)
     return row
+
+
+def _tell_other_operators(contract: Contract, row: OutsideSettlement, actor) -> None:
+    """The other operators hear that the top-up waits to be paid again — by one of them (four eyes, see
+    :func:`own_return_refusal`)."""
+    from app.contracts.operations import _chain
+    from app.notifications.operations import notify
+    from app.payments.returns import other_operators, return_recorders
+
+    recorders = return_recorders(row.returned_by_id, _chain(contract), "contract.settlement_returned",
+                                 "outside_settlement", row.id)
+    for person in other_operators(recorders | {actor.id}):
+        notify(person, "settlement_repayment_to_register", subject=contract.number, contract_id=contract.id,
+               order=row.order_number, amount_tiyn=row.amount_tiyn, by=actor.full_name)
 
 
 def _refuse_used_number(number: str, contract: Contract) -> None:
@@ -277,5 +325,5 @@ def settlements_under(contract: Contract) -> list[OutsideSettlement]:
         .order_by(OutsideSettlement.period, OutsideSettlement.original_line_id, OutsideSettlement.seq)))
 
 
-__all__ = ["OutsideRequest", "kind_label", "kinds_for", "may_record_returns", "parse_form", "record_settlement_return",
-           "settle_outside", "settlements_under"]
+__all__ = ["OutsideRequest", "kind_label", "kinds_for", "may_record_returns", "own_return_refusal", "own_returns",
+           "parse_form", "record_settlement_return", "settle_outside", "settlements_under"]

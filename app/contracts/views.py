@@ -109,7 +109,7 @@ def _show(contract: Contract, settle_errors: dict | None = None, settle_values: 
     from app.acts.adjustments import cause_title, owed
     from app.contracts.amendments import may_amend
     from app.contracts.payee_account import SIGNED, may_change_account
-    from app.contracts.settlements import kind_label, kinds_for, may_record_returns, settlements_under
+    from app.contracts.settlements import kind_label, kinds_for, may_record_returns, own_returns, settlements_under
     from app.payments.returns import RETURN_REASON_LABELS
     from app.yearend.operations import reports_of, year_end_instance
 
@@ -134,9 +134,19 @@ def _show(contract: Contract, settle_errors: dict | None = None, settle_values: 
                            can_change_account=contract.status in SIGNED and may_change_account(current_user, contract),
                            unsettled=owed(corrections), time_barred=[u for u in corrections if u.time_barred],
                            settlements=settlements, settled_seen=seen, outside_kinds=kinds_for(current_user, contract),
+                           own_returns=own_returns(contract, settlements, current_user),
+                           returned_by=_returned_by(settlements),
                            outside_kind_label=kind_label, may_return_settlement=may_record_returns(current_user),
                            return_reasons=RETURN_REASON_LABELS, settle_errors=settle_errors or {},
                            settle_values=settle_values or {}, adjustment_cause=cause_title), status
+
+
+def _returned_by(settlements) -> dict[int, str]:
+    """Who recorded each settlement's return, by the settlement's id (the page names them: four eyes)."""
+    from app.people.models import User
+
+    return {row.id: getattr(db.session.get(User, row.returned_by_id), "full_name", "?") for row in settlements
+            if row.returned_by_id is not None}
 
 
 @bp.route("/contracts/<int:contract_id>/settle-outside", methods=["POST"])

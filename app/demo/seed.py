@@ -37,6 +37,7 @@ class DemoUser:
     role: Role
     org_key: str | None
     full_name: str
+    hint: str = ""  # what to try with this login (``flask serve`` prints it)
 
 
 DEMO_USERS = [
@@ -52,7 +53,11 @@ DEMO_USERS = [
     DemoUser("official", Role.DEPARTMENT_OFFICIAL, "dept_astana", "Ержан Қалиев"),
     DemoUser("head", Role.DEPARTMENT_HEAD, "dept_astana", "Лаура Әбдірова"),
     DemoUser("official_almaty", Role.DEPARTMENT_OFFICIAL, "dept_almaty", "Бауыржан Оспанов"),
-    DemoUser("operator", Role.OPERATOR, "operator", "Әсем Төлеуова"),
+    DemoUser("operator", Role.OPERATOR, "operator", "Әсем Төлеуова",
+             "pays acts; records a payment the bank returned on the act's page"),
+    # a second operator: the one who records a payment the bank returned does not pay the act again (four eyes)
+    DemoUser("operator2", Role.OPERATOR, "operator", "Данияр Сәрсенбаев",
+             "pays again an act whose bank return operator recorded (four eyes)"),
     DemoUser("owner", Role.PROCESS_OWNER, "ministry", "Дархан Мұратов"),
     DemoUser("auditor", Role.AUDITOR, "ministry", "Зарина Қасымова"),
     DemoUser("admin", Role.ADMIN, None, "System Administrator"),

@@ -30,7 +30,8 @@ from app.people.roles import ROLE_SCOPE, Role, Scope
 log = logging.getLogger(__name__)
 KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named",
          "contract_amended", "application_ineligible", "act_accepted", "act_paid",
-         "payment_returned", "account_to_confirm", "account_confirmed")
+         "payment_returned", "account_to_confirm", "account_confirmed", "repayment_to_register",
+         "settlement_repayment_to_register")
 DUE_SOON = timedelta(days=1)
 
 
@@ -88,6 +89,15 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
           subject=1, order=1, amount=1),
         "account_confirmed": lambda: t(N_("Act %(subject)s: the education department confirmed account %(iban)s. "
                                           "Pay the act again on its page."), subject=1, iban=1),
+        # four eyes (app.payments.returns.check_repayer): the operator who recorded the return does not pay again
+        "repayment_to_register": lambda: t(N_("Act %(subject)s: %(by)s recorded that the bank returned payment order "
+                                              "%(order)s (%(amount)s). Another operator pays the act again: register "
+                                              "the new payment order on the act's page (four eyes)."),
+                                           subject=1, by=1, order=1, amount=1),
+        "settlement_repayment_to_register": lambda: t(N_(
+            "Contract %(subject)s: %(by)s recorded that the bank returned payment order %(order)s (%(amount)s) of a "
+            "top-up paid outside the acts. Another operator pays it again: register the new payment order on the "
+            "contract's page (four eyes)."), subject=1, by=1, order=1, amount=1),
         "account_to_confirm": lambda: t(N_("Act %(subject)s: the bank returned payment order %(order)s. Before it is "
                                            "paid again to a new account, confirm that account on the act's page."),
                                         subject=1, order=1),

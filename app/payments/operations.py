@@ -23,7 +23,7 @@ from app.engine.errors import ConflictError, DomainConflict, DomainRefused
 from app.extensions import db
 from app.i18n import format_day
 from app.payments.models import Payment
-from app.payments.returns import check_repayment
+from app.payments.returns import check_repayer, check_repayment
 
 #: Further conditions a payment must meet (e.g. the contract's cap); each raises DomainRefused.
 PAYMENT_CHECKS: list = []
@@ -249,8 +249,12 @@ def register_payment(act: Act, order_number: str, paid_on: date, actor, *, along
         raise DomainConflict(_("Act %(number)s has already been paid; a second payment is refused.", number=act.number))
     if act.status != "accepted":
         raise (DomainConflict if act.status == "paid" else DomainRefused)(_("Only an accepted act can be paid."))
-    _check_paid_on(act, paid_on)
     returned = returned_payments(act)
+    if returned:
+        # four eyes: the operator who recorded the bank's return does not pay the act again (one person could
+        # otherwise record a return that never happened and have the act paid twice)
+        check_repayer(act, returned[-1], actor)
+    _check_paid_on(act, paid_on)
     for sent_back in returned:
         if sent_back.order_number == order_number:
             raise DomainRefused(_("Payment order %(order)s was returned by the bank on %(date)s: the act is paid "

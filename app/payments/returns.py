@@ -8,6 +8,18 @@ pinned to: the one the department accepted it with, or — when the records name
 department official of its region confirms it (:func:`confirm_repayment_account`; four eyes, as at the acceptance).
 The ``payment.returned`` event carries the payment's new facts, as :func:`app.payments.operations.register_payment`'s
 event does, so ``verify-audit`` compares the row with them.
+
+**Four eyes on the repayment** (:func:`check_repayer`). A return is typed from the bank's notice, which no one else
+checks: one operator could record a return that never happened (any reference) and pay the act again to the same
+account — a one-person double payment. So the operator who recorded the return does not register the repayment:
+another operator does, who sees on the act's page who recorded it, and who must see the money back in the bank's
+statement before sending it again (the treasury's maker and checker). The same holds for a carried top-up paid outside
+the acts (app.contracts.settlements). The operator who registered the returned payment order may record its return —
+they hold the order and usually receive the bank's notice; forbidding it adds no second person to any money path:
+every payment after a return already involves two people (the one who said the money came back and the one who sends
+it again), and "A pays, B records the return, A pays again" needs B as much as "A pays, A records the return, B pays
+again" needs B. Who recorded a return is read from the row and from the keyed ``payment.returned`` event's actor, so a
+database writer who puts another name in the row is still refused.
 """
 
 from __future__ import annotations
@@ -123,9 +135,33 @@ def _tell_of_return(act: Act, payment: Payment, reason: str) -> None:
     from app.acts.operations import tell_school
 
     tell_school(act, "payment_returned", order=payment.order_number, reason=reason)
+    _tell_other_operators(act, payment)
     now = account_on_record(act)
     if act.payee_iban is not None and (reason in ACCOUNT_REASONS or now != act.payee_iban):
         _tell_department(act, payment)
+
+
+def _tell_other_operators(act: Act, payment: Payment) -> None:
+    """The other operators hear that the act waits to be paid again — by one of them, not by the operator who recorded
+    the return (:func:`check_repayer`); no task waits in their inbox (the act's process ended with its first
+    payment)."""
+    from app.notifications.operations import notify
+    from app.people.models import User
+
+    recorder = db.session.get(User, payment.returned_by_id)
+    for person in other_operators(payment_return_recorders(act, payment)):
+        notify(person, "repayment_to_register", subject=act.number, act_id=act.id, order=payment.order_number,
+               amount_tiyn=payment.amount_tiyn, by=recorder.full_name if recorder else "?")
+
+
+def other_operators(recorders: set[int]) -> list:
+    """The active operators (and operators standing in for one) who may pay again what ``recorders`` said the bank
+    returned: every operator but them — a deputy of another role could not pay it."""
+    from app.notifications.operations import recipients_for
+    from app.people.roles import Role
+
+    return [person for person in recipients_for(Role.OPERATOR.value, None, None)
+            if person.role == Role.OPERATOR.value and person.id not in recorders]
 
 
 def _tell_department(act: Act, payment: Payment, changed_by_id: int | None = None) -> None:
@@ -160,6 +196,41 @@ def tell_of_new_account_for(act_ids, changed_by) -> None:
     for act in waiting:
         if account_to_confirm(act) is not None:
             _tell_department(act, returned_payments(act)[-1], getattr(changed_by, "id", None))
+
+
+def return_recorders(returned_by_id: int | None, chain: str, action: str, object_type: str,
+                     object_id: int) -> set[int]:
+    """Who recorded the bank's return of a payment order: the row's recorder and the actor (and on whose behalf) of
+    its return events — an event's actor is covered by its keyed hash, a row's recorder is not."""
+    from app.audit.models import AuditEvent
+
+    people = {returned_by_id} if returned_by_id is not None else set()
+    for actor_id, principal_id in db.session.execute(select(AuditEvent.actor_id, AuditEvent.on_behalf_of_id).where(
+            AuditEvent.chain == chain, AuditEvent.action == action, AuditEvent.object_type == object_type,
+            AuditEvent.object_id == object_id)):
+        people.update(person for person in (actor_id, principal_id) if person is not None)
+    return people
+
+
+def payment_return_recorders(act: Act, returned: Payment) -> set[int]:
+    return return_recorders(returned.returned_by_id, act_chain(act), "payment.returned", "payment", returned.id)
+
+
+def own_return_refusal(act: Act, returned: Payment, user) -> str | None:
+    """Why ``user`` may not pay ``act`` again after ``returned`` (they recorded its return: four eyes), or None."""
+    if getattr(user, "id", None) is None or user.id not in payment_return_recorders(act, returned):
+        return None
+    return _("You recorded the bank's return of payment order %(order)s yourself: another operator registers the new "
+             "payment order of act %(number)s (four eyes).", order=returned.order_number,
+             number=act.number)
+
+
+def check_repayer(act: Act, returned: Payment, actor) -> None:
+    """The act is paid again after ``returned`` (its last returned payment) by another operator than the one who
+    recorded the return (see the module's docstring): refused (DomainRefused) otherwise."""
+    refusal = own_return_refusal(act, returned, actor)
+    if refusal is not None:
+        raise DomainRefused(refusal)
 
 
 def check_repayment(act: Act, returned: Payment, paid_on: date) -> None:
@@ -251,10 +322,13 @@ def confirm_repayment_account(act: Act, shown_iban: str, actor) -> str:
 
 
 def _tell_operators(act: Act, iban: str) -> None:
-    """The operators hear the act can be paid again: no task waits in their inbox (the act's process ended with its
-    first payment), and nothing else said the department had confirmed."""
+    """The operators who may pay it hear the act can be paid again: no task waits in their inbox (the act's process
+    ended with its first payment), and nothing else said the department had confirmed."""
     from app.notifications.operations import notify, recipients_for
+    from app.payments.operations import returned_payments
     from app.people.roles import Role
 
+    recorders = payment_return_recorders(act, returned_payments(act)[-1])
     for person in recipients_for(Role.OPERATOR.value, act.region_id, None):
-        notify(person, "account_confirmed", subject=act.number, act_id=act.id, iban=iban)
+        if person.id not in recorders:  # the one who recorded the return does not pay it again (check_repayer)
+            notify(person, "account_confirmed", subject=act.number, act_id=act.id, iban=iban)

@@ -62,8 +62,9 @@ def test_the_operator_records_a_return_the_official_confirms_the_account_and_the
     db.session.get(Act, act.id).school.iban = iban
     db.session.commit()
     assert operator.get(f"/api/v1/acts/{act.id}").get_json()["account_to_confirm"] == iban
-    refused = operator.post_json(f"/api/v1/acts/{act.id}/pay-again", {"order_number": "PP-API-R2",
-                                                                      "paid_on": today})
+    operator2 = browser("operator2")  # another operator pays it again (four eyes)
+    refused = operator2.post_json(f"/api/v1/acts/{act.id}/pay-again", {"order_number": "PP-API-R2",
+                                                                       "paid_on": today})
     assert refused.status_code == 422
     assert "A department official of the act's region confirms the new account" in refused.get_json()["message"]
 
@@ -72,7 +73,7 @@ def test_the_operator_records_a_return_the_official_confirms_the_account_and_the
     assert confirmed.status_code == 200, confirmed.get_json()
     assert confirmed.get_json()["payee_iban"] == iban and confirmed.get_json()["account_to_confirm"] is None
 
-    paid = operator.post_json(f"/api/v1/acts/{act.id}/pay-again", {"order_number": "pp-api-r2", "paid_on": today})
+    paid = operator2.post_json(f"/api/v1/acts/{act.id}/pay-again", {"order_number": "pp-api-r2", "paid_on": today})
     assert paid.status_code == 200, paid.get_json()
     document = paid.get_json()
     assert document["status"] == "paid"
@@ -82,7 +83,7 @@ def test_the_operator_records_a_return_the_official_confirms_the_account_and_the
 
     # exactly once: a third payment is a conflict, nothing written
     before = _state(act.id)
-    again = operator.post_json(f"/api/v1/acts/{act.id}/pay-again", {"order_number": "PP-API-R3", "paid_on": today})
+    again = operator2.post_json(f"/api/v1/acts/{act.id}/pay-again", {"order_number": "PP-API-R3", "paid_on": today})
     assert again.status_code == 409
     assert_error_document(again, 409)
     assert _state(act.id) == before
@@ -161,7 +162,7 @@ def test_bad_returns_repayments_and_confirmations_are_refused_and_change_nothing
         "not_returned": (f"/api/v1/acts/{act.id}/pay-again", {"order_number": "PP-API-C2",
                                                               "paid_on": today.isoformat()}, "operator"),
         "returned_order": (f"/api/v1/acts/{act.id}/pay-again", {"order_number": "PP-API-C1",
-                                                                "paid_on": today.isoformat()}, "operator"),
+                                                                "paid_on": today.isoformat()}, "operator2"),
         "no_account_to_confirm": (f"/api/v1/acts/{act.id}/confirm-account", {"iban": act.payee_iban},
                                   "official_almaty"),
     }[mistake]

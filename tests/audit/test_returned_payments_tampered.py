@@ -33,7 +33,7 @@ def _repaid(act: Act) -> Payment:
     db.session.commit()
     confirm_repayment_account(db.session.get(Act, act.id), iban, user("official_almaty"))
     db.session.commit()
-    again = register_payment(db.session.get(Act, act.id), "PP-AUD-2", clock.today(), user("operator"))
+    again = register_payment(db.session.get(Act, act.id), "PP-AUD-2", clock.today(), user("operator2"))
     db.session.commit()
     return again
 

@@ -61,7 +61,7 @@ def test_a_dormitory_payment_returned_after_the_report_is_submitted_keeps_the_re
     assert answer.status_code == 422 and "2027-10" in answer.get_data(as_text=True)
 
     # paid again (a new order): counted once
-    again = register_payment(db.session.get(Act, october.id), "DP-AGAIN-1", clock.today(), user("operator"))
+    again = register_payment(db.session.get(Act, october.id), "DP-AGAIN-1", clock.today(), user("operator2"))
     db.session.commit()
     assert again.amount_tiyn == october.amount_tiyn
     assert paid_under(db.session.get(Contract, contract.id)) == total

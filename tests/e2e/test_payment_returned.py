@@ -101,17 +101,25 @@ def test_a_returned_payment_is_recorded_confirmed_and_paid_again_across_three_ro
     expect(official.locator(".alert-success[role=alert]")).to_contain_text(new_iban)
     assert len(said) == 1 and new_iban in said[0] and act.number in said[0]
 
-    operator.goto("/notifications")  # told: no task waits in the operator's inbox
-    operator.locator('[data-kind="account_confirmed"]').get_by_role("button").click()
-    operator.get_by_label("Payment order number").fill("PP E2E 2")  # a space: refused, the day stays typed
-    operator.get_by_label("Payment date").fill(today.isoformat())
-    operator.get_by_role("button", name="Record the payment").click()
-    expect(operator.locator(".alert-danger")).to_be_focused()
-    expect(operator.get_by_label("Payment date")).to_have_value(today.isoformat())
-    operator.get_by_label("Payment order number").fill("PP-E2E-2")
-    operator.get_by_role("button", name="Record the payment").click()
-    expect(operator.locator(".alert-success[role=alert]")).to_contain_text("PP-E2E-2")
-    assert len(asked) == 5 and act.number in asked[4] and amount in asked[4]
+    # four eyes: the operator who recorded the return is told why the form is not theirs; another operator pays
+    operator.goto(f"/acts/{act.id}")
+    expect(operator.locator("#repay-own-return")).to_contain_text("another operator registers the new payment order")
+    expect(operator.locator("#pay-again")).to_have_count(0)
+    operator2 = new_page("operator2")
+    asked2 = _answering(operator2, [True, True])
+    operator2.goto("/notifications")  # told: no task waits in the operator's inbox
+    expect(operator2.locator('[data-kind="repayment_to_register"]')).to_contain_text("PP-E2E-1")
+    operator2.locator('[data-kind="account_confirmed"]').get_by_role("button").click()
+    expect(operator2.locator("#repay-four-eyes")).to_contain_text("Әсем Төлеуова")
+    operator2.get_by_label("Payment order number").fill("PP E2E 2")  # a space: refused, the day stays typed
+    operator2.get_by_label("Payment date").fill(today.isoformat())
+    operator2.get_by_role("button", name="Record the payment").click()
+    expect(operator2.locator(".alert-danger")).to_be_focused()
+    expect(operator2.get_by_label("Payment date")).to_have_value(today.isoformat())
+    operator2.get_by_label("Payment order number").fill("PP-E2E-2")
+    operator2.get_by_role("button", name="Record the payment").click()
+    expect(operator2.locator(".alert-success[role=alert]")).to_contain_text("PP-E2E-2")
+    assert len(asked) == 3 and len(asked2) == 2 and act.number in asked2[1] and amount in asked2[1]
     assert [(p.order_number, p.payee_iban, p.returned_on is not None) for p in _payments(act)] == [
         ("PP-E2E-1", old_iban, True), ("PP-E2E-2", new_iban, False)]
 

@@ -68,8 +68,8 @@ def _completed_events(task: HumanTask) -> list[AuditEvent]:
 def _colleague() -> User:
     """A second operator of the operator's organisation, deputy of the first from today."""
     principal = user("operator")
-    deputy = User(username="operator2", full_name="Дана Ермекова", role="operator",
-                  organisation_id=principal.organisation_id, created_at=clock.now(), email="operator2@example.kz")
+    deputy = User(username="operator_deputy", full_name="Дана Ермекова", role="operator",
+                  organisation_id=principal.organisation_id, created_at=clock.now(), email="operator_deputy@example.kz")
     deputy.set_password("pw")
     db.session.add(deputy)
     db.session.flush()

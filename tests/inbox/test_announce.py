@@ -56,7 +56,7 @@ def test_a_task_finished_before_the_pass_is_not_announced(world):
     db.session.commit()
 
     assert _notes(tasks[0].id) == []
-    assert [n.user_id for n in _notes(pay.id)] == [user("operator").id]
+    assert [n.user_id for n in _notes(pay.id)] == [user("operator").id, user("operator2").id]  # the demo's two
     assert announced == len(tasks)  # three still open Accept act tasks and the new Pay act task
     assert db.session.scalar(select(func.count()).select_from(HumanTask)
                              .where(HumanTask.announced_at.is_(None))) == 0

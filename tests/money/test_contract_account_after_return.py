@@ -65,7 +65,7 @@ def test_the_department_changes_the_contracts_account_another_official_confirms_
     act, payment = _returned_october()
     old = _contract().iban
     with pytest.raises(DomainRefused, match="the records still name that account"):
-        register_payment(act, "PP-SAMRUK-2", clock.today(), user("operator"))
+        register_payment(act, "PP-SAMRUK-2", clock.today(), user("operator2"))
     db.session.rollback()
     told_before = _told("official_shymkent")
 
@@ -89,7 +89,7 @@ def test_the_department_changes_the_contracts_account_another_official_confirms_
     assert NEW_IBAN in page and "Changed by" in page
     confirm_repayment_account(db.session.get(Act, act.id), NEW_IBAN, user("official_shymkent"))
     db.session.commit()
-    again = register_payment(db.session.get(Act, act.id), "PP-SAMRUK-2", clock.today(), user("operator"))
+    again = register_payment(db.session.get(Act, act.id), "PP-SAMRUK-2", clock.today(), user("operator2"))
     db.session.commit()
     assert again.payee_iban == NEW_IBAN and db.session.get(Act, act.id).status == "paid"
     assert verify_chains_and_rows().problems == []

@@ -68,23 +68,24 @@ def test_a_returned_top_up_counts_as_not_paid_is_carried_again_and_is_paid_once_
     assert (total.settled_outside_tiyn, total.unsettled_tiyn) == (0, carried)
     (again,) = unsettled_corrections(contract.school)
     assert (again.line.id, again.amount_tiyn, again.carried) == (line.id, carried, True)
-    page = operator.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    operator2 = browser("operator2")  # another operator pays it again (four eyes)
+    page = operator2.get(f"/contracts/{contract.id}").get_data(as_text=True)
     assert f'data-returned-settlement="{row.id}"' in page and f'data-settle-line="{line.id}"' in page
 
     # paid again: not by the returned order, not before the return; then by a new order, once
     for bad, said in (({"order_number": "PP-OUT-1", "paid_on": "2026-11-05"}, "was returned by the bank on"),
                       ({"order_number": "PP-OUT-2", "paid_on": "2026-11-03"}, "is before the bank returned")):
-        refused = operator.post(f"/contracts/{contract.id}/settle-outside", _form(line, carried, seen=1, **bad))
+        refused = operator2.post(f"/contracts/{contract.id}/settle-outside", _form(line, carried, seen=1, **bad))
         assert refused.status_code == 422 and said in refused.get_data(as_text=True)
     assert len(_rows()) == 1
-    paid = operator.post(f"/contracts/{contract.id}/settle-outside",
-                         _form(line, carried, seen=1, order_number="PP-OUT-2", paid_on="2026-11-05"))
+    paid = operator2.post(f"/contracts/{contract.id}/settle-outside",
+                          _form(line, carried, seen=1, order_number="PP-OUT-2", paid_on="2026-11-05"))
     assert paid.status_code == 303
     assert [r[:3] for r in _rows()] == [(0, "PP-OUT-1", date(2026, 11, 4)), (1, "PP-OUT-2", None)]
     assert unsettled_corrections(contract.school) == []
     assert reconcile(MAY, _everything())[1].settled_outside_tiyn == carried
-    twice = operator.post(f"/contracts/{contract.id}/settle-outside",
-                          _form(line, carried, seen=1, order_number="PP-OUT-3", paid_on="2026-11-05"))
+    twice = operator2.post(f"/contracts/{contract.id}/settle-outside",
+                           _form(line, carried, seen=1, order_number="PP-OUT-3", paid_on="2026-11-05"))
     assert twice.status_code == 303 and len(_rows()) == 2
 
 

@@ -78,13 +78,13 @@ def test_a_returned_payment_is_recorded_audited_counted_as_not_paid_and_the_act_
 
     # the bank closed the account: paying it again there is refused until the account on record is corrected
     with pytest.raises(DomainRefused, match="the records still name that account"):
-        register_payment(act, "PP-RET-2", today, user("operator"))
+        register_payment(act, "PP-RET-2", today, user("operator2"))
     db.session.rollback()
     iban = _new_account(act)
     # the new account is paid once a department official of the act's region confirms it (four eyes)
     confirm_repayment_account(db.session.get(Act, act.id), iban, user("official_almaty"))
     db.session.commit()
-    again = register_payment(db.session.get(Act, act.id), "PP-RET-2", today, user("operator"))
+    again = register_payment(db.session.get(Act, act.id), "PP-RET-2", today, user("operator2"))
     db.session.commit()
     act = db.session.get(Act, act.id)
     assert act.status == "paid" and act.payee_iban == iban and again.payee_iban == iban
@@ -146,7 +146,7 @@ def test_bad_returns_and_repayments_are_refused_with_a_clear_message_and_change_
         elif mistake == "before_payment":
             record_return(act, payment, payment.paid_on - timedelta(days=1), "bank_refused", "REF-2", "", operator)
         elif mistake == "returned_order":
-            register_payment(act, "pp-bad-1", today, operator)
+            register_payment(act, "pp-bad-1", today, user("operator2"))
         elif mistake == "reason":
             record_return(act, payment, today, "lost", "REF-2", "", operator)
         elif mistake == "reference":
@@ -201,8 +201,10 @@ def test_the_operator_records_a_return_and_pays_again_on_the_act_page_others_may
     official = browser("official_almaty")
     official.get(f"/acts/{act.id}")
     assert official.post(f"/acts/{act.id}/confirm-account", {"iban": iban}).status_code == 303
-    response = operator.post(f"/acts/{act.id}/pay-again",
-                             {"order_number": "PP-WEB-2", "paid_on": clock.today().isoformat()})
+    operator2 = browser("operator2")
+    operator2.get(f"/acts/{act.id}")
+    response = operator2.post(f"/acts/{act.id}/pay-again",
+                              {"order_number": "PP-WEB-2", "paid_on": clock.today().isoformat()})
     assert response.status_code == 303
     assert [(p.order_number, p.payee_iban) for p in _payments(act)][-1] == ("PP-WEB-2", iban)
     assert db.session.get(Act, act.id).status == "paid"

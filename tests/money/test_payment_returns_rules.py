@@ -60,9 +60,10 @@ def world(country):
     official = department_official(country)
     decide(act, "accept", None, official)
     operator = _user("oper", "operator", None)
+    operator2 = _user("oper2", "operator", None)  # pays an act again after oper recorded its return (four eyes)
     db.session.commit()
     return type("World", (), {"country": country, "school": school, "act": act, "official": official,
-                              "operator": operator})
+                              "operator": operator, "operator2": operator2})
 
 
 def _pay(w, order="PP-1", paid_on=None):
@@ -326,7 +327,7 @@ def test_the_account_the_bank_refused_is_not_paid_again(world, reason):
 def test_the_same_account_is_paid_again_when_the_bank_refused_for_another_reason(world, reason):
     payment = _returned(world, reason=reason, note="x")
     check_repayment(world.act, payment, clock.today())
-    again = register_payment(world.act, "PP-2", clock.today(), world.operator)
+    again = register_payment(world.act, "PP-2", clock.today(), world.operator2)
     assert (again.payee_iban, again.amount_tiyn) == (PINNED, 2 * BASIC)
     (event,) = [e for e in _events("act.paid") if e.object_id == again.id]
     assert event.details["after_return_of"] == "PP-1" and "account_on_record" not in event.details
@@ -378,7 +379,7 @@ def test_the_official_confirms_the_new_account_and_the_act_is_paid_to_it(world):
     assert event.details == {"act": world.act.number, "from": PINNED, "to": NEW, "after_return_of": "PP-1",
                              "reason": "account_closed"}
     assert event.facts["payee_iban"] == NEW
-    again = register_payment(world.act, "PP-2", clock.today(), world.operator)
+    again = register_payment(world.act, "PP-2", clock.today(), world.operator2)
     assert again.payee_iban == NEW and payment.payee_iban == PINNED
 
 
@@ -396,7 +397,7 @@ def test_the_last_return_is_named(world):
     _waiting(world, reason="wrong_details")
     confirm_repayment_account(world.act, NEW, world.official)
     db.session.commit()
-    register_payment(world.act, "PP-2", clock.today(), world.operator)
+    register_payment(world.act, "PP-2", clock.today(), world.operator2)
     db.session.commit()
     second = db.session.scalars(select(Payment).where(Payment.order_number == "PP-2")).one()
     record_return(world.act, second, clock.today(), "bank_refused", "R9", "", world.operator)
@@ -496,11 +497,11 @@ def test_the_standing_payment_and_the_returned_ones_are_the_acts_own(world):
                            registered_by_id=world.operator.id, registered_at=clock.now(), returned_on=clock.today(),
                            return_reason="other", return_reference="R"))
     first = _returned(world, reason="bank_refused")
-    second = register_payment(world.act, "PP-2", clock.today(), world.operator)
+    second = register_payment(world.act, "PP-2", clock.today(), world.operator2)
     db.session.commit()
     assert standing_payment(world.act) == second and returned_payments(world.act) == [first]
     record_return(world.act, second, clock.today(), "bank_refused", "R2", "", world.operator)
-    third = register_payment(world.act, "PP-3", clock.today(), world.operator)
+    third = register_payment(world.act, "PP-3", clock.today(), world.operator2)
     assert returned_payments(world.act) == [first, second]
     assert standing_payment(world.act) == third
 
@@ -601,20 +602,20 @@ def test_the_returned_orders_number_is_not_used_again(world, typed):
 
     payment = _returned(world, reason="bank_refused")
     with pytest.raises(DomainRefused) as refused:
-        register_payment(world.act, typed, clock.today(), world.operator)
+        register_payment(world.act, typed, clock.today(), world.operator2)
     assert str(refused.value) == (f"Payment order PP-1 was returned by the bank on {format_day(payment.returned_on)}: "
                                   "the act is paid again by a new payment order, with its own number.")
 
 
 def test_the_repayment_is_checked_against_the_last_return(world, monkeypatch):
     first = _returned(world, reason="bank_refused")
-    second = register_payment(world.act, "PP-2", clock.today(), world.operator)
+    second = register_payment(world.act, "PP-2", clock.today(), world.operator2)
     record_return(world.act, second, clock.today(), "bank_refused", "R2", "", world.operator)
     db.session.commit()
     seen = []
     monkeypatch.setattr(payops, "check_repayment", lambda act, returned, paid_on: seen.append(
         (act.id, returned.order_number, paid_on)))
-    third = register_payment(world.act, "PP-3", clock.today(), world.operator)
+    third = register_payment(world.act, "PP-3", clock.today(), world.operator2)
     assert seen == [(world.act.id, "PP-2", clock.today())]
     (event,) = [e for e in _events("act.paid") if e.object_id == third.id]
     assert event.details["after_return_of"] == "PP-2" and first.order_number == "PP-1"
@@ -630,7 +631,7 @@ def test_a_first_payment_names_no_return_and_is_not_checked_as_a_repayment(world
 def test_a_repayment_refused_by_its_check_pays_nothing(world):
     _returned(world)  # the account is closed and still on record
     with pytest.raises(DomainRefused, match="records still name that account"):
-        register_payment(world.act, "PP-2", clock.today(), world.operator)
+        register_payment(world.act, "PP-2", clock.today(), world.operator2)
     db.session.rollback()
     assert standing_payment(world.act) is None and _act_row(world.act.id)[0] == "accepted"
 
@@ -672,7 +673,7 @@ def test_a_return_and_a_confirmation_are_written_beside_the_process_and_a_paymen
     world.school.iban = NEW
     db.session.flush()
     confirm_repayment_account(world.act, NEW, world.official)
-    register_payment(world.act, "PP-2", clock.today(), world.operator, alongside=True)
+    register_payment(world.act, "PP-2", clock.today(), world.operator2, alongside=True)
     assert alongside == [("act.paid", False), ("payment.returned", True), ("act.payee_changed", True),
                          ("act.paid", True)]
 

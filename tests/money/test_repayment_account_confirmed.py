@@ -69,11 +69,11 @@ def test_the_operator_alone_cannot_pay_a_returned_act_to_an_account_the_departme
     _admin_changes_account(act)
     before = _state(act)
     with pytest.raises(DomainRefused, match="A department official of the act's region confirms the new account"):
-        register_payment(db.session.get(Act, act.id), "PP-FOUR-2", clock.today(), user("operator"))
+        register_payment(db.session.get(Act, act.id), "PP-FOUR-2", clock.today(), user("operator2"))
     db.session.rollback()
     assert _state(act) == before
 
-    operator = browser("operator")
+    operator = browser("operator2")
     page = operator.get(f"/acts/{act.id}").get_data(as_text=True)
     assert 'id="account-to-confirm"' in page and 'id="confirm-account"' not in page  # told, but not theirs
     # refused: the act's page again (422), the form kept — no longer a redirect as a success is
@@ -133,7 +133,7 @@ def test_the_official_confirms_on_the_act_page_and_the_operator_pays_the_new_acc
     assert (event.details["from"], event.details["to"], event.details["after_return_of"]) == (old, iban, "PP-OK-1")
     assert 'id="confirm-account"' not in official.get(f"/acts/{act.id}").get_data(as_text=True)
 
-    operator = browser("operator")
+    operator = browser("operator2")
     # the operator hears it (no task waits in the inbox: the act's process ended with its first payment)
     told = operator.get("/notifications").get_data(as_text=True)
     assert f"Act {act.number}: the education department confirmed account {iban}" in told
@@ -165,7 +165,7 @@ def test_an_account_changed_again_after_the_confirmation_is_refused_again(world,
     _admin_changes_account(act, salt=7)
     before = _state(act)
     with pytest.raises(DomainRefused, match="A department official of the act's region confirms the new account"):
-        register_payment(db.session.get(Act, act.id), "PP-AGAIN-2", clock.today(), user("operator"))
+        register_payment(db.session.get(Act, act.id), "PP-AGAIN-2", clock.today(), user("operator2"))
     db.session.rollback()
     assert _state(act) == before
     # a form read before the second edit confirms nothing: the official confirms the account they were shown
@@ -182,7 +182,7 @@ def test_paid_again_to_the_same_account_needs_no_confirmation(world, browser):
     assert 'id="account-to-confirm"' not in browser("official_almaty").get(f"/acts/{act.id}").get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Notification).where(
         Notification.kind == "account_to_confirm")) == 0
-    again = register_payment(db.session.get(Act, act.id), "PP-SAME-2", clock.today(), user("operator"))
+    again = register_payment(db.session.get(Act, act.id), "PP-SAME-2", clock.today(), user("operator2"))
     db.session.commit()
     assert again.payee_iban == pinned and db.session.get(Act, act.id).status == "paid"
     assert verify_chains_and_rows().problems == []

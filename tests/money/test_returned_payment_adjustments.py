@@ -127,9 +127,9 @@ def test_a_returned_orders_number_pays_no_carried_top_up_and_a_top_ups_number_pa
     assert operator.post(f"/contracts/{contract.id}/settle-outside",
                          _form(line, carried, order_number="PP-TOP-1", paid_on="2026-11-02")).status_code == 303
     with pytest.raises(DomainRefused, match="paid outside the acts"):
-        register_payment(db.session.get(Act, act.id), "pp-top-1", clock.today(), user("operator"))
+        register_payment(db.session.get(Act, act.id), "pp-top-1", clock.today(), user("operator2"))
     db.session.rollback()
-    again = register_payment(db.session.get(Act, act.id), "PP-RET-Y", clock.today(), user("operator"))
+    again = register_payment(db.session.get(Act, act.id), "PP-RET-Y", clock.today(), user("operator2"))
     db.session.commit()
     assert [p.order_number for p in db.session.scalars(select(Payment).where(Payment.act_id == act.id)
                                                        .order_by(Payment.id))] == ["PP-RET-X", "PP-RET-Y"]

@@ -19,7 +19,7 @@ def _paid_returned_and_paid_again(name: str) -> Act:
     act, payment = accepted_and_paid(name, "PP-LIST-1")
     record_return(act, payment, clock.today(), "bank_refused", "REF-1", "", user("operator"))
     db.session.commit()
-    register_payment(db.session.get(Act, act.id), "PP-LIST-2", clock.today(), user("operator"))
+    register_payment(db.session.get(Act, act.id), "PP-LIST-2", clock.today(), user("operator2"))
     db.session.commit()
     return db.session.get(Act, act.id)
 

@@ -56,7 +56,7 @@ def test_a_returned_payment_is_not_public_money_and_the_repayment_counts_once(pa
     assert _paid_month(act) == 0
     assert _transactions(app, contract) == [("PP-2026-0042", amount / 100), ("PP-2026-0042-returned", -amount / 100)]
 
-    register_payment(db.session.get(Act, act.id), "PP-2026-0043", clock.today(), user("operator"))
+    register_payment(db.session.get(Act, act.id), "PP-2026-0043", clock.today(), user("operator2"))
     db.session.commit()
     refresh_public()
     db.session.commit()
@@ -102,7 +102,7 @@ def test_a_published_payment_release_stays_and_the_return_and_the_repayment_are_
     assert tx["date"].startswith(clock.today().isoformat())
     assert tx["payee"]["id"] == f"KZ-BIN-{contract.school.bin}"
 
-    register_payment(db.session.get(Act, act.id), "PP-2026-0044", clock.today(), user("operator"))
+    register_payment(db.session.get(Act, act.id), "PP-2026-0044", clock.today(), user("operator2"))
     db.session.commit()
     refresh_public()
     db.session.commit()
