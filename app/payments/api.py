@@ -112,10 +112,13 @@ def record_return(payload, act_id: int, payment_id: int):
 @blp.alt_response(409, schema=ErrorSchema, description="The act has been paid again already")
 @blp.alt_response(422, schema=ErrorSchema, description="No payment of the act was returned (it is paid by its "
                                                        "process's \"Pay act\" step), the returned order's number, a "
-                                                       "date before the return, or an account not yet confirmed")
+                                                       "date before the return, an account not yet confirmed, or the "
+                                                       "operator who recorded the return (another operator pays it "
+                                                       "again: four eyes)")
 def pay_again(payload, act_id: int):
     """Pay an act again after the bank returned its payment, by a new payment order (the same operation and checks
-    as the act's page): to the account it is pinned to, once."""
+    as the act's page): to the account it is pinned to, once, by another operator than the one who recorded the
+    return (four eyes)."""
     from app.payments.operations import register_payment, returned_payments
 
     act = get_visible_or_404(Act, act_id)

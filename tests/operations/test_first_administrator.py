@@ -82,6 +82,8 @@ def test_serve_with_demo_data_seeds_the_demo_world_and_prints_its_logins(serve):
     said = serve(demo=True)
     assert db.session.scalar(select(func.count()).select_from(Region)) > 0
     assert "demo-tapsyrys-2026" in said and "accountant" in said
+    # two operators, so a person can try the four eyes on a returned payment (app.payments.returns.check_repayer)
+    assert "    operator2        operator — pays again an act whose bank return operator recorded (four eyes)" in said
 
 
 @pytest.mark.parametrize("env, expected", [
