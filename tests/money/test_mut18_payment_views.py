@@ -37,11 +37,13 @@ def world(country):
     official = department_official(country)
     decide(act, "accept", None, official)
     operator = _user("oper", "operator", None)
+    # the bank's return is recorded by another operator: the one who records it does not pay the act again (four eyes)
+    recorder = _user("oper_r", "operator", None)
     _user("acc", "school_accountant", school)
     payment = register_payment(act, "PP-1", clock.today(), operator)
     db.session.commit()
     return SimpleNamespace(country=country, school=school, act=act, official=official, operator=operator,
-                           payment=payment)
+                           recorder=recorder, payment=payment)
 
 
 def _state(w):
@@ -70,7 +72,7 @@ def _return_form(**typed):
 
 
 def _returned(w):
-    record_return(w.act, w.payment, clock.today(), "bank_refused", "R1", "", w.operator)
+    record_return(w.act, w.payment, clock.today(), "bank_refused", "R1", "", w.recorder)
     db.session.commit()
 
 

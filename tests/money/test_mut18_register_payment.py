@@ -211,7 +211,7 @@ def test_a_payment_the_audit_trail_holds_is_not_paid_again(world, told, how):
 
 def test_a_payment_returned_through_its_door_is_paid_again(world, told):
     first = register_payment(world.act, "PP-1", clock.today(), world.operator)
-    record_return(world.act, first, clock.today(), "bank_refused", "R1", "", world.operator)
+    record_return(world.act, first, clock.today(), "bank_refused", "R1", "", _user("oper_r", "operator", None))
     second = register_payment(world.act, "PP-2", clock.today(), world.operator)
     assert second.amount_tiyn == 2 * BASIC and _act_row(world.act.id)[0] == "paid"
 
@@ -460,7 +460,7 @@ def test_a_confirmed_new_account_is_vouched_for_by_its_event_not_the_acceptance(
     from app.payments.returns import confirm_repayment_account
 
     first = register_payment(world.act, "PP-1", clock.today(), world.operator)
-    record_return(world.act, first, clock.today(), "bank_refused", "R1", "", world.operator)
+    record_return(world.act, first, clock.today(), "bank_refused", "R1", "", _user("oper_r", "operator", None))
     world.school.iban = NEW
     db.session.commit()
     confirm_repayment_account(world.act, NEW, world.official)

@@ -45,6 +45,8 @@ def world(country):
     official = department_official(country)
     decide(act, "accept", None, official)
     operator = _user("oper", "operator", None)
+    # the bank's returns are recorded by another operator: the one who records a return does not pay it again
+    recorder = _user("oper_r", "operator", None)
     # beside them: an official and an operator who must not hear (another region's; inactive)
     dept2 = Organisation(kind="department", bin="950440001682", name="Dept 2", region_id=country.region2.id)
     db.session.add(dept2)
@@ -53,13 +55,14 @@ def world(country):
     _user("oper_off", "operator", None).active = False
     _user("head", "department_head", db.session.get(Organisation, official.organisation_id))
     db.session.commit()
-    return SimpleNamespace(country=country, school=school, act=act, official=official, operator=operator)
+    return SimpleNamespace(country=country, school=school, act=act, official=official, operator=operator,
+                           recorder=recorder)
 
 
 def _returned(w, reason="account_closed", order="PP-1", act=None):
     act = act or w.act
     payment = register_payment(act, order, clock.today(), w.operator)
-    record_return(act, payment, clock.today(), reason, "R1", "", w.operator)
+    record_return(act, payment, clock.today(), reason, "R1", "", w.recorder)
     db.session.commit()
     return payment
 
