@@ -1203,10 +1203,32 @@ def element_finder(trees: dict):
     return find
 
 
+_UNIDENTIFIED_FLOW_ID = re.compile(r"(.*)__(.*)__([0-9]+)")
+
+
+def _unidentified_flow(trees: dict, element_id: str | None):
+    """(filename, flow) of a sequence flow written without an id, from the id the engine's copy gave it
+    (``source__target__number``): the engine's error about such a flow (a Flowable test model's unconditioned flow
+    out of a gateway) then has the flow's line instead of an id nobody can find in the file."""
+    match = _UNIDENTIFIED_FLOW_ID.fullmatch(element_id or "")
+    if match is None:
+        return None, None
+    source, target, number = match.group(1), match.group(2), int(match.group(3))
+    for filename, root in trees.items():
+        flows = _unidentified_flows(root) if filename.endswith(".bpmn") else []
+        if number < len(flows) and (flows[number].get("sourceRef"), flows[number].get("targetRef")) == (source, target):
+            return filename, flows[number]
+    return None, None
+
+
 def engine_problem(err, trees: dict, default_file: str) -> ModelProblem:
     """A SpiffWorkflow ValidationException as a problem with file, element, name and line."""
     element_id = getattr(err, "id", None) or None
     filename, el = find_element(trees, element_id, getattr(err, "file_name", None) or None)
+    if el is None:
+        filename, el = _unidentified_flow(trees, element_id)
+        if el is not None:  # the id the engine knew it by is ours (see engine_copy): the file has none to show
+            element_id = None
     line = el.sourceline if el is not None else None
     if line is None and str(getattr(err, "line_number", "")).isdigit():
         line = int(err.line_number)

@@ -187,6 +187,11 @@ REFUSED_FOR = {
     "tapsyrys-flowable-event-subprocess-boundary.bpmn": [("boundarySignal", "attached to the event subprocess")],
     "tapsyrys-flowable-flows-without-ids.bpmn": [(None, "(from 'theStart' to 'theTask') has no id"),
                                                  (None, "(from 'theTask' to 'theEnd') has no id")],
+    # real Flowable test models and Zeebe exports (foreign-model probe 3)
+    "flowable-exclusive-gateway-no-id-on-sequence-flow.bpmn": [
+        (None, "(from 'exclusiveGw' to 'theTask2') has no id"), (None, "has no condition and is not the default flow")],
+    "flowable-inclusive-gateway-no-id-on-sequence-flow.bpmn": [
+        (None, "has no condition and is not the default flow")],
 }
 
 
