@@ -51,6 +51,7 @@ from app.engine.model_lint import (
     lint,
     local,
     message_start_problems,
+    missing_operator_message,
     no_default_notices,
     reserved_id_problems,
     stored_length_problems,
@@ -542,9 +543,7 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
             if isinstance(ts, ServiceTask):
                 op = get_operator(ts.operation_name)
                 if op is None and not ts.operation_name:
-                    problems.append(ModelProblem(filename, _(
-                        "Service task has no service operator (it may be written for another engine): choose one "
-                        "in the side panel."), *where))
+                    problems.append(ModelProblem(filename, missing_operator_message(el), *where))
                 elif op is None:
                     problems.append(ModelProblem(
                         filename, _("Unregistered service operator %(name)s", name=repr(ts.operation_name)), *where))

@@ -977,3 +977,28 @@ def test_a_boundary_event_on_an_event_subprocess_is_said_on_its_line_in_the_owne
     _parsed, problems = validate_files({"m.bpmn": xml}, lane_role="starter")
     assert [(p.element_id, p.line) for p in problems] == [("b", line_of(xml, 'id="b"'))], [str(p) for p in problems]
     assert "attached to the event subprocess 'help'" in problems[0].message
+
+
+# ---- service tasks implemented for another engine (foreign-model probe 3) ---------------------------------------
+
+def test_a_service_task_of_another_engine_names_the_engine_and_what_it_calls(app_ctx):
+    """Camunda 7's external worker and delegate, Flowable's Java class: each service task says which engine it was
+    drawn for and what it stood for, once; a bare service task keeps the general advice."""
+    xml = diagram(
+        '<bpmn:startEvent id="s" />\n'
+        '<bpmn:serviceTask id="ext" name="Check BIN" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+        'camunda:type="external" camunda:topic="bin-check" />\n'
+        '<bpmn:serviceTask id="del" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+        'camunda:delegateExpression="${payAct}" />\n'
+        '<bpmn:serviceTask id="java" xmlns:flowable="http://flowable.org/bpmn" flowable:class="kz.edu.Pay" />\n'
+        '<bpmn:serviceTask id="bare" />\n'
+        '<bpmn:endEvent id="e" />\n' + flows("s", "ext", "del", "java", "bare", "e"))
+    _parsed, problems = validate_files({"m.bpmn": xml})
+    said = {element_id: [p.message for p in on(problems, element_id)] for element_id in ("ext", "del", "java", "bare")}
+    assert said["ext"] == ["This service task is implemented for Camunda 7 (topic 'bin-check'), which the engine "
+                           "cannot call: choose a service operator in the side panel that does the same work, or do it "
+                           "in a script task."], said
+    assert len(said["del"]) == 1 and "Camunda 7 (delegateExpression '${payAct}')" in said["del"][0], said
+    assert len(said["java"]) == 1 and "Flowable (class 'kz.edu.Pay')" in said["java"][0], said
+    assert len(said["bare"]) == 1 and "it may be written for another engine" in said["bare"][0], said
+    assert all(p.line for element_id in said for p in on(problems, element_id))

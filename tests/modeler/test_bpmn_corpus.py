@@ -30,6 +30,12 @@ FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".bpmn", ".dmn"))
 #: Files the engine runs as drawn (after the owner marks a descriptive process executable and says who does
 #: lane-less user tasks). The others are refused at save with a problem per element (test below).
 RUNNABLE = {
+    "flowable-message-event-subprocess-additional-tasks.bpmn",
+    "flowable-converter-label-process.bpmn",
+    "flowable-candidate-groups-expression.bpmn",
+    "flowable-rest-annotation-on-sequence-flow.bpmn",
+    "zeebe-process-test-message-start-event.bpmn",
+    "zeebe-process-test-alternate-start-end.bpmn",
     "camunda-multi-tenancy-tenant-identifier-shared-definitions-subProcess.bpmn",
     "camunda-startevent-message-start-message_start_process.bpmn",
     "bpmnjs-deep-linking-nested-subprocesses.bpmn",
@@ -192,6 +198,22 @@ REFUSED_FOR = {
         (None, "(from 'exclusiveGw' to 'theTask2') has no id"), (None, "has no condition and is not the default flow")],
     "flowable-inclusive-gateway-no-id-on-sequence-flow.bpmn": [
         (None, "has no condition and is not the default flow")],
+    "flowable-java-service-delegation.bpmn": [
+        ("javaService", "implemented for Activiti (class 'org.flowable.examples.bpmn.servicetask.ToUppercase')")],
+    "flowable-http-service-task-array-node-response.bpmn": [
+        ("sid-4A58EF90-64D5-400A-AE7B-88691CA7E092", "implemented for Flowable (type 'http')")],
+    "flowable-dmn-task-one-decision.bpmn": [("theDecisionTask", "implemented for Flowable (type 'dmn')")],
+    "flowable-form-property-default-value.bpmn": [("usertask", "form fields (formProperty)")],
+    "flowable-boundary-timer-multiple-timers-on-user-task.bpmn": [("escalationTimer2", "must be quoted")],
+    "flowable-script-task-result-variable-juel.bpmn": [
+        ("theScriptTaskWithNewProcessVariableName", "(resultVariable)")],
+    "zeebe-node-client-hello-world.bpmn": [
+        ("ServiceTask_0g6tf5f", "implemented for Camunda 8 (Zeebe) (taskDefinition type 'console-log')")],
+    "zeebe-node-client-conditional-pathway.bpmn": [("SequenceFlow_0jlw8w3", "written in FEEL")],
+    "zeebe-node-client-throw-error.bpmn": [("Task_0bki2a1", "(taskDefinition type 'throw-bpmn-error-task')")],
+    "zeebe-process-test-message-event.bpmn": [("Event_1qemgo0", "correlation key")],
+    "zeebe-process-test-timer-start-event-daily.bpmn": [("timer", "must be quoted")],
+    "zeebe-pyzeebe-integration-test.bpmn": [("test-task", "(taskDefinition type 'test')")],
 }
 
 
