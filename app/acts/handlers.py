@@ -74,6 +74,10 @@ class SubmitAct(TaskHandler):
             values(act, line)
         except LineRefused as err:
             return err.field, str(err)
+        except (KeyError, TypeError, ValueError):
+            # a line of a submission the form refused, missing a value or holding one as typed ("12a" days, a
+            # date that is none): the form's own error marks it
+            return None
         return None
 
     def submit(self, ctx: TaskContext, data: dict) -> dict:

@@ -86,7 +86,10 @@ class TaskHandler:
 
     def check_line(self, ctx: TaskContext, line: dict) -> tuple[str, str] | None:
         """A line of the form's table as the record would refuse it on submit, beyond the form's schema (an act's
-        days within its month): ``(field, reason)``, or None. Asked of each line a file fills the table with."""
+        days within its month): ``(field, reason)``, or None. Asked of each line a file fills the table with, and of
+        each line of a submission the form refused (so that one answer marks every mistake): such a line may lack a
+        value or hold one as it was typed (text in a number's field) — None for what cannot be read, the form's own
+        error says it."""
         return None
 
     def shape_fields(self, ctx: TaskContext, fields: list) -> None:

@@ -838,6 +838,32 @@ def _refuse_foreign_data(task: HumanTask, data: dict) -> None:
     refuse_unstorable(data)
 
 
+def _with_typing_errors(typed: dict, checked: dict) -> FieldErrors:
+    """The form's check of the data with what its fields' reading refused (text in a number's field, a date that is
+    none): both at once — the reading's errors alone were said first, and a wrong IIN beside a mistyped number was
+    learnt on a second submission. A field the reading refused keeps the reading's message (the check would say
+    "wrong type" of the text it left)."""
+    return FieldErrors({**checked, **typed})
+
+
+def _lines_refused(handler, ctx: TaskContext, data: dict, errors: dict) -> dict[str, str]:
+    """What the handler's :meth:`~app.engine.handlers.TaskHandler.check_line` refuses of each line of the data's
+    tables, on fields the form has not already marked: submitted with the form's own errors, so that a wrong IIN on
+    one line and 45 days of November on another are both marked by one submission — the days were said only once
+    the form had nothing left to say, on the next. Nothing is written either way."""
+    if handler is None:
+        return {}
+    found: dict[str, str] = {}
+    for table, rows in data.items():
+        if not isinstance(rows, list):
+            continue
+        for index, row in enumerate(rows):
+            refused = handler.check_line(ctx, row) if isinstance(row, dict) else None
+            if refused is not None and f"{table}.{index}.{refused[0]}" not in errors:
+                found[f"{table}.{index}.{refused[0]}"] = refused[1]
+    return found
+
+
 def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, data: dict | None = None,
                   expected_lock_version: int | None = None, seen: str | None = None,
                   seen_required: bool = False) -> ProcessInstance:
@@ -870,19 +896,21 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
                                         load_json(forms.files, task.form_ui_schema))
         if data is None:
             data, errors = parse_form(schema, form or {})
-            errors = errors or validate(schema, data, domain_bounds=judged)
+            errors = _with_typing_errors(errors, validate(schema, data, domain_bounds=judged))
         else:
             data = typed_json(schema, data)
             errors = validate(schema, data, dates=dates, domain_bounds=judged)
     elif data is None:
         data, errors = parse_form(forms.schema(task.form_schema), form or {})
-        errors = errors or forms.errors(task.form_schema, data, domain_bounds=judged)
+        errors = _with_typing_errors(errors, forms.errors(task.form_schema, data, domain_bounds=judged))
     else:
         # an identifier sent in groups is read as the page's field reads it (one IIN, however it was spelt)
         data = typed_json(forms.schema(task.form_schema), data)
         errors = forms.errors(task.form_schema, data, dates=dates, domain_bounds=judged)
     if errors:
-        raise FormInvalid(errors)
+        # the handler's checks of each line too (an act's days within its month), so that one answer says it all
+        raise FormInvalid(errors | _lines_refused(get_handler(task.handler), TaskContext(instance, task, actor),
+                                                  data, errors))
     _refuse_foreign_data(task, data)
     wf = _load(instance)
     open_guids = {str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True)}
@@ -916,7 +944,7 @@ def complete_task(task_id: int, actor, *, form: dict[str, str] | None = None, da
         errors = shape_errors(shape, forms.schema(task.form_schema) if task.form_schema else {}, data, dates=dates,
                               domain_bounds=handler.domain_bounds)
         if errors:
-            raise FormInvalid(errors)
+            raise FormInvalid(errors | _lines_refused(handler, ctx, data, errors))
     with _optimistic_lock():
         wf_data = handler.submit(ctx, data)
         _run_engine(instance, actor, step)
