@@ -114,8 +114,11 @@ def login():
             operations.record_login(user)
             db.session.commit()
             return remember_device(redirect(_safe_next(request.args.get("next"))), user.username)
-        flash(_("Wrong login or password.") + " " + _("Check the keyboard layout and Caps Lock; if you have forgotten "
-                                                       "your password, your administrator can reset it."), "danger")
+        # Said on the page beside the password, not flashed: a flashed alert took the focus, and a keyboard user
+        # tabbed twice to type the password again. The password field takes the focus, the alert describes it.
+        refused = _("Wrong login or password.") + " " + _("Check the keyboard layout and Caps Lock; if you have "
+                                                          "forgotten your password, your administrator can reset it.")
+        return render_template("people/login.html", form=form, refused=refused), 401
     return render_template("people/login.html", form=form), 401 if request.method == "POST" else 200
 
 
