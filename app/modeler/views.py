@@ -167,6 +167,12 @@ def edit(version_id: int):
         # app.engine.names.localized_diagram), and the field says so
         "nameFallback": _("Empty: readers in this language see the name above (or its words as Tapsyrys "
                           "translates them)."),
+        # … and which words those are, where Tapsyrys translates them: a Russian owner saw the shipped process's
+        # name in English above and empty Kazakh and Russian boxes, not knowing readers see "Ежемесячный акт …"
+        "namesSeen": _names_readers_see(version.files) if editable else {},
+        # the words first: the field is narrow, and a sentence before them was cut before it named them
+        "nameSeenAs": _("{name} (what readers see now: Tapsyrys's translation of the name above; type a name to "
+                        "replace it)"),
         # drawing is activity the server does not see: the editor says so, as a task's form does
         "aliveUrl": url_for("people.keep_alive"), "aliveEvery": current_app.config["SESSION_IDLE_MINUTES"] * 30000,
     }
@@ -174,6 +180,28 @@ def edit(version_id: int):
     return render_template("modeler/edit.html", version=version, model=version.process_model, editable=editable,
                            problems=problems, config=config, can_edit=can_edit_models(current_user),
                            lane_role_options=lane_role_options())
+
+
+def _names_readers_see(files: dict[str, str]) -> dict[str, dict[str, str]]:
+    """``{name as written: {language: name}}`` for the names of a draft's diagrams that readers of another language
+    see in other words (the published models' own names, else the catalogue's), for the editor's empty name fields
+    to show them: a draft's diagram is drawn with its names as written, the ones its author edits."""
+    from flask_babel import force_locale
+
+    from app.words import tr
+
+    seen: dict[str, dict[str, str]] = {}
+    for filename, text in files.items():
+        if not filename.endswith(".bpmn"):
+            continue
+        for language in NAME_LANGUAGES:
+            # the names whose field in this language is empty (the draft gives none of its own)
+            for name in dict.fromkeys(names_shown_as_written(text, language)):
+                with force_locale(language):
+                    word = tr(name, language)
+                if word and word != name:
+                    seen.setdefault(name, {})[language] = word
+    return seen
 
 
 def _names_shown_as_written(version: ProcessModelVersion) -> list[ModelProblem]:

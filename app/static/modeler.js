@@ -216,7 +216,10 @@
         setProp(bo, "name." + lang, v.trim());
         changed(element);
       });
-      box.placeholder = cfg.nameFallback || "";
+      // the words readers of this language see while the field is empty (Tapsyrys's translation), where known
+      var seen = ((cfg.namesSeen || {})[bo.name || ""] || {})[lang];
+      box.placeholder = seen && cfg.nameSeenAs ? cfg.nameSeenAs.replace("{name}", seen) : (cfg.nameFallback || "");
+      box.title = box.placeholder;  // the whole sentence, where the field cuts it
       panel.appendChild(field(t.nameIn[lang], box));
     });
   }

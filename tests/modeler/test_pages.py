@@ -279,3 +279,22 @@ def test_a_published_diagram_says_which_names_it_shows_as_written_and_the_editor
     owner = browser("owner")
     config = _config(owner.get(f"/modeler/versions/{draft.id}").get_data(as_text=True))
     assert config["nameFallback"] and not any("'Zz unknown words'" in n["message"] for n in config["notices"])
+
+
+def test_a_drafts_empty_name_fields_say_the_words_readers_of_that_language_see(world, browser):
+    """A Russian process owner opened a draft of the monthly act: its diagram and the process's name in English,
+    the Kazakh and Russian name fields empty, saying only "readers see the name above (or its words as Tapsyrys
+    translates them)" — not which words. Each empty field now shows the words its readers see."""
+    from app.engine.models import ProcessModel
+
+    model = db.session.scalars(select(ProcessModel).where(ProcessModel.identifier == "monthly_act")).one()
+    draft = create_draft(model, user("owner"), from_version=model.versions[-1])
+    db.session.commit()
+    owner = browser("owner")
+    owner.post("/locale", {"locale": "ru", "next": "/inbox"})
+    config = _config(owner.get(f"/modeler/versions/{draft.id}").get_data(as_text=True))
+
+    seen = config["namesSeen"]
+    assert seen["Monthly act of services rendered"]["kk"] and seen["Monthly act of services rendered"]["ru"]
+    assert seen["Submit monthly act"] == {"kk": "Ай сайынғы актіні ұсыну", "ru": "Подать ежемесячный акт"}
+    assert "{name}" in config["nameSeenAs"]
