@@ -854,13 +854,18 @@ def _lines_refused(handler, ctx: TaskContext, data: dict, errors: dict) -> dict[
     if handler is None:
         return {}
     found: dict[str, str] = {}
-    for table, rows in data.items():
-        if not isinstance(rows, list):
-            continue
-        for index, row in enumerate(rows):
-            refused = handler.check_line(ctx, row) if isinstance(row, dict) else None
-            if refused is not None and f"{table}.{index}.{refused[0]}" not in errors:
-                found[f"{table}.{index}.{refused[0]}"] = refused[1]
+    try:
+        for table, rows in data.items():
+            if not isinstance(rows, list):
+                continue
+            for index, row in enumerate(rows):
+                refused = handler.check_line(ctx, row) if isinstance(row, dict) else None
+                if refused is not None and f"{table}.{index}.{refused[0]}" not in errors:
+                    found[f"{table}.{index}.{refused[0]}"] = refused[1]
+    except DomainRefused:
+        # the step's record itself is refused (a trial run has no act): the form's errors are said, the record's
+        # refusal is the submission's once they are corrected
+        return {}
     return found
 
 
