@@ -311,9 +311,9 @@ def _say_who_decided(act: Act) -> None:
     by someone else (for example re-verified)", and went looking for a verification that never happened."""
     from app.audit.models import AuditEvent
     from app.people.models import User
-    from app.ui import ACT_STATUS
+    from app.ui import act_status_label
 
-    status = db.session.scalar(select(Act.status).where(Act.id == act.id))
+    status, amount = db.session.execute(select(Act.status, Act.amount_tiyn).where(Act.id == act.id)).one()
     if status not in ("accepted", "returned", "paid"):
         return  # re-verified, or anything else: the general words hold
     actor_id = db.session.scalar(
@@ -322,9 +322,11 @@ def _say_who_decided(act: Act) -> None:
                                           AuditEvent.action.in_(("act.accepted", "act.returned")))
         .order_by(AuditEvent.seq.desc()).limit(1))
     who = db.session.get(User, actor_id) if actor_id is not None else None
+    # an act accepted at 0 ₸ closes at once: it is "closed with nothing to pay", not "paid"
+    word = act_status_label({"status": status, "amount_tiyn": amount, "act_id": act.id})
     raise ConflictError(_("Act %(number)s was decided meanwhile by %(name)s: it is now %(status)s. Your decision "
                           "was not saved.", number=act.number, name=who.full_name if who else "?",
-                          status=ACT_STATUS[status])) from None
+                          status=word)) from None
 
 
 def tell_school(act: Act, kind: str, **params) -> None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.acts.models import Act
+from app.acts.operations import _say_who_decided
+from app.engine.errors import ConflictError
 from app.engine.models import HumanTask
 from app.extensions import db
 from app.ui import ACT_STATUS, NOTHING_TO_PAY, act_status_label
@@ -70,3 +73,12 @@ def test_the_year_end_months_say_closed_with_nothing_to_pay(world):
     act = _closed_at_zero()
     assert act_status_label({"status": "paid", "amount_tiyn": 0, "act_id": act.id}) == WORD
     assert act_status_label({"status": "missing", "amount_tiyn": 0, "act_id": None}) == "missing"
+
+
+def test_the_loser_of_a_race_to_decide_a_zero_act_reads_it_was_closed_with_nothing_to_pay(world):
+    """Two officials decide one act; the winner accepts it at 0 ₸, which closes it at once (status "paid"). The
+    loser read "it is now paid" of an act no money was sent for."""
+    act = _closed_at_zero()
+    with pytest.raises(ConflictError) as lost:
+        _say_who_decided(act)
+    assert f"it is now {WORD}." in str(lost.value) and "it is now paid" not in str(lost.value)
