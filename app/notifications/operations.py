@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 KINDS = ("task_created", "act_returned", "due_soon", "overdue", "on_behalf", "reassigned", "deputy_named",
          "contract_amended", "application_ineligible", "act_accepted", "act_paid",
          "payment_returned", "account_to_confirm", "account_confirmed", "repayment_to_register",
-         "settlement_repayment_to_register")
+         "settlement_repayment_to_register", "top_up_returned")
 DUE_SOON = timedelta(days=1)
 
 
@@ -98,6 +98,10 @@ def render_text(kind: str, params: dict, translate=None, language: str | None = 
             "Contract %(subject)s: %(by)s recorded that the bank returned payment order %(order)s (%(amount)s) of a "
             "top-up paid outside the acts. Another operator pays it again: register the new payment order on the "
             "contract's page (four eyes)."), subject=1, by=1, order=1, amount=1),
+        # the school's side of a returned top-up paid outside the acts (app.contracts.settlements)
+        "top_up_returned": lambda: t(N_("Contract %(subject)s: the bank returned payment order %(order)s "
+                                        "(%(amount)s) of a top-up paid outside the acts. The top-up is to be paid "
+                                        "again."), subject=1, order=1, amount=1),
         "account_to_confirm": lambda: t(N_("Act %(subject)s: the bank returned payment order %(order)s. Before it is "
                                            "paid again to a new account, confirm that account on the act's page."),
                                         subject=1, order=1),

@@ -138,3 +138,28 @@ def test_only_the_operator_may_record_it_on_the_page(world, browser):
     assert refused.status_code == 422
     assert "Enter the day the bank returned the money as a date." in refused.get_data(as_text=True)
     assert _rows()[0][2] is None
+
+
+def test_the_school_hears_its_top_up_came_back(world, browser):
+    """An act's returned payment is told to the school; a returned top-up paid outside the acts was told to no one of
+    the school, who read the top-up as paid. Now its director and accountants hear it, in their bell."""
+    import html
+
+    from app.notifications.models import Notification
+    from app.people.models import User
+
+    contract, _line, carried, row = _paid_outside(browser)
+    record_settlement_return(contract, row.id, date(2026, 11, 4), "bank_refused", "R-1", "", user("operator"))
+    db.session.commit()
+    told = db.session.execute(select(User.username, User.role, User.organisation_id, Notification.params)
+                              .join(User, User.id == Notification.user_id)
+                              .where(Notification.kind == "top_up_returned")).all()
+    assert told and {(role, org) for _name, role, org, _params in told} <= {
+        ("school_director", contract.school_id), ("school_accountant", contract.school_id)}
+    assert {"school_accountant"} <= {role for _name, role, _org, _params in told}
+    assert all(params["contract_id"] == contract.id and params["order"] == "PP-OUT-1"
+               and params["amount_tiyn"] == carried for *_rest, params in told)
+    accountant = next(name for name, role, _org, _params in told if role == "school_accountant")
+    page = html.unescape(browser(accountant).get("/notifications").get_data(as_text=True))
+    assert f"Contract {contract.number}: the bank returned payment order PP-OUT-1 (" in page
+    assert "of a top-up paid outside the acts. The top-up is to be paid again." in page
