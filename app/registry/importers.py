@@ -67,6 +67,10 @@ REASONS = {
     "invalid_status": _l("status must be 'active' or 'liquidated'"),
     "invalid_oked": _l("activity code must look like 85.31"),
     "liquidated_not_status": _l("a liquidation date needs the status 'liquidated'"),
+    "invalid_licence_status": _l("a licence's status must be 'active' (valid) or 'revoked', 'suspended', "
+                                 "'terminated'"),
+    "ended_needs_end": _l("a revoked, suspended or terminated licence needs the last day it was valid in the end "
+                          "date column; without it the licence would be read as indefinite and go on being paid"),
     "end_before_start": _l("the end date is before the start date"),
     "far_future": _l("the date is more than a year ahead"),
     "too_long": _l("value is too long"),
@@ -118,6 +122,14 @@ ROW_NOTES = {
                      "IIN (see the merge list)"),
     "name_one_script": _l("the name mixed Latin and Cyrillic letters that look alike; each word was stored in its own "
                           "script (the name check counts both spellings the same)"),
+    "licence_active_past_end": _l("the file says the licence is active, but its end date has passed: it was loaded "
+                                  "with that end date, so its days after it are not paid; if the licence was "
+                                  "extended, import it with its new end date (an empty cell: indefinite)"),
+    "liquidation_date_not_read": _l("the file says the organisation is active and has no liquidation date column: "
+                                    "the liquidation date kept from an earlier file stays stored but is not read "
+                                    "while the register says active"),
+    "licence_end_cleared": _l("the file says the licence is active and has no end date column: the end date kept "
+                              "from an earlier file had passed, and the licence is now read as indefinite"),
 }
 
 
@@ -274,14 +286,46 @@ def parse_nedb(row: dict) -> dict:
     return record
 
 
+#: A licence register's status of a licence (optional column ``status``, read, not stored: ``registry_licence`` has
+#: no status — a licence's days are its dates). "Active" is the register's word that the licence is valid today;
+#: "ended" that it no longer is (revoked, suspended, terminated) — as of the day in ``valid_until``.
+LICENCE_ACTIVE = frozenset({"active", "valid", "действующая", "действует", "действительна", "қолданыста",
+                            "қолданыстағы", "жарамды"})
+LICENCE_ENDED = frozenset({"revoked", "suspended", "terminated", "expired", "отозвана", "приостановлена",
+                           "прекращена", "аннулирована", "истекла", "кері қайтарылды", "тоқтатылды",
+                           "тоқтатыла тұрды", "мерзімі өтті"})
+#: the key a licence record carries "the register says it is active today" under; taken off before it is written
+#: (app.registry.importers.import_file: a kept end date it contradicts is cleared, :func:`stale_ends`)
+ACTIVE_TODAY = "_active_today"
+
+
 def parse_licence(row: dict) -> dict:
+    """A licence row. Its ``status`` (optional) is checked against its end date, whose empty cell means "no end date"
+    (indefinite) — never "keep the stored one":
+
+    - ended (revoked, suspended …) needs the last valid day in ``valid_until``: read as indefinite, a licence the
+      register revoked went on paying its school — the status column was not read at all, and an empty end cell made
+      a revoked licence unlimited (42,300.00 ₸ a month for a pupil of the basic level); refused (``ended_needs_end``),
+      nothing is written, and the operator is told which day is missing;
+    - active with an end date already past: the register contradicts itself (an export's lag, or an extension the
+      date did not follow); loaded as written, and said beside the row (``licence_active_past_end``)."""
     levels = [x for x in re.split(r"[\s,;|]+", (_text(row, "levels", 60) or "").lower()) if x]
     if not levels or any(x not in LEVELS for x in levels):
         raise RowError("levels", "invalid_levels")
     valid_from, valid_until = _period(row, "valid_from", "valid_until")
-    return {"number": _text(row, "number", 40), "bin": _ident(row, "bin", is_valid_bin, "invalid_bin"),
-            "valid_from": valid_from, "valid_until": valid_until,
-            "levels": ",".join(x for x in LEVELS if x in levels)}
+    status = " ".join((_text(row, "status", 40, required=False) or "").lower().split())
+    if status and status not in LICENCE_ACTIVE | LICENCE_ENDED:
+        raise RowError("status", "invalid_licence_status")
+    if status in LICENCE_ENDED and valid_until is None:
+        raise RowError("valid_until", "ended_needs_end")
+    record = {"number": _text(row, "number", 40), "bin": _ident(row, "bin", is_valid_bin, "invalid_bin"),
+              "valid_from": valid_from, "valid_until": valid_until,
+              "levels": ",".join(x for x in LEVELS if x in levels)}
+    if status in LICENCE_ACTIVE:
+        record[ACTIVE_TODAY] = True
+        if valid_until is not None and valid_until < clock.today():
+            record[NOTES] = ["licence_active_past_end"]
+    return record
 
 
 def parse_business(row: dict) -> dict:
@@ -325,6 +369,8 @@ class ImportKind:
     #: what a record of this kind says about acts, for the open acts an import re-verifies (:func:`touched_acts`):
     #: (``"iin"`` — a student's lines — or ``"bin"`` — an organisation's acts —, the column holding it); None: none
     touches: tuple[str, str] | None = None
+    #: columns the parser reads and no record stores (a licence's status: checked against its dates)
+    read_only: tuple[str, ...] = ()
 
     @property
     def table(self) -> Table:
@@ -334,7 +380,7 @@ class ImportKind:
     def headings(self) -> dict[str, str]:
         """{normalised heading: column}: the columns' names and their Russian and Kazakh headings
         (:mod:`app.registry.headings`)."""
-        return columns_by_heading(self.columns, heading_key)
+        return columns_by_heading((*self.columns, *self.read_only), heading_key)
 
 
 KINDS: dict[str, ImportKind] = {
@@ -344,7 +390,7 @@ KINDS: dict[str, ImportKind] = {
                        ("iin", "school_bin", "enrolled_on"), parse_nedb, enrolments=True, touches=("iin", "iin")),
     "licences": ImportKind("licences", Licence, ("number", "bin", "valid_from", "valid_until", "levels"),
                            ("number", "bin", "valid_from", "levels"), ("number",), parse_licence,
-                           touches=("bin", "bin")),
+                           touches=("bin", "bin"), read_only=("status",)),
     "business": ImportKind("business", BusinessRecord, ("bin", "name", "status", "oked", "liquidated_on"),
                            ("bin", "name", "status", "oked"), ("bin",), parse_business, touches=("bin", "bin")),
     # NEDB's merge list: the open acts with a line of a retired IIN; those of the surviving IIN whose rows the
@@ -965,6 +1011,47 @@ def parsed_rows(kind: ImportKind, path: Path, formulas: dict | None, layout: Lay
         yield line, row, outcome
 
 
+def _clear_stale_ends(kind: ImportKind, batch: list[tuple[int, dict]],
+                      columns: Collection[str]) -> list[tuple[int, dict]]:
+    """The rows of the batch whose licence the register says is active today (:data:`ACTIVE_TODAY`, taken off every
+    record here) from a file without a ``valid_until`` column, while the end date stored from an earlier file has
+    passed: their ``valid_until`` is set to None (indefinite), to be written.
+
+    A column a file lacks keeps its stored value (:func:`upsert`), and a licence register's usual export of
+    indefinite licences has no end date column: a licence renewed without an end date kept its old one, and from the
+    day after it the school's every line was ``licence_expired`` — 42,300.00 ₸ a month for a pupil of the basic level
+    unpaid although the register listed the licence "active". The register's word about today outranks a date kept
+    from a file it has replaced; a stored end date not yet passed is not contradicted by "active" and is kept."""
+    active = {record[kind.key[0]] for _, record in batch if record.pop(ACTIVE_TODAY, False)}
+    if not active or "valid_until" not in kind.columns or "valid_until" in columns:
+        return []
+    key, today, stale = kind.table.c[kind.key[0]], clock.today(), set()
+    wanted = sorted(active)
+    for i in range(0, len(wanted), 900):  # bound parameters per IN (…) stay under SQLite's limit
+        stale.update(db.session.scalars(select(key).where(key.in_(wanted[i : i + 900]),
+                                                          kind.table.c.valid_until < today)))
+    cleared = [(line, record) for line, record in batch if record[kind.key[0]] in stale]
+    for _, record in cleared:
+        record["valid_until"] = None
+    return cleared
+
+
+def _kept_liquidation_dates(kind: ImportKind, batch: list[tuple[int, dict]],
+                            columns: Collection[str]) -> list[tuple[int, str]]:
+    """(line, BIN) of the business register's rows saying "active" from a file without a ``liquidated_on`` column
+    while the record keeps a liquidation date from an earlier file: the date stays stored and is not read while the
+    register says active (app.registry.business.liquidation_day) — said beside the row, so the operator knows a date
+    is there should the register list the organisation liquidated again without giving its new date."""
+    if kind.model is not BusinessRecord or "liquidated_on" in columns:
+        return []
+    active = sorted({record["bin"] for _, record in batch if record["status"] == "active"})
+    dated: set[str] = set()
+    for i in range(0, len(active), 900):  # bound parameters per IN (…) stay under SQLite's limit
+        dated.update(db.session.scalars(select(BusinessRecord.bin).where(
+            BusinessRecord.bin.in_(active[i : i + 900]), BusinessRecord.liquidated_on.is_not(None))))
+    return [(line, record["bin"]) for line, record in batch if record["bin"] in dated and record["status"] == "active"]
+
+
 def merged_iins() -> dict[str, str]:
     """NEDB's merge list as {retired IIN: surviving IIN} (chains kept flat by app.registry.merges). Small: NEDB merges
     a few thousand IINs a year at most."""
@@ -1018,7 +1105,17 @@ def import_file(kind_name: str, path: Path, progress: Callable[[int, int, int], 
                                     "earlier_line": lines.get(key)})
             lines[key] = line
         changed: set[str] = set()
-        upsert(kind, [record for _, record in batch], result.columns, changed)
+        cleared = _clear_stale_ends(kind, batch, result.columns)
+        for line, record in cleared:
+            if len(notes) < MAX_REPORTED_ERRORS:
+                notes.append({"line": line, "code": "licence_end_cleared", "iin": str(record[kind.key[0]])})
+        rewritten = {id(record) for _, record in cleared}
+        upsert(kind, [record for _, record in batch if id(record) not in rewritten], result.columns, changed)
+        if cleared:  # these rows write their end date too: none (indefinite)
+            upsert(kind, [record for _, record in cleared], [*result.columns, "valid_until"], changed)
+        for line, key in _kept_liquidation_dates(kind, batch, result.columns):
+            if len(notes) < MAX_REPORTED_ERRORS:
+                notes.append({"line": line, "code": "liquidation_date_not_read", "iin": key})
         if changed:
             result.touched_acts.update(touched_acts(kind, changed))
         in_file.update(hash(k) for k in lines)

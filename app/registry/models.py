@@ -48,7 +48,8 @@ class Licence(db.Model):
     """An education licence of an organisation: which levels it covers and for which period.
 
     ``levels`` is a comma-separated subset of primary,basic,secondary. ``valid_until`` None: indefinite
-    (Kazakh education licences are usually issued without an end date). Natural key: ``number``.
+    (Kazakh education licences are usually issued without an end date). Natural key: ``number``. A licence file's
+    ``status`` is read and checked against these dates, not stored (app.registry.importers.parse_licence).
     """
 
     __tablename__ = "registry_licence"

@@ -41,7 +41,7 @@ def index():
     require_importer(current_user)
     imports = db.session.scalars(select(RegistryImport).order_by(RegistryImport.id.desc()).limit(30)).all()
     return render_template("registry/index.html", imports=imports, counts=registry_counts(), kinds=_kind_labels(),
-                           columns={k: [(c, c in v.required, _column_hint(c)) for c in v.columns]
+                           columns={k: [(c, c in v.required, _column_hint(c, k)) for c in (*v.columns, *v.read_only)]
                                     for k, v in KINDS.items()},
                            max_mb=_max_bytes() // (1024 * 1024), max_share=_share(max_removed_share()))
 
@@ -57,10 +57,14 @@ _HINTS = {"iin": "invalid_iin", "bin": "invalid_bin", "school_bin": "invalid_bin
           "surviving_iin": "invalid_iin"}
 
 
-def _column_hint(column: str) -> str | None:
+#: a column whose values differ by registry: a licence's status is not an organisation's
+_KIND_HINTS = {("licences", "status"): "invalid_licence_status"}
+
+
+def _column_hint(column: str, kind: str | None = None) -> str | None:
     from app.registry.importers import REASONS
 
-    code = _HINTS.get(column)
+    code = _KIND_HINTS.get((kind, column)) or _HINTS.get(column)
     return str(REASONS[code]) if code in REASONS else None
 
 
