@@ -20,6 +20,7 @@ from sqlalchemy import Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import clock
+from app.database import in_sets
 from app.extensions import db
 from app.registry.cells import (
     Serial1904,
@@ -1026,10 +1027,8 @@ def _clear_stale_ends(kind: ImportKind, batch: list[tuple[int, dict]],
     if not active or "valid_until" not in kind.columns or "valid_until" in columns:
         return []
     key, today, stale = kind.table.c[kind.key[0]], clock.today(), set()
-    wanted = sorted(active)
-    for i in range(0, len(wanted), 900):  # bound parameters per IN (…) stay under SQLite's limit
-        stale.update(db.session.scalars(select(key).where(key.in_(wanted[i : i + 900]),
-                                                          kind.table.c.valid_until < today)))
+    for chunk in in_sets(key, sorted(active)):
+        stale.update(db.session.scalars(select(key).where(chunk, kind.table.c.valid_until < today)))
     cleared = [(line, record) for line, record in batch if record[kind.key[0]] in stale]
     for _, record in cleared:
         record["valid_until"] = None
@@ -1046,9 +1045,9 @@ def _kept_liquidation_dates(kind: ImportKind, batch: list[tuple[int, dict]],
         return []
     active = sorted({record["bin"] for _, record in batch if record["status"] == "active"})
     dated: set[str] = set()
-    for i in range(0, len(active), 900):  # bound parameters per IN (…) stay under SQLite's limit
+    for chunk in in_sets(BusinessRecord.bin, active):
         dated.update(db.session.scalars(select(BusinessRecord.bin).where(
-            BusinessRecord.bin.in_(active[i : i + 900]), BusinessRecord.liquidated_on.is_not(None))))
+            chunk, BusinessRecord.liquidated_on.is_not(None))))
     return [(line, record["bin"]) for line, record in batch if record["bin"] in dated and record["status"] == "active"]
 
 
