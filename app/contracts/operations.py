@@ -458,18 +458,18 @@ def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
                           "before": before, "after": after, "before_sha256": amendment.before_sha256,
                           "after_sha256": amendment.after_sha256},
                  facts=contract_facts(contract))
-    _tell_school(contract, amendment)
+    tell_school(contract, "contract_amended", start=f"{amendment.effective_from:%Y-%m}")
     return amendment
 
 
-def _tell_school(contract: Contract, amendment) -> None:
-    """The school's director and accountants find the amendment in their bell (and e-mail)."""
+def tell_school(contract: Contract, kind: str, **params) -> None:
+    """The school's director and accountants find what became of their contract in their bell (and e-mail): an
+    amendment, a top-up paid outside the acts that the bank returned (app.contracts.settlements)."""
     from app.notifications.operations import notify, recipients_for
 
     for role in (Role.SCHOOL_DIRECTOR.value, Role.SCHOOL_ACCOUNTANT.value):
         for person in recipients_for(role, contract.region_id, contract.school_id):
-            notify(person, "contract_amended", subject=contract.number, contract_id=contract.id,
-                   start=f"{amendment.effective_from:%Y-%m}")
+            notify(person, kind, subject=contract.number, contract_id=contract.id, **params)
 
 
 # A contract's process collects its signatures and opens its monthly acts: cancelled, an active contract stayed

@@ -285,20 +285,11 @@ def record_settlement_return(contract: Contract, settlement_id: int, returned_on
                           **({"note": note} if note else {})},
                  facts=outside_settlement_facts(row))
     _tell_other_operators(contract, row, actor)
-    _tell_school_of_return(contract, row)
+    from app.contracts.operations import tell_school
+
+    # the school hears that the money came back, as of an act's payment (app.payments.returns)
+    tell_school(contract, "top_up_returned", order=row.order_number, amount_tiyn=row.amount_tiyn)
     return row
-
-
-def _tell_school_of_return(contract: Contract, row: OutsideSettlement) -> None:
-    """The school's director and accountants hear that the money of the top-up came back, as of an act's payment
-    (app.payments.returns): they were told of nothing, and read the top-up as paid."""
-    from app.notifications.operations import notify, recipients_for
-    from app.people.roles import Role
-
-    for role in (Role.SCHOOL_DIRECTOR.value, Role.SCHOOL_ACCOUNTANT.value):
-        for person in recipients_for(role, contract.region_id, contract.school_id):
-            notify(person, "top_up_returned", subject=contract.number, contract_id=contract.id,
-                   order=row.order_number, amount_tiyn=row.amount_tiyn)
 
 
 def _tell_other_operators(contract: Contract, row: OutsideSettlement, actor) -> None:
