@@ -61,8 +61,11 @@ def test_a_form_sent_after_the_login_ended_comes_back_after_logging_in(new_page,
     page.locator("a[href*='/forms/accept-act.schema.json']").first.click()
     schema = page.locator("#schema")
     written = schema.input_value().replace('"Decision on the act"', '"Decision on the monthly act"')
-    schema.fill(written)
-    page.wait_for_load_state("networkidle")  # the live preview has answered
+    # the live preview (sent 400 ms after the typing) has answered before the clock moves: "networkidle" returned at
+    # once when the page had been idle already, and the preview then went out after the login ended (401, the page
+    # sent to the login page before the save was clicked)
+    with page.expect_response(lambda response: "/modeler/forms/preview" in response.url):
+        schema.fill(written)
     later = time.time() + 3 * 3600  # three hours without a request: the login has ended
     monkeypatch.setattr(sessions, "_now", lambda: int(later))
     form_url = page.url
