@@ -18,6 +18,7 @@ from app.contracts.models import AMENDABLE_TERMS, Contract
 from app.engine.errors import FormInvalid
 from app.engine.forms import direction_controls, direction_controls_refused
 from app.people.roles import Role
+from app.registry.identifiers import iins_in_text
 from app.user_input import NotTenge, ascii_int, calendar_date, tiyn_of_tenge
 
 AMENDING_ROLES = (Role.DEPARTMENT_OFFICIAL.value, Role.DEPARTMENT_HEAD.value)
@@ -37,6 +38,21 @@ class AmendmentRequest:
     effective_from: date
     rationale: str
     revision: int
+
+
+def rationale_problem(rationale: str) -> str | None:
+    """Why a reason cannot be an amendment's, or None. The reason is published in the open data with the contract
+    (OCDS ``contracts[].amendments[].rationale``, app/public/open_contracting.py), which holds no child's IIN
+    (DESIGN §3): an official explaining the places of one pupil by the pupil's IIN published it to everyone."""
+    if not RATIONALE_MIN <= len(rationale) <= RATIONALE_MAX:
+        return _("Give the reason for the amendment (%(min)s to %(max)s characters).",
+                 min=RATIONALE_MIN, max=RATIONALE_MAX)
+    if direction_controls(rationale):  # the director is told the reason, and the contract page shows it
+        return direction_controls_refused()
+    if iins_in_text(rationale):
+        return _("The reason is published in the open data with the contract: write it without a person's IIN "
+                 "(and without children's names).")
+    return None
 
 
 def may_amend(user, contract: Contract) -> bool:
@@ -117,11 +133,9 @@ def parse_form(form) -> AmendmentRequest:
     if effective is None:
         errors["effective_from"] = _("Choose the first month the amendment applies to.")
     rationale = (form.get("rationale") or "").strip()
-    if not RATIONALE_MIN <= len(rationale) <= RATIONALE_MAX:
-        errors["rationale"] = _("Give the reason for the amendment (%(min)s to %(max)s characters).",
-                                min=RATIONALE_MIN, max=RATIONALE_MAX)
-    elif direction_controls(rationale):  # the director is told the reason, and the contract page shows it
-        errors["rationale"] = direction_controls_refused()
+    problem = rationale_problem(rationale)
+    if problem:
+        errors["rationale"] = problem
     if (form.get("confirm") or "") not in ("true", "on", "1", True):
         errors["confirm"] = _("Confirm the amendment.")
     revision = ascii_int(str(form.get("revision") or ""))

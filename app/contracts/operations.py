@@ -356,11 +356,10 @@ def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
     amendments the department saw: if another amendment came first, ConflictError and nothing changes."""
     from app.audit.facts import terms_sha256
     from app.contracts.amendments import (
-        RATIONALE_MAX,
-        RATIONALE_MIN,
         amendable_instrument,
         earliest_effective,
         may_amend,
+        rationale_problem,
         terms_now,
     )
     from app.contracts.models import AMENDABLE_TERMS
@@ -430,9 +429,9 @@ def amend_contract(contract: Contract, actor, request) -> ContractAmendment:
             errors["amount"] = _("The increase of %(more)s exceeds what the state order's budget has left, %(left)s.",
                                  more=format_tenge(request.amount_cap_tiyn - contract.amount_cap_tiyn),
                                  left=format_tenge(max(left, 0)))
-    if not RATIONALE_MIN <= len(request.rationale.strip()) <= RATIONALE_MAX:
-        errors["rationale"] = _("Give the reason for the amendment (%(min)s to %(max)s characters).",
-                                min=RATIONALE_MIN, max=RATIONALE_MAX)
+    problem = rationale_problem(request.rationale.strip())  # the API's reason too: it is published
+    if problem:
+        errors["rationale"] = problem
     if errors:
         raise FormInvalid(errors)
     before_sha256 = terms_sha256(contract)

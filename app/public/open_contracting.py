@@ -36,6 +36,7 @@ from app.orders.models import StateOrder
 from app.payments.models import Payment
 from app.people.models import Organisation
 from app.public import figures
+from app.registry.identifiers import without_iins
 
 VERSION = "1.1"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
@@ -267,8 +268,9 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
                                "period": {"startDate": _when(contract.period_start),
                                           "endDate": _when(date.fromisoformat(after["period_end"]))},
                                "value": _amount(after["amount_cap_tiyn"]), "items": items_of(after, levels)}])
+        # the reason as typed, but a person's IIN in one stored before amendments refused it (DESIGN §3)
         release["contracts"][0]["amendments"] = [{
-            "id": amendment.number, "date": _when(amendment.amended_at), "rationale": amendment.rationale,
+            "id": amendment.number, "date": _when(amendment.amended_at), "rationale": without_iins(amendment.rationale),
             "description": f"Places, amount or term amended from {amendment.effective_from:%Y-%m}",
             "amendsReleaseID": releases[-1]["id"], "releaseID": release["id"]}]
         releases.append(release)

@@ -80,3 +80,36 @@ def iin_birth_date(value: str) -> date | None:
         return date(_CENTURY_OF_DIGIT[value[6]] + int(value[:2]), int(value[2:4]), int(value[4:6]))
     except ValueError:
         return None
+
+
+#: Twelve digits inside a text, each pair perhaps parted by one mark that groups them for the eye (a space of any
+#: width, a hyphen or dash: "7910 2830 2728", "791028-302728"), and no digit right before or after them.
+_TWELVE_IN_TEXT = re.compile("(?<![0-9])[0-9](?:[ \u00a0\u2007\u2009\u202f\\-\u2010-\u2014\u2212]?[0-9]){11}"
+                             "(?![0-9])")
+
+
+def iins_in_text(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every person's IIN written in ``text``: twelve digits, grouped or not, with a correct check
+    digit and a birth date (an organisation's BIN has its type in the 5th and 6th digits, no day of a month, so it is
+    not one). Full-width digits count as the digits they are drawn as (read in the text's NFKC form, which keeps
+    every other character's place)."""
+    import unicodedata
+
+    if not isinstance(text, str):
+        return []
+    # NFKC maps each full-width digit or space to one character: the places found are the places in ``text``
+    readable = "".join(unicodedata.normalize("NFKC", ch) if len(unicodedata.normalize("NFKC", ch)) == 1 else ch
+                       for ch in text)
+    found = []
+    for match in _TWELVE_IN_TEXT.finditer(readable):
+        digits = "".join(ch for ch in match.group() if "0" <= ch <= "9")
+        if is_valid_12(digits) and iin_birth_date(digits) is not None:
+            found.append(match.span())
+    return found
+
+
+def without_iins(text: str, mark: str = "•••") -> str:
+    """``text`` with every person's IIN in it (:func:`iins_in_text`) replaced by ``mark``."""
+    for start, end in reversed(iins_in_text(text)):
+        text = text[:start] + mark + text[end:]
+    return text
