@@ -100,6 +100,17 @@ def personal(value):
     return value if sees_personal_data(current_user) else mask_value(value)
 
 
+def personal_text(value):
+    """What a person wrote (a comment, a reason) as this user may see it: in full, or with the IINs written in it
+    masked (``app.processes.masking.mask_text``) — a case's comments reach a process owner and an administrator too."""
+    from app.people.access import sees_personal_data
+    from app.processes.masking import mask_text
+
+    if not isinstance(value, str) or sees_personal_data(current_user):
+        return value
+    return mask_text(value)
+
+
 def _sees_personal_data() -> bool:
     from app.people.access import sees_personal_data
 
@@ -135,6 +146,7 @@ def progress_step(percent: int | None) -> int:
 
 def init_ui(app: Flask) -> None:
     app.jinja_env.filters["personal"] = personal
+    app.jinja_env.filters["personal_text"] = personal_text
     app.jinja_env.filters["progress_step"] = progress_step
 
     @app.context_processor
