@@ -11,9 +11,12 @@ kept, so two can still be told apart).
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from app.engine.runtime import complete_task
 from app.extensions import db
+from app.notifications.announce import announce_new_tasks
+from app.notifications.models import OutboxEmail
 from app.processes.masking import mask
 from tests.conftest import Browser
 from tests.helpers import act_of_school, open_task, user
@@ -75,3 +78,18 @@ def test_a_return_comment_naming_a_childs_iin_reaches_the_process_owner_masked(w
 def test_masking_keeps_the_sentence_and_an_organisations_bin():
     data = {"comment": "Pupil 791028302728 moved to BIN 950440001673.", "note": ["7910-2830-2728"]}
     assert mask(data) == {"comment": "Pupil ••••••••2728 moved to BIN 950440001673.", "note": ["••••••••2728"]}
+
+
+def test_the_administrators_list_of_every_e_mail_masks_it_and_the_schools_own_list_does_not(world, app):
+    act = act_of_school("Alatau Lyceum")
+    iin = act.lines[0].iin
+    complete_task(open_task(act, "accept_act").id, user("official_almaty"),
+                  data={"decision": "return", "comment": f"Line 1: {iin} is withdrawn; correct the act."})
+    db.session.commit()
+    announce_new_tasks()
+    db.session.commit()
+    mails = db.session.scalars(select(OutboxEmail).where(OutboxEmail.user_id == user("accountant3").id)).all()
+    assert any(iin in mail.body for mail in mails), "the school is told why, in full"
+    assert iin in Browser(app, "accountant3").get("/notifications/outbox").get_data(as_text=True)
+    every = Browser(app, "admin").get("/notifications/outbox?all=1").get_data(as_text=True)
+    assert f"Line 1: ••••••••{iin[-4:]} is withdrawn" in every and iin not in every
