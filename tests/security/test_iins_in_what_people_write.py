@@ -10,6 +10,8 @@ kept, so two can still be told apart).
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -93,3 +95,17 @@ def test_the_administrators_list_of_every_e_mail_masks_it_and_the_schools_own_li
     assert iin in Browser(app, "accountant3").get("/notifications/outbox").get_data(as_text=True)
     every = Browser(app, "admin").get("/notifications/outbox?all=1").get_data(as_text=True)
     assert f"Line 1: ••••••••{iin[-4:]} is withdrawn" in every and iin not in every
+
+
+@pytest.mark.parametrize("username", MASKED)
+def test_a_case_files_name_holding_a_childs_iin_is_listed_masked_to_whom_may_not_download_it(world, app, username):
+    act = act_of_school("Alatau Lyceum")
+    iin = act.lines[0].iin
+    task = open_task(act, "accept_act")
+    pdf = b"%PDF-1.4\n" + b"0" * 100
+    attached = Browser(app, "official_almaty").post(f"/tasks/{task.id}/attachments", {
+        "file": (io.BytesIO(pdf), f"withdrawal {iin}.pdf")}, content_type="multipart/form-data")
+    assert attached.status_code == 302
+    assert f"withdrawal {iin}.pdf" in Browser(app, "accountant3").get(f"/tasks/{task.id}").get_data(as_text=True)
+    page = Browser(app, username).get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert f"withdrawal ••••••••{iin[-4:]}.pdf" in page and iin not in page
