@@ -109,3 +109,26 @@ def test_a_case_files_name_holding_a_childs_iin_is_listed_masked_to_whom_may_not
     assert f"withdrawal {iin}.pdf" in Browser(app, "accountant3").get(f"/tasks/{task.id}").get_data(as_text=True)
     page = Browser(app, username).get(f"/tasks/{task.id}").get_data(as_text=True)
     assert f"withdrawal ••••••••{iin[-4:]}.pdf" in page and iin not in page
+
+
+@pytest.mark.parametrize("username", MASKED)
+def test_an_acts_note_and_an_amendments_reason_of_before_reach_them_masked(world, app, username):
+    from sqlalchemy import update
+
+    from app.acts.models import Act
+    from app.contracts.models import ContractAmendment
+    from tests.lifecycle.test_contract_amendments import form, samruk
+
+    act = act_of_school("Alatau Lyceum")
+    iin = act.lines[0].iin
+    db.session.execute(update(Act).where(Act.id == act.id).values(note=f"{iin} joined mid-month."))
+    contract = samruk()
+    assert Browser(app, "official_shymkent").post(f"/contracts/{contract.id}/amend", form(contract)).status_code == 303
+    # a reason stored before amendments refused one with an IIN (tests/security/test_published_free_text.py)
+    db.session.execute(update(ContractAmendment).values(rationale=f"The pupil {iin} moved away."))
+    db.session.commit()
+    assert f"{iin} joined mid-month." in Browser(app, "accountant3").get(f"/acts/{act.id}").get_data(as_text=True)
+    for path, said in ((f"/acts/{act.id}", f"••••••••{iin[-4:]} joined mid-month."),
+                       (f"/contracts/{contract.id}", f"The pupil ••••••••{iin[-4:]} moved away.")):
+        page = Browser(app, username).get(path).get_data(as_text=True)
+        assert said in page and iin not in page, path
