@@ -161,3 +161,6 @@ def init_api(app: Flask) -> None:
     from app.payments.api import blp as payments_blp
 
     api.register_blueprint(payments_blp)
+    from app.contracts.payments_api import blp as contract_money_blp
+
+    api.register_blueprint(contract_money_blp)

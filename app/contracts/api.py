@@ -90,7 +90,7 @@ class _ContractDetail:
         return getattr(self._contract, name)
 
 
-def _contract_doc(contract: Contract) -> _ContractDetail:
+def contract_detail(contract: Contract) -> _ContractDetail:
     return _ContractDetail(contract)  # reads only: a GET writes nothing (a document not stored yet is "pending")
 
 
@@ -98,7 +98,7 @@ def _contract_doc(contract: Contract) -> _ContractDetail:
 @blp.response(200, ContractDetailSchema)
 def contract(contract_id: int):
     found = get_visible_or_404(Contract, contract_id)
-    return _contract_doc(found)
+    return contract_detail(found)
 
 
 @blp.route("/contracts/<int:contract_id>/document")
@@ -165,7 +165,7 @@ def sign(payload, contract_id: int):
             return error_response(422, _("The request is not valid; see the errors per field."), dict(err.errors))
         return error_response(409 if isinstance(err, ConflictError | DomainConflict) else 422, str(err))
     db.session.expire_all()
-    return _contract_doc(db.session.get(Contract, contract_id))
+    return contract_detail(db.session.get(Contract, contract_id))
 
 
 @blp.route("/contracts/<int:contract_id>/amendments", methods=["POST"])
@@ -200,4 +200,4 @@ def amend(payload, contract_id: int):
         return error_response(409, _("Someone amended this contract meanwhile. Review its current terms and amend "
                                      "again."))
     db.session.expire_all()
-    return _contract_doc(db.session.get(Contract, contract_id))
+    return contract_detail(db.session.get(Contract, contract_id))

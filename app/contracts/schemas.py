@@ -94,6 +94,9 @@ class AmendmentSchema(Schema):
 
 
 class ContractDetailSchema(ContractSchema):
+    iban = fields.Str(allow_none=True, metadata={
+        "description": "The account the contract's acts are paid to (the one both parties signed, or the one a "
+                       "later agreement names: POST /contracts/{contract_id}/account)"})
     amendments = fields.List(fields.Nested(AmendmentSchema))
     acts = fields.List(fields.Nested(ContractActSchema))
     paid_tiyn = fields.Int()

@@ -80,23 +80,34 @@ def parse_form(form, kind: str) -> OutsideRequest:
     if line_id is None or seen is None:
         errors["line_id"] = _("The form is out of date: open the contract's page again.")
     amount = amount_field(form, errors)
-    if amount is not None and amount <= 0:
+    paid_on = calendar_date(str(form.get("paid_on") or "").strip(), day_first=True) if kind == "paid" else None
+    return checked_request(kind, line_id, seen, amount, form.get("order_number"), paid_on, form.get("reason"),
+                           errors)
+
+
+def checked_request(kind: str, line_id: int | None, seen: int | None, amount_tiyn: int | None,
+                    order_number: str | None, paid_on: date | None, reason: str | None,
+                    errors: dict[str, str] | None = None) -> OutsideRequest:
+    """A settlement's values (the page's form read, or the JSON API's body), checked for shape as the form checks
+    them; ``errors``: what reading them found already. Every problem at once (FormInvalid)."""
+    errors = dict(errors or {})
+    if amount_tiyn is not None and amount_tiyn <= 0:
         errors["amount"] = _("Enter the amount in tenge, e.g. 150000000 or 150000000.50.")
-    order_number = paid_on = reason = None
     if kind == "paid":
         from app.payments.models import ORDER_NUMBER_PATTERN
 
-        order_number = (form.get("order_number") or "").strip().upper()
+        order_number = (order_number or "").strip().upper()
         # The acts' payment orders' spelling: a look-alike ("РР-42" in Cyrillic, "ＰＰ-42", "PP 42") escaped the check
         # that one order pays one thing, and "=HYPERLINK(...)" was a number.
         if not re.fullmatch(ORDER_NUMBER_PATTERN, order_number):
             errors["order_number"] = _("Enter the payment order's number: Latin letters, digits, / and - (at most "
                                        "%(max)s characters).", max=ORDER_NUMBER_MAX)
-        paid_on = calendar_date(str(form.get("paid_on") or "").strip(), day_first=True)
         if paid_on is None:
             errors["paid_on"] = _("Enter the day the payment order was executed as a date.")
+        reason = None
     else:
-        reason = (form.get("reason") or "").strip()
+        order_number = paid_on = None
+        reason = (reason or "").strip()
         if not REASON_MIN <= len(reason) <= REASON_MAX:
             errors["reason"] = _("Give the reason for the write-off (%(min)s to %(max)s characters).",
                                  min=REASON_MIN, max=REASON_MAX)
@@ -104,7 +115,7 @@ def parse_form(form, kind: str) -> OutsideRequest:
             errors["reason"] = direction_controls_refused()
     if errors:
         raise FormInvalid(errors)
-    return OutsideRequest(line_id, seen, kind, amount, order_number, paid_on, reason)
+    return OutsideRequest(line_id, seen, kind, amount_tiyn, order_number, paid_on, reason)
 
 
 def settle_outside(contract: Contract, actor, request: OutsideRequest) -> OutsideSettlement:
@@ -330,4 +341,4 @@ def settlements_under(contract: Contract) -> list[OutsideSettlement]:
 
 
 __all__ = ["OutsideRequest", "kind_label", "kinds_for", "may_record_returns", "own_return_refusal", "own_returns",
-           "parse_form", "record_settlement_return", "settle_outside", "settlements_under"]
+           "checked_request", "parse_form", "record_settlement_return", "settle_outside", "settlements_under"]

@@ -56,6 +56,11 @@ API_BODIES = {
     "payments_api.record_return": {"returned_on": "2026-11-05", "reason": "bank_refused", "reference": "BANK-1"},
     "payments_api.pay_again": {"order_number": "PP-SWEEP-1", "paid_on": "2026-11-05"},
     "payments_api.confirm_account": {"iban": "KZ000000000000000000"},
+    "contract_money_api.change_account": {"iban": "KZ86125KZT5004100100", "rationale": "The bank closed the account"},
+    "contract_money_api.settle_outside": {"line_id": 1, "seen": 0, "amount_tiyn": 100, "order_number": "PP-SWEEP-2",
+                                          "paid_on": "2026-11-05"},
+    "contract_money_api.return_settlement": {"returned_on": "2026-11-05", "reason": "bank_refused",
+                                             "reference": "BANK-1"},
 }
 
 #: What a form POST carries: enough of every form for a view without its check to do something.
