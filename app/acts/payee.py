@@ -21,6 +21,26 @@ def register_payee_account(provider: Callable) -> Callable:
     return provider
 
 
+#: Providers answering who changed an act's account under terms of their own (a contract's, by an agreement) to the
+#: IBAN given, and when — ``(actor id, at)`` — or None; registered by the packages that know them, as
+#: :data:`PAYEE_ACCOUNTS` (app.contracts.handlers). None answers: the organisation's audit trail says who.
+ACCOUNT_CHANGES: list[Callable] = []
+
+
+def register_account_change(provider: Callable) -> Callable:
+    ACCOUNT_CHANGES.append(provider)
+    return provider
+
+
+def account_changed_under_terms(act_id: int, iban: str):
+    """``(actor id, at)`` of the last change of the act's account to ``iban`` under its terms, or None."""
+    for provider in ACCOUNT_CHANGES:
+        found = provider(act_id, iban)
+        if found is not None:
+            return found
+    return None
+
+
 def account_on_record(act) -> str | None:
     """The account the records name for the act now: the one its contract names (signed by both parties), else the
     organisation's. What the department pins at acceptance; afterwards only a comparison with the pinned one."""

@@ -9,13 +9,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.acts.operations import register_acceptance_check, register_opening_rule
-from app.acts.payee import register_payee_account
+from app.acts.payee import register_account_change, register_payee_account
 from app.acts.terms import ActTerms, register_terms_provider
 from app.applications.models import Application
 from app.contracts import operations
 from app.contracts.amendments import terms_on
 from app.contracts.documents import document_of
 from app.contracts.models import LEVEL_GRADES, Contract, ContractAct
+from app.contracts.payee_account import account_changed_by
 from app.engine.errors import DomainRefused
 from app.engine.handlers import TaskContext, TaskHandler, task_handler
 from app.engine.operators import instance_subject, operator
@@ -169,6 +170,10 @@ def contract_account(act) -> str | None:
     organisation's record says now."""
     link = db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first()
     return link.contract.iban if link is not None else None
+
+
+# who changed an act's account by the contract's agreement (app.contracts.payee_account): the payment's four eyes
+register_account_change(account_changed_by)
 
 
 @register_payment_check

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from app import clock
 from app.acts.models import Act, OutsideSettlement
 from app.acts.operations import act_chain, guarded_write
-from app.acts.payee import account_on_record, payee_of
+from app.acts.payee import account_changed_under_terms, account_on_record, payee_of
 from app.audit.facts import act_facts, payment_facts
 from app.audit.operations import record_event, vouched_facts
 from app.database import hold_key
@@ -92,7 +92,6 @@ def account_change(act: Act) -> AccountChange | None:
     were pinned); else both accounts and, if the audit trail holds it, who changed the IBAN and when: the contract's
     (by an agreement, app.contracts.payee_account) or else the organisation's."""
     from app.audit.models import AuditEvent
-    from app.contracts.payee_account import account_changed_by
     from app.people.models import User
 
     now = account_on_record(act)
@@ -100,7 +99,7 @@ def account_change(act: Act) -> AccountChange | None:
         return None
     who = when = who_id = None
     since = _utc(act.decided_at) if act.decided_at is not None else None
-    by_contract = account_changed_by(act.id, now) if now is not None else None
+    by_contract = account_changed_under_terms(act.id, now) if now is not None else None
     if by_contract is not None:
         who_id, when = by_contract
         person = db.session.get(User, who_id) if who_id is not None else None

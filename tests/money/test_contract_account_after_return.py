@@ -155,3 +155,20 @@ def test_only_the_regions_department_sees_the_form_and_others_are_refused(world,
                                                 {"iban": "KZ12", "rationale": "The bank closed the old account"})
     assert refused.status_code == 422
     assert "The IBAN is not a valid Kazakh IBAN." in refused.get_data(as_text=True)
+
+
+def test_the_payments_read_who_changed_the_contracts_account_through_a_provider_not_an_import(world):
+    """app.payments.operations.account_change asked app.contracts.payee_account directly (an import inside the
+    function: the payments package reaching up into a funding instrument's); now the contracts package registers its
+    reader (app.acts.payee.register_account_change), as it registers the account itself (register_payee_account)."""
+    import ast
+    import inspect
+
+    import app.payments.operations as payments
+    from app.acts.payee import ACCOUNT_CHANGES
+    from app.contracts.payee_account import account_changed_by
+
+    imported = {node.module for node in ast.walk(ast.parse(inspect.getsource(payments)))
+                if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {name for name in imported if name.startswith("app.contracts")}
+    assert account_changed_by in ACCOUNT_CHANGES
