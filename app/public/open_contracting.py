@@ -77,25 +77,85 @@ def _when(value: date | datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _party_ref(org: Organisation) -> dict:
-    return {"id": f"KZ-BIN-{org.bin}", "name": org.name}
+@dataclass
+class _Names:
+    """The names as they were at a release's date. A release once published is never changed, but it was rebuilt
+    from the organisation's (and region's) name of the day: a renamed school, department or operator — and a renamed
+    region — changed every release that named them, under the same ids. Each rename is in the audit trail
+    (``organisation.updated`` / ``region.updated``, the old and the new name): a release names a party as it was
+    named when the release happened, so a rebuild after a rename gives the same bytes and the new name is published
+    by the releases that come after it."""
+
+    #: organisation id → its renames, oldest first: (when, the name it had until then)
+    organisations: dict[int, list[tuple[datetime, str]]] = field(default_factory=dict)
+    #: region id → its English renames, oldest first: (when, the English name it had until then)
+    regions: dict[int, list[tuple[datetime, str]]] = field(default_factory=dict)
+
+    @staticmethod
+    def _as_of(renames: list[tuple[datetime, str]], now_named: str, when) -> str:
+        moment = _moment(when)
+        if moment is None:
+            return now_named
+        for renamed_at, before in renames:
+            if renamed_at > moment:
+                return before  # the name it had until its first rename after the release
+        return now_named
+
+    def org(self, org: Organisation, when) -> str:
+        return self._as_of(self.organisations.get(org.id, []), org.name, when)
+
+    def region(self, region, when) -> str:
+        return self._as_of(self.regions.get(region.id, []), region.name_en, when)
 
 
-def _party(org: Organisation, roles: list[str]) -> dict:
-    party = {**_party_ref(org), "identifier": {"scheme": "KZ-BIN", "id": org.bin, "legalName": org.name},
+def _moment(value) -> datetime | None:
+    """A release's date as an aware UTC moment (a day is its UTC midnight, as :func:`_when` writes it)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(0, 0), tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def load_names() -> _Names:
+    """Every rename of an organisation or a region, from the audit trail (one statement each; renames are rare)."""
+    from app.audit.models import AuditEvent
+
+    names = _Names()
+    for kind, action, key, into in (("organisation", "organisation.updated", "name", names.organisations),
+                                    ("region", "region.updated", "name_en", names.regions)):
+        for object_id, at, details in db.session.execute(
+                select(AuditEvent.object_id, AuditEvent.at, AuditEvent.details)
+                .where(AuditEvent.object_type == kind, AuditEvent.action == action).order_by(AuditEvent.id)):
+            change = ((details or {}).get("changes") or {}).get(key)
+            if object_id is not None and isinstance(change, list) and len(change) == 2:
+                into.setdefault(object_id, []).append((_moment(at), change[0]))
+    for renames in (*names.organisations.values(), *names.regions.values()):
+        renames.sort(key=lambda rename: rename[0])
+    return names
+
+
+def _party_ref(org: Organisation, names: _Names, when) -> dict:
+    return {"id": f"KZ-BIN-{org.bin}", "name": names.org(org, when)}
+
+
+def _party(org: Organisation, roles: list[str], names: _Names, when) -> dict:
+    party = {**_party_ref(org, names, when), "identifier": {"scheme": "KZ-BIN", "id": org.bin,
+                                                            "legalName": names.org(org, when)},
              "roles": roles}
     if org.region is not None:
-        party["address"] = {"region": org.region.name_en, "countryName": "Kazakhstan"}
+        party["address"] = {"region": names.region(org.region, when), "countryName": "Kazakhstan"}
     return party
 
 
-def _release(order: StateOrder, suffix: str, when, tags: list[str], buyer: Organisation | None, **sections) -> dict:
+def _release(order: StateOrder, suffix: str, when, tags: list[str], buyer: Organisation | None, names: _Names,
+             **sections) -> dict:
     release = {"ocid": ocid(order), "id": f"{ocid(order)}-{suffix}", "date": _when(when), "tag": tags,
                "initiationType": "tender", "language": "en"}
     parties = sections.pop("parties", [])
     if buyer is not None:
-        release["buyer"] = _party_ref(buyer)
-        parties = [_party(buyer, ["buyer", "procuringEntity"]), *parties]
+        release["buyer"] = _party_ref(buyer, names, when)
+        parties = [_party(buyer, ["buyer", "procuringEntity"], names, when), *parties]
     if parties:
         release["parties"] = parties
     release.update(sections)
@@ -133,6 +193,8 @@ class _Loaded:
     payer: Organisation | None
     #: the payments whose amount is not published (app.public.figures.suppression)
     hidden_payments: set[int] = field(default_factory=set)
+    #: the parties' and regions' names as they were at each release's date
+    names: _Names = field(default_factory=_Names)
 
 
 def load(orders: list[StateOrder]) -> _Loaded:
@@ -176,15 +238,15 @@ def load(orders: list[StateOrder]) -> _Loaded:
                    if 0 < students.get(act_id, 0) < figures.SMALL_CELL for payment_id in ids}
     payer = db.session.scalars(select(Organisation).where(Organisation.kind == "operator")
                                .order_by(Organisation.id)).first()  # the operator pays every act
-    return _Loaded(departments, applications, contracts, payments, payer, hidden)
+    return _Loaded(departments, applications, contracts, payments, payer, hidden, load_names())
 
 
 def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]:
     """Every release of one order's contracting process, oldest first."""
     loaded = loaded or load([order])
-    buyer = loaded.departments.get(order.region_id)
+    buyer, names = loaded.departments.get(order.region_id), loaded.names
     instrument = instrument_of(order)
-    title = f"{instrument.ocds_title} {order.academic_year}: {order.region.name_en}"
+    title = f"{instrument.ocds_title} {order.academic_year}: {names.region(order.region, order.placed_at)}"
     if instrument.ocds_items is not None:
         tender_items = instrument.ocds_items("tender", order, None)
     else:
@@ -193,11 +255,11 @@ def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]
                          "unit": {"name": "student-month", "value": _amount(n.monthly_tiyn)}} for n in order.norms]
     placed_status = _tender_status(order, clock.local_day(order.placed_at) if order.placed_at else clock.today())
     releases = [
-        _release(order, "planning", order.placed_at, ["planning"], buyer,
+        _release(order, "planning", order.placed_at, ["planning"], buyer, names,
                  planning={"budget": {"description": f"Budget of the {instrument.ocds_title.lower()} "
                                                      f"{order.academic_year}",
                                       "amount": _amount(order.budget_tiyn)}}),
-        _release(order, "tender", order.placed_at, ["tender"], buyer, tender={
+        _release(order, "tender", order.placed_at, ["tender"], buyer, names, tender={
             "id": order.number, "title": title, "status": placed_status,
             "procurementMethod": "open", "procurementMethodDetails": instrument.ocds_call,
             "mainProcurementCategory": "services", "value": _amount(order.budget_tiyn),
@@ -205,7 +267,8 @@ def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]
             "contractPeriod": {"startDate": _when(order.period_start), "endDate": _when(order.period_end)},
             "items": tender_items}),
     ]
-    releases += [_release(order, suffix, when, ["tenderUpdate"], buyer, tender={"id": order.number, "status": status})
+    releases += [_release(order, suffix, when, ["tenderUpdate"], buyer, names,
+                          tender={"id": order.number, "status": status})
                  for status, when, suffix in _tender_updates(order, placed_status)]
     for app_ in loaded.applications.get(order.id, []):
         if instrument.ocds_items is not None:
@@ -214,14 +277,16 @@ def releases_for(order: StateOrder, loaded: _Loaded | None = None) -> list[dict]
             items = [{"id": level, "description": LEVEL_NAMES[level], "quantity": places, "unit": {"name": "place"}}
                      for level, places in (("primary", app_.places_primary), ("basic", app_.places_basic),
                                            ("secondary", app_.places_secondary)) if places]
-        award = {"id": app_.number, "title": f"Places allocated to {app_.school.name}", "status": "active",
-                 "date": _when(app_.decided_at), "suppliers": [_party_ref(app_.school)], "items": items}
-        releases.append(_release(order, f"award-{app_.number}", app_.decided_at or order.placed_at, ["award"], buyer,
-                                 parties=[_party(app_.school, ["supplier"])], awards=[award]))
+        when = app_.decided_at or order.placed_at
+        award = {"id": app_.number, "title": f"Places allocated to {names.org(app_.school, when)}",
+                 "status": "active", "date": _when(app_.decided_at),
+                 "suppliers": [_party_ref(app_.school, names, when)], "items": items}
+        releases.append(_release(order, f"award-{app_.number}", when, ["award"], buyer, names,
+                                 parties=[_party(app_.school, ["supplier"], names, when)], awards=[award]))
     payer = loaded.payer
     for contract in loaded.contracts.get(order.id, []):
         releases.extend(_contract_releases(order, contract, buyer, payer, loaded.payments.get(contract.id, []),
-                                           loaded.hidden_payments))
+                                           loaded.hidden_payments, names))
     return releases
 
 
@@ -231,7 +296,7 @@ def _contract_items(terms: dict, levels: list[str]) -> list[dict]:
 
 
 def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, payments: list[Payment],
-                       hidden: set[int] = frozenset()) -> list[dict]:
+                       hidden: set[int] = frozenset(), names: _Names | None = None) -> list[dict]:
     """The signed contract (with the terms as signed), each amendment (``contractAmendment``: the terms from then
     on, and the amendment pointing at the release it amends), each payment (``implementation``) and, after a
     payment's own release, its return when the bank sent it back (``implementationUpdate``), and the closing of a
@@ -249,21 +314,27 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
     def items_of(stage_terms: dict, of_levels: list[str]) -> list[dict]:
         return custom("contract", contract, stage_terms) if custom else _contract_items(stage_terms, of_levels)
 
-    supplier = [_party(contract.school, ["supplier", "payee"])]
+    names = names or _Names()
+
+    def supplier(when) -> list[dict]:
+        return [_party(contract.school, ["supplier", "payee"], names, when)]
+
     ends = date.fromisoformat(terms["period_end"])
+    signed_when = signed or contract.created_at
     body = {"id": contract.number, "awardID": contract.application.number,
-            "title": f"Contract with {contract.school.name}",
+            "title": f"Contract with {names.org(contract.school, signed_when)}",
             "status": "active",  # as signed: the closing is a release of its own
             "period": {"startDate": _when(contract.period_start),
                        "endDate": _when(ends)},
             "value": _amount(terms["amount_cap_tiyn"]), "dateSigned": _when(signed),
             "items": items_of(terms, [lv for lv in levels if terms[f"places_{lv}"]])}
-    releases = [_release(order, f"contract-{contract.number}", signed or contract.created_at, ["contract"], buyer,
-                         parties=supplier, contracts=[body])]
+    releases = [_release(order, f"contract-{contract.number}", signed_when, ["contract"], buyer, names,
+                         parties=supplier(signed_when), contracts=[body])]
     for amendment in contract.amendments:
         after = amendment.after
         release = _release(order, f"contract-{contract.number}-amendment-{amendment.seq}", amendment.amended_at,
-                           ["contractAmendment"], buyer, parties=supplier, contracts=[{
+                           ["contractAmendment"], buyer, names, parties=supplier(amendment.amended_at),
+                           contracts=[{
                                "id": contract.number, "awardID": contract.application.number,
                                "period": {"startDate": _when(contract.period_start),
                                           "endDate": _when(date.fromisoformat(after["period_end"]))},
@@ -275,41 +346,44 @@ def _contract_releases(order: StateOrder, contract: Contract, buyer, payer, paym
             "amendsReleaseID": releases[-1]["id"], "releaseID": release["id"]}]
         releases.append(release)
     for payment in payments:
-        releases.append(_payment_release(order, contract, buyer, payer, payment, payment.id in hidden))
+        releases.append(_payment_release(order, contract, buyer, payer, payment, payment.id in hidden, names))
         if payment.returned_on is not None:
-            releases.append(_return_release(order, contract, buyer, payer, payment, payment.id in hidden))
+            releases.append(_return_release(order, contract, buyer, payer, payment, payment.id in hidden, names))
     if contract.status == "closed":  # the signed contract's release stays "active"; its closing comes after it
-        releases.append(_release(order, f"contract-{contract.number}-closed",
-                                 contract.closed_at or ends,
-                                 ["contractTermination"], buyer, parties=supplier, contracts=[{
+        closed_when = contract.closed_at or ends
+        releases.append(_release(order, f"contract-{contract.number}-closed", closed_when,
+                                 ["contractTermination"], buyer, names, parties=supplier(closed_when), contracts=[{
                                      "id": contract.number, "awardID": contract.application.number,
                                      "status": "terminated"}]))
     return releases
 
 
 def _transaction_release(order: StateOrder, contract: Contract, buyer, payer, suffix: str, when, tag: str,
-                         transaction: dict, amount_tiyn: int | None) -> dict:
-    transaction["payee"] = _party_ref(contract.school)
+                         transaction: dict, amount_tiyn: int | None, names: _Names) -> dict:
+    transaction["payee"] = _party_ref(contract.school, names, when)
     if amount_tiyn is not None:
         transaction["value"] = _amount(amount_tiyn)
     if payer is not None:
-        transaction["payer"] = _party_ref(payer)
-    return _release(order, suffix, when, [tag], buyer, parties=[_party(payer, ["payer"])] if payer is not None else [],
+        transaction["payer"] = _party_ref(payer, names, when)
+    return _release(order, suffix, when, [tag], buyer, names,
+                    parties=[_party(payer, ["payer"], names, when)] if payer is not None else [],
                     contracts=[{"id": contract.number, "awardID": contract.application.number,
                                 "implementation": {"transactions": [transaction]}}])
 
 
-def _payment_release(order: StateOrder, contract: Contract, buyer, payer, payment: Payment, hidden: bool) -> dict:
+def _payment_release(order: StateOrder, contract: Contract, buyer, payer, payment: Payment, hidden: bool,
+                     names: _Names) -> dict:
     """A payment as it was registered (``implementation``, id ``payment-<payment's id>``): built from the payment's
     own facts only (order number, amount, when registered), never from its return, so a release once published is
     the same, byte for byte, at every later rebuild — returned or not. A repayment after a return is another payment:
     its own release, its own id."""
     return _transaction_release(order, contract, buyer, payer, f"payment-{payment.id}", payment.registered_at,
                                 "implementation", {"id": payment.order_number, "date": _when(payment.registered_at)},
-                                None if hidden else payment.amount_tiyn)
+                                None if hidden else payment.amount_tiyn, names)
 
 
-def _return_release(order: StateOrder, contract: Contract, buyer, payer, payment: Payment, hidden: bool) -> dict:
+def _return_release(order: StateOrder, contract: Contract, buyer, payer, payment: Payment, hidden: bool,
+                    names: _Names) -> dict:
     """The bank sent a payment back (app.payments.returns): a release of its own, ``implementationUpdate``, id
     ``payment-<payment's id>-returned``, dated when the return was recorded.
 
@@ -325,7 +399,7 @@ def _return_release(order: StateOrder, contract: Contract, buyer, payer, payment
                                 payment.returned_at or payment.returned_on,
                                 "implementationUpdate",
                                 {"id": f"{payment.order_number}-returned", "date": _when(payment.returned_on)},
-                                None if hidden else -payment.amount_tiyn)
+                                None if hidden else -payment.amount_tiyn, names)
 
 
 def releases_window(orders: list[StateOrder], start: int, count: int) -> tuple[list[dict], bool]:
