@@ -75,6 +75,23 @@ def hold_key(key: str) -> None:
     connection.execute(_HOLD_KEY if connection.dialect.name == "postgresql" else _HOLD_SQLITE, {"key": key})
 
 
+def take_write_lock(connection) -> None:
+    """SQLite: take the database's one write lock now — BEGIN IMMEDIATE's effect — for a transaction about to read
+    something it will write after (the head of an audit chain), unless it holds the lock already; PostgreSQL: nothing.
+
+    pysqlite (Python's default, "legacy" transaction control, which we keep) sends a deferred BEGIN only before a
+    transaction's first INSERT, UPDATE or DELETE, and that statement takes the write lock. So a transaction that has
+    written holds the lock (no statement is sent for it here — the usual case: a step's guarded UPDATE comes first),
+    and one that has not yet reads outside any transaction: two such readers saw the same value, and the second one's
+    write, after waiting ``busy_timeout`` for the first's commit, met a row the first had written since. The lock
+    taken here waits the same ``busy_timeout`` — before the read, not after it. WAL readers (a report, a verification
+    reading the events) are not blocked by it; another writer waits, as it would for the write that follows."""
+    if connection.dialect.name != "sqlite":
+        return
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.execute(_HOLD_SQLITE)
+
+
 def error_first_line(err: BaseException) -> str:
     """The database driver's own first line of an error (SQLAlchemy's wrapper adds the statement and a link)."""
     lines = str(getattr(err, "orig", None) or err).strip().splitlines()

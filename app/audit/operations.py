@@ -26,6 +26,7 @@ from app import clock
 from app.audit import facts as fact_rules
 from app.audit.keys import LEGACY_KEY_ID, keyring
 from app.audit.models import AuditEvent
+from app.database import take_write_lock
 from app.extensions import db
 
 GENESIS = "0" * 64
@@ -107,6 +108,7 @@ def record_events(events: list[dict]) -> None:
     unknown = sorted({e["chain"] for e in events} - heads.keys())
     for i in range(0, len(unknown), 900):
         chunk = unknown[i : i + 900]
+        take_write_lock(conn)  # SQLite: the heads are read under the lock the batch's INSERT takes (see _next_link)
         if conn.dialect.name == "postgresql":
             # The writers alongside an instance (a comment, a claim: record_event's ``alongside``) lock its chain;
             # so does this batch, in one statement and in chain order (two batches never wait on each other in a
@@ -159,7 +161,14 @@ def _next_link(chain: str, alongside: bool = False) -> tuple[int, str]:
         seq, digest = head
         return seq + 1, digest
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql" and (alongside or not chain.startswith("instance:")):
+    if connection.dialect.name == "sqlite":
+        # Every chain, an instance's too: SQLite has one writer at a time, so the head is read under the write lock
+        # this transaction is about to take for its event anyway (app.database.take_write_lock). Read before it, two
+        # logins of one person read the same head and the second failed on the unique (chain, seq) — a login
+        # refused. Not a retry of the transaction on that conflict instead: a request's work is not replayable (a
+        # file written, an allowance counted, the person's form), and the retry would meet the same race again.
+        take_write_lock(connection)
+    elif alongside or not chain.startswith("instance:"):
         # A chain that no other lock guards (a person's logins, the registry's imports, the month-wide runs, a
         # model's versions): the second of two concurrent writers waits here for the first one's commit and
         # then links after it, instead of failing on the unique (chain, seq) — a 500 for someone logging in
