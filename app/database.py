@@ -37,6 +37,15 @@ def init_database_events(app: Flask) -> None:
     if synchronous not in ("NORMAL", "FULL", "EXTRA"):
         raise ConfigError(f"SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {synchronous!r}")
 
+    @event.listens_for(engine, "savepoint")
+    def _savepoint_inside_a_transaction(connection, _name) -> None:
+        # pysqlite begins a transaction only before an INSERT, UPDATE or DELETE: a savepoint opened before the first
+        # one began the transaction itself, and SQLite's RELEASE of the outermost savepoint is a COMMIT — what was
+        # written in it stayed when the request failed after it (the director's stored contract document with no
+        # signature). Under the write lock the savepoint is one inside the transaction, as on PostgreSQL; it is
+        # taken now rather than at the savepoint's write, which follows (see take_write_lock).
+        take_write_lock(connection)
+
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:
         # WAL lets readers proceed while one writer commits; busy_timeout makes a second writer wait for
