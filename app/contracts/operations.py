@@ -175,6 +175,7 @@ def plan_next_month(contract: Contract) -> dict:
     """The first month of the contract without an act, and when it ends (its act opens then); ``year_end``: it is
     the last month of its academic year under the contract (once its act opens, that year's report is due)."""
     linked = set(db.session.scalars(select(ContractAct.period).where(ContractAct.contract_id == contract.id)))
+    linked |= set(db.session.scalars(_decided_outside(contract)))
     months = contract_months(contract)
     pending = [m for m in months if m not in linked]
     if not pending:
@@ -184,6 +185,19 @@ def plan_next_month(contract: Contract) -> dict:
     year = academic_year(period)
     return {"period": period.isoformat(), "due": local_midnight(after).isoformat(), "last": len(pending) == 1,
             "academic_year": year, "year_end": period == contract_years(contract)[year][-1]}
+
+
+def _decided_outside(contract: Contract):
+    """The months of the contract whose act of the school was decided (accepted or paid) under no contract: a school
+    paid without one (a pilot school) that signs a contract starting before those months, under an order placed in the
+    middle of the year. Such an act keeps the terms it was decided under (DESIGN.md §3, decided is final) and is never
+    linked to the contract: linked, the repricing of its month read the contract's norm instead of the one it was paid
+    at (every line paid for part of the month topped up by the difference though NEDB had changed nothing), and its
+    amount, never checked against the contract's caps, took the contract's amount."""
+    return select(Act.period).where(Act.school_id == contract.school_id, Act.status.in_(COMMITTED),
+                                    Act.period >= contract.period_start.replace(day=1),
+                                    Act.period <= contract.period_end,
+                                    ~select(ContractAct.id).where(ContractAct.act_id == Act.id).exists())
 
 
 def month_has_ended(period: date) -> None:
@@ -252,7 +266,9 @@ def open_contract_act(contract: Contract, period: date) -> Act:
     if act is None:
         act = open_monthly_act(contract.school, period, under=contract)  # linked as it opens (act_under_contract)
         db.session.flush()
-    if db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first() is None:
+    # An act decided under no contract keeps those terms, unlinked (:func:`_decided_outside`).
+    if db.session.scalars(select(ContractAct).where(ContractAct.act_id == act.id)).first() is None \
+            and act.status not in COMMITTED:
         db.session.add(ContractAct(contract_id=contract.id, act_id=act.id, period=period))
         record_event(_chain(contract), "contract.act_opened", "act", act.id, actor_id=None,
                      details={"act": act.number, "period": f"{period:%Y-%m}"})
