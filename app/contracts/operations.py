@@ -273,6 +273,12 @@ def open_contract_act(contract: Contract, period: date) -> Act:
         record_event(_chain(contract), "contract.act_opened", "act", act.id, actor_id=None,
                      details={"act": act.number, "period": f"{period:%Y-%m}"})
         db.session.flush()
+        if act.status == "verified":
+            # Verified before the contract was signed (no places, caps or contract norms): accepted as it stood, it was
+            # paid for pupils beyond the contract's places, or refused at payment for good above its monthly cap.
+            from app.reports.operations import verify_again
+
+            verify_again([act.id], {"contract": contract.id})
     return act
 
 

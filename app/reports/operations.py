@@ -309,6 +309,14 @@ def reverify_after_import(job, act_ids, chunk_acts: int = 100,
     return {"acts": verified, "decided_meanwhile": len(decided_meanwhile), "failed": len(failed)}
 
 
+def verify_again(act_ids: list[int], origin: dict) -> list:
+    """Verify open acts again outside a run, as the month-wide pass does, because the terms they were verified under
+    changed (``origin``, for their events: an act linked to a contract signed after it was verified): each claimed (an
+    official's accept of the page read before conflicts), one ``act.verified`` event each, the inbox rows refreshed.
+    An act decided meanwhile is left alone. In the caller's transaction."""
+    return _verify_chunk(None, list(act_ids), list(act_ids), set(), origin=origin)
+
+
 def reverify_act_of(instance, actor) -> None:
     """The retry of a ``verification`` incident: check the instance's act again, if it is still open to checks
     (an act accepted or returned since is final: nothing to retry). The caller commits."""

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from app.applications.models import Application
+from app.audit.models import AuditEvent
 from app.contracts.models import Contract, ContractAct
 from app.contracts.operations import committed_under, open_contract_act, plan_next_month
 from app.extensions import db
@@ -28,7 +29,7 @@ URBAN = NORMS["primary"]  # 3,850,000: the year's default norm, the pilot's mont
 RURAL = 4_620_000  # the order's rural primary norm, the contract's
 
 
-def _contract_mid_year(country, school) -> Contract:
+def _contract_mid_year(country, school, places: int = 10) -> Contract:
     """The region's 2026/2027 order, placed in November (term from 1 September), and the school's rural contract."""
     at = datetime(2026, 11, 20, tzinfo=UTC)
     order = StateOrder(number="SO-MID-2026", region_id=school.region_id, academic_year="2026/2027",
@@ -46,9 +47,9 @@ def _contract_mid_year(country, school) -> Contract:
     db.session.flush()
     contract = Contract(number=f"C-{school.bin}", order_id=order.id, application_id=application.id,
                         school_id=school.id, region_id=school.region_id, period_start=SEPTEMBER,
-                        period_end=date(2027, 5, 31), places_primary=10, design_capacity=500, locality="rural",
-                        monthly_cap_tiyn=10 * RURAL, amount_cap_tiyn=90 * RURAL, status="active", created_at=at,
-                        activated_at=at)
+                        period_end=date(2027, 5, 31), places_primary=places, design_capacity=500, locality="rural",
+                        monthly_cap_tiyn=places * RURAL, amount_cap_tiyn=9 * places * RURAL, status="active",
+                        created_at=at, activated_at=at)
     db.session.add(contract)
     db.session.flush()
     return contract
@@ -101,3 +102,33 @@ def test_months_paid_before_the_contract_keep_the_norm_they_were_paid_at(country
     assert settled(november) == [("enrolled_days", -993_548)]
     # November's newcomer line is now excluded (withdrawn before November): the pupil's 4,620,000 less the claw-back.
     assert november.amount_tiyn == RURAL - 993_548
+
+
+def test_an_act_verified_before_the_contract_is_verified_again_when_linked_to_it(country):
+    """November's act was submitted and verified before the contract was signed (no contract: the default norm, no
+    places per level) and waits for the department's decision when the contract's loop links it. Linked as it was
+    verified, it was accepted at 2 × 3,850,000 = 7,700,000 for two primary pupils under a contract of one primary
+    place at 4,620,000 a month — and then refused at payment for good (above the monthly cap). Linked, it is verified
+    again under the contract's terms: the place goes to the pupil here longest (since 2025), paid 4,620,000; the
+    newcomer (since 16 October) is over_contracted_places."""
+    school = country.school("Pilot")
+    newcomer, pupil = iin(933), iin(934)
+    country.enrol(newcomer, school.bin, grade=3, enrolled=date(2026, 10, 16))
+    country.enrol(pupil, school.bin, grade=3, enrolled=date(2025, 9, 1))
+    for month, days in ((SEPTEMBER, 30), (OCTOBER, 31)):
+        paid = country.act(school, [(pupil, 3)], period=month, status="paid")
+        paid.lines[0].outcome, paid.lines[0].amount_tiyn, paid.lines[0].paid_days = "accepted", URBAN, days
+    november = verified(country.act(school, [(newcomer, 3), (pupil, 3)], period=NOVEMBER, status="submitted"))
+    november.status = "verified"
+    db.session.flush()
+    assert november.amount_tiyn == 2 * URBAN
+
+    contract = _contract_mid_year(country, school, places=1)
+    assert plan_next_month(contract)["period"] == NOVEMBER.isoformat()
+    assert open_contract_act(contract, NOVEMBER) is november
+    db.session.expire_all()
+    assert (november.status, november.amount_tiyn) == ("verified", RURAL)
+    assert {ln.iin: ln.rule_code for ln in november.lines} == {pupil: None, newcomer: "over_contracted_places"}
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "act.verified",
+                                                        AuditEvent.object_id == november.id)).one()
+    assert (event.details["contract"], event.details["amount_tiyn"]) == (contract.id, RURAL)
