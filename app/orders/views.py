@@ -154,13 +154,18 @@ def show(order_id: int):
     # A school that has applied is taken to its application (its form, while a draft), not offered "Apply" again:
     # pressing it said "already has an application" and left the person on this page.
     mine = pending_application(order, current_user.organisation) if can_apply else None
+    # The organisation's director sees the order too, but its accountant applies and the director signs the contract
+    # after: the page said neither, and a director come to apply found no button and no word (walk 7).
+    signs_only = current_user.role == instrument.director_role and current_user.region_id == order.region_id
+    ours = pending_application(order, current_user.organisation) if signs_only else None
     # The order's process runs in the department: a school sees the order, not that process — no link to a 404
     instance = db.session.get(ProcessInstance, order.instance_id) if order.instance_id else None
     shows_instance = instance is not None and can_see(current_user, instance.region_id, instance.organisation_id)
     return render_template("orders/show.html", order=order, applications=applications,
                            can_apply=can_apply and mine is None, mine=mine, mine_url=mine and _application_url(mine),
                            levels=LEVELS, localities=LOCALITIES, allocated=allocated_tiyn(order),
-                           instrument=instrument, shows_instance=shows_instance)
+                           instrument=instrument, shows_instance=shows_instance, signs_only=signs_only,
+                           ours=ours, window_open=order.window_is_open(clock.today()))
 
 
 @bp.route("/orders/<int:order_id>/apply", methods=["POST"])
