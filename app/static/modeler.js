@@ -481,6 +481,7 @@
   function openFile(name) {
     Array.prototype.forEach.call(document.querySelectorAll("#file-tabs [data-file]"), function (b) {
       b.classList.toggle("active", b.dataset.file === name);
+      b.setAttribute("aria-pressed", b.dataset.file === name ? "true" : "false");
     });
     stashDmn().then(function () {
       if (/\.bpmn$/.test(name)) {
