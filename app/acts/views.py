@@ -109,6 +109,7 @@ def show(act_id: int):
                            repay_blocked=repay_blocked, own_return=own_return, returned_by=returned_by,
                            confirms_account=to_confirm is not None and may_confirm_account(current_user, act),
                            under_review=undecided_line_ids(act), waiting=waiting_step(act),
+                           school_side=current_user.organisation_id == act.school_id,
                            lookup_bin=reader, lookup_iin=reader and sees_personal_data(current_user)
                            and instrument_of(act).code == "schools")
 
