@@ -29,6 +29,12 @@ class ActFilter:
     #: looking for an act a colleague accepted last week had only "Completed by me"
     decided_from: date | None = None
     decided_to: date | None = None
+    #: a region (its id) and a funding instrument (its code): the reconciliation's row of a region leads here, to the
+    #: acts behind its figures (walk 7: the operator had the count and no way to the acts)
+    region: int | None = None
+    instrument: str | None = None
+    #: the acts a month's reconciliation counts: submitted at least once (one awaiting submission claims nothing)
+    claimed: bool = False
     #: (parameter, value) the address gave that is not a filter (a malformed month, an unknown status): said on the
     #: page, not applied — it had been dropped without a word, and the list looked filtered when it was not
     ignored: list[tuple[str, str]] = field(default_factory=list)
@@ -56,12 +62,24 @@ class ActFilter:
                 days[name] = None
             if raw and days[name] is None:
                 ignored.append((name, raw[:40]))
-        return cls(month=month, status=status, q=(args.get("q") or "").strip()[:100], ignored=ignored, **days)
+        raw = (args.get("region") or "").strip()
+        region = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+        if raw and region is None:
+            ignored.append(("region", raw[:40]))
+        from app.instruments import instruments
+
+        raw = (args.get("instrument") or "").strip()
+        instrument = raw if raw in {one.code for one in instruments()} else None
+        if raw and instrument is None:
+            ignored.append(("instrument", raw[:40]))
+        return cls(month=month, status=status, q=(args.get("q") or "").strip()[:100], ignored=ignored,
+                   region=region, instrument=instrument, claimed=args.get("claimed") == "1", **days)
 
     def params(self, **extra) -> dict:
         out = {"month": f"{self.month:%Y-%m}" if self.month else None, "status": self.status, "q": self.q or None,
                "decided_from": self.decided_from.isoformat() if self.decided_from else None,
-               "decided_to": self.decided_to.isoformat() if self.decided_to else None}
+               "decided_to": self.decided_to.isoformat() if self.decided_to else None,
+               "region": self.region, "instrument": self.instrument, "claimed": "1" if self.claimed else None}
         return {k: v for k, v in {**out, **extra}.items() if v is not None}
 
 
@@ -78,6 +96,12 @@ def acts_page(user, f: ActFilter, page: int = 1) -> ListPage:
         query = query.where(Act.period == f.month)
     if f.status:
         query = query.where(Act.status == f.status)
+    if f.region is not None:
+        query = query.where(Act.region_id == f.region)
+    if f.instrument:
+        query = query.where(Act.instrument == f.instrument)
+    if f.claimed:
+        query = query.where(Act.status != "awaiting_submission")
     if f.decided_from:
         query = query.where(Act.decided_at >= _start_of_day(f.decided_from))
     if f.decided_to:

@@ -33,7 +33,16 @@ def act_report(act: Act) -> dict:
 def index():
     f = listing.ActFilter.from_args(request.args)
     found = listing.acts_page(current_user, f, page_number(request.args))
-    return render_template("acts/index.html", found=found, f=f, statuses=ACT_STATUS)
+    from flask_babel import get_locale
+
+    from app.instruments import instruments
+    from app.people.models import Region
+
+    region = db.session.get(Region, f.region) if f.region is not None else None
+    titles = {one.code: one.title for one in instruments()}
+    return render_template("acts/index.html", found=found, f=f, statuses=ACT_STATUS,
+                           region_label=region.name(str(get_locale())) if region else None,
+                           instrument_title=titles.get(f.instrument))
 
 
 def _visible_act(act_id: int) -> Act:
