@@ -48,7 +48,17 @@ def index():
         # region's dormitory order, which has no Apply for her and no word why (an order's own page still opens).
         query = query.where(StateOrder.instrument == own.code)
     orders = db.session.scalars(query.order_by(StateOrder.academic_year.desc(), StateOrder.number)).all()
-    return render_template("orders/index.html", orders=orders,
+    # The department head come to place next year's order found the list and no button, and no word that the
+    # officials place it while the head's part is the contracts waiting for their signature (walk 7).
+    awaiting_head = None
+    if current_user.role == Role.DEPARTMENT_HEAD.value:
+        from sqlalchemy import func
+
+        from app.contracts.models import Contract
+
+        awaiting_head = db.session.scalar(select(func.count(Contract.id)).where(
+            Contract.status == "awaiting_head", scope_clause(current_user, Contract.region_id, Contract.school_id)))
+    return render_template("orders/index.html", orders=orders, awaiting_head=awaiting_head,
                            can_place=current_user.role == Role.DEPARTMENT_OFFICIAL.value)
 
 

@@ -45,3 +45,22 @@ def test_guard_the_accountant_who_can_apply_sees_the_button_not_the_directors_no
     order = place_order(browser("official"))
     page = browser("accountant2").get(f"/orders/{order.id}").get_data(as_text=True)
     assert 'id="apply"' in page and 'id="who-applies"' not in page
+
+
+def test_the_department_head_come_to_place_the_order_is_told_who_places_it_and_what_waits_for_them(frozen, browser):
+    from tests.lifecycle.flow import allocate, sign
+
+    official = browser("official")
+    order = place_order(official)
+    contract = allocate(official, apply(browser("accountant2"), order, _nur(), "KZ17LAA00004321"))
+    sign(browser("director2"), contract)
+    page = browser("head").get("/orders").get_data(as_text=True)
+    assert 'id="place-order"' not in page
+    note = re.search(r'id="head-part"[^>]*>(.*?)</div>', page, re.S).group(1)
+    assert "officials place the orders" in note
+    assert "/contracts?status=awaiting_head" in note and ">1<" in note  # Nur's contract, signed by its director
+
+
+def test_guard_the_official_places_orders_and_reads_no_heads_note(frozen, browser):
+    page = browser("official").get("/orders").get_data(as_text=True)
+    assert 'id="place-order"' in page and 'id="head-part"' not in page
