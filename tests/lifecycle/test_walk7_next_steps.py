@@ -64,3 +64,14 @@ def test_the_department_head_come_to_place_the_order_is_told_who_places_it_and_w
 def test_guard_the_official_places_orders_and_reads_no_heads_note(frozen, browser):
     page = browser("official").get("/orders").get_data(as_text=True)
     assert 'id="place-order"' in page and 'id="head-part"' not in page
+
+
+def test_the_head_opening_a_contract_before_the_director_signed_is_told_it_will_come_to_their_inbox(frozen, browser):
+    from tests.lifecycle.flow import allocate
+
+    official = browser("official")
+    contract = allocate(official, apply(browser("accountant2"), place_order(official), _nur(), "KZ17LAA00004321"))
+    page = browser("head").get(f"/contracts/{contract.id}").get_data(as_text=True)
+    note = re.search(r'id="not-your-turn"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert "The school director signs first" in note
+    assert "comes to your inbox once the director has signed" in note
