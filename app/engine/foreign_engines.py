@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from app.engine.errors import ModelProblem
+from app.engine.timer_literals import TIMER_VALUES, bare_iso
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -86,7 +87,14 @@ def foreign_language_problems(filename: str, root, said_as_text) -> list[ModelPr
     the timer was set). ``said_as_text``: JUEL or FEEL recognised by its text, which has its own words."""
     return [_problem(filename, _owner(value), language_words(value))
             for value in root.iter(*(f"{{{BPMN}}}{tag}" for tag in _EVALUATED))
-            if (value.text or "").strip() and not is_python(value) and not said_as_text(value.text)]
+            if (value.text or "").strip() and not is_python(value) and not said_as_text(value.text)
+            and not _iso_timer(value)]
+
+
+def _iso_timer(value) -> bool:
+    """A timer written as a bare ISO 8601 value is that value in any language (Trisotech's FEEL diagrams, a timer
+    marked ``language="FEEL"``): it is read as the literal (:mod:`app.engine.timer_literals`)."""
+    return _local(value.tag) in TIMER_VALUES and bare_iso(value.text) is not None
 
 
 def foreign_language_elements(trees: dict, said_as_text) -> set[str]:

@@ -34,6 +34,7 @@ from app.engine.foreign_engines import (
 )
 from app.engine.forms import has_direction_control, has_invisible_character
 from app.engine.scripting import check_script, script_names
+from app.engine.timer_literals import is_cron, iso_inside, quote_bare_timers
 from app.engine.xml import ALLOWED_NAMESPACES
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -869,20 +870,35 @@ def foreign_expression(text: str) -> bool:
 
 
 def _timer_language_problems(filename: str, root) -> list[ModelProblem]:
-    """A timer written in JUEL or FEEL (Camunda's ``${reminderDelay}``, Zeebe's ``=duration("PT5M")``)."""
+    """A timer written in JUEL or FEEL (Camunda's ``${reminderDelay}``, Zeebe's ``=duration("PT5M")``), or as a cron
+    expression (Camunda's and Zeebe's cycles ``0 0/5 * * * ?``): each said with what to write here — the ISO 8601
+    value it wraps when it wraps one (``=duration("PT5M")``: PT5M), else the variable's name in Python."""
     problems = []
     for definition in _bpmn(root, ".//bpmn:timerEventDefinition"):
         owner = definition if local(definition.getparent().tag) == "definitions" else definition.getparent()
         for value in (c for c in definition if local(c.tag) in ("timeDate", "timeDuration", "timeCycle")):
             text = (value.text or "").strip()
-            if _JUEL.match(text):
+            inside = iso_inside(text)
+            if (_JUEL.match(text) or is_feel(text)) and inside is not None:
                 problems.append(_problem(filename, owner, _(
-                    "Timers are Python here; this one is written in JUEL (${...}): write it without ${ } (%(inner)s), "
-                    "or the value in quotes (\"P5D\").", inner=text.strip()[2:-1].strip()[:80])))
+                    "Timers here are an ISO 8601 value or a Python expression; this one is written in %(lang)s "
+                    "(%(text)s): write the value itself, %(value)s.",
+                    lang="JUEL" if _JUEL.match(text) else "FEEL", text=text[:80], value=inside)))
+            elif _JUEL.match(text):
+                problems.append(_problem(filename, owner, _(
+                    "Timers here are an ISO 8601 value or a Python expression; this one is written in JUEL (${...}): "
+                    "write it without ${ } (%(inner)s), or the ISO 8601 value itself (P5D).",
+                    inner=text.strip()[2:-1].strip()[:80])))
             elif is_feel(text):
                 problems.append(_problem(filename, owner, _(
-                    "Timers are Python here; this one is written in FEEL (Zeebe's =...): write the ISO 8601 value in "
-                    "quotes without the leading = (\"PT5M\" for =duration(\"PT5M\")), or a variable's name.")))
+                    "Timers here are an ISO 8601 value or a Python expression; this one is written in FEEL (Zeebe's "
+                    "=...): write the ISO 8601 value itself (PT5M), or the expression in Python without the "
+                    "leading =.")))
+            elif local(value.tag) == "timeCycle" and is_cron(text):
+                problems.append(_problem(filename, owner, _(
+                    "The timer cycle %(value)s is a cron expression, which the engine does not read: write it as an "
+                    "ISO 8601 cycle, R/PT5M (every five minutes, no end), R3/P1D (three times, a day apart) or "
+                    "R/2027-01-04T09:00:00+05:00/P1W (every Monday at 09:00 Astana time).", value=text[:80])))
     return problems
 
 
@@ -1092,7 +1108,8 @@ def engine_copy(root):
     """The tree the engine parses: every process executable (a descriptive model is reported by the
     caller), data stores and their references and associations left out, compensation events left out or
     made plain events, shapes' positions that are not numbers left out, an event-based gateway followed by other
-    steps read as a parallel one (all reported by :func:`lint`), and each link throw event joined to its catch event.
+    steps read as a parallel one (all reported by :func:`lint`), each link throw event joined to its catch event, and
+    each timer written as a bare ISO 8601 value given its quotes (:mod:`app.engine.timer_literals`).
 
     SpiffWorkflow 3.2 does not know link events: it reads a link throw as a plain event (the token stopped there)
     and never reaches the catch event. A sequence flow from the throw to the one catch of its name, in the same
@@ -1100,6 +1117,7 @@ def engine_copy(root):
     tree = copy.deepcopy(root)
     for process in _bpmn(tree, ".//bpmn:process"):
         process.set("isExecutable", "true")
+    quote_bare_timers(tree)  # PT5M as Camunda writes it is the value "PT5M" (app.engine.timer_literals)
     for definition in _bpmn(tree, ".//bpmn:compensateEventDefinition"):
         event = definition.getparent()
         if local(event.tag) == "boundaryEvent":

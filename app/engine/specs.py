@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator, SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
@@ -60,6 +60,7 @@ from app.engine.model_lint import (
 )
 from app.engine.operators import get_operator
 from app.engine.scripting import MAX_MODEL_SCRIPT_CHARACTERS, check_script, script_names
+from app.engine.timer_literals import engine_text, is_cron
 from app.engine.xml import ModelXmlError, parse_model_xml
 
 
@@ -578,11 +579,11 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
                         problems += _script_problems(source, "eval", filename, flow.get("id"), flow.sourceline,
                                                      flow.get("name") or None)
             for timer, timer_where in _timers(ts, el, where, find, filename):
-                if foreign_expression(timer.expression or "") or timer_where[0] in foreign_language:
-                    continue  # JUEL or FEEL, or another language: said by lint()
-                # an unquoted ISO value first: "2027-01-15" is a syntax error (leading zeros) that says nothing useful
-                found = _timer_problems(timer, filename, timer_where, bare_only=True)
-                found = found or _script_problems(timer.expression, "eval", filename, *timer_where)
+                if foreign_expression(timer.expression or "") or timer_where[0] in foreign_language or (
+                        isinstance(timer, CycleTimerEventDefinition) and is_cron(timer.expression)):
+                    continue  # JUEL or FEEL, another language, or a cron cycle: said by lint()
+                # a bare ISO value (PT5M, as Camunda writes it) reaches here quoted: app.engine.timer_literals
+                found = _script_problems(timer.expression, "eval", filename, *timer_where)
                 problems += found or _timer_problems(timer, filename, timer_where)
     if not has_end and not reserved:  # an end event with a reserved id is said as that
         # on the process, with its line: the message alone named neither which process nor where it is drawn
@@ -686,10 +687,6 @@ def _flows_by_source(level) -> dict[str, list]:
     return found
 
 
-#: An ISO 8601 duration, cycle or date written without quotes (Camunda's and Zeebe's timers are plain text).
-_BARE_ISO = re.compile(r"R[0-9]*/\S+|PT?[0-9][0-9YMWDTHS.,]*(/\S+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}(T\S*)?(/\S+)?")
-
-
 def _timers(ts, el, where: tuple, find, filename: str) -> list[tuple[TimerEventDefinition, tuple]]:
     """(timer, (element id, line, name)) of a catching event. An event-based gateway carries the timers of the
     events after it — SpiffWorkflow moves their definitions onto the gateway and leaves the events plain — so an
@@ -706,26 +703,21 @@ def _timers(ts, el, where: tuple, find, filename: str) -> list[tuple[TimerEventD
     found = []
     for timer in (d for d in definition.event_definitions if isinstance(d, TimerEventDefinition)):
         event = next((t for t in targets if t is not None and any(
-            (value.text or "").strip() == (timer.expression or "").strip()
+            (engine_text(value.text) or "").strip() == (timer.expression or "").strip()
             for value in t.iter("{*}timeDate", "{*}timeDuration", "{*}timeCycle"))), None)
         found.append((timer, where if event is None else (event.get("id"), event.sourceline,
                                                          event.get("name") or None)))
     return found
 
 
-def _timer_problems(definition, filename: str, where, bare_only: bool = False) -> list[ModelProblem]:
-    """A timer whose expression is a constant is checked now, not when the timer is due: a quoted ISO 8601
-    date, duration or cycle, or ``timedelta(...)`` / ``datetime(...)`` (SpiffArena's Python timers, turned
-    into ISO values by the script engine). A bare ``P5D`` (not quoted) would be a NameError at run time."""
+def _timer_problems(definition, filename: str, where) -> list[ModelProblem]:
+    """A timer whose expression is a constant is checked now, not when the timer is due: an ISO 8601 date,
+    duration or cycle (quoted, or bare as other engines write it: quoted in the engine's copy), or
+    ``timedelta(...)`` / ``datetime(...)`` (SpiffArena's Python timers, turned into ISO values by the script
+    engine)."""
     import ast
 
     expression = (definition.expression or "").strip()
-    if _BARE_ISO.fullmatch(expression):
-        # P5D is a name, R3/PT1H a division, 2027-01-15 a subtraction: each fails (or is wrong) only when due.
-        return [ModelProblem(filename, _("The timer %(expr)s must be quoted: write \"%(expr)s\" (timers are Python "
-                                         "expressions).", expr=expression), *where)]
-    if bare_only:
-        return []
     try:
         node = ast.parse(expression, mode="eval").body
     except SyntaxError:
@@ -810,6 +802,11 @@ def timer_value_problems(kind: str, value: str, filename: str, where) -> list[Mo
             return [ModelProblem(filename, _(
                 "The timer %(value)s is a duration, but this timer waits for a date: make it a duration timer, or "
                 "write a date (\"2027-01-15T09:00:00+05:00\").", value=repr(value)), *where)]
+        elif kind == "DurationTimerEventDefinition" and text[:1].isdigit():
+            # a date in a duration timer (Camunda's 2027-01-15 under "Duration"): the library's parse said nothing
+            return [ModelProblem(filename, _(
+                "The timer %(value)s is a date, but this timer waits for a duration: make it a date timer, or write "
+                "a duration (P5D, PT2H).", value=repr(value)), *where)]
         elif kind == "DurationTimerEventDefinition":
             parsed = Timer.parse_iso_duration(text)
             if _too_far(parsed) or deadline(parsed) > horizon:

@@ -382,7 +382,8 @@ def test_the_shipped_models_have_none_of_these_notices(world):
 
 @pytest.mark.parametrize(("value", "words"), [
     ("${reminderDelay}", "written in JUEL (${...}): write it without ${ } (reminderDelay)"),
-    ('=duration("PT5M")', "written in FEEL (Zeebe's =...)")])
+    ('=duration("PT5M")', 'written in FEEL (=duration("PT5M")): write the value itself, PT5M.'),
+    ("=reminderDelay", "written in FEEL (Zeebe's =...): write the ISO 8601 value itself (PT5M)")])
 def test_a_juel_or_feel_timer_gets_its_own_hint(app_ctx, value, words):
     """probe timers.bpmn: "Expression rejected: syntax error: the line cannot be read as Python"."""
     files = chain_model("trial", [("wait", "School accountant", _timer("timeDuration", value))])
