@@ -435,7 +435,7 @@ def read_upload(data: bytes, filename: str = "") -> tuple[dict[str, str], dict]:
                               "file.", path=name))
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".zip"):
         return read_zip(data)
-    if not name.lower().endswith((".bpmn", ".dmn", ".xml")):
+    if not name.lower().endswith((".bpmn", ".dmn", ".xml", ".bpmn2")):
         raise ImportRefused(_("Choose a .zip model folder or a .bpmn diagram."))
     if len(data) > MAX_FILE_BYTES:
         # a diagram on its own is not compressed: "compressed suspiciously well" misled the owner of a 3.6 MB export
@@ -446,6 +446,8 @@ def read_upload(data: bytes, filename: str = "") -> tuple[dict[str, str], dict]:
     text = decoded(data, name)
     if name.lower().endswith(".xml"):
         name = name[:-4] + ".bpmn"
+    elif name.lower().endswith(".bpmn2"):  # jBPM's and Eclipse BPMN2 Modeler's name for a BPMN 2.0 diagram
+        name = name[:-6] + ".bpmn"
     suffix = ".dmn" if name.lower().endswith(".dmn") else ".bpmn"
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name[: -len(suffix)]).strip("._") or "model"
     return {f"{stem}{suffix}": text}, {}
