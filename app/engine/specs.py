@@ -475,7 +475,11 @@ def validate_files(files: dict[str, str], *, process_id: str | None = None, prim
     try:
         parsed = _parse_trees(trees, process_id, primary)
     except ModelInvalid as err:
-        found = problems + [p for p in err.problems if not p.element_id or p.element_id not in flagged]
+        # the engine's own words without an element (its parser stops at "The process 'x' was not found" with no
+        # node) are dropped when a check of the XML already said the same on its element and line
+        located = {p.message for p in problems if p.element_id and p.line}
+        found = problems + [p for p in err.problems if not p.element_id and p.message not in located
+                            or p.element_id and p.element_id not in flagged]
         # The engine could not read the model, so its checks per task do not run; the ones the XML alone can
         # answer are still said now — not one round of fixes later (an imported model met its problems in rounds).
         flagged |= {p.element_id for p in found if p.element_id}
