@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from app.engine.errors import ModelProblem
-from app.engine.timer_literals import TIMER_VALUES, bare_iso
+from app.engine.timer_literals import TIMER_VALUES, bare_iso, is_cron
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -93,8 +93,11 @@ def foreign_language_problems(filename: str, root, said_as_text) -> list[ModelPr
 
 def _iso_timer(value) -> bool:
     """A timer written as a bare ISO 8601 value is that value in any language (Trisotech's FEEL diagrams, a timer
-    marked ``language="FEEL"``): it is read as the literal (:mod:`app.engine.timer_literals`)."""
-    return _local(value.tag) in TIMER_VALUES and bare_iso(value.text) is not None
+    marked ``language="FEEL"``): it is read as the literal (:mod:`app.engine.timer_literals`). A cron cycle (jBPM
+    marks it ``language="cron"``) has its own words, with the ISO cycles to write instead (model_lint)."""
+    if _local(value.tag) not in TIMER_VALUES:
+        return False
+    return bare_iso(value.text) is not None or _local(value.tag) == "timeCycle" and is_cron(value.text)
 
 
 def foreign_language_elements(trees: dict, said_as_text) -> set[str]:

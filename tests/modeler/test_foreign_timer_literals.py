@@ -183,3 +183,13 @@ def test_the_stored_file_round_trips_unchanged(world):
     assert problems == []
     again, _problems = import_zip(export_zip(draft), user("owner"))
     assert xml in again.files.values()
+
+
+def test_a_cron_cycle_marked_as_cron_gets_the_same_words(app_ctx):
+    """jBPM writes <timeCycle language="cron">0/1 * * * * ?</timeCycle> (its BPMN2-BoundaryTimerCycleCron test model):
+    it was said as "written in cron", with nothing to write instead."""
+    xml = _reminder_cycle("0/1 * * * * ?").replace('xsi:type="bpmn:tFormalExpression">0/1',
+                                                     'xsi:type="bpmn:tFormalExpression" language="cron">0/1')
+    _parsed, problems = validate_files({"w.bpmn": xml}, lane_role="starter")
+    assert [p.element_id for p in problems] == ["Event_remind"], [str(p) for p in problems]
+    assert "is a cron expression" in problems[0].message and "R/PT5M" in problems[0].message
