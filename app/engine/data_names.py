@@ -147,6 +147,10 @@ def unset_name_notices(files: dict[str, str], trees: dict) -> list[ModelProblem]
     return unset_name_findings(files, trees)[1]
 
 
+#: names a Java script of jBPM or Activiti reads (System.out.println, jBPM's kcontext): never process data
+_JAVA_SCRIPT_NAMES = ("System", "kcontext")
+
+
 def unset_name_problems(files: dict[str, str], trees: dict) -> list[ModelProblem]:
     """Names read that no step sets and that are certain mistakes: a close match among the names that are set (a
     typo: "did you mean 'decision'?" was only a notice, and a published model blocked acts in production), or a
@@ -182,6 +186,15 @@ def unset_name_findings(files: dict[str, str], trees: dict) -> tuple[list[ModelP
                     problems.append(ModelProblem(filename, _(
                         "This script uses Camunda's execution object, which does not exist here: a script reads and "
                         "sets the process data by name (approved = amount > 100, not execution.setVariable(...))."),
+                        el.get("id"), el.sourceline, el.get("name") or None))
+                    continue
+                if name in _JAVA_SCRIPT_NAMES and filename.endswith(".bpmn") and where == "script":
+                    # jBPM's test models write Java with no scriptFormat: System.out.println("..."); reads as Python,
+                    # published, and the step failed when it ran (89 of the fourth foreign-model probe's files)
+                    problems.append(ModelProblem(filename, _(
+                        "This script is Java (%(name)s, as jBPM and Activiti write scripts), which does not exist "
+                        "here: scripts are Python, and read and set the process data by name (approved = amount > "
+                        "100, not kcontext.setVariable(...)).", name=f"{name}..."),
                         el.get("id"), el.sourceline, el.get("name") or None))
                     continue
                 if name in ENGINE_LOOP_VARIABLES and filename.endswith(".bpmn"):

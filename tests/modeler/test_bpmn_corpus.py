@@ -215,6 +215,10 @@ REFUSED_FOR = {
     "zeebe-process-test-message-event.bpmn": [("Event_1qemgo0", "correlation key")],
     "zeebe-process-test-timer-start-event-daily.bpmn": [("timer", "A timer start event with a cycle")],
     "zeebe-pyzeebe-integration-test.bpmn": [("test-task", "(taskDefinition type 'test')")],
+    # Activiti and jBPM test models (foreign-model probe 4)
+    # its bare PT1S is read as the duration; its script is Java (System.out.println) written without a scriptFormat
+    "jbpm-intermediate-catch-timer-duration-iso.bpmn": [("_4", "This script is Java")],
+    "jbpm-timer-boundary-cycle-iso.bpmn": [("_5", "This script is Java")],  # its bare R2/PT2S is read as the cycle
 }
 
 

@@ -43,3 +43,19 @@ def test_a_jbpm_bpmn2_file_imports_as_a_diagram(world, browser):
     assert "/modeler/versions/" in response.headers["Location"], response.headers["Location"]
     draft = db.session.scalars(select(ProcessModelVersion).where(ProcessModelVersion.status == "draft")).one()
     assert "BPMN2-CallActivity.bpmn" in draft.files, sorted(draft.files)
+
+
+def test_a_jbpm_java_script_is_refused_on_its_task(app_ctx):
+    """jBPM's BPMN2-IntermediateCatchEventTimerDurationISO (and 88 more of the probe's files) write a Java script with
+    no scriptFormat, System.out.println("Timer triggered"); — it reads as Python, published with a notice only, and
+    the trial run failed at the script task (NameError: System)."""
+    from pathlib import Path
+
+    name = "jbpm-intermediate-catch-timer-duration-iso.bpmn"
+    text = (Path(__file__).resolve().parent.parent / "data" / "bpmn_corpus" / name).read_text(encoding="utf-8")
+    _parsed, problems = validate_files({name: text}, lane_role="starter")
+    assert [(p.element_id, p.line) for p in problems] == [("_4", 28)], [str(p) for p in problems]
+    assert "This script is Java (System...," in problems[0].message
+    text = text.replace('System.out.println("Timer triggered");', "triggered = True")
+    _parsed, problems = validate_files({name: text}, lane_role="starter")
+    assert problems == [], [str(p) for p in problems]
