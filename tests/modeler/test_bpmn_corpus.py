@@ -106,6 +106,9 @@ RUNNABLE = {
     "tapsyrys-camunda7-boundary-timer-cycle.bpmn",
     "flowable-activiti-act1623-event-gateway-timer.bpmn",
     "flowable-boundary-timer-multiple-timers-on-user-task.bpmn",
+    # Activiti and jBPM test models with bare ISO timers (foreign-model probe 4)
+    "activiti-intermediate-timer-catching-event.bpmn",
+    "activiti-boundary-timer-non-interrupting-cycle.bpmn",
 }
 
 #: Files refused for a reason each: (element id, words of the reason). Every one was published before, then failed
@@ -216,6 +219,10 @@ REFUSED_FOR = {
     "zeebe-process-test-timer-start-event-daily.bpmn": [("timer", "A timer start event with a cycle")],
     "zeebe-pyzeebe-integration-test.bpmn": [("test-task", "(taskDefinition type 'test')")],
     # Activiti and jBPM test models (foreign-model probe 4)
+    "activiti-tenancy-timer-date-no-offset.bpmn": [("theStart", "has no time zone offset")],
+    "activiti-converter-callactivity.bpmn": [("callactivity", "'processId' is not part of the model")],
+    "jbpm-boundary-timer-cycle-cron.bpmn": [("_8B5EE6E3-73EE-477D-8CC5-96F7C01DA7F0", "is a cron expression")],
+    "jbpm-timer-start-date-juel.bpmn": [("_1", "written in JUEL")],
     # its bare PT1S is read as the duration; its script is Java (System.out.println) written without a scriptFormat
     "jbpm-intermediate-catch-timer-duration-iso.bpmn": [("_4", "This script is Java")],
     "jbpm-timer-boundary-cycle-iso.bpmn": [("_5", "This script is Java")],  # its bare R2/PT2S is read as the cycle
