@@ -46,3 +46,20 @@ def test_owner_imports_other_tools_diagrams(new_page, tmp_path):
     page.click("#save-draft")
     expect(page.locator("#problem-count")).to_have_text("0")
     expect(page.locator("#publish")).to_be_enabled()
+
+
+def test_owner_imports_bare_iso_timers_and_publishes(new_page, tmp_path):
+    """Activiti's test models write timers bare: an event-based gateway's PT1S (act1623) and an intermediate timer's
+    PT5M, the latter saved under jBPM's and the Eclipse BPMN2 Modeler's .bpmn2. Each opens with no problem and the
+    owner can publish it (were refused: "must be quoted", and the .bpmn2 file was not taken at all)."""
+    page = new_page("owner")
+    bpmn2 = tmp_path / "IntermediateTimerEventTest.bpmn2"
+    bpmn2.write_bytes((CORPUS / "activiti-intermediate-timer-catching-event.bpmn").read_bytes())
+    for path in (CORPUS / "flowable-activiti-act1623-event-gateway-timer.bpmn", bpmn2):
+        page.click("#nav-modeler")
+        page.set_input_files("#archive", str(path))
+        page.select_option("#import-lane-role", "starter")
+        page.click("#import-model")
+        expect(page.locator("#canvas")).to_have_attribute("data-ready", "true")
+        expect(page.locator("#problem-count")).to_have_text("0")
+        expect(page.locator("#publish")).to_be_enabled()
