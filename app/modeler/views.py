@@ -73,8 +73,8 @@ def _problem_dicts(problems) -> list[dict]:
 def index():
     require_model_reader(current_user)
     models = queries.all_models()
-    counts = {m.id: queries.instance_counts(m.id) for m in models}
-    changes = {m.id: queries.last_change(m.id) for m in models}
+    counts = queries.instance_counts_of([m.id for m in models])
+    changes = queries.last_changes([m.id for m in models])
     return render_template("modeler/index.html", models=models, counts=counts, changes=changes,
                            can_edit=can_edit_models(current_user), lane_role_options=lane_role_options())
 

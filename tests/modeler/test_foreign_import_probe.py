@@ -59,3 +59,31 @@ def test_a_jbpm_java_script_is_refused_on_its_task(app_ctx):
     text = text.replace('System.out.println("Timer triggered");', "triggered = True")
     _parsed, problems = validate_files({name: text}, lane_role="starter")
     assert problems == [], [str(p) for p in problems]
+
+
+def test_the_model_list_asks_the_same_queries_for_many_models(world, browser):
+    """After the probe's 1,109 imports the model list (where a refused import lands) took 2-7 s: four queries per
+    model, each version's files loaded to show its number. The page now asks as many queries for 13 models as for 3."""
+    from app.engine.publishing import create_model
+    from tests.helpers import statements_of, user
+
+    owner = browser("owner")
+
+    def page_queries() -> int:
+        found = statements_of(lambda: owner.get("/modeler/"))
+        return len(found)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            create_model(f"probe_model_{len(owner_models)}_{i}", f"Probe model {i}", user("owner"))
+        owner_models.append(n)
+        db.session.commit()
+
+    owner_models: list[int] = []
+    add(3)
+    few = page_queries()
+    add(10)
+    many = page_queries()
+    assert many == few, (few, many)
+    page = owner.get("/modeler/").get_data(as_text=True)
+    assert "Probe model 9" in page and "v1" in page
