@@ -60,6 +60,16 @@ class PersonalStr(fields.Str):
         return super()._serialize(personal(value) if value is not None else None, attr, obj, **kwargs)
 
 
+class PersonalText(fields.Str):
+    """What a person wrote (a reason, a note): in full for the roles whose work needs children's data, with the IINs
+    written in it masked for the others — the pages' rule (``app.ui.personal_text``)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from app.ui import personal_text
+
+        return super()._serialize(personal_text(value), attr, obj, **kwargs)
+
+
 class ActLineSchema(Schema):
     line_no = fields.Int()
     iin = PersonalStr(metadata={"description": "The child's IIN; masked (••••••••1234) for roles that may not see "

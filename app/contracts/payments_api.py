@@ -31,7 +31,7 @@ from marshmallow import Schema, fields, validate
 
 from app.api.blueprint import Blueprint
 from app.api.errors import ErrorSchema, error_response
-from app.api.schemas import UtcDateTime
+from app.api.schemas import PersonalText, UtcDateTime
 from app.contracts.models import Contract
 from app.contracts.schemas import ContractDetailSchema
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, EngineError, FormInvalid
@@ -95,7 +95,8 @@ class OutsideSettlementSchema(Schema):
     amount_tiyn = fields.Int()
     order_number = fields.Str(allow_none=True)
     paid_on = fields.Date(allow_none=True)
-    reason = fields.Str(allow_none=True, metadata={"description": "A write-off's reason"})
+    reason = PersonalText(allow_none=True, metadata={"description": "A write-off's reason (the IINs written in it "
+                                                                   "masked for roles not cleared for children's data)"})
     recorded_by_id = fields.Int()
     recorded_at = UtcDateTime()
     returned_on = fields.Date(allow_none=True, metadata={"description": "The day the bank returned the payment; null: "

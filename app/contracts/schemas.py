@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import UtcDateTime
+from app.api.schemas import PersonalText, UtcDateTime
 
 
 class OrderNormSchema(Schema):
@@ -84,7 +84,7 @@ class AmendmentSchema(Schema):
     seq = fields.Int()
     number = fields.Str()
     effective_from = fields.Date()
-    rationale = fields.Str()
+    rationale = PersonalText()
     before = fields.Dict()
     after = fields.Dict()
     before_sha256 = fields.Str()

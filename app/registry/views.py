@@ -134,13 +134,15 @@ def _job(import_id: int) -> RegistryImport:
 def _row_value(job: RegistryImport):
     """How the import page shows a value of a row it names (a notice's IIN, a rejected cell): a children's registry's
     (NEDB, students) IINs and names in full to the roles that work with children's records, masked for the
-    administrator, who imports the files but — as on the lookup page — is not cleared for them."""
-    from app.processes.masking import is_personal_key, mask_value
+    administrator, who imports the files but — as on the lookup page — is not cleared for them. A rejected cell of
+    another column is what someone typed there, a child's IIN in a grade's cell too: its IINs are masked."""
+    from app.processes.masking import is_personal_key, mask_text, mask_value
 
     kind = KINDS.get(job.kind)
     if kind is None or not kind.touches or kind.touches[0] != "iin" or sees_personal_data(current_user):
         return lambda _column, value: value
-    return lambda column, value: mask_value(value) if is_personal_key(str(column)) else value
+    return lambda column, value: (mask_value(value) if is_personal_key(str(column))
+                                  else mask_text(value) if isinstance(value, str) else value)
 
 
 @bp.route("/registry/imports/<int:import_id>")
