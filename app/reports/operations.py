@@ -300,7 +300,8 @@ def reverify_after_import(job, act_ids, chunk_acts: int = 100,
             raise
         except Exception as err:  # noqa: BLE001 - one poisoned act must not leave the others unchecked
             db.session.rollback()
-            log.warning("registry import %s: re-verifying a chunk failed (%r); its acts one by one", job.id, err)
+            log.warning("registry import %s: re-verifying a chunk failed (%s); its acts one by one", job.id,
+                        log_words(err))
             verified += len(_verify_one_by_one(None, chunk, chunk, decided_meanwhile, failed, origin=origin,
                                                renew=None if renew is None else lambda: renew(job)))
         if renew is not None:

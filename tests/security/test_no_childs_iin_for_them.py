@@ -228,3 +228,29 @@ def test_no_childs_iin_written_anywhere_reaches_the_owner_the_administrator_or_a
     assert leaks == [], "\n".join(f"{url}: {where}" for url, where in leaks)
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert _children_in(logged, children) == set(), "a child's IIN in the server's log lines"
+
+
+def test_a_failed_re_verification_after_an_import_logs_the_errors_kind_not_its_words(world, caplog, monkeypatch):
+    """The log line of a chunk of acts that failed to be verified again after a registry import wrote the error's
+    repr: "invalid literal for int() with base 10: '<a child's IIN>'" reached whoever reads the server's logs. It
+    says the error's kind, as the month-wide pass's line beside it does (app.engine.incidents.log_words)."""
+    from types import SimpleNamespace
+
+    from app.reports import operations as report_operations
+
+    act = act_of_school("Alatau Lyceum")
+    iin = sorted(act.lines, key=lambda li: li.id)[0].iin
+    real, calls = report_operations._verify_chunk, []
+
+    def poisoned(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise ValueError(f"invalid literal for int() with base 10: '{iin}'")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(report_operations, "_verify_chunk", poisoned)
+    caplog.set_level(logging.INFO)
+    report_operations.reverify_after_import(SimpleNamespace(id=1, created_by_id=None), [act.id], renew=None)
+    said = [record.getMessage() for record in caplog.records if "re-verifying a chunk failed" in record.getMessage()]
+    assert len(said) == 1 and "ValueError" in said[0]
+    assert iin not in "\n".join(record.getMessage() for record in caplog.records)
