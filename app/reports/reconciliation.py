@@ -256,12 +256,13 @@ PAYMENT_COLUMNS = [_l("Act"), _l("Organisation"), _l("BIN"), _l("Region"), _l("M
                    _l("Return reason"), _l("Bank's return reference"), _l("Note")]
 
 
-def payments_table(period: date, scope, region_id: int | None, instrument: str, region_name
-                   ) -> tuple[list[str], list[list]]:
+def payments_table(period: date, scope, region_id: int | None, instrument: str, region_name,
+                   written=lambda text: text) -> tuple[list[str], list[list]]:
     """The payments register of a month's acts: one row per registered payment — the act, who was paid, how much,
     the payment order's number and date — for the operator's bank statement (the reconciliation has only sums). A
     payment the bank sent back keeps its row, with the return (day, reason, the bank's reference); an act closed with
-    nothing to pay has a row of 0 ₸ with no order, said so in the note."""
+    nothing to pay has a row of 0 ₸ with no order, said so in the note. ``written``: what the reader reads of the
+    operator's note (the download gives ``app.ui.personal_text``: a child's IIN in it masked for who may not see it)."""
     from app.i18n import format_month
     from app.payments.returns import return_reason_label
 
@@ -277,7 +278,7 @@ def payments_table(period: date, scope, region_id: int | None, instrument: str, 
              safe_cell(region_name(act.region_id)), format_month(act.period), Decimal(payment.amount_tiyn) / 100,
              safe_cell(payment.order_number), payment.paid_on, safe_cell(accounts.get(payment.id, "")),
              payment.returned_on or "", safe_cell(return_reason_label(payment.return_reason)),
-             safe_cell(payment.return_reference or ""), safe_cell(payment.return_note or "")]
+             safe_cell(payment.return_reference or ""), safe_cell(written(payment.return_note or ""))]
             for payment, act in paid]
     standing = select(Payment.id).where(Payment.act_id == Act.id, Payment.returned_on.is_(None)).exists()
     closed = db.session.scalars(

@@ -25,6 +25,7 @@ from app.reports.models import VerificationRun
 from app.reports.operations import discrepancies, months_with_acts, regions_by_id, start_month_verification
 from app.reports.reconciliation import reconcile
 from app.security import CSV_MIMETYPE
+from app.ui import personal_text
 from app.user_input import ascii_int
 
 bp = Blueprint("reports", __name__)
@@ -236,7 +237,7 @@ def payments_export(fmt: str):
     """The payments register of the month, region and instrument the reconciliation shows."""
     return _month_file(fmt, "payments", lambda data: reconciliation.payments_table(
         data["period"], scope_clause(current_user, Act.region_id, Act.school_id), data["region_id"],
-        data["instrument"].code, _region_namer(data["regions"])), figures=False)
+        data["instrument"].code, _region_namer(data["regions"]), written=personal_text), figures=False)
 
 
 def _month_file(fmt: str, kind: str, build, figures: bool = True):

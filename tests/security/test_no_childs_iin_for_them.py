@@ -98,6 +98,22 @@ def _iins_written_everywhere(app) -> dict[str, str]:
     db.session.execute(update(ContractAmendment).values(rationale=f"The pupil {enrolled[-1]} moved away."))
     db.session.commit()
 
+    # the bank returns the payment of Samruk's October act, and the operator writes why
+    from app.payments.models import Payment
+    from app.payments.returns import record_return
+    from tests.helpers import submitted_and_accepted
+
+    paid = db.session.scalars(select(Act).where(Act.number == "ACT-190643003326-202610")).one()
+    submitted_and_accepted(paid, "accountant4", "official_shymkent")
+    complete_task(open_task(paid, "pay_act").id, user("operator"),
+                  form={"order_number": "PP-SAMRUK-1", "paid_on": clock.today().isoformat()})
+    db.session.commit()
+    written["payment's return note"] = enrolled[-8]
+    record_return(db.session.get(Act, paid.id), db.session.scalars(select(Payment).where(Payment.act_id == paid.id))
+                  .one(), clock.today(), "other", "BANK-SAM-1", f"The bank names the pupil {enrolled[-8]}",
+                  user("operator"))
+    db.session.commit()
+
     # the administrator imports a children's register with a row the importer rejects: the grade cell holds an IIN
     written["rejected cell"] = enrolled[-2]
     school_bin = db.session.scalar(select(Organisation.bin).where(Organisation.kind == "school"))
@@ -201,12 +217,14 @@ def test_no_childs_iin_written_anywhere_reaches_the_owner_the_administrator_or_a
     written = _iins_written_everywhere(app)
     act = act_of_school("Alatau Lyceum")
     other = act_of_school("Bilim Innovation School")
+    paid = db.session.scalars(select(Act).where(Act.number == "ACT-190643003326-202610")).one()
     task = open_task(act, "accept_act")
     from app.inbox.models import TaskAttachment
 
     written_on = {
-        "act_id": [{"act_id": act.id}, {"act_id": other.id}],
-        "instance_id": [{"instance_id": act.instance_id}, {"instance_id": other.instance_id}],
+        "act_id": [{"act_id": act.id}, {"act_id": other.id}, {"act_id": paid.id}],
+        "instance_id": [{"instance_id": act.instance_id}, {"instance_id": other.instance_id},
+                        {"instance_id": paid.instance_id}],
         "task_id": [{"task_id": task.id}, {"task_id": open_task(other, "submit_act").id}],
         "attachment_id": [{"attachment_id": a} for a in db.session.scalars(select(TaskAttachment.id))],
         "contract_id": [{"contract_id": c} for c in db.session.scalars(
