@@ -114,6 +114,13 @@ def _iins_written_everywhere(app) -> dict[str, str]:
                   user("operator"))
     db.session.commit()
 
+    # the department's comment on the school's application
+    from app.applications.models import Application
+
+    written["application's review comment"] = enrolled[-9]
+    db.session.execute(update(Application).values(review_comment=f"Counted {enrolled[-9]} twice; places cut by one."))
+    db.session.commit()
+
     # the administrator imports a children's register with a row the importer rejects: the grade cell holds an IIN
     written["rejected cell"] = enrolled[-2]
     school_bin = db.session.scalar(select(Organisation.bin).where(Organisation.kind == "school"))
