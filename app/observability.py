@@ -418,8 +418,36 @@ def configure_json_logs() -> None:
             handler.addFilter(RequestContextFilter())
 
 
+_URL_SPACE_IN_NUMBER = re.compile(r"(?<=[0-9])(?:\+|%20)(?=[0-9])")
+
+
+class RequestLineWithoutIins(logging.Filter):
+    """The web server's line per request (werkzeug's under ``flask serve``, gunicorn's access log) names the URL with
+    its query: an official's registry look-up (``/registry/lookup?q=<a child's IIN>``) wrote the child's IIN into the
+    log that operations staff read. The IINs in it are masked as the pages mask them for readers not cleared for
+    children's data (:func:`app.processes.masking.mask_text`); the line keeps the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from app.processes.masking import mask_text
+
+        # a number typed in groups reaches the URL's query with its spaces encoded ("7910+2830+2728")
+        message = _URL_SPACE_IN_NUMBER.sub(" ", record.getMessage())
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+#: the loggers that write a line per request, URL and query included
+REQUEST_LINE_LOGGERS = ("werkzeug", "gunicorn.access")
+
+
 def init_observability(app: Flask) -> None:
     app.extensions["tapsyrys_started_at"] = time.time()
+    for name in REQUEST_LINE_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RequestLineWithoutIins) for f in logger.filters):
+            logger.addFilter(RequestLineWithoutIins())
     if (app.config.get("LOG_FORMAT") or os.environ.get("LOG_FORMAT")) == "json":
         configure_json_logs()
     app.before_request(_before_request)

@@ -279,3 +279,17 @@ def test_a_failed_re_verification_after_an_import_logs_the_errors_kind_not_its_w
     said = [record.getMessage() for record in caplog.records if "re-verifying a chunk failed" in record.getMessage()]
     assert len(said) == 1 and "ValueError" in said[0]
     assert iin not in "\n".join(record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("logger", ["werkzeug", "gunicorn.access"])
+def test_the_web_servers_line_of_a_registry_look_up_masks_the_childs_iin(app, caplog, logger):
+    """An official looks a child up (GET /registry/lookup?q=<IIN>); the web server writes a line per request with the
+    URL, and the child's IIN was in the log operations staff read. The line is kept, the IIN masked."""
+    iin = "791028302728"  # DESIGN §2's valid example; its BIN example 950440001673 stays
+    caplog.set_level(logging.INFO, logger=logger)
+    logging.getLogger(logger).info('%s - - [%s] "%s" %s -', "127.0.0.1", "05/Dec/2026 18:00:00",
+                                   f"GET /registry/lookup?q={_grouped(iin).replace(' ', '+')}&bin=950440001673 "
+                                   "HTTP/1.1", 200)
+    said = [record.getMessage() for record in caplog.records if record.name == logger]
+    assert said == ['127.0.0.1 - - [05/Dec/2026 18:00:00] "GET /registry/lookup?q=••••••••2728&bin=950440001673 '
+                    'HTTP/1.1" 200 -']
