@@ -24,6 +24,7 @@ from app.processes import operations as ops
 from app.processes import queries, trials
 from app.processes.masking import mask
 from app.security import model_file_download
+from app.ui import personal_text
 from app.user_input import BrokenText, JsonTooDeep, NonFiniteNumber, ascii_int, loads_json_field, page_number
 
 bp = Blueprint("processes", __name__)
@@ -103,7 +104,8 @@ def _act(instance_id: int, action, success: str):
         action(instance, _confirmed_reason())
     except (DomainRefused, ConflictError, ops.RetryRefused, StepFailed) as err:
         db.session.rollback()
-        flash(str(err), "danger")
+        # a step that failed says its error's words, which may quote the instance's data (a child's IIN)
+        flash(personal_text(str(err)), "danger")
     else:
         db.session.commit()
         flash(success, "success")
@@ -129,7 +131,8 @@ def retry(instance_id: int):
             flash(_("The step was retried and the process continued."), "success")
         else:
             incident = incidents.open_incident_of(instance_id)
-            flash(_("The step failed again: %(msg)s", msg=said_text(incident.message) if incident else "?"), "danger")
+            said = personal_text(said_text(incident.message)) if incident else "?"
+            flash(_("The step failed again: %(msg)s", msg=said), "danger")
     return redirect(url_for("processes.show", instance_id=instance_id))
 
 

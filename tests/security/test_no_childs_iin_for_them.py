@@ -293,3 +293,31 @@ def test_the_web_servers_line_of_a_registry_look_up_masks_the_childs_iin(app, ca
     said = [record.getMessage() for record in caplog.records if record.name == logger]
     assert said == ['127.0.0.1 - - [05/Dec/2026 18:00:00] "GET /registry/lookup?q=••••••••2728&bin=950440001673 '
                     'HTTP/1.1" 200 -']
+
+
+@pytest.mark.parametrize(("username", "action"), [("owner", "retry"), ("admin", "trigger-timer")])
+def test_a_cockpit_action_whose_step_fails_says_its_words_with_the_childs_iin_masked(world, app, monkeypatch, username,
+                                                                                       action):
+    """The cockpit says why a retried step failed again (the incident's message) or why a step run by a fired timer
+    failed (its error's words): a script's "invalid literal for int(): '<a child's IIN>'" reached the process owner
+    and the administrator in that message, in full, while the instance page beside it masked it."""
+    from app.engine.errors import StepFailed
+    from app.processes import operations as ops
+
+    act = act_of_school("Alatau Lyceum")
+    iin = sorted(act.lines, key=lambda li: li.id)[0].iin
+    words = f"Script failed: invalid literal for int() with base 10: '{iin}'"
+    record_incident(act.instance_id, RuntimeError(words), element_id="verify")
+    db.session.commit()
+    monkeypatch.setattr(ops, "retry", lambda *args, **kwargs: False)  # the step failed again; the incident stays
+
+    def fails(*args, **kwargs):
+        raise StepFailed(words)
+
+    monkeypatch.setattr(ops, "trigger_timer", fails)
+    person = Browser(app, username)
+    answer = person.post(f"/instances/{act.instance_id}/{action}", {"confirm": "yes", "reason": "Registry is back",
+                                                                    "element": "sla"})
+    assert answer.status_code == 302
+    page = person.get(f"/instances/{act.instance_id}").get_data(as_text=True)
+    assert f"••••••••{iin[-4:]}" in page and iin not in page
