@@ -89,6 +89,17 @@ AUDIT_ACTIONS = {
     "inbox.filter_saved": _l("Inbox filter saved"),
     "inbox.filter_deleted": _l("Inbox filter deleted"),
     "user.login": _l("Logged in"),
+    # An account's own events, read on its administration page (they were shown by their key: "user.deactivated").
+    "user.created": _l("Account created"),
+    "user.updated": _l("Account changed (name, e-mail, role or organisation)"),
+    "user.activated": _l("Account reactivated"),
+    "user.deactivated": _l("Account deactivated"),
+    "user.password_reset": _l("Temporary password set by an administrator"),
+    "user.password_changed": _l("Password changed"),
+    "user.logout": _l("Logged out"),
+    "user.sessions_ended": _l("Signed out everywhere"),
+    "notices.withdrawn": _l("Notices withdrawn"),
+    "api_tokens.revoked": _l("API tokens revoked"),
 }
 
 

@@ -11,16 +11,18 @@ from sqlalchemy import func, or_, select
 
 from app.admin import operations as ops
 from app.audit import checks as audit_checks
-from app.audit.models import AuditCheck
+from app.audit.models import AuditCheck, AuditEvent
 from app.engine.errors import DomainRefused
 from app.extensions import db
+from app.i18n import format_day
 from app.jobs import FAILURE_REASONS
 from app.limits import password_change_limits
 from app.listing import searched_bin
 from app.people import sessions
+from app.people import substitutions as subs
 from app.people.models import Organisation, Region, User
 from app.people.roles import ROLE_LABELS, Role
-from app.user_input import page_number
+from app.user_input import calendar_date, page_number, whole_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -142,7 +144,8 @@ def _shown_once(user: User, message: str):
     """The user's page with a temporary password on it, answered to the POST that made it: not flashed (the flash
     travels in the session cookie, signed but readable, and would be kept wherever cookies are), and never cached."""
     response = current_app.make_response(render_template(
-        "admin/user.html", user=user, values=_user_values(user), errors={}, shown_once=message, **_choices()))
+        "admin/user.html", user=user, values=_user_values(user), errors={}, shown_once=message, **_choices(),
+        **_deputies_and_history(user)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -167,8 +170,64 @@ def user(user_id: int):
             _say_released(released)
             return redirect(url_for("admin.user", user_id=user.id))
     values = request.form if errors else _user_values(user)
-    return render_template("admin/user.html", user=user, values=values, errors=errors, **_choices()), \
-        422 if errors else 200
+    return render_template("admin/user.html", user=user, values=values, errors=errors, **_choices(),
+                           **_deputies_and_history(user)), 422 if errors else 200
+
+
+#: how many of a person's latest audit events their page lists (newest first; logins included)
+HISTORY_SHOWN = 50
+
+
+def _deputies_and_history(user: User, typed: dict | None = None, refused: str | None = None) -> dict:
+    """What the person's page shows below their account: who stands in for them or for whom they stand in, the form
+    with which an administrator names a deputy for someone away (on leave, ill: they cannot name one themselves), and
+    the latest events of the person's audit chain — who created, changed, deactivated them, named their deputies."""
+    events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"user:{user.id}")
+                                     .order_by(AuditEvent.seq.desc()).limit(HISTORY_SHOWN + 1)))
+    return {"substitutions": subs.substitutions_of(user), "deputy_candidates": subs.deputy_candidates(user),
+            "deputy_typed": typed or {}, "deputy_refused": refused, "history": events[:HISTORY_SHOWN],
+            "history_cut": len(events) > HISTORY_SHOWN}
+
+
+@bp.post("/users/<int:user_id>/deputies")
+@login_required
+def name_deputy(user_id: int):
+    """An administrator names a deputy for this person (same organisation, same role: app.people.substitutions)."""
+    _require_admin()
+    user = _get(User, user_id)
+    try:
+        sub = subs.create_substitution(user, whole_number(request.form, "deputy_id", lenient=True),
+                                       calendar_date((request.form.get("starts_on") or "").strip(), day_first=True),
+                                       calendar_date((request.form.get("ends_on") or "").strip(), day_first=True),
+                                       current_user)
+    except DomainRefused as err:
+        db.session.rollback()
+        user = _get(User, user_id)
+        return render_template("admin/user.html", user=user, values=_user_values(user), errors={}, **_choices(),
+                               **_deputies_and_history(user, request.form, str(err))), 422
+    db.session.commit()
+    flash(_("%(deputy)s stands in for %(name)s from %(start)s to %(end)s: they see and complete %(name)s's tasks, "
+            "recorded as done on their behalf.", deputy=sub.deputy.full_name, name=user.full_name,
+            start=format_day(sub.starts_on, "medium"), end=format_day(sub.ends_on, "medium")), "success")
+    return redirect(url_for("admin.user", user_id=user.id, _anchor="deputies"), 303)
+
+
+@bp.post("/users/<int:user_id>/deputies/<int:sub_id>/end")
+@login_required
+def end_deputy(user_id: int, sub_id: int):
+    _require_admin()
+    sub = db.session.get(subs.Substitution, sub_id)
+    if sub is None or user_id not in (sub.principal_id, sub.deputy_id):
+        abort(404)
+    try:
+        subs.revoke_substitution(sub, current_user)
+    except DomainRefused as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    else:
+        db.session.commit()
+        flash(_("Substitution ended."), "success")
+    return redirect(url_for("admin.user", user_id=user_id, _anchor="deputies"), 303)
 
 
 def _say_released(released: int) -> None:

@@ -118,6 +118,9 @@ def create_substitution(principal: User, deputy_id: int | None, starts_on: date 
         raise DomainRefused(_("Only the person themselves or an administrator can name a deputy."))
     deputy = db.session.get(User, deputy_id) if deputy_id else None
     if deputy is None or deputy not in deputy_candidates(principal):
+        if actor.id != principal.id:  # an administrator names the deputy of someone away: "your" was the admin's
+            raise DomainRefused(_("Choose as deputy an active colleague of %(name)s: someone of the same "
+                                  "organisation with the same role.", name=principal.full_name))
         raise DomainRefused(_("Choose an active colleague from your organisation with your role as deputy."))
     if starts_on is None or ends_on is None:
         raise DomainRefused(_("Enter both dates (YYYY-MM-DD)."))
