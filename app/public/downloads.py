@@ -31,6 +31,9 @@ HEADINGS = {"instrument": _l("Instrument code"), "instrument_title": _l("Funding
             "region_code": _l("Region code"),
             "region": _l("Region"), "withheld_share": _l("Share withheld"), "bin": _l("BIN"),
             "organisation": _l("Organisation")}
+#: the unit as the CSV's reader says it, under the heading that names it in their language ("Бірлік (бала-ай немесе
+#: орын-ай)" stood over "child-month" in the Kazakh file); the JSON keeps the code, which a program reads
+UNIT_WORDS = {"child-month": _l("child-month"), "place-month": _l("place-month")}
 MIMETYPES = {"csv": CSV_MIMETYPE, "json": "application/json"}
 
 
@@ -66,7 +69,8 @@ def render(dataset: str, fmt: str, year: str | None, region_id: int | None, inst
     writer = csv_export_writer(out)
     writer.writerow([str(HEADINGS[c]) for c in COLUMNS[dataset]])
     for row in rows:
-        writer.writerow([_csv_cell(row[c]) for c in COLUMNS[dataset]])
+        writer.writerow([_csv_cell(str(UNIT_WORDS.get(row[c], row[c])) if c == "funded_unit" else row[c])
+                         for c in COLUMNS[dataset]])
     return Download("\ufeff" + out.getvalue(), MIMETYPES[fmt], name)
 
 
