@@ -110,7 +110,9 @@ def show(act_id: int):
     # is hers to read, but its only link was on the operator's Registries page): a line's IIN (NEDB, the schools'
     # registry) and the organisation's BIN lead there for the roles that may read it.
     reader = current_user.role in READERS
-    return render_template("acts/show.html", act=act, lines=lines[:LINES_PAGE], more=len(lines) > LINES_PAGE,
+    trail = _trail_check(act) if request.args.get("trail") == "check" and current_user.role in TRAIL_CHECKERS else None
+    return render_template("acts/show.html", trail=trail, checks_trail=current_user.role in TRAIL_CHECKERS,
+                           act=act, lines=lines[:LINES_PAGE], more=len(lines) > LINES_PAGE,
                            rules=instrument_of(act).rules, instrument=instrument_of(act),
                            rule=rule, outcome=outcome, payment=payment, returned_payments=returned,
                            nothing_to_pay=nothing_to_pay(act), pays=may_handle_payments(current_user),
@@ -121,6 +123,24 @@ def show(act_id: int):
                            school_side=current_user.organisation_id == act.school_id,
                            lookup_bin=reader, lookup_iin=reader and sees_personal_data(current_user)
                            and instrument_of(act).code == "schools")
+
+
+#: who may check one act's audit trail from its page (a read: the auditor's "whole story" of an act ends with it)
+TRAIL_CHECKERS = {"auditor", "operator", "admin"}
+
+
+def _trail_check(act):
+    """The act's chain checked now, and its decided row and payments against the events that vouch for them."""
+    from app.acts.operations import act_chain
+    from app.audit import facts
+    from app.audit.operations import check_trail
+    from app.payments.models import Payment
+
+    rows = {("payment", p.id): facts.payment_facts(p)
+            for p in db.session.scalars(select(Payment).where(Payment.act_id == act.id))}
+    if act.status in facts.DECIDED_ACT_STATUSES:
+        rows[("act", act.id)] = facts.act_facts(act)
+    return check_trail(act_chain(act), rows)
 
 
 @bp.route("/acts/<int:act_id>/lines.<any(csv, xlsx):fmt>")

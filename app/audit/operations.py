@@ -365,6 +365,35 @@ def verify_chain(chain: str) -> list[ChainProblem]:
     return _walk(chain).report.problems
 
 
+@dataclass
+class TrailCheck:
+    """One record's trail, checked on its page: its chain's events (hash, link, sequence) and the rows it vouches for
+    against the latest event of the chain that does."""
+
+    events: int
+    problems: list[ChainProblem]
+    #: (object type, id) → the facts the row and its vouching event disagree on
+    differing: dict[tuple[str, int], list[str]]
+    #: the rows asked about that an event of the chain vouches for
+    vouched: list[tuple[str, int]]
+
+
+def check_trail(chain: str, rows: dict[tuple[str, int], dict]) -> TrailCheck:
+    """Walk ``chain`` and compare each of ``rows`` ((object type, id) → its facts now) with the latest verified event
+    of the chain vouching for it: what an auditor reading one act needs, without the whole trail's check."""
+    walker = _walk(chain)
+    differing, vouched = {}, []
+    for key, actual in rows.items():
+        cover = walker.covers.get(key)
+        if cover is None:
+            continue
+        vouched.append(key)
+        names = _differing(actual, cover.facts)
+        if names:
+            differing[key] = names
+    return TrailCheck(walker.report.events, walker.report.problems, differing, vouched)
+
+
 def _refuse_late_unkeyed_events(walker: _ChainWalker, anchors: list[dict]) -> None:
     """An unkeyed (sha256-legacy) event is one written before keyed hashes began: plain SHA-256 needs no key, so a
     database writer could make one to vouch for a row they added (a payment nobody made was "vouched for only by an
