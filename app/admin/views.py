@@ -212,13 +212,16 @@ def name_deputy(user_id: int):
     return redirect(url_for("admin.user", user_id=user.id, _anchor="deputies"), 303)
 
 
-@bp.post("/users/<int:user_id>/deputies/<int:sub_id>/end")
+@bp.post("/substitutions/<int:sub_id>/end")
 @login_required
-def end_deputy(user_id: int, sub_id: int):
+def end_deputy(sub_id: int):
+    """An administrator ends a substitution from the principal's page (or the deputy's: ``user_id`` says which)."""
     _require_admin()
     sub = db.session.get(subs.Substitution, sub_id)
-    if sub is None or user_id not in (sub.principal_id, sub.deputy_id):
+    if sub is None:
         abort(404)
+    shown = whole_number(request.form, "user_id", lenient=True)
+    user_id = shown if shown in (sub.principal_id, sub.deputy_id) else sub.principal_id
     try:
         subs.revoke_substitution(sub, current_user)
     except DomainRefused as err:

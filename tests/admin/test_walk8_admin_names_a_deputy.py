@@ -40,7 +40,7 @@ def test_the_administrator_names_a_deputy_for_an_official_on_leave(world, browse
     page = admin.get(f"/admin/users/{official.id}").get_data(as_text=True)
     assert 'id="user-substitutions"' in page and "Deputy named" in page  # the list and the account's trail
     # ended from the same page
-    response = admin.post(f"/admin/users/{official.id}/deputies/{sub.id}/end")
+    response = admin.post(f"/admin/substitutions/{sub.id}/end", {"user_id": str(official.id)})
     assert response.status_code == 303
     db.session.refresh(sub)
     assert sub.revoked_at is not None
@@ -87,7 +87,7 @@ def test_an_auditor_reads_the_deputies_and_the_trail_but_gets_no_form(world, bro
     assert auditor.post(f"/admin/users/{official.id}/deputies",
                         {"deputy_id": str(colleague.id), "starts_on": clock.today().isoformat(),
                          "ends_on": clock.today().isoformat()}).status_code == 403
-    assert auditor.post(f"/admin/users/{official.id}/deputies/{sub.id}/end").status_code == 403
+    assert auditor.post(f"/admin/substitutions/{sub.id}/end").status_code == 403
     db.session.refresh(sub)
     assert sub.revoked_at is None
 
