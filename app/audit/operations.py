@@ -31,6 +31,7 @@ from app.extensions import db
 
 GENESIS = "0" * 64
 _HEADS = "audit_chain_heads"  # session.info key: chain -> (seq, hash), this transaction only
+_HELD = "audit_chains_held"  # session.info key: the chains this transaction holds (hold_chain)
 
 
 def _canonical(value) -> bytes:
@@ -69,8 +70,8 @@ def record_event(chain: str, action: str, object_type: str, object_id: int | Non
     """Append an event to ``chain`` in the current transaction (the caller commits).
 
     ``alongside``: the writer does not hold the instance's lock version (a comment, a file, a claim on an
-    instance's chain): on PostgreSQL it waits for the chain as other chains' writers do, instead of losing its
-    event — and the person's comment — to a 409 on the unique (chain, seq) when two are written at once.
+    instance's chain). It no longer changes how the event is written: every writer of every chain waits for the
+    chain on PostgreSQL (:func:`hold_chain`, and the lock order there); the callers still say it.
 
     ``facts`` are the money and legal fields of the row this event creates or decides (built by
     ``app/audit/facts.py``); ``verify-audit`` compares them with the row later.
@@ -78,7 +79,7 @@ def record_event(chain: str, action: str, object_type: str, object_id: int | Non
     Written at once with a plain INSERT (no ORM object to track until the flush): the event is visible to
     the rest of the transaction and goes with it on commit or rollback."""
     ring = keyring()
-    seq, prev = _next_link(chain, alongside)
+    seq, prev = _next_link(chain)
     at = clock.now()
     details = _as_stored(details or {})
     facts = _as_stored(facts)
@@ -109,11 +110,10 @@ def record_events(events: list[dict]) -> None:
     for i in range(0, len(unknown), 900):
         chunk = unknown[i : i + 900]
         take_write_lock(conn)  # SQLite: the heads are read under the lock the batch's INSERT takes (see _next_link)
-        if conn.dialect.name == "postgresql":
-            # The writers alongside an instance (a comment, a claim: record_event's ``alongside``) lock its chain;
-            # so does this batch, in one statement and in chain order (two batches never wait on each other in a
-            # circle), so a comment on an act's task while its month is verified waits instead of colliding.
-            conn.execute(_LOCK_CHAINS, {"chains": chunk})
+        # PostgreSQL: every writer of a chain holds it (hold_chain); so does this batch, in one statement and in chain
+        # order (two batches never wait on each other in a circle), so a comment on an act's task while its month is
+        # verified waits instead of colliding.
+        hold_chains(chunk)
         for chain in chunk:
             heads[chain] = (0, GENESIS)
         last = (select(AuditEvent.chain, func.max(AuditEvent.seq).label("seq"))
@@ -148,13 +148,13 @@ def start_chain(chain: str) -> None:
     db.session.info.setdefault(_HEADS, {})[chain] = (0, GENESIS)
 
 
-def _next_link(chain: str, alongside: bool = False) -> tuple[int, str]:
+def _next_link(chain: str) -> tuple[int, str]:
     """(seq, prev_hash) for the next event of ``chain``.
 
     Heads written in this transaction are remembered in the session, so a second event on the same chain
     (task completed + instance completed) costs no query; any commit, rollback or savepoint end forgets
-    them. Otherwise one indexed look-up of the chain's last event (unique chain, seq). No autoflush is
-    needed for it: events are inserted as they are recorded.
+    them. Otherwise one indexed look-up of the chain's last event (unique chain, seq), under the chain's lock
+    (:func:`hold_chain`). No autoflush is needed for it: events are inserted as they are recorded.
     """
     head = db.session.info.get(_HEADS, {}).get(chain)
     if head is not None:
@@ -168,15 +168,64 @@ def _next_link(chain: str, alongside: bool = False) -> tuple[int, str]:
         # refused. Not a retry of the transaction on that conflict instead: a request's work is not replayable (a
         # file written, an allowance counted, the person's form), and the retry would meet the same race again.
         take_write_lock(connection)
-    elif alongside or not chain.startswith("instance:"):
-        # A chain that no other lock guards (a person's logins, the registry's imports, the month-wide runs, a
-        # model's versions): the second of two concurrent writers waits here for the first one's commit and
-        # then links after it, instead of failing on the unique (chain, seq) — a 500 for someone logging in
-        # while their other browser does too, or an import marked failed because an upload wrote the chain at
-        # the same moment. An instance's writers already race on its lock version: the loser is told.
-        connection.execute(_LOCK_CHAIN, {"chain": chain})
+    else:
+        hold_chain(chain)
     last = connection.execute(_HEAD, {"chain": chain}).first()
     return (last.seq + 1, last.hash) if last else (1, GENESIS)
+
+
+def hold_chain(chain: str) -> None:
+    """PostgreSQL: hold ``chain``'s lock (a transaction-scoped advisory lock) until the transaction ends — at once, or
+    after the transaction that holds it ends; SQLite: nothing (one writer at a time: :func:`_next_link`). Held once
+    per transaction (a second call sends nothing).
+
+    Every writer of a chain holds it before reading the chain's head, so the second of two writers links after the
+    first instead of failing on the unique (chain, seq): a person's logins from two browsers, two uploads to the
+    registry — and an instance's chain, which many writers share. There the acceptance of an act at the instant
+    someone commented on its case was refused ("Someone else has just completed this step"): the step, which holds
+    the instance's lock version, took no chain lock and linked to the head the comment was writing after.
+
+    **Lock order of an instance's writers** (PostgreSQL). Each writer takes the locks it needs in this order, so
+    none waits for a lock while holding one that the writer it waits for needs next — two that did waited on each
+    other until PostgreSQL refused one ("deadlock detected"):
+
+    1. the subject's own rows — the act, its payment, the contract (their guarded writes);
+    2. the instance's chain (this lock);
+    3. the instance's human-task rows (a claim's conditional UPDATE, a step completing its task, a cancellation);
+    4. the instance's row (its lock version).
+
+    The writers: a step (``complete_task``: the handler's writes to the act, then the chain as the engine runs —
+    ``app.engine.runtime._run_engine`` holds it — then the task and instance rows); a timer, a retry, a migration,
+    an administrator's timer (``_run_engine`` too, before ``_sync`` writes the rows); a cancellation, suspension,
+    resumption or variable edit (``app.processes.operations._save_state``); an incident
+    (``app.engine.incidents.record_incident``, before the instance row; an announcement's retry, before its tasks'
+    rows); a claim (the chain before its conditional UPDATE of the task); an unclaim or a reassignment (the event,
+    and so the chain, before the task row's flush); the claims of a person moved or deactivated (every chain in one
+    statement, :func:`hold_chains`, then the rows); the overdue notice (the chain before the task's ``sla_state``);
+    a comment or a file (the chain only: the foreign keys of its row take a KEY SHARE lock of the task and the
+    instance, which no UPDATE of theirs waits for); the month-wide verification (its acts' rows, then their chains
+    in one statement, then their tasks' inbox columns); a payment's return, the payee's confirmation, a payment
+    again (the payment and the act, then the chain)."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    held = db.session.info.setdefault(_HELD, set())
+    if chain not in held:
+        connection.execute(_LOCK_CHAIN, {"chain": chain})
+        held.add(chain)
+
+
+def hold_chains(chains: list[str]) -> None:
+    """:func:`hold_chain` for many chains at once, in one statement and in chain order (the order every writer of
+    several chains takes them in)."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    held = db.session.info.setdefault(_HELD, set())
+    wanted = sorted(set(chains) - held)
+    if wanted:
+        connection.execute(_LOCK_CHAINS, {"chains": wanted})
+        held.update(wanted)
 
 
 # Built once: a statement object carries its compiled form's cache key, so a step pays only the execution.
@@ -192,7 +241,9 @@ _LOCK_CHAINS = text("SELECT pg_advisory_xact_lock(hashtextextended(s.c, 0)) FROM
 @sa_event.listens_for(Session, "after_transaction_end")
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _forget_heads(session, *_args) -> None:
+    # the chains held too: a lock taken in a savepoint rolled back is released with it (held again, if need be)
     session.info.pop(_HEADS, None)
+    session.info.pop(_HELD, None)
 
 
 # -- verification -------------------------------------------------------------------------------------------

@@ -181,9 +181,10 @@ def record_incident(instance_id: int, err: BaseException, *, element_id: str | N
     default) flags the instance ``error`` so no pass advances it until the incident is retried or resolved;
     an announcement failure does not halt the process. Writes the audit event; the caller commits.
     """
-    from app.audit.operations import record_event
+    from app.audit.operations import hold_chain, record_event
     from app.engine.models import ProcessInstance
 
+    hold_chain(f"instance:{instance_id}")  # before the instance's row (the lock order: app.audit.operations)
     now = clock.now()
     kind = kind or classify(err)
     # a refusal kept as its msgid and values: read in the language of whoever opens the instance, not in the
@@ -457,8 +458,10 @@ def _reannounce(incident: Incident) -> None:
     """An announcement incident is retried by putting the instance's unannounced-failed tasks back in the queue."""
     from sqlalchemy import update
 
+    from app.audit.operations import hold_chain
     from app.engine.models import HumanTask
 
+    hold_chain(f"instance:{incident.instance_id}")  # before the tasks' rows (the lock order: app.audit.operations)
     db.session.execute(update(HumanTask).where(HumanTask.instance_id == incident.instance_id,
                                                HumanTask.spec_name == incident.element_id,
                                                HumanTask.status == "open")

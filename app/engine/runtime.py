@@ -33,7 +33,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
-from app.audit.operations import record_event, start_chain
+from app.audit.operations import hold_chain, record_event, start_chain
 from app.database import get_by_id
 from app.engine import signals
 from app.engine.access import can_see, principal_for
@@ -199,6 +199,12 @@ def _load(instance: ProcessInstance) -> BpmnWorkflow:
 
 
 def _run_engine(instance: ProcessInstance, actor, step) -> None:
+    if instance.id is not None:
+        # The instance's chain before anything the run writes to its tasks or its row (a step, a timer, a retry, a
+        # migration): a claim or a comment written at the same instant waits for it, or it for them, and each links
+        # to the other's event — not both to one head, the step then refused. The order of the locks:
+        # app.audit.operations.hold_chain. (A new instance: nobody else sees it before its commit.)
+        hold_chain(instance.audit_chain)
     # when this run started and for whom: the tasks it completes are those that changed since (see _settle_incidents)
     instance._engine_run = (time.time(), actor)
     token = _run.set(OperatorContext(instance, actor))
@@ -345,6 +351,8 @@ def _sync(instance: ProcessInstance, wf: BpmnWorkflow, now: datetime, completed_
     queried when one of them has to be cancelled; a row the workflow still has READY is never inserted
     twice either way (unique instance, task guid).
     """
+    if not new:
+        hold_chain(instance.audit_chain)  # before the rows (held already after _run_engine: nothing sent)
     ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
     if new:
         open_rows, known = [], set()

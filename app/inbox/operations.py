@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from app import clock
-from app.audit.operations import record_event
+from app.audit.operations import hold_chain, hold_chains, record_event
 from app.database import held_elsewhere, remove_unless_committed
 from app.engine.errors import ConflictError, DomainConflict, DomainRefused, FormInvalid, StepFailed, TaskNotAvailable
 from app.engine.forms import direction_controls, direction_controls_refused
@@ -51,6 +51,9 @@ def claim(task: HumanTask, user: User) -> None:
         raise TaskNotAvailable(_("This task is not in your group."))
     if task.assignee_id == user.id:
         return
+    # The instance's chain before the task's row, as a step holds them (app.audit.operations.hold_chain): the claim
+    # then waits for a step or a comment on the case under way, or they for it — not each for the other.
+    hold_chain(_chain(task))
     now = clock.now()
     changed = db.session.execute(
         update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == "open", HumanTask.assignee_id.is_(None))
@@ -58,6 +61,9 @@ def claim(task: HumanTask, user: User) -> None:
     ).rowcount
     db.session.expire(task)
     if changed != 1:
+        # completed (or cancelled) while the claim waited for the case's chain, or just before: not "someone else
+        # has claimed it" (the official who accepted the act in one tab read that in the other)
+        _require_open(task)
         raise ConflictError(_("Someone else has just claimed this task."))
     record_event(_chain(task), "task.claimed", "human_task", task.id, actor_id=user.id,
                  details={"task": task.spec_name}, alongside=True)
@@ -100,6 +106,7 @@ def release_claims_of(user: User, actor: User, why: str) -> int:
     tasks = db.session.scalars(select(HumanTask).where(
         HumanTask.assignee_id == user.id, HumanTask.status == "open", HumanTask.is_trial.is_(False))
         .order_by(HumanTask.id)).all()
+    hold_chains([_chain(task) for task in tasks])  # every chain before any task's row, in one statement
     for task in tasks:
         task.assignee_id = None
         task.claimed_at = None

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
-from app.audit.operations import record_event
+from app.audit.operations import hold_chain, record_event
 from app.engine.models import HumanTask
 from app.extensions import db
 from app.i18n import N_
@@ -239,6 +239,7 @@ def scan_sla(now=None) -> dict[str, int]:
         (HumanTask.sla_state.is_(None)) | (HumanTask.sla_state != "overdue"),
     ).limit(1000)).all()
     def overdue_notice(task: HumanTask) -> bool:
+        hold_chain(f"instance:{task.instance_id}")  # before the task's row (the lock order: app.audit.operations)
         if not _take_notice(task, "overdue", (HumanTask.sla_state.is_(None)) | (HumanTask.sla_state != "overdue")):
             return False
         people = {u.id: u for u in [*recipients(task), *department_heads(task.region_id)]}

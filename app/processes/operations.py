@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from app import clock
 from app.audit.models import AuditEvent
-from app.audit.operations import record_event
+from app.audit.operations import hold_chain, record_event
 from app.engine import runtime
 from app.engine.errors import DomainRefused, EngineError, StepFailed
 from app.engine.forms import direction_controls, direction_controls_refused
@@ -128,7 +128,9 @@ def _audit(instance: ProcessInstance, action: str, actor, **details) -> None:
 
 
 def _save_state(instance: ProcessInstance, wf=None, **values) -> None:
-    """Write the instance row through the ORM's versioned flush: another writer in between → conflict."""
+    """Write the instance row through the ORM's versioned flush: another writer in between → conflict. The
+    instance's chain is held first (the lock order: app.audit.operations.hold_chain)."""
+    hold_chain(instance.audit_chain)
     if wf is not None:
         instance.state = dump_state(wf)
     for name, value in values.items():

@@ -57,9 +57,14 @@ def test_two_logins_of_the_same_person_at_once_are_both_recorded(world, app):
     assert verify_all_chains()[1] == []
 
 
-def test_an_instance_chain_is_left_to_the_instance_lock(world):
-    """No advisory lock for an instance's chain: its writers race on the instance's lock version instead."""
+def test_every_chain_is_held_before_its_head_is_read_once_per_transaction(world):
+    """An instance's chain is held like any other (it was left to the instance's lock version, which a comment or a
+    claim does not change: the step then linked to the head a comment was writing after, and was refused): on
+    PostgreSQL one lock per chain and transaction — a second event on the chain, or a step that held it before its
+    event (app.engine.runtime._run_engine), sends none. SQLite: its write lock instead, no advisory lock."""
     from sqlalchemy import event
+
+    from app.audit.operations import hold_chain
 
     sent: list[str] = []
 
@@ -68,13 +73,16 @@ def test_an_instance_chain_is_left_to_the_instance_lock(world):
 
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
+        hold_chain("instance:999998")
+        record_event("instance:999998", "test.event", "process_instance", 999998, actor_id=None)
+        record_event("instance:999999", "test.event", "process_instance", 999999, actor_id=None)
         record_event("instance:999999", "test.event", "process_instance", 999999, actor_id=None)
         record_event("registry", "test.event", "registry_import", 1, actor_id=None)
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
         db.session.rollback()
     locks = [s for s in sent if "pg_advisory_xact_lock" in s]
-    assert len(locks) == (1 if db.engine.dialect.name == "postgresql" else 0)
+    assert len(locks) == (3 if db.engine.dialect.name == "postgresql" else 0)
 
 
 def test_two_comments_on_one_task_at_once_are_both_kept(world, app):

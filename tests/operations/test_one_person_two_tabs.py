@@ -7,7 +7,6 @@ serialised read both would link to the same head (see test_one_person_at_once.py
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -203,18 +202,14 @@ def test_a_month_wide_batch_of_events_beside_a_login_of_its_starter(world, app, 
     assert verify_all_chains()[1] == []
 
 
-@pytest.mark.xfail(os.environ.get("DATABASE_URL", "").startswith("postgresql"), strict=True,
-                   reason="PostgreSQL: an instance's version holder takes no chain lock (left open, see the docstring)")
 def test_a_comment_while_the_official_accepts_the_act(world, app, monkeypatch):
     """The operator comments on the case at the instant the official accepts the act: the acceptance (which holds
     the instance's lock version) and the comment (which does not) write one chain — both are kept.
 
-    On PostgreSQL the acceptance is refused ("Someone else has just completed this step"): the comment waits for the
-    chain's advisory lock, the acceptance takes none (an instance's chain is left to its lock version, which a comment
-    does not change), both link to the same head and the acceptance meets the comment's event on the unique
-    (chain, seq). Left open: the fix — every writer of an instance's chain taking its lock, the claims before their
-    UPDATE of the task so that no two wait on each other — costs each step a statement the budgets do not have
-    (tests/test_query_budget.py) and reverses test_an_instance_chain_is_left_to_the_instance_lock."""
+    On PostgreSQL the acceptance was refused ("Someone else has just completed this step"): the comment waited for
+    the chain's advisory lock, the acceptance took none (an instance's chain was left to its lock version, which a
+    comment does not change), both linked to the same head and the acceptance met the comment's event on the unique
+    (chain, seq). Every writer of a chain now holds it (app.audit.operations.hold_chain, with the lock order)."""
     from app.inbox.operations import add_comment
 
     task_id, instance_id = _lyceum_task()
@@ -227,4 +222,106 @@ def test_a_comment_while_the_official_accepts_the_act(world, app, monkeypatch):
     assert len(arrived) >= 2
     db.session.expire_all()
     assert db.session.get(Act, act_id).status == "accepted"
+    assert verify_all_chains()[1] == []
+
+
+@pytest.fixture
+def held_first(app):
+    """PostgreSQL only. ``held_first(chain)``: an event set once a transaction holds ``chain``'s lock (its advisory
+    lock, app.audit.operations.hold_chain); the second action waits for it (:func:`_after`), so the first one takes
+    the chain and the second comes while it is held."""
+    from sqlalchemy import event
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the order is its write lock's, not a chain's")
+    listeners = []
+
+    def watch(chain: str) -> threading.Event:
+        held = threading.Event()
+
+        def after(conn, cursor, statement, parameters, context, executemany) -> None:
+            if "pg_advisory_xact_lock" in statement and chain in str(parameters):
+                held.set()
+
+        event.listen(db.engine, "after_cursor_execute", after)
+        listeners.append(after)
+        return held
+
+    yield watch
+    for listener in listeners:
+        event.remove(db.engine, "after_cursor_execute", listener)
+
+
+def _after(held: threading.Event, action):
+    def later() -> None:
+        assert held.wait(20), "the first action never took the chain"
+        action()
+    return later
+
+
+def test_a_claim_then_the_acceptance_in_two_tabs_are_both_kept_without_deadlock(world, app, monkeypatch,
+                                                                                 held_first):
+    """The official claims the task in one tab and accepts the act in the other, the claim a moment first (it holds
+    the case's chain): the acceptance waits for it and then links after the claim's event. Before, the acceptance
+    read the chain's head while the claim was writing after it and was refused ("Someone else has just completed
+    this step"); had it taken the chain only after its rows, the two would have waited on each other."""
+    from app.inbox.operations import claim
+
+    task_id, instance_id = _lyceum_task()
+    act_id = act_of_school("Alatau Lyceum").id
+    db.session.commit()
+    chain = f"instance:{instance_id}"
+    pause_between_head_and_insert(monkeypatch, chain)
+    held = held_first(chain)
+    assert together(
+        app, lambda: claim(db.session.get(HumanTask, task_id), user("official_almaty")),
+        _after(held, _decide(act_id, "accept_act", "official_almaty", {"decision": "accept"}))) == ["ok", "ok"]
+    db.session.expire_all()
+    assert db.session.get(Act, act_id).status == "accepted"
+    actions = db.session.scalars(select(audit.AuditEvent.action).where(audit.AuditEvent.chain == chain)
+                                 .order_by(audit.AuditEvent.seq)).all()
+    assert actions[-3:] == ["task.claimed", "act.accepted", "task.completed"]
+    assert verify_all_chains()[1] == []
+
+
+def test_the_acceptance_then_a_claim_in_two_tabs_no_deadlock(world, app, monkeypatch, held_first):
+    """The other way round: the acceptance holds the case's chain (its act's event written), the claim comes then.
+    The claim waits for the acceptance — it does not take the task's row first and wait for the chain while the
+    acceptance waits for that row (a deadlock PostgreSQL breaks by refusing one) — and is then told the task is done:
+    the acceptance is kept."""
+    from app.inbox.operations import claim
+
+    task_id, instance_id = _lyceum_task()
+    act_id = act_of_school("Alatau Lyceum").id
+    db.session.commit()
+    chain = f"instance:{instance_id}"
+    pause_between_head_and_insert(monkeypatch, chain)
+    held = held_first(chain)
+    results = together(
+        app, _decide(act_id, "accept_act", "official_almaty", {"decision": "accept"}),
+        _after(held, lambda: claim(db.session.get(HumanTask, task_id), user("official_almaty"))))
+    assert results == ["ok", "ConflictError('This task is no longer open.')"]
+    db.session.expire_all()
+    assert db.session.get(Act, act_id).status == "accepted"
+    assert verify_all_chains()[1] == []
+
+
+@pytest.mark.parametrize("first", ["comment", "claim"])
+def test_a_comment_and_a_claim_one_holding_the_chain_first_are_both_kept(world, app, monkeypatch, held_first,
+                                                                          first):
+    """Guard: the operator's comment and the official's claim on one case, whichever holds its chain first: the other
+    waits for it, both are kept, neither waits on the other in a circle."""
+    from app.inbox.operations import add_comment, claim
+
+    task_id, instance_id = _lyceum_task()
+    db.session.commit()
+    chain = f"instance:{instance_id}"
+    pause_between_head_and_insert(monkeypatch, chain)
+    held = held_first(chain)
+    actions = {"comment": lambda: add_comment(db.session.get(HumanTask, task_id), user("operator"), "a question"),
+               "claim": lambda: claim(db.session.get(HumanTask, task_id), user("official_almaty"))}
+    second = "claim" if first == "comment" else "comment"
+    assert together(app, actions[first], _after(held, actions[second])) == ["ok", "ok"]
+    db.session.expire_all()
+    assert db.session.get(HumanTask, task_id).assignee_id == user("official_almaty").id
     assert verify_all_chains()[1] == []

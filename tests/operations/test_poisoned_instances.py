@@ -260,7 +260,7 @@ def test_the_failed_element_is_the_task_the_engine_names_then_the_one_left_in_er
     assert failed_element(failure(), SimpleNamespace(get_tasks=lambda state: [])) is None
 
 
-def test_a_failed_step_is_logged_for_debugging_only_and_its_caller_says_what_became_of_it(caplog):
+def test_a_failed_step_is_logged_for_debugging_only_and_its_caller_says_what_became_of_it(app_ctx, caplog):
     """The engine's own line of a failed step is for debugging (DEBUG): an engine error (a script, a gateway) with its
     cause, anything else with its traceback. The caller says what became of it in one line — the incident's, a
     refusal — without the error's words, which carry the instance's data (test_background_logs); the incident keeps
@@ -274,7 +274,7 @@ def test_a_failed_step_is_logged_for_debugging_only_and_its_caller_says_what_bec
 
     from app.engine.errors import StepFailed
 
-    instance = SimpleNamespace(id=4711)
+    instance = SimpleNamespace(id=4711, audit_chain="instance:4711")  # the run holds its chain first
 
     def engine_error():
         raise WorkflowException("no outgoing flow matched")
