@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -73,6 +74,12 @@ class Act(db.Model):
     #: The account the department accepted the act to be paid to (app.acts.payee), pinned at acceptance and vouched
     #: for by the acceptance event's facts; NULL for an act accepted before payees were pinned (migration 0027).
     payee_iban: Mapped[str | None] = mapped_column(String(34))
+    #: The design capacity (places) the act's lines were last verified against, written by every verification with
+    #: the totals (``capacity_pinned``: written; NULL then means no limit). Once the act is decided it is the
+    #: capacity its month is repriced with (app.acts.terms): an administrator's later edit of the school's capacity
+    #: is not evidence about a month already accepted (migration 0037_act_capacity).
+    verified_capacity: Mapped[int | None] = mapped_column()
+    capacity_pinned: Mapped[bool] = mapped_column(default=False, server_default=false())
     note: Mapped[str | None] = mapped_column(Text)
     return_comment: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1055,18 +1055,22 @@ def _sum_and_write(conn: Connection, step: Callable[[str], None], caps: Mapping[
         summaries = _summaries(conn, caps)
     step("amounts")
     _write_lines(conn)
-    _write_totals(conn, summaries)
+    _write_totals(conn, summaries, places)
     step("written")
     return summaries
 
 
-def _write_totals(conn: Connection, summaries: Mapping[int, VerificationSummary]) -> None:
-    """The acts' totals, one executemany."""
+def _write_totals(conn: Connection, summaries: Mapping[int, VerificationSummary],
+                  places: Mapping[int, int | None]) -> None:
+    """The acts' totals, one executemany — with the capacity (``places``) the lines were verified against, pinned on
+    the act: once the act is decided, its month is repriced with it (:mod:`app.acts.terms`), never with the school's
+    capacity as edited since."""
     conn.execute(text("UPDATE act SET total_lines = :total, accepted_lines = :accepted, amount_tiyn = :amount, "
-                      "withheld_tiyn = :withheld, total_students = :students, accepted_students = :accepted_students "
-                      "WHERE id = :id"),
+                      "withheld_tiyn = :withheld, total_students = :students, accepted_students = :accepted_students, "
+                      "verified_capacity = :capacity, capacity_pinned = TRUE WHERE id = :id"),
                  [{"id": act_id, "total": s.total, "accepted": s.accepted, "amount": s.amount_tiyn,
-                   "withheld": s.withheld_tiyn, "students": s.students, "accepted_students": s.accepted_students}
+                   "withheld": s.withheld_tiyn, "students": s.students, "accepted_students": s.accepted_students,
+                   "capacity": places.get(act_id)}
                   for act_id, s in summaries.items()])
 
 
