@@ -33,7 +33,10 @@ _ADJUSTMENT_FIELDS = ("original_line_id", "period", "iin", "rule_code", "origina
                       "corrected_amount_tiyn", "amount_tiyn")
 #: Facts added after events were first written with act facts: an event that does not carry one vouches for the
 #: rest (verify-audit compares it only where the event has it).
-ADDED_LATER = frozenset({"adjustment_tiyn", "adjustments_sha256"})
+#: The capacity pinned on the act by its verification (migration 0037) is one: its month is repriced with it, so a
+#: writer who raised it (or unpinned it, for the school's capacity as edited since) would have paid top-ups into
+#: places the month did not have.
+ADDED_LATER = frozenset({"adjustment_tiyn", "adjustments_sha256", "verified_capacity", "capacity_pinned"})
 #: Facts added later whose row value is NULL where no event could have recorded one: an event without the fact
 #: vouches for the row only while the row has none either. The account an act is accepted to be paid to (and a
 #: payment was sent to) is pinned since migration 0027: a database writer who pinned one on an act accepted
@@ -48,12 +51,13 @@ def _act_facts(act, lines: Iterable, adjustments: Iterable = ()) -> dict:
             "amount_tiyn": act.amount_tiyn, "withheld_tiyn": act.withheld_tiyn, "total_lines": act.total_lines,
             "accepted_lines": act.accepted_lines, "lines_sha256": digest(rows),
             "adjustment_tiyn": act.adjustment_tiyn or 0, "adjustments_sha256": digest(settled),
-            "payee_iban": act.payee_iban}
+            "payee_iban": act.payee_iban, "verified_capacity": act.verified_capacity,
+            "capacity_pinned": bool(act.capacity_pinned)}
 
 
 def act_facts(act) -> dict:
-    """An accepted act: what the operator will pay, to which account, the lines it is paid for and the adjustments
-    it settles."""
+    """An accepted act: what the operator will pay, to which account, the lines it is paid for, the adjustments it
+    settles and the design capacity its month is repriced with."""
     from app.acts.models import ActAdjustment, ActLine
 
     lines = db.session.execute(select(*[getattr(ActLine, f) for f in _LINE_FIELDS])

@@ -25,7 +25,7 @@ def test_a_digest_is_the_sha256_of_canonical_json_with_dates_as_text():
 def test_an_acts_facts_are_its_money_and_a_digest_of_its_lines_in_line_order():
     act = SimpleNamespace(number="A-7", school_id=3, period=date(2026, 10, 1), amount_tiyn=8_080_000,
                           withheld_tiyn=4_230_000, total_lines=3, accepted_lines=2, adjustment_tiyn=-1_000,
-                          payee_iban="KZ563190000012344567")
+                          payee_iban="KZ563190000012344567", verified_capacity=120, capacity_pinned=True)
     fields = ("line_no", "iin", "full_name", "grade", "days_attended", "outcome", "rule_code", "amount_tiyn")
     values = [(2, "010101500002", "Ә Б", 5, 20, "excluded", "withdrawn", 0),
               (1, "010101500001", "A B", 1, 21, "accepted", None, 3_850_000),
@@ -42,7 +42,7 @@ def test_an_acts_facts_are_its_money_and_a_digest_of_its_lines_in_line_order():
                              '[10,"010101500010","C D",5,21,"accepted",null,4230000]]'),
         "adjustment_tiyn": -1_000,
         "adjustments_sha256": _sha('[[70,"2026-09-01","010101500070","withdrawn",3850000,3849000,-1000]]'),
-        "payee_iban": "KZ563190000012344567",
+        "payee_iban": "KZ563190000012344567", "verified_capacity": 120, "capacity_pinned": True,
     }
 
 

@@ -205,6 +205,20 @@ def test_an_accepted_acts_line_changed_is_found(paid_act):
     assert len(reasons) == 1 and f"act {paid_act.id}: lines_sha256 differs from event" in reasons[0]
 
 
+def test_the_capacity_pinned_on_a_paid_act_raised_or_unpinned_is_found(paid_act):
+    """The capacity a decided month is repriced with (app.acts.terms.design_capacity_of): raised on the row, a later
+    NEDB correction would top up places the month did not have; unpinned, the school's capacity as an administrator
+    edited it since would count. The acceptance event vouches for both."""
+    assert paid_act.capacity_pinned, "verified before it was accepted: the capacity is pinned"
+    pinned = paid_act.verified_capacity
+    tamper(update(Act).where(Act.id == paid_act.id).values(verified_capacity=(pinned or 0) + 500))
+    assert any(f"act {paid_act.id}: verified_capacity differs from event" in r
+               for r in _reasons(verify_all_chains()[1]))
+    tamper(update(Act).where(Act.id == paid_act.id).values(verified_capacity=pinned, capacity_pinned=False))
+    reasons = _reasons(verify_all_chains()[1])
+    assert len(reasons) == 1 and f"act {paid_act.id}: capacity_pinned differs from event" in reasons[0]
+
+
 def test_an_added_line_is_found(paid_act):
     line = db.session.scalars(select(ActLine).where(ActLine.act_id == paid_act.id)).first()
     tamper(ActLine.__table__.insert().values(act_id=line.act_id, period=line.period, school_id=line.school_id,
