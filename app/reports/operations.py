@@ -217,7 +217,7 @@ def _verify_chunk(run: VerificationRun | None, chunk: list[int], month_ids: list
     summaries, settled = verify_acts(acts, on_step=on_step)
     for act in acts:  # totals were written in SQL
         db.session.expire(act, ["total_lines", "accepted_lines", "total_students", "accepted_students",
-                                "amount_tiyn", "withheld_tiyn"])
+                                "amount_tiyn", "withheld_tiyn", "verified_capacity", "capacity_pinned"])
     net = {act.id: summaries[act.id].amount_tiyn + sum(x["amount_tiyn"] for x in settled.get(act.id, []))
            for act in acts}  # the act's amount as written in SQL, without reloading every act
     events = []

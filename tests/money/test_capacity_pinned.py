@@ -19,6 +19,7 @@ from app.admin.operations import save_organisation
 from app.extensions import db
 from app.people.models import User
 from app.registry.models import NedbEnrollment
+from app.reports.operations import run_month_verification, start_month_verification
 from tests.registry.conftest import NORMS, OCTOBER, Country, iin
 
 NOVEMBER, DECEMBER = date(2026, 11, 1), date(2026, 12, 1)
@@ -160,3 +161,26 @@ def test_a_top_up_into_a_place_free_under_the_pinned_capacity_is_still_paid(coun
     country.enrol(late, school.bin, grade=3)
     december = _settling_act(country, school, DECEMBER)
     assert _settled(december) == {late: (REGISTRY_CORRECTED_IN_FAVOUR, PRIMARY)}
+
+
+def test_the_month_wide_pass_reprices_a_paid_month_with_its_pinned_capacity_and_keeps_the_pin_fresh(country):
+    """The raise of the first test, settled by December's month-wide pass rather than one act's verification: no
+    top-up into the places added after October was decided (the old code paid 3,850,000). December's act, verified
+    by the pass under capacity 4, has 4 pinned — read from the act in the pass's own session too."""
+    school = country.school(capacity=2)
+    first, second, late = iin(41), iin(42), iin(43)
+    country.enrol(first, school.bin, grade=3)
+    country.enrol(second, school.bin, grade=3)
+    _verified_and_paid(country, school, [first, second, late])  # 2 × 3,850,000 paid; the third not in NEDB
+    _admin_sets_capacity(school, 4)
+    country.enrol(late, school.bin, grade=3)
+    december = country.act(school, [(first, 3), (second, 3)], period=DECEMBER)
+    db.session.commit()
+
+    run = start_month_verification(DECEMBER, actor=None, dispatch_job=False)
+    db.session.commit()
+    assert run_month_verification(run.id).status == "done"
+    december = db.session.get(Act, december.id)
+    assert (december.status, december.verified_capacity, december.capacity_pinned) == ("verified", 4, True)
+    assert adjustments.adjustments_of(december) == [], "October's two places were paid for"
+    assert december.amount_tiyn == 2 * PRIMARY == 7_700_000, "December's two pupils, nothing settled"
