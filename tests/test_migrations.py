@@ -204,11 +204,10 @@ def test_the_acts_there_are_get_their_students_from_their_lines(tmp_path):
         assert "total_students" not in {c["name"] for c in inspect(db.engine).get_columns("act")}
 
 
-def test_the_decided_acts_pin_the_capacity_they_were_repriced_with_and_the_open_ones_pin_theirs_when_verified(
-        tmp_path):
-    """0037_act_capacity: a school's accepted or paid act is pinned to the capacity its repricing read until then (a
-    school without a contract: the organisation's, 120 here; one with none: no limit, pinned all the same); an open
-    act and a dormitory's act are not (verification pins theirs). Down again, the columns go."""
+def test_the_verified_acts_pin_the_capacity_their_repricing_read_and_the_others_pin_theirs_when_verified(tmp_path):
+    """0037_act_capacity: a school's verified, accepted or paid act is pinned to the capacity its repricing read until
+    then (a school without a contract: the organisation's, 120 here; one with none: no limit, pinned all the same); an
+    act not verified yet and a dormitory's act are not (verification pins theirs). Down again, the columns go."""
     with _empty_database(tmp_path, "act_capacity"):
         upgrade(revision="0036_settlement_returns")
         with db.engine.begin() as conn:
@@ -219,7 +218,7 @@ def test_the_decided_acts_pin_the_capacity_they_were_repriced_with_and_the_open_
                               "(2, 'school', '791028302728', 'Unlimited', 1, NULL)"))
             for act_id, school, status, instrument in ((1, 1, "paid", "schools"), (2, 1, "accepted", "schools"),
                                                        (3, 1, "verified", "schools"), (4, 2, "paid", "schools"),
-                                                       (5, 2, "paid", "dormitories")):
+                                                       (5, 2, "paid", "dormitories"), (6, 2, "submitted", "schools")):
                 conn.execute(text(
                     "INSERT INTO act (id, number, instrument, school_id, region_id, period, status, revision, "
                     "total_lines, accepted_lines, amount_tiyn, withheld_tiyn, created_at) VALUES (:id, :number, "
@@ -230,7 +229,7 @@ def test_the_decided_acts_pin_the_capacity_they_were_repriced_with_and_the_open_
         with db.engine.connect() as conn:
             assert [tuple(row) for row in conn.execute(text(
                 "SELECT id, verified_capacity, capacity_pinned FROM act ORDER BY id"))] == \
-                [(1, 120, True), (2, 120, True), (3, None, False), (4, None, True), (5, None, False)]
+                [(1, 120, True), (2, 120, True), (3, 120, True), (4, None, True), (5, None, False), (6, None, False)]
         downgrade(revision="0036_settlement_returns")
         assert {"verified_capacity", "capacity_pinned"}.isdisjoint(
             c["name"] for c in inspect(db.engine).get_columns("act"))
