@@ -23,6 +23,7 @@ from app.people.access import get_visible_or_404
 from app.processes import operations as ops
 from app.processes import queries, trials
 from app.processes.masking import mask
+from app.processes.readable import readable_variables
 from app.security import model_file_download
 from app.ui import personal_text
 from app.user_input import BrokenText, JsonTooDeep, NonFiniteNumber, ascii_int, loads_json_field, page_number
@@ -76,8 +77,8 @@ def show(instance_id: int):
     return render_template(
         "processes/show.html", instance=instance, events=events, tasks=tasks, status=status, timers=timers,
         timers_json=json.dumps([{"element": t["element"], "due": t["due"]} for t in timers]),
-        variables=variables, variables_json={k: json.dumps(v, ensure_ascii=False, default=str)
-                                             for k, v in (variables or {}).items()},
+        variables=variables, readable=readable_variables(variables or {}),
+        variables_json={k: json.dumps(v, ensure_ascii=False, default=str) for k, v in (variables or {}).items()},
         incidents=ops.open_incidents(instance), incident_headline=incidents.user_message, said_text=said_text,
         cockpit=cockpit,
         shown_state=queries.shown_state(instance, any(t.status == "open" for t in tasks)),
