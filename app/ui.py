@@ -159,6 +159,9 @@ def init_ui(app: Flask) -> None:
     app.jinja_env.filters["personal"] = personal
     app.jinja_env.filters["personal_text"] = personal_text
     app.jinja_env.filters["progress_step"] = progress_step
+    from app.audit.problem_words import problem_in_words
+
+    app.jinja_env.filters["audit_problem"] = problem_in_words
 
     @app.context_processor
     def helpers() -> dict:
