@@ -37,7 +37,7 @@ def test_the_act_page_says_who_decides_next_by_when_and_what_is_then_paid(app, w
 
     said = _next_step(accountant.get(f"/acts/{act.id}"))
     with app.test_request_context(), force_locale("en"):
-        when = format_date(due, "d MMMM y")
+        when = format_date(due, "d MMM y")  # the page writes its dates medium (walk9: one format a page)
     assert said is not None and said.startswith("Next: Accept act — Department official.")
     assert f"Due: {when}" in said and amount.replace(" ", "\u00a0") in said.replace(" ", "\u00a0")
     accountant.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "kk"
