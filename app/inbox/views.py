@@ -56,6 +56,10 @@ PERSONAL_VIEWS = ("mine", "waiting", "completed")
 @bp.route("/inbox")
 @login_required
 def index():
+    if current_user.role == "auditor":
+        # No process gives the auditor a step: she landed on an empty task list with the whole filter form. Her
+        # landing says what she reads instead (she changes nothing, so it offers nothing to do).
+        return render_template("inbox/reader.html")
     saved = None
     args = request.args
     filter_id = ascii_int(args.get("filter"))
