@@ -19,11 +19,11 @@ _OBJECTS = {
     "contract": lazy_gettext("Contract"),
     "outside_settlement": lazy_gettext("Top-up settled outside the acts"),
 }
-_OBJ = r"(?P<object>act|payment|contract|outside_settlement) (?P<id>\d+)"
+_OBJ = r"(?P<object>act|payment|contract|outside_settlement) (?P<id>[0-9]+)"
 
 #: (the English sentence's shape, what the reader reads); the first that matches the whole sentence wins.
 _SHAPES = [
-    (r"gap: expected seq (?P<seq>\d+)",
+    (r"gap: expected seq (?P<seq>[0-9]+)",
      lazy_gettext("An event is missing: event #%(seq)s was expected here.")),
     (r"prev_hash does not match the previous event",
      lazy_gettext("The event's link to the event before it does not match: an earlier event was changed or removed.")),
@@ -42,32 +42,32 @@ _SHAPES = [
                   "forged without the key.")),
     (r"sha256-legacy event that anchor (?P<number>\S+) does not hold .*",
      lazy_gettext("An event without the audit key's signature that anchor %(number)s does not hold.")),
-    (_OBJ + r": (?P<name>\S+) differs from event (?P<chain>\S+)#(?P<seq>\d+)",
+    (_OBJ + r": (?P<name>\S+) differs from event (?P<chain>\S+)#(?P<seq>[0-9]+)",
      lazy_gettext("%(object)s %(id)s: its value “%(name)s” differs from what event %(chain)s #%(seq)s recorded.")),
     (_OBJ + r": no audit event vouches for its facts",
      lazy_gettext("%(object)s %(id)s: no audit event vouches for its record.")),
     (_OBJ + r": vouched for by the event but missing",
      lazy_gettext("%(object)s %(id)s: an event vouches for it, but the record is missing.")),
-    (r"act (?P<id>\d+): vouched for by the event as accepted, but no longer accepted or paid",
+    (r"act (?P<id>[0-9]+): vouched for by the event as accepted, but no longer accepted or paid",
      lazy_gettext("Act %(id)s: an event records it as accepted, but it is no longer accepted or paid.")),
-    (r"act (?P<id>\d+): a payment pays it, but its status is '(?P<status>[^']*)', not paid",
+    (r"act (?P<id>[0-9]+): a payment pays it, but its status is '(?P<status>[^']*)', not paid",
      lazy_gettext("Act %(id)s: a payment pays it, but the act is not marked as paid (its status is “%(status)s”).")),
-    (r"act (?P<id>\d+): its status is 'paid', but no payment pays it .*",
+    (r"act (?P<id>[0-9]+): its status is 'paid', but no payment pays it .*",
      lazy_gettext("Act %(id)s: it is marked as paid, but no payment pays it (none registered, or the bank "
                   "returned it).")),
-    (r"payment (?P<id>\d+): sent to (?P<paid_to>.+), but act (?P<act>\d+) was accepted to be paid to "
+    (r"payment (?P<id>[0-9]+): sent to (?P<paid_to>.+), but act (?P<act>[0-9]+) was accepted to be paid to "
      r"(?P<accepted_to>.+)",
      lazy_gettext("Payment %(id)s was sent to %(paid_to)s, but act %(act)s was accepted to be paid to "
                   "%(accepted_to)s.")),
-    (r"contract (?P<id>\d+): its stored signed document's SHA-256 is .*",
+    (r"contract (?P<id>[0-9]+): its stored signed document's SHA-256 is .*",
      lazy_gettext("Contract %(id)s: its stored signed document is not the one its signatures record.")),
-    (r"contract (?P<id>\d+): signed before the documents were stored, and no layout gives .*",
+    (r"contract (?P<id>[0-9]+): signed before the documents were stored, and no layout gives .*",
      lazy_gettext("Contract %(id)s: signed before signed documents were stored, and its document cannot be "
                   "rebuilt (flagged for the operator).")),
-    (r"chain deleted: anchor (?P<number>\S+) vouched for (?P<count>\d+) event\(s\)",
+    (r"chain deleted: anchor (?P<number>\S+) vouched for (?P<count>[0-9]+) event\(s\)",
      lazy_gettext("The chain was deleted: anchor %(number)s vouched for its events (%(count)s).")),
-    (r"truncated: anchor (?P<number>\S+) vouched for events up to #(?P<upto>\d+), the database ends at "
-     r"#(?P<ends>\d+)",
+    (r"truncated: anchor (?P<number>\S+) vouched for events up to #(?P<upto>[0-9]+), the database ends at "
+     r"#(?P<ends>[0-9]+)",
      lazy_gettext("The chain was cut short: anchor %(number)s vouched for events up to #%(upto)s, the database ends "
                   "at #%(ends)s.")),
     (r"event differs from anchor (?P<number>\S+) \(rewritten\)",

@@ -806,7 +806,7 @@ def timer_value_problems(kind: str, value: str, filename: str, where) -> list[Mo
             return [ModelProblem(filename, _(
                 "The timer %(value)s is a duration, but this timer waits for a date: make it a duration timer, or "
                 "write a date (\"2027-01-15T09:00:00+05:00\").", value=repr(value)), *where)]
-        elif kind == "DurationTimerEventDefinition" and text[:1].isdigit():
+        elif kind == "DurationTimerEventDefinition" and text[:1] in tuple("0123456789"):  # ASCII digits only
             # a date in a duration timer (Camunda's 2027-01-15 under "Duration"): the library's parse said nothing
             return [ModelProblem(filename, _(
                 "The timer %(value)s is a date, but this timer waits for a duration: make it a date timer, or write "

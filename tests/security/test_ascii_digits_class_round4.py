@@ -340,6 +340,8 @@ def test_a_digit_test_in_app_is_an_ascii_digit_test(project_root):
 #: how many times in each file, and why
 ISO_TEXT_WRITTEN_BY_THE_APP = {
     "app/cli.py": (1, "f'{period}-01': a month typed as YYYY-MM; no other spelling of it ends in a readable -01"),
+    "app/processes/readable.py": (3, "shows the process data the steps wrote (ISO days and moments) in the reader's "
+                                      "format; only shown, never stored or compared; the raw value stays beside it"),
     "app/registry/cli.py": (2, "f'{period}-01', as app/cli.py"),
     "app/reports/views.py": (1, "f'{value}-01', as app/cli.py"),
     "app/i18n.py": (3, "shows a date the app stored or wrote (a month, a day); text that is none is shown as it is"),

@@ -244,7 +244,9 @@ def test_no_childs_iin_written_anywhere_reaches_the_owner_the_administrator_or_a
     for url in _urls(app, _values_of_every_argument(written_on)):
         response = client.get(url)
         asked += 1
-        assert response.status_code < 500, url
+        # readiness answers 503 while what it checks is not ready (another test of this worker may have left the
+        # background pass's heartbeat old): an answer, not a failure; its body is read for IINs all the same
+        assert response.status_code < 500 or (url == "/readyz" and response.status_code == 503), url
         found = _children_in(_text_of(response), children)
         if found:
             where = sorted(place for place, iin in written.items() if iin in found)
