@@ -323,7 +323,8 @@ def test_an_act_carrying_adjustments_is_left_out_of_a_bulk_acceptance(world, cle
     from app.acts.models import ActAdjustment, ActLine
 
     adjusted = _act(clean_acts[0])
-    line = db.session.scalars(select(ActLine).where(ActLine.act_id != adjusted.id)).first()  # "an earlier month's"
+    # "an earlier month's": the first line by id of another act (unordered, PostgreSQL could answer with another)
+    line = db.session.scalars(select(ActLine).where(ActLine.act_id != adjusted.id).order_by(ActLine.id)).first()
     earlier = db.session.get(Act, line.act_id)
     official = browser("official")
     page = official.get("/inbox/bulk-accept?" + "&".join(f"task={t.id}" for t in clean_acts)).get_data(as_text=True)

@@ -225,7 +225,8 @@ def test_a_page_whose_address_ends_in_json_goes_to_the_login_page_when_the_login
     from app.engine.models import ProcessModelVersion
 
     app_ctx.config.update(SESSION_IDLE_MINUTES=30)
-    version = db.session.query(ProcessModelVersion).filter_by(status="published").first()
+    version = db.session.query(ProcessModelVersion).filter_by(status="published") \
+        .order_by(ProcessModelVersion.id).first()
     url = f"/modeler/versions/{version.id}/forms/accept-act.schema.json"
     owner = Browser(app_ctx, "owner")
     wall_clock.advance(minutes=31)
