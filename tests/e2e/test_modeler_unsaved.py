@@ -57,8 +57,11 @@ def test_the_form_editor_asks_before_leaving_unsaved_changes(new_page):
 
     asked = []
     page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
-    page.close(run_before_unload=True)  # the browser's own "leave site?" prompt; dismissed, the page stays
-    page.wait_for_timeout(300)
+    # the browser's own "leave site?" prompt; dismissed, the page stays. close(run_before_unload=True) does not wait
+    # for the prompt: the test waits for the dialog event itself (300 ms of waiting could end before it came on a
+    # loaded machine); the handler above, registered first, has run when the wait returns
+    with page.expect_event("dialog"):
+        page.close(run_before_unload=True)
     assert asked == ["beforeunload"]
 
     page.click("#save-form")
