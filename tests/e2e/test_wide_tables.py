@@ -20,9 +20,9 @@ def test_the_act_forms_row_keeps_its_number_and_iin_in_sight_when_scrolled_on_a_
     expect(page.locator("#f-lines-0-iin")).to_be_visible()
     assert page.evaluate("() => { const b = document.querySelector('.form-table-box');"
                          " return b.scrollWidth > b.clientWidth; }"), "the row is wider than the phone"
+    # scrolled at once (the page's root scrolls smoothly under Bootstrap: a fixed 100 ms could measure mid-scroll)
     page.evaluate("() => document.querySelector('#f-lines-0-days_attended')"
-                  ".scrollIntoView({block: 'center', inline: 'end'})")
-    page.wait_for_timeout(100)
+                  ".scrollIntoView({block: 'center', inline: 'end', behavior: 'instant'})")
     iin = page.locator("#f-lines-0-iin").bounding_box()
     number = page.locator(".form-table tbody th[scope=row]").first.bounding_box()
     frame = box.bounding_box()
