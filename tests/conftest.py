@@ -152,6 +152,15 @@ def app_ctx(app, tmp_path, monkeypatch):
 
 
 @pytest.fixture()
+def one_day():
+    """The clock stands still at the test's start, for tests that read the day once for what they send and again for
+    what they expect (clock.today() twice): run across midnight in Kazakhstan (19:00 UTC), such a test compared
+    yesterday with today. Only for tests that do not depend on time passing."""
+    with clock.FrozenClock(clock.now()):
+        yield
+
+
+@pytest.fixture()
 def country(app_ctx):
     """A tiny hand-made world (regions, schools, NEDB rows, acts): ``tests.registry.conftest.Country``."""
     from tests.registry.conftest import Country

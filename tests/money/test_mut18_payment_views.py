@@ -23,6 +23,9 @@ from app.payments.views import may_handle_payments
 from tests.registry.conftest import iin
 from tests.registry.test_pages import _user, department_official
 
+#: the day is read more than once in a test (what is sent, what is expected): the clock stands still
+pytestmark = pytest.mark.usefixtures("one_day")
+
 PINNED = "KZ86125KZT5004100100"
 NEW = "KZ75125KZT2069100100"
 

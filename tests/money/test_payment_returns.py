@@ -31,6 +31,9 @@ from app.reports.reconciliation import payments_table, reconcile
 from tests.audit.helpers import tamper
 from tests.helpers import accepted_and_paid, act_of_school, user
 
+#: the day is read more than once in a test (what is sent, what is expected): the clock stands still
+pytestmark = pytest.mark.usefixtures("one_day")
+
 
 def _paid(name: str, order: str) -> tuple[Act, Payment]:
     return accepted_and_paid(name, order)

@@ -34,6 +34,9 @@ from app.people.models import Organisation
 from tests.registry.conftest import iin
 from tests.registry.test_pages import _user, department_official
 
+#: the day is read more than once in a test (what is sent, what is expected): the clock stands still
+pytestmark = pytest.mark.usefixtures("one_day")
+
 PINNED = "KZ86125KZT5004100100"  # every country school's account (tests/registry/conftest.py)
 NEW = "KZ75125KZT2069100100"
 BASIC = 4_230_000

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from app import clock
@@ -20,6 +21,9 @@ from app.public.models import OcdsRecord, OcdsRelease, PublicSchoolMonth
 from tests.conftest import Browser
 from tests.helpers import user
 from tests.public.test_ocds import _errors, _validator, paid_contract_act  # noqa: F401 (a fixture)
+
+#: the day is read more than once in a test (what is sent, what is expected): the clock stands still
+pytestmark = pytest.mark.usefixtures("one_day")
 
 
 def _paid_month(act: Act) -> int:
