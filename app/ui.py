@@ -159,9 +159,10 @@ def init_ui(app: Flask) -> None:
     app.jinja_env.filters["personal"] = personal
     app.jinja_env.filters["personal_text"] = personal_text
     app.jinja_env.filters["progress_step"] = progress_step
-    from app.audit.problem_words import problem_in_words
+    from app.audit.problem_words import fact_name, problem_in_words
 
     app.jinja_env.filters["audit_problem"] = problem_in_words
+    app.jinja_env.filters["fact_name"] = fact_name
 
     @app.context_processor
     def helpers() -> dict:

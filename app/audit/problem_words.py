@@ -21,6 +21,36 @@ _OBJECTS = {
 }
 _OBJ = r"(?P<object>act|payment|contract|outside_settlement) (?P<id>[0-9]+)"
 
+#: The recorded facts of an act and of its payments (app/audit/facts.py) as an auditor reads them: the act's trail
+#: and the check's "differs" sentence named them as stored (``amount_tiyn``, ``lines_sha256``).
+FACT_NAMES = {
+    "number": lazy_gettext("act's number"),
+    "school_id": lazy_gettext("act's school"),
+    "period": lazy_gettext("act's month"),
+    "amount_tiyn": lazy_gettext("amount in tiyn"),
+    "withheld_tiyn": lazy_gettext("amount withheld"),
+    "total_lines": lazy_gettext("number of lines"),
+    "accepted_lines": lazy_gettext("number of lines accepted"),
+    "lines_sha256": lazy_gettext("the lines"),
+    "adjustment_tiyn": lazy_gettext("adjustments' amount"),
+    "adjustments_sha256": lazy_gettext("the adjustments"),
+    "payee_iban": lazy_gettext("account (IBAN)"),
+    "verified_capacity": lazy_gettext("design capacity verified against"),
+    "capacity_pinned": lazy_gettext("design capacity kept with the act"),
+    "act_id": lazy_gettext("act paid"),
+    "order_number": lazy_gettext("payment order number"),
+    "paid_on": lazy_gettext("payment date"),
+    "returned_on": lazy_gettext("day the bank returned it"),
+    "return_reason": lazy_gettext("reason of the return"),
+    "return_reference": lazy_gettext("bank's reference of the return"),
+}
+
+
+def fact_name(name: str) -> str:
+    """A recorded fact's name in the reader's language; a fact not listed is named as stored."""
+    label = FACT_NAMES.get(name)
+    return str(label) if label is not None else name
+
 #: (the English sentence's shape, what the reader reads); the first that matches the whole sentence wins.
 _SHAPES = [
     (r"gap: expected seq (?P<seq>[0-9]+)",
@@ -94,5 +124,7 @@ def problem_in_words(reason: str) -> str:
             values = found.groupdict()
             if "object" in values:
                 values["object"] = str(_OBJECTS[values["object"]])
+            if "name" in values:
+                values["name"] = fact_name(values["name"])
             return str(words) % values
     return gettext("A problem this page cannot name in your language; the technical detail says it.")
